@@ -1,0 +1,5 @@
+import sys
+
+from modbot.cli import main
+
+sys.exit(main())

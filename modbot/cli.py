@@ -1,0 +1,54 @@
+"""The `modbot` command line. `modbot --help` and `modbot COMMAND --help` are the manual."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from modbot import __version__
+from modbot.commands import NAMES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modbot",
+        description=(
+            "Automoderator for Lemmy: looks at every image on your instance, classifies it "
+            "with a CLIP safety model and acts by the rules in rules.yaml. Start with "
+            "`modbot demo`, then `modbot report --since 7d --out report.html` on your "
+            "instance before letting `modbot run` act."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"modbot {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="debug log output")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only warnings and errors in the log"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in NAMES:
+        importlib.import_module(f"modbot.commands.{name}").add_parser(subparsers)
+    return parser
+
+
+def configure_logging(verbosity: int) -> None:
+    # INFO by default: one line per cycle is how an admin sees the bot is alive.
+    level = logging.WARNING if verbosity < 0 else (logging.INFO, logging.DEBUG)[min(verbosity, 1)]
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    configure_logging(-1 if args.quiet else args.verbose)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
