@@ -1,0 +1,439 @@
+"""The Lemmy 0.19 client: reads with httpx, actions through pythorhead.
+
+What it takes care of, because Lemmy does not tell you:
+- login is rate-limited to a few per hour (it shares the `register` bucket), so the bot
+  logs in once and keeps the token; it logs in again only when Lemmy says 401 or when
+  ``/site`` stops showing ``my_user`` (a dropped token is *silently* treated as
+  anonymous on reads);
+- 400 ``rate_limit_error`` (429 in v4), 5xx and timeouts are retried with exponential
+  backoff; every request waits for the configured request-rate cap first;
+- ``read_only=True`` (dry-run) refuses every mutating call before it leaves the process.
+The token, the password and the pict-rs API key are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from modbot import __version__
+from modbot.settings import Secret
+
+__all__ = [
+    "LemmyClient",
+    "LemmyError",
+    "LemmyLoginError",
+    "LemmyUnavailable",
+    "ReadOnlyError",
+    "RateLimiter",
+]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+USER_AGENT = f"modbot/{__version__} (Lemmy automoderator)"
+API = "/api/v3"
+
+
+class LemmyError(Exception):
+    """Lemmy refused a request. ``error`` is Lemmy's snake_case code (``not_an_admin``...)."""
+
+    def __init__(self, message: str, *, status: int | None = None, error: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.error = error
+
+
+class LemmyLoginError(LemmyError):
+    """The bot could not log in (wrong LEMMY_USERNAME/LEMMY_PASSWORD, or login rate-limited)."""
+
+
+class LemmyUnavailable(LemmyError):
+    """Lemmy kept failing (5xx, timeouts, rate limit) after every retry."""
+
+
+class ReadOnlyError(RuntimeError):
+    """A mutating call was attempted on a read-only (dry-run) client: a bug, never sent."""
+
+
+class _Transient(Exception):
+    """Internal: worth retrying (rate limit, 5xx, timeout, connection error)."""
+
+    def __init__(self, why: str, retry_after: float | None = None) -> None:
+        super().__init__(why)
+        self.retry_after = retry_after
+
+
+class _LoggedOut(Exception):
+    """Internal: Lemmy answered 401, the token is gone."""
+
+
+class RateLimiter:
+    """Spaces requests evenly so the bot stays under ``per_minute`` (0 = no cap)."""
+
+    def __init__(
+        self,
+        per_minute: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 60.0 / per_minute if per_minute and per_minute > 0 else 0.0
+        self._clock, self._sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = self._clock()
+            delay = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if delay > 0:
+            self._sleep(delay)
+
+
+def _error_code(body: Any) -> str | None:
+    return body.get("error") if isinstance(body, dict) else None
+
+
+class LemmyClient:
+    """One bot account on one Lemmy instance. Synchronous; safe to share between threads."""
+
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: Secret,
+        *,
+        pictrs_url: str | None = None,
+        pictrs_api_key: Secret | None = None,
+        requests_per_minute: float = 120,
+        timeout: float = 20.0,
+        retries: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 60.0,
+        read_only: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.username = username
+        self._password = password
+        self.pictrs_url = pictrs_url.rstrip("/") if pictrs_url else None
+        self._pictrs_key = pictrs_api_key
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff, self.max_backoff = backoff, max_backoff
+        self.read_only = read_only
+        self._sleep = sleep
+        self.limiter = RateLimiter(requests_per_minute, sleep=sleep)
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout), headers={"User-Agent": USER_AGENT}
+        )
+        self._token: Secret | None = None
+        self._ph: Any = None  # pythorhead.Lemmy, built on the first action
+        self._lock = threading.RLock()
+        self.requests = 0  # every HTTP request sent, retries and logins included
+        self.logins = 0
+
+    def __repr__(self) -> str:
+        return f"LemmyClient({self.url!r}, user={self.username!r}, read_only={self.read_only})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ------------------------------------------------------------------ plumbing
+    def _retrying(self, what: str, attempt_once: Callable[[], T], *, auth: bool) -> T:
+        """Run one request with retries on transient errors and one re-login on 401."""
+        relogged = False
+        attempt = 0
+        while True:
+            self.limiter.wait()
+            with self._lock:
+                self.requests += 1
+            try:
+                return attempt_once()
+            except _Transient as exc:
+                attempt += 1
+                if attempt > self.retries:
+                    raise LemmyUnavailable(
+                        f"{what}: still failing after {self.retries} retries ({exc}); "
+                        "is Lemmy up and the request rate (lemmy.requests_per_minute) low enough?"
+                    ) from None
+                delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+                if exc.retry_after is not None:
+                    delay = min(self.max_backoff, max(delay, exc.retry_after))
+                log.warning("%s: %s; retry %d/%d in %.1fs", what, exc, attempt, self.retries, delay)
+                self._sleep(delay)
+            except _LoggedOut:
+                if not auth or relogged:
+                    raise LemmyLoginError(
+                        f"{what}: Lemmy answered 401 incorrect_login even after logging in "
+                        "again; check LEMMY_USERNAME/LEMMY_PASSWORD and that the account "
+                        "is not banned"
+                    ) from None
+                log.warning("%s: the login was dropped (401); logging in again", what)
+                self.login()
+                relogged = True
+
+    def _send(self, method: str, url: str, *, auth: bool, **kwargs: Any) -> Any:
+        headers = kwargs.pop("headers", {})
+        if auth and self._token:
+            headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        try:
+            r = self._http.request(method, url, headers=headers, **kwargs)
+        except httpx.TimeoutException:
+            raise _Transient("timed out") from None
+        except httpx.TransportError as exc:
+            raise _Transient(f"connection error: {type(exc).__name__}") from None
+        try:
+            body = r.json()
+        except ValueError:
+            body = None
+        code = _error_code(body)
+        if r.status_code == 429 or code == "rate_limit_error":
+            retry_after = r.headers.get("Retry-After")
+            raise _Transient(
+                "rate limited", float(retry_after) if retry_after and retry_after.isdigit() else None
+            )
+        if r.status_code >= 500:
+            raise _Transient(f"HTTP {r.status_code}")
+        if r.status_code == 401:
+            raise _LoggedOut()
+        if r.status_code >= 400:
+            detail = code or (r.text[:200] if r.text else "")
+            raise LemmyError(
+                f"{method} {url.replace(self.url, '')}: HTTP {r.status_code} {detail}",
+                status=r.status_code,
+                error=code,
+            )
+        return body if body is not None else {}
+
+    def _api(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> dict:
+        if method != "GET" and self.read_only:
+            raise ReadOnlyError(f"{method} {path} refused: this client is read-only (dry-run)")
+        if auth and self._token is None:
+            self.login()
+        url = f"{self.url}{API}{path}"
+        return self._retrying(
+            f"{method} {path}", lambda: self._send(method, url, auth=auth, **kwargs), auth=auth
+        )
+
+    # ------------------------------------------------------------------ session
+    @property
+    def logged_in(self) -> bool:
+        return self._token is not None
+
+    def login(self) -> None:
+        """Log in and keep the token. Lemmy allows only a few logins an hour: call rarely."""
+        payload = {"username_or_email": self.username, "password": self._password.reveal()}
+        url = f"{self.url}{API}/user/login"
+
+        def once() -> dict:
+            try:
+                return self._send("POST", url, auth=False, json=payload)
+            except _LoggedOut:
+                raise LemmyLoginError(
+                    f"login as {self.username!r} refused (incorrect_login): check "
+                    "LEMMY_USERNAME and LEMMY_PASSWORD",
+                    status=401,
+                    error="incorrect_login",
+                ) from None
+
+        with self._lock:
+            try:
+                body = self._retrying("login", once, auth=False)
+            except LemmyError as exc:
+                if isinstance(exc, LemmyLoginError):
+                    raise
+                raise LemmyLoginError(
+                    f"login as {self.username!r} failed: {exc}", status=exc.status, error=exc.error
+                ) from None
+            jwt = body.get("jwt")
+            if not jwt:
+                raise LemmyLoginError(
+                    f"login as {self.username!r} returned no token (email not verified or "
+                    "registration not approved?)"
+                )
+            self._token = Secret(jwt)
+            self.logins += 1
+            if self._ph is not None:
+                self._ph._requestor._auth.set_token(jwt)
+        log.info("logged in to %s as %s", self.url, self.username)
+
+    def site(self) -> dict:
+        return self._api("GET", "/site")
+
+    def ensure_session(self) -> dict:
+        """``GET /site``; when it answers as for an anonymous visitor, log in again.
+
+        Lemmy ignores a dropped token on reads, so a bot that only watches for 401 would
+        read the anonymous view (NSFW hidden) for days. Returns the site response.
+        """
+        site = self.site()
+        if site.get("my_user"):
+            return site
+        log.warning("Lemmy answers as if logged out (no my_user in /site); logging in again")
+        self.login()
+        site = self.site()
+        if not site.get("my_user"):
+            raise LemmyLoginError(
+                "Lemmy still answers as for an anonymous visitor after logging in again"
+            )
+        return site
+
+    # ------------------------------------------------------------------ reads
+    def list_posts(
+        self, *, page_cursor: str | None = None, limit: int = 50, sort: str = "New",
+        show_nsfw: bool = True,
+    ) -> tuple[list[dict], str | None]:
+        """One page of ``post/list`` (``type_=All``): (posts, next_page cursor)."""
+        params: dict[str, Any] = {"sort": sort, "type_": "All", "limit": min(limit, 50)}
+        if show_nsfw:
+            params["show_nsfw"] = "true"
+        if page_cursor:
+            params["page_cursor"] = page_cursor
+        body = self._api("GET", "/post/list", params=params)
+        return body.get("posts") or [], body.get("next_page")
+
+    def list_comments(
+        self, *, page: int = 1, limit: int = 50, sort: str = "New", post_id: int | None = None,
+    ) -> list[dict]:
+        """One page of ``comment/list`` (``type_=All``; no cursor, ``page`` <= 100)."""
+        params: dict[str, Any] = {"sort": sort, "type_": "All", "limit": min(limit, 50), "page": page}
+        if post_id is not None:
+            params["post_id"] = post_id
+        return self._api("GET", "/comment/list", params=params).get("comments") or []
+
+    def list_all_media(self, *, page: int = 1, limit: int = 50) -> list[dict]:
+        """One page of every upload on the instance, newest first (admin only, 0.19.4+)."""
+        params = {"page": page, "limit": min(limit, 50)}
+        return self._api("GET", "/admin/list_all_media", params=params).get("images") or []
+
+    # ------------------------------------------------------------------ actions
+    def _pythorhead(self) -> Any:
+        if self._ph is None:
+            from pythorhead import Lemmy  # imported late: it fetches nodeinfo when built
+
+            def build() -> Any:
+                try:
+                    # raise_exceptions: its default turns errors into None; 3 s is too short
+                    # for purges on a busy instance (pythorhead #95).
+                    return Lemmy(self.url, raise_exceptions=True, request_timeout=self.timeout)
+                except Exception as exc:  # requests' errors: the nodeinfo fetch failed
+                    raise _Transient(f"nodeinfo: {type(exc).__name__}") from None
+
+            self._ph = self._retrying("nodeinfo", build, auth=False)
+            if self._token is not None:
+                self._ph._requestor._auth.set_token(self._token.reveal())
+        return self._ph
+
+    def _act(self, what: str, call: Callable[[Any], Any]) -> Any:
+        """One mutating call through pythorhead, with our retries, rate cap and re-login."""
+        if self.read_only:
+            raise ReadOnlyError(f"{what} refused: this client is read-only (dry-run)")
+        if self._token is None:
+            self.login()
+        ph = self._pythorhead()
+
+        def once() -> Any:
+            try:
+                return call(ph)
+            except Exception as exc:
+                raise self._classify_pythorhead_error(what, exc) from None
+
+        return self._retrying(what, once, auth=True)
+
+    @staticmethod
+    def _classify_pythorhead_error(what: str, exc: Exception) -> Exception:
+        # pythorhead raises a bare Exception("Error encountered while ... : <body>"), or
+        # a `requests` exception for timeouts and refused connections.
+        module = type(exc).__module__ or ""
+        if module.startswith(("requests", "urllib3")):
+            return _Transient(f"{type(exc).__name__}")
+        text = str(exc)
+        body_text = text.split(": ", 1)[1] if ": " in text else text
+        try:
+            body = json.loads(body_text)
+        except ValueError:
+            body = None
+        code = _error_code(body)
+        if code == "rate_limit_error":
+            return _Transient("rate limited")
+        if code == "incorrect_login":
+            return _LoggedOut()
+        if code is None:
+            # Not Lemmy's JSON: a proxy's 502/503 page or an empty 5xx body.
+            return _Transient("server error (no Lemmy error body)")
+        return LemmyError(f"{what}: {code}", error=code)
+
+    def remove_post(self, post_id: int, reason: str) -> Any:
+        return self._act("remove post", lambda ph: ph.post.remove(post_id, True, reason))
+
+    def remove_comment(self, comment_id: int, reason: str) -> Any:
+        return self._act("remove comment", lambda ph: ph.comment.remove(comment_id, True, reason))
+
+    def purge_post(self, post_id: int, reason: str) -> Any:
+        return self._act("purge post", lambda ph: ph.post.purge(post_id, reason))
+
+    def purge_comment(self, comment_id: int, reason: str) -> Any:
+        return self._act("purge comment", lambda ph: ph.comment.purge(comment_id, reason))
+
+    def ban_site(
+        self, person_id: int, reason: str, *, expires: int | None, remove_data: bool
+    ) -> Any:
+        return self._act(
+            "ban from site",
+            lambda ph: ph.user.ban(
+                True, expires=expires, person_id=person_id, reason=reason, remove_data=remove_data
+            ),
+        )
+
+    def ban_community(
+        self, person_id: int, community_id: int, reason: str, *, expires: int | None,
+        remove_data: bool,
+    ) -> Any:
+        return self._act(
+            "ban from community",
+            lambda ph: ph.community.ban_user(
+                True, expires=expires, person_id=person_id, community_id=community_id,
+                reason=reason, remove_data=remove_data,
+            ),
+        )
+
+    def report_post(self, post_id: int, reason: str) -> Any:
+        return self._act("report post", lambda ph: ph.post.report(post_id, reason))
+
+    def report_comment(self, comment_id: int, reason: str) -> Any:
+        return self._act("report comment", lambda ph: ph.comment.report(comment_id, reason))
+
+    def private_message(self, recipient_id: int, content: str) -> Any:
+        # pythorhead's hint says str; Lemmy rejects anything but an int id.
+        return self._act(
+            "private message", lambda ph: ph.private_message.create(content, int(recipient_id))
+        )
+
+    def save_user_settings(self, **settings: Any) -> Any:
+        return self._act("save user settings", lambda ph: ph.user.save_user_settings(**settings))
+
+    def purge_image_alias(self, alias: str) -> dict:
+        """pict-rs ``POST /internal/purge?alias=``: the file and *all* its aliases."""
+        if self.read_only:
+            raise ReadOnlyError("pict-rs purge refused: this client is read-only (dry-run)")
+        if not (self.pictrs_url and self._pictrs_key):
+            raise LemmyError("pict-rs purge needs PICTRS_URL and PICTRS_API_KEY")
+        url = f"{self.pictrs_url}/internal/purge"
+        key = self._pictrs_key.reveal()
+        return self._retrying(
+            "pict-rs purge",
+            lambda: self._send(
+                "POST", url, auth=False, params={"alias": alias}, headers={"X-Api-Token": key}
+            ),
+            auth=False,
+        )

@@ -1,0 +1,244 @@
+"""SQLite state: cursors, seen items, verdict cache, decisions (the audit), actions done.
+
+One file (``MODBOT_STATE``), WAL journal. The pipeline writes one transaction per item:
+its decisions and its "seen" mark commit together, so a process killed at any moment
+(even ``kill -9``) either recorded the item or will look at it again. Each action is
+committed the moment Lemmy confirmed it, under a unique (kind, target) key, so a
+repeated look never repeats an action. No image bytes are ever stored here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Store", "DESTRUCTIVE_KINDS", "utc_iso"]
+
+# Actions the safety valve counts: they remove content or people.
+DESTRUCTIVE_KINDS = ("remove", "purge_item", "purge_image", "purge_post", "ban")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (
+    scope TEXT NOT NULL, kind TEXT NOT NULL, item_id TEXT NOT NULL, updated TEXT NOT NULL,
+    seen_at REAL NOT NULL, PRIMARY KEY (scope, kind, item_id));
+CREATE TABLE IF NOT EXISTS verdicts (
+    sha256 TEXT NOT NULL, concept_version TEXT NOT NULL, verdict TEXT NOT NULL,
+    PRIMARY KEY (sha256, concept_version));
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, decided_at TEXT NOT NULL,
+    item_kind TEXT, item_id TEXT, sha256 TEXT, rule TEXT, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS decisions_run ON decisions (run_id);
+CREATE INDEX IF NOT EXISTS decisions_at ON decisions (decided_at);
+CREATE TABLE IF NOT EXISTS actions (
+    kind TEXT NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL, detail TEXT,
+    run_id TEXT, done_at REAL NOT NULL, PRIMARY KEY (kind, target));
+CREATE INDEX IF NOT EXISTS actions_at ON actions (done_at);
+CREATE TABLE IF NOT EXISTS uploaders (
+    alias TEXT PRIMARY KEY, person_id INTEGER, actor_id TEXT, published TEXT);
+"""
+
+
+def utc_iso(moment: datetime | None = None) -> str:
+    """``2026-11-21T10:00:00Z``: the one timestamp format of the audit records."""
+    moment = moment or datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Store:
+    """The bot's state in one SQLite file. Safe to share between threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+        )
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable against a killed process (not a power cut) and keeps a
+        # commit per item cheap.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together; nested uses join the outer transaction."""
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self._db.execute("COMMIT")
+
+    def _exec(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        with self.transaction():
+            return self._db.execute(sql, params)
+
+    def _one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self._db.execute(sql, params).fetchone()
+
+    # -- cursors: small named positions (poll watermarks, sweep position, valve state)
+    def get_cursor(self, name: str) -> str | None:
+        row = self._one("SELECT value FROM cursors WHERE name = ?", (name,))
+        return row["value"] if row else None
+
+    def set_cursor(self, name: str, value: str | None) -> None:
+        if value is None:
+            self._exec("DELETE FROM cursors WHERE name = ?", (name,))
+        else:
+            self._exec(
+                "INSERT INTO cursors (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
+    # -- seen items: (kind, id) with the `updated` stamp looked at; an edit changes it
+    def is_seen(self, scope: str, kind: str, item_id: Any, updated: str | None) -> bool:
+        row = self._one(
+            "SELECT updated FROM seen WHERE scope = ? AND kind = ? AND item_id = ?",
+            (scope, kind, str(item_id)),
+        )
+        return row is not None and row["updated"] == (updated or "")
+
+    def mark_seen(self, scope: str, kind: str, item_id: Any, updated: str | None) -> None:
+        self._exec(
+            "INSERT INTO seen (scope, kind, item_id, updated, seen_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(scope, kind, item_id) DO UPDATE SET updated = excluded.updated, "
+            "seen_at = excluded.seen_at",
+            (scope, kind, str(item_id), updated or "", time.time()),
+        )
+
+    def seen_count(self, scope: str) -> int:
+        row = self._one("SELECT count(*) AS n FROM seen WHERE scope = ?", (scope,))
+        return int(row["n"]) if row else 0
+
+    # -- verdict cache: sha256 + concept version -> verdict JSON
+    def get_verdict(self, sha256: str, concept_version: str) -> dict | None:
+        row = self._one(
+            "SELECT verdict FROM verdicts WHERE sha256 = ? AND concept_version = ?",
+            (sha256, concept_version),
+        )
+        return json.loads(row["verdict"]) if row else None
+
+    def put_verdict(self, sha256: str, concept_version: str, verdict: dict) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO verdicts (sha256, concept_version, verdict) VALUES (?, ?, ?)",
+            (sha256, concept_version, json.dumps(verdict, sort_keys=True)),
+        )
+
+    # -- decisions: the audit rows (shape in docs/ARCHITECTURE.md)
+    def add_decision(self, record: dict) -> int:
+        item, image = record.get("item") or {}, record.get("image") or {}
+        cur = self._exec(
+            "INSERT INTO decisions (run_id, decided_at, item_kind, item_id, sha256, rule, record) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                record["run_id"],
+                record["decided_at"],
+                item.get("kind"),
+                None if item.get("id") is None else str(item.get("id")),
+                image.get("sha256"),
+                record.get("rule"),
+                json.dumps(record, sort_keys=True),
+            ),
+        )
+        return int(cur.lastrowid)
+
+    def decisions(
+        self, run_id: str | None = None, since: datetime | str | None = None
+    ) -> list[dict]:
+        """Decision records, oldest first; filtered by run and/or by ``decided_at >= since``."""
+        sql, params = "SELECT record FROM decisions WHERE 1 = 1", []
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            params.append(run_id)
+        if since is not None:
+            sql += " AND decided_at >= ?"
+            params.append(since if isinstance(since, str) else utc_iso(since))
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY id", tuple(params)).fetchall()
+        return [json.loads(r["record"]) for r in rows]
+
+    # -- actions done: unique (kind, target); never repeated once "done"
+    def action(self, kind: str, target: str) -> dict | None:
+        row = self._one(
+            "SELECT kind, target, status, detail, run_id, done_at FROM actions "
+            "WHERE kind = ? AND target = ?",
+            (kind, target),
+        )
+        return dict(row) if row else None
+
+    def record_action(
+        self, kind: str, target: str, status: str, detail: str = "", run_id: str = ""
+    ) -> None:
+        self._exec(
+            "INSERT INTO actions (kind, target, status, detail, run_id, done_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(kind, target) DO UPDATE SET "
+            "status = excluded.status, detail = excluded.detail, run_id = excluded.run_id, "
+            "done_at = excluded.done_at",
+            (kind, target, status, detail, run_id, time.time()),
+        )
+
+    def destructive_done_since(self, since_epoch: float) -> int:
+        marks = ", ".join("?" for _ in DESTRUCTIVE_KINDS)
+        row = self._one(
+            f"SELECT count(*) AS n FROM actions WHERE status = 'done' AND done_at >= ? "
+            f"AND kind IN ({marks})",
+            (since_epoch, *DESTRUCTIVE_KINDS),
+        )
+        return int(row["n"]) if row else 0
+
+    # -- safety valve: latched until an admin resets it
+    def valve_tripped(self) -> dict | None:
+        value = self.get_cursor("safety_valve")
+        return json.loads(value) if value else None
+
+    def trip_valve(self, reason: str) -> None:
+        self.set_cursor("safety_valve", json.dumps({"tripped_at": utc_iso(), "reason": reason}))
+
+    def reset_valve(self) -> None:
+        self.set_cursor("safety_valve", None)
+
+    # -- uploaders: alias -> person, from list_all_media (Lemmy has no lookup by alias)
+    def remember_uploader(
+        self, alias: str, person_id: int | None, actor_id: str | None, published: str | None
+    ) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO uploaders (alias, person_id, actor_id, published) "
+            "VALUES (?, ?, ?, ?)",
+            (alias, person_id, actor_id, published),
+        )
+
+    def uploader(self, alias: str) -> dict | None:
+        row = self._one(
+            "SELECT alias, person_id, actor_id, published FROM uploaders WHERE alias = ?",
+            (alias,),
+        )
+        return dict(row) if row else None
