@@ -9,7 +9,7 @@ cd "$work"
 npm pack --silent lemmy-js-client@0.19.9 >/dev/null 2>&1   # always name the version: `latest` is a 2020 package
 tar xzf lemmy-js-client-0.19.9.tgz
 npm init -y >/dev/null 2>&1
-npm install --no-save ts-json-schema-generator@2.4.0 typescript@5 >/dev/null 2>&1
+npm install --no-save ts-json-schema-generator@2.4.0 >/dev/null 2>&1
 gen=node_modules/.bin/ts-json-schema-generator
 for t in LoginResponse GetSiteResponse GetPostsResponse GetPostResponse GetCommentsResponse \
          CommentResponse PostResponse ListMediaResponse BanPersonResponse BanFromCommunityResponse \
