@@ -1,0 +1,358 @@
+"""Every image in a Lemmy item, with where it was found.
+
+Works on the JSON shapes of lemmy-js-client 0.19.9: a ``PostView`` (``post.url``,
+``post.url_content_type``, ``post.thumbnail_url``, ``post.body``), a ``CommentView``
+(``comment.content``) and a ``LocalImageView`` from ``admin/list_all_media``.
+
+An ``ImageRef`` keeps the URL exactly as the item has it (what the audit records and a
+moderator clicks), the original behind an ``image_proxy`` URL (fetched first: the same
+original seen through the proxy and directly is one image), and the pict-rs alias of a
+local upload (what a purge needs).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Literal
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit, urlunsplit
+
+Location = Literal["post_url", "thumbnail", "body", "comment", "upload"]
+
+#: When one image turns up in several places of an item, the first of these wins.
+SIGNIFICANCE: tuple[str, ...] = ("post_url", "body", "comment", "thumbnail", "upload")
+
+IMAGE_EXTENSIONS = frozenset(
+    ".jpg .jpeg .jfif .pjpeg .png .apng .gif .webp .bmp .tif .tiff .avif .heic .heif "
+    ".jxl .ico".split()
+)
+
+_PICTRS_PREFIXES = ("/pictrs/image/", "/api/v4/image/")
+_PROXY_PATHS = ("/api/v3/image_proxy", "/api/v4/image/proxy")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """One image of an item.
+
+    ``url``: as written in the item. ``original_url``: the remote original when ``url``
+    is an ``image_proxy`` URL. ``alias``: the pict-rs alias when the image is a local
+    upload (``<instance>/pictrs/image/<alias>``).
+    """
+
+    url: str
+    location: Location
+    alias: str | None = None
+    original_url: str | None = None
+
+    @property
+    def fetch_urls(self) -> tuple[str, ...]:
+        """URLs to try in order: the original first, then the proxy as a fallback
+        (the instance may still serve a copy the remote has taken down)."""
+        if self.original_url:
+            return (self.original_url, self.url)
+        return (self.url,)
+
+
+def image_refs(
+    view: dict[str, Any],
+    *,
+    kind: Literal["post", "comment"],
+    instance_url: str,
+    custom_emoji_urls: Iterable[str] = (),
+) -> list[ImageRef]:
+    """Every image of a ``PostView`` (``kind="post"``) or ``CommentView``
+    (``kind="comment"``), de-duplicated, most significant location first.
+
+    ``custom_emoji_urls``: the site's custom emoji images (see ``site_emoji_urls``);
+    a markdown image titled ``emoji <name>`` is skipped only when it is one of these:
+    the title alone is not enough to hide an image from moderation.
+    """
+    emojis = frozenset(_dedupe_key(u, instance_url) for u in custom_emoji_urls)
+    if kind == "post":
+        refs = _post_refs(view.get("post") or {}, instance_url, emojis)
+    elif kind == "comment":
+        content = (view.get("comment") or {}).get("content") or ""
+        refs = list(_markdown_refs(content, "comment", instance_url, emojis))
+    else:
+        raise ValueError(f"kind must be 'post' or 'comment', not {kind!r}")
+    return _dedupe(refs, instance_url)
+
+
+def upload_ref(local_image_view: dict[str, Any], *, instance_url: str) -> ImageRef:
+    """The ``ImageRef`` of one ``LocalImageView`` (``admin/list_all_media``)."""
+    alias = local_image_view["local_image"]["pictrs_alias"]
+    url = f"{instance_url.rstrip('/')}/pictrs/image/{alias}"
+    return ImageRef(url=url, location="upload", alias=alias)
+
+
+def site_emoji_urls(site_response: dict[str, Any]) -> frozenset[str]:
+    """The image URLs of the site's custom emojis, from a 0.19 ``GET /site`` answer."""
+    return frozenset(
+        view["custom_emoji"]["image_url"]
+        for view in site_response.get("custom_emojis") or ()
+        if (view.get("custom_emoji") or {}).get("image_url")
+    )
+
+
+def pictrs_alias(url: str, instance_url: str) -> str | None:
+    """The pict-rs alias of a local upload URL, or None when ``url`` is not one."""
+    parts = _split(url)
+    if parts is None or not _same_host(parts, instance_url):
+        return None
+    path = unquote(parts.path)
+    for prefix in _PICTRS_PREFIXES:
+        if path.startswith(prefix):
+            alias = path[len(prefix):]
+            # the v4 proxy lives under /api/v4/image/ too; aliases never contain "/"
+            if alias and "/" not in alias and path not in _PROXY_PATHS:
+                return alias
+    return None
+
+
+def unwrap_proxy(url: str) -> str | None:
+    """The original URL behind a Lemmy ``image_proxy`` URL (any instance), or None."""
+    parts = _split(url)
+    if parts is None or parts.path.rstrip("/") not in _PROXY_PATHS:
+        return None
+    originals = parse_qs(parts.query).get("url")
+    if not originals or _split(originals[0]) is None:
+        return None
+    return originals[0]
+
+
+def looks_like_image(url: str, content_type: str | None, instance_url: str) -> bool:
+    """Whether a post's link is worth fetching as an image: Lemmy saw an image type,
+    the path has an image extension, or it is a pict-rs URL (on any instance)."""
+    if content_type and content_type.strip().lower().startswith("image/"):
+        return True
+    parts = _split(url)
+    if parts is None:
+        return False
+    path = unquote(parts.path).lower()
+    dot = path.rfind(".")
+    if dot > path.rfind("/") and path[dot:] in IMAGE_EXTENSIONS:
+        return True
+    return any(path.startswith(prefix) for prefix in _PICTRS_PREFIXES) or (
+        pictrs_alias(url, instance_url) is not None
+    )
+
+
+# --- posts -----------------------------------------------------------------------
+
+
+def _post_refs(post: dict[str, Any], instance_url: str, emojis: frozenset) -> list[ImageRef]:
+    refs: list[ImageRef] = []
+    url = post.get("url")
+    if url:
+        ref = _make_ref(url, "post_url", instance_url)
+        target = ref.original_url if ref and ref.original_url else url
+        if ref and looks_like_image(target, post.get("url_content_type"), instance_url):
+            refs.append(ref)
+    thumbnail = post.get("thumbnail_url")
+    if thumbnail:
+        ref = _make_ref(thumbnail, "thumbnail", instance_url)
+        if ref:
+            refs.append(ref)
+    refs.extend(_markdown_refs(post.get("body") or "", "body", instance_url, emojis))
+    return refs
+
+
+def _make_ref(url: str, location: Location, instance_url: str) -> ImageRef | None:
+    url = url.strip()
+    absolute = urljoin(instance_url.rstrip("/") + "/", url)
+    if _split(absolute) is None:
+        return None
+    original = unwrap_proxy(absolute)
+    alias = pictrs_alias(original or absolute, instance_url)
+    return ImageRef(url=absolute, location=location, alias=alias, original_url=original)
+
+
+# --- markdown --------------------------------------------------------------------
+
+_REF_DEF = re.compile(
+    r"^ {0,3}\[(?P<label>[^\]]+)\]:[ \t]*\n?[ \t]*(?:<(?P<angle>[^>\n]*)>|(?P<bare>\S+))"
+    r"(?:[ \t]*\n?[ \t]*(?P<title>\"[^\"]*\"|'[^']*'|\([^)]*\)))?[ \t]*$",
+    re.MULTILINE,
+)
+
+
+def _markdown_refs(
+    text: str, location: Location, instance_url: str, emojis: frozenset
+) -> Iterator[ImageRef]:
+    """Images of a markdown text: inline ``![alt](url "title")`` / ``(<url>)`` and
+    reference-style ``![alt][label]`` / ``![label]``. Images inside code are included
+    too: fetching one image too many is cheaper than missing one."""
+    definitions = {
+        _label(m["label"]): (m["angle"] if m["angle"] is not None else m["bare"], _unquote_title(m["title"]))
+        for m in _REF_DEF.finditer(text)
+    }
+    for url, title in _markdown_images(text, definitions):
+        if not url:
+            continue
+        ref = _make_ref(url, location, instance_url)
+        if ref is None or _is_custom_emoji(ref, title, instance_url, emojis):
+            continue
+        yield ref
+
+
+def _markdown_images(text: str, definitions: dict) -> Iterator[tuple[str, str | None]]:
+    i = text.find("![")
+    while i != -1:
+        end_alt = _match_bracket(text, i + 1)
+        if end_alt is None:
+            i = text.find("![", i + 2)
+            continue
+        nxt = end_alt + 1
+        found: tuple[str, str | None] | None = None
+        if nxt < len(text) and text[nxt] == "(":
+            parsed = _inline_destination(text, nxt + 1)
+            if parsed is not None:
+                found, nxt = parsed[:2], parsed[2]
+        if found is None:
+            found, nxt = _reference(text, i + 2, end_alt, nxt, definitions)
+        if found is not None:
+            yield found
+            i = text.find("![", nxt)
+        else:
+            i = text.find("![", i + 2)
+
+
+def _match_bracket(text: str, start: int) -> int | None:
+    """Index of the ``]`` closing the ``[`` at ``start`` (nesting and escapes)."""
+    depth = 0
+    j = start
+    while j < len(text):
+        c = text[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+            if depth == 0:
+                return j
+        j += 1
+    return None
+
+
+def _inline_destination(text: str, j: int) -> tuple[str, str | None, int] | None:
+    """Parse ``url "title")`` from just after ``(``: (url, title, index after ``)``)."""
+    j = _skip_space(text, j)
+    if j < len(text) and text[j] == "<":
+        close = text.find(">", j + 1)
+        if close == -1 or "\n" in text[j + 1 : close]:
+            return None
+        url, j = text[j + 1 : close], close + 1
+    else:
+        start, depth = j, 0
+        while j < len(text) and not text[j].isspace():
+            c = text[j]
+            if c == "\\":
+                j += 2
+                continue
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            j += 1
+        url = text[start:j]
+    j = _skip_space(text, j)
+    title = None
+    if j < len(text) and text[j] in "\"'(":
+        closer = ")" if text[j] == "(" else text[j]
+        close = text.find(closer, j + 1)
+        if close == -1:
+            return None
+        title, j = text[j + 1 : close], _skip_space(text, close + 1)
+    if j < len(text) and text[j] == ")":
+        return url, title, j + 1
+    return None
+
+
+def _reference(text: str, alt_start: int, end_alt: int, nxt: int, definitions: dict):
+    """``![alt][label]``, ``![label][]`` or ``![label]``: (url, title), next index."""
+    label = text[alt_start:end_alt]
+    if nxt < len(text) and text[nxt] == "[":
+        close = _match_bracket(text, nxt)
+        if close is not None:
+            explicit = text[nxt + 1 : close]
+            label, nxt = (explicit or label), close + 1
+    definition = definitions.get(_label(label))
+    return definition, nxt
+
+
+def _label(label: str) -> str:
+    return " ".join(label.split()).casefold()
+
+
+def _unquote_title(title: str | None) -> str | None:
+    return title[1:-1] if title else None
+
+
+def _skip_space(text: str, j: int) -> int:
+    while j < len(text) and text[j] in " \t\n":
+        j += 1
+    return j
+
+
+def _is_custom_emoji(ref: ImageRef, title: str | None, instance_url: str, emojis: frozenset) -> bool:
+    # A title alone never hides an image: anyone can write "emoji x" on any image.
+    if not title or not title.startswith("emoji "):
+        return False
+    return _dedupe_key(ref.url, instance_url) in emojis
+
+
+# --- URLs and de-duplication -----------------------------------------------------
+
+
+def _split(url: str):
+    """``urlsplit`` of an absolute http(s) URL with a host, else None."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # raises ValueError on a bad port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return parts
+
+
+def _netloc(parts) -> str:
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    port = parts.port
+    return host if port in (None, default) else f"{host}:{port}"
+
+
+def _same_host(parts, instance_url: str) -> bool:
+    instance = _split(instance_url)
+    return instance is not None and _netloc(parts) == _netloc(instance)
+
+
+def _dedupe_key(url: str, instance_url: str) -> str:
+    """One key per image: the pict-rs alias for local uploads, else the normalised
+    original URL (scheme/host case, default port and fragment do not matter)."""
+    original = unwrap_proxy(url) or url
+    alias = pictrs_alias(original, instance_url)
+    if alias:
+        return f"pictrs:{alias}"
+    parts = _split(original)
+    if parts is None:
+        return original
+    return urlunsplit((parts.scheme.lower(), _netloc(parts), parts.path or "/", parts.query, ""))
+
+
+def _dedupe(refs: list[ImageRef], instance_url: str) -> list[ImageRef]:
+    best: dict[str, tuple[int, int, ImageRef]] = {}
+    for order, ref in enumerate(refs):
+        key = _dedupe_key(ref.url, instance_url)
+        rank = SIGNIFICANCE.index(ref.location)
+        if key not in best or rank < best[key][0]:
+            best[key] = (rank, order, ref)
+    return [ref for _, _, ref in sorted(best.values(), key=lambda t: (t[0], t[1]))]
