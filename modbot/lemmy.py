@@ -422,6 +422,21 @@ class LemmyClient:
     def save_user_settings(self, **settings: Any) -> Any:
         return self._act("save user settings", lambda ph: ph.user.save_user_settings(**settings))
 
+    def delete_image(self, alias: str, delete_token: str) -> dict:
+        """Delete one upload with its delete token (an admin may, from 0.19.12)."""
+        if self.read_only:
+            raise ReadOnlyError("image delete refused: this client is read-only (dry-run)")
+        if self._token is None:
+            self.login()
+        url = f"{self.url}/pictrs/image/delete/{delete_token}/{alias}"
+        return self._retrying(
+            "delete image",
+            # the image routes take the token as a cookie, not a header
+            lambda: self._send("GET", url, auth=False,
+                               headers={"Cookie": f"jwt={self._token.reveal()}"}),
+            auth=True,
+        )
+
     def purge_image_alias(self, alias: str) -> dict:
         """pict-rs ``POST /internal/purge?alias=``: the file and *all* its aliases."""
         if self.read_only:

@@ -1,0 +1,299 @@
+"""Executing the actions a rule decided: idempotent, dry-run aware, behind a safety valve.
+
+Every action has a key, (kind, target) such as ``("remove", "post:12")`` or
+``("ban", "site:person:7")``. One recorded as done in the store is never sent again,
+also after a restart; a report or a notification is sent at most once per item.
+Admins are never acted on (checked here again, whatever the rules said). In dry-run
+every action is recorded as ``planned`` and nothing is sent.
+
+Safety valve: when more than ``max_destructive_per_hour`` removals, purges and bans
+would be done within an hour, the bot switches to report-only (latched in the store
+until ``modbot run --reset-safety-valve``) and tells the admins once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
+from modbot.store import Store
+
+__all__ = ["Target", "Executor", "Outcome"]
+
+log = logging.getLogger(__name__)
+
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an item's actions act on."""
+
+    kind: str  # post | comment | upload
+    id: int | str
+    url: str = ""
+    author_id: int | None = None
+    author_name: str = ""
+    author_is_admin: bool = False
+    community_id: int | None = None
+    image_alias: str | None = None  # local pict-rs alias of the image
+    image_url: str = ""
+    image_original_url: str | None = None  # behind an image_proxy URL
+    delete_token: str | None = None  # an upload's pict-rs delete token
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass
+class Outcome:
+    """One action of a decision as the audit records it."""
+
+    action: str
+    status: str  # planned | done | failed | skipped
+    detail: str = ""
+    retry: bool = False  # failed for a passing reason: look at the item again next cycle
+
+    def as_dict(self) -> dict:
+        return {"action": self.action, "status": self.status, "detail": self.detail}
+
+
+@dataclass
+class _Notice:
+    key: str
+    message: str
+    outcome: Outcome
+
+
+@dataclass
+class Executor:
+    """Runs planned actions for one run (``run_id``) of the bot."""
+
+    client: LemmyClient
+    store: Store
+    run_id: str
+    dry_run: bool
+    max_destructive_per_hour: int = 20
+    admin_ids: set[int] = field(default_factory=set)
+    bot_person_id: int | None = None
+    purge_by_alias: bool = False
+    clock: Any = time.time
+    _notices: list[_Notice] = field(default_factory=list)
+    _planned_destructive: int = 0
+
+    # ------------------------------------------------------------------ entry points
+    def execute(self, target: Target, actions: list[Any]) -> list[Outcome]:
+        """Carry out (or plan) ``actions`` (rules' ``PlannedAction``s) on ``target``."""
+        outcomes: list[Outcome] = []
+        admin = target.author_is_admin or (target.author_id in self.admin_ids)
+        reported = False
+        for planned in actions:
+            kind = planned.kind
+            if admin and kind != "notify_admins":
+                outcomes.append(Outcome(kind, "skipped", "the author is an admin: never acted on"))
+                continue
+            if kind in ("remove", "purge_item", "purge_image", "ban"):
+                if not self._valve_allows(kind):
+                    outcomes.append(Outcome(kind, "skipped", self._valve_detail()))
+                    if not reported and not any(a.kind == "report" for a in actions):
+                        outcomes.append(self._report(target, planned.reason or "modbot"))
+                        reported = True
+                    continue
+            handler = getattr(self, f"_{kind}", None)
+            if handler is None:
+                outcomes.append(Outcome(kind, "skipped", f"unknown action {kind!r}"))
+                continue
+            if kind == "report":
+                reported = True
+            outcomes.append(handler(target, planned))
+        return outcomes
+
+    def flush_notifications(self) -> None:
+        """Send the queued admin notifications: one private message per admin."""
+        notices, self._notices = self._notices, []
+        if not notices:
+            return
+        admins = sorted(self.admin_ids - {self.bot_person_id})
+        if self.dry_run:
+            for n in notices:
+                n.outcome.status = "planned"
+                n.outcome.detail = f"private message to {len(admins)} admin(s)"
+            return
+        if not admins:
+            for n in notices:
+                n.outcome.status, n.outcome.detail = "skipped", "no admin to notify"
+            return
+        lines = [f"- {n.message}" for n in notices]
+        content = "modbot needs your attention:\n\n" + "\n".join(lines)
+        sent, errors = 0, []
+        for admin_id in admins:
+            try:
+                self.client.private_message(admin_id, content)
+                sent += 1
+            except LemmyError as exc:
+                errors.append(str(exc))
+        for n in notices:
+            if sent:
+                self.store.record_action("notify", n.key, "done", f"{sent} admin(s)", self.run_id)
+                n.outcome.status = "done"
+                n.outcome.detail = f"private message to {sent} admin(s)" + (
+                    f"; failed for {len(errors)}: {errors[0]}" if errors else "")
+            else:
+                n.outcome.status, n.outcome.detail = "failed", "; ".join(errors)[:500]
+                n.outcome.retry = True
+
+    # ------------------------------------------------------------------ the valve
+    def valve_tripped(self) -> dict | None:
+        return None if self.dry_run else self.store.valve_tripped()
+
+    def _valve_allows(self, kind: str) -> bool:
+        limit = self.max_destructive_per_hour
+        if self.dry_run:
+            # Simulate: the dry-run report shows where the valve would trip.
+            if self._planned_destructive >= limit:
+                return False
+            self._planned_destructive += 1
+            return True
+        if self.store.valve_tripped():
+            return False
+        if self.store.destructive_done_since(self.clock() - HOUR) < limit:
+            return True
+        reason = f"more than {limit} destructive actions within an hour"
+        self.store.trip_valve(reason)
+        log.error("SAFETY VALVE tripped (%s): report-only until an admin runs "
+                  "`modbot run --reset-safety-valve`", reason)
+        self._notify("safety-valve:" + self.store.valve_tripped()["tripped_at"],
+                     f"SAFETY VALVE tripped: {reason}. modbot now only reports. Check the "
+                     "decisions (`modbot report`), then run `modbot run --reset-safety-valve`.")
+        return False
+
+    def _valve_detail(self) -> str:
+        if self.dry_run:
+            return (f"the safety valve would trip here (more than "
+                    f"{self.max_destructive_per_hour} destructive actions within an hour): "
+                    "reported instead")
+        return "safety valve tripped: report-only until an admin resets it; reported instead"
+
+    # ------------------------------------------------------------------ plumbing
+    def _once(self, kind: str, key: str, describe: str, send) -> Outcome:
+        """Do ``send()`` unless (kind, key) is done already; record the result."""
+        done = self.store.action(kind, key)
+        if done and done["status"] == "done":
+            return Outcome(kind, "skipped", f"already done: {describe}")
+        if self.dry_run:
+            return Outcome(kind, "planned", describe)
+        try:
+            send()
+        except LemmyUnavailable as exc:
+            log.warning("%s %s failed (will retry next cycle): %s", kind, key, exc)
+            return Outcome(kind, "failed", str(exc)[:500], retry=True)
+        except LemmyError as exc:
+            log.warning("%s %s failed: %s", kind, key, exc)
+            self.store.record_action(kind, key, "failed", str(exc)[:500], self.run_id)
+            return Outcome(kind, "failed", str(exc)[:500])
+        self.store.record_action(kind, key, "done", describe, self.run_id)
+        log.info("%s: %s", kind, describe)
+        return Outcome(kind, "done", describe)
+
+    # ------------------------------------------------------------------ actions
+    def _remove(self, t: Target, planned: Any) -> Outcome:
+        reason = planned.reason or ""
+        if t.kind == "post":
+            return self._once("remove", t.key, f"remove post {t.id}",
+                              lambda: self.client.remove_post(int(t.id), reason))
+        if t.kind == "comment":
+            return self._once("remove", t.key, f"remove comment {t.id}",
+                              lambda: self.client.remove_comment(int(t.id), reason))
+        return Outcome("remove", "skipped", "an upload has no post or comment to remove "
+                       "(use purge_image)")
+
+    def _purge_item(self, t: Target, planned: Any) -> Outcome:
+        reason = planned.reason or ""
+        if t.kind == "post":
+            return self._once("purge_item", t.key, f"purge post {t.id}",
+                              lambda: self.client.purge_post(int(t.id), reason))
+        if t.kind == "comment":
+            return self._once("purge_item", t.key, f"purge comment {t.id}",
+                              lambda: self.client.purge_comment(int(t.id), reason))
+        return Outcome("purge_item", "skipped", "an upload has no post or comment to purge")
+
+    def _purge_image(self, t: Target, planned: Any) -> Outcome:
+        reason = planned.reason or ""
+        if t.image_alias and self.purge_by_alias:
+            alias = t.image_alias
+            return self._once("purge_image", f"alias:{alias}",
+                              f"purge pict-rs file of alias {alias} (every alias of it)",
+                              lambda: self.client.purge_image_alias(alias))
+        if t.kind == "upload" and t.image_alias and t.delete_token:
+            alias, token = t.image_alias, t.delete_token
+            return self._once("purge_image", f"alias:{alias}",
+                              f"delete upload {alias} with its delete token",
+                              lambda: self.client.delete_image(alias, token))
+        if t.kind == "post":
+            # Lemmy purges a post's URL and thumbnail from pict-rs with it.
+            return self._once("purge_post", t.key,
+                              f"purge post {t.id} (Lemmy purges its URL and thumbnail images)",
+                              lambda: self.client.purge_post(int(t.id), reason))
+        return Outcome("purge_image", "skipped",
+                       "cannot purge this image: set PICTRS_URL and PICTRS_API_KEY for "
+                       "pict-rs' internal purge" if t.image_alias else
+                       "cannot purge this image: it is not stored on this instance")
+
+    def _ban(self, t: Target, planned: Any) -> Outcome:
+        params = dict(getattr(planned, "params", None) or {})
+        if t.author_id is None:
+            return Outcome("ban", "skipped", "the author is unknown")
+        scope = params.get("scope", "site")
+        duration = params.get("duration")
+        remove_data = bool(params.get("remove_data", False))
+        reason = planned.reason or ""
+        if isinstance(duration, (int, float)):
+            duration = timedelta(seconds=duration)
+        expires = int(self.clock() + duration.total_seconds()) if duration else None
+        length = "permanently" if expires is None else f"for {duration}"
+        data = ", removing their content" if remove_data else ""
+        person = int(t.author_id)
+        if scope == "community":
+            if t.community_id is None:
+                return Outcome("ban", "skipped", "a community ban needs a community")
+            cid = int(t.community_id)
+            return self._once(
+                "ban", f"community:{cid}:person:{person}",
+                f"ban {t.author_name or person} from community {cid} {length}{data}",
+                lambda: self.client.ban_community(person, cid, reason, expires=expires,
+                                                  remove_data=remove_data))
+        return self._once(
+            "ban", f"site:person:{person}",
+            f"ban {t.author_name or person} from the site {length}{data}",
+            lambda: self.client.ban_site(person, reason, expires=expires, remove_data=remove_data))
+
+    def _report(self, t: Target, planned: Any) -> Outcome:
+        reason = planned if isinstance(planned, str) else (planned.reason or "modbot")
+        if t.kind == "post":
+            return self._once("report", t.key, f"report post {t.id}",
+                              lambda: self.client.report_post(int(t.id), reason))
+        if t.kind == "comment":
+            return self._once("report", t.key, f"report comment {t.id}",
+                              lambda: self.client.report_comment(int(t.id), reason))
+        # Lemmy has no report for an upload: tell the admins instead.
+        return self._notify(t.key, f"{reason} (upload {t.image_url})", action="report")
+
+    def _notify_admins(self, t: Target, planned: Any) -> Outcome:
+        message = planned.reason or "an image matched a rule"
+        return self._notify(t.key, f"{message} ({t.url or t.image_url})")
+
+    def _notify(self, key: str, message: str, action: str = "notify_admins") -> Outcome:
+        done = self.store.action("notify", key)
+        if done and done["status"] == "done":
+            return Outcome(action, "skipped", "admins were notified already")
+        if any(n.key == key for n in self._notices):
+            return Outcome(action, "skipped", "admins are notified once per item")
+        outcome = Outcome(action, "planned" if self.dry_run else "queued",
+                          "private message to the admins")
+        self._notices.append(_Notice(key, message, outcome))
+        return outcome
