@@ -1,0 +1,522 @@
+"""fetch.py against a hostile little web server on 127.0.0.1 (port 0).
+
+The server is raw asyncio so that it can misbehave the way real ones do: lie about
+Content-Length, trickle, redirect in circles, serve HTML as image/jpeg. Refusals of
+private addresses are proven by a network backend that records every connection the
+fetcher attempts, and by the server counting the connections it accepts.
+"""
+
+import asyncio
+import hashlib
+import io
+import logging
+import time
+
+import httpcore
+import pytest
+from PIL import Image
+
+from modbot.fetch import (
+    BadScheme,
+    BadStatus,
+    BadURL,
+    ConnectFailed,
+    EmptyResponse,
+    FetchLimits,
+    Fetcher,
+    FetchSkipped,
+    FetchTimeout,
+    NotAnImage,
+    PrivateAddress,
+    TooLarge,
+    TooManyRedirects,
+    UnresolvableHost,
+    is_public_address,
+    sniff_image_type,
+)
+
+
+def image_bytes(fmt, size=(8, 6), mode="RGB"):
+    buf = io.BytesIO()
+    Image.new(mode, size, (200, 30, 30)).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+PNG = image_bytes("PNG")
+JPEG = image_bytes("JPEG")
+HTML = b"<!DOCTYPE html><html><body>Not found, but here is an ad</body></html>"
+SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
+
+
+class HostileServer:
+    """HTTP/1.1 on 127.0.0.1:0; routes are coroutines writing raw bytes."""
+
+    def __init__(self):
+        self.connections = 0
+        self.requests = []  # (path, headers) in order
+        self.active = 0
+        self.max_active = 0
+        self.handlers = set()
+
+    async def __aenter__(self):
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        return self
+
+    async def __aexit__(self, *exc):
+        self.server.close()
+        for task in self.handlers:  # stalling routes must not outlive the test
+            task.cancel()
+        await asyncio.gather(*self.handlers, return_exceptions=True)
+        await self.server.wait_closed()
+
+    async def _handle(self, reader, writer):
+        self.connections += 1
+        self.handlers.add(asyncio.current_task())
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                line, *header_lines = head.decode("latin-1").split("\r\n")
+                path = line.split(" ")[1]
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (h.partition(":") for h in header_lines if h)
+                }
+                self.requests.append((path, headers))
+                self.active += 1
+                self.max_active = max(self.max_active, self.active)
+                try:
+                    keep = await self.route(path, writer)
+                finally:
+                    self.active -= 1
+                await writer.drain()
+                if not keep:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # client gone, or the test is over
+        finally:
+            writer.close()
+
+    async def route(self, path, w):
+        name, _, arg = path.split("?")[0].lstrip("/").partition("/")
+        if name == "png":
+            return send(w, 200, PNG, "image/png")
+        if name == "jpeg-as-html":  # a real image with a lying Content-Type
+            return send(w, 200, JPEG, "text/html")
+        if name == "html-as-jpeg":
+            return send(w, 200, HTML, "image/jpeg")
+        if name == "svg":
+            return send(w, 200, SVG, "image/svg+xml")
+        if name == "mp4":
+            return send(w, 200, b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64), "image/png")
+        if name == "empty":
+            return send(w, 200, b"", "image/png")
+        if name == "missing":
+            return send(w, 404, b"no", "text/plain")
+        if name == "huge-announced":  # says 100 MB, then sends a little and stalls
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
+                    b"Content-Length: 104857600\r\n\r\n" + PNG)
+            await w.drain()
+            await asyncio.sleep(30)
+            return False
+        if name == "endless":  # no Content-Length, streams until the client gives up
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n")
+            w.write(PNG)
+            chunk = bytes(64 * 1024)
+            for _ in range(10_000):  # 640 MB at most: the test must stop far sooner
+                w.write(chunk)
+                await w.drain()
+            return False
+        if name == "trickle":  # each byte comes well within the read timeout
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n")
+            for byte in PNG * 10:
+                w.write(bytes([byte]))
+                await w.drain()
+                await asyncio.sleep(0.1)
+            return False
+        if name == "slow":  # for concurrency counting
+            await asyncio.sleep(0.2)
+            return send(w, 200, PNG, "image/png")
+        if name == "redirect":  # /redirect/N -> N-1 ... -> /png
+            n = int(arg)
+            return redirect(w, "/png" if n <= 1 else f"/redirect/{n - 1}")
+        if name == "loop":
+            return redirect(w, "/loop/")
+        if name == "to":  # /to/<url-without-scheme-separator>
+            return redirect(w, arg.replace("__", "://", 1))
+        return send(w, 500, b"unknown route", "text/plain")
+
+
+def send(w, status, body, content_type):
+    reason = {200: "OK", 404: "Not Found", 500: "Server Error"}[status]
+    w.write(
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+    )
+    return True
+
+
+def redirect(w, location):
+    w.write(f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode())
+    return True
+
+
+class RecordingBackend(httpcore.AsyncNetworkBackend):
+    """The real network, with every attempted connection recorded; ``reroute`` sends
+    connections to another port (to play a public host with the local server)."""
+
+    def __init__(self, reroute=None):
+        self.attempts = []
+        self.reroute = reroute
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host, port, **kwargs):
+        self.attempts.append((host, port))
+        if self.reroute:
+            host, port = "127.0.0.1", self.reroute
+        return await self.inner.connect_tcp(host, port, **kwargs)
+
+    async def sleep(self, seconds):
+        await self.inner.sleep(seconds)
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 20))
+
+
+async def fetch_one(path, limits=None, **kwargs):
+    async with HostileServer() as server:
+        allowed = {f"127.0.0.1:{server.port}"}
+        async with Fetcher(limits, allowed_hosts=allowed, **kwargs) as fetcher:
+            return await fetcher.fetch(server.base + path)
+
+
+def refusal(path, limits=None):
+    with pytest.raises(FetchSkipped) as info:
+        run(fetch_one(path, limits))
+    return info.value
+
+
+# --- what comes back -------------------------------------------------------------
+
+
+def test_fetches_an_image_with_its_hash_and_type_from_the_bytes():
+    got = run(fetch_one("/png"))
+    assert got.data == PNG
+    assert got.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert got.media_type == "image/png"
+    assert got.url == got.final_url and got.url.endswith("/png")
+
+
+def test_type_is_decided_by_the_bytes_not_the_content_type():
+    assert run(fetch_one("/jpeg-as-html")).media_type == "image/jpeg"
+    err = refusal("/html-as-jpeg")
+    assert isinstance(err, NotAnImage) and err.reason == "not_an_image"
+    assert "HTML" in err.message and "image/jpeg" in err.message
+
+
+def test_svg_is_refused_with_a_reason_a_human_understands():
+    err = refusal("/svg")
+    assert isinstance(err, NotAnImage)
+    assert "SVG is not rasterised" in err.message
+
+
+def test_video_and_empty_answers_are_refused():
+    assert "video" in refusal("/mp4").message
+    err = refusal("/empty")
+    assert isinstance(err, EmptyResponse) and err.reason == "empty"
+
+
+@pytest.mark.parametrize("fmt, mode, media_type", [
+    ("JPEG", "RGB", "image/jpeg"), ("PNG", "RGBA", "image/png"), ("GIF", "P", "image/gif"),
+    ("WEBP", "RGB", "image/webp"), ("BMP", "RGB", "image/bmp"), ("TIFF", "RGB", "image/tiff"),
+    ("ICO", "RGBA", "image/x-icon"),
+])
+def test_sniffs_what_pillow_writes(fmt, mode, media_type):
+    assert sniff_image_type(image_bytes(fmt, mode=mode)) == media_type
+
+
+def test_sniffs_avif_and_heic_by_ftyp_brand_and_refuses_mp4():
+    def ftyp(major, *compatible):
+        body = major + b"\x00\x00\x00\x00" + b"".join(compatible)
+        return (8 + len(body)).to_bytes(4, "big") + b"ftyp" + body + bytes(32)
+
+    assert sniff_image_type(ftyp(b"avif", b"mif1", b"miaf")) == "image/avif"
+    assert sniff_image_type(ftyp(b"mif1", b"avif")) == "image/avif"
+    assert sniff_image_type(ftyp(b"heic", b"mif1")) == "image/heic"
+    assert sniff_image_type(ftyp(b"isom", b"iso2", b"mp41")) is None
+    assert sniff_image_type(b"") is None
+    assert sniff_image_type(HTML) is None
+
+
+def test_http_errors_have_their_status_in_the_reason():
+    err = refusal("/missing")
+    assert isinstance(err, BadStatus) and err.reason == "http_404" and err.status == 404
+
+
+# --- size, time, redirects -------------------------------------------------------
+
+
+def test_announced_size_over_the_cap_is_refused_before_reading():
+    err = refusal("/huge-announced")
+    assert isinstance(err, TooLarge) and err.reason == "too_large"
+    assert "104857600" in err.message
+
+
+def test_size_cap_is_enforced_while_streaming():
+    limits = FetchLimits(max_bytes=256 * 1024)
+    err = refusal("/endless", limits)
+    assert isinstance(err, TooLarge) and "262144" in err.message
+
+
+def test_a_trickling_server_hits_the_total_deadline():
+    # every byte arrives within the read timeout: only an overall deadline stops it
+    limits = FetchLimits(read_timeout=2, total_timeout=0.8)
+    started = time.monotonic()
+    err = refusal("/trickle", limits)
+    elapsed = time.monotonic() - started
+    assert isinstance(err, FetchTimeout) and err.reason == "timeout"
+    assert "0.8 s" in err.message
+    assert elapsed < 5
+
+
+def test_follows_up_to_three_redirects_and_no_more():
+    got = run(fetch_one("/redirect/3"))
+    assert got.final_url.endswith("/png") and got.url.endswith("/redirect/3")
+    err = refusal("/redirect/4")
+    assert isinstance(err, TooManyRedirects) and err.reason == "too_many_redirects"
+    assert isinstance(refusal("/loop/"), TooManyRedirects)
+
+
+def test_redirect_to_another_scheme_is_refused():
+    err = refusal("/to/file__/etc/passwd")
+    assert isinstance(err, BadScheme) and err.reason == "bad_scheme"
+    assert "redirect from" in err.message
+
+
+def test_non_http_urls_and_garbage_are_refused_without_a_request():
+    async def go(url):
+        async with Fetcher() as fetcher:
+            return await fetcher.fetch(url)
+
+    for url in ("ftp://img.example/a.png", "data:image/png;base64,AAAA", "/relative.png",
+                "javascript:alert(1)"):
+        with pytest.raises(BadScheme):
+            run(go(url))
+    for url in ("http://", "http://host:99999/a.png"):
+        with pytest.raises(BadURL):
+            run(go(url))
+
+
+def test_unresolvable_and_unreachable_hosts():
+    async def go(url, resolver):
+        async with Fetcher(resolver=resolver) as fetcher:
+            return await fetcher.fetch(url)
+
+    async def nxdomain(host, port):
+        import socket
+        raise socket.gaierror(-2, "Name or service not known")
+
+    with pytest.raises(UnresolvableHost) as info:
+        run(go("http://no-such-host.invalid/a.png", nxdomain))
+    assert info.value.reason == "dns_error" and info.value.url.startswith("http://no-such")
+
+    async def closed_port_allowed():
+        # a port nobody listens on, on an allowed host
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        server.close()
+        await server.wait_closed()
+        async with Fetcher(allowed_hosts={f"127.0.0.1:{port}"}) as fetcher:
+            return await fetcher.fetch(f"http://127.0.0.1:{port}/a.png")
+
+    with pytest.raises(ConnectFailed) as info:
+        run(closed_port_allowed())
+    assert info.value.reason == "connect_error"
+
+
+# --- private addresses -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("host_in_url, resolves_to", [
+    ("10.0.0.1", None),
+    ("169.254.169.254", None),  # cloud metadata
+    ("[::1]", None),
+    ("[::ffff:127.0.0.1]", None),  # IPv4-mapped IPv6
+    ("2130706433", None),  # 127.0.0.1 written as one number
+    ("localhost", None),
+    ("innocent.example", ["127.0.0.1"]),  # a public-looking name resolving inside
+    ("dual.example", ["93.184.216.34", "10.1.2.3"]),  # one bad address is enough
+])
+def test_no_connection_is_attempted_to_a_private_address(host_in_url, resolves_to, caplog):
+    async def go():
+        async with HostileServer() as server:
+            backend = RecordingBackend()
+            kwargs = {"network_backend": backend}
+            if resolves_to is not None:
+                async def resolver(host, port):
+                    return resolves_to
+                kwargs["resolver"] = resolver
+            # the server's own host:port is NOT allowed here
+            async with Fetcher(**kwargs) as fetcher:
+                with pytest.raises(PrivateAddress) as info:
+                    await fetcher.fetch(f"http://{host_in_url}:{server.port}/png")
+            return info.value, backend.attempts, server.connections
+
+    caplog.set_level(logging.INFO, logger="modbot.fetch")
+    err, attempts, server_connections = run(go())
+    assert err.reason == "private_address"
+    assert err.url.startswith(f"http://{host_in_url}:")
+    assert attempts == [] and server_connections == 0
+    assert "private_address" in caplog.text
+
+
+def test_redirect_into_the_private_network_is_refused_before_connecting():
+    async def go():
+        async with HostileServer() as server:
+            backend = RecordingBackend(reroute=server.port)
+
+            async def resolver(host, port):
+                return {"public.example": ["93.184.216.34"]}.get(host, [host])
+
+            async with Fetcher(resolver=resolver, network_backend=backend) as fetcher:
+                with pytest.raises(PrivateAddress) as info:
+                    await fetcher.fetch("http://public.example/to/http__169.254.169.254/latest/")
+            return info.value, backend.attempts
+
+    err, attempts = run(go())
+    assert attempts == [("93.184.216.34", 80)]  # the first hop only
+    assert err.url == "http://169.254.169.254/latest/"
+
+
+def test_connection_goes_to_the_address_that_was_checked_with_the_right_host_header():
+    # DNS rebinding: the name is resolved once, checked, and that address is dialled
+    calls = []
+
+    async def resolver(host, port):
+        calls.append(host)
+        return ["93.184.216.34"] if len(calls) == 1 else ["127.0.0.1"]
+
+    async def go():
+        async with HostileServer() as server:
+            backend = RecordingBackend(reroute=server.port)
+            async with Fetcher(resolver=resolver, network_backend=backend) as fetcher:
+                got = await fetcher.fetch("http://images.example/png")
+            return got, backend.attempts, server.requests
+
+    got, attempts, requests = run(go())
+    assert got.data == PNG
+    assert calls == ["images.example"]
+    assert attempts == [("93.184.216.34", 80)]
+    assert requests[0][1]["host"] == "images.example"
+
+
+def test_https_keeps_the_host_name_for_sni():
+    seen = {}
+
+    class TLSStream(httpcore.AsyncNetworkStream):
+        async def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+            seen["sni"] = server_hostname
+            raise httpcore.ConnectError("handshake stopped by the test")
+
+        async def aclose(self):
+            pass
+
+    class Backend(httpcore.AsyncNetworkBackend):
+        async def connect_tcp(self, host, port, **kwargs):
+            seen["address"] = (host, port)
+            return TLSStream()
+
+    async def resolver(host, port):
+        return ["93.184.216.34"]
+
+    async def go():
+        async with Fetcher(resolver=resolver, network_backend=Backend()) as fetcher:
+            await fetcher.fetch("https://images.example/a.png")
+
+    with pytest.raises(ConnectFailed):
+        run(go())
+    assert seen == {"address": ("93.184.216.34", 443), "sni": "images.example"}
+
+
+def test_allowed_hosts_may_be_private_by_host_or_host_and_port():
+    async def go(allowed, host="127.0.0.1"):
+        async with HostileServer() as server:
+            async with Fetcher(allowed_hosts=allowed) as fetcher:
+                return await fetcher.fetch(f"http://{host}:{server.port}/png")
+
+    assert run(go({"127.0.0.1"})).data == PNG
+    assert run(go({"http://LOCALHOST/"}, host="localhost")).data == PNG
+    with pytest.raises(PrivateAddress):
+        run(go({"127.0.0.1:1"}))  # another port of the same host is not allowed
+
+
+@pytest.mark.parametrize("address, public", [
+    ("93.184.216.34", True), ("2606:2800:220:1:248:1893:25c8:1946", True),
+    ("10.0.0.1", False), ("172.16.5.4", False), ("192.168.1.1", False),
+    ("127.0.0.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
+    ("0.0.0.0", False), ("224.0.0.1", False), ("239.255.255.250", False),
+    ("240.0.0.1", False), ("255.255.255.255", False),
+    ("::1", False), ("::", False), ("fe80::1%eth0", False), ("fc00::1", False),
+    ("ff02::1", False), ("::ffff:10.0.0.1", False), ("::127.0.0.1", False),
+    ("2002:7f00:1::", False), ("64:ff9b::a00:1", False), ("fec0::1", False),
+])
+def test_public_addresses(address, public):
+    assert is_public_address(address) is public
+
+
+# --- concurrency -----------------------------------------------------------------
+
+
+def test_concurrency_is_bounded_per_host_and_overall():
+    async def go(limits, hosts):
+        async with HostileServer() as server:
+            allowed = {f"{h}:{server.port}" for h in hosts}
+            async with Fetcher(limits, allowed_hosts=allowed) as fetcher:
+                got = await asyncio.gather(*(
+                    fetcher.fetch(f"http://{hosts[i % len(hosts)]}:{server.port}/slow")
+                    for i in range(8)
+                ))
+            assert all(g.data == PNG for g in got)
+            return server.max_active
+
+    per_host = FetchLimits(max_concurrency=16, per_host_concurrency=2)
+    assert run(go(per_host, ["127.0.0.1"])) == 2
+    overall = FetchLimits(max_concurrency=3, per_host_concurrency=3)
+    assert run(go(overall, ["127.0.0.1", "localhost"])) == 3
+
+
+def test_fetch_first_falls_back_on_failure_but_not_on_a_refusal_of_principle():
+    async def go():
+        async with HostileServer() as server:
+            base = server.base
+            async with Fetcher(allowed_hosts={f"127.0.0.1:{server.port}"}) as fetcher:
+                got = await fetcher.fetch_first([f"{base}/missing", f"{base}/png"])
+                with pytest.raises(PrivateAddress):
+                    await fetcher.fetch_first(["http://10.0.0.1/a.png", f"{base}/png"])
+                with pytest.raises(BadStatus):  # the first URL's refusal is reported
+                    await fetcher.fetch_first([f"{base}/missing", f"{base}/empty"])
+            return got, [p for p, _ in server.requests]
+
+    got, paths = run(go())
+    assert got.final_url.endswith("/png")
+    assert paths == ["/missing", "/png", "/missing", "/empty"]
+
+
+def test_skips_are_logged_without_credentials(caplog):
+    caplog.set_level(logging.INFO, logger="modbot.fetch")
+
+    async def go():
+        async with HostileServer() as server:
+            async with Fetcher(allowed_hosts={"127.0.0.1"}) as fetcher:
+                with pytest.raises(BadStatus):
+                    await fetcher.fetch(
+                        f"http://user:hunter2@127.0.0.1:{server.port}/missing?token=s3cret&w=1"
+                    )
+            return server.requests
+
+    [(path, headers)] = run(go())
+    assert "authorization" not in headers  # user info in content is never sent
+    assert "http_404" in caplog.text and "w=1" in caplog.text
+    assert "hunter2" not in caplog.text and "s3cret" not in caplog.text
