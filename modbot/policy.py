@@ -1,0 +1,646 @@
+"""The rules.yaml schema and its validation, every problem as `FILE:LINE: message`.
+
+The YAML is composed into nodes so each value keeps its line; pydantic validates the
+data, and each pydantic error's `loc` is walked back to the node it came from. Checks
+that need the whole file (labels of custom concepts, hash-list names, placeholders,
+the hash-list files themselves) run after, with the same line map. Matching lives in
+`modbot.rules`; this module only says what a valid policy is.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import yaml
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError,
+    field_validator, model_validator,
+)
+
+from modbot.durations import (
+    Comparison, parse_duration, parse_duration_comparison, parse_number_comparison, parse_size,
+)
+from modbot.hashes import HashList, HashListError
+
+BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
+BUILTIN_SCORES = ("csam", "underage", "nsfw", "anime", "subject")
+ITEM_TYPES = ("post", "comment", "upload", "any")
+LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload")
+SCOPES = ("local", "federated", "all")
+PLACEHOLDERS = (
+    "author", "permalink", "community", "rule", "labels", "sha256", "image_url",
+    "found_in", "type", "hash_list", "unreadable", "phash",
+)
+REMOVAL_ACTIONS = ("remove", "purge_item", "purge_image", "ban")
+DEFAULT_REMOVE_REASON = "Removed by modbot: {{rule}}"
+_PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+_CONCEPT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+# --- problems -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or, with `warning=True`, worth knowing) in a policy file."""
+
+    file: str
+    line: int
+    message: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {'warning: ' if self.warning else ''}{self.message}"
+
+
+class PolicyError(Exception):
+    """The policy file is not valid; `.problems` lists each as `FILE:LINE: message`."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = [p for p in problems if not p.warning]
+        self.warnings = [p for p in problems if p.warning]
+        n = len(self.problems)
+        lines = "\n".join(str(p) for p in self.problems)
+        super().__init__(f"{n} problem{'s' * (n != 1)} in the policy file:\n{lines}\n"
+                         "Fix them and check with `modbot check-rules FILE`.")
+
+
+def suggest(word: Any, choices: Any) -> str:
+    """`" (did you mean 'remove'?)"` when `word` looks like a typo of one of `choices`."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# --- field types ------------------------------------------------------------------------
+
+def _none_to(empty):
+    return BeforeValidator(lambda v: empty() if v is None else v)
+
+
+def _one_or_many(v: Any) -> Any:
+    return [v] if isinstance(v, str) else v
+
+
+def _choice(allowed: tuple[str, ...], what: str):
+    def check(v: Any) -> str:
+        if not isinstance(v, str) or v not in allowed:
+            hint = suggest(v, allowed) if isinstance(v, str) else ""
+            raise ValueError(f"unknown {what} {v!r}{hint}; use one of: {', '.join(allowed)}")
+        return v
+    return PlainValidator(check)
+
+
+def _reason(v: Any) -> str | None:
+    if v is True:
+        return DEFAULT_REMOVE_REASON
+    if v is None or v is False:
+        return None
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError(f"expected a reason in quotes (or true for the default), got {v!r}")
+    return v
+
+
+def _message(v: Any) -> str | None:
+    if v is None or v is False:
+        return None
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError(f"expected a message in quotes, got {v!r}")
+    return v
+
+
+def _ban_duration(v: Any) -> timedelta | None:
+    if v == "permanent":
+        return None
+    try:
+        return parse_duration(v)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or permanent") from None
+
+
+def _sweep_since(v: Any) -> timedelta | None:
+    return None if v == "all" else _duration(v)
+
+
+def _duration(v: Any) -> timedelta:
+    return parse_duration(v)
+
+
+Duration = Annotated[timedelta, PlainValidator(_duration)]
+Size = Annotated[int, PlainValidator(parse_size)]
+ScoreTest = Annotated[Comparison, PlainValidator(parse_number_comparison)]
+AgeTest = Annotated[Comparison, PlainValidator(parse_duration_comparison)]
+Reason = Annotated[Union[str, None], PlainValidator(_reason)]
+Message = Annotated[Union[str, None], PlainValidator(_message)]
+Names = Annotated[list[str], BeforeValidator(_one_or_many), _none_to(list)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True
+    )
+
+
+# --- settings sections ------------------------------------------------------------------
+
+class ClassifierSettings(Section):
+    model: str = "ViT-L-14"
+    pretrained: str | None = "openai"
+    checkpoint: str | None = None
+    device: str = "auto"
+    batch_size: int = Field(32, ge=1, le=1024)
+    allow_random_weights: bool = False
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", v):
+            raise ValueError(f"unknown device {v!r}; use auto, cpu, cuda, cuda:N or mps")
+        return v
+
+
+class ConceptSettings(Section):
+    prompts: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(min_length=1)
+    threshold: float = Field(ge=-1.0, le=1.0)
+
+
+class HashListSettings(Section):
+    kind: Annotated[str, _choice(("sha256", "phash"), "hash-list kind")]
+    file: str
+    max_distance: int | None = Field(None, ge=0, le=16)
+
+
+class FetchSettings(Section):
+    max_bytes: Size = 25_000_000
+    connect_timeout: Duration = timedelta(seconds=5)
+    read_timeout: Duration = timedelta(seconds=10)
+    total_timeout: Duration = timedelta(seconds=30)
+    concurrency: int = Field(8, ge=1, le=256)
+    per_host: int = Field(2, ge=1, le=64)
+    max_redirects: int = Field(3, ge=0, le=10)
+    allow_hosts: Names = []
+
+
+class LemmySettings(Section):
+    requests_per_minute: int = Field(120, ge=1, le=100_000)
+    lookback: Duration = timedelta(hours=6)
+    timeout: Duration = timedelta(seconds=20)
+
+
+class ScheduleSettings(Section):
+    poll_every: Duration = timedelta(seconds=60)
+    sweep_cron: str | None = "0 4 * * *"
+    sweep_since: Annotated[Union[timedelta, None], PlainValidator(_sweep_since)] = timedelta(days=30)
+
+    @field_validator("sweep_cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from apscheduler.triggers.cron import CronTrigger  # only when a cron is given
+
+        if len(v.split()) != 5:
+            raise ValueError(f"expected a cron line of 5 fields (minute hour day month "
+                             f"weekday), like '0 4 * * *', got {v!r}")
+        try:
+            CronTrigger.from_crontab(v, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"bad cron line {v!r}: {exc}") from None
+        return v
+
+
+class SafetyValveSettings(Section):
+    max_destructive_actions_per_hour: int = Field(20, ge=1)
+
+
+class ExemptSettings(Section):
+    moderators: bool = True
+    users: Names = []
+    communities: Names = []
+    hash_lists: Names = []
+
+
+# --- rules --------------------------------------------------------------------------------
+
+class CommunityCondition(Section):
+    name: Names | None = None
+    nsfw: bool | None = None
+    local: bool | None = None
+
+
+class AuthorCondition(Section):
+    local: bool | None = None
+    bot_account: bool | None = None
+    account_age: AgeTest | None = None
+    moderator: bool | None = None
+
+
+class Conditions(Section):
+    type: Annotated[list[Annotated[str, _choice(ITEM_TYPES, "item type")]],
+                    BeforeValidator(_one_or_many)] | None = None
+    found_in: Annotated[list[Annotated[str, _choice(LOCATIONS, "image location")]],
+                        BeforeValidator(_one_or_many)] | None = None
+    labels: Names | None = None
+    scores: dict[str, ScoreTest] | None = None
+    unreadable: bool | None = None
+    hash_list: Names | None = None
+    community: CommunityCondition | None = None
+    author: AuthorCondition | None = None
+    scope: Annotated[str, _choice(SCOPES, "scope")] | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "Conditions":
+        if not any(getattr(self, f) is not None for f in type(self).model_fields):
+            raise ValueError("`if` has no condition: a rule needs at least one "
+                             "(use `type: any` to match every image on purpose)")
+        return self
+
+
+class BanAction(Section):
+    scope: Annotated[str, _choice(("site", "community"), "ban scope")] = "site"
+    duration: Annotated[Union[timedelta, None], PlainValidator(_ban_duration)]
+    remove_data: bool = False
+    reason: Reason = "{{rule}}"
+
+
+class Actions(Section):
+    remove: Reason = None
+    purge_item: bool = False
+    purge_image: bool = False
+    ban: BanAction | None = None
+    report: Reason = None
+    notify_admins: Message = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "Actions":
+        if not self.is_removal and self.report is None and self.notify_admins is None:
+            raise ValueError("`then` has no action: use remove, purge_item, purge_image, "
+                             "ban, report or notify_admins")
+        return self
+
+    @property
+    def is_removal(self) -> bool:
+        return bool(self.remove or self.purge_item or self.purge_image or self.ban)
+
+
+class Rule(Section):
+    name: str = Field(min_length=1)
+    priority: int = 0
+    if_: Conditions = Field(alias="if")
+    then: Actions
+    moderators_exempt: bool | None = None
+
+    @property
+    def is_removal(self) -> bool:
+        return self.then.is_removal
+
+
+class PolicyFile(Section):
+    classifier: Annotated[ClassifierSettings, _none_to(dict)] = ClassifierSettings()
+    concepts: Annotated[dict[str, ConceptSettings], _none_to(dict)] = {}
+    hash_lists: Annotated[dict[str, HashListSettings], _none_to(dict)] = {}
+    fetch: Annotated[FetchSettings, _none_to(dict)] = FetchSettings()
+    lemmy: Annotated[LemmySettings, _none_to(dict)] = LemmySettings()
+    schedule: Annotated[ScheduleSettings, _none_to(dict)] = ScheduleSettings()
+    safety_valve: Annotated[SafetyValveSettings, _none_to(dict)] = SafetyValveSettings()
+    exempt: Annotated[ExemptSettings, _none_to(dict)] = ExemptSettings()
+    rules: Annotated[list[Rule], _none_to(list)] = []
+
+
+# --- YAML with line numbers -----------------------------------------------------------------
+
+@dataclass
+class Lines:
+    """Path in the data (`("rules", 0, "then", "ban")`) -> line of its value and of its key."""
+
+    value: dict[tuple, int] = field(default_factory=dict)
+    key: dict[tuple, int] = field(default_factory=dict)
+
+    def find(self, loc: tuple, key: bool = False) -> int:
+        path: tuple = ()
+        for element in loc:
+            if path + (element,) in self.value:
+                path = path + (element,)
+        if key and path in self.key:
+            return self.key[path]
+        return self.value.get(path, 1)
+
+
+class _Constructor(yaml.constructor.SafeConstructor):
+    pass
+
+
+def _to_data(node: yaml.Node, path: tuple, lines: Lines, problems: list, file: str) -> Any:
+    lines.value[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for key_node, value_node in node.value:
+            key = _Constructor().construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, (str, int, float, bool)) or key is None:
+                problems.append(Problem(file, line, f"a key must be a plain word, got {key!r}"))
+                continue
+            if key in out:
+                first = lines.key[path + (key,)]
+                problems.append(Problem(file, line, f"duplicate key {key!r} (first at line {first})"))
+                continue
+            lines.key[path + (key,)] = line
+            out[key] = _to_data(value_node, path + (key,), lines, problems, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_data(n, path + (i,), lines, problems, file) for i, n in enumerate(node.value)]
+    return _Constructor().construct_object(node, deep=True)
+
+
+def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
+    """Parse YAML keeping lines. Syntax errors come back as problems with their line."""
+    lines, problems = Lines(), []
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = exc.problem or str(exc)
+        context = f" ({exc.context})" if exc.context else ""
+        hint = ""
+        if "found character '\\t'" in what or "'\\t'" in what:
+            hint = "; indent with spaces, not tabs"
+        return None, lines, [Problem(file, line, f"YAML syntax error: {what}{context}{hint}")]
+    except yaml.YAMLError as exc:
+        return None, lines, [Problem(file, 1, f"YAML error: {exc}")]
+    if node is None:
+        return None, lines, [Problem(file, 1, "the file is empty: it needs at least `rules:`")]
+    try:
+        data = _to_data(node, (), lines, problems, file)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        problems.append(Problem(file, mark.line + 1 if mark else 1, f"YAML error: {exc.problem}"))
+        return None, lines, problems
+    if not isinstance(data, dict):
+        problems.append(Problem(file, lines.find(()), "the top level must be a mapping "
+                                "(classifier:, hash_lists:, rules:, ...), not a "
+                                f"{type(data).__name__}"))
+        return None, lines, problems
+    return data, lines, problems
+
+
+# --- pydantic errors -> readable messages -------------------------------------------------------
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin is Union or (origin is not None and str(origin) == "types.UnionType") or \
+                type(tp).__name__ == "UnionType":
+            tp = next(a for a in get_args(tp) if a is not type(None))
+        else:
+            return tp
+
+
+def _step(tp: Any, element: Any) -> Any:
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        for name, info in tp.model_fields.items():
+            if element in (name, info.alias):
+                return info.annotation
+        return None
+    origin = get_origin(tp)
+    if origin is list and isinstance(element, int):
+        return get_args(tp)[0]
+    if origin is dict:
+        return get_args(tp)[1]
+    return None
+
+
+def allowed_keys(loc: tuple) -> list[str]:
+    """The keys the schema allows in the mapping at `loc` (for "did you mean")."""
+    tp: Any = PolicyFile
+    for element in loc:
+        tp = _step(tp, element)
+        if tp is None:
+            return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [info.alias or name for name, info in tp.model_fields.items()]
+    return []
+
+
+def _describe(v: Any) -> str:
+    if v is None:
+        return "nothing"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_EXPECTED = {
+    "string_type": "text", "bool_type": "true or false", "bool_parsing": "true or false",
+    "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float":
+    "a whole number", "float_type": "a number", "float_parsing": "a number",
+    "list_type": "a list", "dict_type": "a mapping (key: value lines)",
+    "model_type": "a mapping (key: value lines)", "model_attributes_type":
+    "a mapping (key: value lines)",
+}
+
+
+def where(loc: tuple, data: Any) -> str:
+    """A readable place: `rule 'nsfw outside nsfw communities': then.report`."""
+    parts = [p for p in loc if isinstance(p, (str, int)) and not str(p).startswith(("[", "function"))]
+    if len(parts) >= 2 and parts[0] == "rules" and isinstance(parts[1], int):
+        try:
+            name = data["rules"][parts[1]].get("name")
+        except (AttributeError, IndexError, KeyError, TypeError):
+            name = None
+        head = f"rule {name!r}" if isinstance(name, str) else f"rule #{parts[1] + 1}"
+        rest = ".".join(str(p) for p in parts[2:])
+        return f"{head}: {rest}" if rest else head
+    return ".".join(str(p) for p in parts)
+
+
+def error_message(err: dict, data: Any) -> str:
+    kind, loc, given = err["type"], tuple(err["loc"]), err.get("input")
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        allowed = allowed_keys(loc[:-1])
+        hint = suggest(key, allowed)
+        if key == "if_":
+            hint = " (write `if:`)"
+        place = where(loc[:-1], data)
+        tail = hint or (f"; allowed here: {', '.join(allowed)}" if allowed else "")
+        return f"unknown key {key!r}{' in ' + place if place else ''}{tail}"
+    place = where(loc, data)
+    prefix = f"{place}: " if place else ""
+    if kind == "missing":
+        return f"{where(loc[:-1], data) or 'the file'}: missing {loc[-1]!r}"
+    if kind in ("value_error", "assertion_error"):
+        return prefix + str(err["ctx"]["error"])
+    if kind in _EXPECTED:
+        return f"{prefix}expected {_EXPECTED[kind]}, got {_describe(given)}"
+    return f"{prefix}{err['msg']} (got {_describe(given)})"
+
+
+# --- cross-checks ------------------------------------------------------------------------------
+
+@dataclass
+class Validated:
+    """What `validate` returns: the parsed file, its loaded hash lists, and its problems."""
+
+    model: PolicyFile | None
+    hash_lists: dict[str, HashList]
+    problems: list[Problem]
+    lines: Lines
+    base_dir: Path
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if not p.warning]
+
+
+def validate(text: str, file: str, base_dir: Path) -> Validated:
+    """Everything check-rules checks. `file` is how the file is named in messages."""
+    data, lines, problems = read_yaml(text, file)
+    if data is None:
+        return Validated(None, {}, problems, lines, base_dir)
+    try:
+        model = PolicyFile.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            line = lines.find(loc, key=err["type"] == "extra_forbidden")
+            problems.append(Problem(file, line, error_message(err, data)))
+        problems.sort(key=lambda p: p.line)
+        return Validated(None, {}, problems, lines, base_dir)
+    checker = _Checker(model, data, lines, file, base_dir)
+    hash_lists = checker.run()
+    problems += checker.problems
+    problems.sort(key=lambda p: p.line)
+    return Validated(model, hash_lists, problems, lines, base_dir)
+
+
+class _Checker:
+    """Checks that need the whole file: names that refer to other sections, hash files."""
+
+    def __init__(self, model: PolicyFile, data: dict, lines: Lines, file: str, base_dir: Path):
+        self.model, self.data, self.lines, self.file, self.base_dir = model, data, lines, file, base_dir
+        self.problems: list[Problem] = []
+        self.labels = set(BUILTIN_LABELS) | set(model.concepts)
+        self.scores = set(BUILTIN_SCORES) | set(model.concepts)
+
+    def add(self, loc: tuple, message: str, key: bool = False, warning: bool = False) -> None:
+        self.problems.append(Problem(self.file, self.lines.find(loc, key=key), message, warning))
+
+    def run(self) -> dict[str, HashList]:
+        self.check_concepts()
+        hash_lists = self.load_hash_lists()
+        for name in self.model.exempt.hash_lists:
+            if name not in self.model.hash_lists:
+                self.add(("exempt", "hash_lists"), self.unknown_list(name))
+        self.check_checkpoint()
+        seen: dict[str, int] = {}
+        for i, rule in enumerate(self.model.rules):
+            self.check_rule(i, rule, seen)
+        if not self.model.rules:
+            self.add(("rules",), "no rules: modbot will record verdicts but never act", warning=True)
+        return hash_lists
+
+    def check_concepts(self) -> None:
+        for name in self.model.concepts:
+            loc = ("concepts", name)
+            if name in BUILTIN_LABELS or name in BUILTIN_SCORES or name == "unreadable":
+                self.add(loc, f"concept {name!r} has the name of a built-in label or score; "
+                         "choose another name", key=True)
+            elif not _CONCEPT_NAME.fullmatch(str(name)):
+                self.add(loc, f"concept name {name!r}: use lowercase letters, digits and _ "
+                         "(it becomes a label and a score name)", key=True)
+
+    def load_hash_lists(self) -> dict[str, HashList]:
+        loaded = {}
+        for name, spec in self.model.hash_lists.items():
+            loc = ("hash_lists", name)
+            if spec.kind == "sha256" and spec.max_distance is not None:
+                self.add(loc + ("max_distance",), f"hash list {name!r}: max_distance applies "
+                         "only to kind: phash (a SHA-256 matches exactly or not at all)")
+            path = Path(spec.file) if os.path.isabs(spec.file) else self.base_dir / spec.file
+            shown = spec.file if os.path.isabs(spec.file) else os.path.join(
+                os.path.dirname(self.file), spec.file)
+            if not path.is_file():
+                self.add(loc + ("file",), f"hash list {name!r}: no such file {shown!r} "
+                         "(a relative path is relative to the rules file)")
+                continue
+            distance = 6 if spec.max_distance is None else spec.max_distance
+            try:
+                loaded[name] = HashList.load(path, spec.kind, distance, name=name, shown_as=shown)
+            except HashListError as exc:
+                self.problems += [Problem(f, line, m) for f, line, m in exc.problems]
+            except OSError as exc:
+                self.add(loc + ("file",), f"hash list {name!r}: cannot read {shown!r}: "
+                         f"{exc.strerror or exc}")
+        return loaded
+
+    def check_checkpoint(self) -> None:
+        checkpoint = self.model.classifier.checkpoint
+        if checkpoint is None:
+            return
+        path = Path(checkpoint) if os.path.isabs(checkpoint) else self.base_dir / checkpoint
+        if not path.exists():
+            self.add(("classifier", "checkpoint"), f"classifier checkpoint {checkpoint!r} "
+                     "does not exist here (the model will not load on this machine)",
+                     warning=True)
+
+    def unknown_list(self, name: str) -> str:
+        known = list(self.model.hash_lists)
+        return (f"unknown hash list {name!r}{suggest(name, known)}; defined in hash_lists: "
+                f"{', '.join(known) or 'none'}")
+
+    def check_rule(self, i: int, rule: Rule, seen: dict[str, int]) -> None:
+        at = ("rules", i)
+        line = self.lines.find(at + ("name",))
+        if rule.name in seen:
+            self.add(at + ("name",), f"duplicate rule name {rule.name!r} (first at line "
+                     f"{seen[rule.name]}): names must be unique, they appear in the audit log")
+        seen.setdefault(rule.name, line)
+        cond = rule.if_
+        for j, label in enumerate(cond.labels or []):
+            if label not in self.labels:
+                hint = suggest(label, self.labels)
+                if label == "unreadable":
+                    hint = " (unreadable is a condition of its own: `unreadable: true`)"
+                self.add(at + ("if", "labels", j), f"unknown label {label!r}{hint}; labels are "
+                         f"{', '.join(sorted(self.labels))} (custom ones come from concepts:)")
+        for name in cond.scores or {}:
+            if name not in self.scores:
+                self.add(at + ("if", "scores", name), f"unknown score {name!r}"
+                         f"{suggest(name, self.scores)}; scores are "
+                         f"{', '.join(sorted(self.scores))}", key=True)
+        for j, name in enumerate(cond.hash_list or []):
+            if name not in self.model.hash_lists:
+                self.add(at + ("if", "hash_list", j), self.unknown_list(name))
+            elif name in self.model.exempt.hash_lists:
+                self.add(at + ("if", "hash_list", j), f"hash list {name!r} is also an "
+                         "allow-list in exempt.hash_lists, so this rule can never act",
+                         warning=True)
+        self.check_placeholders(at, rule)
+        if rule.then.ban and not cond.hash_list and (cond.labels or cond.scores):
+            self.add(at + ("then", "ban"), f"rule {rule.name!r} bans on the classifier alone; "
+                     "it has false positives (see docs/rules.md), consider a report or "
+                     "removal first", warning=True)
+
+    def check_placeholders(self, at: tuple, rule: Rule) -> None:
+        texts = [(("then", "remove"), rule.then.remove), (("then", "report"), rule.then.report),
+                 (("then", "notify_admins"), rule.then.notify_admins)]
+        if rule.then.ban:
+            texts.append((("then", "ban", "reason"), rule.then.ban.reason))
+        known = [*PLACEHOLDERS, *(f"scores.{s}" for s in sorted(self.scores))]
+        for loc, text in texts:
+            for name in _PLACEHOLDER.findall(text or ""):
+                if name not in known:
+                    self.add(at + loc, f"unknown placeholder {{{{{name}}}}}{suggest(name, known)}; "
+                             f"known: {', '.join('{{' + k + '}}' for k in known)}")

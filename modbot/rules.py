@@ -1,0 +1,476 @@
+"""Rule matching: which rules of rules.yaml hold for one image in one item, and what to do.
+
+AutoModerator semantics (see docs/rules.md): every condition of a rule must hold; rules
+are tried by `priority` (higher first, then file order); among removal rules (remove,
+purge_item, purge_image, ban) the first that matches wins; report and notify rules all
+apply. Admins are never acted on; moderators of the item's community are exempt unless
+a rule says `moderators_exempt: false`; exempt users, communities and allow-listed
+hashes are never acted on. The plan says which conditions held, for the audit record.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
+
+from modbot.durations import format_duration
+from modbot.hashes import HashList, ImageHashError, perceptual_hash
+from modbot.policy import (
+    BUILTIN_LABELS, BUILTIN_SCORES, ClassifierSettings, ConceptSettings, ExemptSettings,
+    FetchSettings, LemmySettings, PolicyError, Problem, Rule, SafetyValveSettings,
+    ScheduleSettings, validate,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Plan", "PlannedAction", "Policy", "PolicyError", "Problem", "RuleMatch", "Subject",
+    "load_policy", "resolve_rules_path",
+]
+
+# Order in which one rule's actions are planned: remove first, purge the image before the
+# item (purging a post also purges its image), ban after, then tell people.
+ACTION_ORDER = ("remove", "purge_image", "purge_item", "ban", "report", "notify_admins")
+
+
+def resolve_rules_path(explicit: str | os.PathLike | None = None) -> Path:
+    """The policy file: `explicit` (FILE / --rules), else `$MODBOT_RULES`, else ./rules.yaml."""
+    return Path(explicit or os.environ.get("MODBOT_RULES") or "rules.yaml")
+
+
+@dataclass(kw_only=True)
+class Subject:
+    """One image in one item, as the rules see it. Unknown facts stay None and never match."""
+
+    item_kind: str                          # post | comment | upload
+    found_in: str | None = None             # post_url | thumbnail | body | comment | upload
+    item_local: bool | None = None          # created on this instance (default: author_local)
+    community_name: str | None = None       # "pics@lemmy.example" (or the actor id URL)
+    community_nsfw: bool | None = None
+    community_local: bool | None = None
+    author_actor_id: str | None = None      # "https://lemmy.example/u/someone"
+    author_local: bool | None = None
+    author_bot: bool | None = None
+    author_published: datetime | str | None = None
+    author_is_moderator: bool = False       # moderates the item's community
+    author_is_admin: bool = False
+    labels: Iterable[str] = ()
+    scores: Mapping[str, float] = field(default_factory=dict)
+    unreadable: str | bool | None = None    # the classifier's reason the image did not decode
+    sha256: str | None = None
+    image: Any = None                       # bytes or PIL image: for perceptual hash lists
+    phash: str | None = None                # or the perceptual hash, if already known
+    permalink: str | None = None
+    image_url: str | None = None
+
+    @classmethod
+    def from_verdict(cls, verdict: Any, **fields: Any) -> "Subject":
+        """A subject whose labels, scores, unreadable and sha256 come from a classifier Verdict."""
+        return cls(labels=tuple(verdict.labels), scores=dict(verdict.scores),
+                   unreadable=verdict.unreadable, sha256=verdict.sha256, **fields)
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """One action to take. `kind` is one of remove, purge_image, purge_item, ban, report,
+    notify_admins; `reason` has its placeholders filled; `params` (ban only): scope
+    ("site" | "community"), duration_seconds (None = permanent), remove_data, community."""
+
+    kind: str
+    reason: str | None
+    params: dict[str, Any]
+    rule: str
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    """A rule whose conditions held, which ones, and what became of it (`outcome`):
+    "acted", "exempt: <why>", "superseded by '<rule>'" or "report already planned by '<rule>'"."""
+
+    rule: str
+    conditions: tuple[str, ...]
+    outcome: str
+
+
+@dataclass
+class Plan:
+    """What to do about one image. No actions means nothing is done.
+
+    `rule` is the rule that decided (the removal rule that won, else the first report or
+    notify rule; when an exemption stopped everything, the rule that would have acted,
+    with `exempt` saying why). `hash_lists` maps each list the image is on to how it
+    matched ("sha256", "phash distance 3"). `phash` is the image's perceptual hash when
+    the policy has a perceptual list (for the audit record: what to allow-list).
+    """
+
+    rule: str | None = None
+    actions: list[PlannedAction] = field(default_factory=list)
+    exempt: str | None = None
+    matched: list[RuleMatch] = field(default_factory=list)
+    hash_lists: dict[str, str] = field(default_factory=dict)
+    phash: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Policy:
+    """A validated rules.yaml with its hash lists loaded. Build with `load_policy(path)`."""
+
+    def __init__(self, path: Path, model: Any, hash_lists: dict[str, HashList],
+                 warnings: list[Problem]):
+        self.path = path
+        self.classifier: ClassifierSettings = model.classifier
+        self.concepts: dict[str, ConceptSettings] = dict(model.concepts)
+        self.hash_lists: dict[str, HashList] = hash_lists
+        self.fetch: FetchSettings = model.fetch
+        self.lemmy: LemmySettings = model.lemmy
+        self.schedule: ScheduleSettings = model.schedule
+        self.safety_valve: SafetyValveSettings = model.safety_valve
+        self.exempt: ExemptSettings = model.exempt
+        self.rules: list[Rule] = list(model.rules)
+        self.warnings = warnings
+        self.labels = frozenset(BUILTIN_LABELS) | frozenset(self.concepts)
+        self.scores = frozenset(BUILTIN_SCORES) | frozenset(self.concepts)
+        order = sorted(range(len(self.rules)), key=lambda i: (-self.rules[i].priority, i))
+        self._ordered = [self.rules[i] for i in order]
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        """classifier.checkpoint resolved against the rules file's folder."""
+        c = self.classifier.checkpoint
+        return None if c is None else (Path(c) if os.path.isabs(c) else self.path.parent / c)
+
+    @property
+    def needs_phash(self) -> bool:
+        return any(h.kind == "phash" for h in self.hash_lists.values())
+
+    def summary(self) -> str:
+        removal = sum(r.is_removal for r in self.rules)
+        lists = ", ".join(
+            f"{n} ({len(h)} {h.kind}{f' <= {h.max_distance}' if h.kind == 'phash' else ''})"
+            for n, h in self.hash_lists.items()) or "none"
+        c = self.classifier
+        model = f"{c.model}/{c.checkpoint or c.pretrained}"
+        sweep = f"sweep '{self.schedule.sweep_cron}' UTC" if self.schedule.sweep_cron else "no sweep"
+        return (f"{len(self.rules)} rules ({removal} removal, {len(self.rules) - removal} "
+                f"report/notify); hash lists: {lists}; custom concepts: "
+                f"{', '.join(self.concepts) or 'none'}; classifier {model} on {c.device}; "
+                f"poll every {format_duration(self.schedule.poll_every)}, {sweep}")
+
+    def hash_matches(self, sha256: str | None, phash: str | None) -> dict[str, str]:
+        """Each hash list the image is on -> how it matched."""
+        hits = {}
+        for name, hl in self.hash_lists.items():
+            why = hl.explain(sha256, phash)
+            if why:
+                hits[name] = why
+        return hits
+
+    def decide(self, subject: Subject, now: datetime | None = None) -> Plan:
+        """The plan for one image in one item (see the module docstring for the semantics)."""
+        now = now or datetime.now(timezone.utc)
+        phash = subject.phash
+        if phash is None and subject.image is not None and self.needs_phash:
+            try:
+                phash = perceptual_hash(subject.image)
+            except ImageHashError as exc:
+                log.debug("no perceptual hash: %s", exc)
+        plan = Plan(hash_lists=self.hash_matches(subject.sha256, phash), phash=phash)
+        facts = _Facts(subject, now, plan.hash_lists, self.labels, phash)
+        matches = [(r, c) for r in self._ordered if (c := _conditions(r, facts)) is not None]
+        exempt = self._global_exemption(subject, plan.hash_lists)
+        if exempt:
+            plan.exempt = exempt
+            plan.rule = matches[0][0].name if matches else None
+            plan.matched = [RuleMatch(r.name, c, f"exempt: {exempt}") for r, c in matches]
+            return plan
+        winner: Rule | None = None
+        told: dict[str, str] = {}   # report / notify_admins -> rule that planned it
+        removal_first = [m for m in matches if m[0].is_removal] + [
+            m for m in matches if not m[0].is_removal]
+        for rule, conds in removal_first:
+            outcome = "acted"
+            if rule.is_removal and winner is not None:
+                outcome = f"superseded by {winner.name!r}"
+            elif subject.author_is_moderator and self._moderators_exempt(rule):
+                outcome = "exempt: the author moderates this community"
+                plan.exempt = plan.exempt or outcome[len("exempt: "):]
+            else:
+                planned = self._actions(rule, subject, facts, winner, told)
+                if not planned:
+                    outcome = _why_nothing(rule, winner, told)
+                plan.actions += planned
+                if rule.is_removal:
+                    winner = rule
+            plan.matched.append(RuleMatch(rule.name, conds, outcome))
+        acted = [m.rule for m in plan.matched if m.outcome == "acted"]
+        plan.rule = acted[0] if acted else (plan.matched[0].rule if plan.matched else None)
+        if acted:
+            plan.exempt = None
+        return plan
+
+    def _moderators_exempt(self, rule: Rule) -> bool:
+        if rule.moderators_exempt is not None:
+            return rule.moderators_exempt
+        return self.exempt.moderators
+
+    def _global_exemption(self, s: Subject, hits: dict[str, str]) -> str | None:
+        if s.author_is_admin:
+            return "the author is an admin"
+        user_keys = _user_keys(s.author_actor_id, s.author_local)
+        for entry in self.exempt.users:
+            if _normal(entry, "@") in user_keys:
+                return f"the author is in exempt.users ({entry})"
+        community_keys = _community_keys(s.community_name, s.community_local)
+        for entry in self.exempt.communities:
+            if _normal(entry, "!") in community_keys:
+                return f"the community is in exempt.communities ({entry})"
+        for name in self.exempt.hash_lists:
+            if name in hits:
+                return f"the image is on the allow-list {name!r} ({hits[name]})"
+        return None
+
+    def _actions(self, rule: Rule, s: Subject, facts: "_Facts", winner: Rule | None,
+                 told: dict[str, str]) -> list[PlannedAction]:
+        then = rule.then
+        out: list[PlannedAction] = []
+
+        def add(kind: str, text: str | None, **params: Any) -> None:
+            reason = None if text is None else render(text, s, rule.name, facts)
+            out.append(PlannedAction(kind, reason, params, rule.name))
+
+        if then.remove:
+            add("remove", then.remove)
+        if then.purge_image:
+            add("purge_image", then.remove or "{{rule}}")
+        if then.purge_item:
+            add("purge_item", then.remove or "{{rule}}")
+        if then.ban:
+            duration = then.ban.duration
+            add("ban", then.ban.reason, scope=then.ban.scope,
+                duration_seconds=None if duration is None else int(duration.total_seconds()),
+                remove_data=then.ban.remove_data, community=s.community_name)
+        # The item is gone when another rule removed it: a report would only make the
+        # moderators review a removed item. One report and one notification per item.
+        if then.report and (winner is None or winner is rule) and "report" not in told:
+            add("report", then.report)
+            told["report"] = rule.name
+        if then.notify_admins and "notify_admins" not in told:
+            add("notify_admins", then.notify_admins)
+            told["notify_admins"] = rule.name
+        return out
+
+
+def _why_nothing(rule: Rule, winner: Rule | None, told: dict[str, str]) -> str:
+    if winner is not None and rule.then.report and not rule.then.notify_admins:
+        return f"item already removed by {winner.name!r}"
+    by = told.get("report") or told.get("notify_admins")
+    return f"report already planned by {by!r}"
+
+
+# --- conditions ----------------------------------------------------------------------------------
+
+@dataclass
+class _Facts:
+    subject: Subject
+    now: datetime
+    hash_hits: dict[str, str]
+    known_labels: frozenset
+    phash: str | None = None
+
+    @property
+    def labels(self) -> set[str]:
+        return set(self.subject.labels or ())
+
+
+def _conditions(rule: Rule, f: _Facts) -> tuple[str, ...] | None:
+    """The conditions of `rule` as held by `f` (readable), or None if one does not hold."""
+    c, s, held = rule.if_, f.subject, []
+    if c.type and "any" not in c.type:
+        if s.item_kind not in c.type:
+            return None
+        held.append(f"type {s.item_kind}")
+    if c.found_in:
+        if s.found_in not in c.found_in:
+            return None
+        held.append(f"found in {s.found_in}")
+    if c.unreadable is not None:
+        if bool(s.unreadable) != c.unreadable:
+            return None
+        held.append(f"unreadable ({s.unreadable})" if c.unreadable else "readable")
+    if c.labels:
+        hit = [label for label in c.labels if label in f.labels]
+        if not hit:
+            return None
+        held.append("label " + ", ".join(hit))
+    for name, test in (c.scores or {}).items():
+        value = (s.scores or {}).get(name)
+        if value is None or not test.test(value):
+            return None
+        held.append(f"score {name} {value:+.4f} {test}")
+    if c.hash_list:
+        hit = [name for name in c.hash_list if name in f.hash_hits]
+        if not hit:
+            return None
+        held.append("hash list " + ", ".join(f"{n} ({f.hash_hits[n]})" for n in hit))
+    if c.community and not _community_holds(c.community, s, held):
+        return None
+    if c.author and not _author_holds(c.author, s, f.now, held):
+        return None
+    if c.scope and c.scope != "all":
+        local = s.item_local if s.item_local is not None else s.author_local
+        if local is None or local != (c.scope == "local"):
+            return None
+        held.append(f"scope {c.scope}")
+    return tuple(held)
+
+
+def _community_holds(c: Any, s: Subject, held: list[str]) -> bool:
+    if c.name is not None:
+        keys = _community_keys(s.community_name, s.community_local)
+        if not any(_normal(n, "!") in keys for n in c.name):
+            return False
+        held.append(f"community {s.community_name}")
+    if c.nsfw is not None:
+        if s.community_nsfw is None or s.community_nsfw != c.nsfw:
+            return False
+        held.append(f"community nsfw: {str(c.nsfw).lower()}")
+    if c.local is not None:
+        if s.community_local is None or s.community_local != c.local:
+            return False
+        held.append("community local" if c.local else "community remote")
+    return True
+
+
+def _author_holds(c: Any, s: Subject, now: datetime, held: list[str]) -> bool:
+    for want, have, yes, no in (
+        (c.local, s.author_local, "author local", "author remote"),
+        (c.bot_account, s.author_bot, "author is a bot account", "author is not a bot"),
+        (c.moderator, s.author_is_moderator, "author moderates the community",
+         "author is not a moderator"),
+    ):
+        if want is None:
+            continue
+        if have is None or bool(have) != want:
+            return False
+        held.append(yes if want else no)
+    if c.account_age is not None:
+        published = _as_datetime(s.author_published)
+        if published is None:
+            return False
+        age = now - published
+        if not c.account_age.test(age):
+            return False
+        held.append(f"author account age {format_duration(age)} {c.account_age}")
+    return True
+
+
+def _as_datetime(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)   # Lemmy 0.19 timestamps are UTC
+    return value
+
+
+# --- names ------------------------------------------------------------------------------------
+
+def _normal(entry: str, sigil: str) -> str:
+    """`"@Someone@Lemmy.example"` -> `"someone@lemmy.example"`; URLs are kept, lowercased."""
+    return entry.strip().removeprefix(sigil).lower()
+
+
+def _actor_keys(value: str | None, local: bool | None, kind: str) -> set[str]:
+    """All the ways an admin may write this user or community: URL, name@host, bare name."""
+    if not value:
+        return set()
+    value = value.strip().lower()
+    keys = {value}
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        m = re.fullmatch(rf"/{kind}/([^/]+)/?", parts.path)
+        if m:
+            keys.add(f"{m.group(1)}@{parts.hostname}")
+            name = m.group(1)
+        else:
+            return keys
+    elif "@" in value:
+        name = value.split("@", 1)[0]
+    else:
+        name = value
+        local = True if local is None else local
+    if local:
+        keys.add(name)
+    return keys
+
+
+def _user_keys(actor_id: str | None, local: bool | None) -> set[str]:
+    return _actor_keys(actor_id, local, "u")
+
+
+def _community_keys(name: str | None, local: bool | None) -> set[str]:
+    return _actor_keys(name, local, "c")
+
+
+# --- placeholders ----------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+
+
+def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
+    """Fill `{{author}}`, `{{scores.nsfw}}`, ... in a reason. Unknown values become "?"."""
+    hits = f.hash_hits if f else {}
+    author = next((k for k in _user_keys(s.author_actor_id, False) if "@" in k and "/" not in k),
+                  s.author_actor_id)
+    values = {
+        "author": author, "permalink": s.permalink, "community": s.community_name,
+        "rule": rule, "labels": ", ".join(sorted(s.labels or ())) or "none",
+        "sha256": s.sha256, "image_url": s.image_url, "found_in": s.found_in,
+        "type": s.item_kind, "hash_list": ", ".join(hits) or "none",
+        "unreadable": s.unreadable if isinstance(s.unreadable, str) else None,
+        "phash": f.phash if f else s.phash,
+    }
+
+    def one(m: re.Match) -> str:
+        name = m.group(1)
+        if name.startswith("scores."):
+            value = (s.scores or {}).get(name[len("scores."):])
+            return "?" if value is None else f"{value:+.3f}"
+        value = values.get(name)
+        return "?" if value is None else str(value)
+
+    return _PLACEHOLDER.sub(one, text)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+def load_policy(path: str | os.PathLike | None = None) -> Policy:
+    """Read and validate a rules.yaml (default: `resolve_rules_path()`), load its hash lists.
+
+    Raises `PolicyError` (`.problems`: each `FILE:LINE: message`) when anything is wrong;
+    warnings are kept in `policy.warnings`.
+    """
+    path = resolve_rules_path(path)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError([Problem(shown, 1, "no such file (give the rules file as "
+                                   "--rules FILE or MODBOT_RULES)")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError([Problem(shown, 1, f"cannot read the file: {exc}")]) from None
+    result = validate(text, shown, path.parent)
+    if result.errors or result.model is None:
+        raise PolicyError(result.problems)
+    return Policy(path, result.model, result.hash_lists,
+                  [p for p in result.problems if p.warning])
