@@ -249,13 +249,11 @@ class Executor:
         if t.author_id is None:
             return Outcome("ban", "skipped", "the author is unknown")
         scope = params.get("scope", "site")
-        duration = params.get("duration")
+        seconds = params.get("duration_seconds")
         remove_data = bool(params.get("remove_data", False))
         reason = planned.reason or ""
-        if isinstance(duration, (int, float)):
-            duration = timedelta(seconds=duration)
-        expires = int(self.clock() + duration.total_seconds()) if duration else None
-        length = "permanently" if expires is None else f"for {duration}"
+        expires = int(self.clock() + seconds) if seconds else None
+        length = "permanently" if expires is None else f"for {timedelta(seconds=seconds)}"
         data = ", removing their content" if remove_data else ""
         person = int(t.author_id)
         if scope == "community":

@@ -21,7 +21,7 @@ import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -403,9 +403,9 @@ class Pipeline:
             plan = self.policy.decide(self._subject(item, img))
             img.data = None  # bytes are not kept past the decision
             record["rule"] = getattr(plan, "rule", None)
-            record["hash_match"] = _hash_match(plan)
-            record["exempt"] = getattr(plan, "exempt", None)
-            record["matched"] = list(getattr(plan, "matched", None) or [])
+            record["hash_match"] = dict(plan.hash_lists) or None
+            record["exempt"] = plan.exempt
+            record["matched"] = [asdict(m) for m in plan.matched]
             real, repeats = [], []
             for planned in getattr(plan, "actions", None) or []:
                 # One remove/ban/report per item, however many of its images matched.
@@ -425,9 +425,7 @@ class Pipeline:
         v = item.view
         community = v.get("community") or {}
         creator = v.get("creator") or v.get("person") or {}
-        base = self.settings.lemmy_url
-        url = {"post": f"{base}/post/{item.id}", "comment": f"{base}/comment/{item.id}"}.get(
-            item.kind, img.ref.url)
+        url = self._permalink(item, img)
         verdict = img.verdict or {}
         return {
             "run_id": self.run_id,
@@ -461,13 +459,14 @@ class Pipeline:
         creator = v.get("creator") or v.get("person") or {}
         verdict = img.verdict or {}
         author_id = creator.get("id")
+        own = (v.get(item.kind) or {}) if item.kind in ("post", "comment") else {}
         return Subject(
             item_kind=item.kind,
             found_in=img.ref.location,
-            community_name=community.get("name"),
+            item_local=own.get("local") if own else True,
+            community_name=_community_ref(community) if community else None,
             community_nsfw=community.get("nsfw"),
             community_local=community.get("local"),
-            author_name=creator.get("name"),
             author_actor_id=creator.get("actor_id"),
             author_local=creator.get("local"),
             author_bot=creator.get("bot_account"),
@@ -480,16 +479,21 @@ class Pipeline:
             unreadable=verdict.get("unreadable"),
             sha256=img.sha256,
             image=img.data,
+            permalink=self._permalink(item, img),
+            image_url=img.ref.url,
         )
+
+    def _permalink(self, item: Item, img: _Image) -> str:
+        base = self.settings.lemmy_url
+        return {"post": f"{base}/post/{item.id}",
+                "comment": f"{base}/comment/{item.id}"}.get(item.kind, img.ref.url)
 
     def _target(self, item: Item, img: _Image) -> Target:
         v = item.view
         creator = v.get("creator") or v.get("person") or {}
         community = v.get("community") or {}
-        rec_url = {"post": f"{self.settings.lemmy_url}/post/{item.id}",
-                   "comment": f"{self.settings.lemmy_url}/comment/{item.id}"}.get(item.kind, "")
         return Target(
-            kind=item.kind, id=item.id, url=rec_url,
+            kind=item.kind, id=item.id, url=self._permalink(item, img),
             author_id=creator.get("id"), author_name=creator.get("actor_id") or creator.get("name") or "",
             author_is_admin=bool(v.get("creator_is_admin")),
             community_id=community.get("id"),
@@ -497,11 +501,6 @@ class Pipeline:
             image_original_url=img.ref.original_url,
             delete_token=(v.get("local_image") or {}).get("pictrs_delete_token"),
         )
-
-
-def _hash_match(plan: Any) -> Any:
-    match = getattr(plan, "hash_match", None)
-    return match if match else None
 
 
 def _host_port(url: str | None) -> str | None:
@@ -515,10 +514,12 @@ def _host_port(url: str | None) -> str | None:
 
 def build_engine(policy: Any) -> Any:
     """The classifier ``Engine`` the policy's ``classifier:`` and ``concepts:`` describe."""
-    from classifier import ConceptSet, CustomConcept, Engine, ModelSpec, load_model
+    from classifier.concepts import ConceptSet, CustomConcept
+    from classifier.engine import Engine
+    from classifier.model import ModelSpec, load_model
 
     c = policy.classifier
-    spec = ModelSpec(name=c.model, pretrained=c.pretrained, checkpoint=c.checkpoint,
+    spec = ModelSpec(name=c.model, pretrained=c.pretrained, checkpoint=policy.checkpoint_path,
                      device=c.device, allow_random_weights=c.allow_random_weights)
     custom = [CustomConcept(name, tuple(s.prompts), s.threshold)
               for name, s in (policy.concepts or {}).items()]

@@ -1,6 +1,128 @@
-"""`modbot run` (placeholder until its issue lands)."""
+"""`modbot run`: watch the instance and act by the rules (`--once`: one cycle and exit)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+log = logging.getLogger("modbot.run")
+
+HELP = """\
+Look at every new post, comment and upload on the instance, classify their images and
+act by the rules. Deployment settings come from the environment: LEMMY_URL,
+LEMMY_USERNAME, LEMMY_PASSWORD, optionally PICTRS_URL and PICTRS_API_KEY (purge images
+through pict-rs' internal API), MODBOT_STATE (SQLite file, default ./modbot.sqlite3),
+MODBOT_RULES (default ./rules.yaml). See .env.example and docs/configuration.md.
+
+With --dry-run nothing on the instance is changed (not even the bot's own settings):
+every action is decided and recorded as "planned". Refuses to start when the rules file
+has a problem (run `modbot check-rules`).
+"""
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("run", help="(not built yet)")
-    p.set_defaults(func=lambda args: print("modbot run: not built yet") or 2)
+    p = subparsers.add_parser(
+        "run", help="watch the instance and act by the rules (--once: one cycle)",
+        description=HELP, formatter_class=_raw(),
+    )
+    p.add_argument("--once", action="store_true",
+                   help="one cycle (new items, plus the lookback window for late federated "
+                   "ones), then exit")
+    p.add_argument("--dry-run", action="store_true",
+                   help="decide and record, but send no request that changes anything")
+    p.add_argument("--rules", metavar="FILE",
+                   help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)")
+    p.add_argument("--reset-safety-valve", action="store_true",
+                   help="leave report-only mode after the safety valve tripped, and exit")
+    p.set_defaults(func=run)
+
+
+def _raw():
+    import argparse
+
+    return argparse.RawDescriptionHelpFormatter
+
+
+def run(args) -> int:
+    from modbot.rules import PolicyError, load_policy, resolve_rules_path
+    from modbot.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"modbot run: {exc}", file=sys.stderr)
+        return 1
+    if args.reset_safety_valve:
+        return _reset_valve(settings)
+    rules_path = resolve_rules_path(args.rules)
+    try:
+        policy = load_policy(rules_path)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"modbot run: {rules_path} is not valid; not starting (see `modbot "
+              f"check-rules {rules_path}`)", file=sys.stderr)
+        return 1
+    for warning in policy.warnings:
+        log.warning("%s", warning)
+    return _run(settings, policy, args)
+
+
+def _reset_valve(settings) -> int:
+    from modbot.store import Store
+
+    store = Store(settings.state_path)
+    try:
+        tripped = store.valve_tripped()
+        store.reset_valve()
+    finally:
+        store.close()
+    if tripped:
+        print(f"safety valve reset (it tripped at {tripped['tripped_at']}: "
+              f"{tripped['reason']}); modbot acts again")
+    else:
+        print("the safety valve was not tripped")
+    return 0
+
+
+def _run(settings, policy, args) -> int:
+    from classifier.model import ModelError
+    from modbot.lemmy import LemmyError
+    from modbot.pipeline import Pipeline
+
+    mode = "dry-run" if args.dry_run else "live"
+    try:
+        with Pipeline(settings, policy, dry_run=args.dry_run) as pipeline:
+            log.info("modbot %s on %s as %s (run %s); %s", mode, settings.lemmy_url,
+                     settings.username, pipeline.run_id, policy.summary())
+            if args.once:
+                stats = pipeline.poll_once(deep=True)
+                log.info("cycle: %s", stats.summary())
+                print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
+                return 0
+            return _loop(pipeline, policy)
+    except ModelError as exc:
+        print(f"modbot run: the classifier cannot start: {exc}", file=sys.stderr)
+        return 1
+    except LemmyError as exc:
+        print(f"modbot run: {exc}", file=sys.stderr)
+        return 1
+
+
+def _loop(pipeline, policy) -> int:
+    """Poll every `schedule.poll_every` until SIGTERM or Ctrl-C (the batch in hand ends first)."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    every = policy.schedule.poll_every.total_seconds()
+    while not stop.is_set():
+        try:
+            stats = pipeline.poll_once(stop=stop)
+            log.info("cycle: %s", stats.summary())
+        except Exception as exc:  # the daemon keeps running; the next cycle retries
+            log.error("cycle failed: %s", exc)
+        stop.wait(every)
+    log.info("stopped")
+    return 0
