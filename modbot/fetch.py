@@ -20,6 +20,7 @@ import http.cookiejar
 import ipaddress
 import logging
 import socket
+import zlib
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -472,14 +473,19 @@ class Fetcher:
         declared = response.headers.get("content-length", "")
         if declared.strip().isdigit() and int(declared) > cap:
             raise TooLarge(url, f"{int(declared)} bytes announced, over the {cap}-byte limit")
-        chunks: list[bytes] = []
-        total = 0
-        async for chunk in response.aiter_bytes():
-            total += len(chunk)
-            if total > cap:
-                raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        decoder = _decoder(url, response.headers.get("content-encoding", ""))
+        data = bytearray()
+        async for raw in response.aiter_raw():
+            while raw:
+                if decoder is None:
+                    data += raw
+                    raw = b""
+                else:  # never inflate past the cap, however small the compressed input
+                    data += decoder.decompress(raw, cap + 1 - len(data))
+                    raw = decoder.unconsumed_tail
+                if len(data) > cap:
+                    raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
+        return bytes(data)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -528,6 +534,34 @@ class Fetcher:
             entry[1] -= 1
             if entry[1] == 0:
                 del self._hosts[host]
+
+
+def _decoder(url: str, content_encoding: str):
+    """A bounded zlib decoder for gzip/deflate (asked for identity, but servers differ),
+    None for identity; other encodings are refused."""
+    encodings = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
+    encodings = [e for e in encodings if e != "identity"]
+    if not encodings:
+        return None
+    if encodings in (["gzip"], ["x-gzip"], ["deflate"]):
+        return _ZlibDecoder(url)
+    raise ProtocolFailure(url, f"unsupported Content-Encoding {content_encoding!r}")
+
+
+class _ZlibDecoder:
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._inner = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return self._inner.unconsumed_tail
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        try:
+            return self._inner.decompress(data, max_length)
+        except zlib.error as exc:
+            raise ProtocolFailure(self._url, f"broken compressed body: {exc}") from None
 
 
 def _check_url(url: str, *, redirected_from: str | None = None):

@@ -7,10 +7,12 @@ fetcher attempts, and by the server counting the connections it accepts.
 """
 
 import asyncio
+import gzip
 import hashlib
 import io
 import logging
 import time
+import tracemalloc
 
 import httpcore
 import pytest
@@ -45,6 +47,7 @@ def image_bytes(fmt, size=(8, 6), mode="RGB"):
 PNG = image_bytes("PNG")
 JPEG = image_bytes("JPEG")
 HTML = b"<!DOCTYPE html><html><body>Not found, but here is an ad</body></html>"
+BOMB = gzip.compress(PNG + bytes(64 * 1024 * 1024), compresslevel=9)
 SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
 
 
@@ -135,6 +138,12 @@ class HostileServer:
                 await w.drain()
                 await asyncio.sleep(0.1)
             return False
+        if name == "gzip":  # a PNG sent gzip-encoded although identity was asked for
+            return send(w, 200, gzip.compress(PNG), "image/png", "Content-Encoding: gzip\r\n")
+        if name == "gzip-bomb":  # 64 MB of zeros in about 64 KB
+            return send(w, 200, BOMB, "image/png", "Content-Encoding: gzip\r\n")
+        if name == "brotli":
+            return send(w, 200, b"\x0b\x02\x80", "image/png", "Content-Encoding: br\r\n")
         if name == "slow":  # for concurrency counting
             await asyncio.sleep(0.2)
             return send(w, 200, PNG, "image/png")
@@ -148,10 +157,10 @@ class HostileServer:
         return send(w, 500, b"unknown route", "text/plain")
 
 
-def send(w, status, body, content_type):
+def send(w, status, body, content_type, extra_headers=""):
     reason = {200: "OK", 404: "Not Found", 500: "Server Error"}[status]
     w.write(
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n{extra_headers}"
         f"Content-Length: {len(body)}\r\n\r\n".encode() + body
     )
     return True
@@ -268,6 +277,19 @@ def test_size_cap_is_enforced_while_streaming():
     limits = FetchLimits(max_bytes=256 * 1024)
     err = refusal("/endless", limits)
     assert isinstance(err, TooLarge) and "262144" in err.message
+
+
+def test_compressed_bodies_are_inflated_without_passing_the_cap():
+    assert run(fetch_one("/gzip")).data == PNG
+    tracemalloc.start()
+    try:
+        err = refusal("/gzip-bomb", FetchLimits(max_bytes=1024 * 1024))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isinstance(err, TooLarge) and len(BOMB) < 1024 * 1024
+    assert peak < 16 * 1024 * 1024  # inflated 1 MB and stopped, not 64 MB
+    assert refusal("/brotli").reason == "protocol_error"
 
 
 def test_a_trickling_server_hits_the_total_deadline():
@@ -485,6 +507,24 @@ def test_concurrency_is_bounded_per_host_and_overall():
     assert run(go(per_host, ["127.0.0.1"])) == 2
     overall = FetchLimits(max_concurrency=3, per_host_concurrency=3)
     assert run(go(overall, ["127.0.0.1", "localhost"])) == 3
+
+
+def test_many_hosts_through_a_small_pool():
+    async def resolver(host, port):
+        return ["93.184.216.34"]
+
+    async def go():
+        async with HostileServer() as server:
+            backend = RecordingBackend(reroute=server.port)
+            limits = FetchLimits(max_concurrency=3, per_host_concurrency=1)
+            async with Fetcher(limits, resolver=resolver, network_backend=backend) as fetcher:
+                got = await asyncio.gather(
+                    *(fetcher.fetch(f"http://h{i}.example/png") for i in range(30))
+                )
+            return got, server.max_active
+
+    got, max_active = run(go())
+    assert len(got) == 30 and all(g.data == PNG for g in got) and max_active <= 3
 
 
 def test_fetch_first_falls_back_on_failure_but_not_on_a_refusal_of_principle():
