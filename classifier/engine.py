@@ -1,0 +1,293 @@
+"""The batched classifier: concurrent callers submit image bytes, worker threads decode
+them while one inference thread runs the model on batches.
+
+    caller ── slot (bounded: backpressure) ──▶ decode pool (threads) ──▶ ready queue
+        ──▶ inference thread: batch by max size / max wait ──▶ one image encode per region
+        ──▶ similarities to every prompt ──▶ decision ──▶ Verdict
+
+An image that cannot be decoded gets an ``unreadable`` verdict; it never fails a batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from classifier.concepts import ConceptSet
+from classifier.decision import DecisionPlan, combine
+from classifier.model import LoadedModel
+from classifier.preprocess import PreprocessConfig, Unreadable, decode
+from classifier.text_cache import text_embeddings
+from classifier.verdict import Verdict
+
+log = logging.getLogger(__name__)
+
+
+class EngineClosed(RuntimeError):
+    """``classify`` was called after ``close()``."""
+
+
+@dataclass
+class _Job:
+    future: Future
+    sha256: str
+    regions: list[np.ndarray]
+
+
+class _Slots:
+    """A counting semaphore both threads and asyncio tasks can wait on."""
+
+    def __init__(self, n: int):
+        self._free = n
+        self._cond = threading.Condition()
+        self._async_waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = deque()
+
+    def acquire(self) -> None:
+        with self._cond:
+            while self._free == 0:
+                self._cond.wait()
+            self._free -= 1
+
+    async def acquire_async(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._cond:
+                if self._free > 0:
+                    self._free -= 1
+                    return
+                waiter = loop.create_future()
+                self._async_waiters.append((loop, waiter))
+            await waiter
+
+    def release(self) -> None:
+        with self._cond:
+            self._free += 1
+            self._cond.notify()
+            waiters, self._async_waiters = self._async_waiters, deque()
+        # wake every async waiter: one may have been cancelled; the others re-check
+        for loop, waiter in waiters:
+            try:
+                loop.call_soon_threadsafe(_wake, waiter)
+            except RuntimeError:  # that loop is closed
+                pass
+
+
+def _wake(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _default_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+class Engine:
+    """Batched verdicts for image bytes. Thread-safe; ``classify`` is async."""
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        concepts: ConceptSet | None = None,
+        *,
+        max_batch: int = 32,
+        max_wait_ms: float = 10,
+        max_queue: int = 256,
+        decode_workers: int | None = None,
+        text_cache_dir: str | os.PathLike | None = None,
+        preprocess: PreprocessConfig | None = None,
+    ):
+        import torch
+
+        if max_batch < 1 or max_queue < 1 or max_wait_ms < 0:
+            raise ValueError("max_batch and max_queue must be >= 1, max_wait_ms >= 0")
+        self.loaded = loaded
+        self.concepts = concepts or ConceptSet.builtin()
+        self.preprocess = preprocess or PreprocessConfig(size=loaded.image_size)
+        if self.preprocess.size != loaded.image_size:
+            raise ValueError(f"preprocess size {self.preprocess.size} != model input size {loaded.image_size}")
+        self.max_batch = max_batch
+        self.max_wait = max_wait_ms / 1000.0
+        self.concept_version = self.concepts.version(loaded.fingerprint, self.preprocess.version())
+        if loaded.device.type == "cpu":
+            torch.set_num_threads(_default_threads())
+        calibrated = self.concepts.calibrated_for
+        if calibrated and not loaded.random_weights and loaded.identity != calibrated:
+            log.warning(
+                "the thresholds of %s are calibrated for %s; %s's verdicts are not calibrated",
+                self.concepts.source, calibrated, loaded.identity,
+            )
+        self._plan = DecisionPlan(self.concepts)
+        self._text = text_embeddings(loaded, self.concepts.prompts, self.concept_version, text_cache_dir)
+        self._slots = _Slots(max_queue)
+        self._ready: queue.Queue = queue.Queue()
+        workers = decode_workers or min(8, _default_threads())
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="modbot-decode")
+        self._closed = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="modbot-inference", daemon=True)
+        self._thread.start()
+
+    # -- public API ---------------------------------------------------------------------
+
+    async def classify(self, data: bytes) -> Verdict:
+        """The verdict for one image's bytes. Waits (without blocking the event loop)
+        while ``max_queue`` images are already in flight."""
+        await self._slots.acquire_async()
+        return await asyncio.wrap_future(self._submit(data))
+
+    def submit(self, data: bytes) -> Future:
+        """Thread API: blocks while the queue is full, returns a Future of the Verdict."""
+        self._slots.acquire()
+        return self._submit(data)
+
+    def classify_many(self, items: Iterable[bytes]) -> list[Verdict]:
+        """Verdicts for many images, in order (sync convenience)."""
+        futures = [self.submit(data) for data in items]
+        return [f.result() for f in futures]
+
+    def close(self) -> None:
+        """Finish the images already submitted, then stop the threads."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._pool.shutdown(wait=True)
+        self._ready.put(None)
+        self._thread.join()
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- pipeline -----------------------------------------------------------------------
+
+    def _submit(self, data: bytes) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if not self._closed:
+                self._pool.submit(self._decode, data if isinstance(data, bytes) else bytes(data), future)
+                return future
+        self._slots.release()
+        future.set_exception(EngineClosed("the classifier engine is closed"))
+        return future
+
+    def _resolve(self, future: Future, result=None, error: BaseException | None = None) -> None:
+        """Settle a caller's future (it may have been cancelled) and free its slot."""
+        try:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+        except InvalidStateError:
+            pass  # the caller gave up waiting; the work is done anyway
+        finally:
+            self._slots.release()
+
+    def _decode(self, data: bytes, future: Future) -> None:
+        sha256 = hashlib.sha256(data).hexdigest()
+        try:
+            regions = decode(data, self.preprocess)
+        except Unreadable as exc:
+            self._resolve(future, self._unreadable(sha256, exc.reason))
+            return
+        except Exception as exc:  # a decoder bug on hostile bytes must not kill anything
+            log.warning("decoding image %s failed unexpectedly: %r", sha256[:12], exc)
+            self._resolve(future, self._unreadable(sha256, f"could not decode: {type(exc).__name__}: {exc}"))
+            return
+        self._ready.put(_Job(future, sha256, regions))
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            job = self._ready.get()
+            if job is None:
+                break
+            batch, regions = [job], len(job.regions)
+            deadline = time.monotonic() + self.max_wait
+            while regions < self.max_batch:
+                try:
+                    job = self._ready.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                batch.append(job)
+                regions += len(job.regions)
+            self._infer(batch)
+
+    def _infer(self, batch: list[_Job]) -> None:
+        try:
+            sims = self._similarities([r for job in batch for r in job.regions])
+        except Exception as exc:  # e.g. CUDA out of memory: tell every caller
+            log.error("inference failed for a batch of %d images: %r", len(batch), exc)
+            for job in batch:
+                self._resolve(job.future, error=exc)
+            return
+        start = 0
+        for job in batch:
+            n = len(job.regions)
+            try:
+                verdict = self._verdict(job.sha256, sims[start : start + n])
+            except Exception as exc:
+                self._resolve(job.future, error=exc)
+            else:
+                self._resolve(job.future, verdict)
+            start += n
+
+    def _similarities(self, regions: list[np.ndarray]) -> np.ndarray:
+        import torch
+
+        out = []
+        for start in range(0, len(regions), self.max_batch):
+            pixels = torch.from_numpy(np.stack(regions[start : start + self.max_batch]))
+            if self.loaded.device.type == "cuda":
+                pixels = pixels.pin_memory()
+            features = self.loaded.encode_images(pixels)
+            out.append((features @ self._text.T).cpu().numpy())
+        return np.concatenate(out)
+
+    def _verdict(self, sha256: str, sims: np.ndarray) -> Verdict:
+        decision = combine([self._plan.decide(row) for row in sims])
+        worst = sims.max(axis=0)
+        return Verdict(
+            labels=decision.labels,
+            scores=decision.scores,
+            prompt_scores={text: float(s) for text, s in zip(self.concepts.prompts, worst)},
+            matched=decision.matched,
+            model=self.loaded.identity,
+            random_weights=self.loaded.random_weights,
+            concept_version=self.concept_version,
+            regions=len(sims),
+            sha256=sha256,
+        )
+
+    def _unreadable(self, sha256: str, reason: str) -> Verdict:
+        return Verdict(
+            labels=(),
+            scores={},
+            prompt_scores={},
+            matched={},
+            model=self.loaded.identity,
+            random_weights=self.loaded.random_weights,
+            concept_version=self.concept_version,
+            unreadable=reason,
+            regions=0,
+            sha256=sha256,
+        )

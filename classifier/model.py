@@ -1,0 +1,376 @@
+"""Loading a CLIP model: by name + pretrained tag from the Hugging Face cache, or from a
+local checkpoint file or directory, on CUDA (fp16) or CPU (fp32).
+
+Weights are never fetched behind the user's back with open_clip's ~50 s of retries: the
+cache is checked offline first, and a download is only tried when the Hugging Face
+endpoint answers a TCP connect within a few seconds. Random weights (tests, the demo,
+benchmarks) need ``allow_random_weights=True`` and are marked in every verdict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import socket
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from classifier.compat import import_open_clip
+
+log = logging.getLogger(__name__)
+
+MODEL_CONFIG_DIR = Path(__file__).parent / "model_configs"
+# Written into the safetensors metadata of every checkpoint made by tiny.write_random_checkpoint.
+RANDOM_WEIGHTS_KEY = "modbot.random_weights"
+# Files open_clip publishes on the hub, best first (safetensors loads without pickle).
+HF_WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+CONNECT_TIMEOUT_S = 3.0
+
+
+class ModelError(Exception):
+    """The model could not be loaded; the message says what to do."""
+
+
+class WeightsNotFound(ModelError):
+    """The weights are neither in the local cache nor downloadable now."""
+
+
+class RandomWeightsNotAllowed(ModelError):
+    """Random weights were about to be used without ``allow_random_weights=True``."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to load and where. ``checkpoint`` (file or directory) wins over the
+    Hugging Face cache; ``pretrained`` then still names the weights (for the identity and
+    the tag's settings, e.g. QuickGELU for ``openai``)."""
+
+    name: str = "ViT-L-14"
+    pretrained: str | None = "openai"
+    checkpoint: str | os.PathLike | None = None
+    device: str = "auto"
+    allow_random_weights: bool = False
+    hf_cache_dir: str | None = None
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for inference and what a verdict needs to say about it."""
+
+    model: object  # torch.nn.Module
+    tokenizer: object
+    spec: ModelSpec
+    identity: str  # shown in verdicts: "ViT-L-14/openai", "modbot-tiny/random-weights"
+    fingerprint: str  # identity + which exact weights: part of the concept version
+    random_weights: bool
+    device: object  # torch.device
+    dtype: object  # torch.dtype of the image input
+    image_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def encode_images(self, pixels):
+        """uint8 NHWC tensor (any device) -> L2-normalised float32 features on the device."""
+        import torch
+
+        x = pixels.to(self.device, non_blocking=True).permute(0, 3, 1, 2)  # NCHW view, channels_last
+        x = x.to(self.dtype).div_(255.0)
+        mean = torch.tensor(self.mean, device=self.device, dtype=self.dtype).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, device=self.device, dtype=self.dtype).view(1, 3, 1, 1)
+        x = x.sub_(mean).div_(std).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            features = self.model.encode_image(x)
+        return torch.nn.functional.normalize(features.float(), dim=-1)
+
+    def encode_texts(self, texts: list[str], chunk: int = 128):
+        """Prompts -> L2-normalised float32 features on the device."""
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), chunk):
+                tokens = self.tokenizer(texts[start : start + chunk]).to(self.device)
+                out.append(torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1))
+        return torch.cat(out)
+
+
+_registered = False
+
+
+@contextlib.contextmanager
+def quiet_open_clip():
+    """open_clip logs every loading step (and "initialized randomly") on the root logger;
+    our own messages say what matters, so keep root quiet meanwhile."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def register_model_configs() -> None:
+    """Make the bundled configurations (``modbot-tiny``) known to open_clip by name."""
+    global _registered
+    if not _registered:
+        import_open_clip().add_model_config(MODEL_CONFIG_DIR)
+        _registered = True
+
+
+def resolve_device(device: str):
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ModelError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError(f"device {device!r} asked for, but torch sees no CUDA GPU here; use --device cpu")
+    return resolved
+
+
+def load_model(spec: ModelSpec) -> LoadedModel:
+    """Build the model named by ``spec`` with its weights. Raises ``WeightsNotFound``
+    (fast, with how to get them), ``RandomWeightsNotAllowed`` or ``ModelError``."""
+    import torch
+
+    open_clip = import_open_clip()
+    register_model_configs()
+    if spec.name not in open_clip.list_models() and not _is_local_dir_model(spec):
+        raise ModelError(
+            f"unknown model {spec.name!r}; open_clip knows e.g. ViT-L-14, ViT-B-32, modbot-tiny"
+        )
+    device = resolve_device(spec.device)
+    tag_cfg = _tag_config(spec)
+    checkpoint = _resolve_checkpoint(spec, tag_cfg)
+    random_weights = checkpoint is None or _is_random_checkpoint(checkpoint)
+    if random_weights and not spec.allow_random_weights:
+        where = f"checkpoint {checkpoint} holds" if checkpoint else "no weights given: that means"
+        raise RandomWeightsNotAllowed(
+            f"{where} random weights for {spec.name}; their verdicts mean nothing. "
+            "Give real weights, or pass allow_random_weights=True (--allow-random-weights) "
+            "for tests and benchmarks only."
+        )
+    model = _build(spec, checkpoint, tag_cfg, device)
+    identity, fingerprint = _identity(spec, checkpoint, random_weights, bool(tag_cfg))
+    if random_weights:
+        log.warning(
+            "RANDOM WEIGHTS: %s is loaded with random weights; every verdict is meaningless "
+            "and is marked random_weights=true. Never use this to moderate.",
+            identity,
+        )
+    with quiet_open_clip():
+        tokenizer = open_clip.get_tokenizer(name_for_tokenizer(spec))
+    preprocess = getattr(model.visual, "preprocess_cfg", {}) or {}
+    size = model.visual.image_size
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        spec=spec,
+        identity=identity,
+        fingerprint=fingerprint,
+        random_weights=random_weights,
+        device=device,
+        dtype=torch.float16 if device.type == "cuda" else torch.float32,
+        image_size=int(size[0] if isinstance(size, (tuple, list)) else size),
+        mean=tuple(preprocess.get("mean", (0.48145466, 0.4578275, 0.40821073))),
+        std=tuple(preprocess.get("std", (0.26862954, 0.26130258, 0.27577711))),
+    )
+
+
+def _is_local_dir_model(spec: ModelSpec) -> bool:
+    return spec.checkpoint is not None and (Path(spec.checkpoint) / "open_clip_config.json").is_file()
+
+
+def name_for_tokenizer(spec: ModelSpec) -> str:
+    if _is_local_dir_model(spec):
+        return f"local-dir:{Path(spec.checkpoint).expanduser()}"
+    return spec.name
+
+
+def _tag_config(spec: ModelSpec) -> dict:
+    if not spec.pretrained:
+        return {}
+    from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
+
+    cfg = get_pretrained_cfg(spec.name, spec.pretrained)
+    if not cfg and spec.checkpoint is None:
+        tags = ", ".join(list_pretrained_tags_by_model(spec.name)) or "none"
+        raise ModelError(
+            f"{spec.name} has no pretrained weights called {spec.pretrained!r} "
+            f"(known: {tags}); or give a checkpoint file"
+        )
+    return cfg or {}
+
+
+def _resolve_checkpoint(spec: ModelSpec, tag_cfg: dict) -> Path | None:
+    """The weights file to load, or None for a random initialisation."""
+    if spec.checkpoint is not None:
+        path = Path(spec.checkpoint).expanduser()
+        if path.is_dir():
+            found = _checkpoint_in_dir(path)
+            if found is None:
+                raise WeightsNotFound(
+                    f"no checkpoint ({', '.join(CHECKPOINT_SUFFIXES)}) in directory {path}"
+                )
+            return found
+        if not path.is_file():
+            raise WeightsNotFound(f"checkpoint {path} does not exist")
+        return path
+    if not spec.pretrained:
+        return None
+    hub = tag_cfg.get("hf_hub", "")
+    if not hub:
+        raise WeightsNotFound(
+            f"{spec.name}/{spec.pretrained} is only published as a URL download; download "
+            f"{tag_cfg.get('url', 'its weights')} yourself and pass it as the checkpoint"
+        )
+    repo_id, filename = os.path.split(hub)  # "org/repo/" means the default file names
+    candidates = (filename,) if filename else HF_WEIGHT_FILES
+    cached = _hf_cached(repo_id, candidates, spec.hf_cache_dir)
+    if cached is not None:
+        return cached
+    return _hf_download(spec, repo_id, candidates)
+
+
+def _checkpoint_in_dir(path: Path) -> Path | None:
+    preferred = [path / name for name in HF_WEIGHT_FILES + ("model.safetensors", "pytorch_model.bin")]
+    for candidate in preferred:
+        if candidate.is_file():
+            return candidate
+    found = sorted(p for p in path.iterdir() if p.suffix in CHECKPOINT_SUFFIXES and p.is_file())
+    return found[0] if found else None
+
+
+def _hf_cached(repo_id: str, filenames, cache_dir) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in filenames:
+        hit = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir)
+        if isinstance(hit, str) and os.path.isfile(hit):
+            return Path(hit)
+    return None
+
+
+def _how_to_get(spec: ModelSpec, repo_id: str, filename: str) -> str:
+    return (
+        f"On a machine with internet run `hf download {repo_id} {filename}` (huggingface_hub) "
+        "and copy its Hugging Face cache (~/.cache/huggingface, or $HF_HOME) here; or pass the "
+        f"downloaded file as the checkpoint (--checkpoint PATH --pretrained {spec.pretrained})."
+    )
+
+
+def _hf_download(spec: ModelSpec, repo_id: str, filenames) -> Path:
+    label = f"{spec.name}/{spec.pretrained}"
+    how = _how_to_get(spec, repo_id, filenames[0])
+    if _offline():
+        raise WeightsNotFound(f"{label} weights are not in the Hugging Face cache and HF_HUB_OFFLINE is set. {how}")
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    if not _reachable(endpoint):
+        raise WeightsNotFound(
+            f"{label} weights are not in the Hugging Face cache and {endpoint} cannot be reached. {how}"
+        )
+    from huggingface_hub import hf_hub_download
+
+    log.info("downloading %s weights from %s (%s)", label, endpoint, repo_id)
+    errors = []
+    for filename in filenames:
+        try:
+            return Path(hf_hub_download(repo_id, filename, cache_dir=spec.hf_cache_dir))
+        except Exception as exc:  # the hub client raises many types; report them all
+            errors.append(f"{filename}: {exc}")
+    raise WeightsNotFound(f"{label} weights could not be downloaded ({'; '.join(errors)}). {how}")
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _reachable(url: str) -> bool:
+    """A TCP connect to the endpoint (or the HTTPS proxy) within a few seconds."""
+    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+    parsed = urllib.parse.urlsplit(proxy or url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=CONNECT_TIMEOUT_S):
+            return True
+    except (OSError, TypeError):
+        return False
+
+
+def _is_random_checkpoint(path: Path) -> bool:
+    if path.suffix != ".safetensors":
+        return False
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return (f.metadata() or {}).get(RANDOM_WEIGHTS_KEY) == "true"
+    except Exception as exc:
+        raise ModelError(f"checkpoint {path} is not a readable safetensors file: {exc}") from exc
+
+
+def _build(spec: ModelSpec, checkpoint: Path | None, tag_cfg: dict, device):
+    import torch
+
+    open_clip = import_open_clip()
+    precision = "fp16" if device.type == "cuda" else "fp32"
+    preprocess = {k: tag_cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in tag_cfg}
+    name = spec.name
+    pretrained = str(checkpoint) if checkpoint is not None else None
+    if _is_local_dir_model(spec):
+        name, pretrained = f"local-dir:{Path(spec.checkpoint).expanduser()}", None
+    try:
+        with quiet_open_clip(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # a random initialisation is reproducible (text cache, tests)
+            model = open_clip.create_model(
+                name,
+                pretrained=pretrained,
+                precision=precision,
+                device=device,
+                force_quick_gelu=bool(tag_cfg.get("quick_gelu", False)),
+                force_preprocess_cfg=preprocess or None,
+            )
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise ModelError(f"could not build {spec.name} from {checkpoint or 'a random initialisation'}: {exc}") from exc
+    model.eval()
+    if device.type == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def _identity(spec: ModelSpec, checkpoint: Path | None, random_weights: bool, tagged: bool) -> tuple[str, str]:
+    import torch
+
+    if random_weights:
+        identity = f"{spec.name}/random-weights"
+        weights = _file_digest(checkpoint) if checkpoint else f"init-seed0-torch{torch.__version__}"
+    else:
+        identity = f"{spec.name}/{spec.pretrained if tagged else checkpoint.name}"
+        weights = _file_digest(checkpoint)
+    return identity, f"{identity}@{weights}"
+
+
+def _file_digest(path: Path) -> str:
+    """Which exact weights: the blob name in the HF cache is already their sha256."""
+    real = Path(os.path.realpath(path))
+    if real.parent.name == "blobs" and len(real.name) == 64:
+        return real.name
+    digest = hashlib.sha256()
+    with open(real, "rb") as f:
+        if real.suffix == ".safetensors":
+            # the JSON header's key order varies between writes of the same tensors
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size))
+            digest.update(json.dumps(header, sort_keys=True).encode())
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()

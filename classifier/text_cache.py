@@ -1,0 +1,70 @@
+"""Text embeddings of a concept set, computed once per concept version and kept on disk.
+
+The file is ``<cache dir>/<concept version>.safetensors`` with the prompts in its
+metadata; a file whose prompts do not match is recomputed, and a cache directory that
+cannot be written only costs the recomputation next time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+ENV_DIR = "MODBOT_TEXT_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """``$MODBOT_TEXT_CACHE_DIR``, else ``~/.cache/modbot/text-embeddings`` (XDG aware)."""
+    if os.environ.get(ENV_DIR):
+        return Path(os.environ[ENV_DIR])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "modbot" / "text-embeddings"
+
+
+def text_embeddings(loaded, prompts: tuple[str, ...], version: str, cache_dir: str | os.PathLike | None = None):
+    """float32 (len(prompts), dim) L2-normalised features on the model's device."""
+    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = directory / f"{version}.safetensors"
+    cached = _read(path, prompts)
+    if cached is not None:
+        return cached.to(loaded.device)
+    log.info("computing text embeddings for %d prompts (concept version %s)", len(prompts), version)
+    embeddings = loaded.encode_texts(list(prompts))
+    _write(path, embeddings, prompts)
+    return embeddings
+
+
+def _read(path: Path, prompts: tuple[str, ...]):
+    if not path.is_file():
+        return None
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            stored = json.loads((f.metadata() or {}).get("prompts", "null"))
+            tensor = f.get_tensor("embeddings")
+    except Exception as exc:  # a damaged cache file is recomputed, never fatal
+        log.warning("ignoring unreadable text-embedding cache %s: %s", path, exc)
+        return None
+    if stored != list(prompts) or tensor.shape[0] != len(prompts):
+        log.warning("ignoring text-embedding cache %s: it holds other prompts", path)
+        return None
+    return tensor
+
+
+def _write(path: Path, embeddings, prompts: tuple[str, ...]) -> None:
+    from safetensors.torch import save_file
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(fd)
+        save_file({"embeddings": embeddings.detach().float().cpu().contiguous()}, tmp, metadata={"prompts": json.dumps(list(prompts))})
+        os.replace(tmp, path)  # atomic: concurrent engines never read half a file
+    except OSError as exc:
+        log.warning("cannot write text-embedding cache %s: %s (recomputed next start)", path, exc)
