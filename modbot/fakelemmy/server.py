@@ -1,0 +1,200 @@
+"""Serving: one uvicorn server in a background thread, three sockets, one app per socket.
+
+Sockets are bound (127.0.0.1, port 0) when the fake is built, so every URL is known
+before it starts. `Instrument` wraps each app: it records every request, plays the
+injected faults and delays, and applies Lemmy's rate limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.responses import HTMLResponse, JSONResponse
+
+# What nginx in front of Lemmy answers when Lemmy is down or overloaded.
+GATEWAY_PAGES = {
+    502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out",
+}
+
+
+@dataclass
+class RequestRecord:
+    """One request as the fake saw it. `user`: the person behind a valid token, or None."""
+
+    server: str  # "lemmy", "pictrs" or "remote"
+    method: str
+    path: str
+    query: dict[str, str]
+    json: object
+    user: str | None
+    status: int | None = None
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Fault:
+    times: int
+    status: int
+    error: str | None
+    message: str | None
+
+    def response(self):
+        if self.error is not None:
+            body = {"error": self.error}
+            if self.message is not None:
+                body["message"] = self.message
+            return JSONResponse(body, status_code=self.status)
+        title = GATEWAY_PAGES.get(self.status, "Error")
+        return HTMLResponse(
+            f"<html><head><title>{self.status} {title}</title></head><body><center><h1>"
+            f"{self.status} {title}</h1></center><hr><center>nginx</center></body></html>",
+            status_code=self.status,
+        )
+
+
+class RateLimiter:
+    """Lemmy's per-IP buckets (every client is 127.0.0.1 here): N requests per window."""
+
+    def __init__(self, limits: dict[str, tuple[int, float] | None]) -> None:
+        self.limits = limits
+        self.hits: dict[str, deque] = {name: deque() for name in limits}
+        self.lock = threading.Lock()
+
+    def allow(self, bucket: str) -> bool:
+        limit = self.limits.get(bucket)
+        if limit is None:
+            return True
+        count, window = limit
+        now = time.monotonic()
+        with self.lock:
+            hits = self.hits[bucket]
+            while hits and hits[0] <= now - window:
+                hits.popleft()
+            if len(hits) >= count:
+                return False
+            hits.append(now)
+            return True
+
+
+def bucket_for(path: str) -> str | None:
+    if path in ("/api/v3/user/login", "/api/v3/user/register"):
+        return "register"  # login shares the registration bucket: a few per hour
+    if path.startswith("/api/v3/"):
+        return "message"
+    return None
+
+
+class Instrument:
+    """ASGI middleware: record, fault, delay, rate-limit, then the wrapped app."""
+
+    def __init__(self, app, fake, server: str) -> None:
+        self.app, self.fake, self.server = app, fake, server
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        path = scope["path"]
+        record = RequestRecord(
+            server=self.server, method=scope["method"], path=path,
+            query=dict(parse_qsl(scope["query_string"].decode("latin-1"),
+                                 keep_blank_values=True)),
+            json=_json_or_none(body), user=self.fake.user_of_scope(scope),
+        )
+        self.fake.record(record)
+
+        async def recording_send(message):
+            if message["type"] == "http.response.start":
+                record.status = message["status"]
+            await send(message)
+
+        delay = self.fake.take_delay(self.server, path)
+        if delay:
+            await asyncio.sleep(delay)
+        fault = self.fake.take_fault(self.server, path)
+        if fault is not None:
+            return await fault.response()(scope, replay, recording_send)
+        bucket = bucket_for(path) if self.server == "lemmy" else None
+        if bucket is not None and not self.fake.rate_limiter.allow(bucket):
+            response = JSONResponse({"error": "rate_limit_error"}, status_code=400)
+            return await response(scope, replay, recording_send)
+        await self.app(scope, replay, recording_send)
+
+
+def _json_or_none(body: bytes):
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def bind_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class ServerThread:
+    """uvicorn serving `apps` (port -> ASGI app) on pre-bound sockets, in a thread."""
+
+    def __init__(self, sockets: list[socket.socket], apps: dict[int, object]) -> None:
+        self.sockets = sockets
+        self.apps = apps
+        config = uvicorn.Config(
+            self.dispatch, lifespan="off", log_level="warning", access_log=False,
+            timeout_graceful_shutdown=1, http="h11", loop="asyncio", interface="asgi3",
+            proxy_headers=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread: threading.Thread | None = None
+
+    async def dispatch(self, scope, receive, send):
+        port = scope["server"][1]
+        await self.apps[port](scope, receive, send)
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": self.sockets},
+            name="fakelemmy", daemon=True,
+        )
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the fake Lemmy server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self.thread is None:
+            return
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.thread = None
+        for sock in self.sockets:
+            sock.close()
