@@ -9,6 +9,7 @@ the hash-list files themselves) run after, with the same line map. Matching live
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 import re
@@ -366,9 +367,14 @@ def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
         line = mark.line + 1 if mark else 1
         what = exc.problem or str(exc)
         context = f" ({exc.context})" if exc.context else ""
+        source = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
         hint = ""
-        if "found character '\\t'" in what or "'\\t'" in what:
+        if "'\\t'" in what:
             hint = "; indent with spaces, not tabs"
+        elif "{{" in source:
+            hint = '; text with {{placeholders}} must be in quotes: "..."'
+        elif re.search(r":\s*[<>]", source):
+            hint = '; put comparisons in quotes: "> 0.02"'
         return None, lines, [Problem(file, line, f"YAML syntax error: {what}{context}{hint}")]
     except yaml.YAMLError as exc:
         return None, lines, [Problem(file, 1, f"YAML error: {exc}")]
@@ -487,6 +493,10 @@ def error_message(err: dict, data: Any) -> str:
     return f"{prefix}{err['msg']} (got {_describe(given)})"
 
 
+def _names(section: Any) -> list[str]:
+    return [k for k in section if isinstance(k, str)] if isinstance(section, dict) else []
+
+
 # --- cross-checks ------------------------------------------------------------------------------
 
 @dataclass
@@ -509,30 +519,175 @@ def validate(text: str, file: str, base_dir: Path) -> Validated:
     data, lines, problems = read_yaml(text, file)
     if data is None:
         return Validated(None, {}, problems, lines, base_dir)
+    salvaged, rule_index = data, list(range(len(data.get("rules") or [])))
     try:
         model = PolicyFile.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        for err in errors:
             loc = tuple(err["loc"])
             line = lines.find(loc, key=err["type"] == "extra_forbidden")
             problems.append(Problem(file, line, error_message(err, data)))
-        problems.sort(key=lambda p: p.line)
-        return Validated(None, {}, problems, lines, base_dir)
-    checker = _Checker(model, data, lines, file, base_dir)
+        # Check the rest too, so one run of check-rules shows every problem: drop what
+        # failed (the smallest part that holds the error) and validate again.
+        model = None
+        for _ in range(6):
+            salvaged, rule_index = _prune(salvaged, rule_index, [tuple(e["loc"]) for e in errors])
+            if salvaged is None:
+                return Validated(None, {}, _sorted(problems), lines, base_dir)
+            try:
+                model = PolicyFile.model_validate(salvaged)
+                break
+            except ValidationError as again:
+                errors = again.errors(include_url=False)
+        if model is None:
+            return Validated(None, {}, _sorted(problems), lines, base_dir)
+    checker = _Checker(model, data, lines, file, base_dir, rule_index)
     hash_lists = checker.run()
-    problems += checker.problems
-    problems.sort(key=lambda p: p.line)
+    problems = _sorted(problems + checker.problems)
+    if any(not p.warning for p in problems):
+        return Validated(None, hash_lists, problems, lines, base_dir)
     return Validated(model, hash_lists, problems, lines, base_dir)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    main = [p for p in problems if p.file == problems[0].file] if problems else []
+    return sorted(main, key=lambda p: p.line) + [p for p in problems if p not in main]
+
+
+_GONE = object()
+
+
+def _prune(data: dict, rule_index: list[int], locs: list[tuple]) -> tuple[dict | None, list[int]]:
+    """`data` less the value at each `loc` (a pydantic error's place; elements that are not
+    in the data, like union tags, are skipped). Returns the data and, for each rule kept,
+    its index in the file; None when the error is about the whole file."""
+    data = copy.deepcopy(data)
+    for loc in locs:
+        parent, key, node = None, None, data
+        for element in loc:
+            if isinstance(node, dict) and element in node:
+                parent, key, node = node, element, node[element]
+            elif isinstance(node, list) and isinstance(element, int) and 0 <= element < len(node):
+                parent, key, node = node, element, node[element]
+        if parent is None:
+            return None, rule_index
+        parent[key] = _GONE
+    rules = data.get("rules")
+    if isinstance(rules, list):
+        rule_index = [i for i, r in zip(rule_index, rules) if r is not _GONE]
+    return _clean(data), rule_index
+
+
+def _clean(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _clean(v) for k, v in node.items() if v is not _GONE}
+    if isinstance(node, list):
+        return [_clean(v) for v in node if v is not _GONE]
+    return node
+
+
+def _names(section: Any) -> list[str]:
+    return [k for k in section if isinstance(k, str)] if isinstance(section, dict) else []
+
+
+# --- cross-checks ------------------------------------------------------------------------------
+
+@dataclass
+class Validated:
+    """What `validate` returns: the parsed file, its loaded hash lists, and its problems."""
+
+    model: PolicyFile | None
+    hash_lists: dict[str, HashList]
+    problems: list[Problem]
+    lines: Lines
+    base_dir: Path
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if not p.warning]
+
+
+def validate(text: str, file: str, base_dir: Path) -> Validated:
+    """Everything check-rules checks. `file` is how the file is named in messages."""
+    data, lines, problems = read_yaml(text, file)
+    if data is None:
+        return Validated(None, {}, problems, lines, base_dir)
+    salvaged, rule_index = data, list(range(len(data.get("rules") or [])))
+    try:
+        model = PolicyFile.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        for err in errors:
+            loc = tuple(err["loc"])
+            line = lines.find(loc, key=err["type"] == "extra_forbidden")
+            problems.append(Problem(file, line, error_message(err, data)))
+        # Check the rest too, so one run of check-rules shows every problem: drop what
+        # failed (the smallest part that holds the error) and validate again.
+        model = None
+        for _ in range(6):
+            salvaged, rule_index = _prune(salvaged, rule_index, [tuple(e["loc"]) for e in errors])
+            if salvaged is None:
+                return Validated(None, {}, _sorted(problems), lines, base_dir)
+            try:
+                model = PolicyFile.model_validate(salvaged)
+                break
+            except ValidationError as again:
+                errors = again.errors(include_url=False)
+        if model is None:
+            return Validated(None, {}, _sorted(problems), lines, base_dir)
+    checker = _Checker(model, data, lines, file, base_dir, rule_index)
+    hash_lists = checker.run()
+    problems = _sorted(problems + checker.problems)
+    if any(not p.warning for p in problems):
+        return Validated(None, hash_lists, problems, lines, base_dir)
+    return Validated(model, hash_lists, problems, lines, base_dir)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    main = [p for p in problems if p.file == problems[0].file] if problems else []
+    return sorted(main, key=lambda p: p.line) + [p for p in problems if p not in main]
+
+
+def _without(locs: list[tuple], data: dict) -> tuple[dict, list[int]]:
+    """`data` less the parts that failed: a bad rule, concept or hash list alone, else the
+    whole section. Returns it and, for each rule kept, its index in the file."""
+    drop_sections, drop_entries, drop_rules = set(), set(), set()
+    for loc in locs:
+        if not loc:
+            continue
+        if loc[0] in ("concepts", "hash_lists") and len(loc) >= 2:
+            drop_entries.add(loc[:2])
+        elif loc[0] == "rules" and len(loc) >= 2 and isinstance(loc[1], int):
+            drop_rules.add(loc[1])
+        else:
+            drop_sections.add(loc[0])
+    out = {k: v for k, v in data.items() if k not in drop_sections}
+    for section in ("concepts", "hash_lists"):
+        if isinstance(out.get(section), dict):
+            out[section] = {k: v for k, v in out[section].items() if (section, k) not in drop_entries}
+    rules = out.get("rules")
+    index = list(range(len(rules))) if isinstance(rules, list) else []
+    if isinstance(rules, list):
+        index = [i for i in index if i not in drop_rules]
+        out["rules"] = [rules[i] for i in index]
+    return out, index
 
 
 class _Checker:
     """Checks that need the whole file: names that refer to other sections, hash files."""
 
-    def __init__(self, model: PolicyFile, data: dict, lines: Lines, file: str, base_dir: Path):
+    def __init__(self, model: PolicyFile, data: dict, lines: Lines, file: str, base_dir: Path,
+                 rule_index: list[int]):
         self.model, self.data, self.lines, self.file, self.base_dir = model, data, lines, file, base_dir
+        self.rule_index = rule_index
         self.problems: list[Problem] = []
-        self.labels = set(BUILTIN_LABELS) | set(model.concepts)
-        self.scores = set(BUILTIN_SCORES) | set(model.concepts)
+        # Names as written, also those of entries that failed validation: a reference to
+        # a broken concept or list is not a second mistake.
+        concepts = set(_names(data.get("concepts"))) | set(model.concepts)
+        self.list_names = list(dict.fromkeys([*model.hash_lists, *_names(data.get("hash_lists"))]))
+        self.labels = set(BUILTIN_LABELS) | concepts
+        self.scores = set(BUILTIN_SCORES) | concepts
 
     def add(self, loc: tuple, message: str, key: bool = False, warning: bool = False) -> None:
         self.problems.append(Problem(self.file, self.lines.find(loc, key=key), message, warning))
@@ -541,13 +696,13 @@ class _Checker:
         self.check_concepts()
         hash_lists = self.load_hash_lists()
         for name in self.model.exempt.hash_lists:
-            if name not in self.model.hash_lists:
+            if name not in self.list_names:
                 self.add(("exempt", "hash_lists"), self.unknown_list(name))
         self.check_checkpoint()
-        seen: dict[str, int] = {}
-        for i, rule in enumerate(self.model.rules):
-            self.check_rule(i, rule, seen)
-        if not self.model.rules:
+        self.check_rule_names()
+        for i, rule in zip(self.rule_index, self.model.rules):
+            self.check_rule(i, rule)
+        if not self.model.rules and not self.rule_index and not self.data.get("rules"):
             self.add(("rules",), "no rules: modbot will record verdicts but never act", warning=True)
         return hash_lists
 
@@ -596,17 +751,25 @@ class _Checker:
                      warning=True)
 
     def unknown_list(self, name: str) -> str:
-        known = list(self.model.hash_lists)
+        known = self.list_names
         return (f"unknown hash list {name!r}{suggest(name, known)}; defined in hash_lists: "
                 f"{', '.join(known) or 'none'}")
 
-    def check_rule(self, i: int, rule: Rule, seen: dict[str, int]) -> None:
+    def check_rule_names(self) -> None:
+        rules = self.data.get("rules")
+        seen: dict[str, int] = {}
+        for i, rule in enumerate(rules if isinstance(rules, list) else []):
+            name = rule.get("name") if isinstance(rule, dict) else None
+            if not isinstance(name, str):
+                continue
+            line = self.lines.find(("rules", i, "name"))
+            if name in seen:
+                self.add(("rules", i, "name"), f"duplicate rule name {name!r} (first at line "
+                         f"{seen[name]}): names must be unique, they appear in the audit log")
+            seen.setdefault(name, line)
+
+    def check_rule(self, i: int, rule: Rule) -> None:
         at = ("rules", i)
-        line = self.lines.find(at + ("name",))
-        if rule.name in seen:
-            self.add(at + ("name",), f"duplicate rule name {rule.name!r} (first at line "
-                     f"{seen[rule.name]}): names must be unique, they appear in the audit log")
-        seen.setdefault(rule.name, line)
         cond = rule.if_
         for j, label in enumerate(cond.labels or []):
             if label not in self.labels:
@@ -621,7 +784,7 @@ class _Checker:
                          f"{suggest(name, self.scores)}; scores are "
                          f"{', '.join(sorted(self.scores))}", key=True)
         for j, name in enumerate(cond.hash_list or []):
-            if name not in self.model.hash_lists:
+            if name not in self.list_names:
                 self.add(at + ("if", "hash_list", j), self.unknown_list(name))
             elif name in self.model.exempt.hash_lists:
                 self.add(at + ("if", "hash_list", j), f"hash list {name!r} is also an "
@@ -642,5 +805,7 @@ class _Checker:
         for loc, text in texts:
             for name in _PLACEHOLDER.findall(text or ""):
                 if name not in known:
-                    self.add(at + loc, f"unknown placeholder {{{{{name}}}}}{suggest(name, known)}; "
+                    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                    hint = f" (did you mean {{{{{close[0]}}}}}?)" if close else ""
+                    self.add(at + loc, f"unknown placeholder {{{{{name}}}}}{hint}; "
                              f"known: {', '.join('{{' + k + '}}' for k in known)}")
