@@ -62,6 +62,7 @@ class FakeLemmy:
         login_rate_limit: tuple[int, float] | None = (10, 3600),
     ) -> None:
         self.version = version
+        self.cast = None  # set by a scenario (`scenarios.standard_cast`) when one is used
         self.state = State()
         self.stopping = False
         self.started_at = now()

@@ -1,0 +1,33 @@
+"""Shared fixtures.
+
+- `fake_lemmy`: a started `modbot.fakelemmy.FakeLemmy` with the standard cast
+  (`modbot.fakelemmy.scenarios.standard_cast`) at `fake_lemmy.cast`: `admin`, `bot`
+  ("modbot", admin + bot account, show_nsfw/show_bot_accounts off), `mod` (moderates
+  both communities), `alice` (local), `bob` (bob@remote.example), communities `pics` and
+  `nsfw` (NSFW). Every password is `scenarios.PASSWORD` ("pw"). No posts yet.
+- `photos`: name -> bytes of the real photos in tests/data (astronaut, chelsea, coffee,
+  china, grace_hopper; see tests/data/README.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modbot.fakelemmy import FakeLemmy
+from modbot.fakelemmy.scenarios import standard_cast
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def fake_lemmy():
+    with FakeLemmy() as lemmy:
+        lemmy.cast = standard_cast(lemmy)
+        yield lemmy
+
+
+@pytest.fixture(scope="session")
+def photos() -> dict[str, bytes]:
+    return {path.stem: path.read_bytes() for path in sorted(DATA.glob("*.jpg"))}
