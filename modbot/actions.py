@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
-from modbot.store import Store
+from modbot.store import DESTRUCTIVE_KINDS, Store
 
 __all__ = ["Target", "Executor", "Outcome"]
 
@@ -58,6 +58,7 @@ class Outcome:
     status: str  # planned | done | failed | skipped
     detail: str = ""
     retry: bool = False  # failed for a passing reason: look at the item again next cycle
+    valve: bool = False  # held back by the safety valve
 
     def as_dict(self) -> dict:
         return {"action": self.action, "status": self.status, "detail": self.detail}
@@ -85,6 +86,7 @@ class Executor:
     clock: Any = time.time
     _notices: list[_Notice] = field(default_factory=list)
     _planned_destructive: int = 0
+    _planned: set = field(default_factory=set)  # dry-run: (kind, key) planned this run
 
     # ------------------------------------------------------------------ entry points
     def execute(self, target: Target, actions: list[Any]) -> list[Outcome]:
@@ -97,20 +99,17 @@ class Executor:
             if admin and kind != "notify_admins":
                 outcomes.append(Outcome(kind, "skipped", "the author is an admin: never acted on"))
                 continue
-            if kind in ("remove", "purge_item", "purge_image", "ban"):
-                if not self._valve_allows(kind):
-                    outcomes.append(Outcome(kind, "skipped", self._valve_detail()))
-                    if not reported and not any(a.kind == "report" for a in actions):
-                        outcomes.append(self._report(target, planned.reason or "modbot"))
-                        reported = True
-                    continue
             handler = getattr(self, f"_{kind}", None)
             if handler is None:
                 outcomes.append(Outcome(kind, "skipped", f"unknown action {kind!r}"))
                 continue
-            if kind == "report":
+            outcome = handler(target, planned)
+            outcomes.append(outcome)
+            reported = reported or kind == "report"
+            if outcome.valve and not reported and not any(a.kind == "report" for a in actions):
+                # Report-only: the moderators still get to see what would have been removed.
+                outcomes.append(self._report(target, planned.reason or "modbot"))
                 reported = True
-            outcomes.append(handler(target, planned))
         return outcomes
 
     def flush_notifications(self) -> None:
@@ -151,7 +150,7 @@ class Executor:
     def valve_tripped(self) -> dict | None:
         return None if self.dry_run else self.store.valve_tripped()
 
-    def _valve_allows(self, kind: str) -> bool:
+    def _valve_allows(self) -> bool:
         limit = self.max_destructive_per_hour
         if self.dry_run:
             # Simulate: the dry-run report shows where the valve would trip.
@@ -185,7 +184,12 @@ class Executor:
         done = self.store.action(kind, key)
         if done and done["status"] == "done":
             return Outcome(kind, "skipped", f"already done: {describe}")
+        if self.dry_run and (kind, key) in self._planned:
+            return Outcome(kind, "skipped", f"already planned: {describe}")
+        if kind in DESTRUCTIVE_KINDS and not self._valve_allows():
+            return Outcome(kind, "skipped", self._valve_detail(), valve=True)
         if self.dry_run:
+            self._planned.add((kind, key))
             return Outcome(kind, "planned", describe)
         try:
             send()

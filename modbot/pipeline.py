@@ -19,6 +19,7 @@ import asyncio
 import logging
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -37,8 +38,11 @@ __all__ = ["CycleStats", "Pipeline", "new_run_id"]
 
 log = logging.getLogger(__name__)
 
-# A run's batches are at most this many items (a Lemmy page; a sweep adds comments).
 DEFAULT_DEEP_EVERY = timedelta(minutes=10)
+# How often a long-running bot asks /site whether Lemmy still knows its login (a dropped
+# token is silently anonymous on reads) and refreshes the list of admins. An admin bot
+# also notices a drop at once: list_all_media answers 401 and the client logs in again.
+DEFAULT_SESSION_CHECK = timedelta(minutes=5)
 
 
 def new_run_id() -> str:
@@ -106,6 +110,7 @@ class Pipeline:
         store: Store | None = None,
         remember_seen: bool = True,
         deep_every: timedelta = DEFAULT_DEEP_EVERY,
+        session_check_every: timedelta = DEFAULT_SESSION_CHECK,
         fetch_resolver: Any = None,
     ) -> None:
         self.settings = settings
@@ -130,6 +135,8 @@ class Pipeline:
         self._loop = asyncio.new_event_loop()
         self._fetcher: Any = None
         self._started = False
+        self._session_check_every = session_check_every.total_seconds()
+        self._last_session_check = 0.0
         self._emojis: frozenset[str] = frozenset()
         self.executor = Executor(
             self.client, self.store, run_id=self.run_id, dry_run=dry_run,
@@ -163,10 +170,16 @@ class Pipeline:
         return self._engine
 
     def start(self) -> None:
-        """Check the account (admin? settings that hide content?) once, at start."""
+        """Check the account (admin? settings that hide content?) once, at start; later,
+        every ``session_check_every``, check the login is still alive."""
         if self._started:
+            if time.monotonic() - self._last_session_check >= self._session_check_every:
+                site = self.client.ensure_session()
+                self._last_session_check = time.monotonic()
+                self.executor.admin_ids = {a["person"]["id"] for a in site.get("admins") or []}
             return
         site = self.client.ensure_session()
+        self._last_session_check = time.monotonic()
         self._emojis = site_emoji_urls(site)
         self._check_account(site)
         self._started = True
@@ -337,11 +350,18 @@ class Pipeline:
         fetcher = self._fetcher
         by_url: dict[tuple[str, ...], asyncio.Task] = {}
         for img in images:
+            alias = img.ref.alias
+            if alias and (done := self.store.action("purge_image", f"alias:{alias}")) \
+                    and done["status"] == "done":
+                img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
+                continue
             urls = img.ref.fetch_urls
             if urls not in by_url:
                 by_url[urls] = asyncio.ensure_future(fetcher.fetch_first(urls))
         await asyncio.gather(*by_url.values(), return_exceptions=True)
         for img in images:
+            if img.skipped:
+                continue
             task = by_url[img.ref.fetch_urls]
             exc = task.exception()
             if isinstance(exc, FetchSkipped):

@@ -138,6 +138,11 @@ class Source:
         deep = self.deep_due() if deep is None else deep
         started = self._clock()
         newest: dict[str, datetime | None] = {}
+        # Uploads are read first: an admin-only read, so a dropped login answers 401 (and
+        # the client logs in again) before the listings below are read as anonymous. They
+        # are handed out last: a post using an upload is decided (and removed) before the
+        # upload's image is purged, which would leave the post with nothing to check.
+        uploads = list(self._poll_uploads()) if self.uploads else []
         for name, pages in (("posts", self._post_pages), ("comments", self._comment_pages)):
             stop_at = self._stop_at(name, deep)
             batch_newest = None
@@ -149,8 +154,7 @@ class Source:
                 if fresh:
                     yield fresh
             newest[name] = batch_newest
-        if self.uploads:
-            yield from self._poll_uploads()
+        yield from uploads
         for name, moment in newest.items():
             self._set_watermark(name, moment)
         if deep:
