@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Render a modbot HTML report to a PNG with headless Chromium (Debian's `chromium`), to
+# check by eye that it reads well and loads nothing from the network.
+# Usage: scripts/render-report.sh REPORT.html [OUT.png] [WIDTHxHEIGHT]
+set -euo pipefail
+report=${1:?usage: $0 REPORT.html [OUT.png] [WIDTH,HEIGHT]}
+out=${2:-${report%.*}.png}
+size=${3:-1280,2000}
+browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+if [ -z "$browser" ]; then
+    echo "no chromium found: apt-get install -y chromium" >&2
+    exit 2
+fi
+profile=$(mktemp -d)
+trap 'rm -rf "$profile"' EXIT
+out_abs=$(realpath -m "$out")
+"$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$profile" --screenshot="$out_abs" --window-size="$size" \
+    "file://$(realpath "$report")" >/dev/null 2>&1
+test -s "$out_abs"
+echo "$out_abs"

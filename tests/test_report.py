@@ -1,0 +1,191 @@
+"""Reports from decision records: the JSON an admin's tools read and the HTML they open.
+
+The content is hostile (titles and URLs written by the people being moderated), so the
+HTML must escape everything, never embed an image, and never make a script link.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from modbot.report import ReportError, build_summary, render_html, write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def decision(**over):
+    d = {
+        "run_id": "r1",
+        "decided_at": "2026-11-21T10:00:00Z",
+        "dry_run": True,
+        "item": {
+            "kind": "post",
+            "id": 12,
+            "url": "https://lemmy.example/post/12",
+            "community": "pics@lemmy.example",
+            "community_nsfw": False,
+            "author": "https://lemmy.example/u/someone",
+            "author_id": 7,
+        },
+        "image": {
+            "url": "https://lemmy.example/pictrs/image/abc.jpg",
+            "location": "post_url",
+            "sha256": "a" * 64,
+            "alias": "abc.jpg",
+        },
+        "scores": {"csam": -0.01, "nsfw": 0.02, "underage": -0.05},
+        "labels": ["nsfw"],
+        "model": "ViT-L-14/openai",
+        "random_weights": False,
+        "concept_version": "cv1",
+        "hash_match": None,
+        "rule": "nsfw outside nsfw communities",
+        "actions": [{"action": "report", "status": "planned", "detail": "NSFW image"}],
+        "skipped": None,
+    }
+    for key, value in over.items():
+        if key in ("item", "image"):
+            d[key] = {**d[key], **value}
+        else:
+            d[key] = value
+    return d
+
+
+def sample():
+    return [
+        decision(),
+        decision(
+            item={"kind": "comment", "id": 3, "url": "https://lemmy.example/comment/3"},
+            image={"url": "https://evil.example/x.png", "location": "comment", "sha256": "b" * 64},
+            labels=["csam", "nsfw", "underage"],
+            scores={"csam": 0.03, "nsfw": 0.05, "underage": 0.02},
+            rule="classifier flags CSAM",
+            actions=[
+                {"action": "remove", "status": "planned", "detail": "removed"},
+                {"action": "purge_image", "status": "planned", "detail": "abc"},
+                {"action": "notify_admins", "status": "planned", "detail": "2 admins"},
+            ],
+        ),
+        decision(
+            image={"url": "http://10.0.0.1/a.jpg", "location": "body", "sha256": None},
+            scores={},
+            labels=[],
+            rule=None,
+            actions=[],
+            skipped="private address: 10.0.0.1 is not allowed",
+        ),
+        decision(
+            image={"url": "https://big.example/b.jpg", "location": "thumbnail", "sha256": None},
+            scores={},
+            labels=[],
+            rule=None,
+            actions=[],
+            skipped="too large: more than 25 MB",
+        ),
+        decision(item={"id": 13}, labels=[], rule=None, actions=[], scores={"nsfw": -0.1}),
+    ]
+
+
+def test_summary_counts_by_rule_action_and_skip_reason():
+    s = build_summary(sample())
+    assert s["decisions"] == 5
+    assert s["items"] == 3  # post 12, comment 3, post 13
+    assert s["by_rule"] == {"nsfw outside nsfw communities": 1, "classifier flags CSAM": 1}
+    assert s["by_action"]["report"] == {"planned": 1}
+    assert s["by_action"]["purge_image"] == {"planned": 1}
+    assert s["by_skip_reason"] == {"private address": 1, "too large": 1}
+    assert s["skipped"] == 2 and s["with_rule"] == 2
+    assert s["by_label"]["nsfw"] == 2
+    assert s["dry_run"] is True and s["random_weights"] is False
+
+
+def test_json_report_has_summary_and_every_decision_field(tmp_path):
+    out = write_report(tmp_path / "r.json", sample(), since="2026-11-14T00:00:00Z")
+    doc = json.loads(out.read_text())
+    assert set(doc) == {"summary", "decisions"}
+    assert doc["summary"]["since"] == "2026-11-14T00:00:00Z"
+    assert len(doc["decisions"]) == 5
+    for d in doc["decisions"]:
+        assert {"kind", "id", "url"} <= set(d["item"])
+        assert {"url", "sha256"} <= set(d["image"])
+        assert {"scores", "labels", "rule", "actions", "skipped"} <= set(d)
+    skipped = [d for d in doc["decisions"] if d["skipped"]]
+    assert [d["skipped"].split(":")[0] for d in skipped] == ["private address", "too large"]
+    assert skipped[0]["scores"] == {} and skipped[0]["labels"] == []
+
+
+def test_html_has_counts_first_then_decisions_and_no_image(tmp_path):
+    page = write_report(tmp_path / "r.html", sample()).read_text()
+    assert "<img" not in page.lower()
+    assert "data:" not in page.lower()
+    assert "<script" not in page.lower()
+    assert "src=" not in page.lower()
+    # counts come before the decisions
+    assert page.index("By rule") < page.index("Decisions with a rule")
+    assert "classifier flags CSAM" in page
+    assert 'href="https://lemmy.example/comment/3"' in page
+    assert "private address: 10.0.0.1 is not allowed" in page
+    # links to images are marked and leak no referrer
+    assert re.search(r'rel="noreferrer noopener nofollow"[^>]*>image link', page)
+    assert "flagged image" in page
+    # a content security policy that forbids anything remote, should anything slip
+    assert "default-src 'none'" in page
+
+
+def test_html_escapes_hostile_content():
+    hostile = decision(
+        item={
+            "url": "javascript:alert(1)",
+            "community": EVIL,
+            "author": 'https://x.example/u/"><script>alert(2)</script>',
+        },
+        image={"url": "data:image/png;base64,AAAA", "location": EVIL, "sha256": EVIL},
+        rule=EVIL,
+        labels=[EVIL],
+        scores={EVIL: 0.5},
+        actions=[{"action": EVIL, "status": EVIL, "detail": EVIL}],
+        skipped=EVIL,
+    )
+    page = render_html([hostile], title=EVIL)
+    lower = page.lower()
+    assert "<script" not in lower and "<img" not in lower
+    assert "&lt;script&gt;" in page
+    assert 'href="javascript:' not in lower
+    assert 'href="data:' not in lower
+    # the author URL is quoted inside the attribute, never breaking out of it
+    assert '"><script>' not in page
+
+
+def test_banners_for_test_model_and_dry_run():
+    page = render_html([decision(random_weights=True, model="modbot-tiny/random-weights")])
+    assert "TEST MODEL: scores are meaningless" in page
+    assert "DRY RUN" in page
+    live = render_html([decision(dry_run=False)])
+    assert "TEST MODEL" not in live and "DRY RUN" not in live
+    forced = render_html([], random_weights=True, dry_run=True)
+    assert "TEST MODEL" in forced and "DRY RUN" in forced
+
+
+def test_unknown_extension_is_a_clear_error(tmp_path):
+    with pytest.raises(ReportError, match=r"\.json or \.html"):
+        write_report(tmp_path / "r.txt", sample())
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+def test_html_renders_in_headless_chromium(tmp_path):
+    html_file = write_report(tmp_path / "r.html", [decision(random_weights=True)] + sample())
+    png = tmp_path / "r.png"
+    subprocess.run(
+        [str(ROOT / "scripts" / "render-report.sh"), str(html_file), str(png)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
