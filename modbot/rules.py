@@ -219,6 +219,8 @@ class Policy:
     def _moderators_exempt(self, rule: Rule) -> bool:
         if rule.moderators_exempt is not None:
             return rule.moderators_exempt
+        if rule.if_.author and rule.if_.author.moderator:
+            return False      # a rule about moderators is meant to apply to them
         return self.exempt.moderators
 
     def _global_exemption(self, s: Subject, hits: dict[str, str]) -> str | None:
