@@ -27,6 +27,8 @@ from PIL import Image, UnidentifiedImageError
 Kind = Literal["sha256", "phash"]
 KINDS: tuple[str, ...] = ("sha256", "phash")
 PHASH_BITS = 64
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")   # as classifier/preprocess.py
+MAX_PIXELS = 64_000_000
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
 
@@ -65,6 +67,13 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
     if isinstance(image, (bytes, bytearray, memoryview)):
         try:
             img = Image.open(io.BytesIO(bytes(image)))
+            # Same limits as the classifier's decoder: the formats it reads, and no
+            # decompression bomb (checked from the header, before any pixel is decoded).
+            if img.format not in FORMATS:
+                raise ImageHashError(f"{img.format} is not an image format modbot reads")
+            if img.width * img.height > MAX_PIXELS:
+                raise ImageHashError(f"{img.width}x{img.height} is over the "
+                                     f"{MAX_PIXELS // 1_000_000} megapixel cap")
             # JPEG: decode at a reduced scale (still >= 128 px): much faster on a large
             # photo, and the 32x32 result is the same up to a bit or so.
             img.draft("L", (128, 128))

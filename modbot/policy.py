@@ -168,6 +168,14 @@ class ConceptSettings(Section):
     prompts: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(min_length=1)
     threshold: float = Field(ge=-1.0, le=1.0)
 
+    @field_validator("prompts")
+    @classmethod
+    def _prompts(cls, v: list[str]) -> list[str]:
+        if not all(p.strip() for p in v):
+            raise ValueError("a prompt is empty: each prompt is a short description, "
+                             "like 'photo of a mutilated body'")
+        return [p.strip() for p in v]
+
 
 class HashListSettings(Section):
     kind: Annotated[str, _choice(("sha256", "phash"), "hash-list kind")]

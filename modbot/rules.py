@@ -177,7 +177,9 @@ class Policy:
         """The plan for one image in one item (see the module docstring for the semantics)."""
         now = now or datetime.now(timezone.utc)
         phash = subject.phash
-        if phash is None and subject.image is not None and self.needs_phash:
+        # No second decode of an image the classifier refused (a bomb, say).
+        if phash is None and subject.image is not None and self.needs_phash \
+                and not subject.unreadable:
             try:
                 phash = perceptual_hash(subject.image)
             except ImageHashError as exc:

@@ -142,3 +142,14 @@ IMAGEHASH_4_3_2 = {
 @pytest.mark.parametrize("name", PHOTOS)
 def test_phash_is_the_imagehash_library_phash(name: str):
     assert perceptual_hash(photo(name)) == IMAGEHASH_4_3_2[name]
+
+
+def test_phash_refuses_bombs_and_odd_formats_before_decoding():
+    bomb = io.BytesIO()
+    Image.new("L", (9_000, 9_000)).save(bomb, "PNG")           # 81 megapixels, tiny file
+    with pytest.raises(ImageHashError, match="9000x9000 is over the 64 megapixel cap"):
+        perceptual_hash(bomb.getvalue())
+    ico = io.BytesIO()
+    Image.new("RGB", (32, 32)).save(ico, "ICO")
+    with pytest.raises(ImageHashError, match="ICO is not an image format modbot reads"):
+        perceptual_hash(ico.getvalue())
