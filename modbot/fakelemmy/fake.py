@@ -302,8 +302,9 @@ class FakeLemmy:
                   error: str | None = None, message: str | None = None,
                   server: str = "lemmy") -> None:
         """The next `times` requests to `path` (exact; or a prefix ending in `*`) answer
-        `status`: with Lemmy's JSON `{"error": error}` when `error` is given, else the
-        HTML page nginx shows (502/503/504)."""
+        `status`: with Lemmy's JSON `{"error": error}` (for a 400 without `error`:
+        `rate_limit_error`), else the HTML page nginx shows (502/503/504). `server`:
+        "lemmy", "pictrs" or "remote"."""
         if status == 400 and error is None:
             error = "rate_limit_error"
         with self._control:
