@@ -347,7 +347,19 @@ def _to_data(node: yaml.Node, path: tuple, lines: Lines, problems: list, file: s
     lines.value[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
+        merged: list[dict] = []
         for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":     # `<<: *defaults`
+                value = _to_data(value_node, path, lines, problems, file)
+                for part in value if isinstance(value, list) else [value]:
+                    if isinstance(part, dict):
+                        merged.append(part)
+                    else:
+                        problems.append(Problem(file, key_node.start_mark.line + 1,
+                                                "`<<:` merges a mapping (an &anchor), not "
+                                                f"{_describe(part)}"))
+                lines.value[path] = node.start_mark.line + 1
+                continue
             key = _Constructor().construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if not isinstance(key, (str, int, float, bool)) or key is None:
@@ -359,6 +371,9 @@ def _to_data(node: yaml.Node, path: tuple, lines: Lines, problems: list, file: s
                 continue
             lines.key[path + (key,)] = line
             out[key] = _to_data(value_node, path + (key,), lines, problems, file)
+        for part in merged:                       # explicit keys win over merged ones
+            for key, value in part.items():
+                out.setdefault(key, value)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_data(n, path + (i,), lines, problems, file) for i, n in enumerate(node.value)]

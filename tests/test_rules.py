@@ -505,3 +505,18 @@ def test_shipped_unreadable_images_are_reported(shipped):
         ("report", "modbot could not check this image (truncated file): please look at it")]
     upload = post(item_kind="upload", found_in="upload", unreadable="truncated file")
     assert shipped.decide(upload, now=NOW).actions == []
+
+
+def test_yaml_anchors_and_merge_keys_share_a_rule_body(tmp_path: Path):
+    p = policy(tmp_path, """
+        rules:
+          - &report_nsfw
+            name: nsfw in posts
+            if: {labels: [nsfw], type: post}
+            then: {report: "nsfw ({{rule}})"}
+          - <<: *report_nsfw
+            name: nsfw in comments
+            if: {labels: [nsfw], type: comment}
+    """)
+    plan = p.decide(post(item_kind="comment", found_in="comment", labels=("nsfw",)), now=NOW)
+    assert [(a.kind, a.reason) for a in plan.actions] == [("report", "nsfw (nsfw in comments)")]
