@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -38,8 +38,8 @@ PLACEHOLDERS = (
     "author", "permalink", "community", "rule", "labels", "sha256", "image_url",
     "found_in", "type", "hash_list", "unreadable", "phash",
 )
-REMOVAL_ACTIONS = ("remove", "purge_item", "purge_image", "ban")
 DEFAULT_REMOVE_REASON = "Removed by modbot: {{rule}}"
+DEFAULT_REPORT_REASON = "modbot: {{rule}}"
 _PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 _CONCEPT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -96,14 +96,16 @@ def _choice(allowed: tuple[str, ...], what: str):
     return PlainValidator(check)
 
 
-def _reason(v: Any) -> str | None:
-    if v is True:
-        return DEFAULT_REMOVE_REASON
-    if v is None or v is False:
-        return None
-    if not isinstance(v, str) or not v.strip():
-        raise ValueError(f"expected a reason in quotes (or true for the default), got {v!r}")
-    return v
+def _reason(default: str):
+    def check(v: Any) -> str | None:
+        if v is True:
+            return default
+        if v is None or v is False:
+            return None
+        if not isinstance(v, str) or not v.strip():
+            raise ValueError(f"expected a reason in quotes (or true for the default), got {v!r}")
+        return v
+    return PlainValidator(check)
 
 
 def _message(v: Any) -> str | None:
@@ -135,9 +137,13 @@ Duration = Annotated[timedelta, PlainValidator(_duration)]
 Size = Annotated[int, PlainValidator(parse_size)]
 ScoreTest = Annotated[Comparison, PlainValidator(parse_number_comparison)]
 AgeTest = Annotated[Comparison, PlainValidator(parse_duration_comparison)]
-Reason = Annotated[Union[str, None], PlainValidator(_reason)]
+Reason = Annotated[Union[str, None], _reason(DEFAULT_REMOVE_REASON)]
+ReportReason = Annotated[Union[str, None], _reason(DEFAULT_REPORT_REASON)]
 Message = Annotated[Union[str, None], PlainValidator(_message)]
 Names = Annotated[list[str], BeforeValidator(_one_or_many), _none_to(list)]
+# In a condition an empty list would match nothing (or, read carelessly, everything).
+_NonEmpty = Field(min_length=1)
+SomeNames = Annotated[list[str], BeforeValidator(_one_or_many), _NonEmpty]
 
 
 class Section(BaseModel):
@@ -235,13 +241,23 @@ class ExemptSettings(Section):
 
 # --- rules --------------------------------------------------------------------------------
 
-class CommunityCondition(Section):
-    name: Names | None = None
+class _AllOf(Section):
+    """A condition made of keys that must all hold: at least one key."""
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "_AllOf":
+        if all(getattr(self, f) is None for f in type(self).model_fields):
+            raise ValueError(f"give at least one of: {', '.join(type(self).model_fields)}")
+        return self
+
+
+class CommunityCondition(_AllOf):
+    name: SomeNames | None = None
     nsfw: bool | None = None
     local: bool | None = None
 
 
-class AuthorCondition(Section):
+class AuthorCondition(_AllOf):
     local: bool | None = None
     bot_account: bool | None = None
     account_age: AgeTest | None = None
@@ -250,13 +266,13 @@ class AuthorCondition(Section):
 
 class Conditions(Section):
     type: Annotated[list[Annotated[str, _choice(ITEM_TYPES, "item type")]],
-                    BeforeValidator(_one_or_many)] | None = None
+                    BeforeValidator(_one_or_many), _NonEmpty] | None = None
     found_in: Annotated[list[Annotated[str, _choice(LOCATIONS, "image location")]],
-                        BeforeValidator(_one_or_many)] | None = None
-    labels: Names | None = None
-    scores: dict[str, ScoreTest] | None = None
+                        BeforeValidator(_one_or_many), _NonEmpty] | None = None
+    labels: SomeNames | None = None
+    scores: Annotated[dict[str, ScoreTest], _NonEmpty] | None = None
     unreadable: bool | None = None
-    hash_list: Names | None = None
+    hash_list: SomeNames | None = None
     community: CommunityCondition | None = None
     author: AuthorCondition | None = None
     scope: Annotated[str, _choice(SCOPES, "scope")] | None = None
@@ -281,7 +297,7 @@ class Actions(Section):
     purge_item: bool = False
     purge_image: bool = False
     ban: BanAction | None = None
-    report: Reason = None
+    report: ReportReason = None
     notify_admins: Message = None
 
     @model_validator(mode="after")
@@ -509,6 +525,8 @@ def error_message(err: dict, data: Any) -> str:
     prefix = f"{place}: " if place else ""
     if kind == "missing":
         return f"{where(loc[:-1], data) or 'the file'}: missing {loc[-1]!r}"
+    if kind == "too_short":
+        return f"{prefix}is empty: list at least one, or leave the condition out"
     if kind in ("value_error", "assertion_error"):
         return prefix + str(err["ctx"]["error"])
     if kind in _EXPECTED:

@@ -360,3 +360,25 @@ def test_help_is_the_manual():
     out = subprocess.run([sys.executable, "-m", "modbot", "check-rules", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "FILE:LINE: message" in out and "MODBOT_RULES" in out and "docs/rules.md" in out
+
+
+def test_empty_conditions_are_mistakes_not_wildcards(tmp_path: Path):
+    out = problems(tmp_path, """
+        rules:
+          - name: a
+            if: {labels: [], community: {}, scores: {}}
+            then: {report: true}
+          - name: b
+            if:
+              author: {}
+              type: []
+            then: {remove: true}
+    """)
+    assert out == [
+        "rules.yaml:3: rule 'a': if.labels: is empty: list at least one, or leave the condition out",
+        "rules.yaml:3: rule 'a': if.scores: is empty: list at least one, or leave the condition out",
+        "rules.yaml:3: rule 'a': if.community: give at least one of: name, nsfw, local",
+        "rules.yaml:7: rule 'b': if.author: give at least one of: local, bot_account, "
+        "account_age, moderator",
+        "rules.yaml:8: rule 'b': if.type: is empty: list at least one, or leave the condition out",
+    ]

@@ -520,3 +520,19 @@ def test_yaml_anchors_and_merge_keys_share_a_rule_body(tmp_path: Path):
     """)
     plan = p.decide(post(item_kind="comment", found_in="comment", labels=("nsfw",)), now=NOW)
     assert [(a.kind, a.reason) for a in plan.actions] == [("report", "nsfw (nsfw in comments)")]
+
+
+def test_true_gives_a_default_reason(tmp_path: Path):
+    p = policy(tmp_path, """
+        rules:
+          - name: nsfw anime
+            if: {labels: [anime, nsfw]}
+            then: {report: true}
+          - name: csam
+            if: {labels: csam}
+            then: {remove: true}
+    """)
+    assert [a.reason for a in p.decide(post(labels=("anime",)), now=NOW).actions] == [
+        "modbot: nsfw anime"]
+    assert [a.reason for a in p.decide(post(labels=("csam",)), now=NOW).actions] == [
+        "Removed by modbot: csam"]
