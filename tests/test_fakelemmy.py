@@ -102,7 +102,19 @@ def test_dropped_token_reads_silently_anonymous_and_actions_401(fake_lemmy):
     assert post_ids(listing) == []
     action = c.post("/api/v3/post/remove", json={"post_id": far.id, "removed": True})
     assert (action.status_code, action.json()) == (401, {"error": "incorrect_login"})
-    assert client(fake_lemmy, "modbot").get("/api/v3/site").json()["my_user"]
+    assert c.get("/api/v3/user/validate_auth").status_code == 401
+    again = client(fake_lemmy, "modbot")
+    assert again.get("/api/v3/site").json()["my_user"]
+    assert again.get("/api/v3/user/validate_auth").json() == {"success": True}
+    assert again.post("/api/v3/user/logout").json() == {"success": True}
+    assert "my_user" not in again.get("/api/v3/site").json()
+
+
+def test_a_stopped_fake_cannot_restart():
+    lemmy = FakeLemmy()
+    lemmy.stop()  # never started: closes its sockets all the same
+    with pytest.raises(RuntimeError, match="cannot start again"):
+        lemmy.start()
 
 
 def test_save_user_settings_changes_what_the_bot_sees(fake_lemmy):

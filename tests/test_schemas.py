@@ -68,6 +68,8 @@ def samples(photos):
 
         call("GetSiteResponse", bot, "GET", "/site")
         call("GetSiteResponse", anon, "GET", "/site")
+        call("SuccessResponse", bot, "GET", "/user/validate_auth")
+        call("SuccessResponse", _login(lemmy, "admin"), "POST", "/user/logout")
         call("SuccessResponse", bot, "PUT", "/user/save_user_settings", json={"show_nsfw": True})
         call("GetPostsResponse", bot, "GET", "/post/list", params={"type_": "All", "sort": "New"})
         call("GetPostsResponse", anon, "GET", "/post/list", params={"page": 9})  # empty
@@ -114,6 +116,7 @@ def samples(photos):
         # errors: 400, 401, 404, rate limiting, deserialize errors, injected faults
         call("", mod, "POST", "/admin/purge/post", json={"post_id": bare.id})
         call("", anon, "POST", "/post/remove", json={"post_id": bare.id, "removed": True})
+        call("", anon, "GET", "/user/validate_auth")
         call("", bot, "POST", "/user/ban", json={"person_id": 999, "ban": True})
         call("", bot, "POST", "/user/ban", json={"person_id": cast.admin.id, "ban": True})
         call("", bot, "GET", "/post/list", params={"limit": 51})

@@ -147,6 +147,17 @@ class LemmyApi:
         token = self.state.issue_token(person.id)
         return {"jwt": token, "registration_created": False, "verify_email_sent": False}
 
+    def validate_auth(self, ctx: Ctx) -> dict:
+        """0.19's cheap "is my token still good?" (401 when it is not)."""
+        ctx.login()
+        return {"success": True}
+
+    def logout(self, ctx: Ctx) -> dict:
+        ctx.login()
+        token = self.fake.token_of(ctx.request.headers, ctx.request.cookies)
+        self.state.tokens.pop(token, None)
+        return {"success": True}
+
     def save_user_settings(self, ctx: Ctx) -> dict:
         person = ctx.login()
         for name in ("show_nsfw", "show_bot_accounts", "show_read_posts", "bot_account"):
@@ -682,6 +693,8 @@ class LemmyApi:
     def routes(self, wrap: Callable) -> list[Route]:
         api = [
             ("GET", "/site", self.site), ("POST", "/user/login", self.login),
+            ("GET", "/user/validate_auth", self.validate_auth),
+            ("POST", "/user/logout", self.logout),
             ("PUT", "/user/save_user_settings", self.save_user_settings),
             ("GET", "/post/list", self.list_posts), ("GET", "/post", self.get_post_detail),
             ("GET", "/comment/list", self.list_comments),

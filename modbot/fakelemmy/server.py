@@ -179,6 +179,8 @@ class ServerThread:
         await self.apps[port](scope, receive, send)
 
     def start(self, timeout: float = 10.0) -> None:
+        if self.sockets[0].fileno() == -1:
+            raise RuntimeError("a stopped FakeLemmy cannot start again: build a new one")
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": self.sockets},
             name="fakelemmy", daemon=True,
@@ -191,10 +193,9 @@ class ServerThread:
             time.sleep(0.01)
 
     def stop(self) -> None:
-        if self.thread is None:
-            return
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.thread = None
+        if self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=10)
+            self.thread = None
         for sock in self.sockets:
             sock.close()
