@@ -175,35 +175,45 @@ class Policy:
 
     def decide(self, subject: Subject, now: datetime | None = None) -> Plan:
         """The plan for one image in one item (see the module docstring for the semantics)."""
-        now = now or datetime.now(timezone.utc)
-        phash = subject.phash
-        # No second decode of an image the classifier refused (a bomb, say).
-        if phash is None and subject.image is not None and self.needs_phash \
-                and not subject.unreadable:
-            try:
-                phash = perceptual_hash(subject.image)
-            except ImageHashError as exc:
-                log.debug("no perceptual hash: %s", exc)
+        phash = self._phash(subject)
         plan = Plan(hash_lists=self.hash_matches(subject.sha256, phash), phash=phash)
-        facts = _Facts(subject, now, plan.hash_lists, self.labels, phash)
+        facts = _Facts(subject, now or datetime.now(timezone.utc), plan.hash_lists,
+                       self.labels, phash)
         matches = [(r, c) for r in self._ordered if (c := _conditions(r, facts)) is not None]
         exempt = self._global_exemption(subject, plan.hash_lists)
         if exempt:
             plan.exempt = exempt
-            plan.rule = matches[0][0].name if matches else None
             plan.matched = [RuleMatch(r.name, c, f"exempt: {exempt}") for r, c in matches]
-            return plan
-        winner: Rule | None = None
+        else:
+            self._apply(plan, matches, facts)
+        acted = [m.rule for m in plan.matched if m.outcome == "acted"]
+        plan.rule = acted[0] if acted else (plan.matched[0].rule if plan.matched else None)
+        return plan
+
+    def _phash(self, subject: Subject) -> str | None:
+        # No second decode of an image the classifier refused (a bomb, say).
+        if subject.phash is not None or subject.image is None or not self.needs_phash \
+                or subject.unreadable:
+            return subject.phash
+        try:
+            return perceptual_hash(subject.image)
+        except ImageHashError as exc:
+            log.debug("no perceptual hash: %s", exc)
+            return None
+
+    def _apply(self, plan: Plan, matches: list[tuple[Rule, tuple[str, ...]]],
+               facts: "_Facts") -> None:
+        """Removal rules first (the first wins), then report and notify rules."""
+        subject, winner = facts.subject, None
         told: dict[str, str] = {}   # report / notify_admins -> rule that planned it
-        removal_first = [m for m in matches if m[0].is_removal] + [
+        ordered = [m for m in matches if m[0].is_removal] + [
             m for m in matches if not m[0].is_removal]
-        for rule, conds in removal_first:
+        for rule, conds in ordered:
             outcome = "acted"
             if rule.is_removal and winner is not None:
                 outcome = f"superseded by {winner.name!r}"
             elif subject.author_is_moderator and self._moderators_exempt(rule):
                 outcome = "exempt: the author moderates this community"
-                plan.exempt = plan.exempt or outcome[len("exempt: "):]
             else:
                 planned = self._actions(rule, subject, facts, winner, told)
                 if not planned:
@@ -212,11 +222,8 @@ class Policy:
                 if rule.is_removal:
                     winner = rule
             plan.matched.append(RuleMatch(rule.name, conds, outcome))
-        acted = [m.rule for m in plan.matched if m.outcome == "acted"]
-        plan.rule = acted[0] if acted else (plan.matched[0].rule if plan.matched else None)
-        if acted:
-            plan.exempt = None
-        return plan
+        if not plan.actions and any(m.outcome.startswith("exempt: ") for m in plan.matched):
+            plan.exempt = "the author moderates this community"
 
     def _moderators_exempt(self, rule: Rule) -> bool:
         if rule.moderators_exempt is not None:
