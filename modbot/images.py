@@ -171,8 +171,8 @@ def _make_ref(url: str, location: Location, instance_url: str) -> ImageRef | Non
 # --- markdown --------------------------------------------------------------------
 
 _REF_DEF = re.compile(
-    r"^ {0,3}\[(?P<label>[^\]]+)\]:[ \t]*\n?[ \t]*(?:<(?P<angle>[^>\n]*)>|(?P<bare>\S+))"
-    r"(?:[ \t]*\n?[ \t]*(?P<title>\"[^\"]*\"|'[^']*'|\([^)]*\)))?[ \t]*$",
+    r"^ {0,3}\[(?P<label>[^\]\[\n]{1,999})\]:[ \t]*\n?[ \t]*(?:<(?P<angle>[^>\n]*)>|(?P<bare>\S+))"
+    r"(?:[ \t]*\n?[ \t]*(?P<title>\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$",
     re.MULTILINE,
 )
 
@@ -197,9 +197,10 @@ def _markdown_refs(
 
 
 def _markdown_images(text: str, definitions: dict) -> Iterator[tuple[str, str | None]]:
+    closing = _bracket_pairs(text)
     i = text.find("![")
     while i != -1:
-        end_alt = _match_bracket(text, i + 1)
+        end_alt = closing.get(i + 1)
         if end_alt is None:
             i = text.find("![", i + 2)
             continue
@@ -210,7 +211,7 @@ def _markdown_images(text: str, definitions: dict) -> Iterator[tuple[str, str | 
             if parsed is not None:
                 found, nxt = parsed[:2], parsed[2]
         if found is None:
-            found, nxt = _reference(text, i + 2, end_alt, nxt, definitions)
+            found, nxt = _reference(text, i + 2, end_alt, nxt, definitions, closing)
         if found is not None:
             yield found
             i = text.find("![", nxt)
@@ -218,23 +219,23 @@ def _markdown_images(text: str, definitions: dict) -> Iterator[tuple[str, str | 
             i = text.find("![", i + 2)
 
 
-def _match_bracket(text: str, start: int) -> int | None:
-    """Index of the ``]`` closing the ``[`` at ``start`` (nesting and escapes)."""
-    depth = 0
-    j = start
-    while j < len(text):
-        c = text[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "[":
-            depth += 1
-        elif c == "]":
-            depth -= 1
-            if depth == 0:
-                return j
-        j += 1
-    return None
+_BRACKET_OR_ESCAPE = re.compile(r"\\.|[\[\]]", re.DOTALL)
+
+
+def _bracket_pairs(text: str) -> dict[int, int]:
+    """Index of each ``[`` -> index of its ``]`` (nesting, escapes), in one pass:
+    scanning from every ``![`` instead is quadratic on hostile text."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for m in _BRACKET_OR_ESCAPE.finditer(text):
+        if m.group() == "[":
+            stack.append(m.start())
+        elif m.group() == "]" and stack:
+            pairs[stack.pop()] = m.start()
+    return pairs
+
+
+_MAX_PAREN_DEPTH = 32  # as markdown-it: it bounds the work on hostile text too
 
 
 def _inline_destination(text: str, j: int) -> tuple[str, str | None, int] | None:
@@ -254,6 +255,8 @@ def _inline_destination(text: str, j: int) -> tuple[str, str | None, int] | None
                 continue
             if c == "(":
                 depth += 1
+                if depth > _MAX_PAREN_DEPTH:
+                    return None
             elif c == ")":
                 if depth == 0:
                     break
@@ -273,11 +276,11 @@ def _inline_destination(text: str, j: int) -> tuple[str, str | None, int] | None
     return None
 
 
-def _reference(text: str, alt_start: int, end_alt: int, nxt: int, definitions: dict):
+def _reference(text, alt_start, end_alt, nxt, definitions, closing):
     """``![alt][label]``, ``![label][]`` or ``![label]``: (url, title), next index."""
     label = text[alt_start:end_alt]
     if nxt < len(text) and text[nxt] == "[":
-        close = _match_bracket(text, nxt)
+        close = closing.get(nxt)
         if close is not None:
             explicit = text[nxt + 1 : close]
             label, nxt = (explicit or label), close + 1

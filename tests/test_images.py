@@ -258,3 +258,21 @@ def test_upload_from_list_all_media():
     assert upload_ref(view, instance_url=INSTANCE + "/") == ImageRef(
         "https://lemmy.example/pictrs/image/f00d.png", "upload", alias="f00d.png"
     )
+
+
+HOSTILE_MARKDOWN = {
+    "unclosed brackets": "![[" * 25_000,
+    "unclosed images": "![a" * 16_000,
+    "unclosed destinations": "![a](" * 10_000,
+    "long unclosed destinations": ("![a](" + "x" * 1000) * 50,
+    "definition-like lines": "\n[a]: u \"" * 6000,
+    "unclosed angle destinations": "![a](<" * 10_000,
+}
+
+
+@pytest.mark.timeout(60)  # a hang guard: these took minutes with a naive scanner
+@pytest.mark.parametrize("name", list(HOSTILE_MARKDOWN))
+def test_hostile_markdown_does_not_hide_the_real_image(name):
+    text = HOSTILE_MARKDOWN[name] + "\n\n![real](https://ok.example/a.png)"
+    refs = image_refs(make_comment(text), kind="comment", instance_url=INSTANCE)
+    assert [r.url for r in refs][-1:] == ["https://ok.example/a.png"]
