@@ -247,7 +247,8 @@ class LemmyApi:
         show_read = (viewer.show_read_posts if viewer else True) if show_read is None else show_read
         cursor = q.str("page_cursor")
         saved_only = q.bool("saved_only")
-        q.bool("liked_only"), q.bool("disliked_only"), q.bool("show_hidden")
+        for unmodelled in ("liked_only", "disliked_only", "show_hidden"):
+            q.bool(unmodelled)  # still rejected when malformed, as Lemmy does
         if community is not None and type_ == "Local":
             type_ = "All"  # a community listing ignores the instance filter
         posts = [
@@ -319,7 +320,8 @@ class LemmyApi:
         post_id, parent_id = q.int("post_id"), q.int("parent_id")
         max_depth = q.int("max_depth")
         saved_only = q.bool("saved_only")
-        q.bool("liked_only"), q.bool("disliked_only")
+        for unmodelled in ("liked_only", "disliked_only"):
+            q.bool(unmodelled)  # still rejected when malformed, as Lemmy does
         if community is not None or post_id is not None:
             type_ = "All" if type_ == "Local" else type_
         comments = []
@@ -378,7 +380,7 @@ class LemmyApi:
         if person_id is not None:
             person = self.get_person(person_id)
         elif name is not None:
-            person = self.state.person_by_name(name.split("@")[0]) or None
+            person = self.state.person_by_name(name.split("@")[0])
             if person is None:
                 raise not_found()
         else:
