@@ -1,9 +1,11 @@
 """fetch.py against a hostile little web server on 127.0.0.1 (port 0).
 
-The server is raw asyncio so that it can misbehave the way real ones do: lie about
+The first server is raw asyncio so that it can misbehave the way real ones do: lie about
 Content-Length, trickle, redirect in circles, serve HTML as image/jpeg. Refusals of
 private addresses are proven by a network backend that records every connection the
-fetcher attempts, and by the server counting the connections it accepts.
+fetcher attempts, and by the server counting the connections it accepts. The last
+tests run the same refusals against the fake Lemmy's remote web host, pict-rs and
+image proxy, with the hostile files from modbot.fakelemmy.hostile.
 """
 
 import asyncio
@@ -18,6 +20,8 @@ import httpcore
 import pytest
 from PIL import Image
 
+from modbot.fakelemmy import hostile
+from modbot.fakelemmy.fake import FakeLemmy
 from modbot.fetch import (
     BadScheme,
     BadStatus,
@@ -560,3 +564,102 @@ def test_skips_are_logged_without_credentials(caplog):
     assert "authorization" not in headers  # user info in content is never sent
     assert "http_404" in caplog.text and "w=1" in caplog.text
     assert "hunter2" not in caplog.text and "s3cret" not in caplog.text
+
+
+# --- against the fake Lemmy: its remote web host, pict-rs and image proxy ----------
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeLemmy() as lemmy:
+        yield lemmy
+
+
+def host_port(url):
+    return url.split("//", 1)[1]
+
+
+async def fetch_from(fake, url, limits=None, *, allow_remote=True):
+    # The fake's "remote web" host is on 127.0.0.1; a real one would be public.
+    allowed = {host_port(fake.url)} | ({host_port(fake.remote_url)} if allow_remote else set())
+    async with Fetcher(limits, allowed_hosts=allowed) as fetcher:
+        return await fetcher.fetch(url)
+
+
+@pytest.mark.parametrize("name, outcome", [
+    ("truncated_jpeg", "image/jpeg"),  # fetched; whether it decodes is the classifier's call
+    ("png_bomb", "image/png"),  # a few kB on the wire; the decoder must refuse its pixels
+    ("animated_gif", "image/gif"),
+    ("animated_webp", "image/webp"),
+    ("large_file", "too_large"),
+    ("svg", "not_an_image"),
+    ("html_page", "not_an_image"),
+    ("zero_byte", "empty"),
+])
+def test_hostile_files_from_the_remote_host(fake, name, outcome):
+    data = hostile.ALL[name]()
+    url = fake.add_remote_behaviour(f"/hostile/{name}", data, content_type="image/jpeg")
+    if outcome.startswith("image/"):
+        got = run(fetch_from(fake, url))
+        assert got.media_type == outcome and got.data == data
+    else:
+        with pytest.raises(FetchSkipped) as info:
+            run(fetch_from(fake, url))
+        assert info.value.reason == outcome
+
+
+@pytest.mark.parametrize("behaviour, reason", [
+    ({"trickle_bytes_per_s": 20}, "timeout"),
+    ({"delay_s": 5}, "timeout"),
+    ({"endless": True}, "too_large"),
+    ({"content_length": 200 * 1024 * 1024}, "too_large"),
+    ({"redirect_to": "http://169.254.169.254/latest/meta-data/"}, "private_address"),
+    ({"redirect_to": "http://10.0.0.1/a.jpg", "redirects": 2}, "private_address"),
+    ({"redirects": 4}, "too_many_redirects"),
+    ({"status": 404}, "http_404"),
+    ({"status": 500, "content_type": "text/html"}, "http_500"),
+])
+def test_hostile_behaviours_of_the_remote_host(fake, behaviour, reason):
+    path = f"/behaviour/{len(fake.requests)}"
+    url = fake.add_remote_behaviour(path, hostile.jpeg(), **behaviour)
+    limits = FetchLimits(max_bytes=1024 * 1024, total_timeout=1.5)
+    with pytest.raises(FetchSkipped) as info:
+        run(fetch_from(fake, url, limits))
+    assert info.value.reason == reason
+
+
+def test_three_redirects_on_the_remote_host_are_followed(fake):
+    url = fake.add_remote_behaviour("/three-hops", hostile.jpeg(), redirects=3)
+    got = run(fetch_from(fake, url))
+    assert got.final_url.endswith("/three-hops.hop3") and got.media_type == "image/jpeg"
+
+
+def test_local_upload_through_the_instance_and_refused_when_not_allowed(fake):
+    person = fake.add_person(f"uploader{len(fake.requests)}")
+    data = hostile.jpeg(color=(10, 200, 10))
+    upload = fake.add_upload(person, data)
+    got = run(fetch_from(fake, upload.url))
+    assert got.sha256 == hashlib.sha256(data).hexdigest()
+
+    async def not_allowed():
+        async with Fetcher() as fetcher:
+            await fetcher.fetch(upload.url)
+
+    with pytest.raises(PrivateAddress):
+        run(not_allowed())
+
+
+def test_proxy_serves_its_copy_when_the_original_is_gone(fake):
+    data = hostile.jpeg(color=(1, 2, 250))
+    original = fake.add_remote_file("gone-soon.jpg", data)
+    proxy = fake.proxy_url(original)
+    assert run(fetch_from(fake, proxy)).data == data  # pict-rs now holds a copy
+    fake.add_remote_behaviour("/gone-soon.jpg", status=404, content_type="text/html")
+
+    async def first_that_works():
+        allowed = {host_port(fake.url), host_port(fake.remote_url)}
+        async with Fetcher(allowed_hosts=allowed) as fetcher:
+            return await fetcher.fetch_first([original, proxy])
+
+    got = run(first_that_works())
+    assert got.data == data and got.url == proxy
