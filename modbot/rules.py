@@ -159,7 +159,8 @@ class Policy:
         c = self.classifier
         model = f"{c.model}/{c.checkpoint or c.pretrained}"
         sweep = f"sweep '{self.schedule.sweep_cron}' UTC" if self.schedule.sweep_cron else "no sweep"
-        return (f"{len(self.rules)} rules ({removal} removal, {len(self.rules) - removal} "
+        n = len(self.rules)
+        return (f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal} "
                 f"report/notify); hash lists: {lists}; custom concepts: "
                 f"{', '.join(self.concepts) or 'none'}; classifier {model} on {c.device}; "
                 f"poll every {format_duration(self.schedule.poll_every)}, {sweep}")
@@ -474,7 +475,7 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
     path = resolve_rules_path(path)
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")   # a BOM from a Windows editor is fine
     except FileNotFoundError:
         raise PolicyError([Problem(shown, 1, "no such file (give the rules file as "
                                    "--rules FILE or MODBOT_RULES)")]) from None
