@@ -353,7 +353,7 @@ def test_classifier_only_ban_is_a_warning_not_an_error(tmp_path: Path):
     assert out[0] == ("rules.yaml:6: warning: rule 'ban on csam' bans on the classifier alone; "
                       "it has false positives (see docs/rules.md), consider a report or "
                       "removal first")
-    assert out[1].startswith("rules.yaml: valid: 1 rule  (1 removal, 0 report/notify)")
+    assert out[1].startswith("rules.yaml: valid: 1 rule (1 removal, 0 report/notify)")
 
 
 def test_help_is_the_manual():
