@@ -27,6 +27,10 @@ IMAGE_EXTENSIONS = frozenset(
     ".jxl .ico".split()
 )
 
+VIDEO_EXTENSIONS = frozenset(".mp4 .m4v .webm .mov .mkv .avi .ogv".split())
+#: pict-rs renders a JPEG still of a video (and a resized copy of an image) this way
+VIDEO_STILL_QUERY = "format=jpg&thumbnail=1024"
+
 _PICTRS_PREFIXES = ("/pictrs/image/", "/api/v4/image/")
 _PROXY_PATHS = ("/api/v3/image_proxy", "/api/v4/image/proxy")
 
@@ -48,7 +52,11 @@ class ImageRef:
     @property
     def fetch_urls(self) -> tuple[str, ...]:
         """URLs to try in order: the original first, then the proxy as a fallback
-        (the instance may still serve a copy the remote has taken down)."""
+        (the instance may still serve a copy the remote has taken down). A local video
+        upload is fetched as the still pict-rs renders of it: videos are not images."""
+        if self.alias and _extension(self.alias) in VIDEO_EXTENSIONS:
+            parts = urlsplit(self.original_url or self.url)
+            return (urlunsplit(parts._replace(query=VIDEO_STILL_QUERY, fragment="")),)
         if self.original_url:
             return (self.original_url, self.url)
         return (self.url,)
@@ -130,8 +138,7 @@ def looks_like_image(url: str, content_type: str | None, instance_url: str) -> b
     if parts is None:
         return False
     path = unquote(parts.path).lower()
-    dot = path.rfind(".")
-    if dot > path.rfind("/") and path[dot:] in IMAGE_EXTENSIONS:
+    if _extension(path) in IMAGE_EXTENSIONS:
         return True
     return any(path.startswith(prefix) for prefix in _PICTRS_PREFIXES) or (
         pictrs_alias(url, instance_url) is not None
@@ -310,6 +317,13 @@ def _is_custom_emoji(ref: ImageRef, title: str | None, instance_url: str, emojis
 
 
 # --- URLs and de-duplication -----------------------------------------------------
+
+
+def _extension(path: str) -> str:
+    """``.jpg`` of ``/a/b.JPG``; empty when the last segment has no dot."""
+    name = path.rsplit("/", 1)[-1].lower()
+    dot = name.rfind(".")
+    return name[dot:] if dot > 0 else ""
 
 
 def _split(url: str):

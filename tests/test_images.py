@@ -248,6 +248,22 @@ def test_non_http_images_and_empty_items_give_nothing():
         image_refs(make_post(), kind="person", instance_url=INSTANCE)
 
 
+def test_local_videos_are_fetched_as_the_still_pictrs_renders():
+    view = make_post(url="https://lemmy.example/pictrs/image/v1.mp4",
+                     url_content_type="video/mp4")
+    [ref] = image_refs(view, kind="post", instance_url=INSTANCE)
+    assert ref == ImageRef("https://lemmy.example/pictrs/image/v1.mp4", "post_url", alias="v1.mp4")
+    assert ref.fetch_urls == ("https://lemmy.example/pictrs/image/v1.mp4?format=jpg&thumbnail=1024",)
+    upload = {"local_image": {"pictrs_alias": "c2.WEBM", "pictrs_delete_token": "t",
+                              "published": "2026-11-21T09:00:00Z"}, "person": PERSON}
+    assert upload_ref(upload, instance_url=INSTANCE).fetch_urls == (
+        "https://lemmy.example/pictrs/image/c2.WEBM?format=jpg&thumbnail=1024",
+    )
+    # a remote video is not fetched (its thumbnail is, when Lemmy made one)
+    remote = make_post(url="https://video.example/v.mp4", url_content_type="video/mp4")
+    assert image_refs(remote, kind="post", instance_url=INSTANCE) == []
+
+
 def test_upload_from_list_all_media():
     view = {
         "local_image": {"local_user_id": 4, "pictrs_alias": "f00d.png",
