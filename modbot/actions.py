@@ -160,7 +160,8 @@ class Executor:
             return True
         if self.store.valve_tripped():
             return False
-        if self.store.destructive_done_since(self.clock() - HOUR) < limit:
+        since = max(self.clock() - HOUR, self.store.valve_reset_at())
+        if self.store.destructive_done_since(since) < limit:
             return True
         reason = f"more than {limit} destructive actions within an hour"
         self.store.trip_valve(reason)

@@ -224,7 +224,14 @@ class Store:
         self.set_cursor("safety_valve", json.dumps({"tripped_at": utc_iso(), "reason": reason}))
 
     def reset_valve(self) -> None:
-        self.set_cursor("safety_valve", None)
+        """Leave report-only; the actions done before now no longer count."""
+        with self.transaction():
+            self.set_cursor("safety_valve", None)
+            self.set_cursor("safety_valve_reset_at", repr(time.time()))
+
+    def valve_reset_at(self) -> float:
+        value = self.get_cursor("safety_valve_reset_at")
+        return float(value) if value else 0.0
 
     # -- uploaders: alias -> person, from list_all_media (Lemmy has no lookup by alias)
     def remember_uploader(

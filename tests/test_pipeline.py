@@ -1,0 +1,545 @@
+"""The whole pipeline against the fake Lemmy, mostly through the real entry point
+(`python -m modbot run --once ...`): the fake runs in this process, the bot in a child.
+
+Classifier rules use the tiny random-weights model with a custom concept `probe` whose
+threshold is computed from the model's actual scores on the test photos, so exactly one
+chosen photo (`tiny.flagged`) fires it. Hash-list rules use the SHA-256 of a test photo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from modbot.fakelemmy import hostile
+from modbot.fakelemmy.state import now
+from modbot.store import Store
+
+PROMPT = "a photo of a cat"
+BAD = "coffee"  # the photo on the known-bad hash list
+ACTIONS = "POST PUT DELETE".split()
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory, photos):
+    """The tiny model's checkpoint, and a `probe` threshold that only one photo crosses."""
+    from classifier.concepts import ConceptSet, CustomConcept
+    from classifier.engine import Engine
+    from classifier.model import load_model
+    from classifier.tiny import tiny_spec, write_random_checkpoint
+
+    checkpoint = write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.safetensors")
+    engine = Engine(load_model(tiny_spec(checkpoint)),
+                    ConceptSet.builtin(custom=[CustomConcept("probe", (PROMPT,), 0.0)]))
+    try:
+        names = [n for n in photos if n != BAD]
+        verdicts = engine.classify_many([photos[n] for n in names])
+    finally:
+        engine.close()
+    scores = {n: v.scores["probe"] for n, v in zip(names, verdicts)}  # threshold 0: similarity
+    ranked = sorted(scores, key=scores.get, reverse=True)
+    assert scores[ranked[0]] - scores[ranked[1]] > 0.002, scores
+    return SimpleNamespace(checkpoint=checkpoint, flagged=ranked[0], others=ranked[1:],
+                           threshold=(scores[ranked[0]] + scores[ranked[1]]) / 2)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+DEFAULT_RULES = """
+  - name: known abusive image
+    priority: 100
+    if: {hash_list: known-bad}
+    then:
+      remove: "Known abusive image (sha256 {{sha256}})"
+      purge_image: true
+      ban: {scope: site, duration: permanent, remove_data: false, reason: "known abusive image"}
+  - name: probe
+    if: {labels: [probe]}
+    then: {report: "probe matched ({{scores.probe}})"}
+"""
+
+
+def write_rules(directory: Path, lemmy, tiny, *, known_bad=(), innocent=(), valve=20,
+                fetch="", rules=DEFAULT_RULES) -> Path:
+    (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
+    (directory / "innocent.txt").write_text("".join(f"{h}\n" for h in innocent))
+    remote = lemmy.remote_url.split("//", 1)[1]
+    path = directory / "rules.yaml"
+    path.write_text(f"""
+classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {tiny.checkpoint},
+             device: cpu, batch_size: 8, allow_random_weights: true}}
+concepts:
+  probe: {{prompts: ["{PROMPT}"], threshold: {tiny.threshold!r}}}
+hash_lists:
+  known-bad: {{kind: sha256, file: known-bad.txt}}
+  innocent: {{kind: sha256, file: innocent.txt}}
+fetch: {{allow_hosts: ["{remote}"] {fetch}}}
+lemmy: {{requests_per_minute: 6000, lookback: 6h, timeout: 10s}}
+safety_valve: {{max_destructive_actions_per_hour: {valve}}}
+exempt: {{moderators: true, hash_lists: [innocent]}}
+rules:{rules}
+""")
+    return path
+
+
+class Bot:
+    """Runs `python -m modbot ...` against a fake Lemmy with a state file of its own."""
+
+    def __init__(self, lemmy, directory: Path, rules: Path, *, pictrs=True,
+                 username="modbot", password="pw"):
+        self.lemmy, self.state = lemmy, directory / "state.sqlite3"
+        self.env = {
+            **os.environ, "LEMMY_URL": lemmy.url, "LEMMY_USERNAME": username,
+            "LEMMY_PASSWORD": password, "MODBOT_STATE": str(self.state),
+            "MODBOT_RULES": str(rules),
+        }
+        if pictrs:
+            self.env.update(PICTRS_URL=lemmy.pictrs_url, PICTRS_API_KEY=lemmy.pictrs_api_key)
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "modbot", *args], env=self.env,
+                              capture_output=True, text=True, timeout=240)
+        if check:
+            assert done.returncode == 0, done.stderr[-3000:]
+        return done
+
+    def decisions(self, run_out: str | None = None) -> list[dict]:
+        store = Store(self.state)
+        try:
+            records = store.decisions()
+        finally:
+            store.close()
+        if run_out is not None:  # only the run whose summary line is `run_out`
+            run_id = run_out.split()[1]
+            records = [r for r in records if r["run_id"] == run_id]
+        return records
+
+
+def mutations(lemmy) -> list[tuple[str, str, str]]:
+    return [(r.server, r.method, r.path) for r in lemmy.mutating_requests()]
+
+
+def remote_photo(lemmy, photos, name, as_name=None) -> str:
+    return lemmy.add_remote_file(as_name or f"{name}.jpg", photos[name])
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_every_image_location_is_found_and_classified(fake_lemmy, photos, tiny, tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    flagged = tiny.flagged
+    others = tiny.others
+    p1 = lemmy.add_post(cast.pics, cast.alice, name="a link to an image",
+                        url=remote_photo(lemmy, photos, others[0]))
+    thumb = lemmy.add_thumbnail(photos[others[1]])
+    article = lemmy.add_remote_file("article.html", hostile.html_page(), content_type="text/html")
+    p2 = lemmy.add_post(cast.pics, cast.bob, name="an article", url=article,
+                        thumbnail_url=thumb.url)
+    p3 = lemmy.add_post(cast.nsfw, cast.alice, name="markdown",
+                        body=f"look: ![x]({remote_photo(lemmy, photos, others[2])} \"t\")")
+    proxied = lemmy.proxy_url(remote_photo(lemmy, photos, flagged, "proxied.jpg"))
+    p4 = lemmy.add_post(cast.pics, cast.bob, name="proxied", url=proxied)
+    upload = lemmy.add_upload(cast.alice, photos[others[0]])
+    c1 = lemmy.add_comment(p1, cast.alice, content=f"same as ![this]({upload.url})")
+    never_posted = lemmy.add_upload(cast.alice, hostile.jpeg(color=(20, 160, 40)))
+
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny))
+    out = bot("run", "--once", "--dry-run").stdout
+    assert mutations(lemmy) == [], "a dry run changes nothing"
+
+    records = bot.decisions()
+    where = {(r["item"]["kind"], r["item"]["id"], r["image"]["location"]): r for r in records}
+    assert set(where) == {
+        ("post", p1.id, "post_url"), ("post", p2.id, "thumbnail"), ("post", p3.id, "body"),
+        ("post", p4.id, "post_url"), ("comment", c1.id, "comment"),
+        ("upload", upload.alias, "upload"), ("upload", never_posted.alias, "upload"),
+    }
+    for r in records:
+        assert r["skipped"] is None, r
+        assert r["scores"] and "probe" in r["scores"] and r["model"] == "modbot-tiny/random-weights"
+        assert r["random_weights"] is True and r["dry_run"] is True
+    assert where[("post", p2.id, "thumbnail")]["image"]["sha256"] == sha(photos[others[1]])
+    assert where[("post", p4.id, "post_url")]["image"]["sha256"] == sha(photos[flagged])
+    assert where[("comment", c1.id, "comment")]["image"]["alias"] == upload.alias
+    # the proxied original is the flagged photo: the only decision with a rule
+    assert [(r["item"]["id"], r["rule"]) for r in records if r["rule"]] == [(p4.id, "probe")]
+    assert where[("post", p4.id, "post_url")]["actions"] == [
+        {"action": "report", "status": "planned", "detail": f"report post {p4.id}"}]
+    # 7 images, 5 different files: the same photo in a post, a comment and an upload
+    # is classified once
+    assert "7 images; 5 classified; 2 from cache" in out
+
+
+def test_dry_run_changes_nothing_not_even_the_bots_settings(fake_lemmy, photos, tiny, tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad = lemmy.add_upload(cast.alice, photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.alice, url=bad.url)
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]))
+    run = bot("run", "--once", "--dry-run")
+    assert mutations(lemmy) == []
+    assert not lemmy.person(cast.bot.id).show_nsfw, "save_user_settings is a mutation"
+    assert "show_nsfw" in run.stderr and "dry-run changes nothing" in run.stderr
+    list_posts = [r for r in lemmy.requests if r.path == "/api/v3/post/list"]
+    assert list_posts and all(r.query.get("show_nsfw") == "true" for r in list_posts)
+    (record,) = [r for r in bot.decisions() if r["item"]["kind"] == "post"]
+    assert record["rule"] == "known abusive image"
+    assert record["hash_match"] == {"known-bad": "sha256"}
+    assert [(a["action"], a["status"]) for a in record["actions"]] == [
+        ("remove", "planned"), ("purge_image", "planned"), ("ban", "planned")]
+    assert not lemmy.post(post.id).removed and lemmy.image_exists(bad.alias)
+
+
+def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none(
+        fake_lemmy, photos, tiny, tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad = lemmy.add_upload(cast.alice, photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.alice, name="bad", url=bad.url)
+    flagged_url = remote_photo(lemmy, photos, tiny.flagged)
+    nsfw_post = lemmy.add_post(cast.nsfw, cast.alice, name="fine",
+                               url=remote_photo(lemmy, photos, tiny.others[0]))
+    # in an NSFW community: invisible in comment/list until the bot's settings are fixed
+    comment = lemmy.add_comment(nsfw_post, cast.bob, content=f"![x]({flagged_url})")
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]))
+
+    first = bot("run", "--once")
+    assert mutations(lemmy) == [
+        ("lemmy", "PUT", "/api/v3/user/save_user_settings"),
+        ("lemmy", "POST", "/api/v3/post/remove"),
+        ("pictrs", "POST", "/internal/purge"),
+        ("lemmy", "POST", "/api/v3/user/ban"),
+        ("lemmy", "POST", "/api/v3/comment/report"),
+    ]
+    assert "changed the bot account's settings" in first.stderr
+    assert lemmy.post(post.id).removed
+    assert not lemmy.image_exists(bad.alias)
+    assert lemmy.person(cast.alice.id).banned
+    (report,) = lemmy.reports
+    assert report.reason.startswith("probe matched (")
+    purge = [r for r in lemmy.requests if r.path == "/internal/purge"]
+    assert purge[0].query == {"alias": bad.alias}
+    records = bot.decisions(first.stdout)
+    (removed,) = [r for r in records if r["rule"] == "known abusive image" and r["item"]["kind"] == "post"]
+    assert [(a["action"], a["status"]) for a in removed["actions"]] == [
+        ("remove", "done"), ("purge_image", "done"), ("ban", "done")]
+
+    before = len(lemmy.mutating_requests())
+    second = bot("run", "--once")
+    assert len(lemmy.mutating_requests()) == before, mutations(lemmy)[before:]
+    assert bot.decisions(second.stdout) == []
+    assert "0 items" in second.stdout
+
+
+def test_admins_moderators_and_allow_listed_images_are_never_acted_on(
+        fake_lemmy, photos, tiny, tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad_url = remote_photo(lemmy, photos, BAD)
+    by_admin = lemmy.add_post(cast.pics, cast.admin, name="admin", url=bad_url)
+    by_mod = lemmy.add_post(cast.pics, cast.mod, name="mod", url=bad_url)
+    allowed = lemmy.add_post(cast.pics, cast.alice, name="allow-listed",
+                             url=remote_photo(lemmy, photos, tiny.flagged))
+    control = lemmy.add_post(cast.pics, cast.alice, name="control", url=bad_url)
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])],
+                                           innocent=[sha(photos[tiny.flagged])]))
+    bot("run", "--once")
+    targets = [(r.path, r.json) for r in lemmy.mutating_requests()
+               if r.path not in ("/api/v3/user/save_user_settings",)]
+    assert ("/api/v3/post/remove", {"post_id": control.id, "removed": True,
+                                   "reason": f"Known abusive image (sha256 {sha(photos[BAD])})"}) in targets
+    touched = {json.dumps(j, sort_keys=True) for _, j in targets}
+    for post in (by_admin, by_mod, allowed):
+        assert not lemmy.post(post.id).removed
+        assert not any(f'"post_id": {post.id}' in t for t in touched)
+    for person in (cast.admin, cast.mod):
+        assert not lemmy.person(person.id).banned
+    exempt = {r["item"]["id"]: r["exempt"] for r in bot.decisions() if r["item"]["kind"] == "post"}
+    assert exempt[by_admin.id] == "the author is an admin"
+    assert "moderates" in exempt[by_mod.id]
+    assert "allow-list 'innocent'" in exempt[allowed.id]
+    assert exempt[control.id] is None
+
+
+def test_rate_limits_and_502s_are_survived(fake_lemmy, photos, tiny, tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, url=remote_photo(lemmy, photos, BAD))
+    lemmy.fail_next("/api/v3/post/list", times=2, status=400, error="rate_limit_error")
+    lemmy.fail_next("/api/v3/comment/list", times=1, status=502)
+    lemmy.fail_next("/api/v3/post/remove", times=1, status=503)
+    lemmy.fail_next("/api/v3/user/ban", times=1, status=400, error="rate_limit_error")
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]))
+    run = bot("run", "--once")
+    assert "rate limited" in run.stderr and "HTTP 502" in run.stderr
+    assert lemmy.post(post.id).removed and lemmy.person(cast.alice.id).banned
+    answered = [(r.path, r.status) for r in lemmy.requests
+                if r.path in ("/api/v3/post/remove", "/api/v3/user/ban")]
+    assert answered == [("/api/v3/post/remove", 503), ("/api/v3/post/remove", 200),
+                        ("/api/v3/user/ban", 400), ("/api/v3/user/ban", 200)]
+
+
+def test_hostile_images_and_urls_are_skipped_with_reasons(fake_lemmy, photos, tiny, tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    canary = socket.socket()
+    canary.bind(("127.0.0.1", 0))
+    canary.listen(8)
+    canary.settimeout(0.2)
+    canary_url = f"http://127.0.0.1:{canary.getsockname()[1]}/secret.jpg"
+    hostile_urls = {
+        "too_large": lemmy.add_remote_behaviour("big.jpg", hostile.large_file(3 * 1024 * 1024)),
+        "not_an_image": lemmy.add_remote_behaviour("page.jpg", hostile.html_page()),
+        "empty": lemmy.add_remote_behaviour("zero.jpg", hostile.zero_byte()),
+        "timeout": lemmy.add_remote_behaviour("slow.jpg", photos["chelsea"],
+                                              trickle_bytes_per_s=2),
+        "private_address": lemmy.add_remote_behaviour(
+            "redirect.jpg", redirect_to="http://10.0.0.1/x.jpg"),
+        "too_many_redirects": lemmy.add_remote_behaviour("hops.jpg", photos["chelsea"],
+                                                         redirects=5),
+    }
+    posts = {reason: lemmy.add_post(cast.pics, cast.bob, name=reason, url=url)
+             for reason, url in hostile_urls.items()}
+    canary_post = lemmy.add_post(cast.pics, cast.bob, name="canary", url=canary_url)
+    bomb = lemmy.add_post(cast.pics, cast.bob, name="bomb",
+                          url=lemmy.add_remote_file("bomb.png", hostile.png_bomb(),
+                                                    content_type="image/png"))
+    good = lemmy.add_post(cast.pics, cast.bob, name="good",
+                          url=remote_photo(lemmy, photos, tiny.flagged))
+    rules = write_rules(tmp_path, lemmy, tiny, fetch=", max_bytes: 1MB, read_timeout: 2s, "
+                        "total_timeout: 3s")
+    Bot(lemmy, tmp_path, rules)("run", "--once")
+    try:
+        canary.accept()
+        reached = True
+    except (TimeoutError, socket.timeout):
+        reached = False
+    finally:
+        canary.close()
+    assert not reached, "a request reached a private address"
+
+    records = {r["item"]["id"]: r for r in Bot(lemmy, tmp_path, rules).decisions()}
+    for reason, post in posts.items():
+        assert records[post.id]["skipped"] == reason, records[post.id]
+        assert records[post.id]["scores"] == {} and records[post.id]["actions"] == []
+    assert records[canary_post.id]["skipped"] == "private_address"
+    assert records[bomb.id]["skipped"] is None and records[bomb.id]["unreadable"]
+    assert records[good.id]["rule"] == "probe", "the run went on to the good image"
+    assert not any(r.server == "remote" and r.path.startswith("/10.") for r in lemmy.requests)
+
+
+def test_safety_valve_trips_to_report_only_until_reset(fake_lemmy, photos, tiny, tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad_url = remote_photo(lemmy, photos, BAD)
+    posts = [lemmy.add_post(cast.pics, cast.alice, name=f"bad {i}", url=bad_url,
+                            published=now() - timedelta(minutes=10 - i)) for i in range(4)]
+    remove_only = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then: {remove: "known abusive image"}
+"""
+    rules = write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], valve=2,
+                        rules=remove_only)
+    bot = Bot(lemmy, tmp_path, rules)
+    run = bot("run", "--once")
+    assert "SAFETY VALVE" in run.stderr
+    removed = [p.id for p in posts if lemmy.post(p.id).removed]
+    reported = sorted(r.target_id for r in lemmy.reports)
+    assert len(removed) == 2 and sorted(set(p.id for p in posts) - set(removed)) == reported
+    (message,) = lemmy.private_messages  # one admin besides the bot; bot not messaged
+    assert message.recipient_id == cast.admin.id and "SAFETY VALVE" in message.content
+    held = [r for r in bot.decisions() if r["actions"] and r["actions"][0]["status"] == "skipped"]
+    assert len(held) == 2 and "safety valve" in held[0]["actions"][0]["detail"]
+
+    later = lemmy.add_post(cast.pics, cast.alice, name="later", url=bad_url)
+    bot("run", "--once")
+    assert not lemmy.post(later.id).removed, "still report-only after a restart"
+    assert later.id in [r.target_id for r in lemmy.reports]
+    assert len(lemmy.private_messages) == 1, "the admins are told once"
+
+    reset = bot("run", "--reset-safety-valve")
+    assert "safety valve reset" in reset.stdout
+    last = lemmy.add_post(cast.pics, cast.alice, name="last", url=bad_url)
+    bot("run", "--once")
+    assert lemmy.post(last.id).removed
+
+
+def test_invalid_rules_file_is_refused_with_file_and_line(fake_lemmy, tiny, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: x\n    if: {labels: [nsfw]}\n    then: {remvoe: yes}\n")
+    run = Bot(fake_lemmy, tmp_path, rules)("run", "--once", check=False)
+    assert run.returncode == 1
+    assert f"{rules}:4:" in run.stderr and "not starting" in run.stderr
+    assert fake_lemmy.requests == [], "nothing is sent before the rules are valid"
+
+
+def test_no_password_token_or_api_key_in_the_logs(fake_lemmy, photos, tiny, tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    password = "correct-horse-battery-staple"
+    lemmy.add_person("automod", admin=True, bot_account=True, password=password,
+                     show_nsfw=True)
+    bad = lemmy.add_upload(cast.alice, photos[BAD])
+    lemmy.add_post(cast.pics, cast.alice, url=bad.url)
+    lemmy.invalidate_tokens("modbot")
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]),
+              username="automod", password=password)
+    run = bot("-v", "run", "--once")
+    assert not lemmy.image_exists(bad.alias), "the pict-rs API key was used"
+    tokens = list(lemmy.state.tokens)
+    assert tokens
+    logs = run.stdout + run.stderr
+    assert "DEBUG" in logs
+    for secret in [password, lemmy.pictrs_api_key, *tokens]:
+        assert secret not in logs
+    assert password not in Path(bot.state).read_bytes().decode("latin-1")
+
+
+# --------------------------------------------------------------------------- in-process
+
+
+@pytest.fixture
+def pipeline_for(tiny, tmp_path):
+    """Build in-process Pipelines sharing one engine (loading a model once per test)."""
+    from modbot.pipeline import Pipeline, build_engine
+    from modbot.rules import load_policy
+    from modbot.settings import Secret, Settings
+
+    built, engines = [], []
+
+    def make(lemmy, *, dry_run=False, **kwargs):
+        policy = load_policy(write_rules(tmp_path, lemmy, tiny,
+                                         known_bad=kwargs.pop("known_bad", ())))
+        if not engines:
+            engines.append(build_engine(policy))
+        settings = Settings(lemmy.url, "modbot", Secret("pw"), lemmy.pictrs_url,
+                            Secret(lemmy.pictrs_api_key), tmp_path / "state.sqlite3")
+        pipeline = Pipeline(settings, policy, dry_run=dry_run, engine=engines[0], **kwargs)
+        built.append(pipeline)
+        return pipeline
+
+    yield make
+    for p in built:
+        p.close()
+    for e in engines:
+        e.close()
+
+
+def test_more_than_50_new_items_between_polls_and_a_late_federated_post(
+        fake_lemmy, photos, tiny, pipeline_for):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    pipeline = pipeline_for(lemmy)
+    for i in range(60):  # an hour ago: between the late post and the new ones
+        lemmy.add_post(cast.pics, cast.alice, name=f"before {i}",
+                       published=now() - timedelta(hours=1, seconds=i))
+    assert pipeline.poll_once(deep=True).items_seen == 60
+    data = photos[tiny.others[0]]
+    posts = [lemmy.add_post(cast.pics, cast.alice, name=f"p{i}",
+                            url=lemmy.add_remote_file(f"same-{i}.jpg", data)) for i in range(60)]
+    comments = [lemmy.add_comment(posts[i % 60], cast.bob, content=f"c{i}") for i in range(60)]
+    late = lemmy.add_post(cast.pics, cast.bob, name="arrived late",
+                          url=remote_photo(lemmy, photos, tiny.flagged),
+                          published=now() - timedelta(hours=2))
+    shallow = pipeline.poll_once(deep=False)  # pages down to what it saw last time only
+    assert shallow.items_seen == 120
+    assert shallow.images_found == 60 and shallow.images_classified == 1, "one image, one verdict"
+    store = pipeline.store
+    assert store.seen_count("live") == 60 + 60 + 60
+    assert not lemmy.post(late.id).reports
+    # the deeper pass (every 10 minutes, and on `run --once`) goes back `lookback` further
+    deep = pipeline.poll_once(deep=True)
+    assert deep.items_seen == 1
+    (record,) = store.decisions(run_id=pipeline.run_id)[-1:]
+    assert record["item"]["id"] == late.id and record["rule"] == "probe"
+    assert pipeline.poll_once(deep=True).items_seen == 0
+
+
+def test_an_edited_item_is_looked_at_again(fake_lemmy, photos, tiny, pipeline_for):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])])
+    post = lemmy.add_post(cast.pics, cast.alice, name="innocent", body="hello")
+    pipeline.poll_once(deep=True)
+    lemmy.edit_post(post.id, body=f"now ![x]({remote_photo(lemmy, photos, BAD)})")
+    stats = pipeline.poll_once(deep=True)
+    assert stats.items_seen == 1 and lemmy.post(post.id).removed
+
+
+def test_a_silently_dropped_login_is_noticed(fake_lemmy, photos, tiny, pipeline_for):
+    """Reads go on as anonymous (NSFW comments hidden): the bot must log in again."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])],
+                            session_check_every=timedelta(0))
+    pipeline.source.uploads = False  # the /site check alone must notice it
+    nsfw_post = lemmy.add_post(cast.nsfw, cast.alice, name="nsfw")
+    pipeline.poll_once(deep=True)
+    pipeline.source.uploads = False
+    assert lemmy.invalidate_tokens("modbot") == 1
+    comment = lemmy.add_comment(nsfw_post, cast.alice,
+                                content=f"![x]({remote_photo(lemmy, photos, BAD)})")
+    stats = pipeline.poll_once(deep=True)
+    assert stats.items_seen == 1 and lemmy.comment(comment.id).removed
+    assert [r.path for r in lemmy.requests].count("/api/v3/user/login") == 2
+
+
+def test_an_admin_bot_notices_a_dropped_login_through_list_all_media(
+        fake_lemmy, photos, tiny, pipeline_for):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])])
+    nsfw_post = lemmy.add_post(cast.nsfw, cast.alice, name="nsfw")
+    pipeline.poll_once(deep=True)
+    lemmy.invalidate_tokens("modbot")
+    comment = lemmy.add_comment(nsfw_post, cast.alice,
+                                content=f"![x]({remote_photo(lemmy, photos, BAD)})")
+    lemmy.clear_requests()
+    pipeline.poll_once()
+    paths = [(r.path, r.status) for r in lemmy.requests]
+    assert paths[:3] == [("/api/v3/admin/list_all_media", 401), ("/api/v3/user/login", 200),
+                         ("/api/v3/admin/list_all_media", 200)]
+    assert lemmy.comment(comment.id).removed
+
+
+def test_idle_poll_costs_three_requests(fake_lemmy, tiny, pipeline_for):
+    lemmy = fake_lemmy
+    pipeline = pipeline_for(lemmy)
+    pipeline.poll_once(deep=True)
+    stats = pipeline.poll_once(deep=False)
+    assert stats.items_seen == 0
+    assert stats.requests == 3  # uploads (also the login check), posts, comments
+
+
+def test_sweep_walks_the_backlog_and_resumes_after_a_stop(fake_lemmy, photos, tiny, pipeline_for):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    old = now() - timedelta(days=20)
+    posts = [lemmy.add_post(cast.pics, cast.alice, name=f"old {i}",
+                            url=lemmy.add_remote_file(f"o{i}.jpg", photos[tiny.others[0]]),
+                            published=old + timedelta(minutes=i)) for i in range(60)]
+    comments = [lemmy.add_comment(posts[i], cast.bob, content=f"c{i}",
+                                  published=old + timedelta(minutes=i, seconds=30))
+                for i in range(0, 60, 7)]
+    ancient = lemmy.add_post(cast.pics, cast.alice, name="ancient",
+                             published=now() - timedelta(days=90))
+    pipeline = pipeline_for(lemmy, dry_run=True)
+    stop = threading.Event()
+    seen = []
+
+    def progress(done, total):
+        seen.append((done, total))
+        stop.set()  # interrupt after the first batch
+
+    first = pipeline.sweep(since=now() - timedelta(days=30), progress=progress, stop=stop)
+    assert 0 < first.items_seen < 60 + len(comments)
+    assert pipeline.source.sweep_in_progress()
+    second = pipeline.sweep(since=now() - timedelta(days=30))
+    assert first.items_seen + second.items_seen == 60 + len(comments)
+    assert not pipeline.source.sweep_in_progress()
+    decided = [(r["item"]["kind"], r["item"]["id"]) for r in pipeline.store.decisions()]
+    assert len(decided) == len(set(decided)) == 60, "every image once"
+    assert ("post", ancient.id) not in decided
+    assert second.images_classified == 0, "the verdict is cached from the first part"
