@@ -306,6 +306,11 @@ def render_html(
         )
     if summary["dry_run"]:
         banners.append(f'<div class="banner dry"><b>DRY RUN.</b> {_e(DRY_RUN_NOTE)}</div>')
+    if summary.get("complete") is False:
+        banners.append('<div class="banner dry"><b>INCOMPLETE.</b> The run was interrupted '
+                       "before it covered the whole window.</div>")
+    for warning in summary.get("warnings") or []:
+        banners.append(f'<div class="banner note"><b>Warning:</b> {_e(warning)}</div>')
     acted, skipped, rest = [], [], []
     for d in _most_serious_first(decisions):
         if d.get("rule") or d.get("actions"):

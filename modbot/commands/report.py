@@ -1,6 +1,89 @@
-"""`modbot report` (placeholder until its issue lands)."""
+"""`modbot report`: what would the bot do? A dry run over a window, as JSON or HTML."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime, timezone
+
+from modbot.commands.sweep import age, report_file
+
+log = logging.getLogger("modbot.report")
+
+REPORT_SCOPE = "report"  # a report walks the window on its own, apart from run and sweep
+
+HELP = """\
+Look at everything posted in the window (posts, their comments, uploads), classify the
+images and decide by the rules, changing nothing on the instance (a dry run), then write
+the decisions to --out: `.json` ({"summary": ..., "decisions": [...]}) for tools, `.html`
+for a browser (counts by rule and action, then each decision with links, hashes and
+scores; never an image). Every item in the window is looked at, also those `run` or
+`sweep` already saw; verdicts already in the state file are reused. Settings come from
+the environment, as for `modbot run`.
+
+  modbot report --since 7d --out report.html
+"""
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("report", help="(not built yet)")
-    p.set_defaults(func=lambda args: print("modbot report: not built yet") or 2)
+    p = subparsers.add_parser(
+        "report", help="dry run over a window, written as a JSON or HTML report",
+        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--since", metavar="AGE", type=age, default=age("7d"),
+                   help="how far back, e.g. 7d, 12h, 2w (default 7d)")
+    p.add_argument("--out", metavar="FILE", type=report_file, required=True,
+                   help="the report file: .json or .html")
+    p.add_argument("--rules", metavar="FILE",
+                   help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)")
+    p.set_defaults(func=report)
+
+
+def report(args) -> int:
+    from modbot.commands.sweep import load_config
+
+    loaded = load_config(args, "report")
+    if isinstance(loaded, int):
+        return loaded
+    settings, policy = loaded
+    since = datetime.now(timezone.utc) - args.since
+    return run_report(settings, policy, since=since, out=args.out)
+
+
+def run_report(settings, policy, *, since: datetime | None, out: str, engine=None,
+               title: str | None = None, random_weights: bool | None = None) -> int:
+    from classifier.model import ModelError
+    from modbot.commands.sweep import INTERRUPTED, Progress, StopOnSignal, write_run_report
+    from modbot.lemmy import LemmyError
+    from modbot.pipeline import Pipeline
+
+    try:
+        with Pipeline(settings, policy, dry_run=True, remember_seen=False,
+                      engine=engine) as pipeline, StopOnSignal("report") as stop:
+            # Its own sweep position: a report never resumes (or disturbs) a sweep.
+            pipeline.source.scope = REPORT_SCOPE
+            pipeline.store.set_cursor(f"{REPORT_SCOPE}:sweep_position", None)
+            window = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
+            log.info("report (dry run, run %s) %s", pipeline.run_id, window)
+            progress = Progress("report")
+            try:
+                stats = pipeline.sweep(since, progress=progress, stop=stop)
+            finally:
+                progress.close()
+            interrupted = stop.is_set()
+            written = write_run_report(
+                pipeline, out, since=since, random_weights=random_weights,
+                title=title or f"modbot report {window}",
+                extra={"complete": not interrupted, "warnings": list(pipeline.warnings)},
+            )
+            state = "INCOMPLETE (interrupted)" if interrupted else "done"
+            print(f"report {pipeline.run_id} {state}: {stats.summary()}")
+            print(f"report: {written}")
+            return INTERRUPTED if interrupted else 0
+    except ModelError as exc:
+        print(f"modbot report: the classifier cannot start: {exc}", file=sys.stderr)
+        return 1
+    except LemmyError as exc:
+        print(f"modbot report: {exc}", file=sys.stderr)
+        return 1

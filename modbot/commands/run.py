@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 
 log = logging.getLogger("modbot.run")
 
@@ -34,9 +32,18 @@ def add_parser(subparsers) -> None:
                    help="decide and record, but send no request that changes anything")
     p.add_argument("--rules", metavar="FILE",
                    help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)")
+    p.add_argument("--report", metavar="FILE", type=_report_file,
+                   help="also write this run's decisions to FILE (.json or .html), after "
+                   "each cycle and at exit")
     p.add_argument("--reset-safety-valve", action="store_true",
                    help="leave report-only mode after the safety valve tripped, and exit")
     p.set_defaults(func=run)
+
+
+def _report_file(text: str) -> str:
+    from modbot.commands.sweep import report_file
+
+    return report_file(text)
 
 
 def _raw():
@@ -101,8 +108,10 @@ def _run(settings, policy, args) -> int:
                 stats = pipeline.poll_once(deep=True)
                 log.info("cycle: %s", stats.summary())
                 print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
+                if args.report:
+                    _write_report(pipeline, args.report)
                 return 0
-            return _loop(pipeline, policy)
+            return _loop(pipeline, policy, args.report)
     except ModelError as exc:
         print(f"modbot run: the classifier cannot start: {exc}", file=sys.stderr)
         return 1
@@ -111,18 +120,17 @@ def _run(settings, policy, args) -> int:
         return 1
 
 
-def _loop(pipeline, policy) -> int:
-    """Poll every `schedule.poll_every` until SIGTERM or Ctrl-C (the batch in hand ends first)."""
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    every = policy.schedule.poll_every.total_seconds()
-    while not stop.is_set():
-        try:
-            stats = pipeline.poll_once(stop=stop)
-            log.info("cycle: %s", stats.summary())
-        except Exception as exc:  # the daemon keeps running; the next cycle retries
-            log.error("cycle failed: %s", exc)
-        stop.wait(every)
-    log.info("stopped")
-    return 0
+def _write_report(pipeline, path) -> None:
+    from modbot.report import write_report
+
+    written = write_report(path, pipeline.store.decisions(run_id=pipeline.run_id),
+                           dry_run=pipeline.dry_run, title=f"modbot report: run {pipeline.run_id}")
+    print(f"report: {written}")
+
+
+def _loop(pipeline, policy, report=None) -> int:
+    """The daemon (modbot.daemon): poll on `schedule.poll_every`, sweep on
+    `schedule.sweep_cron`, until SIGTERM or Ctrl-C (the batch in hand ends first)."""
+    from modbot.daemon import Daemon
+
+    return Daemon(pipeline, policy, report=report).run()

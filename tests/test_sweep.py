@@ -1,0 +1,296 @@
+"""`modbot sweep` and `modbot report` through the real entry point, against the fake Lemmy.
+
+The bot runs in a child process (`python -m modbot ...`), the fake in this one. Rules act
+on a SHA-256 list (deterministic); the classifier is the tiny random-weights model.
+Helpers here are shared with tests/test_daemon.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from modbot.fakelemmy import hostile
+from modbot.fakelemmy.state import now
+from modbot.store import Store
+
+BAD = "coffee"  # the photo on the known-bad list
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    from classifier.tiny import write_random_checkpoint
+
+    return write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.safetensors")
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_rules(directory: Path, lemmy, checkpoint: Path, *, known_bad=(), poll_every="60s",
+                sweep_cron="null", sweep_since="30d") -> Path:
+    (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
+    remote = lemmy.remote_url.split("//", 1)[1]
+    path = directory / "rules.yaml"
+    path.write_text(f"""
+classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {checkpoint},
+             device: cpu, batch_size: 8, allow_random_weights: true}}
+hash_lists:
+  known-bad: {{kind: sha256, file: known-bad.txt}}
+fetch: {{allow_hosts: ["{remote}"]}}
+lemmy: {{requests_per_minute: 60000, lookback: 6h, timeout: 10s}}
+schedule: {{poll_every: {poll_every}, sweep_cron: {sweep_cron}, sweep_since: {sweep_since}}}
+safety_valve: {{max_destructive_actions_per_hour: 1000}}
+rules:
+  - name: known abusive image
+    priority: 100
+    if: {{hash_list: known-bad}}
+    then:
+      remove: "Known abusive image"
+      purge_image: true
+      ban: {{scope: site, duration: permanent, remove_data: false, reason: "known abusive image"}}
+  - name: could not check
+    if: {{unreadable: true}}
+    then: {{report: "could not check ({{{{unreadable}}}})"}}
+""")
+    return path
+
+
+class Bot:
+    """`python -m modbot ...` against a fake Lemmy, with a state file of its own."""
+
+    def __init__(self, lemmy, directory: Path, rules: Path) -> None:
+        self.lemmy, self.directory = lemmy, directory
+        self.state = directory / "state.sqlite3"
+        self.env = {
+            **os.environ, "LEMMY_URL": lemmy.url, "LEMMY_USERNAME": "modbot",
+            "LEMMY_PASSWORD": "pw", "MODBOT_STATE": str(self.state),
+            "MODBOT_RULES": str(rules), "PICTRS_URL": lemmy.pictrs_url,
+            "PICTRS_API_KEY": lemmy.pictrs_api_key,
+        }
+
+    def __call__(self, *args: str, rc: int = 0) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "modbot", *args], env=self.env,
+                              cwd=self.directory, capture_output=True, text=True, timeout=240)
+        assert done.returncode == rc, (done.returncode, done.stdout, done.stderr[-3000:])
+        return done
+
+    def start(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "modbot", *args], env=self.env,
+                                cwd=self.directory, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def decisions(self) -> list[dict]:
+        if not self.state.exists():
+            return []
+        store = Store(self.state)
+        try:
+            return store.decisions()
+        finally:
+            store.close()
+
+
+def wait_for(condition, timeout: float = 120.0, what: str = "condition") -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def bad_image(i: int) -> bytes:
+    return hostile.jpeg(color=(10 + 7 * i % 240, 30, 200))
+
+
+def backlog(lemmy, photos, *, posts: int, days_old: int = 3) -> dict:
+    """Old posts (older than the poll lookback) with images; every 10th one a local
+    upload of a known-bad image (each a different file, so that purging one through
+    pict-rs leaves the others), each 5th with a comment holding a markdown image."""
+    cast = lemmy.cast
+    names = [n for n in photos if n != BAD]
+    urls = {n: lemmy.add_remote_file(f"{n}.jpg", photos[n]) for n in photos}
+    made = {"posts": [], "comments": [], "bad_posts": [], "bad_hashes": []}
+    start = now() - timedelta(days=days_old)
+    for i in range(posts):
+        bad = i % 10 == 0
+        author = cast.alice if i % 20 == 0 else cast.bob
+        if bad:
+            data = bad_image(i)
+            made["bad_hashes"].append(sha(data))
+            url = lemmy.add_upload(cast.alice, data, published=start).url
+        else:
+            url = urls[names[i % len(names)]]
+        post = lemmy.add_post(cast.pics, author, name=f"post {i}", url=url,
+                              published=start + timedelta(minutes=i))
+        made["posts"].append(post.id)
+        if bad:
+            made["bad_posts"].append(post.id)
+        if i % 5 == 1:
+            comment = lemmy.add_comment(
+                post, cast.alice, content=f"![look]({urls[names[(i + 1) % len(names)]]})",
+                published=start + timedelta(minutes=i, seconds=30))
+            made["comments"].append(comment.id)
+    return made
+
+
+def mutation_keys(lemmy) -> list[tuple]:
+    return [(r.server, r.method, r.path, json.dumps(r.json, sort_keys=True),
+             json.dumps(r.query, sort_keys=True)) for r in lemmy.mutating_requests()]
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+def test_sweep_interrupted_then_resumed_sees_every_item_once_and_repeats_no_action(
+        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    lemmy = fake_lemmy
+    made = backlog(lemmy, photos, posts=160)
+    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=made["bad_hashes"])
+    bot = Bot(lemmy, tmp_path, rules)
+    # Slow paging down so the SIGTERM lands in the middle of the backlog.
+    lemmy.delay("/api/v3/post/list", 0.6)
+
+    first = bot.start("sweep", "--since", "30d")
+    wait_for(lambda: len(bot.decisions()) > 0, what="the first decisions")
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 130, (out, err[-2000:])
+    assert "interrupted (run it again to resume)" in out
+    seen_first = {(r["item"]["kind"], r["item"]["id"]) for r in bot.decisions()}
+    assert 0 < len(seen_first) < len(made["posts"]) + len(made["comments"])
+    mutations_first = mutation_keys(lemmy)
+
+    lemmy.delay("/api/v3/post/list", 0)
+    second = bot("sweep", "--since", "30d")
+    assert "done" in second.stdout
+    assert "resuming the interrupted sweep" in second.stderr
+
+    records = bot.decisions()
+    per_item = Counter((r["item"]["kind"], r["item"]["id"]) for r in records
+                       if r["item"]["kind"] != "upload")
+    expected = {("post", i) for i in made["posts"]} | {("comment", i) for i in made["comments"]}
+    assert set(per_item) == expected, "every post and comment of the backlog is looked at"
+    assert max(per_item.values()) == 1, "and only once"
+    # the resumed run did not look again at what the first one decided
+    assert not seen_first & {(r["item"]["kind"], r["item"]["id"])
+                             for r in records if r["run_id"] != records[0]["run_id"]}
+
+    keys = mutation_keys(lemmy)
+    assert keys[: len(mutations_first)] == mutations_first
+    assert len(keys) == len(set(keys)), "no action is ever sent twice"
+    removed = [r.json["post_id"] for r in lemmy.mutating_requests()
+               if r.path == "/api/v3/post/remove"]
+    assert sorted(removed) == sorted(made["bad_posts"])
+    bans = [r.json["person_id"] for r in lemmy.mutating_requests() if r.path == "/api/v3/user/ban"]
+    assert sorted(bans) == sorted({lemmy.cast.alice.id, lemmy.cast.bob.id})
+    assert all(lemmy.post(i).removed for i in made["bad_posts"])
+
+
+def test_sweep_since_window_dry_run_with_report_and_cache(fake_lemmy, photos, tiny_checkpoint,
+                                                          tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    made = backlog(lemmy, photos, posts=30, days_old=3)
+    old = lemmy.add_post(cast.pics, cast.bob, name="ancient",
+                         url=lemmy.add_remote_file("old.jpg", photos["chelsea"]),
+                         published=now() - timedelta(days=60))
+    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=made["bad_hashes"])
+    bot = Bot(lemmy, tmp_path, rules)
+    done = bot("sweep", "--dry-run", "--since", "10d", "--report", "sweep.json")
+    assert lemmy.mutating_requests() == []
+    doc = json.loads((tmp_path / "sweep.json").read_text())
+    ids = {(d["item"]["kind"], d["item"]["id"]) for d in doc["decisions"]}
+    assert ("post", old.id) not in ids, "older than --since"
+    assert {("post", i) for i in made["posts"]} <= ids
+    assert doc["summary"]["dry_run"] is True and doc["summary"]["random_weights"] is True
+    flagged = [(d["item"]["kind"], d["item"]["id"]) for d in doc["decisions"] if d["rule"]]
+    assert sorted(i for k, i in flagged if k == "post") == sorted(made["bad_posts"])
+    assert doc["summary"]["by_rule"] == {"known abusive image": len(flagged)}
+    # 5 distinct photos among many images: each classified once
+    distinct = len({d["image"]["sha256"] for d in doc["decisions"]})
+    assert f"{distinct} classified" in done.stdout
+
+    # A second sweep over everything: the old post is new, the rest was seen already.
+    again = bot("sweep", "--dry-run", "--all")
+    last_run = [r for r in bot.decisions() if r["run_id"] == again.stdout.split()[1]]
+    assert [(r["item"]["kind"], r["item"]["id"]) for r in last_run] == [("post", old.id)]
+    assert "0 classified; 1 from cache" in again.stdout
+
+
+def test_sweep_refuses_a_report_with_an_unknown_extension_before_starting(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "modbot", "sweep", "--report", "r.pdf"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and ".json or .html" in done.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_progress_lines_without_a_terminal():
+    from modbot.commands.sweep import Progress
+
+    lines: list[str] = []
+    progress = Progress("sweep", tty=False, every_s=0, out=lines.append)
+    progress(50, 200)
+    progress(100, None)
+    assert lines[0].startswith("sweep: 50/200 items (25%), ") and "ETA" in lines[0]
+    assert lines[1].startswith("sweep: 100 items, ") and "items/s" in lines[1]
+
+
+# --------------------------------------------------------------------------- report
+
+
+def test_report_is_a_dry_run_over_the_window_as_json_and_html(fake_lemmy, photos,
+                                                              tiny_checkpoint, tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad_url = lemmy.add_remote_file("bad.jpg", photos[BAD])
+    recent = lemmy.add_post(cast.pics, cast.bob, name='<script>alert("title")</script>',
+                            url=bad_url, published=now() - timedelta(days=2))
+    broken = lemmy.add_remote_file("broken.jpg", hostile.truncated_jpeg(photos["chelsea"]))
+    lemmy.add_comment(recent, cast.alice, content=f"![x]({broken})")
+    private = lemmy.add_post(cast.pics, cast.alice, name="private",
+                             url="http://10.1.2.3/secret.jpg", published=now() - timedelta(days=1))
+    old = lemmy.add_post(cast.pics, cast.bob, name="old", url=bad_url,
+                         published=now() - timedelta(days=20))
+    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
+    bot = Bot(lemmy, tmp_path, rules)
+
+    bot("report", "--since", "7d", "--out", "week.json")
+    bot("report", "--since", "7d", "--out", "week.html")
+    assert lemmy.mutating_requests() == [], "a report changes nothing"
+
+    doc = json.loads((tmp_path / "week.json").read_text())
+    assert set(doc) == {"summary", "decisions"}
+    by_item = {(d["item"]["kind"], d["item"]["id"]): d for d in doc["decisions"]}
+    assert ("post", old.id) not in by_item
+    hit = by_item[("post", recent.id)]
+    assert hit["item"]["url"] == f"{lemmy.url}/post/{recent.id}"
+    assert hit["image"]["url"] == bad_url and hit["image"]["sha256"] == sha(photos[BAD])
+    assert hit["rule"] == "known abusive image" and "scores" in hit and "labels" in hit
+    assert [(a["action"], a["status"]) for a in hit["actions"]] == [
+        ("remove", "planned"), ("purge_post", "planned"), ("ban", "planned")]  # a remote image: purging the post purges it
+    skipped = by_item[("post", private.id)]
+    assert skipped["skipped"] and skipped["scores"] == {} and skipped["rule"] is None
+    assert doc["summary"]["by_rule"]["known abusive image"] == 1
+    assert doc["summary"]["skipped"] >= 1 and doc["summary"]["complete"] is True
+
+    page = (tmp_path / "week.html").read_text()
+    assert "<img" not in page.lower() and "data:" not in page.lower()
+    assert "<script" not in page.lower()
+    assert f'href="{lemmy.url}/post/{recent.id}"' in page
+    assert "known abusive image" in page and "TEST MODEL" in page and "DRY RUN" in page
+
+    # A report looks at every item in the window again, even after a sweep saw them.
+    bot("sweep", "--dry-run", "--since", "7d")
+    bot("report", "--since", "7d", "--out", "again.json")
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert {(d["item"]["kind"], d["item"]["id"]) for d in again["decisions"]} == set(by_item)
