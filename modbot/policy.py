@@ -534,6 +534,30 @@ def error_message(err: dict, data: Any) -> str:
     return f"{prefix}{err['msg']} (got {_describe(given)})"
 
 
+# Where each kind of item can have its images.
+_FOUND_IN = {"post": {"post_url", "thumbnail", "body"}, "comment": {"comment"},
+             "upload": {"upload"}}
+
+
+def never_acts(rule: Rule) -> str | None:
+    """Why `rule` cannot act on any image, for a check-rules warning; None if it can."""
+    c = rule.if_
+    kinds = set(ITEM_TYPES[:3]) if not c.type or "any" in c.type else set(c.type)
+    if c.found_in:
+        kinds = {k for k in kinds if _FOUND_IN[k] & set(c.found_in)}
+        if not kinds:
+            return f"no {' or '.join(c.type or ['item'])} has images in {', '.join(c.found_in)}"
+    if c.unreadable and (c.labels or c.scores):
+        return "an unreadable image has no labels or scores"
+    if kinds == {"upload"} and c.community:
+        return "an upload has no community"
+    if kinds == {"upload"} and not rule.is_removal and not rule.then.notify_admins:
+        return "an upload is not in a community, so it cannot be reported"
+    if c.author and c.author.moderator and rule.moderators_exempt:
+        return "it is about moderators but exempts them (moderators_exempt: true)"
+    return None
+
+
 def _names(section: Any) -> list[str]:
     return [k for k in section if isinstance(k, str)] if isinstance(section, dict) else []
 
@@ -626,6 +650,30 @@ def _clean(node: Any) -> Any:
     if isinstance(node, list):
         return [_clean(v) for v in node if v is not _GONE]
     return node
+
+
+# Where each kind of item can have its images.
+_FOUND_IN = {"post": {"post_url", "thumbnail", "body"}, "comment": {"comment"},
+             "upload": {"upload"}}
+
+
+def never_acts(rule: Rule) -> str | None:
+    """Why `rule` cannot act on any image, for a check-rules warning; None if it can."""
+    c = rule.if_
+    kinds = set(ITEM_TYPES[:3]) if not c.type or "any" in c.type else set(c.type)
+    if c.found_in:
+        kinds = {k for k in kinds if _FOUND_IN[k] & set(c.found_in)}
+        if not kinds:
+            return f"no {' or '.join(c.type or ['item'])} has images in {', '.join(c.found_in)}"
+    if c.unreadable and (c.labels or c.scores):
+        return "an unreadable image has no labels or scores"
+    if kinds == {"upload"} and c.community:
+        return "an upload has no community"
+    if kinds == {"upload"} and not rule.is_removal and not rule.then.notify_admins:
+        return "an upload is not in a community, so it cannot be reported"
+    if c.author and c.author.moderator and rule.moderators_exempt:
+        return "it is about moderators but exempts them (moderators_exempt: true)"
+    return None
 
 
 def _names(section: Any) -> list[str]:
@@ -836,6 +884,9 @@ class _Checker:
             self.add(at + ("then", "ban"), f"rule {rule.name!r} bans on the classifier alone; "
                      "it has false positives (see docs/rules.md), consider a report or "
                      "removal first", warning=True)
+        why = never_acts(rule)
+        if why:
+            self.add(at + ("if",), f"rule {rule.name!r} can never act: {why}", warning=True)
 
     def check_placeholders(self, at: tuple, rule: Rule) -> None:
         texts = [(("then", "remove"), rule.then.remove), (("then", "report"), rule.then.report),

@@ -382,3 +382,41 @@ def test_empty_conditions_are_mistakes_not_wildcards(tmp_path: Path):
         "account_age, moderator",
         "rules.yaml:8: rule 'b': if.type: is empty: list at least one, or leave the condition out",
     ]
+
+
+def test_rules_that_can_never_act_are_warned_about(tmp_path: Path):
+    write(tmp_path, """
+        rules:
+          - name: comment thumbnails
+            if: {type: comment, found_in: thumbnail}
+            then: {report: "x"}
+          - name: unreadable nsfw
+            if: {unreadable: true, labels: nsfw}
+            then: {report: "x"}
+          - name: uploads in pics
+            if: {type: upload, community: {name: pics}}
+            then: {remove: true}
+          - name: report uploads
+            if: {found_in: upload, labels: nsfw}
+            then: {report: "x"}
+          - name: mods
+            moderators_exempt: true
+            if: {author: {moderator: true}, labels: nsfw}
+            then: {report: "x"}
+          - name: fine
+            if: {type: [comment, upload], found_in: [comment, upload], labels: nsfw}
+            then: {notify_admins: "x"}
+    """)
+    rc, out = check(tmp_path, "rules.yaml")
+    assert rc == 0, out
+    assert out[:-1] == [
+        "rules.yaml:3: warning: rule 'comment thumbnails' can never act: no comment has "
+        "images in thumbnail",
+        "rules.yaml:6: warning: rule 'unreadable nsfw' can never act: an unreadable image has "
+        "no labels or scores",
+        "rules.yaml:9: warning: rule 'uploads in pics' can never act: an upload has no community",
+        "rules.yaml:12: warning: rule 'report uploads' can never act: an upload is not in a "
+        "community, so it cannot be reported",
+        "rules.yaml:16: warning: rule 'mods' can never act: it is about moderators but exempts "
+        "them (moderators_exempt: true)",
+    ]
