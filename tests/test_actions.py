@@ -1,0 +1,185 @@
+"""The action executor against the fake Lemmy: once only, never an admin, dry-run, valve."""
+
+from datetime import timedelta
+
+import pytest
+
+from modbot.actions import Executor, Target
+from modbot.fakelemmy.state import now
+from modbot.lemmy import LemmyClient
+from modbot.rules import PlannedAction
+from modbot.settings import Secret
+from modbot.store import Store
+
+
+def act(kind, reason="why", **params):
+    return PlannedAction(kind, reason, params, "a rule")
+
+
+@pytest.fixture
+def make(fake_lemmy, tmp_path):
+    """Executors sharing one store file, as successive runs of the bot do."""
+    made = []
+
+    def build(*, dry_run=False, pictrs=True, valve=20):
+        client = LemmyClient(
+            fake_lemmy.url, "modbot", Secret("pw"), requests_per_minute=0, read_only=dry_run,
+            pictrs_url=fake_lemmy.pictrs_url if pictrs else None,
+            pictrs_api_key=Secret(fake_lemmy.pictrs_api_key) if pictrs else None)
+        store = Store(tmp_path / "state.sqlite3")
+        cast = fake_lemmy.cast
+        executor = Executor(client, store, run_id=f"run{len(made)}", dry_run=dry_run,
+                            max_destructive_per_hour=valve,
+                            admin_ids={cast.admin.id, cast.bot.id}, bot_person_id=cast.bot.id,
+                            purge_by_alias=pictrs)
+        made.append((client, store))
+        return executor
+
+    yield build
+    for client, store in made:
+        client.close()
+        store.close()
+
+
+def post_target(post, author, **kw):
+    return Target(kind="post", id=post.id, url=f"https://x/post/{post.id}", author_id=author.id,
+                  community_id=post.community_id, **kw)
+
+
+def statuses(outcomes):
+    return [(o.action, o.status) for o in outcomes]
+
+
+def test_an_action_done_is_never_repeated_even_after_a_restart(fake_lemmy, make):
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    plan = [act("remove"), act("ban", scope="site", duration_seconds=None, remove_data=False),
+            act("report")]
+    first = make().execute(post_target(post, cast.alice), plan)
+    assert statuses(first) == [("remove", "done"), ("ban", "done"), ("report", "done")]
+    sent = len(fake_lemmy.mutating_requests())
+    again = make().execute(post_target(post, cast.alice), plan)  # a new run, same store
+    assert statuses(again) == [("remove", "skipped"), ("ban", "skipped"), ("report", "skipped")]
+    assert all(o.detail.startswith("already done") for o in again)
+    assert len(fake_lemmy.mutating_requests()) == sent
+    assert len(fake_lemmy.reports) == 1
+
+
+def test_an_admin_is_never_acted_on_whatever_the_plan_says(fake_lemmy, make):
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.admin)
+    plan = [act("remove"), act("purge_item"), act("ban", scope="site"), act("report")]
+    # the admin list alone is enough, even when the item does not say creator_is_admin
+    outcomes = make().execute(post_target(post, cast.admin), plan)
+    assert {o.status for o in outcomes} == {"skipped"}
+    assert all("admin" in o.detail for o in outcomes)
+    assert fake_lemmy.mutating_requests() == []
+
+
+def test_dry_run_plans_every_action_and_sends_nothing(fake_lemmy, make, photos):
+    cast = fake_lemmy.cast
+    upload = fake_lemmy.add_upload(cast.alice, photos["chelsea"])
+    post = fake_lemmy.add_post(cast.pics, cast.alice, url=upload.url)
+    executor = make(dry_run=True)
+    target = post_target(post, cast.alice, image_alias=upload.alias, image_url=upload.url)
+    plan = [act("remove"), act("purge_image"), act("ban", scope="community",
+                                                   duration_seconds=3600, remove_data=True),
+            act("report"), act("notify_admins", "look at this")]
+    outcomes = executor.execute(target, plan)
+    executor.flush_notifications()
+    assert [o.status for o in outcomes] == ["planned"] * 5
+    assert "from community" in outcomes[2].detail and "removing their content" in outcomes[2].detail
+    assert fake_lemmy.mutating_requests() == []
+    assert executor.execute(target, plan[:1])[0].detail.startswith("already planned")
+
+
+def test_admin_notifications_are_one_message_per_admin_and_once_per_item(fake_lemmy, make):
+    cast = fake_lemmy.cast
+    second_admin = fake_lemmy.add_person("admin2", admin=True, password="pw")
+    executor = make()
+    executor.admin_ids.add(second_admin.id)
+    posts = [fake_lemmy.add_post(cast.pics, cast.alice, name=f"p{i}") for i in range(2)]
+    for i, post in enumerate(posts):
+        outcome, = executor.execute(post_target(post, cast.alice), [act("notify_admins", f"item {i}")])
+        assert outcome.status == "queued"
+    executor.flush_notifications()
+    messages = fake_lemmy.private_messages
+    assert sorted(m.recipient_id for m in messages) == sorted([cast.admin.id, second_admin.id])
+    assert all("item 0" in m.content and "item 1" in m.content for m in messages)
+    assert cast.bot.id not in [m.recipient_id for m in messages], "the bot is not told"
+    again = make().execute(post_target(posts[0], cast.alice), [act("notify_admins", "item 0")])
+    assert statuses(again) == [("notify_admins", "skipped")]
+
+
+def test_purge_image_without_pictrs_purges_the_post_or_uses_the_delete_token(
+        fake_lemmy, make, photos):
+    cast = fake_lemmy.cast
+    upload = fake_lemmy.add_upload(cast.alice, photos["chelsea"])
+    post = fake_lemmy.add_post(cast.pics, cast.alice, url=upload.url)
+    executor = make(pictrs=False)
+    (outcome,) = executor.execute(
+        post_target(post, cast.alice, image_alias=upload.alias), [act("purge_image")])
+    assert outcome.status == "done" and "purge post" in outcome.detail
+    assert fake_lemmy.post(post.id).purged and not fake_lemmy.image_exists(upload.alias)
+
+    lone = fake_lemmy.add_upload(cast.alice, photos["coffee"])
+    target = Target(kind="upload", id=lone.alias, author_id=cast.alice.id,
+                    image_alias=lone.alias, image_url=lone.url, delete_token=lone.delete_token)
+    (outcome,) = executor.execute(target, [act("purge_image")])
+    assert outcome.status == "done" and not fake_lemmy.image_exists(lone.alias)
+
+    comment = fake_lemmy.add_comment(fake_lemmy.add_post(cast.pics, cast.alice), cast.alice)
+    remote = Target(kind="comment", id=comment.id, author_id=cast.alice.id,
+                    image_url="https://elsewhere.example/x.jpg")
+    (outcome,) = executor.execute(remote, [act("purge_image")])
+    assert outcome.status == "skipped" and "not stored on this instance" in outcome.detail
+
+
+def test_a_timed_community_ban_expires(fake_lemmy, make):
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    make().execute(post_target(post, cast.alice),
+                   [act("ban", scope="community", duration_seconds=7 * 86400, remove_data=False)])
+    ban = fake_lemmy.community_bans[(cast.pics.id, cast.alice.id)]
+    assert abs(ban.expires - (now() + timedelta(days=7))) < timedelta(minutes=1)
+    assert not fake_lemmy.person(cast.alice.id).banned, "a community ban, not a site ban"
+
+
+def test_a_refused_action_is_recorded_failed_and_not_retried(fake_lemmy, make):
+    cast = fake_lemmy.cast
+    target = Target(kind="post", id=9999, author_id=cast.alice.id)
+    (outcome,) = make().execute(target, [act("remove")])
+    assert outcome.status == "failed" and "couldnt_find_post" in outcome.detail
+    assert not outcome.retry
+
+
+def test_lemmy_down_after_every_retry_asks_for_another_look(fake_lemmy, make):
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    executor = make()
+    executor.client.retries = 1
+    fake_lemmy.fail_next("/api/v3/post/remove", times=2, status=502)
+    (outcome,) = executor.execute(post_target(post, cast.alice), [act("remove")])
+    assert outcome.status == "failed" and outcome.retry
+    (outcome,) = make().execute(post_target(post, cast.alice), [act("remove")])
+    assert outcome.status == "done" and fake_lemmy.post(post.id).removed
+
+
+def test_the_safety_valve_reports_instead_and_tells_the_admins_once(fake_lemmy, make):
+    cast = fake_lemmy.cast
+    posts = [fake_lemmy.add_post(cast.pics, cast.alice, name=f"p{i}") for i in range(4)]
+    executor = make(valve=2)
+    results = [executor.execute(post_target(p, cast.alice), [act("remove", "bad")]) for p in posts]
+    executor.flush_notifications()
+    assert [statuses(r) for r in results] == [
+        [("remove", "done")], [("remove", "done")],
+        [("remove", "skipped"), ("report", "done")], [("remove", "skipped"), ("report", "done")]]
+    assert [r.target_id for r in fake_lemmy.reports] == [posts[2].id, posts[3].id]
+    (message,) = fake_lemmy.private_messages
+    assert "SAFETY VALVE" in message.content
+    assert executor.store.valve_tripped()
+
+    dry = make(dry_run=True, valve=1)
+    planned = [dry.execute(post_target(p, cast.bob), [act("remove")]) for p in posts[2:]]
+    assert statuses(planned[0]) == [("remove", "planned")]
+    assert planned[1][0].status == "skipped" and "would trip" in planned[1][0].detail
