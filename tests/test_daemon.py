@@ -1,0 +1,169 @@
+"""`modbot run` as a daemon (scheduled cycles, SIGTERM) and `modbot healthcheck`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+from test_sweep import Bot, backlog, tiny_checkpoint, wait_for, write_rules  # noqa: F401 (fixture)
+
+from modbot.daemon import HEARTBEAT_CURSOR, SWEEP_REQUEST_CURSOR, Daemon, health
+from modbot.fakelemmy.state import now
+from modbot.store import Store, utc_iso
+
+
+class Lines:
+    """Collects a child's stderr lines as they come."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def count(self, text: str) -> int:
+        return sum(text in line for line in list(self.lines))
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def request_sweep(state_path, since=None) -> None:
+    store = Store(state_path)
+    try:
+        store.set_cursor(SWEEP_REQUEST_CURSOR, json.dumps(
+            {"requested_at": utc_iso(), "since": utc_iso(since) if since else None}))
+    finally:
+        store.close()
+
+
+def heartbeat(state_path) -> dict:
+    store = Store(state_path)
+    try:
+        return json.loads(store.get_cursor(HEARTBEAT_CURSOR))
+    finally:
+        store.close()
+
+
+def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
+        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    old = backlog(lemmy, photos, posts=12, days_old=3)
+    fresh = lemmy.add_post(cast.pics, cast.bob, name="new",
+                           url=lemmy.add_remote_file("new.jpg", photos["chelsea"]))
+    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=old["bad_hashes"],
+                        poll_every="1s")
+    bot = Bot(lemmy, tmp_path, rules)
+    # As if the cron job had fired: the sweep runs in slices after the polls.
+    request_sweep(bot.state, since=now() - timedelta(days=30))
+
+    daemon = bot.start("run", "--dry-run", "--report", "run.html")
+    err = Lines(daemon.stderr)
+    wait_for(lambda: err.count(" cycle 1: ") == 1, what="the first cycle")
+    later = lemmy.add_post(cast.pics, cast.alice, name="between cycles",
+                           url=lemmy.add_remote_file("later.jpg", photos["astronaut"]))
+    wait_for(lambda: any(r["item"]["id"] == later.id for r in bot.decisions()),
+             what="the post made between cycles")
+    wait_for(lambda: err.count(" cycle ") >= 2, what="two cycles")
+    check = bot("healthcheck")
+    assert check.stdout.startswith("ok: last good cycle")
+
+    daemon.send_signal(signal.SIGTERM)
+    out, _ = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, err.text()[-3000:]
+    log = err.text()
+    assert "SIGTERM received" in log and "stopped after" in log
+    cycle_lines = [line for line in log.splitlines() if " cycle " in line and "items" in line]
+    assert len(cycle_lines) >= 2
+    assert "sweep finished" in log, "the requested sweep ran between polls"
+
+    assert lemmy.mutating_requests() == [], "a dry run changes nothing"
+    records = bot.decisions()
+    per_item = Counter((r["item"]["kind"], r["item"]["id"]) for r in records
+                       if r["item"]["kind"] != "upload")
+    expected = ({("post", i) for i in old["posts"]} | {("comment", i) for i in old["comments"]}
+                | {("post", fresh.id), ("post", later.id)})
+    assert set(per_item) == expected and max(per_item.values()) == 1
+    assert {r["run_id"] for r in records} == {records[0]["run_id"]}
+
+    beat = heartbeat(bot.state)
+    assert beat["stopped_at"] and beat["cycles"] >= 2 and beat["dry_run"] is True
+    store = Store(bot.state)
+    try:
+        assert store.get_cursor(SWEEP_REQUEST_CURSOR) is None
+        assert store.get_cursor("dry-run:sweep_position") is None
+    finally:
+        store.close()
+    stopped = bot("healthcheck", rc=1)
+    assert "the daemon stopped at" in stopped.stderr
+    page = (tmp_path / "run.html").read_text()
+    assert "DRY RUN" in page and "known abusive image" in page and "<img" not in page
+
+
+def test_a_cron_request_sweeps_in_slices_after_the_poll(fake_lemmy, photos, tiny_checkpoint,
+                                                         tmp_path, monkeypatch):
+    from modbot.pipeline import Pipeline
+    from modbot.rules import load_policy
+    from modbot.settings import Settings
+
+    lemmy = fake_lemmy
+    old = backlog(lemmy, photos, posts=70, days_old=2)  # more than one page
+    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=old["bad_hashes"],
+                        sweep_cron='"0 4 * * *"', sweep_since="7d")
+    bot = Bot(lemmy, tmp_path, rules)
+    settings = Settings.from_env(bot.env)
+    policy = load_policy(rules)
+    with Pipeline(settings, policy, dry_run=True) as pipeline:
+        daemon = Daemon(pipeline, policy)
+        daemon.cycle()  # a poll reads one page back: the older posts are the sweep's job
+        polled = {r["item"]["id"] for r in bot.decisions() if r["item"]["kind"] == "post"}
+        assert polled < set(old["posts"])
+        daemon.request_sweep()
+        request = json.loads(pipeline.store.get_cursor(SWEEP_REQUEST_CURSOR))
+        since = datetime.fromisoformat(request["since"].replace("Z", "+00:00"))
+        assert abs(datetime.now(timezone.utc) - timedelta(days=7) - since) < timedelta(minutes=1)
+        daemon.request_sweep()  # a second request while one is pending changes nothing
+        assert json.loads(pipeline.store.get_cursor(SWEEP_REQUEST_CURSOR)) == request
+        daemon.cycle()
+        assert pipeline.store.get_cursor(SWEEP_REQUEST_CURSOR) is None
+    posts = Counter(r["item"]["id"] for r in bot.decisions() if r["item"]["kind"] == "post")
+    assert set(posts) == set(old["posts"]) and max(posts.values()) == 1
+    assert health(bot.state).ok
+
+
+def test_healthcheck_says_why_it_fails(tmp_path):
+    state = tmp_path / "state.sqlite3"
+    missing = subprocess.run([sys.executable, "-m", "modbot", "healthcheck", "--state", str(state)],
+                             capture_output=True, text=True)
+    assert missing.returncode == 1 and "no state file" in missing.stderr
+    assert not state.exists(), "a healthcheck creates nothing"
+
+    store = Store(state)
+    now_ = datetime.now(timezone.utc)
+    beat = {"poll_every": 60, "cycles": 5, "run_id": "r", "last_ok": utc_iso(now_ - timedelta(minutes=2)),
+            "last_error": None, "stopped_at": None}
+    store.set_cursor(HEARTBEAT_CURSOR, json.dumps(beat))
+    store.close()
+    assert health(state, now=now_).ok
+    late = health(state, now=now_ + timedelta(minutes=2))
+    assert not late.ok and "240s ago (limit 180s)" in late.message
+    assert health(state, now=now_ + timedelta(minutes=2), max_age=timedelta(minutes=10)).ok
+
+    store = Store(state)
+    beat.update(last_ok=utc_iso(now_ - timedelta(hours=1)), last_error="LemmyError: HTTP 502")
+    store.set_cursor(HEARTBEAT_CURSOR, json.dumps(beat))
+    store.close()
+    cli = subprocess.run([sys.executable, "-m", "modbot", "healthcheck"], capture_output=True,
+                         text=True, env={"MODBOT_STATE": str(state), "PATH": ""})
+    assert cli.returncode == 1 and "last error: LemmyError: HTTP 502" in cli.stderr
+    ok = subprocess.run([sys.executable, "-m", "modbot", "healthcheck", "--state", str(state),
+                         "--max-age", "2h"], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: ")
