@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from modbot.durations import format_duration
 from modbot.hashes import HashList, ImageHashError, perceptual_hash
 from modbot.policy import (
-    BUILTIN_LABELS, BUILTIN_SCORES, ClassifierSettings, ConceptSettings, ExemptSettings,
+    _PLACEHOLDER, BUILTIN_LABELS, BUILTIN_SCORES, ClassifierSettings, ConceptSettings, ExemptSettings,
     FetchSettings, LemmySettings, PolicyError, Problem, Rule, SafetyValveSettings,
     ScheduleSettings, validate,
 )
@@ -435,9 +435,6 @@ def _community_keys(name: str | None, local: bool | None) -> set[str]:
 
 
 # --- placeholders ----------------------------------------------------------------------------
-
-_PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-
 
 def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
     """Fill `{{author}}`, `{{scores.nsfw}}`, ... in a reason. Unknown values become "?"."""
