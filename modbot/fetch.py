@@ -22,7 +22,7 @@ import logging
 import socket
 import zlib
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,7 +53,7 @@ class FetchLimits:
 class Fetched:
     url: str
     final_url: str
-    data: bytes
+    data: bytes = field(repr=False)  # an image never ends up in a log line
     sha256: str
     media_type: str
 
@@ -205,9 +205,13 @@ class HostPolicy:
 def _parse_host_entry(entry: str) -> tuple[str, int | None]:
     entry = entry.strip()
     parts = urlsplit(entry if "//" in entry else f"//{entry}")
-    if not parts.hostname:
-        raise ValueError(f"not a host or host:port: {entry!r}")
-    return _normal_host(parts.hostname), parts.port
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if not parts.hostname or port == -1:
+        raise ValueError(f"allowed host {entry!r} is not a host or host:port")
+    return _normal_host(parts.hostname), port
 
 
 def _normal_host(host: str) -> str:

@@ -476,6 +476,14 @@ def test_allowed_hosts_may_be_private_by_host_or_host_and_port():
     assert run(go({"http://LOCALHOST/"}, host="localhost")).data == PNG
     with pytest.raises(PrivateAddress):
         run(go({"127.0.0.1:1"}))  # another port of the same host is not allowed
+    for bad in ("lemmy:99999", ":8080", ""):
+        with pytest.raises(ValueError, match="allowed host"):
+            Fetcher(allowed_hosts=[bad])
+
+
+def test_fetched_never_shows_the_image_bytes_in_its_repr():
+    got = run(fetch_one("/png"))
+    assert "data=" not in repr(got) and got.sha256 in repr(got)
 
 
 @pytest.mark.parametrize("address, public", [
