@@ -469,8 +469,8 @@ class Fetcher:
             raise ProtocolFailure(url, f"broken HTTP answer: {exc}") from None
         except httpx.NetworkError as exc:
             raise NetworkFailure(url, f"connection failed: {exc or type(exc).__name__}") from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise BadURL(url, f"invalid URL: {exc}") from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError) as exc:
+            raise BadURL(url, f"invalid URL: {exc}") from None  # UnicodeError: bad IDNA
 
     async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
         cap = self.limits.max_bytes

@@ -322,15 +322,19 @@ def test_redirect_to_another_scheme_is_refused():
 
 
 def test_non_http_urls_and_garbage_are_refused_without_a_request():
+    async def no_lookup(host, port):
+        raise AssertionError(f"{host} was looked up")
+
     async def go(url):
-        async with Fetcher() as fetcher:
+        async with Fetcher(resolver=no_lookup) as fetcher:
             return await fetcher.fetch(url)
 
     for url in ("ftp://img.example/a.png", "data:image/png;base64,AAAA", "/relative.png",
                 "javascript:alert(1)"):
         with pytest.raises(BadScheme):
             run(go(url))
-    for url in ("http://", "http://host:99999/a.png"):
+    for url in ("http://", "http://host:99999/a.png", "http://xn--a.com/a.png",
+                "http://[::1/a.png", "http://ex\x00ample.com/a.png"):
         with pytest.raises(BadURL):
             run(go(url))
 
