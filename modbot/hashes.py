@@ -6,7 +6,8 @@ that was resized, recompressed or slightly re-coloured: `perceptual_hash` is the
 median), computed the way the `imagehash` library's `phash` does, so lists made with
 that library (or shared by instances using it) work here too.
 
-File format, one hash a line; `#` starts a comment; blank lines are ignored::
+File format, one hash a line; `#` starts a comment; blank lines are ignored; text after
+the hash is a note, so the output of `sha256sum *.jpg` is a list as it is::
 
     # known-bad.sha256: images removed by the admins of lemmy.example
     9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  # 2026-11-02 post 123
@@ -29,6 +30,7 @@ KINDS: tuple[str, ...] = ("sha256", "phash")
 PHASH_BITS = 64
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")   # as classifier/preprocess.py
 MAX_PIXELS = 64_000_000
+MAX_PROBLEMS = 20      # per list file
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
 
@@ -157,9 +159,10 @@ def _parse_lines(text: str, kind: Kind, shown: str) -> tuple[list[str], list[tup
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        token = line.split()[0].lower()
-        if len(line.split()) > 1:
-            problems.append((shown, number, f"one hash a line; put notes after '#': {raw.strip()!r}"))
+        # `sha256sum` output ("HASH  file.jpg") is fine: what follows the hash is a note.
+        token, *rest = line.lower().split()
+        if any(_HEX16.fullmatch(t) or _HEX64.fullmatch(t) for t in rest):
+            problems.append((shown, number, f"one hash a line: {raw.strip()[:100]!r}"))
         elif not pattern.fullmatch(token):
             hint = ""
             if kind == "phash" and _HEX64.fullmatch(token):
@@ -169,6 +172,10 @@ def _parse_lines(text: str, kind: Kind, shown: str) -> tuple[list[str], list[tup
             problems.append((shown, number, f"expected {what}, got {token[:80]!r}{hint}"))
         else:
             values.append(token)
+    if len(problems) > MAX_PROBLEMS:     # a binary file, say: the first ones tell enough
+        more = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS] + [
+            (shown, problems[MAX_PROBLEMS][1], f"... and {more} more lines like these")]
     return values, problems
 
 

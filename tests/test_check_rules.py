@@ -207,7 +207,7 @@ def test_hash_lists_unknown_missing_and_malformed(tmp_path: Path):
     # The list file's own lines, named as a path next to the rules file.
     hash_file = os.path.join("lists", "bad.sha256")
     assert out[5] == f"{hash_file}:5: expected a SHA-256 (64 hex digits), got 'not-a-hash'"
-    assert out[6].startswith(f"{hash_file}:6: one hash a line; put notes after '#'")
+    assert out[6].startswith(f"{hash_file}:6: one hash a line: ")
     assert out[7] == (f"{hash_file}:7: expected a SHA-256 (64 hex digits), got "
                       "'b15fe6465121175e' (this looks like a perceptual hash: put it in a list "
                       "of kind phash)")

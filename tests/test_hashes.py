@@ -87,6 +87,22 @@ def test_sha256_list_file(tmp_path: Path):
     assert hl.explain(a) == "sha256"
 
 
+def test_sha256sum_output_is_a_list(tmp_path: Path):
+    path = tmp_path / "bad.sha256"
+    path.write_text(f"{sha256_hex(b'a')}  removed/post-12.jpg\n{sha256_hex(b'b')} *odd name.png\n")
+    hl = HashList.load(path, "sha256")
+    assert len(hl) == 2 and hl.match(sha256_hex(b"b"))
+
+
+def test_a_binary_file_gives_a_short_list_of_problems(tmp_path: Path):
+    path = tmp_path / "oops.sha256"
+    path.write_bytes((DATA / "china.jpg").read_bytes())
+    with pytest.raises(HashListError) as info:
+        HashList.load(path, "sha256")
+    assert len(info.value.problems) == 21
+    assert info.value.problems[-1][2].startswith("... and ")
+
+
 def test_phash_list_file_matches_within_max_distance(tmp_path: Path):
     h = perceptual_hash(photo("astronaut"))
     path = tmp_path / "similar.phash"
@@ -104,7 +120,7 @@ def test_phash_list_file_matches_within_max_distance(tmp_path: Path):
 
 def test_malformed_lines_are_reported_with_their_lines(tmp_path: Path):
     path = tmp_path / "bad.sha256"
-    path.write_text(f"# ok\n{sha256_hex(b'a')}\nxyz\n{'0' * 16}\n{sha256_hex(b'b')} extra\n")
+    path.write_text(f"# ok\n{sha256_hex(b'a')}\nxyz\n{'0' * 16}\n{sha256_hex(b'b')} {sha256_hex(b'c')}\n")
     with pytest.raises(HashListError) as info:
         HashList.load(path, "sha256", shown_as="lists/bad.sha256")
     assert [(f, line) for f, line, _ in info.value.problems] == [
