@@ -263,9 +263,11 @@ def _decision_card(d: Mapping[str, Any]) -> str:
         ("scores", _scores(d)),
     ]
     if hash_match:
-        rows.append(("hash list", _e(hash_match if isinstance(hash_match, str) else json.dumps(hash_match))))
+        rows.append(("hash list", _e(_hash_lists(hash_match))))
+    if d.get("unreadable"):
+        rows.append(("unreadable", f'<span class="warn">{_e(d["unreadable"])}</span>'))
     if d.get("skipped"):
-        rows.append(("skipped", f'<span class="warn">{_e(d["skipped"])}</span>'))
+        rows.append(("skipped", f'<span class="warn">{_e(_skip_text(d))}</span>'))
     rows.append(("model", f"{_e(d.get('model'))} &middot; decided {_e(d.get('decided_at'))}"))
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     rule = d.get("rule")
@@ -276,10 +278,21 @@ def _decision_card(d: Mapping[str, Any]) -> str:
     )
 
 
+def _hash_lists(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{name} ({how})" for name, how in value.items())
+    return str(value)
+
+
+def _skip_text(d: Mapping[str, Any]) -> str:
+    detail = d.get("skipped_detail")
+    return f"{d['skipped']}: {detail}" if detail else str(d["skipped"])
+
+
 def _compact_row(d: Mapping[str, Any]) -> str:
     image = d.get("image") or {}
     sha = image.get("sha256") or ""
-    reason = d.get("skipped") or ", ".join(d.get("labels") or []) or ""
+    reason = _skip_text(d) if d.get("skipped") else ", ".join(d.get("labels") or [])
     return (
         f"<tr><td>{_item_cell(d)}</td><td>{_e(image.get('location'))}</td>"
         f"<td>{_image_link(d)}</td><td><code>{_e(sha[:16])}</code></td>"
