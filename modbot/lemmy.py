@@ -141,6 +141,8 @@ class LemmyClient:
         self._lock = threading.RLock()
         self.requests = 0  # every HTTP request sent, retries and logins included
         self.logins = 0
+        # Called with each new token, so it can be kept for the next run (see restore_token).
+        self.on_login: Callable[[str], None] | None = None
 
     def __repr__(self) -> str:
         return f"LemmyClient({self.url!r}, user={self.username!r}, read_only={self.read_only})"
@@ -266,6 +268,16 @@ class LemmyClient:
             if self._ph is not None:
                 self._ph._requestor._auth.set_token(jwt)
         log.info("logged in to %s as %s", self.url, self.username)
+        if self.on_login is not None:
+            self.on_login(jwt)
+
+    def restore_token(self, jwt: str) -> None:
+        """Use a token kept from an earlier run instead of logging in (logins are scarce).
+        Call ``ensure_session()`` next: a stale token is silently anonymous on reads."""
+        with self._lock:
+            self._token = Secret(jwt)
+            if self._ph is not None:
+                self._ph._requestor._auth.set_token(jwt)
 
     def site(self) -> dict:
         return self._api("GET", "/site")

@@ -126,6 +126,13 @@ class Pipeline:
         )
         self.store = store or Store(settings.state_path)
         self._own_store = store is None
+        # Keep the login token between runs: a `run --once` from cron must not log in
+        # every minute (Lemmy allows a few logins an hour).
+        token_key = f"session:{settings.lemmy_url}:{settings.username}"
+        saved = self.store.get_cursor(token_key)
+        if saved and client is None:
+            self.client.restore_token(saved)
+        self.client.on_login = lambda jwt: self.store.set_cursor(token_key, jwt)
         self.scope = "dry-run" if dry_run else "live"
         self.source = Source(self.client, self.store, scope=self.scope, lookback=lemmy.lookback,
                              deep_every=deep_every, remember_seen=remember_seen)
@@ -373,6 +380,9 @@ class Pipeline:
                 fetched = task.result()
                 img.data, img.sha256 = fetched.data, fetched.sha256
         await self._classify([img for img in images if img.data is not None], stats)
+        if not getattr(self.policy, "needs_phash", True):
+            for img in images:  # only perceptual hash lists need the bytes past here
+                img.data = None
 
     async def _classify(self, images: list[_Image], stats: CycleStats) -> None:
         if not images:

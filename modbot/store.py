@@ -61,6 +61,9 @@ class Store:
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            # It holds the bot's login token: readable by the bot's user only.
+            self.path.touch(mode=0o600)
         self._db = sqlite3.connect(
             str(self.path), isolation_level=None, check_same_thread=False, timeout=30
         )

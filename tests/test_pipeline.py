@@ -240,6 +240,28 @@ def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none
     assert len(lemmy.mutating_requests()) == before, mutations(lemmy)[before:]
     assert bot.decisions(second.stdout) == []
     assert "0 items" in second.stdout
+    logins = [r for r in lemmy.requests if r.path == "/api/v3/user/login"]
+    assert len(logins) == 1, "the second run reuses the kept token (logins are scarce)"
+
+
+def test_live_mode_fixes_settings_that_hide_content_and_says_so(fake_lemmy, photos, tiny,
+                                                                 tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    lemmy.add_person("automod", admin=True, bot_account=True, password="pw",
+                     show_nsfw=False, show_bot_accounts=False, show_read_posts=False,
+                     discussion_languages=[37])
+    bad_url = remote_photo(lemmy, photos, BAD)
+    german = lemmy.add_post(cast.pics, cast.alice, name="auf Deutsch", url=bad_url, language_id=32)
+    other_bot = lemmy.add_person("otherbot", bot_account=True, password="pw")
+    by_bot = lemmy.add_post(cast.nsfw, other_bot, name="a bot's post", url=bad_url)
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]),
+              username="automod")
+    run = bot("run", "--once")
+    (change,) = [r for r in lemmy.requests if r.path == "/api/v3/user/save_user_settings"]
+    assert change.json == {"show_nsfw": True, "show_bot_accounts": True, "show_read_posts": True,
+                           "discussion_languages": [0, 37, 32, 39, 52]}
+    assert "show_bot_accounts, show_nsfw, show_read_posts, discussion_languages" in run.stderr
+    assert lemmy.post(german.id).removed and lemmy.post(by_bot.id).removed
 
 
 def test_admins_moderators_and_allow_listed_images_are_never_acted_on(
