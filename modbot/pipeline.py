@@ -249,7 +249,7 @@ class Pipeline:
 
         ``progress(items_done, total_or_None)`` is called after each batch; the total is
         the site's post + comment count when sweeping everything. Setting ``stop``
-        ends the sweep after the item in hand; the next sweep resumes there.
+        ends the sweep after the batch in hand; the next sweep resumes there.
         """
         self.start()
         total = None
@@ -272,7 +272,7 @@ class Pipeline:
             for batch in stream:
                 if stop is not None and stop.is_set():
                     break
-                self._process(batch, stats, stop)
+                self._process(batch, stats)
                 if progress is not None:
                     progress(stats.items_seen, total)
                 if stop is not None and stop.is_set():
@@ -283,17 +283,13 @@ class Pipeline:
         return stats
 
     # ------------------------------------------------------------------ one batch
-    def _process(self, items: list[Item], stats: CycleStats,
-                 stop: threading.Event | None) -> None:
+    def _process(self, items: list[Item], stats: CycleStats) -> None:
         images = {item.key: self._refs(item) for item in items}
         flat = [img for imgs in images.values() for img in imgs]
         stats.images_found += len(flat)
         self._loop.run_until_complete(self._fetch_and_classify(flat, stats))
-        pending: list[tuple[Item, list[dict]]] = []
-        for item in items:
-            if stop is not None and stop.is_set():
-                break
-            pending.append((item, self._decide(item, images[item.key])))
+        # A stop request lets the batch in hand finish: its images are fetched already.
+        pending = [(item, self._decide(item, images[item.key])) for item in items]
         self.executor.flush_notifications()
         for item, records in pending:
             # An action that failed for a passing reason: look at the item again next time.
