@@ -88,6 +88,13 @@ def _wake(waiter: asyncio.Future) -> None:
         waiter.set_result(None)
 
 
+def _lower_priority() -> None:
+    try:  # Linux: the niceness of one thread (its native id) only
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
 def _default_threads() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -135,8 +142,12 @@ class Engine:
         self._slots = _Slots(max_queue)
         self._ready: queue.Queue = queue.Queue()
         workers = decode_workers or min(8, _default_threads())
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="modbot-decode")
+        # On CPU the model's OpenMP threads use every core; a decode thread that preempts
+        # one of them stalls the whole parallel region, so decoding yields to inference.
+        initializer = _lower_priority if loaded.device.type == "cpu" else None
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="modbot-decode", initializer=initializer)
         self._closed = False
+        self._decoding = 0  # images submitted and not yet decoded
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="modbot-inference", daemon=True)
         self._thread.start()
@@ -181,6 +192,7 @@ class Engine:
         future: Future = Future()
         with self._lock:
             if not self._closed:
+                self._decoding += 1
                 self._pool.submit(self._decode, data if isinstance(data, bytes) else bytes(data), future)
                 return future
         self._slots.release()
@@ -200,17 +212,21 @@ class Engine:
             self._slots.release()
 
     def _decode(self, data: bytes, future: Future) -> None:
-        sha256 = hashlib.sha256(data).hexdigest()
         try:
-            regions = decode(data, self.preprocess)
-        except Unreadable as exc:
-            self._resolve(future, self._unreadable(sha256, exc.reason))
-            return
-        except Exception as exc:  # a decoder bug on hostile bytes must not kill anything
-            log.warning("decoding image %s failed unexpectedly: %r", sha256[:12], exc)
-            self._resolve(future, self._unreadable(sha256, f"could not decode: {type(exc).__name__}: {exc}"))
-            return
-        self._ready.put(_Job(future, sha256, regions))
+            sha256 = hashlib.sha256(data).hexdigest()
+            try:
+                regions = decode(data, self.preprocess)
+            except Unreadable as exc:
+                self._resolve(future, self._unreadable(sha256, exc.reason))
+                return
+            except Exception as exc:  # a decoder bug on hostile bytes must not kill anything
+                log.warning("decoding image %s failed unexpectedly: %r", sha256[:12], exc)
+                self._resolve(future, self._unreadable(sha256, f"could not decode: {type(exc).__name__}: {exc}"))
+                return
+            self._ready.put(_Job(future, sha256, regions))
+        finally:
+            with self._lock:
+                self._decoding -= 1
 
     def _run(self) -> None:
         stop = False
@@ -222,9 +238,14 @@ class Engine:
             deadline = time.monotonic() + self.max_wait
             while regions < self.max_batch:
                 try:
-                    job = self._ready.get(timeout=max(0.0, deadline - time.monotonic()))
+                    job = self._ready.get_nowait()
                 except queue.Empty:
-                    break
+                    if not self._decoding:  # nothing else on its way: do not wait for nothing
+                        break
+                    try:
+                        job = self._ready.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
                 if job is None:
                     stop = True
                     break
