@@ -457,10 +457,21 @@ class LemmyClient:
             raise LemmyError("pict-rs purge needs PICTRS_URL and PICTRS_API_KEY")
         url = f"{self.pictrs_url}/internal/purge"
         key = self._pictrs_key.reveal()
-        return self._retrying(
-            "pict-rs purge",
-            lambda: self._send(
-                "POST", url, auth=False, params={"alias": alias}, headers={"X-Api-Token": key}
-            ),
-            auth=False,
-        )
+        try:
+            return self._retrying(
+                "pict-rs purge",
+                lambda: self._send(
+                    "POST", url, auth=False, params={"alias": alias},
+                    headers={"X-Api-Token": key},
+                ),
+                auth=False,
+            )
+        except LemmyError as exc:
+            if exc.status == 404:  # gone already (a ban's remove_data, a user's delete)
+                return {"msg": "ok", "aliases": [], "already_gone": True}
+            if exc.status in (401, 403) or isinstance(exc, LemmyLoginError):
+                raise LemmyError(
+                    f"pict-rs refused the purge of {alias} ({exc.status}): check "
+                    "PICTRS_API_KEY (pict-rs' server.api_key)", status=exc.status
+                ) from None
+            raise

@@ -187,6 +187,10 @@ class Pipeline:
             return
         site = self.client.ensure_session()
         self._last_session_check = time.monotonic()
+        version = str(site.get("version") or "")
+        if version and not version.startswith("0."):
+            self._warn(f"Lemmy {version}: modbot speaks API v3 (Lemmy 0.19); from 1.0 the "
+                       "v3 API has no remove, purge or ban, so actions will fail")
         self._emojis = site_emoji_urls(site)
         self._check_account(site)
         self._started = True
