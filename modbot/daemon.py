@@ -105,7 +105,7 @@ class Daemon:
                 pass
         finally:
             log.info("stopping: finishing the batch in hand")
-            # Jobs see `stop` and return after the item in hand; wait for that.
+            # Jobs see `stop` and return after the batch in hand; wait for that.
             scheduler.shutdown(wait=True)
             self._heartbeat(ok=True, stopped=True)
             self._write_report(force=True)

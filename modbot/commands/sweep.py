@@ -23,7 +23,7 @@ the rules, as `modbot run` does for new content. Items already looked at are ski
 an image already in the verdict cache is not classified again, so a sweep after `run`
 costs little. Settings come from the environment, as for `modbot run`.
 
-Ctrl-C or SIGTERM finish the item in hand and stop (exit status 130); the next
+Ctrl-C or SIGTERM finish the batch in hand (up to 50 items) and stop (exit status 130); the next
 `modbot sweep` resumes where it stopped. On a terminal a progress bar shows the rate
 and, with --all, the ETA; otherwise a progress line is logged every 30 seconds.
 
@@ -93,11 +93,15 @@ def load_config(args, command: str) -> tuple[Any, Any] | int:
         return 1
     for warning in policy.warnings:
         log.warning("%s", warning)
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # One line per request is noise at the default level (-v shows them).
+        for name in ("httpx", "httpcore", "pythorhead"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     return settings, policy
 
 
 class StopOnSignal:
-    """SIGINT/SIGTERM set `event` (the pipeline ends after the item in hand); a second
+    """SIGINT/SIGTERM set `event` (the pipeline ends after the batch in hand); a second
     Ctrl-C aborts at once. Restores the previous handlers on exit."""
 
     def __init__(self, what: str) -> None:
@@ -114,7 +118,7 @@ class StopOnSignal:
         if self.event.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.event.set()
-        print(f"\n{self.what}: stopping after the item in hand (Ctrl-C again to abort; "
+        print(f"\n{self.what}: stopping after the batch in hand (Ctrl-C again to abort; "
               "it resumes next time)", file=sys.stderr)
 
     def __exit__(self, *exc: Any) -> None:
