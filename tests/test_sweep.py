@@ -294,3 +294,20 @@ def test_report_is_a_dry_run_over_the_window_as_json_and_html(fake_lemmy, photos
     bot("report", "--since", "7d", "--out", "again.json")
     again = json.loads((tmp_path / "again.json").read_text())
     assert {(d["item"]["kind"], d["item"]["id"]) for d in again["decisions"]} == set(by_item)
+
+
+def test_run_once_dry_run_writes_the_report_of_its_run(fake_lemmy, photos, tiny_checkpoint,
+                                                       tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad = hostile.jpeg(color=(1, 2, 3))
+    post = lemmy.add_post(cast.pics, cast.alice, name="new",
+                          url=lemmy.add_upload(cast.alice, bad).url)
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(bad)]))
+    done = bot("run", "--once", "--dry-run", "--report", "once.json")
+    assert lemmy.mutating_requests() == []
+    doc = json.loads((tmp_path / "once.json").read_text())
+    run_id = done.stdout.split()[1]
+    assert {d["run_id"] for d in doc["decisions"]} == {run_id}
+    assert doc["summary"]["dry_run"] is True
+    (hit,) = [d for d in doc["decisions"] if d["item"] == {**d["item"], "kind": "post", "id": post.id}]
+    assert hit["rule"] == "known abusive image"
