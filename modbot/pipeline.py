@@ -39,6 +39,8 @@ __all__ = ["CycleStats", "Pipeline", "new_run_id"]
 log = logging.getLogger(__name__)
 
 DEFAULT_DEEP_EVERY = timedelta(minutes=10)
+INTERRUPTED = ("modbot stopped while carrying this out; Lemmy may have done it (see the "
+               "instance's modlog); if the item is still there it is looked at again")
 # How often a long-running bot asks /site whether Lemmy still knows its login (a dropped
 # token is silently anonymous on reads) and refreshes the list of admins. An admin bot
 # also notices a drop at once: list_all_media answers 401 and the client logs in again.
@@ -140,6 +142,7 @@ class Pipeline:
         self._own_engine = engine is None
         self._fetch_resolver = fetch_resolver
         self._loop = asyncio.new_event_loop()
+        self._busy = threading.Lock()
         self._fetcher: Any = None
         self._started = False
         self._session_check_every = session_check_every.total_seconds()
@@ -265,8 +268,14 @@ class Pipeline:
 
     def _run(self, batches: Callable, *, stop: threading.Event | None,
              progress: Callable | None = None, total: int | None = None) -> CycleStats:
+        with self._busy:  # one cycle at a time: the event loop and the cursors are shared
+            return self._run_locked(batches, stop=stop, progress=progress, total=total)
+
+    def _run_locked(self, batches: Callable, *, stop: threading.Event | None,
+                    progress: Callable | None, total: int | None) -> CycleStats:
         requests_before = self.client.requests
         self.start()
+        self._recover_interrupted()
         stats = CycleStats()
         if self.executor.valve_tripped():
             log.warning("safety valve tripped (%s): report-only",
@@ -293,23 +302,38 @@ class Pipeline:
         stats.images_found += len(flat)
         self._loop.run_until_complete(self._fetch_and_classify(flat, stats))
         # A stop request lets the batch in hand finish: its images are fetched already.
-        pending = [(item, self._decide(item, images[item.key])) for item in items]
+        # Each item is recorded as soon as its actions are done, so the audit says what
+        # was done even if the process dies next; an item waiting for the batch's admin
+        # message is recorded after it is sent (else a crash would lose the message).
+        waiting = []
+        for item in items:
+            records = self._decide(item, images[item.key])
+            if any(o.status == "queued" for r in records for o in r["actions"]):
+                waiting.append((item, records))
+            else:
+                self._commit(item, records, stats)
         self.executor.flush_notifications()
-        for item, records in pending:
-            # An action that failed for a passing reason: look at the item again next time.
-            retry = any(o.retry for r in records for o in r["actions"])
-            with self.store.transaction():
-                for record in records:
-                    record["actions"] = [o.as_dict() for o in record["actions"]]
-                    self.store.add_decision(record)
-                    stats.decisions += 1
-                    for a in record["actions"]:
-                        stats.actions[f"{a['action']}:{a['status']}"] += 1
-                    if record.get("skipped"):
-                        stats.skipped[record["skipped"]] += 1
-                if not retry and self.source.remember_seen:
-                    self.store.mark_seen(self.scope, item.kind, item.id, item.updated)
-            stats.items_seen += 1
+        for item, records in waiting:
+            self._commit(item, records, stats)
+
+    def _commit(self, item: Item, records: list[dict], stats: CycleStats) -> None:
+        """One transaction: the item's decisions and its "seen" mark."""
+        # An action that failed for a passing reason: look at the item again next time.
+        retry = any(o.retry for r in records for o in r["actions"])
+        with self.store.transaction():
+            for record in records:
+                record["actions"] = [o.as_dict() for o in record["actions"]]
+                self.store.add_decision(record)
+            self.store.journal_delete(item.key)
+            if not retry and self.source.remember_seen:
+                self.store.mark_seen(self.scope, item.kind, item.id, item.updated)
+        for record in records:
+            stats.decisions += 1
+            for a in record["actions"]:
+                stats.actions[f"{a['action']}:{a['status']}"] += 1
+            if record.get("skipped"):
+                stats.skipped[record["skipped"]] += 1
+        stats.items_seen += 1
 
     def _refs(self, item: Item) -> list[_Image]:
         url = self.settings.lemmy_url
@@ -420,24 +444,25 @@ class Pipeline:
     def _decide(self, item: Item, images: list[_Image]) -> list[dict]:
         """One record per image; its actions are ``Outcome``s (notices still queued)."""
         records: list[dict] = []
+        work: list[tuple[dict, _Image, list, list]] = []
         done_for_item: set[str] = set()
         for img in images:
             record = self._record(item, img)
+            records.append(record)
             if img.skipped or img.verdict is None:
                 record["skipped"] = img.skipped or "unchecked"
                 if img.skipped_detail:
                     record["skipped_detail"] = img.skipped_detail
-                records.append(record)
                 img.data = None
                 continue
             plan = self.policy.decide(self._subject(item, img))
             img.data = None  # bytes are not kept past the decision
-            record["rule"] = getattr(plan, "rule", None)
+            record["rule"] = plan.rule
             record["hash_match"] = dict(plan.hash_lists) or None
             record["exempt"] = plan.exempt
             record["matched"] = [asdict(m) for m in plan.matched]
             real, repeats = [], []
-            for planned in getattr(plan, "actions", None) or []:
+            for planned in plan.actions:
                 # One remove/ban/report per item, however many of its images matched.
                 key = planned.kind if planned.kind != "purge_image" else f"purge_image:{img.ref.url}"
                 if key in done_for_item:
@@ -446,10 +471,29 @@ class Pipeline:
                     continue
                 done_for_item.add(key)
                 real.append(planned)
+            work.append((record, img, real, repeats))
+        acting = [w for w in work if w[2]] if not self.dry_run else []
+        if acting:
+            # Write-ahead: if the process dies while Lemmy carries these out (a removed
+            # post is then hidden from the listings), the decision is still recorded.
+            self.store.journal_put(item.key, self.run_id, [
+                {**record, "actions": [{"action": a.kind, "status": "interrupted",
+                                        "detail": INTERRUPTED} for a in real]}
+                for record, _img, real, _ in acting])
+        for record, img, real, repeats in work:
             outcomes = self.executor.execute(self._target(item, img), real) if real else []
             record["actions"] = outcomes + repeats
-            records.append(record)
         return records
+
+    def _recover_interrupted(self) -> None:
+        """Record the decisions a killed process was carrying out (see ``_decide``)."""
+        for key, run_id, records in self.store.journal_left_by(self.run_id):
+            log.warning("%s: the last run stopped while acting on it; recorded as interrupted",
+                        key)
+            with self.store.transaction():
+                for record in records:
+                    self.store.add_decision(record)
+                self.store.journal_delete(key)
 
     def _record(self, item: Item, img: _Image) -> dict:
         v = item.view

@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS actions (
     kind TEXT NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL, detail TEXT,
     run_id TEXT, done_at REAL NOT NULL, PRIMARY KEY (kind, target));
 CREATE INDEX IF NOT EXISTS actions_at ON actions (done_at);
+CREATE TABLE IF NOT EXISTS journal (
+    item_key TEXT PRIMARY KEY, run_id TEXT NOT NULL, records TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS uploaders (
     alias TEXT PRIMARY KEY, person_id INTEGER, actor_id TEXT, published TEXT);
 """
@@ -235,6 +237,25 @@ class Store:
     def valve_reset_at(self) -> float:
         value = self.get_cursor("safety_valve_reset_at")
         return float(value) if value else 0.0
+
+    # -- journal: an item's decisions written before its actions are sent (write-ahead)
+    def journal_put(self, item_key: str, run_id: str, records: list[dict]) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO journal (item_key, run_id, records) VALUES (?, ?, ?)",
+            (item_key, run_id, json.dumps(records, sort_keys=True)),
+        )
+
+    def journal_delete(self, item_key: str) -> None:
+        self._exec("DELETE FROM journal WHERE item_key = ?", (item_key,))
+
+    def journal_left_by(self, current_run_id: str) -> list[tuple[str, str, list[dict]]]:
+        """Entries other runs left behind: they died while acting."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT item_key, run_id, records FROM journal WHERE run_id != ?",
+                (current_run_id,),
+            ).fetchall()
+        return [(r["item_key"], r["run_id"], json.loads(r["records"])) for r in rows]
 
     # -- uploaders: alias -> person, from list_all_media (Lemmy has no lookup by alias)
     def remember_uploader(

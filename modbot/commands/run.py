@@ -100,10 +100,15 @@ def _run(settings, policy, args) -> int:
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if args.dry_run else "live"
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # One line per request is noise at the default level (and -v shows them).
+        for name in ("httpx", "httpcore", "pythorhead"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         with Pipeline(settings, policy, dry_run=args.dry_run) as pipeline:
             log.info("modbot %s on %s as %s (run %s); %s", mode, settings.lemmy_url,
                      settings.username, pipeline.run_id, policy.summary())
+            pipeline.engine  # load the model first: a missing model fails before any request
             if args.once:
                 stats = pipeline.poll_once(deep=True)
                 log.info("cycle: %s", stats.summary())
