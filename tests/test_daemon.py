@@ -29,6 +29,9 @@ class Lines:
         for line in stream:
             self.lines.append(line)
 
+    def join(self) -> None:
+        self._thread.join(timeout=30)
+
     def count(self, text: str) -> int:
         return sum(text in line for line in list(self.lines))
 
@@ -77,7 +80,9 @@ def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
     assert check.stdout.startswith("ok: last good cycle")
 
     daemon.send_signal(signal.SIGTERM)
-    out, _ = daemon.communicate(timeout=60)
+    daemon.wait(timeout=60)
+    err.join()  # the reader thread owns stderr: read it to the end
+    daemon.stdout.close()
     assert daemon.returncode == 0, err.text()[-3000:]
     log = err.text()
     assert "SIGTERM received" in log and "stopped after" in log
