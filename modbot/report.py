@@ -56,6 +56,7 @@ def build_summary(
     by_skip: Counter[str] = Counter()
     by_label: Counter[str] = Counter()
     by_location: Counter[str] = Counter()
+    by_exempt: Counter[str] = Counter()
     items: set[tuple[Any, Any]] = set()
     images: set[str] = set()
     models: set[str] = set()
@@ -78,6 +79,8 @@ def build_summary(
             by_label[str(label)] += 1
         if d.get("model"):
             models.add(str(d["model"]))
+        if d.get("exempt"):
+            by_exempt[str(d["exempt"])] += 1
     record_random = any(bool(d.get("random_weights")) for d in decisions)
     record_dry = bool(decisions) and all(bool(d.get("dry_run")) for d in decisions)
     summary: dict[str, Any] = {
@@ -96,6 +99,7 @@ def build_summary(
         "by_skip_reason": dict(by_skip.most_common()),
         "by_label": dict(by_label.most_common()),
         "by_location": dict(by_location.most_common()),
+        "by_exempt": dict(by_exempt.most_common()),
     }
     if extra:
         summary.update(extra)
@@ -262,6 +266,8 @@ def _decision_card(d: Mapping[str, Any]) -> str:
         ("labels", labels or '<span class="muted">none</span>'),
         ("scores", _scores(d)),
     ]
+    if d.get("exempt"):
+        rows.append(("exempt", f'<span class="warn">no action: {_e(d["exempt"])}</span>'))
     if hash_match:
         rows.append(("hash list", _e(_hash_lists(hash_match))))
     if d.get("unreadable"):
@@ -272,6 +278,8 @@ def _decision_card(d: Mapping[str, Any]) -> str:
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     rule = d.get("rule")
     title = _e(rule) if rule else '<span class="muted">no rule matched</span>'
+    if d.get("exempt"):
+        title += ' <span class="muted">(exempt)</span>'
     return (
         f'<article class="decision"><h3>{title}</h3><table class="kv">{body}</table>'
         f'<ul class="actions">{action_rows}</ul></article>'
@@ -345,6 +353,8 @@ def render_html(
         _actions_table(summary["by_action"]),
         _counts_table("Skipped (could not be checked)", summary["by_skip_reason"], "Nothing skipped."),
         _counts_table("By label", summary["by_label"], "No label fired."),
+        *([_counts_table("Exempt (rule matched, no action)", summary["by_exempt"], "")]
+          if summary["by_exempt"] else []),
         "</div>",
         f"<h2>Decisions with a rule ({len(acted)})</h2>",
         "".join(_decision_card(d) for d in acted) or '<p class="muted">None.</p>',

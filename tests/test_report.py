@@ -88,19 +88,21 @@ def sample():
             skipped="too large: more than 25 MB",
         ),
         decision(item={"id": 13}, labels=[], rule=None, actions=[], scores={"nsfw": -0.1}),
+        decision(item={"id": 14}, actions=[], exempt="moderator of pics@lemmy.example"),
     ]
 
 
 def test_summary_counts_by_rule_action_and_skip_reason():
     s = build_summary(sample())
-    assert s["decisions"] == 5
-    assert s["items"] == 3  # post 12, comment 3, post 13
-    assert s["by_rule"] == {"nsfw outside nsfw communities": 1, "classifier flags CSAM": 1}
+    assert s["decisions"] == 6
+    assert s["items"] == 4  # post 12, comment 3, post 13, post 14
+    assert s["by_rule"] == {"nsfw outside nsfw communities": 2, "classifier flags CSAM": 1}
+    assert s["by_exempt"] == {"moderator of pics@lemmy.example": 1}
     assert s["by_action"]["report"] == {"planned": 1}
     assert s["by_action"]["purge_image"] == {"planned": 1}
     assert s["by_skip_reason"] == {"private address": 1, "too large": 1}
-    assert s["skipped"] == 2 and s["with_rule"] == 2
-    assert s["by_label"]["nsfw"] == 2
+    assert s["skipped"] == 2 and s["with_rule"] == 3
+    assert s["by_label"]["nsfw"] == 3
     assert s["dry_run"] is True and s["random_weights"] is False
 
 
@@ -109,7 +111,7 @@ def test_json_report_has_summary_and_every_decision_field(tmp_path):
     doc = json.loads(out.read_text())
     assert set(doc) == {"summary", "decisions"}
     assert doc["summary"]["since"] == "2026-11-14T00:00:00Z"
-    assert len(doc["decisions"]) == 5
+    assert len(doc["decisions"]) == 6
     for d in doc["decisions"]:
         assert {"kind", "id", "url"} <= set(d["item"])
         assert {"url", "sha256"} <= set(d["image"])
@@ -130,6 +132,7 @@ def test_html_has_counts_first_then_decisions_and_no_image(tmp_path):
     assert "classifier flags CSAM" in page
     assert 'href="https://lemmy.example/comment/3"' in page
     assert "private address: 10.0.0.1 is not allowed" in page
+    assert "no action: moderator of pics@lemmy.example" in page
     # links to images are marked and leak no referrer
     assert re.search(r'rel="noreferrer noopener nofollow"[^>]*>image link', page)
     assert "flagged image" in page
