@@ -311,3 +311,14 @@ def test_run_once_dry_run_writes_the_report_of_its_run(fake_lemmy, photos, tiny_
     assert doc["summary"]["dry_run"] is True
     (hit,) = [d for d in doc["decisions"] if d["item"] == {**d["item"], "kind": "post", "id": post.id}]
     assert hit["rule"] == "known abusive image"
+
+
+def test_progress_bar_with_eta_on_a_terminal(capsys):
+    from modbot.commands.sweep import Progress
+
+    progress = Progress("sweep", tty=True)
+    progress(50, 200)
+    progress(200, 200)
+    progress.close()
+    err = capsys.readouterr().err
+    assert "sweep: 100%" in err and "200/200" in err and "items/s" in err

@@ -140,6 +140,11 @@ class Progress:
         self._last = self.start
         self._bar: Any = None
         self.done = 0
+        if self.tty:  # from the start, so that the rate and ETA count the first batch
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=None, desc=label, unit=" items", file=sys.stderr,
+                             dynamic_ncols=True)
 
     def __call__(self, done: int, total: int | None) -> None:
         self.done = done
@@ -153,11 +158,8 @@ class Progress:
 
     def _tqdm(self, done: int, total: int | None) -> None:
         if self._bar is None:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, desc=self.label, unit=" items", file=sys.stderr,
-                             dynamic_ncols=True)
-        elif total and self._bar.total != total:
+            return
+        if total and self._bar.total != total:
             self._bar.total = total
         self._bar.update(done - self._bar.n)
 
