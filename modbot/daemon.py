@@ -77,6 +77,9 @@ class Daemon:
 
         if install_signals:
             self._install_signals()
+        if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+            # "Running job"/"executed successfully" twice a cycle: our own line says more.
+            logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = BackgroundScheduler(
             timezone=timezone.utc,
             # One worker for the pipeline: the poll job is its only user. The cron job
@@ -159,8 +162,9 @@ class Daemon:
             return None
         since_text = json.loads(request).get("since")
         since = datetime.fromisoformat(since_text.replace("Z", "+00:00")) if since_text else None
-        # Leave part of the interval free so the next poll starts on time.
-        budget = max(1.0, self.poll_every * 0.8)
+        # Leave half the interval free so the next poll starts on time (a batch in hand
+        # can run past the budget).
+        budget = max(1.0, self.poll_every * 0.5)
         stats = self.pipeline.sweep(
             since, progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping"),
             stop=_Slice(self.stop, budget),

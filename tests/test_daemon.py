@@ -88,6 +88,7 @@ def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
     assert "SIGTERM received" in log and "stopped after" in log
     cycle_lines = [line for line in log.splitlines() if " cycle " in line and "items" in line]
     assert len(cycle_lines) >= 2
+    assert "Running job" not in log, "one line per cycle at the default level"
     assert "sweep finished" in log, "the requested sweep ran between polls"
 
     assert lemmy.mutating_requests() == [], "a dry run changes nothing"
