@@ -72,10 +72,11 @@ def main(argv=None) -> int:
     reference.run(data[: args.warmup])  # warm-up: first-call allocations, thread pools
     engine.classify_many(data[: args.warmup])
     sync(torch, loaded)
+    warm_batches = engine.stats["batches"]
 
     # The two run in alternating rounds so that load from other processes on a shared
     # machine falls on both alike.
-    ref_s = eng_s = 0.0
+    ref_s = eng_s = ref_cpu = eng_cpu = 0.0
     ref_mem, eng_mem = [], []
     ref_verdicts, ref_sims, eng_verdicts = [], [], []
     size = -(-len(data) // args.rounds)
@@ -83,29 +84,33 @@ def main(argv=None) -> int:
         chunk = data[chunk_start : chunk_start + size]
         for phase in (("ref", "eng") if r % 2 == 0 else ("eng", "ref")):
             mem = Memory(torch, loaded)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             if phase == "ref":
                 ref_verdicts += reference.run(chunk)
                 sync(torch, loaded)
                 ref_s += time.perf_counter() - start
+                ref_cpu += time.process_time() - cpu
                 ref_sims += reference.last_sims
                 ref_mem.append(mem.peak())
             else:
                 eng_verdicts += engine.classify_many(chunk)
                 sync(torch, loaded)
                 eng_s += time.perf_counter() - start
+                eng_cpu += time.process_time() - cpu
                 eng_mem.append(mem.peak())
     engine.close()
+    batches = engine.stats["batches"] - warm_batches
     ref_mem, eng_mem = max(ref_mem), max(eng_mem)
 
     ref_rate, eng_rate = len(data) / ref_s, len(data) / eng_s
     print(
         f"reference (one at a time, two encodes, 512x512 shrink): {ref_rate:8.2f} images/s "
-        f"({ref_s:.1f} s), peak {ref_mem[1]}"
+        f"({ref_s:.1f} s, {ref_cpu / len(data) * 1000:.0f} CPU-ms/image), peak {ref_mem[1]}"
     )
     print(
         f"engine (batch {args.batch}, wait {args.max_wait_ms:g} ms, {engine._pool._max_workers} decode threads): "
-        f"{eng_rate:8.2f} images/s ({eng_s:.1f} s), peak {eng_mem[1]}"
+        f"{eng_rate:8.2f} images/s ({eng_s:.1f} s, {eng_cpu / len(data) * 1000:.0f} CPU-ms/image, "
+        f"mean batch {len(data) / max(1, batches):.1f}), peak {eng_mem[1]}"
     )
     same = sum(a == b.labels for a, b in zip(ref_verdicts, eng_verdicts))
     diff = max(

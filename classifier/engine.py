@@ -16,7 +16,6 @@ import logging
 import os
 import queue
 import threading
-import time
 from collections import deque
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +31,11 @@ from classifier.text_cache import text_embeddings
 from classifier.verdict import Verdict
 
 log = logging.getLogger(__name__)
+
+# CPU only: decode threads run at this niceness so they do not preempt the model's
+# OpenMP threads (a preempted one stalls the whole parallel region), yet are not
+# starved by other processes (10 left batches half-empty on a busy machine).
+DECODE_NICENESS = 5
 
 
 class EngineClosed(RuntimeError):
@@ -90,7 +94,7 @@ def _wake(waiter: asyncio.Future) -> None:
 
 def _lower_priority() -> None:
     try:  # Linux: the niceness of one thread (its native id) only
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), DECODE_NICENESS)
     except (AttributeError, OSError):
         pass
 
@@ -148,6 +152,7 @@ class Engine:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="modbot-decode", initializer=initializer)
         self._closed = False
         self._decoding = 0  # images submitted and not yet decoded
+        self.stats = {"images": 0, "unreadable": 0, "batches": 0, "regions": 0}  # since start
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="modbot-inference", daemon=True)
         self._thread.start()
@@ -217,6 +222,7 @@ class Engine:
             try:
                 regions = decode(data, self.preprocess)
             except Unreadable as exc:
+                self.stats["unreadable"] += 1
                 self._resolve(future, self._unreadable(sha256, exc.reason))
                 return
             except Exception as exc:  # a decoder bug on hostile bytes must not kill anything
@@ -235,15 +241,18 @@ class Engine:
             if job is None:
                 break
             batch, regions = [job], len(job.regions)
-            deadline = time.monotonic() + self.max_wait
             while regions < self.max_batch:
                 try:
                     job = self._ready.get_nowait()
                 except queue.Empty:
                     if not self._decoding:  # nothing else on its way: do not wait for nothing
                         break
+                    # Images still being decoded: wait for the next one at most max_wait.
+                    # A burst thus fills whole batches (on CPU a batch of 2 costs nearly
+                    # what a batch of 8 does per image); a trickle waits at most
+                    # max_batch x max_wait in all.
                     try:
-                        job = self._ready.get(timeout=max(0.0, deadline - time.monotonic()))
+                        job = self._ready.get(timeout=self.max_wait)
                     except queue.Empty:
                         break
                 if job is None:
@@ -254,6 +263,9 @@ class Engine:
             self._infer(batch)
 
     def _infer(self, batch: list[_Job]) -> None:
+        self.stats["batches"] += 1
+        self.stats["images"] += len(batch)
+        self.stats["regions"] += sum(len(job.regions) for job in batch)
         try:
             sims = self._similarities([r for job in batch for r in job.regions])
         except Exception as exc:  # e.g. CUDA out of memory: tell every caller
