@@ -312,3 +312,34 @@ def test_text_embeddings_are_cached_per_concept_version(loaded, tmp_path):
     with Engine(loaded, concepts, text_cache_dir=tmp_path) as fourth:
         (v4,) = fourth.classify_many([jpeg(7)])
     assert v4.scores == pytest.approx(v1.scores, abs=1e-6)
+
+
+def test_hostile_files_get_verdicts_and_never_break_a_batch(engine):
+    from modbot.fakelemmy import hostile
+
+    names = list(hostile.ALL)
+    samples = [hostile.ALL[n]() for n in names]
+    verdicts = dict(zip(names, engine.classify_many([jpeg(11)] + samples + [jpeg(12)])[1:-1]))
+    assert set(verdicts) == set(hostile.ALL)
+    assert "truncated or corrupt" in verdicts["truncated_jpeg"].unreadable
+    assert "decompression bomb" in verdicts["png_bomb"].unreadable
+    assert verdicts["svg"].unreadable.startswith("not an image: SVG")
+    assert verdicts["html_page"].unreadable == "not an image: an HTML page"
+    assert verdicts["zero_byte"].unreadable == "empty file (0 bytes)"
+    # a valid JPEG with 30 MB of padding is an image (the size cap is fetch.py's job)
+    assert verdicts["large_file"].unreadable is None and verdicts["large_file"].regions == 1
+    assert verdicts["animated_gif"].regions == 4 and verdicts["animated_webp"].regions == 4
+
+
+def test_real_photos_batched_equal_one_at_a_time(loaded, text_cache):
+    from pathlib import Path
+
+    photos = [p.read_bytes() for p in sorted((Path(__file__).parent / "data").glob("*.jpg"))]
+    if not photos:
+        pytest.skip("no photos in tests/data")
+    with Engine(loaded, max_batch=8, text_cache_dir=text_cache) as e:
+        together = e.classify_many(photos)
+        alone = [e.classify_many([p])[0] for p in photos]
+    for a, b in zip(together, alone):
+        assert a.unreadable is None and a.regions == 1
+        assert a.scores == pytest.approx(b.scores, abs=1e-5)
