@@ -121,6 +121,10 @@ def main(argv=None) -> int:
         f"agreement: same labels on {same}/{len(data)} images; largest prompt-similarity "
         f"difference {diff:.4f} (the reference's 512 px shrink and resize path differ)"
     )
+    print(
+        f"decode alone (what feeds a GPU): {decode_rate(data, engine.preprocess, engine._pool._max_workers):.0f} "
+        f"images/s with {engine._pool._max_workers} threads"
+    )
     print(f"throughput ratio engine/reference: {eng_rate / ref_rate:.2f}")
     return 0
 
@@ -196,6 +200,18 @@ class Memory:
         if self.cuda:
             text += f", CUDA max allocated {self.torch.cuda.max_memory_allocated() / 2**20:.0f} MiB"
         return rss, text
+
+
+def decode_rate(data, cfg, threads: int) -> float:
+    """Images/s of the engine's decode + preprocessing alone, in a pool of threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from classifier.preprocess import decode
+
+    with ThreadPoolExecutor(threads) as pool:
+        start = time.perf_counter()
+        list(pool.map(lambda d: decode(d, cfg), data))
+        return len(data) / (time.perf_counter() - start)
 
 
 def sync(torch, loaded):

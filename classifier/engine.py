@@ -145,7 +145,8 @@ class Engine:
         self._text = text_embeddings(loaded, self.concepts.prompts, self.concept_version, text_cache_dir)
         self._slots = _Slots(max_queue)
         self._ready: queue.Queue = queue.Queue()
-        workers = decode_workers or min(8, _default_threads())
+        # decoding must keep a GPU fed (~1,000+ images/s): one thread per core
+        workers = decode_workers or min(32, _default_threads())
         # On CPU the model's OpenMP threads use every core; a decode thread that preempts
         # one of them stalls the whole parallel region, so decoding yields to inference.
         initializer = _lower_priority if loaded.device.type == "cpu" else None
