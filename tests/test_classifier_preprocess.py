@@ -180,3 +180,11 @@ def test_a_broken_late_frame_keeps_the_frames_before_it():
     data = animation([RED, GREEN, BLUE, RED, GREEN], "GIF", size=(200, 200))
     regions = decode(data[: int(len(data) * 0.8)])
     assert regions and near(regions[0][112, 112], RED)
+
+
+def test_draft_mode_and_exif_orientation_together():
+    exif = Image.Exif()
+    exif[0x0112] = 8  # displayed rotated 90 degrees counter-clockwise: stored right half on top
+    (region,) = decode(encode(two_halves((3000, 2000), RED, BLUE), "JPEG", exif=exif))
+    assert near(region[5, 112], BLUE) and near(region[218, 112], RED)
+    assert near(region[60, 5], region[60, 218], tol=5)  # no left/right split any more
