@@ -39,6 +39,7 @@ __all__ = ["CycleStats", "Pipeline", "new_run_id"]
 log = logging.getLogger(__name__)
 
 DEFAULT_DEEP_EVERY = timedelta(minutes=10)
+NOTIFY_EVERY = 300.0  # seconds: admin messages are batched per cycle, at most this long
 INTERRUPTED = ("modbot stopped while carrying this out; Lemmy may have done it (see the "
                "instance's modlog); if the item is still there it is looked at again")
 # How often a long-running bot asks /site whether Lemmy still knows its login (a dropped
@@ -281,19 +282,32 @@ class Pipeline:
             log.warning("safety valve tripped (%s): report-only",
                         self.executor.valve_tripped()["reason"])
         stream = batches()
+        self._waiting: list[tuple[Item, list[dict]]] = []
+        last_flush = time.monotonic()
         try:
             for batch in stream:
                 if stop is not None and stop.is_set():
                     break
                 self._process(batch, stats)
+                if self._waiting and time.monotonic() - last_flush >= NOTIFY_EVERY:
+                    self._flush(stats)  # a long sweep still tells the admins in time
+                    last_flush = time.monotonic()
                 if progress is not None:
                     progress(stats.items_seen, total)
                 if stop is not None and stop.is_set():
                     break
         finally:
             stream.close()
+            self._flush(stats)
             stats.requests = self.client.requests - requests_before
         return stats
+
+    def _flush(self, stats: CycleStats) -> None:
+        """Send the admins' messages (one per admin), then record the items behind them."""
+        waiting, self._waiting = self._waiting, []
+        self.executor.flush_notifications()
+        for item, records in waiting:
+            self._commit(item, records, stats)
 
     # ------------------------------------------------------------------ one batch
     def _process(self, items: list[Item], stats: CycleStats) -> None:
@@ -303,18 +317,14 @@ class Pipeline:
         self._loop.run_until_complete(self._fetch_and_classify(flat, stats))
         # A stop request lets the batch in hand finish: its images are fetched already.
         # Each item is recorded as soon as its actions are done, so the audit says what
-        # was done even if the process dies next; an item waiting for the batch's admin
+        # was done even if the process dies next; an item waiting for the cycle's admin
         # message is recorded after it is sent (else a crash would lose the message).
-        waiting = []
         for item in items:
             records = self._decide(item, images[item.key])
             if any(o.status == "queued" for r in records for o in r["actions"]):
-                waiting.append((item, records))
+                self._waiting.append((item, records))
             else:
                 self._commit(item, records, stats)
-        self.executor.flush_notifications()
-        for item, records in waiting:
-            self._commit(item, records, stats)
 
     def _commit(self, item: Item, records: list[dict], stats: CycleStats) -> None:
         """One transaction: the item's decisions and its "seen" mark."""

@@ -477,7 +477,8 @@ def pipeline_for(tiny, tmp_path):
 
     def make(lemmy, *, dry_run=False, **kwargs):
         policy = load_policy(write_rules(tmp_path, lemmy, tiny,
-                                         known_bad=kwargs.pop("known_bad", ())))
+                                         known_bad=kwargs.pop("known_bad", ()),
+                                         rules=kwargs.pop("rules", DEFAULT_RULES)))
         if not engines:
             engines.append(build_engine(policy))
         settings = Settings(lemmy.url, "modbot", Secret("pw"), lemmy.pictrs_url,
@@ -604,3 +605,24 @@ def test_sweep_walks_the_backlog_and_resumes_after_a_stop(fake_lemmy, photos, ti
     assert len(decided) == len(set(decided)) == 60, "every image once"
     assert ("post", ancient.id) not in decided
     assert second.images_classified == 0, "the verdict is cached from the first part"
+
+
+def test_admin_notices_of_a_cycle_are_one_message_per_admin(fake_lemmy, photos, tiny,
+                                                            pipeline_for):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    notify = """
+  - name: tell the admins
+    if: {hash_list: known-bad}
+    then: {notify_admins: "known image in {{permalink}}"}
+"""
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=notify)
+    bad_url = remote_photo(lemmy, photos, BAD)
+    posts = [lemmy.add_post(cast.pics, cast.alice, name=f"p{i}", url=bad_url) for i in range(55)]
+    stats = pipeline.poll_once(deep=True)  # two pages of posts: still one message
+    assert stats.actions == {"notify_admins:done": 55}
+    (message,) = lemmy.private_messages  # the only admin besides the bot
+    assert message.recipient_id == cast.admin.id
+    assert all(f"{lemmy.url}/post/{p.id})" in message.content for p in posts)
+    lemmy.edit_post(posts[0].id, body="edited")
+    pipeline.poll_once(deep=True)
+    assert len(lemmy.private_messages) == 1, "at most once per item"
