@@ -155,8 +155,9 @@ class Reference:
 
         labels, self.last_sims = [], []
         for data in items:
-            image = Image.open(io.BytesIO(data)).convert("RGB")
-            image.thumbnail((512, 512))
+            image = Image.open(io.BytesIO(data))
+            image.thumbnail((512, 512))  # before loading: Pillow then uses draft mode too
+            image = image.convert("RGB")
             x = self.transform(image).unsqueeze(0).to(self.loaded.device, self.loaded.dtype)
             sims = np.empty(self.n)
             with torch.no_grad():
