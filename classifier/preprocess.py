@@ -156,7 +156,9 @@ def views(frame: Image.Image, cfg: PreprocessConfig) -> list[np.ndarray]:
     size = cfg.size
     width, height = frame.size
     short, long = min(width, height), max(width, height)
-    scaled_long = max(size, round(long * size / short))
+    # capped: a 1 x 100,000 strip must not become a 224 x 22,400,000 array; the tiles of
+    # such a strip are squeezed anyway (see max_tiles)
+    scaled_long = min(max(size, round(long * size / short)), 2 * cfg.max_tiles * size)
     new = (scaled_long, size) if width >= height else (size, scaled_long)
     resized = frame.resize(new, Image.BICUBIC, reducing_gap=3.0) if new != frame.size else frame
     array = np.asarray(resized, dtype=np.uint8)

@@ -188,3 +188,10 @@ def test_draft_mode_and_exif_orientation_together():
     (region,) = decode(encode(two_halves((3000, 2000), RED, BLUE), "JPEG", exif=exif))
     assert near(region[5, 112], BLUE) and near(region[218, 112], RED)
     assert near(region[60, 5], region[60, 218], tol=5)  # no left/right split any more
+
+
+def test_an_extreme_strip_does_not_blow_up():
+    strip = Image.new("RGB", (100_000, 1), RED)  # 0.1 megapixels, under any cap
+    regions = decode(encode(strip))
+    assert len(regions) == 1 + PreprocessConfig().max_tiles
+    assert all(r.shape == (224, 224, 3) for r in regions)
