@@ -75,3 +75,26 @@ def test_default_model_without_weights_fails_fast(files, tmp_path):
     assert "ViT-L-14/openai weights are not in the Hugging Face cache" in result.stderr
     assert "hf download" in result.stderr
     assert elapsed < 30, elapsed  # includes starting Python and importing torch; a guard against retries
+
+
+def test_urls_are_fetched_into_memory(files, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    root, checkpoint = files
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        env = {**os.environ, "MODBOT_TEXT_CACHE_DIR": str(tmp_path)}
+        result = modbot(f"{base}/red.jpg", f"{base}/missing.jpg", *tiny(checkpoint), "--allow-random-weights", "--json", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1, result.stderr
+    ok, missing = json.loads(result.stdout)
+    assert ok["input"] == f"{base}/red.jpg" and ok["unreadable"] is None and ok["regions"] == 1
+    assert missing["input"] == f"{base}/missing.jpg" and "404" in missing["error"]

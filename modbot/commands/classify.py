@@ -112,15 +112,13 @@ def _read_inputs(inputs: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
 
 
 async def _fetch_all(urls: list[str]):
-    from urllib.parse import urlsplit
-
     from modbot.fetch import Fetcher, FetchSkipped
 
     fetched: dict[str, bytes] = {}
     failed: dict[str, str] = {}
-    # the admin named these hosts: they may be on a private network (their own instance)
-    hosts = {urlsplit(u).hostname for u in urls if urlsplit(u).hostname}
-    async with Fetcher(allowed_hosts=hosts) as fetcher:
+    # the admin named these hosts (host:port of each URL): they may be on a private
+    # network, e.g. their own instance; redirects elsewhere are still checked
+    async with Fetcher(allowed_hosts=urls) as fetcher:
         for url in urls:
             try:
                 fetched[url] = (await fetcher.fetch(url)).data
