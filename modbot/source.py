@@ -2,11 +2,13 @@
 
 Polling reads ``post/list`` and ``comment/list`` (``sort=New``, ``type_=All``,
 ``limit=50``) page by page until it reaches what it has seen (the newest ``published``
-of the last poll). Lemmy sorts by ``published``, and a federated item can arrive late
-with an older ``published``; so every ``deep_every`` (and on ``run --once``) a poll
-pages further, down to ``lookback`` before that watermark. An item is looked at again
-when its ``updated`` changes (an edit). Uploads come from ``admin/list_all_media``
-(admins only), newest first.
+of the last poll): an idle poll costs these two requests. Lemmy sorts by ``published``,
+and a federated item can arrive late with an older ``published``; so every
+``deep_every`` (and on ``run --once``) a poll pages further, down to ``lookback`` before
+that watermark. An item is looked at again when its ``updated`` changes (an edit).
+Uploads come from ``admin/list_all_media`` (admins only, newest first), every
+``uploads_every`` and on each deep poll: an upload that is posted is seen at once as
+the post's image; one never posted waits a few minutes at most.
 
 The backlog iterator walks posts by ``page_cursor`` (no page limit) and each post's
 comments (``comment/list?post_id=``, skipped when the post has none), then uploads; its
@@ -103,12 +105,14 @@ class Source:
         lookback: timedelta = timedelta(hours=6),
         deep_every: timedelta = timedelta(minutes=10),
         uploads: bool = True,
+        uploads_every: timedelta = timedelta(minutes=5),
         remember_seen: bool = True,
         clock=time.time,
     ) -> None:
         self.client, self.store, self.scope = client, store, scope
         self.lookback, self.deep_every = lookback, deep_every
         self.uploads = uploads
+        self.uploads_every = uploads_every
         self.remember_seen = remember_seen
         self._clock = clock
 
@@ -129,9 +133,12 @@ class Source:
             self.store.set_cursor(self._cursor(f"watermark:{name}"), newest.isoformat())
 
     # ------------------------------------------------------------------ polling
+    def _due(self, name: str, every: timedelta) -> bool:
+        last = self.store.get_cursor(self._cursor(name))
+        return last is None or self._clock() - float(last) >= every.total_seconds()
+
     def deep_due(self) -> bool:
-        last = self.store.get_cursor(self._cursor("last_deep_poll"))
-        return last is None or self._clock() - float(last) >= self.deep_every.total_seconds()
+        return self._due("last_deep_poll", self.deep_every)
 
     def poll(self, *, deep: bool | None = None) -> Iterator[list[Item]]:
         """Batches (one per page) of items not seen yet; watermarks move at the end."""
@@ -142,7 +149,10 @@ class Source:
         # the client logs in again) before the listings below are read as anonymous. They
         # are handed out last: a post using an upload is decided (and removed) before the
         # upload's image is purged, which would leave the post with nothing to check.
-        uploads = list(self._poll_uploads()) if self.uploads else []
+        uploads: list[list[Item]] = []
+        if self.uploads and (deep or self._due("last_uploads_poll", self.uploads_every)):
+            uploads = list(self._poll_uploads())
+            self.store.set_cursor(self._cursor("last_uploads_poll"), repr(started))
         for name, pages in (("posts", self._post_pages), ("comments", self._comment_pages)):
             stop_at = self._stop_at(name, deep)
             batch_newest = None

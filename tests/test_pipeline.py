@@ -560,20 +560,28 @@ def test_an_admin_bot_notices_a_dropped_login_through_list_all_media(
     comment = lemmy.add_comment(nsfw_post, cast.alice,
                                 content=f"![x]({remote_photo(lemmy, photos, BAD)})")
     lemmy.clear_requests()
-    pipeline.poll_once()
+    pipeline.poll_once(deep=True)
     paths = [(r.path, r.status) for r in lemmy.requests]
     assert paths[:3] == [("/api/v3/admin/list_all_media", 401), ("/api/v3/user/login", 200),
                          ("/api/v3/admin/list_all_media", 200)]
     assert lemmy.comment(comment.id).removed
 
 
-def test_idle_poll_costs_three_requests(fake_lemmy, tiny, pipeline_for):
-    lemmy = fake_lemmy
+def test_idle_poll_costs_two_requests_and_uploads_are_read_every_few_minutes(
+        fake_lemmy, photos, tiny, pipeline_for):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
     pipeline = pipeline_for(lemmy)
-    pipeline.poll_once(deep=True)
+    pipeline.poll_once(deep=True)  # login, /site, the settings fix, uploads, posts, comments
+    lemmy.clear_requests()
     stats = pipeline.poll_once(deep=False)
-    assert stats.items_seen == 0
-    assert stats.requests == 3  # uploads (also the login check), posts, comments
+    assert stats.items_seen == 0 and stats.requests == 2
+    assert [r.path for r in lemmy.requests] == ["/api/v3/post/list", "/api/v3/comment/list"]
+    upload = lemmy.add_upload(cast.alice, photos[tiny.others[0]])
+    assert pipeline.poll_once(deep=False).items_seen == 0, "not due yet"
+    pipeline.source.uploads_every = timedelta(0)
+    stats = pipeline.poll_once(deep=False)
+    assert stats.items_seen == 1 and stats.requests == 3
+    assert pipeline.store.decisions()[-1]["item"]["id"] == upload.alias
 
 
 def test_sweep_walks_the_backlog_and_resumes_after_a_stop(fake_lemmy, photos, tiny, pipeline_for):
