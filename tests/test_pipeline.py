@@ -634,3 +634,23 @@ def test_admin_notices_of_a_cycle_are_one_message_per_admin(fake_lemmy, photos, 
     lemmy.edit_post(posts[0].id, body="edited")
     pipeline.poll_once(deep=True)
     assert len(lemmy.private_messages) == 1, "at most once per item"
+
+
+def test_missing_settings_are_named_and_secrets_never_print(tmp_path):
+    from modbot.settings import Settings, SettingsError
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEMMY_", "PICTRS_"))}
+    done = subprocess.run([sys.executable, "-m", "modbot", "run", "--once"], env=env,
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD" in done.stderr
+    with pytest.raises(SettingsError, match="PICTRS_URL and PICTRS_API_KEY go together"):
+        Settings.from_env({"LEMMY_URL": "https://x", "LEMMY_USERNAME": "b",
+                           "LEMMY_PASSWORD": "p", "PICTRS_URL": "http://pictrs:8080"})
+    settings = Settings.from_env({"LEMMY_URL": "https://x/", "LEMMY_USERNAME": "bot",
+                                  "LEMMY_PASSWORD": "hunter2", "PICTRS_URL": "http://p",
+                                  "PICTRS_API_KEY": "k3y-k3y"})
+    shown = f"{settings!r} {settings} {settings.password} {settings.pictrs_api_key!r}"
+    assert "hunter2" not in shown and "k3y-k3y" not in shown
+    assert settings.lemmy_url == "https://x" and settings.password.reveal() == "hunter2"
+    assert str(settings.state_path) == "modbot.sqlite3" and settings.can_purge_by_alias
