@@ -149,6 +149,7 @@ class Pipeline:
         self._session_check_every = session_check_every.total_seconds()
         self._last_session_check = 0.0
         self._emojis: frozenset[str] = frozenset()
+        self.public_url = settings.lemmy_url
         self.executor = Executor(
             self.client, self.store, run_id=self.run_id, dry_run=dry_run,
             max_destructive_per_hour=policy.safety_valve.max_destructive_actions_per_hour,
@@ -195,6 +196,9 @@ class Pipeline:
         if version and not version.startswith("0."):
             self._warn(f"Lemmy {version}: modbot speaks API v3 (Lemmy 0.19); from 1.0 the "
                        "v3 API has no remove, purge or ban, so actions will fail")
+        # Content links to the instance by its public URL, which LEMMY_URL need not be.
+        site_actor = ((site.get("site_view") or {}).get("site") or {}).get("actor_id")
+        self.public_url = (site_actor or self.settings.lemmy_url).rstrip("/")
         self._emojis = site_emoji_urls(site)
         self._check_account(site)
         self._started = True
@@ -346,7 +350,7 @@ class Pipeline:
         stats.items_seen += 1
 
     def _refs(self, item: Item) -> list[_Image]:
-        url = self.settings.lemmy_url
+        url = self.public_url
         try:
             if item.kind == "upload":
                 refs = [upload_ref(item.view, instance_url=url)]
@@ -373,13 +377,20 @@ class Pipeline:
             per_host_concurrency=f.per_host,
         )
         # The instance and its pict-rs may live on a private network: they are trusted.
-        allowed = [h for h in (_host_port(self.settings.lemmy_url),
+        allowed = [h for h in (_host_port(self.settings.lemmy_url), _host_port(self.public_url),
                                _host_port(self.settings.pictrs_url)) if h]
         allowed += list(f.allow_hosts)
         kwargs = {"allowed_hosts": allowed}
         if self._fetch_resolver is not None:
             kwargs["resolver"] = self._fetch_resolver
         return Fetcher(limits, **kwargs)
+
+    def _fetch_urls(self, ref: ImageRef) -> tuple[str, ...]:
+        # A local upload is read through LEMMY_URL, which may be the instance's internal
+        # address (http://lemmy:8536) when the public one is not reachable from the bot.
+        if ref.alias and self.settings.lemmy_url != self.public_url:
+            return (f"{self.settings.lemmy_url}/pictrs/image/{ref.alias}",)
+        return ref.fetch_urls
 
     async def _fetch_and_classify(self, images: list[_Image], stats: CycleStats) -> None:
         from modbot.fetch import FetchSkipped
@@ -396,14 +407,14 @@ class Pipeline:
                     and done["status"] == "done":
                 img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
                 continue
-            urls = img.ref.fetch_urls
+            urls = self._fetch_urls(img.ref)
             if urls not in by_url:
                 by_url[urls] = asyncio.ensure_future(fetcher.fetch_first(urls))
         await asyncio.gather(*by_url.values(), return_exceptions=True)
         for img in images:
             if img.skipped:
                 continue
-            task = by_url[img.ref.fetch_urls]
+            task = by_url[self._fetch_urls(img.ref)]
             exc = task.exception()
             if isinstance(exc, FetchSkipped):
                 img.skipped, img.skipped_detail = exc.reason, exc.message
@@ -568,7 +579,7 @@ class Pipeline:
         )
 
     def _permalink(self, item: Item, img: _Image) -> str:
-        base = self.settings.lemmy_url
+        base = self.public_url
         return {"post": f"{base}/post/{item.id}",
                 "comment": f"{base}/comment/{item.id}"}.get(item.kind, img.ref.url)
 

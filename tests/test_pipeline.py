@@ -654,3 +654,20 @@ def test_missing_settings_are_named_and_secrets_never_print(tmp_path):
     assert "hunter2" not in shown and "k3y-k3y" not in shown
     assert settings.lemmy_url == "https://x" and settings.password.reveal() == "hunter2"
     assert str(settings.state_path) == "modbot.sqlite3" and settings.can_purge_by_alias
+
+
+def test_lemmy_url_may_be_an_internal_address(fake_lemmy, photos, tiny, tmp_path):
+    """LEMMY_URL=http://lemmy:8536 in a compose network: content still links to the public
+    URL (the site's actor_id); local uploads are recognised by it and read via LEMMY_URL."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad = lemmy.add_upload(cast.alice, photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.alice, url=bad.url)  # http://127.0.0.1:PORT/...
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]))
+    bot.env["LEMMY_URL"] = lemmy.url.replace("127.0.0.1", "localhost")
+    bot("run", "--once")
+    assert lemmy.post(post.id).removed and not lemmy.image_exists(bad.alias)
+    (record,) = [r for r in bot.decisions() if r["item"]["kind"] == "post"]
+    assert record["item"]["url"] == f"{lemmy.url}/post/{post.id}"
+    assert record["image"]["alias"] == bad.alias
+    fetched = [r for r in lemmy.requests if r.path == f"/pictrs/image/{bad.alias}"]
+    assert fetched and all(r.status == 200 for r in fetched)
