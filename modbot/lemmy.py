@@ -441,13 +441,17 @@ class LemmyClient:
         if self._token is None:
             self.login()
         url = f"{self.url}/pictrs/image/delete/{delete_token}/{alias}"
-        return self._retrying(
-            "delete image",
-            # the image routes take the token as a cookie, not a header
-            lambda: self._send("GET", url, auth=False,
-                               headers={"Cookie": f"jwt={self._token.reveal()}"}),
-            auth=True,
-        )
+        try:
+            return self._retrying(
+                "delete image",
+                # the image routes take the token as a cookie, not a header
+                lambda: self._send("GET", url, auth=False,
+                                   headers={"Cookie": f"jwt={self._token.reveal()}"}),
+                auth=True,
+            )
+        except LemmyError as exc:  # keep the delete token out of logs and records
+            raise LemmyError(str(exc).replace(delete_token, "<delete-token>"),
+                             status=exc.status, error=exc.error) from None
 
     def purge_image_alias(self, alias: str) -> dict:
         """pict-rs ``POST /internal/purge?alias=``: the file and *all* its aliases."""
