@@ -136,8 +136,8 @@ class Pipeline:
         if saved and client is None:
             self.client.restore_token(saved)
         self.client.on_login = lambda jwt: self.store.set_cursor(token_key, jwt)
-        self.scope = "dry-run" if dry_run else "live"
-        self.source = Source(self.client, self.store, scope=self.scope, lookback=lemmy.lookback,
+        scope = "dry-run" if dry_run else "live"
+        self.source = Source(self.client, self.store, scope=scope, lookback=lemmy.lookback,
                              deep_every=deep_every, remember_seen=remember_seen)
         self._engine = engine
         self._own_engine = engine is None
@@ -340,7 +340,8 @@ class Pipeline:
                 self.store.add_decision(record)
             self.store.journal_delete(item.key)
             if not retry and self.source.remember_seen:
-                self.store.mark_seen(self.scope, item.kind, item.id, item.updated)
+                # the source's scope: a caller may give it one of its own (reports do)
+                self.store.mark_seen(self.source.scope, item.kind, item.id, item.updated)
         for record in records:
             stats.decisions += 1
             for a in record["actions"]:
