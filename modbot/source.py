@@ -150,9 +150,10 @@ class Source:
         # are handed out last: a post using an upload is decided (and removed) before the
         # upload's image is purged, which would leave the post with nothing to check.
         uploads: list[list[Item]] = []
-        if self.uploads and (deep or self._due("last_uploads_poll", self.uploads_every)):
-            uploads = list(self._poll_uploads())
-            self.store.set_cursor(self._cursor("last_uploads_poll"), repr(started))
+        read_uploads = self.uploads and (deep or self._due("last_uploads_poll",
+                                                           self.uploads_every))
+        if read_uploads:
+            uploads, newest["uploads"] = self._read_uploads()
         for name, pages in (("posts", self._post_pages), ("comments", self._comment_pages)):
             stop_at = self._stop_at(name, deep)
             batch_newest = None
@@ -165,8 +166,11 @@ class Source:
                     yield fresh
             newest[name] = batch_newest
         yield from uploads
+        # Only now, everything read having been handed out: a poll cut short repeats.
         for name, moment in newest.items():
             self._set_watermark(name, moment)
+        if read_uploads:
+            self.store.set_cursor(self._cursor("last_uploads_poll"), repr(started))
         if deep:
             self.store.set_cursor(self._cursor("last_deep_poll"), repr(started))
 
@@ -200,10 +204,12 @@ class Source:
         log.warning("comments: reached Lemmy's page limit (%d pages); the sweep covers "
                     "older ones", MAX_COMMENT_PAGE)
 
-    def _poll_uploads(self) -> Iterator[list[Item]]:
+    def _read_uploads(self) -> tuple[list[list[Item]], datetime | None]:
+        """New uploads (batches) and the newest ``published`` read, for the watermark."""
         # First poll: the lookback window, like posts; older uploads are the sweep's job.
         mark = self._watermark("uploads") or datetime.now(timezone.utc) - self.lookback
         newest = None
+        batches: list[list[Item]] = []
         for page in range(1, MAX_COMMENT_PAGE + 1):
             views = self.client.list_all_media(page=page, limit=PAGE)
             items = [Item.from_upload(v) for v in views]
@@ -214,12 +220,12 @@ class Source:
             fresh = [i for i in items
                      if self._is_new(i) and (i.published is None or i.published >= mark)]
             if fresh:
-                yield fresh
+                batches.append(fresh)
             oldest = _oldest(items)
             # Uploads are local: they never arrive late, the watermark is exact.
             if len(views) < PAGE or oldest is None or oldest < mark:
                 break
-        self._set_watermark("uploads", newest)
+        return batches, newest
 
     def _remember_uploaders(self, views: list[dict]) -> None:
         with self.store.transaction():
