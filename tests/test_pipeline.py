@@ -461,6 +461,8 @@ def test_no_password_token_or_api_key_in_the_logs(fake_lemmy, photos, tiny, tmp_
     for secret in [password, lemmy.pictrs_api_key, *tokens]:
         assert secret not in logs
     assert password not in Path(bot.state).read_bytes().decode("latin-1")
+    # the state file keeps the login token (so the next run need not log in): owner only
+    assert os.stat(bot.state).st_mode & 0o777 == 0o600
 
 
 # --------------------------------------------------------------------------- in-process
