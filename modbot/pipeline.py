@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from modbot.actions import Executor, Outcome, Target
 from modbot.images import ImageRef, image_refs, site_emoji_urls, upload_ref
-from modbot.lemmy import LemmyClient
+from modbot.lemmy import LemmyClient, LemmyError
 from modbot.settings import Settings
 from modbot.source import Item, Source, parse_time
 from modbot.store import Store, utc_iso
@@ -241,7 +241,19 @@ class Pipeline:
         change: dict[str, Any] = {k: True for k in hiding}
         if languages_hidden:
             change["discussion_languages"] = all_languages
-        self.client.save_user_settings(**change)
+        try:
+            self.client.save_user_settings(**change)
+        except LemmyError as exc:
+            if "discussion_languages" not in change:
+                raise
+            # A site that restricts languages may refuse some: fix the rest, and say so.
+            self._warn(f"could not enable every discussion language ({exc}); posts in "
+                       "languages the bot account lacks stay hidden from it")
+            change.pop("discussion_languages")
+            what.remove("discussion_languages")
+            if not change:
+                return
+            self.client.save_user_settings(**change)
         log.warning("changed the bot account's settings so nothing is hidden from it: %s",
                     ", ".join(what))
 
