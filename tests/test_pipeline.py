@@ -673,3 +673,19 @@ def test_lemmy_url_may_be_an_internal_address(fake_lemmy, photos, tiny, tmp_path
     assert record["image"]["alias"] == bad.alias
     fetched = [r for r in lemmy.requests if r.path == f"/pictrs/image/{bad.alias}"]
     assert fetched and all(r.status == 200 for r in fetched)
+
+
+def test_a_refused_language_change_does_not_stop_the_bot(fake_lemmy, photos, tiny, tmp_path):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    lemmy.add_person("automod", admin=True, bot_account=True, password="pw",
+                     show_nsfw=False, discussion_languages=[37])
+    post = lemmy.add_post(cast.nsfw, cast.alice, url=remote_photo(lemmy, photos, BAD))
+    lemmy.fail_next("/api/v3/user/save_user_settings", status=400, error="language_not_allowed")
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]),
+              username="automod")
+    run = bot("run", "--once")
+    changes = [r.json for r in lemmy.requests if r.path == "/api/v3/user/save_user_settings"]
+    assert changes[-1] == {"show_nsfw": True}
+    assert "could not enable every discussion language" in run.stderr
+    assert lemmy.person(lemmy.state.person_by_name("automod").id).show_nsfw
+    assert lemmy.post(post.id).removed
