@@ -680,7 +680,7 @@ def test_a_refused_language_change_does_not_stop_the_bot(fake_lemmy, photos, tin
     lemmy.add_person("automod", admin=True, bot_account=True, password="pw",
                      show_nsfw=False, discussion_languages=[37])
     post = lemmy.add_post(cast.nsfw, cast.alice, url=remote_photo(lemmy, photos, BAD),
-                          language_id=37)  # NSFW: seen once show_nsfw is fixed
+                          language_id=37)  # English: a language the bot account reads
     lemmy.fail_next("/api/v3/user/save_user_settings", status=400, error="language_not_allowed")
     bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]),
               username="automod")
