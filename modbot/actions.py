@@ -180,30 +180,33 @@ class Executor:
         return "safety valve tripped: report-only until an admin resets it; reported instead"
 
     # ------------------------------------------------------------------ plumbing
-    def _once(self, kind: str, key: str, describe: str, send) -> Outcome:
-        """Do ``send()`` unless (kind, key) is done already; record the result."""
+    def _once(self, kind: str, key: str, describe: str, send, label: str | None = None
+              ) -> Outcome:
+        """Do ``send()`` unless (kind, key) is done already; record the result.
+        ``label``: the action as the rule named it, when it is carried out as another."""
+        name = label or kind
         done = self.store.action(kind, key)
         if done and done["status"] == "done":
-            return Outcome(kind, "skipped", f"already done: {describe}")
+            return Outcome(name, "skipped", f"already done: {done['detail'] or describe}")
         if self.dry_run and (kind, key) in self._planned:
-            return Outcome(kind, "skipped", f"already planned: {describe}")
+            return Outcome(name, "skipped", f"already planned: {describe}")
         if kind in DESTRUCTIVE_KINDS and not self._valve_allows():
-            return Outcome(kind, "skipped", self._valve_detail(), valve=True)
+            return Outcome(name, "skipped", self._valve_detail(), valve=True)
         if self.dry_run:
             self._planned.add((kind, key))
-            return Outcome(kind, "planned", describe)
+            return Outcome(name, "planned", describe)
         try:
             send()
         except LemmyUnavailable as exc:
-            log.warning("%s %s failed (will retry next cycle): %s", kind, key, exc)
-            return Outcome(kind, "failed", str(exc)[:500], retry=True)
+            log.warning("%s %s failed (will retry next cycle): %s", name, key, exc)
+            return Outcome(name, "failed", str(exc)[:500], retry=True)
         except LemmyError as exc:
-            log.warning("%s %s failed: %s", kind, key, exc)
+            log.warning("%s %s failed: %s", name, key, exc)
             self.store.record_action(kind, key, "failed", str(exc)[:500], self.run_id)
-            return Outcome(kind, "failed", str(exc)[:500])
+            return Outcome(name, "failed", str(exc)[:500])
         self.store.record_action(kind, key, "done", describe, self.run_id)
-        log.info("%s: %s", kind, describe)
-        return Outcome(kind, "done", describe)
+        log.info("%s: %s", name, describe)
+        return Outcome(name, "done", describe)
 
     # ------------------------------------------------------------------ actions
     def _remove(self, t: Target, planned: Any) -> Outcome:
@@ -241,9 +244,11 @@ class Executor:
                               lambda: self.client.delete_image(alias, token))
         if t.kind == "post":
             # Lemmy purges a post's URL and thumbnail from pict-rs with it.
-            return self._once("purge_post", t.key,
+            # The same call as purge_item: one key, so a rule with both purges once.
+            return self._once("purge_item", t.key,
                               f"purge post {t.id} (Lemmy purges its URL and thumbnail images)",
-                              lambda: self.client.purge_post(int(t.id), reason))
+                              lambda: self.client.purge_post(int(t.id), reason),
+                              label="purge_post")
         return Outcome("purge_image", "skipped",
                        "cannot purge this image: set PICTRS_URL and PICTRS_API_KEY for "
                        "pict-rs' internal purge" if t.image_alias else

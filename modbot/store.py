@@ -22,7 +22,7 @@ from typing import Any
 __all__ = ["Store", "DESTRUCTIVE_KINDS", "utc_iso"]
 
 # Actions the safety valve counts: they remove content or people.
-DESTRUCTIVE_KINDS = ("remove", "purge_item", "purge_image", "purge_post", "ban")
+DESTRUCTIVE_KINDS = ("remove", "purge_item", "purge_image", "ban")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -183,3 +183,13 @@ def test_the_safety_valve_reports_instead_and_tells_the_admins_once(fake_lemmy, 
     planned = [dry.execute(post_target(p, cast.bob), [act("remove")]) for p in posts[2:]]
     assert statuses(planned[0]) == [("remove", "planned")]
     assert planned[1][0].status == "skipped" and "would trip" in planned[1][0].detail
+
+
+def test_purge_image_and_purge_item_on_one_post_purge_it_once(fake_lemmy, make):
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice, url="https://elsewhere.example/a.jpg")
+    outcomes = make(pictrs=False).execute(post_target(post, cast.alice),
+                                          [act("purge_image"), act("purge_item")])
+    assert statuses(outcomes) == [("purge_post", "done"), ("purge_item", "skipped")]
+    purges = [r for r in fake_lemmy.requests if r.path == "/api/v3/admin/purge/post"]
+    assert len(purges) == 1 and fake_lemmy.post(post.id).purged
