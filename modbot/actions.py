@@ -99,7 +99,9 @@ class Executor:
             if admin and kind != "notify_admins":
                 outcomes.append(Outcome(kind, "skipped", "the author is an admin: never acted on"))
                 continue
-            handler = getattr(self, f"_{kind}", None)
+            handler = {"remove": self._remove, "purge_item": self._purge_item,
+                       "purge_image": self._purge_image, "ban": self._ban,
+                       "report": self._report, "notify_admins": self._notify_admins}.get(kind)
             if handler is None:
                 outcomes.append(Outcome(kind, "skipped", f"unknown action {kind!r}"))
                 continue
