@@ -181,11 +181,44 @@ class Source:
             return datetime.now(timezone.utc) - self.lookback
         return mark - self.lookback if deep else mark
 
+    def _list_posts(self, cursor: str | None, page_ids: list[int]) -> tuple[list[dict], str | None]:
+        """One page after ``cursor``; if the post it names is gone, after an earlier one.
+
+        Lemmy 0.19's cursor names the last post of the previous page (``after_post``:
+        ``P`` + hex id) and fails with ``couldnt_find_post`` once that post is purged,
+        which the bot itself may just have done. Resuming after the previous page's
+        other posts (newest to oldest order, so from the end backwards) re-reads at most
+        a few posts already seen, which are skipped.
+        """
+        try:
+            return self.client.list_posts(page_cursor=cursor, limit=PAGE)
+        except LemmyError as exc:
+            if cursor is None or exc.error != "couldnt_find_post":
+                raise
+        for post_id in reversed(page_ids):
+            fallback = f"P{post_id:x}"
+            if fallback == cursor:
+                continue
+            try:
+                views, next_cursor = self.client.list_posts(page_cursor=fallback, limit=PAGE)
+            except LemmyError as exc:
+                if exc.error != "couldnt_find_post":
+                    raise
+                continue
+            log.info("posts: the page cursor's post is gone (purged); resumed after post %d",
+                     post_id)
+            return views, next_cursor
+        log.warning("posts: the page cursor's post and its page are gone; reading from the "
+                    "newest post again (items already seen are skipped)")
+        return self.client.list_posts(page_cursor=None, limit=PAGE)
+
     def _post_pages(self, stop_at: datetime) -> Iterator[list[Item]]:
         cursor: str | None = None
+        page_ids: list[int] = []
         for _ in range(MAX_POST_PAGES):
-            views, cursor = self.client.list_posts(page_cursor=cursor, limit=PAGE)
+            views, cursor = self._list_posts(cursor, page_ids)
             items = [Item.from_post(v) for v in views]
+            page_ids = [i.id for i in items]
             if items:
                 yield items
             oldest = _oldest(items, skip_featured=True)
@@ -251,10 +284,13 @@ class Source:
             log.info("resuming the interrupted sweep (%s)", position.get("phase"))
         if position.get("phase", "posts") == "posts":
             cursor = position.get("page_cursor")
+            page_ids = position.get("page_ids", [])
             while True:
-                self.store.set_cursor(name, json.dumps({"phase": "posts", "page_cursor": cursor}))
-                views, next_cursor = self.client.list_posts(page_cursor=cursor, limit=PAGE)
+                self.store.set_cursor(name, json.dumps(
+                    {"phase": "posts", "page_cursor": cursor, "page_ids": page_ids}))
+                views, next_cursor = self._list_posts(cursor, page_ids)
                 posts = [Item.from_post(v) for v in views]
+                page_ids = [p.id for p in posts]
                 batch: list[Item] = []
                 for post in posts:
                     if since and post.published and post.published < since and not _featured(post.view):

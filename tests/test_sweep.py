@@ -198,6 +198,30 @@ def test_sweep_interrupted_then_resumed_sees_every_item_once_and_repeats_no_acti
     assert all(lemmy.post(i).removed for i in made["bad_posts"])
 
 
+def test_sweep_goes_on_when_the_post_its_page_cursor_names_is_purged(
+        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    """Lemmy's cursor names the last post of a page; purging that post (as the bot does
+    with a known-bad remote image when pict-rs is not configured) must not end the sweep."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    start = now() - timedelta(days=3)
+    good = lemmy.add_remote_file("good.jpg", photos["chelsea"])
+    bad = lemmy.add_remote_file("bad.jpg", photos[BAD])
+    posts = [lemmy.add_post(cast.pics, cast.bob, name=f"post {i}",
+                            url=bad if i == 10 else good,
+                            published=start + timedelta(minutes=i)) for i in range(60)]
+    # newest first: the first page is posts 59..10, so its cursor names post 10
+    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
+    bot = Bot(lemmy, tmp_path, rules)
+    del bot.env["PICTRS_URL"], bot.env["PICTRS_API_KEY"]  # purge_image -> purge the post
+
+    done = bot("sweep", "--since", "30d")
+    assert "done" in done.stdout
+    assert lemmy.post(posts[10].id).purged
+    seen = {r["item"]["id"] for r in bot.decisions() if r["item"]["kind"] == "post"}
+    assert seen == {p.id for p in posts}, "the posts after the purged one are swept too"
+    assert "resumed after post" in done.stderr
+
+
 def test_sweep_since_window_dry_run_with_report_and_cache(fake_lemmy, photos, tiny_checkpoint,
                                                           tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
