@@ -2,7 +2,10 @@
 
 ``modbot-tiny`` is a 3.6 M parameter CLIP (config in ``model_configs/modbot-tiny.json``)
 with the real tokenizer and the real 224 px preprocessing. Its weights are random, so
-its verdicts mean nothing; they are written to a safetensors checkpoint marked as random
+its verdicts mean nothing. Its embedding is 512-wide like real CLIPs so that random
+similarities stay near 0 (about ±0.05) and, as with a real model on ordinary photos,
+nothing crosses the ~0.2 safety thresholds by chance: with a narrow embedding every demo
+photo came out "csam". The weights are written to a safetensors checkpoint marked as random
 and loaded back through ``load_model(ModelSpec(name=..., checkpoint=path))``, the same path
 real weights take.
 """

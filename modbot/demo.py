@@ -258,7 +258,8 @@ def _print_summary(print_: Any, stats: Any, decisions: list[dict], changed: int,
            f"({stats.images_classified} classified, {stats.cache_hits} from cache)")
     print_("  rules matched:  " + (_counts(rules) or "none"))
     if random_weights:
-        print_("                  (random weights: rules on classifier labels fire at random)")
+        print_("                  (random weights: classifier labels mean nothing, so rules on "
+               "them are no test of the model)")
     print_("  would do:       " + (_counts(actions) or "nothing"))
     print_("  not checkable:  " + (_counts(skipped) or "none"))
     print_(f"  requests that changed anything on the instance: {changed} (dry run)")

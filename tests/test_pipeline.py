@@ -28,6 +28,7 @@ from modbot.store import Store
 
 PROMPT = "a photo of a cat"
 BAD = "coffee"  # the photo on the known-bad hash list
+GENERATED = hostile.jpeg(color=(20, 160, 40))  # an upload never posted
 ACTIONS = "POST PUT DELETE".split()
 
 
@@ -44,13 +45,16 @@ def tiny(tmp_path_factory, photos):
                     ConceptSet.builtin(custom=[CustomConcept("probe", (PROMPT,), 0.0)]))
     try:
         names = [n for n in photos if n != BAD]
-        verdicts = engine.classify_many([photos[n] for n in names])
+        verdicts = engine.classify_many([photos[n] for n in names] + [GENERATED])
     finally:
         engine.close()
-    scores = {n: v.scores["probe"] for n, v in zip(names, verdicts)}  # threshold 0: similarity
+    # threshold 0: the score is the similarity. The generated image takes part in the
+    # ranking (tests post it) but must stay under the threshold.
+    scores = {n: v.scores["probe"] for n, v in zip([*names, "generated"], verdicts)}
     ranked = sorted(scores, key=scores.get, reverse=True)
-    assert scores[ranked[0]] - scores[ranked[1]] > 0.002, scores
-    return SimpleNamespace(checkpoint=checkpoint, flagged=ranked[0], others=ranked[1:],
+    assert ranked[0] != "generated" and scores[ranked[0]] - scores[ranked[1]] > 0.002, scores
+    return SimpleNamespace(checkpoint=checkpoint, flagged=ranked[0],
+                           others=[n for n in ranked[1:] if n != "generated"],
                            threshold=(scores[ranked[0]] + scores[ranked[1]]) / 2)
 
 
@@ -155,7 +159,7 @@ def test_every_image_location_is_found_and_classified(fake_lemmy, photos, tiny, 
     p4 = lemmy.add_post(cast.pics, cast.bob, name="proxied", url=proxied)
     upload = lemmy.add_upload(cast.alice, photos[others[0]])
     c1 = lemmy.add_comment(p1, cast.alice, content=f"same as ![this]({upload.url})")
-    never_posted = lemmy.add_upload(cast.alice, hostile.jpeg(color=(20, 160, 40)))
+    never_posted = lemmy.add_upload(cast.alice, GENERATED)
 
     bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny))
     out = bot("run", "--once", "--dry-run").stdout
