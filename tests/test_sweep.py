@@ -260,7 +260,7 @@ def test_sweep_refuses_a_report_with_an_unknown_extension_before_starting(tmp_pa
 
 
 def test_progress_lines_without_a_terminal():
-    from modbot.commands.sweep import Progress
+    from modbot.progress import Progress
 
     lines: list[str] = []
     progress = Progress("sweep", tty=False, every_s=0, out=lines.append)
@@ -338,7 +338,7 @@ def test_run_once_dry_run_writes_the_report_of_its_run(fake_lemmy, photos, tiny_
 
 
 def test_progress_bar_with_eta_on_a_terminal(capsys):
-    from modbot.commands.sweep import Progress
+    from modbot.progress import Progress
 
     progress = Progress("sweep", tty=True)
     progress(50, 200)

@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
 
 
 def _age(text: str):
-    from modbot.commands.sweep import age
+    from modbot.commands.setup import age
 
     return age(text)
 

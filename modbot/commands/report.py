@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-from modbot.commands.sweep import age, report_file
+from modbot.commands.setup import age, report_file
 
 log = logging.getLogger("modbot.report")
 
@@ -41,7 +41,7 @@ def add_parser(subparsers) -> None:
 
 
 def report(args) -> int:
-    from modbot.commands.sweep import load_config
+    from modbot.commands.setup import load_config
 
     loaded = load_config(args, "report")
     if isinstance(loaded, int):
@@ -54,7 +54,8 @@ def report(args) -> int:
 def run_report(settings, policy, *, since: datetime | None, out: str, engine=None,
                title: str | None = None, random_weights: bool | None = None) -> int:
     from classifier.model import ModelError
-    from modbot.commands.sweep import INTERRUPTED, Progress, StopOnSignal, write_run_report
+    from modbot.commands.setup import INTERRUPTED, write_run_report
+    from modbot.progress import Progress, StopOnSignal
     from modbot.lemmy import LemmyError
     from modbot.pipeline import Pipeline
 

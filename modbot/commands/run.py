@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
+
+from modbot.commands.setup import load_config, report_file, write_run_report
 
 log = logging.getLogger("modbot.run")
 
@@ -23,7 +26,7 @@ has a problem (run `modbot check-rules`).
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "run", help="watch the instance and act by the rules (--once: one cycle)",
-        description=HELP, formatter_class=_raw(),
+        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--once", action="store_true",
                    help="one cycle (new items, plus the lookback window for late federated "
@@ -32,7 +35,7 @@ def add_parser(subparsers) -> None:
                    help="decide and record, but send no request that changes anything")
     p.add_argument("--rules", metavar="FILE",
                    help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)")
-    p.add_argument("--report", metavar="FILE", type=_report_file,
+    p.add_argument("--report", metavar="FILE", type=report_file,
                    help="also write this run's decisions to FILE (.json or .html), after "
                    "each cycle and at exit")
     p.add_argument("--reset-safety-valve", action="store_true",
@@ -40,40 +43,19 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _report_file(text: str) -> str:
-    from modbot.commands.sweep import report_file
-
-    return report_file(text)
-
-
-def _raw():
-    import argparse
-
-    return argparse.RawDescriptionHelpFormatter
-
-
 def run(args) -> int:
-    from modbot.rules import PolicyError, load_policy, resolve_rules_path
-    from modbot.settings import Settings, SettingsError
-
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"modbot run: {exc}", file=sys.stderr)
-        return 1
     if args.reset_safety_valve:
-        return _reset_valve(settings)
-    rules_path = resolve_rules_path(args.rules)
-    try:
-        policy = load_policy(rules_path)
-    except PolicyError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"modbot run: {rules_path} is not valid; not starting (see `modbot "
-              f"check-rules {rules_path}`)", file=sys.stderr)
-        return 1
-    for warning in policy.warnings:
-        log.warning("%s", warning)
+        from modbot.settings import Settings, SettingsError
+
+        try:
+            return _reset_valve(Settings.from_env())
+        except SettingsError as exc:
+            print(f"modbot run: {exc}", file=sys.stderr)
+            return 1
+    loaded = load_config(args, "run")
+    if isinstance(loaded, int):
+        return loaded
+    settings, policy = loaded
     return _run(settings, policy, args)
 
 
@@ -100,10 +82,6 @@ def _run(settings, policy, args) -> int:
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if args.dry_run else "live"
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        # One line per request is noise at the default level (and -v shows them).
-        for name in ("httpx", "httpcore", "pythorhead"):
-            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         with Pipeline(settings, policy, dry_run=args.dry_run) as pipeline:
             log.info("modbot %s on %s as %s (run %s); %s", mode, settings.lemmy_url,
@@ -114,7 +92,7 @@ def _run(settings, policy, args) -> int:
                 log.info("cycle: %s", stats.summary())
                 print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
                 if args.report:
-                    _write_report(pipeline, args.report)
+                    print(f"report: {write_run_report(pipeline, args.report)}")
                 return 0
             return _loop(pipeline, policy, args.report)
     except ModelError as exc:
@@ -123,14 +101,6 @@ def _run(settings, policy, args) -> int:
     except LemmyError as exc:
         print(f"modbot run: {exc}", file=sys.stderr)
         return 1
-
-
-def _write_report(pipeline, path) -> None:
-    from modbot.report import write_report
-
-    written = write_report(path, pipeline.store.decisions(run_id=pipeline.run_id),
-                           dry_run=pipeline.dry_run, title=f"modbot report: run {pipeline.run_id}")
-    print(f"report: {written}")
 
 
 def _loop(pipeline, policy, report=None) -> int:

@@ -1,0 +1,78 @@
+"""What every command that works on an instance does first, and argparse types they share.
+
+`load_config` reads the deployment settings (environment) and the policy (rules file)
+and says what is wrong with either before anything starts; `write_run_report` writes
+one run's decisions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime, timedelta
+from typing import Any
+
+log = logging.getLogger("modbot.config")
+
+INTERRUPTED = 130  # like a shell's exit status after Ctrl-C
+
+
+def age(text: str) -> timedelta:
+    """argparse type for `--since 30d`."""
+    from modbot.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+
+def report_file(text: str) -> str:
+    """argparse type for a report path: refuse a wrong extension before a long run."""
+    if not text.lower().endswith((".json", ".html", ".htm")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a report is .json or .html; name the file accordingly")
+    return text
+
+
+def load_config(args, command: str) -> tuple[Any, Any] | int:
+    """(settings, policy) from the environment and the rules file, or an exit status
+    after saying what is wrong."""
+    from modbot.rules import PolicyError, load_policy, resolve_rules_path
+    from modbot.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"modbot {command}: {exc}", file=sys.stderr)
+        return 1
+    rules_path = resolve_rules_path(getattr(args, "rules", None))
+    try:
+        policy = load_policy(rules_path)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"modbot {command}: {rules_path} is not valid; not starting (see `modbot "
+              f"check-rules {rules_path}`)", file=sys.stderr)
+        return 1
+    for warning in policy.warnings:
+        log.warning("%s", warning)
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # One line per request is noise at the default level (-v shows them).
+        for name in ("httpx", "httpcore", "pythorhead"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    return settings, policy
+
+
+def write_run_report(pipeline, path, *, since: datetime | None = None,
+                     title: str | None = None, **options: Any) -> str:
+    from modbot.report import write_report
+
+    written = write_report(
+        path, pipeline.store.decisions(run_id=pipeline.run_id), since=since,
+        dry_run=pipeline.dry_run, title=title or f"modbot report: run {pipeline.run_id}",
+        **options,
+    )
+    return str(written)

@@ -1,0 +1,96 @@
+"""How a long command (sweep, report) shows progress and stops cleanly on a signal."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("modbot.sweep")
+
+
+class StopOnSignal:
+    """SIGINT/SIGTERM set `event` (the pipeline ends after the batch in hand); a second
+    Ctrl-C aborts at once. Restores the previous handlers on exit."""
+
+    def __init__(self, what: str) -> None:
+        self.event = threading.Event()
+        self.what = what
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> threading.Event:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self.event
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.event.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.event.set()
+        print(f"\n{self.what}: stopping after the batch in hand (Ctrl-C again to abort; "
+              "it resumes next time)", file=sys.stderr)
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+class Progress:
+    """`progress(done, total)` for `Pipeline.sweep`: a tqdm bar with rate and ETA on a
+    terminal; otherwise a plain log line at most every `every_s` seconds."""
+
+    def __init__(self, label: str, *, tty: bool | None = None, every_s: float = 30.0,
+                 out: Callable[[str], None] | None = None) -> None:
+        self.label = label
+        self.tty = sys.stderr.isatty() if tty is None else tty
+        self.every_s = every_s
+        self.out = out or (lambda line: log.info("%s", line))
+        self.start = time.monotonic()
+        self._last = self.start
+        self._bar: Any = None
+        self.done = 0
+        if self.tty:  # from the start, so that the rate and ETA count the first batch
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=None, desc=label, unit=" items", file=sys.stderr,
+                             dynamic_ncols=True)
+
+    def __call__(self, done: int, total: int | None) -> None:
+        self.done = done
+        if self.tty:
+            self._tqdm(done, total)
+            return
+        now = time.monotonic()
+        if now - self._last >= self.every_s:
+            self._last = now
+            self.out(self.line(done, total))
+
+    def _tqdm(self, done: int, total: int | None) -> None:
+        if self._bar is None:
+            return
+        if total and self._bar.total != total:
+            self._bar.total = total
+        self._bar.update(done - self._bar.n)
+
+    def line(self, done: int, total: int | None) -> str:
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        rate = done / elapsed
+        if total:
+            eta = f", ETA {_clock(max(total - done, 0) / rate)}" if rate > 0 else ""
+            return (f"{self.label}: {done}/{total} items ({100 * min(done / total, 1):.0f}%), "
+                    f"{rate:.1f} items/s{eta}")
+        return f"{self.label}: {done} items, {rate:.1f} items/s"
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
