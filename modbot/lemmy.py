@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,21 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+_DELETE_TOKEN = re.compile(r"(/pictrs/image/delete/)[^/\s\"']+")
+
+
+class _HideDeleteTokens(logging.Filter):
+    """httpx logs every request's URL (at -v); an upload's delete URL carries its token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/pictrs/image/delete/" in message:
+            record.msg, record.args = _DELETE_TOKEN.sub(r"\1<delete-token>", message), ()
+        return True
+
+
+logging.getLogger("httpx").addFilter(_HideDeleteTokens())
 
 USER_AGENT = f"modbot/{__version__} (Lemmy automoderator)"
 API = "/api/v3"
@@ -450,8 +466,9 @@ class LemmyClient:
                 auth=True,
             )
         except LemmyError as exc:  # keep the delete token out of logs and records
-            raise LemmyError(str(exc).replace(delete_token, "<delete-token>"),
-                             status=exc.status, error=exc.error) from None
+            # Same type: a LemmyUnavailable must stay one, so the delete is tried again.
+            raise type(exc)(str(exc).replace(delete_token, "<delete-token>"),
+                            status=exc.status, error=exc.error) from None
 
     def purge_image_alias(self, alias: str) -> dict:
         """pict-rs ``POST /internal/purge?alias=``: the file and *all* its aliases."""

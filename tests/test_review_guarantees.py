@@ -1,0 +1,47 @@
+"""Adversarial checks of the promises an admin relies on: dry-run changes nothing,
+admins are never acted on, nothing is repeated, the audit explains, secrets stay secret."""
+
+from __future__ import annotations
+
+from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
+    BAD, Bot, pipeline_for, sha, tiny, write_rules,
+)
+
+PURGE_IMAGE = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      purge_image: true
+"""
+
+
+def test_an_uploads_delete_token_is_never_logged_even_at_v(fake_lemmy, photos, tiny, tmp_path):
+    """Without PICTRS_*, an upload is deleted with its token, which is part of the URL:
+    httpx logs every URL at -v."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    upload = lemmy.add_upload(cast.alice, photos[BAD])  # never posted
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])],
+                                           rules=PURGE_IMAGE), pictrs=False)
+    run = bot("-v", "run", "--once")
+    assert not lemmy.image_exists(upload.alias), "deleted with its token"
+    logs = run.stdout + run.stderr
+    assert "/pictrs/image/delete/<delete-token>/" in logs
+    assert upload.delete_token not in logs
+
+
+def test_a_passing_failure_of_an_upload_delete_is_tried_again(fake_lemmy, photos, tiny,
+                                                              pipeline_for):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    upload = lemmy.add_upload(cast.alice, photos[BAD])
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE)
+    pipeline.executor.purge_by_alias = False  # no PICTRS_*: the delete token is the way
+    pipeline.client.retries, pipeline.client.backoff = 1, 0.01
+    lemmy.fail_next("/pictrs/image/delete/*", times=2, status=502)
+    first = pipeline.poll_once(deep=True)
+    assert first.actions == {"purge_image:failed": 1} and lemmy.image_exists(upload.alias)
+    (record,) = pipeline.store.decisions()
+    assert "HTTP 502" in record["actions"][0]["detail"]
+    assert upload.delete_token not in str(record)
+    second = pipeline.poll_once(deep=True)
+    assert second.actions == {"purge_image:done": 1}, "the upload is looked at again"
+    assert not lemmy.image_exists(upload.alias)
