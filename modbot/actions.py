@@ -43,6 +43,7 @@ class Target:
     image_alias: str | None = None  # local pict-rs alias of the image
     image_url: str = ""
     image_original_url: str | None = None  # behind an image_proxy URL
+    image_sha256: str | None = None
     delete_token: str | None = None  # an upload's pict-rs delete token
 
     @property
@@ -234,6 +235,11 @@ class Executor:
 
     def _purge_image(self, t: Target, planned: Any) -> Outcome:
         reason = planned.reason or ""
+        if t.image_alias and self.store.upload_owners(t.image_alias, t.image_sha256) \
+                & self.admin_ids:
+            # Someone else's post may show an admin's upload (or the same bytes: one file).
+            return Outcome("purge_image", "skipped",
+                           "the image is an admin's upload: never acted on")
         if t.image_alias and self.purge_by_alias:
             alias = t.image_alias
             return self._once("purge_image", f"alias:{alias}",

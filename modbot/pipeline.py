@@ -606,7 +606,7 @@ class Pipeline:
             author_is_admin=bool(v.get("creator_is_admin")),
             community_id=community.get("id"),
             image_alias=img.ref.alias, image_url=img.ref.url,
-            image_original_url=img.ref.original_url,
+            image_original_url=img.ref.original_url, image_sha256=img.sha256,
             delete_token=(v.get("local_image") or {}).get("pictrs_delete_token"),
         )
 

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     item_kind TEXT, item_id TEXT, sha256 TEXT, rule TEXT, record TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS decisions_run ON decisions (run_id);
 CREATE INDEX IF NOT EXISTS decisions_at ON decisions (decided_at);
+CREATE INDEX IF NOT EXISTS decisions_sha256 ON decisions (sha256);
 CREATE TABLE IF NOT EXISTS actions (
     kind TEXT NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL, detail TEXT,
     run_id TEXT, done_at REAL NOT NULL, PRIMARY KEY (kind, target));
@@ -273,3 +274,15 @@ class Store:
             (alias,),
         )
         return dict(row) if row else None
+
+    def upload_owners(self, alias: str, sha256: str | None = None) -> set[int]:
+        """Who uploaded ``alias`` and, given its ``sha256``, every other upload of the same
+        bytes the bot looked at: pict-rs dedups files, so purging one alias purges them all."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT person_id FROM uploaders WHERE alias = ? UNION "
+                "SELECT u.person_id FROM decisions d JOIN uploaders u ON u.alias = d.item_id "
+                "WHERE d.sha256 = ? AND d.item_kind = 'upload'",
+                (alias, sha256 or ""),
+            ).fetchall()
+        return {int(r["person_id"]) for r in rows if r["person_id"] is not None}

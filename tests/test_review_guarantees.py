@@ -45,3 +45,41 @@ def test_a_passing_failure_of_an_upload_delete_is_tried_again(fake_lemmy, photos
     second = pipeline.poll_once(deep=True)
     assert second.actions == {"purge_image:done": 1}, "the upload is looked at again"
     assert not lemmy.image_exists(upload.alias)
+
+
+def test_an_admins_upload_shown_in_someone_elses_post_is_not_purged(fake_lemmy, photos, tiny,
+                                                                    pipeline_for):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    mine = lemmy.add_upload(cast.admin, photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.alice, url=mine.url)
+    comment = lemmy.add_comment(post, cast.bob, content=f"![again]({mine.url})")
+    for purge_by_alias in (False, True):  # purge_post stands in without PICTRS_*
+        pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE,
+                                dry_run=not purge_by_alias)
+        pipeline.executor.purge_by_alias = purge_by_alias
+        pipeline.poll_once(deep=True)
+        assert lemmy.image_exists(mine.alias) and not lemmy.post(post.id).purged
+        assert not [r for r in lemmy.mutating_requests()
+                    if "purge" in r.path or "delete" in r.path]
+        records = [r for r in pipeline.store.decisions(run_id=pipeline.run_id)
+                   if r["item"]["kind"] in ("post", "comment")]
+        assert sorted(r["item"]["id"] for r in records) == sorted([post.id, comment.id])
+        for r in records:
+            assert r["actions"] == [{"action": "purge_image", "status": "skipped",
+                                     "detail": "the image is an admin's upload: never acted on"}]
+
+
+def test_the_same_bytes_as_an_admins_upload_are_not_purged(fake_lemmy, photos, tiny,
+                                                           pipeline_for):
+    """pict-rs keeps identical bytes as one file: purging alice's alias purges the admin's."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE)
+    mine = lemmy.add_upload(cast.admin, photos[BAD])
+    pipeline.poll_once(deep=True)  # the admin's upload is looked at (and left alone)
+    copy = lemmy.add_upload(cast.alice, photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.alice, url=copy.url)
+    pipeline.poll_once(deep=True)
+    assert lemmy.image_exists(mine.alias) and lemmy.image_exists(copy.alias)
+    (record,) = [r for r in pipeline.store.decisions() if r["item"]["id"] == post.id]
+    assert record["actions"][0]["status"] == "skipped"
+    assert "admin's upload" in record["actions"][0]["detail"]
