@@ -5,13 +5,14 @@ a report can show how close an image came. For one region (frame or tile):
 
 - anime: some anime prompt reaches its threshold, unless every anime similarity is below
   ``anime_below`` and some predicate prompt containing "photo" is above ``photo_above``;
-- subject: some prompt of the subject families reaches its threshold, or some underage
-  prompt its danger threshold;
+- subject: some prompt of the subject families (every predicate family: human, underage
+  at its base, NSFW and anime predicates) reaches its threshold, or some underage prompt
+  its danger threshold;
 - nsfw: subject AND some NSFW concept reaches its threshold (anime images: only the
   anime override concepts);
 - underage: some underage prompt reaches its danger threshold; else a second pass with
   thresholds moved from base toward danger by a factor (photo-like / anime) finds at
-  least ``min_distinct_hits`` distinct hits (a singular/plural pair counts once);
+  least ``min_distinct_hits`` distinct hits (a bare singular/plural pair counts once);
 - csam: underage AND nsfw;
 - each custom concept: some of its prompts reaches its threshold.
 
@@ -87,7 +88,9 @@ class DecisionPlan:
         canonical = {plural: singular for singular, plural in d.pairs}
 
         def group(p: Prompt) -> str:
-            return f"{p.prefix}|{canonical.get(p.base, p.base)}"
+            # the reference pairs the bare words only: 'photo of child' and 'photo of
+            # children' are two distinct hits
+            return canonical.get(p.text, p.text)
 
         def moved(p: Prompt, factor: float) -> float:
             return p.threshold + factor * (p.danger - p.threshold)
@@ -128,7 +131,7 @@ class DecisionPlan:
 
         subject_m = self.subject.margins(sims)
         subject_score = float(subject_m.max())
-        matched["subject"] = self.subject.hits(subject_m)
+        matched["subject"] = tuple(dict.fromkeys(self.subject.hits(subject_m)))  # underage: base and danger
 
         nsfw_rows = self.anime_nsfw if anime else self.nsfw
         nsfw_m = nsfw_rows.margins(sims)

@@ -29,8 +29,8 @@ def test_a_quiet_image_has_no_label_and_every_score_is_a_negative_margin():
     assert d.labels == ()
     assert set(d.scores) == {"subject", "underage", "nsfw", "anime", "csam", "gore"}
     assert all(s < 0 for s in d.scores.values())
-    # the subject's nearest threshold is the bare predicate 'teen' (0.19)
-    assert d.scores["subject"] == pytest.approx(QUIET - 0.19)
+    # the subject's nearest threshold is the underage predicate 'young children' (base 0.189)
+    assert d.scores["subject"] == pytest.approx(QUIET - 0.189)
 
 
 def test_danger_threshold_crossed_is_underage_with_its_margin():
@@ -38,8 +38,8 @@ def test_danger_threshold_crossed_is_underage_with_its_margin():
     assert d.labels == ("underage",)
     assert d.scores["underage"] == pytest.approx(0.005)
     assert d.matched["underage"] == ("child",)
-    # an underage prompt over its danger threshold is also a subject requiring check
-    assert d.scores["subject"] == pytest.approx(0.005)
+    # an underage prompt is a subject requiring check from its base threshold (0.19) on
+    assert d.scores["subject"] == pytest.approx(0.23 - 0.19)
 
 
 def test_prefix_offsets_shift_base_and_danger():
