@@ -89,6 +89,7 @@ class DecisionParams:
     min_distinct_hits: int
     anime_extra_subject_prompts: tuple[str, ...]
     pairs: tuple[tuple[str, str], ...]
+    anime_skip_prompts: tuple[str, ...] = ()  # bare underage prompts left out of the anime second pass
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,7 @@ def _parse_decision(where: str, data, families: dict[str, tuple[Prompt, ...]]) -
         f"{where}.second_pass",
         top["second_pass"],
         {"photo_factor", "anime_factor", "min_distinct_hits", "anime_extra_subject_prompts", "pairs"},
+        {"anime_skip_prompts"},
     )
     for key in ("photo_factor", "anime_factor"):
         value = second[key]
@@ -288,6 +290,10 @@ def _parse_decision(where: str, data, families: dict[str, tuple[Prompt, ...]]) -
     extra = second["anime_extra_subject_prompts"]
     if not isinstance(extra, list) or not all(isinstance(t, str) and t in subject_bare for t in extra):
         raise ConceptError(f"{where}.second_pass.anime_extra_subject_prompts: must list bare prompts of families.subject")
+    underage_bare = {p.text for p in families["underage"] if p.bare}
+    skip = second.get("anime_skip_prompts", [])
+    if not isinstance(skip, list) or not all(isinstance(t, str) and t in underage_bare for t in skip):
+        raise ConceptError(f"{where}.second_pass.anime_skip_prompts: must list bare prompts of families.underage")
     known = {p.text for p in families["underage"]} | subject_bare
     pairs = second["pairs"]
     if not isinstance(pairs, list) or not all(
@@ -304,4 +310,5 @@ def _parse_decision(where: str, data, families: dict[str, tuple[Prompt, ...]]) -
         min_distinct_hits=hits,
         anime_extra_subject_prompts=tuple(extra),
         pairs=tuple((a, b) for a, b in pairs),
+        anime_skip_prompts=tuple(skip),
     )

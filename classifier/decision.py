@@ -98,7 +98,7 @@ class DecisionPlan:
         self.second_photo = _Rows.of(
             concepts, underage, [moved(p, d.photo_factor) for p in underage], [group(p) for p in underage]
         )
-        bare = [p for p in underage if p.bare]
+        bare = [p for p in underage if p.bare and p.text not in d.anime_skip_prompts]
         extra = [p for p in fam["subject"] if p.bare and p.text in d.anime_extra_subject_prompts]
         self.second_anime = _Rows.of(
             concepts,

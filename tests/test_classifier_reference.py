@@ -140,6 +140,7 @@ def test_decision_constants():
     assert (d.anime_below, d.photo_word, d.photo_above) == (0.208, "photo", 0.24)
     assert (d.photo_factor, d.anime_factor, d.min_distinct_hits) == (0.4, 0.05, 2)
     assert set(d.anime_extra_subject_prompts) == {"teen", "teens"}
+    assert d.anime_skip_prompts == ("lolicon",)
     assert {frozenset(p) for p in d.pairs} == {
         frozenset(p)
         for p in [("tween", "tweens"), ("teen", "teens"), ("an infant", "infants"), ("toddler", "toddlers"), ("child", "children")]
@@ -228,3 +229,30 @@ def test_csam_needs_both_and_anime_csam_uses_the_overrides():
     assert d.labels == ("anime", "csam", "nsfw", "underage")
     # the same on a photo-like image: neither underage (0.204 for child) nor nsfw (0.21)
     assert decide({"teen": 0.195, "child": 0.192, "nudity": 0.2}).labels == ()
+
+
+def test_lolicon_is_left_out_of_the_anime_second_pass():
+    # the reference's anime pass skips 'lolicon' (source at ebea47a: `if predicate ==
+    # "lolicon" ... continue`); it still counts at its danger threshold (0.244)
+    assert "underage" not in decide({"anime": 0.21, "lolicon": 0.24, "teen": 0.195}).labels
+    assert "underage" in decide({"anime": 0.21, "lolicon": 0.245}).labels
+    assert "underage" in decide({"anime": 0.21, "tween": 0.193, "teen": 0.195}).labels  # 0.19225
+
+
+def test_anime_skip_prompts_are_validated_and_optional():
+    import copy
+    import json
+
+    from classifier.concepts import BUILTIN_FILE, ConceptError
+
+    data = json.loads(BUILTIN_FILE.read_text())
+    broken = copy.deepcopy(data)
+    broken["decision"]["second_pass"]["anime_skip_prompts"] = ["photo of child"]
+    with pytest.raises(ConceptError, match="anime_skip_prompts: must list bare prompts of families.underage"):
+        ConceptSet.from_dict(broken)
+    del data["decision"]["second_pass"]["anime_skip_prompts"]
+    plan = DecisionPlan(ConceptSet.from_dict(data))
+    v = np.full(len(CONCEPTS.prompts), QUIET)
+    for name, value in {"anime": 0.21, "lolicon": 0.24, "teen": 0.195}.items():
+        v[CONCEPTS.index[name]] = value
+    assert "underage" in plan.decide(v).labels  # without the key, lolicon counts again
