@@ -27,6 +27,10 @@ __all__ = ["Target", "Executor", "Outcome"]
 log = logging.getLogger(__name__)
 
 HOUR = 3600.0
+# An action's state in the store that means "not again": done, or done by another action
+# (covered: not counted by the safety valve).
+COVERED = "covered"
+DONE = ("done", COVERED)
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,7 @@ class Executor:
         ``label``: the action as the rule named it, when it is carried out as another."""
         name = label or kind
         done = self.store.action(kind, key)
-        if done and done["status"] == "done":
+        if done and done["status"] in DONE:
             return Outcome(name, "skipped", f"already done: {done['detail'] or describe}")
         if self.dry_run and (kind, key) in self._planned:
             return Outcome(name, "skipped", f"already planned: {describe}")
@@ -242,9 +246,20 @@ class Executor:
                            "the image is an admin's upload: never acted on")
         if t.image_alias and self.purge_by_alias:
             alias = t.image_alias
+
+            def purge() -> None:
+                answer = self.client.purge_image_alias(alias)
+                # pict-rs purged the file, so every alias of it: purging those again
+                # would be a repeat (and count against the safety valve).
+                for other in (answer or {}).get("aliases") or []:
+                    if other != alias:
+                        self.store.record_action(
+                            "purge_image", f"alias:{other}", COVERED,
+                            f"purged with alias {alias} (the same file)", self.run_id)
+
             return self._once("purge_image", f"alias:{alias}",
                               f"purge pict-rs file of alias {alias} (every alias of it)",
-                              lambda: self.client.purge_image_alias(alias))
+                              purge)
         if t.kind == "upload" and t.image_alias and t.delete_token:
             alias, token = t.image_alias, t.delete_token
             return self._once("purge_image", f"alias:{alias}",

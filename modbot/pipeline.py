@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from modbot.actions import Executor, Outcome, Target
+from modbot.actions import DONE, Executor, Outcome, Target
 from modbot.images import ImageRef, image_refs, site_emoji_urls, upload_ref
 from modbot.lemmy import LemmyClient, LemmyError
 from modbot.settings import Settings
@@ -417,7 +417,7 @@ class Pipeline:
         for img in images:
             alias = img.ref.alias
             if alias and (done := self.store.action("purge_image", f"alias:{alias}")) \
-                    and done["status"] == "done":
+                    and done["status"] in DONE:
                 img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
                 continue
             urls = self._fetch_urls(img.ref)

@@ -83,3 +83,37 @@ def test_the_same_bytes_as_an_admins_upload_are_not_purged(fake_lemmy, photos, t
     (record,) = [r for r in pipeline.store.decisions() if r["item"]["id"] == post.id]
     assert record["actions"][0]["status"] == "skipped"
     assert "admin's upload" in record["actions"][0]["detail"]
+
+
+REMOVE_AND_PURGE = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      remove: "known abusive image"
+      purge_image: true
+"""
+
+
+def test_one_file_under_several_aliases_is_purged_once(fake_lemmy, photos, tiny, pipeline_for):
+    """A spammer uploads the same file three times (three aliases, one pict-rs file): the
+    first purge removes every alias; the others must not be purged again, nor count
+    against the safety valve."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    uploads = [lemmy.add_upload(cast.alice, photos[BAD]) for _ in range(3)]
+    posts = [lemmy.add_post(cast.pics, cast.alice, url=u.url) for u in uploads]
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=REMOVE_AND_PURGE)
+    pipeline.executor.max_destructive_per_hour = 4  # 3 removals + 1 purge
+    stats = pipeline.poll_once(deep=True)
+    assert all(lemmy.post(p.id).removed for p in posts), stats
+    assert not lemmy.reports and not lemmy.private_messages, "the safety valve did not trip"
+    purges = [r for r in lemmy.requests if r.path == "/internal/purge"]
+    assert len(purges) == 1 and not any(lemmy.image_exists(u.alias) for u in uploads)
+    assert stats.actions == {"remove:done": 3, "purge_image:done": 1, "purge_image:skipped": 2}
+    skipped = [a["detail"] for r in pipeline.store.decisions() for a in r["actions"]
+               if a["status"] == "skipped"]
+    assert len(skipped) == 2 and all("the same file" in d for d in skipped)
+    assert pipeline.store.destructive_done_since(0) == 4
+    # and across a restart: nothing is purged again
+    again = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=REMOVE_AND_PURGE)
+    again.poll_once(deep=True)
+    assert len([r for r in lemmy.requests if r.path == "/internal/purge"]) == 1
