@@ -13,6 +13,7 @@ until ``modbot run --reset-safety-valve``) and tells the admins once.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -187,13 +188,14 @@ class Executor:
         return "safety valve tripped: report-only until an admin resets it; reported instead"
 
     # ------------------------------------------------------------------ plumbing
-    def _once(self, kind: str, key: str, describe: str, send, label: str | None = None
-              ) -> Outcome:
+    def _once(self, kind: str, key: str, describe: str, send, label: str | None = None,
+              again: bool = False) -> Outcome:
         """Do ``send()`` unless (kind, key) is done already; record the result.
-        ``label``: the action as the rule named it, when it is carried out as another."""
+        ``label``: the action as the rule named it, when it is carried out as another.
+        ``again``: what was done has run out (a temporary ban): do it anew."""
         name = label or kind
         done = self.store.action(kind, key)
-        if done and done["status"] in DONE:
+        if done and done["status"] in DONE and not again:
             return Outcome(name, "skipped", f"already done: {done['detail'] or describe}")
         if self.dry_run and (kind, key) in self._planned:
             return Outcome(name, "skipped", f"already planned: {describe}")
@@ -293,15 +295,30 @@ class Executor:
             if t.community_id is None:
                 return Outcome("ban", "skipped", "a community ban needs a community")
             cid = int(t.community_id)
-            return self._once(
-                "ban", f"community:{cid}:person:{person}",
-                f"ban {t.author_name or person} from community {cid} {length}{data}",
-                lambda: self.client.ban_community(person, cid, reason, expires=expires,
-                                                  remove_data=remove_data))
-        return self._once(
-            "ban", f"site:person:{person}",
-            f"ban {t.author_name or person} from the site {length}{data}",
-            lambda: self.client.ban_site(person, reason, expires=expires, remove_data=remove_data))
+            key = f"community:{cid}:person:{person}"
+            describe = f"ban {t.author_name or person} from community {cid} {length}{data}"
+
+            def send() -> None:
+                self.client.ban_community(person, cid, reason, expires=expires,
+                                          remove_data=remove_data)
+        else:
+            key = f"site:person:{person}"
+            describe = f"ban {t.author_name or person} from the site {length}{data}"
+
+            def send() -> None:
+                self.client.ban_site(person, reason, expires=expires, remove_data=remove_data)
+
+        def ban() -> None:
+            send()
+            self.store.set_cursor(f"ban:{key}", json.dumps({"expires": expires, "item": t.key}))
+
+        return self._once("ban", key, describe, ban, again=self._ban_ran_out(key, t.key))
+
+    def _ban_ran_out(self, key: str, item_key: str) -> bool:
+        """A temporary ban that has run out: a new offence (another item) is banned anew."""
+        last = json.loads(self.store.get_cursor(f"ban:{key}") or "{}")
+        return (last.get("expires") is not None and last["expires"] <= self.clock()
+                and last.get("item") != item_key)
 
     def _report(self, t: Target, planned: Any) -> Outcome:
         reason = planned if isinstance(planned, str) else (planned.reason or "modbot")

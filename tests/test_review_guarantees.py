@@ -3,8 +3,13 @@ admins are never acted on, nothing is repeated, the audit explains, secrets stay
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
+from modbot.fakelemmy.state import now
+
 from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
-    BAD, Bot, pipeline_for, sha, tiny, write_rules,
+    BAD, Bot, pipeline_for, remote_photo, sha, tiny, write_rules,
 )
 
 PURGE_IMAGE = """
@@ -117,3 +122,95 @@ def test_one_file_under_several_aliases_is_purged_once(fake_lemmy, photos, tiny,
     again = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=REMOVE_AND_PURGE)
     again.poll_once(deep=True)
     assert len([r for r in lemmy.requests if r.path == "/internal/purge"]) == 1
+
+
+EVERY_ACTION = """
+  - name: known abusive image
+    priority: 100
+    if: {hash_list: known-bad}
+    then:
+      remove: "known abusive image"
+      purge_image: true
+      purge_item: true
+      ban: {scope: community, duration: 3d, remove_data: true, reason: "known abusive image"}
+      notify_admins: "known abusive image at {{permalink}}"
+  - name: probe
+    if: {labels: [probe]}
+    then:
+      report: "probe"
+      notify_admins: "probe matched at {{permalink}}"
+"""
+
+
+def test_dry_run_sends_nothing_on_any_path(fake_lemmy, photos, tiny, tmp_path):
+    """Every action kind, uploads with delete tokens, a safety valve that would trip,
+    settings that hide content, a dropped login, rate limits and 5xx answers: through
+    `run --once --dry-run`, `sweep --dry-run` and `report`, with and without PICTRS_*."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    lemmy.add_upload(cast.alice, photos[BAD])  # never posted
+    for i in range(3):
+        up = lemmy.add_upload(cast.alice, photos[BAD])
+        post = lemmy.add_post(cast.nsfw, cast.alice, name=f"bad {i}", url=up.url)
+        lemmy.add_comment(post, cast.bob, content=f"![x]({remote_photo(lemmy, photos, BAD)})")
+    lemmy.add_post(cast.pics, cast.bob, name="old", url=remote_photo(lemmy, photos, tiny.flagged),
+                   published=now() - timedelta(days=2))
+    lemmy.add_post(cast.pics, cast.bob, name="probe", url=remote_photo(lemmy, photos, tiny.flagged))
+    rules = write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], valve=2,
+                        rules=EVERY_ACTION)
+    for pictrs in (True, False):
+        state = tmp_path / f"pictrs-{pictrs}"
+        state.mkdir()
+        bot = Bot(lemmy, state, rules, pictrs=pictrs)
+        lemmy.invalidate_tokens("modbot")
+        lemmy.fail_next("/api/v3/post/list", times=1, status=502)
+        lemmy.fail_next("/api/v3/comment/list", times=1, status=400, error="rate_limit_error")
+        bot("run", "--once", "--dry-run")
+        bot("sweep", "--dry-run", "--since", "7d")
+        bot("report", "--since", "7d", "--out", str(state / "report.json"))
+        assert lemmy.mutating_requests() == []
+        statuses = {a["status"] for r in bot.decisions() for a in r["actions"]}
+        assert statuses <= {"planned", "skipped"} and "planned" in statuses
+        actions = {a["action"] for r in bot.decisions() for a in r["actions"]}
+        assert {"remove", "purge_image", "purge_item", "ban", "notify_admins", "report"} <= actions
+        assert any("safety valve would trip" in a["detail"]
+                   for r in bot.decisions() for a in r["actions"])
+
+
+TEMPORARY_BAN = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      remove: "known abusive image"
+      ban: {scope: site, duration: 3d, reason: "known abusive image"}
+"""
+
+
+def test_a_new_offence_after_a_temporary_ban_ran_out_is_banned_again(fake_lemmy, photos,
+                                                                      tiny, pipeline_for):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad_url = remote_photo(lemmy, photos, BAD)
+    post = lemmy.add_post(cast.pics, cast.bob, name="a thread")
+    first = lemmy.add_comment(post, cast.alice, content=f"![x]({bad_url})")
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=TEMPORARY_BAN)
+    pipeline.poll_once(deep=True)
+    assert lemmy.person(cast.alice.id).banned
+
+    def bans():
+        return [r.json for r in lemmy.requests if r.path == "/api/v3/user/ban"]
+
+    assert len(bans()) == 1
+    # Four days later the ban has run out.
+    pipeline.executor.clock = lambda: time.time() + 4 * 86400
+    lemmy.person(cast.alice.id).banned = False
+    lemmy.person(cast.alice.id).ban_expires = None
+    lemmy.edit_comment(first.id, content=f"edited ![x]({bad_url})")
+    pipeline.poll_once(deep=True)
+    assert len(bans()) == 1, "the item that was banned for is not banned for again"
+    second = lemmy.add_comment(post, cast.alice, content=f"again ![x]({bad_url})")
+    pipeline.poll_once(deep=True)
+    assert lemmy.comment(second.id).removed
+    assert len(bans()) == 2 and lemmy.person(cast.alice.id).banned, "a new offence, a new ban"
+    (record,) = [r for r in pipeline.store.decisions() if r["item"]["id"] == second.id]
+    assert [(a["action"], a["status"]) for a in record["actions"]] == [
+        ("remove", "done"), ("ban", "done")]
+    # a permanent ban, or one still running, is not repeated: covered by test_pipeline
