@@ -270,7 +270,9 @@ class LemmyClient:
             except LemmyError as exc:
                 if isinstance(exc, LemmyLoginError):
                     raise
-                raise LemmyLoginError(
+                # Lemmy down or rate-limiting: a passing failure (an action is tried again).
+                kind = LemmyUnavailable if isinstance(exc, LemmyUnavailable) else LemmyLoginError
+                raise kind(
                     f"login as {self.username!r} failed: {exc}", status=exc.status, error=exc.error
                 ) from None
             jwt = body.get("jwt")

@@ -214,3 +214,20 @@ def test_a_new_offence_after_a_temporary_ban_ran_out_is_banned_again(fake_lemmy,
     assert [(a["action"], a["status"]) for a in record["actions"]] == [
         ("remove", "done"), ("ban", "done")]
     # a permanent ban, or one still running, is not repeated: covered by test_pipeline
+
+
+def test_a_failed_login_again_while_acting_is_tried_again_next_cycle(fake_lemmy, photos, tiny,
+                                                                     pipeline_for):
+    """The token was dropped and Lemmy is briefly down when the bot logs in again to act:
+    the removal is a passing failure, not a final one that leaves the post up for good."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=TEMPORARY_BAN)
+    pipeline.poll_once(deep=True)
+    pipeline.client.retries, pipeline.client.backoff = 1, 0.01
+    lemmy.invalidate_tokens("modbot")
+    lemmy.fail_next("/api/v3/user/login", times=2, status=502)
+    post = lemmy.add_post(cast.pics, cast.alice, url=remote_photo(lemmy, photos, BAD))
+    first = pipeline.poll_once(deep=False)
+    assert first.actions["remove:failed"] == 1 and not lemmy.post(post.id).removed
+    second = pipeline.poll_once(deep=False)
+    assert second.actions["remove:done"] == 1 and lemmy.post(post.id).removed
