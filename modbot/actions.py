@@ -91,7 +91,8 @@ class Executor:
     purge_by_alias: bool = False
     clock: Any = time.time
     _notices: list[_Notice] = field(default_factory=list)
-    _planned_destructive: int = 0
+    _planned_destructive: list = field(default_factory=list)  # dry-run: when, last hour
+    _would_trip: bool = False  # dry-run: the simulated valve tripped
     _planned: set = field(default_factory=set)  # dry-run: (kind, key) planned this run
 
     # ------------------------------------------------------------------ entry points
@@ -161,10 +162,14 @@ class Executor:
     def _valve_allows(self) -> bool:
         limit = self.max_destructive_per_hour
         if self.dry_run:
-            # Simulate: the dry-run report shows where the valve would trip.
-            if self._planned_destructive >= limit:
+            # Simulate: the dry-run report shows where the valve would trip. Per hour, as
+            # the real one counts (a dry-run daemon runs for days), and latched as it is.
+            now = self.clock()
+            self._planned_destructive = [t for t in self._planned_destructive if t > now - HOUR]
+            if self._would_trip or len(self._planned_destructive) >= limit:
+                self._would_trip = True
                 return False
-            self._planned_destructive += 1
+            self._planned_destructive.append(now)
             return True
         if self.store.valve_tripped():
             return False

@@ -231,3 +231,31 @@ def test_a_failed_login_again_while_acting_is_tried_again_next_cycle(fake_lemmy,
     assert first.actions["remove:failed"] == 1 and not lemmy.post(post.id).removed
     second = pipeline.poll_once(deep=False)
     assert second.actions["remove:done"] == 1 and lemmy.post(post.id).removed
+
+
+def test_a_long_dry_run_simulates_the_safety_valve_per_hour(fake_lemmy, photos, tiny,
+                                                            pipeline_for):
+    """`modbot run --dry-run` as a daemon for a week: the valve it simulates counts the
+    last hour, as the real one does, not every action planned since the start."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad_url = remote_photo(lemmy, photos, BAD)
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=TEMPORARY_BAN,
+                            dry_run=True)
+    pipeline.executor.max_destructive_per_hour = 2
+    start = time.time()
+    pipeline.executor.clock = lambda: start
+    lemmy.add_post(cast.pics, cast.alice, url=bad_url)  # remove + ban: 2 destructive
+    first = pipeline.poll_once(deep=True)
+    assert first.actions == {"remove:planned": 1, "ban:planned": 1}
+    pipeline.executor.clock = lambda: start + 2 * 3600  # two hours later
+    lemmy.add_post(cast.pics, cast.bob, url=bad_url)
+    later = pipeline.poll_once(deep=True)
+    assert later.actions == {"remove:planned": 1, "ban:planned": 1}, later.actions
+    # where it would trip, it stays tripped (as the real one does until an admin resets it)
+    lemmy.add_post(cast.pics, cast.alice, url=bad_url)
+    pipeline.executor.max_destructive_per_hour = 1
+    tripped = pipeline.poll_once(deep=True)
+    assert tripped.actions == {"remove:skipped": 1, "ban:skipped": 1, "report:planned": 1}
+    pipeline.executor.clock = lambda: start + 4 * 3600
+    lemmy.add_post(cast.pics, cast.bob, url=bad_url)
+    assert pipeline.poll_once(deep=True).actions == tripped.actions
