@@ -246,11 +246,13 @@ class Executor:
 
     def _purge_image(self, t: Target, planned: Any) -> Outcome:
         reason = planned.reason or ""
-        if t.image_alias and self.store.upload_owners(t.image_alias, t.image_sha256) \
+        if t.image_alias and self.store.image_owners(t.image_alias, t.image_sha256) \
                 & self.admin_ids:
-            # Someone else's post may show an admin's upload (or the same bytes: one file).
+            # Someone else's item may show an admin's upload or the image of an admin's
+            # post (or the same bytes: one file in pict-rs).
             return Outcome("purge_image", "skipped",
-                           "the image is an admin's upload: never acted on")
+                           "the image is an admin's upload or in an admin's post: "
+                           "never acted on")
         if t.image_alias and self.purge_by_alias:
             alias = t.image_alias
 

@@ -275,14 +275,15 @@ class Store:
         )
         return dict(row) if row else None
 
-    def upload_owners(self, alias: str, sha256: str | None = None) -> set[int]:
-        """Who uploaded ``alias`` and, given its ``sha256``, every other upload of the same
-        bytes the bot looked at: pict-rs dedups files, so purging one alias purges them all."""
+    def image_owners(self, alias: str, sha256: str | None = None) -> set[int]:
+        """Who uploaded ``alias`` and, given its ``sha256``, the authors of every item the
+        bot saw the same bytes in (uploads, posts, comments): pict-rs keeps one file for
+        identical bytes, so purging one alias purges the image of all of them."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT person_id FROM uploaders WHERE alias = ? UNION "
-                "SELECT u.person_id FROM decisions d JOIN uploaders u ON u.alias = d.item_id "
-                "WHERE d.sha256 = ? AND d.item_kind = 'upload'",
+                "SELECT json_extract(record, '$.item.author_id') FROM decisions "
+                "WHERE sha256 = ?",
                 (alias, sha256 or ""),
             ).fetchall()
-        return {int(r["person_id"]) for r in rows if r["person_id"] is not None}
+        return {int(r[0]) for r in rows if r[0] is not None}

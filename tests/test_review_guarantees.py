@@ -71,7 +71,8 @@ def test_an_admins_upload_shown_in_someone_elses_post_is_not_purged(fake_lemmy, 
         assert sorted(r["item"]["id"] for r in records) == sorted([post.id, comment.id])
         for r in records:
             assert r["actions"] == [{"action": "purge_image", "status": "skipped",
-                                     "detail": "the image is an admin's upload: never acted on"}]
+                                     "detail": "the image is an admin's upload or in an admin's post: "
+                                               "never acted on"}]
 
 
 def test_the_same_bytes_as_an_admins_upload_are_not_purged(fake_lemmy, photos, tiny,
@@ -259,3 +260,22 @@ def test_a_long_dry_run_simulates_the_safety_valve_per_hour(fake_lemmy, photos, 
     pipeline.executor.clock = lambda: start + 4 * 3600
     lemmy.add_post(cast.pics, cast.bob, url=bad_url)
     assert pipeline.poll_once(deep=True).actions == tripped.actions
+
+
+def test_the_image_of_an_admins_post_is_not_purged_through_a_comment(fake_lemmy, photos,
+                                                                     tiny, pipeline_for):
+    """Lemmy stores a link's thumbnail itself (no uploader): an admin's post's thumbnail,
+    shown again in someone else's comment, is still the admin's post's image."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    thumb = lemmy.add_thumbnail(photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.admin, name="news",
+                          url=lemmy.add_remote_file("article.html", b"<html></html>",
+                                                    content_type="text/html"),
+                          thumbnail_url=thumb.url)
+    comment = lemmy.add_comment(post, cast.alice, content=f"![this]({thumb.url})")
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE)
+    pipeline.poll_once(deep=True)
+    assert lemmy.image_exists(thumb.alias)
+    (record,) = [r for r in pipeline.store.decisions()
+                 if (r["item"]["kind"], r["item"]["id"]) == ("comment", comment.id)]
+    assert "admin's post" in record["actions"][0]["detail"]
