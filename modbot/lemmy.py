@@ -341,6 +341,10 @@ class LemmyClient:
             params["post_id"] = post_id
         return self._api("GET", "/comment/list", params=params).get("comments") or []
 
+    def get_post(self, post_id: int) -> dict:
+        """One post's ``PostView`` (admins and moderators also get a removed one)."""
+        return self._api("GET", "/post", params={"id": post_id})["post_view"]
+
     def list_all_media(self, *, page: int = 1, limit: int = 50) -> list[dict]:
         """One page of every upload on the instance, newest first (admin only, 0.19.4+)."""
         params = {"page": page, "limit": min(limit, 50)}

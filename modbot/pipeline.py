@@ -16,6 +16,7 @@ no action, so reports can count what was looked at as well as what was done.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import threading
@@ -29,7 +30,7 @@ from urllib.parse import urlsplit
 
 from modbot.actions import DONE, Executor, Outcome, Target
 from modbot.images import ImageRef, image_refs, site_emoji_urls, upload_ref
-from modbot.lemmy import LemmyClient, LemmyError
+from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
 from modbot.settings import Settings
 from modbot.source import Item, Source, parse_time
 from modbot.store import Store, utc_iso
@@ -301,6 +302,9 @@ class Pipeline:
         self._waiting: list[tuple[Item, list[dict]]] = []
         last_flush = time.monotonic()
         try:
+            retry = self._posts_to_retry()
+            if retry:
+                self._process(retry, stats)
             for batch in stream:
                 if stop is not None and stop.is_set():
                     break
@@ -342,11 +346,38 @@ class Pipeline:
             else:
                 self._commit(item, records, stats)
 
+    def _retry_cursor(self) -> str:
+        return f"{self.source.scope}:retry_posts"
+
+    def _posts_to_retry(self) -> list[Item]:
+        """Posts with an action that failed for a passing reason. Read by id: once removed
+        (often by the bot itself, just before) a post is hidden from post/list."""
+        ids = json.loads(self.store.get_cursor(self._retry_cursor()) or "[]")
+        items = []
+        for post_id in ids:
+            try:
+                items.append(Item.from_post(self.client.get_post(post_id)))
+            except LemmyUnavailable as exc:
+                log.warning("post %s, to look at again: %s; next cycle", post_id, exc)
+            except LemmyError as exc:  # purged since: nothing left to do
+                log.warning("post %s, to look at again: %s; dropped", post_id, exc)
+                self._set_retry("post", post_id, False)
+        return items
+
+    def _set_retry(self, kind: str, item_id: Any, retry: bool) -> None:
+        if kind != "post":
+            return  # comments (removed ones too) and uploads are listed again
+        ids = json.loads(self.store.get_cursor(self._retry_cursor()) or "[]")
+        wanted = sorted(set(ids) | {item_id}) if retry else [i for i in ids if i != item_id]
+        if wanted != ids:
+            self.store.set_cursor(self._retry_cursor(), json.dumps(wanted) if wanted else None)
+
     def _commit(self, item: Item, records: list[dict], stats: CycleStats) -> None:
         """One transaction: the item's decisions and its "seen" mark."""
         # An action that failed for a passing reason: look at the item again next time.
         retry = any(o.retry for r in records for o in r["actions"])
         with self.store.transaction():
+            self._set_retry(item.kind, item.id, retry)
             for record in records:
                 record["actions"] = [o.as_dict() for o in record["actions"]]
                 self.store.add_decision(record)

@@ -279,3 +279,21 @@ def test_the_image_of_an_admins_post_is_not_purged_through_a_comment(fake_lemmy,
     (record,) = [r for r in pipeline.store.decisions()
                  if (r["item"]["kind"], r["item"]["id"]) == ("comment", comment.id)]
     assert "admin's post" in record["actions"][0]["detail"]
+
+
+def test_an_action_that_failed_after_the_post_was_removed_is_tried_again(
+        fake_lemmy, photos, tiny, pipeline_for):
+    """The removal hides the post from post/list (even for admins): a ban that failed for
+    a passing reason right after it must still be tried again next cycle."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, url=remote_photo(lemmy, photos, BAD))
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=TEMPORARY_BAN)
+    pipeline.client.retries, pipeline.client.backoff = 1, 0.01
+    lemmy.fail_next("/api/v3/user/ban", times=2, status=502)
+    first = pipeline.poll_once(deep=True)
+    assert first.actions == {"remove:done": 1, "ban:failed": 1}
+    assert lemmy.post(post.id).removed and not lemmy.person(cast.alice.id).banned
+    second = pipeline.poll_once(deep=True)
+    assert second.actions == {"remove:skipped": 1, "ban:done": 1}
+    assert lemmy.person(cast.alice.id).banned
+    assert pipeline.poll_once(deep=True).actions == {}, "and then it is done"
