@@ -157,7 +157,18 @@ class Executor:
 
     # ------------------------------------------------------------------ the valve
     def valve_tripped(self) -> dict | None:
-        return None if self.dry_run else self.store.valve_tripped()
+        """The latched valve, or None. Its message to the admins is queued again until
+        one was sent (Lemmy may have failed it): report-only must not stay unnoticed."""
+        tripped = None if self.dry_run else self.store.valve_tripped()
+        if tripped:
+            self._notify_valve(tripped)
+        return tripped
+
+    def _notify_valve(self, tripped: dict) -> None:
+        self._notify("safety-valve:" + tripped["tripped_at"],
+                     f"SAFETY VALVE tripped: {tripped['reason']}. modbot now only reports. "
+                     "Check the decisions (`modbot report`), then run "
+                     "`modbot run --reset-safety-valve`.")
 
     def _valve_allows(self) -> bool:
         limit = self.max_destructive_per_hour
@@ -180,9 +191,7 @@ class Executor:
         self.store.trip_valve(reason)
         log.error("SAFETY VALVE tripped (%s): report-only until an admin runs "
                   "`modbot run --reset-safety-valve`", reason)
-        self._notify("safety-valve:" + self.store.valve_tripped()["tripped_at"],
-                     f"SAFETY VALVE tripped: {reason}. modbot now only reports. Check the "
-                     "decisions (`modbot report`), then run `modbot run --reset-safety-valve`.")
+        self._notify_valve(self.store.valve_tripped())
         return False
 
     def _valve_detail(self) -> str:

@@ -297,3 +297,29 @@ def test_an_action_that_failed_after_the_post_was_removed_is_tried_again(
     assert second.actions == {"remove:skipped": 1, "ban:done": 1}
     assert lemmy.person(cast.alice.id).banned
     assert pipeline.poll_once(deep=True).actions == {}, "and then it is done"
+
+
+REMOVE_ONLY = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then: {remove: "known abusive image"}
+"""
+
+
+def test_the_admins_hear_of_the_safety_valve_even_if_lemmy_failed_the_first_message(
+        fake_lemmy, photos, tiny, pipeline_for):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad_url = remote_photo(lemmy, photos, BAD)
+    for i in range(2):
+        lemmy.add_post(cast.pics, cast.alice, name=f"bad {i}", url=bad_url)
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=REMOVE_ONLY)
+    pipeline.executor.max_destructive_per_hour = 1
+    pipeline.client.retries, pipeline.client.backoff = 1, 0.01
+    lemmy.fail_next("/api/v3/private_message", times=2, status=502)
+    pipeline.poll_once(deep=True)
+    assert pipeline.store.valve_tripped() and lemmy.private_messages == []
+    pipeline.poll_once(deep=True)
+    (message,) = lemmy.private_messages
+    assert "SAFETY VALVE" in message.content and message.recipient_id == cast.admin.id
+    pipeline.poll_once(deep=True)
+    assert len(lemmy.private_messages) == 1, "once"
