@@ -70,9 +70,9 @@ def test_an_admins_upload_shown_in_someone_elses_post_is_not_purged(fake_lemmy, 
                    if r["item"]["kind"] in ("post", "comment")]
         assert sorted(r["item"]["id"] for r in records) == sorted([post.id, comment.id])
         for r in records:
-            assert r["actions"] == [{"action": "purge_image", "status": "skipped",
-                                     "detail": "the image is an admin's upload or in an admin's post: "
-                                               "never acted on"}]
+            assert r["actions"] == [{
+                "action": "purge_image", "status": "skipped",
+                "detail": "the image is an admin's upload or in an admin's post: never acted on"}]
 
 
 def test_the_same_bytes_as_an_admins_upload_are_not_purged(fake_lemmy, photos, tiny,
