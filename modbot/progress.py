@@ -90,6 +90,12 @@ class Progress:
             self._bar.close()
             self._bar = None
 
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
 
 def _clock(seconds: float) -> str:
     seconds = int(seconds)

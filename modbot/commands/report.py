@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from datetime import datetime, timezone
 
 from modbot.commands.setup import age, report_file
@@ -53,38 +52,34 @@ def report(args) -> int:
 
 def run_report(settings, policy, *, since: datetime | None, out: str, engine=None,
                title: str | None = None, random_weights: bool | None = None) -> int:
-    from classifier.model import ModelError
-    from modbot.commands.setup import INTERRUPTED, write_run_report
-    from modbot.progress import Progress, StopOnSignal
-    from modbot.lemmy import LemmyError
-    from modbot.pipeline import Pipeline
+    from modbot.commands.setup import exit_status
 
-    try:
-        with Pipeline(settings, policy, dry_run=True, remember_seen=False,
-                      engine=engine) as pipeline, StopOnSignal("report") as stop:
-            # Its own sweep position: a report never resumes (or disturbs) a sweep.
-            pipeline.source.scope = REPORT_SCOPE
-            pipeline.store.set_cursor(f"{REPORT_SCOPE}:sweep_position", None)
-            window = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
-            log.info("report (dry run, run %s) %s", pipeline.run_id, window)
-            progress = Progress("report")
-            try:
-                stats = pipeline.sweep(since, progress=progress, stop=stop)
-            finally:
-                progress.close()
-            interrupted = stop.is_set()
-            written = write_run_report(
-                pipeline, out, since=since, random_weights=random_weights,
-                title=title or f"modbot report {window}",
-                extra={"complete": not interrupted, "warnings": list(pipeline.warnings)},
-            )
-            state = "INCOMPLETE (interrupted)" if interrupted else "done"
-            print(f"report {pipeline.run_id} {state}: {stats.summary()}")
-            print(f"report: {written}")
-            return INTERRUPTED if interrupted else 0
-    except ModelError as exc:
-        print(f"modbot report: the classifier cannot start: {exc}", file=sys.stderr)
-        return 1
-    except LemmyError as exc:
-        print(f"modbot report: {exc}", file=sys.stderr)
-        return 1
+    return exit_status("report", lambda: _report(settings, policy, since, out, engine, title,
+                                                 random_weights))
+
+
+def _report(settings, policy, since: datetime | None, out: str, engine, title: str | None,
+            random_weights: bool | None) -> int:
+    from modbot.commands.setup import INTERRUPTED, write_run_report
+    from modbot.pipeline import Pipeline
+    from modbot.progress import Progress, StopOnSignal
+
+    with Pipeline(settings, policy, dry_run=True, remember_seen=False,
+                  engine=engine) as pipeline, StopOnSignal("report") as stop:
+        # Its own sweep position: a report never resumes (or disturbs) a sweep.
+        pipeline.source.scope = REPORT_SCOPE
+        pipeline.store.set_cursor(f"{REPORT_SCOPE}:sweep_position", None)
+        window = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
+        log.info("report (dry run, run %s) %s", pipeline.run_id, window)
+        with Progress("report") as progress:
+            stats = pipeline.sweep(since, progress=progress, stop=stop)
+        interrupted = stop.is_set()
+        written = write_run_report(
+            pipeline, out, since=since, random_weights=random_weights,
+            title=title or f"modbot report {window}",
+            extra={"complete": not interrupted, "warnings": list(pipeline.warnings)},
+        )
+        state = "INCOMPLETE (interrupted)" if interrupted else "done"
+        print(f"report {pipeline.run_id} {state}: {stats.summary()}")
+        print(f"report: {written}")
+        return INTERRUPTED if interrupted else 0

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from modbot.commands.setup import load_config, report_file, write_run_report
+from modbot.commands.setup import exit_status, load_config, report_file, write_run_report
 
 log = logging.getLogger("modbot.run")
 
@@ -77,30 +77,25 @@ def _reset_valve(settings) -> int:
 
 
 def _run(settings, policy, args) -> int:
-    from classifier.model import ModelError
-    from modbot.lemmy import LemmyError
+    return exit_status("run", lambda: _watch(settings, policy, args))
+
+
+def _watch(settings, policy, args) -> int:
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if args.dry_run else "live"
-    try:
-        with Pipeline(settings, policy, dry_run=args.dry_run) as pipeline:
-            log.info("modbot %s on %s as %s (run %s); %s", mode, settings.lemmy_url,
-                     settings.username, pipeline.run_id, policy.summary())
-            pipeline.engine  # load the model first: a missing model fails before any request
-            if args.once:
-                stats = pipeline.poll_once(deep=True)
-                log.info("cycle: %s", stats.summary())
-                print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
-                if args.report:
-                    print(f"report: {write_run_report(pipeline, args.report)}")
-                return 0
-            return _loop(pipeline, policy, args.report)
-    except ModelError as exc:
-        print(f"modbot run: the classifier cannot start: {exc}", file=sys.stderr)
-        return 1
-    except LemmyError as exc:
-        print(f"modbot run: {exc}", file=sys.stderr)
-        return 1
+    with Pipeline(settings, policy, dry_run=args.dry_run) as pipeline:
+        log.info("modbot %s on %s as %s (run %s); %s", mode, settings.lemmy_url,
+                 settings.username, pipeline.run_id, policy.summary())
+        pipeline.engine  # load the model first: a missing model fails before any request
+        if args.once:
+            stats = pipeline.poll_once(deep=True)
+            log.info("cycle: %s", stats.summary())
+            print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
+            if args.report:
+                print(f"report: {write_run_report(pipeline, args.report)}")
+            return 0
+        return _loop(pipeline, policy, args.report)
 
 
 def _loop(pipeline, policy, report=None) -> int:

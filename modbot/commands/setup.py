@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,3 +77,18 @@ def write_run_report(pipeline, path, *, since: datetime | None = None,
         **options,
     )
     return str(written)
+
+
+def exit_status(command: str, work: Callable[[], int]) -> int:
+    """Run a command's work; a classifier that cannot load or a Lemmy that refuses ends
+    it with exit status 1 and one line saying why, instead of a traceback."""
+    from classifier.model import ModelError
+    from modbot.lemmy import LemmyError
+
+    try:
+        return work()
+    except ModelError as exc:
+        print(f"modbot {command}: the classifier cannot start: {exc}", file=sys.stderr)
+    except LemmyError as exc:
+        print(f"modbot {command}: {exc}", file=sys.stderr)
+    return 1

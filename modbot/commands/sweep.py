@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from datetime import datetime, timezone
 
-from modbot.commands.setup import INTERRUPTED, age, load_config, report_file, write_run_report
+from modbot.commands.setup import (
+    INTERRUPTED,
+    age,
+    exit_status,
+    load_config,
+    report_file,
+    write_run_report,
+)
 from modbot.progress import Progress, StopOnSignal
 
 log = logging.getLogger("modbot.sweep")
@@ -64,32 +70,24 @@ def sweep(args) -> int:
 
 def run_sweep(settings, policy, *, since: datetime | None, dry_run: bool,
               report: str | None) -> int:
-    from classifier.model import ModelError
-    from modbot.lemmy import LemmyError
+    return exit_status("sweep", lambda: _sweep(settings, policy, since, dry_run, report))
+
+
+def _sweep(settings, policy, since: datetime | None, dry_run: bool, report: str | None) -> int:
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if dry_run else "live"
     where = f"back to {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
-    try:
-        with Pipeline(settings, policy, dry_run=dry_run) as pipeline, \
-                StopOnSignal("sweep") as stop:
-            resuming = pipeline.source.sweep_in_progress()
-            log.info("sweep (%s, run %s) %s%s", mode, pipeline.run_id, where,
-                     "; resuming the interrupted sweep" if resuming else "")
-            progress = Progress("sweep")
-            try:
-                stats = pipeline.sweep(since, progress=progress, stop=stop)
-            finally:
-                progress.close()
-            interrupted = stop.is_set() and pipeline.source.sweep_in_progress()
-            state = "interrupted (run it again to resume)" if interrupted else "done"
-            print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
-            if report:
-                print(f"report: {write_run_report(pipeline, report, since=since)}")
-            return INTERRUPTED if interrupted else 0
-    except ModelError as exc:
-        print(f"modbot sweep: the classifier cannot start: {exc}", file=sys.stderr)
-        return 1
-    except LemmyError as exc:
-        print(f"modbot sweep: {exc}", file=sys.stderr)
-        return 1
+    with Pipeline(settings, policy, dry_run=dry_run) as pipeline, \
+            StopOnSignal("sweep") as stop:
+        resuming = pipeline.source.sweep_in_progress()
+        log.info("sweep (%s, run %s) %s%s", mode, pipeline.run_id, where,
+                 "; resuming the interrupted sweep" if resuming else "")
+        with Progress("sweep") as progress:
+            stats = pipeline.sweep(since, progress=progress, stop=stop)
+        interrupted = stop.is_set() and pipeline.source.sweep_in_progress()
+        state = "interrupted (run it again to resume)" if interrupted else "done"
+        print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
+        if report:
+            print(f"report: {write_run_report(pipeline, report, since=since)}")
+        return INTERRUPTED if interrupted else 0
