@@ -296,7 +296,7 @@ class Executor:
                        "cannot purge this image: it is not stored on this instance")
 
     def _ban(self, t: Target, planned: Any) -> Outcome:
-        params = dict(getattr(planned, "params", None) or {})
+        params = dict(planned.params or {})
         if t.author_id is None:
             return Outcome("ban", "skipped", "the author is unknown")
         scope = params.get("scope", "site")

@@ -469,7 +469,7 @@ class Pipeline:
                 fetched = task.result()
                 img.data, img.sha256 = fetched.data, fetched.sha256
         await self._classify([img for img in images if img.data is not None], stats)
-        if not getattr(self.policy, "needs_phash", True):
+        if not self.policy.needs_phash:
             for img in images:  # only perceptual hash lists need the bytes past here
                 img.data = None
 
