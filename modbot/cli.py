@@ -26,6 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="only warnings and errors in the log"
     )
+    parser.add_argument(
+        "--env-file", metavar="FILE",
+        help="read settings (KEY=value lines, as in .env.example) from FILE; default: "
+        "$MODBOT_ENV_FILE, else ./.env when there is one. Variables already set in the "
+        "environment win over the file's; --env-file /dev/null reads none",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in NAMES:
         importlib.import_module(f"modbot.commands.{name}").add_parser(subparsers)
@@ -47,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     configure_logging(-1 if args.quiet else args.verbose)
+    from modbot.settings import SettingsError, load_env_file
+
+    try:
+        load_env_file(args.env_file)
+    except SettingsError as exc:
+        print(f"modbot: {exc}", file=sys.stderr)
+        return 1
     return int(args.func(args) or 0)
 
 

@@ -1,18 +1,34 @@
-"""Deployment settings and secrets, read from the environment.
+"""Deployment settings and secrets, read from the environment (and a ``.env`` file).
 
 The policy (what to do) lives in ``rules.yaml``; where the instance is and how to log in
 lives here, so the policy file can be shared and reviewed without leaking a password.
 Secrets are wrapped in :class:`Secret`, whose ``repr``/``str`` never show the value.
+:func:`load_env_file` reads a ``.env`` file into the environment at start, so the same
+file serves Docker, systemd's ``EnvironmentFile=`` and a plain shell.
 """
 
 from __future__ import annotations
 
+import io
+import logging
 import os
-from collections.abc import Mapping
+import re
+import stat
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Secret", "Settings", "SettingsError"]
+__all__ = ["ENV_FILE_VAR", "Secret", "Settings", "SettingsError", "load_env_file",
+           "read_env_file"]
+
+log = logging.getLogger(__name__)
+
+# Names the command line reads itself; the rest are in Settings.from_env.
+ENV_FILE_VAR = "MODBOT_ENV_FILE"
+DEFAULT_ENV_FILE = ".env"
+# Worth a warning when a file holding one of them can be read by every user.
+SECRET_VARS = ("LEMMY_PASSWORD", "PICTRS_API_KEY")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 class SettingsError(ValueError):
@@ -93,3 +109,100 @@ class Settings:
             state_path=Path(env.get("MODBOT_STATE") or "modbot.sqlite3"),
             rules_path=Path(env.get("MODBOT_RULES") or "rules.yaml"),
         )
+
+
+def read_env_file(path: str | os.PathLike) -> dict[str, str]:
+    """The ``KEY=value`` lines of a ``.env`` file, parsed by python-dotenv (comments,
+    quotes, ``export KEY=...``, multi-line quoted values). Values are taken as written:
+    no ``${VAR}`` expansion, so a password with a ``$`` in it stays whole. Raises
+    :class:`SettingsError` naming the file and the line, never what the line holds (a
+    password pasted on a line of its own is still a password)."""
+    from dotenv.parser import parse_stream
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(f"env file {path} does not exist") from None
+    except IsADirectoryError:
+        raise SettingsError(f"env file {path} is a directory, not a file of KEY=value "
+                            "lines") from None
+    except PermissionError:
+        raise SettingsError(f"env file {path} cannot be read by this user (permission "
+                            "denied); make it readable by the account modbot runs as "
+                            f"(chown it, then chmod 600 {path})") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"env file {path} is not UTF-8 text (byte {exc.start}); "
+                            "it should hold KEY=value lines") from None
+    except OSError as exc:
+        raise SettingsError(f"env file {path} cannot be read: {exc.strerror}") from None
+    values: dict[str, str] = {}
+    bad: list[str] = []
+    for binding in parse_stream(io.StringIO(text)):
+        text = binding.original.string
+        # The parser's line is where the blank lines before the statement start.
+        line = binding.original.line + text[: len(text) - len(text.lstrip())].count("\n")
+        if binding.error:
+            bad.append(f"line {line}: not a KEY=value line")
+        elif binding.key is None:
+            continue  # blank or comment
+        elif binding.value is None:
+            bad.append(f"line {line}: no '=' in it")
+        elif not _NAME.match(binding.key):
+            bad.append(f"line {line}: the name before '=' is not a variable name "
+                       "(letters, digits and _)")
+        else:
+            values[binding.key] = binding.value
+    if bad:
+        raise SettingsError(
+            f"env file {path} is malformed: {'; '.join(bad)}. Each line is KEY=value, a "
+            "comment (#) or blank; quote a value with spaces or a # in it "
+            "(KEY='a value')"
+        )
+    return values
+
+
+def env_file_path(explicit: str | os.PathLike | None = None,
+                  environ: Mapping[str, str] | None = None) -> Path | None:
+    """Which file to read: ``--env-file``, else ``$MODBOT_ENV_FILE`` (both must exist),
+    else ``./.env`` when there is one."""
+    env = os.environ if environ is None else environ
+    named = explicit or env.get(ENV_FILE_VAR)
+    if named:
+        return Path(named)
+    default = Path(DEFAULT_ENV_FILE)
+    return default if default.exists() else None
+
+
+def load_env_file(explicit: str | os.PathLike | None = None,
+                  environ: MutableMapping[str, str] | None = None) -> Path | None:
+    """Put the ``.env`` file's variables into ``environ`` (default ``os.environ``) where
+    they are not set already: a variable the shell or the service manager set is never
+    replaced by the file (as compose's ``environment:`` wins over its ``env_file:``).
+    Returns the file read, or None when there was none to read. Logs the names, never
+    the values."""
+    env = os.environ if environ is None else environ
+    path = env_file_path(explicit, env)
+    if path is None:
+        return None
+    values = read_env_file(path)
+    _warn_if_exposed(path, values)
+    kept = sorted(k for k in values if k in env)
+    for key, value in values.items():
+        env.setdefault(key, value)
+    log.debug("read %d variable(s) from %s: %s", len(values), path, ", ".join(values) or "none")
+    if kept:
+        log.info("%s: %s set in the environment as well; the environment's value is used",
+                 path, ", ".join(kept))
+    return path
+
+
+def _warn_if_exposed(path: Path, values: Mapping[str, str]) -> None:
+    secrets = [k for k in SECRET_VARS if values.get(k)]
+    if not secrets or os.name != "posix" or not path.is_file():
+        return
+    mode = path.stat().st_mode
+    if mode & (stat.S_IROTH | stat.S_IWOTH):
+        log.warning("%s holds %s and every user of this machine can %s it; make it the "
+                    "bot's alone: chmod 600 %s", path, " and ".join(secrets),
+                    "read and change" if mode & stat.S_IWOTH else "read", path)

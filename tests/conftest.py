@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,10 @@ from modbot.fakelemmy import FakeLemmy
 from modbot.fakelemmy.scenarios import standard_cast
 
 DATA = Path(__file__).parent / "data"
+
+# A developer's own .env (say, in the checkout, for their instance) must not reach the
+# bots the tests start; tests of the .env file take this out of their child's environment.
+os.environ["MODBOT_ENV_FILE"] = os.devnull
 
 
 @pytest.fixture

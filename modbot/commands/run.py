@@ -15,7 +15,8 @@ Look at every new post, comment and upload on the instance, classify their image
 act by the rules. Deployment settings come from the environment: LEMMY_URL,
 LEMMY_USERNAME, LEMMY_PASSWORD, optionally PICTRS_URL and PICTRS_API_KEY (purge images
 through pict-rs' internal API), MODBOT_STATE (SQLite file, default ./modbot.sqlite3),
-MODBOT_RULES (default ./rules.yaml). See .env.example and docs/configuration.md.
+MODBOT_RULES (default ./rules.yaml); also read from ./.env or `modbot --env-file FILE`
+(the environment wins). See .env.example and docs/configuration.md.
 
 With --dry-run nothing on the instance is changed (not even the bot's own settings):
 every action is decided and recorded as "planned". Refuses to start when the rules file
