@@ -1,54 +1,70 @@
-# modbot: the Lemmy automoderator, with the CUDA build of PyTorch and (by default) the
-# real ViT-L-14/openai weights baked in, so the container never downloads at run time.
+# modbot: the Lemmy automoderator, with PyTorch (the CUDA build by default) and the real
+# ViT-L-14/openai weights baked in, so the container never downloads at run time.
 #
-#   docker build -t modbot .                                 # weights fetched (~1.7 GB)
+#   docker build -t modbot .                                  # CUDA torch, weights (~1.7 GB)
+#   docker build -t modbot:cpu --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu .
 #   docker build -t modbot --build-arg MODBOT_FETCH_WEIGHTS=0 .   # mount a HF cache instead
-#   docker run --gpus all --env-file .env -v modbot-state:/var/lib/modbot modbot
+#   docker run --gpus all --env-file .env --stop-timeout 180 -v modbot-state:/var/lib/modbot modbot
 #
 # Configured by environment (see .env.example): LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD,
 # PICTRS_URL, PICTRS_API_KEY; the policy is /etc/modbot/rules.yaml (mount yours over it,
 # with its hashes/ folder). Without a GPU it runs on the CPU (slower; fine when small).
-ARG CUDA_IMAGE=nvidia/cuda:12.8.1-runtime-ubuntu24.04
-FROM ${CUDA_IMAGE}
+#
+# The layers go from the least to the most often changed, so that a change to modbot's
+# code rebuilds only the last one: Python, torch, the locked requirements, the weights,
+# the code.
+#
+# A slim Python base rather than nvidia/cuda: the CUDA wheels of torch bring their own
+# CUDA libraries (the nvidia-* wheels torch pins), which a CUDA base image only
+# duplicated. The host needs the NVIDIA driver and the NVIDIA container toolkit, which
+# mount the driver into the container (`--gpus all`).
+ARG PYTHON_IMAGE=python:3.12-slim
+FROM ${PYTHON_IMAGE}
 
-# 1: download ViT-L-14/openai into the image's Hugging Face cache at build time.
-ARG MODBOT_FETCH_WEIGHTS=1
-# The CUDA wheels of torch (they bring their own CUDA libraries; the host needs the
-# NVIDIA driver and container toolkit). Same versions as constraints-cpu.txt.
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
-ARG TORCH_VERSION=2.13.0
-ARG TORCHVISION_VERSION=0.28.0
-
-ENV DEBIAN_FRONTEND=noninteractive \
-    PYTHONUNBUFFERED=1 \
+ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/modbot/venv/bin:$PATH \
-    HF_HOME=/opt/modbot/hf
+    HF_HOME=/opt/modbot/hf \
+    HF_HUB_DISABLE_TELEMETRY=1 \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility
 
-# Ubuntu 24.04's Python is 3.12 (modbot needs >= 3.11).
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
-    && rm -rf /var/lib/apt/lists/*
+RUN python3 -m venv /opt/modbot/venv
 
-RUN python3 -m venv /opt/modbot/venv \
-    && pip install --index-url "${TORCH_INDEX_URL}" \
+# 1. torch from PyTorch's index: the CUDA 12.8 build by default, the CPU build with
+# TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu. Pinned by version (the same as
+# constraints-cpu.txt); the nvidia-* and triton wheels it needs come along, pinned
+# exactly by torch. No hashes here: each index has its own wheels.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
+ARG TORCH_VERSION=2.13.0
+ARG TORCHVISION_VERSION=0.28.0
+RUN pip install --index-url "${TORCH_INDEX_URL}" \
         "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}"
 
+# 2. Everything else, pinned with hashes: deploy/requirements.lock (made by deploy/lock).
+# It pins torch's own dependencies (numpy, sympy, ...) too, replacing what step 1 brought
+# where the versions differ.
+COPY deploy/requirements.lock /opt/modbot/requirements.lock
+RUN pip install --require-hashes -r /opt/modbot/requirements.lock
+
+# 3. The weights, into the Hugging Face cache ($HF_HOME/hub) where modbot's loader looks
+# them up offline at run time. deploy/fetch-weights needs huggingface_hub (step 2) and
+# nothing of modbot's code, so a code change keeps this layer. One file per line there.
+ARG MODBOT_FETCH_WEIGHTS=1
+COPY deploy/fetch-weights /opt/modbot/fetch-weights
+RUN if [ "${MODBOT_FETCH_WEIGHTS}" = "1" ]; then \
+        python3 /opt/modbot/fetch-weights; \
+    else \
+        echo "MODBOT_FETCH_WEIGHTS=0: no weights in the image; mount a Hugging Face cache at ${HF_HOME}"; \
+    fi
+
+# 4. modbot itself. Its dependencies are all in place: --no-deps and the locked setuptools
+# (--no-build-isolation) let nothing unpinned in, and pip check proves nothing is missing.
 WORKDIR /opt/modbot/src
 COPY pyproject.toml README.md LICENSE ./
 COPY classifier ./classifier
 COPY modbot ./modbot
-# torch is already there: pip keeps it (pyproject only asks torch>=2.4).
-RUN pip install . && modbot --version
-
-# The real weights, loaded once through modbot's own loader so the cache layout is
-# exactly what it looks for at run time.
-RUN if [ "${MODBOT_FETCH_WEIGHTS}" = "1" ]; then \
-        python3 -c "from classifier.model import ModelSpec, load_model; load_model(ModelSpec(name='ViT-L-14', pretrained='openai', device='cpu'))"; \
-    else \
-        echo "MODBOT_FETCH_WEIGHTS=0: no weights in the image; mount a Hugging Face cache at ${HF_HOME}"; \
-    fi
+RUN pip install --no-deps --no-build-isolation . && pip check && modbot --version
 
 # The shipped policy; mount your own rules.yaml and hashes/ over /etc/modbot.
 COPY rules.yaml /etc/modbot/rules.yaml
