@@ -267,7 +267,7 @@ def test_the_image_copies_what_the_demo_and_rules_need():
     assert env()["MODBOT_RULES"] == "/etc/modbot/rules.yaml"
     ignored = (ROOT / ".dockerignore").read_text().split()
     for needed in ("modbot", "classifier", "rules.yaml", "hashes", "pyproject.toml",
-                   "README.md", "LICENSE"):
+                   "README.md", "LICENSE", "deploy"):
         assert needed not in ignored
     assert ".venv" in ignored and "*.sqlite3" in ignored and ".env" in ignored
 
