@@ -61,7 +61,7 @@ def required_names() -> set[str]:
 def names_the_code_reads() -> set[str]:
     """Every LEMMY_/PICTRS_/MODBOT_ string constant in modbot/ and classifier/."""
     found = set()
-    for path in [*ROOT.joinpath("modbot").rglob("*.py"), *ROOT.joinpath("classifier").rglob("*.py")]:
+    for path in [*(ROOT / "modbot").rglob("*.py"), *(ROOT / "classifier").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) \
                     and NAME.fullmatch(node.value):

@@ -109,7 +109,8 @@ def test_the_lock_is_closed():
         checked += 1
         for line in dist.requires or []:
             requirement = Requirement(line)
-            if applies(requirement) and canonicalize_name(requirement.name) not in FROM_PYTORCH_INDEX:
+            if applies(requirement) and \
+                    canonicalize_name(requirement.name) not in FROM_PYTORCH_INDEX:
                 assert_pinned(requirement, locked, f"{name} {version}")
     assert checked >= len(locked) // 2, "enough of the lock checked to mean something"
 
