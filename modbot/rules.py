@@ -20,10 +20,11 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from modbot.durations import format_duration
+from modbot.files import UnusableFile, read_text_file
 from modbot.hashes import HashList, ImageHashError, perceptual_hash
 from modbot.policy import (
     _PLACEHOLDER, BUILTIN_LABELS, BUILTIN_SCORES, ClassifierSettings, ConceptSettings, ExemptSettings,
-    FetchSettings, LemmySettings, PolicyError, Problem, Rule, SafetyValveSettings,
+    FetchSettings, LemmySettings, MAX_RULES_BYTES, PolicyError, Problem, Rule, SafetyValveSettings,
     ScheduleSettings, validate,
 )
 
@@ -472,10 +473,13 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
     path = resolve_rules_path(path)
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")   # a BOM from a Windows editor is fine
+        data = read_text_file(path, max_bytes=MAX_RULES_BYTES, what="a rules file")
+        text = data.decode("utf-8-sig")   # a BOM from a Windows editor is fine
     except FileNotFoundError:
         raise PolicyError([Problem(shown, 1, "no such file (give the rules file as "
                                    "--rules FILE or MODBOT_RULES)")]) from None
+    except UnusableFile as exc:
+        raise PolicyError([Problem(shown, exc.line or 1, str(exc))]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError([Problem(shown, 1, f"cannot read the file: {exc}")]) from None
     result = validate(text, shown, path.parent)
