@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
+from modbot.markdown import inert
 from modbot.store import DESTRUCTIVE_KINDS, Store
 
 __all__ = ["Target", "Executor", "Outcome"]
@@ -54,6 +55,14 @@ class Target:
     @property
     def key(self) -> str:
         return f"{self.kind}:{self.id}"
+
+
+def _where(t: Target) -> str:
+    """The item for a message: the link to a post or comment (modbot's own, built from
+    the instance URL and the id); an upload's URL is the image itself: inert."""
+    if t.kind in ("post", "comment") and t.url:
+        return t.url
+    return inert(t.url or t.image_url)
 
 
 @dataclass
@@ -345,11 +354,11 @@ class Executor:
             return self._once("report", t.key, f"report comment {t.id}",
                               lambda: self.client.report_comment(int(t.id), reason))
         # Lemmy has no report for an upload: tell the admins instead.
-        return self._notify(t.key, f"{reason} (upload {t.image_url})", action="report")
+        return self._notify(t.key, f"{reason} (upload {inert(t.image_url)})", action="report")
 
     def _notify_admins(self, t: Target, planned: Any) -> Outcome:
         message = planned.reason or "an image matched a rule"
-        return self._notify(t.key, f"{message} ({t.url or t.image_url})")
+        return self._notify(t.key, f"{message} ({_where(t)})")
 
     def _notify(self, key: str, message: str, action: str = "notify_admins") -> Outcome:
         done = self.store.action("notify", key)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from modbot.durations import format_duration
 from modbot.files import UnusableFile, read_text_file
 from modbot.hashes import HashList, ImageHashError, perceptual_hash
+from modbot.markdown import inert
 from modbot.policy import (
     _PLACEHOLDER, BUILTIN_LABELS, BUILTIN_SCORES, ClassifierSettings, ConceptSettings, ExemptSettings,
     FetchSettings, LemmySettings, MAX_RULES_BYTES, PolicyError, Problem, Rule, SafetyValveSettings,
@@ -438,16 +439,24 @@ def _community_keys(name: str | None, local: bool | None) -> set[str]:
 # --- placeholders ----------------------------------------------------------------------------
 
 def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
-    """Fill `{{author}}`, `{{scores.nsfw}}`, ... in a reason. Unknown values become "?"."""
+    """Fill `{{author}}`, `{{scores.nsfw}}`, ... in a reason. Unknown values become "?".
+
+    The text is Markdown sent to Lemmy (a reason, a private message): what the admin
+    wrote stays as written, values that come from the content (author, community, image
+    URL, the decoder's message) become inert code spans (`modbot.markdown.inert`)."""
     hits = f.hash_hits if f else {}
     author = next((k for k in _user_keys(s.author_actor_id, False) if "@" in k and "/" not in k),
                   s.author_actor_id)
+    # The link to a post or comment is modbot's own (instance URL + id), meant to be
+    # clicked; an upload's "permalink" is the image itself: never a live link.
+    own_link = s.item_kind in ("post", "comment")
     values = {
-        "author": author, "permalink": s.permalink, "community": s.community_name,
+        "author": _inert(author), "permalink": s.permalink if own_link else _inert(s.permalink),
+        "community": _inert(s.community_name),
         "rule": rule, "labels": ", ".join(sorted(s.labels or ())) or "none",
-        "sha256": s.sha256, "image_url": s.image_url, "found_in": s.found_in,
+        "sha256": s.sha256, "image_url": _inert(s.image_url), "found_in": s.found_in,
         "type": s.item_kind, "hash_list": ", ".join(hits) or "none",
-        "unreadable": s.unreadable if isinstance(s.unreadable, str) else None,
+        "unreadable": _inert(s.unreadable) if isinstance(s.unreadable, str) else None,
         "phash": f.phash if f else s.phash,
     }
 
@@ -460,6 +469,10 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
         return "?" if value is None else str(value)
 
     return _PLACEHOLDER.sub(one, text)
+
+
+def _inert(value: str | None) -> str | None:
+    return None if value is None else inert(value)
 
 
 # --- loading ------------------------------------------------------------------------------------
