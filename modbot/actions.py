@@ -66,6 +66,7 @@ class Target:
     image_original_url: str | None = None  # behind an image_proxy URL
     image_sha256: str | None = None
     delete_token: str | None = None  # an upload's pict-rs delete token
+    file_exempt: str | None = None  # why the file must be spared: an exempt item shows it
 
     @property
     def key(self) -> str:
@@ -292,6 +293,8 @@ class Executor:
             return Outcome("purge_image", "skipped",
                            "the image is an admin's upload or in an admin's post: "
                            "never acted on")
+        if t.file_exempt:
+            return Outcome("purge_image", "skipped", f"the file is spared: {t.file_exempt}")
         if t.image_alias and self.purge_by_alias:
             alias = t.image_alias
 

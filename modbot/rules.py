@@ -70,6 +70,9 @@ class Subject:
     phash: str | None = None                # or the perceptual hash, if already known
     permalink: str | None = None
     image_url: str | None = None
+    # Another item that shows the same file is exempt (why, naming it): an upload of
+    # that file is exempt too (see `Plan.spares_file`).
+    file_exempt: str | None = None
 
     @classmethod
     def from_verdict(cls, verdict: Any, **fields: Any) -> "Subject":
@@ -109,6 +112,8 @@ class Plan:
     with `exempt` saying why). `hash_lists` maps each list the image is on to how it
     matched ("sha256", "phash distance 3"). `phash` is the image's perceptual hash when
     the policy has a perceptual list (for the audit record: what to allow-list).
+    `spares_file`: the item stays up because of an exemption (`exempt`, or a moderator
+    exempt from a removal rule), so every other decision must spare its file (why), else None.
     """
 
     rule: str | None = None
@@ -117,6 +122,7 @@ class Plan:
     matched: list[RuleMatch] = field(default_factory=list)
     hash_lists: dict[str, str] = field(default_factory=dict)
     phash: str | None = None
+    spares_file: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -184,6 +190,12 @@ class Policy:
                        self.labels, phash)
         matches = [(r, c) for r in self._ordered if (c := _conditions(r, facts)) is not None]
         exempt = self._global_exemption(subject, plan.hash_lists)
+        if exempt and not any(name in plan.hash_lists for name in self.exempt.hash_lists):
+            plan.spares_file = exempt     # an allow-list spares the file everywhere already
+        if not exempt and subject.item_kind == "upload" and subject.file_exempt:
+            # The upload is the very file an exempt item shows: purging it would break
+            # that item, banning its uploader would punish what the exemption allows.
+            exempt = subject.file_exempt
         if exempt:
             plan.exempt = exempt
             plan.matched = [RuleMatch(r.name, c, f"exempt: {exempt}") for r, c in matches]
@@ -225,8 +237,11 @@ class Policy:
                 if rule.is_removal:
                     winner = rule
             plan.matched.append(RuleMatch(rule.name, conds, outcome))
-        if not plan.actions and any(m.outcome.startswith("exempt: ") for m in plan.matched):
-            plan.exempt = "the author moderates this community"
+        if any(m.outcome.startswith("exempt: ") for m in plan.matched):
+            if not plan.actions:
+                plan.exempt = "the author moderates this community"
+            if not any(_takes_down(a) for a in plan.actions):
+                plan.spares_file = "the author moderates this community"
 
     def _moderators_exempt(self, rule: Rule) -> bool:
         if rule.moderators_exempt is not None:
@@ -280,6 +295,12 @@ class Policy:
             add("notify_admins", then.notify_admins)
             told["notify_admins"] = rule.name
         return out
+
+
+def _takes_down(action: PlannedAction) -> bool:
+    """The item (or its image) goes: then an exemption of another rule spares nothing."""
+    return action.kind in ("remove", "purge_item", "purge_image") or (
+        action.kind == "ban" and bool(action.params.get("remove_data")))
 
 
 def _why_nothing(rule: Rule, winner: Rule | None, told: dict[str, str]) -> str:
