@@ -6,6 +6,11 @@ also after a restart; a report or a notification is sent at most once per item.
 Admins are never acted on (checked here again, whatever the rules said). In dry-run
 every action is recorded as ``planned`` and nothing is sent.
 
+No action becomes a more destructive one: ``purge_image`` purges the image file from
+pict-rs (or deletes an upload with its own delete token) and nothing else; when it
+cannot (no pict-rs access, a remote image) it is recorded ``not_possible`` with why,
+the rule's other actions go on, and the admins are told once per cause.
+
 Safety valve: when more than ``max_destructive_per_hour`` removals, purges and bans
 would be done within an hour, the bot switches to report-only (latched in the store
 until ``modbot run --reset-safety-valve``) and tells the admins once.
@@ -16,11 +21,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
+from modbot.markdown import inert
 from modbot.store import DESTRUCTIVE_KINDS, Store
 
 __all__ = ["Target", "Executor", "Outcome"]
@@ -28,6 +34,16 @@ __all__ = ["Target", "Executor", "Outcome"]
 log = logging.getLogger(__name__)
 
 HOUR = 3600.0
+# An action the rule asked for that modbot cannot carry out here (purge_image of a remote
+# image, or without pict-rs access). Not sent, so not counted by the safety valve.
+NOT_POSSIBLE = "not_possible"
+NOT_POSSIBLE_DETAIL = {
+    "needs_pictrs": "needs pict-rs access: set PICTRS_URL and PICTRS_API_KEY; the image "
+                    "stays in pict-rs (the post is never purged instead)",
+    "remote": "remote image: it is not stored in this instance's pict-rs, so there is "
+              "nothing to purge here (the post is never purged instead)",
+}
+_NOT_PURGED = {"needs_pictrs": "modbot has no pict-rs access", "remote": "it is a remote image"}
 # An action's state in the store that means "not again": done, or done by another action
 # (covered: not counted by the safety valve).
 COVERED = "covered"
@@ -50,10 +66,19 @@ class Target:
     image_original_url: str | None = None  # behind an image_proxy URL
     image_sha256: str | None = None
     delete_token: str | None = None  # an upload's pict-rs delete token
+    file_exempt: str | None = None  # why the file must be spared: an exempt item shows it
 
     @property
     def key(self) -> str:
         return f"{self.kind}:{self.id}"
+
+
+def _where(t: Target) -> str:
+    """The item for a message: the link to a post or comment (modbot's own, built from
+    the instance URL and the id); an upload's URL is the image itself: inert."""
+    if t.kind in ("post", "comment") and t.url:
+        return t.url
+    return inert(t.url or t.image_url)
 
 
 @dataclass
@@ -61,7 +86,7 @@ class Outcome:
     """One action of a decision as the audit records it."""
 
     action: str
-    status: str  # planned | done | failed | skipped
+    status: str  # planned | done | failed | skipped | covered | not_possible | queued
     detail: str = ""
     retry: bool = False  # failed for a passing reason: look at the item again next cycle
     valve: bool = False  # held back by the safety valve
@@ -101,8 +126,13 @@ class Executor:
         outcomes: list[Outcome] = []
         admin = target.author_is_admin or (target.author_id in self.admin_ids)
         reported = False
+        not_purged = None
         for planned in actions:
             kind = planned.kind
+            if kind == "notify_admins" and not_purged:
+                # The rule's message may say "purged": say what happened to this image.
+                planned = replace(planned, reason=f"{planned.reason or 'an image matched a rule'}"
+                                  f" [the image was not purged: {not_purged}]")
             if admin and kind != "notify_admins":
                 outcomes.append(Outcome(kind, "skipped", "the author is an admin: never acted on"))
                 continue
@@ -114,6 +144,8 @@ class Executor:
                 continue
             outcome = handler(target, planned)
             outcomes.append(outcome)
+            if kind == "purge_image" and outcome.status == NOT_POSSIBLE:
+                not_purged = _NOT_PURGED["needs_pictrs" if target.image_alias else "remote"]
             reported = reported or kind == "report"
             if outcome.valve and not reported and not any(a.kind == "report" for a in actions):
                 # Report-only: the moderators still get to see what would have been removed.
@@ -254,7 +286,6 @@ class Executor:
         return Outcome("purge_item", "skipped", "an upload has no post or comment to purge")
 
     def _purge_image(self, t: Target, planned: Any) -> Outcome:
-        reason = planned.reason or ""
         if t.image_alias and self.store.image_owners(t.image_alias, t.image_sha256) \
                 & self.admin_ids:
             # Someone else's item may show an admin's upload or the image of an admin's
@@ -262,6 +293,8 @@ class Executor:
             return Outcome("purge_image", "skipped",
                            "the image is an admin's upload or in an admin's post: "
                            "never acted on")
+        if t.file_exempt:
+            return Outcome("purge_image", "skipped", f"the file is spared: {t.file_exempt}")
         if t.image_alias and self.purge_by_alias:
             alias = t.image_alias
 
@@ -279,21 +312,34 @@ class Executor:
                               f"purge pict-rs file of alias {alias} (every alias of it)",
                               purge)
         if t.kind == "upload" and t.image_alias and t.delete_token:
+            # What the uploader could do: delete this alias. pict-rs keeps the file while
+            # another alias (the same bytes uploaded again) has it.
             alias, token = t.image_alias, t.delete_token
             return self._once("purge_image", f"alias:{alias}",
                               f"delete upload {alias} with its delete token",
                               lambda: self.client.delete_image(alias, token))
-        if t.kind == "post":
-            # Lemmy purges a post's URL and thumbnail from pict-rs with it.
-            # The same call as purge_item: one key, so a rule with both purges once.
-            return self._once("purge_item", t.key,
-                              f"purge post {t.id} (Lemmy purges its URL and thumbnail images)",
-                              lambda: self.client.purge_post(int(t.id), reason),
-                              label="purge_post")
-        return Outcome("purge_image", "skipped",
-                       "cannot purge this image: set PICTRS_URL and PICTRS_API_KEY for "
-                       "pict-rs' internal purge" if t.image_alias else
-                       "cannot purge this image: it is not stored on this instance")
+        # Nothing else purges an image: purging the post instead would delete the post and
+        # its comments for good, more than the rule says (purge_item does that).
+        cause = "needs_pictrs" if t.image_alias else "remote"
+        self._tell_not_possible(cause, t)
+        return Outcome("purge_image", NOT_POSSIBLE, NOT_POSSIBLE_DETAIL[cause])
+
+    def _tell_not_possible(self, cause: str, t: Target) -> None:
+        """Tell the admins once per cause (ever; the audit lists every image)."""
+        where = _where(t)
+        if cause == "needs_pictrs":
+            message = (f"purge_image could not purge the image of {where}: modbot has no "
+                       "pict-rs access. Set PICTRS_URL and PICTRS_API_KEY (docs/configuration.md); "
+                       "until then images in posts and comments stay in pict-rs when a rule "
+                       "says purge_image (the rule's other actions are done). Each is "
+                       "recorded as not_possible (`modbot report`); this message is sent once.")
+        else:
+            message = (f"purge_image cannot purge a remote image ({where}, image "
+                       f"{inert(t.image_original_url or t.image_url)}): it is stored on "
+                       "another server, not in this instance's pict-rs. The rule's other "
+                       "actions are done; each such image is recorded as not_possible "
+                       "(`modbot report`); this message is sent once.")
+        self._notify(f"purge_image:{cause}", message)
 
     def _ban(self, t: Target, planned: Any) -> Outcome:
         params = dict(planned.params or {})
@@ -345,11 +391,11 @@ class Executor:
             return self._once("report", t.key, f"report comment {t.id}",
                               lambda: self.client.report_comment(int(t.id), reason))
         # Lemmy has no report for an upload: tell the admins instead.
-        return self._notify(t.key, f"{reason} (upload {t.image_url})", action="report")
+        return self._notify(t.key, f"{reason} (upload {inert(t.image_url)})", action="report")
 
     def _notify_admins(self, t: Target, planned: Any) -> Outcome:
         message = planned.reason or "an image matched a rule"
-        return self._notify(t.key, f"{message} ({t.url or t.image_url})")
+        return self._notify(t.key, f"{message} ({_where(t)})")
 
     def _notify(self, key: str, message: str, action: str = "notify_admins") -> Outcome:
         done = self.store.action("notify", key)

@@ -25,12 +25,16 @@ from typing import Literal
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from modbot.files import read_text_file
+
 Kind = Literal["sha256", "phash"]
 KINDS: tuple[str, ...] = ("sha256", "phash")
 PHASH_BITS = 64
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")   # as classifier/preprocess.py
 MAX_PIXELS = 64_000_000
 MAX_PROBLEMS = 20      # per list file
+# About 1.4 million SHA-256 lines with short notes, or 5 million perceptual hashes.
+MAX_LIST_BYTES = 100_000_000
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
 
@@ -113,7 +117,9 @@ class HashList:
     @classmethod
     def load(cls, path: str | Path, kind: Kind, max_distance: int = 0,
              name: str | None = None, shown_as: str | None = None) -> "HashList":
-        """Read a list file; raises `HashListError` naming each bad line, `OSError` if unreadable.
+        """Read a list file; raises `HashListError` naming each bad line, `UnusableFile`
+        for what is not a text file of at most MAX_LIST_BYTES (a FIFO, a device, binary
+        content), `OSError` if it cannot be opened.
 
         `shown_as` is how the file is named in error messages (default: the path).
         """
@@ -121,7 +127,8 @@ class HashList:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
         shown = shown_as or str(path)
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = read_text_file(path, max_bytes=MAX_LIST_BYTES, what="a hash list")
+        text = data.decode("utf-8", errors="replace")
         values, problems = _parse_lines(text, kind, shown)
         if problems:
             raise HashListError(problems)

@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,6 +91,7 @@ class _Image:
     verdict: dict | None = None
     skipped: str | None = None  # reason code
     skipped_detail: str = ""
+    phash: str | None = None  # perceptual hash, once computed (perceptual lists only)
 
 
 def _community_ref(community: dict) -> str:
@@ -335,6 +336,7 @@ class Pipeline:
         flat = [img for imgs in images.values() for img in imgs]
         stats.images_found += len(flat)
         self._loop.run_until_complete(self._fetch_and_classify(flat, stats))
+        self._note_exempt_files(items, images)
         # A stop request lets the batch in hand finish: its images are fetched already.
         # Each item is recorded as soon as its actions are done, so the audit says what
         # was done even if the process dies next; an item waiting for the cycle's admin
@@ -345,6 +347,29 @@ class Pipeline:
                 self._waiting.append((item, records))
             else:
                 self._commit(item, records, stats)
+
+    def _note_exempt_files(self, items: list[Item], images: dict[str, list[_Image]]) -> None:
+        """Before any item of the batch acts, note in the store each file that an exempt
+        item shows: a post and the upload of its image may come in either order, and
+        later batches and runs find the note there (``_spared``)."""
+        for item in items:
+            for img in images[item.key]:
+                if img.skipped or img.verdict is None or not img.sha256:
+                    continue
+                plan = self.policy.decide(self._subject(item, img))
+                img.phash = plan.phash
+                if plan.spares_file:
+                    self.store.note_exempt_file(self.source.scope, item.key, img.sha256,
+                                                img.ref.alias, plan.spares_file)
+
+    def _spared(self, item: Item, img: _Image) -> str | None:
+        """Why this image's file must be spared: another item showing it is exempt."""
+        found = self.store.exempt_file(self.source.scope, img.sha256, img.ref.alias,
+                                       other_than=item.key)
+        if found is None:
+            return None
+        kind, _, item_id = found["item_key"].partition(":")
+        return f"the same file is shown by {kind} {item_id}, exempt: {found['why']}"
 
     def _retry_cursor(self) -> str:
         return f"{self.source.scope}:retry_posts"
@@ -509,7 +534,7 @@ class Pipeline:
     def _decide(self, item: Item, images: list[_Image]) -> list[dict]:
         """One record per image; its actions are ``Outcome``s (notices still queued)."""
         records: list[dict] = []
-        work: list[tuple[dict, _Image, list, list]] = []
+        work: list[tuple[dict, _Image, list, list, str | None]] = []
         done_for_item: set[str] = set()
         for img in images:
             record = self._record(item, img)
@@ -520,7 +545,10 @@ class Pipeline:
                     record["skipped_detail"] = img.skipped_detail
                 img.data = None
                 continue
-            plan = self.policy.decide(self._subject(item, img))
+            subject = self._subject(item, img)
+            spared = self._spared(item, img)
+            subject.file_exempt, subject.phash = spared, img.phash
+            plan = self.policy.decide(subject)
             img.data = None  # bytes are not kept past the decision
             record["rule"] = plan.rule
             record["hash_match"] = dict(plan.hash_lists) or None
@@ -536,7 +564,7 @@ class Pipeline:
                     continue
                 done_for_item.add(key)
                 real.append(planned)
-            work.append((record, img, real, repeats))
+            work.append((record, img, real, repeats, spared))
         acting = [w for w in work if w[2]] if not self.dry_run else []
         if acting:
             # Write-ahead: if the process dies while Lemmy carries these out (a removed
@@ -544,9 +572,10 @@ class Pipeline:
             self.store.journal_put(item.key, self.run_id, [
                 {**record, "actions": [{"action": a.kind, "status": "interrupted",
                                         "detail": INTERRUPTED} for a in real]}
-                for record, _img, real, _ in acting])
-        for record, img, real, repeats in work:
-            outcomes = self.executor.execute(self._target(item, img), real) if real else []
+                for record, _img, real, _, _spared in acting])
+        for record, img, real, repeats, spared in work:
+            target = replace(self._target(item, img), file_exempt=spared)
+            outcomes = self.executor.execute(target, real) if real else []
             record["actions"] = outcomes + repeats
         return records
 

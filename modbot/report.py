@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import tempfile
 from collections import Counter
 from datetime import datetime, timezone
@@ -80,7 +81,7 @@ def build_summary(
         if d.get("model"):
             models.add(str(d["model"]))
         if d.get("exempt"):
-            by_exempt[str(d["exempt"])] += 1
+            by_exempt[_exempt_key(str(d["exempt"]))] += 1
     record_random = any(bool(d.get("random_weights")) for d in decisions)
     record_dry = bool(decisions) and all(bool(d.get("dry_run")) for d in decisions)
     summary: dict[str, Any] = {
@@ -109,6 +110,15 @@ def build_summary(
 def _skip_reason_key(reason: str) -> str:
     # "too large: 30000000 bytes > 25MB" and "too large: 41 MB" count as one reason.
     return reason.split(":", 1)[0].strip() or reason
+
+
+_SAME_FILE = re.compile(r"the same file is shown by \S+ \S+, exempt: ")
+
+
+def _exempt_key(why: str) -> str:
+    # "the same file is shown by post 12, exempt: X" and "... by post 13, ...: X" count as
+    # one reason: an exempt item's file, spared because of X.
+    return _SAME_FILE.sub("the same file is shown by an exempt item: ", why, count=1)
 
 
 def _iso(value: datetime) -> str:

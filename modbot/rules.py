@@ -20,10 +20,12 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from modbot.durations import format_duration
+from modbot.files import UnusableFile, read_text_file
 from modbot.hashes import HashList, ImageHashError, perceptual_hash
+from modbot.markdown import inert
 from modbot.policy import (
     _PLACEHOLDER, BUILTIN_LABELS, BUILTIN_SCORES, ClassifierSettings, ConceptSettings, ExemptSettings,
-    FetchSettings, LemmySettings, PolicyError, Problem, Rule, SafetyValveSettings,
+    FetchSettings, LemmySettings, MAX_RULES_BYTES, PolicyError, Problem, Rule, SafetyValveSettings,
     ScheduleSettings, validate,
 )
 
@@ -68,6 +70,9 @@ class Subject:
     phash: str | None = None                # or the perceptual hash, if already known
     permalink: str | None = None
     image_url: str | None = None
+    # Another item that shows the same file is exempt (why, naming it): an upload of
+    # that file is exempt too (see `Plan.spares_file`).
+    file_exempt: str | None = None
 
     @classmethod
     def from_verdict(cls, verdict: Any, **fields: Any) -> "Subject":
@@ -107,6 +112,8 @@ class Plan:
     with `exempt` saying why). `hash_lists` maps each list the image is on to how it
     matched ("sha256", "phash distance 3"). `phash` is the image's perceptual hash when
     the policy has a perceptual list (for the audit record: what to allow-list).
+    `spares_file`: the item stays up because of an exemption (`exempt`, or a moderator
+    exempt from a removal rule), so every other decision must spare its file (why), else None.
     """
 
     rule: str | None = None
@@ -115,6 +122,7 @@ class Plan:
     matched: list[RuleMatch] = field(default_factory=list)
     hash_lists: dict[str, str] = field(default_factory=dict)
     phash: str | None = None
+    spares_file: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,6 +190,12 @@ class Policy:
                        self.labels, phash)
         matches = [(r, c) for r in self._ordered if (c := _conditions(r, facts)) is not None]
         exempt = self._global_exemption(subject, plan.hash_lists)
+        if exempt and not any(name in plan.hash_lists for name in self.exempt.hash_lists):
+            plan.spares_file = exempt     # an allow-list spares the file everywhere already
+        if not exempt and subject.item_kind == "upload" and subject.file_exempt:
+            # The upload is the very file an exempt item shows: purging it would break
+            # that item, banning its uploader would punish what the exemption allows.
+            exempt = subject.file_exempt
         if exempt:
             plan.exempt = exempt
             plan.matched = [RuleMatch(r.name, c, f"exempt: {exempt}") for r, c in matches]
@@ -223,8 +237,11 @@ class Policy:
                 if rule.is_removal:
                     winner = rule
             plan.matched.append(RuleMatch(rule.name, conds, outcome))
-        if not plan.actions and any(m.outcome.startswith("exempt: ") for m in plan.matched):
-            plan.exempt = "the author moderates this community"
+        if any(m.outcome.startswith("exempt: ") for m in plan.matched):
+            if not plan.actions:
+                plan.exempt = "the author moderates this community"
+            if not any(_takes_down(a) for a in plan.actions):
+                plan.spares_file = "the author moderates this community"
 
     def _moderators_exempt(self, rule: Rule) -> bool:
         if rule.moderators_exempt is not None:
@@ -278,6 +295,12 @@ class Policy:
             add("notify_admins", then.notify_admins)
             told["notify_admins"] = rule.name
         return out
+
+
+def _takes_down(action: PlannedAction) -> bool:
+    """The item (or its image) goes: then an exemption of another rule spares nothing."""
+    return action.kind in ("remove", "purge_item", "purge_image") or (
+        action.kind == "ban" and bool(action.params.get("remove_data")))
 
 
 def _why_nothing(rule: Rule, winner: Rule | None, told: dict[str, str]) -> str:
@@ -437,16 +460,24 @@ def _community_keys(name: str | None, local: bool | None) -> set[str]:
 # --- placeholders ----------------------------------------------------------------------------
 
 def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
-    """Fill `{{author}}`, `{{scores.nsfw}}`, ... in a reason. Unknown values become "?"."""
+    """Fill `{{author}}`, `{{scores.nsfw}}`, ... in a reason. Unknown values become "?".
+
+    The text is Markdown sent to Lemmy (a reason, a private message): what the admin
+    wrote stays as written, values that come from the content (author, community, image
+    URL, the decoder's message) become inert code spans (`modbot.markdown.inert`)."""
     hits = f.hash_hits if f else {}
     author = next((k for k in _user_keys(s.author_actor_id, False) if "@" in k and "/" not in k),
                   s.author_actor_id)
+    # The link to a post or comment is modbot's own (instance URL + id), meant to be
+    # clicked; an upload's "permalink" is the image itself: never a live link.
+    own_link = s.item_kind in ("post", "comment")
     values = {
-        "author": author, "permalink": s.permalink, "community": s.community_name,
+        "author": _inert(author), "permalink": s.permalink if own_link else _inert(s.permalink),
+        "community": _inert(s.community_name),
         "rule": rule, "labels": ", ".join(sorted(s.labels or ())) or "none",
-        "sha256": s.sha256, "image_url": s.image_url, "found_in": s.found_in,
+        "sha256": s.sha256, "image_url": _inert(s.image_url), "found_in": s.found_in,
         "type": s.item_kind, "hash_list": ", ".join(hits) or "none",
-        "unreadable": s.unreadable if isinstance(s.unreadable, str) else None,
+        "unreadable": _inert(s.unreadable) if isinstance(s.unreadable, str) else None,
         "phash": f.phash if f else s.phash,
     }
 
@@ -461,6 +492,10 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
     return _PLACEHOLDER.sub(one, text)
 
 
+def _inert(value: str | None) -> str | None:
+    return None if value is None else inert(value)
+
+
 # --- loading ------------------------------------------------------------------------------------
 
 def load_policy(path: str | os.PathLike | None = None) -> Policy:
@@ -472,10 +507,13 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
     path = resolve_rules_path(path)
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")   # a BOM from a Windows editor is fine
+        data = read_text_file(path, max_bytes=MAX_RULES_BYTES, what="a rules file")
+        text = data.decode("utf-8-sig")   # a BOM from a Windows editor is fine
     except FileNotFoundError:
         raise PolicyError([Problem(shown, 1, "no such file (give the rules file as "
                                    "--rules FILE or MODBOT_RULES)")]) from None
+    except UnusableFile as exc:
+        raise PolicyError([Problem(shown, exc.line or 1, str(exc))]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError([Problem(shown, 1, f"cannot read the file: {exc}")]) from None
     result = validate(text, shown, path.parent)

@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS journal (
     item_key TEXT PRIMARY KEY, run_id TEXT NOT NULL, records TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS uploaders (
     alias TEXT PRIMARY KEY, person_id INTEGER, actor_id TEXT, published TEXT);
+CREATE TABLE IF NOT EXISTS exempt_files (
+    scope TEXT NOT NULL, item_key TEXT NOT NULL, sha256 TEXT NOT NULL, alias TEXT NOT NULL,
+    why TEXT NOT NULL, noted_at REAL NOT NULL, PRIMARY KEY (scope, item_key, sha256, alias));
+CREATE INDEX IF NOT EXISTS exempt_files_sha256 ON exempt_files (scope, sha256);
+CREATE INDEX IF NOT EXISTS exempt_files_alias ON exempt_files (scope, alias);
 """
 
 
@@ -287,3 +292,30 @@ class Store:
                 (alias, sha256 or ""),
             ).fetchall()
         return {int(r[0]) for r in rows if r[0] is not None}
+
+    # -- exempt files: an exempt item shows this file (by sha256 and pict-rs alias), so
+    # no other decision may purge it, nor act on its upload
+    def note_exempt_file(self, scope: str, item_key: str, sha256: str, alias: str | None,
+                         why: str) -> None:
+        """Remember that the item ``item_key`` (``post:12``), exempt for ``why``, shows
+        the file ``sha256`` (pict-rs ``alias``, if local). The first note of an item stays."""
+        self._exec(
+            "INSERT OR IGNORE INTO exempt_files (scope, item_key, sha256, alias, why, noted_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (scope, item_key, sha256, alias or "", why, time.time()),
+        )
+
+    def exempt_file(self, scope: str, sha256: str | None, alias: str | None,
+                    other_than: str | None = None) -> dict | None:
+        """The first exempt item (``{"item_key", "why"}``) that shows the same file: the
+        same bytes, or the same pict-rs alias (one file, many aliases; and an alias
+        fetched as a resized variant has other bytes). ``other_than``: an item to leave out."""
+        if not sha256 and not alias:
+            return None
+        with self._lock:
+            row = self._db.execute(
+                "SELECT item_key, why FROM exempt_files WHERE scope = ? AND item_key != ? "
+                "AND (sha256 = ? OR (alias != '' AND alias = ?)) ORDER BY noted_at LIMIT 1",
+                (scope, other_than or "", sha256 or "", alias or ""),
+            ).fetchone()
+        return dict(row) if row else None

@@ -111,16 +111,19 @@ def test_admin_notifications_are_one_message_per_admin_and_once_per_item(fake_le
     assert statuses(again) == [("notify_admins", "skipped")]
 
 
-def test_purge_image_without_pictrs_purges_the_post_or_uses_the_delete_token(
+def test_purge_image_without_pictrs_never_purges_the_post_but_uses_a_delete_token(
         fake_lemmy, make, photos):
     cast = fake_lemmy.cast
     upload = fake_lemmy.add_upload(cast.alice, photos["chelsea"])
     post = fake_lemmy.add_post(cast.pics, cast.alice, url=upload.url)
     executor = make(pictrs=False)
-    (outcome,) = executor.execute(
-        post_target(post, cast.alice, image_alias=upload.alias), [act("purge_image")])
-    assert outcome.status == "done" and "purge post" in outcome.detail
-    assert fake_lemmy.post(post.id).purged and not fake_lemmy.image_exists(upload.alias)
+    outcomes = executor.execute(
+        post_target(post, cast.alice, image_alias=upload.alias, image_url=upload.url),
+        [act("remove"), act("purge_image")])
+    assert statuses(outcomes) == [("remove", "done"), ("purge_image", "not_possible")]
+    assert outcomes[1].detail.startswith("needs pict-rs access: set PICTRS_URL and PICTRS_API_KEY")
+    assert fake_lemmy.post(post.id).removed and not fake_lemmy.post(post.id).purged
+    assert fake_lemmy.image_exists(upload.alias)
 
     lone = fake_lemmy.add_upload(cast.alice, photos["coffee"])
     target = Target(kind="upload", id=lone.alias, author_id=cast.alice.id,
@@ -132,7 +135,8 @@ def test_purge_image_without_pictrs_purges_the_post_or_uses_the_delete_token(
     remote = Target(kind="comment", id=comment.id, author_id=cast.alice.id,
                     image_url="https://elsewhere.example/x.jpg")
     (outcome,) = executor.execute(remote, [act("purge_image")])
-    assert outcome.status == "skipped" and "not stored on this instance" in outcome.detail
+    assert outcome.status == "not_possible" and outcome.detail.startswith("remote image: ")
+    assert not [r for r in fake_lemmy.mutating_requests() if "purge" in r.path]
 
 
 def test_a_timed_community_ban_expires(fake_lemmy, make):
@@ -185,11 +189,11 @@ def test_the_safety_valve_reports_instead_and_tells_the_admins_once(fake_lemmy, 
     assert planned[1][0].status == "skipped" and "would trip" in planned[1][0].detail
 
 
-def test_purge_image_and_purge_item_on_one_post_purge_it_once(fake_lemmy, make):
+def test_purge_item_is_the_only_way_a_post_is_purged(fake_lemmy, make):
     cast = fake_lemmy.cast
     post = fake_lemmy.add_post(cast.pics, cast.alice, url="https://elsewhere.example/a.jpg")
-    outcomes = make(pictrs=False).execute(post_target(post, cast.alice),
-                                          [act("purge_image"), act("purge_item")])
-    assert statuses(outcomes) == [("purge_post", "done"), ("purge_item", "skipped")]
+    target = post_target(post, cast.alice, image_url="https://elsewhere.example/a.jpg")
+    outcomes = make(pictrs=False).execute(target, [act("purge_image"), act("purge_item")])
+    assert statuses(outcomes) == [("purge_image", "not_possible"), ("purge_item", "done")]
     purges = [r for r in fake_lemmy.requests if r.path == "/api/v3/admin/purge/post"]
     assert len(purges) == 1 and fake_lemmy.post(post.id).purged

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from modbot.files import UnusableFile
 from modbot.hashes import (
     HashList, HashListError, ImageHashError, hamming, perceptual_hash, sha256_hex,
 )
@@ -94,9 +95,19 @@ def test_sha256sum_output_is_a_list(tmp_path: Path):
     assert len(hl) == 2 and hl.match(sha256_hex(b"b"))
 
 
-def test_a_binary_file_gives_a_short_list_of_problems(tmp_path: Path):
+def test_a_binary_file_is_one_problem_at_its_first_nul_byte(tmp_path: Path):
     path = tmp_path / "oops.sha256"
-    path.write_bytes((DATA / "china.jpg").read_bytes())
+    data = (DATA / "china.jpg").read_bytes()
+    path.write_bytes(data)
+    with pytest.raises(UnusableFile) as info:
+        HashList.load(path, "sha256")
+    assert str(info.value) == "binary content (a NUL byte), not text: is this a hash list?"
+    assert info.value.line == data[:data.find(b"\0")].count(b"\n") + 1
+
+
+def test_a_file_of_wrong_lines_gives_a_short_list_of_problems(tmp_path: Path):
+    path = tmp_path / "oops.sha256"
+    path.write_text("".join(f"line {i} of some other file\n" for i in range(200)))
     with pytest.raises(HashListError) as info:
         HashList.load(path, "sha256")
     assert len(info.value.problems) == 21

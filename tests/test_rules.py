@@ -99,7 +99,7 @@ def test_highest_priority_removal_rule_wins(semantics):
     ban = plan.actions[2]
     assert ban.params == {"scope": "site", "duration_seconds": None, "remove_data": True,
                           "community": "pics@lemmy.test"}
-    assert ban.reason == "ban known bad by alice@lemmy.test"
+    assert ban.reason == "ban known bad by `alice@lemmy.test`"  # from content: a code span
     assert plan.actions[0].reason == f"known bad {BAD}"
     outcomes = {m.rule: m.outcome for m in plan.matched}
     assert outcomes == {
@@ -371,8 +371,8 @@ def test_placeholders_and_ban_params(tmp_path: Path):
     ban, report = plan.actions
     assert ban.kind == "ban" and ban.reason == "week ban"
     assert ban.params["scope"] == "community" and ban.params["duration_seconds"] == 7 * 86400
-    assert report.reason == ("post post_url pics@lemmy.test anime, nsfw "
-                             "https://lemmy.test/pictrs/image/abc.jpg -0.100 ?")
+    assert report.reason == ("post post_url `pics@lemmy.test` anime, nsfw "
+                             "`https://lemmy.test/pictrs/image/abc.jpg` -0.100 ?")
 
 
 def test_unreadable_placeholder_and_from_verdict(tmp_path: Path):
@@ -390,7 +390,7 @@ def test_unreadable_placeholder_and_from_verdict(tmp_path: Path):
     """)
     subject = Subject.from_verdict(Verdict(), item_kind="comment", found_in="comment")
     plan = p.decide(subject, now=NOW)
-    assert plan.actions[0].reason == f"could not check (decompression bomb: 200000000 pixels) {'cd' * 32}"
+    assert plan.actions[0].reason == f"could not check (`decompression bomb: 200000000 pixels`) {'cd' * 32}"
 
 
 def test_load_policy_refuses_an_invalid_file(tmp_path: Path):
@@ -502,7 +502,7 @@ def test_shipped_nsfw_reported_only_outside_nsfw_communities(shipped):
 def test_shipped_unreadable_images_are_reported(shipped):
     plan = shipped.decide(post(unreadable="truncated file", labels=(), scores={}), now=NOW)
     assert [(a.kind, a.reason) for a in plan.actions] == [
-        ("report", "modbot could not check this image (truncated file): please look at it")]
+        ("report", "modbot could not check this image (`truncated file`): please look at it")]
     upload = post(item_kind="upload", found_in="upload", unreadable="truncated file")
     assert shipped.decide(upload, now=NOW).actions == []
 

@@ -200,8 +200,8 @@ def test_sweep_interrupted_then_resumed_sees_every_item_once_and_repeats_no_acti
 
 def test_sweep_goes_on_when_the_post_its_page_cursor_names_is_purged(
         fake_lemmy, photos, tiny_checkpoint, tmp_path):
-    """Lemmy's cursor names the last post of a page; purging that post (as the bot does
-    with a known-bad remote image when pict-rs is not configured) must not end the sweep."""
+    """Lemmy's cursor names the last post of a page; purging that post (as a rule with
+    purge_item does) must not end the sweep."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     start = now() - timedelta(days=3)
     good = lemmy.add_remote_file("good.jpg", photos["chelsea"])
@@ -211,8 +211,8 @@ def test_sweep_goes_on_when_the_post_its_page_cursor_names_is_purged(
                             published=start + timedelta(minutes=i)) for i in range(60)]
     # newest first: the first page is posts 59..10, so its cursor names post 10
     rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
+    rules.write_text(rules.read_text().replace("purge_image: true", "purge_item: true"))
     bot = Bot(lemmy, tmp_path, rules)
-    del bot.env["PICTRS_URL"], bot.env["PICTRS_API_KEY"]  # purge_image -> purge the post
 
     done = bot("sweep", "--since", "30d")
     assert "done" in done.stdout
@@ -301,7 +301,8 @@ def test_report_is_a_dry_run_over_the_window_as_json_and_html(fake_lemmy, photos
     assert hit["image"]["url"] == bad_url and hit["image"]["sha256"] == sha(photos[BAD])
     assert hit["rule"] == "known abusive image" and "scores" in hit and "labels" in hit
     assert [(a["action"], a["status"]) for a in hit["actions"]] == [
-        ("remove", "planned"), ("purge_post", "planned"), ("ban", "planned")]  # a remote image: purging the post purges it
+        ("remove", "planned"), ("purge_image", "not_possible"), ("ban", "planned")]
+    assert hit["actions"][1]["detail"].startswith("remote image: ")
     skipped = by_item[("post", private.id)]
     assert skipped["skipped"] and skipped["scores"] == {} and skipped["rule"] is None
     assert doc["summary"]["by_rule"]["known abusive image"] == 1
