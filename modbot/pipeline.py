@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from modbot.actions import DONE, Executor, Outcome, Target
+from modbot.fetch import DEFAULT_PORTS
 from modbot.images import ImageRef, image_refs, site_emoji_urls, upload_ref
 from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
 from modbot.settings import Settings
@@ -432,7 +433,8 @@ class Pipeline:
             max_concurrency=f.concurrency,
             per_host_concurrency=f.per_host,
         )
-        # The instance and its pict-rs may live on a private network: they are trusted.
+        # The instance and its pict-rs may live on a private network: they are trusted,
+        # each on its URL's port only.
         allowed = [h for h in (_host_port(self.settings.lemmy_url), _host_port(self.public_url),
                                _host_port(self.settings.pictrs_url)) if h]
         allowed += list(f.allow_hosts)
@@ -658,12 +660,19 @@ class Pipeline:
 
 
 def _host_port(url: str | None) -> str | None:
+    """``host:port`` of a configured URL, the port being the scheme's default when the
+    URL has none: the instance's host is trusted on that port only, not on every port
+    (``http://lemmy`` must not open ``lemmy:6379`` or a private address's other ports)."""
     if not url:
         return None
     parts = urlsplit(url)
     if not parts.hostname:
         return None
-    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    if port is None:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}"
 
 
 def build_engine(policy: Any) -> Any:
