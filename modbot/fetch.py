@@ -183,35 +183,61 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return addresses
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+ANY_PORT = "*"
+
+
 class HostPolicy:
-    """Which hosts may be private: entries are ``host`` (any port) or ``host:port``
-    (IPv6 as ``[::1]:8080``); URLs' scheme and path are accepted and ignored."""
+    """Which hosts may be on a private address, and on which ports only.
+
+    An entry is ``host:port`` (IPv6 as ``[::1]:8080``), a URL (its port, else its
+    scheme's default: ``http://lemmy`` is ``lemmy:80``), a bare ``host`` (ports 80 and
+    443 only), or ``host:*`` (every port: anything on that host answering HTTP may be
+    fetched, so use it only for a host that runs nothing else). A URL's path is
+    ignored.
+    """
 
     def __init__(self, allowed_hosts: Iterable[str] = ()) -> None:
-        self._hosts: set[str] = set()
+        self._any_port: set[str] = set()
         self._host_ports: set[tuple[str, int]] = set()
         for entry in allowed_hosts:
-            host, port = _parse_host_entry(entry)
-            if port is None:
-                self._hosts.add(host)
+            host, ports = parse_host_entry(entry)
+            if ports is None:
+                self._any_port.add(host)
             else:
-                self._host_ports.add((host, port))
+                self._host_ports.update((host, port) for port in ports)
 
     def may_be_private(self, host: str, port: int) -> bool:
         host = _normal_host(host)
-        return host in self._hosts or (host, port) in self._host_ports
+        return host in self._any_port or (host, port) in self._host_ports
 
 
-def _parse_host_entry(entry: str) -> tuple[str, int | None]:
-    entry = entry.strip()
-    parts = urlsplit(entry if "//" in entry else f"//{entry}")
+def parse_host_entry(entry: str) -> tuple[str, tuple[int, ...] | None]:
+    """``(host, ports)`` of an allowed-host entry (see ``HostPolicy``); ports None: any.
+    Raises ``ValueError`` saying what is wrong."""
+    text = entry.strip()
+    any_port = text.endswith(":" + ANY_PORT)
+    if any_port:
+        text = text[: -len(ANY_PORT) - 1]
+    has_scheme = "//" in text
+    parts = urlsplit(text if has_scheme else f"//{text}")
     try:
         port = parts.port
     except ValueError:
         port = -1
-    if not parts.hostname or port == -1:
-        raise ValueError(f"allowed host {entry!r} is not a host or host:port")
-    return _normal_host(parts.hostname), port
+    if not parts.hostname or port == -1 or (any_port and port is not None):
+        raise ValueError(f"allowed host {entry!r} is not a host, host:port, host:* or URL")
+    host = _normal_host(parts.hostname)
+    if any_port:
+        return host, None
+    if port is not None:
+        return host, (port,)
+    if has_scheme:
+        scheme = parts.scheme.lower()
+        if scheme not in DEFAULT_PORTS:
+            raise ValueError(f"allowed host {entry!r}: only http and https URLs")
+        return host, (DEFAULT_PORTS[scheme],)
+    return host, tuple(DEFAULT_PORTS.values())
 
 
 def _normal_host(host: str) -> str:

@@ -7,26 +7,35 @@ What it takes care of, because Lemmy does not tell you:
   anonymous on reads);
 - 400 ``rate_limit_error`` (429 in v4), 5xx and timeouts are retried with exponential
   backoff; every request waits for the configured request-rate cap first;
+- ``timeout`` is one deadline for the whole request (connect, TLS, sending, every read),
+  not per read: a server trickling a byte every few seconds cannot hold a request
+  longer. pythorhead's actions are sent through the same transport (pythorhead itself
+  uses ``requests``, whose timeout is per read);
+- an answer that is not what Lemmy sends (not JSON, an HTML page with status 200, a
+  listing that is not a list) is a ``LemmyBadAnswer``, never a traceback;
 - ``read_only=True`` (dry-run) refuses every mutating call before it leaves the process.
 The token, the password and the pict-rs API key are never logged.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
+import httpcore
 import httpx
 
 from modbot import __version__
 from modbot.settings import Secret
 
 __all__ = [
+    "LemmyBadAnswer",
     "LemmyClient",
     "LemmyError",
     "LemmyLoginError",
@@ -74,6 +83,12 @@ class LemmyUnavailable(LemmyError):
     """Lemmy kept failing (5xx, timeouts, rate limit) after every retry."""
 
 
+class LemmyBadAnswer(LemmyUnavailable):
+    """Lemmy (or a proxy in front of it) answered something Lemmy never sends: not JSON,
+    an HTML page with status 200, a listing that is not a list. Passing, like a 502:
+    the cycle fails with this message and the next one tries again."""
+
+
 class ReadOnlyError(RuntimeError):
     """A mutating call was attempted on a read-only (dry-run) client: a bug, never sent."""
 
@@ -119,6 +134,142 @@ def _error_code(body: Any) -> str | None:
     return body.get("error") if isinstance(body, dict) else None
 
 
+class _Deadline(httpcore.NetworkBackend):
+    """httpcore's network backend with one deadline per request (per calling thread).
+
+    httpx's timeouts apply to each connect, read or write on its own, so a server that
+    sends a byte every few seconds holds a request forever. Here every network wait is
+    cut to the time left before the deadline set by ``within()``, and one that starts
+    after it fails at once: the whole request ends by then, whatever the server does.
+    """
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+        self._local = threading.local()
+
+    @classmethod
+    def install(cls, client: httpx.Client) -> _Deadline:
+        """Put one deadline backend under every transport of ``client`` (proxies too)."""
+        backend: _Deadline | None = None
+        for transport in [client._transport, *client._mounts.values()]:
+            if transport is None:  # a NO_PROXY mount: the default transport serves it
+                continue
+            pool = getattr(transport, "_pool", None)
+            if pool is None or not hasattr(pool, "_network_backend"):
+                raise RuntimeError("httpx/httpcore changed: cannot bound Lemmy requests in time")
+            backend = backend or cls(pool._network_backend)
+            pool._network_backend = backend
+        assert backend is not None
+        return backend
+
+    @contextmanager
+    def within(self, seconds: float) -> Iterator[None]:
+        before = getattr(self._local, "deadline", None)
+        self._local.deadline = time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            self._local.deadline = before
+
+    def left(self, timeout: float | None, error: type[Exception]) -> float | None:
+        deadline = getattr(self._local, "deadline", None)
+        if deadline is None:
+            return timeout
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise error("the request's deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        stream = self._inner.connect_tcp(
+            host, port, timeout=self.left(timeout, httpcore.ConnectTimeout),
+            local_address=local_address, socket_options=socket_options)
+        return _DeadlineStream(stream, self)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        stream = self._inner.connect_unix_socket(
+            path, timeout=self.left(timeout, httpcore.ConnectTimeout),
+            socket_options=socket_options)
+        return _DeadlineStream(stream, self)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, backend: _Deadline) -> None:
+        self._inner, self._backend = inner, backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._backend.left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._backend.left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        stream = self._inner.start_tls(
+            ssl_context, server_hostname, self._backend.left(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(stream, self._backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+def _pythorhead_on(client: LemmyClient) -> Any:
+    """pythorhead's action API with its requests sent by ``client``.
+
+    pythorhead sends with ``requests`` (a timeout per read, no total) and reads nodeinfo
+    in its constructor; its API classes only build the request and call
+    ``Requestor.api``. This requestor sends that through the client's httpx transport:
+    the same deadline, errors, token and User-Agent as every other request.
+    """
+    from pythorhead.comment import Comment
+    from pythorhead.community import Community
+    from pythorhead.post import Post
+    from pythorhead.private_message import PrivateMessage
+    from pythorhead.requestor import Requestor
+    from pythorhead.user import User
+
+    class Transport(Requestor):
+        def __init__(self) -> None:
+            super().__init__(raise_exceptions=True, request_timeout=client.timeout)
+            self.domain = client.url
+            self._auth.set_api_base_url(client.url)
+
+        @property
+        def nodeinfo(self) -> dict:
+            return client.nodeinfo()
+
+        def api(self, method: Any, endpoint: str, **kwargs: Any) -> Any:
+            return client._send(method.value, f"{client.url}{API}{endpoint}", auth=True,
+                                **kwargs)
+
+    requestor = Transport()
+    return SimpleNamespace(post=Post(requestor), comment=Comment(requestor),
+                           user=User(requestor), community=Community(requestor),
+                           private_message=PrivateMessage(requestor))
+
+
+def _listing(body: dict, key: str, what: str) -> list[dict]:
+    """``body[key]``, which Lemmy always sends as a list (of objects, checked later)."""
+    value = body.get(key)
+    if not isinstance(value, list):
+        raise LemmyBadAnswer(
+            f"{what}: Lemmy's answer has no list {key!r} (got {_kind_of(value)}); is "
+            "LEMMY_URL the Lemmy API, not a proxy or another site?", error="bad_answer")
+    return value
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
 class LemmyClient:
     """One bot account on one Lemmy instance. Synchronous; safe to share between threads."""
 
@@ -152,8 +303,10 @@ class LemmyClient:
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout), headers={"User-Agent": USER_AGENT}
         )
+        self._deadline = _Deadline.install(self._http)
         self._token: Secret | None = None
-        self._ph: Any = None  # pythorhead.Lemmy, built on the first action
+        self._ph: Any = None  # pythorhead's API objects, built on the first action
+        self._nodeinfo: dict | None = None
         self._lock = threading.RLock()
         self.requests = 0  # every HTTP request sent, retries and logins included
         self.logins = 0
@@ -205,9 +358,11 @@ class LemmyClient:
         if auth and self._token:
             headers["Authorization"] = f"Bearer {self._token.reveal()}"
         try:
-            r = self._http.request(method, url, headers=headers, **kwargs)
+            with self._deadline.within(self.timeout):
+                r = self._http.request(method, url, headers=headers, **kwargs)
         except httpx.TimeoutException:
-            raise _Transient("timed out") from None
+            raise _Transient(f"timed out (no whole answer within lemmy.timeout, "
+                             f"{self.timeout:g} s)") from None
         except httpx.TransportError as exc:
             raise _Transient(f"connection error: {type(exc).__name__}") from None
         try:
@@ -231,6 +386,17 @@ class LemmyClient:
                 status=r.status_code,
                 error=code,
             )
+        if body is None and r.content.strip():
+            kind = r.headers.get("content-type", "no content type").split(";")[0]
+            raise LemmyBadAnswer(
+                f"{method} {url.replace(self.url, '')}: HTTP {r.status_code} but not JSON "
+                f"({kind}: {r.text[:60].strip()!r}...); is LEMMY_URL the Lemmy API, not a "
+                "proxy's or another site's page?", status=r.status_code, error="bad_answer")
+        if body is not None and not isinstance(body, dict):
+            raise LemmyBadAnswer(
+                f"{method} {url.replace(self.url, '')}: HTTP {r.status_code} with JSON "
+                f"that is {_kind_of(body)}, not an object as Lemmy sends",
+                status=r.status_code, error="bad_answer")
         return body if body is not None else {}
 
     def _api(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> dict:
@@ -283,8 +449,6 @@ class LemmyClient:
                 )
             self._token = Secret(jwt)
             self.logins += 1
-            if self._ph is not None:
-                self._ph._requestor._auth.set_token(jwt)
         log.info("logged in to %s as %s", self.url, self.username)
         if self.on_login is not None:
             self.on_login(jwt)
@@ -294,8 +458,6 @@ class LemmyClient:
         Call ``ensure_session()`` next: a stale token is silently anonymous on reads."""
         with self._lock:
             self._token = Secret(jwt)
-            if self._ph is not None:
-                self._ph._requestor._auth.set_token(jwt)
 
     def site(self) -> dict:
         return self._api("GET", "/site")
@@ -330,7 +492,12 @@ class LemmyClient:
         if page_cursor:
             params["page_cursor"] = page_cursor
         body = self._api("GET", "/post/list", params=params)
-        return body.get("posts") or [], body.get("next_page")
+        posts = _listing(body, "posts", "post/list")
+        next_page = body.get("next_page")
+        if next_page is not None and not isinstance(next_page, str):
+            raise LemmyBadAnswer(f"post/list: next_page is {_kind_of(next_page)}, not a "
+                                 "string", error="bad_answer")
+        return posts, next_page or None
 
     def list_comments(
         self, *, page: int = 1, limit: int = 50, sort: str = "New", post_id: int | None = None,
@@ -339,33 +506,33 @@ class LemmyClient:
         params: dict[str, Any] = {"sort": sort, "type_": "All", "limit": min(limit, 50), "page": page}
         if post_id is not None:
             params["post_id"] = post_id
-        return self._api("GET", "/comment/list", params=params).get("comments") or []
+        return _listing(self._api("GET", "/comment/list", params=params), "comments",
+                        "comment/list")
 
     def get_post(self, post_id: int) -> dict:
-        """One post's ``PostView`` (admins and moderators also get a removed one)."""
-        return self._api("GET", "/post", params={"id": post_id})["post_view"]
+        """One post's ``PostView`` (admins and moderators also get a removed one); it is
+        checked where it becomes an item (``source.Item``)."""
+        return self._api("GET", "/post", params={"id": post_id}).get("post_view")
 
     def list_all_media(self, *, page: int = 1, limit: int = 50) -> list[dict]:
         """One page of every upload on the instance, newest first (admin only, 0.19.4+)."""
         params = {"page": page, "limit": min(limit, 50)}
-        return self._api("GET", "/admin/list_all_media", params=params).get("images") or []
+        return _listing(self._api("GET", "/admin/list_all_media", params=params), "images",
+                        "admin/list_all_media")
 
     # ------------------------------------------------------------------ actions
+    def nodeinfo(self) -> dict:
+        """``/nodeinfo/2.0.json`` (Lemmy redirects it to 2.1), read once."""
+        if self._nodeinfo is None:
+            url = f"{self.url}/nodeinfo/2.0.json"
+            self._nodeinfo = self._retrying(
+                "nodeinfo", lambda: self._send("GET", url, auth=False, follow_redirects=True),
+                auth=False)
+        return self._nodeinfo
+
     def _pythorhead(self) -> Any:
         if self._ph is None:
-            from pythorhead import Lemmy  # imported late: it fetches nodeinfo when built
-
-            def build() -> Any:
-                try:
-                    # raise_exceptions: its default turns errors into None; 3 s is too short
-                    # for purges on a busy instance (pythorhead #95).
-                    return Lemmy(self.url, raise_exceptions=True, request_timeout=self.timeout)
-                except Exception as exc:  # requests' errors: the nodeinfo fetch failed
-                    raise _Transient(f"nodeinfo: {type(exc).__name__}") from None
-
-            self._ph = self._retrying("nodeinfo", build, auth=False)
-            if self._token is not None:
-                self._ph._requestor._auth.set_token(self._token.reveal())
+            self._ph = _pythorhead_on(self)
         return self._ph
 
     def _act(self, what: str, call: Callable[[Any], Any]) -> Any:
@@ -376,36 +543,8 @@ class LemmyClient:
             self.login()
         ph = self._pythorhead()
 
-        def once() -> Any:
-            try:
-                return call(ph)
-            except Exception as exc:
-                raise self._classify_pythorhead_error(what, exc) from None
-
-        return self._retrying(what, once, auth=True)
-
-    @staticmethod
-    def _classify_pythorhead_error(what: str, exc: Exception) -> Exception:
-        # pythorhead raises a bare Exception("Error encountered while ... : <body>"), or
-        # a `requests` exception for timeouts and refused connections.
-        module = type(exc).__module__ or ""
-        if module.startswith(("requests", "urllib3")):
-            return _Transient(f"{type(exc).__name__}")
-        text = str(exc)
-        body_text = text.split(": ", 1)[1] if ": " in text else text
-        try:
-            body = json.loads(body_text)
-        except ValueError:
-            body = None
-        code = _error_code(body)
-        if code == "rate_limit_error":
-            return _Transient("rate limited")
-        if code == "incorrect_login":
-            return _LoggedOut()
-        if code is None:
-            # Not Lemmy's JSON: a proxy's 502/503 page or an empty 5xx body.
-            return _Transient("server error (no Lemmy error body)")
-        return LemmyError(f"{what}: {code}", error=code)
+        # Our transport raises our own errors (_Transient, _LoggedOut, LemmyError).
+        return self._retrying(what, lambda: call(ph), auth=True)
 
     def remove_post(self, post_id: int, reason: str) -> Any:
         return self._act("remove post", lambda ph: ph.post.remove(post_id, True, reason))

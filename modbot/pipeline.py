@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from modbot.actions import DONE, Executor, Outcome, Target
+from modbot.fetch import DEFAULT_PORTS
 from modbot.images import ImageRef, image_refs, site_emoji_urls, upload_ref
 from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
 from modbot.settings import Settings
@@ -83,9 +84,10 @@ class CycleStats:
 
 @dataclass
 class _Image:
-    """One image of an item on its way through the cycle."""
+    """One image of an item on its way through the cycle (``ref`` None: no image, the
+    item itself could not be read; ``skipped`` says why)."""
 
-    ref: ImageRef
+    ref: ImageRef | None
     sha256: str | None = None
     data: bytes | None = None
     verdict: dict | None = None
@@ -140,7 +142,8 @@ class Pipeline:
         self.client.on_login = lambda jwt: self.store.set_cursor(token_key, jwt)
         scope = "dry-run" if dry_run else "live"
         self.source = Source(self.client, self.store, scope=scope, lookback=lemmy.lookback,
-                             deep_every=deep_every, remember_seen=remember_seen)
+                             deep_every=deep_every, remember_seen=remember_seen,
+                             warn=self._warn)
         self._engine = engine
         self._own_engine = engine is None
         self._fetch_resolver = fetch_resolver
@@ -334,7 +337,7 @@ class Pipeline:
     def _process(self, items: list[Item], stats: CycleStats) -> None:
         images = {item.key: self._refs(item) for item in items}
         flat = [img for imgs in images.values() for img in imgs]
-        stats.images_found += len(flat)
+        stats.images_found += sum(1 for img in flat if img.ref is not None)
         self._loop.run_until_complete(self._fetch_and_classify(flat, stats))
         self._note_exempt_files(items, images)
         # A stop request lets the batch in hand finish: its images are fetched already.
@@ -381,7 +384,10 @@ class Pipeline:
         items = []
         for post_id in ids:
             try:
-                items.append(Item.from_post(self.client.get_post(post_id)))
+                item = Item.from_post(self.client.get_post(post_id))
+                if item.problem:  # recorded as skipped; its id may not be readable
+                    self._set_retry("post", post_id, False)
+                items.append(item)
             except LemmyUnavailable as exc:
                 log.warning("post %s, to look at again: %s; next cycle", post_id, exc)
             except LemmyError as exc:  # purged since: nothing left to do
@@ -419,17 +425,24 @@ class Pipeline:
         stats.items_seen += 1
 
     def _refs(self, item: Item) -> list[_Image]:
-        url = self.public_url
-        try:
-            if item.kind == "upload":
-                refs = [upload_ref(item.view, instance_url=url)]
-            else:
-                refs = image_refs(item.view, kind=item.kind, instance_url=url,
-                                  custom_emoji_urls=self._emojis)
-        except (KeyError, TypeError, ValueError) as exc:
-            log.warning("%s: could not read its images (%s); skipped", item.key, exc)
-            return []
-        return [_Image(ref) for ref in refs]
+        """The item's images; for an item that cannot be read, one record saying why
+        (``malformed_item``), so it shows in reports and the cycle's summary."""
+        problem = item.problem
+        if problem is None:
+            url = self.public_url
+            try:
+                if item.kind == "upload":
+                    refs = [upload_ref(item.view, instance_url=url)]
+                else:
+                    refs = image_refs(item.view, kind=item.kind, instance_url=url,
+                                      custom_emoji_urls=self._emojis)
+                return [_Image(ref) for ref in refs]
+            except (KeyError, TypeError, ValueError) as exc:
+                problem = f"its images could not be read ({type(exc).__name__}: {exc})"
+        log.warning("%s: malformed in Lemmy's answer: %s; recorded as skipped", item.key,
+                    problem)
+        return [_Image(None, skipped="malformed_item",
+                       skipped_detail=f"Lemmy's {item.kind} is malformed: {problem}"[:500])]
 
     # ------------------------------------------------------------------ fetch + classify
     def _fetch_policy(self) -> Any:
@@ -445,7 +458,8 @@ class Pipeline:
             max_concurrency=f.concurrency,
             per_host_concurrency=f.per_host,
         )
-        # The instance and its pict-rs may live on a private network: they are trusted.
+        # The instance and its pict-rs may live on a private network: they are trusted,
+        # each on its URL's port only.
         allowed = [h for h in (_host_port(self.settings.lemmy_url), _host_port(self.public_url),
                                _host_port(self.settings.pictrs_url)) if h]
         allowed += list(f.allow_hosts)
@@ -471,6 +485,8 @@ class Pipeline:
         fetcher = self._fetcher
         by_url: dict[tuple[str, ...], asyncio.Task] = {}
         for img in images:
+            if img.skipped:
+                continue  # decided already: an item that could not be read
             alias = img.ref.alias
             if alias and (done := self.store.action("purge_image", f"alias:{alias}")) \
                     and done["status"] in DONE:
@@ -605,8 +621,9 @@ class Pipeline:
                 "community_nsfw": community.get("nsfw") if community else None,
                 "author": creator.get("actor_id"), "author_id": creator.get("id"),
             },
-            "image": {"url": img.ref.url, "location": img.ref.location,
-                      "sha256": img.sha256, "alias": img.ref.alias},
+            "image": None if img.ref is None else {
+                "url": img.ref.url, "location": img.ref.location, "sha256": img.sha256,
+                "alias": img.ref.alias},
             "scores": dict(verdict.get("scores") or {}),
             "labels": list(verdict.get("labels") or []),
             "model": verdict.get("model"),
@@ -651,10 +668,10 @@ class Pipeline:
             image_url=img.ref.url,
         )
 
-    def _permalink(self, item: Item, img: _Image) -> str:
-        base = self.public_url
-        return {"post": f"{base}/post/{item.id}",
-                "comment": f"{base}/comment/{item.id}"}.get(item.kind, img.ref.url)
+    def _permalink(self, item: Item, img: _Image) -> str | None:
+        if item.kind == "upload" or not isinstance(item.id, int):
+            return img.ref.url if img.ref is not None else None
+        return f"{self.public_url}/{item.kind}/{item.id}"
 
     def _target(self, item: Item, img: _Image) -> Target:
         v = item.view
@@ -672,12 +689,19 @@ class Pipeline:
 
 
 def _host_port(url: str | None) -> str | None:
+    """``host:port`` of a configured URL, the port being the scheme's default when the
+    URL has none: the instance's host is trusted on that port only, not on every port
+    (``http://lemmy`` must not open ``lemmy:6379`` or a private address's other ports)."""
     if not url:
         return None
     parts = urlsplit(url)
     if not parts.hostname:
         return None
-    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    if port is None:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}"
 
 
 def build_engine(policy: Any) -> Any:

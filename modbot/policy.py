@@ -200,6 +200,15 @@ class FetchSettings(Section):
     max_redirects: int = Field(3, ge=0, le=10)
     allow_hosts: Names = []
 
+    @field_validator("allow_hosts")
+    @classmethod
+    def _host_entries(cls, entries: list[str]) -> list[str]:
+        from modbot.fetch import parse_host_entry  # the one reading of an entry
+
+        for entry in entries:
+            parse_host_entry(entry)
+        return entries
+
 
 class LemmySettings(Section):
     requests_per_minute: int = Field(120, ge=1, le=100_000)

@@ -470,16 +470,20 @@ def test_https_keeps_the_host_name_for_sni():
     assert seen == {"address": ("93.184.216.34", 443), "sni": "images.example"}
 
 
-def test_allowed_hosts_may_be_private_by_host_or_host_and_port():
+def test_allowed_hosts_may_be_private_by_host_and_port_only():
     async def go(allowed, host="127.0.0.1"):
         async with HostileServer() as server:
-            async with Fetcher(allowed_hosts=allowed) as fetcher:
+            async with Fetcher(allowed_hosts=allowed(server.port)) as fetcher:
                 return await fetcher.fetch(f"http://{host}:{server.port}/png")
 
-    assert run(go({"127.0.0.1"})).data == PNG
-    assert run(go({"http://LOCALHOST/"}, host="localhost")).data == PNG
-    with pytest.raises(PrivateAddress):
-        run(go({"127.0.0.1:1"}))  # another port of the same host is not allowed
+    assert run(go(lambda port: {f"127.0.0.1:{port}"})).data == PNG
+    assert run(go(lambda port: {f"http://LOCALHOST:{port}/"}, host="localhost")).data == PNG
+    assert run(go(lambda port: {"127.0.0.1:*"})).data == PNG
+    # another port of the same host is not allowed; without a port: 80 and 443 only
+    for allowed, host in (("127.0.0.1:1", "127.0.0.1"), ("127.0.0.1", "127.0.0.1"),
+                          ("http://localhost/", "localhost")):
+        with pytest.raises(PrivateAddress):
+            run(go(lambda port: {allowed}, host=host))
     for bad in ("lemmy:99999", ":8080", ""):
         with pytest.raises(ValueError, match="allowed host"):
             Fetcher(allowed_hosts=[bad])
@@ -565,7 +569,7 @@ def test_skips_are_logged_without_credentials(caplog):
 
     async def go():
         async with HostileServer() as server:
-            async with Fetcher(allowed_hosts={"127.0.0.1"}) as fetcher:
+            async with Fetcher(allowed_hosts={f"127.0.0.1:{server.port}"}) as fetcher:
                 with pytest.raises(BadStatus):
                     await fetcher.fetch(
                         f"http://user:hunter2@127.0.0.1:{server.port}/missing?token=s3cret&w=1"

@@ -28,6 +28,8 @@ from modbot.fakelemmy.server import (
     RateLimiter,
     RequestRecord,
     ServerThread,
+    Tamper,
+    Trickle,
     bind_socket,
 )
 from modbot.fakelemmy.state import (
@@ -69,6 +71,7 @@ class FakeLemmy:
         self._requests: list[RequestRecord] = []
         self._faults: dict[tuple[str, str], list[Fault]] = {}
         self._delays: dict[tuple[str, str], list] = {}
+        self._spoilers: dict[tuple[str, str], Tamper | Trickle] = {}
         self._control = threading.Lock()
         self.rate_limiter = RateLimiter({"message": rate_limit, "register": login_rate_limit})
         self.pictrs_api_key = secrets.token_hex(16)
@@ -320,6 +323,43 @@ class FakeLemmy:
                 self._delays.pop((server, path), None)
             else:
                 self._delays[(server, path)] = [seconds, times]
+
+    def tamper(self, path: str, change, times: int | None = None,
+               server: str = "lemmy") -> None:
+        """Answers to `path` (exact, or a prefix ending in `*`) are computed as usual,
+        then their JSON goes through `change(body) -> body` before it is sent: a broken
+        item on a page, `next_page` pointing back, `posts` as an object. When `change`
+        returns `str` or `bytes`, that is sent as an HTML page with the same status
+        (a proxy's page answered 200). The next `times` answers, or all until
+        `tamper(path, None)`."""
+        self._spoil(server, path, Tamper(change, times) if change else None)
+
+    def trickle(self, path: str, bytes_per_s: float, times: int | None = None,
+                server: str = "lemmy") -> None:
+        """Answers to `path` are sent with their headers at once and their body
+        `bytes_per_s` bytes a second (a slow or hostile proxy); the next `times`
+        answers, or all until `trickle(path, 0)`."""
+        self._spoil(server, path, Trickle(bytes_per_s, times) if bytes_per_s > 0 else None)
+
+    def _spoil(self, server: str, path: str, spoiler) -> None:
+        # one spoiler per path: a tamper replaces a trickle of the same path, and back
+        with self._control:
+            if spoiler is None:
+                self._spoilers.pop((server, path), None)
+            else:
+                self._spoilers[(server, path)] = spoiler
+
+    def take_spoiler(self, server: str, path: str) -> Tamper | Trickle | None:
+        with self._control:
+            key = self._match(self._spoilers, server, path)
+            if key is None:
+                return None
+            spoiler = self._spoilers[key]
+            if spoiler.times is not None:
+                spoiler.times -= 1
+                if spoiler.times <= 0:
+                    del self._spoilers[key]
+            return spoiler
 
     def invalidate_tokens(self, name: str) -> int:
         """Drop every login of `name` (as a logout or password change does): reads go

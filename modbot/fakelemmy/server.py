@@ -2,7 +2,8 @@
 
 Sockets are bound (127.0.0.1, port 0) when the fake is built, so every URL is known
 before it starts. `Instrument` wraps each app: it records every request, plays the
-injected faults and delays, and applies Lemmy's rate limits.
+injected faults and delays, applies Lemmy's rate limits, and spoils the real answer
+when asked to (`Tamper`: rewritten JSON or an HTML page; `Trickle`: sent byte by byte).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -58,6 +60,54 @@ class Fault:
             f"{self.status} {title}</h1></center><hr><center>nginx</center></body></html>",
             status_code=self.status,
         )
+
+
+@dataclass
+class Tamper:
+    """The real answer's JSON goes through `change` before it is sent: what it returns
+    is sent instead (JSON), or, when it returns `str`/`bytes`, sent as an HTML page with
+    the same status (a proxy's page answered 200)."""
+
+    change: Callable[[object], object]
+    times: int | None
+
+    async def play(self, start: dict, body: bytes, send, gone: asyncio.Event) -> None:
+        changed = self.change(json.loads(body) if body else None)
+        if isinstance(changed, (str, bytes)):
+            data = changed.encode() if isinstance(changed, str) else changed
+            kind = b"text/html; charset=utf-8"
+        else:
+            data, kind = json.dumps(changed).encode(), b"application/json"
+        await send(_with_body_headers(start, len(data), kind))
+        await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+@dataclass
+class Trickle:
+    """The real answer, its body sent `bytes_per_s` bytes a second (headers at once)."""
+
+    bytes_per_s: float
+    times: int | None
+
+    async def play(self, start: dict, body: bytes, send, gone: asyncio.Event) -> None:
+        await send(start)
+        step = max(1, int(self.bytes_per_s))
+        for i in range(0, len(body), step):
+            await send({"type": "http.response.body", "body": body[i:i + step],
+                        "more_body": True})
+            try:  # until the client hangs up (or the fake stops): then stop sending
+                await asyncio.wait_for(gone.wait(), step / self.bytes_per_s)
+                return
+            except TimeoutError:
+                pass
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _with_body_headers(start: dict, length: int, kind: bytes) -> dict:
+    headers = [(k, v) for k, v in start.get("headers", [])
+               if k.lower() not in (b"content-length", b"content-type")]
+    headers += [(b"content-length", str(length).encode()), (b"content-type", kind)]
+    return {**start, "headers": headers}
 
 
 class RateLimiter:
@@ -139,7 +189,35 @@ class Instrument:
         if bucket is not None and not self.fake.rate_limiter.allow(bucket):
             response = JSONResponse({"error": "rate_limit_error"}, status_code=400)
             return await response(scope, replay, recording_send)
-        await self.app(scope, replay, recording_send)
+        spoil = self.fake.take_spoiler(self.server, path)
+        if spoil is None:
+            return await self.app(scope, replay, recording_send)
+        answer: dict = {"start": None, "body": b""}
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                answer["start"] = message
+            elif message["type"] == "http.response.body":
+                answer["body"] += message.get("body", b"")
+
+        await self.app(scope, replay, capture)
+        gone = asyncio.Event()
+
+        async def watch():  # the client hanging up, or the fake stopping
+            while not self.fake.stopping:
+                try:
+                    message = await asyncio.wait_for(receive(), 0.5)
+                except TimeoutError:
+                    continue
+                if message["type"] == "http.disconnect":
+                    break
+            gone.set()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await spoil.play(answer["start"], answer["body"], recording_send, gone)
+        finally:
+            watcher.cancel()
 
 
 def _json_or_none(body: bytes):
