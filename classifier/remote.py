@@ -146,6 +146,7 @@ class RemoteEngine:
         self.timeout = timeout
         self.max_backoff = max_backoff
         self.concept_version: str | None = None  # learnt from the first worker that answers
+        self._version_from: _Worker | None = None
         self.model: str | None = None
         self.random_weights: bool | None = None
         self.stats = {"images": 0, "unreadable": 0, "requests": 0, "failovers": 0, "unavailable": 0}
@@ -160,8 +161,9 @@ class RemoteEngine:
 
         async def setup():
             self._sem = asyncio.Semaphore(max_concurrency)
+            # trust_env: SSL_CERT_FILE for a worker behind a private CA, HTTPS_PROXY
             self._client = httpx.AsyncClient(timeout=timeouts, limits=limits, transport=transport,
-                                             follow_redirects=False, trust_env=False)
+                                             follow_redirects=False)
 
         asyncio.run_coroutine_threadsafe(setup(), self._loop).result()
 
@@ -318,8 +320,13 @@ class RemoteEngine:
         if worker.version == version:
             return
         worker.version = version
-        if self.concept_version is None:
+        if self.concept_version is None or worker is self._version_from:
+            if self.concept_version is not None:  # that worker now runs another model or concepts
+                log.warning("classifier worker %s now serves concept version %s (%s), was %s: "
+                            "verdicts cached before are not reused", worker.url, version, model,
+                            self.concept_version)
             self.concept_version, self.model, self.random_weights = version, model, random_weights
+            self._version_from = worker
             if random_weights:
                 log.warning("classifier worker %s runs %s with RANDOM WEIGHTS: its verdicts mean "
                             "nothing", worker.url, model)

@@ -401,7 +401,6 @@ class WorkerService:
             "requests": 0, "images": 0, "unreadable": 0, "unauthorized": 0, "over_quota": 0,
             "too_large": 0, "bad_request": 0, "busy": 0, "failed": 0,
         }
-        self.by_client: dict[str, int] = {}  # images classified per client name
         self._refusals = 0
         self._refusal_logged = 0.0
         self._closed = False
@@ -453,7 +452,8 @@ class WorkerService:
         from starlette.responses import JSONResponse
 
         try:
-            self._authenticate(request)
+            # charged like an image: a new concept set costs a model run to build
+            self._take_quota(self._authenticate(request))
             custom, named = self._concept_selection(request)
             entry = await self.sets.acquire(custom, named)
         except _Refused as refused:
@@ -510,8 +510,6 @@ class WorkerService:
         self.counters["images"] += 1
         if verdict.unreadable:
             self.counters["unreadable"] += 1
-        if client is not None:
-            self.by_client[client.name] = self.by_client.get(client.name, 0) + 1
         self._rate.add()
         return JSONResponse(verdict.to_dict())
 

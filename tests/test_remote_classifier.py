@@ -85,7 +85,8 @@ class Broken:
     """A 'worker' answering every request with `status` (and counting them); with
     `info`, `GET /v1/info` answers 200 and that."""
 
-    def __init__(self, status: int, headers: dict | None = None, info: dict | None = None):
+    def __init__(self, status: int, headers: dict | None = None, info: dict | None = None,
+                 verdict: dict | None = None):
         outer = self
         self.hits = 0
 
@@ -96,6 +97,9 @@ class Broken:
                 self.rfile.read(length)
                 if info is not None and self.path == "/v1/info":
                     body = json.dumps(info).encode()
+                    self.send_response(200)
+                elif verdict is not None and self.path == "/v1/classify":
+                    body = json.dumps(verdict).encode()
                     self.send_response(200)
                 else:
                     body = json.dumps({"error": f"broken worker says {status}"}).encode()
@@ -125,8 +129,8 @@ class Broken:
 def broken():
     made = []
 
-    def make(status, headers=None, info=None):
-        made.append(Broken(status, headers, info))
+    def make(status, headers=None, info=None, verdict=None):
+        made.append(Broken(status, headers, info, verdict))
         return made[-1]
 
     yield make
@@ -218,6 +222,18 @@ def test_a_request_no_worker_will_accept_is_not_retried(worker, photos):
             engine.check()
     with RemoteEngine([worker.url], TOKEN, custom=[CustomConcept("gore", ("gore",), 0.2)]) as engine:
         assert engine.classify_many([photos["coffee"]])[0].scores.keys() >= {"gore", "csam"}
+
+
+def test_the_concept_version_follows_the_worker_it_came_from(worker, broken, photos, caplog):
+    info = httpx.get(f"{worker.url}/v1/info", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    verdict = worker.service.default_engine.classify_many([photos["coffee"]])[0].to_dict()
+    upgraded = broken(500, info=info, verdict={**verdict, "concept_version": "0123456789abcdef"})
+    with RemoteEngine([upgraded.url, worker.url], TOKEN) as engine:
+        engine.check()
+        assert engine.concept_version == info["concept_version"]
+        assert engine.classify_many([photos["coffee"]])[0].concept_version == "0123456789abcdef"
+        assert engine.concept_version == "0123456789abcdef", "the cache key moves with its worker"
+    assert "now serves concept version 0123456789abcdef" in caplog.text
 
 
 @pytest.mark.parametrize("url, said", [

@@ -137,6 +137,8 @@ def test_a_client_over_its_quota_gets_429_with_retry_after(worker, photos):
     assert over.status_code == 429, over.text
     assert int(over.headers["retry-after"]) >= 1
     assert "'bob'" in over.json()["error"] and "2 images a minute" in over.json()["error"]
+    info = httpx.get(f"{worker.url}/v1/info", headers={"Authorization": f"Bearer {BOB}"})
+    assert info.status_code == 429, "an info request counts too (it may build a concept set)"
     assert post(worker, photos["chelsea"], token=ALICE).status_code == 200, "others are not affected"
 
 

@@ -34,10 +34,11 @@ instance its own token, with a name and a quota (images per minute), in a tokens
 where TOKEN is the token or, better, `sha256:` and its SHA-256 in hex (the file then
 holds no secret), and QUOTA a number or `unlimited`; `#` starts a comment. Or set
 $MODBOT_WORKER_TOKENS to the same entries separated by `;`. `--new-token NAME` makes a
-token and prints its line. Answers: 401 missing or unknown token, 429 over the quota
-(with Retry-After), 413 a body over --max-bytes, 400 a bad concept set, 503 busy or the
-model failed (clients then try their next worker). Tokens are kept as SHA-256 digests
-and never logged.
+token and prints its line. A GET /v1/info counts as one image (it may build a concept
+set). Answers: 401 missing or unknown token, 429 over the quota (with Retry-After),
+413 a body over --max-bytes, 400 a bad concept set, 503 busy or the model failed
+(clients then try their next worker). Tokens are kept as SHA-256 digests and never
+logged.
 
 Concept sets: a client may send its own custom concepts (header X-Modbot-Concepts: the
 JSON of rules.yaml's `concepts:`, at most 8 KiB), or name a set this worker serves
