@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
 import threading
 import time
@@ -48,6 +49,8 @@ INTERRUPTED = ("modbot stopped while carrying this out; Lemmy may have done it (
 # token is silently anonymous on reads) and refreshes the list of admins. An admin bot
 # also notices a drop at once: list_all_media answers 401 and the client logs in again.
 DEFAULT_SESSION_CHECK = timedelta(minutes=5)
+# skipped: no classifier worker answered (classifier.remote); the item is not marked seen
+UNAVAILABLE = "classifier_unavailable"
 
 
 def new_run_id() -> str:
@@ -405,8 +408,10 @@ class Pipeline:
 
     def _commit(self, item: Item, records: list[dict], stats: CycleStats) -> None:
         """One transaction: the item's decisions and its "seen" mark."""
-        # An action that failed for a passing reason: look at the item again next time.
-        retry = any(o.retry for r in records for o in r["actions"])
+        # An action that failed for a passing reason, or an image no classifier could
+        # look at now: look at the item again next time.
+        retry = any(o.retry for r in records for o in r["actions"]) \
+            or any(r["skipped"] == UNAVAILABLE for r in records)
         with self.store.transaction():
             self._set_retry(item.kind, item.id, retry)
             for record in records:
@@ -515,10 +520,20 @@ class Pipeline:
                 img.data = None
 
     async def _classify(self, images: list[_Image], stats: CycleStats) -> None:
+        from classifier.remote import ClassifierUnavailable
+
         if not images:
             return
         engine = self.engine
-        version = engine.concept_version
+        try:
+            # a remote classifier learns its concept version from the first worker that
+            # answers; a local one knows it
+            version = engine.concept_version or await engine.ready()
+        except ClassifierUnavailable as exc:
+            log.warning("%s; %d images skipped, looked at again later", exc, len(images))
+            for img in images:
+                img.skipped, img.skipped_detail = UNAVAILABLE, str(exc)[:300]
+            return
         todo: dict[str, asyncio.Future] = {}
         for img in images:
             cached = self.store.get_verdict(img.sha256, version)
@@ -535,16 +550,20 @@ class Pipeline:
                 log.warning("classifying %s failed: %r", sha[:12], exc)
                 continue
             verdict = fut.result().to_dict()
-            self.store.put_verdict(sha, version, verdict)
+            # under the version it was made with: a remote worker may serve another
+            self.store.put_verdict(sha, verdict["concept_version"] or version, verdict)
             stats.images_classified += 1
         for img in images:
             if img.verdict is None and img.sha256 in todo:
                 fut = todo[img.sha256]
-                if fut.exception() is None:
+                exc = fut.exception()
+                if exc is None:
                     img.verdict = fut.result().to_dict()
+                elif isinstance(exc, ClassifierUnavailable):
+                    img.skipped, img.skipped_detail = UNAVAILABLE, str(exc)[:300]
                 else:
                     img.skipped = "classifier_error"
-                    img.skipped_detail = repr(fut.exception())[:300]
+                    img.skipped_detail = repr(exc)[:300]
 
     # ------------------------------------------------------------------ decide + act
     def _decide(self, item: Item, images: list[_Image]) -> list[dict]:
@@ -705,15 +724,31 @@ def _host_port(url: str | None) -> str | None:
 
 
 def build_engine(policy: Any) -> Any:
-    """The classifier ``Engine`` the policy's ``classifier:`` and ``concepts:`` describe."""
+    """The classifier the policy's ``classifier:`` and ``concepts:`` describe: a local
+    ``Engine``, or with ``classifier.remote`` a ``RemoteEngine`` (no model loaded here;
+    the token from $MODBOT_CLASSIFIER_TOKEN). A worker refusing the token raises
+    ``WorkerRefused`` (a ``ModelError``): the command says so and stops."""
     from classifier.concepts import ConceptSet, CustomConcept
+
+    c = policy.classifier
+    custom = [CustomConcept(name, tuple(s.prompts), s.threshold)
+              for name, s in (policy.concepts or {}).items()]
+    if c.remote is not None:
+        from classifier.remote import TOKEN_ENV, RemoteEngine
+
+        engine = RemoteEngine(c.remote.urls, os.environ.get(TOKEN_ENV) or None, custom=custom,
+                              timeout=c.remote.timeout.total_seconds(),
+                              max_concurrency=c.remote.concurrency)
+        try:
+            engine.check()
+        except BaseException:
+            engine.close()
+            raise
+        return engine
     from classifier.engine import Engine
     from classifier.model import ModelSpec, load_model
 
-    c = policy.classifier
     spec = ModelSpec(name=c.model, pretrained=c.pretrained, checkpoint=policy.checkpoint_path,
                      device=c.device, allow_random_weights=c.allow_random_weights)
-    custom = [CustomConcept(name, tuple(s.prompts), s.threshold)
-              for name, s in (policy.concepts or {}).items()]
     loaded = load_model(spec)
     return Engine(loaded, ConceptSet.builtin(custom=custom), max_batch=c.batch_size)

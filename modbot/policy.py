@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -155,7 +156,30 @@ class Section(BaseModel):
 
 # --- settings sections ------------------------------------------------------------------
 
+def _worker_url(v: Any) -> str:
+    from classifier.remote import check_worker_url  # no torch: the remote engine is httpx
+
+    if not isinstance(v, str):
+        raise ValueError(f"expected a worker URL like https://gpu.example:8095, got {_describe(v)}")
+    return check_worker_url(v)
+
+
+def _remote(v: Any) -> Any:
+    # `remote: URL` and `remote: [URL, ...]` are short for `remote: {urls: ...}`
+    return {"urls": v} if isinstance(v, (str, list)) else v
+
+
+class RemoteClassifierSettings(Section):
+    urls: Annotated[list[Annotated[str, PlainValidator(_worker_url)]],
+                    BeforeValidator(_one_or_many)] = Field(min_length=1, max_length=16)
+    timeout: Duration = timedelta(seconds=60)
+    concurrency: int = Field(16, ge=1, le=1024)
+
+
 class ClassifierSettings(Section):
+    # `modbot worker`s to ask instead of a model loaded here: then the settings below
+    # are the workers' business and not used here
+    remote: Annotated[Union[RemoteClassifierSettings, None], BeforeValidator(_remote)] = None
     model: str = "ViT-L-14"
     pretrained: str | None = "openai"
     checkpoint: str | None = None
@@ -653,6 +677,16 @@ def _names(section: Any) -> list[str]:
 
 # --- cross-checks ------------------------------------------------------------------------------
 
+def _private_host(host: str) -> bool:
+    """localhost, a private or loopback address, or a one-label name (a container's)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost" or host.endswith((".local", ".internal", ".lan")) or "." not in host
+    return address.is_private or address.is_loopback or address.is_link_local
+
 @dataclass
 class Validated:
     """What `validate` returns: the parsed file, its loaded hash lists, and its problems."""
@@ -768,6 +802,7 @@ class _Checker:
             if name not in self.list_names:
                 self.add(("exempt", "hash_lists"), self.unknown_list(name))
         self.check_checkpoint()
+        self.check_remote()
         self.check_rule_names()
         for i, rule in zip(self.rule_index, self.model.rules):
             self.check_rule(i, rule)
@@ -815,13 +850,33 @@ class _Checker:
 
     def check_checkpoint(self) -> None:
         checkpoint = self.model.classifier.checkpoint
-        if checkpoint is None:
+        if checkpoint is None or self.model.classifier.remote is not None:
             return
         path = Path(checkpoint) if os.path.isabs(checkpoint) else self.base_dir / checkpoint
         if not path.exists():
             self.add(("classifier", "checkpoint"), f"classifier checkpoint {checkpoint!r} "
                      "does not exist here (the model will not load on this machine)",
                      warning=True)
+
+    def check_remote(self) -> None:
+        c = self.model.classifier
+        if c.remote is None:
+            return
+        given = sorted(k for k in ("model", "pretrained", "checkpoint", "device", "batch_size",
+                                   "allow_random_weights") if k in c.model_fields_set)
+        if given:
+            self.add(("classifier", given[0]), f"classifier.{', classifier.'.join(given)}: not "
+                     "used with classifier.remote (the workers load their own model)",
+                     key=True, warning=True)
+        urls = self.data["classifier"]["remote"]
+        for i, url in enumerate(c.remote.urls):
+            host = urlsplit(url).hostname or ""
+            if url.startswith("http://") and not _private_host(host):
+                loc = ("classifier", "remote") + ((i,) if isinstance(urls, list) else
+                                                  ("urls", i) if isinstance(urls, dict) else ())
+                self.add(loc, f"worker {url} is plain http:// on a public address: the "
+                         "token and every image travel unencrypted; use https:// (a TLS proxy "
+                         "in front of the worker)", warning=True)
 
     def unknown_list(self, name: str) -> str:
         known = self.list_names

@@ -165,12 +165,14 @@ class Policy:
             f"{n} ({len(h)} {h.kind}{f' <= {h.max_distance}' if h.kind == 'phash' else ''})"
             for n, h in self.hash_lists.items()) or "none"
         c = self.classifier
-        model = f"{c.model}/{c.checkpoint or c.pretrained}"
+        model = f"{c.model}/{c.checkpoint or c.pretrained} on {c.device}"
+        if c.remote is not None:
+            model = f"on workers {', '.join(c.remote.urls)}"
         sweep = f"sweep '{self.schedule.sweep_cron}' UTC" if self.schedule.sweep_cron else "no sweep"
         n = len(self.rules)
         return (f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal} "
                 f"report/notify); hash lists: {lists}; custom concepts: "
-                f"{', '.join(self.concepts) or 'none'}; classifier {model} on {c.device}; "
+                f"{', '.join(self.concepts) or 'none'}; classifier {model}; "
                 f"poll every {format_duration(self.schedule.poll_every)}, {sweep}")
 
     def hash_matches(self, sha256: str | None, phash: str | None) -> dict[str, str]:

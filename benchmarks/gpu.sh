@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Every GPU figure the open issues ask for, in one run on a machine with one CUDA GPU:
+#
+#   bash benchmarks/gpu.sh [OUT_DIR]      # default: $OUT (the device tool's), else ./gpu-results
+#
+# Each benchmark's output goes to OUT_DIR/<name>.txt (its figures are the last lines),
+# with the exit status in OUT_DIR/<name>.status; one failure does not stop the others,
+# and a benchmark script not written yet is noted and skipped. Needs a Python with a
+# CUDA build of torch and modbot installed ($PYTHON, default .venv/bin/python; see the
+# README's "GPU vs CPU install"); it installs nothing and downloads nothing (random
+# weights). Add a line per new GPU figure below, in the same form.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-${OUT:-gpu-results}}"
+py="${PYTHON:-.venv/bin/python}"
+mkdir -p "$out"
+export MODBOT_TEXT_CACHE_DIR="${MODBOT_TEXT_CACHE_DIR:-$(mktemp -d)}"
+
+run() {  # run NAME SCRIPT ARGS...: one benchmark, timed, into OUT_DIR/NAME.txt
+    local name="$1" script="$2"
+    shift 2
+    if [ ! -f "$script" ]; then
+        echo "$name: $script does not exist (yet): skipped" | tee "$out/$name.txt"
+        return
+    fi
+    echo "== $name: $py $script $*"
+    local start=$SECONDS
+    "$py" "$script" "$@" > "$out/$name.txt" 2>&1
+    local status=$?
+    echo "$status" > "$out/$name.status"
+    echo "   exit $status after $((SECONDS - start)) s; last line: $(tail -n 1 "$out/$name.txt")"
+}
+
+{ nvidia-smi; "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0))"; } \
+    > "$out/machine.txt" 2>&1
+
+# issue 11 (and the classifier section of BENCHMARKS.md): engine vs the reference way, ViT-L-14 fp16
+run classifier benchmarks/classifier.py --model ViT-L-14 --random-weights --device cuda --images 4096 --batch 256
+# issue 11: the worker over HTTP vs the engine in-process; target >= 1,000 images/s at 64 clients
+run worker benchmarks/worker.py --model ViT-L-14 --device cuda --concurrency 1,4,16,64 --images 1024 --batch 256 --client-procs 4
+# not written yet: their authors set the flags
+# issue 11: the upload gate's latency (p99 < 300 ms at 16 concurrent uploads)
+run gate benchmarks/gate.py --model ViT-L-14 --device cuda
+# issue 10: the whole bot vs the engine alone, 4,096 posts (>= 1,500 images/s end to end, R >= 0.9)
+run pipeline benchmarks/pipeline.py --model ViT-L-14 --random-weights --device cuda --posts 4096
+
+echo "figures in $out/"

@@ -1,0 +1,445 @@
+"""The classifier on other machines: ``RemoteEngine`` asks ``modbot worker``s over HTTP
+and offers what a local ``Engine`` does (``classify``, ``classify_many``, ``submit``,
+``concept_version``, ``close``, ``stats``), without torch.
+
+    engine = RemoteEngine(["https://gpu.example:8095", "http://backup:8095"], token,
+                          custom=[CustomConcept("gore", ("gore",), 0.23)])
+    engine.check()                    # at start: a refused token is a configuration error
+    verdict = await engine.classify(data)
+
+Workers are tried in the order given: a connection error, a timeout, a 5xx or a 429
+moves on to the next, and a worker that failed is left alone for a while (1 s, doubling
+with each failure in a row, up to ``max_backoff``). A 401/403 is a configuration error
+(the token is wrong for that worker): said clearly in the log and in the error. When no
+worker answers, ``classify`` raises ``ClassifierUnavailable`` (the bot records the image
+as skipped and looks at it again). The HTTP work runs on a thread of its own with its
+own event loop, so the engine serves any caller's loop, or threads, like ``Engine``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+from classifier.concepts import CustomConcept
+from classifier.engine import EngineClosed
+from classifier.model import ModelError
+from classifier.service import CONCEPT_SET_HEADER, CONCEPTS_HEADER, concepts_header
+from classifier.verdict import Verdict
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ClassifierUnavailable", "RemoteEngine", "RemoteError", "RemoteRequestRefused",
+           "WorkerRefused", "check_worker_url"]
+
+TOKEN_ENV = "MODBOT_CLASSIFIER_TOKEN"
+FIRST_BACKOFF = 1.0  # seconds a worker is left alone after a failure; doubles in a row
+REFUSED_BACKOFF = 300.0  # a worker that refuses the token: a configuration error
+RETRY_WAIT = 2.0  # how long one image waits for a worker to come out of its backoff
+
+
+class RemoteError(ModelError):
+    """The remote classifier failed; the message says what to do."""
+
+
+class WorkerRefused(RemoteError):
+    """A worker refused the token (401/403): the token or the worker's list is wrong."""
+
+
+class ClassifierUnavailable(RemoteError):
+    """No worker could classify the image now (down, busy, timing out or refusing);
+    ``detail`` says what each answered. Try again later."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"no classifier worker answered: {detail}")
+        self.detail = detail
+
+
+class RemoteRequestRefused(RemoteError):
+    """A worker refused this request for a reason another try will not fix (an image over
+    its size limit, a concept set it does not accept)."""
+
+
+def check_worker_url(url: str) -> str:
+    """``url`` without a trailing slash, or ValueError saying what is wrong with it."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("a worker URL is empty")
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"worker URL {url!r}: must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError(f"worker URL {url!r}: no host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"worker URL {url!r}: no user or password in the URL; the token comes "
+                         f"from the environment ({TOKEN_ENV})")
+    if parts.query or parts.fragment:
+        raise ValueError(f"worker URL {url!r}: no query or fragment; give the worker's base URL")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"worker URL {url!r}: bad port") from None
+    return url.rstrip("/")
+
+
+@dataclass
+class _Worker:
+    url: str
+    failures: int = 0  # in a row
+    down_until: float = 0.0  # monotonic time
+    refused_logged: float = -REFUSED_BACKOFF
+    version: str | None = None
+    last_error: str = ""
+
+    def failed(self, max_backoff: float) -> None:
+        self.down_until = time.monotonic() + min(max_backoff, FIRST_BACKOFF * 2 ** self.failures)
+        self.failures += 1
+
+    def succeeded(self) -> None:
+        self.failures, self.down_until = 0, 0.0
+
+
+class _Answer(Exception):
+    """One worker's failure, for the next worker to be tried (internal)."""
+
+
+class RemoteEngine:
+    """Verdicts from ``modbot worker``s. Thread-safe; ``classify`` is async."""
+
+    def __init__(
+        self,
+        urls: str | Iterable[str],
+        token: str | None = None,
+        *,
+        custom: Iterable[CustomConcept] = (),
+        concept_set: str | None = None,
+        timeout: float = 60.0,
+        connect_timeout: float = 5.0,
+        max_concurrency: int = 16,
+        max_backoff: float = 60.0,
+        transport: Any = None,
+    ):
+        import httpx
+
+        urls = [urls] if isinstance(urls, str) else list(urls)
+        if not urls:
+            raise ValueError("no worker URL given")
+        self._workers = [_Worker(check_worker_url(u)) for u in urls]
+        custom = tuple(custom)
+        if custom and concept_set:
+            raise ValueError("give custom concepts or a named concept set, not both")
+        self.custom = custom
+        self.concept_set = concept_set
+        self._headers = {"Accept": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+        if custom:
+            self._headers[CONCEPTS_HEADER] = concepts_header(custom)
+        elif concept_set:
+            self._headers[CONCEPT_SET_HEADER] = concept_set
+        self.timeout = timeout
+        self.max_backoff = max_backoff
+        self.concept_version: str | None = None  # learnt from the first worker that answers
+        self._version_from: _Worker | None = None
+        self.model: str | None = None
+        self.random_weights: bool | None = None
+        self.stats = {"images": 0, "unreadable": 0, "requests": 0, "failovers": 0, "unavailable": 0}
+        self._closed = False
+        self._inflight: set[asyncio.Task] = set()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="modbot-remote-classifier",
+                                        daemon=True)
+        self._thread.start()
+        limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
+        timeouts = httpx.Timeout(timeout, connect=connect_timeout)
+
+        async def setup():
+            self._sem = asyncio.Semaphore(max_concurrency)
+            # trust_env: SSL_CERT_FILE for a worker behind a private CA, HTTPS_PROXY
+            self._client = httpx.AsyncClient(timeout=timeouts, limits=limits, transport=transport,
+                                             follow_redirects=False)
+
+        asyncio.run_coroutine_threadsafe(setup(), self._loop).result()
+
+    @property
+    def urls(self) -> list[str]:
+        return [w.url for w in self._workers]
+
+    # -- public API ---------------------------------------------------------------------
+
+    async def classify(self, data: bytes, *, media_type: str | None = None,
+                       timeout: float | None = None) -> Verdict:
+        """The verdict for one image's bytes, from the first worker that answers.
+        ``timeout``: the whole time this image may take, failovers included."""
+        return await asyncio.wrap_future(self.submit(data, media_type=media_type, timeout=timeout))
+
+    def submit(self, data: bytes, *, media_type: str | None = None,
+               timeout: float | None = None) -> concurrent.futures.Future:
+        """Thread API: a Future of the Verdict."""
+        if self._closed:
+            future: concurrent.futures.Future = concurrent.futures.Future()
+            future.set_exception(EngineClosed("the remote classifier is closed"))
+            return future
+        return asyncio.run_coroutine_threadsafe(
+            self._track(self._classify(bytes(data), media_type, timeout)), self._loop)
+
+    def classify_many(self, items: Iterable[bytes]) -> list[Verdict]:
+        """Verdicts for many images, in order (sync convenience)."""
+        futures = [self.submit(data) for data in items]
+        return [f.result() for f in futures]
+
+    async def ready(self) -> str:
+        """The concept version, asking the workers (``GET /v1/info``) if not known yet.
+        Raises ``ClassifierUnavailable`` when none answers."""
+        if self.concept_version is not None:
+            return self.concept_version
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._ready(), self._loop))
+
+    def check(self) -> dict[str, str]:
+        """Ask every worker (at start): url -> what it said. A worker that refuses the
+        token raises ``WorkerRefused`` (a configuration error); one that does not answer
+        is logged and left for later. Learns the concept version."""
+        if self._closed:
+            raise EngineClosed("the remote classifier is closed")
+        return asyncio.run_coroutine_threadsafe(self._check(), self._loop).result()
+
+    def close(self) -> None:
+        """Finish the requests in flight (within ``timeout``), then stop."""
+        if self._closed:
+            return
+        self._closed = True
+
+        async def shutdown():
+            if self._inflight:
+                await asyncio.wait(list(self._inflight), timeout=self.timeout)
+            await self._client.aclose()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=self.timeout + 10)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            if not self._thread.is_alive():
+                self._loop.close()
+
+    def __enter__(self) -> "RemoteEngine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- on the engine's loop -------------------------------------------------------------
+
+    async def _track(self, coro):
+        task = asyncio.current_task()
+        self._inflight.add(task)
+        try:
+            return await coro
+        finally:
+            self._inflight.discard(task)
+
+    async def _classify(self, data: bytes, media_type: str | None, timeout: float | None) -> Verdict:
+        async with self._sem:
+            headers = {"Content-Type": media_type or "application/octet-stream"}
+            worker, answer = await self._first("POST", "/v1/classify", data, headers, timeout)
+            try:
+                verdict = Verdict.from_dict(answer.json())
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise RemoteRequestRefused(f"{answer.request.url}: not a verdict ({exc})") from None
+            self.stats["images"] += 1
+            if verdict.unreadable:
+                self.stats["unreadable"] += 1
+            self._note_version(worker, verdict.concept_version, verdict.model, verdict.random_weights)
+            return verdict
+
+    async def _ready(self) -> str:
+        if self.concept_version is None:
+            worker, answer = await self._first("GET", "/v1/info", None, {}, None)
+            self._note_info(worker, answer)
+        return self.concept_version
+
+    async def _check(self) -> dict[str, str]:
+        results = await asyncio.gather(*(self._info(w) for w in self._workers), return_exceptions=True)
+        said: dict[str, str] = {}
+        refused = []
+        for worker, result in zip(self._workers, results):
+            if isinstance(result, RemoteError):  # a refused token or concept set: fix the configuration
+                refused.append(str(result))
+                said[worker.url] = str(result)
+            elif isinstance(result, BaseException):
+                worker.failed(self.max_backoff)
+                log.warning("classifier worker %s does not answer now (%s); it is tried again "
+                            "when images come", worker.url, result)
+                said[worker.url] = str(result)
+            else:
+                worker.succeeded()
+                self._note_info(worker, result)
+                said[worker.url] = f"{result.json().get('model')} concept version {worker.version}"
+        if refused:
+            if all(isinstance(r, WorkerRefused) for r in results if isinstance(r, RemoteError)):
+                raise WorkerRefused("; ".join(refused))
+            raise RemoteRequestRefused("; ".join(refused))
+        if self.concept_version is None:
+            log.warning("no classifier worker answers now (%s); images are recorded as skipped "
+                        "(classifier_unavailable) and looked at again later", ", ".join(self.urls))
+        return said
+
+    async def _info(self, worker: _Worker):
+        import httpx
+
+        try:
+            answer = await self._client.get(f"{worker.url}/v1/info", headers=self._headers)
+        except httpx.TimeoutException:
+            raise _Answer("timed out") from None
+        except httpx.HTTPError as exc:
+            raise _Answer(f"cannot connect: {_reason(exc)}") from None
+        self.stats["requests"] += 1
+        if answer.status_code in (401, 403):
+            raise WorkerRefused(self._refused_message(worker, answer))
+        if answer.status_code == 400:
+            raise RemoteRequestRefused(f"{worker.url}: {_error(answer)}")
+        if answer.status_code != 200:
+            raise _Answer(f"answered {answer.status_code} {_error(answer)}")
+        return answer
+
+    def _note_info(self, worker: _Worker, answer) -> None:
+        try:
+            info = answer.json()
+            self._note_version(worker, str(info["concept_version"]), str(info["model"]),
+                               bool(info["random_weights"]))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("classifier worker %s: /v1/info is not what a modbot worker answers", worker.url)
+
+    def _note_version(self, worker: _Worker, version: str, model: str, random_weights: bool) -> None:
+        if worker.version == version:
+            return
+        worker.version = version
+        if self.concept_version is None or worker is self._version_from:
+            if self.concept_version is not None:  # that worker now runs another model or concepts
+                log.warning("classifier worker %s now serves concept version %s (%s), was %s: "
+                            "verdicts cached before are not reused", worker.url, version, model,
+                            self.concept_version)
+            self.concept_version, self.model, self.random_weights = version, model, random_weights
+            self._version_from = worker
+            if random_weights:
+                log.warning("classifier worker %s runs %s with RANDOM WEIGHTS: its verdicts mean "
+                            "nothing", worker.url, model)
+        elif version != self.concept_version:
+            log.warning("classifier workers disagree: %s serves concept version %s (%s), the "
+                        "first one %s (%s); give every worker the same model and concepts, or "
+                        "their verdicts differ", worker.url, version, model, self.concept_version,
+                        self.model)
+
+    def _refused_message(self, worker: _Worker, answer) -> str:
+        how = (f"set {TOKEN_ENV} to a token that worker's admin gave you" if "Authorization" in self._headers
+               else f"it needs a token: set {TOKEN_ENV}")
+        return (f"classifier worker {worker.url} refused the token ({answer.status_code} "
+                f"{_error(answer)}): {how}")
+
+    async def _first(self, method: str, path: str, body: bytes | None, headers: dict,
+                     timeout: float | None):
+        """(worker, its 200 answer) from the first worker that gives one, in order; a
+        second pass after waiting (at most ``RETRY_WAIT``) for one to come out of its
+        backoff. Raises ``ClassifierUnavailable`` with what each said, or
+        ``RemoteRequestRefused``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (timeout if timeout is not None else self.timeout)
+        errors: dict[str, str] = {}
+        tried = 0
+        for attempt in range(2):
+            now = time.monotonic()
+            ready = [w for w in self._workers if w.down_until <= now]
+            if not ready:
+                wait = min(w.down_until for w in self._workers) - now
+                if wait > RETRY_WAIT or loop.time() + wait >= deadline:
+                    for w in self._workers:
+                        errors.setdefault(w.url, f"{w.last_error or 'failed'} (not asked again "
+                                          f"for {max(0.0, w.down_until - now):.0f} s)")
+                    break
+                await asyncio.sleep(wait)
+                now = time.monotonic()
+                ready = [w for w in self._workers if w.down_until <= now]
+            for worker in ready:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    errors.setdefault(worker.url, "no time left")
+                    break
+                if tried:
+                    self.stats["failovers"] += 1
+                tried += 1
+                try:
+                    answer = await self._send(worker, method, path, body, headers, remaining)
+                except _Answer as exc:
+                    errors[worker.url] = worker.last_error = str(exc)
+                    continue
+                worker.succeeded()
+                return worker, answer
+        self.stats["unavailable"] += 1
+        raise ClassifierUnavailable("; ".join(f"{url}: {why}" for url, why in errors.items()))
+
+    async def _send(self, worker: _Worker, method: str, path: str, body: bytes | None,
+                    headers: dict, timeout: float):
+        import httpx
+
+        try:
+            answer = await self._client.request(
+                method, worker.url + path, content=body, headers={**self._headers, **headers},
+                timeout=httpx.Timeout(timeout, connect=min(timeout, self._client.timeout.connect or timeout)),
+            )
+        except httpx.TimeoutException:
+            worker.failed(self.max_backoff)
+            raise _Answer(f"timed out after {timeout:.0f} s") from None
+        except httpx.HTTPError as exc:
+            worker.failed(self.max_backoff)
+            raise _Answer(f"cannot connect: {_reason(exc)}") from None
+        finally:
+            self.stats["requests"] += 1
+        status = answer.status_code
+        if status == 200:
+            return answer
+        if status in (401, 403):
+            worker.down_until = time.monotonic() + REFUSED_BACKOFF
+            message = self._refused_message(worker, answer)
+            if time.monotonic() - worker.refused_logged >= REFUSED_BACKOFF:
+                worker.refused_logged = time.monotonic()
+                log.error("%s", message)
+            raise _Answer(message)
+        if status == 429:
+            retry = _retry_after(answer, self.max_backoff)
+            worker.down_until = time.monotonic() + retry
+            raise _Answer(f"over this client's quota (429); retry after {retry:.0f} s")
+        if status in (400, 413):
+            raise RemoteRequestRefused(f"classifier worker {worker.url} refused the request "
+                                       f"({status}): {_error(answer)}")
+        worker.failed(self.max_backoff)
+        raise _Answer(f"answered {status} {_error(answer)}".rstrip())
+
+
+def _error(answer) -> str:
+    """The worker's error message, short (a proxy's HTML page is not repeated)."""
+    try:
+        message = answer.json().get("error")
+    except (ValueError, AttributeError):
+        message = None
+    if isinstance(message, str):
+        return message[:300]
+    return answer.reason_phrase or ""
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:200]
+
+
+def _retry_after(answer, cap: float) -> float:
+    value = answer.headers.get("retry-after", "")
+    try:
+        return max(1.0, min(cap, float(value)))
+    except ValueError:
+        return FIRST_BACKOFF

@@ -1,0 +1,669 @@
+"""The classifier as an HTTP service (``modbot worker``): one loaded model, batched
+across every request, for several bots (or gates) that have no GPU of their own.
+
+    POST /v1/classify   body: the image bytes (Content-Type: its media type)
+                        -> 200 the Verdict as JSON (``Verdict.to_dict()``)
+    GET  /v1/info       -> model, concept version, limits (what a client checks first)
+    GET  /healthz       -> model loaded, device, queue depth, images/s (no token needed)
+
+Every ``/v1`` request carries ``Authorization: Bearer <token>``; each client instance has
+its own token, a name and a quota (images per minute). Answers: 401 missing or unknown
+token, 429 over the quota (``Retry-After``), 413 body over the size cap, 400 a bad
+concept set, 503 busy or the model failed (a client then tries its next worker). A body
+that is not a decodable image is not an error: its verdict says ``unreadable`` and why,
+as the bot records it for a download that does not decode.
+
+Custom concepts: a client sends its own (``X-Modbot-Concepts``: the JSON of rules.yaml's
+``concepts:`` mapping) or names a set this worker serves (``X-Modbot-Concept-Set``).
+Each concept set gets its own engine (its own text embeddings and batches), built on
+first use and kept in a small LRU; the verdict's ``concept_version`` says which was used.
+
+Stateless: nothing is kept but counters. No image touches the disk, no content or token
+is logged; tokens are held as SHA-256 digests and compared in constant time. Several
+workers can run behind any HTTP load balancer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import math
+import os
+import secrets
+import socket
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from classifier.concepts import ConceptError, ConceptSet, CustomConcept
+from classifier.engine import Engine, EngineClosed
+from classifier.model import LoadedModel
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CONCEPTS_HEADER",
+    "CONCEPT_SET_HEADER",
+    "Client",
+    "TokenError",
+    "WorkerConfig",
+    "WorkerService",
+    "WorkerServer",
+    "bind_socket",
+    "concepts_header",
+    "load_tokens",
+    "new_token",
+    "parse_concepts",
+    "parse_tokens",
+]
+
+TOKENS_FILE_ENV = "MODBOT_WORKER_TOKENS_FILE"
+TOKENS_ENV = "MODBOT_WORKER_TOKENS"
+CONCEPTS_HEADER = "X-Modbot-Concepts"
+CONCEPT_SET_HEADER = "X-Modbot-Concept-Set"
+DEFAULT_MAX_BODY = 40_000_000  # pict-rs' own default media.max_file_size
+# A concept set travels in a header: 8 KiB fits the defaults of nginx
+# (large_client_header_buffers 8k) and of uvicorn/h11 (16 KiB for all headers).
+MAX_CONCEPTS_BYTES = 8192
+MAX_CUSTOM_CONCEPTS = 32
+MAX_PROMPTS = 256  # over all custom concepts of one set
+MAX_PROMPT_CHARS = 300  # CLIP reads 77 tokens; longer text is noise
+MIN_TOKEN_CHARS = 16
+RATE_WINDOW_S = 60
+REFUSAL_LOG_EVERY = 60.0  # seconds between log lines about refused tokens
+
+
+# -- tokens -------------------------------------------------------------------------------
+
+
+class TokenError(ValueError):
+    """The tokens file or variable is not valid; the message says where (never the token)."""
+
+
+@dataclass(frozen=True)
+class Client:
+    """One client instance: its name (in logs and counters), its token's SHA-256 digest
+    and its quota in images per minute (None: no limit)."""
+
+    name: str
+    digest: bytes = field(repr=False)
+    quota: int | None
+
+
+def hash_token(token: str) -> str:
+    """What a tokens file may hold instead of the token itself: ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random token (256 bits)."""
+    return "mbw_" + secrets.token_urlsafe(32)
+
+
+def parse_tokens(text: str, source: str) -> list[Client]:
+    """Lines ``NAME TOKEN QUOTA`` (``#`` comments, blank lines ignored). TOKEN is the
+    token itself or ``sha256:<64 hex>`` (its digest, so the file holds no secret);
+    QUOTA is images per minute or ``unlimited``."""
+    clients: list[Client] = []
+    names: set[str] = set()
+    digests: set[bytes] = set()
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"{source}:{number}"
+        parts = line.split()
+        if len(parts) != 3:
+            raise TokenError(f"{where}: expected `NAME TOKEN QUOTA` (3 fields), found {len(parts)}")
+        name, token, quota_text = parts
+        if not all(ch.isalnum() or ch in "-_.@" for ch in name) or len(name) > 64:
+            raise TokenError(f"{where}: client name {name!r}: use letters, digits, - _ . @ (at most 64)")
+        if name in names:
+            raise TokenError(f"{where}: client name {name!r} appears twice")
+        if token.startswith("sha256:"):
+            hexdigest = token[len("sha256:"):]
+            try:
+                digest = bytes.fromhex(hexdigest)
+            except ValueError:
+                digest = b""
+            if len(digest) != 32:
+                raise TokenError(f"{where}: a hashed token is `sha256:` and 64 hex digits")
+        else:
+            if len(token) < MIN_TOKEN_CHARS:
+                raise TokenError(f"{where}: the token of {name!r} is shorter than {MIN_TOKEN_CHARS} "
+                                 "characters; make one with `modbot worker --new-token NAME`")
+            digest = hashlib.sha256(token.encode()).digest()
+        if digest in digests:
+            raise TokenError(f"{where}: the token of {name!r} is also another client's; give each its own")
+        if quota_text.lower() == "unlimited":
+            quota = None
+        else:
+            try:
+                quota = int(quota_text)
+            except ValueError:
+                quota = 0
+            if quota < 1:
+                raise TokenError(f"{where}: quota {quota_text!r}: images per minute (>= 1) or `unlimited`")
+        names.add(name)
+        digests.add(digest)
+        clients.append(Client(name, digest, quota))
+    return clients
+
+
+def load_tokens(path: str | os.PathLike | None = None, environ=None) -> list[Client] | None:
+    """The clients from ``path``, else ``$MODBOT_WORKER_TOKENS_FILE``, else
+    ``$MODBOT_WORKER_TOKENS`` (entries separated by newlines or ``;``); None when none
+    of them is set."""
+    env = os.environ if environ is None else environ
+    path = path or env.get(TOKENS_FILE_ENV) or None
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TokenError(f"cannot read the tokens file {path}: {exc.strerror or exc}") from None
+        return parse_tokens(text, str(path))
+    inline = env.get(TOKENS_ENV)
+    if inline:
+        return parse_tokens(inline.replace(";", "\n"), f"${TOKENS_ENV} entry")
+    return None
+
+
+class _Bucket:
+    """Token bucket: ``per_minute`` images a minute, a minute's worth at once at most."""
+
+    def __init__(self, per_minute: int):
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.level = self.capacity
+        self.at = time.monotonic()
+
+    def take(self) -> float:
+        """0 when an image may go now (and counts it), else seconds until one may."""
+        now = time.monotonic()
+        self.level = min(self.capacity, self.level + (now - self.at) * self.rate)
+        self.at = now
+        if self.level >= 1.0:
+            self.level -= 1.0
+            return 0.0
+        return (1.0 - self.level) / self.rate
+
+
+# -- concept sets -------------------------------------------------------------------------
+
+
+def parse_concepts(data: Any, where: str = CONCEPTS_HEADER) -> tuple[CustomConcept, ...]:
+    """Custom concepts from the JSON shape of rules.yaml's ``concepts:``:
+    ``{"gore": {"prompts": ["..."], "threshold": 0.23}}``. Raises ``ConceptError``."""
+    if not isinstance(data, dict):
+        raise ConceptError(f"{where}: expected an object of concept name -> {{prompts, threshold}}")
+    if len(data) > MAX_CUSTOM_CONCEPTS:
+        raise ConceptError(f"{where}: {len(data)} concepts; at most {MAX_CUSTOM_CONCEPTS}")
+    out, total = [], 0
+    for name, spec in data.items():
+        if not isinstance(spec, dict) or set(spec) != {"prompts", "threshold"}:
+            raise ConceptError(f"{where}: concept {name!r}: expected exactly prompts and threshold")
+        prompts = spec["prompts"]
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        if not isinstance(prompts, list):
+            raise ConceptError(f"{where}: concept {name!r}: prompts must be a list of strings")
+        if any(isinstance(p, str) and len(p) > MAX_PROMPT_CHARS for p in prompts):
+            raise ConceptError(f"{where}: concept {name!r}: a prompt is longer than {MAX_PROMPT_CHARS} characters")
+        total += len(prompts)
+        if total > MAX_PROMPTS:
+            raise ConceptError(f"{where}: more than {MAX_PROMPTS} prompts in all")
+        out.append(CustomConcept(name, tuple(prompts), spec["threshold"]))
+    if len({c.name for c in out}) != len(out):  # JSON allows a key twice; the last would win
+        raise ConceptError(f"{where}: a concept name appears twice")
+    return tuple(out)
+
+
+def concepts_header(custom: Iterable[CustomConcept]) -> str | None:
+    """The ``X-Modbot-Concepts`` value for ``custom`` (None when there are none). ASCII
+    JSON: a header is Latin-1 on the wire."""
+    data = {c.name: {"prompts": list(c.prompts), "threshold": c.threshold} for c in custom}
+    if not data:
+        return None
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+
+
+def _concepts_key(custom: tuple[CustomConcept, ...]) -> tuple:
+    return tuple((c.name, c.prompts, c.threshold) for c in custom)
+
+
+@dataclass
+class _Entry:
+    engine: Engine
+    users: int = 0
+    evicted: bool = False
+
+
+class _ConceptSets:
+    """The default engine, the named sets' engines (kept for the worker's life) and an
+    LRU of engines for the concept sets clients sent. An evicted engine is closed once
+    the requests using it are done."""
+
+    def __init__(self, loaded: LoadedModel, base: ConceptSet, named: dict[str, tuple[CustomConcept, ...]],
+                 max_sets: int, engine_options: dict, extra_decode_workers: int):
+        self.loaded, self.base, self.max_sets = loaded, base, max_sets
+        self.options = engine_options
+        self.extra = {**engine_options, "decode_workers": extra_decode_workers}
+        self.default = _Entry(Engine(loaded, base, **engine_options))
+        self.named: dict[str, _Entry] = {}
+        try:
+            for name, custom in named.items():
+                self.named[name] = _Entry(Engine(loaded, base.with_custom(custom), **self.extra))
+        except BaseException:
+            self.close()
+            raise
+        self.sent: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._building: dict[tuple, asyncio.Future] = {}
+
+    def engines(self) -> list[Engine]:
+        return [e.engine for e in (self.default, *self.named.values(), *self.sent.values())]
+
+    async def acquire(self, custom: tuple[CustomConcept, ...] | None, named: str | None) -> _Entry:
+        """The engine for a concept set, held until ``release``."""
+        if named is not None:
+            entry = self.named[named]
+        elif not custom:
+            entry = self.default
+        else:
+            key = _concepts_key(custom)
+            while True:
+                entry = self.sent.get(key) or await self._build(key, custom)
+                if not entry.evicted:  # (evicted while this request waited for the build)
+                    break
+            self.sent.move_to_end(key)
+            entry.users += 1
+            await self._evict()
+            return entry
+        entry.users += 1
+        return entry
+
+    async def release(self, entry: _Entry) -> None:
+        entry.users -= 1
+        if entry.evicted and entry.users == 0:
+            await asyncio.to_thread(entry.engine.close)
+
+    async def _build(self, key: tuple, custom: tuple[CustomConcept, ...]) -> _Entry:
+        pending = self._building.get(key)
+        if pending is not None:  # another request is building this set: wait for it
+            return await asyncio.shield(pending)
+        pending = asyncio.get_running_loop().create_future()
+        self._building[key] = pending
+        try:
+            # text embeddings for the new prompts: a model run, off the event loop
+            engine = await asyncio.to_thread(Engine, self.loaded, self.base.with_custom(custom), **self.extra)
+        except BaseException as exc:
+            pending.set_exception(exc)
+            pending.exception()  # marked retrieved: the waiters re-raise it themselves
+            raise
+        finally:
+            self._building.pop(key, None)
+        entry = _Entry(engine)
+        self.sent[key] = entry
+        pending.set_result(entry)
+        return entry
+
+    async def _evict(self) -> None:
+        while len(self.sent) > self.max_sets:
+            for key, entry in self.sent.items():  # least recently used first
+                if entry.users == 0:
+                    del self.sent[key]
+                    entry.evicted = True
+                    log.info("concept set %s evicted (at most %d kept)", entry.engine.concept_version, self.max_sets)
+                    await asyncio.to_thread(entry.engine.close)
+                    break
+            else:
+                return  # all in use: evicted when released, next time a set is added
+
+    def close(self) -> None:
+        for entry in [self.default, *self.named.values(), *self.sent.values()]:
+            entry.engine.close()
+
+
+# -- the service ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How the worker serves (the model is given separately, loaded)."""
+
+    clients: list[Client] | None = None  # None: no token needed (``--no-auth``)
+    max_body: int = DEFAULT_MAX_BODY
+    named_sets: dict[str, tuple[CustomConcept, ...]] = field(default_factory=dict)
+    max_concept_sets: int = 4  # client-sent sets kept built at once
+    max_pending: int = 1024  # requests in progress before answering 503
+    max_batch: int = 32
+    max_wait_ms: float = 10
+    max_queue: int = 256
+    decode_workers: int | None = None
+    text_cache_dir: str | os.PathLike | None = None
+
+
+class _Rate:
+    """Images finished per second over the last ``RATE_WINDOW_S`` seconds."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.seconds: deque[list] = deque()  # [whole second, count]
+
+    def add(self, n: int = 1) -> None:
+        now = int(time.monotonic())
+        if self.seconds and self.seconds[-1][0] == now:
+            self.seconds[-1][1] += n
+        else:
+            self.seconds.append([now, n])
+        self._trim(now)
+
+    def _trim(self, now: int) -> None:
+        while self.seconds and self.seconds[0][0] <= now - RATE_WINDOW_S:
+            self.seconds.popleft()
+
+    def per_second(self) -> float:
+        now = time.monotonic()
+        self._trim(int(now))
+        span = min(RATE_WINDOW_S, max(1.0, now - self.started))
+        return sum(c for _, c in self.seconds) / span
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+class WorkerService:
+    """The worker's state and its ASGI app (``.app``). ``close()`` stops the engines."""
+
+    def __init__(self, loaded: LoadedModel, config: WorkerConfig | None = None,
+                 concepts: ConceptSet | None = None):
+        self.loaded = loaded
+        self.config = config or WorkerConfig()
+        c = self.config
+        options = dict(max_batch=c.max_batch, max_wait_ms=c.max_wait_ms, max_queue=c.max_queue,
+                       decode_workers=c.decode_workers, text_cache_dir=c.text_cache_dir)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self.sets = _ConceptSets(loaded, concepts or ConceptSet.builtin(), dict(c.named_sets),
+                                 c.max_concept_sets, options, extra_decode_workers=max(1, min(4, cores)))
+        self._clients = list(c.clients) if c.clients is not None else None
+        self._buckets = {cl.name: _Bucket(cl.quota) for cl in self._clients or () if cl.quota}
+        self._rate = _Rate()
+        self.pending = 0
+        self.counters: dict[str, int] = {
+            "requests": 0, "images": 0, "unreadable": 0, "unauthorized": 0, "over_quota": 0,
+            "too_large": 0, "bad_request": 0, "busy": 0, "failed": 0,
+        }
+        self._refusals = 0
+        self._refusal_logged = 0.0
+        self._closed = False
+        self.app = self._make_app()
+
+    @property
+    def default_engine(self) -> Engine:
+        return self.sets.default.engine
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.sets.close()
+
+    # -- app ------------------------------------------------------------------------------
+
+    def _make_app(self):
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        return Starlette(routes=[
+            Route("/v1/classify", self.classify, methods=["POST"]),
+            Route("/v1/info", self.info, methods=["GET"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+        ])
+
+    async def healthz(self, request):
+        from starlette.responses import JSONResponse
+
+        stats = self._engine_stats()
+        return JSONResponse({
+            "ok": not self._closed,
+            "model_loaded": not self._closed,
+            "model": self.loaded.identity,
+            "random_weights": self.loaded.random_weights,
+            "device": str(self.loaded.device),
+            "concept_version": self.default_engine.concept_version,
+            "concept_sets": {"named": sorted(self.sets.named), "sent": len(self.sets.sent),
+                             "max_sent": self.config.max_concept_sets},
+            "queue_depth": self.pending,
+            "images_per_s": round(self._rate.per_second(), 3),
+            "window_s": RATE_WINDOW_S,
+            "uptime_s": round(time.monotonic() - self._rate.started, 1),
+            "batches": stats["batches"],
+            **self.counters,
+        })
+
+    async def info(self, request):
+        from starlette.responses import JSONResponse
+
+        try:
+            # charged like an image: a new concept set costs a model run to build
+            self._take_quota(self._authenticate(request))
+            custom, named = self._concept_selection(request)
+            entry = await self.sets.acquire(custom, named)
+        except _Refused as refused:
+            return self._refusal(refused)
+        except ConceptError as exc:
+            self.counters["bad_request"] += 1
+            return self._refusal(_Refused(400, str(exc)))
+        try:
+            engine = entry.engine
+            return JSONResponse({
+                "model": self.loaded.identity,
+                "random_weights": self.loaded.random_weights,
+                "device": str(self.loaded.device),
+                "concept_version": engine.concept_version,
+                "concepts": [c.name for c in engine.concepts.custom],
+                "concept_sets": sorted(self.sets.named),
+                "max_body": self.config.max_body,
+            })
+        finally:
+            await self.sets.release(entry)
+
+    async def classify(self, request):
+        from starlette.responses import JSONResponse
+
+        self.counters["requests"] += 1
+        entry = None
+        self.pending += 1
+        try:
+            client = self._authenticate(request)
+            self._take_quota(client)
+            if self.pending > self.config.max_pending:
+                self.counters["busy"] += 1
+                raise _Refused(503, "the worker is busy; try another worker or later", {"Retry-After": "1"})
+            custom, named = self._concept_selection(request)
+            data = await self._body(request)
+            entry = await self.sets.acquire(custom, named)
+            try:
+                verdict = await entry.engine.classify(data)
+            except EngineClosed:
+                raise _Refused(503, "the worker is shutting down; try another worker") from None
+            except Exception as exc:  # e.g. CUDA out of memory: the client fails over
+                self.counters["failed"] += 1
+                log.error("inference failed: %r", exc)
+                raise _Refused(503, f"the model failed on this batch ({type(exc).__name__}); try again") from None
+        except _Refused as refused:
+            return self._refusal(refused)
+        except ConceptError as exc:
+            self.counters["bad_request"] += 1
+            return self._refusal(_Refused(400, str(exc)))
+        finally:
+            self.pending -= 1
+            if entry is not None:
+                await self.sets.release(entry)
+        self.counters["images"] += 1
+        if verdict.unreadable:
+            self.counters["unreadable"] += 1
+        self._rate.add()
+        return JSONResponse(verdict.to_dict())
+
+    # -- request checks ---------------------------------------------------------------------
+
+    def _authenticate(self, request) -> Client | None:
+        if self._clients is None:
+            return None
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        found = None
+        if scheme.lower() == "bearer" and token.strip():
+            digest = hashlib.sha256(token.strip().encode()).digest()
+            for client in self._clients:  # every one compared: no early exit to time
+                if hmac.compare_digest(digest, client.digest):
+                    found = client
+        if found is not None:
+            return found
+        self.counters["unauthorized"] += 1
+        self._log_refusal(request)
+        missing = not header
+        raise _Refused(
+            401,
+            "missing token: send `Authorization: Bearer <token>`" if missing
+            else "unknown token: ask this worker's admin for one (`modbot worker --new-token NAME`)",
+            {"WWW-Authenticate": 'Bearer realm="modbot-worker"' + ("" if missing else ', error="invalid_token"')},
+        )
+
+    def _log_refusal(self, request) -> None:
+        # never the token itself; one line a minute at most, however many are refused
+        self._refusals += 1
+        now = time.monotonic()
+        if now - self._refusal_logged >= REFUSAL_LOG_EVERY:
+            peer = request.client.host if request.client else "?"
+            log.warning("refused %d request(s) without a valid token (the last from %s)", self._refusals, peer)
+            self._refusals, self._refusal_logged = 0, now
+
+    def _take_quota(self, client: Client | None) -> None:
+        bucket = self._buckets.get(client.name) if client is not None else None
+        if bucket is None:
+            return
+        wait = bucket.take()
+        if wait > 0:
+            self.counters["over_quota"] += 1
+            raise _Refused(429, f"client {client.name!r} is over its quota of {client.quota} images a minute",
+                           {"Retry-After": str(max(1, math.ceil(wait)))})
+
+    def _concept_selection(self, request) -> tuple[tuple[CustomConcept, ...] | None, str | None]:
+        sent = request.headers.get(CONCEPTS_HEADER)
+        named = request.headers.get(CONCEPT_SET_HEADER)
+        if sent is not None and named is not None:
+            raise ConceptError(f"send {CONCEPTS_HEADER} or {CONCEPT_SET_HEADER}, not both")
+        if named is not None:
+            if named not in self.sets.named:
+                served = ", ".join(sorted(self.sets.named)) or "none"
+                raise ConceptError(f"unknown concept set {named[:64]!r}; this worker serves: {served}")
+            return None, named
+        if sent is None:
+            return None, None
+        if len(sent.encode("latin-1", "replace")) > MAX_CONCEPTS_BYTES:
+            raise ConceptError(f"{CONCEPTS_HEADER} is over {MAX_CONCEPTS_BYTES} bytes")
+        try:
+            data = json.loads(sent)
+        except ValueError as exc:
+            raise ConceptError(f"{CONCEPTS_HEADER} is not valid JSON: {exc}") from None
+        return parse_concepts(data), None
+
+    async def _body(self, request) -> bytes:
+        cap = self.config.max_body
+        too_large = _Refused(413, f"the image is larger than this worker's limit of {cap} bytes")
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            self.counters["too_large"] += 1
+            raise too_large
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                self.counters["too_large"] += 1
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _engine_stats(self) -> dict[str, int]:
+        total = {"images": 0, "batches": 0}
+        for engine in self.sets.engines():
+            for key in total:
+                total[key] += engine.stats[key]
+        return total
+
+    @staticmethod
+    def _refusal(refused: _Refused):
+        from starlette.responses import JSONResponse
+
+        return JSONResponse({"error": refused.message}, status_code=refused.status, headers=refused.headers)
+
+
+# -- serving ------------------------------------------------------------------------------
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: any free port)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class WorkerServer:
+    """uvicorn serving a ``WorkerService`` on a bound socket: ``run()`` in the
+    foreground (SIGTERM/Ctrl-C end it after the requests in hand), or ``start()`` /
+    ``stop()`` in a thread (tests, benchmarks)."""
+
+    def __init__(self, service: WorkerService, sock: socket.socket):
+        import uvicorn
+
+        self.service, self.socket = service, sock
+        config = uvicorn.Config(
+            service.app, lifespan="off", log_level="warning", access_log=False,
+            timeout_graceful_shutdown=30, proxy_headers=False, server_header=False,
+            timeout_keep_alive=30,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.socket.getsockname()[:2]
+        return host, port
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def run(self) -> None:
+        self.server.run(sockets=[self.socket])
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.thread = threading.Thread(target=self.run, name="modbot-worker-http", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the worker's HTTP server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=30)
+            self.thread = None
+        self.socket.close()
