@@ -23,6 +23,7 @@ from typing import Iterable
 
 import numpy as np
 
+from classifier.budget import DEFAULT_DECODE_MEMORY, DecodeBudget, Reservation
 from classifier.concepts import ConceptSet
 from classifier.decision import DecisionPlan, combine
 from classifier.model import LoadedModel
@@ -47,6 +48,7 @@ class _Job:
     future: Future
     sha256: str
     regions: list[np.ndarray]
+    held: Reservation  # the regions' bytes in the decode budget, until inferred
 
 
 class _Slots:
@@ -120,6 +122,7 @@ class Engine:
         decode_workers: int | None = None,
         text_cache_dir: str | os.PathLike | None = None,
         preprocess: PreprocessConfig | None = None,
+        decode_memory: int = DEFAULT_DECODE_MEMORY,
     ):
         import torch
 
@@ -132,7 +135,12 @@ class Engine:
             raise ValueError(f"preprocess size {self.preprocess.size} != model input size {loaded.image_size}")
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
-        self.concept_version = self.concepts.version(loaded.fingerprint, self.preprocess.version())
+        # Every decode holds its estimated memory here, whatever the number of threads.
+        self.decode_budget = DecodeBudget(decode_memory)
+        # The budget decides which images are too costly to read: part of the version, so
+        # raising it re-reads what was refused.
+        self.concept_version = self.concepts.version(
+            loaded.fingerprint, f"{self.preprocess.version()}:mem{self.decode_budget.total}")
         if loaded.device.type == "cpu":
             torch.set_num_threads(_default_threads())
         calibrated = self.concepts.calibrated_for
@@ -221,7 +229,7 @@ class Engine:
         try:
             sha256 = hashlib.sha256(data).hexdigest()
             try:
-                regions = decode(data, self.preprocess)
+                regions = decode(data, self.preprocess, self.decode_budget)
             except Unreadable as exc:
                 self.stats["unreadable"] += 1
                 self._resolve(future, self._unreadable(sha256, exc.reason))
@@ -230,7 +238,9 @@ class Engine:
                 log.warning("decoding image %s failed unexpectedly: %r", sha256[:12], exc)
                 self._resolve(future, self._unreadable(sha256, f"could not decode: {type(exc).__name__}: {exc}"))
                 return
-            self._ready.put(_Job(future, sha256, regions))
+            # the regions wait for the model: counted until inferred (never waits here)
+            held = self.decode_budget.charge(sum(r.nbytes for r in regions))
+            self._ready.put(_Job(future, sha256, regions, held))
         finally:
             with self._lock:
                 self._decoding -= 1
@@ -272,10 +282,12 @@ class Engine:
         except Exception as exc:  # e.g. CUDA out of memory: tell every caller
             log.error("inference failed for a batch of %d images: %r", len(batch), exc)
             for job in batch:
+                job.held.release()
                 self._resolve(job.future, error=exc)
             return
         start = 0
         for job in batch:
+            job.held.release()
             n = len(job.regions)
             try:
                 verdict = self._verdict(job.sha256, sims[start : start + n])

@@ -6,7 +6,8 @@
   long side covering all of it;
 - large JPEGs decoded at reduced size (Pillow's draft mode);
 - our own pixel cap against decompression bombs (independent of the process-wide
-  ``Image.MAX_IMAGE_PIXELS``);
+  ``Image.MAX_IMAGE_PIXELS``), on every frame before it is decoded, and the decode's
+  memory held in a budget shared by the decode threads (``classifier/budget.py``);
 - bytes that are not a supported image raise ``Unreadable`` with the reason.
 
 Each region is a ``size x size x 3`` uint8 array (resize shortest side, bicubic, centre
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from classifier.budget import DecodeBudget, Decoding
 
 # Bump when regions change for the same bytes: it is part of every concept version.
 PREPROCESS_VERSION = "1"
@@ -51,23 +54,32 @@ class PreprocessConfig:
         return f"{PREPROCESS_VERSION}:{self.size}:{self.max_pixels}:{self.max_frames}:{self.tile_aspect}:{self.max_tiles}"
 
 
-def decode(data: bytes, cfg: PreprocessConfig = PreprocessConfig()) -> list[np.ndarray]:
-    """Every region to score for ``data``; raises ``Unreadable``."""
-    image = _open(data, cfg)
-    try:
-        regions: list[np.ndarray] = []
-        for index in _frame_indices(image, cfg):
-            try:
-                image.seek(index)
-                frame = _frame_rgb(image, cfg)
-            except (OSError, ValueError, SyntaxError, EOFError) as exc:
-                if regions:  # a broken later frame: keep what we saw, the first frames decoded
-                    break
-                raise Unreadable(f"truncated or corrupt {image.format} image: {exc}") from exc
-            regions.extend(views(frame, cfg))
-        return regions
-    finally:
-        image.close()
+def decode(data: bytes, cfg: PreprocessConfig = PreprocessConfig(),
+           budget: DecodeBudget | None = None) -> list[np.ndarray]:
+    """Every region to score for ``data``; raises ``Unreadable``.
+
+    Every frame is checked before it is decoded (``classifier.budget``); with a
+    ``budget``, the decode's estimated memory is held in it while decoding (waiting
+    for it to be free; ``Unreadable`` when it is more than the whole budget)."""
+    with Decoding(data, cfg, budget) as decoding:
+        image = _open(data, cfg)
+        try:
+            indices = _frame_indices(image, cfg)
+            decoding.frames(image, indices)
+            regions: list[np.ndarray] = []
+            for index in indices:
+                try:
+                    decoding.seek(image, index)
+                    frame = _frame_rgb(image, cfg)
+                except (OSError, ValueError, SyntaxError, EOFError) as exc:
+                    if regions:  # a broken later frame: keep what we saw, the first frames decoded
+                        break
+                    raise Unreadable(f"truncated or corrupt {image.format} image: {exc}") from exc
+                regions.extend(views(frame, cfg))
+            frame = None  # freed before the budget is given back
+            return regions
+        finally:
+            image.close()
 
 
 def _open(data: bytes, cfg: PreprocessConfig) -> Image.Image:

@@ -6,6 +6,12 @@ or serve an HTML page as ``image/jpeg``. ``Fetcher.fetch`` either returns the im
 bytes with their SHA-256 and the media type read from the bytes, or raises a
 ``FetchSkipped`` subclass whose ``reason`` is a short code for the audit record.
 
+Downloaded bodies share a byte budget (``FetchLimits.max_bytes_held``): a download
+holds ``max_bytes`` of it while it runs (waiting, before it starts, until that much is
+free), then the body's actual size until the caller is done with it
+(``Fetched.release()``, or when the ``Fetched`` is dropped). However many images a
+batch has, the bodies in memory never add up to more.
+
 Addresses are checked where the connection is made: a network backend resolves the
 host, refuses non-public addresses (unless the host is allowed) and connects to the
 very address it checked, so DNS cannot answer differently between check and connect.
@@ -17,12 +23,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import http.cookiejar
+import io
 import ipaddress
 import logging
 import socket
+import threading
+import weakref
 import zlib
+from collections import deque
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
@@ -47,6 +57,7 @@ class FetchLimits:
     max_redirects: int = 3
     max_concurrency: int = 16
     per_host_concurrency: int = 4
+    max_bytes_held: int = 200_000_000  # bodies in memory at once (at least max_bytes)
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,95 @@ class Fetched:
     data: bytes = field(repr=False)  # an image never ends up in a log line
     sha256: str
     media_type: str
+    held: "BodyHold | None" = field(default=None, repr=False, compare=False)
+
+    def release(self) -> None:
+        """Done with the body: its bytes leave the fetcher's budget (``max_bytes_held``)."""
+        if self.held is not None:
+            self.held.release()
+
+
+# --- the budget of bodies held -----------------------------------------------------
+
+
+class BodyHold:
+    """Bytes held in a ``BodyBudget``: ``shrink(n)`` to what the body turned out to be,
+    ``release()`` when it is dropped."""
+
+    def __init__(self, budget: "BodyBudget", nbytes: int) -> None:
+        self._budget = budget
+        self.nbytes = nbytes
+
+    def shrink(self, nbytes: int) -> None:
+        freed = self.nbytes - max(0, min(nbytes, self.nbytes))
+        self.nbytes -= freed
+        if freed:
+            self._budget._give_back(freed)
+
+    def release(self) -> None:
+        self.shrink(0)
+
+
+class BodyBudget:
+    """A byte semaphore for downloaded bodies, first come first served. Used on one
+    event loop (the first ``hold``'s); ``release`` may come from any thread (a dropped
+    ``Fetched``)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.in_use = 0
+        self.peak = 0  # the most ever held at once (see reset_peak)
+        self.waits = 0  # holds that had to wait for bytes to be released
+        self._waiting: deque[tuple[int, asyncio.Future]] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
+
+    async def hold(self, nbytes: int) -> BodyHold:
+        if self._loop is None:
+            self._loop, self._thread = asyncio.get_running_loop(), threading.get_ident()
+        nbytes = max(0, min(nbytes, self.total))
+        if not self._waiting and self.in_use + nbytes <= self.total:
+            self._take(nbytes)
+            return BodyHold(self, nbytes)
+        self.waits += 1
+        granted = self._loop.create_future()
+        entry = (nbytes, granted)
+        self._waiting.append(entry)
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self._give_back(nbytes)  # granted just as we were cancelled
+            else:
+                self._waiting.remove(entry)
+                self._grant()  # the one behind us may fit now
+            raise
+        return BodyHold(self, nbytes)
+
+    def reset_peak(self) -> None:
+        self.peak = self.in_use
+
+    def _take(self, nbytes: int) -> None:
+        self.in_use += nbytes
+        self.peak = max(self.peak, self.in_use)
+
+    def _give_back(self, nbytes: int) -> None:
+        if self._loop is not None and threading.get_ident() != self._thread:
+            try:
+                self._loop.call_soon_threadsafe(self._give_back, nbytes)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                self.in_use -= nbytes
+            return
+        self.in_use -= nbytes
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._waiting and self.in_use + self._waiting[0][0] <= self.total:
+            nbytes, granted = self._waiting.popleft()
+            if granted.done():
+                continue
+            self._take(nbytes)
+            granted.set_result(None)
 
 
 # --- refusals --------------------------------------------------------------------
@@ -400,10 +500,13 @@ class Fetcher:
         network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self.limits = limits or FetchLimits()
+        if self.limits.max_bytes_held < self.limits.max_bytes:
+            raise ValueError("max_bytes_held must be at least max_bytes (one whole body)")
         self._backend = PinnedBackend(HostPolicy(allowed_hosts), resolver, network_backend)
         self._client: httpx.AsyncClient | None = None
         self._all: asyncio.Semaphore | None = None
         self._hosts: dict[str, list] = {}
+        self._bodies: BodyBudget | None = None
 
     async def __aenter__(self) -> "Fetcher":
         return self
@@ -416,42 +519,78 @@ class Fetcher:
             await self._client.aclose()
             self._client = None
 
-    async def fetch(self, url: str) -> Fetched:
-        """The image at ``url``, or a ``FetchSkipped`` saying why not."""
+    @property
+    def body_budget(self) -> BodyBudget:
+        """The bytes of bodies held (``limits.max_bytes_held``); made on first use, on
+        the event loop the fetcher runs on."""
+        if self._bodies is None:
+            self._bodies = BodyBudget(self.limits.max_bytes_held)
+        return self._bodies
+
+    async def reserve_body(self) -> BodyHold:
+        """Room for one whole body (``max_bytes``), waiting until it is free: pass it to
+        ``fetch``/``fetch_first`` (which shrink it to the body), release it if unused."""
+        return await self.body_budget.hold(self.limits.max_bytes)
+
+    async def fetch(self, url: str, hold: BodyHold | None = None) -> Fetched:
+        """The image at ``url``, or a ``FetchSkipped`` saying why not. ``hold``: room
+        reserved with ``reserve_body()``; without it the room is reserved here."""
+        own = hold is None
         try:
-            host = _check_url(url).hostname or ""
+            parts = _check_url(url)
+            # a server is a host and port (the instance, its pict-rs and a web host may
+            # share an address; a slow one must not take the others' slots)
+            host = f"{parts.hostname or ''}:{parts.port or ''}"
             async with self._host_slot(host), self._slot():
-                return await self._fetch_within_deadline(url)
+                if hold is None:  # waiting for memory is not the server's time
+                    hold = await self.reserve_body()
+                fetched = await self._fetch_within_deadline(url, hold)
         except FetchSkipped as exc:
             log.info("skipped image %s: %s: %s", redact(url), exc.reason, exc.message)
+            if own and hold is not None:
+                hold.release()
             raise
+        except BaseException:
+            if own and hold is not None:
+                hold.release()
+            raise
+        weakref.finalize(fetched, hold.release)  # a caller that forgets gives it back too
+        return fetched
 
-    async def fetch_first(self, urls: Sequence[str]) -> Fetched:
+    async def fetch_first(self, urls: Sequence[str], hold: BodyHold | None = None) -> Fetched:
         """The first of ``urls`` that downloads (e.g. an original, then its proxy).
         Raises the first URL's refusal; a refusal on principle (private address, bad
-        scheme, too large) is final and the other URLs are not tried."""
+        scheme, too large) is final and the other URLs are not tried. ``hold``: as for
+        ``fetch``; released here when nothing downloads."""
         first: FetchSkipped | None = None
-        for url in urls:
-            try:
-                return await self.fetch(url)
-            except FetchSkipped as exc:
-                first = first or exc
-                if exc.policy:
-                    break
+        if hold is None:
+            hold = await self.reserve_body()
+        try:
+            for url in urls:
+                try:
+                    return await self.fetch(url, hold)
+                except FetchSkipped as exc:
+                    first = first or exc
+                    if exc.policy:
+                        break
+        except BaseException:
+            hold.release()
+            raise
+        hold.release()
         if first is None:
             raise ValueError("fetch_first needs at least one URL")
         raise first
 
-    async def _fetch_within_deadline(self, url: str) -> Fetched:
+    async def _fetch_within_deadline(self, url: str, hold: BodyHold) -> Fetched:
         try:
             async with asyncio.timeout(self.limits.total_timeout):
-                return await self._follow(url)
+                return await self._follow(url, hold)
         except TimeoutError:
             raise FetchTimeout(
                 url, f"the download took longer than {self.limits.total_timeout:g} s in all"
             ) from None
 
-    async def _follow(self, url: str) -> Fetched:
+    async def _follow(self, url: str, hold: BodyHold) -> Fetched:
         current = url
         for hop in range(self.limits.max_redirects + 1):
             async with self._stream(current) as response:
@@ -461,7 +600,9 @@ class Fetcher:
                 if not 200 <= response.status_code < 300:
                     raise BadStatus(current, response.status_code)
                 data = await self._read_capped(current, response)
-                return _as_image(url, current, data, response.headers.get("content-type"))
+                fetched = _as_image(url, current, data, response.headers.get("content-type"))
+                hold.shrink(len(data))
+                return replace(fetched, held=hold)
         raise TooManyRedirects(
             url, f"more than {self.limits.max_redirects} redirects (last to {redact(current)})"
         )
@@ -504,18 +645,19 @@ class Fetcher:
         if declared.strip().isdigit() and int(declared) > cap:
             raise TooLarge(url, f"{int(declared)} bytes announced, over the {cap}-byte limit")
         decoder = _decoder(url, response.headers.get("content-encoding", ""))
-        data = bytearray()
+        # BytesIO hands its buffer over as the bytes (no second copy of the body)
+        data, size = io.BytesIO(), 0
         async for raw in response.aiter_raw():
             while raw:
                 if decoder is None:
-                    data += raw
+                    size += data.write(raw)
                     raw = b""
                 else:  # never inflate past the cap, however small the compressed input
-                    data += decoder.decompress(raw, cap + 1 - len(data))
+                    size += data.write(decoder.decompress(raw, cap + 1 - size))
                     raw = decoder.unconsumed_tail
-                if len(data) > cap:
+                if size > cap:
                     raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
-        return bytes(data)
+        return data.getvalue()
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:

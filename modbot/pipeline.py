@@ -1,12 +1,21 @@
 """One moderation cycle: source → images → fetch → classifier → rules → actions → record.
 
 ``Pipeline.poll_once()`` looks at what is new since the last poll; ``Pipeline.sweep()``
-walks the backlog (resumable). Both work in batches (a page of items): the batch's
-images are fetched and classified concurrently, then each item is decided, its actions
-carried out (or planned, in dry-run), the admins' notifications sent (one message per
-admin per batch), and finally each item's decisions and its "seen" mark are committed
-in one transaction. A killed process loses nothing: the item is looked at again, its
-verdicts come from the cache and its actions from the store, so nothing is repeated.
+walks the backlog (resumable). Both work in batches (a page of items). An event loop in
+a thread of its own fetches and classifies the batch's images, ``fetch.concurrency``
+items at a time, each item within its own limits: at most ``max_images_per_item``
+images (the rest are recorded as skipped, ``too_many_images``), and ``item_timeout``
+for its downloads from the moment the item starts (``item_timeout`` for those not done
+by then). Meanwhile this thread decides each item as soon as its images are in, carries
+out its actions (or plans them, in dry-run), and commits the item's decisions and its
+"seen" mark in one transaction; the admins' notifications are sent once per batch (one
+message per admin). So a hostile item holds up no other. A killed process loses
+nothing: the item is looked at again, its verdicts come from the cache and its actions
+from the store, so nothing is repeated.
+
+Memory: a downloaded body is held only until it is hashed, classified and (with
+perceptual lists) its pHash taken; bodies share the fetcher's ``max_bytes_held`` and
+decodes the classifier's ``decode_memory``, so neither grows with the batch.
 
 What is recorded: one decision per image found (flagged or not), with the reason when
 it could not be checked (``skipped``). An unflagged image is a decision with no rule and
@@ -19,6 +28,7 @@ import asyncio
 import json
 import logging
 import os
+import queue
 import secrets
 import threading
 import time
@@ -69,6 +79,9 @@ class CycleStats:
     actions: Counter = field(default_factory=Counter)  # by "kind:status"
     decisions: int = 0
     requests: int = 0  # Lemmy API requests (logins and retries included)
+    # the most memory held at once during the cycle, and the budget: (peak, total) bytes
+    decode_memory: tuple[int, int] = (0, 0)     # decoding images (classifier.decode_memory)
+    download_memory: tuple[int, int] = (0, 0)   # downloaded bodies (fetch.max_bytes_held)
 
     def summary(self) -> str:
         parts = [
@@ -82,7 +95,15 @@ class CycleStats:
         if self.actions:
             parts.append("actions " + ", ".join(f"{k} {v}" for k, v in sorted(self.actions.items())))
         parts.append(f"{self.requests} requests")
+        memory = [f"{what} {_mb(peak)} of {_mb(total)}" for what, (peak, total) in
+                  (("decoding", self.decode_memory), ("downloads", self.download_memory)) if total]
+        if memory:
+            parts.append("memory peak: " + ", ".join(memory))
         return "; ".join(parts)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.0f} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
 
 
 @dataclass
@@ -94,9 +115,101 @@ class _Image:
     sha256: str | None = None
     data: bytes | None = None
     verdict: dict | None = None
+    phash: str | None = None  # with perceptual hash lists: taken while the bytes were held
     skipped: str | None = None  # reason code
     skipped_detail: str = ""
-    phash: str | None = None  # perceptual hash, once computed (perceptual lists only)
+
+
+@dataclass
+class _Outcome:
+    """What became of one image URL: its hash and verdict, or why it was skipped."""
+
+    sha256: str | None = None
+    verdict: dict | None = None
+    phash: str | None = None
+    skipped: str | None = None
+    skipped_detail: str = ""
+
+
+class _ItemClock:
+    """The time an item's downloads have taken, against ``fetch.item_timeout``. It runs
+    from the item's start, except while every download the item still waits for is
+    waiting for memory (the download budget): that is the bot's own capacity, not a
+    server's slowness, and must not make an image time out."""
+
+    def __init__(self, seconds: float) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.left = seconds
+        self.pending = 0   # downloads not done
+        self.waiting = 0   # of those, waiting for memory
+        self._since = self.loop.time()
+        self._running = False
+        self._changed = asyncio.Event()
+
+    def update(self) -> None:
+        now = self.loop.time()
+        if self._running:
+            self.left -= now - self._since
+        self._since = now
+        self._running = self.waiting < self.pending
+        self._changed.set()
+
+    async def run_out(self) -> None:
+        """Returns when the time is up."""
+        while True:
+            self.update()
+            if self.left <= 0:
+                return
+            self._changed.clear()
+            try:
+                async with asyncio.timeout(self.left if self._running else None):
+                    await self._changed.wait()
+            except TimeoutError:
+                pass
+
+
+class _Download:
+    """One image's download (its fetch URLs), shared by the items of a batch that show
+    it; cancelled when the last item waiting for it runs out of time."""
+
+    def __init__(self, urls: tuple[str, ...], slots: asyncio.Semaphore) -> None:
+        self.urls = urls
+        self.slots = slots  # the downloads at once of the item that asked first
+        self.fetched: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.task: asyncio.Task | None = None
+        self.clocks: list[_ItemClock] = []
+        self.waiting_memory = False
+        self.abandoned = False  # every item gave up on it: cancelled
+
+    def attach(self, clock: _ItemClock) -> None:
+        self.clocks.append(clock)
+        if not self.fetched.done():
+            clock.pending += 1
+            clock.waiting += self.waiting_memory
+            clock.update()
+
+    def detach(self, clock: _ItemClock) -> None:
+        """The item gave up on it; the last one to give up cancels it."""
+        self.clocks.remove(clock)
+        if not self.clocks and not self.fetched.done() and self.task is not None:
+            self.abandoned = True
+            self.task.cancel()
+
+    def set_waiting_memory(self, waiting: bool) -> None:
+        if waiting != self.waiting_memory and not self.fetched.done():
+            self.waiting_memory = waiting
+            for clock in self.clocks:
+                clock.waiting += 1 if waiting else -1
+                clock.update()
+
+    def done(self) -> None:
+        if self.fetched.done():
+            return
+        for clock in self.clocks:
+            clock.pending -= 1
+            clock.waiting -= self.waiting_memory
+            clock.update()
+        self.fetched.set_result(None)
 
 
 def _community_ref(community: dict) -> str:
@@ -151,8 +264,10 @@ class Pipeline:
         self._own_engine = engine is None
         self._fetch_resolver = fetch_resolver
         self._loop = asyncio.new_event_loop()
+        self._loop_thread: threading.Thread | None = None  # runs the loop, from the first batch
         self._busy = threading.Lock()
         self._fetcher: Any = None
+        self._batch_tasks: list[asyncio.Task] = []
         self._started = False
         self._session_check_every = session_check_every.total_seconds()
         self._last_session_check = 0.0
@@ -173,8 +288,12 @@ class Pipeline:
 
     def close(self) -> None:
         if self._fetcher is not None:
-            self._loop.run_until_complete(self._fetcher.aclose())
+            self._in_loop(self._fetcher.aclose()).result()
             self._fetcher = None
+        if self._loop_thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop_thread.join()
+            self._loop_thread = None
         self._loop.close()
         if self._engine is not None and self._own_engine:
             self._engine.close()
@@ -327,7 +446,19 @@ class Pipeline:
             stream.close()
             self._flush(stats)
             stats.requests = self.client.requests - requests_before
+            self._memory_figures(stats)
         return stats
+
+    def _memory_figures(self, stats: CycleStats) -> None:
+        """The cycle's peak of each memory budget (then counted afresh for the next)."""
+        budget = getattr(self._engine, "decode_budget", None)
+        if budget is not None:
+            stats.decode_memory = (budget.peak, budget.total)
+            budget.reset_peak()
+        if self._fetcher is not None:
+            bodies = self._fetcher.body_budget
+            stats.download_memory = (bodies.peak, bodies.total)
+            bodies.reset_peak()
 
     def _flush(self, stats: CycleStats) -> None:
         """Send the admins' messages (one per admin), then record the items behind them."""
@@ -338,35 +469,80 @@ class Pipeline:
 
     # ------------------------------------------------------------------ one batch
     def _process(self, items: list[Item], stats: CycleStats) -> None:
-        images = {item.key: self._refs(item) for item in items}
-        flat = [img for imgs in images.values() for img in imgs]
-        stats.images_found += sum(1 for img in flat if img.ref is not None)
-        self._loop.run_until_complete(self._fetch_and_classify(flat, stats))
-        self._note_exempt_files(items, images)
-        # A stop request lets the batch in hand finish: its images are fetched already.
-        # Each item is recorded as soon as its actions are done, so the audit says what
-        # was done even if the process dies next; an item waiting for the cycle's admin
-        # message is recorded after it is sent (else a crash would lose the message).
-        for item in items:
-            records = self._decide(item, images[item.key])
-            if any(o.status == "queued" for r in records for o in r["actions"]):
-                self._waiting.append((item, records))
-            else:
-                self._commit(item, records, stats)
+        images = [self._capped(item, self._refs(item)) for item in items]
+        stats.images_found += sum(1 for imgs in images for img in imgs if img.ref is not None)
+        for imgs in images:
+            for img in imgs:
+                alias = img.ref.alias if img.ref is not None else None
+                if not img.skipped and alias and (
+                        done := self.store.action("purge_image", f"alias:{alias}")) \
+                        and done["status"] in DONE:
+                    img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
+        engine = self.engine if any(not img.skipped for imgs in images for img in imgs) else None
+        # The event loop's thread fetches and classifies; each item comes back here as soon
+        # as its images are in, whatever the others are waiting for. A stop request lets
+        # the batch in hand finish. Each item is recorded as soon as its actions are done,
+        # so the audit says what was done even if the process dies next; an item waiting
+        # for the cycle's admin message is recorded after it is sent (else a crash would
+        # lose the message).
+        ready: queue.Queue = queue.Queue()
+        finished = threading.Event()
+        work = self._in_loop(self._acquire(items, images, engine, stats, ready, finished))
+        # An item that shows a file another item of the batch still waits for is held
+        # until that one is in: if it is exempt, the file is spared for both (a post and
+        # the upload of its image may come in either order).
+        files = [{_file_key(img) for img in imgs if img.ref is not None and not img.skipped}
+                 for imgs in images]
+        pending = set(range(len(items)))
+        held: list[int] = []
+        try:
+            for _ in items:
+                while True:
+                    try:
+                        index = ready.get(timeout=0.5)
+                        break
+                    except queue.Empty:
+                        if work.done():
+                            work.result()  # the loop's error, if it failed
+                            index = ready.get_nowait()  # raises if an item went missing
+                            break
+                pending.discard(index)
+                self._note_exempt_files(items[index], images[index])
+                held.append(index)
+                for index in [i for i in held if not any(files[i] & files[p] for p in pending)]:
+                    held.remove(index)
+                    item = items[index]
+                    records = self._decide(item, images[index])
+                    if any(o.status == "queued" for r in records for o in r["actions"]):
+                        self._waiting.append((item, records))
+                    else:
+                        self._commit(item, records, stats)
+            work.result()
+        finally:
+            if not finished.is_set():  # failed or interrupted here: stop the downloads
+                self._loop.call_soon_threadsafe(self._cancel_all)
+                finished.wait(60)
 
-    def _note_exempt_files(self, items: list[Item], images: dict[str, list[_Image]]) -> None:
-        """Before any item of the batch acts, note in the store each file that an exempt
-        item shows: a post and the upload of its image may come in either order, and
-        later batches and runs find the note there (``_spared``)."""
-        for item in items:
-            for img in images[item.key]:
-                if img.skipped or img.verdict is None or not img.sha256:
-                    continue
-                plan = self.policy.decide(self._subject(item, img))
-                img.phash = plan.phash
-                if plan.spares_file:
-                    self.store.note_exempt_file(self.source.scope, item.key, img.sha256,
-                                                img.ref.alias, plan.spares_file)
+    def _capped(self, item: Item, images: list[_Image]) -> list[_Image]:
+        """The first ``max_images_per_item`` images are checked; the rest are recorded as
+        skipped (a comment of a hundred links must not cost a hundred downloads)."""
+        cap = self.policy.fetch.max_images_per_item
+        for number, img in enumerate(images[cap:], start=cap + 1):
+            img.skipped = "too_many_images"
+            img.skipped_detail = (f"image {number} of {len(images)} in this {item.kind}: only "
+                                  f"the first {cap} are checked (fetch.max_images_per_item)")
+        return images
+
+    def _note_exempt_files(self, item: Item, images: list[_Image]) -> None:
+        """Before the item acts, note in the store each file it shows while exempt: later
+        items, batches and runs find the note there (``_spared``)."""
+        for img in images:
+            if img.skipped or img.verdict is None or not img.sha256 or img.ref is None:
+                continue
+            plan = self.policy.decide(self._subject(item, img))
+            if plan.spares_file:
+                self.store.note_exempt_file(self.source.scope, item.key, img.sha256,
+                                            img.ref.alias, plan.spares_file)
 
     def _spared(self, item: Item, img: _Image) -> str | None:
         """Why this image's file must be spared: another item showing it is exempt."""
@@ -456,6 +632,7 @@ class Pipeline:
         f = self.policy.fetch
         limits = FetchLimits(
             max_bytes=int(f.max_bytes),
+            max_bytes_held=int(f.max_bytes_held),
             connect_timeout=f.connect_timeout.total_seconds(),
             read_timeout=f.read_timeout.total_seconds(),
             total_timeout=f.total_timeout.total_seconds(),
@@ -480,90 +657,161 @@ class Pipeline:
             return (f"{self.settings.lemmy_url}/pictrs/image/{ref.alias}",)
         return ref.fetch_urls
 
-    async def _fetch_and_classify(self, images: list[_Image], stats: CycleStats) -> None:
-        from modbot.fetch import FetchSkipped
+    def _in_loop(self, coro: Any) -> Any:
+        """Run ``coro`` on the pipeline's event loop (its thread starts on first use);
+        returns a ``concurrent.futures.Future``."""
+        if self._loop_thread is None:
+            self._loop_thread = threading.Thread(target=self._loop.run_forever,
+                                                 name="modbot-fetch", daemon=True)
+            self._loop_thread.start()
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
-        if not images:
+    def _cancel_all(self) -> None:
+        for task in getattr(self, "_batch_tasks", ()):
+            task.cancel()
+
+    async def _acquire(self, items: list[Item], images: list[list[_Image]], engine: Any,
+                       stats: CycleStats, ready: queue.Queue,
+                       finished: threading.Event) -> None:
+        """Fetch and classify every item's images, ``fetch.concurrency`` items at a time;
+        put each item's index on ``ready`` when its images are in."""
+        batch = _Batch(engine, stats)
+        window = asyncio.Semaphore(self.policy.fetch.concurrency)
+
+        async def one(index: int) -> None:
+            try:
+                async with window:
+                    await self._acquire_item(items[index], images[index], batch)
+            finally:
+                ready.put(index)
+
+        tasks = [asyncio.ensure_future(one(i)) for i in range(len(items))]
+        self._batch_tasks = tasks
+        try:
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+        finally:
+            leftover = [t for t in batch.tasks if not t.done()]
+            for task in leftover:
+                task.cancel()
+            await asyncio.gather(*leftover, return_exceptions=True)
+            self._batch_tasks = []
+            finished.set()
+
+    async def _acquire_item(self, item: Item, images: list[_Image], batch: "_Batch") -> None:
+        wanted = [img for img in images if not img.skipped]
+        if not wanted:
             return
         if self._fetcher is None:
             self._fetcher = self._fetch_policy()
-        fetcher = self._fetcher
-        by_url: dict[tuple[str, ...], asyncio.Task] = {}
-        for img in images:
-            if img.skipped:
-                continue  # decided already: an item that could not be read
-            alias = img.ref.alias
-            if alias and (done := self.store.action("purge_image", f"alias:{alias}")) \
-                    and done["status"] in DONE:
-                img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
-                continue
+        f = self.policy.fetch
+        limit = f.item_timeout.total_seconds()
+        clock = _ItemClock(limit)
+        # an item downloads a quarter of fetch.concurrency at once: a hostile one cannot
+        # take every download slot from the others
+        slots = asyncio.Semaphore(max(1, f.concurrency // 4))
+        mine: list[tuple[_Image, _Download]] = []
+        for img in wanted:
             urls = self._fetch_urls(img.ref)
-            if urls not in by_url:
-                by_url[urls] = asyncio.ensure_future(fetcher.fetch_first(urls))
-        await asyncio.gather(*by_url.values(), return_exceptions=True)
-        for img in images:
+            download = batch.downloads.get(urls)
+            if download is None or download.abandoned:
+                download = _Download(urls, slots)
+                download.task = batch.start(self._image(download, batch))
+                batch.downloads[urls] = download
+            download.attach(clock)
+            mine.append((img, download))
+        everything = asyncio.ensure_future(asyncio.wait([d.fetched for _, d in mine]))
+        out_of_time = asyncio.ensure_future(clock.run_out())
+        try:
+            await asyncio.wait([everything, out_of_time], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            everything.cancel()
+            out_of_time.cancel()
+        for img, download in mine:
+            if not download.fetched.done():
+                img.skipped = "item_timeout"
+                img.skipped_detail = (f"this {item.kind}'s images took longer than {limit:g} s "
+                                      "to download in all (fetch.item_timeout)")
+                download.detach(clock)
+        for img, download in mine:
             if img.skipped:
                 continue
-            task = by_url[self._fetch_urls(img.ref)]
-            exc = task.exception()
-            if isinstance(exc, FetchSkipped):
-                img.skipped, img.skipped_detail = exc.reason, exc.message
-            elif exc is not None:
-                log.warning("fetching %s failed unexpectedly: %r", img.ref.url, exc)
-                img.skipped, img.skipped_detail = "fetch_error", type(exc).__name__
-            else:
-                fetched = task.result()
-                img.data, img.sha256 = fetched.data, fetched.sha256
-        await self._classify([img for img in images if img.data is not None], stats)
-        if not self.policy.needs_phash:
-            for img in images:  # only perceptual hash lists need the bytes past here
-                img.data = None
+            assert download.task is not None
+            outcome = await asyncio.shield(download.task)  # shared: others may await it too
+            img.sha256, img.verdict, img.phash = outcome.sha256, outcome.verdict, outcome.phash
+            img.skipped, img.skipped_detail = outcome.skipped, outcome.skipped_detail
 
-    async def _classify(self, images: list[_Image], stats: CycleStats) -> None:
+    async def _image(self, download: _Download, batch: "_Batch") -> _Outcome:
+        """Download, hash, classify (or the cached verdict), pHash, then drop the bytes."""
+        from modbot.fetch import FetchSkipped
+
+        fetcher = self._fetcher
+        fetched: Any = None
+        try:
+            async with download.slots:
+                download.set_waiting_memory(True)
+                try:
+                    hold = await fetcher.reserve_body()
+                finally:
+                    download.set_waiting_memory(False)
+                fetched = await fetcher.fetch_first(download.urls, hold)
+        except FetchSkipped as exc:
+            return _Outcome(skipped=exc.reason, skipped_detail=exc.message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("fetching %s failed unexpectedly: %r", download.urls[0], exc)
+            return _Outcome(skipped="fetch_error", skipped_detail=type(exc).__name__)
+        finally:
+            download.done()
+        sha256 = fetched.sha256
+        try:
+            judged = batch.judging.get(sha256)
+            if judged is None:
+                judged = batch.judging[sha256] = batch.start(
+                    self._judge(sha256, fetched.data, batch))
+            verdict, phash, skipped, detail = await asyncio.shield(judged)
+        finally:
+            fetched.release()  # the bytes are dropped: out of the download budget
+            fetched = None
+        if skipped:
+            return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail)
+        return _Outcome(sha256=sha256, verdict=verdict, phash=phash)
+
+    async def _judge(self, sha256: str, data: bytes, batch: "_Batch") -> tuple:
+        """(verdict, phash, skipped reason, detail) for one file: from the cache or the
+        classifier."""
         from classifier.remote import ClassifierUnavailable
 
-        if not images:
-            return
-        engine = self.engine
+        engine = batch.engine
         try:
             # a remote classifier learns its concept version from the first worker that
             # answers; a local one knows it
             version = engine.concept_version or await engine.ready()
         except ClassifierUnavailable as exc:
-            log.warning("%s; %d images skipped, looked at again later", exc, len(images))
-            for img in images:
-                img.skipped, img.skipped_detail = UNAVAILABLE, str(exc)[:300]
-            return
-        todo: dict[str, asyncio.Future] = {}
-        for img in images:
-            cached = self.store.get_verdict(img.sha256, version)
-            if cached is not None:
-                img.verdict = cached
-                stats.cache_hits += 1
-            elif img.sha256 not in todo:
-                todo[img.sha256] = asyncio.ensure_future(engine.classify(img.data))
-        if todo:
-            await asyncio.gather(*todo.values(), return_exceptions=True)
-        for sha, fut in todo.items():
-            exc = fut.exception()
-            if exc is not None:
-                log.warning("classifying %s failed: %r", sha[:12], exc)
-                continue
-            verdict = fut.result().to_dict()
+            return None, None, UNAVAILABLE, str(exc)[:300]
+        verdict = self.store.get_verdict(sha256, version)
+        if verdict is not None:
+            batch.stats.cache_hits += 1
+        else:
+            try:
+                verdict = (await engine.classify(data)).to_dict()
+            except asyncio.CancelledError:
+                raise
+            except ClassifierUnavailable as exc:
+                return None, None, UNAVAILABLE, str(exc)[:300]
+            except Exception as exc:
+                log.warning("classifying %s failed: %r", sha256[:12], exc)
+                return None, None, "classifier_error", repr(exc)[:300]
             # under the version it was made with: a remote worker may serve another
-            self.store.put_verdict(sha, verdict["concept_version"] or version, verdict)
-            stats.images_classified += 1
-        for img in images:
-            if img.verdict is None and img.sha256 in todo:
-                fut = todo[img.sha256]
-                exc = fut.exception()
-                if exc is None:
-                    img.verdict = fut.result().to_dict()
-                elif isinstance(exc, ClassifierUnavailable):
-                    img.skipped, img.skipped_detail = UNAVAILABLE, str(exc)[:300]
-                else:
-                    img.skipped = "classifier_error"
-                    img.skipped_detail = repr(exc)[:300]
+            self.store.put_verdict(sha256, verdict.get("concept_version") or version, verdict)
+            batch.stats.images_classified += 1
+        phash = None
+        if self.policy.needs_phash and not verdict.get("unreadable"):
+            phash = await asyncio.to_thread(_perceptual_hash, engine, data)
+        return verdict, phash, None, ""
 
     # ------------------------------------------------------------------ decide + act
     def _decide(self, item: Item, images: list[_Image]) -> list[dict]:
@@ -579,10 +827,13 @@ class Pipeline:
                 if img.skipped_detail:
                     record["skipped_detail"] = img.skipped_detail
                 img.data = None
-                continue
+                # only rules with a `skipped:` condition match an image that was not checked
+                if not img.skipped or img.skipped == "purged" or img.ref is None \
+                        or not self.policy.acts_on_skips:
+                    continue
             subject = self._subject(item, img)
             spared = self._spared(item, img)
-            subject.file_exempt, subject.phash = spared, img.phash
+            subject.file_exempt = spared
             plan = self.policy.decide(subject)
             img.data = None  # bytes are not kept past the decision
             record["rule"] = plan.rule
@@ -681,8 +932,10 @@ class Pipeline:
             labels=tuple(verdict.get("labels") or ()),
             scores=dict(verdict.get("scores") or {}),
             unreadable=verdict.get("unreadable"),
+            skipped=img.skipped,
             sha256=img.sha256,
             image=img.data,
+            phash=img.phash,
             permalink=self._permalink(item, img),
             image_url=img.ref.url,
         )
@@ -705,6 +958,51 @@ class Pipeline:
             image_original_url=img.ref.original_url, image_sha256=img.sha256,
             delete_token=(v.get("local_image") or {}).get("pictrs_delete_token"),
         )
+
+
+class _Batch:
+    """What the items of one batch share: downloads by URL, verdicts by SHA-256."""
+
+    def __init__(self, engine: Any, stats: CycleStats) -> None:
+        self.engine, self.stats = engine, stats
+        self.downloads: dict[tuple[str, ...], _Download] = {}
+        self.judging: dict[str, asyncio.Task] = {}
+        self.tasks: list[asyncio.Task] = []
+
+    def start(self, coro: Any) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self.tasks.append(task)
+        return task
+
+
+def _perceptual_hash(engine: Any, data: bytes) -> str | None:
+    """The pHash of a readable image: a second decode, so it holds its memory in the
+    classifier's decode budget like the first (None when it cannot be taken)."""
+    from modbot.hashes import ImageHashError, perceptual_hash
+
+    budget = getattr(engine, "decode_budget", None)
+    try:
+        if budget is None:  # a remote classifier: no decode budget, no torch here
+            return perceptual_hash(data)
+        from classifier.budget import estimate
+        from classifier.preprocess import Unreadable
+
+        try:
+            with budget.reserve(estimate(data, engine.preprocess), "its perceptual hash"):
+                return perceptual_hash(data)
+        except Unreadable as exc:
+            log.debug("no perceptual hash: %s", exc)
+            return None
+    except ImageHashError as exc:
+        log.debug("no perceptual hash: %s", exc)
+        return None
+
+
+def _file_key(img: _Image) -> str:
+    """What two images of a batch share when they are one file before it is downloaded:
+    the pict-rs alias of a local image, else the URL."""
+    assert img.ref is not None
+    return f"alias:{img.ref.alias}" if img.ref.alias else img.ref.url
 
 
 def _host_port(url: str | None) -> str | None:
@@ -751,4 +1049,5 @@ def build_engine(policy: Any) -> Any:
     spec = ModelSpec(name=c.model, pretrained=c.pretrained, checkpoint=policy.checkpoint_path,
                      device=c.device, allow_random_weights=c.allow_random_weights)
     loaded = load_model(spec)
-    return Engine(loaded, ConceptSet.builtin(custom=custom), max_batch=c.batch_size)
+    return Engine(loaded, ConceptSet.builtin(custom=custom), max_batch=c.batch_size,
+                  decode_memory=c.decode_memory)

@@ -38,7 +38,15 @@ LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload")
 SCOPES = ("local", "federated", "all")
 PLACEHOLDERS = (
     "author", "permalink", "community", "rule", "labels", "sha256", "image_url",
-    "found_in", "type", "hash_list", "unreadable", "phash",
+    "found_in", "type", "hash_list", "unreadable", "phash", "skipped",
+)
+# Why an image was not checked (the audit's `skipped`), as a rule's `skipped:` names it;
+# also any `http_<status>`. (`purged`, an image modbot purged already, is never matched.)
+SKIP_REASONS = (
+    "too_many_images", "item_timeout", "timeout", "too_large", "not_an_image", "empty",
+    "private_address", "bad_url", "bad_scheme", "dns_error", "connect_error",
+    "network_error", "protocol_error", "too_many_redirects", "fetch_error",
+    "classifier_error",
 )
 DEFAULT_REMOVE_REASON = "Removed by modbot: {{rule}}"
 DEFAULT_REPORT_REASON = "modbot: {{rule}}"
@@ -135,6 +143,24 @@ def _duration(v: Any) -> timedelta:
     return parse_duration(v)
 
 
+def _skip_reasons(v: Any) -> bool | list[str]:
+    v = _one_or_many(v)
+    if v is True:
+        return True
+    if v is False:
+        raise ValueError("`skipped: false` matches nothing a rule could act on (only checked "
+                         "images have labels); leave the condition out")
+    if not isinstance(v, list) or not v:
+        raise ValueError(f"expected true or reasons ({', '.join(SKIP_REASONS)}), got {v!r}")
+    for reason in v:
+        if not isinstance(reason, str) or not (
+                reason in SKIP_REASONS or re.fullmatch(r"http_[1-5]\d\d", reason)):
+            hint = suggest(reason, SKIP_REASONS) if isinstance(reason, str) else ""
+            raise ValueError(f"unknown skip reason {reason!r}{hint}; use true (any) or: "
+                             f"{', '.join(SKIP_REASONS)}, http_<status>")
+    return v
+
+
 Duration = Annotated[timedelta, PlainValidator(_duration)]
 Size = Annotated[int, PlainValidator(parse_size)]
 ScoreTest = Annotated[Comparison, PlainValidator(parse_number_comparison)]
@@ -186,6 +212,15 @@ class ClassifierSettings(Section):
     device: str = "auto"
     batch_size: int = Field(32, ge=1, le=1024)
     allow_random_weights: bool = False
+    decode_memory: Size = 1_000_000_000  # all decodes at once; a costlier image is unreadable
+
+    @field_validator("decode_memory")
+    @classmethod
+    def _decode_memory(cls, v: int) -> int:
+        if v < 50_000_000:
+            raise ValueError(f"decode_memory {v:,} bytes is too small to decode a photo; "
+                             "give at least 50MB (the default is 1GB)")
+        return v
 
     @field_validator("device")
     @classmethod
@@ -223,6 +258,18 @@ class FetchSettings(Section):
     per_host: int = Field(2, ge=1, le=64)
     max_redirects: int = Field(3, ge=0, le=10)
     allow_hosts: Names = []
+    max_images_per_item: int = Field(20, ge=1, le=1000)
+    item_timeout: Duration = timedelta(seconds=45)
+    max_bytes_held: Size = 200_000_000
+
+    @model_validator(mode="after")
+    def _bodies_fit(self) -> "FetchSettings":
+        if self.max_bytes_held < self.max_bytes:
+            raise ValueError(f"max_bytes_held ({self.max_bytes_held:,} bytes) must be at least "
+                             f"max_bytes ({self.max_bytes:,}): one whole download must fit")
+        if self.item_timeout.total_seconds() <= 0:
+            raise ValueError("item_timeout must be more than zero")
+        return self
 
     @field_validator("allow_hosts")
     @classmethod
@@ -306,6 +353,7 @@ class Conditions(Section):
     labels: SomeNames | None = None
     scores: Annotated[dict[str, ScoreTest], _NonEmpty] | None = None
     unreadable: bool | None = None
+    skipped: Annotated[Union[bool, list[str]], PlainValidator(_skip_reasons)] | None = None
     hash_list: SomeNames | None = None
     community: CommunityCondition | None = None
     author: AuthorCondition | None = None
@@ -662,6 +710,8 @@ def never_acts(rule: Rule) -> str | None:
             return f"no {' or '.join(c.type or ['item'])} has images in {', '.join(c.found_in)}"
     if c.unreadable and (c.labels or c.scores):
         return "an unreadable image has no labels or scores"
+    if c.skipped and (c.labels or c.scores or c.unreadable is not None or c.hash_list):
+        return "a skipped image was not checked: it has no labels, scores or hash"
     if kinds == {"upload"} and c.community:
         return "an upload has no community"
     if kinds == {"upload"} and not rule.is_removal and not rule.then.notify_admins:

@@ -65,6 +65,7 @@ class Subject:
     labels: Iterable[str] = ()
     scores: Mapping[str, float] = field(default_factory=dict)
     unreadable: str | bool | None = None    # the classifier's reason the image did not decode
+    skipped: str | None = None              # why the image was not checked (too_many_images, ...)
     sha256: str | None = None
     image: Any = None                       # bytes or PIL image: for perceptual hash lists
     phash: str | None = None                # or the perceptual hash, if already known
@@ -158,6 +159,11 @@ class Policy:
     @property
     def needs_phash(self) -> bool:
         return any(h.kind == "phash" for h in self.hash_lists.values())
+
+    @property
+    def acts_on_skips(self) -> bool:
+        """Some rule has a `skipped:` condition (only those can match a skipped image)."""
+        return any(r.if_.skipped is not None for r in self.rules)
 
     def summary(self) -> str:
         removal = sum(r.is_removal for r in self.rules)
@@ -338,6 +344,12 @@ def _conditions(rule: Rule, f: _Facts) -> tuple[str, ...] | None:
         if s.found_in not in c.found_in:
             return None
         held.append(f"found in {s.found_in}")
+    if c.skipped is not None:
+        if not s.skipped or (c.skipped is not True and s.skipped not in c.skipped):
+            return None
+        held.append(f"skipped ({s.skipped})")
+    elif s.skipped:
+        return None   # an image that was not checked: only rules about skips apply
     if c.unreadable is not None:
         if bool(s.unreadable) != c.unreadable:
             return None
@@ -480,7 +492,7 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
         "sha256": s.sha256, "image_url": _inert(s.image_url), "found_in": s.found_in,
         "type": s.item_kind, "hash_list": ", ".join(hits) or "none",
         "unreadable": _inert(s.unreadable) if isinstance(s.unreadable, str) else None,
-        "phash": f.phash if f else s.phash,
+        "phash": f.phash if f else s.phash, "skipped": s.skipped,
     }
 
     def one(m: re.Match) -> str:

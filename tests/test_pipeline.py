@@ -77,14 +77,14 @@ DEFAULT_RULES = """
 
 
 def write_rules(directory: Path, lemmy, tiny, *, known_bad=(), innocent=(), valve=20,
-                fetch="", rules=DEFAULT_RULES) -> Path:
+                fetch="", rules=DEFAULT_RULES, classifier="") -> Path:
     (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
     (directory / "innocent.txt").write_text("".join(f"{h}\n" for h in innocent))
     remote = lemmy.remote_url.split("//", 1)[1]
     path = directory / "rules.yaml"
     path.write_text(f"""
 classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {tiny.checkpoint},
-             device: cpu, batch_size: 8, allow_random_weights: true}}
+             device: cpu, batch_size: 8, allow_random_weights: true {classifier}}}
 concepts:
   probe: {{prompts: ["{PROMPT}"], threshold: {tiny.threshold!r}}}
 hash_lists:

@@ -121,3 +121,196 @@ ALL = {
     "html_page": html_page,
     "zero_byte": zero_byte,
 }
+
+
+# --- image bombs: small files whose decoding costs much memory -----------------------
+# Each is built without ever holding the decoded image: the compressed data of a
+# uniform picture is streamed out. All decode correctly with Pillow (try a small size).
+
+def _zeros_deflated(total: int, chunk: int = 1 << 20) -> bytes:
+    """zlib stream of `total` zero bytes."""
+    compressor = zlib.compressobj(9)
+    block = b"\0" * min(chunk, max(total, 1))
+    parts, left = [], total
+    while left > 0:
+        parts.append(compressor.compress(block[: min(left, len(block))]))
+        left -= len(block)
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+def _png(width: int, height: int, bit_depth: int, color_type: int, channels: int) -> bytes:
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return (struct.pack(">I", len(payload)) + kind + payload
+                + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+
+    row = 1 + width * channels * bit_depth // 8  # filter byte + samples
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", _zeros_deflated(row * height)) + chunk(b"IEND", b""))
+
+
+def png_16bit(width: int = 8000, height: int = 8000) -> bytes:
+    """A 16-bit greyscale PNG (Pillow mode I;16), at the 64-megapixel cap by default."""
+    return _png(width, height, 16, 0, 1)
+
+
+def png_rgba(width: int = 8000, height: int = 8000) -> bytes:
+    """An 8-bit RGBA PNG, at the 64-megapixel cap by default (~250 KB)."""
+    return _png(width, height, 8, 6, 4)
+
+
+def _tiff(pages: list[tuple[int, int, int, int, int]]) -> bytes:
+    """A little-endian TIFF; each page is (width, height, bits, samples, sample_format)
+    of zeros in one deflate-compressed strip (sample_format 1: unsigned, 3: float)."""
+    out = bytearray(b"II*\0\0\0\0\0")
+    link = 4  # where the offset of the next IFD goes
+    for width, height, bits, samples, sample_format in pages:
+        strip = _zeros_deflated(width * height * samples * bits // 8)
+        strip_at = len(out)
+        out += strip
+        if len(out) % 2:
+            out += b"\0"
+        bits_at = len(out)
+        out += struct.pack(f"<{samples}H", *([bits] * samples)) + b"\0\0"
+        photometric = 2 if samples >= 3 else 1
+        entries = [
+            (256, 4, 1, width), (257, 4, 1, height),
+            (258, 3, samples, bits if samples <= 2 else bits_at),
+            (259, 3, 1, 8),  # deflate
+            (262, 3, 1, photometric), (273, 4, 1, strip_at), (277, 3, 1, samples),
+            (278, 4, 1, height), (279, 4, 1, len(strip)),
+        ]
+        if samples in (2, 4):
+            entries.append((338, 3, 1, 2))  # the last sample is (unassociated) alpha
+        entries.append((339, 3, 1, sample_format))
+        ifd_at = len(out)
+        struct.pack_into("<I", out, link, ifd_at)
+        out += struct.pack("<H", len(entries))
+        for tag, kind, count, value in entries:
+            if kind == 3 and count == 2:  # two shorts held in the entry itself
+                out += struct.pack("<HHIHH", tag, kind, count, value, value)
+            elif kind == 3 and count == 1:
+                out += struct.pack("<HHIHH", tag, kind, count, value, 0)
+            else:  # a long, or the offset of the shorts
+                out += struct.pack("<HHII", tag, kind, count, value)
+        link = len(out)
+        out += b"\0\0\0\0"
+    return bytes(out)
+
+
+def tiff_huge_later_pages(later: int = 13000, pages: int = 3) -> bytes:
+    """A multi-page TIFF whose first page is 64x64 and whose later pages are
+    `later` x `later` greyscale (169 megapixels each by default; ~165 KB a page)."""
+    return _tiff([(64, 64, 8, 1, 1)] + [(later, later, 8, 1, 1)] * (pages - 1))
+
+
+def tiff_float(width: int = 8000, height: int = 8000) -> bytes:
+    """A 32-bit float greyscale TIFF (Pillow mode F), at the 64-megapixel cap by default."""
+    return _tiff([(width, height, 32, 1, 3)])
+
+
+class _Bits:
+    """LSB-first bit writer (GIF LZW codes, WebP lossless)."""
+
+    def __init__(self) -> None:
+        self.out = bytearray()
+        self.acc = self.n = 0
+
+    def put(self, value: int, bits: int) -> None:
+        self.acc |= value << self.n
+        self.n += bits
+        while self.n >= 8:
+            self.out.append(self.acc & 0xFF)
+            self.acc >>= 8
+            self.n -= 8
+
+    def bytes(self) -> bytes:
+        return bytes(self.out) + (bytes([self.acc & 0xFF]) if self.n else b"")
+
+
+def _lzw_uniform(pixels: int, min_code_size: int = 2) -> bytes:
+    """GIF LZW data for `pixels` pixels of colour index 0. A uniform run codes as strings
+    of length 1, 2, 3, ...: about 100 KB for 144 megapixels, as real GIF bombs do."""
+    clear, end = 1 << min_code_size, (1 << min_code_size) + 1
+    bits = _Bits()
+    left = pixels
+    while left > 0:
+        bits.put(clear, min_code_size + 1)
+        size, next_code, length = min_code_size + 1, end + 1, 1
+        while left > 0 and next_code < 4095:
+            take = min(length, left)
+            # length 1 is the colour itself; length k >= 2 was added as code end + k - 1
+            bits.put(0 if take == 1 else end + take - 1, size)
+            left -= take
+            next_code += 1
+            if next_code > (1 << size) and size < 12:
+                size += 1
+            length += 1
+    bits.put(end, size)
+    data = bits.bytes()
+    blocks = b"".join(bytes([len(data[i:i + 255])]) + data[i:i + 255]
+                      for i in range(0, len(data), 255))
+    return bytes([min_code_size]) + blocks + b"\0"
+
+
+def gif_frames(sizes: tuple[int, ...] = (64, 12000), screen: int = 64) -> bytes:
+    """A GIF with a `screen` x `screen` logical screen and one square frame per size:
+    Pillow grows the canvas to a frame larger than the screen when it gets there."""
+    def frame(size: int) -> bytes:
+        return (b"!\xf9\x04\x00\x0a\x00\x00\x00"  # graphic control: 100 ms, no disposal
+                + b"," + struct.pack("<HHHHB", 0, 0, size, size, 0)
+                + _lzw_uniform(size * size))
+
+    head = b"GIF89a" + struct.pack("<HHBBB", screen, screen, 0x80, 0, 0) + b"\x10\x60\xc0\xff\xff\xff"
+    loop = b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    return head + loop + b"".join(frame(size) for size in sizes) + b";"
+
+
+def gif_huge_second_frame(size: int = 12000, first: int = 64) -> bytes:
+    """A GIF whose screen and first frame are `first` x `first` and whose second frame
+    is `size` x `size` (144 megapixels by default, in ~100 KB)."""
+    return gif_frames((first, size), screen=first)
+
+
+def webp_lossless_uniform(width: int = 8000, height: int = 8000, alpha: bool = True) -> bytes:
+    """A lossless WebP of one colour whose pixels take no bits at all: ~30 bytes whatever
+    its size (8000 x 8000 RGBA, at the 64-megapixel cap, by default)."""
+    bits = _Bits()
+    bits.put(0x2F, 8)
+    bits.put(width - 1, 14)
+    bits.put(height - 1, 14)
+    bits.put(1 if alpha else 0, 1)
+    bits.put(0, 3)  # version
+    bits.put(0, 1)  # no transform
+    bits.put(0, 1)  # no colour cache
+    bits.put(0, 1)  # no meta prefix codes
+    for symbol in (0, 0, 0, 128 if alpha else 255, 0):  # green, red, blue, alpha, distance
+        bits.put(1, 1)  # simple code
+        bits.put(0, 1)  # one symbol: a code of length zero, so no bit per pixel
+        bits.put(1, 1)  # the symbol in 8 bits
+        bits.put(symbol, 8)
+    payload = bits.bytes()
+    if len(payload) % 2:
+        payload += b"\0"
+    chunk = b"VP8L" + struct.pack("<I", len(bits.bytes())) + payload
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
+def many_links(url: str, count: int = 100) -> str:
+    """Comment markdown with `count` image links to `url` (each a distinct URL:
+    a query string per link, as an attacker defeats de-duplication)."""
+    sep = "&" if "?" in url else "?"
+    return "\n".join(f"![]({url}{sep}{i})" for i in range(count))
+
+
+# The bombs of issue 8 (a pixel cap checked on the first frame only; the memory of a
+# decode not counted), at full size; too heavy for ALL, which tests decode freely.
+IMAGE_BOMBS = {
+    "tiff_huge_later_pages": tiff_huge_later_pages,
+    "gif_huge_second_frame": gif_huge_second_frame,
+    "png_16bit": png_16bit,
+    "png_rgba": png_rgba,
+    "tiff_float": tiff_float,
+    "webp_lossless_uniform": webp_lossless_uniform,
+}
