@@ -330,7 +330,11 @@ def test_the_bot_on_a_remote_classifier_decides_as_in_process_without_torch(
     # the known-bad file as a post's image and as an upload; the flagged photo twice
     assert rules_hit == ["known abusive image"] * 2 + ["probe"] * 2, rules_hit
     assert any(r["unreadable"] for r in theirs.values())
-    assert local_run.stdout.split(":", 1)[1] == remote_run.stdout.split(":", 1)[1]
+    # the same cycle summary, but for the memory figures: a remote bot decodes nothing
+    def summary(run):
+        return run.stdout.split(":", 1)[1].split("; memory peak")[0]
+
+    assert summary(local_run) == summary(remote_run)
 
 
 def test_when_no_worker_answers_images_are_skipped_and_looked_at_again(
