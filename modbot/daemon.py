@@ -233,11 +233,16 @@ def health(state_path: str | Path, *, max_age: timedelta | None = None,
            now: datetime | None = None) -> Health:
     """Healthy when the daemon's last good cycle is recent: younger than ``max_age``,
     by default ``HEALTHY_INTERVALS`` poll intervals (as the daemon recorded them)."""
+    from modbot.store import StateError
+
     path = Path(state_path)
     if not path.exists():
         return Health(False, f"no state file at {path}: the daemon has not run a cycle yet "
                       "(or MODBOT_STATE points elsewhere)")
-    store = Store(path)
+    try:
+        store = Store(path)
+    except StateError as exc:
+        return Health(False, str(exc))
     try:
         beat = _read_heartbeat(store)
     finally:

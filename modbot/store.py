@@ -5,12 +5,19 @@ its decisions and its "seen" mark commit together, so a process killed at any mo
 (even ``kill -9``) either recorded the item or will look at it again. Each action is
 committed the moment Lemmy confirmed it, under a unique (kind, target) key, so a
 repeated look never repeats an action. No image bytes are ever stored here.
+
+The file holds the bot's login token: it and its ``-wal``/``-shm`` files are made
+readable by their owner only each time a store is opened. A file that is not a usable
+SQLite database (corrupt, truncated, a directory, not writable) is a ``StateError``
+naming the file and what to do.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Store", "DESTRUCTIVE_KINDS", "utc_iso"]
+__all__ = ["Store", "StateError", "DESTRUCTIVE_KINDS", "utc_iso"]
 
 # Actions the safety valve counts: they remove content or people.
 DESTRUCTIVE_KINDS = ("remove", "purge_item", "purge_image", "ban")
@@ -57,27 +64,111 @@ def utc_iso(moment: datetime | None = None) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class StateError(Exception):
+    """The state file cannot be used; the message names it and says what to do."""
+
+
+_SIDE_FILES = ("-wal", "-shm")
+
+
+def _owner_only(path: Path) -> None:
+    """chmod 600 when group or others may read or write: the file holds the login token."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_IMODE(mode) & 0o077 == 0:
+        return
+    try:
+        os.chmod(path, stat.S_IMODE(mode) & 0o700)
+    except OSError as exc:
+        owner = path.stat().st_uid
+        raise StateError(
+            f"{path} is readable by other users (mode {stat.S_IMODE(mode):o}) and modbot "
+            f"(uid {os.getuid()}) cannot make it owner-only: {exc.strerror}. It holds the "
+            f"bot's login token: run `chmod 600 {path}` as its owner (uid {owner}), or run "
+            "modbot as that user") from None
+
+
+def _open_problem(path: Path) -> str | None:
+    """What stops SQLite from using ``path``, in words; None when nothing visible does."""
+    if path.is_dir():
+        return (f"the state file {path} is a directory: set MODBOT_STATE to a file in it, "
+                f"e.g. {path / 'modbot.sqlite3'}")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        return f"the state file's folder {parent} is not a directory: fix MODBOT_STATE"
+    if path.exists() and not path.is_file():
+        return f"the state file {path} is not a regular file: set MODBOT_STATE to a file"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return (f"the state file {path} is not readable and writable by modbot (uid "
+                f"{os.getuid()}): fix its owner or mode, or set MODBOT_STATE elsewhere")
+    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        return (f"modbot (uid {os.getuid()}) cannot write in {parent}, the state file's "
+                f"folder (SQLite keeps {path.name}-wal and {path.name}-shm beside it): "
+                "make the folder writable or set MODBOT_STATE elsewhere")
+    return None
+
+
+def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
+    """What went wrong with the state file ``path``, in words, and what to do."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError):
+        if "locked" in text or "busy" in text:
+            return (f"the state file {path} stayed locked by another process for 30 s "
+                    f"({text}); try again when it is done")
+        return (f"cannot open the state file {path} ({text}): check that modbot's user can "
+                "write it and its folder, and that it is on a local disk")
+    return (f"the state file {path} is not a usable SQLite database ({text}): it is "
+            "corrupt, truncated or another kind of file. Restore it from a backup, or move "
+            "it aside to start afresh (modbot then forgets its cursors, verdict cache and "
+            "which actions it did; `sqlite3 FILE .recover` may salvage the old one). "
+            "Stop every modbot process using it first.")
+
+
 class Store:
     """The bot's state in one SQLite file. Safe to share between threads."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            # It holds the bot's login token: readable by the bot's user only.
-            self.path.touch(mode=0o600)
-        self._db = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=30
-        )
+        problem = _open_problem(self.path)
+        if problem:
+            raise StateError(problem)
+        try:
+            if not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.path.exists():
+                # It holds the bot's login token: readable by the bot's user only.
+                self.path.touch(mode=0o600)
+        except OSError as exc:
+            raise StateError(f"cannot create the state file {self.path}: {exc.strerror}; "
+                             "set MODBOT_STATE to a file modbot's user can write") from None
+        # Before SQLite opens it: the -wal and -shm it creates take the file's mode.
+        _owner_only(self.path)
+        try:
+            self._db = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+            )
+        except sqlite3.Error as exc:
+            raise StateError(database_problem(self.path, exc)) from None
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL is durable against a killed process (not a power cut) and keeps a
-        # commit per item cheap.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable against a killed process (not a power cut) and keeps a
+            # commit per item cheap.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            # Reads the schema and the root pages: a truncated file fails here, not later.
+            self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            for table in ("cursors", "actions", "journal"):
+                self._db.execute(f"SELECT max(rowid) FROM {table}").fetchone()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise StateError(database_problem(self.path, exc)) from None
+        for suffix in _SIDE_FILES:  # ones left by an older run with a looser mode
+            _owner_only(self.path.with_name(self.path.name + suffix))
 
     def close(self) -> None:
         with self._lock:

@@ -60,9 +60,13 @@ def run(args) -> int:
 
 
 def _reset_valve(settings) -> int:
-    from modbot.store import Store
+    from modbot.store import StateError, Store
 
-    store = Store(settings.state_path)
+    try:
+        store = Store(settings.state_path)
+    except StateError as exc:
+        print(f"modbot run: {exc}", file=sys.stderr)
+        return 1
     try:
         tripped = store.valve_tripped()
         store.reset_valve()

@@ -80,15 +80,30 @@ def write_run_report(pipeline, path, *, since: datetime | None = None,
 
 
 def exit_status(command: str, work: Callable[[], int]) -> int:
-    """Run a command's work; a classifier that cannot load or a Lemmy that refuses ends
-    it with exit status 1 and one line saying why, instead of a traceback."""
+    """Run a command's work; a classifier that cannot load, a Lemmy that refuses or a
+    state file that cannot be used ends it with exit status 1 and one line saying why,
+    instead of a traceback."""
+    import sqlite3
+
     from classifier.model import ModelError
     from modbot.lemmy import LemmyError
+    from modbot.store import StateError
 
     try:
         return work()
     except ModelError as exc:
         print(f"modbot {command}: the classifier cannot start: {exc}", file=sys.stderr)
-    except LemmyError as exc:
+    except (LemmyError, StateError) as exc:
         print(f"modbot {command}: {exc}", file=sys.stderr)
+    except sqlite3.Error as exc:  # the state file failed under a running command
+        from modbot.store import database_problem
+
+        print(f"modbot {command}: {database_problem(state_path(), exc)}", file=sys.stderr)
     return 1
+
+
+def state_path() -> str:
+    """MODBOT_STATE as the settings read it (for messages about the state file)."""
+    import os
+
+    return os.environ.get("MODBOT_STATE") or "modbot.sqlite3"
