@@ -7,6 +7,8 @@ carried out (or planned, in dry-run), the admins' notifications sent (one messag
 admin per batch), and finally each item's decisions and its "seen" mark are committed
 in one transaction. A killed process loses nothing: the item is looked at again, its
 verdicts come from the cache and its actions from the store, so nothing is repeated.
+Acting needs the state's acting lock (``modbot.statelock``): a live pipeline takes it
+when built; a dry run never does, and never records another run's journal entries.
 
 What is recorded: one decision per image found (flagged or not), with the reason when
 it could not be checked (``skipped``). An unflagged image is a decision with no rule and
@@ -33,6 +35,7 @@ from modbot.images import ImageRef, image_refs, site_emoji_urls, upload_ref
 from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
 from modbot.settings import Settings
 from modbot.source import Item, Source, parse_time
+from modbot.statelock import StateLock
 from modbot.store import Store, utc_iso
 
 __all__ = ["CycleStats", "Pipeline", "new_run_id"]
@@ -116,11 +119,25 @@ class Pipeline:
         deep_every: timedelta = DEFAULT_DEEP_EVERY,
         session_check_every: timedelta = DEFAULT_SESSION_CHECK,
         fetch_resolver: Any = None,
+        lock_wait: float | None = 0.0,
     ) -> None:
+        """``lock_wait`` (live only): how long to wait for another process acting on the
+        same state to end (None: as long as it takes); past it, ``StateLocked``."""
         self.settings = settings
         self.policy = policy
         self.dry_run = dry_run
         self.run_id = run_id or new_run_id()
+        self.store = store or Store(settings.state_path)
+        self._own_store = store is None
+        self.state_lock: StateLock | None = None
+        if not dry_run:
+            self.state_lock = StateLock(self.store.path)
+            try:
+                self.state_lock.acquire(wait=lock_wait)
+            except BaseException:
+                if self._own_store:
+                    self.store.close()
+                raise
         lemmy = policy.lemmy
         self.client = client or LemmyClient(
             settings.lemmy_url, settings.username, settings.password,
@@ -128,8 +145,6 @@ class Pipeline:
             requests_per_minute=lemmy.requests_per_minute,
             timeout=lemmy.timeout.total_seconds(), read_only=dry_run,
         )
-        self.store = store or Store(settings.state_path)
-        self._own_store = store is None
         # Keep the login token between runs: a `run --once` from cron must not log in
         # every minute (Lemmy allows a few logins an hour).
         token_key = f"session:{settings.lemmy_url}:{settings.username}"
@@ -174,6 +189,8 @@ class Pipeline:
         self.client.close()
         if self._own_store:
             self.store.close()
+        if self.state_lock is not None:
+            self.state_lock.release()
 
     # ------------------------------------------------------------------ start
     @property
@@ -551,7 +568,11 @@ class Pipeline:
         return records
 
     def _recover_interrupted(self) -> None:
-        """Record the decisions a killed process was carrying out (see ``_decide``)."""
+        """Record the decisions a killed process was carrying out (see ``_decide``).
+        Live only: under the acting lock the entries of other runs are a dead process's;
+        a dry run beside the daemon would take the daemon's item in hand for one."""
+        if self.dry_run:
+            return
         for key, run_id, records in self.store.journal_left_by(self.run_id):
             log.warning("%s: the last run stopped while acting on it; recorded as interrupted",
                         key)

@@ -489,6 +489,10 @@ def pipeline_for(tiny, tmp_path):
             engines.append(build_engine(policy))
         settings = Settings(lemmy.url, "modbot", Secret("pw"), lemmy.pictrs_url,
                             Secret(lemmy.pictrs_api_key), tmp_path / "state.sqlite3")
+        if not dry_run:  # a new live pipeline stands for a restart: the last one has ended
+            for earlier in built:
+                if earlier.state_lock is not None:
+                    earlier.state_lock.release()
         pipeline = Pipeline(settings, policy, dry_run=dry_run, engine=engines[0], **kwargs)
         built.append(pipeline)
         return pipeline
