@@ -7,8 +7,10 @@ carried out (or planned, in dry-run), the admins' notifications sent (one messag
 admin per batch), and finally each item's decisions and its "seen" mark are committed
 in one transaction. A killed process loses nothing: the item is looked at again, its
 verdicts come from the cache and its actions from the store, so nothing is repeated.
-Acting needs the state's acting lock (``modbot.statelock``): a live pipeline takes it
-when built; a dry run never does, and never records another run's journal entries.
+An item killed *while acting* (its post perhaps removed already, so hidden from the
+listings) is carried on from the write-ahead journal at the next start: see
+``Pipeline.recover``. Acting needs the state's acting lock (``modbot.statelock``): a
+live pipeline takes it when built; a dry run never does, and never recovers.
 
 What is recorded: one decision per image found (flagged or not), with the reason when
 it could not be checked (``skipped``). An unflagged image is a decision with no rule and
@@ -44,8 +46,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DEEP_EVERY = timedelta(minutes=10)
 NOTIFY_EVERY = 300.0  # seconds: admin messages are batched per cycle, at most this long
-INTERRUPTED = ("modbot stopped while carrying this out; Lemmy may have done it (see the "
-               "instance's modlog); if the item is still there it is looked at again")
+JOURNAL_VERSION = 2  # entries carry the planned actions and their target (see recover)
 # How often a long-running bot asks /site whether Lemmy still knows its login (a dropped
 # token is silently anonymous on reads) and refreshes the list of admins. An admin bot
 # also notices a drop at once: list_all_media answers 401 and the client logs in again.
@@ -171,6 +172,13 @@ class Pipeline:
             max_destructive_per_hour=policy.safety_valve.max_destructive_actions_per_hour,
             purge_by_alias=settings.can_purge_by_alias,
         )
+        if not dry_run:
+            # Under the acting lock every other run is over: a claim or journal entry
+            # one of them left was in flight when it died.
+            self.executor.stale_runs = (
+                {row["run_id"] for row in self.store.claims_left()}
+                | {run_id for _key, run_id, _entry in self.store.journal_entries()})
+        self._waiting: list[tuple[Item, list[dict]]] = []
         self.warnings: list[str] = []
 
     def __enter__(self) -> Pipeline:
@@ -310,15 +318,15 @@ class Pipeline:
                     progress: Callable | None, total: int | None) -> CycleStats:
         requests_before = self.client.requests
         self.start()
-        self._recover_interrupted()
         stats = CycleStats()
         if self.executor.valve_tripped():
             log.warning("safety valve tripped (%s): report-only",
                         self.executor.valve_tripped()["reason"])
+        self._waiting = []
         stream = batches()
-        self._waiting: list[tuple[Item, list[dict]]] = []
         last_flush = time.monotonic()
         try:
+            self.recover(stats)
             retry = self._posts_to_retry()
             if retry:
                 self._process(retry, stats)
@@ -554,32 +562,75 @@ class Pipeline:
                 done_for_item.add(key)
                 real.append(planned)
             work.append((record, img, real, repeats))
-        acting = [w for w in work if w[2]] if not self.dry_run else []
-        if acting:
+        if not self.dry_run and any(real for _r, _i, real, _ in work):
             # Write-ahead: if the process dies while Lemmy carries these out (a removed
-            # post is then hidden from the listings), the decision is still recorded.
-            self.store.journal_put(item.key, self.run_id, [
-                {**record, "actions": [{"action": a.kind, "status": "interrupted",
-                                        "detail": INTERRUPTED} for a in real]}
-                for record, _img, real, _ in acting])
+            # post is then hidden from the listings), the next start finishes the job
+            # from here (``recover``) and records the decisions.
+            plans = {id(record): {"target": asdict(self._target(item, img)),
+                                  "actions": [asdict(a) for a in real],
+                                  "repeats": [o.as_dict() for o in repeats]}
+                     for record, img, real, repeats in work}
+            self.store.journal_put(item.key, self.run_id, {
+                "version": JOURNAL_VERSION, "runs": [self.run_id],
+                "item": {"kind": item.kind, "id": item.id, "updated": item.updated},
+                "records": [{**r, "plan": plans.get(id(r))} for r in records]})
         for record, img, real, repeats in work:
             outcomes = self.executor.execute(self._target(item, img), real) if real else []
             record["actions"] = outcomes + repeats
         return records
 
-    def _recover_interrupted(self) -> None:
-        """Record the decisions a killed process was carrying out (see ``_decide``).
-        Live only: under the acting lock the entries of other runs are a dead process's;
-        a dry run beside the daemon would take the daemon's item in hand for one."""
+    def recover(self, stats: CycleStats | None = None) -> None:
+        """Carry on the items a run was acting on when it stopped (``kill -9``, a crash,
+        a cycle that failed): from the write-ahead journal, each decision's remaining
+        actions are carried out; those done are not repeated and show as done, with
+        when; one that was being sent when the process died is looked up on Lemmy (the
+        item read by id, the person, the reports, the bot's sent messages) and sent only
+        if it did not take effect. Then the decisions are recorded and the item marked
+        seen, as an item is at the end of ``_process``. Live only, under the acting
+        lock; called at the start of every cycle (nothing is in flight then)."""
         if self.dry_run:
             return
-        for key, run_id, records in self.store.journal_left_by(self.run_id):
-            log.warning("%s: the last run stopped while acting on it; recorded as interrupted",
-                        key)
-            with self.store.transaction():
+        from modbot.rules import PlannedAction
+
+        stats = stats or CycleStats()
+        for key, run_id, entry in self.store.journal_entries():
+            if not isinstance(entry, dict) or entry.get("version") != JOURNAL_VERSION:
+                # Written by an older modbot: decisions without their plan.
+                log.warning("%s: the last run stopped while acting on it; recorded as "
+                            "interrupted", key)
+                records = entry if isinstance(entry, list) else []
+                with self.store.transaction():
+                    for record in records:
+                        self.store.add_decision(record)
+                    self.store.journal_delete(key)
+                continue
+            log.warning("%s: run %s stopped while acting on it; carrying on", key, run_id)
+            meta = entry["item"]
+            item = Item(meta["kind"], meta["id"], None, meta.get("updated") or "", {})
+            records = json.loads(json.dumps(entry["records"]))
+            runs = list(entry.get("runs") or [run_id])
+            if self.run_id not in runs:  # should this run die too, the next knows it acted
+                runs.append(self.run_id)
+                self.store.journal_put(key, run_id, {**entry, "runs": runs})
+            self.executor.resuming = set(runs)
+            try:
                 for record in records:
-                    self.store.add_decision(record)
-                self.store.journal_delete(key)
+                    plan = record.pop("plan", None)
+                    if not plan:
+                        continue
+                    actions = [PlannedAction(**a) for a in plan["actions"]]
+                    outcomes = (self.executor.execute(Target(**plan["target"]), actions)
+                                if actions else [])
+                    record["actions"] = outcomes + [
+                        Outcome(o["action"], o["status"], o.get("detail", ""))
+                        for o in plan["repeats"]]
+                    record["resumed_by"] = self.run_id
+            finally:
+                self.executor.resuming = set()
+            if any(o.status == "queued" for r in records for o in r["actions"]):
+                self._waiting.append((item, records))
+            else:
+                self._commit(item, records, stats)
 
     def _record(self, item: Item, img: _Image) -> dict:
         v = item.view

@@ -2,9 +2,14 @@
 
 One file (``MODBOT_STATE``), WAL journal. The pipeline writes one transaction per item:
 its decisions and its "seen" mark commit together, so a process killed at any moment
-(even ``kill -9``) either recorded the item or will look at it again. Each action is
-committed the moment Lemmy confirmed it, under a unique (kind, target) key, so a
-repeated look never repeats an action. No image bytes are ever stored here.
+(even ``kill -9``) either recorded the item or will look at it again. Before an item's
+actions are sent, its decisions and planned actions go into the journal (write-ahead);
+each action is *claimed* (status ``sending``) in one IMMEDIATE transaction before it is
+sent, under a unique (kind, target) key, and recorded ``done`` the moment Lemmy
+confirmed it. A claim is atomic across processes, so two processes never send the same
+action, and the safety valve counts claims as they are made. After a crash, the claims
+and journal entries left behind say exactly what was in flight (see
+``modbot.pipeline.Pipeline.recover``). No image bytes are ever stored here.
 
 The file holds the bot's login token: it and its ``-wal``/``-shm`` files are made
 readable by their owner only each time a store is opened. A file that is not a usable
@@ -22,14 +27,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Store", "StateError", "DESTRUCTIVE_KINDS", "utc_iso"]
+__all__ = ["Store", "StateError", "Claim", "DESTRUCTIVE_KINDS", "SENDING", "utc_iso"]
 
 # Actions the safety valve counts: they remove content or people.
 DESTRUCTIVE_KINDS = ("remove", "purge_item", "purge_image", "ban")
+# An action claimed and being sent: Lemmy may or may not have done it yet.
+SENDING = "sending"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,7 +55,7 @@ CREATE INDEX IF NOT EXISTS decisions_at ON decisions (decided_at);
 CREATE INDEX IF NOT EXISTS decisions_sha256 ON decisions (sha256);
 CREATE TABLE IF NOT EXISTS actions (
     kind TEXT NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL, detail TEXT,
-    run_id TEXT, done_at REAL NOT NULL, PRIMARY KEY (kind, target));
+    run_id TEXT, done_at REAL NOT NULL, item TEXT, PRIMARY KEY (kind, target));
 CREATE INDEX IF NOT EXISTS actions_at ON actions (done_at);
 CREATE TABLE IF NOT EXISTS journal (
     item_key TEXT PRIMARY KEY, run_id TEXT NOT NULL, records TEXT NOT NULL);
@@ -66,6 +74,18 @@ def utc_iso(moment: datetime | None = None) -> str:
 
 class StateError(Exception):
     """The state file cannot be used; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What ``Store.claim_action`` found: ``claimed`` (send it now), ``done`` (done or
+    covered already), ``sending`` (claimed by a run that has not recorded the result:
+    ``row`` says which), ``valve`` (the safety valve holds it back; ``tripped``: this
+    claim tripped it)."""
+
+    outcome: str
+    row: dict | None = None
+    tripped: dict | None = None
 
 
 _SIDE_FILES = ("-wal", "-shm")
@@ -160,6 +180,9 @@ class Store:
             # commit per item cheap.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(actions)")}
+            if "item" not in columns:  # a state from before actions named their item
+                self._db.execute("ALTER TABLE actions ADD COLUMN item TEXT")
             # Reads the schema and the root pages: a truncated file fails here, not later.
             self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             for table in ("cursors", "actions", "journal"):
@@ -286,29 +309,70 @@ class Store:
     # -- actions done: unique (kind, target); never repeated once "done"
     def action(self, kind: str, target: str) -> dict | None:
         row = self._one(
-            "SELECT kind, target, status, detail, run_id, done_at FROM actions "
+            "SELECT kind, target, status, detail, run_id, done_at, item FROM actions "
             "WHERE kind = ? AND target = ?",
             (kind, target),
         )
         return dict(row) if row else None
 
     def record_action(
-        self, kind: str, target: str, status: str, detail: str = "", run_id: str = ""
-    ) -> None:
+        self, kind: str, target: str, status: str, detail: str = "", run_id: str = "",
+        at: float | None = None, item: str | None = None,
+    ) -> float:
+        """Record (kind, target)'s state, done for ``item`` (e.g. ``post:12``; kept when
+        not given); returns its ``done_at`` (``at``, else now)."""
+        at = time.time() if at is None else at
         self._exec(
-            "INSERT INTO actions (kind, target, status, detail, run_id, done_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(kind, target) DO UPDATE SET "
+            "INSERT INTO actions (kind, target, status, detail, run_id, done_at, item) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(kind, target) DO UPDATE SET "
             "status = excluded.status, detail = excluded.detail, run_id = excluded.run_id, "
-            "done_at = excluded.done_at",
-            (kind, target, status, detail, run_id, time.time()),
+            "done_at = excluded.done_at, item = coalesce(excluded.item, actions.item)",
+            (kind, target, status, detail, run_id, at, item),
         )
+        return at
+
+    def claim_action(
+        self, kind: str, target: str, run_id: str, detail: str, *, again: bool = False,
+        valve_limit: int | None = None, valve_since: float = 0.0, valve_reason: str = "",
+        item: str | None = None,
+    ) -> Claim:
+        """Claim (kind, target) before sending it, in one IMMEDIATE transaction: whatever
+        other process claims at the same moment waits for this one and then sees the
+        claim. ``again``: claim even when done (what was done has run out). With
+        ``valve_limit``, the action counts against the safety valve: when ``valve_limit``
+        destructive actions were claimed or done since ``valve_since``, nothing is
+        claimed and the valve trips (``valve_reason``), in the same transaction."""
+        with self.transaction():
+            row = self.action(kind, target)
+            if row and row["status"] in ("done", "covered") and not again:
+                return Claim("done", row)
+            if row and row["status"] == SENDING:
+                return Claim(SENDING, row)
+            if valve_limit is not None:
+                tripped = self.valve_tripped()
+                if tripped:
+                    return Claim("valve")
+                if self.destructive_done_since(valve_since) >= valve_limit:
+                    self.trip_valve(valve_reason)
+                    return Claim("valve", tripped=self.valve_tripped())
+            self.record_action(kind, target, SENDING, detail, run_id, item=item)
+            return Claim("claimed")
+
+    def claims_left(self) -> list[dict]:
+        """Actions claimed and never settled (their process died while sending them)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, target, status, detail, run_id, done_at, item FROM actions "
+                "WHERE status = ?", (SENDING,)).fetchall()
+        return [dict(r) for r in rows]
 
     def destructive_done_since(self, since_epoch: float) -> int:
+        """Destructive actions done, or claimed and being sent, since ``since_epoch``."""
         marks = ", ".join("?" for _ in DESTRUCTIVE_KINDS)
         row = self._one(
-            f"SELECT count(*) AS n FROM actions WHERE status = 'done' AND done_at >= ? "
+            f"SELECT count(*) AS n FROM actions WHERE status IN ('done', ?) AND done_at >= ? "
             f"AND kind IN ({marks})",
-            (since_epoch, *DESTRUCTIVE_KINDS),
+            (SENDING, since_epoch, *DESTRUCTIVE_KINDS),
         )
         return int(row["n"]) if row else 0
 
@@ -330,23 +394,22 @@ class Store:
         value = self.get_cursor("safety_valve_reset_at")
         return float(value) if value else 0.0
 
-    # -- journal: an item's decisions written before its actions are sent (write-ahead)
-    def journal_put(self, item_key: str, run_id: str, records: list[dict]) -> None:
+    # -- journal: an item's decisions and planned actions, written before its actions are
+    #    sent (write-ahead); deleted in the transaction that records the item
+    def journal_put(self, item_key: str, run_id: str, entry: dict | list[dict]) -> None:
         self._exec(
             "INSERT OR REPLACE INTO journal (item_key, run_id, records) VALUES (?, ?, ?)",
-            (item_key, run_id, json.dumps(records, sort_keys=True)),
+            (item_key, run_id, json.dumps(entry, sort_keys=True)),
         )
 
     def journal_delete(self, item_key: str) -> None:
         self._exec("DELETE FROM journal WHERE item_key = ?", (item_key,))
 
-    def journal_left_by(self, current_run_id: str) -> list[tuple[str, str, list[dict]]]:
-        """Entries other runs left behind: they died while acting."""
+    def journal_entries(self) -> list[tuple[str, str, Any]]:
+        """(item key, run id, entry) of every item whose actions were under way."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT item_key, run_id, records FROM journal WHERE run_id != ?",
-                (current_run_id,),
-            ).fetchall()
+                "SELECT item_key, run_id, records FROM journal ORDER BY rowid").fetchall()
         return [(r["item_key"], r["run_id"], json.loads(r["records"])) for r in rows]
 
     # -- uploaders: alias -> person, from list_all_media (Lemmy has no lookup by alias)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
+import textwrap
+import time
 
 import pytest
 
@@ -50,6 +53,43 @@ def test_two_runs_at_once_act_once_the_second_names_the_first(scenario):
         assert "waiting for the other modbot process acting on" in wait_err
     assert_each_action_sent_once(s)
     assert all(s.lemmy.post(p.id).removed for p in s.posts)
+
+
+def test_claims_are_atomic_across_processes_and_the_valve_counts_them_all(tmp_path):
+    """Below the lock: two processes claiming the same actions at once (as two modbots
+    on a state the lock cannot guard would) never both get one, and the valve's limit
+    holds for the two together."""
+    state = tmp_path / "state.sqlite3"
+    code = textwrap.dedent(f"""
+        import sys, time
+        from modbot.store import Store
+        store = Store({str(state)!r})
+        start = float(sys.argv[2])
+        while time.time() < start:
+            pass
+        got = []
+        for i in range(60):
+            claim = store.claim_action("remove", f"post:{{i}}", sys.argv[1], "remove",
+                                       valve_limit=20, valve_since=0.0, valve_reason="limit")
+            if claim.outcome == "claimed":
+                got.append(i)
+                store.record_action("remove", f"post:{{i}}", "done", "remove", sys.argv[1])
+        print(",".join(map(str, got)))
+    """)
+    start = time.time() + 2.0
+    children = [subprocess.Popen([sys.executable, "-c", code, f"run{n}", repr(start)],
+                                 stdout=subprocess.PIPE, text=True) for n in range(2)]
+    claimed = [child.communicate(timeout=60)[0].strip() for child in children]
+    assert all(child.returncode == 0 for child in children)
+    ids = [int(i) for text in claimed for i in text.split(",") if i]
+    assert len(ids) == len(set(ids)) == 20, claimed
+    from modbot.store import Store
+
+    store = Store(state)
+    try:
+        assert store.valve_tripped()["reason"] == "limit"
+    finally:
+        store.close()
 
 
 def test_a_dry_run_beside_the_daemon_neither_acts_nor_waits_nor_disturbs_it(

@@ -33,7 +33,8 @@ its lock, MODBOT_STATE.lock): a second one exits at once with status {locked}, n
 one that holds it (pid, host, since when), or waits for it with --wait. A dry run
 (--dry-run, `modbot report`) takes no lock and may run beside the daemon. The lock holds
 on one host (containers sharing a volume included), not across hosts sharing a network
-filesystem.
+filesystem. At start, the actions of an item a killed run was carrying out are finished
+(those done are not repeated; one in flight is looked up on Lemmy first).
 """.format(locked=LOCKED)
 
 
