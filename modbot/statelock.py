@@ -23,7 +23,6 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["StateLock", "StateLocked", "lock_path"]
@@ -69,12 +68,7 @@ class StateLock:
     def __exit__(self, *exc: object) -> None:
         self.release()
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-    def acquire(self, wait: float | None = 0.0,
-                on_wait: Callable[[dict | None], None] | None = None) -> StateLock:
+    def acquire(self, wait: float | None = 0.0) -> StateLock:
         """Take the lock. ``wait``: seconds to wait for the holder to end (0: not at all,
         None: as long as it takes). Raises ``StateLocked`` naming the holder, or
         ``StateError`` when the lock file cannot be opened."""
@@ -95,22 +89,16 @@ class StateLock:
         deadline = None if wait is None else time.monotonic() + wait
         told = False
         try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    holder = self._read(fd)
-                    if deadline is not None and time.monotonic() >= deadline:
-                        raise StateLocked(self._message(holder, waited=wait), holder) from None
-                    if not told:
-                        told = True
-                        if on_wait is not None:
-                            on_wait(holder)
-                        log.warning("waiting for the other modbot process acting on %s to "
-                                    "end: %s", self.state_path, _describe(holder))
-                    time.sleep(POLL if deadline is None
-                               else max(0.0, min(POLL, deadline - time.monotonic())))
+            while not self._try_lock(fd):
+                holder = self._read(fd)
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise StateLocked(self._message(holder, waited=wait), holder) from None
+                if not told:
+                    told = True
+                    log.warning("waiting for the other modbot process acting on %s to "
+                                "end: %s", self.state_path, _describe(holder))
+                time.sleep(POLL if deadline is None
+                           else max(0.0, min(POLL, deadline - time.monotonic())))
         except BaseException:
             os.close(fd)
             raise
@@ -128,6 +116,19 @@ class StateLock:
                      "since": _now(), "command": self.command,
                      "state": str(self.state_path)})
         return self
+
+    def _try_lock(self, fd: int) -> bool:
+        from modbot.store import StateError
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        except OSError as exc:  # ENOLCK, EOPNOTSUPP: a filesystem without locks
+            raise StateError(
+                f"cannot lock {self.path} ({exc.strerror}): its filesystem does not support "
+                "file locks; keep MODBOT_STATE on a local disk") from None
+        return True
 
     def release(self) -> None:
         if self._fd is None:

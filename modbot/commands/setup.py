@@ -113,6 +113,9 @@ def exit_status(command: str, work: Callable[[], int]) -> int:
         print(f"modbot {command}: the classifier cannot start: {exc}", file=sys.stderr)
     except (LemmyError, StateError) as exc:
         print(f"modbot {command}: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C before the command handles it (e.g. in --wait)
+        print(f"modbot {command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
     except sqlite3.Error as exc:  # the state file failed under a running command
         from modbot.store import database_problem
 
