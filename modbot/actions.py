@@ -2,7 +2,11 @@
 
 Every action has a key, (kind, target) such as ``("remove", "post:12")`` or
 ``("ban", "site:person:7")``. One recorded as done in the store is never sent again,
-also after a restart; a report or a notification is sent at most once per item.
+also after a restart; a report or a notification is sent at most once per item. Before
+it is sent an action is claimed in the store (atomically: two processes never both
+send it); a claim left by a process that died while sending is settled by asking Lemmy
+whether the action took effect (the post removed? the person banned? the report or
+message there?), and only sent when it did not.
 Admins are never acted on (checked here again, whatever the rules said). In dry-run
 every action is recorded as ``planned`` and nothing is sent.
 
@@ -21,13 +25,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
 from modbot.markdown import inert
-from modbot.store import DESTRUCTIVE_KINDS, Store
+from modbot.store import DESTRUCTIVE_KINDS, SENDING, Store, utc_iso
 
 __all__ = ["Target", "Executor", "Outcome"]
 
@@ -48,6 +53,7 @@ _NOT_PURGED = {"needs_pictrs": "modbot has no pict-rs access", "remote": "it is 
 # (covered: not counted by the safety valve).
 COVERED = "covered"
 DONE = ("done", COVERED)
+_MESSAGE = "sending private message "  # a notice's claim: this, then the message's marker
 
 
 @dataclass(frozen=True)
@@ -90,9 +96,13 @@ class Outcome:
     detail: str = ""
     retry: bool = False  # failed for a passing reason: look at the item again next cycle
     valve: bool = False  # held back by the safety valve
+    done_at: float | None = None  # when it was sent (done), as the store recorded it
 
     def as_dict(self) -> dict:
-        return {"action": self.action, "status": self.status, "detail": self.detail}
+        out = {"action": self.action, "status": self.status, "detail": self.detail}
+        if self.done_at is not None:
+            out["done_at"] = utc_iso(datetime.fromtimestamp(self.done_at, timezone.utc))
+        return out
 
 
 @dataclass
@@ -119,11 +129,22 @@ class Executor:
     _planned_destructive: list = field(default_factory=list)  # dry-run: when, last hour
     _would_trip: bool = False  # dry-run: the simulated valve tripped
     _planned: set = field(default_factory=set)  # dry-run: (kind, key) planned this run
+    # Runs whose claims are settled by asking Lemmy: those that died while sending (the
+    # pipeline names them when it takes the acting lock) and this one (a claim of its
+    # own is never in flight when it is looked at: one pipeline acts at a time).
+    stale_runs: set[str] = field(default_factory=set)
+    # While carrying out the remaining actions of an item a killed run was acting on:
+    # that run and any that resumed it before, so what they did for the item shows as
+    # done (and when) in its decision rather than as "already done".
+    resuming: set[str] = field(default_factory=set)
+    _messages: int = 0  # admin messages sent by this run (their markers)
+    _item: str | None = None  # the item whose actions are being carried out
 
     # ------------------------------------------------------------------ entry points
     def execute(self, target: Target, actions: list[Any]) -> list[Outcome]:
         """Carry out (or plan) ``actions`` (rules' ``PlannedAction``s) on ``target``."""
         outcomes: list[Outcome] = []
+        self._item = target.key
         admin = target.author_is_admin or (target.author_id in self.admin_ids)
         reported = False
         not_purged = None
@@ -168,8 +189,23 @@ class Executor:
             for n in notices:
                 n.outcome.status, n.outcome.detail = "skipped", "no admin to notify"
             return
-        lines = [f"- {n.message}" for n in notices]
-        content = "modbot needs your attention:\n\n" + "\n".join(lines)
+        # Each message carries a marker; the notices are claimed with it before sending,
+        # so after a crash while sending, the bot's sent messages say whether it went.
+        self._messages += 1
+        marker = f"{self.run_id}/{self._messages}"
+        claimed = []
+        for n in notices:
+            claim = self.store.claim_action("notify", n.key, self.run_id, _MESSAGE + marker,
+                                            item=n.key)
+            if claim.outcome == "claimed":
+                claimed.append(n)
+            else:
+                n.outcome.status, n.outcome.detail = "skipped", "admins were notified already"
+        if not claimed:
+            return
+        lines = [f"- {n.message}" for n in claimed]
+        content = ("modbot needs your attention:\n\n" + "\n".join(lines)
+                   + f"\n\n(modbot message {marker})")
         sent, errors = 0, []
         for admin_id in admins:
             try:
@@ -177,13 +213,16 @@ class Executor:
                 sent += 1
             except LemmyError as exc:
                 errors.append(str(exc))
-        for n in notices:
+        for n in claimed:
             if sent:
-                self.store.record_action("notify", n.key, "done", f"{sent} admin(s)", self.run_id)
+                n.outcome.done_at = self.store.record_action(
+                    "notify", n.key, "done", f"{sent} admin(s)", self.run_id, item=n.key)
                 n.outcome.status = "done"
                 n.outcome.detail = f"private message to {sent} admin(s)" + (
                     f"; failed for {len(errors)}: {errors[0]}" if errors else "")
             else:
+                self.store.record_action("notify", n.key, "failed", "; ".join(errors)[:500],
+                                         self.run_id)
                 n.outcome.status, n.outcome.detail = "failed", "; ".join(errors)[:500]
                 n.outcome.retry = True
 
@@ -202,29 +241,25 @@ class Executor:
                      "Check the decisions (`modbot report`), then run "
                      "`modbot run --reset-safety-valve`.")
 
-    def _valve_allows(self) -> bool:
+    def _dry_valve_allows(self) -> bool:
+        # Simulate: the dry-run report shows where the valve would trip. Per hour, as
+        # the real one counts (a dry-run daemon runs for days), and latched as it is.
         limit = self.max_destructive_per_hour
-        if self.dry_run:
-            # Simulate: the dry-run report shows where the valve would trip. Per hour, as
-            # the real one counts (a dry-run daemon runs for days), and latched as it is.
-            now = self.clock()
-            self._planned_destructive = [t for t in self._planned_destructive if t > now - HOUR]
-            if self._would_trip or len(self._planned_destructive) >= limit:
-                self._would_trip = True
-                return False
-            self._planned_destructive.append(now)
-            return True
-        if self.store.valve_tripped():
+        now = self.clock()
+        self._planned_destructive = [t for t in self._planned_destructive if t > now - HOUR]
+        if self._would_trip or len(self._planned_destructive) >= limit:
+            self._would_trip = True
             return False
-        since = max(self.clock() - HOUR, self.store.valve_reset_at())
-        if self.store.destructive_done_since(since) < limit:
-            return True
-        reason = f"more than {limit} destructive actions within an hour"
-        self.store.trip_valve(reason)
-        log.error("SAFETY VALVE tripped (%s): report-only until an admin runs "
-                  "`modbot run --reset-safety-valve`", reason)
-        self._notify_valve(self.store.valve_tripped())
-        return False
+        self._planned_destructive.append(now)
+        return True
+
+    def _valve_terms(self) -> dict:
+        """The live valve, counted in the store as each destructive action is claimed:
+        every process on this state counts against the same limit."""
+        limit = self.max_destructive_per_hour
+        return {"valve_limit": limit,
+                "valve_since": max(self.clock() - HOUR, self.store.valve_reset_at()),
+                "valve_reason": f"more than {limit} destructive actions within an hour"}
 
     def _valve_detail(self) -> str:
         if self.dry_run:
@@ -235,43 +270,112 @@ class Executor:
 
     # ------------------------------------------------------------------ plumbing
     def _once(self, kind: str, key: str, describe: str, send, label: str | None = None,
-              again: bool = False) -> Outcome:
+              again: bool = False, verify: Callable[[dict], bool | None] | None = None
+              ) -> Outcome:
         """Do ``send()`` unless (kind, key) is done already; record the result.
         ``label``: the action as the rule named it, when it is carried out as another.
-        ``again``: what was done has run out (a temporary ban): do it anew."""
+        ``again``: what was done has run out (a temporary ban): do it anew.
+        ``verify(claim_row)``: asks Lemmy whether the action took effect (True/False;
+        None: cannot tell), for a claim a killed process left unsettled."""
         name = label or kind
-        done = self.store.action(kind, key)
-        if done and done["status"] in DONE and not again:
-            return Outcome(name, "skipped", f"already done: {done['detail'] or describe}")
-        if self.dry_run and (kind, key) in self._planned:
-            return Outcome(name, "skipped", f"already planned: {describe}")
-        if kind in DESTRUCTIVE_KINDS and not self._valve_allows():
-            return Outcome(name, "skipped", self._valve_detail(), valve=True)
         if self.dry_run:
+            done = self.store.action(kind, key)
+            if done and done["status"] in DONE and not again:
+                return Outcome(name, "skipped", f"already done: {done['detail'] or describe}")
+            if (kind, key) in self._planned:
+                return Outcome(name, "skipped", f"already planned: {describe}")
+            if kind in DESTRUCTIVE_KINDS and not self._dry_valve_allows():
+                return Outcome(name, "skipped", self._valve_detail(), valve=True)
             self._planned.add((kind, key))
             return Outcome(name, "planned", describe)
+        valve = self._valve_terms() if kind in DESTRUCTIVE_KINDS else {}
+        while True:
+            claim = self.store.claim_action(kind, key, self.run_id, describe, again=again,
+                                            item=self._item, **valve)
+            if claim.outcome == "done":
+                return self._already(name, claim.row, describe)
+            if claim.outcome == "valve":
+                if claim.tripped:
+                    log.error("SAFETY VALVE tripped (%s): report-only until an admin runs "
+                              "`modbot run --reset-safety-valve`", claim.tripped["reason"])
+                    self._notify_valve(claim.tripped)
+                return Outcome(name, "skipped", self._valve_detail(), valve=True)
+            if claim.outcome != SENDING:
+                break
+            settled = self._settle(kind, key, name, claim.row, verify)
+            if settled is not None:
+                return settled
+            # Lemmy did not do it: the claim is cleared, claim it again and send it.
         try:
             send()
         except LemmyUnavailable as exc:
             log.warning("%s %s failed (will retry next cycle): %s", name, key, exc)
+            self.store.record_action(kind, key, "failed", str(exc)[:500], self.run_id,
+                                     item=self._item)
             return Outcome(name, "failed", str(exc)[:500], retry=True)
         except LemmyError as exc:
             log.warning("%s %s failed: %s", name, key, exc)
-            self.store.record_action(kind, key, "failed", str(exc)[:500], self.run_id)
+            self.store.record_action(kind, key, "failed", str(exc)[:500], self.run_id,
+                                     item=self._item)
             return Outcome(name, "failed", str(exc)[:500])
-        self.store.record_action(kind, key, "done", describe, self.run_id)
+        at = self.store.record_action(kind, key, "done", describe, self.run_id,
+                                      item=self._item)
         log.info("%s: %s", name, describe)
-        return Outcome(name, "done", describe)
+        if self.resuming:
+            describe += " (after modbot restarted)"
+        return Outcome(name, "done", describe, done_at=at)
+
+    def _already(self, name: str, row: dict, describe: str) -> Outcome:
+        if row["run_id"] in self.resuming and row.get("item") == self._item:
+            # Done for this very decision before the process stopped: it says so, and when.
+            return Outcome(name, row["status"], row["detail"] or describe,
+                           done_at=row["done_at"])
+        return Outcome(name, "skipped", f"already done: {row['detail'] or describe}")
+
+    def _settle(self, kind: str, key: str, name: str, row: dict,
+                verify: Callable[[dict], bool | None] | None) -> Outcome | None:
+        """A claim nobody settled: ask Lemmy whether it took effect. Returns the outcome
+        when it did (or when that cannot be known now); None when it did not (the claim
+        is cleared: send it)."""
+        if row["run_id"] != self.run_id and row["run_id"] not in self.stale_runs:
+            return Outcome(name, "skipped", "being carried out by another modbot process "
+                           f"(run {row['run_id']}) on this state")
+        try:
+            took = verify(row) if verify is not None else None
+        except LemmyUnavailable as exc:
+            return Outcome(name, "failed", "modbot stopped while sending this and Lemmy "
+                           f"cannot say now whether it was done ({exc}); asked again next "
+                           "cycle", retry=True)
+        except LemmyError as exc:
+            log.warning("%s %s: cannot check whether it was done (%s)", name, key, exc)
+            took = None
+        if took:
+            detail = (f"{row['detail']} (sent by run {row['run_id']}, which stopped before "
+                      "Lemmy answered; Lemmy shows it done)")
+            self.store.record_action(kind, key, "done", detail, row["run_id"],
+                                     at=row["done_at"], item=row.get("item"))
+            log.info("%s %s: in flight when run %s stopped; Lemmy shows it done", name, key,
+                     row["run_id"])
+            return self._already(name, {**row, "status": "done", "detail": detail}, detail)
+        why = ("Lemmy shows it not done" if took is False else
+               "Lemmy cannot show whether it was done")
+        log.warning("%s %s: in flight when run %s stopped; %s: sending it", name, key,
+                    row["run_id"], why)
+        self.store.record_action(kind, key, "failed", f"interrupted: {why}", row["run_id"],
+                                 at=row["done_at"], item=row.get("item"))
+        return None
 
     # ------------------------------------------------------------------ actions
     def _remove(self, t: Target, planned: Any) -> Outcome:
         reason = planned.reason or ""
         if t.kind == "post":
             return self._once("remove", t.key, f"remove post {t.id}",
-                              lambda: self.client.remove_post(int(t.id), reason))
+                              lambda: self.client.remove_post(int(t.id), reason),
+                              verify=lambda row: self._item_removed(t))
         if t.kind == "comment":
             return self._once("remove", t.key, f"remove comment {t.id}",
-                              lambda: self.client.remove_comment(int(t.id), reason))
+                              lambda: self.client.remove_comment(int(t.id), reason),
+                              verify=lambda row: self._item_removed(t))
         return Outcome("remove", "skipped", "an upload has no post or comment to remove "
                        "(use purge_image)")
 
@@ -279,10 +383,12 @@ class Executor:
         reason = planned.reason or ""
         if t.kind == "post":
             return self._once("purge_item", t.key, f"purge post {t.id}",
-                              lambda: self.client.purge_post(int(t.id), reason))
+                              lambda: self.client.purge_post(int(t.id), reason),
+                              verify=lambda row: self._read_item(t) is None)
         if t.kind == "comment":
             return self._once("purge_item", t.key, f"purge comment {t.id}",
-                              lambda: self.client.purge_comment(int(t.id), reason))
+                              lambda: self.client.purge_comment(int(t.id), reason),
+                              verify=lambda row: self._read_item(t) is None)
         return Outcome("purge_item", "skipped", "an upload has no post or comment to purge")
 
     def _purge_image(self, t: Target, planned: Any) -> Outcome:
@@ -306,18 +412,20 @@ class Executor:
                     if other != alias:
                         self.store.record_action(
                             "purge_image", f"alias:{other}", COVERED,
-                            f"purged with alias {alias} (the same file)", self.run_id)
+                            f"purged with alias {alias} (the same file)", self.run_id,
+                            item=self._item)
 
             return self._once("purge_image", f"alias:{alias}",
                               f"purge pict-rs file of alias {alias} (every alias of it)",
-                              purge)
+                              purge, verify=lambda row: self.client.image_gone(alias))
         if t.kind == "upload" and t.image_alias and t.delete_token:
             # What the uploader could do: delete this alias. pict-rs keeps the file while
             # another alias (the same bytes uploaded again) has it.
             alias, token = t.image_alias, t.delete_token
             return self._once("purge_image", f"alias:{alias}",
                               f"delete upload {alias} with its delete token",
-                              lambda: self.client.delete_image(alias, token))
+                              lambda: self.client.delete_image(alias, token),
+                              verify=lambda row: self.client.image_gone(alias))
         # Nothing else purges an image: purging the post instead would delete the post and
         # its comments for good, more than the rule says (purge_item does that).
         cause = "needs_pictrs" if t.image_alias else "remote"
@@ -363,6 +471,11 @@ class Executor:
             def send() -> None:
                 self.client.ban_community(person, cid, reason, expires=expires,
                                           remove_data=remove_data)
+
+            def verify(row: dict) -> bool | None:
+                # The item's view says whether its author is banned from its community.
+                view = self._read_item(t)
+                return None if view is None else bool(view.get("creator_banned_from_community"))
         else:
             key = f"site:person:{person}"
             describe = f"ban {t.author_name or person} from the site {length}{data}"
@@ -370,11 +483,19 @@ class Executor:
             def send() -> None:
                 self.client.ban_site(person, reason, expires=expires, remove_data=remove_data)
 
+            def verify(row: dict) -> bool | None:
+                who = self.client.get_person(person)["person"]
+                ends = _epoch(who.get("ban_expires"))
+                # A ban that ran out before the claim is the old one, not this one.
+                return bool(who.get("banned")) and (
+                    ends is None if expires is None else ends is not None and ends > row["done_at"])
+
         def ban() -> None:
             send()
             self.store.set_cursor(f"ban:{key}", json.dumps({"expires": expires, "item": t.key}))
 
-        return self._once("ban", key, describe, ban, again=self._ban_ran_out(key, t.key))
+        return self._once("ban", key, describe, ban, again=self._ban_ran_out(key, t.key),
+                          verify=verify)
 
     def _ban_ran_out(self, key: str, item_key: str) -> bool:
         """A temporary ban that has run out: a new offence (another item) is banned anew."""
@@ -386,10 +507,12 @@ class Executor:
         reason = planned if isinstance(planned, str) else (planned.reason or "modbot")
         if t.kind == "post":
             return self._once("report", t.key, f"report post {t.id}",
-                              lambda: self.client.report_post(int(t.id), reason))
+                              lambda: self.client.report_post(int(t.id), reason),
+                              verify=lambda row: self._reported(t))
         if t.kind == "comment":
             return self._once("report", t.key, f"report comment {t.id}",
-                              lambda: self.client.report_comment(int(t.id), reason))
+                              lambda: self.client.report_comment(int(t.id), reason),
+                              verify=lambda row: self._reported(t))
         # Lemmy has no report for an upload: tell the admins instead.
         return self._notify(t.key, f"{reason} (upload {inert(t.image_url)})", action="report")
 
@@ -399,7 +522,14 @@ class Executor:
 
     def _notify(self, key: str, message: str, action: str = "notify_admins") -> Outcome:
         done = self.store.action("notify", key)
+        if done and done["status"] == SENDING and not self.dry_run:
+            settled = self._settle("notify", key, action, done, self._message_sent)
+            if settled is not None:
+                return settled
+            done = None
         if done and done["status"] == "done":
+            if done["run_id"] in self.resuming and done.get("item") == key:
+                return self._already(action, done, "admins were notified")
             return Outcome(action, "skipped", "admins were notified already")
         if any(n.key == key for n in self._notices):
             return Outcome(action, "skipped", "admins are notified once per item")
@@ -407,3 +537,61 @@ class Executor:
                           "private message to the admins")
         self._notices.append(_Notice(key, message, outcome))
         return outcome
+
+    # ------------------------------------------------------------------ did it happen?
+    # Asked only for an action a killed process was sending (see ``_settle``).
+    def _read_item(self, t: Target) -> dict | None:
+        """The item's view read by id, or None when Lemmy no longer has it (purged)."""
+        try:
+            if t.kind == "post":
+                return self.client.get_post(int(t.id))
+            if t.kind == "comment":
+                return self.client.get_comment(int(t.id))
+        except LemmyUnavailable:
+            raise
+        except LemmyError as exc:
+            if exc.status == 404 or (exc.error or "").startswith("couldnt_find"):
+                return None
+            raise
+        raise LemmyError(f"{t.kind} {t.id} cannot be read by id")
+
+    def _item_removed(self, t: Target) -> bool:
+        view = self._read_item(t)
+        # Gone altogether (purged) leaves nothing to remove.
+        return view is None or bool((view.get(t.kind) or {}).get("removed"))
+
+    def _reported(self, t: Target) -> bool:
+        reports = self.client.reports_of(t.kind, int(t.id))
+        return any((r.get(f"{t.kind}_report") or {}).get("creator_id") == self.bot_person_id
+                   for r in reports)
+
+    def _message_sent(self, row: dict) -> bool | None:
+        """Whether the bot's sent messages hold the marker this notice was claimed with."""
+        detail = row.get("detail") or ""
+        if not detail.startswith(_MESSAGE) or self.bot_person_id is None:
+            return None
+        marker = f"(modbot message {detail[len(_MESSAGE):]})"
+        for page in range(1, 21):  # newest first; the claim is recent
+            messages = self.client.sent_private_messages(self.bot_person_id, page=page)
+            for m in messages:
+                pm = m.get("private_message") or {}
+                if marker in (pm.get("content") or ""):
+                    return True
+                published = _epoch(pm.get("published"))
+                if published is not None and published < row["done_at"] - 600:
+                    return False
+            if len(messages) < 50:
+                return False
+        return None
+
+
+def _epoch(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()

@@ -10,7 +10,9 @@ sweep's position are in the state file, so a restart carries on with the sweep.
 SIGTERM or Ctrl-C sets a stop event the pipeline checks between items: the batch in
 hand is finished and recorded, the scheduler shuts down, the daemon records that it
 stopped and returns 0. Each cycle writes a heartbeat into the state file that
-``modbot healthcheck`` reads.
+``modbot healthcheck`` reads. A dry-run daemon keeps its heartbeat and sweep request
+apart (``dry-run:`` cursors), so one running beside the live daemon on the same state
+never stands in for its health nor ends its sweep.
 """
 
 from __future__ import annotations
@@ -27,13 +29,19 @@ from typing import Any
 
 from modbot.store import Store, utc_iso
 
-__all__ = ["Daemon", "Health", "health", "HEARTBEAT_CURSOR", "SWEEP_REQUEST_CURSOR"]
+__all__ = ["Daemon", "Health", "health", "daemon_cursor", "HEARTBEAT_CURSOR",
+           "SWEEP_REQUEST_CURSOR"]
 
 log = logging.getLogger("modbot.daemon")
 
 HEARTBEAT_CURSOR = "daemon:heartbeat"
 SWEEP_REQUEST_CURSOR = "daemon:sweep_request"
 HEALTHY_INTERVALS = 3  # the last good cycle may be this many poll intervals old
+
+
+def daemon_cursor(name: str, dry_run: bool) -> str:
+    """The live daemon's cursor ``name``, or the dry-run daemon's own."""
+    return f"dry-run:{name}" if dry_run else name
 
 
 class _Slice(threading.Event):
@@ -66,6 +74,9 @@ class Daemon:
         self.stop = stop or threading.Event()
         self.poll_every = policy.schedule.poll_every.total_seconds()
         self.cycles = 0
+        dry_run = bool(pipeline.dry_run)
+        self.heartbeat_cursor = daemon_cursor(HEARTBEAT_CURSOR, dry_run)
+        self.sweep_request_cursor = daemon_cursor(SWEEP_REQUEST_CURSOR, dry_run)
         self._report_decisions = -1
 
     # ------------------------------------------------------------------ lifecycle
@@ -126,13 +137,13 @@ class Daemon:
     # ------------------------------------------------------------------ jobs
     def request_sweep(self) -> None:
         """The cron job: ask for a sweep back ``schedule.sweep_since`` from now."""
-        if self.store.get_cursor(SWEEP_REQUEST_CURSOR):
+        if self.store.get_cursor(self.sweep_request_cursor):
             log.info("sweep: the previous sweep has not finished; it carries on")
             return
         window = self.policy.schedule.sweep_since
         since = datetime.now(timezone.utc) - window if window else None
         self.store.set_cursor(
-            SWEEP_REQUEST_CURSOR,
+            self.sweep_request_cursor,
             json.dumps({"requested_at": utc_iso(), "since": utc_iso(since) if since else None}),
         )
         log.info("sweep requested (back %s); it runs in slices between polls", _describe(window))
@@ -157,7 +168,7 @@ class Daemon:
         self._write_report()
 
     def _sweep_slice(self) -> str | None:
-        request = self.store.get_cursor(SWEEP_REQUEST_CURSOR)
+        request = self.store.get_cursor(self.sweep_request_cursor)
         if not request or self.stop.is_set():
             return None
         since_text = json.loads(request).get("since")
@@ -171,13 +182,13 @@ class Daemon:
         )
         finished = not self.pipeline.source.sweep_in_progress()
         if finished:
-            self.store.set_cursor(SWEEP_REQUEST_CURSOR, None)
+            self.store.set_cursor(self.sweep_request_cursor, None)
         return f"sweep {'finished' if finished else 'in progress'}: {stats.summary()}"
 
     # ------------------------------------------------------------------ records
     def _heartbeat(self, *, ok: bool, summary: str = "", error: str = "",
                    stopped: bool = False) -> None:
-        previous = _read_heartbeat(self.store) or {}
+        previous = _read_heartbeat(self.store, self.heartbeat_cursor) or {}
         beat = {
             "pid": os.getpid(),
             "run_id": self.pipeline.run_id,
@@ -191,7 +202,7 @@ class Daemon:
             "stopped_at": utc_iso() if stopped else None,
         }
         try:
-            self.store.set_cursor(HEARTBEAT_CURSOR, json.dumps(beat))
+            self.store.set_cursor(self.heartbeat_cursor, json.dumps(beat))
         except Exception as exc:  # a locked or full disk must not kill the cycle
             log.warning("could not record the heartbeat: %s", exc)
 
@@ -224,22 +235,29 @@ class Health:
         return f"Health(ok={self.ok}, message={self.message!r})"
 
 
-def _read_heartbeat(store: Store) -> dict | None:
-    value = store.get_cursor(HEARTBEAT_CURSOR)
+def _read_heartbeat(store: Store, cursor: str = HEARTBEAT_CURSOR) -> dict | None:
+    value = store.get_cursor(cursor)
     return json.loads(value) if value else None
 
 
 def health(state_path: str | Path, *, max_age: timedelta | None = None,
            now: datetime | None = None) -> Health:
     """Healthy when the daemon's last good cycle is recent: younger than ``max_age``,
-    by default ``HEALTHY_INTERVALS`` poll intervals (as the daemon recorded them)."""
+    by default ``HEALTHY_INTERVALS`` poll intervals (as the daemon recorded them). The
+    live daemon's heartbeat; a dry-run daemon's when no live daemon ever ran."""
+    from modbot.store import StateError
+
     path = Path(state_path)
     if not path.exists():
         return Health(False, f"no state file at {path}: the daemon has not run a cycle yet "
                       "(or MODBOT_STATE points elsewhere)")
-    store = Store(path)
     try:
-        beat = _read_heartbeat(store)
+        store = Store(path)
+    except StateError as exc:
+        return Health(False, str(exc))
+    try:
+        beat = _read_heartbeat(store) or _read_heartbeat(
+            store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True))
     finally:
         store.close()
     if not beat:

@@ -520,6 +520,52 @@ class LemmyClient:
         return _listing(self._api("GET", "/admin/list_all_media", params=params), "images",
                         "admin/list_all_media")
 
+    # Reads that say whether an action was carried out (after a crash while sending it).
+    def get_comment(self, comment_id: int) -> dict:
+        """One comment's ``CommentView`` (admins and moderators also get a removed one)."""
+        return self._api("GET", "/comment", params={"id": comment_id})["comment_view"]
+
+    def get_person(self, person_id: int) -> dict:
+        """A person's ``PersonView`` (``person.banned``, ``person.ban_expires``)."""
+        params = {"person_id": person_id, "limit": 1}
+        return self._api("GET", "/user", params=params)["person_view"]
+
+    def reports_of(self, kind: str, item_id: int) -> list[dict]:
+        """Every report on one post or comment (``kind``), resolved or not, newest first."""
+        params = {f"{kind}_id": item_id, "unresolved_only": "false", "limit": 50}
+        return self._api("GET", f"/{kind}/report/list", params=params).get(f"{kind}_reports") or []
+
+    def sent_private_messages(self, creator_id: int, *, page: int = 1) -> list[dict]:
+        """One page of the private messages ``creator_id`` (the bot) sent, newest first."""
+        params = {"unread_only": "false", "creator_id": creator_id, "page": page, "limit": 50}
+        return self._api("GET", "/private_message/list", params=params).get(
+            "private_messages") or []
+
+    def image_gone(self, alias: str) -> bool:
+        """Whether pict-rs no longer has ``alias``: its internal API when configured, else
+        the instance's image route (only the status is read, never the image)."""
+        if self.pictrs_url and self._pictrs_key:
+            url, params = f"{self.pictrs_url}/internal/aliases", {"alias": alias}
+            headers = {"X-Api-Token": self._pictrs_key.reveal()}
+        else:
+            url, params, headers = f"{self.url}/pictrs/image/{alias}", {}, {}
+
+        def once() -> bool:
+            try:
+                with self._http.stream("GET", url, params=params, headers=headers) as r:
+                    status = r.status_code
+            except httpx.TimeoutException:
+                raise _Transient("timed out") from None
+            except httpx.TransportError as exc:
+                raise _Transient(f"connection error: {type(exc).__name__}") from None
+            if status >= 500 or status == 429:
+                raise _Transient(f"HTTP {status}")
+            if status >= 400 and status != 404:
+                raise LemmyError(f"image check of {alias}: HTTP {status}", status=status)
+            return status == 404
+
+        return self._retrying("image check", once, auth=False)
+
     # ------------------------------------------------------------------ actions
     def nodeinfo(self) -> dict:
         """``/nodeinfo/2.0.json`` (Lemmy redirects it to 2.1), read once."""

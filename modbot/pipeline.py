@@ -16,6 +16,10 @@ from the store, so nothing is repeated.
 Memory: a downloaded body is held only until it is hashed, classified and (with
 perceptual lists) its pHash taken; bodies share the fetcher's ``max_bytes_held`` and
 decodes the classifier's ``decode_memory``, so neither grows with the batch.
+An item killed *while acting* (its post perhaps removed already, so hidden from the
+listings) is carried on from the write-ahead journal at the next start: see
+``Pipeline.recover``. Acting needs the state's acting lock (``modbot.statelock``): a
+live pipeline takes it when built; a dry run never does, and never recovers.
 
 What is recorded: one decision per image found (flagged or not), with the reason when
 it could not be checked (``skipped``). An unflagged image is a decision with no rule and
@@ -45,6 +49,7 @@ from modbot.images import ImageRef, image_refs, site_emoji_urls, upload_ref
 from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
 from modbot.settings import Settings
 from modbot.source import Item, Source, parse_time
+from modbot.statelock import StateLock
 from modbot.store import Store, utc_iso
 
 __all__ = ["CycleStats", "Pipeline", "new_run_id"]
@@ -53,8 +58,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DEEP_EVERY = timedelta(minutes=10)
 NOTIFY_EVERY = 300.0  # seconds: admin messages are batched per cycle, at most this long
-INTERRUPTED = ("modbot stopped while carrying this out; Lemmy may have done it (see the "
-               "instance's modlog); if the item is still there it is looked at again")
+JOURNAL_VERSION = 2  # entries carry the planned actions and their target (see recover)
 # How often a long-running bot asks /site whether Lemmy still knows its login (a dropped
 # token is silently anonymous on reads) and refreshes the list of admins. An admin bot
 # also notices a drop at once: list_all_media answers 401 and the client logs in again.
@@ -235,11 +239,25 @@ class Pipeline:
         deep_every: timedelta = DEFAULT_DEEP_EVERY,
         session_check_every: timedelta = DEFAULT_SESSION_CHECK,
         fetch_resolver: Any = None,
+        lock_wait: float | None = 0.0,
     ) -> None:
+        """``lock_wait`` (live only): how long to wait for another process acting on the
+        same state to end (None: as long as it takes); past it, ``StateLocked``."""
         self.settings = settings
         self.policy = policy
         self.dry_run = dry_run
         self.run_id = run_id or new_run_id()
+        self.store = store or Store(settings.state_path)
+        self._own_store = store is None
+        self.state_lock: StateLock | None = None
+        if not dry_run:
+            self.state_lock = StateLock(self.store.path)
+            try:
+                self.state_lock.acquire(wait=lock_wait)
+            except BaseException:
+                if self._own_store:
+                    self.store.close()
+                raise
         lemmy = policy.lemmy
         self.client = client or LemmyClient(
             settings.lemmy_url, settings.username, settings.password,
@@ -247,8 +265,6 @@ class Pipeline:
             requests_per_minute=lemmy.requests_per_minute,
             timeout=lemmy.timeout.total_seconds(), read_only=dry_run,
         )
-        self.store = store or Store(settings.state_path)
-        self._own_store = store is None
         # Keep the login token between runs: a `run --once` from cron must not log in
         # every minute (Lemmy allows a few logins an hour).
         token_key = f"session:{settings.lemmy_url}:{settings.username}"
@@ -278,6 +294,13 @@ class Pipeline:
             max_destructive_per_hour=policy.safety_valve.max_destructive_actions_per_hour,
             purge_by_alias=settings.can_purge_by_alias,
         )
+        if not dry_run:
+            # Under the acting lock every other run is over: a claim or journal entry
+            # one of them left was in flight when it died.
+            self.executor.stale_runs = (
+                {row["run_id"] for row in self.store.claims_left()}
+                | {run_id for _key, run_id, _entry in self.store.journal_entries()})
+        self._waiting: list[tuple[Item, list[dict]]] = []
         self.warnings: list[str] = []
 
     def __enter__(self) -> Pipeline:
@@ -300,6 +323,8 @@ class Pipeline:
         self.client.close()
         if self._own_store:
             self.store.close()
+        if self.state_lock is not None:
+            self.state_lock.release()
 
     # ------------------------------------------------------------------ start
     @property
@@ -419,15 +444,15 @@ class Pipeline:
                     progress: Callable | None, total: int | None) -> CycleStats:
         requests_before = self.client.requests
         self.start()
-        self._recover_interrupted()
         stats = CycleStats()
         if self.executor.valve_tripped():
             log.warning("safety valve tripped (%s): report-only",
                         self.executor.valve_tripped()["reason"])
+        self._waiting = []
         stream = batches()
-        self._waiting: list[tuple[Item, list[dict]]] = []
         last_flush = time.monotonic()
         try:
+            self.recover(stats)
             retry = self._posts_to_retry()
             if retry:
                 self._process(retry, stats)
@@ -851,29 +876,77 @@ class Pipeline:
                 done_for_item.add(key)
                 real.append(planned)
             work.append((record, img, real, repeats, spared))
-        acting = [w for w in work if w[2]] if not self.dry_run else []
-        if acting:
+        targets = {id(record): replace(self._target(item, img), file_exempt=spared)
+                   for record, img, _real, _, spared in work}
+        if not self.dry_run and any(real for _r, _i, real, _, _s in work):
             # Write-ahead: if the process dies while Lemmy carries these out (a removed
-            # post is then hidden from the listings), the decision is still recorded.
-            self.store.journal_put(item.key, self.run_id, [
-                {**record, "actions": [{"action": a.kind, "status": "interrupted",
-                                        "detail": INTERRUPTED} for a in real]}
-                for record, _img, real, _, _spared in acting])
+            # post is then hidden from the listings), the next start finishes the job
+            # from here (``recover``) and records the decisions.
+            plans = {id(record): {"target": asdict(targets[id(record)]),
+                                  "actions": [asdict(a) for a in real],
+                                  "repeats": [o.as_dict() for o in repeats]}
+                     for record, img, real, repeats, _ in work}
+            self.store.journal_put(item.key, self.run_id, {
+                "version": JOURNAL_VERSION, "runs": [self.run_id],
+                "item": {"kind": item.kind, "id": item.id, "updated": item.updated},
+                "records": [{**r, "plan": plans.get(id(r))} for r in records]})
         for record, img, real, repeats, spared in work:
-            target = replace(self._target(item, img), file_exempt=spared)
-            outcomes = self.executor.execute(target, real) if real else []
+            outcomes = self.executor.execute(targets[id(record)], real) if real else []
             record["actions"] = outcomes + repeats
         return records
 
-    def _recover_interrupted(self) -> None:
-        """Record the decisions a killed process was carrying out (see ``_decide``)."""
-        for key, run_id, records in self.store.journal_left_by(self.run_id):
-            log.warning("%s: the last run stopped while acting on it; recorded as interrupted",
-                        key)
-            with self.store.transaction():
+    def recover(self, stats: CycleStats | None = None) -> None:
+        """Carry on the items a run was acting on when it stopped (``kill -9``, a crash,
+        a cycle that failed): from the write-ahead journal, each decision's remaining
+        actions are carried out; those done are not repeated and show as done, with
+        when; one that was being sent when the process died is looked up on Lemmy (the
+        item read by id, the person, the reports, the bot's sent messages) and sent only
+        if it did not take effect. Then the decisions are recorded and the item marked
+        seen, as an item is at the end of ``_process``. Live only, under the acting
+        lock; called at the start of every cycle (nothing is in flight then)."""
+        if self.dry_run:
+            return
+        from modbot.rules import PlannedAction
+
+        stats = stats or CycleStats()
+        for key, run_id, entry in self.store.journal_entries():
+            if not isinstance(entry, dict) or entry.get("version") != JOURNAL_VERSION:
+                # Written by an older modbot: decisions without their plan.
+                log.warning("%s: the last run stopped while acting on it; recorded as "
+                            "interrupted", key)
+                records = entry if isinstance(entry, list) else []
+                with self.store.transaction():
+                    for record in records:
+                        self.store.add_decision(record)
+                    self.store.journal_delete(key)
+                continue
+            log.warning("%s: run %s stopped while acting on it; carrying on", key, run_id)
+            meta = entry["item"]
+            item = Item(meta["kind"], meta["id"], None, meta.get("updated") or "", {})
+            records = json.loads(json.dumps(entry["records"]))
+            runs = list(entry.get("runs") or [run_id])
+            if self.run_id not in runs:  # should this run die too, the next knows it acted
+                runs.append(self.run_id)
+                self.store.journal_put(key, run_id, {**entry, "runs": runs})
+            self.executor.resuming = set(runs)
+            try:
                 for record in records:
-                    self.store.add_decision(record)
-                self.store.journal_delete(key)
+                    plan = record.pop("plan", None)
+                    if not plan:
+                        continue
+                    actions = [PlannedAction(**a) for a in plan["actions"]]
+                    outcomes = (self.executor.execute(Target(**plan["target"]), actions)
+                                if actions else [])
+                    record["actions"] = outcomes + [
+                        Outcome(o["action"], o["status"], o.get("detail", ""))
+                        for o in plan["repeats"]]
+                    record["resumed_by"] = self.run_id
+            finally:
+                self.executor.resuming = set()
+            if any(o.status == "queued" for r in records for o in r["actions"]):
+                self._waiting.append((item, records))
+            else:
+                self._commit(item, records, stats)
 
     def _record(self, item: Item, img: _Image) -> dict:
         v = item.view

@@ -264,7 +264,9 @@ def _decision_card(d: Mapping[str, Any]) -> str:
     actions = d.get("actions") or []
     action_rows = "".join(
         f'<li><b>{_e(a.get("action"))}</b> <span class="status {_e(a.get("status"))}">'
-        f'{_e(a.get("status"))}</span> {_e(a.get("detail"))}</li>'
+        f'{_e(a.get("status"))}</span> {_e(a.get("detail"))}'
+        + (f' <span class="muted">at {_e(a["done_at"])}</span>' if a.get("done_at") else "")
+        + '</li>'
         for a in actions
     ) or '<li class="muted">no action</li>'
     labels = " ".join(f'<span class="label">{_e(x)}</span>' for x in d.get("labels") or [])

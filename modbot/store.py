@@ -2,27 +2,42 @@
 
 One file (``MODBOT_STATE``), WAL journal. The pipeline writes one transaction per item:
 its decisions and its "seen" mark commit together, so a process killed at any moment
-(even ``kill -9``) either recorded the item or will look at it again. Each action is
-committed the moment Lemmy confirmed it, under a unique (kind, target) key, so a
-repeated look never repeats an action. No image bytes are ever stored here.
+(even ``kill -9``) either recorded the item or will look at it again. Before an item's
+actions are sent, its decisions and planned actions go into the journal (write-ahead);
+each action is *claimed* (status ``sending``) in one IMMEDIATE transaction before it is
+sent, under a unique (kind, target) key, and recorded ``done`` the moment Lemmy
+confirmed it. A claim is atomic across processes, so two processes never send the same
+action, and the safety valve counts claims as they are made. After a crash, the claims
+and journal entries left behind say exactly what was in flight (see
+``modbot.pipeline.Pipeline.recover``). No image bytes are ever stored here.
+
+The file holds the bot's login token: it and its ``-wal``/``-shm`` files are made
+readable by their owner only each time a store is opened. A file that is not a usable
+SQLite database (corrupt, truncated, a directory, not writable) is a ``StateError``
+naming the file and what to do.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Store", "DESTRUCTIVE_KINDS", "utc_iso"]
+__all__ = ["Store", "StateError", "Claim", "DESTRUCTIVE_KINDS", "SENDING", "utc_iso"]
 
 # Actions the safety valve counts: they remove content or people.
 DESTRUCTIVE_KINDS = ("remove", "purge_item", "purge_image", "ban")
+# An action claimed and being sent: Lemmy may or may not have done it yet.
+SENDING = "sending"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,7 +55,7 @@ CREATE INDEX IF NOT EXISTS decisions_at ON decisions (decided_at);
 CREATE INDEX IF NOT EXISTS decisions_sha256 ON decisions (sha256);
 CREATE TABLE IF NOT EXISTS actions (
     kind TEXT NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL, detail TEXT,
-    run_id TEXT, done_at REAL NOT NULL, PRIMARY KEY (kind, target));
+    run_id TEXT, done_at REAL NOT NULL, item TEXT, PRIMARY KEY (kind, target));
 CREATE INDEX IF NOT EXISTS actions_at ON actions (done_at);
 CREATE TABLE IF NOT EXISTS journal (
     item_key TEXT PRIMARY KEY, run_id TEXT NOT NULL, records TEXT NOT NULL);
@@ -62,27 +77,126 @@ def utc_iso(moment: datetime | None = None) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class StateError(Exception):
+    """The state file cannot be used; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What ``Store.claim_action`` found: ``claimed`` (send it now), ``done`` (done or
+    covered already), ``sending`` (claimed by a run that has not recorded the result:
+    ``row`` says which), ``valve`` (the safety valve holds it back; ``tripped``: this
+    claim tripped it)."""
+
+    outcome: str
+    row: dict | None = None
+    tripped: dict | None = None
+
+
+_SIDE_FILES = ("-wal", "-shm")
+
+
+def _owner_only(path: Path) -> None:
+    """chmod 600 when group or others may read or write: the file holds the login token."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_IMODE(mode) & 0o077 == 0:
+        return
+    try:
+        os.chmod(path, stat.S_IMODE(mode) & 0o700)
+    except OSError as exc:
+        owner = path.stat().st_uid
+        raise StateError(
+            f"{path} is readable by other users (mode {stat.S_IMODE(mode):o}) and modbot "
+            f"(uid {os.getuid()}) cannot make it owner-only: {exc.strerror}. It holds the "
+            f"bot's login token: run `chmod 600 {path}` as its owner (uid {owner}), or run "
+            "modbot as that user") from None
+
+
+def _open_problem(path: Path) -> str | None:
+    """What stops SQLite from using ``path``, in words; None when nothing visible does."""
+    if path.is_dir():
+        return (f"the state file {path} is a directory: set MODBOT_STATE to a file in it, "
+                f"e.g. {path / 'modbot.sqlite3'}")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        return f"the state file's folder {parent} is not a directory: fix MODBOT_STATE"
+    if path.exists() and not path.is_file():
+        return f"the state file {path} is not a regular file: set MODBOT_STATE to a file"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return (f"the state file {path} is not readable and writable by modbot (uid "
+                f"{os.getuid()}): fix its owner or mode, or set MODBOT_STATE elsewhere")
+    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        return (f"modbot (uid {os.getuid()}) cannot write in {parent}, the state file's "
+                f"folder (SQLite keeps {path.name}-wal and {path.name}-shm beside it): "
+                "make the folder writable or set MODBOT_STATE elsewhere")
+    return None
+
+
+def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
+    """What went wrong with the state file ``path``, in words, and what to do."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError):
+        if "locked" in text or "busy" in text:
+            return (f"the state file {path} stayed locked by another process for 30 s "
+                    f"({text}); try again when it is done")
+        return (f"cannot open the state file {path} ({text}): check that modbot's user can "
+                "write it and its folder, and that it is on a local disk")
+    return (f"the state file {path} is not a usable SQLite database ({text}): it is "
+            "corrupt, truncated or another kind of file. Restore it from a backup, or move "
+            "it aside to start afresh (modbot then forgets its cursors, verdict cache and "
+            "which actions it did; `sqlite3 FILE .recover` may salvage the old one). "
+            "Stop every modbot process using it first.")
+
+
 class Store:
     """The bot's state in one SQLite file. Safe to share between threads."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            # It holds the bot's login token: readable by the bot's user only.
-            self.path.touch(mode=0o600)
-        self._db = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=30
-        )
+        problem = _open_problem(self.path)
+        if problem:
+            raise StateError(problem)
+        try:
+            if not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.path.exists():
+                # It holds the bot's login token: readable by the bot's user only.
+                self.path.touch(mode=0o600)
+        except OSError as exc:
+            raise StateError(f"cannot create the state file {self.path}: {exc.strerror}; "
+                             "set MODBOT_STATE to a file modbot's user can write") from None
+        # Before SQLite opens it: the -wal and -shm it creates take the file's mode.
+        _owner_only(self.path)
+        try:
+            self._db = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+            )
+        except sqlite3.Error as exc:
+            raise StateError(database_problem(self.path, exc)) from None
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL is durable against a killed process (not a power cut) and keeps a
-        # commit per item cheap.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable against a killed process (not a power cut) and keeps a
+            # commit per item cheap.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(actions)")}
+            if "item" not in columns:  # a state from before actions named their item
+                self._db.execute("ALTER TABLE actions ADD COLUMN item TEXT")
+            # Reads the schema and the root pages: a truncated file fails here, not later.
+            self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            for table in ("cursors", "actions", "journal"):
+                self._db.execute(f"SELECT max(rowid) FROM {table}").fetchone()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise StateError(database_problem(self.path, exc)) from None
+        for suffix in _SIDE_FILES:  # ones left by an older run with a looser mode
+            _owner_only(self.path.with_name(self.path.name + suffix))
 
     def close(self) -> None:
         with self._lock:
@@ -200,29 +314,70 @@ class Store:
     # -- actions done: unique (kind, target); never repeated once "done"
     def action(self, kind: str, target: str) -> dict | None:
         row = self._one(
-            "SELECT kind, target, status, detail, run_id, done_at FROM actions "
+            "SELECT kind, target, status, detail, run_id, done_at, item FROM actions "
             "WHERE kind = ? AND target = ?",
             (kind, target),
         )
         return dict(row) if row else None
 
     def record_action(
-        self, kind: str, target: str, status: str, detail: str = "", run_id: str = ""
-    ) -> None:
+        self, kind: str, target: str, status: str, detail: str = "", run_id: str = "",
+        at: float | None = None, item: str | None = None,
+    ) -> float:
+        """Record (kind, target)'s state, done for ``item`` (e.g. ``post:12``; kept when
+        not given); returns its ``done_at`` (``at``, else now)."""
+        at = time.time() if at is None else at
         self._exec(
-            "INSERT INTO actions (kind, target, status, detail, run_id, done_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(kind, target) DO UPDATE SET "
+            "INSERT INTO actions (kind, target, status, detail, run_id, done_at, item) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(kind, target) DO UPDATE SET "
             "status = excluded.status, detail = excluded.detail, run_id = excluded.run_id, "
-            "done_at = excluded.done_at",
-            (kind, target, status, detail, run_id, time.time()),
+            "done_at = excluded.done_at, item = coalesce(excluded.item, actions.item)",
+            (kind, target, status, detail, run_id, at, item),
         )
+        return at
+
+    def claim_action(
+        self, kind: str, target: str, run_id: str, detail: str, *, again: bool = False,
+        valve_limit: int | None = None, valve_since: float = 0.0, valve_reason: str = "",
+        item: str | None = None,
+    ) -> Claim:
+        """Claim (kind, target) before sending it, in one IMMEDIATE transaction: whatever
+        other process claims at the same moment waits for this one and then sees the
+        claim. ``again``: claim even when done (what was done has run out). With
+        ``valve_limit``, the action counts against the safety valve: when ``valve_limit``
+        destructive actions were claimed or done since ``valve_since``, nothing is
+        claimed and the valve trips (``valve_reason``), in the same transaction."""
+        with self.transaction():
+            row = self.action(kind, target)
+            if row and row["status"] in ("done", "covered") and not again:
+                return Claim("done", row)
+            if row and row["status"] == SENDING:
+                return Claim(SENDING, row)
+            if valve_limit is not None:
+                tripped = self.valve_tripped()
+                if tripped:
+                    return Claim("valve")
+                if self.destructive_done_since(valve_since) >= valve_limit:
+                    self.trip_valve(valve_reason)
+                    return Claim("valve", tripped=self.valve_tripped())
+            self.record_action(kind, target, SENDING, detail, run_id, item=item)
+            return Claim("claimed")
+
+    def claims_left(self) -> list[dict]:
+        """Actions claimed and never settled (their process died while sending them)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, target, status, detail, run_id, done_at, item FROM actions "
+                "WHERE status = ?", (SENDING,)).fetchall()
+        return [dict(r) for r in rows]
 
     def destructive_done_since(self, since_epoch: float) -> int:
+        """Destructive actions done, or claimed and being sent, since ``since_epoch``."""
         marks = ", ".join("?" for _ in DESTRUCTIVE_KINDS)
         row = self._one(
-            f"SELECT count(*) AS n FROM actions WHERE status = 'done' AND done_at >= ? "
+            f"SELECT count(*) AS n FROM actions WHERE status IN ('done', ?) AND done_at >= ? "
             f"AND kind IN ({marks})",
-            (since_epoch, *DESTRUCTIVE_KINDS),
+            (SENDING, since_epoch, *DESTRUCTIVE_KINDS),
         )
         return int(row["n"]) if row else 0
 
@@ -244,23 +399,22 @@ class Store:
         value = self.get_cursor("safety_valve_reset_at")
         return float(value) if value else 0.0
 
-    # -- journal: an item's decisions written before its actions are sent (write-ahead)
-    def journal_put(self, item_key: str, run_id: str, records: list[dict]) -> None:
+    # -- journal: an item's decisions and planned actions, written before its actions are
+    #    sent (write-ahead); deleted in the transaction that records the item
+    def journal_put(self, item_key: str, run_id: str, entry: dict | list[dict]) -> None:
         self._exec(
             "INSERT OR REPLACE INTO journal (item_key, run_id, records) VALUES (?, ?, ?)",
-            (item_key, run_id, json.dumps(records, sort_keys=True)),
+            (item_key, run_id, json.dumps(entry, sort_keys=True)),
         )
 
     def journal_delete(self, item_key: str) -> None:
         self._exec("DELETE FROM journal WHERE item_key = ?", (item_key,))
 
-    def journal_left_by(self, current_run_id: str) -> list[tuple[str, str, list[dict]]]:
-        """Entries other runs left behind: they died while acting."""
+    def journal_entries(self) -> list[tuple[str, str, Any]]:
+        """(item key, run id, entry) of every item whose actions were under way."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT item_key, run_id, records FROM journal WHERE run_id != ?",
-                (current_run_id,),
-            ).fetchall()
+                "SELECT item_key, run_id, records FROM journal ORDER BY rowid").fetchall()
         return [(r["item_key"], r["run_id"], json.loads(r["records"])) for r in rows]
 
     # -- uploaders: alias -> person, from list_all_media (Lemmy has no lookup by alias)

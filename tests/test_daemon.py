@@ -12,7 +12,11 @@ from datetime import datetime, timedelta, timezone
 
 from test_sweep import Bot, backlog, tiny_checkpoint, wait_for, write_rules  # noqa: F401 (fixture)
 
-from modbot.daemon import HEARTBEAT_CURSOR, SWEEP_REQUEST_CURSOR, Daemon, health
+from modbot.daemon import HEARTBEAT_CURSOR, SWEEP_REQUEST_CURSOR, Daemon, daemon_cursor, health
+
+# The daemons here are dry runs: they keep their heartbeat and sweep request apart.
+DRY_HEARTBEAT = daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
+DRY_SWEEP_REQUEST = daemon_cursor(SWEEP_REQUEST_CURSOR, dry_run=True)
 from modbot.fakelemmy.state import now
 from modbot.store import Store, utc_iso
 
@@ -42,7 +46,7 @@ class Lines:
 def request_sweep(state_path, since=None) -> None:
     store = Store(state_path)
     try:
-        store.set_cursor(SWEEP_REQUEST_CURSOR, json.dumps(
+        store.set_cursor(DRY_SWEEP_REQUEST, json.dumps(
             {"requested_at": utc_iso(), "since": utc_iso(since) if since else None}))
     finally:
         store.close()
@@ -51,7 +55,7 @@ def request_sweep(state_path, since=None) -> None:
 def heartbeat(state_path) -> dict:
     store = Store(state_path)
     try:
-        return json.loads(store.get_cursor(HEARTBEAT_CURSOR))
+        return json.loads(store.get_cursor(DRY_HEARTBEAT))
     finally:
         store.close()
 
@@ -104,7 +108,8 @@ def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
     assert beat["stopped_at"] and beat["cycles"] >= 2 and beat["dry_run"] is True
     store = Store(bot.state)
     try:
-        assert store.get_cursor(SWEEP_REQUEST_CURSOR) is None
+        assert store.get_cursor(DRY_SWEEP_REQUEST) is None
+        assert store.get_cursor(HEARTBEAT_CURSOR) is None, "never the live daemon's"
         assert store.get_cursor("dry-run:sweep_position") is None
     finally:
         store.close()
@@ -133,13 +138,13 @@ def test_a_cron_request_sweeps_in_slices_after_the_poll(fake_lemmy, photos, tiny
         polled = {r["item"]["id"] for r in bot.decisions() if r["item"]["kind"] == "post"}
         assert polled < set(old["posts"])
         daemon.request_sweep()
-        request = json.loads(pipeline.store.get_cursor(SWEEP_REQUEST_CURSOR))
+        request = json.loads(pipeline.store.get_cursor(DRY_SWEEP_REQUEST))
         since = datetime.fromisoformat(request["since"].replace("Z", "+00:00"))
         assert abs(datetime.now(timezone.utc) - timedelta(days=7) - since) < timedelta(minutes=1)
         daemon.request_sweep()  # a second request while one is pending changes nothing
-        assert json.loads(pipeline.store.get_cursor(SWEEP_REQUEST_CURSOR)) == request
+        assert json.loads(pipeline.store.get_cursor(DRY_SWEEP_REQUEST)) == request
         daemon.cycle()
-        assert pipeline.store.get_cursor(SWEEP_REQUEST_CURSOR) is None
+        assert pipeline.store.get_cursor(DRY_SWEEP_REQUEST) is None
     posts = Counter(r["item"]["id"] for r in bot.decisions() if r["item"]["kind"] == "post")
     assert set(posts) == set(old["posts"]) and max(posts.values()) == 1
     assert health(bot.state).ok

@@ -98,6 +98,8 @@ def samples(photos):
              json={"comment_id": reply.id, "removed": True})
         call("PrivateMessageResponse", bot, "POST", "/private_message",
              json={"content": "hello", "recipient_id": cast.admin.id})
+        call("PrivateMessagesResponse", bot, "GET", "/private_message/list",
+             params={"unread_only": "false", "creator_id": cast.bot.id})
         call("BanFromCommunityResponse", mod, "POST", "/community/ban_user",
              json={"community_id": cast.pics.id, "person_id": cast.bob.id, "ban": True,
                    "expires": int(time.time()) + 3600})

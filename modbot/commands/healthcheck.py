@@ -10,7 +10,9 @@ HELP = """\
 Exit 0 when the daemon (`modbot run`) recorded a good cycle recently in the state file
 (MODBOT_STATE, default ./modbot.sqlite3): by default within 3 poll intervals. Otherwise
 exit 1 and say why (no cycle yet, the last good cycle too old and the last error, or the
-daemon stopped). Reads the state file only; needs no login and no model.
+daemon stopped). Reads the state file only; needs no login and no model. It checks the
+live daemon's heartbeat; a dry-run daemon's (`run --dry-run`) when no live daemon ever
+ran on this state.
 """
 
 

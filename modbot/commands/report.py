@@ -19,7 +19,8 @@ the decisions to --out: `.json` ({"summary": ..., "decisions": [...]}) for tools
 for a browser (counts by rule and action, then each decision with links, hashes and
 scores; never an image). Every item in the window is looked at, also those `run` or
 `sweep` already saw; verdicts already in the state file are reused. Settings come from
-the environment, as for `modbot run`.
+the environment, as for `modbot run`. A report takes no lock on the state file: it runs
+beside the daemon without waiting for it or disturbing it.
 
   modbot report --since 7d --out report.html
 """

@@ -6,7 +6,14 @@ import argparse
 import logging
 import sys
 
-from modbot.commands.setup import exit_status, load_config, report_file, write_run_report
+from modbot.commands.setup import (
+    LOCKED,
+    add_wait_argument,
+    exit_status,
+    load_config,
+    report_file,
+    write_run_report,
+)
 
 log = logging.getLogger("modbot.run")
 
@@ -21,7 +28,15 @@ MODBOT_RULES (default ./rules.yaml); also read from ./.env or `modbot --env-file
 With --dry-run nothing on the instance is changed (not even the bot's own settings):
 every action is decided and recorded as "planned". Refuses to start when the rules file
 has a problem (run `modbot check-rules`).
-"""
+
+One process acts on a state file at a time (`run` and `sweep` without --dry-run take
+its lock, MODBOT_STATE.lock): a second one exits at once with status {locked}, naming the
+one that holds it (pid, host, since when), or waits for it with --wait. A dry run
+(--dry-run, `modbot report`) takes no lock and may run beside the daemon. The lock holds
+on one host (containers sharing a volume included), not across hosts sharing a network
+filesystem. At start, the actions of an item a killed run was carrying out are finished
+(those done are not repeated; one in flight is looked up on Lemmy first).
+""".format(locked=LOCKED)
 
 
 def add_parser(subparsers) -> None:
@@ -41,6 +56,7 @@ def add_parser(subparsers) -> None:
                    "each cycle and at exit")
     p.add_argument("--reset-safety-valve", action="store_true",
                    help="leave report-only mode after the safety valve tripped, and exit")
+    add_wait_argument(p)
     p.set_defaults(func=run)
 
 
@@ -61,9 +77,13 @@ def run(args) -> int:
 
 
 def _reset_valve(settings) -> int:
-    from modbot.store import Store
+    from modbot.store import StateError, Store
 
-    store = Store(settings.state_path)
+    try:
+        store = Store(settings.state_path)
+    except StateError as exc:
+        print(f"modbot run: {exc}", file=sys.stderr)
+        return 1
     try:
         tripped = store.valve_tripped()
         store.reset_valve()
@@ -85,7 +105,8 @@ def _watch(settings, policy, args) -> int:
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if args.dry_run else "live"
-    with Pipeline(settings, policy, dry_run=args.dry_run) as pipeline:
+    with Pipeline(settings, policy, dry_run=args.dry_run,
+                  lock_wait=args.wait) as pipeline:
         log.info("modbot %s on %s as %s (run %s); %s", mode, settings.lemmy_url,
                  settings.username, pipeline.run_id, policy.summary())
         pipeline.engine  # load the model first: a missing model fails before any request

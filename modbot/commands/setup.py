@@ -17,6 +17,7 @@ from typing import Any
 log = logging.getLogger("modbot.config")
 
 INTERRUPTED = 130  # like a shell's exit status after Ctrl-C
+LOCKED = 75  # EX_TEMPFAIL: another process acts on this state; try again later
 
 
 def age(text: str) -> timedelta:
@@ -28,6 +29,19 @@ def age(text: str) -> timedelta:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
+
+
+def add_wait_argument(parser: argparse.ArgumentParser) -> None:
+    """`--wait [AGE]` for the commands that act (they need the state's acting lock)."""
+    parser.add_argument(
+        "--wait", metavar="AGE", nargs="?", const=None, default=0.0, type=_wait_age,
+        help="when another modbot process is acting on the same state file, wait for it "
+        "to end (as long as it takes, or at most AGE, e.g. 10m) instead of exiting at "
+        f"once with status {LOCKED}; a dry run takes no lock and never waits")
+
+
+def _wait_age(text: str) -> float:
+    return age(text).total_seconds()
 
 
 def report_file(text: str) -> str:
@@ -80,15 +94,37 @@ def write_run_report(pipeline, path, *, since: datetime | None = None,
 
 
 def exit_status(command: str, work: Callable[[], int]) -> int:
-    """Run a command's work; a classifier that cannot load or a Lemmy that refuses ends
-    it with exit status 1 and one line saying why, instead of a traceback."""
+    """Run a command's work; a classifier that cannot load, a Lemmy that refuses or a
+    state file that cannot be used ends it with exit status 1 and one line saying why,
+    instead of a traceback; another process acting on the state, with ``LOCKED``."""
+    import sqlite3
+
     from classifier.model import ModelError
     from modbot.lemmy import LemmyError
+    from modbot.statelock import StateLocked
+    from modbot.store import StateError
 
     try:
         return work()
+    except StateLocked as exc:
+        print(f"modbot {command}: {exc}", file=sys.stderr)
+        return LOCKED
     except ModelError as exc:
         print(f"modbot {command}: the classifier cannot start: {exc}", file=sys.stderr)
-    except LemmyError as exc:
+    except (LemmyError, StateError) as exc:
         print(f"modbot {command}: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C before the command handles it (e.g. in --wait)
+        print(f"modbot {command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except sqlite3.Error as exc:  # the state file failed under a running command
+        from modbot.store import database_problem
+
+        print(f"modbot {command}: {database_problem(state_path(), exc)}", file=sys.stderr)
     return 1
+
+
+def state_path() -> str:
+    """MODBOT_STATE as the settings read it (for messages about the state file)."""
+    import os
+
+    return os.environ.get("MODBOT_STATE") or "modbot.sqlite3"

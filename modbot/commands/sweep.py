@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 
 from modbot.commands.setup import (
     INTERRUPTED,
+    LOCKED,
+    add_wait_argument,
     age,
     exit_status,
     load_config,
@@ -29,9 +31,13 @@ Ctrl-C or SIGTERM finish the batch in hand (up to 50 items) and stop (exit statu
 `modbot sweep` resumes where it stopped. On a terminal a progress bar shows the rate
 and, with --all, the ETA; otherwise a progress line is logged every 30 seconds.
 
+Without --dry-run a sweep acts, so it needs the state file's lock, as `modbot run` does:
+while the daemon runs on the same state, a sweep exits at once with status {locked} (or
+waits for it with --wait); let the daemon sweep on `schedule.sweep_cron` instead.
+
   modbot sweep --dry-run --since 30d --report backlog.html
   modbot sweep --all
-"""
+""".format(locked=LOCKED)
 
 
 def add_parser(subparsers) -> None:
@@ -49,6 +55,7 @@ def add_parser(subparsers) -> None:
                    help="write this sweep's decisions to FILE (.json or .html)")
     p.add_argument("--rules", metavar="FILE",
                    help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)")
+    add_wait_argument(p)
     p.set_defaults(func=sweep)
 
 
@@ -65,20 +72,23 @@ def sweep(args) -> int:
     else:
         window = args.since or policy.schedule.sweep_since
     since = datetime.now(timezone.utc) - window if window else None
-    return run_sweep(settings, policy, since=since, dry_run=args.dry_run, report=args.report)
+    return run_sweep(settings, policy, since=since, dry_run=args.dry_run, report=args.report,
+                     lock_wait=args.wait)
 
 
 def run_sweep(settings, policy, *, since: datetime | None, dry_run: bool,
-              report: str | None) -> int:
-    return exit_status("sweep", lambda: _sweep(settings, policy, since, dry_run, report))
+              report: str | None, lock_wait: float | None = 0.0) -> int:
+    return exit_status("sweep", lambda: _sweep(settings, policy, since, dry_run, report,
+                                               lock_wait))
 
 
-def _sweep(settings, policy, since: datetime | None, dry_run: bool, report: str | None) -> int:
+def _sweep(settings, policy, since: datetime | None, dry_run: bool, report: str | None,
+           lock_wait: float | None) -> int:
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if dry_run else "live"
     where = f"back to {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
-    with Pipeline(settings, policy, dry_run=dry_run) as pipeline, \
+    with Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline, \
             StopOnSignal("sweep") as stop:
         resuming = pipeline.source.sweep_in_progress()
         log.info("sweep (%s, run %s) %s%s", mode, pipeline.run_id, where,

@@ -72,6 +72,7 @@ class FakeLemmy:
         self._faults: dict[tuple[str, str], list[Fault]] = {}
         self._delays: dict[tuple[str, str], list] = {}
         self._spoilers: dict[tuple[str, str], Tamper | Trickle] = {}
+        self._holds: dict[tuple[str, str], threading.Event] = {}
         self._control = threading.Lock()
         self.rate_limiter = RateLimiter({"message": rate_limit, "register": login_rate_limit})
         self.pictrs_api_key = secrets.token_hex(16)
@@ -360,6 +361,23 @@ class FakeLemmy:
                 if spoiler.times <= 0:
                     del self._spoilers[key]
             return spoiler
+    def hold(self, path: str, server: str = "lemmy") -> None:
+        """Requests to `path` (exact, or a prefix ending in `*`) arrive (they are recorded)
+        and wait, unanswered and not yet carried out, until `release(path)`: a request
+        in flight for as long as a test needs."""
+        with self._control:
+            self._holds[(server, path)] = threading.Event()
+
+    def release(self, path: str, server: str = "lemmy") -> None:
+        with self._control:
+            held = self._holds.pop((server, path), None)
+        if held is not None:
+            held.set()
+
+    def take_hold(self, server: str, path: str) -> threading.Event | None:
+        with self._control:
+            key = self._match(self._holds, server, path)
+            return None if key is None else self._holds[key]
 
     def invalidate_tokens(self, name: str) -> int:
         """Drop every login of `name` (as a logout or password change does): reads go

@@ -691,6 +691,22 @@ class LemmyApi:
         self.state.private_messages.append(message)
         return {"private_message_view": self.views.private_message_view(message)}
 
+    def list_private_messages(self, ctx: Ctx) -> dict:
+        # 0.19: the messages to and from the viewer, newest first; `unread_only` keeps
+        # those to the viewer; `creator_id` those sent by that person.
+        person = ctx.login()
+        page, limit = self.paging(ctx, "unknown")
+        unread_only = ctx.query.bool("unread_only")
+        creator_id = ctx.query.int("creator_id")
+        found = [
+            m for m in reversed(self.state.private_messages)
+            if (m.recipient_id == person.id if unread_only
+                else person.id in (m.recipient_id, m.creator_id))
+            and (creator_id is None or m.creator_id == creator_id)
+        ]
+        return {"private_messages": [self.views.private_message_view(m)
+                                     for m in found[(page - 1) * limit: page * limit]]}
+
     # ------------------------------------------------------------------ routes
     def routes(self, wrap: Callable) -> list[Route]:
         api = [
@@ -720,6 +736,7 @@ class LemmyApi:
             ("PUT", "/post/report/resolve", self.resolve_post_report),
             ("PUT", "/comment/report/resolve", self.resolve_comment_report),
             ("POST", "/private_message", self.private_message),
+            ("GET", "/private_message/list", self.list_private_messages),
         ]
         return [
             Route(f"/api/v3{path}", wrap(handler), methods=[method])

@@ -182,6 +182,9 @@ class Instrument:
         delay = self.fake.take_delay(self.server, path)
         if delay:
             await asyncio.sleep(delay)
+        held = self.fake.take_hold(self.server, path)
+        while held is not None and not held.is_set() and not self.fake.stopping:
+            await asyncio.sleep(0.02)
         fault = self.fake.take_fault(self.server, path)
         if fault is not None:
             return await fault.response()(scope, replay, recording_send)

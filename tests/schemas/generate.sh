@@ -14,7 +14,8 @@ gen=node_modules/.bin/ts-json-schema-generator
 for t in LoginResponse GetSiteResponse GetPostsResponse GetPostResponse GetCommentsResponse \
          CommentResponse PostResponse ListMediaResponse BanPersonResponse BanFromCommunityResponse \
          SuccessResponse PostReportResponse CommentReportResponse ListPostReportsResponse \
-         ListCommentReportsResponse PrivateMessageResponse GetCommunityResponse \
+         ListCommentReportsResponse PrivateMessageResponse PrivateMessagesResponse \
+         GetCommunityResponse \
          GetPersonDetailsResponse LemmyErrorType; do
   "$gen" --path "package/dist/types/$t.d.ts" --type "$t" --no-type-check -o "$here/$t.json"
 done

@@ -1,0 +1,179 @@
+"""One acting process per state file: an OS lock on ``<state>.lock`` beside it.
+
+Only the process holding the lock may act on the instance (``modbot run`` and
+``modbot sweep`` without ``--dry-run``); a dry run never takes it, so a ``modbot report``
+beside the daemon neither waits for it nor takes it away. The lock is ``flock`` on a side
+file: the kernel releases it when its process ends, however it ends (``kill -9``, OOM,
+a power cut of the container), so a dead holder's lock is never stale: the next process
+simply gets it. The file also says who holds it (pid, host, since when, the command), for
+the message the second process prints; that text is information only, never the lock.
+
+``flock`` is shared by every process of one kernel, containers on one host included
+(a volume mounted in two containers is one file). Across hosts (a state file on NFS or
+another network filesystem seen by two machines) neither this lock nor SQLite's WAL mode
+is reliable: keep the state on one host's disk and run the acting modbot on that host.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["StateLock", "StateLocked", "lock_path"]
+
+log = logging.getLogger(__name__)
+
+POLL = 0.5  # seconds between tries while waiting
+
+
+class StateLocked(Exception):
+    """Another process acts on this state file. ``holder``: what it wrote about itself."""
+
+    def __init__(self, message: str, holder: dict | None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+def lock_path(state_path: str | Path) -> Path:
+    path = Path(state_path)
+    return path.with_name(path.name + ".lock")
+
+
+def _describe(holder: dict | None) -> str:
+    if not holder:
+        return "a process that has not said who it is yet (it is starting)"
+    command = f" ({holder['command']})" if holder.get("command") else ""
+    return (f"pid {holder.get('pid')} on host {holder.get('host')} since "
+            f"{holder.get('since')}{command}")
+
+
+class StateLock:
+    """The acting lock of one state file. ``acquire()`` then ``release()`` (or ``with``)."""
+
+    def __init__(self, state_path: str | Path, *, command: str | None = None) -> None:
+        self.state_path = Path(state_path)
+        self.path = lock_path(state_path)
+        self.command = command or " ".join(["modbot", *sys.argv[1:]])[:200]
+        self._fd: int | None = None
+
+    def __enter__(self) -> StateLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self, wait: float | None = 0.0) -> StateLock:
+        """Take the lock. ``wait``: seconds to wait for the holder to end (0: not at all,
+        None: as long as it takes). Raises ``StateLocked`` naming the holder, or
+        ``StateError`` when the lock file cannot be opened."""
+        from modbot.store import StateError
+
+        if self._fd is not None:
+            return self
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StateError(f"cannot open {self.path}, the lock beside the state file: "
+                             f"{exc.strerror}; modbot's user must be able to write in "
+                             f"{self.path.parent}") from None
+        try:
+            os.fchmod(fd, 0o600)
+        except OSError:
+            pass  # not our file: the lock still works; the state's own check says more
+        deadline = None if wait is None else time.monotonic() + wait
+        told = False
+        try:
+            while not self._try_lock(fd):
+                holder = self._read(fd)
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise StateLocked(self._message(holder, waited=wait), holder) from None
+                if not told:
+                    told = True
+                    log.warning("waiting for the other modbot process acting on %s to "
+                                "end: %s", self.state_path, _describe(holder))
+                time.sleep(POLL if deadline is None
+                           else max(0.0, min(POLL, deadline - time.monotonic())))
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        previous = self._read(fd, tries=1)
+        if previous and not previous.get("released_at"):
+            same_host = previous.get("host") == socket.gethostname()
+            log.warning(
+                "the previous modbot process acting on %s (%s) ended without releasing it "
+                "(killed?); taking over%s", self.state_path, _describe(previous),
+                "" if same_host else
+                ". It ran on another host: if it is still running there, stop one of them "
+                "(the lock and SQLite only hold on one host)")
+        self._write({"pid": os.getpid(), "host": socket.gethostname(),
+                     "since": _now(), "command": self.command,
+                     "state": str(self.state_path)})
+        return self
+
+    def _try_lock(self, fd: int) -> bool:
+        from modbot.store import StateError
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        except OSError as exc:  # ENOLCK, EOPNOTSUPP: a filesystem without locks
+            raise StateError(
+                f"cannot lock {self.path} ({exc.strerror}): its filesystem does not support "
+                "file locks; keep MODBOT_STATE on a local disk") from None
+        return True
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            holder = self._read(fd, tries=1) or {}
+            self._write({**holder, "released_at": _now()}, fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)  # closing the last descriptor releases the flock
+
+    # ------------------------------------------------------------------ holder info
+    def _write(self, info: dict, fd: int | None = None) -> None:
+        fd = self._fd if fd is None else fd
+        data = (json.dumps(info, sort_keys=True) + "\n").encode()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, data, 0)
+
+    @staticmethod
+    def _read(fd: int, tries: int = 5) -> dict | None:
+        # The holder writes its line just after taking the lock: a reader may see the
+        # file empty or half written for an instant.
+        for attempt in range(tries):
+            try:
+                data = os.pread(fd, 4096, 0)
+                if data.strip():
+                    return json.loads(data)
+            except (OSError, ValueError):
+                pass
+            if attempt + 1 < tries:
+                time.sleep(0.05)
+        return None
+
+    def _message(self, holder: dict | None, waited: float | None) -> str:
+        after = f" (waited {waited:g}s)" if waited else ""
+        return (f"another modbot process is acting on the state file {self.state_path}: "
+                f"{_describe(holder)}{after}. Only one process may act on a state file at "
+                "a time (the lock is " + str(self.path) + "). Stop that process, or pass "
+                "--wait to wait for it to end; a dry run (--dry-run, `modbot report`) may "
+                "run beside it.")
+
+
+def _now() -> str:
+    from modbot.store import utc_iso
+
+    return utc_iso()

@@ -1,0 +1,157 @@
+"""kill -9 at any moment loses nothing and repeats nothing: real `modbot run --once`
+processes SIGKILLed against the fake Lemmy, then restarted."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+
+import pytest
+
+from acting import Scenario, fake_lemmy
+from modbot.fakelemmy.state import iso
+from modbot.store import Store
+from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
+
+# Lemmy answers each action after a while: the process is killed with requests in flight.
+ACTION_PATHS = [("lemmy", "/api/v3/post/remove"), ("lemmy", "/api/v3/user/ban"),
+                ("lemmy", "/api/v3/post/report"), ("lemmy", "/api/v3/private_message"),
+                ("pictrs", "/internal/purge")]
+
+
+@pytest.fixture
+def scenario(tmp_path, tiny_checkpoint):  # noqa: F811
+    lemmy = fake_lemmy()
+    try:
+        yield Scenario(lemmy, tmp_path, tiny_checkpoint)
+    finally:
+        lemmy.stop()
+
+
+def kill(child) -> None:
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=30)
+
+
+def sent_ok(s: Scenario, path: str) -> list:
+    return [r for r in s.lemmy.requests if r.path == path and r.status == 200]
+
+
+@pytest.mark.parametrize("took", [True, False], ids=["ban-took-effect", "ban-never-arrived"])
+def test_killed_between_the_remove_and_the_ban_the_ban_is_done_once_at_restart(scenario, took):
+    """The post is removed (so hidden from post/list), the process is killed while the ban
+    is on its way: at restart the ban is looked up (the person read by id) and sent only
+    if Lemmy did not do it; the remove is not repeated; the decision says which action
+    was done when, none "interrupted"."""
+    s = scenario
+    rules = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      remove: "known abusive image"
+      ban: {scope: site, duration: permanent, remove_data: false, reason: "known abusive"}
+      report: "known abusive image"
+"""
+    s.write_rules(rules)
+    (post,) = s.add_bad_posts(1)
+    s.lemmy.delay("/api/v3/user/ban", 3.0, times=1)
+    if not took:  # Lemmy fails it after the delay: the ban never takes effect
+        s.lemmy.fail_next("/api/v3/user/ban", status=502)
+    child = s.start("run", "--once")
+    wait_for(lambda: any(r.path == "/api/v3/user/ban" for r in s.lemmy.requests),
+             what="the ban on its way")
+    kill(child)
+    assert s.lemmy.post(post.id).removed and not s.lemmy.reports
+    first = s.decisions()
+    assert first == [], "killed before the item was recorded"
+    wait_for(lambda: all(r.status is not None for r in s.lemmy.requests), what="Lemmy done")
+    assert s.lemmy.person(post.creator_id).banned is took
+
+    again = s.run("run", "--once")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "ended without releasing it" in again.stderr  # the dead process's lock
+    assert "stopped while acting on it; carrying on" in again.stderr
+    assert s.lemmy.person(post.creator_id).banned and len(s.lemmy.reports) == 1
+    assert len(sent_ok(s, "/api/v3/post/remove")) == 1
+    assert len(sent_ok(s, "/api/v3/user/ban")) == 1, "the ban took effect once"
+    bans = [r for r in s.lemmy.requests if r.path == "/api/v3/user/ban"]
+    assert len(bans) == (1 if took else 2)
+    assert any(r.path == "/api/v3/user" for r in s.lemmy.requests), "it asked Lemmy"
+
+    (record,) = [r for r in s.decisions() if r["item"]["kind"] == "post"]
+    run_id = again.stdout.split()[1]
+    assert record["run_id"] != run_id and record["resumed_by"] == run_id
+    actions = {a["action"]: a for a in record["actions"]}
+    assert {a["status"] for a in actions.values()} == {"done"}, record["actions"]
+    assert record["decided_at"] <= actions["remove"]["done_at"] <= actions["ban"]["done_at"]
+    assert actions["ban"]["done_at"] <= actions["report"]["done_at"]
+    if took:
+        assert "Lemmy shows it done" in actions["ban"]["detail"]
+    else:
+        assert "after modbot restarted" in actions["ban"]["detail"]
+    assert "after modbot restarted" in actions["report"]["detail"]
+    # nothing is left half done, and the item counts as looked at
+    store = Store(s.state)
+    try:
+        assert store.journal_entries() == [] and store.claims_left() == []
+        assert store.is_seen(
+            "live", "post", post.id, iso(s.lemmy.post(post.id).published))
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(scenario):
+    """Rounds of new known-bad posts, each `run --once` killed at a random moment of its
+    work (before, between and during the requests of its actions); after a final clean
+    run every action the rule calls for was done exactly once, each decision recorded
+    once, and the audit's statuses are what Lemmy shows."""
+    s, rng = scenario, random.Random(8)
+    for server, path in ACTION_PATHS:
+        s.lemmy.delay(path, 0.15, server=server)
+    rounds, killed = 24, 0
+    for _ in range(rounds):
+        s.add_bad_posts(2)
+        before = len(s.lemmy.requests)
+        mutations_before = len(s.lemmy.mutating_requests())
+        # 0: during the cycle's reads and downloads; k: after the k-th action was sent
+        k = rng.randint(0, 10)
+        child = s.start("run", "--once", stdout=None, stderr=None)
+        try:
+            wait_for(lambda: child.poll() is not None or (
+                len(s.lemmy.mutating_requests()) - mutations_before >= k if k else
+                any(r.path == "/api/v3/post/list" for r in s.lemmy.requests[before:])),
+                timeout=120, what="the moment to kill")
+            time.sleep(rng.uniform(0, 0.3))
+        finally:
+            if child.poll() is None:
+                killed += 1
+            kill(child)
+    assert killed >= rounds * 2 // 3, "most runs were killed mid-way"
+    for server, path in ACTION_PATHS:
+        s.lemmy.delay(path, 0, server=server)
+    wait_for(lambda: all(r.status is not None for r in s.lemmy.requests), what="Lemmy done")
+    final = s.run("run", "--once")
+    assert final.returncode == 0, final.stderr[-3000:]
+
+    # every action the rule calls for, done exactly once; nothing sent twice
+    for action in ("remove", "ban", "report", "purge_image"):
+        assert s.sent(action) == s.expected(action), action
+    assert all(s.messages_about(p) == 1 for p in s.posts), "each post told to the admin once"
+    assert all(s.lemmy.post(p.id).removed and s.lemmy.person(p.creator_id).banned
+               and not s.lemmy.image_exists(s.aliases[p.id]) for p in s.posts)
+
+    # every decision recorded once, each action in it done, and when
+    records = [r for r in s.decisions() if r["item"]["kind"] == "post"]
+    assert sorted(r["item"]["id"] for r in records) == sorted(p.id for p in s.posts)
+    for record in records:
+        actions = {a["action"]: a for a in record["actions"]}
+        assert set(actions) == {"remove", "purge_image", "ban", "report", "notify_admins"}
+        assert {a["status"] for a in actions.values()} == {"done"}, record
+        assert all(record["decided_at"] <= a["done_at"] for a in actions.values()), record
+    store = Store(s.state)
+    try:
+        assert store.journal_entries() == [] and store.claims_left() == []
+    finally:
+        store.close()
