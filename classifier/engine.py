@@ -24,7 +24,7 @@ from typing import Iterable
 import numpy as np
 
 from classifier.concepts import ConceptSet
-from classifier.decision import DecisionPlan, combine
+from classifier.decision import DecisionPlan, combine, round4
 from classifier.model import LoadedModel
 from classifier.preprocess import PreprocessConfig, Unreadable, decode
 from classifier.text_cache import text_embeddings
@@ -299,7 +299,7 @@ class Engine:
 
     def _verdict(self, sha256: str, sims: np.ndarray) -> Verdict:
         decision = combine([self._plan.decide(row) for row in sims])
-        worst = sims.max(axis=0)
+        worst = round4(sims.max(axis=0))  # what the decision compared, as the reference reports it
         return Verdict(
             labels=decision.labels,
             scores=decision.scores,

@@ -10,8 +10,8 @@ from typing import Any
 @dataclass(frozen=True)
 class Verdict:
     labels: tuple[str, ...]  # sorted: csam, underage, nsfw, anime and custom concepts that fired
-    scores: dict[str, float]  # margin = similarity - threshold; >= 0 means the label fired
-    prompt_scores: dict[str, float]  # every prompt's similarity (largest over the regions)
+    scores: dict[str, float]  # margin = rounded similarity - threshold; > 0 means the label fired
+    prompt_scores: dict[str, float]  # every prompt's similarity rounded to 4 decimals (largest over the regions)
     matched: dict[str, tuple[str, ...]]  # family -> prompts that crossed their threshold
     model: str  # "ViT-L-14/openai", "modbot-tiny/random-weights"
     random_weights: bool

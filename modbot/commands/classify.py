@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
         description=(
             "Classify images with the CLIP safety classifier and print, for each, its labels "
             "(csam, underage, nsfw, anime) and top scores. A score is a margin: similarity "
-            "minus threshold, >= 0 means the label fired. Nothing is acted on or recorded. "
+            "minus threshold, > 0 means the label fired. Nothing is acted on or recorded. "
             "URLs are downloaded into memory with the bot's safe fetcher. "
             "Exit status: 0 all images classified, 1 some input could not be read or "
             "decoded, 2 the model could not be loaded."
