@@ -1,7 +1,8 @@
 # modbot: the Lemmy automoderator, with the CUDA build of PyTorch and (by default) the
-# real ViT-L-14/openai weights baked in, so the container never downloads at run time.
+# real ViT-L-14/openai and DeepDanbooru weights baked in, so the container never
+# downloads at run time.
 #
-#   docker build -t modbot .                                 # weights fetched (~1.7 GB)
+#   docker build -t modbot .                                 # weights fetched (~2.3 GB)
 #   docker build -t modbot --build-arg MODBOT_FETCH_WEIGHTS=0 .   # mount a HF cache instead
 #   docker run --gpus all --env-file .env -v modbot-state:/var/lib/modbot modbot
 #
@@ -11,7 +12,7 @@
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-runtime-ubuntu24.04
 FROM ${CUDA_IMAGE}
 
-# 1: download ViT-L-14/openai into the image's Hugging Face cache at build time.
+# 1: download ViT-L-14/openai and DeepDanbooru into the image's Hugging Face cache at build time.
 ARG MODBOT_FETCH_WEIGHTS=1
 # The CUDA wheels of torch (they bring their own CUDA libraries; the host needs the
 # NVIDIA driver and container toolkit). Same versions as constraints-cpu.txt.
@@ -43,9 +44,12 @@ COPY modbot ./modbot
 RUN pip install . && modbot --version
 
 # The real weights, loaded once through modbot's own loader so the cache layout is
-# exactly what it looks for at run time.
+# exactly what it looks for at run time; then DeepDanbooru's (the anime second pass,
+# ~614 MB, sha256 checked) into $HF_HOME, where classifier.deepdanbooru: auto finds it,
+# loaded once the same way.
 RUN if [ "${MODBOT_FETCH_WEIGHTS}" = "1" ]; then \
-        python3 -c "from classifier.model import ModelSpec, load_model; load_model(ModelSpec(name='ViT-L-14', pretrained='openai', device='cpu'))"; \
+        python3 -c "from classifier.model import ModelSpec, load_model; load_model(ModelSpec(name='ViT-L-14', pretrained='openai', device='cpu'))" \
+        && python3 -c "from classifier.deepdanbooru import download_weights, load_deepdanbooru; download_weights(); assert load_deepdanbooru('auto', 'cpu') is not None"; \
     else \
         echo "MODBOT_FETCH_WEIGHTS=0: no weights in the image; mount a Hugging Face cache at ${HF_HOME}"; \
     fi

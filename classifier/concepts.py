@@ -20,6 +20,8 @@ from typing import Any, Iterable
 BUILTIN_FILE = Path(__file__).with_name("safety_concepts.json")
 FAMILIES = ("subject", "underage", "nsfw_predicates", "anime", "nsfw_concepts", "anime_nsfw_concepts")
 BUILTIN_SCORES = ("subject", "underage", "nsfw", "anime", "csam")
+# DeepDanbooru's scores, in verdicts where it ran (see decision.Danbooru); reserved names
+DANBOORU_SCORES = ("danbooru_nsfw", "danbooru_explicit", "danbooru_questionable", "danbooru_unsafe", "danbooru_realistic")
 CONCEPT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 FORMS = ("bare", "prefixed", "both")
 # Bump when the meaning of a file changes in code (a new decision step, say): it is part
@@ -64,7 +66,7 @@ class CustomConcept:
                 f"custom concept name {self.name!r}: use 1-40 lower-case letters, digits, '_' or '-', "
                 "starting with a letter"
             )
-        if self.name in BUILTIN_SCORES:
+        if self.name in BUILTIN_SCORES + DANBOORU_SCORES:
             raise ConceptError(f"custom concept name {self.name!r} is a built-in score; choose another name")
         prompts = (self.prompts,) if isinstance(self.prompts, str) else self.prompts
         try:

@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from classifier.concepts import ConceptSet, Prompt
+from classifier.concepts import DANBOORU_SCORES, ConceptSet, Prompt
 
 PREDICATE_FAMILIES = ("subject", "underage", "nsfw_predicates", "anime")
 
@@ -43,10 +43,8 @@ EXPLICIT_ABOVE = 0.125
 QUESTIONABLE_ABOVE, QUESTIONABLE_SAFE_BELOW = 0.185, 0.93
 SAFE_BELOW = 0.5
 REALISTIC = "realistic"
-# Score names DeepDanbooru adds to a verdict when it ran (margins, > 0: the test holds).
-DANBOORU_SCORES = (
-    "danbooru_nsfw", "danbooru_explicit", "danbooru_questionable", "danbooru_unsafe", "danbooru_realistic",
-)
+# DANBOORU_SCORES (concepts.py): the names DeepDanbooru adds to a verdict when it ran
+# (margins, > 0: the test holds); and for each tag it keeps:
 DANBOORU_TAG_PREFIX = "danbooru:"  # + a kept tag: its probability - 0.5
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from classifier.concepts import ConceptSet
 from classifier.decision import DecisionPlan, combine, round4
 from classifier.model import LoadedModel
-from classifier.preprocess import PreprocessConfig, Unreadable, decode
+from classifier.preprocess import PreprocessConfig, Unreadable, decode_image
 from classifier.text_cache import text_embeddings
 from classifier.verdict import Verdict
 
@@ -47,6 +47,7 @@ class _Job:
     future: Future
     sha256: str
     regions: list[np.ndarray]
+    source: np.ndarray | None = None  # the reference's 512 px image, for DeepDanbooru
 
 
 class _Slots:
@@ -120,6 +121,7 @@ class Engine:
         decode_workers: int | None = None,
         text_cache_dir: str | os.PathLike | None = None,
         preprocess: PreprocessConfig | None = None,
+        danbooru=None,
     ):
         import torch
 
@@ -132,7 +134,10 @@ class Engine:
             raise ValueError(f"preprocess size {self.preprocess.size} != model input size {loaded.image_size}")
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
-        self.concept_version = self.concepts.version(loaded.fingerprint, self.preprocess.version())
+        # classifier.deepdanbooru.LoadedDanbooru, or None: the anime second pass is off
+        self.danbooru = danbooru
+        anime_pass = danbooru.fingerprint if danbooru is not None else "deepdanbooru-off"
+        self.concept_version = self.concepts.version(f"{loaded.fingerprint}+{anime_pass}", self.preprocess.version())
         if loaded.device.type == "cpu":
             torch.set_num_threads(_default_threads())
         calibrated = self.concepts.calibrated_for
@@ -153,7 +158,7 @@ class Engine:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="modbot-decode", initializer=initializer)
         self._closed = False
         self._decoding = 0  # images submitted and not yet decoded
-        self.stats = {"images": 0, "unreadable": 0, "batches": 0, "regions": 0}  # since start
+        self.stats = {"images": 0, "unreadable": 0, "batches": 0, "regions": 0, "deepdanbooru": 0}  # since start
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="modbot-inference", daemon=True)
         self._thread.start()
@@ -221,7 +226,7 @@ class Engine:
         try:
             sha256 = hashlib.sha256(data).hexdigest()
             try:
-                regions = decode(data, self.preprocess)
+                decoded = decode_image(data, self.preprocess, keep_source=self.danbooru is not None)
             except Unreadable as exc:
                 self.stats["unreadable"] += 1
                 self._resolve(future, self._unreadable(sha256, exc.reason))
@@ -230,7 +235,7 @@ class Engine:
                 log.warning("decoding image %s failed unexpectedly: %r", sha256[:12], exc)
                 self._resolve(future, self._unreadable(sha256, f"could not decode: {type(exc).__name__}: {exc}"))
                 return
-            self._ready.put(_Job(future, sha256, regions))
+            self._ready.put(_Job(future, sha256, decoded.regions, decoded.source))
         finally:
             with self._lock:
                 self._decoding -= 1
@@ -274,16 +279,36 @@ class Engine:
             for job in batch:
                 self._resolve(job.future, error=exc)
             return
-        start = 0
+        per_job, start = [], 0
         for job in batch:
-            n = len(job.regions)
+            per_job.append(sims[start : start + len(job.regions)])
+            start += len(job.regions)
+        anime = [any(self._plan.clip_anime(row) for row in rows) for rows in per_job]
+        danbooru: dict[int, object] = {}
+        if self.danbooru is not None and any(anime):
+            # the reference's second pass: DeepDanbooru on the images CLIP calls anime,
+            # batched by input size
+            wanted = [k for k, a in enumerate(anime) if a and batch[k].source is not None]
             try:
-                verdict = self._verdict(job.sha256, sims[start : start + n])
+                results = self.danbooru.evaluate([batch[k].source for k in wanted], self.max_batch)
+            except Exception as exc:
+                log.error("DeepDanbooru failed for %d images: %r", len(wanted), exc)
+                for k in wanted:
+                    self._resolve(batch[k].future, error=exc)
+                batch = [job if k not in wanted else None for k, job in enumerate(batch)]
+            else:
+                danbooru = dict(zip(wanted, results))
+                self.stats["deepdanbooru"] += len(wanted)
+        for k, job in enumerate(batch):
+            if job is None:
+                continue
+            status = "ran" if k in danbooru else ("off" if anime[k] else "not_needed")
+            try:
+                verdict = self._verdict(job.sha256, per_job[k], danbooru.get(k), status)
             except Exception as exc:
                 self._resolve(job.future, error=exc)
             else:
                 self._resolve(job.future, verdict)
-            start += n
 
     def _similarities(self, regions: list[np.ndarray]) -> np.ndarray:
         import torch
@@ -297,12 +322,15 @@ class Engine:
             out.append((features @ self._text.T).cpu().numpy())
         return np.concatenate(out)
 
-    def _verdict(self, sha256: str, sims: np.ndarray) -> Verdict:
-        decision = combine([self._plan.decide(row) for row in sims])
+    def _verdict(self, sha256: str, sims: np.ndarray, danbooru=None, status: str = "not_needed") -> Verdict:
+        decision = combine([self._plan.decide(row, danbooru) for row in sims])
         worst = round4(sims.max(axis=0))  # what the decision compared, as the reference reports it
+        scores = dict(decision.scores)
+        if danbooru is not None:
+            scores.update(danbooru.scores)
         return Verdict(
             labels=decision.labels,
-            scores=decision.scores,
+            scores=scores,
             prompt_scores={text: float(s) for text, s in zip(self.concepts.prompts, worst)},
             matched=decision.matched,
             model=self.loaded.identity,
@@ -310,6 +338,8 @@ class Engine:
             concept_version=self.concept_version,
             regions=len(sims),
             sha256=sha256,
+            deepdanbooru=status,
+            danbooru={} if danbooru is None else {**danbooru.ratings, **danbooru.tags},
         )
 
     def _unreadable(self, sha256: str, reason: str) -> Verdict:

@@ -654,6 +654,7 @@ def _host_port(url: str | None) -> str | None:
 def build_engine(policy: Any) -> Any:
     """The classifier ``Engine`` the policy's ``classifier:`` and ``concepts:`` describe."""
     from classifier.concepts import ConceptSet, CustomConcept
+    from classifier.deepdanbooru import load_deepdanbooru
     from classifier.engine import Engine
     from classifier.model import ModelSpec, load_model
 
@@ -663,4 +664,6 @@ def build_engine(policy: Any) -> Any:
     custom = [CustomConcept(name, tuple(s.prompts), s.threshold)
               for name, s in (policy.concepts or {}).items()]
     loaded = load_model(spec)
-    return Engine(loaded, ConceptSet.builtin(custom=custom), max_batch=c.batch_size)
+    danbooru = load_deepdanbooru(policy.deepdanbooru_setting, loaded.device,
+                                 allow_random_weights=c.allow_random_weights)
+    return Engine(loaded, ConceptSet.builtin(custom=custom), max_batch=c.batch_size, danbooru=danbooru)

@@ -154,6 +154,7 @@ SLOW = os.environ.get("MODBOT_SLOW_TESTS") == "1"
 # model (same code path, different weights) runs the whole comparison.
 
 
+@pytest.mark.timeout(3600 if SLOW else 300)
 def test_vit_b_32_first_region_features_equal_the_reference_path(vit_b_32, photos):
     ci = reference_interrogator(vit_b_32)
     images = variants(photos)
@@ -169,6 +170,7 @@ def test_vit_b_32_first_region_features_equal_the_reference_path(vit_b_32, photo
         assert (ours - theirs).abs().max().item() < 1e-6, name
 
 
+@pytest.mark.timeout(3600 if SLOW else 300)
 @pytest.mark.parametrize("model", ["tiny", pytest.param("vit_b_32", marks=pytest.mark.skipif(
     not SLOW, reason="ViT-B-32's whole comparison takes minutes on 2 cores: MODBOT_SLOW_TESTS=1"))])
 def test_engine_first_region_and_labels_equal_the_reference(model, request, photos, tmp_path):
