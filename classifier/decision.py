@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from classifier.concepts import DANBOORU_SCORES, ConceptSet, Prompt
+from classifier.concepts import ConceptSet, Prompt
 
 PREDICATE_FAMILIES = ("subject", "underage", "nsfw_predicates", "anime")
 

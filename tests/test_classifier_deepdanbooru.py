@@ -4,7 +4,6 @@ weights loaded through the same path the real ones take."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -18,7 +17,6 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from classifier.compat import import_open_clip
 
@@ -28,7 +26,7 @@ from horde_safety import deep_danbooru_model as ddm  # noqa: E402
 from horde_safety.nsfw_checker_class import NSFWChecker  # noqa: E402
 from loguru import logger  # noqa: E402
 
-from classifier import ConceptSet, Engine, load_model  # noqa: E402
+from classifier import Engine, load_model  # noqa: E402
 from classifier.decision import RATING_EXPLICIT, RATING_QUESTIONABLE, RATING_SAFE, REALISTIC  # noqa: E402
 from classifier.deepdanbooru import (  # noqa: E402
     WEIGHTS_FILE, DeepDanbooruError, DeepDanbooruNet, load_deepdanbooru, model_input, write_random_weights,
