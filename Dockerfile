@@ -1,7 +1,7 @@
 # modbot: the Lemmy automoderator, with PyTorch (the CUDA build by default) and the real
-# ViT-L-14/openai weights baked in, so the container never downloads at run time.
+# ViT-L-14/openai and DeepDanbooru weights baked in, so the container never downloads at run time.
 #
-#   docker build -t modbot .                                  # CUDA torch, weights (~1.7 GB)
+#   docker build -t modbot .                                  # CUDA torch, weights (~2.3 GB)
 #   docker build -t modbot:cpu --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu .
 #   docker build -t modbot --build-arg MODBOT_FETCH_WEIGHTS=0 .   # mount a HF cache instead
 #   docker run --gpus all --env-file .env --stop-timeout 180 -v modbot-state:/var/lib/modbot modbot

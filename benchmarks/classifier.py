@@ -9,7 +9,11 @@ Same model, same images, both from encoded JPEG bytes to a verdict:
     batched inference, one encode per image.
 
 Prints images/s and peak memory of each and, as the last line,
-``throughput ratio engine/reference: X.XX``.
+``throughput ratio engine/reference: X.XX``; and the agreement of the engine's labels
+with the reference's own decision code (horde-safety 0.3.1's ``NSFWChecker``, installed
+with the ``test`` extra) on the reference path's similarities. With random weights
+nothing reaches the real thresholds, so both sides' thresholds are lowered alike until
+a share of the prompts fire (``--shift``); ``--agreement-only`` skips the timing.
 
     .venv/bin/python benchmarks/classifier.py --model ViT-B-32 --random-weights --device cpu --images 96
 """
@@ -69,6 +73,12 @@ def main(argv=None) -> int:
     plan = DecisionPlan(concepts)
     reference = Reference(loaded, concepts, text, plan)
 
+    if args.agreement_only:
+        engine.close()
+        reference.run(data)
+        agreement(args, loaded, concepts, data, reference.last_sims)
+        return 0
+
     reference.run(data[: args.warmup])  # warm-up: first-call allocations, thread pools
     engine.classify_many(data[: args.warmup])
     sync(torch, loaded)
@@ -112,21 +122,112 @@ def main(argv=None) -> int:
         f"{eng_rate:8.2f} images/s ({eng_s:.1f} s, {eng_cpu / len(data) * 1000:.0f} CPU-ms/image, "
         f"mean batch {len(data) / max(1, batches):.1f}), peak {eng_mem[1]}"
     )
-    same = sum(a == b.labels for a, b in zip(ref_verdicts, eng_verdicts))
-    diff = max(
-        max(abs(sims[i] - v.prompt_scores[t]) for i, t in enumerate(concepts.prompts))
-        for sims, v in zip(ref_sims, eng_verdicts)
-    )
-    print(
-        f"agreement: same labels on {same}/{len(data)} images; largest prompt-similarity "
-        f"difference {diff:.4f} (the reference's 512 px shrink and resize path differ)"
-    )
+    agreement(args, loaded, concepts, data, ref_sims)
     print(
         f"decode alone (what feeds a GPU): {decode_rate(data, engine.preprocess, engine._pool._max_workers):.0f} "
         f"images/s with {engine._pool._max_workers} threads"
     )
     print(f"throughput ratio engine/reference: {eng_rate / ref_rate:.2f}")
     return 0
+
+
+def agreement(args, loaded, concepts, data, ref_sims) -> None:
+    """The engine's labels against the reference's decision code on the reference path's
+    similarities (first region), thresholds shifted alike on both sides."""
+    import json
+    import shutil
+
+    import numpy as np
+
+    from classifier import ConceptSet, Engine
+    from classifier.concepts import BUILTIN_FILE
+    from classifier.decision import round4
+    from classifier.preprocess import PreprocessConfig, decode
+    from classifier.text_cache import default_cache_dir
+
+    sims = np.array(ref_sims)
+    shift = args.shift
+    if shift is None:
+        shift = 0.2 - float(np.quantile(sims, 0.88)) if loaded.random_weights else 0.0
+    doc = json.loads(BUILTIN_FILE.read_text(encoding="utf-8"))
+    for family in doc["families"].values():
+        for entry in family:
+            entry["threshold"] = entry["threshold"] - shift
+    shifted = ConceptSet.from_dict(doc)
+    # same prompts, so the same text embeddings: reuse the cached file under the new version
+    cache_dir = Path(args.text_cache) if args.text_cache else default_cache_dir()
+    model, pre = f"{loaded.fingerprint}+deepdanbooru-off", PreprocessConfig(size=loaded.image_size).version()
+    source = cache_dir / f"{concepts.version(model, pre)}.safetensors"
+    target = cache_dir / f"{shifted.version(model, pre)}.safetensors"
+    if source.is_file() and not target.is_file():
+        shutil.copyfile(source, target)
+    with Engine(loaded, shifted, max_batch=args.batch, text_cache_dir=args.text_cache) as engine:
+        verdicts = engine.classify_many(data)
+        first = [engine._similarities(decode(d, engine.preprocess))[0] for d in data]
+    diff = max(float(np.abs(a - b).max()) for a, b in zip(first, sims))
+    thresholds = np.array([min(p.threshold for f in shifted.families.values() for p in f if p.text == t)
+                           for t in concepts.prompts])
+    firing = [float(np.mean(round4(s) > thresholds)) for s in sims]
+    try:
+        reference_labels = horde_safety_labels(concepts, sims, shift)
+        who = "horde-safety 0.3.1's NSFWChecker.check_for_nsfw (the reference's code)"
+    except ImportError:
+        plan = __import__("classifier.decision", fromlist=["DecisionPlan"]).DecisionPlan(shifted)
+        reference_labels = [set(plan.decide(s).labels) for s in sims]
+        who = "modbot's own decision (horde-safety is not installed: pip install -e '.[test]')"
+    same = sum(set(v.labels) == r for v, r in zip(verdicts, reference_labels))
+    within = sum(r <= set(v.labels) for v, r in zip(verdicts, reference_labels))
+    single = [k for k, v in enumerate(verdicts) if v.regions == 1]
+    same_single = sum(set(verdicts[k].labels) == reference_labels[k] for k in single)
+    fired = {label: sum(label in r for r in reference_labels) for label in ("anime", "nsfw", "underage", "csam")}
+    print(
+        f"agreement with {who}, thresholds lowered by {shift:.4f} on both sides ({min(firing):.0%}-{max(firing):.0%} "
+        f"of prompts fire; reference labels {fired}): same labels on {same}/{len(data)} images "
+        f"({same_single}/{len(single)} of the one-region images); the reference's labels within the engine's on "
+        f"{within}/{len(data)} (tiles can only add); first-region similarity vs the reference path: largest "
+        f"difference {diff:.1e}"
+    )
+
+
+def horde_safety_labels(concepts, sims, shift) -> list[set]:
+    """The reference's labels for each similarity vector, from its own NSFWChecker with
+    every threshold it writes lowered by ``shift``."""
+    import warnings
+
+    from classifier.compat import import_open_clip
+
+    import_open_clip()
+    from clip_interrogator import Interrogator
+    from horde_safety.nsfw_checker_class import NSFWChecker
+    from loguru import logger
+    from PIL import Image
+
+    logger.disable("horde_safety")
+    values: dict[str, float] = {}
+    ci = Interrogator.__new__(Interrogator)  # no constructor: no BLIP, no download
+    ci.image_to_features = lambda image: None
+    ci.similarities = lambda image_features, text_array: [values[t] for t in text_array]
+    checker = NSFWChecker(ci, None)
+    checker.predicate_default_threshold -= shift
+    for table in (checker.human_predicates_isolated, checker.underage_predicates, checker.nsfw_predicates,
+                  checker.anime_cartoon_predicates, checker.nsfw_isolated_concepts, checker.nsfw_concept_parts,
+                  checker.nsfw_synth_concepts, checker.nsfw_post_anime_concepts):
+        for key in table:
+            table[key] = table[key] - shift
+    for key, modifier in checker.underage_danger_modifiers.items():
+        checker.underage_danger_concepts[key] = modifier + checker.underage_predicates[key]
+    checker.refresh()
+    image = Image.new("RGB", (8, 8))
+    out = []
+    for row in sims:
+        values.clear()
+        values.update(zip(concepts.prompts, (float(v) for v in row)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = checker.check_for_nsfw(image, prompt="", model_info={"nsfw": True, "tags": []})
+        out.append({name for name, on in [("anime", r.is_anime), ("nsfw", r.is_nsfw),
+                                           ("underage", r.is_underage_subject), ("csam", r.is_csam)] if on})
+    return out
 
 
 class Reference:
@@ -276,6 +377,10 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, default=8)
     p.add_argument("--rounds", type=int, default=4, help="alternating reference/engine rounds")
     p.add_argument("--text-cache", default=None, help="text-embedding cache dir (default: the user cache)")
+    p.add_argument("--shift", type=float, default=None,
+                   help="lower every threshold by this for the agreement check (default: random weights: "
+                   "until ~12 %% of similarities are above 0.2; real weights: 0)")
+    p.add_argument("--agreement-only", action="store_true", help="skip the timing, print the agreement line")
     return p.parse_args(argv)
 
 

@@ -9,6 +9,7 @@ Importing this package does not import torch; torch and open_clip load with the 
 """
 
 from classifier.concepts import ConceptError, ConceptSet, CustomConcept
+from classifier.deepdanbooru import DeepDanbooruError, load_deepdanbooru
 from classifier.engine import Engine, EngineClosed
 from classifier.model import (
     LoadedModel,
@@ -26,6 +27,7 @@ __all__ = [
     "ConceptError",
     "ConceptSet",
     "CustomConcept",
+    "DeepDanbooruError",
     "Engine",
     "EngineClosed",
     "LoadedModel",
@@ -36,5 +38,6 @@ __all__ = [
     "Unreadable",
     "Verdict",
     "WeightsNotFound",
+    "load_deepdanbooru",
     "load_model",
 ]

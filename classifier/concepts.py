@@ -20,11 +20,14 @@ from typing import Any, Iterable
 BUILTIN_FILE = Path(__file__).with_name("safety_concepts.json")
 FAMILIES = ("subject", "underage", "nsfw_predicates", "anime", "nsfw_concepts", "anime_nsfw_concepts")
 BUILTIN_SCORES = ("subject", "underage", "nsfw", "anime", "csam")
+# DeepDanbooru's scores, in verdicts where it ran (see decision.Danbooru); reserved names
+DANBOORU_SCORES = ("danbooru_nsfw", "danbooru_explicit", "danbooru_questionable", "danbooru_unsafe", "danbooru_realistic")
 CONCEPT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 FORMS = ("bare", "prefixed", "both")
 # Bump when the meaning of a file changes in code (a new decision step, say): it is part
 # of every concept version, so cached verdicts from before are not reused.
-FORMAT = 1
+# 2: thresholds are sums computed as the reference computes them (``offset``, ``modifier``)
+FORMAT = 2
 
 
 class ConceptError(ValueError):
@@ -41,6 +44,7 @@ class Prompt:
     danger: float | None = None  # underage only: the first-pass threshold
     prefix: str = ""  # "photo of", ... or "" for the bare text
     base: str = ""  # the text without its prefix
+    modifier: float | None = None  # underage only: danger - base as written (the anime second pass uses it)
 
     @property
     def bare(self) -> bool:
@@ -62,7 +66,7 @@ class CustomConcept:
                 f"custom concept name {self.name!r}: use 1-40 lower-case letters, digits, '_' or '-', "
                 "starting with a letter"
             )
-        if self.name in BUILTIN_SCORES:
+        if self.name in BUILTIN_SCORES + DANBOORU_SCORES:
             raise ConceptError(f"custom concept name {self.name!r} is a built-in score; choose another name")
         prompts = (self.prompts,) if isinstance(self.prompts, str) else self.prompts
         try:
@@ -147,7 +151,7 @@ class ConceptSet:
         return {
             "format": FORMAT,
             "families": {
-                f: [[p.text, p.threshold, p.danger, p.prefix] for p in self.families[f]] for f in FAMILIES
+                f: [[p.text, p.threshold, p.danger, p.prefix, p.modifier] for p in self.families[f]] for f in FAMILIES
             },
             "decision": {k: _jsonable(v) for k, v in vars(self.decision).items()},
             "custom": [[c.name, list(c.prompts), c.threshold] for c in self.custom],
@@ -220,37 +224,43 @@ def _parse(data, custom: tuple[CustomConcept, ...], source: str) -> ConceptSet:
 
 
 def _parse_family(where: str, family: str, entries, prefixes: dict) -> tuple[Prompt, ...]:
+    """Expand a family. Every threshold is computed in the order the reference adds its
+    floats (horde-safety ebea47a), so ties at the 4th decimal fall the same way:
+    bare ``threshold + offset``; prefixed ``(threshold + prefix offset) + offset``;
+    underage danger ``modifier + threshold`` (bare) and ``prefix offset + (modifier +
+    threshold)`` (prefixed)."""
     if not isinstance(entries, list) or not entries:
         raise ConceptError(f"{where}: must be a non-empty list of prompts")
     out = []
     for i, entry in enumerate(entries):
         here = f"{where}[{i}]"
-        optional = {"forms", "danger"} if family == "underage" else {"forms"}
-        required = {"text", "threshold"} | ({"danger"} if family == "underage" else set())
+        optional = {"forms", "offset"}
+        required = {"text", "threshold"} | ({"modifier"} if family == "underage" else set())
         entry = _mapping(here, entry, required, optional)
         text = _text(f"{here}.text", entry["text"])
         _check_threshold(f"{here}.threshold", entry["threshold"])
-        danger = entry.get("danger")
-        if danger is not None:
-            _check_threshold(f"{here}.danger", danger)
-            if danger < entry["threshold"]:
-                raise ConceptError(f"{here}.danger: {danger} must be >= threshold {entry['threshold']}")
+        offset = entry.get("offset", 0.0)
+        _check_threshold(f"{here}.offset", offset)
+        modifier = entry.get("modifier")
+        if modifier is not None:
+            _check_threshold(f"{here}.modifier", modifier)
+            if modifier < 0:
+                raise ConceptError(f"{here}.modifier: {modifier} must be >= 0 (danger = threshold + modifier)")
+            modifier = float(modifier)
+        base_thr = float(entry["threshold"])
+        offset = float(offset)
         forms = entry.get("forms", "bare")
         if forms not in FORMS:
             raise ConceptError(f"{here}.forms: {forms!r} must be one of {', '.join(FORMS)}")
         if forms in ("bare", "both"):
-            out.append(Prompt(family, text, float(entry["threshold"]), _f(danger), "", text))
+            danger = None if modifier is None else modifier + base_thr
+            out.append(Prompt(family, text, base_thr + offset, danger, "", text, modifier))
         if forms in ("prefixed", "both"):
-            for prefix, offset in prefixes.items():
+            for prefix, prefix_offset in prefixes.items():
+                prefix_offset = float(prefix_offset)
+                danger = None if modifier is None else prefix_offset + (modifier + base_thr)
                 out.append(
-                    Prompt(
-                        family,
-                        f"{prefix} {text}",
-                        float(entry["threshold"]) + offset,
-                        None if danger is None else float(danger) + offset,
-                        prefix,
-                        text,
-                    )
+                    Prompt(family, f"{prefix} {text}", (base_thr + prefix_offset) + offset, danger, prefix, text, modifier)
                 )
     seen = set()
     for p in out:
@@ -258,10 +268,6 @@ def _parse_family(where: str, family: str, entries, prefixes: dict) -> tuple[Pro
             raise ConceptError(f"{where}: prompt {p.text!r} appears twice")
         seen.add(p.text)
     return tuple(out)
-
-
-def _f(value):
-    return None if value is None else float(value)
 
 
 def _parse_decision(where: str, data, families: dict[str, tuple[Prompt, ...]]) -> DecisionParams:

@@ -25,9 +25,9 @@ import numpy as np
 
 from classifier.budget import DEFAULT_DECODE_MEMORY, DecodeBudget, Reservation
 from classifier.concepts import ConceptSet
-from classifier.decision import DecisionPlan, combine
+from classifier.decision import DecisionPlan, combine, round4
 from classifier.model import LoadedModel
-from classifier.preprocess import PreprocessConfig, Unreadable, decode
+from classifier.preprocess import PreprocessConfig, Unreadable, decode_image
 from classifier.text_cache import text_embeddings
 from classifier.verdict import Verdict
 
@@ -48,7 +48,8 @@ class _Job:
     future: Future
     sha256: str
     regions: list[np.ndarray]
-    held: Reservation  # the regions' bytes in the decode budget, until inferred
+    held: Reservation  # the regions' (and source's) bytes in the decode budget, until inferred
+    source: np.ndarray | None = None  # the reference's 512 px image, for DeepDanbooru
 
 
 class _Slots:
@@ -123,6 +124,7 @@ class Engine:
         text_cache_dir: str | os.PathLike | None = None,
         preprocess: PreprocessConfig | None = None,
         decode_memory: int = DEFAULT_DECODE_MEMORY,
+        danbooru=None,
     ):
         import torch
 
@@ -137,10 +139,14 @@ class Engine:
         self.max_wait = max_wait_ms / 1000.0
         # Every decode holds its estimated memory here, whatever the number of threads.
         self.decode_budget = DecodeBudget(decode_memory)
+        # classifier.deepdanbooru.LoadedDanbooru, or None: the anime second pass is off
+        self.danbooru = danbooru
+        anime_pass = danbooru.fingerprint if danbooru is not None else "deepdanbooru-off"
         # The budget decides which images are too costly to read: part of the version, so
         # raising it re-reads what was refused.
         self.concept_version = self.concepts.version(
-            loaded.fingerprint, f"{self.preprocess.version()}:mem{self.decode_budget.total}")
+            f"{loaded.fingerprint}+{anime_pass}",
+            f"{self.preprocess.version()}:mem{self.decode_budget.total}")
         if loaded.device.type == "cpu":
             torch.set_num_threads(_default_threads())
         calibrated = self.concepts.calibrated_for
@@ -161,7 +167,7 @@ class Engine:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="modbot-decode", initializer=initializer)
         self._closed = False
         self._decoding = 0  # images submitted and not yet decoded
-        self.stats = {"images": 0, "unreadable": 0, "batches": 0, "regions": 0}  # since start
+        self.stats = {"images": 0, "unreadable": 0, "batches": 0, "regions": 0, "deepdanbooru": 0}  # since start
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="modbot-inference", daemon=True)
         self._thread.start()
@@ -229,7 +235,8 @@ class Engine:
         try:
             sha256 = hashlib.sha256(data).hexdigest()
             try:
-                regions = decode(data, self.preprocess, self.decode_budget)
+                decoded = decode_image(data, self.preprocess, keep_source=self.danbooru is not None,
+                                       budget=self.decode_budget)
             except Unreadable as exc:
                 self.stats["unreadable"] += 1
                 self._resolve(future, self._unreadable(sha256, exc.reason))
@@ -239,8 +246,10 @@ class Engine:
                 self._resolve(future, self._unreadable(sha256, f"could not decode: {type(exc).__name__}: {exc}"))
                 return
             # the regions wait for the model: counted until inferred (never waits here)
-            held = self.decode_budget.charge(sum(r.nbytes for r in regions))
-            self._ready.put(_Job(future, sha256, regions, held))
+            size = sum(r.nbytes for r in decoded.regions)
+            size += decoded.source.nbytes if decoded.source is not None else 0
+            held = self.decode_budget.charge(size)
+            self._ready.put(_Job(future, sha256, decoded.regions, held, decoded.source))
         finally:
             with self._lock:
                 self._decoding -= 1
@@ -274,6 +283,13 @@ class Engine:
             self._infer(batch)
 
     def _infer(self, batch: list[_Job]) -> None:
+        try:
+            self._infer_batch(batch)
+        finally:
+            for job in batch:  # the decoded pixels are dropped: out of the decode budget
+                job.held.release()
+
+    def _infer_batch(self, batch: list[_Job]) -> None:
         self.stats["batches"] += 1
         self.stats["images"] += len(batch)
         self.stats["regions"] += sum(len(job.regions) for job in batch)
@@ -282,20 +298,38 @@ class Engine:
         except Exception as exc:  # e.g. CUDA out of memory: tell every caller
             log.error("inference failed for a batch of %d images: %r", len(batch), exc)
             for job in batch:
-                job.held.release()
                 self._resolve(job.future, error=exc)
             return
-        start = 0
+        per_job, start = [], 0
         for job in batch:
-            job.held.release()
-            n = len(job.regions)
+            per_job.append(sims[start : start + len(job.regions)])
+            start += len(job.regions)
+        anime = [any(self._plan.clip_anime(row) for row in rows) for rows in per_job]
+        danbooru: dict[int, object] = {}
+        if self.danbooru is not None and any(anime):
+            # the reference's second pass: DeepDanbooru on the images CLIP calls anime,
+            # batched by input size
+            wanted = [k for k, a in enumerate(anime) if a and batch[k].source is not None]
             try:
-                verdict = self._verdict(job.sha256, sims[start : start + n])
+                results = self.danbooru.evaluate([batch[k].source for k in wanted], self.max_batch)
+            except Exception as exc:
+                log.error("DeepDanbooru failed for %d images: %r", len(wanted), exc)
+                for k in wanted:
+                    self._resolve(batch[k].future, error=exc)
+                batch = [job if k not in wanted else None for k, job in enumerate(batch)]
+            else:
+                danbooru = dict(zip(wanted, results))
+                self.stats["deepdanbooru"] += len(wanted)
+        for k, job in enumerate(batch):
+            if job is None:
+                continue
+            status = "ran" if k in danbooru else ("off" if anime[k] else "not_needed")
+            try:
+                verdict = self._verdict(job.sha256, per_job[k], danbooru.get(k), status)
             except Exception as exc:
                 self._resolve(job.future, error=exc)
             else:
                 self._resolve(job.future, verdict)
-            start += n
 
     def _similarities(self, regions: list[np.ndarray]) -> np.ndarray:
         import torch
@@ -309,12 +343,15 @@ class Engine:
             out.append((features @ self._text.T).cpu().numpy())
         return np.concatenate(out)
 
-    def _verdict(self, sha256: str, sims: np.ndarray) -> Verdict:
-        decision = combine([self._plan.decide(row) for row in sims])
-        worst = sims.max(axis=0)
+    def _verdict(self, sha256: str, sims: np.ndarray, danbooru=None, status: str = "not_needed") -> Verdict:
+        decision = combine([self._plan.decide(row, danbooru) for row in sims])
+        worst = round4(sims.max(axis=0))  # what the decision compared, as the reference reports it
+        scores = dict(decision.scores)
+        if danbooru is not None:
+            scores.update(danbooru.scores)
         return Verdict(
             labels=decision.labels,
-            scores=decision.scores,
+            scores=scores,
             prompt_scores={text: float(s) for text, s in zip(self.concepts.prompts, worst)},
             matched=decision.matched,
             model=self.loaded.identity,
@@ -322,6 +359,8 @@ class Engine:
             concept_version=self.concept_version,
             regions=len(sims),
             sha256=sha256,
+            deepdanbooru=status,
+            danbooru={} if danbooru is None else {**danbooru.ratings, **danbooru.tags},
         )
 
     def _unreadable(self, sha256: str, reason: str) -> Verdict:

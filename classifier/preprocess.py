@@ -1,5 +1,12 @@
 """Image bytes -> model-ready regions, without letting content hide.
 
+- the first region is exactly what the reference check sees (``reference_view``):
+  fedi-safety's ``thumbnail((512, 512))`` of the image as opened (first frame, no EXIF
+  rotation, Pillow's own draft for JPEGs), then open_clip's eval transform
+  (torchvision ``Resize(224)`` flooring the long side, ``CenterCrop(224)``, then
+  ``convert("RGB")``); so the reference's verdict is always one of ours;
+- the regions below come on top of it, only where they show something the reference's
+  view does not:
 - EXIF orientation applied; transparency composited on a neutral grey;
 - animated GIF/WebP/APNG: up to ``max_frames`` frames spread over the animation;
 - very wide or tall images: the centre crop the reference sees, plus tiles along the
@@ -26,7 +33,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from classifier.budget import DecodeBudget, Decoding
 
 # Bump when regions change for the same bytes: it is part of every concept version.
-PREPROCESS_VERSION = "1"
+# 2: the first region is the reference's view (512 px thumbnail, torchvision's floor).
+PREPROCESS_VERSION = "2"
+REFERENCE_SHRINK = (512, 512)  # fedi-safety: image.thumbnail((512, 512)) before checking
+HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 # Formats we decode; anything else Pillow could open (EPS, PSD, ...) is attack surface.
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")
 NEUTRAL = (128, 128, 128)
@@ -54,32 +64,118 @@ class PreprocessConfig:
         return f"{PREPROCESS_VERSION}:{self.size}:{self.max_pixels}:{self.max_frames}:{self.tile_aspect}:{self.max_tiles}"
 
 
+@dataclass
+class Decoded:
+    """The regions of one image, the reference's view first, and (when asked for) the
+    reference's 512 px image in RGB: what DeepDanbooru looks at."""
+
+    regions: list[np.ndarray]
+    source: np.ndarray | None = None  # H x W x 3 uint8, at most 512 x 512
+
+
 def decode(data: bytes, cfg: PreprocessConfig = PreprocessConfig(),
            budget: DecodeBudget | None = None) -> list[np.ndarray]:
-    """Every region to score for ``data``; raises ``Unreadable``.
+    """Every region to score for ``data``; raises ``Unreadable``."""
+    return decode_image(data, cfg, budget=budget).regions
 
-    Every frame is checked before it is decoded (``classifier.budget``); with a
-    ``budget``, the decode's estimated memory is held in it while decoding (waiting
-    for it to be free; ``Unreadable`` when it is more than the whole budget)."""
+
+def decode_image(data: bytes, cfg: PreprocessConfig = PreprocessConfig(), keep_source: bool = False,
+                 budget: DecodeBudget | None = None) -> Decoded:
+    """The reference's region, then our own regions where they add something; raises
+    ``Unreadable``.
+
+    Every frame is checked before any is decoded (``classifier.budget``); with a
+    ``budget``, the decode's estimated memory is held in it while decoding (waiting for
+    it to be free; ``Unreadable`` when it is more than the whole budget)."""
     with Decoding(data, cfg, budget) as decoding:
         image = _open(data, cfg)
         try:
-            indices = _frame_indices(image, cfg)
-            decoding.frames(image, indices)
-            regions: list[np.ndarray] = []
-            for index in indices:
-                try:
-                    decoding.seek(image, index)
-                    frame = _frame_rgb(image, cfg)
-                except (OSError, ValueError, SyntaxError, EOFError) as exc:
-                    if regions:  # a broken later frame: keep what we saw, the first frames decoded
-                        break
-                    raise Unreadable(f"truncated or corrupt {image.format} image: {exc}") from exc
-                regions.extend(views(frame, cfg))
-            frame = None  # freed before the budget is given back
-            return regions
+            decoding.frames(image, _frame_indices(image, cfg))
         finally:
             image.close()
+        try:
+            first, source, own = reference_view(data, cfg, keep_source)
+        except Unreadable:
+            raise
+        except (OSError, ValueError, SyntaxError, EOFError):
+            # Pillow cannot do the reference's operations on this one (an odd mode, say):
+            # our own decoding decides, and says why if it cannot either
+            return Decoded(_own_regions(data, cfg, True, decoding))
+        if own is None:
+            return Decoded([first], source)
+        return Decoded([first] + _own_regions(data, cfg, own, decoding), source)
+
+
+def reference_view(data: bytes, cfg: PreprocessConfig, keep_source: bool = False):
+    """``(region, source, own)``: the region the reference check sees, the 512 px image
+    it starts from (RGB, when ``keep_source``), and whether our own regions add
+    something: None (nothing), False (tiles or later frames only), True (also our own
+    view of the first frame: EXIF rotation, transparency or 16-bit grey handled)."""
+    image = _open(data, cfg)
+    try:
+        own = _own_adds(image, cfg)
+        image.thumbnail(REFERENCE_SHRINK)  # in place, before loading: Pillow drafts JPEGs itself
+        source = np.asarray(image.convert("RGB"), dtype=np.uint8) if keep_source else None
+        return reference_crop(image, cfg.size), source, own
+    finally:
+        image.close()
+
+
+def reference_crop(image: Image.Image, size: int) -> np.ndarray:
+    """open_clip's eval transform on a PIL image, as torchvision does it: shortest side to
+    ``size`` (the long side floored), bicubic; the centre crop (offsets rounded as
+    Python's round); then RGB."""
+    w, h = image.size
+    short, long = (w, h) if w <= h else (h, w)
+    new_long = int(size * long / short)
+    new_w, new_h = (size, new_long) if w <= h else (new_long, size)
+    if (new_w, new_h) != (w, h):
+        image = image.resize((new_w, new_h), Image.BICUBIC)
+    top = int(round((new_h - size) / 2.0))
+    left = int(round((new_w - size) / 2.0))
+    return np.asarray(image.crop((left, top, left + size, top + size)).convert("RGB"), dtype=np.uint8)
+
+
+def _own_adds(image: Image.Image, cfg: PreprocessConfig) -> bool | None:
+    """What our own regions add to the reference's view (see ``reference_view``)."""
+    differs = (
+        image.getexif().get(EXIF_ORIENTATION, 1) in range(2, 9)
+        or image.mode in ("RGBA", "LA", "PA", "RGBa", "La") + HIGH_BIT_MODES
+        or (image.mode == "P" and "transparency" in image.info)
+    )
+    if differs:
+        return True
+    width, height = image.size
+    try:
+        animated = int(getattr(image, "n_frames", 1) or 1) > 1
+    except (OSError, ValueError, SyntaxError, EOFError):
+        animated = True  # let our own decoding say what is wrong with it
+    if animated or max(width, height) / min(width, height) > cfg.tile_aspect:
+        return False
+    return None
+
+
+def _own_regions(data: bytes, cfg: PreprocessConfig, first_centre: bool,
+                 decoding: Decoding) -> list[np.ndarray]:
+    """Our own regions: frames spread over an animation, each with its centre crop and,
+    when very wide or tall, tiles; the first frame's centre only if ``first_centre``."""
+    image = _open(data, cfg)
+    try:
+        regions: list[np.ndarray] = []
+        for n, index in enumerate(_frame_indices(image, cfg)):
+            try:
+                decoding.seek(image, index)
+                frame = _frame_rgb(image, cfg)
+            except (OSError, ValueError, SyntaxError, EOFError) as exc:
+                if n:  # a broken later frame: keep what we saw, the first frames decoded
+                    break
+                raise Unreadable(f"truncated or corrupt {image.format} image: {exc}") from exc
+            frame_views = views(frame, cfg)
+            regions.extend(frame_views if n or first_centre else frame_views[1:])
+        frame = None  # freed before the budget is given back
+        return regions
+    finally:
+        image.close()
 
 
 def _open(data: bytes, cfg: PreprocessConfig) -> Image.Image:
@@ -155,7 +251,7 @@ def _frame_rgb(image: Image.Image, cfg: PreprocessConfig) -> Image.Image:
     if frame.mode == "RGB":
         frame.load()
         return frame
-    if frame.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if frame.mode in HIGH_BIT_MODES:
         # 16/32-bit greyscale: scale to 8 bits instead of clipping everything to white
         array = np.asarray(frame, dtype=np.float64)
         top = float(array.max()) or 1.0

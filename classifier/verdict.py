@@ -3,15 +3,15 @@ explain it later (scores, matched prompts, model identity, concept version)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class Verdict:
     labels: tuple[str, ...]  # sorted: csam, underage, nsfw, anime and custom concepts that fired
-    scores: dict[str, float]  # margin = similarity - threshold; >= 0 means the label fired
-    prompt_scores: dict[str, float]  # every prompt's similarity (largest over the regions)
+    scores: dict[str, float]  # margin = rounded similarity - threshold; > 0 means the label fired
+    prompt_scores: dict[str, float]  # every prompt's similarity rounded to 4 decimals (largest over the regions)
     matched: dict[str, tuple[str, ...]]  # family -> prompts that crossed their threshold
     model: str  # "ViT-L-14/openai", "modbot-tiny/random-weights"
     random_weights: bool
@@ -19,6 +19,11 @@ class Verdict:
     unreadable: str | None = None  # why the image could not be decoded; then no scores
     regions: int = 0  # frames x tiles examined
     sha256: str = ""
+    # DeepDanbooru, the anime second pass: "ran", "not_needed" (CLIP did not call the
+    # image anime), "off" (anime, but it did not run: no weights, or Pillow could not
+    # make the reference's 512 px image); None if unreadable
+    deepdanbooru: str | None = None
+    danbooru: dict[str, float] = field(default_factory=dict)  # its ratings and tags above 0.5, rounded
 
     @property
     def flagged(self) -> bool:
@@ -40,6 +45,8 @@ class Verdict:
             "unreadable": self.unreadable,
             "regions": self.regions,
             "sha256": self.sha256,
+            "deepdanbooru": self.deepdanbooru,
+            "danbooru": dict(self.danbooru),
         }
 
     @classmethod
@@ -55,4 +62,6 @@ class Verdict:
             unreadable=data.get("unreadable"),
             regions=int(data.get("regions", 0)),
             sha256=data.get("sha256", ""),
+            deepdanbooru=data.get("deepdanbooru"),
+            danbooru={k: float(v) for k, v in (data.get("danbooru") or {}).items()},
         )

@@ -1122,5 +1122,9 @@ def build_engine(policy: Any) -> Any:
     spec = ModelSpec(name=c.model, pretrained=c.pretrained, checkpoint=policy.checkpoint_path,
                      device=c.device, allow_random_weights=c.allow_random_weights)
     loaded = load_model(spec)
+    from classifier.deepdanbooru import load_deepdanbooru
+
+    danbooru = load_deepdanbooru(policy.deepdanbooru_setting, loaded.device,
+                                 allow_random_weights=c.allow_random_weights)
     return Engine(loaded, ConceptSet.builtin(custom=custom), max_batch=c.batch_size,
-                  decode_memory=c.decode_memory)
+                  decode_memory=c.decode_memory, danbooru=danbooru)

@@ -25,6 +25,7 @@ from pydantic import (
     field_validator, model_validator,
 )
 
+from classifier.concepts import DANBOORU_SCORES
 from modbot.durations import (
     Comparison, parse_duration, parse_duration_comparison, parse_number_comparison, parse_size,
 )
@@ -32,7 +33,9 @@ from modbot.files import UnusableFile
 from modbot.hashes import HashList, HashListError
 
 BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
-BUILTIN_SCORES = ("csam", "underage", "nsfw", "anime", "subject")
+# DeepDanbooru's scores (only in verdicts where it ran), and `danbooru:<tag>` for its tags
+DANBOORU_TAG_SCORE = "danbooru:"
+BUILTIN_SCORES = ("csam", "underage", "nsfw", "anime", "subject", *DANBOORU_SCORES)
 ITEM_TYPES = ("post", "comment", "upload", "any")
 LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload")
 SCOPES = ("local", "federated", "all")
@@ -220,6 +223,19 @@ class ClassifierSettings(Section):
         if v < 50_000_000:
             raise ValueError(f"decode_memory {v:,} bytes is too small to decode a photo; "
                              "give at least 50MB (the default is 1GB)")
+        return v
+
+    deepdanbooru: str = "auto"
+
+    @field_validator("deepdanbooru", mode="before")
+    @classmethod
+    def _deepdanbooru(cls, v: Any) -> str:
+        if v is False:  # YAML reads a bare `off` as false
+            return "off"
+        if v is True:
+            return "auto"
+        if not isinstance(v, str) or not v.strip():
+            raise ValueError(f"use auto, off, or the path of model-resnet_custom_v3.pt; got {v!r}")
         return v
 
     @field_validator("device")
@@ -957,10 +973,11 @@ class _Checker:
                 self.add(at + ("if", "labels", j), f"unknown label {label!r}{hint}; labels are "
                          f"{', '.join(sorted(self.labels))} (custom ones come from concepts:)")
         for name in cond.scores or {}:
-            if name not in self.scores:
+            if name not in self.scores and not (name.startswith(DANBOORU_TAG_SCORE) and len(name) > len(DANBOORU_TAG_SCORE)):
                 self.add(at + ("if", "scores", name), f"unknown score {name!r}"
                          f"{suggest(name, self.scores)}; scores are "
-                         f"{', '.join(sorted(self.scores))}", key=True)
+                         f"{', '.join(sorted(self.scores - set(DANBOORU_SCORES)))}; DeepDanbooru's: "
+                         f"{', '.join(DANBOORU_SCORES)}, {DANBOORU_TAG_SCORE}TAG", key=True)
         for j, name in enumerate(cond.hash_list or []):
             if name not in self.list_names:
                 self.add(at + ("if", "hash_list", j), self.unknown_list(name))

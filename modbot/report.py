@@ -227,7 +227,7 @@ def _scores(d: Mapping[str, Any]) -> str:
         return '<span class="muted">no scores</span>'
     cells = []
     for name, value in sorted(scores.items(), key=lambda kv: -_num(kv[1])):
-        fired = _num(value) >= 0
+        fired = _num(value) > 0  # a margin: > 0 exactly when the label fired
         cls = "score fired" if fired else "score"
         cells.append(f'<span class="{cls}">{_e(name)} {_fmt(value)}</span>')
     return " ".join(cells)

@@ -157,6 +157,14 @@ class Policy:
         return None if c is None else (Path(c) if os.path.isabs(c) else self.path.parent / c)
 
     @property
+    def deepdanbooru_setting(self) -> str:
+        """classifier.deepdanbooru: auto, off, or a path resolved against the rules file's folder."""
+        d = self.classifier.deepdanbooru
+        if d in ("auto", "off"):
+            return d
+        return str(Path(d).expanduser() if os.path.isabs(os.path.expanduser(d)) else self.path.parent / d)
+
+    @property
     def needs_phash(self) -> bool:
         return any(h.kind == "phash" for h in self.hash_lists.values())
 

@@ -23,6 +23,8 @@ def test_builtin_expands_prefixes_with_their_offsets():
     # human predicates: prefixed only, 0.202 (+0.01 for 'a man') + prefix offset
     assert prompt(c, "subject", "photo of a boy").threshold == pytest.approx(0.202)
     assert prompt(c, "subject", "illustration of a man").threshold == pytest.approx(0.212 + 0.075)
+    # the sum is computed as the reference computes it, float by float
+    assert prompt(c, "subject", "photo of a man").threshold == 0.202 + 0 + 0.01 == 0.21200000000000002
     assert "a boy" not in {p.text for p in c.families["subject"]}
     assert prompt(c, "subject", "teens").threshold == pytest.approx(0.19)
     # underage: bare and prefixed, base and danger shifted; lolicon bare only
@@ -31,7 +33,7 @@ def test_builtin_expands_prefixes_with_their_offsets():
     assert [p.text for p in c.families["underage"] if "lolicon" in p.text] == ["lolicon"]
     assert len(c.families["underage"]) == 10 * 5 + 1
     # nsfw concepts: 9 bare + 19 parts in 5 forms; anime overrides as listed
-    assert len(c.families["nsfw_concepts"]) == 9 + 19 * 5
+    assert len(c.families["nsfw_concepts"]) == 9 + 19 * 5 + 5  # + the five synthetic prompts
     assert prompt(c, "anime_nsfw_concepts", "nudity").threshold == pytest.approx(0.195)
     # one similarity per distinct text: the same words in two families are scored once
     assert len(c.prompts) == len(set(c.prompts))
@@ -42,7 +44,9 @@ def test_builtin_expands_prefixes_with_their_offsets():
     "edit,message",
     [
         (lambda d: d["families"]["underage"][0].update(treshold=0.1), "families.underage[0]: unknown key 'treshold'"),
-        (lambda d: d["families"]["underage"][0].update(danger=0.1), "families.underage[0].danger: 0.1 must be >= threshold"),
+        (lambda d: d["families"]["underage"][0].update(modifier=-0.1), "families.underage[0].modifier: -0.1 must be >= 0"),
+        (lambda d: d["families"]["underage"][0].update(danger=0.3), "families.underage[0]: unknown key 'danger'"),
+        (lambda d: d["families"]["underage"][0].pop("modifier"), "families.underage[0]: missing 'modifier'"),
         (lambda d: d["families"]["anime"][1].update(threshold="high"), "families.anime[1].threshold: must be a number"),
         (lambda d: d["families"]["anime"][1].update(threshold=2), "not a cosine similarity"),
         (lambda d: d["families"]["subject"][0].update(forms="prefix"), "forms: 'prefix' must be one of bare, prefixed, both"),
@@ -50,7 +54,7 @@ def test_builtin_expands_prefixes_with_their_offsets():
         (lambda d: d["families"]["nsfw_concepts"].append({"text": "nude", "threshold": 0.2}), "prompt 'nude' appears twice"),
         (lambda d: d["decision"]["second_pass"].update(pairs=[["child", "kids"]]), "second_pass.pairs"),
         (lambda d: d["decision"]["second_pass"].update(min_distinct_hits=0), "min_distinct_hits: must be a whole number >= 1"),
-        (lambda d: d.update(format=2), "format 2 is not supported"),
+        (lambda d: d.update(format=1), "format 1 is not supported (this version reads 2)"),
     ],
 )
 def test_invalid_files_say_where_and_what(data, edit, message):

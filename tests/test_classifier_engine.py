@@ -166,7 +166,7 @@ def test_verdict_carries_model_identity_scores_and_hash(engine):
     assert set(v.scores) == {"subject", "underage", "nsfw", "anime", "csam"}
     assert set(v.prompt_scores) == set(engine.concepts.prompts)
     assert v.regions == 1 and v.unreadable is None
-    assert v.labels == tuple(sorted(k for k, s in v.scores.items() if s >= 0 and k != "subject"))
+    assert v.labels == tuple(sorted(k for k, s in v.scores.items() if s > 0 and k != "subject"))
     assert Verdict.from_dict(json.loads(json.dumps(v.to_dict()))) == v
 
 
@@ -210,7 +210,7 @@ def test_regions_verdict_is_the_worst_region(engine):
     per_region = engine._similarities(regions)
     assert v.regions == len(regions) == 4
     for i, text in enumerate(engine.concepts.prompts):
-        assert v.prompt_scores[text] == pytest.approx(per_region[:, i].max(), abs=1e-5)
+        assert v.prompt_scores[text] == pytest.approx(per_region[:, i].max(), abs=6e-5)  # rounded to 4 decimals
 
 
 def test_unreadable_images_do_not_fail_their_batch(engine):

@@ -44,24 +44,28 @@ def test_exif_orientation_is_applied():
     image = two_halves((300, 200), RED, BLUE)
     exif = Image.Exif()
     exif[0x0112] = 6
-    (region,) = decode(encode(image, "JPEG", exif=exif))
+    reference, region = decode(encode(image, "JPEG", exif=exif))
     assert near(region[5, 112], RED) and near(region[218, 112], BLUE)  # top red, bottom blue
     assert near(region[112, 5], region[112, 218], tol=5)  # not left/right any more
+    # the reference looks at the pixels as stored: that view is the first region
+    assert near(reference[112, 5], RED) and near(reference[112, 218], BLUE)
 
 
 def test_transparency_is_composited_on_neutral_grey():
     image = Image.new("RGBA", (256, 256), (0, 0, 0, 0))  # invisible black
     image.paste((255, 0, 0, 255), (0, 0, 128, 256))  # visible red left half
-    (region,) = decode(encode(image, "PNG"))
+    reference, region = decode(encode(image, "PNG"))
     assert near(region[112, 10], (255, 0, 0))
     assert near(region[112, 214], (128, 128, 128), tol=2)
+    assert near(reference[112, 214], (0, 0, 0), tol=2)  # the reference drops alpha: black
 
 
 def test_palette_transparency_is_composited():
     image = Image.new("P", (64, 64), 0)
     image.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
-    (region,) = decode(encode(image, "GIF", transparency=0))
+    reference, region = decode(encode(image, "GIF", transparency=0))
     assert near(region[100, 100], (128, 128, 128), tol=2)
+    assert near(reference[100, 100], (0, 0, 0), tol=2)
 
 
 def animation(colours, fmt, size=(64, 64)):
@@ -106,13 +110,22 @@ def test_moderately_wide_images_get_square_tiles_and_3_2_photos_none():
     assert near(regions[1][112, 10], RED) and near(regions[-1][112, 214], BLUE)
 
 
-def test_large_jpegs_are_decoded_in_draft_mode():
-    data = encode(Image.new("RGB", (4000, 3000), GREEN), "JPEG")
+def drafts(data: bytes) -> tuple[list, list]:
     with mock.patch.object(JpegImagePlugin.JpegImageFile, "draft", autospec=True, side_effect=JpegImagePlugin.JpegImageFile.draft) as draft:
-        (region,) = decode(data)
-    (_, mode, requested), _ = draft.call_args
-    assert mode == "RGB" and min(requested) >= 224 and max(requested) < 4000
+        regions = decode(data)
+    return regions, [c.args[1:] for c in draft.call_args_list]
+
+
+def test_large_jpegs_are_decoded_in_draft_mode():
+    # the reference's view: only the draft Pillow's thumbnail((512, 512)) asks for itself
+    (region,), calls = drafts(encode(Image.new("RGB", (4000, 3000), GREEN), "JPEG"))
+    assert calls == [(None, (1024, 1024))]
     assert near(region[112, 112], GREEN)
+    # our own tiles of a very wide JPEG: drafted to just above the model size
+    regions, calls = drafts(encode(Image.new("RGB", (8000, 1500), GREEN), "JPEG"))
+    (mode, requested) = calls[-1]
+    assert mode == "RGB" and min(requested) >= 224 and max(requested) < 8000
+    assert len(regions) == 1 + PreprocessConfig().max_tiles
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -170,8 +183,9 @@ def test_unusual_modes_decode():
     grey16 = Image.fromarray((np.arange(256 * 256).reshape(256, 256) % 65535).astype(np.uint16))
     cmyk = Image.new("CMYK", (300, 300), (0, 255, 255, 0))
     for image, fmt in [(grey16, "PNG"), (cmyk, "JPEG"), (Image.new("L", (50, 70), 200), "PNG"), (Image.new("1", (90, 90), 1), "BMP")]:
-        (region,) = decode(encode(image, fmt))
-        assert region.shape == (224, 224, 3)
+        regions = decode(encode(image, fmt))
+        assert all(region.shape == (224, 224, 3) for region in regions)
+        assert len(regions) == (2 if image.mode == "I;16" else 1)  # 16-bit: also scaled to 8 bits
     (cmyk_region,) = decode(encode(cmyk, "JPEG"))
     assert near(cmyk_region[112, 112], (255, 0, 0), tol=60)
 
@@ -185,7 +199,7 @@ def test_a_broken_late_frame_keeps_the_frames_before_it():
 def test_draft_mode_and_exif_orientation_together():
     exif = Image.Exif()
     exif[0x0112] = 8  # displayed rotated 90 degrees counter-clockwise: stored right half on top
-    (region,) = decode(encode(two_halves((3000, 2000), RED, BLUE), "JPEG", exif=exif))
+    _, region = decode(encode(two_halves((3000, 2000), RED, BLUE), "JPEG", exif=exif))
     assert near(region[5, 112], BLUE) and near(region[218, 112], RED)
     assert near(region[60, 5], region[60, 218], tol=5)  # no left/right split any more
 

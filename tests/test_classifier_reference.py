@@ -48,6 +48,16 @@ NSFW_PARTS = {  # bare and prefixed
     "lesbian scene": 0.22, "gay scene": 0.22, "a nude man's ass": 0.21, "a nude woman's ass": 0.21,
     "exposed breasts": 0.22, "girl in a bikini": 0.22, "underwear": 0.21, "lingerie": 0.21,
 }
+# the five "synthetic" prompts, as the reference document spells them (two spaces in the
+# second: two adjacent literals in the source); the oracle test checks the package's bytes
+SYNTHETIC = {
+    "quintesstain corinblazing dean n blondes bronxsmug demi pilebarcelonluisspandex ,... ...#": 0.205,
+    "liam paying awwww hubby ... feeding mr  omg dropbox brad(@ zaynwoo \u2026.. burr": 0.205,
+    "nel ov lexi lov thwatchin thalaireason zz big oj anticipation \u0e1aci ov prick": 0.205,
+    "somehow dang rochelle sizzgusta imrankhanhalftime rankings equities exists skynews -- - smokin epidemiq": 0.205,
+    "asses zeit brunette brunette bikini meatlessdesired androunprecearomatic limestone "
+    "juxtatweetapicturevalmelee photo": 0.205,
+}
 ANIME_OVERRIDES = {
     "nsfw": 0.21, "exposed breasts": 0.205, "illustration of exposed breasts": 0.205,
     "nudity": 0.195, "nude": 0.195, "naked": 0.22,
@@ -65,7 +75,7 @@ def expected_families() -> dict[str, dict[str, tuple[float, float | None]]]:
         out["nsfw_predicates"][text] = (thr, None)
     for text, thr in ANIME.items():
         out["anime"][text] = (thr, None)
-    for text, thr in {**NSFW_BARE, **NSFW_PARTS}.items():
+    for text, thr in {**NSFW_BARE, **NSFW_PARTS, **SYNTHETIC}.items():
         out["nsfw_concepts"][text] = (thr, None)
     for text, thr in ANIME_OVERRIDES.items():
         out["anime_nsfw_concepts"][text] = (thr, None)
@@ -112,7 +122,7 @@ def test_family_sizes():
         "underage": 11 + 10 * 4,
         "nsfw_predicates": 9 * 5,
         "anime": 5,
-        "nsfw_concepts": 9 + 19 * 5,  # the optional synthetic prompts are left out
+        "nsfw_concepts": 9 + 19 * 5 + 5,  # the five synthetic prompts included
         "anime_nsfw_concepts": 6,
     }
 

@@ -180,7 +180,8 @@ class FakeHub:
         self.server.server_close()
 
 
-def run_weights_step(tmp_path: Path, fetch: str, endpoint: str) -> subprocess.CompletedProcess:
+def run_weights_step(tmp_path: Path, fetch: str, endpoint: str,
+                     dd_sha256: str | None = None) -> subprocess.CompletedProcess:
     """The weights RUN as the build runs it (sh, the venv's python3 first on PATH), with
     the files it COPYs taken from the checkout."""
     command = instructions()[step("MODBOT_FETCH_WEIGHTS")][1]
@@ -190,6 +191,9 @@ def run_weights_step(tmp_path: Path, fetch: str, endpoint: str) -> subprocess.Co
         ["sh", "-c", command], capture_output=True, text=True, timeout=120,
         env={**os.environ, "MODBOT_FETCH_WEIGHTS": fetch, "HF_HOME": str(tmp_path / "hf"),
              "HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_TELEMETRY": "1",
+             # DeepDanbooru from the fake hub too: its body, with the body's sha256
+             "MODBOT_DEEPDANBOORU_URL": f"{endpoint}/dd/resolve/v1/model-resnet_custom_v3.pt",
+             "MODBOT_DEEPDANBOORU_SHA256": dd_sha256 or hashlib.sha256(FakeHub.BODY).hexdigest(),
              "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
 
 
@@ -221,6 +225,18 @@ def test_the_weights_step_puts_the_weights_where_the_loader_looks(tmp_path):
     assert weights.is_relative_to(tmp_path / "hf" / "hub")
     assert weights.read_bytes() == FakeHub.BODY
     assert any(p.endswith(f"/resolve/main/{weights.name}") for p in hub.paths)
+    # and DeepDanbooru's file where `classifier.deepdanbooru: auto` looks ($HF_HOME)
+    assert (tmp_path / "hf" / "model-resnet_custom_v3.pt").read_bytes() == FakeHub.BODY
+
+
+def test_the_weights_step_refuses_a_deepdanbooru_file_with_another_sha256(tmp_path):
+    hub = FakeHub()
+    try:
+        done = run_weights_step(tmp_path, "1", hub.url, dd_sha256="0" * 64)
+    finally:
+        hub.close()
+    assert done.returncode != 0 and "expected " + "0" * 64 in done.stderr
+    assert not (tmp_path / "hf" / "model-resnet_custom_v3.pt").exists()
 
 
 def test_without_weights_the_step_downloads_nothing(tmp_path):

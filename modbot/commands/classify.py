@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
         description=(
             "Classify images with the CLIP safety classifier and print, for each, its labels "
             "(csam, underage, nsfw, anime) and top scores. A score is a margin: similarity "
-            "minus threshold, >= 0 means the label fired. Nothing is acted on or recorded. "
+            "minus threshold, > 0 means the label fired. Nothing is acted on or recorded. "
             "URLs are downloaded into memory with the bot's safe fetcher. "
             "Exit status: 0 all images classified, 1 some input could not be read or "
             "decoded, 2 the model could not be loaded."
@@ -40,11 +40,18 @@ def add_parser(subparsers) -> None:
         help="accept a checkpoint with random weights (tests and demos only; verdicts are meaningless)",
     )
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="images per model batch (default: %(default)s)")
+    p.add_argument(
+        "--deepdanbooru", default="auto", metavar="auto|off|PATH",
+        help="the anime second pass (DeepDanbooru, as fedi-safety runs it): auto uses "
+        "model-resnet_custom_v3.pt when found in $HF_HOME or ~/.cache/huggingface and says so "
+        "when not; off; or the weights file (default: %(default)s)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from classifier import ConceptSet, Engine, ModelError, ModelSpec, load_model
+    from classifier.deepdanbooru import load_deepdanbooru
 
     spec = ModelSpec(
         name=args.model,
@@ -55,12 +62,13 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         loaded = load_model(spec)
+        danbooru = load_deepdanbooru(args.deepdanbooru, loaded.device, allow_random_weights=args.allow_random_weights)
     except ModelError as exc:
         print(f"modbot classify: {exc}", file=sys.stderr)
         return 2
     data, failures = _read_inputs(args.inputs)
     readable = [name for name in args.inputs if name in data]
-    with Engine(loaded, ConceptSet.builtin(), max_batch=max(1, args.batch_size)) as engine:
+    with Engine(loaded, ConceptSet.builtin(), max_batch=max(1, args.batch_size), danbooru=danbooru) as engine:
         verdicts = dict(zip(readable, engine.classify_many([data[name] for name in readable])))
     if args.json:
         out = []
@@ -87,7 +95,8 @@ def _line(name: str, verdict, failure: str | None) -> str:
         return f"{name}: unreadable: {verdict.unreadable}"
     labels = ", ".join(verdict.labels) or "no labels"
     top = ", ".join(f"{k} {v:+.3f}" for k, v in verdict.top_scores(3))
-    return f"{name}: {labels} (top scores: {top}; {verdict.regions} region{'s' * (verdict.regions != 1)})"
+    anime_pass = {"ran": "; DeepDanbooru ran", "off": "; anime, but DeepDanbooru is OFF"}.get(verdict.deepdanbooru or "", "")
+    return f"{name}: {labels} (top scores: {top}; {verdict.regions} region{'s' * (verdict.regions != 1)}{anime_pass})"
 
 
 def _read_inputs(inputs: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
