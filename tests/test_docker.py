@@ -3,6 +3,7 @@ run exist and work, the settings they wire are the ones modbot reads."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
