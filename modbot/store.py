@@ -179,24 +179,40 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL is durable against a killed process (not a power cut) and keeps a
-            # commit per item cheap.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(actions)")}
-            if "item" not in columns:  # a state from before actions named their item
-                self._db.execute("ALTER TABLE actions ADD COLUMN item TEXT")
-            # Reads the schema and the root pages: a truncated file fails here, not later.
-            self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            for table in ("cursors", "actions", "journal"):
-                self._db.execute(f"SELECT max(rowid) FROM {table}").fetchone()
-        except sqlite3.Error as exc:
-            self._db.close()
-            raise StateError(database_problem(self.path, exc)) from None
+        # Two processes opening a new state at once can meet in SQLite's locks while one
+        # switches the file to WAL or creates the tables; SQLite then answers "locked" at
+        # once rather than waiting. Setting up again after a moment is safe (every step is
+        # idempotent), for as long as the connection's own busy timeout.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._set_up()
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                self._db.close()
+                raise StateError(database_problem(self.path, exc)) from None
+            except sqlite3.Error as exc:
+                self._db.close()
+                raise StateError(database_problem(self.path, exc)) from None
         for suffix in _SIDE_FILES:  # ones left by an older run with a looser mode
             _owner_only(self.path.with_name(self.path.name + suffix))
+
+    def _set_up(self) -> None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable against a killed process (not a power cut) and keeps a
+        # commit per item cheap.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(actions)")}
+        if "item" not in columns:  # a state from before actions named their item
+            self._db.execute("ALTER TABLE actions ADD COLUMN item TEXT")
+        # Reads the schema and the root pages: a truncated file fails here, not later.
+        self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        for table in ("cursors", "actions", "journal"):
+            self._db.execute(f"SELECT max(rowid) FROM {table}").fetchone()
 
     def close(self) -> None:
         with self._lock:
