@@ -47,7 +47,7 @@ from modbot.actions import DONE, Executor, Outcome, Target
 from modbot.fetch import DEFAULT_PORTS
 from modbot.images import ImageRef, image_refs, site_emoji_urls, upload_ref
 from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
-from modbot.settings import Settings
+from modbot.settings import Secret, Settings
 from modbot.source import Item, Source, parse_time
 from modbot.statelock import StateLock
 from modbot.store import Store, utc_iso
@@ -330,7 +330,7 @@ class Pipeline:
     @property
     def engine(self) -> Any:
         if self._engine is None:
-            self._engine = build_engine(self.policy)
+            self._engine = build_engine(self.policy, self.settings.classifier_token)
         return self._engine
 
     def start(self) -> None:
@@ -1094,10 +1094,10 @@ def _host_port(url: str | None) -> str | None:
     return f"{host}:{port}"
 
 
-def build_engine(policy: Any) -> Any:
+def build_engine(policy: Any, classifier_token: Secret | None = None) -> Any:
     """The classifier the policy's ``classifier:`` and ``concepts:`` describe: a local
     ``Engine``, or with ``classifier.remote`` a ``RemoteEngine`` (no model loaded here;
-    the token from $MODBOT_CLASSIFIER_TOKEN). A worker refusing the token raises
+    ``classifier_token``: the workers' token, from $MODBOT_CLASSIFIER_TOKEN). A worker refusing the token raises
     ``WorkerRefused`` (a ``ModelError``): the command says so and stops."""
     from classifier.concepts import ConceptSet, CustomConcept
 
@@ -1105,9 +1105,10 @@ def build_engine(policy: Any) -> Any:
     custom = [CustomConcept(name, tuple(s.prompts), s.threshold)
               for name, s in (policy.concepts or {}).items()]
     if c.remote is not None:
-        from classifier.remote import TOKEN_ENV, RemoteEngine
+        from classifier.remote import RemoteEngine
 
-        engine = RemoteEngine(c.remote.urls, os.environ.get(TOKEN_ENV) or None, custom=custom,
+        token = classifier_token.reveal() if classifier_token else None
+        engine = RemoteEngine(c.remote.urls, token, custom=custom,
                               timeout=c.remote.timeout.total_seconds(),
                               max_concurrency=c.remote.concurrency)
         try:

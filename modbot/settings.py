@@ -75,6 +75,8 @@ class Settings:
     pictrs_api_key: Secret | None = field(default=None, repr=False)
     state_path: Path = Path("modbot.sqlite3")
     rules_path: Path = Path("rules.yaml")
+    # the bearer token for `classifier.remote` workers (never in rules.yaml)
+    classifier_token: Secret | None = field(default=None, repr=False)
 
     @property
     def can_purge_by_alias(self) -> bool:
@@ -98,7 +100,8 @@ class Settings:
         if bool(pictrs_url) != bool(api_key):
             raise SettingsError(
                 "PICTRS_URL and PICTRS_API_KEY go together (pict-rs' internal purge needs "
-                "both); set both, or neither to purge images through their posts"
+                "both); set both, or neither (purge_image then only deletes an upload by its "
+                "delete token)"
             )
         return cls(
             lemmy_url=url,
@@ -108,6 +111,8 @@ class Settings:
             pictrs_api_key=Secret(api_key) if api_key else None,
             state_path=Path(env.get("MODBOT_STATE") or "modbot.sqlite3"),
             rules_path=Path(env.get("MODBOT_RULES") or "rules.yaml"),
+            classifier_token=Secret(token) if (token := env.get("MODBOT_CLASSIFIER_TOKEN"))
+            else None,
         )
 
 

@@ -59,9 +59,13 @@ def required_names() -> set[str]:
 
 
 def names_the_code_reads() -> set[str]:
-    """Every LEMMY_/PICTRS_/MODBOT_ string constant in modbot/ and classifier/."""
+    """Every LEMMY_/PICTRS_/MODBOT_ string constant in modbot/, classifier/ and the
+    Python scripts of deploy/ (the image build's own knobs)."""
     found = set()
-    for path in [*(ROOT / "modbot").rglob("*.py"), *(ROOT / "classifier").rglob("*.py")]:
+    scripts = [p for p in (ROOT / "deploy").glob("*") if p.is_file()
+               and p.read_text(errors="replace").startswith("#!/usr/bin/env python")]
+    for path in [*(ROOT / "modbot").rglob("*.py"), *(ROOT / "classifier").rglob("*.py"),
+                 *scripts]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) \
                     and NAME.fullmatch(node.value):
@@ -101,7 +105,8 @@ def dockerfile_env_and_args() -> tuple[dict[str, str], set[str]]:
 
 def test_settings_reads_the_documented_names():
     assert settings_names() == {"LEMMY_URL", "LEMMY_USERNAME", "LEMMY_PASSWORD", "PICTRS_URL",
-                                "PICTRS_API_KEY", "MODBOT_STATE", "MODBOT_RULES"}
+                                "PICTRS_API_KEY", "MODBOT_STATE", "MODBOT_RULES",
+                                "MODBOT_CLASSIFIER_TOKEN"}
     assert required_names() == {"LEMMY_URL", "LEMMY_USERNAME", "LEMMY_PASSWORD"}
 
 

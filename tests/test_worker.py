@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 
-from classifier import ConceptSet, CustomConcept, PreprocessConfig, Verdict, load_model
+from classifier import ConceptSet, CustomConcept, Engine, PreprocessConfig, Verdict, load_model
 from classifier.service import Client, WorkerConfig, WorkerServer, WorkerService, bind_socket, hash_token
 from classifier.tiny import tiny_spec, write_random_checkpoint
 from modbot.fakelemmy import hostile
@@ -66,8 +66,9 @@ def post(worker, data: bytes, token: str | None = ALICE, **headers) -> httpx.Res
 
 
 def version_with(loaded, custom) -> str:
-    return ConceptSet.builtin(custom=custom).version(
-        loaded.fingerprint, PreprocessConfig(size=loaded.image_size).version())
+    """The concept version an in-process engine has with these concepts."""
+    with Engine(loaded, ConceptSet.builtin(custom=custom)) as engine:
+        return engine.concept_version
 
 
 def test_an_image_gets_the_verdict_the_engine_gives(worker, photos):
