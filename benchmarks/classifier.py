@@ -66,8 +66,12 @@ def main(argv=None) -> int:
 
     # (b) first for the text embeddings (cached), then the reference reuses them
     engine = Engine(
-        loaded, concepts, max_batch=args.batch, max_wait_ms=args.max_wait_ms,
-        decode_workers=args.decode_workers, text_cache_dir=args.text_cache,
+        loaded,
+        concepts,
+        max_batch=args.batch,
+        max_wait_ms=args.max_wait_ms,
+        decode_workers=args.decode_workers,
+        text_cache_dir=args.text_cache,
     )
     text = text_embeddings(loaded, concepts.prompts, engine.concept_version, args.text_cache)
     plan = DecisionPlan(concepts)
@@ -92,7 +96,7 @@ def main(argv=None) -> int:
     size = -(-len(data) // args.rounds)
     for r, chunk_start in enumerate(range(0, len(data), size)):
         chunk = data[chunk_start : chunk_start + size]
-        for phase in (("ref", "eng") if r % 2 == 0 else ("eng", "ref")):
+        for phase in ("ref", "eng") if r % 2 == 0 else ("eng", "ref"):
             mem = Memory(torch, loaded)
             start, cpu = time.perf_counter(), time.process_time()
             if phase == "ref":
@@ -156,7 +160,10 @@ def agreement(args, loaded, concepts, data, ref_sims) -> None:
     shifted = ConceptSet.from_dict(doc)
     # same prompts, so the same text embeddings: reuse the cached file under the new version
     cache_dir = Path(args.text_cache) if args.text_cache else default_cache_dir()
-    model, pre = f"{loaded.fingerprint}+deepdanbooru-off", PreprocessConfig(size=loaded.image_size).version()
+    model, pre = (
+        f"{loaded.fingerprint}+deepdanbooru-off",
+        PreprocessConfig(size=loaded.image_size).version(),
+    )
     source = cache_dir / f"{concepts.version(model, pre)}.safetensors"
     target = cache_dir / f"{shifted.version(model, pre)}.safetensors"
     if source.is_file() and not target.is_file():
@@ -165,8 +172,12 @@ def agreement(args, loaded, concepts, data, ref_sims) -> None:
         verdicts = engine.classify_many(data)
         first = [engine._similarities(decode(d, engine.preprocess))[0] for d in data]
     diff = max(float(np.abs(a - b).max()) for a, b in zip(first, sims))
-    thresholds = np.array([min(p.threshold for f in shifted.families.values() for p in f if p.text == t)
-                           for t in concepts.prompts])
+    thresholds = np.array(
+        [
+            min(p.threshold for f in shifted.families.values() for p in f if p.text == t)
+            for t in concepts.prompts
+        ]
+    )
     firing = [float(np.mean(round4(s) > thresholds)) for s in sims]
     try:
         reference_labels = horde_safety_labels(concepts, sims, shift)
@@ -179,7 +190,10 @@ def agreement(args, loaded, concepts, data, ref_sims) -> None:
     within = sum(r <= set(v.labels) for v, r in zip(verdicts, reference_labels))
     single = [k for k, v in enumerate(verdicts) if v.regions == 1]
     same_single = sum(set(verdicts[k].labels) == reference_labels[k] for k in single)
-    fired = {label: sum(label in r for r in reference_labels) for label in ("anime", "nsfw", "underage", "csam")}
+    fired = {
+        label: sum(label in r for r in reference_labels)
+        for label in ("anime", "nsfw", "underage", "csam")
+    }
     print(
         f"agreement with {who}, thresholds lowered by {shift:.4f} on both sides ({min(firing):.0%}-{max(firing):.0%} "
         f"of prompts fire; reference labels {fired}): same labels on {same}/{len(data)} images "
@@ -209,9 +223,16 @@ def horde_safety_labels(concepts, sims, shift) -> list[set]:
     ci.similarities = lambda image_features, text_array: [values[t] for t in text_array]
     checker = NSFWChecker(ci, None)
     checker.predicate_default_threshold -= shift
-    for table in (checker.human_predicates_isolated, checker.underage_predicates, checker.nsfw_predicates,
-                  checker.anime_cartoon_predicates, checker.nsfw_isolated_concepts, checker.nsfw_concept_parts,
-                  checker.nsfw_synth_concepts, checker.nsfw_post_anime_concepts):
+    for table in (
+        checker.human_predicates_isolated,
+        checker.underage_predicates,
+        checker.nsfw_predicates,
+        checker.anime_cartoon_predicates,
+        checker.nsfw_isolated_concepts,
+        checker.nsfw_concept_parts,
+        checker.nsfw_synth_concepts,
+        checker.nsfw_post_anime_concepts,
+    ):
         for key in table:
             table[key] = table[key] - shift
     for key, modifier in checker.underage_danger_modifiers.items():
@@ -225,8 +246,18 @@ def horde_safety_labels(concepts, sims, shift) -> list[set]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             r = checker.check_for_nsfw(image, prompt="", model_info={"nsfw": True, "tags": []})
-        out.append({name for name, on in [("anime", r.is_anime), ("nsfw", r.is_nsfw),
-                                           ("underage", r.is_underage_subject), ("csam", r.is_csam)] if on})
+        out.append(
+            {
+                name
+                for name, on in [
+                    ("anime", r.is_anime),
+                    ("nsfw", r.is_nsfw),
+                    ("underage", r.is_underage_subject),
+                    ("csam", r.is_csam),
+                ]
+                if on
+            }
+        )
     return out
 
 
@@ -242,7 +273,9 @@ class Reference:
             loaded.image_size, is_train=False, mean=loaded.mean, std=loaded.std
         )
         fam = concepts.families
-        predicate_texts = {p.text for f in ("subject", "underage", "nsfw_predicates", "anime") for p in fam[f]}
+        predicate_texts = {
+            p.text for f in ("subject", "underage", "nsfw_predicates", "anime") for p in fam[f]
+        }
         self.first = [i for i, t in enumerate(concepts.prompts) if t in predicate_texts]
         self.second = [i for i, t in enumerate(concepts.prompts) if t not in predicate_texts]
         self.text_first, self.text_second = text[self.first], text[self.second]
@@ -263,7 +296,9 @@ class Reference:
             sims = np.empty(self.n)
             with torch.no_grad():
                 for idx, text in ((self.first, self.text_first), (self.second, self.text_second)):
-                    f = torch.nn.functional.normalize(self.loaded.model.encode_image(x).float(), dim=-1)
+                    f = torch.nn.functional.normalize(
+                        self.loaded.model.encode_image(x).float(), dim=-1
+                    )
                     sims[idx] = (f @ text.T)[0].cpu().numpy()
             self.last_sims.append(sims)
             labels.append(self.plan.decide(sims).labels)
@@ -338,7 +373,9 @@ def make_images(n: int) -> list[tuple[int, int, bytes]]:
         crop = rng.uniform(0.8, 1.0)
         cw, ch = int(w * crop), int(h * crop)
         x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-        image = photo.crop((x, y, x + cw, y + ch)).resize((int(cw * scale), int(ch * scale)), Image.LANCZOS)
+        image = photo.crop((x, y, x + cw, y + ch)).resize(
+            (int(cw * scale), int(ch * scale)), Image.LANCZOS
+        )
         if i % 2:
             image = image.transpose(Image.FLIP_LEFT_RIGHT)
         buf = io.BytesIO()
@@ -364,11 +401,15 @@ def machine(torch) -> str:
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", default="ViT-L-14")
     p.add_argument("--pretrained", default="openai")
     p.add_argument("--checkpoint")
-    p.add_argument("--random-weights", action="store_true", help="random initialisation (no weights needed)")
+    p.add_argument(
+        "--random-weights", action="store_true", help="random initialisation (no weights needed)"
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--images", type=int, default=96)
     p.add_argument("--batch", type=int, default=32, help="engine max batch")
@@ -376,11 +417,19 @@ def parse_args(argv):
     p.add_argument("--decode-workers", type=int, default=None)
     p.add_argument("--warmup", type=int, default=8)
     p.add_argument("--rounds", type=int, default=4, help="alternating reference/engine rounds")
-    p.add_argument("--text-cache", default=None, help="text-embedding cache dir (default: the user cache)")
-    p.add_argument("--shift", type=float, default=None,
-                   help="lower every threshold by this for the agreement check (default: random weights: "
-                   "until ~12 %% of similarities are above 0.2; real weights: 0)")
-    p.add_argument("--agreement-only", action="store_true", help="skip the timing, print the agreement line")
+    p.add_argument(
+        "--text-cache", default=None, help="text-embedding cache dir (default: the user cache)"
+    )
+    p.add_argument(
+        "--shift",
+        type=float,
+        default=None,
+        help="lower every threshold by this for the agreement check (default: random weights: "
+        "until ~12 %% of similarities are above 0.2; real weights: 0)",
+    )
+    p.add_argument(
+        "--agreement-only", action="store_true", help="skip the timing, print the agreement line"
+    )
     return p.parse_args(argv)
 
 

@@ -94,7 +94,7 @@ def write_rules(directory: Path, remote: str, checkpoint: Path, decode_memory: s
     path.write_text(f"""
 classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {checkpoint},
              device: cpu, batch_size: 8, allow_random_weights: true{memory}}}
-fetch: {{allow_hosts: ["{remote.split('//', 1)[1]}"]}}
+fetch: {{allow_hosts: ["{remote.split("//", 1)[1]}"]}}
 rules:
   - name: unreadable
     if: {{unreadable: true}}
@@ -103,15 +103,18 @@ rules:
     return path
 
 
-def run_once(corpus: dict[str, bytes], links: bool, tree: Path, checkpoint: Path,
-             decode_memory: str | None) -> dict:
+def run_once(
+    corpus: dict[str, bytes], links: bool, tree: Path, checkpoint: Path, decode_memory: str | None
+) -> dict:
     """A fake instance with one post per file (and the comment of 100 links), then
     `python -m modbot run --once --dry-run` from `tree`; the child's peak RSS."""
     from modbot.fakelemmy import FakeLemmy, hostile
     from modbot.fakelemmy.scenarios import standard_cast
 
-    with FakeLemmy(rate_limit=None, login_rate_limit=None) as lemmy, \
-            tempfile.TemporaryDirectory(prefix="modbot-hostile-") as tmp:
+    with (
+        FakeLemmy(rate_limit=None, login_rate_limit=None) as lemmy,
+        tempfile.TemporaryDirectory(prefix="modbot-hostile-") as tmp,
+    ):
         tmp = Path(tmp)
         cast = standard_cast(lemmy)
         for name, data in corpus.items():
@@ -120,14 +123,24 @@ def run_once(corpus: dict[str, bytes], links: bool, tree: Path, checkpoint: Path
             big = lemmy.add_remote_file("big.jpg", hostile.large_file(20 * MB))
             post = lemmy.add_post(cast.pics, cast.bob, name="links")
             lemmy.add_comment(post, cast.bob, content=hostile.many_links(big, 100))
-        env = {**os.environ, "LEMMY_URL": lemmy.url, "LEMMY_USERNAME": "modbot",
-               "LEMMY_PASSWORD": "pw", "MODBOT_STATE": str(tmp / "state.sqlite3"),
-               "MODBOT_RULES": str(write_rules(tmp, lemmy.remote_url, checkpoint, decode_memory)),
-               "PYTHONPATH": str(tree)}
+        env = {
+            **os.environ,
+            "LEMMY_URL": lemmy.url,
+            "LEMMY_USERNAME": "modbot",
+            "LEMMY_PASSWORD": "pw",
+            "MODBOT_STATE": str(tmp / "state.sqlite3"),
+            "MODBOT_RULES": str(write_rules(tmp, lemmy.remote_url, checkpoint, decode_memory)),
+            "PYTHONPATH": str(tree),
+        }
         started = time.perf_counter()
         with open(tmp / "out", "w") as out, open(tmp / "err", "w") as err:
-            child = subprocess.Popen([sys.executable, "-m", "modbot", "run", "--once", "--dry-run"],
-                                     cwd=tree, env=env, stdout=out, stderr=err)
+            child = subprocess.Popen(
+                [sys.executable, "-m", "modbot", "run", "--once", "--dry-run"],
+                cwd=tree,
+                env=env,
+                stdout=out,
+                stderr=err,
+            )
             _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
         code = os.waitstatus_to_exitcode(status)
@@ -135,8 +148,12 @@ def run_once(corpus: dict[str, bytes], links: bool, tree: Path, checkpoint: Path
         if code != 0:
             raise SystemExit(f"modbot exited {code}:\n{stderr[-3000:]}")
         unreadable = _unreadable(tmp / "state.sqlite3")
-    return {"peak_rss_mb": usage.ru_maxrss / 1024, "seconds": round(seconds, 1),
-            "summary": stdout.strip().splitlines()[0], "unreadable": unreadable}
+    return {
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "seconds": round(seconds, 1),
+        "summary": stdout.strip().splitlines()[0],
+        "unreadable": unreadable,
+    }
 
 
 def _unreadable(state: Path) -> dict[str, str]:
@@ -187,8 +204,13 @@ with Engine(load_model(tiny_spec(checkpoint)), decode_workers=threads, max_batch
 
 def many_threads(threads: int, checkpoint: Path, budget: int, tree: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run([sys.executable, "-c", THREADS_CHILD, str(checkpoint), str(threads),
-                           str(budget)], cwd=tree, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", THREADS_CHILD, str(checkpoint), str(threads), str(budget)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise SystemExit(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -261,8 +283,13 @@ def calibrate(tree: Path) -> list[tuple[str, float, float]]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
 
     def child(case: str) -> str:
-        done = subprocess.run([sys.executable, "-c", CALIBRATE_CHILD, case], cwd=tree, env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", CALIBRATE_CHILD, case],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise SystemExit(done.stderr[-3000:])
         return done.stdout.strip().splitlines()[-1]
@@ -279,15 +306,25 @@ def calibrate(tree: Path) -> list[tuple[str, float, float]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--decode-memory", metavar="SIZE",
-                        help="classifier.decode_memory for both runs (default: not set, "
-                        "the default 1GB)")
-    parser.add_argument("--tree", type=Path, default=ROOT,
-                        help="the checkout whose modbot runs (default: this one)")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="also hand N costly images to an Engine with N decode threads")
-    parser.add_argument("--calibrate", action="store_true",
-                        help="also measure each format's decode against its estimate")
+    parser.add_argument(
+        "--decode-memory",
+        metavar="SIZE",
+        help="classifier.decode_memory for both runs (default: not set, the default 1GB)",
+    )
+    parser.add_argument(
+        "--tree", type=Path, default=ROOT, help="the checkout whose modbot runs (default: this one)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="also hand N costly images to an Engine with N decode threads",
+    )
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="also measure each format's decode against its estimate",
+    )
     parser.add_argument("--skip-runs", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -295,49 +332,62 @@ def main() -> int:
     from modbot.durations import parse_size
 
     import logging
+
     logging.basicConfig(level=logging.WARNING)
     budget = parse_size(args.decode_memory) if args.decode_memory else 1_000_000_000
     cores = len(os.sched_getaffinity(0))
-    print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, "
-          f"Python {platform.python_version()}; modbot from {args.tree}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {cores} cores, "
+        f"Python {platform.python_version()}; modbot from {args.tree}"
+    )
     with tempfile.TemporaryDirectory(prefix="modbot-hostile-") as tmp:
         checkpoint = write_random_checkpoint(Path(tmp) / "tiny.safetensors")
         if not args.skip_runs:
             ordinary = ordinary_files()
             hostile = {**ordinary, **hostile_files()}
-            print(f"corpora: ordinary {len(ordinary)} images "
-                  f"({sum(map(len, ordinary.values())) / 1e6:.1f} MB); hostile: the same plus "
-                  f"{len(hostile) - len(ordinary)} image bombs and a comment of 100 links to a "
-                  "20 MB file")
+            print(
+                f"corpora: ordinary {len(ordinary)} images "
+                f"({sum(map(len, ordinary.values())) / 1e6:.1f} MB); hostile: the same plus "
+                f"{len(hostile) - len(ordinary)} image bombs and a comment of 100 links to a "
+                "20 MB file"
+            )
             base = run_once(ordinary, False, args.tree, checkpoint, args.decode_memory)
             bad = run_once(hostile, True, args.tree, checkpoint, args.decode_memory)
             target = base["peak_rss_mb"] + budget / MB
-            print(f"decode budget: {budget / 1e6:.0f} MB "
-                  f"({'classifier.decode_memory: ' + args.decode_memory if args.decode_memory else 'default'})")
+            print(
+                f"decode budget: {budget / 1e6:.0f} MB "
+                f"({'classifier.decode_memory: ' + args.decode_memory if args.decode_memory else 'default'})"
+            )
             print(f"ordinary run: peak RSS {base['peak_rss_mb']:7.0f} MiB in {base['seconds']} s")
             print(f"    {base['summary']}")
             print(f"hostile run:  peak RSS {bad['peak_rss_mb']:7.0f} MiB in {bad['seconds']} s")
             print(f"    {bad['summary']}")
             for name, why in sorted(bad["unreadable"].items()):
                 print(f"    unreadable {name}: {why}")
-            print(f"difference:   {bad['peak_rss_mb'] - base['peak_rss_mb']:+.0f} MiB; target: hostile <= "
-                  f"ordinary + decode budget = {target:.0f} MiB: "
-                  f"{'met' if bad['peak_rss_mb'] <= target else 'NOT MET'}")
+            print(
+                f"difference:   {bad['peak_rss_mb'] - base['peak_rss_mb']:+.0f} MiB; target: hostile <= "
+                f"ordinary + decode budget = {target:.0f} MiB: "
+                f"{'met' if bad['peak_rss_mb'] <= target else 'NOT MET'}"
+            )
         if args.threads:
             result = many_threads(args.threads, checkpoint, budget, args.tree)
-            print(f"engine with {args.threads} decode threads, {args.threads} RGBA 25-megapixel "
-                  f"PNGs at once (~{result['largest_mb']:.0f} MB each to decode): "
-                  f"{result['decoded']} decoded, peak RSS {result['peak_above_mb']:.0f} MB above the "
-                  f"loaded model (budget {budget / 1e6:.0f} MB, held at most "
-                  f"{result['budget_peak_mb']:.0f} MB; {result['waits']} decodes waited); "
-                  f"without the budget: ~{args.threads * result['largest_mb']:.0f} MB")
+            print(
+                f"engine with {args.threads} decode threads, {args.threads} RGBA 25-megapixel "
+                f"PNGs at once (~{result['largest_mb']:.0f} MB each to decode): "
+                f"{result['decoded']} decoded, peak RSS {result['peak_above_mb']:.0f} MB above the "
+                f"loaded model (budget {budget / 1e6:.0f} MB, held at most "
+                f"{result['budget_peak_mb']:.0f} MB; {result['waits']} decodes waited); "
+                f"without the budget: ~{args.threads * result['largest_mb']:.0f} MB"
+            )
         if args.calibrate:
             print("per-format decode at 4000x4000: measured peak vs estimate (bytes per pixel)")
             worst = 0.0
             for case, measured, estimated in calibrate(args.tree):
                 worst = max(worst, measured / estimated)
-                print(f"    {case:28s} measured {measured:6.2f}  estimate {estimated:6.2f}"
-                      f"{'' if measured <= estimated else '  UNDER-ESTIMATED'}")
+                print(
+                    f"    {case:28s} measured {measured:6.2f}  estimate {estimated:6.2f}"
+                    f"{'' if measured <= estimated else '  UNDER-ESTIMATED'}"
+                )
             print(f"    largest measured/estimate: {worst:.2f} (must be <= 1)")
     return 0
 

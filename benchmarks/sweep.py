@@ -42,16 +42,36 @@ def serve(posts: int, distinct: int) -> None:
     with FakeLemmy(rate_limit=None, login_rate_limit=None) as lemmy:
         cast = standard_cast(lemmy)
         cast.bot.show_nsfw = cast.bot.show_bot_accounts = True
-        urls = [lemmy.add_remote_file(f"img{i}.jpg", hostile.jpeg(
-            width=96, height=64, color=(i % 256, (i * 7) // 256 % 256, (i * 13) % 251)))
-            for i in range(distinct)]
+        urls = [
+            lemmy.add_remote_file(
+                f"img{i}.jpg",
+                hostile.jpeg(
+                    width=96, height=64, color=(i % 256, (i * 7) // 256 % 256, (i * 13) % 251)
+                ),
+            )
+            for i in range(distinct)
+        ]
         start = now() - timedelta(days=2)
         authors = [cast.alice, cast.bob]
         for i in range(posts):
-            lemmy.add_post(cast.pics, authors[i % 2], name=f"post {i}", url=urls[i % distinct],
-                           published=start + timedelta(seconds=i))
-        print(json.dumps({"url": lemmy.url, "remote": lemmy.remote_url,
-                          "pictrs": lemmy.pictrs_url, "key": lemmy.pictrs_api_key}), flush=True)
+            lemmy.add_post(
+                cast.pics,
+                authors[i % 2],
+                name=f"post {i}",
+                url=urls[i % distinct],
+                published=start + timedelta(seconds=i),
+            )
+        print(
+            json.dumps(
+                {
+                    "url": lemmy.url,
+                    "remote": lemmy.remote_url,
+                    "pictrs": lemmy.pictrs_url,
+                    "key": lemmy.pictrs_api_key,
+                }
+            ),
+            flush=True,
+        )
         for line in sys.stdin:
             if line.strip() == "stats":
                 counts: dict[str, int] = {}
@@ -83,7 +103,7 @@ def write_policy(directory: Path, remote: str, checkpoint: Path) -> Path:
 classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {checkpoint},
              device: cpu, batch_size: 32, allow_random_weights: true}}
 hash_lists: {{known-bad: {{kind: sha256, file: known-bad.txt}}}}
-fetch: {{allow_hosts: ["{remote.split('//', 1)[1]}"], concurrency: 16, per_host: 16}}
+fetch: {{allow_hosts: ["{remote.split("//", 1)[1]}"], concurrency: 16, per_host: 16}}
 lemmy: {{requests_per_minute: 100000, lookback: 6h, timeout: 30s}}
 rules:
   - name: known abusive image
@@ -105,7 +125,10 @@ def bench(posts: int, distinct: int) -> dict:
 
     child = subprocess.Popen(
         [sys.executable, __file__, "--serve", "--posts", str(posts), "--distinct", str(distinct)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         fake = json.loads(child.stdout.readline())
 
@@ -118,9 +141,14 @@ def bench(posts: int, distinct: int) -> dict:
             tmp = Path(tmp)
             checkpoint = write_random_checkpoint(tmp / "tiny.safetensors")
             policy = load_policy(write_policy(tmp, fake["remote"], checkpoint))
-            settings = Settings(lemmy_url=fake["url"], username="modbot", password=Secret("pw"),
-                                pictrs_url=fake["pictrs"], pictrs_api_key=Secret(fake["key"]),
-                                state_path=tmp / "state.sqlite3")
+            settings = Settings(
+                lemmy_url=fake["url"],
+                username="modbot",
+                password=Secret("pw"),
+                pictrs_url=fake["pictrs"],
+                pictrs_api_key=Secret(fake["key"]),
+                state_path=tmp / "state.sqlite3",
+            )
             store = Store(settings.state_path)
             marks: dict[str, float] = {}
 
@@ -150,10 +178,13 @@ def bench(posts: int, distinct: int) -> dict:
         child.wait(timeout=30)
     fetched = after.get("remote", 0) - before.get("remote", 0)
     return {
-        "posts": posts, "distinct_images": distinct, "items": stats.items_seen,
+        "posts": posts,
+        "distinct_images": distinct,
+        "items": stats.items_seen,
         "seconds": round(elapsed, 1),
         "items_per_s": round(stats.items_seen / elapsed, 1),
-        "images_fetched": fetched, "images_fetched_per_s": round(fetched / elapsed, 1),
+        "images_fetched": fetched,
+        "images_fetched_per_s": round(fetched / elapsed, 1),
         "classified": stats.images_classified,
         "classifications_per_s": round(stats.images_classified / elapsed, 1),
         "cache_hits": stats.cache_hits,
@@ -185,19 +216,29 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"sweep of {result['items']} items ({result['posts']} posts, "
-          f"{result['distinct_images']} distinct images) in {result['seconds']} s, dry run, tiny model, CPU")
+    print(
+        f"sweep of {result['items']} items ({result['posts']} posts, "
+        f"{result['distinct_images']} distinct images) in {result['seconds']} s, dry run, tiny model, CPU"
+    )
     print(f"  items/s:              {result['items_per_s']}")
-    print(f"  images fetched/s:     {result['images_fetched_per_s']} ({result['images_fetched']} fetched)")
-    print(f"  classifications/s:    {result['classifications_per_s']} ({result['classified']} "
-          f"classified, {result['cache_hits']} from the verdict cache)")
+    print(
+        f"  images fetched/s:     {result['images_fetched_per_s']} ({result['images_fetched']} fetched)"
+    )
+    print(
+        f"  classifications/s:    {result['classifications_per_s']} ({result['classified']} "
+        f"classified, {result['cache_hits']} from the verdict cache)"
+    )
     print(f"  Lemmy API requests:   {result['lemmy_requests_during_sweep']} during the sweep")
     print(f"  idle poll cycle:      {result['idle_poll_requests']} requests (target <= 2)")
-    print(f"  peak RSS:             {result['peak_rss_mb_after_1k']} MB after 1k items, "
-          f"{result['peak_rss_mb_after_all']} MB after all; growth {result['rss_growth_mb']} MB "
-          "(target < 50 MB)")
-    print(f"  current RSS:          {result['rss_mb_now_after_1k']} MB after 1k items, "
-          f"{result['rss_mb_now_after_all']} MB after all; growth {result['rss_now_growth_mb']} MB")
+    print(
+        f"  peak RSS:             {result['peak_rss_mb_after_1k']} MB after 1k items, "
+        f"{result['peak_rss_mb_after_all']} MB after all; growth {result['rss_growth_mb']} MB "
+        "(target < 50 MB)"
+    )
+    print(
+        f"  current RSS:          {result['rss_mb_now_after_1k']} MB after 1k items, "
+        f"{result['rss_mb_now_after_all']} MB after all; growth {result['rss_now_growth_mb']} MB"
+    )
     return 0
 
 

@@ -42,7 +42,9 @@ TOKEN = "benchmark-token-0123456789abcdef"
 def _bench_classifier():
     """benchmarks/classifier.py (its image maker and machine line), loaded by path: its
     module name would clash with the ``classifier`` package."""
-    spec = importlib.util.spec_from_file_location("bench_classifier", ROOT / "benchmarks" / "classifier.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_classifier", ROOT / "benchmarks" / "classifier.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -59,20 +61,31 @@ def main(argv=None) -> int:
     text_cache = args.text_cache or tempfile.mkdtemp(prefix="modbot-bench-text-")
     os.environ["MODBOT_TEXT_CACHE_DIR"] = text_cache
     images = [d for _, _, d in bench.make_images(args.images)]
-    loaded = load_model(ModelSpec(name=args.model, pretrained=None, device=args.device,
-                                  allow_random_weights=True))
-    engine = Engine(loaded, ConceptSet.builtin(), max_batch=args.batch, max_wait_ms=args.max_wait_ms,
-                    text_cache_dir=text_cache)
+    loaded = load_model(
+        ModelSpec(name=args.model, pretrained=None, device=args.device, allow_random_weights=True)
+    )
+    engine = Engine(
+        loaded,
+        ConceptSet.builtin(),
+        max_batch=args.batch,
+        max_wait_ms=args.max_wait_ms,
+        text_cache_dir=text_cache,
+    )
     print(f"machine: {bench.machine(torch)}")
-    print(f"model: {loaded.identity} on {loaded.device} ({str(loaded.dtype).removeprefix('torch.')}), "
-          f"torch {torch.__version__}, {torch.get_num_threads()} torch threads; engine batch "
-          f"{args.batch}, wait {args.max_wait_ms:g} ms (in-process and worker alike)")
-    print(f"images: {len(images)} JPEGs from tests/data, mean {sum(map(len, images)) / len(images) / 1024:.0f} KiB; "
-          f"{args.rounds} alternating rounds per concurrency; HTTP clients in {args.client_procs} process(es)")
+    print(
+        f"model: {loaded.identity} on {loaded.device} ({str(loaded.dtype).removeprefix('torch.')}), "
+        f"torch {torch.__version__}, {torch.get_num_threads()} torch threads; engine batch "
+        f"{args.batch}, wait {args.max_wait_ms:g} ms (in-process and worker alike)"
+    )
+    print(
+        f"images: {len(images)} JPEGs from tests/data, mean {sum(map(len, images)) / len(images) / 1024:.0f} KiB; "
+        f"{args.rounds} alternating rounds per concurrency; HTTP clients in {args.client_procs} process(es)"
+    )
 
     worker, url = start_worker(args, text_cache)
-    pool = multiprocessing.get_context("spawn").Pool(args.client_procs, initializer=_client_init,
-                                                     initargs=(url, images))
+    pool = multiprocessing.get_context("spawn").Pool(
+        args.client_procs, initializer=_client_init, initargs=(url, images)
+    )
     try:
         pool.map(_client_warm, range(args.client_procs))
         warm = images[: max(args.warmup, max(concurrencies))]
@@ -87,7 +100,7 @@ def main(argv=None) -> int:
             local_batches = http_batches = 0
             latencies: list[float] = []
             for r in range(args.rounds):
-                for phase in (("local", "http") if r % 2 == 0 else ("http", "local")):
+                for phase in ("local", "http") if r % 2 == 0 else ("http", "local"):
                     if phase == "local":
                         cpu, batches = cpu_seconds([os.getpid()]), engine.stats["batches"]
                         local_s += run_inprocess(engine, images, c)
@@ -104,14 +117,18 @@ def main(argv=None) -> int:
             local_rate, http_rate = n / local_s, n / http_s
             ratios[c] = http_rate / local_rate
             q = statistics.quantiles(latencies, n=100)
-            print(f"concurrency {c:3d}: in-process {local_rate:9.2f} images/s ({local_cpu / n * 1000:5.0f} "
-                  f"CPU-ms/image, mean batch {n / max(1, local_batches):4.1f}) | HTTP {http_rate:9.2f} "
-                  f"images/s ({http_cpu / n * 1000:5.0f} CPU-ms/image, mean batch "
-                  f"{n / max(1, http_batches):4.1f}; latency p50 {q[49] * 1000:7.1f} ms, p99 "
-                  f"{q[98] * 1000:7.1f} ms) | ratio http/in-process {ratios[c]:.2f}")
+            print(
+                f"concurrency {c:3d}: in-process {local_rate:9.2f} images/s ({local_cpu / n * 1000:5.0f} "
+                f"CPU-ms/image, mean batch {n / max(1, local_batches):4.1f}) | HTTP {http_rate:9.2f} "
+                f"images/s ({http_cpu / n * 1000:5.0f} CPU-ms/image, mean batch "
+                f"{n / max(1, http_batches):4.1f}; latency p50 {q[49] * 1000:7.1f} ms, p99 "
+                f"{q[98] * 1000:7.1f} ms) | ratio http/in-process {ratios[c]:.2f}"
+            )
         health = _health(url)
-        print(f"worker: {health['images']} images in {health['batches']} batches "
-              f"(mean {health['images'] / max(1, health['batches']):.1f}), {health['unauthorized']} refused")
+        print(
+            f"worker: {health['images']} images in {health['batches']} batches "
+            f"(mean {health['images'] / max(1, health['batches']):.1f}), {health['unauthorized']} refused"
+        )
         top = max(concurrencies)
         print(f"ratio http/in-process at {top} concurrent: {ratios[top]:.2f}")
     finally:
@@ -142,14 +159,40 @@ def start_worker(args, text_cache: str) -> tuple[subprocess.Popen, str]:
 
     tmp = Path(tempfile.mkdtemp(prefix="modbot-bench-worker-"))
     (tmp / "tokens").write_text(f"bench {hash_token(TOKEN)} unlimited\n")
-    env = {**os.environ, "MODBOT_WORKER_TOKENS_FILE": str(tmp / "tokens"),
-           "MODBOT_TEXT_CACHE_DIR": text_cache}
+    env = {
+        **os.environ,
+        "MODBOT_WORKER_TOKENS_FILE": str(tmp / "tokens"),
+        "MODBOT_TEXT_CACHE_DIR": text_cache,
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "modbot", "-q", "worker", "--listen", "127.0.0.1:0", "--port-file",
-         str(tmp / "port"), "--model", args.model, "--pretrained", "none", "--device", args.device,
-         "--allow-random-weights", "--batch-size", str(args.batch), "--max-wait-ms",
-         str(args.max_wait_ms), "--max-pending", "100000"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "modbot",
+            "-q",
+            "worker",
+            "--listen",
+            "127.0.0.1:0",
+            "--port-file",
+            str(tmp / "port"),
+            "--model",
+            args.model,
+            "--pretrained",
+            "none",
+            "--device",
+            args.device,
+            "--allow-random-weights",
+            "--batch-size",
+            str(args.batch),
+            "--max-wait-ms",
+            str(args.max_wait_ms),
+            "--max-pending",
+            "100000",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 600
     while not (tmp / "port").exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -206,9 +249,11 @@ def _client_run(clients: list[int], concurrency: int, n: int) -> list[float]:
     async def one(http, i, latencies):
         for k in range(i, n, concurrency):
             start = time.perf_counter()
-            answer = await http.post(f"{_URL}/v1/classify", content=_IMAGES[k % len(_IMAGES)],
-                                     headers={"Authorization": f"Bearer {TOKEN}",
-                                              "Content-Type": "image/jpeg"})
+            answer = await http.post(
+                f"{_URL}/v1/classify",
+                content=_IMAGES[k % len(_IMAGES)],
+                headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "image/jpeg"},
+            )
             latencies.append(time.perf_counter() - start)
             if answer.status_code != 200:
                 raise RuntimeError(f"worker answered {answer.status_code}: {answer.text[:200]}")
@@ -230,17 +275,37 @@ def _health(url: str) -> dict:
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="ViT-B-32", help="open_clip model, random weights (default: %(default)s)")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--model", default="ViT-B-32", help="open_clip model, random weights (default: %(default)s)"
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--images", type=int, default=48, help="images per phase (default: %(default)s)")
-    p.add_argument("--concurrency", default="1,4,16", help="comma-separated client counts (default: %(default)s)")
+    p.add_argument(
+        "--concurrency",
+        default="1,4,16",
+        help="comma-separated client counts (default: %(default)s)",
+    )
     p.add_argument("--batch", type=int, default=32, help="engine max batch (default: %(default)s)")
     p.add_argument("--max-wait-ms", type=float, default=10)
-    p.add_argument("--rounds", type=int, default=2, help="alternating rounds per concurrency (default: %(default)s)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="alternating rounds per concurrency (default: %(default)s)",
+    )
     p.add_argument("--warmup", type=int, default=8)
-    p.add_argument("--client-procs", type=int, default=1, help="processes the HTTP clients run in (default: %(default)s)")
-    p.add_argument("--text-cache", default=None, help="text-embedding cache dir (default: a temporary one)")
+    p.add_argument(
+        "--client-procs",
+        type=int,
+        default=1,
+        help="processes the HTTP clients run in (default: %(default)s)",
+    )
+    p.add_argument(
+        "--text-cache", default=None, help="text-embedding cache dir (default: a temporary one)"
+    )
     return p.parse_args(argv)
 
 

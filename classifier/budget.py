@@ -38,8 +38,14 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "DEFAULT_DECODE_MEMORY", "DecodeBudget", "DecodePlan", "Reservation", "estimate",
-    "plan", "plan_before_open", "seek",
+    "DEFAULT_DECODE_MEMORY",
+    "DecodeBudget",
+    "DecodePlan",
+    "Reservation",
+    "estimate",
+    "plan",
+    "plan_before_open",
+    "seek",
 ]
 
 DEFAULT_DECODE_MEMORY = 1_000_000_000  # bytes: classifier.decode_memory in rules.yaml
@@ -90,6 +96,7 @@ def _unreadable(reason: str) -> Exception:
 
 # --- the plan ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Frame:
     index: int
@@ -134,8 +141,16 @@ def _check_pixels(fmt: str, index: int, count: int, width: int, height: int, cfg
         )
 
 
-def _frame_cost(fmt: str, frame: Frame, *, first: bool, alpha: bool, progressive: bool,
-                strip: int, transposed: bool) -> int:
+def _frame_cost(
+    fmt: str,
+    frame: Frame,
+    *,
+    first: bool,
+    alpha: bool,
+    progressive: bool,
+    strip: int,
+    transposed: bool,
+) -> int:
     """Upper bound of the bytes decoding one frame and converting it takes."""
     mode_bytes = pixel_bytes(frame.mode)
     if fmt == "GIF" and not first:
@@ -159,8 +174,9 @@ def _regions_bytes(cfg: Any, frames: int) -> int:
     return frames * (cfg.max_tiles + 1) * cfg.size * cfg.size * 3
 
 
-def _finish(fmt: str, frames: list[Frame], costs: list[int], chosen: int, cfg: Any,
-            sequential: bool) -> DecodePlan:
+def _finish(
+    fmt: str, frames: list[Frame], costs: list[int], chosen: int, cfg: Any, sequential: bool
+) -> DecodePlan:
     largest = max(f.pixels for f in frames)
     # the previous frame's RGB copy is alive while the next is decoded
     previous = 4 * largest if len(frames) > 1 else 0
@@ -216,9 +232,17 @@ def plan(image: Any, indices: list[int], cfg: Any, data: bytes = b"") -> DecodeP
     costs = []
     for frame in frames:
         alpha = frame.mode in _ALPHA or info_alpha or (fmt == "GIF" and frame.index > 0)
-        costs.append(_frame_cost(fmt, frame, first=frame.index == 0, alpha=alpha,
-                                 progressive=progressive, strip=strip,
-                                 transposed=transposed))
+        costs.append(
+            _frame_cost(
+                fmt,
+                frame,
+                first=frame.index == 0,
+                alpha=alpha,
+                progressive=progressive,
+                strip=strip,
+                transposed=transposed,
+            )
+        )
     return _finish(fmt, frames, costs, len(indices), cfg, sequential)
 
 
@@ -231,8 +255,9 @@ def plan_before_open(data: bytes, cfg: Any) -> DecodePlan | None:
     width, height, alpha, exif, animated = canvas
     _check_pixels("WEBP", 0, 1, width, height, cfg)
     frame = Frame(0, width, height, "RGBA" if alpha else "RGB")
-    cost = _frame_cost("WEBP", frame, first=True, alpha=alpha, progressive=False, strip=0,
-                       transposed=exif)
+    cost = _frame_cost(
+        "WEBP", frame, first=True, alpha=alpha, progressive=False, strip=0, transposed=exif
+    )
     if animated:  # the previous frame's RGB copy, and up to max_frames sets of regions
         cost += 4 * frame.pixels + _regions_bytes(cfg, cfg.max_frames)
     else:
@@ -273,8 +298,12 @@ def _verify(image: Any, decode_plan: DecodePlan) -> None:
     if decode_plan.format == "WEBP" and frame is None:
         frame = decode_plan.frames[0]  # one canvas for every frame
     width, height = image.size
-    if frame is None or width > frame.width or height > frame.height \
-            or pixel_bytes(image.mode) > pixel_bytes(frame.mode):
+    if (
+        frame is None
+        or width > frame.width
+        or height > frame.height
+        or pixel_bytes(image.mode) > pixel_bytes(frame.mode)
+    ):
         planned = f"{frame.width}x{frame.height} {frame.mode}" if frame else "no such frame"
         raise _unreadable(
             f"{decode_plan.format} frame {index + 1} is {width}x{height} {image.mode} where "
@@ -283,6 +312,7 @@ def _verify(image: Any, decode_plan: DecodePlan) -> None:
 
 
 # --- headers ------------------------------------------------------------------------------
+
 
 def _frame_count(image: Any) -> int:
     try:
@@ -378,7 +408,13 @@ def _webp_canvas(data: bytes) -> tuple[int, int, bool, bool, bool] | None:
         return width, height, bool(flags & 0x10), bool(flags & 0x08), bool(flags & 0x02)
     if kind == b"VP8L" and data[20] == 0x2F:
         bits = int.from_bytes(data[21:25], "little")
-        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF), bool((bits >> 28) & 1), False, False
+        return (
+            1 + (bits & 0x3FFF),
+            1 + ((bits >> 14) & 0x3FFF),
+            bool((bits >> 28) & 1),
+            False,
+            False,
+        )
     if kind == b"VP8 " and len(data) >= 30:
         width = int.from_bytes(data[26:28], "little") & 0x3FFF
         height = int.from_bytes(data[28:30], "little") & 0x3FFF
@@ -387,6 +423,7 @@ def _webp_canvas(data: bytes) -> tuple[int, int, bool, bool, bool] | None:
 
 
 # --- the budget -----------------------------------------------------------------------------
+
 
 def _malloc_trim():
     try:
@@ -510,8 +547,10 @@ class Decoding:
         if self._early is not None:
             early = self._early.frames[0]
             if image.size != (early.width, early.height):
-                raise _unreadable(f"WEBP canvas is {image.size[0]}x{image.size[1]} where its "
-                                  f"header said {early.width}x{early.height}: refused")
+                raise _unreadable(
+                    f"WEBP canvas is {image.size[0]}x{image.size[1]} where its "
+                    f"header said {early.width}x{early.height}: refused"
+                )
             self.plan = DecodePlan("WEBP", self.plan.frames, self._early.cost, True)
         elif self.budget is not None:
             self._held = self.budget.reserve(self.plan.cost)

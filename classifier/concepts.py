@@ -18,10 +18,23 @@ from pathlib import Path
 from typing import Any, Iterable
 
 BUILTIN_FILE = Path(__file__).with_name("safety_concepts.json")
-FAMILIES = ("subject", "underage", "nsfw_predicates", "anime", "nsfw_concepts", "anime_nsfw_concepts")
+FAMILIES = (
+    "subject",
+    "underage",
+    "nsfw_predicates",
+    "anime",
+    "nsfw_concepts",
+    "anime_nsfw_concepts",
+)
 BUILTIN_SCORES = ("subject", "underage", "nsfw", "anime", "csam")
 # DeepDanbooru's scores, in verdicts where it ran (see decision.Danbooru); reserved names
-DANBOORU_SCORES = ("danbooru_nsfw", "danbooru_explicit", "danbooru_questionable", "danbooru_unsafe", "danbooru_realistic")
+DANBOORU_SCORES = (
+    "danbooru_nsfw",
+    "danbooru_explicit",
+    "danbooru_questionable",
+    "danbooru_unsafe",
+    "danbooru_realistic",
+)
 CONCEPT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 FORMS = ("bare", "prefixed", "both")
 # Bump when the meaning of a file changes in code (a new decision step, say): it is part
@@ -44,7 +57,9 @@ class Prompt:
     danger: float | None = None  # underage only: the first-pass threshold
     prefix: str = ""  # "photo of", ... or "" for the bare text
     base: str = ""  # the text without its prefix
-    modifier: float | None = None  # underage only: danger - base as written (the anime second pass uses it)
+    modifier: float | None = (
+        None  # underage only: danger - base as written (the anime second pass uses it)
+    )
 
     @property
     def bare(self) -> bool:
@@ -67,14 +82,20 @@ class CustomConcept:
                 "starting with a letter"
             )
         if self.name in BUILTIN_SCORES + DANBOORU_SCORES:
-            raise ConceptError(f"custom concept name {self.name!r} is a built-in score; choose another name")
+            raise ConceptError(
+                f"custom concept name {self.name!r} is a built-in score; choose another name"
+            )
         prompts = (self.prompts,) if isinstance(self.prompts, str) else self.prompts
         try:
             prompts = tuple(prompts)
         except TypeError:
-            raise ConceptError(f"custom concept {self.name!r}: prompts must be a list of strings") from None
+            raise ConceptError(
+                f"custom concept {self.name!r}: prompts must be a list of strings"
+            ) from None
         if not prompts or not all(isinstance(p, str) and p.strip() for p in prompts):
-            raise ConceptError(f"custom concept {self.name!r}: prompts must be a non-empty list of non-empty strings")
+            raise ConceptError(
+                f"custom concept {self.name!r}: prompts must be a non-empty list of non-empty strings"
+            )
         object.__setattr__(self, "prompts", tuple(p.strip() for p in prompts))
         _check_threshold(f"custom concept {self.name!r}: threshold", self.threshold)
         object.__setattr__(self, "threshold", float(self.threshold))
@@ -93,7 +114,9 @@ class DecisionParams:
     min_distinct_hits: int
     anime_extra_subject_prompts: tuple[str, ...]
     pairs: tuple[tuple[str, str], ...]
-    anime_skip_prompts: tuple[str, ...] = ()  # bare underage prompts left out of the anime second pass
+    anime_skip_prompts: tuple[
+        str, ...
+    ] = ()  # bare underage prompts left out of the anime second pass
 
 
 @dataclass(frozen=True)
@@ -135,12 +158,16 @@ class ConceptSet:
         return cls.from_dict(data, custom=custom, source=str(path))
 
     @classmethod
-    def from_dict(cls, data: Any, custom: Iterable[CustomConcept] = (), source: str = "<dict>") -> "ConceptSet":
+    def from_dict(
+        cls, data: Any, custom: Iterable[CustomConcept] = (), source: str = "<dict>"
+    ) -> "ConceptSet":
         """Validate and expand a concept document (the format of safety_concepts.json)."""
         return _parse(data, tuple(custom), source)
 
     def with_custom(self, custom: Iterable[CustomConcept]) -> "ConceptSet":
-        return ConceptSet(self.families, self.decision, tuple(custom), self.calibrated_for, self.source)
+        return ConceptSet(
+            self.families, self.decision, tuple(custom), self.calibrated_for, self.source
+        )
 
     @property
     def score_names(self) -> tuple[str, ...]:
@@ -151,7 +178,8 @@ class ConceptSet:
         return {
             "format": FORMAT,
             "families": {
-                f: [[p.text, p.threshold, p.danger, p.prefix, p.modifier] for p in self.families[f]] for f in FAMILIES
+                f: [[p.text, p.threshold, p.danger, p.prefix, p.modifier] for p in self.families[f]]
+                for f in FAMILIES
             },
             "decision": {k: _jsonable(v) for k, v in vars(self.decision).items()},
             "custom": [[c.name, list(c.prompts), c.threshold] for c in self.custom],
@@ -208,9 +236,13 @@ def _text(where: str, value) -> str:
 
 
 def _parse(data, custom: tuple[CustomConcept, ...], source: str) -> ConceptSet:
-    top = _mapping(source, data, {"format", "prefixes", "families", "decision"}, {"about", "calibrated_for"})
+    top = _mapping(
+        source, data, {"format", "prefixes", "families", "decision"}, {"about", "calibrated_for"}
+    )
     if top["format"] != FORMAT:
-        raise ConceptError(f"{source}: format {top['format']!r} is not supported (this version reads {FORMAT})")
+        raise ConceptError(
+            f"{source}: format {top['format']!r} is not supported (this version reads {FORMAT})"
+        )
     prefixes = top["prefixes"]
     if not isinstance(prefixes, dict):
         raise ConceptError(f"{source}: prefixes: must be an object of prefix -> threshold offset")
@@ -218,7 +250,9 @@ def _parse(data, custom: tuple[CustomConcept, ...], source: str) -> ConceptSet:
         _text(f"{source}: prefixes", text)
         _check_threshold(f"{source}: prefixes[{text!r}]", offset)
     families_in = _mapping(f"{source}: families", top["families"], set(FAMILIES))
-    families = {f: _parse_family(f"{source}: families.{f}", f, families_in[f], prefixes) for f in FAMILIES}
+    families = {
+        f: _parse_family(f"{source}: families.{f}", f, families_in[f], prefixes) for f in FAMILIES
+    }
     decision = _parse_decision(f"{source}: decision", top["decision"], families)
     return ConceptSet(families, decision, custom, str(top.get("calibrated_for", "")), source)
 
@@ -245,7 +279,9 @@ def _parse_family(where: str, family: str, entries, prefixes: dict) -> tuple[Pro
         if modifier is not None:
             _check_threshold(f"{here}.modifier", modifier)
             if modifier < 0:
-                raise ConceptError(f"{here}.modifier: {modifier} must be >= 0 (danger = threshold + modifier)")
+                raise ConceptError(
+                    f"{here}.modifier: {modifier} must be >= 0 (danger = threshold + modifier)"
+                )
             modifier = float(modifier)
         base_thr = float(entry["threshold"])
         offset = float(offset)
@@ -260,7 +296,15 @@ def _parse_family(where: str, family: str, entries, prefixes: dict) -> tuple[Pro
                 prefix_offset = float(prefix_offset)
                 danger = None if modifier is None else prefix_offset + (modifier + base_thr)
                 out.append(
-                    Prompt(family, f"{prefix} {text}", (base_thr + prefix_offset) + offset, danger, prefix, text, modifier)
+                    Prompt(
+                        family,
+                        f"{prefix} {text}",
+                        (base_thr + prefix_offset) + offset,
+                        danger,
+                        prefix,
+                        text,
+                        modifier,
+                    )
                 )
     seen = set()
     for p in out:
@@ -274,38 +318,65 @@ def _parse_decision(where: str, data, families: dict[str, tuple[Prompt, ...]]) -
     top = _mapping(where, data, {"subject_families", "anime_revoke", "second_pass"})
     subject_families = data["subject_families"]
     if not isinstance(subject_families, list) or not all(f in FAMILIES for f in subject_families):
-        raise ConceptError(f"{where}.subject_families: must list family names from {', '.join(FAMILIES)}")
-    revoke = _mapping(f"{where}.anime_revoke", top["anime_revoke"], {"anime_below", "photo_word", "photo_above"})
+        raise ConceptError(
+            f"{where}.subject_families: must list family names from {', '.join(FAMILIES)}"
+        )
+    revoke = _mapping(
+        f"{where}.anime_revoke", top["anime_revoke"], {"anime_below", "photo_word", "photo_above"}
+    )
     _check_threshold(f"{where}.anime_revoke.anime_below", revoke["anime_below"])
     _check_threshold(f"{where}.anime_revoke.photo_above", revoke["photo_above"])
     photo_word = _text(f"{where}.anime_revoke.photo_word", revoke["photo_word"])
     second = _mapping(
         f"{where}.second_pass",
         top["second_pass"],
-        {"photo_factor", "anime_factor", "min_distinct_hits", "anime_extra_subject_prompts", "pairs"},
+        {
+            "photo_factor",
+            "anime_factor",
+            "min_distinct_hits",
+            "anime_extra_subject_prompts",
+            "pairs",
+        },
         {"anime_skip_prompts"},
     )
     for key in ("photo_factor", "anime_factor"):
         value = second[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ConceptError(f"{where}.second_pass.{key}: must be a number from 0 to 1, got {value!r}")
+            raise ConceptError(
+                f"{where}.second_pass.{key}: must be a number from 0 to 1, got {value!r}"
+            )
     hits = second["min_distinct_hits"]
     if isinstance(hits, bool) or not isinstance(hits, int) or hits < 1:
-        raise ConceptError(f"{where}.second_pass.min_distinct_hits: must be a whole number >= 1, got {hits!r}")
+        raise ConceptError(
+            f"{where}.second_pass.min_distinct_hits: must be a whole number >= 1, got {hits!r}"
+        )
     subject_bare = {p.text for p in families["subject"] if p.bare}
     extra = second["anime_extra_subject_prompts"]
-    if not isinstance(extra, list) or not all(isinstance(t, str) and t in subject_bare for t in extra):
-        raise ConceptError(f"{where}.second_pass.anime_extra_subject_prompts: must list bare prompts of families.subject")
+    if not isinstance(extra, list) or not all(
+        isinstance(t, str) and t in subject_bare for t in extra
+    ):
+        raise ConceptError(
+            f"{where}.second_pass.anime_extra_subject_prompts: must list bare prompts of families.subject"
+        )
     underage_bare = {p.text for p in families["underage"] if p.bare}
     skip = second.get("anime_skip_prompts", [])
-    if not isinstance(skip, list) or not all(isinstance(t, str) and t in underage_bare for t in skip):
-        raise ConceptError(f"{where}.second_pass.anime_skip_prompts: must list bare prompts of families.underage")
+    if not isinstance(skip, list) or not all(
+        isinstance(t, str) and t in underage_bare for t in skip
+    ):
+        raise ConceptError(
+            f"{where}.second_pass.anime_skip_prompts: must list bare prompts of families.underage"
+        )
     known = {p.text for p in families["underage"]} | subject_bare
     pairs = second["pairs"]
     if not isinstance(pairs, list) or not all(
-        isinstance(pair, list) and len(pair) == 2 and all(isinstance(t, str) and t in known for t in pair) for pair in pairs
+        isinstance(pair, list)
+        and len(pair) == 2
+        and all(isinstance(t, str) and t in known for t in pair)
+        for pair in pairs
     ):
-        raise ConceptError(f"{where}.second_pass.pairs: must be a list of [singular, plural] prompts of underage or subject")
+        raise ConceptError(
+            f"{where}.second_pass.pairs: must be a list of [singular, plural] prompts of underage or subject"
+        )
     return DecisionParams(
         subject_families=tuple(subject_families),
         anime_below=float(revoke["anime_below"]),

@@ -38,7 +38,11 @@ PREDICATE_FAMILIES = ("subject", "underage", "nsfw_predicates", "anime")
 # DeepDanbooru as the reference reads it (NSFWAnimeScores, check_for_nsfw_anime_only).
 DANBOORU_KEEP = 0.5  # tags above this are kept (tag_results)
 DANBOORU_NSFW_TAGS = {"bikini": 0.6}  # tags that make an image NSFW above their threshold
-RATING_SAFE, RATING_QUESTIONABLE, RATING_EXPLICIT = "rating:safe", "rating:questionable", "rating:explicit"
+RATING_SAFE, RATING_QUESTIONABLE, RATING_EXPLICIT = (
+    "rating:safe",
+    "rating:questionable",
+    "rating:explicit",
+)
 EXPLICIT_ABOVE = 0.125
 QUESTIONABLE_ABOVE, QUESTIONABLE_SAFE_BELOW = 0.185, 0.93
 SAFE_BELOW = 0.5
@@ -50,7 +54,9 @@ DANBOORU_TAG_PREFIX = "danbooru:"  # + a kept tag: its probability - 0.5
 
 def round4(values) -> np.ndarray:
     """The reference's rounding, element by element (``np.round`` rounds differently)."""
-    return np.array([round(v, 4) for v in np.asarray(values, dtype=np.float64).tolist()], dtype=np.float64)
+    return np.array(
+        [round(v, 4) for v in np.asarray(values, dtype=np.float64).tolist()], dtype=np.float64
+    )
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,9 @@ class Danbooru:
     """DeepDanbooru's output on one image, reduced as the reference reduces it."""
 
     tags: dict[str, float]  # tags above 0.5, probability rounded to 4 decimals
-    ratings: dict[str, float]  # rating:safe/questionable/explicit rounded (0.0 if the model lacks one)
+    ratings: dict[
+        str, float
+    ]  # rating:safe/questionable/explicit rounded (0.0 if the model lacks one)
     nsfw_tags: tuple[str, ...]  # NSFW tags above their own threshold (bikini > 0.6)
     scores: dict[str, float]  # DANBOORU_SCORES and danbooru:<tag>, margins (> 0: holds)
 
@@ -96,10 +104,16 @@ class Danbooru:
                 realistic = _margin(p, DANBOORU_KEEP)
             if _margin(p, DANBOORU_KEEP) > 0:
                 kept[name] = round(float(p), 4)
-        safe, questionable, explicit = ratings[RATING_SAFE], ratings[RATING_QUESTIONABLE], ratings[RATING_EXPLICIT]
+        safe, questionable, explicit = (
+            ratings[RATING_SAFE],
+            ratings[RATING_QUESTIONABLE],
+            ratings[RATING_EXPLICIT],
+        )
         scores = {
             "danbooru_explicit": explicit - EXPLICIT_ABOVE,
-            "danbooru_questionable": min(questionable - QUESTIONABLE_ABOVE, QUESTIONABLE_SAFE_BELOW - safe),
+            "danbooru_questionable": min(
+                questionable - QUESTIONABLE_ABOVE, QUESTIONABLE_SAFE_BELOW - safe
+            ),
             "danbooru_unsafe": SAFE_BELOW - safe,
         }
         scores["danbooru_nsfw"] = max([*tag_margins, *scores.values()])
@@ -137,17 +151,28 @@ class _Rows:
     texts: tuple[str, ...]
     groups: np.ndarray | None = None  # second pass: distinct-hit group of each prompt
     n_groups: int = 0
-    keep_first: np.ndarray | None = None  # second pass: prompt wins its pair on a strictly larger score
+    keep_first: np.ndarray | None = (
+        None  # second pass: prompt wins its pair on a strictly larger score
+    )
 
     @classmethod
-    def of(cls, concepts: ConceptSet, prompts: list[Prompt], thresholds: list[float], groups=None, first=None):
+    def of(
+        cls,
+        concepts: ConceptSet,
+        prompts: list[Prompt],
+        thresholds: list[float],
+        groups=None,
+        first=None,
+    ):
         idx = np.array([concepts.index[p.text] for p in prompts], dtype=np.int64)
         thr = np.array(thresholds, dtype=np.float64)
         if groups is None:
             return cls(idx, thr, tuple(p.text for p in prompts))
         keys = list(dict.fromkeys(groups))
         g = np.array([keys.index(k) for k in groups], dtype=np.int64)
-        return cls(idx, thr, tuple(p.text for p in prompts), g, len(keys), np.array(first, dtype=bool))
+        return cls(
+            idx, thr, tuple(p.text for p in prompts), g, len(keys), np.array(first, dtype=bool)
+        )
 
     def margins(self, sims: np.ndarray) -> np.ndarray:
         return sims[self.idx] - self.thr
@@ -170,7 +195,9 @@ class DecisionPlan:
         predicates = [p for f in d.subject_families for p in fam[f]]
         self.predicates = _Rows.of(concepts, predicates, [p.threshold for p in predicates])
         underage = list(fam["underage"])
-        self.nsfw = _Rows.of(concepts, list(fam["nsfw_concepts"]), [p.threshold for p in fam["nsfw_concepts"]])
+        self.nsfw = _Rows.of(
+            concepts, list(fam["nsfw_concepts"]), [p.threshold for p in fam["nsfw_concepts"]]
+        )
         anime_nsfw = list(fam["anime_nsfw_concepts"])
         self.anime_nsfw = _Rows.of(concepts, anime_nsfw, [p.threshold for p in anime_nsfw])
         self.danger = _Rows.of(concepts, underage, [p.danger for p in underage])
@@ -202,12 +229,20 @@ class DecisionPlan:
         self.second_anime = _Rows.of(
             concepts,
             bare + extra,
-            [p.threshold + (p.modifier * anime_factor) for p in bare] + [p.threshold + 0.0 for p in extra],
+            [p.threshold + (p.modifier * anime_factor) for p in bare]
+            + [p.threshold + 0.0 for p in extra],
             [group(p) for p in bare + extra],
             [first(p) for p in bare + extra],
         )
         self.custom = [
-            (c.name, _Rows.of(concepts, [Prompt(c.name, t, c.threshold) for t in c.prompts], [c.threshold] * len(c.prompts)))
+            (
+                c.name,
+                _Rows.of(
+                    concepts,
+                    [Prompt(c.name, t, c.threshold) for t in c.prompts],
+                    [c.threshold] * len(c.prompts),
+                ),
+            )
             for c in concepts.custom
         ]
 

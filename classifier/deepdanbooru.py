@@ -44,12 +44,18 @@ SETTINGS = ("auto", "off")  # or a path to the weights file
 # "proj": a block whose shortcut is a 1x1 conv, numbered before its main path; "after":
 # the same, its shortcut numbered after (n_Conv_97..100); "id": an identity shortcut.
 _PLAN = (
-    [("proj", 64, 256, 1)] + [("id", 64, 256, 1)] * 2
-    + [("proj", 128, 512, 2)] + [("id", 128, 512, 1)] * 7
-    + [("proj", 256, 1024, 2)] + [("id", 256, 1024, 1)] * 19
-    + [("after", 256, 1024, 2)] + [("id", 256, 1024, 1)] * 19
-    + [("proj", 512, 2048, 2)] + [("id", 512, 2048, 1)] * 2
-    + [("proj", 1024, 4096, 2)] + [("id", 1024, 4096, 1)] * 2
+    [("proj", 64, 256, 1)]
+    + [("id", 64, 256, 1)] * 2
+    + [("proj", 128, 512, 2)]
+    + [("id", 128, 512, 1)] * 7
+    + [("proj", 256, 1024, 2)]
+    + [("id", 256, 1024, 1)] * 19
+    + [("after", 256, 1024, 2)]
+    + [("id", 256, 1024, 1)] * 19
+    + [("proj", 512, 2048, 2)]
+    + [("id", 512, 2048, 1)] * 2
+    + [("proj", 1024, 4096, 2)]
+    + [("id", 1024, 4096, 1)] * 2
 )
 
 
@@ -104,7 +110,13 @@ def _net_class():
 
             def conv(cin, cout, kernel, stride=1, bias=True) -> int:
                 nonlocal index
-                layer = nn.Conv2d(int(cin), int(cout), kernel_size=(kernel, kernel), stride=(stride, stride), bias=bias)
+                layer = nn.Conv2d(
+                    int(cin),
+                    int(cout),
+                    kernel_size=(kernel, kernel),
+                    stride=(stride, stride),
+                    bias=bias,
+                )
                 self.add_module(f"n_Conv_{index}", layer)
                 index += 1
                 return index - 1
@@ -121,7 +133,9 @@ def _net_class():
                     main = (conv(cin, mid, 1), conv(mid, mid, 3, stride), conv(mid, out, 1))
                     self._blocks.append((stride, main + (conv(cin, out, 1, stride),)))
                 else:
-                    self._blocks.append((1, (conv(out, mid, 1), conv(mid, mid, 3), conv(mid, out, 1))))
+                    self._blocks.append(
+                        (1, (conv(out, mid, 1), conv(mid, mid, 3), conv(mid, out, 1)))
+                    )
                 cin = out
             self._head = conv(cin, n_tags, 1, bias=False)
             self._F = F
@@ -133,7 +147,9 @@ def _net_class():
             F = self._F
             x = x.permute(0, 3, 1, 2)
             x = F.relu(self._conv(0)(F.pad(x, [2, 3, 2, 3], value=0)))
-            x = F.max_pool2d(F.pad(x, [0, 1, 0, 1], value=float("-inf")), kernel_size=(3, 3), stride=(2, 2))
+            x = F.max_pool2d(
+                F.pad(x, [0, 1, 0, 1], value=float("-inf")), kernel_size=(3, 3), stride=(2, 2)
+            )
             for stride, convs in self._blocks:
                 a, m, c = (self._conv(i) for i in convs[:3])
                 pad = [1, 1, 1, 1] if stride == 1 else [0, 1, 0, 1]
@@ -221,7 +237,9 @@ def find_weights(setting: str | os.PathLike) -> Path | None:
     return path
 
 
-def load_deepdanbooru(setting: str | os.PathLike, device, allow_random_weights: bool = False) -> LoadedDanbooru | None:
+def load_deepdanbooru(
+    setting: str | os.PathLike, device, allow_random_weights: bool = False
+) -> LoadedDanbooru | None:
     """The model ``setting`` names on ``device``, or None (``off``, or ``auto`` without
     the file: the caller says the anime pass is off). Raises ``DeepDanbooruError``."""
     path = find_weights(setting)
@@ -230,7 +248,8 @@ def load_deepdanbooru(setting: str | os.PathLike, device, allow_random_weights: 
             log.warning(
                 "DeepDanbooru weights not found (%s): the anime second pass is OFF; images CLIP calls "
                 "anime get CLIP's verdict only (each verdict says deepdanbooru: off). %s",
-                ", ".join(map(str, default_locations())), how_to_get(),
+                ", ".join(map(str, default_locations())),
+                how_to_get(),
             )
         else:
             log.info("DeepDanbooru is off (classifier.deepdanbooru: off)")
@@ -244,23 +263,44 @@ def load_deepdanbooru(setting: str | os.PathLike, device, allow_random_weights: 
         width, n_tags = state["n_Conv_0.weight"].shape[0], state["n_Conv_178.weight"].shape[0]
         net = DeepDanbooruNet(width, n_tags)
         net.load_state_dict(state)
-    except (OSError, RuntimeError, KeyError, ValueError, AttributeError, TypeError, EOFError, pickle.UnpicklingError) as exc:
-        raise DeepDanbooruError(f"{path} is not a DeepDanbooru weights file ({type(exc).__name__}: {exc}). {how_to_get()}") from exc
+    except (
+        OSError,
+        RuntimeError,
+        KeyError,
+        ValueError,
+        AttributeError,
+        TypeError,
+        EOFError,
+        pickle.UnpicklingError,
+    ) as exc:
+        raise DeepDanbooruError(
+            f"{path} is not a DeepDanbooru weights file ({type(exc).__name__}: {exc}). {how_to_get()}"
+        ) from exc
     if len(tags) != n_tags:
         raise DeepDanbooruError(f"{path}: {len(tags)} tags for {n_tags} outputs")
     if random_weights and not allow_random_weights:
-        raise DeepDanbooruError(f"{path} holds random DeepDanbooru weights (tests only); give the real ones. {how_to_get()}")
+        raise DeepDanbooruError(
+            f"{path} holds random DeepDanbooru weights (tests only); give the real ones. {how_to_get()}"
+        )
     digest = _sha256(path)
     if random_weights:
         identity = "deepdanbooru/random-weights"
-        log.warning("RANDOM WEIGHTS: DeepDanbooru %s has random weights; its tags mean nothing", path)
+        log.warning(
+            "RANDOM WEIGHTS: DeepDanbooru %s has random weights; its tags mean nothing", path
+        )
     elif digest == WEIGHTS_SHA256:
         identity = "deepdanbooru/resnet_custom_v3"
     else:
         identity = f"deepdanbooru/{path.name}"
-        log.warning("DeepDanbooru weights %s are not the published %s (sha256 differs): not the reference's model", path, WEIGHTS_FILE)
+        log.warning(
+            "DeepDanbooru weights %s are not the published %s (sha256 differs): not the reference's model",
+            path,
+            WEIGHTS_FILE,
+        )
     net.eval().to(device)
-    return LoadedDanbooru(net, tags, torch.device(device), identity, f"{identity}@{digest}", random_weights, path)
+    return LoadedDanbooru(
+        net, tags, torch.device(device), identity, f"{identity}@{digest}", random_weights, path
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -271,7 +311,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_random_weights(path: str | os.PathLike, tags: list[str], width: int = 4, seed: int = 0) -> Path:
+def write_random_weights(
+    path: str | os.PathLike, tags: list[str], width: int = 4, seed: int = 0
+) -> Path:
     """Random weights for tests and the demo, in the published file's format (a torch
     state dict with its ``tags``), marked as random."""
     import torch
@@ -292,13 +334,21 @@ def download_weights(dest_dir: str | os.PathLike | None = None, timeout: float =
     dest = Path(dest_dir) / WEIGHTS_FILE if dest_dir else default_locations()[0]
     if dest.is_file() and _sha256(dest) == WEIGHTS_SHA256:
         return dest
-    if any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "MODBOT_OFFLINE")):
-        raise DeepDanbooruError(f"offline (HF_HUB_OFFLINE): cannot download {WEIGHTS_URL}. {how_to_get()}")
+    if any(
+        os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+        for v in ("HF_HUB_OFFLINE", "MODBOT_OFFLINE")
+    ):
+        raise DeepDanbooruError(
+            f"offline (HF_HUB_OFFLINE): cannot download {WEIGHTS_URL}. {how_to_get()}"
+        )
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_suffix(".part")
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(WEIGHTS_URL, timeout=timeout) as response, open(part, "wb") as f:
+        with (
+            urllib.request.urlopen(WEIGHTS_URL, timeout=timeout) as response,
+            open(part, "wb") as f,
+        ):
             for block in iter(lambda: response.read(1 << 20), b""):
                 digest.update(block)
                 f.write(block)
@@ -307,6 +357,8 @@ def download_weights(dest_dir: str | os.PathLike | None = None, timeout: float =
         raise DeepDanbooruError(f"cannot download {WEIGHTS_URL}: {exc}. {how_to_get()}") from exc
     if digest.hexdigest() != WEIGHTS_SHA256:
         part.unlink(missing_ok=True)
-        raise DeepDanbooruError(f"{WEIGHTS_URL} has sha256 {digest.hexdigest()}, expected {WEIGHTS_SHA256}")
+        raise DeepDanbooruError(
+            f"{WEIGHTS_URL} has sha256 {digest.hexdigest()}, expected {WEIGHTS_SHA256}"
+        )
     os.replace(part, dest)
     return dest

@@ -134,7 +134,9 @@ class Engine:
         self.concepts = concepts or ConceptSet.builtin()
         self.preprocess = preprocess or PreprocessConfig(size=loaded.image_size)
         if self.preprocess.size != loaded.image_size:
-            raise ValueError(f"preprocess size {self.preprocess.size} != model input size {loaded.image_size}")
+            raise ValueError(
+                f"preprocess size {self.preprocess.size} != model input size {loaded.image_size}"
+            )
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
         # Every decode holds its estimated memory here, whatever the number of threads.
@@ -146,17 +148,22 @@ class Engine:
         # raising it re-reads what was refused.
         self.concept_version = self.concepts.version(
             f"{loaded.fingerprint}+{anime_pass}",
-            f"{self.preprocess.version()}:mem{self.decode_budget.total}")
+            f"{self.preprocess.version()}:mem{self.decode_budget.total}",
+        )
         if loaded.device.type == "cpu":
             torch.set_num_threads(_default_threads())
         calibrated = self.concepts.calibrated_for
         if calibrated and not loaded.random_weights and loaded.identity != calibrated:
             log.warning(
                 "the thresholds of %s are calibrated for %s; %s's verdicts are not calibrated",
-                self.concepts.source, calibrated, loaded.identity,
+                self.concepts.source,
+                calibrated,
+                loaded.identity,
             )
         self._plan = DecisionPlan(self.concepts)
-        self._text = text_embeddings(loaded, self.concepts.prompts, self.concept_version, text_cache_dir)
+        self._text = text_embeddings(
+            loaded, self.concepts.prompts, self.concept_version, text_cache_dir
+        )
         self._slots = _Slots(max_queue)
         self._ready: queue.Queue = queue.Queue()
         # decoding must keep a GPU fed (~1,000+ images/s): one thread per core
@@ -164,10 +171,18 @@ class Engine:
         # On CPU the model's OpenMP threads use every core; a decode thread that preempts
         # one of them stalls the whole parallel region, so decoding yields to inference.
         initializer = _lower_priority if loaded.device.type == "cpu" else None
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="modbot-decode", initializer=initializer)
+        self._pool = ThreadPoolExecutor(
+            workers, thread_name_prefix="modbot-decode", initializer=initializer
+        )
         self._closed = False
         self._decoding = 0  # images submitted and not yet decoded
-        self.stats = {"images": 0, "unreadable": 0, "batches": 0, "regions": 0, "deepdanbooru": 0}  # since start
+        self.stats = {
+            "images": 0,
+            "unreadable": 0,
+            "batches": 0,
+            "regions": 0,
+            "deepdanbooru": 0,
+        }  # since start
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="modbot-inference", daemon=True)
         self._thread.start()
@@ -213,7 +228,9 @@ class Engine:
         with self._lock:
             if not self._closed:
                 self._decoding += 1
-                self._pool.submit(self._decode, data if isinstance(data, bytes) else bytes(data), future)
+                self._pool.submit(
+                    self._decode, data if isinstance(data, bytes) else bytes(data), future
+                )
                 return future
         self._slots.release()
         future.set_exception(EngineClosed("the classifier engine is closed"))
@@ -235,15 +252,22 @@ class Engine:
         try:
             sha256 = hashlib.sha256(data).hexdigest()
             try:
-                decoded = decode_image(data, self.preprocess, keep_source=self.danbooru is not None,
-                                       budget=self.decode_budget)
+                decoded = decode_image(
+                    data,
+                    self.preprocess,
+                    keep_source=self.danbooru is not None,
+                    budget=self.decode_budget,
+                )
             except Unreadable as exc:
                 self.stats["unreadable"] += 1
                 self._resolve(future, self._unreadable(sha256, exc.reason))
                 return
             except Exception as exc:  # a decoder bug on hostile bytes must not kill anything
                 log.warning("decoding image %s failed unexpectedly: %r", sha256[:12], exc)
-                self._resolve(future, self._unreadable(sha256, f"could not decode: {type(exc).__name__}: {exc}"))
+                self._resolve(
+                    future,
+                    self._unreadable(sha256, f"could not decode: {type(exc).__name__}: {exc}"),
+                )
                 return
             # the regions wait for the model: counted until inferred (never waits here)
             size = sum(r.nbytes for r in decoded.regions)
@@ -343,7 +367,9 @@ class Engine:
             out.append((features @ self._text.T).cpu().numpy())
         return np.concatenate(out)
 
-    def _verdict(self, sha256: str, sims: np.ndarray, danbooru=None, status: str = "not_needed") -> Verdict:
+    def _verdict(
+        self, sha256: str, sims: np.ndarray, danbooru=None, status: str = "not_needed"
+    ) -> Verdict:
         decision = combine([self._plan.decide(row, danbooru) for row in sims])
         worst = round4(sims.max(axis=0))  # what the decision compared, as the reference reports it
         scores = dict(decision.scores)

@@ -78,7 +78,9 @@ class LoadedModel:
         """uint8 NHWC tensor (any device) -> L2-normalised float32 features on the device."""
         import torch
 
-        x = pixels.to(self.device, non_blocking=True).permute(0, 3, 1, 2)  # NCHW view, channels_last
+        x = pixels.to(self.device, non_blocking=True).permute(
+            0, 3, 1, 2
+        )  # NCHW view, channels_last
         x = x.to(self.dtype).div_(255.0)
         mean = torch.tensor(self.mean, device=self.device, dtype=self.dtype).view(1, 3, 1, 1)
         std = torch.tensor(self.std, device=self.device, dtype=self.dtype).view(1, 3, 1, 1)
@@ -95,7 +97,9 @@ class LoadedModel:
         with torch.inference_mode():
             for start in range(0, len(texts), chunk):
                 tokens = self.tokenizer(texts[start : start + chunk]).to(self.device)
-                out.append(torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1))
+                out.append(
+                    torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1)
+                )
         return torch.cat(out)
 
 
@@ -133,7 +137,9 @@ def resolve_device(device: str):
     except RuntimeError as exc:
         raise ModelError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ModelError(f"device {device!r} asked for, but torch sees no CUDA GPU here; use --device cpu")
+        raise ModelError(
+            f"device {device!r} asked for, but torch sees no CUDA GPU here; use --device cpu"
+        )
     return resolved
 
 
@@ -187,7 +193,9 @@ def load_model(spec: ModelSpec) -> LoadedModel:
 
 
 def _is_local_dir_model(spec: ModelSpec) -> bool:
-    return spec.checkpoint is not None and (Path(spec.checkpoint) / "open_clip_config.json").is_file()
+    return (
+        spec.checkpoint is not None and (Path(spec.checkpoint) / "open_clip_config.json").is_file()
+    )
 
 
 def name_for_tokenizer(spec: ModelSpec) -> str:
@@ -242,7 +250,9 @@ def _resolve_checkpoint(spec: ModelSpec, tag_cfg: dict) -> Path | None:
 
 
 def _checkpoint_in_dir(path: Path) -> Path | None:
-    preferred = [path / name for name in HF_WEIGHT_FILES + ("model.safetensors", "pytorch_model.bin")]
+    preferred = [
+        path / name for name in HF_WEIGHT_FILES + ("model.safetensors", "pytorch_model.bin")
+    ]
     for candidate in preferred:
         if candidate.is_file():
             return candidate
@@ -272,7 +282,9 @@ def _hf_download(spec: ModelSpec, repo_id: str, filenames) -> Path:
     label = f"{spec.name}/{spec.pretrained}"
     how = _how_to_get(spec, repo_id, filenames[0])
     if _offline():
-        raise WeightsNotFound(f"{label} weights are not in the Hugging Face cache and HF_HUB_OFFLINE is set. {how}")
+        raise WeightsNotFound(
+            f"{label} weights are not in the Hugging Face cache and HF_HUB_OFFLINE is set. {how}"
+        )
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     if not _reachable(endpoint):
         raise WeightsNotFound(
@@ -291,7 +303,10 @@ def _hf_download(spec: ModelSpec, repo_id: str, filenames) -> Path:
 
 
 def _offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 def _reachable(url: str) -> bool:
@@ -323,7 +338,9 @@ def _build(spec: ModelSpec, checkpoint: Path | None, tag_cfg: dict, device):
 
     open_clip = import_open_clip()
     precision = "fp16" if device.type == "cuda" else "fp32"
-    preprocess = {k: tag_cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in tag_cfg}
+    preprocess = {
+        k: tag_cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in tag_cfg
+    }
     name = spec.name
     pretrained = str(checkpoint) if checkpoint is not None else None
     if _is_local_dir_model(spec):
@@ -340,14 +357,18 @@ def _build(spec: ModelSpec, checkpoint: Path | None, tag_cfg: dict, device):
                 force_preprocess_cfg=preprocess or None,
             )
     except (RuntimeError, KeyError, ValueError) as exc:
-        raise ModelError(f"could not build {spec.name} from {checkpoint or 'a random initialisation'}: {exc}") from exc
+        raise ModelError(
+            f"could not build {spec.name} from {checkpoint or 'a random initialisation'}: {exc}"
+        ) from exc
     model.eval()
     if device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)
     return model
 
 
-def _identity(spec: ModelSpec, checkpoint: Path | None, random_weights: bool, tagged: bool) -> tuple[str, str]:
+def _identity(
+    spec: ModelSpec, checkpoint: Path | None, random_weights: bool, tagged: bool
+) -> tuple[str, str]:
     import torch
 
     if random_weights:

@@ -73,14 +73,19 @@ class Decoded:
     source: np.ndarray | None = None  # H x W x 3 uint8, at most 512 x 512
 
 
-def decode(data: bytes, cfg: PreprocessConfig = PreprocessConfig(),
-           budget: DecodeBudget | None = None) -> list[np.ndarray]:
+def decode(
+    data: bytes, cfg: PreprocessConfig = PreprocessConfig(), budget: DecodeBudget | None = None
+) -> list[np.ndarray]:
     """Every region to score for ``data``; raises ``Unreadable``."""
     return decode_image(data, cfg, budget=budget).regions
 
 
-def decode_image(data: bytes, cfg: PreprocessConfig = PreprocessConfig(), keep_source: bool = False,
-                 budget: DecodeBudget | None = None) -> Decoded:
+def decode_image(
+    data: bytes,
+    cfg: PreprocessConfig = PreprocessConfig(),
+    keep_source: bool = False,
+    budget: DecodeBudget | None = None,
+) -> Decoded:
     """The reference's region, then our own regions where they add something; raises
     ``Unreadable``.
 
@@ -133,7 +138,9 @@ def reference_crop(image: Image.Image, size: int) -> np.ndarray:
         image = image.resize((new_w, new_h), Image.BICUBIC)
     top = int(round((new_h - size) / 2.0))
     left = int(round((new_w - size) / 2.0))
-    return np.asarray(image.crop((left, top, left + size, top + size)).convert("RGB"), dtype=np.uint8)
+    return np.asarray(
+        image.crop((left, top, left + size, top + size)).convert("RGB"), dtype=np.uint8
+    )
 
 
 def _own_adds(image: Image.Image, cfg: PreprocessConfig) -> bool | None:
@@ -155,8 +162,9 @@ def _own_adds(image: Image.Image, cfg: PreprocessConfig) -> bool | None:
     return None
 
 
-def _own_regions(data: bytes, cfg: PreprocessConfig, first_centre: bool,
-                 decoding: Decoding) -> list[np.ndarray]:
+def _own_regions(
+    data: bytes, cfg: PreprocessConfig, first_centre: bool, decoding: Decoding
+) -> list[np.ndarray]:
     """Our own regions: frames spread over an animation, each with its centre crop and,
     when very wide or tall, tiles; the first frame's centre only if ``first_centre``."""
     image = _open(data, cfg)
@@ -187,7 +195,9 @@ def _open(data: bytes, cfg: PreprocessConfig) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
-        raise Unreadable(f"not an image of a supported format ({', '.join(FORMATS)}); starts {data[:8]!r}") from None
+        raise Unreadable(
+            f"not an image of a supported format ({', '.join(FORMATS)}); starts {data[:8]!r}"
+        ) from None
     except Image.DecompressionBombError as exc:
         raise Unreadable(f"decompression bomb refused: {exc}") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
@@ -255,7 +265,9 @@ def _frame_rgb(image: Image.Image, cfg: PreprocessConfig) -> Image.Image:
         # 16/32-bit greyscale: scale to 8 bits instead of clipping everything to white
         array = np.asarray(frame, dtype=np.float64)
         top = float(array.max()) or 1.0
-        return Image.fromarray(np.clip(array * (255.0 / top), 0, 255).astype(np.uint8)).convert("RGB")
+        return Image.fromarray(np.clip(array * (255.0 / top), 0, 255).astype(np.uint8)).convert(
+            "RGB"
+        )
     return frame.convert("RGB")
 
 
@@ -276,7 +288,9 @@ def views(frame: Image.Image, cfg: PreprocessConfig) -> list[np.ndarray]:
         piece = array[:, start : start + length] if wide else array[start : start + length, :]
         if length == size:
             return np.ascontiguousarray(piece)
-        return np.asarray(Image.fromarray(piece).resize((size, size), Image.BICUBIC), dtype=np.uint8)
+        return np.asarray(
+            Image.fromarray(piece).resize((size, size), Image.BICUBIC), dtype=np.uint8
+        )
 
     centre = crop((scaled_long - size) // 2, size)
     if long / short <= cfg.tile_aspect:

@@ -35,8 +35,14 @@ from classifier.verdict import Verdict
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ClassifierUnavailable", "RemoteEngine", "RemoteError", "RemoteRequestRefused",
-           "WorkerRefused", "check_worker_url"]
+__all__ = [
+    "ClassifierUnavailable",
+    "RemoteEngine",
+    "RemoteError",
+    "RemoteRequestRefused",
+    "WorkerRefused",
+    "check_worker_url",
+]
 
 TOKEN_ENV = "MODBOT_CLASSIFIER_TOKEN"
 FIRST_BACKOFF = 1.0  # seconds a worker is left alone after a failure; doubles in a row
@@ -77,8 +83,10 @@ def check_worker_url(url: str) -> str:
     if not parts.hostname:
         raise ValueError(f"worker URL {url!r}: no host")
     if parts.username is not None or parts.password is not None:
-        raise ValueError(f"worker URL {url!r}: no user or password in the URL; the token comes "
-                         f"from the environment ({TOKEN_ENV})")
+        raise ValueError(
+            f"worker URL {url!r}: no user or password in the URL; the token comes "
+            f"from the environment ({TOKEN_ENV})"
+        )
     if parts.query or parts.fragment:
         raise ValueError(f"worker URL {url!r}: no query or fragment; give the worker's base URL")
     try:
@@ -98,7 +106,7 @@ class _Worker:
     last_error: str = ""
 
     def failed(self, max_backoff: float) -> None:
-        self.down_until = time.monotonic() + min(max_backoff, FIRST_BACKOFF * 2 ** self.failures)
+        self.down_until = time.monotonic() + min(max_backoff, FIRST_BACKOFF * 2**self.failures)
         self.failures += 1
 
     def succeeded(self) -> None:
@@ -153,17 +161,21 @@ class RemoteEngine:
         self._closed = False
         self._inflight: set[asyncio.Task] = set()
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="modbot-remote-classifier",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="modbot-remote-classifier", daemon=True
+        )
         self._thread.start()
-        limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
+        limits = httpx.Limits(
+            max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+        )
         timeouts = httpx.Timeout(timeout, connect=connect_timeout)
 
         async def setup():
             self._sem = asyncio.Semaphore(max_concurrency)
             # trust_env: SSL_CERT_FILE for a worker behind a private CA, HTTPS_PROXY
-            self._client = httpx.AsyncClient(timeout=timeouts, limits=limits, transport=transport,
-                                             follow_redirects=False)
+            self._client = httpx.AsyncClient(
+                timeout=timeouts, limits=limits, transport=transport, follow_redirects=False
+            )
 
         asyncio.run_coroutine_threadsafe(setup(), self._loop).result()
 
@@ -173,21 +185,24 @@ class RemoteEngine:
 
     # -- public API ---------------------------------------------------------------------
 
-    async def classify(self, data: bytes, *, media_type: str | None = None,
-                       timeout: float | None = None) -> Verdict:
+    async def classify(
+        self, data: bytes, *, media_type: str | None = None, timeout: float | None = None
+    ) -> Verdict:
         """The verdict for one image's bytes, from the first worker that answers.
         ``timeout``: the whole time this image may take, failovers included."""
         return await asyncio.wrap_future(self.submit(data, media_type=media_type, timeout=timeout))
 
-    def submit(self, data: bytes, *, media_type: str | None = None,
-               timeout: float | None = None) -> concurrent.futures.Future:
+    def submit(
+        self, data: bytes, *, media_type: str | None = None, timeout: float | None = None
+    ) -> concurrent.futures.Future:
         """Thread API: a Future of the Verdict."""
         if self._closed:
             future: concurrent.futures.Future = concurrent.futures.Future()
             future.set_exception(EngineClosed("the remote classifier is closed"))
             return future
         return asyncio.run_coroutine_threadsafe(
-            self._track(self._classify(bytes(data), media_type, timeout)), self._loop)
+            self._track(self._classify(bytes(data), media_type, timeout)), self._loop
+        )
 
     def classify_many(self, items: Iterable[bytes]) -> list[Verdict]:
         """Verdicts for many images, in order (sync convenience)."""
@@ -199,7 +214,9 @@ class RemoteEngine:
         Raises ``ClassifierUnavailable`` when none answers."""
         if self.concept_version is not None:
             return self.concept_version
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._ready(), self._loop))
+        return await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(self._ready(), self._loop)
+        )
 
     def check(self) -> dict[str, str]:
         """Ask every worker (at start): url -> what it said. A worker that refuses the
@@ -221,7 +238,9 @@ class RemoteEngine:
             await self._client.aclose()
 
         try:
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=self.timeout + 10)
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(
+                timeout=self.timeout + 10
+            )
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
@@ -244,7 +263,9 @@ class RemoteEngine:
         finally:
             self._inflight.discard(task)
 
-    async def _classify(self, data: bytes, media_type: str | None, timeout: float | None) -> Verdict:
+    async def _classify(
+        self, data: bytes, media_type: str | None, timeout: float | None
+    ) -> Verdict:
         async with self._sem:
             headers = {"Content-Type": media_type or "application/octet-stream"}
             worker, answer = await self._first("POST", "/v1/classify", data, headers, timeout)
@@ -255,7 +276,9 @@ class RemoteEngine:
             self.stats["images"] += 1
             if verdict.unreadable:
                 self.stats["unreadable"] += 1
-            self._note_version(worker, verdict.concept_version, verdict.model, verdict.random_weights)
+            self._note_version(
+                worker, verdict.concept_version, verdict.model, verdict.random_weights
+            )
             return verdict
 
     async def _ready(self) -> str:
@@ -265,17 +288,25 @@ class RemoteEngine:
         return self.concept_version
 
     async def _check(self) -> dict[str, str]:
-        results = await asyncio.gather(*(self._info(w) for w in self._workers), return_exceptions=True)
+        results = await asyncio.gather(
+            *(self._info(w) for w in self._workers), return_exceptions=True
+        )
         said: dict[str, str] = {}
         refused = []
         for worker, result in zip(self._workers, results):
-            if isinstance(result, RemoteError):  # a refused token or concept set: fix the configuration
+            if isinstance(
+                result, RemoteError
+            ):  # a refused token or concept set: fix the configuration
                 refused.append(str(result))
                 said[worker.url] = str(result)
             elif isinstance(result, BaseException):
                 worker.failed(self.max_backoff)
-                log.warning("classifier worker %s does not answer now (%s); it is tried again "
-                            "when images come", worker.url, result)
+                log.warning(
+                    "classifier worker %s does not answer now (%s); it is tried again "
+                    "when images come",
+                    worker.url,
+                    result,
+                )
                 said[worker.url] = str(result)
             else:
                 worker.succeeded()
@@ -286,8 +317,11 @@ class RemoteEngine:
                 raise WorkerRefused("; ".join(refused))
             raise RemoteRequestRefused("; ".join(refused))
         if self.concept_version is None:
-            log.warning("no classifier worker answers now (%s); images are recorded as skipped "
-                        "(classifier_unavailable) and looked at again later", ", ".join(self.urls))
+            log.warning(
+                "no classifier worker answers now (%s); images are recorded as skipped "
+                "(classifier_unavailable) and looked at again later",
+                ", ".join(self.urls),
+            )
         return said
 
     async def _info(self, worker: _Worker):
@@ -311,39 +345,67 @@ class RemoteEngine:
     def _note_info(self, worker: _Worker, answer) -> None:
         try:
             info = answer.json()
-            self._note_version(worker, str(info["concept_version"]), str(info["model"]),
-                               bool(info["random_weights"]))
+            self._note_version(
+                worker,
+                str(info["concept_version"]),
+                str(info["model"]),
+                bool(info["random_weights"]),
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
-            log.warning("classifier worker %s: /v1/info is not what a modbot worker answers", worker.url)
+            log.warning(
+                "classifier worker %s: /v1/info is not what a modbot worker answers", worker.url
+            )
 
-    def _note_version(self, worker: _Worker, version: str, model: str, random_weights: bool) -> None:
+    def _note_version(
+        self, worker: _Worker, version: str, model: str, random_weights: bool
+    ) -> None:
         if worker.version == version:
             return
         worker.version = version
         if self.concept_version is None or worker is self._version_from:
             if self.concept_version is not None:  # that worker now runs another model or concepts
-                log.warning("classifier worker %s now serves concept version %s (%s), was %s: "
-                            "verdicts cached before are not reused", worker.url, version, model,
-                            self.concept_version)
+                log.warning(
+                    "classifier worker %s now serves concept version %s (%s), was %s: "
+                    "verdicts cached before are not reused",
+                    worker.url,
+                    version,
+                    model,
+                    self.concept_version,
+                )
             self.concept_version, self.model, self.random_weights = version, model, random_weights
             self._version_from = worker
             if random_weights:
-                log.warning("classifier worker %s runs %s with RANDOM WEIGHTS: its verdicts mean "
-                            "nothing", worker.url, model)
+                log.warning(
+                    "classifier worker %s runs %s with RANDOM WEIGHTS: its verdicts mean nothing",
+                    worker.url,
+                    model,
+                )
         elif version != self.concept_version:
-            log.warning("classifier workers disagree: %s serves concept version %s (%s), the "
-                        "first one %s (%s); give every worker the same model and concepts, or "
-                        "their verdicts differ", worker.url, version, model, self.concept_version,
-                        self.model)
+            log.warning(
+                "classifier workers disagree: %s serves concept version %s (%s), the "
+                "first one %s (%s); give every worker the same model and concepts, or "
+                "their verdicts differ",
+                worker.url,
+                version,
+                model,
+                self.concept_version,
+                self.model,
+            )
 
     def _refused_message(self, worker: _Worker, answer) -> str:
-        how = (f"set {TOKEN_ENV} to a token that worker's admin gave you" if "Authorization" in self._headers
-               else f"it needs a token: set {TOKEN_ENV}")
-        return (f"classifier worker {worker.url} refused the token ({answer.status_code} "
-                f"{_error(answer)}): {how}")
+        how = (
+            f"set {TOKEN_ENV} to a token that worker's admin gave you"
+            if "Authorization" in self._headers
+            else f"it needs a token: set {TOKEN_ENV}"
+        )
+        return (
+            f"classifier worker {worker.url} refused the token ({answer.status_code} "
+            f"{_error(answer)}): {how}"
+        )
 
-    async def _first(self, method: str, path: str, body: bytes | None, headers: dict,
-                     timeout: float | None):
+    async def _first(
+        self, method: str, path: str, body: bytes | None, headers: dict, timeout: float | None
+    ):
         """(worker, its 200 answer) from the first worker that gives one, in order; a
         second pass after waiting (at most ``RETRY_WAIT``) for one to come out of its
         backoff. Raises ``ClassifierUnavailable`` with what each said, or
@@ -359,8 +421,11 @@ class RemoteEngine:
                 wait = min(w.down_until for w in self._workers) - now
                 if wait > RETRY_WAIT or loop.time() + wait >= deadline:
                     for w in self._workers:
-                        errors.setdefault(w.url, f"{w.last_error or 'failed'} (not asked again "
-                                          f"for {max(0.0, w.down_until - now):.0f} s)")
+                        errors.setdefault(
+                            w.url,
+                            f"{w.last_error or 'failed'} (not asked again "
+                            f"for {max(0.0, w.down_until - now):.0f} s)",
+                        )
                     break
                 await asyncio.sleep(wait)
                 now = time.monotonic()
@@ -383,14 +448,26 @@ class RemoteEngine:
         self.stats["unavailable"] += 1
         raise ClassifierUnavailable("; ".join(f"{url}: {why}" for url, why in errors.items()))
 
-    async def _send(self, worker: _Worker, method: str, path: str, body: bytes | None,
-                    headers: dict, timeout: float):
+    async def _send(
+        self,
+        worker: _Worker,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict,
+        timeout: float,
+    ):
         import httpx
 
         try:
             answer = await self._client.request(
-                method, worker.url + path, content=body, headers={**self._headers, **headers},
-                timeout=httpx.Timeout(timeout, connect=min(timeout, self._client.timeout.connect or timeout)),
+                method,
+                worker.url + path,
+                content=body,
+                headers={**self._headers, **headers},
+                timeout=httpx.Timeout(
+                    timeout, connect=min(timeout, self._client.timeout.connect or timeout)
+                ),
             )
         except httpx.TimeoutException:
             worker.failed(self.max_backoff)
@@ -415,8 +492,9 @@ class RemoteEngine:
             worker.down_until = time.monotonic() + retry
             raise _Answer(f"over this client's quota (429); retry after {retry:.0f} s")
         if status in (400, 413):
-            raise RemoteRequestRefused(f"classifier worker {worker.url} refused the request "
-                                       f"({status}): {_error(answer)}")
+            raise RemoteRequestRefused(
+                f"classifier worker {worker.url} refused the request ({status}): {_error(answer)}"
+            )
         worker.failed(self.max_backoff)
         raise _Answer(f"answered {status} {_error(answer)}".rstrip())
 

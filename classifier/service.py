@@ -123,11 +123,13 @@ def parse_tokens(text: str, source: str) -> list[Client]:
             raise TokenError(f"{where}: expected `NAME TOKEN QUOTA` (3 fields), found {len(parts)}")
         name, token, quota_text = parts
         if not all(ch.isalnum() or ch in "-_.@" for ch in name) or len(name) > 64:
-            raise TokenError(f"{where}: client name {name!r}: use letters, digits, - _ . @ (at most 64)")
+            raise TokenError(
+                f"{where}: client name {name!r}: use letters, digits, - _ . @ (at most 64)"
+            )
         if name in names:
             raise TokenError(f"{where}: client name {name!r} appears twice")
         if token.startswith("sha256:"):
-            hexdigest = token[len("sha256:"):]
+            hexdigest = token[len("sha256:") :]
             try:
                 digest = bytes.fromhex(hexdigest)
             except ValueError:
@@ -136,11 +138,15 @@ def parse_tokens(text: str, source: str) -> list[Client]:
                 raise TokenError(f"{where}: a hashed token is `sha256:` and 64 hex digits")
         else:
             if len(token) < MIN_TOKEN_CHARS:
-                raise TokenError(f"{where}: the token of {name!r} is shorter than {MIN_TOKEN_CHARS} "
-                                 "characters; make one with `modbot worker --new-token NAME`")
+                raise TokenError(
+                    f"{where}: the token of {name!r} is shorter than {MIN_TOKEN_CHARS} "
+                    "characters; make one with `modbot worker --new-token NAME`"
+                )
             digest = hashlib.sha256(token.encode()).digest()
         if digest in digests:
-            raise TokenError(f"{where}: the token of {name!r} is also another client's; give each its own")
+            raise TokenError(
+                f"{where}: the token of {name!r} is also another client's; give each its own"
+            )
         if quota_text.lower() == "unlimited":
             quota = None
         else:
@@ -149,7 +155,9 @@ def parse_tokens(text: str, source: str) -> list[Client]:
             except ValueError:
                 quota = 0
             if quota < 1:
-                raise TokenError(f"{where}: quota {quota_text!r}: images per minute (>= 1) or `unlimited`")
+                raise TokenError(
+                    f"{where}: quota {quota_text!r}: images per minute (>= 1) or `unlimited`"
+                )
         names.add(name)
         digests.add(digest)
         clients.append(Client(name, digest, quota))
@@ -214,7 +222,9 @@ def parse_concepts(data: Any, where: str = CONCEPTS_HEADER) -> tuple[CustomConce
         if not isinstance(prompts, list):
             raise ConceptError(f"{where}: concept {name!r}: prompts must be a list of strings")
         if any(isinstance(p, str) and len(p) > MAX_PROMPT_CHARS for p in prompts):
-            raise ConceptError(f"{where}: concept {name!r}: a prompt is longer than {MAX_PROMPT_CHARS} characters")
+            raise ConceptError(
+                f"{where}: concept {name!r}: a prompt is longer than {MAX_PROMPT_CHARS} characters"
+            )
         total += len(prompts)
         if total > MAX_PROMPTS:
             raise ConceptError(f"{where}: more than {MAX_PROMPTS} prompts in all")
@@ -249,8 +259,15 @@ class _ConceptSets:
     LRU of engines for the concept sets clients sent. An evicted engine is closed once
     the requests using it are done."""
 
-    def __init__(self, loaded: LoadedModel, base: ConceptSet, named: dict[str, tuple[CustomConcept, ...]],
-                 max_sets: int, engine_options: dict, extra_decode_workers: int):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        base: ConceptSet,
+        named: dict[str, tuple[CustomConcept, ...]],
+        max_sets: int,
+        engine_options: dict,
+        extra_decode_workers: int,
+    ):
         self.loaded, self.base, self.max_sets = loaded, base, max_sets
         self.options = engine_options
         self.extra = {**engine_options, "decode_workers": extra_decode_workers}
@@ -300,7 +317,9 @@ class _ConceptSets:
         self._building[key] = pending
         try:
             # text embeddings for the new prompts: a model run, off the event loop
-            engine = await asyncio.to_thread(Engine, self.loaded, self.base.with_custom(custom), **self.extra)
+            engine = await asyncio.to_thread(
+                Engine, self.loaded, self.base.with_custom(custom), **self.extra
+            )
         except BaseException as exc:
             pending.set_exception(exc)
             pending.exception()  # marked retrieved: the waiters re-raise it themselves
@@ -318,7 +337,11 @@ class _ConceptSets:
                 if entry.users == 0:
                     del self.sent[key]
                     entry.evicted = True
-                    log.info("concept set %s evicted (at most %d kept)", entry.engine.concept_version, self.max_sets)
+                    log.info(
+                        "concept set %s evicted (at most %d kept)",
+                        entry.engine.concept_version,
+                        self.max_sets,
+                    )
                     await asyncio.to_thread(entry.engine.close)
                     break
             else:
@@ -383,23 +406,49 @@ class _Refused(Exception):
 class WorkerService:
     """The worker's state and its ASGI app (``.app``). ``close()`` stops the engines."""
 
-    def __init__(self, loaded: LoadedModel, config: WorkerConfig | None = None,
-                 concepts: ConceptSet | None = None):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        config: WorkerConfig | None = None,
+        concepts: ConceptSet | None = None,
+    ):
         self.loaded = loaded
         self.config = config or WorkerConfig()
         c = self.config
-        options = dict(max_batch=c.max_batch, max_wait_ms=c.max_wait_ms, max_queue=c.max_queue,
-                       decode_workers=c.decode_workers, text_cache_dir=c.text_cache_dir)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        self.sets = _ConceptSets(loaded, concepts or ConceptSet.builtin(), dict(c.named_sets),
-                                 c.max_concept_sets, options, extra_decode_workers=max(1, min(4, cores)))
+        options = dict(
+            max_batch=c.max_batch,
+            max_wait_ms=c.max_wait_ms,
+            max_queue=c.max_queue,
+            decode_workers=c.decode_workers,
+            text_cache_dir=c.text_cache_dir,
+        )
+        cores = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1)
+        )
+        self.sets = _ConceptSets(
+            loaded,
+            concepts or ConceptSet.builtin(),
+            dict(c.named_sets),
+            c.max_concept_sets,
+            options,
+            extra_decode_workers=max(1, min(4, cores)),
+        )
         self._clients = list(c.clients) if c.clients is not None else None
         self._buckets = {cl.name: _Bucket(cl.quota) for cl in self._clients or () if cl.quota}
         self._rate = _Rate()
         self.pending = 0
         self.counters: dict[str, int] = {
-            "requests": 0, "images": 0, "unreadable": 0, "unauthorized": 0, "over_quota": 0,
-            "too_large": 0, "bad_request": 0, "busy": 0, "failed": 0,
+            "requests": 0,
+            "images": 0,
+            "unreadable": 0,
+            "unauthorized": 0,
+            "over_quota": 0,
+            "too_large": 0,
+            "bad_request": 0,
+            "busy": 0,
+            "failed": 0,
         }
         self._refusals = 0
         self._refusal_logged = 0.0
@@ -421,32 +470,39 @@ class WorkerService:
         from starlette.applications import Starlette
         from starlette.routing import Route
 
-        return Starlette(routes=[
-            Route("/v1/classify", self.classify, methods=["POST"]),
-            Route("/v1/info", self.info, methods=["GET"]),
-            Route("/healthz", self.healthz, methods=["GET"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/v1/classify", self.classify, methods=["POST"]),
+                Route("/v1/info", self.info, methods=["GET"]),
+                Route("/healthz", self.healthz, methods=["GET"]),
+            ]
+        )
 
     async def healthz(self, request):
         from starlette.responses import JSONResponse
 
         stats = self._engine_stats()
-        return JSONResponse({
-            "ok": not self._closed,
-            "model_loaded": not self._closed,
-            "model": self.loaded.identity,
-            "random_weights": self.loaded.random_weights,
-            "device": str(self.loaded.device),
-            "concept_version": self.default_engine.concept_version,
-            "concept_sets": {"named": sorted(self.sets.named), "sent": len(self.sets.sent),
-                             "max_sent": self.config.max_concept_sets},
-            "queue_depth": self.pending,
-            "images_per_s": round(self._rate.per_second(), 3),
-            "window_s": RATE_WINDOW_S,
-            "uptime_s": round(time.monotonic() - self._rate.started, 1),
-            "batches": stats["batches"],
-            **self.counters,
-        })
+        return JSONResponse(
+            {
+                "ok": not self._closed,
+                "model_loaded": not self._closed,
+                "model": self.loaded.identity,
+                "random_weights": self.loaded.random_weights,
+                "device": str(self.loaded.device),
+                "concept_version": self.default_engine.concept_version,
+                "concept_sets": {
+                    "named": sorted(self.sets.named),
+                    "sent": len(self.sets.sent),
+                    "max_sent": self.config.max_concept_sets,
+                },
+                "queue_depth": self.pending,
+                "images_per_s": round(self._rate.per_second(), 3),
+                "window_s": RATE_WINDOW_S,
+                "uptime_s": round(time.monotonic() - self._rate.started, 1),
+                "batches": stats["batches"],
+                **self.counters,
+            }
+        )
 
     async def info(self, request):
         from starlette.responses import JSONResponse
@@ -463,15 +519,17 @@ class WorkerService:
             return self._refusal(_Refused(400, str(exc)))
         try:
             engine = entry.engine
-            return JSONResponse({
-                "model": self.loaded.identity,
-                "random_weights": self.loaded.random_weights,
-                "device": str(self.loaded.device),
-                "concept_version": engine.concept_version,
-                "concepts": [c.name for c in engine.concepts.custom],
-                "concept_sets": sorted(self.sets.named),
-                "max_body": self.config.max_body,
-            })
+            return JSONResponse(
+                {
+                    "model": self.loaded.identity,
+                    "random_weights": self.loaded.random_weights,
+                    "device": str(self.loaded.device),
+                    "concept_version": engine.concept_version,
+                    "concepts": [c.name for c in engine.concepts.custom],
+                    "concept_sets": sorted(self.sets.named),
+                    "max_body": self.config.max_body,
+                }
+            )
         finally:
             await self.sets.release(entry)
 
@@ -486,7 +544,9 @@ class WorkerService:
             self._take_quota(client)
             if self.pending > self.config.max_pending:
                 self.counters["busy"] += 1
-                raise _Refused(503, "the worker is busy; try another worker or later", {"Retry-After": "1"})
+                raise _Refused(
+                    503, "the worker is busy; try another worker or later", {"Retry-After": "1"}
+                )
             custom, named = self._concept_selection(request)
             data = await self._body(request)
             entry = await self.sets.acquire(custom, named)
@@ -497,7 +557,9 @@ class WorkerService:
             except Exception as exc:  # e.g. CUDA out of memory: the client fails over
                 self.counters["failed"] += 1
                 log.error("inference failed: %r", exc)
-                raise _Refused(503, f"the model failed on this batch ({type(exc).__name__}); try again") from None
+                raise _Refused(
+                    503, f"the model failed on this batch ({type(exc).__name__}); try again"
+                ) from None
         except _Refused as refused:
             return self._refusal(refused)
         except ConceptError as exc:
@@ -533,9 +595,13 @@ class WorkerService:
         missing = not header
         raise _Refused(
             401,
-            "missing token: send `Authorization: Bearer <token>`" if missing
+            "missing token: send `Authorization: Bearer <token>`"
+            if missing
             else "unknown token: ask this worker's admin for one (`modbot worker --new-token NAME`)",
-            {"WWW-Authenticate": 'Bearer realm="modbot-worker"' + ("" if missing else ', error="invalid_token"')},
+            {
+                "WWW-Authenticate": 'Bearer realm="modbot-worker"'
+                + ("" if missing else ', error="invalid_token"')
+            },
         )
 
     def _log_refusal(self, request) -> None:
@@ -544,7 +610,11 @@ class WorkerService:
         now = time.monotonic()
         if now - self._refusal_logged >= REFUSAL_LOG_EVERY:
             peer = request.client.host if request.client else "?"
-            log.warning("refused %d request(s) without a valid token (the last from %s)", self._refusals, peer)
+            log.warning(
+                "refused %d request(s) without a valid token (the last from %s)",
+                self._refusals,
+                peer,
+            )
             self._refusals, self._refusal_logged = 0, now
 
     def _take_quota(self, client: Client | None) -> None:
@@ -554,8 +624,11 @@ class WorkerService:
         wait = bucket.take()
         if wait > 0:
             self.counters["over_quota"] += 1
-            raise _Refused(429, f"client {client.name!r} is over its quota of {client.quota} images a minute",
-                           {"Retry-After": str(max(1, math.ceil(wait)))})
+            raise _Refused(
+                429,
+                f"client {client.name!r} is over its quota of {client.quota} images a minute",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
 
     def _concept_selection(self, request) -> tuple[tuple[CustomConcept, ...] | None, str | None]:
         sent = request.headers.get(CONCEPTS_HEADER)
@@ -565,7 +638,9 @@ class WorkerService:
         if named is not None:
             if named not in self.sets.named:
                 served = ", ".join(sorted(self.sets.named)) or "none"
-                raise ConceptError(f"unknown concept set {named[:64]!r}; this worker serves: {served}")
+                raise ConceptError(
+                    f"unknown concept set {named[:64]!r}; this worker serves: {served}"
+                )
             return None, named
         if sent is None:
             return None, None
@@ -604,7 +679,9 @@ class WorkerService:
     def _refusal(refused: _Refused):
         from starlette.responses import JSONResponse
 
-        return JSONResponse({"error": refused.message}, status_code=refused.status, headers=refused.headers)
+        return JSONResponse(
+            {"error": refused.message}, status_code=refused.status, headers=refused.headers
+        )
 
 
 # -- serving ------------------------------------------------------------------------------
@@ -632,8 +709,13 @@ class WorkerServer:
 
         self.service, self.socket = service, sock
         config = uvicorn.Config(
-            service.app, lifespan="off", log_level="warning", access_log=False,
-            timeout_graceful_shutdown=30, proxy_headers=False, server_header=False,
+            service.app,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=30,
+            proxy_headers=False,
+            server_header=False,
             timeout_keep_alive=30,
         )
         self.server = uvicorn.Server(config)

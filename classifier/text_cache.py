@@ -26,7 +26,9 @@ def default_cache_dir() -> Path:
     return Path(base) / "modbot" / "text-embeddings"
 
 
-def text_embeddings(loaded, prompts: tuple[str, ...], version: str, cache_dir: str | os.PathLike | None = None):
+def text_embeddings(
+    loaded, prompts: tuple[str, ...], version: str, cache_dir: str | os.PathLike | None = None
+):
     """float32 (len(prompts), dim) L2-normalised features on the model's device."""
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = directory / f"{version}.safetensors"
@@ -64,7 +66,11 @@ def _write(path: Path, embeddings, prompts: tuple[str, ...]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(fd)
-        save_file({"embeddings": embeddings.detach().float().cpu().contiguous()}, tmp, metadata={"prompts": json.dumps(list(prompts))})
+        save_file(
+            {"embeddings": embeddings.detach().float().cpu().contiguous()},
+            tmp,
+            metadata={"prompts": json.dumps(list(prompts))},
+        )
         os.replace(tmp, path)  # atomic: concurrent engines never read half a file
     except OSError as exc:
         log.warning("cannot write text-embedding cache %s: %s (recomputed next start)", path, exc)

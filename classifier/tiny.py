@@ -21,7 +21,9 @@ from classifier.model import RANDOM_WEIGHTS_KEY, ModelSpec, quiet_open_clip, reg
 TINY_MODEL = "modbot-tiny"
 
 
-def write_random_checkpoint(path: str | os.PathLike, seed: int = 0, model: str = TINY_MODEL) -> Path:
+def write_random_checkpoint(
+    path: str | os.PathLike, seed: int = 0, model: str = TINY_MODEL
+) -> Path:
     """Write random weights for ``model`` to ``path`` (a .safetensors file) and return it."""
     import torch
     from safetensors.torch import save_file
@@ -35,12 +37,18 @@ def write_random_checkpoint(path: str | os.PathLike, seed: int = 0, model: str =
     state = {k: v.contiguous() for k, v in net.state_dict().items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(path), metadata={RANDOM_WEIGHTS_KEY: "true", "model": model, "seed": str(seed)})
+    save_file(
+        state, str(path), metadata={RANDOM_WEIGHTS_KEY: "true", "model": model, "seed": str(seed)}
+    )
     return path
 
 
 def tiny_spec(checkpoint: str | os.PathLike, device: str = "cpu") -> ModelSpec:
     """The ModelSpec that loads a checkpoint written by ``write_random_checkpoint``."""
     return ModelSpec(
-        name=TINY_MODEL, pretrained=None, checkpoint=checkpoint, device=device, allow_random_weights=True
+        name=TINY_MODEL,
+        pretrained=None,
+        checkpoint=checkpoint,
+        device=device,
+        allow_random_weights=True,
     )

@@ -11,7 +11,9 @@ from typing import Any
 class Verdict:
     labels: tuple[str, ...]  # sorted: csam, underage, nsfw, anime and custom concepts that fired
     scores: dict[str, float]  # margin = rounded similarity - threshold; > 0 means the label fired
-    prompt_scores: dict[str, float]  # every prompt's similarity rounded to 4 decimals (largest over the regions)
+    prompt_scores: dict[
+        str, float
+    ]  # every prompt's similarity rounded to 4 decimals (largest over the regions)
     matched: dict[str, tuple[str, ...]]  # family -> prompts that crossed their threshold
     model: str  # "ViT-L-14/openai", "modbot-tiny/random-weights"
     random_weights: bool
@@ -23,7 +25,9 @@ class Verdict:
     # image anime), "off" (anime, but it did not run: no weights, or Pillow could not
     # make the reference's 512 px image); None if unreadable
     deepdanbooru: str | None = None
-    danbooru: dict[str, float] = field(default_factory=dict)  # its ratings and tags above 0.5, rounded
+    danbooru: dict[str, float] = field(
+        default_factory=dict
+    )  # its ratings and tags above 0.5, rounded
 
     @property
     def flagged(self) -> bool:

@@ -44,9 +44,9 @@ HOUR = 3600.0
 NOT_POSSIBLE = "not_possible"
 NOT_POSSIBLE_DETAIL = {
     "needs_pictrs": "needs pict-rs access: set PICTRS_URL and PICTRS_API_KEY; the image "
-                    "stays in pict-rs (the post is never purged instead)",
+    "stays in pict-rs (the post is never purged instead)",
     "remote": "remote image: it is not stored in this instance's pict-rs, so there is "
-              "nothing to purge here (the post is never purged instead)",
+    "nothing to purge here (the post is never purged instead)",
 }
 _NOT_PURGED = {"needs_pictrs": "modbot has no pict-rs access", "remote": "it is a remote image"}
 # An action's state in the store that means "not again": done, or done by another action
@@ -152,14 +152,22 @@ class Executor:
             kind = planned.kind
             if kind == "notify_admins" and not_purged:
                 # The rule's message may say "purged": say what happened to this image.
-                planned = replace(planned, reason=f"{planned.reason or 'an image matched a rule'}"
-                                  f" [the image was not purged: {not_purged}]")
+                planned = replace(
+                    planned,
+                    reason=f"{planned.reason or 'an image matched a rule'}"
+                    f" [the image was not purged: {not_purged}]",
+                )
             if admin and kind != "notify_admins":
                 outcomes.append(Outcome(kind, "skipped", "the author is an admin: never acted on"))
                 continue
-            handler = {"remove": self._remove, "purge_item": self._purge_item,
-                       "purge_image": self._purge_image, "ban": self._ban,
-                       "report": self._report, "notify_admins": self._notify_admins}.get(kind)
+            handler = {
+                "remove": self._remove,
+                "purge_item": self._purge_item,
+                "purge_image": self._purge_image,
+                "ban": self._ban,
+                "report": self._report,
+                "notify_admins": self._notify_admins,
+            }.get(kind)
             if handler is None:
                 outcomes.append(Outcome(kind, "skipped", f"unknown action {kind!r}"))
                 continue
@@ -195,8 +203,9 @@ class Executor:
         marker = f"{self.run_id}/{self._messages}"
         claimed = []
         for n in notices:
-            claim = self.store.claim_action("notify", n.key, self.run_id, _MESSAGE + marker,
-                                            item=n.key)
+            claim = self.store.claim_action(
+                "notify", n.key, self.run_id, _MESSAGE + marker, item=n.key
+            )
             if claim.outcome == "claimed":
                 claimed.append(n)
             else:
@@ -204,8 +213,9 @@ class Executor:
         if not claimed:
             return
         lines = [f"- {n.message}" for n in claimed]
-        content = ("modbot needs your attention:\n\n" + "\n".join(lines)
-                   + f"\n\n(modbot message {marker})")
+        content = (
+            "modbot needs your attention:\n\n" + "\n".join(lines) + f"\n\n(modbot message {marker})"
+        )
         sent, errors = 0, []
         for admin_id in admins:
             try:
@@ -216,13 +226,16 @@ class Executor:
         for n in claimed:
             if sent:
                 n.outcome.done_at = self.store.record_action(
-                    "notify", n.key, "done", f"{sent} admin(s)", self.run_id, item=n.key)
+                    "notify", n.key, "done", f"{sent} admin(s)", self.run_id, item=n.key
+                )
                 n.outcome.status = "done"
                 n.outcome.detail = f"private message to {sent} admin(s)" + (
-                    f"; failed for {len(errors)}: {errors[0]}" if errors else "")
+                    f"; failed for {len(errors)}: {errors[0]}" if errors else ""
+                )
             else:
-                self.store.record_action("notify", n.key, "failed", "; ".join(errors)[:500],
-                                         self.run_id)
+                self.store.record_action(
+                    "notify", n.key, "failed", "; ".join(errors)[:500], self.run_id
+                )
                 n.outcome.status, n.outcome.detail = "failed", "; ".join(errors)[:500]
                 n.outcome.retry = True
 
@@ -236,10 +249,12 @@ class Executor:
         return tripped
 
     def _notify_valve(self, tripped: dict) -> None:
-        self._notify("safety-valve:" + tripped["tripped_at"],
-                     f"SAFETY VALVE tripped: {tripped['reason']}. modbot now only reports. "
-                     "Check the decisions (`modbot report`), then run "
-                     "`modbot run --reset-safety-valve`.")
+        self._notify(
+            "safety-valve:" + tripped["tripped_at"],
+            f"SAFETY VALVE tripped: {tripped['reason']}. modbot now only reports. "
+            "Check the decisions (`modbot report`), then run "
+            "`modbot run --reset-safety-valve`.",
+        )
 
     def _dry_valve_allows(self) -> bool:
         # Simulate: the dry-run report shows where the valve would trip. Per hour, as
@@ -257,21 +272,32 @@ class Executor:
         """The live valve, counted in the store as each destructive action is claimed:
         every process on this state counts against the same limit."""
         limit = self.max_destructive_per_hour
-        return {"valve_limit": limit,
-                "valve_since": max(self.clock() - HOUR, self.store.valve_reset_at()),
-                "valve_reason": f"more than {limit} destructive actions within an hour"}
+        return {
+            "valve_limit": limit,
+            "valve_since": max(self.clock() - HOUR, self.store.valve_reset_at()),
+            "valve_reason": f"more than {limit} destructive actions within an hour",
+        }
 
     def _valve_detail(self) -> str:
         if self.dry_run:
-            return (f"the safety valve would trip here (more than "
-                    f"{self.max_destructive_per_hour} destructive actions within an hour): "
-                    "reported instead")
+            return (
+                f"the safety valve would trip here (more than "
+                f"{self.max_destructive_per_hour} destructive actions within an hour): "
+                "reported instead"
+            )
         return "safety valve tripped: report-only until an admin resets it; reported instead"
 
     # ------------------------------------------------------------------ plumbing
-    def _once(self, kind: str, key: str, describe: str, send, label: str | None = None,
-              again: bool = False, verify: Callable[[dict], bool | None] | None = None
-              ) -> Outcome:
+    def _once(
+        self,
+        kind: str,
+        key: str,
+        describe: str,
+        send,
+        label: str | None = None,
+        again: bool = False,
+        verify: Callable[[dict], bool | None] | None = None,
+    ) -> Outcome:
         """Do ``send()`` unless (kind, key) is done already; record the result.
         ``label``: the action as the rule named it, when it is carried out as another.
         ``again``: what was done has run out (a temporary ban): do it anew.
@@ -290,14 +316,18 @@ class Executor:
             return Outcome(name, "planned", describe)
         valve = self._valve_terms() if kind in DESTRUCTIVE_KINDS else {}
         while True:
-            claim = self.store.claim_action(kind, key, self.run_id, describe, again=again,
-                                            item=self._item, **valve)
+            claim = self.store.claim_action(
+                kind, key, self.run_id, describe, again=again, item=self._item, **valve
+            )
             if claim.outcome == "done":
                 return self._already(name, claim.row, describe)
             if claim.outcome == "valve":
                 if claim.tripped:
-                    log.error("SAFETY VALVE tripped (%s): report-only until an admin runs "
-                              "`modbot run --reset-safety-valve`", claim.tripped["reason"])
+                    log.error(
+                        "SAFETY VALVE tripped (%s): report-only until an admin runs "
+                        "`modbot run --reset-safety-valve`",
+                        claim.tripped["reason"],
+                    )
                     self._notify_valve(claim.tripped)
                 return Outcome(name, "skipped", self._valve_detail(), valve=True)
             if claim.outcome != SENDING:
@@ -310,16 +340,17 @@ class Executor:
             send()
         except LemmyUnavailable as exc:
             log.warning("%s %s failed (will retry next cycle): %s", name, key, exc)
-            self.store.record_action(kind, key, "failed", str(exc)[:500], self.run_id,
-                                     item=self._item)
+            self.store.record_action(
+                kind, key, "failed", str(exc)[:500], self.run_id, item=self._item
+            )
             return Outcome(name, "failed", str(exc)[:500], retry=True)
         except LemmyError as exc:
             log.warning("%s %s failed: %s", name, key, exc)
-            self.store.record_action(kind, key, "failed", str(exc)[:500], self.run_id,
-                                     item=self._item)
+            self.store.record_action(
+                kind, key, "failed", str(exc)[:500], self.run_id, item=self._item
+            )
             return Outcome(name, "failed", str(exc)[:500])
-        at = self.store.record_action(kind, key, "done", describe, self.run_id,
-                                      item=self._item)
+        at = self.store.record_action(kind, key, "done", describe, self.run_id, item=self._item)
         log.info("%s: %s", name, describe)
         if self.resuming:
             describe += " (after modbot restarted)"
@@ -328,77 +359,127 @@ class Executor:
     def _already(self, name: str, row: dict, describe: str) -> Outcome:
         if row["run_id"] in self.resuming and row.get("item") == self._item:
             # Done for this very decision before the process stopped: it says so, and when.
-            return Outcome(name, row["status"], row["detail"] or describe,
-                           done_at=row["done_at"])
+            return Outcome(name, row["status"], row["detail"] or describe, done_at=row["done_at"])
         return Outcome(name, "skipped", f"already done: {row['detail'] or describe}")
 
-    def _settle(self, kind: str, key: str, name: str, row: dict,
-                verify: Callable[[dict], bool | None] | None) -> Outcome | None:
+    def _settle(
+        self,
+        kind: str,
+        key: str,
+        name: str,
+        row: dict,
+        verify: Callable[[dict], bool | None] | None,
+    ) -> Outcome | None:
         """A claim nobody settled: ask Lemmy whether it took effect. Returns the outcome
         when it did (or when that cannot be known now); None when it did not (the claim
         is cleared: send it)."""
         if row["run_id"] != self.run_id and row["run_id"] not in self.stale_runs:
-            return Outcome(name, "skipped", "being carried out by another modbot process "
-                           f"(run {row['run_id']}) on this state")
+            return Outcome(
+                name,
+                "skipped",
+                f"being carried out by another modbot process (run {row['run_id']}) on this state",
+            )
         try:
             took = verify(row) if verify is not None else None
         except LemmyUnavailable as exc:
-            return Outcome(name, "failed", "modbot stopped while sending this and Lemmy "
-                           f"cannot say now whether it was done ({exc}); asked again next "
-                           "cycle", retry=True)
+            return Outcome(
+                name,
+                "failed",
+                "modbot stopped while sending this and Lemmy "
+                f"cannot say now whether it was done ({exc}); asked again next "
+                "cycle",
+                retry=True,
+            )
         except LemmyError as exc:
             log.warning("%s %s: cannot check whether it was done (%s)", name, key, exc)
             took = None
         if took:
-            detail = (f"{row['detail']} (sent by run {row['run_id']}, which stopped before "
-                      "Lemmy answered; Lemmy shows it done)")
-            self.store.record_action(kind, key, "done", detail, row["run_id"],
-                                     at=row["done_at"], item=row.get("item"))
-            log.info("%s %s: in flight when run %s stopped; Lemmy shows it done", name, key,
-                     row["run_id"])
+            detail = (
+                f"{row['detail']} (sent by run {row['run_id']}, which stopped before "
+                "Lemmy answered; Lemmy shows it done)"
+            )
+            self.store.record_action(
+                kind, key, "done", detail, row["run_id"], at=row["done_at"], item=row.get("item")
+            )
+            log.info(
+                "%s %s: in flight when run %s stopped; Lemmy shows it done",
+                name,
+                key,
+                row["run_id"],
+            )
             return self._already(name, {**row, "status": "done", "detail": detail}, detail)
-        why = ("Lemmy shows it not done" if took is False else
-               "Lemmy cannot show whether it was done")
-        log.warning("%s %s: in flight when run %s stopped; %s: sending it", name, key,
-                    row["run_id"], why)
-        self.store.record_action(kind, key, "failed", f"interrupted: {why}", row["run_id"],
-                                 at=row["done_at"], item=row.get("item"))
+        why = (
+            "Lemmy shows it not done" if took is False else "Lemmy cannot show whether it was done"
+        )
+        log.warning(
+            "%s %s: in flight when run %s stopped; %s: sending it", name, key, row["run_id"], why
+        )
+        self.store.record_action(
+            kind,
+            key,
+            "failed",
+            f"interrupted: {why}",
+            row["run_id"],
+            at=row["done_at"],
+            item=row.get("item"),
+        )
         return None
 
     # ------------------------------------------------------------------ actions
     def _remove(self, t: Target, planned: Any) -> Outcome:
         reason = planned.reason or ""
         if t.kind == "post":
-            return self._once("remove", t.key, f"remove post {t.id}",
-                              lambda: self.client.remove_post(int(t.id), reason),
-                              verify=lambda row: self._item_removed(t))
+            return self._once(
+                "remove",
+                t.key,
+                f"remove post {t.id}",
+                lambda: self.client.remove_post(int(t.id), reason),
+                verify=lambda row: self._item_removed(t),
+            )
         if t.kind == "comment":
-            return self._once("remove", t.key, f"remove comment {t.id}",
-                              lambda: self.client.remove_comment(int(t.id), reason),
-                              verify=lambda row: self._item_removed(t))
-        return Outcome("remove", "skipped", "an upload has no post or comment to remove "
-                       "(use purge_image)")
+            return self._once(
+                "remove",
+                t.key,
+                f"remove comment {t.id}",
+                lambda: self.client.remove_comment(int(t.id), reason),
+                verify=lambda row: self._item_removed(t),
+            )
+        return Outcome(
+            "remove", "skipped", "an upload has no post or comment to remove (use purge_image)"
+        )
 
     def _purge_item(self, t: Target, planned: Any) -> Outcome:
         reason = planned.reason or ""
         if t.kind == "post":
-            return self._once("purge_item", t.key, f"purge post {t.id}",
-                              lambda: self.client.purge_post(int(t.id), reason),
-                              verify=lambda row: self._read_item(t) is None)
+            return self._once(
+                "purge_item",
+                t.key,
+                f"purge post {t.id}",
+                lambda: self.client.purge_post(int(t.id), reason),
+                verify=lambda row: self._read_item(t) is None,
+            )
         if t.kind == "comment":
-            return self._once("purge_item", t.key, f"purge comment {t.id}",
-                              lambda: self.client.purge_comment(int(t.id), reason),
-                              verify=lambda row: self._read_item(t) is None)
+            return self._once(
+                "purge_item",
+                t.key,
+                f"purge comment {t.id}",
+                lambda: self.client.purge_comment(int(t.id), reason),
+                verify=lambda row: self._read_item(t) is None,
+            )
         return Outcome("purge_item", "skipped", "an upload has no post or comment to purge")
 
     def _purge_image(self, t: Target, planned: Any) -> Outcome:
-        if t.image_alias and self.store.image_owners(t.image_alias, t.image_sha256) \
-                & self.admin_ids:
+        if (
+            t.image_alias
+            and self.store.image_owners(t.image_alias, t.image_sha256) & self.admin_ids
+        ):
             # Someone else's item may show an admin's upload or the image of an admin's
             # post (or the same bytes: one file in pict-rs).
-            return Outcome("purge_image", "skipped",
-                           "the image is an admin's upload or in an admin's post: "
-                           "never acted on")
+            return Outcome(
+                "purge_image",
+                "skipped",
+                "the image is an admin's upload or in an admin's post: never acted on",
+            )
         if t.file_exempt:
             return Outcome("purge_image", "skipped", f"the file is spared: {t.file_exempt}")
         if t.image_alias and self.purge_by_alias:
@@ -411,21 +492,32 @@ class Executor:
                 for other in (answer or {}).get("aliases") or []:
                     if other != alias:
                         self.store.record_action(
-                            "purge_image", f"alias:{other}", COVERED,
-                            f"purged with alias {alias} (the same file)", self.run_id,
-                            item=self._item)
+                            "purge_image",
+                            f"alias:{other}",
+                            COVERED,
+                            f"purged with alias {alias} (the same file)",
+                            self.run_id,
+                            item=self._item,
+                        )
 
-            return self._once("purge_image", f"alias:{alias}",
-                              f"purge pict-rs file of alias {alias} (every alias of it)",
-                              purge, verify=lambda row: self.client.image_gone(alias))
+            return self._once(
+                "purge_image",
+                f"alias:{alias}",
+                f"purge pict-rs file of alias {alias} (every alias of it)",
+                purge,
+                verify=lambda row: self.client.image_gone(alias),
+            )
         if t.kind == "upload" and t.image_alias and t.delete_token:
             # What the uploader could do: delete this alias. pict-rs keeps the file while
             # another alias (the same bytes uploaded again) has it.
             alias, token = t.image_alias, t.delete_token
-            return self._once("purge_image", f"alias:{alias}",
-                              f"delete upload {alias} with its delete token",
-                              lambda: self.client.delete_image(alias, token),
-                              verify=lambda row: self.client.image_gone(alias))
+            return self._once(
+                "purge_image",
+                f"alias:{alias}",
+                f"delete upload {alias} with its delete token",
+                lambda: self.client.delete_image(alias, token),
+                verify=lambda row: self.client.image_gone(alias),
+            )
         # Nothing else purges an image: purging the post instead would delete the post and
         # its comments for good, more than the rule says (purge_item does that).
         cause = "needs_pictrs" if t.image_alias else "remote"
@@ -436,17 +528,21 @@ class Executor:
         """Tell the admins once per cause (ever; the audit lists every image)."""
         where = _where(t)
         if cause == "needs_pictrs":
-            message = (f"purge_image could not purge the image of {where}: modbot has no "
-                       "pict-rs access. Set PICTRS_URL and PICTRS_API_KEY (docs/configuration.md); "
-                       "until then images in posts and comments stay in pict-rs when a rule "
-                       "says purge_image (the rule's other actions are done). Each is "
-                       "recorded as not_possible (`modbot report`); this message is sent once.")
+            message = (
+                f"purge_image could not purge the image of {where}: modbot has no "
+                "pict-rs access. Set PICTRS_URL and PICTRS_API_KEY (docs/configuration.md); "
+                "until then images in posts and comments stay in pict-rs when a rule "
+                "says purge_image (the rule's other actions are done). Each is "
+                "recorded as not_possible (`modbot report`); this message is sent once."
+            )
         else:
-            message = (f"purge_image cannot purge a remote image ({where}, image "
-                       f"{inert(t.image_original_url or t.image_url)}): it is stored on "
-                       "another server, not in this instance's pict-rs. The rule's other "
-                       "actions are done; each such image is recorded as not_possible "
-                       "(`modbot report`); this message is sent once.")
+            message = (
+                f"purge_image cannot purge a remote image ({where}, image "
+                f"{inert(t.image_original_url or t.image_url)}): it is stored on "
+                "another server, not in this instance's pict-rs. The rule's other "
+                "actions are done; each such image is recorded as not_possible "
+                "(`modbot report`); this message is sent once."
+            )
         self._notify(f"purge_image:{cause}", message)
 
     def _ban(self, t: Target, planned: Any) -> Outcome:
@@ -469,8 +565,9 @@ class Executor:
             describe = f"ban {t.author_name or person} from community {cid} {length}{data}"
 
             def send() -> None:
-                self.client.ban_community(person, cid, reason, expires=expires,
-                                          remove_data=remove_data)
+                self.client.ban_community(
+                    person, cid, reason, expires=expires, remove_data=remove_data
+                )
 
             def verify(row: dict) -> bool | None:
                 # The item's view says whether its author is banned from its community.
@@ -488,31 +585,44 @@ class Executor:
                 ends = _epoch(who.get("ban_expires"))
                 # A ban that ran out before the claim is the old one, not this one.
                 return bool(who.get("banned")) and (
-                    ends is None if expires is None else ends is not None and ends > row["done_at"])
+                    ends is None if expires is None else ends is not None and ends > row["done_at"]
+                )
 
         def ban() -> None:
             send()
             self.store.set_cursor(f"ban:{key}", json.dumps({"expires": expires, "item": t.key}))
 
-        return self._once("ban", key, describe, ban, again=self._ban_ran_out(key, t.key),
-                          verify=verify)
+        return self._once(
+            "ban", key, describe, ban, again=self._ban_ran_out(key, t.key), verify=verify
+        )
 
     def _ban_ran_out(self, key: str, item_key: str) -> bool:
         """A temporary ban that has run out: a new offence (another item) is banned anew."""
         last = json.loads(self.store.get_cursor(f"ban:{key}") or "{}")
-        return (last.get("expires") is not None and last["expires"] <= self.clock()
-                and last.get("item") != item_key)
+        return (
+            last.get("expires") is not None
+            and last["expires"] <= self.clock()
+            and last.get("item") != item_key
+        )
 
     def _report(self, t: Target, planned: Any) -> Outcome:
         reason = planned if isinstance(planned, str) else (planned.reason or "modbot")
         if t.kind == "post":
-            return self._once("report", t.key, f"report post {t.id}",
-                              lambda: self.client.report_post(int(t.id), reason),
-                              verify=lambda row: self._reported(t))
+            return self._once(
+                "report",
+                t.key,
+                f"report post {t.id}",
+                lambda: self.client.report_post(int(t.id), reason),
+                verify=lambda row: self._reported(t),
+            )
         if t.kind == "comment":
-            return self._once("report", t.key, f"report comment {t.id}",
-                              lambda: self.client.report_comment(int(t.id), reason),
-                              verify=lambda row: self._reported(t))
+            return self._once(
+                "report",
+                t.key,
+                f"report comment {t.id}",
+                lambda: self.client.report_comment(int(t.id), reason),
+                verify=lambda row: self._reported(t),
+            )
         # Lemmy has no report for an upload: tell the admins instead.
         return self._notify(t.key, f"{reason} (upload {inert(t.image_url)})", action="report")
 
@@ -533,8 +643,9 @@ class Executor:
             return Outcome(action, "skipped", "admins were notified already")
         if any(n.key == key for n in self._notices):
             return Outcome(action, "skipped", "admins are notified once per item")
-        outcome = Outcome(action, "planned" if self.dry_run else "queued",
-                          "private message to the admins")
+        outcome = Outcome(
+            action, "planned" if self.dry_run else "queued", "private message to the admins"
+        )
         self._notices.append(_Notice(key, message, outcome))
         return outcome
 
@@ -562,15 +673,17 @@ class Executor:
 
     def _reported(self, t: Target) -> bool:
         reports = self.client.reports_of(t.kind, int(t.id))
-        return any((r.get(f"{t.kind}_report") or {}).get("creator_id") == self.bot_person_id
-                   for r in reports)
+        return any(
+            (r.get(f"{t.kind}_report") or {}).get("creator_id") == self.bot_person_id
+            for r in reports
+        )
 
     def _message_sent(self, row: dict) -> bool | None:
         """Whether the bot's sent messages hold the marker this notice was claimed with."""
         detail = row.get("detail") or ""
         if not detail.startswith(_MESSAGE) or self.bot_person_id is None:
             return None
-        marker = f"(modbot message {detail[len(_MESSAGE):]})"
+        marker = f"(modbot message {detail[len(_MESSAGE) :]})"
         for page in range(1, 21):  # newest first; the claim is recent
             messages = self.client.sent_private_messages(self.bot_person_id, page=page)
             for m in messages:

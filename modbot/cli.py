@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="only warnings and errors in the log"
     )
     parser.add_argument(
-        "--env-file", metavar="FILE",
+        "--env-file",
+        metavar="FILE",
         help="read settings (KEY=value lines, as in .env.example) from FILE; default: "
         "$MODBOT_ENV_FILE, else ./.env when there is one. Variables already set in the "
         "environment win over the file's; --env-file /dev/null reads none",

@@ -29,8 +29,14 @@ from typing import Any
 
 from modbot.store import Store, utc_iso
 
-__all__ = ["Daemon", "Health", "health", "daemon_cursor", "HEARTBEAT_CURSOR",
-           "SWEEP_REQUEST_CURSOR"]
+__all__ = [
+    "Daemon",
+    "Health",
+    "health",
+    "daemon_cursor",
+    "HEARTBEAT_CURSOR",
+    "SWEEP_REQUEST_CURSOR",
+]
 
 log = logging.getLogger("modbot.daemon")
 
@@ -99,18 +105,25 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         scheduler.add_job(
-            self.cycle, IntervalTrigger(seconds=self.poll_every, timezone=timezone.utc),
-            id="poll", name="poll", next_run_time=datetime.now(timezone.utc),
+            self.cycle,
+            IntervalTrigger(seconds=self.poll_every, timezone=timezone.utc),
+            id="poll",
+            name="poll",
+            next_run_time=datetime.now(timezone.utc),
         )
         cron = self.policy.schedule.sweep_cron
         if cron:
             scheduler.add_job(
-                self.request_sweep, CronTrigger.from_crontab(cron, timezone=timezone.utc),
-                id="sweep", name="sweep", executor="cron",
+                self.request_sweep,
+                CronTrigger.from_crontab(cron, timezone=timezone.utc),
+                id="sweep",
+                name="sweep",
+                executor="cron",
             )
         since = self.policy.schedule.sweep_since
         log.info(
-            "daemon: poll every %ss%s", f"{self.poll_every:g}",
+            "daemon: poll every %ss%s",
+            f"{self.poll_every:g}",
             f", sweep '{cron}' UTC back {_describe(since)}" if cron else ", no scheduled sweep",
         )
         scheduler.start()
@@ -177,7 +190,8 @@ class Daemon:
         # can run past the budget).
         budget = max(1.0, self.poll_every * 0.5)
         stats = self.pipeline.sweep(
-            since, progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping"),
+            since,
+            progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping"),
             stop=_Slice(self.stop, budget),
         )
         finished = not self.pipeline.source.sweep_in_progress()
@@ -186,8 +200,9 @@ class Daemon:
         return f"sweep {'finished' if finished else 'in progress'}: {stats.summary()}"
 
     # ------------------------------------------------------------------ records
-    def _heartbeat(self, *, ok: bool, summary: str = "", error: str = "",
-                   stopped: bool = False) -> None:
+    def _heartbeat(
+        self, *, ok: bool, summary: str = "", error: str = "", stopped: bool = False
+    ) -> None:
         previous = _read_heartbeat(self.store, self.heartbeat_cursor) or {}
         beat = {
             "pid": os.getpid(),
@@ -216,8 +231,12 @@ class Daemon:
             return
         self._report_decisions = len(decisions)
         try:
-            write_report(self.report, decisions, dry_run=self.pipeline.dry_run,
-                         title=f"modbot report: run {self.pipeline.run_id}")
+            write_report(
+                self.report,
+                decisions,
+                dry_run=self.pipeline.dry_run,
+                title=f"modbot report: run {self.pipeline.run_id}",
+            )
         except OSError as exc:
             log.warning("could not write the report %s: %s", self.report, exc)
 
@@ -240,8 +259,9 @@ def _read_heartbeat(store: Store, cursor: str = HEARTBEAT_CURSOR) -> dict | None
     return json.loads(value) if value else None
 
 
-def health(state_path: str | Path, *, max_age: timedelta | None = None,
-           now: datetime | None = None) -> Health:
+def health(
+    state_path: str | Path, *, max_age: timedelta | None = None, now: datetime | None = None
+) -> Health:
     """Healthy when the daemon's last good cycle is recent: younger than ``max_age``,
     by default ``HEALTHY_INTERVALS`` poll intervals (as the daemon recorded them). The
     live daemon's heartbeat; a dry-run daemon's when no live daemon ever ran."""
@@ -249,15 +269,19 @@ def health(state_path: str | Path, *, max_age: timedelta | None = None,
 
     path = Path(state_path)
     if not path.exists():
-        return Health(False, f"no state file at {path}: the daemon has not run a cycle yet "
-                      "(or MODBOT_STATE points elsewhere)")
+        return Health(
+            False,
+            f"no state file at {path}: the daemon has not run a cycle yet "
+            "(or MODBOT_STATE points elsewhere)",
+        )
     try:
         store = Store(path)
     except StateError as exc:
         return Health(False, str(exc))
     try:
         beat = _read_heartbeat(store) or _read_heartbeat(
-            store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True))
+            store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
+        )
     finally:
         store.close()
     if not beat:
@@ -272,10 +296,14 @@ def health(state_path: str | Path, *, max_age: timedelta | None = None,
     age = now - datetime.fromisoformat(last_ok.replace("Z", "+00:00"))
     if age > limit:
         why = f"; last error: {beat['last_error']}" if beat.get("last_error") else ""
-        return Health(False, f"the last good cycle was {_seconds(age)} ago (limit "
-                      f"{_seconds(limit)}){why}")
-    return Health(True, f"ok: last good cycle {_seconds(age)} ago ({beat.get('cycles')} "
-                  f"cycles, run {beat.get('run_id')})")
+        return Health(
+            False, f"the last good cycle was {_seconds(age)} ago (limit {_seconds(limit)}){why}"
+        )
+    return Health(
+        True,
+        f"ok: last good cycle {_seconds(age)} ago ({beat.get('cycles')} "
+        f"cycles, run {beat.get('run_id')})",
+    )
 
 
 def _seconds(value: timedelta) -> str:
@@ -288,5 +316,3 @@ def _describe(window: timedelta | None) -> str:
     from modbot.durations import format_duration
 
     return format_duration(window)
-
-

@@ -62,8 +62,10 @@ class Sample:
 def shipped_rules_path() -> Path:
     """rules.yaml of this checkout (the Quick start installs with `pip install -e .`), or
     the one the Docker image installs at /etc/modbot/rules.yaml."""
-    candidates = [Path(__file__).resolve().parent.parent / "rules.yaml",
-                  Path("/etc/modbot/rules.yaml")]
+    candidates = [
+        Path(__file__).resolve().parent.parent / "rules.yaml",
+        Path("/etc/modbot/rules.yaml"),
+    ]
     for path in candidates:
         if path.is_file() and (path.parent / "hashes").is_dir():
             return path
@@ -84,14 +86,16 @@ def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Any:
     policy = load_policy(copy / "rules.yaml")
     listed = policy.hash_lists.get(KNOWN_BAD_LIST)
     if listed is None or listed.kind != "sha256":
-        raise DemoError(f"{rules} has no sha256 hash list named {KNOWN_BAD_LIST!r} to add the "
-                        "demo image to")
+        raise DemoError(
+            f"{rules} has no sha256 hash list named {KNOWN_BAD_LIST!r} to add the demo image to"
+        )
     with open(listed.path, "a", encoding="utf-8") as f:
         f.write(f"\n{known_bad}  # modbot demo: a generated image standing in for a known one\n")
     policy = load_policy(copy / "rules.yaml")
     remote = lemmy.remote_url.split("//", 1)[1]
     policy.fetch = policy.fetch.model_copy(
-        update={"allow_hosts": [*policy.fetch.allow_hosts, remote]})
+        update={"allow_hosts": [*policy.fetch.allow_hosts, remote]}
+    )
     # The fake instance is local: no need to pace requests as for a real one.
     policy.lemmy = policy.lemmy.model_copy(update={"requests_per_minute": 60_000})
     return policy
@@ -101,10 +105,15 @@ def use_test_model(policy: Any, workdir: Path) -> None:
     from classifier.tiny import TINY_MODEL, write_random_checkpoint
 
     checkpoint = write_random_checkpoint(workdir / "modbot-tiny-random.safetensors")
-    policy.classifier = policy.classifier.model_copy(update={
-        "model": TINY_MODEL, "pretrained": None, "checkpoint": str(checkpoint),
-        "device": "cpu", "allow_random_weights": True,
-    })
+    policy.classifier = policy.classifier.model_copy(
+        update={
+            "model": TINY_MODEL,
+            "pretrained": None,
+            "checkpoint": str(checkpoint),
+            "device": "cpu",
+            "allow_random_weights": True,
+        }
+    )
 
 
 def build_engine_for_demo(policy: Any, workdir: Path, force_test_model: bool) -> Any:
@@ -154,8 +163,10 @@ def populate(lemmy: Any) -> Sample:
     # A bot account set up as the README says: nothing hidden from its listings.
     cast.bot.show_nsfw = cast.bot.show_bot_accounts = True
     mallory = lemmy.add_person("mallory", password="pw", published=now() - timedelta(hours=5))
-    remote = {name: lemmy.add_remote_file(f"{name}.jpg", _photo(name))
-              for name in ("astronaut", "chelsea", "grace_hopper")}
+    remote = {
+        name: lemmy.add_remote_file(f"{name}.jpg", _photo(name))
+        for name in ("astronaut", "chelsea", "grace_hopper")
+    }
     s = Sample()
     day = now() - timedelta(days=1)
 
@@ -171,13 +182,27 @@ def populate(lemmy: Any) -> Sample:
         s.uploads += 1
         return lemmy.add_upload(*args, **kwargs)
 
-    first = post(cast.pics, cast.alice, name="Astronaut on a spacewalk", url=remote["astronaut"],
-                 thumbnail_url=lemmy.add_thumbnail(_photo("astronaut")).url)
+    first = post(
+        cast.pics,
+        cast.alice,
+        name="Astronaut on a spacewalk",
+        url=remote["astronaut"],
+        thumbnail_url=lemmy.add_thumbnail(_photo("astronaut")).url,
+    )
     coffee = upload(cast.alice, _photo("coffee"))
     comment(first, cast.bob, content=f"Reminds me of my morning ![coffee]({coffee.url})")
-    post(cast.pics, cast.bob, name="My cat", body=f"Meet Chelsea:\n\n![cat]({remote['chelsea']} \"Chelsea\")")
-    post(cast.pics, cast.bob, name="Admiral Hopper (through the image proxy)",
-         url=lemmy.proxy_url(remote["grace_hopper"]))
+    post(
+        cast.pics,
+        cast.bob,
+        name="My cat",
+        body=f'Meet Chelsea:\n\n![cat]({remote["chelsea"]} "Chelsea")',
+    )
+    post(
+        cast.pics,
+        cast.bob,
+        name="Admiral Hopper (through the image proxy)",
+        url=lemmy.proxy_url(remote["grace_hopper"]),
+    )
     post(cast.nsfw, cast.alice, name="In the NSFW community", url=remote["chelsea"])
     upload(cast.alice, _photo("grace_hopper"))  # uploaded, never posted
     bad = known_bad_image()
@@ -202,8 +227,13 @@ def populate(lemmy: Any) -> Sample:
 # ---------------------------------------------------------------------- the run
 
 
-def run_demo(out_dir: Path | None = None, *, rules: Path | None = None,
-             force_test_model: bool = False, print_: Any = print) -> int:
+def run_demo(
+    out_dir: Path | None = None,
+    *,
+    rules: Path | None = None,
+    force_test_model: bool = False,
+    print_: Any = print,
+) -> int:
     from modbot.fakelemmy import FakeLemmy
     from modbot.pipeline import Pipeline
     from modbot.report import write_report
@@ -216,8 +246,10 @@ def run_demo(out_dir: Path | None = None, *, rules: Path | None = None,
         workdir = Path(tmp)
         sample = populate(lemmy)
         policy = demo_policy(rules, workdir, sample.known_bad_sha256, lemmy)
-        print_(f"modbot demo: a fake Lemmy instance on {lemmy.url} with {sample.posts} posts, "
-               f"{sample.comments} comments and {sample.uploads} uploads:")
+        print_(
+            f"modbot demo: a fake Lemmy instance on {lemmy.url} with {sample.posts} posts, "
+            f"{sample.comments} comments and {sample.uploads} uploads:"
+        )
         for note in sample.notes:
             print_(f"  - {note}")
         print_(f"rules: {rules} (plus the demo image on its {KNOWN_BAD_LIST!r} list)")
@@ -226,9 +258,13 @@ def run_demo(out_dir: Path | None = None, *, rules: Path | None = None,
         if random_weights:
             print_(_boxed(TEST_MODEL_BANNER))
         settings = Settings(
-            lemmy_url=lemmy.url, username="modbot", password=Secret("pw"),
-            pictrs_url=lemmy.pictrs_url, pictrs_api_key=Secret(lemmy.pictrs_api_key),
-            state_path=workdir / "state.sqlite3", rules_path=rules,
+            lemmy_url=lemmy.url,
+            username="modbot",
+            password=Secret("pw"),
+            pictrs_url=lemmy.pictrs_url,
+            pictrs_api_key=Secret(lemmy.pictrs_api_key),
+            state_path=workdir / "state.sqlite3",
+            rules_path=rules,
         )
         store = Store(settings.state_path)
         try:
@@ -239,35 +275,59 @@ def run_demo(out_dir: Path | None = None, *, rules: Path | None = None,
             engine.close()
             store.close()
         changed = len(lemmy.mutating_requests())
-        options = dict(dry_run=True, random_weights=random_weights,
-                       extra={"demo": True, "requests_that_changed_something": changed})
-        html = write_report(out_dir / DEMO_REPORT_HTML, decisions,
-                            title="modbot demo report (fake instance)", **options)
+        options = dict(
+            dry_run=True,
+            random_weights=random_weights,
+            extra={"demo": True, "requests_that_changed_something": changed},
+        )
+        html = write_report(
+            out_dir / DEMO_REPORT_HTML,
+            decisions,
+            title="modbot demo report (fake instance)",
+            **options,
+        )
         json_ = write_report(out_dir / DEMO_REPORT_JSON, decisions, **options)
     _print_summary(print_, stats, decisions, changed, random_weights, html, json_)
     return 0
 
 
-def _print_summary(print_: Any, stats: Any, decisions: list[dict], changed: int,
-                   random_weights: bool, html: Path, json_: Path) -> None:
+def _print_summary(
+    print_: Any,
+    stats: Any,
+    decisions: list[dict],
+    changed: int,
+    random_weights: bool,
+    html: Path,
+    json_: Path,
+) -> None:
     rules = Counter(d["rule"] for d in decisions if d.get("rule"))
-    actions = Counter(a["action"] for d in decisions for a in d.get("actions") or []
-                      if a.get("status") == "planned")
+    actions = Counter(
+        a["action"]
+        for d in decisions
+        for a in d.get("actions") or []
+        if a.get("status") == "planned"
+    )
     skipped = Counter(d["skipped"] for d in decisions if d.get("skipped"))
-    print_(f"dry-run sweep: {stats.items_seen} items, {len(decisions)} images "
-           f"({stats.images_classified} classified, {stats.cache_hits} from cache)")
+    print_(
+        f"dry-run sweep: {stats.items_seen} items, {len(decisions)} images "
+        f"({stats.images_classified} classified, {stats.cache_hits} from cache)"
+    )
     print_("  rules matched:  " + (_counts(rules) or "none"))
     if random_weights:
-        print_("                  (random weights: classifier labels mean nothing, so rules on "
-               "them are no test of the model)")
+        print_(
+            "                  (random weights: classifier labels mean nothing, so rules on "
+            "them are no test of the model)"
+        )
     print_("  would do:       " + (_counts(actions) or "nothing"))
     print_("  not checkable:  " + (_counts(skipped) or "none"))
     print_(f"  requests that changed anything on the instance: {changed} (dry run)")
     print_(f"report: {html}")
     print_(f"report: {json_}")
     if random_weights:
-        print_("Reminder: TEST MODEL with random weights; classifier scores in the report "
-               "are meaningless (hash-list matches and skips are real).")
+        print_(
+            "Reminder: TEST MODEL with random weights; classifier scores in the report "
+            "are meaningless (hash-list matches and skips are real)."
+        )
 
 
 def _counts(counter: Counter) -> str:

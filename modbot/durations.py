@@ -14,11 +14,27 @@ from datetime import timedelta
 from typing import Any, Callable
 
 _UNITS = {
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
 }
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)", re.I)
 
@@ -64,9 +80,17 @@ def format_duration(value: timedelta) -> str:
 
 
 _SIZES = {
-    "": 1, "b": 1,
-    "kb": 1000, "mb": 1000**2, "gb": 1000**3,
-    "k": 1024, "kib": 1024, "m": 1024**2, "mib": 1024**2, "g": 1024**3, "gib": 1024**3,
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "k": 1024,
+    "kib": 1024,
+    "m": 1024**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gib": 1024**3,
 }
 SIZE_HELP = "a size like 25MB, 512KB or 1GiB (or a number of bytes)"
 
@@ -90,7 +114,10 @@ def parse_size(text: Any) -> int:
 
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
 }
 
 
@@ -111,9 +138,7 @@ class Comparison:
 
 def _split_comparison(text: Any, example: str) -> tuple[str, str]:
     if not isinstance(text, str):
-        raise ValueError(
-            f"expected a comparison in quotes like {example!r}, got {text!r}"
-        )
+        raise ValueError(f"expected a comparison in quotes like {example!r}, got {text!r}")
     m = re.fullmatch(r"\s*(>=|<=|>|<)\s*(.+?)\s*", text)
     if not m:
         raise ValueError(

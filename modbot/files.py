@@ -51,10 +51,11 @@ def read_text_file(path: str | os.PathLike, *, max_bytes: int, what: str) -> byt
             kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
             raise UnusableFile(f"not a regular file: it is {kind}; give the path of {what}")
         if info.st_size > max_bytes:
-            raise UnusableFile(f"too large: {_size(info.st_size)}, over the {_size(max_bytes)} "
-                               f"limit for {what}")
+            raise UnusableFile(
+                f"too large: {_size(info.st_size)}, over the {_size(max_bytes)} limit for {what}"
+            )
         chunks, total = [], 0
-        while total <= max_bytes:         # the file may grow while it is read
+        while total <= max_bytes:  # the file may grow while it is read
             chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
             if not chunk:
                 break
@@ -67,6 +68,8 @@ def read_text_file(path: str | os.PathLike, *, max_bytes: int, what: str) -> byt
         raise UnusableFile(f"too large: over the {_size(max_bytes)} limit for {what}")
     nul = data.find(b"\0")
     if nul >= 0:
-        raise UnusableFile(f"binary content (a NUL byte), not text: is this {what}?",
-                           line=data.count(b"\n", 0, nul) + 1)
+        raise UnusableFile(
+            f"binary content (a NUL byte), not text: is this {what}?",
+            line=data.count(b"\n", 0, nul) + 1,
+        )
     return data

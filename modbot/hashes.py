@@ -30,9 +30,9 @@ from modbot.files import read_text_file
 Kind = Literal["sha256", "phash"]
 KINDS: tuple[str, ...] = ("sha256", "phash")
 PHASH_BITS = 64
-FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")   # as classifier/preprocess.py
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")  # as classifier/preprocess.py
 MAX_PIXELS = 64_000_000
-MAX_PROBLEMS = 20      # per list file
+MAX_PROBLEMS = 20  # per list file
 # About 1.4 million SHA-256 lines with short notes, or 5 million perceptual hashes.
 MAX_LIST_BYTES = 100_000_000
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -78,8 +78,9 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
             if img.format not in FORMATS:
                 raise ImageHashError(f"{img.format} is not an image format modbot reads")
             if img.width * img.height > MAX_PIXELS:
-                raise ImageHashError(f"{img.width}x{img.height} is over the "
-                                     f"{MAX_PIXELS // 1_000_000} megapixel cap")
+                raise ImageHashError(
+                    f"{img.width}x{img.height} is over the {MAX_PIXELS // 1_000_000} megapixel cap"
+                )
             # JPEG: decode at a reduced scale (still >= 128 px): much faster on a large
             # photo, and the 32x32 result is the same up to a bit or so.
             img.draft("L", (128, 128))
@@ -115,8 +116,14 @@ class HashList:
     phashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
 
     @classmethod
-    def load(cls, path: str | Path, kind: Kind, max_distance: int = 0,
-             name: str | None = None, shown_as: str | None = None) -> "HashList":
+    def load(
+        cls,
+        path: str | Path,
+        kind: Kind,
+        max_distance: int = 0,
+        name: str | None = None,
+        shown_as: str | None = None,
+    ) -> "HashList":
         """Read a list file; raises `HashListError` naming each bad line, `UnusableFile`
         for what is not a text file of at most MAX_LIST_BYTES (a FIFO, a device, binary
         content), `OSError` if it cannot be opened.
@@ -159,8 +166,11 @@ class HashList:
 
 
 def _parse_lines(text: str, kind: Kind, shown: str) -> tuple[list[str], list[tuple[str, int, str]]]:
-    pattern, what = (_HEX64, "a SHA-256 (64 hex digits)") if kind == "sha256" else (
-        _HEX16, "a 64-bit perceptual hash (16 hex digits)")
+    pattern, what = (
+        (_HEX64, "a SHA-256 (64 hex digits)")
+        if kind == "sha256"
+        else (_HEX16, "a 64-bit perceptual hash (16 hex digits)")
+    )
     values, problems = [], []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
@@ -179,10 +189,11 @@ def _parse_lines(text: str, kind: Kind, shown: str) -> tuple[list[str], list[tup
             problems.append((shown, number, f"expected {what}, got {token[:80]!r}{hint}"))
         else:
             values.append(token)
-    if len(problems) > MAX_PROBLEMS:     # a binary file, say: the first ones tell enough
+    if len(problems) > MAX_PROBLEMS:  # a binary file, say: the first ones tell enough
         more = len(problems) - MAX_PROBLEMS
         problems = problems[:MAX_PROBLEMS] + [
-            (shown, problems[MAX_PROBLEMS][1], f"... and {more} more lines like these")]
+            (shown, problems[MAX_PROBLEMS][1], f"... and {more} more lines like these")
+        ]
     return values, problems
 
 

@@ -111,7 +111,7 @@ def pictrs_alias(url: str, instance_url: str) -> str | None:
     path = unquote(parts.path)
     for prefix in _PICTRS_PREFIXES:
         if path.startswith(prefix):
-            alias = path[len(prefix):]
+            alias = path[len(prefix) :]
             # the v4 proxy lives under /api/v4/image/ too; aliases never contain "/"
             if alias and "/" not in alias and path not in _PROXY_PATHS:
                 return alias
@@ -191,7 +191,10 @@ def _markdown_refs(
     reference-style ``![alt][label]`` / ``![label]``. Images inside code are included
     too: fetching one image too many is cheaper than missing one."""
     definitions = {
-        _label(m["label"]): (m["angle"] if m["angle"] is not None else m["bare"], _unquote_title(m["title"]))
+        _label(m["label"]): (
+            m["angle"] if m["angle"] is not None else m["bare"],
+            _unquote_title(m["title"]),
+        )
         for m in _REF_DEF.finditer(text)
     }
     for url, title in _markdown_images(text, definitions):
@@ -309,7 +312,9 @@ def _skip_space(text: str, j: int) -> int:
     return j
 
 
-def _is_custom_emoji(ref: ImageRef, title: str | None, instance_url: str, emojis: frozenset) -> bool:
+def _is_custom_emoji(
+    ref: ImageRef, title: str | None, instance_url: str, emojis: frozenset
+) -> bool:
     # A title alone never hides an image: anyone can write "emoji x" on any image.
     if not title or not title.startswith("emoji "):
         return False

@@ -182,14 +182,18 @@ class _Deadline(httpcore.NetworkBackend):
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         stream = self._inner.connect_tcp(
-            host, port, timeout=self.left(timeout, httpcore.ConnectTimeout),
-            local_address=local_address, socket_options=socket_options)
+            host,
+            port,
+            timeout=self.left(timeout, httpcore.ConnectTimeout),
+            local_address=local_address,
+            socket_options=socket_options,
+        )
         return _DeadlineStream(stream, self)
 
     def connect_unix_socket(self, path, timeout=None, socket_options=None):
         stream = self._inner.connect_unix_socket(
-            path, timeout=self.left(timeout, httpcore.ConnectTimeout),
-            socket_options=socket_options)
+            path, timeout=self.left(timeout, httpcore.ConnectTimeout), socket_options=socket_options
+        )
         return _DeadlineStream(stream, self)
 
     def sleep(self, seconds: float) -> None:
@@ -211,7 +215,8 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def start_tls(self, ssl_context, server_hostname=None, timeout=None):
         stream = self._inner.start_tls(
-            ssl_context, server_hostname, self._backend.left(timeout, httpcore.ConnectTimeout))
+            ssl_context, server_hostname, self._backend.left(timeout, httpcore.ConnectTimeout)
+        )
         return _DeadlineStream(stream, self._backend)
 
     def get_extra_info(self, info: str) -> Any:
@@ -244,13 +249,16 @@ def _pythorhead_on(client: LemmyClient) -> Any:
             return client.nodeinfo()
 
         def api(self, method: Any, endpoint: str, **kwargs: Any) -> Any:
-            return client._send(method.value, f"{client.url}{API}{endpoint}", auth=True,
-                                **kwargs)
+            return client._send(method.value, f"{client.url}{API}{endpoint}", auth=True, **kwargs)
 
     requestor = Transport()
-    return SimpleNamespace(post=Post(requestor), comment=Comment(requestor),
-                           user=User(requestor), community=Community(requestor),
-                           private_message=PrivateMessage(requestor))
+    return SimpleNamespace(
+        post=Post(requestor),
+        comment=Comment(requestor),
+        user=User(requestor),
+        community=Community(requestor),
+        private_message=PrivateMessage(requestor),
+    )
 
 
 def _listing(body: dict, key: str, what: str) -> list[dict]:
@@ -259,7 +267,9 @@ def _listing(body: dict, key: str, what: str) -> list[dict]:
     if not isinstance(value, list):
         raise LemmyBadAnswer(
             f"{what}: Lemmy's answer has no list {key!r} (got {_kind_of(value)}); is "
-            "LEMMY_URL the Lemmy API, not a proxy or another site?", error="bad_answer")
+            "LEMMY_URL the Lemmy API, not a proxy or another site?",
+            error="bad_answer",
+        )
     return value
 
 
@@ -267,7 +277,8 @@ def _kind_of(value: Any) -> str:
     if value is None:
         return "nothing"
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
+    )
 
 
 class LemmyClient:
@@ -361,8 +372,9 @@ class LemmyClient:
             with self._deadline.within(self.timeout):
                 r = self._http.request(method, url, headers=headers, **kwargs)
         except httpx.TimeoutException:
-            raise _Transient(f"timed out (no whole answer within lemmy.timeout, "
-                             f"{self.timeout:g} s)") from None
+            raise _Transient(
+                f"timed out (no whole answer within lemmy.timeout, {self.timeout:g} s)"
+            ) from None
         except httpx.TransportError as exc:
             raise _Transient(f"connection error: {type(exc).__name__}") from None
         try:
@@ -373,7 +385,8 @@ class LemmyClient:
         if r.status_code == 429 or code == "rate_limit_error":
             retry_after = r.headers.get("Retry-After")
             raise _Transient(
-                "rate limited", float(retry_after) if retry_after and retry_after.isdigit() else None
+                "rate limited",
+                float(retry_after) if retry_after and retry_after.isdigit() else None,
             )
         if r.status_code >= 500:
             raise _Transient(f"HTTP {r.status_code}")
@@ -391,12 +404,17 @@ class LemmyClient:
             raise LemmyBadAnswer(
                 f"{method} {url.replace(self.url, '')}: HTTP {r.status_code} but not JSON "
                 f"({kind}: {r.text[:60].strip()!r}...); is LEMMY_URL the Lemmy API, not a "
-                "proxy's or another site's page?", status=r.status_code, error="bad_answer")
+                "proxy's or another site's page?",
+                status=r.status_code,
+                error="bad_answer",
+            )
         if body is not None and not isinstance(body, dict):
             raise LemmyBadAnswer(
                 f"{method} {url.replace(self.url, '')}: HTTP {r.status_code} with JSON "
                 f"that is {_kind_of(body)}, not an object as Lemmy sends",
-                status=r.status_code, error="bad_answer")
+                status=r.status_code,
+                error="bad_answer",
+            )
         return body if body is not None else {}
 
     def _api(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> dict:
@@ -482,7 +500,11 @@ class LemmyClient:
 
     # ------------------------------------------------------------------ reads
     def list_posts(
-        self, *, page_cursor: str | None = None, limit: int = 50, sort: str = "New",
+        self,
+        *,
+        page_cursor: str | None = None,
+        limit: int = 50,
+        sort: str = "New",
         show_nsfw: bool = True,
     ) -> tuple[list[dict], str | None]:
         """One page of ``post/list`` (``type_=All``): (posts, next_page cursor)."""
@@ -495,19 +517,31 @@ class LemmyClient:
         posts = _listing(body, "posts", "post/list")
         next_page = body.get("next_page")
         if next_page is not None and not isinstance(next_page, str):
-            raise LemmyBadAnswer(f"post/list: next_page is {_kind_of(next_page)}, not a "
-                                 "string", error="bad_answer")
+            raise LemmyBadAnswer(
+                f"post/list: next_page is {_kind_of(next_page)}, not a string", error="bad_answer"
+            )
         return posts, next_page or None
 
     def list_comments(
-        self, *, page: int = 1, limit: int = 50, sort: str = "New", post_id: int | None = None,
+        self,
+        *,
+        page: int = 1,
+        limit: int = 50,
+        sort: str = "New",
+        post_id: int | None = None,
     ) -> list[dict]:
         """One page of ``comment/list`` (``type_=All``; no cursor, ``page`` <= 100)."""
-        params: dict[str, Any] = {"sort": sort, "type_": "All", "limit": min(limit, 50), "page": page}
+        params: dict[str, Any] = {
+            "sort": sort,
+            "type_": "All",
+            "limit": min(limit, 50),
+            "page": page,
+        }
         if post_id is not None:
             params["post_id"] = post_id
-        return _listing(self._api("GET", "/comment/list", params=params), "comments",
-                        "comment/list")
+        return _listing(
+            self._api("GET", "/comment/list", params=params), "comments", "comment/list"
+        )
 
     def get_post(self, post_id: int) -> dict:
         """One post's ``PostView`` (admins and moderators also get a removed one); it is
@@ -517,8 +551,11 @@ class LemmyClient:
     def list_all_media(self, *, page: int = 1, limit: int = 50) -> list[dict]:
         """One page of every upload on the instance, newest first (admin only, 0.19.4+)."""
         params = {"page": page, "limit": min(limit, 50)}
-        return _listing(self._api("GET", "/admin/list_all_media", params=params), "images",
-                        "admin/list_all_media")
+        return _listing(
+            self._api("GET", "/admin/list_all_media", params=params),
+            "images",
+            "admin/list_all_media",
+        )
 
     # Reads that say whether an action was carried out (after a crash while sending it).
     def get_comment(self, comment_id: int) -> dict:
@@ -538,8 +575,9 @@ class LemmyClient:
     def sent_private_messages(self, creator_id: int, *, page: int = 1) -> list[dict]:
         """One page of the private messages ``creator_id`` (the bot) sent, newest first."""
         params = {"unread_only": "false", "creator_id": creator_id, "page": page, "limit": 50}
-        return self._api("GET", "/private_message/list", params=params).get(
-            "private_messages") or []
+        return (
+            self._api("GET", "/private_message/list", params=params).get("private_messages") or []
+        )
 
     def image_gone(self, alias: str) -> bool:
         """Whether pict-rs no longer has ``alias``: its internal API when configured, else
@@ -572,8 +610,10 @@ class LemmyClient:
         if self._nodeinfo is None:
             url = f"{self.url}/nodeinfo/2.0.json"
             self._nodeinfo = self._retrying(
-                "nodeinfo", lambda: self._send("GET", url, auth=False, follow_redirects=True),
-                auth=False)
+                "nodeinfo",
+                lambda: self._send("GET", url, auth=False, follow_redirects=True),
+                auth=False,
+            )
         return self._nodeinfo
 
     def _pythorhead(self) -> Any:
@@ -615,14 +655,23 @@ class LemmyClient:
         )
 
     def ban_community(
-        self, person_id: int, community_id: int, reason: str, *, expires: int | None,
+        self,
+        person_id: int,
+        community_id: int,
+        reason: str,
+        *,
+        expires: int | None,
         remove_data: bool,
     ) -> Any:
         return self._act(
             "ban from community",
             lambda ph: ph.community.ban_user(
-                True, expires=expires, person_id=person_id, community_id=community_id,
-                reason=reason, remove_data=remove_data,
+                True,
+                expires=expires,
+                person_id=person_id,
+                community_id=community_id,
+                reason=reason,
+                remove_data=remove_data,
             ),
         )
 
@@ -652,14 +701,16 @@ class LemmyClient:
             return self._retrying(
                 "delete image",
                 # the image routes take the token as a cookie, not a header
-                lambda: self._send("GET", url, auth=False,
-                                   headers={"Cookie": f"jwt={self._token.reveal()}"}),
+                lambda: self._send(
+                    "GET", url, auth=False, headers={"Cookie": f"jwt={self._token.reveal()}"}
+                ),
                 auth=True,
             )
         except LemmyError as exc:  # keep the delete token out of logs and records
             # Same type: a LemmyUnavailable must stay one, so the delete is tried again.
-            raise type(exc)(str(exc).replace(delete_token, "<delete-token>"),
-                            status=exc.status, error=exc.error) from None
+            raise type(exc)(
+                str(exc).replace(delete_token, "<delete-token>"), status=exc.status, error=exc.error
+            ) from None
 
     def purge_image_alias(self, alias: str) -> dict:
         """pict-rs ``POST /internal/purge?alias=``: the file and *all* its aliases."""
@@ -673,7 +724,10 @@ class LemmyClient:
             return self._retrying(
                 "pict-rs purge",
                 lambda: self._send(
-                    "POST", url, auth=False, params={"alias": alias},
+                    "POST",
+                    url,
+                    auth=False,
+                    params={"alias": alias},
                     headers={"X-Api-Token": key},
                 ),
                 auth=False,
@@ -684,6 +738,7 @@ class LemmyClient:
             if exc.status in (401, 403) or isinstance(exc, LemmyLoginError):
                 raise LemmyError(
                     f"pict-rs refused the purge of {alias} ({exc.status}): check "
-                    "PICTRS_API_KEY (pict-rs' server.api_key)", status=exc.status
+                    "PICTRS_API_KEY (pict-rs' server.api_key)",
+                    status=exc.status,
                 ) from None
             raise

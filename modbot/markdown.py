@@ -33,8 +33,13 @@ def _visible(char: str) -> str:
         return _NAMED[char]
     if unicodedata.category(char)[0] == "C" or unicodedata.category(char) in ("Zl", "Zp"):
         code = ord(char)
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 \
+        return (
+            f"\\x{code:02x}"
+            if code < 0x100
+            else f"\\u{code:04x}"
+            if code < 0x10000
             else f"\\U{code:08x}"
+        )
     return char
 
 
@@ -44,7 +49,7 @@ def inert(value: object) -> str:
     if not text:
         return "(empty)"
     if len(text) > MAX_VALUE:
-        text = text[:MAX_VALUE - 1] + "…"
+        text = text[: MAX_VALUE - 1] + "…"
     fence = "`" * (max((len(run) for run in _RUNS.findall(text)), default=0) + 1)
     pad = " " if text[0] in "` " or text[-1] in "` " else ""
     return f"{fence}{pad}{text}{pad}{fence}"

@@ -84,8 +84,8 @@ class CycleStats:
     decisions: int = 0
     requests: int = 0  # Lemmy API requests (logins and retries included)
     # the most memory held at once during the cycle, and the budget: (peak, total) bytes
-    decode_memory: tuple[int, int] = (0, 0)     # decoding images (classifier.decode_memory)
-    download_memory: tuple[int, int] = (0, 0)   # downloaded bodies (fetch.max_bytes_held)
+    decode_memory: tuple[int, int] = (0, 0)  # decoding images (classifier.decode_memory)
+    download_memory: tuple[int, int] = (0, 0)  # downloaded bodies (fetch.max_bytes_held)
 
     def summary(self) -> str:
         parts = [
@@ -95,12 +95,22 @@ class CycleStats:
             f"{self.cache_hits} from cache",
         ]
         if self.skipped:
-            parts.append("skipped " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items())))
+            parts.append(
+                "skipped " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))
+            )
         if self.actions:
-            parts.append("actions " + ", ".join(f"{k} {v}" for k, v in sorted(self.actions.items())))
+            parts.append(
+                "actions " + ", ".join(f"{k} {v}" for k, v in sorted(self.actions.items()))
+            )
         parts.append(f"{self.requests} requests")
-        memory = [f"{what} {_mb(peak)} of {_mb(total)}" for what, (peak, total) in
-                  (("decoding", self.decode_memory), ("downloads", self.download_memory)) if total]
+        memory = [
+            f"{what} {_mb(peak)} of {_mb(total)}"
+            for what, (peak, total) in (
+                ("decoding", self.decode_memory),
+                ("downloads", self.download_memory),
+            )
+            if total
+        ]
         if memory:
             parts.append("memory peak: " + ", ".join(memory))
         return "; ".join(parts)
@@ -144,8 +154,8 @@ class _ItemClock:
     def __init__(self, seconds: float) -> None:
         self.loop = asyncio.get_running_loop()
         self.left = seconds
-        self.pending = 0   # downloads not done
-        self.waiting = 0   # of those, waiting for memory
+        self.pending = 0  # downloads not done
+        self.waiting = 0  # of those, waiting for memory
         self._since = self.loop.time()
         self._running = False
         self._changed = asyncio.Event()
@@ -260,10 +270,14 @@ class Pipeline:
                 raise
         lemmy = policy.lemmy
         self.client = client or LemmyClient(
-            settings.lemmy_url, settings.username, settings.password,
-            pictrs_url=settings.pictrs_url, pictrs_api_key=settings.pictrs_api_key,
+            settings.lemmy_url,
+            settings.username,
+            settings.password,
+            pictrs_url=settings.pictrs_url,
+            pictrs_api_key=settings.pictrs_api_key,
             requests_per_minute=lemmy.requests_per_minute,
-            timeout=lemmy.timeout.total_seconds(), read_only=dry_run,
+            timeout=lemmy.timeout.total_seconds(),
+            read_only=dry_run,
         )
         # Keep the login token between runs: a `run --once` from cron must not log in
         # every minute (Lemmy allows a few logins an hour).
@@ -273,9 +287,15 @@ class Pipeline:
             self.client.restore_token(saved)
         self.client.on_login = lambda jwt: self.store.set_cursor(token_key, jwt)
         scope = "dry-run" if dry_run else "live"
-        self.source = Source(self.client, self.store, scope=scope, lookback=lemmy.lookback,
-                             deep_every=deep_every, remember_seen=remember_seen,
-                             warn=self._warn)
+        self.source = Source(
+            self.client,
+            self.store,
+            scope=scope,
+            lookback=lemmy.lookback,
+            deep_every=deep_every,
+            remember_seen=remember_seen,
+            warn=self._warn,
+        )
         self._engine = engine
         self._own_engine = engine is None
         self._fetch_resolver = fetch_resolver
@@ -290,16 +310,19 @@ class Pipeline:
         self._emojis: frozenset[str] = frozenset()
         self.public_url = settings.lemmy_url
         self.executor = Executor(
-            self.client, self.store, run_id=self.run_id, dry_run=dry_run,
+            self.client,
+            self.store,
+            run_id=self.run_id,
+            dry_run=dry_run,
             max_destructive_per_hour=policy.safety_valve.max_destructive_actions_per_hour,
             purge_by_alias=settings.can_purge_by_alias,
         )
         if not dry_run:
             # Under the acting lock every other run is over: a claim or journal entry
             # one of them left was in flight when it died.
-            self.executor.stale_runs = (
-                {row["run_id"] for row in self.store.claims_left()}
-                | {run_id for _key, run_id, _entry in self.store.journal_entries()})
+            self.executor.stale_runs = {row["run_id"] for row in self.store.claims_left()} | {
+                run_id for _key, run_id, _entry in self.store.journal_entries()
+            }
         self._waiting: list[tuple[Item, list[dict]]] = []
         self.warnings: list[str] = []
 
@@ -346,8 +369,10 @@ class Pipeline:
         self._last_session_check = time.monotonic()
         version = str(site.get("version") or "")
         if version and not version.startswith("0."):
-            self._warn(f"Lemmy {version}: modbot speaks API v3 (Lemmy 0.19); from 1.0 the "
-                       "v3 API has no remove, purge or ban, so actions will fail")
+            self._warn(
+                f"Lemmy {version}: modbot speaks API v3 (Lemmy 0.19); from 1.0 the "
+                "v3 API has no remove, purge or ban, so actions will fail"
+            )
         # Content links to the instance by its public URL, which LEMMY_URL need not be.
         site_actor = ((site.get("site_view") or {}).get("site") or {}).get("actor_id")
         self.public_url = (site_actor or self.settings.lemmy_url).rstrip("/")
@@ -373,8 +398,11 @@ class Pipeline:
                 "and uploads that were never posted (admin/list_all_media) are out of reach"
                 + ("" if self.dry_run else "; those actions will fail")
             )
-        hiding = {k: False for k in ("show_nsfw", "show_bot_accounts", "show_read_posts")
-                  if not local_user.get(k)}
+        hiding = {
+            k: False
+            for k in ("show_nsfw", "show_bot_accounts", "show_read_posts")
+            if not local_user.get(k)
+        }
         all_languages = [lang["id"] for lang in site.get("all_languages") or []]
         mine = set(my.get("discussion_languages") or [])
         languages_hidden = bool(all_languages) and bool(mine) and not set(all_languages) <= mine
@@ -384,7 +412,8 @@ class Pipeline:
         if self.dry_run:
             self._warn(
                 "the bot account's settings hide content from its listings ("
-                + ", ".join(what) + "); dry-run changes nothing: NSFW posts are read with "
+                + ", ".join(what)
+                + "); dry-run changes nothing: NSFW posts are read with "
                 "show_nsfw=true, but comments in NSFW communities, bot accounts' posts, "
                 "read posts and other languages may be missed. `modbot run` without "
                 "--dry-run fixes these settings on the bot's own account."
@@ -399,19 +428,23 @@ class Pipeline:
             if "discussion_languages" not in change:
                 raise
             # A site that restricts languages may refuse some: fix the rest, and say so.
-            self._warn(f"could not enable every discussion language ({exc}); posts in "
-                       "languages the bot account lacks stay hidden from it")
+            self._warn(
+                f"could not enable every discussion language ({exc}); posts in "
+                "languages the bot account lacks stay hidden from it"
+            )
             change.pop("discussion_languages")
             what.remove("discussion_languages")
             if not change:
                 return
             self.client.save_user_settings(**change)
-        log.warning("changed the bot account's settings so nothing is hidden from it: %s",
-                    ", ".join(what))
+        log.warning(
+            "changed the bot account's settings so nothing is hidden from it: %s", ", ".join(what)
+        )
 
     # ------------------------------------------------------------------ cycles
-    def poll_once(self, *, deep: bool | None = None,
-                  stop: threading.Event | None = None) -> CycleStats:
+    def poll_once(
+        self, *, deep: bool | None = None, stop: threading.Event | None = None
+    ) -> CycleStats:
         """Look at everything new since the last poll (``deep``: also the lookback)."""
         return self._run(lambda: self.source.poll(deep=deep), stop=stop)
 
@@ -432,22 +465,36 @@ class Pipeline:
         if since is None:
             counts = (self.client.site().get("site_view") or {}).get("counts") or {}
             total = (counts.get("posts") or 0) + (counts.get("comments") or 0) or None
-        return self._run(lambda: self.source.backlog(since), stop=stop,
-                         progress=progress, total=total)
+        return self._run(
+            lambda: self.source.backlog(since), stop=stop, progress=progress, total=total
+        )
 
-    def _run(self, batches: Callable, *, stop: threading.Event | None,
-             progress: Callable | None = None, total: int | None = None) -> CycleStats:
+    def _run(
+        self,
+        batches: Callable,
+        *,
+        stop: threading.Event | None,
+        progress: Callable | None = None,
+        total: int | None = None,
+    ) -> CycleStats:
         with self._busy:  # one cycle at a time: the event loop and the cursors are shared
             return self._run_locked(batches, stop=stop, progress=progress, total=total)
 
-    def _run_locked(self, batches: Callable, *, stop: threading.Event | None,
-                    progress: Callable | None, total: int | None) -> CycleStats:
+    def _run_locked(
+        self,
+        batches: Callable,
+        *,
+        stop: threading.Event | None,
+        progress: Callable | None,
+        total: int | None,
+    ) -> CycleStats:
         requests_before = self.client.requests
         self.start()
         stats = CycleStats()
         if self.executor.valve_tripped():
-            log.warning("safety valve tripped (%s): report-only",
-                        self.executor.valve_tripped()["reason"])
+            log.warning(
+                "safety valve tripped (%s): report-only", self.executor.valve_tripped()["reason"]
+            )
         self._waiting = []
         stream = batches()
         last_flush = time.monotonic()
@@ -499,9 +546,12 @@ class Pipeline:
         for imgs in images:
             for img in imgs:
                 alias = img.ref.alias if img.ref is not None else None
-                if not img.skipped and alias and (
-                        done := self.store.action("purge_image", f"alias:{alias}")) \
-                        and done["status"] in DONE:
+                if (
+                    not img.skipped
+                    and alias
+                    and (done := self.store.action("purge_image", f"alias:{alias}"))
+                    and done["status"] in DONE
+                ):
                     img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
         engine = self.engine if any(not img.skipped for imgs in images for img in imgs) else None
         # The event loop's thread fetches and classifies; each item comes back here as soon
@@ -516,8 +566,10 @@ class Pipeline:
         # An item that shows a file another item of the batch still waits for is held
         # until that one is in: if it is exempt, the file is spared for both (a post and
         # the upload of its image may come in either order).
-        files = [{_file_key(img) for img in imgs if img.ref is not None and not img.skipped}
-                 for imgs in images]
+        files = [
+            {_file_key(img) for img in imgs if img.ref is not None and not img.skipped}
+            for imgs in images
+        ]
         pending = set(range(len(items)))
         held: list[int] = []
         try:
@@ -554,8 +606,10 @@ class Pipeline:
         cap = self.policy.fetch.max_images_per_item
         for number, img in enumerate(images[cap:], start=cap + 1):
             img.skipped = "too_many_images"
-            img.skipped_detail = (f"image {number} of {len(images)} in this {item.kind}: only "
-                                  f"the first {cap} are checked (fetch.max_images_per_item)")
+            img.skipped_detail = (
+                f"image {number} of {len(images)} in this {item.kind}: only "
+                f"the first {cap} are checked (fetch.max_images_per_item)"
+            )
         return images
 
     def _note_exempt_files(self, item: Item, images: list[_Image]) -> None:
@@ -566,13 +620,15 @@ class Pipeline:
                 continue
             plan = self.policy.decide(self._subject(item, img))
             if plan.spares_file:
-                self.store.note_exempt_file(self.source.scope, item.key, img.sha256,
-                                            img.ref.alias, plan.spares_file)
+                self.store.note_exempt_file(
+                    self.source.scope, item.key, img.sha256, img.ref.alias, plan.spares_file
+                )
 
     def _spared(self, item: Item, img: _Image) -> str | None:
         """Why this image's file must be spared: another item showing it is exempt."""
-        found = self.store.exempt_file(self.source.scope, img.sha256, img.ref.alias,
-                                       other_than=item.key)
+        found = self.store.exempt_file(
+            self.source.scope, img.sha256, img.ref.alias, other_than=item.key
+        )
         if found is None:
             return None
         kind, _, item_id = found["item_key"].partition(":")
@@ -611,8 +667,9 @@ class Pipeline:
         """One transaction: the item's decisions and its "seen" mark."""
         # An action that failed for a passing reason, or an image no classifier could
         # look at now: look at the item again next time.
-        retry = any(o.retry for r in records for o in r["actions"]) \
-            or any(r["skipped"] == UNAVAILABLE for r in records)
+        retry = any(o.retry for r in records for o in r["actions"]) or any(
+            r["skipped"] == UNAVAILABLE for r in records
+        )
         with self.store.transaction():
             self._set_retry(item.kind, item.id, retry)
             for record in records:
@@ -640,15 +697,20 @@ class Pipeline:
                 if item.kind == "upload":
                     refs = [upload_ref(item.view, instance_url=url)]
                 else:
-                    refs = image_refs(item.view, kind=item.kind, instance_url=url,
-                                      custom_emoji_urls=self._emojis)
+                    refs = image_refs(
+                        item.view, kind=item.kind, instance_url=url, custom_emoji_urls=self._emojis
+                    )
                 return [_Image(ref) for ref in refs]
             except (KeyError, TypeError, ValueError) as exc:
                 problem = f"its images could not be read ({type(exc).__name__}: {exc})"
-        log.warning("%s: malformed in Lemmy's answer: %s; recorded as skipped", item.key,
-                    problem)
-        return [_Image(None, skipped="malformed_item",
-                       skipped_detail=f"Lemmy's {item.kind} is malformed: {problem}"[:500])]
+        log.warning("%s: malformed in Lemmy's answer: %s; recorded as skipped", item.key, problem)
+        return [
+            _Image(
+                None,
+                skipped="malformed_item",
+                skipped_detail=f"Lemmy's {item.kind} is malformed: {problem}"[:500],
+            )
+        ]
 
     # ------------------------------------------------------------------ fetch + classify
     def _fetch_policy(self) -> Any:
@@ -667,8 +729,15 @@ class Pipeline:
         )
         # The instance and its pict-rs may live on a private network: they are trusted,
         # each on its URL's port only.
-        allowed = [h for h in (_host_port(self.settings.lemmy_url), _host_port(self.public_url),
-                               _host_port(self.settings.pictrs_url)) if h]
+        allowed = [
+            h
+            for h in (
+                _host_port(self.settings.lemmy_url),
+                _host_port(self.public_url),
+                _host_port(self.settings.pictrs_url),
+            )
+            if h
+        ]
         allowed += list(f.allow_hosts)
         kwargs = {"allowed_hosts": allowed}
         if self._fetch_resolver is not None:
@@ -686,8 +755,9 @@ class Pipeline:
         """Run ``coro`` on the pipeline's event loop (its thread starts on first use);
         returns a ``concurrent.futures.Future``."""
         if self._loop_thread is None:
-            self._loop_thread = threading.Thread(target=self._loop.run_forever,
-                                                 name="modbot-fetch", daemon=True)
+            self._loop_thread = threading.Thread(
+                target=self._loop.run_forever, name="modbot-fetch", daemon=True
+            )
             self._loop_thread.start()
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
@@ -695,9 +765,15 @@ class Pipeline:
         for task in getattr(self, "_batch_tasks", ()):
             task.cancel()
 
-    async def _acquire(self, items: list[Item], images: list[list[_Image]], engine: Any,
-                       stats: CycleStats, ready: queue.Queue,
-                       finished: threading.Event) -> None:
+    async def _acquire(
+        self,
+        items: list[Item],
+        images: list[list[_Image]],
+        engine: Any,
+        stats: CycleStats,
+        ready: queue.Queue,
+        finished: threading.Event,
+    ) -> None:
         """Fetch and classify every item's images, ``fetch.concurrency`` items at a time;
         put each item's index on ``ready`` when its images are in."""
         batch = _Batch(engine, stats)
@@ -757,8 +833,10 @@ class Pipeline:
         for img, download in mine:
             if not download.fetched.done():
                 img.skipped = "item_timeout"
-                img.skipped_detail = (f"this {item.kind}'s images took longer than {limit:g} s "
-                                      "to download in all (fetch.item_timeout)")
+                img.skipped_detail = (
+                    f"this {item.kind}'s images took longer than {limit:g} s "
+                    "to download in all (fetch.item_timeout)"
+                )
                 download.detach(clock)
         for img, download in mine:
             if img.skipped:
@@ -796,7 +874,8 @@ class Pipeline:
             judged = batch.judging.get(sha256)
             if judged is None:
                 judged = batch.judging[sha256] = batch.start(
-                    self._judge(sha256, fetched.data, batch))
+                    self._judge(sha256, fetched.data, batch)
+                )
             verdict, phash, skipped, detail = await asyncio.shield(judged)
         finally:
             fetched.release()  # the bytes are dropped: out of the download budget
@@ -853,8 +932,12 @@ class Pipeline:
                     record["skipped_detail"] = img.skipped_detail
                 img.data = None
                 # only rules with a `skipped:` condition match an image that was not checked
-                if not img.skipped or img.skipped == "purged" or img.ref is None \
-                        or not self.policy.acts_on_skips:
+                if (
+                    not img.skipped
+                    or img.skipped == "purged"
+                    or img.ref is None
+                    or not self.policy.acts_on_skips
+                ):
                     continue
             subject = self._subject(item, img)
             spared = self._spared(item, img)
@@ -868,28 +951,47 @@ class Pipeline:
             real, repeats = [], []
             for planned in plan.actions:
                 # One remove/ban/report per item, however many of its images matched.
-                key = planned.kind if planned.kind != "purge_image" else f"purge_image:{img.ref.url}"
+                key = (
+                    planned.kind if planned.kind != "purge_image" else f"purge_image:{img.ref.url}"
+                )
                 if key in done_for_item:
-                    repeats.append(Outcome(planned.kind, "skipped",
-                                           "already decided for another image of this item"))
+                    repeats.append(
+                        Outcome(
+                            planned.kind,
+                            "skipped",
+                            "already decided for another image of this item",
+                        )
+                    )
                     continue
                 done_for_item.add(key)
                 real.append(planned)
             work.append((record, img, real, repeats, spared))
-        targets = {id(record): replace(self._target(item, img), file_exempt=spared)
-                   for record, img, _real, _, spared in work}
+        targets = {
+            id(record): replace(self._target(item, img), file_exempt=spared)
+            for record, img, _real, _, spared in work
+        }
         if not self.dry_run and any(real for _r, _i, real, _, _s in work):
             # Write-ahead: if the process dies while Lemmy carries these out (a removed
             # post is then hidden from the listings), the next start finishes the job
             # from here (``recover``) and records the decisions.
-            plans = {id(record): {"target": asdict(targets[id(record)]),
-                                  "actions": [asdict(a) for a in real],
-                                  "repeats": [o.as_dict() for o in repeats]}
-                     for record, img, real, repeats, _ in work}
-            self.store.journal_put(item.key, self.run_id, {
-                "version": JOURNAL_VERSION, "runs": [self.run_id],
-                "item": {"kind": item.kind, "id": item.id, "updated": item.updated},
-                "records": [{**r, "plan": plans.get(id(r))} for r in records]})
+            plans = {
+                id(record): {
+                    "target": asdict(targets[id(record)]),
+                    "actions": [asdict(a) for a in real],
+                    "repeats": [o.as_dict() for o in repeats],
+                }
+                for record, img, real, repeats, _ in work
+            }
+            self.store.journal_put(
+                item.key,
+                self.run_id,
+                {
+                    "version": JOURNAL_VERSION,
+                    "runs": [self.run_id],
+                    "item": {"kind": item.kind, "id": item.id, "updated": item.updated},
+                    "records": [{**r, "plan": plans.get(id(r))} for r in records],
+                },
+            )
         for record, img, real, repeats, spared in work:
             outcomes = self.executor.execute(targets[id(record)], real) if real else []
             record["actions"] = outcomes + repeats
@@ -912,8 +1014,9 @@ class Pipeline:
         for key, run_id, entry in self.store.journal_entries():
             if not isinstance(entry, dict) or entry.get("version") != JOURNAL_VERSION:
                 # Written by an older modbot: decisions without their plan.
-                log.warning("%s: the last run stopped while acting on it; recorded as "
-                            "interrupted", key)
+                log.warning(
+                    "%s: the last run stopped while acting on it; recorded as interrupted", key
+                )
                 records = entry if isinstance(entry, list) else []
                 with self.store.transaction():
                     for record in records:
@@ -935,11 +1038,13 @@ class Pipeline:
                     if not plan:
                         continue
                     actions = [PlannedAction(**a) for a in plan["actions"]]
-                    outcomes = (self.executor.execute(Target(**plan["target"]), actions)
-                                if actions else [])
+                    outcomes = (
+                        self.executor.execute(Target(**plan["target"]), actions) if actions else []
+                    )
                     record["actions"] = outcomes + [
                         Outcome(o["action"], o["status"], o.get("detail", ""))
-                        for o in plan["repeats"]]
+                        for o in plan["repeats"]
+                    ]
                     record["resumed_by"] = self.run_id
             finally:
                 self.executor.resuming = set()
@@ -959,14 +1064,22 @@ class Pipeline:
             "decided_at": utc_iso(),
             "dry_run": self.dry_run,
             "item": {
-                "kind": item.kind, "id": item.id, "url": url,
+                "kind": item.kind,
+                "id": item.id,
+                "url": url,
                 "community": _community_ref(community) if community else None,
                 "community_nsfw": community.get("nsfw") if community else None,
-                "author": creator.get("actor_id"), "author_id": creator.get("id"),
+                "author": creator.get("actor_id"),
+                "author_id": creator.get("id"),
             },
-            "image": None if img.ref is None else {
-                "url": img.ref.url, "location": img.ref.location, "sha256": img.sha256,
-                "alias": img.ref.alias},
+            "image": None
+            if img.ref is None
+            else {
+                "url": img.ref.url,
+                "location": img.ref.location,
+                "sha256": img.sha256,
+                "alias": img.ref.alias,
+            },
             "scores": dict(verdict.get("scores") or {}),
             "labels": list(verdict.get("labels") or []),
             "model": verdict.get("model"),
@@ -1000,8 +1113,7 @@ class Pipeline:
             author_bot=creator.get("bot_account"),
             author_published=parse_time(creator.get("published")),
             author_is_moderator=bool(v.get("creator_is_moderator")),
-            author_is_admin=bool(v.get("creator_is_admin"))
-            or author_id in self.executor.admin_ids,
+            author_is_admin=bool(v.get("creator_is_admin")) or author_id in self.executor.admin_ids,
             labels=tuple(verdict.get("labels") or ()),
             scores=dict(verdict.get("scores") or {}),
             unreadable=verdict.get("unreadable"),
@@ -1023,12 +1135,17 @@ class Pipeline:
         creator = v.get("creator") or v.get("person") or {}
         community = v.get("community") or {}
         return Target(
-            kind=item.kind, id=item.id, url=self._permalink(item, img),
-            author_id=creator.get("id"), author_name=creator.get("actor_id") or creator.get("name") or "",
+            kind=item.kind,
+            id=item.id,
+            url=self._permalink(item, img),
+            author_id=creator.get("id"),
+            author_name=creator.get("actor_id") or creator.get("name") or "",
             author_is_admin=bool(v.get("creator_is_admin")),
             community_id=community.get("id"),
-            image_alias=img.ref.alias, image_url=img.ref.url,
-            image_original_url=img.ref.original_url, image_sha256=img.sha256,
+            image_alias=img.ref.alias,
+            image_url=img.ref.url,
+            image_original_url=img.ref.original_url,
+            image_sha256=img.sha256,
             delete_token=(v.get("local_image") or {}).get("pictrs_delete_token"),
         )
 
@@ -1102,15 +1219,21 @@ def build_engine(policy: Any, classifier_token: Secret | None = None) -> Any:
     from classifier.concepts import ConceptSet, CustomConcept
 
     c = policy.classifier
-    custom = [CustomConcept(name, tuple(s.prompts), s.threshold)
-              for name, s in (policy.concepts or {}).items()]
+    custom = [
+        CustomConcept(name, tuple(s.prompts), s.threshold)
+        for name, s in (policy.concepts or {}).items()
+    ]
     if c.remote is not None:
         from classifier.remote import RemoteEngine
 
         token = classifier_token.reveal() if classifier_token else None
-        engine = RemoteEngine(c.remote.urls, token, custom=custom,
-                              timeout=c.remote.timeout.total_seconds(),
-                              max_concurrency=c.remote.concurrency)
+        engine = RemoteEngine(
+            c.remote.urls,
+            token,
+            custom=custom,
+            timeout=c.remote.timeout.total_seconds(),
+            max_concurrency=c.remote.concurrency,
+        )
         try:
             engine.check()
         except BaseException:
@@ -1120,12 +1243,23 @@ def build_engine(policy: Any, classifier_token: Secret | None = None) -> Any:
     from classifier.engine import Engine
     from classifier.model import ModelSpec, load_model
 
-    spec = ModelSpec(name=c.model, pretrained=c.pretrained, checkpoint=policy.checkpoint_path,
-                     device=c.device, allow_random_weights=c.allow_random_weights)
+    spec = ModelSpec(
+        name=c.model,
+        pretrained=c.pretrained,
+        checkpoint=policy.checkpoint_path,
+        device=c.device,
+        allow_random_weights=c.allow_random_weights,
+    )
     loaded = load_model(spec)
     from classifier.deepdanbooru import load_deepdanbooru
 
-    danbooru = load_deepdanbooru(policy.deepdanbooru_setting, loaded.device,
-                                 allow_random_weights=c.allow_random_weights)
-    return Engine(loaded, ConceptSet.builtin(custom=custom), max_batch=c.batch_size,
-                  decode_memory=c.decode_memory, danbooru=danbooru)
+    danbooru = load_deepdanbooru(
+        policy.deepdanbooru_setting, loaded.device, allow_random_weights=c.allow_random_weights
+    )
+    return Engine(
+        loaded,
+        ConceptSet.builtin(custom=custom),
+        max_batch=c.batch_size,
+        decode_memory=c.decode_memory,
+        danbooru=danbooru,
+    )

@@ -21,13 +21,23 @@ from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError,
-    field_validator, model_validator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    field_validator,
+    model_validator,
 )
 
 from classifier.concepts import DANBOORU_SCORES
 from modbot.durations import (
-    Comparison, parse_duration, parse_duration_comparison, parse_number_comparison, parse_size,
+    Comparison,
+    parse_duration,
+    parse_duration_comparison,
+    parse_number_comparison,
+    parse_size,
 )
 from modbot.files import UnusableFile
 from modbot.hashes import HashList, HashListError
@@ -40,15 +50,38 @@ ITEM_TYPES = ("post", "comment", "upload", "any")
 LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload")
 SCOPES = ("local", "federated", "all")
 PLACEHOLDERS = (
-    "author", "permalink", "community", "rule", "labels", "sha256", "image_url",
-    "found_in", "type", "hash_list", "unreadable", "phash", "skipped",
+    "author",
+    "permalink",
+    "community",
+    "rule",
+    "labels",
+    "sha256",
+    "image_url",
+    "found_in",
+    "type",
+    "hash_list",
+    "unreadable",
+    "phash",
+    "skipped",
 )
 # Why an image was not checked (the audit's `skipped`), as a rule's `skipped:` names it;
 # also any `http_<status>`. (`purged`, an image modbot purged already, is never matched.)
 SKIP_REASONS = (
-    "too_many_images", "item_timeout", "timeout", "too_large", "not_an_image", "empty",
-    "private_address", "bad_url", "bad_scheme", "dns_error", "connect_error",
-    "network_error", "protocol_error", "too_many_redirects", "fetch_error",
+    "too_many_images",
+    "item_timeout",
+    "timeout",
+    "too_large",
+    "not_an_image",
+    "empty",
+    "private_address",
+    "bad_url",
+    "bad_scheme",
+    "dns_error",
+    "connect_error",
+    "network_error",
+    "protocol_error",
+    "too_many_redirects",
+    "fetch_error",
     "classifier_error",
 )
 DEFAULT_REMOVE_REASON = "Removed by modbot: {{rule}}"
@@ -58,6 +91,7 @@ _CONCEPT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 # --- problems -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -80,8 +114,10 @@ class PolicyError(Exception):
         self.warnings = [p for p in problems if p.warning]
         n = len(self.problems)
         lines = "\n".join(str(p) for p in self.problems)
-        super().__init__(f"{n} problem{'s' * (n != 1)} in the policy file:\n{lines}\n"
-                         "Fix them and check with `modbot check-rules FILE`.")
+        super().__init__(
+            f"{n} problem{'s' * (n != 1)} in the policy file:\n{lines}\n"
+            "Fix them and check with `modbot check-rules FILE`."
+        )
 
 
 def suggest(word: Any, choices: Any) -> str:
@@ -91,6 +127,7 @@ def suggest(word: Any, choices: Any) -> str:
 
 
 # --- field types ------------------------------------------------------------------------
+
 
 def _none_to(empty):
     return BeforeValidator(lambda v: empty() if v is None else v)
@@ -106,6 +143,7 @@ def _choice(allowed: tuple[str, ...], what: str):
             hint = suggest(v, allowed) if isinstance(v, str) else ""
             raise ValueError(f"unknown {what} {v!r}{hint}; use one of: {', '.join(allowed)}")
         return v
+
     return PlainValidator(check)
 
 
@@ -118,6 +156,7 @@ def _reason(default: str):
         if not isinstance(v, str) or not v.strip():
             raise ValueError(f"expected a reason in quotes (or true for the default), got {v!r}")
         return v
+
     return PlainValidator(check)
 
 
@@ -151,16 +190,21 @@ def _skip_reasons(v: Any) -> bool | list[str]:
     if v is True:
         return True
     if v is False:
-        raise ValueError("`skipped: false` matches nothing a rule could act on (only checked "
-                         "images have labels); leave the condition out")
+        raise ValueError(
+            "`skipped: false` matches nothing a rule could act on (only checked "
+            "images have labels); leave the condition out"
+        )
     if not isinstance(v, list) or not v:
         raise ValueError(f"expected true or reasons ({', '.join(SKIP_REASONS)}), got {v!r}")
     for reason in v:
         if not isinstance(reason, str) or not (
-                reason in SKIP_REASONS or re.fullmatch(r"http_[1-5]\d\d", reason)):
+            reason in SKIP_REASONS or re.fullmatch(r"http_[1-5]\d\d", reason)
+        ):
             hint = suggest(reason, SKIP_REASONS) if isinstance(reason, str) else ""
-            raise ValueError(f"unknown skip reason {reason!r}{hint}; use true (any) or: "
-                             f"{', '.join(SKIP_REASONS)}, http_<status>")
+            raise ValueError(
+                f"unknown skip reason {reason!r}{hint}; use true (any) or: "
+                f"{', '.join(SKIP_REASONS)}, http_<status>"
+            )
     return v
 
 
@@ -185,6 +229,7 @@ class Section(BaseModel):
 
 # --- settings sections ------------------------------------------------------------------
 
+
 def _worker_url(v: Any) -> str:
     from classifier.remote import check_worker_url  # no torch: the remote engine is httpx
 
@@ -199,8 +244,9 @@ def _remote(v: Any) -> Any:
 
 
 class RemoteClassifierSettings(Section):
-    urls: Annotated[list[Annotated[str, PlainValidator(_worker_url)]],
-                    BeforeValidator(_one_or_many)] = Field(min_length=1, max_length=16)
+    urls: Annotated[
+        list[Annotated[str, PlainValidator(_worker_url)]], BeforeValidator(_one_or_many)
+    ] = Field(min_length=1, max_length=16)
     timeout: Duration = timedelta(seconds=60)
     concurrency: int = Field(16, ge=1, le=1024)
 
@@ -221,8 +267,10 @@ class ClassifierSettings(Section):
     @classmethod
     def _decode_memory(cls, v: int) -> int:
         if v < 50_000_000:
-            raise ValueError(f"decode_memory {v:,} bytes is too small to decode a photo; "
-                             "give at least 50MB (the default is 1GB)")
+            raise ValueError(
+                f"decode_memory {v:,} bytes is too small to decode a photo; "
+                "give at least 50MB (the default is 1GB)"
+            )
         return v
 
     deepdanbooru: str = "auto"
@@ -254,8 +302,10 @@ class ConceptSettings(Section):
     @classmethod
     def _prompts(cls, v: list[str]) -> list[str]:
         if not all(p.strip() for p in v):
-            raise ValueError("a prompt is empty: each prompt is a short description, "
-                             "like 'photo of a mutilated body'")
+            raise ValueError(
+                "a prompt is empty: each prompt is a short description, "
+                "like 'photo of a mutilated body'"
+            )
         return [p.strip() for p in v]
 
 
@@ -281,8 +331,10 @@ class FetchSettings(Section):
     @model_validator(mode="after")
     def _bodies_fit(self) -> "FetchSettings":
         if self.max_bytes_held < self.max_bytes:
-            raise ValueError(f"max_bytes_held ({self.max_bytes_held:,} bytes) must be at least "
-                             f"max_bytes ({self.max_bytes:,}): one whole download must fit")
+            raise ValueError(
+                f"max_bytes_held ({self.max_bytes_held:,} bytes) must be at least "
+                f"max_bytes ({self.max_bytes:,}): one whole download must fit"
+            )
         if self.item_timeout.total_seconds() <= 0:
             raise ValueError("item_timeout must be more than zero")
         return self
@@ -306,7 +358,9 @@ class LemmySettings(Section):
 class ScheduleSettings(Section):
     poll_every: Duration = timedelta(seconds=60)
     sweep_cron: str | None = "0 4 * * *"
-    sweep_since: Annotated[Union[timedelta, None], PlainValidator(_sweep_since)] = timedelta(days=30)
+    sweep_since: Annotated[Union[timedelta, None], PlainValidator(_sweep_since)] = timedelta(
+        days=30
+    )
 
     @field_validator("sweep_cron")
     @classmethod
@@ -316,8 +370,10 @@ class ScheduleSettings(Section):
         from apscheduler.triggers.cron import CronTrigger  # only when a cron is given
 
         if len(v.split()) != 5:
-            raise ValueError(f"expected a cron line of 5 fields (minute hour day month "
-                             f"weekday), like '0 4 * * *', got {v!r}")
+            raise ValueError(
+                f"expected a cron line of 5 fields (minute hour day month "
+                f"weekday), like '0 4 * * *', got {v!r}"
+            )
         try:
             CronTrigger.from_crontab(v, timezone="UTC")
         except ValueError as exc:
@@ -337,6 +393,7 @@ class ExemptSettings(Section):
 
 
 # --- rules --------------------------------------------------------------------------------
+
 
 class _AllOf(Section):
     """A condition made of keys that must all hold: at least one key."""
@@ -362,10 +419,22 @@ class AuthorCondition(_AllOf):
 
 
 class Conditions(Section):
-    type: Annotated[list[Annotated[str, _choice(ITEM_TYPES, "item type")]],
-                    BeforeValidator(_one_or_many), _NonEmpty] | None = None
-    found_in: Annotated[list[Annotated[str, _choice(LOCATIONS, "image location")]],
-                        BeforeValidator(_one_or_many), _NonEmpty] | None = None
+    type: (
+        Annotated[
+            list[Annotated[str, _choice(ITEM_TYPES, "item type")]],
+            BeforeValidator(_one_or_many),
+            _NonEmpty,
+        ]
+        | None
+    ) = None
+    found_in: (
+        Annotated[
+            list[Annotated[str, _choice(LOCATIONS, "image location")]],
+            BeforeValidator(_one_or_many),
+            _NonEmpty,
+        ]
+        | None
+    ) = None
     labels: SomeNames | None = None
     scores: Annotated[dict[str, ScoreTest], _NonEmpty] | None = None
     unreadable: bool | None = None
@@ -378,8 +447,10 @@ class Conditions(Section):
     @model_validator(mode="after")
     def _not_empty(self) -> "Conditions":
         if not any(getattr(self, f) is not None for f in type(self).model_fields):
-            raise ValueError("`if` has no condition: a rule needs at least one "
-                             "(use `type: any` to match every image on purpose)")
+            raise ValueError(
+                "`if` has no condition: a rule needs at least one "
+                "(use `type: any` to match every image on purpose)"
+            )
         return self
 
 
@@ -401,8 +472,10 @@ class Actions(Section):
     @model_validator(mode="after")
     def _not_empty(self) -> "Actions":
         if not self.is_removal and self.report is None and self.notify_admins is None:
-            raise ValueError("`then` has no action: use remove, purge_item, purge_image, "
-                             "ban, report or notify_admins")
+            raise ValueError(
+                "`then` has no action: use remove, purge_item, purge_image, "
+                "ban, report or notify_admins"
+            )
         return self
 
     @property
@@ -435,6 +508,7 @@ class PolicyFile(Section):
 
 
 # --- YAML with line numbers -----------------------------------------------------------------
+
 
 @dataclass
 class Lines:
@@ -478,10 +552,10 @@ class _BoundedLoader(yaml.SafeLoader):
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
-        self._values = 0                      # values so far, aliases expanded
+        self._values = 0  # values so far, aliases expanded
         self._depth = 0
-        self._open: set[str] = set()          # anchors whose value is being composed
-        self._measure: dict[str, tuple[int, int]] = {}   # anchor -> (values, depth)
+        self._open: set[str] = set()  # anchors whose value is being composed
+        self._measure: dict[str, tuple[int, int]] = {}  # anchor -> (values, depth)
         self._deepest = 0
 
     def _refuse(self, message: str, mark: Any) -> None:
@@ -491,9 +565,12 @@ class _BoundedLoader(yaml.SafeLoader):
         self._values += values
         self._deepest = max(self._deepest, depth)
         if self._values > MAX_VALUES:
-            self._refuse(f"more than {MAX_VALUES} values (YAML aliases *name counted as "
-                         "the values they repeat; a \"billion laughs\" file?): a rules file "
-                         "needs far fewer", mark)
+            self._refuse(
+                f"more than {MAX_VALUES} values (YAML aliases *name counted as "
+                'the values they repeat; a "billion laughs" file?): a rules file '
+                "needs far fewer",
+                mark,
+            )
         if depth > MAX_DEPTH:
             self._refuse(f"nested more than {MAX_DEPTH} levels deep", mark)
 
@@ -501,8 +578,10 @@ class _BoundedLoader(yaml.SafeLoader):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self._open:
-                self._refuse(f"the alias *{event.anchor} is inside the value it names "
-                             "(a loop)", event.start_mark)
+                self._refuse(
+                    f"the alias *{event.anchor} is inside the value it names (a loop)",
+                    event.start_mark,
+                )
             if event.anchor in self._measure:
                 values, depth = self._measure[event.anchor]
                 self._count(values, self._depth + depth, event.start_mark)
@@ -530,8 +609,13 @@ def _construct(node: yaml.Node, problems: list, file: str) -> Any:
     except yaml.constructor.ConstructorError:
         raise
     except (ValueError, TypeError, OverflowError) as exc:
-        problems.append(Problem(file, node.start_mark.line + 1,
-                                f"cannot read the value {_describe(node.value)}: {exc}"))
+        problems.append(
+            Problem(
+                file,
+                node.start_mark.line + 1,
+                f"cannot read the value {_describe(node.value)}: {exc}",
+            )
+        )
         return node.value if isinstance(node.value, str) else None
 
 
@@ -541,15 +625,19 @@ def _to_data(node: yaml.Node, path: tuple, lines: Lines, problems: list, file: s
         out: dict = {}
         merged: list[dict] = []
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":     # `<<: *defaults`
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults`
                 value = _to_data(value_node, path, lines, problems, file)
                 for part in value if isinstance(value, list) else [value]:
                     if isinstance(part, dict):
                         merged.append(part)
                     else:
-                        problems.append(Problem(file, key_node.start_mark.line + 1,
-                                                "`<<:` merges a mapping (an &anchor), not "
-                                                f"{_describe(part)}"))
+                        problems.append(
+                            Problem(
+                                file,
+                                key_node.start_mark.line + 1,
+                                f"`<<:` merges a mapping (an &anchor), not {_describe(part)}",
+                            )
+                        )
                 lines.value[path] = node.start_mark.line + 1
                 continue
             key = _construct(key_node, problems, file)
@@ -559,11 +647,13 @@ def _to_data(node: yaml.Node, path: tuple, lines: Lines, problems: list, file: s
                 continue
             if key in out:
                 first = lines.key[path + (key,)]
-                problems.append(Problem(file, line, f"duplicate key {key!r} (first at line {first})"))
+                problems.append(
+                    Problem(file, line, f"duplicate key {key!r} (first at line {first})")
+                )
                 continue
             lines.key[path + (key,)] = line
             out[key] = _to_data(value_node, path + (key,), lines, problems, file)
-        for part in merged:                       # explicit keys win over merged ones
+        for part in merged:  # explicit keys win over merged ones
             for key, value in part.items():
                 out.setdefault(key, value)
         return out
@@ -603,22 +693,32 @@ def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
         problems.append(Problem(file, mark.line + 1 if mark else 1, f"YAML error: {exc.problem}"))
         return None, lines, problems
     if not isinstance(data, dict):
-        problems.append(Problem(file, lines.find(()), "the top level must be a mapping "
-                                "(classifier:, hash_lists:, rules:, ...), not a "
-                                f"{type(data).__name__}"))
+        problems.append(
+            Problem(
+                file,
+                lines.find(()),
+                "the top level must be a mapping "
+                "(classifier:, hash_lists:, rules:, ...), not a "
+                f"{type(data).__name__}",
+            )
+        )
         return None, lines, problems
     return data, lines, problems
 
 
 # --- pydantic errors -> readable messages -------------------------------------------------------
 
+
 def _unwrap(tp: Any) -> Any:
     while True:
         origin = get_origin(tp)
         if origin is Annotated:
             tp = get_args(tp)[0]
-        elif origin is Union or (origin is not None and str(origin) == "types.UnionType") or \
-                type(tp).__name__ == "UnionType":
+        elif (
+            origin is Union
+            or (origin is not None and str(origin) == "types.UnionType")
+            or type(tp).__name__ == "UnionType"
+        ):
             tp = next(a for a in get_args(tp) if a is not type(None))
         else:
             return tp
@@ -664,18 +764,26 @@ def _describe(v: Any) -> str:
 
 
 _EXPECTED = {
-    "string_type": "text", "bool_type": "true or false", "bool_parsing": "true or false",
-    "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float":
-    "a whole number", "float_type": "a number", "float_parsing": "a number",
-    "list_type": "a list", "dict_type": "a mapping (key: value lines)",
-    "model_type": "a mapping (key: value lines)", "model_attributes_type":
-    "a mapping (key: value lines)",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "list_type": "a list",
+    "dict_type": "a mapping (key: value lines)",
+    "model_type": "a mapping (key: value lines)",
+    "model_attributes_type": "a mapping (key: value lines)",
 }
 
 
 def where(loc: tuple, data: Any) -> str:
     """A readable place: `rule 'nsfw outside nsfw communities': then.report`."""
-    parts = [p for p in loc if isinstance(p, (str, int)) and not str(p).startswith(("[", "function"))]
+    parts = [
+        p for p in loc if isinstance(p, (str, int)) and not str(p).startswith(("[", "function"))
+    ]
     if len(parts) >= 2 and parts[0] == "rules" and isinstance(parts[1], int):
         try:
             name = data["rules"][parts[1]].get("name")
@@ -712,8 +820,11 @@ def error_message(err: dict, data: Any) -> str:
 
 
 # Where each kind of item can have its images.
-_FOUND_IN = {"post": {"post_url", "thumbnail", "body"}, "comment": {"comment"},
-             "upload": {"upload"}}
+_FOUND_IN = {
+    "post": {"post_url", "thumbnail", "body"},
+    "comment": {"comment"},
+    "upload": {"upload"},
+}
 
 
 def never_acts(rule: Rule) -> str | None:
@@ -743,6 +854,7 @@ def _names(section: Any) -> list[str]:
 
 # --- cross-checks ------------------------------------------------------------------------------
 
+
 def _private_host(host: str) -> bool:
     """localhost, a private or loopback address, or a one-label name (a container's)."""
     import ipaddress
@@ -750,8 +862,11 @@ def _private_host(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return host == "localhost" or host.endswith((".local", ".internal", ".lan")) or "." not in host
+        return (
+            host == "localhost" or host.endswith((".local", ".internal", ".lan")) or "." not in host
+        )
     return address.is_private or address.is_loopback or address.is_link_local
+
 
 @dataclass
 class Validated:
@@ -846,9 +961,22 @@ def _clean(node: Any) -> Any:
 class _Checker:
     """Checks that need the whole file: names that refer to other sections, hash files."""
 
-    def __init__(self, model: PolicyFile, data: dict, lines: Lines, file: str, base_dir: Path,
-                 rule_index: list[int]):
-        self.model, self.data, self.lines, self.file, self.base_dir = model, data, lines, file, base_dir
+    def __init__(
+        self,
+        model: PolicyFile,
+        data: dict,
+        lines: Lines,
+        file: str,
+        base_dir: Path,
+        rule_index: list[int],
+    ):
+        self.model, self.data, self.lines, self.file, self.base_dir = (
+            model,
+            data,
+            lines,
+            file,
+            base_dir,
+        )
         self.rule_index = rule_index
         self.problems: list[Problem] = []
         # Names as written, also those of entries that failed validation: a reference to
@@ -873,45 +1001,66 @@ class _Checker:
         for i, rule in zip(self.rule_index, self.model.rules):
             self.check_rule(i, rule)
         if not self.model.rules and not self.rule_index and not self.data.get("rules"):
-            self.add(("rules",), "no rules: modbot will record verdicts but never act", warning=True)
+            self.add(
+                ("rules",), "no rules: modbot will record verdicts but never act", warning=True
+            )
         return hash_lists
 
     def check_concepts(self) -> None:
         for name in self.model.concepts:
             loc = ("concepts", name)
             if name in BUILTIN_LABELS or name in BUILTIN_SCORES or name == "unreadable":
-                self.add(loc, f"concept {name!r} has the name of a built-in label or score; "
-                         "choose another name", key=True)
+                self.add(
+                    loc,
+                    f"concept {name!r} has the name of a built-in label or score; "
+                    "choose another name",
+                    key=True,
+                )
             elif not _CONCEPT_NAME.fullmatch(str(name)):
-                self.add(loc, f"concept name {name!r}: use lowercase letters, digits and _ "
-                         "(it becomes a label and a score name)", key=True)
+                self.add(
+                    loc,
+                    f"concept name {name!r}: use lowercase letters, digits and _ "
+                    "(it becomes a label and a score name)",
+                    key=True,
+                )
 
     def load_hash_lists(self) -> dict[str, HashList]:
         loaded = {}
         for name, spec in self.model.hash_lists.items():
             loc = ("hash_lists", name)
             if spec.kind == "sha256" and spec.max_distance is not None:
-                self.add(loc + ("max_distance",), f"hash list {name!r}: max_distance applies "
-                         "only to kind: phash (a SHA-256 matches exactly or not at all)")
+                self.add(
+                    loc + ("max_distance",),
+                    f"hash list {name!r}: max_distance applies "
+                    "only to kind: phash (a SHA-256 matches exactly or not at all)",
+                )
             path = Path(spec.file) if os.path.isabs(spec.file) else self.base_dir / spec.file
-            shown = spec.file if os.path.isabs(spec.file) else os.path.join(
-                os.path.dirname(self.file), spec.file)
+            shown = (
+                spec.file
+                if os.path.isabs(spec.file)
+                else os.path.join(os.path.dirname(self.file), spec.file)
+            )
             distance = 6 if spec.max_distance is None else spec.max_distance
             try:
                 loaded[name] = HashList.load(path, spec.kind, distance, name=name, shown_as=shown)
             except FileNotFoundError:
-                self.add(loc + ("file",), f"hash list {name!r}: no such file {shown!r} "
-                         "(a relative path is relative to the rules file)")
+                self.add(
+                    loc + ("file",),
+                    f"hash list {name!r}: no such file {shown!r} "
+                    "(a relative path is relative to the rules file)",
+                )
             except UnusableFile as exc:
-                if exc.line is None:     # about the file as a whole: where the rules name it
+                if exc.line is None:  # about the file as a whole: where the rules name it
                     self.add(loc + ("file",), f"hash list {name!r}: {shown!r} is {exc}")
                 else:
                     self.problems.append(Problem(shown, exc.line, f"hash list {name!r}: {exc}"))
             except HashListError as exc:
                 self.problems += [Problem(f, line, m) for f, line, m in exc.problems]
             except OSError as exc:
-                self.add(loc + ("file",), f"hash list {name!r}: cannot read {shown!r}: "
-                         f"{exc.strerror or exc}")
+                self.add(
+                    loc + ("file",),
+                    f"hash list {name!r}: cannot read {shown!r}: {exc.strerror or exc}",
+                )
         return loaded
 
     def check_checkpoint(self) -> None:
@@ -920,34 +1069,62 @@ class _Checker:
             return
         path = Path(checkpoint) if os.path.isabs(checkpoint) else self.base_dir / checkpoint
         if not path.exists():
-            self.add(("classifier", "checkpoint"), f"classifier checkpoint {checkpoint!r} "
-                     "does not exist here (the model will not load on this machine)",
-                     warning=True)
+            self.add(
+                ("classifier", "checkpoint"),
+                f"classifier checkpoint {checkpoint!r} "
+                "does not exist here (the model will not load on this machine)",
+                warning=True,
+            )
 
     def check_remote(self) -> None:
         c = self.model.classifier
         if c.remote is None:
             return
-        given = sorted(k for k in ("model", "pretrained", "checkpoint", "device", "batch_size",
-                                   "allow_random_weights") if k in c.model_fields_set)
+        given = sorted(
+            k
+            for k in (
+                "model",
+                "pretrained",
+                "checkpoint",
+                "device",
+                "batch_size",
+                "allow_random_weights",
+            )
+            if k in c.model_fields_set
+        )
         if given:
-            self.add(("classifier", given[0]), f"classifier.{', classifier.'.join(given)}: not "
-                     "used with classifier.remote (the workers load their own model)",
-                     key=True, warning=True)
+            self.add(
+                ("classifier", given[0]),
+                f"classifier.{', classifier.'.join(given)}: not "
+                "used with classifier.remote (the workers load their own model)",
+                key=True,
+                warning=True,
+            )
         urls = self.data["classifier"]["remote"]
         for i, url in enumerate(c.remote.urls):
             host = urlsplit(url).hostname or ""
             if url.startswith("http://") and not _private_host(host):
-                loc = ("classifier", "remote") + ((i,) if isinstance(urls, list) else
-                                                  ("urls", i) if isinstance(urls, dict) else ())
-                self.add(loc, f"worker {url} is plain http:// on a public address: the "
-                         "token and every image travel unencrypted; use https:// (a TLS proxy "
-                         "in front of the worker)", warning=True)
+                loc = ("classifier", "remote") + (
+                    (i,)
+                    if isinstance(urls, list)
+                    else ("urls", i)
+                    if isinstance(urls, dict)
+                    else ()
+                )
+                self.add(
+                    loc,
+                    f"worker {url} is plain http:// on a public address: the "
+                    "token and every image travel unencrypted; use https:// (a TLS proxy "
+                    "in front of the worker)",
+                    warning=True,
+                )
 
     def unknown_list(self, name: str) -> str:
         known = self.list_names
-        return (f"unknown hash list {name!r}{suggest(name, known)}; defined in hash_lists: "
-                f"{', '.join(known) or 'none'}")
+        return (
+            f"unknown hash list {name!r}{suggest(name, known)}; defined in hash_lists: "
+            f"{', '.join(known) or 'none'}"
+        )
 
     def check_rule_names(self) -> None:
         rules = self.data.get("rules")
@@ -958,8 +1135,11 @@ class _Checker:
                 continue
             line = self.lines.find(("rules", i, "name"))
             if name in seen:
-                self.add(("rules", i, "name"), f"duplicate rule name {name!r} (first at line "
-                         f"{seen[name]}): names must be unique, they appear in the audit log")
+                self.add(
+                    ("rules", i, "name"),
+                    f"duplicate rule name {name!r} (first at line "
+                    f"{seen[name]}): names must be unique, they appear in the audit log",
+                )
             seen.setdefault(name, line)
 
     def check_rule(self, i: int, rule: Rule) -> None:
@@ -970,33 +1150,52 @@ class _Checker:
                 hint = suggest(label, self.labels)
                 if label == "unreadable":
                     hint = " (unreadable is a condition of its own: `unreadable: true`)"
-                self.add(at + ("if", "labels", j), f"unknown label {label!r}{hint}; labels are "
-                         f"{', '.join(sorted(self.labels))} (custom ones come from concepts:)")
+                self.add(
+                    at + ("if", "labels", j),
+                    f"unknown label {label!r}{hint}; labels are "
+                    f"{', '.join(sorted(self.labels))} (custom ones come from concepts:)",
+                )
         for name in cond.scores or {}:
-            if name not in self.scores and not (name.startswith(DANBOORU_TAG_SCORE) and len(name) > len(DANBOORU_TAG_SCORE)):
-                self.add(at + ("if", "scores", name), f"unknown score {name!r}"
-                         f"{suggest(name, self.scores)}; scores are "
-                         f"{', '.join(sorted(self.scores - set(DANBOORU_SCORES)))}; DeepDanbooru's: "
-                         f"{', '.join(DANBOORU_SCORES)}, {DANBOORU_TAG_SCORE}TAG", key=True)
+            if name not in self.scores and not (
+                name.startswith(DANBOORU_TAG_SCORE) and len(name) > len(DANBOORU_TAG_SCORE)
+            ):
+                self.add(
+                    at + ("if", "scores", name),
+                    f"unknown score {name!r}"
+                    f"{suggest(name, self.scores)}; scores are "
+                    f"{', '.join(sorted(self.scores - set(DANBOORU_SCORES)))}; DeepDanbooru's: "
+                    f"{', '.join(DANBOORU_SCORES)}, {DANBOORU_TAG_SCORE}TAG",
+                    key=True,
+                )
         for j, name in enumerate(cond.hash_list or []):
             if name not in self.list_names:
                 self.add(at + ("if", "hash_list", j), self.unknown_list(name))
             elif name in self.model.exempt.hash_lists:
-                self.add(at + ("if", "hash_list", j), f"hash list {name!r} is also an "
-                         "allow-list in exempt.hash_lists, so this rule can never act",
-                         warning=True)
+                self.add(
+                    at + ("if", "hash_list", j),
+                    f"hash list {name!r} is also an "
+                    "allow-list in exempt.hash_lists, so this rule can never act",
+                    warning=True,
+                )
         self.check_placeholders(at, rule)
         if rule.then.ban and not cond.hash_list and (cond.labels or cond.scores):
-            self.add(at + ("then", "ban"), f"rule {rule.name!r} bans on the classifier alone; "
-                     "it has false positives (see docs/rules.md), consider a report or "
-                     "removal first", warning=True)
+            self.add(
+                at + ("then", "ban"),
+                f"rule {rule.name!r} bans on the classifier alone; "
+                "it has false positives (see docs/rules.md), consider a report or "
+                "removal first",
+                warning=True,
+            )
         why = never_acts(rule)
         if why:
             self.add(at + ("if",), f"rule {rule.name!r} can never act: {why}", warning=True)
 
     def check_placeholders(self, at: tuple, rule: Rule) -> None:
-        texts = [(("then", "remove"), rule.then.remove), (("then", "report"), rule.then.report),
-                 (("then", "notify_admins"), rule.then.notify_admins)]
+        texts = [
+            (("then", "remove"), rule.then.remove),
+            (("then", "report"), rule.then.report),
+            (("then", "notify_admins"), rule.then.notify_admins),
+        ]
         if rule.then.ban:
             texts.append((("then", "ban", "reason"), rule.then.ban.reason))
         known = [*PLACEHOLDERS, *(f"scores.{s}" for s in sorted(self.scores))]
@@ -1005,5 +1204,8 @@ class _Checker:
                 if name not in known:
                     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
                     hint = f" (did you mean {{{{{close[0]}}}}}?)" if close else ""
-                    self.add(at + loc, f"unknown placeholder {{{{{name}}}}}{hint}; "
-                             f"known: {', '.join('{{' + k + '}}' for k in known)}")
+                    self.add(
+                        at + loc,
+                        f"unknown placeholder {{{{{name}}}}}{hint}; "
+                        f"known: {', '.join('{{' + k + '}}' for k in known)}",
+                    )

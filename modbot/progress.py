@@ -31,8 +31,11 @@ class StopOnSignal:
         if self.event.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.event.set()
-        print(f"\n{self.what}: stopping after the batch in hand (Ctrl-C again to abort; "
-              "it resumes next time)", file=sys.stderr)
+        print(
+            f"\n{self.what}: stopping after the batch in hand (Ctrl-C again to abort; "
+            "it resumes next time)",
+            file=sys.stderr,
+        )
 
     def __exit__(self, *exc: Any) -> None:
         for sig, old in self._old.items():
@@ -43,8 +46,14 @@ class Progress:
     """`progress(done, total)` for `Pipeline.sweep`: a tqdm bar with rate and ETA on a
     terminal; otherwise a plain log line at most every `every_s` seconds."""
 
-    def __init__(self, label: str, *, tty: bool | None = None, every_s: float = 30.0,
-                 out: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        *,
+        tty: bool | None = None,
+        every_s: float = 30.0,
+        out: Callable[[str], None] | None = None,
+    ) -> None:
         self.label = label
         self.tty = sys.stderr.isatty() if tty is None else tty
         self.every_s = every_s
@@ -56,8 +65,9 @@ class Progress:
         if self.tty:  # from the start, so that the rate and ETA count the first batch
             from tqdm import tqdm
 
-            self._bar = tqdm(total=None, desc=label, unit=" items", file=sys.stderr,
-                             dynamic_ncols=True)
+            self._bar = tqdm(
+                total=None, desc=label, unit=" items", file=sys.stderr, dynamic_ncols=True
+            )
 
     def __call__(self, done: int, total: int | None) -> None:
         self.done = done
@@ -81,8 +91,10 @@ class Progress:
         rate = done / elapsed
         if total:
             eta = f", ETA {_clock(max(total - done, 0) / rate)}" if rate > 0 else ""
-            return (f"{self.label}: {done}/{total} items ({100 * min(done / total, 1):.0f}%), "
-                    f"{rate:.1f} items/s{eta}")
+            return (
+                f"{self.label}: {done}/{total} items ({100 * min(done / total, 1):.0f}%), "
+                f"{rate:.1f} items/s{eta}"
+            )
         return f"{self.label}: {done} items, {rate:.1f} items/s"
 
     def close(self) -> None:

@@ -170,8 +170,10 @@ def _link(url: Any, text: Any, *, css: str = "") -> str:
 
 def _is_flagged(d: Mapping[str, Any]) -> bool:
     labels = set(d.get("labels") or [])
-    return bool(d.get("hash_match")) or bool(labels & {"csam", "nsfw", "underage"}) or bool(
-        d.get("rule")
+    return (
+        bool(d.get("hash_match"))
+        or bool(labels & {"csam", "nsfw", "underage"})
+        or bool(d.get("rule"))
     )
 
 
@@ -190,13 +192,14 @@ def _image_link(d: Mapping[str, Any]) -> str:
 
 def _counts_table(title: str, counts: Mapping[str, Any], empty: str) -> str:
     if not counts:
-        return f'<section class="card"><h3>{_e(title)}</h3><p class="muted">{_e(empty)}</p></section>'
+        return (
+            f'<section class="card"><h3>{_e(title)}</h3><p class="muted">{_e(empty)}</p></section>'
+        )
     rows = "".join(
         f"<tr><td>{_e(k)}</td><td class=num>{_e(v)}</td></tr>" for k, v in counts.items()
     )
     return (
-        f'<section class="card"><h3>{_e(title)}</h3>'
-        f"<table><tbody>{rows}</tbody></table></section>"
+        f'<section class="card"><h3>{_e(title)}</h3><table><tbody>{rows}</tbody></table></section>'
     )
 
 
@@ -262,13 +265,16 @@ def _item_cell(d: Mapping[str, Any]) -> str:
 def _decision_card(d: Mapping[str, Any]) -> str:
     image = d.get("image") or {}
     actions = d.get("actions") or []
-    action_rows = "".join(
-        f'<li><b>{_e(a.get("action"))}</b> <span class="status {_e(a.get("status"))}">'
-        f'{_e(a.get("status"))}</span> {_e(a.get("detail"))}'
-        + (f' <span class="muted">at {_e(a["done_at"])}</span>' if a.get("done_at") else "")
-        + '</li>'
-        for a in actions
-    ) or '<li class="muted">no action</li>'
+    action_rows = (
+        "".join(
+            f'<li><b>{_e(a.get("action"))}</b> <span class="status {_e(a.get("status"))}">'
+            f"{_e(a.get('status'))}</span> {_e(a.get('detail'))}"
+            + (f' <span class="muted">at {_e(a["done_at"])}</span>' if a.get("done_at") else "")
+            + "</li>"
+            for a in actions
+        )
+        or '<li class="muted">no action</li>'
+    )
     labels = " ".join(f'<span class="label">{_e(x)}</span>' for x in d.get("labels") or [])
     hash_match = d.get("hash_match")
     rows = [
@@ -340,8 +346,10 @@ def render_html(
     if summary["dry_run"]:
         banners.append(f'<div class="banner dry"><b>DRY RUN.</b> {_e(DRY_RUN_NOTE)}</div>')
     if summary.get("complete") is False:
-        banners.append('<div class="banner dry"><b>INCOMPLETE.</b> The run was interrupted '
-                       "before it covered the whole window.</div>")
+        banners.append(
+            '<div class="banner dry"><b>INCOMPLETE.</b> The run was interrupted '
+            "before it covered the whole window.</div>"
+        )
     for warning in summary.get("warnings") or []:
         banners.append(f'<div class="banner note"><b>Warning:</b> {_e(warning)}</div>')
     acted, skipped, rest = [], [], []
@@ -363,10 +371,15 @@ def render_html(
         '<div class="grid">',
         _counts_table("By rule", summary["by_rule"], "No rule matched."),
         _actions_table(summary["by_action"]),
-        _counts_table("Skipped (could not be checked)", summary["by_skip_reason"], "Nothing skipped."),
+        _counts_table(
+            "Skipped (could not be checked)", summary["by_skip_reason"], "Nothing skipped."
+        ),
         _counts_table("By label", summary["by_label"], "No label fired."),
-        *([_counts_table("Exempt (rule matched, no action)", summary["by_exempt"], "")]
-          if summary["by_exempt"] else []),
+        *(
+            [_counts_table("Exempt (rule matched, no action)", summary["by_exempt"], "")]
+            if summary["by_exempt"]
+            else []
+        ),
         "</div>",
         f"<h2>Decisions with a rule ({len(acted)})</h2>",
         "".join(_decision_card(d) for d in acted) or '<p class="muted">None.</p>',

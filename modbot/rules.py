@@ -24,16 +24,35 @@ from modbot.files import UnusableFile, read_text_file
 from modbot.hashes import HashList, ImageHashError, perceptual_hash
 from modbot.markdown import inert
 from modbot.policy import (
-    _PLACEHOLDER, BUILTIN_LABELS, BUILTIN_SCORES, ClassifierSettings, ConceptSettings, ExemptSettings,
-    FetchSettings, LemmySettings, MAX_RULES_BYTES, PolicyError, Problem, Rule, SafetyValveSettings,
-    ScheduleSettings, validate,
+    _PLACEHOLDER,
+    BUILTIN_LABELS,
+    BUILTIN_SCORES,
+    ClassifierSettings,
+    ConceptSettings,
+    ExemptSettings,
+    FetchSettings,
+    LemmySettings,
+    MAX_RULES_BYTES,
+    PolicyError,
+    Problem,
+    Rule,
+    SafetyValveSettings,
+    ScheduleSettings,
+    validate,
 )
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "Plan", "PlannedAction", "Policy", "PolicyError", "Problem", "RuleMatch", "Subject",
-    "load_policy", "resolve_rules_path",
+    "Plan",
+    "PlannedAction",
+    "Policy",
+    "PolicyError",
+    "Problem",
+    "RuleMatch",
+    "Subject",
+    "load_policy",
+    "resolve_rules_path",
 ]
 
 # Order in which one rule's actions are planned: remove first, purge the image before the
@@ -50,25 +69,25 @@ def resolve_rules_path(explicit: str | os.PathLike | None = None) -> Path:
 class Subject:
     """One image in one item, as the rules see it. Unknown facts stay None and never match."""
 
-    item_kind: str                          # post | comment | upload
-    found_in: str | None = None             # post_url | thumbnail | body | comment | upload
-    item_local: bool | None = None          # created on this instance (default: author_local)
-    community_name: str | None = None       # "pics@lemmy.example" (or the actor id URL)
+    item_kind: str  # post | comment | upload
+    found_in: str | None = None  # post_url | thumbnail | body | comment | upload
+    item_local: bool | None = None  # created on this instance (default: author_local)
+    community_name: str | None = None  # "pics@lemmy.example" (or the actor id URL)
     community_nsfw: bool | None = None
     community_local: bool | None = None
-    author_actor_id: str | None = None      # "https://lemmy.example/u/someone"
+    author_actor_id: str | None = None  # "https://lemmy.example/u/someone"
     author_local: bool | None = None
     author_bot: bool | None = None
     author_published: datetime | str | None = None
-    author_is_moderator: bool = False       # moderates the item's community
+    author_is_moderator: bool = False  # moderates the item's community
     author_is_admin: bool = False
     labels: Iterable[str] = ()
     scores: Mapping[str, float] = field(default_factory=dict)
-    unreadable: str | bool | None = None    # the classifier's reason the image did not decode
-    skipped: str | None = None              # why the image was not checked (too_many_images, ...)
+    unreadable: str | bool | None = None  # the classifier's reason the image did not decode
+    skipped: str | None = None  # why the image was not checked (too_many_images, ...)
     sha256: str | None = None
-    image: Any = None                       # bytes or PIL image: for perceptual hash lists
-    phash: str | None = None                # or the perceptual hash, if already known
+    image: Any = None  # bytes or PIL image: for perceptual hash lists
+    phash: str | None = None  # or the perceptual hash, if already known
     permalink: str | None = None
     image_url: str | None = None
     # Another item that shows the same file is exempt (why, naming it): an upload of
@@ -78,8 +97,13 @@ class Subject:
     @classmethod
     def from_verdict(cls, verdict: Any, **fields: Any) -> "Subject":
         """A subject whose labels, scores, unreadable and sha256 come from a classifier Verdict."""
-        return cls(labels=tuple(verdict.labels), scores=dict(verdict.scores),
-                   unreadable=verdict.unreadable, sha256=verdict.sha256, **fields)
+        return cls(
+            labels=tuple(verdict.labels),
+            scores=dict(verdict.scores),
+            unreadable=verdict.unreadable,
+            sha256=verdict.sha256,
+            **fields,
+        )
 
 
 @dataclass(frozen=True)
@@ -132,8 +156,9 @@ class Plan:
 class Policy:
     """A validated rules.yaml with its hash lists loaded. Build with `load_policy(path)`."""
 
-    def __init__(self, path: Path, model: Any, hash_lists: dict[str, HashList],
-                 warnings: list[Problem]):
+    def __init__(
+        self, path: Path, model: Any, hash_lists: dict[str, HashList], warnings: list[Problem]
+    ):
         self.path = path
         self.classifier: ClassifierSettings = model.classifier
         self.concepts: dict[str, ConceptSettings] = dict(model.concepts)
@@ -162,7 +187,9 @@ class Policy:
         d = self.classifier.deepdanbooru
         if d in ("auto", "off"):
             return d
-        return str(Path(d).expanduser() if os.path.isabs(os.path.expanduser(d)) else self.path.parent / d)
+        return str(
+            Path(d).expanduser() if os.path.isabs(os.path.expanduser(d)) else self.path.parent / d
+        )
 
     @property
     def needs_phash(self) -> bool:
@@ -175,19 +202,27 @@ class Policy:
 
     def summary(self) -> str:
         removal = sum(r.is_removal for r in self.rules)
-        lists = ", ".join(
-            f"{n} ({len(h)} {h.kind}{f' <= {h.max_distance}' if h.kind == 'phash' else ''})"
-            for n, h in self.hash_lists.items()) or "none"
+        lists = (
+            ", ".join(
+                f"{n} ({len(h)} {h.kind}{f' <= {h.max_distance}' if h.kind == 'phash' else ''})"
+                for n, h in self.hash_lists.items()
+            )
+            or "none"
+        )
         c = self.classifier
         model = f"{c.model}/{c.checkpoint or c.pretrained} on {c.device}"
         if c.remote is not None:
             model = f"on workers {', '.join(c.remote.urls)}"
-        sweep = f"sweep '{self.schedule.sweep_cron}' UTC" if self.schedule.sweep_cron else "no sweep"
+        sweep = (
+            f"sweep '{self.schedule.sweep_cron}' UTC" if self.schedule.sweep_cron else "no sweep"
+        )
         n = len(self.rules)
-        return (f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal} "
-                f"report/notify); hash lists: {lists}; custom concepts: "
-                f"{', '.join(self.concepts) or 'none'}; classifier {model}; "
-                f"poll every {format_duration(self.schedule.poll_every)}, {sweep}")
+        return (
+            f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal} "
+            f"report/notify); hash lists: {lists}; custom concepts: "
+            f"{', '.join(self.concepts) or 'none'}; classifier {model}; "
+            f"poll every {format_duration(self.schedule.poll_every)}, {sweep}"
+        )
 
     def hash_matches(self, sha256: str | None, phash: str | None) -> dict[str, str]:
         """Each hash list the image is on -> how it matched."""
@@ -202,12 +237,13 @@ class Policy:
         """The plan for one image in one item (see the module docstring for the semantics)."""
         phash = self._phash(subject)
         plan = Plan(hash_lists=self.hash_matches(subject.sha256, phash), phash=phash)
-        facts = _Facts(subject, now or datetime.now(timezone.utc), plan.hash_lists,
-                       self.labels, phash)
+        facts = _Facts(
+            subject, now or datetime.now(timezone.utc), plan.hash_lists, self.labels, phash
+        )
         matches = [(r, c) for r in self._ordered if (c := _conditions(r, facts)) is not None]
         exempt = self._global_exemption(subject, plan.hash_lists)
         if exempt and not any(name in plan.hash_lists for name in self.exempt.hash_lists):
-            plan.spares_file = exempt     # an allow-list spares the file everywhere already
+            plan.spares_file = exempt  # an allow-list spares the file everywhere already
         if not exempt and subject.item_kind == "upload" and subject.file_exempt:
             # The upload is the very file an exempt item shows: purging it would break
             # that item, banning its uploader would punish what the exemption allows.
@@ -223,8 +259,12 @@ class Policy:
 
     def _phash(self, subject: Subject) -> str | None:
         # No second decode of an image the classifier refused (a bomb, say).
-        if subject.phash is not None or subject.image is None or not self.needs_phash \
-                or subject.unreadable:
+        if (
+            subject.phash is not None
+            or subject.image is None
+            or not self.needs_phash
+            or subject.unreadable
+        ):
             return subject.phash
         try:
             return perceptual_hash(subject.image)
@@ -232,13 +272,15 @@ class Policy:
             log.debug("no perceptual hash: %s", exc)
             return None
 
-    def _apply(self, plan: Plan, matches: list[tuple[Rule, tuple[str, ...]]],
-               facts: "_Facts") -> None:
+    def _apply(
+        self, plan: Plan, matches: list[tuple[Rule, tuple[str, ...]]], facts: "_Facts"
+    ) -> None:
         """Removal rules first (the first wins), then report and notify rules."""
         subject, winner = facts.subject, None
-        told: dict[str, str] = {}   # report / notify_admins -> rule that planned it
+        told: dict[str, str] = {}  # report / notify_admins -> rule that planned it
         ordered = [m for m in matches if m[0].is_removal] + [
-            m for m in matches if not m[0].is_removal]
+            m for m in matches if not m[0].is_removal
+        ]
         for rule, conds in ordered:
             outcome = "acted"
             if rule.is_removal and winner is not None:
@@ -263,7 +305,7 @@ class Policy:
         if rule.moderators_exempt is not None:
             return rule.moderators_exempt
         if rule.if_.author and rule.if_.author.moderator:
-            return False      # a rule about moderators is meant to apply to them
+            return False  # a rule about moderators is meant to apply to them
         return self.exempt.moderators
 
     def _global_exemption(self, s: Subject, hits: dict[str, str]) -> str | None:
@@ -282,8 +324,9 @@ class Policy:
                 return f"the image is on the allow-list {name!r} ({hits[name]})"
         return None
 
-    def _actions(self, rule: Rule, s: Subject, facts: "_Facts", winner: Rule | None,
-                 told: dict[str, str]) -> list[PlannedAction]:
+    def _actions(
+        self, rule: Rule, s: Subject, facts: "_Facts", winner: Rule | None, told: dict[str, str]
+    ) -> list[PlannedAction]:
         then = rule.then
         out: list[PlannedAction] = []
 
@@ -299,9 +342,14 @@ class Policy:
             add("purge_item", then.remove or "{{rule}}")
         if then.ban:
             duration = then.ban.duration
-            add("ban", then.ban.reason, scope=then.ban.scope,
+            add(
+                "ban",
+                then.ban.reason,
+                scope=then.ban.scope,
                 duration_seconds=None if duration is None else int(duration.total_seconds()),
-                remove_data=then.ban.remove_data, community=s.community_name)
+                remove_data=then.ban.remove_data,
+                community=s.community_name,
+            )
         # The item is gone when another rule removed it: a report would only make the
         # moderators review a removed item. One report and one notification per item.
         if then.report and (winner is None or winner is rule) and "report" not in told:
@@ -316,7 +364,8 @@ class Policy:
 def _takes_down(action: PlannedAction) -> bool:
     """The item (or its image) goes: then an exemption of another rule spares nothing."""
     return action.kind in ("remove", "purge_item", "purge_image") or (
-        action.kind == "ban" and bool(action.params.get("remove_data")))
+        action.kind == "ban" and bool(action.params.get("remove_data"))
+    )
 
 
 def _why_nothing(rule: Rule, winner: Rule | None, told: dict[str, str]) -> str:
@@ -327,6 +376,7 @@ def _why_nothing(rule: Rule, winner: Rule | None, told: dict[str, str]) -> str:
 
 
 # --- conditions ----------------------------------------------------------------------------------
+
 
 @dataclass
 class _Facts:
@@ -357,7 +407,7 @@ def _conditions(rule: Rule, f: _Facts) -> tuple[str, ...] | None:
             return None
         held.append(f"skipped ({s.skipped})")
     elif s.skipped:
-        return None   # an image that was not checked: only rules about skips apply
+        return None  # an image that was not checked: only rules about skips apply
     if c.unreadable is not None:
         if bool(s.unreadable) != c.unreadable:
             return None
@@ -410,8 +460,12 @@ def _author_holds(c: Any, s: Subject, now: datetime, held: list[str]) -> bool:
     for want, have, yes, no in (
         (c.local, s.author_local, "author local", "author remote"),
         (c.bot_account, s.author_bot, "author is a bot account", "author is not a bot"),
-        (c.moderator, s.author_is_moderator, "author moderates the community",
-         "author is not a moderator"),
+        (
+            c.moderator,
+            s.author_is_moderator,
+            "author moderates the community",
+            "author is not a moderator",
+        ),
     ):
         if want is None:
             continue
@@ -436,11 +490,12 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
         except ValueError:
             return None
     if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)   # Lemmy 0.19 timestamps are UTC
+        value = value.replace(tzinfo=timezone.utc)  # Lemmy 0.19 timestamps are UTC
     return value
 
 
 # --- names ------------------------------------------------------------------------------------
+
 
 def _normal(entry: str, sigil: str) -> str:
     """`"@Someone@Lemmy.example"` -> `"someone@lemmy.example"`; URLs are kept, lowercased."""
@@ -481,6 +536,7 @@ def _community_keys(name: str | None, local: bool | None) -> set[str]:
 
 # --- placeholders ----------------------------------------------------------------------------
 
+
 def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
     """Fill `{{author}}`, `{{scores.nsfw}}`, ... in a reason. Unknown values become "?".
 
@@ -488,25 +544,33 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
     wrote stays as written, values that come from the content (author, community, image
     URL, the decoder's message) become inert code spans (`modbot.markdown.inert`)."""
     hits = f.hash_hits if f else {}
-    author = next((k for k in _user_keys(s.author_actor_id, False) if "@" in k and "/" not in k),
-                  s.author_actor_id)
+    author = next(
+        (k for k in _user_keys(s.author_actor_id, False) if "@" in k and "/" not in k),
+        s.author_actor_id,
+    )
     # The link to a post or comment is modbot's own (instance URL + id), meant to be
     # clicked; an upload's "permalink" is the image itself: never a live link.
     own_link = s.item_kind in ("post", "comment")
     values = {
-        "author": _inert(author), "permalink": s.permalink if own_link else _inert(s.permalink),
+        "author": _inert(author),
+        "permalink": s.permalink if own_link else _inert(s.permalink),
         "community": _inert(s.community_name),
-        "rule": rule, "labels": ", ".join(sorted(s.labels or ())) or "none",
-        "sha256": s.sha256, "image_url": _inert(s.image_url), "found_in": s.found_in,
-        "type": s.item_kind, "hash_list": ", ".join(hits) or "none",
+        "rule": rule,
+        "labels": ", ".join(sorted(s.labels or ())) or "none",
+        "sha256": s.sha256,
+        "image_url": _inert(s.image_url),
+        "found_in": s.found_in,
+        "type": s.item_kind,
+        "hash_list": ", ".join(hits) or "none",
         "unreadable": _inert(s.unreadable) if isinstance(s.unreadable, str) else None,
-        "phash": f.phash if f else s.phash, "skipped": s.skipped,
+        "phash": f.phash if f else s.phash,
+        "skipped": s.skipped,
     }
 
     def one(m: re.Match) -> str:
         name = m.group(1)
         if name.startswith("scores."):
-            value = (s.scores or {}).get(name[len("scores."):])
+            value = (s.scores or {}).get(name[len("scores.") :])
             return "?" if value is None else f"{value:+.3f}"
         value = values.get(name)
         return "?" if value is None else str(value)
@@ -520,6 +584,7 @@ def _inert(value: str | None) -> str | None:
 
 # --- loading ------------------------------------------------------------------------------------
 
+
 def load_policy(path: str | os.PathLike | None = None) -> Policy:
     """Read and validate a rules.yaml (default: `resolve_rules_path()`), load its hash lists.
 
@@ -530,10 +595,15 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
     shown = str(path)
     try:
         data = read_text_file(path, max_bytes=MAX_RULES_BYTES, what="a rules file")
-        text = data.decode("utf-8-sig")   # a BOM from a Windows editor is fine
+        text = data.decode("utf-8-sig")  # a BOM from a Windows editor is fine
     except FileNotFoundError:
-        raise PolicyError([Problem(shown, 1, "no such file (give the rules file as "
-                                   "--rules FILE or MODBOT_RULES)")]) from None
+        raise PolicyError(
+            [
+                Problem(
+                    shown, 1, "no such file (give the rules file as --rules FILE or MODBOT_RULES)"
+                )
+            ]
+        ) from None
     except UnusableFile as exc:
         raise PolicyError([Problem(shown, exc.line or 1, str(exc))]) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -541,5 +611,4 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
     result = validate(text, shown, path.parent)
     if result.errors or result.model is None:
         raise PolicyError(result.problems)
-    return Policy(path, result.model, result.hash_lists,
-                  [p for p in result.problems if p.warning])
+    return Policy(path, result.model, result.hash_lists, [p for p in result.problems if p.warning])

@@ -18,8 +18,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ENV_FILE_VAR", "Secret", "Settings", "SettingsError", "load_env_file",
-           "read_env_file"]
+__all__ = ["ENV_FILE_VAR", "Secret", "Settings", "SettingsError", "load_env_file", "read_env_file"]
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +110,8 @@ class Settings:
             pictrs_api_key=Secret(api_key) if api_key else None,
             state_path=Path(env.get("MODBOT_STATE") or "modbot.sqlite3"),
             rules_path=Path(env.get("MODBOT_RULES") or "rules.yaml"),
-            classifier_token=Secret(token) if (token := env.get("MODBOT_CLASSIFIER_TOKEN"))
+            classifier_token=Secret(token)
+            if (token := env.get("MODBOT_CLASSIFIER_TOKEN"))
             else None,
         )
 
@@ -130,15 +130,19 @@ def read_env_file(path: str | os.PathLike) -> dict[str, str]:
     except FileNotFoundError:
         raise SettingsError(f"env file {path} does not exist") from None
     except IsADirectoryError:
-        raise SettingsError(f"env file {path} is a directory, not a file of KEY=value "
-                            "lines") from None
+        raise SettingsError(
+            f"env file {path} is a directory, not a file of KEY=value lines"
+        ) from None
     except PermissionError:
-        raise SettingsError(f"env file {path} cannot be read by this user (permission "
-                            "denied); make it readable by the account modbot runs as "
-                            f"(chown it, then chmod 600 {path})") from None
+        raise SettingsError(
+            f"env file {path} cannot be read by this user (permission "
+            "denied); make it readable by the account modbot runs as "
+            f"(chown it, then chmod 600 {path})"
+        ) from None
     except UnicodeDecodeError as exc:
-        raise SettingsError(f"env file {path} is not UTF-8 text (byte {exc.start}); "
-                            "it should hold KEY=value lines") from None
+        raise SettingsError(
+            f"env file {path} is not UTF-8 text (byte {exc.start}); it should hold KEY=value lines"
+        ) from None
     except OSError as exc:
         raise SettingsError(f"env file {path} cannot be read: {exc.strerror}") from None
     values: dict[str, str] = {}
@@ -154,8 +158,9 @@ def read_env_file(path: str | os.PathLike) -> dict[str, str]:
         elif binding.value is None:
             bad.append(f"line {line}: no '=' in it")
         elif not _NAME.match(binding.key):
-            bad.append(f"line {line}: the name before '=' is not a variable name "
-                       "(letters, digits and _)")
+            bad.append(
+                f"line {line}: the name before '=' is not a variable name (letters, digits and _)"
+            )
         else:
             values[binding.key] = binding.value
     if bad:
@@ -167,8 +172,9 @@ def read_env_file(path: str | os.PathLike) -> dict[str, str]:
     return values
 
 
-def env_file_path(explicit: str | os.PathLike | None = None,
-                  environ: Mapping[str, str] | None = None) -> Path | None:
+def env_file_path(
+    explicit: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None
+) -> Path | None:
     """Which file to read: ``--env-file``, else ``$MODBOT_ENV_FILE`` (both must exist),
     else ``./.env`` when there is one."""
     env = os.environ if environ is None else environ
@@ -179,8 +185,9 @@ def env_file_path(explicit: str | os.PathLike | None = None,
     return default if default.exists() else None
 
 
-def load_env_file(explicit: str | os.PathLike | None = None,
-                  environ: MutableMapping[str, str] | None = None) -> Path | None:
+def load_env_file(
+    explicit: str | os.PathLike | None = None, environ: MutableMapping[str, str] | None = None
+) -> Path | None:
     """Put the ``.env`` file's variables into ``environ`` (default ``os.environ``) where
     they are not set already: a variable the shell or the service manager set is never
     replaced by the file (as compose's ``environment:`` wins over its ``env_file:``).
@@ -197,8 +204,11 @@ def load_env_file(explicit: str | os.PathLike | None = None,
         env.setdefault(key, value)
     log.debug("read %d variable(s) from %s: %s", len(values), path, ", ".join(values) or "none")
     if kept:
-        log.info("%s: %s set in the environment as well; the environment's value is used",
-                 path, ", ".join(kept))
+        log.info(
+            "%s: %s set in the environment as well; the environment's value is used",
+            path,
+            ", ".join(kept),
+        )
     return path
 
 
@@ -208,6 +218,11 @@ def _warn_if_exposed(path: Path, values: Mapping[str, str]) -> None:
         return
     mode = path.stat().st_mode
     if mode & (stat.S_IROTH | stat.S_IWOTH):
-        log.warning("%s holds %s and every user of this machine can %s it; make it the "
-                    "bot's alone: chmod 600 %s", path, " and ".join(secrets),
-                    "read and change" if mode & stat.S_IWOTH else "read", path)
+        log.warning(
+            "%s holds %s and every user of this machine can %s it; make it the "
+            "bot's alone: chmod 600 %s",
+            path,
+            " and ".join(secrets),
+            "read and change" if mode & stat.S_IWOTH else "read",
+            path,
+        )

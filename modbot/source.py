@@ -69,39 +69,56 @@ _REQUIRED, _OPTIONAL = True, False
 
 def _person_fields(name: str) -> tuple[tuple[str, str, bool], ...]:
     return (
-        (name, "object", _REQUIRED), (f"{name}.id", "id", _REQUIRED),
-        (f"{name}.actor_id", "text", _OPTIONAL), (f"{name}.name", "text", _OPTIONAL),
-        (f"{name}.local", "bool", _OPTIONAL), (f"{name}.bot_account", "bool", _OPTIONAL),
+        (name, "object", _REQUIRED),
+        (f"{name}.id", "id", _REQUIRED),
+        (f"{name}.actor_id", "text", _OPTIONAL),
+        (f"{name}.name", "text", _OPTIONAL),
+        (f"{name}.local", "bool", _OPTIONAL),
+        (f"{name}.bot_account", "bool", _OPTIONAL),
         (f"{name}.published", "time", _OPTIONAL),
     )
 
 
 _IN_COMMUNITY = (
-    ("community", "object", _REQUIRED), ("community.id", "id", _REQUIRED),
-    ("community.name", "text", _OPTIONAL), ("community.actor_id", "text", _OPTIONAL),
-    ("community.nsfw", "bool", _OPTIONAL), ("community.local", "bool", _OPTIONAL),
+    ("community", "object", _REQUIRED),
+    ("community.id", "id", _REQUIRED),
+    ("community.name", "text", _OPTIONAL),
+    ("community.actor_id", "text", _OPTIONAL),
+    ("community.nsfw", "bool", _OPTIONAL),
+    ("community.local", "bool", _OPTIONAL),
     *_person_fields("creator"),
-    ("creator_is_moderator", "bool", _OPTIONAL), ("creator_is_admin", "bool", _OPTIONAL),
+    ("creator_is_moderator", "bool", _OPTIONAL),
+    ("creator_is_admin", "bool", _OPTIONAL),
 )
 VIEW_FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "post": (
-        ("post", "object", _REQUIRED), ("post.id", "id", _REQUIRED),
-        ("post.published", "time", _REQUIRED), ("post.updated", "time", _OPTIONAL),
-        ("post.url", "text", _OPTIONAL), ("post.url_content_type", "text", _OPTIONAL),
-        ("post.thumbnail_url", "text", _OPTIONAL), ("post.body", "text", _OPTIONAL),
-        ("post.local", "bool", _OPTIONAL), ("post.featured_local", "bool", _OPTIONAL),
+        ("post", "object", _REQUIRED),
+        ("post.id", "id", _REQUIRED),
+        ("post.published", "time", _REQUIRED),
+        ("post.updated", "time", _OPTIONAL),
+        ("post.url", "text", _OPTIONAL),
+        ("post.url_content_type", "text", _OPTIONAL),
+        ("post.thumbnail_url", "text", _OPTIONAL),
+        ("post.body", "text", _OPTIONAL),
+        ("post.local", "bool", _OPTIONAL),
+        ("post.featured_local", "bool", _OPTIONAL),
         ("post.featured_community", "bool", _OPTIONAL),
         *_IN_COMMUNITY,
-        ("counts", "object", _OPTIONAL), ("counts.comments", "count", _OPTIONAL),
+        ("counts", "object", _OPTIONAL),
+        ("counts.comments", "count", _OPTIONAL),
     ),
     "comment": (
-        ("comment", "object", _REQUIRED), ("comment.id", "id", _REQUIRED),
-        ("comment.published", "time", _REQUIRED), ("comment.updated", "time", _OPTIONAL),
-        ("comment.content", "text", _OPTIONAL), ("comment.local", "bool", _OPTIONAL),
+        ("comment", "object", _REQUIRED),
+        ("comment.id", "id", _REQUIRED),
+        ("comment.published", "time", _REQUIRED),
+        ("comment.updated", "time", _OPTIONAL),
+        ("comment.content", "text", _OPTIONAL),
+        ("comment.local", "bool", _OPTIONAL),
         *_IN_COMMUNITY,
     ),
     "upload": (
-        ("local_image", "object", _REQUIRED), ("local_image.pictrs_alias", "alias", _REQUIRED),
+        ("local_image", "object", _REQUIRED),
+        ("local_image.pictrs_alias", "alias", _REQUIRED),
         ("local_image.published", "time", _REQUIRED),
         ("local_image.pictrs_delete_token", "text", _OPTIONAL),
         *_person_fields("person"),
@@ -115,8 +132,10 @@ _TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "text": ("a string", lambda v: isinstance(v, str)),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
     "time": ("a timestamp", lambda v: isinstance(v, str) and parse_time(v) is not None),
-    "alias": ("a pict-rs alias", lambda v: isinstance(v, str) and bool(_ALIAS.fullmatch(v))
-              and ".." not in v),
+    "alias": (
+        "a pict-rs alias",
+        lambda v: isinstance(v, str) and bool(_ALIAS.fullmatch(v)) and ".." not in v,
+    ),
 }
 
 
@@ -194,12 +213,19 @@ class Item:
     @classmethod
     def _malformed(cls, kind: str, view: Any, problem: str) -> Item:
         digest = hashlib.sha256(
-            json.dumps(view, sort_keys=True, default=repr).encode()).hexdigest()[:16]
-        own = view.get("local_image" if kind == "upload" else kind) if isinstance(view, dict) else None
+            json.dumps(view, sort_keys=True, default=repr).encode()
+        ).hexdigest()[:16]
+        own = (
+            view.get("local_image" if kind == "upload" else kind)
+            if isinstance(view, dict)
+            else None
+        )
         own = own if isinstance(own, dict) else {}
         field_name, type_name = ("pictrs_alias", "alias") if kind == "upload" else ("id", "id")
         found = own.get(field_name)
-        item_id = found if found is not None and _TYPES[type_name][1](found) else f"malformed-{digest}"
+        item_id = (
+            found if found is not None and _TYPES[type_name][1](found) else f"malformed-{digest}"
+        )
         published = own.get("published")
         moment = parse_time(published) if isinstance(published, str) else None
         return cls(kind, item_id, moment, f"malformed:{digest}", {}, problem)
@@ -256,8 +282,9 @@ def _featured(view: dict) -> bool:
 
 def _oldest(items: list[Item], *, skip_featured: bool = False) -> datetime | None:
     # Featured posts come first whatever their age: they say nothing about paging.
-    times = [i.published for i in items
-             if i.published and not (skip_featured and _featured(i.view))]
+    times = [
+        i.published for i in items if i.published and not (skip_featured and _featured(i.view))
+    ]
     return min(times) if times else None
 
 
@@ -320,8 +347,7 @@ class Source:
         # are handed out last: a post using an upload is decided (and removed) before the
         # upload's image is purged, which would leave the post with nothing to check.
         uploads: list[list[Item]] = []
-        read_uploads = self.uploads and (deep or self._due("last_uploads_poll",
-                                                           self.uploads_every))
+        read_uploads = self.uploads and (deep or self._due("last_uploads_poll", self.uploads_every))
         if read_uploads:
             uploads, newest["uploads"] = self._read_uploads()
         for name, pages in (("posts", self._post_pages), ("comments", self._comment_pages)):
@@ -375,11 +401,14 @@ class Source:
                 if exc.error != "couldnt_find_post":
                     raise
                 continue
-            log.info("posts: the page cursor's post is gone (purged); resumed after post %d",
-                     post_id)
+            log.info(
+                "posts: the page cursor's post is gone (purged); resumed after post %d", post_id
+            )
             return views, next_cursor
-        log.warning("posts: the page cursor's post and its page are gone; reading from the "
-                    "newest post again (items already seen are skipped)")
+        log.warning(
+            "posts: the page cursor's post and its page are gone; reading from the "
+            "newest post again (items already seen are skipped)"
+        )
         return self.client.list_posts(page_cursor=None, limit=PAGE)
 
     def _post_pages(self, stop_at: datetime) -> Iterator[list[Item]]:
@@ -399,8 +428,9 @@ class Source:
                 return
             if self._cursor_again("posts", cursor, cursors):
                 return
-        self._warn(f"posts: stopped after {MAX_POST_PAGES} pages in one poll; the sweep "
-                   "covers older ones")
+        self._warn(
+            f"posts: stopped after {MAX_POST_PAGES} pages in one poll; the sweep covers older ones"
+        )
 
     def _comment_pages(self, stop_at: datetime) -> Iterator[list[Item]]:
         pages = RepeatCheck()
@@ -414,23 +444,29 @@ class Source:
             oldest = _oldest(items)
             if len(views) < PAGE or oldest is None or oldest < stop_at:
                 return
-        log.warning("comments: reached Lemmy's page limit (%d pages); the sweep covers "
-                    "older ones", MAX_COMMENT_PAGE)
+        log.warning(
+            "comments: reached Lemmy's page limit (%d pages); the sweep covers older ones",
+            MAX_COMMENT_PAGE,
+        )
 
     # Lemmy handing out a page or a cursor again: its paging loops, and reading on would
     # never end. A page seen before is not handed out again; a cursor seen before ends
     # the listing after the page that brought it.
     def _page_again(self, what: str, items: list[Item], pages: RepeatCheck) -> bool:
         if items and pages.seen_before(page_signature(items)):
-            self._warn(f"{what}: Lemmy sent a page it sent before (the same items); its "
-                       "paging loops, so this listing stops here")
+            self._warn(
+                f"{what}: Lemmy sent a page it sent before (the same items); its "
+                "paging loops, so this listing stops here"
+            )
             return True
         return False
 
     def _cursor_again(self, what: str, cursor: str, cursors: RepeatCheck) -> bool:
         if cursors.seen_before(cursor):
-            self._warn(f"{what}: Lemmy sent a next_page cursor it sent before "
-                       f"({cursor[:40]!r}); its paging loops, so this listing stops here")
+            self._warn(
+                f"{what}: Lemmy sent a next_page cursor it sent before "
+                f"({cursor[:40]!r}); its paging loops, so this listing stops here"
+            )
             return True
         return False
 
@@ -456,8 +492,9 @@ class Source:
             times = [i.published for i in items if i.published]
             if times:
                 newest = max([*times, newest] if newest else times)
-            fresh = [i for i in items
-                     if self._is_new(i) and (i.published is None or i.published >= mark)]
+            fresh = [
+                i for i in items if self._is_new(i) and (i.published is None or i.published >= mark)
+            ]
             if fresh:
                 batches.append(fresh)
             oldest = _oldest(items)
@@ -473,7 +510,9 @@ class Source:
                     continue
                 person, image = item.view["person"], item.view["local_image"]
                 self.store.remember_uploader(
-                    image["pictrs_alias"], person["id"], person.get("actor_id"),
+                    image["pictrs_alias"],
+                    person["id"],
+                    person.get("actor_id"),
                     image["published"],
                 )
 
@@ -500,12 +539,24 @@ class Source:
             pages = RepeatCheck(position.get("pages_seen"))
             while True:
                 if read >= MAX_SWEEP_PAGES:
-                    self._warn(f"posts: the sweep stopped after {MAX_SWEEP_PAGES} pages "
-                               f"({MAX_SWEEP_PAGES * PAGE} posts); older posts were not read")
+                    self._warn(
+                        f"posts: the sweep stopped after {MAX_SWEEP_PAGES} pages "
+                        f"({MAX_SWEEP_PAGES * PAGE} posts); older posts were not read"
+                    )
                     break
-                self.store.set_cursor(name, json.dumps(
-                    {"phase": "posts", "page_cursor": cursor, "page_ids": page_ids,
-                     "pages": read, "cursors": cursors.state(), "pages_seen": pages.state()}))
+                self.store.set_cursor(
+                    name,
+                    json.dumps(
+                        {
+                            "phase": "posts",
+                            "page_cursor": cursor,
+                            "page_ids": page_ids,
+                            "pages": read,
+                            "cursors": cursors.state(),
+                            "pages_seen": pages.state(),
+                        }
+                    ),
+                )
                 views, next_cursor = self._list_posts(cursor, page_ids)
                 read += 1
                 posts = _items("post", views)
@@ -514,7 +565,12 @@ class Source:
                     break
                 batch: list[Item] = []
                 for post in posts:
-                    if since and post.published and post.published < since and not _featured(post.view):
+                    if (
+                        since
+                        and post.published
+                        and post.published < since
+                        and not _featured(post.view)
+                    ):
                         continue
                     if self._is_new(post):
                         batch.append(post)
@@ -538,8 +594,11 @@ class Source:
                 if self._page_again("uploads", items, pages):
                     break
                 self._remember_uploaders(items)
-                fresh = [i for i in items if self._is_new(i)
-                         and not (since and i.published and i.published < since)]
+                fresh = [
+                    i
+                    for i in items
+                    if self._is_new(i) and not (since and i.published and i.published < since)
+                ]
                 if fresh:
                     yield fresh
                 oldest = _oldest(items)

@@ -49,8 +49,9 @@ def _describe(holder: dict | None) -> str:
     if not holder:
         return "a process that has not said who it is yet (it is starting)"
     command = f" ({holder['command']})" if holder.get("command") else ""
-    return (f"pid {holder.get('pid')} on host {holder.get('host')} since "
-            f"{holder.get('since')}{command}")
+    return (
+        f"pid {holder.get('pid')} on host {holder.get('host')} since {holder.get('since')}{command}"
+    )
 
 
 class StateLock:
@@ -79,9 +80,11 @@ class StateLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise StateError(f"cannot open {self.path}, the lock beside the state file: "
-                             f"{exc.strerror}; modbot's user must be able to write in "
-                             f"{self.path.parent}") from None
+            raise StateError(
+                f"cannot open {self.path}, the lock beside the state file: "
+                f"{exc.strerror}; modbot's user must be able to write in "
+                f"{self.path.parent}"
+            ) from None
         try:
             os.fchmod(fd, 0o600)
         except OSError:
@@ -95,10 +98,14 @@ class StateLock:
                     raise StateLocked(self._message(holder, waited=wait), holder) from None
                 if not told:
                     told = True
-                    log.warning("waiting for the other modbot process acting on %s to "
-                                "end: %s", self.state_path, _describe(holder))
-                time.sleep(POLL if deadline is None
-                           else max(0.0, min(POLL, deadline - time.monotonic())))
+                    log.warning(
+                        "waiting for the other modbot process acting on %s to end: %s",
+                        self.state_path,
+                        _describe(holder),
+                    )
+                time.sleep(
+                    POLL if deadline is None else max(0.0, min(POLL, deadline - time.monotonic()))
+                )
         except BaseException:
             os.close(fd)
             raise
@@ -108,13 +115,23 @@ class StateLock:
             same_host = previous.get("host") == socket.gethostname()
             log.warning(
                 "the previous modbot process acting on %s (%s) ended without releasing it "
-                "(killed?); taking over%s", self.state_path, _describe(previous),
-                "" if same_host else
-                ". It ran on another host: if it is still running there, stop one of them "
-                "(the lock and SQLite only hold on one host)")
-        self._write({"pid": os.getpid(), "host": socket.gethostname(),
-                     "since": _now(), "command": self.command,
-                     "state": str(self.state_path)})
+                "(killed?); taking over%s",
+                self.state_path,
+                _describe(previous),
+                ""
+                if same_host
+                else ". It ran on another host: if it is still running there, stop one of them "
+                "(the lock and SQLite only hold on one host)",
+            )
+        self._write(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": _now(),
+                "command": self.command,
+                "state": str(self.state_path),
+            }
+        )
         return self
 
     def _try_lock(self, fd: int) -> bool:
@@ -127,7 +144,8 @@ class StateLock:
         except OSError as exc:  # ENOLCK, EOPNOTSUPP: a filesystem without locks
             raise StateError(
                 f"cannot lock {self.path} ({exc.strerror}): its filesystem does not support "
-                "file locks; keep MODBOT_STATE on a local disk") from None
+                "file locks; keep MODBOT_STATE on a local disk"
+            ) from None
         return True
 
     def release(self) -> None:
@@ -166,11 +184,13 @@ class StateLock:
 
     def _message(self, holder: dict | None, waited: float | None) -> str:
         after = f" (waited {waited:g}s)" if waited else ""
-        return (f"another modbot process is acting on the state file {self.state_path}: "
-                f"{_describe(holder)}{after}. Only one process may act on a state file at "
-                "a time (the lock is " + str(self.path) + "). Stop that process, or pass "
-                "--wait to wait for it to end; a dry run (--dry-run, `modbot report`) may "
-                "run beside it.")
+        return (
+            f"another modbot process is acting on the state file {self.state_path}: "
+            f"{_describe(holder)}{after}. Only one process may act on a state file at "
+            "a time (the lock is " + str(self.path) + "). Stop that process, or pass "
+            "--wait to wait for it to end; a dry run (--dry-run, `modbot report`) may "
+            "run beside it."
+        )
 
 
 def _now() -> str:

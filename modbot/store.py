@@ -112,26 +112,33 @@ def _owner_only(path: Path) -> None:
             f"{path} is readable by other users (mode {stat.S_IMODE(mode):o}) and modbot "
             f"(uid {os.getuid()}) cannot make it owner-only: {exc.strerror}. It holds the "
             f"bot's login token: run `chmod 600 {path}` as its owner (uid {owner}), or run "
-            "modbot as that user") from None
+            "modbot as that user"
+        ) from None
 
 
 def _open_problem(path: Path) -> str | None:
     """What stops SQLite from using ``path``, in words; None when nothing visible does."""
     if path.is_dir():
-        return (f"the state file {path} is a directory: set MODBOT_STATE to a file in it, "
-                f"e.g. {path / 'modbot.sqlite3'}")
+        return (
+            f"the state file {path} is a directory: set MODBOT_STATE to a file in it, "
+            f"e.g. {path / 'modbot.sqlite3'}"
+        )
     parent = path.parent
     if parent.exists() and not parent.is_dir():
         return f"the state file's folder {parent} is not a directory: fix MODBOT_STATE"
     if path.exists() and not path.is_file():
         return f"the state file {path} is not a regular file: set MODBOT_STATE to a file"
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-        return (f"the state file {path} is not readable and writable by modbot (uid "
-                f"{os.getuid()}): fix its owner or mode, or set MODBOT_STATE elsewhere")
+        return (
+            f"the state file {path} is not readable and writable by modbot (uid "
+            f"{os.getuid()}): fix its owner or mode, or set MODBOT_STATE elsewhere"
+        )
     if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
-        return (f"modbot (uid {os.getuid()}) cannot write in {parent}, the state file's "
-                f"folder (SQLite keeps {path.name}-wal and {path.name}-shm beside it): "
-                "make the folder writable or set MODBOT_STATE elsewhere")
+        return (
+            f"modbot (uid {os.getuid()}) cannot write in {parent}, the state file's "
+            f"folder (SQLite keeps {path.name}-wal and {path.name}-shm beside it): "
+            "make the folder writable or set MODBOT_STATE elsewhere"
+        )
     return None
 
 
@@ -140,15 +147,21 @@ def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
     text = str(exc)
     if isinstance(exc, sqlite3.OperationalError):
         if "locked" in text or "busy" in text:
-            return (f"the state file {path} stayed locked by another process for 30 s "
-                    f"({text}); try again when it is done")
-        return (f"cannot open the state file {path} ({text}): check that modbot's user can "
-                "write it and its folder, and that it is on a local disk")
-    return (f"the state file {path} is not a usable SQLite database ({text}): it is "
-            "corrupt, truncated or another kind of file. Restore it from a backup, or move "
-            "it aside to start afresh (modbot then forgets its cursors, verdict cache and "
-            "which actions it did; `sqlite3 FILE .recover` may salvage the old one). "
-            "Stop every modbot process using it first.")
+            return (
+                f"the state file {path} stayed locked by another process for 30 s "
+                f"({text}); try again when it is done"
+            )
+        return (
+            f"cannot open the state file {path} ({text}): check that modbot's user can "
+            "write it and its folder, and that it is on a local disk"
+        )
+    return (
+        f"the state file {path} is not a usable SQLite database ({text}): it is "
+        "corrupt, truncated or another kind of file. Restore it from a backup, or move "
+        "it aside to start afresh (modbot then forgets its cursors, verdict cache and "
+        "which actions it did; `sqlite3 FILE .recover` may salvage the old one). "
+        "Stop every modbot process using it first."
+    )
 
 
 class Store:
@@ -166,8 +179,10 @@ class Store:
                 # It holds the bot's login token: readable by the bot's user only.
                 self.path.touch(mode=0o600)
         except OSError as exc:
-            raise StateError(f"cannot create the state file {self.path}: {exc.strerror}; "
-                             "set MODBOT_STATE to a file modbot's user can write") from None
+            raise StateError(
+                f"cannot create the state file {self.path}: {exc.strerror}; "
+                "set MODBOT_STATE to a file modbot's user can write"
+            ) from None
         # Before SQLite opens it: the -wal and -shm it creates take the file's mode.
         _owner_only(self.path)
         try:
@@ -337,8 +352,14 @@ class Store:
         return dict(row) if row else None
 
     def record_action(
-        self, kind: str, target: str, status: str, detail: str = "", run_id: str = "",
-        at: float | None = None, item: str | None = None,
+        self,
+        kind: str,
+        target: str,
+        status: str,
+        detail: str = "",
+        run_id: str = "",
+        at: float | None = None,
+        item: str | None = None,
     ) -> float:
         """Record (kind, target)'s state, done for ``item`` (e.g. ``post:12``; kept when
         not given); returns its ``done_at`` (``at``, else now)."""
@@ -353,8 +374,16 @@ class Store:
         return at
 
     def claim_action(
-        self, kind: str, target: str, run_id: str, detail: str, *, again: bool = False,
-        valve_limit: int | None = None, valve_since: float = 0.0, valve_reason: str = "",
+        self,
+        kind: str,
+        target: str,
+        run_id: str,
+        detail: str,
+        *,
+        again: bool = False,
+        valve_limit: int | None = None,
+        valve_since: float = 0.0,
+        valve_reason: str = "",
         item: str | None = None,
     ) -> Claim:
         """Claim (kind, target) before sending it, in one IMMEDIATE transaction: whatever
@@ -384,7 +413,9 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 "SELECT kind, target, status, detail, run_id, done_at, item FROM actions "
-                "WHERE status = ?", (SENDING,)).fetchall()
+                "WHERE status = ?",
+                (SENDING,),
+            ).fetchall()
         return [dict(r) for r in rows]
 
     def destructive_done_since(self, since_epoch: float) -> int:
@@ -430,7 +461,8 @@ class Store:
         """(item key, run id, entry) of every item whose actions were under way."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT item_key, run_id, records FROM journal ORDER BY rowid").fetchall()
+                "SELECT item_key, run_id, records FROM journal ORDER BY rowid"
+            ).fetchall()
         return [(r["item_key"], r["run_id"], json.loads(r["records"])) for r in rows]
 
     # -- uploaders: alias -> person, from list_all_media (Lemmy has no lookup by alias)
@@ -465,8 +497,9 @@ class Store:
 
     # -- exempt files: an exempt item shows this file (by sha256 and pict-rs alias), so
     # no other decision may purge it, nor act on its upload
-    def note_exempt_file(self, scope: str, item_key: str, sha256: str, alias: str | None,
-                         why: str) -> None:
+    def note_exempt_file(
+        self, scope: str, item_key: str, sha256: str, alias: str | None, why: str
+    ) -> None:
         """Remember that the item ``item_key`` (``post:12``), exempt for ``why``, shows
         the file ``sha256`` (pict-rs ``alias``, if local). The first note of an item stays."""
         self._exec(
@@ -475,8 +508,9 @@ class Store:
             (scope, item_key, sha256, alias or "", why, time.time()),
         )
 
-    def exempt_file(self, scope: str, sha256: str | None, alias: str | None,
-                    other_than: str | None = None) -> dict | None:
+    def exempt_file(
+        self, scope: str, sha256: str | None, alias: str | None, other_than: str | None = None
+    ) -> dict | None:
         """The first exempt item (``{"item_key", "why"}``) that shows the same file: the
         same bytes, or the same pict-rs alias (one file, many aliases; and an alias
         fetched as a resized variant has other bytes). ``other_than``: an item to leave out."""

@@ -50,9 +50,17 @@ def sha(data: bytes) -> str:
 class Scenario:
     """Known-bad posts on one fake, each by its own spammer with its own upload."""
 
-    def __init__(self, lemmy: FakeLemmy, directory: Path, checkpoint: Path, *,
-                 rules: str = RULES, poll_every: str = "1s", valve: int = 1000,
-                 timeout: str = "10s") -> None:
+    def __init__(
+        self,
+        lemmy: FakeLemmy,
+        directory: Path,
+        checkpoint: Path,
+        *,
+        rules: str = RULES,
+        poll_every: str = "1s",
+        valve: int = 1000,
+        timeout: str = "10s",
+    ) -> None:
         self.lemmy, self.directory = lemmy, directory
         self.state = directory / "state.sqlite3"
         self.known_bad: list[str] = []
@@ -71,9 +79,13 @@ safety_valve: {{max_destructive_actions_per_hour: {valve}}}
         self.write_rules(rules)
         (directory / "known-bad.txt").write_text("")
         self.env = {
-            **os.environ, "LEMMY_URL": lemmy.url, "LEMMY_USERNAME": "modbot",
-            "LEMMY_PASSWORD": "pw", "MODBOT_STATE": str(self.state),
-            "MODBOT_RULES": str(self.rules), "PICTRS_URL": lemmy.pictrs_url,
+            **os.environ,
+            "LEMMY_URL": lemmy.url,
+            "LEMMY_USERNAME": "modbot",
+            "LEMMY_PASSWORD": "pw",
+            "MODBOT_STATE": str(self.state),
+            "MODBOT_RULES": str(self.rules),
+            "PICTRS_URL": lemmy.pictrs_url,
             "PICTRS_API_KEY": lemmy.pictrs_api_key,
         }
 
@@ -109,14 +121,21 @@ safety_valve: {{max_destructive_actions_per_hour: {valve}}}
         return [sys.executable, "-m", "modbot", *args]
 
     def run(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-        return subprocess.run(self.command(*args), env=self.env, cwd=self.directory,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            self.command(*args),
+            env=self.env,
+            cwd=self.directory,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def start(self, *args: str, **kwargs) -> subprocess.Popen:
         kwargs.setdefault("stdout", subprocess.PIPE)
         kwargs.setdefault("stderr", subprocess.PIPE)
-        return subprocess.Popen(self.command(*args), env=self.env, cwd=self.directory,
-                                text=True, **kwargs)
+        return subprocess.Popen(
+            self.command(*args), env=self.env, cwd=self.directory, text=True, **kwargs
+        )
 
     def decisions(self) -> list[dict]:
         store = Store(self.state)
@@ -129,15 +148,28 @@ safety_valve: {{max_destructive_actions_per_hour: {valve}}}
     def sent(self, action: str) -> Counter:
         """How many requests of ``action`` the fake received, by target."""
         server, path, key = ENDPOINTS[action]
-        return Counter((r.query if server == "pictrs" else r.json or {}).get(key)
-                       for r in self.lemmy.requests if r.server == server and r.path == path)
+        return Counter(
+            (r.query if server == "pictrs" else r.json or {}).get(key)
+            for r in self.lemmy.requests
+            if r.server == server and r.path == path
+        )
 
     def messages_about(self, post) -> int:
         """Private messages to the admin that mention ``post``."""
-        return sum(f"/post/{post.id})" in m.content for m in self.lemmy.private_messages
-                   if m.recipient_id == self.lemmy.cast.admin.id)
+        return sum(
+            f"/post/{post.id})" in m.content
+            for m in self.lemmy.private_messages
+            if m.recipient_id == self.lemmy.cast.admin.id
+        )
 
     def expected(self, action: str) -> Counter:
         """Each post's target of ``action``, once."""
-        return Counter({"remove": p.id, "report": p.id, "ban": p.creator_id,
-                        "purge_image": self.aliases[p.id]}[action] for p in self.posts)
+        return Counter(
+            {
+                "remove": p.id,
+                "report": p.id,
+                "ban": p.creator_id,
+                "purge_image": self.aliases[p.id],
+            }[action]
+            for p in self.posts
+        )

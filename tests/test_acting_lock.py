@@ -77,8 +77,12 @@ def test_claims_are_atomic_across_processes_and_the_valve_counts_them_all(tmp_pa
         print(",".join(map(str, got)))
     """)
     start = time.time() + 2.0
-    children = [subprocess.Popen([sys.executable, "-c", code, f"run{n}", repr(start)],
-                                 stdout=subprocess.PIPE, text=True) for n in range(2)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, f"run{n}", repr(start)], stdout=subprocess.PIPE, text=True
+        )
+        for n in range(2)
+    ]
     claimed = [child.communicate(timeout=60)[0].strip() for child in children]
     assert all(child.returncode == 0 for child in children)
     ids = [int(i) for text in claimed for i in text.split(",") if i]
@@ -93,7 +97,8 @@ def test_claims_are_atomic_across_processes_and_the_valve_counts_them_all(tmp_pa
 
 
 def test_a_dry_run_beside_the_daemon_neither_acts_nor_waits_nor_disturbs_it(
-        tmp_path, tiny_checkpoint):  # noqa: F811
+    tmp_path, tiny_checkpoint
+):  # noqa: F811
     """While the live daemon is acting (a ban in flight, its item's journal entry
     written), a `modbot report` and a dry-run daemon run on the same state: they are not
     blocked, send nothing, do not record the daemon's item in hand (as theirs or as
@@ -126,10 +131,15 @@ def test_a_dry_run_beside_the_daemon_neither_acts_nor_waits_nor_disturbs_it(
         assert health.returncode == 0, health.stderr  # not "the daemon stopped at ..."
         assert sum(s.sent("ban").values()) == 2, "the daemon's ban is still in flight"
         lemmy.release("/api/v3/user/ban")
-        wait_for(lambda: all(lemmy.person(p.creator_id).banned for p in posts),
-                 what="the daemon's bans")
-        wait_for(lambda: any(r["item"]["id"] == posts[-1].id and not r["dry_run"]
-                             for r in s.decisions()), what="the last decision")
+        wait_for(
+            lambda: all(lemmy.person(p.creator_id).banned for p in posts), what="the daemon's bans"
+        )
+        wait_for(
+            lambda: any(
+                r["item"]["id"] == posts[-1].id and not r["dry_run"] for r in s.decisions()
+            ),
+            what="the last decision",
+        )
     finally:
         lemmy.release("/api/v3/user/ban")
         if daemon is not None:
@@ -142,8 +152,9 @@ def test_a_dry_run_beside_the_daemon_neither_acts_nor_waits_nor_disturbs_it(
     live = [r for r in s.decisions() if not r["dry_run"]]
     # one decision per post, each action done by the daemon (before, a dry run recorded
     # the daemon's item in hand a second time, as "interrupted")
-    assert sorted(r["item"]["id"] for r in live if r["item"]["kind"] == "post") == \
-        sorted(p.id for p in posts)
+    assert sorted(r["item"]["id"] for r in live if r["item"]["kind"] == "post") == sorted(
+        p.id for p in posts
+    )
     assert {a["status"] for r in live for a in r["actions"]} <= {"done", "skipped"}
     assert len({r["run_id"] for r in live}) == 1
     dry = [r for r in s.decisions() if r["dry_run"]]

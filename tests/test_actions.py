@@ -23,15 +23,26 @@ def make(fake_lemmy, tmp_path):
 
     def build(*, dry_run=False, pictrs=True, valve=20):
         client = LemmyClient(
-            fake_lemmy.url, "modbot", Secret("pw"), requests_per_minute=0, read_only=dry_run,
+            fake_lemmy.url,
+            "modbot",
+            Secret("pw"),
+            requests_per_minute=0,
+            read_only=dry_run,
             pictrs_url=fake_lemmy.pictrs_url if pictrs else None,
-            pictrs_api_key=Secret(fake_lemmy.pictrs_api_key) if pictrs else None)
+            pictrs_api_key=Secret(fake_lemmy.pictrs_api_key) if pictrs else None,
+        )
         store = Store(tmp_path / "state.sqlite3")
         cast = fake_lemmy.cast
-        executor = Executor(client, store, run_id=f"run{len(made)}", dry_run=dry_run,
-                            max_destructive_per_hour=valve,
-                            admin_ids={cast.admin.id, cast.bot.id}, bot_person_id=cast.bot.id,
-                            purge_by_alias=pictrs)
+        executor = Executor(
+            client,
+            store,
+            run_id=f"run{len(made)}",
+            dry_run=dry_run,
+            max_destructive_per_hour=valve,
+            admin_ids={cast.admin.id, cast.bot.id},
+            bot_person_id=cast.bot.id,
+            purge_by_alias=pictrs,
+        )
         made.append((client, store))
         return executor
 
@@ -42,8 +53,14 @@ def make(fake_lemmy, tmp_path):
 
 
 def post_target(post, author, **kw):
-    return Target(kind="post", id=post.id, url=f"https://x/post/{post.id}", author_id=author.id,
-                  community_id=post.community_id, **kw)
+    return Target(
+        kind="post",
+        id=post.id,
+        url=f"https://x/post/{post.id}",
+        author_id=author.id,
+        community_id=post.community_id,
+        **kw,
+    )
 
 
 def statuses(outcomes):
@@ -53,8 +70,11 @@ def statuses(outcomes):
 def test_an_action_done_is_never_repeated_even_after_a_restart(fake_lemmy, make):
     cast = fake_lemmy.cast
     post = fake_lemmy.add_post(cast.pics, cast.alice)
-    plan = [act("remove"), act("ban", scope="site", duration_seconds=None, remove_data=False),
-            act("report")]
+    plan = [
+        act("remove"),
+        act("ban", scope="site", duration_seconds=None, remove_data=False),
+        act("report"),
+    ]
     first = make().execute(post_target(post, cast.alice), plan)
     assert statuses(first) == [("remove", "done"), ("ban", "done"), ("report", "done")]
     sent = len(fake_lemmy.mutating_requests())
@@ -82,9 +102,13 @@ def test_dry_run_plans_every_action_and_sends_nothing(fake_lemmy, make, photos):
     post = fake_lemmy.add_post(cast.pics, cast.alice, url=upload.url)
     executor = make(dry_run=True)
     target = post_target(post, cast.alice, image_alias=upload.alias, image_url=upload.url)
-    plan = [act("remove"), act("purge_image"), act("ban", scope="community",
-                                                   duration_seconds=3600, remove_data=True),
-            act("report"), act("notify_admins", "look at this")]
+    plan = [
+        act("remove"),
+        act("purge_image"),
+        act("ban", scope="community", duration_seconds=3600, remove_data=True),
+        act("report"),
+        act("notify_admins", "look at this"),
+    ]
     outcomes = executor.execute(target, plan)
     executor.flush_notifications()
     assert [o.status for o in outcomes] == ["planned"] * 5
@@ -100,7 +124,9 @@ def test_admin_notifications_are_one_message_per_admin_and_once_per_item(fake_le
     executor.admin_ids.add(second_admin.id)
     posts = [fake_lemmy.add_post(cast.pics, cast.alice, name=f"p{i}") for i in range(2)]
     for i, post in enumerate(posts):
-        outcome, = executor.execute(post_target(post, cast.alice), [act("notify_admins", f"item {i}")])
+        (outcome,) = executor.execute(
+            post_target(post, cast.alice), [act("notify_admins", f"item {i}")]
+        )
         assert outcome.status == "queued"
     executor.flush_notifications()
     messages = fake_lemmy.private_messages
@@ -112,28 +138,40 @@ def test_admin_notifications_are_one_message_per_admin_and_once_per_item(fake_le
 
 
 def test_purge_image_without_pictrs_never_purges_the_post_but_uses_a_delete_token(
-        fake_lemmy, make, photos):
+    fake_lemmy, make, photos
+):
     cast = fake_lemmy.cast
     upload = fake_lemmy.add_upload(cast.alice, photos["chelsea"])
     post = fake_lemmy.add_post(cast.pics, cast.alice, url=upload.url)
     executor = make(pictrs=False)
     outcomes = executor.execute(
         post_target(post, cast.alice, image_alias=upload.alias, image_url=upload.url),
-        [act("remove"), act("purge_image")])
+        [act("remove"), act("purge_image")],
+    )
     assert statuses(outcomes) == [("remove", "done"), ("purge_image", "not_possible")]
     assert outcomes[1].detail.startswith("needs pict-rs access: set PICTRS_URL and PICTRS_API_KEY")
     assert fake_lemmy.post(post.id).removed and not fake_lemmy.post(post.id).purged
     assert fake_lemmy.image_exists(upload.alias)
 
     lone = fake_lemmy.add_upload(cast.alice, photos["coffee"])
-    target = Target(kind="upload", id=lone.alias, author_id=cast.alice.id,
-                    image_alias=lone.alias, image_url=lone.url, delete_token=lone.delete_token)
+    target = Target(
+        kind="upload",
+        id=lone.alias,
+        author_id=cast.alice.id,
+        image_alias=lone.alias,
+        image_url=lone.url,
+        delete_token=lone.delete_token,
+    )
     (outcome,) = executor.execute(target, [act("purge_image")])
     assert outcome.status == "done" and not fake_lemmy.image_exists(lone.alias)
 
     comment = fake_lemmy.add_comment(fake_lemmy.add_post(cast.pics, cast.alice), cast.alice)
-    remote = Target(kind="comment", id=comment.id, author_id=cast.alice.id,
-                    image_url="https://elsewhere.example/x.jpg")
+    remote = Target(
+        kind="comment",
+        id=comment.id,
+        author_id=cast.alice.id,
+        image_url="https://elsewhere.example/x.jpg",
+    )
     (outcome,) = executor.execute(remote, [act("purge_image")])
     assert outcome.status == "not_possible" and outcome.detail.startswith("remote image: ")
     assert not [r for r in fake_lemmy.mutating_requests() if "purge" in r.path]
@@ -142,8 +180,10 @@ def test_purge_image_without_pictrs_never_purges_the_post_but_uses_a_delete_toke
 def test_a_timed_community_ban_expires(fake_lemmy, make):
     cast = fake_lemmy.cast
     post = fake_lemmy.add_post(cast.pics, cast.alice)
-    make().execute(post_target(post, cast.alice),
-                   [act("ban", scope="community", duration_seconds=7 * 86400, remove_data=False)])
+    make().execute(
+        post_target(post, cast.alice),
+        [act("ban", scope="community", duration_seconds=7 * 86400, remove_data=False)],
+    )
     ban = fake_lemmy.community_bans[(cast.pics.id, cast.alice.id)]
     assert abs(ban.expires - (now() + timedelta(days=7))) < timedelta(minutes=1)
     assert not fake_lemmy.person(cast.alice.id).banned, "a community ban, not a site ban"
@@ -176,8 +216,11 @@ def test_the_safety_valve_reports_instead_and_tells_the_admins_once(fake_lemmy, 
     results = [executor.execute(post_target(p, cast.alice), [act("remove", "bad")]) for p in posts]
     executor.flush_notifications()
     assert [statuses(r) for r in results] == [
-        [("remove", "done")], [("remove", "done")],
-        [("remove", "skipped"), ("report", "done")], [("remove", "skipped"), ("report", "done")]]
+        [("remove", "done")],
+        [("remove", "done")],
+        [("remove", "skipped"), ("report", "done")],
+        [("remove", "skipped"), ("report", "done")],
+    ]
     assert [r.target_id for r in fake_lemmy.reports] == [posts[2].id, posts[3].id]
     (message,) = fake_lemmy.private_messages
     assert "SAFETY VALVE" in message.content

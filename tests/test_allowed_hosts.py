@@ -46,10 +46,12 @@ def records_by_post(bot) -> dict[int, dict]:
 
 
 def test_a_pictrs_url_without_a_port_allows_its_default_port_only(
-        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
-    post = lemmy.add_post(cast.pics, cast.bob,
-                          url=lemmy.add_remote_file("cat.jpg", photos["chelsea"]))
+    post = lemmy.add_post(
+        cast.pics, cast.bob, url=lemmy.add_remote_file("cat.jpg", photos["chelsea"])
+    )
     bot = Bot(lemmy, tmp_path, write_rules(tmp_path, tiny_checkpoint, []))
     bot.env["PICTRS_URL"] = "http://127.0.0.1"  # port 80, not the remote host's port
     bot("run", "--once", "--dry-run")
@@ -60,12 +62,14 @@ def test_a_pictrs_url_without_a_port_allows_its_default_port_only(
 
 
 def test_an_allowed_host_without_a_port_is_allowed_on_80_and_443_and_host_star_on_all(
-        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     cat = lemmy.add_remote_file("cat.jpg", photos["chelsea"])
     first = lemmy.add_post(cast.pics, cast.bob, url=cat)
-    bot = Bot(lemmy, tmp_path,
-              write_rules(tmp_path, tiny_checkpoint, ["127.0.0.1", "http://127.0.0.1/"]))
+    bot = Bot(
+        lemmy, tmp_path, write_rules(tmp_path, tiny_checkpoint, ["127.0.0.1", "http://127.0.0.1/"])
+    )
     bot("run", "--once", "--dry-run")
     assert records_by_post(bot)[first.id]["skipped"] == "private_address"
     assert remote_requests(lemmy) == []
@@ -81,15 +85,22 @@ def test_an_allowed_host_without_a_port_is_allowed_on_80_and_443_and_host_star_o
 
 def test_check_rules_refuses_an_allowed_host_it_cannot_read(tmp_path, tiny_checkpoint):
     rules = write_rules(tmp_path, tiny_checkpoint, ["cdn.internal:*", "ftp://files.internal"])
-    done = subprocess.run([sys.executable, "-m", "modbot", "check-rules", str(rules)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "modbot", "check-rules", str(rules)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
-    assert (f"{rules}:4: fetch.allow_hosts: allowed host 'ftp://files.internal': only "
-            "http and https URLs") in done.stdout + done.stderr
+    assert (
+        f"{rules}:4: fetch.allow_hosts: allowed host 'ftp://files.internal': only "
+        "http and https URLs"
+    ) in done.stdout + done.stderr
 
 
-def test_a_lemmy_url_without_a_port_allows_that_port_only(fake_lemmy, photos, tiny_checkpoint,
-                                                           tmp_path):
+def test_a_lemmy_url_without_a_port_allows_that_port_only(
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     """LEMMY_URL=http://lemmy (as the compose file writes it) trusts lemmy:80, not every
     port of the host `lemmy`. In-process: `lemmy` resolves to the fake's address, and the
     client talks to the fake where it really listens."""
@@ -105,12 +116,13 @@ def test_a_lemmy_url_without_a_port_allows_that_port_only(fake_lemmy, photos, ti
         return ["127.0.0.1"] if host == "lemmy" else await system_resolver(host, port)
 
     policy = load_policy(write_rules(tmp_path, tiny_checkpoint, []))
-    settings = Settings("http://lemmy", "modbot", Secret("pw"),
-                        state_path=tmp_path / "state.sqlite3")
-    client = LemmyClient(lemmy.url, "modbot", Secret("pw"), requests_per_minute=0,
-                         read_only=True)
-    with Pipeline(settings, policy, dry_run=True, client=client,
-                  fetch_resolver=resolver) as pipeline:
+    settings = Settings(
+        "http://lemmy", "modbot", Secret("pw"), state_path=tmp_path / "state.sqlite3"
+    )
+    client = LemmyClient(lemmy.url, "modbot", Secret("pw"), requests_per_minute=0, read_only=True)
+    with Pipeline(
+        settings, policy, dry_run=True, client=client, fetch_resolver=resolver
+    ) as pipeline:
         stats = pipeline.poll_once(deep=True)
         records = {r["item"]["id"]: r for r in pipeline.store.decisions()}
     assert stats.skipped["private_address"] == 1

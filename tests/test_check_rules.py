@@ -17,8 +17,12 @@ SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 def check(cwd: Path, *args: str, env: dict | None = None) -> tuple[int, list[str]]:
     proc = subprocess.run(
-        [sys.executable, "-m", "modbot", "check-rules", *args], cwd=cwd, capture_output=True,
-        text=True, env={**os.environ, **(env or {})}, timeout=60,
+        [sys.executable, "-m", "modbot", "check-rules", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
     )
     assert proc.stderr == "", proc.stderr
     return proc.returncode, proc.stdout.splitlines()
@@ -67,7 +71,7 @@ def test_shipped_rules_yaml_is_valid_and_summarised():
 
 def test_default_path_env_and_option(tmp_path: Path, listed: Path):
     write(tmp_path, BASE)
-    rc, out = check(tmp_path)                       # ./rules.yaml
+    rc, out = check(tmp_path)  # ./rules.yaml
     assert rc == 0 and out == [out[0]] and out[0].startswith("rules.yaml: valid: 1 rule ")
     sub = tmp_path / "conf"
     sub.mkdir()
@@ -82,11 +86,15 @@ def test_default_path_env_and_option(tmp_path: Path, listed: Path):
 def test_missing_file(tmp_path: Path):
     rc, out = check(tmp_path, "nope.yaml")
     assert rc == 1
-    assert out[0] == "nope.yaml:1: no such file (give the rules file as --rules FILE or MODBOT_RULES)"
+    assert (
+        out[0] == "nope.yaml:1: no such file (give the rules file as --rules FILE or MODBOT_RULES)"
+    )
 
 
 def test_unknown_keys_with_suggestions(tmp_path: Path, listed: Path):
-    out = problems(tmp_path, """
+    out = problems(
+        tmp_path,
+        """
         hash_list:
           bad: {kind: sha256, file: bad.sha256}
         rules:
@@ -96,21 +104,28 @@ def test_unknown_keys_with_suggestions(tmp_path: Path, listed: Path):
             then:
               remvoe: "gone"
               ban: {scope: site, duration: permanent, wipe: true}
-    """)
+    """,
+    )
     assert out[0] == ("rules.yaml:1: unknown key 'hash_list' (did you mean 'hash_lists'?)")
-    assert out[1] == ("rules.yaml:5: unknown key 'priorty' in rule 'known bad' "
-                      "(did you mean 'priority'?)")
+    assert out[1] == (
+        "rules.yaml:5: unknown key 'priorty' in rule 'known bad' (did you mean 'priority'?)"
+    )
     # The rule refers to a list whose section was misspelt: reported too, in line order.
     assert out[2] == "rules.yaml:6: unknown hash list 'bad'; defined in hash_lists: none"
-    assert out[3] == ("rules.yaml:8: unknown key 'remvoe' in rule 'known bad': then "
-                      "(did you mean 'remove'?)")
-    assert out[4].startswith("rules.yaml:9: unknown key 'wipe' in rule 'known bad': then.ban; "
-                             "allowed here: scope, duration, remove_data, reason")
+    assert out[3] == (
+        "rules.yaml:8: unknown key 'remvoe' in rule 'known bad': then (did you mean 'remove'?)"
+    )
+    assert out[4].startswith(
+        "rules.yaml:9: unknown key 'wipe' in rule 'known bad': then.ban; "
+        "allowed here: scope, duration, remove_data, reason"
+    )
     assert len(out) == 5, out
 
 
 def test_wrong_types(tmp_path: Path, listed: Path):
-    out = problems(tmp_path, """
+    out = problems(
+        tmp_path,
+        """
         classifier:
           batch_size: lots
         fetch:
@@ -124,7 +139,8 @@ def test_wrong_types(tmp_path: Path, listed: Path):
             then:
               purge_image: "yes please"
               remove: 12
-    """)
+    """,
+    )
     assert out == [
         "rules.yaml:2: classifier.batch_size: expected a whole number, got 'lots'",
         "rules.yaml:4: fetch.allow_hosts: expected a list, got a mapping",
@@ -136,7 +152,9 @@ def test_wrong_types(tmp_path: Path, listed: Path):
 
 
 def test_unknown_label_concept_and_score(tmp_path: Path):
-    out = problems(tmp_path, """
+    out = problems(
+        tmp_path,
+        """
         concepts:
           gore: {prompts: ["gore"], threshold: 0.23}
           nsfw: {prompts: ["porn"], threshold: 0.2}
@@ -149,22 +167,33 @@ def test_unknown_label_concept_and_score(tmp_path: Path):
           - name: broken
             if: {labels: unreadable}
             then: {report: "broken"}
-    """)
-    assert out[0] == ("rules.yaml:3: concept 'nsfw' has the name of a built-in label or score; "
-                      "choose another name")
-    assert out[1].startswith("rules.yaml:7: unknown label 'csma' (did you mean 'csam'?); "
-                             "labels are anime, csam, gore, nsfw, underage")
+    """,
+    )
+    assert out[0] == (
+        "rules.yaml:3: concept 'nsfw' has the name of a built-in label or score; "
+        "choose another name"
+    )
+    assert out[1].startswith(
+        "rules.yaml:7: unknown label 'csma' (did you mean 'csam'?); "
+        "labels are anime, csam, gore, nsfw, underage"
+    )
     assert out[2].startswith("rules.yaml:7: unknown label 'weapons'; labels are")
     assert "(custom ones come from concepts:)" in out[2]
-    assert out[3].startswith("rules.yaml:8: unknown score 'nsfww' (did you mean 'nsfw'?); "
-                             "scores are anime, csam, gore, nsfw, subject, underage")
-    assert out[4].startswith("rules.yaml:11: unknown label 'unreadable' (unreadable is a "
-                             "condition of its own: `unreadable: true`)")
+    assert out[3].startswith(
+        "rules.yaml:8: unknown score 'nsfww' (did you mean 'nsfw'?); "
+        "scores are anime, csam, gore, nsfw, subject, underage"
+    )
+    assert out[4].startswith(
+        "rules.yaml:11: unknown label 'unreadable' (unreadable is a "
+        "condition of its own: `unreadable: true`)"
+    )
     assert len(out) == 5, out
 
 
 def test_labels_on_separate_lines_point_at_the_label(tmp_path: Path):
-    out = problems(tmp_path, """
+    out = problems(
+        tmp_path,
+        """
         rules:
           - name: flagged
             if:
@@ -172,17 +201,23 @@ def test_labels_on_separate_lines_point_at_the_label(tmp_path: Path):
                 - csam
                 - nswf
             then: {report: "flagged"}
-    """)
-    assert out == ["rules.yaml:6: unknown label 'nswf' (did you mean 'nsfw'?); labels are "
-                   "anime, csam, nsfw, underage (custom ones come from concepts:)"]
+    """,
+    )
+    assert out == [
+        "rules.yaml:6: unknown label 'nswf' (did you mean 'nsfw'?); labels are "
+        "anime, csam, nsfw, underage (custom ones come from concepts:)"
+    ]
 
 
 def test_hash_lists_unknown_missing_and_malformed(tmp_path: Path):
     (tmp_path / "lists").mkdir()
     (tmp_path / "lists" / "bad.sha256").write_text(
         f"# known bad\n{SHA}\n\n{SHA.upper()}  # a note\nnot-a-hash\n{SHA} {SHA}\n"
-        "b15fe6465121175e\n")
-    out = problems(tmp_path, """
+        "b15fe6465121175e\n"
+    )
+    out = problems(
+        tmp_path,
+        """
         hash_lists:
           bad: {kind: sha256, file: lists/bad.sha256, max_distance: 3}
           similar: {kind: phash, file: lists/similar.phash}
@@ -193,29 +228,43 @@ def test_hash_lists_unknown_missing_and_malformed(tmp_path: Path):
           - name: known bad
             if: {hash_list: [bad, badd]}
             then: {remove: "known bad"}
-    """)
-    assert out[0] == ("rules.yaml:2: hash list 'bad': max_distance applies only to kind: "
-                      "phash (a SHA-256 matches exactly or not at all)")
-    assert out[1] == ("rules.yaml:3: hash list 'similar': no such file 'lists/similar.phash' "
-                      "(a relative path is relative to the rules file)")
-    assert out[2] == ("rules.yaml:4: hash_lists.weird.kind: unknown hash-list kind 'md5'; "
-                      "use one of: sha256, phash")
-    assert out[3] == ("rules.yaml:6: unknown hash list 'inocent'; defined in hash_lists: "
-                      "bad, similar, weird")
-    assert out[4] == ("rules.yaml:9: unknown hash list 'badd' (did you mean 'bad'?); defined "
-                      "in hash_lists: bad, similar, weird")
+    """,
+    )
+    assert out[0] == (
+        "rules.yaml:2: hash list 'bad': max_distance applies only to kind: "
+        "phash (a SHA-256 matches exactly or not at all)"
+    )
+    assert out[1] == (
+        "rules.yaml:3: hash list 'similar': no such file 'lists/similar.phash' "
+        "(a relative path is relative to the rules file)"
+    )
+    assert out[2] == (
+        "rules.yaml:4: hash_lists.weird.kind: unknown hash-list kind 'md5'; "
+        "use one of: sha256, phash"
+    )
+    assert out[3] == (
+        "rules.yaml:6: unknown hash list 'inocent'; defined in hash_lists: bad, similar, weird"
+    )
+    assert out[4] == (
+        "rules.yaml:9: unknown hash list 'badd' (did you mean 'bad'?); defined "
+        "in hash_lists: bad, similar, weird"
+    )
     # The list file's own lines, named as a path next to the rules file.
     hash_file = os.path.join("lists", "bad.sha256")
     assert out[5] == f"{hash_file}:5: expected a SHA-256 (64 hex digits), got 'not-a-hash'"
     assert out[6].startswith(f"{hash_file}:6: one hash a line: ")
-    assert out[7] == (f"{hash_file}:7: expected a SHA-256 (64 hex digits), got "
-                      "'b15fe6465121175e' (this looks like a perceptual hash: put it in a list "
-                      "of kind phash)")
+    assert out[7] == (
+        f"{hash_file}:7: expected a SHA-256 (64 hex digits), got "
+        "'b15fe6465121175e' (this looks like a perceptual hash: put it in a list "
+        "of kind phash)"
+    )
     assert len(out) == 8, out
 
 
 def test_bad_durations_sizes_and_comparisons(tmp_path: Path, listed: Path):
-    out = problems(tmp_path, """
+    out = problems(
+        tmp_path,
+        """
         fetch: {max_bytes: 25 megs, connect_timeout: 5}
         lemmy:
           lookback: 6 hours
@@ -231,7 +280,8 @@ def test_bad_durations_sizes_and_comparisons(tmp_path: Path, listed: Path):
               scores: {nsfw: "above 0.02"}
             then:
               ban: {duration: forever}
-    """)
+    """,
+    )
     assert out == [
         "rules.yaml:1: fetch.max_bytes: expected a size like 25MB, 512KB or 1GiB (or a number "
         "of bytes), got '25 megs'",
@@ -251,7 +301,9 @@ def test_bad_durations_sizes_and_comparisons(tmp_path: Path, listed: Path):
 
 
 def test_unknown_placeholders(tmp_path: Path, listed: Path):
-    out = problems(tmp_path, """
+    out = problems(
+        tmp_path,
+        """
         hash_lists:
           bad: {kind: sha256, file: bad.sha256}
         rules:
@@ -263,31 +315,49 @@ def test_unknown_placeholders(tmp_path: Path, listed: Path):
                 duration: 7d
                 reason: "{{scores.gore}} {{rule}}"
               notify_admins: "{{ permalink }} {{link}}"
-    """)
-    assert out[0].startswith("rules.yaml:7: unknown placeholder {{autor}} (did you mean "
-                             "{{author}}?); known: {{author}}, {{permalink}}")
+    """,
+    )
+    assert out[0].startswith(
+        "rules.yaml:7: unknown placeholder {{autor}} (did you mean "
+        "{{author}}?); known: {{author}}, {{permalink}}"
+    )
     assert out[1].startswith("rules.yaml:10: unknown placeholder {{scores.gore}}")
-    assert out[2].startswith("rules.yaml:11: unknown placeholder {{link}} (did you mean "
-                             "{{permalink}}?);")
+    assert out[2].startswith(
+        "rules.yaml:11: unknown placeholder {{link}} (did you mean {{permalink}}?);"
+    )
     assert len(out) == 3, out
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("rules:\n  - name: x\n    if: {type: any\n    then: {report: x}\n",
-     "rules.yaml:4: YAML syntax error:"),
-    ("rules:\n  - name: x\n\tif: {type: any}\n",
-     "rules.yaml:3: YAML syntax error: found character '\\t' that cannot start any token "
-     "(while scanning for the next token); indent with spaces, not tabs"),
-    ("rules:\n  - name: x\n    if: {type: any}\n    then:\n      remove: {{author}} did it\n",
-     "rules.yaml:5: YAML syntax error: expected <block end>, but found '<scalar>' (while "
-     "parsing a block mapping); text with {{placeholders}} must be in quotes: \"...\""),
-    ("rules:\n  - name: x\n    if:\n      scores:\n        nsfw: > 0.02\n    then: {report: x}\n",
-     "rules.yaml:5: YAML syntax error: expected a comment or a line break, but found '0' "
-     "(while scanning a block scalar); put comparisons in quotes: \"> 0.02\""),
-    ("", "rules.yaml:1: the file is empty: it needs at least `rules:`"),
-    ("- name: x\n", "rules.yaml:1: the top level must be a mapping (classifier:, hash_lists:, "
-     "rules:, ...), not a list"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "rules:\n  - name: x\n    if: {type: any\n    then: {report: x}\n",
+            "rules.yaml:4: YAML syntax error:",
+        ),
+        (
+            "rules:\n  - name: x\n\tif: {type: any}\n",
+            "rules.yaml:3: YAML syntax error: found character '\\t' that cannot start any token "
+            "(while scanning for the next token); indent with spaces, not tabs",
+        ),
+        (
+            "rules:\n  - name: x\n    if: {type: any}\n    then:\n      remove: {{author}} did it\n",
+            "rules.yaml:5: YAML syntax error: expected <block end>, but found '<scalar>' (while "
+            'parsing a block mapping); text with {{placeholders}} must be in quotes: "..."',
+        ),
+        (
+            "rules:\n  - name: x\n    if:\n      scores:\n        nsfw: > 0.02\n    then: {report: x}\n",
+            "rules.yaml:5: YAML syntax error: expected a comment or a line break, but found '0' "
+            '(while scanning a block scalar); put comparisons in quotes: "> 0.02"',
+        ),
+        ("", "rules.yaml:1: the file is empty: it needs at least `rules:`"),
+        (
+            "- name: x\n",
+            "rules.yaml:1: the top level must be a mapping (classifier:, hash_lists:, "
+            "rules:, ...), not a list",
+        ),
+    ],
+)
 def test_yaml_syntax_errors_have_lines(tmp_path: Path, text: str, expected: str):
     out = problems(tmp_path, text)
     assert out[0].startswith(expected), out
@@ -295,7 +365,9 @@ def test_yaml_syntax_errors_have_lines(tmp_path: Path, text: str, expected: str)
 
 
 def test_structure_mistakes(tmp_path: Path):
-    out = problems(tmp_path, """
+    out = problems(
+        tmp_path,
+        """
         schedule:
           poll_every: 30s
           poll_every: 60s
@@ -317,7 +389,8 @@ def test_structure_mistakes(tmp_path: Path):
             if: {type: any}
           - if: {type: any}
             then: {report: "nameless"}
-    """)
+    """,
+    )
     assert out == [
         "rules.yaml:3: duplicate key 'poll_every' (first at line 2)",
         "rules.yaml:4: schedule.sweep_cron: expected a cron line of 5 fields (minute hour day "
@@ -340,30 +413,41 @@ def test_structure_mistakes(tmp_path: Path):
 
 
 def test_classifier_only_ban_is_a_warning_not_an_error(tmp_path: Path):
-    write(tmp_path, """
+    write(
+        tmp_path,
+        """
         rules:
           - name: ban on csam
             if: {labels: [csam]}
             then:
               remove: true
               ban: {duration: 30d}
-    """)
+    """,
+    )
     rc, out = check(tmp_path, "rules.yaml")
     assert rc == 0, out
-    assert out[0] == ("rules.yaml:6: warning: rule 'ban on csam' bans on the classifier alone; "
-                      "it has false positives (see docs/rules.md), consider a report or "
-                      "removal first")
+    assert out[0] == (
+        "rules.yaml:6: warning: rule 'ban on csam' bans on the classifier alone; "
+        "it has false positives (see docs/rules.md), consider a report or "
+        "removal first"
+    )
     assert out[1].startswith("rules.yaml: valid: 1 rule (1 removal, 0 report/notify)")
 
 
 def test_help_is_the_manual():
-    out = subprocess.run([sys.executable, "-m", "modbot", "check-rules", "--help"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "modbot", "check-rules", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "FILE:LINE: message" in out and "MODBOT_RULES" in out and "docs/rules.md" in out
 
 
 def test_empty_conditions_are_mistakes_not_wildcards(tmp_path: Path):
-    out = problems(tmp_path, """
+    out = problems(
+        tmp_path,
+        """
         rules:
           - name: a
             if: {labels: [], community: {}, scores: {}}
@@ -373,7 +457,8 @@ def test_empty_conditions_are_mistakes_not_wildcards(tmp_path: Path):
               author: {}
               type: []
             then: {remove: true}
-    """)
+    """,
+    )
     assert out == [
         "rules.yaml:3: rule 'a': if.labels: is empty: list at least one, or leave the condition out",
         "rules.yaml:3: rule 'a': if.scores: is empty: list at least one, or leave the condition out",
@@ -385,7 +470,9 @@ def test_empty_conditions_are_mistakes_not_wildcards(tmp_path: Path):
 
 
 def test_rules_that_can_never_act_are_warned_about(tmp_path: Path):
-    write(tmp_path, """
+    write(
+        tmp_path,
+        """
         rules:
           - name: comment thumbnails
             if: {type: comment, found_in: thumbnail}
@@ -406,7 +493,8 @@ def test_rules_that_can_never_act_are_warned_about(tmp_path: Path):
           - name: fine
             if: {type: [comment, upload], found_in: [comment, upload], labels: nsfw}
             then: {notify_admins: "x"}
-    """)
+    """,
+    )
     rc, out = check(tmp_path, "rules.yaml")
     assert rc == 0, out
     assert out[:-1] == [

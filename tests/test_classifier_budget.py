@@ -30,20 +30,30 @@ def mpo_with_huge_second_picture(width: int = 9000, height: int = 9000) -> bytes
     """An MPO (a JPEG with more pictures) whose second picture's header says width x height."""
     small = Image.new("RGB", (64, 64), (200, 30, 30))
     data = bytearray(encode(small, "MPO", save_all=True, append_images=[small]))
-    second = data.index(b"\xff\xd8", 2)          # the second picture's start
-    sof = data.index(b"\xff\xc0", second)         # its frame header
+    second = data.index(b"\xff\xd8", 2)  # the second picture's start
+    sof = data.index(b"\xff\xc0", second)  # its frame header
     struct.pack_into(">HH", data, sof + 5, height, width)
     return bytes(data)
 
 
-@pytest.mark.parametrize("data, reason", [
-    (hostile.tiff_huge_later_pages(), "TIFF frame 2 of 3 is 13000x13000, 169 megapixels, "
-                                      "over the 64 megapixel cap"),
-    (hostile.gif_huge_second_frame(), "GIF frame 2 of 2 is 12000x12000, 144 megapixels, "
-                                      "over the 64 megapixel cap"),
-    (mpo_with_huge_second_picture(), "MPO frame 2 of 2 is 9000x9000, 81 megapixels, "
-                                     "over the 64 megapixel cap"),
-], ids=["tiff-pages", "gif-frames", "mpo-pictures"])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (
+            hostile.tiff_huge_later_pages(),
+            "TIFF frame 2 of 3 is 13000x13000, 169 megapixels, over the 64 megapixel cap",
+        ),
+        (
+            hostile.gif_huge_second_frame(),
+            "GIF frame 2 of 2 is 12000x12000, 144 megapixels, over the 64 megapixel cap",
+        ),
+        (
+            mpo_with_huge_second_picture(),
+            "MPO frame 2 of 2 is 9000x9000, 81 megapixels, over the 64 megapixel cap",
+        ),
+    ],
+    ids=["tiff-pages", "gif-frames", "mpo-pictures"],
+)
 def test_every_frame_is_checked_before_it_is_decoded(data, reason):
     # the first frame is small and fine: only reading every frame's header finds the bomb
     with pytest.raises(Unreadable, match=reason):
@@ -59,19 +69,25 @@ def test_a_webp_is_checked_and_paid_for_before_pillow_allocates_its_canvas(monke
     monkeypatch.setattr(WebPImagePlugin.WebPImageFile, "_open", never)
     tiny_file = hostile.webp_lossless_uniform()  # 8000 x 8000 RGBA in 34 bytes
     assert len(tiny_file) < 40
-    with pytest.raises(Unreadable, match=r"about 2\.\d GB of memory, more than the whole "
-                                         r"decode budget of 1\.0 GB \(classifier.decode_memory\)"):
+    with pytest.raises(
+        Unreadable,
+        match=r"about 2\.\d GB of memory, more than the whole "
+        r"decode budget of 1\.0 GB \(classifier.decode_memory\)",
+    ):
         decode(tiny_file, CFG, DecodeBudget(GB))
     with pytest.raises(Unreadable, match="16383x16383, 268 megapixels, over the 64 megapixel cap"):
         decode(hostile.webp_lossless_uniform(16383, 16383), CFG)
 
 
-@pytest.mark.parametrize("name, low, high", [
-    ("png_16bit", 2.0, 2.4),     # 16-bit grey: 2 bytes a pixel, then float64 scaling
-    ("tiff_float", 2.2, 2.6),    # 32-bit float, read through a strip, then the same
-    ("png_rgba", 1.6, 2.0),      # RGBA: composited on grey, four RGBA-sized copies
-    ("webp_lossless_uniform", 2.0, 2.4),  # libwebp's two canvases and a copy, then alpha
-])
+@pytest.mark.parametrize(
+    "name, low, high",
+    [
+        ("png_16bit", 2.0, 2.4),  # 16-bit grey: 2 bytes a pixel, then float64 scaling
+        ("tiff_float", 2.2, 2.6),  # 32-bit float, read through a strip, then the same
+        ("png_rgba", 1.6, 2.0),  # RGBA: composited on grey, four RGBA-sized copies
+        ("webp_lossless_uniform", 2.0, 2.4),  # libwebp's two canvases and a copy, then alpha
+    ],
+)
 def test_images_at_the_cap_are_costed_by_mode_and_bit_depth(name, low, high):
     data = hostile.IMAGE_BOMBS[name]()
     cost = estimate(data, CFG)
@@ -84,8 +100,9 @@ def test_images_at_the_cap_are_costed_by_mode_and_bit_depth(name, low, high):
 
 def test_decodes_wait_for_each_other_within_the_budget():
     # four 2000 x 2000 RGBA images cost ~117 MB each: a 200 MB budget decodes one at a time
-    images = [encode(Image.new("RGBA", (2000, 2000), (i * 40, 10, 10, 128)), "PNG")
-              for i in range(4)]
+    images = [
+        encode(Image.new("RGBA", (2000, 2000), (i * 40, 10, 10, 128)), "PNG") for i in range(4)
+    ]
     cost = estimate(images[0], CFG)
     assert 100e6 < cost < 150e6
     shared = DecodeBudget(200_000_000)
@@ -104,13 +121,16 @@ def test_decodes_wait_for_each_other_within_the_budget():
             with lock:
                 active[0] -= 1 if held.nbytes else 0
             release()
+
         held.release = counted_release
         return held
 
     shared.reserve = reserve
     results: list = []
-    threads = [threading.Thread(target=lambda d=d: results.append(len(decode(d, CFG, shared))))
-               for d in images]
+    threads = [
+        threading.Thread(target=lambda d=d: results.append(len(decode(d, CFG, shared))))
+        for d in images
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -149,8 +169,11 @@ def test_an_animation_whose_canvas_grows_is_costed_frame_by_frame():
     # 64 x 64 at first, then five 8000 x 8000 frames: every frame up to the last sampled
     # one is decoded on the (grown) canvas, 320 megapixels over the 256 allowed
     grown = hostile.gif_frames((64, 8000, 8000, 8000, 8000, 8000), screen=64)
-    with pytest.raises(Unreadable, match=r"reaching frame 6 of this GIF animation decodes "
-                                         r"320 megapixels \(its canvas grows\)"):
+    with pytest.raises(
+        Unreadable,
+        match=r"reaching frame 6 of this GIF animation decodes "
+        r"320 megapixels \(its canvas grows\)",
+    ):
         decode(grown, CFG, DecodeBudget(10 * GB))
     # a small animation that grows a little is read, every frame
     small = hostile.gif_huge_second_frame(size=300, first=64)
@@ -160,8 +183,11 @@ def test_an_animation_whose_canvas_grows_is_costed_frame_by_frame():
 def test_a_frame_pillow_reads_larger_than_its_header_said_is_refused(monkeypatch):
     # should Pillow ever read a GIF's blocks differently from modbot's walk of them
     monkeypatch.setattr(budget, "_gif_extents", lambda data, wanted: [(64, 64)] * wanted)
-    with pytest.raises(Unreadable, match=r"GIF frame 2 is 300x300 RGB where its headers said "
-                                         r"64x64 RGBA: refused"):
+    with pytest.raises(
+        Unreadable,
+        match=r"GIF frame 2 is 300x300 RGB where its headers said "
+        r"64x64 RGBA: refused",
+    ):
         decode(hostile.gif_huge_second_frame(size=300), CFG, DecodeBudget(GB))
 
 

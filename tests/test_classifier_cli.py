@@ -22,17 +22,38 @@ def files(tmp_path_factory):
 
 
 def modbot(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "modbot", "classify", *map(str, args)], capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "modbot", "classify", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
 
 
 def tiny(checkpoint):
-    return ["--model", "modbot-tiny", "--pretrained", "none", "--checkpoint", checkpoint, "--device", "cpu"]
+    return [
+        "--model",
+        "modbot-tiny",
+        "--pretrained",
+        "none",
+        "--checkpoint",
+        checkpoint,
+        "--device",
+        "cpu",
+    ]
 
 
 def test_json_output_has_every_score_and_the_model_identity(files, tmp_path):
     root, checkpoint = files
     env = {**os.environ, "MODBOT_TEXT_CACHE_DIR": str(tmp_path)}
-    result = modbot(root / "red.jpg", root / "strip.png", *tiny(checkpoint), "--allow-random-weights", "--json", env=env)
+    result = modbot(
+        root / "red.jpg",
+        root / "strip.png",
+        *tiny(checkpoint),
+        "--allow-random-weights",
+        "--json",
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert [o["input"] for o in out] == [str(root / "red.jpg"), str(root / "strip.png")]
@@ -48,10 +69,21 @@ def test_json_output_has_every_score_and_the_model_identity(files, tmp_path):
 def test_human_output_and_unreadable_inputs(files, tmp_path):
     root, checkpoint = files
     env = {**os.environ, "MODBOT_TEXT_CACHE_DIR": str(tmp_path)}
-    result = modbot(root / "red.jpg", root / "page.jpg", root / "missing.png", *tiny(checkpoint), "--allow-random-weights", env=env)
+    result = modbot(
+        root / "red.jpg",
+        root / "page.jpg",
+        root / "missing.png",
+        *tiny(checkpoint),
+        "--allow-random-weights",
+        env=env,
+    )
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"{root / 'red.jpg'}: ") and "top scores:" in lines[0] and "1 region)" in lines[0]
+    assert (
+        lines[0].startswith(f"{root / 'red.jpg'}: ")
+        and "top scores:" in lines[0]
+        and "1 region)" in lines[0]
+    )
     assert lines[1] == f"{root / 'page.jpg'}: unreadable: not an image: an HTML page"
     assert lines[2] == f"{root / 'missing.png'}: cannot read: No such file or directory"
     assert "RANDOM WEIGHTS" in lines[3]
@@ -74,7 +106,9 @@ def test_default_model_without_weights_fails_fast(files, tmp_path):
     assert result.returncode == 2
     assert "ViT-L-14/openai weights are not in the Hugging Face cache" in result.stderr
     assert "hf download" in result.stderr
-    assert elapsed < 30, elapsed  # includes starting Python and importing torch; a guard against retries
+    assert elapsed < 30, (
+        elapsed
+    )  # includes starting Python and importing torch; a guard against retries
 
 
 def test_urls_are_fetched_into_memory(files, tmp_path):
@@ -90,7 +124,14 @@ def test_urls_are_fetched_into_memory(files, tmp_path):
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"
         env = {**os.environ, "MODBOT_TEXT_CACHE_DIR": str(tmp_path)}
-        result = modbot(f"{base}/red.jpg", f"{base}/missing.jpg", *tiny(checkpoint), "--allow-random-weights", "--json", env=env)
+        result = modbot(
+            f"{base}/red.jpg",
+            f"{base}/missing.jpg",
+            *tiny(checkpoint),
+            "--allow-random-weights",
+            "--json",
+            env=env,
+        )
     finally:
         server.shutdown()
         server.server_close()

@@ -24,7 +24,9 @@ def test_builtin_expands_prefixes_with_their_offsets():
     assert prompt(c, "subject", "photo of a boy").threshold == pytest.approx(0.202)
     assert prompt(c, "subject", "illustration of a man").threshold == pytest.approx(0.212 + 0.075)
     # the sum is computed as the reference computes it, float by float
-    assert prompt(c, "subject", "photo of a man").threshold == 0.202 + 0 + 0.01 == 0.21200000000000002
+    assert (
+        prompt(c, "subject", "photo of a man").threshold == 0.202 + 0 + 0.01 == 0.21200000000000002
+    )
     assert "a boy" not in {p.text for p in c.families["subject"]}
     assert prompt(c, "subject", "teens").threshold == pytest.approx(0.19)
     # underage: bare and prefixed, base and danger shifted; lolicon bare only
@@ -43,17 +45,44 @@ def test_builtin_expands_prefixes_with_their_offsets():
 @pytest.mark.parametrize(
     "edit,message",
     [
-        (lambda d: d["families"]["underage"][0].update(treshold=0.1), "families.underage[0]: unknown key 'treshold'"),
-        (lambda d: d["families"]["underage"][0].update(modifier=-0.1), "families.underage[0].modifier: -0.1 must be >= 0"),
-        (lambda d: d["families"]["underage"][0].update(danger=0.3), "families.underage[0]: unknown key 'danger'"),
-        (lambda d: d["families"]["underage"][0].pop("modifier"), "families.underage[0]: missing 'modifier'"),
-        (lambda d: d["families"]["anime"][1].update(threshold="high"), "families.anime[1].threshold: must be a number"),
+        (
+            lambda d: d["families"]["underage"][0].update(treshold=0.1),
+            "families.underage[0]: unknown key 'treshold'",
+        ),
+        (
+            lambda d: d["families"]["underage"][0].update(modifier=-0.1),
+            "families.underage[0].modifier: -0.1 must be >= 0",
+        ),
+        (
+            lambda d: d["families"]["underage"][0].update(danger=0.3),
+            "families.underage[0]: unknown key 'danger'",
+        ),
+        (
+            lambda d: d["families"]["underage"][0].pop("modifier"),
+            "families.underage[0]: missing 'modifier'",
+        ),
+        (
+            lambda d: d["families"]["anime"][1].update(threshold="high"),
+            "families.anime[1].threshold: must be a number",
+        ),
         (lambda d: d["families"]["anime"][1].update(threshold=2), "not a cosine similarity"),
-        (lambda d: d["families"]["subject"][0].update(forms="prefix"), "forms: 'prefix' must be one of bare, prefixed, both"),
+        (
+            lambda d: d["families"]["subject"][0].update(forms="prefix"),
+            "forms: 'prefix' must be one of bare, prefixed, both",
+        ),
         (lambda d: d["families"].pop("anime"), "families: missing 'anime'"),
-        (lambda d: d["families"]["nsfw_concepts"].append({"text": "nude", "threshold": 0.2}), "prompt 'nude' appears twice"),
-        (lambda d: d["decision"]["second_pass"].update(pairs=[["child", "kids"]]), "second_pass.pairs"),
-        (lambda d: d["decision"]["second_pass"].update(min_distinct_hits=0), "min_distinct_hits: must be a whole number >= 1"),
+        (
+            lambda d: d["families"]["nsfw_concepts"].append({"text": "nude", "threshold": 0.2}),
+            "prompt 'nude' appears twice",
+        ),
+        (
+            lambda d: d["decision"]["second_pass"].update(pairs=[["child", "kids"]]),
+            "second_pass.pairs",
+        ),
+        (
+            lambda d: d["decision"]["second_pass"].update(min_distinct_hits=0),
+            "min_distinct_hits: must be a whole number >= 1",
+        ),
         (lambda d: d.update(format=1), "format 1 is not supported (this version reads 2)"),
     ],
 )
@@ -100,7 +129,12 @@ def test_custom_concepts_are_validated(kwargs, message):
 
 
 def test_custom_concepts_add_prompts_and_scores():
-    c = ConceptSet.builtin([CustomConcept("gore", "a bloody wound", 0.22), CustomConcept("hate-symbols", ["a swastika"], 0.23)])
+    c = ConceptSet.builtin(
+        [
+            CustomConcept("gore", "a bloody wound", 0.22),
+            CustomConcept("hate-symbols", ["a swastika"], 0.23),
+        ]
+    )
     assert c.custom[0].prompts == ("a bloody wound",)
     assert c.score_names[-2:] == ("gore", "hate-symbols")
     assert {"a bloody wound", "a swastika"} <= set(c.prompts)
@@ -115,6 +149,8 @@ def test_version_changes_with_model_prompts_thresholds_and_preprocessing(data):
     assert len(v) == 16
     assert v != base.version("ViT-L-14/openai@def", "1")
     assert v != base.version("ViT-L-14/openai@abc", "2")
-    assert v != base.with_custom([CustomConcept("gore", ["gore"], 0.2)]).version("ViT-L-14/openai@abc", "1")
+    assert v != base.with_custom([CustomConcept("gore", ["gore"], 0.2)]).version(
+        "ViT-L-14/openai@abc", "1"
+    )
     data["families"]["anime"][0]["threshold"] = 0.201
     assert v != ConceptSet.from_dict(data).version("ViT-L-14/openai@abc", "1")

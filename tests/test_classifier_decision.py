@@ -60,7 +60,10 @@ def test_two_distinct_second_pass_hits_are_underage():
     assert set(d.matched["underage"]) == {"child", "toddler"}
 
 
-@pytest.mark.parametrize("singular,plural", [("child", "children"), ("tween", "tweens"), ("toddler", "toddlers"), ("an infant", "infants")])
+@pytest.mark.parametrize(
+    "singular,plural",
+    [("child", "children"), ("tween", "tweens"), ("toddler", "toddlers"), ("an infant", "infants")],
+)
 def test_a_singular_plural_pair_counts_once(singular, plural):
     d = PLAN.decide(vector({singular: 0.215, plural: 0.215}))
     assert "underage" not in d.labels

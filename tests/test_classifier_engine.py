@@ -44,7 +44,9 @@ def text_cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def engine(loaded, text_cache):
-    with Engine(loaded, ConceptSet.builtin(), max_batch=8, max_wait_ms=5, text_cache_dir=text_cache) as e:
+    with Engine(
+        loaded, ConceptSet.builtin(), max_batch=8, max_wait_ms=5, text_cache_dir=text_cache
+    ) as e:
         yield e
 
 
@@ -102,7 +104,9 @@ def test_missing_weights_fail_fast_with_how_to_get_them(tmp_path, monkeypatch):
             monkeypatch.setenv("HF_HUB_OFFLINE", "1")
         start = time.monotonic()
         with pytest.raises(WeightsNotFound) as err:
-            load_model(ModelSpec(name="ViT-L-14", pretrained="openai", hf_cache_dir=str(tmp_path / "hf")))
+            load_model(
+                ModelSpec(name="ViT-L-14", pretrained="openai", hf_cache_dir=str(tmp_path / "hf"))
+            )
         elapsed = time.monotonic() - start
         # a guard against open_clip's retry loop (~50 s), not a speed target
         assert elapsed < 15, elapsed
@@ -148,7 +152,9 @@ def test_a_checkpoint_directory_is_accepted(checkpoint, tmp_path):
     directory = tmp_path / "weights"
     directory.mkdir()
     (directory / "open_clip_model.safetensors").write_bytes(checkpoint.read_bytes())
-    loaded = load_model(ModelSpec(name=TINY_MODEL, pretrained=None, checkpoint=directory, allow_random_weights=True))
+    loaded = load_model(
+        ModelSpec(name=TINY_MODEL, pretrained=None, checkpoint=directory, allow_random_weights=True)
+    )
     assert loaded.random_weights and loaded.identity == f"{TINY_MODEL}/random-weights"
 
 
@@ -171,7 +177,10 @@ def test_verdict_carries_model_identity_scores_and_hash(engine):
 
 
 def test_batched_equals_one_at_a_time(loaded, text_cache):
-    images = [jpeg(i, size) for i, size in enumerate([(320, 240), (200, 300), (1000, 150), (64, 64), (640, 427)] * 2)]
+    images = [
+        jpeg(i, size)
+        for i, size in enumerate([(320, 240), (200, 300), (1000, 150), (64, 64), (640, 427)] * 2)
+    ]
     images += [gif([20, 21, 22, 23, 24]), b"<html>not an image</html>"]
     with Engine(loaded, max_batch=32, max_wait_ms=50, text_cache_dir=text_cache) as batched:
         together = batched.classify_many(images)
@@ -200,7 +209,9 @@ def test_one_image_encode_per_region(loaded, text_cache):
             verdicts = e.classify_many([jpeg(i) for i in range(5)] + [jpeg(9, (1000, 150))])
         finally:
             del e.loaded.encode_images
-    assert sum(encoded) == sum(v.regions for v in verdicts) == 5 + 7  # the wide one: centre + 6 tiles
+    assert (
+        sum(encoded) == sum(v.regions for v in verdicts) == 5 + 7
+    )  # the wide one: centre + 6 tiles
 
 
 def test_regions_verdict_is_the_worst_region(engine):
@@ -210,7 +221,9 @@ def test_regions_verdict_is_the_worst_region(engine):
     per_region = engine._similarities(regions)
     assert v.regions == len(regions) == 4
     for i, text in enumerate(engine.concepts.prompts):
-        assert v.prompt_scores[text] == pytest.approx(per_region[:, i].max(), abs=6e-5)  # rounded to 4 decimals
+        assert v.prompt_scores[text] == pytest.approx(
+            per_region[:, i].max(), abs=6e-5
+        )  # rounded to 4 decimals
 
 
 def test_unreadable_images_do_not_fail_their_batch(engine):
@@ -273,7 +286,9 @@ def test_cancelled_callers_do_not_leak_slots(loaded, text_cache):
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             # every slot is free again: as many new images as the queue holds get through
-            return await asyncio.wait_for(asyncio.gather(*(e.classify(jpeg(400 + i)) for i in range(4))), 30)
+            return await asyncio.wait_for(
+                asyncio.gather(*(e.classify(jpeg(400 + i)) for i in range(4))), 30
+            )
 
         assert len(asyncio.run(main())) == 4
 

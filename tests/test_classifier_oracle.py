@@ -26,7 +26,13 @@ from loguru import logger  # noqa: E402
 
 from classifier.concepts import ConceptSet  # noqa: E402
 from classifier.decision import (  # noqa: E402
-    DANBOORU_NSFW_TAGS, RATING_EXPLICIT, RATING_QUESTIONABLE, RATING_SAFE, REALISTIC, Danbooru, DecisionPlan,
+    DANBOORU_NSFW_TAGS,
+    RATING_EXPLICIT,
+    RATING_QUESTIONABLE,
+    RATING_SAFE,
+    REALISTIC,
+    Danbooru,
+    DecisionPlan,
     round4,
 )
 
@@ -35,8 +41,20 @@ logger.disable("horde_safety")
 CONCEPTS = ConceptSet.builtin()
 PLAN = DecisionPlan(CONCEPTS)
 DRAWS = 10_000
-TAGS = [RATING_SAFE, RATING_QUESTIONABLE, RATING_EXPLICIT, "bikini", REALISTIC, "1girl", "solo", "swimsuit", "smile"]
-IMAGE = PIL.Image.new("RGB", (40, 30))  # the stub model ignores pixels; the reference resizes it anyway
+TAGS = [
+    RATING_SAFE,
+    RATING_QUESTIONABLE,
+    RATING_EXPLICIT,
+    "bikini",
+    REALISTIC,
+    "1girl",
+    "solo",
+    "swimsuit",
+    "smile",
+]
+IMAGE = PIL.Image.new(
+    "RGB", (40, 30)
+)  # the stub model ignores pixels; the reference resizes it anyway
 
 
 def stub_interrogator(values: dict[str, float]) -> Interrogator:
@@ -107,7 +125,9 @@ def reference_thresholds() -> dict[str, list[float]]:
 
 
 THRESHOLDS = reference_thresholds()
-PROMPTS = list(dict.fromkeys([*CHECKER.all_predicates, *CHECKER.all_nsfw_concepts]))  # the reference's
+PROMPTS = list(
+    dict.fromkeys([*CHECKER.all_predicates, *CHECKER.all_nsfw_concepts])
+)  # the reference's
 SLOT = {t: i for i, t in enumerate(PROMPTS)}
 FAMILY = {
     "anime": list(CHECKER.anime_cartoon_predicates),
@@ -184,7 +204,10 @@ def compare(sims: np.ndarray, probabilities: np.ndarray | None):
     differences in words (empty when they agree), and modbot's decision."""
     ref, dd = reference(sims, probabilities)
     danbooru = None if probabilities is None else Danbooru.from_probabilities(probabilities, TAGS)
-    got = PLAN.decide(np.array([sims[SLOT[t]] if t in SLOT else 0.0 for t in CONCEPTS.prompts], np.float32), danbooru)
+    got = PLAN.decide(
+        np.array([sims[SLOT[t]] if t in SLOT else 0.0 for t in CONCEPTS.prompts], np.float32),
+        danbooru,
+    )
     r = dict(zip(PROMPTS, round4(sims)))
     labels = set(got.labels)
     problems = []
@@ -192,8 +215,11 @@ def compare(sims: np.ndarray, probabilities: np.ndarray | None):
     def check(what, expected, actual):
         if expected != actual:
             if isinstance(expected, dict) and isinstance(actual, dict):
-                diff = {k: (expected.get(k), actual.get(k)) for k in expected.keys() | actual.keys()
-                        if expected.get(k) != actual.get(k)}
+                diff = {
+                    k: (expected.get(k), actual.get(k))
+                    for k in expected.keys() | actual.keys()
+                    if expected.get(k) != actual.get(k)
+                }
                 problems.append(f"{what} differ (reference, modbot): {diff}")
             else:
                 problems.append(f"{what}: reference {expected!r}, modbot {actual!r}")
@@ -202,19 +228,46 @@ def compare(sims: np.ndarray, probabilities: np.ndarray | None):
     check("is_nsfw", ref.is_nsfw, "nsfw" in labels)
     check("is_underage_subject", ref.is_underage_subject, "underage" in labels)
     check("is_csam", ref.is_csam, "csam" in labels)
-    check("matched_predicates", ref.matched_predicates, {t: r[t] for t in got.matched.get("subject", ())})
-    check("csam_predicates_matched", ref.csam_predicates_matched, {t: r[t] for t in got.matched.get("underage", ())})
+    check(
+        "matched_predicates",
+        ref.matched_predicates,
+        {t: r[t] for t in got.matched.get("subject", ())},
+    )
+    check(
+        "csam_predicates_matched",
+        ref.csam_predicates_matched,
+        {t: r[t] for t in got.matched.get("underage", ())},
+    )
     ratings = danbooru.ratings if got.danbooru_used else {}
-    check("nsfw_concepts_identified", ref.nsfw_concepts_identified,
-          {**ratings, **{t: r[t] for t in got.matched.get("nsfw", ())}})
-    check("anime_concepts_identified", ref.anime_concepts_identified, danbooru.tags if got.danbooru_used else {})
+    check(
+        "nsfw_concepts_identified",
+        ref.nsfw_concepts_identified,
+        {**ratings, **{t: r[t] for t in got.matched.get("nsfw", ())}},
+    )
+    check(
+        "anime_concepts_identified",
+        ref.anime_concepts_identified,
+        danbooru.tags if got.danbooru_used else {},
+    )
     check("deepdanbooru ran", bool(dd and dd.calls), got.danbooru_used)
-    check("all_predicate_scores", ref.all_predicate_scores, {t: r[t] for t in ref.all_predicate_scores})
-    check("nsfw_similarity_results", ref.nsfw_similarity_results, {t: r[t] for t in ref.nsfw_similarity_results})
+    check(
+        "all_predicate_scores",
+        ref.all_predicate_scores,
+        {t: r[t] for t in ref.all_predicate_scores},
+    )
+    check(
+        "nsfw_similarity_results",
+        ref.nsfw_similarity_results,
+        {t: r[t] for t in ref.nsfw_similarity_results},
+    )
     check("is_neg_prompt_suspect", ref.is_neg_prompt_suspect, False)
     # a score is a margin: > 0 exactly when its label fired
     for name in ("anime", "nsfw", "underage", "csam"):
-        check(f"modbot label {name} (left) and its score > 0 (right)", name in labels, got.scores[name] > 0)
+        check(
+            f"modbot label {name} (left) and its score > 0 (right)",
+            name in labels,
+            got.scores[name] > 0,
+        )
     return problems, got
 
 
@@ -226,9 +279,14 @@ def test_the_same_prompts_and_exactly_the_same_thresholds():
     assert set(PROMPTS) <= set(CONCEPTS.prompts)
     predicates = dict(zip(PLAN.predicates.texts, PLAN.predicates.thr.tolist()))
     assert predicates == checker.all_predicates  # == on floats: the sums are computed alike
-    assert dict(zip(PLAN.danger.texts, PLAN.danger.thr.tolist())) == checker._combined_underage_danger_concepts
+    assert (
+        dict(zip(PLAN.danger.texts, PLAN.danger.thr.tolist()))
+        == checker._combined_underage_danger_concepts
+    )
     assert dict(zip(PLAN.nsfw.texts, PLAN.nsfw.thr.tolist())) == checker.all_nsfw_concepts
-    overrides = {t: v for t, v in checker.nsfw_post_anime_concepts.items() if t in checker.all_nsfw_concepts}
+    overrides = {
+        t: v for t, v in checker.nsfw_post_anime_concepts.items() if t in checker.all_nsfw_concepts
+    }
     assert dict(zip(PLAN.anime_nsfw.texts, PLAN.anime_nsfw.thr.tolist())) == overrides
     assert dict(zip(PLAN.anime.texts, PLAN.anime.thr.tolist())) == checker.anime_cartoon_predicates
     # the five synthetic prompts, byte for byte
@@ -252,7 +310,9 @@ def test_every_field_agrees_with_the_reference_on_near_threshold_draws():
         for name in ("anime", "nsfw", "underage", "csam"):
             fired[name] += name in got.labels
         fired["danbooru"] += got.danbooru_used
-    assert not disagreements, f"{len(disagreements)} of {DRAWS} draws disagree; first: {disagreements[:2]}"
+    assert not disagreements, (
+        f"{len(disagreements)} of {DRAWS} draws disagree; first: {disagreements[:2]}"
+    )
     # the draws reach every outcome often (else agreement would prove little)
     assert all(n > DRAWS // 50 for n in fired.values()), fired
 
@@ -265,14 +325,25 @@ def test_every_field_agrees_with_the_reference_on_near_threshold_draws():
         # the issue's example: child 0.22503 rounds to 0.225 = danger: not underage
         ({"woman": 0.22, "nude": 0.23, "child": 0.22503}, None, {"nsfw"}),
         # a synthetic prompt alone makes a subject's image nsfw
-        ({"woman": 0.2, "nel ov lexi lov thwatchin thalaireason zz big oj anticipation บci ov prick": 0.2051}, None, {"nsfw"}),
+        (
+            {
+                "woman": 0.2,
+                "nel ov lexi lov thwatchin thalaireason zz big oj anticipation บci ov prick": 0.2051,
+            },
+            None,
+            {"nsfw"},
+        ),
         # 'photo of a man' at 0.202 + 0 + 0.01 = 0.21200000000000002: 0.212 is below it
         ({"photo of a man": 0.212, "nude": 0.23}, None, set()),
         # anime revoked at exactly 0.208 stays anime; 0.2079 with a photo prompt > 0.24 does not
         ({"anime": 0.208, "photo of a man": 0.25}, None, {"anime"}),
         ({"anime": 0.2079, "photo of a man": 0.2401}, None, set()),
         # DeepDanbooru's explicit rating makes an anime image nsfw without a CLIP concept
-        ({"anime": 0.21, "child": 0.23}, [0.2, 0.1, 0.5, 0.0, 0.0], {"anime", "csam", "nsfw", "underage"}),
+        (
+            {"anime": 0.21, "child": 0.23},
+            [0.2, 0.1, 0.5, 0.0, 0.0],
+            {"anime", "csam", "nsfw", "underage"},
+        ),
         # its realistic tag sends the image back to the photo rules
         ({"anime": 0.21, "nudity": 0.2, "woman": 0.2}, [0.99, 0.0, 0.0, 0.0, 0.9], set()),
     ],

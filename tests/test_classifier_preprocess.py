@@ -111,7 +111,12 @@ def test_moderately_wide_images_get_square_tiles_and_3_2_photos_none():
 
 
 def drafts(data: bytes) -> tuple[list, list]:
-    with mock.patch.object(JpegImagePlugin.JpegImageFile, "draft", autospec=True, side_effect=JpegImagePlugin.JpegImageFile.draft) as draft:
+    with mock.patch.object(
+        JpegImagePlugin.JpegImageFile,
+        "draft",
+        autospec=True,
+        side_effect=JpegImagePlugin.JpegImageFile.draft,
+    ) as draft:
         regions = decode(data)
     return regions, [c.args[1:] for c in draft.call_args_list]
 
@@ -130,15 +135,26 @@ def test_large_jpegs_are_decoded_in_draft_mode():
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims to be width x height: the shape of a decompression bomb."""
+
     def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_pixel_cap_refuses_bombs_whatever_the_global_setting(monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # someone switched Pillow's check off
-    with pytest.raises(Unreadable, match=r"30000x30000 is 900 megapixels, over the 64 megapixel cap"):
+    with pytest.raises(
+        Unreadable, match=r"30000x30000 is 900 megapixels, over the 64 megapixel cap"
+    ):
         decode(png_header_only(30000, 30000))
     with pytest.raises(Unreadable, match="megapixel cap"):
         decode(encode(Image.new("RGB", (200, 200))), PreprocessConfig(max_pixels=10_000))
@@ -155,7 +171,10 @@ def test_pillow_own_bomb_error_is_unreadable_too(monkeypatch):
     [
         (b"", "empty file (0 bytes)"),
         (b"<!DOCTYPE html><html><body>404 Not Found</body></html>", "not an image: an HTML page"),
-        (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>', "not an image: SVG"),
+        (
+            b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>',
+            "not an image: SVG",
+        ),
         (b"<svg></svg>", "not an image: SVG"),
         (b'{"error": "couldnt_find_object"}', "not an image: JSON"),
         (bytes(range(256)) * 4, "not an image of a supported format"),
@@ -182,7 +201,12 @@ def test_truncated_images_are_unreadable():
 def test_unusual_modes_decode():
     grey16 = Image.fromarray((np.arange(256 * 256).reshape(256, 256) % 65535).astype(np.uint16))
     cmyk = Image.new("CMYK", (300, 300), (0, 255, 255, 0))
-    for image, fmt in [(grey16, "PNG"), (cmyk, "JPEG"), (Image.new("L", (50, 70), 200), "PNG"), (Image.new("1", (90, 90), 1), "BMP")]:
+    for image, fmt in [
+        (grey16, "PNG"),
+        (cmyk, "JPEG"),
+        (Image.new("L", (50, 70), 200), "PNG"),
+        (Image.new("1", (90, 90), 1), "BMP"),
+    ]:
         regions = decode(encode(image, fmt))
         assert all(region.shape == (224, 224, 3) for region in regions)
         assert len(regions) == (2 if image.mode == "I;16" else 1)  # 16-bit: also scaled to 8 bits

@@ -17,36 +17,94 @@ QUIET = 0.10  # below every threshold of the reference
 PREFIXES = {"photo of": 0.0, "painting of": 0.005, "illustration of": 0.075, "3d render of": 0.0125}
 
 HUMAN_PARTS = {  # prefixed only: 0.202 + part offset (+ prefix offset)
-    "a boy": 0.202, "boys": 0.202, "a girl": 0.202, "girls": 0.202, "a teen": 0.202, "men": 0.202,
-    "a woman": 0.202, "a couple": 0.202, "couple kissing": 0.202,
-    "a man": 0.212, "a girl in a bikini": 0.212, "girls in bikinis": 0.212,
+    "a boy": 0.202,
+    "boys": 0.202,
+    "a girl": 0.202,
+    "girls": 0.202,
+    "a teen": 0.202,
+    "men": 0.202,
+    "a woman": 0.202,
+    "a couple": 0.202,
+    "couple kissing": 0.202,
+    "a man": 0.212,
+    "a girl in a bikini": 0.212,
+    "girls in bikinis": 0.212,
 }
 HUMAN_BARE = {
-    "boy": 0.194, "boys": 0.194, "man": 0.194, "men": 0.194, "girl": 0.194, "girls": 0.194,
-    "woman": 0.194, "women": 0.194, "teenager": 0.194, "teen": 0.19, "teens": 0.19,
+    "boy": 0.194,
+    "boys": 0.194,
+    "man": 0.194,
+    "men": 0.194,
+    "girl": 0.194,
+    "girls": 0.194,
+    "woman": 0.194,
+    "women": 0.194,
+    "teenager": 0.194,
+    "teen": 0.19,
+    "teens": 0.19,
 }
 UNDERAGE = {  # prompt: (base, modifier); danger = base + modifier
-    "child": (0.19, 0.035), "children": (0.19, 0.035), "young children": (0.189, 0.03),
-    "a baby": (0.19, 0.0275), "an infant": (0.19, 0.0275), "infants": (0.19, 0.0275),
-    "toddler": (0.19, 0.0275), "toddlers": (0.19, 0.0275),
-    "tween": (0.19, 0.045), "tweens": (0.19, 0.045), "lolicon": (0.20, 0.044),
+    "child": (0.19, 0.035),
+    "children": (0.19, 0.035),
+    "young children": (0.189, 0.03),
+    "a baby": (0.19, 0.0275),
+    "an infant": (0.19, 0.0275),
+    "infants": (0.19, 0.0275),
+    "toddler": (0.19, 0.0275),
+    "toddlers": (0.19, 0.0275),
+    "tween": (0.19, 0.045),
+    "tweens": (0.19, 0.045),
+    "lolicon": (0.20, 0.044),
 }
 NSFW_PREDICATES = {  # bare and prefixed
-    "18+": 0.20, "explicit content": 0.21, "erotica": 0.21, "exposed erection": 0.215,
-    "close up of a vagina": 0.24, "photo of vagina": 0.22, "porn scene": 0.21,
-    "lesbian scene": 0.22, "gay scene": 0.22,
+    "18+": 0.20,
+    "explicit content": 0.21,
+    "erotica": 0.21,
+    "exposed erection": 0.215,
+    "close up of a vagina": 0.24,
+    "photo of vagina": 0.22,
+    "porn scene": 0.21,
+    "lesbian scene": 0.22,
+    "gay scene": 0.22,
 }
-ANIME = {"japanese animation": 0.20, "Japanese cartoon": 0.20, "anime": 0.20, "cartoon": 0.20, "manga": 0.205}
+ANIME = {
+    "japanese animation": 0.20,
+    "Japanese cartoon": 0.20,
+    "anime": 0.20,
+    "cartoon": 0.20,
+    "manga": 0.205,
+}
 NSFW_BARE = {
-    "sexual": 0.2, "sexy": 0.22, "uncensored": 0.21, "naked": 0.22, "nude": 0.22,
-    "nsfw": 0.21, "nudity": 0.21, "erotic": 0.21, "fucking": 0.21,
+    "sexual": 0.2,
+    "sexy": 0.22,
+    "uncensored": 0.21,
+    "naked": 0.22,
+    "nude": 0.22,
+    "nsfw": 0.21,
+    "nudity": 0.21,
+    "erotic": 0.21,
+    "fucking": 0.21,
 }
 NSFW_PARTS = {  # bare and prefixed
-    "explicit content": 0.20, "exposed erection": 0.21, "close up of a vagina": 0.24,
-    "a womans legs spread, vagina exposed": 0.23, "exposed vagina": 0.22, "erotica": 0.21,
-    "blowjob": 0.22, "vagina": 0.21, "an erection": 0.21, "porn": 0.2, "porn scene": 0.20,
-    "lesbian scene": 0.22, "gay scene": 0.22, "a nude man's ass": 0.21, "a nude woman's ass": 0.21,
-    "exposed breasts": 0.22, "girl in a bikini": 0.22, "underwear": 0.21, "lingerie": 0.21,
+    "explicit content": 0.20,
+    "exposed erection": 0.21,
+    "close up of a vagina": 0.24,
+    "a womans legs spread, vagina exposed": 0.23,
+    "exposed vagina": 0.22,
+    "erotica": 0.21,
+    "blowjob": 0.22,
+    "vagina": 0.21,
+    "an erection": 0.21,
+    "porn": 0.2,
+    "porn scene": 0.20,
+    "lesbian scene": 0.22,
+    "gay scene": 0.22,
+    "a nude man's ass": 0.21,
+    "a nude woman's ass": 0.21,
+    "exposed breasts": 0.22,
+    "girl in a bikini": 0.22,
+    "underwear": 0.21,
+    "lingerie": 0.21,
 }
 # the five "synthetic" prompts, as the reference document spells them (two spaces in the
 # second: two adjacent literals in the source); the oracle test checks the package's bytes
@@ -59,14 +117,28 @@ SYNTHETIC = {
     "juxtatweetapicturevalmelee photo": 0.205,
 }
 ANIME_OVERRIDES = {
-    "nsfw": 0.21, "exposed breasts": 0.205, "illustration of exposed breasts": 0.205,
-    "nudity": 0.195, "nude": 0.195, "naked": 0.22,
+    "nsfw": 0.21,
+    "exposed breasts": 0.205,
+    "illustration of exposed breasts": 0.205,
+    "nudity": 0.195,
+    "nude": 0.195,
+    "naked": 0.22,
 }
 
 
 def expected_families() -> dict[str, dict[str, tuple[float, float | None]]]:
     """Every prompt text of each family with (threshold, danger), expanded by hand."""
-    out = {f: {} for f in ("subject", "underage", "nsfw_predicates", "anime", "nsfw_concepts", "anime_nsfw_concepts")}
+    out = {
+        f: {}
+        for f in (
+            "subject",
+            "underage",
+            "nsfw_predicates",
+            "anime",
+            "nsfw_concepts",
+            "anime_nsfw_concepts",
+        )
+    }
     for text, thr in HUMAN_BARE.items():
         out["subject"][text] = (thr, None)
     for text, (base, mod) in UNDERAGE.items():
@@ -153,7 +225,13 @@ def test_decision_constants():
     assert d.anime_skip_prompts == ("lolicon",)
     assert {frozenset(p) for p in d.pairs} == {
         frozenset(p)
-        for p in [("tween", "tweens"), ("teen", "teens"), ("an infant", "infants"), ("toddler", "toddlers"), ("child", "children")]
+        for p in [
+            ("tween", "tweens"),
+            ("teen", "teens"),
+            ("an infant", "infants"),
+            ("toddler", "toddlers"),
+            ("child", "children"),
+        ]
     }
 
 
@@ -258,7 +336,9 @@ def test_anime_skip_prompts_are_validated_and_optional():
     data = json.loads(BUILTIN_FILE.read_text())
     broken = copy.deepcopy(data)
     broken["decision"]["second_pass"]["anime_skip_prompts"] = ["photo of child"]
-    with pytest.raises(ConceptError, match="anime_skip_prompts: must list bare prompts of families.underage"):
+    with pytest.raises(
+        ConceptError, match="anime_skip_prompts: must list bare prompts of families.underage"
+    ):
         ConceptSet.from_dict(broken)
     del data["decision"]["second_pass"]["anime_skip_prompts"]
     plan = DecisionPlan(ConceptSet.from_dict(data))

@@ -52,14 +52,20 @@ def variants(photos: dict[str, bytes]) -> dict[str, bytes]:
     coffee = Image.open(io.BytesIO(photos["coffee"])).convert("RGB")
     out["451x300"] = encode(chelsea.resize((451, 300)))  # torchvision floors 336.9 to 336
     out["300x451"] = encode(chelsea.resize((300, 451)))
-    out["1001x337-wide"] = encode(coffee.resize((1001, 337)))  # tiles on top; crop offset rounds half to even
-    out["1600x1067-big"] = encode(astronaut.resize((1600, 1067)), quality=92)  # Pillow's thumbnail drafts it
+    out["1001x337-wide"] = encode(
+        coffee.resize((1001, 337))
+    )  # tiles on top; crop offset rounds half to even
+    out["1600x1067-big"] = encode(
+        astronaut.resize((1600, 1067)), quality=92
+    )  # Pillow's thumbnail drafts it
     out["225x500"] = encode(astronaut.resize((225, 500)))
     out["150x100-small"] = encode(chelsea.resize((150, 100)))  # upscaled
     out["png"] = encode(coffee.resize((333, 247)), "PNG")
     rgba = coffee.resize((300, 300)).convert("RGBA")
     rgba.putalpha(Image.linear_gradient("L").resize((300, 300)))
-    out["rgba-png"] = encode(rgba, "PNG")  # the reference drops alpha; ours composites (second region)
+    out["rgba-png"] = encode(
+        rgba, "PNG"
+    )  # the reference drops alpha; ours composites (second region)
     exif = Image.Exif()
     exif[0x0112] = 6
     out["exif-rotated"] = encode(chelsea, exif=exif)  # the reference does not rotate
@@ -77,10 +83,16 @@ def reference_interrogator(loaded) -> Interrogator:
     BLIP, no download), with horde-safety's ``similarities``, as get_interrogator_no_blip
     sets them up (but bound to this instance, not patched into the classes)."""
     ci = Interrogator.__new__(Interrogator)
-    ci.config = Config(caption_model_name=None, clip_model_name="ViT-L-14/openai", device="cpu", quiet=True)
+    ci.config = Config(
+        caption_model_name=None, clip_model_name="ViT-L-14/openai", device="cpu", quiet=True
+    )
     ci.device, ci.dtype = "cpu", loaded.dtype
     ci.caption_offloaded, ci.clip_offloaded = True, False
-    ci.clip_model, ci.clip_preprocess, ci.tokenize = loaded.model, open_clip_transform(loaded), loaded.tokenizer
+    ci.clip_model, ci.clip_preprocess, ci.tokenize = (
+        loaded.model,
+        open_clip_transform(loaded),
+        loaded.tokenizer,
+    )
     ci.similarities = types.MethodType(interrogate._similarities_hijack, ci)
     interrogate._cached_text_array_features.clear()  # keyed by texts only: another model's would be reused
     return ci
@@ -100,10 +112,18 @@ def reference_similarities(ci: Interrogator, data: bytes, prompts) -> np.ndarray
 
 
 def test_the_first_region_is_open_clips_transform_of_fedi_safetys_thumbnail(photos):
-    loaded_cfg = {"size": 224, "mode": "RGB", "interpolation": "bicubic", "resize_mode": "shortest",
-                  "mean": (0.48145466, 0.4578275, 0.40821073), "std": (0.26862954, 0.26130258, 0.27577711)}
+    loaded_cfg = {
+        "size": 224,
+        "mode": "RGB",
+        "interpolation": "bicubic",
+        "resize_mode": "shortest",
+        "mean": (0.48145466, 0.4578275, 0.40821073),
+        "std": (0.26862954, 0.26130258, 0.27577711),
+    }
     transform = image_transform_v2(PreprocessCfg(**loaded_cfg), is_train=False)
-    pil_steps = transform.transforms[:-2]  # Resize, CenterCrop, convert("RGB"); then ToTensor, Normalize
+    pil_steps = transform.transforms[
+        :-2
+    ]  # Resize, CenterCrop, convert("RGB"); then ToTensor, Normalize
     for name, data in variants(photos).items():
         expected = fedi_safety_image(data)
         for step in pil_steps:
@@ -125,12 +145,22 @@ def shifted_concepts(delta: float) -> ConceptSet:
 def shifted_reference(ci: Interrogator, delta: float) -> NSFWChecker:
     checker = NSFWChecker(ci, None)
     checker.predicate_default_threshold -= delta
-    for table in (checker.human_predicates_isolated, checker.underage_predicates, checker.nsfw_predicates,
-                  checker.anime_cartoon_predicates, checker.nsfw_isolated_concepts, checker.nsfw_concept_parts,
-                  checker.nsfw_synth_concepts, checker.nsfw_post_anime_concepts):
+    for table in (
+        checker.human_predicates_isolated,
+        checker.underage_predicates,
+        checker.nsfw_predicates,
+        checker.anime_cartoon_predicates,
+        checker.nsfw_isolated_concepts,
+        checker.nsfw_concept_parts,
+        checker.nsfw_synth_concepts,
+        checker.nsfw_post_anime_concepts,
+    ):
         for key in table:
             table[key] = table[key] - delta
-    for key, modifier in checker.underage_danger_modifiers.items():  # as _set_default_predicates sums them
+    for (
+        key,
+        modifier,
+    ) in checker.underage_danger_modifiers.items():  # as _set_default_predicates sums them
         checker.underage_danger_concepts[key] = modifier + checker.underage_predicates[key]
     checker.refresh()
     return checker
@@ -138,13 +168,19 @@ def shifted_reference(ci: Interrogator, delta: float) -> NSFWChecker:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    return load_model(tiny_spec(write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "t.safetensors", seed=3)))
+    return load_model(
+        tiny_spec(
+            write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "t.safetensors", seed=3)
+        )
+    )
 
 
 @pytest.fixture(scope="module")
 def vit_b_32():
     # a random initialisation (seed 0) without a checkpoint file: 600 MB not written
-    return load_model(ModelSpec(name="ViT-B-32", pretrained=None, device="cpu", allow_random_weights=True))
+    return load_model(
+        ModelSpec(name="ViT-B-32", pretrained=None, device="cpu", allow_random_weights=True)
+    )
 
 
 SLOW = os.environ.get("MODBOT_SLOW_TESTS") == "1"
@@ -171,16 +207,32 @@ def test_vit_b_32_first_region_features_equal_the_reference_path(vit_b_32, photo
 
 
 @pytest.mark.timeout(3600 if SLOW else 300)
-@pytest.mark.parametrize("model", ["tiny", pytest.param("vit_b_32", marks=pytest.mark.skipif(
-    not SLOW, reason="ViT-B-32's whole comparison takes minutes on 2 cores: MODBOT_SLOW_TESTS=1"))])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "tiny",
+        pytest.param(
+            "vit_b_32",
+            marks=pytest.mark.skipif(
+                not SLOW,
+                reason="ViT-B-32's whole comparison takes minutes on 2 cores: MODBOT_SLOW_TESTS=1",
+            ),
+        ),
+    ],
+)
 def test_engine_first_region_and_labels_equal_the_reference(model, request, photos, tmp_path):
     loaded = request.getfixturevalue(model)
     images = variants(photos)
     ci = reference_interrogator(loaded)
     concepts = ConceptSet.builtin()
     with Engine(loaded, concepts, text_cache_dir=tmp_path) as engine:
-        ours = {name: engine._similarities(decode(data, engine.preprocess))[0] for name, data in images.items()}
-    theirs = {name: reference_similarities(ci, data, concepts.prompts) for name, data in images.items()}
+        ours = {
+            name: engine._similarities(decode(data, engine.preprocess))[0]
+            for name, data in images.items()
+        }
+    theirs = {
+        name: reference_similarities(ci, data, concepts.prompts) for name, data in images.items()
+    }
     for name in images:
         assert np.abs(ours[name] - theirs[name]).max() < 1e-6, name
 
@@ -189,8 +241,12 @@ def test_engine_first_region_and_labels_equal_the_reference(model, request, phot
     delta = 0.2 - float(np.quantile(every, 0.88))
     checker = shifted_reference(ci, delta)
     shifted = shifted_concepts(delta)
-    thresholds = np.array([min(p.threshold for f in shifted.families.values() for p in f if p.text == t)
-                           for t in concepts.prompts])
+    thresholds = np.array(
+        [
+            min(p.threshold for f in shifted.families.values() for p in f if p.text == t)
+            for t in concepts.prompts
+        ]
+    )
     labels_seen = set()
     with Engine(loaded, shifted, text_cache_dir=tmp_path) as engine:
         verdicts = dict(zip(images, engine.classify_many(list(images.values()))))
@@ -199,9 +255,19 @@ def test_engine_first_region_and_labels_equal_the_reference(model, request, phot
         assert 0.01 <= firing <= 0.5, (name, firing)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ref = checker.check_for_nsfw(fedi_safety_image(data), prompt="", model_info={"nsfw": True, "tags": []})
-        expected = {label for label, on in [("anime", ref.is_anime), ("nsfw", ref.is_nsfw),
-                                            ("underage", ref.is_underage_subject), ("csam", ref.is_csam)] if on}
+            ref = checker.check_for_nsfw(
+                fedi_safety_image(data), prompt="", model_info={"nsfw": True, "tags": []}
+            )
+        expected = {
+            label
+            for label, on in [
+                ("anime", ref.is_anime),
+                ("nsfw", ref.is_nsfw),
+                ("underage", ref.is_underage_subject),
+                ("csam", ref.is_csam),
+            ]
+            if on
+        }
         got = set(verdicts[name].labels)
         if verdicts[name].regions == 1:
             assert got == expected, name

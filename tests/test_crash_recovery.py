@@ -15,9 +15,13 @@ from modbot.store import Store
 from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
 
 # Lemmy answers each action after a while: the process is killed with requests in flight.
-ACTION_PATHS = [("lemmy", "/api/v3/post/remove"), ("lemmy", "/api/v3/user/ban"),
-                ("lemmy", "/api/v3/post/report"), ("lemmy", "/api/v3/private_message"),
-                ("pictrs", "/internal/purge")]
+ACTION_PATHS = [
+    ("lemmy", "/api/v3/post/remove"),
+    ("lemmy", "/api/v3/user/ban"),
+    ("lemmy", "/api/v3/post/report"),
+    ("lemmy", "/api/v3/private_message"),
+    ("pictrs", "/internal/purge"),
+]
 
 
 @pytest.fixture
@@ -59,8 +63,10 @@ def test_killed_between_the_remove_and_the_ban_the_ban_is_done_once_at_restart(s
     if not took:  # Lemmy fails it after the delay: the ban never takes effect
         s.lemmy.fail_next("/api/v3/user/ban", status=502)
     child = s.start("run", "--once")
-    wait_for(lambda: any(r.path == "/api/v3/user/ban" for r in s.lemmy.requests),
-             what="the ban on its way")
+    wait_for(
+        lambda: any(r.path == "/api/v3/user/ban" for r in s.lemmy.requests),
+        what="the ban on its way",
+    )
     kill(child)
     assert s.lemmy.post(post.id).removed and not s.lemmy.reports
     first = s.decisions()
@@ -95,8 +101,7 @@ def test_killed_between_the_remove_and_the_ban_the_ban_is_done_once_at_restart(s
     store = Store(s.state)
     try:
         assert store.journal_entries() == [] and store.claims_left() == []
-        assert store.is_seen(
-            "live", "post", post.id, iso(s.lemmy.post(post.id).published))
+        assert store.is_seen("live", "post", post.id, iso(s.lemmy.post(post.id).published))
     finally:
         store.close()
 
@@ -119,10 +124,18 @@ def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(scenario
         k = rng.randint(0, 10)
         child = s.start("run", "--once", stdout=None, stderr=None)
         try:
-            wait_for(lambda: child.poll() is not None or (
-                len(s.lemmy.mutating_requests()) - mutations_before >= k if k else
-                any(r.path == "/api/v3/post/list" for r in s.lemmy.requests[before:])),
-                timeout=120, what="the moment to kill")
+            wait_for(
+                lambda: (
+                    child.poll() is not None
+                    or (
+                        len(s.lemmy.mutating_requests()) - mutations_before >= k
+                        if k
+                        else any(r.path == "/api/v3/post/list" for r in s.lemmy.requests[before:])
+                    )
+                ),
+                timeout=120,
+                what="the moment to kill",
+            )
             time.sleep(rng.uniform(0, 0.3))
         finally:
             if child.poll() is None:
@@ -139,8 +152,12 @@ def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(scenario
     for action in ("remove", "ban", "report", "purge_image"):
         assert s.sent(action) == s.expected(action), action
     assert all(s.messages_about(p) == 1 for p in s.posts), "each post told to the admin once"
-    assert all(s.lemmy.post(p.id).removed and s.lemmy.person(p.creator_id).banned
-               and not s.lemmy.image_exists(s.aliases[p.id]) for p in s.posts)
+    assert all(
+        s.lemmy.post(p.id).removed
+        and s.lemmy.person(p.creator_id).banned
+        and not s.lemmy.image_exists(s.aliases[p.id])
+        for p in s.posts
+    )
 
     # every decision recorded once, each action in it done, and when
     records = [r for r in s.decisions() if r["item"]["kind"] == "post"]

@@ -46,8 +46,10 @@ class Lines:
 def request_sweep(state_path, since=None) -> None:
     store = Store(state_path)
     try:
-        store.set_cursor(DRY_SWEEP_REQUEST, json.dumps(
-            {"requested_at": utc_iso(), "since": utc_iso(since) if since else None}))
+        store.set_cursor(
+            DRY_SWEEP_REQUEST,
+            json.dumps({"requested_at": utc_iso(), "since": utc_iso(since) if since else None}),
+        )
     finally:
         store.close()
 
@@ -61,13 +63,16 @@ def heartbeat(state_path) -> dict:
 
 
 def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
-        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     old = backlog(lemmy, photos, posts=12, days_old=3)
-    fresh = lemmy.add_post(cast.pics, cast.bob, name="new",
-                           url=lemmy.add_remote_file("new.jpg", photos["chelsea"]))
-    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=old["bad_hashes"],
-                        poll_every="1s")
+    fresh = lemmy.add_post(
+        cast.pics, cast.bob, name="new", url=lemmy.add_remote_file("new.jpg", photos["chelsea"])
+    )
+    rules = write_rules(
+        tmp_path, lemmy, tiny_checkpoint, known_bad=old["bad_hashes"], poll_every="1s"
+    )
     bot = Bot(lemmy, tmp_path, rules)
     # As if the cron job had fired: the sweep runs in slices after the polls.
     request_sweep(bot.state, since=now() - timedelta(days=30))
@@ -75,10 +80,16 @@ def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
     daemon = bot.start("run", "--dry-run", "--report", "run.html")
     err = Lines(daemon.stderr)
     wait_for(lambda: err.count(" cycle 1: ") == 1, what="the first cycle")
-    later = lemmy.add_post(cast.pics, cast.alice, name="between cycles",
-                           url=lemmy.add_remote_file("later.jpg", photos["astronaut"]))
-    wait_for(lambda: any(r["item"]["id"] == later.id for r in bot.decisions()),
-             what="the post made between cycles")
+    later = lemmy.add_post(
+        cast.pics,
+        cast.alice,
+        name="between cycles",
+        url=lemmy.add_remote_file("later.jpg", photos["astronaut"]),
+    )
+    wait_for(
+        lambda: any(r["item"]["id"] == later.id for r in bot.decisions()),
+        what="the post made between cycles",
+    )
     wait_for(lambda: err.count(" cycle ") >= 2, what="two cycles")
     check = bot("healthcheck")
     assert check.stdout.startswith("ok: last good cycle")
@@ -97,10 +108,14 @@ def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
 
     assert lemmy.mutating_requests() == [], "a dry run changes nothing"
     records = bot.decisions()
-    per_item = Counter((r["item"]["kind"], r["item"]["id"]) for r in records
-                       if r["item"]["kind"] != "upload")
-    expected = ({("post", i) for i in old["posts"]} | {("comment", i) for i in old["comments"]}
-                | {("post", fresh.id), ("post", later.id)})
+    per_item = Counter(
+        (r["item"]["kind"], r["item"]["id"]) for r in records if r["item"]["kind"] != "upload"
+    )
+    expected = (
+        {("post", i) for i in old["posts"]}
+        | {("comment", i) for i in old["comments"]}
+        | {("post", fresh.id), ("post", later.id)}
+    )
     assert set(per_item) == expected and max(per_item.values()) == 1
     assert {r["run_id"] for r in records} == {records[0]["run_id"]}
 
@@ -119,16 +134,23 @@ def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
     assert "DRY RUN" in page and "known abusive image" in page and "<img" not in page
 
 
-def test_a_cron_request_sweeps_in_slices_after_the_poll(fake_lemmy, photos, tiny_checkpoint,
-                                                         tmp_path, monkeypatch):
+def test_a_cron_request_sweeps_in_slices_after_the_poll(
+    fake_lemmy, photos, tiny_checkpoint, tmp_path, monkeypatch
+):
     from modbot.pipeline import Pipeline
     from modbot.rules import load_policy
     from modbot.settings import Settings
 
     lemmy = fake_lemmy
     old = backlog(lemmy, photos, posts=70, days_old=2)  # more than one page
-    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=old["bad_hashes"],
-                        sweep_cron='"0 4 * * *"', sweep_since="7d")
+    rules = write_rules(
+        tmp_path,
+        lemmy,
+        tiny_checkpoint,
+        known_bad=old["bad_hashes"],
+        sweep_cron='"0 4 * * *"',
+        sweep_since="7d",
+    )
     bot = Bot(lemmy, tmp_path, rules)
     settings = Settings.from_env(bot.env)
     policy = load_policy(rules)
@@ -152,15 +174,24 @@ def test_a_cron_request_sweeps_in_slices_after_the_poll(fake_lemmy, photos, tiny
 
 def test_healthcheck_says_why_it_fails(tmp_path):
     state = tmp_path / "state.sqlite3"
-    missing = subprocess.run([sys.executable, "-m", "modbot", "healthcheck", "--state", str(state)],
-                             capture_output=True, text=True)
+    missing = subprocess.run(
+        [sys.executable, "-m", "modbot", "healthcheck", "--state", str(state)],
+        capture_output=True,
+        text=True,
+    )
     assert missing.returncode == 1 and "no state file" in missing.stderr
     assert not state.exists(), "a healthcheck creates nothing"
 
     store = Store(state)
     now_ = datetime.now(timezone.utc)
-    beat = {"poll_every": 60, "cycles": 5, "run_id": "r", "last_ok": utc_iso(now_ - timedelta(minutes=2)),
-            "last_error": None, "stopped_at": None}
+    beat = {
+        "poll_every": 60,
+        "cycles": 5,
+        "run_id": "r",
+        "last_ok": utc_iso(now_ - timedelta(minutes=2)),
+        "last_error": None,
+        "stopped_at": None,
+    }
     store.set_cursor(HEARTBEAT_CURSOR, json.dumps(beat))
     store.close()
     assert health(state, now=now_).ok
@@ -172,9 +203,16 @@ def test_healthcheck_says_why_it_fails(tmp_path):
     beat.update(last_ok=utc_iso(now_ - timedelta(hours=1)), last_error="LemmyError: HTTP 502")
     store.set_cursor(HEARTBEAT_CURSOR, json.dumps(beat))
     store.close()
-    cli = subprocess.run([sys.executable, "-m", "modbot", "healthcheck"], capture_output=True,
-                         text=True, env={"MODBOT_STATE": str(state), "PATH": ""})
+    cli = subprocess.run(
+        [sys.executable, "-m", "modbot", "healthcheck"],
+        capture_output=True,
+        text=True,
+        env={"MODBOT_STATE": str(state), "PATH": ""},
+    )
     assert cli.returncode == 1 and "last error: LemmyError: HTTP 502" in cli.stderr
-    ok = subprocess.run([sys.executable, "-m", "modbot", "healthcheck", "--state", str(state),
-                         "--max-age", "2h"], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "modbot", "healthcheck", "--state", str(state), "--max-age", "2h"],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0 and ok.stdout.startswith("ok: ")

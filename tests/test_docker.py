@@ -57,8 +57,13 @@ def grace_seconds(text: str) -> int:
 
 
 def run_modbot(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "modbot", *args], capture_output=True,
-                          text=True, timeout=60, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "modbot", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **kwargs,
+    )
 
 
 def copies() -> dict[str, str]:
@@ -73,8 +78,7 @@ def copies() -> dict[str, str]:
 
 def step(needle: str) -> int:
     """Index (in instructions()) of the one RUN whose command holds `needle`."""
-    found = [i for i, (word, rest) in enumerate(instructions())
-             if word == "RUN" and needle in rest]
+    found = [i for i, (word, rest) in enumerate(instructions()) if word == "RUN" and needle in rest]
     assert len(found) == 1, f"{len(found)} RUN steps with {needle!r}"
     return found[0]
 
@@ -85,9 +89,10 @@ def test_slim_python_base_non_root_offline():
     assert re.fullmatch(r"python:3\.\d+-slim", args["PYTHON_IMAGE"])
     assert one("FROM") == "${PYTHON_IMAGE}"
     assert "nvidia/cuda" not in (ROOT / "Dockerfile").read_text().split("ARG PYTHON_IMAGE")[1]
-    python = tuple(map(int, args["PYTHON_IMAGE"][len("python:"):-len("-slim")].split(".")))
-    floor = re.search(r'^requires-python = ">=(\d+)\.(\d+)"', (ROOT / "pyproject.toml").read_text(),
-                      re.M)
+    python = tuple(map(int, args["PYTHON_IMAGE"][len("python:") : -len("-slim")].split(".")))
+    floor = re.search(
+        r'^requires-python = ">=(\d+)\.(\d+)"', (ROOT / "pyproject.toml").read_text(), re.M
+    )
     assert python >= tuple(map(int, floor.groups()))
     lock_target = re.search(r"--python-version (\d+)\.(\d+)", (ROOT / "deploy/lock").read_text())
     assert python == tuple(map(int, lock_target.groups())), "the lock is made for this Python"
@@ -105,8 +110,11 @@ def test_layers_go_torch_requirements_weights_code():
     # weights: a code change must not download 1.7 GB again.
     before_weights = [rest.split()[0] for word, rest in steps[:weights] if word == "COPY"]
     assert before_weights == ["deploy/requirements.lock", "deploy/fetch-weights"]
-    code_copies = [i for i, (word, rest) in enumerate(steps) if word == "COPY"
-                   and rest.split()[0] in ("modbot", "classifier", "pyproject.toml")]
+    code_copies = [
+        i
+        for i, (word, rest) in enumerate(steps)
+        if word == "COPY" and rest.split()[0] in ("modbot", "classifier", "pyproject.toml")
+    ]
     assert len(code_copies) == 3 and weights < min(code_copies) and max(code_copies) < code
     lock_path = next(d for d, s in copies().items() if s == "deploy/requirements.lock")
     assert f"pip install --require-hashes -r {lock_path}" in steps[lock][1]
@@ -129,10 +137,15 @@ def test_each_build_argument_comes_just_before_its_first_use():
 def test_the_cpu_image_is_one_build_argument_away_and_documented():
     args = dict(rest.split("=", 1) for word, rest in instructions() if word == "ARG")
     assert args["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cu128"
-    pins = dict(line.split("==") for line in (ROOT / "constraints-cpu.txt").read_text().splitlines()
-                if "==" in line and not line.startswith("#"))
-    assert (args["TORCH_VERSION"], args["TORCHVISION_VERSION"]) == (pins["torch"],
-                                                                     pins["torchvision"])
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / "constraints-cpu.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert (args["TORCH_VERSION"], args["TORCHVISION_VERSION"]) == (
+        pins["torch"],
+        pins["torchvision"],
+    )
     cpu = "--build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu"
     assert cpu in (ROOT / "README.md").read_text()
     assert cpu in (ROOT / "Dockerfile").read_text()
@@ -181,21 +194,31 @@ class FakeHub:
         self.server.server_close()
 
 
-def run_weights_step(tmp_path: Path, fetch: str, endpoint: str,
-                     dd_sha256: str | None = None) -> subprocess.CompletedProcess:
+def run_weights_step(
+    tmp_path: Path, fetch: str, endpoint: str, dd_sha256: str | None = None
+) -> subprocess.CompletedProcess:
     """The weights RUN as the build runs it (sh, the venv's python3 first on PATH), with
     the files it COPYs taken from the checkout."""
     command = instructions()[step("MODBOT_FETCH_WEIGHTS")][1]
     for destination, source in copies().items():
         command = command.replace(destination, str(ROOT / source))
     return subprocess.run(
-        ["sh", "-c", command], capture_output=True, text=True, timeout=120,
-        env={**os.environ, "MODBOT_FETCH_WEIGHTS": fetch, "HF_HOME": str(tmp_path / "hf"),
-             "HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_TELEMETRY": "1",
-             # DeepDanbooru from the fake hub too: its body, with the body's sha256
-             "MODBOT_DEEPDANBOORU_URL": f"{endpoint}/dd/resolve/v1/model-resnet_custom_v3.pt",
-             "MODBOT_DEEPDANBOORU_SHA256": dd_sha256 or hashlib.sha256(FakeHub.BODY).hexdigest(),
-             "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+        ["sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "MODBOT_FETCH_WEIGHTS": fetch,
+            "HF_HOME": str(tmp_path / "hf"),
+            "HF_ENDPOINT": endpoint,
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            # DeepDanbooru from the fake hub too: its body, with the body's sha256
+            "MODBOT_DEEPDANBOORU_URL": f"{endpoint}/dd/resolve/v1/model-resnet_custom_v3.pt",
+            "MODBOT_DEEPDANBOORU_SHA256": dd_sha256 or hashlib.sha256(FakeHub.BODY).hexdigest(),
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        },
+    )
 
 
 def test_the_weights_step_puts_the_weights_where_the_loader_looks(tmp_path):
@@ -218,9 +241,12 @@ def test_the_weights_step_puts_the_weights_where_the_loader_looks(tmp_path):
         print(_resolve_checkpoint(spec, _tag_config(spec)))
     """
     found = subprocess.run(
-        [sys.executable, "-c", code, str(ROOT / "rules.yaml")], capture_output=True,
-        text=True, timeout=120, env={**os.environ, "HF_HOME": str(tmp_path / "hf"),
-                                     "HF_HUB_OFFLINE": "1"})
+        [sys.executable, "-c", code, str(ROOT / "rules.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"},
+    )
     assert found.returncode == 0, found.stderr[-2000:]
     weights = Path(found.stdout.strip())
     assert weights.is_relative_to(tmp_path / "hf" / "hub")
@@ -269,9 +295,18 @@ def test_entrypoint_cmd_and_healthcheck_are_real_commands(tmp_path):
     sick = run_modbot(*health_cmd[1:], env=container_env)
     assert sick.returncode == 1 and "no state file" in sick.stderr
     store = Store(state)
-    store.set_cursor(HEARTBEAT_CURSOR, json.dumps({
-        "poll_every": 60, "cycles": 1, "run_id": "r",
-        "last_ok": utc_iso(datetime.now(timezone.utc)), "stopped_at": None}))
+    store.set_cursor(
+        HEARTBEAT_CURSOR,
+        json.dumps(
+            {
+                "poll_every": 60,
+                "cycles": 1,
+                "run_id": "r",
+                "last_ok": utc_iso(datetime.now(timezone.utc)),
+                "stopped_at": None,
+            }
+        ),
+    )
     store.close()
     healthy = run_modbot(*health_cmd[1:], env=container_env)
     assert healthy.returncode == 0, healthy.stderr
@@ -283,8 +318,16 @@ def test_the_image_copies_what_the_demo_and_rules_need():
     assert "hashes /etc/modbot/hashes" in copies
     assert env()["MODBOT_RULES"] == "/etc/modbot/rules.yaml"
     ignored = (ROOT / ".dockerignore").read_text().split()
-    for needed in ("modbot", "classifier", "rules.yaml", "hashes", "pyproject.toml",
-                   "README.md", "LICENSE", "deploy"):
+    for needed in (
+        "modbot",
+        "classifier",
+        "rules.yaml",
+        "hashes",
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        "deploy",
+    ):
         assert needed not in ignored
     assert ".venv" in ignored and "*.sqlite3" in ignored and ".env" in ignored
 

@@ -15,8 +15,16 @@ from test_sweep import tiny_checkpoint, write_rules  # noqa: F401 (fixture)
 
 # Spaces, a `$` and a `${...}` the file must not expand, a `#` it must not cut.
 PASSWORD = "correct horse $battery ${HOME} #staple"
-SETTINGS_VARS = ("LEMMY_URL", "LEMMY_USERNAME", "LEMMY_PASSWORD", "PICTRS_URL",
-                 "PICTRS_API_KEY", "MODBOT_STATE", "MODBOT_RULES", "MODBOT_ENV_FILE")
+SETTINGS_VARS = (
+    "LEMMY_URL",
+    "LEMMY_USERNAME",
+    "LEMMY_PASSWORD",
+    "PICTRS_URL",
+    "PICTRS_API_KEY",
+    "MODBOT_STATE",
+    "MODBOT_RULES",
+    "MODBOT_ENV_FILE",
+)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -26,11 +34,17 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def modbot(*args: str, cwd: Path, env: dict[str, str] | None = None,
-           timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "modbot", *args], cwd=cwd,
-                          env=env if env is not None else clean_env(), capture_output=True,
-                          text=True, timeout=timeout)
+def modbot(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "modbot", *args],
+        cwd=cwd,
+        env=env if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def write_env(path: Path, text: str, mode: int = 0o600) -> Path:
@@ -39,14 +53,15 @@ def write_env(path: Path, text: str, mode: int = 0o600) -> Path:
     return path
 
 
-def test_run_once_dry_run_with_only_a_dot_env_file(fake_lemmy, photos, tiny_checkpoint,
-                                                   tmp_path):
+def test_run_once_dry_run_with_only_a_dot_env_file(fake_lemmy, photos, tiny_checkpoint, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     lemmy.add_person("automod", admin=True, bot_account=True, password=PASSWORD)
     upload = lemmy.add_upload(cast.alice, photos["chelsea"])
     lemmy.add_post(cast.pics, cast.alice, name="a cat", url=upload.url)
     write_rules(tmp_path, lemmy, tiny_checkpoint)
-    write_env(tmp_path / ".env", f"""\
+    write_env(
+        tmp_path / ".env",
+        f"""\
 # as .env.example, filled in
 LEMMY_URL={lemmy.url}
 LEMMY_USERNAME=automod
@@ -54,7 +69,8 @@ LEMMY_PASSWORD='{PASSWORD}'
 
 export MODBOT_STATE=state-from-dotenv.sqlite3
 MODBOT_RULES=rules.yaml   # a comment after the value
-""")
+""",
+    )
 
     run = modbot("-v", "run", "--once", "--dry-run", cwd=tmp_path)
 
@@ -82,8 +98,10 @@ def test_the_environment_wins_over_the_file(tmp_path):
     both = modbot("healthcheck", cwd=tmp_path, env=clean_env(MODBOT_STATE="from-env.sqlite3"))
     assert both.returncode == 1
     assert "from-env.sqlite3" in both.stderr and "from-file.sqlite3" not in both.stderr
-    assert ".env: MODBOT_STATE set in the environment as well; the environment's value " \
-           "is used" in both.stderr
+    assert (
+        ".env: MODBOT_STATE set in the environment as well; the environment's value "
+        "is used" in both.stderr
+    )
 
 
 def test_env_file_option_and_variable_name_the_file(tmp_path):
@@ -92,8 +110,7 @@ def test_env_file_option_and_variable_name_the_file(tmp_path):
 
     option = modbot("--env-file", str(elsewhere), "healthcheck", cwd=tmp_path)
     assert "named.sqlite3" in option.stderr and "default.sqlite3" not in option.stderr
-    variable = modbot("healthcheck", cwd=tmp_path,
-                      env=clean_env(MODBOT_ENV_FILE=str(elsewhere)))
+    variable = modbot("healthcheck", cwd=tmp_path, env=clean_env(MODBOT_ENV_FILE=str(elsewhere)))
     assert "named.sqlite3" in variable.stderr
     none = modbot("--env-file", os.devnull, "healthcheck", cwd=tmp_path)
     assert "modbot.sqlite3" in none.stderr and "default.sqlite3" not in none.stderr
@@ -104,21 +121,26 @@ def test_env_file_option_and_variable_name_the_file(tmp_path):
 
 
 def test_a_malformed_file_is_refused_by_line_without_showing_it(tmp_path):
-    write_env(tmp_path / ".env", """\
+    write_env(
+        tmp_path / ".env",
+        """\
 LEMMY_URL=https://lemmy.example
 
 LEMMY_USERNAME automod
 LEMMY_PASSWORD=
 hunter2-pasted-alone
 LEMMY-URL=https://other.example
-""")
+""",
+    )
     done = modbot("healthcheck", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stdout == ""
     message = done.stderr.strip()
-    assert message.startswith("modbot: env file .env is malformed: line 3: not a KEY=value "
-                              "line; line 5: no '=' in it; line 6: the name before '=' is "
-                              "not a variable name"), message
+    assert message.startswith(
+        "modbot: env file .env is malformed: line 3: not a KEY=value "
+        "line; line 5: no '=' in it; line 6: the name before '=' is "
+        "not a variable name"
+    ), message
     assert "hunter2" not in message and "automod" not in message and "other" not in message
     assert "no state file" not in message, "the command did not run"
 
@@ -127,8 +149,9 @@ def test_an_unreadable_file_gets_a_clear_error(tmp_path):
     (tmp_path / ".env").mkdir()
     folder = modbot("healthcheck", cwd=tmp_path)
     assert folder.returncode == 1
-    assert folder.stderr.strip() == ("modbot: env file .env is a directory, not a file of "
-                                     "KEY=value lines")
+    assert folder.stderr.strip() == (
+        "modbot: env file .env is a directory, not a file of KEY=value lines"
+    )
 
     binary = tmp_path / "binary.env"
     binary.write_bytes(b"LEMMY_PASSWORD=\xff\xfe\n")
@@ -152,15 +175,17 @@ def test_a_file_this_user_may_not_read(tmp_path, monkeypatch, capsys):
     assert main(["--env-file", str(secret), "healthcheck"]) == 1
     assert capsys.readouterr().err.strip() == (
         f"modbot: env file {secret} cannot be read by this user (permission denied); make "
-        f"it readable by the account modbot runs as (chown it, then chmod 600 {secret})")
+        f"it readable by the account modbot runs as (chown it, then chmod 600 {secret})"
+    )
 
 
 def test_a_world_readable_file_holding_the_password_is_warned_about(tmp_path):
-    env = write_env(tmp_path / ".env", "LEMMY_PASSWORD=x\nMODBOT_STATE=s.sqlite3\n",
-                    mode=0o644)
+    env = write_env(tmp_path / ".env", "LEMMY_PASSWORD=x\nMODBOT_STATE=s.sqlite3\n", mode=0o644)
     loose = modbot("healthcheck", cwd=tmp_path)
-    assert (".env holds LEMMY_PASSWORD and every user of this machine can read it; make "
-            "it the bot's alone: chmod 600 .env") in loose.stderr
+    assert (
+        ".env holds LEMMY_PASSWORD and every user of this machine can read it; make "
+        "it the bot's alone: chmod 600 .env"
+    ) in loose.stderr
 
     env.chmod(0o600)
     assert "chmod" not in modbot("healthcheck", cwd=tmp_path).stderr

@@ -62,13 +62,18 @@ def names_the_code_reads() -> set[str]:
     """Every LEMMY_/PICTRS_/MODBOT_ string constant in modbot/, classifier/ and the
     Python scripts of deploy/ (the image build's own knobs)."""
     found = set()
-    scripts = [p for p in (ROOT / "deploy").glob("*") if p.is_file()
-               and p.read_text(errors="replace").startswith("#!/usr/bin/env python")]
-    for path in [*(ROOT / "modbot").rglob("*.py"), *(ROOT / "classifier").rglob("*.py"),
-                 *scripts]:
+    scripts = [
+        p
+        for p in (ROOT / "deploy").glob("*")
+        if p.is_file() and p.read_text(errors="replace").startswith("#!/usr/bin/env python")
+    ]
+    for path in [*(ROOT / "modbot").rglob("*.py"), *(ROOT / "classifier").rglob("*.py"), *scripts]:
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and NAME.fullmatch(node.value):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and NAME.fullmatch(node.value)
+            ):
                 found.add(node.value)
     return found
 
@@ -104,9 +109,16 @@ def dockerfile_env_and_args() -> tuple[dict[str, str], set[str]]:
 
 
 def test_settings_reads_the_documented_names():
-    assert settings_names() == {"LEMMY_URL", "LEMMY_USERNAME", "LEMMY_PASSWORD", "PICTRS_URL",
-                                "PICTRS_API_KEY", "MODBOT_STATE", "MODBOT_RULES",
-                                "MODBOT_CLASSIFIER_TOKEN"}
+    assert settings_names() == {
+        "LEMMY_URL",
+        "LEMMY_USERNAME",
+        "LEMMY_PASSWORD",
+        "PICTRS_URL",
+        "PICTRS_API_KEY",
+        "MODBOT_STATE",
+        "MODBOT_RULES",
+        "MODBOT_CLASSIFIER_TOKEN",
+    }
     assert required_names() == {"LEMMY_URL", "LEMMY_USERNAME", "LEMMY_PASSWORD"}
 
 
@@ -145,11 +157,16 @@ def test_readme_and_configuration_docs_explain_every_name():
 def test_no_deployment_file_names_a_variable_nothing_reads():
     _, build_args = dockerfile_env_and_args()
     known = names_the_code_reads() | build_args
-    files = [ROOT / name for name in ("README.md", ".env.example", "docker-compose.modbot.yml",
-                                      "Dockerfile")]
+    files = [
+        ROOT / name
+        for name in ("README.md", ".env.example", "docker-compose.modbot.yml", "Dockerfile")
+    ]
     files += sorted((ROOT / "docs").glob("*.md"))
-    files += sorted(p for p in (ROOT / "deploy").glob("*") if p.is_file()) \
-        if (ROOT / "deploy").is_dir() else []
+    files += (
+        sorted(p for p in (ROOT / "deploy").glob("*") if p.is_file())
+        if (ROOT / "deploy").is_dir()
+        else []
+    )
     stray = {}
     for path in files:
         for name in NAME.findall(path.read_text()):

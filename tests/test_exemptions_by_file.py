@@ -11,7 +11,12 @@ import json
 from modbot.source import Item
 
 from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
-    BAD, Bot, pipeline_for, sha, tiny, write_rules,
+    BAD,
+    Bot,
+    pipeline_for,
+    sha,
+    tiny,
+    write_rules,
 )
 
 # No `moderators_exempt: false`: moderators are exempt (exempt.moderators: true).
@@ -29,21 +34,28 @@ MODERATOR = "the author moderates this community"
 
 def acts(lemmy) -> list[tuple[str, str]]:
     """Requests that removed, purged, deleted or banned something."""
-    return [(r.method, r.path) for r in lemmy.mutating_requests()
-            if any(w in r.path for w in ("remove", "purge", "delete", "ban"))]
+    return [
+        (r.method, r.path)
+        for r in lemmy.mutating_requests()
+        if any(w in r.path for w in ("remove", "purge", "delete", "ban"))
+    ]
 
 
 def by_item(records) -> dict[tuple[str, object], dict]:
     return {(r["item"]["kind"], r["item"]["id"]): r for r in records}
 
 
-def test_a_moderators_exempt_post_spares_its_upload_in_the_same_run(fake_lemmy, photos, tiny,
-                                                                    tmp_path):
+def test_a_moderators_exempt_post_spares_its_upload_in_the_same_run(
+    fake_lemmy, photos, tiny, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     upload = lemmy.add_upload(cast.mod, photos[BAD])
     post = lemmy.add_post(cast.pics, cast.mod, name="mine", url=upload.url)
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny,
-                                           known_bad=[sha(photos[BAD])], rules=KNOWN_BAD))
+    bot = Bot(
+        lemmy,
+        tmp_path,
+        write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], rules=KNOWN_BAD),
+    )
     run = bot("run", "--once")
 
     assert acts(lemmy) == []
@@ -58,12 +70,16 @@ def test_a_moderators_exempt_post_spares_its_upload_in_the_same_run(fake_lemmy, 
 
 
 def test_the_exemption_holds_across_runs_for_other_aliases_and_other_posts(
-        fake_lemmy, photos, tiny, tmp_path):
+    fake_lemmy, photos, tiny, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     mine = lemmy.add_upload(cast.mod, photos[BAD])
     post = lemmy.add_post(cast.pics, cast.mod, name="mine", url=mine.url)
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny,
-                                           known_bad=[sha(photos[BAD])], rules=KNOWN_BAD))
+    bot = Bot(
+        lemmy,
+        tmp_path,
+        write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], rules=KNOWN_BAD),
+    )
     bot("run", "--once")
     # Later, alice uploads the same bytes (another alias of the same pict-rs file) and
     # posts it; bob shows the moderator's own alias in a comment.
@@ -83,9 +99,11 @@ def test_the_exemption_holds_across_runs_for_other_aliases_and_other_posts(
     records = by_item(bot.decisions(run.stdout))
     spared = f"the same file is shown by post {post.id}, exempt: {MODERATOR}"
     for key in (("post", reposted.id), ("comment", comment.id)):
-        assert [(a["action"], a["status"], a["detail"]) for a in records[key]["actions"]
-                if a["action"] == "purge_image"] == [
-            ("purge_image", "skipped", f"the file is spared: {spared}")]
+        assert [
+            (a["action"], a["status"], a["detail"])
+            for a in records[key]["actions"]
+            if a["action"] == "purge_image"
+        ] == [("purge_image", "skipped", f"the file is spared: {spared}")]
     # Alice's upload is the very file: no purge, and no ban from the upload decision.
     assert records[("upload", copy.alias)]["exempt"] == spared
     assert records[("upload", copy.alias)]["actions"] == []
@@ -105,12 +123,12 @@ EVERYTHING = """
 """
 
 
-def test_the_same_alias_under_other_bytes_is_the_same_file(fake_lemmy, photos, tiny,
-                                                           tmp_path):
+def test_the_same_alias_under_other_bytes_is_the_same_file(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     upload = lemmy.add_upload(cast.mod, photos["chelsea"])
-    post = lemmy.add_post(cast.pics, cast.mod, name="thumb",
-                          url=f"{upload.url}?thumbnail=64&format=jpg")
+    post = lemmy.add_post(
+        cast.pics, cast.mod, name="thumb", url=f"{upload.url}?thumbnail=64&format=jpg"
+    )
     bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, rules=EVERYTHING))
     run = bot("run", "--once")
     records = by_item(bot.decisions(run.stdout))
@@ -118,11 +136,13 @@ def test_the_same_alias_under_other_bytes_is_the_same_file(fake_lemmy, photos, t
     assert post_sha and post_sha != sha(photos["chelsea"]), "the variant has other bytes"
     assert lemmy.image_exists(upload.alias) and not lemmy.person(cast.mod.id).banned
     assert records[("upload", upload.alias)]["exempt"] == (
-        f"the same file is shown by post {post.id}, exempt: {MODERATOR}")
+        f"the same file is shown by post {post.id}, exempt: {MODERATOR}"
+    )
 
 
-def test_an_upload_before_its_post_in_one_batch_is_spared_too(fake_lemmy, photos, tiny,
-                                                              pipeline_for):
+def test_an_upload_before_its_post_in_one_batch_is_spared_too(
+    fake_lemmy, photos, tiny, pipeline_for
+):
     """The source hands out uploads after posts; a batch in the other order holds too."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     upload = lemmy.add_upload(cast.mod, photos[BAD])
@@ -142,4 +162,5 @@ def test_an_upload_before_its_post_in_one_batch_is_spared_too(fake_lemmy, photos
     assert lemmy.image_exists(upload.alias) and not lemmy.person(cast.mod.id).banned
     records = by_item(pipeline.store.decisions())
     assert records[("upload", upload.alias)]["exempt"] == (
-        f"the same file is shown by post {post.id}, exempt: {MODERATOR}")
+        f"the same file is shown by post {post.id}, exempt: {MODERATOR}"
+    )

@@ -52,8 +52,9 @@ def test_login_with_bearer_and_cookie_and_wrong_password(fake_lemmy):
     c = client(fake_lemmy)
     bad = c.post("/api/v3/user/login", json={"username_or_email": "modbot", "password": "no"})
     assert (bad.status_code, bad.json()) == (401, {"error": "incorrect_login"})
-    jwt = c.post("/api/v3/user/login",
-                 json={"username_or_email": "modbot", "password": PASSWORD}).json()["jwt"]
+    jwt = c.post(
+        "/api/v3/user/login", json={"username_or_email": "modbot", "password": PASSWORD}
+    ).json()["jwt"]
     by_header = c.get("/api/v3/site", headers={"Authorization": f"Bearer {jwt}"}).json()
     by_cookie = httpx.get(f"{fake_lemmy.url}/api/v3/site", cookies={"jwt": jwt}).json()
     for site in (by_header, by_cookie):
@@ -64,8 +65,9 @@ def test_login_with_bearer_and_cookie_and_wrong_password(fake_lemmy):
 
 
 def test_remote_person_cannot_log_in(fake_lemmy):
-    r = client(fake_lemmy).post("/api/v3/user/login",
-                                json={"username_or_email": "bob", "password": PASSWORD})
+    r = client(fake_lemmy).post(
+        "/api/v3/user/login", json={"username_or_email": "bob", "password": PASSWORD}
+    )
     assert r.status_code == 401
 
 
@@ -149,12 +151,18 @@ def test_post_list_visibility_rules(fake_lemmy):
     # the bot's settings hide NSFW and bot accounts; removed posts hidden even for admins
     assert post_ids(bot.get("/api/v3/post/list", params=new_all)) == [remote.id, plain.id]
     assert post_ids(bot.get("/api/v3/post/list", params={**new_all, "show_nsfw": "true"})) == [
-        remote.id, nsfw_post.id, nsfw_community.id, plain.id]
+        remote.id,
+        nsfw_post.id,
+        nsfw_community.id,
+        plain.id,
+    ]
     assert post_ids(admin.get("/api/v3/post/list", params=new_all)) == [
-        remote.id, by_bot.id, plain.id]
+        remote.id,
+        by_bot.id,
+        plain.id,
+    ]
     # type_ defaults to Local
-    assert post_ids(admin.get("/api/v3/post/list", params={"sort": "New"})) == [
-        by_bot.id, plain.id]
+    assert post_ids(admin.get("/api/v3/post/list", params={"sort": "New"})) == [by_bot.id, plain.id]
     # ModeratorView shows removed posts to those who moderate
     moderated = admin.get("/api/v3/post/list", params={"sort": "New", "type_": "ModeratorView"})
     assert removed.id in post_ids(moderated)
@@ -174,8 +182,10 @@ def test_read_posts_hidden_when_show_read_posts_off(fake_lemmy):
 def test_post_list_limits_and_bad_queries(fake_lemmy):
     c = client(fake_lemmy, "modbot")
     for params, error in (
-        ({"limit": 51}, "couldnt_get_posts"), ({"limit": 0}, "couldnt_get_posts"),
-        ({"page": 101}, "couldnt_get_posts"), ({"page": 0}, "couldnt_get_posts"),
+        ({"limit": 51}, "couldnt_get_posts"),
+        ({"limit": 0}, "couldnt_get_posts"),
+        ({"page": 101}, "couldnt_get_posts"),
+        ({"page": 0}, "couldnt_get_posts"),
     ):
         r = c.get("/api/v3/post/list", params=params)
         assert (r.status_code, r.json()) == (400, {"error": error})
@@ -188,8 +198,7 @@ def test_post_list_limits_and_bad_queries(fake_lemmy):
 
 def test_post_list_pages_and_cursor(fake_lemmy):
     cast = fake_lemmy.cast
-    posts = [fake_lemmy.add_post(cast.pics, cast.alice, published=ago(100 - i))
-             for i in range(25)]
+    posts = [fake_lemmy.add_post(cast.pics, cast.alice, published=ago(100 - i)) for i in range(25)]
     newest_first = [p.id for p in reversed(posts)]
     c = client(fake_lemmy, "modbot")
     assert post_ids(c.get("/api/v3/post/list", params={"sort": "New"})) == newest_first[:10]
@@ -247,9 +256,14 @@ def test_comment_list_sort_and_visibility(fake_lemmy):
     # default sort is Hot, not New: the popular old comment comes first
     assert comment_ids(bot.get("/api/v3/comment/list")) == [popular_old.id, fresh.id, removed.id]
     assert comment_ids(bot.get("/api/v3/comment/list", params={"sort": "New"})) == [
-        fresh.id, removed.id, popular_old.id]
+        fresh.id,
+        removed.id,
+        popular_old.id,
+    ]
     assert comment_ids(alice.get("/api/v3/comment/list", params={"sort": "New"})) == [
-        fresh.id, popular_old.id]  # removed: hidden from non-admins
+        fresh.id,
+        popular_old.id,
+    ]  # removed: hidden from non-admins
     bot.put("/api/v3/user/save_user_settings", json={"show_nsfw": True})
     assert on_nsfw.id in comment_ids(bot.get("/api/v3/comment/list", params={"sort": "New"}))
     r = bot.get("/api/v3/comment/list", params={"limit": 51})
@@ -282,7 +296,10 @@ def test_pictrs_image_served_thumbnailed_and_deleted_with_token(fake_lemmy, phot
     upload = fake_lemmy.add_upload(cast.alice, photos["astronaut"])
     r = httpx.get(upload.url)
     assert (r.status_code, r.content, r.headers["content-type"]) == (
-        200, photos["astronaut"], "image/jpeg")
+        200,
+        photos["astronaut"],
+        "image/jpeg",
+    )
     small = httpx.get(upload.url, params={"format": "jpg", "thumbnail": 64})
     assert small.status_code == 200 and len(small.content) < len(photos["astronaut"])
     delete = f"{fake_lemmy.url}/pictrs/image/delete/{upload.delete_token}/{upload.alias}"
@@ -303,8 +320,12 @@ def test_pictrs_internal_api(fake_lemmy, photos):
     key = {"X-Api-Token": fake_lemmy.pictrs_api_key}
     pictrs = httpx.Client(base_url=fake_lemmy.pictrs_url)
     assert pictrs.post("/internal/purge", params={"alias": one.alias}).status_code == 403
-    assert pictrs.post("/internal/purge", params={"alias": one.alias},
-                       headers={"X-Api-Token": "wrong"}).status_code == 403
+    assert (
+        pictrs.post(
+            "/internal/purge", params={"alias": one.alias}, headers={"X-Api-Token": "wrong"}
+        ).status_code
+        == 403
+    )
     aliases = pictrs.get("/internal/aliases", params={"alias": one.alias}, headers=key).json()
     assert sorted(aliases["aliases"]) == sorted([one.alias, same_bytes.alias])
     purged = pictrs.post("/internal/purge", params={"alias": one.alias}, headers=key)
@@ -331,8 +352,9 @@ def test_image_proxy(fake_lemmy, photos):
     bad = httpx.get(fake_lemmy.proxy_url(html))
     assert bad.status_code == 400 and bad.json()["error"] == "pictrs_response_error"
     key = {"X-Api-Token": fake_lemmy.pictrs_api_key}
-    purge = httpx.post(f"{fake_lemmy.pictrs_url}/internal/purge", params={"proxy": url},
-                       headers=key)
+    purge = httpx.post(
+        f"{fake_lemmy.pictrs_url}/internal/purge", params={"proxy": url}, headers=key
+    )
     assert purge.status_code == 200 and url in fake_lemmy.purged_images
 
 
@@ -346,15 +368,18 @@ def test_remove_post_and_comment_permissions(fake_lemmy):
     assert (denied.status_code, denied.json()) == (400, {"error": "not_a_mod_or_admin"})
     missing = mod.post("/api/v3/post/remove", json={"post_id": 999, "removed": True})
     assert (missing.status_code, missing.json()) == (400, {"error": "couldnt_find_post"})
-    ok = mod.post("/api/v3/post/remove", json={"post_id": post.id, "removed": True,
-                                               "reason": "spam"})
+    ok = mod.post(
+        "/api/v3/post/remove", json={"post_id": post.id, "removed": True, "reason": "spam"}
+    )
     assert ok.status_code == 200 and ok.json()["post_view"]["post"]["removed"] is True
     assert fake_lemmy.post(post.id).removed
     assert post_ids(client(fake_lemmy, "admin").get("/api/v3/post/list")) == []
     ok = mod.post("/api/v3/comment/remove", json={"comment_id": comment.id, "removed": True})
     assert ok.json()["comment_view"]["comment"]["removed"] is True
     assert [(a.action, a.reason) for a in fake_lemmy.modlog] == [
-        ("remove_post", "spam"), ("remove_comment", None)]
+        ("remove_post", "spam"),
+        ("remove_comment", None),
+    ]
     wrong_type = mod.post("/api/v3/post/remove", json={"post_id": str(post.id), "removed": True})
     assert wrong_type.status_code == 400 and "Json deserialize" in wrong_type.json()["message"]
 
@@ -366,14 +391,17 @@ def test_purge_post_removes_its_local_images_from_pictrs(fake_lemmy, photos):
     thumb = fake_lemmy.add_thumbnail(photos["china"])
     in_body = fake_lemmy.add_upload(cast.alice, photos["coffee"])
     remote = fake_lemmy.add_remote_file("x.jpg", photos["chelsea"])
-    post = fake_lemmy.add_post(cast.pics, cast.alice, url=image.url,
-                               thumbnail_url=thumb.url, body=f"![a]({in_body.url})")
+    post = fake_lemmy.add_post(
+        cast.pics, cast.alice, url=image.url, thumbnail_url=thumb.url, body=f"![a]({in_body.url})"
+    )
     other = fake_lemmy.add_post(cast.pics, cast.alice, url=remote)
     fake_lemmy.add_comment(post, cast.bob)
     assert client(fake_lemmy, "mod").post(
-        "/api/v3/admin/purge/post", json={"post_id": post.id}).json() == {"error": "not_an_admin"}
-    r = client(fake_lemmy, "modbot").post("/api/v3/admin/purge/post",
-                                          json={"post_id": post.id, "reason": "csam"})
+        "/api/v3/admin/purge/post", json={"post_id": post.id}
+    ).json() == {"error": "not_an_admin"}
+    r = client(fake_lemmy, "modbot").post(
+        "/api/v3/admin/purge/post", json={"post_id": post.id, "reason": "csam"}
+    )
     assert (r.status_code, r.json()) == (200, {"success": True})
     assert fake_lemmy.post(post.id).purged
     assert httpx.get(image.url).status_code == 404 and httpx.get(thumb.url).status_code == 404
@@ -381,8 +409,7 @@ def test_purge_post_removes_its_local_images_from_pictrs(fake_lemmy, photos):
     assert fake_lemmy.image_exists(in_body.alias)  # body images are not purged by Lemmy
     assert set(fake_lemmy.purged_images) == {image.alias, copy.alias, thumb.alias}
     assert post_ids(client(fake_lemmy, "admin").get("/api/v3/post/list")) == [other.id]
-    again = client(fake_lemmy, "modbot").post("/api/v3/admin/purge/post",
-                                              json={"post_id": post.id})
+    again = client(fake_lemmy, "modbot").post("/api/v3/admin/purge/post", json={"post_id": post.id})
     assert again.json() == {"error": "couldnt_find_post"}
 
 
@@ -392,13 +419,15 @@ def test_purge_comment_and_person(fake_lemmy, photos):
     comment = fake_lemmy.add_comment(post, cast.mod)
     upload = fake_lemmy.add_upload(cast.alice, photos["coffee"])
     bot = client(fake_lemmy, "modbot")
-    assert bot.post("/api/v3/admin/purge/comment",
-                    json={"comment_id": comment.id}).json() == {"success": True}
+    assert bot.post("/api/v3/admin/purge/comment", json={"comment_id": comment.id}).json() == {
+        "success": True
+    }
     assert fake_lemmy.comment(comment.id).purged
     refused = bot.post("/api/v3/admin/purge/person", json={"person_id": cast.admin.id})
     assert refused.json() == {"error": "not_higher_admin"}
-    assert bot.post("/api/v3/admin/purge/person",
-                    json={"person_id": cast.alice.id}).json() == {"success": True}
+    assert bot.post("/api/v3/admin/purge/person", json={"person_id": cast.alice.id}).json() == {
+        "success": True
+    }
     assert fake_lemmy.person(cast.alice.id).purged and fake_lemmy.post(post.id).purged
     assert not fake_lemmy.image_exists(upload.alias)
 
@@ -410,29 +439,42 @@ def test_site_ban(fake_lemmy, photos):
     upload = fake_lemmy.add_upload(cast.alice, photos["coffee"])
     alice = client(fake_lemmy, "alice")
     bot, mod = client(fake_lemmy, "modbot"), client(fake_lemmy, "mod")
-    assert mod.post("/api/v3/user/ban", json={"person_id": cast.alice.id, "ban": True}).json() \
-        == {"error": "not_an_admin"}
+    assert mod.post("/api/v3/user/ban", json={"person_id": cast.alice.id, "ban": True}).json() == {
+        "error": "not_an_admin"
+    }
     admin_ban = bot.post("/api/v3/user/ban", json={"person_id": cast.admin.id, "ban": True})
     assert (admin_ban.status_code, admin_ban.json()) == (400, {"error": "not_higher_admin"})
     assert not fake_lemmy.person(cast.admin.id).banned
-    past = bot.post("/api/v3/user/ban", json={"person_id": cast.alice.id, "ban": True,
-                                              "expires": int(time.time()) - 10})
+    past = bot.post(
+        "/api/v3/user/ban",
+        json={"person_id": cast.alice.id, "ban": True, "expires": int(time.time()) - 10},
+    )
     assert past.json() == {"error": "ban_expiration_in_past"}
     assert bot.post("/api/v3/user/ban", json={"person_id": 999, "ban": True}).status_code == 404
     expires = int(time.time()) + 86400
-    r = bot.post("/api/v3/user/ban", json={"person_id": cast.alice.id, "ban": True,
-                                           "remove_data": True, "expires": expires,
-                                           "reason": "csam"})
+    r = bot.post(
+        "/api/v3/user/ban",
+        json={
+            "person_id": cast.alice.id,
+            "ban": True,
+            "remove_data": True,
+            "expires": expires,
+            "reason": "csam",
+        },
+    )
     assert r.status_code == 200 and r.json()["banned"] is True
     person = r.json()["person_view"]["person"]
     assert person["banned"] and person["ban_expires"].startswith(
-        datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+        datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    )
     state = fake_lemmy.person(cast.alice.id)
     assert state.banned and state.ban_reason == "csam"
     assert fake_lemmy.post(post.id).removed and fake_lemmy.comment(comment.id).removed
     assert not fake_lemmy.image_exists(upload.alias)
-    assert alice.post("/api/v3/post/report", json={"post_id": post.id, "reason": "x"}
-                      ).status_code == 401  # a ban drops the person's logins
+    assert (
+        alice.post("/api/v3/post/report", json={"post_id": post.id, "reason": "x"}).status_code
+        == 401
+    )  # a ban drops the person's logins
 
 
 def test_community_ban(fake_lemmy):
@@ -440,10 +482,16 @@ def test_community_ban(fake_lemmy):
     here = fake_lemmy.add_post(cast.pics, cast.bob)
     elsewhere = fake_lemmy.add_post(cast.nsfw, cast.bob)
     mod, alice = client(fake_lemmy, "mod"), client(fake_lemmy, "alice")
-    form = {"community_id": cast.pics.id, "person_id": cast.bob.id, "ban": True,
-            "remove_data": True, "expires": int(time.time()) + 3600}
+    form = {
+        "community_id": cast.pics.id,
+        "person_id": cast.bob.id,
+        "ban": True,
+        "remove_data": True,
+        "expires": int(time.time()) + 3600,
+    }
     assert alice.post("/api/v3/community/ban_user", json=form).json() == {
-        "error": "not_a_mod_or_admin"}
+        "error": "not_a_mod_or_admin"
+    }
     r = mod.post("/api/v3/community/ban_user", json=form)
     assert r.status_code == 200 and r.json()["banned"] is True
     assert (cast.pics.id, cast.bob.id) in fake_lemmy.community_bans
@@ -458,24 +506,31 @@ def test_reports_and_private_messages(fake_lemmy):
     comment = fake_lemmy.add_comment(post, cast.bob, content="hi")
     bot = client(fake_lemmy, "modbot")
     assert bot.post("/api/v3/post/report", json={"post_id": post.id, "reason": " "}).json() == {
-        "error": "report_reason_required"}
+        "error": "report_reason_required"
+    }
     r = bot.post("/api/v3/post/report", json={"post_id": post.id, "reason": "modbot: nsfw"})
     assert r.json()["post_report_view"]["post_report"]["original_post_name"] == "look"
     r = bot.post("/api/v3/comment/report", json={"comment_id": comment.id, "reason": "gore"})
     assert r.json()["comment_report_view"]["comment_report"]["original_comment_text"] == "hi"
     assert [(x.kind, x.target_id, x.reason) for x in fake_lemmy.reports] == [
-        ("post", post.id, "modbot: nsfw"), ("comment", comment.id, "gore")]
+        ("post", post.id, "modbot: nsfw"),
+        ("comment", comment.id, "gore"),
+    ]
     assert [x.reason for x in fake_lemmy.post(post.id).reports] == ["modbot: nsfw"]
-    listed = client(fake_lemmy, "mod").get("/api/v3/post/report/list",
-                                           params={"unresolved_only": "true"})
+    listed = client(fake_lemmy, "mod").get(
+        "/api/v3/post/report/list", params={"unresolved_only": "true"}
+    )
     assert len(listed.json()["post_reports"]) == 1
-    m = bot.post("/api/v3/private_message", json={"content": "hello", "recipient_id":
-                                                  cast.admin.id})
+    m = bot.post(
+        "/api/v3/private_message", json={"content": "hello", "recipient_id": cast.admin.id}
+    )
     assert m.json()["private_message_view"]["recipient"]["name"] == "admin"
     assert [(x.recipient_id, x.content) for x in fake_lemmy.private_messages] == [
-        (cast.admin.id, "hello")]
-    as_string = bot.post("/api/v3/private_message",
-                         json={"content": "x", "recipient_id": str(cast.admin.id)})
+        (cast.admin.id, "hello")
+    ]
+    as_string = bot.post(
+        "/api/v3/private_message", json={"content": "x", "recipient_id": str(cast.admin.id)}
+    )
     assert as_string.status_code == 400 and as_string.json()["error"] == "unknown"
 
 
@@ -486,7 +541,10 @@ def test_fail_next_and_delay(fake_lemmy):
     fake_lemmy.fail_next("/api/v3/comment/list", times=1, status=502)
     answers = [c.get("/api/v3/post/list") for _ in range(3)]
     assert [(a.status_code, a.json() if a.status_code == 400 else None) for a in answers] == [
-        (400, {"error": "rate_limit_error"}), (400, {"error": "rate_limit_error"}), (200, None)]
+        (400, {"error": "rate_limit_error"}),
+        (400, {"error": "rate_limit_error"}),
+        (200, None),
+    ]
     gateway = c.get("/api/v3/comment/list")
     assert gateway.status_code == 502 and "Bad Gateway" in gateway.text
     assert c.get("/api/v3/comment/list").status_code == 200
@@ -511,7 +569,12 @@ def test_requests_are_recorded_and_mutations_counted(fake_lemmy, photos):
     httpx.post(f"{fake_lemmy.pictrs_url}/internal/purge", params={"alias": "x"})
     listing = [r for r in fake_lemmy.requests if r.path == "/api/v3/post/list"][0]
     assert (listing.method, listing.query, listing.user, listing.status, listing.server) == (
-        "GET", {"sort": "New"}, "modbot", 200, "lemmy")
+        "GET",
+        {"sort": "New"},
+        "modbot",
+        200,
+        "lemmy",
+    )
     mutations = fake_lemmy.mutating_requests()
     assert [(m.server, m.path) for m in mutations] == [
         ("lemmy", "/api/v3/post/report"),
@@ -527,10 +590,14 @@ def test_remote_host_serves_files_and_hostile_answers(fake_lemmy, photos):
     cat = fake_lemmy.add_remote_file("cat.jpg", photos["chelsea"])
     r = httpx.get(cat)
     assert (r.status_code, r.content, r.headers["content-type"]) == (
-        200, photos["chelsea"], "image/jpeg")
+        200,
+        photos["chelsea"],
+        "image/jpeg",
+    )
     assert httpx.get(f"{fake_lemmy.remote_url}/nothing.jpg").status_code == 404
-    html = fake_lemmy.add_remote_behaviour("/fake.jpg", hostile.html_page(),
-                                           content_type="image/jpeg")
+    html = fake_lemmy.add_remote_behaviour(
+        "/fake.jpg", hostile.html_page(), content_type="image/jpeg"
+    )
     r = httpx.get(html)
     assert r.headers["content-type"] == "image/jpeg" and r.content.startswith(b"<!DOCTYPE")
     chain = fake_lemmy.add_remote_behaviour("/hop.jpg", photos["coffee"], redirects=3)

@@ -116,14 +116,18 @@ class HostileServer:
         if name == "svg":
             return send(w, 200, SVG, "image/svg+xml")
         if name == "mp4":
-            return send(w, 200, b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64), "image/png")
+            return send(
+                w, 200, b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64), "image/png"
+            )
         if name == "empty":
             return send(w, 200, b"", "image/png")
         if name == "missing":
             return send(w, 404, b"no", "text/plain")
         if name == "huge-announced":  # says 100 MB, then sends a little and stalls
-            w.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
-                    b"Content-Length: 104857600\r\n\r\n" + PNG)
+            w.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
+                b"Content-Length: 104857600\r\n\r\n" + PNG
+            )
             await w.drain()
             await asyncio.sleep(30)
             return False
@@ -165,7 +169,8 @@ def send(w, status, body, content_type, extra_headers=""):
     reason = {200: "OK", 404: "Not Found", 500: "Server Error"}[status]
     w.write(
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n{extra_headers}"
-        f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
     )
     return True
 
@@ -241,11 +246,18 @@ def test_video_and_empty_answers_are_refused():
     assert isinstance(err, EmptyResponse) and err.reason == "empty"
 
 
-@pytest.mark.parametrize("fmt, mode, media_type", [
-    ("JPEG", "RGB", "image/jpeg"), ("PNG", "RGBA", "image/png"), ("GIF", "P", "image/gif"),
-    ("WEBP", "RGB", "image/webp"), ("BMP", "RGB", "image/bmp"), ("TIFF", "RGB", "image/tiff"),
-    ("ICO", "RGBA", "image/x-icon"),
-])
+@pytest.mark.parametrize(
+    "fmt, mode, media_type",
+    [
+        ("JPEG", "RGB", "image/jpeg"),
+        ("PNG", "RGBA", "image/png"),
+        ("GIF", "P", "image/gif"),
+        ("WEBP", "RGB", "image/webp"),
+        ("BMP", "RGB", "image/bmp"),
+        ("TIFF", "RGB", "image/tiff"),
+        ("ICO", "RGBA", "image/x-icon"),
+    ],
+)
 def test_sniffs_what_pillow_writes(fmt, mode, media_type):
     assert sniff_image_type(image_bytes(fmt, mode=mode)) == media_type
 
@@ -329,12 +341,21 @@ def test_non_http_urls_and_garbage_are_refused_without_a_request():
         async with Fetcher(resolver=no_lookup) as fetcher:
             return await fetcher.fetch(url)
 
-    for url in ("ftp://img.example/a.png", "data:image/png;base64,AAAA", "/relative.png",
-                "javascript:alert(1)"):
+    for url in (
+        "ftp://img.example/a.png",
+        "data:image/png;base64,AAAA",
+        "/relative.png",
+        "javascript:alert(1)",
+    ):
         with pytest.raises(BadScheme):
             run(go(url))
-    for url in ("http://", "http://host:99999/a.png", "http://xn--a.com/a.png",
-                "http://[::1/a.png", "http://ex\x00ample.com/a.png"):
+    for url in (
+        "http://",
+        "http://host:99999/a.png",
+        "http://xn--a.com/a.png",
+        "http://[::1/a.png",
+        "http://ex\x00ample.com/a.png",
+    ):
         with pytest.raises(BadURL):
             run(go(url))
 
@@ -346,6 +367,7 @@ def test_unresolvable_and_unreachable_hosts():
 
     async def nxdomain(host, port):
         import socket
+
         raise socket.gaierror(-2, "Name or service not known")
 
     with pytest.raises(UnresolvableHost) as info:
@@ -369,24 +391,29 @@ def test_unresolvable_and_unreachable_hosts():
 # --- private addresses -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("host_in_url, resolves_to", [
-    ("10.0.0.1", None),
-    ("169.254.169.254", None),  # cloud metadata
-    ("[::1]", None),
-    ("[::ffff:127.0.0.1]", None),  # IPv4-mapped IPv6
-    ("2130706433", None),  # 127.0.0.1 written as one number
-    ("localhost", None),
-    ("innocent.example", ["127.0.0.1"]),  # a public-looking name resolving inside
-    ("dual.example", ["93.184.216.34", "10.1.2.3"]),  # one bad address is enough
-])
+@pytest.mark.parametrize(
+    "host_in_url, resolves_to",
+    [
+        ("10.0.0.1", None),
+        ("169.254.169.254", None),  # cloud metadata
+        ("[::1]", None),
+        ("[::ffff:127.0.0.1]", None),  # IPv4-mapped IPv6
+        ("2130706433", None),  # 127.0.0.1 written as one number
+        ("localhost", None),
+        ("innocent.example", ["127.0.0.1"]),  # a public-looking name resolving inside
+        ("dual.example", ["93.184.216.34", "10.1.2.3"]),  # one bad address is enough
+    ],
+)
 def test_no_connection_is_attempted_to_a_private_address(host_in_url, resolves_to, caplog):
     async def go():
         async with HostileServer() as server:
             backend = RecordingBackend()
             kwargs = {"network_backend": backend}
             if resolves_to is not None:
+
                 async def resolver(host, port):
                     return resolves_to
+
                 kwargs["resolver"] = resolver
             # the server's own host:port is NOT allowed here
             async with Fetcher(**kwargs) as fetcher:
@@ -480,8 +507,11 @@ def test_allowed_hosts_may_be_private_by_host_and_port_only():
     assert run(go(lambda port: {f"http://LOCALHOST:{port}/"}, host="localhost")).data == PNG
     assert run(go(lambda port: {"127.0.0.1:*"})).data == PNG
     # another port of the same host is not allowed; without a port: 80 and 443 only
-    for allowed, host in (("127.0.0.1:1", "127.0.0.1"), ("127.0.0.1", "127.0.0.1"),
-                          ("http://localhost/", "localhost")):
+    for allowed, host in (
+        ("127.0.0.1:1", "127.0.0.1"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("http://localhost/", "localhost"),
+    ):
         with pytest.raises(PrivateAddress):
             run(go(lambda port: {allowed}, host=host))
     for bad in ("lemmy:99999", ":8080", ""):
@@ -494,16 +524,34 @@ def test_fetched_never_shows_the_image_bytes_in_its_repr():
     assert "data=" not in repr(got) and got.sha256 in repr(got)
 
 
-@pytest.mark.parametrize("address, public", [
-    ("93.184.216.34", True), ("2606:2800:220:1:248:1893:25c8:1946", True),
-    ("10.0.0.1", False), ("172.16.5.4", False), ("192.168.1.1", False),
-    ("127.0.0.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
-    ("0.0.0.0", False), ("224.0.0.1", False), ("239.255.255.250", False),
-    ("240.0.0.1", False), ("255.255.255.255", False),
-    ("::1", False), ("::", False), ("fe80::1%eth0", False), ("fc00::1", False),
-    ("ff02::1", False), ("::ffff:10.0.0.1", False), ("::127.0.0.1", False),
-    ("2002:7f00:1::", False), ("64:ff9b::a00:1", False), ("fec0::1", False),
-])
+@pytest.mark.parametrize(
+    "address, public",
+    [
+        ("93.184.216.34", True),
+        ("2606:2800:220:1:248:1893:25c8:1946", True),
+        ("10.0.0.1", False),
+        ("172.16.5.4", False),
+        ("192.168.1.1", False),
+        ("127.0.0.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("239.255.255.250", False),
+        ("240.0.0.1", False),
+        ("255.255.255.255", False),
+        ("::1", False),
+        ("::", False),
+        ("fe80::1%eth0", False),
+        ("fc00::1", False),
+        ("ff02::1", False),
+        ("::ffff:10.0.0.1", False),
+        ("::127.0.0.1", False),
+        ("2002:7f00:1::", False),
+        ("64:ff9b::a00:1", False),
+        ("fec0::1", False),
+    ],
+)
 def test_public_addresses(address, public):
     assert is_public_address(address) is public
 
@@ -516,10 +564,12 @@ def test_concurrency_is_bounded_per_host_and_overall():
         async with HostileServer() as server:
             allowed = {f"{h}:{server.port}" for h in hosts}
             async with Fetcher(limits, allowed_hosts=allowed) as fetcher:
-                got = await asyncio.gather(*(
-                    fetcher.fetch(f"http://{hosts[i % len(hosts)]}:{server.port}/slow")
-                    for i in range(8)
-                ))
+                got = await asyncio.gather(
+                    *(
+                        fetcher.fetch(f"http://{hosts[i % len(hosts)]}:{server.port}/slow")
+                        for i in range(8)
+                    )
+                )
             assert all(g.data == PNG for g in got)
             return server.max_active
 
@@ -602,16 +652,19 @@ async def fetch_from(fake, url, limits=None, *, allow_remote=True):
         return await fetcher.fetch(url)
 
 
-@pytest.mark.parametrize("name, outcome", [
-    ("truncated_jpeg", "image/jpeg"),  # fetched; whether it decodes is the classifier's call
-    ("png_bomb", "image/png"),  # a few kB on the wire; the decoder must refuse its pixels
-    ("animated_gif", "image/gif"),
-    ("animated_webp", "image/webp"),
-    ("large_file", "too_large"),
-    ("svg", "not_an_image"),
-    ("html_page", "not_an_image"),
-    ("zero_byte", "empty"),
-])
+@pytest.mark.parametrize(
+    "name, outcome",
+    [
+        ("truncated_jpeg", "image/jpeg"),  # fetched; whether it decodes is the classifier's call
+        ("png_bomb", "image/png"),  # a few kB on the wire; the decoder must refuse its pixels
+        ("animated_gif", "image/gif"),
+        ("animated_webp", "image/webp"),
+        ("large_file", "too_large"),
+        ("svg", "not_an_image"),
+        ("html_page", "not_an_image"),
+        ("zero_byte", "empty"),
+    ],
+)
 def test_hostile_files_from_the_remote_host(fake, name, outcome):
     data = hostile.ALL[name]()
     url = fake.add_remote_behaviour(f"/hostile/{name}", data, content_type="image/jpeg")
@@ -624,17 +677,20 @@ def test_hostile_files_from_the_remote_host(fake, name, outcome):
         assert info.value.reason == outcome
 
 
-@pytest.mark.parametrize("behaviour, reason", [
-    ({"trickle_bytes_per_s": 20}, "timeout"),
-    ({"delay_s": 5}, "timeout"),
-    ({"endless": True}, "too_large"),
-    ({"content_length": 200 * 1024 * 1024}, "too_large"),
-    ({"redirect_to": "http://169.254.169.254/latest/meta-data/"}, "private_address"),
-    ({"redirect_to": "http://10.0.0.1/a.jpg", "redirects": 2}, "private_address"),
-    ({"redirects": 4}, "too_many_redirects"),
-    ({"status": 404}, "http_404"),
-    ({"status": 500, "content_type": "text/html"}, "http_500"),
-])
+@pytest.mark.parametrize(
+    "behaviour, reason",
+    [
+        ({"trickle_bytes_per_s": 20}, "timeout"),
+        ({"delay_s": 5}, "timeout"),
+        ({"endless": True}, "too_large"),
+        ({"content_length": 200 * 1024 * 1024}, "too_large"),
+        ({"redirect_to": "http://169.254.169.254/latest/meta-data/"}, "private_address"),
+        ({"redirect_to": "http://10.0.0.1/a.jpg", "redirects": 2}, "private_address"),
+        ({"redirects": 4}, "too_many_redirects"),
+        ({"status": 404}, "http_404"),
+        ({"status": 500, "content_type": "text/html"}, "http_500"),
+    ],
+)
 def test_hostile_behaviours_of_the_remote_host(fake, behaviour, reason):
     path = f"/behaviour/{len(fake.requests)}"
     url = fake.add_remote_behaviour(path, hostile.jpeg(), **behaviour)

@@ -13,7 +13,12 @@ from PIL import Image
 
 from modbot.files import UnusableFile
 from modbot.hashes import (
-    HashList, HashListError, ImageHashError, hamming, perceptual_hash, sha256_hex,
+    HashList,
+    HashListError,
+    ImageHashError,
+    hamming,
+    perceptual_hash,
+    sha256_hex,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -24,8 +29,9 @@ def photo(name: str) -> bytes:
     return (DATA / f"{name}.jpg").read_bytes()
 
 
-def reencode(data: bytes, size: tuple[int, int] | None = None, fmt: str = "JPEG",
-             quality: int = 40) -> bytes:
+def reencode(
+    data: bytes, size: tuple[int, int] | None = None, fmt: str = "JPEG", quality: int = 40
+) -> bytes:
     img = Image.open(io.BytesIO(data)).convert("RGB")
     if size:
         img = img.resize(size, Image.Resampling.BILINEAR)
@@ -45,10 +51,10 @@ def test_phash_survives_resize_recompression_and_format(name: str):
     assert len(h) == 16 and int(h, 16) >= 0
     w, ht = Image.open(io.BytesIO(original)).size
     copies = [
-        reencode(original, (w // 2, ht // 2)),            # half size
-        reencode(original, (120, int(120 * ht / w))),      # thumbnail
-        reencode(original, quality=15),                    # heavy recompression
-        reencode(original, fmt="PNG"),                     # lossless, other format
+        reencode(original, (w // 2, ht // 2)),  # half size
+        reencode(original, (120, int(120 * ht / w))),  # thumbnail
+        reencode(original, quality=15),  # heavy recompression
+        reencode(original, fmt="PNG"),  # lossless, other format
         reencode(original, fmt="WEBP"),
     ]
     for copy in copies:
@@ -102,7 +108,7 @@ def test_a_binary_file_is_one_problem_at_its_first_nul_byte(tmp_path: Path):
     with pytest.raises(UnusableFile) as info:
         HashList.load(path, "sha256")
     assert str(info.value) == "binary content (a NUL byte), not text: is this a hash list?"
-    assert info.value.line == data[:data.find(b"\0")].count(b"\n") + 1
+    assert info.value.line == data[: data.find(b"\0")].count(b"\n") + 1
 
 
 def test_a_file_of_wrong_lines_gives_a_short_list_of_problems(tmp_path: Path):
@@ -123,7 +129,7 @@ def test_phash_list_file_matches_within_max_distance(tmp_path: Path):
     assert hl.match(None, copy)
     assert hl.explain("ab" * 32, copy) == f"phash distance {hamming(h, copy)}"
     assert not hl.match(None, perceptual_hash(photo("coffee")))
-    flipped = f"{int(h, 16) ^ 0b11111:016x}"                 # 5 bits off
+    flipped = f"{int(h, 16) ^ 0b11111:016x}"  # 5 bits off
     assert hl.distance(flipped) == 5 and not hl.match(None, flipped)
     assert HashList.load(path, "phash", max_distance=5).match(None, flipped)
     assert not hl.match(sha256_hex(photo("astronaut")), None)  # a phash list ignores sha256
@@ -131,13 +137,19 @@ def test_phash_list_file_matches_within_max_distance(tmp_path: Path):
 
 def test_malformed_lines_are_reported_with_their_lines(tmp_path: Path):
     path = tmp_path / "bad.sha256"
-    path.write_text(f"# ok\n{sha256_hex(b'a')}\nxyz\n{'0' * 16}\n{sha256_hex(b'b')} {sha256_hex(b'c')}\n")
+    path.write_text(
+        f"# ok\n{sha256_hex(b'a')}\nxyz\n{'0' * 16}\n{sha256_hex(b'b')} {sha256_hex(b'c')}\n"
+    )
     with pytest.raises(HashListError) as info:
         HashList.load(path, "sha256", shown_as="lists/bad.sha256")
     assert [(f, line) for f, line, _ in info.value.problems] == [
-        ("lists/bad.sha256", 3), ("lists/bad.sha256", 4), ("lists/bad.sha256", 5)]
+        ("lists/bad.sha256", 3),
+        ("lists/bad.sha256", 4),
+        ("lists/bad.sha256", 5),
+    ]
     assert str(info.value).splitlines()[0] == (
-        "lists/bad.sha256:3: expected a SHA-256 (64 hex digits), got 'xyz'")
+        "lists/bad.sha256:3: expected a SHA-256 (64 hex digits), got 'xyz'"
+    )
     phash_path = tmp_path / "p.phash"
     phash_path.write_text(f"{sha256_hex(b'a')}\n")
     with pytest.raises(HashListError, match=r"p.phash:1: .*this looks like a SHA-256"):
@@ -148,11 +160,17 @@ def test_hashing_helper_prints_what_to_put_in_a_list(tmp_path: Path):
     image = DATA / "chelsea.jpg"
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"junk")
-    proc = subprocess.run([sys.executable, "-m", "modbot.hashes", str(image), str(junk)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "modbot.hashes", str(image), str(junk)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
-    assert lines[0] == f"{sha256_hex(image.read_bytes())}  {perceptual_hash(image.read_bytes())}  {image}"
+    assert (
+        lines[0]
+        == f"{sha256_hex(image.read_bytes())}  {perceptual_hash(image.read_bytes())}  {image}"
+    )
     assert lines[1] == f"{sha256_hex(b'junk')}  {'-' * 16}  {junk}"
     assert "not an image format Pillow can read" in proc.stderr
 
@@ -160,8 +178,10 @@ def test_hashing_helper_prints_what_to_put_in_a_list(tmp_path: Path):
 # `str(imagehash.phash(Image.open(path)))` with imagehash 4.3.2: lists made with that
 # library (as other moderation tools do) must match here bit for bit.
 IMAGEHASH_4_3_2 = {
-    "astronaut": "c2924c5532bddfc8", "chelsea": "b15fe6465121175e",
-    "coffee": "bb8320376c0f3637", "china": "9db8c2c7445dbb24",
+    "astronaut": "c2924c5532bddfc8",
+    "chelsea": "b15fe6465121175e",
+    "coffee": "bb8320376c0f3637",
+    "china": "9db8c2c7445dbb24",
     "grace_hopper": "9d8a745883d71ea5",
 }
 
@@ -173,7 +193,7 @@ def test_phash_is_the_imagehash_library_phash(name: str):
 
 def test_phash_refuses_bombs_and_odd_formats_before_decoding():
     bomb = io.BytesIO()
-    Image.new("L", (9_000, 9_000)).save(bomb, "PNG")           # 81 megapixels, tiny file
+    Image.new("L", (9_000, 9_000)).save(bomb, "PNG")  # 81 megapixels, tiny file
     with pytest.raises(ImageHashError, match="9000x9000 is over the 64 megapixel cap"):
         perceptual_hash(bomb.getvalue())
     ico = io.BytesIO()

@@ -26,12 +26,15 @@ def run_measured(bot: Bot, directory, *args: str) -> tuple[subprocess.CompletedP
     """`python -m modbot ARGS` as `Bot` runs it, and the child's own peak RSS in bytes."""
     out, err = directory / "stdout", directory / "stderr"
     with open(out, "w") as stdout, open(err, "w") as stderr:
-        child = subprocess.Popen([sys.executable, "-m", "modbot", *args], env=bot.env,
-                                 stdout=stdout, stderr=stderr)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "modbot", *args], env=bot.env, stdout=stdout, stderr=stderr
+        )
         _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
-    return (subprocess.CompletedProcess(child.args, child.returncode, out.read_text(),
-                                        err.read_text()), usage.ru_maxrss * 1024)
+    return (
+        subprocess.CompletedProcess(child.args, child.returncode, out.read_text(), err.read_text()),
+        usage.ru_maxrss * 1024,
+    )
 
 
 def rgba_png(colour: int, size: int = 2000) -> bytes:
@@ -41,21 +44,39 @@ def rgba_png(colour: int, size: int = 2000) -> bytes:
 
 
 def test_image_bombs_are_refused_before_decoding_and_decodes_share_the_budget(
-        fake_lemmy, photos, tiny, tmp_path):  # noqa: F811
+    fake_lemmy, photos, tiny, tmp_path
+):  # noqa: F811
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bombs = {name: make() for name, make in hostile.IMAGE_BOMBS.items()}
     kinds = {"tiff": "tiff", "gif": "gif", "png": "png", "webp": "webp"}
-    posts = {name: lemmy.add_post(cast.pics, cast.alice, name=name, url=lemmy.add_remote_file(
-                 f"{name}.{kinds[name.split('_')[0]]}", data))
-             for name, data in bombs.items()}
+    posts = {
+        name: lemmy.add_post(
+            cast.pics,
+            cast.alice,
+            name=name,
+            url=lemmy.add_remote_file(f"{name}.{kinds[name.split('_')[0]]}", data),
+        )
+        for name, data in bombs.items()
+    }
     # costly but legitimate: ~117 MB each to decode; a 300 MB budget takes two at a time
-    costly = [lemmy.add_post(cast.pics, cast.bob, name=f"big {i}",
-                             url=lemmy.add_remote_file(f"big{i}.png", rgba_png(60 * i)))
-              for i in range(4)]
-    photo = lemmy.add_post(cast.pics, cast.alice, name="a photo",
-                           url=lemmy.add_remote_file("photo.jpg", photos["astronaut"]))
-    rules = write_rules(tmp_path, lemmy, tiny, rules=UNREADABLE_RULES,
-                        classifier=", decode_memory: 300MB")
+    costly = [
+        lemmy.add_post(
+            cast.pics,
+            cast.bob,
+            name=f"big {i}",
+            url=lemmy.add_remote_file(f"big{i}.png", rgba_png(60 * i)),
+        )
+        for i in range(4)
+    ]
+    photo = lemmy.add_post(
+        cast.pics,
+        cast.alice,
+        name="a photo",
+        url=lemmy.add_remote_file("photo.jpg", photos["astronaut"]),
+    )
+    rules = write_rules(
+        tmp_path, lemmy, tiny, rules=UNREADABLE_RULES, classifier=", decode_memory: 300MB"
+    )
     bot = Bot(lemmy, tmp_path, rules)
 
     done, peak_rss = run_measured(bot, tmp_path, "run", "--once", "--dry-run")
@@ -63,13 +84,17 @@ def test_image_bombs_are_refused_before_decoding_and_decodes_share_the_budget(
     records = {r["item"]["id"]: r for r in bot.decisions() if r["item"]["kind"] == "post"}
     unreadable = {name: records[p.id]["unreadable"] for name, p in posts.items()}
     assert unreadable["tiff_huge_later_pages"].startswith(
-        "TIFF frame 2 of 3 is 13000x13000, 169 megapixels, over the 64 megapixel cap")
+        "TIFF frame 2 of 3 is 13000x13000, 169 megapixels, over the 64 megapixel cap"
+    )
     assert unreadable["gif_huge_second_frame"].startswith(
-        "GIF frame 2 of 2 is 12000x12000, 144 megapixels, over the 64 megapixel cap")
+        "GIF frame 2 of 2 is 12000x12000, 144 megapixels, over the 64 megapixel cap"
+    )
     for name in ("png_16bit", "tiff_float", "png_rgba", "webp_lossless_uniform"):
-        assert re.fullmatch(r"decoding this image would take about \d\.\d GB of memory, more "
-                            r"than the whole decode budget of 300 MB \(classifier.decode_memory\)",
-                            unreadable[name]), (name, unreadable[name])
+        assert re.fullmatch(
+            r"decoding this image would take about \d\.\d GB of memory, more "
+            r"than the whole decode budget of 300 MB \(classifier.decode_memory\)",
+            unreadable[name],
+        ), (name, unreadable[name])
     for name, post in posts.items():  # a rule can act on them: here, a report each
         record = records[post.id]
         assert record["skipped"] is None and record["rule"] == "unreadable image", record

@@ -24,35 +24,74 @@ INSTANCE = "https://lemmy.example"
 SCHEMAS = Path(__file__).parent / "schemas"
 
 PERSON = {
-    "id": 7, "name": "someone", "banned": False, "published": "2026-01-01T00:00:00Z",
-    "actor_id": "https://lemmy.example/u/someone", "local": True, "deleted": False,
-    "bot_account": False, "instance_id": 1,
+    "id": 7,
+    "name": "someone",
+    "banned": False,
+    "published": "2026-01-01T00:00:00Z",
+    "actor_id": "https://lemmy.example/u/someone",
+    "local": True,
+    "deleted": False,
+    "bot_account": False,
+    "instance_id": 1,
 }
 COMMUNITY = {
-    "id": 3, "name": "pics", "title": "Pics", "removed": False,
-    "published": "2026-01-01T00:00:00Z", "deleted": False, "nsfw": False,
-    "actor_id": "https://lemmy.example/c/pics", "local": True, "hidden": False,
-    "posting_restricted_to_mods": False, "instance_id": 1, "visibility": "Public",
+    "id": 3,
+    "name": "pics",
+    "title": "Pics",
+    "removed": False,
+    "published": "2026-01-01T00:00:00Z",
+    "deleted": False,
+    "nsfw": False,
+    "actor_id": "https://lemmy.example/c/pics",
+    "local": True,
+    "hidden": False,
+    "posting_restricted_to_mods": False,
+    "instance_id": 1,
+    "visibility": "Public",
 }
 
 
 def make_post(**fields):
     post = {
-        "id": 12, "name": "a post", "creator_id": 7, "community_id": 3, "removed": False,
-        "locked": False, "published": "2026-11-21T10:00:00Z", "deleted": False,
-        "nsfw": False, "ap_id": "https://lemmy.example/post/12", "local": True,
-        "language_id": 0, "featured_community": False, "featured_local": False,
+        "id": 12,
+        "name": "a post",
+        "creator_id": 7,
+        "community_id": 3,
+        "removed": False,
+        "locked": False,
+        "published": "2026-11-21T10:00:00Z",
+        "deleted": False,
+        "nsfw": False,
+        "ap_id": "https://lemmy.example/post/12",
+        "local": True,
+        "language_id": 0,
+        "featured_community": False,
+        "featured_local": False,
     }
     post.update(fields)
     view = {
-        "post": post, "creator": PERSON, "community": COMMUNITY,
-        "creator_banned_from_community": False, "banned_from_community": False,
-        "creator_is_moderator": False, "creator_is_admin": False,
-        "counts": {"post_id": 12, "comments": 0, "score": 1, "upvotes": 1, "downvotes": 0,
-                   "published": "2026-11-21T10:00:00Z",
-                   "newest_comment_time": "2026-11-21T10:00:00Z"},
-        "subscribed": "NotSubscribed", "saved": False, "read": False, "hidden": False,
-        "creator_blocked": False, "unread_comments": 0,
+        "post": post,
+        "creator": PERSON,
+        "community": COMMUNITY,
+        "creator_banned_from_community": False,
+        "banned_from_community": False,
+        "creator_is_moderator": False,
+        "creator_is_admin": False,
+        "counts": {
+            "post_id": 12,
+            "comments": 0,
+            "score": 1,
+            "upvotes": 1,
+            "downvotes": 0,
+            "published": "2026-11-21T10:00:00Z",
+            "newest_comment_time": "2026-11-21T10:00:00Z",
+        },
+        "subscribed": "NotSubscribed",
+        "saved": False,
+        "read": False,
+        "hidden": False,
+        "creator_blocked": False,
+        "unread_comments": 0,
     }
     jsonschema.validate({"posts": [view]}, _schema("GetPostsResponse"))
     return view
@@ -61,17 +100,37 @@ def make_post(**fields):
 def make_comment(content):
     view = {
         "comment": {
-            "id": 40, "creator_id": 7, "post_id": 12, "content": content, "removed": False,
-            "published": "2026-11-21T10:00:00Z", "deleted": False,
-            "ap_id": "https://lemmy.example/comment/40", "local": True, "path": "0.40",
-            "distinguished": False, "language_id": 0,
+            "id": 40,
+            "creator_id": 7,
+            "post_id": 12,
+            "content": content,
+            "removed": False,
+            "published": "2026-11-21T10:00:00Z",
+            "deleted": False,
+            "ap_id": "https://lemmy.example/comment/40",
+            "local": True,
+            "path": "0.40",
+            "distinguished": False,
+            "language_id": 0,
         },
-        "creator": PERSON, "post": make_post()["post"], "community": COMMUNITY,
-        "counts": {"comment_id": 40, "score": 1, "upvotes": 1, "downvotes": 0,
-                   "published": "2026-11-21T10:00:00Z", "child_count": 0},
-        "creator_banned_from_community": False, "banned_from_community": False,
-        "creator_is_moderator": False, "creator_is_admin": False,
-        "subscribed": "NotSubscribed", "saved": False, "creator_blocked": False,
+        "creator": PERSON,
+        "post": make_post()["post"],
+        "community": COMMUNITY,
+        "counts": {
+            "comment_id": 40,
+            "score": 1,
+            "upvotes": 1,
+            "downvotes": 0,
+            "published": "2026-11-21T10:00:00Z",
+            "child_count": 0,
+        },
+        "creator_banned_from_community": False,
+        "banned_from_community": False,
+        "creator_is_moderator": False,
+        "creator_is_admin": False,
+        "subscribed": "NotSubscribed",
+        "saved": False,
+        "creator_blocked": False,
     }
     jsonschema.validate({"comments": [view]}, _schema("GetCommentsResponse"))
     return view
@@ -165,14 +224,21 @@ def test_v4_proxy_and_nested_local_upload_behind_a_proxy():
     proxied_local = (
         "https://lemmy.example/api/v3/image_proxy?url=https://lemmy.example/pictrs/image/q.png"
     )
-    [ref] = image_refs(make_comment(f"![x]({proxied_local})"), kind="comment", instance_url=INSTANCE)
+    [ref] = image_refs(
+        make_comment(f"![x]({proxied_local})"), kind="comment", instance_url=INSTANCE
+    )
     assert ref.alias == "q.png" and ref.original_url == "https://lemmy.example/pictrs/image/q.png"
     assert unwrap_proxy("https://lemmy.example/api/v3/image_proxy?url=javascript:alert(1)") is None
     assert unwrap_proxy("https://lemmy.example/api/v3/image_proxy") is None
 
 
 def test_pictrs_alias_only_for_the_local_instance_and_without_query():
-    assert pictrs_alias("https://lemmy.example/pictrs/image/ab-12.png?format=webp&thumbnail=256", INSTANCE) == "ab-12.png"
+    assert (
+        pictrs_alias(
+            "https://lemmy.example/pictrs/image/ab-12.png?format=webp&thumbnail=256", INSTANCE
+        )
+        == "ab-12.png"
+    )
     assert pictrs_alias("https://LEMMY.example:443/pictrs/image/ab.png", INSTANCE) == "ab.png"
     assert pictrs_alias("https://other.example/pictrs/image/ab.png", INSTANCE) is None
     assert pictrs_alias("https://lemmy.example:8443/pictrs/image/ab.png", INSTANCE) is None
@@ -223,18 +289,31 @@ def test_markdown_images_in_a_comment():
 
 
 def test_custom_emojis_are_skipped_only_when_they_are_the_sites_emojis():
-    site = {"custom_emojis": [{"custom_emoji": {
-        "id": 1, "local_site_id": 1, "shortcode": "smile", "alt_text": "smile",
-        "category": "faces", "published": "2026-01-01T00:00:00Z",
-        "image_url": "https://lemmy.example/pictrs/image/smile.png"}, "keywords": []}]}
+    site = {
+        "custom_emojis": [
+            {
+                "custom_emoji": {
+                    "id": 1,
+                    "local_site_id": 1,
+                    "shortcode": "smile",
+                    "alt_text": "smile",
+                    "category": "faces",
+                    "published": "2026-01-01T00:00:00Z",
+                    "image_url": "https://lemmy.example/pictrs/image/smile.png",
+                },
+                "keywords": [],
+            }
+        ]
+    }
     emojis = site_emoji_urls(site)
     assert emojis == {"https://lemmy.example/pictrs/image/smile.png"}
     text = (
         '![smile](https://lemmy.example/pictrs/image/smile.png "emoji smile") '
         '![smile](https://evil.example/real.jpg "emoji smile")'
     )
-    refs = image_refs(make_comment(text), kind="comment", instance_url=INSTANCE,
-                      custom_emoji_urls=emojis)
+    refs = image_refs(
+        make_comment(text), kind="comment", instance_url=INSTANCE, custom_emoji_urls=emojis
+    )
     assert [r.url for r in refs] == ["https://evil.example/real.jpg"]
     # without the site's list nothing is hidden by its title alone
     assert len(image_refs(make_comment(text), kind="comment", instance_url=INSTANCE)) == 2
@@ -249,13 +328,20 @@ def test_non_http_images_and_empty_items_give_nothing():
 
 
 def test_local_videos_are_fetched_as_the_still_pictrs_renders():
-    view = make_post(url="https://lemmy.example/pictrs/image/v1.mp4",
-                     url_content_type="video/mp4")
+    view = make_post(url="https://lemmy.example/pictrs/image/v1.mp4", url_content_type="video/mp4")
     [ref] = image_refs(view, kind="post", instance_url=INSTANCE)
     assert ref == ImageRef("https://lemmy.example/pictrs/image/v1.mp4", "post_url", alias="v1.mp4")
-    assert ref.fetch_urls == ("https://lemmy.example/pictrs/image/v1.mp4?format=jpg&thumbnail=1024",)
-    upload = {"local_image": {"pictrs_alias": "c2.WEBM", "pictrs_delete_token": "t",
-                              "published": "2026-11-21T09:00:00Z"}, "person": PERSON}
+    assert ref.fetch_urls == (
+        "https://lemmy.example/pictrs/image/v1.mp4?format=jpg&thumbnail=1024",
+    )
+    upload = {
+        "local_image": {
+            "pictrs_alias": "c2.WEBM",
+            "pictrs_delete_token": "t",
+            "published": "2026-11-21T09:00:00Z",
+        },
+        "person": PERSON,
+    }
     assert upload_ref(upload, instance_url=INSTANCE).fetch_urls == (
         "https://lemmy.example/pictrs/image/c2.WEBM?format=jpg&thumbnail=1024",
     )
@@ -266,8 +352,12 @@ def test_local_videos_are_fetched_as_the_still_pictrs_renders():
 
 def test_upload_from_list_all_media():
     view = {
-        "local_image": {"local_user_id": 4, "pictrs_alias": "f00d.png",
-                        "pictrs_delete_token": "tok", "published": "2026-11-21T09:00:00Z"},
+        "local_image": {
+            "local_user_id": 4,
+            "pictrs_alias": "f00d.png",
+            "pictrs_delete_token": "tok",
+            "published": "2026-11-21T09:00:00Z",
+        },
         "person": PERSON,
     }
     jsonschema.validate({"images": [view]}, _schema("ListMediaResponse"))
@@ -281,7 +371,7 @@ HOSTILE_MARKDOWN = {
     "unclosed images": "![a" * 16_000,
     "unclosed destinations": "![a](" * 10_000,
     "long unclosed destinations": ("![a](" + "x" * 1000) * 50,
-    "definition-like lines": "\n[a]: u \"" * 6000,
+    "definition-like lines": '\n[a]: u "' * 6000,
     "unclosed angle destinations": "![a](<" * 10_000,
 }
 

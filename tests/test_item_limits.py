@@ -12,24 +12,33 @@ from test_pipeline import BAD, DEFAULT_RULES, Bot, sha, tiny, write_rules  # noq
 
 MB = 1024 * 1024
 
-SKIP_RULES = DEFAULT_RULES + """
+SKIP_RULES = (
+    DEFAULT_RULES
+    + """
   - name: too many images
     if: {skipped: too_many_images}
     then: {report: "{{type}} with more images than modbot checks ({{skipped}})"}
 """
+)
 
 
 def test_a_comment_of_a_hundred_links_costs_twenty_downloads_and_bounded_memory(
-        fake_lemmy, photos, tiny, tmp_path):  # noqa: F811
+    fake_lemmy, photos, tiny, tmp_path
+):  # noqa: F811
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     big = lemmy.add_remote_file("big.jpg", hostile.large_file(20 * MB))  # a valid JPEG, padded
-    post = lemmy.add_post(cast.pics, cast.alice, name="fine", url=lemmy.add_upload(
-        cast.alice, photos[tiny.flagged]).url)
+    post = lemmy.add_post(
+        cast.pics,
+        cast.alice,
+        name="fine",
+        url=lemmy.add_upload(cast.alice, photos[tiny.flagged]).url,
+    )
     comment = lemmy.add_comment(post, cast.bob, content=hostile.many_links(big, 100))
     assert len(comment.content) < 4096
     # two bodies at most in memory at once (a download holds max_bytes while it runs)
-    rules = write_rules(tmp_path, lemmy, tiny, rules=SKIP_RULES,
-                        fetch=", max_bytes: 25MB, max_bytes_held: 50MB")
+    rules = write_rules(
+        tmp_path, lemmy, tiny, rules=SKIP_RULES, fetch=", max_bytes: 25MB, max_bytes_held: 50MB"
+    )
     bot = Bot(lemmy, tmp_path, rules)
 
     out = bot("run", "--once").stdout
@@ -39,18 +48,20 @@ def test_a_comment_of_a_hundred_links_costs_twenty_downloads_and_bounded_memory(
     skipped = [r for r in records if r["skipped"] == "too_many_images"]
     assert len(checked) == 20 and len(skipped) == 80
     assert {r["image"]["sha256"] for r in checked} == {sha(hostile.large_file(20 * MB))}
-    assert skipped[0]["skipped_detail"] == ("image 21 of 100 in this comment: only the first "
-                                            "20 are checked (fetch.max_images_per_item)")
+    assert skipped[0]["skipped_detail"] == (
+        "image 21 of 100 in this comment: only the first 20 are checked (fetch.max_images_per_item)"
+    )
     downloads = [r for r in lemmy.requests if r.server == "remote" and r.path == "/big.jpg"]
     assert len(downloads) == 20
     # the moderator's rule about it: one report for the comment (one per item)
     acted = [r for r in skipped if r["rule"] == "too many images"]
     assert len(acted) == 80 and acted[0]["matched"] == [
-        {"rule": "too many images", "conditions": ["skipped (too_many_images)"],
-         "outcome": "acted"}]
+        {"rule": "too many images", "conditions": ["skipped (too_many_images)"], "outcome": "acted"}
+    ]
     reports = [r for r in lemmy.reports if (r.kind, r.target_id) == ("comment", comment.id)]
     assert [r.reason for r in reports] == [
-        "comment with more images than modbot checks (too_many_images)"]
+        "comment with more images than modbot checks (too_many_images)"
+    ]
     # the good post beside it is decided as usual
     (decided,) = [r for r in bot.decisions() if r["item"]["kind"] == "post"]
     assert decided["rule"] == "probe" and decided["actions"][0]["status"] == "done"
@@ -64,24 +75,32 @@ def test_a_hostile_item_does_not_hold_up_the_others(fake_lemmy, photos, tiny, tm
     slow = lemmy.add_remote_behaviour("/slow.jpg", hostile.jpeg(), trickle_bytes_per_s=1)
     bad = lemmy.add_upload(cast.alice, photos[BAD])
     first = lemmy.add_post(cast.pics, cast.alice, name="known bad", url=bad.url)
-    hostile_post = lemmy.add_post(cast.pics, cast.bob, name="sixty slow links",
-                                  body=hostile.many_links(slow, 60))
+    hostile_post = lemmy.add_post(
+        cast.pics, cast.bob, name="sixty slow links", body=hostile.many_links(slow, 60)
+    )
     flagged = lemmy.add_upload(cast.bob, photos[tiny.flagged])
     last = lemmy.add_post(cast.pics, cast.bob, name="flagged", url=flagged.url)
     later = lemmy.add_comment(first, cast.alice, content=f"![again]({flagged.url})")
-    rules = write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])],
-                        fetch=", max_images_per_item: 100, item_timeout: 6s")
+    rules = write_rules(
+        tmp_path,
+        lemmy,
+        tiny,
+        known_bad=[sha(photos[BAD])],
+        fetch=", max_images_per_item: 100, item_timeout: 6s",
+    )
     rules.write_text(rules.read_text() + "schedule: {poll_every: 15s}\n")
     bot = Bot(lemmy, tmp_path, rules)
 
     bot("run", "--once")
     records = bot.decisions()
-    slow_records = [r for r in records if (r["item"]["kind"], r["item"]["id"]) == (
-        "post", hostile_post.id)]
+    slow_records = [
+        r for r in records if (r["item"]["kind"], r["item"]["id"]) == ("post", hostile_post.id)
+    ]
     assert len(slow_records) == 60
     assert {r["skipped"] for r in slow_records} == {"item_timeout"}
-    assert slow_records[0]["skipped_detail"] == ("this post's images took longer than 6 s to "
-                                                 "download in all (fetch.item_timeout)")
+    assert slow_records[0]["skipped_detail"] == (
+        "this post's images took longer than 6 s to download in all (fetch.item_timeout)"
+    )
     # The good items of the same poll are decided and acted on: those of the same page
     # while the hostile one is still downloading, the next page within the poll interval.
     poll = min(r.at for r in lemmy.requests if r.path == "/api/v3/post/list")
@@ -92,8 +111,10 @@ def test_a_hostile_item_does_not_hold_up_the_others(fake_lemmy, photos, tiny, tm
     assert removed - poll < 6 and reported - poll < 6, "before the hostile post's time was up"
     assert commented - poll < 15, "within one poll interval"
     assert lemmy.post(first.id).removed and lemmy.person(cast.alice.id).banned
-    assert {(r.kind, r.target_id) for r in lemmy.reports} == {("post", last.id),
-                                                              ("comment", later.id)}
+    assert {(r.kind, r.target_id) for r in lemmy.reports} == {
+        ("post", last.id),
+        ("comment", later.id),
+    }
     assert gave_up  # the hostile post is recorded too (as skipped), not left for later
 
 
@@ -115,11 +136,11 @@ def test_time_waiting_for_memory_does_not_count_against_an_item():
         item._since = fake.now
         item.pending = 2
         item.update()
-        fake.now += 4          # two downloads running: 4 s count
-        item.waiting = 2       # both now wait for room in max_bytes_held
+        fake.now += 4  # two downloads running: 4 s count
+        item.waiting = 2  # both now wait for room in max_bytes_held
         item.update()
-        fake.now += 60         # a minute waiting for memory: nothing counts
-        item.waiting = 1       # one got room: it runs again
+        fake.now += 60  # a minute waiting for memory: nothing counts
+        item.waiting = 1  # one got room: it runs again
         item.update()
         fake.now += 3
         item.update()

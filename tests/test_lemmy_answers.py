@@ -29,8 +29,9 @@ from modbot.store import Store
 BAD = "coffee"  # on the known-bad list
 
 
-def write_rules(directory: Path, lemmy, checkpoint: Path, *, known_bad=(), timeout="10s",
-                poll_every="60s") -> Path:
+def write_rules(
+    directory: Path, lemmy, checkpoint: Path, *, known_bad=(), timeout="10s", poll_every="60s"
+) -> Path:
     (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
     remote = lemmy.remote_url.split("//", 1)[1]
     path = directory / "rules.yaml"
@@ -59,24 +60,40 @@ class Bot:
         self.state = directory / "state.sqlite3"
         self.directory = directory
         self.env = {
-            **os.environ, "LEMMY_URL": lemmy.url, "LEMMY_USERNAME": "modbot",
-            "LEMMY_PASSWORD": "pw", "MODBOT_STATE": str(self.state),
-            "MODBOT_RULES": str(rules), "PICTRS_URL": lemmy.pictrs_url,
+            **os.environ,
+            "LEMMY_URL": lemmy.url,
+            "LEMMY_USERNAME": "modbot",
+            "LEMMY_PASSWORD": "pw",
+            "MODBOT_STATE": str(self.state),
+            "MODBOT_RULES": str(rules),
+            "PICTRS_URL": lemmy.pictrs_url,
             "PICTRS_API_KEY": lemmy.pictrs_api_key,
         }
 
-    def __call__(self, *args: str, rc: int = 0, timeout: float = 120) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "modbot", *args], env=self.env,
-                              cwd=self.directory, capture_output=True, text=True,
-                              timeout=timeout)
+    def __call__(
+        self, *args: str, rc: int = 0, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [sys.executable, "-m", "modbot", *args],
+            env=self.env,
+            cwd=self.directory,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         assert done.returncode == rc, (done.returncode, done.stdout, done.stderr[-3000:])
         assert "Traceback" not in done.stderr, done.stderr[-3000:]
         return done
 
     def start(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "modbot", *args], env=self.env,
-                                cwd=self.directory, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "modbot", *args],
+            env=self.env,
+            cwd=self.directory,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def decisions(self) -> list[dict]:
         if not self.state.exists():
@@ -96,47 +113,65 @@ def requests_to(lemmy, path: str) -> int:
 
 
 def test_malformed_items_are_recorded_as_skipped_and_the_rest_of_the_page_is_decided(
-        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
-    bad = lemmy.add_post(cast.pics, cast.alice, name="bad",
-                         url=lemmy.add_remote_file("bad.jpg", photos[BAD]))
-    fine = lemmy.add_post(cast.pics, cast.bob, name="fine",
-                          url=lemmy.add_remote_file("fine.jpg", photos["chelsea"]))
+    bad = lemmy.add_post(
+        cast.pics, cast.alice, name="bad", url=lemmy.add_remote_file("bad.jpg", photos[BAD])
+    )
+    fine = lemmy.add_post(
+        cast.pics, cast.bob, name="fine", url=lemmy.add_remote_file("fine.jpg", photos["chelsea"])
+    )
     lemmy.add_comment(fine, cast.bob, content="nice")
     published = now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    who = {"creator": {"id": cast.bob.id, "name": "bob"},
-           "community": {"id": cast.pics.id, "name": "pics"}}
+    who = {
+        "creator": {"id": cast.bob.id, "name": "bob"},
+        "community": {"id": cast.pics.id, "name": "pics"},
+    }
     broken_posts = [
         None,  # a null view
         {"post": {"name": "no id", "published": published}, **who},
         {"post": {"id": 10**6, "name": "integer time", "published": 1700000000}, **who},
     ]
-    broken_comment = {"comment": {"id": 10**6, "content": "x", "published": published},
-                      "creator": who["creator"], "community": "pics"}
-    broken_upload = {"local_image": {"pictrs_alias": "../../api/v3/user/ban",
-                                     "published": published},
-                     "person": {"id": cast.alice.id}}
-    lemmy.tamper("/api/v3/post/list",
-                 lambda body: {**body, "posts": [broken_posts[0], *body["posts"], *broken_posts[1:]]})
-    lemmy.tamper("/api/v3/comment/list",
-                 lambda body: {**body, "comments": [broken_comment, *body["comments"]]})
-    lemmy.tamper("/api/v3/admin/list_all_media",
-                 lambda body: {**body, "images": [broken_upload, *body["images"]]})
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint,
-                                           known_bad=[sha(photos[BAD])]))
+    broken_comment = {
+        "comment": {"id": 10**6, "content": "x", "published": published},
+        "creator": who["creator"],
+        "community": "pics",
+    }
+    broken_upload = {
+        "local_image": {"pictrs_alias": "../../api/v3/user/ban", "published": published},
+        "person": {"id": cast.alice.id},
+    }
+    lemmy.tamper(
+        "/api/v3/post/list",
+        lambda body: {**body, "posts": [broken_posts[0], *body["posts"], *broken_posts[1:]]},
+    )
+    lemmy.tamper(
+        "/api/v3/comment/list",
+        lambda body: {**body, "comments": [broken_comment, *body["comments"]]},
+    )
+    lemmy.tamper(
+        "/api/v3/admin/list_all_media",
+        lambda body: {**body, "images": [broken_upload, *body["images"]]},
+    )
+    bot = Bot(
+        lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
+    )
 
     first = bot("run", "--once", "--report", "run.json")
     assert "skipped malformed_item 5" in first.stdout
     records = bot.decisions()
     malformed = {r["skipped_detail"]: r for r in records if r["skipped"] == "malformed_item"}
-    assert sorted(malformed) == sorted([
-        "Lemmy's post is malformed: the post is null, not an object",
-        "Lemmy's post is malformed: `post.id` is missing",
-        "Lemmy's post is malformed: `post.published` is 1700000000, not a timestamp",
-        "Lemmy's comment is malformed: `community` is \"pics\", not an object",
-        "Lemmy's upload is malformed: `local_image.pictrs_alias` is "
-        "\"../../api/v3/user/ban\", not a pict-rs alias",
-    ])
+    assert sorted(malformed) == sorted(
+        [
+            "Lemmy's post is malformed: the post is null, not an object",
+            "Lemmy's post is malformed: `post.id` is missing",
+            "Lemmy's post is malformed: `post.published` is 1700000000, not a timestamp",
+            'Lemmy\'s comment is malformed: `community` is "pics", not an object',
+            "Lemmy's upload is malformed: `local_image.pictrs_alias` is "
+            '"../../api/v3/user/ban", not a pict-rs alias',
+        ]
+    )
     late = malformed["Lemmy's post is malformed: `post.published` is 1700000000, not a timestamp"]
     assert late["item"]["id"] == 10**6 and late["item"]["url"] == f"{lemmy.url}/post/{10**6}"
     assert all(r["image"] is None and r["actions"] == [] for r in malformed.values())
@@ -157,21 +192,30 @@ def test_malformed_items_are_recorded_as_skipped_and_the_rest_of_the_page_is_dec
 def test_what_an_item_needs_and_what_it_may_lack():
     """The rule: an item's id and time, its author and (posts, comments) its community
     are required; anything else modbot reads may be missing or null, not mistyped."""
-    post = {"post": {"id": 3, "published": "2026-01-01T00:00:00Z"},
-            "creator": {"id": 7}, "community": {"id": 2}}
+    post = {
+        "post": {"id": 3, "published": "2026-01-01T00:00:00Z"},
+        "creator": {"id": 7},
+        "community": {"id": 2},
+    }
     item = Item.from_post(post)
     assert item.problem is None and item.id == 3 and item.updated == "2026-01-01T00:00:00Z"
     assert Item.from_post({**post, "counts": None, "creator_is_admin": None}).problem is None
     for change, problem in [
         ({"creator": None}, "`creator` is missing"),
         ({"community": {"name": "pics"}}, "`community.id` is missing"),
-        ({"post": {"id": True, "published": "2026-01-01T00:00:00Z"}},
-         "`post.id` is true, not a positive integer"),
-        ({"post": {"id": 3, "published": "yesterday"}},
-         "`post.published` is \"yesterday\", not a timestamp"),
-        ({"post": {"id": 3, "published": "2026-01-01T00:00:00Z", "url": ["a"]}},
-         "`post.url` is a list, not a string"),
-        ({"creator_is_admin": "no"}, "`creator_is_admin` is \"no\", not true or false"),
+        (
+            {"post": {"id": True, "published": "2026-01-01T00:00:00Z"}},
+            "`post.id` is true, not a positive integer",
+        ),
+        (
+            {"post": {"id": 3, "published": "yesterday"}},
+            '`post.published` is "yesterday", not a timestamp',
+        ),
+        (
+            {"post": {"id": 3, "published": "2026-01-01T00:00:00Z", "url": ["a"]}},
+            "`post.url` is a list, not a string",
+        ),
+        ({"creator_is_admin": "no"}, '`creator_is_admin` is "no", not true or false'),
     ]:
         broken = Item.from_post({**post, **change})
         assert broken.problem == problem and broken.view == {}
@@ -189,17 +233,20 @@ def test_what_an_item_needs_and_what_it_may_lack():
 
 
 def test_a_page_that_is_not_lemmys_fails_the_run_with_a_clear_message(
-        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
-    post = lemmy.add_post(cast.pics, cast.alice,
-                          url=lemmy.add_remote_file("bad.jpg", photos[BAD]))
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint,
-                                           known_bad=[sha(photos[BAD])]))
+    post = lemmy.add_post(cast.pics, cast.alice, url=lemmy.add_remote_file("bad.jpg", photos[BAD]))
+    bot = Bot(
+        lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
+    )
     page = "<html><body><h1>Down for maintenance</h1></body></html>"
     for spoil, said in [
         (lambda body: page, "HTTP 200 but not JSON (text/html: '<html><body><h1>Down for"),
-        (lambda body: {**body, "posts": {"0": body["posts"][0]}},
-         "Lemmy's answer has no list 'posts' (got an object)"),
+        (
+            lambda body: {**body, "posts": {"0": body["posts"][0]}},
+            "Lemmy's answer has no list 'posts' (got an object)",
+        ),
         (lambda body: [body], "JSON that is a list, not an object"),
     ]:
         lemmy.tamper("/api/v3/post/list", spoil, times=1)
@@ -211,13 +258,18 @@ def test_a_page_that_is_not_lemmys_fails_the_run_with_a_clear_message(
 
 
 def test_the_daemon_survives_malformed_pages_and_decides_the_post_once_they_pass(
-        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
-    post = lemmy.add_post(cast.pics, cast.alice,
-                          url=lemmy.add_remote_file("bad.jpg", photos[BAD]))
+    post = lemmy.add_post(cast.pics, cast.alice, url=lemmy.add_remote_file("bad.jpg", photos[BAD]))
     lemmy.tamper("/api/v3/post/list", lambda body: {**body, "posts": {}}, times=2)
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint, poll_every="1s",
-                                           known_bad=[sha(photos[BAD])]))
+    bot = Bot(
+        lemmy,
+        tmp_path,
+        write_rules(
+            tmp_path, lemmy, tiny_checkpoint, poll_every="1s", known_bad=[sha(photos[BAD])]
+        ),
+    )
     daemon = bot.start("run")
     err = Lines(daemon.stderr)
     try:
@@ -229,8 +281,10 @@ def test_the_daemon_survives_malformed_pages_and_decides_the_post_once_they_pass
         daemon.stdout.close()
     log = err.text()
     assert daemon.returncode == 0, log[-3000:]
-    assert err.count("cycle 1 failed: LemmyBadAnswer: post/list: Lemmy's answer has no "
-                     "list 'posts'") == 1
+    assert (
+        err.count("cycle 1 failed: LemmyBadAnswer: post/list: Lemmy's answer has no list 'posts'")
+        == 1
+    )
     assert err.count("cycle 2 failed: LemmyBadAnswer") == 1
     assert "Traceback" not in log
 
@@ -241,8 +295,12 @@ def test_the_daemon_survives_malformed_pages_and_decides_the_post_once_they_pass
 def old_posts(lemmy, photos, count: int) -> list[int]:
     cast, start = lemmy.cast, now() - timedelta(days=2)
     url = lemmy.add_remote_file("fine.jpg", photos["chelsea"])
-    return [lemmy.add_post(cast.pics, cast.bob, name=f"p{i}", url=url,
-                           published=start + timedelta(minutes=i)).id for i in range(count)]
+    return [
+        lemmy.add_post(
+            cast.pics, cast.bob, name=f"p{i}", url=url, published=start + timedelta(minutes=i)
+        ).id
+        for i in range(count)
+    ]
 
 
 def loop_back():
@@ -257,8 +315,7 @@ def loop_back():
     return change
 
 
-def test_a_sweep_stops_when_next_page_points_back(fake_lemmy, photos, tiny_checkpoint,
-                                                   tmp_path):
+def test_a_sweep_stops_when_next_page_points_back(fake_lemmy, photos, tiny_checkpoint, tmp_path):
     lemmy = fake_lemmy
     ids = old_posts(lemmy, photos, 140)
     lemmy.tamper("/api/v3/post/list", loop_back())
@@ -272,7 +329,8 @@ def test_a_sweep_stops_when_next_page_points_back(fake_lemmy, photos, tiny_check
 
 
 def test_a_sweep_stops_when_lemmy_sends_the_same_page_under_new_cursors(
-        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy = fake_lemmy
     old_posts(lemmy, photos, 60)
     newest = max(lemmy.state.posts)
@@ -289,8 +347,7 @@ def test_a_sweep_stops_when_lemmy_sends_the_same_page_under_new_cursors(
     assert requests_to(lemmy, "/api/v3/post/list") <= 6
 
 
-def test_a_poll_stops_when_next_page_points_back(fake_lemmy, photos, tiny_checkpoint,
-                                                 tmp_path):
+def test_a_poll_stops_when_next_page_points_back(fake_lemmy, photos, tiny_checkpoint, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     url = lemmy.add_remote_file("fine.jpg", photos["chelsea"])
     for i in range(150):
@@ -306,7 +363,8 @@ def test_a_poll_stops_when_next_page_points_back(fake_lemmy, photos, tiny_checkp
 
 
 def test_lemmy_timeout_is_a_deadline_for_the_whole_request_reads_actions_and_pictrs(
-        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     upload = lemmy.add_upload(cast.alice, photos[BAD])
     post = lemmy.add_post(cast.pics, cast.alice, url=upload.url)
@@ -315,8 +373,11 @@ def test_lemmy_timeout_is_a_deadline_for_the_whole_request_reads_actions_and_pic
     lemmy.trickle("/api/v3/post/list", 2, times=1)
     lemmy.trickle("/api/v3/post/remove", 2, times=1)
     lemmy.trickle("/internal/purge", 2, times=1, server="pictrs")
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint, timeout="2s",
-                                           known_bad=[sha(photos[BAD])]))
+    bot = Bot(
+        lemmy,
+        tmp_path,
+        write_rules(tmp_path, lemmy, tiny_checkpoint, timeout="2s", known_bad=[sha(photos[BAD])]),
+    )
     started = time.monotonic()
     done = bot("run", "--once", timeout=90)
     assert time.monotonic() - started < 60
@@ -329,8 +390,15 @@ def test_lemmy_timeout_is_a_deadline_for_the_whole_request_reads_actions_and_pic
 def test_the_client_deadline_holds_for_every_retry(fake_lemmy):
     lemmy = fake_lemmy
     sleeps: list[float] = []
-    client = LemmyClient(lemmy.url, "modbot", Secret("pw"), requests_per_minute=0,
-                         timeout=1.0, retries=2, sleep=sleeps.append)
+    client = LemmyClient(
+        lemmy.url,
+        "modbot",
+        Secret("pw"),
+        requests_per_minute=0,
+        timeout=1.0,
+        retries=2,
+        sleep=sleeps.append,
+    )
     client.login()
     lemmy.trickle("/api/v3/site", 4)
     started = time.monotonic()

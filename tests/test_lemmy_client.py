@@ -3,16 +3,28 @@
 import pytest
 
 from modbot.lemmy import (
-    LemmyClient, LemmyError, LemmyLoginError, LemmyUnavailable, RateLimiter, ReadOnlyError,
+    LemmyClient,
+    LemmyError,
+    LemmyLoginError,
+    LemmyUnavailable,
+    RateLimiter,
+    ReadOnlyError,
 )
 from modbot.settings import Secret
 
 
 def client_for(lemmy, *, user="modbot", password="pw", sleeps=None, **kwargs):
     sleeps = [] if sleeps is None else sleeps
-    return LemmyClient(lemmy.url, user, Secret(password), pictrs_url=lemmy.pictrs_url,
-                       pictrs_api_key=Secret(lemmy.pictrs_api_key),
-                       requests_per_minute=0, sleep=sleeps.append, **kwargs)
+    return LemmyClient(
+        lemmy.url,
+        user,
+        Secret(password),
+        pictrs_url=lemmy.pictrs_url,
+        pictrs_api_key=Secret(lemmy.pictrs_api_key),
+        requests_per_minute=0,
+        sleep=sleeps.append,
+        **kwargs,
+    )
 
 
 def paths(lemmy):
@@ -25,7 +37,8 @@ def test_logs_in_once_and_keeps_the_token(fake_lemmy):
         client.site()
         client.list_posts()
     assert [p for p in paths(fake_lemmy) if p[1] == "/api/v3/user/login"] == [
-        ("POST", "/api/v3/user/login", 200)]
+        ("POST", "/api/v3/user/login", 200)
+    ]
     assert client.logins == 1 and client.requests == 11
 
 
@@ -83,7 +96,8 @@ def test_other_errors_are_not_retried(fake_lemmy):
         client.remove_post(999, "x")
     assert err.value.error == "couldnt_find_post"
     assert [p for p in paths(fake_lemmy) if p[1] == "/api/v3/post/remove"] == [
-        ("POST", "/api/v3/post/remove", 400)]
+        ("POST", "/api/v3/post/remove", 400)
+    ]
 
 
 def test_a_silently_dropped_token_is_noticed_on_site(fake_lemmy):
@@ -104,8 +118,11 @@ def test_an_action_answered_401_logs_in_again_and_is_sent_once_more(fake_lemmy):
     client.remove_post(post.id, "spam")
     assert fake_lemmy.post(post.id).removed
     tail = [p for p in paths(fake_lemmy) if p[1] != "/nodeinfo/2.0.json"][-3:]
-    assert tail == [("POST", "/api/v3/post/remove", 401), ("POST", "/api/v3/user/login", 200),
-                    ("POST", "/api/v3/post/remove", 200)]
+    assert tail == [
+        ("POST", "/api/v3/post/remove", 401),
+        ("POST", "/api/v3/user/login", 200),
+        ("POST", "/api/v3/post/remove", 200),
+    ]
 
 
 def test_actions_through_pythorhead_survive_a_502_and_a_rate_limit(fake_lemmy):
@@ -123,10 +140,14 @@ def test_actions_through_pythorhead_survive_a_502_and_a_rate_limit(fake_lemmy):
 def test_a_read_only_client_refuses_every_mutation_before_sending(fake_lemmy):
     client = client_for(fake_lemmy, read_only=True)
     client.site()
-    for call in (lambda: client.remove_post(1, "x"), lambda: client.save_user_settings(show_nsfw=True),
-                 lambda: client.purge_image_alias("a.jpg"), lambda: client.private_message(1, "x"),
-                 lambda: client.delete_image("a.jpg", "t"),
-                 lambda: client.ban_site(1, "x", expires=None, remove_data=False)):
+    for call in (
+        lambda: client.remove_post(1, "x"),
+        lambda: client.save_user_settings(show_nsfw=True),
+        lambda: client.purge_image_alias("a.jpg"),
+        lambda: client.private_message(1, "x"),
+        lambda: client.delete_image("a.jpg", "t"),
+        lambda: client.ban_site(1, "x", expires=None, remove_data=False),
+    ):
         with pytest.raises(ReadOnlyError):
             call()
     assert fake_lemmy.mutating_requests() == []
@@ -139,8 +160,14 @@ def test_pictrs_purge_sends_the_api_key_and_removes_every_alias(fake_lemmy, phot
     client = client_for(fake_lemmy)
     client.purge_image_alias(one.alias)
     assert not fake_lemmy.image_exists(one.alias) and not fake_lemmy.image_exists(two.alias)
-    wrong = LemmyClient(fake_lemmy.url, "modbot", Secret("pw"), pictrs_url=fake_lemmy.pictrs_url,
-                        pictrs_api_key=Secret("wrong"), requests_per_minute=0)
+    wrong = LemmyClient(
+        fake_lemmy.url,
+        "modbot",
+        Secret("pw"),
+        pictrs_url=fake_lemmy.pictrs_url,
+        pictrs_api_key=Secret("wrong"),
+        requests_per_minute=0,
+    )
     with pytest.raises(LemmyError, match="PICTRS_API_KEY"):
         wrong.purge_image_alias(two.alias)
     assert client.purge_image_alias(one.alias)["already_gone"], "a purged alias is not an error"

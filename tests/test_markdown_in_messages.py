@@ -12,13 +12,19 @@ from markdown_it import MarkdownIt
 from modbot.markdown import inert
 
 from test_pipeline import (  # noqa: F401  (tiny is a fixture)
-    BAD, Bot, sha, tiny, write_rules,
+    BAD,
+    Bot,
+    sha,
+    tiny,
+    write_rules,
 )
 
 # What an attacker controls in an image URL's query: a URL as Lemmy stores it (the url
 # crate percent-encodes spaces, quotes and <>) keeps backticks, brackets and parentheses.
-EVIL = ("?a=``x``![px](http://tracker.example/p.png)[click](http://tracker.example/l)"
-        "**b**:smile:&u=http://tracker.example/bare&w=www.tracker.example")
+EVIL = (
+    "?a=``x``![px](http://tracker.example/p.png)[click](http://tracker.example/l)"
+    "**b**:smile:&u=http://tracker.example/bare&w=www.tracker.example"
+)
 
 RULES = """
   - name: known abusive image
@@ -53,21 +59,23 @@ def live(text: str) -> list[tuple[str, str]]:
     return found
 
 
-def test_values_from_content_are_inert_in_messages_and_reasons(fake_lemmy, photos, tiny,
-                                                               tmp_path):
+def test_values_from_content_are_inert_in_messages_and_reasons(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     url = lemmy.add_remote_file("bad.jpg", photos[BAD]) + EVIL
     probe_url = lemmy.add_remote_file("probe.jpg", photos[tiny.flagged]) + EVIL
     bad = lemmy.add_post(cast.pics, cast.bob, name="bad", url=url)
     flagged = lemmy.add_post(cast.pics, cast.bob, name="probe", url=probe_url)
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])],
-                                           rules=RULES))
+    bot = Bot(
+        lemmy,
+        tmp_path,
+        write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], rules=RULES),
+    )
     bot("run", "--once")
 
     assert lemmy.post(bad.id).removed and lemmy.person(cast.bob.id).banned
     permalink = f"{lemmy.url}/post/{bad.id}"
     shown_url = inert(url)
-    assert shown_url.startswith("```")       # the URL has `` in it
+    assert shown_url.startswith("```")  # the URL has `` in it
     texts = {
         "message": [m.content for m in lemmy.private_messages],
         "report": [r.reason for r in lemmy.reports],
@@ -77,11 +85,17 @@ def test_values_from_content_are_inert_in_messages_and_reasons(fake_lemmy, photo
     assert all(len(v) == 1 for v in texts.values()), texts
     # Only modbot's own link to the post is live; nothing from the content is.
     assert {kind: [live(t) for t in v] for kind, v in texts.items()} == {
-        "message": [[("link", permalink)] * 2], "report": [[]], "removal": [[]], "ban": [[]]}
+        "message": [[("link", permalink)] * 2],
+        "report": [[]],
+        "removal": [[]],
+        "ban": [[]],
+    }
     # The admin's text as written (its **Look** stays bold), the values as literal text.
     (message,) = texts["message"]
-    assert (f"- **Look**: `bob@remote.example` posted {shown_url} in "
-            f"`pics@{urlsplit(lemmy.url).hostname}`: {permalink} ({permalink})") in message
+    assert (
+        f"- **Look**: `bob@remote.example` posted {shown_url} in "
+        f"`pics@{urlsplit(lemmy.url).hostname}`: {permalink} ({permalink})"
+    ) in message
     assert texts["report"] == [f"probe {inert(probe_url)} by `bob@remote.example`"]
     assert texts["removal"] == [f"Known abusive image {shown_url} by `bob@remote.example`"]
     # What markdown-it shows of the URL is the URL itself, every character of it.
@@ -92,13 +106,26 @@ def test_values_from_content_are_inert_in_messages_and_reasons(fake_lemmy, photo
 
 def test_a_code_span_holds_whatever_the_value_is():
     md = lemmy_ui()
-    for value in ["plain", "`", "``", "a`b", "`a`", "a ``` b", " lead", "trail ", "`` ``",
-                  "![i](http://t.example/p.png)", "<http://t.example>", "x\ny", "\u202eevil",
-                  "http://t.example/" + "a" * 400]:
+    for value in [
+        "plain",
+        "`",
+        "``",
+        "a`b",
+        "`a`",
+        "a ``` b",
+        " lead",
+        "trail ",
+        "`` ``",
+        "![i](http://t.example/p.png)",
+        "<http://t.example>",
+        "x\ny",
+        "\u202eevil",
+        "http://t.example/" + "a" * 400,
+    ]:
         html = md.renderInline(f"before {inert(value)} after")
         assert html.startswith("before <code>") and html.endswith("</code> after"), (value, html)
         assert "<a " not in html and "<img" not in html
-        shown = html[len("before <code>"):-len("</code> after")]
+        shown = html[len("before <code>") : -len("</code> after")]
         if len(value) < 300 and value.isprintable():
             assert shown == value.replace("<", "&lt;").replace(">", "&gt;"), (value, shown)
     assert inert("x\ny") == "`x\\ny`" and inert("\u202eevil") == "`\\u202eevil`"

@@ -41,8 +41,10 @@ def tiny(tmp_path_factory, photos):
     from classifier.tiny import tiny_spec, write_random_checkpoint
 
     checkpoint = write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.safetensors")
-    engine = Engine(load_model(tiny_spec(checkpoint)),
-                    ConceptSet.builtin(custom=[CustomConcept("probe", (PROMPT,), 0.0)]))
+    engine = Engine(
+        load_model(tiny_spec(checkpoint)),
+        ConceptSet.builtin(custom=[CustomConcept("probe", (PROMPT,), 0.0)]),
+    )
     try:
         names = [n for n in photos if n != BAD]
         verdicts = engine.classify_many([photos[n] for n in names] + [GENERATED])
@@ -53,9 +55,12 @@ def tiny(tmp_path_factory, photos):
     scores = {n: v.scores["probe"] for n, v in zip([*names, "generated"], verdicts)}
     ranked = sorted(scores, key=scores.get, reverse=True)
     assert ranked[0] != "generated" and scores[ranked[0]] - scores[ranked[1]] > 0.002, scores
-    return SimpleNamespace(checkpoint=checkpoint, flagged=ranked[0],
-                           others=[n for n in ranked[1:] if n != "generated"],
-                           threshold=(scores[ranked[0]] + scores[ranked[1]]) / 2)
+    return SimpleNamespace(
+        checkpoint=checkpoint,
+        flagged=ranked[0],
+        others=[n for n in ranked[1:] if n != "generated"],
+        threshold=(scores[ranked[0]] + scores[ranked[1]]) / 2,
+    )
 
 
 def sha(data: bytes) -> str:
@@ -76,8 +81,18 @@ DEFAULT_RULES = """
 """
 
 
-def write_rules(directory: Path, lemmy, tiny, *, known_bad=(), innocent=(), valve=20,
-                fetch="", rules=DEFAULT_RULES, classifier="") -> Path:
+def write_rules(
+    directory: Path,
+    lemmy,
+    tiny,
+    *,
+    known_bad=(),
+    innocent=(),
+    valve=20,
+    fetch="",
+    rules=DEFAULT_RULES,
+    classifier="",
+) -> Path:
     (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
     (directory / "innocent.txt").write_text("".join(f"{h}\n" for h in innocent))
     remote = lemmy.remote_url.split("//", 1)[1]
@@ -102,20 +117,29 @@ rules:{rules}
 class Bot:
     """Runs `python -m modbot ...` against a fake Lemmy with a state file of its own."""
 
-    def __init__(self, lemmy, directory: Path, rules: Path, *, pictrs=True,
-                 username="modbot", password="pw"):
+    def __init__(
+        self, lemmy, directory: Path, rules: Path, *, pictrs=True, username="modbot", password="pw"
+    ):
         self.lemmy, self.state = lemmy, directory / "state.sqlite3"
         self.env = {
-            **os.environ, "LEMMY_URL": lemmy.url, "LEMMY_USERNAME": username,
-            "LEMMY_PASSWORD": password, "MODBOT_STATE": str(self.state),
+            **os.environ,
+            "LEMMY_URL": lemmy.url,
+            "LEMMY_USERNAME": username,
+            "LEMMY_PASSWORD": password,
+            "MODBOT_STATE": str(self.state),
             "MODBOT_RULES": str(rules),
         }
         if pictrs:
             self.env.update(PICTRS_URL=lemmy.pictrs_url, PICTRS_API_KEY=lemmy.pictrs_api_key)
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "modbot", *args], env=self.env,
-                              capture_output=True, text=True, timeout=240)
+        done = subprocess.run(
+            [sys.executable, "-m", "modbot", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         if check:
             assert done.returncode == 0, done.stderr[-3000:]
         return done
@@ -147,14 +171,20 @@ def test_every_image_location_is_found_and_classified(fake_lemmy, photos, tiny, 
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     flagged = tiny.flagged
     others = tiny.others
-    p1 = lemmy.add_post(cast.pics, cast.alice, name="a link to an image",
-                        url=remote_photo(lemmy, photos, others[0]))
+    p1 = lemmy.add_post(
+        cast.pics, cast.alice, name="a link to an image", url=remote_photo(lemmy, photos, others[0])
+    )
     thumb = lemmy.add_thumbnail(photos[others[1]])
     article = lemmy.add_remote_file("article.html", hostile.html_page(), content_type="text/html")
-    p2 = lemmy.add_post(cast.pics, cast.bob, name="an article", url=article,
-                        thumbnail_url=thumb.url)
-    p3 = lemmy.add_post(cast.nsfw, cast.alice, name="markdown",
-                        body=f"look: ![x]({remote_photo(lemmy, photos, others[2])} \"t\")")
+    p2 = lemmy.add_post(
+        cast.pics, cast.bob, name="an article", url=article, thumbnail_url=thumb.url
+    )
+    p3 = lemmy.add_post(
+        cast.nsfw,
+        cast.alice,
+        name="markdown",
+        body=f'look: ![x]({remote_photo(lemmy, photos, others[2])} "t")',
+    )
     proxied = lemmy.proxy_url(remote_photo(lemmy, photos, flagged, "proxied.jpg"))
     p4 = lemmy.add_post(cast.pics, cast.bob, name="proxied", url=proxied)
     upload = lemmy.add_upload(cast.alice, photos[others[0]])
@@ -168,9 +198,13 @@ def test_every_image_location_is_found_and_classified(fake_lemmy, photos, tiny, 
     records = bot.decisions()
     where = {(r["item"]["kind"], r["item"]["id"], r["image"]["location"]): r for r in records}
     assert set(where) == {
-        ("post", p1.id, "post_url"), ("post", p2.id, "thumbnail"), ("post", p3.id, "body"),
-        ("post", p4.id, "post_url"), ("comment", c1.id, "comment"),
-        ("upload", upload.alias, "upload"), ("upload", never_posted.alias, "upload"),
+        ("post", p1.id, "post_url"),
+        ("post", p2.id, "thumbnail"),
+        ("post", p3.id, "body"),
+        ("post", p4.id, "post_url"),
+        ("comment", c1.id, "comment"),
+        ("upload", upload.alias, "upload"),
+        ("upload", never_posted.alias, "upload"),
     }
     for r in records:
         assert r["skipped"] is None, r
@@ -182,7 +216,8 @@ def test_every_image_location_is_found_and_classified(fake_lemmy, photos, tiny, 
     # the proxied original is the flagged photo: the only decision with a rule
     assert [(r["item"]["id"], r["rule"]) for r in records if r["rule"]] == [(p4.id, "probe")]
     assert where[("post", p4.id, "post_url")]["actions"] == [
-        {"action": "report", "status": "planned", "detail": f"report post {p4.id}"}]
+        {"action": "report", "status": "planned", "detail": f"report post {p4.id}"}
+    ]
     # 7 images, 5 different files: the same photo in a post, a comment and an upload
     # is classified once
     assert "7 images; 5 classified; 2 from cache" in out
@@ -203,18 +238,23 @@ def test_dry_run_changes_nothing_not_even_the_bots_settings(fake_lemmy, photos, 
     assert record["rule"] == "known abusive image"
     assert record["hash_match"] == {"known-bad": "sha256"}
     assert [(a["action"], a["status"]) for a in record["actions"]] == [
-        ("remove", "planned"), ("purge_image", "planned"), ("ban", "planned")]
+        ("remove", "planned"),
+        ("purge_image", "planned"),
+        ("ban", "planned"),
+    ]
     assert not lemmy.post(post.id).removed and lemmy.image_exists(bad.alias)
 
 
 def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none(
-        fake_lemmy, photos, tiny, tmp_path):
+    fake_lemmy, photos, tiny, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad = lemmy.add_upload(cast.alice, photos[BAD])
     post = lemmy.add_post(cast.pics, cast.alice, name="bad", url=bad.url)
     flagged_url = remote_photo(lemmy, photos, tiny.flagged)
-    nsfw_post = lemmy.add_post(cast.nsfw, cast.alice, name="fine",
-                               url=remote_photo(lemmy, photos, tiny.others[0]))
+    nsfw_post = lemmy.add_post(
+        cast.nsfw, cast.alice, name="fine", url=remote_photo(lemmy, photos, tiny.others[0])
+    )
     # in an NSFW community: invisible in comment/list until the bot's settings are fixed
     comment = lemmy.add_comment(nsfw_post, cast.bob, content=f"![x]({flagged_url})")
     bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]))
@@ -236,9 +276,14 @@ def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none
     purge = [r for r in lemmy.requests if r.path == "/internal/purge"]
     assert purge[0].query == {"alias": bad.alias}
     records = bot.decisions(first.stdout)
-    (removed,) = [r for r in records if r["rule"] == "known abusive image" and r["item"]["kind"] == "post"]
+    (removed,) = [
+        r for r in records if r["rule"] == "known abusive image" and r["item"]["kind"] == "post"
+    ]
     assert [(a["action"], a["status"]) for a in removed["actions"]] == [
-        ("remove", "done"), ("purge_image", "done"), ("ban", "done")]
+        ("remove", "done"),
+        ("purge_image", "done"),
+        ("ban", "done"),
+    ]
 
     before = len(lemmy.mutating_requests())
     second = bot("run", "--once")
@@ -249,42 +294,76 @@ def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none
     assert len(logins) == 1, "the second run reuses the kept token (logins are scarce)"
 
 
-def test_live_mode_fixes_settings_that_hide_content_and_says_so(fake_lemmy, photos, tiny,
-                                                                 tmp_path):
+def test_live_mode_fixes_settings_that_hide_content_and_says_so(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
-    lemmy.add_person("automod", admin=True, bot_account=True, password="pw",
-                     show_nsfw=False, show_bot_accounts=False, show_read_posts=False,
-                     discussion_languages=[37])
+    lemmy.add_person(
+        "automod",
+        admin=True,
+        bot_account=True,
+        password="pw",
+        show_nsfw=False,
+        show_bot_accounts=False,
+        show_read_posts=False,
+        discussion_languages=[37],
+    )
     bad_url = remote_photo(lemmy, photos, BAD)
     german = lemmy.add_post(cast.pics, cast.alice, name="auf Deutsch", url=bad_url, language_id=32)
     other_bot = lemmy.add_person("otherbot", bot_account=True, password="pw")
     by_bot = lemmy.add_post(cast.nsfw, other_bot, name="a bot's post", url=bad_url)
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]),
-              username="automod")
+    bot = Bot(
+        lemmy,
+        tmp_path,
+        write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]),
+        username="automod",
+    )
     run = bot("run", "--once")
     (change,) = [r for r in lemmy.requests if r.path == "/api/v3/user/save_user_settings"]
-    assert change.json == {"show_nsfw": True, "show_bot_accounts": True, "show_read_posts": True,
-                           "discussion_languages": [0, 37, 32, 39, 52]}
+    assert change.json == {
+        "show_nsfw": True,
+        "show_bot_accounts": True,
+        "show_read_posts": True,
+        "discussion_languages": [0, 37, 32, 39, 52],
+    }
     assert "show_bot_accounts, show_nsfw, show_read_posts, discussion_languages" in run.stderr
     assert lemmy.post(german.id).removed and lemmy.post(by_bot.id).removed
 
 
 def test_admins_moderators_and_allow_listed_images_are_never_acted_on(
-        fake_lemmy, photos, tiny, tmp_path):
+    fake_lemmy, photos, tiny, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad_url = remote_photo(lemmy, photos, BAD)
     by_admin = lemmy.add_post(cast.pics, cast.admin, name="admin", url=bad_url)
     by_mod = lemmy.add_post(cast.pics, cast.mod, name="mod", url=bad_url)
-    allowed = lemmy.add_post(cast.pics, cast.alice, name="allow-listed",
-                             url=remote_photo(lemmy, photos, tiny.flagged))
+    allowed = lemmy.add_post(
+        cast.pics, cast.alice, name="allow-listed", url=remote_photo(lemmy, photos, tiny.flagged)
+    )
     control = lemmy.add_post(cast.pics, cast.alice, name="control", url=bad_url)
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])],
-                                           innocent=[sha(photos[tiny.flagged])]))
+    bot = Bot(
+        lemmy,
+        tmp_path,
+        write_rules(
+            tmp_path,
+            lemmy,
+            tiny,
+            known_bad=[sha(photos[BAD])],
+            innocent=[sha(photos[tiny.flagged])],
+        ),
+    )
     bot("run", "--once")
-    targets = [(r.path, r.json) for r in lemmy.mutating_requests()
-               if r.path not in ("/api/v3/user/save_user_settings",)]
-    assert ("/api/v3/post/remove", {"post_id": control.id, "removed": True,
-                                   "reason": f"Known abusive image (sha256 {sha(photos[BAD])})"}) in targets
+    targets = [
+        (r.path, r.json)
+        for r in lemmy.mutating_requests()
+        if r.path not in ("/api/v3/user/save_user_settings",)
+    ]
+    assert (
+        "/api/v3/post/remove",
+        {
+            "post_id": control.id,
+            "removed": True,
+            "reason": f"Known abusive image (sha256 {sha(photos[BAD])})",
+        },
+    ) in targets
     touched = {json.dumps(j, sort_keys=True) for _, j in targets}
     for post in (by_admin, by_mod, allowed):
         assert not lemmy.post(post.id).removed
@@ -309,10 +388,17 @@ def test_rate_limits_and_502s_are_survived(fake_lemmy, photos, tiny, tmp_path):
     run = bot("run", "--once")
     assert "rate limited" in run.stderr and "HTTP 502" in run.stderr
     assert lemmy.post(post.id).removed and lemmy.person(cast.alice.id).banned
-    answered = [(r.path, r.status) for r in lemmy.requests
-                if r.path in ("/api/v3/post/remove", "/api/v3/user/ban")]
-    assert answered == [("/api/v3/post/remove", 503), ("/api/v3/post/remove", 200),
-                        ("/api/v3/user/ban", 400), ("/api/v3/user/ban", 200)]
+    answered = [
+        (r.path, r.status)
+        for r in lemmy.requests
+        if r.path in ("/api/v3/post/remove", "/api/v3/user/ban")
+    ]
+    assert answered == [
+        ("/api/v3/post/remove", 503),
+        ("/api/v3/post/remove", 200),
+        ("/api/v3/user/ban", 400),
+        ("/api/v3/user/ban", 200),
+    ]
 
 
 def test_hostile_images_and_urls_are_skipped_with_reasons(fake_lemmy, photos, tiny, tmp_path):
@@ -326,23 +412,31 @@ def test_hostile_images_and_urls_are_skipped_with_reasons(fake_lemmy, photos, ti
         "too_large": lemmy.add_remote_behaviour("big.jpg", hostile.large_file(3 * 1024 * 1024)),
         "not_an_image": lemmy.add_remote_behaviour("page.jpg", hostile.html_page()),
         "empty": lemmy.add_remote_behaviour("zero.jpg", hostile.zero_byte()),
-        "timeout": lemmy.add_remote_behaviour("slow.jpg", photos["chelsea"],
-                                              trickle_bytes_per_s=2),
+        "timeout": lemmy.add_remote_behaviour("slow.jpg", photos["chelsea"], trickle_bytes_per_s=2),
         "private_address": lemmy.add_remote_behaviour(
-            "redirect.jpg", redirect_to="http://10.0.0.1/x.jpg"),
-        "too_many_redirects": lemmy.add_remote_behaviour("hops.jpg", photos["chelsea"],
-                                                         redirects=5),
+            "redirect.jpg", redirect_to="http://10.0.0.1/x.jpg"
+        ),
+        "too_many_redirects": lemmy.add_remote_behaviour(
+            "hops.jpg", photos["chelsea"], redirects=5
+        ),
     }
-    posts = {reason: lemmy.add_post(cast.pics, cast.bob, name=reason, url=url)
-             for reason, url in hostile_urls.items()}
+    posts = {
+        reason: lemmy.add_post(cast.pics, cast.bob, name=reason, url=url)
+        for reason, url in hostile_urls.items()
+    }
     canary_post = lemmy.add_post(cast.pics, cast.bob, name="canary", url=canary_url)
-    bomb = lemmy.add_post(cast.pics, cast.bob, name="bomb",
-                          url=lemmy.add_remote_file("bomb.png", hostile.png_bomb(),
-                                                    content_type="image/png"))
-    good = lemmy.add_post(cast.pics, cast.bob, name="good",
-                          url=remote_photo(lemmy, photos, tiny.flagged))
-    rules = write_rules(tmp_path, lemmy, tiny, fetch=", max_bytes: 1MB, read_timeout: 2s, "
-                        "total_timeout: 3s")
+    bomb = lemmy.add_post(
+        cast.pics,
+        cast.bob,
+        name="bomb",
+        url=lemmy.add_remote_file("bomb.png", hostile.png_bomb(), content_type="image/png"),
+    )
+    good = lemmy.add_post(
+        cast.pics, cast.bob, name="good", url=remote_photo(lemmy, photos, tiny.flagged)
+    )
+    rules = write_rules(
+        tmp_path, lemmy, tiny, fetch=", max_bytes: 1MB, read_timeout: 2s, total_timeout: 3s"
+    )
     Bot(lemmy, tmp_path, rules)("run", "--once")
     try:
         canary.accept()
@@ -366,15 +460,24 @@ def test_hostile_images_and_urls_are_skipped_with_reasons(fake_lemmy, photos, ti
 def test_safety_valve_trips_to_report_only_until_reset(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad_url = remote_photo(lemmy, photos, BAD)
-    posts = [lemmy.add_post(cast.pics, cast.alice, name=f"bad {i}", url=bad_url,
-                            published=now() - timedelta(minutes=10 - i)) for i in range(4)]
+    posts = [
+        lemmy.add_post(
+            cast.pics,
+            cast.alice,
+            name=f"bad {i}",
+            url=bad_url,
+            published=now() - timedelta(minutes=10 - i),
+        )
+        for i in range(4)
+    ]
     remove_only = """
   - name: known abusive image
     if: {hash_list: known-bad}
     then: {remove: "known abusive image"}
 """
-    rules = write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], valve=2,
-                        rules=remove_only)
+    rules = write_rules(
+        tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], valve=2, rules=remove_only
+    )
     bot = Bot(lemmy, tmp_path, rules)
     run = bot("run", "--once")
     assert "SAFETY VALVE" in run.stderr
@@ -399,18 +502,25 @@ def test_safety_valve_trips_to_report_only_until_reset(fake_lemmy, photos, tiny,
     assert lemmy.post(last.id).removed
 
 
-def test_kill_9_in_the_middle_loses_nothing_and_repeats_nothing(fake_lemmy, photos, tiny,
-                                                                 tmp_path):
+def test_kill_9_in_the_middle_loses_nothing_and_repeats_nothing(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad_url = remote_photo(lemmy, photos, BAD)
     posts = [lemmy.add_post(cast.pics, cast.alice, name=f"bad {i}", url=bad_url) for i in range(6)]
-    rules = write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])],
-                        rules='\n  - name: bad\n    if: {hash_list: known-bad}\n'
-                              '    then: {remove: "bad"}\n')
+    rules = write_rules(
+        tmp_path,
+        lemmy,
+        tiny,
+        known_bad=[sha(photos[BAD])],
+        rules='\n  - name: bad\n    if: {hash_list: known-bad}\n    then: {remove: "bad"}\n',
+    )
     bot = Bot(lemmy, tmp_path, rules)
     lemmy.delay("/api/v3/post/remove", 1.0)  # seconds of margin to kill it in the middle
-    child = subprocess.Popen([sys.executable, "-m", "modbot", "run", "--once"], env=bot.env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "modbot", "run", "--once"],
+        env=bot.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while sum(r.status == 200 for r in lemmy.requests if r.path == "/api/v3/post/remove") < 1:
@@ -447,13 +557,17 @@ def test_invalid_rules_file_is_refused_with_file_and_line(fake_lemmy, tiny, tmp_
 def test_no_password_token_or_api_key_in_the_logs(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     password = "correct-horse-battery-staple"
-    lemmy.add_person("automod", admin=True, bot_account=True, password=password,
-                     show_nsfw=True)
+    lemmy.add_person("automod", admin=True, bot_account=True, password=password, show_nsfw=True)
     bad = lemmy.add_upload(cast.alice, photos[BAD])
     lemmy.add_post(cast.pics, cast.alice, url=bad.url)
     lemmy.invalidate_tokens("modbot")
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]),
-              username="automod", password=password)
+    bot = Bot(
+        lemmy,
+        tmp_path,
+        write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]),
+        username="automod",
+        password=password,
+    )
     run = bot("-v", "run", "--once")
     assert not lemmy.image_exists(bad.alias), "the pict-rs API key was used"
     tokens = list(lemmy.state.tokens)
@@ -480,13 +594,25 @@ def pipeline_for(tiny, tmp_path):
     built, engines = [], []
 
     def make(lemmy, *, dry_run=False, **kwargs):
-        policy = load_policy(write_rules(tmp_path, lemmy, tiny,
-                                         known_bad=kwargs.pop("known_bad", ()),
-                                         rules=kwargs.pop("rules", DEFAULT_RULES)))
+        policy = load_policy(
+            write_rules(
+                tmp_path,
+                lemmy,
+                tiny,
+                known_bad=kwargs.pop("known_bad", ()),
+                rules=kwargs.pop("rules", DEFAULT_RULES),
+            )
+        )
         if not engines:
             engines.append(build_engine(policy))
-        settings = Settings(lemmy.url, "modbot", Secret("pw"), lemmy.pictrs_url,
-                            Secret(lemmy.pictrs_api_key), tmp_path / "state.sqlite3")
+        settings = Settings(
+            lemmy.url,
+            "modbot",
+            Secret("pw"),
+            lemmy.pictrs_url,
+            Secret(lemmy.pictrs_api_key),
+            tmp_path / "state.sqlite3",
+        )
         if not dry_run:  # a new live pipeline stands for a restart: the last one has ended
             for earlier in built:
                 if earlier.state_lock is not None:
@@ -503,20 +629,33 @@ def pipeline_for(tiny, tmp_path):
 
 
 def test_more_than_50_new_items_between_polls_and_a_late_federated_post(
-        fake_lemmy, photos, tiny, pipeline_for):
+    fake_lemmy, photos, tiny, pipeline_for
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     pipeline = pipeline_for(lemmy)
     for i in range(60):  # an hour ago: between the late post and the new ones
-        lemmy.add_post(cast.pics, cast.alice, name=f"before {i}",
-                       published=now() - timedelta(hours=1, seconds=i))
+        lemmy.add_post(
+            cast.pics,
+            cast.alice,
+            name=f"before {i}",
+            published=now() - timedelta(hours=1, seconds=i),
+        )
     assert pipeline.poll_once(deep=True).items_seen == 60
     data = photos[tiny.others[0]]
-    posts = [lemmy.add_post(cast.pics, cast.alice, name=f"p{i}",
-                            url=lemmy.add_remote_file(f"same-{i}.jpg", data)) for i in range(60)]
+    posts = [
+        lemmy.add_post(
+            cast.pics, cast.alice, name=f"p{i}", url=lemmy.add_remote_file(f"same-{i}.jpg", data)
+        )
+        for i in range(60)
+    ]
     comments = [lemmy.add_comment(posts[i % 60], cast.bob, content=f"c{i}") for i in range(60)]
-    late = lemmy.add_post(cast.pics, cast.bob, name="arrived late",
-                          url=remote_photo(lemmy, photos, tiny.flagged),
-                          published=now() - timedelta(hours=2))
+    late = lemmy.add_post(
+        cast.pics,
+        cast.bob,
+        name="arrived late",
+        url=remote_photo(lemmy, photos, tiny.flagged),
+        published=now() - timedelta(hours=2),
+    )
     shallow = pipeline.poll_once(deep=False)  # pages down to what it saw last time only
     assert shallow.items_seen == 120
     assert shallow.images_found == 60 and shallow.images_classified == 1, "one image, one verdict"
@@ -544,39 +683,45 @@ def test_an_edited_item_is_looked_at_again(fake_lemmy, photos, tiny, pipeline_fo
 def test_a_silently_dropped_login_is_noticed(fake_lemmy, photos, tiny, pipeline_for):
     """Reads go on as anonymous (NSFW comments hidden): the bot must log in again."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
-    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])],
-                            session_check_every=timedelta(0))
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], session_check_every=timedelta(0))
     pipeline.source.uploads = False  # the /site check alone must notice it
     nsfw_post = lemmy.add_post(cast.nsfw, cast.alice, name="nsfw")
     pipeline.poll_once(deep=True)
     pipeline.source.uploads = False
     assert lemmy.invalidate_tokens("modbot") == 1
-    comment = lemmy.add_comment(nsfw_post, cast.alice,
-                                content=f"![x]({remote_photo(lemmy, photos, BAD)})")
+    comment = lemmy.add_comment(
+        nsfw_post, cast.alice, content=f"![x]({remote_photo(lemmy, photos, BAD)})"
+    )
     stats = pipeline.poll_once(deep=True)
     assert stats.items_seen == 1 and lemmy.comment(comment.id).removed
     assert [r.path for r in lemmy.requests].count("/api/v3/user/login") == 2
 
 
 def test_an_admin_bot_notices_a_dropped_login_through_list_all_media(
-        fake_lemmy, photos, tiny, pipeline_for):
+    fake_lemmy, photos, tiny, pipeline_for
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])])
     nsfw_post = lemmy.add_post(cast.nsfw, cast.alice, name="nsfw")
     pipeline.poll_once(deep=True)
     lemmy.invalidate_tokens("modbot")
-    comment = lemmy.add_comment(nsfw_post, cast.alice,
-                                content=f"![x]({remote_photo(lemmy, photos, BAD)})")
+    comment = lemmy.add_comment(
+        nsfw_post, cast.alice, content=f"![x]({remote_photo(lemmy, photos, BAD)})"
+    )
     lemmy.clear_requests()
     pipeline.poll_once(deep=True)
     paths = [(r.path, r.status) for r in lemmy.requests]
-    assert paths[:3] == [("/api/v3/admin/list_all_media", 401), ("/api/v3/user/login", 200),
-                         ("/api/v3/admin/list_all_media", 200)]
+    assert paths[:3] == [
+        ("/api/v3/admin/list_all_media", 401),
+        ("/api/v3/user/login", 200),
+        ("/api/v3/admin/list_all_media", 200),
+    ]
     assert lemmy.comment(comment.id).removed
 
 
 def test_idle_poll_costs_two_requests_and_uploads_are_read_every_few_minutes(
-        fake_lemmy, photos, tiny, pipeline_for):
+    fake_lemmy, photos, tiny, pipeline_for
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     pipeline = pipeline_for(lemmy)
     pipeline.poll_once(deep=True)  # login, /site, the settings fix, uploads, posts, comments
@@ -595,14 +740,25 @@ def test_idle_poll_costs_two_requests_and_uploads_are_read_every_few_minutes(
 def test_sweep_walks_the_backlog_and_resumes_after_a_stop(fake_lemmy, photos, tiny, pipeline_for):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     old = now() - timedelta(days=20)
-    posts = [lemmy.add_post(cast.pics, cast.alice, name=f"old {i}",
-                            url=lemmy.add_remote_file(f"o{i}.jpg", photos[tiny.others[0]]),
-                            published=old + timedelta(minutes=i)) for i in range(60)]
-    comments = [lemmy.add_comment(posts[i], cast.bob, content=f"c{i}",
-                                  published=old + timedelta(minutes=i, seconds=30))
-                for i in range(0, 60, 7)]
-    ancient = lemmy.add_post(cast.pics, cast.alice, name="ancient",
-                             published=now() - timedelta(days=90))
+    posts = [
+        lemmy.add_post(
+            cast.pics,
+            cast.alice,
+            name=f"old {i}",
+            url=lemmy.add_remote_file(f"o{i}.jpg", photos[tiny.others[0]]),
+            published=old + timedelta(minutes=i),
+        )
+        for i in range(60)
+    ]
+    comments = [
+        lemmy.add_comment(
+            posts[i], cast.bob, content=f"c{i}", published=old + timedelta(minutes=i, seconds=30)
+        )
+        for i in range(0, 60, 7)
+    ]
+    ancient = lemmy.add_post(
+        cast.pics, cast.alice, name="ancient", published=now() - timedelta(days=90)
+    )
     pipeline = pipeline_for(lemmy, dry_run=True)
     stop = threading.Event()
     seen = []
@@ -623,8 +779,7 @@ def test_sweep_walks_the_backlog_and_resumes_after_a_stop(fake_lemmy, photos, ti
     assert second.images_classified == 0, "the verdict is cached from the first part"
 
 
-def test_admin_notices_of_a_cycle_are_one_message_per_admin(fake_lemmy, photos, tiny,
-                                                            pipeline_for):
+def test_admin_notices_of_a_cycle_are_one_message_per_admin(fake_lemmy, photos, tiny, pipeline_for):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     notify = """
   - name: tell the admins
@@ -648,16 +803,34 @@ def test_missing_settings_are_named_and_secrets_never_print(tmp_path):
     from modbot.settings import Settings, SettingsError
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEMMY_", "PICTRS_"))}
-    done = subprocess.run([sys.executable, "-m", "modbot", "run", "--once"], env=env,
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "modbot", "run", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert done.returncode == 1
     assert "LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD" in done.stderr
     with pytest.raises(SettingsError, match="PICTRS_URL and PICTRS_API_KEY go together"):
-        Settings.from_env({"LEMMY_URL": "https://x", "LEMMY_USERNAME": "b",
-                           "LEMMY_PASSWORD": "p", "PICTRS_URL": "http://pictrs:8080"})
-    settings = Settings.from_env({"LEMMY_URL": "https://x/", "LEMMY_USERNAME": "bot",
-                                  "LEMMY_PASSWORD": "hunter2", "PICTRS_URL": "http://p",
-                                  "PICTRS_API_KEY": "k3y-k3y"})
+        Settings.from_env(
+            {
+                "LEMMY_URL": "https://x",
+                "LEMMY_USERNAME": "b",
+                "LEMMY_PASSWORD": "p",
+                "PICTRS_URL": "http://pictrs:8080",
+            }
+        )
+    settings = Settings.from_env(
+        {
+            "LEMMY_URL": "https://x/",
+            "LEMMY_USERNAME": "bot",
+            "LEMMY_PASSWORD": "hunter2",
+            "PICTRS_URL": "http://p",
+            "PICTRS_API_KEY": "k3y-k3y",
+        }
+    )
     shown = f"{settings!r} {settings} {settings.password} {settings.pictrs_api_key!r}"
     assert "hunter2" not in shown and "k3y-k3y" not in shown
     assert settings.lemmy_url == "https://x" and settings.password.reveal() == "hunter2"
@@ -683,13 +856,24 @@ def test_lemmy_url_may_be_an_internal_address(fake_lemmy, photos, tiny, tmp_path
 
 def test_a_refused_language_change_does_not_stop_the_bot(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
-    lemmy.add_person("automod", admin=True, bot_account=True, password="pw",
-                     show_nsfw=False, discussion_languages=[37])
-    post = lemmy.add_post(cast.nsfw, cast.alice, url=remote_photo(lemmy, photos, BAD),
-                          language_id=37)  # English: a language the bot account reads
+    lemmy.add_person(
+        "automod",
+        admin=True,
+        bot_account=True,
+        password="pw",
+        show_nsfw=False,
+        discussion_languages=[37],
+    )
+    post = lemmy.add_post(
+        cast.nsfw, cast.alice, url=remote_photo(lemmy, photos, BAD), language_id=37
+    )  # English: a language the bot account reads
     lemmy.fail_next("/api/v3/user/save_user_settings", status=400, error="language_not_allowed")
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]),
-              username="automod")
+    bot = Bot(
+        lemmy,
+        tmp_path,
+        write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]),
+        username="automod",
+    )
     run = bot("run", "--once")
     changes = [r.json for r in lemmy.requests if r.path == "/api/v3/user/save_user_settings"]
     assert changes[-1] == {"show_nsfw": True}

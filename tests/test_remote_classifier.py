@@ -23,9 +23,20 @@ import pytest
 
 from classifier import load_model
 from classifier.remote import (
-    ClassifierUnavailable, RemoteEngine, RemoteRequestRefused, WorkerRefused, check_worker_url,
+    ClassifierUnavailable,
+    RemoteEngine,
+    RemoteRequestRefused,
+    WorkerRefused,
+    check_worker_url,
 )
-from classifier.service import Client, WorkerConfig, WorkerServer, WorkerService, bind_socket, hash_token
+from classifier.service import (
+    Client,
+    WorkerConfig,
+    WorkerServer,
+    WorkerService,
+    bind_socket,
+    hash_token,
+)
 from classifier.tiny import tiny_spec
 from modbot.fakelemmy import hostile
 from test_pipeline import BAD, GENERATED, Bot, mutations, remote_photo, sha, tiny, write_rules  # noqa: F401
@@ -51,9 +62,14 @@ def worker(tiny, tmp_path_factory):
     (method, path) of every request it got."""
     loaded = load_model(tiny_spec(tiny.checkpoint))
     digest = bytes.fromhex(hash_token(TOKEN).split(":")[1])
-    service = WorkerService(loaded, WorkerConfig(
-        clients=[Client("bot", digest, None)], max_wait_ms=20,
-        text_cache_dir=tmp_path_factory.mktemp("worker-text-cache")))
+    service = WorkerService(
+        loaded,
+        WorkerConfig(
+            clients=[Client("bot", digest, None)],
+            max_wait_ms=20,
+            text_cache_dir=tmp_path_factory.mktemp("worker-text-cache"),
+        ),
+    )
     requests: list[tuple[str, str]] = []
     app = service.app
 
@@ -85,8 +101,13 @@ class Broken:
     """A 'worker' answering every request with `status` (and counting them); with
     `info`, `GET /v1/info` answers 200 and that."""
 
-    def __init__(self, status: int, headers: dict | None = None, info: dict | None = None,
-                 verdict: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        headers: dict | None = None,
+        info: dict | None = None,
+        verdict: dict | None = None,
+    ):
         outer = self
         self.hits = 0
 
@@ -220,7 +241,9 @@ def test_a_request_no_worker_will_accept_is_not_retried(worker, photos):
     with RemoteEngine([worker.url], TOKEN, concept_set="nonesuch") as engine:
         with pytest.raises(RemoteRequestRefused, match="unknown concept set"):
             engine.check()
-    with RemoteEngine([worker.url], TOKEN, custom=[CustomConcept("gore", ("gore",), 0.2)]) as engine:
+    with RemoteEngine(
+        [worker.url], TOKEN, custom=[CustomConcept("gore", ("gore",), 0.2)]
+    ) as engine:
         assert engine.classify_many([photos["coffee"]])[0].scores.keys() >= {"gore", "csam"}
 
 
@@ -236,13 +259,16 @@ def test_the_concept_version_follows_the_worker_it_came_from(worker, broken, pho
     assert "now serves concept version 0123456789abcdef" in caplog.text
 
 
-@pytest.mark.parametrize("url, said", [
-    ("ftp://worker:8095", "http:// or https://"),
-    ("https://user:secret@worker:8095", "no user or password"),
-    ("https://worker:8095/?token=x", "no query"),
-    ("https://", "no host"),
-    ("https://worker:99999", "bad port"),
-])
+@pytest.mark.parametrize(
+    "url, said",
+    [
+        ("ftp://worker:8095", "http:// or https://"),
+        ("https://user:secret@worker:8095", "no user or password"),
+        ("https://worker:8095/?token=x", "no query"),
+        ("https://", "no host"),
+        ("https://worker:99999", "bad port"),
+    ],
+)
 def test_worker_urls_are_checked(url, said):
     with pytest.raises(ValueError, match=said):
         check_worker_url(url)
@@ -253,9 +279,11 @@ def test_worker_urls_are_checked(url, said):
 
 def remote_rules(directory: Path, lemmy, tiny, urls, **kwargs) -> Path:
     path = write_rules(directory, lemmy, tiny, **kwargs)
-    text = re.sub(r"classifier: \{[^}]*\}\n",
-                  f"classifier:\n  remote: {{urls: {json.dumps(urls)}, timeout: 20s}}\n",
-                  path.read_text())
+    text = re.sub(
+        r"classifier: \{[^}]*\}\n",
+        f"classifier:\n  remote: {{urls: {json.dumps(urls)}, timeout: 20s}}\n",
+        path.read_text(),
+    )
     remote = directory / "remote-rules.yaml"
     remote.write_text(text)
     return remote
@@ -266,7 +294,9 @@ def remote_bot(lemmy, directory: Path, rules: Path, token: str | None = TOKEN) -
     blocker = directory / "no-torch"
     blocker.mkdir(exist_ok=True)
     (blocker / "sitecustomize.py").write_text(BLOCK_TORCH)
-    bot.env["PYTHONPATH"] = os.pathsep.join([str(blocker), *filter(None, [os.environ.get("PYTHONPATH")])])
+    bot.env["PYTHONPATH"] = os.pathsep.join(
+        [str(blocker), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     bot.env["NO_TORCH_LOG"] = str(directory / "torch-imports.log")
     bot.env.pop("MODBOT_CLASSIFIER_TOKEN", None)
     if token is not None:
@@ -280,20 +310,33 @@ def torch_imports(directory: Path) -> list[str]:
 
 
 def decisions_by_image(records: list[dict]) -> dict:
-    return {(r["item"]["kind"], r["item"]["id"], r["image"]["location"], r["image"]["url"]): r
-            for r in records}
+    return {
+        (r["item"]["kind"], r["item"]["id"], r["image"]["location"], r["image"]["url"]): r
+        for r in records
+    }
 
 
 def test_the_bot_on_a_remote_classifier_decides_as_in_process_without_torch(
-        fake_lemmy, photos, tiny, worker, tmp_path):
+    fake_lemmy, photos, tiny, worker, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad = lemmy.add_upload(cast.alice, photos[BAD])
     lemmy.add_post(cast.pics, cast.alice, name="known bad", url=bad.url)
-    lemmy.add_post(cast.pics, cast.bob, name="flagged", url=remote_photo(lemmy, photos, tiny.flagged))
-    p = lemmy.add_post(cast.pics, cast.alice, name="others",
-                       body=" ".join(f"![x]({remote_photo(lemmy, photos, n)})" for n in tiny.others))
-    lemmy.add_comment(p, cast.bob, content=f"![y]({remote_photo(lemmy, photos, tiny.flagged, 'again.jpg')})")
-    broken = lemmy.add_remote_file("broken.jpg", hostile.truncated_jpeg(), content_type="image/jpeg")
+    lemmy.add_post(
+        cast.pics, cast.bob, name="flagged", url=remote_photo(lemmy, photos, tiny.flagged)
+    )
+    p = lemmy.add_post(
+        cast.pics,
+        cast.alice,
+        name="others",
+        body=" ".join(f"![x]({remote_photo(lemmy, photos, n)})" for n in tiny.others),
+    )
+    lemmy.add_comment(
+        p, cast.bob, content=f"![y]({remote_photo(lemmy, photos, tiny.flagged, 'again.jpg')})"
+    )
+    broken = lemmy.add_remote_file(
+        "broken.jpg", hostile.truncated_jpeg(), content_type="image/jpeg"
+    )
     lemmy.add_post(cast.pics, cast.alice, name="broken", url=broken)
     lemmy.add_upload(cast.alice, GENERATED)
 
@@ -321,8 +364,19 @@ def test_the_bot_on_a_remote_classifier_decides_as_in_process_without_torch(
     assert mine.keys() == theirs.keys() and len(mine) == 9, sorted(mine)
     for key, a in mine.items():
         b = theirs[key]
-        for field in ("labels", "rule", "actions", "skipped", "hash_match", "unreadable", "model",
-                      "random_weights", "concept_version", "matched", "exempt"):
+        for field in (
+            "labels",
+            "rule",
+            "actions",
+            "skipped",
+            "hash_match",
+            "unreadable",
+            "model",
+            "random_weights",
+            "concept_version",
+            "matched",
+            "exempt",
+        ):
             assert a[field] == b[field], (key, field, a[field], b[field])
         assert a["scores"].keys() == b["scores"].keys()
         assert b["scores"] == pytest.approx(a["scores"], abs=1e-6), key
@@ -330,6 +384,7 @@ def test_the_bot_on_a_remote_classifier_decides_as_in_process_without_torch(
     # the known-bad file as a post's image and as an upload; the flagged photo twice
     assert rules_hit == ["known abusive image"] * 2 + ["probe"] * 2, rules_hit
     assert any(r["unreadable"] for r in theirs.values())
+
     # the same cycle summary, but for the memory figures: a remote bot decodes nothing
     def summary(run):
         return run.stdout.split(":", 1)[1].split("; memory peak")[0]
@@ -338,9 +393,12 @@ def test_the_bot_on_a_remote_classifier_decides_as_in_process_without_torch(
 
 
 def test_when_no_worker_answers_images_are_skipped_and_looked_at_again(
-        fake_lemmy, photos, tiny, worker, tmp_path):
+    fake_lemmy, photos, tiny, worker, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
-    post = lemmy.add_post(cast.pics, cast.bob, name="flagged", url=remote_photo(lemmy, photos, tiny.flagged))
+    post = lemmy.add_post(
+        cast.pics, cast.bob, name="flagged", url=remote_photo(lemmy, photos, tiny.flagged)
+    )
     down = [dead_url(), dead_url()]
     bot = remote_bot(lemmy, tmp_path, remote_rules(tmp_path, lemmy, tiny, down))
     first = bot("run", "--once")
@@ -362,12 +420,15 @@ def test_when_no_worker_answers_images_are_skipped_and_looked_at_again(
 
 
 def test_a_token_the_worker_refuses_stops_the_bot_with_a_clear_message(
-        fake_lemmy, tiny, worker, tmp_path):
+    fake_lemmy, tiny, worker, tmp_path
+):
     rules = remote_rules(tmp_path, fake_lemmy, tiny, [worker.url])
     for token in ("wrong-token-0123456789abcdef", None):
         run = remote_bot(fake_lemmy, tmp_path, rules, token=token)("run", "--once", check=False)
         assert run.returncode == 1
-        assert "the classifier cannot start" in run.stderr and "MODBOT_CLASSIFIER_TOKEN" in run.stderr
+        assert (
+            "the classifier cannot start" in run.stderr and "MODBOT_CLASSIFIER_TOKEN" in run.stderr
+        )
         assert f"classifier worker {worker.url} refused the token (401" in run.stderr
         assert "Traceback" not in run.stderr and "wrong-token" not in run.stderr
     assert mutations(fake_lemmy) == []
@@ -383,30 +444,49 @@ def test_check_rules_names_a_bad_worker_url_by_line(tmp_path):
         "    - https://gpu.example:8095\n"
         "    - ftp://backup.example\n"
         "    - https://bot:secret@gpu.example\n"
-        "rules: []\n")
-    done = subprocess.run([sys.executable, "-m", "modbot", "check-rules", "rules.yaml"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        "rules: []\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "modbot", "check-rules", "rules.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
-    assert "rules.yaml:5: classifier.remote.urls.1: worker URL 'ftp://backup.example': must " \
-           "start with http:// or https://" in done.stdout
+    assert (
+        "rules.yaml:5: classifier.remote.urls.1: worker URL 'ftp://backup.example': must "
+        "start with http:// or https://" in done.stdout
+    )
     assert "rules.yaml:6:" in done.stdout and "no user or password" in done.stdout
     (tmp_path / "rules.yaml").write_text(
         "classifier:\n"
         "  model: ViT-B-32\n"
         "  remote: {urls: [http://gpu.example.org:8095, http://worker:8095], timeout: 30s}\n"
-        "rules: []\n")
-    done = subprocess.run([sys.executable, "-m", "modbot", "check-rules", "rules.yaml"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        "rules: []\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "modbot", "check-rules", "rules.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout
     assert "rules.yaml:2: warning: classifier.model: not used with classifier.remote" in done.stdout
-    assert "rules.yaml:3: warning: worker http://gpu.example.org:8095 is plain http://" in done.stdout
+    assert (
+        "rules.yaml:3: warning: worker http://gpu.example.org:8095 is plain http://" in done.stdout
+    )
     assert "http://worker:8095 is plain" not in done.stdout
 
 
 def test_a_worker_that_fails_after_start_leaves_images_to_look_at_again(
-        fake_lemmy, photos, tiny, worker, broken, tmp_path):
+    fake_lemmy, photos, tiny, worker, broken, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
-    lemmy.add_post(cast.pics, cast.bob, name="flagged", url=remote_photo(lemmy, photos, tiny.flagged))
+    lemmy.add_post(
+        cast.pics, cast.bob, name="flagged", url=remote_photo(lemmy, photos, tiny.flagged)
+    )
     info = httpx.get(f"{worker.url}/v1/info", headers={"Authorization": f"Bearer {TOKEN}"}).json()
     failing = broken(500, info=info)  # knows its model, then fails every image
     bot = remote_bot(lemmy, tmp_path, remote_rules(tmp_path, lemmy, tiny, [failing.url]))
@@ -416,5 +496,6 @@ def test_a_worker_that_fails_after_start_leaves_images_to_look_at_again(
     assert f"{failing.url}: answered 500 broken worker says 500" in record["skipped_detail"]
     again = bot("run", "--once", "--dry-run")
     records = bot.decisions(again.stdout)  # (by id from the retry list, and listed again)
-    assert records and {r["item"]["id"] for r in records} == {record["item"]["id"]}, \
+    assert records and {r["item"]["id"] for r in records} == {record["item"]["id"]}, (
         "not marked seen: looked at again"
+    )

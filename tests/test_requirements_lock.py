@@ -39,23 +39,30 @@ def image_environment() -> dict[str, str]:
     """Markers as in the image: the Python deploy/lock resolves for, on Linux."""
     major_minor = re.search(r"--python-version (\d+\.\d+)", (ROOT / "deploy/lock").read_text())
     env = default_environment()
-    env.update(python_version=major_minor.group(1), python_full_version=f"{major_minor.group(1)}.0",
-               sys_platform="linux", platform_system="Linux", platform_machine="x86_64",
-               os_name="posix")
+    env.update(
+        python_version=major_minor.group(1),
+        python_full_version=f"{major_minor.group(1)}.0",
+        sys_platform="linux",
+        platform_system="Linux",
+        platform_machine="x86_64",
+        os_name="posix",
+    )
     return env
 
 
 def applies(requirement: Requirement) -> bool:
     return requirement.marker is None or requirement.marker.evaluate(
-        {**image_environment(), "extra": ""})
+        {**image_environment(), "extra": ""}
+    )
 
 
 def assert_pinned(requirement: Requirement, locked, why: str) -> None:
     name = canonicalize_name(requirement.name)
     assert name in locked, f"{requirement} ({why}) is not in {LOCK.name}; run deploy/lock"
     version = locked[name][0]
-    assert requirement.specifier.contains(version, prereleases=True), \
+    assert requirement.specifier.contains(version, prereleases=True), (
         f"{LOCK.name} pins {name}=={version}, but {why} asks {requirement}; run deploy/lock"
+    )
 
 
 def test_every_pin_is_exact_and_hashed():
@@ -81,9 +88,11 @@ def test_torch_and_torchvision_dependencies_are_locked():
     """What the installed torch/torchvision (the CPU wheels: the CUDA ones add only
     nvidia-* and triton) ask for is pinned, and deploy/torch-deps.in says so."""
     locked = pins()
-    listed = {canonicalize_name(Requirement(line).name)
-              for line in (ROOT / "deploy/torch-deps.in").read_text().splitlines()
-              if line.strip() and not line.startswith("#")}
+    listed = {
+        canonicalize_name(Requirement(line).name)
+        for line in (ROOT / "deploy/torch-deps.in").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     for dist in FROM_PYTORCH_INDEX:
         for line in metadata.requires(dist) or []:
             requirement = Requirement(line)
@@ -109,8 +118,10 @@ def test_the_lock_is_closed():
         checked += 1
         for line in dist.requires or []:
             requirement = Requirement(line)
-            if applies(requirement) and \
-                    canonicalize_name(requirement.name) not in FROM_PYTORCH_INDEX:
+            if (
+                applies(requirement)
+                and canonicalize_name(requirement.name) not in FROM_PYTORCH_INDEX
+            ):
                 assert_pinned(requirement, locked, f"{name} {version}")
     assert checked >= len(locked) // 2, "enough of the lock checked to mean something"
 

@@ -9,7 +9,13 @@ from datetime import timedelta
 from modbot.fakelemmy.state import now
 
 from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
-    BAD, Bot, pipeline_for, remote_photo, sha, tiny, write_rules,
+    BAD,
+    Bot,
+    pipeline_for,
+    remote_photo,
+    sha,
+    tiny,
+    write_rules,
 )
 
 PURGE_IMAGE = """
@@ -25,8 +31,12 @@ def test_an_uploads_delete_token_is_never_logged_even_at_v(fake_lemmy, photos, t
     httpx logs every URL at -v."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     upload = lemmy.add_upload(cast.alice, photos[BAD])  # never posted
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])],
-                                           rules=PURGE_IMAGE), pictrs=False)
+    bot = Bot(
+        lemmy,
+        tmp_path,
+        write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE),
+        pictrs=False,
+    )
     run = bot("-v", "run", "--once")
     assert not lemmy.image_exists(upload.alias), "deleted with its token"
     logs = run.stdout + run.stderr
@@ -34,8 +44,9 @@ def test_an_uploads_delete_token_is_never_logged_even_at_v(fake_lemmy, photos, t
     assert upload.delete_token not in logs
 
 
-def test_a_passing_failure_of_an_upload_delete_is_tried_again(fake_lemmy, photos, tiny,
-                                                              pipeline_for):
+def test_a_passing_failure_of_an_upload_delete_is_tried_again(
+    fake_lemmy, photos, tiny, pipeline_for
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     upload = lemmy.add_upload(cast.alice, photos[BAD])
     pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE)
@@ -52,31 +63,38 @@ def test_a_passing_failure_of_an_upload_delete_is_tried_again(fake_lemmy, photos
     assert not lemmy.image_exists(upload.alias)
 
 
-def test_an_admins_upload_shown_in_someone_elses_post_is_not_purged(fake_lemmy, photos, tiny,
-                                                                    pipeline_for):
+def test_an_admins_upload_shown_in_someone_elses_post_is_not_purged(
+    fake_lemmy, photos, tiny, pipeline_for
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     mine = lemmy.add_upload(cast.admin, photos[BAD])
     post = lemmy.add_post(cast.pics, cast.alice, url=mine.url)
     comment = lemmy.add_comment(post, cast.bob, content=f"![again]({mine.url})")
     for purge_by_alias in (False, True):  # with and without PICTRS_*
-        pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE,
-                                dry_run=not purge_by_alias)
+        pipeline = pipeline_for(
+            lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE, dry_run=not purge_by_alias
+        )
         pipeline.executor.purge_by_alias = purge_by_alias
         pipeline.poll_once(deep=True)
         assert lemmy.image_exists(mine.alias) and not lemmy.post(post.id).purged
-        assert not [r for r in lemmy.mutating_requests()
-                    if "purge" in r.path or "delete" in r.path]
-        records = [r for r in pipeline.store.decisions(run_id=pipeline.run_id)
-                   if r["item"]["kind"] in ("post", "comment")]
+        assert not [r for r in lemmy.mutating_requests() if "purge" in r.path or "delete" in r.path]
+        records = [
+            r
+            for r in pipeline.store.decisions(run_id=pipeline.run_id)
+            if r["item"]["kind"] in ("post", "comment")
+        ]
         assert sorted(r["item"]["id"] for r in records) == sorted([post.id, comment.id])
         for r in records:
-            assert r["actions"] == [{
-                "action": "purge_image", "status": "skipped",
-                "detail": "the image is an admin's upload or in an admin's post: never acted on"}]
+            assert r["actions"] == [
+                {
+                    "action": "purge_image",
+                    "status": "skipped",
+                    "detail": "the image is an admin's upload or in an admin's post: never acted on",
+                }
+            ]
 
 
-def test_the_same_bytes_as_an_admins_upload_are_not_purged(fake_lemmy, photos, tiny,
-                                                           pipeline_for):
+def test_the_same_bytes_as_an_admins_upload_are_not_purged(fake_lemmy, photos, tiny, pipeline_for):
     """pict-rs keeps identical bytes as one file: purging alice's alias purges the admin's."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE)
@@ -115,8 +133,12 @@ def test_one_file_under_several_aliases_is_purged_once(fake_lemmy, photos, tiny,
     purges = [r for r in lemmy.requests if r.path == "/internal/purge"]
     assert len(purges) == 1 and not any(lemmy.image_exists(u.alias) for u in uploads)
     assert stats.actions == {"remove:done": 3, "purge_image:done": 1, "purge_image:skipped": 2}
-    skipped = [a["detail"] for r in pipeline.store.decisions() for a in r["actions"]
-               if a["status"] == "skipped"]
+    skipped = [
+        a["detail"]
+        for r in pipeline.store.decisions()
+        for a in r["actions"]
+        if a["status"] == "skipped"
+    ]
     assert len(skipped) == 2 and all("the same file" in d for d in skipped)
     assert pipeline.store.destructive_done_since(0) == 4
     # and across a restart: nothing is purged again
@@ -153,11 +175,17 @@ def test_dry_run_sends_nothing_on_any_path(fake_lemmy, photos, tiny, tmp_path):
         up = lemmy.add_upload(cast.alice, photos[BAD])
         post = lemmy.add_post(cast.nsfw, cast.alice, name=f"bad {i}", url=up.url)
         lemmy.add_comment(post, cast.bob, content=f"![x]({remote_photo(lemmy, photos, BAD)})")
-    lemmy.add_post(cast.pics, cast.bob, name="old", url=remote_photo(lemmy, photos, tiny.flagged),
-                   published=now() - timedelta(days=2))
+    lemmy.add_post(
+        cast.pics,
+        cast.bob,
+        name="old",
+        url=remote_photo(lemmy, photos, tiny.flagged),
+        published=now() - timedelta(days=2),
+    )
     lemmy.add_post(cast.pics, cast.bob, name="probe", url=remote_photo(lemmy, photos, tiny.flagged))
-    rules = write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], valve=2,
-                        rules=EVERY_ACTION)
+    rules = write_rules(
+        tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], valve=2, rules=EVERY_ACTION
+    )
     for pictrs in (True, False):
         state = tmp_path / f"pictrs-{pictrs}"
         state.mkdir()
@@ -174,8 +202,9 @@ def test_dry_run_sends_nothing_on_any_path(fake_lemmy, photos, tiny, tmp_path):
         assert statuses <= {"planned", "skipped", "not_possible"} and "planned" in statuses
         actions = {a["action"] for r in bot.decisions() for a in r["actions"]}
         assert {"remove", "purge_image", "purge_item", "ban", "notify_admins", "report"} <= actions
-        assert any("safety valve would trip" in a["detail"]
-                   for r in bot.decisions() for a in r["actions"])
+        assert any(
+            "safety valve would trip" in a["detail"] for r in bot.decisions() for a in r["actions"]
+        )
 
 
 TEMPORARY_BAN = """
@@ -187,8 +216,9 @@ TEMPORARY_BAN = """
 """
 
 
-def test_a_new_offence_after_a_temporary_ban_ran_out_is_banned_again(fake_lemmy, photos,
-                                                                      tiny, pipeline_for):
+def test_a_new_offence_after_a_temporary_ban_ran_out_is_banned_again(
+    fake_lemmy, photos, tiny, pipeline_for
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad_url = remote_photo(lemmy, photos, BAD)
     post = lemmy.add_post(cast.pics, cast.bob, name="a thread")
@@ -214,12 +244,15 @@ def test_a_new_offence_after_a_temporary_ban_ran_out_is_banned_again(fake_lemmy,
     assert len(bans()) == 2 and lemmy.person(cast.alice.id).banned, "a new offence, a new ban"
     (record,) = [r for r in pipeline.store.decisions() if r["item"]["id"] == second.id]
     assert [(a["action"], a["status"]) for a in record["actions"]] == [
-        ("remove", "done"), ("ban", "done")]
+        ("remove", "done"),
+        ("ban", "done"),
+    ]
     # a permanent ban, or one still running, is not repeated: covered by test_pipeline
 
 
-def test_a_failed_login_again_while_acting_is_tried_again_next_cycle(fake_lemmy, photos, tiny,
-                                                                     pipeline_for):
+def test_a_failed_login_again_while_acting_is_tried_again_next_cycle(
+    fake_lemmy, photos, tiny, pipeline_for
+):
     """The token was dropped and Lemmy is briefly down when the bot logs in again to act:
     the removal is a passing failure, not a final one that leaves the post up for good."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
@@ -235,14 +268,12 @@ def test_a_failed_login_again_while_acting_is_tried_again_next_cycle(fake_lemmy,
     assert second.actions["remove:done"] == 1 and lemmy.post(post.id).removed
 
 
-def test_a_long_dry_run_simulates_the_safety_valve_per_hour(fake_lemmy, photos, tiny,
-                                                            pipeline_for):
+def test_a_long_dry_run_simulates_the_safety_valve_per_hour(fake_lemmy, photos, tiny, pipeline_for):
     """`modbot run --dry-run` as a daemon for a week: the valve it simulates counts the
     last hour, as the real one does, not every action planned since the start."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad_url = remote_photo(lemmy, photos, BAD)
-    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=TEMPORARY_BAN,
-                            dry_run=True)
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=TEMPORARY_BAN, dry_run=True)
     pipeline.executor.max_destructive_per_hour = 2
     start = time.time()
     pipeline.executor.clock = lambda: start
@@ -263,27 +294,35 @@ def test_a_long_dry_run_simulates_the_safety_valve_per_hour(fake_lemmy, photos, 
     assert pipeline.poll_once(deep=True).actions == tripped.actions
 
 
-def test_the_image_of_an_admins_post_is_not_purged_through_a_comment(fake_lemmy, photos,
-                                                                     tiny, pipeline_for):
+def test_the_image_of_an_admins_post_is_not_purged_through_a_comment(
+    fake_lemmy, photos, tiny, pipeline_for
+):
     """Lemmy stores a link's thumbnail itself (no uploader): an admin's post's thumbnail,
     shown again in someone else's comment, is still the admin's post's image."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     thumb = lemmy.add_thumbnail(photos[BAD])
-    post = lemmy.add_post(cast.pics, cast.admin, name="news",
-                          url=lemmy.add_remote_file("article.html", b"<html></html>",
-                                                    content_type="text/html"),
-                          thumbnail_url=thumb.url)
+    post = lemmy.add_post(
+        cast.pics,
+        cast.admin,
+        name="news",
+        url=lemmy.add_remote_file("article.html", b"<html></html>", content_type="text/html"),
+        thumbnail_url=thumb.url,
+    )
     comment = lemmy.add_comment(post, cast.alice, content=f"![this]({thumb.url})")
     pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE)
     pipeline.poll_once(deep=True)
     assert lemmy.image_exists(thumb.alias)
-    (record,) = [r for r in pipeline.store.decisions()
-                 if (r["item"]["kind"], r["item"]["id"]) == ("comment", comment.id)]
+    (record,) = [
+        r
+        for r in pipeline.store.decisions()
+        if (r["item"]["kind"], r["item"]["id"]) == ("comment", comment.id)
+    ]
     assert "admin's post" in record["actions"][0]["detail"]
 
 
 def test_an_action_that_failed_after_the_post_was_removed_is_tried_again(
-        fake_lemmy, photos, tiny, pipeline_for):
+    fake_lemmy, photos, tiny, pipeline_for
+):
     """The removal hides the post from post/list (even for admins): a ban that failed for
     a passing reason right after it must still be tried again next cycle."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
@@ -308,7 +347,8 @@ REMOVE_ONLY = """
 
 
 def test_the_admins_hear_of_the_safety_valve_even_if_lemmy_failed_the_first_message(
-        fake_lemmy, photos, tiny, pipeline_for):
+    fake_lemmy, photos, tiny, pipeline_for
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad_url = remote_photo(lemmy, photos, BAD)
     for i in range(2):

@@ -31,12 +31,20 @@ def policy(tmp_path: Path, text: str, **lists: str):
 def post(**kw) -> Subject:
     """An ordinary post by a local user in a local SFW community, with a clean verdict."""
     fields = dict(
-        item_kind="post", found_in="post_url", item_local=True, community_name="pics@lemmy.test",
-        community_nsfw=False, community_local=True,
-        author_actor_id="https://lemmy.test/u/alice", author_local=True, author_bot=False,
-        author_published=NOW - timedelta(days=400), labels=(), scores={"nsfw": -0.05,
-        "csam": -0.1, "underage": -0.05, "subject": 0.01, "anime": -0.02},
-        sha256=sha256_hex(b"some image"), permalink="https://lemmy.test/post/7",
+        item_kind="post",
+        found_in="post_url",
+        item_local=True,
+        community_name="pics@lemmy.test",
+        community_nsfw=False,
+        community_local=True,
+        author_actor_id="https://lemmy.test/u/alice",
+        author_local=True,
+        author_bot=False,
+        author_published=NOW - timedelta(days=400),
+        labels=(),
+        scores={"nsfw": -0.05, "csam": -0.1, "underage": -0.05, "subject": 0.01, "anime": -0.02},
+        sha256=sha256_hex(b"some image"),
+        permalink="https://lemmy.test/post/7",
         image_url="https://lemmy.test/pictrs/image/abc.jpg",
     )
     fields.update(kw)
@@ -90,15 +98,23 @@ def test_nothing_matches_nothing_is_done(semantics):
 
 
 def test_highest_priority_removal_rule_wins(semantics):
-    plan = semantics.decide(post(sha256=BAD, labels=("csam", "underage", "nsfw"),
-                                 scores={"nsfw": 0.04}), now=NOW)
+    plan = semantics.decide(
+        post(sha256=BAD, labels=("csam", "underage", "nsfw"), scores={"nsfw": 0.04}), now=NOW
+    )
     assert plan.rule == "ban known bad"
-    assert kinds(plan) == [("remove", "ban known bad"), ("purge_image", "ban known bad"),
-                           ("ban", "ban known bad"),
-                           ("notify_admins", "tell admins about underage")]
+    assert kinds(plan) == [
+        ("remove", "ban known bad"),
+        ("purge_image", "ban known bad"),
+        ("ban", "ban known bad"),
+        ("notify_admins", "tell admins about underage"),
+    ]
     ban = plan.actions[2]
-    assert ban.params == {"scope": "site", "duration_seconds": None, "remove_data": True,
-                          "community": "pics@lemmy.test"}
+    assert ban.params == {
+        "scope": "site",
+        "duration_seconds": None,
+        "remove_data": True,
+        "community": "pics@lemmy.test",
+    }
     assert ban.reason == "ban known bad by `alice@lemmy.test`"  # from content: a code span
     assert plan.actions[0].reason == f"known bad {BAD}"
     outcomes = {m.rule: m.outcome for m in plan.matched}
@@ -115,8 +131,10 @@ def test_highest_priority_removal_rule_wins(semantics):
 
 def test_report_and_notify_rules_all_apply_once_each(semantics):
     plan = semantics.decide(post(labels=("nsfw", "underage"), scores={"nsfw": 0.031}), now=NOW)
-    assert kinds(plan) == [("report", "report nsfw"),
-                           ("notify_admins", "tell admins about underage")]
+    assert kinds(plan) == [
+        ("report", "report nsfw"),
+        ("notify_admins", "tell admins about underage"),
+    ]
     assert plan.actions[0].reason == "nsfw +0.031"
     assert plan.actions[1].reason == "underage: https://lemmy.test/post/7"
     assert plan.rule == "report nsfw"
@@ -139,7 +157,7 @@ def test_admins_are_never_acted_on(semantics):
     plan = semantics.decide(post(sha256=BAD, labels=("csam",), author_is_admin=True), now=NOW)
     assert plan.actions == []
     assert plan.exempt == "the author is an admin"
-    assert plan.rule == "ban known bad"                       # what would have acted
+    assert plan.rule == "ban known bad"  # what would have acted
     assert {m.outcome for m in plan.matched} == {"exempt: the author is an admin"}
 
 
@@ -176,7 +194,9 @@ def test_a_rule_can_act_on_moderators(tmp_path: Path):
 
 
 def test_lower_removal_rule_applies_when_the_higher_one_exempts_moderators(tmp_path: Path):
-    p = policy(tmp_path, """
+    p = policy(
+        tmp_path,
+        """
         rules:
           - name: strict
             priority: 10
@@ -186,53 +206,69 @@ def test_lower_removal_rule_applies_when_the_higher_one_exempts_moderators(tmp_p
             moderators_exempt: false
             if: {labels: [csam]}
             then: {remove: "everyone"}
-    """)
+    """,
+    )
     plan = p.decide(post(labels=("csam",), author_is_moderator=True), now=NOW)
     assert kinds(plan) == [("remove", "for everyone")]
     assert [m.outcome for m in plan.matched] == [
-        "exempt: the author moderates this community", "acted"]
+        "exempt: the author moderates this community",
+        "acted",
+    ]
 
 
-@pytest.mark.parametrize("entry, actor, local, exempt", [
-    ("alice@lemmy.test", "https://lemmy.test/u/alice", True, True),
-    ("@Alice@Lemmy.test", "https://lemmy.test/u/alice", True, True),
-    ("https://lemmy.test/u/alice", "https://lemmy.test/u/alice", True, True),
-    ("alice", "https://lemmy.test/u/alice", True, True),
-    ("alice", "https://evil.example/u/alice", False, False),      # a bare name is local only
-    ("alice@lemmy.test", "https://evil.example/u/alice", False, False),
-])
+@pytest.mark.parametrize(
+    "entry, actor, local, exempt",
+    [
+        ("alice@lemmy.test", "https://lemmy.test/u/alice", True, True),
+        ("@Alice@Lemmy.test", "https://lemmy.test/u/alice", True, True),
+        ("https://lemmy.test/u/alice", "https://lemmy.test/u/alice", True, True),
+        ("alice", "https://lemmy.test/u/alice", True, True),
+        ("alice", "https://evil.example/u/alice", False, False),  # a bare name is local only
+        ("alice@lemmy.test", "https://evil.example/u/alice", False, False),
+    ],
+)
 def test_exempt_users(tmp_path: Path, entry: str, actor: str, local: bool, exempt: bool):
-    p = policy(tmp_path, f"""
+    p = policy(
+        tmp_path,
+        f"""
         exempt: {{users: ["{entry}"]}}
         rules:
           - name: r
             if: {{labels: [nsfw]}}
             then: {{report: "x"}}
-    """)
+    """,
+    )
     plan = p.decide(post(labels=("nsfw",), author_actor_id=actor, author_local=local), now=NOW)
     assert (plan.actions == []) is exempt
     if exempt:
         assert plan.exempt == f"the author is in exempt.users ({entry})"
 
 
-@pytest.mark.parametrize("entry, community, local, exempt", [
-    ("medicine@lemmy.test", "medicine@lemmy.test", True, True),
-    ("!medicine@lemmy.test", "medicine@lemmy.test", True, True),
-    ("medicine", "medicine@lemmy.test", True, True),
-    ("medicine", "medicine@other.example", False, False),
-    ("https://other.example/c/art", "art@other.example", False, False),
-    ("https://other.example/c/art", "https://other.example/c/art", False, True),
-])
+@pytest.mark.parametrize(
+    "entry, community, local, exempt",
+    [
+        ("medicine@lemmy.test", "medicine@lemmy.test", True, True),
+        ("!medicine@lemmy.test", "medicine@lemmy.test", True, True),
+        ("medicine", "medicine@lemmy.test", True, True),
+        ("medicine", "medicine@other.example", False, False),
+        ("https://other.example/c/art", "art@other.example", False, False),
+        ("https://other.example/c/art", "https://other.example/c/art", False, True),
+    ],
+)
 def test_exempt_communities(tmp_path: Path, entry: str, community: str, local: bool, exempt: bool):
-    p = policy(tmp_path, f"""
+    p = policy(
+        tmp_path,
+        f"""
         exempt: {{communities: ["{entry}"]}}
         rules:
           - name: r
             if: {{labels: [nsfw]}}
             then: {{report: "x"}}
-    """)
-    plan = p.decide(post(labels=("nsfw",), community_name=community, community_local=local),
-                    now=NOW)
+    """,
+    )
+    plan = p.decide(
+        post(labels=("nsfw",), community_name=community, community_local=local), now=NOW
+    )
     assert (plan.actions == []) is exempt
 
 
@@ -246,7 +282,9 @@ def resized(name: str, width: int) -> bytes:
 
 def test_allow_listed_image_is_never_acted_on_even_as_a_recompressed_copy(tmp_path: Path):
     innocent = (DATA / "chelsea.jpg").read_bytes()
-    p = policy(tmp_path, """
+    p = policy(
+        tmp_path,
+        """
         hash_lists:
           innocent: {kind: phash, file: innocent.phash, max_distance: 4}
         exempt: {hash_lists: [innocent]}
@@ -255,7 +293,9 @@ def test_allow_listed_image_is_never_acted_on_even_as_a_recompressed_copy(tmp_pa
             moderators_exempt: false
             if: {labels: [csam]}
             then: {remove: "csam", purge_image: true}
-    """, **{"innocent.phash": f"# checked false positive\n{perceptual_hash(innocent)}\n"})
+    """,
+        **{"innocent.phash": f"# checked false positive\n{perceptual_hash(innocent)}\n"},
+    )
     copy = resized("chelsea", 200)
     plan = p.decide(post(labels=("csam",), image=copy, sha256=sha256_hex(copy)), now=NOW)
     assert plan.actions == []
@@ -274,14 +314,18 @@ def test_allow_listed_image_is_never_acted_on_even_as_a_recompressed_copy(tmp_pa
 
 def test_known_bad_perceptual_list_catches_a_resized_copy(tmp_path: Path):
     bad = (DATA / "astronaut.jpg").read_bytes()
-    p = policy(tmp_path, """
+    p = policy(
+        tmp_path,
+        """
         hash_lists:
           similar: {kind: phash, file: similar.phash, max_distance: 4}
         rules:
           - name: copy of known bad
             if: {hash_list: similar}
             then: {remove: "copy", notify_admins: "{{hash_list}} {{phash}}"}
-    """, **{"similar.phash": f"{perceptual_hash(bad)}\n"})
+    """,
+        **{"similar.phash": f"{perceptual_hash(bad)}\n"},
+    )
     plan = p.decide(post(image=resized("astronaut", 300)), now=NOW)
     assert kinds(plan) == [("remove", "copy of known bad"), ("notify_admins", "copy of known bad")]
     assert plan.actions[1].reason == f"similar {plan.phash}"
@@ -296,43 +340,61 @@ rules:
 """
 
 
-@pytest.mark.parametrize("condition, subject, matches", [
-    ("{type: post}", {}, True),
-    ("{type: post}", {"item_kind": "comment", "found_in": "comment"}, False),
-    ("{type: [comment, upload]}", {"item_kind": "upload", "found_in": "upload"}, True),
-    ("{type: any}", {"item_kind": "upload"}, True),
-    ("{found_in: thumbnail}", {"found_in": "thumbnail"}, True),
-    ("{found_in: [body, comment]}", {"found_in": "post_url"}, False),
-    ("{unreadable: true}", {"unreadable": "truncated file", "labels": (), "scores": {}}, True),
-    ("{unreadable: true}", {}, False),
-    ("{unreadable: false}", {}, True),
-    ("{labels: [nsfw, csam]}", {"labels": ("csam",)}, True),
-    ("{labels: [nsfw, csam]}", {"labels": ("anime",)}, False),
-    ("{scores: {subject: '> 0', nsfw: '< -0.04'}}", {}, True),
-    ("{scores: {subject: '> 0', nsfw: '< -0.06'}}", {}, False),
-    ("{community: {nsfw: false}}", {}, True),
-    ("{community: {nsfw: true}}", {}, False),
-    # An upload has no community: a community condition never matches it.
-    ("{community: {nsfw: false}}", {"item_kind": "upload", "community_name": None,
-                                    "community_nsfw": None, "community_local": None}, False),
-    ("{community: {name: [pics, memes]}}", {}, True),
-    ("{community: {name: pics, local: false}}", {}, False),
-    ("{community: {name: 'pics@other.example'}}", {}, False),
-    ("{community: {local: false}}", {"community_name": "art@other.example",
-                                     "community_local": False}, True),
-    ("{author: {local: true, bot_account: false}}", {}, True),
-    ("{author: {bot_account: true}}", {"author_bot": True}, True),
-    ("{author: {account_age: '< 3d'}}", {"author_published": NOW - timedelta(days=2)}, True),
-    ("{author: {account_age: '< 3d'}}", {"author_published": "2026-11-17T10:00:00Z"}, False),
-    ("{author: {account_age: '< 3d'}}", {"author_published": "2026-11-20T10:00:00.123456"}, True),
-    ("{author: {account_age: '< 3d'}}", {"author_published": None}, False),
-    ("{author: {moderator: true}}", {"author_is_moderator": True}, True),
-    ("{scope: local}", {}, True),
-    ("{scope: federated}", {}, False),
-    ("{scope: federated}", {"item_local": None, "author_local": False}, True),
-    ("{scope: local}", {"item_local": None, "author_local": None}, False),
-    ("{scope: all}", {"item_local": None, "author_local": None}, True),
-])
+@pytest.mark.parametrize(
+    "condition, subject, matches",
+    [
+        ("{type: post}", {}, True),
+        ("{type: post}", {"item_kind": "comment", "found_in": "comment"}, False),
+        ("{type: [comment, upload]}", {"item_kind": "upload", "found_in": "upload"}, True),
+        ("{type: any}", {"item_kind": "upload"}, True),
+        ("{found_in: thumbnail}", {"found_in": "thumbnail"}, True),
+        ("{found_in: [body, comment]}", {"found_in": "post_url"}, False),
+        ("{unreadable: true}", {"unreadable": "truncated file", "labels": (), "scores": {}}, True),
+        ("{unreadable: true}", {}, False),
+        ("{unreadable: false}", {}, True),
+        ("{labels: [nsfw, csam]}", {"labels": ("csam",)}, True),
+        ("{labels: [nsfw, csam]}", {"labels": ("anime",)}, False),
+        ("{scores: {subject: '> 0', nsfw: '< -0.04'}}", {}, True),
+        ("{scores: {subject: '> 0', nsfw: '< -0.06'}}", {}, False),
+        ("{community: {nsfw: false}}", {}, True),
+        ("{community: {nsfw: true}}", {}, False),
+        # An upload has no community: a community condition never matches it.
+        (
+            "{community: {nsfw: false}}",
+            {
+                "item_kind": "upload",
+                "community_name": None,
+                "community_nsfw": None,
+                "community_local": None,
+            },
+            False,
+        ),
+        ("{community: {name: [pics, memes]}}", {}, True),
+        ("{community: {name: pics, local: false}}", {}, False),
+        ("{community: {name: 'pics@other.example'}}", {}, False),
+        (
+            "{community: {local: false}}",
+            {"community_name": "art@other.example", "community_local": False},
+            True,
+        ),
+        ("{author: {local: true, bot_account: false}}", {}, True),
+        ("{author: {bot_account: true}}", {"author_bot": True}, True),
+        ("{author: {account_age: '< 3d'}}", {"author_published": NOW - timedelta(days=2)}, True),
+        ("{author: {account_age: '< 3d'}}", {"author_published": "2026-11-17T10:00:00Z"}, False),
+        (
+            "{author: {account_age: '< 3d'}}",
+            {"author_published": "2026-11-20T10:00:00.123456"},
+            True,
+        ),
+        ("{author: {account_age: '< 3d'}}", {"author_published": None}, False),
+        ("{author: {moderator: true}}", {"author_is_moderator": True}, True),
+        ("{scope: local}", {}, True),
+        ("{scope: federated}", {}, False),
+        ("{scope: federated}", {"item_local": None, "author_local": False}, True),
+        ("{scope: local}", {"item_local": None, "author_local": None}, False),
+        ("{scope: all}", {"item_local": None, "author_local": None}, True),
+    ],
+)
 def test_conditions(tmp_path: Path, condition: str, subject: dict, matches: bool):
     p = policy(tmp_path, CONDITIONS % condition)
     plan = p.decide(post(**subject), now=NOW)
@@ -340,22 +402,42 @@ def test_conditions(tmp_path: Path, condition: str, subject: dict, matches: bool
 
 
 def test_matched_conditions_explain_the_decision(tmp_path: Path):
-    p = policy(tmp_path, CONDITIONS % """
+    p = policy(
+        tmp_path,
+        CONDITIONS
+        % """
         {type: post, found_in: thumbnail, labels: [nsfw], scores: {nsfw: "> 0.02"},
          community: {name: pics, nsfw: false, local: true},
-         author: {local: true, account_age: "< 3d"}, scope: local}""")
-    plan = p.decide(post(found_in="thumbnail", labels=("nsfw",), scores={"nsfw": 0.031},
-                         author_published=NOW - timedelta(days=1, hours=2)), now=NOW)
+         author: {local: true, account_age: "< 3d"}, scope: local}""",
+    )
+    plan = p.decide(
+        post(
+            found_in="thumbnail",
+            labels=("nsfw",),
+            scores={"nsfw": 0.031},
+            author_published=NOW - timedelta(days=1, hours=2),
+        ),
+        now=NOW,
+    )
     assert plan.matched[0].conditions == (
-        "type post", "found in thumbnail", "label nsfw", "score nsfw +0.0310 > 0.02",
-        "community pics@lemmy.test", "community nsfw: false", "community local",
-        "author local", "author account age 1d2h < 3d", "scope local",
+        "type post",
+        "found in thumbnail",
+        "label nsfw",
+        "score nsfw +0.0310 > 0.02",
+        "community pics@lemmy.test",
+        "community nsfw: false",
+        "community local",
+        "author local",
+        "author account age 1d2h < 3d",
+        "scope local",
     )
     assert plan.to_dict()["matched"][0]["outcome"] == "acted"
 
 
 def test_placeholders_and_ban_params(tmp_path: Path):
-    p = policy(tmp_path, """
+    p = policy(
+        tmp_path,
+        """
         hash_lists:
           bad: {kind: sha256, file: bad.sha256}
         rules:
@@ -366,13 +448,17 @@ def test_placeholders_and_ban_params(tmp_path: Path):
               report: "{{type}} {{found_in}} {{community}} {{labels}} {{image_url}} {{scores.csam}} {{scores.gore}}"
         concepts:
           gore: {prompts: [gore], threshold: 0.2}
-    """, **{"bad.sha256": BAD + "\n"})
+    """,
+        **{"bad.sha256": BAD + "\n"},
+    )
     plan = p.decide(post(sha256=BAD, labels=("nsfw", "anime")), now=NOW)
     ban, report = plan.actions
     assert ban.kind == "ban" and ban.reason == "week ban"
     assert ban.params["scope"] == "community" and ban.params["duration_seconds"] == 7 * 86400
-    assert report.reason == ("post post_url `pics@lemmy.test` anime, nsfw "
-                             "`https://lemmy.test/pictrs/image/abc.jpg` -0.100 ?")
+    assert report.reason == (
+        "post post_url `pics@lemmy.test` anime, nsfw "
+        "`https://lemmy.test/pictrs/image/abc.jpg` -0.100 ?"
+    )
 
 
 def test_unreadable_placeholder_and_from_verdict(tmp_path: Path):
@@ -382,25 +468,33 @@ def test_unreadable_placeholder_and_from_verdict(tmp_path: Path):
         unreadable = "decompression bomb: 200000000 pixels"
         sha256 = "cd" * 32
 
-    p = policy(tmp_path, """
+    p = policy(
+        tmp_path,
+        """
         rules:
           - name: broken image
             if: {unreadable: true, type: [post, comment]}
             then: {report: "could not check ({{unreadable}}) {{sha256}}"}
-    """)
+    """,
+    )
     subject = Subject.from_verdict(Verdict(), item_kind="comment", found_in="comment")
     plan = p.decide(subject, now=NOW)
-    assert plan.actions[0].reason == f"could not check (`decompression bomb: 200000000 pixels`) {'cd' * 32}"
+    assert (
+        plan.actions[0].reason
+        == f"could not check (`decompression bomb: 200000000 pixels`) {'cd' * 32}"
+    )
 
 
 def test_load_policy_refuses_an_invalid_file(tmp_path: Path):
-    (tmp_path / "rules.yaml").write_text("rules:\n  - name: x\n    if: {labels: [nsfv]}\n"
-                                         "    then: {report: x}\n")
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - name: x\n    if: {labels: [nsfv]}\n    then: {report: x}\n"
+    )
     with pytest.raises(PolicyError) as info:
         load_policy(tmp_path / "rules.yaml")
     assert [str(p) for p in info.value.problems] == [
         f"{tmp_path / 'rules.yaml'}:3: unknown label 'nsfv' (did you mean 'nsfw'?); labels are "
-        "anime, csam, nsfw, underage (custom ones come from concepts:)"]
+        "anime, csam, nsfw, underage (custom ones come from concepts:)"
+    ]
     assert "modbot check-rules" in str(info.value)
 
 
@@ -413,7 +507,9 @@ def test_resolve_rules_path(monkeypatch):
 
 
 def test_settings_are_typed(tmp_path: Path):
-    p = policy(tmp_path, """
+    p = policy(
+        tmp_path,
+        """
         classifier: {model: modbot-tiny, pretrained: null, checkpoint: w/tiny.pt, device: cpu,
                      allow_random_weights: true}
         fetch: {max_bytes: 2MiB, connect_timeout: 1.5s, allow_hosts: cdn.internal}
@@ -421,7 +517,8 @@ def test_settings_are_typed(tmp_path: Path):
         schedule: {poll_every: 5m, sweep_cron: null, sweep_since: all}
         safety_valve: {max_destructive_actions_per_hour: 3}
         rules: []
-    """)
+    """,
+    )
     assert p.classifier.model == "modbot-tiny" and p.classifier.pretrained is None
     assert p.checkpoint_path == tmp_path / "w" / "tiny.pt"
     assert p.fetch.max_bytes == 2 * 1024 * 1024 and p.fetch.connect_timeout.total_seconds() == 1.5
@@ -434,10 +531,12 @@ def test_settings_are_typed(tmp_path: Path):
     assert [str(w).split(": ", 1)[1] for w in p.warnings] == [
         "warning: classifier checkpoint 'w/tiny.pt' does not exist here (the model will not "
         "load on this machine)",
-        "warning: no rules: modbot will record verdicts but never act"]
+        "warning: no rules: modbot will record verdicts but never act",
+    ]
 
 
 # --- the shipped policy ----------------------------------------------------------------------
+
 
 @pytest.fixture
 def shipped(tmp_path: Path):
@@ -470,30 +569,46 @@ def test_shipped_near_copy_removes_and_purges_but_does_not_ban(shipped):
 
 
 def test_shipped_csam_label_removes_purges_notifies_without_a_ban(shipped):
-    plan = shipped.decide(post(labels=("csam", "underage", "nsfw"),
-                               scores={"csam": 0.01, "underage": 0.02, "nsfw": 0.03}), now=NOW)
+    plan = shipped.decide(
+        post(
+            labels=("csam", "underage", "nsfw"),
+            scores={"csam": 0.01, "underage": 0.02, "nsfw": 0.03},
+        ),
+        now=NOW,
+    )
     assert plan.rule == "classifier flags CSAM"
     assert [a.kind for a in plan.actions] == ["remove", "purge_image", "notify_admins"]
     assert "csam +0.010" in plan.actions[2].reason
     # The nsfw report rule matched too, but the item is already removed.
     assert plan.matched[-1].outcome == "item already removed by 'classifier flags CSAM'"
     # An upload never posted: still purged, the admins told.
-    plan = shipped.decide(post(item_kind="upload", found_in="upload", community_name=None,
-                               community_nsfw=None, community_local=None, labels=("csam",)),
-                          now=NOW)
+    plan = shipped.decide(
+        post(
+            item_kind="upload",
+            found_in="upload",
+            community_name=None,
+            community_nsfw=None,
+            community_local=None,
+            labels=("csam",),
+        ),
+        now=NOW,
+    )
     assert [a.kind for a in plan.actions] == ["remove", "purge_image", "notify_admins"]
 
 
 def test_shipped_allow_list_wins(shipped):
     innocent = (DATA / "coffee.jpg").read_bytes()
     plan = shipped.decide(post(labels=("csam",), image=innocent), now=NOW)
-    assert plan.actions == [] and plan.exempt.startswith("the image is on the allow-list 'innocent'")
+    assert plan.actions == [] and plan.exempt.startswith(
+        "the image is on the allow-list 'innocent'"
+    )
 
 
 def test_shipped_nsfw_reported_only_outside_nsfw_communities(shipped):
     plan = shipped.decide(post(labels=("nsfw",), scores={"nsfw": 0.02}), now=NOW)
     assert [(a.kind, a.reason) for a in plan.actions] == [
-        ("report", "NSFW image in a non-NSFW community (nsfw score +0.020)")]
+        ("report", "NSFW image in a non-NSFW community (nsfw score +0.020)")
+    ]
     assert shipped.decide(post(labels=("nsfw",), community_nsfw=True), now=NOW).actions == []
     # A moderator posting in their own community is not reported.
     assert shipped.decide(post(labels=("nsfw",), author_is_moderator=True), now=NOW).actions == []
@@ -502,13 +617,16 @@ def test_shipped_nsfw_reported_only_outside_nsfw_communities(shipped):
 def test_shipped_unreadable_images_are_reported(shipped):
     plan = shipped.decide(post(unreadable="truncated file", labels=(), scores={}), now=NOW)
     assert [(a.kind, a.reason) for a in plan.actions] == [
-        ("report", "modbot could not check this image (`truncated file`): please look at it")]
+        ("report", "modbot could not check this image (`truncated file`): please look at it")
+    ]
     upload = post(item_kind="upload", found_in="upload", unreadable="truncated file")
     assert shipped.decide(upload, now=NOW).actions == []
 
 
 def test_yaml_anchors_and_merge_keys_share_a_rule_body(tmp_path: Path):
-    p = policy(tmp_path, """
+    p = policy(
+        tmp_path,
+        """
         rules:
           - &report_nsfw
             name: nsfw in posts
@@ -517,13 +635,16 @@ def test_yaml_anchors_and_merge_keys_share_a_rule_body(tmp_path: Path):
           - <<: *report_nsfw
             name: nsfw in comments
             if: {labels: [nsfw], type: comment}
-    """)
+    """,
+    )
     plan = p.decide(post(item_kind="comment", found_in="comment", labels=("nsfw",)), now=NOW)
     assert [(a.kind, a.reason) for a in plan.actions] == [("report", "nsfw (nsfw in comments)")]
 
 
 def test_true_gives_a_default_reason(tmp_path: Path):
-    p = policy(tmp_path, """
+    p = policy(
+        tmp_path,
+        """
         rules:
           - name: nsfw anime
             if: {labels: [anime, nsfw]}
@@ -531,8 +652,11 @@ def test_true_gives_a_default_reason(tmp_path: Path):
           - name: csam
             if: {labels: csam}
             then: {remove: true}
-    """)
+    """,
+    )
     assert [a.reason for a in p.decide(post(labels=("anime",)), now=NOW).actions] == [
-        "modbot: nsfw anime"]
+        "modbot: nsfw anime"
+    ]
     assert [a.reason for a in p.decide(post(labels=("csam",)), now=NOW).actions] == [
-        "Removed by modbot: csam"]
+        "Removed by modbot: csam"
+    ]

@@ -5,28 +5,45 @@ from datetime import timedelta
 import pytest
 
 from modbot.durations import (
-    format_duration, parse_duration, parse_duration_comparison, parse_number_comparison,
+    format_duration,
+    parse_duration,
+    parse_duration_comparison,
+    parse_number_comparison,
     parse_size,
 )
 
 
-@pytest.mark.parametrize("text, seconds", [
-    ("30s", 30), ("5m", 300), ("6h", 21600), ("3d", 259200), ("2w", 1209600),
-    ("1h30m", 5400), ("1h 30m", 5400), ("3 days", 259200), ("1.5s", 1.5), ("90 Minutes", 5400),
-])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("30s", 30),
+        ("5m", 300),
+        ("6h", 21600),
+        ("3d", 259200),
+        ("2w", 1209600),
+        ("1h30m", 5400),
+        ("1h 30m", 5400),
+        ("3 days", 259200),
+        ("1.5s", 1.5),
+        ("90 Minutes", 5400),
+    ],
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("text, message", [
-    (60, "60 has no unit: write 60s, 60m, 60h or 60d"),
-    ("60", "'60' has no unit: write 60s, 60m, 60h or 60d"),
-    ("3 fortnights", "unknown time unit 'fortnights' in '3 fortnights': use s, m, h, d or w"),
-    ("soon", "expected a duration like 30s, 5m, 6h, 3d, 2w or 1h30m, got 'soon'"),
-    ("3d and more", "expected a duration like 30s, 5m, 6h, 3d, 2w or 1h30m, got '3d and more'"),
-    ("0s", "a duration must be longer than zero, got '0s'"),
-    (True, "expected a duration like 30s, 5m, 6h, 3d, 2w or 1h30m, got True"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (60, "60 has no unit: write 60s, 60m, 60h or 60d"),
+        ("60", "'60' has no unit: write 60s, 60m, 60h or 60d"),
+        ("3 fortnights", "unknown time unit 'fortnights' in '3 fortnights': use s, m, h, d or w"),
+        ("soon", "expected a duration like 30s, 5m, 6h, 3d, 2w or 1h30m, got 'soon'"),
+        ("3d and more", "expected a duration like 30s, 5m, 6h, 3d, 2w or 1h30m, got '3d and more'"),
+        ("0s", "a duration must be longer than zero, got '0s'"),
+        (True, "expected a duration like 30s, 5m, 6h, 3d, 2w or 1h30m, got True"),
+    ],
+)
 def test_bad_durations_say_what_to_write(text, message):
     with pytest.raises(ValueError) as info:
         parse_duration(text)
@@ -35,13 +52,25 @@ def test_bad_durations_say_what_to_write(text, message):
 
 def test_format_duration():
     assert [format_duration(timedelta(seconds=s)) for s in (90, 86400 + 7200, 604800, 0.5)] == [
-        "1m30s", "1d2h", "1w", "0.5s"]
+        "1m30s",
+        "1d2h",
+        "1w",
+        "0.5s",
+    ]
 
 
-@pytest.mark.parametrize("text, size", [
-    ("25MB", 25_000_000), ("512KB", 512_000), ("1GiB", 1 << 30), ("2 MiB", 2 << 20),
-    (1000, 1000), ("1000", 1000), ("1.5MB", 1_500_000),
-])
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("25MB", 25_000_000),
+        ("512KB", 512_000),
+        ("1GiB", 1 << 30),
+        ("2 MiB", 2 << 20),
+        (1000, 1000),
+        ("1000", 1000),
+        ("1.5MB", 1_500_000),
+    ],
+)
 def test_sizes(text, size):
     assert parse_size(text) == size
 

@@ -47,8 +47,9 @@ def samples(photos):
             got[schema if r.status_code == 200 else "LemmyErrorType"].append((label, r.json()))
             return r
 
-        login = anon.post("/api/v3/user/login",
-                          json={"username_or_email": "alice", "password": PASSWORD})
+        login = anon.post(
+            "/api/v3/user/login", json={"username_or_email": "alice", "password": PASSWORD}
+        )
         got["LoginResponse"].append(("POST /user/login", login.json()))
         bot, mod, alice = _login(lemmy, "modbot"), _login(lemmy, "mod"), _login(lemmy, "alice")
 
@@ -56,9 +57,15 @@ def samples(photos):
         thumb = lemmy.add_thumbnail(photos["china"])
         lemmy.add_upload(cast.bob, photos["chelsea"])  # remote uploader: no local_user_id
         post = lemmy.add_post(
-            cast.pics, cast.alice, name="full", url=upload.url, thumbnail_url=thumb.url,
-            body=f"![x]({upload.url})", embed_video_url="https://v.example/x.mp4",
-            featured_local=True, language_id=37,
+            cast.pics,
+            cast.alice,
+            name="full",
+            url=upload.url,
+            thumbnail_url=thumb.url,
+            body=f"![x]({upload.url})",
+            embed_video_url="https://v.example/x.mp4",
+            featured_local=True,
+            language_id=37,
         )
         lemmy.edit_post(post.id, name="full, edited")
         bare = lemmy.add_post(cast.nsfw, cast.bob, name="bare")
@@ -80,40 +87,109 @@ def samples(photos):
         call("GetPersonDetailsResponse", bot, "GET", "/user", params={"username": "alice"})
         call("ListMediaResponse", bot, "GET", "/admin/list_all_media")
         call("ListMediaResponse", alice, "GET", "/account/list_media")
-        call("SuccessResponse", bot, "POST", "/post/mark_as_read",
-             json={"post_ids": [post.id], "read": True})
-        call("PostReportResponse", bot, "POST", "/post/report",
-             json={"post_id": post.id, "reason": "nsfw"})
-        call("CommentReportResponse", bot, "POST", "/comment/report",
-             json={"comment_id": comment.id, "reason": "nsfw"})
-        call("PostReportResponse", mod, "PUT", "/post/report/resolve",
-             json={"report_id": 1, "resolved": True})
-        call("CommentReportResponse", mod, "PUT", "/comment/report/resolve",
-             json={"report_id": 1, "resolved": True})
+        call(
+            "SuccessResponse",
+            bot,
+            "POST",
+            "/post/mark_as_read",
+            json={"post_ids": [post.id], "read": True},
+        )
+        call(
+            "PostReportResponse",
+            bot,
+            "POST",
+            "/post/report",
+            json={"post_id": post.id, "reason": "nsfw"},
+        )
+        call(
+            "CommentReportResponse",
+            bot,
+            "POST",
+            "/comment/report",
+            json={"comment_id": comment.id, "reason": "nsfw"},
+        )
+        call(
+            "PostReportResponse",
+            mod,
+            "PUT",
+            "/post/report/resolve",
+            json={"report_id": 1, "resolved": True},
+        )
+        call(
+            "CommentReportResponse",
+            mod,
+            "PUT",
+            "/comment/report/resolve",
+            json={"report_id": 1, "resolved": True},
+        )
         call("ListPostReportsResponse", mod, "GET", "/post/report/list")
         call("ListCommentReportsResponse", mod, "GET", "/comment/report/list")
-        call("PostResponse", mod, "POST", "/post/remove",
-             json={"post_id": bare.id, "removed": True, "reason": "x"})
-        call("CommentResponse", mod, "POST", "/comment/remove",
-             json={"comment_id": reply.id, "removed": True})
-        call("PrivateMessageResponse", bot, "POST", "/private_message",
-             json={"content": "hello", "recipient_id": cast.admin.id})
-        call("PrivateMessagesResponse", bot, "GET", "/private_message/list",
-             params={"unread_only": "false", "creator_id": cast.bot.id})
-        call("BanFromCommunityResponse", mod, "POST", "/community/ban_user",
-             json={"community_id": cast.pics.id, "person_id": cast.bob.id, "ban": True,
-                   "expires": int(time.time()) + 3600})
-        call("BanPersonResponse", bot, "POST", "/user/ban",
-             json={"person_id": cast.bob.id, "ban": True, "remove_data": True,
-                   "expires": int(time.time()) + 3600, "reason": "x"})
-        call("SuccessResponse", bot, "POST", "/admin/purge/comment",
-             json={"comment_id": reply.id})
+        call(
+            "PostResponse",
+            mod,
+            "POST",
+            "/post/remove",
+            json={"post_id": bare.id, "removed": True, "reason": "x"},
+        )
+        call(
+            "CommentResponse",
+            mod,
+            "POST",
+            "/comment/remove",
+            json={"comment_id": reply.id, "removed": True},
+        )
+        call(
+            "PrivateMessageResponse",
+            bot,
+            "POST",
+            "/private_message",
+            json={"content": "hello", "recipient_id": cast.admin.id},
+        )
+        call(
+            "PrivateMessagesResponse",
+            bot,
+            "GET",
+            "/private_message/list",
+            params={"unread_only": "false", "creator_id": cast.bot.id},
+        )
+        call(
+            "BanFromCommunityResponse",
+            mod,
+            "POST",
+            "/community/ban_user",
+            json={
+                "community_id": cast.pics.id,
+                "person_id": cast.bob.id,
+                "ban": True,
+                "expires": int(time.time()) + 3600,
+            },
+        )
+        call(
+            "BanPersonResponse",
+            bot,
+            "POST",
+            "/user/ban",
+            json={
+                "person_id": cast.bob.id,
+                "ban": True,
+                "remove_data": True,
+                "expires": int(time.time()) + 3600,
+                "reason": "x",
+            },
+        )
+        call("SuccessResponse", bot, "POST", "/admin/purge/comment", json={"comment_id": reply.id})
         call("SuccessResponse", bot, "POST", "/admin/purge/post", json={"post_id": post.id})
-        call("SuccessResponse", bot, "POST", "/admin/purge/person",
-             json={"person_id": cast.alice.id})
+        call(
+            "SuccessResponse", bot, "POST", "/admin/purge/person", json={"person_id": cast.alice.id}
+        )
         other = lemmy.add_community("other")
-        call("SuccessResponse", bot, "POST", "/admin/purge/community",
-             json={"community_id": other.id})
+        call(
+            "SuccessResponse",
+            bot,
+            "POST",
+            "/admin/purge/community",
+            json={"community_id": other.id},
+        )
 
         # errors: 400, 401, 404, rate limiting, deserialize errors, injected faults
         call("", mod, "POST", "/admin/purge/post", json={"post_id": bare.id})
@@ -132,8 +208,9 @@ def samples(photos):
             r = anon.post("/api/v3/user/login", json={"username_or_email": "x", "password": "y"})
         got["LemmyErrorType"].append(("login rate limit", r.json()))
         calls = {(r.method, r.path) for r in lemmy.requests if r.path.startswith("/api/v3/")}
-        routes = {(m, r.path) for r in lemmy.api.routes(lambda h: h) for m in r.methods
-                  if m != "HEAD"}
+        routes = {
+            (m, r.path) for r in lemmy.api.routes(lambda h: h) for m in r.methods if m != "HEAD"
+        }
     return got, calls, routes
 
 
@@ -158,5 +235,7 @@ def test_responses_validate(samples, name):
             where = "/".join(str(p) for p in error.absolute_path) or "(top)"
             failures.append(f"{label}: at {where}: {error.message}")
     if failures:
-        pytest.fail(f"{len(failures)} schema violation(s) of {name}:\n" + "\n".join(failures[:20]),
-                    pytrace=False)
+        pytest.fail(
+            f"{len(failures)} schema violation(s) of {name}:\n" + "\n".join(failures[:20]),
+            pytrace=False,
+        )

@@ -18,10 +18,22 @@ from modbot.store import Store
 def modbot(tmp_path: Path, state: Path, *args: str) -> subprocess.CompletedProcess:
     rules = tmp_path / "rules.yaml"
     rules.write_text("rules: []\n")
-    env = {**os.environ, "LEMMY_URL": "http://127.0.0.1:9", "LEMMY_USERNAME": "modbot",
-           "LEMMY_PASSWORD": "pw", "MODBOT_STATE": str(state), "MODBOT_RULES": str(rules)}
-    return subprocess.run([sys.executable, "-m", "modbot", *args], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "LEMMY_URL": "http://127.0.0.1:9",
+        "LEMMY_USERNAME": "modbot",
+        "LEMMY_PASSWORD": "pw",
+        "MODBOT_STATE": str(state),
+        "MODBOT_RULES": str(rules),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "modbot", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def a_real_state(path: Path) -> Path:
@@ -39,9 +51,15 @@ def refused(done: subprocess.CompletedProcess, *says: str) -> None:
         assert text in done.stderr, done.stderr[-2000:]
 
 
-@pytest.mark.parametrize("command", [("run", "--once"), ("sweep", "--dry-run"),
-                                     ("report", "--out", "r.json"),
-                                     ("run", "--reset-safety-valve")])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("run", "--once"),
+        ("sweep", "--dry-run"),
+        ("report", "--out", "r.json"),
+        ("run", "--reset-safety-valve"),
+    ],
+)
 def test_a_file_that_is_not_a_database_is_named_with_what_to_do(tmp_path, command):
     state = tmp_path / "state.sqlite3"
     state.write_bytes(b"this is not a database, it is a text file\n" * 100)
@@ -62,8 +80,11 @@ def test_a_truncated_state_is_named_with_what_to_do(tmp_path):
 def test_a_directory_or_a_path_under_a_file_is_refused(tmp_path):
     folder = tmp_path / "state-dir"
     folder.mkdir()
-    refused(modbot(tmp_path, folder, "run", "--once"), f"the state file {folder} is a directory",
-            "MODBOT_STATE")
+    refused(
+        modbot(tmp_path, folder, "run", "--once"),
+        f"the state file {folder} is a directory",
+        "MODBOT_STATE",
+    )
     a_file = tmp_path / "plain.txt"
     a_file.write_text("x")
     under = a_file / "state.sqlite3"
@@ -76,8 +97,11 @@ def test_an_unwritable_state_or_folder_is_refused(tmp_path):
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        refused(modbot(tmp_path, locked / "state.sqlite3", "run", "--once"), str(locked),
-                "cannot write in")
+        refused(
+            modbot(tmp_path, locked / "state.sqlite3", "run", "--once"),
+            str(locked),
+            "cannot write in",
+        )
     finally:
         locked.chmod(0o700)
     state = a_real_state(tmp_path / "state.sqlite3")

@@ -14,10 +14,16 @@ from modbot.store import Store, utc_iso
 
 def record(run_id="r1", item_id=1, decided_at=None, rule=None):
     return {
-        "run_id": run_id, "decided_at": decided_at or utc_iso(), "dry_run": False,
+        "run_id": run_id,
+        "decided_at": decided_at or utc_iso(),
+        "dry_run": False,
         "item": {"kind": "post", "id": item_id, "url": f"https://x/post/{item_id}"},
         "image": {"url": "https://x/a.jpg", "location": "post_url", "sha256": "ab" * 32},
-        "scores": {"nsfw": 0.01}, "labels": [], "rule": rule, "actions": [], "skipped": None,
+        "scores": {"nsfw": 0.01},
+        "labels": [],
+        "rule": rule,
+        "actions": [],
+        "skipped": None,
     }
 
 
@@ -68,7 +74,9 @@ def test_actions_and_safety_valve_state(tmp_path):
     store.record_action("ban", "site:person:3", "failed", "not_an_admin", "r1")
     assert store.action("remove", "post:1")["status"] == "done"
     assert store.action("remove", "post:2") is None
-    assert store.destructive_done_since(time.time() - 3600) == 1  # reports and failures do not count
+    assert (
+        store.destructive_done_since(time.time() - 3600) == 1
+    )  # reports and failures do not count
     assert store.valve_tripped() is None
     store.trip_valve("too many")
     assert Store(tmp_path / "s.sqlite3").valve_tripped()["reason"] == "too many"

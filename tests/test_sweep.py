@@ -38,8 +38,16 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_rules(directory: Path, lemmy, checkpoint: Path, *, known_bad=(), poll_every="60s",
-                sweep_cron="null", sweep_since="30d") -> Path:
+def write_rules(
+    directory: Path,
+    lemmy,
+    checkpoint: Path,
+    *,
+    known_bad=(),
+    poll_every="60s",
+    sweep_cron="null",
+    sweep_since="30d",
+) -> Path:
     (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
     remote = lemmy.remote_url.split("//", 1)[1]
     path = directory / "rules.yaml"
@@ -74,22 +82,37 @@ class Bot:
         self.lemmy, self.directory = lemmy, directory
         self.state = directory / "state.sqlite3"
         self.env = {
-            **os.environ, "LEMMY_URL": lemmy.url, "LEMMY_USERNAME": "modbot",
-            "LEMMY_PASSWORD": "pw", "MODBOT_STATE": str(self.state),
-            "MODBOT_RULES": str(rules), "PICTRS_URL": lemmy.pictrs_url,
+            **os.environ,
+            "LEMMY_URL": lemmy.url,
+            "LEMMY_USERNAME": "modbot",
+            "LEMMY_PASSWORD": "pw",
+            "MODBOT_STATE": str(self.state),
+            "MODBOT_RULES": str(rules),
+            "PICTRS_URL": lemmy.pictrs_url,
             "PICTRS_API_KEY": lemmy.pictrs_api_key,
         }
 
     def __call__(self, *args: str, rc: int = 0) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "modbot", *args], env=self.env,
-                              cwd=self.directory, capture_output=True, text=True, timeout=240)
+        done = subprocess.run(
+            [sys.executable, "-m", "modbot", *args],
+            env=self.env,
+            cwd=self.directory,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         assert done.returncode == rc, (done.returncode, done.stdout, done.stderr[-3000:])
         return done
 
     def start(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "modbot", *args], env=self.env,
-                                cwd=self.directory, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "modbot", *args],
+            env=self.env,
+            cwd=self.directory,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def decisions(self) -> list[dict]:
         if not self.state.exists():
@@ -132,29 +155,42 @@ def backlog(lemmy, photos, *, posts: int, days_old: int = 3) -> dict:
             url = lemmy.add_upload(cast.alice, data, published=start).url
         else:
             url = urls[names[i % len(names)]]
-        post = lemmy.add_post(cast.pics, author, name=f"post {i}", url=url,
-                              published=start + timedelta(minutes=i))
+        post = lemmy.add_post(
+            cast.pics, author, name=f"post {i}", url=url, published=start + timedelta(minutes=i)
+        )
         made["posts"].append(post.id)
         if bad:
             made["bad_posts"].append(post.id)
         if i % 5 == 1:
             comment = lemmy.add_comment(
-                post, cast.alice, content=f"![look]({urls[names[(i + 1) % len(names)]]})",
-                published=start + timedelta(minutes=i, seconds=30))
+                post,
+                cast.alice,
+                content=f"![look]({urls[names[(i + 1) % len(names)]]})",
+                published=start + timedelta(minutes=i, seconds=30),
+            )
             made["comments"].append(comment.id)
     return made
 
 
 def mutation_keys(lemmy) -> list[tuple]:
-    return [(r.server, r.method, r.path, json.dumps(r.json, sort_keys=True),
-             json.dumps(r.query, sort_keys=True)) for r in lemmy.mutating_requests()]
+    return [
+        (
+            r.server,
+            r.method,
+            r.path,
+            json.dumps(r.json, sort_keys=True),
+            json.dumps(r.query, sort_keys=True),
+        )
+        for r in lemmy.mutating_requests()
+    ]
 
 
 # --------------------------------------------------------------------------- sweep
 
 
 def test_sweep_interrupted_then_resumed_sees_every_item_once_and_repeats_no_action(
-        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy = fake_lemmy
     made = backlog(lemmy, photos, posts=160)
     rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=made["bad_hashes"])
@@ -178,20 +214,23 @@ def test_sweep_interrupted_then_resumed_sees_every_item_once_and_repeats_no_acti
     assert "resuming the interrupted sweep" in second.stderr
 
     records = bot.decisions()
-    per_item = Counter((r["item"]["kind"], r["item"]["id"]) for r in records
-                       if r["item"]["kind"] != "upload")
+    per_item = Counter(
+        (r["item"]["kind"], r["item"]["id"]) for r in records if r["item"]["kind"] != "upload"
+    )
     expected = {("post", i) for i in made["posts"]} | {("comment", i) for i in made["comments"]}
     assert set(per_item) == expected, "every post and comment of the backlog is looked at"
     assert max(per_item.values()) == 1, "and only once"
     # the resumed run did not look again at what the first one decided
-    assert not seen_first & {(r["item"]["kind"], r["item"]["id"])
-                             for r in records if r["run_id"] != records[0]["run_id"]}
+    assert not seen_first & {
+        (r["item"]["kind"], r["item"]["id"]) for r in records if r["run_id"] != records[0]["run_id"]
+    }
 
     keys = mutation_keys(lemmy)
     assert keys[: len(mutations_first)] == mutations_first
     assert len(keys) == len(set(keys)), "no action is ever sent twice"
-    removed = [r.json["post_id"] for r in lemmy.mutating_requests()
-               if r.path == "/api/v3/post/remove"]
+    removed = [
+        r.json["post_id"] for r in lemmy.mutating_requests() if r.path == "/api/v3/post/remove"
+    ]
     assert sorted(removed) == sorted(made["bad_posts"])
     bans = [r.json["person_id"] for r in lemmy.mutating_requests() if r.path == "/api/v3/user/ban"]
     assert sorted(bans) == sorted({lemmy.cast.alice.id, lemmy.cast.bob.id})
@@ -199,16 +238,24 @@ def test_sweep_interrupted_then_resumed_sees_every_item_once_and_repeats_no_acti
 
 
 def test_sweep_goes_on_when_the_post_its_page_cursor_names_is_purged(
-        fake_lemmy, photos, tiny_checkpoint, tmp_path):
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     """Lemmy's cursor names the last post of a page; purging that post (as a rule with
     purge_item does) must not end the sweep."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     start = now() - timedelta(days=3)
     good = lemmy.add_remote_file("good.jpg", photos["chelsea"])
     bad = lemmy.add_remote_file("bad.jpg", photos[BAD])
-    posts = [lemmy.add_post(cast.pics, cast.bob, name=f"post {i}",
-                            url=bad if i == 10 else good,
-                            published=start + timedelta(minutes=i)) for i in range(60)]
+    posts = [
+        lemmy.add_post(
+            cast.pics,
+            cast.bob,
+            name=f"post {i}",
+            url=bad if i == 10 else good,
+            published=start + timedelta(minutes=i),
+        )
+        for i in range(60)
+    ]
     # newest first: the first page is posts 59..10, so its cursor names post 10
     rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
     rules.write_text(rules.read_text().replace("purge_image: true", "purge_item: true"))
@@ -222,13 +269,18 @@ def test_sweep_goes_on_when_the_post_its_page_cursor_names_is_purged(
     assert "resumed after post" in done.stderr
 
 
-def test_sweep_since_window_dry_run_with_report_and_cache(fake_lemmy, photos, tiny_checkpoint,
-                                                          tmp_path):
+def test_sweep_since_window_dry_run_with_report_and_cache(
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     made = backlog(lemmy, photos, posts=30, days_old=3)
-    old = lemmy.add_post(cast.pics, cast.bob, name="ancient",
-                         url=lemmy.add_remote_file("old.jpg", photos["chelsea"]),
-                         published=now() - timedelta(days=60))
+    old = lemmy.add_post(
+        cast.pics,
+        cast.bob,
+        name="ancient",
+        url=lemmy.add_remote_file("old.jpg", photos["chelsea"]),
+        published=now() - timedelta(days=60),
+    )
     rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=made["bad_hashes"])
     bot = Bot(lemmy, tmp_path, rules)
     done = bot("sweep", "--dry-run", "--since", "10d", "--report", "sweep.json")
@@ -253,8 +305,12 @@ def test_sweep_since_window_dry_run_with_report_and_cache(fake_lemmy, photos, ti
 
 
 def test_sweep_refuses_a_report_with_an_unknown_extension_before_starting(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "modbot", "sweep", "--report", "r.pdf"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "modbot", "sweep", "--report", "r.pdf"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert done.returncode == 2 and ".json or .html" in done.stderr
     assert not list(tmp_path.iterdir())
 
@@ -273,18 +329,30 @@ def test_progress_lines_without_a_terminal():
 # --------------------------------------------------------------------------- report
 
 
-def test_report_is_a_dry_run_over_the_window_as_json_and_html(fake_lemmy, photos,
-                                                              tiny_checkpoint, tmp_path):
+def test_report_is_a_dry_run_over_the_window_as_json_and_html(
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad_url = lemmy.add_remote_file("bad.jpg", photos[BAD])
-    recent = lemmy.add_post(cast.pics, cast.bob, name='<script>alert("title")</script>',
-                            url=bad_url, published=now() - timedelta(days=2))
+    recent = lemmy.add_post(
+        cast.pics,
+        cast.bob,
+        name='<script>alert("title")</script>',
+        url=bad_url,
+        published=now() - timedelta(days=2),
+    )
     broken = lemmy.add_remote_file("broken.jpg", hostile.truncated_jpeg(photos["chelsea"]))
     lemmy.add_comment(recent, cast.alice, content=f"![x]({broken})")
-    private = lemmy.add_post(cast.pics, cast.alice, name="private",
-                             url="http://10.1.2.3/secret.jpg", published=now() - timedelta(days=1))
-    old = lemmy.add_post(cast.pics, cast.bob, name="old", url=bad_url,
-                         published=now() - timedelta(days=20))
+    private = lemmy.add_post(
+        cast.pics,
+        cast.alice,
+        name="private",
+        url="http://10.1.2.3/secret.jpg",
+        published=now() - timedelta(days=1),
+    )
+    old = lemmy.add_post(
+        cast.pics, cast.bob, name="old", url=bad_url, published=now() - timedelta(days=20)
+    )
     rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
     bot = Bot(lemmy, tmp_path, rules)
 
@@ -301,7 +369,10 @@ def test_report_is_a_dry_run_over_the_window_as_json_and_html(fake_lemmy, photos
     assert hit["image"]["url"] == bad_url and hit["image"]["sha256"] == sha(photos[BAD])
     assert hit["rule"] == "known abusive image" and "scores" in hit and "labels" in hit
     assert [(a["action"], a["status"]) for a in hit["actions"]] == [
-        ("remove", "planned"), ("purge_image", "not_possible"), ("ban", "planned")]
+        ("remove", "planned"),
+        ("purge_image", "not_possible"),
+        ("ban", "planned"),
+    ]
     assert hit["actions"][1]["detail"].startswith("remote image: ")
     skipped = by_item[("post", private.id)]
     assert skipped["skipped"] and skipped["scores"] == {} and skipped["rule"] is None
@@ -321,12 +392,14 @@ def test_report_is_a_dry_run_over_the_window_as_json_and_html(fake_lemmy, photos
     assert {(d["item"]["kind"], d["item"]["id"]) for d in again["decisions"]} == set(by_item)
 
 
-def test_run_once_dry_run_writes_the_report_of_its_run(fake_lemmy, photos, tiny_checkpoint,
-                                                       tmp_path):
+def test_run_once_dry_run_writes_the_report_of_its_run(
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad = hostile.jpeg(color=(1, 2, 3))
-    post = lemmy.add_post(cast.pics, cast.alice, name="new",
-                          url=lemmy.add_upload(cast.alice, bad).url)
+    post = lemmy.add_post(
+        cast.pics, cast.alice, name="new", url=lemmy.add_upload(cast.alice, bad).url
+    )
     bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(bad)]))
     done = bot("run", "--once", "--dry-run", "--report", "once.json")
     assert lemmy.mutating_requests() == []
@@ -334,7 +407,9 @@ def test_run_once_dry_run_writes_the_report_of_its_run(fake_lemmy, photos, tiny_
     run_id = done.stdout.split()[1]
     assert {d["run_id"] for d in doc["decisions"]} == {run_id}
     assert doc["summary"]["dry_run"] is True
-    (hit,) = [d for d in doc["decisions"] if d["item"] == {**d["item"], "kind": "post", "id": post.id}]
+    (hit,) = [
+        d for d in doc["decisions"] if d["item"] == {**d["item"], "kind": "post", "id": post.id}
+    ]
     assert hit["rule"] == "known abusive image"
 
 

@@ -63,8 +63,12 @@ def test_services_are_hardened_and_run_as_the_bot(name):
     state = the(service, "WorkingDirectory")
     assert state in the(service, "ReadWritePaths").split()
     assert the(service, "StateDirectory") == Path(state).name
-    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict",
-                       "PrivateTmp": "yes", "ProtectHome": "yes"}.items():
+    for key, value in {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "PrivateTmp": "yes",
+        "ProtectHome": "yes",
+    }.items():
         assert the(service, key) == value, key
     # Everything it writes (model cache, text-embedding cache) is under the state dir.
     for assignment in service.get("Environment", []):
@@ -101,14 +105,22 @@ def test_systemd_accepts_the_units(tmp_path):
     for name in UNITS:
         text = (DEPLOY / name).read_text().replace("/opt/modbot/bin/modbot", str(modbot))
         (tmp_path / name).write_text(text)
-    done = subprocess.run(["systemd-analyze", "verify", "--man=no",
-                           *(f"./{name}" for name in UNITS)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *(f"./{name}" for name in UNITS)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0 and done.stderr == "", done.stderr
 
 
 def test_the_readme_says_how_to_run_them():
     readme = (ROOT / "README.md").read_text()
-    for needle in ("deploy/modbot.service", "deploy/modbot-once.timer",
-                   "systemctl enable --now modbot", "/etc/modbot/modbot.env"):
+    for needle in (
+        "deploy/modbot.service",
+        "deploy/modbot-once.timer",
+        "systemctl enable --now modbot",
+        "/etc/modbot/modbot.env",
+    ):
         assert needle in readme, needle

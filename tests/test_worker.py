@@ -17,7 +17,14 @@ import httpx
 import pytest
 
 from classifier import ConceptSet, CustomConcept, Engine, PreprocessConfig, Verdict, load_model
-from classifier.service import Client, WorkerConfig, WorkerServer, WorkerService, bind_socket, hash_token
+from classifier.service import (
+    Client,
+    WorkerConfig,
+    WorkerServer,
+    WorkerService,
+    bind_socket,
+    hash_token,
+)
 from classifier.tiny import tiny_spec, write_random_checkpoint
 from modbot.fakelemmy import hostile
 
@@ -46,8 +53,12 @@ def loaded(checkpoint):
 def worker(loaded, tmp_path_factory):
     config = WorkerConfig(
         clients=[client("alice", ALICE, None), client("bob", BOB, 2), client("carol", CAROL, None)],
-        max_body=MAX_BODY, named_sets={"gore": GORE}, max_concept_sets=2, max_batch=16,
-        max_wait_ms=50, text_cache_dir=tmp_path_factory.mktemp("text-cache"),
+        max_body=MAX_BODY,
+        named_sets={"gore": GORE},
+        max_concept_sets=2,
+        max_batch=16,
+        max_wait_ms=50,
+        text_cache_dir=tmp_path_factory.mktemp("text-cache"),
     )
     service = WorkerService(loaded, config)
     server = WorkerServer(service, bind_socket("127.0.0.1", 0))
@@ -105,10 +116,14 @@ def test_a_body_over_the_cap_is_413_declared_or_streamed(worker):
 
     def chunks():  # no Content-Length: chunked, as pict-rs sends
         for start in range(0, len(big), 16_384):
-            yield big[start:start + 16_384]
+            yield big[start : start + 16_384]
 
-    answer = httpx.post(f"{worker.url}/v1/classify", content=chunks(), timeout=60,
-                        headers={"Authorization": f"Bearer {ALICE}"})
+    answer = httpx.post(
+        f"{worker.url}/v1/classify",
+        content=chunks(),
+        timeout=60,
+        headers={"Authorization": f"Bearer {ALICE}"},
+    )
     assert answer.status_code == 413
     assert worker.service.counters["too_large"] == before + 2
     assert post(worker, big[:MAX_BODY]).status_code == 200, "the cap itself is allowed"
@@ -140,7 +155,9 @@ def test_a_client_over_its_quota_gets_429_with_retry_after(worker, photos):
     assert "'bob'" in over.json()["error"] and "2 images a minute" in over.json()["error"]
     info = httpx.get(f"{worker.url}/v1/info", headers={"Authorization": f"Bearer {BOB}"})
     assert info.status_code == 429, "an info request counts too (it may build a concept set)"
-    assert post(worker, photos["chelsea"], token=ALICE).status_code == 200, "others are not affected"
+    assert post(worker, photos["chelsea"], token=ALICE).status_code == 200, (
+        "others are not affected"
+    )
 
 
 def test_concurrent_requests_from_several_clients_share_batches(worker, photos):
@@ -150,10 +167,16 @@ def test_concurrent_requests_from_several_clients_share_batches(worker, photos):
 
     async def burst():
         async with httpx.AsyncClient(timeout=60) as http:
-            return await asyncio.gather(*(
-                http.post(f"{worker.url}/v1/classify", content=body,
-                          headers={"Authorization": f"Bearer {(ALICE, CAROL)[i % 2]}"})
-                for i, body in enumerate(bodies)))
+            return await asyncio.gather(
+                *(
+                    http.post(
+                        f"{worker.url}/v1/classify",
+                        content=body,
+                        headers={"Authorization": f"Bearer {(ALICE, CAROL)[i % 2]}"},
+                    )
+                    for i, body in enumerate(bodies)
+                )
+            )
 
     answers = asyncio.run(burst())
     assert [a.status_code for a in answers] == [200] * len(bodies)
@@ -184,7 +207,9 @@ def test_a_client_sends_its_own_concept_set(worker, loaded, photos):
     probe = {"probe": {"prompts": ["a photo of a cat"], "threshold": 0.0}}
     header = {"X-Modbot-Concepts": json.dumps(probe)}
     expected = version_with(loaded, [CustomConcept("probe", ("a photo of a cat",), 0.0)])
-    info = httpx.get(f"{worker.url}/v1/info", headers={"Authorization": f"Bearer {CAROL}", **header})
+    info = httpx.get(
+        f"{worker.url}/v1/info", headers={"Authorization": f"Bearer {CAROL}", **header}
+    )
     assert info.status_code == 200, info.text
     assert info.json()["concept_version"] == expected and info.json()["concepts"] == ["probe"]
     answer = post(worker, photos["chelsea"], token=CAROL, **header)
@@ -194,26 +219,37 @@ def test_a_client_sends_its_own_concept_set(worker, loaded, photos):
     assert "probe" in verdict["scores"]
     plain = post(worker, photos["chelsea"], token=CAROL).json()
     assert "probe" not in plain["scores"] and plain["scores"]["nsfw"] == pytest.approx(
-        verdict["scores"]["nsfw"], abs=1e-6)
+        verdict["scores"]["nsfw"], abs=1e-6
+    )
 
     # at most max_concept_sets (2) sets sent by clients are kept
     for n in range(3):
         extra = {f"extra{n}": {"prompts": [f"a photo of {n} dogs"], "threshold": 0.3}}
-        assert post(worker, photos["chelsea"], token=CAROL,
-                    **{"X-Modbot-Concepts": json.dumps(extra)}).status_code == 200
+        assert (
+            post(
+                worker, photos["chelsea"], token=CAROL, **{"X-Modbot-Concepts": json.dumps(extra)}
+            ).status_code
+            == 200
+        )
     assert len(worker.service.sets.sent) == 2
     assert httpx.get(f"{worker.url}/healthz").json()["concept_sets"]["sent"] == 2
 
 
-@pytest.mark.parametrize("sent, said", [
-    ("{not json", "not valid JSON"),
-    (json.dumps({"csam": {"prompts": ["x"], "threshold": 0.2}}), "built-in score"),
-    (json.dumps({"gore": {"prompts": ["x"], "threshold": 5}}), "cosine similarity"),
-    (json.dumps({"gore": {"prompts": [], "threshold": 0.2}}), "non-empty list"),
-    (json.dumps({"gore": {"prompts": ["x" * 400], "threshold": 0.2}}), "longer than 300"),
-    (json.dumps({f"c{i}": {"prompts": ["x"], "threshold": 0.2} for i in range(40)}), "at most 32"),
-    (json.dumps({"gore": {"prompts": ["x" * 290] * 30, "threshold": 0.2}}), "over 8192 bytes"),
-])
+@pytest.mark.parametrize(
+    "sent, said",
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({"csam": {"prompts": ["x"], "threshold": 0.2}}), "built-in score"),
+        (json.dumps({"gore": {"prompts": ["x"], "threshold": 5}}), "cosine similarity"),
+        (json.dumps({"gore": {"prompts": [], "threshold": 0.2}}), "non-empty list"),
+        (json.dumps({"gore": {"prompts": ["x" * 400], "threshold": 0.2}}), "longer than 300"),
+        (
+            json.dumps({f"c{i}": {"prompts": ["x"], "threshold": 0.2} for i in range(40)}),
+            "at most 32",
+        ),
+        (json.dumps({"gore": {"prompts": ["x" * 290] * 30, "threshold": 0.2}}), "over 8192 bytes"),
+    ],
+)
 def test_a_bad_concept_set_is_400_with_the_reason(worker, photos, sent, said):
     answer = post(worker, photos["chelsea"], token=CAROL, **{"X-Modbot-Concepts": sent})
     assert answer.status_code == 400 and said in answer.json()["error"], answer.text
@@ -235,17 +271,32 @@ def test_worker_command_needs_tokens_and_makes_them(tmp_path):
     env = {**os.environ}
     env.pop("MODBOT_WORKER_TOKENS_FILE", None)
     env.pop("MODBOT_WORKER_TOKENS", None)
-    done = subprocess.run([sys.executable, "-m", "modbot", "worker"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "modbot", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "no client tokens" in done.stderr
     bad = tmp_path / "tokens"
     bad.write_text("small short 10\n")
-    done = subprocess.run([sys.executable, "-m", "modbot", "worker", "--tokens-file", str(bad)],
-                          env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "modbot", "worker", "--tokens-file", str(bad)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and f"{bad}:1:" in done.stderr and "shorter than 16" in done.stderr
     assert "short 10" not in done.stderr, "a token is never repeated"
-    made = subprocess.run([sys.executable, "-m", "modbot", "worker", "--new-token", "small",
-                           "--quota", "60"], capture_output=True, text=True, timeout=60, check=True)
+    made = subprocess.run(
+        [sys.executable, "-m", "modbot", "worker", "--new-token", "small", "--quota", "60"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     token = made.stdout.splitlines()[1].strip()
     line = made.stdout.splitlines()[3].strip()
     assert line.startswith("small sha256:") and line.endswith(" 60") and token not in line
@@ -253,15 +304,40 @@ def test_worker_command_needs_tokens_and_makes_them(tmp_path):
 
 def test_worker_command_serves_until_sigterm(checkpoint, photos, tmp_path):
     token = "cli-token-0123456789abcdef"
-    (tmp_path / "tokens").write_text(f"# who may use this worker\ncli {hash_token(token)} unlimited\n")
+    (tmp_path / "tokens").write_text(
+        f"# who may use this worker\ncli {hash_token(token)} unlimited\n"
+    )
     port_file = tmp_path / "port"
-    env = {**os.environ, "MODBOT_WORKER_TOKENS_FILE": str(tmp_path / "tokens"),
-           "MODBOT_TEXT_CACHE_DIR": str(tmp_path / "text-cache")}
+    env = {
+        **os.environ,
+        "MODBOT_WORKER_TOKENS_FILE": str(tmp_path / "tokens"),
+        "MODBOT_TEXT_CACHE_DIR": str(tmp_path / "text-cache"),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "modbot", "worker", "--listen", "127.0.0.1:0", "--port-file",
-         str(port_file), "--model", "modbot-tiny", "--pretrained", "none", "--checkpoint",
-         str(checkpoint), "--device", "cpu", "--allow-random-weights"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "modbot",
+            "worker",
+            "--listen",
+            "127.0.0.1:0",
+            "--port-file",
+            str(port_file),
+            "--model",
+            "modbot-tiny",
+            "--pretrained",
+            "none",
+            "--checkpoint",
+            str(checkpoint),
+            "--device",
+            "cpu",
+            "--allow-random-weights",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not port_file.exists():
@@ -270,8 +346,12 @@ def test_worker_command_serves_until_sigterm(checkpoint, photos, tmp_path):
             time.sleep(0.1)
         url = f"http://127.0.0.1:{int(port_file.read_text())}"
         assert httpx.get(f"{url}/healthz").json()["ok"] is True
-        answer = httpx.post(f"{url}/v1/classify", content=photos["coffee"], timeout=60,
-                            headers={"Authorization": f"Bearer {token}", "Content-Type": "image/jpeg"})
+        answer = httpx.post(
+            f"{url}/v1/classify",
+            content=photos["coffee"],
+            timeout=60,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "image/jpeg"},
+        )
         assert answer.status_code == 200 and answer.json()["model"] == "modbot-tiny/random-weights"
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)

@@ -23,7 +23,9 @@ def add_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "file", nargs="?", metavar="FILE",
+        "file",
+        nargs="?",
+        metavar="FILE",
         help="policy file (default: --rules, then $MODBOT_RULES, then ./rules.yaml)",
     )
     p.add_argument("--rules", metavar="FILE", help="policy file, as for `modbot run`")

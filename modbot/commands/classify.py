@@ -27,21 +27,45 @@ def add_parser(subparsers) -> None:
         ),
     )
     p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", help="image files or http(s) URLs")
-    p.add_argument("--json", action="store_true", help="one JSON array of full verdicts (every score and prompt)")
-    p.add_argument("--model", default="ViT-L-14", help="open_clip model name (default: %(default)s)")
     p.add_argument(
-        "--pretrained", default="openai",
+        "--json",
+        action="store_true",
+        help="one JSON array of full verdicts (every score and prompt)",
+    )
+    p.add_argument(
+        "--model", default="ViT-L-14", help="open_clip model name (default: %(default)s)"
+    )
+    p.add_argument(
+        "--pretrained",
+        default="openai",
         help="open_clip pretrained tag; 'none' for none (default: %(default)s)",
     )
-    p.add_argument("--checkpoint", metavar="PATH", help="local weights file or directory instead of the HF cache")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N (default: %(default)s)")
     p.add_argument(
-        "--allow-random-weights", action="store_true",
+        "--checkpoint",
+        metavar="PATH",
+        help="local weights file or directory instead of the HF cache",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA when present), cpu, cuda, cuda:N (default: %(default)s)",
+    )
+    p.add_argument(
+        "--allow-random-weights",
+        action="store_true",
         help="accept a checkpoint with random weights (tests and demos only; verdicts are meaningless)",
     )
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="images per model batch (default: %(default)s)")
     p.add_argument(
-        "--deepdanbooru", default="auto", metavar="auto|off|PATH",
+        "--batch-size",
+        type=int,
+        default=32,
+        metavar="N",
+        help="images per model batch (default: %(default)s)",
+    )
+    p.add_argument(
+        "--deepdanbooru",
+        default="auto",
+        metavar="auto|off|PATH",
         help="the anime second pass (DeepDanbooru, as fedi-safety runs it): auto uses "
         "model-resnet_custom_v3.pt when found in $HF_HOME or ~/.cache/huggingface and says so "
         "when not; off; or the weights file (default: %(default)s)",
@@ -62,13 +86,17 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         loaded = load_model(spec)
-        danbooru = load_deepdanbooru(args.deepdanbooru, loaded.device, allow_random_weights=args.allow_random_weights)
+        danbooru = load_deepdanbooru(
+            args.deepdanbooru, loaded.device, allow_random_weights=args.allow_random_weights
+        )
     except ModelError as exc:
         print(f"modbot classify: {exc}", file=sys.stderr)
         return 2
     data, failures = _read_inputs(args.inputs)
     readable = [name for name in args.inputs if name in data]
-    with Engine(loaded, ConceptSet.builtin(), max_batch=max(1, args.batch_size), danbooru=danbooru) as engine:
+    with Engine(
+        loaded, ConceptSet.builtin(), max_batch=max(1, args.batch_size), danbooru=danbooru
+    ) as engine:
         verdicts = dict(zip(readable, engine.classify_many([data[name] for name in readable])))
     if args.json:
         out = []
@@ -95,7 +123,9 @@ def _line(name: str, verdict, failure: str | None) -> str:
         return f"{name}: unreadable: {verdict.unreadable}"
     labels = ", ".join(verdict.labels) or "no labels"
     top = ", ".join(f"{k} {v:+.3f}" for k, v in verdict.top_scores(3))
-    anime_pass = {"ran": "; DeepDanbooru ran", "off": "; anime, but DeepDanbooru is OFF"}.get(verdict.deepdanbooru or "", "")
+    anime_pass = {"ran": "; DeepDanbooru ran", "off": "; anime, but DeepDanbooru is OFF"}.get(
+        verdict.deepdanbooru or "", ""
+    )
     return f"{name}: {labels} (top scores: {top}; {verdict.regions} region{'s' * (verdict.regions != 1)}{anime_pass})"
 
 

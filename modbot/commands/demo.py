@@ -17,20 +17,35 @@ Hugging Face cache the demo runs a tiny model with random weights, and says so.
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "demo", help="run modbot on an embedded fake instance and write a demo report",
-        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "demo",
+        help="run modbot on an embedded fake instance and write a demo report",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--rules", metavar="FILE", type=Path,
-                   help="a policy file with a hashes/ folder beside it (default: the shipped rules.yaml)")
-    p.add_argument("--test-model", action="store_true",
-                   help="use the tiny random-weights model even if real weights are cached")
-    p.add_argument("--out-dir", metavar="DIR", type=Path, default=Path("."),
-                   help="where to write the two reports (default: the current directory)")
+    p.add_argument(
+        "--rules",
+        metavar="FILE",
+        type=Path,
+        help="a policy file with a hashes/ folder beside it (default: the shipped rules.yaml)",
+    )
+    p.add_argument(
+        "--test-model",
+        action="store_true",
+        help="use the tiny random-weights model even if real weights are cached",
+    )
+    p.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        type=Path,
+        default=Path("."),
+        help="where to write the two reports (default: the current directory)",
+    )
     p.set_defaults(func=demo)
 
 
 def demo(args) -> int:
     from modbot.demo import main_quietly, run_demo
 
-    return main_quietly(lambda: run_demo(args.out_dir, rules=args.rules,
-                                         force_test_model=args.test_model))
+    return main_quietly(
+        lambda: run_demo(args.out_dir, rules=args.rules, force_test_model=args.test_model)
+    )

@@ -18,13 +18,22 @@ ran on this state.
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "healthcheck", help="exit 0 if the daemon's last cycle is recent, 1 otherwise",
-        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "healthcheck",
+        help="exit 0 if the daemon's last cycle is recent, 1 otherwise",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--state", metavar="FILE",
-                   help="the state file (default: $MODBOT_STATE, else ./modbot.sqlite3)")
-    p.add_argument("--max-age", metavar="AGE", type=_age,
-                   help="how old the last good cycle may be, e.g. 5m (default: 3 poll intervals)")
+    p.add_argument(
+        "--state",
+        metavar="FILE",
+        help="the state file (default: $MODBOT_STATE, else ./modbot.sqlite3)",
+    )
+    p.add_argument(
+        "--max-age",
+        metavar="AGE",
+        type=_age,
+        help="how old the last good cycle may be, e.g. 5m (default: 3 poll intervals)",
+    )
     p.set_defaults(func=healthcheck)
 
 

@@ -28,15 +28,30 @@ beside the daemon without waiting for it or disturbing it.
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "report", help="dry run over a window, written as a JSON or HTML report",
-        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "report",
+        help="dry run over a window, written as a JSON or HTML report",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--since", metavar="AGE", type=age, default=age("7d"),
-                   help="how far back, e.g. 7d, 12h, 2w (default 7d)")
-    p.add_argument("--out", metavar="FILE", type=report_file, required=True,
-                   help="the report file: .json or .html")
-    p.add_argument("--rules", metavar="FILE",
-                   help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)")
+    p.add_argument(
+        "--since",
+        metavar="AGE",
+        type=age,
+        default=age("7d"),
+        help="how far back, e.g. 7d, 12h, 2w (default 7d)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        type=report_file,
+        required=True,
+        help="the report file: .json or .html",
+    )
+    p.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)",
+    )
     p.set_defaults(func=report)
 
 
@@ -51,22 +66,40 @@ def report(args) -> int:
     return run_report(settings, policy, since=since, out=args.out)
 
 
-def run_report(settings, policy, *, since: datetime | None, out: str, engine=None,
-               title: str | None = None, random_weights: bool | None = None) -> int:
+def run_report(
+    settings,
+    policy,
+    *,
+    since: datetime | None,
+    out: str,
+    engine=None,
+    title: str | None = None,
+    random_weights: bool | None = None,
+) -> int:
     from modbot.commands.setup import exit_status
 
-    return exit_status("report", lambda: _report(settings, policy, since, out, engine, title,
-                                                 random_weights))
+    return exit_status(
+        "report", lambda: _report(settings, policy, since, out, engine, title, random_weights)
+    )
 
 
-def _report(settings, policy, since: datetime | None, out: str, engine, title: str | None,
-            random_weights: bool | None) -> int:
+def _report(
+    settings,
+    policy,
+    since: datetime | None,
+    out: str,
+    engine,
+    title: str | None,
+    random_weights: bool | None,
+) -> int:
     from modbot.commands.setup import INTERRUPTED, write_run_report
     from modbot.pipeline import Pipeline
     from modbot.progress import Progress, StopOnSignal
 
-    with Pipeline(settings, policy, dry_run=True, remember_seen=False,
-                  engine=engine) as pipeline, StopOnSignal("report") as stop:
+    with (
+        Pipeline(settings, policy, dry_run=True, remember_seen=False, engine=engine) as pipeline,
+        StopOnSignal("report") as stop,
+    ):
         # Its own sweep position: a report never resumes (or disturbs) a sweep.
         pipeline.source.scope = REPORT_SCOPE
         pipeline.store.set_cursor(f"{REPORT_SCOPE}:sweep_position", None)
@@ -76,7 +109,10 @@ def _report(settings, policy, since: datetime | None, out: str, engine, title: s
             stats = pipeline.sweep(since, progress=progress, stop=stop)
         interrupted = stop.is_set()
         written = write_run_report(
-            pipeline, out, since=since, random_weights=random_weights,
+            pipeline,
+            out,
+            since=since,
+            random_weights=random_weights,
             title=title or f"modbot report {window}",
             extra={"complete": not interrupted, "warnings": list(pipeline.warnings)},
         )

@@ -41,21 +41,38 @@ filesystem. At start, the actions of an item a killed run was carrying out are f
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "run", help="watch the instance and act by the rules (--once: one cycle)",
-        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "run",
+        help="watch the instance and act by the rules (--once: one cycle)",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--once", action="store_true",
-                   help="one cycle (new items, plus the lookback window for late federated "
-                   "ones), then exit")
-    p.add_argument("--dry-run", action="store_true",
-                   help="decide and record, but send no request that changes anything")
-    p.add_argument("--rules", metavar="FILE",
-                   help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)")
-    p.add_argument("--report", metavar="FILE", type=report_file,
-                   help="also write this run's decisions to FILE (.json or .html), after "
-                   "each cycle and at exit")
-    p.add_argument("--reset-safety-valve", action="store_true",
-                   help="leave report-only mode after the safety valve tripped, and exit")
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="one cycle (new items, plus the lookback window for late federated ones), then exit",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="decide and record, but send no request that changes anything",
+    )
+    p.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)",
+    )
+    p.add_argument(
+        "--report",
+        metavar="FILE",
+        type=report_file,
+        help="also write this run's decisions to FILE (.json or .html), after "
+        "each cycle and at exit",
+    )
+    p.add_argument(
+        "--reset-safety-valve",
+        action="store_true",
+        help="leave report-only mode after the safety valve tripped, and exit",
+    )
     add_wait_argument(p)
     p.set_defaults(func=run)
 
@@ -90,8 +107,10 @@ def _reset_valve(settings) -> int:
     finally:
         store.close()
     if tripped:
-        print(f"safety valve reset (it tripped at {tripped['tripped_at']}: "
-              f"{tripped['reason']}); modbot acts again")
+        print(
+            f"safety valve reset (it tripped at {tripped['tripped_at']}: "
+            f"{tripped['reason']}); modbot acts again"
+        )
     else:
         print("the safety valve was not tripped")
     return 0
@@ -105,10 +124,15 @@ def _watch(settings, policy, args) -> int:
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if args.dry_run else "live"
-    with Pipeline(settings, policy, dry_run=args.dry_run,
-                  lock_wait=args.wait) as pipeline:
-        log.info("modbot %s on %s as %s (run %s); %s", mode, settings.lemmy_url,
-                 settings.username, pipeline.run_id, policy.summary())
+    with Pipeline(settings, policy, dry_run=args.dry_run, lock_wait=args.wait) as pipeline:
+        log.info(
+            "modbot %s on %s as %s (run %s); %s",
+            mode,
+            settings.lemmy_url,
+            settings.username,
+            pipeline.run_id,
+            policy.summary(),
+        )
         pipeline.engine  # load the model first: a missing model fails before any request
         if args.once:
             stats = pipeline.poll_once(deep=True)

@@ -30,14 +30,19 @@ def age(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-
 def add_wait_argument(parser: argparse.ArgumentParser) -> None:
     """`--wait [AGE]` for the commands that act (they need the state's acting lock)."""
     parser.add_argument(
-        "--wait", metavar="AGE", nargs="?", const=None, default=0.0, type=_wait_age,
+        "--wait",
+        metavar="AGE",
+        nargs="?",
+        const=None,
+        default=0.0,
+        type=_wait_age,
         help="when another modbot process is acting on the same state file, wait for it "
         "to end (as long as it takes, or at most AGE, e.g. 10m) instead of exiting at "
-        f"once with status {LOCKED}; a dry run takes no lock and never waits")
+        f"once with status {LOCKED}; a dry run takes no lock and never waits",
+    )
 
 
 def _wait_age(text: str) -> float:
@@ -48,7 +53,8 @@ def report_file(text: str) -> str:
     """argparse type for a report path: refuse a wrong extension before a long run."""
     if not text.lower().endswith((".json", ".html", ".htm")):
         raise argparse.ArgumentTypeError(
-            f"{text!r}: a report is .json or .html; name the file accordingly")
+            f"{text!r}: a report is .json or .html; name the file accordingly"
+        )
     return text
 
 
@@ -69,8 +75,11 @@ def load_config(args, command: str) -> tuple[Any, Any] | int:
     except PolicyError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print(f"modbot {command}: {rules_path} is not valid; not starting (see `modbot "
-              f"check-rules {rules_path}`)", file=sys.stderr)
+        print(
+            f"modbot {command}: {rules_path} is not valid; not starting (see `modbot "
+            f"check-rules {rules_path}`)",
+            file=sys.stderr,
+        )
         return 1
     for warning in policy.warnings:
         log.warning("%s", warning)
@@ -81,13 +90,17 @@ def load_config(args, command: str) -> tuple[Any, Any] | int:
     return settings, policy
 
 
-def write_run_report(pipeline, path, *, since: datetime | None = None,
-                     title: str | None = None, **options: Any) -> str:
+def write_run_report(
+    pipeline, path, *, since: datetime | None = None, title: str | None = None, **options: Any
+) -> str:
     from modbot.report import write_report
 
     written = write_report(
-        path, pipeline.store.decisions(run_id=pipeline.run_id), since=since,
-        dry_run=pipeline.dry_run, title=title or f"modbot report: run {pipeline.run_id}",
+        path,
+        pipeline.store.decisions(run_id=pipeline.run_id),
+        since=since,
+        dry_run=pipeline.dry_run,
+        title=title or f"modbot report: run {pipeline.run_id}",
         **options,
     )
     return str(written)

@@ -42,19 +42,35 @@ waits for it with --wait); let the daemon sweep on `schedule.sweep_cron` instead
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "sweep", help="scan the backlog (posts, comments, uploads) back to --since",
-        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "sweep",
+        help="scan the backlog (posts, comments, uploads) back to --since",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     window = p.add_mutually_exclusive_group()
-    window.add_argument("--since", metavar="AGE", type=age,
-                        help="how far back, e.g. 30d, 12h, 2w (default: schedule.sweep_since)")
+    window.add_argument(
+        "--since",
+        metavar="AGE",
+        type=age,
+        help="how far back, e.g. 30d, 12h, 2w (default: schedule.sweep_since)",
+    )
     window.add_argument("--all", action="store_true", help="the whole history of the instance")
-    p.add_argument("--dry-run", action="store_true",
-                   help="decide and record, but send no request that changes anything")
-    p.add_argument("--report", metavar="FILE", type=report_file,
-                   help="write this sweep's decisions to FILE (.json or .html)")
-    p.add_argument("--rules", metavar="FILE",
-                   help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="decide and record, but send no request that changes anything",
+    )
+    p.add_argument(
+        "--report",
+        metavar="FILE",
+        type=report_file,
+        help="write this sweep's decisions to FILE (.json or .html)",
+    )
+    p.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)",
+    )
     add_wait_argument(p)
     p.set_defaults(func=sweep)
 
@@ -72,27 +88,47 @@ def sweep(args) -> int:
     else:
         window = args.since or policy.schedule.sweep_since
     since = datetime.now(timezone.utc) - window if window else None
-    return run_sweep(settings, policy, since=since, dry_run=args.dry_run, report=args.report,
-                     lock_wait=args.wait)
+    return run_sweep(
+        settings, policy, since=since, dry_run=args.dry_run, report=args.report, lock_wait=args.wait
+    )
 
 
-def run_sweep(settings, policy, *, since: datetime | None, dry_run: bool,
-              report: str | None, lock_wait: float | None = 0.0) -> int:
-    return exit_status("sweep", lambda: _sweep(settings, policy, since, dry_run, report,
-                                               lock_wait))
+def run_sweep(
+    settings,
+    policy,
+    *,
+    since: datetime | None,
+    dry_run: bool,
+    report: str | None,
+    lock_wait: float | None = 0.0,
+) -> int:
+    return exit_status("sweep", lambda: _sweep(settings, policy, since, dry_run, report, lock_wait))
 
 
-def _sweep(settings, policy, since: datetime | None, dry_run: bool, report: str | None,
-           lock_wait: float | None) -> int:
+def _sweep(
+    settings,
+    policy,
+    since: datetime | None,
+    dry_run: bool,
+    report: str | None,
+    lock_wait: float | None,
+) -> int:
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if dry_run else "live"
     where = f"back to {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
-    with Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline, \
-            StopOnSignal("sweep") as stop:
+    with (
+        Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline,
+        StopOnSignal("sweep") as stop,
+    ):
         resuming = pipeline.source.sweep_in_progress()
-        log.info("sweep (%s, run %s) %s%s", mode, pipeline.run_id, where,
-                 "; resuming the interrupted sweep" if resuming else "")
+        log.info(
+            "sweep (%s, run %s) %s%s",
+            mode,
+            pipeline.run_id,
+            where,
+            "; resuming the interrupted sweep" if resuming else "",
+        )
         with Progress("sweep") as progress:
             stats = pipeline.sweep(since, progress=progress, stop=stop)
         interrupted = stop.is_set() and pipeline.source.sweep_in_progress()

@@ -55,52 +55,117 @@ all in the bot's `classifier.remote` (tried in order, with failover).
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "worker", help="serve the classifier over HTTP for bots elsewhere (POST /v1/classify)",
-        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "worker",
+        help="serve the classifier over HTTP for bots elsewhere (POST /v1/classify)",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     net = p.add_argument_group("listening")
-    net.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
-                     help="address to listen on (default: %(default)s; 0.0.0.0:8095 in a "
-                     "container; port 0 picks a free port)")
-    net.add_argument("--port-file", metavar="FILE",
-                     help="write the port listened on to FILE once listening (with --listen ...:0)")
+    net.add_argument(
+        "--listen",
+        default=DEFAULT_LISTEN,
+        metavar="HOST:PORT",
+        help="address to listen on (default: %(default)s; 0.0.0.0:8095 in a "
+        "container; port 0 picks a free port)",
+    )
+    net.add_argument(
+        "--port-file",
+        metavar="FILE",
+        help="write the port listened on to FILE once listening (with --listen ...:0)",
+    )
     auth = p.add_argument_group("clients")
-    auth.add_argument("--tokens-file", metavar="FILE",
-                      help="client tokens, lines `NAME TOKEN QUOTA` (default: "
-                      "$MODBOT_WORKER_TOKENS_FILE, else $MODBOT_WORKER_TOKENS)")
-    auth.add_argument("--no-auth", action="store_true",
-                      help="serve without tokens or quotas: anyone who reaches the port may "
-                      "use the model (only on a private network)")
-    auth.add_argument("--new-token", metavar="NAME",
-                      help="print a new token for client NAME and its tokens-file line, then exit")
-    auth.add_argument("--quota", default="600", metavar="N",
-                      help="with --new-token: images per minute, or `unlimited` (default: %(default)s)")
+    auth.add_argument(
+        "--tokens-file",
+        metavar="FILE",
+        help="client tokens, lines `NAME TOKEN QUOTA` (default: "
+        "$MODBOT_WORKER_TOKENS_FILE, else $MODBOT_WORKER_TOKENS)",
+    )
+    auth.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve without tokens or quotas: anyone who reaches the port may "
+        "use the model (only on a private network)",
+    )
+    auth.add_argument(
+        "--new-token",
+        metavar="NAME",
+        help="print a new token for client NAME and its tokens-file line, then exit",
+    )
+    auth.add_argument(
+        "--quota",
+        default="600",
+        metavar="N",
+        help="with --new-token: images per minute, or `unlimited` (default: %(default)s)",
+    )
     model = p.add_argument_group("model")
-    model.add_argument("--model", default="ViT-L-14", help="open_clip model name (default: %(default)s)")
-    model.add_argument("--pretrained", default="openai",
-                       help="open_clip pretrained tag; 'none' for none (default: %(default)s)")
-    model.add_argument("--checkpoint", metavar="PATH",
-                       help="local weights file or directory instead of the Hugging Face cache")
-    model.add_argument("--device", default="auto",
-                       help="auto (CUDA when present), cpu, cuda, cuda:N (default: %(default)s)")
-    model.add_argument("--allow-random-weights", action="store_true",
-                       help="accept random weights (tests and benchmarks only: verdicts are "
-                       "meaningless and marked random_weights=true)")
+    model.add_argument(
+        "--model", default="ViT-L-14", help="open_clip model name (default: %(default)s)"
+    )
+    model.add_argument(
+        "--pretrained",
+        default="openai",
+        help="open_clip pretrained tag; 'none' for none (default: %(default)s)",
+    )
+    model.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="local weights file or directory instead of the Hugging Face cache",
+    )
+    model.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA when present), cpu, cuda, cuda:N (default: %(default)s)",
+    )
+    model.add_argument(
+        "--allow-random-weights",
+        action="store_true",
+        help="accept random weights (tests and benchmarks only: verdicts are "
+        "meaningless and marked random_weights=true)",
+    )
     serving = p.add_argument_group("serving")
-    serving.add_argument("--batch-size", type=_positive, default=32, metavar="N",
-                         help="images per model batch (default: %(default)s)")
-    serving.add_argument("--max-wait-ms", type=float, default=10, metavar="MS",
-                         help="how long a batch waits for images still being decoded (default: %(default)s)")
-    serving.add_argument("--max-bytes", type=_size, default="40MB", metavar="SIZE",
-                         help="largest image body accepted, e.g. 40MB (default: %(default)s, "
-                         "pict-rs' own default)")
-    serving.add_argument("--max-pending", type=_positive, default=1024, metavar="N",
-                         help="requests in progress before answering 503 (default: %(default)s)")
-    serving.add_argument("--concepts", action="append", default=[], metavar="NAME=FILE",
-                         help="serve a named concept set: FILE is JSON like rules.yaml's "
-                         "`concepts:` ({\"gore\": {\"prompts\": [...], \"threshold\": 0.23}}); repeatable")
-    serving.add_argument("--max-concept-sets", type=_positive, default=4, metavar="N",
-                         help="concept sets sent by clients kept built at once (default: %(default)s)")
+    serving.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=32,
+        metavar="N",
+        help="images per model batch (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=10,
+        metavar="MS",
+        help="how long a batch waits for images still being decoded (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--max-bytes",
+        type=_size,
+        default="40MB",
+        metavar="SIZE",
+        help="largest image body accepted, e.g. 40MB (default: %(default)s, pict-rs' own default)",
+    )
+    serving.add_argument(
+        "--max-pending",
+        type=_positive,
+        default=1024,
+        metavar="N",
+        help="requests in progress before answering 503 (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--concepts",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="serve a named concept set: FILE is JSON like rules.yaml's "
+        '`concepts:` ({"gore": {"prompts": [...], "threshold": 0.23}}); repeatable',
+    )
+    serving.add_argument(
+        "--max-concept-sets",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="concept sets sent by clients kept built at once (default: %(default)s)",
+    )
     p.set_defaults(func=run)
 
 
@@ -145,10 +210,12 @@ def run(args) -> int:
         print(f"modbot worker: {exc}", file=sys.stderr)
         return 2
     if clients is None and not args.no_auth:
-        print("modbot worker: no client tokens: set MODBOT_WORKER_TOKENS_FILE (or use "
-              "--tokens-file) to a file of `NAME TOKEN QUOTA` lines, make tokens with "
-              "`modbot worker --new-token NAME`; or pass --no-auth on a private network",
-              file=sys.stderr)
+        print(
+            "modbot worker: no client tokens: set MODBOT_WORKER_TOKENS_FILE (or use "
+            "--tokens-file) to a file of `NAME TOKEN QUOTA` lines, make tokens with "
+            "`modbot worker --new-token NAME`; or pass --no-auth on a private network",
+            file=sys.stderr,
+        )
         return 2
     if clients == []:
         print("modbot worker: the tokens file lists no client", file=sys.stderr)
@@ -166,8 +233,10 @@ def _new_token(name: str, quota: str) -> int:
     except TokenError as exc:
         print(f"modbot worker: {str(exc).split(': ', 1)[1]}", file=sys.stderr)
         return 2
-    print(f"token for {name} (give it to that client as MODBOT_CLASSIFIER_TOKEN; it is not stored "
-          "anywhere, keep it secret):")
+    print(
+        f"token for {name} (give it to that client as MODBOT_CLASSIFIER_TOKEN; it is not stored "
+        "anywhere, keep it secret):"
+    )
     print(f"  {token}")
     print("line for the worker's tokens file (MODBOT_WORKER_TOKENS_FILE):")
     print(f"  {line}")
@@ -190,7 +259,9 @@ def _named_sets(specs: list[str]) -> dict:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ValueError(f"--concepts {name}: cannot read {path}: {exc.strerror or exc}") from None
+            raise ValueError(
+                f"--concepts {name}: cannot read {path}: {exc.strerror or exc}"
+            ) from None
         except ValueError as exc:
             raise ValueError(f"--concepts {name}: {path} is not valid JSON: {exc}") from None
         named[name] = parse_concepts(data, where=path)
@@ -215,7 +286,8 @@ def _serve(args, host: str, port: int, named: dict, clients) -> int:
     spec = ModelSpec(
         name=args.model,
         pretrained=None if args.pretrained.lower() in ("", "none") else args.pretrained,
-        checkpoint=args.checkpoint, device=args.device,
+        checkpoint=args.checkpoint,
+        device=args.device,
         allow_random_weights=args.allow_random_weights,
     )
     try:
@@ -224,21 +296,32 @@ def _serve(args, host: str, port: int, named: dict, clients) -> int:
         print(f"modbot worker: the classifier cannot start: {exc}", file=sys.stderr)
         return 1
     config = WorkerConfig(
-        clients=clients, max_body=args.max_bytes, named_sets=named,
-        max_concept_sets=args.max_concept_sets, max_pending=args.max_pending,
-        max_batch=args.batch_size, max_wait_ms=args.max_wait_ms,
+        clients=clients,
+        max_body=args.max_bytes,
+        named_sets=named,
+        max_concept_sets=args.max_concept_sets,
+        max_pending=args.max_pending,
+        max_batch=args.batch_size,
+        max_wait_ms=args.max_wait_ms,
     )
     try:
         sock = bind_socket(host, port)
     except OSError as exc:
-        print(f"modbot worker: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"modbot worker: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr
+        )
         return 1
     service = WorkerService(loaded, config)
     try:
         server = WorkerServer(service, sock)
-        who = "no token needed (--no-auth)" if clients is None else f"{len(clients)} client token(s)"
-        print(f"modbot worker: {loaded.identity} on {loaded.device}, listening on {server.url} "
-              f"({who}; concept version {service.default_engine.concept_version})", flush=True)
+        who = (
+            "no token needed (--no-auth)" if clients is None else f"{len(clients)} client token(s)"
+        )
+        print(
+            f"modbot worker: {loaded.identity} on {loaded.device}, listening on {server.url} "
+            f"({who}; concept version {service.default_engine.concept_version})",
+            flush=True,
+        )
         if args.port_file:  # whole or not at all: a reader polls for it
             tmp = Path(f"{args.port_file}.tmp")
             tmp.write_text(f"{server.address[1]}\n")

@@ -24,6 +24,15 @@ from modbot.fakelemmy.state import (
 )
 
 __all__ = [
-    "Comment", "Community", "CommunityBan", "FakeLemmy", "ModAction", "Person", "Post",
-    "PrivateMessage", "Report", "RequestRecord", "Upload",
+    "Comment",
+    "Community",
+    "CommunityBan",
+    "FakeLemmy",
+    "ModAction",
+    "Person",
+    "Post",
+    "PrivateMessage",
+    "Report",
+    "RequestRecord",
+    "Upload",
 ]

@@ -80,15 +80,19 @@ class FakeLemmy:
         sockets = [bind_socket() for _ in range(3)]
         ports = [s.getsockname()[1] for s in sockets]
         self.url, self.pictrs_url, self.remote_url = (f"http://127.0.0.1:{p}" for p in ports)
-        self.views = Views(self.state, self.url, version,
-                           {"message": rate_limit, "register": login_rate_limit})
+        self.views = Views(
+            self.state, self.url, version, {"message": rate_limit, "register": login_rate_limit}
+        )
         self.remote = RemoteWeb(self)
         self.api = LemmyApi(self)
         self.pictrs = Pictrs(self)
-        lemmy_app = Starlette(routes=[
-            *self.api.routes(self._endpoint), *self.pictrs.lemmy_routes(),
-            *nodeinfo_routes(self),
-        ])
+        lemmy_app = Starlette(
+            routes=[
+                *self.api.routes(self._endpoint),
+                *self.pictrs.lemmy_routes(),
+                *nodeinfo_routes(self),
+            ]
+        )
         apps = {
             ports[0]: Instrument(lemmy_app, self, "lemmy"),
             ports[1]: Instrument(Starlette(routes=self.pictrs.internal_routes()), self, "pictrs"),
@@ -114,12 +118,23 @@ class FakeLemmy:
 
     # ------------------------------------------------------------------ scenario
     def add_person(
-        self, name: str, *, admin: bool = False, bot_account: bool = False,
-        password: str | None = None, local: bool = True, instance: str | None = None,
-        published: datetime | None = None, show_nsfw: bool = False,
-        show_bot_accounts: bool = True, show_read_posts: bool = True,
-        default_listing_type: str = "Local", discussion_languages: list[int] | None = None,
-        display_name: str | None = None, avatar: str | None = None, banner: str | None = None,
+        self,
+        name: str,
+        *,
+        admin: bool = False,
+        bot_account: bool = False,
+        password: str | None = None,
+        local: bool = True,
+        instance: str | None = None,
+        published: datetime | None = None,
+        show_nsfw: bool = False,
+        show_bot_accounts: bool = True,
+        show_read_posts: bool = True,
+        default_listing_type: str = "Local",
+        discussion_languages: list[int] | None = None,
+        display_name: str | None = None,
+        avatar: str | None = None,
+        banner: str | None = None,
         bio: str | None = None,
     ) -> Person:
         """A person; `local=False` with `instance="remote.example"` for a federated one
@@ -127,42 +142,79 @@ class FakeLemmy:
         domain = self.url.split("//", 1)[1] if local else (instance or "remote.example")
         with self.state.lock:
             person = Person(
-                id=self.state.next_id("person"), name=name, local=local, instance=domain,
-                published=published or now(), admin=admin and local, bot_account=bot_account,
+                id=self.state.next_id("person"),
+                name=name,
+                local=local,
+                instance=domain,
+                published=published or now(),
+                admin=admin and local,
+                bot_account=bot_account,
                 password=password if local else None,
                 local_user_id=self.state.next_id("local_user") if local else None,
-                show_nsfw=show_nsfw, show_bot_accounts=show_bot_accounts,
-                show_read_posts=show_read_posts, default_listing_type=default_listing_type,
-                discussion_languages=discussion_languages, display_name=display_name,
-                avatar=avatar, banner=banner, bio=bio,
+                show_nsfw=show_nsfw,
+                show_bot_accounts=show_bot_accounts,
+                show_read_posts=show_read_posts,
+                default_listing_type=default_listing_type,
+                discussion_languages=discussion_languages,
+                display_name=display_name,
+                avatar=avatar,
+                banner=banner,
+                bio=bio,
                 instance_id=self.state.instance_id(domain),
             )
             self.state.persons[person.id] = person
         return person
 
     def add_community(
-        self, name: str, *, nsfw: bool = False, moderators: list[int] | None = None,
-        local: bool = True, instance: str | None = None, title: str | None = None,
-        description: str | None = None, icon: str | None = None, banner: str | None = None,
+        self,
+        name: str,
+        *,
+        nsfw: bool = False,
+        moderators: list[int] | None = None,
+        local: bool = True,
+        instance: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        icon: str | None = None,
+        banner: str | None = None,
         published: datetime | None = None,
     ) -> Community:
         domain = self.url.split("//", 1)[1] if local else (instance or "remote.example")
         with self.state.lock:
             community = Community(
-                id=self.state.next_id("community"), name=name, title=title or name.title(),
-                nsfw=nsfw, local=local, instance=domain, published=published or now(),
-                moderators=list(moderators or []), description=description, icon=icon,
-                banner=banner, instance_id=self.state.instance_id(domain),
+                id=self.state.next_id("community"),
+                name=name,
+                title=title or name.title(),
+                nsfw=nsfw,
+                local=local,
+                instance=domain,
+                published=published or now(),
+                moderators=list(moderators or []),
+                description=description,
+                icon=icon,
+                banner=banner,
+                instance_id=self.state.instance_id(domain),
             )
             self.state.communities[community.id] = community
         return community
 
     def add_post(
-        self, community: Community | int, creator: Person | int, *, name: str = "a post",
-        url: str | None = None, thumbnail_url: str | None = None, body: str | None = None,
-        published: datetime | None = None, nsfw: bool = False, language_id: int = 0,
-        url_content_type: str | None = None, embed_video_url: str | None = None,
-        featured_local: bool = False, featured_community: bool = False, score: int = 1,
+        self,
+        community: Community | int,
+        creator: Person | int,
+        *,
+        name: str = "a post",
+        url: str | None = None,
+        thumbnail_url: str | None = None,
+        body: str | None = None,
+        published: datetime | None = None,
+        nsfw: bool = False,
+        language_id: int = 0,
+        url_content_type: str | None = None,
+        embed_video_url: str | None = None,
+        featured_local: bool = False,
+        featured_community: bool = False,
+        score: int = 1,
         local: bool | None = None,
     ) -> Post:
         with self.state.lock:
@@ -171,22 +223,40 @@ class FakeLemmy:
             post_id = self.state.next_id("post")
             is_local = creator.local if local is None else local
             post = Post(
-                id=post_id, community_id=community.id, creator_id=creator.id, name=name,
-                published=published or now(), url=url, thumbnail_url=thumbnail_url, body=body,
-                nsfw=nsfw, language_id=language_id,
+                id=post_id,
+                community_id=community.id,
+                creator_id=creator.id,
+                name=name,
+                published=published or now(),
+                url=url,
+                thumbnail_url=thumbnail_url,
+                body=body,
+                nsfw=nsfw,
+                language_id=language_id,
                 url_content_type=url_content_type or self._content_type_of(url),
-                embed_video_url=embed_video_url, featured_local=featured_local,
-                featured_community=featured_community, score=score, local=is_local,
-                ap_id=f"{self.url}/post/{post_id}" if is_local
+                embed_video_url=embed_video_url,
+                featured_local=featured_local,
+                featured_community=featured_community,
+                score=score,
+                local=is_local,
+                ap_id=f"{self.url}/post/{post_id}"
+                if is_local
                 else f"https://{creator.instance}/post/{post_id}",
             )
             self.state.posts[post.id] = post
         return post
 
     def add_comment(
-        self, post: Post | int, creator: Person | int, *, content: str = "a comment",
-        published: datetime | None = None, parent: Comment | int | None = None,
-        language_id: int = 0, score: int = 1, local: bool | None = None,
+        self,
+        post: Post | int,
+        creator: Person | int,
+        *,
+        content: str = "a comment",
+        published: datetime | None = None,
+        parent: Comment | int | None = None,
+        language_id: int = 0,
+        score: int = 1,
+        local: bool | None = None,
     ) -> Comment:
         with self.state.lock:
             post = self.state.posts[post if isinstance(post, int) else post.id]
@@ -195,22 +265,34 @@ class FakeLemmy:
             parent_comment = None
             if parent is not None:
                 parent_comment = self.state.comments[
-                    parent if isinstance(parent, int) else parent.id]
+                    parent if isinstance(parent, int) else parent.id
+                ]
             path = f"{parent_comment.path if parent_comment else '0'}.{comment_id}"
             is_local = creator.local if local is None else local
             comment = Comment(
-                id=comment_id, post_id=post.id, creator_id=creator.id, content=content,
+                id=comment_id,
+                post_id=post.id,
+                creator_id=creator.id,
+                content=content,
                 published=published or now(),
-                parent_id=parent_comment.id if parent_comment else None, path=path,
-                language_id=language_id, score=score, local=is_local,
-                ap_id=f"{self.url}/comment/{comment_id}" if is_local
+                parent_id=parent_comment.id if parent_comment else None,
+                path=path,
+                language_id=language_id,
+                score=score,
+                local=is_local,
+                ap_id=f"{self.url}/comment/{comment_id}"
+                if is_local
                 else f"https://{creator.instance}/comment/{comment_id}",
             )
             self.state.comments[comment.id] = comment
         return comment
 
     def add_upload(
-        self, person: Person | int, data: bytes, *, content_type: str | None = None,
+        self,
+        person: Person | int,
+        data: bytes,
+        *,
+        content_type: str | None = None,
         published: datetime | None = None,
     ) -> Upload:
         """An image a local user uploaded: listed by `list_all_media`. Identical bytes
@@ -231,23 +313,37 @@ class FakeLemmy:
         extension = content_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
         alias = f"{secrets.token_hex(16)}.{extension}"
         upload = Upload(
-            alias=alias, sha256=digest, content_type=content_type,
-            delete_token=secrets.token_hex(16), published=published or now(),
-            person_id=person_id, url=f"{self.url}/pictrs/image/{alias}",
+            alias=alias,
+            sha256=digest,
+            content_type=content_type,
+            delete_token=secrets.token_hex(16),
+            published=published or now(),
+            person_id=person_id,
+            url=f"{self.url}/pictrs/image/{alias}",
         )
         self.state.uploads[alias] = upload
         return upload
 
-    def add_remote_file(self, name: str, data: bytes, *,
-                        content_type: str | None = "image/jpeg") -> str:
+    def add_remote_file(
+        self, name: str, data: bytes, *, content_type: str | None = "image/jpeg"
+    ) -> str:
         """Serve `data` at `/<name>` on the remote web host; returns its URL."""
         return self.remote.add(name, RemoteEntry(data=data, content_type=content_type))
 
     def add_remote_behaviour(
-        self, path: str, data: bytes = b"", *, content_type: str | None = "image/jpeg",
-        status: int = 200, trickle_bytes_per_s: float | None = None, endless: bool = False,
-        redirect_to: str | None = None, redirects: int = 0, delay_s: float = 0.0,
-        content_length: int | None = None, headers: dict[str, str] | None = None,
+        self,
+        path: str,
+        data: bytes = b"",
+        *,
+        content_type: str | None = "image/jpeg",
+        status: int = 200,
+        trickle_bytes_per_s: float | None = None,
+        endless: bool = False,
+        redirect_to: str | None = None,
+        redirects: int = 0,
+        delay_s: float = 0.0,
+        content_length: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> str:
         """A hostile or unusual answer at `path` on the remote host; returns its URL.
 
@@ -259,9 +355,14 @@ class FakeLemmy:
         """
         path = path if path.startswith("/") else "/" + path
         final = RemoteEntry(
-            data=data, content_type=content_type, status=status,
-            trickle_bytes_per_s=trickle_bytes_per_s, endless=endless,
-            redirect_to=redirect_to, delay_s=delay_s, content_length=content_length,
+            data=data,
+            content_type=content_type,
+            status=status,
+            trickle_bytes_per_s=trickle_bytes_per_s,
+            endless=endless,
+            redirect_to=redirect_to,
+            delay_s=delay_s,
+            content_length=content_length,
             headers=dict(headers or {}),
         )
         if redirects <= 0:
@@ -302,9 +403,15 @@ class FakeLemmy:
             return comment
 
     # ------------------------------------------------------------------ faults
-    def fail_next(self, path: str, times: int = 1, status: int = 400,
-                  error: str | None = None, message: str | None = None,
-                  server: str = "lemmy") -> None:
+    def fail_next(
+        self,
+        path: str,
+        times: int = 1,
+        status: int = 400,
+        error: str | None = None,
+        message: str | None = None,
+        server: str = "lemmy",
+    ) -> None:
         """The next `times` requests to `path` (exact; or a prefix ending in `*`) answer
         `status`: with Lemmy's JSON `{"error": error}` (for a 400 without `error`:
         `rate_limit_error`), else the HTML page nginx shows (502/503/504). `server`:
@@ -312,11 +419,11 @@ class FakeLemmy:
         if status == 400 and error is None:
             error = "rate_limit_error"
         with self._control:
-            self._faults.setdefault((server, path), []).append(
-                Fault(times, status, error, message))
+            self._faults.setdefault((server, path), []).append(Fault(times, status, error, message))
 
-    def delay(self, path: str, seconds: float, times: int | None = None,
-              server: str = "lemmy") -> None:
+    def delay(
+        self, path: str, seconds: float, times: int | None = None, server: str = "lemmy"
+    ) -> None:
         """Requests to `path` wait `seconds` before being answered (the next `times`
         ones, or all until `delay(path, 0)`)."""
         with self._control:
@@ -325,8 +432,7 @@ class FakeLemmy:
             else:
                 self._delays[(server, path)] = [seconds, times]
 
-    def tamper(self, path: str, change, times: int | None = None,
-               server: str = "lemmy") -> None:
+    def tamper(self, path: str, change, times: int | None = None, server: str = "lemmy") -> None:
         """Answers to `path` (exact, or a prefix ending in `*`) are computed as usual,
         then their JSON goes through `change(body) -> body` before it is sent: a broken
         item on a page, `next_page` pointing back, `posts` as an object. When `change`
@@ -335,8 +441,9 @@ class FakeLemmy:
         `tamper(path, None)`."""
         self._spoil(server, path, Tamper(change, times) if change else None)
 
-    def trickle(self, path: str, bytes_per_s: float, times: int | None = None,
-                server: str = "lemmy") -> None:
+    def trickle(
+        self, path: str, bytes_per_s: float, times: int | None = None, server: str = "lemmy"
+    ) -> None:
         """Answers to `path` are sent with their headers at once and their body
         `bytes_per_s` bytes a second (a slow or hostile proxy); the next `times`
         answers, or all until `trickle(path, 0)`."""
@@ -361,6 +468,7 @@ class FakeLemmy:
                 if spoiler.times <= 0:
                     del self._spoilers[key]
             return spoiler
+
     def hold(self, path: str, server: str = "lemmy") -> None:
         """Requests to `path` (exact, or a prefix ending in `*`) arrive (they are recorded)
         and wait, unanswered and not yet carried out, until `release(path)`: a request
@@ -395,7 +503,7 @@ class FakeLemmy:
         entry = table.get((server, path))
         if entry is not None:
             return (server, path)
-        for (srv, pattern) in table:
+        for srv, pattern in table:
             if srv == server and pattern.endswith("*") and path.startswith(pattern[:-1]):
                 return (srv, pattern)
         return None
@@ -442,8 +550,10 @@ class FakeLemmy:
         """Requests to Lemmy or pict-rs that can change state: every POST/PUT/DELETE
         (answered or refused) but login, plus `GET /pictrs/image/delete/...`."""
         return [
-            r for r in self.requests
-            if r.server in ("lemmy", "pictrs") and r.path not in NOT_MUTATING
+            r
+            for r in self.requests
+            if r.server in ("lemmy", "pictrs")
+            and r.path not in NOT_MUTATING
             and (r.method not in READ_METHODS or r.path.startswith("/pictrs/image/delete/"))
         ]
 
@@ -571,4 +681,3 @@ class FakeLemmy:
                 return JSONResponse(error.body(), status_code=error.status)
 
         return endpoint
-

@@ -14,8 +14,12 @@ import zlib
 MB = 1024 * 1024
 
 
-def jpeg(width: int = 64, height: int = 64, color: tuple[int, int, int] = (200, 30, 30),
-         quality: int = 85) -> bytes:
+def jpeg(
+    width: int = 64,
+    height: int = 64,
+    color: tuple[int, int, int] = (200, 30, 30),
+    quality: int = 85,
+) -> bytes:
     """A small valid JPEG with a gradient (so distinct colors give distinct hashes)."""
     from PIL import Image
 
@@ -41,17 +45,22 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     The IHDR is honest about the size, the IDAT holds a short run of zero rows: a
     decoder that trusts the header allocates gigabytes; a careful one refuses it.
     """
+
     def chunk(kind: bytes, payload: bytes) -> bytes:
-        return (struct.pack(">I", len(payload)) + kind + payload
-                + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(payload))
+            + kind
+            + payload
+            + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
     row = b"\0" * (width + 1)  # filter byte + pixels
     compressor = zlib.compressobj(9)
     idat = b"".join(compressor.compress(row) for _ in range(64)) + compressor.flush(
-        zlib.Z_SYNC_FLUSH)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
-            + chunk(b"IEND", b""))
+        zlib.Z_SYNC_FLUSH
+    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def large_file(size: int = 30 * MB) -> bytes:
@@ -80,8 +89,9 @@ def animated_gif(frames: int = 4, size: int = 64) -> bytes:
 def animated_webp(frames: int = 4, size: int = 64) -> bytes:
     images = _frames(frames, size)
     out = io.BytesIO()
-    images[0].save(out, "WEBP", save_all=True, append_images=images[1:], duration=100,
-                   loop=0, lossless=True)
+    images[0].save(
+        out, "WEBP", save_all=True, append_images=images[1:], duration=100, loop=0, lossless=True
+    )
     return out.getvalue()
 
 
@@ -91,11 +101,11 @@ def svg() -> bytes:
         b'<?xml version="1.0" encoding="UTF-8"?>\n'
         b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
         b' width="64" height="64">\n'
-        b'  <script>alert(document.cookie)</script>\n'
+        b"  <script>alert(document.cookie)</script>\n"
         b'  <image xlink:href="http://169.254.169.254/latest/meta-data/" width="64" '
         b'height="64"/>\n'
         b'  <rect width="64" height="64" fill="red"/>\n'
-        b'</svg>\n'
+        b"</svg>\n"
     )
 
 
@@ -103,7 +113,7 @@ def html_page() -> bytes:
     """An HTML page, as a host answers where an image should be (serve it as image/jpeg)."""
     return (
         b"<!DOCTYPE html>\n<html><head><title>Just a moment...</title></head>"
-        b"<body><h1>Checking your browser</h1><img src=\"/cat.jpg\"></body></html>\n"
+        b'<body><h1>Checking your browser</h1><img src="/cat.jpg"></body></html>\n'
     )
 
 
@@ -127,6 +137,7 @@ ALL = {
 # Each is built without ever holding the decoded image: the compressed data of a
 # uniform picture is streamed out. All decode correctly with Pillow (try a small size).
 
+
 def _zeros_deflated(total: int, chunk: int = 1 << 20) -> bytes:
     """zlib stream of `total` zero bytes."""
     compressor = zlib.compressobj(9)
@@ -141,13 +152,21 @@ def _zeros_deflated(total: int, chunk: int = 1 << 20) -> bytes:
 
 def _png(width: int, height: int, bit_depth: int, color_type: int, channels: int) -> bytes:
     def chunk(kind: bytes, payload: bytes) -> bytes:
-        return (struct.pack(">I", len(payload)) + kind + payload
-                + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(payload))
+            + kind
+            + payload
+            + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+        )
 
     row = 1 + width * channels * bit_depth // 8  # filter byte + samples
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", _zeros_deflated(row * height)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", _zeros_deflated(row * height))
+        + chunk(b"IEND", b"")
+    )
 
 
 def png_16bit(width: int = 8000, height: int = 8000) -> bytes:
@@ -175,11 +194,15 @@ def _tiff(pages: list[tuple[int, int, int, int, int]]) -> bytes:
         out += struct.pack(f"<{samples}H", *([bits] * samples)) + b"\0\0"
         photometric = 2 if samples >= 3 else 1
         entries = [
-            (256, 4, 1, width), (257, 4, 1, height),
+            (256, 4, 1, width),
+            (257, 4, 1, height),
             (258, 3, samples, bits if samples <= 2 else bits_at),
             (259, 3, 1, 8),  # deflate
-            (262, 3, 1, photometric), (273, 4, 1, strip_at), (277, 3, 1, samples),
-            (278, 4, 1, height), (279, 4, 1, len(strip)),
+            (262, 3, 1, photometric),
+            (273, 4, 1, strip_at),
+            (277, 3, 1, samples),
+            (278, 4, 1, height),
+            (279, 4, 1, len(strip)),
         ]
         if samples in (2, 4):
             entries.append((338, 3, 1, 2))  # the last sample is (unassociated) alpha
@@ -249,20 +272,27 @@ def _lzw_uniform(pixels: int, min_code_size: int = 2) -> bytes:
             length += 1
     bits.put(end, size)
     data = bits.bytes()
-    blocks = b"".join(bytes([len(data[i:i + 255])]) + data[i:i + 255]
-                      for i in range(0, len(data), 255))
+    blocks = b"".join(
+        bytes([len(data[i : i + 255])]) + data[i : i + 255] for i in range(0, len(data), 255)
+    )
     return bytes([min_code_size]) + blocks + b"\0"
 
 
 def gif_frames(sizes: tuple[int, ...] = (64, 12000), screen: int = 64) -> bytes:
     """A GIF with a `screen` x `screen` logical screen and one square frame per size:
     Pillow grows the canvas to a frame larger than the screen when it gets there."""
-    def frame(size: int) -> bytes:
-        return (b"!\xf9\x04\x00\x0a\x00\x00\x00"  # graphic control: 100 ms, no disposal
-                + b"," + struct.pack("<HHHHB", 0, 0, size, size, 0)
-                + _lzw_uniform(size * size))
 
-    head = b"GIF89a" + struct.pack("<HHBBB", screen, screen, 0x80, 0, 0) + b"\x10\x60\xc0\xff\xff\xff"
+    def frame(size: int) -> bytes:
+        return (
+            b"!\xf9\x04\x00\x0a\x00\x00\x00"  # graphic control: 100 ms, no disposal
+            + b","
+            + struct.pack("<HHHHB", 0, 0, size, size, 0)
+            + _lzw_uniform(size * size)
+        )
+
+    head = (
+        b"GIF89a" + struct.pack("<HHBBB", screen, screen, 0x80, 0, 0) + b"\x10\x60\xc0\xff\xff\xff"
+    )
     loop = b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
     return head + loop + b"".join(frame(size) for size in sizes) + b";"
 

@@ -31,9 +31,25 @@ from modbot.fakelemmy.state import (
 
 LISTING_TYPES = ("All", "Local", "Subscribed", "ModeratorView")
 POST_SORTS = (
-    "Active", "Hot", "New", "Old", "TopDay", "TopWeek", "TopMonth", "TopYear", "TopAll",
-    "MostComments", "NewComments", "TopHour", "TopSixHour", "TopTwelveHour",
-    "TopThreeMonths", "TopSixMonths", "TopNineMonths", "Controversial", "Scaled",
+    "Active",
+    "Hot",
+    "New",
+    "Old",
+    "TopDay",
+    "TopWeek",
+    "TopMonth",
+    "TopYear",
+    "TopAll",
+    "MostComments",
+    "NewComments",
+    "TopHour",
+    "TopSixHour",
+    "TopTwelveHour",
+    "TopThreeMonths",
+    "TopSixMonths",
+    "TopNineMonths",
+    "Controversial",
+    "Scaled",
 )
 COMMENT_SORTS = ("Hot", "Top", "New", "Old", "Controversial")
 FETCH_LIMIT_MAX = 50
@@ -111,7 +127,8 @@ class LemmyApi:
     def community_by_name(self, name: str) -> Community:
         for community in self.state.communities.values():
             if not community.purged and name in (
-                community.name, f"{community.name}@{community.instance}"
+                community.name,
+                f"{community.name}@{community.instance}",
             ):
                 return community
         raise not_found()
@@ -136,8 +153,11 @@ class LemmyApi:
         name = ctx.body.require_str("username_or_email")
         password = ctx.body.require_str("password")
         person = self.state.person_by_name(name)
-        if person is None or not person.local or person.password is None or (
-            person.password != password
+        if (
+            person is None
+            or not person.local
+            or person.password is None
+            or (person.password != password)
         ):
             raise incorrect_login()
         if person.deleted:
@@ -165,7 +185,8 @@ class LemmyApi:
             if value is not None:
                 setattr(person, name, value)
         for name, allowed in (
-            ("default_listing_type", LISTING_TYPES), ("default_sort_type", POST_SORTS)
+            ("default_listing_type", LISTING_TYPES),
+            ("default_sort_type", POST_SORTS),
         ):
             value = ctx.body.enum(name, allowed)
             if value is not None:
@@ -194,8 +215,9 @@ class LemmyApi:
             return self.community_by_name(name)
         return None
 
-    def _post_visible(self, post: Post, ctx: Ctx, type_: str, show_nsfw: bool,
-                      show_read: bool) -> bool:
+    def _post_visible(
+        self, post: Post, ctx: Ctx, type_: str, show_nsfw: bool, show_read: bool
+    ) -> bool:
         s, viewer = self.state, ctx.viewer
         community, creator = s.communities[post.community_id], s.persons[post.creator_id]
         if post.purged or community.purged or creator.purged:
@@ -203,8 +225,9 @@ class LemmyApi:
         moderator_view = type_ == "ModeratorView"
         if moderator_view and not self.can_mod(viewer, community):
             return False
-        if not moderator_view and (post.removed or post.deleted or community.removed
-                                   or community.deleted):
+        if not moderator_view and (
+            post.removed or post.deleted or community.removed or community.deleted
+        ):
             return False  # removed posts are hidden from post/list even for admins
         if type_ == "Local" and not community.local:
             return False
@@ -229,8 +252,13 @@ class LemmyApi:
             return (not featured, -post.score, -post.published.timestamp(), -post.id)
         if sort in ("MostComments", "NewComments"):
             counts = self.views.post_counts(post)
-            first = -counts["comments"] if sort == "MostComments" else -datetime.fromisoformat(
-                counts["newest_comment_time"].replace("Z", "+00:00")).timestamp()
+            first = (
+                -counts["comments"]
+                if sort == "MostComments"
+                else -datetime.fromisoformat(
+                    counts["newest_comment_time"].replace("Z", "+00:00")
+                ).timestamp()
+            )
             return (not featured, first, -post.published.timestamp(), -post.id)
         rank = hot_rank(post.score, post.published)
         return (not featured, -rank, -post.published.timestamp(), -post.id)
@@ -252,7 +280,8 @@ class LemmyApi:
         if community is not None and type_ == "Local":
             type_ = "All"  # a community listing ignores the instance filter
         posts = [
-            p for p in self.state.posts.values()
+            p
+            for p in self.state.posts.values()
             if (community is None or p.community_id == community.id)
             and self._post_visible(p, ctx, type_, show_nsfw, show_read)
         ]
@@ -264,7 +293,7 @@ class LemmyApi:
             after = self._cursor_post(cursor)
             posts = [p for p in posts if key(p) > key(after)][:limit]
         else:
-            posts = posts[(page - 1) * limit: page * limit]
+            posts = posts[(page - 1) * limit : page * limit]
         response = {"posts": [self.views.post_view(p, viewer) for p in posts]}
         if posts:
             response["next_page"] = f"P{posts[-1].id:x}"
@@ -340,7 +369,7 @@ class LemmyApi:
         if saved_only:
             comments = []
         comments.sort(key=lambda c: self._comment_key(c, sort))
-        comments = comments[(page - 1) * limit: page * limit]
+        comments = comments[(page - 1) * limit : page * limit]
         return {"comments": [self.views.comment_view(c, ctx.viewer) for c in comments]}
 
     def get_post_detail(self, ctx: Ctx) -> dict:
@@ -387,22 +416,27 @@ class LemmyApi:
             raise ApiError(400, "no_id_given")
         viewer, s = ctx.viewer, self.state
         posts = [
-            self.views.post_view(p, viewer) for p in s.posts.values()
-            if p.creator_id == person.id and not p.purged
+            self.views.post_view(p, viewer)
+            for p in s.posts.values()
+            if p.creator_id == person.id
+            and not p.purged
             and (not p.removed or self.can_mod(viewer, s.communities[p.community_id]))
         ]
         comments = [
-            self.views.comment_view(c, viewer) for c in s.comments.values()
-            if c.creator_id == person.id
-            and self._comment_visible(c, ctx, "All")
+            self.views.comment_view(c, viewer)
+            for c in s.comments.values()
+            if c.creator_id == person.id and self._comment_visible(c, ctx, "All")
         ]
         moderates = [
             {"community": self.views.community(c), "moderator": self.views.person(person)}
-            for c in s.communities.values() if person.id in c.moderators and not c.purged
+            for c in s.communities.values()
+            if person.id in c.moderators and not c.purged
         ]
         return {
-            "person_view": self.views.person_view(person), "comments": comments,
-            "posts": posts, "moderates": moderates,
+            "person_view": self.views.person_view(person),
+            "comments": comments,
+            "posts": posts,
+            "moderates": moderates,
         }
 
     def list_all_media(self, ctx: Ctx) -> dict:
@@ -415,12 +449,14 @@ class LemmyApi:
     def _media(self, ctx: Ctx, person_id: int | None) -> dict:
         page, limit = self.paging(ctx, "couldnt_get_posts")
         uploads = [
-            u for u in self.state.uploads.values()
-            if u.listed and u.person_id is not None
+            u
+            for u in self.state.uploads.values()
+            if u.listed
+            and u.person_id is not None
             and (person_id is None or u.person_id == person_id)
         ]
         uploads.sort(key=lambda u: (u.published, u.alias), reverse=True)  # newest first
-        uploads = uploads[(page - 1) * limit: page * limit]
+        uploads = uploads[(page - 1) * limit : page * limit]
         return {"images": [self.views.local_image_view(u) for u in uploads]}
 
     # ------------------------------------------------------------------ moderation
@@ -431,8 +467,9 @@ class LemmyApi:
         if not self.can_mod(person, self.state.communities[post.community_id]):
             raise ApiError(400, "not_a_mod_or_admin")
         post.removed = removed
-        self.modlog("remove_post" if removed else "restore_post", person, post.id,
-                    ctx.body.str("reason"))
+        self.modlog(
+            "remove_post" if removed else "restore_post", person, post.id, ctx.body.str("reason")
+        )
         return {"post_view": self.views.post_view(post, person)}
 
     def remove_comment(self, ctx: Ctx) -> dict:
@@ -443,8 +480,12 @@ class LemmyApi:
         if not self.can_mod(person, self.state.communities[post.community_id]):
             raise ApiError(400, "not_a_mod_or_admin")
         comment.removed = removed
-        self.modlog("remove_comment" if removed else "restore_comment", person, comment.id,
-                    ctx.body.str("reason"))
+        self.modlog(
+            "remove_comment" if removed else "restore_comment",
+            person,
+            comment.id,
+            ctx.body.str("reason"),
+        )
         return {"comment_view": self.views.comment_view(comment, person), "recipient_ids": []}
 
     def mark_post_read(self, ctx: Ctx) -> dict:
@@ -554,8 +595,14 @@ class LemmyApi:
                 if comment.creator_id == person.id:
                     comment.removed = True
             self._delete_uploads(person)
-        self.modlog("ban" if ban else "unban", admin, person.id, reason,
-                    expires=expires, remove_data=bool(remove_data))
+        self.modlog(
+            "ban" if ban else "unban",
+            admin,
+            person.id,
+            reason,
+            expires=expires,
+            remove_data=bool(remove_data),
+        )
         return {"person_view": self.views.person_view(person), "banned": ban}
 
     def ban_from_community(self, ctx: Ctx) -> dict:
@@ -585,8 +632,15 @@ class LemmyApi:
                 post = self.state.posts[comment.post_id]
                 if comment.creator_id == person.id and post.community_id == community.id:
                     comment.removed = True
-        self.modlog("community_ban" if ban else "community_unban", mod, person.id, reason,
-                    community_id=community.id, expires=expires, remove_data=bool(remove_data))
+        self.modlog(
+            "community_ban" if ban else "community_unban",
+            mod,
+            person.id,
+            reason,
+            community_id=community.id,
+            expires=expires,
+            remove_data=bool(remove_data),
+        )
         return {"person_view": self.views.person_view(person), "banned": ban}
 
     def _reason(self, ctx: Ctx) -> str:
@@ -602,8 +656,15 @@ class LemmyApi:
         post = self.get_post(ctx.body.require_int("post_id"))
         reason = self._reason(ctx)
         report = Report(
-            self.state.next_id("post_report"), "post", post.id, person.id, reason, now(),
-            original_name=post.name, original_url=post.url, original_body=post.body,
+            self.state.next_id("post_report"),
+            "post",
+            post.id,
+            person.id,
+            reason,
+            now(),
+            original_name=post.name,
+            original_url=post.url,
+            original_body=post.body,
         )
         post.reports.append(report)
         self.state.reports.append(report)
@@ -614,8 +675,13 @@ class LemmyApi:
         comment = self.get_comment(ctx.body.require_int("comment_id"))
         reason = self._reason(ctx)
         report = Report(
-            self.state.next_id("comment_report"), "comment", comment.id, person.id, reason,
-            now(), original_name=comment.content,
+            self.state.next_id("comment_report"),
+            "comment",
+            comment.id,
+            person.id,
+            reason,
+            now(),
+            original_name=comment.content,
         )
         comment.reports.append(report)
         self.state.reports.append(report)
@@ -634,7 +700,8 @@ class LemmyApi:
             if target is not None and report.target_id != target:
                 continue
             post = self.state.posts[
-                report.target_id if kind == "post"
+                report.target_id
+                if kind == "post"
                 else self.state.comments[report.target_id].post_id
             ]
             community = self.state.communities[post.community_id]
@@ -642,7 +709,7 @@ class LemmyApi:
                 continue
             if self.can_mod(person, community) and not post.purged:
                 found.append(report)
-        return found[(page - 1) * limit: page * limit]
+        return found[(page - 1) * limit : page * limit]
 
     def list_post_reports(self, ctx: Ctx) -> dict:
         reports = self._reports(ctx, "post")
@@ -661,8 +728,9 @@ class LemmyApi:
                 break
         else:
             raise ApiError(400, f"couldnt_find_{kind}_report")
-        post_id = report.target_id if kind == "post" else self.state.comments[
-            report.target_id].post_id
+        post_id = (
+            report.target_id if kind == "post" else self.state.comments[report.target_id].post_id
+        )
         community = self.state.communities[self.state.posts[post_id].community_id]
         if not self.can_mod(person, community):
             raise ApiError(400, "not_a_mod_or_admin")
@@ -685,7 +753,11 @@ class LemmyApi:
             raise ApiError(400, "couldnt_find_person")
         message_id = self.state.next_id("private_message")
         message = PrivateMessage(
-            message_id, person.id, recipient.id, content, now(),
+            message_id,
+            person.id,
+            recipient.id,
+            content,
+            now(),
             ap_id=f"{self.fake.url}/private_message/{message_id}",
         )
         self.state.private_messages.append(message)
@@ -699,25 +771,35 @@ class LemmyApi:
         unread_only = ctx.query.bool("unread_only")
         creator_id = ctx.query.int("creator_id")
         found = [
-            m for m in reversed(self.state.private_messages)
-            if (m.recipient_id == person.id if unread_only
-                else person.id in (m.recipient_id, m.creator_id))
+            m
+            for m in reversed(self.state.private_messages)
+            if (
+                m.recipient_id == person.id
+                if unread_only
+                else person.id in (m.recipient_id, m.creator_id)
+            )
             and (creator_id is None or m.creator_id == creator_id)
         ]
-        return {"private_messages": [self.views.private_message_view(m)
-                                     for m in found[(page - 1) * limit: page * limit]]}
+        return {
+            "private_messages": [
+                self.views.private_message_view(m) for m in found[(page - 1) * limit : page * limit]
+            ]
+        }
 
     # ------------------------------------------------------------------ routes
     def routes(self, wrap: Callable) -> list[Route]:
         api = [
-            ("GET", "/site", self.site), ("POST", "/user/login", self.login),
+            ("GET", "/site", self.site),
+            ("POST", "/user/login", self.login),
             ("GET", "/user/validate_auth", self.validate_auth),
             ("POST", "/user/logout", self.logout),
             ("PUT", "/user/save_user_settings", self.save_user_settings),
-            ("GET", "/post/list", self.list_posts), ("GET", "/post", self.get_post_detail),
+            ("GET", "/post/list", self.list_posts),
+            ("GET", "/post", self.get_post_detail),
             ("GET", "/comment/list", self.list_comments),
             ("GET", "/comment", self.get_comment_detail),
-            ("GET", "/community", self.community_detail), ("GET", "/user", self.get_person_details),
+            ("GET", "/community", self.community_detail),
+            ("GET", "/user", self.get_person_details),
             ("GET", "/admin/list_all_media", self.list_all_media),
             ("GET", "/account/list_media", self.list_own_media),
             ("POST", "/post/remove", self.remove_post),
@@ -746,10 +828,16 @@ class LemmyApi:
 
 def nodeinfo_routes(fake) -> list[Route]:
     async def well_known(request: Request) -> Response:
-        return JSONResponse({"links": [{
-            "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
-            "href": f"{fake.url}/nodeinfo/2.1",
-        }]})
+        return JSONResponse(
+            {
+                "links": [
+                    {
+                        "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+                        "href": f"{fake.url}/nodeinfo/2.1",
+                    }
+                ]
+            }
+        )
 
     async def legacy(request: Request) -> Response:
         return RedirectResponse(f"{fake.url}/nodeinfo/2.1", status_code=307)
@@ -758,16 +846,22 @@ def nodeinfo_routes(fake) -> list[Route]:
         with fake.state.lock:
             users = sum(1 for p in fake.state.persons.values() if p.local and not p.purged)
             posts = sum(1 for p in fake.state.posts.values() if p.local and not p.purged)
-        return JSONResponse({
-            "version": "2.1",
-            "software": {"name": "lemmy", "version": fake.version,
-                         "repository": "https://github.com/LemmyNet/lemmy",
-                         "homepage": "https://join-lemmy.org/"},
-            "protocols": ["activitypub"],
-            "usage": {"users": {"total": users}, "localPosts": posts},
-            "openRegistrations": False, "services": {"inbound": [], "outbound": []},
-            "metadata": {},
-        })
+        return JSONResponse(
+            {
+                "version": "2.1",
+                "software": {
+                    "name": "lemmy",
+                    "version": fake.version,
+                    "repository": "https://github.com/LemmyNet/lemmy",
+                    "homepage": "https://join-lemmy.org/",
+                },
+                "protocols": ["activitypub"],
+                "usage": {"users": {"total": users}, "localPosts": posts},
+                "openRegistrations": False,
+                "services": {"inbound": [], "outbound": []},
+                "metadata": {},
+            }
+        )
 
     return [
         Route("/.well-known/nodeinfo", well_known),
@@ -775,4 +869,3 @@ def nodeinfo_routes(fake) -> list[Route]:
         Route("/nodeinfo/2.1", nodeinfo),
         Route("/nodeinfo/2.1.json", nodeinfo),
     ]
-

@@ -69,8 +69,11 @@ class Pictrs:
         size = params.get("thumbnail")
         if size is not None:
             fmt = params.get("format", "jpg")
-            rendered = render_thumbnail(data, int(size), fmt) if size.isdigit() and fmt in (
-                "jpg", "jpeg", "png", "webp") else None
+            rendered = (
+                render_thumbnail(data, int(size), fmt)
+                if size.isdigit() and fmt in ("jpg", "jpeg", "png", "webp")
+                else None
+            )
             if rendered is None:
                 return _pictrs_error(400, "Error in processing", "processing-error")
             data, content_type = rendered
@@ -103,17 +106,21 @@ class Pictrs:
             return JSONResponse(error.body(), status_code=400)
         with self.state.lock:
             if url not in self.state.proxied:
-                return JSONResponse({"error": "unknown", "message": "Record not found"},
-                                    status_code=404)
+                return JSONResponse(
+                    {"error": "unknown", "message": "Record not found"}, status_code=404
+                )
             digest = self.state.proxied[url]
             data = self.state.files.get(digest) if digest else None
         if data is None:
             fetched = self.fake.remote.fetch_for_proxy(url)
             if fetched is None:
-                return JSONResponse({
-                    "error": "pictrs_response_error",
-                    "message": f"pict-rs could not fetch a valid image from {url}",
-                }, status_code=400)
+                return JSONResponse(
+                    {
+                        "error": "pictrs_response_error",
+                        "message": f"pict-rs could not fetch a valid image from {url}",
+                    },
+                    status_code=400,
+                )
             data = fetched
             with self.state.lock:
                 self.state.proxied[url] = self.state.store_file(data)
@@ -138,15 +145,17 @@ class Pictrs:
             if alias is not None:
                 upload = self.state.uploads.get(alias)
                 if upload is None or upload.deleted:
-                    return _pictrs_error(404, "Requested a file that doesn't exist",
-                                         "missing-alias")
+                    return _pictrs_error(
+                        404, "Requested a file that doesn't exist", "missing-alias"
+                    )
                 # pict-rs dedups by hash: every alias of these bytes goes, Lemmy's rows stay
                 return JSONResponse({"msg": "ok", "aliases": self.state.purge_file(upload.sha256)})
             if proxy is not None:
                 digest = self.state.proxied.get(proxy)
                 if digest is None:
-                    return _pictrs_error(404, "Requested a file that doesn't exist",
-                                         "missing-alias")
+                    return _pictrs_error(
+                        404, "Requested a file that doesn't exist", "missing-alias"
+                    )
                 self.state.purge_file(digest)
                 self.state.proxied[proxy] = None
                 self.state.purged_images.append(proxy)
@@ -179,10 +188,18 @@ class Pictrs:
                 {"hex": digest, "aliases": self.state.aliases_of(digest)}
                 for digest in self.state.files
             ]
-        return JSONResponse({"msg": "ok", "page": {
-            "limit": len(hashes), "current": None, "prev": None, "next": None,
-            "hashes": hashes,
-        }})
+        return JSONResponse(
+            {
+                "msg": "ok",
+                "page": {
+                    "limit": len(hashes),
+                    "current": None,
+                    "prev": None,
+                    "next": None,
+                    "hashes": hashes,
+                },
+            }
+        )
 
     async def original(self, request: Request) -> Response:
         return self.serve_alias(request.path_params["alias"], request.query_params)

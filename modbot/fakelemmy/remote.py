@@ -51,25 +51,36 @@ class RemoteWeb:
     async def handle(self, request: Request) -> Response:
         entry = self.get(request.url.path)
         if entry is None:
-            return Response("<html><body><h1>404 Not Found</h1></body></html>",
-                            status_code=404, media_type="text/html")
+            return Response(
+                "<html><body><h1>404 Not Found</h1></body></html>",
+                status_code=404,
+                media_type="text/html",
+            )
         if entry.delay_s:
             await asyncio.sleep(entry.delay_s)
         headers = dict(entry.headers)
         if entry.redirect_to is not None:
             headers["location"] = entry.redirect_to
-            return Response(status_code=entry.status if entry.status in (
-                301, 302, 303, 307, 308) else 302, headers=headers)
+            return Response(
+                status_code=entry.status if entry.status in (301, 302, 303, 307, 308) else 302,
+                headers=headers,
+            )
         if entry.content_length is not None:
             headers["content-length"] = str(entry.content_length)
         if entry.endless:
-            return StreamingResponse(self._endless(entry.data), status_code=entry.status,
-                                     media_type=entry.content_type, headers=headers)
+            return StreamingResponse(
+                self._endless(entry.data),
+                status_code=entry.status,
+                media_type=entry.content_type,
+                headers=headers,
+            )
         if entry.trickle_bytes_per_s:
             headers.setdefault("content-length", str(len(entry.data)))
             return StreamingResponse(
-                self._trickle(entry.data, entry.trickle_bytes_per_s), status_code=entry.status,
-                media_type=entry.content_type, headers=headers,
+                self._trickle(entry.data, entry.trickle_bytes_per_s),
+                status_code=entry.status,
+                media_type=entry.content_type,
+                headers=headers,
             )
         response = Response(entry.data, status_code=entry.status, headers=headers)
         if entry.content_type is not None:
@@ -90,7 +101,7 @@ class RemoteWeb:
         for i in range(0, len(data), step):
             if self.fake.stopping:
                 return
-            yield data[i:i + step]
+            yield data[i : i + step]
             await asyncio.sleep(step / per_second)
 
     def fetch_for_proxy(self, url: str, hops: int = 10) -> bytes | None:

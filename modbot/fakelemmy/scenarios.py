@@ -31,8 +31,13 @@ def standard_cast(lemmy) -> Cast:
     """
     admin = lemmy.add_person("admin", admin=True, password=PASSWORD)
     bot = lemmy.add_person(
-        "modbot", admin=True, bot_account=True, password=PASSWORD, show_nsfw=False,
-        show_bot_accounts=False, show_read_posts=True,
+        "modbot",
+        admin=True,
+        bot_account=True,
+        password=PASSWORD,
+        show_nsfw=False,
+        show_bot_accounts=False,
+        show_read_posts=True,
     )
     mod = lemmy.add_person("mod", password=PASSWORD)
     alice = lemmy.add_person("alice", password=PASSWORD, published=now() - timedelta(days=30))

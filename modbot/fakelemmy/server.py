@@ -23,7 +23,9 @@ from starlette.responses import HTMLResponse, JSONResponse
 
 # What nginx in front of Lemmy answers when Lemmy is down or overloaded.
 GATEWAY_PAGES = {
-    502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
 }
 
 
@@ -93,8 +95,9 @@ class Trickle:
         await send(start)
         step = max(1, int(self.bytes_per_s))
         for i in range(0, len(body), step):
-            await send({"type": "http.response.body", "body": body[i:i + step],
-                        "more_body": True})
+            await send(
+                {"type": "http.response.body", "body": body[i : i + step], "more_body": True}
+            )
             try:  # until the client hangs up (or the fake stops): then stop sending
                 await asyncio.wait_for(gone.wait(), step / self.bytes_per_s)
                 return
@@ -104,8 +107,11 @@ class Trickle:
 
 
 def _with_body_headers(start: dict, length: int, kind: bytes) -> dict:
-    headers = [(k, v) for k, v in start.get("headers", [])
-               if k.lower() not in (b"content-length", b"content-type")]
+    headers = [
+        (k, v)
+        for k, v in start.get("headers", [])
+        if k.lower() not in (b"content-length", b"content-type")
+    ]
     headers += [(b"content-length", str(length).encode()), (b"content-type", kind)]
     return {**start, "headers": headers}
 
@@ -167,10 +173,12 @@ class Instrument:
 
         path = scope["path"]
         record = RequestRecord(
-            server=self.server, method=scope["method"], path=path,
-            query=dict(parse_qsl(scope["query_string"].decode("latin-1"),
-                                 keep_blank_values=True)),
-            json=_json_or_none(body), user=self.fake.user_of_scope(scope),
+            server=self.server,
+            method=scope["method"],
+            path=path,
+            query=dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
+            json=_json_or_none(body),
+            user=self.fake.user_of_scope(scope),
         )
         self.fake.record(record)
 
@@ -248,8 +256,14 @@ class ServerThread:
         self.sockets = sockets
         self.apps = apps
         config = uvicorn.Config(
-            self.dispatch, lifespan="off", log_level="warning", access_log=False,
-            timeout_graceful_shutdown=1, http="h11", loop="asyncio", interface="asgi3",
+            self.dispatch,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            http="h11",
+            loop="asyncio",
+            interface="asgi3",
             proxy_headers=False,
         )
         self.server = uvicorn.Server(config)
@@ -263,8 +277,10 @@ class ServerThread:
         if self.sockets[0].fileno() == -1:
             raise RuntimeError("a stopped FakeLemmy cannot start again: build a new one")
         self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": self.sockets},
-            name="fakelemmy", daemon=True,
+            target=self.server.run,
+            kwargs={"sockets": self.sockets},
+            name="fakelemmy",
+            daemon=True,
         )
         self.thread.start()
         deadline = time.monotonic() + timeout
