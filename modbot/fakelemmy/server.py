@@ -160,6 +160,10 @@ class Instrument:
         body, more = b"", True
         while more:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                # The client died mid-send (kill -9): Lemmy never gets a whole request, so
+                # it neither acts on it nor is it counted as received.
+                return None
             body += message.get("body", b"")
             more = message.get("more_body", False)
         replayed = False
