@@ -328,10 +328,10 @@ def main() -> int:
     parser.add_argument("--skip-runs", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    import logging
+
     from classifier.tiny import write_random_checkpoint
     from modbot.durations import parse_size
-
-    import logging
 
     logging.basicConfig(level=logging.WARNING)
     budget = parse_size(args.decode_memory) if args.decode_memory else 1_000_000_000

@@ -445,7 +445,7 @@ class Reservation:
     """Bytes held in a ``DecodeBudget``; ``release()`` (or leave the ``with``) gives them
     back (after handing freed memory back to the system, for a large one)."""
 
-    def __init__(self, budget: "DecodeBudget", nbytes: int, trim: bool = False):
+    def __init__(self, budget: DecodeBudget, nbytes: int, trim: bool = False):
         self._budget = budget
         self.nbytes = nbytes
         self._trim = trim and nbytes >= TRIM_ABOVE
@@ -457,7 +457,7 @@ class Reservation:
                 give_memory_back()
             self._budget._give_back(nbytes)
 
-    def __enter__(self) -> "Reservation":
+    def __enter__(self) -> Reservation:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -535,7 +535,7 @@ class Decoding:
         self._held: Reservation | None = None
         self._early: DecodePlan | None = None
 
-    def __enter__(self) -> "Decoding":
+    def __enter__(self) -> Decoding:
         self._early = plan_before_open(self.data, self.cfg)
         if self._early is not None and self.budget is not None:
             self._held = self.budget.reserve(self._early.cost)

@@ -12,10 +12,11 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 BUILTIN_FILE = Path(__file__).with_name("safety_concepts.json")
 FAMILIES = (
@@ -142,12 +143,12 @@ class ConceptSet:
             raise ConceptError(f"custom concepts: a name is used twice in {names}")
 
     @classmethod
-    def builtin(cls, custom: Iterable[CustomConcept] = ()) -> "ConceptSet":
+    def builtin(cls, custom: Iterable[CustomConcept] = ()) -> ConceptSet:
         """The reference concepts shipped with the package, plus ``custom``."""
         return cls.from_dict(_builtin_data(), custom=custom, source=BUILTIN_FILE.name)
 
     @classmethod
-    def load(cls, path: str | Path, custom: Iterable[CustomConcept] = ()) -> "ConceptSet":
+    def load(cls, path: str | Path, custom: Iterable[CustomConcept] = ()) -> ConceptSet:
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -160,11 +161,11 @@ class ConceptSet:
     @classmethod
     def from_dict(
         cls, data: Any, custom: Iterable[CustomConcept] = (), source: str = "<dict>"
-    ) -> "ConceptSet":
+    ) -> ConceptSet:
         """Validate and expand a concept document (the format of safety_concepts.json)."""
         return _parse(data, tuple(custom), source)
 
-    def with_custom(self, custom: Iterable[CustomConcept]) -> "ConceptSet":
+    def with_custom(self, custom: Iterable[CustomConcept]) -> ConceptSet:
         return ConceptSet(
             self.families, self.decision, tuple(custom), self.calibrated_for, self.source
         )

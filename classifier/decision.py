@@ -26,8 +26,8 @@ image with several regions gets, per score, the worst (largest) region's value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -80,7 +80,7 @@ class Danbooru:
         return REALISTIC in self.tags
 
     @classmethod
-    def from_probabilities(cls, probabilities: Sequence, tags: Sequence[str]) -> "Danbooru":
+    def from_probabilities(cls, probabilities: Sequence, tags: Sequence[str]) -> Danbooru:
         """From the model's output vector (one probability per tag, in the model's tag
         order). Each probability is compared in its own type, as the reference's
         ``p > threshold`` on a numpy scalar is."""

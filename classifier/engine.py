@@ -17,9 +17,9 @@ import os
 import queue
 import threading
 from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -215,7 +215,7 @@ class Engine:
         self._ready.put(None)
         self._thread.join()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -23,8 +23,9 @@ import concurrent.futures
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from classifier.concepts import CustomConcept
@@ -247,7 +248,7 @@ class RemoteEngine:
             if not self._thread.is_alive():
                 self._loop.close()
 
-    def __enter__(self) -> "RemoteEngine":
+    def __enter__(self) -> RemoteEngine:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -37,9 +37,10 @@ import socket
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from classifier.concepts import ConceptError, ConceptSet, CustomConcept
 from classifier.engine import Engine, EngineClosed
@@ -53,8 +54,8 @@ __all__ = [
     "Client",
     "TokenError",
     "WorkerConfig",
-    "WorkerService",
     "WorkerServer",
+    "WorkerService",
     "bind_socket",
     "concepts_header",
     "load_tokens",

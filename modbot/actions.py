@@ -27,14 +27,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
 from modbot.markdown import inert
 from modbot.store import DESTRUCTIVE_KINDS, SENDING, Store, utc_iso
 
-__all__ = ["Target", "Executor", "Outcome"]
+__all__ = ["Executor", "Outcome", "Target"]
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class Outcome:
     def as_dict(self) -> dict:
         out = {"action": self.action, "status": self.status, "detail": self.detail}
         if self.done_at is not None:
-            out["done_at"] = utc_iso(datetime.fromtimestamp(self.done_at, timezone.utc))
+            out["done_at"] = utc_iso(datetime.fromtimestamp(self.done_at, UTC))
         return out
 
 
@@ -706,5 +706,5 @@ def _epoch(text: str | None) -> float | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

@@ -23,19 +23,19 @@ import os
 import signal
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from modbot.store import Store, utc_iso
 
 __all__ = [
-    "Daemon",
-    "Health",
-    "health",
-    "daemon_cursor",
     "HEARTBEAT_CURSOR",
     "SWEEP_REQUEST_CURSOR",
+    "Daemon",
+    "Health",
+    "daemon_cursor",
+    "health",
 ]
 
 log = logging.getLogger("modbot.daemon")
@@ -98,7 +98,7 @@ class Daemon:
             # "Running job"/"executed successfully" twice a cycle: our own line says more.
             logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = BackgroundScheduler(
-            timezone=timezone.utc,
+            timezone=UTC,
             # One worker for the pipeline: the poll job is its only user. The cron job
             # only writes a request, on its own worker so it never waits behind a poll.
             executors={"default": ThreadPoolExecutor(1), "cron": ThreadPoolExecutor(1)},
@@ -106,16 +106,16 @@ class Daemon:
         )
         scheduler.add_job(
             self.cycle,
-            IntervalTrigger(seconds=self.poll_every, timezone=timezone.utc),
+            IntervalTrigger(seconds=self.poll_every, timezone=UTC),
             id="poll",
             name="poll",
-            next_run_time=datetime.now(timezone.utc),
+            next_run_time=datetime.now(UTC),
         )
         cron = self.policy.schedule.sweep_cron
         if cron:
             scheduler.add_job(
                 self.request_sweep,
-                CronTrigger.from_crontab(cron, timezone=timezone.utc),
+                CronTrigger.from_crontab(cron, timezone=UTC),
                 id="sweep",
                 name="sweep",
                 executor="cron",
@@ -154,7 +154,7 @@ class Daemon:
             log.info("sweep: the previous sweep has not finished; it carries on")
             return
         window = self.policy.schedule.sweep_since
-        since = datetime.now(timezone.utc) - window if window else None
+        since = datetime.now(UTC) - window if window else None
         self.store.set_cursor(
             self.sweep_request_cursor,
             json.dumps({"requested_at": utc_iso(), "since": utc_iso(since) if since else None}),
@@ -288,7 +288,7 @@ def health(
         return Health(False, f"{path}: no daemon cycle recorded yet")
     if beat.get("stopped_at"):
         return Health(False, f"the daemon stopped at {beat['stopped_at']}")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     limit = max_age or timedelta(seconds=HEALTHY_INTERVALS * float(beat.get("poll_every") or 60))
     last_ok = beat.get("last_ok")
     if not last_ok:

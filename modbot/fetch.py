@@ -31,9 +31,9 @@ import threading
 import weakref
 import zlib
 from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from typing import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import httpcore
@@ -67,7 +67,7 @@ class Fetched:
     data: bytes = field(repr=False)  # an image never ends up in a log line
     sha256: str
     media_type: str
-    held: "BodyHold | None" = field(default=None, repr=False, compare=False)
+    held: BodyHold | None = field(default=None, repr=False, compare=False)
 
     def release(self) -> None:
         """Done with the body: its bytes leave the fetcher's budget (``max_bytes_held``)."""
@@ -82,7 +82,7 @@ class BodyHold:
     """Bytes held in a ``BodyBudget``: ``shrink(n)`` to what the body turned out to be,
     ``release()`` when it is dropped."""
 
-    def __init__(self, budget: "BodyBudget", nbytes: int) -> None:
+    def __init__(self, budget: BodyBudget, nbytes: int) -> None:
         self._budget = budget
         self.nbytes = nbytes
 
@@ -511,7 +511,7 @@ class Fetcher:
         self._hosts: dict[str, list] = {}
         self._bodies: BodyBudget | None = None
 
-    async def __aenter__(self) -> "Fetcher":
+    async def __aenter__(self) -> Fetcher:
         return self
 
     async def __aexit__(self, *exc_info) -> None:

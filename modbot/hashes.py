@@ -123,7 +123,7 @@ class HashList:
         max_distance: int = 0,
         name: str | None = None,
         shown_as: str | None = None,
-    ) -> "HashList":
+    ) -> HashList:
         """Read a list file; raises `HashListError` naming each bad line, `UnusableFile`
         for what is not a text file of at most MAX_LIST_BYTES (a FIFO, a device, binary
         content), `OSError` if it cannot be opened.

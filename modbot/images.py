@@ -13,8 +13,9 @@ local upload (what a purge needs).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit, urlunsplit
 
 Location = Literal["post_url", "thumbnail", "body", "comment", "upload"]
@@ -23,11 +24,27 @@ Location = Literal["post_url", "thumbnail", "body", "comment", "upload"]
 SIGNIFICANCE: tuple[str, ...] = ("post_url", "body", "comment", "thumbnail", "upload")
 
 IMAGE_EXTENSIONS = frozenset(
-    ".jpg .jpeg .jfif .pjpeg .png .apng .gif .webp .bmp .tif .tiff .avif .heic .heif "
-    ".jxl .ico".split()
+    [
+        ".jpg",
+        ".jpeg",
+        ".jfif",
+        ".pjpeg",
+        ".png",
+        ".apng",
+        ".gif",
+        ".webp",
+        ".bmp",
+        ".tif",
+        ".tiff",
+        ".avif",
+        ".heic",
+        ".heif",
+        ".jxl",
+        ".ico",
+    ]
 )
 
-VIDEO_EXTENSIONS = frozenset(".mp4 .m4v .webm .mov .mkv .avi .ogv".split())
+VIDEO_EXTENSIONS = frozenset([".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi", ".ogv"])
 #: pict-rs renders a JPEG still of a video (and a resized copy of an image) this way
 VIDEO_STILL_QUERY = "format=jpg&thumbnail=1024"
 

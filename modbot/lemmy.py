@@ -40,8 +40,8 @@ __all__ = [
     "LemmyError",
     "LemmyLoginError",
     "LemmyUnavailable",
-    "ReadOnlyError",
     "RateLimiter",
+    "ReadOnlyError",
 ]
 
 log = logging.getLogger(__name__)

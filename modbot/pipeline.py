@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import queue
 import secrets
 import threading
@@ -39,7 +38,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -68,7 +67,7 @@ UNAVAILABLE = "classifier_unavailable"
 
 
 def new_run_id() -> str:
-    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
 @dataclass
@@ -801,7 +800,7 @@ class Pipeline:
             self._batch_tasks = []
             finished.set()
 
-    async def _acquire_item(self, item: Item, images: list[_Image], batch: "_Batch") -> None:
+    async def _acquire_item(self, item: Item, images: list[_Image], batch: _Batch) -> None:
         wanted = [img for img in images if not img.skipped]
         if not wanted:
             return
@@ -846,7 +845,7 @@ class Pipeline:
             img.sha256, img.verdict, img.phash = outcome.sha256, outcome.verdict, outcome.phash
             img.skipped, img.skipped_detail = outcome.skipped, outcome.skipped_detail
 
-    async def _image(self, download: _Download, batch: "_Batch") -> _Outcome:
+    async def _image(self, download: _Download, batch: _Batch) -> _Outcome:
         """Download, hash, classify (or the cached verdict), pHash, then drop the bytes."""
         from modbot.fetch import FetchSkipped
 
@@ -884,7 +883,7 @@ class Pipeline:
             return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail)
         return _Outcome(sha256=sha256, verdict=verdict, phash=phash)
 
-    async def _judge(self, sha256: str, data: bytes, batch: "_Batch") -> tuple:
+    async def _judge(self, sha256: str, data: bytes, batch: _Batch) -> tuple:
         """(verdict, phash, skipped reason, detail) for one file: from the cache or the
         classifier."""
         from classifier.remote import ClassifierUnavailable

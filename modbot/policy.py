@@ -212,9 +212,9 @@ Duration = Annotated[timedelta, PlainValidator(_duration)]
 Size = Annotated[int, PlainValidator(parse_size)]
 ScoreTest = Annotated[Comparison, PlainValidator(parse_number_comparison)]
 AgeTest = Annotated[Comparison, PlainValidator(parse_duration_comparison)]
-Reason = Annotated[Union[str, None], _reason(DEFAULT_REMOVE_REASON)]
-ReportReason = Annotated[Union[str, None], _reason(DEFAULT_REPORT_REASON)]
-Message = Annotated[Union[str, None], PlainValidator(_message)]
+Reason = Annotated[str | None, _reason(DEFAULT_REMOVE_REASON)]
+ReportReason = Annotated[str | None, _reason(DEFAULT_REPORT_REASON)]
+Message = Annotated[str | None, PlainValidator(_message)]
 Names = Annotated[list[str], BeforeValidator(_one_or_many), _none_to(list)]
 # In a condition an empty list would match nothing (or, read carelessly, everything).
 _NonEmpty = Field(min_length=1)
@@ -254,7 +254,7 @@ class RemoteClassifierSettings(Section):
 class ClassifierSettings(Section):
     # `modbot worker`s to ask instead of a model loaded here: then the settings below
     # are the workers' business and not used here
-    remote: Annotated[Union[RemoteClassifierSettings, None], BeforeValidator(_remote)] = None
+    remote: Annotated[RemoteClassifierSettings | None, BeforeValidator(_remote)] = None
     model: str = "ViT-L-14"
     pretrained: str | None = "openai"
     checkpoint: str | None = None
@@ -329,7 +329,7 @@ class FetchSettings(Section):
     max_bytes_held: Size = 200_000_000
 
     @model_validator(mode="after")
-    def _bodies_fit(self) -> "FetchSettings":
+    def _bodies_fit(self) -> FetchSettings:
         if self.max_bytes_held < self.max_bytes:
             raise ValueError(
                 f"max_bytes_held ({self.max_bytes_held:,} bytes) must be at least "
@@ -358,9 +358,7 @@ class LemmySettings(Section):
 class ScheduleSettings(Section):
     poll_every: Duration = timedelta(seconds=60)
     sweep_cron: str | None = "0 4 * * *"
-    sweep_since: Annotated[Union[timedelta, None], PlainValidator(_sweep_since)] = timedelta(
-        days=30
-    )
+    sweep_since: Annotated[timedelta | None, PlainValidator(_sweep_since)] = timedelta(days=30)
 
     @field_validator("sweep_cron")
     @classmethod
@@ -399,7 +397,7 @@ class _AllOf(Section):
     """A condition made of keys that must all hold: at least one key."""
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "_AllOf":
+    def _not_empty(self) -> _AllOf:
         if all(getattr(self, f) is None for f in type(self).model_fields):
             raise ValueError(f"give at least one of: {', '.join(type(self).model_fields)}")
         return self
@@ -438,14 +436,14 @@ class Conditions(Section):
     labels: SomeNames | None = None
     scores: Annotated[dict[str, ScoreTest], _NonEmpty] | None = None
     unreadable: bool | None = None
-    skipped: Annotated[Union[bool, list[str]], PlainValidator(_skip_reasons)] | None = None
+    skipped: Annotated[bool | list[str], PlainValidator(_skip_reasons)] | None = None
     hash_list: SomeNames | None = None
     community: CommunityCondition | None = None
     author: AuthorCondition | None = None
     scope: Annotated[str, _choice(SCOPES, "scope")] | None = None
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "Conditions":
+    def _not_empty(self) -> Conditions:
         if not any(getattr(self, f) is not None for f in type(self).model_fields):
             raise ValueError(
                 "`if` has no condition: a rule needs at least one "
@@ -456,7 +454,7 @@ class Conditions(Section):
 
 class BanAction(Section):
     scope: Annotated[str, _choice(("site", "community"), "ban scope")] = "site"
-    duration: Annotated[Union[timedelta, None], PlainValidator(_ban_duration)]
+    duration: Annotated[timedelta | None, PlainValidator(_ban_duration)]
     remove_data: bool = False
     reason: Reason = "{{rule}}"
 
@@ -470,7 +468,7 @@ class Actions(Section):
     notify_admins: Message = None
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "Actions":
+    def _not_empty(self) -> Actions:
         if not self.is_removal and self.report is None and self.notify_admins is None:
             raise ValueError(
                 "`then` has no action: use remove, purge_item, purge_image, "
@@ -936,9 +934,9 @@ def _prune(data: dict, rule_index: list[int], locs: list[tuple]) -> tuple[dict |
     for loc in locs:
         parent, key, node = None, None, data
         for element in loc:
-            if isinstance(node, dict) and element in node:
-                parent, key, node = node, element, node[element]
-            elif isinstance(node, list) and isinstance(element, int) and 0 <= element < len(node):
+            if (isinstance(node, dict) and element in node) or (
+                isinstance(node, list) and isinstance(element, int) and 0 <= element < len(node)
+            ):
                 parent, key, node = node, element, node[element]
         if parent is None:
             return None, rule_index

@@ -14,14 +14,15 @@ import os
 import re
 import tempfile
 from collections import Counter
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from string import Template
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["ReportError", "build_summary", "render_json", "render_html", "write_report"]
+__all__ = ["ReportError", "build_summary", "render_html", "render_json", "write_report"]
 
 TEST_MODEL_WARNING = (
     "These scores come from a tiny model with random weights. Install real weights "
@@ -85,7 +86,7 @@ def build_summary(
     record_random = any(bool(d.get("random_weights")) for d in decisions)
     record_dry = bool(decisions) and all(bool(d.get("dry_run")) for d in decisions)
     summary: dict[str, Any] = {
-        "generated_at": _iso(datetime.now(timezone.utc)),
+        "generated_at": _iso(datetime.now(UTC)),
         "since": _iso(since) if isinstance(since, datetime) else since,
         "dry_run": bool(dry_run) if dry_run is not None else record_dry,
         "random_weights": bool(random_weights) or record_random,
@@ -123,8 +124,8 @@ def _exempt_key(why: str) -> str:
 
 def _iso(value: datetime) -> str:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --------------------------------------------------------------------------- JSON

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from modbot.durations import format_duration
@@ -27,12 +28,12 @@ from modbot.policy import (
     _PLACEHOLDER,
     BUILTIN_LABELS,
     BUILTIN_SCORES,
+    MAX_RULES_BYTES,
     ClassifierSettings,
     ConceptSettings,
     ExemptSettings,
     FetchSettings,
     LemmySettings,
-    MAX_RULES_BYTES,
     PolicyError,
     Problem,
     Rule,
@@ -95,7 +96,7 @@ class Subject:
     file_exempt: str | None = None
 
     @classmethod
-    def from_verdict(cls, verdict: Any, **fields: Any) -> "Subject":
+    def from_verdict(cls, verdict: Any, **fields: Any) -> Subject:
         """A subject whose labels, scores, unreadable and sha256 come from a classifier Verdict."""
         return cls(
             labels=tuple(verdict.labels),
@@ -237,9 +238,7 @@ class Policy:
         """The plan for one image in one item (see the module docstring for the semantics)."""
         phash = self._phash(subject)
         plan = Plan(hash_lists=self.hash_matches(subject.sha256, phash), phash=phash)
-        facts = _Facts(
-            subject, now or datetime.now(timezone.utc), plan.hash_lists, self.labels, phash
-        )
+        facts = _Facts(subject, now or datetime.now(UTC), plan.hash_lists, self.labels, phash)
         matches = [(r, c) for r in self._ordered if (c := _conditions(r, facts)) is not None]
         exempt = self._global_exemption(subject, plan.hash_lists)
         if exempt and not any(name in plan.hash_lists for name in self.exempt.hash_lists):
@@ -273,7 +272,7 @@ class Policy:
             return None
 
     def _apply(
-        self, plan: Plan, matches: list[tuple[Rule, tuple[str, ...]]], facts: "_Facts"
+        self, plan: Plan, matches: list[tuple[Rule, tuple[str, ...]]], facts: _Facts
     ) -> None:
         """Removal rules first (the first wins), then report and notify rules."""
         subject, winner = facts.subject, None
@@ -325,7 +324,7 @@ class Policy:
         return None
 
     def _actions(
-        self, rule: Rule, s: Subject, facts: "_Facts", winner: Rule | None, told: dict[str, str]
+        self, rule: Rule, s: Subject, facts: _Facts, winner: Rule | None, told: dict[str, str]
     ) -> list[PlannedAction]:
         then = rule.then
         out: list[PlannedAction] = []
@@ -490,7 +489,7 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
         except ValueError:
             return None
     if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)  # Lemmy 0.19 timestamps are UTC
+        value = value.replace(tzinfo=UTC)  # Lemmy 0.19 timestamps are UTC
     return value
 
 

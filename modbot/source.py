@@ -31,7 +31,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modbot.lemmy import LemmyClient, LemmyError
@@ -57,7 +57,7 @@ def parse_time(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # What modbot reads of each view, and the rule for it. Required: what identifies the item
@@ -266,7 +266,7 @@ def _items(kind: str, views: list) -> list[Item]:
     items: dict[str, Item] = {}
     for view in views:
         item = Item.from_view(kind, view)
-        if item.key not in items or items[item.key].problem and not item.problem:
+        if item.key not in items or (items[item.key].problem and not item.problem):
             items[item.key] = item
     return list(items.values())
 
@@ -374,7 +374,7 @@ class Source:
         mark = self._watermark(name)
         if mark is None:
             # First poll: the lookback window; anything older is the sweep's job.
-            return datetime.now(timezone.utc) - self.lookback
+            return datetime.now(UTC) - self.lookback
         return mark - self.lookback if deep else mark
 
     def _list_posts(self, cursor: str | None, page_ids: list[int]) -> tuple[list[dict], str | None]:
@@ -479,7 +479,7 @@ class Source:
     def _read_uploads(self) -> tuple[list[list[Item]], datetime | None]:
         """New uploads (batches) and the newest ``published`` read, for the watermark."""
         # First poll: the lookback window, like posts; older uploads are the sweep's job.
-        mark = self._watermark("uploads") or datetime.now(timezone.utc) - self.lookback
+        mark = self._watermark("uploads") or datetime.now(UTC) - self.lookback
         newest = None
         batches: list[list[Item]] = []
         pages = RepeatCheck()

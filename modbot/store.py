@@ -28,11 +28,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Store", "StateError", "Claim", "DESTRUCTIVE_KINDS", "SENDING", "utc_iso"]
+__all__ = ["DESTRUCTIVE_KINDS", "SENDING", "Claim", "StateError", "Store", "utc_iso"]
 
 # Actions the safety valve counts: they remove content or people.
 DESTRUCTIVE_KINDS = ("remove", "purge_item", "purge_image", "ban")
@@ -71,10 +71,10 @@ CREATE INDEX IF NOT EXISTS exempt_files_alias ON exempt_files (scope, alias);
 
 def utc_iso(moment: datetime | None = None) -> str:
     """``2026-11-21T10:00:00Z``: the one timestamp format of the audit records."""
-    moment = moment or datetime.now(timezone.utc)
+    moment = moment or datetime.now(UTC)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class StateError(Exception):

@@ -11,7 +11,6 @@ import textwrap
 import time
 
 import pytest
-
 from acting import Scenario, fake_lemmy
 from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
 
@@ -98,7 +97,7 @@ def test_claims_are_atomic_across_processes_and_the_valve_counts_them_all(tmp_pa
 
 def test_a_dry_run_beside_the_daemon_neither_acts_nor_waits_nor_disturbs_it(
     tmp_path, tiny_checkpoint
-):  # noqa: F811
+):
     """While the live daemon is acting (a ban in flight, its item's journal entry
     written), a `modbot report` and a dry-run daemon run on the same state: they are not
     blocked, send nothing, do not record the daemon's item in hand (as theirs or as

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import runpy
 import subprocess
 import sys
@@ -26,6 +25,13 @@ import_open_clip()
 from horde_safety import deep_danbooru_model as ddm  # noqa: E402
 from horde_safety.nsfw_checker_class import NSFWChecker  # noqa: E402
 from loguru import logger  # noqa: E402
+from test_classifier_reference_view import (  # noqa: E402
+    fedi_safety_image,
+    reference_interrogator,
+    shifted_concepts,
+    shifted_reference,
+    variants,
+)
 
 from classifier import Engine, load_model  # noqa: E402
 from classifier.decision import RATING_EXPLICIT, RATING_QUESTIONABLE, RATING_SAFE, REALISTIC  # noqa: E402
@@ -41,14 +47,6 @@ from classifier.deepdanbooru import (  # noqa: E402
 )
 from classifier.preprocess import decode_image  # noqa: E402
 from classifier.tiny import tiny_spec, write_random_checkpoint  # noqa: E402
-
-from test_classifier_reference_view import (  # noqa: E402
-    fedi_safety_image,
-    reference_interrogator,
-    shifted_concepts,
-    shifted_reference,
-    variants,
-)
 
 logger.disable("horde_safety")
 ROOT = Path(__file__).resolve().parents[1]

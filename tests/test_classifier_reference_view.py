@@ -24,10 +24,10 @@ from classifier.compat import import_open_clip
 open_clip = import_open_clip()
 
 from clip_interrogator import Config, Interrogator  # noqa: E402
-from open_clip.transform import PreprocessCfg, image_transform_v2  # noqa: E402
 from horde_safety import interrogate  # noqa: E402
 from horde_safety.nsfw_checker_class import NSFWChecker  # noqa: E402
 from loguru import logger  # noqa: E402
+from open_clip.transform import PreprocessCfg, image_transform_v2  # noqa: E402
 
 from classifier import ConceptSet, Engine, ModelSpec, load_model  # noqa: E402
 from classifier.concepts import BUILTIN_FILE  # noqa: E402

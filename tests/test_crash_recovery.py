@@ -8,11 +8,11 @@ import signal
 import time
 
 import pytest
-
 from acting import Scenario, fake_lemmy
+from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
+
 from modbot.fakelemmy.state import iso
 from modbot.store import Store
-from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
 
 # Lemmy answers each action after a while: the process is killed with requests in flight.
 ACTION_PATHS = [

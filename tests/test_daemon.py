@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from test_sweep import Bot, backlog, tiny_checkpoint, wait_for, write_rules  # noqa: F401 (fixture)
 
@@ -162,7 +162,7 @@ def test_a_cron_request_sweeps_in_slices_after_the_poll(
         daemon.request_sweep()
         request = json.loads(pipeline.store.get_cursor(DRY_SWEEP_REQUEST))
         since = datetime.fromisoformat(request["since"].replace("Z", "+00:00"))
-        assert abs(datetime.now(timezone.utc) - timedelta(days=7) - since) < timedelta(minutes=1)
+        assert abs(datetime.now(UTC) - timedelta(days=7) - since) < timedelta(minutes=1)
         daemon.request_sweep()  # a second request while one is pending changes nothing
         assert json.loads(pipeline.store.get_cursor(DRY_SWEEP_REQUEST)) == request
         daemon.cycle()
@@ -183,7 +183,7 @@ def test_healthcheck_says_why_it_fails(tmp_path):
     assert not state.exists(), "a healthcheck creates nothing"
 
     store = Store(state)
-    now_ = datetime.now(timezone.utc)
+    now_ = datetime.now(UTC)
     beat = {
         "poll_every": 60,
         "cycles": 5,

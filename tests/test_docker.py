@@ -10,7 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -302,7 +302,7 @@ def test_entrypoint_cmd_and_healthcheck_are_real_commands(tmp_path):
                 "poll_every": 60,
                 "cycles": 1,
                 "run_id": "r",
-                "last_ok": utc_iso(datetime.now(timezone.utc)),
+                "last_ok": utc_iso(datetime.now(UTC)),
                 "stopped_at": None,
             }
         ),

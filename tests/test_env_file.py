@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from modbot.store import Store
-
 from test_sweep import tiny_checkpoint, write_rules  # noqa: F401 (fixture)
+
+from modbot.store import Store
 
 # Spaces, a `$` and a `${...}` the file must not expand, a `#` it must not cut.
 PASSWORD = "correct horse $battery ${HOME} #staple"

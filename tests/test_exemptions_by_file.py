@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 
-from modbot.source import Item
-
 from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
     BAD,
     Bot,
@@ -18,6 +16,8 @@ from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
     tiny,
     write_rules,
 )
+
+from modbot.source import Item
 
 # No `moderators_exempt: false`: moderators are exempt (exempt.moderators: true).
 KNOWN_BAD = """

@@ -6,7 +6,7 @@ Everything goes through real HTTP (httpx) against the running fake.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -36,7 +36,7 @@ def comment_ids(response: httpx.Response) -> list[int]:
 
 
 def ago(minutes: float) -> datetime:
-    return datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    return datetime.now(UTC) - timedelta(minutes=minutes)
 
 
 # ---------------------------------------------------------------- nodeinfo, login, auth
@@ -465,7 +465,7 @@ def test_site_ban(fake_lemmy, photos):
     assert r.status_code == 200 and r.json()["banned"] is True
     person = r.json()["person_view"]["person"]
     assert person["banned"] and person["ban_expires"].startswith(
-        datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     )
     state = fake_lemmy.person(cast.alice.id)
     assert state.banned and state.ban_reason == "csam"

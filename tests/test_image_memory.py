@@ -11,9 +11,9 @@ import subprocess
 import sys
 
 from PIL import Image
+from test_pipeline import Bot, tiny, write_rules  # noqa: F401  (tiny is a fixture)
 
 from modbot.fakelemmy import hostile
-from test_pipeline import Bot, tiny, write_rules  # noqa: F401  (tiny is a fixture)
 
 UNREADABLE_RULES = """
   - name: unreadable image
@@ -45,7 +45,7 @@ def rgba_png(colour: int, size: int = 2000) -> bytes:
 
 def test_image_bombs_are_refused_before_decoding_and_decodes_share_the_budget(
     fake_lemmy, photos, tiny, tmp_path
-):  # noqa: F811
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bombs = {name: make() for name, make in hostile.IMAGE_BOMBS.items()}
     kinds = {"tiff": "tiff", "gif": "gif", "png": "png", "webp": "webp"}

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-from modbot.fakelemmy import hostile
 from test_pipeline import BAD, DEFAULT_RULES, Bot, sha, tiny, write_rules  # noqa: F401
+
+from modbot.fakelemmy import hostile
 
 MB = 1024 * 1024
 
@@ -24,7 +25,7 @@ SKIP_RULES = (
 
 def test_a_comment_of_a_hundred_links_costs_twenty_downloads_and_bounded_memory(
     fake_lemmy, photos, tiny, tmp_path
-):  # noqa: F811
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     big = lemmy.add_remote_file("big.jpg", hostile.large_file(20 * MB))  # a valid JPEG, padded
     post = lemmy.add_post(

@@ -8,9 +8,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
-
-from modbot.markdown import inert
-
 from test_pipeline import (  # noqa: F401  (tiny is a fixture)
     BAD,
     Bot,
@@ -18,6 +15,8 @@ from test_pipeline import (  # noqa: F401  (tiny is a fixture)
     tiny,
     write_rules,
 )
+
+from modbot.markdown import inert
 
 # What an attacker controls in an image URL's query: a URL as Lemmy stores it (the url
 # crate percent-encodes spaces, quotes and <>) keeps backticks, brackets and parentheses.

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 
-from modbot.store import Store
-
 from test_pipeline import (  # noqa: F401  (tiny is a fixture)
     BAD,
     Bot,
@@ -17,6 +15,8 @@ from test_pipeline import (  # noqa: F401  (tiny is a fixture)
     tiny,
     write_rules,
 )
+
+from modbot.store import Store
 
 # As the shipped "classifier flags CSAM" rule, on the test model's `probe` label.
 CLASSIFIER = """

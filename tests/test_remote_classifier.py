@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from test_pipeline import BAD, GENERATED, Bot, mutations, remote_photo, sha, tiny, write_rules  # noqa: F401
 
 from classifier import load_model
 from classifier.remote import (
@@ -39,7 +40,6 @@ from classifier.service import (
 )
 from classifier.tiny import tiny_spec
 from modbot.fakelemmy import hostile
-from test_pipeline import BAD, GENERATED, Bot, mutations, remote_photo, sha, tiny, write_rules  # noqa: F401
 
 TOKEN = "bot-token-0123456789abcdefgh"
 BLOCK_TORCH = '''

@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from modbot.fakelemmy.state import now
-
 from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
     BAD,
     Bot,
@@ -17,6 +15,8 @@ from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
     tiny,
     write_rules,
 )
+
+from modbot.fakelemmy.state import now
 
 PURGE_IMAGE = """
   - name: known abusive image

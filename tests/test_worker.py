@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 
-from classifier import ConceptSet, CustomConcept, Engine, PreprocessConfig, Verdict, load_model
+from classifier import ConceptSet, CustomConcept, Engine, Verdict, load_model
 from classifier.service import (
     Client,
     WorkerConfig,

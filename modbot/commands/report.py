@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from modbot.commands.setup import age, report_file
 
@@ -62,7 +62,7 @@ def report(args) -> int:
     if isinstance(loaded, int):
         return loaded
     settings, policy = loaded
-    since = datetime.now(timezone.utc) - args.since
+    since = datetime.now(UTC) - args.since
     return run_report(settings, policy, since=since, out=args.out)
 
 

@@ -17,7 +17,7 @@ from modbot.commands.setup import (
 
 log = logging.getLogger("modbot.run")
 
-HELP = """\
+HELP = f"""\
 Look at every new post, comment and upload on the instance, classify their images and
 act by the rules. Deployment settings come from the environment: LEMMY_URL,
 LEMMY_USERNAME, LEMMY_PASSWORD, optionally PICTRS_URL and PICTRS_API_KEY (purge images
@@ -30,13 +30,13 @@ every action is decided and recorded as "planned". Refuses to start when the rul
 has a problem (run `modbot check-rules`).
 
 One process acts on a state file at a time (`run` and `sweep` without --dry-run take
-its lock, MODBOT_STATE.lock): a second one exits at once with status {locked}, naming the
+its lock, MODBOT_STATE.lock): a second one exits at once with status {LOCKED}, naming the
 one that holds it (pid, host, since when), or waits for it with --wait. A dry run
 (--dry-run, `modbot report`) takes no lock and may run beside the daemon. The lock holds
 on one host (containers sharing a volume included), not across hosts sharing a network
 filesystem. At start, the actions of an item a killed run was carrying out are finished
 (those done are not repeated; one in flight is looked up on Lemmy first).
-""".format(locked=LOCKED)
+"""
 
 
 def add_parser(subparsers) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from modbot.commands.setup import (
     INTERRUPTED,
@@ -20,7 +20,7 @@ from modbot.progress import Progress, StopOnSignal
 
 log = logging.getLogger("modbot.sweep")
 
-HELP = """\
+HELP = f"""\
 Walk the backlog: every post back to --since (default: schedule.sweep_since in the
 rules file), each post's comments, and the uploads, classify their images and act by
 the rules, as `modbot run` does for new content. Items already looked at are skipped and
@@ -32,12 +32,12 @@ Ctrl-C or SIGTERM finish the batch in hand (up to 50 items) and stop (exit statu
 and, with --all, the ETA; otherwise a progress line is logged every 30 seconds.
 
 Without --dry-run a sweep acts, so it needs the state file's lock, as `modbot run` does:
-while the daemon runs on the same state, a sweep exits at once with status {locked} (or
+while the daemon runs on the same state, a sweep exits at once with status {LOCKED} (or
 waits for it with --wait); let the daemon sweep on `schedule.sweep_cron` instead.
 
   modbot sweep --dry-run --since 30d --report backlog.html
   modbot sweep --all
-""".format(locked=LOCKED)
+"""
 
 
 def add_parser(subparsers) -> None:
@@ -87,7 +87,7 @@ def sweep(args) -> int:
         window = None
     else:
         window = args.since or policy.schedule.sweep_since
-    since = datetime.now(timezone.utc) - window if window else None
+    since = datetime.now(UTC) - window if window else None
     return run_sweep(
         settings, policy, since=since, dry_run=args.dry_run, report=args.report, lock_wait=args.wait
     )

@@ -8,9 +8,9 @@ viewer (the person behind a valid token, or None: a dropped token reads as anony
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -567,7 +567,7 @@ class LemmyApi:
         if expires is None:
             return None
         try:
-            when = datetime.fromtimestamp(expires, timezone.utc)
+            when = datetime.fromtimestamp(expires, UTC)
         except (OverflowError, OSError, ValueError):
             raise ApiError(400, "invalid_unix_time") from None
         if when <= now():

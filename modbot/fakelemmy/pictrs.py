@@ -31,7 +31,7 @@ def sniff_image(data: bytes) -> str | None:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
             return Image.MIME.get(image.format or "", None)
-    except Exception:  # noqa: BLE001 - any decode failure means "not media" to pict-rs
+    except Exception:  # any decode failure means "not media" to pict-rs
         return None
 
 
@@ -45,7 +45,7 @@ def render_thumbnail(data: bytes, size: int, fmt: str) -> tuple[bytes, str] | No
             pil_format = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}[fmt]
             (image.convert("RGB") if pil_format == "JPEG" else image).save(out, pil_format)
             return out.getvalue(), f"image/{'jpeg' if pil_format == 'JPEG' else fmt}"
-    except Exception:  # noqa: BLE001 - pict-rs answers 400 for media it cannot process
+    except Exception:  # pict-rs answers 400 for media it cannot process
         return None
 
 
