@@ -35,9 +35,9 @@ def serve(posts: int, distinct: int) -> None:
     """Child process: build and serve the instance; answer `stats` lines on stdin."""
     from datetime import timedelta
 
-    from modbot.fakelemmy import FakeLemmy, hostile
-    from modbot.fakelemmy.scenarios import standard_cast
-    from modbot.fakelemmy.state import now
+    from fakelemmy import FakeLemmy, hostile
+    from fakelemmy.scenarios import standard_cast
+    from fakelemmy.state import now
 
     with FakeLemmy(rate_limit=None, login_rate_limit=None) as lemmy:
         cast = standard_cast(lemmy)

@@ -18,11 +18,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from modbot.fakelemmy.lemmy_api import Ctx, LemmyApi, nodeinfo_routes
-from modbot.fakelemmy.params import ApiError, Body, Query
-from modbot.fakelemmy.pictrs import Pictrs, alias_of_local_url, sniff_image
-from modbot.fakelemmy.remote import RemoteEntry, RemoteWeb
-from modbot.fakelemmy.server import (
+from fakelemmy.lemmy_api import Ctx, LemmyApi, nodeinfo_routes
+from fakelemmy.params import ApiError, Body, Query
+from fakelemmy.pictrs import Pictrs, alias_of_local_url, sniff_image
+from fakelemmy.remote import RemoteEntry, RemoteWeb
+from fakelemmy.server import (
     Fault,
     Instrument,
     RateLimiter,
@@ -32,7 +32,7 @@ from modbot.fakelemmy.server import (
     Trickle,
     bind_socket,
 )
-from modbot.fakelemmy.state import (
+from fakelemmy.state import (
     Comment,
     Community,
     CommunityBan,
@@ -45,7 +45,7 @@ from modbot.fakelemmy.state import (
     Upload,
     now,
 )
-from modbot.fakelemmy.views import Views
+from fakelemmy.views import Views
 
 # Methods that never change state; GET /pictrs/image/delete/... is the one GET that does.
 READ_METHODS = ("GET", "HEAD", "OPTIONS")

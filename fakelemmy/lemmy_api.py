@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from modbot.fakelemmy.params import ApiError, Body, Query, not_found
-from modbot.fakelemmy.state import (
+from fakelemmy.params import ApiError, Body, Query, not_found
+from fakelemmy.state import (
     Comment,
     Community,
     CommunityBan,

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from modbot.fakelemmy.params import ApiError
+from fakelemmy.params import ApiError
 
 
 def _pictrs_error(status: int, msg: str, code: str) -> Response:

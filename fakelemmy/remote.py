@@ -107,7 +107,7 @@ class RemoteWeb:
     def fetch_for_proxy(self, url: str, hops: int = 10) -> bytes | None:
         """What pict-rs gets when it downloads `url` for the image proxy: image bytes, or
         None when it would fail (not on the remote host, not an image, hostile answer)."""
-        from modbot.fakelemmy.pictrs import sniff_image
+        from fakelemmy.pictrs import sniff_image
 
         for _ in range(hops):
             parts = urlsplit(url)

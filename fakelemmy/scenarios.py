@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from modbot.fakelemmy.state import Community, Person, now
+from fakelemmy.state import Community, Person, now
 
 PASSWORD = "pw"  # every cast member who can log in uses it
 

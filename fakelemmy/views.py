@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from modbot.fakelemmy.state import (
+from fakelemmy.state import (
     Comment,
     Community,
     Person,

@@ -1,6 +1,6 @@
 """`modbot demo`: the whole bot on an embedded fake instance, as a dry run.
 
-It starts the fake Lemmy + pict-rs (`modbot.fakelemmy`) on 127.0.0.1 with a realistic
+It starts the fake Lemmy + pict-rs (`fakelemmy`) on 127.0.0.1 with a realistic
 sample: posts with image links and thumbnails, markdown images in posts and comments, a
 proxied remote image, uploads (one never posted), hostile files (a truncated JPEG, a
 decompression bomb, an HTML page posing as an image, a private-network URL) and one
@@ -147,16 +147,16 @@ def _photo(name: str) -> bytes:
 
 def known_bad_image() -> bytes:
     """The stand-in for a known abusive image: generated, harmless, distinct."""
-    from modbot.fakelemmy import hostile
+    from fakelemmy import hostile
 
     return hostile.jpeg(width=320, height=240, color=(120, 20, 140))
 
 
 def populate(lemmy: Any) -> Sample:
     """The demo instance's people, communities, posts, comments and uploads."""
-    from modbot.fakelemmy import hostile
-    from modbot.fakelemmy.scenarios import standard_cast
-    from modbot.fakelemmy.state import now
+    from fakelemmy import hostile
+    from fakelemmy.scenarios import standard_cast
+    from fakelemmy.state import now
     from modbot.hashes import sha256_hex
 
     cast = standard_cast(lemmy)
@@ -234,7 +234,7 @@ def run_demo(
     force_test_model: bool = False,
     print_: Any = print,
 ) -> int:
-    from modbot.fakelemmy import FakeLemmy
+    from fakelemmy import FakeLemmy
     from modbot.pipeline import Pipeline
     from modbot.report import write_report
     from modbot.settings import Secret, Settings

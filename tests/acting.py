@@ -11,8 +11,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from modbot.fakelemmy import FakeLemmy, hostile
-from modbot.fakelemmy.scenarios import standard_cast
+from fakelemmy import FakeLemmy, hostile
+from fakelemmy.scenarios import standard_cast
 from modbot.store import Store
 
 # Every action a rule can take on a post, so each is counted.

@@ -1,7 +1,7 @@
 """Shared fixtures.
 
-- `fake_lemmy`: a started `modbot.fakelemmy.FakeLemmy` with the standard cast
-  (`modbot.fakelemmy.scenarios.standard_cast`) at `fake_lemmy.cast`: `admin`, `bot`
+- `fake_lemmy`: a started `fakelemmy.FakeLemmy` with the standard cast
+  (`fakelemmy.scenarios.standard_cast`) at `fake_lemmy.cast`: `admin`, `bot`
   ("modbot", admin + bot account, show_nsfw/show_bot_accounts off), `mod` (moderates
   both communities), `alice` (local), `bob` (bob@remote.example), communities `pics` and
   `nsfw` (NSFW). Every password is `scenarios.PASSWORD` ("pw"). No posts yet.
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from modbot.fakelemmy import FakeLemmy
-from modbot.fakelemmy.scenarios import standard_cast
+from fakelemmy import FakeLemmy
+from fakelemmy.scenarios import standard_cast
 
 DATA = Path(__file__).parent / "data"
 

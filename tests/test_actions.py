@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
+from fakelemmy.state import now
 from modbot.actions import Executor, Target
-from modbot.fakelemmy.state import now
 from modbot.lemmy import LemmyClient
 from modbot.rules import PlannedAction
 from modbot.settings import Secret

@@ -14,7 +14,7 @@ from PIL import Image
 from classifier import budget
 from classifier.budget import DecodeBudget, estimate
 from classifier.preprocess import PreprocessConfig, Unreadable, decode
-from modbot.fakelemmy import hostile
+from fakelemmy import hostile
 
 CFG = PreprocessConfig()
 GB = 1_000_000_000

@@ -330,7 +330,7 @@ def test_text_embeddings_are_cached_per_concept_version(loaded, tmp_path):
 
 
 def test_hostile_files_get_verdicts_and_never_break_a_batch(engine):
-    from modbot.fakelemmy import hostile
+    from fakelemmy import hostile
 
     names = list(hostile.ALL)
     samples = [hostile.ALL[n]() for n in names]

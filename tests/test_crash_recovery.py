@@ -11,7 +11,7 @@ import pytest
 from acting import Scenario, fake_lemmy
 from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
 
-from modbot.fakelemmy.state import iso
+from fakelemmy.state import iso
 from modbot.store import Store
 
 # Lemmy answers each action after a while: the process is killed with requests in flight.

@@ -17,7 +17,7 @@ from modbot.daemon import HEARTBEAT_CURSOR, SWEEP_REQUEST_CURSOR, Daemon, daemon
 # The daemons here are dry runs: they keep their heartbeat and sweep request apart.
 DRY_HEARTBEAT = daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
 DRY_SWEEP_REQUEST = daemon_cursor(SWEEP_REQUEST_CURSOR, dry_run=True)
-from modbot.fakelemmy.state import now
+from fakelemmy.state import now
 from modbot.store import Store, utc_iso
 
 

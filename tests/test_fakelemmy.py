@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from modbot.fakelemmy import FakeLemmy, hostile
-from modbot.fakelemmy.scenarios import PASSWORD
+from fakelemmy import FakeLemmy, hostile
+from fakelemmy.scenarios import PASSWORD
 
 
 def client(lemmy, name: str | None = None, **kwargs) -> httpx.Client:

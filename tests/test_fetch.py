@@ -5,7 +5,7 @@ Content-Length, trickle, redirect in circles, serve HTML as image/jpeg. Refusals
 private addresses are proven by a network backend that records every connection the
 fetcher attempts, and by the server counting the connections it accepts. The last
 tests run the same refusals against the fake Lemmy's remote web host, pict-rs and
-image proxy, with the hostile files from modbot.fakelemmy.hostile.
+image proxy, with the hostile files from fakelemmy.hostile.
 """
 
 import asyncio
@@ -20,8 +20,8 @@ import httpcore
 import pytest
 from PIL import Image
 
-from modbot.fakelemmy import hostile
-from modbot.fakelemmy.fake import FakeLemmy
+from fakelemmy import hostile
+from fakelemmy.fake import FakeLemmy
 from modbot.fetch import (
     BadScheme,
     BadStatus,

@@ -13,7 +13,7 @@ import sys
 from PIL import Image
 from test_pipeline import Bot, tiny, write_rules  # noqa: F401  (tiny is a fixture)
 
-from modbot.fakelemmy import hostile
+from fakelemmy import hostile
 
 UNREADABLE_RULES = """
   - name: unreadable image

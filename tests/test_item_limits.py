@@ -9,7 +9,7 @@ import re
 
 from test_pipeline import BAD, DEFAULT_RULES, Bot, sha, tiny, write_rules  # noqa: F401
 
-from modbot.fakelemmy import hostile
+from fakelemmy import hostile
 
 MB = 1024 * 1024
 

@@ -20,7 +20,7 @@ import pytest
 from test_daemon import Lines
 from test_sweep import sha, tiny_checkpoint, wait_for  # noqa: F401 (tiny_checkpoint: a fixture)
 
-from modbot.fakelemmy.state import now
+from fakelemmy.state import now
 from modbot.lemmy import LemmyClient, LemmyUnavailable
 from modbot.settings import Secret
 from modbot.source import Item

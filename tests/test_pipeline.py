@@ -22,8 +22,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from modbot.fakelemmy import hostile
-from modbot.fakelemmy.state import now
+from fakelemmy import hostile
+from fakelemmy.state import now
 from modbot.store import Store
 
 PROMPT = "a photo of a cat"

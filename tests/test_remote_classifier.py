@@ -39,7 +39,7 @@ from classifier.service import (
     hash_token,
 )
 from classifier.tiny import tiny_spec
-from modbot.fakelemmy import hostile
+from fakelemmy import hostile
 
 TOKEN = "bot-token-0123456789abcdefgh"
 BLOCK_TORCH = '''

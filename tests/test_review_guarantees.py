@@ -16,7 +16,7 @@ from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
     write_rules,
 )
 
-from modbot.fakelemmy.state import now
+from fakelemmy.state import now
 
 PURGE_IMAGE = """
   - name: known abusive image

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from modbot.fakelemmy import hostile
-from modbot.fakelemmy.state import now
+from fakelemmy import hostile
+from fakelemmy.state import now
 from modbot.store import Store
 
 BAD = "coffee"  # the photo on the known-bad list
