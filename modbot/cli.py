@@ -54,14 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     configure_logging(-1 if args.quiet else args.verbose)
-    from modbot.settings import SettingsError, load_env_file
+    from modbot.commands.setup import exit_status
+    from modbot.errors import SettingsError
+    from modbot.settings import load_env_file
 
     try:
         load_env_file(args.env_file)
     except SettingsError as exc:
         print(f"modbot: {exc}", file=sys.stderr)
         return 1
-    return int(args.func(args) or 0)
+    return exit_status(args.command, lambda: int(args.func(args) or 0))
 
 
 if __name__ == "__main__":  # pragma: no cover

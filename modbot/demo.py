@@ -27,6 +27,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from modbot.errors import DemoError
+
 __all__ = ["DEMO_REPORT_HTML", "DEMO_REPORT_JSON", "DemoError", "run_demo", "shipped_rules_path"]
 
 log = logging.getLogger("modbot.demo")
@@ -39,10 +41,6 @@ TEST_MODEL_BANNER = (
     "RANDOM weights. Its scores are meaningless; the demo shows how modbot works, not\n"
     "what the classifier would find. See README: GPU vs CPU install."
 )
-
-
-class DemoError(RuntimeError):
-    """The demo cannot run (e.g. the shipped rules.yaml is missing)."""
 
 
 @dataclass
@@ -81,8 +79,19 @@ def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Any:
     from modbot.rules import load_policy
 
     copy = workdir / "policy"
-    shutil.copytree(rules.parent / "hashes", copy / "hashes")
-    (copy / "rules.yaml").write_text(rules.read_text(encoding="utf-8"), encoding="utf-8")
+    if not rules.is_file():
+        raise DemoError(f"{rules}: no such rules file (--rules)")
+    if not (rules.parent / "hashes").is_dir():
+        raise DemoError(
+            f"{rules}: the demo needs the rules file's hashes/ folder beside it "
+            f"({rules.parent / 'hashes'} is not a folder)"
+        )
+    try:
+        shutil.copytree(rules.parent / "hashes", copy / "hashes")
+        text = rules.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DemoError(f"cannot read the demo's rules {rules}: {exc}") from None
+    (copy / "rules.yaml").write_text(text, encoding="utf-8")
     policy = load_policy(copy / "rules.yaml")
     listed = policy.hash_lists.get(KNOWN_BAD_LIST)
     if listed is None or listed.kind != "sha256":
@@ -120,6 +129,7 @@ def build_engine_for_demo(policy: Any, workdir: Path, force_test_model: bool) ->
     """Real weights if they are already on this machine (never downloaded), else the
     tiny random-weights model."""
     from classifier.model import WeightsNotFound
+    from modbot.errors import ClassifierError
     from modbot.pipeline import build_engine
 
     if not force_test_model:
@@ -127,7 +137,9 @@ def build_engine_for_demo(policy: Any, workdir: Path, force_test_model: bool) ->
         os.environ["HF_HUB_OFFLINE"] = "1"  # look in the cache only: a demo downloads nothing
         try:
             return build_engine(policy)
-        except WeightsNotFound as exc:
+        except ClassifierError as exc:
+            if not isinstance(exc.__cause__, WeightsNotFound):
+                raise
             log.debug("no real weights: %s", exc)
         finally:
             if previous is None:

@@ -40,6 +40,7 @@ import httpcore
 import httpx
 
 from modbot import __version__
+from modbot.errors import ModbotError
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class BodyBudget:
 # --- refusals --------------------------------------------------------------------
 
 
-class FetchSkipped(Exception):
+class FetchSkipped(ModbotError):
     """An image that was not downloaded; ``reason`` is a short code for the record."""
 
     reason = "skipped"

@@ -13,6 +13,8 @@ import os
 import stat
 from pathlib import Path
 
+from modbot.errors import UnusableFile
+
 __all__ = ["UnusableFile", "read_text_file"]
 
 _KINDS = (
@@ -22,14 +24,6 @@ _KINDS = (
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
 )
-
-
-class UnusableFile(Exception):
-    """The file exists but cannot be used; `line` is where, when it is about its content."""
-
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
-        self.line = line
 
 
 def _size(n: int) -> str:

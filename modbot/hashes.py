@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from modbot.errors import HashListError, ImageHashError
 from modbot.files import read_text_file
 
 Kind = Literal["sha256", "phash"]
@@ -37,18 +38,6 @@ MAX_PROBLEMS = 20  # per list file
 MAX_LIST_BYTES = 100_000_000
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
-
-
-class HashListError(ValueError):
-    """A hash-list file that cannot be used. `.problems` is `[(file, line, message)]`."""
-
-    def __init__(self, problems: list[tuple[str, int, str]]):
-        self.problems = problems
-        super().__init__("\n".join(f"{f}:{line}: {msg}" for f, line, msg in problems))
-
-
-class ImageHashError(ValueError):
-    """The bytes could not be decoded as an image, so there is no perceptual hash."""
 
 
 def sha256_hex(data: bytes) -> str:

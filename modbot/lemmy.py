@@ -32,6 +32,13 @@ import httpcore
 import httpx
 
 from modbot import __version__
+from modbot.errors import (
+    LemmyBadAnswer,
+    LemmyError,
+    LemmyLoginError,
+    LemmyUnavailable,
+    ReadOnlyError,
+)
 from modbot.settings import Secret
 
 __all__ = [
@@ -64,33 +71,6 @@ logging.getLogger("httpx").addFilter(_HideDeleteTokens())
 
 USER_AGENT = f"modbot/{__version__} (Lemmy automoderator)"
 API = "/api/v3"
-
-
-class LemmyError(Exception):
-    """Lemmy refused a request. ``error`` is Lemmy's snake_case code (``not_an_admin``...)."""
-
-    def __init__(self, message: str, *, status: int | None = None, error: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.error = error
-
-
-class LemmyLoginError(LemmyError):
-    """The bot could not log in (wrong LEMMY_USERNAME/LEMMY_PASSWORD, or login rate-limited)."""
-
-
-class LemmyUnavailable(LemmyError):
-    """Lemmy kept failing (5xx, timeouts, rate limit) after every retry."""
-
-
-class LemmyBadAnswer(LemmyUnavailable):
-    """Lemmy (or a proxy in front of it) answered something Lemmy never sends: not JSON,
-    an HTML page with status 200, a listing that is not a list. Passing, like a 502:
-    the cycle fails with this message and the next one tries again."""
-
-
-class ReadOnlyError(RuntimeError):
-    """A mutating call was attempted on a read-only (dry-run) client: a bug, never sent."""
 
 
 class _Transient(Exception):

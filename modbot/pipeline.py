@@ -1213,8 +1213,19 @@ def _host_port(url: str | None) -> str | None:
 def build_engine(policy: Any, classifier_token: Secret | None = None) -> Any:
     """The classifier the policy's ``classifier:`` and ``concepts:`` describe: a local
     ``Engine``, or with ``classifier.remote`` a ``RemoteEngine`` (no model loaded here;
-    ``classifier_token``: the workers' token, from $MODBOT_CLASSIFIER_TOKEN). A worker refusing the token raises
-    ``WorkerRefused`` (a ``ModelError``): the command says so and stops."""
+    ``classifier_token``: the workers' token, from $MODBOT_CLASSIFIER_TOKEN). A worker
+    refusing the token, or weights that are not there, raise ``ClassifierError`` (its
+    cause the ``classifier.ModelError``): the command says so and stops."""
+    from classifier.model import ModelError
+    from modbot.errors import ClassifierError
+
+    try:
+        return _build_engine(policy, classifier_token)
+    except ModelError as exc:
+        raise ClassifierError(f"the classifier cannot start: {exc}") from exc
+
+
+def _build_engine(policy: Any, classifier_token: Secret | None) -> Any:
     from classifier.concepts import ConceptSet, CustomConcept
 
     c = policy.classifier

@@ -39,7 +39,7 @@ from modbot.durations import (
     parse_number_comparison,
     parse_size,
 )
-from modbot.files import UnusableFile
+from modbot.errors import PolicyError, Problem, UnusableFile
 from modbot.hashes import HashList, HashListError
 
 BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
@@ -91,33 +91,6 @@ _CONCEPT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 # --- problems -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong (or, with `warning=True`, worth knowing) in a policy file."""
-
-    file: str
-    line: int
-    message: str
-    warning: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {'warning: ' if self.warning else ''}{self.message}"
-
-
-class PolicyError(Exception):
-    """The policy file is not valid; `.problems` lists each as `FILE:LINE: message`."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = [p for p in problems if not p.warning]
-        self.warnings = [p for p in problems if p.warning]
-        n = len(self.problems)
-        lines = "\n".join(str(p) for p in self.problems)
-        super().__init__(
-            f"{n} problem{'s' * (n != 1)} in the policy file:\n{lines}\n"
-            "Fix them and check with `modbot check-rules FILE`."
-        )
 
 
 def suggest(word: Any, choices: Any) -> str:

@@ -22,6 +22,8 @@ from string import Template
 from typing import Any
 from urllib.parse import urlsplit
 
+from modbot.errors import ReportError
+
 __all__ = ["ReportError", "build_summary", "render_html", "render_json", "write_report"]
 
 TEST_MODEL_WARNING = (
@@ -30,10 +32,6 @@ TEST_MODEL_WARNING = (
 )
 DRY_RUN_NOTE = "Nothing was changed on the instance; the actions are what the bot would do."
 DESTRUCTIVE = frozenset({"remove", "purge_item", "purge_image", "ban"})
-
-
-class ReportError(ValueError):
-    """The report cannot be written as asked (e.g. an unknown file extension)."""
 
 
 # --------------------------------------------------------------------------- summary

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from modbot.durations import format_duration
+from modbot.errors import PolicyError, Problem
 from modbot.files import UnusableFile, read_text_file
 from modbot.hashes import HashList, ImageHashError, perceptual_hash
 from modbot.markdown import inert
@@ -34,8 +35,6 @@ from modbot.policy import (
     ExemptSettings,
     FetchSettings,
     LemmySettings,
-    PolicyError,
-    Problem,
     Rule,
     SafetyValveSettings,
     ScheduleSettings,

@@ -18,6 +18,8 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modbot.errors import SettingsError
+
 __all__ = ["ENV_FILE_VAR", "Secret", "Settings", "SettingsError", "load_env_file", "read_env_file"]
 
 log = logging.getLogger(__name__)
@@ -28,10 +30,6 @@ DEFAULT_ENV_FILE = ".env"
 # Worth a warning when a file holding one of them can be read by every user.
 SECRET_VARS = ("LEMMY_PASSWORD", "PICTRS_API_KEY")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-class SettingsError(ValueError):
-    """A required setting is missing or malformed; the message says which and how to fix it."""
 
 
 class Secret:

@@ -25,19 +25,13 @@ import sys
 import time
 from pathlib import Path
 
+from modbot.errors import StateLocked
+
 __all__ = ["StateLock", "StateLocked", "lock_path"]
 
 log = logging.getLogger(__name__)
 
 POLL = 0.5  # seconds between tries while waiting
-
-
-class StateLocked(Exception):
-    """Another process acts on this state file. ``holder``: what it wrote about itself."""
-
-    def __init__(self, message: str, holder: dict | None) -> None:
-        super().__init__(message)
-        self.holder = holder
 
 
 def lock_path(state_path: str | Path) -> Path:

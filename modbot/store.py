@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from modbot.errors import StateError
+
 __all__ = ["DESTRUCTIVE_KINDS", "SENDING", "Claim", "StateError", "Store", "utc_iso"]
 
 # Actions the safety valve counts: they remove content or people.
@@ -75,10 +77,6 @@ def utc_iso(moment: datetime | None = None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class StateError(Exception):
-    """The state file cannot be used; the message names it and says what to do."""
 
 
 @dataclass(frozen=True)

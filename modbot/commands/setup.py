@@ -16,8 +16,12 @@ from typing import Any
 
 log = logging.getLogger("modbot.config")
 
-INTERRUPTED = 130  # like a shell's exit status after Ctrl-C
+# Exit statuses, the same for every command (`modbot COMMAND --help` says which apply).
+OK = 0
+FAILED = 1  # a failure the message explains: configuration, state file, Lemmy, classifier
+USAGE = 2  # argparse's own: the command line itself is wrong
 LOCKED = 75  # EX_TEMPFAIL: another process acts on this state; try again later
+INTERRUPTED = 130  # like a shell's exit status after Ctrl-C
 
 
 def age(text: str) -> timedelta:
@@ -107,25 +111,25 @@ def write_run_report(
 
 
 def exit_status(command: str, work: Callable[[], int]) -> int:
-    """Run a command's work; a classifier that cannot load, a Lemmy that refuses or a
-    state file that cannot be used ends it with exit status 1 and one line saying why,
-    instead of a traceback; another process acting on the state, with ``LOCKED``."""
+    """Run a command's work and map what ends it to the exit status, in one place: every
+    error modbot expects (``modbot.errors.ModbotError``: configuration, state file,
+    Lemmy, classifier, report) ends it with ``FAILED`` and one line saying why, never a
+    traceback; another process acting on the state with ``LOCKED``; Ctrl-C with
+    ``INTERRUPTED``."""
     import sqlite3
 
     from classifier.model import ModelError
-    from modbot.lemmy import LemmyError
-    from modbot.statelock import StateLocked
-    from modbot.store import StateError
+    from modbot.errors import ModbotError, StateLocked
 
     try:
         return work()
     except StateLocked as exc:
         print(f"modbot {command}: {exc}", file=sys.stderr)
         return LOCKED
-    except ModelError as exc:
-        print(f"modbot {command}: the classifier cannot start: {exc}", file=sys.stderr)
-    except (LemmyError, StateError) as exc:
+    except ModbotError as exc:
         print(f"modbot {command}: {exc}", file=sys.stderr)
+    except ModelError as exc:  # one that did not come through the pipeline's seam
+        print(f"modbot {command}: the classifier cannot start: {exc}", file=sys.stderr)
     except KeyboardInterrupt:  # Ctrl-C before the command handles it (e.g. in --wait)
         print(f"modbot {command}: interrupted", file=sys.stderr)
         return INTERRUPTED
@@ -133,7 +137,7 @@ def exit_status(command: str, work: Callable[[], int]) -> int:
         from modbot.store import database_problem
 
         print(f"modbot {command}: {database_problem(state_path(), exc)}", file=sys.stderr)
-    return 1
+    return FAILED
 
 
 def state_path() -> str:
