@@ -30,8 +30,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
+from modbot.errors import LemmyError, LemmyUnavailable
+from modbot.lemmy.api import LemmyApi
 from modbot.markdown import inert
+from modbot.model import Item
 from modbot.store import DESTRUCTIVE_KINDS, SENDING, Store, utc_iso
 
 __all__ = ["Executor", "Outcome", "Target"]
@@ -116,7 +118,7 @@ class _Notice:
 class Executor:
     """Runs planned actions for one run (``run_id``) of the bot."""
 
-    client: LemmyClient
+    client: LemmyApi
     store: Store
     run_id: str
     dry_run: bool
@@ -486,10 +488,9 @@ class Executor:
             alias = t.image_alias
 
             def purge() -> None:
-                answer = self.client.purge_image_alias(alias)
                 # pict-rs purged the file, so every alias of it: purging those again
                 # would be a repeat (and count against the safety valve).
-                for other in (answer or {}).get("aliases") or []:
+                for other in self.client.purge_file(alias):
                     if other != alias:
                         self.store.record_action(
                             "purge_image",
@@ -570,9 +571,9 @@ class Executor:
                 )
 
             def verify(row: dict) -> bool | None:
-                # The item's view says whether its author is banned from its community.
-                view = self._read_item(t)
-                return None if view is None else bool(view.get("creator_banned_from_community"))
+                # The item says whether its author is banned from its community.
+                item = self._read_item(t)
+                return None if item is None else item.author_banned_from_community
         else:
             key = f"site:person:{person}"
             describe = f"ban {t.author_name or person} from the site {length}{data}"
@@ -581,10 +582,10 @@ class Executor:
                 self.client.ban_site(person, reason, expires=expires, remove_data=remove_data)
 
             def verify(row: dict) -> bool | None:
-                who = self.client.get_person(person)["person"]
-                ends = _epoch(who.get("ban_expires"))
+                who = self.client.person(person)
+                ends = who.ban_expires.timestamp() if who.ban_expires else None
                 # A ban that ran out before the claim is the old one, not this one.
-                return bool(who.get("banned")) and (
+                return who.banned and (
                     ends is None if expires is None else ends is not None and ends > row["done_at"]
                 )
 
@@ -651,13 +652,13 @@ class Executor:
 
     # ------------------------------------------------------------------ did it happen?
     # Asked only for an action a killed process was sending (see ``_settle``).
-    def _read_item(self, t: Target) -> dict | None:
-        """The item's view read by id, or None when Lemmy no longer has it (purged)."""
+    def _read_item(self, t: Target) -> Item | None:
+        """The item read by id, or None when Lemmy no longer has it (purged)."""
         try:
             if t.kind == "post":
-                return self.client.get_post(int(t.id))
+                return self.client.post(int(t.id))
             if t.kind == "comment":
-                return self.client.get_comment(int(t.id))
+                return self.client.comment(int(t.id))
         except LemmyUnavailable:
             raise
         except LemmyError as exc:
@@ -667,16 +668,12 @@ class Executor:
         raise LemmyError(f"{t.kind} {t.id} cannot be read by id")
 
     def _item_removed(self, t: Target) -> bool:
-        view = self._read_item(t)
+        item = self._read_item(t)
         # Gone altogether (purged) leaves nothing to remove.
-        return view is None or bool((view.get(t.kind) or {}).get("removed"))
+        return item is None or item.removed
 
     def _reported(self, t: Target) -> bool:
-        reports = self.client.reports_of(t.kind, int(t.id))
-        return any(
-            (r.get(f"{t.kind}_report") or {}).get("creator_id") == self.bot_person_id
-            for r in reports
-        )
+        return self.bot_person_id in self.client.reporters(t.kind, int(t.id))
 
     def _message_sent(self, row: dict) -> bool | None:
         """Whether the bot's sent messages hold the marker this notice was claimed with."""
@@ -685,26 +682,13 @@ class Executor:
             return None
         marker = f"(modbot message {detail[len(_MESSAGE) :]})"
         for page in range(1, 21):  # newest first; the claim is recent
-            messages = self.client.sent_private_messages(self.bot_person_id, page=page)
+            messages = self.client.sent_messages(self.bot_person_id, page)
             for m in messages:
-                pm = m.get("private_message") or {}
-                if marker in (pm.get("content") or ""):
+                if marker in m.content:
                     return True
-                published = _epoch(pm.get("published"))
-                if published is not None and published < row["done_at"] - 600:
+                if m.published is not None and m.published.timestamp() < row["done_at"] - 600:
                     return False
             if len(messages) < 50:
                 return False
         return None
 
-
-def _epoch(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()

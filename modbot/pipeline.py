@@ -43,11 +43,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from modbot.actions import DONE, Executor, Outcome, Target
+from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.fetch import DEFAULT_PORTS
-from modbot.images import ImageRef, image_refs, site_emoji_urls, upload_ref
-from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
+from modbot.images import ImageRef, image_refs
+from modbot.lemmy import LemmyApi, connect
+from modbot.model import Item, SiteInfo
 from modbot.settings import Secret, Settings
-from modbot.source import Item, Source, parse_time
+from modbot.source import Source
 from modbot.statelock import StateLock
 from modbot.store import Store, utc_iso
 
@@ -225,12 +227,6 @@ class _Download:
         self.fetched.set_result(None)
 
 
-def _community_ref(community: dict) -> str:
-    host = urlsplit(community.get("actor_id") or "").hostname or ""
-    name = community.get("name") or ""
-    return f"{name}@{host}" if host else name
-
-
 class Pipeline:
     """The whole bot for one instance. ``close()`` when done (or use ``with``)."""
 
@@ -242,7 +238,7 @@ class Pipeline:
         dry_run: bool,
         run_id: str | None = None,
         engine: Any = None,
-        client: LemmyClient | None = None,
+        client: LemmyApi | None = None,
         store: Store | None = None,
         remember_seen: bool = True,
         deep_every: timedelta = DEFAULT_DEEP_EVERY,
@@ -268,12 +264,8 @@ class Pipeline:
                     self.store.close()
                 raise
         lemmy = policy.lemmy
-        self.client = client or LemmyClient(
-            settings.lemmy_url,
-            settings.username,
-            settings.password,
-            pictrs_url=settings.pictrs_url,
-            pictrs_api_key=settings.pictrs_api_key,
+        self.client = client or connect(
+            settings,
             requests_per_minute=lemmy.requests_per_minute,
             timeout=lemmy.timeout.total_seconds(),
             read_only=dry_run,
@@ -360,22 +352,21 @@ class Pipeline:
         every ``session_check_every``, check the login is still alive."""
         if self._started:
             if time.monotonic() - self._last_session_check >= self._session_check_every:
-                site = self.client.ensure_session()
+                site = self.client.check_session()
                 self._last_session_check = time.monotonic()
-                self.executor.admin_ids = {a["person"]["id"] for a in site.get("admins") or []}
+                self.executor.admin_ids = set(site.admin_ids)
             return
-        site = self.client.ensure_session()
+        site = self.client.check_session()
         self._last_session_check = time.monotonic()
-        version = str(site.get("version") or "")
+        version = site.version
         if version and not version.startswith("0."):
             self._warn(
                 f"Lemmy {version}: modbot speaks API v3 (Lemmy 0.19); from 1.0 the "
                 "v3 API has no remove, purge or ban, so actions will fail"
             )
         # Content links to the instance by its public URL, which LEMMY_URL need not be.
-        site_actor = ((site.get("site_view") or {}).get("site") or {}).get("actor_id")
-        self.public_url = (site_actor or self.settings.lemmy_url).rstrip("/")
-        self._emojis = site_emoji_urls(site)
+        self.public_url = (site.public_url or self.settings.lemmy_url).rstrip("/")
+        self._emojis = site.custom_emoji_urls
         self._check_account(site)
         self._started = True
 
@@ -383,13 +374,13 @@ class Pipeline:
         log.warning("%s", message)
         self.warnings.append(message)
 
-    def _check_account(self, site: dict) -> None:
-        my = site["my_user"]
-        local_user = my["local_user_view"]["local_user"]
-        person = my["local_user_view"]["person"]
-        self.executor.bot_person_id = person.get("id")
-        self.executor.admin_ids = {a["person"]["id"] for a in site.get("admins") or []}
-        admin = bool(local_user.get("admin"))
+    def _check_account(self, site: SiteInfo) -> None:
+        account = site.account
+        if account is None:  # check_session logs in again first: not seen in practice
+            raise LemmyLoginError("Lemmy answers as for an anonymous visitor")
+        self.executor.bot_person_id = account.person_id
+        self.executor.admin_ids = set(site.admin_ids)
+        admin = account.admin
         self.source.uploads = admin
         if not admin:
             self._warn(
@@ -400,10 +391,10 @@ class Pipeline:
         hiding = {
             k: False
             for k in ("show_nsfw", "show_bot_accounts", "show_read_posts")
-            if not local_user.get(k)
+            if not getattr(account, k)
         }
-        all_languages = [lang["id"] for lang in site.get("all_languages") or []]
-        mine = set(my.get("discussion_languages") or [])
+        all_languages = list(site.all_languages)
+        mine = set(account.discussion_languages)
         languages_hidden = bool(all_languages) and bool(mine) and not set(all_languages) <= mine
         if not hiding and not languages_hidden:
             return
@@ -418,7 +409,7 @@ class Pipeline:
                 "--dry-run fixes these settings on the bot's own account."
             )
             return
-        change: dict[str, Any] = {k: True for k in hiding}
+        change: dict[str, bool | list[int]] = dict.fromkeys(hiding, True)
         if languages_hidden:
             change["discussion_languages"] = all_languages
         try:
@@ -462,8 +453,8 @@ class Pipeline:
         self.start()
         total = None
         if since is None:
-            counts = (self.client.site().get("site_view") or {}).get("counts") or {}
-            total = (counts.get("posts") or 0) + (counts.get("comments") or 0) or None
+            site = self.client.site_info()
+            total = (site.posts + site.comments) or None
         return self._run(
             lambda: self.source.backlog(since), stop=stop, progress=progress, total=total
         )
@@ -643,7 +634,7 @@ class Pipeline:
         items = []
         for post_id in ids:
             try:
-                item = Item.from_post(self.client.get_post(post_id))
+                item = self.client.post(post_id)
                 if item.problem:  # recorded as skipped; its id may not be readable
                     self._set_retry("post", post_id, False)
                 items.append(item)
@@ -693,12 +684,7 @@ class Pipeline:
         if problem is None:
             url = self.public_url
             try:
-                if item.kind == "upload":
-                    refs = [upload_ref(item.view, instance_url=url)]
-                else:
-                    refs = image_refs(
-                        item.view, kind=item.kind, instance_url=url, custom_emoji_urls=self._emojis
-                    )
+                refs = image_refs(item, instance_url=url, custom_emoji_urls=self._emojis)
                 return [_Image(ref) for ref in refs]
             except (KeyError, TypeError, ValueError) as exc:
                 problem = f"its images could not be read ({type(exc).__name__}: {exc})"
@@ -1024,7 +1010,7 @@ class Pipeline:
                 continue
             log.warning("%s: run %s stopped while acting on it; carrying on", key, run_id)
             meta = entry["item"]
-            item = Item(meta["kind"], meta["id"], None, meta.get("updated") or "", {})
+            item = Item(meta["kind"], meta["id"], None, meta.get("updated") or "")
             records = json.loads(json.dumps(entry["records"]))
             runs = list(entry.get("runs") or [run_id])
             if self.run_id not in runs:  # should this run die too, the next knows it acted
@@ -1053,9 +1039,7 @@ class Pipeline:
                 self._commit(item, records, stats)
 
     def _record(self, item: Item, img: _Image) -> dict:
-        v = item.view
-        community = v.get("community") or {}
-        creator = v.get("creator") or v.get("person") or {}
+        community, creator = item.community, item.author
         url = self._permalink(item, img)
         verdict = img.verdict or {}
         return {
@@ -1066,10 +1050,10 @@ class Pipeline:
                 "kind": item.kind,
                 "id": item.id,
                 "url": url,
-                "community": _community_ref(community) if community else None,
-                "community_nsfw": community.get("nsfw") if community else None,
-                "author": creator.get("actor_id"),
-                "author_id": creator.get("id"),
+                "community": community.ref if community else None,
+                "community_nsfw": community.nsfw if community else None,
+                "author": creator.actor_id if creator else None,
+                "author_id": creator.id if creator else None,
             },
             "image": None
             if img.ref is None
@@ -1094,25 +1078,22 @@ class Pipeline:
     def _subject(self, item: Item, img: _Image) -> Any:
         from modbot.rules import Subject
 
-        v = item.view
-        community = v.get("community") or {}
-        creator = v.get("creator") or v.get("person") or {}
+        community, creator = item.community, item.author
         verdict = img.verdict or {}
-        author_id = creator.get("id")
-        own = (v.get(item.kind) or {}) if item.kind in ("post", "comment") else {}
+        author_id = creator.id if creator else None
         return Subject(
             item_kind=item.kind,
             found_in=img.ref.location,
-            item_local=own.get("local") if own else True,
-            community_name=_community_ref(community) if community else None,
-            community_nsfw=community.get("nsfw"),
-            community_local=community.get("local"),
-            author_actor_id=creator.get("actor_id"),
-            author_local=creator.get("local"),
-            author_bot=creator.get("bot_account"),
-            author_published=parse_time(creator.get("published")),
-            author_is_moderator=bool(v.get("creator_is_moderator")),
-            author_is_admin=bool(v.get("creator_is_admin")) or author_id in self.executor.admin_ids,
+            item_local=item.local,
+            community_name=community.ref if community else None,
+            community_nsfw=community.nsfw if community else None,
+            community_local=community.local if community else None,
+            author_actor_id=creator.actor_id if creator else None,
+            author_local=creator.local if creator else None,
+            author_bot=creator.bot_account if creator else None,
+            author_published=creator.published if creator else None,
+            author_is_moderator=item.author_is_moderator,
+            author_is_admin=item.author_is_admin or author_id in self.executor.admin_ids,
             labels=tuple(verdict.get("labels") or ()),
             scores=dict(verdict.get("scores") or {}),
             unreadable=verdict.get("unreadable"),
@@ -1130,22 +1111,20 @@ class Pipeline:
         return f"{self.public_url}/{item.kind}/{item.id}"
 
     def _target(self, item: Item, img: _Image) -> Target:
-        v = item.view
-        creator = v.get("creator") or v.get("person") or {}
-        community = v.get("community") or {}
+        creator, community = item.author, item.community
         return Target(
             kind=item.kind,
             id=item.id,
             url=self._permalink(item, img),
-            author_id=creator.get("id"),
-            author_name=creator.get("actor_id") or creator.get("name") or "",
-            author_is_admin=bool(v.get("creator_is_admin")),
-            community_id=community.get("id"),
+            author_id=creator.id if creator else None,
+            author_name=(creator.actor_id or creator.name or "") if creator else "",
+            author_is_admin=item.author_is_admin,
+            community_id=community.id if community else None,
             image_alias=img.ref.alias,
             image_url=img.ref.url,
             image_original_url=img.ref.original_url,
             image_sha256=img.sha256,
-            delete_token=(v.get("local_image") or {}).get("pictrs_delete_token"),
+            delete_token=item.upload.delete_token if item.upload else None,
         )
 
 

@@ -22,8 +22,9 @@ from test_sweep import sha, tiny_checkpoint, wait_for  # noqa: F401 (tiny_checkp
 
 from fakelemmy.state import now
 from modbot.lemmy import LemmyClient, LemmyUnavailable
+from modbot.lemmy.views_v3 import comment_item, post_item, upload_item
+from modbot.model import Item
 from modbot.settings import Secret
-from modbot.source import Item
 from modbot.store import Store
 
 BAD = "coffee"  # on the known-bad list
@@ -197,9 +198,9 @@ def test_what_an_item_needs_and_what_it_may_lack():
         "creator": {"id": 7},
         "community": {"id": 2},
     }
-    item = Item.from_post(post)
+    item = post_item(post)
     assert item.problem is None and item.id == 3 and item.updated == "2026-01-01T00:00:00Z"
-    assert Item.from_post({**post, "counts": None, "creator_is_admin": None}).problem is None
+    assert post_item({**post, "counts": None, "creator_is_admin": None}).problem is None
     for change, problem in [
         ({"creator": None}, "`creator` is missing"),
         ({"community": {"name": "pics"}}, "`community.id` is missing"),
@@ -217,15 +218,17 @@ def test_what_an_item_needs_and_what_it_may_lack():
         ),
         ({"creator_is_admin": "no"}, '`creator_is_admin` is "no", not true or false'),
     ]:
-        broken = Item.from_post({**post, **change})
-        assert broken.problem == problem and broken.view == {}
-    upload = Item.from_upload({"local_image": {"pictrs_alias": "a.jpg"}, "person": {"id": 1}})
+        broken = post_item({**post, **change})
+        # a malformed item keeps nothing of what Lemmy sent but what names it
+        assert broken.problem == problem
+        assert broken == Item(broken.kind, broken.id, broken.published, broken.updated, problem)
+    upload = upload_item({"local_image": {"pictrs_alias": "a.jpg"}, "person": {"id": 1}})
     assert upload.problem == "`local_image.published` is missing" and upload.id == "a.jpg"
-    assert Item.from_comment([1, 2]).problem == "the comment is a list, not an object"
+    assert comment_item([1, 2]).problem == "the comment is a list, not an object"
     # the same broken view is the same item; an id-less one is named by its content
-    again = Item.from_post({**post, "creator": None})
-    assert again.key == Item.from_post({**post, "creator": None}).key == "post:3"
-    nameless = Item.from_post({"post": {}})
+    again = post_item({**post, "creator": None})
+    assert again.key == post_item({**post, "creator": None}).key == "post:3"
+    nameless = post_item({"post": {}})
     assert str(nameless.id).startswith("malformed-") and nameless.updated.startswith("malformed:")
 
 
