@@ -331,7 +331,7 @@ def main() -> int:
     import logging
 
     from classifier.tiny import write_random_checkpoint
-    from modbot.durations import parse_size
+    from modbot.config.units import parse_size
 
     logging.basicConfig(level=logging.WARNING)
     budget = parse_size(args.decode_memory) if args.decode_memory else 1_000_000_000

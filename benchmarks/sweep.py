@@ -118,9 +118,9 @@ rules:
 
 def bench(posts: int, distinct: int) -> dict:
     from classifier.tiny import write_random_checkpoint
+    from modbot.config.policy import load_policy
+    from modbot.config.settings import Secret, Settings
     from modbot.pipeline import Pipeline
-    from modbot.rules import load_policy
-    from modbot.settings import Secret, Settings
     from modbot.store import Store
 
     child = subprocess.Popen(

@@ -195,6 +195,16 @@ class Engine:
         await self._slots.acquire_async()
         return await asyncio.wrap_future(self._submit(data))
 
+    async def ready(self) -> str:
+        """The concept version (known from the start: the model is loaded here). A remote
+        engine's is learnt from its first worker; callers of either await this."""
+        return self.concept_version
+
+    @property
+    def random_weights(self) -> bool:
+        """The model has random weights (tests, demos): its verdicts mean nothing."""
+        return self.loaded.random_weights
+
     def submit(self, data: bytes) -> Future:
         """Thread API: blocks while the queue is full, returns a Future of the Verdict."""
         self._slots.acquire()

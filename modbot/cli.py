@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(-1 if args.quiet else args.verbose)
     from modbot.commands.setup import exit_status
+    from modbot.config.settings import load_env_file
     from modbot.errors import SettingsError
-    from modbot.settings import load_env_file
 
     try:
         load_env_file(args.env_file)

@@ -313,6 +313,6 @@ def _seconds(value: timedelta) -> str:
 def _describe(window: timedelta | None) -> str:
     if window is None:
         return "over everything"
-    from modbot.durations import format_duration
+    from modbot.config.units import format_duration
 
     return format_duration(window)

@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from modbot.config.policy import Policy
 from modbot.errors import DemoError
 
 __all__ = ["DEMO_REPORT_HTML", "DEMO_REPORT_JSON", "DemoError", "run_demo", "shipped_rules_path"]
@@ -73,10 +74,10 @@ def shipped_rules_path() -> Path:
     )
 
 
-def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Any:
+def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Policy:
     """The shipped policy, with the demo image added to a copy of its known-bad list, and
     the fake instance's "remote web" host allowed (it lives on 127.0.0.1)."""
-    from modbot.rules import load_policy
+    from modbot.config.policy import load_policy
 
     copy = workdir / "policy"
     if not rules.is_file():
@@ -102,35 +103,37 @@ def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Any:
         f.write(f"\n{known_bad}  # modbot demo: a generated image standing in for a known one\n")
     policy = load_policy(copy / "rules.yaml")
     remote = lemmy.remote_url.split("//", 1)[1]
-    policy.fetch = policy.fetch.model_copy(
-        update={"allow_hosts": [*policy.fetch.allow_hosts, remote]}
+    return policy.replace(
+        fetch=policy.fetch.model_copy(update={"allow_hosts": [*policy.fetch.allow_hosts, remote]}),
+        # The fake instance is local: no need to pace requests as for a real one.
+        lemmy=policy.lemmy.model_copy(update={"requests_per_minute": 60_000}),
     )
-    # The fake instance is local: no need to pace requests as for a real one.
-    policy.lemmy = policy.lemmy.model_copy(update={"requests_per_minute": 60_000})
-    return policy
 
 
-def use_test_model(policy: Any, workdir: Path) -> None:
+def test_model_policy(policy: Policy, workdir: Path) -> Policy:
+    """The policy with the tiny random-weights model as its classifier."""
     from classifier.tiny import TINY_MODEL, write_random_checkpoint
 
     checkpoint = write_random_checkpoint(workdir / "modbot-tiny-random.safetensors")
-    policy.classifier = policy.classifier.model_copy(
-        update={
-            "model": TINY_MODEL,
-            "pretrained": None,
-            "checkpoint": str(checkpoint),
-            "device": "cpu",
-            "allow_random_weights": True,
-        }
+    return policy.replace(
+        classifier=policy.classifier.model_copy(
+            update={
+                "model": TINY_MODEL,
+                "pretrained": None,
+                "checkpoint": str(checkpoint),
+                "device": "cpu",
+                "allow_random_weights": True,
+            }
+        )
     )
 
 
-def build_engine_for_demo(policy: Any, workdir: Path, force_test_model: bool) -> Any:
+def build_engine_for_demo(policy: Policy, workdir: Path, force_test_model: bool) -> Any:
     """Real weights if they are already on this machine (never downloaded), else the
     tiny random-weights model."""
     from classifier.model import WeightsNotFound
+    from modbot.classify import build_engine
     from modbot.errors import ClassifierError
-    from modbot.pipeline import build_engine
 
     if not force_test_model:
         previous = os.environ.get("HF_HUB_OFFLINE")
@@ -146,8 +149,7 @@ def build_engine_for_demo(policy: Any, workdir: Path, force_test_model: bool) ->
                 os.environ.pop("HF_HUB_OFFLINE", None)
             else:
                 os.environ["HF_HUB_OFFLINE"] = previous
-    use_test_model(policy, workdir)
-    return build_engine(policy)
+    return build_engine(test_model_policy(policy, workdir))
 
 
 # ---------------------------------------------------------------------- the sample
@@ -247,9 +249,9 @@ def run_demo(
     print_: Any = print,
 ) -> int:
     from fakelemmy import FakeLemmy
+    from modbot.config.settings import Secret, Settings
     from modbot.pipeline import Pipeline
     from modbot.report import write_report
-    from modbot.settings import Secret, Settings
     from modbot.store import Store
 
     out_dir = Path(out_dir or Path.cwd()).resolve()

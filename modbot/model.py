@@ -10,12 +10,21 @@ what was wrong and nothing else about it is known (no author, no community, no c
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
+    "Decision",
+    "ItemImage",
+    "RecordedImage",
+    "RecordedItem",
+    "CycleStats",
+    "ActionOutcome",
+    "PlannedAction",
+    "Target",
     "SIGNIFICANCE",
     "VIDEO_EXTENSIONS",
     "VIDEO_STILL_QUERY",
@@ -227,3 +236,263 @@ class ImageRef:
             return (self.original_url, self.url)
         return (self.url,)
 
+
+@dataclass
+class ItemImage:
+    """One image of an item on its way through the cycle (``ref`` None: no image, the
+    item itself could not be read; ``skipped`` says why)."""
+
+    ref: ImageRef | None
+    sha256: str | None = None
+    data: bytes | None = None
+    verdict: dict[str, Any] | None = None  # Verdict.to_dict(), as cached
+    hashes: dict[str, str] = field(default_factory=dict)  # those the hash lists need
+    skipped: str | None = None  # reason code
+    skipped_detail: str = ""
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """One action a rule decided. `kind` is a key of the action table
+    (``modbot.actions.kinds.ACTIONS``); `reason` has its placeholders filled; `params`
+    (ban only): scope ("site" | "community"), duration_seconds (None = permanent),
+    remove_data, community."""
+
+    kind: str
+    reason: str | None
+    params: dict[str, Any]
+    rule: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an item's actions act on."""
+
+    kind: str  # post | comment | upload
+    id: int | str
+    url: str | None = ""
+    author_id: int | None = None
+    author_name: str = ""
+    author_is_admin: bool = False
+    community_id: int | None = None
+    image_alias: str | None = None  # local pict-rs alias of the image
+    image_url: str = ""
+    image_original_url: str | None = None  # behind an image_proxy URL
+    image_sha256: str | None = None
+    delete_token: str | None = None  # an upload's pict-rs delete token
+    file_exempt: str | None = None  # why the file must be spared: an exempt item shows it
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass
+class ActionOutcome:
+    """One action of a decision as the audit records it."""
+
+    action: str
+    status: str  # planned | done | failed | skipped | covered | not_possible | queued
+    detail: str = ""
+    retry: bool = False  # failed for a passing reason: look at the item again next cycle
+    valve: bool = False  # held back by the safety valve
+    done_at: float | None = None  # when it was sent (done), as the store recorded it
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action, "status": self.status, "detail": self.detail}
+        if self.done_at is not None:
+            out["done_at"] = utc_iso(datetime.fromtimestamp(self.done_at, UTC))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ActionOutcome:
+        done_at = parse_time(data.get("done_at"))
+        return cls(
+            data["action"],
+            data["status"],
+            data.get("detail", ""),
+            done_at=None if done_at is None else done_at.timestamp(),
+        )
+
+
+# --- a cycle ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CycleStats:
+    """What one poll or sweep did (the daemon logs ``summary()`` once a cycle)."""
+
+    items_seen: int = 0
+    images_found: int = 0
+    images_classified: int = 0
+    cache_hits: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # by reason
+    actions: Counter[str] = field(default_factory=Counter)  # by "kind:status"
+    decisions: int = 0
+    requests: int = 0  # Lemmy API requests (logins and retries included)
+    # the most memory held at once during the cycle, and the budget: (peak, total) bytes
+    decode_memory: tuple[int, int] = (0, 0)  # decoding images (classifier.decode_memory)
+    download_memory: tuple[int, int] = (0, 0)  # downloaded bodies (fetch.max_bytes_held)
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.items_seen} items",
+            f"{self.images_found} images",
+            f"{self.images_classified} classified",
+            f"{self.cache_hits} from cache",
+        ]
+        if self.skipped:
+            parts.append(
+                "skipped " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))
+            )
+        if self.actions:
+            parts.append(
+                "actions " + ", ".join(f"{k} {v}" for k, v in sorted(self.actions.items()))
+            )
+        parts.append(f"{self.requests} requests")
+        memory = [
+            f"{what} {_mb(peak)} of {_mb(total)}"
+            for what, (peak, total) in (
+                ("decoding", self.decode_memory),
+                ("downloads", self.download_memory),
+            )
+            if total
+        ]
+        if memory:
+            parts.append("memory peak: " + ", ".join(memory))
+        return "; ".join(parts)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.0f} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.0f} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
+
+
+# --- the audit record -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedItem:
+    """The item a decision is about, as the audit names it."""
+
+    kind: str
+    id: int | str
+    url: str | None = None  # the post's or comment's link on the instance
+    community: str | None = None  # "pics@lemmy.example"
+    community_nsfw: bool | None = None
+    author: str | None = None  # the author's actor id
+    author_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "url": self.url,
+            "community": self.community,
+            "community_nsfw": self.community_nsfw,
+            "author": self.author,
+            "author_id": self.author_id,
+        }
+
+
+@dataclass(frozen=True)
+class RecordedImage:
+    url: str
+    location: str
+    sha256: str | None = None
+    alias: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "location": self.location,
+            "sha256": self.sha256,
+            "alias": self.alias,
+        }
+
+
+@dataclass
+class Decision:
+    """The audit record of one image of one item (the shape is in docs/ARCHITECTURE.md),
+    filled in as the image goes through the stages. ``to_dict()`` is the JSON the store
+    keeps and reports are made of; ``from_dict()`` reads one back (the journal's)."""
+
+    run_id: str
+    decided_at: str
+    dry_run: bool
+    item: RecordedItem
+    image: RecordedImage | None
+    scores: dict[str, float] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
+    model: str | None = None
+    random_weights: bool | None = None
+    concept_version: str | None = None
+    unreadable: str | None = None
+    hash_match: dict[str, str] | None = None
+    rule: str | None = None
+    actions: list[ActionOutcome] = field(default_factory=list)
+    skipped: str | None = None
+    skipped_detail: str = ""  # in the record when there is one
+    decided: bool = False  # the rules ran: `exempt` and `matched` are in the record
+    exempt: str | None = None
+    matched: list[dict[str, Any]] = field(default_factory=list)
+    resumed_by: str | None = None  # in the record when a later run finished its actions
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "run_id": self.run_id,
+            "decided_at": self.decided_at,
+            "dry_run": self.dry_run,
+            "item": self.item.to_dict(),
+            "image": None if self.image is None else self.image.to_dict(),
+            "scores": dict(self.scores),
+            "labels": list(self.labels),
+            "model": self.model,
+            "random_weights": self.random_weights,
+            "concept_version": self.concept_version,
+            "unreadable": self.unreadable,
+            "hash_match": self.hash_match,
+            "rule": self.rule,
+            "actions": [a.as_dict() for a in self.actions],
+            "skipped": self.skipped,
+        }
+        if self.skipped_detail:
+            out["skipped_detail"] = self.skipped_detail
+        if self.decided:
+            out["exempt"] = self.exempt
+            out["matched"] = list(self.matched)
+        if self.resumed_by is not None:
+            out["resumed_by"] = self.resumed_by
+        return out
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> Decision:
+        item, image = record["item"], record.get("image")
+        return cls(
+            run_id=record["run_id"],
+            decided_at=record["decided_at"],
+            dry_run=record["dry_run"],
+            item=RecordedItem(**item),
+            image=None if image is None else RecordedImage(**image),
+            scores=dict(record.get("scores") or {}),
+            labels=list(record.get("labels") or []),
+            model=record.get("model"),
+            random_weights=record.get("random_weights"),
+            concept_version=record.get("concept_version"),
+            unreadable=record.get("unreadable"),
+            hash_match=record.get("hash_match"),
+            rule=record.get("rule"),
+            actions=[ActionOutcome.from_dict(a) for a in record.get("actions") or []],
+            skipped=record.get("skipped"),
+            skipped_detail=record.get("skipped_detail") or "",
+            decided="matched" in record,
+            exempt=record.get("exempt"),
+            matched=list(record.get("matched") or []),
+            resumed_by=record.get("resumed_by"),
+        )

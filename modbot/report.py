@@ -22,6 +22,7 @@ from string import Template
 from typing import Any
 from urllib.parse import urlsplit
 
+from modbot.actions.kinds import DESTRUCTIVE
 from modbot.errors import ReportError
 
 __all__ = ["ReportError", "build_summary", "render_html", "render_json", "write_report"]
@@ -31,7 +32,6 @@ TEST_MODEL_WARNING = (
     "(ViT-L-14/openai) before trusting any verdict."
 )
 DRY_RUN_NOTE = "Nothing was changed on the instance; the actions are what the bot would do."
-DESTRUCTIVE = frozenset({"remove", "purge_item", "purge_image", "ban"})
 
 
 # --------------------------------------------------------------------------- summary
@@ -403,7 +403,7 @@ def _most_serious_first(decisions: list[Mapping[str, Any]]) -> list[Mapping[str,
     def key(d: Mapping[str, Any]) -> tuple[int, int, int]:
         names = {str(a.get("action")) for a in d.get("actions") or []}
         return (
-            0 if names & DESTRUCTIVE else 1,
+            0 if names & set(DESTRUCTIVE) else 1,
             0 if d.get("hash_match") else 1,
             0 if "csam" in (d.get("labels") or []) else 1,
         )

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from modbot.errors import LemmyError
+from modbot.errors import LemmyError, LemmyUnavailable
 from modbot.lemmy.api import PAGE, LemmyApi
 from modbot.model import Item, parse_time
 from modbot.store import Store
@@ -91,9 +91,7 @@ def _post_ids(items: list[Item]) -> list[int]:
 
 def _oldest(items: list[Item], *, skip_featured: bool = False) -> datetime | None:
     # Featured posts come first whatever their age: they say nothing about paging.
-    times = [
-        i.published for i in items if i.published and not (skip_featured and i.featured)
-    ]
+    times = [i.published for i in items if i.published and not (skip_featured and i.featured)]
     return min(times) if times else None
 
 
@@ -338,12 +336,7 @@ class Source:
                     break
                 batch: list[Item] = []
                 for post in posts:
-                    if (
-                        since
-                        and post.published
-                        and post.published < since
-                        and not post.featured
-                    ):
+                    if since and post.published and post.published < since and not post.featured:
                         continue
                     if self._is_new(post):
                         batch.append(post)
@@ -403,3 +396,42 @@ class Source:
 
     def sweep_in_progress(self) -> bool:
         return self.store.get_cursor(self._cursor("sweep_position")) is not None
+
+    def forget_sweep(self) -> None:
+        """Start the next backlog walk afresh, not where an interrupted one stopped."""
+        self.store.set_cursor(self._cursor("sweep_position"), None)
+
+    # ------------------------------------------------------------------ seen, and again
+    def mark_seen(self, item: Item) -> None:
+        """The item was decided and recorded: not handed out again until it changes."""
+        if self.remember_seen:
+            self.store.mark_seen(self.scope, item.kind, item.id, item.updated)
+
+    def posts_to_retry(self) -> list[Item]:
+        """Posts with an action that failed for a passing reason. Read by id: once removed
+        (often by the bot itself, just before) a post is hidden from the listings."""
+        ids = json.loads(self.store.get_cursor(self._cursor("retry_posts")) or "[]")
+        items = []
+        for post_id in ids:
+            try:
+                item = self.client.post(post_id)
+                if item.problem:  # recorded as skipped; its id may not be readable
+                    self.set_retry("post", post_id, False)
+                items.append(item)
+            except LemmyUnavailable as exc:
+                log.warning("post %s, to look at again: %s; next cycle", post_id, exc)
+            except LemmyError as exc:  # purged since: nothing left to do
+                log.warning("post %s, to look at again: %s; dropped", post_id, exc)
+                self.set_retry("post", post_id, False)
+        return items
+
+    def set_retry(self, kind: str, item_id: int | str, retry: bool) -> None:
+        """Whether to look at the item again next cycle (posts only: comments, removed
+        ones too, and uploads are listed again)."""
+        if kind != "post":
+            return
+        name = self._cursor("retry_posts")
+        ids = json.loads(self.store.get_cursor(name) or "[]")
+        wanted = sorted(set(ids) | {item_id}) if retry else [i for i in ids if i != item_id]
+        if wanted != ids:
+            self.store.set_cursor(name, json.dumps(wanted) if wanted else None)

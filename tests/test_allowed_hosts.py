@@ -17,9 +17,9 @@ import pytest
 from test_lemmy_answers import Bot
 from test_sweep import tiny_checkpoint  # noqa: F401 (a fixture)
 
+from modbot.config.settings import Secret, Settings
 from modbot.fetch import Fetcher, PrivateAddress, system_resolver
 from modbot.lemmy import LemmyClient
-from modbot.settings import Secret, Settings
 
 
 def write_rules(directory, checkpoint, allow_hosts: list[str]):
@@ -104,8 +104,8 @@ def test_a_lemmy_url_without_a_port_allows_that_port_only(
     """LEMMY_URL=http://lemmy (as the compose file writes it) trusts lemmy:80, not every
     port of the host `lemmy`. In-process: `lemmy` resolves to the fake's address, and the
     client talks to the fake where it really listens."""
+    from modbot.config.policy import load_policy
     from modbot.pipeline import Pipeline
-    from modbot.rules import load_policy
 
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     remote_port = lemmy.remote_url.rsplit(":", 1)[1]

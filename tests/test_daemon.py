@@ -137,9 +137,9 @@ def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
 def test_a_cron_request_sweeps_in_slices_after_the_poll(
     fake_lemmy, photos, tiny_checkpoint, tmp_path, monkeypatch
 ):
+    from modbot.config.policy import load_policy
+    from modbot.config.settings import Settings
     from modbot.pipeline import Pipeline
-    from modbot.rules import load_policy
-    from modbot.settings import Settings
 
     lemmy = fake_lemmy
     old = backlog(lemmy, photos, posts=70, days_old=2)  # more than one page

@@ -234,7 +234,7 @@ def test_the_weights_step_puts_the_weights_where_the_loader_looks(tmp_path):
         import sys
         from classifier.compat import import_open_clip
         from classifier.model import ModelSpec, _resolve_checkpoint, _tag_config
-        from modbot.rules import load_policy
+        from modbot.config.policy import load_policy
         import_open_clip()
         c = load_policy(sys.argv[1]).classifier
         spec = ModelSpec(name=c.model, pretrained=c.pretrained, device="cpu")

@@ -120,10 +120,10 @@ def test_a_hostile_item_does_not_hold_up_the_others(fake_lemmy, photos, tiny, tm
 
 
 def test_time_waiting_for_memory_does_not_count_against_an_item():
-    # The item's clock (modbot.pipeline._ItemClock) on a clock the test moves by hand.
+    # The item's clock (modbot.acquire.ItemClock) on a clock the test moves by hand.
     import asyncio
 
-    from modbot.pipeline import _ItemClock
+    from modbot.acquire import ItemClock as _ItemClock
 
     class Clock:
         now = 100.0

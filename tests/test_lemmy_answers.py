@@ -21,10 +21,10 @@ from test_daemon import Lines
 from test_sweep import sha, tiny_checkpoint, wait_for  # noqa: F401 (tiny_checkpoint: a fixture)
 
 from fakelemmy.state import now
+from modbot.config.settings import Secret
 from modbot.lemmy import LemmyClient, LemmyUnavailable
 from modbot.lemmy.views_v3 import comment_item, post_item, upload_item
 from modbot.model import Item
-from modbot.settings import Secret
 from modbot.store import Store
 
 BAD = "coffee"  # on the known-bad list

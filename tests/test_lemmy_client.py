@@ -2,6 +2,7 @@
 
 import pytest
 
+from modbot.config.settings import Secret
 from modbot.lemmy import (
     LemmyClient,
     LemmyError,
@@ -10,7 +11,6 @@ from modbot.lemmy import (
     RateLimiter,
     ReadOnlyError,
 )
-from modbot.settings import Secret
 
 
 def client_for(lemmy, *, user="modbot", password="pw", sleeps=None, **kwargs):

@@ -587,9 +587,10 @@ def test_no_password_token_or_api_key_in_the_logs(fake_lemmy, photos, tiny, tmp_
 @pytest.fixture
 def pipeline_for(tiny, tmp_path):
     """Build in-process Pipelines sharing one engine (loading a model once per test)."""
-    from modbot.pipeline import Pipeline, build_engine
-    from modbot.rules import load_policy
-    from modbot.settings import Secret, Settings
+    from modbot.config.policy import load_policy
+    from modbot.config.settings import Secret, Settings
+    from modbot.classify import build_engine
+    from modbot.pipeline import Pipeline
 
     built, engines = [], []
 
@@ -800,7 +801,7 @@ def test_admin_notices_of_a_cycle_are_one_message_per_admin(fake_lemmy, photos, 
 
 
 def test_missing_settings_are_named_and_secrets_never_print(tmp_path):
-    from modbot.settings import Settings, SettingsError
+    from modbot.config.settings import Settings, SettingsError
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEMMY_", "PICTRS_"))}
     done = subprocess.run(

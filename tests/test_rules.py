@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from modbot.config.policy import load_policy, resolve_rules_path
+from modbot.errors import PolicyError
 from modbot.hashes import perceptual_hash, sha256_hex
-from modbot.rules import PolicyError, Subject, load_policy, resolve_rules_path
+from modbot.rules import Subject
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"

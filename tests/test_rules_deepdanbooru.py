@@ -7,7 +7,7 @@ import textwrap
 
 from test_check_rules import check, problems, write
 
-from modbot.rules import load_policy
+from modbot.config.policy import load_policy
 
 
 def test_the_setting_takes_auto_off_or_a_path_relative_to_the_rules(tmp_path):

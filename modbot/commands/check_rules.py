@@ -33,7 +33,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from modbot.rules import PolicyError, load_policy, resolve_rules_path
+    from modbot.config.policy import load_policy, resolve_rules_path
+    from modbot.errors import PolicyError
 
     path = resolve_rules_path(args.file or args.rules)
     try:

@@ -97,12 +97,18 @@ def _report(
     from modbot.progress import Progress, StopOnSignal
 
     with (
-        Pipeline(settings, policy, dry_run=True, remember_seen=False, engine=engine) as pipeline,
+        Pipeline(
+            settings,
+            policy,
+            dry_run=True,
+            scope=REPORT_SCOPE,
+            remember_seen=False,
+            engine=engine,
+        ) as pipeline,
         StopOnSignal("report") as stop,
     ):
         # Its own sweep position: a report never resumes (or disturbs) a sweep.
-        pipeline.source.scope = REPORT_SCOPE
-        pipeline.store.set_cursor(f"{REPORT_SCOPE}:sweep_position", None)
+        pipeline.source.forget_sweep()
         window = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
         log.info("report (dry run, run %s) %s", pipeline.run_id, window)
         with Progress("report") as progress:

@@ -79,7 +79,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     if args.reset_safety_valve:
-        from modbot.settings import Settings, SettingsError
+        from modbot.config.settings import Settings, SettingsError
 
         try:
             return _reset_valve(Settings.from_env())

@@ -26,7 +26,7 @@ INTERRUPTED = 130  # like a shell's exit status after Ctrl-C
 
 def age(text: str) -> timedelta:
     """argparse type for `--since 30d`."""
-    from modbot.durations import parse_duration
+    from modbot.config.units import parse_duration
 
     try:
         return parse_duration(text)
@@ -65,8 +65,9 @@ def report_file(text: str) -> str:
 def load_config(args, command: str) -> tuple[Any, Any] | int:
     """(settings, policy) from the environment and the rules file, or an exit status
     after saying what is wrong."""
-    from modbot.rules import PolicyError, load_policy, resolve_rules_path
-    from modbot.settings import Settings, SettingsError
+    from modbot.config.policy import load_policy, resolve_rules_path
+    from modbot.config.settings import Settings, SettingsError
+    from modbot.errors import PolicyError
 
     try:
         settings = Settings.from_env()

@@ -180,7 +180,7 @@ def _positive(text: str) -> int:
 
 
 def _size(text: str) -> int:
-    from modbot.durations import parse_size
+    from modbot.config.units import parse_size
 
     try:
         return parse_size(text)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from modbot.config.settings import Settings
 from modbot.errors import (
     LemmyBadAnswer,
     LemmyError,
@@ -26,7 +27,6 @@ from modbot.errors import (
 from modbot.lemmy.api import LemmyApi
 from modbot.lemmy.transport import RateLimiter
 from modbot.lemmy.v3 import LemmyClient
-from modbot.settings import Settings
 
 __all__ = [
     "API_VERSIONS",

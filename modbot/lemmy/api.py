@@ -116,4 +116,3 @@ class LemmyApi(Protocol):
         """Purge a file from pict-rs with every alias of it (internal API); the other
         aliases purged with it. ``LemmyError`` when pict-rs is not configured."""
         ...
-

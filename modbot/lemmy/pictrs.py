@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
+from modbot.config.settings import Secret
 from modbot.errors import LemmyError, LemmyLoginError
 from modbot.lemmy.transport import Transient, Transport
-from modbot.settings import Secret
 
 __all__ = ["Pictrs", "gone"]
 

@@ -32,6 +32,7 @@ import httpcore
 import httpx
 
 from modbot import __version__
+from modbot.config.settings import Secret
 from modbot.errors import (
     LemmyBadAnswer,
     LemmyError,
@@ -39,7 +40,6 @@ from modbot.errors import (
     LemmyUnavailable,
     ReadOnlyError,
 )
-from modbot.settings import Secret
 
 __all__ = ["USER_AGENT", "LoggedOut", "RateLimiter", "Transient", "Transport", "kind_of"]
 
@@ -193,12 +193,14 @@ class _DeadlineStream(httpcore.NetworkStream):
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
+
 def kind_of(value: Any) -> str:
     if value is None:
         return "nothing"
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
         type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
     )
+
 
 class Transport:
     """One bot account's HTTP session with one Lemmy instance: what an API version's

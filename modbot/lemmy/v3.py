@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
+from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v3
 from modbot.lemmy.api import PAGE
 from modbot.lemmy.pictrs import Pictrs, gone
 from modbot.lemmy.transport import Transport, kind_of
 from modbot.model import Item, Message, Page, Person, SiteInfo
-from modbot.settings import Secret
 
 __all__ = ["LemmyClient"]
 
