@@ -167,7 +167,7 @@ class Sha256(HashKind):
     def of(self, data: bytes | Image.Image) -> str:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise ImageHashError("a SHA-256 is of the file's bytes")
-        return sha256_hex(bytes(data))
+        return hashlib.sha256(data).hexdigest()
 
 
 class PHash(HashKind):

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from modbot.actions.kinds import ACTIONS
 from modbot.config.schema import PLACEHOLDER, Rule
 from modbot.config.units import format_duration
-from modbot.hashes import hashes_of
+from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.markdown import inert
 from modbot.model import PlannedAction
 
@@ -442,6 +442,7 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
     # The link to a post or comment is modbot's own (instance URL + id), meant to be
     # clicked; an upload's "permalink" is the image itself: never a live link.
     own_link = s.item_kind in ("post", "comment")
+    hashes = {**s.known_hashes(), **(f.hashes if f else {})}
     values = {
         "author": _inert(author),
         "permalink": s.permalink if own_link else _inert(s.permalink),
@@ -454,7 +455,8 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
         "type": s.item_kind,
         "hash_list": ", ".join(hits) or "none",
         "unreadable": _inert(s.unreadable) if isinstance(s.unreadable, str) else None,
-        "phash": (f.hashes if f else s.known_hashes()).get("phash"),
+        # the image's hash of each kind (`{{phash}}`...), as computed for the lists
+        **{kind: hashes.get(kind) for kind in HASH_KINDS if kind != "sha256"},
         "skipped": s.skipped,
     }
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from test_sweep import Bot, backlog, tiny_checkpoint, wait_for, write_rules  # noqa: F401 (fixture)
 
-from modbot.daemon import HEARTBEAT_CURSOR, SWEEP_REQUEST_CURSOR, Daemon, daemon_cursor, health
+from modbot.modes.daemon import HEARTBEAT_CURSOR, SWEEP_REQUEST_CURSOR, Daemon, daemon_cursor
+from modbot.modes.health import health
 
 # The daemons here are dry runs: they keep their heartbeat and sweep request apart.
 DRY_HEARTBEAT = daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)

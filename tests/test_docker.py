@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from modbot.daemon import HEARTBEAT_CURSOR
+from modbot.modes.daemon import HEARTBEAT_CURSOR
 from modbot.store import Store, utc_iso
 
 ROOT = Path(__file__).resolve().parents[1]

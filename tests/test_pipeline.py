@@ -587,9 +587,9 @@ def test_no_password_token_or_api_key_in_the_logs(fake_lemmy, photos, tiny, tmp_
 @pytest.fixture
 def pipeline_for(tiny, tmp_path):
     """Build in-process Pipelines sharing one engine (loading a model once per test)."""
+    from modbot.classify import build_engine
     from modbot.config.policy import load_policy
     from modbot.config.settings import Secret, Settings
-    from modbot.classify import build_engine
     from modbot.pipeline import Pipeline
 
     built, engines = [], []

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from modbot.report import ReportError, build_summary, render_html, write_report
+from modbot.modes.report import ReportError, build_summary, write_report
+from modbot.modes.report_html import render_html
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -316,7 +316,7 @@ def test_sweep_refuses_a_report_with_an_unknown_extension_before_starting(tmp_pa
 
 
 def test_progress_lines_without_a_terminal():
-    from modbot.progress import Progress
+    from modbot.modes.progress import Progress
 
     lines: list[str] = []
     progress = Progress("sweep", tty=False, every_s=0, out=lines.append)
@@ -414,7 +414,7 @@ def test_run_once_dry_run_writes_the_report_of_its_run(
 
 
 def test_progress_bar_with_eta_on_a_terminal(capsys):
-    from modbot.progress import Progress
+    from modbot.modes.progress import Progress
 
     progress = Progress("sweep", tty=True)
     progress(50, 200)

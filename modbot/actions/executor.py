@@ -62,9 +62,7 @@ class Executor:
     current_item: str | None = None  # the item whose actions are being carried out
 
     def __post_init__(self) -> None:
-        self.valve = Valve(
-            self.store, self.max_destructive_per_hour, dry_run=self.dry_run, clock=self.clock
-        )
+        self.valve = Valve(self.store, dry_run=self.dry_run)
         self.notices = Notices(self.client, self.store, self.run_id, dry_run=self.dry_run)
 
     # ------------------------------------------------------------------ entry points
@@ -149,11 +147,16 @@ class Executor:
                 return ActionOutcome(name, "skipped", f"already done: {done['detail'] or describe}")
             if (kind, key) in self._planned:
                 return ActionOutcome(name, "skipped", f"already planned: {describe}")
-            if kind in DESTRUCTIVE and not self.valve.dry_run_allows():
-                return ActionOutcome(name, "skipped", self.valve.detail(), valve=True)
+            if kind in DESTRUCTIVE and not self.valve.dry_run_allows(
+                self.max_destructive_per_hour, self.clock()
+            ):
+                return ActionOutcome(
+                    name, "skipped", self.valve.detail(self.max_destructive_per_hour), valve=True
+                )
             self._planned.add((kind, key))
             return ActionOutcome(name, "planned", describe)
-        valve = self.valve.terms() if kind in DESTRUCTIVE else {}
+        limit = self.max_destructive_per_hour
+        valve = self.valve.terms(limit, self.clock()) if kind in DESTRUCTIVE else {}
         while True:
             claim = self.store.claim_action(
                 kind, key, self.run_id, describe, again=again, item=self.current_item, **valve
@@ -168,7 +171,7 @@ class Executor:
                         claim.tripped["reason"],
                     )
                     self._notify_valve(claim.tripped)
-                return ActionOutcome(name, "skipped", self.valve.detail(), valve=True)
+                return ActionOutcome(name, "skipped", self.valve.detail(limit), valve=True)
             if claim.outcome != SENDING:
                 break
             settled = self._settle(kind, key, name, claim.row, verify)

@@ -51,7 +51,8 @@ PLACEHOLDERS = (
     "type",
     "hash_list",
     "unreadable",
-    "phash",
+    # the image's hash of each kind a hash list may hold, by the kind's name
+    *(kind for kind in HASH_KINDS if kind != "sha256"),
     "skipped",
 )
 # Why an image was not checked (the audit's `skipped`), as a rule's `skipped:` names it;

@@ -1,4 +1,9 @@
-"""The `modbot` command line. `modbot --help` and `modbot COMMAND --help` are the manual."""
+"""The `modbot` command line. `modbot --help` and `modbot COMMAND --help` are the manual.
+
+One module per subcommand (``add_parser(subparsers)``), all importing cheaply (no torch
+at module level: `modbot --help` and `modbot check-rules` must not pay for a model);
+what they share, and the one mapping of errors to exit statuses, is ``common``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ import logging
 import sys
 
 from modbot import __version__
-from modbot.commands import NAMES
+
+# Order is the order `modbot --help` lists them in.
+NAMES = ["run", "sweep", "report", "demo", "check_rules", "classify", "worker", "healthcheck"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in NAMES:
-        importlib.import_module(f"modbot.commands.{name}").add_parser(subparsers)
+        importlib.import_module(f"modbot.cli.{name}").add_parser(subparsers)
     return parser
 
 
@@ -54,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     configure_logging(-1 if args.quiet else args.verbose)
-    from modbot.commands.setup import exit_status
+    from modbot.cli.common import exit_status
     from modbot.config.settings import load_env_file
     from modbot.errors import SettingsError
 

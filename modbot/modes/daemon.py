@@ -27,27 +27,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from modbot.config.policy import Policy
+from modbot.config.settings import Settings
+from modbot.modes.health import (
+    HEARTBEAT_CURSOR,
+    SWEEP_REQUEST_CURSOR,
+    daemon_cursor,
+    read_heartbeat,
+)
 from modbot.store import Store, utc_iso
 
-__all__ = [
-    "HEARTBEAT_CURSOR",
-    "SWEEP_REQUEST_CURSOR",
-    "Daemon",
-    "Health",
-    "daemon_cursor",
-    "health",
-]
+__all__ = ["HEARTBEAT_CURSOR", "SWEEP_REQUEST_CURSOR", "Daemon", "daemon_cursor", "watch"]
 
 log = logging.getLogger("modbot.daemon")
-
-HEARTBEAT_CURSOR = "daemon:heartbeat"
-SWEEP_REQUEST_CURSOR = "daemon:sweep_request"
-HEALTHY_INTERVALS = 3  # the last good cycle may be this many poll intervals old
-
-
-def daemon_cursor(name: str, dry_run: bool) -> str:
-    """The live daemon's cursor ``name``, or the dry-run daemon's own."""
-    return f"dry-run:{name}" if dry_run else name
+log_run = logging.getLogger("modbot.run")  # the command's own lines, as `modbot run` logs them
 
 
 class _Slice(threading.Event):
@@ -203,7 +196,7 @@ class Daemon:
     def _heartbeat(
         self, *, ok: bool, summary: str = "", error: str = "", stopped: bool = False
     ) -> None:
-        previous = _read_heartbeat(self.store, self.heartbeat_cursor) or {}
+        previous = read_heartbeat(self.store, self.heartbeat_cursor) or {}
         beat = {
             "pid": os.getpid(),
             "run_id": self.pipeline.run_id,
@@ -224,7 +217,7 @@ class Daemon:
     def _write_report(self, force: bool = False) -> None:
         if self.report is None:
             return
-        from modbot.report import write_report
+        from modbot.modes.report import write_report
 
         decisions = self.store.decisions(run_id=self.pipeline.run_id)
         if not force and len(decisions) == self._report_decisions:
@@ -241,78 +234,48 @@ class Daemon:
             log.warning("could not write the report %s: %s", self.report, exc)
 
 
-# ---------------------------------------------------------------------- healthcheck
-
-
-class Health:
-    """What ``modbot healthcheck`` found: ``ok`` and a sentence saying why."""
-
-    def __init__(self, ok: bool, message: str) -> None:
-        self.ok, self.message = ok, message
-
-    def __repr__(self) -> str:
-        return f"Health(ok={self.ok}, message={self.message!r})"
-
-
-def _read_heartbeat(store: Store, cursor: str = HEARTBEAT_CURSOR) -> dict | None:
-    value = store.get_cursor(cursor)
-    return json.loads(value) if value else None
-
-
-def health(
-    state_path: str | Path, *, max_age: timedelta | None = None, now: datetime | None = None
-) -> Health:
-    """Healthy when the daemon's last good cycle is recent: younger than ``max_age``,
-    by default ``HEALTHY_INTERVALS`` poll intervals (as the daemon recorded them). The
-    live daemon's heartbeat; a dry-run daemon's when no live daemon ever ran."""
-    from modbot.store import StateError
-
-    path = Path(state_path)
-    if not path.exists():
-        return Health(
-            False,
-            f"no state file at {path}: the daemon has not run a cycle yet "
-            "(or MODBOT_STATE points elsewhere)",
-        )
-    try:
-        store = Store(path)
-    except StateError as exc:
-        return Health(False, str(exc))
-    try:
-        beat = _read_heartbeat(store) or _read_heartbeat(
-            store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
-        )
-    finally:
-        store.close()
-    if not beat:
-        return Health(False, f"{path}: no daemon cycle recorded yet")
-    if beat.get("stopped_at"):
-        return Health(False, f"the daemon stopped at {beat['stopped_at']}")
-    now = now or datetime.now(UTC)
-    limit = max_age or timedelta(seconds=HEALTHY_INTERVALS * float(beat.get("poll_every") or 60))
-    last_ok = beat.get("last_ok")
-    if not last_ok:
-        return Health(False, f"no cycle has succeeded yet; last error: {beat.get('last_error')}")
-    age = now - datetime.fromisoformat(last_ok.replace("Z", "+00:00"))
-    if age > limit:
-        why = f"; last error: {beat['last_error']}" if beat.get("last_error") else ""
-        return Health(
-            False, f"the last good cycle was {_seconds(age)} ago (limit {_seconds(limit)}){why}"
-        )
-    return Health(
-        True,
-        f"ok: last good cycle {_seconds(age)} ago ({beat.get('cycles')} "
-        f"cycles, run {beat.get('run_id')})",
-    )
-
-
-def _seconds(value: timedelta) -> str:
-    return f"{max(0, int(value.total_seconds()))}s"
-
-
 def _describe(window: timedelta | None) -> str:
     if window is None:
         return "over everything"
     from modbot.config.units import format_duration
 
     return format_duration(window)
+
+
+# ---------------------------------------------------------------------- modbot run
+
+
+def watch(
+    settings: Settings,
+    policy: Policy,
+    *,
+    once: bool,
+    dry_run: bool,
+    report: str | None,
+    lock_wait: float | None,
+) -> int:
+    """``modbot run``: the model loaded first (a missing model fails before any
+    request), then one cycle (``once``) or the daemon until SIGTERM or Ctrl-C (the batch
+    in hand ends first)."""
+    from modbot.modes.report import write_run_report
+    from modbot.pipeline import Pipeline
+
+    mode = "dry-run" if dry_run else "live"
+    with Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline:
+        log_run.info(
+            "modbot %s on %s as %s (run %s); %s",
+            mode,
+            settings.lemmy_url,
+            settings.username,
+            pipeline.run_id,
+            policy.summary(),
+        )
+        pipeline.engine  # noqa: B018 (loads the model)
+        if once:
+            stats = pipeline.poll_once(deep=True)
+            log_run.info("cycle: %s", stats.summary())
+            print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
+            if report:
+                print(f"report: {write_run_report(pipeline, report)}")
+            return 0
+        return Daemon(pipeline, policy, report=report).run()

@@ -6,17 +6,15 @@ import argparse
 import logging
 from datetime import UTC, datetime
 
-from modbot.commands.setup import (
+from modbot.cli.common import (
     INTERRUPTED,
     LOCKED,
+    OK,
     add_wait_argument,
     age,
-    exit_status,
     load_config,
     report_file,
-    write_run_report,
 )
-from modbot.progress import Progress, StopOnSignal
 
 log = logging.getLogger("modbot.sweep")
 
@@ -88,52 +86,9 @@ def sweep(args) -> int:
     else:
         window = args.since or policy.schedule.sweep_since
     since = datetime.now(UTC) - window if window else None
-    return run_sweep(
+    from modbot.modes.sweep import sweep as run_sweep
+
+    complete = run_sweep(
         settings, policy, since=since, dry_run=args.dry_run, report=args.report, lock_wait=args.wait
     )
-
-
-def run_sweep(
-    settings,
-    policy,
-    *,
-    since: datetime | None,
-    dry_run: bool,
-    report: str | None,
-    lock_wait: float | None = 0.0,
-) -> int:
-    return exit_status("sweep", lambda: _sweep(settings, policy, since, dry_run, report, lock_wait))
-
-
-def _sweep(
-    settings,
-    policy,
-    since: datetime | None,
-    dry_run: bool,
-    report: str | None,
-    lock_wait: float | None,
-) -> int:
-    from modbot.pipeline import Pipeline
-
-    mode = "dry-run" if dry_run else "live"
-    where = f"back to {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
-    with (
-        Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline,
-        StopOnSignal("sweep") as stop,
-    ):
-        resuming = pipeline.source.sweep_in_progress()
-        log.info(
-            "sweep (%s, run %s) %s%s",
-            mode,
-            pipeline.run_id,
-            where,
-            "; resuming the interrupted sweep" if resuming else "",
-        )
-        with Progress("sweep") as progress:
-            stats = pipeline.sweep(since, progress=progress, stop=stop)
-        interrupted = stop.is_set() and pipeline.source.sweep_in_progress()
-        state = "interrupted (run it again to resume)" if interrupted else "done"
-        print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
-        if report:
-            print(f"report: {write_run_report(pipeline, report, since=since)}")
-        return INTERRUPTED if interrupted else 0
+    return OK if complete else INTERRUPTED

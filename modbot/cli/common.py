@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 log = logging.getLogger("modbot.config")
@@ -93,22 +93,6 @@ def load_config(args, command: str) -> tuple[Any, Any] | int:
         for name in ("httpx", "httpcore", "pythorhead"):
             logging.getLogger(name).setLevel(logging.WARNING)
     return settings, policy
-
-
-def write_run_report(
-    pipeline, path, *, since: datetime | None = None, title: str | None = None, **options: Any
-) -> str:
-    from modbot.report import write_report
-
-    written = write_report(
-        path,
-        pipeline.store.decisions(run_id=pipeline.run_id),
-        since=since,
-        dry_run=pipeline.dry_run,
-        title=title or f"modbot report: run {pipeline.run_id}",
-        **options,
-    )
-    return str(written)
 
 
 def exit_status(command: str, work: Callable[[], int]) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -62,7 +61,7 @@ def shipped_rules_path() -> Path:
     """rules.yaml of this checkout (the Quick start installs with `pip install -e .`), or
     the one the Docker image installs at /etc/modbot/rules.yaml."""
     candidates = [
-        Path(__file__).resolve().parent.parent / "rules.yaml",
+        Path(__file__).resolve().parents[2] / "rules.yaml",
         Path("/etc/modbot/rules.yaml"),
     ]
     for path in candidates:
@@ -156,7 +155,7 @@ def build_engine_for_demo(policy: Policy, workdir: Path, force_test_model: bool)
 
 
 def _photo(name: str) -> bytes:
-    return resources.files("modbot").joinpath("demo_data", f"{name}.jpg").read_bytes()
+    return resources.files("modbot.modes").joinpath("demo_data", f"{name}.jpg").read_bytes()
 
 
 def known_bad_image() -> bytes:
@@ -250,8 +249,8 @@ def run_demo(
 ) -> int:
     from fakelemmy import FakeLemmy
     from modbot.config.settings import Secret, Settings
+    from modbot.modes.report import write_report
     from modbot.pipeline import Pipeline
-    from modbot.report import write_report
     from modbot.store import Store
 
     out_dir = Path(out_dir or Path.cwd()).resolve()
@@ -363,8 +362,5 @@ def main_quietly(run: Any) -> int:
         root.setLevel(logging.WARNING)
     try:
         return run()
-    except DemoError as exc:
-        print(f"modbot demo: {exc}", file=sys.stderr)
-        return 1
     finally:
         root.setLevel(level)

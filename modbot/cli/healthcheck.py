@@ -38,13 +38,13 @@ def add_parser(subparsers) -> None:
 
 
 def _age(text: str):
-    from modbot.commands.setup import age
+    from modbot.cli.common import age
 
     return age(text)
 
 
 def healthcheck(args) -> int:
-    from modbot.daemon import health
+    from modbot.modes.health import health
 
     path = args.state or os.environ.get("MODBOT_STATE") or "modbot.sqlite3"
     result = health(path, max_age=args.max_age)

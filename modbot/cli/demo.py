@@ -44,7 +44,7 @@ def add_parser(subparsers) -> None:
 
 
 def demo(args) -> int:
-    from modbot.demo import main_quietly, run_demo
+    from modbot.modes.demo import main_quietly, run_demo
 
     return main_quietly(
         lambda: run_demo(args.out_dir, rules=args.rules, force_test_model=args.test_model)

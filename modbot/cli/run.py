@@ -6,14 +6,7 @@ import argparse
 import logging
 import sys
 
-from modbot.commands.setup import (
-    LOCKED,
-    add_wait_argument,
-    exit_status,
-    load_config,
-    report_file,
-    write_run_report,
-)
+from modbot.cli.common import LOCKED, add_wait_argument, load_config, report_file
 
 log = logging.getLogger("modbot.run")
 
@@ -90,7 +83,16 @@ def run(args) -> int:
     if isinstance(loaded, int):
         return loaded
     settings, policy = loaded
-    return _run(settings, policy, args)
+    from modbot.modes.daemon import watch
+
+    return watch(
+        settings,
+        policy,
+        once=args.once,
+        dry_run=args.dry_run,
+        report=args.report,
+        lock_wait=args.wait,
+    )
 
 
 def _reset_valve(settings) -> int:
@@ -114,39 +116,3 @@ def _reset_valve(settings) -> int:
     else:
         print("the safety valve was not tripped")
     return 0
-
-
-def _run(settings, policy, args) -> int:
-    return exit_status("run", lambda: _watch(settings, policy, args))
-
-
-def _watch(settings, policy, args) -> int:
-    from modbot.pipeline import Pipeline
-
-    mode = "dry-run" if args.dry_run else "live"
-    with Pipeline(settings, policy, dry_run=args.dry_run, lock_wait=args.wait) as pipeline:
-        log.info(
-            "modbot %s on %s as %s (run %s); %s",
-            mode,
-            settings.lemmy_url,
-            settings.username,
-            pipeline.run_id,
-            policy.summary(),
-        )
-        pipeline.engine  # load the model first: a missing model fails before any request
-        if args.once:
-            stats = pipeline.poll_once(deep=True)
-            log.info("cycle: %s", stats.summary())
-            print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
-            if args.report:
-                print(f"report: {write_run_report(pipeline, args.report)}")
-            return 0
-        return _loop(pipeline, policy, args.report)
-
-
-def _loop(pipeline, policy, report=None) -> int:
-    """The daemon (modbot.daemon): poll on `schedule.poll_every`, sweep on
-    `schedule.sweep_cron`, until SIGTERM or Ctrl-C (the batch in hand ends first)."""
-    from modbot.daemon import Daemon
-
-    return Daemon(pipeline, policy, report=report).run()
