@@ -34,6 +34,7 @@ import ctypes.util
 import struct
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -425,7 +426,7 @@ def _webp_canvas(data: bytes) -> tuple[int, int, bool, bool, bool] | None:
 # --- the budget -----------------------------------------------------------------------------
 
 
-def _malloc_trim():
+def _malloc_trim() -> Callable[[int], int] | None:
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc: nothing to trim this way

@@ -8,6 +8,7 @@ files), start it, point the bot at `url`; add more content between polls; inspec
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import threading
@@ -368,7 +369,7 @@ class FakeLemmy:
         if redirects <= 0:
             return self.remote.add(path, final)
         hops = [path] + [f"{path}.hop{i}" for i in range(1, redirects + 1)]
-        for here, there in zip(hops, hops[1:]):
+        for here, there in itertools.pairwise(hops):
             self.remote.add(here, RemoteEntry(redirect_to=f"{self.remote_url}{there}"))
         self.remote.add(hops[-1], final)
         return f"{self.remote_url}{path}"

@@ -25,6 +25,7 @@ def jpeg(
 
     image = Image.new("RGB", (width, height), color)
     pixels = image.load()
+    assert pixels is not None  # a new image in memory
     for x in range(width):
         for y in range(0, height, max(1, height // 8)):
             pixels[x, y] = ((color[0] + x) % 256, (color[1] + y) % 256, color[2])
@@ -40,7 +41,7 @@ def truncated_jpeg(source: bytes | None = None, keep: float = 0.5) -> bytes:
 
 
 def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
-    """A PNG declaring `width`×`height` pixels (10 gigapixels by default) in a few kB.
+    """A PNG declaring `width` x `height` pixels (10 gigapixels by default) in a few kB.
 
     The IHDR is honest about the size, the IDAT holds a short run of zero rows: a
     decoder that trusts the header allocates gigabytes; a careful one refuses it.

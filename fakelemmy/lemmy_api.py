@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -188,16 +189,16 @@ class LemmyApi:
             ("default_listing_type", LISTING_TYPES),
             ("default_sort_type", POST_SORTS),
         ):
-            value = ctx.body.enum(name, allowed)
-            if value is not None:
-                setattr(person, name, value)
+            choice = ctx.body.enum(name, allowed)
+            if choice is not None:
+                setattr(person, name, choice)
         languages = ctx.body.int_list("discussion_languages")
         if languages is not None:
             person.discussion_languages = languages
         for name in ("display_name", "bio", "avatar", "banner"):
-            value = ctx.body.str(name)
-            if value is not None:
-                setattr(person, name, value or None)
+            text = ctx.body.str(name)
+            if text is not None:
+                setattr(person, name, text or None)
         person.updated = now()
         return {"success": True}
 
@@ -294,7 +295,7 @@ class LemmyApi:
             posts = [p for p in posts if key(p) > key(after)][:limit]
         else:
             posts = posts[(page - 1) * limit : page * limit]
-        response = {"posts": [self.views.post_view(p, viewer) for p in posts]}
+        response: dict[str, Any] = {"posts": [self.views.post_view(p, viewer) for p in posts]}
         if posts:
             response["next_page"] = f"P{posts[-1].id:x}"
         return response

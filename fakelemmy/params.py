@@ -7,6 +7,7 @@ Lemmy deserializes with serde: a wrong type is a 400 `{"error": "unknown", "mess
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 
@@ -42,7 +43,7 @@ class Query:
     def _bad(self, name: str, why: str) -> ApiError:
         return ApiError(400, "unknown", f"{self.prefix}: {why} for field `{name}`")
 
-    def str(self, name: str) -> str | None:
+    def str(self, name: builtins.str) -> builtins.str | None:
         value = self.values.get(name)
         if value is None:
             return None
@@ -50,7 +51,7 @@ class Query:
             raise self._bad(name, f"invalid type: {type(value).__name__}, expected a string")
         return value
 
-    def int(self, name: str) -> int | None:
+    def int(self, name: builtins.str) -> builtins.int | None:
         value = self.values.get(name)
         if value is None:
             return None
@@ -61,7 +62,7 @@ class Query:
         except ValueError:
             raise self._bad(name, f"invalid digit found in string {value!r}") from None
 
-    def bool(self, name: str) -> bool | None:
+    def bool(self, name: builtins.str) -> builtins.bool | None:
         value = self.values.get(name)
         if value is None:
             return None
@@ -71,13 +72,13 @@ class Query:
             return value == "true"
         raise self._bad(name, f"provided string was not `true` or `false`: {value!r}")
 
-    def enum(self, name: str, allowed: tuple[str, ...]) -> str | None:
+    def enum(self, name: builtins.str, allowed: tuple[builtins.str, ...]) -> builtins.str | None:
         value = self.str(name)
         if value is not None and value not in allowed:
             raise self._bad(name, f"unknown variant `{value}`, expected one of {list(allowed)}")
         return value
 
-    def int_list(self, name: str) -> list[int] | None:
+    def int_list(self, name: builtins.str) -> list[builtins.int] | None:
         value = self.values.get(name)
         if value is None:
             return None
@@ -93,7 +94,7 @@ class Body(Query):
 
     prefix = "Json deserialize error"
 
-    def int(self, name: str) -> int | None:
+    def int(self, name: builtins.str) -> builtins.int | None:
         value = self.values.get(name)
         if value is None:
             return None
@@ -101,7 +102,7 @@ class Body(Query):
             raise self._bad(name, f"invalid type: {type(value).__name__} {value!r}, expected i32")
         return value
 
-    def bool(self, name: str) -> bool | None:
+    def bool(self, name: builtins.str) -> builtins.bool | None:
         value = self.values.get(name)
         if value is None:
             return None
@@ -109,19 +110,19 @@ class Body(Query):
             raise self._bad(name, f"invalid type: {value!r}, expected a boolean")
         return value
 
-    def require_int(self, name: str) -> int:
+    def require_int(self, name: builtins.str) -> builtins.int:
         value = self.int(name)
         if value is None:
             raise self._bad(name, "missing field")
         return value
 
-    def require_bool(self, name: str) -> bool:
+    def require_bool(self, name: builtins.str) -> builtins.bool:
         value = self.bool(name)
         if value is None:
             raise self._bad(name, "missing field")
         return value
 
-    def require_str(self, name: str) -> str:
+    def require_str(self, name: builtins.str) -> builtins.str:
         value = self.str(name)
         if value is None:
             raise self._bad(name, "missing field")

@@ -14,12 +14,13 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.responses import HTMLResponse, JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 # What nginx in front of Lemmy answers when Lemmy is down or overloaded.
 GATEWAY_PAGES = {
@@ -154,7 +155,7 @@ class Instrument:
     def __init__(self, app, fake, server: str) -> None:
         self.app, self.fake, self.server = app, fake, server
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         body, more = b"", True
@@ -252,7 +253,7 @@ def bind_socket() -> socket.socket:
 class ServerThread:
     """uvicorn serving `apps` (port -> ASGI app) on pre-bound sockets, in a thread."""
 
-    def __init__(self, sockets: list[socket.socket], apps: dict[int, object]) -> None:
+    def __init__(self, sockets: list[socket.socket], apps: Mapping[int, ASGIApp]) -> None:
         self.sockets = sockets
         self.apps = apps
         config = uvicorn.Config(

@@ -267,6 +267,7 @@ class Views:
         ]
 
     def local_image_view(self, u: Upload) -> dict:
+        assert u.person_id is not None  # a listed upload has its uploader
         person = self.state.persons[u.person_id]
         return {
             "local_image": _clean(

@@ -10,6 +10,9 @@ once hashed, classified and (with perceptual lists) its pHash taken, so bodies s
 fetcher's ``max_bytes_held`` and decodes the classifier's ``decode_memory``, whatever
 the batch's size. Each item's index is put on a queue as soon as its images are in, for
 the pipeline to decide while the others are still downloading.
+
+The batch's event loop, its shared downloads and the per-item deadlines interlock;
+split, each part would reach into the others.
 """
 
 from __future__ import annotations
@@ -302,6 +305,7 @@ class Acquirer:
         slots = asyncio.Semaphore(max(1, f.concurrency // 4))
         mine: list[tuple[ItemImage, _Download]] = []
         for img in wanted:
+            assert img.ref is not None  # an image without one is skipped
             urls = self._fetch_urls(img.ref)
             download = batch.downloads.get(urls)
             if download is None or download.abandoned:
@@ -310,7 +314,8 @@ class Acquirer:
                 batch.downloads[urls] = download
             download.attach(clock)
             mine.append((img, download))
-        everything = asyncio.ensure_future(asyncio.wait([d.fetched for _, d in mine]))
+        # both futures are held here and cancelled in the finally below
+        everything = asyncio.ensure_future(asyncio.wait([d.fetched for _, d in mine]))  # noqa: RUF006
         out_of_time = asyncio.ensure_future(clock.run_out())
         try:
             await asyncio.wait([everything, out_of_time], return_when=asyncio.FIRST_COMPLETED)

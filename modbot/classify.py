@@ -59,8 +59,9 @@ class Engine(Protocol):
         """The model has random weights (tests, the demo's test model)."""
         ...
 
-    async def ready(self) -> str:
-        """The concept version, once the engine knows it."""
+    async def ready(self) -> str | None:
+        """The concept version, once the engine knows it (a remote one: None while no
+        worker said it)."""
         ...
 
     async def classify(self, data: bytes) -> Verdict:
@@ -193,7 +194,8 @@ async def judge(engine: Engine, store: Store, sha256: str, data: bytes) -> Judge
         version = engine.concept_version or await engine.ready()
     except ClassifierUnavailable as exc:
         return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=str(exc)[:300])
-    cached = store.get_verdict(sha256, version)
+    # (no version: a worker that did not say it; nothing is cached under none)
+    cached = store.get_verdict(sha256, version) if version is not None else None
     if cached is not None:
         return Judged(cached, cached=True)
     try:
@@ -206,5 +208,7 @@ async def judge(engine: Engine, store: Store, sha256: str, data: bytes) -> Judge
         log.warning("classifying %s failed: %r", sha256[:12], exc)
         return Judged(skipped="classifier_error", detail=repr(exc)[:300])
     # under the version it was made with: a remote worker may serve another
-    store.put_verdict(sha256, verdict.get("concept_version") or version, verdict)
+    made_with = verdict.get("concept_version") or version
+    if made_with is not None:
+        store.put_verdict(sha256, made_with, verdict)
     return Judged(verdict)

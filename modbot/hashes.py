@@ -67,6 +67,7 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
 
     Raises `ImageHashError` when the bytes are not a readable image.
     """
+    img: Image.Image
     if isinstance(image, (bytes, bytearray, memoryview)):
         try:
             img = Image.open(io.BytesIO(bytes(image)))

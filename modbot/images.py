@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from urllib.parse import parse_qs, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urljoin, urlsplit, urlunsplit
 
 from modbot.model import SIGNIFICANCE, ImageRef, Item, Location, extension
 
@@ -269,7 +269,14 @@ def _inline_destination(text: str, j: int) -> tuple[str, str | None, int] | None
     return None
 
 
-def _reference(text, alt_start, end_alt, nxt, definitions, closing):
+def _reference(
+    text: str,
+    alt_start: int,
+    end_alt: int,
+    nxt: int,
+    definitions: dict[str, tuple[str, str | None]],
+    closing: dict[int, int],
+) -> tuple[tuple[str, str | None] | None, int]:
     """``![alt][label]``, ``![label][]`` or ``![label]``: (url, title), next index."""
     label = text[alt_start:end_alt]
     if nxt < len(text) and text[nxt] == "[":
@@ -307,11 +314,11 @@ def _is_custom_emoji(
 # --- URLs and de-duplication -----------------------------------------------------
 
 
-def _split(url: str):
+def _split(url: str) -> SplitResult | None:
     """``urlsplit`` of an absolute http(s) URL with a host, else None."""
     try:
         parts = urlsplit(url.strip())
-        parts.port  # raises ValueError on a bad port
+        _ = parts.port  # raises ValueError on a bad port
     except ValueError:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -319,7 +326,7 @@ def _split(url: str):
     return parts
 
 
-def _netloc(parts) -> str:
+def _netloc(parts: SplitResult) -> str:
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
@@ -328,7 +335,7 @@ def _netloc(parts) -> str:
     return host if port in (None, default) else f"{host}:{port}"
 
 
-def _same_host(parts, instance_url: str) -> bool:
+def _same_host(parts: SplitResult, instance_url: str) -> bool:
     instance = _split(instance_url)
     return instance is not None and _netloc(parts) == _netloc(instance)
 

@@ -6,6 +6,9 @@ Only ``modbot.lemmy`` reads Lemmy's answers; it hands out these records, whateve
 version. A field Lemmy did not send (or sent as null) is None, and a rule never matches
 on an unknown fact. An item Lemmy sent malformed is still an ``Item``: ``problem`` says
 what was wrong and nothing else about it is known (no author, no community, no content).
+
+Every record that crosses a stage lives here, so what a stage takes and gives reads in
+one file; each record is small.
 """
 
 from __future__ import annotations
@@ -17,27 +20,27 @@ from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
-    "Decision",
-    "ItemImage",
-    "RecordedImage",
-    "RecordedItem",
-    "CycleStats",
-    "ActionOutcome",
-    "PlannedAction",
-    "Target",
     "SIGNIFICANCE",
     "VIDEO_EXTENSIONS",
     "VIDEO_STILL_QUERY",
     "Account",
+    "ActionOutcome",
     "Community",
+    "CycleStats",
+    "Decision",
     "ImageRef",
     "Item",
+    "ItemImage",
     "ItemKind",
     "Location",
     "Message",
     "Page",
     "Person",
+    "PlannedAction",
+    "RecordedImage",
+    "RecordedItem",
     "SiteInfo",
+    "Target",
     "Upload",
     "extension",
     "parse_time",
@@ -364,10 +367,6 @@ class CycleStats:
         if memory:
             parts.append("memory peak: " + ", ".join(memory))
         return "; ".join(parts)
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.0f} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
 
 
 def _mb(n: int) -> str:

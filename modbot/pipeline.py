@@ -21,6 +21,9 @@ nothing is repeated; an item killed *while acting* is carried on from the journa
 the next start (``Pipeline.recover``). Acting needs the state's acting lock
 (``modbot.statelock``): a live pipeline takes it when built; a dry run never does, and
 never recovers.
+
+Longer than most modules because it is where every stage meets (poll, sweep, recover,
+decide and commit an item); each step is a call into a stage, none is done here.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -213,7 +216,7 @@ class Pipeline:
 
     def _run(
         self,
-        batches: Callable[[], Iterator[list[Item]]],
+        batches: Callable[[], Generator[list[Item], None, None]],
         *,
         stop: threading.Event | None,
         progress: Callable[[int, int | None], None] | None = None,
@@ -453,9 +456,13 @@ class Pipeline:
             # from here (``recover``) and records the decisions.
             plans = {id(d): plan for d, plan in work}
             write_ahead(self.store, item, self.run_id, [(d, plans.get(id(d))) for d in decisions])
-        for decision, plan in work:
-            outcomes = self.executor.execute(plan.target, plan.actions) if plan.actions else []
-            decision.actions = outcomes + plan.repeats
+        for decision, action_plan in work:
+            outcomes = (
+                self.executor.execute(action_plan.target, action_plan.actions)
+                if action_plan.actions
+                else []
+            )
+            decision.actions = outcomes + action_plan.repeats
         return decisions
 
     def _finish(self, item: Item, decisions: list[Decision], stats: CycleStats) -> None:

@@ -11,6 +11,9 @@ hashes are never acted on. The plan says which conditions held, for the audit re
 the rules see it) in, a ``Plan`` out. What each kind of action is comes from the action
 table (``modbot.actions.kinds``); which hashes an image has, from the hash-kind table
 (``modbot.hashes``).
+
+Matching and the placeholders belong together: each condition of a rule is a small
+function here, in the order docs/rules.md describes them.
 """
 
 from __future__ import annotations
@@ -294,7 +297,8 @@ def _conditions(rule: Rule, f: _Facts) -> tuple[str, ...] | None:
             return None
         held.append(f"found in {s.found_in}")
     if c.skipped is not None:
-        if not s.skipped or (c.skipped is not True and s.skipped not in c.skipped):
+        # `skipped:` is true or a list of reasons (the schema refuses false)
+        if not s.skipped or (isinstance(c.skipped, list) and s.skipped not in c.skipped):
             return None
         held.append(f"skipped ({s.skipped})")
     elif s.skipped:
@@ -465,8 +469,8 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
         if name.startswith("scores."):
             value = (s.scores or {}).get(name[len("scores.") :])
             return "?" if value is None else f"{value:+.3f}"
-        value = values.get(name)
-        return "?" if value is None else str(value)
+        text = values.get(name)
+        return "?" if text is None else str(text)
 
     return PLACEHOLDER.sub(one, text)
 

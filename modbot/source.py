@@ -19,6 +19,9 @@ The source reads Lemmy through ``LemmyApi`` and hands out ``Item`` records (a ma
 one, whose ``problem`` says what Lemmy sent wrong, goes on like the rest: the pipeline
 records it as skipped). Every paging loop stops, with a warning, when Lemmy hands out a
 cursor or a page it handed out before.
+
+Polling, sweeping and the paging guards they share are one state machine over the
+store's cursors: kept in one module.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 
 from modbot.errors import LemmyError, LemmyUnavailable
@@ -144,7 +147,7 @@ class Source:
     def deep_due(self) -> bool:
         return self._due("last_deep_poll", self.deep_every)
 
-    def poll(self, *, deep: bool | None = None) -> Iterator[list[Item]]:
+    def poll(self, *, deep: bool | None = None) -> Generator[list[Item], None, None]:
         """Batches (one per page) of items not seen yet; watermarks move at the end."""
         deep = self.deep_due() if deep is None else deep
         started = self._clock()
@@ -184,7 +187,7 @@ class Source:
             return datetime.now(UTC) - self.lookback
         return mark - self.lookback if deep else mark
 
-    def _post_pages(self, stop_at: datetime) -> Iterator[list[Item]]:
+    def _post_pages(self, stop_at: datetime) -> Generator[list[Item], None, None]:
         cursor: str | None = None
         page_ids: list[int] = []
         cursors, pages = RepeatCheck(), RepeatCheck()
@@ -206,7 +209,7 @@ class Source:
             f"posts: stopped after {MAX_POST_PAGES} pages in one poll; the sweep covers older ones"
         )
 
-    def _comment_pages(self, stop_at: datetime) -> Iterator[list[Item]]:
+    def _comment_pages(self, stop_at: datetime) -> Generator[list[Item], None, None]:
         pages = RepeatCheck()
         for number in range(1, MAX_COMMENT_PAGE + 1):
             page = self.client.comments(number)
@@ -287,7 +290,7 @@ class Source:
                 )
 
     # ------------------------------------------------------------------ backlog
-    def backlog(self, since: datetime | None = None) -> Iterator[list[Item]]:
+    def backlog(self, since: datetime | None = None) -> Generator[list[Item], None, None]:
         """Batches of every post (with its comments) and upload back to ``since``.
 
         Resumes from the stored position of an interrupted sweep; the position is

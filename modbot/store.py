@@ -15,6 +15,9 @@ The file holds the bot's login token: it and its ``-wal``/``-shm`` files are mad
 readable by their owner only each time a store is opened. A file that is not a usable
 SQLite database (corrupt, truncated, a directory, not writable) is a ``StateError``
 naming the file and what to do.
+
+One module because it is one SQLite schema: the tables, their migrations and the
+transactions that span tables (a claim counts the safety valve) belong together.
 """
 
 from __future__ import annotations
@@ -314,6 +317,7 @@ class Store:
                 json.dumps(record, sort_keys=True),
             ),
         )
+        assert cur.lastrowid is not None  # an INSERT sets it
         return int(cur.lastrowid)
 
     def decisions(

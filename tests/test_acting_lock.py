@@ -16,7 +16,7 @@ from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
 
 
 @pytest.fixture
-def scenario(tmp_path, tiny_checkpoint):  # noqa: F811
+def scenario(tmp_path, tiny_checkpoint):
     lemmy = fake_lemmy()
     try:
         yield Scenario(lemmy, tmp_path, tiny_checkpoint)
@@ -41,7 +41,7 @@ def test_two_runs_at_once_act_once_the_second_names_the_first(scenario):
     waiting = s.start("run", "--once", "--wait", "10m")
     outs = [p.communicate(timeout=300) for p in plain]
     codes = sorted(p.returncode for p in plain)
-    wait_out, wait_err = waiting.communicate(timeout=300)
+    _wait_out, wait_err = waiting.communicate(timeout=300)
     assert waiting.returncode == 0, wait_err[-3000:]
     assert 75 in codes and set(codes) <= {0, 75}, (codes, [e[-2000:] for _, e in outs])
     refused = next(err for p, (_, err) in zip(plain, outs) if p.returncode == 75)

@@ -309,12 +309,12 @@ def test_classify_cli_runs_without_the_weights_and_says_so(photos, tmp_path):
     # with weights: loaded, named in the verdict's concept version, no warning
     weights = write_random_weights(tmp_path / "dd" / WEIGHTS_FILE, TAGS, width=4)
     done = subprocess.run(
-        cmd + ["--deepdanbooru", str(weights)], capture_output=True, text=True, timeout=300, env=env
+        [*cmd, "--deepdanbooru", str(weights)], capture_output=True, text=True, timeout=300, env=env
     )
     assert done.returncode == 0 and "not found" not in done.stderr
     assert json.loads(done.stdout)[0]["concept_version"] != verdict["concept_version"]
     done = subprocess.run(
-        cmd + ["--deepdanbooru", str(tmp_path / "missing.pt")],
+        [*cmd, "--deepdanbooru", str(tmp_path / "missing.pt")],
         capture_output=True,
         text=True,
         timeout=300,

@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from test_sweep import Bot, backlog, tiny_checkpoint, wait_for, write_rules  # noqa: F401 (fixture)
 
+from fakelemmy.state import now
 from modbot.modes.daemon import HEARTBEAT_CURSOR, SWEEP_REQUEST_CURSOR, Daemon, daemon_cursor
 from modbot.modes.health import health
+from modbot.store import Store, utc_iso
 
 # The daemons here are dry runs: they keep their heartbeat and sweep request apart.
 DRY_HEARTBEAT = daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
 DRY_SWEEP_REQUEST = daemon_cursor(SWEEP_REQUEST_CURSOR, dry_run=True)
-from fakelemmy.state import now
-from modbot.store import Store, utc_iso
 
 
 class Lines:

@@ -567,7 +567,7 @@ def test_requests_are_recorded_and_mutations_counted(fake_lemmy, photos):
     bot.post("/api/v3/post/report", json={"post_id": post.id, "reason": "r"})
     bot.get(f"/pictrs/image/delete/{upload.delete_token}/{upload.alias}")
     httpx.post(f"{fake_lemmy.pictrs_url}/internal/purge", params={"alias": "x"})
-    listing = [r for r in fake_lemmy.requests if r.path == "/api/v3/post/list"][0]
+    listing = next(r for r in fake_lemmy.requests if r.path == "/api/v3/post/list")
     assert (listing.method, listing.query, listing.user, listing.status, listing.server) == (
         "GET",
         {"sort": "New"},

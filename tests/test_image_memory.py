@@ -95,11 +95,11 @@ def test_image_bombs_are_refused_before_decoding_and_decodes_share_the_budget(
             r"than the whole decode budget of 300 MB \(classifier.decode_memory\)",
             unreadable[name],
         ), (name, unreadable[name])
-    for name, post in posts.items():  # a rule can act on them: here, a report each
+    for post in posts.values():  # a rule can act on them: here, a report each
         record = records[post.id]
         assert record["skipped"] is None and record["rule"] == "unreadable image", record
         assert record["actions"][0]["status"] == "planned"
-    for post in costly + [photo]:
+    for post in [*costly, photo]:
         record = records[post.id]
         assert record["unreadable"] is None and record["scores"], record
         assert record["image"]["sha256"]

@@ -71,7 +71,7 @@ def test_a_comment_of_a_hundred_links_costs_twenty_downloads_and_bounded_memory(
     assert held and 20 <= int(held.group(1)) <= 50, out
 
 
-def test_a_hostile_item_does_not_hold_up_the_others(fake_lemmy, photos, tiny, tmp_path):  # noqa: F811
+def test_a_hostile_item_does_not_hold_up_the_others(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     slow = lemmy.add_remote_behaviour("/slow.jpg", hostile.jpeg(), trickle_bytes_per_s=1)
     bad = lemmy.add_upload(cast.alice, photos[BAD])

@@ -405,7 +405,7 @@ def test_the_client_deadline_holds_for_every_retry(fake_lemmy):
     client.login()
     lemmy.trickle("/api/v3/site", 4)
     started = time.monotonic()
-    with pytest.raises(LemmyUnavailable, match="within lemmy.timeout, 1 s"):
+    with pytest.raises(LemmyUnavailable, match=r"within lemmy.timeout, 1 s"):
         client.site()
     assert time.monotonic() - started < 3 * 1.0 + 1.0  # three tries of at most 1 s each
     assert sleeps == [0.5, 1.0]

@@ -63,7 +63,7 @@ def test_values_from_content_are_inert_in_messages_and_reasons(fake_lemmy, photo
     url = lemmy.add_remote_file("bad.jpg", photos[BAD]) + EVIL
     probe_url = lemmy.add_remote_file("probe.jpg", photos[tiny.flagged]) + EVIL
     bad = lemmy.add_post(cast.pics, cast.bob, name="bad", url=url)
-    flagged = lemmy.add_post(cast.pics, cast.bob, name="probe", url=probe_url)
+    lemmy.add_post(cast.pics, cast.bob, name="probe", url=probe_url)
     bot = Bot(
         lemmy,
         tmp_path,

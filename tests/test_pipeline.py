@@ -256,7 +256,7 @@ def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none
         cast.nsfw, cast.alice, name="fine", url=remote_photo(lemmy, photos, tiny.others[0])
     )
     # in an NSFW community: invisible in comment/list until the bot's settings are fixed
-    comment = lemmy.add_comment(nsfw_post, cast.bob, content=f"![x]({flagged_url})")
+    lemmy.add_comment(nsfw_post, cast.bob, content=f"![x]({flagged_url})")
     bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])]))
 
     first = bot("run", "--once")
@@ -649,7 +649,7 @@ def test_more_than_50_new_items_between_polls_and_a_late_federated_post(
         )
         for i in range(60)
     ]
-    comments = [lemmy.add_comment(posts[i % 60], cast.bob, content=f"c{i}") for i in range(60)]
+    [lemmy.add_comment(posts[i % 60], cast.bob, content=f"c{i}") for i in range(60)]
     late = lemmy.add_post(
         cast.pics,
         cast.bob,

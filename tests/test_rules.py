@@ -7,6 +7,7 @@ import shutil
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from PIL import Image
@@ -466,7 +467,7 @@ def test_placeholders_and_ban_params(tmp_path: Path):
 def test_unreadable_placeholder_and_from_verdict(tmp_path: Path):
     class Verdict:  # the classifier's Verdict fields the rules read
         labels = ()
-        scores: dict = {}
+        scores: ClassVar[dict] = {}
         unreadable = "decompression bomb: 200000000 pixels"
         sha256 = "cd" * 32
 

@@ -162,6 +162,7 @@ class Executor:
                 kind, key, self.run_id, describe, again=again, item=self.current_item, **valve
             )
             if claim.outcome == "done":
+                assert claim.row is not None  # a done claim carries its row
                 return self._already(name, claim.row, describe)
             if claim.outcome == "valve":
                 if claim.tripped:
@@ -174,6 +175,7 @@ class Executor:
                 return ActionOutcome(name, "skipped", self.valve.detail(limit), valve=True)
             if claim.outcome != SENDING:
                 break
+            assert claim.row is not None  # a sending claim carries its row
             settled = self._settle(kind, key, name, claim.row, verify)
             if settled is not None:
                 return settled

@@ -66,14 +66,6 @@ def _where(t: Target) -> str:
     return inert(t.url or t.image_url)
 
 
-def _where(t: Target) -> str:
-    """The item for a message: the link to a post or comment (modbot's own, built from
-    the instance URL and the id); an upload's URL is the image itself: inert."""
-    if t.kind in ("post", "comment") and t.url:
-        return t.url
-    return inert(t.url or t.image_url)
-
-
 @handles("remove")
 def remove(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     reason = planned.reason or ""
@@ -206,7 +198,7 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     remove_data = bool(params.get("remove_data", False))
     reason = planned.reason or ""
     expires = int(ex.clock() + seconds) if seconds else None
-    length = "permanently" if expires is None else f"for {timedelta(seconds=seconds)}"
+    length = f"for {timedelta(seconds=seconds)}" if seconds else "permanently"
     data = ", removing their content" if remove_data else ""
     person = int(t.author_id)
     if scope == "community":

@@ -5,8 +5,8 @@ The schema reads it (which `then:` keys make a removal rule), the rules (the ord
 rule's actions are planned in, which are told once per item), the executor (a handler
 per kind), the safety valve and the reports (which are destructive). A new kind of
 action is a row here, its `then:` key in ``modbot.config.schema.Actions`` (named as the
-kind), its handler in ``modbot.actions.executor``, and the Lemmy call it makes in
-``modbot.lemmy``.
+kind), its handler in ``modbot.actions.handlers`` (``@handles``), and the Lemmy call it
+makes in ``modbot.lemmy`` (``LemmyApi`` and each API version's client).
 """
 
 from __future__ import annotations

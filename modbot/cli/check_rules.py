@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from modbot.cli.common import Subparsers
 
-def add_parser(subparsers) -> None:
+
+def add_parser(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "check-rules",
         help="validate rules.yaml (and its hash lists): each problem as FILE:LINE: message",

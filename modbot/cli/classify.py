@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from classifier.verdict import Verdict
+
+from modbot.cli.common import Subparsers
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "classify",
         help="classify image files or URLs: labels and top scores (all scores with --json)",
@@ -116,9 +122,10 @@ def run(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _line(name: str, verdict, failure: str | None) -> str:
+def _line(name: str, verdict: Verdict | None, failure: str | None) -> str:
     if failure is not None:
         return f"{name}: cannot read: {failure}"
+    assert verdict is not None  # a file that could be read has its verdict
     if verdict.unreadable:
         return f"{name}: unreadable: {verdict.unreadable}"
     labels = ", ".join(verdict.labels) or "no labels"
@@ -150,7 +157,7 @@ def _read_inputs(inputs: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
     return data, failures
 
 
-async def _fetch_all(urls: list[str]):
+async def _fetch_all(urls: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
     from modbot.fetch import Fetcher, FetchSkipped
 
     fetched: dict[str, bytes] = {}

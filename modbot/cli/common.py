@@ -12,7 +12,14 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from modbot.config.policy import Policy
+    from modbot.config.settings import Settings
+
+# What `add_parser(subparsers)` of each command module is given.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 log = logging.getLogger("modbot.config")
 
@@ -62,7 +69,7 @@ def report_file(text: str) -> str:
     return text
 
 
-def load_config(args, command: str) -> tuple[Any, Any] | int:
+def load_config(args: argparse.Namespace, command: str) -> tuple[Settings, Policy] | int:
     """(settings, policy) from the environment and the rules file, or an exit status
     after saying what is wrong."""
     from modbot.config.policy import load_policy, resolve_rules_path

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from modbot.cli.common import Subparsers
+
 HELP = """\
 Start an embedded fake Lemmy instance (127.0.0.1 only) with sample posts, comments and
 uploads (hostile files and one image on a demo known-bad hash list among them), sweep it
@@ -15,7 +17,7 @@ Hugging Face cache the demo runs a tiny model with random weights, and says so.
 """
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "demo",
         help="run modbot on an embedded fake instance and write a demo report",
@@ -43,7 +45,7 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=demo)
 
 
-def demo(args) -> int:
+def demo(args: argparse.Namespace) -> int:
     from modbot.modes.demo import main_quietly, run_demo
 
     return main_quietly(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import timedelta
+
+from modbot.cli.common import Subparsers
 
 HELP = """\
 Exit 0 when the daemon (`modbot run`) recorded a good cycle recently in the state file
@@ -16,7 +19,7 @@ ran on this state.
 """
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "healthcheck",
         help="exit 0 if the daemon's last cycle is recent, 1 otherwise",
@@ -37,13 +40,13 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=healthcheck)
 
 
-def _age(text: str):
+def _age(text: str) -> timedelta:
     from modbot.cli.common import age
 
     return age(text)
 
 
-def healthcheck(args) -> int:
+def healthcheck(args: argparse.Namespace) -> int:
     from modbot.modes.health import health
 
     path = args.state or os.environ.get("MODBOT_STATE") or "modbot.sqlite3"

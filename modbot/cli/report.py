@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from modbot.cli.common import age, report_file
+from modbot.cli.common import Subparsers, age, report_file
 
 HELP = """\
 Look at everything posted in the window (posts, their comments, uploads), classify the
@@ -21,7 +21,7 @@ beside the daemon without waiting for it or disturbing it.
 """
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "report",
         help="dry run over a window, written as a JSON or HTML report",

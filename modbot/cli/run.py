@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from modbot.cli.common import LOCKED, add_wait_argument, load_config, report_file
+if TYPE_CHECKING:
+    from modbot.config.settings import Settings
+
+from modbot.cli.common import LOCKED, Subparsers, add_wait_argument, load_config, report_file
 
 log = logging.getLogger("modbot.run")
 
@@ -32,7 +36,7 @@ filesystem. At start, the actions of an item a killed run was carrying out are f
 """
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "run",
         help="watch the instance and act by the rules (--once: one cycle)",
@@ -70,7 +74,7 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.reset_safety_valve:
         from modbot.config.settings import Settings, SettingsError
 
@@ -95,7 +99,7 @@ def run(args) -> int:
     )
 
 
-def _reset_valve(settings) -> int:
+def _reset_valve(settings: Settings) -> int:
     from modbot.store import StateError, Store
 
     try:

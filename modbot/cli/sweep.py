@@ -10,6 +10,7 @@ from modbot.cli.common import (
     INTERRUPTED,
     LOCKED,
     OK,
+    Subparsers,
     add_wait_argument,
     age,
     load_config,
@@ -38,7 +39,7 @@ waits for it with --wait); let the daemon sweep on `schedule.sweep_cron` instead
 """
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "sweep",
         help="scan the backlog (posts, comments, uploads) back to --since",
@@ -76,15 +77,12 @@ def add_parser(subparsers) -> None:
 # ---------------------------------------------------------------------- the command
 
 
-def sweep(args) -> int:
+def sweep(args: argparse.Namespace) -> int:
     loaded = load_config(args, "sweep")
     if isinstance(loaded, int):
         return loaded
     settings, policy = loaded
-    if args.all:
-        window = None
-    else:
-        window = args.since or policy.schedule.sweep_since
+    window = None if args.all else args.since or policy.schedule.sweep_since
     since = datetime.now(UTC) - window if window else None
     from modbot.modes.sweep import sweep as run_sweep
 

@@ -6,6 +6,12 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from classifier.service import Client
+
+from modbot.cli.common import Subparsers
 
 log = logging.getLogger("modbot.worker")
 
@@ -53,7 +59,7 @@ all in the bot's `classifier.remote` (tried in order, with failover).
 """
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "worker",
         help="serve the classifier over HTTP for bots elsewhere (POST /v1/classify)",
@@ -196,7 +202,7 @@ def _listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.new_token:
         return _new_token(args.new_token, args.quota)
     from classifier.concepts import ConceptError
@@ -279,7 +285,13 @@ def _quiet_stop_signals() -> None:
         signal.signal(sig, lambda *_: None)
 
 
-def _serve(args, host: str, port: int, named: dict, clients) -> int:
+def _serve(
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    named: dict[str, Any],
+    clients: list[Client] | None,
+) -> int:
     from classifier.model import ModelError, ModelSpec, load_model
     from classifier.service import WorkerConfig, WorkerServer, WorkerService, bind_socket
 

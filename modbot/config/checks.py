@@ -5,6 +5,9 @@ walked back to the line it came from. Checks that need the whole file (labels of
 concepts, hash-list names and kinds, placeholders, the hash-list files themselves) run
 after, with the same line map. One run reports every problem: what failed is dropped
 and the rest validated again.
+
+Long because check-rules says everything in one run: each check is small, and they
+share one line map and the salvage loop.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -116,7 +120,7 @@ def where(loc: tuple, data: Any) -> str:
     return ".".join(str(p) for p in parts)
 
 
-def error_message(err: dict, data: Any) -> str:
+def error_message(err: Mapping[str, Any], data: Any) -> str:
     kind, loc, given = err["type"], tuple(err["loc"]), err.get("input")
     if kind == "extra_forbidden":
         key = loc[-1]
@@ -232,6 +236,7 @@ def validate(text: str, file: str, base_dir: Path) -> Validated:
                 errors = again.errors(include_url=False)
         if model is None:
             return Validated(None, {}, _sorted(problems), lines, base_dir)
+    assert model is not None  # validated, or salvaged above
     checker = _Checker(model, data, lines, file, base_dir, rule_index)
     hash_lists = checker.run()
     problems = _sorted(problems + checker.problems)
@@ -376,20 +381,20 @@ class _Checker:
                 loaded[name] = HashList.load(path, spec.kind, distance, name=name, shown_as=shown)
             except FileNotFoundError:
                 self.add(
-                    loc + ("file",),
+                    (*loc, "file"),
                     f"hash list {name!r}: no such file {shown!r} "
                     "(a relative path is relative to the rules file)",
                 )
             except UnusableFile as exc:
                 if exc.line is None:  # about the file as a whole: where the rules name it
-                    self.add(loc + ("file",), f"hash list {name!r}: {shown!r} is {exc}")
+                    self.add((*loc, "file"), f"hash list {name!r}: {shown!r} is {exc}")
                 else:
                     self.problems.append(Problem(shown, exc.line, f"hash list {name!r}: {exc}"))
             except HashListError as exc:
                 self.problems += [Problem(f, line, m) for f, line, m in exc.problems]
             except OSError as exc:
                 self.add(
-                    loc + ("file",),
+                    (*loc, "file"),
                     f"hash list {name!r}: cannot read {shown!r}: {exc.strerror or exc}",
                 )
         return loaded
@@ -482,7 +487,7 @@ class _Checker:
                 if label == "unreadable":
                     hint = " (unreadable is a condition of its own: `unreadable: true`)"
                 self.add(
-                    at + ("if", "labels", j),
+                    (*at, "if", "labels", j),
                     f"unknown label {label!r}{hint}; labels are "
                     f"{', '.join(sorted(self.labels))} (custom ones come from concepts:)",
                 )
@@ -491,7 +496,7 @@ class _Checker:
                 name.startswith(DANBOORU_TAG_SCORE) and len(name) > len(DANBOORU_TAG_SCORE)
             ):
                 self.add(
-                    at + ("if", "scores", name),
+                    (*at, "if", "scores", name),
                     f"unknown score {name!r}"
                     f"{suggest(name, self.scores)}; scores are "
                     f"{', '.join(sorted(self.scores - set(DANBOORU_SCORES)))}; DeepDanbooru's: "
@@ -500,10 +505,10 @@ class _Checker:
                 )
         for j, name in enumerate(cond.hash_list or []):
             if name not in self.list_names:
-                self.add(at + ("if", "hash_list", j), self.unknown_list(name))
+                self.add((*at, "if", "hash_list", j), self.unknown_list(name))
             elif name in self.model.exempt.hash_lists:
                 self.add(
-                    at + ("if", "hash_list", j),
+                    (*at, "if", "hash_list", j),
                     f"hash list {name!r} is also an "
                     "allow-list in exempt.hash_lists, so this rule can never act",
                     warning=True,
@@ -511,7 +516,7 @@ class _Checker:
         self.check_placeholders(at, rule)
         if rule.then.ban and not cond.hash_list and (cond.labels or cond.scores):
             self.add(
-                at + ("then", "ban"),
+                (*at, "then", "ban"),
                 f"rule {rule.name!r} bans on the classifier alone; "
                 "it has false positives (see docs/rules.md), consider a report or "
                 "removal first",
@@ -519,10 +524,10 @@ class _Checker:
             )
         why = never_acts(rule)
         if why:
-            self.add(at + ("if",), f"rule {rule.name!r} can never act: {why}", warning=True)
+            self.add((*at, "if"), f"rule {rule.name!r} can never act: {why}", warning=True)
 
     def check_placeholders(self, at: tuple, rule: Rule) -> None:
-        texts = [
+        texts: list[tuple[tuple[str, ...], str | None]] = [
             (("then", "remove"), rule.then.remove),
             (("then", "report"), rule.then.report),
             (("then", "notify_admins"), rule.then.notify_admins),

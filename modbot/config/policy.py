@@ -12,7 +12,7 @@ import dataclasses
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modbot.config.checks import validate
 from modbot.config.files import read_text_file
@@ -90,7 +90,7 @@ class Policy:
     ) -> Policy:
         """A copy of this policy with the given settings sections instead (the rules,
         concepts and hash lists are the same)."""
-        changes = {
+        changes: dict[str, Any] = {
             name: value
             for name, value in (
                 ("classifier", classifier),

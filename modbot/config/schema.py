@@ -2,11 +2,14 @@
 rule may use (labels, scores, placeholders, skip reasons). What a valid policy *is*;
 reading the file keeping lines (``yamlfile``), the checks that need the whole file and
 the messages (``checks``), and the loaded policy (``policy``) live beside it.
+
+One pydantic model per section of rules.yaml, in the order of the file.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -84,7 +87,7 @@ CONCEPT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # --- field types ------------------------------------------------------------------------
 
 
-def _none_to(empty):
+def _none_to(empty: Callable[[], Any]) -> BeforeValidator:
     return BeforeValidator(lambda v: empty() if v is None else v)
 
 
@@ -92,7 +95,7 @@ def _one_or_many(v: Any) -> Any:
     return [v] if isinstance(v, str) else v
 
 
-def _choice(allowed: tuple[str, ...], what: str):
+def _choice(allowed: tuple[str, ...], what: str) -> PlainValidator:
     def check(v: Any) -> str:
         if not isinstance(v, str) or v not in allowed:
             hint = suggest(v, allowed) if isinstance(v, str) else ""
@@ -102,7 +105,7 @@ def _choice(allowed: tuple[str, ...], what: str):
     return PlainValidator(check)
 
 
-def _reason(default: str):
+def _reason(default: str) -> PlainValidator:
     def check(v: Any) -> str | None:
         if v is True:
             return default

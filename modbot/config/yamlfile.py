@@ -31,8 +31,8 @@ class Lines:
     def find(self, loc: tuple, key: bool = False) -> int:
         path: tuple = ()
         for element in loc:
-            if path + (element,) in self.value:
-                path = path + (element,)
+            if (*path, element) in self.value:
+                path = (*path, element)
         if key and path in self.key:
             return self.key[path]
         return self.value.get(path, 1)
@@ -157,25 +157,25 @@ def _to_data(node: yaml.Node, path: tuple, lines: Lines, problems: list, file: s
                 problems.append(Problem(file, line, f"a key must be a plain word, got {key!r}"))
                 continue
             if key in out:
-                first = lines.key[path + (key,)]
+                first = lines.key[(*path, key)]
                 problems.append(
                     Problem(file, line, f"duplicate key {key!r} (first at line {first})")
                 )
                 continue
-            lines.key[path + (key,)] = line
-            out[key] = _to_data(value_node, path + (key,), lines, problems, file)
+            lines.key[(*path, key)] = line
+            out[key] = _to_data(value_node, (*path, key), lines, problems, file)
         for part in merged:  # explicit keys win over merged ones
             for key, value in part.items():
                 out.setdefault(key, value)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_to_data(n, path + (i,), lines, problems, file) for i, n in enumerate(node.value)]
+        return [_to_data(n, (*path, i), lines, problems, file) for i, n in enumerate(node.value)]
     return _construct(node, problems, file)
 
 
 def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
     """Parse YAML keeping lines. Syntax errors come back as problems with their line."""
-    lines, problems = Lines(), []
+    lines, problems = Lines(), list[Problem]()
     try:
         node = yaml.compose(text, Loader=_BoundedLoader)
     except yaml.MarkedYAMLError as exc:

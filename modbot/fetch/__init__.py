@@ -14,6 +14,9 @@ batch has, the bodies in memory never add up to more.
 
 Addresses are checked where the connection is made (``addresses``), the media type is
 read from the bytes (``sniff``), and every refusal is a ``FetchSkipped`` (``refusals``).
+
+The Fetcher's request loop (redirects, streaming under the caps) is one piece; the
+policies it applies are the submodules.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpcore
 import httpx
@@ -159,7 +162,7 @@ class Fetcher:
     async def __aenter__(self) -> Fetcher:
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -240,7 +243,7 @@ class Fetcher:
 
     async def _follow(self, url: str, hold: BodyHold) -> Fetched:
         current = url
-        for hop in range(self.limits.max_redirects + 1):
+        for _hop in range(self.limits.max_redirects + 1):
             async with self._stream(current) as response:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     current = self._redirect_target(url, response)
@@ -356,7 +359,7 @@ class Fetcher:
                 del self._hosts[host]
 
 
-def _decoder(url: str, content_encoding: str):
+def _decoder(url: str, content_encoding: str) -> _ZlibDecoder | None:
     """A bounded zlib decoder for gzip/deflate (asked for identity, but servers differ),
     None for identity; other encodings are refused."""
     encodings = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
@@ -384,11 +387,11 @@ class _ZlibDecoder:
             raise ProtocolFailure(self._url, f"broken compressed body: {exc}") from None
 
 
-def _check_url(url: str, *, redirected_from: str | None = None):
+def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
     prefix = f"redirect from {redact(redirected_from)} to " if redirected_from else ""
     try:
         parts = urlsplit(url)
-        parts.port
+        _ = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
         raise BadURL(url, f"{prefix}invalid URL: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):

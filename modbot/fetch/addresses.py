@@ -12,6 +12,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore
@@ -71,7 +72,7 @@ async def system_resolver(host: str, port: int) -> list[str]:
     addresses: list[str] = []
     for _family, _type, _proto, _name, sockaddr in infos:
         if sockaddr[0] not in addresses:
-            addresses.append(sockaddr[0])
+            addresses.append(str(sockaddr[0]))
     return addresses
 
 
@@ -149,7 +150,14 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         self._resolver = resolver
         self._inner = inner or httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         addresses = await self._checked_addresses(host, port)
         last_error: Exception | None = None
         for address in addresses:
@@ -166,7 +174,12 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         assert last_error is not None
         raise last_error
 
-    async def connect_unix_socket(self, path, timeout=None, socket_options=None):
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         raise PrivateAddress(path, "connections to unix sockets are never made")
 
     async def sleep(self, seconds: float) -> None:

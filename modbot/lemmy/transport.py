@@ -16,15 +16,18 @@ What it takes care of, because Lemmy does not tell you:
   ``LemmyBadAnswer``, never a traceback;
 - ``read_only=True`` (dry-run) refuses every mutating call before it leaves the process.
 The token, the password and the pict-rs API key are never logged.
+
+Every concern of the HTTP session in one place, shared by every API version.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
@@ -151,7 +154,14 @@ class _Deadline(httpcore.NetworkBackend):
             raise error("the request's deadline passed")
         return left if timeout is None else min(timeout, left)
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         stream = self._inner.connect_tcp(
             host,
             port,
@@ -161,7 +171,12 @@ class _Deadline(httpcore.NetworkBackend):
         )
         return _DeadlineStream(stream, self)
 
-    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         stream = self._inner.connect_unix_socket(
             path, timeout=self.left(timeout, httpcore.ConnectTimeout), socket_options=socket_options
         )
@@ -184,7 +199,12 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
         stream = self._inner.start_tls(
             ssl_context, server_hostname, self._backend.left(timeout, httpcore.ConnectTimeout)
         )
