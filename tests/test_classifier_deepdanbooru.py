@@ -25,7 +25,7 @@ import_open_clip()
 from horde_safety import deep_danbooru_model as ddm  # noqa: E402
 from horde_safety.nsfw_checker_class import NSFWChecker  # noqa: E402
 from loguru import logger  # noqa: E402
-from test_classifier_reference_view import (  # noqa: E402
+from support.reference import (  # noqa: E402
     fedi_safety_image,
     reference_interrogator,
     shifted_concepts,

@@ -8,8 +8,8 @@ import signal
 import time
 
 import pytest
-from acting import Scenario, fake_lemmy
-from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
+from support.acting import Scenario, fake_lemmy
+from support.bot import wait_for
 
 from fakelemmy.state import iso
 from modbot.store import Store

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from support.compose import grace_seconds
 
 from modbot.modes.daemon import HEARTBEAT_CURSOR
 from modbot.store import Store, utc_iso
@@ -47,13 +48,6 @@ def env() -> dict[str, str]:
                 key, _, value = token.partition("=")
                 values[key] = value
     return values
-
-
-def grace_seconds(text: str) -> int:
-    """Compose's duration ("3m", "90s", "1m30s") in seconds."""
-    parts = re.findall(r"(\d+)([hms])", text)
-    assert parts and "".join(n + u for n, u in parts) == text, text
-    return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
 
 
 def run_modbot(*args: str, **kwargs) -> subprocess.CompletedProcess:

@@ -8,14 +8,8 @@ from __future__ import annotations
 
 import json
 
-from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
-    BAD,
-    Bot,
-    pipeline_for,
-    sha,
-    tiny,
-    write_rules,
-)
+from support.bot import Bot, sha
+from support.policies import BAD, write_rules
 
 from modbot.lemmy.views_v3 import post_item, upload_item
 

@@ -11,7 +11,8 @@ import subprocess
 import sys
 
 from PIL import Image
-from test_pipeline import Bot, tiny, write_rules  # noqa: F401  (tiny is a fixture)
+from support.bot import Bot
+from support.policies import write_rules
 
 from fakelemmy import hostile
 

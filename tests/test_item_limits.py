@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from test_pipeline import BAD, DEFAULT_RULES, Bot, sha, tiny, write_rules  # noqa: F401
+from support.bot import Bot, sha
+from support.policies import BAD, DEFAULT_RULES, write_rules
 
 from fakelemmy import hostile
 

@@ -8,102 +8,19 @@ Through the real entry point (`python -m modbot ...`) against the fake Lemmy, wh
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from test_daemon import Lines
-from test_sweep import sha, tiny_checkpoint, wait_for  # noqa: F401 (tiny_checkpoint: a fixture)
+from support.bot import Bot, Lines, sha, wait_for
+from support.policies import BAD, write_removal_rules
 
 from fakelemmy.state import now
 from modbot.config.settings import Secret
 from modbot.lemmy import LemmyClient, LemmyUnavailable
 from modbot.lemmy.views_v3 import comment_item, post_item, upload_item
 from modbot.model import Item
-from modbot.store import Store
-
-BAD = "coffee"  # on the known-bad list
-
-
-def write_rules(
-    directory: Path, lemmy, checkpoint: Path, *, known_bad=(), timeout="10s", poll_every="60s"
-) -> Path:
-    (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
-    remote = lemmy.remote_url.split("//", 1)[1]
-    path = directory / "rules.yaml"
-    path.write_text(f"""
-classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {checkpoint},
-             device: cpu, batch_size: 8, allow_random_weights: true}}
-hash_lists:
-  known-bad: {{kind: sha256, file: known-bad.txt}}
-fetch: {{allow_hosts: ["{remote}"]}}
-lemmy: {{requests_per_minute: 60000, lookback: 6h, timeout: {timeout}}}
-schedule: {{poll_every: {poll_every}, sweep_cron: null, sweep_since: 30d}}
-rules:
-  - name: known abusive image
-    if: {{hash_list: known-bad}}
-    then:
-      remove: "Known abusive image"
-      purge_image: true
-""")
-    return path
-
-
-class Bot:
-    """`python -m modbot ...` with its own state file; `timeout` ends a hung run."""
-
-    def __init__(self, lemmy, directory: Path, rules: Path) -> None:
-        self.state = directory / "state.sqlite3"
-        self.directory = directory
-        self.env = {
-            **os.environ,
-            "LEMMY_URL": lemmy.url,
-            "LEMMY_USERNAME": "modbot",
-            "LEMMY_PASSWORD": "pw",
-            "MODBOT_STATE": str(self.state),
-            "MODBOT_RULES": str(rules),
-            "PICTRS_URL": lemmy.pictrs_url,
-            "PICTRS_API_KEY": lemmy.pictrs_api_key,
-        }
-
-    def __call__(
-        self, *args: str, rc: int = 0, timeout: float = 120
-    ) -> subprocess.CompletedProcess:
-        done = subprocess.run(
-            [sys.executable, "-m", "modbot", *args],
-            env=self.env,
-            cwd=self.directory,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        assert done.returncode == rc, (done.returncode, done.stdout, done.stderr[-3000:])
-        assert "Traceback" not in done.stderr, done.stderr[-3000:]
-        return done
-
-    def start(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, "-m", "modbot", *args],
-            env=self.env,
-            cwd=self.directory,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def decisions(self) -> list[dict]:
-        if not self.state.exists():
-            return []
-        store = Store(self.state)
-        try:
-            return store.decisions()
-        finally:
-            store.close()
 
 
 def requests_to(lemmy, path: str) -> int:
@@ -156,7 +73,10 @@ def test_malformed_items_are_recorded_as_skipped_and_the_rest_of_the_page_is_dec
         lambda body: {**body, "images": [broken_upload, *body["images"]]},
     )
     bot = Bot(
-        lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
+        lemmy,
+        tmp_path,
+        write_removal_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])]),
+        strict=True,
     )
 
     first = bot("run", "--once", "--report", "run.json")
@@ -241,7 +161,10 @@ def test_a_page_that_is_not_lemmys_fails_the_run_with_a_clear_message(
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     post = lemmy.add_post(cast.pics, cast.alice, url=lemmy.add_remote_file("bad.jpg", photos[BAD]))
     bot = Bot(
-        lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
+        lemmy,
+        tmp_path,
+        write_removal_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])]),
+        strict=True,
     )
     page = "<html><body><h1>Down for maintenance</h1></body></html>"
     for spoil, said in [
@@ -269,9 +192,10 @@ def test_the_daemon_survives_malformed_pages_and_decides_the_post_once_they_pass
     bot = Bot(
         lemmy,
         tmp_path,
-        write_rules(
+        write_removal_rules(
             tmp_path, lemmy, tiny_checkpoint, poll_every="1s", known_bad=[sha(photos[BAD])]
         ),
+        strict=True,
     )
     daemon = bot.start("run")
     err = Lines(daemon.stderr)
@@ -322,7 +246,7 @@ def test_a_sweep_stops_when_next_page_points_back(fake_lemmy, photos, tiny_check
     lemmy = fake_lemmy
     ids = old_posts(lemmy, photos, 140)
     lemmy.tamper("/api/v3/post/list", loop_back())
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint))
+    bot = Bot(lemmy, tmp_path, write_removal_rules(tmp_path, lemmy, tiny_checkpoint), strict=True)
     done = bot("sweep", "--all", timeout=90)
     assert "Lemmy sent a next_page cursor it sent before" in done.stderr
     assert "done" in done.stdout
@@ -344,7 +268,7 @@ def test_a_sweep_stops_when_lemmy_sends_the_same_page_under_new_cursors(
         return {**body, "next_page": "P" + "0" * pads[-1] + f"{newest:x}"}
 
     lemmy.tamper("/api/v3/post/list", same_page)
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint))
+    bot = Bot(lemmy, tmp_path, write_removal_rules(tmp_path, lemmy, tiny_checkpoint), strict=True)
     done = bot("sweep", "--all", timeout=90)
     assert "Lemmy sent a page it sent before" in done.stderr
     assert requests_to(lemmy, "/api/v3/post/list") <= 6
@@ -356,7 +280,7 @@ def test_a_poll_stops_when_next_page_points_back(fake_lemmy, photos, tiny_checkp
     for i in range(150):
         lemmy.add_post(cast.pics, cast.bob, name=f"p{i}", url=url)
     lemmy.tamper("/api/v3/post/list", loop_back())
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint))
+    bot = Bot(lemmy, tmp_path, write_removal_rules(tmp_path, lemmy, tiny_checkpoint), strict=True)
     done = bot("run", "--once")
     assert "posts: Lemmy sent a next_page cursor it sent before" in done.stderr
     assert requests_to(lemmy, "/api/v3/post/list") == 2
@@ -379,7 +303,10 @@ def test_lemmy_timeout_is_a_deadline_for_the_whole_request_reads_actions_and_pic
     bot = Bot(
         lemmy,
         tmp_path,
-        write_rules(tmp_path, lemmy, tiny_checkpoint, timeout="2s", known_bad=[sha(photos[BAD])]),
+        write_removal_rules(
+            tmp_path, lemmy, tiny_checkpoint, timeout="2s", known_bad=[sha(photos[BAD])]
+        ),
+        strict=True,
     )
     started = time.monotonic()
     done = bot("run", "--once", timeout=90)

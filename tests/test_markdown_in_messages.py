@@ -8,13 +8,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
-from test_pipeline import (  # noqa: F401  (tiny is a fixture)
-    BAD,
-    Bot,
-    sha,
-    tiny,
-    write_rules,
-)
+from support.bot import Bot, sha
+from support.policies import BAD, write_rules
 
 from modbot.markdown import inert
 

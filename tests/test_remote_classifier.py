@@ -20,7 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_pipeline import BAD, GENERATED, Bot, mutations, remote_photo, sha, tiny, write_rules  # noqa: F401
+from support.bot import Bot, mutations, remote_photo, sha
+from support.policies import BAD, GENERATED, write_rules
 
 from classifier import load_model
 from classifier.remote import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
-from test_check_rules import check, problems, write
+from support.check_rules import check, problems, write
 
 from modbot.config.policy import load_policy
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_docker import grace_seconds
+from support.compose import grace_seconds
 
 from modbot.cli import build_parser
 
