@@ -64,6 +64,8 @@ WORKDIR /opt/modbot/src
 COPY pyproject.toml README.md LICENSE ./
 COPY classifier ./classifier
 COPY modbot ./modbot
+# the fake Lemmy `modbot demo` runs against (not imported by the bot otherwise)
+COPY fakelemmy ./fakelemmy
 RUN pip install --no-deps --no-build-isolation . && pip check && modbot --version
 
 # The shipped policy; mount your own rules.yaml and hashes/ over /etc/modbot.

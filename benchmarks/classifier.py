@@ -322,9 +322,10 @@ class Memory:
     def peak(self) -> tuple[float, str]:
         rss = None
         try:
-            for line in open("/proc/self/status"):
-                if line.startswith("VmHWM:"):
-                    rss = int(line.split()[1]) / 1024
+            with open("/proc/self/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        rss = int(line.split()[1]) / 1024
         except OSError:
             pass
         if rss is None or not self.reset:
@@ -387,10 +388,11 @@ def make_images(n: int) -> list[tuple[int, int, bytes]]:
 def machine(torch) -> str:
     cpu = platform.processor() or platform.machine()
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
     except OSError:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

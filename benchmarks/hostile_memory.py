@@ -76,7 +76,7 @@ def ordinary_files() -> dict[str, bytes]:
 
 
 def hostile_files() -> dict[str, bytes]:
-    from modbot.fakelemmy import hostile
+    from fakelemmy import hostile
 
     files = {f"{name}.{name.split('_')[0]}": make() for name, make in hostile.IMAGE_BOMBS.items()}
     big = hostile.png_rgba(5000, 5000)
@@ -108,8 +108,8 @@ def run_once(
 ) -> dict:
     """A fake instance with one post per file (and the comment of 100 links), then
     `python -m modbot run --once --dry-run` from `tree`; the child's peak RSS."""
-    from modbot.fakelemmy import FakeLemmy, hostile
-    from modbot.fakelemmy.scenarios import standard_cast
+    from fakelemmy import FakeLemmy, hostile
+    from fakelemmy.scenarios import standard_cast
 
     with (
         FakeLemmy(rate_limit=None, login_rate_limit=None) as lemmy,
@@ -180,7 +180,7 @@ import json, sys, threading
 from classifier.engine import Engine
 from classifier.model import load_model
 from classifier.tiny import tiny_spec
-from modbot.fakelemmy import hostile
+from fakelemmy import hostile
 
 checkpoint, threads, budget = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def status(key):
@@ -225,7 +225,7 @@ import numpy as np
 from PIL import Image
 from classifier.budget import estimate
 from classifier.preprocess import PreprocessConfig, decode
-from modbot.fakelemmy import hostile as h
+from fakelemmy import hostile as h
 
 W = H = 4000
 case = sys.argv[1]
@@ -328,10 +328,10 @@ def main() -> int:
     parser.add_argument("--skip-runs", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    from classifier.tiny import write_random_checkpoint
-    from modbot.durations import parse_size
-
     import logging
+
+    from classifier.tiny import write_random_checkpoint
+    from modbot.config.units import parse_size
 
     logging.basicConfig(level=logging.WARNING)
     budget = parse_size(args.decode_memory) if args.decode_memory else 1_000_000_000

@@ -35,9 +35,9 @@ def serve(posts: int, distinct: int) -> None:
     """Child process: build and serve the instance; answer `stats` lines on stdin."""
     from datetime import timedelta
 
-    from modbot.fakelemmy import FakeLemmy, hostile
-    from modbot.fakelemmy.scenarios import standard_cast
-    from modbot.fakelemmy.state import now
+    from fakelemmy import FakeLemmy, hostile
+    from fakelemmy.scenarios import standard_cast
+    from fakelemmy.state import now
 
     with FakeLemmy(rate_limit=None, login_rate_limit=None) as lemmy:
         cast = standard_cast(lemmy)
@@ -118,9 +118,9 @@ rules:
 
 def bench(posts: int, distinct: int) -> dict:
     from classifier.tiny import write_random_checkpoint
+    from modbot.config.policy import load_policy
+    from modbot.config.settings import Secret, Settings
     from modbot.pipeline import Pipeline
-    from modbot.rules import load_policy
-    from modbot.settings import Secret, Settings
     from modbot.store import Store
 
     child = subprocess.Popen(
@@ -161,7 +161,7 @@ def bench(posts: int, distinct: int) -> dict:
 
             with Pipeline(settings, policy, dry_run=True, store=store) as pipeline:
                 pipeline.start()
-                pipeline.engine  # load the model before the clock starts
+                _ = pipeline.engine  # load the model before the clock starts
                 before = requests_by_server()
                 started = time.perf_counter()
                 stats = pipeline.sweep(None, progress=progress)

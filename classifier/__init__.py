@@ -22,7 +22,6 @@ from classifier.model import (
 from classifier.preprocess import PreprocessConfig, Unreadable
 from classifier.verdict import Verdict
 
-
 __all__ = [
     "ConceptError",
     "ConceptSet",

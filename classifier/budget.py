@@ -34,6 +34,7 @@ import ctypes.util
 import struct
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -425,7 +426,7 @@ def _webp_canvas(data: bytes) -> tuple[int, int, bool, bool, bool] | None:
 # --- the budget -----------------------------------------------------------------------------
 
 
-def _malloc_trim():
+def _malloc_trim() -> Callable[[int], int] | None:
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc: nothing to trim this way
@@ -445,7 +446,7 @@ class Reservation:
     """Bytes held in a ``DecodeBudget``; ``release()`` (or leave the ``with``) gives them
     back (after handing freed memory back to the system, for a large one)."""
 
-    def __init__(self, budget: "DecodeBudget", nbytes: int, trim: bool = False):
+    def __init__(self, budget: DecodeBudget, nbytes: int, trim: bool = False):
         self._budget = budget
         self.nbytes = nbytes
         self._trim = trim and nbytes >= TRIM_ABOVE
@@ -457,7 +458,7 @@ class Reservation:
                 give_memory_back()
             self._budget._give_back(nbytes)
 
-    def __enter__(self) -> "Reservation":
+    def __enter__(self) -> Reservation:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -535,7 +536,7 @@ class Decoding:
         self._held: Reservation | None = None
         self._early: DecodePlan | None = None
 
-    def __enter__(self) -> "Decoding":
+    def __enter__(self) -> Decoding:
         self._early = plan_before_open(self.data, self.cfg)
         if self._early is not None and self.budget is not None:
             self._held = self.budget.reserve(self._early.cost)

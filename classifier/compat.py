@@ -17,6 +17,7 @@ import glob
 import importlib.util
 import logging
 import os
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def ensure_torchvision_ops() -> bool:
     return True
 
 
-def import_open_clip():
+def import_open_clip() -> Any:
     """Import open_clip with the workaround above applied first."""
     ensure_torchvision_ops()
     import open_clip

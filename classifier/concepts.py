@@ -12,10 +12,11 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 BUILTIN_FILE = Path(__file__).with_name("safety_concepts.json")
 FAMILIES = (
@@ -75,7 +76,7 @@ class CustomConcept:
     prompts: tuple[str, ...]
     threshold: float
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not CONCEPT_NAME.match(self.name):
             raise ConceptError(
                 f"custom concept name {self.name!r}: use 1-40 lower-case letters, digits, '_' or '-', "
@@ -131,7 +132,7 @@ class ConceptSet:
     prompts: tuple[str, ...] = field(init=False)  # unique texts, the model's order
     index: dict[str, int] = field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         texts = [p.text for family in FAMILIES for p in self.families[family]]
         texts += [t for concept in self.custom for t in concept.prompts]
         unique = tuple(dict.fromkeys(texts))
@@ -142,12 +143,12 @@ class ConceptSet:
             raise ConceptError(f"custom concepts: a name is used twice in {names}")
 
     @classmethod
-    def builtin(cls, custom: Iterable[CustomConcept] = ()) -> "ConceptSet":
+    def builtin(cls, custom: Iterable[CustomConcept] = ()) -> ConceptSet:
         """The reference concepts shipped with the package, plus ``custom``."""
         return cls.from_dict(_builtin_data(), custom=custom, source=BUILTIN_FILE.name)
 
     @classmethod
-    def load(cls, path: str | Path, custom: Iterable[CustomConcept] = ()) -> "ConceptSet":
+    def load(cls, path: str | Path, custom: Iterable[CustomConcept] = ()) -> ConceptSet:
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -160,11 +161,11 @@ class ConceptSet:
     @classmethod
     def from_dict(
         cls, data: Any, custom: Iterable[CustomConcept] = (), source: str = "<dict>"
-    ) -> "ConceptSet":
+    ) -> ConceptSet:
         """Validate and expand a concept document (the format of safety_concepts.json)."""
         return _parse(data, tuple(custom), source)
 
-    def with_custom(self, custom: Iterable[CustomConcept]) -> "ConceptSet":
+    def with_custom(self, custom: Iterable[CustomConcept]) -> ConceptSet:
         return ConceptSet(
             self.families, self.decision, tuple(custom), self.calibrated_for, self.source
         )
@@ -195,7 +196,7 @@ class ConceptSet:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     return value
@@ -209,14 +210,16 @@ def _builtin_data() -> dict:
 # -- validation ---------------------------------------------------------------------------
 
 
-def _check_threshold(where: str, value) -> None:
+def _check_threshold(where: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConceptError(f"{where}: must be a number, got {value!r}")
     if not -1.0 <= value <= 1.0:
         raise ConceptError(f"{where}: {value} is not a cosine similarity (between -1 and 1)")
 
 
-def _mapping(where: str, value, required: set[str], optional: set[str] = frozenset()) -> dict:
+def _mapping(
+    where: str, value: Any, required: set[str], optional: Set[str] = frozenset()
+) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConceptError(f"{where}: must be an object, got {type(value).__name__}")
     missing = sorted(required - value.keys())
@@ -229,13 +232,13 @@ def _mapping(where: str, value, required: set[str], optional: set[str] = frozens
     return value
 
 
-def _text(where: str, value) -> str:
+def _text(where: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConceptError(f"{where}: must be a non-empty string, got {value!r}")
     return value.strip()
 
 
-def _parse(data, custom: tuple[CustomConcept, ...], source: str) -> ConceptSet:
+def _parse(data: Any, custom: tuple[CustomConcept, ...], source: str) -> ConceptSet:
     top = _mapping(
         source, data, {"format", "prefixes", "families", "decision"}, {"about", "calibrated_for"}
     )
@@ -257,7 +260,9 @@ def _parse(data, custom: tuple[CustomConcept, ...], source: str) -> ConceptSet:
     return ConceptSet(families, decision, custom, str(top.get("calibrated_for", "")), source)
 
 
-def _parse_family(where: str, family: str, entries, prefixes: dict) -> tuple[Prompt, ...]:
+def _parse_family(
+    where: str, family: str, entries: Any, prefixes: dict[str, Any]
+) -> tuple[Prompt, ...]:
     """Expand a family. Every threshold is computed in the order the reference adds its
     floats (horde-safety ebea47a), so ties at the 4th decimal fall the same way:
     bare ``threshold + offset``; prefixed ``(threshold + prefix offset) + offset``;
@@ -314,7 +319,9 @@ def _parse_family(where: str, family: str, entries, prefixes: dict) -> tuple[Pro
     return tuple(out)
 
 
-def _parse_decision(where: str, data, families: dict[str, tuple[Prompt, ...]]) -> DecisionParams:
+def _parse_decision(
+    where: str, data: Any, families: dict[str, tuple[Prompt, ...]]
+) -> DecisionParams:
     top = _mapping(where, data, {"subject_families", "anime_revoke", "second_pass"})
     subject_families = data["subject_families"]
     if not isinstance(subject_families, list) or not all(f in FAMILIES for f in subject_families):

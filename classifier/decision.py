@@ -26,8 +26,9 @@ image with several regions gets, per score, the worst (largest) region's value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ REALISTIC = "realistic"
 DANBOORU_TAG_PREFIX = "danbooru:"  # + a kept tag: its probability - 0.5
 
 
-def round4(values) -> np.ndarray:
+def round4(values: Any) -> np.ndarray:
     """The reference's rounding, element by element (``np.round`` rounds differently)."""
     return np.array(
         [round(v, 4) for v in np.asarray(values, dtype=np.float64).tolist()], dtype=np.float64
@@ -80,7 +81,7 @@ class Danbooru:
         return REALISTIC in self.tags
 
     @classmethod
-    def from_probabilities(cls, probabilities: Sequence, tags: Sequence[str]) -> "Danbooru":
+    def from_probabilities(cls, probabilities: Sequence, tags: Sequence[str]) -> Danbooru:
         """From the model's output vector (one probability per tag, in the model's tag
         order). Each probability is compared in its own type, as the reference's
         ``p > threshold`` on a numpy scalar is."""
@@ -125,7 +126,14 @@ class Danbooru:
         return cls(kept, ratings, tuple(nsfw_tags), scores)
 
 
-def _margin(p, threshold: float) -> float:
+def _underage(value: float | None) -> float:
+    """An underage prompt's danger threshold or modifier (every underage prompt has both)."""
+    if value is None:
+        raise ValueError("not an underage prompt: it has no danger threshold or modifier")
+    return value
+
+
+def _margin(p: float | np.generic, threshold: float) -> float:
     """``p - threshold`` whose sign is that of the reference's ``p > threshold``: a numpy
     scalar compares in its own precision (float32 model outputs against float32(0.6))."""
     if isinstance(p, np.generic):
@@ -161,9 +169,9 @@ class _Rows:
         concepts: ConceptSet,
         prompts: list[Prompt],
         thresholds: list[float],
-        groups=None,
-        first=None,
-    ):
+        groups: list[str] | None = None,
+        first: list[bool] | None = None,
+    ) -> _Rows:
         idx = np.array([concepts.index[p.text] for p in prompts], dtype=np.int64)
         thr = np.array(thresholds, dtype=np.float64)
         if groups is None:
@@ -200,7 +208,7 @@ class DecisionPlan:
         )
         anime_nsfw = list(fam["anime_nsfw_concepts"])
         self.anime_nsfw = _Rows.of(concepts, anime_nsfw, [p.threshold for p in anime_nsfw])
-        self.danger = _Rows.of(concepts, underage, [p.danger for p in underage])
+        self.danger = _Rows.of(concepts, underage, [_underage(p.danger) for p in underage])
         canonical = {plural: singular for singular, plural in d.pairs}
         singulars = {singular for singular, _ in d.pairs}
 
@@ -219,7 +227,7 @@ class DecisionPlan:
         self.second_photo = _Rows.of(
             concepts,
             underage,
-            [p.threshold + ((p.danger - p.threshold) * photo_factor) for p in underage],
+            [p.threshold + ((_underage(p.danger) - p.threshold) * photo_factor) for p in underage],
             [group(p) for p in underage],
             [first(p) for p in underage],
         )
@@ -229,7 +237,7 @@ class DecisionPlan:
         self.second_anime = _Rows.of(
             concepts,
             bare + extra,
-            [p.threshold + (p.modifier * anime_factor) for p in bare]
+            [p.threshold + (_underage(p.modifier) * anime_factor) for p in bare]
             + [p.threshold + 0.0 for p in extra],
             [group(p) for p in bare + extra],
             [first(p) for p in bare + extra],
@@ -275,9 +283,10 @@ class DecisionPlan:
 
         anime_score, anime_hits = self._anime(r)
         used = danbooru is not None and anime_score > 0
-        danbooru_nsfw = used and danbooru.nsfw
-        if used and danbooru.realistic:  # DeepDanbooru sends it back to the photo rules
-            anime_score = min(anime_score, -danbooru.scores["danbooru_realistic"])
+        ran = danbooru if used else None  # DeepDanbooru's result, when it counts
+        danbooru_nsfw = ran is not None and ran.nsfw
+        if ran is not None and ran.realistic:  # DeepDanbooru sends it back to the photo rules
+            anime_score = min(anime_score, -ran.scores["danbooru_realistic"])
         anime = anime_score > 0
         if anime:
             matched["anime"] = anime_hits
@@ -290,14 +299,15 @@ class DecisionPlan:
         nsfw_rows = self.anime_nsfw if anime else self.nsfw
         nsfw_m = nsfw_rows.margins(r)
         nsfw_score = min(subject_score, float(nsfw_m.max()))
-        if used:
-            nsfw_score = max(nsfw_score, danbooru.scores["danbooru_nsfw"])
+        if ran is not None:
+            nsfw_score = max(nsfw_score, ran.scores["danbooru_nsfw"])
         if not danbooru_nsfw and subject_score > 0:  # the reference checks concepts only then
             matched["nsfw"] = nsfw_rows.hits(nsfw_m)
 
         first = float(danger_m.max())
         second_rows = self.second_anime if anime else self.second_photo
         second_m = second_rows.margins(r)
+        assert second_rows.groups is not None  # second-pass rows have their groups
         best = np.full(second_rows.n_groups, -np.inf)
         np.maximum.at(best, second_rows.groups, second_m)
         best.sort()
@@ -327,6 +337,7 @@ class DecisionPlan:
 def _one_per_pair(rows: _Rows, margins: np.ndarray, r: np.ndarray) -> tuple[str, ...]:
     """Second-pass hits with one prompt kept per pair, as the reference keeps them."""
     hits = [i for i, m in enumerate(margins) if m > 0]
+    assert rows.groups is not None and rows.keep_first is not None  # second-pass rows
     out = []
     for i in hits:
         rival = [j for j in hits if j != i and rows.groups[j] == rows.groups[i]]

@@ -25,12 +25,16 @@ import pickle
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from classifier.decision import Danbooru
 from classifier.model import ModelError
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +90,7 @@ def resize_target(width: int, height: int) -> tuple[int, int]:
 def model_input(source: np.ndarray) -> np.ndarray:
     """The reference's input for one image (H x W x 3 uint8 RGB): float32 H' x W' x 3."""
     image = Image.fromarray(source).convert("RGB")
-    image = image.resize(resize_target(*image.size), Image.LANCZOS)
+    image = image.resize(resize_target(*image.size), Image.Resampling.LANCZOS)
     return np.array(image, dtype=np.float32) / 255
 
 
@@ -94,7 +98,7 @@ class DeepDanbooruError(ModelError):
     """DeepDanbooru cannot be used as configured; the message says what to do."""
 
 
-def _net_class():
+def _net_class() -> type[torch.nn.Module]:
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -102,13 +106,15 @@ def _net_class():
     class DeepDanbooruNet(nn.Module):
         """TorchDeepDanbooru's resnet_custom_v3 at ``width`` (64: the published model)."""
 
-        def __init__(self, width: int = 64, n_tags: int = 9176):
+        def __init__(self, width: int = 64, n_tags: int = 9176) -> None:
             super().__init__()
             self.width, self.n_tags = width, n_tags
-            self._blocks: list[tuple] = []  # (stride, indices: 3 main path convs [, shortcut conv])
+            self._blocks: list[
+                tuple[int, tuple[int, ...]]
+            ] = []  # (stride, indices: 3 main path convs [, shortcut conv])
             index = 0
 
-            def conv(cin, cout, kernel, stride=1, bias=True) -> int:
+            def conv(cin: int, cout: int, kernel: int, stride: int = 1, bias: bool = True) -> int:
                 nonlocal index
                 layer = nn.Conv2d(
                     int(cin),
@@ -128,10 +134,10 @@ def _net_class():
                 if kind == "proj":
                     sc = conv(cin, out, 1, stride)
                     main = (conv(cin, mid, 1), conv(mid, mid, 3, stride), conv(mid, out, 1))
-                    self._blocks.append((stride, main + (sc,)))
+                    self._blocks.append((stride, (*main, sc)))
                 elif kind == "after":
                     main = (conv(cin, mid, 1), conv(mid, mid, 3, stride), conv(mid, out, 1))
-                    self._blocks.append((stride, main + (conv(cin, out, 1, stride),)))
+                    self._blocks.append((stride, (*main, conv(cin, out, 1, stride))))
                 else:
                     self._blocks.append(
                         (1, (conv(out, mid, 1), conv(mid, mid, 3), conv(mid, out, 1)))
@@ -140,10 +146,10 @@ def _net_class():
             self._head = conv(cin, n_tags, 1, bias=False)
             self._F = F
 
-        def _conv(self, i: int):
+        def _conv(self, i: int) -> nn.Conv2d:
             return getattr(self, f"n_Conv_{i}")
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             F = self._F
             x = x.permute(0, 3, 1, 2)
             x = F.relu(self._conv(0)(F.pad(x, [2, 3, 2, 3], value=0)))
@@ -162,7 +168,7 @@ def _net_class():
     return DeepDanbooruNet
 
 
-def DeepDanbooruNet(width: int = 64, n_tags: int = 9176):
+def DeepDanbooruNet(width: int = 64, n_tags: int = 9176) -> torch.nn.Module:
     """A DeepDanbooru network (random weights); torch is imported on first use."""
     return _net_class()(width, n_tags)
 
@@ -171,9 +177,9 @@ def DeepDanbooruNet(width: int = 64, n_tags: int = 9176):
 class LoadedDanbooru:
     """A DeepDanbooru model ready to run, and what a verdict needs to say about it."""
 
-    net: object
+    net: torch.nn.Module
     tags: list[str]
-    device: object
+    device: torch.device
     identity: str  # "deepdanbooru/resnet_custom_v3", "deepdanbooru/random-weights", ...
     fingerprint: str  # identity + sha256 of the file: part of the concept version
     random_weights: bool
@@ -193,10 +199,10 @@ class LoadedDanbooru:
         for indices in by_size.values():
             for start in range(0, len(indices), max_batch):
                 chunk = indices[start : start + max_batch]
-                x = torch.from_numpy(np.stack([inputs[i] for i in chunk])).to(self.device)
+                pixels = torch.from_numpy(np.stack([inputs[i] for i in chunk])).to(self.device)
                 # as the reference: fp32 weights, autocast on CUDA, plain fp32 on CPU
                 with torch.inference_mode(), torch.autocast("cuda", enabled=cuda):
-                    out = self.net(x).detach().cpu().numpy()
+                    out = self.net(pixels).detach().cpu().numpy()
                 for row, i in zip(out, chunk):
                     results[i] = Danbooru.from_probabilities(row, self.tags)
         return results  # type: ignore[return-value]
@@ -238,7 +244,7 @@ def find_weights(setting: str | os.PathLike) -> Path | None:
 
 
 def load_deepdanbooru(
-    setting: str | os.PathLike, device, allow_random_weights: bool = False
+    setting: str | os.PathLike[str], device: torch.device, allow_random_weights: bool = False
 ) -> LoadedDanbooru | None:
     """The model ``setting`` names on ``device``, or None (``off``, or ``auto`` without
     the file: the caller says the anime pass is off). Raises ``DeepDanbooruError``."""

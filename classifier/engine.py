@@ -11,25 +11,30 @@ An image that cannot be decoded gets an ``unreadable`` verdict; it never fails a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import queue
 import threading
 from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from classifier.budget import DEFAULT_DECODE_MEMORY, DecodeBudget, Reservation
 from classifier.concepts import ConceptSet
-from classifier.decision import DecisionPlan, combine, round4
+from classifier.decision import Danbooru, DecisionPlan, combine, round4
 from classifier.model import LoadedModel
 from classifier.preprocess import PreprocessConfig, Unreadable, decode_image
 from classifier.text_cache import text_embeddings
 from classifier.verdict import Verdict
+
+if TYPE_CHECKING:
+    from classifier.deepdanbooru import LoadedDanbooru
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +89,8 @@ class _Slots:
             waiters, self._async_waiters = self._async_waiters, deque()
         # wake every async waiter: one may have been cancelled; the others re-check
         for loop, waiter in waiters:
-            try:
+            with contextlib.suppress(RuntimeError):  # that loop is closed
                 loop.call_soon_threadsafe(_wake, waiter)
-            except RuntimeError:  # that loop is closed
-                pass
 
 
 def _wake(waiter: asyncio.Future) -> None:
@@ -96,10 +99,9 @@ def _wake(waiter: asyncio.Future) -> None:
 
 
 def _lower_priority() -> None:
-    try:  # Linux: the niceness of one thread (its native id) only
+    with contextlib.suppress(AttributeError, OSError):
+        # Linux: the niceness of one thread (its native id) only
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), DECODE_NICENESS)
-    except (AttributeError, OSError):
-        pass
 
 
 def _default_threads() -> int:
@@ -124,8 +126,8 @@ class Engine:
         text_cache_dir: str | os.PathLike | None = None,
         preprocess: PreprocessConfig | None = None,
         decode_memory: int = DEFAULT_DECODE_MEMORY,
-        danbooru=None,
-    ):
+        danbooru: LoadedDanbooru | None = None,
+    ) -> None:
         import torch
 
         if max_batch < 1 or max_queue < 1 or max_wait_ms < 0:
@@ -195,6 +197,16 @@ class Engine:
         await self._slots.acquire_async()
         return await asyncio.wrap_future(self._submit(data))
 
+    async def ready(self) -> str:
+        """The concept version (known from the start: the model is loaded here). A remote
+        engine's is learnt from its first worker; callers of either await this."""
+        return self.concept_version
+
+    @property
+    def random_weights(self) -> bool:
+        """The model has random weights (tests, demos): its verdicts mean nothing."""
+        return self.loaded.random_weights
+
     def submit(self, data: bytes) -> Future:
         """Thread API: blocks while the queue is full, returns a Future of the Verdict."""
         self._slots.acquire()
@@ -215,10 +227,10 @@ class Engine:
         self._ready.put(None)
         self._thread.join()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- pipeline -----------------------------------------------------------------------
@@ -236,7 +248,9 @@ class Engine:
         future.set_exception(EngineClosed("the classifier engine is closed"))
         return future
 
-    def _resolve(self, future: Future, result=None, error: BaseException | None = None) -> None:
+    def _resolve(
+        self, future: Future, result: Verdict | None = None, error: BaseException | None = None
+    ) -> None:
         """Settle a caller's future (it may have been cancelled) and free its slot."""
         try:
             if error is not None:
@@ -313,40 +327,45 @@ class Engine:
             for job in batch:  # the decoded pixels are dropped: out of the decode budget
                 job.held.release()
 
-    def _infer_batch(self, batch: list[_Job]) -> None:
+    def _infer_batch(self, jobs: list[_Job]) -> None:
+        batch: list[_Job | None] = list(jobs)
         self.stats["batches"] += 1
         self.stats["images"] += len(batch)
-        self.stats["regions"] += sum(len(job.regions) for job in batch)
+        self.stats["regions"] += sum(len(job.regions) for job in jobs)
         try:
-            sims = self._similarities([r for job in batch for r in job.regions])
+            sims = self._similarities([r for job in jobs for r in job.regions])
         except Exception as exc:  # e.g. CUDA out of memory: tell every caller
             log.error("inference failed for a batch of %d images: %r", len(batch), exc)
-            for job in batch:
+            for job in jobs:
                 self._resolve(job.future, error=exc)
             return
         per_job, start = [], 0
-        for job in batch:
+        for job in jobs:
             per_job.append(sims[start : start + len(job.regions)])
             start += len(job.regions)
         anime = [any(self._plan.clip_anime(row) for row in rows) for rows in per_job]
-        danbooru: dict[int, object] = {}
+        danbooru: dict[int, Danbooru] = {}
         if self.danbooru is not None and any(anime):
             # the reference's second pass: DeepDanbooru on the images CLIP calls anime,
             # batched by input size
-            wanted = [k for k, a in enumerate(anime) if a and batch[k].source is not None]
+            wanted = [k for k, a in enumerate(anime) if a and jobs[k].source is not None]
             try:
-                results = self.danbooru.evaluate([batch[k].source for k in wanted], self.max_batch)
+                sources = [jobs[k].source for k in wanted]
+                results = self.danbooru.evaluate(
+                    [s for s in sources if s is not None], self.max_batch
+                )
             except Exception as exc:
                 log.error("DeepDanbooru failed for %d images: %r", len(wanted), exc)
                 for k in wanted:
-                    self._resolve(batch[k].future, error=exc)
+                    self._resolve(jobs[k].future, error=exc)
                 batch = [job if k not in wanted else None for k, job in enumerate(batch)]
             else:
                 danbooru = dict(zip(wanted, results))
                 self.stats["deepdanbooru"] += len(wanted)
-        for k, job in enumerate(batch):
-            if job is None:
+        for k, left in enumerate(batch):
+            if left is None:
                 continue
+            job = left
             status = "ran" if k in danbooru else ("off" if anime[k] else "not_needed")
             try:
                 verdict = self._verdict(job.sha256, per_job[k], danbooru.get(k), status)
@@ -368,7 +387,11 @@ class Engine:
         return np.concatenate(out)
 
     def _verdict(
-        self, sha256: str, sims: np.ndarray, danbooru=None, status: str = "not_needed"
+        self,
+        sha256: str,
+        sims: np.ndarray,
+        danbooru: Danbooru | None = None,
+        status: str = "not_needed",
     ) -> Verdict:
         decision = combine([self._plan.decide(row, danbooru) for row in sims])
         worst = round4(sims.max(axis=0))  # what the decision compared, as the reference reports it

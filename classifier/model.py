@@ -16,10 +16,15 @@ import logging
 import os
 import socket
 import urllib.parse
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from classifier.compat import import_open_clip
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +67,19 @@ class ModelSpec:
 class LoadedModel:
     """A model ready for inference and what a verdict needs to say about it."""
 
-    model: object  # torch.nn.Module
-    tokenizer: object
+    model: Any  # open_clip's CLIP (a torch.nn.Module; open_clip has no type information)
+    tokenizer: Any  # open_clip's tokenizer: list[str] -> token tensor
     spec: ModelSpec
     identity: str  # shown in verdicts: "ViT-L-14/openai", "modbot-tiny/random-weights"
     fingerprint: str  # identity + which exact weights: part of the concept version
     random_weights: bool
-    device: object  # torch.device
-    dtype: object  # torch.dtype of the image input
+    device: torch.device
+    dtype: torch.dtype  # of the image input
     image_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
 
-    def encode_images(self, pixels):
+    def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         """uint8 NHWC tensor (any device) -> L2-normalised float32 features on the device."""
         import torch
 
@@ -89,7 +94,7 @@ class LoadedModel:
             features = self.model.encode_image(x)
         return torch.nn.functional.normalize(features.float(), dim=-1)
 
-    def encode_texts(self, texts: list[str], chunk: int = 128):
+    def encode_texts(self, texts: list[str], chunk: int = 128) -> torch.Tensor:
         """Prompts -> L2-normalised float32 features on the device."""
         import torch
 
@@ -107,7 +112,7 @@ _registered = False
 
 
 @contextlib.contextmanager
-def quiet_open_clip():
+def quiet_open_clip() -> Iterator[None]:
     """open_clip logs every loading step (and "initialized randomly") on the root logger;
     our own messages say what matters, so keep root quiet meanwhile."""
     root = logging.getLogger()
@@ -127,7 +132,7 @@ def register_model_configs() -> None:
         _registered = True
 
 
-def resolve_device(device: str):
+def resolve_device(device: str) -> torch.device:
     import torch
 
     if device == "auto":
@@ -199,7 +204,7 @@ def _is_local_dir_model(spec: ModelSpec) -> bool:
 
 
 def name_for_tokenizer(spec: ModelSpec) -> str:
-    if _is_local_dir_model(spec):
+    if spec.checkpoint is not None and _is_local_dir_model(spec):
         return f"local-dir:{Path(spec.checkpoint).expanduser()}"
     return spec.name
 
@@ -251,7 +256,7 @@ def _resolve_checkpoint(spec: ModelSpec, tag_cfg: dict) -> Path | None:
 
 def _checkpoint_in_dir(path: Path) -> Path | None:
     preferred = [
-        path / name for name in HF_WEIGHT_FILES + ("model.safetensors", "pytorch_model.bin")
+        path / name for name in (*HF_WEIGHT_FILES, "model.safetensors", "pytorch_model.bin")
     ]
     for candidate in preferred:
         if candidate.is_file():
@@ -260,7 +265,7 @@ def _checkpoint_in_dir(path: Path) -> Path | None:
     return found[0] if found else None
 
 
-def _hf_cached(repo_id: str, filenames, cache_dir) -> Path | None:
+def _hf_cached(repo_id: str, filenames: Sequence[str], cache_dir: str | Path | None) -> Path | None:
     from huggingface_hub import try_to_load_from_cache
 
     for filename in filenames:
@@ -278,7 +283,7 @@ def _how_to_get(spec: ModelSpec, repo_id: str, filename: str) -> str:
     )
 
 
-def _hf_download(spec: ModelSpec, repo_id: str, filenames) -> Path:
+def _hf_download(spec: ModelSpec, repo_id: str, filenames: Sequence[str]) -> Path:
     label = f"{spec.name}/{spec.pretrained}"
     how = _how_to_get(spec, repo_id, filenames[0])
     if _offline():
@@ -333,7 +338,9 @@ def _is_random_checkpoint(path: Path) -> bool:
         raise ModelError(f"checkpoint {path} is not a readable safetensors file: {exc}") from exc
 
 
-def _build(spec: ModelSpec, checkpoint: Path | None, tag_cfg: dict, device):
+def _build(
+    spec: ModelSpec, checkpoint: Path | None, tag_cfg: dict[str, Any], device: torch.device
+) -> Any:
     import torch
 
     open_clip = import_open_clip()
@@ -343,7 +350,7 @@ def _build(spec: ModelSpec, checkpoint: Path | None, tag_cfg: dict, device):
     }
     name = spec.name
     pretrained = str(checkpoint) if checkpoint is not None else None
-    if _is_local_dir_model(spec):
+    if spec.checkpoint is not None and _is_local_dir_model(spec):
         name, pretrained = f"local-dir:{Path(spec.checkpoint).expanduser()}", None
     try:
         with quiet_open_clip(), torch.random.fork_rng(devices=[]):
@@ -375,6 +382,7 @@ def _identity(
         identity = f"{spec.name}/random-weights"
         weights = _file_digest(checkpoint) if checkpoint else f"init-seed0-torch{torch.__version__}"
     else:
+        assert checkpoint is not None  # real weights are read from a file
         identity = f"{spec.name}/{spec.pretrained if tagged else checkpoint.name}"
         weights = _file_digest(checkpoint)
     return identity, f"{identity}@{weights}"

@@ -108,10 +108,12 @@ def decode_image(
             return Decoded(_own_regions(data, cfg, True, decoding))
         if own is None:
             return Decoded([first], source)
-        return Decoded([first] + _own_regions(data, cfg, own, decoding), source)
+        return Decoded([first, *_own_regions(data, cfg, own, decoding)], source)
 
 
-def reference_view(data: bytes, cfg: PreprocessConfig, keep_source: bool = False):
+def reference_view(
+    data: bytes, cfg: PreprocessConfig, keep_source: bool = False
+) -> tuple[np.ndarray, np.ndarray | None, bool | None]:
     """``(region, source, own)``: the region the reference check sees, the 512 px image
     it starts from (RGB, when ``keep_source``), and whether our own regions add
     something: None (nothing), False (tiles or later frames only), True (also our own
@@ -135,9 +137,9 @@ def reference_crop(image: Image.Image, size: int) -> np.ndarray:
     new_long = int(size * long / short)
     new_w, new_h = (size, new_long) if w <= h else (new_long, size)
     if (new_w, new_h) != (w, h):
-        image = image.resize((new_w, new_h), Image.BICUBIC)
-    top = int(round((new_h - size) / 2.0))
-    left = int(round((new_w - size) / 2.0))
+        image = image.resize((new_w, new_h), Image.Resampling.BICUBIC)
+    top = round((new_h - size) / 2.0)
+    left = round((new_w - size) / 2.0)
     return np.asarray(
         image.crop((left, top, left + size, top + size)).convert("RGB"), dtype=np.uint8
     )
@@ -147,7 +149,7 @@ def _own_adds(image: Image.Image, cfg: PreprocessConfig) -> bool | None:
     """What our own regions add to the reference's view (see ``reference_view``)."""
     differs = (
         image.getexif().get(EXIF_ORIENTATION, 1) in range(2, 9)
-        or image.mode in ("RGBA", "LA", "PA", "RGBa", "La") + HIGH_BIT_MODES
+        or image.mode in ("RGBA", "LA", "PA", "RGBa", "La", *HIGH_BIT_MODES)
         or (image.mode == "P" and "transparency" in image.info)
     )
     if differs:
@@ -168,6 +170,7 @@ def _own_regions(
     """Our own regions: frames spread over an animation, each with its centre crop and,
     when very wide or tall, tiles; the first frame's centre only if ``first_centre``."""
     image = _open(data, cfg)
+    frame: Image.Image | None
     try:
         regions: list[np.ndarray] = []
         for n, index in enumerate(_frame_indices(image, cfg)):
@@ -256,7 +259,7 @@ def _frame_rgb(image: Image.Image, cfg: PreprocessConfig) -> Image.Image:
     )
     if has_alpha:
         rgba = frame.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, NEUTRAL + (255,))
+        background = Image.new("RGBA", rgba.size, (*NEUTRAL, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     if frame.mode == "RGB":
         frame.load()
@@ -280,7 +283,11 @@ def views(frame: Image.Image, cfg: PreprocessConfig) -> list[np.ndarray]:
     # such a strip are squeezed anyway (see max_tiles)
     scaled_long = min(max(size, round(long * size / short)), 2 * cfg.max_tiles * size)
     new = (scaled_long, size) if width >= height else (size, scaled_long)
-    resized = frame.resize(new, Image.BICUBIC, reducing_gap=3.0) if new != frame.size else frame
+    resized = (
+        frame.resize(new, Image.Resampling.BICUBIC, reducing_gap=3.0)
+        if new != frame.size
+        else frame
+    )
     array = np.asarray(resized, dtype=np.uint8)
     wide = width >= height
 
@@ -289,7 +296,7 @@ def views(frame: Image.Image, cfg: PreprocessConfig) -> list[np.ndarray]:
         if length == size:
             return np.ascontiguousarray(piece)
         return np.asarray(
-            Image.fromarray(piece).resize((size, size), Image.BICUBIC), dtype=np.uint8
+            Image.fromarray(piece).resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8
         )
 
     centre = crop((scaled_long - size) // 2, size)

@@ -23,8 +23,9 @@ import concurrent.futures
 import logging
 import threading
 import time
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from classifier.concepts import CustomConcept
@@ -32,6 +33,11 @@ from classifier.engine import EngineClosed
 from classifier.model import ModelError
 from classifier.service import CONCEPT_SET_HEADER, CONCEPTS_HEADER, concepts_header
 from classifier.verdict import Verdict
+
+if TYPE_CHECKING:
+    import httpx
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +96,7 @@ def check_worker_url(url: str) -> str:
     if parts.query or parts.fragment:
         raise ValueError(f"worker URL {url!r}: no query or fragment; give the worker's base URL")
     try:
-        parts.port
+        _ = parts.port  # raises ValueError on a bad port
     except ValueError:
         raise ValueError(f"worker URL {url!r}: bad port") from None
     return url.rstrip("/")
@@ -148,7 +154,9 @@ class RemoteEngine:
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         if custom:
-            self._headers[CONCEPTS_HEADER] = concepts_header(custom)
+            header = concepts_header(custom)
+            assert header is not None  # a custom set has its header
+            self._headers[CONCEPTS_HEADER] = header
         elif concept_set:
             self._headers[CONCEPT_SET_HEADER] = concept_set
         self.timeout = timeout
@@ -170,7 +178,7 @@ class RemoteEngine:
         )
         timeouts = httpx.Timeout(timeout, connect=connect_timeout)
 
-        async def setup():
+        async def setup() -> None:
             self._sem = asyncio.Semaphore(max_concurrency)
             # trust_env: SSL_CERT_FILE for a worker behind a private CA, HTTPS_PROXY
             self._client = httpx.AsyncClient(
@@ -209,8 +217,9 @@ class RemoteEngine:
         futures = [self.submit(data) for data in items]
         return [f.result() for f in futures]
 
-    async def ready(self) -> str:
-        """The concept version, asking the workers (``GET /v1/info``) if not known yet.
+    async def ready(self) -> str | None:
+        """The concept version, asking the workers (``GET /v1/info``) if not known yet
+        (None while no worker said it in the form a modbot worker does).
         Raises ``ClassifierUnavailable`` when none answers."""
         if self.concept_version is not None:
             return self.concept_version
@@ -232,7 +241,7 @@ class RemoteEngine:
             return
         self._closed = True
 
-        async def shutdown():
+        async def shutdown() -> None:
             if self._inflight:
                 await asyncio.wait(list(self._inflight), timeout=self.timeout)
             await self._client.aclose()
@@ -247,16 +256,17 @@ class RemoteEngine:
             if not self._thread.is_alive():
                 self._loop.close()
 
-    def __enter__(self) -> "RemoteEngine":
+    def __enter__(self) -> RemoteEngine:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- on the engine's loop -------------------------------------------------------------
 
-    async def _track(self, coro):
+    async def _track(self, coro: Awaitable[T]) -> T:
         task = asyncio.current_task()
+        assert task is not None  # run as a task on the engine's loop
         self._inflight.add(task)
         try:
             return await coro
@@ -281,7 +291,7 @@ class RemoteEngine:
             )
             return verdict
 
-    async def _ready(self) -> str:
+    async def _ready(self) -> str | None:
         if self.concept_version is None:
             worker, answer = await self._first("GET", "/v1/info", None, {}, None)
             self._note_info(worker, answer)
@@ -324,7 +334,7 @@ class RemoteEngine:
             )
         return said
 
-    async def _info(self, worker: _Worker):
+    async def _info(self, worker: _Worker) -> httpx.Response:
         import httpx
 
         try:
@@ -342,7 +352,7 @@ class RemoteEngine:
             raise _Answer(f"answered {answer.status_code} {_error(answer)}")
         return answer
 
-    def _note_info(self, worker: _Worker, answer) -> None:
+    def _note_info(self, worker: _Worker, answer: httpx.Response) -> None:
         try:
             info = answer.json()
             self._note_version(
@@ -392,7 +402,7 @@ class RemoteEngine:
                 self.model,
             )
 
-    def _refused_message(self, worker: _Worker, answer) -> str:
+    def _refused_message(self, worker: _Worker, answer: httpx.Response) -> str:
         how = (
             f"set {TOKEN_ENV} to a token that worker's admin gave you"
             if "Authorization" in self._headers
@@ -404,8 +414,13 @@ class RemoteEngine:
         )
 
     async def _first(
-        self, method: str, path: str, body: bytes | None, headers: dict, timeout: float | None
-    ):
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        timeout: float | None,
+    ) -> tuple[_Worker, httpx.Response]:
         """(worker, its 200 answer) from the first worker that gives one, in order; a
         second pass after waiting (at most ``RETRY_WAIT``) for one to come out of its
         backoff. Raises ``ClassifierUnavailable`` with what each said, or
@@ -414,7 +429,7 @@ class RemoteEngine:
         deadline = loop.time() + (timeout if timeout is not None else self.timeout)
         errors: dict[str, str] = {}
         tried = 0
-        for attempt in range(2):
+        for _attempt in range(2):
             now = time.monotonic()
             ready = [w for w in self._workers if w.down_until <= now]
             if not ready:
@@ -454,9 +469,9 @@ class RemoteEngine:
         method: str,
         path: str,
         body: bytes | None,
-        headers: dict,
+        headers: dict[str, str],
         timeout: float,
-    ):
+    ) -> httpx.Response:
         import httpx
 
         try:
@@ -499,7 +514,7 @@ class RemoteEngine:
         raise _Answer(f"answered {status} {_error(answer)}".rstrip())
 
 
-def _error(answer) -> str:
+def _error(answer: httpx.Response) -> str:
     """The worker's error message, short (a proxy's HTML page is not repeated)."""
     try:
         message = answer.json().get("error")
@@ -515,7 +530,7 @@ def _reason(exc: BaseException) -> str:
     return text[:200]
 
 
-def _retry_after(answer, cap: float) -> float:
+def _retry_after(answer: httpx.Response, cap: float) -> float:
     value = answer.headers.get("retry-after", "")
     try:
         return max(1.0, min(cap, float(value)))

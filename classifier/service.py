@@ -37,13 +37,19 @@ import socket
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from classifier.concepts import ConceptError, ConceptSet, CustomConcept
 from classifier.engine import Engine, EngineClosed
 from classifier.model import LoadedModel
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +59,8 @@ __all__ = [
     "Client",
     "TokenError",
     "WorkerConfig",
-    "WorkerService",
     "WorkerServer",
+    "WorkerService",
     "bind_socket",
     "concepts_header",
     "load_tokens",
@@ -164,7 +170,9 @@ def parse_tokens(text: str, source: str) -> list[Client]:
     return clients
 
 
-def load_tokens(path: str | os.PathLike | None = None, environ=None) -> list[Client] | None:
+def load_tokens(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> list[Client] | None:
     """The clients from ``path``, else ``$MODBOT_WORKER_TOKENS_FILE``, else
     ``$MODBOT_WORKER_TOKENS`` (entries separated by newlines or ``;``); None when none
     of them is set."""
@@ -374,7 +382,7 @@ class WorkerConfig:
 class _Rate:
     """Images finished per second over the last ``RATE_WINDOW_S`` seconds."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.started = time.monotonic()
         self.seconds: deque[list] = deque()  # [whole second, count]
 
@@ -466,7 +474,7 @@ class WorkerService:
 
     # -- app ------------------------------------------------------------------------------
 
-    def _make_app(self):
+    def _make_app(self) -> Starlette:
         from starlette.applications import Starlette
         from starlette.routing import Route
 
@@ -478,7 +486,7 @@ class WorkerService:
             ]
         )
 
-    async def healthz(self, request):
+    async def healthz(self, request: Request) -> Response:
         from starlette.responses import JSONResponse
 
         stats = self._engine_stats()
@@ -504,7 +512,7 @@ class WorkerService:
             }
         )
 
-    async def info(self, request):
+    async def info(self, request: Request) -> Response:
         from starlette.responses import JSONResponse
 
         try:
@@ -533,7 +541,7 @@ class WorkerService:
         finally:
             await self.sets.release(entry)
 
-    async def classify(self, request):
+    async def classify(self, request: Request) -> Response:
         from starlette.responses import JSONResponse
 
         self.counters["requests"] += 1
@@ -577,7 +585,7 @@ class WorkerService:
 
     # -- request checks ---------------------------------------------------------------------
 
-    def _authenticate(self, request) -> Client | None:
+    def _authenticate(self, request: Request) -> Client | None:
         if self._clients is None:
             return None
         header = request.headers.get("authorization", "")
@@ -604,7 +612,7 @@ class WorkerService:
             },
         )
 
-    def _log_refusal(self, request) -> None:
+    def _log_refusal(self, request: Request) -> None:
         # never the token itself; one line a minute at most, however many are refused
         self._refusals += 1
         now = time.monotonic()
@@ -624,13 +632,16 @@ class WorkerService:
         wait = bucket.take()
         if wait > 0:
             self.counters["over_quota"] += 1
+            assert client is not None  # only a client has a bucket
             raise _Refused(
                 429,
                 f"client {client.name!r} is over its quota of {client.quota} images a minute",
                 {"Retry-After": str(max(1, math.ceil(wait)))},
             )
 
-    def _concept_selection(self, request) -> tuple[tuple[CustomConcept, ...] | None, str | None]:
+    def _concept_selection(
+        self, request: Request
+    ) -> tuple[tuple[CustomConcept, ...] | None, str | None]:
         sent = request.headers.get(CONCEPTS_HEADER)
         named = request.headers.get(CONCEPT_SET_HEADER)
         if sent is not None and named is not None:
@@ -652,7 +663,7 @@ class WorkerService:
             raise ConceptError(f"{CONCEPTS_HEADER} is not valid JSON: {exc}") from None
         return parse_concepts(data), None
 
-    async def _body(self, request) -> bytes:
+    async def _body(self, request: Request) -> bytes:
         cap = self.config.max_body
         too_large = _Refused(413, f"the image is larger than this worker's limit of {cap} bytes")
         declared = request.headers.get("content-length")
@@ -676,7 +687,7 @@ class WorkerService:
         return total
 
     @staticmethod
-    def _refusal(refused: _Refused):
+    def _refusal(refused: _Refused) -> Response:
         from starlette.responses import JSONResponse
 
         return JSONResponse(

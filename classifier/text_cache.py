@@ -12,6 +12,12 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from classifier.model import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +33,11 @@ def default_cache_dir() -> Path:
 
 
 def text_embeddings(
-    loaded, prompts: tuple[str, ...], version: str, cache_dir: str | os.PathLike | None = None
-):
+    loaded: LoadedModel,
+    prompts: tuple[str, ...],
+    version: str,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> torch.Tensor:
     """float32 (len(prompts), dim) L2-normalised features on the model's device."""
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = directory / f"{version}.safetensors"
@@ -41,7 +50,7 @@ def text_embeddings(
     return embeddings
 
 
-def _read(path: Path, prompts: tuple[str, ...]):
+def _read(path: Path, prompts: tuple[str, ...]) -> torch.Tensor | None:
     if not path.is_file():
         return None
     from safetensors import safe_open
@@ -59,7 +68,7 @@ def _read(path: Path, prompts: tuple[str, ...]):
     return tensor
 
 
-def _write(path: Path, embeddings, prompts: tuple[str, ...]) -> None:
+def _write(path: Path, embeddings: torch.Tensor, prompts: tuple[str, ...]) -> None:
     from safetensors.torch import save_file
 
     try:

@@ -54,7 +54,7 @@ class Verdict:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Verdict":
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
         return cls(
             labels=tuple(data["labels"]),
             scores={k: float(v) for k, v in data["scores"].items()},

@@ -1,8 +1,8 @@
-"""Every image in a Lemmy item, with where it was found.
+"""Every image in an item, with where it was found.
 
-Works on the JSON shapes of lemmy-js-client 0.19.9: a ``PostView`` (``post.url``,
-``post.url_content_type``, ``post.thumbnail_url``, ``post.body``), a ``CommentView``
-(``comment.content``) and a ``LocalImageView`` from ``admin/list_all_media``.
+Works on an ``Item``'s content (``modbot.model``): a post's link (``link``, with the
+content type Lemmy saw), its thumbnail and its body, a comment's content, an upload's
+pict-rs alias. Markdown images are found as lemmy-ui's markdown-it would show them.
 
 An ``ImageRef`` keeps the URL exactly as the item has it (what the audit records and a
 moderator clicks), the original behind an ``image_proxy`` URL (fetched first: the same
@@ -13,94 +13,77 @@ local upload (what a purge needs).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Literal
-from urllib.parse import parse_qs, unquote, urljoin, urlsplit, urlunsplit
+from collections.abc import Iterable, Iterator
+from urllib.parse import SplitResult, parse_qs, unquote, urljoin, urlsplit, urlunsplit
 
-Location = Literal["post_url", "thumbnail", "body", "comment", "upload"]
+from modbot.model import SIGNIFICANCE, ImageRef, Item, Location, extension
 
-#: When one image turns up in several places of an item, the first of these wins.
-SIGNIFICANCE: tuple[str, ...] = ("post_url", "body", "comment", "thumbnail", "upload")
+__all__ = [
+    "ImageRef",
+    "image_refs",
+    "looks_like_image",
+    "pictrs_alias",
+    "unwrap_proxy",
+    "upload_ref",
+]
 
 IMAGE_EXTENSIONS = frozenset(
-    ".jpg .jpeg .jfif .pjpeg .png .apng .gif .webp .bmp .tif .tiff .avif .heic .heif "
-    ".jxl .ico".split()
+    [
+        ".jpg",
+        ".jpeg",
+        ".jfif",
+        ".pjpeg",
+        ".png",
+        ".apng",
+        ".gif",
+        ".webp",
+        ".bmp",
+        ".tif",
+        ".tiff",
+        ".avif",
+        ".heic",
+        ".heif",
+        ".jxl",
+        ".ico",
+    ]
 )
-
-VIDEO_EXTENSIONS = frozenset(".mp4 .m4v .webm .mov .mkv .avi .ogv".split())
-#: pict-rs renders a JPEG still of a video (and a resized copy of an image) this way
-VIDEO_STILL_QUERY = "format=jpg&thumbnail=1024"
 
 _PICTRS_PREFIXES = ("/pictrs/image/", "/api/v4/image/")
 _PROXY_PATHS = ("/api/v3/image_proxy", "/api/v4/image/proxy")
 
 
-@dataclass(frozen=True)
-class ImageRef:
-    """One image of an item.
-
-    ``url``: as written in the item. ``original_url``: the remote original when ``url``
-    is an ``image_proxy`` URL. ``alias``: the pict-rs alias when the image is a local
-    upload (``<instance>/pictrs/image/<alias>``).
-    """
-
-    url: str
-    location: Location
-    alias: str | None = None
-    original_url: str | None = None
-
-    @property
-    def fetch_urls(self) -> tuple[str, ...]:
-        """URLs to try in order: the original first, then the proxy as a fallback
-        (the instance may still serve a copy the remote has taken down). A local video
-        upload is fetched as the still pict-rs renders of it: videos are not images."""
-        if self.alias and _extension(self.alias) in VIDEO_EXTENSIONS:
-            parts = urlsplit(self.original_url or self.url)
-            return (urlunsplit(parts._replace(query=VIDEO_STILL_QUERY, fragment="")),)
-        if self.original_url:
-            return (self.original_url, self.url)
-        return (self.url,)
-
-
 def image_refs(
-    view: dict[str, Any],
+    item: Item,
     *,
-    kind: Literal["post", "comment"],
     instance_url: str,
     custom_emoji_urls: Iterable[str] = (),
 ) -> list[ImageRef]:
-    """Every image of a ``PostView`` (``kind="post"``) or ``CommentView``
-    (``kind="comment"``), de-duplicated, most significant location first.
+    """Every image of a post, comment or upload, de-duplicated, most significant
+    location first.
 
-    ``custom_emoji_urls``: the site's custom emoji images (see ``site_emoji_urls``);
+    ``custom_emoji_urls``: the site's custom emoji images (``SiteInfo.custom_emoji_urls``);
     a markdown image titled ``emoji <name>`` is skipped only when it is one of these:
     the title alone is not enough to hide an image from moderation.
     """
+    if item.kind == "upload":
+        return [upload_ref(item, instance_url=instance_url)]
     emojis = frozenset(_dedupe_key(u, instance_url) for u in custom_emoji_urls)
-    if kind == "post":
-        refs = _post_refs(view.get("post") or {}, instance_url, emojis)
-    elif kind == "comment":
-        content = (view.get("comment") or {}).get("content") or ""
-        refs = list(_markdown_refs(content, "comment", instance_url, emojis))
+    if item.kind == "post":
+        refs = _post_refs(item, instance_url, emojis)
+    elif item.kind == "comment":
+        refs = list(_markdown_refs(item.text, "comment", instance_url, emojis))
     else:
-        raise ValueError(f"kind must be 'post' or 'comment', not {kind!r}")
+        raise ValueError(f"kind must be 'post', 'comment' or 'upload', not {item.kind!r}")
     return _dedupe(refs, instance_url)
 
 
-def upload_ref(local_image_view: dict[str, Any], *, instance_url: str) -> ImageRef:
-    """The ``ImageRef`` of one ``LocalImageView`` (``admin/list_all_media``)."""
-    alias = local_image_view["local_image"]["pictrs_alias"]
+def upload_ref(item: Item, *, instance_url: str) -> ImageRef:
+    """The ``ImageRef`` of an upload."""
+    if item.upload is None:
+        raise ValueError(f"{item.key} is not an upload")
+    alias = item.upload.alias
     url = f"{instance_url.rstrip('/')}/pictrs/image/{alias}"
     return ImageRef(url=url, location="upload", alias=alias)
-
-
-def site_emoji_urls(site_response: dict[str, Any]) -> frozenset[str]:
-    """The image URLs of the site's custom emojis, from a 0.19 ``GET /site`` answer."""
-    return frozenset(
-        view["custom_emoji"]["image_url"]
-        for view in site_response.get("custom_emojis") or ()
-        if (view.get("custom_emoji") or {}).get("image_url")
-    )
 
 
 def pictrs_alias(url: str, instance_url: str) -> str | None:
@@ -138,7 +121,7 @@ def looks_like_image(url: str, content_type: str | None, instance_url: str) -> b
     if parts is None:
         return False
     path = unquote(parts.path).lower()
-    if _extension(path) in IMAGE_EXTENSIONS:
+    if extension(path) in IMAGE_EXTENSIONS:
         return True
     return any(path.startswith(prefix) for prefix in _PICTRS_PREFIXES) or (
         pictrs_alias(url, instance_url) is not None
@@ -148,20 +131,20 @@ def looks_like_image(url: str, content_type: str | None, instance_url: str) -> b
 # --- posts -----------------------------------------------------------------------
 
 
-def _post_refs(post: dict[str, Any], instance_url: str, emojis: frozenset) -> list[ImageRef]:
+def _post_refs(post: Item, instance_url: str, emojis: frozenset[str]) -> list[ImageRef]:
     refs: list[ImageRef] = []
-    url = post.get("url")
+    url = post.link
     if url:
         ref = _make_ref(url, "post_url", instance_url)
         target = ref.original_url if ref and ref.original_url else url
-        if ref and looks_like_image(target, post.get("url_content_type"), instance_url):
+        if ref and looks_like_image(target, post.link_type, instance_url):
             refs.append(ref)
-    thumbnail = post.get("thumbnail_url")
+    thumbnail = post.thumbnail
     if thumbnail:
         ref = _make_ref(thumbnail, "thumbnail", instance_url)
         if ref:
             refs.append(ref)
-    refs.extend(_markdown_refs(post.get("body") or "", "body", instance_url, emojis))
+    refs.extend(_markdown_refs(post.text, "body", instance_url, emojis))
     return refs
 
 
@@ -286,7 +269,14 @@ def _inline_destination(text: str, j: int) -> tuple[str, str | None, int] | None
     return None
 
 
-def _reference(text, alt_start, end_alt, nxt, definitions, closing):
+def _reference(
+    text: str,
+    alt_start: int,
+    end_alt: int,
+    nxt: int,
+    definitions: dict[str, tuple[str, str | None]],
+    closing: dict[int, int],
+) -> tuple[tuple[str, str | None] | None, int]:
     """``![alt][label]``, ``![label][]`` or ``![label]``: (url, title), next index."""
     label = text[alt_start:end_alt]
     if nxt < len(text) and text[nxt] == "[":
@@ -324,18 +314,11 @@ def _is_custom_emoji(
 # --- URLs and de-duplication -----------------------------------------------------
 
 
-def _extension(path: str) -> str:
-    """``.jpg`` of ``/a/b.JPG``; empty when the last segment has no dot."""
-    name = path.rsplit("/", 1)[-1].lower()
-    dot = name.rfind(".")
-    return name[dot:] if dot > 0 else ""
-
-
-def _split(url: str):
+def _split(url: str) -> SplitResult | None:
     """``urlsplit`` of an absolute http(s) URL with a host, else None."""
     try:
         parts = urlsplit(url.strip())
-        parts.port  # raises ValueError on a bad port
+        _ = parts.port  # raises ValueError on a bad port
     except ValueError:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -343,7 +326,7 @@ def _split(url: str):
     return parts
 
 
-def _netloc(parts) -> str:
+def _netloc(parts: SplitResult) -> str:
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
@@ -352,7 +335,7 @@ def _netloc(parts) -> str:
     return host if port in (None, default) else f"{host}:{port}"
 
 
-def _same_host(parts, instance_url: str) -> bool:
+def _same_host(parts: SplitResult, instance_url: str) -> bool:
     instance = _split(instance_url)
     return instance is not None and _netloc(parts) == _netloc(instance)
 

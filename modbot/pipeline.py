@@ -1,56 +1,58 @@
-"""One moderation cycle: source → images → fetch → classifier → rules → actions → record.
+"""One moderation cycle: source → images → fetch → classify → hashes → rules → actions →
+record, orchestrated.
 
 ``Pipeline.poll_once()`` looks at what is new since the last poll; ``Pipeline.sweep()``
-walks the backlog (resumable). Both work in batches (a page of items). An event loop in
-a thread of its own fetches and classifies the batch's images, ``fetch.concurrency``
-items at a time, each item within its own limits: at most ``max_images_per_item``
-images (the rest are recorded as skipped, ``too_many_images``), and ``item_timeout``
-for its downloads from the moment the item starts (``item_timeout`` for those not done
-by then). Meanwhile this thread decides each item as soon as its images are in, carries
-out its actions (or plans them, in dry-run), and commits the item's decisions and its
-"seen" mark in one transaction; the admins' notifications are sent once per batch (one
-message per admin). So a hostile item holds up no other. A killed process loses
-nothing: the item is looked at again, its verdicts come from the cache and its actions
-from the store, so nothing is repeated.
+walks the backlog (resumable). Both work in batches (a page of items). The stages:
 
-Memory: a downloaded body is held only until it is hashed, classified and (with
-perceptual lists) its pHash taken; bodies share the fetcher's ``max_bytes_held`` and
-decodes the classifier's ``decode_memory``, so neither grows with the batch.
-An item killed *while acting* (its post perhaps removed already, so hidden from the
-listings) is carried on from the write-ahead journal at the next start: see
-``Pipeline.recover``. Acting needs the state's acting lock (``modbot.statelock``): a
-live pipeline takes it when built; a dry run never does, and never recovers.
+- ``session``: the login and the account (checked at start, then every few minutes);
+- ``source``: items (``model.Item``) from Lemmy, through ``LemmyApi``;
+- ``images``: each item's images (``ImageRef``), at most ``max_images_per_item``;
+- ``acquire``: downloading, hashing and classifying them on an event loop of its own,
+  each item within its limits, handing each item back as soon as its images are in;
+- ``rules``: the plan for each image (``record`` builds what the rules and the
+  actions are given, and the audit's ``Decision``);
+- ``actions``: carried out (or planned, in dry-run), with the write-ahead ``journal``;
+- the store: each item's decisions and its "seen" mark in one transaction; the admins'
+  notifications are sent once per batch (one message per admin).
 
-What is recorded: one decision per image found (flagged or not), with the reason when
-it could not be checked (``skipped``). An unflagged image is a decision with no rule and
-no action, so reports can count what was looked at as well as what was done.
+So a hostile item holds up no other, and a killed process loses nothing: the item is
+looked at again, its verdicts come from the cache and its actions from the store, so
+nothing is repeated; an item killed *while acting* is carried on from the journal at
+the next start (``Pipeline.recover``). Acting needs the state's acting lock
+(``modbot.statelock``): a live pipeline takes it when built; a dry run never does, and
+never recovers.
+
+Longer than most modules because it is where every stage meets (poll, sweep, recover,
+decide and commit an item); each step is a call into a stage, none is done here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import os
 import queue
 import secrets
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Generator
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from modbot.actions import DONE, Executor, Outcome, Target
-from modbot.fetch import DEFAULT_PORTS
-from modbot.images import ImageRef, image_refs, site_emoji_urls, upload_ref
-from modbot.lemmy import LemmyClient, LemmyError, LemmyUnavailable
-from modbot.settings import Secret, Settings
-from modbot.source import Item, Source, parse_time
+from modbot.acquire import Acquirer
+from modbot.actions.executor import Executor
+from modbot.classify import CLASSIFIER_UNAVAILABLE, Engine, build_engine, decode_budget
+from modbot.config.policy import Policy
+from modbot.config.settings import Settings
+from modbot.fetch import Resolver
+from modbot.images import image_refs
+from modbot.journal import ActionPlan, recover, write_ahead
+from modbot.lemmy import LemmyApi, connect
+from modbot.model import ActionOutcome, CycleStats, Decision, Item, ItemImage, PlannedAction
+from modbot.record import decision_for, subject_for, target_for
+from modbot.session import DEFAULT_SESSION_CHECK, Session
+from modbot.source import Source
 from modbot.statelock import StateLock
-from modbot.store import Store, utc_iso
+from modbot.store import Store
 
 __all__ = ["CycleStats", "Pipeline", "new_run_id"]
 
@@ -58,197 +60,34 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DEEP_EVERY = timedelta(minutes=10)
 NOTIFY_EVERY = 300.0  # seconds: admin messages are batched per cycle, at most this long
-JOURNAL_VERSION = 2  # entries carry the planned actions and their target (see recover)
-# How often a long-running bot asks /site whether Lemmy still knows its login (a dropped
-# token is silently anonymous on reads) and refreshes the list of admins. An admin bot
-# also notices a drop at once: list_all_media answers 401 and the client logs in again.
-DEFAULT_SESSION_CHECK = timedelta(minutes=5)
-# skipped: no classifier worker answered (classifier.remote); the item is not marked seen
-UNAVAILABLE = "classifier_unavailable"
 
 
 def new_run_id() -> str:
-    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
-
-
-@dataclass
-class CycleStats:
-    """What one poll or sweep did (the daemon logs ``summary()`` once a cycle)."""
-
-    items_seen: int = 0
-    images_found: int = 0
-    images_classified: int = 0
-    cache_hits: int = 0
-    skipped: Counter = field(default_factory=Counter)  # by reason
-    actions: Counter = field(default_factory=Counter)  # by "kind:status"
-    decisions: int = 0
-    requests: int = 0  # Lemmy API requests (logins and retries included)
-    # the most memory held at once during the cycle, and the budget: (peak, total) bytes
-    decode_memory: tuple[int, int] = (0, 0)  # decoding images (classifier.decode_memory)
-    download_memory: tuple[int, int] = (0, 0)  # downloaded bodies (fetch.max_bytes_held)
-
-    def summary(self) -> str:
-        parts = [
-            f"{self.items_seen} items",
-            f"{self.images_found} images",
-            f"{self.images_classified} classified",
-            f"{self.cache_hits} from cache",
-        ]
-        if self.skipped:
-            parts.append(
-                "skipped " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))
-            )
-        if self.actions:
-            parts.append(
-                "actions " + ", ".join(f"{k} {v}" for k, v in sorted(self.actions.items()))
-            )
-        parts.append(f"{self.requests} requests")
-        memory = [
-            f"{what} {_mb(peak)} of {_mb(total)}"
-            for what, (peak, total) in (
-                ("decoding", self.decode_memory),
-                ("downloads", self.download_memory),
-            )
-            if total
-        ]
-        if memory:
-            parts.append("memory peak: " + ", ".join(memory))
-        return "; ".join(parts)
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.0f} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
-
-
-@dataclass
-class _Image:
-    """One image of an item on its way through the cycle (``ref`` None: no image, the
-    item itself could not be read; ``skipped`` says why)."""
-
-    ref: ImageRef | None
-    sha256: str | None = None
-    data: bytes | None = None
-    verdict: dict | None = None
-    phash: str | None = None  # with perceptual hash lists: taken while the bytes were held
-    skipped: str | None = None  # reason code
-    skipped_detail: str = ""
-
-
-@dataclass
-class _Outcome:
-    """What became of one image URL: its hash and verdict, or why it was skipped."""
-
-    sha256: str | None = None
-    verdict: dict | None = None
-    phash: str | None = None
-    skipped: str | None = None
-    skipped_detail: str = ""
-
-
-class _ItemClock:
-    """The time an item's downloads have taken, against ``fetch.item_timeout``. It runs
-    from the item's start, except while every download the item still waits for is
-    waiting for memory (the download budget): that is the bot's own capacity, not a
-    server's slowness, and must not make an image time out."""
-
-    def __init__(self, seconds: float) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.left = seconds
-        self.pending = 0  # downloads not done
-        self.waiting = 0  # of those, waiting for memory
-        self._since = self.loop.time()
-        self._running = False
-        self._changed = asyncio.Event()
-
-    def update(self) -> None:
-        now = self.loop.time()
-        if self._running:
-            self.left -= now - self._since
-        self._since = now
-        self._running = self.waiting < self.pending
-        self._changed.set()
-
-    async def run_out(self) -> None:
-        """Returns when the time is up."""
-        while True:
-            self.update()
-            if self.left <= 0:
-                return
-            self._changed.clear()
-            try:
-                async with asyncio.timeout(self.left if self._running else None):
-                    await self._changed.wait()
-            except TimeoutError:
-                pass
-
-
-class _Download:
-    """One image's download (its fetch URLs), shared by the items of a batch that show
-    it; cancelled when the last item waiting for it runs out of time."""
-
-    def __init__(self, urls: tuple[str, ...], slots: asyncio.Semaphore) -> None:
-        self.urls = urls
-        self.slots = slots  # the downloads at once of the item that asked first
-        self.fetched: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.task: asyncio.Task | None = None
-        self.clocks: list[_ItemClock] = []
-        self.waiting_memory = False
-        self.abandoned = False  # every item gave up on it: cancelled
-
-    def attach(self, clock: _ItemClock) -> None:
-        self.clocks.append(clock)
-        if not self.fetched.done():
-            clock.pending += 1
-            clock.waiting += self.waiting_memory
-            clock.update()
-
-    def detach(self, clock: _ItemClock) -> None:
-        """The item gave up on it; the last one to give up cancels it."""
-        self.clocks.remove(clock)
-        if not self.clocks and not self.fetched.done() and self.task is not None:
-            self.abandoned = True
-            self.task.cancel()
-
-    def set_waiting_memory(self, waiting: bool) -> None:
-        if waiting != self.waiting_memory and not self.fetched.done():
-            self.waiting_memory = waiting
-            for clock in self.clocks:
-                clock.waiting += 1 if waiting else -1
-                clock.update()
-
-    def done(self) -> None:
-        if self.fetched.done():
-            return
-        for clock in self.clocks:
-            clock.pending -= 1
-            clock.waiting -= self.waiting_memory
-            clock.update()
-        self.fetched.set_result(None)
-
-
-def _community_ref(community: dict) -> str:
-    host = urlsplit(community.get("actor_id") or "").hostname or ""
-    name = community.get("name") or ""
-    return f"{name}@{host}" if host else name
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
 class Pipeline:
-    """The whole bot for one instance. ``close()`` when done (or use ``with``)."""
+    """The whole bot for one instance. ``close()`` when done (or use ``with``).
+
+    ``scope``: whose cursors and "seen" marks it keeps in the store (default ``live``, or
+    ``dry-run``); a report walks in a scope of its own. ``remember_seen=False``
+    re-decides items already seen (reports)."""
 
     def __init__(
         self,
         settings: Settings,
-        policy: Any,
+        policy: Policy,
         *,
         dry_run: bool,
         run_id: str | None = None,
-        engine: Any = None,
-        client: LemmyClient | None = None,
+        engine: Engine | None = None,
+        client: LemmyApi | None = None,
         store: Store | None = None,
+        scope: str | None = None,
         remember_seen: bool = True,
         deep_every: timedelta = DEFAULT_DEEP_EVERY,
         session_check_every: timedelta = DEFAULT_SESSION_CHECK,
-        fetch_resolver: Any = None,
+        fetch_resolver: Resolver | None = None,
         lock_wait: float | None = 0.0,
     ) -> None:
         """``lock_wait`` (live only): how long to wait for another process acting on the
@@ -268,47 +107,35 @@ class Pipeline:
                 if self._own_store:
                     self.store.close()
                 raise
-        lemmy = policy.lemmy
-        self.client = client or LemmyClient(
-            settings.lemmy_url,
-            settings.username,
-            settings.password,
-            pictrs_url=settings.pictrs_url,
-            pictrs_api_key=settings.pictrs_api_key,
-            requests_per_minute=lemmy.requests_per_minute,
-            timeout=lemmy.timeout.total_seconds(),
+        self.warnings: list[str] = []  # account and paging warnings, for a report
+        self.client: LemmyApi = client or connect(
+            settings,
+            requests_per_minute=policy.lemmy.requests_per_minute,
+            timeout=policy.lemmy.timeout.total_seconds(),
             read_only=dry_run,
         )
-        # Keep the login token between runs: a `run --once` from cron must not log in
-        # every minute (Lemmy allows a few logins an hour).
-        token_key = f"session:{settings.lemmy_url}:{settings.username}"
-        saved = self.store.get_cursor(token_key)
-        if saved and client is None:
-            self.client.restore_token(saved)
-        self.client.on_login = lambda jwt: self.store.set_cursor(token_key, jwt)
-        scope = "dry-run" if dry_run else "live"
+        self.session = Session(
+            self.client,
+            self.store,
+            settings,
+            dry_run=dry_run,
+            warn=self._warn,
+            check_every=session_check_every,
+            keep_token=client is None,
+        )
         self.source = Source(
             self.client,
             self.store,
-            scope=scope,
-            lookback=lemmy.lookback,
+            scope=scope or ("dry-run" if dry_run else "live"),
+            lookback=policy.lemmy.lookback,
             deep_every=deep_every,
             remember_seen=remember_seen,
             warn=self._warn,
         )
+        self.acquirer = Acquirer(settings, policy, self.store, fetch_resolver=fetch_resolver)
         self._engine = engine
         self._own_engine = engine is None
-        self._fetch_resolver = fetch_resolver
-        self._loop = asyncio.new_event_loop()
-        self._loop_thread: threading.Thread | None = None  # runs the loop, from the first batch
         self._busy = threading.Lock()
-        self._fetcher: Any = None
-        self._batch_tasks: list[asyncio.Task] = []
-        self._started = False
-        self._session_check_every = session_check_every.total_seconds()
-        self._last_session_check = 0.0
-        self._emojis: frozenset[str] = frozenset()
-        self.public_url = settings.lemmy_url
         self.executor = Executor(
             self.client,
             self.store,
@@ -323,24 +150,16 @@ class Pipeline:
             self.executor.stale_runs = {row["run_id"] for row in self.store.claims_left()} | {
                 run_id for _key, run_id, _entry in self.store.journal_entries()
             }
-        self._waiting: list[tuple[Item, list[dict]]] = []
-        self.warnings: list[str] = []
+        self._waiting: list[tuple[Item, list[Decision]]] = []
 
     def __enter__(self) -> Pipeline:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
-        if self._fetcher is not None:
-            self._in_loop(self._fetcher.aclose()).result()
-            self._fetcher = None
-        if self._loop_thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._loop_thread.join()
-            self._loop_thread = None
-        self._loop.close()
+        self.acquirer.close()
         if self._engine is not None and self._own_engine:
             self._engine.close()
         self.client.close()
@@ -349,97 +168,23 @@ class Pipeline:
         if self.state_lock is not None:
             self.state_lock.release()
 
-    # ------------------------------------------------------------------ start
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
         if self._engine is None:
             self._engine = build_engine(self.policy, self.settings.classifier_token)
         return self._engine
 
     def start(self) -> None:
-        """Check the account (admin? settings that hide content?) once, at start; later,
-        every ``session_check_every``, check the login is still alive."""
-        if self._started:
-            if time.monotonic() - self._last_session_check >= self._session_check_every:
-                site = self.client.ensure_session()
-                self._last_session_check = time.monotonic()
-                self.executor.admin_ids = {a["person"]["id"] for a in site.get("admins") or []}
-            return
-        site = self.client.ensure_session()
-        self._last_session_check = time.monotonic()
-        version = str(site.get("version") or "")
-        if version and not version.startswith("0."):
-            self._warn(
-                f"Lemmy {version}: modbot speaks API v3 (Lemmy 0.19); from 1.0 the "
-                "v3 API has no remove, purge or ban, so actions will fail"
-            )
-        # Content links to the instance by its public URL, which LEMMY_URL need not be.
-        site_actor = ((site.get("site_view") or {}).get("site") or {}).get("actor_id")
-        self.public_url = (site_actor or self.settings.lemmy_url).rstrip("/")
-        self._emojis = site_emoji_urls(site)
-        self._check_account(site)
-        self._started = True
+        """The session: the account checked once, then the login every few minutes."""
+        if self.session.start():
+            self.executor.admin_ids = set(self.session.admin_ids)
+            self.executor.bot_person_id = self.session.bot_person_id
+            self.source.uploads = self.session.admin
+            self.acquirer.public_url = self.session.public_url
 
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
         self.warnings.append(message)
-
-    def _check_account(self, site: dict) -> None:
-        my = site["my_user"]
-        local_user = my["local_user_view"]["local_user"]
-        person = my["local_user_view"]["person"]
-        self.executor.bot_person_id = person.get("id")
-        self.executor.admin_ids = {a["person"]["id"] for a in site.get("admins") or []}
-        admin = bool(local_user.get("admin"))
-        self.source.uploads = admin
-        if not admin:
-            self._warn(
-                f"the bot account {self.settings.username!r} is not an admin: bans, purges "
-                "and uploads that were never posted (admin/list_all_media) are out of reach"
-                + ("" if self.dry_run else "; those actions will fail")
-            )
-        hiding = {
-            k: False
-            for k in ("show_nsfw", "show_bot_accounts", "show_read_posts")
-            if not local_user.get(k)
-        }
-        all_languages = [lang["id"] for lang in site.get("all_languages") or []]
-        mine = set(my.get("discussion_languages") or [])
-        languages_hidden = bool(all_languages) and bool(mine) and not set(all_languages) <= mine
-        if not hiding and not languages_hidden:
-            return
-        what = sorted(hiding) + (["discussion_languages"] if languages_hidden else [])
-        if self.dry_run:
-            self._warn(
-                "the bot account's settings hide content from its listings ("
-                + ", ".join(what)
-                + "); dry-run changes nothing: NSFW posts are read with "
-                "show_nsfw=true, but comments in NSFW communities, bot accounts' posts, "
-                "read posts and other languages may be missed. `modbot run` without "
-                "--dry-run fixes these settings on the bot's own account."
-            )
-            return
-        change: dict[str, Any] = {k: True for k in hiding}
-        if languages_hidden:
-            change["discussion_languages"] = all_languages
-        try:
-            self.client.save_user_settings(**change)
-        except LemmyError as exc:
-            if "discussion_languages" not in change:
-                raise
-            # A site that restricts languages may refuse some: fix the rest, and say so.
-            self._warn(
-                f"could not enable every discussion language ({exc}); posts in "
-                "languages the bot account lacks stay hidden from it"
-            )
-            change.pop("discussion_languages")
-            what.remove("discussion_languages")
-            if not change:
-                return
-            self.client.save_user_settings(**change)
-        log.warning(
-            "changed the bot account's settings so nothing is hidden from it: %s", ", ".join(what)
-        )
 
     # ------------------------------------------------------------------ cycles
     def poll_once(
@@ -463,81 +208,81 @@ class Pipeline:
         self.start()
         total = None
         if since is None:
-            counts = (self.client.site().get("site_view") or {}).get("counts") or {}
-            total = (counts.get("posts") or 0) + (counts.get("comments") or 0) or None
+            site = self.client.site_info()
+            total = (site.posts + site.comments) or None
         return self._run(
             lambda: self.source.backlog(since), stop=stop, progress=progress, total=total
         )
 
     def _run(
         self,
-        batches: Callable,
+        batches: Callable[[], Generator[list[Item], None, None]],
         *,
         stop: threading.Event | None,
-        progress: Callable | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
         total: int | None = None,
     ) -> CycleStats:
         with self._busy:  # one cycle at a time: the event loop and the cursors are shared
-            return self._run_locked(batches, stop=stop, progress=progress, total=total)
-
-    def _run_locked(
-        self,
-        batches: Callable,
-        *,
-        stop: threading.Event | None,
-        progress: Callable | None,
-        total: int | None,
-    ) -> CycleStats:
-        requests_before = self.client.requests
-        self.start()
-        stats = CycleStats()
-        if self.executor.valve_tripped():
-            log.warning(
-                "safety valve tripped (%s): report-only", self.executor.valve_tripped()["reason"]
-            )
-        self._waiting = []
-        stream = batches()
-        last_flush = time.monotonic()
-        try:
-            self.recover(stats)
-            retry = self._posts_to_retry()
-            if retry:
-                self._process(retry, stats)
-            for batch in stream:
-                if stop is not None and stop.is_set():
-                    break
-                self._process(batch, stats)
-                if self._waiting and time.monotonic() - last_flush >= NOTIFY_EVERY:
-                    self._flush(stats)  # a long sweep still tells the admins in time
-                    last_flush = time.monotonic()
-                if progress is not None:
-                    progress(stats.items_seen, total)
-                if stop is not None and stop.is_set():
-                    break
-        finally:
-            stream.close()
-            self._flush(stats)
-            stats.requests = self.client.requests - requests_before
-            self._memory_figures(stats)
-        return stats
+            requests_before = self.client.requests
+            self.start()
+            stats = CycleStats()
+            if self.executor.valve_tripped():
+                log.warning(
+                    "safety valve tripped (%s): report-only",
+                    (self.executor.valve_tripped() or {})["reason"],
+                )
+            self._waiting = []
+            stream = batches()
+            last_flush = time.monotonic()
+            try:
+                self.recover(stats)
+                retry = self.source.posts_to_retry()
+                if retry:
+                    self._process(retry, stats)
+                for batch in stream:
+                    if stop is not None and stop.is_set():
+                        break
+                    self._process(batch, stats)
+                    if self._waiting and time.monotonic() - last_flush >= NOTIFY_EVERY:
+                        self._flush(stats)  # a long sweep still tells the admins in time
+                        last_flush = time.monotonic()
+                    if progress is not None:
+                        progress(stats.items_seen, total)
+                    if stop is not None and stop.is_set():
+                        break
+            finally:
+                stream.close()
+                self._flush(stats)
+                stats.requests = self.client.requests - requests_before
+                self._memory_figures(stats)
+            return stats
 
     def _memory_figures(self, stats: CycleStats) -> None:
         """The cycle's peak of each memory budget (then counted afresh for the next)."""
-        budget = getattr(self._engine, "decode_budget", None)
+        budget = decode_budget(self._engine) if self._engine is not None else None
         if budget is not None:
             stats.decode_memory = (budget.peak, budget.total)
             budget.reset_peak()
-        if self._fetcher is not None:
-            bodies = self._fetcher.body_budget
-            stats.download_memory = (bodies.peak, bodies.total)
-            bodies.reset_peak()
+        stats.download_memory = self.acquirer.download_memory()
 
     def _flush(self, stats: CycleStats) -> None:
         """Send the admins' messages (one per admin), then record the items behind them."""
         waiting, self._waiting = self._waiting, []
         self.executor.flush_notifications()
-        for item, records in waiting:
-            self._commit(item, records, stats)
+        for item, decisions in waiting:
+            self._commit(item, decisions, stats)
+
+    def recover(self, stats: CycleStats | None = None) -> None:
+        """Carry on the items a run was acting on when it stopped (``modbot.journal``);
+        their decisions are then recorded as an item's are at the end of ``_process``.
+        Live only, under the acting lock; at the start of every cycle."""
+        if not self.dry_run:
+            recover(
+                self.store,
+                self.executor,
+                self.run_id,
+                lambda item, decisions: self._finish(item, decisions, stats or CycleStats()),
+            )
 
     # ------------------------------------------------------------------ one batch
     def _process(self, items: list[Item], stats: CycleStats) -> None:
@@ -546,23 +291,17 @@ class Pipeline:
         for imgs in images:
             for img in imgs:
                 alias = img.ref.alias if img.ref is not None else None
-                if (
-                    not img.skipped
-                    and alias
-                    and (done := self.store.action("purge_image", f"alias:{alias}"))
-                    and done["status"] in DONE
-                ):
+                if not img.skipped and alias and self.store.image_purged(alias):
                     img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
         engine = self.engine if any(not img.skipped for imgs in images for img in imgs) else None
-        # The event loop's thread fetches and classifies; each item comes back here as soon
+        # The acquirer's thread fetches and classifies; each item comes back here as soon
         # as its images are in, whatever the others are waiting for. A stop request lets
         # the batch in hand finish. Each item is recorded as soon as its actions are done,
         # so the audit says what was done even if the process dies next; an item waiting
         # for the cycle's admin message is recorded after it is sent (else a crash would
         # lose the message).
-        ready: queue.Queue = queue.Queue()
-        finished = threading.Event()
-        work = self._in_loop(self._acquire(items, images, engine, stats, ready, finished))
+        ready: queue.Queue[int] = queue.Queue()
+        work, finished = self.acquirer.start(items, images, engine, stats, ready)
         # An item that shows a file another item of the batch still waits for is held
         # until that one is in: if it is exempt, the file is spared for both (a post and
         # the upload of its image may come in either order).
@@ -588,19 +327,35 @@ class Pipeline:
                 held.append(index)
                 for index in [i for i in held if not any(files[i] & files[p] for p in pending)]:
                     held.remove(index)
-                    item = items[index]
-                    records = self._decide(item, images[index])
-                    if any(o.status == "queued" for r in records for o in r["actions"]):
-                        self._waiting.append((item, records))
-                    else:
-                        self._commit(item, records, stats)
+                    self._finish(items[index], self._decide(items[index], images[index]), stats)
             work.result()
         finally:
-            if not finished.is_set():  # failed or interrupted here: stop the downloads
-                self._loop.call_soon_threadsafe(self._cancel_all)
-                finished.wait(60)
+            self.acquirer.stop(finished)  # failed or interrupted here: stop the downloads
 
-    def _capped(self, item: Item, images: list[_Image]) -> list[_Image]:
+    def _refs(self, item: Item) -> list[ItemImage]:
+        """The item's images; for an item that cannot be read, one record saying why
+        (``malformed_item``), so it shows in reports and the cycle's summary."""
+        problem = item.problem
+        if problem is None:
+            try:
+                refs = image_refs(
+                    item,
+                    instance_url=self.session.public_url,
+                    custom_emoji_urls=self.session.emojis,
+                )
+                return [ItemImage(ref) for ref in refs]
+            except (KeyError, TypeError, ValueError) as exc:
+                problem = f"its images could not be read ({type(exc).__name__}: {exc})"
+        log.warning("%s: malformed in Lemmy's answer: %s; recorded as skipped", item.key, problem)
+        return [
+            ItemImage(
+                None,
+                skipped="malformed_item",
+                skipped_detail=f"Lemmy's {item.kind} is malformed: {problem}"[:500],
+            )
+        ]
+
+    def _capped(self, item: Item, images: list[ItemImage]) -> list[ItemImage]:
         """The first ``max_images_per_item`` images are checked; the rest are recorded as
         skipped (a comment of a hundred links must not cost a hundred downloads)."""
         cap = self.policy.fetch.max_images_per_item
@@ -612,7 +367,7 @@ class Pipeline:
             )
         return images
 
-    def _note_exempt_files(self, item: Item, images: list[_Image]) -> None:
+    def _note_exempt_files(self, item: Item, images: list[ItemImage]) -> None:
         """Before the item acts, note in the store each file it shows while exempt: later
         items, batches and runs find the note there (``_spared``)."""
         for img in images:
@@ -624,312 +379,37 @@ class Pipeline:
                     self.source.scope, item.key, img.sha256, img.ref.alias, plan.spares_file
                 )
 
-    def _spared(self, item: Item, img: _Image) -> str | None:
+    def _spared(self, item: Item, img: ItemImage) -> str | None:
         """Why this image's file must be spared: another item showing it is exempt."""
         found = self.store.exempt_file(
-            self.source.scope, img.sha256, img.ref.alias, other_than=item.key
+            self.source.scope, img.sha256, img.ref.alias if img.ref else None, other_than=item.key
         )
         if found is None:
             return None
         kind, _, item_id = found["item_key"].partition(":")
         return f"the same file is shown by {kind} {item_id}, exempt: {found['why']}"
 
-    def _retry_cursor(self) -> str:
-        return f"{self.source.scope}:retry_posts"
-
-    def _posts_to_retry(self) -> list[Item]:
-        """Posts with an action that failed for a passing reason. Read by id: once removed
-        (often by the bot itself, just before) a post is hidden from post/list."""
-        ids = json.loads(self.store.get_cursor(self._retry_cursor()) or "[]")
-        items = []
-        for post_id in ids:
-            try:
-                item = Item.from_post(self.client.get_post(post_id))
-                if item.problem:  # recorded as skipped; its id may not be readable
-                    self._set_retry("post", post_id, False)
-                items.append(item)
-            except LemmyUnavailable as exc:
-                log.warning("post %s, to look at again: %s; next cycle", post_id, exc)
-            except LemmyError as exc:  # purged since: nothing left to do
-                log.warning("post %s, to look at again: %s; dropped", post_id, exc)
-                self._set_retry("post", post_id, False)
-        return items
-
-    def _set_retry(self, kind: str, item_id: Any, retry: bool) -> None:
-        if kind != "post":
-            return  # comments (removed ones too) and uploads are listed again
-        ids = json.loads(self.store.get_cursor(self._retry_cursor()) or "[]")
-        wanted = sorted(set(ids) | {item_id}) if retry else [i for i in ids if i != item_id]
-        if wanted != ids:
-            self.store.set_cursor(self._retry_cursor(), json.dumps(wanted) if wanted else None)
-
-    def _commit(self, item: Item, records: list[dict], stats: CycleStats) -> None:
-        """One transaction: the item's decisions and its "seen" mark."""
-        # An action that failed for a passing reason, or an image no classifier could
-        # look at now: look at the item again next time.
-        retry = any(o.retry for r in records for o in r["actions"]) or any(
-            r["skipped"] == UNAVAILABLE for r in records
+    def _subject(self, item: Item, img: ItemImage) -> Any:
+        return subject_for(
+            item, img, public_url=self.session.public_url, admin_ids=self.executor.admin_ids
         )
-        with self.store.transaction():
-            self._set_retry(item.kind, item.id, retry)
-            for record in records:
-                record["actions"] = [o.as_dict() for o in record["actions"]]
-                self.store.add_decision(record)
-            self.store.journal_delete(item.key)
-            if not retry and self.source.remember_seen:
-                # the source's scope: a caller may give it one of its own (reports do)
-                self.store.mark_seen(self.source.scope, item.kind, item.id, item.updated)
-        for record in records:
-            stats.decisions += 1
-            for a in record["actions"]:
-                stats.actions[f"{a['action']}:{a['status']}"] += 1
-            if record.get("skipped"):
-                stats.skipped[record["skipped"]] += 1
-        stats.items_seen += 1
-
-    def _refs(self, item: Item) -> list[_Image]:
-        """The item's images; for an item that cannot be read, one record saying why
-        (``malformed_item``), so it shows in reports and the cycle's summary."""
-        problem = item.problem
-        if problem is None:
-            url = self.public_url
-            try:
-                if item.kind == "upload":
-                    refs = [upload_ref(item.view, instance_url=url)]
-                else:
-                    refs = image_refs(
-                        item.view, kind=item.kind, instance_url=url, custom_emoji_urls=self._emojis
-                    )
-                return [_Image(ref) for ref in refs]
-            except (KeyError, TypeError, ValueError) as exc:
-                problem = f"its images could not be read ({type(exc).__name__}: {exc})"
-        log.warning("%s: malformed in Lemmy's answer: %s; recorded as skipped", item.key, problem)
-        return [
-            _Image(
-                None,
-                skipped="malformed_item",
-                skipped_detail=f"Lemmy's {item.kind} is malformed: {problem}"[:500],
-            )
-        ]
-
-    # ------------------------------------------------------------------ fetch + classify
-    def _fetch_policy(self) -> Any:
-        from modbot.fetch import Fetcher, FetchLimits
-
-        f = self.policy.fetch
-        limits = FetchLimits(
-            max_bytes=int(f.max_bytes),
-            max_bytes_held=int(f.max_bytes_held),
-            connect_timeout=f.connect_timeout.total_seconds(),
-            read_timeout=f.read_timeout.total_seconds(),
-            total_timeout=f.total_timeout.total_seconds(),
-            max_redirects=f.max_redirects,
-            max_concurrency=f.concurrency,
-            per_host_concurrency=f.per_host,
-        )
-        # The instance and its pict-rs may live on a private network: they are trusted,
-        # each on its URL's port only.
-        allowed = [
-            h
-            for h in (
-                _host_port(self.settings.lemmy_url),
-                _host_port(self.public_url),
-                _host_port(self.settings.pictrs_url),
-            )
-            if h
-        ]
-        allowed += list(f.allow_hosts)
-        kwargs = {"allowed_hosts": allowed}
-        if self._fetch_resolver is not None:
-            kwargs["resolver"] = self._fetch_resolver
-        return Fetcher(limits, **kwargs)
-
-    def _fetch_urls(self, ref: ImageRef) -> tuple[str, ...]:
-        # A local upload is read through LEMMY_URL, which may be the instance's internal
-        # address (http://lemmy:8536) when the public one is not reachable from the bot.
-        if ref.alias and self.settings.lemmy_url != self.public_url:
-            return (f"{self.settings.lemmy_url}/pictrs/image/{ref.alias}",)
-        return ref.fetch_urls
-
-    def _in_loop(self, coro: Any) -> Any:
-        """Run ``coro`` on the pipeline's event loop (its thread starts on first use);
-        returns a ``concurrent.futures.Future``."""
-        if self._loop_thread is None:
-            self._loop_thread = threading.Thread(
-                target=self._loop.run_forever, name="modbot-fetch", daemon=True
-            )
-            self._loop_thread.start()
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)
-
-    def _cancel_all(self) -> None:
-        for task in getattr(self, "_batch_tasks", ()):
-            task.cancel()
-
-    async def _acquire(
-        self,
-        items: list[Item],
-        images: list[list[_Image]],
-        engine: Any,
-        stats: CycleStats,
-        ready: queue.Queue,
-        finished: threading.Event,
-    ) -> None:
-        """Fetch and classify every item's images, ``fetch.concurrency`` items at a time;
-        put each item's index on ``ready`` when its images are in."""
-        batch = _Batch(engine, stats)
-        window = asyncio.Semaphore(self.policy.fetch.concurrency)
-
-        async def one(index: int) -> None:
-            try:
-                async with window:
-                    await self._acquire_item(items[index], images[index], batch)
-            finally:
-                ready.put(index)
-
-        tasks = [asyncio.ensure_future(one(i)) for i in range(len(items))]
-        self._batch_tasks = tasks
-        try:
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-            for result in results:
-                if isinstance(result, BaseException):
-                    raise result
-        finally:
-            leftover = [t for t in batch.tasks if not t.done()]
-            for task in leftover:
-                task.cancel()
-            await asyncio.gather(*leftover, return_exceptions=True)
-            self._batch_tasks = []
-            finished.set()
-
-    async def _acquire_item(self, item: Item, images: list[_Image], batch: "_Batch") -> None:
-        wanted = [img for img in images if not img.skipped]
-        if not wanted:
-            return
-        if self._fetcher is None:
-            self._fetcher = self._fetch_policy()
-        f = self.policy.fetch
-        limit = f.item_timeout.total_seconds()
-        clock = _ItemClock(limit)
-        # an item downloads a quarter of fetch.concurrency at once: a hostile one cannot
-        # take every download slot from the others
-        slots = asyncio.Semaphore(max(1, f.concurrency // 4))
-        mine: list[tuple[_Image, _Download]] = []
-        for img in wanted:
-            urls = self._fetch_urls(img.ref)
-            download = batch.downloads.get(urls)
-            if download is None or download.abandoned:
-                download = _Download(urls, slots)
-                download.task = batch.start(self._image(download, batch))
-                batch.downloads[urls] = download
-            download.attach(clock)
-            mine.append((img, download))
-        everything = asyncio.ensure_future(asyncio.wait([d.fetched for _, d in mine]))
-        out_of_time = asyncio.ensure_future(clock.run_out())
-        try:
-            await asyncio.wait([everything, out_of_time], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            everything.cancel()
-            out_of_time.cancel()
-        for img, download in mine:
-            if not download.fetched.done():
-                img.skipped = "item_timeout"
-                img.skipped_detail = (
-                    f"this {item.kind}'s images took longer than {limit:g} s "
-                    "to download in all (fetch.item_timeout)"
-                )
-                download.detach(clock)
-        for img, download in mine:
-            if img.skipped:
-                continue
-            assert download.task is not None
-            outcome = await asyncio.shield(download.task)  # shared: others may await it too
-            img.sha256, img.verdict, img.phash = outcome.sha256, outcome.verdict, outcome.phash
-            img.skipped, img.skipped_detail = outcome.skipped, outcome.skipped_detail
-
-    async def _image(self, download: _Download, batch: "_Batch") -> _Outcome:
-        """Download, hash, classify (or the cached verdict), pHash, then drop the bytes."""
-        from modbot.fetch import FetchSkipped
-
-        fetcher = self._fetcher
-        fetched: Any = None
-        try:
-            async with download.slots:
-                download.set_waiting_memory(True)
-                try:
-                    hold = await fetcher.reserve_body()
-                finally:
-                    download.set_waiting_memory(False)
-                fetched = await fetcher.fetch_first(download.urls, hold)
-        except FetchSkipped as exc:
-            return _Outcome(skipped=exc.reason, skipped_detail=exc.message)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("fetching %s failed unexpectedly: %r", download.urls[0], exc)
-            return _Outcome(skipped="fetch_error", skipped_detail=type(exc).__name__)
-        finally:
-            download.done()
-        sha256 = fetched.sha256
-        try:
-            judged = batch.judging.get(sha256)
-            if judged is None:
-                judged = batch.judging[sha256] = batch.start(
-                    self._judge(sha256, fetched.data, batch)
-                )
-            verdict, phash, skipped, detail = await asyncio.shield(judged)
-        finally:
-            fetched.release()  # the bytes are dropped: out of the download budget
-            fetched = None
-        if skipped:
-            return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail)
-        return _Outcome(sha256=sha256, verdict=verdict, phash=phash)
-
-    async def _judge(self, sha256: str, data: bytes, batch: "_Batch") -> tuple:
-        """(verdict, phash, skipped reason, detail) for one file: from the cache or the
-        classifier."""
-        from classifier.remote import ClassifierUnavailable
-
-        engine = batch.engine
-        try:
-            # a remote classifier learns its concept version from the first worker that
-            # answers; a local one knows it
-            version = engine.concept_version or await engine.ready()
-        except ClassifierUnavailable as exc:
-            return None, None, UNAVAILABLE, str(exc)[:300]
-        verdict = self.store.get_verdict(sha256, version)
-        if verdict is not None:
-            batch.stats.cache_hits += 1
-        else:
-            try:
-                verdict = (await engine.classify(data)).to_dict()
-            except asyncio.CancelledError:
-                raise
-            except ClassifierUnavailable as exc:
-                return None, None, UNAVAILABLE, str(exc)[:300]
-            except Exception as exc:
-                log.warning("classifying %s failed: %r", sha256[:12], exc)
-                return None, None, "classifier_error", repr(exc)[:300]
-            # under the version it was made with: a remote worker may serve another
-            self.store.put_verdict(sha256, verdict.get("concept_version") or version, verdict)
-            batch.stats.images_classified += 1
-        phash = None
-        if self.policy.needs_phash and not verdict.get("unreadable"):
-            phash = await asyncio.to_thread(_perceptual_hash, engine, data)
-        return verdict, phash, None, ""
 
     # ------------------------------------------------------------------ decide + act
-    def _decide(self, item: Item, images: list[_Image]) -> list[dict]:
-        """One record per image; its actions are ``Outcome``s (notices still queued)."""
-        records: list[dict] = []
-        work: list[tuple[dict, _Image, list, list, str | None]] = []
+    def _decide(self, item: Item, images: list[ItemImage]) -> list[Decision]:
+        """One decision per image; its actions are ``ActionOutcome``s (notices still
+        queued)."""
+        decisions: list[Decision] = []
+        work: list[tuple[Decision, ActionPlan]] = []
         done_for_item: set[str] = set()
+        public_url = self.session.public_url
         for img in images:
-            record = self._record(item, img)
-            records.append(record)
+            decision = decision_for(
+                item, img, run_id=self.run_id, dry_run=self.dry_run, public_url=public_url
+            )
+            decisions.append(decision)
             if img.skipped or img.verdict is None:
-                record["skipped"] = img.skipped or "unchecked"
-                if img.skipped_detail:
-                    record["skipped_detail"] = img.skipped_detail
+                decision.skipped = img.skipped or "unchecked"
+                decision.skipped_detail = img.skipped_detail
                 img.data = None
                 # only rules with a `skipped:` condition match an image that was not checked
                 if (
@@ -939,24 +419,27 @@ class Pipeline:
                     or not self.policy.acts_on_skips
                 ):
                     continue
+            assert img.ref is not None
             subject = self._subject(item, img)
             spared = self._spared(item, img)
             subject.file_exempt = spared
             plan = self.policy.decide(subject)
             img.data = None  # bytes are not kept past the decision
-            record["rule"] = plan.rule
-            record["hash_match"] = dict(plan.hash_lists) or None
-            record["exempt"] = plan.exempt
-            record["matched"] = [asdict(m) for m in plan.matched]
-            real, repeats = [], []
+            decision.decided = True
+            decision.rule = plan.rule
+            decision.hash_match = dict(plan.hash_lists) or None
+            decision.exempt = plan.exempt
+            decision.matched = [asdict(m) for m in plan.matched]
+            real: list[PlannedAction] = []
+            repeats: list[ActionOutcome] = []
             for planned in plan.actions:
                 # One remove/ban/report per item, however many of its images matched.
-                key = (
-                    planned.kind if planned.kind != "purge_image" else f"purge_image:{img.ref.url}"
-                )
+                key = planned.kind
+                if planned.kind == "purge_image":
+                    key = f"purge_image:{img.ref.url}"
                 if key in done_for_item:
                     repeats.append(
-                        Outcome(
+                        ActionOutcome(
                             planned.kind,
                             "skipped",
                             "already decided for another image of this item",
@@ -965,301 +448,55 @@ class Pipeline:
                     continue
                 done_for_item.add(key)
                 real.append(planned)
-            work.append((record, img, real, repeats, spared))
-        targets = {
-            id(record): replace(self._target(item, img), file_exempt=spared)
-            for record, img, _real, _, spared in work
-        }
-        if not self.dry_run and any(real for _r, _i, real, _, _s in work):
+            target = target_for(item, img, public_url=public_url, file_exempt=spared)
+            work.append((decision, ActionPlan(target, real, repeats)))
+        if not self.dry_run and any(plan.actions for _d, plan in work):
             # Write-ahead: if the process dies while Lemmy carries these out (a removed
             # post is then hidden from the listings), the next start finishes the job
             # from here (``recover``) and records the decisions.
-            plans = {
-                id(record): {
-                    "target": asdict(targets[id(record)]),
-                    "actions": [asdict(a) for a in real],
-                    "repeats": [o.as_dict() for o in repeats],
-                }
-                for record, img, real, repeats, _ in work
-            }
-            self.store.journal_put(
-                item.key,
-                self.run_id,
-                {
-                    "version": JOURNAL_VERSION,
-                    "runs": [self.run_id],
-                    "item": {"kind": item.kind, "id": item.id, "updated": item.updated},
-                    "records": [{**r, "plan": plans.get(id(r))} for r in records],
-                },
+            plans = {id(d): plan for d, plan in work}
+            write_ahead(self.store, item, self.run_id, [(d, plans.get(id(d))) for d in decisions])
+        for decision, action_plan in work:
+            outcomes = (
+                self.executor.execute(action_plan.target, action_plan.actions)
+                if action_plan.actions
+                else []
             )
-        for record, img, real, repeats, spared in work:
-            outcomes = self.executor.execute(targets[id(record)], real) if real else []
-            record["actions"] = outcomes + repeats
-        return records
+            decision.actions = outcomes + action_plan.repeats
+        return decisions
 
-    def recover(self, stats: CycleStats | None = None) -> None:
-        """Carry on the items a run was acting on when it stopped (``kill -9``, a crash,
-        a cycle that failed): from the write-ahead journal, each decision's remaining
-        actions are carried out; those done are not repeated and show as done, with
-        when; one that was being sent when the process died is looked up on Lemmy (the
-        item read by id, the person, the reports, the bot's sent messages) and sent only
-        if it did not take effect. Then the decisions are recorded and the item marked
-        seen, as an item is at the end of ``_process``. Live only, under the acting
-        lock; called at the start of every cycle (nothing is in flight then)."""
-        if self.dry_run:
-            return
-        from modbot.rules import PlannedAction
+    def _finish(self, item: Item, decisions: list[Decision], stats: CycleStats) -> None:
+        """Record the item now, or after the admins' message it waits for is sent."""
+        if any(o.status == "queued" for d in decisions for o in d.actions):
+            self._waiting.append((item, decisions))
+        else:
+            self._commit(item, decisions, stats)
 
-        stats = stats or CycleStats()
-        for key, run_id, entry in self.store.journal_entries():
-            if not isinstance(entry, dict) or entry.get("version") != JOURNAL_VERSION:
-                # Written by an older modbot: decisions without their plan.
-                log.warning(
-                    "%s: the last run stopped while acting on it; recorded as interrupted", key
-                )
-                records = entry if isinstance(entry, list) else []
-                with self.store.transaction():
-                    for record in records:
-                        self.store.add_decision(record)
-                    self.store.journal_delete(key)
-                continue
-            log.warning("%s: run %s stopped while acting on it; carrying on", key, run_id)
-            meta = entry["item"]
-            item = Item(meta["kind"], meta["id"], None, meta.get("updated") or "", {})
-            records = json.loads(json.dumps(entry["records"]))
-            runs = list(entry.get("runs") or [run_id])
-            if self.run_id not in runs:  # should this run die too, the next knows it acted
-                runs.append(self.run_id)
-                self.store.journal_put(key, run_id, {**entry, "runs": runs})
-            self.executor.resuming = set(runs)
-            try:
-                for record in records:
-                    plan = record.pop("plan", None)
-                    if not plan:
-                        continue
-                    actions = [PlannedAction(**a) for a in plan["actions"]]
-                    outcomes = (
-                        self.executor.execute(Target(**plan["target"]), actions) if actions else []
-                    )
-                    record["actions"] = outcomes + [
-                        Outcome(o["action"], o["status"], o.get("detail", ""))
-                        for o in plan["repeats"]
-                    ]
-                    record["resumed_by"] = self.run_id
-            finally:
-                self.executor.resuming = set()
-            if any(o.status == "queued" for r in records for o in r["actions"]):
-                self._waiting.append((item, records))
-            else:
-                self._commit(item, records, stats)
-
-    def _record(self, item: Item, img: _Image) -> dict:
-        v = item.view
-        community = v.get("community") or {}
-        creator = v.get("creator") or v.get("person") or {}
-        url = self._permalink(item, img)
-        verdict = img.verdict or {}
-        return {
-            "run_id": self.run_id,
-            "decided_at": utc_iso(),
-            "dry_run": self.dry_run,
-            "item": {
-                "kind": item.kind,
-                "id": item.id,
-                "url": url,
-                "community": _community_ref(community) if community else None,
-                "community_nsfw": community.get("nsfw") if community else None,
-                "author": creator.get("actor_id"),
-                "author_id": creator.get("id"),
-            },
-            "image": None
-            if img.ref is None
-            else {
-                "url": img.ref.url,
-                "location": img.ref.location,
-                "sha256": img.sha256,
-                "alias": img.ref.alias,
-            },
-            "scores": dict(verdict.get("scores") or {}),
-            "labels": list(verdict.get("labels") or []),
-            "model": verdict.get("model"),
-            "random_weights": verdict.get("random_weights"),
-            "concept_version": verdict.get("concept_version"),
-            "unreadable": verdict.get("unreadable"),
-            "hash_match": None,
-            "rule": None,
-            "actions": [],
-            "skipped": None,
-        }
-
-    def _subject(self, item: Item, img: _Image) -> Any:
-        from modbot.rules import Subject
-
-        v = item.view
-        community = v.get("community") or {}
-        creator = v.get("creator") or v.get("person") or {}
-        verdict = img.verdict or {}
-        author_id = creator.get("id")
-        own = (v.get(item.kind) or {}) if item.kind in ("post", "comment") else {}
-        return Subject(
-            item_kind=item.kind,
-            found_in=img.ref.location,
-            item_local=own.get("local") if own else True,
-            community_name=_community_ref(community) if community else None,
-            community_nsfw=community.get("nsfw"),
-            community_local=community.get("local"),
-            author_actor_id=creator.get("actor_id"),
-            author_local=creator.get("local"),
-            author_bot=creator.get("bot_account"),
-            author_published=parse_time(creator.get("published")),
-            author_is_moderator=bool(v.get("creator_is_moderator")),
-            author_is_admin=bool(v.get("creator_is_admin")) or author_id in self.executor.admin_ids,
-            labels=tuple(verdict.get("labels") or ()),
-            scores=dict(verdict.get("scores") or {}),
-            unreadable=verdict.get("unreadable"),
-            skipped=img.skipped,
-            sha256=img.sha256,
-            image=img.data,
-            phash=img.phash,
-            permalink=self._permalink(item, img),
-            image_url=img.ref.url,
+    def _commit(self, item: Item, decisions: list[Decision], stats: CycleStats) -> None:
+        """One transaction: the item's decisions and its "seen" mark."""
+        # An action that failed for a passing reason, or an image no classifier could
+        # look at now: look at the item again next time.
+        retry = any(o.retry for d in decisions for o in d.actions) or any(
+            d.skipped == CLASSIFIER_UNAVAILABLE for d in decisions
         )
-
-    def _permalink(self, item: Item, img: _Image) -> str | None:
-        if item.kind == "upload" or not isinstance(item.id, int):
-            return img.ref.url if img.ref is not None else None
-        return f"{self.public_url}/{item.kind}/{item.id}"
-
-    def _target(self, item: Item, img: _Image) -> Target:
-        v = item.view
-        creator = v.get("creator") or v.get("person") or {}
-        community = v.get("community") or {}
-        return Target(
-            kind=item.kind,
-            id=item.id,
-            url=self._permalink(item, img),
-            author_id=creator.get("id"),
-            author_name=creator.get("actor_id") or creator.get("name") or "",
-            author_is_admin=bool(v.get("creator_is_admin")),
-            community_id=community.get("id"),
-            image_alias=img.ref.alias,
-            image_url=img.ref.url,
-            image_original_url=img.ref.original_url,
-            image_sha256=img.sha256,
-            delete_token=(v.get("local_image") or {}).get("pictrs_delete_token"),
-        )
+        with self.store.transaction():
+            self.source.set_retry(item.kind, item.id, retry)
+            for decision in decisions:
+                self.store.add_decision(decision.to_dict())
+            self.store.journal_delete(item.key)
+            if not retry:
+                self.source.mark_seen(item)
+        for decision in decisions:
+            stats.decisions += 1
+            for a in decision.actions:
+                stats.actions[f"{a.action}:{a.status}"] += 1
+            if decision.skipped:
+                stats.skipped[decision.skipped] += 1
+        stats.items_seen += 1
 
 
-class _Batch:
-    """What the items of one batch share: downloads by URL, verdicts by SHA-256."""
-
-    def __init__(self, engine: Any, stats: CycleStats) -> None:
-        self.engine, self.stats = engine, stats
-        self.downloads: dict[tuple[str, ...], _Download] = {}
-        self.judging: dict[str, asyncio.Task] = {}
-        self.tasks: list[asyncio.Task] = []
-
-    def start(self, coro: Any) -> asyncio.Task:
-        task = asyncio.ensure_future(coro)
-        self.tasks.append(task)
-        return task
-
-
-def _perceptual_hash(engine: Any, data: bytes) -> str | None:
-    """The pHash of a readable image: a second decode, so it holds its memory in the
-    classifier's decode budget like the first (None when it cannot be taken)."""
-    from modbot.hashes import ImageHashError, perceptual_hash
-
-    budget = getattr(engine, "decode_budget", None)
-    try:
-        if budget is None:  # a remote classifier: no decode budget, no torch here
-            return perceptual_hash(data)
-        from classifier.budget import estimate
-        from classifier.preprocess import Unreadable
-
-        try:
-            with budget.reserve(estimate(data, engine.preprocess), "its perceptual hash"):
-                return perceptual_hash(data)
-        except Unreadable as exc:
-            log.debug("no perceptual hash: %s", exc)
-            return None
-    except ImageHashError as exc:
-        log.debug("no perceptual hash: %s", exc)
-        return None
-
-
-def _file_key(img: _Image) -> str:
+def _file_key(img: ItemImage) -> str:
     """What two images of a batch share when they are one file before it is downloaded:
     the pict-rs alias of a local image, else the URL."""
     assert img.ref is not None
     return f"alias:{img.ref.alias}" if img.ref.alias else img.ref.url
-
-
-def _host_port(url: str | None) -> str | None:
-    """``host:port`` of a configured URL, the port being the scheme's default when the
-    URL has none: the instance's host is trusted on that port only, not on every port
-    (``http://lemmy`` must not open ``lemmy:6379`` or a private address's other ports)."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return None
-    port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
-    if port is None:
-        return None
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{host}:{port}"
-
-
-def build_engine(policy: Any, classifier_token: Secret | None = None) -> Any:
-    """The classifier the policy's ``classifier:`` and ``concepts:`` describe: a local
-    ``Engine``, or with ``classifier.remote`` a ``RemoteEngine`` (no model loaded here;
-    ``classifier_token``: the workers' token, from $MODBOT_CLASSIFIER_TOKEN). A worker refusing the token raises
-    ``WorkerRefused`` (a ``ModelError``): the command says so and stops."""
-    from classifier.concepts import ConceptSet, CustomConcept
-
-    c = policy.classifier
-    custom = [
-        CustomConcept(name, tuple(s.prompts), s.threshold)
-        for name, s in (policy.concepts or {}).items()
-    ]
-    if c.remote is not None:
-        from classifier.remote import RemoteEngine
-
-        token = classifier_token.reveal() if classifier_token else None
-        engine = RemoteEngine(
-            c.remote.urls,
-            token,
-            custom=custom,
-            timeout=c.remote.timeout.total_seconds(),
-            max_concurrency=c.remote.concurrency,
-        )
-        try:
-            engine.check()
-        except BaseException:
-            engine.close()
-            raise
-        return engine
-    from classifier.engine import Engine
-    from classifier.model import ModelSpec, load_model
-
-    spec = ModelSpec(
-        name=c.model,
-        pretrained=c.pretrained,
-        checkpoint=policy.checkpoint_path,
-        device=c.device,
-        allow_random_weights=c.allow_random_weights,
-    )
-    loaded = load_model(spec)
-    from classifier.deepdanbooru import load_deepdanbooru
-
-    danbooru = load_deepdanbooru(
-        policy.deepdanbooru_setting, loaded.device, allow_random_weights=c.allow_random_weights
-    )
-    return Engine(
-        loaded,
-        ConceptSet.builtin(custom=custom),
-        max_batch=c.batch_size,
-        decode_memory=c.decode_memory,
-        danbooru=danbooru,
-    )

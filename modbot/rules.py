@@ -6,63 +6,46 @@ purge_item, purge_image, ban) the first that matches wins; report and notify rul
 apply. Admins are never acted on; moderators of the item's community are exempt unless
 a rule says `moderators_exempt: false`; exempt users, communities and allow-listed
 hashes are never acted on. The plan says which conditions held, for the audit record.
+
+``decide(policy, subject)`` is the whole of it: a ``Subject`` (one image in one item, as
+the rules see it) in, a ``Plan`` out. What each kind of action is comes from the action
+table (``modbot.actions.kinds``); which hashes an image has, from the hash-kind table
+(``modbot.hashes``).
+
+Matching and the placeholders belong together: each condition of a rule is a small
+function here, in the order docs/rules.md describes them.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from modbot.durations import format_duration
-from modbot.files import UnusableFile, read_text_file
-from modbot.hashes import HashList, ImageHashError, perceptual_hash
+from modbot.actions.kinds import ACTIONS
+from modbot.config.schema import PLACEHOLDER, Rule
+from modbot.config.units import format_duration
+from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.markdown import inert
-from modbot.policy import (
-    _PLACEHOLDER,
-    BUILTIN_LABELS,
-    BUILTIN_SCORES,
-    ClassifierSettings,
-    ConceptSettings,
-    ExemptSettings,
-    FetchSettings,
-    LemmySettings,
-    MAX_RULES_BYTES,
-    PolicyError,
-    Problem,
-    Rule,
-    SafetyValveSettings,
-    ScheduleSettings,
-    validate,
-)
+from modbot.model import PlannedAction
+
+if TYPE_CHECKING:
+    from modbot.config.policy import Policy
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "Plan",
     "PlannedAction",
-    "Policy",
-    "PolicyError",
-    "Problem",
     "RuleMatch",
     "Subject",
-    "load_policy",
-    "resolve_rules_path",
+    "decide",
+    "render",
 ]
-
-# Order in which one rule's actions are planned: remove first, purge the image before the
-# item (purging a post also purges its image), ban after, then tell people.
-ACTION_ORDER = ("remove", "purge_image", "purge_item", "ban", "report", "notify_admins")
-
-
-def resolve_rules_path(explicit: str | os.PathLike | None = None) -> Path:
-    """The policy file: `explicit` (FILE / --rules), else `$MODBOT_RULES`, else ./rules.yaml."""
-    return Path(explicit or os.environ.get("MODBOT_RULES") or "rules.yaml")
 
 
 @dataclass(kw_only=True)
@@ -86,8 +69,11 @@ class Subject:
     unreadable: str | bool | None = None  # the classifier's reason the image did not decode
     skipped: str | None = None  # why the image was not checked (too_many_images, ...)
     sha256: str | None = None
-    image: Any = None  # bytes or PIL image: for perceptual hash lists
-    phash: str | None = None  # or the perceptual hash, if already known
+    # The image's hashes by kind (modbot.hashes.HASH_KINDS) where already known; a kind
+    # a hash list needs that is not here is computed from `image`.
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    image: Any = None  # bytes or PIL image: for the hashes not known yet
+    phash: str | None = None  # the perceptual hash, if already known (as hashes["phash"])
     permalink: str | None = None
     image_url: str | None = None
     # Another item that shows the same file is exempt (why, naming it): an upload of
@@ -95,7 +81,7 @@ class Subject:
     file_exempt: str | None = None
 
     @classmethod
-    def from_verdict(cls, verdict: Any, **fields: Any) -> "Subject":
+    def from_verdict(cls, verdict: Any, **fields: Any) -> Subject:
         """A subject whose labels, scores, unreadable and sha256 come from a classifier Verdict."""
         return cls(
             labels=tuple(verdict.labels),
@@ -105,17 +91,12 @@ class Subject:
             **fields,
         )
 
-
-@dataclass(frozen=True)
-class PlannedAction:
-    """One action to take. `kind` is one of remove, purge_image, purge_item, ban, report,
-    notify_admins; `reason` has its placeholders filled; `params` (ban only): scope
-    ("site" | "community"), duration_seconds (None = permanent), remove_data, community."""
-
-    kind: str
-    reason: str | None
-    params: dict[str, Any]
-    rule: str
+    def known_hashes(self) -> dict[str, str]:
+        known = dict(self.hashes)
+        for name, value in (("sha256", self.sha256), ("phash", self.phash)):
+            if value is not None:
+                known.setdefault(name, value)
+        return known
 
 
 @dataclass(frozen=True)
@@ -135,10 +116,11 @@ class Plan:
     `rule` is the rule that decided (the removal rule that won, else the first report or
     notify rule; when an exemption stopped everything, the rule that would have acted,
     with `exempt` saying why). `hash_lists` maps each list the image is on to how it
-    matched ("sha256", "phash distance 3"). `phash` is the image's perceptual hash when
-    the policy has a perceptual list (for the audit record: what to allow-list).
-    `spares_file`: the item stays up because of an exemption (`exempt`, or a moderator
-    exempt from a removal rule), so every other decision must spare its file (why), else None.
+    matched ("sha256", "phash distance 3"). `hashes` are the image's hashes of the kinds
+    the policy's lists hold (for the audit record: what to allow-list); `phash` the
+    perceptual one. `spares_file`: the item stays up because of an exemption (`exempt`,
+    or a moderator exempt from a removal rule), so every other decision must spare its
+    file (why), else None.
     """
 
     rule: str | None = None
@@ -146,226 +128,138 @@ class Plan:
     exempt: str | None = None
     matched: list[RuleMatch] = field(default_factory=list)
     hash_lists: dict[str, str] = field(default_factory=dict)
-    phash: str | None = None
+    hashes: dict[str, str] = field(default_factory=dict)
     spares_file: str | None = None
+
+    @property
+    def phash(self) -> str | None:
+        return self.hashes.get("phash")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-class Policy:
-    """A validated rules.yaml with its hash lists loaded. Build with `load_policy(path)`."""
+# --- deciding ------------------------------------------------------------------------------
 
-    def __init__(
-        self, path: Path, model: Any, hash_lists: dict[str, HashList], warnings: list[Problem]
-    ):
-        self.path = path
-        self.classifier: ClassifierSettings = model.classifier
-        self.concepts: dict[str, ConceptSettings] = dict(model.concepts)
-        self.hash_lists: dict[str, HashList] = hash_lists
-        self.fetch: FetchSettings = model.fetch
-        self.lemmy: LemmySettings = model.lemmy
-        self.schedule: ScheduleSettings = model.schedule
-        self.safety_valve: SafetyValveSettings = model.safety_valve
-        self.exempt: ExemptSettings = model.exempt
-        self.rules: list[Rule] = list(model.rules)
-        self.warnings = warnings
-        self.labels = frozenset(BUILTIN_LABELS) | frozenset(self.concepts)
-        self.scores = frozenset(BUILTIN_SCORES) | frozenset(self.concepts)
-        order = sorted(range(len(self.rules)), key=lambda i: (-self.rules[i].priority, i))
-        self._ordered = [self.rules[i] for i in order]
 
-    @property
-    def checkpoint_path(self) -> Path | None:
-        """classifier.checkpoint resolved against the rules file's folder."""
-        c = self.classifier.checkpoint
-        return None if c is None else (Path(c) if os.path.isabs(c) else self.path.parent / c)
+def decide(policy: Policy, subject: Subject, now: datetime | None = None) -> Plan:
+    """The plan for one image in one item (see the module docstring for the semantics)."""
+    hashes = _hashes(policy, subject)
+    plan = Plan(hash_lists=hash_matches(policy, hashes), hashes=hashes)
+    facts = _Facts(subject, now or datetime.now(UTC), plan.hash_lists, policy.labels, hashes)
+    matches = [(r, c) for r in policy.ordered_rules if (c := _conditions(r, facts)) is not None]
+    exempt = _global_exemption(policy, subject, plan.hash_lists)
+    if exempt and not any(name in plan.hash_lists for name in policy.exempt.hash_lists):
+        plan.spares_file = exempt  # an allow-list spares the file everywhere already
+    if not exempt and subject.item_kind == "upload" and subject.file_exempt:
+        # The upload is the very file an exempt item shows: purging it would break
+        # that item, banning its uploader would punish what the exemption allows.
+        exempt = subject.file_exempt
+    if exempt:
+        plan.exempt = exempt
+        plan.matched = [RuleMatch(r.name, c, f"exempt: {exempt}") for r, c in matches]
+    else:
+        _apply(policy, plan, matches, facts)
+    acted = [m.rule for m in plan.matched if m.outcome == "acted"]
+    plan.rule = acted[0] if acted else (plan.matched[0].rule if plan.matched else None)
+    return plan
 
-    @property
-    def deepdanbooru_setting(self) -> str:
-        """classifier.deepdanbooru: auto, off, or a path resolved against the rules file's folder."""
-        d = self.classifier.deepdanbooru
-        if d in ("auto", "off"):
-            return d
-        return str(
-            Path(d).expanduser() if os.path.isabs(os.path.expanduser(d)) else self.path.parent / d
-        )
 
-    @property
-    def needs_phash(self) -> bool:
-        return any(h.kind == "phash" for h in self.hash_lists.values())
+def hash_matches(policy: Policy, hashes: Mapping[str, str]) -> dict[str, str]:
+    """Each hash list the image is on -> how it matched."""
+    hits = {}
+    for name, hl in policy.hash_lists.items():
+        why = hl.lookup(hashes)
+        if why:
+            hits[name] = why
+    return hits
 
-    @property
-    def acts_on_skips(self) -> bool:
-        """Some rule has a `skipped:` condition (only those can match a skipped image)."""
-        return any(r.if_.skipped is not None for r in self.rules)
 
-    def summary(self) -> str:
-        removal = sum(r.is_removal for r in self.rules)
-        lists = (
-            ", ".join(
-                f"{n} ({len(h)} {h.kind}{f' <= {h.max_distance}' if h.kind == 'phash' else ''})"
-                for n, h in self.hash_lists.items()
-            )
-            or "none"
-        )
-        c = self.classifier
-        model = f"{c.model}/{c.checkpoint or c.pretrained} on {c.device}"
-        if c.remote is not None:
-            model = f"on workers {', '.join(c.remote.urls)}"
-        sweep = (
-            f"sweep '{self.schedule.sweep_cron}' UTC" if self.schedule.sweep_cron else "no sweep"
-        )
-        n = len(self.rules)
-        return (
-            f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal} "
-            f"report/notify); hash lists: {lists}; custom concepts: "
-            f"{', '.join(self.concepts) or 'none'}; classifier {model}; "
-            f"poll every {format_duration(self.schedule.poll_every)}, {sweep}"
-        )
+def _hashes(policy: Policy, subject: Subject) -> dict[str, str]:
+    """The subject's hashes of the kinds the lists hold. One of the image's content (a
+    perceptual hash) that is not known yet is computed from `image`, but never by a
+    second decode of an image the classifier refused (a bomb, say); a hash of the file's
+    bytes comes with the subject (the pipeline takes it while it holds them)."""
+    known = subject.known_hashes()
+    wanted = [k for k in policy.decoded_hash_kinds if k not in known]
+    if wanted and subject.image is not None and not subject.unreadable:
+        known.update(hashes_of(subject.image, wanted))
+    return {k: known[k] for k in policy.hash_kinds if k in known}
 
-    def hash_matches(self, sha256: str | None, phash: str | None) -> dict[str, str]:
-        """Each hash list the image is on -> how it matched."""
-        hits = {}
-        for name, hl in self.hash_lists.items():
-            why = hl.explain(sha256, phash)
-            if why:
-                hits[name] = why
-        return hits
 
-    def decide(self, subject: Subject, now: datetime | None = None) -> Plan:
-        """The plan for one image in one item (see the module docstring for the semantics)."""
-        phash = self._phash(subject)
-        plan = Plan(hash_lists=self.hash_matches(subject.sha256, phash), phash=phash)
-        facts = _Facts(
-            subject, now or datetime.now(timezone.utc), plan.hash_lists, self.labels, phash
-        )
-        matches = [(r, c) for r in self._ordered if (c := _conditions(r, facts)) is not None]
-        exempt = self._global_exemption(subject, plan.hash_lists)
-        if exempt and not any(name in plan.hash_lists for name in self.exempt.hash_lists):
-            plan.spares_file = exempt  # an allow-list spares the file everywhere already
-        if not exempt and subject.item_kind == "upload" and subject.file_exempt:
-            # The upload is the very file an exempt item shows: purging it would break
-            # that item, banning its uploader would punish what the exemption allows.
-            exempt = subject.file_exempt
-        if exempt:
-            plan.exempt = exempt
-            plan.matched = [RuleMatch(r.name, c, f"exempt: {exempt}") for r, c in matches]
+def _apply(
+    policy: Policy, plan: Plan, matches: list[tuple[Rule, tuple[str, ...]]], facts: _Facts
+) -> None:
+    """Removal rules first (the first wins), then report and notify rules."""
+    subject, winner = facts.subject, None
+    told: dict[str, str] = {}  # kinds told once per item -> the rule that planned it
+    ordered = [m for m in matches if m[0].is_removal] + [m for m in matches if not m[0].is_removal]
+    for rule, conds in ordered:
+        outcome = "acted"
+        if rule.is_removal and winner is not None:
+            outcome = f"superseded by {winner.name!r}"
+        elif subject.author_is_moderator and _moderators_exempt(policy, rule):
+            outcome = "exempt: the author moderates this community"
         else:
-            self._apply(plan, matches, facts)
-        acted = [m.rule for m in plan.matched if m.outcome == "acted"]
-        plan.rule = acted[0] if acted else (plan.matched[0].rule if plan.matched else None)
-        return plan
-
-    def _phash(self, subject: Subject) -> str | None:
-        # No second decode of an image the classifier refused (a bomb, say).
-        if (
-            subject.phash is not None
-            or subject.image is None
-            or not self.needs_phash
-            or subject.unreadable
-        ):
-            return subject.phash
-        try:
-            return perceptual_hash(subject.image)
-        except ImageHashError as exc:
-            log.debug("no perceptual hash: %s", exc)
-            return None
-
-    def _apply(
-        self, plan: Plan, matches: list[tuple[Rule, tuple[str, ...]]], facts: "_Facts"
-    ) -> None:
-        """Removal rules first (the first wins), then report and notify rules."""
-        subject, winner = facts.subject, None
-        told: dict[str, str] = {}  # report / notify_admins -> rule that planned it
-        ordered = [m for m in matches if m[0].is_removal] + [
-            m for m in matches if not m[0].is_removal
-        ]
-        for rule, conds in ordered:
-            outcome = "acted"
-            if rule.is_removal and winner is not None:
-                outcome = f"superseded by {winner.name!r}"
-            elif subject.author_is_moderator and self._moderators_exempt(rule):
-                outcome = "exempt: the author moderates this community"
-            else:
-                planned = self._actions(rule, subject, facts, winner, told)
-                if not planned:
-                    outcome = _why_nothing(rule, winner, told)
-                plan.actions += planned
-                if rule.is_removal:
-                    winner = rule
-            plan.matched.append(RuleMatch(rule.name, conds, outcome))
-        if any(m.outcome.startswith("exempt: ") for m in plan.matched):
-            if not plan.actions:
-                plan.exempt = "the author moderates this community"
-            if not any(_takes_down(a) for a in plan.actions):
-                plan.spares_file = "the author moderates this community"
-
-    def _moderators_exempt(self, rule: Rule) -> bool:
-        if rule.moderators_exempt is not None:
-            return rule.moderators_exempt
-        if rule.if_.author and rule.if_.author.moderator:
-            return False  # a rule about moderators is meant to apply to them
-        return self.exempt.moderators
-
-    def _global_exemption(self, s: Subject, hits: dict[str, str]) -> str | None:
-        if s.author_is_admin:
-            return "the author is an admin"
-        user_keys = _user_keys(s.author_actor_id, s.author_local)
-        for entry in self.exempt.users:
-            if _normal(entry, "@") in user_keys:
-                return f"the author is in exempt.users ({entry})"
-        community_keys = _community_keys(s.community_name, s.community_local)
-        for entry in self.exempt.communities:
-            if _normal(entry, "!") in community_keys:
-                return f"the community is in exempt.communities ({entry})"
-        for name in self.exempt.hash_lists:
-            if name in hits:
-                return f"the image is on the allow-list {name!r} ({hits[name]})"
-        return None
-
-    def _actions(
-        self, rule: Rule, s: Subject, facts: "_Facts", winner: Rule | None, told: dict[str, str]
-    ) -> list[PlannedAction]:
-        then = rule.then
-        out: list[PlannedAction] = []
-
-        def add(kind: str, text: str | None, **params: Any) -> None:
-            reason = None if text is None else render(text, s, rule.name, facts)
-            out.append(PlannedAction(kind, reason, params, rule.name))
-
-        if then.remove:
-            add("remove", then.remove)
-        if then.purge_image:
-            add("purge_image", then.remove or "{{rule}}")
-        if then.purge_item:
-            add("purge_item", then.remove or "{{rule}}")
-        if then.ban:
-            duration = then.ban.duration
-            add(
-                "ban",
-                then.ban.reason,
-                scope=then.ban.scope,
-                duration_seconds=None if duration is None else int(duration.total_seconds()),
-                remove_data=then.ban.remove_data,
-                community=s.community_name,
-            )
-        # The item is gone when another rule removed it: a report would only make the
-        # moderators review a removed item. One report and one notification per item.
-        if then.report and (winner is None or winner is rule) and "report" not in told:
-            add("report", then.report)
-            told["report"] = rule.name
-        if then.notify_admins and "notify_admins" not in told:
-            add("notify_admins", then.notify_admins)
-            told["notify_admins"] = rule.name
-        return out
+            planned = _actions(rule, subject, facts, winner, told)
+            if not planned:
+                outcome = _why_nothing(rule, winner, told)
+            plan.actions += planned
+            if rule.is_removal:
+                winner = rule
+        plan.matched.append(RuleMatch(rule.name, conds, outcome))
+    if any(m.outcome.startswith("exempt: ") for m in plan.matched):
+        if not plan.actions:
+            plan.exempt = "the author moderates this community"
+        if not any(ACTIONS[a.kind].takes_down(a.params) for a in plan.actions):
+            plan.spares_file = "the author moderates this community"
 
 
-def _takes_down(action: PlannedAction) -> bool:
-    """The item (or its image) goes: then an exemption of another rule spares nothing."""
-    return action.kind in ("remove", "purge_item", "purge_image") or (
-        action.kind == "ban" and bool(action.params.get("remove_data"))
-    )
+def _moderators_exempt(policy: Policy, rule: Rule) -> bool:
+    if rule.moderators_exempt is not None:
+        return rule.moderators_exempt
+    if rule.if_.author and rule.if_.author.moderator:
+        return False  # a rule about moderators is meant to apply to them
+    return policy.exempt.moderators
+
+
+def _global_exemption(policy: Policy, s: Subject, hits: dict[str, str]) -> str | None:
+    if s.author_is_admin:
+        return "the author is an admin"
+    user_keys = _user_keys(s.author_actor_id, s.author_local)
+    for entry in policy.exempt.users:
+        if _normal(entry, "@") in user_keys:
+            return f"the author is in exempt.users ({entry})"
+    community_keys = _community_keys(s.community_name, s.community_local)
+    for entry in policy.exempt.communities:
+        if _normal(entry, "!") in community_keys:
+            return f"the community is in exempt.communities ({entry})"
+    for name in policy.exempt.hash_lists:
+        if name in hits:
+            return f"the image is on the allow-list {name!r} ({hits[name]})"
+    return None
+
+
+def _actions(
+    rule: Rule, s: Subject, facts: _Facts, winner: Rule | None, told: dict[str, str]
+) -> list[PlannedAction]:
+    """The actions `rule` asks for, in the action table's order. The item is gone when
+    another rule removed it: a report would only make the moderators review a removed
+    item. One report and one notification per item."""
+    out: list[PlannedAction] = []
+    for kind in ACTIONS.values():
+        if not kind.asked(rule.then):
+            continue
+        if kind.needs_item_up and winner is not None and winner is not rule:
+            continue
+        if kind.once_per_item:
+            if kind.name in told:
+                continue
+            told[kind.name] = rule.name
+        text, params = kind.ask(rule.then, s.community_name)
+        reason = None if text is None else render(text, s, rule.name, facts)
+        out.append(PlannedAction(kind.name, reason, params, rule.name))
+    return out
 
 
 def _why_nothing(rule: Rule, winner: Rule | None, told: dict[str, str]) -> str:
@@ -383,8 +277,8 @@ class _Facts:
     subject: Subject
     now: datetime
     hash_hits: dict[str, str]
-    known_labels: frozenset
-    phash: str | None = None
+    known_labels: frozenset[str]
+    hashes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def labels(self) -> set[str]:
@@ -403,7 +297,8 @@ def _conditions(rule: Rule, f: _Facts) -> tuple[str, ...] | None:
             return None
         held.append(f"found in {s.found_in}")
     if c.skipped is not None:
-        if not s.skipped or (c.skipped is not True and s.skipped not in c.skipped):
+        # `skipped:` is true or a list of reasons (the schema refuses false)
+        if not s.skipped or (isinstance(c.skipped, list) and s.skipped not in c.skipped):
             return None
         held.append(f"skipped ({s.skipped})")
     elif s.skipped:
@@ -490,7 +385,7 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
         except ValueError:
             return None
     if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)  # Lemmy 0.19 timestamps are UTC
+        value = value.replace(tzinfo=UTC)  # Lemmy 0.19 timestamps are UTC
     return value
 
 
@@ -551,6 +446,7 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
     # The link to a post or comment is modbot's own (instance URL + id), meant to be
     # clicked; an upload's "permalink" is the image itself: never a live link.
     own_link = s.item_kind in ("post", "comment")
+    hashes = {**s.known_hashes(), **(f.hashes if f else {})}
     values = {
         "author": _inert(author),
         "permalink": s.permalink if own_link else _inert(s.permalink),
@@ -563,7 +459,8 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
         "type": s.item_kind,
         "hash_list": ", ".join(hits) or "none",
         "unreadable": _inert(s.unreadable) if isinstance(s.unreadable, str) else None,
-        "phash": f.phash if f else s.phash,
+        # the image's hash of each kind (`{{phash}}`...), as computed for the lists
+        **{kind: hashes.get(kind) for kind in HASH_KINDS if kind != "sha256"},
         "skipped": s.skipped,
     }
 
@@ -572,43 +469,11 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
         if name.startswith("scores."):
             value = (s.scores or {}).get(name[len("scores.") :])
             return "?" if value is None else f"{value:+.3f}"
-        value = values.get(name)
-        return "?" if value is None else str(value)
+        text = values.get(name)
+        return "?" if text is None else str(text)
 
-    return _PLACEHOLDER.sub(one, text)
+    return PLACEHOLDER.sub(one, text)
 
 
 def _inert(value: str | None) -> str | None:
     return None if value is None else inert(value)
-
-
-# --- loading ------------------------------------------------------------------------------------
-
-
-def load_policy(path: str | os.PathLike | None = None) -> Policy:
-    """Read and validate a rules.yaml (default: `resolve_rules_path()`), load its hash lists.
-
-    Raises `PolicyError` (`.problems`: each `FILE:LINE: message`) when anything is wrong;
-    warnings are kept in `policy.warnings`.
-    """
-    path = resolve_rules_path(path)
-    shown = str(path)
-    try:
-        data = read_text_file(path, max_bytes=MAX_RULES_BYTES, what="a rules file")
-        text = data.decode("utf-8-sig")  # a BOM from a Windows editor is fine
-    except FileNotFoundError:
-        raise PolicyError(
-            [
-                Problem(
-                    shown, 1, "no such file (give the rules file as --rules FILE or MODBOT_RULES)"
-                )
-            ]
-        ) from None
-    except UnusableFile as exc:
-        raise PolicyError([Problem(shown, exc.line or 1, str(exc))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError([Problem(shown, 1, f"cannot read the file: {exc}")]) from None
-    result = validate(text, shown, path.parent)
-    if result.errors or result.model is None:
-        raise PolicyError(result.problems)
-    return Policy(path, result.model, result.hash_lists, [p for p in result.problems if p.warning])

@@ -16,6 +16,7 @@ is reliable: keep the state on one host's disk and run the acting modbot on that
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -25,19 +26,13 @@ import sys
 import time
 from pathlib import Path
 
+from modbot.errors import StateLocked
+
 __all__ = ["StateLock", "StateLocked", "lock_path"]
 
 log = logging.getLogger(__name__)
 
 POLL = 0.5  # seconds between tries while waiting
-
-
-class StateLocked(Exception):
-    """Another process acts on this state file. ``holder``: what it wrote about itself."""
-
-    def __init__(self, message: str, holder: dict | None) -> None:
-        super().__init__(message)
-        self.holder = holder
 
 
 def lock_path(state_path: str | Path) -> Path:
@@ -85,10 +80,9 @@ class StateLock:
                 f"{exc.strerror}; modbot's user must be able to write in "
                 f"{self.path.parent}"
             ) from None
-        try:
+        # not our file: the lock still works; the state's own check says more
+        with contextlib.suppress(OSError):
             os.fchmod(fd, 0o600)
-        except OSError:
-            pass  # not our file: the lock still works; the state's own check says more
         deadline = None if wait is None else time.monotonic() + wait
         told = False
         try:
@@ -163,6 +157,7 @@ class StateLock:
     # ------------------------------------------------------------------ holder info
     def _write(self, info: dict, fd: int | None = None) -> None:
         fd = self._fd if fd is None else fd
+        assert fd is not None, "the lock is held"
         data = (json.dumps(info, sort_keys=True) + "\n").encode()
         os.ftruncate(fd, 0)
         os.pwrite(fd, data, 0)

@@ -15,6 +15,9 @@ The file holds the bot's login token: it and its ``-wal``/``-shm`` files are mad
 readable by their owner only each time a store is opened. A file that is not a usable
 SQLite database (corrupt, truncated, a directory, not writable) is a ``StateError``
 naming the file and what to do.
+
+One module because it is one SQLite schema: the tables, their migrations and the
+transactions that span tables (a claim counts the safety valve) belong together.
 """
 
 from __future__ import annotations
@@ -28,14 +31,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Store", "StateError", "Claim", "DESTRUCTIVE_KINDS", "SENDING", "utc_iso"]
+from modbot.actions.kinds import DESTRUCTIVE
+from modbot.errors import StateError
+from modbot.model import utc_iso
 
-# Actions the safety valve counts: they remove content or people.
-DESTRUCTIVE_KINDS = ("remove", "purge_item", "purge_image", "ban")
+__all__ = ["SENDING", "Claim", "StateError", "Store", "utc_iso"]
 # An action claimed and being sent: Lemmy may or may not have done it yet.
 SENDING = "sending"
 
@@ -67,18 +71,6 @@ CREATE TABLE IF NOT EXISTS exempt_files (
 CREATE INDEX IF NOT EXISTS exempt_files_sha256 ON exempt_files (scope, sha256);
 CREATE INDEX IF NOT EXISTS exempt_files_alias ON exempt_files (scope, alias);
 """
-
-
-def utc_iso(moment: datetime | None = None) -> str:
-    """``2026-11-21T10:00:00Z``: the one timestamp format of the audit records."""
-    moment = moment or datetime.now(timezone.utc)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class StateError(Exception):
-    """The state file cannot be used; the message names it and says what to do."""
 
 
 @dataclass(frozen=True)
@@ -325,6 +317,7 @@ class Store:
                 json.dumps(record, sort_keys=True),
             ),
         )
+        assert cur.lastrowid is not None  # an INSERT sets it
         return int(cur.lastrowid)
 
     def decisions(
@@ -390,8 +383,9 @@ class Store:
         other process claims at the same moment waits for this one and then sees the
         claim. ``again``: claim even when done (what was done has run out). With
         ``valve_limit``, the action counts against the safety valve: when ``valve_limit``
-        destructive actions were claimed or done since ``valve_since``, nothing is
-        claimed and the valve trips (``valve_reason``), in the same transaction."""
+        destructive actions (``modbot.actions.kinds.DESTRUCTIVE``) were claimed or done
+        since ``valve_since``, nothing is claimed and the valve trips (``valve_reason``),
+        in the same transaction."""
         with self.transaction():
             row = self.action(kind, target)
             if row and row["status"] in ("done", "covered") and not again:
@@ -408,6 +402,12 @@ class Store:
             self.record_action(kind, target, SENDING, detail, run_id, item=item)
             return Claim("claimed")
 
+    def image_purged(self, alias: str) -> bool:
+        """Whether modbot purged the pict-rs file of ``alias`` (or it went with another
+        alias of the same file)."""
+        done = self.action("purge_image", f"alias:{alias}")
+        return done is not None and done["status"] in ("done", "covered")
+
     def claims_left(self) -> list[dict]:
         """Actions claimed and never settled (their process died while sending them)."""
         with self._lock:
@@ -420,11 +420,11 @@ class Store:
 
     def destructive_done_since(self, since_epoch: float) -> int:
         """Destructive actions done, or claimed and being sent, since ``since_epoch``."""
-        marks = ", ".join("?" for _ in DESTRUCTIVE_KINDS)
+        marks = ", ".join("?" for _ in DESTRUCTIVE)
         row = self._one(
             f"SELECT count(*) AS n FROM actions WHERE status IN ('done', ?) AND done_at >= ? "
             f"AND kind IN ({marks})",
-            (SENDING, since_epoch, *DESTRUCTIVE_KINDS),
+            (SENDING, since_epoch, *DESTRUCTIVE),
         )
         return int(row["n"]) if row else 0
 

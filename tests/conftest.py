@@ -1,23 +1,31 @@
 """Shared fixtures.
 
-- `fake_lemmy`: a started `modbot.fakelemmy.FakeLemmy` with the standard cast
-  (`modbot.fakelemmy.scenarios.standard_cast`) at `fake_lemmy.cast`: `admin`, `bot`
+- `fake_lemmy`: a started `fakelemmy.FakeLemmy` with the standard cast
+  (`fakelemmy.scenarios.standard_cast`) at `fake_lemmy.cast`: `admin`, `bot`
   ("modbot", admin + bot account, show_nsfw/show_bot_accounts off), `mod` (moderates
   both communities), `alice` (local), `bob` (bob@remote.example), communities `pics` and
   `nsfw` (NSFW). Every password is `scenarios.PASSWORD` ("pw"). No posts yet.
 - `photos`: name -> bytes of the real photos in tests/data (astronaut, chelsea, coffee,
   china, grace_hopper; see tests/data/README.md).
+- `tiny_checkpoint`: the tiny random-weights model's checkpoint (once per session).
+- `tiny`: that model with a `probe` threshold only one photo (`tiny.flagged`) crosses.
+- `pipeline_for`: in-process Pipelines on a fake, sharing one engine.
+
+Helpers shared by the test modules live in `tests/support/` (`bot`: the one `Bot`;
+`policies`: the rules files; `acting`: stress scenarios; `lemmy_json`: Lemmy's JSON).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from support.policies import BAD, DEFAULT_RULES, GENERATED, PROMPT, write_rules
 
-from modbot.fakelemmy import FakeLemmy
-from modbot.fakelemmy.scenarios import standard_cast
+from fakelemmy import FakeLemmy
+from fakelemmy.scenarios import standard_cast
 
 DATA = Path(__file__).parent / "data"
 
@@ -36,3 +44,86 @@ def fake_lemmy():
 @pytest.fixture(scope="session")
 def photos() -> dict[str, bytes]:
     return {path.stem: path.read_bytes() for path in sorted(DATA.glob("*.jpg"))}
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    from classifier.tiny import write_random_checkpoint
+
+    return write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.safetensors")
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory, photos):
+    """The tiny model's checkpoint, and a `probe` threshold that only one photo crosses."""
+    from classifier.concepts import ConceptSet, CustomConcept
+    from classifier.engine import Engine
+    from classifier.model import load_model
+    from classifier.tiny import tiny_spec, write_random_checkpoint
+
+    checkpoint = write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.safetensors")
+    engine = Engine(
+        load_model(tiny_spec(checkpoint)),
+        ConceptSet.builtin(custom=[CustomConcept("probe", (PROMPT,), 0.0)]),
+    )
+    try:
+        names = [n for n in photos if n != BAD]
+        verdicts = engine.classify_many([photos[n] for n in names] + [GENERATED])
+    finally:
+        engine.close()
+    # threshold 0: the score is the similarity. The generated image takes part in the
+    # ranking (tests post it) but must stay under the threshold.
+    scores = {n: v.scores["probe"] for n, v in zip([*names, "generated"], verdicts)}
+    ranked = sorted(scores, key=scores.get, reverse=True)
+    assert ranked[0] != "generated" and scores[ranked[0]] - scores[ranked[1]] > 0.002, scores
+    return SimpleNamespace(
+        checkpoint=checkpoint,
+        flagged=ranked[0],
+        others=[n for n in ranked[1:] if n != "generated"],
+        threshold=(scores[ranked[0]] + scores[ranked[1]]) / 2,
+    )
+
+
+@pytest.fixture
+def pipeline_for(tiny, tmp_path):
+    """Build in-process Pipelines sharing one engine (loading a model once per test)."""
+    from modbot.classify import build_engine
+    from modbot.config.policy import load_policy
+    from modbot.config.settings import Secret, Settings
+    from modbot.pipeline import Pipeline
+
+    built, engines = [], []
+
+    def make(lemmy, *, dry_run=False, **kwargs):
+        policy = load_policy(
+            write_rules(
+                tmp_path,
+                lemmy,
+                tiny,
+                known_bad=kwargs.pop("known_bad", ()),
+                rules=kwargs.pop("rules", DEFAULT_RULES),
+            )
+        )
+        if not engines:
+            engines.append(build_engine(policy))
+        settings = Settings(
+            lemmy.url,
+            "modbot",
+            Secret("pw"),
+            lemmy.pictrs_url,
+            Secret(lemmy.pictrs_api_key),
+            tmp_path / "state.sqlite3",
+        )
+        if not dry_run:  # a new live pipeline stands for a restart: the last one has ended
+            for earlier in built:
+                if earlier.state_lock is not None:
+                    earlier.state_lock.release()
+        pipeline = Pipeline(settings, policy, dry_run=dry_run, engine=engines[0], **kwargs)
+        built.append(pipeline)
+        return pipeline
+
+    yield make
+    for p in built:
+        p.close()
+    for e in engines:
+        e.close()

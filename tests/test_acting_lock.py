@@ -11,13 +11,12 @@ import textwrap
 import time
 
 import pytest
-
-from acting import Scenario, fake_lemmy
-from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
+from support.acting import Scenario, fake_lemmy
+from support.bot import wait_for
 
 
 @pytest.fixture
-def scenario(tmp_path, tiny_checkpoint):  # noqa: F811
+def scenario(tmp_path, tiny_checkpoint):
     lemmy = fake_lemmy()
     try:
         yield Scenario(lemmy, tmp_path, tiny_checkpoint)
@@ -42,7 +41,7 @@ def test_two_runs_at_once_act_once_the_second_names_the_first(scenario):
     waiting = s.start("run", "--once", "--wait", "10m")
     outs = [p.communicate(timeout=300) for p in plain]
     codes = sorted(p.returncode for p in plain)
-    wait_out, wait_err = waiting.communicate(timeout=300)
+    _wait_out, wait_err = waiting.communicate(timeout=300)
     assert waiting.returncode == 0, wait_err[-3000:]
     assert 75 in codes and set(codes) <= {0, 75}, (codes, [e[-2000:] for _, e in outs])
     refused = next(err for p, (_, err) in zip(plain, outs) if p.returncode == 75)
@@ -98,7 +97,7 @@ def test_claims_are_atomic_across_processes_and_the_valve_counts_them_all(tmp_pa
 
 def test_a_dry_run_beside_the_daemon_neither_acts_nor_waits_nor_disturbs_it(
     tmp_path, tiny_checkpoint
-):  # noqa: F811
+):
     """While the live daemon is acting (a ban in flight, its item's journal entry
     written), a `modbot report` and a dry-run daemon run on the same state: they are not
     blocked, send nothing, do not record the daemon's item in hand (as theirs or as

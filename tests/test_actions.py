@@ -4,11 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from modbot.actions import Executor, Target
-from modbot.fakelemmy.state import now
+from fakelemmy.state import now
+from modbot.actions.executor import Executor
+from modbot.config.settings import Secret
 from modbot.lemmy import LemmyClient
-from modbot.rules import PlannedAction
-from modbot.settings import Secret
+from modbot.model import PlannedAction, Target
 from modbot.store import Store
 
 

@@ -14,12 +14,11 @@ import subprocess
 import sys
 
 import pytest
-from test_lemmy_answers import Bot
-from test_sweep import tiny_checkpoint  # noqa: F401 (a fixture)
+from support.bot import Bot
 
+from modbot.config.settings import Secret, Settings
 from modbot.fetch import Fetcher, PrivateAddress, system_resolver
 from modbot.lemmy import LemmyClient
-from modbot.settings import Secret, Settings
 
 
 def write_rules(directory, checkpoint, allow_hosts: list[str]):
@@ -52,7 +51,7 @@ def test_a_pictrs_url_without_a_port_allows_its_default_port_only(
     post = lemmy.add_post(
         cast.pics, cast.bob, url=lemmy.add_remote_file("cat.jpg", photos["chelsea"])
     )
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, tiny_checkpoint, []))
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, tiny_checkpoint, []), strict=True)
     bot.env["PICTRS_URL"] = "http://127.0.0.1"  # port 80, not the remote host's port
     bot("run", "--once", "--dry-run")
     record = records_by_post(bot)[post.id]
@@ -68,7 +67,10 @@ def test_an_allowed_host_without_a_port_is_allowed_on_80_and_443_and_host_star_o
     cat = lemmy.add_remote_file("cat.jpg", photos["chelsea"])
     first = lemmy.add_post(cast.pics, cast.bob, url=cat)
     bot = Bot(
-        lemmy, tmp_path, write_rules(tmp_path, tiny_checkpoint, ["127.0.0.1", "http://127.0.0.1/"])
+        lemmy,
+        tmp_path,
+        write_rules(tmp_path, tiny_checkpoint, ["127.0.0.1", "http://127.0.0.1/"]),
+        strict=True,
     )
     bot("run", "--once", "--dry-run")
     assert records_by_post(bot)[first.id]["skipped"] == "private_address"
@@ -104,8 +106,8 @@ def test_a_lemmy_url_without_a_port_allows_that_port_only(
     """LEMMY_URL=http://lemmy (as the compose file writes it) trusts lemmy:80, not every
     port of the host `lemmy`. In-process: `lemmy` resolves to the fake's address, and the
     client talks to the fake where it really listens."""
+    from modbot.config.policy import load_policy
     from modbot.pipeline import Pipeline
-    from modbot.rules import load_policy
 
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     remote_port = lemmy.remote_url.rsplit(":", 1)[1]
@@ -137,7 +139,7 @@ def test_fetcher_host_entries():
                 await fetcher.fetch(url)
             except PrivateAddress:
                 return True
-            except Exception:  # noqa: BLE001 (allowed: it tried to connect)
+            except Exception:  # allowed: it tried to connect
                 return False
         return False
 

@@ -6,39 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from support.check_rules import check, problems, write
 
 ROOT = Path(__file__).resolve().parents[1]
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-
-
-def check(cwd: Path, *args: str, env: dict | None = None) -> tuple[int, list[str]]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "modbot", "check-rules", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-    )
-    assert proc.stderr == "", proc.stderr
-    return proc.returncode, proc.stdout.splitlines()
-
-
-def write(tmp_path: Path, text: str, name: str = "rules.yaml") -> str:
-    (tmp_path / name).write_text(textwrap.dedent(text).lstrip("\n"))
-    return name
-
-
-def problems(tmp_path: Path, text: str) -> list[str]:
-    """Check `text` as rules.yaml in tmp_path; it must fail. Returns the problem lines."""
-    rc, out = check(tmp_path, write(tmp_path, text))
-    assert rc == 1, out
-    assert out[-1].startswith("rules.yaml: ") and "will not start" in out[-1], out
-    return out[:-1]
 
 
 BASE = """

@@ -14,7 +14,7 @@ from PIL import Image
 from classifier import budget
 from classifier.budget import DecodeBudget, estimate
 from classifier.preprocess import PreprocessConfig, Unreadable, decode
-from modbot.fakelemmy import hostile
+from fakelemmy import hostile
 
 CFG = PreprocessConfig()
 GB = 1_000_000_000
@@ -92,7 +92,7 @@ def test_images_at_the_cap_are_costed_by_mode_and_bit_depth(name, low, high):
     data = hostile.IMAGE_BOMBS[name]()
     cost = estimate(data, CFG)
     assert low * GB <= cost <= high * GB, cost
-    with pytest.raises(Unreadable, match="more than the whole decode budget of 1.0 GB"):
+    with pytest.raises(Unreadable, match=r"more than the whole decode budget of 1.0 GB"):
         decode(data, CFG, DecodeBudget(GB))
     # an ordinary photo costs a fraction of it: 8 bytes a pixel (decoded, resized)
     assert estimate(encode(Image.new("RGB", (4000, 4000)), "JPEG"), CFG) < 0.14 * GB

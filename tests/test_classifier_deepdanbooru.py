@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import runpy
 import subprocess
 import sys
@@ -26,6 +25,13 @@ import_open_clip()
 from horde_safety import deep_danbooru_model as ddm  # noqa: E402
 from horde_safety.nsfw_checker_class import NSFWChecker  # noqa: E402
 from loguru import logger  # noqa: E402
+from support.reference import (  # noqa: E402
+    fedi_safety_image,
+    reference_interrogator,
+    shifted_concepts,
+    shifted_reference,
+    variants,
+)
 
 from classifier import Engine, load_model  # noqa: E402
 from classifier.decision import RATING_EXPLICIT, RATING_QUESTIONABLE, RATING_SAFE, REALISTIC  # noqa: E402
@@ -41,14 +47,6 @@ from classifier.deepdanbooru import (  # noqa: E402
 )
 from classifier.preprocess import decode_image  # noqa: E402
 from classifier.tiny import tiny_spec, write_random_checkpoint  # noqa: E402
-
-from test_classifier_reference_view import (  # noqa: E402
-    fedi_safety_image,
-    reference_interrogator,
-    shifted_concepts,
-    shifted_reference,
-    variants,
-)
 
 logger.disable("horde_safety")
 ROOT = Path(__file__).resolve().parents[1]
@@ -311,12 +309,12 @@ def test_classify_cli_runs_without_the_weights_and_says_so(photos, tmp_path):
     # with weights: loaded, named in the verdict's concept version, no warning
     weights = write_random_weights(tmp_path / "dd" / WEIGHTS_FILE, TAGS, width=4)
     done = subprocess.run(
-        cmd + ["--deepdanbooru", str(weights)], capture_output=True, text=True, timeout=300, env=env
+        [*cmd, "--deepdanbooru", str(weights)], capture_output=True, text=True, timeout=300, env=env
     )
     assert done.returncode == 0 and "not found" not in done.stderr
     assert json.loads(done.stdout)[0]["concept_version"] != verdict["concept_version"]
     done = subprocess.run(
-        cmd + ["--deepdanbooru", str(tmp_path / "missing.pt")],
+        [*cmd, "--deepdanbooru", str(tmp_path / "missing.pt")],
         capture_output=True,
         text=True,
         timeout=300,

@@ -87,7 +87,7 @@ def test_random_checkpoint_round_trip(checkpoint, loaded):
 
 
 def test_random_weights_need_the_explicit_flag(checkpoint, caplog):
-    with pytest.raises(RandomWeightsNotAllowed, match="random weights.*allow_random_weights"):
+    with pytest.raises(RandomWeightsNotAllowed, match=r"random weights.*allow_random_weights"):
         load_model(ModelSpec(name=TINY_MODEL, pretrained=None, checkpoint=checkpoint))
     with pytest.raises(RandomWeightsNotAllowed, match="no weights given"):
         load_model(ModelSpec(name=TINY_MODEL, pretrained=None))
@@ -330,11 +330,11 @@ def test_text_embeddings_are_cached_per_concept_version(loaded, tmp_path):
 
 
 def test_hostile_files_get_verdicts_and_never_break_a_batch(engine):
-    from modbot.fakelemmy import hostile
+    from fakelemmy import hostile
 
     names = list(hostile.ALL)
     samples = [hostile.ALL[n]() for n in names]
-    verdicts = dict(zip(names, engine.classify_many([jpeg(11)] + samples + [jpeg(12)])[1:-1]))
+    verdicts = dict(zip(names, engine.classify_many([jpeg(11), *samples, jpeg(12)])[1:-1]))
     assert set(verdicts) == set(hostile.ALL)
     assert "truncated or corrupt" in verdicts["truncated_jpeg"].unreadable
     assert "decompression bomb" in verdicts["png_bomb"].unreadable

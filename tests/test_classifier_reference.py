@@ -337,7 +337,7 @@ def test_anime_skip_prompts_are_validated_and_optional():
     broken = copy.deepcopy(data)
     broken["decision"]["second_pass"]["anime_skip_prompts"] = ["photo of child"]
     with pytest.raises(
-        ConceptError, match="anime_skip_prompts: must list bare prompts of families.underage"
+        ConceptError, match=r"anime_skip_prompts: must list bare prompts of families.underage"
     ):
         ConceptSet.from_dict(broken)
     del data["decision"]["second_pass"]["anime_skip_prompts"]

@@ -8,11 +8,11 @@ import signal
 import time
 
 import pytest
+from support.acting import Scenario, fake_lemmy
+from support.bot import wait_for
 
-from acting import Scenario, fake_lemmy
-from modbot.fakelemmy.state import iso
+from fakelemmy.state import iso
 from modbot.store import Store
-from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
 
 # Lemmy answers each action after a while: the process is killed with requests in flight.
 ACTION_PATHS = [
@@ -25,7 +25,7 @@ ACTION_PATHS = [
 
 
 @pytest.fixture
-def scenario(tmp_path, tiny_checkpoint):  # noqa: F811
+def scenario(tmp_path, tiny_checkpoint):
     lemmy = fake_lemmy()
     try:
         yield Scenario(lemmy, tmp_path, tiny_checkpoint)
@@ -125,7 +125,8 @@ def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(scenario
         child = s.start("run", "--once", stdout=None, stderr=None)
         try:
             wait_for(
-                lambda: (
+                # (called at once, in this round: the defaults only say so)
+                lambda child=child, mutations_before=mutations_before, k=k, before=before: (
                     child.poll() is not None
                     or (
                         len(s.lemmy.mutating_requests()) - mutations_before >= k

@@ -6,41 +6,20 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from test_sweep import Bot, backlog, tiny_checkpoint, wait_for, write_rules  # noqa: F401 (fixture)
+from support.bot import Bot, Lines, wait_for
+from support.policies import backlog, write_sweep_rules
 
-from modbot.daemon import HEARTBEAT_CURSOR, SWEEP_REQUEST_CURSOR, Daemon, daemon_cursor, health
+from fakelemmy.state import now
+from modbot.modes.daemon import HEARTBEAT_CURSOR, SWEEP_REQUEST_CURSOR, Daemon, daemon_cursor
+from modbot.modes.health import health
+from modbot.store import Store, utc_iso
 
 # The daemons here are dry runs: they keep their heartbeat and sweep request apart.
 DRY_HEARTBEAT = daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
 DRY_SWEEP_REQUEST = daemon_cursor(SWEEP_REQUEST_CURSOR, dry_run=True)
-from modbot.fakelemmy.state import now
-from modbot.store import Store, utc_iso
-
-
-class Lines:
-    """Collects a child's stderr lines as they come."""
-
-    def __init__(self, stream) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream) -> None:
-        for line in stream:
-            self.lines.append(line)
-
-    def join(self) -> None:
-        self._thread.join(timeout=30)
-
-    def count(self, text: str) -> int:
-        return sum(text in line for line in list(self.lines))
-
-    def text(self) -> str:
-        return "".join(self.lines)
 
 
 def request_sweep(state_path, since=None) -> None:
@@ -70,7 +49,7 @@ def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
     fresh = lemmy.add_post(
         cast.pics, cast.bob, name="new", url=lemmy.add_remote_file("new.jpg", photos["chelsea"])
     )
-    rules = write_rules(
+    rules = write_sweep_rules(
         tmp_path, lemmy, tiny_checkpoint, known_bad=old["bad_hashes"], poll_every="1s"
     )
     bot = Bot(lemmy, tmp_path, rules)
@@ -137,13 +116,13 @@ def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
 def test_a_cron_request_sweeps_in_slices_after_the_poll(
     fake_lemmy, photos, tiny_checkpoint, tmp_path, monkeypatch
 ):
+    from modbot.config.policy import load_policy
+    from modbot.config.settings import Settings
     from modbot.pipeline import Pipeline
-    from modbot.rules import load_policy
-    from modbot.settings import Settings
 
     lemmy = fake_lemmy
     old = backlog(lemmy, photos, posts=70, days_old=2)  # more than one page
-    rules = write_rules(
+    rules = write_sweep_rules(
         tmp_path,
         lemmy,
         tiny_checkpoint,
@@ -162,7 +141,7 @@ def test_a_cron_request_sweeps_in_slices_after_the_poll(
         daemon.request_sweep()
         request = json.loads(pipeline.store.get_cursor(DRY_SWEEP_REQUEST))
         since = datetime.fromisoformat(request["since"].replace("Z", "+00:00"))
-        assert abs(datetime.now(timezone.utc) - timedelta(days=7) - since) < timedelta(minutes=1)
+        assert abs(datetime.now(UTC) - timedelta(days=7) - since) < timedelta(minutes=1)
         daemon.request_sweep()  # a second request while one is pending changes nothing
         assert json.loads(pipeline.store.get_cursor(DRY_SWEEP_REQUEST)) == request
         daemon.cycle()
@@ -183,7 +162,7 @@ def test_healthcheck_says_why_it_fails(tmp_path):
     assert not state.exists(), "a healthcheck creates nothing"
 
     store = Store(state)
-    now_ = datetime.now(timezone.utc)
+    now_ = datetime.now(UTC)
     beat = {
         "poll_every": 60,
         "cycles": 5,

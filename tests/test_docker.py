@@ -10,12 +10,13 @@ import re
 import shlex
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from support.compose import grace_seconds
 
-from modbot.daemon import HEARTBEAT_CURSOR
+from modbot.modes.daemon import HEARTBEAT_CURSOR
 from modbot.store import Store, utc_iso
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,13 +48,6 @@ def env() -> dict[str, str]:
                 key, _, value = token.partition("=")
                 values[key] = value
     return values
-
-
-def grace_seconds(text: str) -> int:
-    """Compose's duration ("3m", "90s", "1m30s") in seconds."""
-    parts = re.findall(r"(\d+)([hms])", text)
-    assert parts and "".join(n + u for n, u in parts) == text, text
-    return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
 
 
 def run_modbot(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -234,7 +228,7 @@ def test_the_weights_step_puts_the_weights_where_the_loader_looks(tmp_path):
         import sys
         from classifier.compat import import_open_clip
         from classifier.model import ModelSpec, _resolve_checkpoint, _tag_config
-        from modbot.rules import load_policy
+        from modbot.config.policy import load_policy
         import_open_clip()
         c = load_policy(sys.argv[1]).classifier
         spec = ModelSpec(name=c.model, pretrained=c.pretrained, device="cpu")
@@ -302,7 +296,7 @@ def test_entrypoint_cmd_and_healthcheck_are_real_commands(tmp_path):
                 "poll_every": 60,
                 "cycles": 1,
                 "run_id": "r",
-                "last_ok": utc_iso(datetime.now(timezone.utc)),
+                "last_ok": utc_iso(datetime.now(UTC)),
                 "stopped_at": None,
             }
         ),

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from modbot.store import Store
+from support.policies import write_sweep_rules
 
-from test_sweep import tiny_checkpoint, write_rules  # noqa: F401 (fixture)
+from modbot.store import Store
 
 # Spaces, a `$` and a `${...}` the file must not expand, a `#` it must not cut.
 PASSWORD = "correct horse $battery ${HOME} #staple"
@@ -58,7 +58,7 @@ def test_run_once_dry_run_with_only_a_dot_env_file(fake_lemmy, photos, tiny_chec
     lemmy.add_person("automod", admin=True, bot_account=True, password=PASSWORD)
     upload = lemmy.add_upload(cast.alice, photos["chelsea"])
     lemmy.add_post(cast.pics, cast.alice, name="a cat", url=upload.url)
-    write_rules(tmp_path, lemmy, tiny_checkpoint)
+    write_sweep_rules(tmp_path, lemmy, tiny_checkpoint)
     write_env(
         tmp_path / ".env",
         f"""\

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from modbot.settings import ENV_FILE_VAR, Settings, SettingsError
+from modbot.config.settings import ENV_FILE_VAR, Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = re.compile(r"\b(?:LEMMY|PICTRS|MODBOT)_[A-Z0-9_]*[A-Z0-9]\b")

@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import json
 
-from modbot.source import Item
+from support.bot import Bot, sha
+from support.policies import BAD, write_rules
 
-from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
-    BAD,
-    Bot,
-    pipeline_for,
-    sha,
-    tiny,
-    write_rules,
-)
+from modbot.lemmy.views_v3 import post_item, upload_item
 
 # No `moderators_exempt: false`: moderators are exempt (exempt.moderators: true).
 KNOWN_BAD = """
@@ -151,7 +145,7 @@ def test_an_upload_before_its_post_in_one_batch_is_spared_too(
     pipeline.start()
     (upload_view,) = pipeline.client.list_all_media(page=1, limit=50)
     post_view = pipeline.client.get_post(post.id)
-    batch = [Item.from_upload(upload_view), Item.from_post(post_view)]
+    batch = [upload_item(upload_view), post_item(post_view)]
 
     def reversed_poll(deep=None):
         yield batch

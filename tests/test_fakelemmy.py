@@ -6,13 +6,13 @@ Everything goes through real HTTP (httpx) against the running fake.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from modbot.fakelemmy import FakeLemmy, hostile
-from modbot.fakelemmy.scenarios import PASSWORD
+from fakelemmy import FakeLemmy, hostile
+from fakelemmy.scenarios import PASSWORD
 
 
 def client(lemmy, name: str | None = None, **kwargs) -> httpx.Client:
@@ -36,7 +36,7 @@ def comment_ids(response: httpx.Response) -> list[int]:
 
 
 def ago(minutes: float) -> datetime:
-    return datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    return datetime.now(UTC) - timedelta(minutes=minutes)
 
 
 # ---------------------------------------------------------------- nodeinfo, login, auth
@@ -465,7 +465,7 @@ def test_site_ban(fake_lemmy, photos):
     assert r.status_code == 200 and r.json()["banned"] is True
     person = r.json()["person_view"]["person"]
     assert person["banned"] and person["ban_expires"].startswith(
-        datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     )
     state = fake_lemmy.person(cast.alice.id)
     assert state.banned and state.ban_reason == "csam"
@@ -567,7 +567,7 @@ def test_requests_are_recorded_and_mutations_counted(fake_lemmy, photos):
     bot.post("/api/v3/post/report", json={"post_id": post.id, "reason": "r"})
     bot.get(f"/pictrs/image/delete/{upload.delete_token}/{upload.alias}")
     httpx.post(f"{fake_lemmy.pictrs_url}/internal/purge", params={"alias": "x"})
-    listing = [r for r in fake_lemmy.requests if r.path == "/api/v3/post/list"][0]
+    listing = next(r for r in fake_lemmy.requests if r.path == "/api/v3/post/list")
     assert (listing.method, listing.query, listing.user, listing.status, listing.server) == (
         "GET",
         {"sort": "New"},

@@ -5,7 +5,7 @@ Content-Length, trickle, redirect in circles, serve HTML as image/jpeg. Refusals
 private addresses are proven by a network backend that records every connection the
 fetcher attempts, and by the server counting the connections it accepts. The last
 tests run the same refusals against the fake Lemmy's remote web host, pict-rs and
-image proxy, with the hostile files from modbot.fakelemmy.hostile.
+image proxy, with the hostile files from fakelemmy.hostile.
 """
 
 import asyncio
@@ -20,16 +20,16 @@ import httpcore
 import pytest
 from PIL import Image
 
-from modbot.fakelemmy import hostile
-from modbot.fakelemmy.fake import FakeLemmy
+from fakelemmy import hostile
+from fakelemmy.fake import FakeLemmy
 from modbot.fetch import (
     BadScheme,
     BadStatus,
     BadURL,
     ConnectFailed,
     EmptyResponse,
-    FetchLimits,
     Fetcher,
+    FetchLimits,
     FetchSkipped,
     FetchTimeout,
     NotAnImage,
@@ -499,9 +499,11 @@ def test_https_keeps_the_host_name_for_sni():
 
 def test_allowed_hosts_may_be_private_by_host_and_port_only():
     async def go(allowed, host="127.0.0.1"):
-        async with HostileServer() as server:
-            async with Fetcher(allowed_hosts=allowed(server.port)) as fetcher:
-                return await fetcher.fetch(f"http://{host}:{server.port}/png")
+        async with (
+            HostileServer() as server,
+            Fetcher(allowed_hosts=allowed(server.port)) as fetcher,
+        ):
+            return await fetcher.fetch(f"http://{host}:{server.port}/png")
 
     assert run(go(lambda port: {f"127.0.0.1:{port}"})).data == PNG
     assert run(go(lambda port: {f"http://LOCALHOST:{port}/"}, host="localhost")).data == PNG
@@ -513,7 +515,7 @@ def test_allowed_hosts_may_be_private_by_host_and_port_only():
         ("http://localhost/", "localhost"),
     ):
         with pytest.raises(PrivateAddress):
-            run(go(lambda port: {allowed}, host=host))
+            run(go(lambda port: {allowed}, host=host))  # noqa: B023 (called at once)
     for bad in ("lemmy:99999", ":8080", ""):
         with pytest.raises(ValueError, match="allowed host"):
             Fetcher(allowed_hosts=[bad])
@@ -626,7 +628,7 @@ def test_skips_are_logged_without_credentials(caplog):
                     )
             return server.requests
 
-    [(path, headers)] = run(go())
+    [(_path, headers)] = run(go())
     assert "authorization" not in headers  # user info in content is never sent
     assert "http_404" in caplog.text and "w=1" in caplog.text
     assert "hunter2" not in caplog.text and "s3cret" not in caplog.text

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from modbot.files import UnusableFile
+from modbot.config.files import UnusableFile
 from modbot.hashes import (
     HashList,
     HashListError,

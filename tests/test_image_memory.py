@@ -11,9 +11,10 @@ import subprocess
 import sys
 
 from PIL import Image
+from support.bot import Bot
+from support.policies import write_rules
 
-from modbot.fakelemmy import hostile
-from test_pipeline import Bot, tiny, write_rules  # noqa: F401  (tiny is a fixture)
+from fakelemmy import hostile
 
 UNREADABLE_RULES = """
   - name: unreadable image
@@ -45,7 +46,7 @@ def rgba_png(colour: int, size: int = 2000) -> bytes:
 
 def test_image_bombs_are_refused_before_decoding_and_decodes_share_the_budget(
     fake_lemmy, photos, tiny, tmp_path
-):  # noqa: F811
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bombs = {name: make() for name, make in hostile.IMAGE_BOMBS.items()}
     kinds = {"tiff": "tiff", "gif": "gif", "png": "png", "webp": "webp"}
@@ -95,11 +96,11 @@ def test_image_bombs_are_refused_before_decoding_and_decodes_share_the_budget(
             r"than the whole decode budget of 300 MB \(classifier.decode_memory\)",
             unreadable[name],
         ), (name, unreadable[name])
-    for name, post in posts.items():  # a rule can act on them: here, a report each
+    for post in posts.values():  # a rule can act on them: here, a report each
         record = records[post.id]
         assert record["skipped"] is None and record["rule"] == "unreadable image", record
         assert record["actions"][0]["status"] == "planned"
-    for post in costly + [photo]:
+    for post in [*costly, photo]:
         record = records[post.id]
         assert record["unreadable"] is None and record["scores"], record
         assert record["image"]["sha256"]

@@ -9,16 +9,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support.lemmy_json import image_refs, site_emoji_urls, upload_ref
 
-from modbot.images import (
-    ImageRef,
-    image_refs,
-    looks_like_image,
-    pictrs_alias,
-    site_emoji_urls,
-    unwrap_proxy,
-    upload_ref,
-)
+from modbot.images import ImageRef, looks_like_image, pictrs_alias, unwrap_proxy
 
 INSTANCE = "https://lemmy.example"
 SCHEMAS = Path(__file__).parent / "schemas"

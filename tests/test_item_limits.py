@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 
-from modbot.fakelemmy import hostile
-from test_pipeline import BAD, DEFAULT_RULES, Bot, sha, tiny, write_rules  # noqa: F401
+from support.bot import Bot, sha
+from support.policies import BAD, DEFAULT_RULES, write_rules
+
+from fakelemmy import hostile
 
 MB = 1024 * 1024
 
@@ -24,7 +26,7 @@ SKIP_RULES = (
 
 def test_a_comment_of_a_hundred_links_costs_twenty_downloads_and_bounded_memory(
     fake_lemmy, photos, tiny, tmp_path
-):  # noqa: F811
+):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     big = lemmy.add_remote_file("big.jpg", hostile.large_file(20 * MB))  # a valid JPEG, padded
     post = lemmy.add_post(
@@ -70,7 +72,7 @@ def test_a_comment_of_a_hundred_links_costs_twenty_downloads_and_bounded_memory(
     assert held and 20 <= int(held.group(1)) <= 50, out
 
 
-def test_a_hostile_item_does_not_hold_up_the_others(fake_lemmy, photos, tiny, tmp_path):  # noqa: F811
+def test_a_hostile_item_does_not_hold_up_the_others(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     slow = lemmy.add_remote_behaviour("/slow.jpg", hostile.jpeg(), trickle_bytes_per_s=1)
     bad = lemmy.add_upload(cast.alice, photos[BAD])
@@ -119,10 +121,10 @@ def test_a_hostile_item_does_not_hold_up_the_others(fake_lemmy, photos, tiny, tm
 
 
 def test_time_waiting_for_memory_does_not_count_against_an_item():
-    # The item's clock (modbot.pipeline._ItemClock) on a clock the test moves by hand.
+    # The item's clock (modbot.acquire.ItemClock) on a clock the test moves by hand.
     import asyncio
 
-    from modbot.pipeline import _ItemClock
+    from modbot.acquire import ItemClock as _ItemClock
 
     class Clock:
         now = 100.0

@@ -2,6 +2,7 @@
 
 import pytest
 
+from modbot.config.settings import Secret
 from modbot.lemmy import (
     LemmyClient,
     LemmyError,
@@ -10,7 +11,6 @@ from modbot.lemmy import (
     RateLimiter,
     ReadOnlyError,
 )
-from modbot.settings import Secret
 
 
 def client_for(lemmy, *, user="modbot", password="pw", sleeps=None, **kwargs):
@@ -59,10 +59,10 @@ def test_listing_parameters_avoid_lemmys_surprising_defaults(fake_lemmy):
     assert len(posts) == 2 and next_page
     more, _ = client.list_posts(page_cursor=next_page, limit=2)
     assert [p["post"]["name"] for p in posts + more] == ["n2", "n1", "n0"]
-    query = [r.query for r in fake_lemmy.requests if r.path == "/api/v3/post/list"][0]
+    query = next(r.query for r in fake_lemmy.requests if r.path == "/api/v3/post/list")
     assert query == {"sort": "New", "type_": "All", "limit": "2", "show_nsfw": "true"}
     client.list_comments(page=2)
-    query = [r.query for r in fake_lemmy.requests if r.path == "/api/v3/comment/list"][0]
+    query = next(r.query for r in fake_lemmy.requests if r.path == "/api/v3/comment/list")
     assert query == {"sort": "New", "type_": "All", "limit": "50", "page": "2"}
 
 

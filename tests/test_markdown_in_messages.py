@@ -8,16 +8,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
+from support.bot import Bot, sha
+from support.policies import BAD, write_rules
 
 from modbot.markdown import inert
-
-from test_pipeline import (  # noqa: F401  (tiny is a fixture)
-    BAD,
-    Bot,
-    sha,
-    tiny,
-    write_rules,
-)
 
 # What an attacker controls in an image URL's query: a URL as Lemmy stores it (the url
 # crate percent-encodes spaces, quotes and <>) keeps backticks, brackets and parentheses.
@@ -64,7 +58,7 @@ def test_values_from_content_are_inert_in_messages_and_reasons(fake_lemmy, photo
     url = lemmy.add_remote_file("bad.jpg", photos[BAD]) + EVIL
     probe_url = lemmy.add_remote_file("probe.jpg", photos[tiny.flagged]) + EVIL
     bad = lemmy.add_post(cast.pics, cast.bob, name="bad", url=url)
-    flagged = lemmy.add_post(cast.pics, cast.bob, name="probe", url=probe_url)
+    lemmy.add_post(cast.pics, cast.bob, name="probe", url=probe_url)
     bot = Bot(
         lemmy,
         tmp_path,

@@ -7,16 +7,10 @@ from __future__ import annotations
 
 import json
 
-from modbot.store import Store
+from support.bot import Bot, remote_photo, sha
+from support.policies import BAD, write_rules
 
-from test_pipeline import (  # noqa: F401  (tiny is a fixture)
-    BAD,
-    Bot,
-    remote_photo,
-    sha,
-    tiny,
-    write_rules,
-)
+from modbot.store import Store
 
 # As the shipped "classifier flags CSAM" rule, on the test model's `probe` label.
 CLASSIFIER = """
@@ -137,3 +131,157 @@ def test_without_pictrs_access_a_local_image_stays_and_the_admins_are_told_once(
     assert message.count("modbot has no pict-rs access. Set PICTRS_URL and PICTRS_API_KEY") == 1
     page = (tmp_path / "run.html").read_text()
     assert 'class="status not_possible">not_possible</span> needs pict-rs access' in page
+
+
+PURGE_IMAGE = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      purge_image: true
+"""
+
+REMOVE_AND_PURGE = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      remove: "known abusive image"
+      purge_image: true
+"""
+
+
+def test_an_uploads_delete_token_is_never_logged_even_at_v(fake_lemmy, photos, tiny, tmp_path):
+    """Without PICTRS_*, an upload is deleted with its token, which is part of the URL:
+    httpx logs every URL at -v."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    upload = lemmy.add_upload(cast.alice, photos[BAD])  # never posted
+    bot = Bot(
+        lemmy,
+        tmp_path,
+        write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE),
+        pictrs=False,
+    )
+    run = bot("-v", "run", "--once")
+    assert not lemmy.image_exists(upload.alias), "deleted with its token"
+    logs = run.stdout + run.stderr
+    assert "/pictrs/image/delete/<delete-token>/" in logs
+    assert upload.delete_token not in logs
+
+
+def test_a_passing_failure_of_an_upload_delete_is_tried_again(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    upload = lemmy.add_upload(cast.alice, photos[BAD])
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE)
+    pipeline.executor.purge_by_alias = False  # no PICTRS_*: the delete token is the way
+    pipeline.client.retries, pipeline.client.backoff = 1, 0.01
+    lemmy.fail_next("/pictrs/image/delete/*", times=2, status=502)
+    first = pipeline.poll_once(deep=True)
+    assert first.actions == {"purge_image:failed": 1} and lemmy.image_exists(upload.alias)
+    (record,) = pipeline.store.decisions()
+    assert "HTTP 502" in record["actions"][0]["detail"]
+    assert upload.delete_token not in str(record)
+    second = pipeline.poll_once(deep=True)
+    assert second.actions == {"purge_image:done": 1}, "the upload is looked at again"
+    assert not lemmy.image_exists(upload.alias)
+
+
+def test_an_admins_upload_shown_in_someone_elses_post_is_not_purged(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    mine = lemmy.add_upload(cast.admin, photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.alice, url=mine.url)
+    comment = lemmy.add_comment(post, cast.bob, content=f"![again]({mine.url})")
+    for purge_by_alias in (False, True):  # with and without PICTRS_*
+        pipeline = pipeline_for(
+            lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE, dry_run=not purge_by_alias
+        )
+        pipeline.executor.purge_by_alias = purge_by_alias
+        pipeline.poll_once(deep=True)
+        assert lemmy.image_exists(mine.alias) and not lemmy.post(post.id).purged
+        assert not [r for r in lemmy.mutating_requests() if "purge" in r.path or "delete" in r.path]
+        records = [
+            r
+            for r in pipeline.store.decisions(run_id=pipeline.run_id)
+            if r["item"]["kind"] in ("post", "comment")
+        ]
+        assert sorted(r["item"]["id"] for r in records) == sorted([post.id, comment.id])
+        for r in records:
+            assert r["actions"] == [
+                {
+                    "action": "purge_image",
+                    "status": "skipped",
+                    "detail": "the image is an admin's upload or in an admin's post: never acted on",
+                }
+            ]
+
+
+def test_the_same_bytes_as_an_admins_upload_are_not_purged(fake_lemmy, photos, tiny, pipeline_for):
+    """pict-rs keeps identical bytes as one file: purging alice's alias purges the admin's."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE)
+    mine = lemmy.add_upload(cast.admin, photos[BAD])
+    pipeline.poll_once(deep=True)  # the admin's upload is looked at (and left alone)
+    copy = lemmy.add_upload(cast.alice, photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.alice, url=copy.url)
+    pipeline.poll_once(deep=True)
+    assert lemmy.image_exists(mine.alias) and lemmy.image_exists(copy.alias)
+    (record,) = [r for r in pipeline.store.decisions() if r["item"]["id"] == post.id]
+    assert record["actions"][0]["status"] == "skipped"
+    assert "admin's upload" in record["actions"][0]["detail"]
+
+
+def test_one_file_under_several_aliases_is_purged_once(fake_lemmy, photos, tiny, pipeline_for):
+    """A spammer uploads the same file three times (three aliases, one pict-rs file): the
+    first purge removes every alias; the others must not be purged again, nor count
+    against the safety valve."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    uploads = [lemmy.add_upload(cast.alice, photos[BAD]) for _ in range(3)]
+    posts = [lemmy.add_post(cast.pics, cast.alice, url=u.url) for u in uploads]
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=REMOVE_AND_PURGE)
+    pipeline.executor.max_destructive_per_hour = 4  # 3 removals + 1 purge
+    stats = pipeline.poll_once(deep=True)
+    assert all(lemmy.post(p.id).removed for p in posts), stats
+    assert not lemmy.reports and not lemmy.private_messages, "the safety valve did not trip"
+    purges = [r for r in lemmy.requests if r.path == "/internal/purge"]
+    assert len(purges) == 1 and not any(lemmy.image_exists(u.alias) for u in uploads)
+    assert stats.actions == {"remove:done": 3, "purge_image:done": 1, "purge_image:skipped": 2}
+    skipped = [
+        a["detail"]
+        for r in pipeline.store.decisions()
+        for a in r["actions"]
+        if a["status"] == "skipped"
+    ]
+    assert len(skipped) == 2 and all("the same file" in d for d in skipped)
+    assert pipeline.store.destructive_done_since(0) == 4
+    # and across a restart: nothing is purged again
+    again = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=REMOVE_AND_PURGE)
+    again.poll_once(deep=True)
+    assert len([r for r in lemmy.requests if r.path == "/internal/purge"]) == 1
+
+
+def test_the_image_of_an_admins_post_is_not_purged_through_a_comment(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    """Lemmy stores a link's thumbnail itself (no uploader): an admin's post's thumbnail,
+    shown again in someone else's comment, is still the admin's post's image."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    thumb = lemmy.add_thumbnail(photos[BAD])
+    post = lemmy.add_post(
+        cast.pics,
+        cast.admin,
+        name="news",
+        url=lemmy.add_remote_file("article.html", b"<html></html>", content_type="text/html"),
+        thumbnail_url=thumb.url,
+    )
+    comment = lemmy.add_comment(post, cast.alice, content=f"![this]({thumb.url})")
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=PURGE_IMAGE)
+    pipeline.poll_once(deep=True)
+    assert lemmy.image_exists(thumb.alias)
+    (record,) = [
+        r
+        for r in pipeline.store.decisions()
+        if (r["item"]["kind"], r["item"]["id"]) == ("comment", comment.id)
+    ]
+    assert "admin's post" in record["actions"][0]["detail"]

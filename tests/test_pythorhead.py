@@ -12,7 +12,7 @@ import pytest
 from pythorhead import Lemmy
 from pythorhead.types import CommentSortType, ListingType, SortType
 
-from modbot.fakelemmy.scenarios import PASSWORD
+from fakelemmy.scenarios import PASSWORD
 
 
 @pytest.fixture

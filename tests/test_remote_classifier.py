@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.bot import Bot, mutations, remote_photo, sha
+from support.policies import BAD, GENERATED, write_rules
 
 from classifier import load_model
 from classifier.remote import (
@@ -38,8 +40,7 @@ from classifier.service import (
     hash_token,
 )
 from classifier.tiny import tiny_spec
-from modbot.fakelemmy import hostile
-from test_pipeline import BAD, GENERATED, Bot, mutations, remote_photo, sha, tiny, write_rules  # noqa: F401
+from fakelemmy import hostile
 
 TOKEN = "bot-token-0123456789abcdefgh"
 BLOCK_TORCH = '''
@@ -216,15 +217,19 @@ RETRY_BOUND = 5.0  # classifier.remote.RETRY_WAIT plus slack
 
 
 def test_a_refused_token_is_a_configuration_error_said_clearly(worker, broken, photos, caplog):
-    with RemoteEngine([worker.url], "wrong-token-0123456789abcdef") as engine:
-        with pytest.raises(WorkerRefused) as caught:
-            engine.check()
+    with (
+        RemoteEngine([worker.url], "wrong-token-0123456789abcdef") as engine,
+        pytest.raises(WorkerRefused) as caught,
+    ):
+        engine.check()
     message = str(caught.value)
     assert worker.url in message and "401" in message and "MODBOT_CLASSIFIER_TOKEN" in message
     assert "wrong-token" not in message
-    with RemoteEngine([worker.url], None) as engine:
-        with pytest.raises(WorkerRefused, match="needs a token: set MODBOT_CLASSIFIER_TOKEN"):
-            engine.check()
+    with (
+        RemoteEngine([worker.url], None) as engine,
+        pytest.raises(WorkerRefused, match="needs a token: set MODBOT_CLASSIFIER_TOKEN"),
+    ):
+        engine.check()
     # a worker that refuses while the bot runs: the next one answers, the log says why
     refusing = broken(403)
     with RemoteEngine([refusing.url, worker.url], TOKEN) as engine:
@@ -238,9 +243,11 @@ def test_a_request_no_worker_will_accept_is_not_retried(worker, photos):
         engine.check()
     from classifier import CustomConcept
 
-    with RemoteEngine([worker.url], TOKEN, concept_set="nonesuch") as engine:
-        with pytest.raises(RemoteRequestRefused, match="unknown concept set"):
-            engine.check()
+    with (
+        RemoteEngine([worker.url], TOKEN, concept_set="nonesuch") as engine,
+        pytest.raises(RemoteRequestRefused, match="unknown concept set"),
+    ):
+        engine.check()
     with RemoteEngine(
         [worker.url], TOKEN, custom=[CustomConcept("gore", ("gore",), 0.2)]
     ) as engine:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from modbot.report import ReportError, build_summary, render_html, write_report
+from modbot.modes.report import ReportError, build_summary, write_report
+from modbot.modes.report_html import render_html
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -182,7 +183,7 @@ def test_unknown_extension_is_a_clear_error(tmp_path):
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 def test_html_renders_in_headless_chromium(tmp_path):
-    html_file = write_report(tmp_path / "r.html", [decision(random_weights=True)] + sample())
+    html_file = write_report(tmp_path / "r.html", [decision(random_weights=True), *sample()])
     png = tmp_path / "r.png"
     subprocess.run(
         [str(ROOT / "scripts" / "render-report.sh"), str(html_file), str(png)],

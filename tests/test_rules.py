@@ -5,18 +5,21 @@ from __future__ import annotations
 import io
 import shutil
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from PIL import Image
 
+from modbot.config.policy import load_policy, resolve_rules_path
+from modbot.errors import PolicyError
 from modbot.hashes import perceptual_hash, sha256_hex
-from modbot.rules import PolicyError, Subject, load_policy, resolve_rules_path
+from modbot.rules import Subject
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
-NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 BAD = sha256_hex(b"known bad bytes")
 
 
@@ -464,7 +467,7 @@ def test_placeholders_and_ban_params(tmp_path: Path):
 def test_unreadable_placeholder_and_from_verdict(tmp_path: Path):
     class Verdict:  # the classifier's Verdict fields the rules read
         labels = ()
-        scores: dict = {}
+        scores: ClassVar[dict] = {}
         unreadable = "decompression bomb: 200000000 pixels"
         sha256 = "cd" * 32
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import textwrap
 
-from modbot.rules import load_policy
-from test_check_rules import check, problems, write
+from support.check_rules import check, problems, write
+
+from modbot.config.policy import load_policy
 
 
 def test_the_setting_takes_auto_off_or_a_path_relative_to_the_rules(tmp_path):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from modbot.durations import (
+from modbot.config.units import (
     format_duration,
     parse_duration,
     parse_duration_comparison,

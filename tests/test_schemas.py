@@ -17,8 +17,8 @@ import httpx
 import jsonschema
 import pytest
 
-from modbot.fakelemmy import FakeLemmy
-from modbot.fakelemmy.scenarios import PASSWORD, standard_cast
+from fakelemmy import FakeLemmy
+from fakelemmy.scenarios import PASSWORD, standard_cast
 
 SCHEMAS = Path(__file__).parent / "schemas"
 SCHEMA_NAMES = sorted(p.stem for p in SCHEMAS.glob("*.json"))

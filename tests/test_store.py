@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from modbot.store import Store, utc_iso
 
@@ -45,12 +45,12 @@ def test_verdict_cache_is_keyed_by_concept_version(tmp_path):
 
 def test_decisions_filter_by_run_and_time(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
-    old = utc_iso(datetime.now(timezone.utc) - timedelta(days=3))
+    old = utc_iso(datetime.now(UTC) - timedelta(days=3))
     store.add_decision(record("r1", 1, decided_at=old))
     store.add_decision(record("r2", 2, rule="x"))
     assert [d["item"]["id"] for d in store.decisions()] == [1, 2]
     assert [d["item"]["id"] for d in store.decisions(run_id="r1")] == [1]
-    recent = store.decisions(since=datetime.now(timezone.utc) - timedelta(days=1))
+    recent = store.decisions(since=datetime.now(UTC) - timedelta(days=1))
     assert [d["rule"] for d in recent] == ["x"]
 
 

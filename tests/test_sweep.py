@@ -7,169 +7,18 @@ Helpers here are shared with tests/test_daemon.py.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
+from support.bot import Bot, sha, wait_for
+from support.policies import BAD, backlog, write_sweep_rules
 
-from modbot.fakelemmy import hostile
-from modbot.fakelemmy.state import now
-from modbot.store import Store
-
-BAD = "coffee"  # the photo on the known-bad list
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory) -> Path:
-    from classifier.tiny import write_random_checkpoint
-
-    return write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.safetensors")
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def write_rules(
-    directory: Path,
-    lemmy,
-    checkpoint: Path,
-    *,
-    known_bad=(),
-    poll_every="60s",
-    sweep_cron="null",
-    sweep_since="30d",
-) -> Path:
-    (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
-    remote = lemmy.remote_url.split("//", 1)[1]
-    path = directory / "rules.yaml"
-    path.write_text(f"""
-classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {checkpoint},
-             device: cpu, batch_size: 8, allow_random_weights: true}}
-hash_lists:
-  known-bad: {{kind: sha256, file: known-bad.txt}}
-fetch: {{allow_hosts: ["{remote}"]}}
-lemmy: {{requests_per_minute: 60000, lookback: 6h, timeout: 10s}}
-schedule: {{poll_every: {poll_every}, sweep_cron: {sweep_cron}, sweep_since: {sweep_since}}}
-safety_valve: {{max_destructive_actions_per_hour: 1000}}
-rules:
-  - name: known abusive image
-    priority: 100
-    if: {{hash_list: known-bad}}
-    then:
-      remove: "Known abusive image"
-      purge_image: true
-      ban: {{scope: site, duration: permanent, remove_data: false, reason: "known abusive image"}}
-  - name: could not check
-    if: {{unreadable: true}}
-    then: {{report: "could not check ({{{{unreadable}}}})"}}
-""")
-    return path
-
-
-class Bot:
-    """`python -m modbot ...` against a fake Lemmy, with a state file of its own."""
-
-    def __init__(self, lemmy, directory: Path, rules: Path) -> None:
-        self.lemmy, self.directory = lemmy, directory
-        self.state = directory / "state.sqlite3"
-        self.env = {
-            **os.environ,
-            "LEMMY_URL": lemmy.url,
-            "LEMMY_USERNAME": "modbot",
-            "LEMMY_PASSWORD": "pw",
-            "MODBOT_STATE": str(self.state),
-            "MODBOT_RULES": str(rules),
-            "PICTRS_URL": lemmy.pictrs_url,
-            "PICTRS_API_KEY": lemmy.pictrs_api_key,
-        }
-
-    def __call__(self, *args: str, rc: int = 0) -> subprocess.CompletedProcess:
-        done = subprocess.run(
-            [sys.executable, "-m", "modbot", *args],
-            env=self.env,
-            cwd=self.directory,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-        assert done.returncode == rc, (done.returncode, done.stdout, done.stderr[-3000:])
-        return done
-
-    def start(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, "-m", "modbot", *args],
-            env=self.env,
-            cwd=self.directory,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def decisions(self) -> list[dict]:
-        if not self.state.exists():
-            return []
-        store = Store(self.state)
-        try:
-            return store.decisions()
-        finally:
-            store.close()
-
-
-def wait_for(condition, timeout: float = 120.0, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def bad_image(i: int) -> bytes:
-    return hostile.jpeg(color=(10 + 7 * i % 240, 30, 200))
-
-
-def backlog(lemmy, photos, *, posts: int, days_old: int = 3) -> dict:
-    """Old posts (older than the poll lookback) with images; every 10th one a local
-    upload of a known-bad image (each a different file, so that purging one through
-    pict-rs leaves the others), each 5th with a comment holding a markdown image."""
-    cast = lemmy.cast
-    names = [n for n in photos if n != BAD]
-    urls = {n: lemmy.add_remote_file(f"{n}.jpg", photos[n]) for n in photos}
-    made = {"posts": [], "comments": [], "bad_posts": [], "bad_hashes": []}
-    start = now() - timedelta(days=days_old)
-    for i in range(posts):
-        bad = i % 10 == 0
-        author = cast.alice if i % 20 == 0 else cast.bob
-        if bad:
-            data = bad_image(i)
-            made["bad_hashes"].append(sha(data))
-            url = lemmy.add_upload(cast.alice, data, published=start).url
-        else:
-            url = urls[names[i % len(names)]]
-        post = lemmy.add_post(
-            cast.pics, author, name=f"post {i}", url=url, published=start + timedelta(minutes=i)
-        )
-        made["posts"].append(post.id)
-        if bad:
-            made["bad_posts"].append(post.id)
-        if i % 5 == 1:
-            comment = lemmy.add_comment(
-                post,
-                cast.alice,
-                content=f"![look]({urls[names[(i + 1) % len(names)]]})",
-                published=start + timedelta(minutes=i, seconds=30),
-            )
-            made["comments"].append(comment.id)
-    return made
+from fakelemmy import hostile
+from fakelemmy.state import now
 
 
 def mutation_keys(lemmy) -> list[tuple]:
@@ -193,7 +42,7 @@ def test_sweep_interrupted_then_resumed_sees_every_item_once_and_repeats_no_acti
 ):
     lemmy = fake_lemmy
     made = backlog(lemmy, photos, posts=160)
-    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=made["bad_hashes"])
+    rules = write_sweep_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=made["bad_hashes"])
     bot = Bot(lemmy, tmp_path, rules)
     # Slow paging down so the SIGTERM lands in the middle of the backlog.
     lemmy.delay("/api/v3/post/list", 0.6)
@@ -257,7 +106,7 @@ def test_sweep_goes_on_when_the_post_its_page_cursor_names_is_purged(
         for i in range(60)
     ]
     # newest first: the first page is posts 59..10, so its cursor names post 10
-    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
+    rules = write_sweep_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
     rules.write_text(rules.read_text().replace("purge_image: true", "purge_item: true"))
     bot = Bot(lemmy, tmp_path, rules)
 
@@ -281,7 +130,7 @@ def test_sweep_since_window_dry_run_with_report_and_cache(
         url=lemmy.add_remote_file("old.jpg", photos["chelsea"]),
         published=now() - timedelta(days=60),
     )
-    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=made["bad_hashes"])
+    rules = write_sweep_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=made["bad_hashes"])
     bot = Bot(lemmy, tmp_path, rules)
     done = bot("sweep", "--dry-run", "--since", "10d", "--report", "sweep.json")
     assert lemmy.mutating_requests() == []
@@ -316,7 +165,7 @@ def test_sweep_refuses_a_report_with_an_unknown_extension_before_starting(tmp_pa
 
 
 def test_progress_lines_without_a_terminal():
-    from modbot.progress import Progress
+    from modbot.modes.progress import Progress
 
     lines: list[str] = []
     progress = Progress("sweep", tty=False, every_s=0, out=lines.append)
@@ -353,7 +202,7 @@ def test_report_is_a_dry_run_over_the_window_as_json_and_html(
     old = lemmy.add_post(
         cast.pics, cast.bob, name="old", url=bad_url, published=now() - timedelta(days=20)
     )
-    rules = write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
+    rules = write_sweep_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
     bot = Bot(lemmy, tmp_path, rules)
 
     bot("report", "--since", "7d", "--out", "week.json")
@@ -400,7 +249,9 @@ def test_run_once_dry_run_writes_the_report_of_its_run(
     post = lemmy.add_post(
         cast.pics, cast.alice, name="new", url=lemmy.add_upload(cast.alice, bad).url
     )
-    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(bad)]))
+    bot = Bot(
+        lemmy, tmp_path, write_sweep_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(bad)])
+    )
     done = bot("run", "--once", "--dry-run", "--report", "once.json")
     assert lemmy.mutating_requests() == []
     doc = json.loads((tmp_path / "once.json").read_text())
@@ -414,7 +265,7 @@ def test_run_once_dry_run_writes_the_report_of_its_run(
 
 
 def test_progress_bar_with_eta_on_a_terminal(capsys):
-    from modbot.progress import Progress
+    from modbot.modes.progress import Progress
 
     progress = Progress("sweep", tty=True)
     progress(50, 200)

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.compose import grace_seconds
 
 from modbot.cli import build_parser
-
-from test_docker import grace_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"

@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 
-from classifier import ConceptSet, CustomConcept, Engine, PreprocessConfig, Verdict, load_model
+from classifier import ConceptSet, CustomConcept, Engine, Verdict, load_model
 from classifier.service import (
     Client,
     WorkerConfig,
@@ -26,7 +26,7 @@ from classifier.service import (
     hash_token,
 )
 from classifier.tiny import tiny_spec, write_random_checkpoint
-from modbot.fakelemmy import hostile
+from fakelemmy import hostile
 
 ALICE = "alice-token-0123456789abcdef"  # unlimited
 BOB = "bob-token-0123456789abcdefgh"  # 2 images a minute

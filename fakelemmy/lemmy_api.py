@@ -1,0 +1,872 @@
+"""The Lemmy 0.19 HTTP API of the fake: routes, visibility rules, permissions, actions.
+
+Facts it follows are in `shared/reference/lemmy-api.md`. Handlers are plain functions
+`(ctx) -> dict` run under the state lock; `Ctx` carries the parsed request and the
+viewer (the person behind a valid token, or None: a dropped token reads as anonymous).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from fakelemmy.params import ApiError, Body, Query, not_found
+from fakelemmy.state import (
+    Comment,
+    Community,
+    CommunityBan,
+    ModAction,
+    Person,
+    Post,
+    PrivateMessage,
+    Report,
+    now,
+)
+
+LISTING_TYPES = ("All", "Local", "Subscribed", "ModeratorView")
+POST_SORTS = (
+    "Active",
+    "Hot",
+    "New",
+    "Old",
+    "TopDay",
+    "TopWeek",
+    "TopMonth",
+    "TopYear",
+    "TopAll",
+    "MostComments",
+    "NewComments",
+    "TopHour",
+    "TopSixHour",
+    "TopTwelveHour",
+    "TopThreeMonths",
+    "TopSixMonths",
+    "TopNineMonths",
+    "Controversial",
+    "Scaled",
+)
+COMMENT_SORTS = ("Hot", "Top", "New", "Old", "Controversial")
+FETCH_LIMIT_MAX = 50
+MAX_PAGE = 100  # Lemmy 0.19.15+
+
+
+def incorrect_login() -> ApiError:
+    return ApiError(401, "incorrect_login")
+
+
+@dataclass
+class Ctx:
+    request: Request
+    query: Query
+    body: Body
+    viewer: Person | None
+
+    def login(self) -> Person:
+        """Actions need a valid token: 401 `incorrect_login` otherwise."""
+        if self.viewer is None:
+            raise incorrect_login()
+        return self.viewer
+
+    def admin(self) -> Person:
+        person = self.login()
+        if not person.admin:
+            raise ApiError(400, "not_an_admin")
+        return person
+
+
+def hot_rank(score: int, published: datetime) -> float:
+    """Lemmy's hot rank; zero after a week, so old content sorts by time alone."""
+    hours = (now() - published).total_seconds() / 3600
+    if hours >= 7 * 24:
+        return 0.0
+    return math.log(max(1, 3 + score)) / (hours + 2) ** 1.8
+
+
+class LemmyApi:
+    """Route handlers bound to one `FakeLemmy` (its state, views and pict-rs store)."""
+
+    def __init__(self, fake) -> None:
+        self.fake = fake
+        self.state = fake.state
+        self.views = fake.views
+
+    # ------------------------------------------------------------------ helpers
+    def can_mod(self, person: Person | None, community: Community) -> bool:
+        return person is not None and (person.admin or person.id in community.moderators)
+
+    def get_post(self, post_id: int | None) -> Post:
+        post = self.state.posts.get(post_id)
+        if post is None or post.purged:
+            raise ApiError(400, "couldnt_find_post")
+        return post
+
+    def get_comment(self, comment_id: int | None) -> Comment:
+        comment = self.state.comments.get(comment_id)
+        if comment is None or comment.purged:
+            raise ApiError(400, "couldnt_find_comment")
+        return comment
+
+    def get_person(self, person_id: int | None) -> Person:
+        person = self.state.persons.get(person_id)
+        if person is None or person.purged:
+            raise not_found()
+        return person
+
+    def get_community(self, community_id: int | None) -> Community:
+        community = self.state.communities.get(community_id)
+        if community is None or community.purged:
+            raise ApiError(400, "couldnt_find_community")
+        return community
+
+    def community_by_name(self, name: str) -> Community:
+        for community in self.state.communities.values():
+            if not community.purged and name in (
+                community.name,
+                f"{community.name}@{community.instance}",
+            ):
+                return community
+        raise not_found()
+
+    def paging(self, ctx: Ctx, error: str) -> tuple[int, int]:
+        limit = ctx.query.int("limit")
+        page = ctx.query.int("page")
+        limit = 10 if limit is None else limit
+        page = 1 if page is None else page
+        if not 1 <= limit <= FETCH_LIMIT_MAX or page < 1 or page > MAX_PAGE:
+            raise ApiError(400, error)
+        return page, limit
+
+    def modlog(self, action: str, mod: Person, target_id: int, reason: str | None, **detail):
+        self.state.modlog.append(ModAction(action, mod.id, target_id, reason, now(), detail))
+
+    # ------------------------------------------------------------------ site, login
+    def site(self, ctx: Ctx) -> dict:
+        return self.views.site_response(ctx.viewer, self.fake.started_at)
+
+    def login(self, ctx: Ctx) -> dict:
+        name = ctx.body.require_str("username_or_email")
+        password = ctx.body.require_str("password")
+        person = self.state.person_by_name(name)
+        if (
+            person is None
+            or not person.local
+            or person.password is None
+            or (person.password != password)
+        ):
+            raise incorrect_login()
+        if person.deleted:
+            raise ApiError(400, "deleted")
+        if person.banned:
+            raise ApiError(400, "site_ban")
+        token = self.state.issue_token(person.id)
+        return {"jwt": token, "registration_created": False, "verify_email_sent": False}
+
+    def validate_auth(self, ctx: Ctx) -> dict:
+        """0.19's cheap "is my token still good?" (401 when it is not)."""
+        ctx.login()
+        return {"success": True}
+
+    def logout(self, ctx: Ctx) -> dict:
+        ctx.login()
+        token = self.fake.token_of(ctx.request.headers, ctx.request.cookies)
+        self.state.tokens.pop(token, None)
+        return {"success": True}
+
+    def save_user_settings(self, ctx: Ctx) -> dict:
+        person = ctx.login()
+        for name in ("show_nsfw", "show_bot_accounts", "show_read_posts", "bot_account"):
+            value = ctx.body.bool(name)
+            if value is not None:
+                setattr(person, name, value)
+        for name, allowed in (
+            ("default_listing_type", LISTING_TYPES),
+            ("default_sort_type", POST_SORTS),
+        ):
+            choice = ctx.body.enum(name, allowed)
+            if choice is not None:
+                setattr(person, name, choice)
+        languages = ctx.body.int_list("discussion_languages")
+        if languages is not None:
+            person.discussion_languages = languages
+        for name in ("display_name", "bio", "avatar", "banner"):
+            text = ctx.body.str(name)
+            if text is not None:
+                setattr(person, name, text or None)
+        person.updated = now()
+        return {"success": True}
+
+    # ------------------------------------------------------------------ reading
+    def _listing_type(self, ctx: Ctx) -> str:
+        default = ctx.viewer.default_listing_type if ctx.viewer else "Local"
+        return ctx.query.enum("type_", LISTING_TYPES) or default
+
+    def _community_filter(self, ctx: Ctx) -> Community | None:
+        community_id = ctx.query.int("community_id")
+        name = ctx.query.str("community_name")
+        if community_id is not None:
+            return self.get_community(community_id)
+        if name is not None:
+            return self.community_by_name(name)
+        return None
+
+    def _post_visible(
+        self, post: Post, ctx: Ctx, type_: str, show_nsfw: bool, show_read: bool
+    ) -> bool:
+        s, viewer = self.state, ctx.viewer
+        community, creator = s.communities[post.community_id], s.persons[post.creator_id]
+        if post.purged or community.purged or creator.purged:
+            return False
+        moderator_view = type_ == "ModeratorView"
+        if moderator_view and not self.can_mod(viewer, community):
+            return False
+        if not moderator_view and (
+            post.removed or post.deleted or community.removed or community.deleted
+        ):
+            return False  # removed posts are hidden from post/list even for admins
+        if type_ == "Local" and not community.local:
+            return False
+        if type_ == "Subscribed":
+            return False  # the fake has no subscriptions
+        if (post.nsfw or community.nsfw) and not show_nsfw:
+            return False
+        if creator.bot_account and viewer is not None and not viewer.show_bot_accounts:
+            return False
+        if viewer is not None and viewer.id in post.read_by and not show_read:
+            return False
+        languages = viewer.discussion_languages if viewer else None
+        return languages is None or post.language_id in languages
+
+    def _post_key(self, post: Post, sort: str, by_community: bool):
+        featured = post.featured_community if by_community else post.featured_local
+        if sort == "Old":
+            return (not featured, post.published, post.id)
+        if sort == "New":
+            return (not featured, -post.published.timestamp(), -post.id)
+        if sort.startswith("Top") or sort == "Controversial":
+            return (not featured, -post.score, -post.published.timestamp(), -post.id)
+        if sort in ("MostComments", "NewComments"):
+            counts = self.views.post_counts(post)
+            first = (
+                -counts["comments"]
+                if sort == "MostComments"
+                else -datetime.fromisoformat(
+                    counts["newest_comment_time"].replace("Z", "+00:00")
+                ).timestamp()
+            )
+            return (not featured, first, -post.published.timestamp(), -post.id)
+        rank = hot_rank(post.score, post.published)
+        return (not featured, -rank, -post.published.timestamp(), -post.id)
+
+    def list_posts(self, ctx: Ctx) -> dict:
+        q, viewer = ctx.query, ctx.viewer
+        type_ = self._listing_type(ctx)
+        sort = q.enum("sort", POST_SORTS) or (viewer.default_sort_type if viewer else "Active")
+        page, limit = self.paging(ctx, "couldnt_get_posts")
+        community = self._community_filter(ctx)
+        show_nsfw = q.bool("show_nsfw")
+        show_nsfw = (viewer.show_nsfw if viewer else False) if show_nsfw is None else show_nsfw
+        show_read = q.bool("show_read")
+        show_read = (viewer.show_read_posts if viewer else True) if show_read is None else show_read
+        cursor = q.str("page_cursor")
+        saved_only = q.bool("saved_only")
+        for unmodelled in ("liked_only", "disliked_only", "show_hidden"):
+            q.bool(unmodelled)  # still rejected when malformed, as Lemmy does
+        if community is not None and type_ == "Local":
+            type_ = "All"  # a community listing ignores the instance filter
+        posts = [
+            p
+            for p in self.state.posts.values()
+            if (community is None or p.community_id == community.id)
+            and self._post_visible(p, ctx, type_, show_nsfw, show_read)
+        ]
+        if saved_only:
+            posts = []
+        key = lambda p: self._post_key(p, sort, community is not None)  # noqa: E731
+        posts.sort(key=key)
+        if cursor is not None:
+            after = self._cursor_post(cursor)
+            posts = [p for p in posts if key(p) > key(after)][:limit]
+        else:
+            posts = posts[(page - 1) * limit : page * limit]
+        response: dict[str, Any] = {"posts": [self.views.post_view(p, viewer) for p in posts]}
+        if posts:
+            response["next_page"] = f"P{posts[-1].id:x}"
+        return response
+
+    def _cursor_post(self, cursor: str) -> Post:
+        if not cursor.startswith("P"):
+            raise ApiError(400, "unknown", "Query deserialize error: invalid page_cursor")
+        try:
+            post_id = int(cursor[1:], 16)
+        except ValueError:
+            raise ApiError(400, "unknown", "Query deserialize error: invalid page_cursor") from None
+        return self.get_post(post_id)
+
+    def _comment_visible(self, comment: Comment, ctx: Ctx, type_: str) -> bool:
+        s, viewer = self.state, ctx.viewer
+        post = s.posts[comment.post_id]
+        community, creator = s.communities[post.community_id], s.persons[comment.creator_id]
+        if comment.purged or post.purged or community.purged or creator.purged:
+            return False
+        moderator = self.can_mod(viewer, community)
+        if type_ == "ModeratorView" and not moderator:
+            return False
+        if (comment.removed or comment.deleted) and not moderator:
+            return False  # removed content is hidden from everyone but admins and mods
+        if type_ == "Local" and not community.local:
+            return False
+        if type_ == "Subscribed":
+            return False
+        if (post.nsfw or community.nsfw) and not (viewer and viewer.show_nsfw):
+            return False
+        if creator.bot_account and viewer is not None and not viewer.show_bot_accounts:
+            return False
+        languages = viewer.discussion_languages if viewer else None
+        return languages is None or comment.language_id in languages
+
+    def _comment_key(self, comment: Comment, sort: str):
+        stamp = comment.published.timestamp()
+        if sort == "New":
+            return (-stamp, -comment.id)
+        if sort == "Old":
+            return (stamp, comment.id)
+        if sort in ("Top", "Controversial"):
+            return (-comment.score, -stamp, -comment.id)
+        return (-hot_rank(comment.score, comment.published), -stamp, -comment.id)
+
+    def list_comments(self, ctx: Ctx) -> dict:
+        q = ctx.query
+        type_ = self._listing_type(ctx)
+        sort = q.enum("sort", COMMENT_SORTS) or "Hot"  # Lemmy's default: always pass New
+        page, limit = self.paging(ctx, "couldnt_get_comments")
+        community = self._community_filter(ctx)
+        post_id, parent_id = q.int("post_id"), q.int("parent_id")
+        max_depth = q.int("max_depth")
+        saved_only = q.bool("saved_only")
+        for unmodelled in ("liked_only", "disliked_only"):
+            q.bool(unmodelled)  # still rejected when malformed, as Lemmy does
+        if community is not None or post_id is not None:
+            type_ = "All" if type_ == "Local" else type_
+        comments = []
+        for c in self.state.comments.values():
+            post = self.state.posts[c.post_id]
+            if community is not None and post.community_id != community.id:
+                continue
+            if post_id is not None and c.post_id != post_id:
+                continue
+            if parent_id is not None and f".{parent_id}." not in f"{c.path}.":
+                continue
+            if max_depth is not None and c.path.count(".") > max_depth:
+                continue
+            if self._comment_visible(c, ctx, type_):
+                comments.append(c)
+        if saved_only:
+            comments = []
+        comments.sort(key=lambda c: self._comment_key(c, sort))
+        comments = comments[(page - 1) * limit : page * limit]
+        return {"comments": [self.views.comment_view(c, ctx.viewer) for c in comments]}
+
+    def get_post_detail(self, ctx: Ctx) -> dict:
+        post = self.get_post(ctx.query.int("id"))
+        community = self.state.communities[post.community_id]
+        if (post.removed or post.deleted) and not self.can_mod(ctx.viewer, community):
+            raise ApiError(400, "couldnt_find_post")
+        return {
+            "post_view": self.views.post_view(post, ctx.viewer),
+            "community_view": self.views.community_view(community, ctx.viewer),
+            "moderators": self.views.moderator_views(community),
+            "cross_posts": [],
+        }
+
+    def get_comment_detail(self, ctx: Ctx) -> dict:
+        comment = self.get_comment(ctx.query.int("id"))
+        return {"comment_view": self.views.comment_view(comment, ctx.viewer), "recipient_ids": []}
+
+    def community_detail(self, ctx: Ctx) -> dict:
+        community_id, name = ctx.query.int("id"), ctx.query.str("name")
+        if community_id is not None:
+            community = self.state.communities.get(community_id)
+            if community is None or community.purged:
+                raise not_found()
+        elif name is not None:
+            community = self.community_by_name(name)
+        else:
+            raise ApiError(400, "no_id_given")
+        return {
+            "community_view": self.views.community_view(community, ctx.viewer),
+            "moderators": self.views.moderator_views(community),
+            "discussion_languages": [],
+        }
+
+    def get_person_details(self, ctx: Ctx) -> dict:
+        person_id, name = ctx.query.int("person_id"), ctx.query.str("username")
+        if person_id is not None:
+            person = self.get_person(person_id)
+        elif name is not None:
+            person = self.state.person_by_name(name.split("@")[0])
+            if person is None:
+                raise not_found()
+        else:
+            raise ApiError(400, "no_id_given")
+        viewer, s = ctx.viewer, self.state
+        posts = [
+            self.views.post_view(p, viewer)
+            for p in s.posts.values()
+            if p.creator_id == person.id
+            and not p.purged
+            and (not p.removed or self.can_mod(viewer, s.communities[p.community_id]))
+        ]
+        comments = [
+            self.views.comment_view(c, viewer)
+            for c in s.comments.values()
+            if c.creator_id == person.id and self._comment_visible(c, ctx, "All")
+        ]
+        moderates = [
+            {"community": self.views.community(c), "moderator": self.views.person(person)}
+            for c in s.communities.values()
+            if person.id in c.moderators and not c.purged
+        ]
+        return {
+            "person_view": self.views.person_view(person),
+            "comments": comments,
+            "posts": posts,
+            "moderates": moderates,
+        }
+
+    def list_all_media(self, ctx: Ctx) -> dict:
+        ctx.admin()
+        return self._media(ctx, None)
+
+    def list_own_media(self, ctx: Ctx) -> dict:
+        return self._media(ctx, ctx.login().id)
+
+    def _media(self, ctx: Ctx, person_id: int | None) -> dict:
+        page, limit = self.paging(ctx, "couldnt_get_posts")
+        uploads = [
+            u
+            for u in self.state.uploads.values()
+            if u.listed
+            and u.person_id is not None
+            and (person_id is None or u.person_id == person_id)
+        ]
+        uploads.sort(key=lambda u: (u.published, u.alias), reverse=True)  # newest first
+        uploads = uploads[(page - 1) * limit : page * limit]
+        return {"images": [self.views.local_image_view(u) for u in uploads]}
+
+    # ------------------------------------------------------------------ moderation
+    def remove_post(self, ctx: Ctx) -> dict:
+        person = ctx.login()
+        post = self.get_post(ctx.body.require_int("post_id"))
+        removed = ctx.body.require_bool("removed")
+        if not self.can_mod(person, self.state.communities[post.community_id]):
+            raise ApiError(400, "not_a_mod_or_admin")
+        post.removed = removed
+        self.modlog(
+            "remove_post" if removed else "restore_post", person, post.id, ctx.body.str("reason")
+        )
+        return {"post_view": self.views.post_view(post, person)}
+
+    def remove_comment(self, ctx: Ctx) -> dict:
+        person = ctx.login()
+        comment = self.get_comment(ctx.body.require_int("comment_id"))
+        removed = ctx.body.require_bool("removed")
+        post = self.state.posts[comment.post_id]
+        if not self.can_mod(person, self.state.communities[post.community_id]):
+            raise ApiError(400, "not_a_mod_or_admin")
+        comment.removed = removed
+        self.modlog(
+            "remove_comment" if removed else "restore_comment",
+            person,
+            comment.id,
+            ctx.body.str("reason"),
+        )
+        return {"comment_view": self.views.comment_view(comment, person), "recipient_ids": []}
+
+    def mark_post_read(self, ctx: Ctx) -> dict:
+        person = ctx.login()
+        ids = ctx.body.int_list("post_ids")
+        single = ctx.body.int("post_id")
+        ids = ids if ids is not None else ([single] if single is not None else [])
+        read = ctx.body.require_bool("read")
+        for post_id in ids:
+            post = self.get_post(post_id)
+            (post.read_by.add if read else post.read_by.discard)(person.id)
+        return {"success": True}
+
+    def purge_post(self, ctx: Ctx) -> dict:
+        admin = ctx.admin()
+        post = self.get_post(ctx.body.require_int("post_id"))
+        self._purge_post(post)
+        self.modlog("purge_post", admin, post.id, ctx.body.str("reason"))
+        return {"success": True}
+
+    def _purge_post(self, post: Post) -> None:
+        # Lemmy purges the post's own images from pict-rs (url and thumbnail), when local
+        for url in (post.url, post.thumbnail_url):
+            self.fake.purge_local_image(url)
+        post.purged = True
+        for comment in self.state.comments.values():
+            if comment.post_id == post.id:
+                comment.purged = True
+
+    def purge_comment(self, ctx: Ctx) -> dict:
+        admin = ctx.admin()
+        comment = self.get_comment(ctx.body.require_int("comment_id"))
+        comment.purged = True
+        self.modlog("purge_comment", admin, comment.id, ctx.body.str("reason"))
+        return {"success": True}
+
+    def purge_person(self, ctx: Ctx) -> dict:
+        admin = ctx.admin()
+        person = self.state.persons.get(ctx.body.require_int("person_id"))
+        if person is None or person.purged:
+            raise ApiError(400, "couldnt_find_person")
+        if person.admin:
+            raise ApiError(400, "not_higher_admin")
+        self._delete_uploads(person)
+        for post in self.state.posts.values():
+            if post.creator_id == person.id and not post.purged:
+                self._purge_post(post)
+        for comment in self.state.comments.values():
+            if comment.creator_id == person.id:
+                comment.purged = True
+        person.purged = True
+        self._drop_tokens(person)
+        self.modlog("purge_person", admin, person.id, ctx.body.str("reason"))
+        return {"success": True}
+
+    def purge_community(self, ctx: Ctx) -> dict:
+        admin = ctx.admin()
+        community = self.get_community(ctx.body.require_int("community_id"))
+        for post in self.state.posts.values():
+            if post.community_id == community.id and not post.purged:
+                self._purge_post(post)
+        community.purged = True
+        self.modlog("purge_community", admin, community.id, ctx.body.str("reason"))
+        return {"success": True}
+
+    def _drop_tokens(self, person: Person) -> None:
+        for token, owner in list(self.state.tokens.items()):
+            if owner == person.id:
+                del self.state.tokens[token]
+
+    def _delete_uploads(self, person: Person) -> None:
+        for upload in list(self.state.uploads.values()):
+            if upload.person_id == person.id and not upload.deleted:
+                self.fake.purge_alias(upload.alias)
+                upload.listed = False
+
+    def _expires(self, ctx: Ctx) -> datetime | None:
+        expires = ctx.body.int("expires")
+        if expires is None:
+            return None
+        try:
+            when = datetime.fromtimestamp(expires, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ApiError(400, "invalid_unix_time") from None
+        if when <= now():
+            raise ApiError(400, "ban_expiration_in_past")
+        return when
+
+    def ban_person(self, ctx: Ctx) -> dict:
+        admin = ctx.admin()
+        person = self.get_person(ctx.body.require_int("person_id"))
+        ban = ctx.body.require_bool("ban")
+        expires = self._expires(ctx)
+        remove_data = ctx.body.bool("remove_data")
+        reason = ctx.body.str("reason")
+        if person.admin:
+            raise ApiError(400, "not_higher_admin")  # banning an admin fails
+        person.banned, person.ban_expires = ban, (expires if ban else None)
+        person.ban_reason = reason if ban else None
+        if ban:
+            self._drop_tokens(person)  # a ban invalidates the person's logins
+        if ban and remove_data:
+            for post in self.state.posts.values():
+                if post.creator_id == person.id:
+                    post.removed = True
+            for comment in self.state.comments.values():
+                if comment.creator_id == person.id:
+                    comment.removed = True
+            self._delete_uploads(person)
+        self.modlog(
+            "ban" if ban else "unban",
+            admin,
+            person.id,
+            reason,
+            expires=expires,
+            remove_data=bool(remove_data),
+        )
+        return {"person_view": self.views.person_view(person), "banned": ban}
+
+    def ban_from_community(self, ctx: Ctx) -> dict:
+        mod = ctx.login()
+        community = self.get_community(ctx.body.require_int("community_id"))
+        person = self.get_person(ctx.body.require_int("person_id"))
+        ban = ctx.body.require_bool("ban")
+        expires = self._expires(ctx)
+        remove_data = ctx.body.bool("remove_data")
+        reason = ctx.body.str("reason")
+        if not self.can_mod(mod, community):
+            raise ApiError(400, "not_a_mod_or_admin")
+        if person.admin:
+            raise ApiError(400, "not_higher_admin")
+        if person.id in community.moderators and not mod.admin:
+            raise ApiError(400, "not_higher_mod")
+        key = (community.id, person.id)
+        if ban:
+            self.state.community_bans[key] = CommunityBan(community.id, person.id, expires, reason)
+        else:
+            self.state.community_bans.pop(key, None)
+        if ban and remove_data:
+            for post in self.state.posts.values():
+                if post.creator_id == person.id and post.community_id == community.id:
+                    post.removed = True
+            for comment in self.state.comments.values():
+                post = self.state.posts[comment.post_id]
+                if comment.creator_id == person.id and post.community_id == community.id:
+                    comment.removed = True
+        self.modlog(
+            "community_ban" if ban else "community_unban",
+            mod,
+            person.id,
+            reason,
+            community_id=community.id,
+            expires=expires,
+            remove_data=bool(remove_data),
+        )
+        return {"person_view": self.views.person_view(person), "banned": ban}
+
+    def _reason(self, ctx: Ctx) -> str:
+        reason = (ctx.body.str("reason") or "").strip()
+        if not reason:
+            raise ApiError(400, "report_reason_required")
+        if len(reason) > 1000:
+            raise ApiError(400, "report_too_long")
+        return reason
+
+    def report_post(self, ctx: Ctx) -> dict:
+        person = ctx.login()
+        post = self.get_post(ctx.body.require_int("post_id"))
+        reason = self._reason(ctx)
+        report = Report(
+            self.state.next_id("post_report"),
+            "post",
+            post.id,
+            person.id,
+            reason,
+            now(),
+            original_name=post.name,
+            original_url=post.url,
+            original_body=post.body,
+        )
+        post.reports.append(report)
+        self.state.reports.append(report)
+        return {"post_report_view": self.views.post_report_view(report, person)}
+
+    def report_comment(self, ctx: Ctx) -> dict:
+        person = ctx.login()
+        comment = self.get_comment(ctx.body.require_int("comment_id"))
+        reason = self._reason(ctx)
+        report = Report(
+            self.state.next_id("comment_report"),
+            "comment",
+            comment.id,
+            person.id,
+            reason,
+            now(),
+            original_name=comment.content,
+        )
+        comment.reports.append(report)
+        self.state.reports.append(report)
+        return {"comment_report_view": self.views.comment_report_view(report)}
+
+    def _reports(self, ctx: Ctx, kind: str) -> list[Report]:
+        person = ctx.login()
+        page, limit = self.paging(ctx, "couldnt_get_posts")
+        unresolved_only = ctx.query.bool("unresolved_only")
+        community_id = ctx.query.int("community_id")
+        target = ctx.query.int(f"{kind}_id")
+        found = []
+        for report in reversed(self.state.reports):
+            if report.kind != kind or (unresolved_only and report.resolved):
+                continue
+            if target is not None and report.target_id != target:
+                continue
+            post = self.state.posts[
+                report.target_id
+                if kind == "post"
+                else self.state.comments[report.target_id].post_id
+            ]
+            community = self.state.communities[post.community_id]
+            if community_id is not None and community.id != community_id:
+                continue
+            if self.can_mod(person, community) and not post.purged:
+                found.append(report)
+        return found[(page - 1) * limit : page * limit]
+
+    def list_post_reports(self, ctx: Ctx) -> dict:
+        reports = self._reports(ctx, "post")
+        return {"post_reports": [self.views.post_report_view(r, ctx.viewer) for r in reports]}
+
+    def list_comment_reports(self, ctx: Ctx) -> dict:
+        reports = self._reports(ctx, "comment")
+        return {"comment_reports": [self.views.comment_report_view(r) for r in reports]}
+
+    def _resolve(self, ctx: Ctx, kind: str) -> Report:
+        person = ctx.login()
+        report_id = ctx.body.require_int("report_id")
+        resolved = ctx.body.require_bool("resolved")
+        for report in self.state.reports:
+            if report.kind == kind and report.id == report_id:
+                break
+        else:
+            raise ApiError(400, f"couldnt_find_{kind}_report")
+        post_id = (
+            report.target_id if kind == "post" else self.state.comments[report.target_id].post_id
+        )
+        community = self.state.communities[self.state.posts[post_id].community_id]
+        if not self.can_mod(person, community):
+            raise ApiError(400, "not_a_mod_or_admin")
+        report.resolved, report.resolver_id, report.updated = resolved, person.id, now()
+        return report
+
+    def resolve_post_report(self, ctx: Ctx) -> dict:
+        report = self._resolve(ctx, "post")
+        return {"post_report_view": self.views.post_report_view(report, ctx.viewer)}
+
+    def resolve_comment_report(self, ctx: Ctx) -> dict:
+        report = self._resolve(ctx, "comment")
+        return {"comment_report_view": self.views.comment_report_view(report)}
+
+    def private_message(self, ctx: Ctx) -> dict:
+        person = ctx.login()
+        content = ctx.body.require_str("content")
+        recipient = self.state.persons.get(ctx.body.require_int("recipient_id"))
+        if recipient is None or recipient.purged:
+            raise ApiError(400, "couldnt_find_person")
+        message_id = self.state.next_id("private_message")
+        message = PrivateMessage(
+            message_id,
+            person.id,
+            recipient.id,
+            content,
+            now(),
+            ap_id=f"{self.fake.url}/private_message/{message_id}",
+        )
+        self.state.private_messages.append(message)
+        return {"private_message_view": self.views.private_message_view(message)}
+
+    def list_private_messages(self, ctx: Ctx) -> dict:
+        # 0.19: the messages to and from the viewer, newest first; `unread_only` keeps
+        # those to the viewer; `creator_id` those sent by that person.
+        person = ctx.login()
+        page, limit = self.paging(ctx, "unknown")
+        unread_only = ctx.query.bool("unread_only")
+        creator_id = ctx.query.int("creator_id")
+        found = [
+            m
+            for m in reversed(self.state.private_messages)
+            if (
+                m.recipient_id == person.id
+                if unread_only
+                else person.id in (m.recipient_id, m.creator_id)
+            )
+            and (creator_id is None or m.creator_id == creator_id)
+        ]
+        return {
+            "private_messages": [
+                self.views.private_message_view(m) for m in found[(page - 1) * limit : page * limit]
+            ]
+        }
+
+    # ------------------------------------------------------------------ routes
+    def routes(self, wrap: Callable) -> list[Route]:
+        api = [
+            ("GET", "/site", self.site),
+            ("POST", "/user/login", self.login),
+            ("GET", "/user/validate_auth", self.validate_auth),
+            ("POST", "/user/logout", self.logout),
+            ("PUT", "/user/save_user_settings", self.save_user_settings),
+            ("GET", "/post/list", self.list_posts),
+            ("GET", "/post", self.get_post_detail),
+            ("GET", "/comment/list", self.list_comments),
+            ("GET", "/comment", self.get_comment_detail),
+            ("GET", "/community", self.community_detail),
+            ("GET", "/user", self.get_person_details),
+            ("GET", "/admin/list_all_media", self.list_all_media),
+            ("GET", "/account/list_media", self.list_own_media),
+            ("POST", "/post/remove", self.remove_post),
+            ("POST", "/comment/remove", self.remove_comment),
+            ("POST", "/post/mark_as_read", self.mark_post_read),
+            ("POST", "/admin/purge/post", self.purge_post),
+            ("POST", "/admin/purge/comment", self.purge_comment),
+            ("POST", "/admin/purge/person", self.purge_person),
+            ("POST", "/admin/purge/community", self.purge_community),
+            ("POST", "/user/ban", self.ban_person),
+            ("POST", "/community/ban_user", self.ban_from_community),
+            ("POST", "/post/report", self.report_post),
+            ("POST", "/comment/report", self.report_comment),
+            ("GET", "/post/report/list", self.list_post_reports),
+            ("GET", "/comment/report/list", self.list_comment_reports),
+            ("PUT", "/post/report/resolve", self.resolve_post_report),
+            ("PUT", "/comment/report/resolve", self.resolve_comment_report),
+            ("POST", "/private_message", self.private_message),
+            ("GET", "/private_message/list", self.list_private_messages),
+        ]
+        return [
+            Route(f"/api/v3{path}", wrap(handler), methods=[method])
+            for method, path, handler in api
+        ]
+
+
+def nodeinfo_routes(fake) -> list[Route]:
+    async def well_known(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "links": [
+                    {
+                        "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+                        "href": f"{fake.url}/nodeinfo/2.1",
+                    }
+                ]
+            }
+        )
+
+    async def legacy(request: Request) -> Response:
+        return RedirectResponse(f"{fake.url}/nodeinfo/2.1", status_code=307)
+
+    async def nodeinfo(request: Request) -> Response:
+        with fake.state.lock:
+            users = sum(1 for p in fake.state.persons.values() if p.local and not p.purged)
+            posts = sum(1 for p in fake.state.posts.values() if p.local and not p.purged)
+        return JSONResponse(
+            {
+                "version": "2.1",
+                "software": {
+                    "name": "lemmy",
+                    "version": fake.version,
+                    "repository": "https://github.com/LemmyNet/lemmy",
+                    "homepage": "https://join-lemmy.org/",
+                },
+                "protocols": ["activitypub"],
+                "usage": {"users": {"total": users}, "localPosts": posts},
+                "openRegistrations": False,
+                "services": {"inbound": [], "outbound": []},
+                "metadata": {},
+            }
+        )
+
+    return [
+        Route("/.well-known/nodeinfo", well_known),
+        Route("/nodeinfo/2.0.json", legacy),
+        Route("/nodeinfo/2.1", nodeinfo),
+        Route("/nodeinfo/2.1.json", nodeinfo),
+    ]

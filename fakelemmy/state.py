@@ -1,0 +1,268 @@
+"""The fake instance's live state: persons, communities, posts, comments, uploads.
+
+Plain dataclasses guarded by one lock (`State.lock`): tests mutate them from their own
+thread while the server thread reads them. Objects are never deleted, only flagged
+(`purged`, `deleted`), so a test can still inspect what the bot did to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    """Lemmy 0.19's timestamp format: `2026-11-21T10:00:00.123456Z`."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Person:
+    id: int
+    name: str
+    local: bool
+    instance: str
+    published: datetime
+    admin: bool = False
+    bot_account: bool = False
+    password: str | None = None
+    local_user_id: int | None = None
+    display_name: str | None = None
+    avatar: str | None = None
+    banner: str | None = None
+    bio: str | None = None
+    banned: bool = False
+    ban_expires: datetime | None = None
+    ban_reason: str | None = None
+    deleted: bool = False
+    purged: bool = False
+    updated: datetime | None = None
+    # local-user settings (what /site shows in my_user and what filters listings)
+    show_nsfw: bool = False
+    show_bot_accounts: bool = True
+    show_read_posts: bool = True
+    default_listing_type: str = "Local"
+    default_sort_type: str = "Active"
+    discussion_languages: list[int] | None = None  # None: every language
+    instance_id: int = 1
+
+
+@dataclass
+class Community:
+    id: int
+    name: str
+    title: str
+    nsfw: bool
+    local: bool
+    instance: str
+    published: datetime
+    moderators: list[int] = field(default_factory=list)
+    description: str | None = None
+    icon: str | None = None
+    banner: str | None = None
+    removed: bool = False
+    deleted: bool = False
+    purged: bool = False
+    instance_id: int = 1
+
+
+@dataclass
+class Report:
+    id: int
+    kind: str  # "post" | "comment"
+    target_id: int
+    creator_id: int
+    reason: str
+    published: datetime
+    original_name: str = ""  # post name or comment text at report time
+    original_url: str | None = None
+    original_body: str | None = None
+    resolved: bool = False
+    resolver_id: int | None = None
+    updated: datetime | None = None
+
+
+@dataclass
+class Post:
+    id: int
+    community_id: int
+    creator_id: int
+    name: str
+    published: datetime
+    url: str | None = None
+    thumbnail_url: str | None = None
+    body: str | None = None
+    nsfw: bool = False
+    language_id: int = 0
+    url_content_type: str | None = None
+    embed_title: str | None = None
+    embed_description: str | None = None
+    embed_video_url: str | None = None
+    alt_text: str | None = None
+    local: bool = True
+    ap_id: str = ""
+    updated: datetime | None = None
+    removed: bool = False
+    deleted: bool = False
+    locked: bool = False
+    purged: bool = False
+    featured_local: bool = False
+    featured_community: bool = False
+    score: int = 1
+    read_by: set[int] = field(default_factory=set)  # person ids that have read it
+    reports: list[Report] = field(default_factory=list)
+
+
+@dataclass
+class Comment:
+    id: int
+    post_id: int
+    creator_id: int
+    content: str
+    published: datetime
+    parent_id: int | None = None
+    path: str = "0"
+    language_id: int = 0
+    local: bool = True
+    ap_id: str = ""
+    updated: datetime | None = None
+    removed: bool = False
+    deleted: bool = False
+    purged: bool = False
+    distinguished: bool = False
+    score: int = 1
+    reports: list[Report] = field(default_factory=list)
+
+
+@dataclass
+class Upload:
+    """A pict-rs alias. `person_id` None: a thumbnail Lemmy generated (not listed)."""
+
+    alias: str
+    sha256: str
+    content_type: str
+    delete_token: str
+    published: datetime
+    person_id: int | None
+    url: str
+    listed: bool = True  # has a row in Lemmy's local_image table (list_all_media)
+    deleted: bool = False  # gone from pict-rs (deleted or purged)
+
+
+@dataclass
+class PrivateMessage:
+    id: int
+    creator_id: int
+    recipient_id: int
+    content: str
+    published: datetime
+    ap_id: str = ""
+
+
+@dataclass
+class CommunityBan:
+    community_id: int
+    person_id: int
+    expires: datetime | None
+    reason: str | None
+
+
+@dataclass
+class ModAction:
+    """One modlog line: what a moderator or admin did, to what, why."""
+
+    action: str  # remove_post, purge_person, ban, ...
+    mod_id: int
+    target_id: int
+    reason: str | None
+    when: datetime
+    detail: dict = field(default_factory=dict)
+
+
+class State:
+    """Every table of the fake instance. Hold `lock` while reading several objects."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.persons: dict[int, Person] = {}
+        self.communities: dict[int, Community] = {}
+        self.posts: dict[int, Post] = {}
+        self.comments: dict[int, Comment] = {}
+        self.uploads: dict[str, Upload] = {}  # alias -> upload
+        self.files: dict[str, bytes] = {}  # sha256 -> bytes (pict-rs dedups by hash)
+        self.proxied: dict[str, str | None] = {}  # remote url Lemmy knows -> cached sha256
+        self.reports: list[Report] = []
+        self.private_messages: list[PrivateMessage] = []
+        self.community_bans: dict[tuple[int, int], CommunityBan] = {}
+        self.modlog: list[ModAction] = []
+        self.purged_images: list[str] = []
+        self.tokens: dict[str, int] = {}  # jwt -> person id
+        self.instances: dict[str, int] = {}
+        self._ids: dict[str, int] = {}
+
+    def next_id(self, table: str) -> int:
+        with self.lock:
+            self._ids[table] = self._ids.get(table, 0) + 1
+            return self._ids[table]
+
+    def instance_id(self, domain: str) -> int:
+        with self.lock:
+            if domain not in self.instances:
+                self.instances[domain] = len(self.instances) + 1
+            return self.instances[domain]
+
+    def issue_token(self, person_id: int) -> str:
+        token = "eyJ" + secrets.token_urlsafe(24)  # shaped like a JWT, opaque like one
+        with self.lock:
+            self.tokens[token] = person_id
+        return token
+
+    def store_file(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        with self.lock:
+            self.files[digest] = data
+        return digest
+
+    def aliases_of(self, sha256: str) -> list[str]:
+        return [u.alias for u in self.uploads.values() if u.sha256 == sha256 and not u.deleted]
+
+    def purge_file(self, sha256: str) -> list[str]:
+        """pict-rs purge: the bytes and every alias pointing at them go."""
+        with self.lock:
+            aliases = self.aliases_of(sha256)
+            for alias in aliases:
+                self.uploads[alias].deleted = True
+                self.purged_images.append(alias)
+            self.files.pop(sha256, None)
+            for url, digest in self.proxied.items():
+                if digest == sha256:
+                    self.proxied[url] = None
+            return aliases
+
+    def delete_alias(self, alias: str) -> bool:
+        """pict-rs delete: one alias goes; the bytes stay while another alias has them."""
+        with self.lock:
+            upload = self.uploads.get(alias)
+            if upload is None or upload.deleted:
+                return False
+            upload.deleted = True
+            if not self.aliases_of(upload.sha256):
+                self.files.pop(upload.sha256, None)
+            return True
+
+    def person_by_name(self, name: str) -> Person | None:
+        with self.lock:
+            for person in self.persons.values():
+                if person.name == name and person.local and not person.purged:
+                    return person
+            for person in self.persons.values():
+                if person.name == name and not person.purged:
+                    return person
+        return None

@@ -1,0 +1,433 @@
+"""The images of a batch, acquired: downloaded, hashed and classified, each item within
+its own limits.
+
+An event loop in a thread of its own fetches and classifies the batch's images,
+``fetch.concurrency`` items at a time; each item downloads at most a quarter of that at
+once (a hostile one cannot take every slot), and its downloads are timed as a whole
+from its start (``fetch.item_timeout``; an image not in by then is ``item_timeout``).
+Downloads are shared by URL and verdicts by SHA-256 across the batch; a body is dropped
+once hashed, classified and (with perceptual lists) its pHash taken, so bodies share the
+fetcher's ``max_bytes_held`` and decodes the classifier's ``decode_memory``, whatever
+the batch's size. Each item's index is put on a queue as soon as its images are in, for
+the pipeline to decide while the others are still downloading.
+
+The batch's event loop, its shared downloads and the per-item deadlines interlock;
+split, each part would reach into the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from modbot.classify import Engine, decode_budget, judge, preprocess_config
+from modbot.config.policy import Policy
+from modbot.config.settings import Settings
+from modbot.fetch import DEFAULT_PORTS, Fetched, Fetcher, FetchLimits, FetchSkipped, Resolver
+from modbot.hashes import hashes_of
+from modbot.model import CycleStats, ImageRef, Item, ItemImage
+from modbot.store import Store
+
+__all__ = ["Acquirer", "ItemClock"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Outcome:
+    """What became of one image URL: its hash and verdict, or why it was skipped."""
+
+    sha256: str | None = None
+    verdict: dict | None = None
+    hashes: dict[str, str] = field(default_factory=dict)
+    skipped: str | None = None
+    skipped_detail: str = ""
+
+
+class ItemClock:
+    """The time an item's downloads have taken, against ``fetch.item_timeout``. It runs
+    from the item's start, except while every download the item still waits for is
+    waiting for memory (the download budget): that is the bot's own capacity, not a
+    server's slowness, and must not make an image time out."""
+
+    def __init__(self, seconds: float) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.left = seconds
+        self.pending = 0  # downloads not done
+        self.waiting = 0  # of those, waiting for memory
+        self._since = self.loop.time()
+        self._running = False
+        self._changed = asyncio.Event()
+
+    def update(self) -> None:
+        now = self.loop.time()
+        if self._running:
+            self.left -= now - self._since
+        self._since = now
+        self._running = self.waiting < self.pending
+        self._changed.set()
+
+    async def run_out(self) -> None:
+        """Returns when the time is up."""
+        while True:
+            self.update()
+            if self.left <= 0:
+                return
+            self._changed.clear()
+            try:
+                async with asyncio.timeout(self.left if self._running else None):
+                    await self._changed.wait()
+            except TimeoutError:
+                pass
+
+
+class _Download:
+    """One image's download (its fetch URLs), shared by the items of a batch that show
+    it; cancelled when the last item waiting for it runs out of time."""
+
+    def __init__(self, urls: tuple[str, ...], slots: asyncio.Semaphore) -> None:
+        self.urls = urls
+        self.slots = slots  # the downloads at once of the item that asked first
+        self.fetched: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.task: asyncio.Task | None = None
+        self.clocks: list[ItemClock] = []
+        self.waiting_memory = False
+        self.abandoned = False  # every item gave up on it: cancelled
+
+    def attach(self, clock: ItemClock) -> None:
+        self.clocks.append(clock)
+        if not self.fetched.done():
+            clock.pending += 1
+            clock.waiting += self.waiting_memory
+            clock.update()
+
+    def detach(self, clock: ItemClock) -> None:
+        """The item gave up on it; the last one to give up cancels it."""
+        self.clocks.remove(clock)
+        if not self.clocks and not self.fetched.done() and self.task is not None:
+            self.abandoned = True
+            self.task.cancel()
+
+    def set_waiting_memory(self, waiting: bool) -> None:
+        if waiting != self.waiting_memory and not self.fetched.done():
+            self.waiting_memory = waiting
+            for clock in self.clocks:
+                clock.waiting += 1 if waiting else -1
+                clock.update()
+
+    def done(self) -> None:
+        if self.fetched.done():
+            return
+        for clock in self.clocks:
+            clock.pending -= 1
+            clock.waiting -= self.waiting_memory
+            clock.update()
+        self.fetched.set_result(None)
+
+
+class _Batch:
+    """What the items of one batch share: downloads by URL, verdicts by SHA-256."""
+
+    def __init__(self, engine: Engine | None, stats: CycleStats) -> None:
+        self.engine, self.stats = engine, stats
+        self.downloads: dict[tuple[str, ...], _Download] = {}
+        self.judging: dict[str, asyncio.Task[Any]] = {}
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    def start(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self.tasks.append(task)
+        return task
+
+
+class Acquirer:
+    """Downloads, hashes and classifies for one pipeline, on its own event loop (a thread
+    started with the first batch). ``public_url``: the instance's URL as its content
+    links to it (set when the session starts)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        policy: Policy,
+        store: Store,
+        *,
+        fetch_resolver: Resolver | None = None,
+    ) -> None:
+        self.settings, self.policy, self.store = settings, policy, store
+        self.public_url = settings.lemmy_url
+        self._fetch_resolver = fetch_resolver
+        self._loop = asyncio.new_event_loop()
+        self._loop_thread: threading.Thread | None = None
+        self._fetcher: Fetcher | None = None
+        self._batch_tasks: list[asyncio.Task[Any]] = []
+
+    def start(
+        self,
+        items: list[Item],
+        images: list[list[ItemImage]],
+        engine: Engine | None,
+        stats: CycleStats,
+        ready: queue.Queue[int],
+    ) -> tuple[concurrent.futures.Future[None], threading.Event]:
+        """Start acquiring a batch; each item's index goes on ``ready`` when its images
+        are in. Returns the work's future and an event set once it has wound down."""
+        finished = threading.Event()
+        work = self._in_loop(self._acquire(items, images, engine, stats, ready, finished))
+        return work, finished
+
+    def stop(self, finished: threading.Event) -> None:
+        """The batch failed or was interrupted: cancel its downloads, wait for them."""
+        if not finished.is_set():
+            self._loop.call_soon_threadsafe(self._cancel_all)
+            finished.wait(60)
+
+    def download_memory(self) -> tuple[int, int]:
+        """(peak, total) bytes of downloaded bodies held since the last call."""
+        if self._fetcher is None:
+            return (0, 0)
+        bodies = self._fetcher.body_budget
+        figures = (bodies.peak, bodies.total)
+        bodies.reset_peak()
+        return figures
+
+    def close(self) -> None:
+        if self._fetcher is not None:
+            self._in_loop(self._fetcher.aclose()).result()
+            self._fetcher = None
+        if self._loop_thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop_thread.join()
+            self._loop_thread = None
+        self._loop.close()
+
+    def _fetcher_for_batch(self) -> Fetcher:
+        f = self.policy.fetch
+        limits = FetchLimits(
+            max_bytes=int(f.max_bytes),
+            max_bytes_held=int(f.max_bytes_held),
+            connect_timeout=f.connect_timeout.total_seconds(),
+            read_timeout=f.read_timeout.total_seconds(),
+            total_timeout=f.total_timeout.total_seconds(),
+            max_redirects=f.max_redirects,
+            max_concurrency=f.concurrency,
+            per_host_concurrency=f.per_host,
+        )
+        # The instance and its pict-rs may live on a private network: they are trusted,
+        # each on its URL's port only.
+        allowed = [
+            h
+            for h in (
+                _host_port(self.settings.lemmy_url),
+                _host_port(self.public_url),
+                _host_port(self.settings.pictrs_url),
+            )
+            if h
+        ]
+        allowed += list(f.allow_hosts)
+        if self._fetch_resolver is not None:
+            return Fetcher(limits, allowed_hosts=allowed, resolver=self._fetch_resolver)
+        return Fetcher(limits, allowed_hosts=allowed)
+
+    def _fetch_urls(self, ref: ImageRef) -> tuple[str, ...]:
+        # A local upload is read through LEMMY_URL, which may be the instance's internal
+        # address (http://lemmy:8536) when the public one is not reachable from the bot.
+        if ref.alias and self.settings.lemmy_url != self.public_url:
+            return (f"{self.settings.lemmy_url}/pictrs/image/{ref.alias}",)
+        return ref.fetch_urls
+
+    def _in_loop(self, coro: Any) -> Any:
+        """Run ``coro`` on the pipeline's event loop (its thread starts on first use);
+        returns a ``concurrent.futures.Future``."""
+        if self._loop_thread is None:
+            self._loop_thread = threading.Thread(
+                target=self._loop.run_forever, name="modbot-fetch", daemon=True
+            )
+            self._loop_thread.start()
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def _cancel_all(self) -> None:
+        for task in self._batch_tasks:
+            task.cancel()
+
+    async def _acquire(
+        self,
+        items: list[Item],
+        images: list[list[ItemImage]],
+        engine: Engine | None,
+        stats: CycleStats,
+        ready: queue.Queue,
+        finished: threading.Event,
+    ) -> None:
+        """Fetch and classify every item's images, ``fetch.concurrency`` items at a time;
+        put each item's index on ``ready`` when its images are in."""
+        batch = _Batch(engine, stats)
+        window = asyncio.Semaphore(self.policy.fetch.concurrency)
+
+        async def one(index: int) -> None:
+            try:
+                async with window:
+                    await self._acquire_item(items[index], images[index], batch)
+            finally:
+                ready.put(index)
+
+        tasks = [asyncio.ensure_future(one(i)) for i in range(len(items))]
+        self._batch_tasks = tasks
+        try:
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+        finally:
+            leftover = [t for t in batch.tasks if not t.done()]
+            for task in leftover:
+                task.cancel()
+            await asyncio.gather(*leftover, return_exceptions=True)
+            self._batch_tasks = []
+            finished.set()
+
+    async def _acquire_item(self, item: Item, images: list[ItemImage], batch: _Batch) -> None:
+        wanted = [img for img in images if not img.skipped]
+        if not wanted:
+            return
+        if self._fetcher is None:
+            self._fetcher = self._fetcher_for_batch()
+        f = self.policy.fetch
+        limit = f.item_timeout.total_seconds()
+        clock = ItemClock(limit)
+        # an item downloads a quarter of fetch.concurrency at once: a hostile one cannot
+        # take every download slot from the others
+        slots = asyncio.Semaphore(max(1, f.concurrency // 4))
+        mine: list[tuple[ItemImage, _Download]] = []
+        for img in wanted:
+            assert img.ref is not None  # an image without one is skipped
+            urls = self._fetch_urls(img.ref)
+            download = batch.downloads.get(urls)
+            if download is None or download.abandoned:
+                download = _Download(urls, slots)
+                download.task = batch.start(self._image(download, batch))
+                batch.downloads[urls] = download
+            download.attach(clock)
+            mine.append((img, download))
+        # both futures are held here and cancelled in the finally below
+        everything = asyncio.ensure_future(asyncio.wait([d.fetched for _, d in mine]))  # noqa: RUF006
+        out_of_time = asyncio.ensure_future(clock.run_out())
+        try:
+            await asyncio.wait([everything, out_of_time], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            everything.cancel()
+            out_of_time.cancel()
+        for img, download in mine:
+            if not download.fetched.done():
+                img.skipped = "item_timeout"
+                img.skipped_detail = (
+                    f"this {item.kind}'s images took longer than {limit:g} s "
+                    "to download in all (fetch.item_timeout)"
+                )
+                download.detach(clock)
+        for img, download in mine:
+            if img.skipped:
+                continue
+            assert download.task is not None
+            outcome = await asyncio.shield(download.task)  # shared: others may await it too
+            img.sha256, img.verdict, img.hashes = outcome.sha256, outcome.verdict, outcome.hashes
+            img.skipped, img.skipped_detail = outcome.skipped, outcome.skipped_detail
+
+    async def _image(self, download: _Download, batch: _Batch) -> _Outcome:
+        """Download, hash, classify (or the cached verdict), pHash, then drop the bytes."""
+        fetcher = self._fetcher
+        assert fetcher is not None  # made by the first item that downloads
+        fetched: Fetched | None = None
+        try:
+            async with download.slots:
+                download.set_waiting_memory(True)
+                try:
+                    hold = await fetcher.reserve_body()
+                finally:
+                    download.set_waiting_memory(False)
+                fetched = await fetcher.fetch_first(download.urls, hold)
+        except FetchSkipped as exc:
+            return _Outcome(skipped=exc.reason, skipped_detail=exc.message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("fetching %s failed unexpectedly: %r", download.urls[0], exc)
+            return _Outcome(skipped="fetch_error", skipped_detail=type(exc).__name__)
+        finally:
+            download.done()
+        assert fetched is not None
+        sha256 = fetched.sha256
+        try:
+            judged = batch.judging.get(sha256)
+            if judged is None:
+                judged = batch.judging[sha256] = batch.start(
+                    self._judge(sha256, fetched.data, batch)
+                )
+            verdict, hashes, skipped, detail = await asyncio.shield(judged)
+        finally:
+            fetched.release()  # the bytes are dropped: out of the download budget
+            fetched = None
+        if skipped:
+            return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail)
+        return _Outcome(sha256=sha256, verdict=verdict, hashes=hashes)
+
+    async def _judge(self, sha256: str, data: bytes, batch: _Batch) -> tuple[Any, ...]:
+        """(verdict, hashes, skipped reason, detail) for one file: the verdict from the
+        cache or the classifier, the hashes the policy's lists need."""
+        engine = batch.engine
+        assert engine is not None  # a batch with images to look at has one
+        judged = await judge(engine, self.store, sha256, data)
+        if judged.skipped:
+            return None, None, judged.skipped, judged.detail
+        verdict = judged.verdict
+        assert verdict is not None
+        if judged.cached:
+            batch.stats.cache_hits += 1
+        else:
+            batch.stats.images_classified += 1
+        hashes = {"sha256": sha256}
+        decoded = self.policy.decoded_hash_kinds
+        plain = [k for k in self.policy.hash_kinds if k not in decoded and k not in hashes]
+        hashes.update(hashes_of(data, plain))
+        if decoded and not verdict.get("unreadable"):
+            hashes.update(await asyncio.to_thread(_decoded_hashes, engine, data, decoded))
+        return verdict, hashes, None, ""
+
+
+def _decoded_hashes(engine: Engine, data: bytes, kinds: tuple[str, ...]) -> dict[str, str]:
+    """The hashes of a readable image that decode it (a perceptual hash): a second
+    decode, so it holds its memory in the classifier's decode budget like the first
+    (none when they cannot be taken)."""
+    budget = decode_budget(engine)
+    if budget is None:  # a remote classifier: no decode budget, no torch here
+        return hashes_of(data, list(kinds))
+    from classifier.budget import estimate
+    from classifier.preprocess import Unreadable
+
+    try:
+        with budget.reserve(estimate(data, preprocess_config(engine)), "its perceptual hash"):
+            return hashes_of(data, list(kinds))
+    except Unreadable as exc:
+        log.debug("no perceptual hash: %s", exc)
+        return {}
+
+
+def _host_port(url: str | None) -> str | None:
+    """``host:port`` of a configured URL, the port being the scheme's default when the
+    URL has none: the instance's host is trusted on that port only, not on every port
+    (``http://lemmy`` must not open ``lemmy:6379`` or a private address's other ports)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    if port is None:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}"

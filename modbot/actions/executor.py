@@ -1,0 +1,301 @@
+"""Executing the actions a rule decided: idempotent, dry-run aware, behind a safety valve.
+
+Every action has a key, (kind, target) such as ``("remove", "post:12")`` or
+``("ban", "site:person:7")``. One recorded as done in the store is never sent again,
+also after a restart; a report or a notification is sent at most once per item. Before
+it is sent an action is claimed in the store (atomically: two processes never both
+send it); a claim left by a process that died while sending is settled by asking Lemmy
+whether the action took effect (the post removed? the person banned? the report or
+message there?), and only sent when it did not.
+Admins are never acted on (checked here again, whatever the rules said). In dry-run
+every action is recorded as ``planned`` and nothing is sent.
+
+What each kind of the action table (``modbot.actions.kinds``) does is its handler in
+``modbot.actions.handlers``; the safety valve is ``modbot.actions.valve``, the admins'
+messages ``modbot.actions.notices``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from modbot.actions.handlers import DONE, HANDLERS, NOT_POSSIBLE, NOT_PURGED
+from modbot.actions.kinds import ACTIONS, DESTRUCTIVE
+from modbot.actions.notices import Notice, Notices
+from modbot.actions.valve import Valve
+from modbot.errors import LemmyError, LemmyUnavailable
+from modbot.lemmy.api import LemmyApi
+from modbot.model import ActionOutcome, PlannedAction, Target
+from modbot.store import SENDING, Store
+
+__all__ = ["Executor"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Executor:
+    """Runs planned actions for one run (``run_id``) of the bot."""
+
+    client: LemmyApi
+    store: Store
+    run_id: str
+    dry_run: bool
+    max_destructive_per_hour: int = 20
+    admin_ids: set[int] = field(default_factory=set)
+    bot_person_id: int | None = None
+    purge_by_alias: bool = False
+    clock: Callable[[], float] = time.time
+    _planned: set[tuple[str, str]] = field(default_factory=set)  # dry run: planned this run
+    # Runs whose claims are settled by asking Lemmy: those that died while sending (the
+    # pipeline names them when it takes the acting lock) and this one (a claim of its
+    # own is never in flight when it is looked at: one pipeline acts at a time).
+    stale_runs: set[str] = field(default_factory=set)
+    # While carrying out the remaining actions of an item a killed run was acting on:
+    # that run and any that resumed it before, so what they did for the item shows as
+    # done (and when) in its decision rather than as "already done".
+    resuming: set[str] = field(default_factory=set)
+    current_item: str | None = None  # the item whose actions are being carried out
+
+    def __post_init__(self) -> None:
+        self.valve = Valve(self.store, dry_run=self.dry_run)
+        self.notices = Notices(self.client, self.store, self.run_id, dry_run=self.dry_run)
+
+    # ------------------------------------------------------------------ entry points
+    def execute(self, target: Target, actions: list[PlannedAction]) -> list[ActionOutcome]:
+        """Carry out (or plan) ``actions`` (the rules' plan) on ``target``."""
+        outcomes: list[ActionOutcome] = []
+        self.current_item = target.key
+        admin = target.author_is_admin or (target.author_id in self.admin_ids)
+        reported = False
+        not_purged = None
+        for planned in actions:
+            kind = planned.kind
+            if kind == "notify_admins" and not_purged:
+                # The rule's message may say "purged": say what happened to this image.
+                planned = replace(
+                    planned,
+                    reason=f"{planned.reason or 'an image matched a rule'}"
+                    f" [the image was not purged: {not_purged}]",
+                )
+            if admin and kind != "notify_admins":
+                outcomes.append(
+                    ActionOutcome(kind, "skipped", "the author is an admin: never acted on")
+                )
+                continue
+            handler = HANDLERS.get(kind)
+            if handler is None:
+                outcomes.append(ActionOutcome(kind, "skipped", f"unknown action {kind!r}"))
+                continue
+            outcome = handler(self, target, planned)
+            outcomes.append(outcome)
+            if kind == "purge_image" and outcome.status == NOT_POSSIBLE:
+                not_purged = NOT_PURGED["needs_pictrs" if target.image_alias else "remote"]
+            reported = reported or kind == "report"
+            if outcome.valve and not reported and not any(a.kind == "report" for a in actions):
+                # Report-only: the moderators still get to see what would have been removed.
+                report = PlannedAction("report", planned.reason or "modbot", {}, planned.rule)
+                outcomes.append(HANDLERS["report"](self, target, report))
+                reported = True
+        return outcomes
+
+    def flush_notifications(self) -> None:
+        """Send the queued admin notifications: one private message per admin."""
+        self.notices.flush(sorted(self.admin_ids - {self.bot_person_id}))
+
+    # ------------------------------------------------------------------ the valve
+    def valve_tripped(self) -> dict | None:
+        """The latched valve, or None. Its message to the admins is queued again until
+        one was sent (Lemmy may have failed it): report-only must not stay unnoticed."""
+        tripped = self.valve.tripped()
+        if tripped:
+            self._notify_valve(tripped)
+        return tripped
+
+    def _notify_valve(self, tripped: dict) -> None:
+        self.notify(
+            "safety-valve:" + tripped["tripped_at"],
+            f"SAFETY VALVE tripped: {tripped['reason']}. modbot now only reports. "
+            "Check the decisions (`modbot report`), then run "
+            "`modbot run --reset-safety-valve`.",
+        )
+
+    # ------------------------------------------------------------------ plumbing
+    def once(
+        self,
+        kind: str,
+        key: str,
+        describe: str,
+        send: Callable[[], object],
+        label: str | None = None,
+        again: bool = False,
+        verify: Callable[[dict[str, Any]], bool | None] | None = None,
+    ) -> ActionOutcome:
+        """Do ``send()`` unless (kind, key) is done already; record the result.
+        ``label``: the action as the rule named it, when it is carried out as another.
+        ``again``: what was done has run out (a temporary ban): do it anew.
+        ``verify(claim_row)``: asks Lemmy whether the action took effect (True/False;
+        None: cannot tell), for a claim a killed process left unsettled."""
+        name = label or kind
+        if self.dry_run:
+            done = self.store.action(kind, key)
+            if done and done["status"] in DONE and not again:
+                return ActionOutcome(name, "skipped", f"already done: {done['detail'] or describe}")
+            if (kind, key) in self._planned:
+                return ActionOutcome(name, "skipped", f"already planned: {describe}")
+            if kind in DESTRUCTIVE and not self.valve.dry_run_allows(
+                self.max_destructive_per_hour, self.clock()
+            ):
+                return ActionOutcome(
+                    name, "skipped", self.valve.detail(self.max_destructive_per_hour), valve=True
+                )
+            self._planned.add((kind, key))
+            return ActionOutcome(name, "planned", describe)
+        limit = self.max_destructive_per_hour
+        valve = self.valve.terms(limit, self.clock()) if kind in DESTRUCTIVE else {}
+        while True:
+            claim = self.store.claim_action(
+                kind, key, self.run_id, describe, again=again, item=self.current_item, **valve
+            )
+            if claim.outcome == "done":
+                assert claim.row is not None  # a done claim carries its row
+                return self._already(name, claim.row, describe)
+            if claim.outcome == "valve":
+                if claim.tripped:
+                    log.error(
+                        "SAFETY VALVE tripped (%s): report-only until an admin runs "
+                        "`modbot run --reset-safety-valve`",
+                        claim.tripped["reason"],
+                    )
+                    self._notify_valve(claim.tripped)
+                return ActionOutcome(name, "skipped", self.valve.detail(limit), valve=True)
+            if claim.outcome != SENDING:
+                break
+            assert claim.row is not None  # a sending claim carries its row
+            settled = self._settle(kind, key, name, claim.row, verify)
+            if settled is not None:
+                return settled
+            # Lemmy did not do it: the claim is cleared, claim it again and send it.
+        try:
+            send()
+        except LemmyUnavailable as exc:
+            log.warning("%s %s failed (will retry next cycle): %s", name, key, exc)
+            self.store.record_action(
+                kind, key, "failed", str(exc)[:500], self.run_id, item=self.current_item
+            )
+            return ActionOutcome(name, "failed", str(exc)[:500], retry=True)
+        except LemmyError as exc:
+            log.warning("%s %s failed: %s", name, key, exc)
+            self.store.record_action(
+                kind, key, "failed", str(exc)[:500], self.run_id, item=self.current_item
+            )
+            return ActionOutcome(name, "failed", str(exc)[:500])
+        at = self.store.record_action(
+            kind, key, "done", describe, self.run_id, item=self.current_item
+        )
+        log.info("%s: %s", name, describe)
+        if self.resuming:
+            describe += " (after modbot restarted)"
+        return ActionOutcome(name, "done", describe, done_at=at)
+
+    def _already(self, name: str, row: dict, describe: str) -> ActionOutcome:
+        if row["run_id"] in self.resuming and row.get("item") == self.current_item:
+            # Done for this very decision before the process stopped: it says so, and when.
+            return ActionOutcome(
+                name, row["status"], row["detail"] or describe, done_at=row["done_at"]
+            )
+        return ActionOutcome(name, "skipped", f"already done: {row['detail'] or describe}")
+
+    def _settle(
+        self,
+        kind: str,
+        key: str,
+        name: str,
+        row: dict,
+        verify: Callable[[dict], bool | None] | None,
+    ) -> ActionOutcome | None:
+        """A claim nobody settled: ask Lemmy whether it took effect. Returns the outcome
+        when it did (or when that cannot be known now); None when it did not (the claim
+        is cleared: send it)."""
+        if row["run_id"] != self.run_id and row["run_id"] not in self.stale_runs:
+            return ActionOutcome(
+                name,
+                "skipped",
+                f"being carried out by another modbot process (run {row['run_id']}) on this state",
+            )
+        try:
+            took = verify(row) if verify is not None else None
+        except LemmyUnavailable as exc:
+            return ActionOutcome(
+                name,
+                "failed",
+                "modbot stopped while sending this and Lemmy "
+                f"cannot say now whether it was done ({exc}); asked again next "
+                "cycle",
+                retry=True,
+            )
+        except LemmyError as exc:
+            log.warning("%s %s: cannot check whether it was done (%s)", name, key, exc)
+            took = None
+        if took:
+            detail = (
+                f"{row['detail']} (sent by run {row['run_id']}, which stopped before "
+                "Lemmy answered; Lemmy shows it done)"
+            )
+            self.store.record_action(
+                kind, key, "done", detail, row["run_id"], at=row["done_at"], item=row.get("item")
+            )
+            log.info(
+                "%s %s: in flight when run %s stopped; Lemmy shows it done",
+                name,
+                key,
+                row["run_id"],
+            )
+            return self._already(name, {**row, "status": "done", "detail": detail}, detail)
+        why = (
+            "Lemmy shows it not done" if took is False else "Lemmy cannot show whether it was done"
+        )
+        log.warning(
+            "%s %s: in flight when run %s stopped; %s: sending it", name, key, row["run_id"], why
+        )
+        self.store.record_action(
+            kind,
+            key,
+            "failed",
+            f"interrupted: {why}",
+            row["run_id"],
+            at=row["done_at"],
+            item=row.get("item"),
+        )
+        return None
+
+    # ------------------------------------------------------------------ actions
+    def notify(self, key: str, message: str, action: str = "notify_admins") -> ActionOutcome:
+        done = self.store.action("notify", key)
+        if done and done["status"] == SENDING and not self.dry_run:
+            settled = self._settle(
+                "notify", key, action, done, lambda row: self.notices.sent(row, self.bot_person_id)
+            )
+            if settled is not None:
+                return settled
+            done = None
+        if done and done["status"] == "done":
+            if done["run_id"] in self.resuming and done.get("item") == key:
+                return self._already(action, done, "admins were notified")
+            return ActionOutcome(action, "skipped", "admins were notified already")
+        if self.notices.queued(key):
+            return ActionOutcome(action, "skipped", "admins are notified once per item")
+        outcome = ActionOutcome(
+            action, "planned" if self.dry_run else "queued", "private message to the admins"
+        )
+        self.notices.queue.append(Notice(key, message, outcome))
+        return outcome
+
+
+missing = set(ACTIONS) - set(HANDLERS)
+if missing:  # a row added to the action table without its handler
+    raise ImportError(f"the action table has kinds without a handler: {sorted(missing)}")

@@ -1,0 +1,306 @@
+"""The handler of each kind of the action table: what carrying it out means on Lemmy,
+how its key is made (what "the same action again" is), and how to ask Lemmy whether it
+took effect after a crash while sending it. ``@handles(kind)`` registers one; every
+kind of ``modbot.actions.kinds.ACTIONS`` has one (the executor checks at import).
+
+No action becomes a more destructive one: ``purge_image`` purges the image file from
+pict-rs (or deletes an upload with its own delete token) and nothing else; when it
+cannot (no pict-rs access, a remote image) it is recorded ``not_possible`` with why,
+the rule's other actions go on, and the admins are told once per cause.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from modbot.errors import LemmyError, LemmyUnavailable
+from modbot.markdown import inert
+from modbot.model import ActionOutcome, Item, PlannedAction, Target
+
+if TYPE_CHECKING:
+    from modbot.actions.executor import Executor
+
+__all__ = ["COVERED", "DONE", "HANDLERS", "NOT_POSSIBLE", "handles"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Executor", Target, PlannedAction], ActionOutcome]
+HANDLERS: dict[str, Handler] = {}  # action kind -> its handler
+
+
+def handles(kind: str) -> Callable[[Handler], Handler]:
+    """Register the handler that carries out ``kind`` of the action table."""
+
+    def register(handler: Handler) -> Handler:
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+# An action the rule asked for that modbot cannot carry out here (purge_image of a remote
+# image, or without pict-rs access). Not sent, so not counted by the safety valve.
+NOT_POSSIBLE = "not_possible"
+NOT_POSSIBLE_DETAIL = {
+    "needs_pictrs": "needs pict-rs access: set PICTRS_URL and PICTRS_API_KEY; the image "
+    "stays in pict-rs (the post is never purged instead)",
+    "remote": "remote image: it is not stored in this instance's pict-rs, so there is "
+    "nothing to purge here (the post is never purged instead)",
+}
+NOT_PURGED = {"needs_pictrs": "modbot has no pict-rs access", "remote": "it is a remote image"}
+# An action's state in the store that means "not again": done, or done by another action
+# (covered: not counted by the safety valve).
+COVERED = "covered"
+DONE = ("done", COVERED)
+
+
+def _where(t: Target) -> str:
+    """The item for a message: the link to a post or comment (modbot's own, built from
+    the instance URL and the id); an upload's URL is the image itself: inert."""
+    if t.kind in ("post", "comment") and t.url:
+        return t.url
+    return inert(t.url or t.image_url)
+
+
+@handles("remove")
+def remove(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
+    reason = planned.reason or ""
+    if t.kind == "post":
+        return ex.once(
+            "remove",
+            t.key,
+            f"remove post {t.id}",
+            lambda: ex.client.remove_post(int(t.id), reason),
+            verify=lambda row: _item_removed(ex, t),
+        )
+    if t.kind == "comment":
+        return ex.once(
+            "remove",
+            t.key,
+            f"remove comment {t.id}",
+            lambda: ex.client.remove_comment(int(t.id), reason),
+            verify=lambda row: _item_removed(ex, t),
+        )
+    return ActionOutcome(
+        "remove", "skipped", "an upload has no post or comment to remove (use purge_image)"
+    )
+
+
+@handles("purge_item")
+def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
+    reason = planned.reason or ""
+    if t.kind == "post":
+        return ex.once(
+            "purge_item",
+            t.key,
+            f"purge post {t.id}",
+            lambda: ex.client.purge_post(int(t.id), reason),
+            verify=lambda row: _read_item(ex, t) is None,
+        )
+    if t.kind == "comment":
+        return ex.once(
+            "purge_item",
+            t.key,
+            f"purge comment {t.id}",
+            lambda: ex.client.purge_comment(int(t.id), reason),
+            verify=lambda row: _read_item(ex, t) is None,
+        )
+    return ActionOutcome("purge_item", "skipped", "an upload has no post or comment to purge")
+
+
+@handles("purge_image")
+def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
+    if t.image_alias and ex.store.image_owners(t.image_alias, t.image_sha256) & ex.admin_ids:
+        # Someone else's item may show an admin's upload or the image of an admin's
+        # post (or the same bytes: one file in pict-rs).
+        return ActionOutcome(
+            "purge_image",
+            "skipped",
+            "the image is an admin's upload or in an admin's post: never acted on",
+        )
+    if t.file_exempt:
+        return ActionOutcome("purge_image", "skipped", f"the file is spared: {t.file_exempt}")
+    if t.image_alias and ex.purge_by_alias:
+        alias = t.image_alias
+
+        def purge() -> None:
+            # pict-rs purged the file, so every alias of it: purging those again
+            # would be a repeat (and count against the safety valve).
+            for other in ex.client.purge_file(alias):
+                if other != alias:
+                    ex.store.record_action(
+                        "purge_image",
+                        f"alias:{other}",
+                        COVERED,
+                        f"purged with alias {alias} (the same file)",
+                        ex.run_id,
+                        item=ex.current_item,
+                    )
+
+        return ex.once(
+            "purge_image",
+            f"alias:{alias}",
+            f"purge pict-rs file of alias {alias} (every alias of it)",
+            purge,
+            verify=lambda row: ex.client.image_gone(alias),
+        )
+    if t.kind == "upload" and t.image_alias and t.delete_token:
+        # What the uploader could do: delete this alias. pict-rs keeps the file while
+        # another alias (the same bytes uploaded again) has it.
+        alias, token = t.image_alias, t.delete_token
+        return ex.once(
+            "purge_image",
+            f"alias:{alias}",
+            f"delete upload {alias} with its delete token",
+            lambda: ex.client.delete_image(alias, token),
+            verify=lambda row: ex.client.image_gone(alias),
+        )
+    # Nothing else purges an image: purging the post instead would delete the post and
+    # its comments for good, more than the rule says (purge_item does that).
+    cause = "needs_pictrs" if t.image_alias else "remote"
+    _tell_not_possible(ex, cause, t)
+    return ActionOutcome("purge_image", NOT_POSSIBLE, NOT_POSSIBLE_DETAIL[cause])
+
+
+def _tell_not_possible(ex: Executor, cause: str, t: Target) -> None:
+    """Tell the admins once per cause (ever; the audit lists every image)."""
+    where = _where(t)
+    if cause == "needs_pictrs":
+        message = (
+            f"purge_image could not purge the image of {where}: modbot has no "
+            "pict-rs access. Set PICTRS_URL and PICTRS_API_KEY (docs/configuration.md); "
+            "until then images in posts and comments stay in pict-rs when a rule "
+            "says purge_image (the rule's other actions are done). Each is "
+            "recorded as not_possible (`modbot report`); this message is sent once."
+        )
+    else:
+        message = (
+            f"purge_image cannot purge a remote image ({where}, image "
+            f"{inert(t.image_original_url or t.image_url)}): it is stored on "
+            "another server, not in this instance's pict-rs. The rule's other "
+            "actions are done; each such image is recorded as not_possible "
+            "(`modbot report`); this message is sent once."
+        )
+    ex.notify(f"purge_image:{cause}", message)
+
+
+@handles("ban")
+def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
+    params = dict(planned.params or {})
+    if t.author_id is None:
+        return ActionOutcome("ban", "skipped", "the author is unknown")
+    scope = params.get("scope", "site")
+    seconds = params.get("duration_seconds")
+    remove_data = bool(params.get("remove_data", False))
+    reason = planned.reason or ""
+    expires = int(ex.clock() + seconds) if seconds else None
+    length = f"for {timedelta(seconds=seconds)}" if seconds else "permanently"
+    data = ", removing their content" if remove_data else ""
+    person = int(t.author_id)
+    if scope == "community":
+        if t.community_id is None:
+            return ActionOutcome("ban", "skipped", "a community ban needs a community")
+        cid = int(t.community_id)
+        key = f"community:{cid}:person:{person}"
+        describe = f"ban {t.author_name or person} from community {cid} {length}{data}"
+
+        def send() -> None:
+            ex.client.ban_community(person, cid, reason, expires=expires, remove_data=remove_data)
+
+        def verify(row: dict) -> bool | None:
+            # The item says whether its author is banned from its community.
+            item = _read_item(ex, t)
+            return None if item is None else item.author_banned_from_community
+    else:
+        key = f"site:person:{person}"
+        describe = f"ban {t.author_name or person} from the site {length}{data}"
+
+        def send() -> None:
+            ex.client.ban_site(person, reason, expires=expires, remove_data=remove_data)
+
+        def verify(row: dict) -> bool | None:
+            who = ex.client.person(person)
+            ends = who.ban_expires.timestamp() if who.ban_expires else None
+            # A ban that ran out before the claim is the old one, not this one.
+            return who.banned and (
+                ends is None if expires is None else ends is not None and ends > row["done_at"]
+            )
+
+    def ban() -> None:
+        send()
+        ex.store.set_cursor(f"ban:{key}", json.dumps({"expires": expires, "item": t.key}))
+
+    return ex.once("ban", key, describe, ban, again=_ban_ran_out(ex, key, t.key), verify=verify)
+
+
+def _ban_ran_out(ex: Executor, key: str, item_key: str) -> bool:
+    """A temporary ban that has run out: a new offence (another item) is banned anew."""
+    last = json.loads(ex.store.get_cursor(f"ban:{key}") or "{}")
+    return (
+        last.get("expires") is not None
+        and last["expires"] <= ex.clock()
+        and last.get("item") != item_key
+    )
+
+
+@handles("report")
+def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
+    reason = planned.reason or "modbot"
+    if t.kind == "post":
+        return ex.once(
+            "report",
+            t.key,
+            f"report post {t.id}",
+            lambda: ex.client.report_post(int(t.id), reason),
+            verify=lambda row: _reported(ex, t),
+        )
+    if t.kind == "comment":
+        return ex.once(
+            "report",
+            t.key,
+            f"report comment {t.id}",
+            lambda: ex.client.report_comment(int(t.id), reason),
+            verify=lambda row: _reported(ex, t),
+        )
+    # Lemmy has no report for an upload: tell the admins instead.
+    return ex.notify(t.key, f"{reason} (upload {inert(t.image_url)})", action="report")
+
+
+@handles("notify_admins")
+def notify_admins(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
+    message = planned.reason or "an image matched a rule"
+    return ex.notify(t.key, f"{message} ({_where(t)})")
+
+
+# --- did it happen? -----------------------------------------------------------------------
+# Asked only for an action a killed process was sending (see ``_settle``).
+
+
+def _read_item(ex: Executor, t: Target) -> Item | None:
+    """The item read by id, or None when Lemmy no longer has it (purged)."""
+    try:
+        if t.kind == "post":
+            return ex.client.post(int(t.id))
+        if t.kind == "comment":
+            return ex.client.comment(int(t.id))
+    except LemmyUnavailable:
+        raise
+    except LemmyError as exc:
+        if exc.status == 404 or (exc.error or "").startswith("couldnt_find"):
+            return None
+        raise
+    raise LemmyError(f"{t.kind} {t.id} cannot be read by id")
+
+
+def _item_removed(ex: Executor, t: Target) -> bool:
+    item = _read_item(ex, t)
+    # Gone altogether (purged) leaves nothing to remove.
+    return item is None or item.removed
+
+
+def _reported(ex: Executor, t: Target) -> bool:
+    return ex.bot_person_id in ex.client.reporters(t.kind, int(t.id))

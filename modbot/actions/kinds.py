@@ -1,0 +1,97 @@
+"""The action table: every kind of action a rule can take, what it is, and how a rule
+asks for it.
+
+The schema reads it (which `then:` keys make a removal rule), the rules (the order one
+rule's actions are planned in, which are told once per item), the executor (a handler
+per kind), the safety valve and the reports (which are destructive). A new kind of
+action is a row here, its `then:` key in ``modbot.config.schema.Actions`` (named as the
+kind), its handler in ``modbot.actions.handlers`` (``@handles``), and the Lemmy call it
+makes in ``modbot.lemmy`` (``LemmyApi`` and each API version's client).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ACTIONS", "DESTRUCTIVE", "ActionKind"]
+
+Ask = tuple[str | None, dict[str, Any]]  # (reason as the rule wrote it, parameters)
+
+
+def _never(params: Mapping[str, Any]) -> bool:
+    return False
+
+
+def _always(params: Mapping[str, Any]) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    """One kind of action. ``ask(then, community)``: the reason (with its placeholders)
+    and the parameters when the rule's ``then`` asks for this kind; the rule's ``then``
+    has a key of the kind's name, and its action is asked for when that key is set."""
+
+    name: str
+    ask: Callable[[Any, str | None], Ask]
+    removal: bool = False  # among the matching removal rules, the first wins
+    destructive: bool = False  # counted by the safety valve; first in reports
+    takes_down: Callable[[Mapping[str, Any]], bool] = _never  # the item or its image goes
+    once_per_item: bool = False  # one per item, however many rules and images ask
+    needs_item_up: bool = False  # pointless once another rule removed the item
+
+    def asked(self, then: Any) -> bool:
+        return bool(getattr(then, self.name, None))
+
+
+def _remove(then: Any, community: str | None) -> Ask:
+    return then.remove, {}
+
+
+def _purge(then: Any, community: str | None) -> Ask:
+    return then.remove or "{{rule}}", {}
+
+
+def _ban(then: Any, community: str | None) -> Ask:
+    ban = then.ban
+    duration = ban.duration
+    return ban.reason, {
+        "scope": ban.scope,
+        "duration_seconds": None if duration is None else int(duration.total_seconds()),
+        "remove_data": ban.remove_data,
+        "community": community,
+    }
+
+
+def _report(then: Any, community: str | None) -> Ask:
+    return then.report, {}
+
+
+def _notify(then: Any, community: str | None) -> Ask:
+    return then.notify_admins, {}
+
+
+#: Every kind, in the order one rule's actions are planned: remove first, purge the image
+#: before the item (purging a post also purges its image), ban after, then tell people.
+ACTIONS: dict[str, ActionKind] = {
+    kind.name: kind
+    for kind in (
+        ActionKind("remove", _remove, removal=True, destructive=True, takes_down=_always),
+        ActionKind("purge_image", _purge, removal=True, destructive=True, takes_down=_always),
+        ActionKind("purge_item", _purge, removal=True, destructive=True, takes_down=_always),
+        ActionKind(
+            "ban",
+            _ban,
+            removal=True,
+            destructive=True,
+            takes_down=lambda params: bool(params.get("remove_data")),
+        ),
+        ActionKind("report", _report, once_per_item=True, needs_item_up=True),
+        ActionKind("notify_admins", _notify, once_per_item=True),
+    )
+}
+
+#: The kinds the safety valve counts: they remove content or people.
+DESTRUCTIVE: tuple[str, ...] = tuple(name for name, kind in ACTIONS.items() if kind.destructive)

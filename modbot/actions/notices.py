@@ -1,0 +1,109 @@
+"""The admins' private messages: queued per item while a batch is decided, then sent as
+one message per admin (``flush``). Each message carries a marker and its notices are
+claimed with it before it is sent, so after a crash while sending, the bot's sent
+messages say whether it went (``sent``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from modbot.errors import LemmyError
+from modbot.lemmy.api import LemmyApi
+from modbot.model import ActionOutcome
+from modbot.store import Store
+
+__all__ = ["CLAIM_PREFIX", "Notice", "Notices"]
+
+CLAIM_PREFIX = "sending private message "  # a notice's claim: this, then the message's marker
+
+
+@dataclass
+class Notice:
+    key: str  # the item (or the cause) it is about: one notice per key, ever
+    message: str
+    outcome: ActionOutcome  # updated when the message is sent
+
+
+class Notices:
+    """The notices of one run (``run_id``)."""
+
+    def __init__(self, client: LemmyApi, store: Store, run_id: str, *, dry_run: bool) -> None:
+        self.client, self.store, self.run_id, self.dry_run = client, store, run_id, dry_run
+        self.queue: list[Notice] = []
+        self._messages = 0  # admin messages sent by this run (their markers)
+
+    def queued(self, key: str) -> bool:
+        return any(n.key == key for n in self.queue)
+
+    def flush(self, admins: list[int]) -> None:
+        """Send the queued notices to ``admins``: one private message each."""
+        notices, self.queue = self.queue, []
+        if not notices:
+            return
+        if self.dry_run:
+            for n in notices:
+                n.outcome.status = "planned"
+                n.outcome.detail = f"private message to {len(admins)} admin(s)"
+            return
+        if not admins:
+            for n in notices:
+                n.outcome.status, n.outcome.detail = "skipped", "no admin to notify"
+            return
+        self._messages += 1
+        marker = f"{self.run_id}/{self._messages}"
+        claimed = []
+        for n in notices:
+            claim = self.store.claim_action(
+                "notify", n.key, self.run_id, CLAIM_PREFIX + marker, item=n.key
+            )
+            if claim.outcome == "claimed":
+                claimed.append(n)
+            else:
+                n.outcome.status, n.outcome.detail = "skipped", "admins were notified already"
+        if not claimed:
+            return
+        lines = [f"- {n.message}" for n in claimed]
+        content = (
+            "modbot needs your attention:\n\n" + "\n".join(lines) + f"\n\n(modbot message {marker})"
+        )
+        sent, errors = 0, []
+        for admin_id in admins:
+            try:
+                self.client.private_message(admin_id, content)
+                sent += 1
+            except LemmyError as exc:
+                errors.append(str(exc))
+        for n in claimed:
+            if sent:
+                n.outcome.done_at = self.store.record_action(
+                    "notify", n.key, "done", f"{sent} admin(s)", self.run_id, item=n.key
+                )
+                n.outcome.status = "done"
+                n.outcome.detail = f"private message to {sent} admin(s)" + (
+                    f"; failed for {len(errors)}: {errors[0]}" if errors else ""
+                )
+            else:
+                self.store.record_action(
+                    "notify", n.key, "failed", "; ".join(errors)[:500], self.run_id
+                )
+                n.outcome.status, n.outcome.detail = "failed", "; ".join(errors)[:500]
+                n.outcome.retry = True
+
+    def sent(self, row: dict[str, Any], bot_person_id: int | None) -> bool | None:
+        """Whether the bot's sent messages hold the marker a notice was claimed with
+        (``row``: its claim); None when that cannot be told."""
+        detail = row.get("detail") or ""
+        if not detail.startswith(CLAIM_PREFIX) or bot_person_id is None:
+            return None
+        marker = f"(modbot message {detail[len(CLAIM_PREFIX) :]})"
+        for page in range(1, 21):  # newest first; the claim is recent
+            messages = self.client.sent_messages(bot_person_id, page)
+            for m in messages:
+                if marker in m.content:
+                    return True
+                if m.published is not None and m.published.timestamp() < row["done_at"] - 600:
+                    return False
+            if len(messages) < 50:
+                return False
+        return None

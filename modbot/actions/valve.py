@@ -1,0 +1,57 @@
+"""The safety valve: when more than ``max_destructive_per_hour`` removals, purges and bans
+would be done within an hour, the bot switches to report-only (latched in the store
+until ``modbot run --reset-safety-valve``) and tells the admins once.
+
+Live, it is counted in the store as each destructive action is claimed, so every
+process on the state counts against the same limit. A dry run simulates it, per hour
+and latched as the real one (a dry-run daemon runs for days), so its report shows
+where the valve would trip. The limit and the clock are the executor's, read at each
+action (a caller may change them between cycles).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modbot.store import Store
+
+__all__ = ["HOUR", "Valve"]
+
+HOUR = 3600.0
+
+
+class Valve:
+    def __init__(self, store: Store, *, dry_run: bool) -> None:
+        self.store, self.dry_run = store, dry_run
+        self._planned: list[float] = []  # dry run: destructive actions planned, last hour
+        self._would_trip = False  # dry run: the simulated valve tripped
+
+    def tripped(self) -> dict[str, Any] | None:
+        """The latched valve (``tripped_at``, ``reason``), or None (always in a dry run)."""
+        return None if self.dry_run else self.store.valve_tripped()
+
+    def dry_run_allows(self, limit: int, now: float) -> bool:
+        """One more destructive action planned in a dry run: within the limit?"""
+        self._planned = [t for t in self._planned if t > now - HOUR]
+        if self._would_trip or len(self._planned) >= limit:
+            self._would_trip = True
+            return False
+        self._planned.append(now)
+        return True
+
+    def terms(self, limit: int, now: float) -> dict[str, Any]:
+        """What ``Store.claim_action`` counts a destructive action's claim against."""
+        return {
+            "valve_limit": limit,
+            "valve_since": max(now - HOUR, self.store.valve_reset_at()),
+            "valve_reason": f"more than {limit} destructive actions within an hour",
+        }
+
+    def detail(self, limit: int) -> str:
+        """What an action held back by the valve records."""
+        if self.dry_run:
+            return (
+                f"the safety valve would trip here (more than {limit} destructive "
+                "actions within an hour): reported instead"
+            )
+        return "safety valve tripped: report-only until an admin resets it; reported instead"

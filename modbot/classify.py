@@ -1,0 +1,214 @@
+"""The classifier as the pipeline sees it: the ``Engine`` protocol, the table of engine
+kinds, and the verdict cache.
+
+``ENGINE_KINDS`` maps a kind to the function that builds it from the policy: ``local``
+(``classifier.Engine``: the model loaded in this process, on its GPU or CPU) and
+``remote`` (``classifier.remote.RemoteEngine``: ``modbot worker``s over HTTP, with
+failover), chosen by ``engine_kind(policy)`` (``classifier.remote`` set or not). Another
+kind (a classifier served some other way) is one builder function and one row; the
+pipeline only ever sees an ``Engine``.
+
+Verdicts are cached in the state file by the image's SHA-256 and the engine's concept
+version (model, prompts, thresholds, preprocessing): ``judge`` asks the cache first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from modbot.errors import ClassifierError
+
+if TYPE_CHECKING:
+    from classifier.budget import DecodeBudget
+    from classifier.preprocess import PreprocessConfig
+    from classifier.verdict import Verdict
+    from modbot.config.policy import Policy
+    from modbot.config.settings import Secret
+    from modbot.store import Store
+
+__all__ = [
+    "CLASSIFIER_UNAVAILABLE",
+    "ENGINE_KINDS",
+    "Engine",
+    "Judged",
+    "build_engine",
+    "decode_budget",
+    "engine_kind",
+    "judge",
+]
+
+log = logging.getLogger(__name__)
+
+# skipped: no classifier worker answered (classifier.remote); the item is not marked seen
+CLASSIFIER_UNAVAILABLE = "classifier_unavailable"
+
+
+class Engine(Protocol):
+    """What the pipeline asks of a classifier, wherever it runs."""
+
+    @property
+    def concept_version(self) -> str | None:
+        """What verdicts are cached under; None until known (a remote worker answered)."""
+        ...
+
+    @property
+    def random_weights(self) -> bool | None:
+        """The model has random weights (tests, the demo's test model)."""
+        ...
+
+    async def ready(self) -> str | None:
+        """The concept version, once the engine knows it (a remote one: None while no
+        worker said it)."""
+        ...
+
+    async def classify(self, data: bytes) -> Verdict:
+        """The verdict on one image's bytes (``unreadable`` set when they do not decode)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def decode_budget(engine: Engine) -> DecodeBudget | None:
+    """Where a second decode of an image (its perceptual hash) holds its memory: a local
+    engine's decode budget; None for an engine that decodes elsewhere."""
+    return getattr(engine, "decode_budget", None)
+
+
+def preprocess_config(engine: Engine) -> PreprocessConfig | None:
+    """How a local engine cuts images (what a decode's cost is estimated with)."""
+    return getattr(engine, "preprocess", None)
+
+
+# --- the kinds -------------------------------------------------------------------------------
+
+
+def _custom_concepts(policy: Policy) -> list[Any]:
+    from classifier.concepts import CustomConcept
+
+    return [
+        CustomConcept(name, tuple(s.prompts), s.threshold)
+        for name, s in (policy.concepts or {}).items()
+    ]
+
+
+def _local(policy: Policy, token: Secret | None) -> Engine:
+    """The model in this process (``classifier:`` model, checkpoint, device...)."""
+    from classifier.concepts import ConceptSet
+    from classifier.deepdanbooru import load_deepdanbooru
+    from classifier.engine import Engine as LocalEngine
+    from classifier.model import ModelSpec, load_model
+
+    c = policy.classifier
+    spec = ModelSpec(
+        name=c.model,
+        pretrained=c.pretrained,
+        checkpoint=policy.checkpoint_path,
+        device=c.device,
+        allow_random_weights=c.allow_random_weights,
+    )
+    loaded = load_model(spec)
+    danbooru = load_deepdanbooru(
+        policy.deepdanbooru_setting, loaded.device, allow_random_weights=c.allow_random_weights
+    )
+    return LocalEngine(
+        loaded,
+        ConceptSet.builtin(custom=_custom_concepts(policy)),
+        max_batch=c.batch_size,
+        decode_memory=c.decode_memory,
+        danbooru=danbooru,
+    )
+
+
+def _remote(policy: Policy, token: Secret | None) -> Engine:
+    """``modbot worker``s (``classifier.remote``); no model is loaded here. A worker that
+    refuses the token stops the command at once."""
+    from classifier.remote import RemoteEngine
+
+    remote = policy.classifier.remote
+    assert remote is not None  # engine_kind chose this kind because it is set
+    engine = RemoteEngine(
+        remote.urls,
+        token.reveal() if token else None,
+        custom=_custom_concepts(policy),
+        timeout=remote.timeout.total_seconds(),
+        max_concurrency=remote.concurrency,
+    )
+    try:
+        engine.check()
+    except BaseException:
+        engine.close()
+        raise
+    return engine
+
+
+#: kind -> how to build it from the policy and the workers' token
+ENGINE_KINDS: dict[str, Callable[[Policy, Secret | None], Engine]] = {
+    "local": _local,
+    "remote": _remote,
+}
+
+
+def engine_kind(policy: Policy) -> str:
+    return "remote" if policy.classifier.remote is not None else "local"
+
+
+def build_engine(policy: Policy, classifier_token: Secret | None = None) -> Engine:
+    """The classifier the policy's ``classifier:`` and ``concepts:`` describe
+    (``classifier_token``: the workers' token, from $MODBOT_CLASSIFIER_TOKEN). Weights
+    that are not there, or a worker refusing the token, raise ``ClassifierError`` (its
+    cause the ``classifier.ModelError``): the command says so and stops."""
+    from classifier.model import ModelError
+
+    try:
+        return ENGINE_KINDS[engine_kind(policy)](policy, classifier_token)
+    except ModelError as exc:
+        raise ClassifierError(f"the classifier cannot start: {exc}") from exc
+
+
+# --- verdicts, cached ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What became of one file: its verdict (as recorded), or why there is none."""
+
+    verdict: dict[str, Any] | None = None
+    cached: bool = False
+    skipped: str | None = None  # classifier_unavailable, classifier_error
+    detail: str = ""
+
+
+async def judge(engine: Engine, store: Store, sha256: str, data: bytes) -> Judged:
+    """The verdict on one file: from the cache (by SHA-256 and concept version), else
+    the classifier's, then cached under the version it was made with."""
+    import asyncio
+
+    from classifier.remote import ClassifierUnavailable
+
+    try:
+        # a remote classifier learns its concept version from the first worker that
+        # answers; a local one knows it
+        version = engine.concept_version or await engine.ready()
+    except ClassifierUnavailable as exc:
+        return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=str(exc)[:300])
+    # (no version: a worker that did not say it; nothing is cached under none)
+    cached = store.get_verdict(sha256, version) if version is not None else None
+    if cached is not None:
+        return Judged(cached, cached=True)
+    try:
+        verdict = (await engine.classify(data)).to_dict()
+    except asyncio.CancelledError:
+        raise
+    except ClassifierUnavailable as exc:
+        return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=str(exc)[:300])
+    except Exception as exc:
+        log.warning("classifying %s failed: %r", sha256[:12], exc)
+        return Judged(skipped="classifier_error", detail=repr(exc)[:300])
+    # under the version it was made with: a remote worker may serve another
+    made_with = verdict.get("concept_version") or version
+    if made_with is not None:
+        store.put_verdict(sha256, made_with, verdict)
+    return Judged(verdict)

@@ -1,0 +1,77 @@
+"""The `modbot` command line. `modbot --help` and `modbot COMMAND --help` are the manual.
+
+One module per subcommand (``add_parser(subparsers)``), all importing cheaply (no torch
+at module level: `modbot --help` and `modbot check-rules` must not pay for a model);
+what they share, and the one mapping of errors to exit statuses, is ``common``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from modbot import __version__
+
+# Order is the order `modbot --help` lists them in.
+NAMES = ["run", "sweep", "report", "demo", "check_rules", "classify", "worker", "healthcheck"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modbot",
+        description=(
+            "Automoderator for Lemmy: looks at every image on your instance, classifies it "
+            "with a CLIP safety model and acts by the rules in rules.yaml. Start with "
+            "`modbot demo`, then `modbot report --since 7d --out report.html` on your "
+            "instance before letting `modbot run` act."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"modbot {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="debug log output")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only warnings and errors in the log"
+    )
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="read settings (KEY=value lines, as in .env.example) from FILE; default: "
+        "$MODBOT_ENV_FILE, else ./.env when there is one. Variables already set in the "
+        "environment win over the file's; --env-file /dev/null reads none",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in NAMES:
+        importlib.import_module(f"modbot.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def configure_logging(verbosity: int) -> None:
+    # INFO by default: one line per cycle is how an admin sees the bot is alive.
+    level = logging.WARNING if verbosity < 0 else (logging.INFO, logging.DEBUG)[min(verbosity, 1)]
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    configure_logging(-1 if args.quiet else args.verbose)
+    from modbot.cli.common import exit_status
+    from modbot.config.settings import load_env_file
+    from modbot.errors import SettingsError
+
+    try:
+        load_env_file(args.env_file)
+    except SettingsError as exc:
+        print(f"modbot: {exc}", file=sys.stderr)
+        return 1
+    return exit_status(args.command, lambda: int(args.func(args) or 0))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

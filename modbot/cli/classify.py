@@ -1,0 +1,173 @@
+"""`modbot classify PATH_OR_URL... [--json]`: the classifier's verdict on some images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from classifier.verdict import Verdict
+
+from modbot.cli.common import Subparsers
+
+
+def add_parser(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "classify",
+        help="classify image files or URLs: labels and top scores (all scores with --json)",
+        description=(
+            "Classify images with the CLIP safety classifier and print, for each, its labels "
+            "(csam, underage, nsfw, anime) and top scores. A score is a margin: similarity "
+            "minus threshold, > 0 means the label fired. Nothing is acted on or recorded. "
+            "URLs are downloaded into memory with the bot's safe fetcher. "
+            "Exit status: 0 all images classified, 1 some input could not be read or "
+            "decoded, 2 the model could not be loaded."
+        ),
+        epilog=(
+            "The default model is ViT-L-14/openai (the thresholds are calibrated for it) from "
+            "the Hugging Face cache; without network it fails at once and says how to get the "
+            "weights. Random weights (--allow-random-weights) are for tests only: every verdict "
+            "is then marked random_weights=true."
+        ),
+    )
+    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", help="image files or http(s) URLs")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON array of full verdicts (every score and prompt)",
+    )
+    p.add_argument(
+        "--model", default="ViT-L-14", help="open_clip model name (default: %(default)s)"
+    )
+    p.add_argument(
+        "--pretrained",
+        default="openai",
+        help="open_clip pretrained tag; 'none' for none (default: %(default)s)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="local weights file or directory instead of the HF cache",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA when present), cpu, cuda, cuda:N (default: %(default)s)",
+    )
+    p.add_argument(
+        "--allow-random-weights",
+        action="store_true",
+        help="accept a checkpoint with random weights (tests and demos only; verdicts are meaningless)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        metavar="N",
+        help="images per model batch (default: %(default)s)",
+    )
+    p.add_argument(
+        "--deepdanbooru",
+        default="auto",
+        metavar="auto|off|PATH",
+        help="the anime second pass (DeepDanbooru, as fedi-safety runs it): auto uses "
+        "model-resnet_custom_v3.pt when found in $HF_HOME or ~/.cache/huggingface and says so "
+        "when not; off; or the weights file (default: %(default)s)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from classifier import ConceptSet, Engine, ModelError, ModelSpec, load_model
+    from classifier.deepdanbooru import load_deepdanbooru
+
+    spec = ModelSpec(
+        name=args.model,
+        pretrained=None if args.pretrained.lower() in ("", "none") else args.pretrained,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        allow_random_weights=args.allow_random_weights,
+    )
+    try:
+        loaded = load_model(spec)
+        danbooru = load_deepdanbooru(
+            args.deepdanbooru, loaded.device, allow_random_weights=args.allow_random_weights
+        )
+    except ModelError as exc:
+        print(f"modbot classify: {exc}", file=sys.stderr)
+        return 2
+    data, failures = _read_inputs(args.inputs)
+    readable = [name for name in args.inputs if name in data]
+    with Engine(
+        loaded, ConceptSet.builtin(), max_batch=max(1, args.batch_size), danbooru=danbooru
+    ) as engine:
+        verdicts = dict(zip(readable, engine.classify_many([data[name] for name in readable])))
+    if args.json:
+        out = []
+        for name in args.inputs:
+            if name in verdicts:
+                out.append({"input": name, **verdicts[name].to_dict()})
+            else:
+                out.append({"input": name, "error": failures[name]})
+        json.dump(out, sys.stdout, indent=2)
+        print()
+    else:
+        for name in args.inputs:
+            print(_line(name, verdicts.get(name), failures.get(name)))
+        if loaded.random_weights:
+            print(f"(model {loaded.identity}: RANDOM WEIGHTS, these verdicts mean nothing)")
+    bad = failures or [v for v in verdicts.values() if v.unreadable]
+    return 1 if bad else 0
+
+
+def _line(name: str, verdict: Verdict | None, failure: str | None) -> str:
+    if failure is not None:
+        return f"{name}: cannot read: {failure}"
+    assert verdict is not None  # a file that could be read has its verdict
+    if verdict.unreadable:
+        return f"{name}: unreadable: {verdict.unreadable}"
+    labels = ", ".join(verdict.labels) or "no labels"
+    top = ", ".join(f"{k} {v:+.3f}" for k, v in verdict.top_scores(3))
+    anime_pass = {"ran": "; DeepDanbooru ran", "off": "; anime, but DeepDanbooru is OFF"}.get(
+        verdict.deepdanbooru or "", ""
+    )
+    return f"{name}: {labels} (top scores: {top}; {verdict.regions} region{'s' * (verdict.regions != 1)}{anime_pass})"
+
+
+def _read_inputs(inputs: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
+    data: dict[str, bytes] = {}
+    failures: dict[str, str] = {}
+    urls = [name for name in inputs if name.startswith(("http://", "https://"))]
+    for name in inputs:
+        if name in urls:
+            continue
+        try:
+            with open(name, "rb") as f:
+                data[name] = f.read()
+        except OSError as exc:
+            failures[name] = exc.strerror or str(exc)
+    if urls:
+        import asyncio
+
+        fetched, failed = asyncio.run(_fetch_all(urls))
+        data.update(fetched)
+        failures.update(failed)
+    return data, failures
+
+
+async def _fetch_all(urls: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
+    from modbot.fetch import Fetcher, FetchSkipped
+
+    fetched: dict[str, bytes] = {}
+    failed: dict[str, str] = {}
+    # the admin named these hosts (host:port of each URL): they may be on a private
+    # network, e.g. their own instance; redirects elsewhere are still checked
+    async with Fetcher(allowed_hosts=urls) as fetcher:
+        for url in urls:
+            try:
+                fetched[url] = (await fetcher.fetch(url)).data
+            except FetchSkipped as exc:
+                failed[url] = f"{exc.reason}: {exc.message}"
+    return fetched, failed

@@ -1,0 +1,139 @@
+"""What every command that works on an instance does first, and argparse types they share.
+
+`load_config` reads the deployment settings (environment) and the policy (rules file)
+and says what is wrong with either before anything starts; `write_run_report` writes
+one run's decisions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from modbot.config.policy import Policy
+    from modbot.config.settings import Settings
+
+# What `add_parser(subparsers)` of each command module is given.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+log = logging.getLogger("modbot.config")
+
+# Exit statuses, the same for every command (`modbot COMMAND --help` says which apply).
+OK = 0
+FAILED = 1  # a failure the message explains: configuration, state file, Lemmy, classifier
+USAGE = 2  # argparse's own: the command line itself is wrong
+LOCKED = 75  # EX_TEMPFAIL: another process acts on this state; try again later
+INTERRUPTED = 130  # like a shell's exit status after Ctrl-C
+
+
+def age(text: str) -> timedelta:
+    """argparse type for `--since 30d`."""
+    from modbot.config.units import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_wait_argument(parser: argparse.ArgumentParser) -> None:
+    """`--wait [AGE]` for the commands that act (they need the state's acting lock)."""
+    parser.add_argument(
+        "--wait",
+        metavar="AGE",
+        nargs="?",
+        const=None,
+        default=0.0,
+        type=_wait_age,
+        help="when another modbot process is acting on the same state file, wait for it "
+        "to end (as long as it takes, or at most AGE, e.g. 10m) instead of exiting at "
+        f"once with status {LOCKED}; a dry run takes no lock and never waits",
+    )
+
+
+def _wait_age(text: str) -> float:
+    return age(text).total_seconds()
+
+
+def report_file(text: str) -> str:
+    """argparse type for a report path: refuse a wrong extension before a long run."""
+    if not text.lower().endswith((".json", ".html", ".htm")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a report is .json or .html; name the file accordingly"
+        )
+    return text
+
+
+def load_config(args: argparse.Namespace, command: str) -> tuple[Settings, Policy] | int:
+    """(settings, policy) from the environment and the rules file, or an exit status
+    after saying what is wrong."""
+    from modbot.config.policy import load_policy, resolve_rules_path
+    from modbot.config.settings import Settings, SettingsError
+    from modbot.errors import PolicyError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"modbot {command}: {exc}", file=sys.stderr)
+        return 1
+    rules_path = resolve_rules_path(getattr(args, "rules", None))
+    try:
+        policy = load_policy(rules_path)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"modbot {command}: {rules_path} is not valid; not starting (see `modbot "
+            f"check-rules {rules_path}`)",
+            file=sys.stderr,
+        )
+        return 1
+    for warning in policy.warnings:
+        log.warning("%s", warning)
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # One line per request is noise at the default level (-v shows them).
+        for name in ("httpx", "httpcore", "pythorhead"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    return settings, policy
+
+
+def exit_status(command: str, work: Callable[[], int]) -> int:
+    """Run a command's work and map what ends it to the exit status, in one place: every
+    error modbot expects (``modbot.errors.ModbotError``: configuration, state file,
+    Lemmy, classifier, report) ends it with ``FAILED`` and one line saying why, never a
+    traceback; another process acting on the state with ``LOCKED``; Ctrl-C with
+    ``INTERRUPTED``."""
+    import sqlite3
+
+    from classifier.model import ModelError
+    from modbot.errors import ModbotError, StateLocked
+
+    try:
+        return work()
+    except StateLocked as exc:
+        print(f"modbot {command}: {exc}", file=sys.stderr)
+        return LOCKED
+    except ModbotError as exc:
+        print(f"modbot {command}: {exc}", file=sys.stderr)
+    except ModelError as exc:  # one that did not come through the pipeline's seam
+        print(f"modbot {command}: the classifier cannot start: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C before the command handles it (e.g. in --wait)
+        print(f"modbot {command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except sqlite3.Error as exc:  # the state file failed under a running command
+        from modbot.store import database_problem
+
+        print(f"modbot {command}: {database_problem(state_path(), exc)}", file=sys.stderr)
+    return FAILED
+
+
+def state_path() -> str:
+    """MODBOT_STATE as the settings read it (for messages about the state file)."""
+    import os
+
+    return os.environ.get("MODBOT_STATE") or "modbot.sqlite3"

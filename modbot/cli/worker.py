@@ -1,0 +1,347 @@
+"""`modbot worker`: the classifier as an HTTP service for bots (and gates) elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from classifier.service import Client
+
+from modbot.cli.common import Subparsers
+
+log = logging.getLogger("modbot.worker")
+
+DEFAULT_LISTEN = "127.0.0.1:8095"
+
+HELP = """\
+Serve the classifier over HTTP, so that bots without a GPU (a small instance's, or
+several instances trusting one larger one) classify through this machine's model. The
+model loads first; then the worker listens. Concurrent requests from every client share
+the model's batches.
+
+  POST /v1/classify  body: the image bytes, Content-Type: its media type
+                     -> 200 the verdict JSON the bot records (labels, scores, model,
+                        concept_version, unreadable, ...). A body that does not decode as
+                        an image gets a verdict with `unreadable` set, not an error.
+  GET  /v1/info      -> model, concept version and limits (a client's first request)
+  GET  /healthz      -> ok, model loaded, device, queue depth, images/s over the last
+                        minute, counters (no token needed: for load balancers and Docker)
+
+Clients: every /v1 request needs `Authorization: Bearer TOKEN`. Give each client
+instance its own token, with a name and a quota (images per minute), in a tokens file
+(--tokens-file, else $MODBOT_WORKER_TOKENS_FILE) of lines
+
+  NAME TOKEN QUOTA          e.g.  lemmy-small  sha256:9f86d08...  600
+
+where TOKEN is the token or, better, `sha256:` and its SHA-256 in hex (the file then
+holds no secret), and QUOTA a number or `unlimited`; `#` starts a comment. Or set
+$MODBOT_WORKER_TOKENS to the same entries separated by `;`. `--new-token NAME` makes a
+token and prints its line. A GET /v1/info counts as one image (it may build a concept
+set). Answers: 401 missing or unknown token, 429 over the quota (with Retry-After),
+413 a body over --max-bytes, 400 a bad concept set, 503 busy or the model failed
+(clients then try their next worker). Tokens are kept as SHA-256 digests and never
+logged.
+
+Concept sets: a client may send its own custom concepts (header X-Modbot-Concepts: the
+JSON of rules.yaml's `concepts:`, at most 8 KiB), or name a set this worker serves
+(header X-Modbot-Concept-Set: NAME, from --concepts NAME=FILE). Each set has its own
+engine, built on first use; at most --max-concept-sets sets sent by clients are kept
+(least recently used dropped). Every verdict's concept_version says which set and
+model it comes from.
+
+Nothing is kept but counters: no image is written to disk, no content is logged. The
+worker holds no state, so several can run behind any HTTP load balancer; or list them
+all in the bot's `classifier.remote` (tried in order, with failover).
+"""
+
+
+def add_parser(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "worker",
+        help="serve the classifier over HTTP for bots elsewhere (POST /v1/classify)",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    net = p.add_argument_group("listening")
+    net.add_argument(
+        "--listen",
+        default=DEFAULT_LISTEN,
+        metavar="HOST:PORT",
+        help="address to listen on (default: %(default)s; 0.0.0.0:8095 in a "
+        "container; port 0 picks a free port)",
+    )
+    net.add_argument(
+        "--port-file",
+        metavar="FILE",
+        help="write the port listened on to FILE once listening (with --listen ...:0)",
+    )
+    auth = p.add_argument_group("clients")
+    auth.add_argument(
+        "--tokens-file",
+        metavar="FILE",
+        help="client tokens, lines `NAME TOKEN QUOTA` (default: "
+        "$MODBOT_WORKER_TOKENS_FILE, else $MODBOT_WORKER_TOKENS)",
+    )
+    auth.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve without tokens or quotas: anyone who reaches the port may "
+        "use the model (only on a private network)",
+    )
+    auth.add_argument(
+        "--new-token",
+        metavar="NAME",
+        help="print a new token for client NAME and its tokens-file line, then exit",
+    )
+    auth.add_argument(
+        "--quota",
+        default="600",
+        metavar="N",
+        help="with --new-token: images per minute, or `unlimited` (default: %(default)s)",
+    )
+    model = p.add_argument_group("model")
+    model.add_argument(
+        "--model", default="ViT-L-14", help="open_clip model name (default: %(default)s)"
+    )
+    model.add_argument(
+        "--pretrained",
+        default="openai",
+        help="open_clip pretrained tag; 'none' for none (default: %(default)s)",
+    )
+    model.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="local weights file or directory instead of the Hugging Face cache",
+    )
+    model.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA when present), cpu, cuda, cuda:N (default: %(default)s)",
+    )
+    model.add_argument(
+        "--allow-random-weights",
+        action="store_true",
+        help="accept random weights (tests and benchmarks only: verdicts are "
+        "meaningless and marked random_weights=true)",
+    )
+    serving = p.add_argument_group("serving")
+    serving.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=32,
+        metavar="N",
+        help="images per model batch (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=10,
+        metavar="MS",
+        help="how long a batch waits for images still being decoded (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--max-bytes",
+        type=_size,
+        default="40MB",
+        metavar="SIZE",
+        help="largest image body accepted, e.g. 40MB (default: %(default)s, pict-rs' own default)",
+    )
+    serving.add_argument(
+        "--max-pending",
+        type=_positive,
+        default=1024,
+        metavar="N",
+        help="requests in progress before answering 503 (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--concepts",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="serve a named concept set: FILE is JSON like rules.yaml's "
+        '`concepts:` ({"gore": {"prompts": [...], "threshold": 0.23}}); repeatable',
+    )
+    serving.add_argument(
+        "--max-concept-sets",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="concept sets sent by clients kept built at once (default: %(default)s)",
+    )
+    p.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number >= 1")
+    return value
+
+
+def _size(text: str) -> int:
+    from modbot.config.units import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8095 or [::]:8095")
+    return host, int(port)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.new_token:
+        return _new_token(args.new_token, args.quota)
+    from classifier.concepts import ConceptError
+    from classifier.service import TokenError, load_tokens
+
+    try:
+        host, port = _listen(args.listen)
+        named = _named_sets(args.concepts)
+        clients = None if args.no_auth else load_tokens(args.tokens_file)
+    except (ValueError, TokenError, ConceptError) as exc:
+        print(f"modbot worker: {exc}", file=sys.stderr)
+        return 2
+    if clients is None and not args.no_auth:
+        print(
+            "modbot worker: no client tokens: set MODBOT_WORKER_TOKENS_FILE (or use "
+            "--tokens-file) to a file of `NAME TOKEN QUOTA` lines, make tokens with "
+            "`modbot worker --new-token NAME`; or pass --no-auth on a private network",
+            file=sys.stderr,
+        )
+        return 2
+    if clients == []:
+        print("modbot worker: the tokens file lists no client", file=sys.stderr)
+        return 2
+    return _serve(args, host, port, named, clients)
+
+
+def _new_token(name: str, quota: str) -> int:
+    from classifier.service import TokenError, hash_token, new_token, parse_tokens
+
+    token = new_token()
+    line = f"{name} {hash_token(token)} {quota}"
+    try:
+        parse_tokens(line, "--new-token")
+    except TokenError as exc:
+        print(f"modbot worker: {str(exc).split(': ', 1)[1]}", file=sys.stderr)
+        return 2
+    print(
+        f"token for {name} (give it to that client as MODBOT_CLASSIFIER_TOKEN; it is not stored "
+        "anywhere, keep it secret):"
+    )
+    print(f"  {token}")
+    print("line for the worker's tokens file (MODBOT_WORKER_TOKENS_FILE):")
+    print(f"  {line}")
+    return 0
+
+
+def _named_sets(specs: list[str]) -> dict:
+    import json
+
+    from classifier.concepts import ConceptError
+    from classifier.service import parse_concepts
+
+    named = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--concepts {spec!r}: expected NAME=FILE")
+        if name in named:
+            raise ValueError(f"--concepts: the set {name!r} is given twice")
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(
+                f"--concepts {name}: cannot read {path}: {exc.strerror or exc}"
+            ) from None
+        except ValueError as exc:
+            raise ValueError(f"--concepts {name}: {path} is not valid JSON: {exc}") from None
+        named[name] = parse_concepts(data, where=path)
+        if not named[name]:
+            raise ConceptError(f"--concepts {name}: {path} defines no concept")
+    return named
+
+
+def _quiet_stop_signals() -> None:
+    """uvicorn stops on SIGTERM/SIGINT, then raises the signal again for the handler
+    that was there before: make that one a no-op, so a stop is a clean exit (0)."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+
+
+def _serve(
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    named: dict[str, Any],
+    clients: list[Client] | None,
+) -> int:
+    from classifier.model import ModelError, ModelSpec, load_model
+    from classifier.service import WorkerConfig, WorkerServer, WorkerService, bind_socket
+
+    spec = ModelSpec(
+        name=args.model,
+        pretrained=None if args.pretrained.lower() in ("", "none") else args.pretrained,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        allow_random_weights=args.allow_random_weights,
+    )
+    try:
+        loaded = load_model(spec)
+    except ModelError as exc:
+        print(f"modbot worker: the classifier cannot start: {exc}", file=sys.stderr)
+        return 1
+    config = WorkerConfig(
+        clients=clients,
+        max_body=args.max_bytes,
+        named_sets=named,
+        max_concept_sets=args.max_concept_sets,
+        max_pending=args.max_pending,
+        max_batch=args.batch_size,
+        max_wait_ms=args.max_wait_ms,
+    )
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        print(
+            f"modbot worker: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return 1
+    service = WorkerService(loaded, config)
+    try:
+        server = WorkerServer(service, sock)
+        who = (
+            "no token needed (--no-auth)" if clients is None else f"{len(clients)} client token(s)"
+        )
+        print(
+            f"modbot worker: {loaded.identity} on {loaded.device}, listening on {server.url} "
+            f"({who}; concept version {service.default_engine.concept_version})",
+            flush=True,
+        )
+        if args.port_file:  # whole or not at all: a reader polls for it
+            tmp = Path(f"{args.port_file}.tmp")
+            tmp.write_text(f"{server.address[1]}\n")
+            tmp.replace(args.port_file)
+        _quiet_stop_signals()
+        server.run()  # until SIGTERM or Ctrl-C: the requests in hand are answered first
+    finally:
+        service.close()
+        sock.close()
+    log.info("worker stopped")
+    return 0

@@ -1,0 +1,547 @@
+"""Everything `modbot check-rules` checks, every problem as `FILE:LINE: message`.
+
+pydantic validates the data read by ``yamlfile``, and each pydantic error's `loc` is
+walked back to the line it came from. Checks that need the whole file (labels of custom
+concepts, hash-list names and kinds, placeholders, the hash-list files themselves) run
+after, with the same line map. One run reports every problem: what failed is dropped
+and the rest validated again.
+
+Long because check-rules says everything in one run: each check is small, and they
+share one line map and the salvage loop.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from classifier.concepts import DANBOORU_SCORES
+from modbot.config.schema import (
+    BUILTIN_LABELS,
+    BUILTIN_SCORES,
+    CONCEPT_NAME,
+    DANBOORU_TAG_SCORE,
+    ITEM_TYPES,
+    PLACEHOLDER,
+    PLACEHOLDERS,
+    PolicyFile,
+    Rule,
+)
+from modbot.config.words import describe, suggest
+from modbot.config.yamlfile import Lines, read_yaml
+from modbot.errors import HashListError, Problem, UnusableFile
+from modbot.hashes import HASH_KINDS, HashList
+
+__all__ = ["Validated", "error_message", "never_acts", "validate", "where"]
+
+# --- pydantic errors -> readable messages -------------------------------------------------------
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif (
+            origin is Union
+            or (origin is not None and str(origin) == "types.UnionType")
+            or type(tp).__name__ == "UnionType"
+        ):
+            tp = next(a for a in get_args(tp) if a is not type(None))
+        else:
+            return tp
+
+
+def _step(tp: Any, element: Any) -> Any:
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        for name, info in tp.model_fields.items():
+            if element in (name, info.alias):
+                return info.annotation
+        return None
+    origin = get_origin(tp)
+    if origin is list and isinstance(element, int):
+        return get_args(tp)[0]
+    if origin is dict:
+        return get_args(tp)[1]
+    return None
+
+
+def allowed_keys(loc: tuple) -> list[str]:
+    """The keys the schema allows in the mapping at `loc` (for "did you mean")."""
+    tp: Any = PolicyFile
+    for element in loc:
+        tp = _step(tp, element)
+        if tp is None:
+            return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [info.alias or name for name, info in tp.model_fields.items()]
+    return []
+
+
+_EXPECTED = {
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "list_type": "a list",
+    "dict_type": "a mapping (key: value lines)",
+    "model_type": "a mapping (key: value lines)",
+    "model_attributes_type": "a mapping (key: value lines)",
+}
+
+
+def where(loc: tuple, data: Any) -> str:
+    """A readable place: `rule 'nsfw outside nsfw communities': then.report`."""
+    parts = [
+        p for p in loc if isinstance(p, (str, int)) and not str(p).startswith(("[", "function"))
+    ]
+    if len(parts) >= 2 and parts[0] == "rules" and isinstance(parts[1], int):
+        try:
+            name = data["rules"][parts[1]].get("name")
+        except (AttributeError, IndexError, KeyError, TypeError):
+            name = None
+        head = f"rule {name!r}" if isinstance(name, str) else f"rule #{parts[1] + 1}"
+        rest = ".".join(str(p) for p in parts[2:])
+        return f"{head}: {rest}" if rest else head
+    return ".".join(str(p) for p in parts)
+
+
+def error_message(err: Mapping[str, Any], data: Any) -> str:
+    kind, loc, given = err["type"], tuple(err["loc"]), err.get("input")
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        allowed = allowed_keys(loc[:-1])
+        hint = suggest(key, allowed)
+        if key == "if_":
+            hint = " (write `if:`)"
+        place = where(loc[:-1], data)
+        tail = hint or (f"; allowed here: {', '.join(allowed)}" if allowed else "")
+        return f"unknown key {key!r}{' in ' + place if place else ''}{tail}"
+    place = where(loc, data)
+    prefix = f"{place}: " if place else ""
+    if kind == "missing":
+        return f"{where(loc[:-1], data) or 'the file'}: missing {loc[-1]!r}"
+    if kind == "too_short":
+        return f"{prefix}is empty: list at least one, or leave the condition out"
+    if kind in ("value_error", "assertion_error"):
+        return prefix + str(err["ctx"]["error"])
+    if kind in _EXPECTED:
+        return f"{prefix}expected {_EXPECTED[kind]}, got {describe(given)}"
+    return f"{prefix}{err['msg']} (got {describe(given)})"
+
+
+# Where each kind of item can have its images.
+_FOUND_IN = {
+    "post": {"post_url", "thumbnail", "body"},
+    "comment": {"comment"},
+    "upload": {"upload"},
+}
+
+
+def never_acts(rule: Rule) -> str | None:
+    """Why `rule` cannot act on any image, for a check-rules warning; None if it can."""
+    c = rule.if_
+    kinds = set(ITEM_TYPES[:3]) if not c.type or "any" in c.type else set(c.type)
+    if c.found_in:
+        kinds = {k for k in kinds if _FOUND_IN[k] & set(c.found_in)}
+        if not kinds:
+            return f"no {' or '.join(c.type or ['item'])} has images in {', '.join(c.found_in)}"
+    if c.unreadable and (c.labels or c.scores):
+        return "an unreadable image has no labels or scores"
+    if c.skipped and (c.labels or c.scores or c.unreadable is not None or c.hash_list):
+        return "a skipped image was not checked: it has no labels, scores or hash"
+    if kinds == {"upload"} and c.community:
+        return "an upload has no community"
+    if kinds == {"upload"} and not rule.is_removal and not rule.then.notify_admins:
+        return "an upload is not in a community, so it cannot be reported"
+    if c.author and c.author.moderator and rule.moderators_exempt:
+        return "it is about moderators but exempts them (moderators_exempt: true)"
+    return None
+
+
+def _names(section: Any) -> list[str]:
+    return [k for k in section if isinstance(k, str)] if isinstance(section, dict) else []
+
+
+# --- cross-checks ------------------------------------------------------------------------------
+
+
+def _private_host(host: str) -> bool:
+    """localhost, a private or loopback address, or a one-label name (a container's)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return (
+            host == "localhost" or host.endswith((".local", ".internal", ".lan")) or "." not in host
+        )
+    return address.is_private or address.is_loopback or address.is_link_local
+
+
+@dataclass
+class Validated:
+    """What `validate` returns: the parsed file, its loaded hash lists, and its problems."""
+
+    model: PolicyFile | None
+    hash_lists: dict[str, HashList]
+    problems: list[Problem]
+    lines: Lines
+    base_dir: Path
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if not p.warning]
+
+
+def validate(text: str, file: str, base_dir: Path) -> Validated:
+    """Everything check-rules checks. `file` is how the file is named in messages."""
+    data, lines, problems = read_yaml(text, file)
+    if data is None:
+        return Validated(None, {}, problems, lines, base_dir)
+    salvaged, rule_index = data, list(range(len(data.get("rules") or [])))
+    try:
+        model = PolicyFile.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        for err in errors:
+            loc = tuple(err["loc"])
+            line = lines.find(loc, key=err["type"] == "extra_forbidden")
+            problems.append(Problem(file, line, error_message(err, data)))
+        # Check the rest too, so one run of check-rules shows every problem: drop what
+        # failed (the smallest part that holds the error) and validate again.
+        model = None
+        for _ in range(6):
+            salvaged, rule_index = _prune(salvaged, rule_index, [tuple(e["loc"]) for e in errors])
+            if salvaged is None:
+                return Validated(None, {}, _sorted(problems), lines, base_dir)
+            try:
+                model = PolicyFile.model_validate(salvaged)
+                break
+            except ValidationError as again:
+                errors = again.errors(include_url=False)
+        if model is None:
+            return Validated(None, {}, _sorted(problems), lines, base_dir)
+    assert model is not None  # validated, or salvaged above
+    checker = _Checker(model, data, lines, file, base_dir, rule_index)
+    hash_lists = checker.run()
+    problems = _sorted(problems + checker.problems)
+    if any(not p.warning for p in problems):
+        return Validated(None, hash_lists, problems, lines, base_dir)
+    return Validated(model, hash_lists, problems, lines, base_dir)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    first = problems[0].file if problems else None
+    main = [p for p in problems if p.file == first]
+    return sorted(main, key=lambda p: p.line) + [p for p in problems if p.file != first]
+
+
+_GONE = object()
+
+
+def _prune(data: dict, rule_index: list[int], locs: list[tuple]) -> tuple[dict | None, list[int]]:
+    """`data` less the value at each `loc` (a pydantic error's place; elements that are not
+    in the data, like union tags, are skipped). Returns the data and, for each rule kept,
+    its index in the file; None when the error is about the whole file."""
+    data = copy.deepcopy(data)
+    for loc in locs:
+        parent, key, node = None, None, data
+        for element in loc:
+            if (isinstance(node, dict) and element in node) or (
+                isinstance(node, list) and isinstance(element, int) and 0 <= element < len(node)
+            ):
+                parent, key, node = node, element, node[element]
+        if parent is None:
+            return None, rule_index
+        parent[key] = _GONE
+    rules = data.get("rules")
+    if isinstance(rules, list):
+        rule_index = [i for i, r in zip(rule_index, rules) if r is not _GONE]
+    return _clean(data), rule_index
+
+
+def _clean(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _clean(v) for k, v in node.items() if v is not _GONE}
+    if isinstance(node, list):
+        return [_clean(v) for v in node if v is not _GONE]
+    return node
+
+
+# Where each kind of item can have its images.
+class _Checker:
+    """Checks that need the whole file: names that refer to other sections, hash files."""
+
+    def __init__(
+        self,
+        model: PolicyFile,
+        data: dict,
+        lines: Lines,
+        file: str,
+        base_dir: Path,
+        rule_index: list[int],
+    ):
+        self.model, self.data, self.lines, self.file, self.base_dir = (
+            model,
+            data,
+            lines,
+            file,
+            base_dir,
+        )
+        self.rule_index = rule_index
+        self.problems: list[Problem] = []
+        # Names as written, also those of entries that failed validation: a reference to
+        # a broken concept or list is not a second mistake.
+        concepts = set(_names(data.get("concepts"))) | set(model.concepts)
+        self.list_names = list(dict.fromkeys([*model.hash_lists, *_names(data.get("hash_lists"))]))
+        self.labels = set(BUILTIN_LABELS) | concepts
+        self.scores = set(BUILTIN_SCORES) | concepts
+
+    def add(self, loc: tuple, message: str, key: bool = False, warning: bool = False) -> None:
+        self.problems.append(Problem(self.file, self.lines.find(loc, key=key), message, warning))
+
+    def run(self) -> dict[str, HashList]:
+        self.check_concepts()
+        hash_lists = self.load_hash_lists()
+        for name in self.model.exempt.hash_lists:
+            if name not in self.list_names:
+                self.add(("exempt", "hash_lists"), self.unknown_list(name))
+        self.check_checkpoint()
+        self.check_remote()
+        self.check_rule_names()
+        for i, rule in zip(self.rule_index, self.model.rules):
+            self.check_rule(i, rule)
+        if not self.model.rules and not self.rule_index and not self.data.get("rules"):
+            self.add(
+                ("rules",), "no rules: modbot will record verdicts but never act", warning=True
+            )
+        return hash_lists
+
+    def check_concepts(self) -> None:
+        for name in self.model.concepts:
+            loc = ("concepts", name)
+            if name in BUILTIN_LABELS or name in BUILTIN_SCORES or name == "unreadable":
+                self.add(
+                    loc,
+                    f"concept {name!r} has the name of a built-in label or score; "
+                    "choose another name",
+                    key=True,
+                )
+            elif not CONCEPT_NAME.fullmatch(str(name)):
+                self.add(
+                    loc,
+                    f"concept name {name!r}: use lowercase letters, digits and _ "
+                    "(it becomes a label and a score name)",
+                    key=True,
+                )
+
+    def load_hash_lists(self) -> dict[str, HashList]:
+        loaded = {}
+        for name, spec in self.model.hash_lists.items():
+            loc = ("hash_lists", name)
+            kind = HASH_KINDS[spec.kind]
+            if not kind.distances and spec.max_distance is not None:
+                near = " or ".join(k.name for k in HASH_KINDS.values() if k.distances)
+                self.add(
+                    (*loc, "max_distance"),
+                    f"hash list {name!r}: max_distance applies only to kind: {near} "
+                    f"({kind.exactly})",
+                )
+            elif kind.distances and (spec.max_distance or 0) > kind.max_max_distance:
+                self.add(
+                    (*loc, "max_distance"),
+                    f"hash list {name!r}: max_distance {spec.max_distance} is more than a "
+                    f"{kind.name} list allows ({kind.max_max_distance}): that far, "
+                    "unrelated images match",
+                )
+                continue
+            path = Path(spec.file) if os.path.isabs(spec.file) else self.base_dir / spec.file
+            shown = (
+                spec.file
+                if os.path.isabs(spec.file)
+                else os.path.join(os.path.dirname(self.file), spec.file)
+            )
+            distance = kind.default_max_distance if spec.max_distance is None else spec.max_distance
+            try:
+                loaded[name] = HashList.load(path, spec.kind, distance, name=name, shown_as=shown)
+            except FileNotFoundError:
+                self.add(
+                    (*loc, "file"),
+                    f"hash list {name!r}: no such file {shown!r} "
+                    "(a relative path is relative to the rules file)",
+                )
+            except UnusableFile as exc:
+                if exc.line is None:  # about the file as a whole: where the rules name it
+                    self.add((*loc, "file"), f"hash list {name!r}: {shown!r} is {exc}")
+                else:
+                    self.problems.append(Problem(shown, exc.line, f"hash list {name!r}: {exc}"))
+            except HashListError as exc:
+                self.problems += [Problem(f, line, m) for f, line, m in exc.problems]
+            except OSError as exc:
+                self.add(
+                    (*loc, "file"),
+                    f"hash list {name!r}: cannot read {shown!r}: {exc.strerror or exc}",
+                )
+        return loaded
+
+    def check_checkpoint(self) -> None:
+        checkpoint = self.model.classifier.checkpoint
+        if checkpoint is None or self.model.classifier.remote is not None:
+            return
+        path = Path(checkpoint) if os.path.isabs(checkpoint) else self.base_dir / checkpoint
+        if not path.exists():
+            self.add(
+                ("classifier", "checkpoint"),
+                f"classifier checkpoint {checkpoint!r} "
+                "does not exist here (the model will not load on this machine)",
+                warning=True,
+            )
+
+    def check_remote(self) -> None:
+        c = self.model.classifier
+        if c.remote is None:
+            return
+        given = sorted(
+            k
+            for k in (
+                "model",
+                "pretrained",
+                "checkpoint",
+                "device",
+                "batch_size",
+                "allow_random_weights",
+            )
+            if k in c.model_fields_set
+        )
+        if given:
+            self.add(
+                ("classifier", given[0]),
+                f"classifier.{', classifier.'.join(given)}: not "
+                "used with classifier.remote (the workers load their own model)",
+                key=True,
+                warning=True,
+            )
+        urls = self.data["classifier"]["remote"]
+        for i, url in enumerate(c.remote.urls):
+            host = urlsplit(url).hostname or ""
+            if url.startswith("http://") and not _private_host(host):
+                loc = ("classifier", "remote") + (
+                    (i,)
+                    if isinstance(urls, list)
+                    else ("urls", i)
+                    if isinstance(urls, dict)
+                    else ()
+                )
+                self.add(
+                    loc,
+                    f"worker {url} is plain http:// on a public address: the "
+                    "token and every image travel unencrypted; use https:// (a TLS proxy "
+                    "in front of the worker)",
+                    warning=True,
+                )
+
+    def unknown_list(self, name: str) -> str:
+        known = self.list_names
+        return (
+            f"unknown hash list {name!r}{suggest(name, known)}; defined in hash_lists: "
+            f"{', '.join(known) or 'none'}"
+        )
+
+    def check_rule_names(self) -> None:
+        rules = self.data.get("rules")
+        seen: dict[str, int] = {}
+        for i, rule in enumerate(rules if isinstance(rules, list) else []):
+            name = rule.get("name") if isinstance(rule, dict) else None
+            if not isinstance(name, str):
+                continue
+            line = self.lines.find(("rules", i, "name"))
+            if name in seen:
+                self.add(
+                    ("rules", i, "name"),
+                    f"duplicate rule name {name!r} (first at line "
+                    f"{seen[name]}): names must be unique, they appear in the audit log",
+                )
+            seen.setdefault(name, line)
+
+    def check_rule(self, i: int, rule: Rule) -> None:
+        at = ("rules", i)
+        cond = rule.if_
+        for j, label in enumerate(cond.labels or []):
+            if label not in self.labels:
+                hint = suggest(label, self.labels)
+                if label == "unreadable":
+                    hint = " (unreadable is a condition of its own: `unreadable: true`)"
+                self.add(
+                    (*at, "if", "labels", j),
+                    f"unknown label {label!r}{hint}; labels are "
+                    f"{', '.join(sorted(self.labels))} (custom ones come from concepts:)",
+                )
+        for name in cond.scores or {}:
+            if name not in self.scores and not (
+                name.startswith(DANBOORU_TAG_SCORE) and len(name) > len(DANBOORU_TAG_SCORE)
+            ):
+                self.add(
+                    (*at, "if", "scores", name),
+                    f"unknown score {name!r}"
+                    f"{suggest(name, self.scores)}; scores are "
+                    f"{', '.join(sorted(self.scores - set(DANBOORU_SCORES)))}; DeepDanbooru's: "
+                    f"{', '.join(DANBOORU_SCORES)}, {DANBOORU_TAG_SCORE}TAG",
+                    key=True,
+                )
+        for j, name in enumerate(cond.hash_list or []):
+            if name not in self.list_names:
+                self.add((*at, "if", "hash_list", j), self.unknown_list(name))
+            elif name in self.model.exempt.hash_lists:
+                self.add(
+                    (*at, "if", "hash_list", j),
+                    f"hash list {name!r} is also an "
+                    "allow-list in exempt.hash_lists, so this rule can never act",
+                    warning=True,
+                )
+        self.check_placeholders(at, rule)
+        if rule.then.ban and not cond.hash_list and (cond.labels or cond.scores):
+            self.add(
+                (*at, "then", "ban"),
+                f"rule {rule.name!r} bans on the classifier alone; "
+                "it has false positives (see docs/rules.md), consider a report or "
+                "removal first",
+                warning=True,
+            )
+        why = never_acts(rule)
+        if why:
+            self.add((*at, "if"), f"rule {rule.name!r} can never act: {why}", warning=True)
+
+    def check_placeholders(self, at: tuple, rule: Rule) -> None:
+        texts: list[tuple[tuple[str, ...], str | None]] = [
+            (("then", "remove"), rule.then.remove),
+            (("then", "report"), rule.then.report),
+            (("then", "notify_admins"), rule.then.notify_admins),
+        ]
+        if rule.then.ban:
+            texts.append((("then", "ban", "reason"), rule.then.ban.reason))
+        known = [*PLACEHOLDERS, *(f"scores.{s}" for s in sorted(self.scores))]
+        for loc, text in texts:
+            for name in PLACEHOLDER.findall(text or ""):
+                if name not in known:
+                    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                    hint = f" (did you mean {{{{{close[0]}}}}}?)" if close else ""
+                    self.add(
+                        at + loc,
+                        f"unknown placeholder {{{{{name}}}}}{hint}; "
+                        f"known: {', '.join('{{' + k + '}}' for k in known)}",
+                    )

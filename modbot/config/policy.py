@@ -1,0 +1,214 @@
+"""The policy: a rules.yaml validated, with its hash lists loaded (``load_policy``).
+
+What the rest of modbot reads of the configuration file: the settings sections
+(classifier, fetch, lemmy, schedule, safety valve, exemptions), the custom concepts,
+the hash lists and the rules in the order they are tried. Matching an image against it
+is ``modbot.rules``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modbot.config.checks import validate
+from modbot.config.files import read_text_file
+from modbot.config.schema import (
+    BUILTIN_LABELS,
+    BUILTIN_SCORES,
+    ClassifierSettings,
+    ConceptSettings,
+    ExemptSettings,
+    FetchSettings,
+    LemmySettings,
+    PolicyFile,
+    Rule,
+    SafetyValveSettings,
+    ScheduleSettings,
+)
+from modbot.config.units import format_duration
+from modbot.config.yamlfile import MAX_RULES_BYTES
+from modbot.errors import PolicyError, Problem, UnusableFile
+from modbot.hashes import HASH_KINDS, HashList
+
+if TYPE_CHECKING:
+    from modbot.rules import Plan, Subject
+
+__all__ = ["Policy", "load_policy", "resolve_rules_path"]
+
+
+def resolve_rules_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The policy file: `explicit` (FILE / --rules), else `$MODBOT_RULES`, else ./rules.yaml."""
+    return Path(explicit or os.environ.get("MODBOT_RULES") or "rules.yaml")
+
+
+@dataclasses.dataclass
+class Policy:
+    """A validated rules.yaml with its hash lists loaded. Build with `load_policy(path)`;
+    `replace(...)` gives a copy with some settings sections replaced."""
+
+    path: Path
+    classifier: ClassifierSettings
+    concepts: dict[str, ConceptSettings]
+    hash_lists: dict[str, HashList]
+    fetch: FetchSettings
+    lemmy: LemmySettings
+    schedule: ScheduleSettings
+    safety_valve: SafetyValveSettings
+    exempt: ExemptSettings
+    rules: list[Rule]
+    warnings: list[Problem]
+
+    @classmethod
+    def of(
+        cls, path: Path, model: PolicyFile, hash_lists: dict[str, HashList], warnings: list[Problem]
+    ) -> Policy:
+        return cls(
+            path=path,
+            classifier=model.classifier,
+            concepts=dict(model.concepts),
+            hash_lists=hash_lists,
+            fetch=model.fetch,
+            lemmy=model.lemmy,
+            schedule=model.schedule,
+            safety_valve=model.safety_valve,
+            exempt=model.exempt,
+            rules=list(model.rules),
+            warnings=warnings,
+        )
+
+    def replace(
+        self,
+        *,
+        classifier: ClassifierSettings | None = None,
+        fetch: FetchSettings | None = None,
+        lemmy: LemmySettings | None = None,
+        schedule: ScheduleSettings | None = None,
+    ) -> Policy:
+        """A copy of this policy with the given settings sections instead (the rules,
+        concepts and hash lists are the same)."""
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("classifier", classifier),
+                ("fetch", fetch),
+                ("lemmy", lemmy),
+                ("schedule", schedule),
+            )
+            if value is not None
+        }
+        return dataclasses.replace(self, **changes)
+
+    # --- what the file says, as the bot needs it
+    @property
+    def labels(self) -> frozenset[str]:
+        return frozenset(BUILTIN_LABELS) | frozenset(self.concepts)
+
+    @property
+    def scores(self) -> frozenset[str]:
+        return frozenset(BUILTIN_SCORES) | frozenset(self.concepts)
+
+    @property
+    def ordered_rules(self) -> list[Rule]:
+        """The rules in the order they are tried: by `priority` (higher first), then as
+        written."""
+        order = sorted(range(len(self.rules)), key=lambda i: (-self.rules[i].priority, i))
+        return [self.rules[i] for i in order]
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        """classifier.checkpoint resolved against the rules file's folder."""
+        c = self.classifier.checkpoint
+        return None if c is None else (Path(c) if os.path.isabs(c) else self.path.parent / c)
+
+    @property
+    def deepdanbooru_setting(self) -> str:
+        """classifier.deepdanbooru: auto, off, or a path resolved against the rules file's folder."""
+        d = self.classifier.deepdanbooru
+        if d in ("auto", "off"):
+            return d
+        return str(
+            Path(d).expanduser() if os.path.isabs(os.path.expanduser(d)) else self.path.parent / d
+        )
+
+    @property
+    def hash_kinds(self) -> tuple[str, ...]:
+        """The kinds of hash the lists hold (``modbot.hashes.HASH_KINDS``): the hashes an
+        image needs, in the table's order."""
+        used = {h.kind for h in self.hash_lists.values()}
+        return tuple(name for name in HASH_KINDS if name in used)
+
+    @property
+    def decoded_hash_kinds(self) -> tuple[str, ...]:
+        """Of those, the kinds whose hash decodes the image (taken while its bytes are
+        held, under the decode budget)."""
+        return tuple(k for k in self.hash_kinds if HASH_KINDS[k].decodes)
+
+    @property
+    def acts_on_skips(self) -> bool:
+        """Some rule has a `skipped:` condition (only those can match a skipped image)."""
+        return any(r.if_.skipped is not None for r in self.rules)
+
+    def summary(self) -> str:
+        removal = sum(r.is_removal for r in self.rules)
+        lists = (
+            ", ".join(
+                f"{n} ({len(h)} {h.kind}{f' <= {h.max_distance}' if h.hash_kind.distances else ''})"
+                for n, h in self.hash_lists.items()
+            )
+            or "none"
+        )
+        c = self.classifier
+        model = f"{c.model}/{c.checkpoint or c.pretrained} on {c.device}"
+        if c.remote is not None:
+            model = f"on workers {', '.join(c.remote.urls)}"
+        sweep = (
+            f"sweep '{self.schedule.sweep_cron}' UTC" if self.schedule.sweep_cron else "no sweep"
+        )
+        n = len(self.rules)
+        return (
+            f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal} "
+            f"report/notify); hash lists: {lists}; custom concepts: "
+            f"{', '.join(self.concepts) or 'none'}; classifier {model}; "
+            f"poll every {format_duration(self.schedule.poll_every)}, {sweep}"
+        )
+
+    def decide(self, subject: Subject, now: datetime | None = None) -> Plan:
+        """The plan for one image in one item (``modbot.rules.decide``)."""
+        from modbot.rules import decide
+
+        return decide(self, subject, now)
+
+
+def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
+    """Read and validate a rules.yaml (default: `resolve_rules_path()`), load its hash lists.
+
+    Raises `PolicyError` (`.problems`: each `FILE:LINE: message`) when anything is wrong;
+    warnings are kept in `policy.warnings`.
+    """
+    path = resolve_rules_path(path)
+    shown = str(path)
+    try:
+        data = read_text_file(path, max_bytes=MAX_RULES_BYTES, what="a rules file")
+        text = data.decode("utf-8-sig")  # a BOM from a Windows editor is fine
+    except FileNotFoundError:
+        raise PolicyError(
+            [
+                Problem(
+                    shown, 1, "no such file (give the rules file as --rules FILE or MODBOT_RULES)"
+                )
+            ]
+        ) from None
+    except UnusableFile as exc:
+        raise PolicyError([Problem(shown, exc.line or 1, str(exc))]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError([Problem(shown, 1, f"cannot read the file: {exc}")]) from None
+    result = validate(text, shown, path.parent)
+    if result.errors or result.model is None:
+        raise PolicyError(result.problems)
+    return Policy.of(
+        path, result.model, result.hash_lists, [p for p in result.problems if p.warning]
+    )

@@ -1,0 +1,461 @@
+"""The rules.yaml schema: the pydantic models of every section and rule, and the names a
+rule may use (labels, scores, placeholders, skip reasons). What a valid policy *is*;
+reading the file keeping lines (``yamlfile``), the checks that need the whole file and
+the messages (``checks``), and the loaded policy (``policy``) live beside it.
+
+One pydantic model per section of rules.yaml, in the order of the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    field_validator,
+    model_validator,
+)
+
+from classifier.concepts import DANBOORU_SCORES
+from modbot.actions.kinds import ACTIONS
+from modbot.config.units import (
+    Comparison,
+    parse_duration,
+    parse_duration_comparison,
+    parse_number_comparison,
+    parse_size,
+)
+from modbot.config.words import describe, suggest
+from modbot.hashes import HASH_KINDS
+
+BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
+# DeepDanbooru's scores (only in verdicts where it ran), and `danbooru:<tag>` for its tags
+DANBOORU_TAG_SCORE = "danbooru:"
+BUILTIN_SCORES = ("csam", "underage", "nsfw", "anime", "subject", *DANBOORU_SCORES)
+ITEM_TYPES = ("post", "comment", "upload", "any")
+LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload")
+SCOPES = ("local", "federated", "all")
+PLACEHOLDERS = (
+    "author",
+    "permalink",
+    "community",
+    "rule",
+    "labels",
+    "sha256",
+    "image_url",
+    "found_in",
+    "type",
+    "hash_list",
+    "unreadable",
+    # the image's hash of each kind a hash list may hold, by the kind's name
+    *(kind for kind in HASH_KINDS if kind != "sha256"),
+    "skipped",
+)
+# Why an image was not checked (the audit's `skipped`), as a rule's `skipped:` names it;
+# also any `http_<status>`. (`purged`, an image modbot purged already, is never matched.)
+SKIP_REASONS = (
+    "too_many_images",
+    "item_timeout",
+    "timeout",
+    "too_large",
+    "not_an_image",
+    "empty",
+    "private_address",
+    "bad_url",
+    "bad_scheme",
+    "dns_error",
+    "connect_error",
+    "network_error",
+    "protocol_error",
+    "too_many_redirects",
+    "fetch_error",
+    "classifier_error",
+)
+DEFAULT_REMOVE_REASON = "Removed by modbot: {{rule}}"
+DEFAULT_REPORT_REASON = "modbot: {{rule}}"
+PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+CONCEPT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+# --- field types ------------------------------------------------------------------------
+
+
+def _none_to(empty: Callable[[], Any]) -> BeforeValidator:
+    return BeforeValidator(lambda v: empty() if v is None else v)
+
+
+def _one_or_many(v: Any) -> Any:
+    return [v] if isinstance(v, str) else v
+
+
+def _choice(allowed: tuple[str, ...], what: str) -> PlainValidator:
+    def check(v: Any) -> str:
+        if not isinstance(v, str) or v not in allowed:
+            hint = suggest(v, allowed) if isinstance(v, str) else ""
+            raise ValueError(f"unknown {what} {v!r}{hint}; use one of: {', '.join(allowed)}")
+        return v
+
+    return PlainValidator(check)
+
+
+def _reason(default: str) -> PlainValidator:
+    def check(v: Any) -> str | None:
+        if v is True:
+            return default
+        if v is None or v is False:
+            return None
+        if not isinstance(v, str) or not v.strip():
+            raise ValueError(f"expected a reason in quotes (or true for the default), got {v!r}")
+        return v
+
+    return PlainValidator(check)
+
+
+def _message(v: Any) -> str | None:
+    if v is None or v is False:
+        return None
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError(f"expected a message in quotes, got {v!r}")
+    return v
+
+
+def _ban_duration(v: Any) -> timedelta | None:
+    if v == "permanent":
+        return None
+    try:
+        return parse_duration(v)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or permanent") from None
+
+
+def _sweep_since(v: Any) -> timedelta | None:
+    return None if v == "all" else _duration(v)
+
+
+def _duration(v: Any) -> timedelta:
+    return parse_duration(v)
+
+
+def _skip_reasons(v: Any) -> bool | list[str]:
+    v = _one_or_many(v)
+    if v is True:
+        return True
+    if v is False:
+        raise ValueError(
+            "`skipped: false` matches nothing a rule could act on (only checked "
+            "images have labels); leave the condition out"
+        )
+    if not isinstance(v, list) or not v:
+        raise ValueError(f"expected true or reasons ({', '.join(SKIP_REASONS)}), got {v!r}")
+    for reason in v:
+        if not isinstance(reason, str) or not (
+            reason in SKIP_REASONS or re.fullmatch(r"http_[1-5]\d\d", reason)
+        ):
+            hint = suggest(reason, SKIP_REASONS) if isinstance(reason, str) else ""
+            raise ValueError(
+                f"unknown skip reason {reason!r}{hint}; use true (any) or: "
+                f"{', '.join(SKIP_REASONS)}, http_<status>"
+            )
+    return v
+
+
+Duration = Annotated[timedelta, PlainValidator(_duration)]
+Size = Annotated[int, PlainValidator(parse_size)]
+ScoreTest = Annotated[Comparison, PlainValidator(parse_number_comparison)]
+AgeTest = Annotated[Comparison, PlainValidator(parse_duration_comparison)]
+Reason = Annotated[str | None, _reason(DEFAULT_REMOVE_REASON)]
+ReportReason = Annotated[str | None, _reason(DEFAULT_REPORT_REASON)]
+Message = Annotated[str | None, PlainValidator(_message)]
+Names = Annotated[list[str], BeforeValidator(_one_or_many), _none_to(list)]
+# In a condition an empty list would match nothing (or, read carelessly, everything).
+_NonEmpty = Field(min_length=1)
+SomeNames = Annotated[list[str], BeforeValidator(_one_or_many), _NonEmpty]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True
+    )
+
+
+# --- settings sections ------------------------------------------------------------------
+
+
+def _worker_url(v: Any) -> str:
+    from classifier.remote import check_worker_url  # no torch: the remote engine is httpx
+
+    if not isinstance(v, str):
+        raise ValueError(f"expected a worker URL like https://gpu.example:8095, got {describe(v)}")
+    return check_worker_url(v)
+
+
+def _remote(v: Any) -> Any:
+    # `remote: URL` and `remote: [URL, ...]` are short for `remote: {urls: ...}`
+    return {"urls": v} if isinstance(v, (str, list)) else v
+
+
+class RemoteClassifierSettings(Section):
+    urls: Annotated[
+        list[Annotated[str, PlainValidator(_worker_url)]], BeforeValidator(_one_or_many)
+    ] = Field(min_length=1, max_length=16)
+    timeout: Duration = timedelta(seconds=60)
+    concurrency: int = Field(16, ge=1, le=1024)
+
+
+class ClassifierSettings(Section):
+    # `modbot worker`s to ask instead of a model loaded here: then the settings below
+    # are the workers' business and not used here
+    remote: Annotated[RemoteClassifierSettings | None, BeforeValidator(_remote)] = None
+    model: str = "ViT-L-14"
+    pretrained: str | None = "openai"
+    checkpoint: str | None = None
+    device: str = "auto"
+    batch_size: int = Field(32, ge=1, le=1024)
+    allow_random_weights: bool = False
+    decode_memory: Size = 1_000_000_000  # all decodes at once; a costlier image is unreadable
+
+    @field_validator("decode_memory")
+    @classmethod
+    def _decode_memory(cls, v: int) -> int:
+        if v < 50_000_000:
+            raise ValueError(
+                f"decode_memory {v:,} bytes is too small to decode a photo; "
+                "give at least 50MB (the default is 1GB)"
+            )
+        return v
+
+    deepdanbooru: str = "auto"
+
+    @field_validator("deepdanbooru", mode="before")
+    @classmethod
+    def _deepdanbooru(cls, v: Any) -> str:
+        if v is False:  # YAML reads a bare `off` as false
+            return "off"
+        if v is True:
+            return "auto"
+        if not isinstance(v, str) or not v.strip():
+            raise ValueError(f"use auto, off, or the path of model-resnet_custom_v3.pt; got {v!r}")
+        return v
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", v):
+            raise ValueError(f"unknown device {v!r}; use auto, cpu, cuda, cuda:N or mps")
+        return v
+
+
+class ConceptSettings(Section):
+    prompts: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(min_length=1)
+    threshold: float = Field(ge=-1.0, le=1.0)
+
+    @field_validator("prompts")
+    @classmethod
+    def _prompts(cls, v: list[str]) -> list[str]:
+        if not all(p.strip() for p in v):
+            raise ValueError(
+                "a prompt is empty: each prompt is a short description, "
+                "like 'photo of a mutilated body'"
+            )
+        return [p.strip() for p in v]
+
+
+class HashListSettings(Section):
+    kind: Annotated[str, _choice(tuple(HASH_KINDS), "hash-list kind")]
+    file: str
+    max_distance: int | None = Field(None, ge=0)
+
+
+class FetchSettings(Section):
+    max_bytes: Size = 25_000_000
+    connect_timeout: Duration = timedelta(seconds=5)
+    read_timeout: Duration = timedelta(seconds=10)
+    total_timeout: Duration = timedelta(seconds=30)
+    concurrency: int = Field(8, ge=1, le=256)
+    per_host: int = Field(2, ge=1, le=64)
+    max_redirects: int = Field(3, ge=0, le=10)
+    allow_hosts: Names = []
+    max_images_per_item: int = Field(20, ge=1, le=1000)
+    item_timeout: Duration = timedelta(seconds=45)
+    max_bytes_held: Size = 200_000_000
+
+    @model_validator(mode="after")
+    def _bodies_fit(self) -> FetchSettings:
+        if self.max_bytes_held < self.max_bytes:
+            raise ValueError(
+                f"max_bytes_held ({self.max_bytes_held:,} bytes) must be at least "
+                f"max_bytes ({self.max_bytes:,}): one whole download must fit"
+            )
+        if self.item_timeout.total_seconds() <= 0:
+            raise ValueError("item_timeout must be more than zero")
+        return self
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _host_entries(cls, entries: list[str]) -> list[str]:
+        from modbot.fetch import parse_host_entry  # the one reading of an entry
+
+        for entry in entries:
+            parse_host_entry(entry)
+        return entries
+
+
+class LemmySettings(Section):
+    requests_per_minute: int = Field(120, ge=1, le=100_000)
+    lookback: Duration = timedelta(hours=6)
+    timeout: Duration = timedelta(seconds=20)
+
+
+class ScheduleSettings(Section):
+    poll_every: Duration = timedelta(seconds=60)
+    sweep_cron: str | None = "0 4 * * *"
+    sweep_since: Annotated[timedelta | None, PlainValidator(_sweep_since)] = timedelta(days=30)
+
+    @field_validator("sweep_cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from apscheduler.triggers.cron import CronTrigger  # only when a cron is given
+
+        if len(v.split()) != 5:
+            raise ValueError(
+                f"expected a cron line of 5 fields (minute hour day month "
+                f"weekday), like '0 4 * * *', got {v!r}"
+            )
+        try:
+            CronTrigger.from_crontab(v, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"bad cron line {v!r}: {exc}") from None
+        return v
+
+
+class SafetyValveSettings(Section):
+    max_destructive_actions_per_hour: int = Field(20, ge=1)
+
+
+class ExemptSettings(Section):
+    moderators: bool = True
+    users: Names = []
+    communities: Names = []
+    hash_lists: Names = []
+
+
+# --- rules --------------------------------------------------------------------------------
+
+
+class _AllOf(Section):
+    """A condition made of keys that must all hold: at least one key."""
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> _AllOf:
+        if all(getattr(self, f) is None for f in type(self).model_fields):
+            raise ValueError(f"give at least one of: {', '.join(type(self).model_fields)}")
+        return self
+
+
+class CommunityCondition(_AllOf):
+    name: SomeNames | None = None
+    nsfw: bool | None = None
+    local: bool | None = None
+
+
+class AuthorCondition(_AllOf):
+    local: bool | None = None
+    bot_account: bool | None = None
+    account_age: AgeTest | None = None
+    moderator: bool | None = None
+
+
+class Conditions(Section):
+    type: (
+        Annotated[
+            list[Annotated[str, _choice(ITEM_TYPES, "item type")]],
+            BeforeValidator(_one_or_many),
+            _NonEmpty,
+        ]
+        | None
+    ) = None
+    found_in: (
+        Annotated[
+            list[Annotated[str, _choice(LOCATIONS, "image location")]],
+            BeforeValidator(_one_or_many),
+            _NonEmpty,
+        ]
+        | None
+    ) = None
+    labels: SomeNames | None = None
+    scores: Annotated[dict[str, ScoreTest], _NonEmpty] | None = None
+    unreadable: bool | None = None
+    skipped: Annotated[bool | list[str], PlainValidator(_skip_reasons)] | None = None
+    hash_list: SomeNames | None = None
+    community: CommunityCondition | None = None
+    author: AuthorCondition | None = None
+    scope: Annotated[str, _choice(SCOPES, "scope")] | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Conditions:
+        if not any(getattr(self, f) is not None for f in type(self).model_fields):
+            raise ValueError(
+                "`if` has no condition: a rule needs at least one "
+                "(use `type: any` to match every image on purpose)"
+            )
+        return self
+
+
+class BanAction(Section):
+    scope: Annotated[str, _choice(("site", "community"), "ban scope")] = "site"
+    duration: Annotated[timedelta | None, PlainValidator(_ban_duration)]
+    remove_data: bool = False
+    reason: Reason = "{{rule}}"
+
+
+class Actions(Section):
+    remove: Reason = None
+    purge_item: bool = False
+    purge_image: bool = False
+    ban: BanAction | None = None
+    report: ReportReason = None
+    notify_admins: Message = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Actions:
+        if not any(kind.asked(self) for kind in ACTIONS.values()):
+            names = list(type(self).model_fields)
+            raise ValueError(f"`then` has no action: use {', '.join(names[:-1])} or {names[-1]}")
+        return self
+
+    @property
+    def is_removal(self) -> bool:
+        return any(kind.removal and kind.asked(self) for kind in ACTIONS.values())
+
+
+class Rule(Section):
+    name: str = Field(min_length=1)
+    priority: int = 0
+    if_: Conditions = Field(alias="if")
+    then: Actions
+    moderators_exempt: bool | None = None
+
+    @property
+    def is_removal(self) -> bool:
+        return self.then.is_removal
+
+
+class PolicyFile(Section):
+    classifier: Annotated[ClassifierSettings, _none_to(dict)] = ClassifierSettings()
+    concepts: Annotated[dict[str, ConceptSettings], _none_to(dict)] = {}
+    hash_lists: Annotated[dict[str, HashListSettings], _none_to(dict)] = {}
+    fetch: Annotated[FetchSettings, _none_to(dict)] = FetchSettings()
+    lemmy: Annotated[LemmySettings, _none_to(dict)] = LemmySettings()
+    schedule: Annotated[ScheduleSettings, _none_to(dict)] = ScheduleSettings()
+    safety_valve: Annotated[SafetyValveSettings, _none_to(dict)] = SafetyValveSettings()
+    exempt: Annotated[ExemptSettings, _none_to(dict)] = ExemptSettings()
+    rules: Annotated[list[Rule], _none_to(list)] = []

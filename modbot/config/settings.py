@@ -1,0 +1,226 @@
+"""Deployment settings and secrets, read from the environment (and a ``.env`` file).
+
+The policy (what to do) lives in ``rules.yaml``; where the instance is and how to log in
+lives here, so the policy file can be shared and reviewed without leaking a password.
+Secrets are wrapped in :class:`Secret`, whose ``repr``/``str`` never show the value.
+:func:`load_env_file` reads a ``.env`` file into the environment at start, so the same
+file serves Docker, systemd's ``EnvironmentFile=`` and a plain shell.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import stat
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modbot.errors import SettingsError
+
+__all__ = ["ENV_FILE_VAR", "Secret", "Settings", "SettingsError", "load_env_file", "read_env_file"]
+
+log = logging.getLogger(__name__)
+
+# Names the command line reads itself; the rest are in Settings.from_env.
+ENV_FILE_VAR = "MODBOT_ENV_FILE"
+DEFAULT_ENV_FILE = ".env"
+# Worth a warning when a file holding one of them can be read by every user.
+SECRET_VARS = ("LEMMY_PASSWORD", "PICTRS_API_KEY")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class Secret:
+    """A string that does not print itself. Call :meth:`reveal` where the value is sent."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the instance is and how the bot logs in (``.env.example`` documents each)."""
+
+    lemmy_url: str
+    username: str
+    password: Secret = field(repr=False)
+    pictrs_url: str | None = None
+    pictrs_api_key: Secret | None = field(default=None, repr=False)
+    state_path: Path = Path("modbot.sqlite3")
+    rules_path: Path = Path("rules.yaml")
+    # the bearer token for `classifier.remote` workers (never in rules.yaml)
+    classifier_token: Secret | None = field(default=None, repr=False)
+
+    @property
+    def can_purge_by_alias(self) -> bool:
+        """pict-rs' internal purge needs both its URL and its API key."""
+        return bool(self.pictrs_url and self.pictrs_api_key)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        missing = [n for n in ("LEMMY_URL", "LEMMY_USERNAME", "LEMMY_PASSWORD") if not env.get(n)]
+        if missing:
+            raise SettingsError(
+                f"missing environment variable(s): {', '.join(missing)}; set them (see "
+                ".env.example) to the instance URL and the bot account's login"
+            )
+        url = env["LEMMY_URL"].rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise SettingsError(f"LEMMY_URL must start with http:// or https://, got {url!r}")
+        pictrs_url = (env.get("PICTRS_URL") or "").rstrip("/") or None
+        api_key = env.get("PICTRS_API_KEY") or None
+        if bool(pictrs_url) != bool(api_key):
+            raise SettingsError(
+                "PICTRS_URL and PICTRS_API_KEY go together (pict-rs' internal purge needs "
+                "both); set both, or neither (purge_image then only deletes an upload by its "
+                "delete token)"
+            )
+        return cls(
+            lemmy_url=url,
+            username=env["LEMMY_USERNAME"],
+            password=Secret(env["LEMMY_PASSWORD"]),
+            pictrs_url=pictrs_url,
+            pictrs_api_key=Secret(api_key) if api_key else None,
+            state_path=Path(env.get("MODBOT_STATE") or "modbot.sqlite3"),
+            rules_path=Path(env.get("MODBOT_RULES") or "rules.yaml"),
+            classifier_token=Secret(token)
+            if (token := env.get("MODBOT_CLASSIFIER_TOKEN"))
+            else None,
+        )
+
+
+def read_env_file(path: str | os.PathLike) -> dict[str, str]:
+    """The ``KEY=value`` lines of a ``.env`` file, parsed by python-dotenv (comments,
+    quotes, ``export KEY=...``, multi-line quoted values). Values are taken as written:
+    no ``${VAR}`` expansion, so a password with a ``$`` in it stays whole. Raises
+    :class:`SettingsError` naming the file and the line, never what the line holds (a
+    password pasted on a line of its own is still a password)."""
+    from dotenv.parser import parse_stream
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(f"env file {path} does not exist") from None
+    except IsADirectoryError:
+        raise SettingsError(
+            f"env file {path} is a directory, not a file of KEY=value lines"
+        ) from None
+    except PermissionError:
+        raise SettingsError(
+            f"env file {path} cannot be read by this user (permission "
+            "denied); make it readable by the account modbot runs as "
+            f"(chown it, then chmod 600 {path})"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"env file {path} is not UTF-8 text (byte {exc.start}); it should hold KEY=value lines"
+        ) from None
+    except OSError as exc:
+        raise SettingsError(f"env file {path} cannot be read: {exc.strerror}") from None
+    values: dict[str, str] = {}
+    bad: list[str] = []
+    for binding in parse_stream(io.StringIO(text)):
+        text = binding.original.string
+        # The parser's line is where the blank lines before the statement start.
+        line = binding.original.line + text[: len(text) - len(text.lstrip())].count("\n")
+        if binding.error:
+            bad.append(f"line {line}: not a KEY=value line")
+        elif binding.key is None:
+            continue  # blank or comment
+        elif binding.value is None:
+            bad.append(f"line {line}: no '=' in it")
+        elif not _NAME.match(binding.key):
+            bad.append(
+                f"line {line}: the name before '=' is not a variable name (letters, digits and _)"
+            )
+        else:
+            values[binding.key] = binding.value
+    if bad:
+        raise SettingsError(
+            f"env file {path} is malformed: {'; '.join(bad)}. Each line is KEY=value, a "
+            "comment (#) or blank; quote a value with spaces or a # in it "
+            "(KEY='a value')"
+        )
+    return values
+
+
+def env_file_path(
+    explicit: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """Which file to read: ``--env-file``, else ``$MODBOT_ENV_FILE`` (both must exist),
+    else ``./.env`` when there is one."""
+    env = os.environ if environ is None else environ
+    named = explicit or env.get(ENV_FILE_VAR)
+    if named:
+        return Path(named)
+    default = Path(DEFAULT_ENV_FILE)
+    return default if default.exists() else None
+
+
+def load_env_file(
+    explicit: str | os.PathLike | None = None, environ: MutableMapping[str, str] | None = None
+) -> Path | None:
+    """Put the ``.env`` file's variables into ``environ`` (default ``os.environ``) where
+    they are not set already: a variable the shell or the service manager set is never
+    replaced by the file (as compose's ``environment:`` wins over its ``env_file:``).
+    Returns the file read, or None when there was none to read. Logs the names, never
+    the values."""
+    env = os.environ if environ is None else environ
+    path = env_file_path(explicit, env)
+    if path is None:
+        return None
+    values = read_env_file(path)
+    _warn_if_exposed(path, values)
+    kept = sorted(k for k in values if k in env)
+    for key, value in values.items():
+        env.setdefault(key, value)
+    log.debug("read %d variable(s) from %s: %s", len(values), path, ", ".join(values) or "none")
+    if kept:
+        log.info(
+            "%s: %s set in the environment as well; the environment's value is used",
+            path,
+            ", ".join(kept),
+        )
+    return path
+
+
+def _warn_if_exposed(path: Path, values: Mapping[str, str]) -> None:
+    secrets = [k for k in SECRET_VARS if values.get(k)]
+    if not secrets or os.name != "posix" or not path.is_file():
+        return
+    mode = path.stat().st_mode
+    if mode & (stat.S_IROTH | stat.S_IWOTH):
+        log.warning(
+            "%s holds %s and every user of this machine can %s it; make it the "
+            "bot's alone: chmod 600 %s",
+            path,
+            " and ".join(secrets),
+            "read and change" if mode & stat.S_IWOTH else "read",
+            path,
+        )

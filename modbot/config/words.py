@@ -1,0 +1,25 @@
+"""How the configuration's messages name values and choices."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+__all__ = ["describe", "suggest"]
+
+
+def suggest(word: Any, choices: Any) -> str:
+    """`" (did you mean 'remove'?)"` when `word` looks like a typo of one of `choices`."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def describe(v: Any) -> str:
+    if v is None:
+        return "nothing"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,417 @@
+"""Safe async image download: bytes in memory only, never more than the cap.
+
+Every URL an item points at is hostile until proven otherwise: it may be 2 GB, trickle
+one byte a second, redirect forever, point into the private network (or resolve there),
+or serve an HTML page as ``image/jpeg``. ``Fetcher.fetch`` either returns the image
+bytes with their SHA-256 and the media type read from the bytes, or raises a
+``FetchSkipped`` subclass whose ``reason`` is a short code for the audit record.
+
+Downloaded bodies share a byte budget (``FetchLimits.max_bytes_held``): a download
+holds ``max_bytes`` of it while it runs (waiting, before it starts, until that much is
+free), then the body's actual size until the caller is done with it
+(``Fetched.release()``, or when the ``Fetched`` is dropped). However many images a
+batch has, the bodies in memory never add up to more.
+
+Addresses are checked where the connection is made (``addresses``), the media type is
+read from the bytes (``sniff``), and every refusal is a ``FetchSkipped`` (``refusals``).
+
+The Fetcher's request loop (redirects, streaming under the caps) is one piece; the
+policies it applies are the submodules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import http.cookiejar
+import io
+import logging
+import weakref
+import zlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+import httpcore
+import httpx
+
+from modbot import __version__
+from modbot.fetch.addresses import (
+    ANY_PORT,
+    DEFAULT_PORTS,
+    HostPolicy,
+    PinnedBackend,
+    PinnedTransport,
+    Resolver,
+    is_public_address,
+    parse_host_entry,
+    system_resolver,
+)
+from modbot.fetch.budget import BodyBudget, BodyHold
+from modbot.fetch.refusals import (
+    BadScheme,
+    BadStatus,
+    BadURL,
+    ConnectFailed,
+    EmptyResponse,
+    FetchSkipped,
+    FetchTimeout,
+    NetworkFailure,
+    NotAnImage,
+    PrivateAddress,
+    ProtocolFailure,
+    TooLarge,
+    TooManyRedirects,
+    UnresolvableHost,
+    redact,
+)
+from modbot.fetch.sniff import sniff_image_type, why_not_an_image
+
+__all__ = [
+    "ANY_PORT",
+    "DEFAULT_PORTS",
+    "BadScheme",
+    "BadStatus",
+    "BadURL",
+    "BodyBudget",
+    "BodyHold",
+    "ConnectFailed",
+    "EmptyResponse",
+    "FetchLimits",
+    "FetchSkipped",
+    "FetchTimeout",
+    "Fetched",
+    "Fetcher",
+    "HostPolicy",
+    "NetworkFailure",
+    "NotAnImage",
+    "PinnedBackend",
+    "PrivateAddress",
+    "ProtocolFailure",
+    "Resolver",
+    "TooLarge",
+    "TooManyRedirects",
+    "UnresolvableHost",
+    "is_public_address",
+    "parse_host_entry",
+    "redact",
+    "sniff_image_type",
+    "system_resolver",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Limits for one download. Times in seconds."""
+
+    max_bytes: int = 25 * 1024 * 1024
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    total_timeout: float = 30.0
+    max_redirects: int = 3
+    max_concurrency: int = 16
+    per_host_concurrency: int = 4
+    max_bytes_held: int = 200_000_000  # bodies in memory at once (at least max_bytes)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    final_url: str
+    data: bytes = field(repr=False)  # an image never ends up in a log line
+    sha256: str
+    media_type: str
+    held: BodyHold | None = field(default=None, repr=False, compare=False)
+
+    def release(self) -> None:
+        """Done with the body: its bytes leave the fetcher's budget (``max_bytes_held``)."""
+        if self.held is not None:
+            self.held.release()
+
+
+# --- the fetcher -----------------------------------------------------------------
+
+_REDIRECTS = {301, 302, 303, 307, 308}
+
+
+class Fetcher:
+    """Downloads images with ``limits``; ``allowed_hosts`` may be private (the
+    configured Lemmy and pict-rs hosts and the admin's allow list). Use as
+    ``async with Fetcher(...) as f: await f.fetch(url)``, or call ``aclose()``."""
+
+    def __init__(
+        self,
+        limits: FetchLimits | None = None,
+        *,
+        allowed_hosts: Iterable[str] = (),
+        resolver: Resolver = system_resolver,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self.limits = limits or FetchLimits()
+        if self.limits.max_bytes_held < self.limits.max_bytes:
+            raise ValueError("max_bytes_held must be at least max_bytes (one whole body)")
+        self._backend = PinnedBackend(HostPolicy(allowed_hosts), resolver, network_backend)
+        self._client: httpx.AsyncClient | None = None
+        self._all: asyncio.Semaphore | None = None
+        self._hosts: dict[str, list] = {}
+        self._bodies: BodyBudget | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    @property
+    def body_budget(self) -> BodyBudget:
+        """The bytes of bodies held (``limits.max_bytes_held``); made on first use, on
+        the event loop the fetcher runs on."""
+        if self._bodies is None:
+            self._bodies = BodyBudget(self.limits.max_bytes_held)
+        return self._bodies
+
+    async def reserve_body(self) -> BodyHold:
+        """Room for one whole body (``max_bytes``), waiting until it is free: pass it to
+        ``fetch``/``fetch_first`` (which shrink it to the body), release it if unused."""
+        return await self.body_budget.hold(self.limits.max_bytes)
+
+    async def fetch(self, url: str, hold: BodyHold | None = None) -> Fetched:
+        """The image at ``url``, or a ``FetchSkipped`` saying why not. ``hold``: room
+        reserved with ``reserve_body()``; without it the room is reserved here."""
+        own = hold is None
+        try:
+            parts = _check_url(url)
+            # a server is a host and port (the instance, its pict-rs and a web host may
+            # share an address; a slow one must not take the others' slots)
+            host = f"{parts.hostname or ''}:{parts.port or ''}"
+            async with self._host_slot(host), self._slot():
+                if hold is None:  # waiting for memory is not the server's time
+                    hold = await self.reserve_body()
+                fetched = await self._fetch_within_deadline(url, hold)
+        except FetchSkipped as exc:
+            log.info("skipped image %s: %s: %s", redact(url), exc.reason, exc.message)
+            if own and hold is not None:
+                hold.release()
+            raise
+        except BaseException:
+            if own and hold is not None:
+                hold.release()
+            raise
+        weakref.finalize(fetched, hold.release)  # a caller that forgets gives it back too
+        return fetched
+
+    async def fetch_first(self, urls: Sequence[str], hold: BodyHold | None = None) -> Fetched:
+        """The first of ``urls`` that downloads (e.g. an original, then its proxy).
+        Raises the first URL's refusal; a refusal on principle (private address, bad
+        scheme, too large) is final and the other URLs are not tried. ``hold``: as for
+        ``fetch``; released here when nothing downloads."""
+        first: FetchSkipped | None = None
+        if hold is None:
+            hold = await self.reserve_body()
+        try:
+            for url in urls:
+                try:
+                    return await self.fetch(url, hold)
+                except FetchSkipped as exc:
+                    first = first or exc
+                    if exc.policy:
+                        break
+        except BaseException:
+            hold.release()
+            raise
+        hold.release()
+        if first is None:
+            raise ValueError("fetch_first needs at least one URL")
+        raise first
+
+    async def _fetch_within_deadline(self, url: str, hold: BodyHold) -> Fetched:
+        try:
+            async with asyncio.timeout(self.limits.total_timeout):
+                return await self._follow(url, hold)
+        except TimeoutError:
+            raise FetchTimeout(
+                url, f"the download took longer than {self.limits.total_timeout:g} s in all"
+            ) from None
+
+    async def _follow(self, url: str, hold: BodyHold) -> Fetched:
+        current = url
+        for _hop in range(self.limits.max_redirects + 1):
+            async with self._stream(current) as response:
+                if response.status_code in _REDIRECTS and "location" in response.headers:
+                    current = self._redirect_target(url, response)
+                    continue
+                if not 200 <= response.status_code < 300:
+                    raise BadStatus(current, response.status_code)
+                data = await self._read_capped(current, response)
+                fetched = _as_image(url, current, data, response.headers.get("content-type"))
+                hold.shrink(len(data))
+                return replace(fetched, held=hold)
+        raise TooManyRedirects(
+            url, f"more than {self.limits.max_redirects} redirects (last to {redact(current)})"
+        )
+
+    def _redirect_target(self, url: str, response: httpx.Response) -> str:
+        try:
+            target = str(response.url.join(response.headers["location"]))
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise BadURL(url, f"redirect to an invalid URL: {exc}") from None
+        _check_url(target, redirected_from=url)
+        return target
+
+    @asynccontextmanager
+    async def _stream(self, url: str) -> AsyncIterator[httpx.Response]:
+        parts = urlsplit(url)
+        if "@" in parts.netloc:  # never send credentials found in content
+            url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+        try:
+            async with self._http().stream("GET", url) as response:
+                yield response
+        except FetchSkipped as exc:
+            if exc.url.startswith("//"):
+                exc.url = url  # raised by the backend, which only knows host:port
+            raise
+        except httpx.TimeoutException as exc:
+            phase = type(exc).__name__.replace("Timeout", "").lower() or "network"
+            raise FetchTimeout(url, f"{phase} timed out") from None
+        except httpx.ConnectError as exc:
+            raise ConnectFailed(url, f"cannot connect: {exc or type(exc).__name__}") from None
+        except (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError) as exc:
+            raise ProtocolFailure(url, f"broken HTTP answer: {exc}") from None
+        except httpx.NetworkError as exc:
+            raise NetworkFailure(url, f"connection failed: {exc or type(exc).__name__}") from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError) as exc:
+            raise BadURL(url, f"invalid URL: {exc}") from None  # UnicodeError: bad IDNA
+
+    async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
+        cap = self.limits.max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.strip().isdigit() and int(declared) > cap:
+            raise TooLarge(url, f"{int(declared)} bytes announced, over the {cap}-byte limit")
+        decoder = _decoder(url, response.headers.get("content-encoding", ""))
+        # BytesIO hands its buffer over as the bytes (no second copy of the body)
+        data, size = io.BytesIO(), 0
+        async for raw in response.aiter_raw():
+            while raw:
+                if decoder is None:
+                    size += data.write(raw)
+                    raw = b""
+                else:  # never inflate past the cap, however small the compressed input
+                    size += data.write(decoder.decompress(raw, cap + 1 - size))
+                    raw = decoder.unconsumed_tail
+                if size > cap:
+                    raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
+        return data.getvalue()
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            limits = httpx.Limits(
+                max_connections=self.limits.max_concurrency,
+                max_keepalive_connections=self.limits.max_concurrency,
+            )
+            self._client = httpx.AsyncClient(
+                transport=PinnedTransport(self._backend, limits),
+                timeout=httpx.Timeout(
+                    self.limits.read_timeout,
+                    connect=self.limits.connect_timeout,
+                    pool=self.limits.total_timeout,
+                ),
+                headers={
+                    "User-Agent": f"modbot/{__version__} (Lemmy automoderator)",
+                    "Accept": "image/*",
+                    "Accept-Encoding": "identity",
+                },
+                cookies=http.cookiejar.CookieJar(
+                    policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+                ),
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._client
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        if self._all is None:
+            self._all = asyncio.Semaphore(self.limits.max_concurrency)
+        async with self._all:
+            yield
+
+    @asynccontextmanager
+    async def _host_slot(self, host: str) -> AsyncIterator[None]:
+        # [semaphore, users]; dropped when unused so the dict does not grow forever
+        entry = self._hosts.setdefault(
+            host, [asyncio.Semaphore(self.limits.per_host_concurrency), 0]
+        )
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._hosts[host]
+
+
+def _decoder(url: str, content_encoding: str) -> _ZlibDecoder | None:
+    """A bounded zlib decoder for gzip/deflate (asked for identity, but servers differ),
+    None for identity; other encodings are refused."""
+    encodings = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
+    encodings = [e for e in encodings if e != "identity"]
+    if not encodings:
+        return None
+    if encodings in (["gzip"], ["x-gzip"], ["deflate"]):
+        return _ZlibDecoder(url)
+    raise ProtocolFailure(url, f"unsupported Content-Encoding {content_encoding!r}")
+
+
+class _ZlibDecoder:
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._inner = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return self._inner.unconsumed_tail
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        try:
+            return self._inner.decompress(data, max_length)
+        except zlib.error as exc:
+            raise ProtocolFailure(self._url, f"broken compressed body: {exc}") from None
+
+
+def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
+    prefix = f"redirect from {redact(redirected_from)} to " if redirected_from else ""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError on a bad port
+    except ValueError as exc:
+        raise BadURL(url, f"{prefix}invalid URL: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = parts.scheme or "no scheme"
+        raise BadScheme(url, f"{prefix}{scheme}: only http and https are fetched")
+    if not parts.hostname:
+        raise BadURL(url, f"{prefix}URL without a host")
+    return parts
+
+
+def _as_image(url: str, final_url: str, data: bytes, content_type: str | None) -> Fetched:
+    if not data:
+        raise EmptyResponse(final_url, "the server sent no bytes")
+    media_type = sniff_image_type(data)
+    if media_type is None:
+        raise NotAnImage(final_url, why_not_an_image(data, content_type))
+    return Fetched(
+        url=url,
+        final_url=final_url,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        media_type=media_type,
+    )

@@ -1,0 +1,118 @@
+"""``LemmyApi``: what modbot asks of a Lemmy instance, whatever its API version.
+
+The stages after the Lemmy layer (source, actions, pipeline) are typed against this
+protocol and see records of ``modbot.model`` only. An API version's client implements
+it (``modbot.lemmy.v3.LemmyClient`` for Lemmy 0.19) and is listed in
+``modbot.lemmy.API_VERSIONS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from modbot.model import Item, Message, Page, Person, SiteInfo
+
+__all__ = ["PAGE", "LemmyApi"]
+
+PAGE = 50  # the most entries Lemmy sends in one page
+
+
+class LemmyApi(Protocol):
+    """One bot account on one instance. Reads raise ``LemmyError`` (``LemmyUnavailable``
+    when it is passing); actions in a read-only (dry-run) client raise ``ReadOnlyError``
+    before anything is sent."""
+
+    api_version: str  # "v3"
+    read_only: bool
+    requests: int  # requests sent so far, logins and retries included
+    on_login: Callable[[str], None] | None  # given each new login token, to keep it
+
+    def close(self) -> None: ...
+
+    def restore_token(self, token: str) -> None:
+        """A token kept from an earlier run, instead of logging in (logins are scarce)."""
+
+    # --- the session and the site
+    def check_session(self) -> SiteInfo:
+        """The site as the bot's account sees it, logging in again when Lemmy answers as
+        to an anonymous visitor (a dropped login is silent on reads)."""
+        ...
+
+    def site_info(self) -> SiteInfo: ...
+
+    # --- listings, newest first (a malformed entry is an Item with its `problem`)
+    def posts(self, cursor: str | None, *, resume_after: Sequence[int] = ()) -> Page[Item]:
+        """One page of every post; ``cursor``: the page after the one that gave it.
+        ``resume_after``: the ids of the page before (newest first), to carry on from when
+        the cursor's own post is gone (purged)."""
+        ...
+
+    def comments(self, page: int, *, post_id: int | None = None) -> Page[Item]:
+        """One page (from 1) of every comment, or of one post's."""
+        ...
+
+    def uploads(self, page: int) -> Page[Item]:
+        """One page (from 1) of every upload on the instance (admins only)."""
+        ...
+
+    # --- reads by id: whether an action took effect (after a crash while sending it)
+    def post(self, post_id: int) -> Item: ...
+
+    def comment(self, comment_id: int) -> Item: ...
+
+    def person(self, person_id: int) -> Person: ...
+
+    def reporters(self, kind: str, item_id: int) -> list[int]:
+        """Who reported a post or comment (``kind``): their person ids."""
+        ...
+
+    def sent_messages(self, creator_id: int, page: int) -> list[Message]:
+        """One page (from 1) of the private messages ``creator_id`` sent, newest first."""
+        ...
+
+    def image_gone(self, alias: str) -> bool:
+        """Whether pict-rs no longer has the upload ``alias``."""
+        ...
+
+    # --- actions
+    def remove_post(self, post_id: int, reason: str) -> object: ...
+
+    def remove_comment(self, comment_id: int, reason: str) -> object: ...
+
+    def purge_post(self, post_id: int, reason: str) -> object: ...
+
+    def purge_comment(self, comment_id: int, reason: str) -> object: ...
+
+    def ban_site(
+        self, person_id: int, reason: str, *, expires: int | None, remove_data: bool
+    ) -> object: ...
+
+    def ban_community(
+        self,
+        person_id: int,
+        community_id: int,
+        reason: str,
+        *,
+        expires: int | None,
+        remove_data: bool,
+    ) -> object: ...
+
+    def report_post(self, post_id: int, reason: str) -> object: ...
+
+    def report_comment(self, comment_id: int, reason: str) -> object: ...
+
+    def private_message(self, recipient_id: int, content: str) -> object: ...
+
+    def save_user_settings(self, **settings: bool | Sequence[int]) -> object:
+        """The bot's own account settings (``show_nsfw``, ``discussion_languages``...)."""
+        ...
+
+    def delete_image(self, alias: str, delete_token: str) -> object:
+        """Delete one upload with its own delete token."""
+        ...
+
+    def purge_file(self, alias: str) -> list[str]:
+        """Purge a file from pict-rs with every alias of it (internal API); the other
+        aliases purged with it. ``LemmyError`` when pict-rs is not configured."""
+        ...

@@ -1,0 +1,432 @@
+"""The HTTP session with a Lemmy instance, whatever its API version: what every API
+version's client (``modbot.lemmy.v3``, and the next) shares.
+
+What it takes care of, because Lemmy does not tell you:
+- login is rate-limited to a few per hour (it shares the `register` bucket), so the bot
+  logs in once and keeps the token; it logs in again only when Lemmy says 401 or when
+  the site stops showing the bot's own user (a dropped token is *silently* treated as
+  anonymous on reads: the API version's ``check_session`` notices that);
+- 400 ``rate_limit_error`` (429 in v4), 5xx and timeouts are retried with exponential
+  backoff; every request waits for the configured request-rate cap first;
+- ``timeout`` is one deadline for the whole request (connect, TLS, sending, every read),
+  not per read: a server trickling a byte every few seconds cannot hold a request
+  longer. Requests of other libraries (pythorhead's actions) are sent through the same
+  transport;
+- an answer that is not what Lemmy sends (not JSON, an HTML page with status 200) is a
+  ``LemmyBadAnswer``, never a traceback;
+- ``read_only=True`` (dry-run) refuses every mutating call before it leaves the process.
+The token, the password and the pict-rs API key are never logged.
+
+Every concern of the HTTP session in one place, shared by every API version.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar, TypeVar
+
+import httpcore
+import httpx
+
+from modbot import __version__
+from modbot.config.settings import Secret
+from modbot.errors import (
+    LemmyBadAnswer,
+    LemmyError,
+    LemmyLoginError,
+    LemmyUnavailable,
+    ReadOnlyError,
+)
+
+__all__ = ["USER_AGENT", "LoggedOut", "RateLimiter", "Transient", "Transport", "kind_of"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_DELETE_TOKEN = re.compile(r"(/pictrs/image/delete/)[^/\s\"']+")
+
+
+class _HideDeleteTokens(logging.Filter):
+    """httpx logs every request's URL (at -v); an upload's delete URL carries its token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/pictrs/image/delete/" in message:
+            record.msg, record.args = _DELETE_TOKEN.sub(r"\1<delete-token>", message), ()
+        return True
+
+
+logging.getLogger("httpx").addFilter(_HideDeleteTokens())
+
+USER_AGENT = f"modbot/{__version__} (Lemmy automoderator)"
+
+
+class Transient(Exception):
+    """Worth retrying (rate limit, 5xx, timeout, connection error)."""
+
+    def __init__(self, why: str, retry_after: float | None = None) -> None:
+        super().__init__(why)
+        self.retry_after = retry_after
+
+
+class LoggedOut(Exception):
+    """Lemmy answered 401, the token is gone."""
+
+
+class RateLimiter:
+    """Spaces requests evenly so the bot stays under ``per_minute`` (0 = no cap)."""
+
+    def __init__(
+        self,
+        per_minute: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 60.0 / per_minute if per_minute and per_minute > 0 else 0.0
+        self._clock, self._sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = self._clock()
+            delay = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if delay > 0:
+            self._sleep(delay)
+
+
+def _error_code(body: Any) -> str | None:
+    return body.get("error") if isinstance(body, dict) else None
+
+
+class _Deadline(httpcore.NetworkBackend):
+    """httpcore's network backend with one deadline per request (per calling thread).
+
+    httpx's timeouts apply to each connect, read or write on its own, so a server that
+    sends a byte every few seconds holds a request forever. Here every network wait is
+    cut to the time left before the deadline set by ``within()``, and one that starts
+    after it fails at once: the whole request ends by then, whatever the server does.
+    """
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+        self._local = threading.local()
+
+    @classmethod
+    def install(cls, client: httpx.Client) -> _Deadline:
+        """Put one deadline backend under every transport of ``client`` (proxies too)."""
+        backend: _Deadline | None = None
+        for transport in [client._transport, *client._mounts.values()]:
+            if transport is None:  # a NO_PROXY mount: the default transport serves it
+                continue
+            pool = getattr(transport, "_pool", None)
+            if pool is None or not hasattr(pool, "_network_backend"):
+                raise RuntimeError("httpx/httpcore changed: cannot bound Lemmy requests in time")
+            backend = backend or cls(pool._network_backend)
+            pool._network_backend = backend
+        assert backend is not None
+        return backend
+
+    @contextmanager
+    def within(self, seconds: float) -> Iterator[None]:
+        before = getattr(self._local, "deadline", None)
+        self._local.deadline = time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            self._local.deadline = before
+
+    def left(self, timeout: float | None, error: type[Exception]) -> float | None:
+        deadline = getattr(self._local, "deadline", None)
+        if deadline is None:
+            return timeout
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise error("the request's deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(
+            host,
+            port,
+            timeout=self.left(timeout, httpcore.ConnectTimeout),
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+        return _DeadlineStream(stream, self)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(
+            path, timeout=self.left(timeout, httpcore.ConnectTimeout), socket_options=socket_options
+        )
+        return _DeadlineStream(stream, self)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, backend: _Deadline) -> None:
+        self._inner, self._backend = inner, backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._backend.left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._backend.left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.start_tls(
+            ssl_context, server_hostname, self._backend.left(timeout, httpcore.ConnectTimeout)
+        )
+        return _DeadlineStream(stream, self._backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+def kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
+    )
+
+
+class Transport:
+    """One bot account's HTTP session with one Lemmy instance: what an API version's
+    client builds on (it names its ``API`` prefix and ``LOGIN`` path). Synchronous; safe
+    to share between threads."""
+
+    API: ClassVar[str] = ""  # the API version's prefix, e.g. "/api/v3"
+    LOGIN: ClassVar[str] = "/user/login"  # under API: POST {username_or_email, password}
+
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: Secret,
+        *,
+        requests_per_minute: float = 120,
+        timeout: float = 20.0,
+        retries: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 60.0,
+        read_only: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff, self.max_backoff = backoff, max_backoff
+        self.read_only = read_only
+        self._sleep = sleep
+        self.limiter = RateLimiter(requests_per_minute, sleep=sleep)
+        self.http = httpx.Client(timeout=httpx.Timeout(timeout), headers={"User-Agent": USER_AGENT})
+        self._deadline = _Deadline.install(self.http)
+        self._token: Secret | None = None
+        self._lock = threading.RLock()
+        self.requests = 0  # every HTTP request sent, retries and logins included
+        self.logins = 0
+        # Called with each new token, so it can be kept for the next run (see restore_token).
+        self.on_login: Callable[[str], None] | None = None
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}({self.url!r}, user={self.username!r}, read_only={self.read_only})"
+
+    def close(self) -> None:
+        self.http.close()
+
+    # ------------------------------------------------------------------ plumbing
+    def retrying(self, what: str, attempt_once: Callable[[], T], *, auth: bool) -> T:
+        """Run one request with retries on transient errors and one re-login on 401.
+        ``attempt_once`` raises ``Transient`` (retried) or ``LoggedOut`` (log in again)."""
+        relogged = False
+        attempt = 0
+        while True:
+            self.limiter.wait()
+            with self._lock:
+                self.requests += 1
+            try:
+                return attempt_once()
+            except Transient as exc:
+                attempt += 1
+                if attempt > self.retries:
+                    raise LemmyUnavailable(
+                        f"{what}: still failing after {self.retries} retries ({exc}); "
+                        "is Lemmy up and the request rate (lemmy.requests_per_minute) low enough?"
+                    ) from None
+                delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+                if exc.retry_after is not None:
+                    delay = min(self.max_backoff, max(delay, exc.retry_after))
+                log.warning("%s: %s; retry %d/%d in %.1fs", what, exc, attempt, self.retries, delay)
+                self._sleep(delay)
+            except LoggedOut:
+                if not auth or relogged:
+                    raise LemmyLoginError(
+                        f"{what}: Lemmy answered 401 incorrect_login even after logging in "
+                        "again; check LEMMY_USERNAME/LEMMY_PASSWORD and that the account "
+                        "is not banned"
+                    ) from None
+                log.warning("%s: the login was dropped (401); logging in again", what)
+                self.login()
+                relogged = True
+
+    def send(self, method: str, url: str, *, auth: bool, **kwargs: Any) -> dict[str, Any]:
+        """One attempt at a request; Lemmy's answer as a JSON object, or the error it is."""
+        headers = kwargs.pop("headers", {})
+        if auth and self._token:
+            headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        try:
+            with self._deadline.within(self.timeout):
+                r = self.http.request(method, url, headers=headers, **kwargs)
+        except httpx.TimeoutException:
+            raise Transient(
+                f"timed out (no whole answer within lemmy.timeout, {self.timeout:g} s)"
+            ) from None
+        except httpx.TransportError as exc:
+            raise Transient(f"connection error: {type(exc).__name__}") from None
+        try:
+            body = r.json()
+        except ValueError:
+            body = None
+        code = _error_code(body)
+        if r.status_code == 429 or code == "rate_limit_error":
+            retry_after = r.headers.get("Retry-After")
+            raise Transient(
+                "rate limited",
+                float(retry_after) if retry_after and retry_after.isdigit() else None,
+            )
+        if r.status_code >= 500:
+            raise Transient(f"HTTP {r.status_code}")
+        if r.status_code == 401:
+            raise LoggedOut()
+        if r.status_code >= 400:
+            detail = code or (r.text[:200] if r.text else "")
+            raise LemmyError(
+                f"{method} {url.replace(self.url, '')}: HTTP {r.status_code} {detail}",
+                status=r.status_code,
+                error=code,
+            )
+        if body is None and r.content.strip():
+            kind = r.headers.get("content-type", "no content type").split(";")[0]
+            raise LemmyBadAnswer(
+                f"{method} {url.replace(self.url, '')}: HTTP {r.status_code} but not JSON "
+                f"({kind}: {r.text[:60].strip()!r}...); is LEMMY_URL the Lemmy API, not a "
+                "proxy's or another site's page?",
+                status=r.status_code,
+                error="bad_answer",
+            )
+        if body is not None and not isinstance(body, dict):
+            raise LemmyBadAnswer(
+                f"{method} {url.replace(self.url, '')}: HTTP {r.status_code} with JSON "
+                f"that is {kind_of(body)}, not an object as Lemmy sends",
+                status=r.status_code,
+                error="bad_answer",
+            )
+        return body if body is not None else {}
+
+    def api(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """A request to ``API + path``, with retries; refused in a read-only client unless
+        it is a GET."""
+        if method != "GET" and self.read_only:
+            raise ReadOnlyError(f"{method} {path} refused: this client is read-only (dry-run)")
+        if auth and self._token is None:
+            self.login()
+        url = f"{self.url}{self.API}{path}"
+        return self.retrying(
+            f"{method} {path}", lambda: self.send(method, url, auth=auth, **kwargs), auth=auth
+        )
+
+    def refuse_if_read_only(self, what: str) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"{what} refused: this client is read-only (dry-run)")
+
+    def token(self) -> Secret:
+        """The login token (logging in first when there is none)."""
+        if self._token is None:
+            self.login()
+        assert self._token is not None
+        return self._token
+
+    # ------------------------------------------------------------------ session
+    @property
+    def logged_in(self) -> bool:
+        return self._token is not None
+
+    def login(self) -> None:
+        """Log in and keep the token. Lemmy allows only a few logins an hour: call rarely."""
+        payload = {"username_or_email": self.username, "password": self._password.reveal()}
+        url = f"{self.url}{self.API}{self.LOGIN}"
+
+        def once() -> dict[str, Any]:
+            try:
+                return self.send("POST", url, auth=False, json=payload)
+            except LoggedOut:
+                raise LemmyLoginError(
+                    f"login as {self.username!r} refused (incorrect_login): check "
+                    "LEMMY_USERNAME and LEMMY_PASSWORD",
+                    status=401,
+                    error="incorrect_login",
+                ) from None
+
+        with self._lock:
+            try:
+                body = self.retrying("login", once, auth=False)
+            except LemmyError as exc:
+                if isinstance(exc, LemmyLoginError):
+                    raise
+                # Lemmy down or rate-limiting: a passing failure (an action is tried again).
+                kind = LemmyUnavailable if isinstance(exc, LemmyUnavailable) else LemmyLoginError
+                raise kind(
+                    f"login as {self.username!r} failed: {exc}", status=exc.status, error=exc.error
+                ) from None
+            jwt = body.get("jwt")
+            if not jwt:
+                raise LemmyLoginError(
+                    f"login as {self.username!r} returned no token (email not verified or "
+                    "registration not approved?)"
+                )
+            self._token = Secret(jwt)
+            self.logins += 1
+        log.info("logged in to %s as %s", self.url, self.username)
+        if self.on_login is not None:
+            self.on_login(jwt)
+
+    def restore_token(self, jwt: str) -> None:
+        """Use a token kept from an earlier run instead of logging in (logins are scarce).
+        Check the session next: a stale token is silently anonymous on reads."""
+        with self._lock:
+            self._token = Secret(jwt)

@@ -1,0 +1,397 @@
+"""Lemmy 0.19 (API v3): reads with httpx, actions through pythorhead.
+
+``LemmyClient`` is the v3 implementation of ``LemmyApi``: its typed methods (the
+protocol's) hand out records made by ``views_v3``. Underneath are the v3 endpoints as
+JSON (``site``, ``list_posts``, ``get_post``...): this package's, and the tests' that
+check them against the fake Lemmy; nothing outside ``modbot.lemmy`` calls them.
+pythorhead sends its requests through this client's transport (pythorhead itself uses
+``requests``, whose timeout is per read, and reads nodeinfo in its constructor).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+from modbot.config.settings import Secret
+from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
+from modbot.lemmy import views_v3
+from modbot.lemmy.api import PAGE
+from modbot.lemmy.pictrs import Pictrs, gone
+from modbot.lemmy.transport import Transport, kind_of
+from modbot.model import Item, Message, Page, Person, SiteInfo
+
+__all__ = ["LemmyClient"]
+
+log = logging.getLogger(__name__)
+
+
+def _listing(body: dict[str, Any], key: str, what: str) -> list[Any]:
+    """``body[key]``, which Lemmy always sends as a list (of objects, checked later)."""
+    value = body.get(key)
+    if not isinstance(value, list):
+        raise LemmyBadAnswer(
+            f"{what}: Lemmy's answer has no list {key!r} (got {kind_of(value)}); is "
+            "LEMMY_URL the Lemmy API, not a proxy or another site?",
+            error="bad_answer",
+        )
+    return value
+
+
+def _pythorhead_on(client: LemmyClient) -> Any:
+    """pythorhead's action API with its requests sent by ``client``.
+
+    pythorhead's API classes only build the request and call ``Requestor.api``; this
+    requestor sends that through the client's transport: the same deadline, errors,
+    token and User-Agent as every other request.
+    """
+    from pythorhead.comment import Comment
+    from pythorhead.community import Community
+    from pythorhead.post import Post
+    from pythorhead.private_message import PrivateMessage
+    from pythorhead.requestor import Requestor
+    from pythorhead.user import User
+
+    class Transport(Requestor):
+        def __init__(self) -> None:
+            super().__init__(raise_exceptions=True, request_timeout=client.timeout)
+            self.domain = client.url
+            self._auth.set_api_base_url(client.url)
+
+        @property
+        def nodeinfo(self) -> dict[str, Any]:
+            return client.nodeinfo()
+
+        def api(self, method: Any, endpoint: str, **kwargs: Any) -> Any:
+            return client.send(
+                method.value, f"{client.url}{client.API}{endpoint}", auth=True, **kwargs
+            )
+
+    requestor = Transport()
+    return SimpleNamespace(
+        post=Post(requestor),
+        comment=Comment(requestor),
+        user=User(requestor),
+        community=Community(requestor),
+        private_message=PrivateMessage(requestor),
+    )
+
+
+class LemmyClient(Transport):
+    """One bot account on a Lemmy 0.19 instance (API v3). Synchronous; safe to share
+    between threads."""
+
+    API: ClassVar[str] = "/api/v3"
+    LOGIN: ClassVar[str] = "/user/login"
+    api_version = "v3"
+
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: Secret,
+        *,
+        pictrs_url: str | None = None,
+        pictrs_api_key: Secret | None = None,
+        **transport: Any,
+    ) -> None:
+        super().__init__(url, username, password, **transport)
+        self.pictrs = (
+            Pictrs(self, pictrs_url, pictrs_api_key) if pictrs_url and pictrs_api_key else None
+        )
+        self._ph: Any = None  # pythorhead's API objects, built on the first action
+        self._nodeinfo: dict[str, Any] | None = None
+
+    # ================================================================== LemmyApi
+    def check_session(self) -> SiteInfo:
+        return views_v3.site_info(self.ensure_session())
+
+    def site_info(self) -> SiteInfo:
+        return views_v3.site_info(self.site())
+
+    def posts(self, cursor: str | None, *, resume_after: Sequence[int] = ()) -> Page[Item]:
+        views, next_cursor = self._list_posts_after(cursor, resume_after)
+        return Page([views_v3.post_item(v) for v in views], len(views), next_cursor)
+
+    def comments(self, page: int, *, post_id: int | None = None) -> Page[Item]:
+        views = self.list_comments(page=page, limit=PAGE, post_id=post_id)
+        return Page([views_v3.comment_item(v) for v in views], len(views))
+
+    def uploads(self, page: int) -> Page[Item]:
+        views = self.list_all_media(page=page, limit=PAGE)
+        return Page([views_v3.upload_item(v) for v in views], len(views))
+
+    def post(self, post_id: int) -> Item:
+        return views_v3.post_item(self.get_post(post_id))
+
+    def comment(self, comment_id: int) -> Item:
+        return views_v3.comment_item(self.get_comment(comment_id))
+
+    def person(self, person_id: int) -> Person:
+        return views_v3.person(self.get_person(person_id)["person"])
+
+    def reporters(self, kind: str, item_id: int) -> list[int]:
+        return [
+            report[f"{kind}_report"]["creator_id"]
+            for report in self.reports_of(kind, item_id)
+            if (report.get(f"{kind}_report") or {}).get("creator_id") is not None
+        ]
+
+    def sent_messages(self, creator_id: int, page: int) -> list[Message]:
+        return [views_v3.message(m) for m in self.sent_private_messages(creator_id, page=page)]
+
+    def image_gone(self, alias: str) -> bool:
+        """Whether pict-rs no longer has ``alias``: its internal API when configured, else
+        the instance's image route (only the status is read, never the image)."""
+        if self.pictrs is not None:
+            return self.pictrs.alias_gone(alias)
+        return gone(self, f"{self.url}/pictrs/image/{alias}", alias)
+
+    def purge_file(self, alias: str) -> list[str]:
+        return list(self.purge_image_alias(alias).get("aliases") or [])
+
+    def _list_posts_after(
+        self, cursor: str | None, page_ids: Sequence[int]
+    ) -> tuple[list[Any], str | None]:
+        """One page after ``cursor``; if the post it names is gone, after an earlier one.
+
+        Lemmy 0.19's cursor names the last post of the previous page (``after_post``:
+        ``P`` + hex id) and fails with ``couldnt_find_post`` once that post is purged,
+        which the bot itself may just have done. Resuming after the previous page's
+        other posts (newest to oldest order, so from the end backwards) re-reads at most
+        a few posts already seen, which are skipped.
+        """
+        try:
+            return self.list_posts(page_cursor=cursor, limit=PAGE)
+        except LemmyError as exc:
+            if cursor is None or exc.error != "couldnt_find_post":
+                raise
+        for post_id in reversed(page_ids):
+            fallback = f"P{post_id:x}"
+            if fallback == cursor:
+                continue
+            try:
+                views, next_cursor = self.list_posts(page_cursor=fallback, limit=PAGE)
+            except LemmyError as exc:
+                if exc.error != "couldnt_find_post":
+                    raise
+                continue
+            log.info(
+                "posts: the page cursor's post is gone (purged); resumed after post %d", post_id
+            )
+            return views, next_cursor
+        log.warning(
+            "posts: the page cursor's post and its page are gone; reading from the "
+            "newest post again (items already seen are skipped)"
+        )
+        return self.list_posts(page_cursor=None, limit=PAGE)
+
+    # ================================================================== v3 endpoints (JSON)
+    def site(self) -> dict[str, Any]:
+        return self.api("GET", "/site")
+
+    def ensure_session(self) -> dict[str, Any]:
+        """``GET /site``; when it answers as for an anonymous visitor, log in again.
+
+        Lemmy ignores a dropped token on reads, so a bot that only watches for 401 would
+        read the anonymous view (NSFW hidden) for days. Returns the site response.
+        """
+        site = self.site()
+        if site.get("my_user"):
+            return site
+        log.warning("Lemmy answers as if logged out (no my_user in /site); logging in again")
+        self.login()
+        site = self.site()
+        if not site.get("my_user"):
+            raise LemmyLoginError(
+                "Lemmy still answers as for an anonymous visitor after logging in again"
+            )
+        return site
+
+    def list_posts(
+        self,
+        *,
+        page_cursor: str | None = None,
+        limit: int = 50,
+        sort: str = "New",
+        show_nsfw: bool = True,
+    ) -> tuple[list[Any], str | None]:
+        """One page of ``post/list`` (``type_=All``): (posts, next_page cursor)."""
+        params: dict[str, Any] = {"sort": sort, "type_": "All", "limit": min(limit, 50)}
+        if show_nsfw:
+            params["show_nsfw"] = "true"
+        if page_cursor:
+            params["page_cursor"] = page_cursor
+        body = self.api("GET", "/post/list", params=params)
+        posts = _listing(body, "posts", "post/list")
+        next_page = body.get("next_page")
+        if next_page is not None and not isinstance(next_page, str):
+            raise LemmyBadAnswer(
+                f"post/list: next_page is {kind_of(next_page)}, not a string", error="bad_answer"
+            )
+        return posts, next_page or None
+
+    def list_comments(
+        self,
+        *,
+        page: int = 1,
+        limit: int = 50,
+        sort: str = "New",
+        post_id: int | None = None,
+    ) -> list[Any]:
+        """One page of ``comment/list`` (``type_=All``; no cursor, ``page`` <= 100)."""
+        params: dict[str, Any] = {
+            "sort": sort,
+            "type_": "All",
+            "limit": min(limit, 50),
+            "page": page,
+        }
+        if post_id is not None:
+            params["post_id"] = post_id
+        return _listing(self.api("GET", "/comment/list", params=params), "comments", "comment/list")
+
+    def get_post(self, post_id: int) -> Any:
+        """One post's ``PostView`` (admins and moderators also get a removed one); it is
+        checked where it becomes an item (``views_v3``)."""
+        return self.api("GET", "/post", params={"id": post_id}).get("post_view")
+
+    def list_all_media(self, *, page: int = 1, limit: int = 50) -> list[Any]:
+        """One page of every upload on the instance, newest first (admin only, 0.19.4+)."""
+        params = {"page": page, "limit": min(limit, 50)}
+        return _listing(
+            self.api("GET", "/admin/list_all_media", params=params),
+            "images",
+            "admin/list_all_media",
+        )
+
+    def get_comment(self, comment_id: int) -> Any:
+        """One comment's ``CommentView`` (admins and moderators also get a removed one)."""
+        return self.api("GET", "/comment", params={"id": comment_id})["comment_view"]
+
+    def get_person(self, person_id: int) -> dict[str, Any]:
+        """A person's ``PersonView`` (``person.banned``, ``person.ban_expires``)."""
+        params = {"person_id": person_id, "limit": 1}
+        view: dict[str, Any] = self.api("GET", "/user", params=params)["person_view"]
+        return view
+
+    def reports_of(self, kind: str, item_id: int) -> list[dict[str, Any]]:
+        """Every report on one post or comment (``kind``), resolved or not, newest first."""
+        params = {f"{kind}_id": item_id, "unresolved_only": "false", "limit": 50}
+        return self.api("GET", f"/{kind}/report/list", params=params).get(f"{kind}_reports") or []
+
+    def sent_private_messages(self, creator_id: int, *, page: int = 1) -> list[dict[str, Any]]:
+        """One page of the private messages ``creator_id`` (the bot) sent, newest first."""
+        params = {"unread_only": "false", "creator_id": creator_id, "page": page, "limit": 50}
+        return self.api("GET", "/private_message/list", params=params).get("private_messages") or []
+
+    def nodeinfo(self) -> dict[str, Any]:
+        """``/nodeinfo/2.0.json`` (Lemmy redirects it to 2.1), read once."""
+        if self._nodeinfo is None:
+            url = f"{self.url}/nodeinfo/2.0.json"
+            self._nodeinfo = self.retrying(
+                "nodeinfo",
+                lambda: self.send("GET", url, auth=False, follow_redirects=True),
+                auth=False,
+            )
+        return self._nodeinfo
+
+    # ================================================================== actions
+    def _pythorhead(self) -> Any:
+        if self._ph is None:
+            self._ph = _pythorhead_on(self)
+        return self._ph
+
+    def _act(self, what: str, call: Callable[[Any], Any]) -> Any:
+        """One mutating call through pythorhead, with our retries, rate cap and re-login."""
+        self.refuse_if_read_only(what)
+        self.token()  # log in first
+        ph = self._pythorhead()
+        # Our transport raises our own errors (Transient, LoggedOut, LemmyError).
+        return self.retrying(what, lambda: call(ph), auth=True)
+
+    def remove_post(self, post_id: int, reason: str) -> Any:
+        return self._act("remove post", lambda ph: ph.post.remove(post_id, True, reason))
+
+    def remove_comment(self, comment_id: int, reason: str) -> Any:
+        return self._act("remove comment", lambda ph: ph.comment.remove(comment_id, True, reason))
+
+    def purge_post(self, post_id: int, reason: str) -> Any:
+        return self._act("purge post", lambda ph: ph.post.purge(post_id, reason))
+
+    def purge_comment(self, comment_id: int, reason: str) -> Any:
+        return self._act("purge comment", lambda ph: ph.comment.purge(comment_id, reason))
+
+    def ban_site(
+        self, person_id: int, reason: str, *, expires: int | None, remove_data: bool
+    ) -> Any:
+        return self._act(
+            "ban from site",
+            lambda ph: ph.user.ban(
+                True, expires=expires, person_id=person_id, reason=reason, remove_data=remove_data
+            ),
+        )
+
+    def ban_community(
+        self,
+        person_id: int,
+        community_id: int,
+        reason: str,
+        *,
+        expires: int | None,
+        remove_data: bool,
+    ) -> Any:
+        return self._act(
+            "ban from community",
+            lambda ph: ph.community.ban_user(
+                True,
+                expires=expires,
+                person_id=person_id,
+                community_id=community_id,
+                reason=reason,
+                remove_data=remove_data,
+            ),
+        )
+
+    def report_post(self, post_id: int, reason: str) -> Any:
+        return self._act("report post", lambda ph: ph.post.report(post_id, reason))
+
+    def report_comment(self, comment_id: int, reason: str) -> Any:
+        return self._act("report comment", lambda ph: ph.comment.report(comment_id, reason))
+
+    def private_message(self, recipient_id: int, content: str) -> Any:
+        # pythorhead's hint says str; Lemmy rejects anything but an int id.
+        return self._act(
+            "private message", lambda ph: ph.private_message.create(content, int(recipient_id))
+        )
+
+    def save_user_settings(self, **settings: Any) -> Any:
+        return self._act("save user settings", lambda ph: ph.user.save_user_settings(**settings))
+
+    def delete_image(self, alias: str, delete_token: str) -> dict[str, Any]:
+        """Delete one upload with its delete token (an admin may, from 0.19.12)."""
+        self.refuse_if_read_only("image delete")
+        self.token()  # log in first
+        url = f"{self.url}/pictrs/image/delete/{delete_token}/{alias}"
+        try:
+            return self.retrying(
+                "delete image",
+                # the image routes take the token as a cookie, not a header
+                lambda: self.send(
+                    "GET", url, auth=False, headers={"Cookie": f"jwt={self.token().reveal()}"}
+                ),
+                auth=True,
+            )
+        except LemmyError as exc:  # keep the delete token out of logs and records
+            # Same type: a LemmyUnavailable must stay one, so the delete is tried again.
+            raise type(exc)(
+                str(exc).replace(delete_token, "<delete-token>"), status=exc.status, error=exc.error
+            ) from None
+
+    def purge_image_alias(self, alias: str) -> dict[str, Any]:
+        """pict-rs ``POST /internal/purge?alias=``: the file and *all* its aliases."""
+        self.refuse_if_read_only("pict-rs purge")
+        if self.pictrs is None:
+            raise LemmyError("pict-rs purge needs PICTRS_URL and PICTRS_API_KEY")
+        return self.pictrs.purge(alias)

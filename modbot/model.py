@@ -1,0 +1,497 @@
+"""The records that flow between the stages: typed, frozen, and free of Lemmy's JSON.
+
+    lemmy/  ──Item, SiteInfo, Person, Page──▶ source ──Item──▶ images ──ImageRef──▶ fetch …
+
+Only ``modbot.lemmy`` reads Lemmy's answers; it hands out these records, whatever the API
+version. A field Lemmy did not send (or sent as null) is None, and a rule never matches
+on an unknown fact. An item Lemmy sent malformed is still an ``Item``: ``problem`` says
+what was wrong and nothing else about it is known (no author, no community, no content).
+
+Every record that crosses a stage lives here, so what a stage takes and gives reads in
+one file; each record is small.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = [
+    "SIGNIFICANCE",
+    "VIDEO_EXTENSIONS",
+    "VIDEO_STILL_QUERY",
+    "Account",
+    "ActionOutcome",
+    "Community",
+    "CycleStats",
+    "Decision",
+    "ImageRef",
+    "Item",
+    "ItemImage",
+    "ItemKind",
+    "Location",
+    "Message",
+    "Page",
+    "Person",
+    "PlannedAction",
+    "RecordedImage",
+    "RecordedItem",
+    "SiteInfo",
+    "Target",
+    "Upload",
+    "extension",
+    "parse_time",
+    "utc_iso",
+]
+
+ItemKind = Literal["post", "comment", "upload"]
+Location = Literal["post_url", "thumbnail", "body", "comment", "upload"]
+
+#: When one image turns up in several places of an item, the first of these wins.
+SIGNIFICANCE: tuple[str, ...] = ("post_url", "body", "comment", "thumbnail", "upload")
+
+VIDEO_EXTENSIONS = frozenset([".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi", ".ogv"])
+#: pict-rs renders a JPEG still of a video (and a resized copy of an image) this way
+VIDEO_STILL_QUERY = "format=jpg&thumbnail=1024"
+
+T = TypeVar("T")
+
+
+# --- times --------------------------------------------------------------------------------
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """Lemmy's timestamps (``2026-11-21T10:00:00.123456Z``; some have no zone) as UTC."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def utc_iso(moment: datetime | None = None) -> str:
+    """``2026-11-21T10:00:00Z``: the one timestamp format of the audit records."""
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- people, communities, items ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """A Lemmy account: the author of an item, or a person read by id."""
+
+    id: int
+    name: str | None = None
+    actor_id: str | None = None  # "https://lemmy.example/u/someone"
+    local: bool | None = None
+    bot_account: bool | None = None
+    published: datetime | None = None  # when the account was made
+    banned: bool = False
+    ban_expires: datetime | None = None  # None: permanent (when banned)
+
+
+@dataclass(frozen=True)
+class Community:
+    id: int
+    name: str | None = None
+    actor_id: str | None = None  # "https://lemmy.example/c/pics"
+    nsfw: bool | None = None
+    local: bool | None = None
+
+    @property
+    def ref(self) -> str:
+        """``name@host`` (the host of its actor id), or the bare name."""
+        host = urlsplit(self.actor_id or "").hostname or ""
+        name = self.name or ""
+        return f"{name}@{host}" if host else name
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file in this instance's pict-rs, uploaded by a local user."""
+
+    alias: str  # pict-rs' name of it: <uuid>.<ext>
+    delete_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One post, comment or upload, as the stages after the source see it.
+
+    A malformed item (``problem`` set) holds nothing but what identifies it: its ``id`` is
+    Lemmy's when that could be read, else ``malformed-<hash>`` of what Lemmy sent, and
+    ``updated`` is that hash, so the same broken answer is recorded once and a repaired
+    one is looked at.
+    """
+
+    kind: ItemKind
+    id: int | str  # an upload's id is its pict-rs alias
+    published: datetime | None
+    updated: str  # Lemmy's `updated`, else `published`, as sent: what "seen" compares
+    problem: str | None = None  # what is wrong with a malformed item, in words
+    author: Person | None = None
+    community: Community | None = None  # posts and comments
+    author_is_moderator: bool = False  # moderates the item's community
+    author_is_admin: bool = False
+    author_banned_from_community: bool = False
+    local: bool | None = None  # created on this instance
+    featured: bool = False  # pinned: listed first, whatever its age
+    removed: bool = False
+    comment_count: int | None = None  # a post's
+    # what images.py looks at
+    link: str | None = None  # a post's URL
+    link_type: str | None = None  # its content type, as Lemmy saw it
+    thumbnail: str | None = None  # a post's thumbnail
+    text: str = ""  # a post's body, a comment's content (Markdown)
+    upload: Upload | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing. ``sent``: how many entries Lemmy sent (a page of fewer than
+    asked for is the last; ``items`` may hold fewer, a repeated entry counted once)."""
+
+    items: list[T]
+    sent: int
+    next: str | None = None  # the cursor of the next page, where the listing has one
+
+
+@dataclass(frozen=True)
+class Message:
+    """A private message, as far as modbot reads its own sent ones."""
+
+    content: str
+    published: datetime | None
+
+
+@dataclass(frozen=True)
+class Account:
+    """The bot's own account, from the session."""
+
+    person_id: int | None
+    admin: bool
+    show_nsfw: bool
+    show_bot_accounts: bool
+    show_read_posts: bool
+    discussion_languages: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What the bot needs to know of the instance and of its own session."""
+
+    version: str = ""
+    public_url: str | None = None  # the site's actor id: links in content use it
+    admin_ids: frozenset[int] = frozenset()
+    account: Account | None = None  # None: Lemmy answers as to an anonymous visitor
+    all_languages: tuple[int, ...] = ()
+    custom_emoji_urls: frozenset[str] = frozenset()
+    posts: int = 0
+    comments: int = 0
+
+
+# --- images ----------------------------------------------------------------------------------
+
+
+def extension(path: str) -> str:
+    """``.jpg`` of ``/a/b.JPG``; empty when the last segment has no dot."""
+    name = path.rsplit("/", 1)[-1].lower()
+    dot = name.rfind(".")
+    return name[dot:] if dot > 0 else ""
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """One image of an item.
+
+    ``url``: as written in the item (what the audit records and a moderator clicks).
+    ``original_url``: the remote original when ``url`` is an ``image_proxy`` URL.
+    ``alias``: the pict-rs alias when the image is a local upload.
+    """
+
+    url: str
+    location: Location
+    alias: str | None = None
+    original_url: str | None = None
+
+    @property
+    def fetch_urls(self) -> tuple[str, ...]:
+        """URLs to try in order: the original first, then the proxy as a fallback
+        (the instance may still serve a copy the remote has taken down). A local video
+        upload is fetched as the still pict-rs renders of it: videos are not images."""
+        if self.alias and extension(self.alias) in VIDEO_EXTENSIONS:
+            parts = urlsplit(self.original_url or self.url)
+            return (urlunsplit(parts._replace(query=VIDEO_STILL_QUERY, fragment="")),)
+        if self.original_url:
+            return (self.original_url, self.url)
+        return (self.url,)
+
+
+@dataclass
+class ItemImage:
+    """One image of an item on its way through the cycle (``ref`` None: no image, the
+    item itself could not be read; ``skipped`` says why)."""
+
+    ref: ImageRef | None
+    sha256: str | None = None
+    data: bytes | None = None
+    verdict: dict[str, Any] | None = None  # Verdict.to_dict(), as cached
+    hashes: dict[str, str] = field(default_factory=dict)  # those the hash lists need
+    skipped: str | None = None  # reason code
+    skipped_detail: str = ""
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """One action a rule decided. `kind` is a key of the action table
+    (``modbot.actions.kinds.ACTIONS``); `reason` has its placeholders filled; `params`
+    (ban only): scope ("site" | "community"), duration_seconds (None = permanent),
+    remove_data, community."""
+
+    kind: str
+    reason: str | None
+    params: dict[str, Any]
+    rule: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an item's actions act on."""
+
+    kind: str  # post | comment | upload
+    id: int | str
+    url: str | None = ""
+    author_id: int | None = None
+    author_name: str = ""
+    author_is_admin: bool = False
+    community_id: int | None = None
+    image_alias: str | None = None  # local pict-rs alias of the image
+    image_url: str = ""
+    image_original_url: str | None = None  # behind an image_proxy URL
+    image_sha256: str | None = None
+    delete_token: str | None = None  # an upload's pict-rs delete token
+    file_exempt: str | None = None  # why the file must be spared: an exempt item shows it
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass
+class ActionOutcome:
+    """One action of a decision as the audit records it."""
+
+    action: str
+    status: str  # planned | done | failed | skipped | covered | not_possible | queued
+    detail: str = ""
+    retry: bool = False  # failed for a passing reason: look at the item again next cycle
+    valve: bool = False  # held back by the safety valve
+    done_at: float | None = None  # when it was sent (done), as the store recorded it
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action, "status": self.status, "detail": self.detail}
+        if self.done_at is not None:
+            out["done_at"] = utc_iso(datetime.fromtimestamp(self.done_at, UTC))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ActionOutcome:
+        done_at = parse_time(data.get("done_at"))
+        return cls(
+            data["action"],
+            data["status"],
+            data.get("detail", ""),
+            done_at=None if done_at is None else done_at.timestamp(),
+        )
+
+
+# --- a cycle ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CycleStats:
+    """What one poll or sweep did (the daemon logs ``summary()`` once a cycle)."""
+
+    items_seen: int = 0
+    images_found: int = 0
+    images_classified: int = 0
+    cache_hits: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # by reason
+    actions: Counter[str] = field(default_factory=Counter)  # by "kind:status"
+    decisions: int = 0
+    requests: int = 0  # Lemmy API requests (logins and retries included)
+    # the most memory held at once during the cycle, and the budget: (peak, total) bytes
+    decode_memory: tuple[int, int] = (0, 0)  # decoding images (classifier.decode_memory)
+    download_memory: tuple[int, int] = (0, 0)  # downloaded bodies (fetch.max_bytes_held)
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.items_seen} items",
+            f"{self.images_found} images",
+            f"{self.images_classified} classified",
+            f"{self.cache_hits} from cache",
+        ]
+        if self.skipped:
+            parts.append(
+                "skipped " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))
+            )
+        if self.actions:
+            parts.append(
+                "actions " + ", ".join(f"{k} {v}" for k, v in sorted(self.actions.items()))
+            )
+        parts.append(f"{self.requests} requests")
+        memory = [
+            f"{what} {_mb(peak)} of {_mb(total)}"
+            for what, (peak, total) in (
+                ("decoding", self.decode_memory),
+                ("downloads", self.download_memory),
+            )
+            if total
+        ]
+        if memory:
+            parts.append("memory peak: " + ", ".join(memory))
+        return "; ".join(parts)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.0f} MB" if n < 1e9 else f"{n / 1e9:.1f} GB"
+
+
+# --- the audit record -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedItem:
+    """The item a decision is about, as the audit names it."""
+
+    kind: str
+    id: int | str
+    url: str | None = None  # the post's or comment's link on the instance
+    community: str | None = None  # "pics@lemmy.example"
+    community_nsfw: bool | None = None
+    author: str | None = None  # the author's actor id
+    author_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "url": self.url,
+            "community": self.community,
+            "community_nsfw": self.community_nsfw,
+            "author": self.author,
+            "author_id": self.author_id,
+        }
+
+
+@dataclass(frozen=True)
+class RecordedImage:
+    url: str
+    location: str
+    sha256: str | None = None
+    alias: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "location": self.location,
+            "sha256": self.sha256,
+            "alias": self.alias,
+        }
+
+
+@dataclass
+class Decision:
+    """The audit record of one image of one item (the shape is in docs/ARCHITECTURE.md),
+    filled in as the image goes through the stages. ``to_dict()`` is the JSON the store
+    keeps and reports are made of; ``from_dict()`` reads one back (the journal's)."""
+
+    run_id: str
+    decided_at: str
+    dry_run: bool
+    item: RecordedItem
+    image: RecordedImage | None
+    scores: dict[str, float] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
+    model: str | None = None
+    random_weights: bool | None = None
+    concept_version: str | None = None
+    unreadable: str | None = None
+    hash_match: dict[str, str] | None = None
+    rule: str | None = None
+    actions: list[ActionOutcome] = field(default_factory=list)
+    skipped: str | None = None
+    skipped_detail: str = ""  # in the record when there is one
+    decided: bool = False  # the rules ran: `exempt` and `matched` are in the record
+    exempt: str | None = None
+    matched: list[dict[str, Any]] = field(default_factory=list)
+    resumed_by: str | None = None  # in the record when a later run finished its actions
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "run_id": self.run_id,
+            "decided_at": self.decided_at,
+            "dry_run": self.dry_run,
+            "item": self.item.to_dict(),
+            "image": None if self.image is None else self.image.to_dict(),
+            "scores": dict(self.scores),
+            "labels": list(self.labels),
+            "model": self.model,
+            "random_weights": self.random_weights,
+            "concept_version": self.concept_version,
+            "unreadable": self.unreadable,
+            "hash_match": self.hash_match,
+            "rule": self.rule,
+            "actions": [a.as_dict() for a in self.actions],
+            "skipped": self.skipped,
+        }
+        if self.skipped_detail:
+            out["skipped_detail"] = self.skipped_detail
+        if self.decided:
+            out["exempt"] = self.exempt
+            out["matched"] = list(self.matched)
+        if self.resumed_by is not None:
+            out["resumed_by"] = self.resumed_by
+        return out
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> Decision:
+        item, image = record["item"], record.get("image")
+        return cls(
+            run_id=record["run_id"],
+            decided_at=record["decided_at"],
+            dry_run=record["dry_run"],
+            item=RecordedItem(**item),
+            image=None if image is None else RecordedImage(**image),
+            scores=dict(record.get("scores") or {}),
+            labels=list(record.get("labels") or []),
+            model=record.get("model"),
+            random_weights=record.get("random_weights"),
+            concept_version=record.get("concept_version"),
+            unreadable=record.get("unreadable"),
+            hash_match=record.get("hash_match"),
+            rule=record.get("rule"),
+            actions=[ActionOutcome.from_dict(a) for a in record.get("actions") or []],
+            skipped=record.get("skipped"),
+            skipped_detail=record.get("skipped_detail") or "",
+            decided="matched" in record,
+            exempt=record.get("exempt"),
+            matched=list(record.get("matched") or []),
+            resumed_by=record.get("resumed_by"),
+        )

@@ -1,0 +1,281 @@
+"""`modbot run` as a daemon: poll on an interval, sweep the backlog on a cron schedule.
+
+APScheduler drives two jobs. The poll job runs every ``schedule.poll_every`` (never two
+at once; runs missed while one was busy are coalesced into one). The sweep job, on
+``schedule.sweep_cron`` (UTC), only *requests* a sweep: the sweep then runs in slices of
+about one poll interval after each poll, so new content is never kept waiting behind a
+long backlog, and the pipeline is only ever used by one thread. The request and the
+sweep's position are in the state file, so a restart carries on with the sweep.
+
+SIGTERM or Ctrl-C sets a stop event the pipeline checks between items: the batch in
+hand is finished and recorded, the scheduler shuts down, the daemon records that it
+stopped and returns 0. Each cycle writes a heartbeat into the state file that
+``modbot healthcheck`` reads. A dry-run daemon keeps its heartbeat and sweep request
+apart (``dry-run:`` cursors), so one running beside the live daemon on the same state
+never stands in for its health nor ends its sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from modbot.config.policy import Policy
+from modbot.config.settings import Settings
+from modbot.modes.health import (
+    HEARTBEAT_CURSOR,
+    SWEEP_REQUEST_CURSOR,
+    daemon_cursor,
+    read_heartbeat,
+)
+from modbot.store import Store, utc_iso
+
+__all__ = ["HEARTBEAT_CURSOR", "SWEEP_REQUEST_CURSOR", "Daemon", "daemon_cursor", "watch"]
+
+log = logging.getLogger("modbot.daemon")
+log_run = logging.getLogger("modbot.run")  # the command's own lines, as `modbot run` logs them
+
+
+class _Slice(threading.Event):
+    """A stop event that is also set once a time budget is spent (a sweep slice)."""
+
+    def __init__(self, stop: threading.Event, seconds: float) -> None:
+        super().__init__()
+        self._stop = stop
+        self._end = time.monotonic() + seconds
+
+    def is_set(self) -> bool:
+        return self._stop.is_set() or time.monotonic() >= self._end or super().is_set()
+
+
+class Daemon:
+    """Runs ``pipeline`` on ``policy.schedule`` until ``stop`` is set (or a signal)."""
+
+    def __init__(
+        self,
+        pipeline: Any,
+        policy: Any,
+        *,
+        report: str | Path | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.policy = policy
+        self.store: Store = pipeline.store
+        self.report = Path(report) if report else None
+        self.stop = stop or threading.Event()
+        self.poll_every = policy.schedule.poll_every.total_seconds()
+        self.cycles = 0
+        dry_run = bool(pipeline.dry_run)
+        self.heartbeat_cursor = daemon_cursor(HEARTBEAT_CURSOR, dry_run)
+        self.sweep_request_cursor = daemon_cursor(SWEEP_REQUEST_CURSOR, dry_run)
+        self._report_decisions = -1
+
+    # ------------------------------------------------------------------ lifecycle
+    def run(self, *, install_signals: bool = True) -> int:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        if install_signals:
+            self._install_signals()
+        if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+            # "Running job"/"executed successfully" twice a cycle: our own line says more.
+            logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        scheduler = BackgroundScheduler(
+            timezone=UTC,
+            # One worker for the pipeline: the poll job is its only user. The cron job
+            # only writes a request, on its own worker so it never waits behind a poll.
+            executors={"default": ThreadPoolExecutor(1), "cron": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        scheduler.add_job(
+            self.cycle,
+            IntervalTrigger(seconds=self.poll_every, timezone=UTC),
+            id="poll",
+            name="poll",
+            next_run_time=datetime.now(UTC),
+        )
+        cron = self.policy.schedule.sweep_cron
+        if cron:
+            scheduler.add_job(
+                self.request_sweep,
+                CronTrigger.from_crontab(cron, timezone=UTC),
+                id="sweep",
+                name="sweep",
+                executor="cron",
+            )
+        since = self.policy.schedule.sweep_since
+        log.info(
+            "daemon: poll every %ss%s",
+            f"{self.poll_every:g}",
+            f", sweep '{cron}' UTC back {_describe(since)}" if cron else ", no scheduled sweep",
+        )
+        scheduler.start()
+        try:
+            while not self.stop.wait(1.0):
+                pass
+        finally:
+            log.info("stopping: finishing the batch in hand")
+            # Jobs see `stop` and return after the batch in hand; wait for that.
+            scheduler.shutdown(wait=True)
+            self._heartbeat(ok=True, stopped=True)
+            self._write_report(force=True)
+            log.info("stopped after %d cycles", self.cycles)
+        return 0
+
+    def _install_signals(self) -> None:
+        def handler(signum: int, frame: Any) -> None:
+            log.info("%s received", signal.Signals(signum).name)
+            self.stop.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, handler)
+
+    # ------------------------------------------------------------------ jobs
+    def request_sweep(self) -> None:
+        """The cron job: ask for a sweep back ``schedule.sweep_since`` from now."""
+        if self.store.get_cursor(self.sweep_request_cursor):
+            log.info("sweep: the previous sweep has not finished; it carries on")
+            return
+        window = self.policy.schedule.sweep_since
+        since = datetime.now(UTC) - window if window else None
+        self.store.set_cursor(
+            self.sweep_request_cursor,
+            json.dumps({"requested_at": utc_iso(), "since": utc_iso(since) if since else None}),
+        )
+        log.info("sweep requested (back %s); it runs in slices between polls", _describe(window))
+
+    def cycle(self) -> None:
+        """The poll job: one poll, then a slice of the requested sweep (if any)."""
+        if self.stop.is_set():
+            return
+        self.cycles += 1
+        try:
+            stats = self.pipeline.poll_once(stop=self.stop)
+            line = f"cycle {self.cycles}: {stats.summary()}"
+            sweep = self._sweep_slice()
+            if sweep:
+                line += f" | {sweep}"
+        except Exception as exc:  # the daemon lives on; the next cycle tries again
+            log.error("cycle %d failed: %s: %s", self.cycles, type(exc).__name__, exc)
+            self._heartbeat(ok=False, error=f"{type(exc).__name__}: {exc}")
+            return
+        log.info("%s", line)
+        self._heartbeat(ok=True, summary=line)
+        self._write_report()
+
+    def _sweep_slice(self) -> str | None:
+        request = self.store.get_cursor(self.sweep_request_cursor)
+        if not request or self.stop.is_set():
+            return None
+        since_text = json.loads(request).get("since")
+        since = datetime.fromisoformat(since_text.replace("Z", "+00:00")) if since_text else None
+        # Leave half the interval free so the next poll starts on time (a batch in hand
+        # can run past the budget).
+        budget = max(1.0, self.poll_every * 0.5)
+        stats = self.pipeline.sweep(
+            since,
+            progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping"),
+            stop=_Slice(self.stop, budget),
+        )
+        finished = not self.pipeline.source.sweep_in_progress()
+        if finished:
+            self.store.set_cursor(self.sweep_request_cursor, None)
+        return f"sweep {'finished' if finished else 'in progress'}: {stats.summary()}"
+
+    # ------------------------------------------------------------------ records
+    def _heartbeat(
+        self, *, ok: bool, summary: str = "", error: str = "", stopped: bool = False
+    ) -> None:
+        previous = read_heartbeat(self.store, self.heartbeat_cursor) or {}
+        beat = {
+            "pid": os.getpid(),
+            "run_id": self.pipeline.run_id,
+            "dry_run": bool(self.pipeline.dry_run),
+            "poll_every": self.poll_every,
+            "cycles": self.cycles,
+            "last_ok": utc_iso() if ok and not stopped else previous.get("last_ok"),
+            "last_summary": summary or previous.get("last_summary", ""),
+            "last_error": error or None,
+            "last_error_at": utc_iso() if error else previous.get("last_error_at"),
+            "stopped_at": utc_iso() if stopped else None,
+        }
+        try:
+            self.store.set_cursor(self.heartbeat_cursor, json.dumps(beat))
+        except Exception as exc:  # a locked or full disk must not kill the cycle
+            log.warning("could not record the heartbeat: %s", exc)
+
+    def _write_report(self, force: bool = False) -> None:
+        if self.report is None:
+            return
+        from modbot.modes.report import write_report
+
+        decisions = self.store.decisions(run_id=self.pipeline.run_id)
+        if not force and len(decisions) == self._report_decisions:
+            return
+        self._report_decisions = len(decisions)
+        try:
+            write_report(
+                self.report,
+                decisions,
+                dry_run=self.pipeline.dry_run,
+                title=f"modbot report: run {self.pipeline.run_id}",
+            )
+        except OSError as exc:
+            log.warning("could not write the report %s: %s", self.report, exc)
+
+
+def _describe(window: timedelta | None) -> str:
+    if window is None:
+        return "over everything"
+    from modbot.config.units import format_duration
+
+    return format_duration(window)
+
+
+# ---------------------------------------------------------------------- modbot run
+
+
+def watch(
+    settings: Settings,
+    policy: Policy,
+    *,
+    once: bool,
+    dry_run: bool,
+    report: str | None,
+    lock_wait: float | None,
+) -> int:
+    """``modbot run``: the model loaded first (a missing model fails before any
+    request), then one cycle (``once``) or the daemon until SIGTERM or Ctrl-C (the batch
+    in hand ends first)."""
+    from modbot.modes.report import write_run_report
+    from modbot.pipeline import Pipeline
+
+    mode = "dry-run" if dry_run else "live"
+    with Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline:
+        log_run.info(
+            "modbot %s on %s as %s (run %s); %s",
+            mode,
+            settings.lemmy_url,
+            settings.username,
+            pipeline.run_id,
+            policy.summary(),
+        )
+        pipeline.engine  # noqa: B018 (loads the model)
+        if once:
+            stats = pipeline.poll_once(deep=True)
+            log_run.info("cycle: %s", stats.summary())
+            print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
+            if report:
+                print(f"report: {write_run_report(pipeline, report)}")
+            return 0
+        return Daemon(pipeline, policy, report=report).run()

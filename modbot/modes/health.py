@@ -1,0 +1,93 @@
+"""Is the daemon alive? What ``modbot healthcheck`` (Docker's HEALTHCHECK) answers, from
+the heartbeat the daemon writes into the state file after each cycle."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from modbot.errors import StateError
+from modbot.store import Store
+
+__all__ = [
+    "HEARTBEAT_CURSOR",
+    "SWEEP_REQUEST_CURSOR",
+    "Health",
+    "daemon_cursor",
+    "health",
+    "read_heartbeat",
+]
+
+HEARTBEAT_CURSOR = "daemon:heartbeat"
+SWEEP_REQUEST_CURSOR = "daemon:sweep_request"
+HEALTHY_INTERVALS = 3  # the last good cycle may be this many poll intervals old
+
+
+def daemon_cursor(name: str, dry_run: bool) -> str:
+    """The live daemon's cursor ``name``, or the dry-run daemon's own."""
+    return f"dry-run:{name}" if dry_run else name
+
+
+class Health:
+    """What ``modbot healthcheck`` found: ``ok`` and a sentence saying why."""
+
+    def __init__(self, ok: bool, message: str) -> None:
+        self.ok, self.message = ok, message
+
+    def __repr__(self) -> str:
+        return f"Health(ok={self.ok}, message={self.message!r})"
+
+
+def read_heartbeat(store: Store, cursor: str = HEARTBEAT_CURSOR) -> dict | None:
+    value = store.get_cursor(cursor)
+    return json.loads(value) if value else None
+
+
+def health(
+    state_path: str | Path, *, max_age: timedelta | None = None, now: datetime | None = None
+) -> Health:
+    """Healthy when the daemon's last good cycle is recent: younger than ``max_age``,
+    by default ``HEALTHY_INTERVALS`` poll intervals (as the daemon recorded them). The
+    live daemon's heartbeat; a dry-run daemon's when no live daemon ever ran."""
+    path = Path(state_path)
+    if not path.exists():
+        return Health(
+            False,
+            f"no state file at {path}: the daemon has not run a cycle yet "
+            "(or MODBOT_STATE points elsewhere)",
+        )
+    try:
+        store = Store(path)
+    except StateError as exc:
+        return Health(False, str(exc))
+    try:
+        beat = read_heartbeat(store) or read_heartbeat(
+            store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
+        )
+    finally:
+        store.close()
+    if not beat:
+        return Health(False, f"{path}: no daemon cycle recorded yet")
+    if beat.get("stopped_at"):
+        return Health(False, f"the daemon stopped at {beat['stopped_at']}")
+    now = now or datetime.now(UTC)
+    limit = max_age or timedelta(seconds=HEALTHY_INTERVALS * float(beat.get("poll_every") or 60))
+    last_ok = beat.get("last_ok")
+    if not last_ok:
+        return Health(False, f"no cycle has succeeded yet; last error: {beat.get('last_error')}")
+    age = now - datetime.fromisoformat(last_ok.replace("Z", "+00:00"))
+    if age > limit:
+        why = f"; last error: {beat['last_error']}" if beat.get("last_error") else ""
+        return Health(
+            False, f"the last good cycle was {_seconds(age)} ago (limit {_seconds(limit)}){why}"
+        )
+    return Health(
+        True,
+        f"ok: last good cycle {_seconds(age)} ago ({beat.get('cycles')} "
+        f"cycles, run {beat.get('run_id')})",
+    )
+
+
+def _seconds(value: timedelta) -> str:
+    return f"{max(0, int(value.total_seconds()))}s"

@@ -1,0 +1,296 @@
+"""The report as one self-contained HTML page: banners (dry run, test model), the counts
+by rule and action, then each decision, most serious first. No image, no script (CSP
+``default-src 'none'``), and everything taken from the instance escaped: titles, URLs
+and community names are written by the people the bot moderates."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from string import Template
+from typing import Any
+from urllib.parse import urlsplit
+
+from modbot.actions.kinds import DESTRUCTIVE
+from modbot.modes.report import build_summary
+
+__all__ = ["render_html"]
+
+TEST_MODEL_WARNING = (
+    "These scores come from a tiny model with random weights. Install real weights "
+    "(ViT-L-14/openai) before trusting any verdict."
+)
+DRY_RUN_NOTE = "Nothing was changed on the instance; the actions are what the bot would do."
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _safe_href(url: Any) -> str | None:
+    """Only plain http(s) links become clickable; `javascript:` and friends stay text."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def _link(url: Any, text: Any, *, css: str = "") -> str:
+    href = _safe_href(url)
+    if href is None:
+        return f'<span class="nolink {css}">{_e(text)}</span>'
+    cls = f' class="{css}"' if css else ""
+    return (
+        f'<a{cls} href="{_e(href)}" rel="noreferrer noopener nofollow" '
+        f'target="_blank">{_e(text)}</a>'
+    )
+
+
+def _is_flagged(d: Mapping[str, Any]) -> bool:
+    labels = set(d.get("labels") or [])
+    return (
+        bool(d.get("hash_match"))
+        or bool(labels & {"csam", "nsfw", "underage"})
+        or bool(d.get("rule"))
+    )
+
+
+def _image_link(d: Mapping[str, Any]) -> str:
+    image = d.get("image") or {}
+    url = image.get("url")
+    if not url:
+        return '<span class="muted">no URL</span>'
+    if _is_flagged(d):
+        return (
+            '<span class="warn">&#9888; flagged image: do not open unless you must</span> '
+            + _link(url, "image link", css="danger")
+        )
+    return _link(url, "image link")
+
+
+def _counts_table(title: str, counts: Mapping[str, Any], empty: str) -> str:
+    if not counts:
+        return (
+            f'<section class="card"><h3>{_e(title)}</h3><p class="muted">{_e(empty)}</p></section>'
+        )
+    rows = "".join(
+        f"<tr><td>{_e(k)}</td><td class=num>{_e(v)}</td></tr>" for k, v in counts.items()
+    )
+    return (
+        f'<section class="card"><h3>{_e(title)}</h3><table><tbody>{rows}</tbody></table></section>'
+    )
+
+
+def _actions_table(by_action: Mapping[str, Mapping[str, int]]) -> str:
+    if not by_action:
+        return (
+            '<section class="card"><h3>Actions</h3>'
+            '<p class="muted">No rule asked for an action.</p></section>'
+        )
+    statuses = sorted({s for c in by_action.values() for s in c})
+    head = "".join(f"<th class=num>{_e(s)}</th>" for s in statuses)
+    rows = "".join(
+        f"<tr><td>{_e(name)}</td>"
+        + "".join(f"<td class=num>{_e(c.get(s, 0))}</td>" for s in statuses)
+        + "</tr>"
+        for name, c in by_action.items()
+    )
+    return (
+        '<section class="card"><h3>Actions</h3>'
+        f"<table><thead><tr><th>action</th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        "</section>"
+    )
+
+
+def _scores(d: Mapping[str, Any]) -> str:
+    scores = d.get("scores") or {}
+    if not scores:
+        return '<span class="muted">no scores</span>'
+    cells = []
+    for name, value in sorted(scores.items(), key=lambda kv: -_num(kv[1])):
+        fired = _num(value) > 0  # a margin: > 0 exactly when the label fired
+        cls = "score fired" if fired else "score"
+        cells.append(f'<span class="{cls}">{_e(name)} {_fmt(value)}</span>')
+    return " ".join(cells)
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("-inf")
+
+
+def _fmt(value: Any) -> str:
+    try:
+        return _e(f"{float(value):+.3f}")
+    except (TypeError, ValueError):
+        return _e(value)
+
+
+def _item_cell(d: Mapping[str, Any]) -> str:
+    item = d.get("item") or {}
+    label = f"{item.get('kind', 'item')} {item.get('id', '?')}"
+    parts = [_link(item.get("url"), label)]
+    if item.get("community"):
+        nsfw = " (NSFW)" if item.get("community_nsfw") else ""
+        parts.append(f'<span class="muted">in</span> {_e(item["community"])}{_e(nsfw)}')
+    if item.get("author"):
+        parts.append(f'<span class="muted">by</span> {_link(item["author"], item["author"])}')
+    return " ".join(parts)
+
+
+def _decision_card(d: Mapping[str, Any]) -> str:
+    image = d.get("image") or {}
+    actions = d.get("actions") or []
+    action_rows = (
+        "".join(
+            f'<li><b>{_e(a.get("action"))}</b> <span class="status {_e(a.get("status"))}">'
+            f"{_e(a.get('status'))}</span> {_e(a.get('detail'))}"
+            + (f' <span class="muted">at {_e(a["done_at"])}</span>' if a.get("done_at") else "")
+            + "</li>"
+            for a in actions
+        )
+        or '<li class="muted">no action</li>'
+    )
+    labels = " ".join(f'<span class="label">{_e(x)}</span>' for x in d.get("labels") or [])
+    hash_match = d.get("hash_match")
+    rows = [
+        ("item", _item_cell(d)),
+        ("image", f"{_e(image.get('location'))} &middot; {_image_link(d)}"),
+        ("sha256", f"<code>{_e(image.get('sha256') or '-')}</code>"),
+        ("labels", labels or '<span class="muted">none</span>'),
+        ("scores", _scores(d)),
+    ]
+    if d.get("exempt"):
+        rows.append(("exempt", f'<span class="warn">no action: {_e(d["exempt"])}</span>'))
+    if hash_match:
+        rows.append(("hash list", _e(_hash_lists(hash_match))))
+    if d.get("unreadable"):
+        rows.append(("unreadable", f'<span class="warn">{_e(d["unreadable"])}</span>'))
+    if d.get("skipped"):
+        rows.append(("skipped", f'<span class="warn">{_e(_skip_text(d))}</span>'))
+    rows.append(("model", f"{_e(d.get('model'))} &middot; decided {_e(d.get('decided_at'))}"))
+    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    rule = d.get("rule")
+    title = _e(rule) if rule else '<span class="muted">no rule matched</span>'
+    if d.get("exempt"):
+        title += ' <span class="muted">(exempt)</span>'
+    return (
+        f'<article class="decision"><h3>{title}</h3><table class="kv">{body}</table>'
+        f'<ul class="actions">{action_rows}</ul></article>'
+    )
+
+
+def _hash_lists(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{name} ({how})" for name, how in value.items())
+    return str(value)
+
+
+def _skip_text(d: Mapping[str, Any]) -> str:
+    detail = d.get("skipped_detail")
+    return f"{d['skipped']}: {detail}" if detail else str(d["skipped"])
+
+
+def _compact_row(d: Mapping[str, Any]) -> str:
+    image = d.get("image") or {}
+    sha = image.get("sha256") or ""
+    reason = _skip_text(d) if d.get("skipped") else ", ".join(d.get("labels") or [])
+    return (
+        f"<tr><td>{_item_cell(d)}</td><td>{_e(image.get('location'))}</td>"
+        f"<td>{_image_link(d)}</td><td><code>{_e(sha[:16])}</code></td>"
+        f"<td>{_e(reason)}</td></tr>"
+    )
+
+
+def _compact_table(rows: list[Mapping[str, Any]], last_col: str) -> str:
+    head = f"<tr><th>item</th><th>found in</th><th>image</th><th>sha256</th><th>{_e(last_col)}</th></tr>"
+    return f'<table class="compact"><thead>{head}</thead><tbody>{"".join(_compact_row(d) for d in rows)}</tbody></table>'
+
+
+def render_html(
+    decisions: Iterable[Mapping[str, Any]], *, title: str = "modbot report", **summary_options: Any
+) -> str:
+    """One self-contained page: banners, counts, then the decisions. No image, no script."""
+    decisions = list(decisions)
+    summary = build_summary(decisions, **summary_options)
+    banners = []
+    if summary["random_weights"]:
+        banners.append(
+            '<div class="banner danger"><b>TEST MODEL: scores are meaningless.</b> '
+            f"{_e(TEST_MODEL_WARNING)}</div>"
+        )
+    if summary["dry_run"]:
+        banners.append(f'<div class="banner dry"><b>DRY RUN.</b> {_e(DRY_RUN_NOTE)}</div>')
+    if summary.get("complete") is False:
+        banners.append(
+            '<div class="banner dry"><b>INCOMPLETE.</b> The run was interrupted '
+            "before it covered the whole window.</div>"
+        )
+    for warning in summary.get("warnings") or []:
+        banners.append(f'<div class="banner note"><b>Warning:</b> {_e(warning)}</div>')
+    acted, skipped, rest = [], [], []
+    for d in _most_serious_first(decisions):
+        if d.get("rule") or d.get("actions"):
+            acted.append(d)
+        elif d.get("skipped"):
+            skipped.append(d)
+        else:
+            rest.append(d)
+    facts = (
+        f"{summary['decisions']} images checked in {summary['items']} items "
+        f"({summary['distinct_images']} distinct); {summary['with_rule']} matched a rule; "
+        f"{summary['skipped']} could not be checked."
+    )
+    window = f"since {summary['since']}" if summary.get("since") else "whole history"
+    meta = f"Generated {summary['generated_at']} &middot; {_e(window)} &middot; model {_e(', '.join(summary['models']) or 'n/a')}"
+    sections = [
+        '<div class="grid">',
+        _counts_table("By rule", summary["by_rule"], "No rule matched."),
+        _actions_table(summary["by_action"]),
+        _counts_table(
+            "Skipped (could not be checked)", summary["by_skip_reason"], "Nothing skipped."
+        ),
+        _counts_table("By label", summary["by_label"], "No label fired."),
+        *(
+            [_counts_table("Exempt (rule matched, no action)", summary["by_exempt"], "")]
+            if summary["by_exempt"]
+            else []
+        ),
+        "</div>",
+        f"<h2>Decisions with a rule ({len(acted)})</h2>",
+        "".join(_decision_card(d) for d in acted) or '<p class="muted">None.</p>',
+        f"<h2>Images that could not be checked ({len(skipped)})</h2>",
+        _compact_table(skipped, "reason") if skipped else '<p class="muted">None.</p>',
+        f"<h2>Checked, no rule matched ({len(rest)})</h2>",
+        _compact_table(rest, "labels") if rest else '<p class="muted">None.</p>',
+    ]
+    template = Template(resources.files("modbot.modes").joinpath("report.html").read_text("utf-8"))
+    return template.substitute(
+        title=_e(title),
+        banners="".join(banners),
+        facts=_e(facts),
+        meta=meta,
+        body="\n".join(sections),
+    )
+
+
+def _most_serious_first(decisions: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Destructive decisions first (hash matches, then CSAM), the rest in record order."""
+
+    def key(d: Mapping[str, Any]) -> tuple[int, int, int]:
+        names = {str(a.get("action")) for a in d.get("actions") or []}
+        return (
+            0 if names & set(DESTRUCTIVE) else 1,
+            0 if d.get("hash_match") else 1,
+            0 if "csam" in (d.get("labels") or []) else 1,
+        )
+
+    return sorted(decisions, key=key)

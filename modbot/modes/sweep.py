@@ -1,0 +1,53 @@
+"""The backlog sweep as a command runs it (``modbot sweep``): every post back to a time,
+each post's comments, and the uploads, with a progress bar or log line, stopping after
+the batch in hand on SIGTERM or Ctrl-C (the next sweep resumes there)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from modbot.config.policy import Policy
+from modbot.config.settings import Settings
+from modbot.modes.progress import Progress, StopOnSignal
+from modbot.modes.report import write_run_report
+
+__all__ = ["sweep"]
+
+log = logging.getLogger("modbot.sweep")
+
+
+def sweep(
+    settings: Settings,
+    policy: Policy,
+    *,
+    since: datetime | None,
+    dry_run: bool,
+    report: str | None,
+    lock_wait: float | None = 0.0,
+) -> bool:
+    """Sweep back to ``since`` (everything when None); False when it was interrupted."""
+    from modbot.pipeline import Pipeline
+
+    mode = "dry-run" if dry_run else "live"
+    where = f"back to {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
+    with (
+        Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline,
+        StopOnSignal("sweep") as stop,
+    ):
+        resuming = pipeline.source.sweep_in_progress()
+        log.info(
+            "sweep (%s, run %s) %s%s",
+            mode,
+            pipeline.run_id,
+            where,
+            "; resuming the interrupted sweep" if resuming else "",
+        )
+        with Progress("sweep") as progress:
+            stats = pipeline.sweep(since, progress=progress, stop=stop)
+        interrupted = stop.is_set() and pipeline.source.sweep_in_progress()
+        state = "interrupted (run it again to resume)" if interrupted else "done"
+        print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
+        if report:
+            print(f"report: {write_run_report(pipeline, report, since=since)}")
+        return not interrupted

@@ -1,0 +1,123 @@
+"""What the pipeline hands to the stages about one image of one item, and what it
+records: the rules' ``Subject``, the actions' ``Target``, the audit's ``Decision``.
+
+One decision is recorded per image found, flagged or not, with the reason when it could
+not be checked (``skipped``): an unflagged image is a decision with no rule and no
+action, so reports count what was looked at as well as what was done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from modbot.model import (
+    Decision,
+    Item,
+    ItemImage,
+    RecordedImage,
+    RecordedItem,
+    Target,
+    utc_iso,
+)
+from modbot.rules import Subject
+
+__all__ = ["decision_for", "permalink", "subject_for", "target_for"]
+
+
+def permalink(public_url: str, item: Item, img: ItemImage) -> str | None:
+    """Where a moderator sees the item: the instance's page of a post or comment; an
+    upload (or an item with no readable id) is its image's URL."""
+    if item.kind == "upload" or not isinstance(item.id, int):
+        return img.ref.url if img.ref is not None else None
+    return f"{public_url}/{item.kind}/{item.id}"
+
+
+def decision_for(
+    item: Item, img: ItemImage, *, run_id: str, dry_run: bool, public_url: str
+) -> Decision:
+    """The decision record of one image as it came out of fetching and classifying; the
+    rules and actions fill in the rest."""
+    community, creator = item.community, item.author
+    verdict = img.verdict or {}
+    return Decision(
+        run_id=run_id,
+        decided_at=utc_iso(),
+        dry_run=dry_run,
+        item=RecordedItem(
+            kind=item.kind,
+            id=item.id,
+            url=permalink(public_url, item, img),
+            community=community.ref if community else None,
+            community_nsfw=community.nsfw if community else None,
+            author=creator.actor_id if creator else None,
+            author_id=creator.id if creator else None,
+        ),
+        image=None
+        if img.ref is None
+        else RecordedImage(
+            url=img.ref.url, location=img.ref.location, sha256=img.sha256, alias=img.ref.alias
+        ),
+        scores=dict(verdict.get("scores") or {}),
+        labels=list(verdict.get("labels") or []),
+        model=verdict.get("model"),
+        random_weights=verdict.get("random_weights"),
+        concept_version=verdict.get("concept_version"),
+        unreadable=verdict.get("unreadable"),
+    )
+
+
+def subject_for(
+    item: Item, img: ItemImage, *, public_url: str, admin_ids: Collection[int]
+) -> Subject:
+    """The image as the rules see it (``admin_ids``: the instance's admins, as the session
+    last read them)."""
+    assert img.ref is not None  # only an image that was found is decided
+    community, creator = item.community, item.author
+    verdict = img.verdict or {}
+    author_id = creator.id if creator else None
+    return Subject(
+        item_kind=item.kind,
+        found_in=img.ref.location,
+        item_local=item.local,
+        community_name=community.ref if community else None,
+        community_nsfw=community.nsfw if community else None,
+        community_local=community.local if community else None,
+        author_actor_id=creator.actor_id if creator else None,
+        author_local=creator.local if creator else None,
+        author_bot=creator.bot_account if creator else None,
+        author_published=creator.published if creator else None,
+        author_is_moderator=item.author_is_moderator,
+        author_is_admin=item.author_is_admin or author_id in admin_ids,
+        labels=tuple(verdict.get("labels") or ()),
+        scores=dict(verdict.get("scores") or {}),
+        unreadable=verdict.get("unreadable"),
+        skipped=img.skipped,
+        sha256=img.sha256,
+        image=img.data,
+        hashes=img.hashes,
+        permalink=permalink(public_url, item, img),
+        image_url=img.ref.url,
+    )
+
+
+def target_for(
+    item: Item, img: ItemImage, *, public_url: str, file_exempt: str | None = None
+) -> Target:
+    """What the image's actions act on (``file_exempt``: why its file must be spared)."""
+    assert img.ref is not None
+    creator, community = item.author, item.community
+    return Target(
+        kind=item.kind,
+        id=item.id,
+        url=permalink(public_url, item, img),
+        author_id=creator.id if creator else None,
+        author_name=(creator.actor_id or creator.name or "") if creator else "",
+        author_is_admin=item.author_is_admin,
+        community_id=community.id if community else None,
+        image_alias=img.ref.alias,
+        image_url=img.ref.url,
+        image_original_url=img.ref.original_url,
+        image_sha256=img.sha256,
+        delete_token=item.upload.delete_token if item.upload else None,
+        file_exempt=file_exempt,
+    )

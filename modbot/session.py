@@ -1,0 +1,145 @@
+"""The bot's session with its instance: the login, kept between runs, checked while the
+bot runs, and the account it runs as.
+
+At start it reads the site once: the instance's public URL (what content links to), its
+custom emojis, its admins, and the bot's own account: not an admin (bans, purges and
+never-posted uploads out of reach) or settings that hide content from its listings
+(NSFW, bot accounts, read posts, other languages) are said, and in a live run the
+settings are fixed. Later, every ``check_every``, it asks again whether the login is
+alive (Lemmy drops a token silently on reads) and refreshes the list of admins.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from modbot.config.settings import Settings
+from modbot.errors import LemmyError, LemmyLoginError
+from modbot.lemmy.api import LemmyApi
+from modbot.model import SiteInfo
+from modbot.store import Store
+
+__all__ = ["DEFAULT_SESSION_CHECK", "Session"]
+
+log = logging.getLogger(__name__)
+
+# How often a long-running bot asks /site whether Lemmy still knows its login (a dropped
+# token is silently anonymous on reads) and refreshes the list of admins. An admin bot
+# also notices a drop at once: list_all_media answers 401 and the client logs in again.
+DEFAULT_SESSION_CHECK = timedelta(minutes=5)
+
+
+class Session:
+    def __init__(
+        self,
+        client: LemmyApi,
+        store: Store,
+        settings: Settings,
+        *,
+        dry_run: bool,
+        warn: Callable[[str], None],
+        check_every: timedelta = DEFAULT_SESSION_CHECK,
+        keep_token: bool = True,
+    ) -> None:
+        self.client, self.dry_run, self.warn = client, dry_run, warn
+        self.username = settings.username
+        self.public_url = settings.lemmy_url  # until the site says its own
+        self.emojis: frozenset[str] = frozenset()
+        self.admin_ids: set[int] = set()
+        self.bot_person_id: int | None = None
+        self.admin = True  # the bot's account is an admin (uploads can be listed)
+        self.started = False
+        self._check_every = check_every.total_seconds()
+        self._last_check = 0.0
+        # Keep the login token between runs: a `run --once` from cron must not log in
+        # every minute (Lemmy allows a few logins an hour).
+        token_key = f"session:{settings.lemmy_url}:{settings.username}"
+        saved = store.get_cursor(token_key)
+        if saved and keep_token:
+            client.restore_token(saved)
+        client.on_login = lambda jwt: store.set_cursor(token_key, jwt)
+
+    def start(self) -> bool:
+        """Check the account once, at the first call; later, every ``check_every``, that
+        the login is still alive. True when the admins may have changed."""
+        if self.started:
+            if time.monotonic() - self._last_check < self._check_every:
+                return False
+            site = self.client.check_session()
+            self._last_check = time.monotonic()
+            self.admin_ids = set(site.admin_ids)
+            return True
+        site = self.client.check_session()
+        self._last_check = time.monotonic()
+        version = site.version
+        if version and not version.startswith("0."):
+            self.warn(
+                f"Lemmy {version}: modbot speaks API v3 (Lemmy 0.19); from 1.0 the "
+                "v3 API has no remove, purge or ban, so actions will fail"
+            )
+        # Content links to the instance by its public URL, which LEMMY_URL need not be.
+        self.public_url = (site.public_url or self.public_url).rstrip("/")
+        self.emojis = site.custom_emoji_urls
+        self._check_account(site)
+        self.started = True
+        return True
+
+    def _check_account(self, site: SiteInfo) -> None:
+        account = site.account
+        if account is None:  # check_session logs in again first: not seen in practice
+            raise LemmyLoginError("Lemmy answers as for an anonymous visitor")
+        self.bot_person_id = account.person_id
+        self.admin_ids = set(site.admin_ids)
+        admin = account.admin
+        self.admin = admin
+        if not admin:
+            self.warn(
+                f"the bot account {self.username!r} is not an admin: bans, purges "
+                "and uploads that were never posted (admin/list_all_media) are out of reach"
+                + ("" if self.dry_run else "; those actions will fail")
+            )
+        hiding = {
+            k: False
+            for k in ("show_nsfw", "show_bot_accounts", "show_read_posts")
+            if not getattr(account, k)
+        }
+        all_languages = list(site.all_languages)
+        mine = set(account.discussion_languages)
+        languages_hidden = bool(all_languages) and bool(mine) and not set(all_languages) <= mine
+        if not hiding and not languages_hidden:
+            return
+        what = sorted(hiding) + (["discussion_languages"] if languages_hidden else [])
+        if self.dry_run:
+            self.warn(
+                "the bot account's settings hide content from its listings ("
+                + ", ".join(what)
+                + "); dry-run changes nothing: NSFW posts are read with "
+                "show_nsfw=true, but comments in NSFW communities, bot accounts' posts, "
+                "read posts and other languages may be missed. `modbot run` without "
+                "--dry-run fixes these settings on the bot's own account."
+            )
+            return
+        change: dict[str, bool | list[int]] = dict.fromkeys(hiding, True)
+        if languages_hidden:
+            change["discussion_languages"] = all_languages
+        try:
+            self.client.save_user_settings(**change)
+        except LemmyError as exc:
+            if "discussion_languages" not in change:
+                raise
+            # A site that restricts languages may refuse some: fix the rest, and say so.
+            self.warn(
+                f"could not enable every discussion language ({exc}); posts in "
+                "languages the bot account lacks stay hidden from it"
+            )
+            change.pop("discussion_languages")
+            what.remove("discussion_languages")
+            if not change:
+                return
+            self.client.save_user_settings(**change)
+        log.warning(
+            "changed the bot account's settings so nothing is hidden from it: %s", ", ".join(what)
+        )

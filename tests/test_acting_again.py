@@ -1,0 +1,88 @@
+"""What is done again and what is not: a new offence after a temporary ban ran out is
+banned again; an action that failed (a dropped login while acting, the post removed
+meanwhile) is tried again in the next cycle; nothing done is repeated."""
+
+from __future__ import annotations
+
+import time
+
+from support.bot import remote_photo, sha
+from support.policies import BAD
+
+TEMPORARY_BAN = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      remove: "known abusive image"
+      ban: {scope: site, duration: 3d, reason: "known abusive image"}
+"""
+
+
+def test_a_new_offence_after_a_temporary_ban_ran_out_is_banned_again(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad_url = remote_photo(lemmy, photos, BAD)
+    post = lemmy.add_post(cast.pics, cast.bob, name="a thread")
+    first = lemmy.add_comment(post, cast.alice, content=f"![x]({bad_url})")
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=TEMPORARY_BAN)
+    pipeline.poll_once(deep=True)
+    assert lemmy.person(cast.alice.id).banned
+
+    def bans():
+        return [r.json for r in lemmy.requests if r.path == "/api/v3/user/ban"]
+
+    assert len(bans()) == 1
+    # Four days later the ban has run out.
+    pipeline.executor.clock = lambda: time.time() + 4 * 86400
+    lemmy.person(cast.alice.id).banned = False
+    lemmy.person(cast.alice.id).ban_expires = None
+    lemmy.edit_comment(first.id, content=f"edited ![x]({bad_url})")
+    pipeline.poll_once(deep=True)
+    assert len(bans()) == 1, "the item that was banned for is not banned for again"
+    second = lemmy.add_comment(post, cast.alice, content=f"again ![x]({bad_url})")
+    pipeline.poll_once(deep=True)
+    assert lemmy.comment(second.id).removed
+    assert len(bans()) == 2 and lemmy.person(cast.alice.id).banned, "a new offence, a new ban"
+    (record,) = [r for r in pipeline.store.decisions() if r["item"]["id"] == second.id]
+    assert [(a["action"], a["status"]) for a in record["actions"]] == [
+        ("remove", "done"),
+        ("ban", "done"),
+    ]
+
+
+def test_a_failed_login_again_while_acting_is_tried_again_next_cycle(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    """The token was dropped and Lemmy is briefly down when the bot logs in again to act:
+    the removal is a passing failure, not a final one that leaves the post up for good."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=TEMPORARY_BAN)
+    pipeline.poll_once(deep=True)
+    pipeline.client.retries, pipeline.client.backoff = 1, 0.01
+    lemmy.invalidate_tokens("modbot")
+    lemmy.fail_next("/api/v3/user/login", times=2, status=502)
+    post = lemmy.add_post(cast.pics, cast.alice, url=remote_photo(lemmy, photos, BAD))
+    first = pipeline.poll_once(deep=False)
+    assert first.actions["remove:failed"] == 1 and not lemmy.post(post.id).removed
+    second = pipeline.poll_once(deep=False)
+    assert second.actions["remove:done"] == 1 and lemmy.post(post.id).removed
+
+
+def test_an_action_that_failed_after_the_post_was_removed_is_tried_again(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    """The removal hides the post from post/list (even for admins): a ban that failed for
+    a passing reason right after it must still be tried again next cycle."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, url=remote_photo(lemmy, photos, BAD))
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=TEMPORARY_BAN)
+    pipeline.client.retries, pipeline.client.backoff = 1, 0.01
+    lemmy.fail_next("/api/v3/user/ban", times=2, status=502)
+    first = pipeline.poll_once(deep=True)
+    assert first.actions == {"remove:done": 1, "ban:failed": 1}
+    assert lemmy.post(post.id).removed and not lemmy.person(cast.alice.id).banned
+    second = pipeline.poll_once(deep=True)
+    assert second.actions == {"remove:skipped": 1, "ban:done": 1}
+    assert lemmy.person(cast.alice.id).banned
+    assert pipeline.poll_once(deep=True).actions == {}, "and then it is done"
