@@ -7,7 +7,7 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-from modbot.fakelemmy import FakeLemmy
+from fakelemmy import FakeLemmy
 
 
 def test_a_request_cut_off_mid_body_is_neither_recorded_nor_carried_out():
