@@ -477,32 +477,33 @@ class ViewsV4:
         )
 
     def modlog_view(self, index: int, a: ModAction, show_moderator: bool = True) -> dict:
+        """A modlog row with its targets; a target whose row was purged is left out."""
         s = self.state
-        target: dict = {}
         kind = MODLOG_KIND[a.action][0]
+        post = comment = community = person = None
         if kind == "mod_remove_post":
             post = s.posts[a.target_id]
-            target = {
-                "target_post": self.post(post),
-                "target_person": self.person(s.persons[post.creator_id]),
-                "target_community": self.community(s.communities[post.community_id]),
-            }
         elif kind == "mod_remove_comment":
             comment = s.comments[a.target_id]
             post = s.posts[comment.post_id]
-            target = {
-                "target_comment": self.comment(comment),
-                "target_post": self.post(post),
-                "target_person": self.person(s.persons[comment.creator_id]),
-                "target_community": self.community(s.communities[post.community_id]),
-            }
         elif kind in ("admin_ban", "mod_ban_from_community"):
-            target = {"target_person": self.person(s.persons[a.target_id])}
+            person = s.persons[a.target_id]
             community = s.communities.get(a.detail.get("community_id"))
-            if community is not None:
-                target["target_community"] = self.community(community)
         elif kind == "admin_remove_community":
-            target = {"target_community": self.community(s.communities[a.target_id])}
+            community = s.communities[a.target_id]
+        if post is not None:
+            person = s.persons[(comment or post).creator_id]
+            community = s.communities[post.community_id]
+        target = {
+            "target_comment": self.comment(comment)
+            if comment and not comment.purged and not post.purged
+            else None,
+            "target_post": self.post(post) if post and not post.purged else None,
+            "target_person": self.person(person) if person else None,
+            "target_community": self.community(community)
+            if community and not community.purged
+            else None,
+        }
         moderator = s.persons.get(a.mod_id)
         return _clean(
             {
