@@ -356,3 +356,28 @@ def test_every_field_the_v4_views_read_is_in_the_js_client_types():
                 if "$ref" in node:
                     node = definitions[node["$ref"].rsplit("/", 1)[-1]]
 
+
+def test_demo_on_lemmy_1_0(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "modbot", "demo", "--lemmy", "1.0", "--test-model"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "a fake Lemmy 1.0.0-beta.1 instance (API v4)" in done.stdout
+    assert "requests that changed anything on the instance: 0 (dry run)" in done.stdout
+    doc = json.loads((tmp_path / "modbot-demo-report.json").read_text())
+    decisions = doc["decisions"]
+    assert {d["image"]["location"] for d in decisions} == {
+        "post_url",
+        "thumbnail",
+        "body",
+        "comment",
+        "upload",
+    }
+    assert any("/api/v4/image/proxy" in d["image"]["url"] for d in decisions)

@@ -167,6 +167,7 @@ def remote_photo(lemmy, photos, name, as_name=None) -> str:
 # --------------------------------------------------------------------------- tests
 
 
+@pytest.mark.both_lemmys
 def test_every_image_location_is_found_and_classified(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     flagged = tiny.flagged
@@ -223,6 +224,7 @@ def test_every_image_location_is_found_and_classified(fake_lemmy, photos, tiny, 
     assert "7 images; 5 classified; 2 from cache" in out
 
 
+@pytest.mark.both_lemmys
 def test_dry_run_changes_nothing_not_even_the_bots_settings(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad = lemmy.add_upload(cast.alice, photos[BAD])
@@ -232,7 +234,7 @@ def test_dry_run_changes_nothing_not_even_the_bots_settings(fake_lemmy, photos, 
     assert mutations(lemmy) == []
     assert not lemmy.person(cast.bot.id).show_nsfw, "save_user_settings is a mutation"
     assert "show_nsfw" in run.stderr and "dry-run changes nothing" in run.stderr
-    list_posts = [r for r in lemmy.requests if r.path == "/api/v3/post/list"]
+    list_posts = [r for r in lemmy.requests if r.path == lemmy.api_path("/api/v3/post/list")]
     assert list_posts and all(r.query.get("show_nsfw") == "true" for r in list_posts)
     (record,) = [r for r in bot.decisions() if r["item"]["kind"] == "post"]
     assert record["rule"] == "known abusive image"
@@ -245,6 +247,7 @@ def test_dry_run_changes_nothing_not_even_the_bots_settings(fake_lemmy, photos, 
     assert not lemmy.post(post.id).removed and lemmy.image_exists(bad.alias)
 
 
+@pytest.mark.both_lemmys
 def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none(
     fake_lemmy, photos, tiny, tmp_path
 ):
@@ -261,11 +264,11 @@ def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none
 
     first = bot("run", "--once")
     assert mutations(lemmy) == [
-        ("lemmy", "PUT", "/api/v3/user/save_user_settings"),
-        ("lemmy", "POST", "/api/v3/post/remove"),
+        ("lemmy", "PUT", lemmy.api_path("/api/v3/user/save_user_settings")),
+        ("lemmy", "POST", lemmy.api_path("/api/v3/post/remove")),
         ("pictrs", "POST", "/internal/purge"),
-        ("lemmy", "POST", "/api/v3/user/ban"),
-        ("lemmy", "POST", "/api/v3/comment/report"),
+        ("lemmy", "POST", lemmy.api_path("/api/v3/user/ban")),
+        ("lemmy", "POST", lemmy.api_path("/api/v3/comment/report")),
     ]
     assert "changed the bot account's settings" in first.stderr
     assert lemmy.post(post.id).removed
@@ -290,7 +293,7 @@ def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none
     assert len(lemmy.mutating_requests()) == before, mutations(lemmy)[before:]
     assert bot.decisions(second.stdout) == []
     assert "0 items" in second.stdout
-    logins = [r for r in lemmy.requests if r.path == "/api/v3/user/login"]
+    logins = [r for r in lemmy.requests if r.path == lemmy.api_path("/api/v3/user/login")]
     assert len(logins) == 1, "the second run reuses the kept token (logins are scarce)"
 
 
@@ -738,6 +741,7 @@ def test_idle_poll_costs_two_requests_and_uploads_are_read_every_few_minutes(
     assert pipeline.store.decisions()[-1]["item"]["id"] == upload.alias
 
 
+@pytest.mark.both_lemmys
 def test_sweep_walks_the_backlog_and_resumes_after_a_stop(fake_lemmy, photos, tiny, pipeline_for):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     old = now() - timedelta(days=20)
