@@ -10,13 +10,15 @@ The behaviour suites shared by both versions are marked `both_lemmys` in their o
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
 import pytest
-from test_pipeline import (  # noqa: F401  (tiny is a fixture)
+from test_pipeline import (  # noqa: F401  (pipeline_for and tiny are fixtures)
     BAD,
     Bot,
+    pipeline_for,
     remote_photo,
     sha,
     tiny,
@@ -24,12 +26,14 @@ from test_pipeline import (  # noqa: F401  (tiny is a fixture)
 )
 
 from fakelemmy import FakeLemmy
-from fakelemmy.scenarios import standard_cast
+from fakelemmy.scenarios import PASSWORD, standard_cast
+from fakelemmy.state import now
 from modbot.config.settings import Secret
 from modbot.errors import LemmyError
 from modbot.lemmy import views_v4
 from modbot.lemmy.detect import api_of_version, detect
 from modbot.lemmy.transport import Transport
+from modbot.lemmy.v4 import LemmyClientV4
 
 SCHEMAS = Path(__file__).parent / "schemas" / "v4"
 
@@ -355,6 +359,61 @@ def test_every_field_the_v4_views_read_is_in_the_js_client_types():
                 node = props[name]
                 if "$ref" in node:
                     node = definitions[node["$ref"].rsplit("/", 1)[-1]]
+
+
+# --------------------------------------------------------------------------- the client
+
+
+def test_the_login_outlives_1_0s_week_and_a_dropped_one_is_noticed():
+    with FakeLemmy(version="1.0") as lemmy:
+        standard_cast(lemmy)
+        client = LemmyClientV4(lemmy.url, "modbot", Secret(PASSWORD), requests_per_minute=0)
+        assert client.check_session().account is not None
+        assert lemmy.age_tokens(timedelta(days=8)) == 0, "stay_logged_in: no expiry"
+        assert client.check_session().account is not None and client.logins == 1
+        lemmy.invalidate_tokens("modbot")
+        site = client.check_session()  # validate_auth: 400 not_logged_in -> log in again
+        assert site.account is not None and site.account.admin and client.logins == 2
+
+
+def test_429_is_waited_out_and_paging_follows_the_cursors():
+    with FakeLemmy(version="1.0") as lemmy:
+        cast = standard_cast(lemmy)
+        post = lemmy.add_post(cast.pics, cast.alice)
+        comments = [lemmy.add_comment(post, cast.bob, content=f"c{i}") for i in range(120)]
+        slept: list[float] = []
+        client = LemmyClientV4(
+            lemmy.url, "modbot", Secret(PASSWORD), requests_per_minute=0, sleep=slept.append
+        )
+        lemmy.fail_next("/api/v4/comment/list", times=1)  # 429, Retry-After: 1
+        # page 3 first: the client reads pages 1 and 2 for their cursors
+        third = client.comments(3)
+        assert slept == [1.0]
+        assert [c.id for c in third.items] == [c.id for c in comments[19::-1]]
+        assert [c.id for c in client.comments(1).items] == [c.id for c in comments[:69:-1]]
+        assert client.comments(4).items == []
+        listed = [r for r in lemmy.requests if r.path == "/api/v4/comment/list"]
+        assert all(r.query["sort"] == "new" and r.query["type_"] == "all" for r in listed)
+
+
+def test_new_uploads_are_found_in_1_0s_unordered_media_list(photos, tiny, pipeline_for):
+    """1.0's media list has no order (the fake lists the oldest first): a new upload on
+    its last page is still found by the next upload poll."""
+    with FakeLemmy(version="1.0") as lemmy:
+        cast = standard_cast(lemmy)
+        old = now() - timedelta(days=3)
+        for i in range(70):
+            lemmy.add_upload(cast.alice, photos["chelsea"], published=old + timedelta(minutes=i))
+        pipeline = pipeline_for(lemmy)
+        assert pipeline.poll_once(deep=True).items_seen == 0, "older than the lookback"
+        new = lemmy.add_upload(cast.bob, photos[tiny.others[0]])
+        pipeline.source.uploads_every = timedelta(0)
+        lemmy.clear_requests()
+        pipeline.poll_once(deep=False)
+        decided = [r["item"]["id"] for r in pipeline.store.decisions(run_id=pipeline.run_id)]
+        assert new.alias in decided
+        pages = [r for r in lemmy.requests if r.path == "/api/v4/image/list"]
+        assert len(pages) == 2 and "page_cursor" in pages[1].query
 
 
 def test_demo_on_lemmy_1_0(tmp_path):
