@@ -1,8 +1,9 @@
-"""A fake Lemmy 0.19 + pict-rs instance (and a hostile "remote web" host) for tests and
-`modbot demo`. It serves the real HTTP API on 127.0.0.1 from in-memory state.
+"""A fake Lemmy 0.19 or 1.0 + pict-rs instance (and a hostile "remote web" host) for tests
+and `modbot demo`. It serves the real HTTP API on 127.0.0.1 from in-memory state: API v3
+(Lemmy 0.19.9, the default) or API v4 and 1.0's v3 layer (`version="1.0"`).
 
     from fakelemmy import FakeLemmy
-    with FakeLemmy() as lemmy:
+    with FakeLemmy() as lemmy:  # or FakeLemmy(version="1.0")
         bot = lemmy.add_person("modbot", admin=True, bot_account=True, password="pw")
         ...
 
@@ -16,10 +17,12 @@ from fakelemmy.state import (
     Community,
     CommunityBan,
     ModAction,
+    Notification,
     Person,
     Post,
     PrivateMessage,
     Report,
+    SiteSettings,
     Upload,
 )
 
@@ -29,10 +32,12 @@ __all__ = [
     "CommunityBan",
     "FakeLemmy",
     "ModAction",
+    "Notification",
     "Person",
     "Post",
     "PrivateMessage",
     "Report",
     "RequestRecord",
+    "SiteSettings",
     "Upload",
 ]

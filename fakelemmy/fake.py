@@ -1,9 +1,11 @@
-"""`FakeLemmy`: a Lemmy 0.19 + pict-rs instance and a remote web host, in-process.
+"""`FakeLemmy`: a Lemmy 0.19 or 1.0 + pict-rs instance and a remote web host, in-process.
 
 Build it, add a scenario (persons, communities, posts, comments, uploads, remote
 files), start it, point the bot at `url`; add more content between polls; inspect
-`requests`, `mutating_requests()` and the state objects afterwards. See the section
-"The fake Lemmy" in docs/ARCHITECTURE.md for the whole API.
+`requests`, `mutating_requests()` and the state objects afterwards. `version` picks the
+Lemmy: 0.19 serves API v3 (`lemmy_api.py`), 1.0 (`version="1.0"`) serves API v4 and
+1.0's v3 compatibility layer (`lemmy_api_v4.py`); the scenario API and the state are
+the same for both. See the section "The fake Lemmy" in docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ import itertools
 import json
 import secrets
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from fakelemmy.images_v4 import ImagesV4
 from fakelemmy.lemmy_api import Ctx, LemmyApi, nodeinfo_routes
+from fakelemmy.lemmy_api_v4 import V3_TO_V4, LemmyApiV4
 from fakelemmy.params import ApiError, Body, Query
+from fakelemmy.params_v4 import ApiErrorV4
 from fakelemmy.pictrs import Pictrs, alias_of_local_url, sniff_image
 from fakelemmy.remote import RemoteEntry, RemoteWeb
 from fakelemmy.server import (
@@ -38,19 +43,24 @@ from fakelemmy.state import (
     Community,
     CommunityBan,
     ModAction,
+    Notification,
     Person,
     Post,
     PrivateMessage,
     Report,
+    SiteSettings,
     State,
     Upload,
     now,
 )
 from fakelemmy.views import Views
+from fakelemmy.views_v4 import ViewsV4
 
 # Methods that never change state; GET /pictrs/image/delete/... is the one GET that does.
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
-NOT_MUTATING = ("/api/v3/user/login",)  # login only issues a token (a dry run logs in too)
+# login only issues a token (a dry run logs in too): 0.19's, 1.0's and 1.0's v3 one
+NOT_MUTATING = ("/api/v3/user/login", "/api/v4/account/auth/login")
+LEMMY_1_0 = "1.0.0-beta.1"  # what `version="1.0"` reports (nodeinfo, /site)
 
 
 class FakeLemmy:
@@ -63,8 +73,15 @@ class FakeLemmy:
         version: str = "0.19.9",
         rate_limit: tuple[int, float] | None = (180, 60),
         login_rate_limit: tuple[int, float] | None = (10, 3600),
+        image_rate_limit: tuple[int, float] | None = (6, 3600),
+        image_mode: str = "proxy_all_images",
     ) -> None:
+        """`version`: "0.19.9" (API v3), or "1.0" / any "1.x" string (API v4, with 1.0's
+        v3 layer). `image_rate_limit`: 1.0's `image` bucket (uploads and DELETE /image);
+        `image_mode`: 1.0's site setting (proxy_all_images, store_link_previews, none)."""
+        version = LEMMY_1_0 if version == "1.0" else version
         self.version = version
+        self.api_version = "v4" if int(version.split(".", 1)[0]) >= 1 else "v3"
         self.cast = None  # set by a scenario (`scenarios.standard_cast`) when one is used
         self.state = State()
         self.stopping = False
@@ -75,25 +92,43 @@ class FakeLemmy:
         self._spoilers: dict[tuple[str, str], Tamper | Trickle] = {}
         self._holds: dict[tuple[str, str], threading.Event] = {}
         self._control = threading.Lock()
-        self.rate_limiter = RateLimiter({"message": rate_limit, "register": login_rate_limit})
+        limits = {"message": rate_limit, "register": login_rate_limit}
+        if self.api_version == "v4":
+            limits["image"] = image_rate_limit
+        self.rate_limiter = RateLimiter(limits)
         self.pictrs_api_key = secrets.token_hex(16)
 
         sockets = [bind_socket() for _ in range(3)]
         ports = [s.getsockname()[1] for s in sockets]
         self.url, self.pictrs_url, self.remote_url = (f"http://127.0.0.1:{p}" for p in ports)
-        self.views = Views(
-            self.state, self.url, version, {"message": rate_limit, "register": login_rate_limit}
-        )
+        self.state.site.image_mode = image_mode
+        self.views = Views(self.state, self.url, version, limits)
+        self.views_v4 = ViewsV4(self.state, self.url, version, limits)
         self.remote = RemoteWeb(self)
         self.api = LemmyApi(self)
         self.pictrs = Pictrs(self)
-        lemmy_app = Starlette(
-            routes=[
-                *self.api.routes(self._endpoint),
-                *self.pictrs.lemmy_routes(),
-                *nodeinfo_routes(self),
-            ]
-        )
+        self.images_v4 = ImagesV4(self)
+        self.v4: LemmyApiV4 | None = None
+        if self.api_version == "v4":
+            self.v4 = LemmyApiV4(self)
+            lemmy_app = Starlette()
+            lemmy_app.router.routes.extend(
+                [
+                    *self.v4.routes(),
+                    *self.images_v4.routes(),
+                    *self.v4.compat_routes(),
+                    *nodeinfo_routes(self),
+                    self.v4.fallback_route(lambda: lemmy_app.router.routes),
+                ]
+            )
+        else:
+            lemmy_app = Starlette(
+                routes=[
+                    *self.api.routes(self._endpoint),
+                    *self.pictrs.lemmy_routes(),
+                    *nodeinfo_routes(self),
+                ]
+            )
         apps = {
             ports[0]: Instrument(lemmy_app, self, "lemmy"),
             ports[1]: Instrument(Starlette(routes=self.pictrs.internal_routes()), self, "pictrs"),
@@ -137,10 +172,18 @@ class FakeLemmy:
         avatar: str | None = None,
         banner: str | None = None,
         bio: str | None = None,
+        **settings,
     ) -> Person:
         """A person; `local=False` with `instance="remote.example"` for a federated one
-        (remote persons cannot log in and are never admins of this instance)."""
+        (remote persons cannot log in and are never admins of this instance). On 1.0 a
+        remote `avatar`/`banner` is stored as its proxy URL and `bio` images rewritten.
+        `settings`: more local-user settings by name (1.0's `hide_posts_with_media`,
+        `auto_mark_fetched_posts_as_read`, `default_post_time_range_seconds`, ...)."""
         domain = self.url.split("//", 1)[1] if local else (instance or "remote.example")
+        if self.v4 is not None:
+            with self.state.lock:
+                avatar, banner = self.images_v4.link(avatar), self.images_v4.link(banner)
+                bio = self.images_v4.markdown(bio)
         with self.state.lock:
             person = Person(
                 id=self.state.next_id("person"),
@@ -163,6 +206,10 @@ class FakeLemmy:
                 bio=bio,
                 instance_id=self.state.instance_id(domain),
             )
+            for name, value in settings.items():
+                if not hasattr(person, name):
+                    raise AttributeError(f"Person has no setting {name!r}")
+                setattr(person, name, value)
             self.state.persons[person.id] = person
         return person
 
@@ -179,8 +226,15 @@ class FakeLemmy:
         icon: str | None = None,
         banner: str | None = None,
         published: datetime | None = None,
+        visibility: str = "public",
     ) -> Community:
+        """`visibility` (1.0): public, unlisted (left out of all/local listings),
+        local_only_public, local_only_private, private."""
         domain = self.url.split("//", 1)[1] if local else (instance or "remote.example")
+        if self.v4 is not None:
+            with self.state.lock:
+                icon, banner = self.images_v4.link(icon), self.images_v4.link(banner)
+                description = self.images_v4.markdown(description)
         with self.state.lock:
             community = Community(
                 id=self.state.next_id("community"),
@@ -195,6 +249,7 @@ class FakeLemmy:
                 icon=icon,
                 banner=banner,
                 instance_id=self.state.instance_id(domain),
+                visibility=visibility,
             )
             self.state.communities[community.id] = community
         return community
@@ -217,7 +272,13 @@ class FakeLemmy:
         featured_community: bool = False,
         score: int = 1,
         local: bool | None = None,
+        raw: bool = False,
     ) -> Post:
+        """A post as Lemmy stored it. On 1.0 (image mode `proxy_all_images`) a remote
+        image `url` is stored as its proxy URL, the thumbnail proxied with `&max_size=`
+        (made from an image `url` when not given; the raw URL on an NSFW post of a site
+        without content warning), `body` images rewritten. `raw=True`: stored as given,
+        as content from before an upgrade to 1.0 is."""
         with self.state.lock:
             community = self._community(community)
             creator = self._person(creator)
@@ -245,6 +306,8 @@ class FakeLemmy:
                 else f"https://{creator.instance}/post/{post_id}",
             )
             self.state.posts[post.id] = post
+            if self.v4 is not None and not raw:
+                self.images_v4.store_post(post, thumbnail_given=thumbnail_url is not None)
         return post
 
     def add_comment(
@@ -258,8 +321,12 @@ class FakeLemmy:
         language_id: int = 0,
         score: int = 1,
         local: bool | None = None,
+        raw: bool = False,
     ) -> Comment:
+        """A comment; on 1.0 its images are rewritten to proxy URLs (not with `raw`)."""
         with self.state.lock:
+            if self.v4 is not None and not raw:
+                content = self.images_v4.markdown(content) or content
             post = self.state.posts[post if isinstance(post, int) else post.id]
             creator = self._person(creator)
             comment_id = self.state.next_id("comment")
@@ -301,11 +368,23 @@ class FakeLemmy:
         with self.state.lock:
             return self._new_upload(self._person(person).id, data, content_type, published)
 
-    def add_thumbnail(self, data: bytes, *, content_type: str | None = None) -> Upload:
-        """An image Lemmy stored itself (a link's thumbnail): no uploader, not listed."""
+    def add_thumbnail(
+        self, data: bytes, *, content_type: str | None = None, post: Post | int | None = None
+    ) -> Upload:
+        """An image Lemmy stored itself (a link's thumbnail). Without `post`: no
+        uploader, never listed (0.19's thumbnails, and on 1.0 those migrated from 0.19).
+        With `post` it becomes that post's `thumbnail_url`; on 1.0 it is then listed in
+        the media list with `thumbnail_for_post_id` and the post's creator."""
         with self.state.lock:
             upload = self._new_upload(None, data, content_type, None)
             upload.listed = False
+            if post is not None:
+                target = self.state.posts[post if isinstance(post, int) else post.id]
+                target.thumbnail_url = upload.url
+                if self.v4 is not None:
+                    upload.person_id = target.creator_id
+                    upload.thumbnail_for_post_id = target.id
+                    upload.listed = True
             return upload
 
     def _new_upload(self, person_id, data, content_type, published) -> Upload:
@@ -320,7 +399,7 @@ class FakeLemmy:
             delete_token=secrets.token_hex(16),
             published=published or now(),
             person_id=person_id,
-            url=f"{self.url}/pictrs/image/{alias}",
+            url=self.image_url(alias),
         )
         self.state.uploads[alias] = upload
         return upload
@@ -375,13 +454,39 @@ class FakeLemmy:
         return f"{self.remote_url}{path}"
 
     def proxy_url(self, url: str) -> str:
-        """The `/api/v3/image_proxy?url=` URL for a remote image (Lemmy now knows it)."""
+        """The image proxy URL for a remote image (Lemmy now knows it): 0.19's
+        `/api/v3/image_proxy?url=`, 1.0's `/api/v4/image/proxy?url=`."""
         with self.state.lock:
+            if self.v4 is not None:
+                return self.images_v4.proxied(url)
             self.state.proxied.setdefault(url, None)
         return f"{self.url}/api/v3/image_proxy?url={quote(url, safe='')}"
 
-    def edit_post(self, post_id: int, **fields) -> Post:
-        """Change fields of a post (`body=`, `url=`, ...) as an edit does: sets `updated`."""
+    def image_url(self, alias: str) -> str:
+        """Where this Lemmy serves a local image: `/pictrs/image/<alias>` (0.19),
+        `/api/v4/image/<alias>` (1.0)."""
+        if self.api_version == "v4":
+            return f"{self.url}/api/v4/image/{alias}"
+        return self.legacy_image_url(alias)
+
+    def legacy_image_url(self, alias: str) -> str:
+        """0.19's link to a local image, still in content from before an upgrade to 1.0
+        (1.0 has no route for it: 404)."""
+        return f"{self.url}/pictrs/image/{alias}"
+
+    def api_path(self, path: str) -> str:
+        """The path of this Lemmy's API doing what 0.19's `path` does, for faults and
+        request filters written once for both versions: `/api/v3/user/ban` is
+        `/api/v4/admin/ban` on 1.0. A trailing `*` is kept."""
+        if self.api_version == "v3":
+            return path
+        star = "*" if path.endswith("*") else ""
+        base = path.rstrip("*")
+        return V3_TO_V4.get(base, base.replace("/api/v3/", "/api/v4/", 1)) + star
+
+    def edit_post(self, post_id: int, *, raw: bool = False, **fields) -> Post:
+        """Change fields of a post (`body=`, `url=`, ...) as an edit does: sets `updated`
+        (on 1.0 the new images are stored as `add_post` stores them, unless `raw`)."""
         with self.state.lock:
             post = self.state.posts[post_id]
             for name, value in fields.items():
@@ -390,16 +495,23 @@ class FakeLemmy:
                 setattr(post, name, value)
             if "url" in fields and "url_content_type" not in fields:
                 post.url_content_type = self._content_type_of(post.url)
+            if self.v4 is not None and not raw:
+                if "url" in fields or "thumbnail_url" in fields:
+                    self.images_v4.store_post(post, thumbnail_given="thumbnail_url" in fields)
+                elif "body" in fields:
+                    post.body = self.images_v4.markdown(post.body)
             post.updated = now()
             return post
 
-    def edit_comment(self, comment_id: int, **fields) -> Comment:
+    def edit_comment(self, comment_id: int, *, raw: bool = False, **fields) -> Comment:
         with self.state.lock:
             comment = self.state.comments[comment_id]
             for name, value in fields.items():
                 if not hasattr(comment, name):
                     raise AttributeError(f"Comment has no field {name!r}")
                 setattr(comment, name, value)
+            if self.v4 is not None and not raw and "content" in fields:
+                comment.content = self.images_v4.markdown(comment.content) or comment.content
             comment.updated = now()
             return comment
 
@@ -408,19 +520,36 @@ class FakeLemmy:
         self,
         path: str,
         times: int = 1,
-        status: int = 400,
+        status: int | None = None,
         error: str | None = None,
         message: str | None = None,
         server: str = "lemmy",
     ) -> None:
         """The next `times` requests to `path` (exact; or a prefix ending in `*`) answer
-        `status`: with Lemmy's JSON `{"error": error}` (for a 400 without `error`:
-        `rate_limit_error`), else the HTML page nginx shows (502/503/504). `server`:
-        "lemmy", "pictrs" or "remote"."""
-        if status == 400 and error is None:
-            error = "rate_limit_error"
+        `status`: with Lemmy's JSON `{"error": error}`, else the HTML page nginx shows
+        (502/503/504). `server`: "lemmy", "pictrs" or "remote". Without status and
+        error: Lemmy's rate limit (0.19: 400 `rate_limit_error`; 1.0: 429
+        `too_many_requests` with `Retry-After: 1`). On 1.0 an error body carries the
+        `cause` Lemmy adds."""
+        if self.v4 is not None and server == "lemmy":
+            if error is None and status in (None, 429):
+                error, status = "too_many_requests", 429
+            if error is None:
+                assert status is not None  # set above when neither was given
+                fault = Fault(times, status, None, None)
+            elif error == "too_many_requests":  # the rate limiter's: no `cause`
+                fault = Fault(
+                    times, status or 429, error, None, {"error": error}, {"retry-after": "1"}
+                )
+            else:
+                body = ApiErrorV4(status or 400, error, message).body()
+                fault = Fault(times, status or 400, error, message, body)
+        elif error is None and status in (None, 400):
+            fault = Fault(times, 400, "rate_limit_error", message)
+        else:
+            fault = Fault(times, status or 400, error, message)
         with self._control:
-            self._faults.setdefault((server, path), []).append(Fault(times, status, error, message))
+            self._faults.setdefault((server, path), []).append(fault)
 
     def delay(
         self, path: str, seconds: float, times: int | None = None, server: str = "lemmy"
@@ -498,7 +627,16 @@ class FakeLemmy:
             dropped = [t for t, owner in self.state.tokens.items() if owner == person.id]
             for token in dropped:
                 del self.state.tokens[token]
+                self.state.token_expires.pop(token, None)
             return len(dropped)
+
+    def age_tokens(self, by: timedelta) -> int:
+        """Time passes for the logins: every token that expires (1.0, a login without
+        `stay_logged_in`: one week) expires `by` earlier. Returns how many expired now."""
+        with self.state.lock:
+            for token in list(self.state.token_expires):
+                self.state.token_expires[token] -= by
+            return sum(1 for when in self.state.token_expires.values() if when <= now())
 
     def _match(self, table: dict, server: str, path: str):
         entry = table.get((server, path))
@@ -549,7 +687,10 @@ class FakeLemmy:
 
     def mutating_requests(self) -> list[RequestRecord]:
         """Requests to Lemmy or pict-rs that can change state: every POST/PUT/DELETE
-        (answered or refused) but login, plus `GET /pictrs/image/delete/...`."""
+        (answered or refused; on 1.0 `DELETE /api/v4/image` too) but login, plus
+        `GET /pictrs/image/delete/...`. Reads that only mark posts read (1.0's
+        `GET /post`, a `post/list` with `mark_as_read`) are not counted here: see
+        `read_marking_requests()`."""
         return [
             r
             for r in self.requests
@@ -557,6 +698,26 @@ class FakeLemmy:
             and r.path not in NOT_MUTATING
             and (r.method not in READ_METHODS or r.path.startswith("/pictrs/image/delete/"))
         ]
+
+    def read_marking_requests(self) -> list[RequestRecord]:
+        """Reads that marked posts read for the caller (1.0: `GET /post` always, a
+        `GET /post/list` with `mark_as_read` or the account's auto-mark setting)."""
+        return [r for r in self.requests if r.marked_read]
+
+    def ignored_field_requests(self) -> list[RequestRecord]:
+        """1.0 requests carrying fields their type does not have (Lemmy drops them
+        silently: a v3 `page`, `remove_data`, `expires`); `.ignored_fields` names them."""
+        return [r for r in self.requests if r.ignored_fields]
+
+    def note_ignored(self, request: Request, fields: list[str]) -> None:
+        record = request.scope.get("fakelemmy.record")
+        if record is not None and fields:
+            record.ignored_fields = list(fields)
+
+    def note_read_marks(self, request: Request) -> None:
+        record = request.scope.get("fakelemmy.record")
+        if record is not None:
+            record.marked_read = True
 
     def clear_requests(self) -> None:
         with self._control:
@@ -604,6 +765,17 @@ class FakeLemmy:
         with self.state.lock:
             return list(self.state.modlog)
 
+    @property
+    def notifications(self) -> list[Notification]:
+        """1.0's inbox entries (private messages, moderators' actions on a person)."""
+        with self.state.lock:
+            return list(self.state.notifications)
+
+    @property
+    def site(self) -> SiteSettings:
+        """The instance's live settings (content warning, default time range, ...)."""
+        return self.state.site
+
     def image_exists(self, alias: str) -> bool:
         """Whether pict-rs still serves `alias`."""
         with self.state.lock:
@@ -630,11 +802,18 @@ class FakeLemmy:
         return cookies.get("jwt")
 
     def person_of_token(self, token: str | None) -> Person | None:
+        """The person a token logs in, or None (anonymous). 1.0: expired tokens are
+        anonymous, banned persons keep their logins."""
         if not token:
             return None
         with self.state.lock:
             person = self.state.persons.get(self.state.tokens.get(token, -1))
-            if person is None or person.purged or person.deleted or person.banned:
+            expires = self.state.token_expires.get(token)
+            if person is None or person.purged or person.deleted:
+                return None
+            if expires is not None and expires <= now():
+                return None
+            if person.banned and self.v4 is None:
                 return None
             return person
 

@@ -42,6 +42,10 @@ class RequestRecord:
     user: str | None
     status: int | None = None
     at: float = field(default_factory=time.time)
+    # Lemmy 1.0: fields its request type does not have (serde drops them silently), and
+    # whether answering it marked posts read (GET /post, a post/list with mark_as_read)
+    ignored_fields: list[str] = field(default_factory=list)
+    marked_read: bool = False
 
 
 @dataclass
@@ -50,8 +54,12 @@ class Fault:
     status: int
     error: str | None
     message: str | None
+    body: dict | None = None  # the whole JSON body, when given (Lemmy 1.0's errors)
+    headers: dict | None = None
 
     def response(self):
+        if self.body is not None:
+            return JSONResponse(self.body, status_code=self.status, headers=self.headers)
         if self.error is not None:
             body = {"error": self.error}
             if self.message is not None:
@@ -126,19 +134,25 @@ class RateLimiter:
         self.lock = threading.Lock()
 
     def allow(self, bucket: str) -> bool:
+        return self.take(bucket)[0]
+
+    def take(self, bucket: str) -> tuple[bool, int | None, int, float]:
+        """Count one request: (allowed, limit or None when unlimited, requests left,
+        seconds until the oldest counted one leaves the window)."""
         limit = self.limits.get(bucket)
         if limit is None:
-            return True
+            return True, None, 0, 0.0
         count, window = limit
         now = time.monotonic()
         with self.lock:
-            hits = self.hits[bucket]
+            hits = self.hits.setdefault(bucket, deque())
             while hits and hits[0] <= now - window:
                 hits.popleft()
-            if len(hits) >= count:
-                return False
-            hits.append(now)
-            return True
+            allowed = len(hits) < count
+            if allowed:
+                hits.append(now)
+            reset = (hits[0] + window - now) if hits else float(window)
+            return allowed, count, max(0, count - len(hits)), reset
 
 
 def bucket_for(path: str) -> str | None:
@@ -186,10 +200,15 @@ class Instrument:
             user=self.fake.user_of_scope(scope),
         )
         self.fake.record(record)
+        scope["fakelemmy.record"] = record  # for the handlers' notes on it
+        extra_headers: list = []
 
         async def recording_send(message):
             if message["type"] == "http.response.start":
                 record.status = message["status"]
+                if extra_headers:
+                    headers = [*message.get("headers", []), *extra_headers]
+                    message = {**message, "headers": headers}
             await send(message)
 
         delay = self.fake.take_delay(self.server, path)
@@ -201,10 +220,16 @@ class Instrument:
         fault = self.fake.take_fault(self.server, path)
         if fault is not None:
             return await fault.response()(scope, replay, recording_send)
-        bucket = bucket_for(path) if self.server == "lemmy" else None
-        if bucket is not None and not self.fake.rate_limiter.allow(bucket):
-            response = JSONResponse({"error": "rate_limit_error"}, status_code=400)
-            return await response(scope, replay, recording_send)
+        if self.server == "lemmy" and self.fake.v4 is not None:  # Lemmy 1.0: 429s
+            denied, headers = self.fake.v4.rate_limit(scope["method"], path)
+            extra_headers.extend(headers)
+            if denied is not None:
+                return await denied(scope, replay, recording_send)
+        else:
+            bucket = bucket_for(path) if self.server == "lemmy" else None
+            if bucket is not None and not self.fake.rate_limiter.allow(bucket):
+                response = JSONResponse({"error": "rate_limit_error"}, status_code=400)
+                return await response(scope, replay, recording_send)
         spoil = self.fake.take_spoiler(self.server, path)
         if spoil is None:
             return await self.app(scope, replay, recording_send)

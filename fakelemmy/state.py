@@ -52,6 +52,13 @@ class Person:
     default_sort_type: str = "Active"
     discussion_languages: list[int] | None = None  # None: every language
     instance_id: int = 1
+    # settings Lemmy 1.0 added (read by the v4 API only; 0.19's defaults otherwise)
+    default_comment_sort_type: str = "Hot"
+    default_post_time_range_seconds: int | None = None  # None: the site's (0: no limit)
+    default_items_per_page: int = 20
+    hide_posts_with_media: bool = False
+    auto_mark_fetched_posts_as_read: bool = False
+    private_messages_enabled: bool = True
 
 
 @dataclass
@@ -71,6 +78,7 @@ class Community:
     deleted: bool = False
     purged: bool = False
     instance_id: int = 1
+    visibility: str = "public"  # 1.0: public, unlisted, local_only_public/_private, private
 
 
 @dataclass
@@ -87,6 +95,8 @@ class Report:
     resolved: bool = False
     resolver_id: int | None = None
     updated: datetime | None = None
+    violates_instance_rules: bool = False  # 1.0: for the admins only, not the mods
+    conclusion: str | None = None  # 1.0: the resolver's note
 
 
 @dataclass
@@ -117,6 +127,8 @@ class Post:
     featured_community: bool = False
     score: int = 1
     read_by: set[int] = field(default_factory=set)  # person ids that have read it
+    read_at: dict[int, datetime] = field(default_factory=dict)  # when (the v4 API marks it)
+    hidden_by: set[int] = field(default_factory=set)  # person ids that hid it (1.0)
     reports: list[Report] = field(default_factory=list)
 
 
@@ -154,6 +166,7 @@ class Upload:
     url: str
     listed: bool = True  # has a row in Lemmy's local_image table (list_all_media)
     deleted: bool = False  # gone from pict-rs (deleted or purged)
+    thumbnail_for_post_id: int | None = None  # 1.0: a thumbnail Lemmy stored for this post
 
 
 @dataclass
@@ -164,6 +177,7 @@ class PrivateMessage:
     content: str
     published: datetime
     ap_id: str = ""
+    removed: bool = False  # 1.0: a ban with remove_or_restore_data removes the sender's
 
 
 @dataclass
@@ -186,6 +200,36 @@ class ModAction:
     detail: dict = field(default_factory=dict)
 
 
+@dataclass
+class Notification:
+    """A Lemmy 1.0 inbox entry: a private message, or a moderator's action on the person."""
+
+    id: int
+    recipient_id: int
+    kind: str  # "private_message" | "mod_action" (1.0's NotificationType)
+    creator_id: int
+    published: datetime
+    private_message_id: int | None = None
+    modlog_index: int | None = None  # index into State.modlog
+    read: bool = False
+
+
+@dataclass
+class SiteSettings:
+    """Instance settings that change what the API shows (1.0's `local_site`, live)."""
+
+    content_warning: str | None = None  # set: anonymous visitors see NSFW, thumbnails kept
+    image_mode: str = "proxy_all_images"  # 1.0's default; or store_link_previews, none
+    image_max_thumbnail_size: int = 512
+    image_proxy_bypass_domains: list[str] = field(default_factory=list)
+    default_post_listing_type: str = "Local"
+    default_post_sort_type: str = "Active"
+    default_comment_sort_type: str = "Hot"
+    default_post_time_range_seconds: int | None = None
+    default_items_per_page: int = 20
+    private_instance: bool = False
+
+
 class State:
     """Every table of the fake instance. Hold `lock` while reading several objects."""
 
@@ -204,6 +248,9 @@ class State:
         self.modlog: list[ModAction] = []
         self.purged_images: list[str] = []
         self.tokens: dict[str, int] = {}  # jwt -> person id
+        self.token_expires: dict[str, datetime] = {}  # jwt -> expiry (1.0; absent: never)
+        self.notifications: list[Notification] = []
+        self.site = SiteSettings()
         self.instances: dict[str, int] = {}
         self._ids: dict[str, int] = {}
 
@@ -218,10 +265,12 @@ class State:
                 self.instances[domain] = len(self.instances) + 1
             return self.instances[domain]
 
-    def issue_token(self, person_id: int) -> str:
+    def issue_token(self, person_id: int, expires: datetime | None = None) -> str:
         token = "eyJ" + secrets.token_urlsafe(24)  # shaped like a JWT, opaque like one
         with self.lock:
             self.tokens[token] = person_id
+            if expires is not None:
+                self.token_expires[token] = expires
         return token
 
     def store_file(self, data: bytes) -> str:

@@ -22,6 +22,7 @@ import concurrent.futures
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -161,6 +162,8 @@ class Acquirer:
     ) -> None:
         self.settings, self.policy, self.store = settings, policy, store
         self.public_url = settings.lemmy_url
+        # the Lemmy client's URL of a local upload, where it has one (LemmyApi)
+        self.local_image_url: Callable[[str], str | None] = lambda alias: None
         self._fetch_resolver = fetch_resolver
         self._loop = asyncio.new_event_loop()
         self._loop_thread: threading.Thread | None = None
@@ -235,6 +238,10 @@ class Acquirer:
         return Fetcher(limits, allowed_hosts=allowed)
 
     def _fetch_urls(self, ref: ImageRef) -> tuple[str, ...]:
+        # The Lemmy API version's own URL of a local upload (1.0 has no route for 0.19's
+        # /pictrs/image/ links in older content).
+        if ref.alias and (url := self.local_image_url(ref.alias)):
+            return (url,)
         # A local upload is read through LEMMY_URL, which may be the instance's internal
         # address (http://lemmy:8536) when the public one is not reachable from the bot.
         if ref.alias and self.settings.lemmy_url != self.public_url:

@@ -82,7 +82,8 @@ def upload_ref(item: Item, *, instance_url: str) -> ImageRef:
     if item.upload is None:
         raise ValueError(f"{item.key} is not an upload")
     alias = item.upload.alias
-    url = f"{instance_url.rstrip('/')}/pictrs/image/{alias}"
+    path = item.upload.path or f"/pictrs/image/{alias}"
+    url = f"{instance_url.rstrip('/')}{path}"
     return ImageRef(url=url, location="upload", alias=alias)
 
 

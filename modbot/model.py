@@ -121,6 +121,8 @@ class Upload:
 
     alias: str  # pict-rs' name of it: <uuid>.<ext>
     delete_token: str | None = field(default=None, repr=False)
+    # where the instance serves it; None: /pictrs/image/<alias> (0.19; 1.0: /api/v4/image/)
+    path: str | None = None
 
 
 @dataclass(frozen=True)

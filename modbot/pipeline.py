@@ -113,6 +113,8 @@ class Pipeline:
             requests_per_minute=policy.lemmy.requests_per_minute,
             timeout=policy.lemmy.timeout.total_seconds(),
             read_only=dry_run,
+            api_version=policy.lemmy.api,
+            report_to_admins=policy.lemmy.report_to_admins,
         )
         self.session = Session(
             self.client,
@@ -142,7 +144,7 @@ class Pipeline:
             run_id=self.run_id,
             dry_run=dry_run,
             max_destructive_per_hour=policy.safety_valve.max_destructive_actions_per_hour,
-            purge_by_alias=settings.can_purge_by_alias,
+            purge_by_alias=settings.can_purge_by_alias or self.client.can_purge_files,
         )
         if not dry_run:
             # Under the acting lock every other run is over: a claim or journal entry
@@ -181,6 +183,7 @@ class Pipeline:
             self.executor.bot_person_id = self.session.bot_person_id
             self.source.uploads = self.session.admin
             self.acquirer.public_url = self.session.public_url
+            self.acquirer.local_image_url = self.client.local_image_url
 
     def _warn(self, message: str) -> None:
         log.warning("%s", message)

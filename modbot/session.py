@@ -75,10 +75,10 @@ class Session:
         site = self.client.check_session()
         self._last_check = time.monotonic()
         version = site.version
-        if version and not version.startswith("0."):
+        if version and not version.startswith("0.") and self.client.api_version == "v3":
             self.warn(
-                f"Lemmy {version}: modbot speaks API v3 (Lemmy 0.19); from 1.0 the "
-                "v3 API has no remove, purge or ban, so actions will fail"
+                f"Lemmy {version}: lemmy.api is v3 (Lemmy 0.19), but from 1.0 the v3 API "
+                "has no remove, purge or ban, so actions will fail; set lemmy.api: auto or v4"
             )
         # Content links to the instance by its public URL, which LEMMY_URL need not be.
         self.public_url = (site.public_url or self.public_url).rstrip("/")

@@ -28,6 +28,7 @@ from fakelemmy.state import now
 # --------------------------------------------------------------------------- tests
 
 
+@pytest.mark.both_lemmys
 def test_every_image_location_is_found_and_classified(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     flagged = tiny.flagged
@@ -84,6 +85,7 @@ def test_every_image_location_is_found_and_classified(fake_lemmy, photos, tiny, 
     assert "7 images; 5 classified; 2 from cache" in out
 
 
+@pytest.mark.both_lemmys
 def test_dry_run_changes_nothing_not_even_the_bots_settings(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad = lemmy.add_upload(cast.alice, photos[BAD])
@@ -93,7 +95,7 @@ def test_dry_run_changes_nothing_not_even_the_bots_settings(fake_lemmy, photos, 
     assert mutations(lemmy) == []
     assert not lemmy.person(cast.bot.id).show_nsfw, "save_user_settings is a mutation"
     assert "show_nsfw" in run.stderr and "dry-run changes nothing" in run.stderr
-    list_posts = [r for r in lemmy.requests if r.path == "/api/v3/post/list"]
+    list_posts = [r for r in lemmy.requests if r.path == lemmy.api_path("/api/v3/post/list")]
     assert list_posts and all(r.query.get("show_nsfw") == "true" for r in list_posts)
     (record,) = [r for r in bot.decisions() if r["item"]["kind"] == "post"]
     assert record["rule"] == "known abusive image"
@@ -106,6 +108,7 @@ def test_dry_run_changes_nothing_not_even_the_bots_settings(fake_lemmy, photos, 
     assert not lemmy.post(post.id).removed and lemmy.image_exists(bad.alias)
 
 
+@pytest.mark.both_lemmys
 def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none(
     fake_lemmy, photos, tiny, tmp_path
 ):
@@ -122,11 +125,11 @@ def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none
 
     first = bot("run", "--once")
     assert mutations(lemmy) == [
-        ("lemmy", "PUT", "/api/v3/user/save_user_settings"),
-        ("lemmy", "POST", "/api/v3/post/remove"),
+        ("lemmy", "PUT", lemmy.api_path("/api/v3/user/save_user_settings")),
+        ("lemmy", "POST", lemmy.api_path("/api/v3/post/remove")),
         ("pictrs", "POST", "/internal/purge"),
-        ("lemmy", "POST", "/api/v3/user/ban"),
-        ("lemmy", "POST", "/api/v3/comment/report"),
+        ("lemmy", "POST", lemmy.api_path("/api/v3/user/ban")),
+        ("lemmy", "POST", lemmy.api_path("/api/v3/comment/report")),
     ]
     assert "changed the bot account's settings" in first.stderr
     assert lemmy.post(post.id).removed
@@ -151,7 +154,7 @@ def test_live_run_makes_exactly_the_expected_calls_and_a_second_run_repeats_none
     assert len(lemmy.mutating_requests()) == before, mutations(lemmy)[before:]
     assert bot.decisions(second.stdout) == []
     assert "0 items" in second.stdout
-    logins = [r for r in lemmy.requests if r.path == "/api/v3/user/login"]
+    logins = [r for r in lemmy.requests if r.path == lemmy.api_path("/api/v3/user/login")]
     assert len(logins) == 1, "the second run reuses the kept token (logins are scarce)"
 
 
@@ -445,6 +448,7 @@ def test_no_password_token_or_api_key_in_the_logs(fake_lemmy, photos, tiny, tmp_
 # --------------------------------------------------------------------------- in-process
 
 
+@pytest.mark.both_lemmys
 def test_more_than_50_new_items_between_polls_and_a_late_federated_post(
     fake_lemmy, photos, tiny, pipeline_for
 ):
@@ -497,6 +501,7 @@ def test_an_edited_item_is_looked_at_again(fake_lemmy, photos, tiny, pipeline_fo
     assert stats.items_seen == 1 and lemmy.post(post.id).removed
 
 
+@pytest.mark.both_lemmys
 def test_a_silently_dropped_login_is_noticed(fake_lemmy, photos, tiny, pipeline_for):
     """Reads go on as anonymous (NSFW comments hidden): the bot must log in again."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
@@ -511,9 +516,11 @@ def test_a_silently_dropped_login_is_noticed(fake_lemmy, photos, tiny, pipeline_
     )
     stats = pipeline.poll_once(deep=True)
     assert stats.items_seen == 1 and lemmy.comment(comment.id).removed
-    assert [r.path for r in lemmy.requests].count("/api/v3/user/login") == 2
+    login = lemmy.api_path("/api/v3/user/login")
+    assert [r.path for r in lemmy.requests].count(login) == 2
 
 
+@pytest.mark.both_lemmys
 def test_an_admin_bot_notices_a_dropped_login_through_list_all_media(
     fake_lemmy, photos, tiny, pipeline_for
 ):
@@ -528,14 +535,15 @@ def test_an_admin_bot_notices_a_dropped_login_through_list_all_media(
     lemmy.clear_requests()
     pipeline.poll_once(deep=True)
     paths = [(r.path, r.status) for r in lemmy.requests]
-    assert paths[:3] == [
-        ("/api/v3/admin/list_all_media", 401),
-        ("/api/v3/user/login", 200),
-        ("/api/v3/admin/list_all_media", 200),
-    ]
+    media, login = (
+        lemmy.api_path("/api/v3/admin/list_all_media"),
+        lemmy.api_path("/api/v3/user/login"),
+    )
+    assert paths[:3] == [(media, 401), (login, 200), (media, 200)]
     assert lemmy.comment(comment.id).removed
 
 
+@pytest.mark.both_lemmys
 def test_idle_poll_costs_two_requests_and_uploads_are_read_every_few_minutes(
     fake_lemmy, photos, tiny, pipeline_for
 ):
@@ -545,7 +553,10 @@ def test_idle_poll_costs_two_requests_and_uploads_are_read_every_few_minutes(
     lemmy.clear_requests()
     stats = pipeline.poll_once(deep=False)
     assert stats.items_seen == 0 and stats.requests == 2
-    assert [r.path for r in lemmy.requests] == ["/api/v3/post/list", "/api/v3/comment/list"]
+    assert [r.path for r in lemmy.requests] == [
+        lemmy.api_path("/api/v3/post/list"),
+        lemmy.api_path("/api/v3/comment/list"),
+    ]
     upload = lemmy.add_upload(cast.alice, photos[tiny.others[0]])
     assert pipeline.poll_once(deep=False).items_seen == 0, "not due yet"
     pipeline.source.uploads_every = timedelta(0)
@@ -554,6 +565,7 @@ def test_idle_poll_costs_two_requests_and_uploads_are_read_every_few_minutes(
     assert pipeline.store.decisions()[-1]["item"]["id"] == upload.alias
 
 
+@pytest.mark.both_lemmys
 def test_sweep_walks_the_backlog_and_resumes_after_a_stop(fake_lemmy, photos, tiny, pipeline_for):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     old = now() - timedelta(days=20)

@@ -36,6 +36,12 @@ def add_parser(subparsers: Subparsers) -> None:
         help="use the tiny random-weights model even if real weights are cached",
     )
     p.add_argument(
+        "--lemmy",
+        choices=["0.19", "1.0"],
+        default="0.19",
+        help="the fake instance's Lemmy version: 0.19 (API v3) or 1.0 (API v4)",
+    )
+    p.add_argument(
         "--out-dir",
         metavar="DIR",
         type=Path,
@@ -49,5 +55,10 @@ def demo(args: argparse.Namespace) -> int:
     from modbot.modes.demo import main_quietly, run_demo
 
     return main_quietly(
-        lambda: run_demo(args.out_dir, rules=args.rules, force_test_model=args.test_model)
+        lambda: run_demo(
+            args.out_dir,
+            rules=args.rules,
+            force_test_model=args.test_model,
+            lemmy_version=args.lemmy,
+        )
     )

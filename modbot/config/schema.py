@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -311,6 +311,11 @@ class LemmySettings(Section):
     requests_per_minute: int = Field(120, ge=1, le=100_000)
     lookback: Duration = timedelta(hours=6)
     timeout: Duration = timedelta(seconds=20)
+    # which Lemmy API: auto asks the instance (nodeinfo); v3 = Lemmy 0.19, v4 = Lemmy 1.0
+    api: Literal["auto", "v3", "v4"] = "auto"
+    # Lemmy 1.0: reports marked violates_instance_rules (admins see them at once, the
+    # community's moderators never); 0.19's reports always go to both
+    report_to_admins: bool = False
 
 
 class ScheduleSettings(Section):

@@ -23,7 +23,7 @@ class LemmyApi(Protocol):
     when it is passing); actions in a read-only (dry-run) client raise ``ReadOnlyError``
     before anything is sent."""
 
-    api_version: str  # "v3"
+    api_version: str  # "v3" | "v4"
     read_only: bool
     requests: int  # requests sent so far, logins and retries included
     on_login: Callable[[str], None] | None  # given each new login token, to keep it
@@ -75,6 +75,18 @@ class LemmyApi(Protocol):
         """Whether pict-rs no longer has the upload ``alias``."""
         ...
 
+    def local_image_url(self, alias: str) -> str | None:
+        """Where to fetch the local upload ``alias`` when the URL written in content may
+        not serve it (1.0 has no route for 0.19's ``/pictrs/image/`` links); None: fetch
+        it as written."""
+        ...
+
+    @property
+    def can_purge_files(self) -> bool:
+        """Whether ``purge_file`` can work: pict-rs' internal API is configured, or the
+        API version has an admin image purge of its own (1.0's ``DELETE /image``)."""
+        ...
+
     # --- actions
     def remove_post(self, post_id: int, reason: str) -> object: ...
 
@@ -113,6 +125,6 @@ class LemmyApi(Protocol):
         ...
 
     def purge_file(self, alias: str) -> list[str]:
-        """Purge a file from pict-rs with every alias of it (internal API); the other
-        aliases purged with it. ``LemmyError`` when pict-rs is not configured."""
+        """Purge a file from pict-rs with every alias of it; the other aliases purged
+        with it. ``LemmyError`` when ``can_purge_files`` is false."""
         ...

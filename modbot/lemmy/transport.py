@@ -229,6 +229,7 @@ class Transport:
 
     API: ClassVar[str] = ""  # the API version's prefix, e.g. "/api/v3"
     LOGIN: ClassVar[str] = "/user/login"  # under API: POST {username_or_email, password}
+    LOGIN_FIELDS: ClassVar[dict[str, Any]] = {}  # more fields of the login (v4: stay_logged_in)
 
     def __init__(
         self,
@@ -388,7 +389,11 @@ class Transport:
 
     def login(self) -> None:
         """Log in and keep the token. Lemmy allows only a few logins an hour: call rarely."""
-        payload = {"username_or_email": self.username, "password": self._password.reveal()}
+        payload = {
+            "username_or_email": self.username,
+            "password": self._password.reveal(),
+            **self.LOGIN_FIELDS,
+        }
         url = f"{self.url}{self.API}{self.LOGIN}"
 
         def once() -> dict[str, Any]:

@@ -149,6 +149,13 @@ class LemmyClient(Transport):
             return self.pictrs.alias_gone(alias)
         return gone(self, f"{self.url}/pictrs/image/{alias}", alias)
 
+    def local_image_url(self, alias: str) -> str | None:
+        return None  # 0.19 serves its upload URLs as content writes them
+
+    @property
+    def can_purge_files(self) -> bool:
+        return self.pictrs is not None
+
     def purge_file(self, alias: str) -> list[str]:
         return list(self.purge_image_alias(alias).get("aliases") or [])
 

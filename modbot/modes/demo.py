@@ -246,6 +246,7 @@ def run_demo(
     rules: Path | None = None,
     force_test_model: bool = False,
     print_: Any = print,
+    lemmy_version: str = "0.19",
 ) -> int:
     from fakelemmy import FakeLemmy
     from modbot.config.settings import Secret, Settings
@@ -255,12 +256,14 @@ def run_demo(
 
     out_dir = Path(out_dir or Path.cwd()).resolve()
     rules = rules or shipped_rules_path()
-    with tempfile.TemporaryDirectory(prefix="modbot-demo-") as tmp, FakeLemmy() as lemmy:
+    fake = FakeLemmy() if lemmy_version == "0.19" else FakeLemmy(version=lemmy_version)
+    with tempfile.TemporaryDirectory(prefix="modbot-demo-") as tmp, fake as lemmy:
         workdir = Path(tmp)
         sample = populate(lemmy)
         policy = demo_policy(rules, workdir, sample.known_bad_sha256, lemmy)
         print_(
-            f"modbot demo: a fake Lemmy instance on {lemmy.url} with {sample.posts} posts, "
+            f"modbot demo: a fake Lemmy {lemmy.version} instance (API {lemmy.api_version}) on "
+            f"{lemmy.url} with {sample.posts} posts, "
             f"{sample.comments} comments and {sample.uploads} uploads:"
         )
         for note in sample.notes:

@@ -51,6 +51,6 @@ for t in Login GetPosts GetPost GetComments GetComment ListMedia RemovePost Remo
          PurgePost PurgeComment PurgePerson BanPerson BanFromCommunity CreatePostReport \
          CreateCommentReport ResolvePostReport ResolveCommentReport ListReports \
          CreatePrivateMessage ListNotifications MarkNotificationAsRead DeleteImageParams \
-         ImageGetParams ImageProxyParams GetCommunity GetPersonDetails GetModlog SaveUserSettings; do
+         ImageGetParams ImageProxyParams GetCommunity GetPersonDetails GetModlog SaveUserSettings PurgeCommunity; do
   "$gen" --path "$types/$t.d.ts" --type "$t" --no-type-check -o "$here/requests/$t.json"
 done

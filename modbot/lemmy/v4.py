@@ -1,0 +1,491 @@
+"""Lemmy 1.0 (API v4): ``LemmyClientV4``, the v4 implementation of ``LemmyApi``, with httpx.
+
+Every request goes through the shared ``Transport`` (retries, backoff, request-rate
+cap, one deadline per request, re-login on 401, 429 ``too_many_requests`` and its
+``Retry-After``); answers become records in ``views_v4``. What 1.0 changes for a bot,
+and what this client does about it (facts: ``shared/reference/lemmy-api.md``, v4):
+
+- login sends ``stay_logged_in: true`` (else the token silently dies after a week);
+  ``/site`` has no ``my_user``: the account is ``GET /account`` (401 when the token was
+  dropped, so the transport logs in again), and ``check_session`` first asks
+  ``GET /account/validate_auth`` (400 ``not_logged_in`` for a dropped token);
+- listings page by opaque cursors only (``{items, next_page}``). ``posts`` pass them
+  on; ``comments`` and ``uploads`` keep the protocol's page numbers, the client keeping
+  the cursor of each page it handed out. Every post listing sends the overrides of
+  what 1.0 hides by default (``time_range_seconds=0``, ``show_read``, ``show_hidden``,
+  ``show_nsfw``, ``hide_posts_with_media=false``) and ``mark_as_read=false``;
+- the admin media list (``GET /image/list``) has no order: ``uploads`` walks all of it
+  once per walk and hands it out newest first (a repeated page or cursor ends the walk);
+- actions carry an ``Idempotency-Key``: a retry after a timeout that Lemmy had already
+  carried out answers 422, read as done; ``reason`` is required everywhere; bans send
+  ``remove_or_restore_data`` and ``expires_at``; removals never send
+  ``remove_children`` (it removes the replies too: more than a rule says);
+- an upload's file is purged through pict-rs' internal API when configured, else with
+  the admin's ``DELETE /image`` (no pict-rs key needed; Lemmy's ``image`` rate limit,
+  6 an hour by default, applies to it); 1.0 has no delete tokens;
+- 1.0 keeps no list of the messages one sent: ``sent_messages`` cannot be answered.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from modbot.config.settings import Secret
+from modbot.errors import LemmyBadAnswer, LemmyError
+from modbot.lemmy import views_v4
+from modbot.lemmy.api import PAGE
+from modbot.lemmy.pictrs import Pictrs, gone
+from modbot.lemmy.transport import Transport, kind_of
+from modbot.model import VIDEO_EXTENSIONS, Item, Message, Page, Person, SiteInfo, extension
+
+__all__ = ["MAX_MEDIA_PAGES", "LemmyClientV4", "post_cursor"]
+
+log = logging.getLogger(__name__)
+
+#: The most pages of ``GET /image/list`` one walk reads (2.5 million uploads).
+MAX_MEDIA_PAGES = 50_000
+#: How 1.0 renders a still of a video upload (0.19's ``format=``/``thumbnail=`` are ignored)
+VIDEO_STILL_QUERY_V4 = "file_type=jpg&max_size=1024"
+
+# Lemmy 1.0's cursor (diesel_utils/src/pagination.rs): URL-safe base64 without padding, in
+# a shuffled alphabet, of `b=<back>&d=<row id>&r=<recovery>`.
+_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_LEMMY_ALPHABET = "AphruVFwvCetlckdZ2g-foxXBGNbyHnD96qUj3KL_YsE7P1OQiaIR0z4T58mMWJS"
+_TO_LEMMY = str.maketrans(_BASE64, _LEMMY_ALPHABET)
+
+# What 1.0 hides from a listing by default, and the bot's override of each.
+POST_LIST = {
+    "type_": "all",
+    "sort": "new",
+    "time_range_seconds": 0,  # 0 = no time range (else the account's or the site's)
+    "show_nsfw": "true",
+    "show_read": "true",
+    "show_hidden": "true",
+    "hide_posts_with_media": "false",
+    "mark_as_read": "false",  # a read, not an action: never mark posts read
+}
+COMMENT_LIST = {"type_": "all", "sort": "new", "time_range_seconds": 0}
+
+
+def post_cursor(post_id: int) -> str:
+    """The ``page_cursor`` that lists the posts after ``post_id`` (as ``next_page`` does)."""
+    raw = urlencode({"b": "false", "d": str(post_id), "r": "false"})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=").translate(_TO_LEMMY)
+
+
+def _paged(body: dict[str, Any], what: str) -> tuple[list[Any], str | None]:
+    """A ``PagedResponse``: (items, next_page)."""
+    items = body.get("items")
+    if not isinstance(items, list):
+        raise LemmyBadAnswer(
+            f"{what}: Lemmy's answer has no list 'items' (got {kind_of(items)}); is "
+            "LEMMY_URL a Lemmy 1.0 API, not a proxy or another site?",
+            error="bad_answer",
+        )
+    next_page = body.get("next_page")
+    if next_page is not None and not isinstance(next_page, str):
+        raise LemmyBadAnswer(
+            f"{what}: next_page is {kind_of(next_page)}, not a string", error="bad_answer"
+        )
+    return items, next_page or None
+
+
+def _gone(exc: LemmyError) -> bool:
+    return exc.status == 404 or exc.error == "not_found"
+
+
+class LemmyClientV4(Transport):
+    """One bot account on a Lemmy 1.0 instance (API v4). Synchronous; safe to share
+    between threads."""
+
+    API: ClassVar[str] = "/api/v4"
+    LOGIN: ClassVar[str] = "/account/auth/login"
+    LOGIN_FIELDS: ClassVar[dict[str, Any]] = {"stay_logged_in": True}
+    api_version = "v4"
+
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: Secret,
+        *,
+        pictrs_url: str | None = None,
+        pictrs_api_key: Secret | None = None,
+        report_to_admins: bool = False,
+        **transport: Any,
+    ) -> None:
+        super().__init__(url, username, password, **transport)
+        self.pictrs = (
+            Pictrs(self, pictrs_url, pictrs_api_key) if pictrs_url and pictrs_api_key else None
+        )
+        # reports with violates_instance_rules: seen by the admins at once, not by mods
+        self.report_to_admins = report_to_admins
+        self._pages_lock = threading.Lock()
+        self._comment_cursors: dict[int | None, dict[int, str | None]] = {}
+        self._media: list[Item] | None = None  # the last walk of the media list
+
+    # ================================================================== LemmyApi
+    def check_session(self) -> SiteInfo:
+        """The site and the bot's account; a dropped or expired token is noticed by
+        ``validate_auth`` (400 ``not_logged_in``) and ``GET /account`` (401), and the
+        client logs in again."""
+        try:
+            self.validate_auth()
+        except LemmyError as exc:
+            if exc.error != "not_logged_in":
+                raise
+            log.warning("Lemmy says the login is gone (not_logged_in); logging in again")
+            self.login()
+        return views_v4.site_info(self.site(), self.account())
+
+    def site_info(self) -> SiteInfo:
+        return views_v4.site_info(self.site(), self.account())
+
+    def posts(self, cursor: str | None, *, resume_after: Sequence[int] = ()) -> Page[Item]:
+        views, next_cursor = self._list_posts_after(cursor, resume_after)
+        return Page([views_v4.post_item(v) for v in views], len(views), next_cursor)
+
+    def comments(self, page: int, *, post_id: int | None = None) -> Page[Item]:
+        views = self._comment_page(page, post_id)
+        return Page([views_v4.comment_item(v) for v in views], len(views))
+
+    def uploads(self, page: int) -> Page[Item]:
+        """Page ``page`` (from 1) of every upload, newest first. 1.0's media list has no
+        order, so page 1 walks the whole list (and later pages hand out that walk)."""
+        with self._pages_lock:
+            if page <= 1 or self._media is None:
+                self._media = self._walk_media()
+            items = self._media[(page - 1) * PAGE : page * PAGE]
+        return Page(items, len(items))
+
+    def post(self, post_id: int) -> Item:
+        return views_v4.post_item(self.get_post(post_id))
+
+    def comment(self, comment_id: int) -> Item:
+        return views_v4.comment_item(self.get_comment(comment_id))
+
+    def person(self, person_id: int) -> Person:
+        return views_v4.person_view(self.get_person(person_id))
+
+    def reporters(self, kind: str, item_id: int) -> list[int]:
+        return [
+            report[f"{kind}_report"]["creator_id"]
+            for report in self.reports_of(kind, item_id)
+            if (report.get(f"{kind}_report") or {}).get("creator_id") is not None
+        ]
+
+    def sent_messages(self, creator_id: int, page: int) -> list[Message]:
+        raise LemmyError(
+            "Lemmy 1.0 keeps no list of the private messages one sent "
+            "(only the recipient's notifications)"
+        )
+
+    def image_gone(self, alias: str) -> bool:
+        """Whether pict-rs no longer has ``alias``: its internal API when configured, else
+        the instance's image route (only the status is read, never the image)."""
+        if self.pictrs is not None:
+            return self.pictrs.alias_gone(alias)
+        return gone(self, f"{self.url}{views_v4.IMAGE_PATH}{alias}", alias)
+
+    def local_image_url(self, alias: str) -> str:
+        """Where to fetch a local upload (whatever URL the content wrote: 0.19's
+        ``/pictrs/image/`` links have no route on 1.0); a still for a video."""
+        url = f"{self.url}{views_v4.IMAGE_PATH}{alias}"
+        if extension(alias) in VIDEO_EXTENSIONS:
+            url += f"?{VIDEO_STILL_QUERY_V4}"
+        return url
+
+    @property
+    def can_purge_files(self) -> bool:
+        return True  # pict-rs' internal API, or the admin's DELETE /image
+
+    def purge_file(self, alias: str) -> list[str]:
+        """Purge the file of ``alias`` with every alias of it: pict-rs' internal API when
+        configured (it says which aliases went), else Lemmy's admin ``DELETE /image``."""
+        self.refuse_if_read_only("image purge")
+        if self.pictrs is not None:
+            return list(self.pictrs.purge(alias).get("aliases") or [])
+        try:
+            self._act("delete image", "DELETE", "/image", {"filename": alias})
+        except LemmyError as exc:
+            # Lemmy passes on pict-rs' 404 for an alias it no longer has as 400 `unknown`
+            if exc.error == "unknown" and "404" in str(exc):
+                return []
+            raise
+        return [alias]
+
+    # ================================================================== paging
+    def _list_posts_after(
+        self, cursor: str | None, page_ids: Sequence[int]
+    ) -> tuple[list[Any], str | None]:
+        """One page after ``cursor``; if the post it names is gone (purged: 404), after
+        an earlier post of the page before, as ``next_page`` would name it."""
+        try:
+            return self.list_posts(page_cursor=cursor)
+        except LemmyError as exc:
+            if cursor is None or not _gone(exc):
+                raise
+        for post_id in reversed(page_ids):
+            fallback = post_cursor(post_id)
+            if fallback == cursor:
+                continue
+            try:
+                views, next_cursor = self.list_posts(page_cursor=fallback)
+            except LemmyError as exc:
+                if not _gone(exc):
+                    raise
+                continue
+            log.info(
+                "posts: the page cursor's post is gone (purged); resumed after post %d", post_id
+            )
+            return views, next_cursor
+        log.warning(
+            "posts: the page cursor's post and its page are gone; reading from the "
+            "newest post again (items already seen are skipped)"
+        )
+        return self.list_posts(page_cursor=None)
+
+    def _comment_page(self, page: int, post_id: int | None) -> list[Any]:
+        """Page ``page`` (from 1) of comments, newest first, by the cursor the page before
+        handed out (the pages before are read first when it is not known; from page 1
+        again when its comment is gone)."""
+        with self._pages_lock:
+            if page <= 1:
+                self._comment_cursors[post_id] = {1: None}
+            cursors = self._comment_cursors.setdefault(post_id, {1: None})
+            number = max(n for n in cursors if n <= page)
+            restarted = False
+            while True:
+                if number > 1 and cursors[number] is None:
+                    return []  # the listing ended before this page
+                try:
+                    views, cursors[number + 1] = self.list_comments(
+                        page_cursor=cursors[number], post_id=post_id
+                    )
+                except LemmyError as exc:
+                    if number == 1 or restarted or not _gone(exc):
+                        raise
+                    restarted = True
+                    log.warning("comments: the page cursor's comment is gone; from page 1 again")
+                    cursors.clear()
+                    cursors[1] = None
+                    number = 1
+                    continue
+                if number >= page:
+                    return views
+                number += 1
+
+    def _walk_media(self) -> list[Item]:
+        """Every row of the admin media list, newest first (malformed rows last)."""
+        items: dict[str, Item] = {}
+        cursor: str | None = None
+        cursors: set[str] = set()
+        for _ in range(MAX_MEDIA_PAGES):
+            try:
+                views, cursor = self.list_media(page_cursor=cursor)
+            except LemmyError as exc:
+                if cursor is None or not _gone(exc):
+                    raise
+                log.warning("uploads: the page cursor's image is gone; the walk stops here")
+                break
+            new = 0
+            for view in views:
+                found = views_v4.upload_item(view)
+                if found.key not in items:
+                    new += 1
+                items.setdefault(found.key, found)
+            if not cursor or (views and not new) or cursor in cursors:
+                if views and not new:
+                    log.warning("uploads: Lemmy's media list repeats a page; the walk stops")
+                break
+            cursors.add(cursor)
+        else:
+            log.warning("uploads: stopped after %d pages of the media list", MAX_MEDIA_PAGES)
+        return sorted(
+            items.values(),
+            key=lambda i: (i.published is not None, i.published.timestamp() if i.published else 0),
+            reverse=True,
+        )
+
+    # ================================================================== v4 endpoints (JSON)
+    def site(self) -> dict[str, Any]:
+        return self.api("GET", "/site")
+
+    def account(self) -> dict[str, Any]:
+        """``MyUserInfo`` of the bot's account (401 for a dropped token: logs in again)."""
+        return self.api("GET", "/account")
+
+    def validate_auth(self) -> dict[str, Any]:
+        return self.api("GET", "/account/validate_auth")
+
+    def list_posts(self, *, page_cursor: str | None = None) -> tuple[list[Any], str | None]:
+        """One page of ``post/list`` (every post, newest first): (posts, next_page)."""
+        params: dict[str, Any] = {**POST_LIST, "limit": PAGE}
+        if page_cursor:
+            params["page_cursor"] = page_cursor
+        return _paged(self.api("GET", "/post/list", params=params), "post/list")
+
+    def list_comments(
+        self, *, page_cursor: str | None = None, post_id: int | None = None
+    ) -> tuple[list[Any], str | None]:
+        """One page of ``comment/list`` (every comment or one post's, newest first)."""
+        params: dict[str, Any] = {**COMMENT_LIST, "limit": PAGE}
+        if post_id is not None:
+            params["post_id"] = post_id
+        if page_cursor:
+            params["page_cursor"] = page_cursor
+        return _paged(self.api("GET", "/comment/list", params=params), "comment/list")
+
+    def list_media(self, *, page_cursor: str | None = None) -> tuple[list[Any], str | None]:
+        """One page of ``image/list``: every upload and stored thumbnail (admin only)."""
+        params: dict[str, Any] = {"limit": PAGE}
+        if page_cursor:
+            params["page_cursor"] = page_cursor
+        return _paged(self.api("GET", "/image/list", params=params), "image/list")
+
+    def get_post(self, post_id: int) -> Any:
+        """One post's ``PostView`` (admins see removed ones). 1.0 marks it read for the
+        bot: a read mark, not a moderation action."""
+        return self.api("GET", "/post", params={"id": post_id}).get("post_view")
+
+    def get_comment(self, comment_id: int) -> Any:
+        return self.api("GET", "/comment", params={"id": comment_id}).get("comment_view")
+
+    def get_person(self, person_id: int) -> dict[str, Any]:
+        """A ``PersonView`` (``banned``, ``ban_expires_at``)."""
+        view = self.api("GET", "/person", params={"person_id": person_id}).get("person_view")
+        if not isinstance(view, dict):
+            raise LemmyBadAnswer(f"person/{person_id}: no person_view", error="bad_answer")
+        return view
+
+    def reports_of(self, kind: str, item_id: int) -> list[dict[str, Any]]:
+        """The bot's own reports on one post or comment (``kind``), resolved or not."""
+        params: dict[str, Any] = {
+            "type_": f"{kind}s",
+            "unresolved_only": "false",
+            "my_reports_only": "true",
+            "show_community_rule_violations": "true",
+            "limit": PAGE,
+        }
+        if kind == "post":
+            params["post_id"] = item_id
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(20):
+            if cursor:
+                params["page_cursor"] = cursor
+            views, cursor = _paged(self.api("GET", "/report/list", params=params), "report/list")
+            found += [
+                v
+                for v in views
+                if isinstance(v, dict)
+                and (v.get(f"{kind}_report") or {}).get(f"{kind}_id") == item_id
+            ]
+            if not cursor:
+                break
+        return found
+
+    # ================================================================== actions
+    def _act(self, what: str, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One mutating call, with retries, rate cap and re-login. One Idempotency-Key for
+        all its attempts: a retry of a call Lemmy carried out answers 422 (done)."""
+        self.refuse_if_read_only(what)
+        self.token()  # log in first
+        url = f"{self.url}{self.API}{path}"
+        key = uuid.uuid4().hex
+        try:
+            return self.retrying(
+                what,
+                lambda: self.send(
+                    method, url, auth=True, json=body, headers={"Idempotency-Key": key}
+                ),
+                auth=True,
+            )
+        except LemmyError as exc:
+            if exc.status == 422:
+                log.info("%s: Lemmy had carried it out already (idempotency key)", what)
+                return {}
+            raise
+
+    def remove_post(self, post_id: int, reason: str) -> Any:
+        body = {"post_id": post_id, "removed": True, "reason": reason}
+        return self._act("remove post", "POST", "/post/remove", body)
+
+    def remove_comment(self, comment_id: int, reason: str) -> Any:
+        body = {"comment_id": comment_id, "removed": True, "reason": reason}
+        return self._act("remove comment", "POST", "/comment/remove", body)
+
+    def purge_post(self, post_id: int, reason: str) -> Any:
+        body = {"post_id": post_id, "reason": reason}
+        return self._act("purge post", "POST", "/admin/purge/post", body)
+
+    def purge_comment(self, comment_id: int, reason: str) -> Any:
+        body = {"comment_id": comment_id, "reason": reason}
+        return self._act("purge comment", "POST", "/admin/purge/comment", body)
+
+    def ban_site(
+        self, person_id: int, reason: str, *, expires: int | None, remove_data: bool
+    ) -> Any:
+        body: dict[str, Any] = {
+            "person_id": person_id,
+            "ban": True,
+            "reason": reason,
+            "remove_or_restore_data": remove_data,
+        }
+        if expires is not None:
+            body["expires_at"] = expires
+        return self._act("ban from site", "POST", "/admin/ban", body)
+
+    def ban_community(
+        self,
+        person_id: int,
+        community_id: int,
+        reason: str,
+        *,
+        expires: int | None,
+        remove_data: bool,
+    ) -> Any:
+        body: dict[str, Any] = {
+            "community_id": community_id,
+            "person_id": person_id,
+            "ban": True,
+            "reason": reason,
+            "remove_or_restore_data": remove_data,
+        }
+        if expires is not None:
+            body["expires_at"] = expires
+        return self._act("ban from community", "POST", "/community/ban_user", body)
+
+    def report_post(self, post_id: int, reason: str) -> Any:
+        body = {
+            "post_id": post_id,
+            "reason": reason,
+            "violates_instance_rules": self.report_to_admins,
+        }
+        return self._act("report post", "POST", "/post/report", body)
+
+    def report_comment(self, comment_id: int, reason: str) -> Any:
+        body = {
+            "comment_id": comment_id,
+            "reason": reason,
+            "violates_instance_rules": self.report_to_admins,
+        }
+        return self._act("report comment", "POST", "/comment/report", body)
+
+    def private_message(self, recipient_id: int, content: str) -> Any:
+        body = {"content": content, "recipient_id": int(recipient_id)}
+        return self._act("private message", "POST", "/private_message", body)
+
+    def save_user_settings(self, **settings: Any) -> Any:
+        return self._act("save user settings", "PUT", "/account/settings/save", dict(settings))
+
+    def delete_image(self, alias: str, delete_token: str) -> Any:
+        """1.0 has no delete tokens: the admin's ``DELETE /image`` (every alias of the
+        file goes)."""
+        return self._act("delete image", "DELETE", "/image", {"filename": alias})

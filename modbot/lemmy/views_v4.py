@@ -1,0 +1,249 @@
+"""Lemmy 1.0's JSON (API v4, lemmy-js-client 1.0.0-beta.2 shapes) as modbot's records.
+
+The same rules as ``views_v3``: every answer is checked where it becomes a record, an
+item whose view lacks what identifies it (or has a field of the wrong type) becomes a
+*malformed* ``Item``, and ``VIEW_FIELDS`` is the whole of what modbot reads of a view.
+What differs from 0.19: ``published_at``/``updated_at``, ``ap_id`` for ``actor_id``,
+counts inline in the post, ban state in the views (``PersonView.banned``), no
+``my_user`` in ``/site`` (the account is ``GET /account``: ``MyUserInfo``), no delete
+tokens, and a local upload served at ``/api/v4/image/<alias>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modbot.lemmy.views_v3 import _TYPES, _malformed, _shown
+from modbot.model import Account, Community, Item, Message, Person, SiteInfo, Upload, parse_time
+
+__all__ = [
+    "IMAGE_PATH",
+    "VIEW_FIELDS",
+    "comment_item",
+    "item",
+    "message",
+    "person",
+    "person_view",
+    "post_item",
+    "site_info",
+    "upload_item",
+    "view_problem",
+]
+
+#: Where Lemmy 1.0 serves a local upload (0.19's ``/pictrs/image/`` has no route there).
+IMAGE_PATH = "/api/v4/image/"
+
+_REQUIRED, _OPTIONAL = True, False
+
+
+def _person_fields(name: str) -> tuple[tuple[str, str, bool], ...]:
+    return (
+        (name, "object", _REQUIRED),
+        (f"{name}.id", "id", _REQUIRED),
+        (f"{name}.ap_id", "text", _OPTIONAL),
+        (f"{name}.name", "text", _OPTIONAL),
+        (f"{name}.local", "bool", _OPTIONAL),
+        (f"{name}.bot_account", "bool", _OPTIONAL),
+        (f"{name}.published_at", "time", _OPTIONAL),
+    )
+
+
+_IN_COMMUNITY = (
+    ("community", "object", _REQUIRED),
+    ("community.id", "id", _REQUIRED),
+    ("community.name", "text", _OPTIONAL),
+    ("community.ap_id", "text", _OPTIONAL),
+    ("community.nsfw", "bool", _OPTIONAL),
+    ("community.local", "bool", _OPTIONAL),
+    *_person_fields("creator"),
+    ("creator_is_moderator", "bool", _OPTIONAL),
+    ("creator_is_admin", "bool", _OPTIONAL),
+    ("creator_banned_from_community", "bool", _OPTIONAL),
+)
+VIEW_FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "post": (
+        ("post", "object", _REQUIRED),
+        ("post.id", "id", _REQUIRED),
+        ("post.published_at", "time", _REQUIRED),
+        ("post.updated_at", "time", _OPTIONAL),
+        ("post.url", "text", _OPTIONAL),
+        ("post.url_content_type", "text", _OPTIONAL),
+        ("post.thumbnail_url", "text", _OPTIONAL),
+        ("post.body", "text", _OPTIONAL),
+        ("post.local", "bool", _OPTIONAL),
+        ("post.removed", "bool", _OPTIONAL),
+        ("post.featured_local", "bool", _OPTIONAL),
+        ("post.featured_community", "bool", _OPTIONAL),
+        ("post.comments", "count", _OPTIONAL),
+        *_IN_COMMUNITY,
+    ),
+    "comment": (
+        ("comment", "object", _REQUIRED),
+        ("comment.id", "id", _REQUIRED),
+        ("comment.published_at", "time", _REQUIRED),
+        ("comment.updated_at", "time", _OPTIONAL),
+        ("comment.content", "text", _OPTIONAL),
+        ("comment.local", "bool", _OPTIONAL),
+        ("comment.removed", "bool", _OPTIONAL),
+        *_IN_COMMUNITY,
+    ),
+    "upload": (
+        ("local_image", "object", _REQUIRED),
+        ("local_image.pictrs_alias", "alias", _REQUIRED),
+        ("local_image.published_at", "time", _REQUIRED),
+        # a thumbnail Lemmy stored for a post: `person` is the post's creator
+        ("local_image.thumbnail_for_post_id", "id", _OPTIONAL),
+        *_person_fields("person"),
+    ),
+}
+_OWN: dict[str, str] = {"post": "post", "comment": "comment", "upload": "local_image"}
+
+
+def view_problem(kind: str, view: Any) -> str | None:
+    """What is wrong with a Lemmy 1.0 view of ``kind`` (by ``VIEW_FIELDS``), or None."""
+    if not isinstance(view, dict):
+        return f"the {kind} is {_shown(view)}, not an object"
+    for path, type_name, required in VIEW_FIELDS[kind]:
+        value: Any = view
+        for name in path.split("."):
+            value = value.get(name) if isinstance(value, dict) else None
+        if value is None:
+            if required:
+                return f"`{path}` is missing"
+            continue
+        words, check = _TYPES[type_name]
+        if not check(value):
+            return f"`{path}` is {_shown(value)}, not {words}"
+    return None
+
+
+def _v3_names(kind: str, view: Any) -> Any:
+    """A malformed v4 view with the names ``views_v3._malformed`` reads (``published``)."""
+    own = view.get(_OWN[kind]) if isinstance(view, dict) else None
+    if not isinstance(own, dict):
+        return view
+    return {**view, _OWN[kind]: {**own, "published": own.get("published_at")}}
+
+
+def item(kind: str, view: Any) -> Item:
+    """The item of a Lemmy 1.0 view: checked, or malformed (never an exception)."""
+    if kind not in _OWN:
+        raise ValueError(f"kind must be 'post', 'comment' or 'upload', not {kind!r}")
+    problem = view_problem(kind, view)
+    if problem is not None:
+        return _malformed(kind, _v3_names(kind, view), problem)
+    own: dict[str, Any] = view[_OWN[kind]]
+    if kind == "upload":
+        alias = own["pictrs_alias"]
+        return Item(
+            "upload",
+            alias,
+            parse_time(own["published_at"]),
+            own["published_at"],
+            author=person(view["person"]),
+            local=True,
+            upload=Upload(alias, None, path=f"{IMAGE_PATH}{alias}"),
+        )
+    community: dict[str, Any] = view["community"]
+    return Item(
+        "post" if kind == "post" else "comment",
+        own["id"],
+        parse_time(own["published_at"]),
+        own.get("updated_at") or own["published_at"],
+        author=person(view["creator"]),
+        community=Community(
+            id=community["id"],
+            name=community.get("name"),
+            actor_id=community.get("ap_id"),
+            nsfw=community.get("nsfw"),
+            local=community.get("local"),
+        ),
+        author_is_moderator=bool(view.get("creator_is_moderator")),
+        author_is_admin=bool(view.get("creator_is_admin")),
+        author_banned_from_community=bool(view.get("creator_banned_from_community")),
+        local=own.get("local"),
+        featured=bool(own.get("featured_local") or own.get("featured_community")),
+        removed=bool(own.get("removed")),
+        comment_count=own.get("comments") if kind == "post" else None,
+        link=own.get("url"),
+        link_type=own.get("url_content_type"),
+        thumbnail=own.get("thumbnail_url"),
+        text=(own.get("body") if kind == "post" else own.get("content")) or "",
+    )
+
+
+def post_item(view: Any) -> Item:
+    return item("post", view)
+
+
+def comment_item(view: Any) -> Item:
+    return item("comment", view)
+
+
+def upload_item(view: Any) -> Item:
+    return item("upload", view)
+
+
+def person(view: dict[str, Any], *, banned: bool = False, ban_expires: Any = None) -> Person:
+    """A ``Person`` object (1.0 keeps the ban state in the views around it)."""
+    return Person(
+        id=view["id"],
+        name=view.get("name"),
+        actor_id=view.get("ap_id"),
+        local=view.get("local"),
+        bot_account=view.get("bot_account"),
+        published=parse_time(view.get("published_at")),
+        banned=banned,
+        ban_expires=parse_time(ban_expires) if isinstance(ban_expires, str) else None,
+    )
+
+
+def person_view(view: dict[str, Any]) -> Person:
+    """A ``PersonView`` (``GET /person``): the person with their site ban."""
+    return person(
+        view["person"], banned=bool(view.get("banned")), ban_expires=view.get("ban_expires_at")
+    )
+
+
+def message(view: dict[str, Any]) -> Message:
+    """A ``PrivateMessageView``: its content and when it was sent."""
+    pm = view.get("private_message") or {}
+    published = pm.get("published_at")
+    return Message(
+        content=pm.get("content") or "",
+        published=parse_time(published) if isinstance(published, str) else None,
+    )
+
+
+def site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
+    """``GetSiteResponse`` and ``MyUserInfo`` (``GET /account``; None: not logged in).
+
+    1.0 lists posts with ``show_read=true`` (modbot always sends it), so the account's
+    ``show_read_posts`` hides nothing from the bot and is read as on; NSFW comments
+    and bot accounts' content still follow the account's settings.
+    """
+    site_view = site.get("site_view") or {}
+    local_site = site_view.get("local_site") or {}
+    account = None
+    if my_user:
+        local_user_view = my_user.get("local_user_view") or {}
+        local_user = local_user_view.get("local_user") or {}
+        account = Account(
+            person_id=(local_user_view.get("person") or {}).get("id"),
+            admin=bool(local_user.get("admin")),
+            show_nsfw=bool(local_user.get("show_nsfw")),
+            show_bot_accounts=bool(local_user.get("show_bot_accounts")),
+            show_read_posts=True,
+            discussion_languages=tuple(my_user.get("discussion_languages") or ()),
+        )
+    return SiteInfo(
+        version=str(site.get("version") or ""),
+        public_url=(site_view.get("site") or {}).get("ap_id"),
+        admin_ids=frozenset(
+            a["person"]["id"] for a in site.get("admins") or [] if isinstance(a, dict)
+        ),
+        account=account,
+        all_languages=tuple(lang["id"] for lang in site.get("all_languages") or []),
+        posts=local_site.get("posts") or 0,
+        comments=local_site.get("comments") or 0,
+    )
