@@ -1,13 +1,13 @@
 """Hash kinds: one class per kind of image hash, all behind one interface, and a list
 of hashes of one kind to match against (`HashIndex`).
 
-| name     | class        | what                                        | match                      | cost   |
-|----------|--------------|---------------------------------------------|----------------------------|--------|
-| `sha256` | `Sha256Kind` | SHA-256 of the file's bytes                 | exact                      | bytes  |
-| `md5`    | `Md5Kind`    | MD5 of the file's bytes (industry lists)    | exact                      | bytes  |
-| `sha1`   | `Sha1Kind`   | SHA-1 of the file's bytes (industry lists)  | exact                      | bytes  |
-| `phash`  | `PhashKind`  | 64-bit DCT pHash (`modbot.hashes`)          | distance <= 6 (at most 16) | decode |
-| `pdq`    | `PdqKind`    | Meta's 256-bit PDQ (`modbot.pdq`)           | distance <= 31 (at most 64), quality >= 50 | decode |
+- `sha256` (`Sha256Kind`): SHA-256 of the file's bytes; exact; cost "bytes".
+- `md5` (`Md5Kind`), `sha1` (`Sha1Kind`): digests of the file's bytes, the formats of
+  industry lists; exact; cost "bytes".
+- `phash` (`PhashKind`): the 64-bit DCT pHash of `modbot.hashes`; within a distance
+  (default 6, at most 16); cost "decode".
+- `pdq` (`PdqKind`): Meta's 256-bit PDQ (`modbot.pdq`); within a distance (default 31,
+  at most 64); hashes of quality below 50 ignored; cost "decode".
 
 The interface (`HashKind`): `name`, `title`, `exact`, `default_distance`,
 `max_distance`, `cost` (`"bytes"`: one pass of a digest over the bytes, about a

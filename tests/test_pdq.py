@@ -222,21 +222,27 @@ def test_list_lines_with_the_wrong_kind_of_hash_are_named_with_a_hint(tmp_path: 
     assert [(line, msg) for _, line, msg in caught.value.problems] == [
         (
             2,
-            f"expected an MD5 (32 hex digits), got {sha1!r} "
-            "(this looks like a SHA-1: put it in a list of kind sha1)",
+            (
+                f"expected an MD5 (32 hex digits), got {sha1!r} "
+                "(this looks like a SHA-1: put it in a list of kind sha1)"
+            ),
         ),
         (
             3,
-            "expected an MD5 (32 hex digits), got 'pdq' (this looks like a "
-            "python-threatexchange local_file line '<signal_type> <hash>': import it with "
-            "modbot.threatexchange_files)",
+            (
+                "expected an MD5 (32 hex digits), got 'pdq' (this looks like a "
+                "python-threatexchange local_file line '<signal_type> <hash>': import it with "
+                "modbot.threatexchange_files)"
+            ),
         ),
         (4, f"one hash a line: '{md5} {md5}'"),
         (5, "expected an MD5 (32 hex digits), got 'not-a-hash'"),
         (
             6,
-            f"expected an MD5 (32 hex digits), got {sha256_hex(b'a')!r} "
-            "(this looks like a SHA-256 or a PDQ hash: put it in a list of kind sha256|pdq)",
+            (
+                f"expected an MD5 (32 hex digits), got {sha256_hex(b'a')!r} "
+                "(this looks like a SHA-256 or a PDQ hash: put it in a list of kind sha256|pdq)"
+            ),
         ),
     ]
     assert str(caught.value).startswith("hashes/list.md5:2: expected an MD5")
