@@ -22,6 +22,9 @@ quality and a hash that says nothing about it. The reference discards hashes of 
 below 50, and so does modbot: `PdqHash.usable` is False for them, and a hash that is not
 usable matches nothing (see `modbot.hashkinds` for list entries).
 
+An animated image is hashed by its first frame. EXIF orientation is not applied, as
+neither reference applies it (pict-rs strips metadata from what it stores anyway).
+
 Decoding takes the same care as the pHash (`modbot.hashes`): only the formats modbot
 reads, the pixel cap checked from the header before a pixel is decoded, Pillow's
 decompression-bomb check, and every decode error an `ImageHashError`.
@@ -76,9 +79,9 @@ class PdqHash:
 def _open(image: bytes | bytearray | memoryview | Image.Image) -> Image.Image:
     """The image, shrunk to fit in DOWNSCALE x DOWNSCALE, as RGB."""
     if isinstance(image, Image.Image):
-        img = image.copy()
+        img = image.convert("RGB") if image.mode != "RGB" else image.copy()
         img.thumbnail((DOWNSCALE, DOWNSCALE))
-        return img.convert("RGB")
+        return img
     if not isinstance(image, (bytes, bytearray, memoryview)):
         raise TypeError(f"pdq_hash wants bytes or a PIL image, not {type(image).__name__}")
     try:

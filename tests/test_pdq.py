@@ -134,6 +134,14 @@ def test_palette_alpha_and_grey_images_hash_as_their_colours():
         out = io.BytesIO()
         img.save(out, "PNG")
         assert PDQ.distance(pdq.pdq_hash(out.getvalue()).hex, reference) <= 12, mode
+    # A large palette image (shrunk before hashing), as a file and as a PIL image: hashed
+    # by its colours, not by its palette indices.
+    big = rgb.resize((1353, 900), Image.Resampling.BICUBIC)
+    big_reference = pdq.pdq_hash(big).hex
+    out = io.BytesIO()
+    big.quantize(256).save(out, "PNG")
+    assert PDQ.distance(pdq.pdq_hash(out.getvalue()).hex, big_reference) <= 12
+    assert PDQ.distance(pdq.pdq_hash(big.quantize(256)).hex, big_reference) <= 12
     grey = io.BytesIO()
     rgb.convert("L").save(grey, "JPEG", quality=90)
     assert pdq.pdq_hash(grey.getvalue()).quality >= 50
