@@ -89,7 +89,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from modbot.files import UnusableFile, read_text_file
+from modbot.config.files import UnusableFile, read_text_file
 from modbot.hashkinds import KINDS, HashFormatError, HashIndex
 
 __all__ = [

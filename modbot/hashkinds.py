@@ -56,7 +56,7 @@ from typing import ClassVar, Generic, Literal, TypeVar
 import numpy as np
 
 from modbot import pdq
-from modbot.files import read_text_file
+from modbot.config.files import read_text_file
 from modbot.hashes import (
     MAX_LIST_BYTES,
     MAX_PROBLEMS,

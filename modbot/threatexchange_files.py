@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modbot.files import read_text_file
+from modbot.config.files import read_text_file
 from modbot.hashes import MAX_LIST_BYTES, MAX_PROBLEMS, HashListError
 from modbot.hashkinds import KINDS, HashFormatError
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from modbot import pdq
-from modbot.fakelemmy import hostile
+from fakelemmy import hostile
 from modbot.hashes import HashListError, ImageHashError, perceptual_hash, sha256_hex
 from modbot.hashkinds import (
     KINDS,
