@@ -387,7 +387,11 @@ class Acquirer:
             batch.stats.images_classified += 1
         hashes = {"sha256": sha256}
         decoded = self.policy.decoded_hash_kinds
-        hashes.update(hashes_of(data, [k for k in self.policy.hash_kinds if k not in decoded]))
+        hashes.update(
+            hashes_of(
+                data, [k for k in self.policy.hash_kinds if k not in decoded and k not in hashes]
+            )
+        )
         if decoded and not verdict.get("unreadable"):
             hashes.update(await asyncio.to_thread(_decoded_hashes, engine, data, decoded))
         return verdict, hashes, None, ""

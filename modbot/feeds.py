@@ -90,7 +90,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from modbot.config.files import UnusableFile, read_text_file
-from modbot.hashkinds import KINDS, HashFormatError, HashIndex
+from modbot.hashes import HASH_KINDS, HashFormatError, HashIndex
 
 __all__ = [
     "CONTEXT",
@@ -217,10 +217,10 @@ class FeedEntry:
     quality: int | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.kind not in HASH_KINDS:
+            raise ValueError(f"kind {self.kind!r} is not one of {', '.join(HASH_KINDS)}")
         try:
-            object.__setattr__(self, "hash", KINDS[self.kind].parse(self.hash))
+            object.__setattr__(self, "hash", HASH_KINDS[self.kind].parse(self.hash))
         except HashFormatError as exc:
             raise ValueError(f"hash: {exc}") from None
         if self.verdict not in VERDICTS:
@@ -239,7 +239,7 @@ class FeedEntry:
     @property
     def usable(self) -> bool:
         """False for a PDQ entry below the reference's quality threshold."""
-        return KINDS[self.kind].entry_usable(self.quality)
+        return HASH_KINDS[self.kind].entry_usable(self.quality)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "hash": self.hash}
@@ -280,7 +280,7 @@ class Feed:
             for e in self.entries
             if e.kind == kind and e.usable and (verdict is None or e.verdict == verdict)
         ]
-        return KINDS[kind].index([e.hash for e in chosen], chosen)
+        return HASH_KINDS[kind].index([e.hash for e in chosen], chosen)
 
 
 @dataclass(frozen=True)
@@ -306,7 +306,8 @@ def make_feed(
     for e in chosen:
         if not e.usable:
             raise ValueError(
-                f"{e.kind} {e.hash}: quality {e.quality} is under {KINDS[e.kind].min_quality}; "
+                f"{e.kind} {e.hash}: quality {e.quality} is under "
+                f"{HASH_KINDS[e.kind].min_quality}; "
                 "such a hash matches nothing and is not published"
             )
         if (e.kind, e.hash) in seen:

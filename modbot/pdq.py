@@ -2,7 +2,7 @@
 
 What lives here: `pdq_hash(image)` -> `PdqHash(hex, quality)`, `distance(a, b)`,
 `normalise(text)`, and the reference's numbers: `MATCH_DISTANCE` (31) and
-`MIN_QUALITY` (50). The hash-kind interface over it is `modbot.hashkinds.PdqKind`.
+`MIN_QUALITY` (50). The hash-kind interface over it is `modbot.hashes.PdqKind`.
 
 The hash is computed by the `pdqhash` package (Meta's C++ reference code, vendored, behind
 a Cython binding). The hex form is the one ThreatExchange, python-threatexchange and HMA
@@ -20,7 +20,7 @@ reduced scale (Pillow's draft mode) and the hash itself takes ~4 ms.
 Quality: `pdqhash` rates each hash 0-100; a flat or nearly flat image gets a low
 quality and a hash that says nothing about it. The reference discards hashes of quality
 below 50, and so does modbot: `PdqHash.usable` is False for them, and a hash that is not
-usable matches nothing (see `modbot.hashkinds` for list entries).
+usable matches nothing (see `modbot.hashes` for list entries).
 
 An animated image is hashed by its first frame. EXIF orientation is not applied, as
 neither reference applies it (pict-rs strips metadata from what it stores anyway).
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from modbot.hashes import FORMATS, MAX_PIXELS, ImageHashError
+from modbot.errors import ImageHashError
 
 __all__ = [
     "BITS",
@@ -86,6 +86,8 @@ def _open(image: bytes | bytearray | memoryview | Image.Image) -> Image.Image:
         raise TypeError(f"pdq_hash wants bytes or a PIL image, not {type(image).__name__}")
     try:
         img = Image.open(io.BytesIO(bytes(image)))
+        from modbot.hashes import FORMATS, MAX_PIXELS  # the decoder's limits (it imports this)
+
         if img.format not in FORMATS:
             raise ImageHashError(f"{img.format} is not an image format modbot reads")
         if img.width * img.height > MAX_PIXELS:

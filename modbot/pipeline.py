@@ -425,6 +425,8 @@ class Pipeline:
             decision.decided = True
             decision.rule = plan.rule
             decision.hash_match = dict(plan.hash_lists) or None
+            if decision.image is not None:  # and those the rules took themselves
+                decision.image.hashes.update(plan.hashes)
             decision.exempt = plan.exempt
             decision.matched = [asdict(m) for m in plan.matched]
             real: list[PlannedAction] = []

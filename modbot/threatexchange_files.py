@@ -39,8 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modbot.config.files import read_text_file
-from modbot.hashes import MAX_LIST_BYTES, MAX_PROBLEMS, HashListError
-from modbot.hashkinds import KINDS, HashFormatError
+from modbot.hashes import HASH_KINDS, MAX_LIST_BYTES, MAX_PROBLEMS, HashFormatError, HashListError
 
 __all__ = [
     "SIGNAL_TYPES",
@@ -125,7 +124,7 @@ def read_local_file(text: str, *, signal_type: str | None = None, shown: str = "
             out.skipped.append((number, stype[:40], why))
             continue
         try:
-            value = KINDS[kind].parse(signal)
+            value = HASH_KINDS[kind].parse(signal)
         except HashFormatError as exc:
             problems.append((shown or "<local_file>", number, f"{stype}: {exc}"))
             continue
@@ -135,8 +134,13 @@ def read_local_file(text: str, *, signal_type: str | None = None, shown: str = "
     if problems:
         if len(problems) > MAX_PROBLEMS:
             more = len(problems) - MAX_PROBLEMS
-            problems = problems[:MAX_PROBLEMS] + [
-                (problems[0][0], problems[MAX_PROBLEMS][1], f"... and {more} more lines like these")
+            problems = [
+                *problems[:MAX_PROBLEMS],
+                (
+                    problems[0][0],
+                    problems[MAX_PROBLEMS][1],
+                    f"... and {more} more lines like these",
+                ),
             ]
         raise HashListError(problems)
     return out
@@ -175,7 +179,7 @@ def write_local_file(
     seen: set[tuple[str, str]] = set()
     left_out: list[tuple[str, str, str]] = []
     for kind, value in hashes:
-        value = KINDS[kind].parse(value) if kind in KINDS else value
+        value = HASH_KINDS[kind].parse(value) if kind in HASH_KINDS else value
         stype = to_type.get(kind)
         if stype is None or (signal_type is not None and stype != signal_type):
             why = _NOT_EXPORTED.get(kind, f"{kind} is not a signal type of this file")
@@ -198,8 +202,8 @@ def write_local_file(
 
 def write_plain_list(kind: str, hashes: Iterable[str]) -> str:
     """A list file of one kind in modbot's format (one hash a line, as `md5sum` prints
-    without the file names; `modbot.hashkinds.load_list` reads it), each hash once."""
-    k = KINDS[kind]
+    without the file names; `modbot.hashes.load_list` reads it), each hash once."""
+    k = HASH_KINDS[kind]
     seen: dict[str, None] = {}
     for value in hashes:
         seen.setdefault(k.parse(value), None)

@@ -42,7 +42,7 @@ from modbot.feeds import (
     verify_feed_files,
     write_feed,
 )
-from modbot.hashkinds import KINDS
+from modbot.hashes import HASH_KINDS
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2026, 12, 1, 6, 0, 0, tzinfo=UTC)
@@ -57,12 +57,18 @@ def photo(name: str) -> bytes:
 
 def entries() -> list[FeedEntry]:
     coffee, china = photo("coffee"), photo("china")
-    pdq = KINDS["pdq"].compute(coffee)
+    pdq = HASH_KINDS["pdq"].compute(coffee)
     return [
         FeedEntry("pdq", pdq.hex, "bad", "csam", date(2026, 11, 2), pdq.quality),
-        FeedEntry("sha256", KINDS["sha256"].compute(coffee).hex, "bad", "csam", date(2026, 11, 2)),
         FeedEntry(
-            "md5", KINDS["md5"].compute(china).hex, "innocent", "false-positive", date(2026, 11, 3)
+            "sha256", HASH_KINDS["sha256"].compute(coffee).hex, "bad", "csam", date(2026, 11, 2)
+        ),
+        FeedEntry(
+            "md5",
+            HASH_KINDS["md5"].compute(china).hex,
+            "innocent",
+            "false-positive",
+            date(2026, 11, 3),
         ),
     ]
 
@@ -99,12 +105,13 @@ def test_sign_and_verify_round_trip_through_files(tmp_path: Path):
     # A subscriber matches a re-encoded copy of the confirmed image against the feed.
     copy = io.BytesIO()
     Image.open(io.BytesIO(photo("coffee"))).resize((300, 200)).save(copy, "JPEG", quality=50)
-    found = verified.feed.index("pdq", "bad").lookup(KINDS["pdq"].compute(copy.getvalue()))
+    found = verified.feed.index("pdq", "bad").lookup(HASH_KINDS["pdq"].compute(copy.getvalue()))
     assert found is not None and found.payload.label == "csam" and found.distance <= 31
     assert (
-        verified.feed.index("pdq", "innocent").lookup(KINDS["pdq"].compute(copy.getvalue())) is None
+        verified.feed.index("pdq", "innocent").lookup(HASH_KINDS["pdq"].compute(copy.getvalue()))
+        is None
     )
-    md5 = verified.feed.index("md5").lookup(KINDS["md5"].compute(photo("china")))
+    md5 = verified.feed.index("md5").lookup(HASH_KINDS["md5"].compute(photo("china")))
     assert md5 is not None and md5.payload.verdict == "innocent"
 
 
@@ -121,7 +128,7 @@ def test_the_feed_file_is_canonical_and_readable():
     assert [json.loads(line.rstrip(","))["kind"] for line in lines[1:4]] == ["md5", "pdq", "sha256"]
     assert json.loads(lines[2].rstrip(",")) == {
         "kind": "pdq",
-        "hash": KINDS["pdq"].compute(photo("coffee")).hex,
+        "hash": HASH_KINDS["pdq"].compute(photo("coffee")).hex,
         "quality": 100,
         "verdict": "bad",
         "label": "csam",
@@ -222,7 +229,8 @@ def test_the_signature_covers_the_context_prefix():
         (
             lambda b, s: (b"<!DOCTYPE html><html>Just a moment...</html>", s),
             FeedChanged,
-            "the feed file is not a modbot feed: it starts '<!DOCTYPE html><html>Just a moment...</h'",
+            "the feed file is not a modbot feed: it starts "
+            "'<!DOCTYPE html><html>Just a moment...</h'",
         ),
         (lambda b, s: (os.urandom(300), s), FeedChanged, "does not match its signature file"),
         (
@@ -271,7 +279,8 @@ def good_json() -> dict:
         (
             lambda d: d.update(format="modbot-hash-feed/2"),
             FeedVersionError,
-            "the feed's format is modbot-hash-feed/2, newer than what this modbot reads (modbot-hash-feed/1): upgrade modbot",
+            "the feed's format is modbot-hash-feed/2, newer than what this modbot reads "
+            "(modbot-hash-feed/1): upgrade modbot",
         ),
         (
             lambda d: d.update(format="something-else"),
@@ -394,7 +403,7 @@ def test_stale_future_and_rolled_back_feeds_are_refused():
 
 def test_a_feed_from_another_instance_is_refused():
     body, sig = sign_feed(feed(), KEY)
-    with pytest.raises(FeedWrongInstance, match="published by lemmy.example, not other.example"):
+    with pytest.raises(FeedWrongInstance, match=r"published by lemmy\.example, not other\.example"):
         verify(body, sig, instance="other.example")
     assert verify(body, sig, instance="Lemmy.Example")
     port, port_sig = sign_feed(make_feed("127.0.0.1:8536", [], generated_at=NOW), KEY)
@@ -418,7 +427,7 @@ def test_make_feed_refuses_what_a_feed_must_not_hold():
     e = entries()
     with pytest.raises(ValueError, match="is in the feed twice"):
         make_feed("lemmy.example", [e[0], e[0]])
-    with pytest.raises(ValueError, match="label 'see https://x.example/post/1'"):
+    with pytest.raises(ValueError, match=r"label 'see https://x\.example/post/1'"):
         FeedEntry("md5", "0" * 32, "bad", "see https://x.example/post/1", date(2026, 1, 1))
     with pytest.raises(ValueError, match="is not a lower-case host name"):
         make_feed("https://lemmy.example", e)
@@ -513,7 +522,7 @@ def test_a_malformed_public_key_says_what_is_wrong(text: str, message: str):
 
 def test_the_example_in_the_docs_is_a_real_signed_feed():
     text = (Path(__file__).parents[1] / "docs" / "hash-sharing.md").read_text()
-    blocks = re.findall(r"```\n(.*?)```", text, re.DOTALL)
+    blocks = re.findall(r"```\w*\n(.*?)```", text, re.DOTALL)
     body = next(b for b in blocks if b.startswith('{"format"')).encode()
     sig = next(b for b in blocks if b.startswith("modbot-hash-feed-signature/1")).encode()
     key = re.search(r"^key: (\S+)$", sig.decode(), re.MULTILINE).group(1)

@@ -1,5 +1,5 @@
 """Hash kinds: PDQ (perceptual, 256 bits), MD5 and SHA-1 (exact), and the one interface
-every kind has (`modbot.hashkinds`), with list files of each."""
+every kind has (`modbot.hashes`), with list files of each."""
 
 from __future__ import annotations
 
@@ -12,21 +12,24 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from modbot import pdq
 from fakelemmy import hostile
-from modbot.hashes import HashListError, ImageHashError, perceptual_hash, sha256_hex
-from modbot.hashkinds import (
-    KINDS,
+from modbot import pdq
+from modbot.hashes import (
+    HASH_KINDS,
     Digest,
     HashFormatError,
+    HashListError,
+    ImageHashError,
     compute_all,
-    kind,
+    hash_kind,
     load_list,
+    perceptual_hash,
+    sha256_hex,
 )
 
 DATA = Path(__file__).parent / "data"
 PHOTOS = ["astronaut", "chelsea", "coffee", "china", "grace_hopper"]
-PDQ = KINDS["pdq"]
+PDQ = HASH_KINDS["pdq"]
 
 
 def photo(name: str) -> bytes:
@@ -189,13 +192,13 @@ def test_pdq_distance_is_configurable_within_bounds():
 
 
 def test_md5_and_sha1_are_the_digests_of_the_bytes():
-    assert KINDS["md5"].compute(b"test") == Digest("md5", "098f6bcd4621d373cade4e832627b4f6")
-    assert KINDS["sha1"].compute(b"test") == Digest(
+    assert HASH_KINDS["md5"].compute(b"test") == Digest("md5", "098f6bcd4621d373cade4e832627b4f6")
+    assert HASH_KINDS["sha1"].compute(b"test") == Digest(
         "sha1", "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"
     )
     data = photo("coffee")
-    assert KINDS["md5"].compute(data).hex == hashlib.md5(data).hexdigest()
-    assert KINDS["sha1"].compute(data).hex == hashlib.sha1(data).hexdigest()
+    assert HASH_KINDS["md5"].compute(data).hex == hashlib.md5(data).hexdigest()
+    assert HASH_KINDS["sha1"].compute(data).hex == hashlib.sha1(data).hexdigest()
 
 
 @pytest.mark.parametrize("name, tool", [("md5", hashlib.md5), ("sha1", hashlib.sha1)])
@@ -210,19 +213,19 @@ def test_exact_lists_match_the_same_bytes_only(tmp_path: Path, name: str, tool):
     )
     index = load_list(listed, name)
     assert len(index) == 2
-    found = index.lookup(KINDS[name].compute(bad))
+    found = index.lookup(HASH_KINDS[name].compute(bad))
     assert found is not None and found.distance == 0 and found.payload == 3  # its line
-    assert index.lookup(KINDS[name].compute(other)) is None
+    assert index.lookup(HASH_KINDS[name].compute(other)) is None
     # One byte more, or the same picture re-encoded as pict-rs stores it: no match.
-    assert index.lookup(KINDS[name].compute(bad + b"\0")) is None
-    assert index.lookup(KINDS[name].compute(reencode(bad, quality=95))) is None
+    assert index.lookup(HASH_KINDS[name].compute(bad + b"\0")) is None
+    assert index.lookup(HASH_KINDS[name].compute(reencode(bad, quality=95))) is None
 
 
 def test_exact_kinds_take_no_distance():
     for name in ("md5", "sha1", "sha256"):
-        assert KINDS[name].check_distance(None) == 0 == KINDS[name].check_distance(0)
+        assert HASH_KINDS[name].check_distance(None) == 0 == HASH_KINDS[name].check_distance(0)
         with pytest.raises(ValueError, match=f"{name} matches exactly or not at all"):
-            KINDS[name].check_distance(3)
+            HASH_KINDS[name].check_distance(3)
 
 
 def test_list_lines_with_the_wrong_kind_of_hash_are_named_with_a_hint(tmp_path: Path):
@@ -278,10 +281,10 @@ def test_a_pdq_list_file(tmp_path: Path):
 
 
 def test_every_kind_has_the_one_interface():
-    assert list(KINDS) == ["sha256", "md5", "sha1", "phash", "pdq"]
+    assert list(HASH_KINDS) == ["sha256", "md5", "sha1", "phash", "pdq"]
     data = photo("astronaut")
-    for name, k in KINDS.items():
-        assert kind(name) is k and k.name == name
+    for name, k in HASH_KINDS.items():
+        assert hash_kind(name) is k and k.name == name
         assert k.cost in ("bytes", "decode") and (k.cost == "bytes") == k.exact
         digest = k.compute(data)
         assert digest.kind == name and len(digest.hex) == k.hex_digits and digest.usable
@@ -292,17 +295,17 @@ def test_every_kind_has_the_one_interface():
         assert k.index([digest.hex], ["p"]).lookup(digest).payload == "p"
         assert k.default_distance == k.check_distance(None) <= k.max_distance
     with pytest.raises(ValueError, match="unknown hash kind 'crc32': one of sha256, md5"):
-        kind("crc32")
+        hash_kind("crc32")
 
 
 def test_sha256_and_phash_kinds_are_todays_functions():
     for name in PHOTOS:
         data = photo(name)
-        assert KINDS["sha256"].compute(data).hex == sha256_hex(data)
-        assert KINDS["phash"].compute(data).hex == perceptual_hash(data)
-    assert KINDS["phash"].check_distance(None) == 6
+        assert HASH_KINDS["sha256"].compute(data).hex == sha256_hex(data)
+        assert HASH_KINDS["phash"].compute(data).hex == perceptual_hash(data)
+    assert HASH_KINDS["phash"].check_distance(None) == 6
     with pytest.raises(ValueError, match="phash distance must be 0 to 16 bits"):
-        KINDS["phash"].check_distance(17)
+        HASH_KINDS["phash"].check_distance(17)
 
 
 def test_compute_all_gives_every_kind_and_the_decode_errors():
@@ -318,6 +321,6 @@ def test_compute_all_gives_every_kind_and_the_decode_errors():
 def test_a_lookup_of_another_kind_is_refused():
     index = PDQ.index([PDQ.compute(photo("coffee")).hex])
     with pytest.raises(ValueError, match="a sha256 hash looked up in a pdq list"):
-        index.lookup(KINDS["sha256"].compute(photo("coffee")))
+        index.lookup(HASH_KINDS["sha256"].compute(photo("coffee")))
     assert index.lookup(None) is None
     assert PDQ.index([]).lookup(PDQ.compute(photo("coffee"))) is None

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from modbot.hashes import HashListError
-from modbot.hashkinds import KINDS, load_list
+from modbot.hashes import HASH_KINDS, HashListError, load_list
 from modbot.threatexchange_files import (
     load_local_file,
     read_local_file,
@@ -26,7 +25,7 @@ pytest.importorskip("threatexchange", reason="the test extra installs threatexch
 
 DATA = Path(__file__).parent / "data"
 PHOTOS = ["astronaut", "chelsea", "coffee", "china", "grace_hopper"]
-PDQ = KINDS["pdq"]
+PDQ = HASH_KINDS["pdq"]
 
 
 def photo(name: str) -> bytes:
@@ -77,7 +76,7 @@ def te(tmp_path: Path) -> ThreatExchangeCLI:
 def test_threatexchange_reads_and_matches_what_modbot_writes(te, tmp_path: Path):
     listed = ["coffee", "china", "astronaut"]  # two or more: see facebook/ThreatExchange#1318
     hashes = [("pdq", PDQ.compute(photo(n)).hex) for n in listed]
-    exported = write_local_file(hashes + [("md5", KINDS["md5"].compute(b"x").hex)])
+    exported = write_local_file([*hashes, ("md5", HASH_KINDS["md5"].compute(b"x").hex)])
     assert exported.count == 3 and not exported.notes
     assert [k for k, _, _ in exported.left_out] == ["md5"]
     assert "no photo MD5 signal type" in exported.left_out[0][2]
@@ -164,7 +163,7 @@ def test_other_signal_types_are_skipped_and_said_bad_pdq_lines_refused():
     text = (
         f"pdq {coffee.upper()}\n"
         "\n"
-        f"video_md5 {KINDS['md5'].compute(b'video').hex}\n"
+        f"video_md5 {HASH_KINDS['md5'].compute(b'video').hex}\n"
         "url https://example.invalid/x\n"
         "notatype zzz\n"
         f"pdq {coffee}\n"  # the same hash again: once
@@ -192,12 +191,12 @@ def test_other_signal_types_are_skipped_and_said_bad_pdq_lines_refused():
 def test_md5_and_sha1_go_in_plain_lists_that_modbot_and_md5sum_users_read(tmp_path: Path):
     data = [photo(n) for n in ("coffee", "china")]
     for kind in ("md5", "sha1"):
-        values = [KINDS[kind].compute(d).hex for d in data]
-        text = write_plain_list(kind, values + [values[0].upper()])
+        values = [HASH_KINDS[kind].compute(d).hex for d in data]
+        text = write_plain_list(kind, [*values, values[0].upper()])
         assert text.splitlines() == values
         exported = write_local_file([(kind, v) for v in values])
         assert exported.text == "" and len(exported.left_out) == 2
         path = tmp_path / f"list.{kind}"
         path.write_text(text)
         index = load_list(path, kind)
-        assert index.lookup(KINDS[kind].compute(data[1])).payload == 2
+        assert index.lookup(HASH_KINDS[kind].compute(data[1])).payload == 2

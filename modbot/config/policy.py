@@ -138,14 +138,16 @@ class Policy:
     def hash_kinds(self) -> tuple[str, ...]:
         """The kinds of hash the lists hold (``modbot.hashes.HASH_KINDS``): the hashes an
         image needs, in the table's order."""
-        used = {h.kind for h in self.hash_lists.values()}
+        used: set[str] = set()
+        for h in self.hash_lists.values():
+            used |= h.kinds
         return tuple(name for name in HASH_KINDS if name in used)
 
     @property
     def decoded_hash_kinds(self) -> tuple[str, ...]:
         """Of those, the kinds whose hash decodes the image (taken while its bytes are
         held, under the decode budget)."""
-        return tuple(k for k in self.hash_kinds if HASH_KINDS[k].decodes)
+        return tuple(k for k in self.hash_kinds if HASH_KINDS[k].cost == "decode")
 
     @property
     def acts_on_skips(self) -> bool:
@@ -154,13 +156,7 @@ class Policy:
 
     def summary(self) -> str:
         removal = sum(r.is_removal for r in self.rules)
-        lists = (
-            ", ".join(
-                f"{n} ({len(h)} {h.kind}{f' <= {h.max_distance}' if h.hash_kind.distances else ''})"
-                for n, h in self.hash_lists.items()
-            )
-            or "none"
-        )
+        lists = ", ".join(f"{n} ({h.describe()})" for n, h in self.hash_lists.items()) or "none"
         c = self.classifier
         model = f"{c.model}/{c.checkpoint or c.pretrained} on {c.device}"
         if c.remote is not None:

@@ -30,7 +30,7 @@ from modbot.config.units import (
     parse_size,
 )
 from modbot.config.words import describe, suggest
-from modbot.hashes import HASH_KINDS
+from modbot.hashes import HASH_KINDS, LIST_FORMATS
 
 BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
 # DeepDanbooru's scores (only in verdicts where it ran), and `danbooru:<tag>` for its tags
@@ -267,6 +267,7 @@ class HashListSettings(Section):
     kind: Annotated[str, _choice(tuple(HASH_KINDS), "hash-list kind")]
     file: str
     max_distance: int | None = Field(None, ge=0)
+    format: Annotated[str, _choice(LIST_FORMATS, "hash-list format")] = "plain"
 
 
 class FetchSettings(Section):
