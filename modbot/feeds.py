@@ -90,6 +90,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from modbot.config.files import UnusableFile, read_text_file
+from modbot.errors import ConfigError, ModbotError
 from modbot.hashes import HASH_KINDS, HashFormatError, HashIndex
 
 __all__ = [
@@ -153,7 +154,7 @@ _FEED_KEYS = ("format", "instance", "generated_at", "entries")
 # Errors: one class per way a feed is refused; `reason` is a short code for records.
 
 
-class FeedError(Exception):
+class FeedError(ModbotError):
     """A feed that cannot be used. The message says what is wrong and what to do."""
 
     reason: ClassVar[str] = "error"
@@ -198,7 +199,7 @@ class FeedRollback(FeedError):
     reason = "rollback"
 
 
-class KeyFileError(Exception):
+class KeyFileError(ConfigError):
     """A key file or public key that cannot be used; the message says what to do."""
 
 
