@@ -50,6 +50,7 @@ from modbot.session import DEFAULT_SESSION_CHECK, Session
 from modbot.source import Source
 from modbot.statelock import StateLock
 from modbot.store import Store
+from modbot.subscriptions import refresh
 
 __all__ = ["CycleStats", "Pipeline", "new_run_id"]
 
@@ -179,6 +180,11 @@ class Pipeline:
             self.source.uploads = self.session.admin
             self.acquirer.public_url = self.session.public_url
 
+    def _refresh_feeds(self) -> None:
+        """The subscribed hash feeds, fetched when due (``modbot.subscriptions``)."""
+        if self.policy.feeds:
+            refresh(self.store, self.policy, warn=self._warn, resolver=self.acquirer.resolver)
+
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
         self.warnings.append(message)
@@ -229,6 +235,7 @@ class Pipeline:
                     (self.executor.valve_tripped() or {})["reason"],
                 )
             self._waiting = []
+            self._refresh_feeds()
             stream = batches()
             last_flush = time.monotonic()
             try:

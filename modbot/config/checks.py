@@ -303,7 +303,11 @@ class _Checker:
         # Names as written, also those of entries that failed validation: a reference to
         # a broken concept or list is not a second mistake.
         concepts = set(_names(data.get("concepts"))) | set(model.concepts)
-        self.list_names = list(dict.fromkeys([*model.hash_lists, *_names(data.get("hash_lists"))]))
+        # A feed used as known-bad or allow-list is a list by its name, as a hash list.
+        feeds = [n for n, f in model.feeds.items() if f.use != "classified"]
+        self.list_names = list(
+            dict.fromkeys([*model.hash_lists, *_names(data.get("hash_lists")), *feeds])
+        )
         self.labels = set(BUILTIN_LABELS) | concepts
         self.scores = set(BUILTIN_SCORES) | concepts
 
@@ -313,6 +317,14 @@ class _Checker:
     def run(self) -> dict[str, HashList]:
         self.check_concepts()
         hash_lists = self.load_hash_lists()
+        for name in self.model.feeds:
+            if name in self.model.hash_lists:
+                self.add(
+                    ("feeds", name),
+                    f"feed {name!r} has the name of a hash list: rules name both the same "
+                    "way, so give it another name",
+                    key=True,
+                )
         for name in self.model.exempt.hash_lists:
             if name not in self.list_names:
                 self.add(("exempt", "hash_lists"), self.unknown_list(name))

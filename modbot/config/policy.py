@@ -36,6 +36,7 @@ from modbot.hashes import HASH_KINDS, HashList
 
 if TYPE_CHECKING:
     from modbot.rules import Plan, Subject
+    from modbot.subscriptions import FeedList
 
 __all__ = ["Policy", "load_policy", "resolve_rules_path"]
 
@@ -53,7 +54,8 @@ class Policy:
     path: Path
     classifier: ClassifierSettings
     concepts: dict[str, ConceptSettings]
-    hash_lists: dict[str, HashList]
+    # The hash lists, and the subscribed feeds used as lists (known-bad, allow-list)
+    hash_lists: dict[str, HashList | FeedList]
     fetch: FetchSettings
     lemmy: LemmySettings
     schedule: ScheduleSettings
@@ -61,16 +63,25 @@ class Policy:
     exempt: ExemptSettings
     rules: list[Rule]
     warnings: list[Problem]
+    # Every subscribed feed (``feeds:``), by name; filled by ``modbot.subscriptions.refresh``
+    feeds: dict[str, FeedList] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(
         cls, path: Path, model: PolicyFile, hash_lists: dict[str, HashList], warnings: list[Problem]
     ) -> Policy:
+        from modbot.subscriptions import FeedList
+
+        feeds = {name: FeedList(name, spec) for name, spec in model.feeds.items()}
         return cls(
             path=path,
             classifier=model.classifier,
             concepts=dict(model.concepts),
-            hash_lists=hash_lists,
+            hash_lists={
+                **hash_lists,
+                **{n: f for n, f in feeds.items() if f.use != "classified"},
+            },
+            feeds=feeds,
             fetch=model.fetch,
             lemmy=model.lemmy,
             schedule=model.schedule,
@@ -139,7 +150,7 @@ class Policy:
         """The kinds of hash the lists hold (``modbot.hashes.HASH_KINDS``): the hashes an
         image needs, in the table's order."""
         used: set[str] = set()
-        for h in self.hash_lists.values():
+        for h in [*self.hash_lists.values(), *self.feeds.values()]:
             used |= h.kinds
         return tuple(name for name in HASH_KINDS if name in used)
 
@@ -148,6 +159,13 @@ class Policy:
         """Of those, the kinds whose hash decodes the image (taken while its bytes are
         held, under the decode budget)."""
         return tuple(k for k in self.hash_kinds if HASH_KINDS[k].cost == "decode")
+
+    @property
+    def allow_lists(self) -> list[str]:
+        """The lists whose images are never acted on: ``exempt.hash_lists`` and the
+        feeds used as an allow-list."""
+        feeds = [n for n, f in self.feeds.items() if f.use == "allow-list"]
+        return [*self.exempt.hash_lists, *feeds]
 
     @property
     def acts_on_skips(self) -> bool:
