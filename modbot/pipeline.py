@@ -25,6 +25,7 @@ never recovers.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import secrets
@@ -183,7 +184,17 @@ class Pipeline:
     def _refresh_feeds(self) -> None:
         """The subscribed hash feeds, fetched when due (``modbot.subscriptions``)."""
         if self.policy.feeds:
-            refresh(self.store, self.policy, warn=self._warn, resolver=self.acquirer.resolver)
+            refresh(
+                self.store, self.policy, warn=self._feed_refused, resolver=self.acquirer.resolver
+            )
+
+    def _feed_refused(self, message: str) -> None:
+        """A subscribed feed was refused: in the log and the run's warnings each cycle,
+        and a message to the admins once per refusal (sent with the cycle's notices)."""
+        self._warn(message)
+        why = message.split("; still using", 1)[0].split("; no copy", 1)[0]
+        key = "feed refused " + hashlib.sha256(why.encode()).hexdigest()[:16]
+        self.executor.notify(key, message)
 
     def _warn(self, message: str) -> None:
         log.warning("%s", message)

@@ -14,8 +14,9 @@ the last good copy kept, and used as the subscription says.
 the safe fetcher (``fetch:`` limits, no private address unless in ``fetch.allow_hosts``;
 a conditional request, so an unchanged feed costs a 304) and verified (``modbot.feeds``:
 the configured key, the instance, its age, no rollback). A feed that is refused is not
-used; the last good copy is, and the refusal is logged and put in the run's warnings
-(a report shows them), each cycle until the feed verifies again. The last good copy is
+used; the last good copy is, and the refusal goes to ``warn`` (the pipeline logs it,
+puts it in the run's warnings and tells the admins once), each cycle until the feed
+verifies again. The last good copy is
 kept in the state file, so a restart uses it before the first fetch.
 """
 

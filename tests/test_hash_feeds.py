@@ -68,7 +68,9 @@ def env_for(lemmy: FakeLemmy, state: Path) -> dict[str, str]:
     }
 
 
-def look(lemmy: FakeLemmy, rules: Path, state: Path) -> tuple[list[dict], int, list[str]]:
+def look(
+    lemmy: FakeLemmy, rules: Path, state: Path, *, dry_run: bool = True
+) -> tuple[list[dict], int, list[str]]:
     """One dry-run poll of `lemmy` by a bot with these rules: (decisions, classifier
     calls, the warnings about feeds)."""
     from modbot.classify import build_engine
@@ -76,7 +78,7 @@ def look(lemmy: FakeLemmy, rules: Path, state: Path) -> tuple[list[dict], int, l
     settings = Settings.from_env(env_for(lemmy, state))
     policy = load_policy(rules)
     engine = Counting(build_engine(policy, None))
-    with Pipeline(settings, policy, dry_run=True, engine=engine) as pipeline:
+    with Pipeline(settings, policy, dry_run=dry_run, engine=engine) as pipeline:
         before = len(pipeline.store.decisions())
         pipeline.poll_once(deep=True)
         records = pipeline.store.decisions()[before:]
@@ -193,11 +195,17 @@ def test_a_publishes_b_acts_without_its_classifier_and_refuses_a_tampered_feed(
     store.keep_feed_copy("peer", {**copy, "fetched_at": 0.0})  # due now
     store.close()
     again = b.add_post(cast.pics, cast.alice, name="again", url=shared)
-    records, calls, warnings = look(b, rules, tmp_path / "b.sqlite3")
+    records, calls, warnings = look(b, rules, tmp_path / "b.sqlite3", dry_run=False)
     (warning,) = warnings
     assert warning.startswith(f"feed 'peer' ({url}) refused: the feed does not match its signature")
     assert "still using the copy of" in warning
     assert calls == 0 and by_post(records)[again.id]["labels"] == ["csam"]
+    assert b.post(again.id).removed  # acted on, by the kept copy
+    # The admins are told, once: a second cycle warns again but sends no new message.
+    (told,) = b.private_messages
+    assert "feed 'peer'" in told.content and "refused" in told.content
+    look(b, rules, tmp_path / "b.sqlite3", dry_run=False)
+    assert len(b.private_messages) == 1
 
 
 @pytest.mark.parametrize("use", ["known-bad", "allow-list"])

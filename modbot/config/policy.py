@@ -174,7 +174,10 @@ class Policy:
 
     def summary(self) -> str:
         removal = sum(r.is_removal for r in self.rules)
-        lists = ", ".join(f"{n} ({h.describe()})" for n, h in self.hash_lists.items()) or "none"
+        lists = ", ".join(
+            f"{n} ({h.describe()})" for n, h in self.hash_lists.items() if n not in self.feeds
+        )
+        feeds = ", ".join(f"{n} ({f.describe()})" for n, f in self.feeds.items())
         c = self.classifier
         model = f"{c.model}/{c.checkpoint or c.pretrained} on {c.device}"
         if c.remote is not None:
@@ -185,7 +188,8 @@ class Policy:
         n = len(self.rules)
         return (
             f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal} "
-            f"report/notify); hash lists: {lists}; custom concepts: "
+            f"report/notify); hash lists: {lists or 'none'}; "
+            f"{f'feeds: {feeds}; ' if feeds else ''}custom concepts: "
             f"{', '.join(self.concepts) or 'none'}; classifier {model}; "
             f"poll every {format_duration(self.schedule.poll_every)}, {sweep}"
         )
