@@ -43,9 +43,12 @@ RUN pip install --index-url "${TORCH_INDEX_URL}" \
 
 # 2. Everything else, pinned with hashes: deploy/requirements.lock (made by deploy/lock).
 # It pins torch's own dependencies (numpy, sympy, ...) too, replacing what step 1 brought
-# where the versions differ.
+# where the versions differ. pdqhash (PDQ hashes) has no Linux wheel: pip builds it from
+# its hashed sdist, so g++ is installed for this step and removed in the same layer.
 COPY deploy/requirements.lock /opt/modbot/requirements.lock
-RUN pip install --require-hashes -r /opt/modbot/requirements.lock
+RUN apt-get update && apt-get install -y --no-install-recommends g++ \
+    && pip install --require-hashes -r /opt/modbot/requirements.lock \
+    && apt-get purge -y --auto-remove g++ && rm -rf /var/lib/apt/lists/*
 
 # 3. The weights, into the Hugging Face cache ($HF_HOME/hub) where modbot's loader looks
 # them up offline at run time. deploy/fetch-weights needs huggingface_hub (step 2) and

@@ -34,6 +34,7 @@ from modbot.fetch import DEFAULT_PORTS, Fetched, Fetcher, FetchLimits, FetchSkip
 from modbot.hashes import hashes_of
 from modbot.model import CycleStats, ImageRef, Item, ItemImage
 from modbot.store import Store
+from modbot.subscriptions import peer_verdict
 
 __all__ = ["Acquirer", "ItemClock"]
 
@@ -165,6 +166,7 @@ class Acquirer:
         # the Lemmy client's URL of a local upload, where it has one (LemmyApi)
         self.local_image_url: Callable[[str], str | None] = lambda alias: None
         self._fetch_resolver = fetch_resolver
+        self.resolver = fetch_resolver  # for the pipeline's other downloads (feeds)
         self._loop = asyncio.new_event_loop()
         self._loop_thread: threading.Thread | None = None
         self._fetcher: Fetcher | None = None
@@ -388,19 +390,25 @@ class Acquirer:
         cache or the classifier, the hashes the policy's lists need."""
         engine = batch.engine
         assert engine is not None  # a batch with images to look at has one
-        judged = await judge(engine, self.store, sha256, data)
-        if judged.skipped:
-            return None, None, judged.skipped, judged.detail
-        verdict = judged.verdict
-        assert verdict is not None
-        if judged.cached:
-            batch.stats.cache_hits += 1
-        else:
-            batch.stats.images_classified += 1
         hashes = {"sha256": sha256}
         decoded = self.policy.decoded_hash_kinds
-        plain = [k for k in self.policy.hash_kinds if k not in decoded and k not in hashes]
-        hashes.update(hashes_of(data, plain))
+        hashes.update(
+            hashes_of(
+                data, [k for k in self.policy.hash_kinds if k not in decoded and k not in hashes]
+            )
+        )
+        # A trusted peer's verdict on the very same file replaces the classifier's.
+        verdict = peer_verdict(self.policy, hashes) if self.policy.feeds else None
+        if verdict is None:
+            judged = await judge(engine, self.store, sha256, data)
+            if judged.skipped:
+                return None, None, judged.skipped, judged.detail
+            verdict = judged.verdict
+            assert verdict is not None
+            if judged.cached:
+                batch.stats.cache_hits += 1
+            else:
+                batch.stats.images_classified += 1
         if decoded and not verdict.get("unreadable"):
             hashes.update(await asyncio.to_thread(_decoded_hashes, engine, data, decoded))
         return verdict, hashes, None, ""

@@ -7,7 +7,8 @@ kind to an exit status, in one place) and never a traceback.
     │   ├── SettingsError      an environment variable (or the .env file)
     │   ├── PolicyError        rules.yaml; ``.problems``: each ``FILE:LINE: message``
     │   ├── UnusableFile       a file the configuration names is no usable text file
-    │   └── HashListError      lines of a hash-list file
+    │   ├── HashListError      lines of a hash-list file
+    │   └── KeyFileError       a feed-signing key file (``modbot.feeds``)
     ├── StateError             the state file (MODBOT_STATE) cannot be used
     │   └── StateLocked        another process acts on it (exit status 75)
     ├── LemmyError             Lemmy refused; ``.status``, ``.error`` (Lemmy's code)
@@ -19,6 +20,7 @@ kind to an exit status, in one place) and never a traceback.
     ├── ReportError            a report cannot be written
     ├── DemoError              the demo cannot run
     ├── ImageHashError         bytes with no perceptual hash (not an image)
+    ├── FeedError              a hash feed refused (``modbot.feeds``: one subclass a reason)
     └── FetchSkipped           an image not downloaded (``modbot.fetch.refusals``)
 
 The last two are not failures of a run: their ``reason`` (``FetchSkipped``) or message

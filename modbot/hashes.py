@@ -1,24 +1,45 @@
 """Hash lists, and the kinds of hash they hold: one class per kind, one table.
 
-``HASH_KINDS`` maps a list's ``kind:`` (rules.yaml) to its ``HashKind``: how a line of
-a list file is read, how the hash of an image is computed (only when a list of that
-kind is in use), and how two hashes match (exactly, or within ``max_distance``). The
-policy, the rules and the pipeline ask the table; none of them names a kind. A new
-kind (PDQ, MD5...) is one class here and one row in ``HASH_KINDS``.
+``HASH_KINDS`` maps a kind's name (a list's ``kind:`` in rules.yaml, a feed entry's
+``kind``) to its ``HashKind``: how a hash is written (``parse``, ``parse_line``), how the
+hash of an image is computed (``compute``; only for the kinds a configured list or feed
+holds, once per image), and how two hashes match (exactly, or within a distance). The
+policy, the rules and the pipeline ask the table; none of them names a kind. A new kind
+is one class here and one row in ``HASH_KINDS``.
 
-Today's kinds:
+The kinds:
 
-A SHA-256 list catches the very same file again. A perceptual list also catches a copy
-that was resized, recompressed or slightly re-coloured: `perceptual_hash` is the
-64-bit DCT pHash (grayscale, 32x32, 2-D DCT, the 8x8 lowest frequencies against their
-median), computed the way the `imagehash` library's `phash` does, so lists made with
-that library (or shared by instances using it) work here too.
+- ``sha256``: SHA-256 of the file's bytes; the very same file again. Exact.
+- ``md5``, ``sha1``: digests of the file's bytes, the formats industry lists come in.
+  Exact.
+- ``phash``: the 64-bit DCT pHash (grayscale, 32x32, 2-D DCT, the 8x8 lowest frequencies
+  against their median), computed as the ``imagehash`` library's ``phash`` does, so lists
+  made with that library work here. Within a distance (default 6, at most 16).
+- ``pdq``: Meta's 256-bit PDQ (``modbot.pdq``), what industry lists and other tools
+  share. Within a distance (default 31, at most 64). A hash of quality below 50 is
+  ignored, as the reference does: the image's own hash then matches nothing (the other
+  kinds and the classifier still look at it), and a feed entry below 50 is dropped.
 
-File format, one hash a line; `#` starts a comment; blank lines are ignored; text after
-the hash is a note, so the output of `sha256sum *.jpg` is a list as it is::
+``cost`` says what computing a kind takes: ``"bytes"`` (one pass over the bytes, about a
+millisecond a megabyte) or ``"decode"`` (the image is decoded: it belongs under the
+classifier's decode budget, and never for an image the classifier found unreadable).
+
+Exact hashes and pict-rs: MD5, SHA-1 and SHA-256 match the very same bytes only. pict-rs
+strips metadata from every JPEG it stores and Lemmy 1.0 re-encodes every upload, so the
+hash of an original file (what industry MD5/SHA-1 lists hold) will rarely equal the hash
+of what an instance stores; exact lists match what modbot downloads un-reprocessed (a
+federated post's image fetched from its source) or lists made from stored files. A
+perceptual kind (PDQ) is what carries across re-encoding.
+
+List files (``HashList.load``), one hash a line; ``#`` starts a comment; blank lines are
+ignored; text after the hash is a note, so the output of ``sha256sum *.jpg`` or ``md5sum
+*.jpg`` is a list as it is; hex digits in either case::
 
     # known-bad.sha256: images removed by the admins of lemmy.example
     9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  # 2026-11-02 post 123
+
+A list of ``format: threatexchange`` is a python-threatexchange ``local_file``
+(``modbot.threatexchange_files``): ``pdq <hex>`` lines, kind ``pdq``.
 """
 
 from __future__ import annotations
@@ -27,16 +48,39 @@ import hashlib
 import io
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar, Generic, Literal, TypeVar, cast
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from modbot import pdq
 from modbot.config.files import read_text_file
 from modbot.errors import HashListError, ImageHashError
+
+__all__ = [
+    "HASH_KINDS",
+    "LIST_FORMATS",
+    "Cost",
+    "Digest",
+    "HashFormatError",
+    "HashIndex",
+    "HashKind",
+    "HashList",
+    "HashListError",
+    "ImageHashError",
+    "IndexMatch",
+    "compute_all",
+    "hamming",
+    "hash_kind",
+    "hashes_of",
+    "load_list",
+    "parse_list",
+    "perceptual_hash",
+    "sha256_hex",
+]
 
 PHASH_BITS = 64
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")  # as classifier/preprocess.py
@@ -44,8 +88,21 @@ MAX_PIXELS = 64_000_000
 MAX_PROBLEMS = 20  # per list file
 # About 1.4 million SHA-256 lines with short notes, or 5 million perceptual hashes.
 MAX_LIST_BYTES = 100_000_000
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_HEX16 = re.compile(r"[0-9a-f]{16}")
+#: a list file's ``format:``: modbot's one hash a line, or a python-threatexchange local_file
+LIST_FORMATS = ("plain", "threatexchange")
+
+Cost = Literal["bytes", "decode"]
+T = TypeVar("T")
+
+# What a token of each length of hex digits probably is, for hints in errors.
+_LOOKS_LIKE = {
+    16: ("phash", "a 64-bit pHash"),
+    32: ("md5", "an MD5"),
+    40: ("sha1", "a SHA-1"),
+    64: ("sha256|pdq", "a SHA-256 or a PDQ hash"),
+}
+_ANY_HEX = re.compile(r"[0-9a-f]+")
+_TE_SIGNAL_TYPES = ("pdq", "video_md5", "video_sha256", "url_md5", "url", "raw_text")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -102,225 +159,321 @@ def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
-# --- the kinds --------------------------------------------------------------------------
+# --- the kinds ---------------------------------------------------------------------------
+
+
+class HashFormatError(ValueError):
+    """A token that is not a hash of the kind expected; the message says what it is."""
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A hash of one image: its `kind`, `hex`, and for PDQ its `quality`.
+
+    `usable` is False when the reference would discard the hash (PDQ quality < 50): it
+    matches nothing."""
+
+    kind: str
+    hex: str
+    quality: int | None = None
+    usable: bool = True
+
+
+@dataclass(frozen=True)
+class IndexMatch(Generic[T]):
+    """The nearest entry of a `HashIndex` within the distance: its hash, the distance
+    (0 for an exact kind) and the payload stored with it."""
+
+    hex: str
+    distance: int
+    payload: T
 
 
 class HashKind(ABC):
-    """One kind of hash a list may hold (``kind:`` in rules.yaml).
-
-    A subclass says how a list line is read (``parse``), how an image's hash is computed
-    (``of``), and how a list is kept and matched (``index``, ``size``, ``nearest``). An
-    exact kind matches at distance 0 or not at all; a kind with ``distances`` matches
-    within the list's ``max_distance``.
-    """
+    """One kind of hash. Subclasses set the class attributes and `compute`."""
 
     name: ClassVar[str]
-    described: ClassVar[str]  # "a SHA-256 (64 hex digits)": what one line holds
-    exactly: ClassVar[str] = ""  # why max_distance means nothing for an exact kind
-    distances: ClassVar[bool] = False  # matched within a distance (max_distance)
-    default_max_distance: ClassVar[int] = 0
-    max_max_distance: ClassVar[int] = 0
-    decodes: ClassVar[bool] = False  # computing it decodes the image (the decode budget)
+    title: ClassVar[str]
+    hex_digits: ClassVar[int]
+    exact: ClassVar[bool]
+    default_distance: ClassVar[int] = 0
+    max_distance: ClassVar[int] = 0
+    cost: ClassVar[Cost]
+    min_quality: ClassVar[int | None] = None
 
     @abstractmethod
-    def parse(self, token: str) -> str | None:
-        """The hash of a list line's first word (lowercase), normalised; None if it is none."""
+    def compute(self, data: bytes | Image.Image) -> Digest:
+        """The hash of an image: a file's bytes (every kind) or a decoded PIL image (the
+        decoding kinds). `ImageHashError` when there is none."""
 
-    def hint(self, token: str) -> str:
-        """Why a token that did not parse may be in the wrong list (" (this looks...)")."""
-        return ""
+    def parse(self, token: str) -> str:
+        """`token` as a hash of this kind: stripped and lower case. `HashFormatError`
+        says what was expected and, where it can tell, what the token is instead."""
+        value = token.strip().lower()
+        if len(value) == self.hex_digits and _ANY_HEX.fullmatch(value):
+            return value
+        shown = token.strip()[:80]
+        hint = ""
+        if _ANY_HEX.fullmatch(value) and len(value) in _LOOKS_LIKE:
+            names, what = _LOOKS_LIKE[len(value)]
+            hint = f" (this looks like {what}: put it in a list of kind {names})"
+        elif value in _TE_SIGNAL_TYPES:
+            hint = (
+                " (this looks like a python-threatexchange local_file line "
+                "'<signal_type> <hash>': import it with modbot.threatexchange_files)"
+            )
+        elif _ANY_HEX.fullmatch(value):
+            hint = f" ({len(value)} hex digits)"
+        raise HashFormatError(
+            f"expected {self.title} ({self.hex_digits} hex digits), got {shown!r}{hint}"
+        )
 
-    @abstractmethod
-    def of(self, data: bytes | Image.Image) -> str:
-        """The hash of an image; ``ImageHashError`` when there is none."""
+    def parse_line(self, line: str) -> str | None:
+        """The hash on one line of a list file (None: blank or comment only).
 
-    def index(self, values: list[str]) -> Any:
-        return frozenset(values)
+        What follows the hash is a note (`md5sum` output: `HASH  file.jpg`), unless it
+        holds another hash: one hash a line."""
+        content = line.split("#", 1)[0].strip()
+        if not content:
+            return None
+        token, *rest = content.split()
+        value = self.parse(token)
+        if any(_ANY_HEX.fullmatch(t.lower()) and len(t) in _LOOKS_LIKE for t in rest):
+            raise HashFormatError(f"one hash a line: {line.strip()[:100]!r}")
+        return value
 
-    def size(self, index: Any) -> int:
-        return len(index)
+    def check_distance(self, max_distance: int | None) -> int:
+        """A configured maximum distance, validated (None: this kind's default)."""
+        if max_distance is None:
+            return self.default_distance
+        if isinstance(max_distance, bool) or not isinstance(max_distance, int):
+            raise TypeError(f"a distance is a whole number of bits, not {max_distance!r}")
+        if self.exact and max_distance != 0:
+            raise ValueError(
+                f"{self.name} matches exactly or not at all: it takes no distance "
+                f"(got {max_distance})"
+            )
+        if not 0 <= max_distance <= self.max_distance:
+            raise ValueError(
+                f"{self.name} distance must be 0 to {self.max_distance} bits, not {max_distance}"
+            )
+        return max_distance
 
-    def nearest(self, index: Any, value: str) -> int | None:
-        """The smallest distance from ``value`` to the list; None when nothing matches
-        (an exact kind: 0 when it is on the list)."""
-        return 0 if value.lower() in index else None
+    def distance(self, a: str, b: str) -> int:
+        """Differing bits between two hashes of this kind (exact kinds: 0 or 1)."""
+        if self.exact:
+            return 0 if self.parse(a) == self.parse(b) else 1
+        return (int(self.parse(a), 16) ^ int(self.parse(b), 16)).bit_count()
 
-    def how(self, distance: int) -> str:
-        """How an image matched, for the audit (``Plan.hash_lists``)."""
-        return self.name if not self.distances else f"{self.name} distance {distance}"
+    def matches(self, a: Digest | str, b: Digest | str, max_distance: int | None = None) -> bool:
+        """Whether two hashes match: equal for an exact kind, within `max_distance`
+        (default: this kind's) for a perceptual one. A `Digest` not usable matches nothing."""
+        limit = self.check_distance(max_distance)
+        if any(isinstance(x, Digest) and not x.usable for x in (a, b)):
+            return False
+        ha, hb = (x.hex if isinstance(x, Digest) else x for x in (a, b))
+        return self.distance(ha, hb) <= limit
+
+    def entry_usable(self, quality: int | None) -> bool:
+        """Whether a list entry with this quality is used (None: no quality known, kept)."""
+        return quality is None or self.min_quality is None or quality >= self.min_quality
+
+    def index(self, hexes: Iterable[str], payloads: Sequence[T] | None = None) -> HashIndex[T]:
+        """A `HashIndex` of these hashes (each normalised by `parse`)."""
+        return HashIndex(self, hexes, payloads)
+
+    def __repr__(self) -> str:
+        return f"<hash kind {self.name}>"
 
 
-class Sha256(HashKind):
-    """The very same file: SHA-256 of its bytes."""
+class _ExactKind(HashKind):
+    exact = True
+    cost: ClassVar[Cost] = "bytes"
+    _algorithm: ClassVar[str]
 
-    name = "sha256"
-    described = "a SHA-256 (64 hex digits)"
-    exactly = "a SHA-256 matches exactly or not at all"
+    def compute(self, data: bytes | Image.Image) -> Digest:
+        return Digest(self.name, hashlib.new(self._algorithm, self._bytes(data)).hexdigest())
 
-    def parse(self, token: str) -> str | None:
-        return token if _HEX64.fullmatch(token) else None
-
-    def hint(self, token: str) -> str:
-        if _HEX16.fullmatch(token):
-            return " (this looks like a perceptual hash: put it in a list of kind phash)"
-        return ""
-
-    def of(self, data: bytes | Image.Image) -> str:
+    def _bytes(self, data: bytes | Image.Image) -> bytes:
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise ImageHashError("a SHA-256 is of the file's bytes")
-        return hashlib.sha256(data).hexdigest()
+            raise ImageHashError(f"{self.title} is of the file's bytes, not of a decoded image")
+        return bytes(data)
 
 
-class PHash(HashKind):
-    """A resized, recompressed or slightly re-coloured copy: the 64-bit DCT pHash, within
-    ``max_distance`` differing bits."""
+class Sha256Kind(_ExactKind):
+    name = "sha256"
+    title = "a SHA-256"
+    hex_digits = 64
+    _algorithm = "sha256"
+
+
+class Md5Kind(_ExactKind):
+    name = "md5"
+    title = "an MD5"
+    hex_digits = 32
+    _algorithm = "md5"
+
+    def compute(self, data: bytes | Image.Image) -> Digest:
+        # Matching lists made by others, not a security use: FIPS builds allow it so.
+        return Digest(self.name, hashlib.md5(self._bytes(data), usedforsecurity=False).hexdigest())
+
+
+class Sha1Kind(_ExactKind):
+    name = "sha1"
+    title = "a SHA-1"
+    hex_digits = 40
+    _algorithm = "sha1"
+
+    def compute(self, data: bytes | Image.Image) -> Digest:
+        return Digest(self.name, hashlib.sha1(self._bytes(data), usedforsecurity=False).hexdigest())
+
+
+class PhashKind(HashKind):
+    """The 64-bit DCT pHash (`perceptual_hash`, as the `imagehash` library's `phash`)."""
 
     name = "phash"
-    described = "a 64-bit perceptual hash (16 hex digits)"
-    distances = True
-    default_max_distance = 6
-    max_max_distance = 16
-    decodes = True
+    title = "a 64-bit perceptual hash"
+    hex_digits = 16
+    exact = False
+    default_distance = 6
+    max_distance = 16
+    cost: ClassVar[Cost] = "decode"
 
-    def parse(self, token: str) -> str | None:
-        return token if _HEX16.fullmatch(token) else None
-
-    def hint(self, token: str) -> str:
-        if _HEX64.fullmatch(token):
-            return " (this looks like a SHA-256: put it in a list of kind sha256)"
-        return ""
-
-    def of(self, data: bytes | Image.Image) -> str:
-        return perceptual_hash(data)
-
-    def index(self, values: list[str]) -> Any:
-        return np.array([int(v, 16) for v in values], dtype=np.uint64)
-
-    def size(self, index: Any) -> int:
-        return int(index.size)
-
-    def nearest(self, index: Any, value: str) -> int | None:
-        if not index.size:
-            return None
-        xor = index ^ np.uint64(int(value, 16))
-        return int(np.bitwise_count(xor).min())
+    def compute(self, data: bytes | Image.Image) -> Digest:
+        return Digest(self.name, perceptual_hash(data))
 
 
-#: kind name (a list's `kind:`) -> its HashKind. Listing order is the order of messages.
-HASH_KINDS: dict[str, HashKind] = {kind.name: kind for kind in (Sha256(), PHash())}
+class PdqKind(HashKind):
+    """Meta's PDQ (`modbot.pdq`): 256 bits, match within 31, quality below 50 ignored."""
+
+    name = "pdq"
+    title = "a PDQ hash"
+    hex_digits = 64
+    exact = False
+    default_distance = pdq.MATCH_DISTANCE
+    max_distance = pdq.MAX_DISTANCE
+    cost: ClassVar[Cost] = "decode"
+    min_quality = pdq.MIN_QUALITY
+
+    def compute(self, data: bytes | Image.Image) -> Digest:
+        result = pdq.pdq_hash(data)
+        return Digest(self.name, result.hex, result.quality, result.usable)
+
+
+#: kind name -> its HashKind; the order is the order of messages and of `modbot hash`.
+HASH_KINDS: dict[str, HashKind] = {
+    k.name: k for k in (Sha256Kind(), Md5Kind(), Sha1Kind(), PhashKind(), PdqKind())
+}
 
 
 def hash_kind(name: str) -> HashKind:
+    """The kind called `name`; ValueError listing the kinds otherwise."""
     try:
         return HASH_KINDS[name]
-    except KeyError:
-        raise ValueError(f"kind must be one of {', '.join(HASH_KINDS)}, not {name!r}") from None
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown hash kind {name!r}: one of {', '.join(HASH_KINDS)}") from None
 
 
-def hashes_of(data: bytes | Image.Image, kinds: list[str]) -> dict[str, str]:
-    """The hashes of ``kinds`` of an image; a kind with no hash for it is left out."""
-    out: dict[str, str] = {}
-    for name in kinds:
+def _kind(k: HashKind | str) -> HashKind:
+    return hash_kind(k) if isinstance(k, str) else k
+
+
+def hashes_of(data: bytes | Image.Image, kinds: Iterable[str]) -> dict[str, str]:
+    """The usable hashes of ``kinds`` of an image, kind -> hex: a kind with no hash for
+    it (an image it cannot decode, a PDQ below quality 50) is left out."""
+    return {
+        name: d.hex
+        for name, d in compute_all(data, kinds).items()
+        if isinstance(d, Digest) and d.usable
+    }
+
+
+def compute_all(
+    data: bytes | Image.Image, names: Iterable[str] | None = None
+) -> dict[str, Digest | ImageHashError]:
+    """Every kind's hash of `data` (or those in `names`), the cheap ones first; a kind
+    that cannot decode the image gives its `ImageHashError` instead of a `Digest`."""
+    chosen = [hash_kind(n) for n in (HASH_KINDS if names is None else names)]
+    chosen.sort(key=lambda k: k.cost != "bytes")
+    out: dict[str, Digest | ImageHashError] = {}
+    for k in chosen:
         try:
-            out[name] = HASH_KINDS[name].of(data)
-        except ImageHashError:
-            continue
+            out[k.name] = k.compute(data)
+        except ImageHashError as exc:
+            out[k.name] = exc
     return out
 
 
-# --- lists --------------------------------------------------------------------------------
+class HashIndex(Generic[T]):
+    """Hashes of one kind, each with an optional payload (a line number, a feed entry),
+    and the nearest one to an image's hash within a distance.
 
+    Exact kinds look up a dict; perceptual kinds compare against every entry at once
+    (numpy: a million PDQ hashes are 32 MB and take about 28 ms a lookup on 2 cores;
+    benchmarks/pdq.py)."""
 
-@dataclass
-class HashList:
-    """One list file. `lookup(hashes)` says whether an image is on it, and how."""
-
-    name: str
-    kind: str  # a key of HASH_KINDS
-    path: Path
-    max_distance: int = 0
-    values: Any = field(default=frozenset(), repr=False)  # the kind's index of the list
-
-    @property
-    def hash_kind(self) -> HashKind:
-        return HASH_KINDS[self.kind]
-
-    @classmethod
-    def load(
-        cls,
-        path: str | Path,
-        kind: str,
-        max_distance: int = 0,
-        name: str | None = None,
-        shown_as: str | None = None,
-    ) -> HashList:
-        """Read a list file; raises `HashListError` naming each bad line, `UnusableFile`
-        for what is not a text file of at most MAX_LIST_BYTES (a FIFO, a device, binary
-        content), `OSError` if it cannot be opened.
-
-        `shown_as` is how the file is named in error messages (default: the path).
-        """
-        path = Path(path)
-        hk = hash_kind(kind)
-        shown = shown_as or str(path)
-        data = read_text_file(path, max_bytes=MAX_LIST_BYTES, what="a hash list")
-        text = data.decode("utf-8", errors="replace")
-        values, problems = _parse_lines(text, hk, shown)
-        if problems:
-            raise HashListError(problems)
-        distance = max_distance if hk.distances else 0
-        return cls(name or path.stem, kind, path, distance, hk.index(values))
+    def __init__(self, kind: HashKind, hexes: Iterable[str], payloads: Sequence[T] | None = None):
+        self.kind = kind
+        self.hexes: list[str] = [kind.parse(h) for h in hexes]
+        if payloads is not None and len(payloads) != len(self.hexes):
+            raise ValueError(f"{len(payloads)} payloads for {len(self.hexes)} hashes")
+        self.payloads: Sequence[T | None] = (
+            payloads if payloads is not None else [None] * len(self.hexes)
+        )
+        if kind.exact:
+            self._exact: dict[str, int] = {}
+            for i, h in enumerate(self.hexes):
+                self._exact.setdefault(h, i)
+        else:
+            self._words = _words(self.hexes, kind.hex_digits)
 
     def __len__(self) -> int:
-        return self.hash_kind.size(self.values)
+        return len(self.hexes)
 
-    def lookup(self, hashes: Mapping[str, str | None]) -> str | None:
-        """How the image with these ``hashes`` (kind -> hash) matches (e.g. `"sha256"`,
-        `"phash distance 3"`), or None."""
-        value = hashes.get(self.kind)
-        if not value:
+    def lookup(
+        self, digest: Digest | str | None, max_distance: int | None = None
+    ) -> IndexMatch[T] | None:
+        """The nearest entry within `max_distance` (default: the kind's), or None: no
+        hash, a `Digest` that is not usable, or nothing near enough."""
+        limit = self.kind.check_distance(max_distance)
+        if digest is None or (isinstance(digest, Digest) and not digest.usable):
             return None
-        kind = self.hash_kind
-        d = kind.nearest(self.values, value)
-        return kind.how(d) if d is not None and d <= self.max_distance else None
-
-    def distance(self, phash: str | None) -> int | None:
-        """Smallest distance from a hash of this list's kind (None: no hash, or no match
-        possible)."""
-        return None if phash is None else self.hash_kind.nearest(self.values, phash)
-
-    def explain(self, sha256: str | None, phash: str | None = None) -> str | None:
-        """Why the image matches (e.g. `"sha256"`, `"phash distance 3"`), or None."""
-        return self.lookup({"sha256": sha256, "phash": phash})
-
-    def match(self, sha256: str | None, phash: str | None = None) -> bool:
-        return self.explain(sha256, phash) is not None
+        if isinstance(digest, Digest) and digest.kind != self.kind.name:
+            raise ValueError(f"a {digest.kind} hash looked up in a {self.kind.name} list")
+        value = self.kind.parse(digest.hex if isinstance(digest, Digest) else digest)
+        if self.kind.exact:
+            i = self._exact.get(value)
+            return None if i is None else IndexMatch(value, 0, cast(T, self.payloads[i]))
+        if not len(self.hexes):
+            return None
+        query = _words([value], self.kind.hex_digits)
+        distances = np.bitwise_count(self._words ^ query).sum(axis=1, dtype=np.int64)
+        i = int(distances.argmin())
+        d = int(distances[i])
+        return IndexMatch(self.hexes[i], d, cast(T, self.payloads[i])) if d <= limit else None
 
 
-def _parse_lines(
+def _words(hexes: Sequence[str], digits: int) -> np.ndarray:
+    """Hex hashes as an (N, digits / 16) array of uint64 words."""
+    width = digits // 16
+    raw = b"".join(bytes.fromhex(h) for h in hexes)
+    return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, width)
+
+
+def parse_list(
     text: str, kind: HashKind, shown: str
-) -> tuple[list[str], list[tuple[str, int, str]]]:
-    values: list[str] = []
-    problems: list[tuple[str, int, str]] = []
+) -> tuple[list[tuple[int, str]], list[tuple[str, int, str]]]:
+    """`([(line number, hash)], [(shown, line number, problem)])` of a list file's text;
+    the problems are capped at MAX_PROBLEMS (plus one line counting the rest)."""
+    values, problems = [], []
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+        try:
+            value = kind.parse_line(raw)
+        except HashFormatError as exc:
+            problems.append((shown, number, str(exc)))
             continue
-        # `sha256sum` output ("HASH  file.jpg") is fine: what follows the hash is a note.
-        token, *rest = line.lower().split()
-        value = kind.parse(token)
-        if any(other.parse(t) for other in HASH_KINDS.values() for t in rest):
-            problems.append((shown, number, f"one hash a line: {raw.strip()[:100]!r}"))
-        elif value is None:
-            problems.append(
-                (
-                    shown,
-                    number,
-                    f"expected {kind.described}, got {token[:80]!r}{kind.hint(token)}",
-                )
-            )
-        else:
-            values.append(value)
+        if value is not None:
+            values.append((number, value))
     if len(problems) > MAX_PROBLEMS:  # a binary file, say: the first ones tell enough
         more = len(problems) - MAX_PROBLEMS
         problems = [
@@ -328,6 +481,131 @@ def _parse_lines(
             (shown, problems[MAX_PROBLEMS][1], f"... and {more} more lines like these"),
         ]
     return values, problems
+
+
+def load_list(
+    path: str | Path,
+    kind: HashKind | str,
+    *,
+    shown_as: str | None = None,
+    max_bytes: int = MAX_LIST_BYTES,
+) -> HashIndex[int]:
+    """A list file as a `HashIndex` whose payloads are line numbers.
+
+    Raises `HashListError` naming each bad line, `UnusableFile` for what is not a text
+    file of at most `max_bytes`, `OSError` when it cannot be opened."""
+    k = _kind(kind)
+    shown = shown_as or str(path)
+    data = read_text_file(path, max_bytes=max_bytes, what="a hash list")
+    values, problems = parse_list(data.decode("utf-8", errors="replace"), k, shown)
+    if problems:
+        raise HashListError(problems)
+    return HashIndex(k, [v for _, v in values], [n for n, _ in values])
+
+
+# --- lists --------------------------------------------------------------------------------
+
+
+@dataclass
+class HashList:
+    """One list file of one kind (``hash_lists:`` in rules.yaml). ``lookup(hashes)`` says
+    whether an image is on it, and how. ``skipped``: lines of a python-threatexchange file
+    left out, ``(line, signal type, why)`` (the loader warns about them)."""
+
+    name: str
+    kind: str  # a key of HASH_KINDS
+    path: Path
+    max_distance: int = 0
+    index: HashIndex[int] = field(default_factory=lambda: HashIndex(HASH_KINDS["sha256"], []))
+    format: str = "plain"
+    skipped: list[tuple[int, str, str]] = field(default_factory=list, repr=False)
+
+    @property
+    def hash_kind(self) -> HashKind:
+        return HASH_KINDS[self.kind]
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of hash an image needs for this list."""
+        return frozenset((self.kind,))
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        kind: str,
+        max_distance: int | None = None,
+        name: str | None = None,
+        shown_as: str | None = None,
+        format: str = "plain",
+    ) -> HashList:
+        """Read a list file (``format``: ``plain`` or ``threatexchange``; ``max_distance``
+        None: the kind's default). Raises `HashListError` naming each bad line,
+        `UnusableFile` for what is not a text file of at most MAX_LIST_BYTES (a FIFO, a
+        device, binary content), `OSError` if it cannot be opened, ValueError for a
+        kind a python-threatexchange file does not hold.
+
+        `shown_as` is how the file is named in error messages (default: the path).
+        """
+        path = Path(path)
+        k = hash_kind(kind)
+        distance = 0 if k.exact else k.check_distance(max_distance)
+        shown = shown_as or str(path)
+        skipped: list[tuple[int, str, str]] = []
+        if format == "threatexchange":
+            from modbot.threatexchange_files import SIGNAL_TYPES, load_local_file
+
+            if kind not in SIGNAL_TYPES.values():
+                raise ValueError(
+                    f"a python-threatexchange file holds {', '.join(SIGNAL_TYPES.values())} "
+                    f"hashes of photos, not {kind}"
+                )
+            local = load_local_file(path, shown_as=shown)
+            index = HashIndex(
+                k,
+                [h for kk, h, _ in local.hashes if kk == kind],
+                [n for kk, _, n in local.hashes if kk == kind],
+            )
+            skipped = local.skipped
+        elif format == "plain":
+            index = load_list(path, k, shown_as=shown)
+        else:
+            raise ValueError(f"format must be one of {', '.join(LIST_FORMATS)}, not {format!r}")
+        return cls(name or path.stem, kind, path, distance, index, format, skipped)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def describe(self) -> str:
+        """``12 pdq <= 31``: what the list holds, for the start-up summary."""
+        near = "" if self.hash_kind.exact else f" <= {self.max_distance}"
+        return f"{len(self)} {self.kind}{near}"
+
+    def lookup(self, hashes: Mapping[str, str | None]) -> str | None:
+        """How the image with these ``hashes`` (kind -> hash) matches (e.g. `"sha256"`,
+        `"phash distance 3"`), or None."""
+        value = hashes.get(self.kind)
+        if not value:
+            return None
+        found = self.index.lookup(value, self.max_distance)
+        if found is None:
+            return None
+        return self.kind if self.hash_kind.exact else f"{self.kind} distance {found.distance}"
+
+    def distance(self, value: str | None) -> int | None:
+        """Smallest distance from a hash of this list's kind to the list, within the
+        kind's largest distance (None: no hash, or nothing that near)."""
+        if value is None:
+            return None
+        found = self.index.lookup(value, self.hash_kind.max_distance)
+        return None if found is None else found.distance
+
+    def explain(self, sha256: str | None, phash: str | None = None) -> str | None:
+        """Why the image matches (e.g. `"sha256"`, `"phash distance 3"`), or None."""
+        return self.lookup({"sha256": sha256, "phash": phash})
+
+    def match(self, sha256: str | None, phash: str | None = None) -> bool:
+        return self.explain(sha256, phash) is not None
 
 
 def main(argv: list[str] | None = None) -> int:

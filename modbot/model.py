@@ -408,6 +408,9 @@ class RecordedImage:
     location: str
     sha256: str | None = None
     alias: str | None = None
+    # Every hash taken of the image, kind -> hex (``modbot.hashes.HASH_KINDS``): those
+    # the configured lists and feeds need, what an admin copies into a list or confirms.
+    hashes: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -415,6 +418,7 @@ class RecordedImage:
             "location": self.location,
             "sha256": self.sha256,
             "alias": self.alias,
+            "hashes": dict(self.hashes),
         }
 
 

@@ -28,6 +28,7 @@ decide and commit an item); each step is a call into a stage, none is done here.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import secrets
@@ -53,6 +54,7 @@ from modbot.session import DEFAULT_SESSION_CHECK, Session
 from modbot.source import Source
 from modbot.statelock import StateLock
 from modbot.store import Store
+from modbot.subscriptions import refresh
 
 __all__ = ["CycleStats", "Pipeline", "new_run_id"]
 
@@ -185,6 +187,21 @@ class Pipeline:
             self.acquirer.public_url = self.session.public_url
             self.acquirer.local_image_url = self.client.local_image_url
 
+    def _refresh_feeds(self) -> None:
+        """The subscribed hash feeds, fetched when due (``modbot.subscriptions``)."""
+        if self.policy.feeds:
+            refresh(
+                self.store, self.policy, warn=self._feed_refused, resolver=self.acquirer.resolver
+            )
+
+    def _feed_refused(self, message: str) -> None:
+        """A subscribed feed was refused: in the log and the run's warnings each cycle,
+        and a message to the admins once per refusal (sent with the cycle's notices)."""
+        self._warn(message)
+        why = message.split("; still using", 1)[0].split("; no copy", 1)[0]
+        key = "feed refused " + hashlib.sha256(why.encode()).hexdigest()[:16]
+        self.executor.notify(key, message)
+
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
         self.warnings.append(message)
@@ -235,6 +252,7 @@ class Pipeline:
                     (self.executor.valve_tripped() or {})["reason"],
                 )
             self._waiting = []
+            self._refresh_feeds()
             stream = batches()
             last_flush = time.monotonic()
             try:
@@ -431,6 +449,8 @@ class Pipeline:
             decision.decided = True
             decision.rule = plan.rule
             decision.hash_match = dict(plan.hash_lists) or None
+            if decision.image is not None:  # and those the rules took themselves
+                decision.image.hashes.update(plan.hashes)
             decision.exempt = plan.exempt
             decision.matched = [asdict(m) for m in plan.matched]
             real: list[PlannedAction] = []

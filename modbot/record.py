@@ -55,7 +55,11 @@ def decision_for(
         image=None
         if img.ref is None
         else RecordedImage(
-            url=img.ref.url, location=img.ref.location, sha256=img.sha256, alias=img.ref.alias
+            url=img.ref.url,
+            location=img.ref.location,
+            sha256=img.sha256,
+            alias=img.ref.alias,
+            hashes=dict(img.hashes),
         ),
         scores=dict(verdict.get("scores") or {}),
         labels=list(verdict.get("labels") or []),

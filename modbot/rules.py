@@ -149,7 +149,7 @@ def decide(policy: Policy, subject: Subject, now: datetime | None = None) -> Pla
     facts = _Facts(subject, now or datetime.now(UTC), plan.hash_lists, policy.labels, hashes)
     matches = [(r, c) for r in policy.ordered_rules if (c := _conditions(r, facts)) is not None]
     exempt = _global_exemption(policy, subject, plan.hash_lists)
-    if exempt and not any(name in plan.hash_lists for name in policy.exempt.hash_lists):
+    if exempt and not any(name in plan.hash_lists for name in policy.allow_lists):
         plan.spares_file = exempt  # an allow-list spares the file everywhere already
     if not exempt and subject.item_kind == "upload" and subject.file_exempt:
         # The upload is the very file an exempt item shows: purging it would break
@@ -234,7 +234,7 @@ def _global_exemption(policy: Policy, s: Subject, hits: dict[str, str]) -> str |
     for entry in policy.exempt.communities:
         if _normal(entry, "!") in community_keys:
             return f"the community is in exempt.communities ({entry})"
-    for name in policy.exempt.hash_lists:
+    for name in policy.allow_lists:
         if name in hits:
             return f"the image is on the allow-list {name!r} ({hits[name]})"
     return None

@@ -70,6 +70,13 @@ CREATE TABLE IF NOT EXISTS exempt_files (
     why TEXT NOT NULL, noted_at REAL NOT NULL, PRIMARY KEY (scope, item_key, sha256, alias));
 CREATE INDEX IF NOT EXISTS exempt_files_sha256 ON exempt_files (scope, sha256);
 CREATE INDEX IF NOT EXISTS exempt_files_alias ON exempt_files (scope, alias);
+CREATE TABLE IF NOT EXISTS confirmed (
+    sha256 TEXT PRIMARY KEY, verdict TEXT NOT NULL, label TEXT NOT NULL,
+    hashes TEXT NOT NULL, first_seen TEXT NOT NULL, confirmed_at TEXT NOT NULL,
+    decision_id INTEGER);
+CREATE TABLE IF NOT EXISTS feeds (
+    name TEXT PRIMARY KEY, body BLOB NOT NULL, signature BLOB NOT NULL,
+    generated_at TEXT NOT NULL, fetched_at REAL NOT NULL, etag TEXT, last_modified TEXT);
 """
 
 
@@ -334,6 +341,65 @@ class Store:
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY id", tuple(params)).fetchall()
         return [json.loads(r["record"]) for r in rows]
+
+    def decision_records(
+        self, *, sha256: str | None = None, decision_id: int | None = None
+    ) -> list[tuple[int, dict]]:
+        """(id, record) of the decisions on one file (by SHA-256) or the one with this
+        id, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, record FROM decisions WHERE sha256 = ? OR id = ? ORDER BY id",
+                (sha256, decision_id),
+            ).fetchall()
+        return [(int(r["id"]), json.loads(r["record"])) for r in rows]
+
+    # -- confirmed files: an admin's verdict on a file, what `modbot feed publish` writes
+    def set_confirmed(self, sha256: str, entry: dict | None) -> None:
+        """Record an admin's verdict on a file (``entry``: verdict, label, hashes,
+        first_seen, confirmed_at, decision_id), replacing an earlier one; None withdraws it."""
+        if entry is None:
+            self._exec("DELETE FROM confirmed WHERE sha256 = ?", (sha256,))
+            return
+        self._exec(
+            "INSERT OR REPLACE INTO confirmed (sha256, verdict, label, hashes, first_seen, "
+            "confirmed_at, decision_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                sha256,
+                entry["verdict"],
+                entry["label"],
+                json.dumps(entry["hashes"], sort_keys=True),
+                entry["first_seen"],
+                entry["confirmed_at"],
+                entry.get("decision_id"),
+            ),
+        )
+
+    def confirmed(self) -> list[dict]:
+        """Every confirmed file, by SHA-256."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM confirmed ORDER BY sha256").fetchall()
+        return [{**dict(r), "hashes": json.loads(r["hashes"])} for r in rows]
+
+    # -- subscribed feeds: the last good copy of each (body and signature as fetched)
+    def feed_copy(self, name: str) -> dict | None:
+        row = self._one("SELECT * FROM feeds WHERE name = ?", (name,))
+        return dict(row) if row else None
+
+    def keep_feed_copy(self, name: str, copy: dict) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO feeds (name, body, signature, generated_at, fetched_at, "
+            "etag, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                copy["body"],
+                copy["signature"],
+                copy["generated_at"],
+                copy["fetched_at"],
+                copy.get("etag"),
+                copy.get("last_modified"),
+            ),
+        )
 
     # -- actions done: unique (kind, target); never repeated once "done"
     def action(self, kind: str, target: str) -> dict | None:

@@ -195,7 +195,7 @@ def test_hash_lists_unknown_missing_and_malformed(tmp_path: Path):
         hash_lists:
           bad: {kind: sha256, file: lists/bad.sha256, max_distance: 3}
           similar: {kind: phash, file: lists/similar.phash}
-          weird: {kind: md5, file: lists/bad.sha256}
+          weird: {kind: crc32, file: lists/bad.sha256}
         exempt:
           hash_lists: [inocent]
         rules:
@@ -206,15 +206,15 @@ def test_hash_lists_unknown_missing_and_malformed(tmp_path: Path):
     )
     assert out[0] == (
         "rules.yaml:2: hash list 'bad': max_distance applies only to kind: "
-        "phash (a SHA-256 matches exactly or not at all)"
+        "phash or pdq (a SHA-256 matches exactly or not at all)"
     )
     assert out[1] == (
         "rules.yaml:3: hash list 'similar': no such file 'lists/similar.phash' "
         "(a relative path is relative to the rules file)"
     )
     assert out[2] == (
-        "rules.yaml:4: hash_lists.weird.kind: unknown hash-list kind 'md5'; "
-        "use one of: sha256, phash"
+        "rules.yaml:4: hash_lists.weird.kind: unknown hash-list kind 'crc32'; "
+        "use one of: sha256, md5, sha1, phash, pdq"
     )
     assert out[3] == (
         "rules.yaml:6: unknown hash list 'inocent'; defined in hash_lists: bad, similar, weird"
@@ -229,7 +229,7 @@ def test_hash_lists_unknown_missing_and_malformed(tmp_path: Path):
     assert out[6].startswith(f"{hash_file}:6: one hash a line: ")
     assert out[7] == (
         f"{hash_file}:7: expected a SHA-256 (64 hex digits), got "
-        "'b15fe6465121175e' (this looks like a perceptual hash: put it in a list "
+        "'b15fe6465121175e' (this looks like a 64-bit pHash: put it in a list "
         "of kind phash)"
     )
     assert len(out) == 8, out

@@ -15,7 +15,17 @@ import sys
 from modbot import __version__
 
 # Order is the order `modbot --help` lists them in.
-NAMES = ["run", "sweep", "report", "demo", "check_rules", "classify", "worker", "healthcheck"]
+NAMES = [
+    "run",
+    "sweep",
+    "report",
+    "demo",
+    "check_rules",
+    "classify",
+    "hashing",
+    "worker",
+    "healthcheck",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

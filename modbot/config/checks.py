@@ -38,7 +38,7 @@ from modbot.config.schema import (
 from modbot.config.words import describe, suggest
 from modbot.config.yamlfile import Lines, read_yaml
 from modbot.errors import HashListError, Problem, UnusableFile
-from modbot.hashes import HASH_KINDS, HashList
+from modbot.hashes import HASH_KINDS, MAX_PROBLEMS, HashList
 
 __all__ = ["Validated", "error_message", "never_acts", "validate", "where"]
 
@@ -308,7 +308,11 @@ class _Checker:
         # Names as written, also those of entries that failed validation: a reference to
         # a broken concept or list is not a second mistake.
         concepts = set(_names(data.get("concepts"))) | set(model.concepts)
-        self.list_names = list(dict.fromkeys([*model.hash_lists, *_names(data.get("hash_lists"))]))
+        # A feed used as known-bad or allow-list is a list by its name, as a hash list.
+        feeds = [n for n, f in model.feeds.items() if f.use != "classified"]
+        self.list_names = list(
+            dict.fromkeys([*model.hash_lists, *_names(data.get("hash_lists")), *feeds])
+        )
         self.labels = set(BUILTIN_LABELS) | concepts
         self.scores = set(BUILTIN_SCORES) | concepts
 
@@ -318,6 +322,14 @@ class _Checker:
     def run(self) -> dict[str, HashList]:
         self.check_concepts()
         hash_lists = self.load_hash_lists()
+        for name in self.model.feeds:
+            if name in self.model.hash_lists:
+                self.add(
+                    ("feeds", name),
+                    f"feed {name!r} has the name of a hash list: rules name both the same "
+                    "way, so give it another name",
+                    key=True,
+                )
         for name in self.model.exempt.hash_lists:
             if name not in self.list_names:
                 self.add(("exempt", "hash_lists"), self.unknown_list(name))
@@ -355,19 +367,27 @@ class _Checker:
         for name, spec in self.model.hash_lists.items():
             loc = ("hash_lists", name)
             kind = HASH_KINDS[spec.kind]
-            if not kind.distances and spec.max_distance is not None:
-                near = " or ".join(k.name for k in HASH_KINDS.values() if k.distances)
+            if kind.exact and spec.max_distance is not None:
+                near = " or ".join(k.name for k in HASH_KINDS.values() if not k.exact)
                 self.add(
                     (*loc, "max_distance"),
                     f"hash list {name!r}: max_distance applies only to kind: {near} "
-                    f"({kind.exactly})",
+                    f"({kind.title} matches exactly or not at all)",
                 )
-            elif kind.distances and (spec.max_distance or 0) > kind.max_max_distance:
+            elif not kind.exact and (spec.max_distance or 0) > kind.max_distance:
                 self.add(
                     (*loc, "max_distance"),
                     f"hash list {name!r}: max_distance {spec.max_distance} is more than a "
-                    f"{kind.name} list allows ({kind.max_max_distance}): that far, "
+                    f"{kind.name} list allows ({kind.max_distance}): that far, "
                     "unrelated images match",
+                )
+                continue
+            if spec.format == "threatexchange" and spec.kind != "pdq":
+                self.add(
+                    (*loc, "kind"),
+                    f"hash list {name!r}: a python-threatexchange file (format: "
+                    f"threatexchange) holds pdq hashes of photos, not {spec.kind} "
+                    "(its md5 and sha256 types are hashes of videos)",
                 )
                 continue
             path = Path(spec.file) if os.path.isabs(spec.file) else self.base_dir / spec.file
@@ -376,9 +396,15 @@ class _Checker:
                 if os.path.isabs(spec.file)
                 else os.path.join(os.path.dirname(self.file), spec.file)
             )
-            distance = kind.default_max_distance if spec.max_distance is None else spec.max_distance
+            distance = None if kind.exact else spec.max_distance
             try:
-                loaded[name] = HashList.load(path, spec.kind, distance, name=name, shown_as=shown)
+                loaded[name] = HashList.load(
+                    path, spec.kind, distance, name=name, shown_as=shown, format=spec.format
+                )
+                for line, stype, why in loaded[name].skipped[:MAX_PROBLEMS]:
+                    self.problems.append(
+                        Problem(shown, line, f"hash list {name!r}: {stype} left out: {why}", True)
+                    )
             except FileNotFoundError:
                 self.add(
                     (*loc, "file"),

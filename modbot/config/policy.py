@@ -36,6 +36,7 @@ from modbot.hashes import HASH_KINDS, HashList
 
 if TYPE_CHECKING:
     from modbot.rules import Plan, Subject
+    from modbot.subscriptions import FeedList
 
 __all__ = ["Policy", "load_policy", "resolve_rules_path"]
 
@@ -53,7 +54,8 @@ class Policy:
     path: Path
     classifier: ClassifierSettings
     concepts: dict[str, ConceptSettings]
-    hash_lists: dict[str, HashList]
+    # The hash lists, and the subscribed feeds used as lists (known-bad, allow-list)
+    hash_lists: dict[str, HashList | FeedList]
     fetch: FetchSettings
     lemmy: LemmySettings
     schedule: ScheduleSettings
@@ -61,16 +63,25 @@ class Policy:
     exempt: ExemptSettings
     rules: list[Rule]
     warnings: list[Problem]
+    # Every subscribed feed (``feeds:``), by name; filled by ``modbot.subscriptions.refresh``
+    feeds: dict[str, FeedList] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(
         cls, path: Path, model: PolicyFile, hash_lists: dict[str, HashList], warnings: list[Problem]
     ) -> Policy:
+        from modbot.subscriptions import FeedList
+
+        feeds = {name: FeedList(name, spec) for name, spec in model.feeds.items()}
         return cls(
             path=path,
             classifier=model.classifier,
             concepts=dict(model.concepts),
-            hash_lists=hash_lists,
+            hash_lists={
+                **hash_lists,
+                **{n: f for n, f in feeds.items() if f.use != "classified"},
+            },
+            feeds=feeds,
             fetch=model.fetch,
             lemmy=model.lemmy,
             schedule=model.schedule,
@@ -138,14 +149,23 @@ class Policy:
     def hash_kinds(self) -> tuple[str, ...]:
         """The kinds of hash the lists hold (``modbot.hashes.HASH_KINDS``): the hashes an
         image needs, in the table's order."""
-        used = {h.kind for h in self.hash_lists.values()}
+        used: set[str] = set()
+        for h in [*self.hash_lists.values(), *self.feeds.values()]:
+            used |= h.kinds
         return tuple(name for name in HASH_KINDS if name in used)
 
     @property
     def decoded_hash_kinds(self) -> tuple[str, ...]:
         """Of those, the kinds whose hash decodes the image (taken while its bytes are
         held, under the decode budget)."""
-        return tuple(k for k in self.hash_kinds if HASH_KINDS[k].decodes)
+        return tuple(k for k in self.hash_kinds if HASH_KINDS[k].cost == "decode")
+
+    @property
+    def allow_lists(self) -> list[str]:
+        """The lists whose images are never acted on: ``exempt.hash_lists`` and the
+        feeds used as an allow-list."""
+        feeds = [n for n, f in self.feeds.items() if f.use == "allow-list"]
+        return [*self.exempt.hash_lists, *feeds]
 
     @property
     def acts_on_skips(self) -> bool:
@@ -154,13 +174,10 @@ class Policy:
 
     def summary(self) -> str:
         removal = sum(r.is_removal for r in self.rules)
-        lists = (
-            ", ".join(
-                f"{n} ({len(h)} {h.kind}{f' <= {h.max_distance}' if h.hash_kind.distances else ''})"
-                for n, h in self.hash_lists.items()
-            )
-            or "none"
+        lists = ", ".join(
+            f"{n} ({h.describe()})" for n, h in self.hash_lists.items() if n not in self.feeds
         )
+        feeds = ", ".join(f"{n} ({f.describe()})" for n, f in self.feeds.items())
         c = self.classifier
         model = f"{c.model}/{c.checkpoint or c.pretrained} on {c.device}"
         if c.remote is not None:
@@ -171,7 +188,8 @@ class Policy:
         n = len(self.rules)
         return (
             f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal} "
-            f"report/notify); hash lists: {lists}; custom concepts: "
+            f"report/notify); hash lists: {lists or 'none'}; "
+            f"{f'feeds: {feeds}; ' if feeds else ''}custom concepts: "
             f"{', '.join(self.concepts) or 'none'}; classifier {model}; "
             f"poll every {format_duration(self.schedule.poll_every)}, {sweep}"
         )

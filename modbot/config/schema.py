@@ -33,7 +33,7 @@ from modbot.config.units import (
     parse_size,
 )
 from modbot.config.words import describe, suggest
-from modbot.hashes import HASH_KINDS
+from modbot.hashes import HASH_KINDS, LIST_FORMATS
 
 BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
 # DeepDanbooru's scores (only in verdicts where it ran), and `danbooru:<tag>` for its tags
@@ -271,6 +271,47 @@ class HashListSettings(Section):
     kind: Annotated[str, _choice(tuple(HASH_KINDS), "hash-list kind")]
     file: str
     max_distance: int | None = Field(None, ge=0)
+    format: Annotated[str, _choice(LIST_FORMATS, "hash-list format")] = "plain"
+
+
+FEED_USES = ("known-bad", "allow-list", "classified")
+
+
+class FeedSettings(Section):
+    """A peer's signed hash feed (``feeds:``; see docs/hash-sharing.md)."""
+
+    url: str = Field(pattern=r"^https?://\S+$")
+    key: str
+    use: Annotated[str, _choice(FEED_USES, "feed use")]
+    every: Duration = timedelta(hours=1)
+    max_age: Duration = timedelta(days=7)
+    instance: str | None = None  # the publisher's host, when it is not the URL's
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        from modbot.feeds import KeyFileError, parse_public_key
+
+        try:
+            parse_public_key(v)
+        except KeyFileError as exc:
+            raise ValueError(str(exc)) from None
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _times(self) -> FeedSettings:
+        if self.every.total_seconds() < 60:
+            raise ValueError("every must be at least 1m: a feed changes when its admins act")
+        if self.max_age.total_seconds() <= 0:
+            raise ValueError("max_age must be more than zero")
+        return self
+
+    @property
+    def publisher(self) -> str:
+        """The instance the feed must name: ``instance``, else the URL's host[:port]."""
+        from urllib.parse import urlsplit
+
+        return (self.instance or urlsplit(self.url).netloc.rsplit("@", 1)[-1]).lower()
 
 
 class FetchSettings(Section):
@@ -458,6 +499,7 @@ class PolicyFile(Section):
     classifier: Annotated[ClassifierSettings, _none_to(dict)] = ClassifierSettings()
     concepts: Annotated[dict[str, ConceptSettings], _none_to(dict)] = {}
     hash_lists: Annotated[dict[str, HashListSettings], _none_to(dict)] = {}
+    feeds: Annotated[dict[str, FeedSettings], _none_to(dict)] = {}
     fetch: Annotated[FetchSettings, _none_to(dict)] = FetchSettings()
     lemmy: Annotated[LemmySettings, _none_to(dict)] = LemmySettings()
     schedule: Annotated[ScheduleSettings, _none_to(dict)] = ScheduleSettings()

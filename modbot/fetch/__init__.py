@@ -82,6 +82,7 @@ __all__ = [
     "FetchSkipped",
     "FetchTimeout",
     "Fetched",
+    "FetchedFile",
     "Fetcher",
     "HostPolicy",
     "NetworkFailure",
@@ -130,6 +131,16 @@ class Fetched:
         """Done with the body: its bytes leave the fetcher's budget (``max_bytes_held``)."""
         if self.held is not None:
             self.held.release()
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    """A file that is not an image (``Fetcher.fetch_file``), with its validators."""
+
+    url: str
+    data: bytes = field(repr=False)
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 # --- the fetcher -----------------------------------------------------------------
@@ -232,6 +243,47 @@ class Fetcher:
             raise ValueError("fetch_first needs at least one URL")
         raise first
 
+    async def fetch_file(
+        self, url: str, *, max_bytes: int, etag: str | None = None, modified: str | None = None
+    ) -> FetchedFile | None:
+        """A small file that is not an image (a hash feed), with the same protections
+        (no private address unless allowed, redirects checked, timeouts) and at most
+        ``max_bytes``. ``etag``/``modified``: from the copy in hand, for a conditional
+        request; None when the server says it has not changed (304). Raises
+        ``FetchSkipped`` saying why not."""
+        headers = {"Accept": "*/*"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if modified:
+            headers["If-Modified-Since"] = modified
+        current = url
+        _check_url(url)
+        try:
+            async with asyncio.timeout(self.limits.total_timeout):
+                for _hop in range(self.limits.max_redirects + 1):
+                    async with self._stream(current, headers) as response:
+                        if response.status_code in _REDIRECTS and "location" in response.headers:
+                            current = self._redirect_target(url, response)
+                            continue
+                        if response.status_code == 304:
+                            return None
+                        if not 200 <= response.status_code < 300:
+                            raise BadStatus(current, response.status_code)
+                        data = await self._read_capped(current, response, max_bytes)
+                        return FetchedFile(
+                            url,
+                            data,
+                            response.headers.get("etag"),
+                            response.headers.get("last-modified"),
+                        )
+        except TimeoutError:
+            raise FetchTimeout(
+                url, f"the download took longer than {self.limits.total_timeout:g} s in all"
+            ) from None
+        raise TooManyRedirects(
+            url, f"more than {self.limits.max_redirects} redirects (last to {redact(current)})"
+        )
+
     async def _fetch_within_deadline(self, url: str, hold: BodyHold) -> Fetched:
         try:
             async with asyncio.timeout(self.limits.total_timeout):
@@ -267,12 +319,14 @@ class Fetcher:
         return target
 
     @asynccontextmanager
-    async def _stream(self, url: str) -> AsyncIterator[httpx.Response]:
+    async def _stream(
+        self, url: str, headers: dict[str, str] | None = None
+    ) -> AsyncIterator[httpx.Response]:
         parts = urlsplit(url)
         if "@" in parts.netloc:  # never send credentials found in content
             url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
         try:
-            async with self._http().stream("GET", url) as response:
+            async with self._http().stream("GET", url, headers=headers) as response:
                 yield response
         except FetchSkipped as exc:
             if exc.url.startswith("//"):
@@ -290,8 +344,10 @@ class Fetcher:
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError) as exc:
             raise BadURL(url, f"invalid URL: {exc}") from None  # UnicodeError: bad IDNA
 
-    async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
-        cap = self.limits.max_bytes
+    async def _read_capped(
+        self, url: str, response: httpx.Response, cap: int | None = None
+    ) -> bytes:
+        cap = cap or self.limits.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.strip().isdigit() and int(declared) > cap:
             raise TooLarge(url, f"{int(declared)} bytes announced, over the {cap}-byte limit")

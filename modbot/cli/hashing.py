@@ -1,0 +1,376 @@
+"""The hash-sharing commands: `modbot hash` (every kind of hash of image files), `modbot
+keys` (the instance's signing key pair), `modbot confirm` (an admin's verdict on a
+recorded decision), `modbot feed publish|verify` (the signed feed of confirmed hashes).
+See docs/hash-sharing.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from modbot.cli.common import Subparsers
+
+MAX_IMAGE_BYTES = 200_000_000  # an image file given to `modbot hash`
+
+
+def add_parser(subparsers: Subparsers) -> None:
+    _add_hash(subparsers)
+    _add_keys(subparsers)
+    _add_confirm(subparsers)
+    _add_feed(subparsers)
+
+
+# --- modbot hash ----------------------------------------------------------------------------
+
+
+def _add_hash(subparsers: Subparsers) -> None:
+    from modbot.hashes import HASH_KINDS
+
+    p = subparsers.add_parser(
+        "hash",
+        help="print every kind of hash of image files (sha256 md5 sha1 phash pdq), for lists",
+        description=(
+            "Print the hashes of image files, each kind modbot matches lists by: sha256, "
+            "md5, sha1 (of the file's bytes), phash (64-bit perceptual) and pdq (Meta's "
+            "256-bit perceptual hash, with its quality 0-100; below 50 it matches nothing). "
+            "Nothing is recorded or sent. "
+            "Formats: text (default) prints 'KIND  HASH  FILE' lines, or with --kind "
+            "'HASH  FILE' lines, which is a list file of that kind as it is (like "
+            "sha256sum); json prints one array of {file, hashes, pdq_quality, errors}; "
+            "threatexchange prints python-threatexchange local_file lines ('pdq HASH'), "
+            "PDQ only. Exit status: 0 every hash computed, 1 some file could not be read "
+            "or is not an image a perceptual kind can decode (the other kinds still print)."
+        ),
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    p.add_argument(
+        "--kind",
+        action="append",
+        choices=list(HASH_KINDS),
+        help="only this kind (repeat for several; default: every kind)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "threatexchange"],
+        default="text",
+        help="output format (default: %(default)s)",
+    )
+    p.set_defaults(func=run_hash)
+
+
+def run_hash(args: argparse.Namespace) -> int:
+    from modbot.hashes import HASH_KINDS, Digest, compute_all
+
+    kinds = list(dict.fromkeys(args.kind or HASH_KINDS))
+    if args.format == "threatexchange":
+        if args.kind and kinds != ["pdq"]:
+            print(
+                "modbot hash: --format threatexchange holds pdq hashes only "
+                "(python-threatexchange has no photo type for the others)",
+                file=sys.stderr,
+            )
+            return 2
+        kinds = ["pdq"]
+    status = 0
+    rows: list[dict[str, Any]] = []
+    for name in args.images:
+        row: dict[str, Any] = {"file": name, "hashes": {}, "pdq_quality": None, "errors": {}}
+        rows.append(row)
+        try:
+            data = _read_image_file(Path(name))
+        except OSError as exc:
+            row["errors"]["file"] = exc.strerror or str(exc)
+            print(f"modbot hash: {name}: {row['errors']['file']}", file=sys.stderr)
+            status = 1
+            continue
+        for kind, digest in compute_all(data, kinds).items():
+            if isinstance(digest, Digest):
+                row["hashes"][kind] = digest.hex
+                if digest.quality is not None:
+                    row["pdq_quality"] = digest.quality
+            else:
+                row["errors"][kind] = str(digest)
+                print(f"modbot hash: {name}: no {kind}: {digest}", file=sys.stderr)
+                status = 1
+        row["hashes"] = {k: row["hashes"][k] for k in kinds if k in row["hashes"]}
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif args.format == "threatexchange":
+        _print_threatexchange(rows)
+    else:
+        _print_text(rows, kinds, one_kind=args.kind is not None and len(kinds) == 1)
+    return status
+
+
+def _read_image_file(path: Path) -> bytes:
+    if not path.is_file():
+        raise OSError(f"not a regular file: {path}" if path.exists() else "no such file")
+    if path.stat().st_size > MAX_IMAGE_BYTES:
+        raise OSError(f"larger than {MAX_IMAGE_BYTES // 1_000_000} MB: not an image to hash")
+    return path.read_bytes()
+
+
+def _quality_note(row: dict[str, Any], kind: str) -> str:
+    from modbot import pdq
+
+    q = row["pdq_quality"]
+    if kind != "pdq" or q is None:
+        return ""
+    if q < pdq.MIN_QUALITY:
+        return f"  # quality {q}: below {pdq.MIN_QUALITY}, matches nothing"
+    return f"  # quality {q}"
+
+
+def _print_text(rows: list[dict[str, Any]], kinds: list[str], *, one_kind: bool) -> None:
+    width = max(len(k) for k in kinds)
+    for row in rows:
+        for kind, value in row["hashes"].items():
+            note = _quality_note(row, kind)
+            if one_kind:
+                print(f"{value}  {row['file']}{note}")
+            else:
+                print(f"{kind:<{width}}  {value}  {row['file']}{note}")
+
+
+def _print_threatexchange(rows: list[dict[str, Any]]) -> None:
+    from modbot import pdq
+    from modbot.threatexchange_files import write_local_file
+
+    usable = [
+        ("pdq", r["hashes"]["pdq"])
+        for r in rows
+        if "pdq" in r["hashes"] and (r["pdq_quality"] or 0) >= pdq.MIN_QUALITY
+    ]
+    for r in rows:
+        if "pdq" in r["hashes"] and (r["pdq_quality"] or 0) < pdq.MIN_QUALITY:
+            print(
+                f"modbot hash: {r['file']}: left out: PDQ quality {r['pdq_quality']} "
+                f"is below {pdq.MIN_QUALITY}",
+                file=sys.stderr,
+            )
+    exported = write_local_file(usable)
+    sys.stdout.write(exported.text)
+    for note in exported.notes:
+        print(f"modbot hash: note: {note}", file=sys.stderr)
+
+
+# --- modbot keys ----------------------------------------------------------------------------
+
+
+def _add_keys(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "keys",
+        help="make the key pair that signs this instance's hash feed",
+        description=(
+            "Make an Ed25519 key pair for `modbot feed publish`: the private key at FILE "
+            "(PEM, mode 0600: readable by its owner only; it is never printed) and the "
+            "public key at FILE.pub, printed too: give it to the admins who subscribe to "
+            "your feed (they put it in their rules.yaml). An existing key is kept unless "
+            "--force: a new key means every subscriber must change theirs. "
+            "Exit status: 0 made, 1 not (the message says why)."
+        ),
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        default="feed.key",
+        help="the private key file (default: %(default)s)",
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing key")
+    p.set_defaults(func=run_keys)
+
+
+def run_keys(args: argparse.Namespace) -> int:
+    from modbot.feeds import generate_key
+
+    public = generate_key(args.out, overwrite=args.force)
+    print(f"private key: {args.out} (mode 0600: keep it, back it up, never share it)")
+    print(f"public key:  {args.out}.pub")
+    print(public)
+    return 0
+
+
+# --- modbot confirm -------------------------------------------------------------------------
+
+
+def _add_confirm(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "confirm",
+        help="mark a recorded decision's image confirmed bad or innocent (for the feed)",
+        description=(
+            "Record an admin's verdict on an image modbot has decided on, named by its "
+            "SHA-256 (the decision record's image.sha256, in reports) or by a decision id: "
+            "--bad (confirmed abusive) or --innocent (a false positive). Only confirmed "
+            "images go into the feed `modbot feed publish` writes; the classifier alone "
+            "never publishes. The hashes published are those modbot recorded for the "
+            "image; --image FILE (the very file, e.g. saved from the report's link) adds "
+            "every kind, PDQ with its quality. Confirming again replaces the verdict; "
+            "--withdraw removes it. Reads MODBOT_STATE. "
+            "Exit status: 0 recorded, 1 not (the message says why)."
+        ),
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("sha256", nargs="?", help="the image's SHA-256")
+    which.add_argument("--decision", type=int, metavar="ID", help="a decision's id")
+    verdict = p.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--bad", action="store_const", const="bad", dest="verdict")
+    verdict.add_argument("--innocent", action="store_const", const="innocent", dest="verdict")
+    verdict.add_argument("--withdraw", action="store_true", help="remove the confirmation")
+    p.add_argument(
+        "--label",
+        default="",
+        help="a short category published with it: lower-case letters, digits, - and _ "
+        "(default: abuse for --bad, false-positive for --innocent); never a URL or a name",
+    )
+    p.add_argument("--image", metavar="FILE", help="the image file itself: every kind of hash")
+    p.set_defaults(func=run_confirm)
+
+
+def run_confirm(args: argparse.Namespace) -> int:
+    from modbot.cli.common import state_path
+    from modbot.sharing import confirm
+    from modbot.store import Store
+
+    image = _read_image_file(Path(args.image)) if args.image else None
+    store = Store(state_path())
+    try:
+        done = confirm(
+            store,
+            sha256=args.sha256,
+            decision_id=args.decision,
+            verdict=None if args.withdraw else args.verdict,
+            label=args.label,
+            image=image,
+        )
+    finally:
+        store.close()
+    decisions = ", ".join(map(str, done["decisions"]))
+    if done["verdict"] is None:
+        print(f"withdrawn: {done['sha256']} (decisions {decisions})")
+        return 0
+    kinds = ", ".join(sorted(done["hashes"]))
+    print(
+        f"confirmed {done['verdict']} ({done['label']}): {done['sha256']}; "
+        f"first seen {done['first_seen']}; decisions {decisions}; hashes: {kinds}"
+    )
+    return 0
+
+
+# --- modbot feed publish|verify -------------------------------------------------------------
+
+
+def _add_feed(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "feed",
+        help="publish this instance's signed hash feed, or verify one",
+        description="The signed feed of confirmed hashes (docs/hash-sharing.md).",
+    )
+    sub = p.add_subparsers(dest="feed_command", metavar="publish|verify", required=True)
+    pub = sub.add_parser(
+        "publish",
+        help="write the signed feed of every confirmed image",
+        description=(
+            "Write the feed of every image an admin confirmed (`modbot confirm`): each "
+            "hash with its kind, verdict, label and first-seen date, and nothing else (no "
+            "URL, image, user or post), to FILE, and its Ed25519 signature to FILE.sig. "
+            "Serve both from any static web server (HTTPS); publish again after "
+            "confirming more (e.g. from cron). Reads MODBOT_STATE. "
+            "Exit status: 0 written, 1 not (the message says why)."
+        ),
+    )
+    pub.add_argument("--key", required=True, metavar="FILE", help="the private key (modbot keys)")
+    pub.add_argument("--out", required=True, metavar="FILE", help="the feed file, e.g. hashes.json")
+    pub.add_argument(
+        "--instance",
+        help="this instance's host as subscribers name it (default: the host of LEMMY_URL)",
+    )
+    pub.add_argument(
+        "--kind",
+        action="append",
+        metavar="KIND",
+        help="publish only this kind of hash (repeatable; default: every kind recorded)",
+    )
+    pub.set_defaults(func=run_publish)
+    ver = sub.add_parser(
+        "verify",
+        help="check a feed (URL or file) and its signature against a public key",
+        description=(
+            "Download (with the bot's safe fetcher) or read a feed and its signature "
+            "(URL.sig / FILE.sig) and check them as a subscriber does: the key, the "
+            "signature, the format, the instance, the age. Prints the entries' counts, "
+            "or why the feed is refused. Exit status: 0 valid, 1 refused."
+        ),
+    )
+    ver.add_argument("feed", metavar="URL|FILE")
+    ver.add_argument("--key", required=True, help="the publisher's public key, ed25519:...")
+    ver.add_argument("--instance", help="the publisher's host (default: not checked)")
+    ver.add_argument(
+        "--max-age",
+        default="7d",
+        help="how old the feed may be (default: %(default)s)",
+    )
+    ver.set_defaults(func=run_verify)
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    import os
+    from urllib.parse import urlsplit
+
+    from modbot.cli.common import state_path
+    from modbot.sharing import publish
+    from modbot.store import Store
+
+    instance = args.instance or urlsplit(os.environ.get("LEMMY_URL", "")).netloc
+    if not instance:
+        print("modbot feed publish: give --instance HOST (or set LEMMY_URL)", file=sys.stderr)
+        return 1
+    store = Store(state_path())
+    try:
+        done = publish(
+            store, instance=instance.lower(), key_path=args.key, out=args.out, kinds=args.kind
+        )
+    finally:
+        store.close()
+    for kind, value, why in done.left_out:
+        print(f"left out: {kind} {value}: {why}", file=sys.stderr)
+    print(f"wrote {done.feed_path} ({done.entries} entries) and {done.signature_path}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from modbot.cli.common import age
+    from modbot.feeds import verify_feed, verify_feed_files
+
+    max_age = age(args.max_age)
+    if args.feed.startswith(("http://", "https://")):
+        import asyncio
+
+        from modbot.fetch import Fetcher, FetchLimits
+
+        async def download() -> tuple[bytes, bytes]:
+            async with Fetcher(FetchLimits(max_bytes=32_000_000)) as fetcher:
+                body = await fetcher.fetch_file(args.feed, max_bytes=32_000_000)
+                sig = await fetcher.fetch_file(args.feed + ".sig", max_bytes=1025)
+                assert body is not None and sig is not None  # no conditional request
+                return body.data, sig.data
+
+        body, sig = asyncio.run(download())
+        verified = verify_feed(body, sig, args.key, instance=args.instance, max_age=max_age)
+    else:
+        verified = verify_feed_files(args.feed, args.key, instance=args.instance, max_age=max_age)
+    counts = Counter((e.kind, e.verdict) for e in verified.feed.entries)
+    feed = verified.feed
+    print(
+        f"valid: {feed.instance}, generated {feed.generated_at:%Y-%m-%d %H:%M} UTC, "
+        f"{len(feed.entries)} entries, signed by {verified.key}"
+    )
+    for (kind, verdict), n in sorted(counts.items()):
+        print(f"  {kind} {verdict}: {n}")
+    if verified.ignored:
+        print(f"  ignored: {verified.ignored} PDQ entries below quality 50")
+    return 0

@@ -1,0 +1,156 @@
+"""Publishing what this instance's admins confirmed: `confirm` (an admin's verdict on a
+recorded decision's file) and `publish` (the signed feed of every confirmed file).
+
+The classifier alone never publishes anything: only a file an admin confirmed, with the
+verdict and label the admin gave, goes into the feed. A confirmation holds the hashes
+modbot recorded for the file (``image.hashes`` of its decisions: the SHA-256 always, the
+other kinds a configured list or feed needed) and, when the admin passes the file itself
+(``image``), every kind computed from it. A PDQ hash is published with its quality, so
+it needs the file: a recorded PDQ carries no quality. See docs/hash-sharing.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from modbot.errors import ModbotError
+from modbot.feeds import VERDICTS, FeedEntry, load_private_key, make_feed, write_feed
+from modbot.hashes import HASH_KINDS, Digest, compute_all
+from modbot.store import Store
+
+__all__ = ["ConfirmError", "Published", "confirm", "publish"]
+
+
+class ConfirmError(ModbotError, ValueError):
+    """A confirmation that cannot be made as asked; the message says why."""
+
+
+def confirm(
+    store: Store,
+    *,
+    sha256: str | None = None,
+    decision_id: int | None = None,
+    verdict: str | None,
+    label: str = "",
+    image: bytes | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Record an admin's verdict (``bad``/``innocent``; None withdraws it) on the file
+    of a recorded decision, found by its SHA-256 or by the decision's id. Returns the
+    confirmation (``sha256``, ``verdict``, ``label``, ``hashes``: kind ->
+    {hash, quality}, ``first_seen``, ``decisions``)."""
+    if (sha256 is None) == (decision_id is None):
+        raise ConfirmError("name the file by its SHA-256 or by a decision id (one of them)")
+    if sha256 is not None:
+        sha256 = sha256.strip().lower()
+    records = store.decision_records(sha256=sha256, decision_id=decision_id)
+    records = [(i, r) for i, r in records if (r.get("image") or {}).get("sha256")]
+    if decision_id is not None:
+        if not records:
+            raise ConfirmError(f"no decision {decision_id} on a downloaded image in the state")
+        sha256 = records[0][1]["image"]["sha256"]
+        records = store.decision_records(sha256=sha256)
+    if not records:
+        raise ConfirmError(
+            f"no decision on a file with SHA-256 {sha256} in the state: modbot confirms "
+            "only files it has seen (see `modbot report`)"
+        )
+    assert sha256 is not None
+    if verdict is None:
+        store.set_confirmed(sha256, None)
+        return {"sha256": sha256, "verdict": None, "decisions": [i for i, _ in records]}
+    if verdict not in VERDICTS:
+        raise ConfirmError(f"a verdict is 'bad' or 'innocent', not {verdict!r}")
+    hashes: dict[str, dict[str, Any]] = {}
+    for _, record in records:
+        for kind, value in ((record.get("image") or {}).get("hashes") or {}).items():
+            if kind in HASH_KINDS:
+                hashes[kind] = {"hash": value, "quality": None}
+    hashes["sha256"] = {"hash": sha256, "quality": None}
+    if image is not None:
+        if hashlib.sha256(image).hexdigest() != sha256:
+            raise ConfirmError(
+                f"that file is not the one decided on (its SHA-256 is not {sha256}): "
+                "pass the very file modbot downloaded"
+            )
+        for kind, digest in compute_all(image).items():
+            if isinstance(digest, Digest):
+                hashes[kind] = {"hash": digest.hex, "quality": digest.quality}
+    first_seen = min(r["decided_at"] for _, r in records)[:10]
+    entry = {
+        "verdict": verdict,
+        "label": label or ("abuse" if verdict == "bad" else "false-positive"),
+        "hashes": hashes,
+        "first_seen": first_seen,
+        "confirmed_at": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "decision_id": records[-1][0] if decision_id is None else decision_id,
+    }
+    try:  # the feed's rules for a label, checked now rather than at publishing
+        FeedEntry("sha256", sha256, verdict, entry["label"], date.fromisoformat(first_seen))
+    except ValueError as exc:
+        raise ConfirmError(str(exc)) from None
+    store.set_confirmed(sha256, entry)
+    return {"sha256": sha256, **entry, "decisions": [i for i, _ in records]}
+
+
+@dataclass
+class Published:
+    """What `publish` wrote: the files, the entries, and the hashes left out (why)."""
+
+    feed_path: Path
+    signature_path: Path
+    entries: int
+    left_out: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def publish(
+    store: Store,
+    *,
+    instance: str,
+    key_path: str | Path,
+    out: str | Path,
+    kinds: Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> Published:
+    """Write the signed feed of every confirmed file (``kinds``: only these kinds of
+    hash; default all) to ``out`` and ``out.sig``."""
+    key = load_private_key(key_path)
+    entries: list[FeedEntry] = []
+    left_out: list[tuple[str, str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for c in store.confirmed():
+        first_seen = date.fromisoformat(c["first_seen"])
+        for kind, h in sorted(c["hashes"].items()):
+            if kinds is not None and kind not in kinds:
+                continue
+            quality = h.get("quality")
+            if kind == "pdq" and quality is None:
+                left_out.append(
+                    (kind, h["hash"], "no quality recorded: confirm with --image FILE to add it")
+                )
+                continue
+            if kind == "pdq" and not HASH_KINDS["pdq"].entry_usable(quality):
+                left_out.append((kind, h["hash"], f"quality {quality} is below 50"))
+                continue
+            if (kind, h["hash"]) in seen:  # two files with the same PDQ: the first one
+                left_out.append((kind, h["hash"], "another confirmed file has this hash"))
+                continue
+            seen.add((kind, h["hash"]))
+            entries.append(
+                FeedEntry(
+                    kind,
+                    h["hash"],
+                    c["verdict"],
+                    c["label"],
+                    first_seen,
+                    quality if kind == "pdq" else None,
+                )
+            )
+    feed = make_feed(instance, entries, generated_at=now)
+    feed_path, sig_path = write_feed(out, feed, key)
+    return Published(feed_path, sig_path, len(feed.entries), left_out)

@@ -1,0 +1,259 @@
+"""Subscribed hash feeds (``feeds:`` in rules.yaml): fetched on a schedule, verified,
+the last good copy kept, and used as the subscription says.
+
+- ``use: known-bad``: the feed's ``bad`` entries are a hash list by the feed's name: a
+  rule acts on it with ``if: {hash_list: NAME}``, like a local list.
+- ``use: allow-list``: its ``innocent`` entries exempt an image, as a list named in
+  ``exempt.hash_lists`` does.
+- ``use: classified``: the peer's verdict on the very same file (an exact kind: sha256,
+  md5, sha1) replaces the classifier's: the model does not run on it; a ``bad`` entry
+  gives the image the entry's label (rules on that label act), an ``innocent`` one no
+  label. A perceptual match is a different file and is never taken as a verdict.
+
+``refresh`` runs before each cycle: a feed whose ``every`` has passed is fetched with
+the safe fetcher (``fetch:`` limits, no private address unless in ``fetch.allow_hosts``;
+a conditional request, so an unchanged feed costs a 304) and verified (``modbot.feeds``:
+the configured key, the instance, its age, no rollback). A feed that is refused is not
+used; the last good copy is, and the refusal goes to ``warn`` (the pipeline logs it,
+puts it in the run's warnings and tells the admins once), each cycle until the feed
+verifies again. The last good copy is
+kept in the state file, so a restart uses it before the first fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from modbot.feeds import (
+    MAX_FEED_BYTES,
+    MAX_SIGNATURE_BYTES,
+    FeedChanged,
+    FeedEntry,
+    FeedError,
+    VerifiedFeed,
+    verify_feed,
+)
+from modbot.fetch import Fetcher, FetchLimits, FetchSkipped
+from modbot.hashes import HASH_KINDS, HashIndex
+
+if TYPE_CHECKING:
+    from modbot.config.policy import Policy
+    from modbot.config.schema import FeedSettings
+    from modbot.store import Store
+
+__all__ = ["FeedList", "peer_verdict", "refresh"]
+
+log = logging.getLogger(__name__)
+
+_VERDICT_USED = {"known-bad": "bad", "allow-list": "innocent", "classified": None}
+
+
+class FeedList:
+    """A subscribed feed as the rules see it: like a ``HashList`` (``kinds``,
+    ``lookup``, ``describe``, ``len``), over the entries of the last good copy that its
+    ``use`` takes."""
+
+    def __init__(self, name: str, settings: FeedSettings) -> None:
+        self.name, self.settings = name, settings
+        self.verified: VerifiedFeed | None = None
+        self._indexes: dict[str, HashIndex[FeedEntry]] = {}
+
+    @property
+    def use(self) -> str:
+        return self.settings.use
+
+    def load(self, verified: VerifiedFeed) -> None:
+        """Use this verified copy from now on."""
+        verdict = _VERDICT_USED[self.use]
+        indexes = {}
+        for kind in {e.kind for e in verified.feed.entries}:
+            if self.use == "classified" and not HASH_KINDS[kind].exact:
+                continue  # a near match is another file: never the peer's verdict on it
+            index = verified.feed.index(kind, verdict)
+            if len(index):
+                indexes[kind] = index
+        self.verified, self._indexes = verified, indexes
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of hash an image needs for this feed (those its copy holds)."""
+        return frozenset(self._indexes)
+
+    def __len__(self) -> int:
+        return sum(len(i) for i in self._indexes.values())
+
+    def describe(self) -> str:
+        if self.verified is None:
+            return f"feed {self.use}, no copy yet"
+        return f"feed {self.use}, {len(self)} entries of {self.verified.feed.generated_at:%Y-%m-%d}"
+
+    def entry(self, hashes: Mapping[str, str | None]) -> tuple[FeedEntry, str] | None:
+        """The entry the image with these ``hashes`` matches, and how (``"sha256"``,
+        ``"pdq distance 4"``), exact kinds first."""
+        for kind in sorted(self._indexes, key=lambda k: not HASH_KINDS[k].exact):
+            value = hashes.get(kind)
+            if not value:
+                continue
+            found = self._indexes[kind].lookup(value)
+            if found is not None:
+                how = kind if HASH_KINDS[kind].exact else f"{kind} distance {found.distance}"
+                return found.payload, how
+        return None
+
+    def lookup(self, hashes: Mapping[str, str | None]) -> str | None:
+        found = self.entry(hashes)
+        return None if found is None else f"feed {found[1]}"
+
+
+def peer_verdict(policy: Policy, hashes: Mapping[str, str]) -> dict[str, Any] | None:
+    """The verdict a ``use: classified`` feed gives the very file with these hashes (as
+    ``Verdict.to_dict()``: labels, no scores), or None: the classifier decides."""
+    for name, fl in policy.feeds.items():
+        if fl.use != "classified":
+            continue
+        found = fl.entry(hashes)
+        if found is None:
+            continue
+        entry, how = found
+        return {
+            "labels": [entry.label] if entry.verdict == "bad" else [],
+            "scores": {},
+            "model": f"feed {name}",
+            "random_weights": False,
+            "concept_version": None,
+            "unreadable": None,
+            "peer": {"feed": name, "verdict": entry.verdict, "label": entry.label, "match": how},
+        }
+    return None
+
+
+def refresh(
+    store: Store,
+    policy: Policy,
+    *,
+    warn: Callable[[str], None],
+    allowed_hosts: list[str] | None = None,
+    now: datetime | None = None,
+    resolver: Any = None,
+) -> None:
+    """Bring every subscribed feed up to date: the last good copy from the state after
+    a start, then a fetch of each feed whose ``every`` has passed. A refused feed is
+    warned about (``warn``) and its last good copy kept."""
+    for name, fl in policy.feeds.items():
+        copy = store.feed_copy(name)
+        if fl.verified is None and copy is not None:
+            try:  # ours already: its age is not held against it until a new one comes
+                fl.load(
+                    verify_feed(
+                        copy["body"],
+                        copy["signature"],
+                        fl.settings.key,
+                        instance=fl.settings.publisher,
+                        max_age=None,
+                    )
+                )
+            except FeedError as exc:  # the key in rules.yaml changed since
+                log.info("feed %s: the copy kept is not usable now: %s", name, exc)
+        if (
+            copy is not None
+            and time.time() - copy["fetched_at"] < fl.settings.every.total_seconds()
+        ):
+            continue
+        try:
+            fresh = _fetch(fl, policy, copy, allowed_hosts or [], resolver, now)
+        except (FeedError, FetchSkipped) as exc:
+            kept = (
+                f"still using the copy of {fl.verified.feed.generated_at:%Y-%m-%d %H:%M} UTC"
+                if fl.verified is not None
+                else "no copy of it is used"
+            )
+            warn(f"feed {name!r} ({fl.settings.url}) refused: {exc}; {kept}")
+            if copy is not None:  # tried: the next try is a period later
+                store.keep_feed_copy(name, {**copy, "fetched_at": time.time()})
+            continue
+        if fresh is None:  # not modified
+            assert copy is not None
+            store.keep_feed_copy(name, {**copy, "fetched_at": time.time()})
+            continue
+        verified, body, signature, etag, modified = fresh
+        fl.load(verified)
+        store.keep_feed_copy(
+            name,
+            {
+                "body": body,
+                "signature": signature,
+                "generated_at": verified.feed.generated_at.isoformat(),
+                "fetched_at": time.time(),
+                "etag": etag,
+                "last_modified": modified,
+            },
+        )
+        log.info("feed %s: %s", name, fl.describe())
+
+
+def _fetch(
+    fl: FeedList,
+    policy: Policy,
+    copy: dict[str, Any] | None,
+    allowed_hosts: list[str],
+    resolver: Any,
+    now: datetime | None,
+) -> tuple[VerifiedFeed, bytes, bytes, str | None, str | None] | None:
+    """The feed fetched and verified (None: not modified since ``copy``); a feed that
+    changed between its two downloads is fetched again once."""
+    f = policy.fetch
+    limits = FetchLimits(
+        max_bytes=MAX_FEED_BYTES,
+        max_bytes_held=MAX_FEED_BYTES,
+        connect_timeout=f.connect_timeout.total_seconds(),
+        read_timeout=f.read_timeout.total_seconds(),
+        total_timeout=max(f.total_timeout.total_seconds(), 120.0),
+        max_redirects=f.max_redirects,
+        max_concurrency=2,
+        per_host_concurrency=2,
+    )
+    hosts = [*allowed_hosts, *f.allow_hosts]
+    accepted = fl.verified.feed.generated_at if fl.verified is not None else None
+
+    async def download(conditional: bool) -> tuple[Any, Any]:
+        kwargs: dict[str, Any] = {"allowed_hosts": hosts}
+        if resolver is not None:
+            kwargs["resolver"] = resolver
+        async with Fetcher(limits, **kwargs) as fetcher:
+            etag = copy.get("etag") if copy and conditional else None
+            modified = copy.get("last_modified") if copy and conditional else None
+            url = fl.settings.url
+            body = await fetcher.fetch_file(
+                url, max_bytes=MAX_FEED_BYTES, etag=etag, modified=modified
+            )
+            if body is None:
+                return None, None
+            sig = await fetcher.fetch_file(url + ".sig", max_bytes=MAX_SIGNATURE_BYTES + 1)
+            return body, sig
+
+    for attempt in (1, 2):
+        body, sig = asyncio.run(download(conditional=attempt == 1 and fl.verified is not None))
+        if body is None:
+            return None
+        assert sig is not None
+        try:
+            verified = verify_feed(
+                body.data,
+                sig.data,
+                fl.settings.key,
+                instance=fl.settings.publisher,
+                accepted_at=accepted,
+                max_age=fl.settings.max_age,
+                now=now,
+            )
+        except FeedChanged:
+            if attempt == 2:
+                raise
+            continue
+        return verified, body.data, sig.data, body.etag, body.last_modified
+    raise AssertionError("unreachable")

@@ -1,0 +1,261 @@
+"""Hash feeds between instances, through the commands and the bot: instance A confirms
+and publishes a signed feed (`modbot keys`, `modbot confirm`, `modbot feed publish`),
+instance B subscribes (`feeds:` in rules.yaml) and acts on A's hashes without running
+its classifier, and refuses a tampered feed while keeping the last good copy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fakelemmy import FakeLemmy
+from fakelemmy.scenarios import standard_cast
+from modbot.cli import main
+from modbot.config.policy import load_policy
+from modbot.config.settings import Settings
+from modbot.pipeline import Pipeline
+from modbot.store import Store
+
+CLASSIFIER = """
+classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {checkpoint},
+             device: cpu, batch_size: 8, allow_random_weights: true}}
+fetch: {{allow_hosts: ["{remote}"]}}
+lemmy: {{requests_per_minute: 60000, lookback: 6h, timeout: 10s}}
+safety_valve: {{max_destructive_actions_per_hour: 1000}}
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from classifier.tiny import write_random_checkpoint
+
+    return write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.safetensors")
+
+
+@pytest.fixture
+def two() -> Iterator[tuple[FakeLemmy, FakeLemmy]]:
+    with FakeLemmy() as a, FakeLemmy() as b:
+        a.cast, b.cast = standard_cast(a), standard_cast(b)
+        yield a, b
+
+
+class Counting:
+    """The bot's classifier, counting the images it is asked to classify."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine, self.calls = engine, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+    async def classify(self, data: bytes) -> Any:
+        self.calls += 1
+        return await self.engine.classify(data)
+
+
+def env_for(lemmy: FakeLemmy, state: Path) -> dict[str, str]:
+    return {
+        "LEMMY_URL": lemmy.url,
+        "LEMMY_USERNAME": "modbot",
+        "LEMMY_PASSWORD": "pw",
+        "MODBOT_STATE": str(state),
+        "PICTRS_URL": lemmy.pictrs_url,
+        "PICTRS_API_KEY": lemmy.pictrs_api_key,
+    }
+
+
+def look(
+    lemmy: FakeLemmy, rules: Path, state: Path, *, dry_run: bool = True
+) -> tuple[list[dict], int, list[str]]:
+    """One dry-run poll of `lemmy` by a bot with these rules: (decisions, classifier
+    calls, the warnings about feeds)."""
+    from modbot.classify import build_engine
+
+    settings = Settings.from_env(env_for(lemmy, state))
+    policy = load_policy(rules)
+    engine = Counting(build_engine(policy, None))
+    with Pipeline(settings, policy, dry_run=dry_run, engine=engine) as pipeline:
+        before = len(pipeline.store.decisions())
+        pipeline.poll_once(deep=True)
+        records = pipeline.store.decisions()[before:]
+        warnings = [w for w in pipeline.warnings if w.startswith("feed")]
+    engine.engine.close()
+    return records, engine.calls, warnings
+
+
+def by_post(records: list[dict]) -> dict[Any, dict]:
+    return {r["item"]["id"]: r for r in records if r["item"]["kind"] == "post"}
+
+
+def publish_from_a(
+    a: FakeLemmy, photos: dict[str, bytes], tmp_path: Path, checkpoint: Path, monkeypatch
+) -> tuple[str, Path]:
+    """A sees two images, its admin confirms one bad and one innocent and publishes:
+    (public key, the feed file)."""
+    cast = a.cast
+    for name in ("coffee", "china"):
+        a.add_post(
+            cast.pics, cast.bob, name=name, url=a.add_remote_file(f"{name}.jpg", photos[name])
+        )
+    remote = a.remote_url.split("//", 1)[1]
+    rules = tmp_path / "a-rules.yaml"
+    rules.write_text(CLASSIFIER.format(checkpoint=checkpoint, remote=remote))
+    state = tmp_path / "a.sqlite3"
+    look(a, rules, state)
+    monkeypatch.setenv("MODBOT_STATE", str(state))
+    import hashlib
+
+    coffee = hashlib.sha256(photos["coffee"]).hexdigest()
+    assert main(["confirm", coffee, "--bad", "--label", "csam"]) == 0
+    decision = Store(state).decision_records(sha256=hashlib.sha256(photos["china"]).hexdigest())
+    assert main(["confirm", "--decision", str(decision[0][0]), "--innocent"]) == 0
+    key = tmp_path / "a.key"
+    assert main(["keys", "--out", str(key)]) == 0
+    public = (tmp_path / "a.key.pub").read_text().strip()
+    out = tmp_path / "site" / "hashes.json"
+    out.parent.mkdir()
+    args = ["feed", "publish", "--key", str(key), "--out", str(out), "--instance", "a.example"]
+    assert main(args) == 0
+    return public, out
+
+
+def serve(b: FakeLemmy, feed: Path) -> str:
+    b.add_remote_file("hashes.json", feed.read_bytes(), content_type="application/json")
+    b.add_remote_file(
+        "hashes.json.sig", Path(f"{feed}.sig").read_bytes(), content_type="text/plain"
+    )
+    return f"{b.remote_url}/hashes.json"
+
+
+def b_rules(tmp_path: Path, b: FakeLemmy, checkpoint: Path, url: str, key: str, use: str) -> Path:
+    remote = b.remote_url.split("//", 1)[1]
+    path = tmp_path / f"b-{use}.yaml"
+    (tmp_path / "b-bad.sha256").write_text("")
+    path.write_text(
+        CLASSIFIER.format(checkpoint=checkpoint, remote=remote)
+        + f"""
+feeds:
+  peer: {{url: "{url}", key: "{key}", use: {use}, instance: a.example}}
+hash_lists:
+  local-bad: {{kind: sha256, file: b-bad.sha256}}
+rules:
+  - name: peer says csam
+    if: {{labels: csam}}
+    then: {{remove: "known abusive image"}}
+  - name: known bad
+    if: {{hash_list: [{"peer, " if use == "known-bad" else ""}local-bad]}}
+    then: {{remove: "known abusive image"}}
+"""
+    )
+    return path
+
+
+def test_a_publishes_b_acts_without_its_classifier_and_refuses_a_tampered_feed(
+    two, photos, tiny_checkpoint, tmp_path, monkeypatch
+) -> None:
+    a, b = two
+    public, feed = publish_from_a(a, photos, tmp_path, tiny_checkpoint, monkeypatch)
+    entries = [json.loads(line.rstrip(",")) for line in feed.read_text().splitlines()[1:-1]]
+    assert {(e["kind"], e["verdict"], e["label"]) for e in entries} >= {
+        ("sha256", "bad", "csam"),
+        ("sha256", "innocent", "false-positive"),
+    }
+    assert all(
+        set(e) <= {"kind", "hash", "verdict", "label", "first_seen", "quality"} for e in entries
+    )
+
+    url = serve(b, feed)
+    rules = b_rules(tmp_path, b, tiny_checkpoint, url, public, "classified")
+    cast = b.cast
+    shared = b.add_remote_file("coffee.jpg", photos["coffee"])  # the same file, federated
+    same = b.add_post(cast.pics, cast.bob, name="same file", url=shared)
+    other = b.add_post(
+        cast.pics, cast.bob, name="other", url=b.add_remote_file("astro.jpg", photos["astronaut"])
+    )
+    records, calls, warnings = look(b, rules, tmp_path / "b.sqlite3")
+    posts = by_post(records)
+    assert calls == 1  # the other image only: the peer's verdict replaced the classifier's
+    hit = posts[same.id]
+    assert hit["model"] == "feed peer" and hit["labels"] == ["csam"]
+    assert hit["rule"] == "peer says csam"
+    assert [(x["action"], x["status"]) for x in hit["actions"]] == [("remove", "planned")]
+    assert posts[other.id]["model"] != "feed peer"
+    assert warnings == []
+
+    # A's feed altered on its way: refused, said why, the last good copy still used.
+    tampered = feed.read_bytes().replace(b'"csam"', b'"spam"')
+    b.add_remote_file("hashes.json", tampered, content_type="application/json")
+    store = Store(tmp_path / "b.sqlite3")
+    copy = store.feed_copy("peer")
+    assert copy is not None
+    store.keep_feed_copy("peer", {**copy, "fetched_at": 0.0})  # due now
+    store.close()
+    again = b.add_post(cast.pics, cast.alice, name="again", url=shared)
+    records, calls, warnings = look(b, rules, tmp_path / "b.sqlite3", dry_run=False)
+    (warning,) = warnings
+    assert warning.startswith(f"feed 'peer' ({url}) refused: the feed does not match its signature")
+    assert "still using the copy of" in warning
+    assert calls == 0 and by_post(records)[again.id]["labels"] == ["csam"]
+    assert b.post(again.id).removed  # acted on, by the kept copy
+    # The admins are told, once: a second cycle warns again but sends no new message.
+    (told,) = b.private_messages
+    assert "feed 'peer'" in told.content and "refused" in told.content
+    look(b, rules, tmp_path / "b.sqlite3", dry_run=False)
+    assert len(b.private_messages) == 1
+
+
+@pytest.mark.parametrize("use", ["known-bad", "allow-list"])
+def test_known_bad_and_allow_list_feeds(
+    use, two, photos, tiny_checkpoint, tmp_path, monkeypatch
+) -> None:
+    import hashlib
+
+    a, b = two
+    public, feed = publish_from_a(a, photos, tmp_path, tiny_checkpoint, monkeypatch)
+    rules = b_rules(tmp_path, b, tiny_checkpoint, serve(b, feed), public, use)
+    # B's own list has both files: the allow-list must spare the innocent one.
+    (tmp_path / "b-bad.sha256").write_text(
+        "".join(hashlib.sha256(photos[n]).hexdigest() + "\n" for n in ("coffee", "china"))
+    )
+    cast = b.cast
+    bad = b.add_post(
+        cast.pics, cast.bob, name="bad", url=b.add_remote_file("c.jpg", photos["coffee"])
+    )
+    fine = b.add_post(
+        cast.pics, cast.bob, name="fine", url=b.add_remote_file("d.jpg", photos["china"])
+    )
+    records, calls, _ = look(b, rules, tmp_path / "b.sqlite3")
+    posts = by_post(records)
+    assert calls == 2  # these uses do not replace the classifier
+    if use == "known-bad":
+        assert posts[bad.id]["hash_match"] == {"peer": "feed sha256", "local-bad": "sha256"}
+        assert posts[bad.id]["rule"] == "known bad"
+    else:
+        assert posts[fine.id]["hash_match"] == {"peer": "feed sha256", "local-bad": "sha256"}
+        assert posts[fine.id]["exempt"] == "the image is on the allow-list 'peer' (feed sha256)"
+        assert posts[fine.id]["actions"] == []
+        assert posts[bad.id]["rule"] == "known bad"
+
+
+def test_check_rules_says_what_is_wrong_with_a_feed(tmp_path: Path, capsys) -> None:
+    (tmp_path / "l.sha256").write_text("")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "feeds:\n"
+        "  a: {url: https://a.example/hashes.json, key: 'ed25519:abc', use: known-bad}\n"
+        "  b: {url: https://b.example/h.json, key: 'ed25519:" + "A" * 43 + "=', use: knownbad}\n"
+        "  c: {url: ftp://c.example/h.json, key: 'ed25519:" + "A" * 43 + "=', use: allow-list}\n"
+        "  l: {url: https://c.example/h.json, key: 'ed25519:" + "A" * 43 + "=', use: allow-list}\n"
+        "hash_lists:\n"
+        "  l: {kind: sha256, file: l.sha256}\n"
+    )
+    assert main(["check-rules", str(rules)]) == 1
+    out = capsys.readouterr().out.replace(f"{tmp_path}/", "")
+    assert "rules.yaml:2: feeds.a.key: 'ed25519:abc' is not valid base64" in out
+    assert "rules.yaml:3: feeds.b.use: unknown feed use 'knownbad'" in out
+    assert "rules.yaml:4: feeds.c.url: " in out
+    assert "rules.yaml:5: feed 'l' has the name of a hash list" in out
