@@ -77,6 +77,7 @@ def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Polic
     """The shipped policy, with the demo image added to a copy of its known-bad list, and
     the fake instance's "remote web" host allowed (it lives on 127.0.0.1)."""
     from modbot.config.policy import load_policy
+    from modbot.hashes import HashList
 
     copy = workdir / "policy"
     if not rules.is_file():
@@ -94,7 +95,7 @@ def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Polic
     (copy / "rules.yaml").write_text(text, encoding="utf-8")
     policy = load_policy(copy / "rules.yaml")
     listed = policy.hash_lists.get(KNOWN_BAD_LIST)
-    if listed is None or listed.kind != "sha256":
+    if not isinstance(listed, HashList) or listed.kind != "sha256":
         raise DemoError(
             f"{rules} has no sha256 hash list named {KNOWN_BAD_LIST!r} to add the demo image to"
         )
