@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 
 from fakelemmy.lemmy_api import Ctx, LemmyApi, nodeinfo_routes
 from fakelemmy.params import ApiError, Body, Query
-from fakelemmy.pictrs import Pictrs, alias_of_local_url, sniff_image
+from fakelemmy.pictrs import Pictrs, alias_of_local_url, new_alias, sniff_image
 from fakelemmy.remote import RemoteEntry, RemoteWeb
 from fakelemmy.server import (
     Fault,
@@ -310,8 +310,7 @@ class FakeLemmy:
     def _new_upload(self, person_id, data, content_type, published) -> Upload:
         digest = self.state.store_file(data)
         content_type = content_type or sniff_image(data) or "application/octet-stream"
-        extension = content_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
-        alias = f"{secrets.token_hex(16)}.{extension}"
+        alias = new_alias(content_type)
         upload = Upload(
             alias=alias,
             sha256=digest,

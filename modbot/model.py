@@ -38,6 +38,8 @@ __all__ = [
     "Page",
     "Person",
     "SiteInfo",
+    "StoredFile",
+    "StorePage",
     "Upload",
     "extension",
     "parse_time",
@@ -118,6 +120,42 @@ class Upload:
 
     alias: str  # pict-rs' name of it: <uuid>.<ext>
     delete_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One original file in the instance's pict-rs (``GET /internal/hashes``): an upload,
+    a thumbnail Lemmy made, an avatar, or a remote image pict-rs cached; nothing says
+    which but Lemmy's own records."""
+
+    hex: str  # pict-rs' hash: sha256 of the stored bytes, then size and a format byte
+    aliases: tuple[str, ...]  # every name of it (none: deleted while being listed)
+    content_type: str | None = None  # as stored: image/jpeg, video/webm, ...
+    media: str | None = None  # "Image" | "Animation" | "Video" (pict-rs' format)
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+    created_at: datetime | None = None  # when pict-rs made its details (~ stored)
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the bytes pict-rs stores and serves (what modbot downloads)."""
+        return self.hex[:64]
+
+    @property
+    def size(self) -> int | None:
+        return int(self.hex[64:76], 16) if len(self.hex) >= 76 else None
+
+
+@dataclass(frozen=True)
+class StorePage:
+    """One page of ``/internal/hashes``, newest first. ``current``: the slug the page
+    starts at (pict-rs restarts at the newest page when asked for a slug it no longer
+    has: then it is not the slug asked for); ``next``: the next page's slug."""
+
+    files: list[StoredFile]
+    current: str | None = None
+    next: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -21,7 +22,7 @@ from modbot.lemmy import views_v3
 from modbot.lemmy.api import PAGE
 from modbot.lemmy.pictrs import Pictrs, gone
 from modbot.lemmy.transport import Transport, kind_of
-from modbot.model import Item, Message, Page, Person, SiteInfo
+from modbot.model import Item, Message, Page, Person, SiteInfo, StorePage
 
 __all__ = ["LemmyClient"]
 
@@ -388,6 +389,27 @@ class LemmyClient(Transport):
             raise type(exc)(
                 str(exc).replace(delete_token, "<delete-token>"), status=exc.status, error=exc.error
             ) from None
+
+    def _pictrs_api(self, what: str) -> Pictrs:
+        if self.pictrs is None:
+            raise LemmyError(f"{what} needs pict-rs access: set PICTRS_URL and PICTRS_API_KEY")
+        return self.pictrs
+
+    def stored_files(
+        self, slug: str | None, *, timestamp: datetime | None = None, limit: int = 100
+    ) -> StorePage:
+        return self._pictrs_api("listing pict-rs' store").hashes(
+            slug, timestamp=timestamp, limit=limit
+        )
+
+    def purge_proxied(self, url: str) -> list[str]:
+        self.refuse_if_read_only("pict-rs purge")
+        body = self._pictrs_api("purging a cached remote image").purge_proxy(url)
+        return list(body.get("aliases") or [])
+
+    def delete_alias(self, alias: str) -> bool:
+        self.refuse_if_read_only("pict-rs delete")
+        return self._pictrs_api("deleting an image alias").delete(alias)
 
     def purge_image_alias(self, alias: str) -> dict[str, Any]:
         """pict-rs ``POST /internal/purge?alias=``: the file and *all* its aliases."""
