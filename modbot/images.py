@@ -65,7 +65,7 @@ def image_refs(
     a markdown image titled ``emoji <name>`` is skipped only when it is one of these:
     the title alone is not enough to hide an image from moderation.
     """
-    if item.kind == "upload":
+    if item.kind in ("upload", "file"):  # file: one of pict-rs' store, by one alias
         return [upload_ref(item, instance_url=instance_url)]
     emojis = frozenset(_dedupe_key(u, instance_url) for u in custom_emoji_urls)
     if item.kind == "post":
@@ -83,7 +83,7 @@ def upload_ref(item: Item, *, instance_url: str) -> ImageRef:
         raise ValueError(f"{item.key} is not an upload")
     alias = item.upload.alias
     url = f"{instance_url.rstrip('/')}/pictrs/image/{alias}"
-    return ImageRef(url=url, location="upload", alias=alias)
+    return ImageRef(url=url, location="store" if item.kind == "file" else "upload", alias=alias)
 
 
 def pictrs_alias(url: str, instance_url: str) -> str | None:

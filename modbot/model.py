@@ -46,11 +46,11 @@ __all__ = [
     "utc_iso",
 ]
 
-ItemKind = Literal["post", "comment", "upload"]
-Location = Literal["post_url", "thumbnail", "body", "comment", "upload"]
+ItemKind = Literal["post", "comment", "upload", "file"]  # file: one in pict-rs' whole store
+Location = Literal["post_url", "thumbnail", "body", "comment", "upload", "store"]
 
 #: When one image turns up in several places of an item, the first of these wins.
-SIGNIFICANCE: tuple[str, ...] = ("post_url", "body", "comment", "thumbnail", "upload")
+SIGNIFICANCE: tuple[str, ...] = ("post_url", "body", "comment", "thumbnail", "upload", "store")
 
 VIDEO_EXTENSIONS = frozenset([".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi", ".ogv"])
 #: pict-rs renders a JPEG still of a video (and a resized copy of an image) this way
@@ -188,6 +188,11 @@ class Item:
     thumbnail: str | None = None  # a post's thumbnail
     text: str = ""  # a post's body, a comment's content (Markdown)
     upload: Upload | None = None
+    # a stored file (kind "file"): the posts and comments the bot saw showing it, as
+    # (kind, id, author id), and who ``author`` is ("uploader", or the creator of the
+    # first item showing it when the file has no known uploader)
+    shown_by: tuple[tuple[str, int, int | None], ...] = ()
+    author_role: str | None = None
 
     @property
     def key(self) -> str:
@@ -322,6 +327,9 @@ class Target:
     image_sha256: str | None = None
     delete_token: str | None = None  # an upload's pict-rs delete token
     file_exempt: str | None = None  # why the file must be spared: an exempt item shows it
+    # a stored file: the items showing it, (kind, id, author id); who the author is
+    shown_by: tuple[tuple[str, int, int | None], ...] = ()
+    author_role: str | None = None
 
     @property
     def key(self) -> str:

@@ -211,6 +211,16 @@ class Pipeline:
             lambda: self.source.backlog(since), stop=stop, progress=progress, total=total
         )
 
+    def run_batches(
+        self,
+        batches: Callable[[], Iterator[list[Item]]],
+        *,
+        stop: threading.Event | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> CycleStats:
+        """A cycle over the batches another source hands out (``modbot.store_source``)."""
+        return self._run(batches, stop=stop, progress=progress)
+
     def _run(
         self,
         batches: Callable[[], Iterator[list[Item]]],

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -74,9 +75,42 @@ def _where(t: Target) -> str:
     return inert(t.url or t.image_url)
 
 
+def _on_showing(ex: Executor, t: Target, planned: PlannedAction, handler: Handler) -> ActionOutcome:
+    """A stored file (``modbot sweep --store``) is no post: the action goes to each post
+    and comment the bot saw showing it (``Target.shown_by``), each under its own key, so
+    it is never repeated; one outcome says what happened to each."""
+    name = planned.kind
+    if not t.shown_by:
+        return ActionOutcome(name, "skipped", "no post or comment modbot has seen shows this file")
+    outcomes = []
+    for kind, item_id, author_id in t.shown_by:
+        if author_id is not None and author_id in ex.admin_ids:
+            outcomes.append(
+                ActionOutcome(name, "skipped", f"{kind} {item_id}: by an admin, never acted on")
+            )
+            continue
+        shown = replace(t, kind=kind, id=int(item_id), url="", author_id=author_id, shown_by=())
+        outcomes.append(handler(ex, shown, planned))
+    statuses = [o.status for o in outcomes]
+    status = next(
+        (s for s in ("failed", "done", "planned", "skipped") if s in statuses), statuses[0]
+    )
+    times = [o.done_at for o in outcomes if o.done_at is not None]
+    return ActionOutcome(
+        name,
+        status,
+        "; ".join(o.detail for o in outcomes)[:1000],
+        retry=any(o.retry for o in outcomes),
+        valve=any(o.valve for o in outcomes),
+        done_at=max(times) if times else None,
+    )
+
+
 @handles("remove")
 def remove(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     reason = planned.reason or ""
+    if t.kind == "file":
+        return _on_showing(ex, t, planned, remove)
     if t.kind == "post":
         return ex.once(
             "remove",
@@ -101,6 +135,8 @@ def remove(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
 @handles("purge_item")
 def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     reason = planned.reason or ""
+    if t.kind == "file":
+        return _on_showing(ex, t, planned, purge_item)
     if t.kind == "post":
         return ex.once(
             "purge_item",
@@ -208,6 +244,8 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     expires = int(ex.clock() + seconds) if seconds else None
     length = "permanently" if expires is None else f"for {timedelta(seconds=seconds)}"
     data = ", removing their content" if remove_data else ""
+    if t.author_role:  # a stored file's: its uploader, or who posted it (the audit says)
+        data += f" (as {t.author_role})"
     person = int(t.author_id)
     if scope == "community":
         if t.community_id is None:
@@ -258,6 +296,8 @@ def _ban_ran_out(ex: Executor, key: str, item_key: str) -> bool:
 @handles("report")
 def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     reason = planned.reason or "modbot"
+    if t.kind == "file" and t.shown_by:
+        return _on_showing(ex, t, planned, report)
     if t.kind == "post":
         return ex.once(
             "report",
@@ -274,8 +314,9 @@ def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             lambda: ex.client.report_comment(int(t.id), reason),
             verify=lambda row: _reported(ex, t),
         )
-    # Lemmy has no report for an upload: tell the admins instead.
-    return ex.notify(t.key, f"{reason} (upload {inert(t.image_url)})", action="report")
+    # Lemmy has no report for an upload (or a stored file): tell the admins instead.
+    what = "stored file" if t.kind == "file" else "upload"
+    return ex.notify(t.key, f"{reason} ({what} {inert(t.image_url)})", action="report")
 
 
 @handles("notify_admins")

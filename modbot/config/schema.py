@@ -36,8 +36,8 @@ BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
 # DeepDanbooru's scores (only in verdicts where it ran), and `danbooru:<tag>` for its tags
 DANBOORU_TAG_SCORE = "danbooru:"
 BUILTIN_SCORES = ("csam", "underage", "nsfw", "anime", "subject", *DANBOORU_SCORES)
-ITEM_TYPES = ("post", "comment", "upload", "any")
-LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload")
+ITEM_TYPES = ("post", "comment", "upload", "file", "any")  # file: `modbot sweep --store`
+LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload", "store")
 SCOPES = ("local", "federated", "all")
 PLACEHOLDERS = (
     "author",
