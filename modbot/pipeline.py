@@ -442,8 +442,8 @@ class Pipeline:
             for planned in plan.actions:
                 # One remove/ban/report per item, however many of its images matched.
                 key = planned.kind
-                if planned.kind == "purge_image":
-                    key = f"purge_image:{img.ref.url}"
+                if planned.kind in ("purge_image", "delete_image"):  # per image
+                    key = f"{planned.kind}:{img.ref.url}"
                 if key in done_for_item:
                     repeats.append(
                         ActionOutcome(

@@ -404,7 +404,7 @@ def test_structure_mistakes(tmp_path: Path):
         "rules.yaml:13: rule 'no action': if.scope: unknown scope 'everywhere'; use one of: "
         "local, federated, all",
         "rules.yaml:14: rule 'no action': then: `then` has no action: use remove, purge_item, "
-        "purge_image, ban, report or notify_admins",
+        "purge_image, delete_image, ban, report or notify_admins",
         "rules.yaml:16: rule 'no condition': if: `if` has no condition: a rule needs at least "
         "one (use `type: any` to match every image on purpose)",
         "rules.yaml:18: rule 'no then': missing 'then'",

@@ -203,11 +203,74 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
             lambda: ex.client.delete_image(alias, token),
             verify=lambda row: ex.client.image_gone(alias),
         )
+    if not t.image_alias and t.image_original_url and ex.purge_by_alias:
+        # A remote image shown through Lemmy's image proxy: pict-rs keeps a copy under
+        # the remote URL; purged by it (every alias of that copy). It comes back on the
+        # next view unless the item goes too (the rule's remove).
+        url = t.image_original_url
+
+        def purge_cached() -> None:
+            for other in ex.client.purge_proxied(url):
+                ex.store.record_action(
+                    "purge_image",
+                    f"alias:{other}",
+                    COVERED,
+                    f"purged with the cached copy of {url}",
+                    ex.run_id,
+                    item=ex.current_item,
+                )
+
+        return ex.once(
+            "purge_image",
+            f"proxy:{url}",
+            f"purge pict-rs' cached copy of remote image {url} (proxy; every alias of it)",
+            purge_cached,
+        )
     # Nothing else purges an image: purging the post instead would delete the post and
     # its comments for good, more than the rule says (purge_item does that).
-    cause = "needs_pictrs" if t.image_alias else "remote"
+    cause = "needs_pictrs" if t.image_alias or t.image_original_url else "remote"
     _tell_not_possible(ex, cause, t)
     return ActionOutcome("purge_image", NOT_POSSIBLE, NOT_POSSIBLE_DETAIL[cause])
+
+
+@handles("delete_image")
+def delete_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
+    """One alias only (pict-rs ``/internal/delete``), for an image merely unwanted: the
+    file stays while another alias (the same bytes uploaded again) has it."""
+    if t.image_alias and ex.store.image_owners(t.image_alias, t.image_sha256) & ex.admin_ids:
+        return ActionOutcome(
+            "delete_image",
+            "skipped",
+            "the image is an admin's upload or in an admin's post: never acted on",
+        )
+    if t.file_exempt:
+        return ActionOutcome("delete_image", "skipped", f"the file is spared: {t.file_exempt}")
+    alias = t.image_alias
+    if alias and ex.purge_by_alias:
+        return ex.once(
+            "delete_image",
+            f"alias:{alias}",
+            f"delete alias {alias} from pict-rs (this alias only)",
+            lambda: ex.client.delete_alias(alias),
+            verify=lambda row: ex.client.image_gone(alias),
+        )
+    if alias and t.delete_token:
+        token = t.delete_token
+        return ex.once(
+            "delete_image",
+            f"alias:{alias}",
+            f"delete upload {alias} with its delete token (this alias only)",
+            lambda: ex.client.delete_image(alias, token),
+            verify=lambda row: ex.client.image_gone(alias),
+        )
+    if alias:
+        why = (
+            "needs pict-rs access (PICTRS_URL, PICTRS_API_KEY) or the upload's delete "
+            "token; the image stays"
+        )
+    else:
+        why = "remote image: no alias of it in this instance's pict-rs; the image stays"
+    return ActionOutcome("delete_image", NOT_POSSIBLE, why)
 
 
 def _tell_not_possible(ex: Executor, cause: str, t: Target) -> None:

@@ -81,6 +81,8 @@ ACTIONS: dict[str, ActionKind] = {
         ActionKind("remove", _remove, removal=True, destructive=True, takes_down=_always),
         ActionKind("purge_image", _purge, removal=True, destructive=True, takes_down=_always),
         ActionKind("purge_item", _purge, removal=True, destructive=True, takes_down=_always),
+        # one alias of the file only (pict-rs /internal/delete): for images merely unwanted
+        ActionKind("delete_image", _purge, removal=True, destructive=True, takes_down=_always),
         ActionKind(
             "ban",
             _ban,

@@ -417,6 +417,7 @@ class Actions(Section):
     remove: Reason = None
     purge_item: bool = False
     purge_image: bool = False
+    delete_image: bool = False
     ban: BanAction | None = None
     report: ReportReason = None
     notify_admins: Message = None
