@@ -229,3 +229,60 @@ def test_store_walk_is_paced(fake_lemmy, tmp_path):
         assert not source.in_progress()
     finally:
         store.close()
+
+
+def test_store_walk_goes_on_by_time_when_its_page_vanished(fake_lemmy, tmp_path):
+    """pict-rs restarts at the newest page when asked for a slug whose file was purged
+    meanwhile: the walk goes on from the last file it finished (strictly older), and
+    walks no file twice."""
+    lemmy = fake_lemmy
+    uploads = [lemmy.add_upload(lemmy.cast.alice, jpeg(i)) for i in range(6)]
+    client = LemmyClient(
+        lemmy.url,
+        "modbot",
+        Secret("pw"),
+        pictrs_url=lemmy.pictrs_url,
+        pictrs_api_key=Secret(lemmy.pictrs_api_key),
+        requests_per_minute=0,
+        read_only=True,
+    )
+    store = Store(tmp_path / "state.sqlite3")
+    try:
+        source = StoreSource(client, store, scope="dry-run", page_size=2, files_per_second=0)
+        walk = source.batches()
+        first = next(walk)
+        assert [i.upload.alias for i in first] == [u.alias for u in uploads[5:3:-1]]
+        for item in first:  # recorded, as the pipeline does
+            store.mark_seen("dry-run", item.kind, item.id, item.updated)
+        # the next page would start at uploads[3]: purged meanwhile (not by this walk)
+        lemmy.purge_alias(uploads[3].alias)
+        rest = [item.upload.alias for batch in walk for item in batch]
+        assert rest == [u.alias for u in (uploads[2], uploads[1], uploads[0])]
+        hashes = [r for r in lemmy.requests if r.path == "/internal/hashes"]
+        assert "timestamp" in hashes[-2].query  # gone on by time after the restart
+        assert not source.in_progress()
+    finally:
+        store.close()
+
+
+def test_a_known_bad_avatar_and_community_icon_are_found_and_acted_on(
+    fake_lemmy,
+    tmp_path,
+    tiny_checkpoint,  # noqa: F811 (fixture)
+):
+    """Profile images are ordinary uploads in pict-rs: no post shows them, the store
+    sweep finds them, purges them, and bans who uploaded them."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    avatar = lemmy.add_upload(cast.alice, jpeg(1))
+    lemmy.person(cast.alice.id).avatar = avatar.url
+    icon = lemmy.add_upload(cast.mod, jpeg(2))
+    lemmy.community(cast.pics.id).icon = icon.url
+    bot = Bot(
+        lemmy, tmp_path, store_rules(tmp_path, lemmy, tiny_checkpoint, [sha(jpeg(1)), sha(jpeg(2))])
+    )
+    bot("sweep", "--store", "--files-per-second", "0")
+    assert gone(lemmy, avatar.alias) and gone(lemmy, icon.alias)
+    assert lemmy.person(cast.alice.id).banned and lemmy.person(cast.mod.id).banned
+    bans = [a for d in file_decisions(bot) for a in d["actions"] if a["action"] == "ban"]
+    assert [b["status"] for b in bans] == ["done", "done"]
+    assert all("(as uploader)" in b["detail"] for b in bans)
