@@ -91,6 +91,12 @@ def _on_showing(ex: Executor, t: Target, planned: PlannedAction, handler: Handle
             continue
         shown = replace(t, kind=kind, id=int(item_id), url="", author_id=author_id, shown_by=())
         outcomes.append(handler(ex, shown, planned))
+    return _combined(name, outcomes)
+
+
+def _combined(name: str, outcomes: list[ActionOutcome]) -> ActionOutcome:
+    """One outcome for an action carried out on several targets: failed if one failed,
+    else done if one was done...; the detail says what happened to each."""
     statuses = [o.status for o in outcomes]
     status = next(
         (s for s in ("failed", "done", "planned", "skipped") if s in statuses), statuses[0]
@@ -298,6 +304,27 @@ def _tell_not_possible(ex: Executor, cause: str, t: Target) -> None:
 @handles("ban")
 def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     params = dict(planned.params or {})
+    if params.pop("uploader", False) and t.kind in ("post", "comment") and t.image_alias:
+        # Whose file is it: the person who uploaded the image, when not the author.
+        row = ex.store.uploader(t.image_alias)
+        uploader = None if row is None else row.get("person_id")
+        if uploader is not None and uploader != t.author_id:
+            plain = PlannedAction(planned.kind, planned.reason, params, planned.rule)
+            outcomes = [HANDLERS["ban"](ex, t, plain)]
+            if uploader in ex.admin_ids:
+                outcomes.append(
+                    ActionOutcome("ban", "skipped", "the uploader is an admin: never acted on")
+                )
+            else:
+                role = f"uploader of {t.image_alias}"
+                of_upload = replace(
+                    t,
+                    author_id=int(uploader),
+                    author_name=row.get("actor_id") or "",
+                    author_role=role,
+                )
+                outcomes.append(HANDLERS["ban"](ex, of_upload, plain))
+            return _combined("ban", outcomes)
     if t.author_id is None:
         return ActionOutcome("ban", "skipped", "the author is unknown")
     scope = params.get("scope", "site")

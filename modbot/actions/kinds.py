@@ -62,6 +62,7 @@ def _ban(then: Any, community: str | None) -> Ask:
         "duration_seconds": None if duration is None else int(duration.total_seconds()),
         "remove_data": ban.remove_data,
         "community": community,
+        **({"uploader": True} if ban.uploader else {}),  # also who uploaded the image
     }
 
 

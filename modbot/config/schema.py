@@ -411,6 +411,7 @@ class BanAction(Section):
     duration: Annotated[timedelta | None, PlainValidator(_ban_duration)]
     remove_data: bool = False
     reason: Reason = "{{rule}}"
+    uploader: bool = False  # also ban who uploaded the image, when another person did
 
 
 class Actions(Section):

@@ -31,7 +31,8 @@ def stored_file(entry: Any) -> StoredFile:
     if len(hex_) < 64 or any(c not in "0123456789abcdef" for c in hex_):
         raise LemmyBadAnswer(f"pict-rs hashes: {hex_[:80]!r} is not a pict-rs hash")
     aliases = entry.get("aliases") or []
-    details = entry.get("details") if isinstance(entry.get("details"), dict) else {}
+    found = entry.get("details")
+    details: dict[str, Any] = found if isinstance(found, dict) else {}
 
     def number(key: str) -> int | None:
         value = details.get(key)
