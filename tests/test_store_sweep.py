@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import signal
 from pathlib import Path
@@ -150,9 +151,13 @@ def test_store_sweep_finds_purges_removes_and_bans_by_the_indexes(scene):
 def test_store_sweep_dry_run_sends_nothing(scene):
     lemmy, _cast, bot, _bad, s = scene
     bot("sweep", "--all", "--dry-run")
-    done = bot("sweep", "--store", "--dry-run", "--files-per-second", "0")
+    out = bot.directory / "store.json"
+    done = bot("sweep", "--store", "--dry-run", "--files-per-second", "0", "--report", str(out))
     assert lemmy.mutating_requests() == []
     assert "(dry-run) done" in done.stdout
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["by_location"] == {"store": 5} and summary["dry_run"] is True
+    assert summary["by_action"]["purge_image"] == {"planned": 4}
     planned = [a for d in file_decisions(bot) for a in d["actions"] if a["status"] == "planned"]
     assert {a["action"] for a in planned} == {"purge_image", "remove", "ban"}
     assert all(lemmy.image_exists(u.alias) for u in (s["unposted"], s["thumb"], s["shared"]))
