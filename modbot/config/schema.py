@@ -73,6 +73,7 @@ SKIP_REASONS = (
     "too_many_redirects",
     "fetch_error",
     "classifier_error",
+    "remote_video",
 )
 DEFAULT_REMOVE_REASON = "Removed by modbot: {{rule}}"
 DEFAULT_REPORT_REASON = "modbot: {{rule}}"
