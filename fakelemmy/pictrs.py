@@ -311,9 +311,12 @@ class Pictrs:
         """Every stored file as `/internal/hashes` lists it, newest first: created_at
         descending, then the hash descending (pict-rs' order)."""
         with self.state.lock:
+            by_file: dict[str, list] = {}
+            for upload in self.state.uploads.values():
+                by_file.setdefault(upload.sha256, []).append(upload)
             rows = []
             for digest, data in self.state.files.items():
-                aliases = [u for u in self.state.uploads.values() if u.sha256 == digest]
+                aliases = by_file.get(digest, [])
                 live = [u for u in aliases if not u.deleted]
                 content_type = (live or aliases)[0].content_type if aliases else "image/jpeg"
                 created = self.state.file_created[digest]
