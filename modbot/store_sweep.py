@@ -53,6 +53,8 @@ def _store_sweep(
 
     if not settings.can_purge_by_alias:
         raise SettingsError(NEEDS_PICTRS)
+    if page_size < 1 or (files_per_second is not None and files_per_second < 0):
+        raise SettingsError("--page-size must be 1 or more, --files-per-second 0 or more")
     mode = "dry-run" if dry_run else "live"
     with (
         Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline,
