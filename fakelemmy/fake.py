@@ -26,7 +26,7 @@ from fakelemmy.lemmy_api import Ctx, LemmyApi, nodeinfo_routes
 from fakelemmy.lemmy_api_v4 import V3_TO_V4, LemmyApiV4
 from fakelemmy.params import ApiError, Body, Query
 from fakelemmy.params_v4 import ApiErrorV4
-from fakelemmy.pictrs import Pictrs, alias_of_local_url, sniff_image
+from fakelemmy.pictrs import Pictrs, alias_of_local_url, new_alias, sniff_image
 from fakelemmy.remote import RemoteEntry, RemoteWeb
 from fakelemmy.server import (
     Fault,
@@ -390,8 +390,7 @@ class FakeLemmy:
     def _new_upload(self, person_id, data, content_type, published) -> Upload:
         digest = self.state.store_file(data)
         content_type = content_type or sniff_image(data) or "application/octet-stream"
-        extension = content_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
-        alias = f"{secrets.token_hex(16)}.{extension}"
+        alias = new_alias(content_type)
         upload = Upload(
             alias=alias,
             sha256=digest,

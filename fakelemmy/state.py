@@ -167,6 +167,7 @@ class Upload:
     listed: bool = True  # has a row in Lemmy's local_image table (list_all_media)
     deleted: bool = False  # gone from pict-rs (deleted or purged)
     thumbnail_for_post_id: int | None = None  # 1.0: a thumbnail Lemmy stored for this post
+    proxy: str | None = None  # the remote URL pict-rs cached under this alias (?proxy=)
 
 
 @dataclass
@@ -242,6 +243,8 @@ class State:
         self.uploads: dict[str, Upload] = {}  # alias -> upload
         self.files: dict[str, bytes] = {}  # sha256 -> bytes (pict-rs dedups by hash)
         self.proxied: dict[str, str | None] = {}  # remote url Lemmy knows -> cached sha256
+        # sha256 -> when pict-rs stored the file: /internal/hashes lists newest first
+        self.file_created: dict[str, datetime] = {}
         self.reports: list[Report] = []
         self.private_messages: list[PrivateMessage] = []
         self.community_bans: dict[tuple[int, int], CommunityBan] = {}
@@ -277,7 +280,17 @@ class State:
         digest = hashlib.sha256(data).hexdigest()
         with self.lock:
             self.files[digest] = data
+            self.file_created.setdefault(digest, now())
         return digest
+
+    def drop_file(self, sha256: str) -> None:
+        """The stored bytes go (the last alias of them was purged or deleted)."""
+        with self.lock:
+            self.files.pop(sha256, None)
+            self.file_created.pop(sha256, None)
+            for url, digest in self.proxied.items():
+                if digest == sha256:
+                    self.proxied[url] = None
 
     def aliases_of(self, sha256: str) -> list[str]:
         return [u.alias for u in self.uploads.values() if u.sha256 == sha256 and not u.deleted]
@@ -289,10 +302,7 @@ class State:
             for alias in aliases:
                 self.uploads[alias].deleted = True
                 self.purged_images.append(alias)
-            self.files.pop(sha256, None)
-            for url, digest in self.proxied.items():
-                if digest == sha256:
-                    self.proxied[url] = None
+            self.drop_file(sha256)
             return aliases
 
     def delete_alias(self, alias: str) -> bool:
@@ -303,8 +313,16 @@ class State:
                 return False
             upload.deleted = True
             if not self.aliases_of(upload.sha256):
-                self.files.pop(upload.sha256, None)
+                self.drop_file(upload.sha256)
             return True
+
+    def alias_of_proxy(self, url: str) -> str | None:
+        """The alias pict-rs cached the remote ``url`` under, while it has it."""
+        with self.lock:
+            for upload in self.uploads.values():
+                if upload.proxy == url and not upload.deleted:
+                    return upload.alias
+        return None
 
     def person_by_name(self, name: str) -> Person | None:
         with self.lock:

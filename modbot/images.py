@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import SplitResult, parse_qs, unquote, urljoin, urlsplit, urlunsplit
 
-from modbot.model import SIGNIFICANCE, ImageRef, Item, Location, extension
+from modbot.model import SIGNIFICANCE, VIDEO_EXTENSIONS, ImageRef, Item, Location, extension
 
 __all__ = [
     "ImageRef",
@@ -65,7 +65,7 @@ def image_refs(
     a markdown image titled ``emoji <name>`` is skipped only when it is one of these:
     the title alone is not enough to hide an image from moderation.
     """
-    if item.kind == "upload":
+    if item.kind in ("upload", "file"):  # file: one of pict-rs' store, by one alias
         return [upload_ref(item, instance_url=instance_url)]
     emojis = frozenset(_dedupe_key(u, instance_url) for u in custom_emoji_urls)
     if item.kind == "post":
@@ -84,7 +84,7 @@ def upload_ref(item: Item, *, instance_url: str) -> ImageRef:
     alias = item.upload.alias
     path = item.upload.path or f"/pictrs/image/{alias}"
     url = f"{instance_url.rstrip('/')}{path}"
-    return ImageRef(url=url, location="upload", alias=alias)
+    return ImageRef(url=url, location="store" if item.kind == "file" else "upload", alias=alias)
 
 
 def pictrs_alias(url: str, instance_url: str) -> str | None:
@@ -129,6 +129,19 @@ def looks_like_image(url: str, content_type: str | None, instance_url: str) -> b
     )
 
 
+def remote_video(ref: ImageRef, content_type: str | None = None) -> bool:
+    """A post's link to a video on another server: modbot classifies a video only
+    through the still pict-rs renders of a local one, so this one is not scanned."""
+    if ref.alias:
+        return False
+    parts = _split(ref.original_url or ref.url)
+    path = unquote(parts.path).lower() if parts else ""
+    if extension(path) in IMAGE_EXTENSIONS:
+        return False
+    kind = (content_type or "").strip().lower()
+    return kind.startswith("video/") or extension(path) in VIDEO_EXTENSIONS
+
+
 # --- posts -----------------------------------------------------------------------
 
 
@@ -140,6 +153,8 @@ def _post_refs(post: Item, instance_url: str, emojis: frozenset[str]) -> list[Im
         target = ref.original_url if ref and ref.original_url else url
         if ref and looks_like_image(target, post.link_type, instance_url):
             refs.append(ref)
+        elif ref and remote_video(ref, post.link_type):
+            refs.append(ref)  # recorded as not scanned (the pipeline says why)
     thumbnail = post.thumbnail
     if thumbnail:
         ref = _make_ref(thumbnail, "thumbnail", instance_url)

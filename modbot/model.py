@@ -40,6 +40,8 @@ __all__ = [
     "RecordedImage",
     "RecordedItem",
     "SiteInfo",
+    "StorePage",
+    "StoredFile",
     "Target",
     "Upload",
     "extension",
@@ -47,11 +49,11 @@ __all__ = [
     "utc_iso",
 ]
 
-ItemKind = Literal["post", "comment", "upload"]
-Location = Literal["post_url", "thumbnail", "body", "comment", "upload"]
+ItemKind = Literal["post", "comment", "upload", "file"]  # file: one in pict-rs' whole store
+Location = Literal["post_url", "thumbnail", "body", "comment", "upload", "store"]
 
 #: When one image turns up in several places of an item, the first of these wins.
-SIGNIFICANCE: tuple[str, ...] = ("post_url", "body", "comment", "thumbnail", "upload")
+SIGNIFICANCE: tuple[str, ...] = ("post_url", "body", "comment", "thumbnail", "upload", "store")
 
 VIDEO_EXTENSIONS = frozenset([".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi", ".ogv"])
 #: pict-rs renders a JPEG still of a video (and a resized copy of an image) this way
@@ -126,6 +128,42 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    """One original file in the instance's pict-rs (``GET /internal/hashes``): an upload,
+    a thumbnail Lemmy made, an avatar, or a remote image pict-rs cached; nothing says
+    which but Lemmy's own records."""
+
+    hex: str  # pict-rs' hash: sha256 of the stored bytes, then size and a format byte
+    aliases: tuple[str, ...]  # every name of it (none: deleted while being listed)
+    content_type: str | None = None  # as stored: image/jpeg, video/webm, ...
+    media: str | None = None  # "Image" | "Animation" | "Video" (pict-rs' format)
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+    created_at: datetime | None = None  # when pict-rs made its details (~ stored)
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the bytes pict-rs stores and serves (what modbot downloads)."""
+        return self.hex[:64]
+
+    @property
+    def size(self) -> int | None:
+        return int(self.hex[64:76], 16) if len(self.hex) >= 76 else None
+
+
+@dataclass(frozen=True)
+class StorePage:
+    """One page of ``/internal/hashes``, newest first. ``current``: the slug the page
+    starts at (pict-rs restarts at the newest page when asked for a slug it no longer
+    has: then it is not the slug asked for); ``next``: the next page's slug."""
+
+    files: list[StoredFile]
+    current: str | None = None
+    next: str | None = None
+
+
+@dataclass(frozen=True)
 class Item:
     """One post, comment or upload, as the stages after the source see it.
 
@@ -155,6 +193,11 @@ class Item:
     thumbnail: str | None = None  # a post's thumbnail
     text: str = ""  # a post's body, a comment's content (Markdown)
     upload: Upload | None = None
+    # a stored file (kind "file"): the posts and comments the bot saw showing it, as
+    # (kind, id, author id), and who ``author`` is ("uploader", or the creator of the
+    # first item showing it when the file has no known uploader)
+    shown_by: tuple[tuple[str, int, int | None], ...] = ()
+    author_role: str | None = None
 
     @property
     def key(self) -> str:
@@ -289,6 +332,9 @@ class Target:
     image_sha256: str | None = None
     delete_token: str | None = None  # an upload's pict-rs delete token
     file_exempt: str | None = None  # why the file must be spared: an exempt item shows it
+    # a stored file: the items showing it, (kind, id, author id); who the author is
+    shown_by: tuple[tuple[str, int, int | None], ...] = ()
+    author_role: str | None = None
 
     @property
     def key(self) -> str:

@@ -45,7 +45,7 @@ from modbot.classify import CLASSIFIER_UNAVAILABLE, Engine, build_engine, decode
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.fetch import Resolver
-from modbot.images import image_refs
+from modbot.images import image_refs, remote_video
 from modbot.journal import ActionPlan, recover, write_ahead
 from modbot.lemmy import LemmyApi, connect
 from modbot.model import ActionOutcome, CycleStats, Decision, Item, ItemImage, PlannedAction
@@ -234,6 +234,16 @@ class Pipeline:
             lambda: self.source.backlog(since), stop=stop, progress=progress, total=total
         )
 
+    def run_batches(
+        self,
+        batches: Callable[[], Generator[list[Item], None, None]],
+        *,
+        stop: threading.Event | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> CycleStats:
+        """A cycle over the batches another source hands out (``modbot.store_source``)."""
+        return self._run(batches, stop=stop, progress=progress)
+
     def _run(
         self,
         batches: Callable[[], Generator[list[Item], None, None]],
@@ -364,7 +374,7 @@ class Pipeline:
                     instance_url=self.session.public_url,
                     custom_emoji_urls=self.session.emojis,
                 )
-                return [ItemImage(ref) for ref in refs]
+                return [_not_scanned(ItemImage(ref), item) for ref in refs]
             except (KeyError, TypeError, ValueError) as exc:
                 problem = f"its images could not be read ({type(exc).__name__}: {exc})"
         log.warning("%s: malformed in Lemmy's answer: %s; recorded as skipped", item.key, problem)
@@ -458,8 +468,8 @@ class Pipeline:
             for planned in plan.actions:
                 # One remove/ban/report per item, however many of its images matched.
                 key = planned.kind
-                if planned.kind == "purge_image":
-                    key = f"purge_image:{img.ref.url}"
+                if planned.kind in ("purge_image", "delete_image"):  # per image
+                    key = f"{planned.kind}:{img.ref.url}"
                 if key in done_for_item:
                     repeats.append(
                         ActionOutcome(
@@ -516,6 +526,21 @@ class Pipeline:
             if decision.skipped:
                 stats.skipped[decision.skipped] += 1
         stats.items_seen += 1
+
+
+def _not_scanned(img: ItemImage, item: Item) -> ItemImage:
+    """A video on another server is recorded as not scanned, with the reason."""
+    if (
+        img.ref is not None
+        and img.ref.location == "post_url"
+        and remote_video(img.ref, item.link_type)
+    ):
+        img.skipped = "remote_video"
+        img.skipped_detail = (
+            "a video on another server: not scanned (modbot classifies a video through "
+            "the still pict-rs renders of a local one)"
+        )
+    return img
 
 
 def _file_key(img: ItemImage) -> str:

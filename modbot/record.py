@@ -27,7 +27,7 @@ __all__ = ["decision_for", "permalink", "subject_for", "target_for"]
 def permalink(public_url: str, item: Item, img: ItemImage) -> str | None:
     """Where a moderator sees the item: the instance's page of a post or comment; an
     upload (or an item with no readable id) is its image's URL."""
-    if item.kind == "upload" or not isinstance(item.id, int):
+    if item.kind in ("upload", "file") or not isinstance(item.id, int):
         return img.ref.url if img.ref is not None else None
     return f"{public_url}/{item.kind}/{item.id}"
 
@@ -124,4 +124,6 @@ def target_for(
         image_sha256=img.sha256,
         delete_token=item.upload.delete_token if item.upload else None,
         file_exempt=file_exempt,
+        shown_by=item.shown_by,
+        author_role=item.author_role,
     )

@@ -151,7 +151,7 @@ def decide(policy: Policy, subject: Subject, now: datetime | None = None) -> Pla
     exempt = _global_exemption(policy, subject, plan.hash_lists)
     if exempt and not any(name in plan.hash_lists for name in policy.allow_lists):
         plan.spares_file = exempt  # an allow-list spares the file everywhere already
-    if not exempt and subject.item_kind == "upload" and subject.file_exempt:
+    if not exempt and subject.item_kind in ("upload", "file") and subject.file_exempt:
         # The upload is the very file an exempt item shows: purging it would break
         # that item, banning its uploader would punish what the exemption allows.
         exempt = subject.file_exempt

@@ -28,7 +28,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE INDEX IF NOT EXISTS decisions_run ON decisions (run_id);
 CREATE INDEX IF NOT EXISTS decisions_at ON decisions (decided_at);
 CREATE INDEX IF NOT EXISTS decisions_sha256 ON decisions (sha256);
+CREATE INDEX IF NOT EXISTS decisions_alias ON decisions (json_extract(record, '$.image.alias'));
 CREATE TABLE IF NOT EXISTS actions (
     kind TEXT NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL, detail TEXT,
     run_id TEXT, done_at REAL NOT NULL, item TEXT, PRIMARY KEY (kind, target));
@@ -589,3 +590,33 @@ class Store:
                 (scope, other_than or "", sha256 or "", alias or ""),
             ).fetchone()
         return dict(row) if row else None
+
+    # -- alias -> item: which posts and comments the bot saw showing a stored file
+    def items_showing(self, sha256: str, aliases: Sequence[str] = ()) -> list[dict]:
+        """The posts and comments whose decisions recorded this file (its bytes, or one of
+        its pict-rs ``aliases``), oldest first: ``{kind, id, author_id, author, url,
+        image_url}``, one per item."""
+        marks = ", ".join("?" for _ in aliases) or "NULL"
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT item_kind, item_id, record FROM decisions "
+                "WHERE item_kind IN ('post', 'comment') AND (sha256 = ? OR "
+                f"json_extract(record, '$.image.alias') IN ({marks})) ORDER BY id",
+                (sha256, *aliases),
+            ).fetchall()
+        found: dict[str, dict] = {}
+        for row in rows:
+            key = f"{row['item_kind']}:{row['item_id']}"
+            if key in found or not str(row["item_id"]).isdigit():
+                continue
+            record = json.loads(row["record"])
+            item, image = record.get("item") or {}, record.get("image") or {}
+            found[key] = {
+                "kind": row["item_kind"],
+                "id": int(row["item_id"]),
+                "author_id": item.get("author_id"),
+                "author": item.get("author"),
+                "url": item.get("url"),
+                "image_url": image.get("url"),
+            }
+        return list(found.values())

@@ -370,15 +370,15 @@ def test_structure_mistakes(tmp_path: Path):
         "rules.yaml:4: schedule.sweep_cron: expected a cron line of 5 fields (minute hour day "
         "month weekday), like '0 4 * * *', got '0 4 * *'",
         "rules.yaml:7: rule 'first': if.type.0: unknown item type 'pots' (did you mean "
-        "'post'?); use one of: post, comment, upload, any",
+        "'post'?); use one of: post, comment, upload, file, any",
         "rules.yaml:9: duplicate rule name 'first' (first at line 6): names must be unique, "
         "they appear in the audit log",
         "rules.yaml:10: rule 'first': if.found_in.1: unknown image location 'url'; use one of: "
-        "post_url, thumbnail, body, comment, upload",
+        "post_url, thumbnail, body, comment, upload, store",
         "rules.yaml:13: rule 'no action': if.scope: unknown scope 'everywhere'; use one of: "
         "local, federated, all",
         "rules.yaml:14: rule 'no action': then: `then` has no action: use remove, purge_item, "
-        "purge_image, ban, report or notify_admins",
+        "purge_image, delete_image, ban, report or notify_admins",
         "rules.yaml:16: rule 'no condition': if: `if` has no condition: a rule needs at least "
         "one (use `type: any` to match every image on purpose)",
         "rules.yaml:18: rule 'no then': missing 'then'",

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from support.lemmy_json import image_refs, site_emoji_urls, upload_ref
 
-from modbot.images import ImageRef, looks_like_image, pictrs_alias, unwrap_proxy
+from modbot.images import ImageRef, looks_like_image, pictrs_alias, remote_video, unwrap_proxy
 
 INSTANCE = "https://lemmy.example"
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -338,9 +338,14 @@ def test_local_videos_are_fetched_as_the_still_pictrs_renders():
     assert upload_ref(upload, instance_url=INSTANCE).fetch_urls == (
         "https://lemmy.example/pictrs/image/c2.WEBM?format=jpg&thumbnail=1024",
     )
-    # a remote video is not fetched (its thumbnail is, when Lemmy made one)
+    # a remote video is listed to be recorded as not scanned, never fetched (its
+    # thumbnail is, when Lemmy made one)
     remote = make_post(url="https://video.example/v.mp4", url_content_type="video/mp4")
-    assert image_refs(remote, kind="post", instance_url=INSTANCE) == []
+    [ref] = image_refs(remote, kind="post", instance_url=INSTANCE)
+    assert ref == ImageRef("https://video.example/v.mp4", "post_url")
+    assert remote_video(ref, "video/mp4") and not remote_video(
+        ImageRef("https://v.example/a.jpg", "post_url"), "video/mp4"
+    )
 
 
 def test_upload_from_list_all_media():

@@ -94,7 +94,8 @@ class Executor:
             outcome = handler(self, target, planned)
             outcomes.append(outcome)
             if kind == "purge_image" and outcome.status == NOT_POSSIBLE:
-                not_purged = NOT_PURGED["needs_pictrs" if target.image_alias else "remote"]
+                local = target.image_alias or target.image_original_url
+                not_purged = NOT_PURGED["needs_pictrs" if local else "remote"]
             reported = reported or kind == "report"
             if outcome.valve and not reported and not any(a.kind == "report" for a in actions):
                 # Report-only: the moderators still get to see what would have been removed.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -66,9 +67,48 @@ def _where(t: Target) -> str:
     return inert(t.url or t.image_url)
 
 
+def _on_showing(ex: Executor, t: Target, planned: PlannedAction, handler: Handler) -> ActionOutcome:
+    """A stored file (``modbot sweep --store``) is no post: the action goes to each post
+    and comment the bot saw showing it (``Target.shown_by``), each under its own key, so
+    it is never repeated; one outcome says what happened to each."""
+    name = planned.kind
+    if not t.shown_by:
+        return ActionOutcome(name, "skipped", "no post or comment modbot has seen shows this file")
+    outcomes = []
+    for kind, item_id, author_id in t.shown_by:
+        if author_id is not None and author_id in ex.admin_ids:
+            outcomes.append(
+                ActionOutcome(name, "skipped", f"{kind} {item_id}: by an admin, never acted on")
+            )
+            continue
+        shown = replace(t, kind=kind, id=int(item_id), url="", author_id=author_id, shown_by=())
+        outcomes.append(handler(ex, shown, planned))
+    return _combined(name, outcomes)
+
+
+def _combined(name: str, outcomes: list[ActionOutcome]) -> ActionOutcome:
+    """One outcome for an action carried out on several targets: failed if one failed,
+    else done if one was done...; the detail says what happened to each."""
+    statuses = [o.status for o in outcomes]
+    status = next(
+        (s for s in ("failed", "done", "planned", "skipped") if s in statuses), statuses[0]
+    )
+    times = [o.done_at for o in outcomes if o.done_at is not None]
+    return ActionOutcome(
+        name,
+        status,
+        "; ".join(o.detail for o in outcomes)[:1000],
+        retry=any(o.retry for o in outcomes),
+        valve=any(o.valve for o in outcomes),
+        done_at=max(times) if times else None,
+    )
+
+
 @handles("remove")
 def remove(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     reason = planned.reason or ""
+    if t.kind == "file":
+        return _on_showing(ex, t, planned, remove)
     if t.kind == "post":
         return ex.once(
             "remove",
@@ -93,6 +133,8 @@ def remove(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
 @handles("purge_item")
 def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     reason = planned.reason or ""
+    if t.kind == "file":
+        return _on_showing(ex, t, planned, purge_item)
     if t.kind == "post":
         return ex.once(
             "purge_item",
@@ -159,11 +201,74 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
             lambda: ex.client.delete_image(alias, token),
             verify=lambda row: ex.client.image_gone(alias),
         )
+    if not t.image_alias and t.image_original_url and ex.purge_by_alias:
+        # A remote image shown through Lemmy's image proxy: pict-rs keeps a copy under
+        # the remote URL; purged by it (every alias of that copy). It comes back on the
+        # next view unless the item goes too (the rule's remove).
+        url = t.image_original_url
+
+        def purge_cached() -> None:
+            for other in ex.client.purge_proxied(url):
+                ex.store.record_action(
+                    "purge_image",
+                    f"alias:{other}",
+                    COVERED,
+                    f"purged with the cached copy of {url}",
+                    ex.run_id,
+                    item=ex.current_item,
+                )
+
+        return ex.once(
+            "purge_image",
+            f"proxy:{url}",
+            f"purge pict-rs' cached copy of remote image {url} (proxy; every alias of it)",
+            purge_cached,
+        )
     # Nothing else purges an image: purging the post instead would delete the post and
     # its comments for good, more than the rule says (purge_item does that).
-    cause = "needs_pictrs" if t.image_alias else "remote"
+    cause = "needs_pictrs" if t.image_alias or t.image_original_url else "remote"
     _tell_not_possible(ex, cause, t)
     return ActionOutcome("purge_image", NOT_POSSIBLE, NOT_POSSIBLE_DETAIL[cause])
+
+
+@handles("delete_image")
+def delete_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
+    """One alias only (pict-rs ``/internal/delete``), for an image merely unwanted: the
+    file stays while another alias (the same bytes uploaded again) has it."""
+    if t.image_alias and ex.store.image_owners(t.image_alias, t.image_sha256) & ex.admin_ids:
+        return ActionOutcome(
+            "delete_image",
+            "skipped",
+            "the image is an admin's upload or in an admin's post: never acted on",
+        )
+    if t.file_exempt:
+        return ActionOutcome("delete_image", "skipped", f"the file is spared: {t.file_exempt}")
+    alias = t.image_alias
+    if alias and ex.purge_by_alias:
+        return ex.once(
+            "delete_image",
+            f"alias:{alias}",
+            f"delete alias {alias} from pict-rs (this alias only)",
+            lambda: ex.client.delete_alias(alias),
+            verify=lambda row: ex.client.image_gone(alias),
+        )
+    if alias and t.delete_token:
+        token = t.delete_token
+        return ex.once(
+            "delete_image",
+            f"alias:{alias}",
+            f"delete upload {alias} with its delete token (this alias only)",
+            lambda: ex.client.delete_image(alias, token),
+            verify=lambda row: ex.client.image_gone(alias),
+        )
+    if alias:
+        why = (
+            "needs pict-rs access (PICTRS_URL, PICTRS_API_KEY) or the upload's delete "
+            "token; the image stays"
+        )
+    else:
+        why = "remote image: no alias of it in this instance's pict-rs; the image stays"
+    return ActionOutcome("delete_image", NOT_POSSIBLE, why)
 
 
 def _tell_not_possible(ex: Executor, cause: str, t: Target) -> None:
@@ -191,6 +296,27 @@ def _tell_not_possible(ex: Executor, cause: str, t: Target) -> None:
 @handles("ban")
 def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     params = dict(planned.params or {})
+    if params.pop("uploader", False) and t.kind in ("post", "comment") and t.image_alias:
+        # Whose file is it: the person who uploaded the image, when not the author.
+        row = ex.store.uploader(t.image_alias)
+        uploader = None if row is None else row.get("person_id")
+        if row is not None and uploader is not None and uploader != t.author_id:
+            plain = PlannedAction(planned.kind, planned.reason, params, planned.rule)
+            outcomes = [HANDLERS["ban"](ex, t, plain)]
+            if uploader in ex.admin_ids:
+                outcomes.append(
+                    ActionOutcome("ban", "skipped", "the uploader is an admin: never acted on")
+                )
+            else:
+                role = f"uploader of {t.image_alias}"
+                of_upload = replace(
+                    t,
+                    author_id=int(uploader),
+                    author_name=row.get("actor_id") or "",
+                    author_role=role,
+                )
+                outcomes.append(HANDLERS["ban"](ex, of_upload, plain))
+            return _combined("ban", outcomes)
     if t.author_id is None:
         return ActionOutcome("ban", "skipped", "the author is unknown")
     scope = params.get("scope", "site")
@@ -200,6 +326,8 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     expires = int(ex.clock() + seconds) if seconds else None
     length = f"for {timedelta(seconds=seconds)}" if seconds else "permanently"
     data = ", removing their content" if remove_data else ""
+    if t.author_role:  # a stored file's: its uploader, or who posted it (the audit says)
+        data += f" (as {t.author_role})"
     person = int(t.author_id)
     if scope == "community":
         if t.community_id is None:
@@ -250,6 +378,8 @@ def _ban_ran_out(ex: Executor, key: str, item_key: str) -> bool:
 @handles("report")
 def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     reason = planned.reason or "modbot"
+    if t.kind == "file" and t.shown_by:
+        return _on_showing(ex, t, planned, report)
     if t.kind == "post":
         return ex.once(
             "report",
@@ -266,8 +396,9 @@ def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             lambda: ex.client.report_comment(int(t.id), reason),
             verify=lambda row: _reported(ex, t),
         )
-    # Lemmy has no report for an upload: tell the admins instead.
-    return ex.notify(t.key, f"{reason} (upload {inert(t.image_url)})", action="report")
+    # Lemmy has no report for an upload (or a stored file): tell the admins instead.
+    what = "stored file" if t.kind == "file" else "upload"
+    return ex.notify(t.key, f"{reason} ({what} {inert(t.image_url)})", action="report")
 
 
 @handles("notify_admins")

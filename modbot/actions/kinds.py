@@ -62,6 +62,7 @@ def _ban(then: Any, community: str | None) -> Ask:
         "duration_seconds": None if duration is None else int(duration.total_seconds()),
         "remove_data": ban.remove_data,
         "community": community,
+        **({"uploader": True} if ban.uploader else {}),  # also who uploaded the image
     }
 
 
@@ -81,6 +82,8 @@ ACTIONS: dict[str, ActionKind] = {
         ActionKind("remove", _remove, removal=True, destructive=True, takes_down=_always),
         ActionKind("purge_image", _purge, removal=True, destructive=True, takes_down=_always),
         ActionKind("purge_item", _purge, removal=True, destructive=True, takes_down=_always),
+        # one alias of the file only (pict-rs /internal/delete): for images merely unwanted
+        ActionKind("delete_image", _purge, removal=True, destructive=True, takes_down=_always),
         ActionKind(
             "ban",
             _ban,

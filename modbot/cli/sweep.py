@@ -34,8 +34,17 @@ Without --dry-run a sweep acts, so it needs the state file's lock, as `modbot ru
 while the daemon runs on the same state, a sweep exits at once with status {LOCKED} (or
 waits for it with --wait); let the daemon sweep on `schedule.sweep_cron` instead.
 
+With --store the sweep walks every file pict-rs stores instead (GET /internal/hashes:
+uploads older than Lemmy's listings reach, thumbnails, avatars and banners, remote
+images pict-rs cached, videos), classifies each file once and acts by the rules (`type:
+file`, `found_in: store`): purge_image purges the file, remove/report act on the posts
+and comments modbot saw showing it, ban bans its uploader (else whoever posted it). It
+needs PICTRS_URL and PICTRS_API_KEY, resumes where it stopped, shows a bar with the ETA
+(the total is counted first) and paces itself (--files-per-second).
+
   modbot sweep --dry-run --since 30d --report backlog.html
   modbot sweep --all
+  modbot sweep --store --dry-run --report store.html
 """
 
 
@@ -54,6 +63,25 @@ def add_parser(subparsers: Subparsers) -> None:
         help="how far back, e.g. 30d, 12h, 2w (default: schedule.sweep_since)",
     )
     window.add_argument("--all", action="store_true", help="the whole history of the instance")
+    window.add_argument(
+        "--store",
+        action="store_true",
+        help="every file in pict-rs' store instead (needs PICTRS_URL, PICTRS_API_KEY)",
+    )
+    p.add_argument(
+        "--files-per-second",
+        metavar="N",
+        type=float,
+        default=20.0,
+        help="--store: at most N new files a second on average (default 20; 0: no cap)",
+    )
+    p.add_argument(
+        "--page-size",
+        metavar="N",
+        type=int,
+        default=100,
+        help="--store: files per request to pict-rs' /internal/hashes (default 100)",
+    )
     p.add_argument(
         "--dry-run",
         action="store_true",
@@ -82,6 +110,19 @@ def sweep(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     settings, policy = loaded
+    if args.store:
+        from modbot.modes.store_sweep import store_sweep
+
+        done = store_sweep(
+            settings,
+            policy,
+            dry_run=args.dry_run,
+            report=args.report,
+            lock_wait=args.wait,
+            files_per_second=args.files_per_second,
+            page_size=args.page_size,
+        )
+        return OK if done else INTERRUPTED
     window = None if args.all else args.since or policy.schedule.sweep_since
     since = datetime.now(UTC) - window if window else None
     from modbot.modes.sweep import sweep as run_sweep

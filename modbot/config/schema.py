@@ -39,8 +39,8 @@ BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
 # DeepDanbooru's scores (only in verdicts where it ran), and `danbooru:<tag>` for its tags
 DANBOORU_TAG_SCORE = "danbooru:"
 BUILTIN_SCORES = ("csam", "underage", "nsfw", "anime", "subject", *DANBOORU_SCORES)
-ITEM_TYPES = ("post", "comment", "upload", "any")
-LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload")
+ITEM_TYPES = ("post", "comment", "upload", "file", "any")  # file: `modbot sweep --store`
+LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload", "store")
 SCOPES = ("local", "federated", "all")
 PLACEHOLDERS = (
     "author",
@@ -77,6 +77,7 @@ SKIP_REASONS = (
     "too_many_redirects",
     "fetch_error",
     "classifier_error",
+    "remote_video",
 )
 DEFAULT_REMOVE_REASON = "Removed by modbot: {{rule}}"
 DEFAULT_REPORT_REASON = "modbot: {{rule}}"
@@ -461,12 +462,14 @@ class BanAction(Section):
     duration: Annotated[timedelta | None, PlainValidator(_ban_duration)]
     remove_data: bool = False
     reason: Reason = "{{rule}}"
+    uploader: bool = False  # also ban who uploaded the image, when another person did
 
 
 class Actions(Section):
     remove: Reason = None
     purge_item: bool = False
     purge_image: bool = False
+    delete_image: bool = False
     ban: BanAction | None = None
     report: ReportReason = None
     notify_admins: Message = None

@@ -9,9 +9,10 @@ it (``modbot.lemmy.v3.LemmyClient`` for Lemmy 0.19) and is listed in
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Protocol
 
-from modbot.model import Item, Message, Page, Person, SiteInfo
+from modbot.model import Item, Message, Page, Person, SiteInfo, StorePage
 
 __all__ = ["PAGE", "LemmyApi"]
 
@@ -127,4 +128,23 @@ class LemmyApi(Protocol):
     def purge_file(self, alias: str) -> list[str]:
         """Purge a file from pict-rs with every alias of it; the other aliases purged
         with it. ``LemmyError`` when ``can_purge_files`` is false."""
+        ...
+
+    # --- pict-rs' whole store (internal API: PICTRS_URL + PICTRS_API_KEY; each raises
+    # ``LemmyError`` when pict-rs is not configured)
+    def stored_files(
+        self, slug: str | None, *, timestamp: datetime | None = None, limit: int = 100
+    ) -> StorePage:
+        """One page of every file pict-rs stores, newest first: from ``slug`` (a page's
+        ``next``), or those stored strictly before ``timestamp``."""
+        ...
+
+    def purge_proxied(self, url: str) -> list[str]:
+        """Purge the file pict-rs cached for the remote image ``url`` (every alias of it);
+        the aliases purged (none: pict-rs had no copy)."""
+        ...
+
+    def delete_alias(self, alias: str) -> bool:
+        """Delete one alias from pict-rs (the file stays while another alias has it);
+        False when pict-rs had no such alias."""
         ...

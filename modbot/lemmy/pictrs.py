@@ -1,18 +1,57 @@
-"""pict-rs' internal API (on its own port, with its ``X-Api-Token``): purging a file with
-every alias of it, and asking whether an alias is gone. Requests go through the Lemmy
-client's transport: the same deadline, retries and request-rate cap."""
+"""pict-rs' internal API (on its own port, with its ``X-Api-Token``): listing every stored
+file (``/internal/hashes``, paged), purging a file with every alias of it (by alias, or
+by the remote URL it was cached for), deleting one alias, and asking whether an alias is
+gone. Requests go through the Lemmy client's transport: the same deadline, retries and
+request-rate cap. pict-rs' JSON is read here and nowhere else (``StoredFile``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from modbot.config.settings import Secret
-from modbot.errors import LemmyError, LemmyLoginError
+from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy.transport import Transient, Transport
+from modbot.model import StoredFile, StorePage, parse_time
 
-__all__ = ["Pictrs", "gone"]
+__all__ = ["Pictrs", "PictrsStore", "gone", "stored_file"]
+
+HEX_LENGTH = 78  # sha256 (32 bytes) + size (6) + format (1), as lowercase hex
+
+
+def stored_file(entry: Any) -> StoredFile:
+    """One entry of ``/internal/hashes`` as a record (``LemmyBadAnswer`` when it is not
+    one pict-rs sends)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("hex"), str):
+        raise LemmyBadAnswer(f"pict-rs hashes: an entry without its hex: {str(entry)[:80]}")
+    hex_ = entry["hex"].lower()
+    if len(hex_) < 64 or any(c not in "0123456789abcdef" for c in hex_):
+        raise LemmyBadAnswer(f"pict-rs hashes: {hex_[:80]!r} is not a pict-rs hash")
+    aliases = entry.get("aliases") or []
+    found = entry.get("details")
+    details: dict[str, Any] = found if isinstance(found, dict) else {}
+
+    def number(key: str) -> int | None:
+        value = details.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    return StoredFile(
+        hex=hex_,
+        aliases=tuple(a for a in aliases if isinstance(a, str)),
+        content_type=details.get("content_type")
+        if isinstance(details.get("content_type"), str)
+        else None,
+        media=details.get("format") if isinstance(details.get("format"), str) else None,
+        width=number("width"),
+        height=number("height"),
+        frames=number("frames"),
+        created_at=parse_time(details.get("created_at"))
+        if isinstance(details.get("created_at"), str)
+        else None,
+    )
 
 
 def gone(
@@ -50,36 +89,134 @@ class Pictrs:
         self.url = url.rstrip("/")
         self._key = api_key
 
-    def alias_gone(self, alias: str) -> bool:
-        return gone(
-            self.transport,
-            f"{self.url}/internal/aliases",
-            alias,
-            params={"alias": alias},
-            headers={"X-Api-Token": self._key.reveal()},
-        )
+    def _headers(self) -> dict[str, str]:
+        return {"X-Api-Token": self._key.reveal()}
 
-    def purge(self, alias: str) -> dict[str, Any]:
-        """``POST /internal/purge?alias=``: the file and *all* its aliases. pict-rs'
-        answer (``aliases``: those purged); ``already_gone`` when it had no such alias."""
-        self.transport.refuse_if_read_only("pict-rs purge")
-        url = f"{self.url}/internal/purge"
-        key = self._key.reveal()
+    def _internal(self, what: str, method: str, path: str, params: dict[str, Any]) -> Any:
+        """One internal API call, with retries; a refused key says what to fix."""
+        url = f"{self.url}{path}"
         try:
             return self.transport.retrying(
-                "pict-rs purge",
+                what,
                 lambda: self.transport.send(
-                    "POST", url, auth=False, params={"alias": alias}, headers={"X-Api-Token": key}
+                    method, url, auth=False, params=params, headers=self._headers()
                 ),
                 auth=False,
             )
         except LemmyError as exc:
-            if exc.status == 404:  # gone already (a ban's remove_data, a user's delete)
-                return {"msg": "ok", "aliases": [], "already_gone": True}
             if exc.status in (401, 403) or isinstance(exc, LemmyLoginError):
                 raise LemmyError(
-                    f"pict-rs refused the purge of {alias} ({exc.status}): check "
-                    "PICTRS_API_KEY (pict-rs' server.api_key)",
-                    status=exc.status,
+                    f"pict-rs refused {what} ({exc.status or 401}): check PICTRS_API_KEY "
+                    "(pict-rs' server.api_key)",
+                    status=exc.status or 401,
                 ) from None
             raise
+
+    def aliases(self, alias: str) -> list[str]:
+        """Every alias of the file ``alias`` names (pict-rs answers ``[]`` for an alias
+        it does not have)."""
+        body = self._internal("pict-rs aliases", "GET", "/internal/aliases", {"alias": alias})
+        return [a for a in body.get("aliases") or [] if isinstance(a, str)]
+
+    def alias_gone(self, alias: str) -> bool:
+        """Whether pict-rs no longer has ``alias``: its file has no alias left by that
+        name (pict-rs answers 200 with no aliases, not 404, for one it does not know)."""
+        return alias not in self.aliases(alias)
+
+    def hashes(
+        self, slug: str | None = None, *, timestamp: datetime | None = None, limit: int = 100
+    ) -> StorePage:
+        """One page of every stored original, newest first (``GET /internal/hashes``):
+        from ``slug`` (a page's ``next``) on, or the files stored strictly before
+        ``timestamp``; ``limit`` files per page."""
+        params: dict[str, Any] = {"limit": limit}
+        if timestamp is not None:
+            params["timestamp"] = timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        elif slug is not None:
+            params["slug"] = slug
+        body = self._internal("pict-rs hashes", "GET", "/internal/hashes", params)
+        page = body.get("page")
+        if not isinstance(page, dict) or not isinstance(page.get("hashes"), list):
+            raise LemmyBadAnswer(
+                "pict-rs hashes: no page of hashes in the answer; is PICTRS_URL pict-rs?"
+            )
+        current, next_ = page.get("current"), page.get("next")
+        return StorePage(
+            files=[stored_file(entry) for entry in page["hashes"]],
+            current=current if isinstance(current, str) else None,
+            next=next_ if isinstance(next_, str) else None,
+        )
+
+    def _purging(self, what: str, call: Callable[[], Any]) -> Any:
+        self.transport.refuse_if_read_only(what)
+        try:
+            return call()
+        except LemmyError as exc:
+            if exc.status == 404:  # gone already (a ban's remove_data, a user's delete)
+                return None
+            raise
+
+    def purge(self, alias: str) -> dict[str, Any]:
+        """``POST /internal/purge?alias=``: the file and *all* its aliases. pict-rs'
+        answer (``aliases``: those purged); ``already_gone`` when it had no such alias."""
+        params = {"alias": alias}
+        body = self._purging(
+            "pict-rs purge",
+            lambda: self._internal(f"pict-rs purge of {alias}", "POST", "/internal/purge", params),
+        )
+        return body if body is not None else {"msg": "ok", "aliases": [], "already_gone": True}
+
+    def purge_proxy(self, url: str) -> dict[str, Any]:
+        """``POST /internal/purge?proxy=``: the file pict-rs cached for the remote ``url``
+        and every alias of it (it comes back on the next view unless the item that shows
+        it goes too); ``already_gone`` when pict-rs has no copy of it."""
+        params = {"proxy": url}
+        body = self._purging(
+            "pict-rs purge",
+            lambda: self._internal(
+                "pict-rs purge of a cached image", "POST", "/internal/purge", params
+            ),
+        )
+        return body if body is not None else {"msg": "ok", "aliases": [], "already_gone": True}
+
+    def delete(self, alias: str) -> bool:
+        """``POST /internal/delete?alias=``: this alias only (the file stays while another
+        alias has it). False when pict-rs had no such alias."""
+        params = {"alias": alias}
+        body = self._purging(
+            "pict-rs delete",
+            lambda: self._internal(
+                f"pict-rs delete of {alias}", "POST", "/internal/delete", params
+            ),
+        )
+        return body is not None
+
+
+class PictrsStore:
+    """pict-rs' whole store as the ``LemmyApi`` offers it, the same for every API version
+    (pict-rs does not change with Lemmy's API): a client class mixes it in and sets
+    ``pictrs`` (None without PICTRS_URL + PICTRS_API_KEY)."""
+
+    pictrs: Pictrs | None
+    refuse_if_read_only: Callable[[str], None]  # the client's (Transport)
+
+    def _pictrs_api(self, what: str) -> Pictrs:
+        if self.pictrs is None:
+            raise LemmyError(f"{what} needs pict-rs access: set PICTRS_URL and PICTRS_API_KEY")
+        return self.pictrs
+
+    def stored_files(
+        self, slug: str | None, *, timestamp: datetime | None = None, limit: int = 100
+    ) -> StorePage:
+        return self._pictrs_api("listing pict-rs' store").hashes(
+            slug, timestamp=timestamp, limit=limit
+        )
+
+    def purge_proxied(self, url: str) -> list[str]:
+        self.refuse_if_read_only("pict-rs purge")
+        body = self._pictrs_api("purging a cached remote image").purge_proxy(url)
+        return list(body.get("aliases") or [])
+
+    def delete_alias(self, alias: str) -> bool:
+        self.refuse_if_read_only("pict-rs delete")
+        return self._pictrs_api("deleting an image alias").delete(alias)

@@ -19,7 +19,7 @@ from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v3
 from modbot.lemmy.api import PAGE
-from modbot.lemmy.pictrs import Pictrs, gone
+from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
 from modbot.model import Item, Message, Page, Person, SiteInfo
 
@@ -79,7 +79,7 @@ def _pythorhead_on(client: LemmyClient) -> Any:
     )
 
 
-class LemmyClient(Transport):
+class LemmyClient(PictrsStore, Transport):
     """One bot account on a Lemmy 0.19 instance (API v3). Synchronous; safe to share
     between threads."""
 

@@ -40,7 +40,7 @@ from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError
 from modbot.lemmy import views_v4
 from modbot.lemmy.api import PAGE
-from modbot.lemmy.pictrs import Pictrs, gone
+from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
 from modbot.model import VIDEO_EXTENSIONS, Item, Message, Page, Person, SiteInfo, extension
 
@@ -100,7 +100,7 @@ def _gone(exc: LemmyError) -> bool:
     return exc.status == 404 or exc.error == "not_found"
 
 
-class LemmyClientV4(Transport):
+class LemmyClientV4(PictrsStore, Transport):
     """One bot account on a Lemmy 1.0 instance (API v4). Synchronous; safe to share
     between threads."""
 

@@ -1,0 +1,80 @@
+"""`modbot sweep --store`: every file in pict-rs' store, classified once and acted on by
+the rules (the walk itself: ``modbot.store_source``)."""
+
+from __future__ import annotations
+
+import logging
+
+from modbot.config.policy import Policy
+from modbot.config.settings import Settings
+from modbot.errors import SettingsError
+from modbot.modes.progress import Progress, StopOnSignal
+from modbot.modes.report import write_run_report
+from modbot.store_source import DEFAULT_FILES_PER_SECOND, DEFAULT_PAGE, StoreSource
+
+__all__ = ["store_sweep"]
+
+log = logging.getLogger("modbot.sweep")
+
+NEEDS_PICTRS = (
+    "--store reads pict-rs' internal API (GET /internal/hashes): set PICTRS_URL and "
+    "PICTRS_API_KEY (pict-rs' server.api_key; docs/configuration.md)"
+)
+
+
+def store_sweep(
+    settings: Settings,
+    policy: Policy,
+    *,
+    dry_run: bool,
+    report: str | None,
+    lock_wait: float | None = 0.0,
+    files_per_second: float | None = DEFAULT_FILES_PER_SECOND,
+    page_size: int = DEFAULT_PAGE,
+) -> bool:
+    """Walk every stored file once; False when it was interrupted."""
+    from modbot.pipeline import Pipeline
+
+    if not settings.can_purge_by_alias:
+        raise SettingsError(NEEDS_PICTRS)
+    if page_size < 1 or (files_per_second is not None and files_per_second < 0):
+        raise SettingsError("--page-size must be 1 or more, --files-per-second 0 or more")
+    mode = "dry-run" if dry_run else "live"
+    with (
+        Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline,
+        StopOnSignal("sweep") as stop,
+    ):
+        pipeline.start()
+        source = StoreSource(
+            pipeline.client,
+            pipeline.store,
+            scope=pipeline.source.scope,
+            files_per_second=files_per_second,
+            page_size=page_size,
+            warn=pipeline.warnings.append,
+        )
+        source.uploads = pipeline.session.admin
+        resuming = source.in_progress()
+        log.info(
+            "store sweep (%s, run %s) over every file in pict-rs%s",
+            mode,
+            pipeline.run_id,
+            "; resuming the interrupted store sweep" if resuming else "",
+        )
+        with Progress("store sweep") as progress:
+
+            def tell(_items: int, _total: int | None) -> None:
+                # this run's share, so that the rate and the ETA are this run's
+                total = source.total - source.resumed_from if source.total else None
+                progress(source.done - source.resumed_from, total)
+
+            stats = pipeline.run_batches(source.batches, stop=stop, progress=tell)
+        interrupted = stop.is_set() and source.in_progress()
+        state = "interrupted (run it again to resume)" if interrupted else "done"
+        files = f"{source.done} of {source.total} stored files walked"
+        print(f"store sweep {pipeline.run_id} ({mode}) {state}: {files}; {stats.summary()}")
+        for warning in pipeline.warnings:
+            print(f"warning: {warning}")
+        if report:
+            print(f"report: {write_run_report(pipeline, report)}")
+        return not interrupted

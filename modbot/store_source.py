@@ -1,0 +1,232 @@
+"""Every file pict-rs stores, as items: the source of ``modbot sweep --store``.
+
+Lemmy lists posts, comments and (to admins) the newest 5,000 uploads; pict-rs also holds
+the thumbnails Lemmy made, avatars and banners, the remote images it cached for viewers
+(``ProxyAllImages``), videos, and uploads older than Lemmy's page limit. pict-rs' internal
+``GET /internal/hashes`` lists them all, newest first, whatever its storage backend.
+Each stored file becomes one ``Item`` of kind ``file`` (its id: the SHA-256 of the stored
+bytes, which is what modbot downloads, so the verdict cache answers for a file seen in a
+post already), fetched through one of its aliases, decided by the rules like any item
+(``type: file``, ``found_in: store``), and acted on through two indexes:
+
+- alias -> uploader (``Store.uploader``, from Lemmy's media list, refreshed when a sweep
+  starts): the person a ``ban`` targets; a file without a known uploader (a thumbnail
+  Lemmy made, a cached remote image) falls back to the creator of the first post or
+  comment the bot saw showing it, and the ban's record says which (``author_role``);
+- alias -> item (``Store.items_showing``, from the decisions the bot recorded): the posts
+  and comments ``remove``, ``purge_item`` and ``report`` act on.
+
+The walk is resumable: its position (the slug of the page in hand, the ``created_at`` of
+the last file of the page before, files done, the total) is in the store before each
+page is read, and each file is marked seen in the transaction that records it; a killed
+sweep reads its page again and skips what it finished. pict-rs restarts at the newest
+page when a slug's file was purged meanwhile (no error): then the walk goes on from the
+saved ``created_at`` (files strictly older). The total for the ETA comes from a first
+pass that only counts (``limit`` 1000 a page), kept in the position. ``files_per_second``
+paces the walk (downloads, classification and pict-rs' listing) so the instance keeps
+serving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Generator
+from datetime import datetime
+
+from modbot.errors import LemmyError
+from modbot.lemmy.api import PAGE, LemmyApi
+from modbot.model import Item, Person, StoredFile, Upload, parse_time
+from modbot.source import MAX_COMMENT_PAGE, RepeatCheck
+from modbot.store import Store
+
+__all__ = ["COUNT_PAGE", "DEFAULT_FILES_PER_SECOND", "DEFAULT_PAGE", "StoreSource", "file_item"]
+
+log = logging.getLogger(__name__)
+
+COUNT_PAGE = 1000  # files per page of the counting pass (pict-rs has no upper bound)
+DEFAULT_PAGE = 100  # files per page of the walk (pict-rs' own paging uses 100)
+DEFAULT_FILES_PER_SECOND = 20.0
+MAX_STORE_PAGES = 10_000_000  # a bound on one walk, in case pict-rs keeps inventing pages
+
+
+def file_item(stored: StoredFile, store: Store) -> Item:
+    """One stored file as an item: fetched by its first alias; its author the uploader
+    (alias -> uploader), else the creator of the first item showing it."""
+    aliases = stored.aliases
+    showing = store.items_showing(stored.sha256, aliases)
+    author, role = None, None
+    for alias in aliases:
+        row = store.uploader(alias)
+        if row and row.get("person_id") is not None:
+            author = Person(id=int(row["person_id"]), actor_id=row.get("actor_id"), local=True)
+            role = "uploader"
+            break
+    if author is None:
+        first = next((s for s in showing if s.get("author_id") is not None), None)
+        if first is not None:
+            author = Person(id=int(first["author_id"]), actor_id=first.get("author"))
+            role = f"creator of {first['kind']} {first['id']}, no uploader known"
+    return Item(
+        kind="file",
+        id=stored.sha256,
+        published=stored.created_at,
+        updated=stored.hex,
+        author=author,
+        local=True if role == "uploader" else None,
+        upload=Upload(alias=aliases[0]),
+        shown_by=tuple((s["kind"], int(s["id"]), s.get("author_id")) for s in showing),
+        author_role=role,
+    )
+
+
+class StoreSource:
+    """Batches (one per page of ``/internal/hashes``) of the stored files not seen yet."""
+
+    def __init__(
+        self,
+        client: LemmyApi,
+        store: Store,
+        *,
+        scope: str,
+        page_size: int = DEFAULT_PAGE,
+        files_per_second: float | None = DEFAULT_FILES_PER_SECOND,
+        remember_seen: bool = True,
+        warn: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client, self.store, self.scope = client, store, scope
+        self.page_size = page_size
+        self.files_per_second = files_per_second or None
+        self.remember_seen = remember_seen
+        self.warn = warn or (lambda message: log.warning("%s", message))
+        self._clock, self._sleep = clock, sleep
+        self.done = 0  # files of the store walked past (this sweep and the one it resumes)
+        self.resumed_from = 0  # of which an interrupted sweep had walked past
+        self.total: int | None = None
+        self.uploads = True  # refresh the alias -> uploader index (admins only)
+
+    @property
+    def _name(self) -> str:
+        return f"{self.scope}:store_sweep"
+
+    def in_progress(self) -> bool:
+        return self.store.get_cursor(self._name) is not None
+
+    def forget(self) -> None:
+        """Start the next walk afresh, not where an interrupted one stopped."""
+        self.store.set_cursor(self._name, None)
+
+    def _save(self, position: dict) -> None:
+        self.store.set_cursor(self._name, json.dumps(position, sort_keys=True))
+
+    # ------------------------------------------------------------------ before the walk
+    def count(self) -> int:
+        """How many files pict-rs holds (a pass that only counts)."""
+        slug: str | None = None
+        total, slugs = 0, RepeatCheck()
+        for _ in range(MAX_STORE_PAGES):
+            page = self.client.stored_files(slug, limit=COUNT_PAGE)
+            total += len(page.files)
+            if not page.next or slugs.seen_before(page.next):
+                break
+            slug = page.next
+        return total
+
+    def refresh_uploaders(self) -> int:
+        """Read Lemmy's media list (the newest 5,000 uploads: its page limit) into the
+        alias -> uploader index; the number of uploads read."""
+        read, pages = 0, RepeatCheck()
+        for number in range(1, MAX_COMMENT_PAGE + 1):
+            page = self.client.uploads(number)
+            items = [i for i in page.items if not i.problem]
+            signature = ",".join(i.key for i in items)
+            if signature and pages.seen_before(signature):
+                break
+            with self.store.transaction():
+                for item in items:
+                    if item.upload is not None and item.author is not None:
+                        self.store.remember_uploader(
+                            item.upload.alias, item.author.id, item.author.actor_id, item.updated
+                        )
+            read += len(items)
+            if page.sent < PAGE:
+                break
+        return read
+
+    # ------------------------------------------------------------------ the walk
+    def batches(self) -> Generator[list[Item], None, None]:
+        """The files not seen yet, a page at a time, newest first; resumes an
+        interrupted walk; the position is cleared when the walk completes."""
+        position = json.loads(self.store.get_cursor(self._name) or "{}")
+        if position:
+            log.info(
+                "resuming the interrupted store sweep (%s of %s files done)",
+                position.get("done"),
+                position.get("total"),
+            )
+        else:
+            position = {"slug": None, "after": None, "done": 0, "total": None}
+            if self.uploads:
+                try:
+                    log.info("alias -> uploader: %d uploads read", self.refresh_uploaders())
+                except LemmyError as exc:
+                    self.warn(
+                        f"store sweep: Lemmy's media list could not be read ({exc}); a ban "
+                        "falls back to who posted the file"
+                    )
+            position["total"] = self.count()
+            self._save(position)
+        self.total = position.get("total")
+        self.done = self.resumed_from = int(position.get("done") or 0)
+        slugs = RepeatCheck(position.get("slugs"))
+        started, walked = self._clock(), 0
+        for _ in range(MAX_STORE_PAGES):
+            slug, after = position.get("slug"), parse_time(position.get("after"))
+            page = self.client.stored_files(slug, limit=self.page_size)
+            if slug is not None and page.current != slug:
+                # The slug's file went (purged meanwhile): pict-rs started again at the
+                # newest page. Go on from the last file done instead.
+                log.info("store sweep: the page's first file is gone; going on by time")
+                page = (
+                    self.client.stored_files(None, timestamp=after, limit=self.page_size)
+                    if after is not None
+                    else page
+                )
+            files = [f for f in page.files if f.aliases]  # none left: being deleted
+            items = [file_item(f, self.store) for f in files]
+            fresh = [i for i in items if self._is_new(i)]
+            if fresh:
+                yield fresh
+            self.done += len(page.files)
+            walked += len(fresh)
+            last = page.files[-1].created_at if page.files else None
+            if not page.next or slugs.seen_before(page.next):
+                break
+            position = {
+                "slug": page.next,
+                "after": last.isoformat() if isinstance(last, datetime) else position["after"],
+                "done": self.done,
+                "total": self.total,
+                "slugs": slugs.state(),
+            }
+            self._save(position)
+            self._pace(started, walked)
+        else:
+            self.warn(f"store sweep: stopped after {MAX_STORE_PAGES} pages")
+        self.forget()
+
+    def _is_new(self, item: Item) -> bool:
+        if not self.remember_seen:
+            return True
+        return not self.store.is_seen(self.scope, item.kind, item.id, item.updated)
+
+    def _pace(self, started: float, walked: int) -> None:
+        """At most ``files_per_second`` on average since the walk started."""
+        if self.files_per_second is None:
+            return
+        ahead = walked / self.files_per_second - (self._clock() - started)
+        if ahead > 0:
+            self._sleep(ahead)

@@ -1,0 +1,33 @@
+"""A post's link to a video on another server is recorded as not scanned, with the
+reason (`remote_video`), and a rule can act on that; nothing is downloaded."""
+
+from __future__ import annotations
+
+from test_removal_paths import outcomes
+from test_sweep import Bot, tiny_checkpoint  # noqa: F401 (fixture)
+
+
+def test_a_remote_video_is_recorded_as_not_scanned(fake_lemmy, tmp_path, tiny_checkpoint):  # noqa: F811
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    video = lemmy.add_remote_file(
+        "clip.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(64), content_type="video/mp4"
+    )
+    post = lemmy.add_post(cast.pics, cast.bob, name="a clip", url=video)
+    remote = lemmy.remote_url.split("//", 1)[1]
+    (tmp_path / "rules.yaml").write_text(f"""
+classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {tiny_checkpoint},
+             device: cpu, batch_size: 8, allow_random_weights: true}}
+fetch: {{allow_hosts: ["{remote}"]}}
+lemmy: {{requests_per_minute: 60000, lookback: 6h, timeout: 10s}}
+rules:
+  - name: look at videos
+    if: {{skipped: remote_video}}
+    then: {{report: "a remote video modbot cannot check"}}
+""")
+    bot = Bot(lemmy, tmp_path, tmp_path / "rules.yaml")
+    bot("run", "--once")
+    (record,) = [d for d in bot.decisions() if d["item"]["id"] == post.id]
+    assert record["skipped"] == "remote_video" and record["image"]["url"] == video
+    assert record["skipped_detail"].startswith("a video on another server: not scanned")
+    assert outcomes(bot, "post", post.id)["report"]["status"] == "done"
+    assert not [r for r in lemmy.requests if r.server == "remote"]  # never downloaded
