@@ -32,6 +32,7 @@ from fakelemmy.server import (
     Trickle,
     bind_socket,
 )
+from fakelemmy.upload import Uploads, Validation
 from fakelemmy.state import (
     Comment,
     Community,
@@ -62,8 +63,13 @@ class FakeLemmy:
         version: str = "0.19.9",
         rate_limit: tuple[int, float] | None = (180, 60),
         login_rate_limit: tuple[int, float] | None = (10, 3600),
+        external_validation: str | None = None,
     ) -> None:
         self.version = version
+        # pict-rs' media.external_validation (the gate's URL) and its timeout (fakelemmy.upload)
+        self.external_validation = external_validation
+        self.external_validation_timeout = 30.0
+        self.validations: list[Validation] = []
         self.cast = None  # set by a scenario (`scenarios.standard_cast`) when one is used
         self.state = State()
         self.stopping = False
@@ -86,16 +92,22 @@ class FakeLemmy:
         self.remote = RemoteWeb(self)
         self.api = LemmyApi(self)
         self.pictrs = Pictrs(self)
+        self.uploads = Uploads(self)
         lemmy_app = Starlette(
             routes=[
                 *self.api.routes(self._endpoint),
+                *self.uploads.lemmy_routes(),
                 *self.pictrs.lemmy_routes(),
                 *nodeinfo_routes(self),
             ]
         )
         apps = {
             ports[0]: Instrument(lemmy_app, self, "lemmy"),
-            ports[1]: Instrument(Starlette(routes=self.pictrs.internal_routes()), self, "pictrs"),
+            ports[1]: Instrument(
+                Starlette(routes=[*self.pictrs.internal_routes(), *self.uploads.pictrs_routes()]),
+                self,
+                "pictrs",
+            ),
             ports[2]: Instrument(Starlette(routes=self.remote.routes()), self, "remote"),
         }
         self._server = ServerThread(sockets, apps)
