@@ -23,6 +23,7 @@ from modbot.config.schema import (
     ConceptSettings,
     ExemptSettings,
     FetchSettings,
+    GateSettings,
     LemmySettings,
     PolicyFile,
     Rule,
@@ -61,6 +62,7 @@ class Policy:
     exempt: ExemptSettings
     rules: list[Rule]
     warnings: list[Problem]
+    gate: GateSettings = dataclasses.field(default_factory=GateSettings)  # `modbot gate`
 
     @classmethod
     def of(
@@ -78,6 +80,7 @@ class Policy:
             exempt=model.exempt,
             rules=list(model.rules),
             warnings=warnings,
+            gate=model.gate,
         )
 
     def replace(
@@ -153,7 +156,8 @@ class Policy:
         return any(r.if_.skipped is not None for r in self.rules)
 
     def summary(self) -> str:
-        removal = sum(r.is_removal for r in self.rules)
+        gate = sum("incoming" in (r.if_.type or ()) for r in self.rules)
+        removal = sum(r.is_removal for r in self.rules) - gate
         lists = (
             ", ".join(
                 f"{n} ({len(h)} {h.kind}{f' <= {h.max_distance}' if h.hash_kind.distances else ''})"
@@ -170,8 +174,9 @@ class Policy:
         )
         n = len(self.rules)
         return (
-            f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal} "
-            f"report/notify); hash lists: {lists}; custom concepts: "
+            f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal - gate} "
+            f"report/notify{f', {gate} at the upload gate' if gate else ''}); hash lists: "
+            f"{lists}; custom concepts: "
             f"{', '.join(self.concepts) or 'none'}; classifier {model}; "
             f"poll every {format_duration(self.schedule.poll_every)}, {sweep}"
         )
