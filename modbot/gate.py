@@ -6,8 +6,8 @@ to one URL, the body the processed file and ``Content-Type`` its media type, and
 the file on any 2xx; anything else (or no answer within its 30 s) fails the upload. It
 sends no credentials, so the gate takes a secret in the URL's path:
 
-    POST /validate/<secret>        the file -> 200 store it, 406 rejected by a rule or a
-                                   hash list; 413 over
+    POST /validate/<secret>        the file -> 200 store it, 406 rejected by a rule, the
+                                   list of files modbot purged, or a hash list; 413 over
                                    gate.max_bytes; 415 not a media type pict-rs stores;
                                    503 no verdict in time and gate.on_timeout: reject
     POST /api/v1/scan/<secret>     the same (pictrs-safety's path: a drop-in replacement)
@@ -19,7 +19,9 @@ to probe which images pass, and it listens on 127.0.0.1 unless told otherwise.
 
 Deciding: the file is an item of kind ``incoming`` (no post, author or community yet) and
 the rules of ``type: incoming`` decide, with ``reject: true`` their only action. In order:
-a file on an allow-list (``exempt.hash_lists``) always passes; then the hash rules (sha256 and perceptual lists), then the classifier's verdict (from the
+a file on an allow-list (``exempt.hash_lists``) always passes; a file a live modbot run
+purged (read from the state file the bot writes, ``Store.purged_files``) is refused;
+then the hash rules (sha256 and perceptual lists), then the classifier's verdict (from the
 verdict cache the bot shares, else the engine's: in this process or ``classifier.remote``
 workers). A verdict must come within ``gate.budget`` of the request's start; past it, or
 when no classifier answers, ``gate.on_timeout`` decides (allow: store it, reject: refuse
@@ -81,6 +83,7 @@ SECRET_ENV = "MODBOT_GATE_SECRET"
 MIN_SECRET_CHARS = 16
 DEFAULT_LISTEN = "127.0.0.1:8096"
 MEDIA_PREFIXES = ("image/", "video/")  # what pict-rs stores (pictrs.md §6)
+BLOCKLIST_REFRESH_S = 2.0  # how stale the list of purged files may be
 FAILURES_PER_MINUTE = 10  # refused secrets from one peer before it gets 429s
 REPORT_CHECK_S = 2.0  # how often the admins' report is looked at
 HASH_DECODES = 2  # perceptual hashes decoded at once (each holds a decoded image)
@@ -157,6 +160,28 @@ class _Failures:
         if len(self.seen) > 10_000:  # a scan from many addresses: forget the oldest
             self.seen.pop(next(iter(self.seen)))
         self.seen.setdefault(peer, deque()).append(time.monotonic())
+
+
+class _Blocklist:
+    """The files live modbot runs purged, from the state file, refreshed as it grows."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.files: dict[str, dict[str, Any]] = {}
+        self._after = 0
+        self._at = -BLOCKLIST_REFRESH_S
+
+    def refresh(self) -> None:
+        if time.monotonic() - self._at < BLOCKLIST_REFRESH_S:
+            return
+        self._at = time.monotonic()
+        rows, self._after = self.store.purged_files(self._after)
+        for row in rows:
+            self.files.setdefault(row["sha256"], row)
+
+    def lookup(self, sha256: str) -> dict[str, Any] | None:
+        self.refresh()
+        return self.files.get(sha256)
 
 
 class AdminReports:
@@ -281,6 +306,7 @@ class Gate:
         self._secret = hashlib.sha256(secret.encode()).digest()
         self.run_id = run_id or f"gate-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
         self.classifier = engine_kind(policy)
+        self.blocklist = _Blocklist(store)
         self.failures = _Failures()
         self.reports = AdminReports(store, self.config.report_every.total_seconds(), settings)
         self._hashing = asyncio.Semaphore(HASH_DECODES)
@@ -296,6 +322,7 @@ class Gate:
                     ALLOWED_WITHOUT_VERDICT,
                     REFUSED_WITHOUT_VERDICT,
                     "allow_listed",
+                    "purged_before",
                     "by_hash",
                     "by_verdict",
                     "too_large",
@@ -349,6 +376,7 @@ class Gate:
                 "budget_s": self.budget,
                 "on_timeout": self.config.on_timeout,
                 "max_bytes": self.config.max_bytes,
+                "purged_files_refused": len(self.blocklist.files),
                 "uptime_s": round(time.monotonic() - self.started, 1),
                 "latency_ms": {"p50": percentile(0.5), "p99": percentile(0.99)},
                 "admin_reports": {"sent": self.reports.sent, "failed": self.reports.failed},
@@ -405,7 +433,7 @@ class Gate:
     async def _decide(
         self, data: bytes, sha256: str, started: float
     ) -> tuple[Answer, dict[str, Any] | None, Plan | None]:
-        # The hashes first: an allow-listed or known-bad file needs no classifier.
+        # The hashes first: an allow-listed, purged or known-bad file needs no classifier.
         async with self._hashing:
             pre = await asyncio.to_thread(
                 self.policy.decide, Subject(item_kind=INCOMING, sha256=sha256, image=data)
@@ -413,6 +441,12 @@ class Gate:
         if pre.exempt:
             self.counters["allow_listed"] += 1
             return Answer(200, ACCEPTED, pre.exempt), None, pre
+        purged = self.blocklist.lookup(sha256)
+        if purged is not None:
+            self.counters["purged_before"] += 1
+            rule = purged.get("rule")
+            why = f"modbot purged this file before ({purged.get('item')}, rule {rule!r})"
+            return Answer(406, REJECTED, why, rule=rule or "purged before"), None, pre
         if _rejects(pre):
             self.counters["by_hash"] += 1
             return Answer(406, REJECTED, _why(pre), rule=pre.rule), None, pre
@@ -659,7 +693,7 @@ def serve(listen: str, *, rules: str | None = None, port_file: str | None = None
         return 1
     if not any("incoming" in (r.if_.type or ()) for r in policy.rules):
         log.warning(
-            "no rule of `type: incoming` in %s: the gate accepts every file",
+            "no rule of `type: incoming` in %s: the gate refuses only files modbot purged",
             rules_path,
         )
     settings = _lemmy_settings()

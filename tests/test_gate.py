@@ -336,6 +336,33 @@ def test_oversized_and_non_image_bodies(local_gate, fake_lemmy):
     assert answer.status_code == 400 and sha(large) not in stored(fake_lemmy)
 
 
+def test_a_file_the_bot_purged_is_refused_at_the_door(
+    fake_lemmy, local_gate, tiny, photos, tmp_path
+):
+    fake_lemmy.external_validation = local_gate.validation_url
+    jwt = login(fake_lemmy, "alice")
+    data = photos[tiny.others[1]]  # on the bot's own list only: no gate rule knows it
+    answer = upload(fake_lemmy, jwt, data)
+    assert answer.status_code == 201, answer.text
+    alias = answer.json()["files"][0]["file"]
+
+    bot = Bot(fake_lemmy, tmp_path, local_gate.rules)
+    bot.env["MODBOT_STATE"] = str(local_gate.state)  # the gate reads the bot's state
+    done = bot("run", "--once")
+    assert not fake_lemmy.image_exists(alias)  # purged by the bot
+    summary = re.search(r"\d+ images; \d+ classified; \d+ from cache", done.stdout)
+    assert summary and summary.group() == "1 images; 0 classified; 1 from cache", done.stdout
+
+    answer = upload(fake_lemmy, jwt, data)  # uploaded again: refused
+    assert answer.status_code == 400
+    direct = local_gate.post(data)
+    assert direct.status_code == 406
+    assert (
+        direct.json()["rule"] == BOT_ONLY_RULE and "purged this file before" in direct.json()["why"]
+    )
+    assert local_gate.health()["purged_files_refused"] >= 1
+
+
 def test_worker_down_failover_then_the_policy(worker, tiny, photos, tmp_path):
     switch = Switch(worker)
     rules = write_rules(

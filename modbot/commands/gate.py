@@ -10,11 +10,12 @@ Answer pict-rs before it stores a file: set pict-rs' PICTRS__MEDIA__EXTERNAL_VAL
 to http://HOST:PORT/validate/SECRET (SECRET: $MODBOT_GATE_SECRET, made with
 --new-secret) and every upload, link thumbnail and first fetch of a proxied image is
 decided here first. A file is an item of `type: incoming`: an allow-listed hash always
-passes; then the rules of `type: incoming` decide, with `reject: true` (hash lists
+passes; a file modbot purged before (read from the state file, MODBOT_STATE) is
+refused; then the rules of `type: incoming` decide, with `reject: true` (hash lists
 first, then the classifier's verdict: in this process, or `classifier.remote` workers).
 
   POST /validate/SECRET  body: the file, Content-Type: its media type (as pict-rs sends)
-                         -> 200 store it; 406 rejected (a rule, a hash list);
+                         -> 200 store it; 406 rejected (rule, hash, purged before);
                             413 over gate.max_bytes; 415 not an image or video type;
                             503 no verdict within gate.budget and gate.on_timeout: reject
                          (no secret: 401, a wrong one: 403, a peer that keeps trying: 429)
