@@ -496,3 +496,20 @@ rules:
     assert "its only action is `reject: true` (not remove)" in text
     assert "cannot be mixed with other types" in text
     assert f"{path}:16:" not in text
+
+
+def test_healthcheck_asks_the_gates_healthz(local_gate):
+    ok = subprocess.run(
+        [sys.executable, "-m", "modbot", "healthcheck", "--http", f"{local_gate.url}/healthz"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0 and "ok (classifier local" in ok.stdout, ok.stderr
+    down = subprocess.run(
+        [sys.executable, "-m", "modbot", "healthcheck", "--http", f"{dead_url()}/healthz"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert down.returncode == 1 and "no answer" in down.stderr
