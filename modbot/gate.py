@@ -434,10 +434,12 @@ class Gate:
         self, data: bytes, sha256: str, started: float
     ) -> tuple[Answer, dict[str, Any] | None, Plan | None]:
         # The hashes first: an allow-listed, purged or known-bad file needs no classifier.
-        async with self._hashing:
-            pre = await asyncio.to_thread(
-                self.policy.decide, Subject(item_kind=INCOMING, sha256=sha256, image=data)
-            )
+        subject = Subject(item_kind=INCOMING, sha256=sha256, image=data)
+        if self.policy.decoded_hash_kinds:  # a perceptual hash decodes the image: a thread
+            async with self._hashing:
+                pre = await asyncio.to_thread(self.policy.decide, subject)
+        else:  # hashes of the bytes only: a thread hop would cost more than the work
+            pre = self.policy.decide(subject)
         if pre.exempt:
             self.counters["allow_listed"] += 1
             return Answer(200, ACCEPTED, pre.exempt), None, pre

@@ -308,8 +308,10 @@ def test_no_secret_no_service(local_gate, photos):
     assert codes[:7] == [403] * 7 and codes[-1] == 429  # a peer that keeps trying
     # pict-rs' own requests still pass, and the refused ones were never looked at
     assert local_gate.post(photos[BAD]).status_code == 406
+    # pictrs-safety's URL, for a drop-in replacement
+    assert local_gate.post(photos[BAD], path=f"/api/v1/scan/{SECRET}").status_code == 406
     after = local_gate.health()
-    assert after["rejected"] == before["rejected"] + 1
+    assert after["rejected"] == before["rejected"] + 2
     assert after["unauthorized"] == before["unauthorized"] + 1
     assert after["rate_limited"] >= 1
     assert SECRET not in local_gate.output()
