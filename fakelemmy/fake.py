@@ -53,6 +53,7 @@ from fakelemmy.state import (
     Upload,
     now,
 )
+from fakelemmy.upload import Uploads, Validation
 from fakelemmy.views import Views
 from fakelemmy.views_v4 import ViewsV4
 
@@ -75,6 +76,7 @@ class FakeLemmy:
         login_rate_limit: tuple[int, float] | None = (10, 3600),
         image_rate_limit: tuple[int, float] | None = (6, 3600),
         image_mode: str = "proxy_all_images",
+        external_validation: str | None = None,
     ) -> None:
         """`version`: "0.19.9" (API v3), or "1.0" / any "1.x" string (API v4, with 1.0's
         v3 layer). `image_rate_limit`: 1.0's `image` bucket (uploads and DELETE /image);
@@ -82,6 +84,10 @@ class FakeLemmy:
         version = LEMMY_1_0 if version == "1.0" else version
         self.version = version
         self.api_version = "v4" if int(version.split(".", 1)[0]) >= 1 else "v3"
+        # pict-rs' media.external_validation (the gate's URL) and its timeout (fakelemmy.upload)
+        self.external_validation = external_validation
+        self.external_validation_timeout = 30.0
+        self.validations: list[Validation] = []
         self.cast = None  # set by a scenario (`scenarios.standard_cast`) when one is used
         self.state = State()
         self.stopping = False
@@ -129,9 +135,22 @@ class FakeLemmy:
                     *nodeinfo_routes(self),
                 ]
             )
+        self.uploads = Uploads(self)
+        lemmy_app = Starlette(
+            routes=[
+                *self.api.routes(self._endpoint),
+                *self.uploads.lemmy_routes(),
+                *self.pictrs.lemmy_routes(),
+                *nodeinfo_routes(self),
+            ]
+        )
         apps = {
             ports[0]: Instrument(lemmy_app, self, "lemmy"),
-            ports[1]: Instrument(Starlette(routes=self.pictrs.internal_routes()), self, "pictrs"),
+            ports[1]: Instrument(
+                Starlette(routes=[*self.pictrs.internal_routes(), *self.uploads.pictrs_routes()]),
+                self,
+                "pictrs",
+            ),
             ports[2]: Instrument(Starlette(routes=self.remote.routes()), self, "remote"),
         }
         self._server = ServerThread(sockets, apps)

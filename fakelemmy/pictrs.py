@@ -179,6 +179,11 @@ class Pictrs:
                     status_code=400,
                 )
             data = fetched
+            from fakelemmy.upload import validate  # the first fetch is an ingest: validated
+
+            refused = await validate(self.fake, data, sniff_image(data) or "image/jpeg")
+            if refused is not None:  # Lemmy passes pict-rs' answer on to the browser
+                return refused
             self.cache_proxied(url, data)
         return Response(data, media_type=sniff_image(data) or "application/octet-stream")
 

@@ -52,7 +52,7 @@ __all__ = [
 class Subject:
     """One image in one item, as the rules see it. Unknown facts stay None and never match."""
 
-    item_kind: str  # post | comment | upload
+    item_kind: str  # post | comment | upload | incoming (a file at the upload gate)
     found_in: str | None = None  # post_url | thumbnail | body | comment | upload
     item_local: bool | None = None  # created on this instance (default: author_local)
     community_name: str | None = None  # "pics@lemmy.example" (or the actor id URL)
@@ -288,6 +288,8 @@ class _Facts:
 def _conditions(rule: Rule, f: _Facts) -> tuple[str, ...] | None:
     """The conditions of `rule` as held by `f` (readable), or None if one does not hold."""
     c, s, held = rule.if_, f.subject, []
+    if (s.item_kind == "incoming") != ("incoming" in (c.type or ())):
+        return None  # the gate's files and Lemmy's items never meet the other's rules
     if c.type and "any" not in c.type:
         if s.item_kind not in c.type:
             return None

@@ -620,3 +620,22 @@ class Store:
                 "image_url": image.get("url"),
             }
         return list(found.values())
+
+    # -- files modbot purged: what the upload gate refuses from then on (modbot.modes.gate)
+    def purged_files(self, after_id: int = 0) -> tuple[list[dict], int]:
+        """The files live runs purged (``purge_image`` or ``purge_item`` done or covered),
+        from decisions recorded after the row ``after_id``: ``[{"sha256", "rule",
+        "item", "decided_at"}]``, and the last row read (the next call's ``after_id``)."""
+        with self._lock:
+            last = self._db.execute("SELECT coalesce(max(id), 0) FROM decisions").fetchone()[0]
+            rows = self._db.execute(
+                "SELECT DISTINCT d.sha256 AS sha256, d.rule AS rule, d.decided_at AS decided_at, "
+                "d.item_kind || ':' || coalesce(d.item_id, '?') AS item "
+                "FROM decisions AS d, json_each(d.record, '$.actions') AS a "
+                "WHERE d.id > ? AND d.id <= ? AND d.sha256 IS NOT NULL "
+                "AND json_extract(d.record, '$.dry_run') = 0 "
+                "AND json_extract(a.value, '$.action') IN ('purge_image', 'purge_item') "
+                "AND json_extract(a.value, '$.status') IN ('done', 'covered')",
+                (after_id, last),
+            ).fetchall()
+        return [dict(r) for r in rows], int(last)

@@ -37,7 +37,9 @@ def listed(tmp_path: Path) -> Path:
 def test_shipped_rules_yaml_is_valid_and_summarised():
     rc, out = check(ROOT, "rules.yaml")
     assert rc == 0, out
-    assert out[-1].startswith("rules.yaml: valid: 6 rules (3 removal, 3 report/notify)")
+    assert out[-1].startswith(
+        "rules.yaml: valid: 8 rules (3 removal, 3 report/notify, 2 at the upload gate)"
+    )
     assert "known-bad (0 sha256)" in out[-1] and "innocent (0 phash <= 4)" in out[-1]
     # The shipped file does not ban on the classifier alone, so no warning either.
     assert len(out) == 1, out
@@ -370,7 +372,7 @@ def test_structure_mistakes(tmp_path: Path):
         "rules.yaml:4: schedule.sweep_cron: expected a cron line of 5 fields (minute hour day "
         "month weekday), like '0 4 * * *', got '0 4 * *'",
         "rules.yaml:7: rule 'first': if.type.0: unknown item type 'pots' (did you mean "
-        "'post'?); use one of: post, comment, upload, file, any",
+        "'post'?); use one of: post, comment, upload, file, any, incoming",
         "rules.yaml:9: duplicate rule name 'first' (first at line 6): names must be unique, "
         "they appear in the audit log",
         "rules.yaml:10: rule 'first': if.found_in.1: unknown image location 'url'; use one of: "
@@ -378,7 +380,7 @@ def test_structure_mistakes(tmp_path: Path):
         "rules.yaml:13: rule 'no action': if.scope: unknown scope 'everywhere'; use one of: "
         "local, federated, all",
         "rules.yaml:14: rule 'no action': then: `then` has no action: use remove, purge_item, "
-        "purge_image, delete_image, ban, report or notify_admins",
+        "purge_image, delete_image, ban, report, notify_admins or reject",
         "rules.yaml:16: rule 'no condition': if: `if` has no condition: a rule needs at least "
         "one (use `type: any` to match every image on purpose)",
         "rules.yaml:18: rule 'no then': missing 'then'",

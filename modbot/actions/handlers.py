@@ -375,6 +375,13 @@ def _ban_ran_out(ex: Executor, key: str, item_key: str) -> bool:
     )
 
 
+@handles("reject")
+def reject(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
+    # Only `type: incoming` rules ask for it (the schema sees to it), and only the upload
+    # gate (modbot.modes.gate) decides incoming files: the bot never has one to carry out.
+    return ActionOutcome("reject", "skipped", "only the upload gate (modbot gate) rejects files")
+
+
 @handles("report")
 def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     reason = planned.reason or "modbot"

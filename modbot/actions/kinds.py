@@ -46,6 +46,10 @@ class ActionKind:
         return bool(getattr(then, self.name, None))
 
 
+def _reject(then: Any, community: str | None) -> Ask:
+    return None, {}
+
+
 def _remove(then: Any, community: str | None) -> Ask:
     return then.remove, {}
 
@@ -76,9 +80,12 @@ def _notify(then: Any, community: str | None) -> Ask:
 
 #: Every kind, in the order one rule's actions are planned: remove first, purge the image
 #: before the item (purging a post also purges its image), ban after, then tell people.
+#: ``reject`` is the upload gate's (``modbot.modes.gate``): only `type: incoming` rules ask it.
 ACTIONS: dict[str, ActionKind] = {
     kind.name: kind
     for kind in (
+        # the upload gate refuses the file (pict-rs does not store it); nothing on Lemmy
+        ActionKind("reject", _reject, removal=True, takes_down=_always),
         ActionKind("remove", _remove, removal=True, destructive=True, takes_down=_always),
         ActionKind("purge_image", _purge, removal=True, destructive=True, takes_down=_always),
         ActionKind("purge_item", _purge, removal=True, destructive=True, takes_down=_always),

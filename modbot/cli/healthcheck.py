@@ -15,7 +15,8 @@ Exit 0 when the daemon (`modbot run`) recorded a good cycle recently in the stat
 exit 1 and say why (no cycle yet, the last good cycle too old and the last error, or the
 daemon stopped). Reads the state file only; needs no login and no model. It checks the
 live daemon's heartbeat; a dry-run daemon's (`run --dry-run`) when no live daemon ever
-ran on this state.
+ran on this state. With --http URL it checks a `modbot gate` or `modbot worker` instead:
+exit 0 when its /healthz answers ok (the compose file's healthchecks use it).
 """
 
 
@@ -37,6 +38,12 @@ def add_parser(subparsers: Subparsers) -> None:
         type=_age,
         help="how old the last good cycle may be, e.g. 5m (default: 3 poll intervals)",
     )
+    p.add_argument(
+        "--http",
+        metavar="URL",
+        help="check a `modbot gate` or `modbot worker` instead: its /healthz URL, e.g. "
+        "http://127.0.0.1:8096/healthz (exit 0 when it answers ok)",
+    )
     p.set_defaults(func=healthcheck)
 
 
@@ -47,6 +54,12 @@ def _age(text: str) -> timedelta:
 
 
 def healthcheck(args: argparse.Namespace) -> int:
+    if args.http:
+        from modbot.modes.gate import http_health
+
+        ok, message = http_health(args.http)
+        print(message, file=sys.stdout if ok else sys.stderr)
+        return 0 if ok else 1
     from modbot.modes.health import health
 
     path = args.state or os.environ.get("MODBOT_STATE") or "modbot.sqlite3"

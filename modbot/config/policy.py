@@ -23,6 +23,7 @@ from modbot.config.schema import (
     ConceptSettings,
     ExemptSettings,
     FetchSettings,
+    GateSettings,
     LemmySettings,
     PolicyFile,
     Rule,
@@ -65,6 +66,7 @@ class Policy:
     warnings: list[Problem]
     # Every subscribed feed (``feeds:``), by name; filled by ``modbot.subscriptions.refresh``
     feeds: dict[str, FeedList] = dataclasses.field(default_factory=dict)
+    gate: GateSettings = dataclasses.field(default_factory=GateSettings)  # `modbot gate`
 
     @classmethod
     def of(
@@ -89,6 +91,7 @@ class Policy:
             exempt=model.exempt,
             rules=list(model.rules),
             warnings=warnings,
+            gate=model.gate,
         )
 
     def replace(
@@ -173,7 +176,8 @@ class Policy:
         return any(r.if_.skipped is not None for r in self.rules)
 
     def summary(self) -> str:
-        removal = sum(r.is_removal for r in self.rules)
+        gate = sum("incoming" in (r.if_.type or ()) for r in self.rules)
+        removal = sum(r.is_removal for r in self.rules) - gate
         lists = ", ".join(
             f"{n} ({h.describe()})" for n, h in self.hash_lists.items() if n not in self.feeds
         )
@@ -187,9 +191,9 @@ class Policy:
         )
         n = len(self.rules)
         return (
-            f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal} "
-            f"report/notify); hash lists: {lists or 'none'}; "
-            f"{f'feeds: {feeds}; ' if feeds else ''}custom concepts: "
+            f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal - gate} "
+            f"report/notify{f', {gate} at the upload gate' if gate else ''}); hash lists: "
+            f"{lists or 'none'}; {f'feeds: {feeds}; ' if feeds else ''}custom concepts: "
             f"{', '.join(self.concepts) or 'none'}; classifier {model}; "
             f"poll every {format_duration(self.schedule.poll_every)}, {sweep}"
         )

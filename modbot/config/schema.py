@@ -39,7 +39,10 @@ BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
 # DeepDanbooru's scores (only in verdicts where it ran), and `danbooru:<tag>` for its tags
 DANBOORU_TAG_SCORE = "danbooru:"
 BUILTIN_SCORES = ("csam", "underage", "nsfw", "anime", "subject", *DANBOORU_SCORES)
-ITEM_TYPES = ("post", "comment", "upload", "file", "any")  # file: `modbot sweep --store`
+# file: `modbot sweep --store`; `incoming`: a file pict-rs is about to store, as `modbot
+# gate` sees it (no item, author or community yet), matched only by rules that name it,
+# never by `any`
+ITEM_TYPES = ("post", "comment", "upload", "file", "any", "incoming")
 LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload", "store")
 SCOPES = ("local", "federated", "all")
 PLACEHOLDERS = (
@@ -473,6 +476,7 @@ class Actions(Section):
     ban: BanAction | None = None
     report: ReportReason = None
     notify_admins: Message = None
+    reject: bool = False  # at the upload gate only (rules of `type: incoming`)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Actions:
@@ -493,9 +497,65 @@ class Rule(Section):
     then: Actions
     moderators_exempt: bool | None = None
 
+    @model_validator(mode="after")
+    def _gate_rules(self) -> Rule:
+        """A file at the upload gate is not a post yet: `reject` is the only action there,
+        and the only place `reject` means anything."""
+        types = self.if_.type or []
+        if "incoming" in types:
+            if len(types) > 1:
+                raise ValueError(
+                    "`type: incoming` (a file at the upload gate) cannot be mixed with other "
+                    "types: write one rule for the gate and one for posts and comments"
+                )
+            others = [k for k in ACTIONS.values() if k.name != "reject" and k.asked(self.then)]
+            if others or not self.then.reject:
+                raise ValueError(
+                    "a `type: incoming` rule acts at the upload gate, where no post, author "
+                    "or community exists yet: its only action is `reject: true`"
+                    + (f" (not {', '.join(k.name for k in others)})" if others else "")
+                )
+        elif self.then.reject:
+            raise ValueError(
+                "`reject` refuses a file at the upload gate (`modbot gate`): use it in a rule "
+                "with `type: incoming`"
+            )
+        return self
+
     @property
     def is_removal(self) -> bool:
         return self.then.is_removal
+
+
+def _on_timeout(v: Any) -> str:
+    if v is True:  # YAML reads a bare `yes`/`on` as true
+        v = "allow"
+    if v not in ("allow", "reject"):
+        raise ValueError(f"use allow (fail open) or reject (fail closed), got {v!r}")
+    return v
+
+
+class GateSettings(Section):
+    """`modbot gate`: pict-rs' external validation (docs/gate.md)."""
+
+    # answer within this, from the request's start; pict-rs gives up after 30 s
+    budget: Duration = timedelta(seconds=10)
+    # no verdict within the budget (classifier slow, unreachable or failing):
+    # allow = store the file (the bot still checks it once it is posted), reject = refuse it
+    on_timeout: Annotated[str, PlainValidator(_on_timeout)] = "allow"
+    max_bytes: Size = 40_000_000  # pict-rs' own default media.max_file_size
+    report_every: Duration = timedelta(hours=1)  # admins told of fail-opens at most this often
+
+    @field_validator("budget")
+    @classmethod
+    def _budget(cls, v: timedelta) -> timedelta:
+        if not timedelta(0) < v < timedelta(seconds=30):
+            raise ValueError(
+                f"budget {v.total_seconds():g}s: give more than 0s and less than pict-rs' "
+                "30s validation timeout (it fails the upload itself past that); 10s or less "
+                "leaves Lemmy's own timeouts room"
+            )
+        return v
 
 
 class PolicyFile(Section):
@@ -508,4 +568,5 @@ class PolicyFile(Section):
     schedule: Annotated[ScheduleSettings, _none_to(dict)] = ScheduleSettings()
     safety_valve: Annotated[SafetyValveSettings, _none_to(dict)] = SafetyValveSettings()
     exempt: Annotated[ExemptSettings, _none_to(dict)] = ExemptSettings()
+    gate: Annotated[GateSettings, _none_to(dict)] = GateSettings()
     rules: Annotated[list[Rule], _none_to(list)] = []

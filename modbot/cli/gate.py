@@ -1,0 +1,72 @@
+"""`modbot gate`: the endpoint of pict-rs' external validation (``modbot.modes.gate``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+HELP = """\
+Answer pict-rs before it stores a file: set pict-rs' PICTRS__MEDIA__EXTERNAL_VALIDATION
+to http://HOST:PORT/validate/SECRET (SECRET: $MODBOT_GATE_SECRET, made with
+--new-secret) and every upload, link thumbnail and first fetch of a proxied image is
+decided here first. A file is an item of `type: incoming`: an allow-listed hash always
+passes; a file modbot purged before (read from the state file, MODBOT_STATE) is
+refused; then the rules of `type: incoming` decide, with `reject: true` (hash lists
+first, then the classifier's verdict: in this process, or `classifier.remote` workers).
+
+  POST /validate/SECRET  body: the file, Content-Type: its media type (as pict-rs sends)
+                         -> 200 store it; 406 rejected (rule, hash, purged before);
+                            413 over gate.max_bytes; 415 not an image or video type;
+                            503 no verdict within gate.budget and gate.on_timeout: reject
+                         (no secret: 401, a wrong one: 403, a peer that keeps trying: 429)
+  POST /api/v1/scan/SECRET  the same (pictrs-safety's URL: a drop-in replacement)
+  GET  /healthz          counters, latency, the classifier (no secret)
+
+A verdict must come within gate.budget (rules.yaml, default 10s; pict-rs gives up at
+30s); past it, or with no classifier answering, gate.on_timeout decides: allow (store it;
+the bot still checks it once it is posted) or reject. Every such file is counted, logged,
+recorded and reported to the admins by private message (at most every
+gate.report_every) when LEMMY_URL, LEMMY_USERNAME and LEMMY_PASSWORD are set. Every
+rejection is recorded in the state file (SHA-256, size, media type, time, scores, rule;
+never the image); verdicts go into the bot's verdict cache. Environment: MODBOT_GATE_SECRET
+(required), MODBOT_RULES, MODBOT_STATE, MODBOT_CLASSIFIER_TOKEN (classifier.remote).
+Exit status: 0 stopped by SIGTERM/Ctrl-C, 1 the rules, state file or classifier cannot be
+used, 2 a bad --listen or secret.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "gate",
+        help="pict-rs' upload gate: reject a file before it is stored (POST /validate/SECRET)",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--listen",
+        default="127.0.0.1:8096",
+        metavar="HOST:PORT",
+        help="address to listen on (default: %(default)s; in a container 0.0.0.0:8096 on "
+        "the internal network only; port 0 picks a free port)",
+    )
+    p.add_argument(
+        "--port-file",
+        metavar="FILE",
+        help="write the port listened on to FILE once listening (with --listen ...:0)",
+    )
+    p.add_argument("--rules", metavar="FILE", help="rules file (default: $MODBOT_RULES)")
+    p.add_argument(
+        "--new-secret", action="store_true", help="print a new secret for MODBOT_GATE_SECRET"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from modbot.modes.gate import SECRET_ENV, new_secret, serve
+
+    if args.new_secret:
+        secret = new_secret()
+        print(f"{SECRET_ENV}={secret}")
+        print(f"PICTRS__MEDIA__EXTERNAL_VALIDATION=http://<gate host>:8096/validate/{secret}")
+        return 0
+    return serve(args.listen, rules=args.rules, port_file=args.port_file)

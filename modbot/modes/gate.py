@@ -1,0 +1,769 @@
+"""The upload gate (``modbot gate``): pict-rs asks it before it stores a file.
+
+pict-rs' external validation (``PICTRS__MEDIA__EXTERNAL_VALIDATION``) POSTs every file it
+is about to keep (uploads, Lemmy's link thumbnails, the first fetch of a proxied image)
+to one URL, the body the processed file and ``Content-Type`` its media type, and stores
+the file on any 2xx; anything else (or no answer within its 30 s) fails the upload. It
+sends no credentials, so the gate takes a secret in the URL's path:
+
+    POST /validate/<secret>        the file -> 200 store it, 406 rejected by a rule, the
+                                   list of files modbot purged, or a hash list; 413 over
+                                   gate.max_bytes; 415 not a media type pict-rs stores;
+                                   503 no verdict in time and gate.on_timeout: reject
+    POST /api/v1/scan/<secret>     the same (pictrs-safety's path: a drop-in replacement)
+    GET  /healthz                  counters, the classifier, the budget (no secret)
+
+No secret: 401; a wrong one: 403; a peer that keeps failing is answered 429 for a minute
+without a look at what it sent. Nobody outside can use the gate as a free classifier or
+to probe which images pass, and it listens on 127.0.0.1 unless told otherwise.
+
+Deciding: the file is an item of kind ``incoming`` (no post, author or community yet) and
+the rules of ``type: incoming`` decide, with ``reject: true`` their only action. In order:
+a file on an allow-list (``exempt.hash_lists``) always passes; a file a live modbot run
+purged (read from the state file the bot writes, ``Store.purged_files``) is refused;
+then the hash rules (sha256 and perceptual lists), then the classifier's verdict (from the
+verdict cache the bot shares, else the engine's: in this process or ``classifier.remote``
+workers). A verdict must come within ``gate.budget`` of the request's start; past it, or
+when no classifier answers, ``gate.on_timeout`` decides (allow: store it, reject: refuse
+it), and each such file is counted, logged, recorded and reported to the admins (a
+private message at most every ``gate.report_every``, when LEMMY_URL and the bot's login
+are set). A verdict that comes late is still cached, so the bot does not classify the
+file again when it is posted, and a late match is logged.
+
+Evidence: every rejection and every file decided without a verdict is a decision record
+in the state file (run ``gate-...``, item kind ``incoming``): its SHA-256, size, media
+type, time, scores, rule and why. Never the image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import sys
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modbot.classify import Engine, Judged, engine_kind, judge
+from modbot.model import utc_iso
+from modbot.rules import Plan, Subject
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from modbot.config.policy import Policy
+    from modbot.config.settings import Settings
+    from modbot.store import Store
+
+__all__ = [
+    "DEFAULT_LISTEN",
+    "SECRET_ENV",
+    "AdminReports",
+    "Answer",
+    "Gate",
+    "SecretError",
+    "load_secret",
+    "new_secret",
+    "serve",
+]
+
+log = logging.getLogger("modbot.modes.gate")
+
+SECRET_ENV = "MODBOT_GATE_SECRET"
+MIN_SECRET_CHARS = 16
+DEFAULT_LISTEN = "127.0.0.1:8096"
+MEDIA_PREFIXES = ("image/", "video/")  # what pict-rs stores (pictrs.md §6)
+BLOCKLIST_REFRESH_S = 2.0  # how stale the list of purged files may be
+FAILURES_PER_MINUTE = 10  # refused secrets from one peer before it gets 429s
+REPORT_CHECK_S = 2.0  # how often the admins' report is looked at
+HASH_DECODES = 2  # perceptual hashes decoded at once (each holds a decoded image)
+INCOMING = "incoming"
+
+# outcomes (the answer's JSON, the evidence and the counters say them)
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+ALLOWED_WITHOUT_VERDICT = "allowed_without_verdict"  # fail open
+REFUSED_WITHOUT_VERDICT = "refused_without_verdict"  # fail closed
+
+
+class SecretError(ValueError):
+    """The gate's secret is missing or too weak; the message says what to do."""
+
+
+def new_secret() -> str:
+    """A fresh secret for the validation URL (256 bits, URL-safe)."""
+    return "mbg_" + secrets.token_urlsafe(32)
+
+
+def load_secret(environ: dict[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    secret = (env.get(SECRET_ENV) or "").strip()
+    if not secret:
+        raise SecretError(
+            f"no secret: set {SECRET_ENV} (make one with `modbot gate --new-secret`) and give "
+            "pict-rs PICTRS__MEDIA__EXTERNAL_VALIDATION=http://<gate>:8096/validate/<secret>"
+        )
+    if len(secret) < MIN_SECRET_CHARS or not all(c.isalnum() or c in "-_.~" for c in secret):
+        raise SecretError(
+            f"{SECRET_ENV} must be at least {MIN_SECRET_CHARS} characters of letters, digits "
+            "and - _ . ~ (it goes in a URL path); make one with `modbot gate --new-secret`"
+        )
+    return secret
+
+
+@dataclass
+class Answer:
+    """What the gate answers pict-rs, and why."""
+
+    status: int
+    outcome: str
+    why: str
+    rule: str | None = None
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+class _Failures:
+    """Refused secrets per peer over the last minute."""
+
+    def __init__(self, per_minute: int = FAILURES_PER_MINUTE) -> None:
+        self.per_minute = per_minute
+        self.seen: dict[str, deque[float]] = {}
+
+    def _recent(self, peer: str) -> deque[float]:
+        times = self.seen.setdefault(peer, deque())
+        while times and times[0] < time.monotonic() - 60:
+            times.popleft()
+        if not times:
+            del self.seen[peer]
+            return deque()
+        return times
+
+    def blocked(self, peer: str) -> bool:
+        return len(self._recent(peer)) >= self.per_minute
+
+    def note(self, peer: str) -> None:
+        if len(self.seen) > 10_000:  # a scan from many addresses: forget the oldest
+            self.seen.pop(next(iter(self.seen)))
+        self.seen.setdefault(peer, deque()).append(time.monotonic())
+
+
+class _Blocklist:
+    """The files live modbot runs purged, from the state file, refreshed as it grows."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.files: dict[str, dict[str, Any]] = {}
+        self._after = 0
+        self._at = -BLOCKLIST_REFRESH_S
+
+    def refresh(self) -> None:
+        if time.monotonic() - self._at < BLOCKLIST_REFRESH_S:
+            return
+        self._at = time.monotonic()
+        rows, self._after = self.store.purged_files(self._after)
+        for row in rows:
+            self.files.setdefault(row["sha256"], row)
+
+    def lookup(self, sha256: str) -> dict[str, Any] | None:
+        self.refresh()
+        return self.files.get(sha256)
+
+
+class AdminReports:
+    """Files decided without a verdict, told to the admins at most every ``every_s``
+    seconds (one private message each, when the bot's Lemmy login is configured; else
+    the log only). The time of the last report is kept in the state file, so a restart
+    does not send another at once."""
+
+    CURSOR = "gate:admin_report"
+
+    def __init__(self, store: Store, every_s: float, settings: Settings | None) -> None:
+        self.store, self.every_s, self.settings = store, every_s, settings
+        self.lock = threading.Lock()
+        self.pending: Counter[str] = Counter()
+        self.examples: list[str] = []
+        self.since: str | None = None
+        self.sent = 0  # messages sent (counter for /healthz)
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def note(self, outcome: str, reason: str, sha256: str | None) -> None:
+        with self.lock:
+            if not self.pending:
+                self.since = utc_iso()
+            self.pending[f"{outcome}: {reason}"] += 1
+            if sha256 and len(self.examples) < 10:
+                self.examples.append(sha256)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="modbot-gate-reports", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        with self.lock:  # not sent: the rate limit holds across restarts too
+            if self.pending:
+                counts = "; ".join(f"{n} {what}" for what, n in self.pending.most_common())
+                log.warning("not yet told to the admins when the gate stopped: %s", counts)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(REPORT_CHECK_S):
+            try:
+                self.flush()
+            except Exception:  # a report that failed is tried again; the gate goes on
+                log.exception("reporting to the admins failed")
+
+    def flush(self) -> None:
+        last = float(self.store.get_cursor(self.CURSOR) or 0)
+        if time.time() - last < self.every_s:
+            return
+        with self.lock:
+            if not self.pending:
+                return
+            pending, self.pending = self.pending, Counter()
+            examples, self.examples = self.examples, []
+            since, self.since = self.since, None
+        total = sum(pending.values())
+        counts = "; ".join(f"{n} {what}" for what, n in pending.most_common())
+        text = (
+            f"The upload gate (modbot gate) decided {total} file(s) without a verdict since "
+            f"{since} ({counts}). 'allowed_without_verdict': stored unchecked "
+            "(gate.on_timeout: allow; the bot checks them once they are posted); "
+            "'refused_without_verdict': uploads refused (gate.on_timeout: reject). Look at the "
+            "classifier (its /healthz) and the gate's log. SHA-256 of the first: "
+            + (", ".join(examples) or "none")
+        )
+        self.store.set_cursor(self.CURSOR, repr(time.time()))
+        log.warning("admin report: %s", text)
+        if self.settings is not None and self._send(text):
+            self.sent += 1
+        elif self.settings is not None:
+            self.failed += 1
+
+    def _send(self, text: str) -> bool:
+        from modbot.errors import LemmyError
+        from modbot.lemmy import connect
+
+        assert self.settings is not None
+        key = f"session:{self.settings.lemmy_url}:{self.settings.username}"
+        try:
+            client = connect(self.settings, requests_per_minute=30, timeout=20, read_only=False)
+        except LemmyError as exc:
+            log.error("cannot tell the admins: %s", exc)
+            return False
+        try:
+            saved = self.store.get_cursor(key)  # the bot's login token, kept as the bot keeps it
+            if saved:
+                client.restore_token(saved)
+            client.on_login = lambda jwt: self.store.set_cursor(key, jwt)
+            site = client.check_session()
+            me = site.account.person_id if site.account else None
+            admins = sorted(site.admin_ids - {me})
+            for admin in admins:
+                client.private_message(admin, f"modbot gate needs your attention:\n\n{text}")
+            return bool(admins)
+        except LemmyError as exc:
+            log.error("cannot tell the admins: %s", exc)
+            return False
+        finally:
+            client.close()
+
+
+class Gate:
+    """The gate's state and its ASGI app (``.app``). ``close()`` stops its reports."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        store: Store,
+        engine: Engine,
+        *,
+        secret: str,
+        settings: Settings | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        self.policy, self.store, self.engine = policy, store, engine
+        self.config = policy.gate
+        self.budget = self.config.budget.total_seconds()
+        self._secret = hashlib.sha256(secret.encode()).digest()
+        self.run_id = run_id or f"gate-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+        self.classifier = engine_kind(policy)
+        self.blocklist = _Blocklist(store)
+        self.failures = _Failures()
+        self.reports = AdminReports(store, self.config.report_every.total_seconds(), settings)
+        self._hashing = asyncio.Semaphore(HASH_DECODES)
+        self._verdicts: dict[str, asyncio.Task[Judged]] = {}
+        self._late: set[asyncio.Task[Any]] = set()
+        self.counters: Counter[str] = Counter(
+            {
+                k: 0
+                for k in (
+                    "requests",
+                    ACCEPTED,
+                    REJECTED,
+                    ALLOWED_WITHOUT_VERDICT,
+                    REFUSED_WITHOUT_VERDICT,
+                    "allow_listed",
+                    "purged_before",
+                    "by_hash",
+                    "by_verdict",
+                    "too_large",
+                    "not_media",
+                    "cache_hits",
+                    "late_matches",
+                    "unauthorized",
+                    "forbidden",
+                    "rate_limited",
+                )
+            }
+        )
+        self._latencies: deque[float] = deque(maxlen=1000)
+        self.started = time.monotonic()
+        self.app = self._make_app()
+        self.reports.start()
+
+    def close(self) -> None:
+        self.reports.stop()
+
+    # -- app ---------------------------------------------------------------------------
+
+    def _make_app(self) -> Starlette:
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        return Starlette(
+            routes=[
+                Route("/validate/{secret}", self.validate, methods=["POST"]),
+                Route("/validate", self.validate, methods=["POST"]),
+                Route("/api/v1/scan/{secret}", self.validate, methods=["POST"]),
+                Route("/healthz", self.healthz, methods=["GET"]),
+            ]
+        )
+
+    async def healthz(self, request: Request) -> Response:
+        from starlette.responses import JSONResponse
+
+        ordered = sorted(self._latencies)
+
+        def percentile(p: float) -> float | None:
+            if not ordered:
+                return None
+            return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
+
+        return JSONResponse(
+            {
+                "ok": True,
+                "classifier": self.classifier,
+                "concept_version": self.engine.concept_version,
+                "budget_s": self.budget,
+                "on_timeout": self.config.on_timeout,
+                "max_bytes": self.config.max_bytes,
+                "purged_files_refused": len(self.blocklist.files),
+                "uptime_s": round(time.monotonic() - self.started, 1),
+                "latency_ms": {"p50": percentile(0.5), "p99": percentile(0.99)},
+                "admin_reports": {"sent": self.reports.sent, "failed": self.reports.failed},
+                **self.counters,
+            }
+        )
+
+    async def validate(self, request: Request) -> Response:
+        started = time.monotonic()
+        received_at = utc_iso()
+        self.counters["requests"] += 1
+        refused = self._authenticate(request)
+        if refused is not None:
+            return self._respond(refused, None)
+        media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        evidence: dict[str, Any] = {"media_type": media_type, "received_at": received_at}
+        verdict: dict[str, Any] | None = None
+        plan: Plan | None = None
+        sha256: str | None = None
+        try:
+            data = await self._body(request)
+        except _TooLarge as exc:
+            self.counters["too_large"] += 1
+            evidence["size"] = exc.size
+            answer = Answer(
+                413,
+                REJECTED,
+                f"over gate.max_bytes ({self.config.max_bytes} bytes): "
+                f"{exc.size} bytes read when the gate stopped",
+            )
+        else:
+            sha256 = hashlib.sha256(data).hexdigest()
+            evidence["size"] = len(data)
+            if not media_type.startswith(MEDIA_PREFIXES):
+                self.counters["not_media"] += 1
+                answer = Answer(
+                    415,
+                    REJECTED,
+                    f"media type {media_type or 'none'!r}: pict-rs sends only the image and "
+                    "video types it stores",
+                )
+            else:
+                answer, verdict, plan = await self._decide(data, sha256, started)
+        elapsed = time.monotonic() - started
+        self._latencies.append(elapsed)
+        evidence["answered_in_ms"] = round(elapsed * 1000, 1)
+        self.counters[answer.outcome] += 1
+        if answer.outcome != ACCEPTED:
+            self._record(answer, sha256, evidence, verdict, plan)
+        return self._respond(answer, sha256)
+
+    # -- deciding --------------------------------------------------------------------------
+
+    async def _decide(
+        self, data: bytes, sha256: str, started: float
+    ) -> tuple[Answer, dict[str, Any] | None, Plan | None]:
+        # The hashes first: an allow-listed, purged or known-bad file needs no classifier.
+        subject = Subject(item_kind=INCOMING, sha256=sha256, image=data)
+        if self.policy.decoded_hash_kinds:  # a perceptual hash decodes the image: a thread
+            async with self._hashing:
+                pre = await asyncio.to_thread(self.policy.decide, subject)
+        else:  # hashes of the bytes only: a thread hop would cost more than the work
+            pre = self.policy.decide(subject)
+        if pre.exempt:
+            self.counters["allow_listed"] += 1
+            return Answer(200, ACCEPTED, pre.exempt), None, pre
+        purged = self.blocklist.lookup(sha256)
+        if purged is not None:
+            self.counters["purged_before"] += 1
+            rule = purged.get("rule")
+            why = f"modbot purged this file before ({purged.get('item')}, rule {rule!r})"
+            return Answer(406, REJECTED, why, rule=rule or "purged before"), None, pre
+        if _rejects(pre):
+            self.counters["by_hash"] += 1
+            return Answer(406, REJECTED, _why(pre), rule=pre.rule), None, pre
+        task = self._verdict_task(sha256, data)
+        remaining = self.budget - (time.monotonic() - started)
+        try:
+            judged = await asyncio.wait_for(asyncio.shield(task), max(0.0, remaining))
+        except TimeoutError:
+            self._watch_late(task, sha256, pre)
+            return (
+                self._no_verdict(
+                    "timeout", f"no verdict within the {self.budget:g}s budget", sha256
+                ),
+                None,
+                pre,
+            )
+        if judged.verdict is None:
+            return (
+                self._no_verdict(judged.skipped or "no_verdict", judged.detail, sha256),
+                None,
+                pre,
+            )
+        if judged.cached:
+            self.counters["cache_hits"] += 1
+        plan = self._plan_from(judged.verdict, sha256, pre)
+        if _rejects(plan):
+            self.counters["by_verdict"] += 1
+            return Answer(406, REJECTED, _why(plan), rule=plan.rule), judged.verdict, plan
+        return Answer(200, ACCEPTED, "no rule rejects it"), judged.verdict, plan
+
+    def _plan_from(self, verdict: dict[str, Any], sha256: str, pre: Plan) -> Plan:
+        return self.policy.decide(
+            Subject(
+                item_kind=INCOMING,
+                labels=tuple(verdict.get("labels") or ()),
+                scores=dict(verdict.get("scores") or {}),
+                unreadable=verdict.get("unreadable"),
+                sha256=sha256,
+                hashes=pre.hashes,
+            )
+        )
+
+    def _verdict_task(self, sha256: str, data: bytes) -> asyncio.Task[Judged]:
+        """One classification per file at a time, however many uploads of it wait; it
+        runs on past the budget, so its verdict is cached for the next time."""
+        task = self._verdicts.get(sha256)
+        if task is None:
+            task = asyncio.create_task(judge(self.engine, self.store, sha256, data))
+            self._verdicts[sha256] = task
+            task.add_done_callback(lambda _t: self._verdicts.pop(sha256, None))
+        return task
+
+    def _watch_late(self, task: asyncio.Task[Judged], sha256: str, pre: Plan) -> None:
+        """A verdict that comes after the answer: cached by ``judge``; a file let through
+        that a rule would have rejected is logged (the bot acts on it once it is posted)."""
+
+        def done(t: asyncio.Task[Judged]) -> None:
+            self._late.discard(t)
+            if t.cancelled() or t.exception() is not None:
+                return
+            judged = t.result()
+            if judged.verdict is None or self.config.on_timeout != "allow":
+                return
+            plan = self._plan_from(judged.verdict, sha256, pre)
+            if _rejects(plan):
+                self.counters["late_matches"] += 1
+                log.warning(
+                    "a file let through without a verdict (sha256 %s) matches the rule %r now "
+                    "that its verdict came; the bot acts on it once it is posted",
+                    sha256,
+                    plan.rule,
+                )
+
+        self._late.add(task)
+        task.add_done_callback(done)
+
+    def _no_verdict(self, reason: str, detail: str, sha256: str) -> Answer:
+        allow = self.config.on_timeout == "allow"
+        outcome = ALLOWED_WITHOUT_VERDICT if allow else REFUSED_WITHOUT_VERDICT
+        why = f"{reason}: {detail}" if detail else reason
+        log.warning(
+            "%s sha256 %s (%s; gate.on_timeout: %s)",
+            "stored WITHOUT a check:" if allow else "refused without a check:",
+            sha256,
+            why,
+            self.config.on_timeout,
+        )
+        self.reports.note(outcome, reason, sha256)
+        rule = f"gate.on_timeout: {self.config.on_timeout}"
+        return Answer(200 if allow else 503, outcome, why, rule=rule)
+
+    # -- the request -----------------------------------------------------------------------
+
+    def _authenticate(self, request: Request) -> Answer | None:
+        peer = request.client.host if request.client else "?"
+        given = request.path_params.get("secret")
+        if given is not None and hmac.compare_digest(
+            hashlib.sha256(given.encode()).digest(), self._secret
+        ):
+            return None
+        if self.failures.blocked(peer):  # not even a log line: a flood stays cheap
+            self.counters["rate_limited"] += 1
+            return Answer(429, "refused", "too many requests with a wrong or missing secret")
+        self.failures.note(peer)
+        if given is None:
+            self.counters["unauthorized"] += 1
+            log.warning("refused a request without the secret from %s", peer)
+            return Answer(401, "refused", "missing secret: POST /validate/<secret>")
+        self.counters["forbidden"] += 1
+        log.warning("refused a request with a wrong secret from %s", peer)  # never the secret
+        return Answer(403, "refused", "wrong secret")
+
+    async def _body(self, request: Request) -> bytes:
+        """The body, as pict-rs streams it (chunked, no Content-Length), up to the cap."""
+        cap = self.config.max_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            raise _TooLarge(int(declared))
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise _TooLarge(size)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _respond(self, answer: Answer, sha256: str | None) -> Response:
+        from starlette.responses import JSONResponse
+
+        if answer.outcome == REJECTED:
+            log.info("rejected sha256 %s: %s", sha256, answer.why)
+        body = {"outcome": answer.outcome, "why": answer.why, "rule": answer.rule}
+        if sha256 is not None:
+            body["sha256"] = sha256
+        return JSONResponse(body, status_code=answer.status)
+
+    def _record(
+        self,
+        answer: Answer,
+        sha256: str | None,
+        evidence: dict[str, Any],
+        verdict: dict[str, Any] | None,
+        plan: Plan | None,
+    ) -> None:
+        """The evidence of a rejection (or of a file decided without a verdict) as a
+        decision record: hashes, size, media type, time, scores, rule; never the image."""
+        verdict = verdict or {}
+        now = utc_iso()
+        rejected = answer.outcome in (REJECTED, REFUSED_WITHOUT_VERDICT)
+        record = {
+            "run_id": self.run_id,
+            "decided_at": now,
+            "dry_run": False,
+            "item": {
+                "kind": INCOMING,
+                "id": None,
+                "url": None,
+                "community": None,
+                "community_nsfw": None,
+                "author": None,
+                "author_id": None,
+            },
+            "image": {"url": None, "location": INCOMING, "sha256": sha256, "alias": None},
+            "scores": dict(verdict.get("scores") or {}),
+            "labels": list(verdict.get("labels") or []),
+            "model": verdict.get("model"),
+            "random_weights": verdict.get("random_weights"),
+            "concept_version": verdict.get("concept_version"),
+            "unreadable": verdict.get("unreadable"),
+            "hash_match": (dict(plan.hash_lists) or None) if plan is not None else None,
+            "hashes": dict(plan.hashes) if plan is not None else {},
+            "rule": answer.rule,
+            "actions": [
+                {
+                    "action": "reject",
+                    "status": "done",
+                    "detail": f"{answer.status}: {answer.why}"[:500],
+                    "done_at": now,
+                }
+            ]
+            if rejected
+            else [],
+            "skipped": None if answer.outcome in (REJECTED, ACCEPTED) else answer.why[:200],
+            "gate": {**evidence, "status": answer.status, "outcome": answer.outcome},
+        }
+        try:
+            self.store.add_decision(record)
+        except Exception:  # the answer to pict-rs must not wait on a locked state file
+            log.exception("could not record the gate's evidence for sha256 %s", sha256)
+
+
+def _rejects(plan: Plan) -> bool:
+    return any(a.kind == "reject" for a in plan.actions)
+
+
+def _why(plan: Plan) -> str:
+    conditions = next((m.conditions for m in plan.matched if m.rule == plan.rule), ())
+    return f"rule {plan.rule!r}: " + (", ".join(conditions) or "matched")
+
+
+# -- serving -----------------------------------------------------------------------------
+
+
+def http_health(url: str, timeout: float = 10.0) -> tuple[bool, str]:
+    """What a ``/healthz`` (the gate's or a worker's) says: ok, and a line for a human
+    (``modbot healthcheck --http URL``, Docker's healthcheck)."""
+    import httpx
+
+    try:
+        answer = httpx.get(url, timeout=timeout)
+        body = answer.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return False, f"{url}: no answer ({type(exc).__name__}: {exc})"
+    if answer.status_code != 200 or not isinstance(body, dict) or body.get("ok") is not True:
+        return False, f"{url}: HTTP {answer.status_code}, not ok: {str(body)[:300]}"
+    figures = ", ".join(
+        f"{k} {body[k]}"
+        for k in ("classifier", "model", "device", "requests", "rejected", "queue_depth")
+        if k in body
+    )
+    return True, f"{url}: ok ({figures})"
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8096 or [::]:8096")
+    return host, int(port)
+
+
+def _lemmy_settings() -> Settings | None:
+    """The bot's Lemmy login, when set: the admins' reports go by private message."""
+    from modbot.config.settings import Settings
+
+    if not os.environ.get("LEMMY_URL"):
+        return None
+    return Settings.from_env()
+
+
+def serve(listen: str, *, rules: str | None = None, port_file: str | None = None) -> int:
+    """``modbot gate``: load the rules and the classifier, then answer pict-rs until
+    SIGTERM or Ctrl-C. Returns the exit status."""
+    from classifier.service import WorkerServer, bind_socket
+    from modbot.classify import build_engine
+    from modbot.config.policy import load_policy, resolve_rules_path
+    from modbot.config.settings import Secret
+    from modbot.errors import PolicyError
+    from modbot.store import Store
+
+    try:
+        host, port = _listen(listen)
+        secret = load_secret()
+    except ValueError as exc:
+        print(f"modbot gate: {exc}", file=sys.stderr)
+        return 2
+    rules_path = resolve_rules_path(rules)
+    try:
+        policy = load_policy(rules_path)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"modbot gate: {rules_path} is not valid; not starting", file=sys.stderr)
+        return 1
+    if not any("incoming" in (r.if_.type or ()) for r in policy.rules):
+        log.warning(
+            "no rule of `type: incoming` in %s: the gate refuses only files modbot purged",
+            rules_path,
+        )
+    settings = _lemmy_settings()
+    if settings is None:
+        log.warning(
+            "LEMMY_URL is not set: files decided without a verdict are reported in the log "
+            "and on /healthz only, not to the admins"
+        )
+    store = Store(os.environ.get("MODBOT_STATE") or "modbot.sqlite3")
+    token = os.environ.get("MODBOT_CLASSIFIER_TOKEN")
+    engine = build_engine(policy, Secret(token) if token else None)
+    gate: Gate | None = None
+    sock = None
+    try:
+        try:
+            sock = bind_socket(host, port)
+        except OSError as exc:
+            print(f"modbot gate: cannot listen on {listen}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        gate = Gate(policy, store, engine, secret=secret, settings=settings)
+        # uvicorn on the bound socket, as the worker's (it serves any object's .app)
+        server = WorkerServer(gate, sock)  # type: ignore[arg-type]
+        print(
+            f"modbot gate: listening on {server.url}/validate/<secret> (classifier "
+            f"{gate.classifier}, budget {gate.budget:g}s, on_timeout "
+            f"{gate.config.on_timeout})",
+            flush=True,
+        )
+        if port_file:  # whole or not at all: a reader polls for it
+            tmp = Path(f"{port_file}.tmp")
+            tmp.write_text(f"{server.address[1]}\n")
+            tmp.replace(port_file)
+        _quiet_stop_signals()
+        server.run()
+    finally:
+        if gate is not None:
+            gate.close()
+        engine.close()
+        store.close()
+        if sock is not None:
+            sock.close()
+    log.info("gate stopped")
+    return 0
+
+
+def _quiet_stop_signals() -> None:
+    """uvicorn raises SIGTERM/SIGINT again after its own stop: a clean exit (0)."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)

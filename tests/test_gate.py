@@ -1,0 +1,517 @@
+"""`modbot gate`: pict-rs' external validation, driven exactly as pict-rs drives it.
+
+Every gate here is the real command (`python -m modbot gate`, a child process on
+127.0.0.1, port 0). Files reach it the way pict-rs sends them: through the fake's
+upload (Lemmy's `POST /pictrs/image` -> pict-rs' ingest -> `POST` of the stored bytes,
+chunked, with their `Content-Type`), or posted by the test the same way. The fake
+stores or refuses each upload by the gate's answer, as pict-rs 0.5 does.
+
+Gates: `local_gate` classifies in its own process (the tiny model); `remote_gate` and
+the one of the admin-report test ask workers (`classifier.remote`): a port nobody
+listens on first, then a real worker behind a switch that can slow it down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import test_pipeline
+import test_remote_classifier
+from test_pipeline import BAD, Bot
+from test_remote_classifier import TOKEN, dead_url
+
+from classifier.service import WorkerServer, bind_socket
+from fakelemmy import hostile
+from fakelemmy.scenarios import PASSWORD
+from modbot.store import Store
+
+SECRET = "gate-secret-0123456789abcdef"
+ALLOWED = hostile.jpeg(color=(200, 30, 30))  # on both the known-bad list and the allow-list
+BOT_ONLY_RULE = "bot purges this file"
+MAX_BYTES = 2_000_000
+# fixtures shared with those modules: the tiny model (session) and a worker on it
+tiny = test_pipeline.tiny
+worker = test_remote_classifier.worker
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_rules(
+    directory: Path,
+    tiny,
+    photos,
+    *,
+    classifier: str = "",
+    gate: str = "",
+    known_bad=(),
+    bot_only=(),
+) -> Path:
+    """Rules shared by the gate and the bot: three `type: incoming` rules, and a bot rule
+    that purges what is on the `bot-only` list (no gate rule knows that list)."""
+    (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
+    (directory / "innocent.txt").write_text(f"{sha(ALLOWED)}\n")
+    (directory / "bot-only.txt").write_text("".join(f"{h}\n" for h in bot_only))
+    path = directory / "rules.yaml"
+    path.write_text(f"""
+classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {tiny.checkpoint},
+             device: cpu, batch_size: 8, allow_random_weights: true {classifier}}}
+concepts:
+  probe: {{prompts: ["a photo of a cat"], threshold: {tiny.threshold!r}}}
+hash_lists:
+  known-bad: {{kind: sha256, file: known-bad.txt}}
+  innocent: {{kind: sha256, file: innocent.txt}}
+  bot-only: {{kind: sha256, file: bot-only.txt}}
+lemmy: {{requests_per_minute: 6000, lookback: 6h, timeout: 10s}}
+exempt: {{hash_lists: [innocent]}}
+gate: {{max_bytes: {MAX_BYTES} {gate}}}
+rules:
+  - name: known abusive file at the door
+    if: {{type: incoming, hash_list: known-bad}}
+    then: {{reject: true}}
+  - name: probe at the door
+    if: {{type: incoming, labels: [probe]}}
+    then: {{reject: true}}
+  - name: unreadable at the door
+    if: {{type: incoming, unreadable: true}}
+    then: {{reject: true}}
+  - name: {BOT_ONLY_RULE}
+    if: {{type: upload, hash_list: bot-only}}
+    then: {{purge_image: true}}
+""")
+    return path
+
+
+class GateProcess:
+    """`python -m modbot gate --listen 127.0.0.1:0` with its own environment."""
+
+    def __init__(self, directory: Path, rules: Path, state: Path, **env: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.state = state
+        port_file = directory / "gate.port"
+        self.log_path = directory / "gate.log"
+        self.env = {
+            **os.environ,
+            "MODBOT_GATE_SECRET": SECRET,
+            "MODBOT_RULES": str(rules),
+            "MODBOT_STATE": str(state),
+            "MODBOT_CLASSIFIER_TOKEN": TOKEN,
+            **env,
+        }
+        for name in ("LEMMY_URL", "LEMMY_USERNAME", "LEMMY_PASSWORD"):
+            if name not in env:
+                self.env.pop(name, None)
+        self.log = self.log_path.open("w")
+        command = ["gate", "--listen", "127.0.0.1:0", "--port-file", str(port_file)]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "modbot", *command],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 180
+        while not port_file.exists():
+            assert self.process.poll() is None, self.output()
+            assert time.monotonic() < deadline, self.output()
+            time.sleep(0.1)
+        self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
+        self.validation_url = f"{self.url}/validate/{SECRET}"
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text()
+
+    def post(self, data: bytes, media_type: str | None = "image/jpeg", *, path=None):
+        """What pict-rs sends: the body streamed (chunked), its media type, its agent."""
+
+        def stream():
+            for start in range(0, len(data), 65_536):
+                yield data[start : start + 65_536]
+
+        headers = {"User-Agent": "pict-rs v0.5.0-main"}
+        if media_type is not None:
+            headers["Content-Type"] = media_type
+        url = self.url + path if path else self.validation_url
+        return httpx.post(url, content=stream(), headers=headers, timeout=60)
+
+    def health(self) -> dict:
+        return httpx.get(f"{self.url}/healthz", timeout=10).json()
+
+    def evidence(self) -> list[dict]:
+        store = Store(self.state)
+        try:
+            return [d for d in store.decisions() if d["item"]["kind"] == "incoming"]
+        finally:
+            store.close()
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+        self.log.close()
+        return self.process.returncode
+
+
+class Switch:
+    """A worker that can be slowed down (`delay` seconds before each verdict) or stopped."""
+
+    def __init__(self, worker) -> None:
+        self.delay = 0.0
+        inner = worker.service.app
+
+        async def app(scope, receive, send) -> None:
+            if scope["type"] == "http" and scope["path"] == "/v1/classify" and self.delay:
+                await asyncio.sleep(self.delay)
+            await inner(scope, receive, send)
+
+        self.app = app
+        self.server = WorkerServer(self, bind_socket("127.0.0.1", 0))
+        self.server.start()
+        self.url = self.server.url
+
+
+@pytest.fixture(scope="module")
+def local_gate(tiny, photos, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("local-gate")
+    rules = write_rules(
+        directory,
+        tiny,
+        photos,
+        known_bad=[sha(photos[BAD]), sha(ALLOWED)],
+        bot_only=[sha(photos[tiny.others[1]])],
+    )
+    gate = GateProcess(directory, rules, directory / "state.sqlite3")
+    gate.rules = rules
+    yield gate
+    assert gate.stop() == 0, gate.output()
+
+
+def login(lemmy, name: str) -> str:
+    answer = httpx.post(
+        f"{lemmy.url}/api/v3/user/login",
+        json={"username_or_email": name, "password": PASSWORD},
+        timeout=10,
+    )
+    return answer.json()["jwt"]
+
+
+def upload(lemmy, jwt: str, data: bytes, name: str = "photo.jpg") -> httpx.Response:
+    """A user's upload through Lemmy 0.19 (multipart `images[]`, as lemmy-js-client sends)."""
+    return httpx.post(
+        f"{lemmy.url}/pictrs/image",
+        files={"images[]": (name, data, "image/jpeg")},
+        headers={"Authorization": f"Bearer {jwt}"},
+        timeout=60,
+    )
+
+
+def stored(lemmy) -> set[str]:
+    with lemmy.state.lock:
+        return {u.sha256 for u in lemmy.state.uploads.values() if not u.deleted}
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_an_upload_is_stored_or_refused_by_the_gates_answer(fake_lemmy, local_gate, tiny, photos):
+    fake_lemmy.external_validation = local_gate.validation_url
+    jwt = login(fake_lemmy, "alice")
+    fine, flagged, bad = photos[tiny.others[0]], photos[tiny.flagged], photos[BAD]
+
+    answer = upload(fake_lemmy, jwt, fine)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["msg"] == "ok" and sha(fine) in stored(fake_lemmy)
+    alias = answer.json()["files"][0]["file"]
+    assert fake_lemmy.upload(alias).person_id == fake_lemmy.cast.alice.id
+
+    for data in (flagged, bad):  # a rule on the verdict; a rule on the hash
+        answer = upload(fake_lemmy, jwt, data)
+        # Lemmy 0.19 passes pict-rs' 400 on, with pict-rs' message
+        assert answer.status_code == 400, answer.text
+        assert answer.json() == {"files": None, "msg": "Failed external validation"}
+        assert sha(data) not in stored(fake_lemmy)
+
+    # pict-rs sent each stored file as it is, with its media type; the gate answered
+    assert [(v.status, v.media_type, v.size) for v in fake_lemmy.validations] == [
+        (200, "image/jpeg", len(fine)),
+        (406, "image/jpeg", len(flagged)),
+        (406, "image/jpeg", len(bad)),
+    ]
+    # straight to pict-rs' own POST /image: the same
+    answer = httpx.post(
+        f"{fake_lemmy.pictrs_url}/image", files={"images[]": ("x.jpg", bad, "image/jpeg")}
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "msg": "Failed external validation",
+        "code": "failed-external-validation",
+    }
+
+    # evidence of each rejection: hash, size, media type, time, scores, rule; no image
+    evidence = {e["image"]["sha256"]: e for e in local_gate.evidence()}
+    assert sha(fine) not in evidence
+    probe = evidence[sha(flagged)]
+    assert probe["rule"] == "probe at the door" and probe["labels"] == ["probe"]
+    assert probe["scores"]["probe"] > 0 and probe["model"] == "modbot-tiny/random-weights"
+    assert probe["gate"]["size"] == len(flagged)
+    assert probe["gate"]["media_type"] == "image/jpeg" and probe["gate"]["status"] == 406
+    assert probe["gate"]["received_at"].endswith("Z")
+    assert probe["actions"][0]["action"] == "reject"
+    hashed = evidence[sha(bad)]
+    assert hashed["rule"] == "known abusive file at the door"
+    assert hashed["hash_match"] == {"known-bad": "sha256"} and hashed["scores"] == {}
+    for record in evidence.values():
+        assert len(json.dumps(record)) < 5000  # hashes and numbers, never the bytes
+
+    # the verdicts went into the bot's verdict cache, under the bot's concept version
+    store = Store(local_gate.state)
+    try:
+        versions = {
+            row[0] for row in store._db.execute("SELECT concept_version FROM verdicts").fetchall()
+        }
+        assert len(versions) == 1
+        (version,) = versions
+        assert store.get_verdict(sha(fine), version)["labels"] == []
+        assert store.get_verdict(sha(flagged), version)["labels"] == ["probe"]
+    finally:
+        store.close()
+
+
+def test_an_allow_listed_file_passes_though_a_rule_rejects_it(local_gate):
+    answer = local_gate.post(ALLOWED)  # on the known-bad list and the allow-list
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "accepted" and "allow-list" in answer.json()["why"]
+    assert local_gate.health()["allow_listed"] >= 1
+
+
+def test_no_secret_no_service(local_gate, photos):
+    before = local_gate.health()
+    assert local_gate.post(photos[BAD], path="/validate").status_code == 401
+    assert local_gate.post(photos[BAD], path="/validate/wrong-secret-0123456789").status_code == 403
+    assert local_gate.post(photos[BAD], path=f"/validate/{SECRET}x").status_code == 403
+    codes = [
+        local_gate.post(b"x", path="/validate/guess-0123456789abcdef").status_code
+        for _ in range(12)
+    ]
+    assert codes[:7] == [403] * 7 and codes[-1] == 429  # a peer that keeps trying
+    # pict-rs' own requests still pass, and the refused ones were never looked at
+    assert local_gate.post(photos[BAD]).status_code == 406
+    # pictrs-safety's URL, for a drop-in replacement
+    assert local_gate.post(photos[BAD], path=f"/api/v1/scan/{SECRET}").status_code == 406
+    after = local_gate.health()
+    assert after["rejected"] == before["rejected"] + 2
+    assert after["unauthorized"] == before["unauthorized"] + 1
+    assert after["rate_limited"] >= 1
+    assert SECRET not in local_gate.output()
+
+
+def test_oversized_and_non_image_bodies(local_gate, fake_lemmy):
+    big = hostile.large_file(MAX_BYTES + 1)
+    answer = local_gate.post(big)
+    assert answer.status_code == 413 and answer.json()["outcome"] == "rejected"
+    page = hostile.html_page()
+    assert local_gate.post(page, "text/html").status_code == 415
+    assert local_gate.post(page, None).status_code == 415
+    # a body that claims to be an image and is not: decided by the rules (unreadable)
+    answer = local_gate.post(page, "image/jpeg")
+    assert answer.status_code == 406, answer.text
+    assert answer.json()["rule"] == "unreadable at the door"
+    evidence = local_gate.evidence()
+    sizes = {e["gate"]["status"]: e["gate"]["size"] for e in evidence}
+    assert sizes[413] > MAX_BYTES and sizes[415] == len(page)
+    # through pict-rs: a file too large for the gate is not stored
+    fake_lemmy.external_validation = local_gate.validation_url
+    large = hostile.large_file(MAX_BYTES + 1)  # a JPEG, padded
+    answer = upload(fake_lemmy, login(fake_lemmy, "alice"), large)
+    assert answer.status_code == 400 and sha(large) not in stored(fake_lemmy)
+
+
+def test_a_file_the_bot_purged_is_refused_at_the_door(
+    fake_lemmy, local_gate, tiny, photos, tmp_path
+):
+    fake_lemmy.external_validation = local_gate.validation_url
+    jwt = login(fake_lemmy, "alice")
+    data = photos[tiny.others[1]]  # on the bot's own list only: no gate rule knows it
+    answer = upload(fake_lemmy, jwt, data)
+    assert answer.status_code == 201, answer.text
+    alias = answer.json()["files"][0]["file"]
+
+    bot = Bot(fake_lemmy, tmp_path, local_gate.rules)
+    bot.env["MODBOT_STATE"] = str(local_gate.state)  # the gate reads the bot's state
+    done = bot("run", "--once")
+    assert not fake_lemmy.image_exists(alias)  # purged by the bot
+    summary = re.search(r"\d+ images; \d+ classified; \d+ from cache", done.stdout)
+    assert summary and summary.group() == "1 images; 0 classified; 1 from cache", done.stdout
+
+    answer = upload(fake_lemmy, jwt, data)  # uploaded again: refused
+    assert answer.status_code == 400
+    direct = local_gate.post(data)
+    assert direct.status_code == 406
+    assert (
+        direct.json()["rule"] == BOT_ONLY_RULE and "purged this file before" in direct.json()["why"]
+    )
+    assert local_gate.health()["purged_files_refused"] >= 1
+
+
+def test_worker_down_failover_then_the_policy(worker, tiny, photos, tmp_path):
+    switch = Switch(worker)
+    rules = write_rules(
+        tmp_path,
+        tiny,
+        photos,
+        classifier=f", remote: [{dead_url()}, {switch.url}]",
+        gate=", budget: 2s, on_timeout: reject",
+    )
+    gate = GateProcess(tmp_path / "gate", rules, tmp_path / "state.sqlite3")
+    try:
+        # the first worker is down: the next one answers
+        assert gate.post(photos[tiny.others[0]]).status_code == 200
+        assert gate.post(photos[tiny.flagged]).json()["rule"] == "probe at the door"
+        # slower than the budget: refused (fail closed)
+        switch.delay = 4.0
+        started = time.monotonic()
+        answer = gate.post(photos["astronaut"] + b"\0")
+        assert time.monotonic() - started < 3.5
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["outcome"] == "refused_without_verdict"
+        assert answer.json()["why"].startswith("timeout")
+        # every worker down: refused by the policy, not an error
+        switch.delay = 0.0
+        switch.server.stop()
+        answer = gate.post(photos["chelsea"] + b"\0")
+        assert answer.status_code == 503 and "classifier_unavailable" in answer.json()["why"]
+        health = gate.health()
+        assert health["refused_without_verdict"] == 2 and health["classifier"] == "remote"
+        assert [e["gate"]["outcome"] for e in gate.evidence()][-2:] == [
+            "refused_without_verdict"
+        ] * 2
+    finally:
+        gate.stop()
+
+
+def test_past_the_budget_a_fail_open_is_counted_logged_and_told_to_the_admins(
+    fake_lemmy,
+    worker,
+    tiny,
+    photos,
+    tmp_path,
+):
+    slow = Switch(worker)
+    slow.delay = 3.0
+    try:
+        rules = write_rules(
+            tmp_path,
+            tiny,
+            photos,
+            classifier=f", remote: [{slow.url}]",
+            gate=", budget: 1s, on_timeout: allow, report_every: 1h",
+        )
+        gate = GateProcess(
+            tmp_path / "gate",
+            rules,
+            tmp_path / "state.sqlite3",
+            LEMMY_URL=fake_lemmy.url,
+            LEMMY_USERNAME="modbot",
+            LEMMY_PASSWORD=PASSWORD,
+        )
+        try:
+            fake_lemmy.external_validation = gate.validation_url
+            jwt = login(fake_lemmy, "alice")
+            flagged = photos[tiny.flagged]
+            answer = upload(fake_lemmy, jwt, flagged)
+            assert answer.status_code == 201  # stored without a check: the policy says so
+            assert upload(fake_lemmy, jwt, photos[tiny.others[0]]).status_code == 201
+            assert [v.status for v in fake_lemmy.validations] == [200, 200]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not fake_lemmy.private_messages:
+                time.sleep(0.2)
+            time.sleep(REPORT_SETTLE)
+            health = gate.health()
+            assert health["allowed_without_verdict"] == 2
+            # one message per admin (modbot itself is not told), however many fail-opens
+            messages = fake_lemmy.private_messages
+            assert sorted(m.recipient_id for m in messages) == [fake_lemmy.cast.admin.id]
+            assert "allowed_without_verdict: timeout" in messages[0].content
+            assert sha(flagged) in messages[0].content
+            log = gate.output()
+            assert log.count("stored WITHOUT a check") == 2
+            # the late verdict is cached: the same file again is decided at once, by it
+            deadline = time.monotonic() + 30
+            while gate.health()["late_matches"] < 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            answer = gate.post(flagged)
+            assert answer.status_code == 406, answer.text
+            assert gate.health()["cache_hits"] >= 1
+            assert [e["gate"]["outcome"] for e in gate.evidence()] == [
+                "allowed_without_verdict",
+                "allowed_without_verdict",
+                "rejected",
+            ]
+        finally:
+            assert gate.stop() == 0
+        assert len(fake_lemmy.private_messages) == 1
+    finally:
+        slow.server.stop()
+
+
+REPORT_SETTLE = 3.0  # a second report would come within this (REPORT_CHECK_S)
+
+
+def test_check_rules_says_where_reject_and_incoming_belong(tmp_path, capsys):
+    from modbot.cli import main
+
+    path = tmp_path / "rules.yaml"
+    path.write_text("""
+gate: {budget: 40s, on_timeout: maybe}
+rules:
+  - name: reject a post
+    if: {type: post, labels: [csam]}
+    then: {reject: true}
+  - name: remove at the door
+    if: {type: incoming, labels: [csam]}
+    then: {remove: true}
+  - name: both
+    if: {type: [incoming, post], labels: [csam]}
+    then: {reject: true}
+  - name: fine
+    if: {type: incoming, labels: [csam]}
+    then: {reject: true}
+""")
+    assert main(["check-rules", str(path)]) == 1
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert f"{path}:2: gate.budget: budget 40s" in text and "30s" in text
+    assert "gate.on_timeout: use allow (fail open) or reject (fail closed)" in text
+    assert f"{path}:4:" in text and "use it in a rule with `type: incoming`" in text
+    assert "its only action is `reject: true` (not remove)" in text
+    assert "cannot be mixed with other types" in text
+    assert f"{path}:16:" not in text
+
+
+def test_healthcheck_asks_the_gates_healthz(local_gate):
+    ok = subprocess.run(
+        [sys.executable, "-m", "modbot", "healthcheck", "--http", f"{local_gate.url}/healthz"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0 and "ok (classifier local" in ok.stdout, ok.stderr
+    down = subprocess.run(
+        [sys.executable, "-m", "modbot", "healthcheck", "--http", f"{dead_url()}/healthz"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert down.returncode == 1 and "no answer" in down.stderr
