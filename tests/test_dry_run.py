@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from support.bot import Bot, remote_photo, sha
 from support.policies import BAD, write_rules
 
@@ -29,6 +30,7 @@ EVERY_ACTION = """
 """
 
 
+@pytest.mark.slow
 def test_dry_run_sends_nothing_on_any_path(fake_lemmy, photos, tiny, tmp_path):
     """Every action kind, uploads with delete tokens, a safety valve that would trip,
     settings that hide content, a dropped login, rate limits and 5xx answers: through
