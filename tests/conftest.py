@@ -27,6 +27,7 @@ from types import SimpleNamespace
 
 import pytest
 from support.policies import BAD, DEFAULT_RULES, GENERATED, PROMPT, write_rules
+from support.worker import TOKEN
 
 from fakelemmy import FakeLemmy
 from fakelemmy.scenarios import standard_cast
@@ -162,3 +163,47 @@ def pipeline_for(tiny, tmp_path):
         p.close()
     for e in engines:
         e.close()
+
+
+@pytest.fixture(scope="module")
+def worker(tiny, tmp_path_factory):
+    """A worker with the tiny model the bot's local runs use; `.requests` lists the
+    (method, path) of every request it got."""
+    from classifier import load_model
+    from classifier.service import (
+        Client,
+        WorkerConfig,
+        WorkerServer,
+        WorkerService,
+        bind_socket,
+        hash_token,
+    )
+    from classifier.tiny import tiny_spec
+
+    loaded = load_model(tiny_spec(tiny.checkpoint))
+    digest = bytes.fromhex(hash_token(TOKEN).split(":")[1])
+    service = WorkerService(
+        loaded,
+        WorkerConfig(
+            clients=[Client("bot", digest, None)],
+            max_wait_ms=20,
+            text_cache_dir=tmp_path_factory.mktemp("worker-text-cache"),
+        ),
+    )
+    requests: list[tuple[str, str]] = []
+    app = service.app
+
+    async def recording(scope, receive, send):
+        if scope["type"] == "http":
+            requests.append((scope["method"], scope["path"]))
+        await app(scope, receive, send)
+
+    service.app = recording
+    server = WorkerServer(service, bind_socket("127.0.0.1", 0))
+    server.start()
+    server.requests = requests
+    try:
+        yield server
+    finally:
+        server.stop()
+        service.close()

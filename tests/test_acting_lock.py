@@ -30,6 +30,7 @@ def assert_each_action_sent_once(s: Scenario) -> None:
     assert all(s.messages_about(p) == 1 for p in s.posts), "each post told to the admin once"
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_act_once_the_second_names_the_first(scenario):
     """Three `run --once` started together on one state (a cron job overlapping another,
     two containers): one acts; one without --wait exits at once (75) naming the holder;
@@ -95,6 +96,7 @@ def test_claims_are_atomic_across_processes_and_the_valve_counts_them_all(tmp_pa
         store.close()
 
 
+@pytest.mark.slow
 def test_a_dry_run_beside_the_daemon_neither_acts_nor_waits_nor_disturbs_it(
     tmp_path, tiny_checkpoint
 ):

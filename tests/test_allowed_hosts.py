@@ -60,6 +60,7 @@ def test_a_pictrs_url_without_a_port_allows_its_default_port_only(
     assert remote_requests(lemmy) == [], "the remote host was never contacted"
 
 
+@pytest.mark.slow
 def test_an_allowed_host_without_a_port_is_allowed_on_80_and_443_and_host_star_on_all(
     fake_lemmy, photos, tiny_checkpoint, tmp_path
 ):

@@ -180,6 +180,7 @@ class ReferenceModel:
             return self.net(tensor)[0].detach().cpu().numpy()
 
 
+@pytest.mark.slow
 def test_engine_verdicts_equal_the_reference_with_deepdanbooru(spread_weights, photos, tmp_path):
     loaded = load_model(tiny_spec(write_random_checkpoint(tmp_path / "clip.safetensors", seed=3)))
     danbooru = load_deepdanbooru(spread_weights, "cpu", allow_random_weights=True)
@@ -276,6 +277,7 @@ def test_without_weights_anime_images_say_the_pass_is_off(photos, tmp_path):
     assert not any(k.startswith("danbooru") for k in v.scores)
 
 
+@pytest.mark.slow
 def test_classify_cli_runs_without_the_weights_and_says_so(photos, tmp_path):
     checkpoint = write_random_checkpoint(tmp_path / "clip.safetensors", seed=3)
     (tmp_path / "a.jpg").write_bytes(photos["chelsea"])

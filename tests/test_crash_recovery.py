@@ -107,6 +107,7 @@ def test_killed_between_the_remove_and_the_ban_the_ban_is_done_once_at_restart(s
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 24 bot processes: over 300 s on a busy 2-core machine
 def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(scenario):
     """Rounds of new known-bad posts, each `run --once` killed at a random moment of its
     work (before, between and during the requests of its actions); after a final clean

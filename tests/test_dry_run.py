@@ -30,6 +30,7 @@ EVERY_ACTION = """
 """
 
 
+@pytest.mark.slow
 @pytest.mark.both_lemmys
 def test_dry_run_sends_nothing_on_any_path(fake_lemmy, photos, tiny, tmp_path):
     """Every action kind, uploads with delete tokens, a safety valve that would trip,

@@ -26,10 +26,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import test_pipeline
-import test_remote_classifier
-from test_pipeline import BAD, Bot
-from test_remote_classifier import TOKEN, dead_url
+from support.bot import Bot
+from support.policies import BAD
+from support.worker import TOKEN, dead_url
 
 from classifier.service import WorkerServer, bind_socket
 from fakelemmy import hostile
@@ -40,9 +39,6 @@ SECRET = "gate-secret-0123456789abcdef"
 ALLOWED = hostile.jpeg(color=(200, 30, 30))  # on both the known-bad list and the allow-list
 BOT_ONLY_RULE = "bot purges this file"
 MAX_BYTES = 2_000_000
-# fixtures shared with those modules: the tiny model (session) and a worker on it
-tiny = test_pipeline.tiny
-worker = test_remote_classifier.worker
 
 
 def sha(data: bytes) -> str:

@@ -9,18 +9,10 @@ import io
 import json
 from pathlib import Path
 
-import pytest
 from PIL import Image
-from test_sweep import Bot
+from support.bot import Bot
 
 from modbot.hashes import HASH_KINDS
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from classifier.tiny import write_random_checkpoint
-
-    return write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.safetensors")
 
 
 def reencode(data: bytes, scale: float = 0.5, quality: int = 60) -> bytes:

@@ -30,6 +30,7 @@ def requests_to(lemmy, path: str) -> int:
 # --------------------------------------------------------------------------- items
 
 
+@pytest.mark.slow
 def test_malformed_items_are_recorded_as_skipped_and_the_rest_of_the_page_is_decided(
     fake_lemmy, photos, tiny_checkpoint, tmp_path
 ):
@@ -155,6 +156,7 @@ def test_what_an_item_needs_and_what_it_may_lack():
 # --------------------------------------------------------------------------- pages
 
 
+@pytest.mark.slow
 def test_a_page_that_is_not_lemmys_fails_the_run_with_a_clear_message(
     fake_lemmy, photos, tiny_checkpoint, tmp_path
 ):

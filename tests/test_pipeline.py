@@ -321,6 +321,7 @@ def test_hostile_images_and_urls_are_skipped_with_reasons(fake_lemmy, photos, ti
     assert not any(r.server == "remote" and r.path.startswith("/10.") for r in lemmy.requests)
 
 
+@pytest.mark.slow
 def test_safety_valve_trips_to_report_only_until_reset(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     bad_url = remote_photo(lemmy, photos, BAD)

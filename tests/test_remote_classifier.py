@@ -12,7 +12,6 @@ import http.server
 import json
 import os
 import re
-import socket
 import sys
 import threading
 import time
@@ -22,8 +21,8 @@ import httpx
 import pytest
 from support.bot import Bot, mutations, remote_photo, sha
 from support.policies import BAD, GENERATED, write_rules
+from support.worker import TOKEN, dead_url
 
-from classifier import load_model
 from classifier.remote import (
     ClassifierUnavailable,
     RemoteEngine,
@@ -31,18 +30,8 @@ from classifier.remote import (
     WorkerRefused,
     check_worker_url,
 )
-from classifier.service import (
-    Client,
-    WorkerConfig,
-    WorkerServer,
-    WorkerService,
-    bind_socket,
-    hash_token,
-)
-from classifier.tiny import tiny_spec
 from fakelemmy import hostile
 
-TOKEN = "bot-token-0123456789abcdefgh"
 BLOCK_TORCH = '''
 import json, os, sys
 class _NoTorch:
@@ -55,47 +44,6 @@ class _NoTorch:
         return None
 sys.meta_path.insert(0, _NoTorch())
 '''
-
-
-@pytest.fixture(scope="module")
-def worker(tiny, tmp_path_factory):
-    """A worker with the tiny model the bot's local runs use; `.requests` lists the
-    (method, path) of every request it got."""
-    loaded = load_model(tiny_spec(tiny.checkpoint))
-    digest = bytes.fromhex(hash_token(TOKEN).split(":")[1])
-    service = WorkerService(
-        loaded,
-        WorkerConfig(
-            clients=[Client("bot", digest, None)],
-            max_wait_ms=20,
-            text_cache_dir=tmp_path_factory.mktemp("worker-text-cache"),
-        ),
-    )
-    requests: list[tuple[str, str]] = []
-    app = service.app
-
-    async def recording(scope, receive, send):
-        if scope["type"] == "http":
-            requests.append((scope["method"], scope["path"]))
-        await app(scope, receive, send)
-
-    service.app = recording
-    server = WorkerServer(service, bind_socket("127.0.0.1", 0))
-    server.start()
-    server.requests = requests
-    try:
-        yield server
-    finally:
-        server.stop()
-        service.close()
-
-
-def dead_url() -> str:
-    """A port on which nobody listens (connection refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 class Broken:

@@ -3,11 +3,11 @@ reason (`remote_video`), and a rule can act on that; nothing is downloaded."""
 
 from __future__ import annotations
 
-from test_removal_paths import outcomes
-from test_sweep import Bot, tiny_checkpoint  # noqa: F401 (fixture)
+from support.bot import Bot
+from support.removal import outcomes
 
 
-def test_a_remote_video_is_recorded_as_not_scanned(fake_lemmy, tmp_path, tiny_checkpoint):  # noqa: F811
+def test_a_remote_video_is_recorded_as_not_scanned(fake_lemmy, tmp_path, tiny_checkpoint):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     video = lemmy.add_remote_file(
         "clip.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(64), content_type="video/mp4"

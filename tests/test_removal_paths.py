@@ -7,45 +7,14 @@ with the item, `delete_image` removing one alias only, and what cannot be done r
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import httpx
-from test_sweep import Bot, tiny_checkpoint  # noqa: F401 (fixture)
+from support.bot import Bot
+from support.removal import outcomes, rules
 
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def rules(
-    directory: Path, lemmy, checkpoint: Path, known_bad, then: str, only: str = "any"
-) -> Path:
-    (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
-    remote = lemmy.remote_url.split("//", 1)[1]
-    path = directory / "rules.yaml"
-    path.write_text(f"""
-classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {checkpoint},
-             device: cpu, batch_size: 8, allow_random_weights: true}}
-hash_lists:
-  known-bad: {{kind: sha256, file: known-bad.txt}}
-fetch: {{allow_hosts: ["{remote}"]}}
-lemmy: {{requests_per_minute: 60000, lookback: 6h, timeout: 10s}}
-schedule: {{poll_every: 60s, sweep_cron: null, sweep_since: 30d}}
-safety_valve: {{max_destructive_actions_per_hour: 1000}}
-rules:
-  - name: bad image
-    priority: 100
-    if: {{hash_list: known-bad, type: {only}}}
-    then: {then}
-""")
-    return path
-
-
-def outcomes(bot: Bot, kind: str, item_id: int) -> dict[str, dict]:
-    (record,) = [
-        d for d in bot.decisions() if (d["item"]["kind"], d["item"]["id"]) == (kind, item_id)
-    ]
-    return {a["action"]: a for a in record["actions"]}
 
 
 def acts(lemmy) -> list:
@@ -56,7 +25,7 @@ def test_a_cached_remote_image_is_purged_by_its_proxy_url_with_the_post(
     fake_lemmy,
     photos,
     tmp_path,
-    tiny_checkpoint,  # noqa: F811 (fixture)
+    tiny_checkpoint,
 ):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     remote = lemmy.add_remote_file("bad.jpg", photos["coffee"])
@@ -86,7 +55,7 @@ def test_without_pictrs_access_a_cached_remote_image_is_not_possible_and_says_wh
     fake_lemmy,
     photos,
     tmp_path,
-    tiny_checkpoint,  # noqa: F811 (fixture)
+    tiny_checkpoint,
 ):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     remote = lemmy.add_remote_file("bad.jpg", photos["coffee"])
@@ -114,7 +83,7 @@ def test_delete_image_removes_one_alias_and_the_file_stays_for_the_other(
     fake_lemmy,
     photos,
     tmp_path,
-    tiny_checkpoint,  # noqa: F811 (fixture)
+    tiny_checkpoint,
 ):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     shown = lemmy.add_upload(cast.alice, photos["coffee"])
@@ -144,7 +113,7 @@ def test_delete_image_without_pictrs_or_token_is_not_possible_and_dry_run_sends_
     fake_lemmy,
     photos,
     tmp_path,
-    tiny_checkpoint,  # noqa: F811 (fixture)
+    tiny_checkpoint,
 ):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     shown = lemmy.add_upload(cast.alice, photos["coffee"])

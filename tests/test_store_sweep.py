@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from test_sweep import Bot, tiny_checkpoint, wait_for  # noqa: F401 (fixture)
+from support.bot import Bot, wait_for
 
 from modbot.config.settings import Secret
 from modbot.lemmy import LemmyClient
@@ -71,7 +71,7 @@ def gone(lemmy, alias: str) -> bool:
 
 
 @pytest.fixture
-def scene(fake_lemmy, tmp_path, tiny_checkpoint, photos):  # noqa: F811 (fixture)
+def scene(fake_lemmy, tmp_path, tiny_checkpoint, photos):
     """Files no listing shows and files only the store links to their people:
     an upload never posted (alice's), a remote image pict-rs cached for a viewer, a
     thumbnail Lemmy made for bob's post, alice's upload shown in mod's post, and a
@@ -174,7 +174,7 @@ def test_store_sweep_without_pictrs_access_says_what_to_set(scene):
 def test_store_sweep_killed_resumes_without_classifying_again(
     fake_lemmy,
     tmp_path,
-    tiny_checkpoint,  # noqa: F811 (fixture)
+    tiny_checkpoint,
 ):
     lemmy = fake_lemmy
     files = [lemmy.add_upload(lemmy.cast.alice, jpeg(i)) for i in range(12)]
@@ -273,7 +273,7 @@ def test_store_walk_goes_on_by_time_when_its_page_vanished(fake_lemmy, tmp_path)
 def test_a_known_bad_avatar_and_community_icon_are_found_and_acted_on(
     fake_lemmy,
     tmp_path,
-    tiny_checkpoint,  # noqa: F811 (fixture)
+    tiny_checkpoint,
 ):
     """Profile images are ordinary uploads in pict-rs: no post shows them, the store
     sweep finds them, purges them, and bans who uploaded them."""

@@ -2,7 +2,7 @@
 
 The bot runs in a child process (`python -m modbot ...`), the fake in this one. Rules act
 on a SHA-256 list (deterministic); the classifier is the tiny random-weights model.
-Helpers here are shared with tests/test_daemon.py.
+The helpers (Bot, the rules file, the backlog) are in tests/support/.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def mutation_keys(lemmy) -> list[tuple]:
 # --------------------------------------------------------------------------- sweep
 
 
+@pytest.mark.slow
 @pytest.mark.both_lemmys
 def test_sweep_interrupted_then_resumed_sees_every_item_once_and_repeats_no_action(
     fake_lemmy, photos, tiny_checkpoint, tmp_path
@@ -128,6 +129,7 @@ def test_sweep_goes_on_when_the_post_its_page_cursor_names_is_purged(
     assert "resumed after post" in done.stderr
 
 
+@pytest.mark.slow
 def test_sweep_since_window_dry_run_with_report_and_cache(
     fake_lemmy, photos, tiny_checkpoint, tmp_path
 ):
@@ -188,6 +190,7 @@ def test_progress_lines_without_a_terminal():
 # --------------------------------------------------------------------------- report
 
 
+@pytest.mark.slow
 @pytest.mark.both_lemmys
 def test_report_is_a_dry_run_over_the_window_as_json_and_html(
     fake_lemmy, photos, tiny_checkpoint, tmp_path

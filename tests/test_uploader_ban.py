@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from test_removal_paths import outcomes, rules
-from test_sweep import Bot, tiny_checkpoint  # noqa: F401 (fixture)
+from support.bot import Bot
+from support.removal import outcomes, rules
 
 
 def sha(data: bytes) -> str:
@@ -22,7 +22,7 @@ def test_a_post_showing_someone_elses_upload_bans_the_uploader_too(
     fake_lemmy,
     photos,
     tmp_path: Path,
-    tiny_checkpoint,  # noqa: F811 (fixture)
+    tiny_checkpoint,
 ):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     carol = lemmy.add_person("carol")
@@ -54,7 +54,7 @@ def test_without_uploader_the_ban_is_the_authors_only(
     fake_lemmy,
     photos,
     tmp_path: Path,
-    tiny_checkpoint,  # noqa: F811 (fixture)
+    tiny_checkpoint,
 ):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     carol = lemmy.add_person("carol")
