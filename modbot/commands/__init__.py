@@ -5,4 +5,15 @@ Command modules must import cheaply (no torch at module level): `modbot --help` 
 """
 
 # Order is the order `modbot --help` lists them in.
-NAMES = ["run", "sweep", "report", "demo", "check_rules", "classify", "worker", "healthcheck"]
+NAMES = [
+    "run",
+    "sweep",
+    "report",
+    "demo",
+    "check_rules",
+    "classify",
+    "worker",
+    "healthcheck",
+    "audit",
+    "undo",
+]
