@@ -13,6 +13,12 @@ exit 1 and say why (no cycle yet, the last good cycle too old and the last error
 daemon stopped). Reads the state file only; needs no login and no model. It checks the
 live daemon's heartbeat; a dry-run daemon's (`run --dry-run`) when no live daemon ever
 ran on this state.
+
+Run from cron or a systemd timer (`modbot run --once`), each run records its own
+heartbeat, and the check reads whichever was written last: healthy while the last good
+run is younger than 3 intervals, the interval being `run --once --every AGE` (say what
+the timer does) or else the time between its last two good runs; after the first run
+alone it is healthy and says the interval is not known yet. --max-age overrides both.
 """
 
 
@@ -32,7 +38,8 @@ def add_parser(subparsers) -> None:
         "--max-age",
         metavar="AGE",
         type=_age,
-        help="how old the last good cycle may be, e.g. 5m (default: 3 poll intervals)",
+        help="how old the last good cycle (or `run --once`) may be, e.g. 5m (default: 3 poll "
+        "intervals; 3 cron intervals for `run --once`)",
     )
     p.set_defaults(func=healthcheck)
 
@@ -44,9 +51,9 @@ def _age(text: str):
 
 
 def healthcheck(args) -> int:
-    from modbot.daemon import health
+    from modbot.cronbeat import health
 
     path = args.state or os.environ.get("MODBOT_STATE") or "modbot.sqlite3"
-    result = health(path, max_age=args.max_age)
-    print(result.message, file=sys.stdout if result.ok else sys.stderr)
-    return 0 if result.ok else 1
+    ok, message = health(path, max_age=args.max_age)
+    print(message, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1

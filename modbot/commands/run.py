@@ -9,6 +9,7 @@ import sys
 from modbot.commands.setup import (
     LOCKED,
     add_wait_argument,
+    age,
     exit_status,
     load_config,
     report_file,
@@ -50,6 +51,13 @@ def add_parser(subparsers) -> None:
         "--once",
         action="store_true",
         help="one cycle (new items, plus the lookback window for late federated ones), then exit",
+    )
+    p.add_argument(
+        "--every",
+        metavar="AGE",
+        type=age,
+        help="with --once: how often cron or a timer starts it (e.g. 10m), for `modbot "
+        "healthcheck` (healthy while the last good run is younger than 3 intervals)",
     )
     p.add_argument(
         "--dry-run",
@@ -135,7 +143,15 @@ def _watch(settings, policy, args) -> int:
         )
         pipeline.engine  # load the model first: a missing model fails before any request
         if args.once:
-            stats = pipeline.poll_once(deep=True)
+            from modbot.cronbeat import record_once
+
+            beat = {"run_id": pipeline.run_id, "dry_run": args.dry_run, "every": args.every}
+            try:
+                stats = pipeline.poll_once(deep=True)
+            except Exception as exc:  # the cron healthcheck says why, then it ends as before
+                record_once(pipeline.store, error=f"{type(exc).__name__}: {exc}", **beat)
+                raise
+            record_once(pipeline.store, summary=stats.summary(), **beat)
             log.info("cycle: %s", stats.summary())
             print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
             if args.report:
