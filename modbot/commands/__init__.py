@@ -6,6 +6,7 @@ Command modules must import cheaply (no torch at module level): `modbot --help` 
 
 # Order is the order `modbot --help` lists them in.
 NAMES = [
+    "init",
     "run",
     "sweep",
     "report",
