@@ -15,6 +15,7 @@ NAMES = [
     "classify",
     "worker",
     "healthcheck",
+    "doctor",
     "audit",
     "undo",
 ]

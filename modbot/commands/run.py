@@ -129,10 +129,23 @@ def _run(settings, policy, args) -> int:
 
 
 def _watch(settings, policy, args) -> int:
+    from modbot.doctor import before_login, login_problem
+    from modbot.errors import LemmyError, LemmyUnavailable
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if args.dry_run else "live"
     with Pipeline(settings, policy, dry_run=args.dry_run, lock_wait=args.wait) as pipeline:
+        problem = before_login(settings)  # DNS, connection, TLS: seconds, no request
+        if problem:
+            raise LemmyError(f"{problem} (`modbot doctor` checks every step)")
+        try:
+            # Log in (reads only) before the model loads: a wrong password fails fast; the
+            # account's settings are fixed once the classifier is known to work.
+            pipeline.client.check_session()
+        except LemmyUnavailable:
+            raise
+        except LemmyError as exc:
+            raise LemmyError(f"{login_problem(exc)} (`modbot doctor` checks every step)") from exc
         log.info(
             "modbot %s on %s as %s (run %s); %s",
             mode,
@@ -141,7 +154,7 @@ def _watch(settings, policy, args) -> int:
             pipeline.run_id,
             policy.summary(),
         )
-        pipeline.engine  # load the model first: a missing model fails before any request
+        pipeline.engine  # then the model: a missing model fails before any other request
         if args.once:
             from modbot.cronbeat import record_once
 
