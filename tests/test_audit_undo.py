@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import signal
+from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
 from acting import Scenario, fake_lemmy
 from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
@@ -233,3 +235,37 @@ def test_fake_lemmy_unban_with_remove_data_restores_posts_and_comments(fake_lemm
     ban(False)
     assert not lemmy.post(post.id).removed and not lemmy.comment(comment.id).removed
     assert not lemmy.person(cast.alice.id).banned
+
+
+def test_fake_lemmy_restore_and_unban_answer_as_lemmy_js_client_says(fake_lemmy):
+    """The undo's requests (the forms pythorhead sends: RemovePost/RemoveComment with
+    removed false, BanPerson/BanFromCommunity with ban false) answer in the 0.19 shapes."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, name="p")
+    comment = lemmy.add_comment(post, cast.alice, content="c")
+    lemmy.post(post.id).removed = lemmy.comment(comment.id).removed = True
+    http = httpx.Client(base_url=f"{lemmy.url}/api/v3")
+    token = http.post("/user/login", json={"username_or_email": "admin", "password": "pw"}).json()[
+        "jwt"
+    ]
+    http.headers["Authorization"] = f"Bearer {token}"
+    schemas = Path(__file__).parent / "schemas"
+    for schema, path, form in (
+        ("PostResponse", "/post/remove", {"post_id": post.id, "removed": False, "reason": "u"}),
+        ("CommentResponse", "/comment/remove", {"comment_id": comment.id, "removed": False}),
+        ("BanPersonResponse", "/user/ban", {"person_id": cast.bob.id, "ban": False}),
+        (
+            "BanFromCommunityResponse",
+            "/community/ban_user",
+            {"community_id": cast.pics.id, "person_id": cast.bob.id, "ban": False},
+        ),
+    ):
+        answer = http.post(path, json=form)
+        assert answer.status_code == 200, answer.text
+        validator = jsonschema.Draft7Validator(json.loads((schemas / f"{schema}.json").read_text()))
+        assert list(validator.iter_errors(answer.json())) == [], schema
+    assert not lemmy.post(post.id).removed and not lemmy.comment(comment.id).removed
+    assert [m.action for m in lemmy.modlog] == [
+        "restore_post", "restore_comment", "unban", "community_unban",
+    ]  # fmt: skip
+    http.close()
