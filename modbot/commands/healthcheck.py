@@ -25,7 +25,7 @@ alone it is healthy and says the interval is not known yet. --max-age overrides 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "healthcheck",
-        help="exit 0 if the daemon's last cycle is recent, 1 otherwise",
+        help="exit 0 if the daemon's (or run --once's) last good cycle is recent, 1 otherwise",
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
