@@ -14,6 +14,7 @@ import pytest
 from acting import Scenario, fake_lemmy
 from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
 
+from modbot.statelock import StateLock
 from modbot.store import Store
 
 RULES = """
@@ -160,7 +161,8 @@ def test_undo_killed_while_sending_is_finished_once_after_asking_lemmy(scenario)
     wait_for(lambda: not s.lemmy.post(post.id).removed, what="Lemmy done")
     assert audit(s, "--action", "restore")["records"] == []  # killed before recording
 
-    again = ok(s.run("undo", str(decision["id"]), "--yes"))
+    with StateLock(s.state):  # the daemon acting on the same state does not block undo
+        again = ok(s.run("undo", str(decision["id"]), "--yes"))
     assert "Lemmy shows it done" in again
     assert len(restores(s)) == 1, "asked Lemmy, did not send it again"
     assert len(unbans(s)) == 1 and not s.lemmy.person(post.creator_id).banned
