@@ -21,12 +21,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from modbot.config.settings import Settings
-from modbot.errors import LemmyError, PolicyError, SettingsError
+from modbot.errors import LemmyError, LemmyUnavailable, PolicyError, SettingsError
 from modbot.lemmy.probe import FAIL, OK, WARN, Finding, identify, pictrs_key, reach, url_problem
 
-__all__ = ["Report", "before_login", "diagnose", "login_problem"]
+if TYPE_CHECKING:
+    from modbot.pipeline import Pipeline
+
+__all__ = ["Report", "before_login", "connect_first", "diagnose", "login_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,21 @@ def before_login(settings: Settings, timeout: float = 5.0) -> str | None:
         if finding.failed:
             return finding.message
     return None
+
+
+def connect_first(pipeline: Pipeline) -> None:
+    """What `run`, `sweep` and `report` do before anything else on the instance (and
+    before the model loads): ``before_login``, then log in and read the site (no
+    change). A problem ends the command with the doctor's words for it."""
+    problem = before_login(pipeline.settings)
+    if problem:
+        raise LemmyError(f"{problem} (`modbot doctor` checks every step)")
+    try:
+        pipeline.client.check_session()
+    except LemmyUnavailable:
+        raise
+    except LemmyError as exc:
+        raise LemmyError(f"{login_problem(exc)} (`modbot doctor` checks every step)") from exc
 
 
 def diagnose(

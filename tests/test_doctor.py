@@ -145,3 +145,21 @@ def test_run_fails_fast_and_says_live_only_after_login(fake_lemmy, tiny, tmp_pat
     done = bot("run", "--once")
     live = done.stderr.index("modbot live on")
     assert done.stderr.index("logged in to") < live < done.stderr.index("RANDOM WEIGHTS")
+
+
+@pytest.mark.parametrize(
+    "command", [("report", "--out", "r.json"), ("sweep", "--dry-run")], ids=["report", "sweep"]
+)
+def test_sweep_and_report_say_the_same_before_they_start(
+    fake_lemmy,
+    tiny,  # noqa: F811
+    tmp_path,
+    command,
+):
+    bot = Bot(fake_lemmy, tmp_path, write_rules(tmp_path, fake_lemmy, tiny), password="wrong")
+    done = bot(*command, check=False)
+    assert done.returncode == 1 and "wrong username or password" in done.stderr
+    bot.env.update(LEMMY_PASSWORD="pw", LEMMY_URL=fake_lemmy.url + "/api/v3/")
+    done = bot(*command, check=False)
+    assert done.returncode == 1 and "ends in the API path" in done.stderr
+    assert fake_lemmy.mutating_requests() == []

@@ -93,6 +93,7 @@ def _report(
     random_weights: bool | None,
 ) -> int:
     from modbot.commands.setup import INTERRUPTED, write_run_report
+    from modbot.doctor import connect_first
     from modbot.pipeline import Pipeline
     from modbot.progress import Progress, StopOnSignal
 
@@ -107,6 +108,7 @@ def _report(
         ) as pipeline,
         StopOnSignal("report") as stop,
     ):
+        connect_first(pipeline)
         # Its own sweep position: a report never resumes (or disturbs) a sweep.
         pipeline.source.forget_sweep()
         window = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"

@@ -129,23 +129,14 @@ def _run(settings, policy, args) -> int:
 
 
 def _watch(settings, policy, args) -> int:
-    from modbot.doctor import before_login, login_problem
-    from modbot.errors import LemmyError, LemmyUnavailable
+    from modbot.doctor import connect_first
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if args.dry_run else "live"
     with Pipeline(settings, policy, dry_run=args.dry_run, lock_wait=args.wait) as pipeline:
-        problem = before_login(settings)  # DNS, connection, TLS: seconds, no request
-        if problem:
-            raise LemmyError(f"{problem} (`modbot doctor` checks every step)")
-        try:
-            # Log in (reads only) before the model loads: a wrong password fails fast; the
-            # account's settings are fixed once the classifier is known to work.
-            pipeline.client.check_session()
-        except LemmyUnavailable:
-            raise
-        except LemmyError as exc:
-            raise LemmyError(f"{login_problem(exc)} (`modbot doctor` checks every step)") from exc
+        # DNS, connection, TLS, the login (reads only) before the model loads: a wrong
+        # URL or password fails in seconds; the account's settings are fixed later.
+        connect_first(pipeline)
         log.info(
             "modbot %s on %s as %s (run %s); %s",
             mode,

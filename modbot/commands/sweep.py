@@ -113,6 +113,7 @@ def _sweep(
     report: str | None,
     lock_wait: float | None,
 ) -> int:
+    from modbot.doctor import connect_first
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if dry_run else "live"
@@ -121,6 +122,7 @@ def _sweep(
         Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline,
         StopOnSignal("sweep") as stop,
     ):
+        connect_first(pipeline)
         resuming = pipeline.source.sweep_in_progress()
         log.info(
             "sweep (%s, run %s) %s%s",
