@@ -163,3 +163,16 @@ def test_sweep_and_report_say_the_same_before_they_start(
     done = bot(*command, check=False)
     assert done.returncode == 1 and "ends in the API path" in done.stderr
     assert fake_lemmy.mutating_requests() == []
+
+
+def test_behind_a_proxy_the_socket_steps_are_the_proxys(monkeypatch):
+    """httpx goes through HTTPS_PROXY: the host may not even resolve here, and that is no
+    failure of the bot's (NO_PROXY hosts are checked as usual)."""
+    from modbot.lemmy.probe import reach
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "direct.invalid")
+    (finding,) = reach("https://lemmy.invalid")
+    assert finding.status == "skip" and "proxy.internal:3128" in finding.message
+    (finding,) = reach("https://direct.invalid")
+    assert finding.status == "FAIL" and "cannot resolve direct.invalid" in finding.message

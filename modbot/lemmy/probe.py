@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import socket
 import ssl
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,9 +20,9 @@ import httpx
 
 from modbot.lemmy.transport import USER_AGENT
 
-__all__ = ["Finding", "api_for", "identify", "pictrs_key", "reach", "url_problem"]
+__all__ = ["Finding", "api_for", "identify", "pictrs_key", "proxy_for", "reach", "url_problem"]
 
-OK, WARN, FAIL = "ok", "warn", "FAIL"
+OK, WARN, FAIL, SKIP = "ok", "warn", "FAIL", "skip"
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,27 @@ def _port(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 
+def proxy_for(url: str) -> str | None:
+    """The proxy the HTTP client goes through for ``url`` (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``ALL_PROXY`` less ``NO_PROXY``, as httpx reads them), or None."""
+    proxies = urllib.request.getproxies()
+    parts = urlsplit(url)
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(parts.netloc):
+        return None
+    return proxy
+
+
 def reach(url: str, timeout: float = 5.0, name: str = "LEMMY_URL") -> list[Finding]:
     """DNS, then a TCP connection, then (https) a TLS handshake with the certificate
-    checked; stops at the first that fails."""
+    checked; stops at the first that fails. Behind a proxy these are the proxy's: skipped."""
     host, port = _port(url)
     found: list[Finding] = []
+    proxy = proxy_for(url)
+    if proxy:
+        where = urlsplit(proxy).netloc or proxy
+        found.append(Finding("connect", SKIP, f"through the proxy {where}: not checked here"))
+        return found
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
