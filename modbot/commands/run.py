@@ -134,23 +134,27 @@ def _watch(settings, policy, args) -> int:
 
     mode = "dry-run" if args.dry_run else "live"
     with Pipeline(settings, policy, dry_run=args.dry_run, lock_wait=args.wait) as pipeline:
-        # DNS, connection, TLS, the login (reads only) before the model loads: a wrong
-        # URL or password fails in seconds; the account's settings are fixed later.
-        connect_first(pipeline)
-        log.info(
-            "modbot %s on %s as %s (run %s); %s",
-            mode,
-            settings.lemmy_url,
-            settings.username,
-            pipeline.run_id,
-            policy.summary(),
-        )
-        pipeline.engine  # then the model: a missing model fails before any other request
+
+        def start() -> None:
+            # DNS, connection, TLS, the login (reads only) before the model loads: a wrong
+            # URL or password fails in seconds; the account's settings are fixed later.
+            connect_first(pipeline)
+            log.info(
+                "modbot %s on %s as %s (run %s); %s",
+                mode,
+                settings.lemmy_url,
+                settings.username,
+                pipeline.run_id,
+                policy.summary(),
+            )
+            _ = pipeline.engine  # then the model: a missing model fails before any other request
+
         if args.once:
             from modbot.cronbeat import record_once
 
             beat = {"run_id": pipeline.run_id, "dry_run": args.dry_run, "every": args.every}
             try:
+                start()
                 stats = pipeline.poll_once(deep=True)
             except Exception as exc:  # the cron healthcheck says why, then it ends as before
                 record_once(pipeline.store, error=f"{type(exc).__name__}: {exc}", **beat)
@@ -161,6 +165,7 @@ def _watch(settings, policy, args) -> int:
             if args.report:
                 print(f"report: {write_run_report(pipeline, args.report)}")
             return 0
+        start()
         return _loop(pipeline, policy, args.report)
 
 
