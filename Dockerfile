@@ -72,8 +72,8 @@ COPY fakelemmy ./fakelemmy
 RUN pip install --no-deps --no-build-isolation . && pip check && modbot --version
 
 # The shipped policy; mount your own rules.yaml and hashes/ over /etc/modbot.
-COPY rules.yaml /etc/modbot/rules.yaml
-COPY hashes /etc/modbot/hashes
+COPY modbot/defaults/rules.yaml /etc/modbot/rules.yaml
+COPY modbot/defaults/hashes /etc/modbot/hashes
 
 RUN useradd --system --uid 10001 --home-dir /var/lib/modbot --shell /usr/sbin/nologin modbot \
     && mkdir -p /var/lib/modbot \

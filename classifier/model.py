@@ -197,6 +197,37 @@ def load_model(spec: ModelSpec) -> LoadedModel:
     )
 
 
+def locate_weights(spec: ModelSpec) -> Path | None:
+    """The weights file ``load_model(spec)`` would load, found without loading or
+    downloading anything (seconds, not the minutes a load takes): None when the spec
+    asks for no weights (random). ``WeightsNotFound`` (with how to get them) when they
+    are not on this machine; ``ModelError`` for an unknown model or tag."""
+    if not _is_local_dir_model(spec):
+        open_clip = import_open_clip()
+        register_model_configs()
+        if spec.name not in open_clip.list_models():
+            raise ModelError(
+                f"unknown model {spec.name!r}; open_clip knows e.g. ViT-L-14, ViT-B-32, modbot-tiny"
+            )
+    tag_cfg = _tag_config(spec)
+    if spec.checkpoint is not None or not spec.pretrained:
+        return _resolve_checkpoint(spec, tag_cfg)
+    hub = tag_cfg.get("hf_hub", "")
+    if not hub:
+        return _resolve_checkpoint(spec, tag_cfg)  # raises: a URL download only
+    repo_id, filename = os.path.split(hub)
+    candidates = (filename,) if filename else HF_WEIGHT_FILES
+    cached = _hf_cached(repo_id, candidates, spec.hf_cache_dir)
+    if cached is None:
+        raise WeightsNotFound(
+            f"{spec.name}/{spec.pretrained} weights are not in the Hugging Face cache "
+            f"({spec.hf_cache_dir or os.environ.get('HF_HOME') or '~/.cache/huggingface'}); "
+            "the first start downloads them when huggingface.co can be reached (HF_HUB_OFFLINE "
+            f"unset). {_how_to_get(spec, repo_id, candidates[0])}"
+        )
+    return cached
+
+
 def _is_local_dir_model(spec: ModelSpec) -> bool:
     return (
         spec.checkpoint is not None and (Path(spec.checkpoint) / "open_clip_config.json").is_file()

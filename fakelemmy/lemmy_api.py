@@ -588,14 +588,18 @@ class LemmyApi:
         person.ban_reason = reason if ban else None
         if ban:
             self._drop_tokens(person)  # a ban invalidates the person's logins
-        if ban and remove_data:
+        if remove_data:
+            # BanPerson.remove_data: "If ban is true, then this means remove. If ban is
+            # false, it means restore" (every post and comment of theirs; a deleted
+            # upload stays deleted).
             for post in self.state.posts.values():
                 if post.creator_id == person.id:
-                    post.removed = True
+                    post.removed = ban
             for comment in self.state.comments.values():
                 if comment.creator_id == person.id:
-                    comment.removed = True
-            self._delete_uploads(person)
+                    comment.removed = ban
+            if ban:
+                self._delete_uploads(person)
         self.modlog(
             "ban" if ban else "unban",
             admin,
@@ -625,14 +629,14 @@ class LemmyApi:
             self.state.community_bans[key] = CommunityBan(community.id, person.id, expires, reason)
         else:
             self.state.community_bans.pop(key, None)
-        if ban and remove_data:
+        if remove_data:  # with ban false: restore (BanFromCommunity.remove_data)
             for post in self.state.posts.values():
                 if post.creator_id == person.id and post.community_id == community.id:
-                    post.removed = True
+                    post.removed = ban
             for comment in self.state.comments.values():
                 post = self.state.posts[comment.post_id]
                 if comment.creator_id == person.id and post.community_id == community.id:
-                    comment.removed = True
+                    comment.removed = ban
         self.modlog(
             "community_ban" if ban else "community_unban",
             mod,

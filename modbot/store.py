@@ -402,6 +402,35 @@ class Store:
             ),
         )
 
+    def decision_rows(
+        self,
+        *,
+        ids: list[int] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        run_id: str | None = None,
+        rule: str | None = None,
+    ) -> list[tuple[int, dict]]:
+        """(id, record) of the decisions (and undo records), oldest first; ``since`` and
+        ``until`` are ``decided_at`` bounds as ``utc_iso`` writes them (``until`` excluded)."""
+        sql = "SELECT id, record FROM decisions WHERE 1 = 1"
+        params: list[object] = []
+        for clause, value in (
+            ("decided_at >= ?", since),
+            ("decided_at < ?", until),
+            ("run_id = ?", run_id),
+            ("rule = ?", rule),
+        ):
+            if value is not None:
+                sql += f" AND {clause}"
+                params.append(value)
+        if ids is not None:
+            sql += f" AND id IN ({', '.join('?' for _ in ids)})"
+            params.extend(ids)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY id", tuple(params)).fetchall()
+        return [(int(r["id"]), json.loads(r["record"])) for r in rows]
+
     # -- actions done: unique (kind, target); never repeated once "done"
     def action(self, kind: str, target: str) -> dict | None:
         row = self._one(

@@ -308,8 +308,9 @@ def test_entrypoint_cmd_and_healthcheck_are_real_commands(tmp_path):
 
 def test_the_image_copies_what_the_demo_and_rules_need():
     copies = [rest for word, rest in instructions() if word == "COPY"]
-    assert "rules.yaml /etc/modbot/rules.yaml" in copies
-    assert "hashes /etc/modbot/hashes" in copies
+    # the shipped copies (the checkout's top-level rules.yaml and hashes/ link to them)
+    assert "modbot/defaults/rules.yaml /etc/modbot/rules.yaml" in copies
+    assert "modbot/defaults/hashes /etc/modbot/hashes" in copies
     assert env()["MODBOT_RULES"] == "/etc/modbot/rules.yaml"
     ignored = (ROOT / ".dockerignore").read_text().split()
     for needed in (

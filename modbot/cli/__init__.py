@@ -16,6 +16,7 @@ from modbot import __version__
 
 # Order is the order `modbot --help` lists them in.
 NAMES = [
+    "init",
     "run",
     "sweep",
     "report",
@@ -24,7 +25,11 @@ NAMES = [
     "classify",
     "hashing",
     "worker",
+    "gate",
     "healthcheck",
+    "doctor",
+    "audit",
+    "undo",
 ]
 
 

@@ -17,13 +17,19 @@ daemon stopped). Reads the state file only; needs no login and no model. It chec
 live daemon's heartbeat; a dry-run daemon's (`run --dry-run`) when no live daemon ever
 ran on this state. With --http URL it checks a `modbot gate` or `modbot worker` instead:
 exit 0 when its /healthz answers ok (the compose file's healthchecks use it).
+
+Run from cron or a systemd timer (`modbot run --once`), each run records its own
+heartbeat, and the check reads whichever was written last: healthy while the last good
+run is younger than 3 intervals, the interval being `run --once --every AGE` (say what
+the timer does) or else the time between its last two good runs; after the first run
+alone it is healthy and says the interval is not known yet. --max-age overrides both.
 """
 
 
 def add_parser(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "healthcheck",
-        help="exit 0 if the daemon's last cycle is recent, 1 otherwise",
+        help="exit 0 if the daemon's (or run --once's) last good cycle is recent, 1 otherwise",
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -36,7 +42,8 @@ def add_parser(subparsers: Subparsers) -> None:
         "--max-age",
         metavar="AGE",
         type=_age,
-        help="how old the last good cycle may be, e.g. 5m (default: 3 poll intervals)",
+        help="how old the last good cycle (or `run --once`) may be, e.g. 5m (default: 3 poll "
+        "intervals; 3 cron intervals for `run --once`)",
     )
     p.add_argument(
         "--http",
@@ -60,9 +67,9 @@ def healthcheck(args: argparse.Namespace) -> int:
         ok, message = http_health(args.http)
         print(message, file=sys.stdout if ok else sys.stderr)
         return 0 if ok else 1
-    from modbot.modes.health import health
+    from modbot.modes.cronbeat import health
 
     path = args.state or os.environ.get("MODBOT_STATE") or "modbot.sqlite3"
-    result = health(path, max_age=args.max_age)
-    print(result.message, file=sys.stdout if result.ok else sys.stderr)
-    return 0 if result.ok else 1
+    ok, message = health(path, max_age=args.max_age)
+    print(message, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1

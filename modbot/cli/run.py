@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from modbot.config.settings import Settings
 
-from modbot.cli.common import LOCKED, Subparsers, add_wait_argument, load_config, report_file
+from modbot.cli.common import (
+    LOCKED,
+    Subparsers,
+    add_wait_argument,
+    age,
+    load_config,
+    report_file,
+)
 
 log = logging.getLogger("modbot.run")
 
@@ -47,6 +54,13 @@ def add_parser(subparsers: Subparsers) -> None:
         "--once",
         action="store_true",
         help="one cycle (new items, plus the lookback window for late federated ones), then exit",
+    )
+    p.add_argument(
+        "--every",
+        metavar="AGE",
+        type=age,
+        help="with --once: how often cron or a timer starts it (e.g. 10m), for `modbot "
+        "healthcheck` (healthy while the last good run is younger than 3 intervals)",
     )
     p.add_argument(
         "--dry-run",
@@ -96,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         report=args.report,
         lock_wait=args.wait,
+        every=args.every,
     )
 
 

@@ -111,6 +111,26 @@ class LemmyApi(Protocol):
         remove_data: bool,
     ) -> object: ...
 
+    # --- undoing actions (``modbot undo``); a purge has no undo
+    def restore_post(self, post_id: int, reason: str) -> object:
+        """Restore a post a moderator removed."""
+        ...
+
+    def restore_comment(self, comment_id: int, reason: str) -> object:
+        """Restore a comment a moderator removed."""
+        ...
+
+    def unban_site(self, person_id: int, reason: str, *, restore_data: bool) -> object:
+        """Lift a site ban. ``restore_data``: Lemmy also restores every post and comment
+        of theirs (all of them, whoever removed them); uploads a ban deleted stay gone."""
+        ...
+
+    def unban_community(
+        self, person_id: int, community_id: int, reason: str, *, restore_data: bool
+    ) -> object:
+        """Lift a community ban (``restore_data``: their posts and comments there too)."""
+        ...
+
     def report_post(self, post_id: int, reason: str) -> object: ...
 
     def report_comment(self, comment_id: int, reason: str) -> object: ...

@@ -361,6 +361,35 @@ class LemmyClient(PictrsStore, Transport):
             ),
         )
 
+    def restore_post(self, post_id: int, reason: str) -> Any:
+        return self._act("restore post", lambda ph: ph.post.remove(post_id, False, reason))
+
+    def restore_comment(self, comment_id: int, reason: str) -> Any:
+        return self._act("restore comment", lambda ph: ph.comment.remove(comment_id, False, reason))
+
+    def unban_site(self, person_id: int, reason: str, *, restore_data: bool) -> Any:
+        # BanPerson's remove_data with ban false means "restore" (lemmy-js-client 0.19).
+        return self._act(
+            "unban from site",
+            lambda ph: ph.user.ban(
+                False, person_id=person_id, reason=reason, remove_data=restore_data
+            ),
+        )
+
+    def unban_community(
+        self, person_id: int, community_id: int, reason: str, *, restore_data: bool
+    ) -> Any:
+        return self._act(
+            "unban from community",
+            lambda ph: ph.community.ban_user(
+                False,
+                person_id=person_id,
+                community_id=community_id,
+                reason=reason,
+                remove_data=restore_data,
+            ),
+        )
+
     def report_post(self, post_id: int, reason: str) -> Any:
         return self._act("report post", lambda ph: ph.post.report(post_id, reason))
 

@@ -421,6 +421,36 @@ class LemmyClientV4(PictrsStore, Transport):
         body = {"comment_id": comment_id, "removed": True, "reason": reason}
         return self._act("remove comment", "POST", "/comment/remove", body)
 
+    # --- undoing (``modbot undo``): the same routes with the flag cleared
+    def restore_post(self, post_id: int, reason: str) -> Any:
+        body = {"post_id": post_id, "removed": False, "reason": reason}
+        return self._act("restore post", "POST", "/post/remove", body)
+
+    def restore_comment(self, comment_id: int, reason: str) -> Any:
+        body = {"comment_id": comment_id, "removed": False, "reason": reason}
+        return self._act("restore comment", "POST", "/comment/remove", body)
+
+    def unban_site(self, person_id: int, reason: str, *, restore_data: bool) -> Any:
+        body = {
+            "person_id": person_id,
+            "ban": False,
+            "reason": reason,
+            "remove_or_restore_data": restore_data,
+        }
+        return self._act("unban from site", "POST", "/admin/ban", body)
+
+    def unban_community(
+        self, person_id: int, community_id: int, reason: str, *, restore_data: bool
+    ) -> Any:
+        body = {
+            "community_id": community_id,
+            "person_id": person_id,
+            "ban": False,
+            "reason": reason,
+            "remove_or_restore_data": restore_data,
+        }
+        return self._act("unban from community", "POST", "/community/ban_user", body)
+
     def purge_post(self, post_id: int, reason: str) -> Any:
         body = {"post_id": post_id, "reason": reason}
         return self._act("purge post", "POST", "/admin/purge/post", body)

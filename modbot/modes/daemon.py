@@ -253,29 +253,59 @@ def watch(
     dry_run: bool,
     report: str | None,
     lock_wait: float | None,
+    every: timedelta | None = None,
 ) -> int:
-    """``modbot run``: the model loaded first (a missing model fails before any
-    request), then one cycle (``once``) or the daemon until SIGTERM or Ctrl-C (the batch
-    in hand ends first)."""
+    """``modbot run``: the network and the login checked first, then the model (a wrong
+    URL or password fails in seconds, a missing model before any other request), then
+    one cycle (``once``, recorded for the cron healthcheck) or the daemon until SIGTERM
+    or Ctrl-C (the batch in hand ends first)."""
+    from modbot.doctor import connect_first
     from modbot.modes.report import write_run_report
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if dry_run else "live"
     with Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline:
-        log_run.info(
-            "modbot %s on %s as %s (run %s); %s",
-            mode,
-            settings.lemmy_url,
-            settings.username,
-            pipeline.run_id,
-            policy.summary(),
-        )
-        pipeline.engine  # noqa: B018 (loads the model)
+
+        def start() -> None:
+            # DNS, connection, TLS, the login (reads only) before the model loads; the
+            # account's settings are fixed later.
+            connect_first(pipeline)
+            log_run.info(
+                "modbot %s on %s as %s (run %s); %s",
+                mode,
+                settings.lemmy_url,
+                settings.username,
+                pipeline.run_id,
+                policy.summary(),
+            )
+            pipeline.engine  # noqa: B018 (loads the model)
+
         if once:
-            stats = pipeline.poll_once(deep=True)
+            from modbot.modes.cronbeat import record_once
+
+            try:
+                start()
+                stats = pipeline.poll_once(deep=True)
+            except Exception as exc:  # the cron healthcheck says why, then it ends as before
+                record_once(
+                    pipeline.store,
+                    run_id=pipeline.run_id,
+                    dry_run=dry_run,
+                    every=every,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                raise
+            record_once(
+                pipeline.store,
+                run_id=pipeline.run_id,
+                dry_run=dry_run,
+                every=every,
+                summary=stats.summary(),
+            )
             log_run.info("cycle: %s", stats.summary())
             print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
             if report:
                 print(f"report: {write_run_report(pipeline, report)}")
             return 0
+        start()
         return Daemon(pipeline, policy, report=report).run()

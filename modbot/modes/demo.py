@@ -58,18 +58,19 @@ class Sample:
 
 
 def shipped_rules_path() -> Path:
-    """rules.yaml of this checkout (the Quick start installs with `pip install -e .`), or
-    the one the Docker image installs at /etc/modbot/rules.yaml."""
-    candidates = [
-        Path(__file__).resolve().parents[2] / "rules.yaml",
-        Path("/etc/modbot/rules.yaml"),
-    ]
+    """The rules.yaml shipped inside the package (``modbot.starter``; a checkout's
+    top-level one links to it), else the one the Docker image installs at
+    /etc/modbot/rules.yaml."""
+    from modbot.starter import shipped_rules
+
+    candidates = [shipped_rules(), Path("/etc/modbot/rules.yaml")]
     for path in candidates:
         if path.is_file() and (path.parent / "hashes").is_dir():
             return path
     raise DemoError(
-        "the shipped rules.yaml (with its hashes/ folder) was not found next to the modbot "
-        "package; run the demo from a source checkout (pip install -e .) or give --rules FILE"
+        "the shipped rules.yaml (with its hashes/ folder) is missing from the modbot "
+        "package (modbot/defaults/): reinstall modbot, or give --rules FILE (`modbot init "
+        "DIR` writes one)"
     )
 
 

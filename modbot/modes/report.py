@@ -215,6 +215,7 @@ def report(
     """A dry run over the window since ``since`` (everything when None), every item in it
     looked at again, written to ``out``; False when it was interrupted (the report then
     says it is incomplete)."""
+    from modbot.doctor import connect_first
     from modbot.modes.progress import Progress, StopOnSignal
     from modbot.pipeline import Pipeline
 
@@ -229,6 +230,7 @@ def report(
         ) as pipeline,
         StopOnSignal("report") as stop,
     ):
+        connect_first(pipeline)  # the network and the login first, with the doctor's words
         # Its own sweep position: a report never resumes (or disturbs) a sweep.
         pipeline.source.forget_sweep()
         window = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"

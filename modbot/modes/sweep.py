@@ -27,6 +27,7 @@ def sweep(
     lock_wait: float | None = 0.0,
 ) -> bool:
     """Sweep back to ``since`` (everything when None); False when it was interrupted."""
+    from modbot.doctor import connect_first
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if dry_run else "live"
@@ -35,6 +36,7 @@ def sweep(
         Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline,
         StopOnSignal("sweep") as stop,
     ):
+        connect_first(pipeline)  # the network and the login first, with the doctor's words
         resuming = pipeline.source.sweep_in_progress()
         log.info(
             "sweep (%s, run %s) %s%s",

@@ -1,0 +1,197 @@
+"""What the bot did, from the state file's decision records (``modbot audit``).
+
+Every decision the pipeline recorded (one per image found) and every undo
+(``modbot.undo``: a record with ``undo_of``) is a row of the ``decisions`` table. The
+audit selects them by time, rule, run, action, person and item, and shows them as a
+table or as JSON. It reads the state file only: no login, no model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from modbot.model import utc_iso
+from modbot.store import Store
+
+__all__ = [
+    "AuditFilter",
+    "Row",
+    "item_key",
+    "moment",
+    "person_names",
+    "render_json",
+    "render_table",
+    "select",
+]
+
+
+def moment(text: str, now: datetime | None = None) -> str:
+    """A point in time as the records write it: an age (``7d``, ``90m``: that long ago)
+    or an ISO date or time (``2026-11-21``, ``2026-11-21T10:00``, UTC unless it says).
+    ``ValueError`` saying what is accepted otherwise."""
+    from modbot.config.units import parse_duration
+
+    text = text.strip()
+    try:
+        return utc_iso((now or datetime.now(UTC)) - parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is neither an age (7d, 12h, 30m) nor a date or time "
+            "(2026-11-21, 2026-11-21T10:00, UTC unless an offset is given)"
+        ) from None
+    return utc_iso(when if when.tzinfo else when.replace(tzinfo=UTC))
+
+
+def item_key(record: dict) -> str | None:
+    """``post:12``, ``comment:5``, ``upload:ALIAS``: the item a record is about."""
+    item = record.get("item") or {}
+    if item.get("kind") is None or item.get("id") is None:
+        return None
+    return f"{item['kind']}:{item['id']}"
+
+
+def person_names(record: dict) -> set[str]:
+    """Every way an admin may name the record's author: the actor URL, the person id,
+    ``name`` and ``name@host``."""
+    item = record.get("item") or {}
+    names: set[str] = set()
+    if item.get("author_id") is not None:
+        names.add(str(item["author_id"]))
+    actor = item.get("author")
+    if actor:
+        names.add(actor)
+        parts = urlsplit(actor)
+        match = re.fullmatch(r"/u/([^/]+)/?", parts.path)
+        if match and parts.hostname:
+            names.update({match.group(1), f"{match.group(1)}@{parts.hostname}"})
+    return names
+
+
+def _item_names(record: dict) -> set[str]:
+    item = record.get("item") or {}
+    names = {n for n in (item_key(record), item.get("url")) if n}
+    image = record.get("image") or {}
+    if image.get("url"):
+        names.add(image["url"])
+    return names
+
+
+def _normal_item(text: str) -> str:
+    """``post/12`` or ``https://host/post/12`` as ``post:12``; anything else as given."""
+    match = re.search(r"(?:^|/)(post|comment)[/:](\d+)/?$", text)
+    return f"{match.group(1)}:{match.group(2)}" if match else text
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What to select; None: any. ``everything``: also the images no rule matched."""
+
+    since: str | None = None
+    until: str | None = None
+    run_id: str | None = None
+    rule: str | None = None
+    action: str | None = None
+    status: str | None = None
+    person: str | None = None
+    item: str | None = None
+    everything: bool = False
+
+    def matches(self, record: dict) -> bool:
+        actions = record.get("actions") or []
+        if not self.everything and not actions and not record.get("rule"):
+            return False
+        if (self.action is not None or self.status is not None) and not any(
+            (self.action is None or a.get("action") == self.action)
+            and (self.status is None or a.get("status") == self.status)
+            for a in actions
+        ):
+            return False
+        if self.person is not None and self.person not in person_names(record):
+            return False
+        return not (
+            self.item is not None
+            and self.item not in _item_names(record)
+            and _normal_item(self.item) not in _item_names(record)
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    """One decision (or undo) record and its id in the state file."""
+
+    id: int
+    record: dict
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, **self.record}
+
+
+def select(store: Store, which: AuditFilter, limit: int | None = None) -> list[Row]:
+    """The records ``which`` selects, oldest first; ``limit``: only the newest so many."""
+    rows = [
+        Row(i, r)
+        for i, r in store.decision_rows(
+            since=which.since, until=which.until, run_id=which.run_id, rule=which.rule
+        )
+        if which.matches(r)
+    ]
+    return rows[-limit:] if limit else rows
+
+
+def _who(record: dict) -> str:
+    item = record.get("item") or {}
+    actor = item.get("author") or ""
+    parts = urlsplit(actor)
+    match = re.fullmatch(r"/u/([^/]+)/?", parts.path)
+    if match and parts.hostname:
+        return f"{match.group(1)}@{parts.hostname}"
+    return actor or str(item.get("author_id") or "-")
+
+
+def _actions(record: dict) -> str:
+    words = [f"{a.get('action')}:{a.get('status')}" for a in record.get("actions") or []]
+    if record.get("undo_of") is not None:
+        words.insert(0, f"undo of #{record['undo_of']}:")
+    if not words and record.get("skipped"):
+        words.append(f"not checked: {record['skipped']}")
+    return " ".join(words) or "-"
+
+
+def render_table(rows: Iterable[Row]) -> str:
+    """One line per record: id, time, dry run or live, item, author, rule, actions."""
+    lines = [("ID", "TIME (UTC)", "MODE", "ITEM", "AUTHOR", "RULE", "ACTIONS")]
+    for row in rows:
+        r = row.record
+        lines.append(
+            (
+                str(row.id),
+                str(r.get("decided_at", "")).replace("T", " ").rstrip("Z"),
+                "dry-run" if r.get("dry_run") else "live",
+                item_key(r) or "-",
+                _who(r),
+                r.get("rule") or "-",
+                _actions(r),
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False)) + "  " + line[-1]
+        for line in lines
+    )
+
+
+def render_json(rows: Iterable[Row], which: AuditFilter) -> str:
+    """``{"filter": {...}, "records": [record + "id"]}``, records as stored."""
+    chosen = {k: v for k, v in vars(which).items() if v not in (None, False)}
+    return json.dumps(
+        {"filter": chosen, "records": [row.to_dict() for row in rows]}, indent=2, sort_keys=True
+    )

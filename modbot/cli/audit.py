@@ -1,0 +1,126 @@
+"""`modbot audit`: what the bot did, from the state file's records."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+HELP = """\
+List what modbot decided and did, from the decision records in the state file
+(MODBOT_STATE, default ./modbot.sqlite3): one line per image a rule matched, with the
+record's id, when, live or dry run, the item (post:12, comment:5, upload:ALIAS), its
+author, the rule and each action with its outcome (remove:done, ban:skipped, ...).
+`modbot undo` records its own lines here (`undo of #ID`). Reads the state file only;
+needs no login and no model.
+
+Filters combine (all must hold):
+  --since 7d --until 1d        by time (an age, or a date/time such as 2026-11-21T10:00, UTC)
+  --rule NAME                  one rule, as rules.yaml names it
+  --action KIND --status S     an action (remove, purge_image, purge_item, ban, report,
+                               notify_admins, restore, unban) and/or its outcome
+                               (done, failed, skipped, planned, not_possible, covered)
+  --person WHO                 the author: name, name@host, actor URL or person id
+  --item ITEM                  post:12, comment:5, upload:ALIAS or the item's URL
+  --run RUN_ID                 one run (its id is in the log and `run --once` output)
+--all also lists the images no rule matched. --json prints the records as stored (shape
+in docs/ARCHITECTURE.md) with their ids: {"filter": {...}, "records": [...]}.
+
+Examples:
+  modbot audit --since 1d
+  modbot audit --person spammer@lemmy.example --json
+  modbot audit --rule "csam" --action ban --status done
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "audit",
+        help="list what the bot decided and did (filter by time, rule, action, person, item)",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_filters(p)
+    p.add_argument("--all", action="store_true", help="also the images no rule matched")
+    p.add_argument("--limit", metavar="N", type=int, help="only the newest N records")
+    p.add_argument("--json", action="store_true", help="JSON instead of a table")
+    p.set_defaults(func=audit)
+
+
+def add_filters(p: argparse.ArgumentParser) -> None:
+    """The record filters `audit` and `undo` share."""
+    p.add_argument(
+        "--state",
+        metavar="FILE",
+        help="the state file (default: $MODBOT_STATE, else ./modbot.sqlite3)",
+    )
+    p.add_argument("--since", metavar="WHEN", type=_moment, help="from WHEN: 7d, or a date/time")
+    p.add_argument("--until", metavar="WHEN", type=_moment, help="before WHEN: 1h, or a date/time")
+    p.add_argument("--rule", metavar="NAME", help="records of this rule")
+    p.add_argument("--action", metavar="KIND", help="records with an action of this kind")
+    p.add_argument("--status", metavar="STATUS", help="records with an action of this outcome")
+    p.add_argument("--person", metavar="WHO", help="name, name@host, actor URL or person id")
+    p.add_argument("--item", metavar="ITEM", help="post:12, comment:5, upload:ALIAS or a URL")
+    p.add_argument("--run", metavar="RUN_ID", help="records of this run")
+
+
+def _moment(text: str) -> str:
+    from modbot.audit import moment
+
+    try:
+        return moment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def state_file(args: argparse.Namespace) -> str:
+    return str(args.state or os.environ.get("MODBOT_STATE") or "modbot.sqlite3")
+
+
+def open_state(args: argparse.Namespace, command: str) -> Any:
+    """The state file, which must exist already (an audit never creates one)."""
+    from modbot.errors import StateError
+    from modbot.store import Store
+
+    path = state_file(args)
+    if not os.path.exists(path):
+        raise StateError(
+            f"no state file at {path}: modbot has not run with this MODBOT_STATE (give "
+            f"`modbot {command} --state FILE` or set MODBOT_STATE)"
+        )
+    return Store(path)
+
+
+def chosen(args: argparse.Namespace, everything: bool = False) -> Any:
+    from modbot.audit import AuditFilter
+
+    return AuditFilter(
+        since=args.since,
+        until=args.until,
+        run_id=args.run,
+        rule=args.rule,
+        action=args.action,
+        status=args.status,
+        person=args.person,
+        item=args.item,
+        everything=everything,
+    )
+
+
+def audit(args: argparse.Namespace) -> int:
+    from modbot.audit import render_json, render_table, select
+
+    store = open_state(args, "audit")
+    try:
+        which = chosen(args, everything=args.all)
+        rows = select(store, which, limit=args.limit)
+    finally:
+        store.close()
+    if args.json:
+        print(render_json(rows, which))
+        return 0
+    if not rows:
+        print("no records match" + ("" if args.all else " (--all: also unmatched images)"))
+        return 0
+    print(render_table(rows))
+    return 0

@@ -1,0 +1,60 @@
+"""`modbot doctor`: check everything the bot needs, before it is needed."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+HELP = """\
+Check, in the order the bot needs them, everything `modbot run` depends on, and say
+for each what is wrong and what to do:
+
+  settings    LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD (environment or .env)
+  url         LEMMY_URL is the instance's address (not .../api/v3, no path)
+  dns         its host resolves
+  connect     it accepts a connection (refused, or no answer: a firewall)
+  tls         for https://, a valid certificate (or not TLS at all on that port)
+  lemmy       it is Lemmy (nodeinfo), a version modbot speaks
+  login       the bot account logs in (wrong password, rate-limited, banned, unverified)
+  admin       the account is an admin
+  account     its settings hide nothing from it
+  pictrs      PICTRS_URL answers and accepts PICTRS_API_KEY
+  rules       rules.yaml is valid
+  classifier  the model's weights are on this machine (or the workers answer)
+
+It logs in once (Lemmy allows a few logins an hour) and changes nothing. A failed step
+skips the steps that need it. Loads no model: checking the weights takes seconds.
+Exit status 0 when nothing failed (warnings allowed), 1 otherwise.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "doctor",
+        help="check the settings, the instance, the login, pict-rs and the model's weights",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)",
+    )
+    p.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=10.0,
+        help="for each network step (default: %(default)s)",
+    )
+    p.set_defaults(func=doctor)
+
+
+def doctor(args: argparse.Namespace) -> int:
+    from modbot.doctor import diagnose
+
+    report = diagnose(rules=args.rules, timeout=args.timeout)
+    for line in report.lines():
+        print(line)
+    print("some checks failed" if report.failed else "all checks passed")
+    return 1 if report.failed else 0

@@ -1,0 +1,49 @@
+"""`modbot init [DIR]`: the files an instance's modbot starts from."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+HELP = """\
+Write the files modbot starts from into DIR (default: the current folder; made if
+missing): rules.yaml (the commented default policy: adoptable as is, docs/rules.md is
+its reference), hashes/ (the hash lists rules.yaml names, empty but for how to fill
+them) and .env (the settings: LEMMY_URL, the bot account, pict-rs, the state file;
+readable by its owner only). They are the copies shipped inside the package, so this
+works from a plain `pip install`.
+
+Nothing is overwritten: when one of the files exists already, nothing is written and
+it says which (--force replaces them all, filled hash lists and .env included).
+
+Then: edit .env, run `modbot check-rules`, try `modbot demo`, and
+`modbot report --since 7d --out report.html` from DIR (modbot reads ./.env and
+./rules.yaml).
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "init",
+        help="write the default rules.yaml, empty hash lists and a .env template into DIR",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("dir", metavar="DIR", nargs="?", type=Path, default=Path("."))
+    p.add_argument("--force", action="store_true", help="replace files that exist already")
+    p.set_defaults(func=init)
+
+
+def init(args: argparse.Namespace) -> int:
+    from modbot.starter import write_starter
+
+    written = write_starter(args.dir, force=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    where = "" if args.dir == Path(".") else f"cd {args.dir} && "
+    print(
+        f"next: edit {args.dir / '.env'} (LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD), then "
+        f"{where}modbot check-rules && modbot report --since 7d --out report.html"
+    )
+    return 0

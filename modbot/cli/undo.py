@@ -1,0 +1,175 @@
+"""`modbot undo`: restore what the bot removed and lift its bans."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from modbot.cli.audit import add_filters, chosen, open_state
+
+HELP = """\
+Undo what modbot did for the chosen decisions: restore the posts and comments it
+removed, lift the bans it placed. Choose decisions by id (from `modbot audit`), or by
+the same filters as `modbot audit` (a rule, a run, a person, an item, a time window).
+
+Without --yes nothing is changed: it lists what would be undone and what cannot be,
+so check that first, then run the same command with --yes.
+
+What cannot be undone, and is said so: a purge (purge_item, purge_image: Lemmy and
+pict-rs keep no copy), a report (resolve it in Lemmy), a private message. A ban with
+remove_data removed the person's posts and comments; lifting it leaves them removed
+unless --restore-content, which asks Lemmy to restore every post and comment of theirs
+(Lemmy restores them all, also those removed for other reasons; uploads the ban deleted
+are gone).
+
+Each undo is done once, ever (recorded in the state file before it is sent, like the
+bot's own actions; a killed undo is finished by the next, after asking Lemmy), and
+listed by `modbot audit` as `undo of #ID`. The bot never removes an undone item again;
+an undone ban counts as one that ran out (another offence bans anew). It runs beside the
+daemon (undos take their own lock, MODBOT_STATE.undo.lock). Needs LEMMY_URL,
+LEMMY_USERNAME and LEMMY_PASSWORD (the bot's account) with --yes.
+
+Exit status: 0 done (or nothing to do), 1 an undo failed (said why), 75 another undo
+is running on this state.
+
+Examples:
+  modbot undo 412                       # what undoing decision 412 would do
+  modbot undo 412 --yes
+  modbot undo --rule "nsfw outside nsfw communities" --since 2d --yes
+  modbot undo --run 20261121T100000Z-a1b2c3 --yes
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "undo",
+        help="restore removed posts/comments and lift bans of chosen decisions",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("ids", metavar="ID", nargs="*", type=int, help="decision ids (modbot audit)")
+    add_filters(p)
+    p.add_argument("--yes", action="store_true", help="do it (without: only say what it would do)")
+    p.add_argument(
+        "--restore-content",
+        action="store_true",
+        help="when lifting a ban that removed the person's content, have Lemmy restore "
+        "all their posts and comments too",
+    )
+    p.add_argument(
+        "--reason",
+        metavar="TEXT",
+        default="undone by an admin (modbot undo)",
+        help="the reason Lemmy's modlog shows (default: %(default)s)",
+    )
+    p.set_defaults(func=undo)
+
+
+def undo(args: argparse.Namespace) -> int:
+    from modbot.audit import select
+    from modbot.undo import plan_undo
+
+    which = chosen(args)
+    if not args.ids and which == type(which)():
+        print(
+            "modbot undo: choose decisions: by id, or --rule, --run, --person, --item, "
+            "--since/--until (see `modbot audit`)",
+            file=sys.stderr,
+        )
+        return 2
+    store = open_state(args, "undo")
+    try:
+        if args.ids:
+            found = {i for i, _ in store.decision_rows(ids=args.ids)}
+            missing = sorted(set(args.ids) - found)
+            if missing:
+                print(f"modbot undo: no decision {', '.join(map(str, missing))}", file=sys.stderr)
+                return 1
+        rows = select(store, which)
+        if args.ids:
+            rows = [r for r in rows if r.id in set(args.ids)]
+        plan = plan_undo(store, rows)
+        for decision, action, why in plan.not_undone:
+            print(f"cannot undo (#{decision}): {action}: {why}")
+        if not plan.steps:
+            print("nothing to undo: no post or comment removed, no ban placed by these decisions")
+            return 0
+        if not args.yes:
+            return _preview(plan, args.restore_content)
+        return _carry_out(store, plan, args)
+    finally:
+        store.close()
+
+
+def _ids(decisions: list[int]) -> str:
+    return ", ".join(f"#{d}" for d in decisions)
+
+
+def _preview(plan: Any, restore_content: bool) -> int:
+    for step in plan.steps:
+        if step.done_before:
+            print(f"already undone ({_ids(step.decisions)}): {step.describe}")
+            continue
+        print(f"would {step.describe} ({_ids(step.decisions)}){_content(step, restore_content)}")
+    print("nothing was changed: run the same command with --yes to do it")
+    return 0
+
+
+def _content(step: Any, restore_content: bool) -> str:
+    if step.kind != "unban" or not step.restore_data:
+        return ""
+    if restore_content:
+        return "; Lemmy restores all their posts and comments"
+    return "; the posts and comments the ban removed stay removed (--restore-content)"
+
+
+def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
+    from modbot.cli.common import LOCKED
+    from modbot.config.settings import Settings
+    from modbot.errors import StateLocked
+    from modbot.lemmy import connect
+    from modbot.pipeline import new_run_id
+    from modbot.undo import carry_out, undo_lock
+
+    settings = Settings.from_env()
+    lock = undo_lock(store)
+    try:
+        lock.acquire(wait=0.0)
+    except StateLocked as exc:
+        print(f"modbot undo: {exc}", file=sys.stderr)
+        return LOCKED
+    try:
+        client = connect(settings, requests_per_minute=120, timeout=20, read_only=False)
+        # The daemon's login, kept in the state (Lemmy allows few logins an hour).
+        token_key = f"session:{settings.lemmy_url}:{settings.username}"
+        saved = store.get_cursor(token_key)
+        if saved:
+            client.restore_token(saved)
+        client.on_login = lambda jwt: store.set_cursor(token_key, jwt)
+        try:
+            run_id = new_run_id()
+            results = carry_out(
+                client,
+                store,
+                plan,
+                run_id=run_id,
+                reason=args.reason,
+                restore_data=args.restore_content,
+            )
+        finally:
+            client.close()
+    finally:
+        lock.release()
+    failed = 0
+    for step, outcome in results:
+        ids = _ids(step.decisions)
+        if outcome.status == "done":
+            print(f"done ({ids}): {outcome.detail}{_content(step, args.restore_content)}")
+        elif outcome.status == "failed":
+            failed += 1
+            print(f"FAILED ({ids}): {step.describe}: {outcome.detail}", file=sys.stderr)
+        else:
+            print(f"{outcome.status} ({ids}): {outcome.detail}")
+    print(f"undo run {run_id}: recorded in the audit (modbot audit --run {run_id})")
+    return 1 if failed else 0

@@ -1,0 +1,239 @@
+"""``modbot doctor``: everything the bot needs, checked in the order it needs it, each
+failure with its own message and what to do; and the part of it ``modbot run`` does
+before it logs in and loads the model.
+
+    settings   the environment (.env): LEMMY_URL, the account, PICTRS_*
+    url        LEMMY_URL's shape (the instance's address, not its /api/v3)
+    dns, connect, tls          can this machine reach it (``modbot.lemmy.probe``)
+    lemmy      is it Lemmy, which version, which API
+    login      the bot account's username and password (one login)
+    admin      the account is an admin (bans, purges, uploads need it)
+    account    its settings hide nothing from it (else `run` changes them)
+    pictrs     PICTRS_URL reachable and PICTRS_API_KEY accepted
+    rules      rules.yaml valid
+    classifier the model's weights on this machine (or the remote workers answer)
+
+A failure stops the checks that depend on it (no login without a connection).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from modbot.config.settings import Settings
+from modbot.errors import LemmyError, LemmyUnavailable, PolicyError, SettingsError
+from modbot.lemmy.probe import FAIL, OK, WARN, Finding, identify, pictrs_key, reach, url_problem
+
+if TYPE_CHECKING:
+    from modbot.pipeline import Pipeline
+
+__all__ = ["Report", "before_login", "connect_first", "diagnose", "login_problem"]
+
+log = logging.getLogger(__name__)
+
+# What Lemmy's login errors mean for the admin (lemmy-js-client 0.19's error codes).
+LOGIN_ERRORS = {
+    "incorrect_login": "wrong username or password (Lemmy: incorrect_login): check "
+    "LEMMY_USERNAME and LEMMY_PASSWORD (in .env, quote a password with spaces, # or $)",
+    "rate_limit_error": "Lemmy refuses logins for now (rate_limit_error: a few an hour per "
+    "address); wait, then try again. modbot keeps its token, so it logs in rarely",
+    "site_ban": "the bot account is banned on the instance: lift the ban",
+    "deleted": "the bot account was deleted",
+    "email_not_verified": "the bot account's email is not verified: verify it, or have an "
+    "admin mark it verified",
+    "registration_application_is_pending": "the bot account's registration is not approved yet",
+    "registration_denied": "the bot account's registration was denied",
+    "missing_totp_token": "the bot account has two-factor authentication on: modbot "
+    "cannot log in with it; turn it off for the bot account",
+}
+
+
+@dataclass
+class Report:
+    """The findings, in order."""
+
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, check: str, status: str, message: str) -> Finding:
+        finding = Finding(check, status, message)
+        self.findings.append(finding)
+        return finding
+
+    @property
+    def failed(self) -> bool:
+        return any(f.failed for f in self.findings)
+
+    def lines(self) -> list[str]:
+        return [f"{f.status:<4}  {f.check:<10}  {f.message}" for f in self.findings]
+
+
+def login_problem(exc: LemmyError) -> str:
+    """A login failure in words: what Lemmy's code means, else its message."""
+    return LOGIN_ERRORS.get(exc.error or "", str(exc))
+
+
+def before_login(settings: Settings, timeout: float = 5.0) -> str | None:
+    """What ``modbot run`` checks before logging in (sockets only, no HTTP request):
+    the URL's shape, DNS, the connection, TLS. The first problem in words, or None."""
+    problem = url_problem(settings.lemmy_url)
+    if problem:
+        return problem
+    for finding in reach(settings.lemmy_url, timeout):
+        if finding.failed:
+            return finding.message
+    return None
+
+
+def connect_first(pipeline: Pipeline) -> None:
+    """What `run`, `sweep` and `report` do before anything else on the instance (and
+    before the model loads): ``before_login``, then log in and read the site (no
+    change). A problem ends the command with the doctor's words for it."""
+    problem = before_login(pipeline.settings)
+    if problem:
+        raise LemmyError(f"{problem} (`modbot doctor` checks every step)")
+    try:
+        pipeline.client.check_session()
+    except LemmyUnavailable:
+        raise
+    except LemmyError as exc:
+        raise LemmyError(f"{login_problem(exc)} (`modbot doctor` checks every step)") from exc
+
+
+def diagnose(
+    settings: Settings | None = None,
+    *,
+    rules: str | None = None,
+    timeout: float = 10.0,
+    load_settings: Callable[[], Settings] = Settings.from_env,
+) -> Report:
+    """Every check, in order (see the module's docstring)."""
+    report = Report()
+    if settings is None:
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            report.add("settings", FAIL, str(exc))
+            return report
+    report.add("settings", OK, f"LEMMY_URL {settings.lemmy_url}, account {settings.username}")
+    _instance(settings, report, timeout)
+    _pictrs(settings, report, timeout)
+    _classifier(settings, rules, report)
+    return report
+
+
+def _instance(settings: Settings, report: Report, timeout: float) -> None:
+    problem = url_problem(settings.lemmy_url)
+    if problem:
+        report.add("url", FAIL, problem)
+        return
+    for finding in reach(settings.lemmy_url, timeout):
+        report.findings.append(finding)
+        if finding.failed:
+            return
+    from modbot.lemmy import API_VERSIONS, connect
+
+    lemmy = identify(settings.lemmy_url, timeout, speaks=tuple(API_VERSIONS))
+    report.findings.append(lemmy)
+    if lemmy.failed:
+        return
+    client = connect(settings, requests_per_minute=60, timeout=timeout, read_only=True, retries=0)
+    try:
+        site = client.check_session()
+    except LemmyError as exc:
+        report.add("login", FAIL, f"login as {settings.username!r}: {login_problem(exc)}")
+        return
+    finally:
+        client.close()
+    account = site.account
+    if account is None:
+        report.add("login", FAIL, "Lemmy answers as for an anonymous visitor after the login")
+        return
+    report.add("login", OK, f"logged in as {settings.username!r} (person {account.person_id})")
+    if account.admin:
+        report.add("admin", OK, "the bot account is an admin")
+    else:
+        report.add(
+            "admin",
+            WARN,
+            "the bot account is not an admin: bans, purges and uploads never posted are out "
+            "of reach (a dry run works; make it an admin in the instance's admin settings)",
+        )
+    hidden = [
+        k for k in ("show_nsfw", "show_bot_accounts", "show_read_posts") if not getattr(account, k)
+    ]
+    if hidden:
+        report.add(
+            "account",
+            WARN,
+            f"the bot account's settings hide content from it ({', '.join(hidden)} off): "
+            "`modbot run` turns them on at start; a dry run cannot and may miss content",
+        )
+    else:
+        report.add("account", OK, "the bot account's settings hide nothing from it")
+
+
+def _pictrs(settings: Settings, report: Report, timeout: float) -> None:
+    if not settings.pictrs_url or not settings.pictrs_api_key:
+        report.add(
+            "pictrs",
+            WARN,
+            "PICTRS_URL and PICTRS_API_KEY are not set: purge_image can only delete an "
+            "upload by its delete token; an image in a post or comment stays in pict-rs",
+        )
+        return
+    problem = url_problem(settings.pictrs_url, "PICTRS_URL")
+    if problem:
+        report.add("pictrs", FAIL, problem)
+        return
+    for finding in reach(settings.pictrs_url, timeout, name="PICTRS_URL"):
+        if finding.failed:
+            report.add("pictrs", FAIL, f"PICTRS_URL: {finding.message}")
+            return
+    report.findings.append(
+        pictrs_key(settings.pictrs_url, settings.pictrs_api_key.reveal(), timeout)
+    )
+
+
+def _classifier(settings: Settings, rules: str | None, report: Report) -> None:
+    from modbot.config.policy import load_policy, resolve_rules_path
+
+    path = resolve_rules_path(rules)
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        report.add("rules", FAIL, f"{path} is not valid: {'; '.join(map(str, exc.problems))}")
+        return
+    report.add("rules", OK, f"{path}: {policy.summary()}")
+    from modbot.classify import build_engine, engine_kind
+
+    if engine_kind(policy) != "local":
+        try:
+            build_engine(policy, settings.classifier_token).close()
+        except Exception as exc:  # the engine's own errors say what is wrong
+            report.add("classifier", FAIL, str(exc))
+            return
+        report.add("classifier", OK, "the remote classifier's workers answer")
+        return
+    from classifier.model import ModelError, ModelSpec, locate_weights
+
+    c = policy.classifier
+    spec = ModelSpec(
+        name=c.model,
+        pretrained=c.pretrained,
+        checkpoint=policy.checkpoint_path,
+        device=c.device,
+        allow_random_weights=c.allow_random_weights,
+    )
+    try:
+        weights = locate_weights(spec)
+    except ModelError as exc:
+        report.add("classifier", FAIL, str(exc))
+        return
+    if weights is None:
+        status = WARN if c.allow_random_weights else FAIL
+        report.add("classifier", status, f"{c.model}: no weights asked for (random weights)")
+        return
+    report.add("classifier", OK, f"{c.model}/{c.pretrained or 'checkpoint'} weights at {weights}")

@@ -1,0 +1,146 @@
+"""The heartbeat of `modbot run --once` (cron, a systemd timer) and the health check that
+understands it beside the daemon's.
+
+Each `run --once` records in the state file when it last succeeded, the success before
+it, its last error and the interval it is started at (`run --once --every 10m`, else the
+time between its last two successes). `modbot healthcheck` reads whichever of the
+daemon's heartbeat and this one was written last: a cron setup is healthy while its last
+good run is younger than 3 intervals (or `--max-age`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from modbot.model import utc_iso
+from modbot.store import Store
+
+__all__ = ["HEALTHY_INTERVALS", "ONCE_CURSOR", "health", "once_cursor", "record_once"]
+
+log = logging.getLogger(__name__)
+
+ONCE_CURSOR = "once:heartbeat"
+HEALTHY_INTERVALS = 3  # as for the daemon: a missed run or two is no alarm
+
+
+def once_cursor(dry_run: bool) -> str:
+    """A live `run --once`'s heartbeat, or a dry run's own."""
+    return f"dry-run:{ONCE_CURSOR}" if dry_run else ONCE_CURSOR
+
+
+def _read(store: Store, cursor: str) -> dict | None:
+    value = store.get_cursor(cursor)
+    return json.loads(value) if value else None
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def record_once(
+    store: Store,
+    *,
+    run_id: str,
+    dry_run: bool,
+    summary: str = "",
+    error: str = "",
+    every: timedelta | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record one `run --once`: a success (``error`` empty) or a failure."""
+    now = now or datetime.now(UTC)
+    cursor = once_cursor(dry_run)
+    previous = _read(store, cursor) or {}
+    beat = {
+        "run_id": run_id,
+        "dry_run": dry_run,
+        "runs": int(previous.get("runs") or 0) + 1,
+        "every": every.total_seconds() if every else None,
+        "last_ok": previous.get("last_ok") if error else utc_iso(now),
+        "previous_ok": previous.get("last_ok") if not error else previous.get("previous_ok"),
+        "last_summary": summary or previous.get("last_summary", ""),
+        "last_error": error or None,
+        "last_error_at": utc_iso(now) if error else previous.get("last_error_at"),
+    }
+    try:
+        store.set_cursor(cursor, json.dumps(beat))
+    except sqlite3.Error as exc:  # a locked or full disk must not hide the run's own outcome
+        log.warning("could not record the heartbeat of run --once: %s", exc)
+
+
+def _latest(beat: dict, *keys: str) -> datetime | None:
+    moments = [_when(beat.get(k)) for k in keys]
+    found = [m for m in moments if m is not None]
+    return max(found) if found else None
+
+
+def _seconds(value: timedelta) -> str:
+    return f"{max(0, int(value.total_seconds()))}s"
+
+
+def health(
+    state_path: str | Path, *, max_age: timedelta | None = None, now: datetime | None = None
+) -> tuple[bool, str]:
+    """(healthy, why) from the daemon's heartbeat or `run --once`'s, whichever is newer
+    (live first; a dry run's when no live one ever ran)."""
+    from modbot.modes.health import HEARTBEAT_CURSOR, daemon_cursor
+    from modbot.modes.health import health as daemon_health
+
+    path = Path(state_path)
+    if path.exists():
+        store = Store(path)
+        try:
+            daemon = _read(store, HEARTBEAT_CURSOR) or _read(
+                store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
+            )
+            once = _read(store, once_cursor(False)) or _read(store, once_cursor(True))
+        finally:
+            store.close()
+    else:
+        daemon = once = None
+    if once is not None:
+        daemon_at = _latest(daemon, "last_ok", "last_error_at", "stopped_at") if daemon else None
+        once_at = _latest(once, "last_ok", "last_error_at")
+        if daemon_at is None or (once_at is not None and once_at >= daemon_at):
+            return _once_health(once, max_age, now or datetime.now(UTC))
+    result = daemon_health(path, max_age=max_age, now=now)
+    message = result.message
+    if not result.ok and daemon is None:
+        message += " (for `modbot run --once` from cron: no run recorded yet either)"
+    return result.ok, message
+
+
+def _once_health(beat: dict, max_age: timedelta | None, now: datetime) -> tuple[bool, str]:
+    last_ok, previous = _when(beat.get("last_ok")), _when(beat.get("previous_ok"))
+    error = beat.get("last_error")
+    mode = "run --dry-run --once" if beat.get("dry_run") else "run --once"
+    if last_ok is None:
+        return False, f"no `modbot {mode}` has succeeded yet; last error: {error}"
+    age = now - last_ok
+    if max_age is not None:
+        limit, rule = max_age, "--max-age"
+    elif beat.get("every"):
+        limit = timedelta(seconds=HEALTHY_INTERVALS * float(beat["every"]))
+        rule = f"{HEALTHY_INTERVALS} x --every"
+    elif previous is not None:
+        limit = HEALTHY_INTERVALS * (last_ok - previous)
+        rule = f"{HEALTHY_INTERVALS} x the time between its last two runs"
+    else:
+        return True, (
+            f"ok: the first `modbot {mode}` succeeded {_seconds(age)} ago; its interval is "
+            "not known yet (give `run --once --every 10m`, or `healthcheck --max-age`)"
+        )
+    why = f"; last error: {error}" if error else ""
+    if age > limit:
+        return False, (
+            f"the last good `modbot {mode}` was {_seconds(age)} ago (limit "
+            f"{_seconds(limit)}: {rule}){why}"
+        )
+    return True, (
+        f"ok: last good `modbot {mode}` {_seconds(age)} ago (limit {_seconds(limit)}: "
+        f"{rule}; {beat.get('runs')} runs, run {beat.get('run_id')}){why}"
+    )

@@ -1,0 +1,72 @@
+"""The files an instance's modbot starts from, shipped inside the package
+(``modbot/defaults/``), and ``modbot init`` writing them into a folder.
+
+    rules.yaml        the commented default policy (docs/rules.md is its reference)
+    hashes/*.sha256, hashes/*.phash
+                      the hash lists rules.yaml names, empty but for their comments
+    .env              the settings template (.env.example in a checkout), owner-only
+
+A source checkout's top-level ``rules.yaml``, ``hashes/`` and ``.env.example`` are links
+to these, so there is one copy; a wheel carries them as package data.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from modbot.errors import ConfigError
+
+__all__ = ["defaults_dir", "shipped_rules", "starter_files", "write_starter"]
+
+
+def defaults_dir() -> Path:
+    """The shipped defaults, on disk beside the package's modules."""
+    return Path(__file__).resolve().parent / "defaults"
+
+
+def shipped_rules() -> Path:
+    """The shipped rules.yaml (its hashes/ folder beside it)."""
+    return defaults_dir() / "rules.yaml"
+
+
+def starter_files() -> dict[str, Path]:
+    """Name in the target folder -> the shipped file it is a copy of."""
+    root = defaults_dir()
+    files = {"rules.yaml": root / "rules.yaml", ".env": root / "env.example"}
+    for path in sorted((root / "hashes").iterdir()):
+        if path.is_file():
+            files[f"hashes/{path.name}"] = path
+    return files
+
+
+def write_starter(directory: Path, *, force: bool = False) -> list[Path]:
+    """Write the starter files into ``directory`` (made if missing); the paths written.
+    Nothing is written when one of them exists already, unless ``force``."""
+    files = starter_files()
+    if not force:
+        there = [name for name in files if (directory / name).exists()]
+        if there:
+            raise ConfigError(
+                f"{directory} already has {', '.join(there)}: nothing was written. Keep "
+                "yours, or give --force to replace them with the shipped defaults (a "
+                "filled hash list or .env is lost then: copy them first)"
+            )
+    written = []
+    try:
+        for name, source in files.items():
+            target = directory / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if name == ".env":
+                # It will hold the bot's password: owner-only from the first byte.
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    out.write(source.read_bytes())
+                os.chmod(target, 0o600)
+            else:
+                shutil.copyfile(source, target)
+            written.append(target)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {exc.filename or directory}: {exc.strerror}") from None
+    return written

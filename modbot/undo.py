@@ -1,0 +1,353 @@
+"""Undoing what the bot did (``modbot undo``): restore removed posts and comments, lift
+bans, for decisions chosen from the audit (``modbot.audit``).
+
+What can be undone: ``remove`` (the post or comment is restored) and ``ban`` (lifted;
+with ``restore_data`` Lemmy also restores every post and comment of the person, which
+the ban's ``remove_data`` removed). What cannot: a purge (``purge_item``,
+``purge_image``: Lemmy and pict-rs keep no copy), a report (it stays for the moderators:
+resolve it in Lemmy), a private message.
+
+Each undo is an action like the bot's own: claimed in the store under its key
+(``restore`` + ``post:12``, ``unban`` + ``site:person:7``) before it is sent, recorded
+``done`` once Lemmy confirmed it, never sent twice; a claim a killed ``modbot undo``
+left is settled by asking Lemmy (is the post still removed? the person still banned?).
+Undo processes take a lock of their own (``MODBOT_STATE.undo.lock``), not the daemon's,
+so an admin can undo while the daemon runs. What was undone is recorded in the audit:
+one record per decision, ``undo_of`` its id, with the undo's actions.
+
+An undone removal stays "done" for the bot: it never removes that item again. An undone
+ban counts as one that ran out: another offence (another item) bans anew.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modbot.actions.executor import Executor
+from modbot.audit import Row, item_key
+from modbot.errors import LemmyError, LemmyUnavailable
+from modbot.lemmy.api import LemmyApi
+from modbot.model import ActionOutcome, utc_iso
+from modbot.statelock import StateLock
+from modbot.store import Store
+
+__all__ = ["UNDO_KINDS", "Step", "UndoPlan", "carry_out", "plan_undo", "undo_lock"]
+
+#: The store's action kinds of an undo, and the bot's action each one undoes.
+UNDO_KINDS = {"restore": "remove", "unban": "ban"}
+
+NOT_UNDONE = {
+    "purge_item": "a purge deletes for good: Lemmy keeps no copy, nothing can bring it back",
+    "purge_image": "a purge deletes the file for good: pict-rs keeps no copy",
+    "report": "a report stays: resolve it in Lemmy (the moderators may have seen it)",
+    "notify_admins": "a private message cannot be taken back",
+}
+
+
+@dataclass
+class Step:
+    """One undo: ``kind`` (``restore``/``unban``) on ``target``, for these decisions."""
+
+    kind: str
+    target: str
+    describe: str
+    decisions: list[int]
+    restore_data: bool = False  # the ban removed their content (remove_data)
+    person_id: int | None = None
+    community_id: int | None = None
+    item: str | None = None  # the decision's item (post:12): how a community ban is read
+    done_before: dict | None = None  # the store's row when this undo was done already
+
+
+@dataclass
+class UndoPlan:
+    """What ``plan_undo`` found: the steps, and what stays as it is with why."""
+
+    steps: list[Step] = field(default_factory=list)
+    not_undone: list[tuple[int, str, str]] = field(default_factory=list)  # (id, action, why)
+    rows: dict[int, Row] = field(default_factory=dict)
+
+
+def undo_lock(store: Store) -> StateLock:
+    """The lock undo processes share (``MODBOT_STATE.undo.lock``): one undo at a time,
+    beside the daemon (which never sends an undo's actions)."""
+    return StateLock(Path(f"{store.path}.undo"))
+
+
+def _ban_target(record: dict, detail: str) -> tuple[str, int | None, int | None] | None:
+    """The ban's key in the store, from the decision (its author) and the action's detail
+    (``ban NAME from community 3 ...`` or ``... from the site ...``)."""
+    person = (record.get("item") or {}).get("author_id")
+    if person is None:
+        return None
+    match = re.search(r" from community (\d+) ", detail + " ")
+    if match:
+        community = int(match.group(1))
+        return f"community:{community}:person:{person}", int(person), community
+    return f"site:person:{person}", int(person), None
+
+
+def _undone(store: Store, kind: str, target: str) -> dict | None:
+    """The store's row of this undo when it is done and later than the action it undoes
+    (a ban done again after an undo is undone anew)."""
+    row = store.action(kind, target)
+    if not row or row["status"] != "done":
+        return None
+    original = store.action(UNDO_KINDS[kind], target)
+    if original and original["status"] == "done" and original["done_at"] > row["done_at"]:
+        return None
+    return row
+
+
+def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
+    """The undos of the actions these decisions did (dry-run decisions did none)."""
+    plan = UndoPlan()
+    by_key: dict[tuple[str, str], Step] = {}
+    for row in rows:
+        record = row.record
+        if record.get("undo_of") is not None or record.get("dry_run"):
+            continue
+        item = record.get("item") or {}
+        for action in record.get("actions") or []:
+            name, status = action.get("action"), action.get("status")
+            detail = action.get("detail") or ""
+            if status not in ("done", "covered"):
+                continue
+            step: Step | None = None
+            if name == "remove" and item.get("kind") in ("post", "comment"):
+                key = item_key(record)
+                assert key is not None
+                step = Step("restore", key, f"restore {item['kind']} {item['id']}", [], item=key)
+            elif name == "ban":
+                found = _ban_target(record, detail)
+                if found is None:
+                    plan.not_undone.append((row.id, detail, "the banned person is not recorded"))
+                    continue
+                key, person, community = found
+                where = "the site" if community is None else f"community {community}"
+                who = item.get("author") or f"person {person}"
+                step = Step(
+                    "unban",
+                    key,
+                    f"lift the ban of {who} from {where}",
+                    [],
+                    restore_data="removing their content" in detail,
+                    person_id=person,
+                    community_id=community,
+                    item=item_key(record),
+                )
+            elif name in NOT_UNDONE:
+                plan.not_undone.append((row.id, detail or name, NOT_UNDONE[name]))
+                continue
+            else:
+                continue
+            existing = by_key.get((step.kind, step.target))
+            if existing is None:
+                step.done_before = _undone(store, step.kind, step.target)
+                by_key[(step.kind, step.target)] = existing = step
+                plan.steps.append(step)
+            if row.id not in existing.decisions:
+                existing.decisions.append(row.id)
+            plan.rows[row.id] = row
+    return plan
+
+
+def _gone(exc: LemmyError) -> bool:
+    return exc.status == 404 or (exc.error or "").startswith("couldnt_find")
+
+
+def _sender(client: LemmyApi, step: Step, reason: str, restore_data: bool) -> Callable[[], None]:
+    kind_id = step.target.split(":")
+
+    def send() -> None:
+        try:
+            if step.kind == "restore" and kind_id[0] == "post":
+                client.restore_post(int(kind_id[1]), reason)
+            elif step.kind == "restore":
+                client.restore_comment(int(kind_id[1]), reason)
+            elif step.community_id is not None:
+                assert step.person_id is not None
+                client.unban_community(
+                    step.person_id,
+                    step.community_id,
+                    reason,
+                    restore_data=restore_data and step.restore_data,
+                )
+            else:
+                assert step.person_id is not None
+                client.unban_site(
+                    step.person_id, reason, restore_data=restore_data and step.restore_data
+                )
+        except LemmyUnavailable:
+            raise
+        except LemmyError as exc:
+            if step.kind == "restore" and _gone(exc):
+                raise LemmyError(
+                    f"{step.target.replace(':', ' ')} is no longer on Lemmy (purged, or "
+                    "deleted by its author): nothing to restore",
+                    status=exc.status,
+                    error=exc.error,
+                ) from None
+            raise
+
+    return send
+
+
+def _verifier(client: LemmyApi, step: Step) -> Callable[[dict], bool | None]:
+    """Whether Lemmy shows the undo done (for a claim a killed undo left)."""
+
+    def read_item(key: str) -> object | None:
+        kind, _, number = key.partition(":")
+        try:
+            if kind == "post":
+                return client.post(int(number))
+            if kind == "comment":
+                return client.comment(int(number))
+        except LemmyUnavailable:
+            raise
+        except LemmyError as exc:
+            if _gone(exc):
+                return None
+            raise
+        return None
+
+    def verify(row: dict) -> bool | None:
+        if step.kind == "restore":
+            item = read_item(step.target)
+            return None if item is None else not getattr(item, "removed", True)
+        if step.community_id is None:
+            assert step.person_id is not None
+            return not client.person(step.person_id).banned
+        item = read_item(step.item or "")
+        return None if item is None else not getattr(item, "author_banned_from_community", True)
+
+    return verify
+
+
+def _recorded(store: Store) -> set[tuple[int, str, str]]:
+    """(decision id, undo kind, target) of every undo already in the audit."""
+    found = set()
+    for _id, record in store.decision_rows():
+        if record.get("undo_of") is None:
+            continue
+        for action in record.get("actions") or []:
+            if action.get("status") == "done":
+                found.add((int(record["undo_of"]), action.get("action"), action.get("target")))
+    return found
+
+
+def carry_out(
+    client: LemmyApi,
+    store: Store,
+    plan: UndoPlan,
+    *,
+    run_id: str,
+    reason: str,
+    restore_data: bool = False,
+) -> list[tuple[Step, ActionOutcome]]:
+    """Send the plan's undos (each once, ever) and record them in the audit. Call it
+    holding ``undo_lock(store)``: a claim of an undo kind another run left is then one a
+    killed undo left."""
+    ex = Executor(client, store, run_id=run_id, dry_run=False)
+    ex.stale_runs = {r["run_id"] for r in store.claims_left() if r["kind"] in UNDO_KINDS}
+    recorded = _recorded(store)
+    results: list[tuple[Step, ActionOutcome]] = []
+    for step in plan.steps:
+        original = store.action(UNDO_KINDS[step.kind], step.target)
+        before = store.action(step.kind, step.target)
+        again = bool(
+            before
+            and before["status"] == "done"
+            and original
+            and original["status"] == "done"
+            and original["done_at"] > before["done_at"]
+        )
+        ex.current_item = step.item
+        outcome = ex.once(
+            step.kind,
+            step.target,
+            step.describe,
+            _sender(client, step, reason, restore_data),
+            verify=_verifier(client, step),
+            again=again,
+        )
+        row = store.action(step.kind, step.target)
+        if (
+            outcome.status == "skipped"
+            and row
+            and row["status"] == "done"
+            and row["run_id"] != run_id
+            and any((d, step.kind, step.target) not in recorded for d in step.decisions)
+        ):
+            # Done by an undo killed before it wrote its record: record it now.
+            outcome = ActionOutcome(
+                step.kind,
+                "done",
+                f"{row['detail']} (by run {row['run_id']}, which stopped before recording it)",
+                done_at=row["done_at"],
+            )
+        if step.kind == "unban" and row and row["status"] == "done" and original:
+            # An undone ban counts as one that ran out: another offence bans anew.
+            store.set_cursor(
+                f"ban:{step.target}",
+                json.dumps({"expires": int(row["done_at"]), "item": original.get("item")}),
+            )
+        results.append((step, outcome))
+    _record(store, plan, results, run_id, recorded)
+    return results
+
+
+def _record(
+    store: Store,
+    plan: UndoPlan,
+    results: list[tuple[Step, ActionOutcome]],
+    run_id: str,
+    recorded: set[tuple[int, str, str]],
+) -> None:
+    """One audit record per decision something was undone (or failed to be) for."""
+    for decision_id, row in plan.rows.items():
+        entries = []
+        for step, outcome in results:
+            if decision_id not in step.decisions:
+                continue
+            if outcome.status == "done" and (decision_id, step.kind, step.target) in recorded:
+                continue
+            if outcome.status not in ("done", "failed"):
+                continue
+            entries.append(
+                {
+                    "action": step.kind,
+                    "target": step.target,
+                    "status": outcome.status,
+                    "detail": outcome.detail,
+                    "done_at": None if outcome.done_at is None else _iso(outcome.done_at),
+                }
+            )
+        if not entries:
+            continue
+        record = row.record
+        store.add_decision(
+            {
+                "run_id": run_id,
+                "decided_at": utc_iso(),
+                "dry_run": False,
+                "undo_of": decision_id,
+                "item": record.get("item"),
+                "image": record.get("image"),
+                "rule": record.get("rule"),
+                "scores": {},
+                "labels": [],
+                "actions": entries,
+                "skipped": None,
+            }
+        )
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return utc_iso(datetime.fromtimestamp(epoch, UTC))

@@ -1,0 +1,273 @@
+"""`modbot audit` (what the bot did, filtered) and `modbot undo` (restore removed items,
+lift bans), through `python -m modbot` against the fake Lemmy: what the admin reads,
+what Lemmy is asked, what the state file records, across kill -9."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import httpx
+import jsonschema
+import pytest
+from acting import Scenario, fake_lemmy
+from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
+
+from modbot.statelock import StateLock
+from modbot.store import Store
+
+RULES = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      remove: "known abusive image"
+      purge_image: true
+      ban: {scope: site, duration: permanent, remove_data: false, reason: "known abusive"}
+      report: "known abusive image"
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path, tiny_checkpoint):  # noqa: F811
+    lemmy = fake_lemmy()
+    try:
+        yield Scenario(lemmy, tmp_path, tiny_checkpoint, rules=RULES)
+    finally:
+        lemmy.stop()
+
+
+def ok(done) -> str:
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def audit(s: Scenario, *args: str) -> dict:
+    return json.loads(ok(s.run("audit", "--json", *args)))
+
+
+def restores(s: Scenario) -> list:
+    return [
+        r
+        for r in s.lemmy.requests
+        if r.path == "/api/v3/post/remove" and (r.json or {}).get("removed") is False
+    ]
+
+
+def unbans(s: Scenario) -> list:
+    return [
+        r
+        for r in s.lemmy.requests
+        if r.path == "/api/v3/user/ban" and (r.json or {}).get("ban") is False
+    ]
+
+
+def test_audit_filters_then_undo_previews_restores_and_never_repeats(scenario):
+    s = scenario
+    first, second = s.add_bad_posts(2)
+    ok(s.run("run", "--once"))
+    assert s.lemmy.post(first.id).removed and s.lemmy.person(first.creator_id).banned
+
+    # --- audit: the table, then each filter
+    table = ok(s.run("audit"))
+    lines = table.splitlines()
+    assert lines[0].split()[:4] == ["ID", "TIME", "(UTC)", "MODE"]
+    assert len(lines) == 3, table  # the two decisions, no unmatched image
+    assert f"post:{first.id}" in table and "known abusive image" in table
+    assert "remove:done" in table and "ban:done" in table and "purge_image:done" in table
+    everything = audit(s)["records"]
+    assert sorted(r["item"]["id"] for r in everything) == [first.id, second.id]
+    ids = {r["item"]["id"]: r["id"] for r in everything}
+    name = f"spammer0@{httpx.URL(s.lemmy.url).host}"
+    assert [r["id"] for r in audit(s, "--person", name)["records"]] == [ids[first.id]]
+    assert [r["id"] for r in audit(s, "--person", "spammer1")["records"]] == [ids[second.id]]
+    assert [r["id"] for r in audit(s, "--item", f"{s.lemmy.url}/post/{second.id}")["records"]] == [
+        ids[second.id]
+    ]
+    assert len(audit(s, "--rule", "known abusive image", "--action", "ban")["records"]) == 2
+    assert audit(s, "--rule", "another rule")["records"] == []
+    assert audit(s, "--action", "ban", "--status", "failed")["records"] == []
+    assert len(audit(s, "--since", "1h")["records"]) == 2
+    assert audit(s, "--until", "1h")["records"] == []
+    assert audit(s, "--since", "2999-01-01")["records"] == []
+    bad = s.run("audit", "--since", "last tuesday")
+    assert bad.returncode == 2 and "neither an age" in bad.stderr
+
+    # --- undo without --yes: says what it would do, changes nothing
+    before = len(s.lemmy.mutating_requests())
+    preview = ok(s.run("undo", str(ids[first.id])))
+    assert f"would restore post {first.id}" in preview
+    assert "would lift the ban of" in preview and "from the site" in preview
+    assert "cannot undo" in preview and "purge" in preview and "for good" in preview
+    assert "a report stays" in preview
+    assert "nothing was changed: run the same command with --yes" in preview
+    assert len(s.lemmy.mutating_requests()) == before
+    assert s.lemmy.post(first.id).removed
+
+    # --- undo --yes: restored, unbanned, recorded; the other decision untouched
+    done = ok(s.run("undo", str(ids[first.id]), "--yes", "--reason", "false positive"))
+    assert f"restore post {first.id}" in done and "recorded in the audit" in done
+    assert not s.lemmy.post(first.id).removed
+    assert not s.lemmy.person(first.creator_id).banned
+    assert s.lemmy.post(second.id).removed and s.lemmy.person(second.creator_id).banned
+    assert [r.json["reason"] for r in restores(s)] == ["false positive"]
+    assert len(unbans(s)) == 1 and unbans(s)[0].json["person_id"] == first.creator_id
+    assert [m.action for m in s.lemmy.modlog][-2:] == ["restore_post", "unban"]
+    (undo,) = [r for r in audit(s, "--item", f"post:{first.id}")["records"] if r.get("undo_of")]
+    assert undo["undo_of"] == ids[first.id] and undo["rule"] == "known abusive image"
+    assert {a["action"]: a["status"] for a in undo["actions"]} == {
+        "restore": "done",
+        "unban": "done",
+    }
+    assert f"undo of #{ids[first.id]}:" in ok(s.run("audit", "--action", "restore"))
+
+    # --- again: nothing sent twice; the preview says it is undone already
+    assert "already undone" in ok(s.run("undo", str(ids[first.id])))
+    again = ok(s.run("undo", str(ids[first.id]), "--yes"))
+    assert "already done" in again
+    assert len(restores(s)) == 1 and len(unbans(s)) == 1
+    assert len([r for r in audit(s)["records"] if r.get("undo_of")]) == 1
+
+    # --- the bot does not remove the restored post again
+    s.lemmy.edit_post(first.id, body="edited")
+    ok(s.run("run", "--once"))
+    assert not s.lemmy.post(first.id).removed
+    assert len([r for r in s.lemmy.requests if r.path == "/api/v3/post/remove"]) == 3
+
+    # --- by rule: the rest of the rule's work (the second post), in one command
+    ok(s.run("undo", "--rule", "known abusive image", "--yes"))
+    assert not s.lemmy.post(second.id).removed
+    assert not s.lemmy.person(second.creator_id).banned
+    assert len(restores(s)) == 2 and len(unbans(s)) == 2
+
+    # --- what cannot be chosen
+    missing = s.run("undo", "999")
+    assert missing.returncode == 1 and "no decision 999" in missing.stderr
+    nothing = s.run("undo")
+    assert nothing.returncode == 2 and "choose decisions" in nothing.stderr
+
+
+def test_undo_killed_while_sending_is_finished_once_after_asking_lemmy(scenario):
+    s = scenario
+    (post,) = s.add_bad_posts(1)
+    ok(s.run("run", "--once"))
+    (decision,) = audit(s, "--item", f"post:{post.id}")["records"]
+    s.lemmy.hold("/api/v3/post/remove")
+    child = s.start("undo", str(decision["id"]), "--yes")
+    wait_for(lambda: len(restores(s)) == 1, what="the restore on its way")
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=30)
+    s.lemmy.release("/api/v3/post/remove")
+    wait_for(lambda: not s.lemmy.post(post.id).removed, what="Lemmy done")
+    assert audit(s, "--action", "restore")["records"] == []  # killed before recording
+
+    with StateLock(s.state):  # the daemon acting on the same state does not block undo
+        again = ok(s.run("undo", str(decision["id"]), "--yes"))
+    assert "Lemmy shows it done" in again
+    assert len(restores(s)) == 1, "asked Lemmy, did not send it again"
+    assert len(unbans(s)) == 1 and not s.lemmy.person(post.creator_id).banned
+    (undo,) = audit(s, "--action", "restore")["records"]
+    assert {a["action"]: a["status"] for a in undo["actions"]} == {
+        "restore": "done",
+        "unban": "done",
+    }
+    store = Store(s.state)
+    try:
+        assert store.claims_left() == []
+    finally:
+        store.close()
+
+
+def test_undo_of_a_ban_that_removed_content_restores_it_only_when_asked(scenario):
+    s = scenario
+    s.write_rules("""
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      ban: {scope: community, duration: permanent, remove_data: true, reason: "known abusive"}
+""")
+    (post,) = s.add_bad_posts(1)
+    spammer = s.lemmy.person(post.creator_id)
+    other = s.lemmy.add_post(s.lemmy.cast.pics, spammer, name="another post of theirs")
+    ok(s.run("run", "--once"))
+    assert s.lemmy.post(other.id).removed  # the ban removed their content
+    (decision,) = audit(s, "--item", f"post:{post.id}")["records"]
+
+    preview = ok(s.run("undo", str(decision["id"])))
+    assert "from community" in preview and "stay removed (--restore-content)" in preview
+    ok(s.run("undo", str(decision["id"]), "--yes"))
+    (request,) = [r for r in s.lemmy.requests if r.path == "/api/v3/community/ban_user"][1:]
+    assert request.json["ban"] is False and not request.json.get("remove_data")
+    assert s.lemmy.post(other.id).removed, "not restored unless asked"
+    assert not s.lemmy.community_bans
+
+    # the bot bans anew for another offence (an undone ban counts as run out)
+    s.list_bad(1)
+    upload = s.lemmy.add_upload(spammer, s._image(len(s.posts)))
+    offence = s.lemmy.add_post(s.lemmy.cast.pics, spammer, name="new offence", url=upload.url)
+    ok(s.run("run", "--once"))
+    assert (s.lemmy.cast.pics.id, spammer.id) in s.lemmy.community_bans
+    (latest,) = audit(s, "--item", f"post:{offence.id}")["records"]
+    ok(s.run("undo", str(latest["id"]), "--yes", "--restore-content"))
+    last = [r for r in s.lemmy.requests if r.path == "/api/v3/community/ban_user"][-1]
+    assert last.json["ban"] is False and last.json["remove_data"] is True
+    assert not s.lemmy.post(other.id).removed, "Lemmy restored their content"
+
+
+def test_fake_lemmy_unban_with_remove_data_restores_posts_and_comments(fake_lemmy):
+    """BanPerson.remove_data (lemmy-js-client 0.19): with ban true it removes, with ban
+    false it restores; uploads the ban deleted stay deleted."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, name="p")
+    comment = lemmy.add_comment(post, cast.alice, content="c")
+    token = httpx.post(
+        f"{lemmy.url}/api/v3/user/login", json={"username_or_email": "admin", "password": "pw"}
+    ).json()["jwt"]
+
+    def ban(ban: bool) -> None:
+        answer = httpx.post(
+            f"{lemmy.url}/api/v3/user/ban",
+            json={"person_id": cast.alice.id, "ban": ban, "remove_data": True},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 200, answer.text
+
+    ban(True)
+    assert lemmy.post(post.id).removed and lemmy.comment(comment.id).removed
+    ban(False)
+    assert not lemmy.post(post.id).removed and not lemmy.comment(comment.id).removed
+    assert not lemmy.person(cast.alice.id).banned
+
+
+def test_fake_lemmy_restore_and_unban_answer_as_lemmy_js_client_says(fake_lemmy):
+    """The undo's requests (the forms pythorhead sends: RemovePost/RemoveComment with
+    removed false, BanPerson/BanFromCommunity with ban false) answer in the 0.19 shapes."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, name="p")
+    comment = lemmy.add_comment(post, cast.alice, content="c")
+    lemmy.post(post.id).removed = lemmy.comment(comment.id).removed = True
+    http = httpx.Client(base_url=f"{lemmy.url}/api/v3")
+    token = http.post("/user/login", json={"username_or_email": "admin", "password": "pw"}).json()[
+        "jwt"
+    ]
+    http.headers["Authorization"] = f"Bearer {token}"
+    schemas = Path(__file__).parent / "schemas"
+    for schema, path, form in (
+        ("PostResponse", "/post/remove", {"post_id": post.id, "removed": False, "reason": "u"}),
+        ("CommentResponse", "/comment/remove", {"comment_id": comment.id, "removed": False}),
+        ("BanPersonResponse", "/user/ban", {"person_id": cast.bob.id, "ban": False}),
+        (
+            "BanFromCommunityResponse",
+            "/community/ban_user",
+            {"community_id": cast.pics.id, "person_id": cast.bob.id, "ban": False},
+        ),
+    ):
+        answer = http.post(path, json=form)
+        assert answer.status_code == 200, answer.text
+        validator = jsonschema.Draft7Validator(json.loads((schemas / f"{schema}.json").read_text()))
+        assert list(validator.iter_errors(answer.json())) == [], schema
+    assert not lemmy.post(post.id).removed and not lemmy.comment(comment.id).removed
+    assert [m.action for m in lemmy.modlog] == [
+        "restore_post", "restore_comment", "unban", "community_unban",
+    ]  # fmt: skip
+    http.close()

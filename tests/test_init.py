@@ -1,0 +1,60 @@
+"""`modbot init [DIR]`: the shipped policy, empty hash lists and a .env template written
+where the admin says, never over their own files without --force."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULTS = ROOT / "modbot" / "defaults"
+
+
+def modbot(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "modbot", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_init_writes_the_starter_files_and_never_overwrites_without_force(tmp_path):
+    target = tmp_path / "bot"
+    done = modbot("init", str(target), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (target / "rules.yaml").read_bytes() == (DEFAULTS / "rules.yaml").read_bytes()
+    assert (target / ".env").read_bytes() == (DEFAULTS / "env.example").read_bytes()
+    assert stat.S_IMODE((target / ".env").stat().st_mode) == 0o600
+    lists = sorted(p.name for p in (target / "hashes").iterdir())
+    assert lists == ["innocent.phash", "known-bad.phash", "known-bad.sha256"]
+    for name in lists:  # empty lists: comments only
+        lines = (target / "hashes" / name).read_text().splitlines()
+        assert all(not line.strip() or line.startswith("#") for line in lines)
+    assert f"wrote {target / 'rules.yaml'}" in done.stdout and "next: edit" in done.stdout
+    # the written policy passes as it is, its hash lists found beside it
+    checked = modbot("check-rules", "rules.yaml", cwd=target)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    (target / "rules.yaml").write_text("# mine\n")
+    (target / "hashes" / "known-bad.sha256").write_text("a" * 64 + "\n")
+    again = modbot("init", str(target), cwd=tmp_path)
+    assert again.returncode == 1
+    assert "already has rules.yaml, .env, hashes/" in again.stderr
+    assert "nothing was written" in again.stderr and "--force" in again.stderr
+    assert (target / "rules.yaml").read_text() == "# mine\n"
+    assert (target / "hashes" / "known-bad.sha256").read_text() == "a" * 64 + "\n"
+
+    forced = modbot("init", "--force", cwd=target)  # DIR defaults to the current folder
+    assert forced.returncode == 0, forced.stderr
+    assert (target / "rules.yaml").read_bytes() == (DEFAULTS / "rules.yaml").read_bytes()
+    assert "a" * 64 not in (target / "hashes" / "known-bad.sha256").read_text()
+
+
+def test_the_checkouts_policy_files_are_the_shipped_ones():
+    """One copy: the top-level files a checkout documents link into the package."""
+    for name, shipped in (
+        ("rules.yaml", "rules.yaml"),
+        ("hashes", "hashes"),
+        (".env.example", "env.example"),
+    ):
+        assert (ROOT / name).resolve() == (DEFAULTS / shipped).resolve(), name
