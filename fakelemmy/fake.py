@@ -114,6 +114,8 @@ class FakeLemmy:
         self.api = LemmyApi(self)
         self.pictrs = Pictrs(self)
         self.images_v4 = ImagesV4(self)
+        # uploads as Lemmy 0.19 and pict-rs take them, validated as pict-rs validates them
+        self.uploads = Uploads(self)
         self.v4: LemmyApiV4 | None = None
         if self.api_version == "v4":
             self.v4 = LemmyApiV4(self)
@@ -131,19 +133,11 @@ class FakeLemmy:
             lemmy_app = Starlette(
                 routes=[
                     *self.api.routes(self._endpoint),
+                    *self.uploads.lemmy_routes(),
                     *self.pictrs.lemmy_routes(),
                     *nodeinfo_routes(self),
                 ]
             )
-        self.uploads = Uploads(self)
-        lemmy_app = Starlette(
-            routes=[
-                *self.api.routes(self._endpoint),
-                *self.uploads.lemmy_routes(),
-                *self.pictrs.lemmy_routes(),
-                *nodeinfo_routes(self),
-            ]
-        )
         apps = {
             ports[0]: Instrument(lemmy_app, self, "lemmy"),
             ports[1]: Instrument(
