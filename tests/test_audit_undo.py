@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import jsonschema
 import pytest
-from acting import Scenario, fake_lemmy
-from test_sweep import tiny_checkpoint, wait_for  # noqa: F401 (fixture)
+from support.acting import Scenario
+from support.acting import fake_lemmy as started_lemmy
+from support.bot import wait_for
 
 from modbot.statelock import StateLock
 from modbot.store import Store
@@ -29,8 +30,8 @@ RULES = """
 
 
 @pytest.fixture
-def scenario(tmp_path, tiny_checkpoint):  # noqa: F811
-    lemmy = fake_lemmy()
+def scenario(tmp_path, tiny_checkpoint):
+    lemmy = started_lemmy()
     try:
         yield Scenario(lemmy, tmp_path, tiny_checkpoint, rules=RULES)
     finally:

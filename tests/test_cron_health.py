@@ -11,12 +11,13 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from test_pipeline import Bot, tiny, write_rules  # noqa: F401  (tiny is a fixture)
-from test_systemd_units import modbot_args, the, unit
+from support.bot import Bot
+from support.policies import write_rules
+from support.systemd import modbot_args, the, unit
 
-from modbot.daemon import HEARTBEAT_CURSOR
 from modbot.model import utc_iso
 from modbot.modes.cronbeat import health, record_once
+from modbot.modes.health import HEARTBEAT_CURSOR
 from modbot.store import Store
 
 
@@ -31,7 +32,7 @@ def healthcheck(state, *args: str) -> subprocess.CompletedProcess:
 
 def test_run_once_from_cron_is_healthy_then_stale_and_a_failed_run_says_why(
     fake_lemmy,
-    tiny,  # noqa: F811
+    tiny,
     tmp_path,
 ):
     good = tmp_path / "good"

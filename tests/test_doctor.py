@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_pipeline import Bot, tiny, write_rules  # noqa: F401  (tiny is a fixture)
+from support.bot import Bot
+from support.policies import write_rules
 
 from modbot.cli import main
 
 
 @pytest.fixture
-def env(fake_lemmy, tiny, tmp_path, monkeypatch):  # noqa: F811
+def env(fake_lemmy, tiny, tmp_path, monkeypatch):
     """The environment of a bot on the fake (as `modbot` reads it), to spoil per test."""
     rules = write_rules(tmp_path, fake_lemmy, tiny)
     values = {
@@ -125,7 +126,7 @@ def test_missing_weights_are_found_without_loading_the_model(fake_lemmy, env, tm
     assert "hf download" in line
 
 
-def test_run_fails_fast_and_says_live_only_after_login(fake_lemmy, tiny, tmp_path):  # noqa: F811
+def test_run_fails_fast_and_says_live_only_after_login(fake_lemmy, tiny, tmp_path):
     bot = Bot(fake_lemmy, tmp_path, write_rules(tmp_path, fake_lemmy, tiny), password="wrong")
     done = bot("run", "--once", check=False)
     assert done.returncode == 1
@@ -152,7 +153,7 @@ def test_run_fails_fast_and_says_live_only_after_login(fake_lemmy, tiny, tmp_pat
 )
 def test_sweep_and_report_say_the_same_before_they_start(
     fake_lemmy,
-    tiny,  # noqa: F811
+    tiny,
     tmp_path,
     command,
 ):
