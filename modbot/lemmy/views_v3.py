@@ -9,17 +9,20 @@ modbot reads of a view; no other field is read.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from collections.abc import Callable
 from typing import Any
 
+from modbot.lemmy.viewcheck import (
+    OPTIONAL,
+    OWN,
+    REQUIRED,
+    Field,
+    fields_problem,
+    malformed,
+)
 from modbot.model import (
     Account,
     Community,
     Item,
-    ItemKind,
     Message,
     Person,
     SiteInfo,
@@ -44,111 +47,73 @@ __all__ = [
 # and whom an action hits (its id and time, its author, its community); without them, or
 # with any field of the wrong type, the item is malformed. Every other field may be
 # missing or null (read as absent).
-_REQUIRED, _OPTIONAL = True, False
 
 
-def _person_fields(name: str) -> tuple[tuple[str, str, bool], ...]:
+def _person_fields(name: str) -> tuple[Field, ...]:
     return (
-        (name, "object", _REQUIRED),
-        (f"{name}.id", "id", _REQUIRED),
-        (f"{name}.actor_id", "text", _OPTIONAL),
-        (f"{name}.name", "text", _OPTIONAL),
-        (f"{name}.local", "bool", _OPTIONAL),
-        (f"{name}.bot_account", "bool", _OPTIONAL),
-        (f"{name}.published", "time", _OPTIONAL),
+        (name, "object", REQUIRED),
+        (f"{name}.id", "id", REQUIRED),
+        (f"{name}.actor_id", "text", OPTIONAL),
+        (f"{name}.name", "text", OPTIONAL),
+        (f"{name}.local", "bool", OPTIONAL),
+        (f"{name}.bot_account", "bool", OPTIONAL),
+        (f"{name}.published", "time", OPTIONAL),
     )
 
 
 _IN_COMMUNITY = (
-    ("community", "object", _REQUIRED),
-    ("community.id", "id", _REQUIRED),
-    ("community.name", "text", _OPTIONAL),
-    ("community.actor_id", "text", _OPTIONAL),
-    ("community.nsfw", "bool", _OPTIONAL),
-    ("community.local", "bool", _OPTIONAL),
+    ("community", "object", REQUIRED),
+    ("community.id", "id", REQUIRED),
+    ("community.name", "text", OPTIONAL),
+    ("community.actor_id", "text", OPTIONAL),
+    ("community.nsfw", "bool", OPTIONAL),
+    ("community.local", "bool", OPTIONAL),
     *_person_fields("creator"),
-    ("creator_is_moderator", "bool", _OPTIONAL),
-    ("creator_is_admin", "bool", _OPTIONAL),
-    ("creator_banned_from_community", "bool", _OPTIONAL),
+    ("creator_is_moderator", "bool", OPTIONAL),
+    ("creator_is_admin", "bool", OPTIONAL),
+    ("creator_banned_from_community", "bool", OPTIONAL),
 )
-VIEW_FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+VIEW_FIELDS: dict[str, tuple[Field, ...]] = {
     "post": (
-        ("post", "object", _REQUIRED),
-        ("post.id", "id", _REQUIRED),
-        ("post.published", "time", _REQUIRED),
-        ("post.updated", "time", _OPTIONAL),
-        ("post.url", "text", _OPTIONAL),
-        ("post.url_content_type", "text", _OPTIONAL),
-        ("post.thumbnail_url", "text", _OPTIONAL),
-        ("post.body", "text", _OPTIONAL),
-        ("post.local", "bool", _OPTIONAL),
-        ("post.removed", "bool", _OPTIONAL),
-        ("post.featured_local", "bool", _OPTIONAL),
-        ("post.featured_community", "bool", _OPTIONAL),
+        ("post", "object", REQUIRED),
+        ("post.id", "id", REQUIRED),
+        ("post.published", "time", REQUIRED),
+        ("post.updated", "time", OPTIONAL),
+        ("post.url", "text", OPTIONAL),
+        ("post.url_content_type", "text", OPTIONAL),
+        ("post.thumbnail_url", "text", OPTIONAL),
+        ("post.body", "text", OPTIONAL),
+        ("post.local", "bool", OPTIONAL),
+        ("post.removed", "bool", OPTIONAL),
+        ("post.featured_local", "bool", OPTIONAL),
+        ("post.featured_community", "bool", OPTIONAL),
         *_IN_COMMUNITY,
-        ("counts", "object", _OPTIONAL),
-        ("counts.comments", "count", _OPTIONAL),
+        ("counts", "object", OPTIONAL),
+        ("counts.comments", "count", OPTIONAL),
     ),
     "comment": (
-        ("comment", "object", _REQUIRED),
-        ("comment.id", "id", _REQUIRED),
-        ("comment.published", "time", _REQUIRED),
-        ("comment.updated", "time", _OPTIONAL),
-        ("comment.content", "text", _OPTIONAL),
-        ("comment.local", "bool", _OPTIONAL),
-        ("comment.removed", "bool", _OPTIONAL),
+        ("comment", "object", REQUIRED),
+        ("comment.id", "id", REQUIRED),
+        ("comment.published", "time", REQUIRED),
+        ("comment.updated", "time", OPTIONAL),
+        ("comment.content", "text", OPTIONAL),
+        ("comment.local", "bool", OPTIONAL),
+        ("comment.removed", "bool", OPTIONAL),
         *_IN_COMMUNITY,
     ),
     "upload": (
-        ("local_image", "object", _REQUIRED),
-        ("local_image.pictrs_alias", "alias", _REQUIRED),
-        ("local_image.published", "time", _REQUIRED),
-        ("local_image.pictrs_delete_token", "text", _OPTIONAL),
+        ("local_image", "object", REQUIRED),
+        ("local_image.pictrs_alias", "alias", REQUIRED),
+        ("local_image.published", "time", REQUIRED),
+        ("local_image.pictrs_delete_token", "text", OPTIONAL),
         *_person_fields("person"),
     ),
 }
-_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")  # pict-rs: <uuid>.<ext>
-_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    "object": ("an object", lambda v: isinstance(v, dict)),
-    "id": ("a positive integer", lambda v: type(v) is int and v > 0),
-    "count": ("a count", lambda v: type(v) is int and v >= 0),
-    "text": ("a string", lambda v: isinstance(v, str)),
-    "bool": ("true or false", lambda v: isinstance(v, bool)),
-    "time": ("a timestamp", lambda v: isinstance(v, str) and parse_time(v) is not None),
-    "alias": (
-        "a pict-rs alias",
-        lambda v: isinstance(v, str) and bool(_ALIAS.fullmatch(v)) and ".." not in v,
-    ),
-}
-_OWN: dict[str, str] = {"post": "post", "comment": "comment", "upload": "local_image"}
-
-
-def _shown(value: Any) -> str:
-    """A value in a problem's description: its kind, and a scalar's first characters."""
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def view_problem(kind: str, view: Any) -> str | None:
     """What is wrong with a Lemmy view of ``kind`` (by ``VIEW_FIELDS``), or None."""
-    if not isinstance(view, dict):
-        return f"the {kind} is {_shown(view)}, not an object"
-    for path, type_name, required in VIEW_FIELDS[kind]:
-        value: Any = view
-        for name in path.split("."):
-            value = value.get(name) if isinstance(value, dict) else None
-        if value is None:
-            if required:
-                return f"`{path}` is missing"
-            continue
-        words, check = _TYPES[type_name]
-        if not check(value):
-            return f"`{path}` is {_shown(value)}, not {words}"
-    return None
+    return fields_problem(kind, VIEW_FIELDS[kind], view)
 
 
 # --- items --------------------------------------------------------------------------------
@@ -156,12 +121,12 @@ def view_problem(kind: str, view: Any) -> str | None:
 
 def item(kind: str, view: Any) -> Item:
     """The item of a Lemmy view: checked, or malformed (never an exception)."""
-    if kind not in _OWN:
+    if kind not in OWN:
         raise ValueError(f"kind must be 'post', 'comment' or 'upload', not {kind!r}")
     problem = view_problem(kind, view)
     if problem is not None:
-        return _malformed(kind, view, problem)
-    own: dict[str, Any] = view[_OWN[kind]]
+        return malformed(kind, view, problem)
+    own: dict[str, Any] = view[OWN[kind]]
     if kind == "upload":
         return Item(
             "upload",
@@ -211,21 +176,6 @@ def comment_item(view: Any) -> Item:
 
 def upload_item(view: Any) -> Item:
     return item("upload", view)
-
-
-def _malformed(kind: ItemKind | str, view: Any, problem: str) -> Item:
-    digest = hashlib.sha256(json.dumps(view, sort_keys=True, default=repr).encode()).hexdigest()[
-        :16
-    ]
-    own = view.get(_OWN[kind]) if isinstance(view, dict) else None
-    own = own if isinstance(own, dict) else {}
-    field_name, type_name = ("pictrs_alias", "alias") if kind == "upload" else ("id", "id")
-    found = own.get(field_name)
-    item_id = found if found is not None and _TYPES[type_name][1](found) else f"malformed-{digest}"
-    published = own.get("published")
-    moment = parse_time(published) if isinstance(published, str) else None
-    checked: ItemKind = "upload" if kind == "upload" else "post" if kind == "post" else "comment"
-    return Item(checked, item_id, moment, f"malformed:{digest}", problem=problem)
 
 
 def person(view: dict[str, Any]) -> Person:

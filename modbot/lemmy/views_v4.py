@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modbot.lemmy.views_v3 import _TYPES, _malformed, _shown
+from modbot.lemmy.viewcheck import OPTIONAL, OWN, REQUIRED, Field, fields_problem, malformed
 from modbot.model import Account, Community, Item, Message, Person, SiteInfo, Upload, parse_time
 
 __all__ = [
@@ -33,106 +33,82 @@ __all__ = [
 #: Where Lemmy 1.0 serves a local upload (0.19's ``/pictrs/image/`` has no route there).
 IMAGE_PATH = "/api/v4/image/"
 
-_REQUIRED, _OPTIONAL = True, False
 
-
-def _person_fields(name: str) -> tuple[tuple[str, str, bool], ...]:
+def _person_fields(name: str) -> tuple[Field, ...]:
     return (
-        (name, "object", _REQUIRED),
-        (f"{name}.id", "id", _REQUIRED),
-        (f"{name}.ap_id", "text", _OPTIONAL),
-        (f"{name}.name", "text", _OPTIONAL),
-        (f"{name}.local", "bool", _OPTIONAL),
-        (f"{name}.bot_account", "bool", _OPTIONAL),
-        (f"{name}.published_at", "time", _OPTIONAL),
+        (name, "object", REQUIRED),
+        (f"{name}.id", "id", REQUIRED),
+        (f"{name}.ap_id", "text", OPTIONAL),
+        (f"{name}.name", "text", OPTIONAL),
+        (f"{name}.local", "bool", OPTIONAL),
+        (f"{name}.bot_account", "bool", OPTIONAL),
+        (f"{name}.published_at", "time", OPTIONAL),
     )
 
 
 _IN_COMMUNITY = (
-    ("community", "object", _REQUIRED),
-    ("community.id", "id", _REQUIRED),
-    ("community.name", "text", _OPTIONAL),
-    ("community.ap_id", "text", _OPTIONAL),
-    ("community.nsfw", "bool", _OPTIONAL),
-    ("community.local", "bool", _OPTIONAL),
+    ("community", "object", REQUIRED),
+    ("community.id", "id", REQUIRED),
+    ("community.name", "text", OPTIONAL),
+    ("community.ap_id", "text", OPTIONAL),
+    ("community.nsfw", "bool", OPTIONAL),
+    ("community.local", "bool", OPTIONAL),
     *_person_fields("creator"),
-    ("creator_is_moderator", "bool", _OPTIONAL),
-    ("creator_is_admin", "bool", _OPTIONAL),
-    ("creator_banned_from_community", "bool", _OPTIONAL),
+    ("creator_is_moderator", "bool", OPTIONAL),
+    ("creator_is_admin", "bool", OPTIONAL),
+    ("creator_banned_from_community", "bool", OPTIONAL),
 )
-VIEW_FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+VIEW_FIELDS: dict[str, tuple[Field, ...]] = {
     "post": (
-        ("post", "object", _REQUIRED),
-        ("post.id", "id", _REQUIRED),
-        ("post.published_at", "time", _REQUIRED),
-        ("post.updated_at", "time", _OPTIONAL),
-        ("post.url", "text", _OPTIONAL),
-        ("post.url_content_type", "text", _OPTIONAL),
-        ("post.thumbnail_url", "text", _OPTIONAL),
-        ("post.body", "text", _OPTIONAL),
-        ("post.local", "bool", _OPTIONAL),
-        ("post.removed", "bool", _OPTIONAL),
-        ("post.featured_local", "bool", _OPTIONAL),
-        ("post.featured_community", "bool", _OPTIONAL),
-        ("post.comments", "count", _OPTIONAL),
+        ("post", "object", REQUIRED),
+        ("post.id", "id", REQUIRED),
+        ("post.published_at", "time", REQUIRED),
+        ("post.updated_at", "time", OPTIONAL),
+        ("post.url", "text", OPTIONAL),
+        ("post.url_content_type", "text", OPTIONAL),
+        ("post.thumbnail_url", "text", OPTIONAL),
+        ("post.body", "text", OPTIONAL),
+        ("post.local", "bool", OPTIONAL),
+        ("post.removed", "bool", OPTIONAL),
+        ("post.featured_local", "bool", OPTIONAL),
+        ("post.featured_community", "bool", OPTIONAL),
+        ("post.comments", "count", OPTIONAL),
         *_IN_COMMUNITY,
     ),
     "comment": (
-        ("comment", "object", _REQUIRED),
-        ("comment.id", "id", _REQUIRED),
-        ("comment.published_at", "time", _REQUIRED),
-        ("comment.updated_at", "time", _OPTIONAL),
-        ("comment.content", "text", _OPTIONAL),
-        ("comment.local", "bool", _OPTIONAL),
-        ("comment.removed", "bool", _OPTIONAL),
+        ("comment", "object", REQUIRED),
+        ("comment.id", "id", REQUIRED),
+        ("comment.published_at", "time", REQUIRED),
+        ("comment.updated_at", "time", OPTIONAL),
+        ("comment.content", "text", OPTIONAL),
+        ("comment.local", "bool", OPTIONAL),
+        ("comment.removed", "bool", OPTIONAL),
         *_IN_COMMUNITY,
     ),
     "upload": (
-        ("local_image", "object", _REQUIRED),
-        ("local_image.pictrs_alias", "alias", _REQUIRED),
-        ("local_image.published_at", "time", _REQUIRED),
+        ("local_image", "object", REQUIRED),
+        ("local_image.pictrs_alias", "alias", REQUIRED),
+        ("local_image.published_at", "time", REQUIRED),
         # a thumbnail Lemmy stored for a post: `person` is the post's creator
-        ("local_image.thumbnail_for_post_id", "id", _OPTIONAL),
+        ("local_image.thumbnail_for_post_id", "id", OPTIONAL),
         *_person_fields("person"),
     ),
 }
-_OWN: dict[str, str] = {"post": "post", "comment": "comment", "upload": "local_image"}
 
 
 def view_problem(kind: str, view: Any) -> str | None:
     """What is wrong with a Lemmy 1.0 view of ``kind`` (by ``VIEW_FIELDS``), or None."""
-    if not isinstance(view, dict):
-        return f"the {kind} is {_shown(view)}, not an object"
-    for path, type_name, required in VIEW_FIELDS[kind]:
-        value: Any = view
-        for name in path.split("."):
-            value = value.get(name) if isinstance(value, dict) else None
-        if value is None:
-            if required:
-                return f"`{path}` is missing"
-            continue
-        words, check = _TYPES[type_name]
-        if not check(value):
-            return f"`{path}` is {_shown(value)}, not {words}"
-    return None
-
-
-def _v3_names(kind: str, view: Any) -> Any:
-    """A malformed v4 view with the names ``views_v3._malformed`` reads (``published``)."""
-    own = view.get(_OWN[kind]) if isinstance(view, dict) else None
-    if not isinstance(own, dict):
-        return view
-    return {**view, _OWN[kind]: {**own, "published": own.get("published_at")}}
+    return fields_problem(kind, VIEW_FIELDS[kind], view)
 
 
 def item(kind: str, view: Any) -> Item:
     """The item of a Lemmy 1.0 view: checked, or malformed (never an exception)."""
-    if kind not in _OWN:
+    if kind not in OWN:
         raise ValueError(f"kind must be 'post', 'comment' or 'upload', not {kind!r}")
     problem = view_problem(kind, view)
     if problem is not None:
-        return _malformed(kind, _v3_names(kind, view), problem)
-    own: dict[str, Any] = view[_OWN[kind]]
+        return malformed(kind, view, problem, published="published_at")
+    own: dict[str, Any] = view[OWN[kind]]
     if kind == "upload":
         alias = own["pictrs_alias"]
         return Item(

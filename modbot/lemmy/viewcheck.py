@@ -1,0 +1,82 @@
+"""Checking a Lemmy view against the table of what modbot reads of it, shared by every API
+version's views module (``views_v3``, ``views_v4``): the field types, the problem's
+wording, and the malformed ``Item`` a view that fails becomes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from modbot.model import Item, ItemKind, parse_time
+
+__all__ = ["OPTIONAL", "OWN", "REQUIRED", "TYPES", "Field", "fields_problem", "malformed", "shown"]
+
+# Required: what identifies the item and whom an action hits; without it, or with any
+# field of the wrong type, the item is malformed. Every other field may be missing or null.
+REQUIRED, OPTIONAL = True, False
+Field = tuple[str, str, bool]  # (dotted path, type name in TYPES, required)
+OWN: dict[str, str] = {"post": "post", "comment": "comment", "upload": "local_image"}
+
+_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")  # pict-rs: <uuid>.<ext>
+TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "object": ("an object", lambda v: isinstance(v, dict)),
+    "id": ("a positive integer", lambda v: type(v) is int and v > 0),
+    "count": ("a count", lambda v: type(v) is int and v >= 0),
+    "text": ("a string", lambda v: isinstance(v, str)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "time": ("a timestamp", lambda v: isinstance(v, str) and parse_time(v) is not None),
+    "alias": (
+        "a pict-rs alias",
+        lambda v: isinstance(v, str) and bool(_ALIAS.fullmatch(v)) and ".." not in v,
+    ),
+}
+
+
+def shown(value: Any) -> str:
+    """A value in a problem's description: its kind, and a scalar's first characters."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def fields_problem(kind: str, fields: tuple[Field, ...], view: Any) -> str | None:
+    """What is wrong with a view of ``kind`` by its ``fields``, or None."""
+    if not isinstance(view, dict):
+        return f"the {kind} is {shown(view)}, not an object"
+    for path, type_name, required in fields:
+        value: Any = view
+        for name in path.split("."):
+            value = value.get(name) if isinstance(value, dict) else None
+        if value is None:
+            if required:
+                return f"`{path}` is missing"
+            continue
+        words, check = TYPES[type_name]
+        if not check(value):
+            return f"`{path}` is {shown(value)}, not {words}"
+    return None
+
+
+def malformed(
+    kind: ItemKind | str, view: Any, problem: str, *, published: str = "published"
+) -> Item:
+    """The ``Item`` of a view that failed its check: its id where it has a valid one (else
+    one made from the view's digest), its time (the field ``published`` names), the problem."""
+    digest = hashlib.sha256(json.dumps(view, sort_keys=True, default=repr).encode()).hexdigest()[
+        :16
+    ]
+    own = view.get(OWN[kind]) if isinstance(view, dict) else None
+    own = own if isinstance(own, dict) else {}
+    field_name, type_name = ("pictrs_alias", "alias") if kind == "upload" else ("id", "id")
+    found = own.get(field_name)
+    item_id = found if found is not None and TYPES[type_name][1](found) else f"malformed-{digest}"
+    stamp = own.get(published)
+    moment = parse_time(stamp) if isinstance(stamp, str) else None
+    checked: ItemKind = "upload" if kind == "upload" else "post" if kind == "post" else "comment"
+    return Item(checked, item_id, moment, f"malformed:{digest}", problem=problem)
