@@ -135,7 +135,9 @@ rules:
             with Pipeline(settings, policy, dry_run=True, store=store) as pipeline:
                 pipeline.start()
                 version = pipeline.engine.concept_version  # loads the model before the clock
-                seen_before = fake["hashes"][int(len(fake["hashes"]) * new) :]
+                # the new files spread evenly over the walk (every 1/new-th)
+                step = max(1, round(1 / new)) if new > 0 else len(fake["hashes"]) + 1
+                seen_before = [h for i, h in enumerate(fake["hashes"]) if i % step]
                 verdict = pipeline.engine.classify_many([tiny_jpeg(0)])[0].to_dict()
                 with store.transaction():
                     for digest in seen_before:

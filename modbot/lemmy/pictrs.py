@@ -162,7 +162,7 @@ class Pictrs:
         params = {"alias": alias}
         body = self._purging(
             "pict-rs purge",
-            lambda: self._internal(f"pict-rs purge of {alias}", "POST", "/internal/purge", params),
+            lambda: self._internal("pict-rs purge", "POST", "/internal/purge", params),
         )
         return body if body is not None else {"msg": "ok", "aliases": [], "already_gone": True}
 
@@ -173,9 +173,7 @@ class Pictrs:
         params = {"proxy": url}
         body = self._purging(
             "pict-rs purge",
-            lambda: self._internal(
-                "pict-rs purge of a cached image", "POST", "/internal/purge", params
-            ),
+            lambda: self._internal("pict-rs purge", "POST", "/internal/purge", params),
         )
         return body if body is not None else {"msg": "ok", "aliases": [], "already_gone": True}
 
@@ -185,9 +183,7 @@ class Pictrs:
         params = {"alias": alias}
         body = self._purging(
             "pict-rs delete",
-            lambda: self._internal(
-                f"pict-rs delete of {alias}", "POST", "/internal/delete", params
-            ),
+            lambda: self._internal("pict-rs delete", "POST", "/internal/delete", params),
         )
         return body is not None
 
