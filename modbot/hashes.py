@@ -606,27 +606,3 @@ class HashList:
 
     def match(self, sha256: str | None, phash: str | None = None) -> bool:
         return self.explain(sha256, phash) is not None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m modbot.hashes IMAGE...`: the sha256 and phash to put in a list file."""
-    import sys
-
-    paths = sys.argv[1:] if argv is None else argv
-    if not paths:
-        print("usage: python -m modbot.hashes IMAGE...  (prints: sha256  phash  file)")
-        return 2
-    status = 0
-    for name in paths:
-        data = Path(name).read_bytes()
-        try:
-            phash = perceptual_hash(data)
-        except ImageHashError as exc:
-            phash, status = "-" * 16, 1
-            print(f"{name}: {exc}", file=sys.stderr)
-        print(f"{sha256_hex(data)}  {phash}  {name}")
-    return status
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -58,7 +58,28 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in NAMES:
         importlib.import_module(f"modbot.cli.{name}").add_parser(subparsers)
+    for command in subparsers.choices.values():
+        _global_options(command)
     return parser
+
+
+def _global_options(command: argparse.ArgumentParser) -> None:
+    """-v, -q and --env-file after the command too (`modbot check-rules -v`): given there,
+    they set what the same option before the command sets; not given, they leave it."""
+    group = command.add_argument_group("options of every command")
+    group.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="debug log output"
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="only warnings and errors in the log",
+    )
+    group.add_argument(
+        "--env-file", metavar="FILE", default=argparse.SUPPRESS, help="as `modbot --env-file`"
+    )
 
 
 def configure_logging(verbosity: int) -> None:
