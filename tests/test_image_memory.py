@@ -110,5 +110,6 @@ def test_image_bombs_are_refused_before_decoding_and_decodes_share_the_budget(
     decoding = re.search(r"memory peak: decoding (\d+) MB of 300 MB", line)
     assert decoding and 117 <= int(decoding.group(1)) <= 300, line
     # Without the checks this run decodes gigabytes (4.3 GB for the TIFF alone); with
-    # them the tiny model, torch and the 300 MB budget stay well under 1.5 GB.
-    assert 0 < peak_rss < 1.5e9, peak_rss
+    # them the tiny model, torch, numpy and the hash libraries and the 300 MB budget stay
+    # under 2 GB (measured 1.2-1.5 GB, the high end on a loaded machine).
+    assert 0 < peak_rss < 2e9, peak_rss
