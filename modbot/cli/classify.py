@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from classifier.verdict import Verdict
@@ -32,19 +34,28 @@ def add_parser(subparsers: Subparsers) -> None:
             "is then marked random_weights=true."
         ),
     )
-    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", help="image files or http(s) URLs")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="PATH_OR_URL",
+        help="image files, folders (their image files, recursively) or http(s) URLs",
+    )
+    p.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="take the classifier (model, checkpoint, device, custom concepts, remote "
+        "workers) from this rules.yaml; default: $MODBOT_RULES, else ./rules.yaml when "
+        "there is one, unless a model option below is given",
+    )
     p.add_argument(
         "--json",
         action="store_true",
         help="one JSON array of full verdicts (every score and prompt)",
     )
-    p.add_argument(
-        "--model", default="ViT-L-14", help="open_clip model name (default: %(default)s)"
-    )
+    p.add_argument("--model", help="open_clip model name (default: ViT-L-14)")
     p.add_argument(
         "--pretrained",
-        default="openai",
-        help="open_clip pretrained tag; 'none' for none (default: %(default)s)",
+        help="open_clip pretrained tag; 'none' for none (default: openai)",
     )
     p.add_argument(
         "--checkpoint",
@@ -53,8 +64,7 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     p.add_argument(
         "--device",
-        default="auto",
-        help="auto (CUDA when present), cpu, cuda, cuda:N (default: %(default)s)",
+        help="auto (CUDA when present), cpu, cuda, cuda:N (default: auto)",
     )
     p.add_argument(
         "--allow-random-weights",
@@ -64,49 +74,50 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument(
         "--batch-size",
         type=int,
-        default=32,
         metavar="N",
-        help="images per model batch (default: %(default)s)",
+        help="images per model batch (default: 32)",
     )
     p.add_argument(
         "--deepdanbooru",
-        default="auto",
         metavar="auto|off|PATH",
         help="the anime second pass (DeepDanbooru, as fedi-safety runs it): auto uses "
         "model-resnet_custom_v3.pt when found in $HF_HOME or ~/.cache/huggingface and says so "
-        "when not; off; or the weights file (default: %(default)s)",
+        "when not; off; or the weights file (default: auto)",
     )
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from classifier import ConceptSet, Engine, ModelError, ModelSpec, load_model
-    from classifier.deepdanbooru import load_deepdanbooru
+MODEL_OPTIONS = (
+    "model",
+    "pretrained",
+    "checkpoint",
+    "device",
+    "allow_random_weights",
+    "batch_size",
+    "deepdanbooru",
+)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif"}
 
-    spec = ModelSpec(
-        name=args.model,
-        pretrained=None if args.pretrained.lower() in ("", "none") else args.pretrained,
-        checkpoint=args.checkpoint,
-        device=args.device,
-        allow_random_weights=args.allow_random_weights,
-    )
-    try:
-        loaded = load_model(spec)
-        danbooru = load_deepdanbooru(
-            args.deepdanbooru, loaded.device, allow_random_weights=args.allow_random_weights
-        )
-    except ModelError as exc:
-        print(f"modbot classify: {exc}", file=sys.stderr)
-        return 2
-    data, failures = _read_inputs(args.inputs)
-    readable = [name for name in args.inputs if name in data]
-    with Engine(
-        loaded, ConceptSet.builtin(), max_batch=max(1, args.batch_size), danbooru=danbooru
-    ) as engine:
+
+def run(args: argparse.Namespace) -> int:
+    inputs, skipped = _expand(args.inputs)
+    if skipped:
+        print(f"modbot classify: {skipped} file(s) in the folders are not images: left out")
+    if not inputs:
+        print("modbot classify: no image to classify", file=sys.stderr)
+        return 1
+    rules = None if any(getattr(args, o) for o in MODEL_OPTIONS) else _rules_path(args.rules)
+    engine = _engine_from_rules(rules) if rules else _engine_from_options(args)
+    if isinstance(engine, int):
+        return engine
+    data, failures = _read_inputs(inputs)
+    readable = [name for name in inputs if name in data]
+    with engine:
         verdicts = dict(zip(readable, engine.classify_many([data[name] for name in readable])))
+        random_weights = engine.random_weights
     if args.json:
         out = []
-        for name in args.inputs:
+        for name in inputs:
             if name in verdicts:
                 out.append({"input": name, **verdicts[name].to_dict()})
             else:
@@ -114,12 +125,90 @@ def run(args: argparse.Namespace) -> int:
         json.dump(out, sys.stdout, indent=2)
         print()
     else:
-        for name in args.inputs:
+        for name in inputs:
             print(_line(name, verdicts.get(name), failures.get(name)))
-        if loaded.random_weights:
-            print(f"(model {loaded.identity}: RANDOM WEIGHTS, these verdicts mean nothing)")
+        if random_weights:
+            print("(RANDOM WEIGHTS: these verdicts mean nothing)")
     bad = failures or [v for v in verdicts.values() if v.unreadable]
     return 1 if bad else 0
+
+
+def _expand(inputs: list[str]) -> tuple[list[str], int]:
+    """Each folder as its image files (recursively, sorted); the count of others left out."""
+    out: list[str] = []
+    skipped = 0
+    for name in inputs:
+        folder = Path(name)
+        if name.startswith(("http://", "https://")) or not folder.is_dir():
+            out.append(name)
+            continue
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                out.append(str(path))
+            else:
+                skipped += 1
+    return out, skipped
+
+
+def _rules_path(given: str | None) -> Path | None:
+    """--rules, else $MODBOT_RULES, else ./rules.yaml when there is one."""
+    if given:
+        return Path(given)
+    if os.environ.get("MODBOT_RULES"):
+        return Path(os.environ["MODBOT_RULES"])
+    default = Path("rules.yaml")
+    return default if default.is_file() else None
+
+
+def _engine_from_rules(path: Path) -> Any:
+    """The classifier rules.yaml describes, as the bot builds it (custom concepts and
+    remote workers included); an int exit status when it cannot be had."""
+    from modbot.classify import build_engine
+    from modbot.config.policy import load_policy
+    from modbot.config.settings import Secret
+    from modbot.errors import ClassifierError, ConfigError
+
+    try:
+        policy = load_policy(path)
+    except ConfigError as exc:
+        print(f"modbot classify: {exc}", file=sys.stderr)
+        return 1
+    token = os.environ.get("MODBOT_CLASSIFIER_TOKEN")
+    c = policy.classifier
+    where = f"workers {', '.join(c.remote.urls)}" if c.remote else f"{c.model} on {c.device}"
+    print(f"classifier from {path}: {where}", file=sys.stderr)
+    try:
+        return build_engine(policy, Secret(token) if token else None)
+    except ClassifierError as exc:
+        print(f"modbot classify: {exc}", file=sys.stderr)
+        return 2
+
+
+def _engine_from_options(args: argparse.Namespace) -> Any:
+    from classifier import ConceptSet, Engine, ModelError, ModelSpec, load_model
+    from classifier.deepdanbooru import load_deepdanbooru
+
+    pretrained = "openai" if args.pretrained is None else args.pretrained
+    spec = ModelSpec(
+        name=args.model or "ViT-L-14",
+        pretrained=None if pretrained.lower() in ("", "none") else pretrained,
+        checkpoint=args.checkpoint,
+        device=args.device or "auto",
+        allow_random_weights=args.allow_random_weights,
+    )
+    try:
+        loaded = load_model(spec)
+        danbooru = load_deepdanbooru(
+            args.deepdanbooru or "auto",
+            loaded.device,
+            allow_random_weights=args.allow_random_weights,
+        )
+    except ModelError as exc:
+        print(f"modbot classify: {exc}", file=sys.stderr)
+        return 2
+    return Engine(
+        loaded, ConceptSet.builtin(), max_batch=max(1, args.batch_size or 32), danbooru=danbooru
+    )
 
 
 def _line(name: str, verdict: Verdict | None, failure: str | None) -> str:
