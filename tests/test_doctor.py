@@ -78,7 +78,7 @@ def test_everything_in_order_logs_in_once_and_changes_nothing(fake_lemmy, env, c
         ({"LEMMY_URL": "https://127.0.0.1:{port}"}, "tls", "does not speak TLS"),
         ({"LEMMY_URL": "{remote}"}, "lemmy", "but not as a Lemmy instance"),
         ({"LEMMY_PASSWORD": "wrong"}, "login", "wrong username or password"),
-        ({"PICTRS_API_KEY": "wrong"}, "pictrs", "pict-rs refused PICTRS_API_KEY (HTTP 403)"),
+        ({"PICTRS_API_KEY": "wrong"}, "pictrs", "pict-rs refused PICTRS_API_KEY (HTTP 401)"),
     ],
     ids=["api-path", "dns", "refused", "not-tls", "not-lemmy", "password", "pictrs-key"],
 )
