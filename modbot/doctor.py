@@ -25,7 +25,17 @@ from typing import TYPE_CHECKING
 
 from modbot.config.settings import Settings
 from modbot.errors import LemmyError, LemmyUnavailable, PolicyError, SettingsError
-from modbot.lemmy.probe import FAIL, OK, WARN, Finding, identify, pictrs_key, reach, url_problem
+from modbot.lemmy.probe import (
+    FAIL,
+    OK,
+    WARN,
+    Finding,
+    first_problem,
+    identify,
+    pictrs_key,
+    reach,
+    url_problem,
+)
 
 if TYPE_CHECKING:
     from modbot.pipeline import Pipeline
@@ -78,13 +88,7 @@ def login_problem(exc: LemmyError) -> str:
 def before_login(settings: Settings, timeout: float = 5.0) -> str | None:
     """What ``modbot run`` checks before logging in (sockets only, no HTTP request):
     the URL's shape, DNS, the connection, TLS. The first problem in words, or None."""
-    problem = url_problem(settings.lemmy_url)
-    if problem:
-        return problem
-    for finding in reach(settings.lemmy_url, timeout):
-        if finding.failed:
-            return finding.message
-    return None
+    return first_problem(settings.lemmy_url, timeout)
 
 
 def connect_first(pipeline: Pipeline) -> None:

@@ -31,6 +31,7 @@ from modbot.errors import (
 )
 from modbot.lemmy.api import LemmyApi
 from modbot.lemmy.detect import Detected, detect
+from modbot.lemmy.probe import first_problem
 from modbot.lemmy.transport import RateLimiter, Transport
 from modbot.lemmy.v3 import LemmyClient
 from modbot.lemmy.v4 import LemmyClientV4
@@ -73,6 +74,11 @@ def connect(
     the instance says it speaks). ``report_to_admins``: 1.0's reports go to the admins
     only (``violates_instance_rules``); 0.19 has no such reports."""
     if api_version == "auto":
+        # The sockets first: a wrong URL, DNS, port or TLS is said in its own words at
+        # once, not after the retries of the version question.
+        problem = first_problem(settings.lemmy_url, min(timeout, 5.0))
+        if problem:
+            raise LemmyError(f"{problem} (`modbot doctor` checks every step)")
         probe = Transport(
             settings.lemmy_url,
             settings.username,

@@ -75,6 +75,18 @@ def proxy_for(url: str) -> str | None:
     return proxy
 
 
+def first_problem(url: str, timeout: float = 5.0, name: str = "LEMMY_URL") -> str | None:
+    """The URL's shape, DNS, the connection, TLS (sockets only, no HTTP request): the
+    first problem in words, or None."""
+    problem = url_problem(url, name)
+    if problem:
+        return problem
+    for finding in reach(url, timeout, name):
+        if finding.failed:
+            return finding.message
+    return None
+
+
 def reach(url: str, timeout: float = 5.0, name: str = "LEMMY_URL") -> list[Finding]:
     """DNS, then a TCP connection, then (https) a TLS handshake with the certificate
     checked; stops at the first that fails. Behind a proxy these are the proxy's: skipped."""
