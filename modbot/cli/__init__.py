@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import sys
+from datetime import UTC, datetime
 
 from modbot import __version__
 
@@ -55,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         "$MODBOT_ENV_FILE, else ./.env when there is one. Variables already set in the "
         "environment win over the file's; --env-file /dev/null reads none",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text (default) or as one JSON object a line (time, level, "
+        "logger, message; error with its traceback), for a log collector",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in NAMES:
         importlib.import_module(f"modbot.cli.{name}").add_parser(subparsers)
@@ -80,14 +89,40 @@ def _global_options(command: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--env-file", metavar="FILE", default=argparse.SUPPRESS, help="as `modbot --env-file`"
     )
+    group.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=argparse.SUPPRESS,
+        help="as `modbot --log-format`",
+    )
 
 
-def configure_logging(verbosity: int) -> None:
+class JsonLines(logging.Formatter):
+    """One JSON object a line: what a log collector (Loki, journald's JSON, ELK) parses
+    without a pattern. The message is the same text the plain format shows."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure_logging(verbosity: int, log_format: str = "text") -> None:
     # INFO by default: one line per cycle is how an admin sees the bot is alive.
     level = logging.WARNING if verbosity < 0 else (logging.INFO, logging.DEBUG)[min(verbosity, 1)]
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonLines()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    configure_logging(-1 if args.quiet else args.verbose)
+    configure_logging(-1 if args.quiet else args.verbose, args.log_format)
     from modbot.cli.common import exit_status
     from modbot.config.settings import load_env_file
     from modbot.errors import SettingsError
