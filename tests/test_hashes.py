@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -154,25 +152,6 @@ def test_malformed_lines_are_reported_with_their_lines(tmp_path: Path):
     phash_path.write_text(f"{sha256_hex(b'a')}\n")
     with pytest.raises(HashListError, match=r"p.phash:1: .*this looks like a SHA-256"):
         HashList.load(phash_path, "phash", 4)
-
-
-def test_hashing_helper_prints_what_to_put_in_a_list(tmp_path: Path):
-    image = DATA / "chelsea.jpg"
-    junk = tmp_path / "junk.bin"
-    junk.write_bytes(b"junk")
-    proc = subprocess.run(
-        [sys.executable, "-m", "modbot.hashes", str(image), str(junk)],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 1
-    lines = proc.stdout.splitlines()
-    assert (
-        lines[0]
-        == f"{sha256_hex(image.read_bytes())}  {perceptual_hash(image.read_bytes())}  {image}"
-    )
-    assert lines[1] == f"{sha256_hex(b'junk')}  {'-' * 16}  {junk}"
-    assert "not an image format Pillow can read" in proc.stderr
 
 
 # `str(imagehash.phash(Image.open(path)))` with imagehash 4.3.2: lists made with that

@@ -233,12 +233,17 @@ def test_report_is_a_dry_run_over_the_window_as_json_and_html(
     assert (unwrap_proxy(hit["image"]["url"]) or hit["image"]["url"]) == bad_url
     assert hit["image"]["sha256"] == sha(photos[BAD])
     assert hit["rule"] == "known abusive image" and "scores" in hit and "labels" in hit
+    # On 0.19 the remote image is stored on the other server only: nothing to purge. 1.0
+    # shows it through its image proxy, so pict-rs holds a copy: purged by its URL.
+    purge = "planned" if lemmy.api_version == "v4" else "not_possible"
     assert [(a["action"], a["status"]) for a in hit["actions"]] == [
         ("remove", "planned"),
-        ("purge_image", "not_possible"),
+        ("purge_image", purge),
         ("ban", "planned"),
     ]
-    assert hit["actions"][1]["detail"].startswith("remote image: ")
+    assert hit["actions"][1]["detail"].startswith(
+        "purge pict-rs' cached copy of remote image" if purge == "planned" else "remote image: "
+    ), hit["actions"][1]
     skipped = by_item[("post", private.id)]
     assert skipped["skipped"] and skipped["scores"] == {} and skipped["rule"] is None
     assert doc["summary"]["by_rule"]["known abusive image"] == 1

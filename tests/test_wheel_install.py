@@ -52,8 +52,8 @@ def test_the_wheel_installs_and_runs_init_and_the_demo(tmp_path):
         "modbot/defaults/hashes/known-bad.sha256",
         "modbot/defaults/hashes/known-bad.phash",
         "modbot/defaults/hashes/innocent.phash",
-        "modbot/demo_data/astronaut.jpg",
-        "modbot/report.html",
+        "modbot/modes/demo_data/astronaut.jpg",
+        "modbot/modes/report.html",
         "fakelemmy/fake.py",
         "classifier/safety_concepts.json",
     ):
