@@ -7,6 +7,9 @@ No action becomes a more destructive one: ``purge_image`` purges the image file 
 pict-rs (or deletes an upload with its own delete token) and nothing else; when it
 cannot (no pict-rs access, a remote image) it is recorded ``not_possible`` with why,
 the rule's other actions go on, and the admins are told once per cause.
+
+One handler per action kind, each short; they sit together because they share the
+executor's claim/record steps and the wording of the admins' notices.
 """
 
 from __future__ import annotations

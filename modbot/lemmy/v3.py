@@ -6,6 +6,9 @@ JSON (``site``, ``list_posts``, ``get_post``...): this package's, and the tests'
 check them against the fake Lemmy; nothing outside ``modbot.lemmy`` calls them.
 pythorhead sends its requests through this client's transport (pythorhead itself uses
 ``requests``, whose timeout is per read, and reads nodeinfo in its constructor).
+
+Long because Lemmy 0.19's API is wide (listings, actions, reports, messages, the media
+list, undo); each method is a few lines on the shared transport.
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ and what this client does about it (facts: ``shared/reference/lemmy-api.md``, v4
   the admin's ``DELETE /image`` (no pict-rs key needed; Lemmy's ``image`` rate limit,
   6 an hour by default, applies to it); 1.0 has no delete tokens;
 - 1.0 keeps no list of the messages one sent: ``sent_messages`` cannot be answered.
+
+Long because Lemmy 1.0's API is wide (cursor listings, every action, reports, messages,
+the unordered media list, undo); each method is a few lines on the shared transport.
 """
 
 from __future__ import annotations

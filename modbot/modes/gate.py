@@ -33,6 +33,10 @@ file again when it is posted, and a late match is logged.
 Evidence: every rejection and every file decided without a verdict is a decision record
 in the state file (run ``gate-...``, item kind ``incoming``): its SHA-256, size, media
 type, time, scores, rule and why. Never the image.
+
+Long because the gate is a whole service (the app, its secret and rate limit, the time
+budget with its fail-open reports, the evidence record); split, each part would reach
+into the request's state.
 """
 
 from __future__ import annotations
