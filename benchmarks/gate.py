@@ -283,35 +283,9 @@ def parse_args(argv):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
-        "--model", default="ViT-B-32", help="open_clip model, random weights (default: %(default)s)"
-    )
-    p.add_argument("--device", default="cpu")
-    p.add_argument(
         "--uploads", type=int, default=48, help="uploads per phase (default: %(default)s)"
     )
-    p.add_argument(
-        "--concurrency",
-        default="1,4,16",
-        help="comma-separated client counts (default: %(default)s)",
-    )
-    p.add_argument("--batch", type=int, default=32, help="engine max batch (default: %(default)s)")
-    p.add_argument("--max-wait-ms", type=float, default=10)
-    p.add_argument(
-        "--rounds",
-        type=int,
-        default=2,
-        help="alternating rounds per concurrency (default: %(default)s)",
-    )
-    p.add_argument("--warmup", type=int, default=8)
-    p.add_argument(
-        "--client-procs",
-        type=int,
-        default=1,
-        help="processes the HTTP clients run in (default: %(default)s)",
-    )
-    p.add_argument(
-        "--text-cache", default=None, help="text-embedding cache dir (default: a temporary one)"
-    )
+    bench_worker.add_service_arguments(p)
     return p.parse_args(argv)
 
 

@@ -274,15 +274,12 @@ def _health(url: str) -> dict:
     return httpx.get(f"{url}/healthz").json()
 
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def add_service_arguments(p: argparse.ArgumentParser) -> None:
+    """The model, engine and client options this benchmark and benchmarks/gate.py share."""
     p.add_argument(
         "--model", default="ViT-B-32", help="open_clip model, random weights (default: %(default)s)"
     )
     p.add_argument("--device", default="cpu")
-    p.add_argument("--images", type=int, default=48, help="images per phase (default: %(default)s)")
     p.add_argument(
         "--concurrency",
         default="1,4,16",
@@ -306,6 +303,14 @@ def parse_args(argv):
     p.add_argument(
         "--text-cache", default=None, help="text-embedding cache dir (default: a temporary one)"
     )
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--images", type=int, default=48, help="images per phase (default: %(default)s)")
+    add_service_arguments(p)
     return p.parse_args(argv)
 
 
