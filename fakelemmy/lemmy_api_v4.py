@@ -919,17 +919,7 @@ class LemmyApiV4:
             children = [
                 c for c in self.state.comments.values() if c.post_id == post.id and not c.purged
             ]
-            for comment in children:
-                comment.removed = removed
-                if not comment.deleted:
-                    self.mod_action(
-                        "remove_comment" if removed else "restore_comment",
-                        person,
-                        comment.id,
-                        comment.creator_id,
-                        p["reason"],
-                    )
-            self._resolve_reports("comment", {c.id for c in children}, person)
+            self._set_removed(children, removed, person, p["reason"])
         return {"post_view": self.views.post_view(post, person)}
 
     def remove_comment(self, ctx: Ctx4) -> dict:
@@ -949,7 +939,13 @@ class LemmyApiV4:
             ]
         else:
             removed, thread = p["removed"], [comment]
-        for c in thread:
+        self._set_removed(thread, removed, person, p["reason"])
+        return {"comment_view": self.views.comment_view(comment, person)}
+
+    def _set_removed(self, comments: list, removed: bool, person, reason: str) -> None:
+        """Remove or restore comments as a moderator: the modlog row and the notice of
+        each (none for a comment its creator deleted), their reports resolved."""
+        for c in comments:
             c.removed = removed
             if not c.deleted:
                 self.mod_action(
@@ -957,10 +953,9 @@ class LemmyApiV4:
                     person,
                     c.id,
                     c.creator_id,
-                    p["reason"],
+                    reason,
                 )
-        self._resolve_reports("comment", {c.id for c in thread}, person)
-        return {"comment_view": self.views.comment_view(comment, person)}
+        self._resolve_reports("comment", {c.id for c in comments}, person)
 
     def purge_post(self, ctx: Ctx4) -> dict:
         admin, p = ctx.admin(), ctx.params
