@@ -994,7 +994,7 @@ class LemmyApiV4:
         admin, p = ctx.admin(), ctx.params
         comment = self.get_comment(p["comment_id"])
         self.higher_admin(admin, [self.state.persons[comment.creator_id]])
-        comment.purged = True  # images in it are not touched (a TODO in Lemmy)
+        comment.purged = True  # Lemmy 1.0 leaves the images in a purged comment in place
         self.modlog("purge_comment", admin, comment.id, p["reason"])
         return {"success": True}
 
