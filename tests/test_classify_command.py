@@ -67,3 +67,21 @@ def test_model_options_win_over_the_rules(photos, tiny, tmp_path):
     assert "classifier from" not in done.stderr
     (verdict,) = json.loads(done.stdout)
     assert "probe" not in verdict["scores"], "built-in concepts only"
+
+
+def test_a_large_folder_in_chunks_and_an_oversized_file_refused(photos, tiny, tmp_path):
+    """More files than one chunk (64) all get their line; a file over 64 MB is not read."""
+    with FakeLemmy() as lemmy:
+        write_rules(tmp_path, lemmy, tiny)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(70):
+        (folder / f"{i:03}.jpg").write_bytes(photos[tiny.others[0]])
+    with open(folder / "zz-huge.jpg", "wb") as f:
+        f.truncate(65 * 1024 * 1024)  # sparse: costs no disk
+    done = classify(tmp_path, "many")
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("many/")]
+    assert len(lines) == 71
+    assert lines[-1] == "many/zz-huge.jpg: cannot read: larger than 64 MB: not read"
+    assert all(": cannot read" not in line for line in lines[:70])

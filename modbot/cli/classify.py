@@ -96,6 +96,8 @@ MODEL_OPTIONS = (
     "batch_size",
     "deepdanbooru",
 )
+CHUNK = 64  # files read and classified at a time
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a larger file is not read (said as its failure)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif"}
 
 
@@ -110,26 +112,30 @@ def run(args: argparse.Namespace) -> int:
     engine = _engine_from_rules(rules) if rules else _engine_from_options(args)
     if isinstance(engine, int):
         return engine
-    data, failures = _read_inputs(inputs)
-    readable = [name for name in inputs if name in data]
+    # A chunk of files at a time, so a folder of any size holds one chunk's bytes at once.
+    out: list[dict[str, Any]] = []
+    bad = False
     with engine:
-        verdicts = dict(zip(readable, engine.classify_many([data[name] for name in readable])))
+        for start in range(0, len(inputs), CHUNK):
+            chunk = inputs[start : start + CHUNK]
+            data, failures = _read_inputs(chunk)
+            readable = [name for name in chunk if name in data]
+            verdicts = dict(zip(readable, engine.classify_many([data[n] for n in readable])))
+            del data
+            bad = bad or bool(failures) or any(v.unreadable for v in verdicts.values())
+            for name in chunk:
+                if not args.json:
+                    print(_line(name, verdicts.get(name), failures.get(name)), flush=True)
+                elif name in verdicts:
+                    out.append({"input": name, **verdicts[name].to_dict()})
+                else:
+                    out.append({"input": name, "error": failures[name]})
         random_weights = engine.random_weights
     if args.json:
-        out = []
-        for name in inputs:
-            if name in verdicts:
-                out.append({"input": name, **verdicts[name].to_dict()})
-            else:
-                out.append({"input": name, "error": failures[name]})
         json.dump(out, sys.stdout, indent=2)
         print()
-    else:
-        for name in inputs:
-            print(_line(name, verdicts.get(name), failures.get(name)))
-        if random_weights:
-            print("(RANDOM WEIGHTS: these verdicts mean nothing)")
-    bad = failures or [v for v in verdicts.values() if v.unreadable]
+    elif random_weights:
+        print("(RANDOM WEIGHTS: these verdicts mean nothing)")
     return 1 if bad else 0
 
 
@@ -234,9 +240,14 @@ def _read_inputs(inputs: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
             continue
         try:
             with open(name, "rb") as f:
-                data[name] = f.read()
+                body = f.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             failures[name] = exc.strerror or str(exc)
+            continue
+        if len(body) > MAX_FILE_BYTES:
+            failures[name] = f"larger than {MAX_FILE_BYTES // 2**20} MB: not read"
+        else:
+            data[name] = body
     if urls:
         import asyncio
 
