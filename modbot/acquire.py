@@ -134,12 +134,12 @@ class _Download:
 
 
 class _Batch:
-    """What the items of one batch share: downloads by URL, verdicts by SHA-256."""
+    """What the items of one batch share: downloads by URL (judgements by SHA-256 are
+    shared by every batch in flight: ``Acquirer._judge_once``)."""
 
     def __init__(self, engine: Engine | None, stats: CycleStats) -> None:
         self.engine, self.stats = engine, stats
         self.downloads: dict[tuple[str, ...], _Download] = {}
-        self.judging: dict[str, asyncio.Task[Any]] = {}
         self.tasks: list[asyncio.Task[Any]] = []
 
     def start(self, coro: Any) -> asyncio.Task[Any]:
@@ -170,7 +170,11 @@ class Acquirer:
         self._loop = asyncio.new_event_loop()
         self._loop_thread: threading.Thread | None = None
         self._fetcher: Fetcher | None = None
-        self._batch_tasks: list[asyncio.Task[Any]] = []
+        # each batch's item tasks, by the event set when it has wound down: two batches
+        # may be in flight at once (the pipeline acquires the next page while it decides)
+        self._batch_tasks: dict[threading.Event, list[asyncio.Task[Any]]] = {}
+        self._window: asyncio.Semaphore | None = None  # items at once, across batches
+        self._judging: dict[str, asyncio.Task[Any]] = {}  # by SHA-256, across batches
 
     def start(
         self,
@@ -189,7 +193,7 @@ class Acquirer:
     def stop(self, finished: threading.Event) -> None:
         """The batch failed or was interrupted: cancel its downloads, wait for them."""
         if not finished.is_set():
-            self._loop.call_soon_threadsafe(self._cancel_all)
+            self._loop.call_soon_threadsafe(self._cancel, finished)
             finished.wait(60)
 
     def download_memory(self) -> tuple[int, int]:
@@ -202,6 +206,8 @@ class Acquirer:
         return figures
 
     def close(self) -> None:
+        if self._judging:
+            self._in_loop(self._cancel_judging()).result()
         if self._fetcher is not None:
             self._in_loop(self._fetcher.aclose()).result()
             self._fetcher = None
@@ -260,8 +266,14 @@ class Acquirer:
             self._loop_thread.start()
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
-    def _cancel_all(self) -> None:
-        for task in self._batch_tasks:
+    async def _cancel_judging(self) -> None:
+        left = list(self._judging.values())
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+
+    def _cancel(self, finished: threading.Event) -> None:
+        for task in self._batch_tasks.get(finished, ()):
             task.cancel()
 
     async def _acquire(
@@ -273,10 +285,13 @@ class Acquirer:
         ready: queue.Queue,
         finished: threading.Event,
     ) -> None:
-        """Fetch and classify every item's images, ``fetch.concurrency`` items at a time;
+        """Fetch and classify every item's images, ``fetch.concurrency`` items at a time
+        (with any other batch in flight: the one started first has the first places);
         put each item's index on ``ready`` when its images are in."""
         batch = _Batch(engine, stats)
-        window = asyncio.Semaphore(self.policy.fetch.concurrency)
+        if self._window is None:
+            self._window = asyncio.Semaphore(self.policy.fetch.concurrency)
+        window = self._window
 
         async def one(index: int) -> None:
             try:
@@ -286,7 +301,7 @@ class Acquirer:
                 ready.put(index)
 
         tasks = [asyncio.ensure_future(one(i)) for i in range(len(items))]
-        self._batch_tasks = tasks
+        self._batch_tasks[finished] = tasks
         try:
             results = await asyncio.gather(*tasks, return_exceptions=True)
             for result in results:
@@ -297,7 +312,7 @@ class Acquirer:
             for task in leftover:
                 task.cancel()
             await asyncio.gather(*leftover, return_exceptions=True)
-            self._batch_tasks = []
+            self._batch_tasks.pop(finished, None)
             finished.set()
 
     async def _acquire_item(self, item: Item, images: list[ItemImage], batch: _Batch) -> None:
@@ -372,18 +387,33 @@ class Acquirer:
         assert fetched is not None
         sha256 = fetched.sha256
         try:
-            judged = batch.judging.get(sha256)
+            judged = self._judging.get(sha256)
+            shared = judged is not None
             if judged is None:
-                judged = batch.judging[sha256] = batch.start(
-                    self._judge(sha256, fetched.data, batch)
-                )
+                judged = self._judge_once(sha256, fetched.data, batch)
             verdict, hashes, skipped, detail = await asyncio.shield(judged)
+            if shared and not skipped:
+                batch.stats.cache_hits += 1  # not classified again: as good as the cache
         finally:
             fetched.release()  # the bytes are dropped: out of the download budget
             fetched = None
         if skipped:
             return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail)
         return _Outcome(sha256=sha256, verdict=verdict, hashes=hashes)
+
+    def _judge_once(self, sha256: str, data: bytes, batch: _Batch) -> asyncio.Task[Any]:
+        """One judgement per file among the batches in flight, shared by them all. It
+        belongs to no batch: a batch stopped does not cancel it under another's feet (it
+        ends in the cache)."""
+        task = asyncio.ensure_future(self._judge(sha256, data, batch))
+        self._judging[sha256] = task
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            if self._judging.get(sha256) is finished:
+                del self._judging[sha256]
+
+        task.add_done_callback(done)
+        return task
 
     async def _judge(self, sha256: str, data: bytes, batch: _Batch) -> tuple[Any, ...]:
         """(verdict, hashes, skipped reason, detail) for one file: the verdict from the

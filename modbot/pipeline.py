@@ -28,6 +28,7 @@ decide and commit an item); each step is a call into a stage, none is done here.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import logging
 import queue
@@ -35,7 +36,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -265,23 +266,43 @@ class Pipeline:
             self._refresh_feeds()
             stream = batches()
             last_flush = time.monotonic()
+            ahead: _Flight | None = None  # the next batch, acquired while one is decided
             try:
                 self.recover(stats)
                 retry = self.source.posts_to_retry()
                 if retry:
-                    self._process(retry, stats)
-                for batch in stream:
-                    if stop is not None and stop.is_set():
-                        break
-                    self._process(batch, stats)
-                    if self._waiting and time.monotonic() - last_flush >= NOTIFY_EVERY:
-                        self._flush(stats)  # a long sweep still tells the admins in time
-                        last_flush = time.monotonic()
-                    if progress is not None:
-                        progress(stats.items_seen, total)
-                    if stop is not None and stop.is_set():
+                    self._land(self._launch(retry, stats), stats)
+                while stop is None or not stop.is_set():
+                    # The next page is read and its images fetched and classified while
+                    # the batch before it is decided, so the classifier never waits for a
+                    # page. The listing's position moves on (its cursor writes, held
+                    # here) only once every batch before the page is recorded: a killed
+                    # sweep resumes at the first page not wholly recorded.
+                    failed: BaseException | None = None
+                    with self.store.cursors_held() as moved:
+                        try:
+                            batch = next(stream, None)
+                        except Exception as exc:  # after the batch in hand is recorded
+                            batch, failed = None, exc
+                    launched = None
+                    if batch:
+                        launched = self._launch(_not_in(batch, ahead), stats)
+                    landing, ahead = ahead, launched
+                    if landing is not None:
+                        self._land(landing, stats)
+                        if self._waiting and time.monotonic() - last_flush >= NOTIFY_EVERY:
+                            self._flush(stats)  # a long sweep still tells the admins in time
+                            last_flush = time.monotonic()
+                        if progress is not None:
+                            progress(stats.items_seen, total)
+                    self.store.set_cursors(moved)
+                    if failed is not None:
+                        raise failed
+                    if batch is None:
                         break
             finally:
+                if ahead is not None:  # stopped or failed: its items are looked at next time
+                    self.acquirer.stop(ahead.finished)
                 stream.close()
                 self._flush(stats)
                 stats.requests = self.client.requests - requests_before
@@ -305,7 +326,7 @@ class Pipeline:
 
     def recover(self, stats: CycleStats | None = None) -> None:
         """Carry on the items a run was acting on when it stopped (``modbot.journal``);
-        their decisions are then recorded as an item's are at the end of ``_process``.
+        their decisions are then recorded as an item's are at the end of ``_land``.
         Live only, under the acting lock; at the start of every cycle."""
         if not self.dry_run:
             recover(
@@ -316,7 +337,9 @@ class Pipeline:
             )
 
     # ------------------------------------------------------------------ one batch
-    def _process(self, items: list[Item], stats: CycleStats) -> None:
+    def _launch(self, items: list[Item], stats: CycleStats) -> _Flight:
+        """Start acquiring a batch: its images are fetched and classified on the
+        acquirer's thread from now on (``_land`` decides and records them)."""
         images = [self._capped(item, self._refs(item)) for item in items]
         stats.images_found += sum(1 for imgs in images for img in imgs if img.ref is not None)
         for imgs in images:
@@ -325,14 +348,18 @@ class Pipeline:
                 if not img.skipped and alias and self.store.image_purged(alias):
                     img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
         engine = self.engine if any(not img.skipped for imgs in images for img in imgs) else None
-        # The acquirer's thread fetches and classifies; each item comes back here as soon
-        # as its images are in, whatever the others are waiting for. A stop request lets
-        # the batch in hand finish. Each item is recorded as soon as its actions are done,
-        # so the audit says what was done even if the process dies next; an item waiting
-        # for the cycle's admin message is recorded after it is sent (else a crash would
-        # lose the message).
         ready: queue.Queue[int] = queue.Queue()
         work, finished = self.acquirer.start(items, images, engine, stats, ready)
+        return _Flight(items, images, ready, work, finished)
+
+    def _land(self, flight: _Flight, stats: CycleStats) -> None:
+        """Decide and record a batch's items, each as soon as its images are in."""
+        items, images, ready, work = flight.items, flight.images, flight.ready, flight.work
+        # Each item comes back here as soon as its images are in, whatever the others are
+        # waiting for. Each item is recorded as soon as its actions are done, so the audit
+        # says what was done even if the process dies next; an item waiting for the
+        # cycle's admin message is recorded after it is sent (else a crash would lose the
+        # message).
         # An item that shows a file another item of the batch still waits for is held
         # until that one is in: if it is exempt, the file is spared for both (a post and
         # the upload of its image may come in either order).
@@ -361,7 +388,7 @@ class Pipeline:
                     self._finish(items[index], self._decide(items[index], images[index]), stats)
             work.result()
         finally:
-            self.acquirer.stop(finished)  # failed or interrupted here: stop the downloads
+            self.acquirer.stop(flight.finished)  # failed or interrupted here: stop the downloads
 
     def _refs(self, item: Item) -> list[ItemImage]:
         """The item's images; for an item that cannot be read, one record saying why
@@ -526,6 +553,27 @@ class Pipeline:
             if decision.skipped:
                 stats.skipped[decision.skipped] += 1
         stats.items_seen += 1
+
+
+@dataclass
+class _Flight:
+    """A batch being acquired: its items and images, the queue its items come back on
+    when their images are in, the acquisition's future and its wound-down event."""
+
+    items: list[Item]
+    images: list[list[ItemImage]]
+    ready: queue.Queue[int]
+    work: concurrent.futures.Future[None]
+    finished: threading.Event
+
+
+def _not_in(batch: list[Item], flight: _Flight | None) -> list[Item]:
+    """The batch without the items the batch in flight holds already (a listing that
+    shifts between two pages hands an item out twice; it is decided once)."""
+    if flight is None:
+        return batch
+    keys = {item.key for item in flight.items}
+    return [item for item in batch if item.key not in keys]
 
 
 def _not_scanned(img: ItemImage, item: Item) -> ItemImage:

@@ -194,6 +194,7 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
+        self._held = threading.local()  # cursor writes held back (``cursors_held``)
         # Two processes opening a new state at once can meet in SQLite's locks while one
         # switches the file to WAL or creates the tables; SQLite then answers "locked" at
         # once rather than waiting. Setting up again after a moment is safe (every step is
@@ -266,6 +267,13 @@ class Store:
         return row["value"] if row else None
 
     def set_cursor(self, name: str, value: str | None) -> None:
+        held = getattr(self._held, "writes", None)
+        if held is not None:
+            held.append((name, value))
+            return
+        self._write_cursor(name, value)
+
+    def _write_cursor(self, name: str, value: str | None) -> None:
         if value is None:
             self._exec("DELETE FROM cursors WHERE name = ?", (name,))
         else:
@@ -274,6 +282,27 @@ class Store:
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                 (name, value),
             )
+
+    @contextmanager
+    def cursors_held(self) -> Iterator[list[tuple[str, str | None]]]:
+        """Cursor writes this thread makes inside are not applied but collected in the
+        list yielded (``set_cursors`` applies them later). A pipeline reads the next page
+        of a listing while the one before is still being decided: the listing's position
+        moves on only once everything before it is recorded."""
+        writes: list[tuple[str, str | None]] = []
+        outer = getattr(self._held, "writes", None)
+        self._held.writes = writes
+        try:
+            yield writes
+        finally:
+            self._held.writes = outer
+
+    def set_cursors(self, writes: list[tuple[str, str | None]]) -> None:
+        """Apply held cursor writes, in the order they were made, in one transaction."""
+        if writes:
+            with self.transaction():
+                for name, value in writes:
+                    self._write_cursor(name, value)
 
     # -- seen items: (kind, id) with the `updated` stamp looked at; an edit changes it
     def is_seen(self, scope: str, kind: str, item_id: Any, updated: str | None) -> bool:

@@ -98,35 +98,35 @@ def test_sweep_interrupted_then_resumed_sees_every_item_once_and_repeats_no_acti
 
 @pytest.mark.both_lemmys
 def test_sweep_goes_on_when_the_post_its_page_cursor_names_is_purged(
-    fake_lemmy, photos, tiny_checkpoint, tmp_path
+    fake_lemmy, photos, pipeline_for, caplog
 ):
-    """Lemmy's cursor names the last post of a page; purging that post (as a rule with
-    purge_item does) must not end the sweep."""
+    """Lemmy's cursor names the last post of a page; that post purged while the sweep
+    reads on (by another admin, or by a rule in a resumed sweep) must not end it."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     start = now() - timedelta(days=3)
     good = lemmy.add_remote_file("good.jpg", photos["chelsea"])
-    bad = lemmy.add_remote_file("bad.jpg", photos[BAD])
     posts = [
         lemmy.add_post(
             cast.pics,
             cast.bob,
             name=f"post {i}",
-            url=bad if i == 10 else good,
+            url=good,
             published=start + timedelta(minutes=i),
         )
-        for i in range(60)
+        for i in range(130)
     ]
-    # newest first: the first page is posts 59..10, so its cursor names post 10
-    rules = write_sweep_rules(tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])])
-    rules.write_text(rules.read_text().replace("purge_image: true", "purge_item: true"))
-    bot = Bot(lemmy, tmp_path, rules)
+    # newest first: pages 129..80, 79..30, 29..0; the third page is read with a cursor
+    # naming post 30, after the first page is decided (the next page is read ahead)
+    pipeline = pipeline_for(lemmy)
 
-    done = bot("sweep", "--since", "30d")
-    assert "done" in done.stdout
-    assert lemmy.post(posts[10].id).purged
-    seen = {r["item"]["id"] for r in bot.decisions() if r["item"]["kind"] == "post"}
-    assert seen == {p.id for p in posts}, "the posts after the purged one are swept too"
-    assert "resumed after post" in done.stderr
+    def purge_the_cursor_post(done: int, total: int | None) -> None:
+        lemmy.post(posts[30].id).purged = True
+
+    with caplog.at_level("INFO"):
+        pipeline.sweep(start - timedelta(days=1), progress=purge_the_cursor_post)
+    seen = {r["item"]["id"] for r in pipeline.store.decisions(run_id=pipeline.run_id)}
+    assert {p.id for p in posts[:30]} <= seen, "the posts after the purged one are swept too"
+    assert "resumed after post" in caplog.text
 
 
 @pytest.mark.slow

@@ -1,0 +1,224 @@
+"""End-to-end against the engine alone: how much of the classifier's speed the bot keeps.
+
+    .venv/bin/python benchmarks/pipeline.py                      # ViT-B-32 random weights, CPU, 256 posts, 3 runs
+    .venv/bin/python benchmarks/pipeline.py --model ViT-L-14 --device cuda --posts 4096 --precision fp16
+
+A fake instance (child process) holds N posts, each showing its own real-photo JPEG
+(the test photos, cropped, flipped and scaled to ~1,600 px, so every file is distinct).
+Each run times, in alternating order so that load from elsewhere falls on both alike:
+
+- end-to-end: the whole bot, ``sweep --all --dry-run`` (``Pipeline.sweep``) from an
+  empty state: Lemmy pages, downloads, hashing, classification, rules, the record;
+- engine: the same model's ``Engine.classify_many`` on the same JPEG bytes, in memory.
+
+The model is loaded once and shared by both, so neither pays for loading it. The last
+line is ``end-to-end/engine: R (end-to-end X images/s, engine Y images/s, model M on D)``
+with R the median over the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PHOTOS = ROOT / "tests" / "data"
+
+
+def make_images(n: int, size: int = 1600) -> list[bytes]:
+    """``n`` distinct JPEGs of about ``size`` px on the long side, from the test photos."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    photos = [Image.open(p).convert("RGB") for p in sorted(PHOTOS.glob("*.jpg"))]
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(n):
+        photo = photos[i % len(photos)]
+        w, h = photo.size
+        crop = rng.uniform(0.75, 1.0)
+        cw, ch = int(w * crop), int(h * crop)
+        x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+        scale = size / max(cw, ch)
+        image = photo.crop((x, y, x + cw, y + ch)).resize(
+            (int(cw * scale), int(ch * scale)), Image.BILINEAR
+        )
+        if i % 2:
+            image = image.transpose(Image.FLIP_LEFT_RIGHT)
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", quality=int(rng.integers(82, 93)))
+        out.append(buf.getvalue())
+    return out
+
+
+# ---------------------------------------------------------------------- the fake (child)
+
+
+def serve(images_file: str) -> None:
+    """Child process: the instance with one post per image; `stats` lines on stdin."""
+    from datetime import timedelta
+
+    from fakelemmy import FakeLemmy
+    from fakelemmy.scenarios import standard_cast
+    from fakelemmy.state import now
+
+    images = pickle.loads(Path(images_file).read_bytes())
+    with FakeLemmy(rate_limit=None, login_rate_limit=None) as lemmy:
+        cast = standard_cast(lemmy)
+        cast.bot.show_nsfw = cast.bot.show_bot_accounts = True
+        start = now() - timedelta(days=2)
+        for i, data in enumerate(images):
+            url = lemmy.add_remote_file(f"photo{i}.jpg", data)
+            lemmy.add_post(
+                cast.pics,
+                [cast.alice, cast.bob][i % 2],
+                name=f"post {i}",
+                url=url,
+                published=start + timedelta(seconds=i),
+            )
+        print(json.dumps({"url": lemmy.url, "remote": lemmy.remote_url}), flush=True)
+        for line in sys.stdin:
+            if line.strip() == "stats":
+                counts: dict[str, int] = {}
+                for r in lemmy.requests:
+                    counts[r.server] = counts.get(r.server, 0) + 1
+                print(json.dumps(counts), flush=True)
+
+
+# ---------------------------------------------------------------------- the bot (parent)
+
+
+def write_policy(directory: Path, remote: str, args: argparse.Namespace) -> Path:
+    path = directory / "rules.yaml"
+    pretrained = "null" if args.random_weights else args.pretrained
+    path.write_text(f"""
+classifier: {{model: {args.model}, pretrained: {pretrained}, device: {args.device},
+             batch_size: {args.batch}, allow_random_weights: {str(args.random_weights).lower()}}}
+fetch: {{allow_hosts: ["{remote.split("//", 1)[1]}"], concurrency: 16, per_host: 16}}
+lemmy: {{requests_per_minute: 100000, lookback: 6h, timeout: 30s}}
+rules:
+  - name: nsfw outside nsfw communities
+    if: {{labels: [nsfw], community: {{nsfw: false}}}}
+    then: {{report: "nsfw"}}
+""")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--posts", type=int, default=256)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--model", default="ViT-B-32")
+    p.add_argument("--pretrained", default="openai")
+    p.add_argument("--random-weights", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--size", type=int, default=1600, help="long side of the photos, px")
+    p.add_argument("--serve", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.serve:
+        serve(args.serve)
+        return 0
+
+    from modbot.classify import build_engine
+    from modbot.config.policy import load_policy
+    from modbot.config.settings import Secret, Settings
+    from modbot.pipeline import Pipeline
+    from modbot.store import Store
+
+    images = make_images(args.posts, args.size)
+    mean_kb = sum(map(len, images)) / len(images) / 1024
+    with tempfile.TemporaryDirectory(prefix="modbot-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "images.pickle").write_bytes(pickle.dumps(images))
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(tmp / "images.pickle")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            fake = json.loads(child.stdout.readline())
+            policy = load_policy(write_policy(tmp, fake["remote"], args))
+            engine = build_engine(policy)
+            loaded = engine.loaded  # type: ignore[attr-defined]
+            print(
+                f"model: {loaded.identity} on {loaded.device} "
+                f"({str(loaded.dtype).removeprefix('torch.')}); {args.posts} posts, one "
+                f"distinct JPEG each (~{args.size} px, mean {mean_kb:.0f} KiB)"
+            )
+            engine.classify_many(images[:8])  # warm-up: first-call allocations, threads
+
+            def end_to_end(run: int) -> tuple[float, object]:
+                settings = Settings(
+                    lemmy_url=fake["url"],
+                    username="modbot",
+                    password=Secret("pw"),
+                    state_path=tmp / f"state{run}.sqlite3",
+                )
+                store = Store(settings.state_path)
+                try:
+                    with Pipeline(
+                        settings, policy, dry_run=True, store=store, engine=engine
+                    ) as pipeline:
+                        pipeline.start()
+                        started = time.perf_counter()
+                        stats = pipeline.sweep(None)
+                        return time.perf_counter() - started, stats
+                finally:
+                    store.close()
+
+            def engine_alone() -> float:
+                started = time.perf_counter()
+                engine.classify_many(images)
+                return time.perf_counter() - started
+
+            ratios, e2e_rates, eng_rates = [], [], []
+            for run in range(args.runs):
+                order = ("e2e", "engine") if run % 2 == 0 else ("engine", "e2e")
+                for phase in order:
+                    if phase == "e2e":
+                        seconds, stats = end_to_end(run)
+                        classified = stats.images_classified  # type: ignore[attr-defined]
+                        if classified != args.posts:
+                            raise SystemExit(
+                                f"the sweep classified {classified} of {args.posts} images"
+                            )
+                        e2e = args.posts / seconds
+                    else:
+                        eng = args.posts / engine_alone()
+                ratios.append(e2e / eng)
+                e2e_rates.append(e2e)
+                eng_rates.append(eng)
+                print(
+                    f"run {run + 1}: end-to-end {e2e:7.2f} images/s, engine {eng:7.2f} "
+                    f"images/s, ratio {e2e / eng:.3f}",
+                    flush=True,
+                )
+            engine.close()
+        finally:
+            child.stdin.close()
+            child.wait(timeout=60)
+    print(
+        f"end-to-end/engine: {statistics.median(ratios):.3f} (end-to-end "
+        f"{statistics.median(e2e_rates):.1f} images/s, engine {statistics.median(eng_rates):.1f} "
+        f"images/s, model {args.model}{'' if not args.random_weights else ' random weights'} "
+        f"on {args.device})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
