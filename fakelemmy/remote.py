@@ -3,13 +3,17 @@
 Each path has a `RemoteEntry`: plain bytes with a content type, or a behaviour: a
 trickle (N bytes per second), an endless body, a redirect (to anything, including
 private addresses such as http://169.254.169.254/), a lying Content-Length, a delay
-before the headers, any status.
+before the headers, any status. A plain file has an ETag and a Last-Modified, and a
+conditional request for the copy the client has is answered 304, as by a web server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import hashlib
 import threading
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -29,6 +33,15 @@ class RemoteEntry:
     delay_s: float = 0.0
     content_length: int | None = None  # declared length, when it should lie
     headers: dict[str, str] = field(default_factory=dict)
+    added: float = field(default_factory=time.time)
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.data).hexdigest()[:20] + '"'
+
+    @property
+    def last_modified(self) -> str:
+        return email.utils.formatdate(self.added, usegmt=True)
 
 
 class RemoteWeb:
@@ -82,6 +95,16 @@ class RemoteWeb:
                 media_type=entry.content_type,
                 headers=headers,
             )
+        if entry.status == 200 and not entry.headers:
+            # a plain file, served as web servers serve static files: with validators,
+            # and 304 to a conditional request for the copy the client has
+            headers["etag"] = entry.etag
+            headers["last-modified"] = entry.last_modified
+            if request.headers.get("if-none-match") == entry.etag or (
+                "if-none-match" not in request.headers
+                and request.headers.get("if-modified-since") == entry.last_modified
+            ):
+                return Response(status_code=304, headers=headers)
         response = Response(entry.data, status_code=entry.status, headers=headers)
         if entry.content_type is not None:
             response.headers["content-type"] = entry.content_type

@@ -22,18 +22,27 @@ import concurrent.futures
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from modbot.classify import Engine, decode_budget, judge, preprocess_config
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
-from modbot.fetch import DEFAULT_PORTS, Fetched, Fetcher, FetchLimits, FetchSkipped, Resolver
+from modbot.fetch import (
+    DEFAULT_PORTS,
+    Fetched,
+    Fetcher,
+    FetchLimits,
+    FetchSkipped,
+    NotModified,
+    Resolver,
+)
 from modbot.hashes import hashes_of
 from modbot.model import CycleStats, ImageRef, Item, ItemImage
-from modbot.store import Store
+from modbot.store import KnownFile, Store
 from modbot.subscriptions import peer_verdict
 
 __all__ = ["Acquirer", "ItemClock"]
@@ -93,8 +102,9 @@ class _Download:
     """One image's download (its fetch URLs), shared by the items of a batch that show
     it; cancelled when the last item waiting for it runs out of time."""
 
-    def __init__(self, urls: tuple[str, ...], slots: asyncio.Semaphore) -> None:
+    def __init__(self, urls: tuple[str, ...], slots: asyncio.Semaphore, key: str) -> None:
         self.urls = urls
+        self.key = key  # what the store knows the file by (``_known_key``)
         self.slots = slots  # the downloads at once of the item that asked first
         self.fetched: asyncio.Future = asyncio.get_running_loop().create_future()
         self.task: asyncio.Task | None = None
@@ -175,6 +185,10 @@ class Acquirer:
         self._batch_tasks: dict[threading.Event, list[asyncio.Task[Any]]] = {}
         self._window: asyncio.Semaphore | None = None  # items at once, across batches
         self._judging: dict[str, asyncio.Task[Any]] = {}  # by SHA-256, across batches
+        # new content: every link known is asked again (conditionally), so a file
+        # changed behind a link posted again is caught; sweeps and reports use
+        # fetch.recheck_after
+        self.recheck_links = False
 
     def start(
         self,
@@ -333,7 +347,7 @@ class Acquirer:
             urls = self._fetch_urls(img.ref)
             download = batch.downloads.get(urls)
             if download is None or download.abandoned:
-                download = _Download(urls, slots)
+                download = _Download(urls, slots, _known_key(img.ref))
                 download.task = batch.start(self._image(download, batch))
                 batch.downloads[urls] = download
             download.attach(clock)
@@ -363,9 +377,19 @@ class Acquirer:
             img.skipped, img.skipped_detail = outcome.skipped, outcome.skipped_detail
 
     async def _image(self, download: _Download, batch: _Batch) -> _Outcome:
-        """Download, hash, classify (or the cached verdict), pHash, then drop the bytes."""
+        """Download, hash, classify (or the cached verdict), pHash, then drop the bytes.
+        A file known already is not downloaded again: a pict-rs alias never changes its
+        file, and another link is asked again (conditionally) only after
+        ``fetch.recheck_after``."""
         fetcher = self._fetcher
         assert fetcher is not None  # made by the first item that downloads
+        known = self.store.known_file(download.key)
+        if known is not None and self._fresh(download.key, known):
+            outcome = await self._known_outcome(known, batch)
+            if outcome is not None:
+                download.done()
+                return outcome
+            known = None  # not enough for this policy or concept version: download it
         fetched: Fetched | None = None
         try:
             async with download.slots:
@@ -374,7 +398,24 @@ class Acquirer:
                     hold = await fetcher.reserve_body()
                 finally:
                     download.set_waiting_memory(False)
-                fetched = await fetcher.fetch_first(download.urls, hold)
+                try:
+                    fetched = await fetcher.fetch_first(
+                        download.urls,
+                        hold,
+                        etag=known.etag if known else None,
+                        modified=known.last_modified if known else None,
+                    )
+                except NotModified:
+                    assert known is not None  # a conditional request was made
+                    outcome = await self._known_outcome(known, batch)
+                    if outcome is None:  # the verdict went meanwhile: a plain download
+                        hold = await fetcher.reserve_body()
+                        fetched = await fetcher.fetch_first(download.urls, hold)
+                    else:
+                        self.store.put_known_file(
+                            download.key, replace(known, checked_at=time.time())
+                        )
+                        return outcome
         except FetchSkipped as exc:
             return _Outcome(skipped=exc.reason, skipped_detail=exc.message)
         except asyncio.CancelledError:
@@ -385,7 +426,8 @@ class Acquirer:
         finally:
             download.done()
         assert fetched is not None
-        sha256 = fetched.sha256
+        sha256, fetched_from = fetched.sha256, fetched.url
+        etag, modified = fetched.etag, fetched.last_modified
         try:
             judged = self._judging.get(sha256)
             shared = judged is not None
@@ -399,7 +441,52 @@ class Acquirer:
             fetched = None
         if skipped:
             return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail)
+        first = fetched_from == download.urls[0]  # the validators are the first URL's
+        self.store.put_known_file(
+            download.key,
+            KnownFile(
+                sha256,
+                hashes,
+                etag if first else None,
+                modified if first else None,
+                time.time(),
+            ),
+        )
         return _Outcome(sha256=sha256, verdict=verdict, hashes=hashes)
+
+    def _fresh(self, key: str, known: KnownFile) -> bool:
+        """Known well enough not to ask the server again: an alias always (pict-rs
+        never changes an alias's file), a link for ``fetch.recheck_after`` (never while
+        ``recheck_links``)."""
+        if key.startswith("alias:"):
+            return True
+        if self.recheck_links:
+            return False
+        return time.time() - known.checked_at < self.policy.fetch.recheck_after.total_seconds()
+
+    async def _known_outcome(self, known: KnownFile, batch: _Batch) -> _Outcome | None:
+        """The outcome of a known file without its bytes: its verdict (a trusted peer's,
+        or the cache's under the current concept version) and the hashes the policy
+        needs. None when something is missing: then it is downloaded."""
+        verdict = peer_verdict(self.policy, known.hashes) if self.policy.feeds else None
+        if verdict is None:
+            engine = batch.engine
+            assert engine is not None  # a batch with images to look at has one
+            try:
+                version = engine.concept_version or await engine.ready()
+            except Exception:  # a remote classifier out of reach: the usual path says so
+                return None
+            verdict = self.store.get_verdict(known.sha256, version) if version else None
+        if verdict is None:
+            return None
+        wanted = set(self.policy.hash_kinds)
+        if verdict.get("unreadable"):
+            wanted -= set(self.policy.decoded_hash_kinds)  # none is taken of it
+        if not wanted <= set(known.hashes) | {"sha256"}:
+            return None
+        batch.stats.cache_hits += 1
+        batch.stats.not_downloaded += 1
+        return _Outcome(sha256=known.sha256, verdict=verdict, hashes=dict(known.hashes))
 
     def _judge_once(self, sha256: str, data: bytes, batch: _Batch) -> asyncio.Task[Any]:
         """One judgement per file among the batches in flight, shared by them all. It
@@ -460,6 +547,12 @@ def _decoded_hashes(engine: Engine, data: bytes, kinds: tuple[str, ...]) -> dict
     except Unreadable as exc:
         log.debug("no perceptual hash: %s", exc)
         return {}
+
+
+def _known_key(ref: ImageRef) -> str:
+    """What the store knows a file by: a local upload by its pict-rs alias (however it
+    is linked to), another image by its URL."""
+    return f"alias:{ref.alias}" if ref.alias else ref.url
 
 
 def _host_port(url: str | None) -> str | None:

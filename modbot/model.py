@@ -380,6 +380,7 @@ class CycleStats:
     images_found: int = 0
     images_classified: int = 0
     cache_hits: int = 0
+    not_downloaded: int = 0  # of those, known files not downloaded again
     skipped: Counter[str] = field(default_factory=Counter)  # by reason
     actions: Counter[str] = field(default_factory=Counter)  # by "kind:status"
     decisions: int = 0
@@ -395,6 +396,8 @@ class CycleStats:
             f"{self.images_classified} classified",
             f"{self.cache_hits} from cache",
         ]
+        if self.not_downloaded:
+            parts[-1] += f" ({self.not_downloaded} not downloaded: known files)"
         if self.skipped:
             parts.append(
                 "skipped " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))

@@ -211,8 +211,14 @@ class Pipeline:
     def poll_once(
         self, *, deep: bool | None = None, stop: threading.Event | None = None
     ) -> CycleStats:
-        """Look at everything new since the last poll (``deep``: also the lookback)."""
-        return self._run(lambda: self.source.poll(deep=deep), stop=stop)
+        """Look at everything new since the last poll (``deep``: also the lookback).
+        A link known already is asked again (conditionally): new content may show a
+        file changed behind an old link."""
+        self.acquirer.recheck_links = True
+        try:
+            return self._run(lambda: self.source.poll(deep=deep), stop=stop)
+        finally:
+            self.acquirer.recheck_links = False
 
     def sweep(
         self,

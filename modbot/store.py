@@ -39,7 +39,7 @@ from modbot.actions.kinds import DESTRUCTIVE
 from modbot.errors import StateError
 from modbot.model import utc_iso
 
-__all__ = ["SENDING", "Claim", "StateError", "Store", "utc_iso"]
+__all__ = ["SENDING", "Claim", "KnownFile", "StateError", "Store", "utc_iso"]
 # An action claimed and being sent: Lemmy may or may not have done it yet.
 SENDING = "sending"
 
@@ -75,6 +75,9 @@ CREATE TABLE IF NOT EXISTS confirmed (
     sha256 TEXT PRIMARY KEY, verdict TEXT NOT NULL, label TEXT NOT NULL,
     hashes TEXT NOT NULL, first_seen TEXT NOT NULL, confirmed_at TEXT NOT NULL,
     decision_id INTEGER);
+CREATE TABLE IF NOT EXISTS files (
+    key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, hashes TEXT NOT NULL, etag TEXT,
+    last_modified TEXT, checked_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (
     name TEXT PRIMARY KEY, body BLOB NOT NULL, signature BLOB NOT NULL,
     generated_at TEXT NOT NULL, fetched_at REAL NOT NULL, etag TEXT, last_modified TEXT);
@@ -91,6 +94,18 @@ class Claim:
     outcome: str
     row: dict | None = None
     tripped: dict | None = None
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """What a download found (``Store.known_file``): the file's SHA-256 and the hashes
+    taken of it, the server's validators for a conditional request, and when."""
+
+    sha256: str
+    hashes: dict[str, str]
+    etag: str | None
+    last_modified: str | None
+    checked_at: float
 
 
 _SIDE_FILES = ("-wal", "-shm")
@@ -336,6 +351,34 @@ class Store:
         self._exec(
             "INSERT OR REPLACE INTO verdicts (sha256, concept_version, verdict) VALUES (?, ?, ?)",
             (sha256, concept_version, json.dumps(verdict, sort_keys=True)),
+        )
+
+    # -- known files: what a pict-rs alias or an image URL held when last downloaded
+    def known_file(self, key: str) -> KnownFile | None:
+        """``key``: ``alias:<alias>`` (a pict-rs alias never changes its file) or a URL."""
+        row = self._one("SELECT * FROM files WHERE key = ?", (key,))
+        if row is None:
+            return None
+        return KnownFile(
+            row["sha256"],
+            json.loads(row["hashes"]),
+            row["etag"],
+            row["last_modified"],
+            row["checked_at"],
+        )
+
+    def put_known_file(self, key: str, known: KnownFile) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO files (key, sha256, hashes, etag, last_modified, "
+            "checked_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                known.sha256,
+                json.dumps(known.hashes, sort_keys=True),
+                known.etag,
+                known.last_modified,
+                known.checked_at,
+            ),
         )
 
     # -- decisions: the audit rows (shape in docs/ARCHITECTURE.md)

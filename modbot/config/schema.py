@@ -330,6 +330,9 @@ class FetchSettings(Section):
     max_images_per_item: int = Field(20, ge=1, le=1000)
     item_timeout: Duration = timedelta(seconds=45)
     max_bytes_held: Size = 200_000_000
+    # an image link (not this instance's upload) downloaded this recently is not asked
+    # again; after it, a conditional request (ETag / Last-Modified). 0s: always asked.
+    recheck_after: Duration = timedelta(hours=1)
 
     @model_validator(mode="after")
     def _bodies_fit(self) -> FetchSettings:

@@ -87,6 +87,7 @@ __all__ = [
     "HostPolicy",
     "NetworkFailure",
     "NotAnImage",
+    "NotModified",
     "PinnedBackend",
     "PrivateAddress",
     "ProtocolFailure",
@@ -126,11 +127,22 @@ class Fetched:
     sha256: str
     media_type: str
     held: BodyHold | None = field(default=None, repr=False, compare=False)
+    # the server's validators, for a conditional request next time
+    etag: str | None = None
+    last_modified: str | None = None
 
     def release(self) -> None:
         """Done with the body: its bytes leave the fetcher's budget (``max_bytes_held``)."""
         if self.held is not None:
             self.held.release()
+
+
+class NotModified(Exception):
+    """The server says the file is the one in hand (304 to a conditional request)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
 
 
 @dataclass(frozen=True)
@@ -194,9 +206,18 @@ class Fetcher:
         ``fetch``/``fetch_first`` (which shrink it to the body), release it if unused."""
         return await self.body_budget.hold(self.limits.max_bytes)
 
-    async def fetch(self, url: str, hold: BodyHold | None = None) -> Fetched:
+    async def fetch(
+        self,
+        url: str,
+        hold: BodyHold | None = None,
+        *,
+        etag: str | None = None,
+        modified: str | None = None,
+    ) -> Fetched:
         """The image at ``url``, or a ``FetchSkipped`` saying why not. ``hold``: room
-        reserved with ``reserve_body()``; without it the room is reserved here."""
+        reserved with ``reserve_body()``; without it the room is reserved here.
+        ``etag``/``modified``: the validators of the copy known, for a conditional
+        request; ``NotModified`` when the server says it is unchanged."""
         own = hold is None
         try:
             parts = _check_url(url)
@@ -206,7 +227,7 @@ class Fetcher:
             async with self._host_slot(host), self._slot():
                 if hold is None:  # waiting for memory is not the server's time
                     hold = await self.reserve_body()
-                fetched = await self._fetch_within_deadline(url, hold)
+                fetched = await self._fetch_within_deadline(url, hold, _conditional(etag, modified))
         except FetchSkipped as exc:
             log.info("skipped image %s: %s: %s", redact(url), exc.reason, exc.message)
             if own and hold is not None:
@@ -219,17 +240,27 @@ class Fetcher:
         weakref.finalize(fetched, hold.release)  # a caller that forgets gives it back too
         return fetched
 
-    async def fetch_first(self, urls: Sequence[str], hold: BodyHold | None = None) -> Fetched:
+    async def fetch_first(
+        self,
+        urls: Sequence[str],
+        hold: BodyHold | None = None,
+        *,
+        etag: str | None = None,
+        modified: str | None = None,
+    ) -> Fetched:
         """The first of ``urls`` that downloads (e.g. an original, then its proxy).
         Raises the first URL's refusal; a refusal on principle (private address, bad
         scheme, too large) is final and the other URLs are not tried. ``hold``: as for
-        ``fetch``; released here when nothing downloads."""
+        ``fetch``; released here when nothing downloads. ``etag``/``modified``: the
+        first URL's validators (``fetch``)."""
         first: FetchSkipped | None = None
         if hold is None:
             hold = await self.reserve_body()
         try:
-            for url in urls:
+            for number, url in enumerate(urls):
                 try:
+                    if number == 0:
+                        return await self.fetch(url, hold, etag=etag, modified=modified)
                     return await self.fetch(url, hold)
                 except FetchSkipped as exc:
                     first = first or exc
@@ -284,28 +315,39 @@ class Fetcher:
             url, f"more than {self.limits.max_redirects} redirects (last to {redact(current)})"
         )
 
-    async def _fetch_within_deadline(self, url: str, hold: BodyHold) -> Fetched:
+    async def _fetch_within_deadline(
+        self, url: str, hold: BodyHold, headers: dict[str, str] | None = None
+    ) -> Fetched:
         try:
             async with asyncio.timeout(self.limits.total_timeout):
-                return await self._follow(url, hold)
+                return await self._follow(url, hold, headers)
         except TimeoutError:
             raise FetchTimeout(
                 url, f"the download took longer than {self.limits.total_timeout:g} s in all"
             ) from None
 
-    async def _follow(self, url: str, hold: BodyHold) -> Fetched:
+    async def _follow(
+        self, url: str, hold: BodyHold, headers: dict[str, str] | None = None
+    ) -> Fetched:
         current = url
         for _hop in range(self.limits.max_redirects + 1):
-            async with self._stream(current) as response:
+            async with self._stream(current, headers) as response:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     current = self._redirect_target(url, response)
                     continue
+                if response.status_code == 304 and headers:
+                    raise NotModified(url)
                 if not 200 <= response.status_code < 300:
                     raise BadStatus(current, response.status_code)
                 data = await self._read_capped(current, response)
                 fetched = _as_image(url, current, data, response.headers.get("content-type"))
                 hold.shrink(len(data))
-                return replace(fetched, held=hold)
+                return replace(
+                    fetched,
+                    held=hold,
+                    etag=response.headers.get("etag"),
+                    last_modified=response.headers.get("last-modified"),
+                )
         raise TooManyRedirects(
             url, f"more than {self.limits.max_redirects} redirects (last to {redact(current)})"
         )
@@ -413,6 +455,16 @@ class Fetcher:
             entry[1] -= 1
             if entry[1] == 0:
                 del self._hosts[host]
+
+
+def _conditional(etag: str | None, modified: str | None) -> dict[str, str] | None:
+    """The headers of a conditional request (None: an unconditional one)."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if modified:
+        headers["If-Modified-Since"] = modified
+    return headers or None
 
 
 def _decoder(url: str, content_encoding: str) -> _ZlibDecoder | None:
