@@ -228,18 +228,14 @@ class Pipeline:
     ) -> CycleStats:
         """Walk the backlog down to ``since`` (everything when None); resumable.
 
-        ``progress(items_done, total_or_None)`` is called after each batch; the total is
-        the site's post + comment count when sweeping everything. Setting ``stop``
-        ends the sweep after the batch in hand; the next sweep resumes there.
+        ``progress(items_done, None)`` is called after each batch: no total, since
+        Lemmy counts only the instance's own posts and comments (``site.counts``), and
+        the sweep walks the federated ones and the uploads too (a total from those
+        counts read "150/128 items"). Setting ``stop`` ends the sweep after the batch
+        in hand; the next sweep resumes there.
         """
         self.start()
-        total = None
-        if since is None:
-            site = self.client.site_info()
-            total = (site.posts + site.comments) or None
-        return self._run(
-            lambda: self.source.backlog(since), stop=stop, progress=progress, total=total
-        )
+        return self._run(lambda: self.source.backlog(since), stop=stop, progress=progress)
 
     def run_batches(
         self,

@@ -48,3 +48,26 @@ def test_a_sweep_cut_off_while_deciding_a_page_resumes_at_that_page(
     assert set(decided) | set(again) == {p.id for p in posts}, "no post is skipped"
     assert len(again) == len(set(again)), "each post is decided once"
     assert not second.source.sweep_in_progress()
+
+
+def test_the_sweep_progress_never_counts_a_total_below_what_it_walked(
+    fake_lemmy, photos, pipeline_for
+):
+    """Lemmy's site counts are the instance's own posts and comments; the sweep walks
+    federated ones and uploads too. A total from those counts read "150/128 items"."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    start = now() - timedelta(days=3)
+    good = lemmy.add_remote_file("good.jpg", photos["chelsea"])
+    for i in range(60):  # bob is on another instance: these posts are federated
+        lemmy.add_post(
+            cast.pics,
+            cast.bob if i % 3 else cast.alice,
+            name=f"post {i}",
+            url=good,
+            published=start + timedelta(minutes=i),
+        )
+    shown = []
+    pipeline = pipeline_for(lemmy, dry_run=True)
+    stats = pipeline.sweep(None, progress=lambda done, total: shown.append((done, total)))
+    assert stats.items_seen >= 60
+    assert shown and all(total is None or total >= done for done, total in shown)

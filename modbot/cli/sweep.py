@@ -27,8 +27,9 @@ an image already in the verdict cache is not classified again, so a sweep after 
 costs little. Settings come from the environment, as for `modbot run`.
 
 Ctrl-C or SIGTERM finish the batch in hand (up to 50 items) and stop (exit status 130); the next
-`modbot sweep` resumes where it stopped. On a terminal a progress bar shows the rate
-and, with --all, the ETA; otherwise a progress line is logged every 30 seconds.
+`modbot sweep` resumes where it stopped. On a terminal a progress bar shows the count
+and the rate (no total: Lemmy counts only the instance's own posts and comments, and a
+sweep walks the federated ones too); otherwise a progress line is logged every 30 s.
 
 Without --dry-run a sweep acts, so it needs the state file's lock, as `modbot run` does:
 while the daemon runs on the same state, a sweep exits at once with status {LOCKED} (or
