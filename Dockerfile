@@ -75,9 +75,18 @@ RUN pip install --no-deps --no-build-isolation . && pip check && modbot --versio
 COPY modbot/defaults/rules.yaml /etc/modbot/rules.yaml
 COPY modbot/defaults/hashes /etc/modbot/hashes
 
+# The shipped concepts' text embeddings for the model the policy names, computed once
+# here (228 prompts through ViT-L-14's text tower: ~20 s) so the first poll does not wait
+# for them; kept where the bot looks (MODBOT_TEXT_CACHE_DIR). Without weights in the
+# image they are computed, and cached there, at the first start.
+ENV MODBOT_TEXT_CACHE_DIR=/opt/modbot/text-embeddings
+RUN if [ -n "$(ls -A "${HF_HOME}/hub" 2>/dev/null)" ]; then \
+        HF_HUB_OFFLINE=1 modbot classify --prepare --rules /etc/modbot/rules.yaml; \
+    fi
+
 RUN useradd --system --uid 10001 --home-dir /var/lib/modbot --shell /usr/sbin/nologin modbot \
-    && mkdir -p /var/lib/modbot \
-    && chown modbot:modbot /var/lib/modbot
+    && mkdir -p /var/lib/modbot /opt/modbot/text-embeddings \
+    && chown modbot:modbot /var/lib/modbot /opt/modbot/text-embeddings
 
 # Never download at run time: missing weights fail fast with what to do.
 ENV HF_HUB_OFFLINE=1 \

@@ -36,9 +36,17 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     p.add_argument(
         "inputs",
-        nargs="+",
+        nargs="*",
         metavar="PATH_OR_URL",
         help="image files, folders (their image files, recursively) or http(s) URLs",
+    )
+    p.add_argument(
+        "--prepare",
+        action="store_true",
+        help="classify nothing: load the classifier and cache what it computes once per "
+        "model (the concepts' text embeddings, in $MODBOT_TEXT_CACHE_DIR, else "
+        "~/.cache/modbot/text-embeddings), so the bot's first start does not wait for it; "
+        "the Dockerfile runs this when it builds the image",
     )
     p.add_argument(
         "--rules",
@@ -102,6 +110,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".ti
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.prepare:
+        return _prepare(args)
     inputs, skipped = _expand(args.inputs)
     if skipped:
         print(f"modbot classify: {skipped} file(s) in the folders are not images: left out")
@@ -164,6 +174,30 @@ def _rules_path(given: str | None) -> Path | None:
         return Path(os.environ["MODBOT_RULES"])
     default = Path("rules.yaml")
     return default if default.is_file() else None
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    """Load the classifier (its engine computes or reads the text embeddings), say
+    where they are cached, and exit."""
+    if args.inputs:
+        print("modbot classify: --prepare takes no images", file=sys.stderr)
+        return 1
+    rules = None if any(getattr(args, o) for o in MODEL_OPTIONS) else _rules_path(args.rules)
+    engine = _engine_from_rules(rules) if rules else _engine_from_options(args)
+    if isinstance(engine, int):
+        return engine
+    with engine:
+        version = engine.concept_version
+        if getattr(engine, "loaded", None) is None:  # a remote classifier: nothing here
+            print("modbot classify --prepare: the classifier is remote; nothing to prepare here")
+            return 0
+        from classifier.text_cache import default_cache_dir
+
+        print(
+            f"prepared: {engine.loaded.identity}, {len(engine.concepts.prompts)} concept prompts' "
+            f"text embeddings cached in {default_cache_dir()} (concept version {version})"
+        )
+    return 0
 
 
 def _engine_from_rules(path: Path) -> Any:
