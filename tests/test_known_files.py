@@ -18,8 +18,7 @@ def image_requests(lemmy, since: int = 0) -> list:
         for r in lemmy.requests[since:]
         if r.server == "remote"
         or (r.server == "lemmy" and "/pictrs/image/" in r.path)
-        or r.server == "pictrs"
-        and "/image/" in r.path
+        or (r.server == "pictrs" and "/image/" in r.path)
     ]
 
 
