@@ -4,8 +4,10 @@
     .venv/bin/python benchmarks/sweep.py --posts 2000  # quicker
 
 Prints items/s, images fetched/s, classifications/s for a dry-run `--all` sweep, the
-Lemmy API requests of an idle poll cycle, and the bot's peak RSS after 1,000 and after
-all items. Targets: idle cycle <= 2 requests; RSS growth from 1k to 10k items < 50 MB.
+Lemmy API requests of an idle poll cycle, the bot's peak RSS after 1,000 and after all
+items, and the image requests of a second sweep over the same posts (another scope, as a
+live sweep after a dry run). Targets: idle cycle <= 2 requests; RSS growth from 1k to
+10k items < 50 MB; the second sweep downloads nothing.
 
 The fake Lemmy runs in a child process so that its own memory (the instance's content,
 its request log) is not counted as the bot's. The classifier is the tiny random-weights
@@ -172,6 +174,21 @@ def bench(posts: int, distinct: int) -> dict:
                 # Idle polls: the first sets the watermarks (and is a deep one); then idle.
                 pipeline.poll_once()
                 idle = [pipeline.poll_once().requests for _ in range(3)]
+                # The same posts swept again in another scope, as a live sweep after a
+                # dry run walks them: every file is known (alias or link, fresh).
+                with Pipeline(
+                    settings,
+                    policy,
+                    dry_run=True,
+                    store=store,
+                    scope="again",
+                    engine=pipeline.engine,
+                ) as again:
+                    before_again = requests_by_server()
+                    started = time.perf_counter()
+                    again_stats = again.sweep(None)
+                    again_s = time.perf_counter() - started
+                    after_again = requests_by_server()
             store.close()
     finally:
         child.stdin.close()
@@ -190,6 +207,11 @@ def bench(posts: int, distinct: int) -> dict:
         "cache_hits": stats.cache_hits,
         "lemmy_requests_during_sweep": after.get("lemmy", 0) - before.get("lemmy", 0),
         "idle_poll_requests": idle,
+        "second_sweep_items": again_stats.items_seen,
+        "second_sweep_seconds": round(again_s, 1),
+        "second_sweep_image_requests": after_again.get("remote", 0)
+        - before_again.get("remote", 0),
+        "second_sweep_not_downloaded": again_stats.not_downloaded,
         "peak_rss_mb_after_1k": round(marks.get("rss_1k", 0.0), 1),
         "peak_rss_mb_after_all": round(marks["rss_end"], 1),
         "rss_growth_mb": round(marks["rss_end"] - marks.get("rss_1k", marks["rss_end"]), 1),
@@ -230,6 +252,12 @@ def main() -> int:
     )
     print(f"  Lemmy API requests:   {result['lemmy_requests_during_sweep']} during the sweep")
     print(f"  idle poll cycle:      {result['idle_poll_requests']} requests (target <= 2)")
+    print(
+        f"  the same posts again: {result['second_sweep_items']} items in "
+        f"{result['second_sweep_seconds']} s, {result['second_sweep_image_requests']} image "
+        f"requests (first sweep {result['images_fetched']}; "
+        f"{result['second_sweep_not_downloaded']} known files not downloaded; target 0)"
+    )
     print(
         f"  peak RSS:             {result['peak_rss_mb_after_1k']} MB after 1k items, "
         f"{result['peak_rss_mb_after_all']} MB after all; growth {result['rss_growth_mb']} MB "

@@ -2,7 +2,9 @@
 record, orchestrated.
 
 ``Pipeline.poll_once()`` looks at what is new since the last poll; ``Pipeline.sweep()``
-walks the backlog (resumable). Both work in batches (a page of items). The stages:
+walks the backlog (resumable). Both work in batches (a page of items), one batch read
+and acquired ahead while the one before is decided, so the classifier is fed across
+pages; batches are decided in order. The stages:
 
 - ``session``: the login and the account (checked at start, then every few minutes);
 - ``source``: items (``model.Item``) from Lemmy, through ``LemmyApi``;
