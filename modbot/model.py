@@ -382,6 +382,7 @@ class CycleStats:
     cache_hits: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # by reason
     actions: Counter[str] = field(default_factory=Counter)  # by "kind:status"
+    verdicts: Counter[str] = field(default_factory=Counter)  # images a label fired on, by label
     decisions: int = 0
     requests: int = 0  # Lemmy API requests (logins and retries included)
     # the most memory held at once during the cycle, and the budget: (peak, total) bytes
