@@ -162,7 +162,7 @@ def load_model(spec: ModelSpec) -> LoadedModel:
     device = resolve_device(spec.device)
     tag_cfg = _tag_config(spec)
     checkpoint = _resolve_checkpoint(spec, tag_cfg)
-    random_weights = checkpoint is None or _is_random_checkpoint(checkpoint)
+    random_weights = checkpoint is None or is_random_checkpoint(checkpoint)
     if random_weights and not spec.allow_random_weights:
         where = f"checkpoint {checkpoint} holds" if checkpoint else "no weights given: that means"
         raise RandomWeightsNotAllowed(
@@ -357,7 +357,9 @@ def _reachable(url: str) -> bool:
         return False
 
 
-def _is_random_checkpoint(path: Path) -> bool:
+def is_random_checkpoint(path: Path) -> bool:
+    """The checkpoint holds random test weights (``tiny.write_random_checkpoint`` marks
+    them in the safetensors metadata): a model loaded from it classifies nothing."""
     if path.suffix != ".safetensors":
         return False
     from safetensors import safe_open

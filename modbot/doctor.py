@@ -11,7 +11,8 @@ before it logs in and loads the model.
     account    its settings hide nothing from it (else `run` changes them)
     pictrs     PICTRS_URL reachable and PICTRS_API_KEY accepted
     rules      rules.yaml valid
-    classifier the model's weights on this machine (or the remote workers answer)
+    classifier the model's weights on this machine (or the remote workers answer), and
+               not the random-weights test model (a warning: its verdicts mean nothing)
 
 A failure stops the checks that depend on it (no login without a connection).
 """
@@ -59,6 +60,14 @@ LOGIN_ERRORS = {
     "missing_totp_token": "the bot account has two-factor authentication on: modbot "
     "cannot log in with it; turn it off for the bot account",
 }
+
+
+# What to configure instead of the random-weights test model.
+RANDOM_WEIGHTS_FIX = (
+    "To moderate, give real weights in rules.yaml: `classifier: {model: ViT-L-14, "
+    "pretrained: openai}` (the Hugging Face cache, or a `checkpoint:` file of them) without "
+    "`allow_random_weights`, or `classifier.remote` workers"
+)
 
 
 @dataclass
@@ -215,13 +224,25 @@ def _classifier(settings: Settings, rules: str | None, report: Report) -> None:
 
     if engine_kind(policy) != "local":
         try:
-            build_engine(policy, settings.classifier_token).close()
+            engine = build_engine(policy, settings.classifier_token)
         except Exception as exc:  # the engine's own errors say what is wrong
             report.add("classifier", FAIL, str(exc))
             return
+        random, model = engine.random_weights, getattr(engine, "model", None)
+        engine.close()
+        if random:
+            report.add(
+                "classifier",
+                WARN,
+                f"the remote classifier's workers answer, but run {model or 'a model'} with "
+                "RANDOM WEIGHTS (the test model): every verdict is meaningless, so no "
+                "classifier rule can be trusted. The workers' admin must start `modbot "
+                "worker` with real weights (ViT-L-14/openai)",
+            )
+            return
         report.add("classifier", OK, "the remote classifier's workers answer")
         return
-    from classifier.model import ModelError, ModelSpec, locate_weights
+    from classifier.model import ModelError, ModelSpec, is_random_checkpoint, locate_weights
 
     c = policy.classifier
     spec = ModelSpec(
@@ -236,8 +257,19 @@ def _classifier(settings: Settings, rules: str | None, report: Report) -> None:
     except ModelError as exc:
         report.add("classifier", FAIL, str(exc))
         return
-    if weights is None:
-        status = WARN if c.allow_random_weights else FAIL
-        report.add("classifier", status, f"{c.model}: no weights asked for (random weights)")
+    try:
+        random = weights is None or is_random_checkpoint(weights)
+    except ModelError as exc:
+        report.add("classifier", FAIL, str(exc))
+        return
+    if random:
+        where = f"{weights} holds" if weights else "no weights are asked for:"
+        report.add(
+            "classifier",
+            WARN if c.allow_random_weights else FAIL,
+            f"{c.model}: {where} RANDOM WEIGHTS (the test model): every verdict is "
+            f"meaningless, so no classifier rule can be trusted. {RANDOM_WEIGHTS_FIX}"
+            + ("" if c.allow_random_weights else "; `modbot run` refuses to start as it is"),
+        )
         return
     report.add("classifier", OK, f"{c.model}/{c.pretrained or 'checkpoint'} weights at {weights}")

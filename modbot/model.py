@@ -383,6 +383,7 @@ class CycleStats:
     not_downloaded: int = 0  # of those, known files not downloaded again
     skipped: Counter[str] = field(default_factory=Counter)  # by reason
     actions: Counter[str] = field(default_factory=Counter)  # by "kind:status"
+    verdicts: Counter[str] = field(default_factory=Counter)  # images a label fired on, by label
     decisions: int = 0
     requests: int = 0  # Lemmy API requests (logins and retries included)
     # the most memory held at once during the cycle, and the budget: (peak, total) bytes

@@ -552,6 +552,7 @@ class Pipeline:
                 self.source.mark_seen(item)
         for decision in decisions:
             stats.decisions += 1
+            stats.verdicts.update(decision.labels)
             for a in decision.actions:
                 stats.actions[f"{a.action}:{a.status}"] += 1
             if decision.skipped:

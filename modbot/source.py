@@ -428,6 +428,10 @@ class Source:
                 self.set_retry("post", post_id, False)
         return items
 
+    def retry_count(self) -> int:
+        """How many posts wait to be looked at again (``posts_to_retry``)."""
+        return len(json.loads(self.store.get_cursor(self._cursor("retry_posts")) or "[]"))
+
     def set_retry(self, kind: str, item_id: int | str, retry: bool) -> None:
         """Whether to look at the item again next cycle (posts only: comments, removed
         ones too, and uploads are listed again)."""

@@ -30,6 +30,14 @@ class Valve:
         """The latched valve (``tripped_at``, ``reason``), or None (always in a dry run)."""
         return None if self.dry_run else self.store.valve_tripped()
 
+    def window(self, limit: int, now: float) -> tuple[bool, int]:
+        """For monitoring: (tripped, destructive actions counted in the window now); in a
+        dry run, the simulated valve's."""
+        if self.dry_run:
+            return self._would_trip, sum(1 for t in self._planned if t > now - HOUR)
+        since = self.terms(limit, now)["valve_since"]
+        return self.store.valve_tripped() is not None, self.store.destructive_done_since(since)
+
     def dry_run_allows(self, limit: int, now: float) -> bool:
         """One more destructive action planned in a dry run: within the limit?"""
         self._planned = [t for t in self._planned if t > now - HOUR]

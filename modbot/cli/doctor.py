@@ -20,7 +20,9 @@ for each what is wrong and what to do:
   account     its settings hide nothing from it
   pictrs      PICTRS_URL answers and accepts PICTRS_API_KEY
   rules       rules.yaml is valid
-  classifier  the model's weights are on this machine (or the workers answer)
+  classifier  the model's weights are on this machine (or the workers answer), and
+              are real: the random-weights test model is a warning (its verdicts
+              mean nothing), a failure without allow_random_weights
 
 It logs in once (Lemmy allows a few logins an hour) and changes nothing. A failed step
 skips the steps that need it. Loads no model: checking the weights takes seconds.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,9 @@ if TYPE_CHECKING:
     from modbot.config.settings import Settings
 
 from modbot.cli.common import (
+    FAILED,
     LOCKED,
+    USAGE,
     Subparsers,
     add_wait_argument,
     age,
@@ -20,6 +23,9 @@ from modbot.cli.common import (
 )
 
 log = logging.getLogger("modbot.run")
+
+# modbot.metrics.DEFAULT_ADDRESS, not imported here: `--help` stays fast
+DEFAULT_METRICS_ADDRESS = "127.0.0.1"
 
 HELP = f"""\
 Look at every new post, comment and upload on the instance, classify their images and
@@ -40,6 +46,12 @@ one that holds it (pid, host, since when), or waits for it with --wait. A dry ru
 on one host (containers sharing a volume included), not across hosts sharing a network
 filesystem. At start, the actions of an item a killed run was carrying out are finished
 (those done are not repeated; one in flight is looked up on Lemmy first).
+
+Monitoring: --metrics-port PORT (or $MODBOT_METRICS_PORT) serves Prometheus metrics at
+http://127.0.0.1:PORT/metrics while the daemon runs (items, images, verdicts by label,
+actions by kind and outcome, skips by reason, cycle duration, posts waiting, the safety
+valve, the last good cycle; docs/metrics.md). --metrics-address (or
+$MODBOT_METRICS_ADDRESS) listens elsewhere, e.g. 0.0.0.0 in a container. Off by default.
 """
 
 
@@ -84,6 +96,18 @@ def add_parser(subparsers: Subparsers) -> None:
         action="store_true",
         help="leave report-only mode after the safety valve tripped, and exit",
     )
+    p.add_argument(
+        "--metrics-port",
+        metavar="PORT",
+        help="serve Prometheus metrics on this port while the daemon runs (default: "
+        "$MODBOT_METRICS_PORT, else off; 0: any free port, logged)",
+    )
+    p.add_argument(
+        "--metrics-address",
+        metavar="ADDRESS",
+        help="the address the metrics listen on (default: $MODBOT_METRICS_ADDRESS, else "
+        f"{DEFAULT_METRICS_ADDRESS}: this host only)",
+    )
     add_wait_argument(p)
     p.set_defaults(func=run)
 
@@ -97,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
         except SettingsError as exc:
             print(f"modbot run: {exc}", file=sys.stderr)
             return 1
+    metrics = _metrics_options(args)
+    if isinstance(metrics, int):
+        return metrics
     loaded = load_config(args, "run")
     if isinstance(loaded, int):
         return loaded
@@ -111,7 +138,39 @@ def run(args: argparse.Namespace) -> int:
         report=args.report,
         lock_wait=args.wait,
         every=args.every,
+        metrics_port=metrics[0],
+        metrics_address=metrics[1],
     )
+
+
+def _metrics_options(args: argparse.Namespace) -> tuple[int | None, str] | int:
+    """(port or None, address) from the options, else the environment (read after
+    .env); an exit status when they are wrong."""
+    from modbot.metrics import parse_port
+
+    port_text = args.metrics_port
+    source = "--metrics-port"
+    if port_text is None and os.environ.get("MODBOT_METRICS_PORT"):
+        port_text, source = os.environ["MODBOT_METRICS_PORT"], "MODBOT_METRICS_PORT"
+    address = (
+        args.metrics_address or os.environ.get("MODBOT_METRICS_ADDRESS") or DEFAULT_METRICS_ADDRESS
+    )
+    if port_text is None:
+        return None, address
+    if args.once:
+        if source == "MODBOT_METRICS_PORT":
+            return None, address  # the daemon's setting in a shared .env: not for cron runs
+        print(
+            "modbot run: --metrics-port serves the daemon's metrics; with --once the process "
+            "ends after one cycle (monitor it with `modbot healthcheck`)",
+            file=sys.stderr,
+        )
+        return USAGE
+    try:
+        return parse_port(port_text, source), address
+    except ValueError as exc:  # SettingsError
+        print(f"modbot run: {exc}", file=sys.stderr)
+        return USAGE if source == "--metrics-port" else FAILED
 
 
 def _reset_valve(settings: Settings) -> int:

@@ -13,6 +13,10 @@ stopped and returns 0. Each cycle writes a heartbeat into the state file that
 ``modbot healthcheck`` reads. A dry-run daemon keeps its heartbeat and sweep request
 apart (``dry-run:`` cursors), so one running beside the live daemon on the same state
 never stands in for its health nor ends its sweep.
+
+With ``--metrics-port`` each cycle also feeds the Prometheus metrics (``modbot.metrics``):
+the cycle's counts, its duration, and the state it leaves (safety valve, posts to look at
+again, a sweep under way).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
@@ -36,6 +40,10 @@ from modbot.modes.health import (
     read_heartbeat,
 )
 from modbot.store import Store, utc_iso
+
+if TYPE_CHECKING:
+    from modbot.metrics import Metrics
+    from modbot.model import CycleStats
 
 __all__ = ["HEARTBEAT_CURSOR", "SWEEP_REQUEST_CURSOR", "Daemon", "daemon_cursor", "watch"]
 
@@ -65,8 +73,10 @@ class Daemon:
         *,
         report: str | Path | None = None,
         stop: threading.Event | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.metrics = metrics
         self.policy = policy
         self.store: Store = pipeline.store
         self.report = Path(report) if report else None
@@ -159,21 +169,47 @@ class Daemon:
         if self.stop.is_set():
             return
         self.cycles += 1
+        started = time.monotonic()
         try:
             stats = self.pipeline.poll_once(stop=self.stop)
             line = f"cycle {self.cycles}: {stats.summary()}"
+            done = [stats]
             sweep = self._sweep_slice()
             if sweep:
-                line += f" | {sweep}"
+                line += f" | {sweep[0]}"
+                done.append(sweep[1])
         except Exception as exc:  # the daemon lives on; the next cycle tries again
             log.error("cycle %d failed: %s: %s", self.cycles, type(exc).__name__, exc)
             self._heartbeat(ok=False, error=f"{type(exc).__name__}: {exc}")
+            if self.metrics is not None:
+                self.metrics.cycle_failed(time.monotonic() - started)
+                self._metrics_state()
             return
+        if self.metrics is not None:
+            self.metrics.cycle_done(time.monotonic() - started, done)
+            self._metrics_state()
         log.info("%s", line)
         self._heartbeat(ok=True, summary=line)
         self._write_report()
 
-    def _sweep_slice(self) -> str | None:
+    def _metrics_state(self) -> None:
+        """The state the cycle left, for the metrics (a scrape never reads the store)."""
+        assert self.metrics is not None
+        from modbot.metrics import ValveState
+
+        executor = self.pipeline.executor
+        limit = executor.max_destructive_per_hour
+        try:
+            tripped, in_window = executor.valve.window(limit, executor.clock())
+            self.metrics.state(
+                ValveState(tripped, in_window, limit),
+                items_waiting=self.pipeline.source.retry_count(),
+                sweep_pending=bool(self.store.get_cursor(self.sweep_request_cursor)),
+            )
+        except Exception as exc:  # a locked state file must not kill the cycle
+            log.warning("could not read the state for the metrics: %s", exc)
+
+    def _sweep_slice(self) -> tuple[str, CycleStats] | None:
         request = self.store.get_cursor(self.sweep_request_cursor)
         if not request or self.stop.is_set():
             return None
@@ -190,7 +226,7 @@ class Daemon:
         finished = not self.pipeline.source.sweep_in_progress()
         if finished:
             self.store.set_cursor(self.sweep_request_cursor, None)
-        return f"sweep {'finished' if finished else 'in progress'}: {stats.summary()}"
+        return f"sweep {'finished' if finished else 'in progress'}: {stats.summary()}", stats
 
     # ------------------------------------------------------------------ records
     def _heartbeat(
@@ -254,11 +290,14 @@ def watch(
     report: str | None,
     lock_wait: float | None,
     every: timedelta | None = None,
+    metrics_port: int | None = None,
+    metrics_address: str = "127.0.0.1",
 ) -> int:
     """``modbot run``: the network and the login checked first, then the model (a wrong
     URL or password fails in seconds, a missing model before any other request), then
     one cycle (``once``, recorded for the cron healthcheck) or the daemon until SIGTERM
-    or Ctrl-C (the batch in hand ends first)."""
+    or Ctrl-C (the batch in hand ends first), serving its metrics on ``metrics_port``
+    (from the start: a port in use fails before the login)."""
     from modbot.doctor import connect_first
     from modbot.modes.report import write_run_report
     from modbot.pipeline import Pipeline
@@ -307,5 +346,27 @@ def watch(
             if report:
                 print(f"report: {write_run_report(pipeline, report)}")
             return 0
-        start()
-        return Daemon(pipeline, policy, report=report).run()
+        if metrics_port is None:
+            start()
+            return Daemon(pipeline, policy, report=report).run()
+        metrics = _metrics(policy, dry_run)
+        server = metrics.serve(metrics_port, metrics_address)
+        try:
+            start()
+            return Daemon(pipeline, policy, report=report, metrics=metrics).run()
+        finally:
+            server.close()
+
+
+def _metrics(policy: Policy, dry_run: bool) -> Metrics:
+    """The daemon's metrics, their labels known from the start (0 until counted)."""
+    from modbot.actions.kinds import ACTIONS
+    from modbot.config.schema import SKIP_REASONS
+    from modbot.metrics import Metrics
+
+    return Metrics(
+        dry_run=dry_run,
+        labels=sorted(policy.labels),
+        actions=[kind for kind in ACTIONS if kind != "reject"],  # the gate's only
+        skip_reasons=SKIP_REASONS,
+    )

@@ -1,0 +1,224 @@
+"""Prometheus metrics of the daemon (``modbot run --metrics-port PORT``).
+
+The daemon feeds :class:`Metrics` once a cycle, on its own thread, from what the cycle
+returns (``model.CycleStats``) and the state it leaves (the safety valve, the posts to
+look at again, a sweep under way): a scrape only reads the numbers, never the state
+file nor Lemmy. The metrics live in a registry of their own (not prometheus-client's
+global one), served by prometheus-client's small HTTP server on a thread of its own.
+
+Every label's values come from a closed set: action kinds and outcomes, skip reasons,
+the policy's concept names. No URL, name, token or password is ever a label or a value.
+The names and what each means are in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import metadata
+from threading import Thread
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from modbot.errors import SettingsError
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from modbot.model import CycleStats
+
+__all__ = ["DEFAULT_ADDRESS", "Metrics", "MetricsServer", "ValveState", "parse_port"]
+
+log = logging.getLogger("modbot.metrics")
+
+DEFAULT_ADDRESS = "127.0.0.1"  # the host only: put a proxy or a firewall rule in front
+PREFIX = "modbot"
+# A cycle is a poll (seconds) plus a sweep slice (up to half the poll interval).
+CYCLE_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+# The outcomes an action is counted under from the first cycle on (a counter that first
+# appears at 1 hides that first increase from rate() and increase()).
+ACTION_STATUSES = ("done", "planned", "failed", "skipped", "not_possible")
+
+
+@dataclass(frozen=True)
+class ValveState:
+    """The safety valve after a cycle: tripped (report-only), the destructive actions
+    counted in its window (the last hour, since the last reset), and its limit."""
+
+    tripped: bool
+    in_window: int
+    limit: int
+
+
+class Metrics:
+    """The daemon's metrics, in a registry of their own."""
+
+    def __init__(
+        self,
+        *,
+        dry_run: bool,
+        labels: Iterable[str] = (),
+        actions: Iterable[str] = (),
+        skip_reasons: Iterable[str] = (),
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+
+        def counter(name: str, doc: str, labelnames: tuple[str, ...] = ()) -> Counter:
+            return Counter(f"{PREFIX}_{name}", doc, labelnames, registry=r)
+
+        def gauge(name: str, doc: str, labelnames: tuple[str, ...] = ()) -> Gauge:
+            return Gauge(f"{PREFIX}_{name}", doc, labelnames, registry=r)
+
+        info = gauge("info", "modbot's version and mode (live or dry_run); always 1",
+                     ("version", "mode"))  # fmt: skip
+        info.labels(version=_version(), mode="dry_run" if dry_run else "live").set(1)
+        self.cycles = counter("cycles", "Daemon cycles (a poll and a sweep slice), by result",
+                              ("result",))  # fmt: skip
+        self.cycle_seconds = Histogram(
+            f"{PREFIX}_cycle_duration_seconds",
+            "How long a daemon cycle took (a poll and a sweep slice)",
+            buckets=CYCLE_BUCKETS,
+            registry=r,
+        )
+        self.last_success = gauge(
+            "last_success_timestamp_seconds", "When the last good cycle ended (Unix time)"
+        )
+        self.items = counter("items", "Posts, comments and uploads looked at")
+        self.images = counter("images", "Images found in the items looked at")
+        self.classified = counter("images_classified", "Images the classifier looked at")
+        self.cache_hits = counter(
+            "verdict_cache_hits", "Images whose verdict came from the verdict cache"
+        )
+        self.decisions = counter("decisions", "Decisions recorded (one per image of an item)")
+        self.verdicts = counter(
+            "verdicts", "Images on which a classifier label fired, by label", ("label",)
+        )
+        self.actions = counter(
+            "actions", "Actions of the rules, by kind and outcome", ("kind", "status")
+        )
+        self.skips = counter("skips", "Images not checked, by reason", ("reason",))
+        self.requests = counter("lemmy_requests", "Requests sent to Lemmy's API")
+        self.valve_tripped = gauge(
+            "safety_valve_tripped", "1 while the safety valve holds the bot to report-only"
+        )
+        self.valve_in_window = gauge(
+            "safety_valve_destructive_actions",
+            "Destructive actions the safety valve counts now (the last hour, since a reset)",
+        )
+        self.valve_limit = gauge(
+            "safety_valve_limit", "The most destructive actions allowed within an hour"
+        )
+        self.retry = gauge(
+            "items_waiting", "Posts waiting to be looked at again (an action failed for now)"
+        )
+        self.sweep = gauge("sweep_pending", "1 while a requested backlog sweep is not finished")
+        self.memory_peak = gauge(
+            "memory_peak_bytes", "The most memory held at once in the last cycle, by budget",
+            ("budget",),
+        )  # fmt: skip
+        self.memory_budget = gauge(
+            "memory_budget_bytes", "The memory budget, by budget", ("budget",)
+        )
+        for result in ("ok", "failed"):
+            self.cycles.labels(result=result)
+        for label in labels:
+            self.verdicts.labels(label=label)
+        for kind in actions:
+            for status in ACTION_STATUSES:
+                self.actions.labels(kind=kind, status=status)
+        for reason in skip_reasons:
+            self.skips.labels(reason=reason)
+
+    def cycle_done(self, seconds: float, stats: Iterable[CycleStats]) -> None:
+        """A good cycle: its poll's and sweep slice's counts."""
+        for s in stats:
+            self.items.inc(s.items_seen)
+            self.images.inc(s.images_found)
+            self.classified.inc(s.images_classified)
+            self.cache_hits.inc(s.cache_hits)
+            self.decisions.inc(s.decisions)
+            self.requests.inc(s.requests)
+            for label, n in s.verdicts.items():
+                self.verdicts.labels(label=label).inc(n)
+            for key, n in s.actions.items():
+                kind, _, status = key.partition(":")
+                self.actions.labels(kind=kind, status=status).inc(n)
+            for reason, n in s.skipped.items():
+                self.skips.labels(reason=reason).inc(n)
+            for budget, (peak, total) in (
+                ("decoding", s.decode_memory),
+                ("downloads", s.download_memory),
+            ):
+                if total:
+                    self.memory_peak.labels(budget=budget).set(peak)
+                    self.memory_budget.labels(budget=budget).set(total)
+        self.cycles.labels(result="ok").inc()
+        self.cycle_seconds.observe(seconds)
+        self.last_success.set(time.time())
+
+    def cycle_failed(self, seconds: float) -> None:
+        self.cycles.labels(result="failed").inc()
+        self.cycle_seconds.observe(seconds)
+
+    def state(self, valve: ValveState, *, items_waiting: int, sweep_pending: bool) -> None:
+        """What the cycle left: the valve, the posts to look at again, a sweep under way."""
+        self.valve_tripped.set(1 if valve.tripped else 0)
+        self.valve_in_window.set(valve.in_window)
+        self.valve_limit.set(valve.limit)
+        self.retry.set(items_waiting)
+        self.sweep.set(1 if sweep_pending else 0)
+
+    def serve(self, port: int, address: str = DEFAULT_ADDRESS) -> MetricsServer:
+        """Serve ``/metrics`` (any path, as prometheus-client does) on ``address:port``;
+        port 0 takes a free one (the log line says which)."""
+        from prometheus_client import start_http_server
+
+        try:
+            server, thread = start_http_server(port, addr=address, registry=self.registry)
+        except OSError as exc:
+            raise SettingsError(
+                f"cannot serve metrics on {address}:{port}: {exc.strerror or exc} (another "
+                "process on that port? choose another with --metrics-port)"
+            ) from exc
+        running = MetricsServer(server, thread)
+        log.info("metrics on %s", running.url)
+        return running
+
+
+class MetricsServer:
+    """prometheus-client's HTTP server, on its thread; ``close()`` stops it."""
+
+    def __init__(self, server: WSGIServer, thread: Thread) -> None:
+        self._server, self._thread = server, thread
+        host, port = server.server_address[:2]
+        self.port = int(port)
+        host = str(host)
+        self.url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}/metrics"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+def parse_port(text: str, source: str) -> int:
+    """A port number (0: any free one), or ``SettingsError`` naming ``source``."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"{source} must be a port number (0-65535), got {text!r}")
+    return port
+
+
+def _version() -> str:
+    try:
+        return metadata.version("lemmy-modbot")
+    except metadata.PackageNotFoundError:
+        return "unknown"
