@@ -94,6 +94,10 @@ class Metrics:
         self.cache_hits = counter(
             "verdict_cache_hits", "Images whose verdict came from the verdict cache"
         )
+        self.not_downloaded = counter(
+            "images_not_downloaded",
+            "Of the cache hits, files known already and not downloaded again",
+        )
         self.decisions = counter("decisions", "Decisions recorded (one per image of an item)")
         self.verdicts = counter(
             "verdicts", "Images on which a classifier label fired, by label", ("label",)
@@ -141,6 +145,7 @@ class Metrics:
             self.images.inc(s.images_found)
             self.classified.inc(s.images_classified)
             self.cache_hits.inc(s.cache_hits)
+            self.not_downloaded.inc(s.not_downloaded)
             self.decisions.inc(s.decisions)
             self.requests.inc(s.requests)
             for label, n in s.verdicts.items():
