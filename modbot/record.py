@@ -96,6 +96,7 @@ def subject_for(
         scores=dict(verdict.get("scores") or {}),
         unreadable=verdict.get("unreadable"),
         skipped=img.skipped,
+        skipped_detail=img.skipped_detail or None,
         sha256=img.sha256,
         image=img.data,
         hashes=img.hashes,

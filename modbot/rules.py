@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from modbot.actions.kinds import ACTIONS
-from modbot.config.schema import PLACEHOLDER, Rule
+from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_matches
 from modbot.config.units import format_duration
 from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.markdown import inert
@@ -68,6 +68,7 @@ class Subject:
     scores: Mapping[str, float] = field(default_factory=dict)
     unreadable: str | bool | None = None  # the classifier's reason the image did not decode
     skipped: str | None = None  # why the image was not checked (too_many_images, ...)
+    skipped_detail: str | None = None  # the same in words ("the server answered HTTP 404")
     sha256: str | None = None
     # The image's hashes by kind (modbot.hashes.HASH_KINDS) where already known; a kind
     # a hash list needs that is not here is computed from `image`.
@@ -298,13 +299,19 @@ def _conditions(rule: Rule, f: _Facts) -> tuple[str, ...] | None:
         if s.found_in not in c.found_in:
             return None
         held.append(f"found in {s.found_in}")
-    if c.skipped is not None:
-        # `skipped:` is true or a list of reasons (the schema refuses false)
-        if not s.skipped or (isinstance(c.skipped, list) and s.skipped not in c.skipped):
-            return None
-        held.append(f"skipped ({s.skipped})")
-    elif s.skipped:
-        return None  # an image that was not checked: only rules about skips apply
+    if c.skipped is None and c.fetch_failed is None:
+        if s.skipped:
+            return None  # an image that was not checked: only rules about skips apply
+    else:
+        # each is true or a list of reasons (the schema refuses false)
+        if c.skipped is not None:
+            if not reason_matches(s.skipped, c.skipped):
+                return None
+            held.append(f"skipped ({s.skipped})")
+        if c.fetch_failed is not None:
+            if not is_fetch_failure(s.skipped) or not reason_matches(s.skipped, c.fetch_failed):
+                return None
+            held.append(f"fetch failed ({s.skipped})")
     if c.unreadable is not None:
         if bool(s.unreadable) != c.unreadable:
             return None
@@ -464,6 +471,7 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
         # the image's hash of each kind (`{{phash}}`...), as computed for the lists
         **{kind: hashes.get(kind) for kind in HASH_KINDS if kind != "sha256"},
         "skipped": s.skipped,
+        "fetch_failed": _fetch_failed(s),
     }
 
     def one(m: re.Match) -> str:
@@ -475,6 +483,16 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
         return "?" if text is None else str(text)
 
     return PLACEHOLDER.sub(one, text)
+
+
+def _fetch_failed(s: Subject) -> str | None:
+    """Why the download failed, in words then its code: the words name what the server
+    sent (its Content-Type), so they are inert."""
+    if not is_fetch_failure(s.skipped):
+        return None
+    if not s.skipped_detail:
+        return s.skipped
+    return f"{inert(s.skipped_detail)} ({s.skipped})"
 
 
 def _inert(value: str | None) -> str | None:
