@@ -3,7 +3,8 @@
 Each path has a `RemoteEntry`: plain bytes with a content type, or a behaviour: a
 trickle (N bytes per second), an endless body, a redirect (to anything, including
 private addresses such as http://169.254.169.254/), a lying Content-Length, a delay
-before the headers, any status.
+before the headers, any status; or cloaking (`browser_data`: what a browser gets, the
+others getting `data`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ class RemoteEntry:
     delay_s: float = 0.0
     content_length: int | None = None  # declared length, when it should lie
     headers: dict[str, str] = field(default_factory=dict)
+    # cloaking: served instead of `data` to a client that looks like a browser
+    browser_data: bytes | None = None
+    browser_type: str | None = "image/jpeg"
+
+
+def looks_like_a_browser(user_agent: str) -> bool:
+    """A cloaking host's test: a browser's User-Agent, not a bot's."""
+    agent = user_agent.lower()
+    return agent.startswith("mozilla/") and not any(
+        word in agent for word in ("bot", "crawler", "spider")
+    )
 
 
 class RemoteWeb:
@@ -56,6 +68,10 @@ class RemoteWeb:
                 status_code=404,
                 media_type="text/html",
             )
+        if entry.browser_data is not None and looks_like_a_browser(
+            request.headers.get("user-agent", "")
+        ):
+            entry = RemoteEntry(data=entry.browser_data, content_type=entry.browser_type)
         if entry.delay_s:
             await asyncio.sleep(entry.delay_s)
         headers = dict(entry.headers)

@@ -31,6 +31,7 @@ from modbot.classify import Engine, decode_budget, judge, preprocess_config
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.fetch import DEFAULT_PORTS, Fetched, Fetcher, FetchLimits, FetchSkipped, Resolver
+from modbot.fetch.identity import Identity
 from modbot.hashes import hashes_of
 from modbot.model import CycleStats, ImageRef, Item, ItemImage
 from modbot.store import Store
@@ -235,9 +236,14 @@ class Acquirer:
             if h
         ]
         allowed += list(f.allow_hosts)
+        # other hosts see a browser (fetch.user_agent), the instance's own see modbot
+        own = [u for u in (self.settings.lemmy_url, self.public_url, self.settings.pictrs_url) if u]
+        identity = Identity(f.user_agent, own_urls=own)
         if self._fetch_resolver is not None:
-            return Fetcher(limits, allowed_hosts=allowed, resolver=self._fetch_resolver)
-        return Fetcher(limits, allowed_hosts=allowed)
+            return Fetcher(
+                limits, allowed_hosts=allowed, resolver=self._fetch_resolver, identity=identity
+            )
+        return Fetcher(limits, allowed_hosts=allowed, identity=identity)
 
     def _fetch_urls(self, ref: ImageRef) -> tuple[str, ...]:
         # The Lemmy API version's own URL of a local upload (1.0 has no route for 0.19's

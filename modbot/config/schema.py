@@ -386,6 +386,17 @@ class FetchSettings(Section):
     max_images_per_item: int = Field(20, ge=1, le=1000)
     item_timeout: Duration = timedelta(seconds=45)
     max_bytes_held: Size = 200_000_000
+    # browser | modbot | a User-Agent of one's own (modbot.fetch.identity)
+    user_agent: str = "browser"
+
+    @field_validator("user_agent", mode="before")
+    @classmethod
+    def _user_agent(cls, v: Any) -> str:
+        from modbot.fetch.identity import check_user_agent
+
+        if not isinstance(v, str):
+            return check_user_agent("")  # raises, saying what is accepted
+        return check_user_agent(v)
 
     @model_validator(mode="after")
     def _bodies_fit(self) -> FetchSettings:

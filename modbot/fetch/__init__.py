@@ -13,7 +13,9 @@ free), then the body's actual size until the caller is done with it
 batch has, the bodies in memory never add up to more.
 
 Addresses are checked where the connection is made (``addresses``), the media type is
-read from the bytes (``sniff``), and every refusal is a ``FetchSkipped`` (``refusals``).
+read from the bytes (``sniff``), every refusal is a ``FetchSkipped`` (``refusals``), and
+each request's User-Agent and Accept headers (a browser's for other hosts by default,
+against cloaking) come from ``identity``.
 
 The Fetcher's request loop (redirects, streaming under the caps) is one piece; the
 policies it applies are the submodules.
@@ -36,7 +38,6 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from modbot import __version__
 from modbot.fetch.addresses import (
     ANY_PORT,
     DEFAULT_PORTS,
@@ -49,6 +50,7 @@ from modbot.fetch.addresses import (
     system_resolver,
 )
 from modbot.fetch.budget import BodyBudget, BodyHold
+from modbot.fetch.identity import MODBOT_USER_AGENT, Identity
 from modbot.fetch.refusals import (
     BadScheme,
     BadStatus,
@@ -85,6 +87,7 @@ __all__ = [
     "FetchedFile",
     "Fetcher",
     "HostPolicy",
+    "Identity",
     "NetworkFailure",
     "NotAnImage",
     "PinnedBackend",
@@ -151,7 +154,9 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 class Fetcher:
     """Downloads images with ``limits``; ``allowed_hosts`` may be private (the
     configured Lemmy and pict-rs hosts and the admin's allow list). Use as
-    ``async with Fetcher(...) as f: await f.fetch(url)``, or call ``aclose()``."""
+    ``async with Fetcher(...) as f: await f.fetch(url)``, or call ``aclose()``.
+    ``identity``: the headers each image request sends (default: a browser's, to every
+    host; see ``modbot.fetch.identity``)."""
 
     def __init__(
         self,
@@ -160,8 +165,10 @@ class Fetcher:
         allowed_hosts: Iterable[str] = (),
         resolver: Resolver = system_resolver,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
+        identity: Identity | None = None,
     ) -> None:
         self.limits = limits or FetchLimits()
+        self.identity = identity or Identity()
         if self.limits.max_bytes_held < self.limits.max_bytes:
             raise ValueError("max_bytes_held must be at least max_bytes (one whole body)")
         self._backend = PinnedBackend(HostPolicy(allowed_hosts), resolver, network_backend)
@@ -251,7 +258,7 @@ class Fetcher:
         ``max_bytes``. ``etag``/``modified``: from the copy in hand, for a conditional
         request; None when the server says it has not changed (304). Raises
         ``FetchSkipped`` saying why not."""
-        headers = {"Accept": "*/*"}
+        headers = {"User-Agent": MODBOT_USER_AGENT, "Accept": "*/*"}  # a peer's feed: no cloaking
         if etag:
             headers["If-None-Match"] = etag
         if modified:
@@ -296,7 +303,8 @@ class Fetcher:
     async def _follow(self, url: str, hold: BodyHold) -> Fetched:
         current = url
         for _hop in range(self.limits.max_redirects + 1):
-            async with self._stream(current) as response:
+            # each hop as its host must see it (a redirect may leave the instance)
+            async with self._stream(current, self.identity.headers_for(current)) as response:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     current = self._redirect_target(url, response)
                     continue
@@ -380,7 +388,7 @@ class Fetcher:
                     pool=self.limits.total_timeout,
                 ),
                 headers={
-                    "User-Agent": f"modbot/{__version__} (Lemmy automoderator)",
+                    "User-Agent": MODBOT_USER_AGENT,
                     "Accept": "image/*",
                     "Accept-Encoding": "identity",
                 },
@@ -416,7 +424,8 @@ class Fetcher:
 
 
 def _decoder(url: str, content_encoding: str) -> _ZlibDecoder | None:
-    """A bounded zlib decoder for gzip/deflate (asked for identity, but servers differ),
+    """A bounded zlib decoder for gzip/deflate (what a browser's request offers; modbot's
+    asks for identity, but servers differ),
     None for identity; other encodings are refused."""
     encodings = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
     encodings = [e for e in encodings if e != "identity"]
