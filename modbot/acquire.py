@@ -33,7 +33,7 @@ from modbot.config.settings import Settings
 from modbot.fetch import DEFAULT_PORTS, Fetched, Fetcher, FetchLimits, FetchSkipped, Resolver
 from modbot.fetch.identity import Identity
 from modbot.hashes import hashes_of
-from modbot.model import CycleStats, ImageRef, Item, ItemImage
+from modbot.model import CheckedCopy, CycleStats, ImageRef, Item, ItemImage
 from modbot.store import Store
 from modbot.subscriptions import peer_verdict
 
@@ -51,6 +51,7 @@ class _Outcome:
     hashes: dict[str, str] = field(default_factory=dict)
     skipped: str | None = None
     skipped_detail: str = ""
+    copy: CheckedCopy | None = None  # the original failed: the instance's copy was used
 
 
 class ItemClock:
@@ -246,15 +247,23 @@ class Acquirer:
         return Fetcher(limits, allowed_hosts=allowed, identity=identity)
 
     def _fetch_urls(self, ref: ImageRef) -> tuple[str, ...]:
+        if ref.alias and (url := self._local_url(ref.alias)):
+            return (url,)
+        if ref.cached_alias and ref.cached_url and (url := self._local_url(ref.cached_alias)):
+            # the instance's stored copy of a remote image, read as a local upload is
+            return tuple(url if u == ref.cached_url else u for u in ref.fetch_urls)
+        return ref.fetch_urls
+
+    def _local_url(self, alias: str) -> str | None:
         # The Lemmy API version's own URL of a local upload (1.0 has no route for 0.19's
         # /pictrs/image/ links in older content).
-        if ref.alias and (url := self.local_image_url(ref.alias)):
-            return (url,)
+        if url := self.local_image_url(alias):
+            return url
         # A local upload is read through LEMMY_URL, which may be the instance's internal
         # address (http://lemmy:8536) when the public one is not reachable from the bot.
-        if ref.alias and self.settings.lemmy_url != self.public_url:
-            return (f"{self.settings.lemmy_url}/pictrs/image/{ref.alias}",)
-        return ref.fetch_urls
+        if self.settings.lemmy_url != self.public_url:
+            return f"{self.settings.lemmy_url}/pictrs/image/{alias}"
+        return None
 
     def _in_loop(self, coro: Any) -> Any:
         """Run ``coro`` on the pipeline's event loop (its thread starts on first use);
@@ -352,6 +361,7 @@ class Acquirer:
             outcome = await asyncio.shield(download.task)  # shared: others may await it too
             img.sha256, img.verdict, img.hashes = outcome.sha256, outcome.verdict, outcome.hashes
             img.skipped, img.skipped_detail = outcome.skipped, outcome.skipped_detail
+            img.copy = outcome.copy
 
     async def _image(self, download: _Download, batch: _Batch) -> _Outcome:
         """Download, hash, classify (or the cached verdict), pHash, then drop the bytes."""
@@ -376,7 +386,7 @@ class Acquirer:
         finally:
             download.done()
         assert fetched is not None
-        sha256 = fetched.sha256
+        sha256, copy = fetched.sha256, _copy(fetched)
         try:
             judged = batch.judging.get(sha256)
             if judged is None:
@@ -388,8 +398,8 @@ class Acquirer:
             fetched.release()  # the bytes are dropped: out of the download budget
             fetched = None
         if skipped:
-            return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail)
-        return _Outcome(sha256=sha256, verdict=verdict, hashes=hashes)
+            return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail, copy=copy)
+        return _Outcome(sha256=sha256, verdict=verdict, hashes=hashes, copy=copy)
 
     async def _judge(self, sha256: str, data: bytes, batch: _Batch) -> tuple[Any, ...]:
         """(verdict, hashes, skipped reason, detail) for one file: the verdict from the
@@ -418,6 +428,15 @@ class Acquirer:
         if decoded and not verdict.get("unreadable"):
             hashes.update(await asyncio.to_thread(_decoded_hashes, engine, data, decoded))
         return verdict, hashes, None, ""
+
+
+def _copy(fetched: Fetched) -> CheckedCopy | None:
+    """The instance's copy that was checked because the URLs before it failed (the proxy
+    or the cached thumbnail of a remote image), with why the original failed."""
+    if not fetched.passed_over:
+        return None
+    first = fetched.passed_over[0]
+    return CheckedCopy(fetched.url, first.reason, first.message)
 
 
 def _decoded_hashes(engine: Engine, data: bytes, kinds: tuple[str, ...]) -> dict[str, str]:

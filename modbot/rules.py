@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from modbot.actions.kinds import ACTIONS
-from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_matches
+from modbot.config.schema import PLACEHOLDER, Rule, reason_matches
 from modbot.config.units import format_duration
 from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.markdown import inert
@@ -68,7 +68,11 @@ class Subject:
     scores: Mapping[str, float] = field(default_factory=dict)
     unreadable: str | bool | None = None  # the classifier's reason the image did not decode
     skipped: str | None = None  # why the image was not checked (too_many_images, ...)
-    skipped_detail: str | None = None  # the same in words ("the server answered HTTP 404")
+    # The download that failed: the image's (then it is skipped too), or its original's
+    # when the instance's copy was checked instead (`checked_copy`: that copy's URL).
+    fetch_failed: str | None = None  # the reason code (not_an_image, http_404, ...)
+    fetch_failed_detail: str | None = None  # the same in words ("the server answered ...")
+    checked_copy: str | None = None
     sha256: str | None = None
     # The image's hashes by kind (modbot.hashes.HASH_KINDS) where already known; a kind
     # a hash list needs that is not here is computed from `image`.
@@ -309,9 +313,12 @@ def _conditions(rule: Rule, f: _Facts) -> tuple[str, ...] | None:
                 return None
             held.append(f"skipped ({s.skipped})")
         if c.fetch_failed is not None:
-            if not is_fetch_failure(s.skipped) or not reason_matches(s.skipped, c.fetch_failed):
+            # also an image checked through the instance's copy: the copy may not be what
+            # the link shows people (a thumbnail made from a decoy page, say)
+            if not reason_matches(s.fetch_failed, c.fetch_failed):
                 return None
-            held.append(f"fetch failed ({s.skipped})")
+            copy = ", the instance's copy checked" if s.checked_copy else ""
+            held.append(f"fetch failed ({s.fetch_failed}{copy})")
     if c.unreadable is not None:
         if bool(s.unreadable) != c.unreadable:
             return None
@@ -486,13 +493,18 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
 
 
 def _fetch_failed(s: Subject) -> str | None:
-    """Why the download failed, in words then its code: the words name what the server
-    sent (its Content-Type), so they are inert."""
-    if not is_fetch_failure(s.skipped):
+    """Why the download failed, in words then its code (the words name what the server
+    sent, its Content-Type: inert), and whether the instance's copy was checked."""
+    if not s.fetch_failed:
         return None
-    if not s.skipped_detail:
-        return s.skipped
-    return f"{inert(s.skipped_detail)} ({s.skipped})"
+    text = (
+        f"{inert(s.fetch_failed_detail)} ({s.fetch_failed})"
+        if s.fetch_failed_detail
+        else s.fetch_failed
+    )
+    if s.checked_copy:
+        text += "; modbot checked the instance's copy of it instead"
+    return text
 
 
 def _inert(value: str | None) -> str | None:

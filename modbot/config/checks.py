@@ -169,8 +169,6 @@ def never_acts(rule: Rule) -> str | None:
         return "an unreadable image has no labels or scores"
     if c.skipped and (c.labels or c.scores or c.unreadable is not None or c.hash_list):
         return "a skipped image was not checked: it has no labels, scores or hash"
-    if c.fetch_failed and (c.labels or c.scores or c.unreadable is not None or c.hash_list):
-        return "an image that could not be downloaded was not checked: it has no labels, scores or hash"
     if kinds == {"upload"} and c.community:
         return "an upload has no community"
     if kinds == {"upload"} and not rule.is_removal and not rule.then.notify_admins:

@@ -129,6 +129,8 @@ class Fetched:
     sha256: str
     media_type: str
     held: BodyHold | None = field(default=None, repr=False, compare=False)
+    # ``fetch_first``: the refusals of the URLs tried before this one, in order
+    passed_over: tuple[FetchSkipped, ...] = field(default=(), repr=False, compare=False)
 
     def release(self) -> None:
         """Done with the body: its bytes leave the fetcher's budget (``max_bytes_held``)."""
@@ -204,6 +206,11 @@ class Fetcher:
     async def fetch(self, url: str, hold: BodyHold | None = None) -> Fetched:
         """The image at ``url``, or a ``FetchSkipped`` saying why not. ``hold``: room
         reserved with ``reserve_body()``; without it the room is reserved here."""
+        return await self._fetch(url, hold, ())
+
+    async def _fetch(
+        self, url: str, hold: BodyHold | None, passed_over: tuple[FetchSkipped, ...]
+    ) -> Fetched:
         own = hold is None
         try:
             parts = _check_url(url)
@@ -214,6 +221,8 @@ class Fetcher:
                 if hold is None:  # waiting for memory is not the server's time
                     hold = await self.reserve_body()
                 fetched = await self._fetch_within_deadline(url, hold)
+            if passed_over:  # before the finalizer below ties the hold to this object
+                fetched = replace(fetched, passed_over=passed_over)
         except FetchSkipped as exc:
             log.info("skipped image %s: %s: %s", redact(url), exc.reason, exc.message)
             if own and hold is not None:
@@ -227,28 +236,28 @@ class Fetcher:
         return fetched
 
     async def fetch_first(self, urls: Sequence[str], hold: BodyHold | None = None) -> Fetched:
-        """The first of ``urls`` that downloads (e.g. an original, then its proxy).
-        Raises the first URL's refusal; a refusal on principle (private address, bad
+        """The first of ``urls`` that downloads (e.g. an original, then its proxy), with
+        the refusals of those before it (``passed_over``). Raises the first URL's refusal; a refusal on principle (private address, bad
         scheme, too large) is final and the other URLs are not tried. ``hold``: as for
         ``fetch``; released here when nothing downloads."""
-        first: FetchSkipped | None = None
+        refused: list[FetchSkipped] = []
         if hold is None:
             hold = await self.reserve_body()
         try:
             for url in urls:
                 try:
-                    return await self.fetch(url, hold)
+                    return await self._fetch(url, hold, tuple(refused))
                 except FetchSkipped as exc:
-                    first = first or exc
+                    refused.append(exc)
                     if exc.policy:
                         break
         except BaseException:
             hold.release()
             raise
         hold.release()
-        if first is None:
+        if not refused:
             raise ValueError("fetch_first needs at least one URL")
-        raise first
+        raise refused[0]
 
     async def fetch_file(
         self, url: str, *, max_bytes: int, etag: str | None = None, modified: str | None = None
