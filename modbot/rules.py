@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from modbot.actions.kinds import ACTIONS
-from modbot.config.schema import PLACEHOLDER, Rule, reason_matches
+from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_matches
 from modbot.config.units import format_duration
 from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.markdown import inert
@@ -84,6 +84,10 @@ class Subject:
     # Another item that shows the same file is exempt (why, naming it): an upload of
     # that file is exempt too (see `Plan.spares_file`).
     file_exempt: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.fetch_failed is None and is_fetch_failure(self.skipped):
+            self.fetch_failed = self.skipped  # a skip that is a failed download is one
 
     @classmethod
     def from_verdict(cls, verdict: Any, **fields: Any) -> Subject:

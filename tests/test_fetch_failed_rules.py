@@ -110,3 +110,31 @@ rules:
         "download failure (the image was not tried, or the classifier failed): write "
         "`skipped: too_many_images` for it"
     )
+
+
+def test_fetch_failed_matches_download_failures_only_and_http_classes(tmp_path):
+    from modbot.config.policy import load_policy
+    from modbot.rules import Subject
+
+    write(
+        tmp_path,
+        """
+rules:
+  - name: client errors
+    if: {fetch_failed: http_4xx}
+    then: {report: "{{fetch_failed}}"}
+  - name: any failure
+    if: {fetch_failed: true}
+    then: {notify_admins: "{{fetch_failed}}"}
+""",
+    )
+    policy = load_policy(tmp_path / "rules.yaml")
+
+    def acted(skipped):
+        plan = policy.decide(Subject(item_kind="post", found_in="post_url", skipped=skipped))
+        return [(a.kind, a.reason) for a in plan.actions]
+
+    assert acted("http_403") == [("report", "http_403"), ("notify_admins", "http_403")]
+    assert acted("timeout") == [("notify_admins", "timeout")]
+    assert acted("too_many_images") == [] and acted("remote_video") == []
+    assert acted(None) == []  # a checked image
