@@ -209,8 +209,7 @@ def bench(posts: int, distinct: int) -> dict:
         "idle_poll_requests": idle,
         "second_sweep_items": again_stats.items_seen,
         "second_sweep_seconds": round(again_s, 1),
-        "second_sweep_image_requests": after_again.get("remote", 0)
-        - before_again.get("remote", 0),
+        "second_sweep_image_requests": after_again.get("remote", 0) - before_again.get("remote", 0),
         "second_sweep_not_downloaded": again_stats.not_downloaded,
         "peak_rss_mb_after_1k": round(marks.get("rss_1k", 0.0), 1),
         "peak_rss_mb_after_all": round(marks["rss_end"], 1),

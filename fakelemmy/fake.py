@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from fakelemmy import hostile
 from fakelemmy.images_v4 import ImagesV4
 from fakelemmy.lemmy_api import Ctx, LemmyApi, nodeinfo_routes
 from fakelemmy.lemmy_api_v4 import V3_TO_V4, LemmyApiV4
@@ -464,6 +465,29 @@ class FakeLemmy:
             self.remote.add(here, RemoteEntry(redirect_to=f"{self.remote_url}{there}"))
         self.remote.add(hops[-1], final)
         return f"{self.remote_url}{path}"
+
+    def add_cloaking_file(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        decoy: bytes | None = None,
+        decoy_type: str = "text/html",
+        content_type: str = "image/jpeg",
+    ) -> str:
+        """Serve `data` at `/<name>` on the remote host to browsers only, as a cloaking
+        host does: a client whose User-Agent is not a browser's (does not start with
+        `Mozilla/`, or names a bot, crawler or spider: modbot's own, pict-rs', curl's)
+        gets `decoy` (an HTML page by default) as `decoy_type`. Returns its URL."""
+        return self.remote.add(
+            name,
+            RemoteEntry(
+                data=decoy if decoy is not None else hostile.html_page(),
+                content_type=decoy_type,
+                browser_data=data,
+                browser_type=content_type,
+            ),
+        )
 
     def proxy_url(self, url: str) -> str:
         """The image proxy URL for a remote image (Lemmy now knows it): 0.19's

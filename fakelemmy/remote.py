@@ -3,8 +3,9 @@
 Each path has a `RemoteEntry`: plain bytes with a content type, or a behaviour: a
 trickle (N bytes per second), an endless body, a redirect (to anything, including
 private addresses such as http://169.254.169.254/), a lying Content-Length, a delay
-before the headers, any status. A plain file has an ETag and a Last-Modified, and a
-conditional request for the copy the client has is answered 304, as by a web server.
+before the headers, any status; or cloaking (`browser_data`: what a browser gets, the
+others getting `data`). A plain file has an ETag and a Last-Modified, and a conditional
+request for the copy the client has is answered 304, as by a web server.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class RemoteEntry:
     delay_s: float = 0.0
     content_length: int | None = None  # declared length, when it should lie
     headers: dict[str, str] = field(default_factory=dict)
+    # cloaking: served instead of `data` to a client that looks like a browser
+    browser_data: bytes | None = None
+    browser_type: str | None = "image/jpeg"
     added: float = field(default_factory=time.time)
 
     @property
@@ -42,6 +46,14 @@ class RemoteEntry:
     @property
     def last_modified(self) -> str:
         return email.utils.formatdate(self.added, usegmt=True)
+
+
+def looks_like_a_browser(user_agent: str) -> bool:
+    """A cloaking host's test: a browser's User-Agent, not a bot's."""
+    agent = user_agent.lower()
+    return agent.startswith("mozilla/") and not any(
+        word in agent for word in ("bot", "crawler", "spider")
+    )
 
 
 class RemoteWeb:
@@ -69,6 +81,10 @@ class RemoteWeb:
                 status_code=404,
                 media_type="text/html",
             )
+        if entry.browser_data is not None and looks_like_a_browser(
+            request.headers.get("user-agent", "")
+        ):
+            entry = RemoteEntry(data=entry.browser_data, content_type=entry.browser_type)
         if entry.delay_s:
             await asyncio.sleep(entry.delay_s)
         headers = dict(entry.headers)

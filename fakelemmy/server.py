@@ -46,6 +46,7 @@ class RequestRecord:
     # whether answering it marked posts read (GET /post, a post/list with mark_as_read)
     ignored_fields: list[str] = field(default_factory=list)
     marked_read: bool = False
+    user_agent: str | None = None  # the request's User-Agent header
 
 
 @dataclass
@@ -198,6 +199,7 @@ class Instrument:
             query=dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
             json=_json_or_none(body),
             user=self.fake.user_of_scope(scope),
+            user_agent=_header(scope, b"user-agent"),
         )
         self.fake.record(record)
         scope["fakelemmy.record"] = record  # for the handlers' notes on it
@@ -259,6 +261,13 @@ class Instrument:
             await spoil.play(answer["start"], answer["body"], recording_send, gone)
         finally:
             watcher.cancel()
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _json_or_none(body: bytes):

@@ -40,8 +40,9 @@ from modbot.fetch import (
     NotModified,
     Resolver,
 )
+from modbot.fetch.identity import Identity
 from modbot.hashes import hashes_of
-from modbot.model import CycleStats, ImageRef, Item, ItemImage
+from modbot.model import CheckedCopy, CycleStats, ImageRef, Item, ItemImage
 from modbot.store import KnownFile, Store
 from modbot.subscriptions import peer_verdict
 
@@ -59,6 +60,7 @@ class _Outcome:
     hashes: dict[str, str] = field(default_factory=dict)
     skipped: str | None = None
     skipped_detail: str = ""
+    copy: CheckedCopy | None = None  # the original failed: the instance's copy was used
 
 
 class ItemClock:
@@ -255,20 +257,33 @@ class Acquirer:
             if h
         ]
         allowed += list(f.allow_hosts)
+        # other hosts see a browser (fetch.user_agent), the instance's own see modbot
+        own = [u for u in (self.settings.lemmy_url, self.public_url, self.settings.pictrs_url) if u]
+        identity = Identity(f.user_agent, own_urls=own)
         if self._fetch_resolver is not None:
-            return Fetcher(limits, allowed_hosts=allowed, resolver=self._fetch_resolver)
-        return Fetcher(limits, allowed_hosts=allowed)
+            return Fetcher(
+                limits, allowed_hosts=allowed, resolver=self._fetch_resolver, identity=identity
+            )
+        return Fetcher(limits, allowed_hosts=allowed, identity=identity)
 
     def _fetch_urls(self, ref: ImageRef) -> tuple[str, ...]:
+        if ref.alias and (url := self._local_url(ref.alias)):
+            return (url,)
+        if ref.cached_alias and ref.cached_url and (url := self._local_url(ref.cached_alias)):
+            # the instance's stored copy of a remote image, read as a local upload is
+            return tuple(url if u == ref.cached_url else u for u in ref.fetch_urls)
+        return ref.fetch_urls
+
+    def _local_url(self, alias: str) -> str | None:
         # The Lemmy API version's own URL of a local upload (1.0 has no route for 0.19's
         # /pictrs/image/ links in older content).
-        if ref.alias and (url := self.local_image_url(ref.alias)):
-            return (url,)
+        if url := self.local_image_url(alias):
+            return url
         # A local upload is read through LEMMY_URL, which may be the instance's internal
         # address (http://lemmy:8536) when the public one is not reachable from the bot.
-        if ref.alias and self.settings.lemmy_url != self.public_url:
-            return (f"{self.settings.lemmy_url}/pictrs/image/{ref.alias}",)
-        return ref.fetch_urls
+        if self.settings.lemmy_url != self.public_url:
+            return f"{self.settings.lemmy_url}/pictrs/image/{alias}"
+        return None
 
     def _in_loop(self, coro: Any) -> Any:
         """Run ``coro`` on the pipeline's event loop (its thread starts on first use);
@@ -375,6 +390,7 @@ class Acquirer:
             outcome = await asyncio.shield(download.task)  # shared: others may await it too
             img.sha256, img.verdict, img.hashes = outcome.sha256, outcome.verdict, outcome.hashes
             img.skipped, img.skipped_detail = outcome.skipped, outcome.skipped_detail
+            img.copy = outcome.copy
 
     async def _image(self, download: _Download, batch: _Batch) -> _Outcome:
         """Download, hash, classify (or the cached verdict), pHash, then drop the bytes.
@@ -426,7 +442,7 @@ class Acquirer:
         finally:
             download.done()
         assert fetched is not None
-        sha256, fetched_from = fetched.sha256, fetched.url
+        sha256, fetched_from, copy = fetched.sha256, fetched.url, _copy(fetched)
         etag, modified = fetched.etag, fetched.last_modified
         try:
             judged = self._judging.get(sha256)
@@ -440,19 +456,15 @@ class Acquirer:
             fetched.release()  # the bytes are dropped: out of the download budget
             fetched = None
         if skipped:
-            return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail)
-        first = fetched_from == download.urls[0]  # the validators are the first URL's
-        self.store.put_known_file(
-            download.key,
-            KnownFile(
-                sha256,
-                hashes,
-                etag if first else None,
-                modified if first else None,
-                time.time(),
-            ),
-        )
-        return _Outcome(sha256=sha256, verdict=verdict, hashes=hashes)
+            return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail, copy=copy)
+        if fetched_from == download.urls[0]:
+            # Only what the link itself served is remembered: a copy checked because the
+            # original failed says nothing of the original (and its failure must still
+            # reach the rules next time).
+            self.store.put_known_file(
+                download.key, KnownFile(sha256, hashes, etag, modified, time.time())
+            )
+        return _Outcome(sha256=sha256, verdict=verdict, hashes=hashes, copy=copy)
 
     def _fresh(self, key: str, known: KnownFile) -> bool:
         """Known well enough not to ask the server again: an alias always (pict-rs
@@ -529,6 +541,15 @@ class Acquirer:
         if decoded and not verdict.get("unreadable"):
             hashes.update(await asyncio.to_thread(_decoded_hashes, engine, data, decoded))
         return verdict, hashes, None, ""
+
+
+def _copy(fetched: Fetched) -> CheckedCopy | None:
+    """The instance's copy that was checked because the URLs before it failed (the proxy
+    or the cached thumbnail of a remote image), with why the original failed."""
+    if not fetched.passed_over:
+        return None
+    first = fetched.passed_over[0]
+    return CheckedCopy(fetched.url, first.reason, first.message)
 
 
 def _decoded_hashes(engine: Engine, data: bytes, kinds: tuple[str, ...]) -> dict[str, str]:

@@ -6,14 +6,16 @@ pict-rs alias. Markdown images are found as lemmy-ui's markdown-it would show th
 
 An ``ImageRef`` keeps the URL exactly as the item has it (what the audit records and a
 moderator clicks), the original behind an ``image_proxy`` URL (fetched first: the same
-original seen through the proxy and directly is one image), and the pict-rs alias of a
-local upload (what a purge needs).
+original seen through the proxy and directly is one image), the pict-rs alias of a
+local upload (what a purge needs), and for a post's link the instance's own copy of it
+(its thumbnail in pict-rs or behind the proxy), tried when the original fails.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from urllib.parse import SplitResult, parse_qs, unquote, urljoin, urlsplit, urlunsplit
 
 from modbot.model import SIGNIFICANCE, VIDEO_EXTENSIONS, ImageRef, Item, Location, extension
@@ -147,21 +149,33 @@ def remote_video(ref: ImageRef, content_type: str | None = None) -> bool:
 
 def _post_refs(post: Item, instance_url: str, emojis: frozenset[str]) -> list[ImageRef]:
     refs: list[ImageRef] = []
+    thumbnail = _make_ref(post.thumbnail, "thumbnail", instance_url) if post.thumbnail else None
     url = post.link
     if url:
         ref = _make_ref(url, "post_url", instance_url)
         target = ref.original_url if ref and ref.original_url else url
         if ref and looks_like_image(target, post.link_type, instance_url):
-            refs.append(ref)
+            refs.append(_with_cached_copy(ref, thumbnail, instance_url))
         elif ref and remote_video(ref, post.link_type):
             refs.append(ref)  # recorded as not scanned (the pipeline says why)
-    thumbnail = post.thumbnail
     if thumbnail:
-        ref = _make_ref(thumbnail, "thumbnail", instance_url)
-        if ref:
-            refs.append(ref)
+        refs.append(thumbnail)
     refs.extend(_markdown_refs(post.text, "body", instance_url, emojis))
     return refs
+
+
+def _with_cached_copy(ref: ImageRef, thumbnail: ImageRef | None, instance_url: str) -> ImageRef:
+    """A remote link's image with the instance's own copy of it to fall back on: the
+    thumbnail Lemmy made of it, when it is stored in the local pict-rs or served through
+    the instance's image proxy (a thumbnail on another host is no copy of ours)."""
+    if ref.alias or thumbnail is None or thumbnail.url == ref.url:
+        return ref
+    parts = _split(thumbnail.url)
+    if thumbnail.alias is None and not (
+        parts is not None and thumbnail.original_url and _same_host(parts, instance_url)
+    ):
+        return ref
+    return replace(ref, cached_url=thumbnail.url, cached_alias=thumbnail.alias)
 
 
 def _make_ref(url: str, location: Location, instance_url: str) -> ImageRef | None:

@@ -25,6 +25,7 @@ __all__ = [
     "VIDEO_STILL_QUERY",
     "Account",
     "ActionOutcome",
+    "CheckedCopy",
     "Community",
     "CycleStats",
     "Decision",
@@ -265,24 +266,47 @@ class ImageRef:
     ``url``: as written in the item (what the audit records and a moderator clicks).
     ``original_url``: the remote original when ``url`` is an ``image_proxy`` URL.
     ``alias``: the pict-rs alias when the image is a local upload.
+    ``cached_url``: the instance's own copy of a post link's image, when it has one: the
+    post's thumbnail in its pict-rs (``cached_alias``) or behind its image proxy.
     """
 
     url: str
     location: Location
     alias: str | None = None
     original_url: str | None = None
+    cached_url: str | None = None
+    cached_alias: str | None = None
 
     @property
     def fetch_urls(self) -> tuple[str, ...]:
-        """URLs to try in order: the original first, then the proxy as a fallback
-        (the instance may still serve a copy the remote has taken down). A local video
-        upload is fetched as the still pict-rs renders of it: videos are not images."""
+        """URLs to try in order: the original first, then the instance's copies as a
+        fallback (the proxy, the cached thumbnail: the instance may still serve what
+        the remote has taken down, or shows the bot something else than people). A
+        local video upload is fetched as the still pict-rs renders of it: videos are
+        not images."""
         if self.alias and extension(self.alias) in VIDEO_EXTENSIONS:
             parts = urlsplit(self.original_url or self.url)
             return (urlunsplit(parts._replace(query=VIDEO_STILL_QUERY, fragment="")),)
-        if self.original_url:
-            return (self.original_url, self.url)
-        return (self.url,)
+        urls: tuple[str, ...] = (self.original_url, self.url) if self.original_url else (self.url,)
+        if self.cached_url and self.cached_url not in urls:
+            urls += (self.cached_url,)
+        return urls
+
+
+@dataclass(frozen=True)
+class CheckedCopy:
+    """The instance's copy of an image that was checked because the original failed:
+    where it came from, and why the original was not used (``FetchSkipped.reason`` and
+    its words)."""
+
+    url: str
+    original_failed: str
+    detail: str = ""
+
+    def note(self) -> str:
+        """What the decision record says about it."""
+        why = f"{self.original_failed}: {self.detail}" if self.detail else self.original_failed
+        return f"checked the instance's cached copy: {self.url} (the original failed: {why})"
 
 
 @dataclass
@@ -297,6 +321,7 @@ class ItemImage:
     hashes: dict[str, str] = field(default_factory=dict)  # those the hash lists need
     skipped: str | None = None  # reason code
     skipped_detail: str = ""
+    copy: CheckedCopy | None = None  # the original failed: the instance's copy was checked
 
 
 # --- actions ---------------------------------------------------------------------------------
@@ -461,15 +486,23 @@ class RecordedImage:
     # Every hash taken of the image, kind -> hex (``modbot.hashes.HASH_KINDS``): those
     # the configured lists and feeds need, what an admin copies into a list or confirms.
     hashes: dict[str, str] = field(default_factory=dict)
+    # when the original failed and the instance's copy was checked: that copy's URL, and
+    # the record's sentence about it ("checked the instance's cached copy: URL (...)")
+    checked_url: str | None = None
+    checked_copy: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "url": self.url,
             "location": self.location,
             "sha256": self.sha256,
             "alias": self.alias,
             "hashes": dict(self.hashes),
         }
+        if self.checked_url is not None:
+            out["checked_url"] = self.checked_url
+            out["checked_copy"] = self.checked_copy
+        return out
 
 
 @dataclass

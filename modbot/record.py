@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from modbot.config.schema import is_fetch_failure
 from modbot.model import (
     Decision,
     Item,
@@ -60,6 +61,8 @@ def decision_for(
             sha256=img.sha256,
             alias=img.ref.alias,
             hashes=dict(img.hashes),
+            checked_url=img.copy.url if img.copy else None,
+            checked_copy=img.copy.note() if img.copy else None,
         ),
         scores=dict(verdict.get("scores") or {}),
         labels=list(verdict.get("labels") or []),
@@ -96,12 +99,27 @@ def subject_for(
         scores=dict(verdict.get("scores") or {}),
         unreadable=verdict.get("unreadable"),
         skipped=img.skipped,
+        **_fetch_failure(img),
         sha256=img.sha256,
         image=img.data,
         hashes=img.hashes,
         permalink=permalink(public_url, item, img),
         image_url=img.ref.url,
     )
+
+
+def _fetch_failure(img: ItemImage) -> dict[str, str | None]:
+    """The Subject's facts of a failed download: the image's own, or its original's when
+    the instance's copy was checked instead."""
+    if img.copy is not None:
+        return {
+            "fetch_failed": img.copy.original_failed,
+            "fetch_failed_detail": img.copy.detail or None,
+            "checked_copy": img.copy.url,
+        }
+    if is_fetch_failure(img.skipped):
+        return {"fetch_failed": img.skipped, "fetch_failed_detail": img.skipped_detail or None}
+    return {}
 
 
 def target_for(

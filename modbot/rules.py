@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from modbot.actions.kinds import ACTIONS
-from modbot.config.schema import PLACEHOLDER, Rule
+from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_matches
 from modbot.config.units import format_duration
 from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.markdown import inert
@@ -68,6 +68,11 @@ class Subject:
     scores: Mapping[str, float] = field(default_factory=dict)
     unreadable: str | bool | None = None  # the classifier's reason the image did not decode
     skipped: str | None = None  # why the image was not checked (too_many_images, ...)
+    # The download that failed: the image's (then it is skipped too), or its original's
+    # when the instance's copy was checked instead (`checked_copy`: that copy's URL).
+    fetch_failed: str | None = None  # the reason code (not_an_image, http_404, ...)
+    fetch_failed_detail: str | None = None  # the same in words ("the server answered ...")
+    checked_copy: str | None = None
     sha256: str | None = None
     # The image's hashes by kind (modbot.hashes.HASH_KINDS) where already known; a kind
     # a hash list needs that is not here is computed from `image`.
@@ -79,6 +84,10 @@ class Subject:
     # Another item that shows the same file is exempt (why, naming it): an upload of
     # that file is exempt too (see `Plan.spares_file`).
     file_exempt: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.fetch_failed is None and is_fetch_failure(self.skipped):
+            self.fetch_failed = self.skipped  # a skip that is a failed download is one
 
     @classmethod
     def from_verdict(cls, verdict: Any, **fields: Any) -> Subject:
@@ -298,13 +307,22 @@ def _conditions(rule: Rule, f: _Facts) -> tuple[str, ...] | None:
         if s.found_in not in c.found_in:
             return None
         held.append(f"found in {s.found_in}")
-    if c.skipped is not None:
-        # `skipped:` is true or a list of reasons (the schema refuses false)
-        if not s.skipped or (isinstance(c.skipped, list) and s.skipped not in c.skipped):
-            return None
-        held.append(f"skipped ({s.skipped})")
-    elif s.skipped:
-        return None  # an image that was not checked: only rules about skips apply
+    if c.skipped is None and c.fetch_failed is None:
+        if s.skipped:
+            return None  # an image that was not checked: only rules about skips apply
+    else:
+        # each is true or a list of reasons (the schema refuses false)
+        if c.skipped is not None:
+            if not reason_matches(s.skipped, c.skipped):
+                return None
+            held.append(f"skipped ({s.skipped})")
+        if c.fetch_failed is not None:
+            # also an image checked through the instance's copy: the copy may not be what
+            # the link shows people (a thumbnail made from a decoy page, say)
+            if not reason_matches(s.fetch_failed, c.fetch_failed):
+                return None
+            copy = ", the instance's copy checked" if s.checked_copy else ""
+            held.append(f"fetch failed ({s.fetch_failed}{copy})")
     if c.unreadable is not None:
         if bool(s.unreadable) != c.unreadable:
             return None
@@ -464,6 +482,7 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
         # the image's hash of each kind (`{{phash}}`...), as computed for the lists
         **{kind: hashes.get(kind) for kind in HASH_KINDS if kind != "sha256"},
         "skipped": s.skipped,
+        "fetch_failed": _fetch_failed(s),
     }
 
     def one(m: re.Match) -> str:
@@ -475,6 +494,21 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
         return "?" if text is None else str(text)
 
     return PLACEHOLDER.sub(one, text)
+
+
+def _fetch_failed(s: Subject) -> str | None:
+    """Why the download failed, in words then its code (the words name what the server
+    sent, its Content-Type: inert), and whether the instance's copy was checked."""
+    if not s.fetch_failed:
+        return None
+    text = (
+        f"{inert(s.fetch_failed_detail)} ({s.fetch_failed})"
+        if s.fetch_failed_detail
+        else s.fetch_failed
+    )
+    if s.checked_copy:
+        text += "; modbot checked the instance's copy of it instead"
+    return text
 
 
 def _inert(value: str | None) -> str | None:

@@ -161,7 +161,9 @@ def never_acts(rule: Rule) -> str | None:
         kinds = {k for k in kinds if _FOUND_IN[k] & set(c.found_in)}
         if not kinds:
             return f"no {' or '.join(c.type or ['item'])} has images in {', '.join(c.found_in)}"
-    if kinds == {"incoming"} and (c.community or c.author or c.scope or c.skipped):
+    if kinds == {"incoming"} and (
+        c.community or c.author or c.scope or c.skipped or c.fetch_failed
+    ):
         return "a file at the upload gate has no community, author, scope or skip reason yet"
     if c.unreadable and (c.labels or c.scores):
         return "an unreadable image has no labels or scores"

@@ -172,8 +172,9 @@ class Policy:
 
     @property
     def acts_on_skips(self) -> bool:
-        """Some rule has a `skipped:` condition (only those can match a skipped image)."""
-        return any(r.if_.skipped is not None for r in self.rules)
+        """Some rule has a `skipped:` or `fetch_failed:` condition (only those can match
+        an image that was not checked)."""
+        return any(r.if_.skipped is not None or r.if_.fetch_failed is not None for r in self.rules)
 
     def summary(self) -> str:
         gate = sum("incoming" in (r.if_.type or ()) for r in self.rules)

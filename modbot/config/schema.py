@@ -60,6 +60,8 @@ PLACEHOLDERS = (
     # the image's hash of each kind a hash list may hold, by the kind's name
     *(kind for kind in HASH_KINDS if kind != "sha256"),
     "skipped",
+    # why the download failed, in words and as its code (`fetch_failed` images only)
+    "fetch_failed",
 )
 # Why an image was not checked (the audit's `skipped`), as a rule's `skipped:` names it;
 # also any `http_<status>`. (`purged`, an image modbot purged already, is never matched.)
@@ -82,6 +84,27 @@ SKIP_REASONS = (
     "classifier_error",
     "remote_video",
 )
+# The skip reasons that say the image could not be downloaded (a rule's `fetch_failed:`),
+# also any `http_<status>` and the classes `http_4xx`, `http_5xx`. Not among them: an
+# image never tried (too_many_images, remote_video) or one the classifier failed on.
+FETCH_FAILURES = (
+    "not_an_image",
+    "timeout",
+    "item_timeout",
+    "too_large",
+    "empty",
+    "private_address",
+    "bad_url",
+    "bad_scheme",
+    "dns_error",
+    "connect_error",
+    "network_error",
+    "protocol_error",
+    "too_many_redirects",
+    "fetch_error",
+)
+HTTP_STATUS = re.compile(r"http_[1-5]\d\d")
+HTTP_CLASS = re.compile(r"http_[1-5]xx")
 DEFAULT_REMOVE_REASON = "Removed by modbot: {{rule}}"
 DEFAULT_REPORT_REASON = "modbot: {{rule}}"
 PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
@@ -147,27 +170,60 @@ def _duration(v: Any) -> timedelta:
     return parse_duration(v)
 
 
-def _skip_reasons(v: Any) -> bool | list[str]:
-    v = _one_or_many(v)
-    if v is True:
+def is_fetch_failure(reason: str | None) -> bool:
+    """Whether a skip reason says the image could not be downloaded."""
+    return bool(reason) and (reason in FETCH_FAILURES or bool(HTTP_STATUS.fullmatch(reason or "")))
+
+
+def reason_matches(reason: str | None, wanted: bool | list[str]) -> bool:
+    """Whether a skip reason is one a rule's `skipped:` / `fetch_failed:` asks for (true:
+    any; `http_4xx`: any 4xx status)."""
+    if not reason:
+        return False
+    if wanted is True:
         return True
-    if v is False:
-        raise ValueError(
-            "`skipped: false` matches nothing a rule could act on (only checked "
-            "images have labels); leave the condition out"
-        )
-    if not isinstance(v, list) or not v:
-        raise ValueError(f"expected true or reasons ({', '.join(SKIP_REASONS)}), got {v!r}")
-    for reason in v:
-        if not isinstance(reason, str) or not (
-            reason in SKIP_REASONS or re.fullmatch(r"http_[1-5]\d\d", reason)
-        ):
-            hint = suggest(reason, SKIP_REASONS) if isinstance(reason, str) else ""
+    return isinstance(wanted, list) and any(
+        reason == w
+        or (HTTP_CLASS.fullmatch(w) and HTTP_STATUS.fullmatch(reason) and reason[5] == w[5])
+        for w in wanted
+    )
+
+
+def _reasons(condition: str, allowed: tuple[str, ...], what: str) -> Callable[[Any], Any]:
+    """A `skipped:` or `fetch_failed:` value: true, or a reason or a list of them."""
+
+    def check(v: Any) -> bool | list[str]:
+        v = _one_or_many(v)
+        if v is True:
+            return True
+        if v is False:
             raise ValueError(
-                f"unknown skip reason {reason!r}{hint}; use true (any) or: "
-                f"{', '.join(SKIP_REASONS)}, http_<status>"
+                f"`{condition}: false` matches nothing a rule could act on (only checked "
+                "images have labels); leave the condition out"
             )
-    return v
+        names = f"{', '.join(allowed)}, http_<status> (like http_404), http_4xx, http_5xx"
+        if not isinstance(v, list) or not v:
+            raise ValueError(f"expected true or {what} ({names}), got {describe(v)}")
+        for reason in v:
+            if not isinstance(reason, str) or not (
+                reason in allowed or HTTP_STATUS.fullmatch(reason) or HTTP_CLASS.fullmatch(reason)
+            ):
+                if reason in SKIP_REASONS:  # a skip that is not a download failure
+                    raise ValueError(
+                        f"{reason!r} is not a download failure (the image was not tried, "
+                        f"or the classifier failed): write `skipped: {reason}` for it"
+                    )
+                hint = suggest(reason, allowed) if isinstance(reason, str) else ""
+                raise ValueError(
+                    f"unknown {what[:-1]} {reason!r}{hint}; use true (any) or: {names}"
+                )
+        return v
+
+    return check
+
+
+_skip_reasons = _reasons("skipped", SKIP_REASONS, "skip reasons")
+_fetch_failures = _reasons("fetch_failed", FETCH_FAILURES, "download failures")
 
 
 Duration = Annotated[timedelta, PlainValidator(_duration)]
@@ -333,6 +389,17 @@ class FetchSettings(Section):
     # an image link (not this instance's upload) downloaded this recently is not asked
     # again; after it, a conditional request (ETag / Last-Modified). 0s: always asked.
     recheck_after: Duration = timedelta(hours=1)
+    # browser | modbot | a User-Agent of one's own (modbot.fetch.identity)
+    user_agent: str = "browser"
+
+    @field_validator("user_agent", mode="before")
+    @classmethod
+    def _user_agent(cls, v: Any) -> str:
+        from modbot.fetch.identity import check_user_agent
+
+        if not isinstance(v, str):
+            return check_user_agent("")  # raises, saying what is accepted
+        return check_user_agent(v)
 
     @model_validator(mode="after")
     def _bodies_fit(self) -> FetchSettings:
@@ -448,6 +515,8 @@ class Conditions(Section):
     scores: Annotated[dict[str, ScoreTest], _NonEmpty] | None = None
     unreadable: bool | None = None
     skipped: Annotated[bool | list[str], PlainValidator(_skip_reasons)] | None = None
+    # the image could not be downloaded (a subset of `skipped`, named for what it means)
+    fetch_failed: Annotated[bool | list[str], PlainValidator(_fetch_failures)] | None = None
     hash_list: SomeNames | None = None
     community: CommunityCondition | None = None
     author: AuthorCondition | None = None

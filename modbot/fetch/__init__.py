@@ -13,7 +13,9 @@ free), then the body's actual size until the caller is done with it
 batch has, the bodies in memory never add up to more.
 
 Addresses are checked where the connection is made (``addresses``), the media type is
-read from the bytes (``sniff``), and every refusal is a ``FetchSkipped`` (``refusals``).
+read from the bytes (``sniff``), every refusal is a ``FetchSkipped`` (``refusals``), and
+each request's User-Agent and Accept headers (a browser's for other hosts by default,
+against cloaking) come from ``identity``.
 
 The Fetcher's request loop (redirects, streaming under the caps) is one piece; the
 policies it applies are the submodules.
@@ -36,7 +38,6 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from modbot import __version__
 from modbot.fetch.addresses import (
     ANY_PORT,
     DEFAULT_PORTS,
@@ -49,6 +50,7 @@ from modbot.fetch.addresses import (
     system_resolver,
 )
 from modbot.fetch.budget import BodyBudget, BodyHold
+from modbot.fetch.identity import MODBOT_USER_AGENT, Identity
 from modbot.fetch.refusals import (
     BadScheme,
     BadStatus,
@@ -85,6 +87,7 @@ __all__ = [
     "FetchedFile",
     "Fetcher",
     "HostPolicy",
+    "Identity",
     "NetworkFailure",
     "NotAnImage",
     "NotModified",
@@ -127,6 +130,8 @@ class Fetched:
     sha256: str
     media_type: str
     held: BodyHold | None = field(default=None, repr=False, compare=False)
+    # ``fetch_first``: the refusals of the URLs tried before this one, in order
+    passed_over: tuple[FetchSkipped, ...] = field(default=(), repr=False, compare=False)
     # the server's validators, for a conditional request next time
     etag: str | None = None
     last_modified: str | None = None
@@ -163,7 +168,9 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 class Fetcher:
     """Downloads images with ``limits``; ``allowed_hosts`` may be private (the
     configured Lemmy and pict-rs hosts and the admin's allow list). Use as
-    ``async with Fetcher(...) as f: await f.fetch(url)``, or call ``aclose()``."""
+    ``async with Fetcher(...) as f: await f.fetch(url)``, or call ``aclose()``.
+    ``identity``: the headers each image request sends (default: a browser's, to every
+    host; see ``modbot.fetch.identity``)."""
 
     def __init__(
         self,
@@ -172,8 +179,10 @@ class Fetcher:
         allowed_hosts: Iterable[str] = (),
         resolver: Resolver = system_resolver,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
+        identity: Identity | None = None,
     ) -> None:
         self.limits = limits or FetchLimits()
+        self.identity = identity or Identity()
         if self.limits.max_bytes_held < self.limits.max_bytes:
             raise ValueError("max_bytes_held must be at least max_bytes (one whole body)")
         self._backend = PinnedBackend(HostPolicy(allowed_hosts), resolver, network_backend)
@@ -218,6 +227,15 @@ class Fetcher:
         reserved with ``reserve_body()``; without it the room is reserved here.
         ``etag``/``modified``: the validators of the copy known, for a conditional
         request; ``NotModified`` when the server says it is unchanged."""
+        return await self._fetch(url, hold, (), _conditional(etag, modified))
+
+    async def _fetch(
+        self,
+        url: str,
+        hold: BodyHold | None,
+        passed_over: tuple[FetchSkipped, ...],
+        conditional: dict[str, str] | None = None,
+    ) -> Fetched:
         own = hold is None
         try:
             parts = _check_url(url)
@@ -227,7 +245,9 @@ class Fetcher:
             async with self._host_slot(host), self._slot():
                 if hold is None:  # waiting for memory is not the server's time
                     hold = await self.reserve_body()
-                fetched = await self._fetch_within_deadline(url, hold, _conditional(etag, modified))
+                fetched = await self._fetch_within_deadline(url, hold, conditional)
+            if passed_over:  # before the finalizer below ties the hold to this object
+                fetched = replace(fetched, passed_over=passed_over)
         except FetchSkipped as exc:
             log.info("skipped image %s: %s: %s", redact(url), exc.reason, exc.message)
             if own and hold is not None:
@@ -248,31 +268,33 @@ class Fetcher:
         etag: str | None = None,
         modified: str | None = None,
     ) -> Fetched:
-        """The first of ``urls`` that downloads (e.g. an original, then its proxy).
-        Raises the first URL's refusal; a refusal on principle (private address, bad
-        scheme, too large) is final and the other URLs are not tried. ``hold``: as for
-        ``fetch``; released here when nothing downloads. ``etag``/``modified``: the
-        first URL's validators (``fetch``)."""
-        first: FetchSkipped | None = None
+        """The first of ``urls`` that downloads (e.g. an original, then its proxy), with
+        the refusals of those before it (``passed_over``). Raises the first URL's
+        refusal; a refusal on principle (private address, bad scheme, too large) is
+        final and the other URLs are not tried. ``hold``: as for ``fetch``; released
+        here when nothing downloads. ``etag``/``modified``: the first URL's validators
+        (``fetch``)."""
+        refused: list[FetchSkipped] = []
+        conditional = _conditional(etag, modified)
         if hold is None:
             hold = await self.reserve_body()
         try:
             for number, url in enumerate(urls):
                 try:
-                    if number == 0:
-                        return await self.fetch(url, hold, etag=etag, modified=modified)
-                    return await self.fetch(url, hold)
+                    return await self._fetch(
+                        url, hold, tuple(refused), conditional if number == 0 else None
+                    )
                 except FetchSkipped as exc:
-                    first = first or exc
+                    refused.append(exc)
                     if exc.policy:
                         break
         except BaseException:
             hold.release()
             raise
         hold.release()
-        if first is None:
+        if not refused:
             raise ValueError("fetch_first needs at least one URL")
-        raise first
+        raise refused[0]
 
     async def fetch_file(
         self, url: str, *, max_bytes: int, etag: str | None = None, modified: str | None = None
@@ -282,7 +304,7 @@ class Fetcher:
         ``max_bytes``. ``etag``/``modified``: from the copy in hand, for a conditional
         request; None when the server says it has not changed (304). Raises
         ``FetchSkipped`` saying why not."""
-        headers = {"Accept": "*/*"}
+        headers = {"User-Agent": MODBOT_USER_AGENT, "Accept": "*/*"}  # a peer's feed: no cloaking
         if etag:
             headers["If-None-Match"] = etag
         if modified:
@@ -316,26 +338,28 @@ class Fetcher:
         )
 
     async def _fetch_within_deadline(
-        self, url: str, hold: BodyHold, headers: dict[str, str] | None = None
+        self, url: str, hold: BodyHold, conditional: dict[str, str] | None = None
     ) -> Fetched:
         try:
             async with asyncio.timeout(self.limits.total_timeout):
-                return await self._follow(url, hold, headers)
+                return await self._follow(url, hold, conditional)
         except TimeoutError:
             raise FetchTimeout(
                 url, f"the download took longer than {self.limits.total_timeout:g} s in all"
             ) from None
 
     async def _follow(
-        self, url: str, hold: BodyHold, headers: dict[str, str] | None = None
+        self, url: str, hold: BodyHold, conditional: dict[str, str] | None = None
     ) -> Fetched:
         current = url
         for _hop in range(self.limits.max_redirects + 1):
+            # each hop as its host must see it (a redirect may leave the instance)
+            headers = {**self.identity.headers_for(current), **(conditional or {})}
             async with self._stream(current, headers) as response:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     current = self._redirect_target(url, response)
                     continue
-                if response.status_code == 304 and headers:
+                if response.status_code == 304 and conditional:
                     raise NotModified(url)
                 if not 200 <= response.status_code < 300:
                     raise BadStatus(current, response.status_code)
@@ -422,7 +446,7 @@ class Fetcher:
                     pool=self.limits.total_timeout,
                 ),
                 headers={
-                    "User-Agent": f"modbot/{__version__} (Lemmy automoderator)",
+                    "User-Agent": MODBOT_USER_AGENT,
                     "Accept": "image/*",
                     "Accept-Encoding": "identity",
                 },
@@ -468,7 +492,8 @@ def _conditional(etag: str | None, modified: str | None) -> dict[str, str] | Non
 
 
 def _decoder(url: str, content_encoding: str) -> _ZlibDecoder | None:
-    """A bounded zlib decoder for gzip/deflate (asked for identity, but servers differ),
+    """A bounded zlib decoder for gzip/deflate (what a browser's request offers; modbot's
+    asks for identity, but servers differ),
     None for identity; other encodings are refused."""
     encodings = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
     encodings = [e for e in encodings if e != "identity"]
