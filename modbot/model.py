@@ -435,9 +435,25 @@ class RecordedItem:
     community_nsfw: bool | None = None
     author: str | None = None  # the author's actor id
     author_id: int | None = None
+    # What the rules read besides the above, so `modbot report` can decide the item again
+    # from its record (``modbot.modes.report_record``). Records older than these fields
+    # lack them (None: unknown, and a rule that needs them does not match).
+    published: str | None = None  # when the item was made (utc_iso)
+    local: bool | None = None  # made on this instance
+    community_id: int | None = None
+    community_local: bool | None = None
+    author_local: bool | None = None
+    author_bot: bool | None = None
+    author_published: str | None = None  # when the author's account was made (utc_iso)
+    author_is_moderator: bool | None = None  # moderates the item's community
+    author_is_admin: bool | None = None  # as Lemmy said in the item (not the site's list)
+    # a stored file (kind "file"): the items showing it, [kind, id, author id], and who
+    # the author is (``Item.shown_by``, ``Item.author_role``)
+    shown_by: list[list[Any]] | None = None
+    author_role: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind,
             "id": self.id,
             "url": self.url,
@@ -446,6 +462,26 @@ class RecordedItem:
             "author": self.author,
             "author_id": self.author_id,
         }
+        for name in _ITEM_FACTS:  # only those known: an upload has no community
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+_ITEM_FACTS = (
+    "published",
+    "local",
+    "community_id",
+    "community_local",
+    "author_local",
+    "author_bot",
+    "author_published",
+    "author_is_moderator",
+    "author_is_admin",
+    "shown_by",
+    "author_role",
+)
 
 
 @dataclass(frozen=True)
@@ -457,15 +493,19 @@ class RecordedImage:
     # Every hash taken of the image, kind -> hex (``modbot.hashes.HASH_KINDS``): those
     # the configured lists and feeds need, what an admin copies into a list or confirms.
     hashes: dict[str, str] = field(default_factory=dict)
+    original_url: str | None = None  # the remote original behind an image_proxy URL
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "url": self.url,
             "location": self.location,
             "sha256": self.sha256,
             "alias": self.alias,
             "hashes": dict(self.hashes),
         }
+        if self.original_url is not None:
+            out["original_url"] = self.original_url
+        return out
 
 
 @dataclass
