@@ -34,7 +34,9 @@ class _DiskCounts(SummaryCounts):
 
     def __init__(self) -> None:
         super().__init__()
-        self._db = sqlite3.connect("", isolation_level=None)  # "": a temporary file
+        # "": a temporary file. The daemon adds from its poll thread and writes the last
+        # time from the main one, never both at once.
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
         self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY)")
 
     def _new(self, key: str) -> bool:
