@@ -79,3 +79,28 @@ def test_scores_words_and_what_next_in_the_report(fake_lemmy, photos, tiny, tmp_
     hit = next(d for d in allowed["decisions"] if d["item"]["id"] == post.id)
     assert hit["exempt"].startswith("the image is on the allow-list 'innocent'")
     assert hit["actions"] == []
+
+
+def test_a_live_runs_report_says_how_to_undo_a_wrong_removal(fake_lemmy, photos, tiny, tmp_path):
+    from support.policies import BAD
+
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(
+        cast.pics, cast.bob, name="bad", url=remote_photo(lemmy, photos, BAD, "bad.jpg")
+    )
+    bad = hashlib.sha256(photos[BAD]).hexdigest()
+    rules = write_rules(tmp_path, lemmy, tiny, known_bad=[bad])
+    bot = Bot(lemmy, tmp_path, rules)
+    bot("run", "--once", "--report", "live.json")
+    doc = json.loads((tmp_path / "live.json").read_text())
+    hit = next(d for d in doc["decisions"] if d["item"]["id"] == post.id)
+    assert ("remove", "done") in [(a["action"], a["status"]) for a in hit["actions"]]
+    advice = hit["what_next"]
+    assert f"remove the line {bad} from {tmp_path / 'known-bad.txt'}" in advice
+    assert f"add the line {bad} to {tmp_path / 'innocent.txt'}" in advice
+    assert advice.endswith(f"undo what was done: modbot undo {hit['decision_id']} --yes.")
+
+    # The command it gives does what it says.
+    assert lemmy.post(post.id).removed
+    bot("undo", str(hit["decision_id"]), "--yes")
+    assert not lemmy.post(post.id).removed

@@ -337,9 +337,12 @@ def what_next(policy: Policy, record: dict[str, Any]) -> str | None:
         steps.append(allow)
     elif not sha256:
         steps.append("no hash of this image was taken: exempt its author or community instead")
-    acted = any(a.get("status") == "done" for a in record.get("actions") or [])
+    acted = any(
+        a.get("status") == "done" or str(a.get("detail") or "").startswith("already done")
+        for a in record.get("actions") or []
+    )
     origin = record.get("redecided_from") or {}
-    decision = origin.get("decision")
+    decision = origin.get("decision") or record.get("decision_id")
     if acted and decision is not None:
         steps.append(f"undo what was done: modbot undo {decision} --yes")
     if not steps:
