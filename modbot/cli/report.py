@@ -38,7 +38,7 @@ or disturbing it.
 def add_parser(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "report",
-        help="dry run over a window, written as a JSON or HTML report",
+        help="what the bot would do over a window (from the record), as a JSON or HTML report",
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
