@@ -464,9 +464,25 @@ class RecordedItem:
     community_nsfw: bool | None = None
     author: str | None = None  # the author's actor id
     author_id: int | None = None
+    # What the rules read besides the above, so `modbot report` can decide the item again
+    # from its record (``modbot.modes.report_record``). Records older than these fields
+    # lack them (None: unknown, and a rule that needs them does not match).
+    published: str | None = None  # when the item was made (utc_iso)
+    local: bool | None = None  # made on this instance
+    community_id: int | None = None
+    community_local: bool | None = None
+    author_local: bool | None = None
+    author_bot: bool | None = None
+    author_published: str | None = None  # when the author's account was made (utc_iso)
+    author_is_moderator: bool | None = None  # moderates the item's community
+    author_is_admin: bool | None = None  # as Lemmy said in the item (not the site's list)
+    # a stored file (kind "file"): the items showing it, [kind, id, author id], and who
+    # the author is (``Item.shown_by``, ``Item.author_role``)
+    shown_by: list[list[Any]] | None = None
+    author_role: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind,
             "id": self.id,
             "url": self.url,
@@ -475,6 +491,26 @@ class RecordedItem:
             "author": self.author,
             "author_id": self.author_id,
         }
+        for name in _ITEM_FACTS:  # only those known: an upload has no community
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+_ITEM_FACTS = (
+    "published",
+    "local",
+    "community_id",
+    "community_local",
+    "author_local",
+    "author_bot",
+    "author_published",
+    "author_is_moderator",
+    "author_is_admin",
+    "shown_by",
+    "author_role",
+)
 
 
 @dataclass(frozen=True)
@@ -490,6 +526,7 @@ class RecordedImage:
     # the record's sentence about it ("checked the instance's cached copy: URL (...)")
     checked_url: str | None = None
     checked_copy: str | None = None
+    original_url: str | None = None  # the remote original behind an image_proxy URL
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -502,6 +539,8 @@ class RecordedImage:
         if self.checked_url is not None:
             out["checked_url"] = self.checked_url
             out["checked_copy"] = self.checked_copy
+        if self.original_url is not None:
+            out["original_url"] = self.original_url
         return out
 
 

@@ -503,6 +503,73 @@ class Store:
             rows = self._db.execute(sql + " ORDER BY id", tuple(params)).fetchall()
         return [(int(r["id"]), json.loads(r["record"])) for r in rows]
 
+    # -- a report's window: read as a stream, on a connection of its own
+    def window_decisions(
+        self, since: str | None, *, sharing_files: bool = False
+    ) -> Iterator[tuple[int, dict]]:
+        """(id, record) of the latest decision on each image of each item recorded since
+        ``since`` (``decided_at``, as ``utc_iso`` writes it; None: all), oldest first:
+        what ``modbot report`` decides again. Gate files and undo records are left out.
+        ``sharing_files``: only those whose file (sha256 or pict-rs alias) an upload or
+        stored file of the window also is. Read on a read-only connection of its own, so
+        the rows stream (flat memory) while this store is used for other things."""
+        window = (
+            "SELECT max(id) AS id FROM decisions WHERE item_kind != 'incoming' "
+            "AND decided_at >= ? AND json_extract(record, '$.undo_of') IS NULL "
+            "GROUP BY item_kind, item_id, json_extract(record, '$.image.url'), "
+            "json_extract(record, '$.image.location')"
+        )
+        sql = (
+            f"WITH win AS ({window}) SELECT d.id, d.record FROM decisions AS d JOIN win USING (id)"
+        )
+        params: tuple = (since or "",)
+        if sharing_files:
+            files = (
+                "SELECT f.sha256, f.item_id FROM decisions AS f JOIN win USING (id) "
+                "WHERE f.item_kind IN ('upload', 'file')"
+            )
+            sql = (
+                f"WITH win AS ({window}), files AS ({files}) SELECT d.id, d.record "
+                "FROM decisions AS d JOIN win USING (id) WHERE d.sha256 IN "
+                "(SELECT sha256 FROM files WHERE sha256 IS NOT NULL) OR "
+                "json_extract(d.record, '$.image.alias') IN (SELECT item_id FROM files)"
+            )
+        try:
+            reader = sqlite3.connect(
+                self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30
+            )
+        except sqlite3.Error as exc:
+            raise StateError(database_problem(self.path, exc)) from None
+        try:
+            for row_id, record in reader.execute(sql + " ORDER BY d.id", params):
+                yield int(row_id), json.loads(record)
+        finally:
+            reader.close()
+
+    def has_decisions_since(self, since: str | None) -> bool:
+        """Whether an item's decision (not the gate's, not an undo) is recorded since
+        ``since`` (None: ever)."""
+        row = self._one(
+            "SELECT 1 FROM decisions WHERE decided_at >= ? AND item_kind != 'incoming' "
+            "AND json_extract(record, '$.undo_of') IS NULL LIMIT 1",
+            (since or "",),
+        )
+        return row is not None
+
+    def decisions_after(
+        self, after_id: int, *, run_id: str | None = None, limit: int = 500
+    ) -> list[tuple[int, dict]]:
+        """(id, record) of up to ``limit`` decisions recorded after the row ``after_id``
+        (of ``run_id``), oldest first: read a run's decisions a batch at a time."""
+        sql = "SELECT id, record FROM decisions WHERE id > ?"
+        params: list[object] = [after_id]
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            params.append(run_id)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY id LIMIT ?", (*params, limit)).fetchall()
+        return [(int(r["id"]), json.loads(r["record"])) for r in rows]
+
     # -- actions done: unique (kind, target); never repeated once "done"
     def action(self, kind: str, target: str) -> dict | None:
         row = self._one(

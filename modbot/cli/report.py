@@ -1,4 +1,5 @@
-"""`modbot report`: what would the bot do? A dry run over a window, as JSON or HTML."""
+"""`modbot report`: what would the bot do? The window decided again from the record (or
+walked again with --rescan), changing nothing, as JSON or HTML."""
 
 from __future__ import annotations
 
@@ -8,23 +9,36 @@ from datetime import UTC, datetime
 from modbot.cli.common import Subparsers, age, report_file
 
 HELP = """\
-Look at everything posted in the window (posts, their comments, uploads), classify the
-images and decide by the rules, changing nothing on the instance (a dry run), then write
-the decisions to --out: `.json` ({"summary": ..., "decisions": [...]}) for tools, `.html`
-for a browser (counts by rule and action, then each decision with links, hashes and
-scores; never an image). Every item in the window is looked at, also those `run` or
-`sweep` already saw; verdicts already in the state file are reused. Settings come from
-the environment, as for `modbot run`. A report takes no lock on the state file: it runs
-beside the daemon without waiting for it or disturbing it.
+What would the bot do, under the rules as they are now? Writes the decisions of the
+window to --out, changing nothing on the instance (a dry run): `.json` ({"summary": ...,
+"decisions": [...]}) for tools, `.html` for a browser (counts by rule and action, then
+each decision with links, hashes, scores and what each score means, and for each flagged
+one what to do if it is a false positive; never an image).
+
+By default the report is made from the record: the latest decision `run`, `sweep` (or an
+earlier report) recorded on each image in the window is decided again under the current
+rules.yaml, from its recorded verdict and hashes: nothing is downloaded or classified,
+Lemmy is asked only for the login. Images that cannot be decided again that way are
+listed with why: a verdict made under another model or concept set (and none since in
+the verdict cache), an image never classified, a hash kind a newer hash list needs.
+Items no run has looked at yet are not in it.
+
+--rescan looks at everything posted in the window instead: it walks the window through
+Lemmy, downloads and classifies each image (verdicts already in the state file are
+reused), as long as a sweep. It is also what a report does when nothing is recorded in
+the window (a new install). Settings come from the environment, as for `modbot run`. A
+report takes no lock on the state file: it runs beside the daemon without waiting for it
+or disturbing it.
 
   modbot report --since 7d --out report.html
+  modbot report --since 30d --rescan --out month.json
 """
 
 
 def add_parser(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "report",
-        help="dry run over a window, written as a JSON or HTML report",
+        help="what the bot would do over a window (from the record), as a JSON or HTML report",
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -47,6 +61,12 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="FILE",
         help="the policy file (default: $MODBOT_RULES, else ./rules.yaml)",
     )
+    p.add_argument(
+        "--rescan",
+        action="store_true",
+        help="walk the window through Lemmy, downloading and classifying every image "
+        "(default: decide the recorded decisions again)",
+    )
     p.set_defaults(func=report)
 
 
@@ -59,4 +79,5 @@ def report(args: argparse.Namespace) -> int:
         return loaded
     settings, policy = loaded
     since = datetime.now(UTC) - args.since
-    return OK if run_report(settings, policy, since=since, out=args.out) else INTERRUPTED
+    done = run_report(settings, policy, since=since, out=args.out, rescan=args.rescan)
+    return OK if done else INTERRUPTED

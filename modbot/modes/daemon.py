@@ -86,7 +86,8 @@ class Daemon:
         dry_run = bool(pipeline.dry_run)
         self.heartbeat_cursor = daemon_cursor(HEARTBEAT_CURSOR, dry_run)
         self.sweep_request_cursor = daemon_cursor(SWEEP_REQUEST_CURSOR, dry_run)
-        self._report_decisions = -1
+        self._report: Any = None  # modbot.modes.report_stream.ReportBuilder, when asked
+        self._report_after = 0  # the last decision row in the report
 
     # ------------------------------------------------------------------ lifecycle
     def run(self, *, install_signals: bool = True) -> int:
@@ -251,23 +252,32 @@ class Daemon:
             log.warning("could not record the heartbeat: %s", exc)
 
     def _write_report(self, force: bool = False) -> None:
+        """Add the run's decisions recorded since the last cycle to the report and write
+        it; a cycle that recorded nothing writes nothing (``force``: write anyway)."""
         if self.report is None:
             return
-        from modbot.modes.report import write_report
+        from modbot.modes.report import add_run_decisions, report_annotation
+        from modbot.modes.report_stream import ReportBuilder
 
-        decisions = self.store.decisions(run_id=self.pipeline.run_id)
-        if not force and len(decisions) == self._report_decisions:
-            return
-        self._report_decisions = len(decisions)
         try:
-            write_report(
-                self.report,
-                decisions,
-                dry_run=self.pipeline.dry_run,
-                title=f"modbot report: run {self.pipeline.run_id}",
+            if self._report is None:
+                self._report = ReportBuilder(
+                    self.report,
+                    dry_run=self.pipeline.dry_run,
+                    title=f"modbot report: run {self.pipeline.run_id}",
+                    annotate=report_annotation(self.policy),
+                )
+            before = self._report_after
+            self._report_after = add_run_decisions(
+                self._report, self.store, self.pipeline.run_id, before
             )
+            if force or self._report_after != before:
+                self._report.write()
         except OSError as exc:
             log.warning("could not write the report %s: %s", self.report, exc)
+        if force and self._report is not None:  # the daemon is stopping
+            self._report.close()
+            self._report, self._report_after = None, 0
 
 
 def _describe(window: timedelta | None) -> str:

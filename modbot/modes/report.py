@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,9 +33,13 @@ if TYPE_CHECKING:
 __all__ = [
     "REPORT_SCOPE",
     "ReportError",
+    "add_run_decisions",
     "build_summary",
+    "record_report",
     "render_json",
     "report",
+    "report_annotation",
+    "rescan_report",
     "write_report",
     "write_run_report",
 ]
@@ -60,60 +64,109 @@ def build_summary(
     `dry_run` / `random_weights` force the flags on (e.g. the demo knows it runs the
     test model even if no image got classified); otherwise they come from the records.
     """
-    decisions = list(decisions)
-    by_rule: Counter[str] = Counter()
-    by_action: dict[str, Counter[str]] = {}
-    by_skip: Counter[str] = Counter()
-    by_label: Counter[str] = Counter()
-    by_location: Counter[str] = Counter()
-    by_exempt: Counter[str] = Counter()
-    items: set[tuple[Any, Any]] = set()
-    images: set[str] = set()
-    models: set[str] = set()
+    counts = SummaryCounts()
     for d in decisions:
+        counts.add(d)
+    return counts.summary(since=since, dry_run=dry_run, random_weights=random_weights, extra=extra)
+
+
+class SummaryCounts:
+    """The summary's counts, one record at a time (a report streamed from the store
+    never holds its records). Which items and images were seen already is a set here;
+    ``modbot.modes.report_stream`` keeps them on disk instead."""
+
+    def __init__(self) -> None:
+        self.decisions = 0
+        self.by_rule: Counter[str] = Counter()
+        self.by_action: dict[str, Counter[str]] = {}
+        self.by_skip: Counter[str] = Counter()
+        self.by_label: Counter[str] = Counter()
+        self.by_location: Counter[str] = Counter()
+        self.by_exempt: Counter[str] = Counter()
+        self.by_not_redecided: Counter[str] = Counter()
+        self.items = 0
+        self.images = 0
+        self.models: set[str] = set()
+        self.any_random = False
+        self.all_dry = True
+        self._items: set[tuple[Any, Any]] = set()
+        self._images: set[str] = set()
+
+    def new_item(self, key: tuple[Any, Any]) -> bool:
+        if key in self._items:
+            return False
+        self._items.add(key)
+        return True
+
+    def new_image(self, sha256: str) -> bool:
+        if sha256 in self._images:
+            return False
+        self._images.add(sha256)
+        return True
+
+    def add(self, d: Mapping[str, Any]) -> None:
         item = d.get("item") or {}
         image = d.get("image") or {}
-        items.add((item.get("kind"), item.get("id")))
+        self.decisions += 1
+        self.items += self.new_item((item.get("kind"), item.get("id")))
         if image.get("sha256"):
-            images.add(image["sha256"])
+            self.images += self.new_image(str(image["sha256"]))
         if image.get("location"):
-            by_location[str(image["location"])] += 1
+            self.by_location[str(image["location"])] += 1
         if d.get("rule"):
-            by_rule[str(d["rule"])] += 1
+            self.by_rule[str(d["rule"])] += 1
         for action in d.get("actions") or []:
             name = str(action.get("action"))
-            by_action.setdefault(name, Counter())[str(action.get("status"))] += 1
+            self.by_action.setdefault(name, Counter())[str(action.get("status"))] += 1
         if d.get("skipped"):
-            by_skip[_skip_reason_key(str(d["skipped"]))] += 1
+            self.by_skip[_skip_reason_key(str(d["skipped"]))] += 1
         for label in d.get("labels") or []:
-            by_label[str(label)] += 1
-        if d.get("model"):
-            models.add(str(d["model"]))
+            self.by_label[str(label)] += 1
+        if d.get("model") and len(self.models) < 20:
+            self.models.add(str(d["model"]))
         if d.get("exempt"):
-            by_exempt[_exempt_key(str(d["exempt"]))] += 1
-    record_random = any(bool(d.get("random_weights")) for d in decisions)
-    record_dry = bool(decisions) and all(bool(d.get("dry_run")) for d in decisions)
-    summary: dict[str, Any] = {
-        "generated_at": _iso(datetime.now(UTC)),
-        "since": _iso(since) if isinstance(since, datetime) else since,
-        "dry_run": bool(dry_run) if dry_run is not None else record_dry,
-        "random_weights": bool(random_weights) or record_random,
-        "models": sorted(models),
-        "decisions": len(decisions),
-        "items": len(items),
-        "distinct_images": len(images),
-        "with_rule": sum(by_rule.values()),
-        "skipped": sum(by_skip.values()),
-        "by_rule": dict(by_rule.most_common()),
-        "by_action": {name: dict(c.most_common()) for name, c in sorted(by_action.items())},
-        "by_skip_reason": dict(by_skip.most_common()),
-        "by_label": dict(by_label.most_common()),
-        "by_location": dict(by_location.most_common()),
-        "by_exempt": dict(by_exempt.most_common()),
-    }
-    if extra:
-        summary.update(extra)
-    return summary
+            self.by_exempt[_exempt_key(str(d["exempt"]))] += 1
+        if d.get("not_redecided"):
+            self.by_not_redecided[_skip_reason_key(str(d["not_redecided"]))] += 1
+        self.any_random = self.any_random or bool(d.get("random_weights"))
+        self.all_dry = self.all_dry and bool(d.get("dry_run"))
+
+    def summary(
+        self,
+        *,
+        since: datetime | str | None = None,
+        dry_run: bool | None = None,
+        random_weights: bool | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "generated_at": _iso(datetime.now(UTC)),
+            "since": _iso(since) if isinstance(since, datetime) else since,
+            "dry_run": bool(dry_run)
+            if dry_run is not None
+            else (self.decisions > 0 and self.all_dry),
+            "random_weights": bool(random_weights) or self.any_random,
+            "models": sorted(self.models),
+            "decisions": self.decisions,
+            "items": self.items,
+            "distinct_images": self.images,
+            "with_rule": sum(self.by_rule.values()),
+            "skipped": sum(self.by_skip.values()),
+            "by_rule": dict(self.by_rule.most_common()),
+            "by_action": {
+                name: dict(c.most_common()) for name, c in sorted(self.by_action.items())
+            },
+            "by_skip_reason": dict(self.by_skip.most_common()),
+            "by_label": dict(self.by_label.most_common()),
+            "by_location": dict(self.by_location.most_common()),
+            "by_exempt": dict(self.by_exempt.most_common()),
+        }
+        if self.by_not_redecided:
+            summary["not_redecided"] = sum(self.by_not_redecided.values())
+            summary["by_not_redecided"] = dict(self.by_not_redecided.most_common())
+        if extra:
+            summary.update(extra)
+        return summary
 
 
 def _skip_reason_key(reason: str) -> str:
@@ -187,22 +240,181 @@ def write_run_report(
     title: str | None = None,
     **options: Any,
 ) -> str:
-    """Write one run's decisions (``pipeline.run_id``) to ``path``."""
-    written = write_report(
+    """Write one run's decisions (``pipeline.run_id``) to ``path``, read from the store
+    a batch at a time (``modbot.modes.report_stream``: flat memory)."""
+    from modbot.modes.report_stream import ReportBuilder
+
+    extra = options.pop("extra", None)
+    with ReportBuilder(
         path,
-        pipeline.store.decisions(run_id=pipeline.run_id),
         since=since,
         dry_run=pipeline.dry_run,
         title=title or f"modbot report: run {pipeline.run_id}",
+        annotate=report_annotation(pipeline.policy),
         **options,
-    )
-    return str(written)
+    ) as builder:
+        add_run_decisions(builder, pipeline.store, pipeline.run_id)
+        return str(builder.write(extra))
+
+
+def add_run_decisions(builder: Any, store: Any, run_id: str, after_id: int = 0) -> int:
+    """Add the run's decisions recorded after the row ``after_id`` to ``builder``;
+    returns the last row read."""
+    while True:
+        rows = store.decisions_after(after_id, run_id=run_id)
+        if not rows:
+            return after_id
+        for row_id, record in rows:
+            record.setdefault("decision_id", row_id)
+            builder.add(record)
+        after_id = rows[-1][0]
+
+
+def report_annotation(policy: Policy) -> Callable[[dict[str, Any]], None]:
+    """What a report adds to each record: the "what next" of a flagged one."""
+    from modbot.modes.report_record import what_next
+
+    def annotate(record: dict[str, Any]) -> None:
+        advice = what_next(policy, record)
+        if advice:
+            record["what_next"] = advice
+
+    return annotate
 
 
 # --------------------------------------------------------------------------- the mode
 
 
 def report(
+    settings: Settings,
+    policy: Policy,
+    *,
+    since: datetime | None,
+    out: str,
+    engine: Engine | None = None,
+    title: str | None = None,
+    random_weights: bool | None = None,
+    rescan: bool = False,
+) -> bool:
+    """The report over the window since ``since`` (everything when None), written to
+    ``out``: decided again from the record (``modbot.modes.report_record``), or, with
+    ``rescan`` or when nothing is recorded in the window, a dry run walking the window
+    (``rescan_report``). False when it was interrupted."""
+    from modbot.store import Store
+
+    if not rescan:
+        store = Store(settings.state_path)
+        try:
+            recorded = store.has_decisions_since(_iso(since) if since else None)
+        finally:
+            store.close()
+        if recorded:
+            return record_report(settings, policy, since=since, out=out, engine=engine, title=title)
+        log.info("report: nothing recorded in the window: looking at it through Lemmy")
+    return rescan_report(
+        settings,
+        policy,
+        since=since,
+        out=out,
+        engine=engine,
+        title=title,
+        random_weights=random_weights,
+    )
+
+
+def _window(since: datetime | None) -> str:
+    return f"since {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
+
+
+def record_report(
+    settings: Settings,
+    policy: Policy,
+    *,
+    since: datetime | None,
+    out: str,
+    engine: Engine | None = None,
+    title: str | None = None,
+) -> bool:
+    """The window's recorded decisions decided again under the current rules: no
+    download, no classification, no paging (the login only); streamed to ``out``."""
+    from modbot.doctor import connect_first
+    from modbot.modes.progress import StopOnSignal
+    from modbot.modes.report_record import Redecider
+    from modbot.modes.report_stream import ReportBuilder
+    from modbot.pipeline import Pipeline
+
+    with (
+        Pipeline(
+            settings,
+            policy,
+            dry_run=True,
+            scope=REPORT_SCOPE,
+            remember_seen=False,
+            engine=engine,
+        ) as pipeline,
+        StopOnSignal("report") as stop,
+    ):
+        connect_first(pipeline)
+        pipeline.start()  # the admins' ids and the account, for the executor
+        window = _window(since)
+        log.info("report from the record (dry run, run %s) %s", pipeline.run_id, window)
+        redecider = Redecider(pipeline, concept_version=_concept_version(pipeline))
+        with ReportBuilder(
+            out,
+            since=since,
+            dry_run=True,
+            title=title or f"modbot report {window}",
+            annotate=report_annotation(policy),
+        ) as builder:
+            for record in redecider.window(since):
+                builder.add(record)
+                if stop.is_set():
+                    break
+            interrupted = stop.is_set()
+            source = (
+                "Decided again from the record: the latest recorded decision on each image "
+                "in the window, under the current rules (no image downloaded or classified "
+                "again). Items no run has looked at yet are not in it: "
+                "`modbot report --rescan` walks the window through Lemmy."
+            )
+            if redecider.without_facts:
+                source += (
+                    f" {redecider.without_facts} records are older than the item facts "
+                    "modbot now records (author local/bot/account age, moderator, "
+                    "community local): rules on those did not match them."
+                )
+            written = builder.write(
+                {
+                    "complete": not interrupted,
+                    "warnings": list(pipeline.warnings),
+                    "source": source,
+                    "redecided": redecider.redecided,
+                    "without_item_facts": redecider.without_facts,
+                }
+            )
+        state = "INCOMPLETE (interrupted)" if interrupted else "done"
+        print(
+            f"report {pipeline.run_id} {state} from the record: {redecider.redecided} "
+            f"images decided again, {redecider.not_redecided} not (see the report)"
+        )
+        print(f"report: {written}")
+        return not interrupted
+
+
+def _concept_version(pipeline: Pipeline) -> str | None:
+    """The classifier's concept version now (a local model is loaded, never run; a
+    remote one asks a worker); None when it cannot be known."""
+    import asyncio
+
+    try:
+        engine = pipeline.engine
+        return engine.concept_version or asyncio.run(engine.ready())
+    except Exception as exc:  # the recorded verdicts are then used as they are
+        log.warning("report: the classifier's concept version is unknown (%s)", exc)
+        return None
+
+
+def rescan_report(
     settings: Settings,
     policy: Policy,
     *,
@@ -233,7 +445,7 @@ def report(
         connect_first(pipeline)  # the network and the login first, with the doctor's words
         # Its own sweep position: a report never resumes (or disturbs) a sweep.
         pipeline.source.forget_sweep()
-        window = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
+        window = _window(since)
         log.info("report (dry run, run %s) %s", pipeline.run_id, window)
         with Progress("report") as progress:
             stats = pipeline.sweep(since, progress=progress, stop=stop)

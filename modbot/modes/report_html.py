@@ -94,7 +94,7 @@ def _actions_table(by_action: Mapping[str, Mapping[str, int]]) -> str:
             '<p class="muted">No rule asked for an action.</p></section>'
         )
     statuses = sorted({s for c in by_action.values() for s in c})
-    head = "".join(f"<th class=num>{_e(s)}</th>" for s in statuses)
+    head = "".join(f"<th class=num>{_e(status_word(s))}</th>" for s in statuses)
     rows = "".join(
         f"<tr><td>{_e(name)}</td>"
         + "".join(f"<td class=num>{_e(c.get(s, 0))}</td>" for s in statuses)
@@ -109,6 +109,7 @@ def _actions_table(by_action: Mapping[str, Mapping[str, int]]) -> str:
 
 
 def _scores(d: Mapping[str, Any]) -> str:
+    """Each score with what it means: a margin, the label fired exactly when it is > 0."""
     scores = d.get("scores") or {}
     if not scores:
         return '<span class="muted">no scores</span>'
@@ -116,7 +117,10 @@ def _scores(d: Mapping[str, Any]) -> str:
     for name, value in sorted(scores.items(), key=lambda kv: -_num(kv[1])):
         fired = _num(value) > 0  # a margin: > 0 exactly when the label fired
         cls = "score fired" if fired else "score"
-        cells.append(f'<span class="{cls}">{_e(name)} {_fmt(value)}</span>')
+        cells.append(
+            f'<span class="{cls}">{_e(name)} {_fmt(value)} '
+            f"(fires at &gt; 0: {'yes' if fired else 'no'})</span>"
+        )
     return " ".join(cells)
 
 
@@ -129,7 +133,7 @@ def _num(value: Any) -> float:
 
 def _fmt(value: Any) -> str:
     try:
-        return _e(f"{float(value):+.3f}")
+        return _e(f"{float(value):+.3f}".replace("-", "\u2212"))
     except (TypeError, ValueError):
         return _e(value)
 
@@ -152,7 +156,7 @@ def _decision_card(d: Mapping[str, Any]) -> str:
     action_rows = (
         "".join(
             f'<li><b>{_e(a.get("action"))}</b> <span class="status {_e(a.get("status"))}">'
-            f"{_e(a.get('status'))}</span> {_e(a.get('detail'))}"
+            f"{_e(status_word(a.get('status')))}</span> {_e(a.get('detail'))}"
             + (f' <span class="muted">at {_e(a["done_at"])}</span>' if a.get("done_at") else "")
             + "</li>"
             for a in actions
@@ -175,7 +179,20 @@ def _decision_card(d: Mapping[str, Any]) -> str:
     if d.get("unreadable"):
         rows.append(("unreadable", f'<span class="warn">{_e(d["unreadable"])}</span>'))
     if d.get("skipped"):
-        rows.append(("skipped", f'<span class="warn">{_e(_skip_text(d))}</span>'))
+        rows.append(("not checked", f'<span class="warn">{_e(_skip_text(d))}</span>'))
+    if d.get("not_redecided"):
+        rows.append(("not decided again", f'<span class="warn">{_e(d["not_redecided"])}</span>'))
+    if d.get("redecided_from"):
+        origin = d["redecided_from"]
+        rows.append(
+            (
+                "recorded",
+                f"decision {_e(origin.get('decision'))} of run {_e(origin.get('run_id'))} "
+                f"({'dry run' if origin.get('dry_run') else 'live'})",
+            )
+        )
+    if d.get("what_next"):
+        rows.append(("what next", f'<span class="next">{_e(d["what_next"])}</span>'))
     rows.append(("model", f"{_e(d.get('model'))} &middot; decided {_e(d.get('decided_at'))}"))
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     rule = d.get("rule")
@@ -199,10 +216,21 @@ def _skip_text(d: Mapping[str, Any]) -> str:
     return f"{d['skipped']}: {detail}" if detail else str(d["skipped"])
 
 
+def status_word(status: Any) -> str:
+    """An action's status as the report words it: "skipped" is said "not taken" (the
+    word "skipped" is kept for images: "not checked")."""
+    return "not taken" if status == "skipped" else str(status)
+
+
 def _compact_row(d: Mapping[str, Any]) -> str:
     image = d.get("image") or {}
     sha = image.get("sha256") or ""
-    reason = _skip_text(d) if d.get("skipped") else ", ".join(d.get("labels") or [])
+    if d.get("not_redecided"):
+        reason = str(d["not_redecided"])
+    elif d.get("skipped"):
+        reason = _skip_text(d)
+    else:
+        reason = ", ".join(d.get("labels") or [])
     return (
         f"<tr><td>{_item_cell(d)}</td><td>{_e(image.get('location'))}</td>"
         f"<td>{_image_link(d)}</td><td><code>{_e(sha[:16])}</code></td>"
@@ -210,17 +238,62 @@ def _compact_row(d: Mapping[str, Any]) -> str:
     )
 
 
-def _compact_table(rows: list[Mapping[str, Any]], last_col: str) -> str:
-    head = f"<tr><th>item</th><th>found in</th><th>image</th><th>sha256</th><th>{_e(last_col)}</th></tr>"
-    return f'<table class="compact"><thead>{head}</thead><tbody>{"".join(_compact_row(d) for d in rows)}</tbody></table>'
+# The page is made of sections, each a header, rows, and a footer: a report streamed
+# from the store writes each section's rows to a file of its own, then joins them.
+SECTIONS = ("acted", "not_redecided", "skipped", "rest")
+_TITLES = {
+    "acted": "Decisions with a rule",
+    "not_redecided": "Recorded, not decided again",
+    "skipped": "Images not checked",
+    "rest": "Checked, no rule matched",
+}
+_LAST_COLUMN = {"not_redecided": "why", "skipped": "reason", "rest": "labels"}
 
 
-def render_html(
-    decisions: Iterable[Mapping[str, Any]], *, title: str = "modbot report", **summary_options: Any
-) -> str:
-    """One self-contained page: banners, counts, then the decisions. No image, no script."""
-    decisions = list(decisions)
-    summary = build_summary(decisions, **summary_options)
+def section_of(d: Mapping[str, Any]) -> str:
+    if d.get("not_redecided"):
+        return "not_redecided"
+    if d.get("rule") or d.get("actions"):
+        return "acted"
+    if d.get("skipped"):
+        return "skipped"
+    return "rest"
+
+
+def severity(d: Mapping[str, Any]) -> int:
+    """0 is the most serious: destructive actions, then hash matches, then CSAM."""
+    names = {str(a.get("action")) for a in d.get("actions") or []}
+    return (
+        (0 if names & set(DESTRUCTIVE) else 4)
+        + (0 if d.get("hash_match") else 2)
+        + (0 if "csam" in (d.get("labels") or []) else 1)
+    )
+
+
+def row_html(d: Mapping[str, Any]) -> str:
+    """One decision as its section shows it: a card with a rule, else a table row."""
+    return _decision_card(d) if section_of(d) == "acted" else _compact_row(d)
+
+
+def section_head(section: str, count: int) -> str:
+    head = f"<h2>{_e(_TITLES[section])} ({count})</h2>"
+    if count == 0:
+        return head + '<p class="muted">None.</p>'
+    if section == "acted":
+        return head
+    last = _LAST_COLUMN[section]
+    return (
+        head + '<table class="compact"><thead><tr><th>item</th><th>found in</th><th>image</th>'
+        f"<th>sha256</th><th>{_e(last)}</th></tr></thead><tbody>"
+    )
+
+
+def section_tail(section: str, count: int) -> str:
+    return "</tbody></table>" if count and section != "acted" else ""
+
+
+def page_parts(summary: Mapping[str, Any], title: str) -> tuple[str, str]:
+    """The page before and after its sections: banners, facts and the counts."""
     banners = []
     if summary["random_weights"]:
         banners.append(
@@ -234,29 +307,29 @@ def render_html(
             '<div class="banner dry"><b>INCOMPLETE.</b> The run was interrupted '
             "before it covered the whole window.</div>"
         )
+    if summary.get("source"):
+        banners.append(f'<div class="banner note">{_e(summary["source"])}</div>')
+    if summary.get("not_redecided"):
+        banners.append(
+            f'<div class="banner note"><b>{_e(summary["not_redecided"])} recorded images '
+            "were not decided again</b> (listed below, with why): `modbot report --rescan` "
+            "downloads and classifies them again.</div>"
+        )
     for warning in summary.get("warnings") or []:
         banners.append(f'<div class="banner note"><b>Warning:</b> {_e(warning)}</div>')
-    acted, skipped, rest = [], [], []
-    for d in _most_serious_first(decisions):
-        if d.get("rule") or d.get("actions"):
-            acted.append(d)
-        elif d.get("skipped"):
-            skipped.append(d)
-        else:
-            rest.append(d)
     facts = (
-        f"{summary['decisions']} images checked in {summary['items']} items "
+        f"{summary['decisions']} images in {summary['items']} items "
         f"({summary['distinct_images']} distinct); {summary['with_rule']} matched a rule; "
         f"{summary['skipped']} could not be checked."
     )
     window = f"since {summary['since']}" if summary.get("since") else "whole history"
-    meta = f"Generated {summary['generated_at']} &middot; {_e(window)} &middot; model {_e(', '.join(summary['models']) or 'n/a')}"
-    sections = [
+    meta = f"Generated {_e(summary['generated_at'])} &middot; {_e(window)} &middot; model {_e(', '.join(summary['models']) or 'n/a')}"
+    grid = [
         '<div class="grid">',
         _counts_table("By rule", summary["by_rule"], "No rule matched."),
         _actions_table(summary["by_action"]),
         _counts_table(
-            "Skipped (could not be checked)", summary["by_skip_reason"], "Nothing skipped."
+            "Not checked (by reason)", summary["by_skip_reason"], "Every image was checked."
         ),
         _counts_table("By label", summary["by_label"], "No label fired."),
         *(
@@ -264,33 +337,36 @@ def render_html(
             if summary["by_exempt"]
             else []
         ),
+        *(
+            [_counts_table("Not decided again (by reason)", summary["by_not_redecided"], "")]
+            if summary.get("by_not_redecided")
+            else []
+        ),
         "</div>",
-        f"<h2>Decisions with a rule ({len(acted)})</h2>",
-        "".join(_decision_card(d) for d in acted) or '<p class="muted">None.</p>',
-        f"<h2>Images that could not be checked ({len(skipped)})</h2>",
-        _compact_table(skipped, "reason") if skipped else '<p class="muted">None.</p>',
-        f"<h2>Checked, no rule matched ({len(rest)})</h2>",
-        _compact_table(rest, "labels") if rest else '<p class="muted">None.</p>',
     ]
-    template = Template(resources.files("modbot.modes").joinpath("report.html").read_text("utf-8"))
-    return template.substitute(
-        title=_e(title),
-        banners="".join(banners),
-        facts=_e(facts),
-        meta=meta,
-        body="\n".join(sections),
+    template = resources.files("modbot.modes").joinpath("report.html").read_text("utf-8")
+    before, after = template.split("$body", 1)
+    head = Template(before).substitute(
+        title=_e(title), banners="".join(banners), facts=_e(facts), meta=meta
     )
+    return head + "\n".join(grid) + "\n", after
 
 
-def _most_serious_first(decisions: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Destructive decisions first (hash matches, then CSAM), the rest in record order."""
-
-    def key(d: Mapping[str, Any]) -> tuple[int, int, int]:
-        names = {str(a.get("action")) for a in d.get("actions") or []}
-        return (
-            0 if names & set(DESTRUCTIVE) else 1,
-            0 if d.get("hash_match") else 1,
-            0 if "csam" in (d.get("labels") or []) else 1,
-        )
-
-    return sorted(decisions, key=key)
+def render_html(
+    decisions: Iterable[Mapping[str, Any]], *, title: str = "modbot report", **summary_options: Any
+) -> str:
+    """One self-contained page: banners, counts, then the decisions. No image, no script."""
+    decisions = list(decisions)
+    summary = build_summary(decisions, **summary_options)
+    head, tail = page_parts(summary, title)
+    body = []
+    for section in SECTIONS:
+        rows = [d for d in decisions if section_of(d) == section]
+        if section == "acted":
+            rows.sort(key=severity)  # stable: record order within a severity
+        if section == "not_redecided" and not rows:
+            continue
+        body.append(section_head(section, len(rows)))
+        body.extend(row_html(d) for d in rows)
+        body.append(section_tail(section, len(rows)))
+    return head + "\n".join(body) + tail

@@ -1,0 +1,369 @@
+"""``modbot report`` from the record: the window's recorded decisions decided again under
+the current rules, without downloading or classifying anything, and without paging
+through Lemmy (the login only, for the admins' ids and the dry-run executor).
+
+Each recorded image (the latest decision on it: ``Store.window_decisions``) becomes a
+``Subject`` again from its record (the item's facts, its verdict, its hashes), then a
+``Plan`` (``Policy.decide``) and the actions a dry run would plan (``Executor``, dry
+run: nothing is sent, ever). An image is **not decided again** (listed, with why) when:
+
+- its verdict was made under another concept version (the model or the concepts
+  changed) and the verdict cache has none under the current one;
+- it was never classified (no classifier answered, or it failed) and the verdict cache
+  has no verdict on its file since;
+- the policy's hash lists need a kind of hash its record does not have (a list of a
+  new kind; the image would have to be downloaded).
+
+``modbot report --rescan`` (``modbot.modes.report.report``) is the old way: a dry run
+walking the window through Lemmy, downloading and classifying. It is also what a
+report does when nothing at all is recorded in the window (a new install).
+
+Records from before modbot kept the item's facts (``RecordedItem.published`` ...
+``author_is_admin``) decide with those unknown: a rule on them (``author: {local,
+account_age, bot_account, moderator}``, ``community: {local}``, ``scope``) does not
+match, and the item's window is its decision time, not its publication.
+
+An exempt item spares its file for every other decision on that file (an upload of the
+same file, ``Plan.spares_file``): the window's uploads and stored files are matched
+against the window's other decisions on the same file, read first (a second, smaller
+pass: only the decisions sharing a file with an upload).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from modbot.model import ActionOutcome, PlannedAction, Target, parse_time, utc_iso
+from modbot.rules import Subject
+
+if TYPE_CHECKING:
+    from modbot.config.policy import Policy
+    from modbot.pipeline import Pipeline
+
+__all__ = ["NEVER_CLASSIFIED", "Redecider", "what_next"]
+
+log = logging.getLogger("modbot.report")
+
+# skip reasons of an image whose file was fetched but got no verdict
+NEVER_CLASSIFIED = frozenset({"classifier_unavailable", "classifier_error", "unchecked"})
+
+
+class Redecider:
+    """Decides the recorded decisions of a window again, one at a time, with
+    ``pipeline``'s policy, store and (dry-run) executor. ``concept_version``: the
+    classifier's current one (None: unknown; the recorded verdicts are then used as
+    they are)."""
+
+    def __init__(self, pipeline: Pipeline, *, concept_version: str | None) -> None:
+        assert pipeline.dry_run, "a report never acts"
+        self.pipeline = pipeline
+        self.policy = pipeline.policy
+        self.store = pipeline.store
+        self.executor = pipeline.executor
+        self.concept_version = concept_version
+        self.run_id = pipeline.run_id
+        self.spared: dict[str, str] = {}  # file key -> why an exempt item spares it
+        self.redecided = 0
+        self.not_redecided = 0
+        self.without_facts = 0  # records from before the item's facts were recorded
+        self._item: str | None = None
+        self._done_for_item: set[str] = set()
+
+    # ------------------------------------------------------------------ the window
+    def window(self, since: datetime | None) -> Iterator[dict[str, Any]]:
+        """The report's records, oldest first."""
+        bound = utc_iso(since) if since is not None else None
+        for row_id, record in self.store.window_decisions(bound, sharing_files=True):
+            if _in_window(record, since):
+                self._note_spared(row_id, record)
+        for row_id, record in self.store.window_decisions(bound):
+            if _in_window(record, since):
+                yield self.decide(row_id, record)
+
+    def _note_spared(self, row_id: int, record: dict[str, Any]) -> None:
+        """Before anything is decided: which files an exempt item of the window spares."""
+        item = record.get("item") or {}
+        subject, _why = self._subject(record)
+        if subject is None or subject.skipped:
+            return
+        plan = self.policy.decide(subject)
+        if plan.spares_file:
+            kind, item_id = item.get("kind"), item.get("id")
+            why = f"the same file is shown by {kind} {item_id}, exempt: {plan.spares_file}"
+            for key in _file_keys(record):
+                self.spared.setdefault(key, why)
+
+    # ------------------------------------------------------------------ one record
+    def decide(self, row_id: int, record: dict[str, Any]) -> dict[str, Any]:
+        """The record decided again (or said why not), as the report shows it."""
+        item = record.get("item") or {}
+        origin = {
+            "decision": row_id,
+            "run_id": record.get("run_id"),
+            "dry_run": record.get("dry_run"),
+            "decided_at": record.get("decided_at"),
+        }
+        out: dict[str, Any] = {**record, "run_id": self.run_id, "dry_run": True}
+        out["redecided_from"] = origin
+        if "published" not in item and "author_local" not in item:
+            self.without_facts += 1
+        item_key = f"{item.get('kind')}:{item.get('id')}"
+        if item_key != self._item:
+            self._item, self._done_for_item = item_key, set()
+        if record.get("image") is None:  # an item that could not be read: nothing to decide
+            out["actions"] = []
+            self.redecided += 1
+            return out
+        subject, why_not = self._subject(record)
+        if subject is None:
+            self.not_redecided += 1
+            out.update(
+                not_redecided=why_not,
+                rule=None,
+                actions=[],
+                recorded={"rule": record.get("rule"), "actions": record.get("actions") or []},
+            )
+            return out
+        self.redecided += 1
+        out.update(
+            scores=dict(subject.scores),
+            labels=list(subject.labels),
+            unreadable=subject.unreadable,
+            skipped=subject.skipped,
+            rule=None,
+            hash_match=None,
+            actions=[],
+        )
+        for key in ("exempt", "matched"):
+            out.pop(key, None)
+        if subject.skipped and (
+            subject.skipped == "purged" or not self.policy.acts_on_skips or not item
+        ):
+            return out  # only rules about skips match an image not checked
+        spared = next((self.spared[k] for k in _file_keys(record) if k in self.spared), None)
+        own = f"the same file is shown by {item.get('kind')} {item.get('id')},"
+        if spared and spared.startswith(own):
+            spared = None  # its own exemption, not another item's
+        subject.file_exempt = spared
+        plan = self.policy.decide(subject)
+        image = dict(out["image"])
+        image["hashes"] = {**(image.get("hashes") or {}), **plan.hashes}
+        out.update(
+            image=image,
+            rule=plan.rule,
+            hash_match=dict(plan.hash_lists) or None,
+            exempt=plan.exempt,
+            matched=[asdict(m) for m in plan.matched],
+        )
+        out["actions"] = [a.as_dict() for a in self._act(record, plan.actions, spared)]
+        return out
+
+    def _act(
+        self, record: dict[str, Any], planned: list[PlannedAction], spared: str | None
+    ) -> list[ActionOutcome]:
+        """What the dry-run executor plans (one remove/ban/report per item)."""
+        item, image = record.get("item") or {}, record.get("image") or {}
+        real: list[PlannedAction] = []
+        repeats: list[ActionOutcome] = []
+        for action in planned:
+            key = action.kind
+            if action.kind in ("purge_image", "delete_image"):
+                key = f"{action.kind}:{image.get('url')}"
+            if key in self._done_for_item:
+                repeats.append(
+                    ActionOutcome(
+                        action.kind, "skipped", "already decided for another image of this item"
+                    )
+                )
+                continue
+            self._done_for_item.add(key)
+            real.append(action)
+        if not real:
+            return repeats
+        shown_by = tuple(
+            (str(k), int(i), None if a is None else int(a))
+            for k, i, a in item.get("shown_by") or ()
+        )
+        target = Target(
+            kind=str(item.get("kind")),
+            id=item["id"] if isinstance(item.get("id"), (int, str)) else "?",
+            url=item.get("url"),
+            author_id=item.get("author_id"),
+            author_name=item.get("author") or "",
+            author_is_admin=bool(item.get("author_is_admin")),
+            community_id=item.get("community_id"),
+            image_alias=image.get("alias"),
+            image_url=image.get("url") or "",
+            image_original_url=image.get("original_url"),
+            image_sha256=image.get("sha256"),
+            file_exempt=spared,
+            shown_by=shown_by,
+            author_role=item.get("author_role"),
+        )
+        return self.executor.execute(target, real) + repeats
+
+    def _subject(self, record: dict[str, Any]) -> tuple[Subject | None, str]:
+        """The image as the rules see it, from its record; (None, why) when it cannot be."""
+        item, image = record.get("item") or {}, record.get("image") or {}
+        skipped = record.get("skipped")
+        sha256 = image.get("sha256")
+        verdict: dict[str, Any] | None = {
+            "scores": record.get("scores") or {},
+            "labels": record.get("labels") or [],
+            "unreadable": record.get("unreadable"),
+        }
+        version = record.get("concept_version")
+        if skipped in NEVER_CLASSIFIED:
+            verdict = self._cached(sha256)
+            if verdict is None:
+                return None, f"never classified ({skipped}): no verdict on its file since"
+            skipped = None
+        elif not skipped and self.concept_version and version != self.concept_version:
+            verdict = self._cached(sha256)
+            if verdict is None:
+                return None, (
+                    f"classified under concept version {version or 'unknown'}, the "
+                    f"classifier's is now {self.concept_version} (its model or concepts "
+                    "changed) and no verdict on its file was made since"
+                )
+        alias = image.get("alias")
+        if not skipped and alias and self.store.image_purged(alias):
+            skipped = "purged"
+        hashes = dict(image.get("hashes") or {})
+        if sha256:
+            hashes.setdefault("sha256", sha256)
+        if not skipped:
+            assert verdict is not None
+            decoded = set(self.policy.decoded_hash_kinds)
+            missing = [
+                kind
+                for kind in self.policy.hash_kinds
+                if kind not in hashes and not (verdict.get("unreadable") and kind in decoded)
+            ]
+            if missing:
+                return None, (
+                    f"its {', '.join(missing)} hash was not recorded (a hash list of that "
+                    "kind is newer than the decision)"
+                )
+        verdict = verdict or {}
+        author_id = item.get("author_id")
+        return (
+            Subject(
+                item_kind=str(item.get("kind")),
+                found_in=image.get("location"),
+                item_local=item.get("local"),
+                community_name=item.get("community"),
+                community_nsfw=item.get("community_nsfw"),
+                community_local=item.get("community_local"),
+                author_actor_id=item.get("author"),
+                author_local=item.get("author_local"),
+                author_bot=item.get("author_bot"),
+                author_published=parse_time(item.get("author_published")),
+                author_is_moderator=bool(item.get("author_is_moderator")),
+                author_is_admin=bool(item.get("author_is_admin"))
+                or author_id in self.executor.admin_ids,
+                labels=tuple(verdict.get("labels") or ()),
+                scores=dict(verdict.get("scores") or {}),
+                unreadable=verdict.get("unreadable"),
+                skipped=skipped,
+                sha256=sha256,
+                hashes=hashes,
+                permalink=item.get("url"),
+                image_url=image.get("url"),
+            ),
+            "",
+        )
+
+    def _cached(self, sha256: str | None) -> dict[str, Any] | None:
+        if not sha256 or not self.concept_version:
+            return None
+        return self.store.get_verdict(sha256, self.concept_version)
+
+
+def _in_window(record: dict[str, Any], since: datetime | None) -> bool:
+    """An item made since ``since`` (its record's decision time when it has no
+    publication time: recorded before modbot kept it)."""
+    if since is None:
+        return True
+    published = parse_time((record.get("item") or {}).get("published"))
+    if published is None:
+        return True  # decided since `since` (the query's bound) and nothing more known
+    return published >= (since if since.tzinfo else since.replace(tzinfo=UTC))
+
+
+def _file_keys(record: dict[str, Any]) -> list[str]:
+    image = record.get("image") or {}
+    item = record.get("item") or {}
+    keys = []
+    if image.get("sha256"):
+        keys.append(f"sha256:{image['sha256']}")
+    alias = image.get("alias") or (item.get("id") if item.get("kind") == "upload" else None)
+    if alias:
+        keys.append(f"alias:{alias}")
+    return keys
+
+
+# --------------------------------------------------------------------------- what next
+
+
+def what_next(policy: Policy, record: dict[str, Any]) -> str | None:
+    """For a flagged decision: how to act on a false positive, with the exact line to
+    add (None for a decision nothing matched)."""
+    if not (record.get("rule") or record.get("actions")) or record.get("not_redecided"):
+        return None
+    image = record.get("image") or {}
+    hashes = {**(image.get("hashes") or {})}
+    sha256 = image.get("sha256")
+    if sha256:
+        hashes.setdefault("sha256", sha256)
+    steps: list[str] = []
+    on_lists = record.get("hash_match") or {}
+    blocking = [n for n in on_lists if n not in policy.allow_lists]
+    for name in blocking:
+        hash_list = policy.hash_lists.get(name)
+        kind = getattr(hash_list, "kind", None)
+        value = hashes.get(kind) if kind else None
+        path = getattr(hash_list, "path", None)
+        if value and path is not None:
+            steps.append(f"remove the line {value} from {path} (hash list {name!r})")
+        else:
+            steps.append(f"remove this image's entry from the hash list {name!r}")
+    allow = _allow_line(policy, hashes)
+    if allow:
+        steps.append(allow)
+    elif not sha256:
+        steps.append("no hash of this image was taken: exempt its author or community instead")
+    acted = any(
+        a.get("status") == "done" or str(a.get("detail") or "").startswith("already done")
+        for a in record.get("actions") or []
+    )
+    origin = record.get("redecided_from") or {}
+    decision = origin.get("decision") or record.get("decision_id")
+    if acted and decision is not None:
+        steps.append(f"undo what was done: modbot undo {decision} --yes")
+    if not steps:
+        return None
+    return "If this is a false positive: " + "; then ".join(steps) + "."
+
+
+def _allow_line(policy: Policy, hashes: dict[str, str]) -> str | None:
+    """The allow-list line to add: to an allow-list of a kind the image has a hash of,
+    else the rules.yaml lines of a new sha256 allow-list."""
+    for name in policy.allow_lists:
+        hash_list = policy.hash_lists.get(name)
+        kind = getattr(hash_list, "kind", None)
+        path = getattr(hash_list, "path", None)
+        if kind and path is not None and hashes.get(kind):
+            return f"add the line {hashes[kind]} to {path} (allow-list {name!r}, kind {kind})"
+    sha256 = hashes.get("sha256")
+    if not sha256:
+        return None
+    return (
+        "add an allow-list to rules.yaml: under hash_lists: "
+        "`known-good: {kind: sha256, file: hashes/known-good.sha256}` and known-good to "
+        f"exempt.hash_lists, then the line {sha256} to hashes/known-good.sha256"
+    )

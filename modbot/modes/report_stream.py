@@ -1,0 +1,184 @@
+"""A report written one decision at a time, in flat memory: ``ReportBuilder``.
+
+``add(record)`` counts the record into the summary and writes its rendered form (HTML
+card or row, or a JSON object) to a temporary file of its section; ``write()`` puts the
+page together (summary first, then the sections in order, the most serious decisions
+first) and replaces the report file atomically. Nothing is held in memory but counters:
+which items and images were counted already is kept in a temporary SQLite file.
+
+The daemon keeps one builder for its run and adds only the decisions recorded since the
+last cycle, so a cycle costs the new decisions plus copying the rendered bytes; an idle
+cycle writes nothing (``modbot.modes.daemon``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from modbot.errors import ReportError
+from modbot.modes.report import SummaryCounts
+
+__all__ = ["ReportBuilder"]
+
+
+class _DiskCounts(SummaryCounts):
+    """Distinct items and images counted in a temporary SQLite file, not in sets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # "": a temporary file. The daemon adds from its poll thread and writes the last
+        # time from the main one, never both at once.
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY)")
+
+    def _new(self, key: str) -> bool:
+        return self._db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (key,)).rowcount == 1
+
+    def new_item(self, key: tuple[Any, Any]) -> bool:
+        return self._new(f"i{key[0]}:{key[1]}")
+
+    def new_image(self, sha256: str) -> bool:
+        return self._new(f"f{sha256}")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class ReportBuilder:
+    """One report file (``.json`` or ``.html``, by the extension), built a record at a
+    time. ``annotate(record)``, when given, may add to each record before it is written
+    (the "what next" of a flagged one)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        title: str = "modbot report",
+        since: datetime | str | None = None,
+        dry_run: bool | None = None,
+        random_weights: bool | None = None,
+        annotate: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix == ".json":
+            self.format = "json"
+        elif suffix in (".html", ".htm"):
+            self.format = "html"
+        else:
+            raise ReportError(
+                f"{self.path}: unknown report format {suffix or '(none)'!r}; "
+                "use a .json or .html file name"
+            )
+        self.title = title
+        self.since = since
+        self.dry_run = dry_run
+        self.random_weights = random_weights
+        self.annotate = annotate
+        self.counts = _DiskCounts()
+        self._spools: dict[str, IO[bytes]] = {}
+        self._rows: dict[str, int] = {}
+
+    def __enter__(self) -> ReportBuilder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for spool in self._spools.values():
+            spool.close()
+        self._spools.clear()
+        self.counts.close()
+
+    @property
+    def decisions(self) -> int:
+        return self.counts.decisions
+
+    def add(self, record: dict[str, Any]) -> None:
+        if self.annotate is not None:
+            self.annotate(record)
+        self.counts.add(record)
+        if self.format == "json":
+            key, text = "json", json.dumps(record, ensure_ascii=False, default=str)
+            if self._rows.get(key):
+                text = ",\n" + text
+        else:
+            from modbot.modes.report_html import row_html, section_of, severity
+
+            section = section_of(record)
+            # the decisions with a rule, most serious first: one file per severity
+            key = f"acted{severity(record)}" if section == "acted" else section
+            text = row_html(record) + "\n"
+        spool = self._spools.get(key)
+        if spool is None:
+            # kept open across add() calls; closed by close()
+            spool = self._spools[key] = tempfile.TemporaryFile()  # noqa: SIM115
+        spool.write(text.encode("utf-8"))
+        self._rows[key] = self._rows.get(key, 0) + 1
+
+    def summary(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return self.counts.summary(
+            since=self.since, dry_run=self.dry_run, random_weights=self.random_weights, extra=extra
+        )
+
+    def write(self, extra: Mapping[str, Any] | None = None) -> Path:
+        """The report as it stands, written atomically; returns its path."""
+        summary = self.summary(extra)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if self.format == "json":
+                    self._write_json(out, summary)
+                else:
+                    self._write_html(out, summary)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return self.path
+
+    def _copy(self, key: str, out: IO[bytes]) -> None:
+        spool = self._spools.get(key)
+        if spool is None:
+            return
+        spool.flush()
+        spool.seek(0)
+        shutil.copyfileobj(spool, out, 1 << 20)
+        spool.seek(0, os.SEEK_END)  # the next add appends
+
+    def _write_json(self, out: IO[bytes], summary: dict[str, Any]) -> None:
+        head = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
+        out.write(b'{"summary": ' + head.encode("utf-8") + b',\n"decisions": [\n')
+        self._copy("json", out)
+        out.write(b"\n]}\n")
+
+    def _write_html(self, out: IO[bytes], summary: dict[str, Any]) -> None:
+        from modbot.modes.report_html import (
+            SECTIONS,
+            page_parts,
+            section_head,
+            section_tail,
+        )
+
+        head, tail = page_parts(summary, self.title)
+        out.write(head.encode("utf-8"))
+        for section in SECTIONS:
+            keys = [f"acted{n}" for n in range(8)] if section == "acted" else [section]
+            count = sum(self._rows.get(k, 0) for k in keys)
+            if section == "not_redecided" and not count:
+                continue
+            out.write(section_head(section, count).encode("utf-8"))
+            for key in keys:
+                self._copy(key, out)
+            out.write(section_tail(section, count).encode("utf-8"))
+        out.write(tail.encode("utf-8"))

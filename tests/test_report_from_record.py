@@ -1,0 +1,205 @@
+"""`modbot report` decides the recorded decisions of the window again under the current
+rules: no image downloaded, nothing classified, no page of Lemmy read; what it cannot
+decide again (another concept version) it lists, and `--rescan` walks the window as
+before. The daemon's `--report` grows with the run, one cycle's decisions at a time."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+
+from support.bot import Bot, Lines, remote_photo, sha, wait_for
+from support.policies import BAD, write_rules, write_sweep_rules
+
+from modbot.store import Store
+
+KNOWN_BAD_THEN_REPORT = """
+  - name: known abusive image
+    priority: 100
+    if: {hash_list: known-bad}
+    then:
+      remove: "Known abusive image (sha256 {{sha256}})"
+      purge_image: true
+  - name: local authors
+    if: {author: {local: true}}
+    then: {report: "a local author's image"}
+"""
+
+
+def downloads_and_pages(requests) -> tuple[list, list]:
+    """The image downloads (pict-rs, the remote host) and the listings read."""
+    downloads = [
+        r
+        for r in requests
+        if r.server in ("pictrs", "remote") or "/image/" in r.path or "/pictrs/" in r.path
+    ]
+    pages = [r for r in requests if r.path.endswith(("/post/list", "/comment/list"))]
+    return downloads, pages
+
+
+def posts(lemmy, photos):
+    cast = lemmy.cast
+    bad = lemmy.add_post(
+        cast.pics, cast.bob, name="bad", url=remote_photo(lemmy, photos, BAD, "bad.jpg")
+    )
+    fine = lemmy.add_post(
+        cast.pics, cast.alice, name="fine", url=remote_photo(lemmy, photos, "chelsea")
+    )
+    return bad, fine
+
+
+def test_report_decides_the_record_again_without_downloading_or_paging(
+    fake_lemmy, photos, tiny, tmp_path
+):
+    lemmy = fake_lemmy
+    bad, fine = posts(lemmy, photos)
+    # Recorded under rules that know nothing of the file.
+    rules = write_rules(tmp_path, lemmy, tiny, rules=KNOWN_BAD_THEN_REPORT)
+    bot = Bot(lemmy, tmp_path, rules)
+    bot("sweep", "--dry-run", "--since", "7d")
+    swept = {(r["item"]["kind"], r["item"]["id"]): r for r in bot.decisions()}
+    assert swept[("post", bad.id)]["rule"] != "known abusive image"
+    recorded = len(bot.decisions())
+
+    # The admin adds the file to the known-bad list, then asks what the bot would do.
+    write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], rules=KNOWN_BAD_THEN_REPORT)
+    before = len(lemmy.requests)
+    done = bot("report", "--since", "7d", "--out", "r.json")
+    new = lemmy.requests[before:]
+    downloads, pages = downloads_and_pages(new)
+    assert downloads == [] and pages == [], [(r.server, r.path) for r in downloads + pages]
+    assert lemmy.mutating_requests() == []
+    assert "from the record" in done.stdout
+    assert len(bot.decisions()) == recorded, "a report from the record records nothing"
+
+    doc = json.loads((tmp_path / "r.json").read_text())
+    by_item = {(d["item"]["kind"], d["item"]["id"]): d for d in doc["decisions"]}
+    hit = by_item[("post", bad.id)]
+    assert hit["rule"] == "known abusive image"
+    assert hit["hash_match"] == {"known-bad": "sha256"}
+    assert (hit["actions"][0]["action"], hit["actions"][0]["status"]) == ("remove", "planned")
+    assert hit["redecided_from"]["run_id"] == swept[("post", bad.id)]["run_id"]
+    assert hit["dry_run"] is True and hit["scores"] == swept[("post", bad.id)]["scores"]
+    # The author's facts are in the record: a rule on them is decided again too.
+    assert by_item[("post", fine.id)]["rule"] == "local authors"
+    assert doc["summary"]["by_rule"]["known abusive image"] == 1
+    assert doc["summary"]["decisions"] == len(swept)
+    assert "Decided again from the record" in doc["summary"]["source"]
+
+    # --rescan walks the window through Lemmy and downloads again, as reports did.
+    before = len(lemmy.requests)
+    bot("report", "--since", "7d", "--rescan", "--out", "again.json")
+    downloads, pages = downloads_and_pages(lemmy.requests[before:])
+    assert downloads and pages
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert {(d["item"]["kind"], d["item"]["id"]) for d in again["decisions"]} == set(by_item)
+    assert lemmy.mutating_requests() == []
+
+
+def test_another_concept_version_is_listed_not_decided_again(fake_lemmy, photos, tiny, tmp_path):
+    lemmy = fake_lemmy
+    posts(lemmy, photos)
+    rules = write_rules(tmp_path, lemmy, tiny)
+    bot = Bot(lemmy, tmp_path, rules)
+    bot("sweep", "--dry-run", "--since", "7d")
+    images = len([r for r in bot.decisions() if r["image"] and not r["skipped"]])
+    assert images == 2
+
+    # Another threshold for the custom concept: another concept version.
+    text = rules.read_text().replace(f"threshold: {tiny.threshold!r}", "threshold: 0.5")
+    assert text != rules.read_text()
+    rules.write_text(text)
+    done = bot("report", "--since", "7d", "--out", "r.json")
+    assert "0 images decided again, 2 not" in done.stdout
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["summary"]["not_redecided"] == 2
+    (reason,) = doc["summary"]["by_not_redecided"]
+    assert reason.startswith("classified under concept version")
+    for d in doc["decisions"]:
+        assert d["not_redecided"].startswith("classified under concept version")
+        assert d["rule"] is None and d["actions"] == []
+    bot("report", "--since", "7d", "--out", "r.html")
+    page = (tmp_path / "r.html").read_text()
+    assert "Recorded, not decided again (2)" in page and "--rescan" in page
+
+    # Once the files are classified under the new version, they are decided again.
+    bot("report", "--since", "7d", "--rescan", "--out", "rescan.json")
+    bot("report", "--since", "7d", "--out", "after.json")
+    after = json.loads((tmp_path / "after.json").read_text())
+    assert "not_redecided" not in after["summary"]
+
+
+def test_records_from_before_the_item_facts_still_make_a_report(fake_lemmy, photos, tiny, tmp_path):
+    lemmy = fake_lemmy
+    _bad, fine = posts(lemmy, photos)
+    rules = write_rules(tmp_path, lemmy, tiny, rules=KNOWN_BAD_THEN_REPORT)
+    bot = Bot(lemmy, tmp_path, rules)
+    bot("sweep", "--dry-run", "--since", "7d")
+    # As an older modbot recorded them: without the item's facts.
+    db = sqlite3.connect(bot.state)
+    db.execute(
+        "UPDATE decisions SET record = json_remove(record, '$.item.published', "
+        "'$.item.local', '$.item.author_local', '$.item.author_bot', "
+        "'$.item.author_published', '$.item.author_is_moderator', '$.item.author_is_admin', "
+        "'$.item.community_id', '$.item.community_local')"
+    )
+    db.commit()
+    db.close()
+    bot("report", "--since", "7d", "--out", "old.json")
+    doc = json.loads((tmp_path / "old.json").read_text())
+    assert doc["summary"]["without_item_facts"] == doc["summary"]["decisions"] > 0
+    by_id = {d["item"]["id"]: d for d in doc["decisions"]}
+    assert by_id[fine.id]["rule"] is None, "author.local is unknown: the rule does not match"
+    assert "older than the item facts" in doc["summary"]["source"]
+
+
+def test_the_daemons_report_grows_with_its_run_and_idle_cycles_write_nothing(
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    first = lemmy.add_post(
+        cast.pics, cast.bob, name="first", url=remote_photo(lemmy, photos, "chelsea")
+    )
+    rules = write_sweep_rules(
+        tmp_path, lemmy, tiny_checkpoint, known_bad=[sha(photos[BAD])], poll_every="1s"
+    )
+    bot = Bot(lemmy, tmp_path, rules)
+    daemon = bot.start("run", "--dry-run", "--report", "run.json")
+    err = Lines(daemon.stderr)
+    out = tmp_path / "run.json"
+
+    def in_report() -> set:
+        if not out.exists():
+            return set()
+        return {d["item"]["id"] for d in json.loads(out.read_text())["decisions"]}
+
+    try:
+        wait_for(lambda: first.id in in_report(), what="the first post in the report")
+        written = out.stat().st_mtime_ns
+        cycles = err.count(" cycle ")
+        wait_for(lambda: err.count(" cycle ") >= cycles + 2, what="two idle cycles")
+        assert out.stat().st_mtime_ns == written, "an idle cycle writes nothing"
+        later = lemmy.add_post(
+            cast.pics, cast.alice, name="later", url=remote_photo(lemmy, photos, BAD, "b.jpg")
+        )
+        wait_for(lambda: later.id in in_report(), what="the later post in the report")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=60)
+        err.join()
+        daemon.stdout.close()
+    assert daemon.returncode == 0, err.text()[-3000:]
+    doc = json.loads(out.read_text())
+    store = Store(bot.state)
+    try:
+        ids = [row_id for row_id, _r in store.decisions_after(0, limit=10_000)]
+    finally:
+        store.close()
+    assert sorted(d["decision_id"] for d in doc["decisions"]) == ids, "each decision once"
+    assert doc["summary"]["decisions"] == len(ids) and doc["summary"]["by_rule"] == {
+        "known abusive image": 1
+    }
+    (hit,) = [d for d in doc["decisions"] if d["item"]["id"] == later.id]
+    assert hit["what_next"].startswith("If this is a false positive: remove the line")
+    assert lemmy.mutating_requests() == []
