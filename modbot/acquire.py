@@ -1,10 +1,13 @@
 """The images of a batch, acquired: downloaded, hashed and classified, each item within
 its own limits.
 
-An event loop in a thread of its own fetches and classifies the batch's images,
-``fetch.concurrency`` items at a time; each item downloads at most a quarter of that at
-once (a hostile one cannot take every slot), and its downloads are timed as a whole
-from its start (``fetch.item_timeout``; an image not in by then is ``item_timeout``).
+An event loop in a thread of its own fetches and classifies the batch's images:
+``fetch.concurrency`` items download at a time (across the batches in flight), each at
+most a quarter of that at once (a hostile one cannot take every slot), and its
+downloads are timed as a whole from its start (``fetch.item_timeout``; an image not in
+by then is ``item_timeout``). An item gives its place up once its downloads are in, so
+the classifier is fed beyond the downloading items: what waits for it is bounded by the
+body budget and the engine's queue.
 Downloads are shared by URL and verdicts by SHA-256 across the batch; a body is dropped
 once hashed, classified and (with perceptual lists) its pHash taken, so bodies share the
 fetcher's ``max_bytes_held`` and decodes the classifier's ``decode_memory``, whatever
@@ -324,8 +327,7 @@ class Acquirer:
 
         async def one(index: int) -> None:
             try:
-                async with window:
-                    await self._acquire_item(items[index], images[index], batch)
+                await self._acquire_item(items[index], images[index], batch, window)
             finally:
                 ready.put(index)
 
@@ -344,10 +346,32 @@ class Acquirer:
             self._batch_tasks.pop(finished, None)
             finished.set()
 
-    async def _acquire_item(self, item: Item, images: list[ItemImage], batch: _Batch) -> None:
+    async def _acquire_item(
+        self, item: Item, images: list[ItemImage], batch: _Batch, window: asyncio.Semaphore
+    ) -> None:
+        """One item's images: downloaded while it holds one of ``window``'s places
+        (``fetch.concurrency`` items download at once), then classified after it gave
+        the place up, so the classifier is fed beyond the downloading items (the bodies
+        waiting for it are bounded by ``max_bytes_held``, the images by its queue)."""
         wanted = [img for img in images if not img.skipped]
         if not wanted:
             return
+        async with window:
+            mine = await self._download_item(item, wanted, batch)
+        for img, download in mine:
+            if img.skipped:
+                continue
+            assert download.task is not None
+            outcome = await asyncio.shield(download.task)  # shared: others may await it too
+            img.sha256, img.verdict, img.hashes = outcome.sha256, outcome.verdict, outcome.hashes
+            img.skipped, img.skipped_detail = outcome.skipped, outcome.skipped_detail
+            img.copy = outcome.copy
+
+    async def _download_item(
+        self, item: Item, wanted: list[ItemImage], batch: _Batch
+    ) -> list[tuple[ItemImage, _Download]]:
+        """Start (or join) each image's download and wait for them, within the item's
+        time (``fetch.item_timeout``); an image not in by then is ``item_timeout``."""
         if self._fetcher is None:
             self._fetcher = self._fetcher_for_batch()
         f = self.policy.fetch
@@ -383,14 +407,7 @@ class Acquirer:
                     "to download in all (fetch.item_timeout)"
                 )
                 download.detach(clock)
-        for img, download in mine:
-            if img.skipped:
-                continue
-            assert download.task is not None
-            outcome = await asyncio.shield(download.task)  # shared: others may await it too
-            img.sha256, img.verdict, img.hashes = outcome.sha256, outcome.verdict, outcome.hashes
-            img.skipped, img.skipped_detail = outcome.skipped, outcome.skipped_detail
-            img.copy = outcome.copy
+        return mine
 
     async def _image(self, download: _Download, batch: _Batch) -> _Outcome:
         """Download, hash, classify (or the cached verdict), pHash, then drop the bytes.
