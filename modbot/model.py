@@ -20,6 +20,7 @@ from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
+    "PROFILE_KINDS",
     "SIGNIFICANCE",
     "VIDEO_EXTENSIONS",
     "VIDEO_STILL_QUERY",
@@ -49,11 +50,42 @@ __all__ = [
     "utc_iso",
 ]
 
-ItemKind = Literal["post", "comment", "upload", "file"]  # file: one in pict-rs' whole store
-Location = Literal["post_url", "thumbnail", "body", "comment", "upload", "store"]
+ItemKind = Literal[
+    "post",
+    "comment",
+    "upload",
+    "file",  # one in pict-rs' whole store
+    # a profile or community image (the item is the image; its id the person's, the
+    # community's, or "site"; its `updated` the image's URL, so a new URL is a new item)
+    "avatar",
+    "banner",
+    "community_icon",
+    "community_banner",
+    "site_icon",
+    "site_banner",
+]
+Location = Literal["post_url", "thumbnail", "body", "comment", "upload", "store", "profile"]
+
+#: The item kinds that are a person's, a community's or the site's own image.
+PROFILE_KINDS: tuple[str, ...] = (
+    "avatar",
+    "banner",
+    "community_icon",
+    "community_banner",
+    "site_icon",
+    "site_banner",
+)
 
 #: When one image turns up in several places of an item, the first of these wins.
-SIGNIFICANCE: tuple[str, ...] = ("post_url", "body", "comment", "thumbnail", "upload", "store")
+SIGNIFICANCE: tuple[str, ...] = (
+    "post_url",
+    "body",
+    "comment",
+    "thumbnail",
+    "upload",
+    "store",
+    "profile",
+)
 
 VIDEO_EXTENSIONS = frozenset([".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi", ".ogv"])
 #: pict-rs renders a JPEG still of a video (and a resized copy of an image) this way
@@ -99,6 +131,8 @@ class Person:
     published: datetime | None = None  # when the account was made
     banned: bool = False
     ban_expires: datetime | None = None  # None: permanent (when banned)
+    avatar: str | None = None  # the profile images' URLs, as Lemmy sends them
+    banner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +142,8 @@ class Community:
     actor_id: str | None = None  # "https://lemmy.example/c/pics"
     nsfw: bool | None = None
     local: bool | None = None
+    icon: str | None = None  # the community's images' URLs, as Lemmy sends them
+    banner: str | None = None
 
     @property
     def ref(self) -> str:
@@ -246,6 +282,8 @@ class SiteInfo:
     custom_emoji_urls: frozenset[str] = frozenset()
     posts: int = 0
     comments: int = 0
+    icon: str | None = None  # the site's own images' URLs
+    banner: str | None = None
 
 
 # --- images ----------------------------------------------------------------------------------

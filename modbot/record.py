@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from modbot.model import (
+    PROFILE_KINDS,
     Decision,
     Item,
     ItemImage,
@@ -26,7 +27,12 @@ __all__ = ["decision_for", "permalink", "subject_for", "target_for"]
 
 def permalink(public_url: str, item: Item, img: ItemImage) -> str | None:
     """Where a moderator sees the item: the instance's page of a post or comment; an
-    upload (or an item with no readable id) is its image's URL."""
+    upload (or an item with no readable id) is its image's URL; a profile or community
+    image, the person's or the community's page (its actor id), else the image's URL."""
+    if item.kind in PROFILE_KINDS:
+        owner = item.author or item.community
+        actor = owner.actor_id if owner is not None else None
+        return actor or (img.ref.url if img.ref is not None else None)
     if item.kind in ("upload", "file") or not isinstance(item.id, int):
         return img.ref.url if img.ref is not None else None
     return f"{public_url}/{item.kind}/{item.id}"

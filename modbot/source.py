@@ -12,8 +12,12 @@ the post's image; one never posted waits a few minutes at most.
 
 The backlog iterator walks posts by ``page_cursor`` (at most ``MAX_SWEEP_PAGES``
 pages) and each post's comments (``comment/list?post_id=``, skipped when the post has
-none), then uploads; its position is kept in the store after each page, so an
-interrupted sweep resumes there.
+none), then uploads, then the site's icon and banner; its position is kept in the
+store after each page, so an interrupted sweep resumes there.
+
+Both hand out, beside the items read, the avatars and banners of their people and the
+icons and banners of their communities (``modbot.profiles``): new ones, or changed
+since the bot last looked (the "seen" mark keeps the image's URL).
 
 The source reads Lemmy through ``LemmyApi`` and hands out ``Item`` records (a malformed
 one, whose ``problem`` says what Lemmy sent wrong, goes on like the rest: the pipeline
@@ -36,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from modbot.errors import LemmyError, LemmyUnavailable
 from modbot.lemmy.api import PAGE, LemmyApi
 from modbot.model import Item, parse_time
+from modbot.profiles import profile_items, site_images
 from modbot.store import Store
 
 __all__ = ["Item", "RepeatCheck", "Source", "parse_time"]
@@ -160,6 +165,7 @@ class Source:
         read_uploads = self.uploads and (deep or self._due("last_uploads_poll", self.uploads_every))
         if read_uploads:
             uploads, newest["uploads"] = self._read_uploads()
+        profiles: set[str] = set()
         for name, pages in (("posts", self._post_pages), ("comments", self._comment_pages)):
             stop_at = self._stop_at(name, deep)
             batch_newest = None
@@ -167,11 +173,12 @@ class Source:
                 times = [i.published for i in items if i.published]
                 if times:
                     batch_newest = max([*times, batch_newest] if batch_newest else times)
-                fresh = [i for i in items if self._is_new(i)]
+                fresh = [i for i in items if self._is_new(i)] + self._profiles(items, profiles)
                 if fresh:
                     yield fresh
             newest[name] = batch_newest
-        yield from uploads
+        for batch in uploads:
+            yield batch + self._profiles(batch, profiles)
         # Only now, everything read having been handed out: a poll cut short repeats.
         for name, moment in newest.items():
             self._set_watermark(name, moment)
@@ -302,6 +309,7 @@ class Source:
         position = json.loads(self.store.get_cursor(name) or "{}")
         if position:
             log.info("resuming the interrupted sweep (%s)", position.get("phase"))
+        profiles: set[str] = set()  # images handed out in this walk
         if position.get("phase", "posts") == "posts":
             cursor = position.get("page_cursor")
             page_ids = position.get("page_ids", [])
@@ -343,7 +351,9 @@ class Source:
                         continue
                     if self._is_new(post):
                         batch.append(post)
-                    batch.extend(c for c in self._comments_of(post, since) if self._is_new(c))
+                    comments = self._comments_of(post, since)
+                    batch.extend(c for c in comments if self._is_new(c))
+                    batch.extend(self._profiles([post, *comments], profiles))
                 if batch:
                     yield batch
                 oldest = _oldest(posts, skip_featured=True)
@@ -367,14 +377,39 @@ class Source:
                     i
                     for i in items
                     if self._is_new(i) and not (since and i.published and i.published < since)
-                ]
+                ] + self._profiles(items, profiles)
                 if fresh:
                     yield fresh
                 oldest = _oldest(items)
                 if uploads.sent < PAGE or (since and oldest and oldest < since):
                     break
                 number += 1
+        site = self._site_images()
+        if site:
+            yield site
         self.store.set_cursor(name, None)
+
+    # ------------------------------------------------------------------ profile images
+    def _profiles(self, items: list[Item], handed_out: set[str]) -> list[Item]:
+        """The avatars, banners and community images of ``items``' people and
+        communities not seen yet with this URL (modbot.profiles), each once a walk."""
+        out = []
+        for image in profile_items(items):
+            mark = f"{image.key} {image.updated}"
+            if mark not in handed_out:
+                handed_out.add(mark)
+                if self._is_new(image):
+                    out.append(image)
+        return out
+
+    def _site_images(self) -> list[Item]:
+        """The site's icon and banner, when new or changed (read once a sweep)."""
+        try:
+            site = self.client.site_info()
+        except LemmyError as exc:
+            self._warn(f"the site's icon and banner could not be read ({exc}); not checked")
+            return []
+        return [i for i in site_images(site) if self._is_new(i)]
 
     def _comments_of(self, post: Item, since: datetime | None) -> list[Item]:
         if not isinstance(post.id, int):

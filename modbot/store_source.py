@@ -15,6 +15,9 @@ post already), fetched through one of its aliases, decided by the rules like any
   comment the bot saw showing it, and the ban's record says which (``author_role``);
 - alias -> item (``Store.items_showing``, from the decisions the bot recorded): the posts
   and comments ``remove``, ``purge_item`` and ``report`` act on.
+- alias -> person (``Store.profile_showing``, from the avatars and banners the bot
+  recorded, ``modbot.profiles``): whom a ban targets when the file has no uploader
+  and no post or comment shows it (a remote avatar pict-rs cached).
 
 The walk is resumable: its position (the slug of the page in hand, the ``created_at`` of
 the last file of the page before, files done, the total) is in the store before each
@@ -25,6 +28,7 @@ saved ``created_at`` (files strictly older). The total for the ETA comes from a 
 pass that only counts (``limit`` 1000 a page), kept in the position. ``files_per_second``
 paces the walk (downloads, classification and pict-rs' listing) so the instance keeps
 serving.
+
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ MAX_STORE_PAGES = 10_000_000  # a bound on one walk, in case pict-rs keeps inven
 
 def file_item(stored: StoredFile, store: Store) -> Item:
     """One stored file as an item: fetched by its first alias; its author the uploader
-    (alias -> uploader), else the creator of the first item showing it."""
+    (alias -> uploader), else the creator of the first item showing it, else the person
+    whose avatar or banner it is."""
     aliases = stored.aliases
     showing = store.items_showing(stored.sha256, aliases)
     author, role = None, None
@@ -68,6 +73,12 @@ def file_item(stored: StoredFile, store: Store) -> Item:
         if first is not None:
             author = Person(id=int(first["author_id"]), actor_id=first.get("author"))
             role = f"creator of {first['kind']} {first['id']}, no uploader known"
+    if author is None:
+        # an avatar or banner (a remote one pict-rs cached has no uploader): its person
+        profile = store.profile_showing(stored.sha256, aliases)
+        if profile is not None:
+            author = Person(id=profile["id"], actor_id=profile.get("author"))
+            role = f"person whose {profile['kind']} it is, no uploader known"
     return Item(
         kind="file",
         id=stored.sha256,
