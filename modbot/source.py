@@ -127,6 +127,9 @@ class Source:
         self.uploads_every = uploads_every
         self.remember_seen = remember_seen
         self._clock = clock
+        # what a backlog walk hands out: "local" items (created on this instance; a
+        # profile image, its person's or community's), "federated" ones, or "all"
+        self.origin = "all"
 
     def _cursor(self, name: str) -> str:
         return f"{self.scope}:{name}"
@@ -297,7 +300,28 @@ class Source:
                 )
 
     # ------------------------------------------------------------------ backlog
+    @property
+    def _sweep_position(self) -> str:
+        # a walk limited to local or federated items keeps a position of its own
+        suffix = "" if self.origin == "all" else f":{self.origin}"
+        return self._cursor(f"sweep_position{suffix}")
+
+    def _in_origin(self, item: Item) -> bool:
+        if self.origin == "all":
+            return True
+        local = item.local
+        if local is None and item.author is not None:
+            local = item.author.local
+        return local is not None and local == (self.origin == "local")
+
     def backlog(self, since: datetime | None = None) -> Generator[list[Item], None, None]:
+        """``walk``, limited to ``origin`` (local or federated items)."""
+        for batch in self.walk(since):
+            kept = [i for i in batch if self._in_origin(i)]
+            if kept:
+                yield kept
+
+    def walk(self, since: datetime | None = None) -> Generator[list[Item], None, None]:
         """Batches of every post (with its comments) and upload back to ``since``.
 
         Resumes from the stored position of an interrupted sweep; the position is
@@ -305,7 +329,7 @@ class Source:
         through the posts stops, with a warning, when Lemmy's paging loops back to a
         cursor or page it sent before, or after ``MAX_SWEEP_PAGES`` pages.
         """
-        name = self._cursor("sweep_position")
+        name = self._sweep_position
         position = json.loads(self.store.get_cursor(name) or "{}")
         if position:
             log.info("resuming the interrupted sweep (%s)", position.get("phase"))
@@ -363,7 +387,7 @@ class Source:
                     break
                 cursor = next_cursor
             position = {"phase": "uploads", "page": 1}
-        if self.uploads:
+        if self.uploads and self.origin != "federated":  # uploads are local
             number = int(position.get("page", 1))
             pages = RepeatCheck()
             while number <= MAX_COMMENT_PAGE:
@@ -384,7 +408,7 @@ class Source:
                 if uploads.sent < PAGE or (since and oldest and oldest < since):
                     break
                 number += 1
-        site = self._site_images()
+        site = self._site_images() if self.origin != "federated" else []
         if site:
             yield site
         self.store.set_cursor(name, None)
@@ -433,11 +457,11 @@ class Source:
         return [c for c in out if not (since and c.published and c.published < since)]
 
     def sweep_in_progress(self) -> bool:
-        return self.store.get_cursor(self._cursor("sweep_position")) is not None
+        return self.store.get_cursor(self._sweep_position) is not None
 
     def forget_sweep(self) -> None:
         """Start the next backlog walk afresh, not where an interrupted one stopped."""
-        self.store.set_cursor(self._cursor("sweep_position"), None)
+        self.store.set_cursor(self._sweep_position, None)
 
     # ------------------------------------------------------------------ seen, and again
     def mark_seen(self, item: Item) -> None:

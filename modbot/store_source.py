@@ -29,6 +29,12 @@ pass that only counts (``limit`` 1000 a page), kept in the position. ``files_per
 paces the walk (downloads, classification and pict-rs' listing) so the instance keeps
 serving.
 
+pict-rs records no origin for a file. ``origin`` ("local" / "federated", ``modbot sweep
+--store --local`` / ``--federated``) goes by the uploader index: local are the files
+Lemmy's media list names a (local) uploader for; federated every other one (remote
+images pict-rs cached, thumbnails Lemmy made of links, and local uploads older than the
+media list's newest 5,000). Every file is still counted and listed; only those of the
+origin are downloaded and decided.
 """
 
 from __future__ import annotations
@@ -104,6 +110,7 @@ class StoreSource:
         page_size: int = DEFAULT_PAGE,
         files_per_second: float | None = DEFAULT_FILES_PER_SECOND,
         remember_seen: bool = True,
+        origin: str = "all",
         warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -112,6 +119,9 @@ class StoreSource:
         self.page_size = page_size
         self.files_per_second = files_per_second or None
         self.remember_seen = remember_seen
+        # "local": the files with a local uploader (Lemmy's media list names one);
+        # "federated": every other file; pict-rs itself records no origin
+        self.origin = origin
         self.warn = warn or (lambda message: log.warning("%s", message))
         self._clock, self._sleep = clock, sleep
         self.done = 0  # files of the store walked past (this sweep and the one it resumes)
@@ -121,7 +131,8 @@ class StoreSource:
 
     @property
     def _name(self) -> str:
-        return f"{self.scope}:store_sweep"
+        suffix = "" if self.origin == "all" else f":{self.origin}"
+        return f"{self.scope}:store_sweep{suffix}"
 
     def in_progress(self) -> bool:
         return self.store.get_cursor(self._name) is not None
@@ -208,7 +219,7 @@ class StoreSource:
                 )
             files = [f for f in page.files if f.aliases]  # none left: being deleted
             items = [file_item(f, self.store) for f in files]
-            fresh = [i for i in items if self._is_new(i)]
+            fresh = [i for i in items if self._in_origin(i) and self._is_new(i)]
             if fresh:
                 yield fresh
             self.done += len(page.files)
@@ -228,6 +239,11 @@ class StoreSource:
         else:
             self.warn(f"store sweep: stopped after {MAX_STORE_PAGES} pages")
         self.forget()
+
+    def _in_origin(self, item: Item) -> bool:
+        if self.origin == "all":
+            return True
+        return (item.author_role == "uploader") == (self.origin == "local")
 
     def _is_new(self, item: Item) -> bool:
         if not self.remember_seen:
