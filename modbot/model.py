@@ -311,11 +311,17 @@ class ImageRef:
     original_url: str | None = None
 
     @property
+    def video_still(self) -> bool:
+        """A local video: fetched and classified as the one still pict-rs renders of it
+        (its first frame)."""
+        return bool(self.alias) and extension(self.alias or "") in VIDEO_EXTENSIONS
+
+    @property
     def fetch_urls(self) -> tuple[str, ...]:
         """URLs to try in order: the original first, then the proxy as a fallback
         (the instance may still serve a copy the remote has taken down). A local video
         upload is fetched as the still pict-rs renders of it: videos are not images."""
-        if self.alias and extension(self.alias) in VIDEO_EXTENSIONS:
+        if self.video_still:
             parts = urlsplit(self.original_url or self.url)
             return (urlunsplit(parts._replace(query=VIDEO_STILL_QUERY, fragment="")),)
         if self.original_url:
@@ -495,15 +501,21 @@ class RecordedImage:
     # Every hash taken of the image, kind -> hex (``modbot.hashes.HASH_KINDS``): those
     # the configured lists and feeds need, what an admin copies into a list or confirms.
     hashes: dict[str, str] = field(default_factory=dict)
+    # What of it was checked when not the whole: "first_frame" for a local video (the
+    # one still pict-rs renders of it; pict-rs has no way to ask for another frame)
+    checked: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "url": self.url,
             "location": self.location,
             "sha256": self.sha256,
             "alias": self.alias,
             "hashes": dict(self.hashes),
         }
+        if self.checked is not None:
+            out["checked"] = self.checked
+        return out
 
 
 @dataclass

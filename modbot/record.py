@@ -66,6 +66,8 @@ def decision_for(
             sha256=img.sha256,
             alias=img.ref.alias,
             hashes=dict(img.hashes),
+            # a video is checked through one still: say so (modbot.model.ImageRef)
+            checked="first_frame" if img.ref.video_still else None,
         ),
         scores=dict(verdict.get("scores") or {}),
         labels=list(verdict.get("labels") or []),
