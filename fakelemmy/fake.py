@@ -268,6 +268,29 @@ class FakeLemmy:
             self.state.communities[community.id] = community
         return community
 
+    def set_images(
+        self, owner: Person | Community, *, avatar: str | None = None, **images: str | None
+    ) -> None:
+        """A person changes their `avatar`/`banner`, a community its `icon`/`banner`
+        (as `user/save_user_settings` and `community` edits do: `updated` moves; on 1.0 a
+        remote URL is stored as its proxy URL). A value of "" clears the image."""
+        if avatar is not None:
+            images["avatar"] = avatar
+        with self.state.lock:
+            target = (
+                self.state.persons[owner.id]
+                if isinstance(owner, Person)
+                else self.state.communities[owner.id]
+            )
+            for name, url in images.items():
+                if not hasattr(target, name) or name not in ("avatar", "banner", "icon"):
+                    raise AttributeError(f"{type(target).__name__} has no image {name!r}")
+                if self.v4 is not None and url:
+                    url = self.images_v4.link(url)
+                setattr(target, name, url or None)
+            if isinstance(target, Person):
+                target.updated = now()
+
     def add_post(
         self,
         community: Community | int,

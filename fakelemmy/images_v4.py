@@ -226,8 +226,9 @@ class ImagesV4:
                     {"msg": f"Failed to fetch {url}", "code": "proxy-fetch-error"},
                     status_code=400,
                 )
-            with self.state.lock:
-                self.state.proxied[url] = self.state.store_file(data)
+            # pict-rs ingests a proxied file like an upload, under an alias of its own
+            # (what /internal/hashes lists and /internal/purge?proxy= removes)
+            self.fake.pictrs.cache_proxied(url, data)
         content_type = sniff_image(data) or "application/octet-stream"
         return self._serve(data, content_type, params, parts.path)
 

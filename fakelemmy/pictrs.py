@@ -112,6 +112,9 @@ class Pictrs:
         self.fake = fake
         self.state = fake.state
         self._details_cache: dict[str, dict] = {}  # sha256 -> details (files never change)
+        # the listing of /internal/hashes, kept while the store is unchanged: building it
+        # is O(files), and a walk asks for it once a page (quadratic on a large store)
+        self._listing: tuple[tuple, list, dict[str, int]] | None = None
 
     # ------------------------------------------------------------ on the Lemmy host
     def serve_alias(self, alias: str, params) -> Response:
@@ -335,6 +338,24 @@ class Pictrs:
         rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
         return [(raw, entry) for _created, raw, entry in rows]
 
+    def _stored_listing(self) -> tuple[list[tuple[bytes, dict]], dict[str, int]]:
+        """``stored_files()`` and each row's slug -> its index, rebuilt when a file or an
+        alias came or went."""
+        with self.state.lock:
+            key = (
+                len(self.state.files),
+                len(self.state.uploads),
+                sum(1 for u in self.state.uploads.values() if u.deleted),
+                max(self.state.file_created.values(), default=None),
+            )
+        if self._listing is None or self._listing[0] != key:
+            rows = self.stored_files()
+            slugs: dict[str, int] = {}
+            for i, (raw, _entry) in enumerate(rows):
+                slugs.setdefault(slug_of(raw), i)
+            self._listing = (key, rows, slugs)
+        return self._listing[1], self._listing[2]
+
     async def internal_hashes(self, request: Request) -> Response:
         """One page of every stored original with its aliases (pict-rs' `page()`)."""
         if not self._authorized(request):
@@ -345,7 +366,7 @@ class Pictrs:
             if not params["limit"].isdigit():
                 return _invalid_query(f"limit: invalid digit found in string ({params['limit']})")
             limit = int(params["limit"])
-        rows = self.stored_files()
+        rows, slugs = self._stored_listing()
         start = 0
         if params.get("timestamp") is not None:
             try:
@@ -359,9 +380,7 @@ class Pictrs:
             start = next((i for i, c in enumerate(created) if c < moment), len(rows))
         elif params.get("slug") is not None:
             # an unknown (purged) slug silently starts again at the newest page
-            start = next(
-                (i for i, (raw, _e) in enumerate(rows) if slug_of(raw) == params["slug"]), 0
-            )
+            start = slugs.get(params["slug"], 0)
         page_rows = rows[start : start + limit]
         page: dict = {"limit": limit}
         if page_rows:

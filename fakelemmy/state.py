@@ -229,6 +229,8 @@ class SiteSettings:
     default_post_time_range_seconds: int | None = None
     default_items_per_page: int = 20
     private_instance: bool = False
+    icon: str | None = None  # the site's own images (an admin sets them)
+    banner: str | None = None
 
 
 class State:

@@ -628,6 +628,8 @@ class ViewsV4:
                         "inbox_url": f"{self.base_url}/inbox",
                         "instance_id": 1,
                         "content_warning": site.content_warning,
+                        "icon": site.icon,
+                        "banner": site.banner,
                     }
                 ),
                 "local_site": _clean(

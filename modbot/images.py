@@ -2,7 +2,7 @@
 
 Works on an ``Item``'s content (``modbot.model``): a post's link (``link``, with the
 content type Lemmy saw), its thumbnail and its body, a comment's content, an upload's
-pict-rs alias. Markdown images are found as lemmy-ui's markdown-it would show them.
+pict-rs alias, a profile or community image's URL (``modbot.profiles``). Markdown images are found as lemmy-ui's markdown-it would show them.
 
 An ``ImageRef`` keeps the URL exactly as the item has it (what the audit records and a
 moderator clicks), the original behind an ``image_proxy`` URL (fetched first: the same
@@ -18,7 +18,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from urllib.parse import SplitResult, parse_qs, unquote, urljoin, urlsplit, urlunsplit
 
-from modbot.model import SIGNIFICANCE, VIDEO_EXTENSIONS, ImageRef, Item, Location, extension
+from modbot.model import (
+    PROFILE_KINDS,
+    SIGNIFICANCE,
+    VIDEO_EXTENSIONS,
+    ImageRef,
+    Item,
+    Location,
+    extension,
+)
 
 __all__ = [
     "ImageRef",
@@ -69,6 +77,9 @@ def image_refs(
     """
     if item.kind in ("upload", "file"):  # file: one of pict-rs' store, by one alias
         return [upload_ref(item, instance_url=instance_url)]
+    if item.kind in PROFILE_KINDS:  # an avatar, a banner, an icon: the item is the image
+        ref = _make_ref(item.link, "profile", instance_url) if item.link else None
+        return [ref] if ref else []
     emojis = frozenset(_dedupe_key(u, instance_url) for u in custom_emoji_urls)
     if item.kind == "post":
         refs = _post_refs(item, instance_url, emojis)

@@ -20,6 +20,7 @@ from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
+    "PROFILE_KINDS",
     "SIGNIFICANCE",
     "VIDEO_EXTENSIONS",
     "VIDEO_STILL_QUERY",
@@ -50,11 +51,42 @@ __all__ = [
     "utc_iso",
 ]
 
-ItemKind = Literal["post", "comment", "upload", "file"]  # file: one in pict-rs' whole store
-Location = Literal["post_url", "thumbnail", "body", "comment", "upload", "store"]
+ItemKind = Literal[
+    "post",
+    "comment",
+    "upload",
+    "file",  # one in pict-rs' whole store
+    # a profile or community image (the item is the image; its id the person's, the
+    # community's, or "site"; its `updated` the image's URL, so a new URL is a new item)
+    "avatar",
+    "banner",
+    "community_icon",
+    "community_banner",
+    "site_icon",
+    "site_banner",
+]
+Location = Literal["post_url", "thumbnail", "body", "comment", "upload", "store", "profile"]
+
+#: The item kinds that are a person's, a community's or the site's own image.
+PROFILE_KINDS: tuple[str, ...] = (
+    "avatar",
+    "banner",
+    "community_icon",
+    "community_banner",
+    "site_icon",
+    "site_banner",
+)
 
 #: When one image turns up in several places of an item, the first of these wins.
-SIGNIFICANCE: tuple[str, ...] = ("post_url", "body", "comment", "thumbnail", "upload", "store")
+SIGNIFICANCE: tuple[str, ...] = (
+    "post_url",
+    "body",
+    "comment",
+    "thumbnail",
+    "upload",
+    "store",
+    "profile",
+)
 
 VIDEO_EXTENSIONS = frozenset([".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi", ".ogv"])
 #: pict-rs renders a JPEG still of a video (and a resized copy of an image) this way
@@ -100,6 +132,8 @@ class Person:
     published: datetime | None = None  # when the account was made
     banned: bool = False
     ban_expires: datetime | None = None  # None: permanent (when banned)
+    avatar: str | None = None  # the profile images' URLs, as Lemmy sends them
+    banner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +143,8 @@ class Community:
     actor_id: str | None = None  # "https://lemmy.example/c/pics"
     nsfw: bool | None = None
     local: bool | None = None
+    icon: str | None = None  # the community's images' URLs, as Lemmy sends them
+    banner: str | None = None
 
     @property
     def ref(self) -> str:
@@ -247,6 +283,8 @@ class SiteInfo:
     custom_emoji_urls: frozenset[str] = frozenset()
     posts: int = 0
     comments: int = 0
+    icon: str | None = None  # the site's own images' URLs
+    banner: str | None = None
 
 
 # --- images ----------------------------------------------------------------------------------
@@ -278,13 +316,19 @@ class ImageRef:
     cached_alias: str | None = None
 
     @property
+    def video_still(self) -> bool:
+        """A local video: fetched and classified as the one still pict-rs renders of it
+        (its first frame)."""
+        return bool(self.alias) and extension(self.alias or "") in VIDEO_EXTENSIONS
+
+    @property
     def fetch_urls(self) -> tuple[str, ...]:
         """URLs to try in order: the original first, then the instance's copies as a
         fallback (the proxy, the cached thumbnail: the instance may still serve what
         the remote has taken down, or shows the bot something else than people). A
         local video upload is fetched as the still pict-rs renders of it: videos are
         not images."""
-        if self.alias and extension(self.alias) in VIDEO_EXTENSIONS:
+        if self.video_still:
             parts = urlsplit(self.original_url or self.url)
             return (urlunsplit(parts._replace(query=VIDEO_STILL_QUERY, fragment="")),)
         urls: tuple[str, ...] = (self.original_url, self.url) if self.original_url else (self.url,)
@@ -527,6 +571,9 @@ class RecordedImage:
     checked_url: str | None = None
     checked_copy: str | None = None
     original_url: str | None = None  # the remote original behind an image_proxy URL
+    # What of it was checked when not the whole: "first_frame" for a local video (the
+    # one still pict-rs renders of it; pict-rs has no way to ask for another frame)
+    checked: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -541,6 +588,8 @@ class RecordedImage:
             out["checked_copy"] = self.checked_copy
         if self.original_url is not None:
             out["original_url"] = self.original_url
+        if self.checked is not None:
+            out["checked"] = self.checked
         return out
 
 

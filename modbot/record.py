@@ -12,6 +12,7 @@ from collections.abc import Collection
 
 from modbot.config.schema import is_fetch_failure
 from modbot.model import (
+    PROFILE_KINDS,
     Decision,
     Item,
     ItemImage,
@@ -27,7 +28,12 @@ __all__ = ["decision_for", "permalink", "subject_for", "target_for"]
 
 def permalink(public_url: str, item: Item, img: ItemImage) -> str | None:
     """Where a moderator sees the item: the instance's page of a post or comment; an
-    upload (or an item with no readable id) is its image's URL."""
+    upload (or an item with no readable id) is its image's URL; a profile or community
+    image, the person's or the community's page (its actor id), else the image's URL."""
+    if item.kind in PROFILE_KINDS:
+        owner = item.author or item.community
+        actor = owner.actor_id if owner is not None else None
+        return actor or (img.ref.url if img.ref is not None else None)
     if item.kind in ("upload", "file") or not isinstance(item.id, int):
         return img.ref.url if img.ref is not None else None
     return f"{public_url}/{item.kind}/{item.id}"
@@ -75,6 +81,8 @@ def decision_for(
             checked_url=img.copy.url if img.copy else None,
             checked_copy=img.copy.note() if img.copy else None,
             original_url=img.ref.original_url,
+            # a video is checked through one still: say so (modbot.model.ImageRef)
+            checked="first_frame" if img.ref.video_still else None,
         ),
         scores=dict(verdict.get("scores") or {}),
         labels=list(verdict.get("labels") or []),

@@ -12,8 +12,12 @@ the post's image; one never posted waits a few minutes at most.
 
 The backlog iterator walks posts by ``page_cursor`` (at most ``MAX_SWEEP_PAGES``
 pages) and each post's comments (``comment/list?post_id=``, skipped when the post has
-none), then uploads; its position is kept in the store after each page, so an
-interrupted sweep resumes there.
+none), then uploads, then the site's icon and banner; its position is kept in the
+store after each page, so an interrupted sweep resumes there.
+
+Both hand out, beside the items read, the avatars and banners of their people and the
+icons and banners of their communities (``modbot.profiles``): new ones, or changed
+since the bot last looked (the "seen" mark keeps the image's URL).
 
 The source reads Lemmy through ``LemmyApi`` and hands out ``Item`` records (a malformed
 one, whose ``problem`` says what Lemmy sent wrong, goes on like the rest: the pipeline
@@ -36,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from modbot.errors import LemmyError, LemmyUnavailable
 from modbot.lemmy.api import PAGE, LemmyApi
 from modbot.model import Item, parse_time
+from modbot.profiles import profile_items, site_images
 from modbot.store import Store
 
 __all__ = ["Item", "RepeatCheck", "Source", "parse_time"]
@@ -122,6 +127,9 @@ class Source:
         self.uploads_every = uploads_every
         self.remember_seen = remember_seen
         self._clock = clock
+        # what a backlog walk hands out: "local" items (created on this instance; a
+        # profile image, its person's or community's), "federated" ones, or "all"
+        self.origin = "all"
 
     def _cursor(self, name: str) -> str:
         return f"{self.scope}:{name}"
@@ -160,6 +168,7 @@ class Source:
         read_uploads = self.uploads and (deep or self._due("last_uploads_poll", self.uploads_every))
         if read_uploads:
             uploads, newest["uploads"] = self._read_uploads()
+        profiles: set[str] = set()
         for name, pages in (("posts", self._post_pages), ("comments", self._comment_pages)):
             stop_at = self._stop_at(name, deep)
             batch_newest = None
@@ -167,11 +176,12 @@ class Source:
                 times = [i.published for i in items if i.published]
                 if times:
                     batch_newest = max([*times, batch_newest] if batch_newest else times)
-                fresh = [i for i in items if self._is_new(i)]
+                fresh = [i for i in items if self._is_new(i)] + self._profiles(items, profiles)
                 if fresh:
                     yield fresh
             newest[name] = batch_newest
-        yield from uploads
+        for batch in uploads:
+            yield batch + self._profiles(batch, profiles)
         # Only now, everything read having been handed out: a poll cut short repeats.
         for name, moment in newest.items():
             self._set_watermark(name, moment)
@@ -290,7 +300,28 @@ class Source:
                 )
 
     # ------------------------------------------------------------------ backlog
+    @property
+    def _sweep_position(self) -> str:
+        # a walk limited to local or federated items keeps a position of its own
+        suffix = "" if self.origin == "all" else f":{self.origin}"
+        return self._cursor(f"sweep_position{suffix}")
+
+    def _in_origin(self, item: Item) -> bool:
+        if self.origin == "all":
+            return True
+        local = item.local
+        if local is None and item.author is not None:
+            local = item.author.local
+        return local is not None and local == (self.origin == "local")
+
     def backlog(self, since: datetime | None = None) -> Generator[list[Item], None, None]:
+        """``walk``, limited to ``origin`` (local or federated items)."""
+        for batch in self.walk(since):
+            kept = [i for i in batch if self._in_origin(i)]
+            if kept:
+                yield kept
+
+    def walk(self, since: datetime | None = None) -> Generator[list[Item], None, None]:
         """Batches of every post (with its comments) and upload back to ``since``.
 
         Resumes from the stored position of an interrupted sweep; the position is
@@ -298,10 +329,11 @@ class Source:
         through the posts stops, with a warning, when Lemmy's paging loops back to a
         cursor or page it sent before, or after ``MAX_SWEEP_PAGES`` pages.
         """
-        name = self._cursor("sweep_position")
+        name = self._sweep_position
         position = json.loads(self.store.get_cursor(name) or "{}")
         if position:
             log.info("resuming the interrupted sweep (%s)", position.get("phase"))
+        profiles: set[str] = set()  # images handed out in this walk
         if position.get("phase", "posts") == "posts":
             cursor = position.get("page_cursor")
             page_ids = position.get("page_ids", [])
@@ -343,7 +375,9 @@ class Source:
                         continue
                     if self._is_new(post):
                         batch.append(post)
-                    batch.extend(c for c in self._comments_of(post, since) if self._is_new(c))
+                    comments = self._comments_of(post, since)
+                    batch.extend(c for c in comments if self._is_new(c))
+                    batch.extend(self._profiles([post, *comments], profiles))
                 if batch:
                     yield batch
                 oldest = _oldest(posts, skip_featured=True)
@@ -353,7 +387,7 @@ class Source:
                     break
                 cursor = next_cursor
             position = {"phase": "uploads", "page": 1}
-        if self.uploads:
+        if self.uploads and self.origin != "federated":  # uploads are local
             number = int(position.get("page", 1))
             pages = RepeatCheck()
             while number <= MAX_COMMENT_PAGE:
@@ -367,14 +401,39 @@ class Source:
                     i
                     for i in items
                     if self._is_new(i) and not (since and i.published and i.published < since)
-                ]
+                ] + self._profiles(items, profiles)
                 if fresh:
                     yield fresh
                 oldest = _oldest(items)
                 if uploads.sent < PAGE or (since and oldest and oldest < since):
                     break
                 number += 1
+        site = self._site_images() if self.origin != "federated" else []
+        if site:
+            yield site
         self.store.set_cursor(name, None)
+
+    # ------------------------------------------------------------------ profile images
+    def _profiles(self, items: list[Item], handed_out: set[str]) -> list[Item]:
+        """The avatars, banners and community images of ``items``' people and
+        communities not seen yet with this URL (modbot.profiles), each once a walk."""
+        out = []
+        for image in profile_items(items):
+            mark = f"{image.key} {image.updated}"
+            if mark not in handed_out:
+                handed_out.add(mark)
+                if self._is_new(image):
+                    out.append(image)
+        return out
+
+    def _site_images(self) -> list[Item]:
+        """The site's icon and banner, when new or changed (read once a sweep)."""
+        try:
+            site = self.client.site_info()
+        except LemmyError as exc:
+            self._warn(f"the site's icon and banner could not be read ({exc}); not checked")
+            return []
+        return [i for i in site_images(site) if self._is_new(i)]
 
     def _comments_of(self, post: Item, since: datetime | None) -> list[Item]:
         if not isinstance(post.id, int):
@@ -398,11 +457,11 @@ class Source:
         return [c for c in out if not (since and c.published and c.published < since)]
 
     def sweep_in_progress(self) -> bool:
-        return self.store.get_cursor(self._cursor("sweep_position")) is not None
+        return self.store.get_cursor(self._sweep_position) is not None
 
     def forget_sweep(self) -> None:
         """Start the next backlog walk afresh, not where an interrupted one stopped."""
-        self.store.set_cursor(self._cursor("sweep_position"), None)
+        self.store.set_cursor(self._sweep_position, None)
 
     # ------------------------------------------------------------------ seen, and again
     def mark_seen(self, item: Item) -> None:

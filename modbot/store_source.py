@@ -15,6 +15,9 @@ post already), fetched through one of its aliases, decided by the rules like any
   comment the bot saw showing it, and the ban's record says which (``author_role``);
 - alias -> item (``Store.items_showing``, from the decisions the bot recorded): the posts
   and comments ``remove``, ``purge_item`` and ``report`` act on.
+- alias -> person (``Store.profile_showing``, from the avatars and banners the bot
+  recorded, ``modbot.profiles``): whom a ban targets when the file has no uploader
+  and no post or comment shows it (a remote avatar pict-rs cached).
 
 The walk is resumable: its position (the slug of the page in hand, the ``created_at`` of
 the last file of the page before, files done, the total) is in the store before each
@@ -25,6 +28,13 @@ saved ``created_at`` (files strictly older). The total for the ETA comes from a 
 pass that only counts (``limit`` 1000 a page), kept in the position. ``files_per_second``
 paces the walk (downloads, classification and pict-rs' listing) so the instance keeps
 serving.
+
+pict-rs records no origin for a file. ``origin`` ("local" / "federated", ``modbot sweep
+--store --local`` / ``--federated``) goes by the uploader index: local are the files
+Lemmy's media list names a (local) uploader for; federated every other one (remote
+images pict-rs cached, thumbnails Lemmy made of links, and local uploads older than the
+media list's newest 5,000). Every file is still counted and listed; only those of the
+origin are downloaded and decided.
 """
 
 from __future__ import annotations
@@ -53,7 +63,8 @@ MAX_STORE_PAGES = 10_000_000  # a bound on one walk, in case pict-rs keeps inven
 
 def file_item(stored: StoredFile, store: Store) -> Item:
     """One stored file as an item: fetched by its first alias; its author the uploader
-    (alias -> uploader), else the creator of the first item showing it."""
+    (alias -> uploader), else the creator of the first item showing it, else the person
+    whose avatar or banner it is."""
     aliases = stored.aliases
     showing = store.items_showing(stored.sha256, aliases)
     author, role = None, None
@@ -68,6 +79,12 @@ def file_item(stored: StoredFile, store: Store) -> Item:
         if first is not None:
             author = Person(id=int(first["author_id"]), actor_id=first.get("author"))
             role = f"creator of {first['kind']} {first['id']}, no uploader known"
+    if author is None:
+        # an avatar or banner (a remote one pict-rs cached has no uploader): its person
+        profile = store.profile_showing(stored.sha256, aliases)
+        if profile is not None:
+            author = Person(id=profile["id"], actor_id=profile.get("author"))
+            role = f"person whose {profile['kind']} it is, no uploader known"
     return Item(
         kind="file",
         id=stored.sha256,
@@ -93,6 +110,7 @@ class StoreSource:
         page_size: int = DEFAULT_PAGE,
         files_per_second: float | None = DEFAULT_FILES_PER_SECOND,
         remember_seen: bool = True,
+        origin: str = "all",
         warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -101,6 +119,9 @@ class StoreSource:
         self.page_size = page_size
         self.files_per_second = files_per_second or None
         self.remember_seen = remember_seen
+        # "local": the files with a local uploader (Lemmy's media list names one);
+        # "federated": every other file; pict-rs itself records no origin
+        self.origin = origin
         self.warn = warn or (lambda message: log.warning("%s", message))
         self._clock, self._sleep = clock, sleep
         self.done = 0  # files of the store walked past (this sweep and the one it resumes)
@@ -110,7 +131,8 @@ class StoreSource:
 
     @property
     def _name(self) -> str:
-        return f"{self.scope}:store_sweep"
+        suffix = "" if self.origin == "all" else f":{self.origin}"
+        return f"{self.scope}:store_sweep{suffix}"
 
     def in_progress(self) -> bool:
         return self.store.get_cursor(self._name) is not None
@@ -197,7 +219,7 @@ class StoreSource:
                 )
             files = [f for f in page.files if f.aliases]  # none left: being deleted
             items = [file_item(f, self.store) for f in files]
-            fresh = [i for i in items if self._is_new(i)]
+            fresh = [i for i in items if self._in_origin(i) and self._is_new(i)]
             if fresh:
                 yield fresh
             self.done += len(page.files)
@@ -217,6 +239,11 @@ class StoreSource:
         else:
             self.warn(f"store sweep: stopped after {MAX_STORE_PAGES} pages")
         self.forget()
+
+    def _in_origin(self, item: Item) -> bool:
+        if self.origin == "all":
+            return True
+        return (item.author_role == "uploader") == (self.origin == "local")
 
     def _is_new(self, item: Item) -> bool:
         if not self.remember_seen:

@@ -372,11 +372,12 @@ def test_structure_mistakes(tmp_path: Path):
         "rules.yaml:4: schedule.sweep_cron: expected a cron line of 5 fields (minute hour day "
         "month weekday), like '0 4 * * *', got '0 4 * *'",
         "rules.yaml:7: rule 'first': if.type.0: unknown item type 'pots' (did you mean "
-        "'post'?); use one of: post, comment, upload, file, any, incoming",
+        "'post'?); use one of: post, comment, upload, file, avatar, banner, community_icon, "
+        "community_banner, site_icon, site_banner, any, incoming",
         "rules.yaml:9: duplicate rule name 'first' (first at line 6): names must be unique, "
         "they appear in the audit log",
         "rules.yaml:10: rule 'first': if.found_in.1: unknown image location 'url'; use one of: "
-        "post_url, thumbnail, body, comment, upload, store",
+        "post_url, thumbnail, body, comment, upload, store, profile",
         "rules.yaml:13: rule 'no action': if.scope: unknown scope 'everywhere'; use one of: "
         "local, federated, all",
         "rules.yaml:14: rule 'no action': then: `then` has no action: use remove, purge_item, "

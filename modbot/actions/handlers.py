@@ -70,6 +70,23 @@ def _where(t: Target) -> str:
     return inert(t.url or t.image_url)
 
 
+_WHAT = {
+    "upload": "an upload",
+    "file": "a stored file",
+    "avatar": "an avatar",
+    "banner": "a banner",
+    "community_icon": "a community icon",
+    "community_banner": "a community banner",
+    "site_icon": "the site icon",
+    "site_banner": "the site banner",
+}
+
+
+def _what(t: Target) -> str:
+    """``an avatar``: the kind of a target that is no post or comment, in words."""
+    return _WHAT.get(t.kind, f"a {t.kind}")
+
+
 def _on_showing(ex: Executor, t: Target, planned: PlannedAction, handler: Handler) -> ActionOutcome:
     """A stored file (``modbot sweep --store``) is no post: the action goes to each post
     and comment the bot saw showing it (``Target.shown_by``), each under its own key, so
@@ -129,7 +146,7 @@ def remove(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             verify=lambda row: _item_removed(ex, t),
         )
     return ActionOutcome(
-        "remove", "skipped", "an upload has no post or comment to remove (use purge_image)"
+        "remove", "skipped", f"{_what(t)} is no post or comment to remove (use purge_image)"
     )
 
 
@@ -154,7 +171,7 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
             lambda: ex.client.purge_comment(int(t.id), reason),
             verify=lambda row: _read_item(ex, t) is None,
         )
-    return ActionOutcome("purge_item", "skipped", "an upload has no post or comment to purge")
+    return ActionOutcome("purge_item", "skipped", f"{_what(t)} is no post or comment to purge")
 
 
 @handles("purge_image")
@@ -406,9 +423,13 @@ def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             lambda: ex.client.report_comment(int(t.id), reason),
             verify=lambda row: _reported(ex, t),
         )
-    # Lemmy has no report for an upload (or a stored file): tell the admins instead.
-    what = "stored file" if t.kind == "file" else "upload"
-    return ex.notify(t.key, f"{reason} ({what} {inert(t.image_url)})", action="report")
+    # Lemmy has no report for an upload, a stored file or a profile image: tell the
+    # admins instead.
+    owner = (
+        f" of {inert(t.author_name)}" if t.kind in ("avatar", "banner") and t.author_name else ""
+    )
+    what = _what(t).split(" ", 1)[1]
+    return ex.notify(t.key, f"{reason} ({what}{owner} {inert(t.image_url)})", action="report")
 
 
 @handles("notify_admins")

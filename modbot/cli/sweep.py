@@ -43,6 +43,14 @@ and comments modbot saw showing it, ban bans its uploader (else whoever posted i
 needs PICTRS_URL and PICTRS_API_KEY, resumes where it stopped, shows a bar with the ETA
 (the total is counted first) and paces itself (--files-per-second).
 
+--local / --federated limit a sweep to what was created on this instance, or to what
+came by federation (an item by where it was made, a profile image by its person or
+community; Lemmy's listings are still read whole, only the items of that origin are
+decided). pict-rs records no origin for a file: with --store, --local means the files
+Lemmy's media list names a local uploader for, --federated every other file (remote
+images pict-rs cached, link thumbnails, and local uploads older than the media list's
+newest 5,000). Rules limit themselves with `scope:` (docs/rules.md).
+
   modbot sweep --dry-run --since 30d --report backlog.html
   modbot sweep --all
   modbot sweep --store --dry-run --report store.html
@@ -68,6 +76,24 @@ def add_parser(subparsers: Subparsers) -> None:
         "--store",
         action="store_true",
         help="every file in pict-rs' store instead (needs PICTRS_URL, PICTRS_API_KEY)",
+    )
+    origin = p.add_mutually_exclusive_group()
+    origin.add_argument(
+        "--local",
+        action="store_const",
+        const="local",
+        dest="origin",
+        help="only what was created on this instance (posts, comments, uploads, the "
+        "profile images of its people and communities); --store: files with a local "
+        "uploader in Lemmy's media list",
+    )
+    origin.add_argument(
+        "--federated",
+        action="store_const",
+        const="federated",
+        dest="origin",
+        help="only what came by federation; --store: every file without a local uploader "
+        "known (cached remote images, link thumbnails, uploads older than the media list)",
     )
     p.add_argument(
         "--files-per-second",
@@ -122,6 +148,7 @@ def sweep(args: argparse.Namespace) -> int:
             lock_wait=args.wait,
             files_per_second=args.files_per_second,
             page_size=args.page_size,
+            origin=args.origin or "all",
         )
         return OK if done else INTERRUPTED
     window = None if args.all else args.since or policy.schedule.sweep_since
@@ -129,6 +156,12 @@ def sweep(args: argparse.Namespace) -> int:
     from modbot.modes.sweep import sweep as run_sweep
 
     complete = run_sweep(
-        settings, policy, since=since, dry_run=args.dry_run, report=args.report, lock_wait=args.wait
+        settings,
+        policy,
+        since=since,
+        dry_run=args.dry_run,
+        report=args.report,
+        lock_wait=args.wait,
+        origin=args.origin or "all",
     )
     return OK if complete else INTERRUPTED

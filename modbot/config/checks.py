@@ -32,6 +32,7 @@ from modbot.config.schema import (
     ITEM_TYPES,
     PLACEHOLDER,
     PLACEHOLDERS,
+    PROFILE_TYPES,
     PolicyFile,
     Rule,
 )
@@ -149,6 +150,8 @@ _FOUND_IN = {
     "post": {"post_url", "thumbnail", "body"},
     "comment": {"comment"},
     "upload": {"upload"},
+    "file": {"store"},
+    **{kind: {"profile"} for kind in PROFILE_TYPES},
     "incoming": set(),  # a file at the upload gate is in no item yet
 }
 
@@ -156,7 +159,8 @@ _FOUND_IN = {
 def never_acts(rule: Rule) -> str | None:
     """Why `rule` cannot act on any image, for a check-rules warning; None if it can."""
     c = rule.if_
-    kinds = set(ITEM_TYPES[:3]) if not c.type or "any" in c.type else set(c.type)
+    every = {k for k in ITEM_TYPES if k not in ("any", "incoming")}
+    kinds = every if not c.type or "any" in c.type else set(c.type)
     if c.found_in:
         kinds = {k for k in kinds if _FOUND_IN[k] & set(c.found_in)}
         if not kinds:
@@ -171,6 +175,8 @@ def never_acts(rule: Rule) -> str | None:
         return "a skipped image was not checked: it has no labels, scores or hash"
     if kinds == {"upload"} and c.community:
         return "an upload has no community"
+    if kinds and kinds <= {"avatar", "banner", "site_icon", "site_banner"} and c.community:
+        return f"a {' or '.join(sorted(kinds))} has no community"
     if kinds == {"upload"} and not rule.is_removal and not rule.then.notify_admins:
         return "an upload is not in a community, so it cannot be reported"
     if c.author and c.author.moderator and rule.moderators_exempt:

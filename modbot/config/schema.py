@@ -39,11 +39,20 @@ BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
 # DeepDanbooru's scores (only in verdicts where it ran), and `danbooru:<tag>` for its tags
 DANBOORU_TAG_SCORE = "danbooru:"
 BUILTIN_SCORES = ("csam", "underage", "nsfw", "anime", "subject", *DANBOORU_SCORES)
-# file: `modbot sweep --store`; `incoming`: a file pict-rs is about to store, as `modbot
-# gate` sees it (no item, author or community yet), matched only by rules that name it,
-# never by `any`
-ITEM_TYPES = ("post", "comment", "upload", "file", "any", "incoming")
-LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload", "store")
+# file: `modbot sweep --store`; avatar ... site_banner: a person's, a community's or the
+# site's own image (modbot.profiles; found in `profile`); `incoming`: a file pict-rs is
+# about to store, as `modbot gate` sees it (no item, author or community yet), matched
+# only by rules that name it, never by `any`
+PROFILE_TYPES = (
+    "avatar",
+    "banner",
+    "community_icon",
+    "community_banner",
+    "site_icon",
+    "site_banner",
+)
+ITEM_TYPES = ("post", "comment", "upload", "file", *PROFILE_TYPES, "any", "incoming")
+LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload", "store", "profile")
 SCOPES = ("local", "federated", "all")
 PLACEHOLDERS = (
     "author",

@@ -58,6 +58,8 @@ def _person_fields(name: str) -> tuple[Field, ...]:
         (f"{name}.local", "bool", OPTIONAL),
         (f"{name}.bot_account", "bool", OPTIONAL),
         (f"{name}.published", "time", OPTIONAL),
+        (f"{name}.avatar", "text", OPTIONAL),
+        (f"{name}.banner", "text", OPTIONAL),
     )
 
 
@@ -68,6 +70,8 @@ _IN_COMMUNITY = (
     ("community.actor_id", "text", OPTIONAL),
     ("community.nsfw", "bool", OPTIONAL),
     ("community.local", "bool", OPTIONAL),
+    ("community.icon", "text", OPTIONAL),
+    ("community.banner", "text", OPTIONAL),
     *_person_fields("creator"),
     ("creator_is_moderator", "bool", OPTIONAL),
     ("creator_is_admin", "bool", OPTIONAL),
@@ -151,6 +155,8 @@ def item(kind: str, view: Any) -> Item:
             actor_id=community.get("actor_id"),
             nsfw=community.get("nsfw"),
             local=community.get("local"),
+            icon=community.get("icon"),
+            banner=community.get("banner"),
         ),
         author_is_moderator=bool(view.get("creator_is_moderator")),
         author_is_admin=bool(view.get("creator_is_admin")),
@@ -189,6 +195,8 @@ def person(view: dict[str, Any]) -> Person:
         published=parse_time(view.get("published")),
         banned=bool(view.get("banned")),
         ban_expires=parse_time(view.get("ban_expires")),
+        avatar=_text(view.get("avatar")),
+        banner=_text(view.get("banner")),
     )
 
 
@@ -239,4 +247,12 @@ def site_info(site: dict[str, Any]) -> SiteInfo:
         custom_emoji_urls=custom_emoji_urls(site),
         posts=counts.get("posts") or 0,
         comments=counts.get("comments") or 0,
+        icon=_text((site_view.get("site") or {}).get("icon")),
+        banner=_text((site_view.get("site") or {}).get("banner")),
     )
+
+
+def _text(value: Any) -> str | None:
+    """A URL Lemmy sent where a ``PersonView`` or ``/site`` is not checked field by
+    field (``GET /person``, the site): a string, else absent."""
+    return value if isinstance(value, str) and value else None

@@ -43,6 +43,8 @@ def _person_fields(name: str) -> tuple[Field, ...]:
         (f"{name}.local", "bool", OPTIONAL),
         (f"{name}.bot_account", "bool", OPTIONAL),
         (f"{name}.published_at", "time", OPTIONAL),
+        (f"{name}.avatar", "text", OPTIONAL),
+        (f"{name}.banner", "text", OPTIONAL),
     )
 
 
@@ -53,6 +55,8 @@ _IN_COMMUNITY = (
     ("community.ap_id", "text", OPTIONAL),
     ("community.nsfw", "bool", OPTIONAL),
     ("community.local", "bool", OPTIONAL),
+    ("community.icon", "text", OPTIONAL),
+    ("community.banner", "text", OPTIONAL),
     *_person_fields("creator"),
     ("creator_is_moderator", "bool", OPTIONAL),
     ("creator_is_admin", "bool", OPTIONAL),
@@ -133,6 +137,8 @@ def item(kind: str, view: Any) -> Item:
             actor_id=community.get("ap_id"),
             nsfw=community.get("nsfw"),
             local=community.get("local"),
+            icon=community.get("icon"),
+            banner=community.get("banner"),
         ),
         author_is_moderator=bool(view.get("creator_is_moderator")),
         author_is_admin=bool(view.get("creator_is_admin")),
@@ -171,6 +177,8 @@ def person(view: dict[str, Any], *, banned: bool = False, ban_expires: Any = Non
         published=parse_time(view.get("published_at")),
         banned=banned,
         ban_expires=parse_time(ban_expires) if isinstance(ban_expires, str) else None,
+        avatar=_text(view.get("avatar")),
+        banner=_text(view.get("banner")),
     )
 
 
@@ -222,4 +230,12 @@ def site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
         all_languages=tuple(lang["id"] for lang in site.get("all_languages") or []),
         posts=local_site.get("posts") or 0,
         comments=local_site.get("comments") or 0,
+        icon=_text((site_view.get("site") or {}).get("icon")),
+        banner=_text((site_view.get("site") or {}).get("banner")),
     )
+
+
+def _text(value: Any) -> str | None:
+    """A URL Lemmy sent where a ``PersonView`` or ``/site`` is not checked field by
+    field (``GET /person``, the site): a string, else absent."""
+    return value if isinstance(value, str) and value else None

@@ -31,8 +31,10 @@ def store_sweep(
     lock_wait: float | None = 0.0,
     files_per_second: float | None = DEFAULT_FILES_PER_SECOND,
     page_size: int = DEFAULT_PAGE,
+    origin: str = "all",
 ) -> bool:
-    """Walk every stored file once; False when it was interrupted."""
+    """Walk every stored file once; False when it was interrupted. ``origin``: the
+    files of a local uploader only ("local"), the others ("federated"), or "all"."""
     from modbot.pipeline import Pipeline
 
     if not settings.can_purge_by_alias:
@@ -51,14 +53,16 @@ def store_sweep(
             scope=pipeline.source.scope,
             files_per_second=files_per_second,
             page_size=page_size,
+            origin=origin,
             warn=pipeline.warnings.append,
         )
         source.uploads = pipeline.session.admin
         resuming = source.in_progress()
         log.info(
-            "store sweep (%s, run %s) over every file in pict-rs%s",
+            "store sweep (%s, run %s) over every file in pict-rs%s%s",
             mode,
             pipeline.run_id,
+            "" if origin == "all" else f" ({origin} files only, by the uploader index)",
             "; resuming the interrupted store sweep" if resuming else "",
         )
         with Progress("store sweep") as progress:

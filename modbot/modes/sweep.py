@@ -25,17 +25,22 @@ def sweep(
     dry_run: bool,
     report: str | None,
     lock_wait: float | None = 0.0,
+    origin: str = "all",
 ) -> bool:
-    """Sweep back to ``since`` (everything when None); False when it was interrupted."""
+    """Sweep back to ``since`` (everything when None); False when it was interrupted.
+    ``origin``: "local" or "federated" items only (``Source.origin``), or "all"."""
     from modbot.doctor import connect_first
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if dry_run else "live"
     where = f"back to {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
+    if origin != "all":
+        where += f", {origin} items only"
     with (
         Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline,
         StopOnSignal("sweep") as stop,
     ):
+        pipeline.source.origin = origin
         connect_first(pipeline)  # the network and the login first, with the doctor's words
         resuming = pipeline.source.sweep_in_progress()
         log.info(
