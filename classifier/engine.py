@@ -98,7 +98,9 @@ def _wake(waiter: asyncio.Future) -> None:
         waiter.set_result(None)
 
 
-def _lower_priority() -> None:
+def yield_to_inference() -> None:
+    """The calling thread runs at ``DECODE_NICENESS`` from now on: on a CPU, a thread
+    that feeds the model (decoding, downloading) must not preempt its OpenMP threads."""
     with contextlib.suppress(AttributeError, OSError):
         # Linux: the niceness of one thread (its native id) only
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), DECODE_NICENESS)
@@ -172,7 +174,7 @@ class Engine:
         workers = decode_workers or min(32, _default_threads())
         # On CPU the model's OpenMP threads use every core; a decode thread that preempts
         # one of them stalls the whole parallel region, so decoding yields to inference.
-        initializer = _lower_priority if loaded.device.type == "cpu" else None
+        initializer = yield_to_inference if self.on_cpu else None
         self._pool = ThreadPoolExecutor(
             workers, thread_name_prefix="modbot-decode", initializer=initializer
         )
@@ -201,6 +203,12 @@ class Engine:
         """The concept version (known from the start: the model is loaded here). A remote
         engine's is learnt from its first worker; callers of either await this."""
         return self.concept_version
+
+    @property
+    def on_cpu(self) -> bool:
+        """The model runs on the CPU: the threads feeding it yield to its threads
+        (``yield_to_inference``)."""
+        return self.loaded.device.type == "cpu"
 
     @property
     def random_weights(self) -> bool:

@@ -194,6 +194,7 @@ class Acquirer:
         # changed behind a link posted again is caught; sweeps and reports use
         # fetch.recheck_after
         self.recheck_links = False
+        self._yields = False  # the loop's thread runs at the decode threads' niceness
 
     def start(
         self,
@@ -208,6 +209,13 @@ class Acquirer:
         finished = threading.Event()
         work = self._in_loop(self._acquire(items, images, engine, stats, ready, finished))
         return work, finished
+
+    def yield_to_inference(self) -> None:
+        """The model runs on this CPU: the downloads' thread yields to its threads (a
+        preempted OpenMP thread stalls the whole batch)."""
+        if not self._yields:
+            self._yields = True
+            self._in_loop(_yield_to_inference()).result()
 
     def stop(self, finished: threading.Event) -> None:
         """The batch failed or was interrupted: cancel its downloads, wait for them."""
@@ -558,6 +566,13 @@ class Acquirer:
         if decoded and not verdict.get("unreadable"):
             hashes.update(await asyncio.to_thread(_decoded_hashes, engine, data, decoded))
         return verdict, hashes, None, ""
+
+
+async def _yield_to_inference() -> None:
+    """Run on the loop's thread: it yields to the model's threads from now on."""
+    from classifier.engine import yield_to_inference
+
+    yield_to_inference()
 
 
 def _copy(fetched: Fetched) -> CheckedCopy | None:

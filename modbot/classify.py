@@ -71,6 +71,12 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+def inference_on_cpu(engine: Engine) -> bool:
+    """A local model on this machine's CPU: the bot's own threads that feed it (the
+    downloads' event loop) yield to its threads (``classifier.engine.yield_to_inference``)."""
+    return bool(getattr(engine, "on_cpu", False))
+
+
 def decode_budget(engine: Engine) -> DecodeBudget | None:
     """Where a second decode of an image (its perceptual hash) holds its memory: a local
     engine's decode budget; None for an engine that decodes elsewhere."""

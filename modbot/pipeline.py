@@ -44,7 +44,13 @@ from typing import Any
 
 from modbot.acquire import Acquirer
 from modbot.actions.executor import Executor
-from modbot.classify import CLASSIFIER_UNAVAILABLE, Engine, build_engine, decode_budget
+from modbot.classify import (
+    CLASSIFIER_UNAVAILABLE,
+    Engine,
+    build_engine,
+    decode_budget,
+    inference_on_cpu,
+)
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.fetch import Resolver
@@ -352,6 +358,8 @@ class Pipeline:
                 if not img.skipped and alias and self.store.image_purged(alias):
                     img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
         engine = self.engine if any(not img.skipped for imgs in images for img in imgs) else None
+        if engine is not None and inference_on_cpu(engine):
+            self.acquirer.yield_to_inference()
         ready: queue.Queue[int] = queue.Queue()
         work, finished = self.acquirer.start(items, images, engine, stats, ready)
         return _Flight(items, images, ready, work, finished)
