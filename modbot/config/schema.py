@@ -34,6 +34,7 @@ from modbot.config.units import (
 )
 from modbot.config.words import describe, suggest
 from modbot.hashes import HASH_KINDS, LIST_FORMATS
+from modbot.model import PROFILE_KINDS
 
 BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
 # DeepDanbooru's scores (only in verdicts where it ran), and `danbooru:<tag>` for its tags
@@ -43,14 +44,7 @@ BUILTIN_SCORES = ("csam", "underage", "nsfw", "anime", "subject", *DANBOORU_SCOR
 # site's own image (modbot.profiles; found in `profile`); `incoming`: a file pict-rs is
 # about to store, as `modbot gate` sees it (no item, author or community yet), matched
 # only by rules that name it, never by `any`
-PROFILE_TYPES = (
-    "avatar",
-    "banner",
-    "community_icon",
-    "community_banner",
-    "site_icon",
-    "site_banner",
-)
+PROFILE_TYPES = PROFILE_KINDS
 ITEM_TYPES = ("post", "comment", "upload", "file", *PROFILE_TYPES, "any", "incoming")
 LOCATIONS = ("post_url", "thumbnail", "body", "comment", "upload", "store", "profile")
 SCOPES = ("local", "federated", "all")
