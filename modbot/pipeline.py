@@ -353,10 +353,7 @@ class Pipeline:
         images = [self._capped(item, self._refs(item)) for item in items]
         stats.images_found += sum(1 for imgs in images for img in imgs if img.ref is not None)
         for imgs in images:
-            for img in imgs:
-                alias = img.ref.alias if img.ref is not None else None
-                if not img.skipped and alias and self.store.image_purged(alias):
-                    img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
+            _mark_purged(imgs, self.store)
         engine = self.engine if any(not img.skipped for imgs in images for img in imgs) else None
         if engine is not None and inference_on_cpu(engine):
             self.acquirer.yield_to_inference()
@@ -472,6 +469,9 @@ class Pipeline:
         work: list[tuple[Decision, ActionPlan]] = []
         done_for_item: set[str] = set()
         public_url = self.session.public_url
+        # Again now: a batch read ahead was launched before the one before it acted, and
+        # an item there may have purged this file since (a post, then its upload).
+        _mark_purged(images, self.store)
         for img in images:
             decision = decision_for(
                 item, img, run_id=self.run_id, dry_run=self.dry_run, public_url=public_url
@@ -578,6 +578,15 @@ class _Flight:
     ready: queue.Queue[int]
     work: concurrent.futures.Future[None]
     finished: threading.Event
+
+
+def _mark_purged(images: list[ItemImage], store: Store) -> None:
+    """An image whose file modbot purged already is not looked at (``purged``)."""
+    for img in images:
+        alias = img.ref.alias if img.ref is not None else None
+        if not img.skipped and alias and store.image_purged(alias):
+            img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
+            img.verdict = None
 
 
 def _not_in(batch: list[Item], flight: _Flight | None) -> list[Item]:
