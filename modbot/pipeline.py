@@ -469,9 +469,12 @@ class Pipeline:
         work: list[tuple[Decision, ActionPlan]] = []
         done_for_item: set[str] = set()
         public_url = self.session.public_url
-        # Again now: a batch read ahead was launched before the one before it acted, and
-        # an item there may have purged this file since (a post, then its upload).
-        _mark_purged(images, self.store)
+        # An upload (or a stored file) is its file: purged since its batch was launched
+        # (a batch read ahead is launched before the one before it acts: a post, then its
+        # upload), there is nothing left to act on. A post or comment showing the file
+        # is still there and is decided on the verdict in hand.
+        if item.kind in ("upload", "file"):
+            _mark_purged(images, self.store)
         for img in images:
             decision = decision_for(
                 item, img, run_id=self.run_id, dry_run=self.dry_run, public_url=public_url
