@@ -341,17 +341,9 @@ def record_report(
     from modbot.modes.progress import StopOnSignal
     from modbot.modes.report_record import Redecider
     from modbot.modes.report_stream import ReportBuilder
-    from modbot.pipeline import Pipeline
 
     with (
-        Pipeline(
-            settings,
-            policy,
-            dry_run=True,
-            scope=REPORT_SCOPE,
-            remember_seen=False,
-            engine=engine,
-        ) as pipeline,
+        _report_pipeline(settings, policy, engine) as pipeline,
         StopOnSignal("report") as stop,
     ):
         connect_first(pipeline)
@@ -429,17 +421,9 @@ def rescan_report(
     says it is incomplete)."""
     from modbot.doctor import connect_first
     from modbot.modes.progress import Progress, StopOnSignal
-    from modbot.pipeline import Pipeline
 
     with (
-        Pipeline(
-            settings,
-            policy,
-            dry_run=True,
-            scope=REPORT_SCOPE,
-            remember_seen=False,
-            engine=engine,
-        ) as pipeline,
+        _report_pipeline(settings, policy, engine) as pipeline,
         StopOnSignal("report") as stop,
     ):
         connect_first(pipeline)  # the network and the login first, with the doctor's words
@@ -462,3 +446,18 @@ def rescan_report(
         print(f"report {pipeline.run_id} {state}: {stats.summary()}")
         print(f"report: {written}")
         return not interrupted
+
+
+def _report_pipeline(settings: Settings, policy: Policy, engine: Engine | None) -> Pipeline:
+    """A report's pipeline, either way it is made: a dry run in the report's own scope,
+    re-deciding what it sees (never marking it seen)."""
+    from modbot.pipeline import Pipeline
+
+    return Pipeline(
+        settings,
+        policy,
+        dry_run=True,
+        scope=REPORT_SCOPE,
+        remember_seen=False,
+        engine=engine,
+    )
