@@ -109,6 +109,9 @@ class HostileServer:
         name, _, arg = path.split("?")[0].lstrip("/").partition("/")
         if name == "png":
             return send(w, 200, PNG, "image/png")
+        if name == "png-then-hang-up":  # keep-alive promised, then the server closes it
+            send(w, 200, PNG, "image/png")
+            return False
         if name == "jpeg-as-html":  # a real image with a lying Content-Type
             return send(w, 200, JPEG, "text/html")
         if name == "html-as-jpeg":
@@ -597,6 +600,26 @@ def test_many_hosts_through_a_small_pool():
 
     got, max_active = run(go())
     assert len(got) == 30 and all(g.data == PNG for g in got) and max_active <= 3
+
+
+def test_connections_are_reused_until_the_server_closes_one():
+    """The pool's own check of idle connections (modbot answers it from the socket it
+    keeps): a connection the server closed is not used again, a live one is."""
+
+    async def go(path):
+        async with HostileServer() as server:
+            allowed = {f"127.0.0.1:{server.port}"}
+            async with Fetcher(allowed_hosts=allowed) as fetcher:
+                got = []
+                for _ in range(3):
+                    got.append(await fetcher.fetch(server.base + path))
+                    await asyncio.sleep(0.05)  # the server's FIN arrives
+            return got, server.connections
+
+    got, connections = run(go("/png"))
+    assert [g.data for g in got] == [PNG] * 3 and connections == 1
+    got, connections = run(go("/png-then-hang-up"))
+    assert [g.data for g in got] == [PNG] * 3 and connections == 3
 
 
 def test_fetch_first_falls_back_on_failure_but_not_on_a_refusal_of_principle():
