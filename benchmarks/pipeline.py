@@ -1,7 +1,7 @@
 """End-to-end against the engine alone: how much of the classifier's speed the bot keeps.
 
     .venv/bin/python benchmarks/pipeline.py                      # ViT-B-32 random weights, CPU, 256 posts, 3 runs
-    .venv/bin/python benchmarks/pipeline.py --model ViT-L-14 --device cuda --posts 4096 --precision fp16
+    .venv/bin/python benchmarks/pipeline.py --model ViT-L-14 --device cuda --posts 4096 --batch 256  # fp16 on CUDA
 
 A fake instance (child process) holds N posts, each showing its own real-photo JPEG
 (the test photos, cropped, flipped and scaled to ~1,600 px, so every file is distinct).
@@ -12,8 +12,12 @@ Each run times, in alternating order so that load from elsewhere falls on both a
 - engine: the same model's ``Engine.classify_many`` on the same JPEG bytes, in memory.
 
 The model is loaded once and shared by both, so neither pays for loading it, and a
-first round of each is not counted (warm-up). The last
-line is ``end-to-end/engine: R (end-to-end X images/s, engine Y images/s, model M on D)``
+first round of each is not counted (warm-up). Each run times each way twice, in
+mirrored order (end-to-end, engine, engine, end-to-end; the next run the other way
+round): on a shared machine the model's own speed drifts by several per cent from one
+half-minute to the next, and the mirrored order makes a steady drift fall on both ways
+alike. Each run also prints the CPU seconds each way used (the bot's process, the
+fake's). The last line is ``end-to-end/engine: R (end-to-end X images/s, engine Y images/s, model M on D)``
 with R the median over the runs.
 """
 
@@ -100,6 +104,17 @@ def serve(images_file: str) -> None:
 # ---------------------------------------------------------------------- the bot (parent)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    import os
+
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def write_policy(directory: Path, remote: str, args: argparse.Namespace) -> Path:
     path = directory / "rules.yaml"
     pretrained = "null" if args.random_weights else args.pretrained
@@ -162,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             engine.classify_many(images[:8])  # warm-up: first-call allocations, threads
 
+            cpu: dict[str, float] = {}  # CPU seconds of the last phase: bot, fake
+
+            def cpu_now() -> tuple[float, float]:
+                return time.process_time(), _cpu_seconds(child.pid)
+
             def end_to_end(run: int) -> tuple[float, object]:
                 settings = Settings(
                     lemmy_url=fake["url"],
@@ -175,15 +195,18 @@ def main(argv: list[str] | None = None) -> int:
                         settings, policy, dry_run=True, store=store, engine=engine
                     ) as pipeline:
                         pipeline.start()
-                        started = time.perf_counter()
+                        started, (bot, served) = time.perf_counter(), cpu_now()
                         stats = pipeline.sweep(None)
-                        return time.perf_counter() - started, stats
+                        elapsed = time.perf_counter() - started
+                        cpu["bot"], cpu["fake"] = (a - b for a, b in zip(cpu_now(), (bot, served)))
+                        return elapsed, stats
                 finally:
                     store.close()
 
             def engine_alone() -> float:
-                started = time.perf_counter()
+                started, (own, _) = time.perf_counter(), cpu_now()
                 engine.classify_many(images)
+                cpu["engine"] = cpu_now()[0] - own
                 return time.perf_counter() - started
 
             # A round of each first, not counted: the bot's first sweep pays for what
@@ -191,25 +214,39 @@ def main(argv: list[str] | None = None) -> int:
             end_to_end(-1)
             engine_alone()
             ratios, e2e_rates, eng_rates = [], [], []
+            sweeps = 0
             for run in range(args.runs):
-                order = ("e2e", "engine") if run % 2 == 0 else ("engine", "e2e")
+                # each way twice, in mirrored order (ABBA), so that a drift of the
+                # machine's speed within the run falls on both alike
+                order = ("e2e", "engine", "engine", "e2e")
+                if run % 2:
+                    order = ("engine", "e2e", "e2e", "engine")
+                seconds = {"e2e": 0.0, "engine": 0.0}
+                used = {"bot": 0.0, "fake": 0.0, "engine": 0.0}
                 for phase in order:
                     if phase == "e2e":
-                        seconds, stats = end_to_end(run)
+                        sweeps += 1
+                        took, stats = end_to_end(sweeps)
                         classified = stats.images_classified  # type: ignore[attr-defined]
                         if classified != args.posts:
                             raise SystemExit(
                                 f"the sweep classified {classified} of {args.posts} images"
                             )
-                        e2e = args.posts / seconds
+                        used["bot"] += cpu["bot"]
+                        used["fake"] += cpu["fake"]
                     else:
-                        eng = args.posts / engine_alone()
+                        took = engine_alone()
+                        used["engine"] += cpu["engine"]
+                    seconds[phase] += took
+                e2e = 2 * args.posts / seconds["e2e"]
+                eng = 2 * args.posts / seconds["engine"]
                 ratios.append(e2e / eng)
                 e2e_rates.append(e2e)
                 eng_rates.append(eng)
                 print(
-                    f"run {run + 1}: end-to-end {e2e:7.2f} images/s, engine {eng:7.2f} "
-                    f"images/s, ratio {e2e / eng:.3f}",
+                    f"run {run + 1} ({', '.join(order)}): end-to-end {e2e:7.2f} images/s, "
+                    f"engine {eng:7.2f} images/s, ratio {e2e / eng:.3f}; CPU s: bot "
+                    f"{used['bot']:.1f} + fake {used['fake']:.1f}, engine {used['engine']:.1f}",
                     flush=True,
                 )
             engine.close()
