@@ -570,6 +570,10 @@ class RecordedImage:
     # the record's sentence about it ("checked the instance's cached copy: URL (...)")
     checked_url: str | None = None
     checked_copy: str | None = None
+    # and why the original failed, as rules see it (a report from the record decides
+    # `fetch_failed:` rules again from these): the reason code and its words
+    original_failed: str | None = None
+    original_failed_detail: str | None = None
     original_url: str | None = None  # the remote original behind an image_proxy URL
     # What of it was checked when not the whole: "first_frame" for a local video (the
     # one still pict-rs renders of it; pict-rs has no way to ask for another frame)
@@ -586,6 +590,8 @@ class RecordedImage:
         if self.checked_url is not None:
             out["checked_url"] = self.checked_url
             out["checked_copy"] = self.checked_copy
+            out["original_failed"] = self.original_failed
+            out["original_failed_detail"] = self.original_failed_detail
         if self.original_url is not None:
             out["original_url"] = self.original_url
         if self.checked is not None:

@@ -80,6 +80,8 @@ def decision_for(
             hashes=dict(img.hashes),
             checked_url=img.copy.url if img.copy else None,
             checked_copy=img.copy.note() if img.copy else None,
+            original_failed=img.copy.original_failed if img.copy else None,
+            original_failed_detail=(img.copy.detail or None) if img.copy else None,
             original_url=img.ref.original_url,
             # a video is checked through one still: say so (modbot.model.ImageRef)
             checked="first_frame" if img.ref.video_still else None,

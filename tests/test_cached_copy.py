@@ -6,6 +6,8 @@ may not be what the link shows people). Through `python -m modbot run --once`.""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from support.bot import Bot
@@ -61,6 +63,19 @@ def test_a_taken_down_link_is_checked_through_the_stored_thumbnail(
     assert [r.reason[:13] for r in lemmy.reports] == ["probe matched"]
     asked = [r.path for r in lemmy.requests if r.method == "GET" and r.server != "lemmy"]
     assert "/taken-down.jpg" in asked
+    assert record["image"]["original_failed"] == "http_404"
+
+    # A report from the record decides the dead-link rule again as the run did: it sees
+    # the original's failure, not only the copy's verdict.
+    bot("report", "--since", "7d", "--out", "r.json")
+    doc = json.loads((tmp_path / "r.json").read_text())
+    (again,) = [
+        d
+        for d in doc["decisions"]
+        if (d["item"]["kind"], d["item"]["id"]) == ("post", post.id)
+        and d["image"]["location"] == "post_url"
+    ]
+    assert again["matched"] == record["matched"]
 
 
 @pytest.mark.both_lemmys

@@ -37,6 +37,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from modbot.config.schema import is_fetch_failure
 from modbot.model import ActionOutcome, PlannedAction, Target, parse_time, utc_iso
 from modbot.rules import Subject
 
@@ -270,6 +271,7 @@ class Redecider:
                 scores=dict(verdict.get("scores") or {}),
                 unreadable=verdict.get("unreadable"),
                 skipped=skipped,
+                **_recorded_fetch_failure(record, skipped),
                 sha256=sha256,
                 hashes=hashes,
                 permalink=item.get("url"),
@@ -282,6 +284,25 @@ class Redecider:
         if not sha256 or not self.concept_version:
             return None
         return self.store.get_verdict(sha256, self.concept_version)
+
+
+def _recorded_fetch_failure(record: dict[str, Any], skipped: str | None) -> dict[str, Any]:
+    """The Subject's facts of a failed download, from the record (as
+    ``record.subject_for`` has them live): the original's when the instance's copy was
+    checked instead, else the image's own."""
+    image = record.get("image") or {}
+    if image.get("checked_url"):
+        return {
+            "fetch_failed": image.get("original_failed"),
+            "fetch_failed_detail": image.get("original_failed_detail"),
+            "checked_copy": image["checked_url"],
+        }
+    if is_fetch_failure(skipped):
+        return {
+            "fetch_failed": skipped,
+            "fetch_failed_detail": record.get("skipped_detail") or None,
+        }
+    return {}
 
 
 def _in_window(record: dict[str, Any], since: datetime | None) -> bool:
