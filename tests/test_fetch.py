@@ -109,6 +109,10 @@ class HostileServer:
         name, _, arg = path.split("?")[0].lstrip("/").partition("/")
         if name == "png":
             return send(w, 200, PNG, "image/png")
+        if name == "validators":  # /validators/N: an ETag of N characters
+            etag = '"' + "x" * (int(arg) - 2) + '"'
+            modified = "Tue, 01 Dec 2026 10:00:00 GMT"
+            return send(w, 200, PNG, "image/png", f"ETag: {etag}\r\nLast-Modified: {modified}\r\n")
         if name == "png-then-hang-up":  # keep-alive promised, then the server closes it
             send(w, 200, PNG, "image/png")
             return False
@@ -600,6 +604,15 @@ def test_many_hosts_through_a_small_pool():
 
     got, max_active = run(go())
     assert len(got) == 30 and all(g.data == PNG for g in got) and max_active <= 3
+
+
+def test_validators_are_kept_for_a_conditional_request_unless_outsized():
+    got = run(fetch_one("/validators/40"))
+    assert got.etag == '"' + "x" * 38 + '"'
+    assert got.last_modified == "Tue, 01 Dec 2026 10:00:00 GMT"
+    # 8 KiB of ETag would be kept for every file the store remembers: not kept
+    got = run(fetch_one("/validators/8192"))
+    assert got.etag is None and got.last_modified == "Tue, 01 Dec 2026 10:00:00 GMT"
 
 
 def test_connections_are_reused_until_the_server_closes_one():

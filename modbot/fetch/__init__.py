@@ -326,8 +326,8 @@ class Fetcher:
                         return FetchedFile(
                             url,
                             data,
-                            response.headers.get("etag"),
-                            response.headers.get("last-modified"),
+                            _validator(response.headers.get("etag")),
+                            _validator(response.headers.get("last-modified")),
                         )
         except TimeoutError:
             raise FetchTimeout(
@@ -369,8 +369,8 @@ class Fetcher:
                 return replace(
                     fetched,
                     held=hold,
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"),
+                    etag=_validator(response.headers.get("etag")),
+                    last_modified=_validator(response.headers.get("last-modified")),
                 )
         raise TooManyRedirects(
             url, f"more than {self.limits.max_redirects} redirects (last to {redact(current)})"
@@ -533,6 +533,16 @@ def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
     if not parts.hostname:
         raise BadURL(url, f"{prefix}URL without a host")
     return parts
+
+
+# An ETag or Last-Modified longer than this is not kept (the store keeps one per file):
+# real ones are tens of characters; without it the file is downloaded again, not asked
+# conditionally.
+MAX_VALIDATOR = 256
+
+
+def _validator(value: str | None) -> str | None:
+    return value if value is not None and len(value) <= MAX_VALIDATOR else None
 
 
 def _as_image(url: str, final_url: str, data: bytes, content_type: str | None) -> Fetched:
