@@ -19,6 +19,7 @@ from dataclasses import replace
 from urllib.parse import SplitResult, parse_qs, unquote, urljoin, urlsplit, urlunsplit
 
 from modbot.model import (
+    FILE_KINDS,
     PROFILE_KINDS,
     SIGNIFICANCE,
     VIDEO_EXTENSIONS,
@@ -75,7 +76,7 @@ def image_refs(
     a markdown image titled ``emoji <name>`` is skipped only when it is one of these:
     the title alone is not enough to hide an image from moderation.
     """
-    if item.kind in ("upload", "file"):  # file: one of pict-rs' store, by one alias
+    if item.kind in FILE_KINDS:  # file: one of pict-rs' store, by one alias
         return [upload_ref(item, instance_url=instance_url)]
     if item.kind in PROFILE_KINDS:  # an avatar, a banner, an icon: the item is the image
         ref = _make_ref(item.link, "profile", instance_url) if item.link else None

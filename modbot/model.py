@@ -20,6 +20,7 @@ from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
+    "FILE_KINDS",
     "PROFILE_KINDS",
     "SIGNIFICANCE",
     "VIDEO_EXTENSIONS",
@@ -66,6 +67,9 @@ ItemKind = Literal[
     "site_banner",
 ]
 Location = Literal["post_url", "thumbnail", "body", "comment", "upload", "store", "profile"]
+
+#: The item kinds that are a file themselves: an upload, or a file of pict-rs' store.
+FILE_KINDS: tuple[str, ...] = ("upload", "file")
 
 #: The item kinds that are a person's, a community's or the site's own image.
 PROFILE_KINDS: tuple[str, ...] = (

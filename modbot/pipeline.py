@@ -57,7 +57,15 @@ from modbot.fetch import Resolver
 from modbot.images import image_refs, remote_video
 from modbot.journal import ActionPlan, recover, write_ahead
 from modbot.lemmy import LemmyApi, connect
-from modbot.model import ActionOutcome, CycleStats, Decision, Item, ItemImage, PlannedAction
+from modbot.model import (
+    FILE_KINDS,
+    ActionOutcome,
+    CycleStats,
+    Decision,
+    Item,
+    ItemImage,
+    PlannedAction,
+)
 from modbot.record import decision_for, subject_for, target_for
 from modbot.session import DEFAULT_SESSION_CHECK, Session
 from modbot.source import Source
@@ -473,7 +481,7 @@ class Pipeline:
         # (a batch read ahead is launched before the one before it acts: a post, then its
         # upload), there is nothing left to act on. A post or comment showing the file
         # is still there and is decided on the verdict in hand.
-        if item.kind in ("upload", "file"):
+        if item.kind in FILE_KINDS:
             _mark_purged(images, self.store)
         for img in images:
             decision = decision_for(

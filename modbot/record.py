@@ -12,6 +12,7 @@ from collections.abc import Collection
 
 from modbot.config.schema import is_fetch_failure
 from modbot.model import (
+    FILE_KINDS,
     PROFILE_KINDS,
     Decision,
     Item,
@@ -34,7 +35,7 @@ def permalink(public_url: str, item: Item, img: ItemImage) -> str | None:
         owner = item.author or item.community
         actor = owner.actor_id if owner is not None else None
         return actor or (img.ref.url if img.ref is not None else None)
-    if item.kind in ("upload", "file") or not isinstance(item.id, int):
+    if item.kind in FILE_KINDS or not isinstance(item.id, int):
         return img.ref.url if img.ref is not None else None
     return f"{public_url}/{item.kind}/{item.id}"
 

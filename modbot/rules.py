@@ -31,7 +31,7 @@ from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_mat
 from modbot.config.units import format_duration
 from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.markdown import inert
-from modbot.model import PlannedAction
+from modbot.model import FILE_KINDS, PlannedAction
 
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
@@ -160,7 +160,7 @@ def decide(policy: Policy, subject: Subject, now: datetime | None = None) -> Pla
     exempt = _global_exemption(policy, subject, plan.hash_lists)
     if exempt and not any(name in plan.hash_lists for name in policy.allow_lists):
         plan.spares_file = exempt  # an allow-list spares the file everywhere already
-    if not exempt and subject.item_kind in ("upload", "file") and subject.file_exempt:
+    if not exempt and subject.item_kind in FILE_KINDS and subject.file_exempt:
         # The upload is the very file an exempt item shows: purging it would break
         # that item, banning its uploader would punish what the exemption allows.
         exempt = subject.file_exempt
