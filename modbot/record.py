@@ -132,16 +132,36 @@ def subject_for(
 
 
 def _fetch_failure(img: ItemImage) -> dict[str, str | None]:
-    """The Subject's facts of a failed download: the image's own, or its original's when
-    the instance's copy was checked instead."""
-    if img.copy is not None:
+    """The Subject's facts of a failed download, live (``fetch_failure_facts``)."""
+    copy = img.copy
+    return fetch_failure_facts(
+        copy_url=copy.url if copy else None,
+        original_failed=copy.original_failed if copy else None,
+        original_detail=copy.detail if copy else None,
+        skipped=img.skipped,
+        skipped_detail=img.skipped_detail,
+    )
+
+
+def fetch_failure_facts(
+    *,
+    copy_url: str | None,
+    original_failed: str | None,
+    original_detail: str | None,
+    skipped: str | None,
+    skipped_detail: str | None,
+) -> dict[str, str | None]:
+    """The Subject's facts of a failed download: its original's when the instance's copy
+    (``copy_url``) was checked instead, else the image's own when its skip is one. Live
+    and from a record (a report from the record) alike."""
+    if copy_url is not None:
         return {
-            "fetch_failed": img.copy.original_failed,
-            "fetch_failed_detail": img.copy.detail or None,
-            "checked_copy": img.copy.url,
+            "fetch_failed": original_failed,
+            "fetch_failed_detail": original_detail or None,
+            "checked_copy": copy_url,
         }
-    if is_fetch_failure(img.skipped):
-        return {"fetch_failed": img.skipped, "fetch_failed_detail": img.skipped_detail or None}
+    if is_fetch_failure(skipped):
+        return {"fetch_failed": skipped, "fetch_failed_detail": skipped_detail or None}
     return {}
 
 

@@ -37,8 +37,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from modbot.config.schema import is_fetch_failure
 from modbot.model import ActionOutcome, PlannedAction, Target, parse_time, utc_iso
+from modbot.record import fetch_failure_facts
 from modbot.rules import Subject
 
 if TYPE_CHECKING:
@@ -287,22 +287,15 @@ class Redecider:
 
 
 def _recorded_fetch_failure(record: dict[str, Any], skipped: str | None) -> dict[str, Any]:
-    """The Subject's facts of a failed download, from the record (as
-    ``record.subject_for`` has them live): the original's when the instance's copy was
-    checked instead, else the image's own."""
+    """The Subject's facts of a failed download, from the record, as the run had them."""
     image = record.get("image") or {}
-    if image.get("checked_url"):
-        return {
-            "fetch_failed": image.get("original_failed"),
-            "fetch_failed_detail": image.get("original_failed_detail"),
-            "checked_copy": image["checked_url"],
-        }
-    if is_fetch_failure(skipped):
-        return {
-            "fetch_failed": skipped,
-            "fetch_failed_detail": record.get("skipped_detail") or None,
-        }
-    return {}
+    return fetch_failure_facts(
+        copy_url=image.get("checked_url"),
+        original_failed=image.get("original_failed"),
+        original_detail=image.get("original_failed_detail"),
+        skipped=skipped,
+        skipped_detail=record.get("skipped_detail"),
+    )
 
 
 def _in_window(record: dict[str, Any], since: datetime | None) -> bool:
