@@ -37,6 +37,14 @@ DATA = Path(__file__).parent / "data"
 # A developer's own .env (say, in the checkout, for their instance) must not reach the
 # bots the tests start; tests of the .env file take this out of their child's environment.
 os.environ["MODBOT_ENV_FILE"] = os.devnull
+# ... and every Python they start sees the packages a production install has
+# (support/child_site/sitecustomize.py says which one it hides, and why).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [
+        str(Path(__file__).parent / "support" / "child_site"),
+        *filter(None, [os.environ.get("PYTHONPATH")]),
+    ]
+)
 
 
 LEMMY_VERSIONS = ("0.19", "1.0")
