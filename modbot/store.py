@@ -534,6 +534,22 @@ class Store:
                 "(SELECT sha256 FROM files WHERE sha256 IS NOT NULL) OR "
                 "json_extract(d.record, '$.image.alias') IN (SELECT item_id FROM files)"
             )
+        return self._stream(sql + " ORDER BY d.id", params)
+
+    def gate_window(self, since: str | None) -> Iterator[tuple[int, dict]]:
+        """(id, record) of the upload gate's records since ``since`` (None: all), oldest
+        first: its refusals and the files it decided without a verdict (``modbot gate``
+        records nothing of a file it accepts on a verdict). Streamed like
+        ``window_decisions``."""
+        return self._stream(
+            "SELECT id, record FROM decisions WHERE item_kind = 'incoming' "
+            "AND decided_at >= ? ORDER BY id",
+            (since or "",),
+        )
+
+    def _stream(self, sql: str, params: tuple) -> Iterator[tuple[int, dict]]:
+        """The rows of ``sql`` as (id, record), read on a read-only connection of their
+        own, so they stream (flat memory) while this store is used for other things."""
         try:
             reader = sqlite3.connect(
                 self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30
@@ -541,7 +557,7 @@ class Store:
         except sqlite3.Error as exc:
             raise StateError(database_problem(self.path, exc)) from None
         try:
-            for row_id, record in reader.execute(sql + " ORDER BY d.id", params):
+            for row_id, record in reader.execute(sql, params):
                 yield int(row_id), json.loads(record)
         finally:
             reader.close()

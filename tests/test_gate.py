@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.bot import Bot
+from support.bot import Bot, remote_photo
 from support.policies import BAD
 from support.worker import TOKEN, dead_url
 
@@ -283,6 +283,41 @@ def test_an_upload_is_stored_or_refused_by_the_gates_answer(fake_lemmy, local_ga
         assert store.get_verdict(sha(flagged), version)["labels"] == ["probe"]
     finally:
         store.close()
+
+
+def test_modbot_report_lists_what_the_gate_refused_as_recorded(
+    fake_lemmy, local_gate, photos, tmp_path
+):
+    """The report of a window lists the gate's refusals apart from the items' decisions,
+    either way the report is made (walking the window, or from the record)."""
+    bad = photos[BAD]
+    assert local_gate.post(bad).status_code == 406
+    lemmy = fake_lemmy
+    lemmy.add_post(
+        lemmy.cast.pics, lemmy.cast.alice, name="p", url=remote_photo(lemmy, photos, "chelsea")
+    )
+    bot = Bot(lemmy, local_gate.state.parent, local_gate.rules)
+    assert bot.state == local_gate.state  # the state file the gate records into
+
+    bot("report", "--since", "1d", "--out", str(tmp_path / "r.json"))
+    doc = json.loads((tmp_path / "r.json").read_text())
+    refused = [g for g in doc["gate"] if g["image"]["sha256"] == sha(bad)]
+    assert refused, doc["gate"]
+    assert refused[-1]["rule"] == "known abusive file at the door"
+    assert refused[-1]["gate"]["outcome"] == "rejected" and refused[-1]["gate"]["status"] == 406
+    assert doc["summary"]["gate"]["records"] == len(doc["gate"])
+    assert doc["summary"]["gate"]["by_rule"]["known abusive file at the door"] >= 1
+    assert all(d["item"]["kind"] != "incoming" for d in doc["decisions"])
+    assert doc["decisions"], "the post's decision is there too"
+
+    # the first report recorded the post: this one is made from the record
+    done = bot("report", "--since", "1d", "--out", str(tmp_path / "r.html"))
+    assert "from the record" in done.stdout and "files at the upload gate" in done.stdout
+    page = (tmp_path / "r.html").read_text()
+    assert "At the upload gate" in page and "Upload gate (by answer)" in page
+    assert sha(bad)[:16] in page and "known abusive file at the door" in page
+    assert "<img" not in page
+    assert lemmy.mutating_requests() == []
 
 
 def test_an_allow_listed_file_passes_though_a_rule_rejects_it(local_gate):

@@ -11,7 +11,7 @@ from modbot.cli.common import Subparsers, age, report_file
 HELP = """\
 What would the bot do, under the rules as they are now? Writes the decisions of the
 window to --out, changing nothing on the instance (a dry run): `.json` ({"summary": ...,
-"decisions": [...]}) for tools, `.html` for a browser (counts by rule and action, then
+"decisions": [...], "gate": [...]}) for tools, `.html` for a browser (counts by rule and action, then
 each decision with links, hashes, scores and what each score means, and for each flagged
 one what to do if it is a false positive; never an image).
 
@@ -21,7 +21,9 @@ rules.yaml, from its recorded verdict and hashes: nothing is downloaded or class
 Lemmy is asked only for the login. Images that cannot be decided again that way are
 listed with why: a verdict made under another model or concept set (and none since in
 the verdict cache), an image never classified, a hash kind a newer hash list needs.
-Items no run has looked at yet are not in it.
+Items no run has looked at yet are not in it. What the upload gate (`modbot gate`) refused
+in the window, or decided without a verdict, is listed apart, as recorded (hash, size,
+answer, rule, scores): those files were never stored, so there is nothing to decide again.
 
 --rescan looks at everything posted in the window instead: it walks the window through
 Lemmy, downloads and classifies each image (verdicts already in the state file are

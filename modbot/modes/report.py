@@ -238,10 +238,12 @@ def write_run_report(
     *,
     since: datetime | None = None,
     title: str | None = None,
+    gate: bool = False,
     **options: Any,
 ) -> str:
     """Write one run's decisions (``pipeline.run_id``) to ``path``, read from the store
-    a batch at a time (``modbot.modes.report_stream``: flat memory)."""
+    a batch at a time (``modbot.modes.report_stream``: flat memory); with ``gate``, the
+    upload gate's records since ``since`` too."""
     from modbot.modes.report_stream import ReportBuilder
 
     extra = options.pop("extra", None)
@@ -254,6 +256,8 @@ def write_run_report(
         **options,
     ) as builder:
         add_run_decisions(builder, pipeline.store, pipeline.run_id)
+        if gate:
+            add_gate_records(builder, pipeline.store, since)
         return str(builder.write(extra))
 
 
@@ -268,6 +272,18 @@ def add_run_decisions(builder: Any, store: Any, run_id: str, after_id: int = 0) 
             record.setdefault("decision_id", row_id)
             builder.add(record)
         after_id = rows[-1][0]
+
+
+def add_gate_records(builder: Any, store: Any, since: datetime | None) -> int:
+    """Add the upload gate's records since ``since`` (everything when None) to
+    ``builder``: what ``modbot gate`` refused, or decided without a verdict, in the
+    window. Returns how many."""
+    added = 0
+    for row_id, record in store.gate_window(_iso(since) if since else None):
+        record.setdefault("decision_id", row_id)
+        builder.add_gate(record)
+        added += 1
+    return added
 
 
 def report_annotation(policy: Policy) -> Callable[[dict[str, Any]], None]:
@@ -362,6 +378,7 @@ def record_report(
                 builder.add(record)
                 if stop.is_set():
                     break
+            gated = 0 if stop.is_set() else add_gate_records(builder, pipeline.store, since)
             interrupted = stop.is_set()
             source = (
                 "Decided again from the record: the latest recorded decision on each image "
@@ -387,7 +404,9 @@ def record_report(
         state = "INCOMPLETE (interrupted)" if interrupted else "done"
         print(
             f"report {pipeline.run_id} {state} from the record: {redecider.redecided} "
-            f"images decided again, {redecider.not_redecided} not (see the report)"
+            f"images decided again, {redecider.not_redecided} not"
+            + (f"; {gated} files at the upload gate" if gated else "")
+            + " (see the report)"
         )
         print(f"report: {written}")
         return not interrupted
@@ -440,6 +459,7 @@ def rescan_report(
             since=since,
             random_weights=random_weights,
             title=title or f"modbot report {window}",
+            gate=True,
             extra={"complete": not interrupted, "warnings": list(pipeline.warnings)},
         )
         state = "INCOMPLETE (interrupted)" if interrupted else "done"

@@ -240,9 +240,10 @@ def _compact_row(d: Mapping[str, Any]) -> str:
 
 # The page is made of sections, each a header, rows, and a footer: a report streamed
 # from the store writes each section's rows to a file of its own, then joins them.
-SECTIONS = ("acted", "not_redecided", "skipped", "rest")
+SECTIONS = ("acted", "gate", "not_redecided", "skipped", "rest")
 _TITLES = {
     "acted": "Decisions with a rule",
+    "gate": "At the upload gate: files refused, or decided without a verdict",
     "not_redecided": "Recorded, not decided again",
     "skipped": "Images not checked",
     "rest": "Checked, no rule matched",
@@ -281,10 +282,39 @@ def section_head(section: str, count: int) -> str:
         return head + '<p class="muted">None.</p>'
     if section == "acted":
         return head
+    if section == "gate":
+        return (
+            head + '<table class="compact"><thead><tr><th>when</th><th>answer</th>'
+            "<th>size, type</th><th>sha256</th><th>why</th></tr></thead><tbody>"
+        )
     last = _LAST_COLUMN[section]
     return (
         head + '<table class="compact"><thead><tr><th>item</th><th>found in</th><th>image</th>'
         f"<th>sha256</th><th>{_e(last)}</th></tr></thead><tbody>"
+    )
+
+
+def gate_row_html(d: Mapping[str, Any]) -> str:
+    """One record of the upload gate: the file was never stored, so there is nothing to
+    link to; its hash, what pict-rs was told and why."""
+    gate = d.get("gate") or {}
+    image = d.get("image") or {}
+    sha = image.get("sha256") or ""
+    outcome = str(gate.get("outcome") or "").replace("_", " ")
+    size = gate.get("size")
+    what = ", ".join(
+        str(v) for v in (f"{size} bytes" if size is not None else None, gate.get("media_type")) if v
+    )
+    why = ([f"rule: {d['rule']}"] if d.get("rule") else []) + [
+        str((d.get("actions") or [{}])[0].get("detail") or d.get("skipped") or "")
+    ]
+    labels = ", ".join(d.get("labels") or [])
+    if labels:
+        why.append(f"labels: {labels}")
+    return (
+        f"<tr><td>{_e(d.get('decided_at'))}</td><td>{_e(outcome)} ({_e(gate.get('status'))})</td>"
+        f"<td>{_e(what)}</td><td><code>{_e(sha[:16])}</code></td>"
+        f"<td>{_e('; '.join(w for w in why if w))}</td></tr>"
     )
 
 
@@ -342,6 +372,11 @@ def page_parts(summary: Mapping[str, Any], title: str) -> tuple[str, str]:
             if summary.get("by_not_redecided")
             else []
         ),
+        *(
+            [_counts_table("Upload gate (by answer)", gate["by_outcome"], "")]
+            if (gate := summary.get("gate") or {}).get("records")
+            else []
+        ),
         "</div>",
     ]
     template = resources.files("modbot.modes").joinpath("report.html").read_text("utf-8")
@@ -364,7 +399,7 @@ def render_html(
         rows = [d for d in decisions if section_of(d) == section]
         if section == "acted":
             rows.sort(key=severity)  # stable: record order within a severity
-        if section == "not_redecided" and not rows:
+        if section in ("not_redecided", "gate") and not rows:
             continue
         body.append(section_head(section, len(rows)))
         body.extend(row_html(d) for d in rows)

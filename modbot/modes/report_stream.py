@@ -18,6 +18,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -84,6 +85,9 @@ class ReportBuilder:
         self.random_weights = random_weights
         self.annotate = annotate
         self.counts = _DiskCounts()
+        # the upload gate's records: a list of their own (no item to decide again)
+        self.gate_outcomes: Counter[str] = Counter()
+        self.gate_rules: Counter[str] = Counter()
         self._spools: dict[str, IO[bytes]] = {}
         self._rows: dict[str, int] = {}
 
@@ -118,6 +122,26 @@ class ReportBuilder:
             # the decisions with a rule, most serious first: one file per severity
             key = f"acted{severity(record)}" if section == "acted" else section
             text = row_html(record) + "\n"
+        self._spool(key, text)
+
+    def add_gate(self, record: dict[str, Any]) -> None:
+        """One record of the upload gate (``modbot gate``): a file refused, or decided
+        without a verdict. Listed apart from the decisions, as recorded."""
+        gate = record.get("gate") or {}
+        self.gate_outcomes[str(gate.get("outcome"))] += 1
+        if record.get("rule"):
+            self.gate_rules[str(record["rule"])] += 1
+        if self.format == "json":
+            key, text = "gate", json.dumps(record, ensure_ascii=False, default=str)
+            if self._rows.get(key):
+                text = ",\n" + text
+        else:
+            from modbot.modes.report_html import gate_row_html
+
+            key, text = "gate", gate_row_html(record) + "\n"
+        self._spool(key, text)
+
+    def _spool(self, key: str, text: str) -> None:
         spool = self._spools.get(key)
         if spool is None:
             # kept open across add() calls; closed by close()
@@ -126,9 +150,15 @@ class ReportBuilder:
         self._rows[key] = self._rows.get(key, 0) + 1
 
     def summary(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return self.counts.summary(
+        summary = self.counts.summary(
             since=self.since, dry_run=self.dry_run, random_weights=self.random_weights, extra=extra
         )
+        summary["gate"] = {
+            "records": sum(self.gate_outcomes.values()),
+            "by_outcome": dict(self.gate_outcomes.most_common()),
+            "by_rule": dict(self.gate_rules.most_common()),
+        }
+        return summary
 
     def write(self, extra: Mapping[str, Any] | None = None) -> Path:
         """The report as it stands, written atomically; returns its path."""
@@ -160,6 +190,8 @@ class ReportBuilder:
         head = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
         out.write(b'{"summary": ' + head.encode("utf-8") + b',\n"decisions": [\n')
         self._copy("json", out)
+        out.write(b'\n],\n"gate": [\n')
+        self._copy("gate", out)
         out.write(b"\n]}\n")
 
     def _write_html(self, out: IO[bytes], summary: dict[str, Any]) -> None:
@@ -175,7 +207,7 @@ class ReportBuilder:
         for section in SECTIONS:
             keys = [f"acted{n}" for n in range(8)] if section == "acted" else [section]
             count = sum(self._rows.get(k, 0) for k in keys)
-            if section == "not_redecided" and not count:
+            if section in ("not_redecided", "gate") and not count:
                 continue
             out.write(section_head(section, count).encode("utf-8"))
             for key in keys:
