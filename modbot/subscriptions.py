@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from modbot.config.schema import FeedSettings
     from modbot.store import Store
 
-__all__ = ["FeedList", "peer_verdict", "refresh"]
+__all__ = ["FeedList", "load_kept", "peer_verdict", "refresh"]
 
 log = logging.getLogger(__name__)
 
@@ -141,24 +141,13 @@ def refresh(
     now: datetime | None = None,
     resolver: Any = None,
 ) -> None:
-    """Bring every subscribed feed up to date: the last good copy from the state after
-    a start, then a fetch of each feed whose ``every`` has passed. A refused feed is
-    warned about (``warn``) and its last good copy kept."""
+    """Bring every subscribed feed up to date: the last good copy kept in the state (see
+    ``load_kept``), then a fetch of each feed whose ``every`` has passed since the copy
+    was fetched, by this process or another sharing the state file (the bot and the
+    upload gate). A refused feed is warned about (``warn``) and its last good copy kept."""
     for name, fl in policy.feeds.items():
         copy = store.feed_copy(name)
-        if fl.verified is None and copy is not None:
-            try:  # ours already: its age is not held against it until a new one comes
-                fl.load(
-                    verify_feed(
-                        copy["body"],
-                        copy["signature"],
-                        fl.settings.key,
-                        instance=fl.settings.publisher,
-                        max_age=None,
-                    )
-                )
-            except FeedError as exc:  # the key in rules.yaml changed since
-                log.info("feed %s: the copy kept is not usable now: %s", name, exc)
+        _load_kept(fl, copy)
         if (
             copy is not None
             and time.time() - copy["fetched_at"] < fl.settings.every.total_seconds()
@@ -194,6 +183,35 @@ def refresh(
             },
         )
         log.info("feed %s: %s", name, fl.describe())
+
+
+def load_kept(store: Store, policy: Policy) -> None:
+    """Each subscribed feed's last good copy from the state file, without fetching: at a
+    start, and whenever another process sharing the state file kept a newer one."""
+    for name, fl in policy.feeds.items():
+        _load_kept(fl, store.feed_copy(name))
+
+
+def _load_kept(fl: FeedList, copy: dict[str, Any] | None) -> None:
+    """Use the kept ``copy`` when it is newer than the copy in use (or none is)."""
+    if copy is None:
+        return
+    if fl.verified is not None:
+        kept = copy.get("generated_at")
+        if not kept or datetime.fromisoformat(kept) <= fl.verified.feed.generated_at:
+            return
+    try:  # verified when kept: its age is not held against it until a new one comes
+        fl.load(
+            verify_feed(
+                copy["body"],
+                copy["signature"],
+                fl.settings.key,
+                instance=fl.settings.publisher,
+                max_age=None,
+            )
+        )
+    except FeedError as exc:  # the key in rules.yaml changed since
+        log.info("feed %s: the copy kept is not usable now: %s", fl.name, exc)
 
 
 def _fetch(

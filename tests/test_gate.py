@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.bot import Bot, remote_photo
+from support.bot import Bot, remote_photo, wait_for
 from support.policies import BAD
 from support.worker import TOKEN, dead_url
 
@@ -394,6 +394,60 @@ def test_a_file_the_bot_purged_is_refused_at_the_door(
         direct.json()["rule"] == BOT_ONLY_RULE and "purged this file before" in direct.json()["why"]
     )
     assert local_gate.health()["purged_files_refused"] >= 1
+
+
+def test_a_subscribed_known_bad_feed_refuses_at_the_door_and_survives_a_restart(
+    fake_lemmy, tiny, photos, tmp_path
+):
+    from datetime import date
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from modbot.feeds import FeedEntry, make_feed, public_key_text, sign_feed
+
+    data = photos[tiny.others[0]]  # no rule of the gate's own refuses it
+    key = Ed25519PrivateKey.generate()
+    entry = FeedEntry("sha256", sha(data), "bad", "csam", date.today())
+    body, signature = sign_feed(make_feed("peer.example", [entry]), key)
+    lemmy = fake_lemmy
+    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
+    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+    rules = write_rules(tmp_path, tiny, photos)
+    feed = (
+        f'feeds:\n  peer: {{url: "{lemmy.remote_url}/hashes.json", '
+        f'key: "{public_key_text(key)}", use: known-bad, instance: peer.example}}\n'
+        f'fetch: {{allow_hosts: ["{lemmy.remote_url.split("//", 1)[1]}"]}}\n'
+        "rules:\n  - name: the peer's known-bad at the door\n"
+        "    if: {type: incoming, hash_list: peer}\n    then: {reject: true}\n"
+    )
+    rules.write_text(rules.read_text().replace("rules:\n", feed, 1))
+    state = tmp_path / "state.sqlite3"
+
+    # no copy yet: the gate fetches the feed itself (no bot needed), then refuses by it
+    gate = GateProcess(tmp_path / "first", rules, state)
+    try:
+        wait_for(lambda: "1 entries" in gate.health()["feeds"]["peer"], 60, "the feed")
+        answer = gate.post(data)
+        assert answer.status_code == 406, answer.text
+        assert answer.json()["rule"] == "the peer's known-bad at the door"
+        (evidence,) = [e for e in gate.evidence() if e["image"]["sha256"] == sha(data)]
+        assert evidence["hash_match"] == {"peer": "feed sha256"}
+    finally:
+        assert gate.stop() == 0, gate.output()
+    served = [r for r in lemmy.requests if r.path.endswith("/hashes.json")]
+    assert len(served) == 1
+
+    # restarted while the feed's host is down: the copy kept in the state file is used
+    # from the first request, and nothing is fetched (its `every` has not passed)
+    lemmy.add_remote_file("hashes.json", b"<html>down</html>", content_type="text/html")
+    gate = GateProcess(tmp_path / "second", rules, state)
+    try:
+        assert "1 entries" in gate.health()["feeds"]["peer"]
+        assert gate.post(data).status_code == 406
+        assert gate.health()["feeds_refused"] == 0
+    finally:
+        assert gate.stop() == 0, gate.output()
+    assert len([r for r in lemmy.requests if r.path.endswith("/hashes.json")]) == 1
 
 
 def test_worker_down_failover_then_the_policy(worker, tiny, photos, tmp_path):

@@ -259,3 +259,52 @@ def test_check_rules_says_what_is_wrong_with_a_feed(tmp_path: Path, capsys) -> N
     assert "rules.yaml:3: feeds.b.use: unknown feed use 'knownbad'" in out
     assert "rules.yaml:4: feeds.c.url: " in out
     assert "rules.yaml:5: feed 'l' has the name of a hash list" in out
+
+
+def test_a_newer_copy_kept_by_another_process_is_taken_without_a_fetch(
+    tiny_checkpoint, tmp_path
+) -> None:
+    """The bot and the upload gate share the state file: the copy one of them fetched
+    and kept is taken by the other (newer only: never an older one), without a fetch."""
+    import hashlib
+    import time
+    from datetime import UTC, date, datetime, timedelta
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from modbot.feeds import FeedEntry, make_feed, public_key_text, sign_feed
+    from modbot.subscriptions import load_kept, refresh
+
+    key = Ed25519PrivateKey.generate()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        CLASSIFIER.format(checkpoint=tiny_checkpoint, remote="peer.example")
+        + "feeds:\n  peer: {url: https://peer.example/hashes.json, "
+        f"key: '{public_key_text(key)}', use: known-bad}}\n"
+    )
+    policy = load_policy(rules)
+    store = Store(tmp_path / "state.sqlite3")
+    a, b = (hashlib.sha256(n).hexdigest() for n in (b"a", b"b"))
+    start = datetime.now(UTC) - timedelta(hours=2)
+
+    def keep(hashes: list[str], generated_at: datetime) -> None:
+        entries = [FeedEntry("sha256", h, "bad", "csam", date.today()) for h in hashes]
+        feed = make_feed("peer.example", entries, generated_at=generated_at)
+        body, signature = sign_feed(feed, key)
+        copy = {"body": body, "signature": signature, "fetched_at": time.time()}
+        store.keep_feed_copy("peer", {**copy, "generated_at": feed.generated_at.isoformat()})
+
+    peer = policy.feeds["peer"]
+    keep([a], start)
+    load_kept(store, policy)  # a start
+    assert peer.lookup({"sha256": a}) == "feed sha256" and peer.lookup({"sha256": b}) is None
+
+    keep([a, b], start + timedelta(hours=1))  # the other process fetched a newer one
+    warnings: list[str] = []
+    refresh(store, policy, warn=warnings.append)  # fetched just now: no fetch of its own
+    assert peer.lookup({"sha256": b}) == "feed sha256" and warnings == []
+
+    keep([a], start)  # an older copy is never taken in place of the one in use
+    load_kept(store, policy)
+    assert peer.lookup({"sha256": b}) == "feed sha256"
+    store.close()

@@ -21,9 +21,9 @@ Deciding: the file is an item of kind ``incoming`` (no post, author or community
 the rules of ``type: incoming`` decide, with ``reject: true`` their only action. In order:
 a file on an allow-list (``exempt.hash_lists``) always passes; a file a live modbot run
 purged (read from the state file the bot writes, ``Store.purged_files``) is refused;
-then the hash rules (sha256 and perceptual lists), then the classifier's verdict (from the
-verdict cache the bot shares, else the engine's: in this process or ``classifier.remote``
-workers). A verdict must come within ``gate.budget`` of the request's start; past it, or
+then the hash rules (sha256 and perceptual lists, and the subscribed feeds: ``_Feeds``),
+then the classifier's verdict (from the verdict cache the bot shares, else the engine's:
+in this process or ``classifier.remote`` workers). A verdict must come within ``gate.budget`` of the request's start; past it, or
 when no classifier answers, ``gate.on_timeout`` decides (allow: store it, reject: refuse
 it), and each such file is counted, logged, recorded and reported to the admins (a
 private message at most every ``gate.report_every``, when LEMMY_URL and the bot's login
@@ -90,6 +90,9 @@ MEDIA_PREFIXES = ("image/", "video/")  # what pict-rs stores (pictrs.md §6)
 BLOCKLIST_REFRESH_S = 2.0  # how stale the list of purged files may be
 FAILURES_PER_MINUTE = 10  # refused secrets from one peer before it gets 429s
 REPORT_CHECK_S = 2.0  # how often the admins' report is looked at
+# how often the subscribed hash feeds are looked at: a newer copy the bot kept in the
+# state file is taken, and a feed whose `every` has passed is fetched
+FEEDS_CHECK_S = 60.0
 HASH_DECODES = 2  # perceptual hashes decoded at once (each holds a decoded image)
 INCOMING = "incoming"
 
@@ -186,6 +189,56 @@ class _Blocklist:
     def lookup(self, sha256: str) -> dict[str, Any] | None:
         self.refresh()
         return self.files.get(sha256)
+
+
+class _Feeds:
+    """The subscribed hash feeds (``feeds:``) for the gate's rules: a ``known-bad``
+    feed is a hash list a ``type: incoming`` rule can refuse by, an ``allow-list`` one
+    exempts. The last good copies kept in the state file are loaded before the first
+    request; then a thread runs ``subscriptions.refresh`` every ``FEEDS_CHECK_S``: the
+    newer copy the bot (or another gate) kept, or a fetch once the feed's ``every`` has
+    passed since the last one by any of them. A refused feed is logged and counted, and
+    its last good copy used."""
+
+    def __init__(self, store: Store, policy: Policy) -> None:
+        from modbot.subscriptions import load_kept
+
+        self.store, self.policy = store, policy
+        self.refused = 0  # refusals (counter for /healthz)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if policy.feeds:
+            load_kept(store, policy)
+
+    def start(self) -> None:
+        if self.policy.feeds:
+            self._thread = threading.Thread(
+                target=self._loop, name="modbot-gate-feeds", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def describe(self) -> dict[str, str]:
+        return {name: fl.describe() for name, fl in self.policy.feeds.items()}
+
+    def _loop(self) -> None:
+        from modbot.subscriptions import refresh
+
+        while True:
+            try:
+                refresh(self.store, self.policy, warn=self._refused)
+            except Exception:  # tried again next time; the copies in use stay
+                log.exception("the subscribed hash feeds could not be refreshed")
+            if self._stop.wait(FEEDS_CHECK_S):
+                return
+
+    def _refused(self, message: str) -> None:
+        self.refused += 1
+        log.warning("%s", message)
 
 
 class AdminReports:
@@ -313,6 +366,7 @@ class Gate:
         self.blocklist = _Blocklist(store)
         self.failures = _Failures()
         self.reports = AdminReports(store, self.config.report_every.total_seconds(), settings)
+        self.feeds = _Feeds(store, policy)
         self._hashing = asyncio.Semaphore(HASH_DECODES)
         self._verdicts: dict[str, asyncio.Task[Judged]] = {}
         self._late: set[asyncio.Task[Any]] = set()
@@ -343,9 +397,11 @@ class Gate:
         self.started = time.monotonic()
         self.app = self._make_app()
         self.reports.start()
+        self.feeds.start()
 
     def close(self) -> None:
         self.reports.stop()
+        self.feeds.stop()
 
     # -- app ---------------------------------------------------------------------------
 
@@ -384,6 +440,8 @@ class Gate:
                 "uptime_s": round(time.monotonic() - self.started, 1),
                 "latency_ms": {"p50": percentile(0.5), "p99": percentile(0.99)},
                 "admin_reports": {"sent": self.reports.sent, "failed": self.reports.failed},
+                "feeds": self.feeds.describe(),
+                "feeds_refused": self.feeds.refused,
                 **self.counters,
             }
         )
