@@ -450,6 +450,45 @@ def test_a_subscribed_known_bad_feed_refuses_at_the_door_and_survives_a_restart(
     assert len([r for r in lemmy.requests if r.path.endswith("/hashes.json")]) == 1
 
 
+def test_sighup_reloads_the_rules_and_lists_and_keeps_them_when_the_new_file_is_bad(
+    tiny, photos, tmp_path
+):
+    data = photos[tiny.others[0]]  # no rule refuses it yet
+    rules = write_rules(tmp_path, tiny, photos)
+    gate = GateProcess(tmp_path / "gate", rules, tmp_path / "state.sqlite3")
+
+    def hangup(expect: str) -> None:
+        seen = gate.output().count(expect)
+        gate.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: gate.output().count(expect) > seen, 30, expect)
+
+    try:
+        assert gate.post(data).status_code == 200
+        # the admin adds the file to the known-bad list and says so: no restart
+        (tmp_path / "known-bad.txt").write_text(f"{sha(data)}\n")
+        hangup("rules reloaded from")
+        answer = gate.post(data)
+        assert (
+            answer.status_code == 406 and answer.json()["rule"] == "known abusive file at the door"
+        )
+
+        # a typo: not taken, the log says where; the gate decides by the rules it has
+        good = rules.read_text()
+        rules.write_text(good.replace("then: {reject: true}", "then: {rejct: true}", 1))
+        hangup("rules NOT reloaded")
+        assert "rejct" in gate.output()
+        assert gate.post(data).status_code == 406
+
+        # the classifier cannot change under a running gate: the whole file is refused
+        (tmp_path / "known-bad.txt").write_text("")
+        rules.write_text(good.replace("batch_size: 8", "batch_size: 4"))
+        hangup("restart the gate to apply them")
+        assert gate.post(data).status_code == 406
+        assert gate.process.poll() is None
+    finally:
+        assert gate.stop() == 0, gate.output()
+
+
 def test_worker_down_failover_then_the_policy(worker, tiny, photos, tmp_path):
     switch = Switch(worker)
     rules = write_rules(

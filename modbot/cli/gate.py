@@ -30,6 +30,11 @@ gate.report_every) when LEMMY_URL, LEMMY_USERNAME and LEMMY_PASSWORD are set. Ev
 rejection is recorded in the state file (SHA-256, size, media type, time, scores, rule;
 never the image); verdicts go into the bot's verdict cache. Environment: MODBOT_GATE_SECRET
 (required), MODBOT_RULES, MODBOT_STATE, MODBOT_CLASSIFIER_TOKEN (classifier.remote).
+SIGHUP reads the rules file (and the hash lists it names) again without stopping: edit
+rules.yaml or a list, then `kill -HUP PID` (`docker compose kill -s HUP modbot-gate`);
+uploads are answered meanwhile. A file that is not valid, or that changes classifier: or
+concepts: (a restart's job), is not taken: the log says why, and the gate goes on with
+the rules it had.
 Exit status: 0 stopped by SIGTERM/Ctrl-C, 1 the rules, state file or classifier cannot be
 used, 2 a bad --listen or secret.
 """

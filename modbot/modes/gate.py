@@ -211,7 +211,9 @@ class _Feeds:
             load_kept(store, policy)
 
     def start(self) -> None:
-        if self.policy.feeds:
+        """Start the refreshing thread, when there are feeds and it is not running yet
+        (a reload may bring the first feeds)."""
+        if self.policy.feeds and self._thread is None:
             self._thread = threading.Thread(
                 target=self._loop, name="modbot-gate-feeds", daemon=True
             )
@@ -403,6 +405,30 @@ class Gate:
         self.reports.stop()
         self.feeds.stop()
 
+    def reload(self, policy: Policy) -> str | None:
+        """Decide with ``policy`` (the rules file read again) from the next file on: its
+        rules, hash lists (their files read again), allow-lists, feeds and ``gate:``
+        settings. Returns why it was not taken, or None. The classifier was built from
+        ``classifier:`` and ``concepts:``: a change there needs a restart, and the whole
+        file is then refused, so the gate never decides by half of a rules file."""
+        old = self.policy
+        if (policy.classifier, policy.concepts, policy.checkpoint_path) != (
+            old.classifier,
+            old.concepts,
+            old.checkpoint_path,
+        ):
+            return "classifier: or concepts: changed; restart the gate to apply them"
+        if policy.feeds:
+            from modbot.subscriptions import load_kept
+
+            load_kept(self.store, policy)
+        self.config = policy.gate
+        self.budget = self.config.budget.total_seconds()
+        self.reports.every_s = self.config.report_every.total_seconds()
+        self.feeds.policy = self.policy = policy
+        self.feeds.start()
+        return None
+
     # -- app ---------------------------------------------------------------------------
 
     def _make_app(self) -> Starlette:
@@ -495,13 +521,14 @@ class Gate:
     async def _decide(
         self, data: bytes, sha256: str, started: float
     ) -> tuple[Answer, dict[str, Any] | None, Plan | None]:
+        policy = self.policy  # one file, one rules file: a reload meanwhile is for the next
         # The hashes first: an allow-listed, purged or known-bad file needs no classifier.
         subject = Subject(item_kind=INCOMING, sha256=sha256, image=data)
-        if self.policy.decoded_hash_kinds:  # a perceptual hash decodes the image: a thread
+        if policy.decoded_hash_kinds:  # a perceptual hash decodes the image: a thread
             async with self._hashing:
-                pre = await asyncio.to_thread(self.policy.decide, subject)
+                pre = await asyncio.to_thread(policy.decide, subject)
         else:  # hashes of the bytes only: a thread hop would cost more than the work
-            pre = self.policy.decide(subject)
+            pre = policy.decide(subject)
         if pre.exempt:
             self.counters["allow_listed"] += 1
             return Answer(200, ACCEPTED, pre.exempt), None, pre
@@ -535,14 +562,16 @@ class Gate:
             )
         if judged.cached:
             self.counters["cache_hits"] += 1
-        plan = self._plan_from(judged.verdict, sha256, pre)
+        plan = self._plan_from(judged.verdict, sha256, pre, policy)
         if _rejects(plan):
             self.counters["by_verdict"] += 1
             return Answer(406, REJECTED, _why(plan), rule=plan.rule), judged.verdict, plan
         return Answer(200, ACCEPTED, "no rule rejects it"), judged.verdict, plan
 
-    def _plan_from(self, verdict: dict[str, Any], sha256: str, pre: Plan) -> Plan:
-        return self.policy.decide(
+    def _plan_from(
+        self, verdict: dict[str, Any], sha256: str, pre: Plan, policy: Policy | None = None
+    ) -> Plan:
+        return (policy or self.policy).decide(
             Subject(
                 item_kind=INCOMING,
                 labels=tuple(verdict.get("labels") or ()),
@@ -811,6 +840,7 @@ def serve(listen: str, *, rules: str | None = None, port_file: str | None = None
             tmp.write_text(f"{server.address[1]}\n")
             tmp.replace(port_file)
         _quiet_stop_signals()
+        _reload_on_hangup(gate, rules_path)
         server.run()
     finally:
         if gate is not None:
@@ -821,6 +851,47 @@ def serve(listen: str, *, rules: str | None = None, port_file: str | None = None
             sock.close()
     log.info("gate stopped")
     return 0
+
+
+def _reload_on_hangup(gate: Gate, rules_path: Path) -> None:
+    """SIGHUP reads the rules file (and the hash lists it names) again, in a thread: the
+    gate answers meanwhile, by the rules it has until the new ones are checked. A file
+    that is not valid, or that changes the classifier, is not taken (the log says why)."""
+    import signal
+
+    from modbot.config.policy import load_policy
+    from modbot.errors import PolicyError
+
+    lock = threading.Lock()
+
+    def reload() -> None:
+        with lock:  # two hangups in a row: one reload after the other
+            try:
+                policy = load_policy(rules_path)
+            except PolicyError as exc:
+                for problem in exc.problems:
+                    log.error("%s", problem)
+                why: str | None = f"{rules_path} is not valid"
+            except Exception as exc:  # unreadable, gone: the rules in use stay
+                why = f"{rules_path} cannot be read ({exc})"
+            else:
+                why = gate.reload(policy)
+            if why is not None:
+                log.error("rules NOT reloaded: %s; deciding by the rules loaded before", why)
+                return
+            incoming = sum("incoming" in (r.if_.type or ()) for r in policy.rules)
+            log.info(
+                "rules reloaded from %s: %d rules of type incoming, %d hash lists, %d feeds",
+                rules_path,
+                incoming,
+                len(policy.hash_lists) - len(policy.feeds),
+                len(policy.feeds),
+            )
+
+    signal.signal(
+        signal.SIGHUP,
+        lambda *_: threading.Thread(target=reload, name="modbot-gate-reload", daemon=True).start(),
+    )
 
 
 def _quiet_stop_signals() -> None:
