@@ -289,15 +289,12 @@ def load_deepdanbooru(
             f"{path} holds random DeepDanbooru weights (tests only); give the real ones. {how_to_get()}"
         )
     digest = _sha256(path)
+    identity = _identity(path, digest, random_weights)
     if random_weights:
-        identity = "deepdanbooru/random-weights"
         log.warning(
             "RANDOM WEIGHTS: DeepDanbooru %s has random weights; its tags mean nothing", path
         )
-    elif digest == WEIGHTS_SHA256:
-        identity = "deepdanbooru/resnet_custom_v3"
-    else:
-        identity = f"deepdanbooru/{path.name}"
+    elif digest != WEIGHTS_SHA256:
         log.warning(
             "DeepDanbooru weights %s are not the published %s (sha256 differs): not the reference's model",
             path,
@@ -307,6 +304,35 @@ def load_deepdanbooru(
     return LoadedDanbooru(
         net, tags, torch.device(device), identity, f"{identity}@{digest}", random_weights, path
     )
+
+
+def describe_deepdanbooru(setting: str | os.PathLike[str]) -> str | None:
+    """The ``fingerprint`` ``load_deepdanbooru(setting, ...)`` would give its model, or
+    None when the anime pass is off: found without building the network (the published
+    file is known by its SHA-256; another one's tensors are mapped, not read, to learn
+    whether they are test weights). Raises ``DeepDanbooruError``."""
+    path = find_weights(setting)
+    if path is None:
+        return None
+    digest = _sha256(path)
+    random_weights = False
+    if digest != WEIGHTS_SHA256:
+        import torch
+
+        try:
+            state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+            random_weights = bool(state.get(RANDOM_WEIGHTS_KEY, False))
+        except (OSError, RuntimeError, ValueError, AttributeError, pickle.UnpicklingError) as exc:
+            raise DeepDanbooruError(f"{path} is not a DeepDanbooru weights file ({exc})") from exc
+    return f"{_identity(path, digest, random_weights)}@{digest}"
+
+
+def _identity(path: Path, digest: str, random_weights: bool) -> str:
+    if random_weights:
+        return "deepdanbooru/random-weights"
+    if digest == WEIGHTS_SHA256:
+        return "deepdanbooru/resnet_custom_v3"
+    return f"deepdanbooru/{path.name}"
 
 
 def _sha256(path: Path) -> str:

@@ -106,6 +106,24 @@ def yield_to_inference() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), DECODE_NICENESS)
 
 
+def concept_version(
+    concepts: ConceptSet,
+    model_fingerprint: str,
+    danbooru_fingerprint: str | None,
+    preprocess: PreprocessConfig,
+    decode_memory: int,
+) -> str:
+    """What verdicts are cached and recorded under: the concepts (prompts, thresholds),
+    the exact weights of both models (None: the anime pass is off), how images are read,
+    and the decode budget (it decides which images are too costly to read, so raising it
+    reads again what was refused). An ``Engine`` is built with it; ``modbot report``
+    computes it without loading a model (``describe_model``)."""
+    anime_pass = danbooru_fingerprint or "deepdanbooru-off"
+    return concepts.version(
+        f"{model_fingerprint}+{anime_pass}", f"{preprocess.version()}:mem{decode_memory}"
+    )
+
+
 def _default_threads() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -147,12 +165,12 @@ class Engine:
         self.decode_budget = DecodeBudget(decode_memory)
         # classifier.deepdanbooru.LoadedDanbooru, or None: the anime second pass is off
         self.danbooru = danbooru
-        anime_pass = danbooru.fingerprint if danbooru is not None else "deepdanbooru-off"
-        # The budget decides which images are too costly to read: part of the version, so
-        # raising it re-reads what was refused.
-        self.concept_version = self.concepts.version(
-            f"{loaded.fingerprint}+{anime_pass}",
-            f"{self.preprocess.version()}:mem{self.decode_budget.total}",
+        self.concept_version = concept_version(
+            self.concepts,
+            loaded.fingerprint,
+            danbooru.fingerprint if danbooru is not None else None,
+            self.preprocess,
+            self.decode_budget.total,
         )
         if loaded.device.type == "cpu":
             torch.set_num_threads(_default_threads())

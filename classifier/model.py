@@ -197,6 +197,39 @@ def load_model(spec: ModelSpec) -> LoadedModel:
     )
 
 
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What a loaded model says of itself (``LoadedModel``'s fields of the same names),
+    known without loading it: all a concept version needs (``describe_model``)."""
+
+    identity: str
+    fingerprint: str
+    random_weights: bool
+    image_size: int
+
+
+def describe_model(spec: ModelSpec) -> ModelIdentity:
+    """What ``load_model(spec)`` would say of its model, found without building it or
+    loading its weights (the weights' SHA-256 is read where the Hugging Face cache's
+    file name does not give it): ``modbot report`` needs the concept version only.
+    Raises as ``locate_weights``, and ``RandomWeightsNotAllowed`` as ``load_model``."""
+    checkpoint = locate_weights(spec)
+    random_weights = checkpoint is None or is_random_checkpoint(checkpoint)
+    if random_weights and not spec.allow_random_weights:
+        raise RandomWeightsNotAllowed(f"{spec.name}: random weights, not allowed")
+    identity, fingerprint = _identity(spec, checkpoint, random_weights, bool(_tag_config(spec)))
+    config = import_open_clip().get_model_config(name_for_tokenizer(spec))
+    if not config:
+        raise ModelError(f"no configuration for {spec.name}")
+    size = config["vision_cfg"]["image_size"]
+    return ModelIdentity(
+        identity,
+        fingerprint,
+        random_weights,
+        int(size[0] if isinstance(size, (tuple, list)) else size),
+    )
+
+
 def locate_weights(spec: ModelSpec) -> Path | None:
     """The weights file ``load_model(spec)`` would load, found without loading or
     downloading anything (seconds, not the minutes a load takes): None when the spec

@@ -23,6 +23,7 @@ from modbot.errors import ClassifierError
 
 if TYPE_CHECKING:
     from classifier.budget import DecodeBudget
+    from classifier.model import ModelSpec
     from classifier.preprocess import PreprocessConfig
     from classifier.verdict import Verdict
     from modbot.config.policy import Policy
@@ -38,6 +39,7 @@ __all__ = [
     "decode_budget",
     "engine_kind",
     "judge",
+    "local_concept_version",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,22 +102,28 @@ def _custom_concepts(policy: Policy) -> list[Any]:
     ]
 
 
-def _local(policy: Policy, token: Secret | None) -> Engine:
-    """The model in this process (``classifier:`` model, checkpoint, device...)."""
-    from classifier.concepts import ConceptSet
-    from classifier.deepdanbooru import load_deepdanbooru
-    from classifier.engine import Engine as LocalEngine
-    from classifier.model import ModelSpec, load_model
+def _model_spec(policy: Policy) -> ModelSpec:
+    from classifier.model import ModelSpec
 
     c = policy.classifier
-    spec = ModelSpec(
+    return ModelSpec(
         name=c.model,
         pretrained=c.pretrained,
         checkpoint=policy.checkpoint_path,
         device=c.device,
         allow_random_weights=c.allow_random_weights,
     )
-    loaded = load_model(spec)
+
+
+def _local(policy: Policy, token: Secret | None) -> Engine:
+    """The model in this process (``classifier:`` model, checkpoint, device...)."""
+    from classifier.concepts import ConceptSet
+    from classifier.deepdanbooru import load_deepdanbooru
+    from classifier.engine import Engine as LocalEngine
+    from classifier.model import load_model
+
+    c = policy.classifier
+    loaded = load_model(_model_spec(policy))
     danbooru = load_deepdanbooru(
         policy.deepdanbooru_setting, loaded.device, allow_random_weights=c.allow_random_weights
     )
@@ -155,6 +163,32 @@ ENGINE_KINDS: dict[str, Callable[[Policy, Secret | None], Engine]] = {
     "local": _local,
     "remote": _remote,
 }
+
+
+def local_concept_version(policy: Policy) -> str:
+    """The concept version the local engine ``build_engine(policy)`` would have, without
+    loading a model: what ``modbot report`` compares recorded verdicts with (a second
+    copy of the model beside the daemon's would cost seconds and gigabytes, on its GPU
+    too). Raises ``ClassifierError`` where the engine could not start either."""
+    from classifier.budget import DecodeBudget
+    from classifier.concepts import ConceptSet
+    from classifier.deepdanbooru import DeepDanbooruError, describe_deepdanbooru
+    from classifier.engine import concept_version
+    from classifier.model import ModelError, describe_model
+    from classifier.preprocess import PreprocessConfig
+
+    try:
+        model = describe_model(_model_spec(policy))
+        danbooru = describe_deepdanbooru(policy.deepdanbooru_setting)
+    except (ModelError, DeepDanbooruError) as exc:
+        raise ClassifierError(f"the classifier's concept version is unknown: {exc}") from exc
+    return concept_version(
+        ConceptSet.builtin(custom=_custom_concepts(policy)),
+        model.fingerprint,
+        danbooru,
+        PreprocessConfig(size=model.image_size),
+        DecodeBudget(policy.classifier.decode_memory).total,
+    )
 
 
 def engine_kind(policy: Policy) -> str:

@@ -190,6 +190,11 @@ class Pipeline:
             self.state_lock.release()
 
     @property
+    def engine_built(self) -> bool:
+        """The classifier is there already (given, or built by a first use)."""
+        return self._engine is not None
+
+    @property
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = build_engine(self.policy, self.settings.classifier_token)

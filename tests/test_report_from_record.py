@@ -72,6 +72,8 @@ def test_report_decides_the_record_again_without_downloading_or_paging(
     assert lemmy.mutating_requests() == []
     assert "from the record" in done.stdout
     assert len(bot.decisions()) == recorded, "a report from the record records nothing"
+    # the concept version came from the model's files: no model was loaded to learn it
+    assert "is loaded with random weights" not in done.stderr
 
     doc = json.loads((tmp_path / "r.json").read_text())
     by_item = {(d["item"]["kind"], d["item"]["id"]): d for d in doc["decisions"]}
@@ -204,3 +206,44 @@ def test_the_daemons_report_grows_with_its_run_and_idle_cycles_write_nothing(
     (hit,) = [d for d in doc["decisions"] if d["item"]["id"] == later.id]
     assert hit["what_next"].startswith("If this is a false positive: remove the line")
     assert lemmy.mutating_requests() == []
+
+
+def test_the_concept_version_from_the_files_is_the_loaded_engines(
+    fake_lemmy, tiny, tmp_path, monkeypatch
+):
+    """`modbot report` learns the concept version without loading the model: it must be
+    the one the engine has (else every recorded verdict would look out of date), with
+    or without the anime pass, for any decode budget; and no model is built for it."""
+    from classifier import model as model_module
+    from classifier.deepdanbooru import WEIGHTS_FILE, write_random_weights
+    from classifier.model import describe_model, load_model
+    from modbot.classify import _model_spec, build_engine, local_concept_version
+    from modbot.config.policy import load_policy
+
+    danbooru = write_random_weights(tmp_path / WEIGHTS_FILE, ["rating:safe", "bikini"])
+    for classifier in (
+        "",
+        ", deepdanbooru: off",
+        f", deepdanbooru: {danbooru}, decode_memory: 512MB",
+    ):
+        policy = load_policy(write_rules(tmp_path, fake_lemmy, tiny, classifier=classifier))
+        loaded = load_model(_model_spec(policy))
+        described = describe_model(_model_spec(policy))
+        assert (described.identity, described.fingerprint, described.random_weights) == (
+            loaded.identity,
+            loaded.fingerprint,
+            loaded.random_weights,
+        )
+        assert described.image_size == loaded.image_size
+        engine = build_engine(policy)
+        try:
+            expected = engine.concept_version
+        finally:
+            engine.close()
+
+        def no_model(*args, **kwargs):
+            raise AssertionError("a model was built to learn the concept version")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(model_module, "_build", no_model)
+            assert local_concept_version(policy) == expected, classifier

@@ -413,10 +413,18 @@ def record_report(
 
 
 def _concept_version(pipeline: Pipeline) -> str | None:
-    """The classifier's concept version now (a local model is loaded, never run; a
-    remote one asks a worker); None when it cannot be known."""
+    """The classifier's concept version now: a local model's from its files, without
+    loading it (``classify.local_concept_version``; loaded, never run, when that fails);
+    a remote one's from a worker. None when it cannot be known."""
     import asyncio
 
+    from modbot.classify import engine_kind, local_concept_version
+
+    if engine_kind(pipeline.policy) == "local" and not pipeline.engine_built:
+        try:
+            return local_concept_version(pipeline.policy)
+        except Exception as exc:  # the engine itself says what is wrong, below
+            log.info("report: the concept version from the model's files failed (%s)", exc)
     try:
         engine = pipeline.engine
         return engine.concept_version or asyncio.run(engine.ready())
