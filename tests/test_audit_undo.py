@@ -63,6 +63,7 @@ def unbans(s: Scenario) -> list:
     ]
 
 
+@pytest.mark.slow
 def test_audit_filters_then_undo_previews_restores_and_never_repeats(scenario):
     s = scenario
     first, second = s.add_bad_posts(2)

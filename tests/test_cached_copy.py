@@ -35,6 +35,7 @@ def post_url_record(bot, post):
     return record
 
 
+@pytest.mark.slow
 def test_a_taken_down_link_is_checked_through_the_stored_thumbnail(
     fake_lemmy, photos, tiny, tmp_path
 ):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from support.bot import Bot, sha
 from support.policies import BAD, write_sweep_rules
 
@@ -55,6 +56,7 @@ def test_a_second_sweep_over_the_same_posts_downloads_nothing_it_knows(
     assert len(decided) == 24 and all(r["image"]["sha256"] for r in decided)
 
 
+@pytest.mark.slow
 def test_a_link_posted_again_is_asked_conditionally_and_a_changed_file_is_caught(
     fake_lemmy, photos, tiny_checkpoint, tmp_path
 ):

@@ -112,6 +112,7 @@ def test_dry_run_of_a_bad_avatar_sends_nothing(scene):
     assert lemmy.image_exists(avatar.alias) and not lemmy.person(cast.alice.id).banned
 
 
+@pytest.mark.slow
 def test_a_changed_avatar_is_scanned_again_an_unchanged_one_not(
     fake_lemmy, tmp_path, photos, tiny_checkpoint
 ):

@@ -11,6 +11,7 @@ import html
 import json
 import re
 
+import pytest
 from support.bot import Bot, remote_photo
 from support.policies import write_rules
 
@@ -21,6 +22,7 @@ def visible_text(page: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
 
 
+@pytest.mark.slow
 def test_scores_words_and_what_next_in_the_report(fake_lemmy, photos, tiny, tmp_path):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     flagged = photos[tiny.flagged]

@@ -9,6 +9,7 @@ import json
 import signal
 import sqlite3
 
+import pytest
 from support.bot import Bot, Lines, remote_photo, sha, wait_for
 from support.policies import BAD, write_rules, write_sweep_rules
 
@@ -49,6 +50,7 @@ def posts(lemmy, photos):
     return bad, fine
 
 
+@pytest.mark.slow
 def test_report_decides_the_record_again_without_downloading_or_paging(
     fake_lemmy, photos, tiny, tmp_path
 ):
@@ -100,6 +102,7 @@ def test_report_decides_the_record_again_without_downloading_or_paging(
     assert lemmy.mutating_requests() == []
 
 
+@pytest.mark.slow
 def test_another_concept_version_is_listed_not_decided_again(fake_lemmy, photos, tiny, tmp_path):
     lemmy = fake_lemmy
     posts(lemmy, photos)
