@@ -396,29 +396,38 @@ def test_a_file_the_bot_purged_is_refused_at_the_door(
     assert local_gate.health()["purged_files_refused"] >= 1
 
 
-def test_a_subscribed_known_bad_feed_refuses_at_the_door_and_survives_a_restart(
+def test_subscribed_feeds_refuse_at_the_door_and_survive_a_restart(
     fake_lemmy, tiny, photos, tmp_path
 ):
+    """A known-bad feed's file is refused by its hash list; a classified feed's verdict
+    replaces the classifier's, as in the bot."""
     from datetime import date
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from modbot.feeds import FeedEntry, make_feed, public_key_text, sign_feed
 
-    data = photos[tiny.others[0]]  # no rule of the gate's own refuses it
+    data = photos[tiny.others[0]]  # no rule of the gate's own refuses these two
+    judged = photos[tiny.others[1]]
     key = Ed25519PrivateKey.generate()
-    entry = FeedEntry("sha256", sha(data), "bad", "csam", date.today())
-    body, signature = sign_feed(make_feed("peer.example", [entry]), key)
     lemmy = fake_lemmy
-    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
-    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+    for name, file in (("hashes", data), ("verdicts", judged)):
+        entry = FeedEntry("sha256", sha(file), "bad", "csam", date.today())
+        body, signature = sign_feed(make_feed("peer.example", [entry]), key)
+        lemmy.add_remote_file(f"{name}.json", body, content_type="application/json")
+        lemmy.add_remote_file(f"{name}.json.sig", signature, content_type="text/plain")
     rules = write_rules(tmp_path, tiny, photos)
+    subscription = f'key: "{public_key_text(key)}", instance: peer.example'
     feed = (
-        f'feeds:\n  peer: {{url: "{lemmy.remote_url}/hashes.json", '
-        f'key: "{public_key_text(key)}", use: known-bad, instance: peer.example}}\n'
+        f'feeds:\n  peer: {{url: "{lemmy.remote_url}/hashes.json", {subscription}, '
+        "use: known-bad}\n"
+        f'  peer-verdicts: {{url: "{lemmy.remote_url}/verdicts.json", {subscription}, '
+        "use: classified}\n"
         f'fetch: {{allow_hosts: ["{lemmy.remote_url.split("//", 1)[1]}"]}}\n'
         "rules:\n  - name: the peer's known-bad at the door\n"
         "    if: {type: incoming, hash_list: peer}\n    then: {reject: true}\n"
+        "  - name: csam at the door\n"
+        "    if: {type: incoming, labels: [csam]}\n    then: {reject: true}\n"
     )
     rules.write_text(rules.read_text().replace("rules:\n", feed, 1))
     state = tmp_path / "state.sqlite3"
@@ -426,12 +435,20 @@ def test_a_subscribed_known_bad_feed_refuses_at_the_door_and_survives_a_restart(
     # no copy yet: the gate fetches the feed itself (no bot needed), then refuses by it
     gate = GateProcess(tmp_path / "first", rules, state)
     try:
-        wait_for(lambda: "1 entries" in gate.health()["feeds"]["peer"], 60, "the feed")
+        feeds = lambda: gate.health()["feeds"].values()  # noqa: E731
+        wait_for(lambda: all("1 entries" in f for f in feeds()), 60, "the feeds")
         answer = gate.post(data)
         assert answer.status_code == 406, answer.text
         assert answer.json()["rule"] == "the peer's known-bad at the door"
         (evidence,) = [e for e in gate.evidence() if e["image"]["sha256"] == sha(data)]
         assert evidence["hash_match"] == {"peer": "feed sha256"}
+        # the peer's verdict, not the classifier's: its label, no scores
+        answer = gate.post(judged)
+        assert answer.status_code == 406 and answer.json()["rule"] == "csam at the door"
+        (evidence,) = [e for e in gate.evidence() if e["image"]["sha256"] == sha(judged)]
+        assert evidence["model"] == "feed peer-verdicts" and evidence["labels"] == ["csam"]
+        assert evidence["scores"] == {}
+        assert gate.health()["peer_verdicts"] == 1
     finally:
         assert gate.stop() == 0, gate.output()
     served = [r for r in lemmy.requests if r.path.endswith("/hashes.json")]

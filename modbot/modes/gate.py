@@ -22,12 +22,13 @@ the rules of ``type: incoming`` decide, with ``reject: true`` their only action.
 a file on an allow-list (``exempt.hash_lists``) always passes; a file a live modbot run
 purged (read from the state file the bot writes, ``Store.purged_files``) is refused;
 then the hash rules (sha256 and perceptual lists, and the subscribed feeds: ``_Feeds``),
-then the classifier's verdict (from the verdict cache the bot shares, else the engine's:
-in this process or ``classifier.remote`` workers). A verdict must come within ``gate.budget`` of the request's start; past it, or
-when no classifier answers, ``gate.on_timeout`` decides (allow: store it, reject: refuse
-it), and each such file is counted, logged, recorded and reported to the admins (a
-private message at most every ``gate.report_every``, when LEMMY_URL and the bot's login
-are set). A verdict that comes late is still cached, so the bot does not classify the
+then a trusted peer's verdict on the very file (a ``classified`` feed), else the
+classifier's (from the verdict cache the bot shares, else the engine's: in this process
+or ``classifier.remote`` workers). A verdict must come within ``gate.budget`` of the
+request's start; past it, or when no classifier answers, ``gate.on_timeout`` decides
+(allow: store it, reject: refuse it), and each such file is counted, logged, recorded
+and reported to the admins (a private message at most every ``gate.report_every``, when
+LEMMY_URL and the bot's login are set). A verdict that comes late is still cached, so the bot does not classify the
 file again when it is posted, and a late match is logged.
 
 Evidence: every rejection and every file decided without a verdict is a decision record
@@ -59,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 from modbot.classify import Engine, Judged, engine_kind, judge
 from modbot.model import utc_iso
 from modbot.rules import Plan, Subject
+from modbot.subscriptions import load_kept, peer_verdict, refresh
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -194,15 +196,14 @@ class _Blocklist:
 class _Feeds:
     """The subscribed hash feeds (``feeds:``) for the gate's rules: a ``known-bad``
     feed is a hash list a ``type: incoming`` rule can refuse by, an ``allow-list`` one
-    exempts. The last good copies kept in the state file are loaded before the first
+    exempts, a ``classified`` one's verdict replaces the classifier's (``_decide``). The
+    last good copies kept in the state file are loaded before the first
     request; then a thread runs ``subscriptions.refresh`` every ``FEEDS_CHECK_S``: the
     newer copy the bot (or another gate) kept, or a fetch once the feed's ``every`` has
     passed since the last one by any of them. A refused feed is logged and counted, and
     its last good copy used."""
 
     def __init__(self, store: Store, policy: Policy) -> None:
-        from modbot.subscriptions import load_kept
-
         self.store, self.policy = store, policy
         self.refused = 0  # refusals (counter for /healthz)
         self._stop = threading.Event()
@@ -228,8 +229,6 @@ class _Feeds:
         return {name: fl.describe() for name, fl in self.policy.feeds.items()}
 
     def _loop(self) -> None:
-        from modbot.subscriptions import refresh
-
         while True:
             try:
                 refresh(self.store, self.policy, warn=self._refused)
@@ -388,6 +387,7 @@ class Gate:
                     "too_large",
                     "not_media",
                     "cache_hits",
+                    "peer_verdicts",
                     "late_matches",
                     "unauthorized",
                     "forbidden",
@@ -419,8 +419,6 @@ class Gate:
         ):
             return "classifier: or concepts: changed; restart the gate to apply them"
         if policy.feeds:
-            from modbot.subscriptions import load_kept
-
             load_kept(self.store, policy)
         self.config = policy.gate
         self.budget = self.config.budget.total_seconds()
@@ -541,6 +539,16 @@ class Gate:
         if _rejects(pre):
             self.counters["by_hash"] += 1
             return Answer(406, REJECTED, _why(pre), rule=pre.rule), None, pre
+        # a trusted peer's verdict on this very file (a `use: classified` feed) replaces
+        # the classifier's, as in the bot
+        peer = peer_verdict(policy, {**pre.hashes, "sha256": sha256}) if policy.feeds else None
+        if peer is not None:
+            self.counters["peer_verdicts"] += 1
+            plan = self._plan_from(peer, sha256, pre, policy)
+            if _rejects(plan):
+                self.counters["by_verdict"] += 1
+                return Answer(406, REJECTED, _why(plan), rule=plan.rule), peer, plan
+            return Answer(200, ACCEPTED, "no rule rejects the peer's verdict"), peer, plan
         task = self._verdict_task(sha256, data)
         remaining = self.budget - (time.monotonic() - started)
         try:
