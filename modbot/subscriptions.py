@@ -197,8 +197,11 @@ def _load_kept(fl: FeedList, copy: dict[str, Any] | None) -> None:
     if copy is None:
         return
     if fl.verified is not None:
-        kept = copy.get("generated_at")
-        if not kept or datetime.fromisoformat(kept) <= fl.verified.feed.generated_at:
+        try:
+            newer = datetime.fromisoformat(copy["generated_at"]) > fl.verified.feed.generated_at
+        except (KeyError, TypeError, ValueError):  # not one this code kept: keep ours
+            newer = False
+        if not newer:
             return
     try:  # verified when kept: its age is not held against it until a new one comes
         fl.load(

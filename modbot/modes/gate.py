@@ -28,8 +28,8 @@ or ``classifier.remote`` workers). A verdict must come within ``gate.budget`` of
 request's start; past it, or when no classifier answers, ``gate.on_timeout`` decides
 (allow: store it, reject: refuse it), and each such file is counted, logged, recorded
 and reported to the admins (a private message at most every ``gate.report_every``, when
-LEMMY_URL and the bot's login are set). A verdict that comes late is still cached, so the bot does not classify the
-file again when it is posted, and a late match is logged.
+LEMMY_URL and the bot's login are set). A verdict that comes late is still cached, so
+the bot does not classify the file again when it is posted, and a late match is logged.
 
 Evidence: every rejection and every file decided without a verdict is a decision record
 in the state file (run ``gate-...``, item kind ``incoming``): its SHA-256, size, media
@@ -197,11 +197,11 @@ class _Feeds:
     """The subscribed hash feeds (``feeds:``) for the gate's rules: a ``known-bad``
     feed is a hash list a ``type: incoming`` rule can refuse by, an ``allow-list`` one
     exempts, a ``classified`` one's verdict replaces the classifier's (``_decide``). The
-    last good copies kept in the state file are loaded before the first
-    request; then a thread runs ``subscriptions.refresh`` every ``FEEDS_CHECK_S``: the
-    newer copy the bot (or another gate) kept, or a fetch once the feed's ``every`` has
-    passed since the last one by any of them. A refused feed is logged and counted, and
-    its last good copy used."""
+    last good copies kept in the state file are loaded before the first request; then a
+    thread runs ``subscriptions.refresh`` every ``FEEDS_CHECK_S``: the newer copy the bot
+    (or another gate) kept, or a fetch once the feed's ``every`` has passed since the
+    last one by any of them. A refused feed is logged and counted, and its last good copy
+    used."""
 
     def __init__(self, store: Store, policy: Policy) -> None:
         self.store, self.policy = store, policy
