@@ -110,7 +110,7 @@ def test_summary_counts_by_rule_action_and_skip_reason():
 def test_json_report_has_summary_and_every_decision_field(tmp_path):
     out = write_report(tmp_path / "r.json", sample(), since="2026-11-14T00:00:00Z")
     doc = json.loads(out.read_text())
-    assert set(doc) == {"summary", "decisions"}
+    assert set(doc) == {"summary", "decisions", "gate"} and doc["gate"] == []
     assert doc["summary"]["since"] == "2026-11-14T00:00:00Z"
     assert len(doc["decisions"]) == 6
     for d in doc["decisions"]:

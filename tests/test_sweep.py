@@ -224,7 +224,8 @@ def test_report_is_a_dry_run_over_the_window_as_json_and_html(
     assert lemmy.mutating_requests() == [], "a report changes nothing"
 
     doc = json.loads((tmp_path / "week.json").read_text())
-    assert set(doc) == {"summary", "decisions"}
+    assert set(doc) == {"summary", "decisions", "gate"}
+    assert doc["gate"] == [] and doc["summary"]["gate"]["records"] == 0  # no gate here
     by_item = {(d["item"]["kind"], d["item"]["id"]): d for d in doc["decisions"]}
     assert ("post", old.id) not in by_item
     hit = by_item[("post", recent.id)]

@@ -4,7 +4,7 @@
 A report is what an admin reads before trusting the bot, so it must be honest about
 what it is (dry run, test model) and safe to open: it never contains an image, only
 links, hashes and scores (``report_html`` escapes everything taken from the instance).
-``write_report`` writes ``.json`` (``{"summary": ..., "decisions": [...]}``) or
+``write_report`` writes ``.json`` (``{"summary": ..., "decisions": [...], "gate": [...]}``) or
 ``.html`` by the file's extension; ``report`` is the dry run over a window behind
 ``modbot report``.
 """
@@ -193,10 +193,25 @@ def _iso(value: datetime) -> str:
 
 
 def render_json(decisions: Iterable[Mapping[str, Any]], **summary_options: Any) -> str:
-    """`{"summary": {...}, "decisions": [...]}`; the records are passed through as is."""
+    """`{"summary": {...}, "decisions": [...], "gate": []}`, the shape every JSON report
+    has (the upload gate's records come from the state file: ``ReportBuilder``); the
+    records are passed through as is."""
     decisions = list(decisions)
-    doc = {"summary": build_summary(decisions, **summary_options), "decisions": decisions}
+    summary = {**build_summary(decisions, **summary_options), "gate": gate_summary()}
+    doc = {"summary": summary, "decisions": decisions, "gate": []}
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def gate_summary(
+    outcomes: Mapping[str, int] | None = None, rules: Mapping[str, int] | None = None
+) -> dict[str, Any]:
+    """``summary.gate``: how many of the upload gate's records, by answer and by rule."""
+    outcomes, rules = Counter(outcomes or {}), Counter(rules or {})
+    return {
+        "records": sum(outcomes.values()),
+        "by_outcome": dict(outcomes.most_common()),
+        "by_rule": dict(rules.most_common()),
+    }
 
 
 # --------------------------------------------------------------------------- files

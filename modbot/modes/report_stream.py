@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from modbot.errors import ReportError
-from modbot.modes.report import SummaryCounts
+from modbot.modes.report import SummaryCounts, gate_summary
 
 __all__ = ["ReportBuilder"]
 
@@ -153,11 +153,7 @@ class ReportBuilder:
         summary = self.counts.summary(
             since=self.since, dry_run=self.dry_run, random_weights=self.random_weights, extra=extra
         )
-        summary["gate"] = {
-            "records": sum(self.gate_outcomes.values()),
-            "by_outcome": dict(self.gate_outcomes.most_common()),
-            "by_rule": dict(self.gate_rules.most_common()),
-        }
+        summary["gate"] = gate_summary(self.gate_outcomes, self.gate_rules)
         return summary
 
     def write(self, extra: Mapping[str, Any] | None = None) -> Path:
