@@ -455,9 +455,17 @@ class Store:
         return [{**dict(r), "hashes": json.loads(r["hashes"])} for r in rows]
 
     # -- subscribed feeds: the last good copy of each (body and signature as fetched)
-    def feed_copy(self, name: str) -> dict | None:
-        row = self._one("SELECT * FROM feeds WHERE name = ?", (name,))
+    def feed_copy(self, name: str, *, body: bool = True) -> dict | None:
+        """The kept copy of feed ``name``; ``body=False``: all but its body and signature
+        (what is checked each cycle, without reading megabytes)."""
+        columns = "*" if body else "name, generated_at, fetched_at, etag, last_modified"
+        row = self._one(f"SELECT {columns} FROM feeds WHERE name = ?", (name,))
         return dict(row) if row else None
+
+    def feed_fetched(self, name: str, at: float) -> None:
+        """The kept copy of feed ``name`` was checked at ``at`` (not modified, or the
+        new one refused): the next fetch is a period later."""
+        self._exec("UPDATE feeds SET fetched_at = ? WHERE name = ?", (at, name))
 
     def keep_feed_copy(self, name: str, copy: dict) -> None:
         self._exec(

@@ -146,8 +146,8 @@ def refresh(
     was fetched, by this process or another sharing the state file (the bot and the
     upload gate). A refused feed is warned about (``warn``) and its last good copy kept."""
     for name, fl in policy.feeds.items():
-        copy = store.feed_copy(name)
-        _load_kept(fl, copy)
+        copy = store.feed_copy(name, body=False)
+        _load_kept(fl, store, copy)
         if (
             copy is not None
             and time.time() - copy["fetched_at"] < fl.settings.every.total_seconds()
@@ -163,11 +163,11 @@ def refresh(
             )
             warn(f"feed {name!r} ({fl.settings.url}) refused: {exc}; {kept}")
             if copy is not None:  # tried: the next try is a period later
-                store.keep_feed_copy(name, {**copy, "fetched_at": time.time()})
+                store.feed_fetched(name, time.time())
             continue
         if fresh is None:  # not modified
             assert copy is not None
-            store.keep_feed_copy(name, {**copy, "fetched_at": time.time()})
+            store.feed_fetched(name, time.time())
             continue
         verified, body, signature, etag, modified = fresh
         fl.load(verified)
@@ -189,20 +189,24 @@ def load_kept(store: Store, policy: Policy) -> None:
     """Each subscribed feed's last good copy from the state file, without fetching: at a
     start, and whenever another process sharing the state file kept a newer one."""
     for name, fl in policy.feeds.items():
-        _load_kept(fl, store.feed_copy(name))
+        _load_kept(fl, store, store.feed_copy(name, body=False))
 
 
-def _load_kept(fl: FeedList, copy: dict[str, Any] | None) -> None:
-    """Use the kept ``copy`` when it is newer than the copy in use (or none is)."""
-    if copy is None:
+def _load_kept(fl: FeedList, store: Store, kept: dict[str, Any] | None) -> None:
+    """Use the copy kept in ``store`` (``kept``: its dates) when it is newer than the
+    copy in use (or none is): its body is read only then."""
+    if kept is None:
         return
     if fl.verified is not None:
         try:
-            newer = datetime.fromisoformat(copy["generated_at"]) > fl.verified.feed.generated_at
+            newer = datetime.fromisoformat(kept["generated_at"]) > fl.verified.feed.generated_at
         except (KeyError, TypeError, ValueError):  # not one this code kept: keep ours
             newer = False
         if not newer:
             return
+    copy = store.feed_copy(fl.name)
+    if copy is None:  # removed meanwhile
+        return
     try:  # verified when kept: its age is not held against it until a new one comes
         fl.load(
             verify_feed(
