@@ -232,6 +232,17 @@ class Acquirer:
         bodies.reset_peak()
         return figures
 
+    def use_policy(self, policy: Policy) -> None:
+        """Fetch by ``policy`` (the rules file read again) from the next batch on: its
+        ``fetch:`` limits, hash kinds and feeds. Between batches only (the daemon calls
+        it between cycles): new limits mean a new fetcher, so its connections go."""
+        if policy.fetch != self.policy.fetch:
+            self._window = None
+            if self._fetcher is not None:
+                self._in_loop(self._fetcher.aclose()).result()
+                self._fetcher = None
+        self.policy = policy
+
     def close(self) -> None:
         if self._judging:
             self._in_loop(self._cancel_judging()).result()

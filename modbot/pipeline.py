@@ -189,6 +189,30 @@ class Pipeline:
         if self.state_lock is not None:
             self.state_lock.release()
 
+    def reload(self, policy: Policy) -> str | None:
+        """Decide by ``policy`` (the rules file read again) from the next cycle on: its
+        rules, exemptions, hash lists, feeds, ``fetch:`` and ``safety_valve:``. Returns why
+        it was not taken, or None. What the pipeline was built with cannot change under
+        it: ``classifier:`` and ``concepts:`` (the model) and ``lemmy:`` (the
+        connection); a file that changes them is refused as a whole, so the bot never
+        decides by half of a rules file."""
+        old = self.policy
+        if (policy.classifier, policy.concepts, policy.checkpoint_path) != (
+            old.classifier,
+            old.concepts,
+            old.checkpoint_path,
+        ):
+            return "classifier: or concepts: changed; restart modbot to apply them"
+        if policy.lemmy != old.lemmy:
+            return "lemmy: changed; restart modbot to apply it"
+        with self._busy:  # never in the middle of a cycle
+            self.acquirer.use_policy(policy)
+            self.executor.max_destructive_per_hour = (
+                policy.safety_valve.max_destructive_actions_per_hour
+            )
+            self.policy = policy
+        return None
+
     @property
     def engine_built(self) -> bool:
         """The classifier is there already (given, or built by a first use)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import subprocess
@@ -111,6 +112,68 @@ def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
     assert "the daemon stopped at" in stopped.stderr
     page = (tmp_path / "run.html").read_text()
     assert "DRY RUN" in page and "known abusive image" in page and "<img" not in page
+
+
+def test_sighup_reads_the_rules_again_before_the_next_cycle(
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
+    """The admin edits rules.yaml (or a hash list) and sends SIGHUP: the next cycle acts
+    by it, with no restart. A file with a typo, or one that changes the classifier, is
+    not taken: the log says why and the daemon goes on by the rules it has."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    data = photos["chelsea"]
+    rules = write_sweep_rules(tmp_path, lemmy, tiny_checkpoint, poll_every="1s")
+    bot = Bot(lemmy, tmp_path, rules)
+
+    def post(name: str) -> int:
+        url = lemmy.add_remote_file(f"{name}.jpg", data)
+        return lemmy.add_post(cast.pics, cast.bob, name=name, url=url).id
+
+    def decided(post_id: int) -> dict:
+        wait_for(
+            lambda: any(r["item"]["id"] == post_id for r in bot.decisions()),
+            what=f"post {post_id} decided",
+        )
+        return next(r for r in bot.decisions() if r["item"]["id"] == post_id)
+
+    before = post("before")
+    daemon = bot.start("run", "--dry-run")
+    err = Lines(daemon.stderr)
+
+    def hangup(expect: str) -> None:
+        seen = err.count(expect)
+        daemon.send_signal(signal.SIGHUP)
+        wait_for(lambda: err.count(expect) > seen, what=expect)
+
+    try:
+        assert decided(before)["rule"] is None
+        # the admin lists the file as known abusive, polls less often, and says so
+        (tmp_path / "known-bad.txt").write_text(hashlib.sha256(data).hexdigest() + "\n")
+        good = rules.read_text().replace("poll_every: 1s", "poll_every: 2s")
+        rules.write_text(good)
+        hangup("rules reloaded from")
+        assert "daemon: poll every 2s" in err.text()
+        assert decided(post("after"))["rule"] == "known abusive image"
+
+        # a typo: not taken, the log says where; the daemon acts by the rules it has
+        rules.write_text(good.replace("remove: ", "remvoe: ", 1))
+        hangup("rules NOT reloaded")
+        assert "remvoe" in err.text() and "is not valid" in err.text()
+        assert decided(post("typo"))["rule"] == "known abusive image"
+
+        # the model cannot change under a running daemon: the whole file is refused
+        (tmp_path / "known-bad.txt").write_text("")
+        rules.write_text(good.replace("batch_size: 8", "batch_size: 4"))
+        hangup("restart modbot to apply them")
+        assert decided(post("model"))["rule"] == "known abusive image"
+        assert daemon.poll() is None
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=60)
+        err.join()
+        daemon.stdout.close()
+    assert daemon.returncode == 0, err.text()[-3000:]
+    assert lemmy.mutating_requests() == [], "a dry run changes nothing"
 
 
 def test_a_cron_request_sweeps_in_slices_after_the_poll(

@@ -9,7 +9,9 @@ sweep's position are in the state file, so a restart carries on with the sweep.
 
 SIGTERM or Ctrl-C sets a stop event the pipeline checks between items: the batch in
 hand is finished and recorded, the scheduler shuts down, the daemon records that it
-stopped and returns 0. Each cycle writes a heartbeat into the state file that
+stopped and returns 0. SIGHUP has the rules file read again at the start of the next
+cycle (never in the middle of one): taken whole, or not at all when it is not valid or
+changes what the running bot was built with (``Pipeline.reload``). Each cycle writes a heartbeat into the state file that
 ``modbot healthcheck`` reads. A dry-run daemon keeps its heartbeat and sweep request
 apart (``dry-run:`` cursors), so one running beside the live daemon on the same state
 never stands in for its health nor ends its sweep.
@@ -88,12 +90,13 @@ class Daemon:
         self.sweep_request_cursor = daemon_cursor(SWEEP_REQUEST_CURSOR, dry_run)
         self._report: Any = None  # modbot.modes.report_stream.ReportBuilder, when asked
         self._report_after = 0  # the last decision row in the report
+        self._hangup = threading.Event()  # SIGHUP: read the rules file before the next cycle
+        self._scheduler: Any = None  # the BackgroundScheduler, while running
 
     # ------------------------------------------------------------------ lifecycle
     def run(self, *, install_signals: bool = True) -> int:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
-        from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
 
         if install_signals:
@@ -115,21 +118,9 @@ class Daemon:
             name="poll",
             next_run_time=datetime.now(UTC),
         )
-        cron = self.policy.schedule.sweep_cron
-        if cron:
-            scheduler.add_job(
-                self.request_sweep,
-                CronTrigger.from_crontab(cron, timezone=UTC),
-                id="sweep",
-                name="sweep",
-                executor="cron",
-            )
-        since = self.policy.schedule.sweep_since
-        log.info(
-            "daemon: poll every %ss%s",
-            f"{self.poll_every:g}",
-            f", sweep '{cron}' UTC back {_describe(since)}" if cron else ", no scheduled sweep",
-        )
+        self._schedule_sweep(scheduler)
+        self._log_schedule()
+        self._scheduler = scheduler
         scheduler.start()
         try:
             while not self.stop.wait(1.0):
@@ -143,13 +134,86 @@ class Daemon:
             log.info("stopped after %d cycles", self.cycles)
         return 0
 
+    def _schedule_sweep(self, scheduler: Any) -> None:
+        """The cron job that requests a sweep, as ``schedule.sweep_cron`` says (none: none)."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        if scheduler.get_job("sweep") is not None:
+            scheduler.remove_job("sweep")
+        cron = self.policy.schedule.sweep_cron
+        if cron:
+            scheduler.add_job(
+                self.request_sweep,
+                CronTrigger.from_crontab(cron, timezone=UTC),
+                id="sweep",
+                name="sweep",
+                executor="cron",
+            )
+
+    def _log_schedule(self) -> None:
+        cron, since = self.policy.schedule.sweep_cron, self.policy.schedule.sweep_since
+        log.info(
+            "daemon: poll every %ss%s",
+            f"{self.poll_every:g}",
+            f", sweep '{cron}' UTC back {_describe(since)}" if cron else ", no scheduled sweep",
+        )
+
     def _install_signals(self) -> None:
         def handler(signum: int, frame: Any) -> None:
             log.info("%s received", signal.Signals(signum).name)
             self.stop.set()
 
+        def hangup(signum: int, frame: Any) -> None:
+            log.info("SIGHUP received: the rules file is read again before the next cycle")
+            self._hangup.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, handler)
+        if hasattr(signal, "SIGHUP"):  # not on Windows
+            signal.signal(signal.SIGHUP, hangup)
+
+    def reload(self) -> bool:
+        """Read the rules file (and the hash lists it names) again and act by it from now
+        on, as SIGHUP asks. A file that is not valid, or that changes the classifier or
+        the connection to Lemmy, is not taken: the log says why and the daemon goes on by
+        the rules it has. Returns whether it was taken."""
+        from modbot.config.policy import load_policy
+        from modbot.errors import PolicyError
+
+        path = self.policy.path
+        try:
+            policy = load_policy(path)
+        except PolicyError as exc:
+            for problem in exc.problems:
+                log.error("%s", problem)
+            why: str | None = f"{path} is not valid (see `modbot check-rules {path}`)"
+        except Exception as exc:  # unreadable, gone: the rules in use stay
+            why = f"{path} cannot be read ({exc})"
+        else:
+            why = self.pipeline.reload(policy)
+        if why is not None:
+            log.error("rules NOT reloaded: %s; acting by the rules loaded before", why)
+            return False
+        for warning in policy.warnings:
+            log.warning("%s", warning)
+        old, self.policy = self.policy, policy
+        if self._report is not None:
+            from modbot.modes.report import report_annotation
+
+            self._report.annotate = report_annotation(policy)
+        if policy.schedule != old.schedule and self._scheduler is not None:
+            from apscheduler.triggers.interval import IntervalTrigger
+
+            poll_every = policy.schedule.poll_every.total_seconds()
+            if poll_every != self.poll_every:
+                self.poll_every = poll_every
+                self._scheduler.reschedule_job(
+                    "poll", trigger=IntervalTrigger(seconds=poll_every, timezone=UTC)
+                )
+            self._schedule_sweep(self._scheduler)
+            self._log_schedule()
+        log.info("rules reloaded from %s: %s", path, policy.summary())
+        return True
 
     # ------------------------------------------------------------------ jobs
     def request_sweep(self) -> None:
@@ -169,6 +233,9 @@ class Daemon:
         """The poll job: one poll, then a slice of the requested sweep (if any)."""
         if self.stop.is_set():
             return
+        if self._hangup.is_set():
+            self._hangup.clear()
+            self.reload()
         self.cycles += 1
         started = time.monotonic()
         try:
