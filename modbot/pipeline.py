@@ -316,6 +316,12 @@ class Pipeline:
             ahead: _Flight | None = None  # the next batch, acquired while one is decided
             try:
                 self.recover(stats)
+                if self._waiting:
+                    # a recovered item's message goes (again) and the item is recorded
+                    # before any page is read: else the listing shows it unseen, and it
+                    # is decided a second time
+                    self._flush(stats)
+                    last_flush = time.monotonic()
                 retry = self.source.posts_to_retry()
                 if retry:
                     self._land(self._launch(retry, stats), stats)
