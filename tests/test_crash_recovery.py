@@ -106,6 +106,54 @@ def test_killed_between_the_remove_and_the_ban_the_ban_is_done_once_at_restart(s
         store.close()
 
 
+NOTIFY_ONLY = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      notify_admins: "known abusive image"
+"""
+
+
+@pytest.mark.parametrize("took", [True, False], ids=["message-went", "message-never-arrived"])
+def test_killed_while_messaging_the_admins_on_1_0_they_get_one_message(
+    tmp_path, tiny_checkpoint, took
+):
+    """Lemmy 1.0 keeps no list of the messages one sent, so a notice in flight when the
+    bot was killed cannot be looked up. It is sent again under the same idempotency key:
+    Lemmy drops it when the first one went (422), carries it out when it never arrived.
+    Either way the admin has one message and the decision says it was done."""
+    from fakelemmy import FakeLemmy
+    from fakelemmy.scenarios import standard_cast
+
+    path = "/api/v4/private_message"
+    with FakeLemmy(
+        version="1.0", rate_limit=None, login_rate_limit=None, image_rate_limit=None
+    ) as lemmy:
+        lemmy.cast = standard_cast(lemmy)
+        s = Scenario(lemmy, tmp_path, tiny_checkpoint, rules=NOTIFY_ONLY)
+        (post,) = s.add_bad_posts(1)
+        lemmy.delay(path, 3.0, times=1)
+        if not took:  # Lemmy fails it after the delay: the message never goes
+            lemmy.fail_next(path, status=502)
+        child = s.start("run", "--once")
+        wait_for(lambda: any(r.path == path for r in lemmy.requests), what="the message")
+        kill(child)
+        wait_for(lambda: all(r.status is not None for r in lemmy.requests), what="Lemmy done")
+        assert len(lemmy.private_messages) == (1 if took else 0)
+
+        again = s.run("run", "--once")
+        assert again.returncode == 0, again.stderr[-3000:]
+        to_admin = [m for m in lemmy.private_messages if m.recipient_id == lemmy.cast.admin.id]
+        assert len(to_admin) == 1, "one message, however the first run ended"
+        sends = [r for r in lemmy.requests if r.path == path]
+        assert [r.status for r in sends] == ([200, 422] if took else [502, 200])
+        if took:
+            assert "Lemmy had carried it out already" in again.stderr
+        (record,) = [r for r in s.decisions() if r["item"] == {**r["item"], "id": post.id}]
+        (notice,) = record["actions"]
+        assert notice["action"] == "notify_admins" and notice["status"] == "done", notice
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # 24 bot processes: over 300 s on a busy 2-core machine
 def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(scenario):

@@ -25,7 +25,7 @@ from typing import Any
 
 from modbot.actions.handlers import DONE, HANDLERS, NOT_POSSIBLE, NOT_PURGED
 from modbot.actions.kinds import ACTIONS, DESTRUCTIVE
-from modbot.actions.notices import Notice, Notices
+from modbot.actions.notices import Notice, Notices, claimed_marker
 from modbot.actions.valve import Valve
 from modbot.errors import LemmyError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi
@@ -277,12 +277,15 @@ class Executor:
     # ------------------------------------------------------------------ actions
     def notify(self, key: str, message: str, action: str = "notify_admins") -> ActionOutcome:
         done = self.store.action("notify", key)
+        resend_of = None
         if done and done["status"] == SENDING and not self.dry_run:
             settled = self._settle(
                 "notify", key, action, done, lambda row: self.notices.sent(row, self.bot_person_id)
             )
             if settled is not None:
                 return settled
+            # sent again under its marker: Lemmy 1.0 drops it if the first one went
+            resend_of = claimed_marker(done)
             done = None
         if done and done["status"] == "done":
             if done["run_id"] in self.resuming and done.get("item") == key:
@@ -293,7 +296,7 @@ class Executor:
         outcome = ActionOutcome(
             action, "planned" if self.dry_run else "queued", "private message to the admins"
         )
-        self.notices.queue.append(Notice(key, message, outcome))
+        self.notices.queue.append(Notice(key, message, outcome, resend_of))
         return outcome
 
 

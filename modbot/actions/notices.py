@@ -1,10 +1,15 @@
 """The admins' private messages: queued per item while a batch is decided, then sent as
 one message per admin (``flush``). Each message carries a marker and its notices are
 claimed with it before it is sent, so after a crash while sending, the bot's sent
-messages say whether it went (``sent``)."""
+messages say whether it went (``sent``, Lemmy 0.19). Lemmy 1.0 keeps no list of sent
+messages: there each message's idempotency key comes from its marker and recipient, and
+the notices of a message that was in flight are sent again under the same marker, so
+Lemmy, which remembers a key for a few minutes, drops the resend when the first one
+went."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +18,7 @@ from modbot.lemmy.api import LemmyApi
 from modbot.model import ActionOutcome
 from modbot.store import Store
 
-__all__ = ["CLAIM_PREFIX", "Notice", "Notices"]
+__all__ = ["CLAIM_PREFIX", "Notice", "Notices", "claimed_marker"]
 
 CLAIM_PREFIX = "sending private message "  # a notice's claim: this, then the message's marker
 
@@ -23,6 +28,9 @@ class Notice:
     key: str  # the item (or the cause) it is about: one notice per key, ever
     message: str
     outcome: ActionOutcome  # updated when the message is sent
+    # the marker of the message this notice was claimed with by a run that stopped while
+    # sending it: sent again under that marker (and so the same idempotency keys)
+    resend_of: str | None = None
 
 
 class Notices:
@@ -50,8 +58,19 @@ class Notices:
             for n in notices:
                 n.outcome.status, n.outcome.detail = "skipped", "no admin to notify"
             return
-        self._messages += 1
-        marker = f"{self.run_id}/{self._messages}"
+        # a message in flight when its run stopped goes again under its own marker
+        groups: dict[str | None, list[Notice]] = {}
+        for n in notices:
+            groups.setdefault(n.resend_of, []).append(n)
+        for resend_of, group in groups.items():
+            if resend_of is None:
+                self._messages += 1
+                marker = f"{self.run_id}/{self._messages}"
+            else:
+                marker = resend_of
+            self._send(group, marker, admins)
+
+    def _send(self, notices: list[Notice], marker: str, admins: list[int]) -> None:
         claimed = []
         for n in notices:
             claim = self.store.claim_action(
@@ -70,7 +89,7 @@ class Notices:
         sent, errors = 0, []
         for admin_id in admins:
             try:
-                self.client.private_message(admin_id, content)
+                self.client.private_message(admin_id, content, key=_key(marker, admin_id))
                 sent += 1
             except LemmyError as exc:
                 errors.append(str(exc))
@@ -93,10 +112,10 @@ class Notices:
     def sent(self, row: dict[str, Any], bot_person_id: int | None) -> bool | None:
         """Whether the bot's sent messages hold the marker a notice was claimed with
         (``row``: its claim); None when that cannot be told."""
-        detail = row.get("detail") or ""
-        if not detail.startswith(CLAIM_PREFIX) or bot_person_id is None:
+        claimed = claimed_marker(row)
+        if claimed is None or bot_person_id is None:
             return None
-        marker = f"(modbot message {detail[len(CLAIM_PREFIX) :]})"
+        marker = f"(modbot message {claimed})"
         for page in range(1, 21):  # newest first; the claim is recent
             messages = self.client.sent_messages(bot_person_id, page)
             for m in messages:
@@ -107,3 +126,15 @@ class Notices:
             if len(messages) < 50:
                 return False
         return None
+
+
+def claimed_marker(row: dict[str, Any]) -> str | None:
+    """The marker of the message a notice's claim (``row``) was made for, if any."""
+    detail = row.get("detail") or ""
+    return detail[len(CLAIM_PREFIX) :] if detail.startswith(CLAIM_PREFIX) else None
+
+
+def _key(marker: str, admin_id: int) -> str:
+    """The idempotency key of one admin's copy of the message ``marker``: the same for a
+    resend, different for each admin (Lemmy keys are per sending account)."""
+    return hashlib.sha256(f"modbot message {marker} to {admin_id}".encode()).hexdigest()[:32]

@@ -135,7 +135,11 @@ class LemmyApi(Protocol):
 
     def report_comment(self, comment_id: int, reason: str) -> object: ...
 
-    def private_message(self, recipient_id: int, content: str) -> object: ...
+    def private_message(self, recipient_id: int, content: str, *, key: str | None = None) -> object:
+        """Send a private message. ``key``: its idempotency key; Lemmy 1.0 carries out one
+        send per key of an account while it remembers the key (a few minutes), so a resend
+        after a crash is not a second message. 0.19 has no such keys."""
+        ...
 
     def save_user_settings(self, **settings: bool | Sequence[int]) -> object:
         """The bot's own account settings (``show_nsfw``, ``discussion_languages``...)."""

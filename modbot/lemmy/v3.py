@@ -399,8 +399,9 @@ class LemmyClient(PictrsStore, Transport):
     def report_comment(self, comment_id: int, reason: str) -> Any:
         return self._act("report comment", lambda ph: ph.comment.report(comment_id, reason))
 
-    def private_message(self, recipient_id: int, content: str) -> Any:
-        # pythorhead's hint says str; Lemmy rejects anything but an int id.
+    def private_message(self, recipient_id: int, content: str, *, key: str | None = None) -> Any:
+        # pythorhead's hint says str; Lemmy rejects anything but an int id. 0.19 has no
+        # idempotency keys (``key``): the bot's sent messages tell a resend apart.
         return self._act(
             "private message", lambda ph: ph.private_message.create(content, int(recipient_id))
         )

@@ -23,7 +23,9 @@ and what this client does about it (facts: ``shared/reference/lemmy-api.md``, v4
 - an upload's file is purged through pict-rs' internal API when configured, else with
   the admin's ``DELETE /image`` (no pict-rs key needed; Lemmy's ``image`` rate limit,
   6 an hour by default, applies to it); 1.0 has no delete tokens;
-- 1.0 keeps no list of the messages one sent: ``sent_messages`` cannot be answered.
+- 1.0 keeps no list of the messages one sent: ``sent_messages`` cannot be answered; a
+  notice in flight at a crash is sent again under the same ``Idempotency-Key``
+  (``modbot.actions.notices``), which Lemmy drops while it remembers the key.
 
 Long because Lemmy 1.0's API is wide (cursor listings, every action, reports, messages,
 the unordered media list, undo); each method is a few lines on the shared transport.
@@ -395,13 +397,16 @@ class LemmyClientV4(PictrsStore, Transport):
         return found
 
     # ================================================================== actions
-    def _act(self, what: str, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _act(
+        self, what: str, method: str, path: str, body: dict[str, Any], *, key: str | None = None
+    ) -> dict[str, Any]:
         """One mutating call, with retries, rate cap and re-login. One Idempotency-Key for
-        all its attempts: a retry of a call Lemmy carried out answers 422 (done)."""
+        all its attempts (``key``, else a new one): a retry of a call Lemmy carried out
+        answers 422 (done)."""
         self.refuse_if_read_only(what)
         self.token()  # log in first
         url = f"{self.url}{self.API}{path}"
-        key = uuid.uuid4().hex
+        key = key or uuid.uuid4().hex
         try:
             return self.retrying(
                 what,
@@ -511,9 +516,9 @@ class LemmyClientV4(PictrsStore, Transport):
         }
         return self._act("report comment", "POST", "/comment/report", body)
 
-    def private_message(self, recipient_id: int, content: str) -> Any:
+    def private_message(self, recipient_id: int, content: str, *, key: str | None = None) -> Any:
         body = {"content": content, "recipient_id": int(recipient_id)}
-        return self._act("private message", "POST", "/private_message", body)
+        return self._act("private message", "POST", "/private_message", body, key=key)
 
     def save_user_settings(self, **settings: Any) -> Any:
         return self._act("save user settings", "PUT", "/account/settings/save", dict(settings))
