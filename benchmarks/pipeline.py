@@ -17,7 +17,9 @@ mirrored order (end-to-end, engine, engine, end-to-end; the next run the other w
 round): on a shared machine the model's own speed drifts by several per cent from one
 half-minute to the next, and the mirrored order makes a steady drift fall on both ways
 alike. Each run also prints the CPU seconds each way used (the bot's process, the
-fake's). The last line is ``end-to-end/engine: R (end-to-end X images/s, engine Y images/s, model M on D)``
+fake's), and where the bot's went, by thread: the model (its inference thread and
+OpenMP workers), decoding, the downloads' event loop, the deciding (main) thread. The
+last line is ``end-to-end/engine: R (end-to-end X images/s, engine Y images/s, model M on D)``
 with R the median over the runs.
 """
 
@@ -115,6 +117,51 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# what each of the bot's threads does, by name (unnamed native threads: OpenMP's workers)
+_ROLES = (
+    ("modbot-inference", "model"),
+    ("modbot-decode", "decode"),
+    ("modbot-fetch", "downloads"),
+    ("MainThread", "deciding"),
+)
+
+
+def _threads_cpu() -> dict[str, float]:
+    """CPU seconds of this process's threads so far, by role (Linux; {} elsewhere)."""
+    import os
+    import threading
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        name = names.get(int(tid))
+        role = "model" if name is None else "other"
+        for prefix, known in _ROLES:
+            if name is not None and name.startswith(prefix):
+                role = known
+        out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _since(before: dict[str, float]) -> dict[str, float]:
+    now = _threads_cpu()
+    return {role: now[role] - before.get(role, 0.0) for role in now}
+
+
+def _by_role(used: dict[str, float]) -> str:
+    order = [role for _, role in _ROLES] + ["other"]
+    return ", ".join(f"{role} {used[role]:.1f}" for role in order if used.get(role, 0) >= 0.05)
+
+
 def write_policy(directory: Path, remote: str, args: argparse.Namespace) -> Path:
     path = directory / "rules.yaml"
     pretrained = "null" if args.random_weights else args.pretrained
@@ -178,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             engine.classify_many(images[:8])  # warm-up: first-call allocations, threads
 
             cpu: dict[str, float] = {}  # CPU seconds of the last phase: bot, fake
+            roles: dict[str, float] = {}  # the last phase's CPU seconds by thread role
 
             def cpu_now() -> tuple[float, float]:
                 return time.process_time(), _cpu_seconds(child.pid)
@@ -195,18 +243,24 @@ def main(argv: list[str] | None = None) -> int:
                         settings, policy, dry_run=True, store=store, engine=engine
                     ) as pipeline:
                         pipeline.start()
+                        threads = _threads_cpu()
                         started, (bot, served) = time.perf_counter(), cpu_now()
                         stats = pipeline.sweep(None)
                         elapsed = time.perf_counter() - started
                         cpu["bot"], cpu["fake"] = (a - b for a, b in zip(cpu_now(), (bot, served)))
+                        roles.clear()
+                        roles.update(_since(threads))
                         return elapsed, stats
                 finally:
                     store.close()
 
             def engine_alone() -> float:
+                threads = _threads_cpu()
                 started, (own, _) = time.perf_counter(), cpu_now()
                 engine.classify_many(images)
                 cpu["engine"] = cpu_now()[0] - own
+                roles.clear()
+                roles.update(_since(threads))
                 return time.perf_counter() - started
 
             # A round of each first, not counted: the bot's first sweep pays for what
@@ -214,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
             end_to_end(-1)
             engine_alone()
             ratios, e2e_rates, eng_rates = [], [], []
-            sweeps = 0
+            sweeps, fake_total = 0, 0.0
+            # CPU seconds by thread role over every counted phase, each way
+            by_role: dict[str, dict[str, float]] = {"e2e": {}, "engine": {}}
             for run in range(args.runs):
                 # each way twice, in mirrored order (ABBA), so that a drift of the
                 # machine's speed within the run falls on both alike
@@ -234,10 +290,13 @@ def main(argv: list[str] | None = None) -> int:
                             )
                         used["bot"] += cpu["bot"]
                         used["fake"] += cpu["fake"]
+                        fake_total += cpu["fake"]
                     else:
                         took = engine_alone()
                         used["engine"] += cpu["engine"]
                     seconds[phase] += took
+                    for role, s in roles.items():
+                        by_role[phase][role] = by_role[phase].get(role, 0.0) + s
                 e2e = 2 * args.posts / seconds["e2e"]
                 eng = 2 * args.posts / seconds["engine"]
                 ratios.append(e2e / eng)
@@ -250,6 +309,20 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
             engine.close()
+            # Where the difference comes from, free of the machine's speed from phase to
+            # phase: the bot's own threads' CPU (and the fake's) next to the model's.
+            e2e_cpu, eng_cpu = by_role["e2e"], by_role["engine"]
+            own = e2e_cpu.get("downloads", 0.0) + e2e_cpu.get("deciding", 0.0)
+            own += e2e_cpu.get("other", 0.0)
+            work = e2e_cpu.get("model", 0.0) + e2e_cpu.get("decode", 0.0)
+            alone = eng_cpu.get("model", 0.0) + eng_cpu.get("decode", 0.0)
+            print(
+                f"CPU s by thread, all runs: end-to-end {_by_role(e2e_cpu)} (+ fake "
+                f"{fake_total:.1f}); engine {_by_role(eng_cpu)}. The bot's own threads used "
+                f"{100 * own / work:.1f} % of what model + decode did, the fake "
+                f"{100 * fake_total / work:.1f} %; model + decode took "
+                f"{100 * (work / alone - 1):+.1f} % CPU against the engine alone"
+            )
         finally:
             child.stdin.close()
             child.wait(timeout=60)
