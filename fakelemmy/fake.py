@@ -241,9 +241,13 @@ class FakeLemmy:
         banner: str | None = None,
         published: datetime | None = None,
         visibility: str = "public",
+        removed: bool = False,
+        deleted: bool = False,
     ) -> Community:
-        """`visibility` (1.0): public, unlisted (left out of all/local listings),
-        local_only_public, local_only_private, private."""
+        """A community (it has no posts until `add_post`). `visibility` (1.0): public,
+        unlisted (left out of all/local post listings), local_only_public,
+        local_only_private, private. `removed` (by an admin) and `deleted` (by its
+        creator) hide it from the community list but for admins."""
         domain = self.url.split("//", 1)[1] if local else (instance or "remote.example")
         if self.v4 is not None:
             with self.state.lock:
@@ -264,6 +268,8 @@ class FakeLemmy:
                 banner=banner,
                 instance_id=self.state.instance_id(domain),
                 visibility=visibility,
+                removed=removed,
+                deleted=deleted,
             )
             self.state.communities[community.id] = community
         return community

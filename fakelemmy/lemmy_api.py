@@ -405,6 +405,55 @@ class LemmyApi:
             "discussion_languages": [],
         }
 
+    def _community_key(self, community: Community, sort: str):
+        """`CommunityQuery::list`'s order (db_views_actor/src/community_view.rs). The
+        fake's aggregates are zero but for `comments`: ties fall back to newest first."""
+        stamp = community.published.timestamp()
+        newest = (-stamp, -community.id)
+        if sort == "New":
+            return newest
+        if sort == "Old":
+            return (stamp, community.id)
+        if sort in ("Hot", "Active", "Scaled"):  # hot_rank of (subscribers = 0, published)
+            return (-hot_rank(0, community.published), *newest)
+        if sort in ("MostComments", "Controversial"):
+            return (-self.views.community_counts(community)["comments"], *newest)
+        return newest  # subscribers, users_active_*: zero in the fake
+
+    def list_communities(self, ctx: Ctx) -> dict:
+        """`GET /community/list` (api_crud/src/community/list.rs, 0.19.9)."""
+        q, viewer = ctx.query, ctx.viewer
+        type_ = q.enum("type_", LISTING_TYPES)
+        sort = q.enum("sort", POST_SORTS) or "Hot"
+        show_nsfw = q.bool("show_nsfw")
+        page, limit = q.int("page"), q.int("limit")
+        # limit_and_offset: a diesel QueryBuilderError, i.e. 400 `unknown` with its text
+        # (the cap on `page` came with 0.19.15, as in `paging`)
+        if page is not None and page < 1:
+            raise ApiError(400, "unknown", "Page is < 1")
+        if page is not None and page > MAX_PAGE:
+            raise ApiError(400, "unknown", f"Page limit is > {MAX_PAGE}")
+        if limit is not None and not 1 <= limit <= FETCH_LIMIT_MAX:
+            raise ApiError(400, "unknown", f"Fetch limit is > {FETCH_LIMIT_MAX}")
+        page, limit = page or 1, 10 if limit is None else limit
+        # the viewer's setting (anonymous: the site's content warning) or the parameter
+        nsfw = (
+            viewer.show_nsfw if viewer else self.state.site.content_warning is not None
+        ) or bool(show_nsfw)
+        admin = viewer is not None and viewer.admin  # is_mod_or_admin: admins only here
+        found = [
+            c
+            for c in self.state.communities.values()
+            if not c.purged
+            and (admin or not (c.removed or c.deleted))
+            and not (type_ == "Local" and not c.local)
+            and type_ != "Subscribed"  # the fake has no follows
+            and (nsfw or not c.nsfw)
+        ]
+        found.sort(key=lambda c: self._community_key(c, sort))
+        found = found[(page - 1) * limit : page * limit]
+        return {"communities": [self.views.community_view(c, viewer) for c in found]}
+
     def get_person_details(self, ctx: Ctx) -> dict:
         person_id, name = ctx.query.int("person_id"), ctx.query.str("username")
         if person_id is not None:
@@ -804,6 +853,7 @@ class LemmyApi:
             ("GET", "/comment/list", self.list_comments),
             ("GET", "/comment", self.get_comment_detail),
             ("GET", "/community", self.community_detail),
+            ("GET", "/community/list", self.list_communities),
             ("GET", "/user", self.get_person_details),
             ("GET", "/admin/list_all_media", self.list_all_media),
             ("GET", "/account/list_media", self.list_own_media),

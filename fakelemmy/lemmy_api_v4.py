@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -813,6 +814,95 @@ class LemmyApiV4:
             "discussion_languages": [],
         }
 
+    def _community_key(self, sort: str) -> Callable:
+        """`CommunityQuery::list`'s order (db_views/community/src/impls.rs): the sort's
+        column, then the id, both ascending for `old` and `name_asc`, else descending.
+        The fake's subscriber and active-user counts are zero: those sorts are by id."""
+        views = self.views
+
+        def key(c: Community):
+            ts = _stamp(c.published)
+            if sort == "old":
+                return (ts, c.id)
+            if sort == "name_asc":
+                return (c.name.lower(), c.id)
+            if sort == "name_desc":  # descending text: negated code points, then an end mark
+                return ((*(-ord(ch) for ch in c.name.lower()), 1), -c.id)
+            if sort == "new":
+                return (-ts, -c.id)
+            if sort == "hot":  # hot_rank(subscribers = 0, published_at)
+                return (-hot_rank(0, c.published), -c.id)
+            if sort in ("comments", "posts"):
+                return (-views.community(c)[sort], -c.id)
+            return (-c.id,)  # subscribers*, active_* (active_monthly: the default)
+
+        return key
+
+    def list_communities(self, ctx: Ctx4) -> dict:
+        """`GET /community/list` (api_crud/src/community/list.rs, `CommunityQuery::list`):
+        admins see removed and deleted communities; anonymous visitors do not see
+        local_only_private ones; nsfw ones need the viewer's `show_nsfw` or the parameter
+        (default: the site's content warning); `limit` 1..50, default 20 (not the
+        account's). Unlisted and private communities are listed."""
+        p, viewer = ctx.params, ctx.viewer
+        self.check_private(viewer)
+        limit = self.limit(p["limit"], None) if p["limit"] is not None else 20
+        # `local_user.show_nsfw(site) || show_nsfw.unwrap_or(content_warning.is_some())`
+        warning = self.state.site.content_warning is not None
+        given = p["show_nsfw"]
+        show_nsfw = (viewer.show_nsfw if viewer else warning) or (
+            warning if given is None else given
+        )
+        type_ = p["type_"]
+        window = p["time_range_seconds"]
+        since = now() - timedelta(seconds=window) if window is not None else None
+        term = p["search_term"]
+        pattern = None
+        if term is not None:  # fuzzy_search: ILIKE '%term%', a space matching anything
+            parts = (re.escape(part) for part in term.split(" "))
+            pattern = re.compile(".*".join(parts), re.I | re.S)
+
+        def visible(c: Community) -> bool:
+            if c.purged:
+                return False
+            if not (viewer and viewer.admin) and (c.removed or c.deleted):
+                return False
+            if viewer is None and c.visibility == "local_only_private":
+                return False
+            if type_ == "local" and not c.local:
+                return False
+            if type_ in ("subscribed", "suggested"):
+                return False  # no follows, no suggested multi-community in the fake
+            if type_ == "moderator_view" and not (viewer and viewer.id in c.moderators):
+                return False  # became_moderator_at: an admin's view is no wider
+            if c.nsfw and not show_nsfw:
+                return False
+            if p["multi_community_id"] is not None:
+                return False  # the fake has no multi-communities
+            if since is not None and c.published <= since:
+                return False
+            if pattern is not None:
+                view = self.views.community(c)
+                fields = [c.name, view["ap_id"], c.title]
+                if not p["search_title_only"]:
+                    fields.append(c.description or "")
+                if not any(pattern.search(f) for f in fields):
+                    return False
+            return True
+
+        key = self._community_key(p["sort"] or "active_monthly")
+        found = sorted((c for c in self.state.communities.values() if visible(c)), key=key)
+        page = paginate(
+            found,
+            key,
+            limit,
+            p["page_cursor"],
+            lambda data: self.get_community(cursor_id(data)),
+            lambda c: str(c.id),
+        )
+        page["items"] = [self.views.community_view(c, viewer) for c in page["items"]]
+        return page
+
     def person_detail(self, ctx: Ctx4) -> dict:
         p = ctx.params
         if p["person_id"] is not None:
@@ -1541,6 +1631,7 @@ class LemmyApiV4:
             ("GET", "/comment/list", self.list_comments, "GetComments"),
             ("GET", "/comment", self.comment_detail, "GetComment"),
             ("GET", "/community", self.community_detail, "GetCommunity"),
+            ("GET", "/community/list", self.list_communities, "ListCommunities"),
             ("GET", "/person", self.person_detail, "GetPersonDetails"),
             ("GET", "/image/list", self.list_all_media, "ListMedia"),
             ("GET", "/account/media/list", self.list_own_media, "ListMedia"),

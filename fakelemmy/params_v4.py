@@ -34,6 +34,21 @@ POST_SORTS = (
     "scaled",
 )
 COMMENT_SORTS = ("hot", "top", "new", "old", "controversial")
+COMMUNITY_SORTS = (
+    "active_six_months",
+    "active_monthly",
+    "active_weekly",
+    "active_daily",
+    "hot",
+    "new",
+    "old",
+    "name_asc",
+    "name_desc",
+    "comments",
+    "posts",
+    "subscribers",
+    "subscribers_local",
+)
 MODLOG_KINDS = (
     "admin_add",
     "admin_ban",
@@ -63,6 +78,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "ListingType": LISTING_TYPES,
     "PostSortType": POST_SORTS,
     "CommentSortType": COMMENT_SORTS,
+    "CommunitySortType": COMMUNITY_SORTS,
     "ReportSortType": ("default", "new", "old"),
     "ReportType": ("all", "posts", "comments", "private_messages", "communities"),
     "ModlogKindFilter": ("all", *MODLOG_KINDS),
@@ -157,6 +173,17 @@ REQUESTS: dict[str, dict[str, str]] = {
     },
     "GetComment": {"id": "i32"},
     "GetCommunity": {"id": "i32?", "name": "str?"},
+    "ListCommunities": {
+        "type_": "ListingType?",
+        "sort": "CommunitySortType?",
+        "time_range_seconds": "i32?",
+        "show_nsfw": "bool?",
+        "multi_community_id": "i32?",
+        "search_term": "str?",
+        "search_title_only": "bool?",
+        "page_cursor": "str?",
+        "limit": "i64?",
+    },
     "GetPersonDetails": {"person_id": "i32?", "username": "str?"},
     "ListMedia": {"page_cursor": "str?", "limit": "i64?"},
     "RemovePost": {

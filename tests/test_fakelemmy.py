@@ -5,10 +5,13 @@ Everything goes through real HTTP (httpx) against the running fake.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
 
 from fakelemmy import FakeLemmy, hostile
@@ -37,6 +40,18 @@ def comment_ids(response: httpx.Response) -> list[int]:
 
 def ago(minutes: float) -> datetime:
     return datetime.now(UTC) - timedelta(minutes=minutes)
+
+
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+def community_ids(response: httpx.Response) -> list[int]:
+    """The community ids of a `community/list` answer, checked against the client's
+    `ListCommunitiesResponse` schema (lemmy-js-client 0.19.9)."""
+    assert response.status_code == 200, response.text
+    schema = json.loads((SCHEMAS / "ListCommunitiesResponse.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(response.json())
+    return [view["community"]["id"] for view in response.json()["communities"]]
 
 
 # ---------------------------------------------------------------- nodeinfo, login, auth
@@ -270,6 +285,109 @@ def test_comment_list_sort_and_visibility(fake_lemmy):
     assert (r.status_code, r.json()) == (400, {"error": "couldnt_get_comments"})
     paged = bot.get("/api/v3/comment/list", params={"sort": "New", "limit": 1, "page": 2})
     assert comment_ids(paged) == [fresh.id]  # page 1 is the newer comment on the NSFW post
+
+
+# ---------------------------------------------------------------- community list
+def test_community_list_pages_every_community_once_with_its_images(fake_lemmy):
+    cast = fake_lemmy.cast
+    made = [
+        fake_lemmy.add_community(
+            f"c{i}",
+            published=ago(100 - i),
+            icon=f"https://remote.example/icon{i}.png" if i % 2 else None,
+            banner=f"{fake_lemmy.url}/pictrs/image/banner{i}.jpg" if i % 3 == 0 else None,
+        )
+        for i in range(23)
+    ]
+    far = fake_lemmy.add_community("far", local=False, instance="remote.example", published=ago(1))
+    # the cast's pics and nsfw are the newest; nsfw is hidden from the bot (show_nsfw off)
+    newest = [cast.pics.id, far.id, *(c.id for c in reversed(made))]
+    bot = client(fake_lemmy, "modbot")
+    assert community_ids(bot.get("/api/v3/community/list", params={"sort": "New"})) == newest[:10]
+    seen, page = [], 1
+    while True:
+        r = bot.get("/api/v3/community/list", params={"sort": "New", "limit": 7, "page": page})
+        got = community_ids(r)
+        if not got:
+            break
+        seen += got
+        page += 1
+    assert seen == newest and page == 5  # 25 communities: pages of 7, 7, 7, 4
+    old = bot.get("/api/v3/community/list", params={"sort": "Old", "limit": 3})
+    assert community_ids(old) == [c.id for c in made[:3]]
+    # each entry is the CommunityView of GET /community: icon and banner as stored
+    entries = bot.get("/api/v3/community/list", params={"sort": "Old", "limit": 50}).json()
+    by_id = {view["community"]["id"]: view for view in entries["communities"]}
+    for community in (made[1], made[3], far):
+        detail = bot.get("/api/v3/community", params={"id": community.id}).json()
+        assert by_id[community.id] == detail["community_view"]
+    assert by_id[made[3].id]["community"]["icon"] == "https://remote.example/icon3.png"
+    assert by_id[made[3].id]["community"]["banner"] == f"{fake_lemmy.url}/pictrs/image/banner3.jpg"
+    assert "icon" not in by_id[made[0].id]["community"]  # None fields are left out
+    assert by_id[far.id]["community"]["actor_id"] == "https://remote.example/c/far"
+    local = bot.get("/api/v3/community/list", params={"type_": "Local", "limit": 50})
+    assert far.id not in community_ids(local) and len(community_ids(local)) == 24
+    subscribed = bot.get("/api/v3/community/list", params={"type_": "Subscribed"})
+    assert community_ids(subscribed) == []  # the fake has no follows
+
+
+def test_community_list_limits_and_bad_queries(fake_lemmy):
+    c = client(fake_lemmy)
+    for params, message in (
+        ({"limit": 51}, "Fetch limit is > 50"),
+        ({"limit": 0}, "Fetch limit is > 50"),
+        ({"page": 0}, "Page is < 1"),
+        ({"page": 101}, "Page limit is > 100"),
+    ):
+        r = c.get("/api/v3/community/list", params=params)
+        assert (r.status_code, r.json()) == (400, {"error": "unknown", "message": message})
+    for params in ({"sort": "new"}, {"type_": "all"}, {"show_nsfw": "True"}, {"limit": "x"}):
+        r = c.get("/api/v3/community/list", params=params)
+        assert r.status_code == 400 and r.json()["error"] == "unknown", params
+        assert "Query deserialize error" in r.json()["message"]
+    assert community_ids(c.get("/api/v3/community/list", params={"limit": 50, "page": 100})) == []
+
+
+def test_community_list_visibility_removed_deleted_nsfw(fake_lemmy):
+    cast = fake_lemmy.cast
+    removed = fake_lemmy.add_community("removed", removed=True)
+    deleted = fake_lemmy.add_community("deleted", deleted=True)
+    purged = fake_lemmy.add_community("purged")
+    fake_lemmy.community(purged.id).purged = True
+    fake_lemmy.add_person("lewd", password=PASSWORD, show_nsfw=True)
+    everything = {cast.pics.id, cast.nsfw.id, removed.id, deleted.id}
+    listing = {"type_": "All", "sort": "New"}
+
+    def seen(c, **extra) -> set[int]:
+        return set(community_ids(c.get("/api/v3/community/list", params={**listing, **extra})))
+
+    admin, alice, anon = (
+        client(fake_lemmy, "admin"),
+        client(fake_lemmy, "alice"),
+        client(fake_lemmy),
+    )
+    # removed and deleted communities: admins only (not moderators, not their creators)
+    assert seen(admin, show_nsfw="true") == everything
+    assert seen(admin) == everything - {cast.nsfw.id}
+    views = admin.get("/api/v3/community/list", params={"limit": 50}).json()["communities"]
+    flags = {
+        v["community"]["id"]: (v["community"]["removed"], v["community"]["deleted"]) for v in views
+    }
+    assert flags[removed.id] == (True, False) and flags[deleted.id] == (False, True)
+    for viewer in (alice, anon, client(fake_lemmy, "mod")):
+        assert seen(viewer) == {cast.pics.id}
+        assert seen(viewer, show_nsfw="true") == {cast.pics.id, cast.nsfw.id}
+    # nsfw: the account's setting or the parameter; show_nsfw=false does not hide it
+    lewd = client(fake_lemmy, "lewd")
+    assert seen(lewd) == seen(lewd, show_nsfw="false") == {cast.pics.id, cast.nsfw.id}
+    # ModeratorView lists what All lists in 0.19 (no filter for it)
+    assert seen(alice, type_="ModeratorView") == {cast.pics.id}
+    assert seen(admin, type_="ModeratorView") == everything - {cast.nsfw.id}
+    # anonymous: the site's content warning shows nsfw communities (not to alice: her
+    # setting decides for her)
+    fake_lemmy.site.content_warning = "adults only"
+    assert seen(anon) == {cast.pics.id, cast.nsfw.id}
+    assert seen(alice) == {cast.pics.id}
 
 
 # ---------------------------------------------------------------- media

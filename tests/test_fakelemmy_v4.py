@@ -8,9 +8,12 @@ own fake (0.2 s) because it asserts what whole listings show.
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
 from PIL import Image
 
@@ -52,6 +55,16 @@ def ago(minutes: float):
 
 
 ALL_NEW = {"type_": "all", "sort": "new"}
+SCHEMAS = Path(__file__).parent / "schemas" / "v4"
+
+
+def community_ids(response: httpx.Response) -> list[int]:
+    """The community ids of a `community/list` page, checked against the client's
+    `PagedResponse<CommunityView>` (tests/schemas/v4/ListCommunitiesResponse.json)."""
+    assert response.status_code == 200, response.text
+    schema = json.loads((SCHEMAS / "ListCommunitiesResponse.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(response.json())
+    return ids(response, "community")
 
 
 # ---------------------------------------------------------------- version, login, auth
@@ -409,6 +422,138 @@ def test_cursor_paging_only_and_its_errors(lemmy4):
         r = bot.get(f"{V4}/post/list", params={"limit": limit})
         assert (r.status_code, r.json()["error"]) == (400, "invalid_fetch_limit")
     assert len(bot.get(f"{V4}/comment/list", params={"max_depth": 9}).json()["items"]) == 0
+
+
+# ---------------------------------------------------------------- community list
+def test_community_list_cursor_pages_every_community_once_with_its_images(lemmy4):
+    cast = lemmy4.cast
+    made = [
+        lemmy4.add_community(
+            f"c{i}",
+            published=ago(100 - i),
+            icon=f"{lemmy4.url}/api/v4/image/icon{i}.png" if i % 2 else None,
+            banner=f"{lemmy4.url}/api/v4/image/banner{i}.jpg" if i % 3 == 0 else None,
+        )
+        for i in range(23)
+    ]
+    far = lemmy4.add_community("far", local=False, instance="remote.example", published=ago(1))
+    # the cast's pics and nsfw are the newest; nsfw is hidden from the bot (show_nsfw off)
+    newest = [cast.pics.id, far.id, *(c.id for c in reversed(made))]
+    bot = client(lemmy4, "modbot")
+    query = {"type_": "all", "sort": "new"}
+    assert community_ids(bot.get(f"{V4}/community/list", params=query)) == newest[:20]
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {**query, "limit": 7, **({"page_cursor": cursor} if cursor else {})}
+        r = bot.get(f"{V4}/community/list", params=params)
+        seen += community_ids(r)
+        pages += 1
+        assert ("prev_page" in r.json()) == (cursor is not None)
+        cursor = r.json().get("next_page")
+        if cursor is None:
+            break
+        assert decode_cursor(cursor) == (False, str(seen[-1]), False)  # the community id
+    assert seen == newest and pages == 4  # 25 communities: pages of 7, 7, 7, 4
+    back = bot.get(
+        f"{V4}/community/list", params={**query, "limit": 7, "page_cursor": r.json()["prev_page"]}
+    )
+    assert community_ids(back) == newest[14:21]
+    old = bot.get(f"{V4}/community/list", params={"sort": "old", "limit": 3})
+    assert community_ids(old) == [c.id for c in made[:3]]
+    by_name = bot.get(f"{V4}/community/list", params={"sort": "name_desc", "limit": 3})
+    assert community_ids(by_name) == [cast.pics.id, far.id, made[9].id]  # pics, far, c9
+    # each entry is the CommunityView of GET /community: icon and banner as stored
+    everything = bot.get(f"{V4}/community/list", params={"sort": "old", "limit": 50}).json()
+    by_id = {view["community"]["id"]: view for view in everything["items"]}
+    for community in (made[1], made[3], far):
+        detail = bot.get(f"{V4}/community", params={"id": community.id}).json()
+        assert by_id[community.id] == detail["community_view"]
+    assert by_id[made[3].id]["community"]["icon"] == f"{lemmy4.url}/api/v4/image/icon3.png"
+    assert by_id[made[3].id]["community"]["banner"] == f"{lemmy4.url}/api/v4/image/banner3.jpg"
+    assert "icon" not in by_id[made[0].id]["community"]  # None fields are left out
+    assert by_id[far.id]["community"]["ap_id"] == "https://remote.example/c/far"
+    local = bot.get(f"{V4}/community/list", params={"type_": "local", "limit": 50})
+    assert far.id not in community_ids(local) and len(community_ids(local)) == 24
+    assert community_ids(bot.get(f"{V4}/community/list", params={"type_": "subscribed"})) == []
+    search = bot.get(f"{V4}/community/list", params={"search_term": "C2", "sort": "old"})
+    assert community_ids(search) == [made[2].id, *(c.id for c in made[20:23])]
+    recent = bot.get(f"{V4}/community/list", params={"time_range_seconds": 600, "sort": "new"})
+    assert community_ids(recent) == [cast.pics.id, far.id]
+
+
+def test_community_list_limit_and_cursor_errors(lemmy4):
+    bot = client(lemmy4, "modbot")
+    for limit in (0, 51):
+        r = bot.get(f"{V4}/community/list", params={"limit": limit})
+        assert r.status_code == 400
+        assert r.json() == {"error": "invalid_fetch_limit", "cause": "InvalidFetchLimit"}
+    for params in ({"sort": "New"}, {"type_": "All"}, {"show_nsfw": "True"}):
+        r = bot.get(f"{V4}/community/list", params=params)
+        assert r.status_code == 400 and r.json()["error"] == "unknown", params
+        assert r.json()["message"].startswith("Query deserialize error")
+    garbage = bot.get(f"{V4}/community/list", params={"page_cursor": "!!"})
+    assert (garbage.status_code, garbage.json()["error"]) == (400, "unknown")
+    gone = lemmy4.add_community("gone")
+    first = bot.get(f"{V4}/community/list", params={"sort": "new", "limit": 1}).json()
+    assert [v["community"]["id"] for v in first["items"]] == [gone.id]
+    lemmy4.community(gone.id).purged = True
+    r = bot.get(f"{V4}/community/list", params={"sort": "new", "page_cursor": first["next_page"]})
+    assert (r.status_code, r.json()["error"]) == (404, "not_found")
+    # 20 by default, whatever the account's default_items_per_page
+    for i in range(25):
+        lemmy4.add_community(f"more{i}")
+    lemmy4.cast.bot.default_items_per_page = 5
+    assert len(community_ids(bot.get(f"{V4}/community/list"))) == 20
+    bot.get(f"{V4}/community/list", params={"page": 2})
+    assert [q.ignored_fields for q in lemmy4.ignored_field_requests()] == [["page"]]
+    # 1.0's v3 layer has no community/list
+    v3 = bot.get("/api/v3/community/list")
+    assert (v3.status_code, v3.content) == (404, b"")
+
+
+def test_community_list_visibility_removed_deleted_nsfw_private(lemmy4):
+    cast = lemmy4.cast
+    removed = lemmy4.add_community("removed", removed=True)
+    deleted = lemmy4.add_community("deleted", deleted=True, moderators=[cast.mod.id])
+    purged = lemmy4.add_community("purged")
+    lemmy4.community(purged.id).purged = True
+    members = lemmy4.add_community("members", visibility="local_only_private")
+    unlisted = lemmy4.add_community("quiet", visibility="unlisted")
+    private = lemmy4.add_community("private", visibility="private")
+    lemmy4.add_person("lewd", password=PASSWORD, show_nsfw=True)
+    shown = {cast.pics.id, members.id, unlisted.id, private.id}
+
+    def seen(c, **extra) -> set[int]:
+        params = {"type_": "all", "limit": 50, **extra}
+        return set(community_ids(c.get(f"{V4}/community/list", params=params)))
+
+    admin, alice, anon = client(lemmy4, "admin"), client(lemmy4, "alice"), client(lemmy4)
+    mod = client(lemmy4, "mod")
+    # removed and deleted: admins only (not their moderators); purged: nobody
+    assert seen(admin) == shown | {removed.id, deleted.id}
+    assert seen(admin, show_nsfw="true") == shown | {removed.id, deleted.id, cast.nsfw.id}
+    views = admin.get(f"{V4}/community/list", params={"limit": 50}).json()["items"]
+    flags = {
+        v["community"]["id"]: (v["community"]["removed"], v["community"]["deleted"]) for v in views
+    }
+    assert flags[removed.id] == (True, False) and flags[deleted.id] == (False, True)
+    assert seen(alice) == seen(mod) == shown
+    # anonymous visitors do not see local_only_private communities
+    assert seen(anon) == shown - {members.id}
+    assert seen(anon, show_nsfw="true") == shown - {members.id} | {cast.nsfw.id}
+    # nsfw: the account's setting or the parameter; show_nsfw=false does not hide it
+    lewd = client(lemmy4, "lewd")
+    assert seen(lewd) == seen(lewd, show_nsfw="false") == shown | {cast.nsfw.id}
+    # moderator_view: what the viewer moderates (an admin's view is no wider)
+    assert seen(mod, type_="moderator_view", show_nsfw="true") == {cast.pics.id, cast.nsfw.id}
+    assert seen(admin, type_="moderator_view") == seen(anon, type_="moderator_view") == set()
+    # the site's content warning: nsfw for everyone but an account that turned it off
+    lemmy4.site.content_warning = "adults only"
+    assert cast.nsfw.id in seen(anon) and cast.nsfw.id in seen(alice)
+    assert cast.nsfw.id not in seen(alice, show_nsfw="false")
+    lemmy4.site.private_instance = True
+    r = anon.get(f"{V4}/community/list")
+    assert (r.status_code, r.json()["error"]) == (400, "instance_is_private")
 
 
 # ---------------------------------------------------------------- media

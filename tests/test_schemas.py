@@ -84,6 +84,15 @@ def samples(photos):
         call("GetCommentsResponse", bot, "GET", "/comment/list", params={"sort": "New"})
         call("CommentResponse", bot, "GET", "/comment", params={"id": comment.id})
         call("GetCommunityResponse", bot, "GET", "/community", params={"name": "pics"})
+        lemmy.add_community(
+            "decorated",
+            icon=upload.url,
+            banner="https://x.example/banner.png",
+            description="with images",
+            removed=True,
+        )
+        call("ListCommunitiesResponse", bot, "GET", "/community/list", params={"sort": "New"})
+        call("ListCommunitiesResponse", anon, "GET", "/community/list", params={"page": 2})
         call("GetPersonDetailsResponse", bot, "GET", "/user", params={"username": "alice"})
         call("ListMediaResponse", bot, "GET", "/admin/list_all_media")
         call("ListMediaResponse", alice, "GET", "/account/list_media")
@@ -201,6 +210,7 @@ def samples(photos):
         call("", bot, "GET", "/post/list", params={"sort": "Newest"})
         call("", bot, "POST", "/private_message", json={"content": "x", "recipient_id": "1"})
         call("", bot, "GET", "/community", params={"name": "nope"})
+        call("", bot, "GET", "/community/list", params={"limit": 51})
         call("", alice, "POST", "/post/report", json={"post_id": bare.id, "reason": ""})
         lemmy.fail_next("/api/v3/comment/list", status=400, error="rate_limit_error")
         call("", bot, "GET", "/comment/list")

@@ -130,6 +130,18 @@ def samples(photos):
         call("GetCommentsResponse", anon, "GET", "/comment/list", params={"max_depth": 3})
         call("CommentResponse", bot, "GET", "/comment", params={"id": comment.id})
         call("GetCommunityResponse", mod, "GET", "/community", params={"name": "pics"})
+        lemmy.add_community(
+            "decorated",
+            icon=upload.url,
+            banner=remote,
+            description="with images",
+            removed=True,
+        )
+        communities = {"type_": "all", "sort": "new", "limit": 2, "show_nsfw": "true"}
+        first = call("ListCommunitiesResponse", bot, "GET", "/community/list", params=communities)
+        cursor = {**communities, "page_cursor": first.json()["next_page"]}
+        call("ListCommunitiesResponse", bot, "GET", "/community/list", params=cursor)
+        call("ListCommunitiesResponse", anon, "GET", "/community/list", params={"sort": "hot"})
         call("GetPersonDetailsResponse", bot, "GET", "/person", params={"username": "mod"})
         call("ListMediaResponse", bot, "GET", "/image/list", params={"limit": 50})
         call("ListMediaResponse", alice, "GET", "/account/media/list")
@@ -291,6 +303,7 @@ def samples(photos):
         call("", bot, "POST", "/private_message", json={"content": "x", "recipient_id": "1"})
         call("", bot, "POST", "/post/remove", json={"post_id": linked.id, "removed": True})
         call("", bot, "GET", "/community", params={"name": "nope"})
+        call("", bot, "GET", "/community/list", params={"limit": 0})
         call("", mod, "POST", "/post/report", json={"post_id": linked.id, "reason": " "})
         dup = lemmy.add_post(cast.pics, cast.bob, name="reported twice")
         twice = {"post_id": dup.id, "reason": "spam"}

@@ -15,7 +15,7 @@ for t in LoginResponse GetSiteResponse GetPostsResponse GetPostResponse GetComme
          CommentResponse PostResponse ListMediaResponse BanPersonResponse BanFromCommunityResponse \
          SuccessResponse PostReportResponse CommentReportResponse ListPostReportsResponse \
          ListCommentReportsResponse PrivateMessageResponse PrivateMessagesResponse \
-         GetCommunityResponse \
+         GetCommunityResponse ListCommunitiesResponse \
          GetPersonDetailsResponse LemmyErrorType; do
   "$gen" --path "package/dist/types/$t.d.ts" --type "$t" --no-type-check -o "$here/$t.json"
 done

@@ -19,6 +19,7 @@ types=package/dist/types
 # its request type (GetPosts -> GetPostsResponse) in a small wrapper beside the client's.
 cat > "$types/ModbotPaged.d.ts" <<'TS'
 import { CommentView } from "./CommentView";
+import { CommunityView } from "./CommunityView";
 import { LocalImageView } from "./LocalImageView";
 import { ModlogView } from "./ModlogView";
 import { NotificationView } from "./NotificationView";
@@ -31,6 +32,7 @@ export type ListMediaResponse = PagedResponse<LocalImageView>;
 export type ListReportsResponse = PagedResponse<ReportCombinedView>;
 export type GetModlogResponse = PagedResponse<ModlogView>;
 export type ListNotificationsResponse = PagedResponse<NotificationView>;
+export type ListCommunitiesResponse = PagedResponse<CommunityView>;
 TS
 
 # What the server answers (what a moderation bot reads).
@@ -41,7 +43,7 @@ for t in LoginResponse GetSiteResponse MyUserInfo SuccessResponse GetPostRespons
   "$gen" --path "$types/$t.d.ts" --type "$t" --no-type-check -o "$here/$t.json"
 done
 for t in GetPostsResponse GetCommentsResponse ListMediaResponse ListReportsResponse \
-         GetModlogResponse ListNotificationsResponse; do
+         GetModlogResponse ListNotificationsResponse ListCommunitiesResponse; do
   "$gen" --path "$types/ModbotPaged.d.ts" --type "$t" --no-type-check -o "$here/$t.json"
 done
 
@@ -51,6 +53,7 @@ for t in Login GetPosts GetPost GetComments GetComment ListMedia RemovePost Remo
          PurgePost PurgeComment PurgePerson BanPerson BanFromCommunity CreatePostReport \
          CreateCommentReport ResolvePostReport ResolveCommentReport ListReports \
          CreatePrivateMessage ListNotifications MarkNotificationAsRead DeleteImageParams \
-         ImageGetParams ImageProxyParams GetCommunity GetPersonDetails GetModlog SaveUserSettings PurgeCommunity; do
+         ImageGetParams ImageProxyParams GetCommunity GetPersonDetails GetModlog SaveUserSettings PurgeCommunity \
+         ListCommunities; do
   "$gen" --path "$types/$t.d.ts" --type "$t" --no-type-check -o "$here/requests/$t.json"
 done
