@@ -12,8 +12,10 @@ the post's image; one never posted waits a few minutes at most.
 
 The backlog iterator walks posts by ``page_cursor`` (at most ``MAX_SWEEP_PAGES``
 pages) and each post's comments (``comment/list?post_id=``, skipped when the post has
-none), then uploads, then the site's icon and banner; its position is kept in the
-store after each page, so an interrupted sweep resumes there.
+none), then uploads, then every community (``community/list``: the icons and banners
+of communities nobody posted in), then the site's icon and banner; its position is
+kept in the store after each page, so an interrupted sweep resumes there. A deep poll
+also reads the newest page of communities.
 
 Both hand out, beside the items read, the avatars and banners of their people and the
 icons and banners of their communities (``modbot.profiles``): new ones, or changed
@@ -39,8 +41,8 @@ from datetime import UTC, datetime, timedelta
 
 from modbot.errors import LemmyError, LemmyUnavailable
 from modbot.lemmy.api import PAGE, LemmyApi
-from modbot.model import Item, parse_time
-from modbot.profiles import profile_items, site_images
+from modbot.model import Community, Item, parse_time
+from modbot.profiles import community_images, profile_items, site_images
 from modbot.store import Store
 
 __all__ = ["Item", "RepeatCheck", "Source", "parse_time"]
@@ -52,6 +54,7 @@ MAX_POST_PAGES = 400  # a bound on one poll's paging, in case a watermark is bog
 # A bound on one sweep's post pages (50 million posts): what ends a walk through a Lemmy
 # that keeps inventing new pages (a loop back to an old page is noticed at once).
 MAX_SWEEP_PAGES = 1_000_000
+MAX_COMMUNITY_PAGES = 20_000  # a million communities: far more than any instance knows
 
 
 class RepeatCheck:
@@ -182,6 +185,10 @@ class Source:
             newest[name] = batch_newest
         for batch in uploads:
             yield batch + self._profiles(batch, profiles)
+        if deep:
+            communities = self._new_communities(profiles)
+            if communities:
+                yield communities
         # Only now, everything read having been handed out: a poll cut short repeats.
         for name, moment in newest.items():
             self._set_watermark(name, moment)
@@ -387,7 +394,7 @@ class Source:
                     break
                 cursor = next_cursor
             position = {"phase": "uploads", "page": 1}
-        if self.uploads and self.origin != "federated":  # uploads are local
+        if position.get("phase") == "uploads" and self.uploads and self.origin != "federated":
             number = int(position.get("page", 1))
             pages = RepeatCheck()
             while number <= MAX_COMMENT_PAGE:
@@ -408,10 +415,83 @@ class Source:
                 if uploads.sent < PAGE or (since and oldest and oldest < since):
                     break
                 number += 1
+        if position.get("phase") != "communities":
+            position = {"phase": "communities"}
+        yield from self._walk_communities(name, position, profiles)
         site = self._site_images() if self.origin != "federated" else []
         if site:
             yield site
         self.store.set_cursor(name, None)
+
+    def _walk_communities(
+        self, name: str, position: dict, handed_out: set[str]
+    ) -> Generator[list[Item], None, None]:
+        """The icon and banner of every community the instance knows, not seen yet with
+        this URL: a community nobody posted in is found only here. Every sweep reads
+        the whole list (``N / 50`` requests); only new or changed images are fetched."""
+        cursor = position.get("cursor")
+        read = int(position.get("pages", 0))
+        cursors = RepeatCheck(position.get("cursors"))
+        pages = RepeatCheck(position.get("pages_seen"))
+        while True:
+            if read >= MAX_COMMUNITY_PAGES:
+                self._warn(
+                    f"communities: the sweep stopped after {MAX_COMMUNITY_PAGES} pages "
+                    f"({MAX_COMMUNITY_PAGES * PAGE} communities); the rest were not read"
+                )
+                return
+            self.store.set_cursor(
+                name,
+                json.dumps(
+                    {
+                        "phase": "communities",
+                        "cursor": cursor,
+                        "pages": read,
+                        "cursors": cursors.state(),
+                        "pages_seen": pages.state(),
+                    }
+                ),
+            )
+            page = self.client.communities(cursor)
+            read += 1
+            ids = ",".join(str(c.id) for c in page.items)
+            if ids and pages.seen_before(ids):
+                self._warn(
+                    "communities: Lemmy sent a page it sent before (the same communities); "
+                    "its paging loops, so this listing stops here"
+                )
+                return
+            fresh = self._community_images(page.items, handed_out)
+            if fresh:
+                yield fresh
+            if not page.next or page.sent < PAGE:
+                return
+            if self._cursor_again("communities", page.next, cursors):
+                return
+            cursor = page.next
+
+    def _new_communities(self, handed_out: set[str]) -> list[Item]:
+        """A deep poll's look at the newest communities (one page): a community made,
+        or arrived by federation, since the last one, before anyone posts in it."""
+        try:
+            page = self.client.communities(None)
+        except LemmyUnavailable:
+            raise
+        except LemmyError as exc:
+            self._warn(f"communities: the list could not be read ({exc}); not checked")
+            return []
+        return self._community_images(page.items, handed_out)
+
+    def _community_images(self, communities: list[Community], handed_out: set[str]) -> list[Item]:
+        out = []
+        for community in communities:
+            for image in community_images(community):
+                mark = f"{image.key} {image.updated}"
+                if mark not in handed_out:
+                    handed_out.add(mark)
+                    if self._is_new(image):
+                        out.append(image)
+        return out
 
     # ------------------------------------------------------------------ profile images
     def _profiles(self, items: list[Item], handed_out: set[str]) -> list[Item]:

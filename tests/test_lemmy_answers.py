@@ -73,6 +73,13 @@ def test_malformed_items_are_recorded_as_skipped_and_the_rest_of_the_page_is_dec
         "/api/v3/admin/list_all_media",
         lambda body: {**body, "images": [broken_upload, *body["images"]]},
     )
+    # a listed community without an integer id, or with an icon that is not a URL, is
+    # left out (it has no decision of its own to record), the rest are read
+    broken_communities = [{"community": {"id": "x"}}, {"community": {"id": 10**6, "icon": 7}}]
+    lemmy.tamper(
+        "/api/v3/community/list",
+        lambda body: {**body, "communities": [*broken_communities, *body["communities"]]},
+    )
     bot = Bot(
         lemmy,
         tmp_path,
@@ -82,6 +89,7 @@ def test_malformed_items_are_recorded_as_skipped_and_the_rest_of_the_page_is_dec
 
     first = bot("run", "--once", "--report", "run.json")
     assert "skipped malformed_item 5" in first.stdout
+    assert "community/list: 2 malformed entries left out" in first.stderr
     records = bot.decisions()
     malformed = {r["skipped_detail"]: r for r in records if r["skipped"] == "malformed_item"}
     assert sorted(malformed) == sorted(

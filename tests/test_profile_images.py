@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 from PIL import Image
 from support.bot import Bot
 
+from fakelemmy.state import now
 from modbot.config.checks import never_acts
 from modbot.config.policy import load_policy
 
@@ -181,6 +183,42 @@ def test_community_and_site_images_are_scanned_by_the_sweep(fake_lemmy, tmp_path
     [site] = profile_decisions(bot, "site_icon")
     # the site's icon is an admin's upload: never acted on
     assert {a["action"]: a["status"] for a in site["actions"]}["purge_image"] == "skipped"
+
+
+@pytest.mark.both_lemmys
+def test_a_community_nobody_posted_in_is_found_by_the_deep_poll_and_the_sweep(
+    fake_lemmy, tmp_path, tiny_checkpoint
+):
+    """A community is found through the posts in it, and through the community list: a
+    new empty one's known-bad icon by `run --once` (a deep poll reads the newest page of
+    communities), an older one's banner by `sweep --all` (every community). Neither is
+    looked at again."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    icon_bytes, banner_bytes = jpeg(6), jpeg(7)
+    icon = lemmy.add_upload(cast.mod, icon_bytes)
+    empty = lemmy.add_community("empty", icon=icon.url)
+    rules = profile_rules(tmp_path, tiny_checkpoint, [sha(icon_bytes), sha(banner_bytes)])
+    bot = Bot(lemmy, tmp_path, rules)
+    bot("run", "--once")
+    [found] = profile_decisions(bot, "community_icon")
+    assert found["item"]["id"] == empty.id
+    assert found["rule"] == "known abusive community image"
+    assert {a["action"]: a["status"] for a in found["actions"]}["purge_image"] == "done"
+    assert not lemmy.image_exists(icon.alias)
+
+    # an older community, behind a page of newer ones: the sweep's to find
+    banner = lemmy.add_upload(cast.mod, banner_bytes)
+    old = lemmy.add_community("old", banner=banner.url, published=now() - timedelta(days=3))
+    for i in range(55):
+        lemmy.add_community(f"filler{i}")
+    bot("run", "--once")
+    assert profile_decisions(bot, "community_banner") == []
+    bot("sweep", "--all")
+    [swept] = profile_decisions(bot, "community_banner")
+    assert swept["item"]["id"] == old.id
+    assert {a["action"]: a["status"] for a in swept["actions"]}["purge_image"] == "done"
+    assert not lemmy.image_exists(banner.alias)
+    assert len(profile_decisions(bot, "community_icon")) == 1, "not looked at again"
 
 
 def test_check_rules_knows_the_new_kinds(tmp_path, tiny_checkpoint):

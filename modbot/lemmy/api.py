@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from modbot.model import Item, Message, Page, Person, SiteInfo, StorePage
+from modbot.model import Community, Item, Message, Page, Person, SiteInfo, StorePage
 
 __all__ = ["PAGE", "LemmyApi"]
 
@@ -55,6 +55,13 @@ class LemmyApi(Protocol):
 
     def uploads(self, page: int) -> Page[Item]:
         """One page (from 1) of every upload on the instance (admins only)."""
+        ...
+
+    def communities(self, cursor: str | None) -> Page[Community]:
+        """One page of every community the instance knows, local and federated, newest
+        first (``community/list``, nsfw ones too): ``cursor`` None for the first page,
+        then the ``Page.next`` before. An entry Lemmy sent malformed is left out (and
+        counted in ``Page.sent``)."""
         ...
 
     # --- reads by id: whether an action took effect (after a crash while sending it)

@@ -24,9 +24,11 @@ from modbot.lemmy import views_v3
 from modbot.lemmy.api import PAGE
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
-from modbot.model import Item, Message, Page, Person, SiteInfo
+from modbot.model import Community, Item, Message, Page, Person, SiteInfo
 
 __all__ = ["LemmyClient"]
+
+MAX_PAGE = 100  # Lemmy 0.19.15+ refuses page > 100 in its page-numbered listings
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,24 @@ class LemmyClient(PictrsStore, Transport):
     def uploads(self, page: int) -> Page[Item]:
         views = self.list_all_media(page=page, limit=PAGE)
         return Page([views_v3.upload_item(v) for v in views], len(views))
+
+    def communities(self, cursor: str | None) -> Page[Community]:
+        # 0.19 pages by number: the "cursor" is the next page's
+        page = int(cursor) if cursor and cursor.isdigit() else 1
+        views = self.list_communities(page=page, limit=PAGE)
+        found = [c for c in map(views_v3.community_view, views) if c is not None]
+        if len(found) < len(views):
+            log.warning("community/list: %d malformed entries left out", len(views) - len(found))
+        more = len(views) >= PAGE
+        if more and page >= MAX_PAGE:
+            log.warning(
+                "community/list: Lemmy 0.19 lists no further than page %d (%d communities); "
+                "older ones are found through their posts",
+                MAX_PAGE,
+                MAX_PAGE * PAGE,
+            )
+            more = False
+        return Page(found, len(views), str(page + 1) if more else None)
 
     def post(self, post_id: int) -> Item:
         return views_v3.post_item(self.get_post(post_id))
@@ -274,6 +294,20 @@ class LemmyClient(PictrsStore, Transport):
             self.api("GET", "/admin/list_all_media", params=params),
             "images",
             "admin/list_all_media",
+        )
+
+    def list_communities(self, *, page: int = 1, limit: int = 50) -> list[Any]:
+        """One page of ``community/list`` (every community, local and federated, nsfw
+        too, newest first)."""
+        params = {
+            "type_": "All",
+            "sort": "New",
+            "show_nsfw": "true",
+            "page": page,
+            "limit": min(limit, 50),
+        }
+        return _listing(
+            self.api("GET", "/community/list", params=params), "communities", "community/list"
         )
 
     def get_comment(self, comment_id: int) -> Any:

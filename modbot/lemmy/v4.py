@@ -47,7 +47,16 @@ from modbot.lemmy import views_v4
 from modbot.lemmy.api import PAGE
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
-from modbot.model import VIDEO_EXTENSIONS, Item, Message, Page, Person, SiteInfo, extension
+from modbot.model import (
+    VIDEO_EXTENSIONS,
+    Community,
+    Item,
+    Message,
+    Page,
+    Person,
+    SiteInfo,
+    extension,
+)
 
 __all__ = ["MAX_MEDIA_PAGES", "LemmyClientV4", "post_cursor"]
 
@@ -76,6 +85,7 @@ POST_LIST = {
     "mark_as_read": "false",  # a read, not an action: never mark posts read
 }
 COMMENT_LIST = {"type_": "all", "sort": "new", "time_range_seconds": 0}
+COMMUNITY_LIST = {"type_": "all", "sort": "new", "show_nsfw": "true"}
 
 
 def post_cursor(post_id: int) -> str:
@@ -168,6 +178,13 @@ class LemmyClientV4(PictrsStore, Transport):
                 self._media = self._walk_media()
             items = self._media[(page - 1) * PAGE : page * PAGE]
         return Page(items, len(items))
+
+    def communities(self, cursor: str | None) -> Page[Community]:
+        views, next_cursor = self.list_communities(page_cursor=cursor)
+        found = [c for c in map(views_v4.community_view, views) if c is not None]
+        if len(found) < len(views):
+            log.warning("community/list: %d malformed entries left out", len(views) - len(found))
+        return Page(found, len(views), next_cursor)
 
     def post(self, post_id: int) -> Item:
         return views_v4.post_item(self.get_post(post_id))
@@ -335,6 +352,14 @@ class LemmyClientV4(PictrsStore, Transport):
         if page_cursor:
             params["page_cursor"] = page_cursor
         return _paged(self.api("GET", "/post/list", params=params), "post/list")
+
+    def list_communities(self, *, page_cursor: str | None = None) -> tuple[list[Any], str | None]:
+        """One page of ``community/list`` (every community, local and federated, nsfw
+        too, newest first): (communities, next_page)."""
+        params: dict[str, Any] = {**COMMUNITY_LIST, "limit": PAGE}
+        if page_cursor:
+            params["page_cursor"] = page_cursor
+        return _paged(self.api("GET", "/community/list", params=params), "community/list")
 
     def list_comments(
         self, *, page_cursor: str | None = None, post_id: int | None = None

@@ -12,7 +12,17 @@ from typing import Any
 
 from modbot.model import Item, ItemKind, parse_time
 
-__all__ = ["OPTIONAL", "OWN", "REQUIRED", "TYPES", "Field", "fields_problem", "malformed", "shown"]
+__all__ = [
+    "OPTIONAL",
+    "OWN",
+    "REQUIRED",
+    "TYPES",
+    "Field",
+    "community_ok",
+    "fields_problem",
+    "malformed",
+    "shown",
+]
 
 # Required: what identifies the item and whom an action hits; without it, or with any
 # field of the wrong type, the item is malformed. Every other field may be missing or null.
@@ -61,6 +71,24 @@ def fields_problem(kind: str, fields: tuple[Field, ...], view: Any) -> str | Non
         if not check(value):
             return f"`{path}` is {shown(value)}, not {words}"
     return None
+
+
+# what modbot reads of a community/list entry's community (same names in v3 and v4 but
+# the actor id's, which is only shown)
+COMMUNITY_FIELDS: tuple[Field, ...] = (
+    ("id", "id", REQUIRED),
+    ("name", "text", OPTIONAL),
+    ("icon", "text", OPTIONAL),
+    ("banner", "text", OPTIONAL),
+    ("nsfw", "bool", OPTIONAL),
+    ("local", "bool", OPTIONAL),
+)
+
+
+def community_ok(own: Any) -> bool:
+    """A listed community modbot can read: an object with an integer id, whose images,
+    if any, are strings."""
+    return fields_problem("community", COMMUNITY_FIELDS, own) is None
 
 
 def malformed(
