@@ -197,11 +197,7 @@ class Pipeline:
         connection); a file that changes them is refused as a whole, so the bot never
         decides by half of a rules file."""
         old = self.policy
-        if (policy.classifier, policy.concepts, policy.checkpoint_path) != (
-            old.classifier,
-            old.concepts,
-            old.checkpoint_path,
-        ):
+        if not policy.same_classifier(old):
             return "classifier: or concepts: changed; restart modbot to apply them"
         if policy.lemmy != old.lemmy:
             return "lemmy: changed; restart modbot to apply it"

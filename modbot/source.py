@@ -483,22 +483,19 @@ class Source:
         return self._community_images(page.items, handed_out)
 
     def _community_images(self, communities: list[Community], handed_out: set[str]) -> list[Item]:
-        out = []
-        for community in communities:
-            for image in community_images(community):
-                mark = f"{image.key} {image.updated}"
-                if mark not in handed_out:
-                    handed_out.add(mark)
-                    if self._is_new(image):
-                        out.append(image)
-        return out
+        images = [image for c in communities for image in community_images(c)]
+        return self._not_seen(images, handed_out)
 
     # ------------------------------------------------------------------ profile images
     def _profiles(self, items: list[Item], handed_out: set[str]) -> list[Item]:
         """The avatars, banners and community images of ``items``' people and
         communities not seen yet with this URL (modbot.profiles), each once a walk."""
+        return self._not_seen(profile_items(items), handed_out)
+
+    def _not_seen(self, images: list[Item], handed_out: set[str]) -> list[Item]:
+        """The profile images not handed out in this walk yet, nor seen with this URL."""
         out = []
-        for image in profile_items(items):
+        for image in images:
             mark = f"{image.key} {image.updated}"
             if mark not in handed_out:
                 handed_out.add(mark)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from modbot.rules import Plan, Subject
     from modbot.subscriptions import FeedList
 
-__all__ = ["Policy", "load_policy", "resolve_rules_path"]
+__all__ = ["Policy", "load_policy", "reread_policy", "resolve_rules_path"]
 
 
 def resolve_rules_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -176,6 +177,15 @@ class Policy:
         an image that was not checked)."""
         return any(r.if_.skipped is not None or r.if_.fetch_failed is not None for r in self.rules)
 
+    def same_classifier(self, other: Policy) -> bool:
+        """Whether ``other`` builds the same classifier (``classifier:``, ``concepts:``,
+        the checkpoint's file): what a running process cannot change under itself."""
+        return (self.classifier, self.concepts, self.checkpoint_path) == (
+            other.classifier,
+            other.concepts,
+            other.checkpoint_path,
+        )
+
     def summary(self) -> str:
         gate = sum("incoming" in (r.if_.type or ()) for r in self.rules)
         removal = sum(r.is_removal for r in self.rules) - gate
@@ -235,3 +245,17 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     return Policy.of(
         path, result.model, result.hash_lists, [p for p in result.problems if p.warning]
     )
+
+
+def reread_policy(path: Path, problem: Callable[[Problem], None]) -> Policy | str:
+    """The rules file read again by a running process (SIGHUP): the policy, or why it
+    cannot be taken. Each problem of a file that is not valid goes to ``problem`` first
+    (the log), so the admin sees where; the caller keeps the rules it has."""
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        for each in exc.problems:
+            problem(each)
+        return f"{path} is not valid (see `modbot check-rules {path}`)"
+    except Exception as exc:  # unreadable, gone: the rules in use stay
+        return f"{path} cannot be read ({exc})"

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from modbot.model import Item, ItemKind, parse_time
+from modbot.model import Community, Item, ItemKind, parse_time
 
 __all__ = [
     "OPTIONAL",
@@ -18,8 +18,9 @@ __all__ = [
     "REQUIRED",
     "TYPES",
     "Field",
-    "community_ok",
+    "community_record",
     "fields_problem",
+    "listed_community",
     "malformed",
     "shown",
 ]
@@ -85,10 +86,27 @@ COMMUNITY_FIELDS: tuple[Field, ...] = (
 )
 
 
-def community_ok(own: Any) -> bool:
-    """A listed community modbot can read: an object with an integer id, whose images,
-    if any, are strings."""
-    return fields_problem("community", COMMUNITY_FIELDS, own) is None
+def community_record(own: dict[str, Any], actor_id: str) -> Community:
+    """A ``Community`` object (in an item's view or a listing's entry); ``actor_id``: the
+    name of its actor id's field (``actor_id`` in 0.19, ``ap_id`` in 1.0)."""
+    return Community(
+        id=own["id"],
+        name=own.get("name"),
+        actor_id=own.get(actor_id),
+        nsfw=own.get("nsfw"),
+        local=own.get("local"),
+        icon=own.get("icon"),
+        banner=own.get("banner"),
+    )
+
+
+def listed_community(view: Any, actor_id: str) -> Community | None:
+    """The community of a ``community/list`` entry (``CommunityView``); None when Lemmy
+    sent it malformed (no community object, no integer id, an image that is not a URL)."""
+    own = view.get("community") if isinstance(view, dict) else None
+    if not isinstance(own, dict) or fields_problem("community", COMMUNITY_FIELDS, own):
+        return None
+    return community_record(own, actor_id)
 
 
 def malformed(

@@ -18,8 +18,9 @@ from modbot.lemmy.viewcheck import (
     OWN,
     REQUIRED,
     Field,
-    community_ok,
+    community_record,
     fields_problem,
+    listed_community,
     malformed,
 )
 from modbot.model import Account, Community, Item, Message, Person, SiteInfo, Upload, parse_time
@@ -139,7 +140,7 @@ def item(kind: str, view: Any) -> Item:
         parse_time(own["published_at"]),
         own.get("updated_at") or own["published_at"],
         author=person(view["creator"]),
-        community=_community(community),
+        community=community_record(community, "ap_id"),
         author_is_moderator=bool(view.get("creator_is_moderator")),
         author_is_admin=bool(view.get("creator_is_admin")),
         author_banned_from_community=bool(view.get("creator_banned_from_community")),
@@ -166,23 +167,9 @@ def upload_item(view: Any) -> Item:
     return item("upload", view)
 
 
-def _community(own: dict[str, Any]) -> Community:
-    return Community(
-        id=own["id"],
-        name=own.get("name"),
-        actor_id=own.get("ap_id"),
-        nsfw=own.get("nsfw"),
-        local=own.get("local"),
-        icon=own.get("icon"),
-        banner=own.get("banner"),
-    )
-
-
 def community_view(view: Any) -> Community | None:
-    """The community of a ``community/list`` entry (``CommunityView``); None when Lemmy
-    sent it malformed (no community object, no integer id, an image that is not a URL)."""
-    own = view.get("community") if isinstance(view, dict) else None
-    return _community(own) if isinstance(own, dict) and community_ok(own) else None
+    """The community of a ``community/list`` entry, or None (``listed_community``)."""
+    return listed_community(view, "ap_id")
 
 
 def person(view: dict[str, Any], *, banned: bool = False, ban_expires: Any = None) -> Person:

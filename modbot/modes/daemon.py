@@ -177,21 +177,12 @@ class Daemon:
         on, as SIGHUP asks. A file that is not valid, or that changes the classifier or
         the connection to Lemmy, is not taken: the log says why and the daemon goes on by
         the rules it has. Returns whether it was taken."""
-        from modbot.config.policy import load_policy
-        from modbot.errors import PolicyError
+        from modbot.config.policy import reread_policy
 
         path = self.policy.path
-        try:
-            policy = load_policy(path)
-        except PolicyError as exc:
-            for problem in exc.problems:
-                log.error("%s", problem)
-            why: str | None = f"{path} is not valid (see `modbot check-rules {path}`)"
-        except Exception as exc:  # unreadable, gone: the rules in use stay
-            why = f"{path} cannot be read ({exc})"
-        else:
-            why = self.pipeline.reload(policy)
-        if why is not None:
+        policy = reread_policy(path, lambda problem: log.error("%s", problem))
+        why = policy if isinstance(policy, str) else self.pipeline.reload(policy)
+        if why is not None or isinstance(policy, str):
             log.error("rules NOT reloaded: %s; acting by the rules loaded before", why)
             return False
         for warning in policy.warnings:

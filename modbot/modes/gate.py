@@ -412,11 +412,7 @@ class Gate:
         ``classifier:`` and ``concepts:``: a change there needs a restart, and the whole
         file is then refused, so the gate never decides by half of a rules file."""
         old = self.policy
-        if (policy.classifier, policy.concepts, policy.checkpoint_path) != (
-            old.classifier,
-            old.concepts,
-            old.checkpoint_path,
-        ):
+        if not policy.same_classifier(old):
             return "classifier: or concepts: changed; restart the gate to apply them"
         if policy.feeds:
             load_kept(self.store, policy)
@@ -867,24 +863,15 @@ def _reload_on_hangup(gate: Gate, rules_path: Path) -> None:
     that is not valid, or that changes the classifier, is not taken (the log says why)."""
     import signal
 
-    from modbot.config.policy import load_policy
-    from modbot.errors import PolicyError
+    from modbot.config.policy import reread_policy
 
     lock = threading.Lock()
 
     def reload() -> None:
         with lock:  # two hangups in a row: one reload after the other
-            try:
-                policy = load_policy(rules_path)
-            except PolicyError as exc:
-                for problem in exc.problems:
-                    log.error("%s", problem)
-                why: str | None = f"{rules_path} is not valid"
-            except Exception as exc:  # unreadable, gone: the rules in use stay
-                why = f"{rules_path} cannot be read ({exc})"
-            else:
-                why = gate.reload(policy)
-            if why is not None:
+            policy = reread_policy(rules_path, lambda problem: log.error("%s", problem))
+            why = policy if isinstance(policy, str) else gate.reload(policy)
+            if why is not None or isinstance(policy, str):
                 log.error("rules NOT reloaded: %s; deciding by the rules loaded before", why)
                 return
             incoming = sum("incoming" in (r.if_.type or ()) for r in policy.rules)
