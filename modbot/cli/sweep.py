@@ -21,8 +21,9 @@ log = logging.getLogger("modbot.sweep")
 
 HELP = f"""\
 Walk the backlog: every post back to --since (default: schedule.sweep_since in the
-rules file), each post's comments, and the uploads, classify their images and act by
-the rules, as `modbot run` does for new content. Items already looked at are skipped and
+rules file), each post's comments, the uploads, every community's icon and banner (a
+community nobody posted in too) and the site's, classify their images and act by the
+rules, as `modbot run` does for new content. Items already looked at are skipped and
 an image already in the verdict cache is not classified again, so a sweep after `run`
 costs little. Settings come from the environment, as for `modbot run`.
 
