@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from support.bot import Bot, Lines, wait_for
+from support.bot import Bot, Lines, stop_daemon, wait_for
 from support.policies import backlog, write_sweep_rules
 
 from fakelemmy.state import now
@@ -74,10 +74,7 @@ def test_two_scheduled_cycles_then_sigterm_exits_cleanly_with_consistent_state(
     check = bot("healthcheck")
     assert check.stdout.startswith("ok: last good cycle")
 
-    daemon.send_signal(signal.SIGTERM)
-    daemon.wait(timeout=60)
-    err.join()  # the reader thread owns stderr: read it to the end
-    daemon.stdout.close()
+    stop_daemon(daemon, err)
     assert daemon.returncode == 0, err.text()[-3000:]
     log = err.text()
     assert "SIGTERM received" in log and "stopped after" in log
@@ -168,10 +165,7 @@ def test_sighup_reads_the_rules_again_before_the_next_cycle(
         assert decided(post("model"))["rule"] == "known abusive image"
         assert daemon.poll() is None
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=60)
-        err.join()
-        daemon.stdout.close()
+        stop_daemon(daemon, err)
     assert daemon.returncode == 0, err.text()[-3000:]
     assert lemmy.mutating_requests() == [], "a dry run changes nothing"
 

@@ -8,12 +8,11 @@ Through the real entry point (`python -m modbot ...`) against the fake Lemmy, wh
 from __future__ import annotations
 
 import json
-import signal
 import time
 from datetime import timedelta
 
 import pytest
-from support.bot import Bot, Lines, sha, wait_for
+from support.bot import Bot, Lines, sha, stop_daemon, wait_for
 from support.policies import BAD, write_removal_rules
 
 from fakelemmy.state import now
@@ -212,10 +211,7 @@ def test_the_daemon_survives_malformed_pages_and_decides_the_post_once_they_pass
     try:
         wait_for(lambda: lemmy.post(post.id).removed, what="the post removed")
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=60)
-        err.join()
-        daemon.stdout.close()
+        stop_daemon(daemon, err)
     log = err.text()
     assert daemon.returncode == 0, log[-3000:]
     assert (

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import re
-import signal
 import socket
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from support.bot import Bot, Lines, remote_photo, sha, wait_for
+from support.bot import Bot, Lines, remote_photo, sha, stop_daemon, wait_for
 from support.policies import BAD, write_rules
 
 
@@ -37,10 +36,7 @@ def start_daemon(bot: Bot, *args: str):
 
 
 def stop(daemon, err) -> None:
-    daemon.send_signal(signal.SIGTERM)
-    daemon.wait(timeout=60)
-    err.join()
-    daemon.stdout.close()
+    stop_daemon(daemon, err)
     assert daemon.returncode == 0, err.text()[-3000:]
 
 

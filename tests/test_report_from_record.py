@@ -6,11 +6,10 @@ before. The daemon's `--report` grows with the run, one cycle's decisions at a t
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 
 import pytest
-from support.bot import Bot, Lines, remote_photo, sha, wait_for
+from support.bot import Bot, Lines, remote_photo, sha, stop_daemon, wait_for
 from support.policies import BAD, write_rules, write_sweep_rules
 
 from modbot.store import Store
@@ -191,10 +190,7 @@ def test_the_daemons_report_grows_with_its_run_and_idle_cycles_write_nothing(
         )
         wait_for(lambda: later.id in in_report(), what="the later post in the report")
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=60)
-        err.join()
-        daemon.stdout.close()
+        stop_daemon(daemon, err)
     assert daemon.returncode == 0, err.text()[-3000:]
     doc = json.loads(out.read_text())
     store = Store(bot.state)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -121,6 +122,18 @@ class Lines:
 
     def text(self) -> str:
         return "".join(self.lines)
+
+
+def stop_daemon(daemon: subprocess.Popen, err: Lines) -> str:
+    """Stop a `modbot run` daemon as systemd or Docker does (SIGTERM), wait for it, and
+    read its stderr to the end (``err``'s thread owns the stream); returns that log.
+    The exit status is the caller's to check."""
+    daemon.send_signal(signal.SIGTERM)
+    daemon.wait(timeout=60)
+    err.join()
+    if daemon.stdout is not None:
+        daemon.stdout.close()
+    return err.text()
 
 
 def mutations(lemmy) -> list[tuple[str, str, str]]:
