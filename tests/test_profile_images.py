@@ -221,6 +221,44 @@ def test_a_community_nobody_posted_in_is_found_by_the_deep_poll_and_the_sweep(
     assert len(profile_decisions(bot, "community_icon")) == 1, "not looked at again"
 
 
+def test_a_sweep_reads_communities_up_to_0_19s_page_cap(tmp_path, caplog):
+    """More communities than Lemmy 0.19.15+ lists (100 pages of 50): the walk reads
+    pages 1 to 100, newest first, and says the older ones were not listed, instead of
+    failing the sweep on Lemmy's 400 for page 101."""
+    import logging
+
+    from support.acting import fake_lemmy
+
+    from modbot.config.settings import Secret
+    from modbot.lemmy import LemmyClient
+    from modbot.source import Source
+    from modbot.store import Store
+
+    lemmy = fake_lemmy()  # no rate limit: 100 pages in a row
+    store = Store(tmp_path / "state.sqlite3")
+    try:
+        start = now() - timedelta(days=10)
+        for i in range(5020):
+            lemmy.add_community(
+                f"c{i}", icon=f"{lemmy.remote_url}/c{i}.png", published=start + timedelta(seconds=i)
+            )
+        client = LemmyClient(lemmy.url, "modbot", Secret("pw"), requests_per_minute=0)
+        with caplog.at_level(logging.WARNING, logger="modbot.lemmy"):
+            walked = [i for batch in Source(client, store, scope="dry-run").walk() for i in batch]
+        listed = sorted(
+            lemmy.state.communities.values(), key=lambda c: (c.published, c.id), reverse=True
+        )[:5000]
+        icons = {i.id for i in walked if i.kind == "community_icon"}
+        assert icons == {c.id for c in listed if c.icon}
+        pages = [r for r in lemmy.requests if r.path == "/api/v3/community/list"]
+        assert [int(r.query["page"]) for r in pages] == list(range(1, 101))
+        assert {r.status for r in pages} == {200}
+        assert "lists no further than page 100" in caplog.text
+    finally:
+        store.close()
+        lemmy.stop()
+
+
 def test_check_rules_knows_the_new_kinds(tmp_path, tiny_checkpoint):
     path = profile_rules(tmp_path, tiny_checkpoint)
     policy = load_policy(path)
