@@ -40,7 +40,7 @@ from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 
 from modbot.errors import LemmyError, LemmyUnavailable
-from modbot.lemmy.api import PAGE, LemmyApi
+from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
 from modbot.model import Community, Item, parse_time
 from modbot.profiles import community_images, profile_items, site_images
 from modbot.store import Store
@@ -49,7 +49,6 @@ __all__ = ["Item", "RepeatCheck", "Source", "parse_time"]
 
 log = logging.getLogger(__name__)
 
-MAX_COMMENT_PAGE = 100  # Lemmy 0.19.15+ refuses page > 100
 MAX_POST_PAGES = 400  # a bound on one poll's paging, in case a watermark is bogus
 # A bound on one sweep's post pages (50 million posts): what ends a walk through a Lemmy
 # that keeps inventing new pages (a loop back to an old page is noticed at once).
@@ -228,7 +227,7 @@ class Source:
 
     def _comment_pages(self, stop_at: datetime) -> Generator[list[Item], None, None]:
         pages = RepeatCheck()
-        for number in range(1, MAX_COMMENT_PAGE + 1):
+        for number in range(1, MAX_PAGE + 1):
             page = self.client.comments(number)
             items = _unique(page.items)
             if self._page_again("comments", items, pages):
@@ -240,7 +239,7 @@ class Source:
                 return
         log.warning(
             "comments: reached Lemmy's page limit (%d pages); the sweep covers older ones",
-            MAX_COMMENT_PAGE,
+            MAX_PAGE,
         )
 
     # Lemmy handing out a page or a cursor again: its paging loops, and reading on would
@@ -277,7 +276,7 @@ class Source:
         newest = None
         batches: list[list[Item]] = []
         pages = RepeatCheck()
-        for number in range(1, MAX_COMMENT_PAGE + 1):
+        for number in range(1, MAX_PAGE + 1):
             page = self.client.uploads(number)
             items = _unique(page.items)
             if self._page_again("uploads", items, pages):
@@ -397,7 +396,7 @@ class Source:
         if position.get("phase") == "uploads" and self.uploads and self.origin != "federated":
             number = int(position.get("page", 1))
             pages = RepeatCheck()
-            while number <= MAX_COMMENT_PAGE:
+            while number <= MAX_PAGE:
                 self.store.set_cursor(name, json.dumps({"phase": "uploads", "page": number}))
                 uploads = self.client.uploads(number)
                 items = _unique(uploads.items)
@@ -519,7 +518,7 @@ class Source:
             return []
         out: list[Item] = []
         pages = RepeatCheck()
-        for number in range(1, MAX_COMMENT_PAGE + 1):
+        for number in range(1, MAX_PAGE + 1):
             try:
                 page = self.client.comments(number, post_id=post.id)
             except LemmyError as exc:

@@ -46,9 +46,9 @@ from collections.abc import Callable, Generator
 from datetime import datetime
 
 from modbot.errors import LemmyError
-from modbot.lemmy.api import PAGE, LemmyApi
+from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
 from modbot.model import Item, Person, StoredFile, Upload, parse_time
-from modbot.source import MAX_COMMENT_PAGE, RepeatCheck
+from modbot.source import RepeatCheck
 from modbot.store import Store
 
 __all__ = ["COUNT_PAGE", "DEFAULT_FILES_PER_SECOND", "DEFAULT_PAGE", "StoreSource", "file_item"]
@@ -161,7 +161,7 @@ class StoreSource:
         """Read Lemmy's media list (the newest 5,000 uploads: its page limit) into the
         alias -> uploader index; the number of uploads read."""
         read, pages = 0, RepeatCheck()
-        for number in range(1, MAX_COMMENT_PAGE + 1):
+        for number in range(1, MAX_PAGE + 1):
             page = self.client.uploads(number)
             items = [i for i in page.items if not i.problem]
             signature = ",".join(i.key for i in items)

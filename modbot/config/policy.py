@@ -247,15 +247,19 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     )
 
 
-def reread_policy(path: Path, problem: Callable[[Problem], None]) -> Policy | str:
-    """The rules file read again by a running process (SIGHUP): the policy, or why it
-    cannot be taken. Each problem of a file that is not valid goes to ``problem`` first
-    (the log), so the admin sees where; the caller keeps the rules it has."""
+def reread_policy(
+    path: Path, take: Callable[[Policy], str | None], problem: Callable[[Problem], None]
+) -> Policy | str:
+    """The rules file read again by a running process (SIGHUP) and handed to ``take``
+    (which answers why it cannot use it, or None): the policy taken, or why it was not.
+    Each problem of a file that is not valid goes to ``problem`` first (the log), so the
+    admin sees where; the caller keeps the rules it has."""
     try:
-        return load_policy(path)
+        policy = load_policy(path)
     except PolicyError as exc:
         for each in exc.problems:
             problem(each)
         return f"{path} is not valid (see `modbot check-rules {path}`)"
     except Exception as exc:  # unreadable, gone: the rules in use stay
         return f"{path} cannot be read ({exc})"
+    return take(policy) or policy

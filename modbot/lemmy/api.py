@@ -14,9 +14,10 @@ from typing import Protocol
 
 from modbot.model import Community, Item, Message, Page, Person, SiteInfo, StorePage
 
-__all__ = ["PAGE", "LemmyApi"]
+__all__ = ["MAX_PAGE", "PAGE", "LemmyApi"]
 
 PAGE = 50  # the most entries Lemmy sends in one page
+MAX_PAGE = 100  # Lemmy 0.19.15+ refuses page > 100 in its page-numbered listings
 
 
 class LemmyApi(Protocol):

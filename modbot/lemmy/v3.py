@@ -21,14 +21,12 @@ from typing import Any, ClassVar
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v3
-from modbot.lemmy.api import PAGE
+from modbot.lemmy.api import MAX_PAGE, PAGE
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
 from modbot.model import Community, Item, Message, Page, Person, SiteInfo
 
 __all__ = ["LemmyClient"]
-
-MAX_PAGE = 100  # Lemmy 0.19.15+ refuses page > 100 in its page-numbered listings
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +130,7 @@ class LemmyClient(PictrsStore, Transport):
         # 0.19 pages by number: the "cursor" is the next page's
         page = int(cursor) if cursor and cursor.isdigit() else 1
         views = self.list_communities(page=page, limit=PAGE)
-        found = [c for c in map(views_v3.community_view, views) if c is not None]
-        if len(found) < len(views):
-            log.warning("community/list: %d malformed entries left out", len(views) - len(found))
+        found = views_v3.communities(views)
         more = len(views) >= PAGE
         if more and page >= MAX_PAGE:
             log.warning(

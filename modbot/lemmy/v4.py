@@ -181,10 +181,7 @@ class LemmyClientV4(PictrsStore, Transport):
 
     def communities(self, cursor: str | None) -> Page[Community]:
         views, next_cursor = self.list_communities(page_cursor=cursor)
-        found = [c for c in map(views_v4.community_view, views) if c is not None]
-        if len(found) < len(views):
-            log.warning("community/list: %d malformed entries left out", len(views) - len(found))
-        return Page(found, len(views), next_cursor)
+        return Page(views_v4.communities(views), len(views), next_cursor)
 
     def post(self, post_id: int) -> Item:
         return views_v4.post_item(self.get_post(post_id))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -20,10 +21,12 @@ __all__ = [
     "Field",
     "community_record",
     "fields_problem",
-    "listed_community",
+    "listed_communities",
     "malformed",
     "shown",
 ]
+
+log = logging.getLogger("modbot.lemmy.views")
 
 # Required: what identifies the item and whom an action hits; without it, or with any
 # field of the wrong type, the item is malformed. Every other field may be missing or null.
@@ -100,13 +103,18 @@ def community_record(own: dict[str, Any], actor_id: str) -> Community:
     )
 
 
-def listed_community(view: Any, actor_id: str) -> Community | None:
-    """The community of a ``community/list`` entry (``CommunityView``); None when Lemmy
-    sent it malformed (no community object, no integer id, an image that is not a URL)."""
-    own = view.get("community") if isinstance(view, dict) else None
-    if not isinstance(own, dict) or fields_problem("community", COMMUNITY_FIELDS, own):
-        return None
-    return community_record(own, actor_id)
+def listed_communities(views: list[Any], actor_id: str) -> list[Community]:
+    """The communities of a ``community/list`` page (``CommunityView`` entries). One Lemmy
+    sent malformed (no community object, no integer id, an image that is not a URL) has
+    no decision of its own to record: it is left out, with a warning."""
+    found = []
+    for view in views:
+        own = view.get("community") if isinstance(view, dict) else None
+        if isinstance(own, dict) and not fields_problem("community", COMMUNITY_FIELDS, own):
+            found.append(community_record(own, actor_id))
+    if len(found) < len(views):
+        log.warning("community/list: %d malformed entries left out", len(views) - len(found))
+    return found
 
 
 def malformed(

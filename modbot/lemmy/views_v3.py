@@ -18,7 +18,7 @@ from modbot.lemmy.viewcheck import (
     Field,
     community_record,
     fields_problem,
-    listed_community,
+    listed_communities,
     malformed,
 )
 from modbot.model import (
@@ -178,9 +178,9 @@ def upload_item(view: Any) -> Item:
     return item("upload", view)
 
 
-def community_view(view: Any) -> Community | None:
-    """The community of a ``community/list`` entry, or None (``listed_community``)."""
-    return listed_community(view, "actor_id")
+def communities(views: list[Any]) -> list[Community]:
+    """The communities of a ``community/list`` page (``listed_communities``)."""
+    return listed_communities(views, "actor_id")
 
 
 def person(view: dict[str, Any]) -> Person:

@@ -20,7 +20,7 @@ from modbot.lemmy.viewcheck import (
     Field,
     community_record,
     fields_problem,
-    listed_community,
+    listed_communities,
     malformed,
 )
 from modbot.model import Account, Community, Item, Message, Person, SiteInfo, Upload, parse_time
@@ -167,9 +167,9 @@ def upload_item(view: Any) -> Item:
     return item("upload", view)
 
 
-def community_view(view: Any) -> Community | None:
-    """The community of a ``community/list`` entry, or None (``listed_community``)."""
-    return listed_community(view, "ap_id")
+def communities(views: list[Any]) -> list[Community]:
+    """The communities of a ``community/list`` page (``listed_communities``)."""
+    return listed_communities(views, "ap_id")
 
 
 def person(view: dict[str, Any], *, banned: bool = False, ban_expires: Any = None) -> Person:

@@ -11,8 +11,8 @@ SIGTERM or Ctrl-C sets a stop event the pipeline checks between items: the batch
 hand is finished and recorded, the scheduler shuts down, the daemon records that it
 stopped and returns 0. SIGHUP has the rules file read again at the start of the next
 cycle (never in the middle of one): taken whole, or not at all when it is not valid or
-changes what the running bot was built with (``Pipeline.reload``). Each cycle writes a heartbeat into the state file that
-``modbot healthcheck`` reads. A dry-run daemon keeps its heartbeat and sweep request
+changes what the running bot was built with (``Pipeline.reload``). Each cycle writes a
+heartbeat into the state file that ``modbot healthcheck`` reads. A dry-run daemon keeps its heartbeat and sweep request
 apart (``dry-run:`` cursors), so one running beside the live daemon on the same state
 never stands in for its health nor ends its sweep.
 
@@ -180,10 +180,9 @@ class Daemon:
         from modbot.config.policy import reread_policy
 
         path = self.policy.path
-        policy = reread_policy(path, lambda problem: log.error("%s", problem))
-        why = policy if isinstance(policy, str) else self.pipeline.reload(policy)
-        if why is not None or isinstance(policy, str):
-            log.error("rules NOT reloaded: %s; acting by the rules loaded before", why)
+        policy = reread_policy(path, self.pipeline.reload, lambda p: log.error("%s", p))
+        if isinstance(policy, str):
+            log.error("rules NOT reloaded: %s; acting by the rules loaded before", policy)
             return False
         for warning in policy.warnings:
             log.warning("%s", warning)

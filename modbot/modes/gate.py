@@ -869,10 +869,9 @@ def _reload_on_hangup(gate: Gate, rules_path: Path) -> None:
 
     def reload() -> None:
         with lock:  # two hangups in a row: one reload after the other
-            policy = reread_policy(rules_path, lambda problem: log.error("%s", problem))
-            why = policy if isinstance(policy, str) else gate.reload(policy)
-            if why is not None or isinstance(policy, str):
-                log.error("rules NOT reloaded: %s; deciding by the rules loaded before", why)
+            policy = reread_policy(rules_path, gate.reload, lambda p: log.error("%s", p))
+            if isinstance(policy, str):
+                log.error("rules NOT reloaded: %s; deciding by the rules loaded before", policy)
                 return
             incoming = sum("incoming" in (r.if_.type or ()) for r in policy.rules)
             log.info(
