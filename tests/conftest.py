@@ -37,14 +37,6 @@ DATA = Path(__file__).parent / "data"
 # A developer's own .env (say, in the checkout, for their instance) must not reach the
 # bots the tests start; tests of the .env file take this out of their child's environment.
 os.environ["MODBOT_ENV_FILE"] = os.devnull
-# ... and every Python they start sees the packages a production install has
-# (support/child_site/sitecustomize.py says which one it hides, and why).
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [
-        str(Path(__file__).parent / "support" / "child_site"),
-        *filter(None, [os.environ.get("PYTHONPATH")]),
-    ]
-)
 
 
 LEMMY_VERSIONS = ("0.19", "1.0")
@@ -62,6 +54,18 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "both_lemmys: run against a fake Lemmy 0.19 and a fake Lemmy 1.0"
+    )
+    # Every Python the tests start sees the packages a production install has
+    # (support/child_site/sitecustomize.py says which one it hides, and why). Not
+    # pytest-xdist's controller: its workers are Pythons it starts, and they import the
+    # hidden package for the reference's tests; each worker sets it for its own children.
+    if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [
+            str(Path(__file__).parent / "support" / "child_site"),
+            *filter(None, [os.environ.get("PYTHONPATH")]),
+        ]
     )
 
 
