@@ -34,6 +34,22 @@ DEFAULT_RULES = """
 """
 
 
+def _policy_head(checkpoint: Path, directory: Path, known_bad, options="", concepts="") -> str:
+    """How every rules file of the tests starts: the tiny model (``options`` added to
+    its settings), then ``concepts`` if any, then the known-bad list (written next to
+    it)."""
+    (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
+    return f"""
+classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {checkpoint},
+             device: cpu, batch_size: 8, allow_random_weights: true {options}}}{concepts}
+hash_lists:
+  known-bad: {{kind: sha256, file: known-bad.txt}}"""
+
+
+def _remote(lemmy) -> str:
+    return lemmy.remote_url.split("//", 1)[1]
+
+
 def write_rules(
     directory: Path,
     lemmy,
@@ -46,19 +62,13 @@ def write_rules(
     rules=DEFAULT_RULES,
     classifier="",
 ) -> Path:
-    (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
     (directory / "innocent.txt").write_text("".join(f"{h}\n" for h in innocent))
-    remote = lemmy.remote_url.split("//", 1)[1]
     path = directory / "rules.yaml"
-    path.write_text(f"""
-classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {tiny.checkpoint},
-             device: cpu, batch_size: 8, allow_random_weights: true {classifier}}}
-concepts:
-  probe: {{prompts: ["{PROMPT}"], threshold: {tiny.threshold!r}}}
-hash_lists:
-  known-bad: {{kind: sha256, file: known-bad.txt}}
+    probe = f'\nconcepts:\n  probe: {{prompts: ["{PROMPT}"], threshold: {tiny.threshold!r}}}'
+    head = _policy_head(tiny.checkpoint, directory, known_bad, classifier, probe)
+    path.write_text(f"""{head}
   innocent: {{kind: sha256, file: innocent.txt}}
-fetch: {{allow_hosts: ["{remote}"] {fetch}}}
+fetch: {{allow_hosts: ["{_remote(lemmy)}"] {fetch}}}
 lemmy: {{requests_per_minute: 6000, lookback: 6h, timeout: 10s}}
 safety_valve: {{max_destructive_actions_per_hour: {valve}}}
 exempt: {{moderators: true, hash_lists: [innocent]}}
@@ -77,15 +87,9 @@ def write_sweep_rules(
     sweep_cron="null",
     sweep_since="30d",
 ) -> Path:
-    (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
-    remote = lemmy.remote_url.split("//", 1)[1]
     path = directory / "rules.yaml"
-    path.write_text(f"""
-classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {checkpoint},
-             device: cpu, batch_size: 8, allow_random_weights: true}}
-hash_lists:
-  known-bad: {{kind: sha256, file: known-bad.txt}}
-fetch: {{allow_hosts: ["{remote}"]}}
+    path.write_text(f"""{_policy_head(checkpoint, directory, known_bad)}
+fetch: {{allow_hosts: ["{_remote(lemmy)}"]}}
 lemmy: {{requests_per_minute: 60000, lookback: 6h, timeout: 10s}}
 schedule: {{poll_every: {poll_every}, sweep_cron: {sweep_cron}, sweep_since: {sweep_since}}}
 safety_valve: {{max_destructive_actions_per_hour: 1000}}
@@ -107,15 +111,9 @@ rules:
 def write_removal_rules(
     directory: Path, lemmy, checkpoint: Path, *, known_bad=(), timeout="10s", poll_every="60s"
 ) -> Path:
-    (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
-    remote = lemmy.remote_url.split("//", 1)[1]
     path = directory / "rules.yaml"
-    path.write_text(f"""
-classifier: {{model: modbot-tiny, pretrained: null, checkpoint: {checkpoint},
-             device: cpu, batch_size: 8, allow_random_weights: true}}
-hash_lists:
-  known-bad: {{kind: sha256, file: known-bad.txt}}
-fetch: {{allow_hosts: ["{remote}"]}}
+    path.write_text(f"""{_policy_head(checkpoint, directory, known_bad)}
+fetch: {{allow_hosts: ["{_remote(lemmy)}"]}}
 lemmy: {{requests_per_minute: 60000, lookback: 6h, timeout: {timeout}}}
 schedule: {{poll_every: {poll_every}, sweep_cron: null, sweep_since: 30d}}
 rules:
