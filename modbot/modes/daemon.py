@@ -12,9 +12,9 @@ hand is finished and recorded, the scheduler shuts down, the daemon records that
 stopped and returns 0. SIGHUP has the rules file read again at the start of the next
 cycle (never in the middle of one): taken whole, or not at all when it is not valid or
 changes what the running bot was built with (``Pipeline.reload``). Each cycle writes a
-heartbeat into the state file that ``modbot healthcheck`` reads. A dry-run daemon keeps its heartbeat and sweep request
-apart (``dry-run:`` cursors), so one running beside the live daemon on the same state
-never stands in for its health nor ends its sweep.
+heartbeat into the state file that ``modbot healthcheck`` reads. A dry-run daemon keeps
+its heartbeat and sweep request apart (``dry-run:`` cursors), so one running beside the
+live daemon on the same state never stands in for its health nor ends its sweep.
 
 With ``--metrics-port`` each cycle also feeds the Prometheus metrics (``modbot.metrics``):
 the cycle's counts, its duration, and the state it leaves (safety valve, posts to look at

@@ -124,16 +124,15 @@ class Lines:
         return "".join(self.lines)
 
 
-def stop_daemon(daemon: subprocess.Popen, err: Lines) -> str:
+def stop_daemon(daemon: subprocess.Popen, err: Lines) -> None:
     """Stop a `modbot run` daemon as systemd or Docker does (SIGTERM), wait for it, and
-    read its stderr to the end (``err``'s thread owns the stream); returns that log.
-    The exit status is the caller's to check."""
+    read its stderr to the end (``err``'s thread owns the stream: ``err.text()`` is then
+    the whole log). The exit status is the caller's to check."""
     daemon.send_signal(signal.SIGTERM)
     daemon.wait(timeout=60)
     err.join()
     if daemon.stdout is not None:
         daemon.stdout.close()
-    return err.text()
 
 
 def mutations(lemmy) -> list[tuple[str, str, str]]:
