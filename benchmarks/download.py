@@ -1,8 +1,9 @@
 """CPU per image download, in the thread that downloads: modbot's fetcher as it is against
-the same fetcher as it was (before its connections kept their socket, and before sniffio
-was a dependency), alternating in one run.
+the same fetcher as it was (before its connections kept their socket, before sniffio was
+a dependency, and before reads took what the event loop had), alternating in one run.
 
-    .venv/bin/python benchmarks/download.py            # 128 images of ~1,600 px, 7 rounds
+    .venv/bin/python benchmarks/download.py                 # 128 images of ~1,600 px, 7 rounds
+    .venv/bin/python benchmarks/download.py --before reads   # the read size alone
 
 On 2 cores the model uses both; every millisecond the downloads' event loop spends is
 taken from it. The fake's remote host (in this process, on its own threads) serves N
@@ -10,10 +11,14 @@ distinct real-photo JPEGs; each round downloads all of them, 8 at a time, throug
 ``Fetcher`` (16 connections), and times the event loop thread's CPU
 (``time.thread_time``), which the server's threads do not count in.
 
-"as it was" undoes two things in this process only:
+"as it was" (``--before all``) undoes three things in this process only:
 - httpcore asks each idle connection whether its server closed it, ~15 times a download;
   modbot's connections answer from the socket they keep, anyio's build a dict of every
-  socket attribute and call getpeername() each time (``_KeptSocketStream`` bypassed);
+  socket attribute and call getpeername() each time (``_KeptSocketStream`` bypassed,
+  which also undoes the next);
+- httpcore reads 64 KiB at a time, anyio splitting what the event loop received (up to
+  256 KiB) to that size; modbot's connections take what is there (``--before reads``
+  undoes this one alone);
 - without sniffio installed, httpcore's ``import sniffio`` on every lock it sets up
   fails, and a failed import is not cached: it searches sys.path each time (simulated by
   a finder that makes that search and then fails, as the import did before).
@@ -52,12 +57,21 @@ class _NoSniffio:
 _KEPT: list[Any] = []  # modbot's stream wrapper, while it is swapped out
 
 
-def as_before(on: bool) -> None:
-    """Undo (or redo) both changes in this process."""
+async def _asked_size(self: Any, max_bytes: int, timeout: float | None = None) -> bytes:
+    """``_KeptSocketStream.read`` as it was: the size httpcore asks for."""
+    return await self._inner.read(max_bytes, timeout)
+
+
+def as_before(on: bool, what: str = "all") -> None:
+    """Undo (or redo) the changes (``what``: all, or reads) in this process."""
     import modbot.fetch.addresses as addresses
 
     if not _KEPT:
         _KEPT.append(addresses._KeptSocketStream)
+        _KEPT.append(addresses._KeptSocketStream.read)
+    if what == "reads":
+        addresses._KeptSocketStream.read = _asked_size if on else _KEPT[1]  # type: ignore[method-assign]
+        return
     if on:
         addresses.__dict__["_KeptSocketStream"] = lambda stream: stream
         sys.modules.pop("sniffio", None)
@@ -72,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--images", type=int, default=128)
     p.add_argument("--rounds", type=int, default=7)
+    p.add_argument(
+        "--before",
+        choices=("all", "reads"),
+        default="all",
+        help="what 'before' undoes: all three changes, or the read size alone",
+    )
     args = p.parse_args(argv)
 
     from pipeline import make_images
@@ -106,11 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         for number in range(args.rounds):
             order = ("now", "before") if number % 2 == 0 else ("before", "now")
             for way in order:
-                as_before(way == "before")
+                as_before(way == "before", args.before)
                 try:
                     figures[way].append(asyncio.run(one_round(urls, host)))
                 finally:
-                    as_before(False)
+                    as_before(False, args.before)
             print(
                 f"round {number + 1}: now {figures['now'][-1]:.2f} ms, "
                 f"before {figures['before'][-1]:.2f} ms per image",
