@@ -18,7 +18,8 @@ round): on a shared machine the model's own speed drifts by several per cent fro
 half-minute to the next, and the mirrored order makes a steady drift fall on both ways
 alike. Each run also prints the CPU seconds each way used (the bot's process, the
 fake's), and where the bot's went, by thread: the model (its inference thread and
-OpenMP workers), decoding, the downloads' event loop, the deciding (main) thread. The
+OpenMP workers), decoding, the downloads' event loop, the deciding (main) thread, and
+how busy the model was: its time on batches against the phases' wall time. The
 last line is ``end-to-end/engine: R (end-to-end X images/s, engine Y images/s, model M on D)``
 with R the median over the runs.
 """
@@ -226,6 +227,14 @@ def main(argv: list[str] | None = None) -> int:
 
             cpu: dict[str, float] = {}  # CPU seconds of the last phase: bot, fake
             roles: dict[str, float] = {}  # the last phase's CPU seconds by thread role
+            model: dict[str, int] = {}  # the last phase's batches and inference time
+
+            def engine_counts() -> tuple[int, int]:
+                return engine.stats["batches"], engine.stats["inference_us"]  # type: ignore[attr-defined]
+
+            def count_model(before: tuple[int, int]) -> None:
+                now = engine_counts()
+                model["batches"], model["inference_us"] = now[0] - before[0], now[1] - before[1]
 
             def cpu_now() -> tuple[float, float]:
                 return time.process_time(), _cpu_seconds(child.pid)
@@ -243,10 +252,11 @@ def main(argv: list[str] | None = None) -> int:
                         settings, policy, dry_run=True, store=store, engine=engine
                     ) as pipeline:
                         pipeline.start()
-                        threads = _threads_cpu()
+                        threads, batches = _threads_cpu(), engine_counts()
                         started, (bot, served) = time.perf_counter(), cpu_now()
                         stats = pipeline.sweep(None)
                         elapsed = time.perf_counter() - started
+                        count_model(batches)
                         cpu["bot"], cpu["fake"] = (a - b for a, b in zip(cpu_now(), (bot, served)))
                         roles.clear()
                         roles.update(_since(threads))
@@ -255,9 +265,10 @@ def main(argv: list[str] | None = None) -> int:
                     store.close()
 
             def engine_alone() -> float:
-                threads = _threads_cpu()
+                threads, batches = _threads_cpu(), engine_counts()
                 started, (own, _) = time.perf_counter(), cpu_now()
                 engine.classify_many(images)
+                count_model(batches)
                 cpu["engine"] = cpu_now()[0] - own
                 roles.clear()
                 roles.update(_since(threads))
@@ -271,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
             sweeps, fake_total = 0, 0.0
             # CPU seconds by thread role over every counted phase, each way
             by_role: dict[str, dict[str, float]] = {"e2e": {}, "engine": {}}
+            # the model's batches and busy time over every counted phase, and the phases'
+            # wall time: whether the pipeline kept it fed
+            fed = {w: {"batches": 0, "inference_us": 0, "wall_s": 0.0} for w in ("e2e", "engine")}
             for run in range(args.runs):
                 # each way twice, in mirrored order (ABBA), so that a drift of the
                 # machine's speed within the run falls on both alike
@@ -295,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
                         took = engine_alone()
                         used["engine"] += cpu["engine"]
                     seconds[phase] += took
+                    fed[phase]["wall_s"] += took
+                    fed[phase]["batches"] += model["batches"]
+                    fed[phase]["inference_us"] += model["inference_us"]
                     for role, s in roles.items():
                         by_role[phase][role] = by_role[phase].get(role, 0.0) + s
                 e2e = 2 * args.posts / seconds["e2e"]
@@ -322,6 +339,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{100 * own / work:.1f} % of what model + decode did, the fake "
                 f"{100 * fake_total / work:.1f} %; model + decode took "
                 f"{100 * (work / alone - 1):+.1f} % CPU against the engine alone"
+            )
+            busy = {w: f["inference_us"] / 1e4 / f["wall_s"] for w, f in fed.items()}
+            print(
+                f"model busy, all runs: {busy['e2e']:.1f} % of the end-to-end sweeps' time "
+                f"({fed['e2e']['batches']} batches), {busy['engine']:.1f} % of the engine "
+                f"alone's ({fed['engine']['batches']} batches)"
             )
         finally:
             child.stdin.close()

@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
@@ -204,6 +205,8 @@ class Engine:
             "batches": 0,
             "regions": 0,
             "deepdanbooru": 0,
+            # time the model spent on batches: against wall time, whether it was kept busy
+            "inference_us": 0,
         }  # since start
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="modbot-inference", daemon=True)
@@ -347,9 +350,11 @@ class Engine:
             self._infer(batch)
 
     def _infer(self, batch: list[_Job]) -> None:
+        started = time.perf_counter_ns()
         try:
             self._infer_batch(batch)
         finally:
+            self.stats["inference_us"] += (time.perf_counter_ns() - started) // 1000
             for job in batch:  # the decoded pixels are dropped: out of the decode budget
                 job.held.release()
 

@@ -214,6 +214,27 @@ def test_one_image_encode_per_region(loaded, text_cache):
     )  # the wide one: centre + 6 tiles
 
 
+def test_the_models_time_on_batches_is_counted(loaded, text_cache):
+    # what a benchmark compares with wall time to tell whether the model was kept busy
+    real = loaded.encode_images
+
+    def slow(pixels):
+        time.sleep(0.02)
+        return real(pixels)
+
+    with Engine(loaded, max_batch=4, text_cache_dir=text_cache) as e:
+        e.loaded.encode_images = slow
+        try:
+            started = time.perf_counter()
+            e.classify_many([jpeg(i) for i in range(6)])
+            wall_us = (time.perf_counter() - started) * 1e6
+        finally:
+            del e.loaded.encode_images
+        batches, busy_us = e.stats["batches"], e.stats["inference_us"]
+    assert batches >= 2  # 6 images, at most 4 a batch
+    assert 20_000 * batches <= busy_us <= wall_us
+
+
 def test_regions_verdict_is_the_worst_region(engine):
     data = gif([30, 31, 32, 33])
     (v,) = engine.classify_many([data])
