@@ -54,7 +54,8 @@ class _NoSniffio:
         raise ImportError("No module named 'sniffio'")
 
 
-_KEPT: list[Any] = []  # modbot's stream wrapper, while it is swapped out
+# modbot's stream wrapper ("stream") and its read ("read"), while they are swapped out
+_KEPT: dict[str, Any] = {}
 
 
 async def _asked_size(self: Any, max_bytes: int, timeout: float | None = None) -> bytes:
@@ -66,18 +67,18 @@ def as_before(on: bool, what: str = "all") -> None:
     """Undo (or redo) the changes (``what``: all, or reads) in this process."""
     import modbot.fetch.addresses as addresses
 
-    if not _KEPT:
-        _KEPT.append(addresses._KeptSocketStream)
-        _KEPT.append(addresses._KeptSocketStream.read)
+    if not _KEPT:  # the first call, before anything is swapped
+        _KEPT["stream"] = addresses._KeptSocketStream
+        _KEPT["read"] = addresses._KeptSocketStream.read
     if what == "reads":
-        addresses._KeptSocketStream.read = _asked_size if on else _KEPT[1]  # type: ignore[method-assign]
+        addresses._KeptSocketStream.read = _asked_size if on else _KEPT["read"]  # type: ignore[method-assign]
         return
     if on:
         addresses.__dict__["_KeptSocketStream"] = lambda stream: stream
         sys.modules.pop("sniffio", None)
         sys.meta_path.insert(0, _NoSniffio())
     else:
-        addresses.__dict__["_KeptSocketStream"] = _KEPT[0]
+        addresses.__dict__["_KeptSocketStream"] = _KEPT["stream"]
         sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _NoSniffio)]
         import sniffio  # noqa: F401  # back in sys.modules
 

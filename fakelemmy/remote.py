@@ -41,7 +41,7 @@ class RemoteEntry:
 
     # (data, its ETag): hashed once per body, not twice per request (the benchmarks run
     # this fake on the cores they measure); a test that swaps `data` gets a new one
-    _etag: tuple[bytes, str] | None = field(default=None, repr=False, compare=False)
+    _etag: tuple[bytes, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def etag(self) -> str:
