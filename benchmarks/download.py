@@ -1,147 +1,228 @@
-"""CPU per image download, in the thread that downloads: modbot's fetcher as it is against
-the same fetcher as it was (before its connections kept their socket, before sniffio was
-a dependency, and before reads took what the event loop had), alternating in one run.
+"""CPU per image download, in the thread that downloads: modbot's fetcher (aiohttp since
+2026-12-02) against a bare httpx client (httpx + httpcore, what the fetcher was built on
+before) and a bare aiohttp session doing the same downloads, rotating in one run.
 
-    .venv/bin/python benchmarks/download.py                 # 128 images of ~1,600 px, 7 rounds
-    .venv/bin/python benchmarks/download.py --before reads   # the read size alone
+    .venv/bin/python benchmarks/download.py           # 128 images of ~1,600 px, 7 rounds
+    .venv/bin/python benchmarks/download.py --tls     # the same over HTTPS
 
 On 2 cores the model uses both; every millisecond the downloads' event loop spends is
-taken from it. The fake's remote host (in this process, on its own threads) serves N
-distinct real-photo JPEGs; each round downloads all of them, 8 at a time, through one
-``Fetcher`` (16 connections), and times the event loop thread's CPU
-(``time.thread_time``), which the server's threads do not count in.
+taken from it. The images (N distinct real-photo JPEGs) are served by the fake's remote
+host, or with ``--tls`` by a small HTTPS server (a self-signed certificate the clients
+are made to trust), both in this process on their own threads. Each round downloads all
+of them, 8 at a time, with 16 connections; the bare clients read the body as it comes
+and hash it (what the fetcher does besides its checks). The figure is the event loop
+thread's CPU (``time.thread_time``), which the server's threads do not count in;
+connections are opened before the clock starts.
 
-"as it was" (``--before all``) undoes three things in this process only:
-- httpcore asks each idle connection whether its server closed it, ~15 times a download;
-  modbot's connections answer from the socket they keep, anyio's build a dict of every
-  socket attribute and call getpeername() each time (``_KeptSocketStream`` bypassed,
-  which also undoes the next);
-- httpcore reads 64 KiB at a time, anyio splitting what the event loop received (up to
-  256 KiB) to that size; modbot's connections take what is there (``--before reads``
-  undoes this one alone);
-- without sniffio installed, httpcore's ``import sniffio`` on every lock it sets up
-  fails, and a failed import is not cached: it searches sys.path each time (simulated by
-  a finder that makes that search and then fails, as the import did before).
-
-The last line: ``download CPU: X ms per image now, Y ms before (ratio R)``.
+The last line: ``download CPU: X ms per image modbot, Y ms httpx (ratio R)``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.machinery
+import datetime
+import hashlib
+import ipaddress
+import ssl
 import statistics
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-class _NoSniffio:
-    """A meta-path finder that makes ``import sniffio`` cost what it cost when sniffio
-    was not installed: a search of sys.path, then ImportError."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name != "sniffio":
-            return None
-        others = [p for p in sys.path if "site-packages" not in p]
-        importlib.machinery.PathFinder.find_spec(name, others)
-        raise ImportError("No module named 'sniffio'")
+AT_ONCE, CONNECTIONS = 8, 16
 
 
-# modbot's stream wrapper ("stream") and its read ("read"), while they are swapped out
-_KEPT: dict[str, Any] = {}
+@contextmanager
+def https_server(images: list[bytes]) -> Iterator[tuple[str, ssl.SSLContext]]:
+    """``(base URL, a client context trusting it)``: ``/p{i}.jpg`` over HTTPS, kept alive."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as folder:  # load_cert_chain reads files only
+        (Path(folder) / "cert.pem").write_bytes(cert_pem)
+        (Path(folder) / "key.pem").write_bytes(key_pem)
+        server_context.load_cert_chain(Path(folder) / "cert.pem", Path(folder) / "key.pem")
+    client_context = ssl.create_default_context(cadata=cert_pem.decode())
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                path = head.split(b" ", 2)[1].decode()
+                number = int(path.removeprefix("/p").removesuffix(".jpg"))
+                body = images[number]
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            writer.close()
+
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    port: list[int] = []
+
+    async def main() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_context)
+        port.append(server.sockets[0].getsockname()[1])
+        started.set()
+        await asyncio.Event().wait()  # until the loop stops
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    started.wait()
+    try:
+        yield f"https://127.0.0.1:{port[0]}", client_context
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
 
 
-async def _asked_size(self: Any, max_bytes: int, timeout: float | None = None) -> bytes:
-    """``_KeptSocketStream.read`` as it was: the size httpcore asks for."""
-    return await self._inner.read(max_bytes, timeout)
+async def timed(urls: list[str], one: Callable[[str], Awaitable[None]]) -> float:
+    """ms of this thread's CPU per URL, the connections opened first."""
+    gate = asyncio.Semaphore(AT_ONCE)
+
+    async def limited(url: str) -> None:
+        async with gate:
+            await one(url)
+
+    await asyncio.gather(*(limited(u) for u in urls[:AT_ONCE]))  # not counted
+    started = time.thread_time()
+    await asyncio.gather(*(limited(u) for u in urls))
+    return (time.thread_time() - started) / len(urls) * 1000
 
 
-def as_before(on: bool, what: str = "all") -> None:
-    """Undo (or redo) the changes (``what``: all, or reads) in this process."""
-    import modbot.fetch.addresses as addresses
+async def with_modbot(urls: list[str], host: str, context: ssl.SSLContext | None) -> float:
+    import modbot.fetch
+    from modbot.fetch import Fetcher, FetchLimits
 
-    if not _KEPT:  # the first call, before anything is swapped
-        _KEPT["stream"] = addresses._KeptSocketStream
-        _KEPT["read"] = addresses._KeptSocketStream.read
-    if what == "reads":
-        addresses._KeptSocketStream.read = _asked_size if on else _KEPT["read"]  # type: ignore[method-assign]
-        return
-    if on:
-        addresses.__dict__["_KeptSocketStream"] = lambda stream: stream
-        sys.modules.pop("sniffio", None)
-        sys.meta_path.insert(0, _NoSniffio())
-    else:
-        addresses.__dict__["_KeptSocketStream"] = _KEPT["stream"]
-        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _NoSniffio)]
-        import sniffio  # noqa: F401  # back in sys.modules
+    if context is not None:
+        modbot.fetch.tls_context = lambda: context  # type: ignore[attr-defined]
+    limits = FetchLimits(max_concurrency=CONNECTIONS, per_host_concurrency=CONNECTIONS)
+    async with Fetcher(limits, allowed_hosts=[host]) as fetcher:
+
+        async def one(url: str) -> None:
+            (await fetcher.fetch(url)).release()
+
+        return await timed(urls, one)
+
+
+async def with_httpx(urls: list[str], host: str, context: ssl.SSLContext | None) -> float:
+    import httpx
+
+    limits = httpx.Limits(max_connections=CONNECTIONS)
+    async with httpx.AsyncClient(limits=limits, verify=context or True) as client:
+
+        async def one(url: str) -> None:
+            digest = hashlib.sha256()
+            async with client.stream("GET", url) as response:
+                async for piece in response.aiter_raw():
+                    digest.update(piece)
+
+        return await timed(urls, one)
+
+
+async def with_aiohttp(urls: list[str], host: str, context: ssl.SSLContext | None) -> float:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS, ssl=context or True)
+    async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
+
+        async def one(url: str) -> None:
+            digest = hashlib.sha256()
+            async with session.get(url) as response:
+                async for piece in response.content.iter_any():
+                    digest.update(piece)
+
+        return await timed(urls, one)
+
+
+WAYS = {"modbot": with_modbot, "httpx": with_httpx, "aiohttp": with_aiohttp}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--images", type=int, default=128)
     p.add_argument("--rounds", type=int, default=7)
-    p.add_argument(
-        "--before",
-        choices=("all", "reads"),
-        default="all",
-        help="what 'before' undoes: all three changes, or the read size alone",
-    )
+    p.add_argument("--tls", action="store_true", help="over HTTPS (a local server)")
     args = p.parse_args(argv)
 
     from pipeline import make_images
 
     from fakelemmy import FakeLemmy
-    from modbot.fetch import Fetcher, FetchLimits
 
     images = make_images(args.images)
+    figures: dict[str, list[float]] = {way: [] for way in WAYS}
 
-    async def one_round(urls: list[str], host: str) -> float:
-        fetcher = Fetcher(
-            FetchLimits(max_concurrency=16, per_host_concurrency=16), allowed_hosts=[host]
-        )
-        at_once = asyncio.Semaphore(8)
-
-        async def one(url: str) -> None:
-            async with at_once:
-                (await fetcher.fetch_first([url])).release()
-
-        await one(urls[0])  # the client made, a connection open: not counted
-        started = time.thread_time()
-        await asyncio.gather(*(one(u) for u in urls))
-        used = time.thread_time() - started
-        await fetcher.aclose()
-        return used / len(urls) * 1000
-
-    figures: dict[str, list[float]] = {"now": [], "before": []}
-    with FakeLemmy(rate_limit=None, login_rate_limit=None) as lemmy:
-        urls = [lemmy.add_remote_file(f"p{i}.jpg", d) for i, d in enumerate(images)]
-        host = lemmy.remote_url.split("//", 1)[1]
-        asyncio.run(one_round(urls, host))  # warm-up
+    def rounds(urls: list[str], host: str, context: ssl.SSLContext | None) -> None:
+        for way in WAYS:  # warm-up: imports, first connections
+            asyncio.run(WAYS[way](urls, host, context))
+        names = list(WAYS)
         for number in range(args.rounds):
-            order = ("now", "before") if number % 2 == 0 else ("before", "now")
+            order = names[number % 3 :] + names[: number % 3]
             for way in order:
-                as_before(way == "before", args.before)
-                try:
-                    figures[way].append(asyncio.run(one_round(urls, host)))
-                finally:
-                    as_before(False, args.before)
+                figures[way].append(asyncio.run(WAYS[way](urls, host, context)))
             print(
-                f"round {number + 1}: now {figures['now'][-1]:.2f} ms, "
-                f"before {figures['before'][-1]:.2f} ms per image",
+                f"round {number + 1}: "
+                + ", ".join(f"{way} {figures[way][-1]:.2f} ms" for way in names)
+                + " per image",
                 flush=True,
             )
-    now, before = statistics.median(figures["now"]), statistics.median(figures["before"])
+
+    if args.tls:
+        with https_server(images) as (base, context):
+            urls = [f"{base}/p{i}.jpg" for i in range(len(images))]
+            rounds(urls, base.split("//", 1)[1], context)
+    else:
+        with FakeLemmy(rate_limit=None, login_rate_limit=None) as lemmy:
+            urls = [lemmy.add_remote_file(f"p{i}.jpg", d) for i, d in enumerate(images)]
+            rounds(urls, lemmy.remote_url.split("//", 1)[1], None)
+    medians = {way: statistics.median(values) for way, values in figures.items()}
     mean_kb = sum(map(len, images)) / len(images) / 1024
-    print(f"({args.images} JPEGs, mean {mean_kb:.0f} KiB; medians over {args.rounds} rounds)")
     print(
-        f"download CPU: {now:.2f} ms per image now, {before:.2f} ms before (ratio {now / before:.2f})"
+        f"({args.images} JPEGs, mean {mean_kb:.0f} KiB, {'HTTPS' if args.tls else 'HTTP'}; "
+        f"medians over {args.rounds} rounds; aiohttp alone {medians['aiohttp']:.2f} ms)"
+    )
+    print(
+        f"download CPU: {medians['modbot']:.2f} ms per image modbot, "
+        f"{medians['httpx']:.2f} ms httpx (ratio {medians['modbot'] / medians['httpx']:.2f})"
     )
     return 0
 

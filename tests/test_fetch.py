@@ -2,8 +2,8 @@
 
 The first server is raw asyncio so that it can misbehave the way real ones do: lie about
 Content-Length, trickle, redirect in circles, serve HTML as image/jpeg. Refusals of
-private addresses are proven by a network backend that records every connection the
-fetcher attempts, and by the server counting the connections it accepts. The last
+private addresses are proven by a dial that records every address the fetcher is to
+connect to, and by the server counting the connections it accepts. The last
 tests run the same refusals against the fake Lemmy's remote web host, pict-rs and
 image proxy, with the hostile files from fakelemmy.hostile.
 """
@@ -13,10 +13,10 @@ import gzip
 import hashlib
 import io
 import logging
+import ssl
 import time
 import tracemalloc
 
-import httpcore
 import pytest
 from PIL import Image
 
@@ -146,6 +146,13 @@ class HostileServer:
                 w.write(chunk)
                 await w.drain()
             return False
+        if name == "short":  # says 1000 bytes, sends fewer, hangs up
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n")
+            w.write(PNG)
+            return False
+        if name == "long-header":  # one header line of 20 KiB
+            w.write(b"HTTP/1.1 200 OK\r\nX-Junk: " + b"j" * 20_000 + b"\r\n\r\n")
+            return False
         if name == "trickle":  # each byte comes well within the read timeout
             w.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n")
             for byte in PNG * 10:
@@ -187,23 +194,17 @@ def redirect(w, location):
     return True
 
 
-class RecordingBackend(httpcore.AsyncNetworkBackend):
-    """The real network, with every attempted connection recorded; ``reroute`` sends
-    connections to another port (to play a public host with the local server)."""
+class RecordingDial:
+    """Every checked address the fetcher is to connect to, recorded; ``reroute`` sends
+    the connection to a local port instead (to play a public host with a local server)."""
 
     def __init__(self, reroute=None):
         self.attempts = []
         self.reroute = reroute
-        self.inner = httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host, port, **kwargs):
-        self.attempts.append((host, port))
-        if self.reroute:
-            host, port = "127.0.0.1", self.reroute
-        return await self.inner.connect_tcp(host, port, **kwargs)
-
-    async def sleep(self, seconds):
-        await self.inner.sleep(seconds)
+    def __call__(self, address, port):
+        self.attempts.append((address, port))
+        return ("127.0.0.1", self.reroute) if self.reroute else (address, port)
 
 
 def run(coro):
@@ -414,8 +415,8 @@ def test_unresolvable_and_unreachable_hosts():
 def test_no_connection_is_attempted_to_a_private_address(host_in_url, resolves_to, caplog):
     async def go():
         async with HostileServer() as server:
-            backend = RecordingBackend()
-            kwargs = {"network_backend": backend}
+            backend = RecordingDial()
+            kwargs = {"dial": backend}
             if resolves_to is not None:
 
                 async def resolver(host, port):
@@ -439,12 +440,12 @@ def test_no_connection_is_attempted_to_a_private_address(host_in_url, resolves_t
 def test_redirect_into_the_private_network_is_refused_before_connecting():
     async def go():
         async with HostileServer() as server:
-            backend = RecordingBackend(reroute=server.port)
+            backend = RecordingDial(reroute=server.port)
 
             async def resolver(host, port):
                 return {"public.example": ["93.184.216.34"]}.get(host, [host])
 
-            async with Fetcher(resolver=resolver, network_backend=backend) as fetcher:
+            async with Fetcher(resolver=resolver, dial=backend) as fetcher:
                 with pytest.raises(PrivateAddress) as info:
                     await fetcher.fetch("http://public.example/to/http__169.254.169.254/latest/")
             return info.value, backend.attempts
@@ -464,8 +465,8 @@ def test_connection_goes_to_the_address_that_was_checked_with_the_right_host_hea
 
     async def go():
         async with HostileServer() as server:
-            backend = RecordingBackend(reroute=server.port)
-            async with Fetcher(resolver=resolver, network_backend=backend) as fetcher:
+            backend = RecordingDial(reroute=server.port)
+            async with Fetcher(resolver=resolver, dial=backend) as fetcher:
                 got = await fetcher.fetch("http://images.example/png")
             return got, backend.attempts, server.requests
 
@@ -479,25 +480,24 @@ def test_connection_goes_to_the_address_that_was_checked_with_the_right_host_hea
 def test_https_keeps_the_host_name_for_sni():
     seen = {}
 
-    class TLSStream(httpcore.AsyncNetworkStream):
-        async def start_tls(self, ssl_context, server_hostname=None, timeout=None):
-            seen["sni"] = server_hostname
-            raise httpcore.ConnectError("handshake stopped by the test")
-
-        async def aclose(self):
-            pass
-
-    class Backend(httpcore.AsyncNetworkBackend):
-        async def connect_tcp(self, host, port, **kwargs):
-            seen["address"] = (host, port)
-            return TLSStream()
+    def server_name(tls, name, context):
+        seen["sni"] = name
+        return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE  # the handshake ends here
 
     async def resolver(host, port):
         return ["93.184.216.34"]
 
     async def go():
-        async with Fetcher(resolver=resolver, network_backend=Backend()) as fetcher:
-            await fetcher.fetch("https://images.example/a.png")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.sni_callback = server_name
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0, ssl=context)
+        dial = RecordingDial(reroute=server.sockets[0].getsockname()[1])
+        try:
+            async with Fetcher(resolver=resolver, dial=dial) as fetcher:
+                await fetcher.fetch("https://images.example/a.png")
+        finally:
+            server.close()
+            seen["address"] = dial.attempts[0]
 
     with pytest.raises(ConnectFailed):
         run(go())
@@ -594,9 +594,9 @@ def test_many_hosts_through_a_small_pool():
 
     async def go():
         async with HostileServer() as server:
-            backend = RecordingBackend(reroute=server.port)
+            backend = RecordingDial(reroute=server.port)
             limits = FetchLimits(max_concurrency=3, per_host_concurrency=1)
-            async with Fetcher(limits, resolver=resolver, network_backend=backend) as fetcher:
+            async with Fetcher(limits, resolver=resolver, dial=backend) as fetcher:
                 got = await asyncio.gather(
                     *(fetcher.fetch(f"http://h{i}.example/png") for i in range(30))
                 )
@@ -650,6 +650,15 @@ def test_fetch_first_falls_back_on_failure_but_not_on_a_refusal_of_principle():
     got, paths = run(go())
     assert got.final_url.endswith("/png")
     assert paths == ["/missing", "/png", "/missing", "/empty"]
+
+
+def test_broken_answers_are_refused_without_the_url_in_the_message(caplog):
+    caplog.set_level(logging.INFO, logger="modbot.fetch")
+    for path in ("/short", "/long-header"):
+        err = refusal(path + "?token=s3cret")
+        assert err.reason == "protocol_error", err.message
+        assert "s3cret" not in err.message and "jjj" not in err.message
+    assert "s3cret" not in caplog.text
 
 
 def test_skips_are_logged_without_credentials(caplog):

@@ -25,29 +25,30 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import http.cookiejar
 import io
+import ipaddress
 import logging
+import re
 import weakref
 import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
-import httpcore
-import httpx
+import aiohttp
 
 from modbot.fetch.addresses import (
     ANY_PORT,
     DEFAULT_PORTS,
+    Dial,
     HostPolicy,
-    PinnedBackend,
-    PinnedTransport,
+    PinnedResolver,
     Resolver,
     is_public_address,
     parse_host_entry,
     system_resolver,
+    tls_context,
 )
 from modbot.fetch.budget import BodyBudget, BodyHold
 from modbot.fetch.identity import MODBOT_USER_AGENT, Identity
@@ -79,6 +80,7 @@ __all__ = [
     "BodyBudget",
     "BodyHold",
     "ConnectFailed",
+    "Dial",
     "EmptyResponse",
     "FetchLimits",
     "FetchSkipped",
@@ -91,7 +93,7 @@ __all__ = [
     "NetworkFailure",
     "NotAnImage",
     "NotModified",
-    "PinnedBackend",
+    "PinnedResolver",
     "PrivateAddress",
     "ProtocolFailure",
     "Resolver",
@@ -170,7 +172,8 @@ class Fetcher:
     configured Lemmy and pict-rs hosts and the admin's allow list). Use as
     ``async with Fetcher(...) as f: await f.fetch(url)``, or call ``aclose()``.
     ``identity``: the headers each image request sends (default: a browser's, to every
-    host; see ``modbot.fetch.identity``)."""
+    host; see ``modbot.fetch.identity``). ``resolver``: how host names are looked up;
+    ``dial``: where a checked address is connected to (see ``PinnedResolver``)."""
 
     def __init__(
         self,
@@ -178,15 +181,15 @@ class Fetcher:
         *,
         allowed_hosts: Iterable[str] = (),
         resolver: Resolver = system_resolver,
-        network_backend: httpcore.AsyncNetworkBackend | None = None,
+        dial: Dial | None = None,
         identity: Identity | None = None,
     ) -> None:
         self.limits = limits or FetchLimits()
         self.identity = identity or Identity()
         if self.limits.max_bytes_held < self.limits.max_bytes:
             raise ValueError("max_bytes_held must be at least max_bytes (one whole body)")
-        self._backend = PinnedBackend(HostPolicy(allowed_hosts), resolver, network_backend)
-        self._client: httpx.AsyncClient | None = None
+        self._addresses = PinnedResolver(HostPolicy(allowed_hosts), resolver, dial)
+        self._client: aiohttp.ClientSession | None = None
         self._all: asyncio.Semaphore | None = None
         self._hosts: dict[str, list] = {}
         self._bodies: BodyBudget | None = None
@@ -199,7 +202,7 @@ class Fetcher:
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
     @property
@@ -376,10 +379,10 @@ class Fetcher:
             url, f"more than {self.limits.max_redirects} redirects (last to {redact(current)})"
         )
 
-    def _redirect_target(self, url: str, response: httpx.Response) -> str:
+    def _redirect_target(self, url: str, response: _Response) -> str:
         try:
-            target = str(response.url.join(response.headers["location"]))
-        except (httpx.InvalidURL, ValueError) as exc:
+            target = urljoin(response.url, response.headers["location"])
+        except ValueError as exc:
             raise BadURL(url, f"redirect to an invalid URL: {exc}") from None
         _check_url(target, redirected_from=url)
         return target
@@ -387,32 +390,38 @@ class Fetcher:
     @asynccontextmanager
     async def _stream(
         self, url: str, headers: dict[str, str] | None = None
-    ) -> AsyncIterator[httpx.Response]:
+    ) -> AsyncIterator[_Response]:
         parts = urlsplit(url)
         if "@" in parts.netloc:  # never send credentials found in content
             url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+            parts = urlsplit(url)
         try:
-            async with self._http().stream("GET", url, headers=headers) as response:
-                yield response
+            self._addresses.check_literal(
+                parts.hostname or "", parts.port or DEFAULT_PORTS[parts.scheme.lower()]
+            )
+            async with self._http().get(url, headers=headers, allow_redirects=False) as response:
+                yield _Response(url, response)
         except FetchSkipped as exc:
             if exc.url.startswith("//"):
-                exc.url = url  # raised by the backend, which only knows host:port
+                exc.url = url  # raised by the resolver, which only knows host:port
             raise
-        except httpx.TimeoutException as exc:
-            phase = type(exc).__name__.replace("Timeout", "").lower() or "network"
+        except aiohttp.ServerTimeoutError as exc:
+            phase = "connect" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "read"
             raise FetchTimeout(url, f"{phase} timed out") from None
-        except httpx.ConnectError as exc:
-            raise ConnectFailed(url, f"cannot connect: {exc or type(exc).__name__}") from None
-        except (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError) as exc:
-            raise ProtocolFailure(url, f"broken HTTP answer: {exc}") from None
-        except httpx.NetworkError as exc:
-            raise NetworkFailure(url, f"connection failed: {exc or type(exc).__name__}") from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError) as exc:
-            raise BadURL(url, f"invalid URL: {exc}") from None  # UnicodeError: bad IDNA
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+            raise BadURL(url, f"invalid URL: {_said(exc)}") from None  # a bad IDNA name too
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectFailed(url, f"cannot connect: {exc.os_error or exc}") from None
+        except (
+            aiohttp.ClientResponseError,
+            aiohttp.ClientPayloadError,
+            aiohttp.ServerDisconnectedError,
+        ) as exc:
+            raise ProtocolFailure(url, f"broken HTTP answer: {_said(exc)}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise NetworkFailure(url, f"connection failed: {_said(exc)}") from None
 
-    async def _read_capped(
-        self, url: str, response: httpx.Response, cap: int | None = None
-    ) -> bytes:
+    async def _read_capped(self, url: str, response: _Response, cap: int | None = None) -> bytes:
         cap = cap or self.limits.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.strip().isdigit() and int(declared) > cap:
@@ -420,7 +429,7 @@ class Fetcher:
         decoder = _decoder(url, response.headers.get("content-encoding", ""))
         # BytesIO hands its buffer over as the bytes (no second copy of the body)
         data, size = io.BytesIO(), 0
-        async for raw in response.aiter_raw():
+        async for raw in response.chunks():
             while raw:
                 if decoder is None:
                     size += data.write(raw)
@@ -432,29 +441,34 @@ class Fetcher:
                     raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
         return data.getvalue()
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> aiohttp.ClientSession:
         if self._client is None:
-            limits = httpx.Limits(
-                max_connections=self.limits.max_concurrency,
-                max_keepalive_connections=self.limits.max_concurrency,
+            connector = aiohttp.TCPConnector(
+                limit=self.limits.max_concurrency,
+                resolver=self._addresses,
+                ssl=tls_context(),
             )
-            self._client = httpx.AsyncClient(
-                transport=PinnedTransport(self._backend, limits),
-                timeout=httpx.Timeout(
-                    self.limits.read_timeout,
-                    connect=self.limits.connect_timeout,
-                    pool=self.limits.total_timeout,
+            self._client = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,  # the whole download's deadline is the fetcher's own
+                    connect=self.limits.total_timeout,  # a free connection, then connected
+                    sock_connect=self.limits.connect_timeout,
+                    sock_read=self.limits.read_timeout,
                 ),
                 headers={
                     "User-Agent": MODBOT_USER_AGENT,
                     "Accept": "image/*",
                     "Accept-Encoding": "identity",
                 },
-                cookies=http.cookiejar.CookieJar(
-                    policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
-                ),
-                follow_redirects=False,
+                cookie_jar=aiohttp.DummyCookieJar(),  # nothing a server sets is sent back
+                auto_decompress=False,  # _read_capped inflates within the cap
+                # a header line as long as h11 took (validators up to 16 KiB are read,
+                # then not kept)
+                max_line_size=_MAX_HEADER_LINE,
+                max_field_size=_MAX_HEADER_LINE,
                 trust_env=False,
+                raise_for_status=False,
             )
         return self._client
 
@@ -479,6 +493,34 @@ class Fetcher:
             entry[1] -= 1
             if entry[1] == 0:
                 del self._hosts[host]
+
+
+_MAX_HEADER_LINE = 16 * 1024
+
+
+class _Response:
+    """What the request loop reads of an answer: status, headers, the body as sent."""
+
+    def __init__(self, url: str, inner: aiohttp.ClientResponse) -> None:
+        self.url = url
+        self._inner = inner
+        self.status_code = inner.status
+        self.headers = inner.headers  # case-insensitive
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives (still encoded), in the pieces the event loop has."""
+        return self._inner.content.iter_any()
+
+
+def _said(exc: BaseException) -> str:
+    """What went wrong, without the URL some of aiohttp's messages carry (a token may be
+    in it; the refusal's own URL is redacted where it is logged)."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # the parser quotes up to 100 bytes of what the server sent: not for a report
+        return exc.message.split(": b'", 1)[0].split(': b"', 1)[0] or f"status {exc.status}"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return exc.description or "it cannot be parsed"
+    return str(exc) or type(exc).__name__
 
 
 def _conditional(etag: str | None, modified: str | None) -> dict[str, str] | None:
@@ -532,7 +574,37 @@ def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
         raise BadScheme(url, f"{prefix}{scheme}: only http and https are fetched")
     if not parts.hostname:
         raise BadURL(url, f"{prefix}URL without a host")
+    problem = _host_problem(parts.hostname)
+    if problem:
+        raise BadURL(url, f"{prefix}invalid URL: {problem}")
     return parts
+
+
+_ASCII_LABEL = re.compile(r"[a-z0-9_-]+\Z")
+
+
+def _host_problem(host: str) -> str | None:
+    """What is wrong with a URL's host (lower-cased by urlsplit), before anything looks
+    it up: a name of letters, digits, hyphens and underscores, valid punycode where a
+    label says it is, or an IP address. Other non-ASCII names are encoded (and refused
+    when invalid) by the HTTP client."""
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return f"{host!r} is not an IPv6 address"
+        return None
+    for label in host.removesuffix(".").split("."):
+        if not label.isascii():
+            continue
+        if not _ASCII_LABEL.match(label):
+            return f"{host!r} is not a host name"
+        if label.startswith("xn--"):
+            try:
+                label.encode("ascii").decode("idna")
+            except UnicodeError:
+                return f"{host!r} has invalid punycode in {label!r}"
+    return None
 
 
 # An ETag or Last-Modified longer than this is not kept (the store keeps one per file):

@@ -1,9 +1,10 @@
 """Which addresses an image may be fetched from, checked where the connection is made.
 
-A network backend resolves the host, refuses non-public addresses (unless the host and
-port are allowed) and connects to the very address it checked, so DNS cannot answer
-differently between check and connect. TLS still verifies the certificate against, and
-sends SNI for, the URL's host name.
+The connector's resolver resolves the host, refuses non-public addresses (unless the
+host and port are allowed) and answers only the addresses it checked, which are the ones
+connected to, so DNS cannot answer differently between check and connect. An IP address
+in the URL is checked before the request (aiohttp does not resolve those). TLS still
+verifies the certificate against, and sends SNI for, the URL's host name.
 """
 
 from __future__ import annotations
@@ -11,31 +12,31 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
-import select
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpcore
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from modbot.fetch.refusals import PrivateAddress, UnresolvableHost
 
 __all__ = [
     "ANY_PORT",
     "DEFAULT_PORTS",
+    "Dial",
     "HostPolicy",
-    "PinnedBackend",
-    "PinnedTransport",
+    "PinnedResolver",
     "Resolver",
     "is_public_address",
     "parse_host_entry",
     "system_resolver",
+    "tls_context",
 ]
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+Dial = Callable[[str, int], tuple[str, int]]
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
@@ -140,54 +141,52 @@ def _normal_host(host: str) -> str:
     return host.strip("[]").rstrip(".").lower()
 
 
-class PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves, checks, then connects to the checked address (no second lookup)."""
+class PinnedResolver(AbstractResolver):
+    """aiohttp's resolver: resolves, checks, and answers only the addresses it checked,
+    which aiohttp then connects to (no second lookup). aiohttp does not ask it about IP
+    literals in URLs: ``check_literal`` is for those. ``dial``: where a checked address
+    is connected to (the address itself; a test plays a public host with a local
+    server)."""
 
     def __init__(
         self,
         policy: HostPolicy,
         resolver: Resolver = system_resolver,
-        inner: httpcore.AsyncNetworkBackend | None = None,
+        dial: Dial | None = None,
     ) -> None:
         self._policy = policy
         self._resolver = resolver
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._dial = dial
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await self._checked_addresses(host, port)
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
-                stream = await self._inner.connect_tcp(
-                    address,
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-                return _KeptSocketStream(stream)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last_error = exc
-        assert last_error is not None
-        raise last_error
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results: list[ResolveResult] = []
+        for address in await self._checked_addresses(host, port):
+            to, to_port = self._dial(address, port) if self._dial else (address, port)
+            results.append(
+                {
+                    "hostname": host,  # TLS: SNI and the certificate's name
+                    "host": to,
+                    "port": to_port,
+                    "family": socket.AF_INET6 if ":" in to else socket.AF_INET,
+                    "proto": 0,
+                    "flags": socket.AI_NUMERICHOST,
+                }
+            )
+        return results
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise PrivateAddress(path, "connections to unix sockets are never made")
+    async def close(self) -> None:
+        pass
 
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+    def check_literal(self, host: str, port: int) -> None:
+        """Refuse a URL whose host is a non-public IP address, in any of the forms the
+        C library reads as one (``127.1``, ``2130706433``), unless it is allowed."""
+        address = _literal_address(host)
+        if address is None or self._policy.may_be_private(host, port):
+            return
+        if not is_public_address(address):
+            raise _private(host, port, address)
 
     async def _checked_addresses(self, host: str, port: int) -> list[str]:
         url = f"//{host}:{port}"
@@ -201,87 +200,33 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
             return addresses
         bad = [a for a in addresses if not is_public_address(a)]
         if bad:
-            raise PrivateAddress(
-                url,
-                f"host {host!r} resolves to non-public address {bad[0]}; add it to the "
-                "allowed hosts if it really is an image server you trust",
-            )
+            raise _private(host, port, bad[0])
         return addresses
 
 
-_READ_BYTES = 256 * 1024  # asyncio's own read size (selector transports' max_size)
+def _private(host: str, port: int, address: str) -> PrivateAddress:
+    return PrivateAddress(
+        f"//{host}:{port}",
+        f"host {host!r} resolves to non-public address {address}; add it to the "
+        "allowed hosts if it really is an image server you trust",
+    )
 
 
-class _KeptSocketStream(httpcore.AsyncNetworkStream):
-    """A connection with its socket kept at hand. httpcore's pool asks each idle
-    connection whether its server has closed it every time it hands a connection out or
-    takes one back (~15 times per download with 16 connections), and anyio answers each
-    question by building a dict of every socket attribute, with a getpeername() call:
-    ~0.1 ms each, CPU taken from the classifier."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._socket: socket.socket | None = inner.get_extra_info("socket")
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        # httpcore asks for 64 KiB; the event loop hands data over in pieces of up to
-        # 256 KiB, which anyio splits to the size asked. Taking what is there: ~3 reads
-        # for a 234 KiB photo instead of ~8, each a timeout scope and a parser pass
-        # (-10 % of the downloads' CPU over plain HTTP; over TLS a read is one record,
-        # whatever is asked). The body cap is checked after every read as before; the
-        # piece is bounded by the event loop's read size.
-        return await self._inner.read(max(max_bytes, _READ_BYTES), timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
-        return _KeptSocketStream(inner)
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "socket":
-            return self._socket
-        if info == "is_readable":
-            return _readable(self._socket)
-        return self._inner.get_extra_info(info)
-
-
-def _readable(sock: socket.socket | None) -> bool:
-    """Whether a read would not block: data, or the server closed the connection (what
-    httpcore's pool asks of an idle connection). A closed socket counts as readable."""
-    if sock is None or sock.fileno() < 0:
-        return True
-    if not hasattr(select, "poll"):  # Windows
-        return bool(select.select([sock], [], [], 0)[0])
-    poll = select.poll()
-    poll.register(sock, select.POLLIN)
-    return bool(poll.poll(0))
+def _literal_address(host: str) -> str | None:
+    """The IP address ``host`` is written as, or None for a name."""
+    bare = host.strip("[]")
+    try:
+        return str(ipaddress.ip_address(bare.split("%", 1)[0]))
+    except ValueError:
+        pass
+    try:  # the legacy IPv4 forms inet_aton accepts: 127.1, 0x7f.1, 2130706433
+        return socket.inet_ntoa(socket.inet_aton(bare))
+    except OSError:
+        return None
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """One verifying TLS context for every fetcher of the process: loading the CA
     bundle takes ~18 ms, and each pipeline, sweep and test made two."""
     return httpx.create_ssl_context(trust_env=False)
-
-
-class PinnedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, backend: PinnedBackend, limits: httpx.Limits) -> None:
-        super().__init__(verify=_tls_context(), trust_env=False, limits=limits)
-        # httpx has no public hook for a network backend; its pool is the one place.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=_tls_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
