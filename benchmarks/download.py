@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import hashlib
-import ipaddress
 import ssl
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -44,41 +41,10 @@ AT_ONCE, CONNECTIONS = 8, 16
 @contextmanager
 def https_server(images: list[bytes]) -> Iterator[tuple[str, ssl.SSLContext]]:
     """``(base URL, a client context trusting it)``: ``/p{i}.jpg`` over HTTPS, kept alive."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from fakelemmy.tls import TestCA
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with tempfile.TemporaryDirectory() as folder:  # load_cert_chain reads files only
-        (Path(folder) / "cert.pem").write_bytes(cert_pem)
-        (Path(folder) / "key.pem").write_bytes(key_pem)
-        server_context.load_cert_chain(Path(folder) / "cert.pem", Path(folder) / "key.pem")
-    client_context = ssl.create_default_context(cadata=cert_pem.decode())
+    ca = TestCA.make()
+    server_context, client_context = ca.server_context("127.0.0.1"), ca.client_context()
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

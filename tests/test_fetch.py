@@ -20,8 +20,10 @@ import tracemalloc
 import pytest
 from PIL import Image
 
+import modbot.fetch
 from fakelemmy import hostile
 from fakelemmy.fake import FakeLemmy
+from fakelemmy.tls import TestCA
 from modbot.fetch import (
     BadScheme,
     BadStatus,
@@ -58,7 +60,8 @@ SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><rect/></
 class HostileServer:
     """HTTP/1.1 on 127.0.0.1:0; routes are coroutines writing raw bytes."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        self.tls = tls  # a server SSLContext: HTTPS
         self.connections = 0
         self.requests = []  # (path, headers) in order
         self.active = 0
@@ -66,7 +69,7 @@ class HostileServer:
         self.handlers = set()
 
     async def __aenter__(self):
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
         self.port = self.server.sockets[0].getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
         return self
@@ -100,7 +103,7 @@ class HostileServer:
                 await writer.drain()
                 if not keep:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, asyncio.CancelledError):
             pass  # client gone, or the test is over
         finally:
             writer.close()
@@ -502,6 +505,42 @@ def test_https_keeps_the_host_name_for_sni():
     with pytest.raises(ConnectFailed):
         run(go())
     assert seen == {"address": ("93.184.216.34", 443), "sni": "images.example"}
+
+
+@pytest.fixture(scope="module")
+def test_ca():
+    return TestCA.make()
+
+
+def fetch_over_https(ca, *names):
+    """https://images.example/png from a local server with a certificate ``ca`` signed
+    for ``names``; the name resolves to a public address, which is rerouted to it."""
+
+    async def resolver(host, port):
+        return ["93.184.216.34"]
+
+    async def go():
+        async with HostileServer(tls=ca.server_context(*names)) as server:
+            dial = RecordingDial(reroute=server.port)
+            async with Fetcher(resolver=resolver, dial=dial) as fetcher:
+                return await fetcher.fetch("https://images.example/png"), dial.attempts
+
+    return run(go())
+
+
+def test_https_checks_the_certificate_against_the_url_host(test_ca, monkeypatch):
+    # modbot trusts the system's CAs; the test CA is not one of them
+    with pytest.raises(ConnectFailed) as info:
+        fetch_over_https(test_ca, "images.example")
+    assert "certificate verify failed" in info.value.message
+    # trusted, for the right name: downloaded, from the address that was checked
+    monkeypatch.setattr(modbot.fetch, "tls_context", test_ca.client_context)
+    got, attempts = fetch_over_https(test_ca, "images.example")
+    assert got.data == PNG and attempts == [("93.184.216.34", 443)]
+    # trusted, for another name: refused
+    with pytest.raises(ConnectFailed) as info:
+        fetch_over_https(test_ca, "other.example")
+    assert "images.example" in info.value.message and "not valid" in info.value.message
 
 
 def test_allowed_hosts_may_be_private_by_host_and_port_only():
