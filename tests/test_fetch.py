@@ -156,6 +156,12 @@ class HostileServer:
         if name == "long-header":  # one header line of 20 KiB
             w.write(b"HTTP/1.1 200 OK\r\nX-Junk: " + b"j" * 20_000 + b"\r\n\r\n")
             return False
+        if name == "not-http":  # another protocol answers
+            w.write(b"SSH-2.0-jjj\r\n\r\n")
+            return False
+        if name == "bad-chunk":  # a chunk size that is not hex
+            w.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\njjj\r\nabc\r\n")
+            return False
         if name == "trickle":  # each byte comes well within the read timeout
             w.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n")
             for byte in PNG * 10:
@@ -693,7 +699,7 @@ def test_fetch_first_falls_back_on_failure_but_not_on_a_refusal_of_principle():
 
 def test_broken_answers_are_refused_without_the_url_in_the_message(caplog):
     caplog.set_level(logging.INFO, logger="modbot.fetch")
-    for path in ("/short", "/long-header"):
+    for path in ("/short", "/long-header", "/not-http", "/bad-chunk"):
         err = refusal(path + "?token=s3cret")
         assert err.reason == "protocol_error", err.message
         assert "s3cret" not in err.message and "jjj" not in err.message

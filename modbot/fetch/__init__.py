@@ -514,13 +514,17 @@ class _Response:
 
 def _said(exc: BaseException) -> str:
     """What went wrong, without the URL some of aiohttp's messages carry (a token may be
-    in it; the refusal's own URL is redacted where it is logged)."""
+    in it; the refusal's own URL is redacted where it is logged) and without the bytes
+    its parser quotes from the server's answer (a record or report shows none of it)."""
     if isinstance(exc, aiohttp.ClientResponseError):
-        # the parser quotes up to 100 bytes of what the server sent: not for a report
-        return exc.message.split(": b'", 1)[0].split(': b"', 1)[0] or f"status {exc.status}"
-    if isinstance(exc, aiohttp.InvalidURL):
-        return exc.description or "it cannot be parsed"
-    return str(exc) or type(exc).__name__
+        text = exc.message or f"status {exc.status}"
+    elif isinstance(exc, aiohttp.InvalidURL):
+        text = exc.description or "it cannot be parsed"
+    else:
+        text = str(exc) or type(exc).__name__
+    # llhttp's errors: "what:\n\n  b'<the bytes>'\n    ^", or "what: b'<the bytes>'"
+    text = text.split("\n", 1)[0].split(": b'", 1)[0].split(': b"', 1)[0]
+    return text.rstrip(": ") or type(exc).__name__
 
 
 def _conditional(etag: str | None, modified: str | None) -> dict[str, str] | None:
