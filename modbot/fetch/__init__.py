@@ -29,6 +29,7 @@ import io
 import ipaddress
 import logging
 import re
+import sys
 import weakref
 import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -447,6 +448,7 @@ class Fetcher:
                 limit=self.limits.max_concurrency,
                 resolver=self._addresses,
                 ssl=tls_context(),
+                enable_cleanup_closed=_SSL_TRANSPORTS_LEAK,
             )
             self._client = aiohttp.ClientSession(
                 connector=connector,
@@ -496,6 +498,10 @@ class Fetcher:
 
 
 _MAX_HEADER_LINE = 16 * 1024
+# Before these, asyncio could keep the transport of a TLS connection aborted mid-stream
+# (cpython#118960): a daemon that gives up on many slow HTTPS hosts would leak them.
+# aiohttp closes them itself when asked (and warns when asked on a fixed Python).
+_SSL_TRANSPORTS_LEAK = sys.version_info < (3, 12, 8) or (3, 13) <= sys.version_info < (3, 13, 1)
 
 
 class _Response:
