@@ -424,8 +424,8 @@ def test_unresolvable_and_unreachable_hosts():
 def test_no_connection_is_attempted_to_a_private_address(host_in_url, resolves_to, caplog):
     async def go():
         async with HostileServer() as server:
-            backend = RecordingDial()
-            kwargs = {"dial": backend}
+            dial = RecordingDial()
+            kwargs = {"dial": dial}
             if resolves_to is not None:
 
                 async def resolver(host, port):
@@ -436,7 +436,7 @@ def test_no_connection_is_attempted_to_a_private_address(host_in_url, resolves_t
             async with Fetcher(**kwargs) as fetcher:
                 with pytest.raises(PrivateAddress) as info:
                     await fetcher.fetch(f"http://{host_in_url}:{server.port}/png")
-            return info.value, backend.attempts, server.connections
+            return info.value, dial.attempts, server.connections
 
     caplog.set_level(logging.INFO, logger="modbot.fetch")
     err, attempts, server_connections = run(go())
@@ -449,15 +449,15 @@ def test_no_connection_is_attempted_to_a_private_address(host_in_url, resolves_t
 def test_redirect_into_the_private_network_is_refused_before_connecting():
     async def go():
         async with HostileServer() as server:
-            backend = RecordingDial(reroute=server.port)
+            dial = RecordingDial(reroute=server.port)
 
             async def resolver(host, port):
                 return {"public.example": ["93.184.216.34"]}.get(host, [host])
 
-            async with Fetcher(resolver=resolver, dial=backend) as fetcher:
+            async with Fetcher(resolver=resolver, dial=dial) as fetcher:
                 with pytest.raises(PrivateAddress) as info:
                     await fetcher.fetch("http://public.example/to/http__169.254.169.254/latest/")
-            return info.value, backend.attempts
+            return info.value, dial.attempts
 
     err, attempts = run(go())
     assert attempts == [("93.184.216.34", 80)]  # the first hop only
@@ -474,10 +474,10 @@ def test_connection_goes_to_the_address_that_was_checked_with_the_right_host_hea
 
     async def go():
         async with HostileServer() as server:
-            backend = RecordingDial(reroute=server.port)
-            async with Fetcher(resolver=resolver, dial=backend) as fetcher:
+            dial = RecordingDial(reroute=server.port)
+            async with Fetcher(resolver=resolver, dial=dial) as fetcher:
                 got = await fetcher.fetch("http://images.example/png")
-            return got, backend.attempts, server.requests
+            return got, dial.attempts, server.requests
 
     got, attempts, requests = run(go())
     assert got.data == PNG
@@ -639,9 +639,9 @@ def test_many_hosts_through_a_small_pool():
 
     async def go():
         async with HostileServer() as server:
-            backend = RecordingDial(reroute=server.port)
+            dial = RecordingDial(reroute=server.port)
             limits = FetchLimits(max_concurrency=3, per_host_concurrency=1)
-            async with Fetcher(limits, resolver=resolver, dial=backend) as fetcher:
+            async with Fetcher(limits, resolver=resolver, dial=dial) as fetcher:
                 got = await asyncio.gather(
                     *(fetcher.fetch(f"http://h{i}.example/png") for i in range(30))
                 )
