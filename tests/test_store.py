@@ -1,5 +1,6 @@
 """The SQLite store: what survives a killed process, and what is never repeated."""
 
+import json
 import os
 import signal
 import sqlite3
@@ -41,6 +42,88 @@ def test_verdict_cache_is_keyed_by_concept_version(tmp_path):
     store.put_verdict("aa", "v1", {"labels": ["nsfw"]})
     assert store.get_verdict("aa", "v1") == {"labels": ["nsfw"]}
     assert store.get_verdict("aa", "v2") is None
+
+
+def verdict(seed=0, prompts=("photo of a boy", "painting of a boy", "a cat"), digits=4):
+    """A verdict shaped as the engine makes it: prompt similarities rounded to 4 decimals."""
+    import random
+
+    rng = random.Random(seed)
+    return {
+        "labels": [],
+        "scores": {"nsfw": -0.0812, "csam": -0.1},
+        "prompt_scores": {p: round(rng.uniform(-0.2, 0.4), digits) for p in prompts},
+        "model": "ViT-L-14/openai",
+        "concept_version": "v1",
+        "sha256": f"{seed:064x}",
+    }
+
+
+def test_cached_verdicts_come_back_as_they_were_with_the_prompts_stored_once(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    prompts = tuple(f"a photo of concept number {i}" for i in range(230))
+    made = [verdict(seed, prompts) for seed in range(50)]
+    for v in made:
+        store.put_verdict(v["sha256"], "v1", v)
+    store.close()
+    store = Store(tmp_path / "s.sqlite3")  # read back by a new process
+    for v in made:
+        assert store.get_verdict(v["sha256"], "v1") == v
+    db = sqlite3.connect(tmp_path / "s.sqlite3")
+    rows = db.execute("SELECT verdict, prompts FROM verdicts").fetchall()
+    assert not any("concept number" in row[0] for row in rows), "the prompts are not repeated"
+    assert db.execute("SELECT count(*) FROM prompt_lists").fetchone() == (1,)
+    kept = sum(len(a) + len(b) for a, b in rows)
+    whole = sum(len(json.dumps(v, sort_keys=True)) for v in made)
+    assert kept < whole / 4
+
+
+def test_verdicts_that_do_not_pack_exactly_are_kept_whole(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    cases = {
+        "more digits": verdict(1, digits=9),  # another worker's, say
+        "not numbers": {**verdict(2), "prompt_scores": {"a cat": "0.1"}},
+        "not finite": {**verdict(3), "prompt_scores": {"a cat": float("inf")}},
+        "none": {**verdict(4), "prompt_scores": {}},
+        "unreadable": {"labels": [], "scores": {}, "unreadable": "not an image"},
+    }
+    for name, v in cases.items():
+        store.put_verdict(name, "v1", v)
+    # the same version's list is the first verdict's; another list is kept whole
+    store.put_verdict("packed", "v1", verdict(5))
+    store.put_verdict("other prompts", "v1", verdict(6, prompts=("a dog", "a cat")))
+    for name, v in [*cases.items(), ("packed", verdict(5))]:
+        assert store.get_verdict(name, "v1") == v, name
+    assert store.get_verdict("other prompts", "v1") == verdict(6, prompts=("a dog", "a cat"))
+
+
+def test_a_state_from_before_packed_prompts_reads_and_writes(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE verdicts (sha256 TEXT NOT NULL, concept_version TEXT NOT NULL, "
+        "verdict TEXT NOT NULL, PRIMARY KEY (sha256, concept_version))"
+    )
+    old = verdict(7)
+    db.execute("INSERT INTO verdicts VALUES ('old', 'v1', ?)", (json.dumps(old),))
+    db.commit()
+    db.close()
+    store = Store(path)
+    assert store.get_verdict("old", "v1") == old
+    store.put_verdict("new", "v1", verdict(8))
+    assert store.get_verdict("new", "v1") == verdict(8)
+
+
+def test_a_verdict_whose_prompt_list_is_gone_is_not_trusted(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    store.put_verdict("aa", "v1", verdict(9))
+    store.close()
+    db = sqlite3.connect(tmp_path / "s.sqlite3")
+    db.execute("DELETE FROM prompt_lists")
+    db.commit()
+    db.close()
+    # a miss, so the file is classified again: never a verdict without its scores
+    assert Store(tmp_path / "s.sqlite3").get_verdict("aa", "v1") is None
 
 
 def test_decisions_filter_by_run_and_time(tmp_path):
