@@ -122,14 +122,19 @@ def main(argv=None) -> int:
         f"({ref_s:.1f} s, {ref_cpu / len(data) * 1000:.0f} CPU-ms/image), peak {ref_mem[1]}"
     )
     print(
-        f"engine (batch {args.batch}, wait {args.max_wait_ms:g} ms, {engine._pool._max_workers} decode threads): "
+        f"engine (batch {args.batch}, wait {args.max_wait_ms:g} ms, {engine.decode_workers} decode threads): "
         f"{eng_rate:8.2f} images/s ({eng_s:.1f} s, {eng_cpu / len(data) * 1000:.0f} CPU-ms/image, "
         f"mean batch {len(data) / max(1, batches):.1f}), peak {eng_mem[1]}"
     )
     agreement(args, loaded, concepts, data, ref_sims)
     print(
-        f"decode alone (what feeds a GPU): {decode_rate(data, engine.preprocess, engine._pool._max_workers):.0f} "
-        f"images/s with {engine._pool._max_workers} threads"
+        f"decode alone (what feeds a GPU): {decode_rate(data, engine.preprocess, engine.decode_workers):.0f} "
+        f"images/s with {engine.decode_workers} threads"
+    )
+    whole, thumbnail = decode_split(data, engine.preprocess)
+    print(
+        f"decode, CPU ms an image in one thread: {whole:.1f}, of which {thumbnail:.1f} the "
+        "reference's own 512 px thumbnail (Pillow's draft and bicubic resize)"
     )
     print(f"throughput ratio engine/reference: {eng_rate / ref_rate:.2f}")
     return 0
@@ -350,6 +355,27 @@ def decode_rate(data, cfg, threads: int) -> float:
         start = time.perf_counter()
         list(pool.map(lambda d: decode(d, cfg), data))
         return len(data) / (time.perf_counter() - start)
+
+
+def decode_split(data, cfg) -> tuple[float, float]:
+    """CPU ms an image of the engine's decode + preprocessing in one thread, and of the
+    step inside it that the reference's view requires: ``thumbnail((512, 512))``."""
+    import io
+
+    from PIL import Image
+
+    from classifier.preprocess import decode
+
+    started = time.thread_time()
+    for d in data:
+        decode(d, cfg)
+    whole = time.thread_time() - started
+    started = time.thread_time()
+    for d in data:
+        with Image.open(io.BytesIO(d)) as image:
+            image.thumbnail((512, 512))
+    thumbnail = time.thread_time() - started
+    return 1000 * whole / len(data), 1000 * thumbnail / len(data)
 
 
 def sync(torch, loaded):

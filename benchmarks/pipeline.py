@@ -19,7 +19,9 @@ half-minute to the next, and the mirrored order makes a steady drift fall on bot
 alike. Each run also prints the CPU seconds each way used (the bot's process, the
 fake's), and where the bot's went, by thread: the model (its inference thread and
 OpenMP workers), decoding, the downloads' event loop, the deciding (main) thread, and
-how busy the model was: its time on batches against the phases' wall time. The
+how busy the model was: its time on batches against the phases' wall time; and each
+stage's CPU per image with the images/s it could give at most with a core per thread
+(what caps the pipeline when the model is fast, as on a GPU). The
 last line is ``end-to-end/engine: R (end-to-end X images/s, engine Y images/s, model M on D)``
 with R the median over the runs.
 """
@@ -339,6 +341,25 @@ def main(argv: list[str] | None = None) -> int:
                 f"{100 * own / work:.1f} % of what model + decode did, the fake "
                 f"{100 * fake_total / work:.1f} %; model + decode took "
                 f"{100 * (work / alone - 1):+.1f} % CPU against the engine alone"
+            )
+            # What each stage costs an image, and so the most images/s it could give with
+            # a core per thread: on a GPU the model is fast, and the slowest of these sets
+            # the pipeline's pace (the downloads and deciding threads also share one
+            # interpreter lock).
+            counted = sweeps * args.posts
+            per = {role: 1000 * s / counted for role, s in e2e_cpu.items()}
+            decoders = engine.decode_workers  # type: ignore[attr-defined]
+
+            def most(ms: float, threads: int = 1) -> str:
+                return f"{1000 * threads / ms:,.0f}" if ms > 0 else "any"
+
+            print(
+                f"CPU ms an image, end to end: downloads {per.get('downloads', 0):.2f}, deciding "
+                f"{per.get('deciding', 0):.2f}, decode {per.get('decode', 0):.1f}, model "
+                f"{per.get('model', 0):.1f}. With a core per thread at most: downloads' loop "
+                f"{most(per.get('downloads', 0))} images/s, deciding "
+                f"{most(per.get('deciding', 0))}, the {decoders} decode threads "
+                f"{most(per.get('decode', 0), decoders)}"
             )
             busy = {w: f["inference_us"] / 1e4 / f["wall_s"] for w, f in fed.items()}
             print(

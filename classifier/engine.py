@@ -189,8 +189,10 @@ class Engine:
         )
         self._slots = _Slots(max_queue)
         self._ready: queue.Queue = queue.Queue()
-        # decoding must keep a GPU fed (~1,000+ images/s): one thread per core
+        # decoding must keep a GPU fed: one thread per core (a 1,600 px photo costs ~30 ms
+        # of a core here, most of it the reference's 512 px thumbnail: BENCHMARKS.md)
         workers = decode_workers or min(32, _default_threads())
+        self.decode_workers = workers
         # On CPU the model's OpenMP threads use every core; a decode thread that preempts
         # one of them stalls the whole parallel region, so decoding yields to inference.
         initializer = yield_to_inference if self.on_cpu else None
