@@ -593,10 +593,12 @@ class Pipeline:
         retry = any(o.retry for d in decisions for o in d.actions) or any(
             d.skipped == CLASSIFIER_UNAVAILABLE for d in decisions
         )
+        # built before the transaction: other threads wait for the store while it is open
+        records = [decision.to_dict() for decision in decisions]
         with self.store.transaction():
             self.source.set_retry(item.kind, item.id, retry)
-            for decision in decisions:
-                self.store.add_decision(decision.to_dict())
+            for record in records:
+                self.store.add_decision(record)
             self.store.journal_delete(item.key)
             if not retry:
                 self.source.mark_seen(item)
