@@ -347,19 +347,20 @@ def main(argv: list[str] | None = None) -> int:
             # the pipeline's pace (the downloads and deciding threads also share one
             # interpreter lock).
             counted = sweeps * args.posts
-            per = {role: 1000 * s / counted for role, s in e2e_cpu.items()}
+            downloads, deciding, decode, inference = (
+                1000 * e2e_cpu.get(role, 0.0) / counted
+                for role in ("downloads", "deciding", "decode", "model")
+            )
             decoders = engine.decode_workers  # type: ignore[attr-defined]
 
             def most(ms: float, threads: int = 1) -> str:
                 return f"{1000 * threads / ms:,.0f}" if ms > 0 else "any"
 
             print(
-                f"CPU ms an image, end to end: downloads {per.get('downloads', 0):.2f}, deciding "
-                f"{per.get('deciding', 0):.2f}, decode {per.get('decode', 0):.1f}, model "
-                f"{per.get('model', 0):.1f}. With a core per thread at most: downloads' loop "
-                f"{most(per.get('downloads', 0))} images/s, deciding "
-                f"{most(per.get('deciding', 0))}, the {decoders} decode threads "
-                f"{most(per.get('decode', 0), decoders)}"
+                f"CPU ms an image, end to end: downloads {downloads:.2f}, deciding "
+                f"{deciding:.2f}, decode {decode:.1f}, model {inference:.1f}. With a core per "
+                f"thread at most: downloads' loop {most(downloads)} images/s, deciding "
+                f"{most(deciding)}, the {decoders} decode threads {most(decode, decoders)}"
             )
             busy = {w: f["inference_us"] / 1e4 / f["wall_s"] for w, f in fed.items()}
             print(
