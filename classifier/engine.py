@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,7 +30,8 @@ from classifier.budget import DEFAULT_DECODE_MEMORY, DecodeBudget, Reservation
 from classifier.concepts import ConceptSet
 from classifier.decision import Danbooru, DecisionPlan, combine, round4
 from classifier.model import LoadedModel
-from classifier.preprocess import PreprocessConfig, Unreadable, decode_image
+from classifier.preprocess import Deferred, PreprocessConfig, Unreadable, decode_image
+from classifier.resample import as_tensor, reference_images
 from classifier.text_cache import text_embeddings
 from classifier.verdict import Verdict
 
@@ -53,9 +54,15 @@ class EngineClosed(RuntimeError):
 class _Job:
     future: Future
     sha256: str
-    regions: list[np.ndarray]
+    regions: list[Any]  # uint8 arrays, or tensors on the device (classifier.resample)
     held: Reservation  # the regions' (and source's) bytes in the decode budget, until inferred
-    source: np.ndarray | None = None  # the reference's 512 px image, for DeepDanbooru
+    source: Any = None  # the reference's 512 px image (array or device tensor), for DeepDanbooru
+    deferred: Deferred | None = None  # the reference's view, to be made on the device
+
+    @property
+    def count(self) -> int:
+        """Regions the model will see for this image."""
+        return len(self.regions) + (self.deferred is not None)
 
 
 class _Slots:
@@ -97,6 +104,36 @@ class _Slots:
 def _wake(waiter: asyncio.Future) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+def _array(pixels: Any) -> np.ndarray | None:
+    """A region or source as a numpy array (one made on the device comes back)."""
+    if pixels is None or isinstance(pixels, np.ndarray):
+        return pixels
+    return np.ascontiguousarray(pixels.cpu().numpy())
+
+
+def _pinned(pixels: np.ndarray) -> Any:
+    """Page-locked, for an asynchronous copy to the GPU; as it is if that fails (a copy
+    from pageable memory is slower, not wrong)."""
+    try:
+        return as_tensor(pixels).pin_memory()
+    except Exception as exc:  # e.g. page-locked memory exhausted
+        log.debug("could not page-lock a decoded image: %r", exc)
+        return pixels
+
+
+def _resample_checks(device: Any) -> bool:
+    """Whether ``classifier.resample`` makes the reference's view bit for bit as this
+    Pillow does, on ``device``; if not, it is not used (and says why)."""
+    from classifier.resample import self_check
+
+    problem = self_check(device)
+    if problem:
+        log.warning("the reference's resizes stay in the decode threads: %s", problem)
+    else:
+        log.info("the reference's resizes run on %s (checked: Pillow's pixels)", device)
+    return not problem
 
 
 def yield_to_inference() -> None:
@@ -148,6 +185,7 @@ class Engine:
         preprocess: PreprocessConfig | None = None,
         decode_memory: int = DEFAULT_DECODE_MEMORY,
         danbooru: LoadedDanbooru | None = None,
+        resample_on_device: bool | None = None,
     ) -> None:
         import torch
 
@@ -187,10 +225,16 @@ class Engine:
         self._text = text_embeddings(
             loaded, self.concepts.prompts, self.concept_version, text_cache_dir
         )
+        # The reference's resizes on the model's device (classifier.resample): by default
+        # on a GPU, once a check on a few images finds them bit for bit Pillow's.
+        if resample_on_device is None:
+            resample_on_device = loaded.device.type == "cuda" and _resample_checks(loaded.device)
+        self.resample_on_device = resample_on_device
         self._slots = _Slots(max_queue)
         self._ready: queue.Queue = queue.Queue()
         # decoding must keep a GPU fed: one thread per core (a 1,600 px photo costs ~30 ms
-        # of a core here, most of it the reference's 512 px thumbnail: BENCHMARKS.md)
+        # of a core here, most of it the reference's 512 px thumbnail, which a GPU makes
+        # itself: resample_on_device, BENCHMARKS.md)
         workers = decode_workers or min(32, _default_threads())
         self.decode_workers = workers
         # On CPU the model's OpenMP threads use every core; a decode thread that preempts
@@ -207,6 +251,7 @@ class Engine:
             "batches": 0,
             "regions": 0,
             "deepdanbooru": 0,
+            "resampled_on_device": 0,  # reference views made by classifier.resample
             # time the model spent on batches: against wall time, whether it was kept busy
             "inference_us": 0,
         }  # since start
@@ -302,6 +347,7 @@ class Engine:
                     self.preprocess,
                     keep_source=self.danbooru is not None,
                     budget=self.decode_budget,
+                    defer=self.resample_on_device,
                 )
             except Unreadable as exc:
                 self.stats["unreadable"] += 1
@@ -317,8 +363,15 @@ class Engine:
             # the regions wait for the model: counted until inferred (never waits here)
             size = sum(r.nbytes for r in decoded.regions)
             size += decoded.source.nbytes if decoded.source is not None else 0
+            deferred = decoded.deferred
+            if deferred is not None:
+                size += deferred.pixels.nbytes
+                if self.loaded.device.type == "cuda":
+                    # page-locked here, in parallel, so the inference thread's copy to the
+                    # GPU is a DMA it does not wait for
+                    deferred.pixels = _pinned(deferred.pixels)
             held = self.decode_budget.charge(size)
-            self._ready.put(_Job(future, sha256, decoded.regions, held, decoded.source))
+            self._ready.put(_Job(future, sha256, decoded.regions, held, decoded.source, deferred))
         finally:
             with self._lock:
                 self._decoding -= 1
@@ -329,7 +382,7 @@ class Engine:
             job = self._ready.get()
             if job is None:
                 break
-            batch, regions = [job], len(job.regions)
+            batch, regions = [job], job.count
             while regions < self.max_batch:
                 try:
                     job = self._ready.get_nowait()
@@ -348,7 +401,7 @@ class Engine:
                     stop = True
                     break
                 batch.append(job)
-                regions += len(job.regions)
+                regions += job.count
             self._infer(batch)
 
     def _infer(self, batch: list[_Job]) -> None:
@@ -364,8 +417,9 @@ class Engine:
         batch: list[_Job | None] = list(jobs)
         self.stats["batches"] += 1
         self.stats["images"] += len(batch)
-        self.stats["regions"] += sum(len(job.regions) for job in jobs)
+        self.stats["regions"] += sum(job.count for job in jobs)
         try:
+            self._resample(jobs)
             sims = self._similarities([r for job in jobs for r in job.regions])
         except Exception as exc:  # e.g. CUDA out of memory: tell every caller
             log.error("inference failed for a batch of %d images: %r", len(batch), exc)
@@ -383,7 +437,7 @@ class Engine:
             # batched by input size
             wanted = [k for k, a in enumerate(anime) if a and jobs[k].source is not None]
             try:
-                sources = [jobs[k].source for k in wanted]
+                sources = [_array(jobs[k].source) for k in wanted]
                 results = self.danbooru.evaluate(
                     [s for s in sources if s is not None], self.max_batch
                 )
@@ -407,14 +461,42 @@ class Engine:
             else:
                 self._resolve(job.future, verdict)
 
-    def _similarities(self, regions: list[np.ndarray]) -> np.ndarray:
+    def _resample(self, jobs: list[_Job]) -> None:
+        """Make the deferred reference views on the model's device (first region)."""
+        for job in jobs:
+            if job.deferred is None:
+                continue
+            pixels = job.deferred.pixels
+            if isinstance(pixels, np.ndarray):
+                pixels = as_tensor(pixels)
+            pixels = pixels.to(self.loaded.device, non_blocking=True)
+            region, thumbnail = reference_images(pixels, job.deferred.steps)
+            job.regions.insert(0, region)
+            if self.danbooru is not None:
+                job.source = thumbnail  # to the CPU only if CLIP calls it anime
+            job.deferred = None
+            self.stats["resampled_on_device"] += 1
+
+    def _similarities(self, regions: list[Any]) -> np.ndarray:
+        """Regions (uint8 ``size x size x 3``: numpy arrays, or tensors on the device)
+        -> similarities to every prompt."""
         import torch
 
         out = []
         for start in range(0, len(regions), self.max_batch):
-            pixels = torch.from_numpy(np.stack(regions[start : start + self.max_batch]))
-            if self.loaded.device.type == "cuda":
-                pixels = pixels.pin_memory()
+            chunk = regions[start : start + self.max_batch]
+            if all(isinstance(r, np.ndarray) for r in chunk):
+                pixels = torch.from_numpy(np.stack(chunk))
+                if self.loaded.device.type == "cuda":
+                    pixels = pixels.pin_memory()
+            else:
+                device = self.loaded.device
+                pixels = torch.stack(
+                    [
+                        torch.from_numpy(r).to(device) if isinstance(r, np.ndarray) else r
+                        for r in chunk
+                    ]
+                )
             features = self.loaded.encode_images(pixels)
             out.append((features @ self._text.T).cpu().numpy())
         return np.concatenate(out)

@@ -15,7 +15,10 @@
 - our own pixel cap against decompression bombs (independent of the process-wide
   ``Image.MAX_IMAGE_PIXELS``), on every frame before it is decoded, and the decode's
   memory held in a budget shared by the decode threads (``classifier/budget.py``);
-- bytes that are not a supported image raise ``Unreadable`` with the reason.
+- bytes that are not a supported image raise ``Unreadable`` with the reason;
+- for a GPU, the reference's view of a plain photo can be left to the model's device
+  (``defer``): the image is decoded (drafted as the thumbnail would) and the resizes are
+  made there, bit for bit as Pillow makes them (``classifier.resample``).
 
 Each region is a ``size x size x 3`` uint8 array (resize shortest side, bicubic, centre
 crop: open_clip's eval preprocessing); normalisation happens on the model's device.
@@ -25,12 +28,15 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from classifier.budget import DecodeBudget, Decoding
+from classifier.resample import ReferenceSteps, Resize
 
 # Bump when regions change for the same bytes: it is part of every concept version.
 # 2: the first region is the reference's view (512 px thumbnail, torchvision's floor).
@@ -65,12 +71,25 @@ class PreprocessConfig:
 
 
 @dataclass
+class Deferred:
+    """A decoded image whose reference view is still to be made (on the model's device:
+    ``classifier.resample.reference_region``)."""
+
+    # H x W x 3 (RGB) or H x W (grey) uint8, as drafted for the thumbnail (the engine may
+    # swap the array for a page-locked tensor of it)
+    pixels: Any
+    steps: ReferenceSteps
+
+
+@dataclass
 class Decoded:
     """The regions of one image, the reference's view first, and (when asked for) the
-    reference's 512 px image in RGB: what DeepDanbooru looks at."""
+    reference's 512 px image in RGB: what DeepDanbooru looks at. With ``deferred``, the
+    reference's view is still to be made from it and comes before ``regions``."""
 
     regions: list[np.ndarray]
     source: np.ndarray | None = None  # H x W x 3 uint8, at most 512 x 512
+    deferred: Deferred | None = None
 
 
 def decode(
@@ -85,9 +104,12 @@ def decode_image(
     cfg: PreprocessConfig = PreprocessConfig(),
     keep_source: bool = False,
     budget: DecodeBudget | None = None,
+    defer: bool = False,
 ) -> Decoded:
     """The reference's region, then our own regions where they add something; raises
-    ``Unreadable``.
+    ``Unreadable``. With ``defer``, a photo that is only the reference's view (one frame,
+    RGB or grey, no EXIF rotation, not very wide or tall, shrunk by the thumbnail) comes
+    back decoded and ``deferred`` instead (its 512 px image too is made from it then).
 
     Every frame is checked before any is decoded (``classifier.budget``); with a
     ``budget``, the decode's estimated memory is held in it while decoding (waiting for
@@ -98,6 +120,10 @@ def decode_image(
             decoding.frames(image, _frame_indices(image, cfg))
         finally:
             image.close()
+        if defer:
+            deferred = _deferred(data, cfg)
+            if deferred is not None:
+                return Decoded([], None, deferred)
         try:
             first, source, own = reference_view(data, cfg, keep_source)
         except Unreadable:
@@ -128,14 +154,65 @@ def reference_view(
         image.close()
 
 
+def _deferred(data: bytes, cfg: PreprocessConfig) -> Deferred | None:
+    """The image decoded as ``thumbnail((512, 512))`` would decode it, and the resizes
+    ``reference_view`` would make from it; None where those are not plain resizes of an
+    RGB or grey image that shrink it (the host's path handles those, and any error)."""
+    image = _open(data, cfg)
+    try:
+        if image.mode not in ("RGB", "L") or _own_adds(image, cfg) is not None:
+            return None
+        # Image.thumbnail as Pillow 10-13 write it, up to its resize
+        width, height = image.size
+        x, y = REFERENCE_SHRINK
+        if x >= width and y >= height:
+            return None  # nothing to shrink: cheap on the host
+        aspect = width / height
+        if x / y >= aspect:
+            x = _round_aspect(y * aspect, lambda n: abs(aspect - n / y))
+        else:
+            y = _round_aspect(x / aspect, lambda n: 0 if n == 0 else abs(aspect - x / n))
+        drafted = image.draft(
+            None, (int(REFERENCE_SHRINK[0] * 2.0), int(REFERENCE_SHRINK[1] * 2.0))
+        )
+        box = drafted[1] if drafted is not None else (0, 0, *image.size)
+        if image.size == (x, y):
+            return None
+        # resize(reducing_gap=2.0) reduces by an integer factor first when it can: not here
+        if int((box[2] - box[0]) / x / 2.0) > 1 or int((box[3] - box[1]) / y / 2.0) > 1:
+            return None
+        image.load()
+        pixels = np.asarray(image, dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError, EOFError):
+        return None  # the host's path says what is wrong with it
+    finally:
+        image.close()
+    size = cfg.size
+    new_w, new_h = _torchvision_size(x, y, size)
+    second = Resize((new_w, new_h), (0, 0, x, y)) if (new_w, new_h) != (x, y) else None
+    crop = (round((new_w - size) / 2.0), round((new_h - size) / 2.0), size)
+    x0, y0, x1, y1 = box
+    thumbnail = Resize((x, y), (float(x0), float(y0), float(x1), float(y1)))
+    return Deferred(pixels, ReferenceSteps(thumbnail, second, crop))
+
+
+def _round_aspect(number: float, key: Callable[[int], float]) -> int:
+    return max(min(math.floor(number), math.ceil(number), key=key), 1)
+
+
+def _torchvision_size(width: int, height: int, size: int) -> tuple[int, int]:
+    """torchvision's ``Resize(size)``: the short side to ``size``, the long one floored."""
+    short, long = (width, height) if width <= height else (height, width)
+    new_long = int(size * long / short)
+    return (size, new_long) if width <= height else (new_long, size)
+
+
 def reference_crop(image: Image.Image, size: int) -> np.ndarray:
     """open_clip's eval transform on a PIL image, as torchvision does it: shortest side to
     ``size`` (the long side floored), bicubic; the centre crop (offsets rounded as
     Python's round); then RGB."""
     w, h = image.size
-    short, long = (w, h) if w <= h else (h, w)
-    new_long = int(size * long / short)
-    new_w, new_h = (size, new_long) if w <= h else (new_long, size)
+    new_w, new_h = _torchvision_size(w, h, size)
     if (new_w, new_h) != (w, h):
         image = image.resize((new_w, new_h), Image.Resampling.BICUBIC)
     top = round((new_h - size) / 2.0)
