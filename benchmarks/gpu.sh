@@ -41,6 +41,8 @@ run worker benchmarks/worker.py --model ViT-L-14 --device cuda --concurrency 1,4
 # issue 11: the upload gate's latency, ViT-L-14 fp16 on a GPU worker (p99 < 300 ms at 16
 # concurrent uploads), and the worker's images/s at 64 clients against the engine in-process
 run gate benchmarks/gate.py --model ViT-L-14 --device cuda --concurrency 1,4,16,64 --uploads 512 --batch 256 --client-procs 4
+# issue 10: the reference's view made on the GPU vs in the decode threads (CPU per image each way)
+run resample benchmarks/resample.py --device cuda --images 1024
 # issue 10: the whole bot vs the engine alone, 4,096 posts (>= 1,500 images/s end to end, R >= 0.9)
 run pipeline benchmarks/pipeline.py --model ViT-L-14 --random-weights --device cuda --posts 4096 --batch 256 --runs 3
 
