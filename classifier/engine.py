@@ -31,7 +31,7 @@ from classifier.concepts import ConceptSet
 from classifier.decision import Danbooru, DecisionPlan, combine, round4
 from classifier.model import LoadedModel
 from classifier.preprocess import Deferred, PreprocessConfig, Unreadable, decode_image
-from classifier.resample import as_tensor, reference_images
+from classifier.resample import as_tensor, reference_images, self_check
 from classifier.text_cache import text_embeddings
 from classifier.verdict import Verdict
 
@@ -126,8 +126,6 @@ def _pinned(pixels: np.ndarray) -> Any:
 def _resample_checks(device: Any) -> bool:
     """Whether ``classifier.resample`` makes the reference's view bit for bit as this
     Pillow does, on ``device``; if not, it is not used (and says why)."""
-    from classifier.resample import self_check
-
     problem = self_check(device)
     if problem:
         log.warning("the reference's resizes stay in the decode threads: %s", problem)

@@ -215,8 +215,9 @@ def as_tensor(pixels: np.ndarray) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=1)
 def _check_images() -> tuple[tuple[str, bytes], ...]:
-    """Photos-like test images (gradients and noise) that take each path: a JPEG not
-    drafted, one drafted by 2 (a fractional box), grey, and passes in both orders."""
+    """Photo-like test images (gradients and noise) that take each path: a JPEG not
+    drafted, one drafted by 2 (a fractional box), a grey PNG, an RGB PNG. Made cheaply
+    (int32, fast PNG compression): a GPU engine makes them at every start."""
     import io
 
     from PIL import Image
@@ -229,12 +230,14 @@ def _check_images() -> tuple[tuple[str, bytes], ...]:
         ("grey PNG 700x1050", (700, 1050), "L", "PNG"),
         ("PNG 1000x700", (1000, 700), "RGB", "PNG"),
     ):
-        yy, xx = np.mgrid[0:height, 0:width]
-        base = (xx * 3 + yy * 5)[..., None] * np.array([1, 2, 3]) // 7
-        noisy = (base % 256 + rng.integers(0, 48, (height, width, 3))).clip(0, 255)
-        image = Image.fromarray(noisy.astype(np.uint8), "RGB").convert(mode)
+        yy = np.arange(height, dtype=np.int32)[:, None, None]
+        xx = np.arange(width, dtype=np.int32)[None, :, None]
+        base = ((xx * 3 + yy * 5) * np.array([1, 2, 3], dtype=np.int32) >> 3) & 255
+        noise = rng.integers(0, 48, (height, width, 3), dtype=np.int32)
+        pixels = np.minimum(base + noise, 255).astype(np.uint8)
+        image = Image.fromarray(pixels, "RGB").convert(mode)
         buffer = io.BytesIO()
-        image.save(buffer, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+        image.save(buffer, fmt, **({"quality": 90} if fmt == "JPEG" else {"compress_level": 1}))
         out.append((name, buffer.getvalue()))
     return tuple(out)
 

@@ -4,6 +4,7 @@ pixel for pixel; which images take that path; the engine's verdicts do not chang
 import io
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from support.reference import encode, shifted_concepts, variants
@@ -57,7 +58,9 @@ def test_resize_is_pillows_bit_for_bit_on_random_sizes_boxes_and_modes():
     assert orders == ({True, False} if resample.PILLOW_MAJOR >= 13 else {True})
 
 
-def _photos_and_more(photos) -> dict[str, bytes]:
+@pytest.fixture(scope="module")
+def images(photos) -> dict[str, bytes]:
+    """The reference-view test photos and variants, and three large ones: made once."""
     out = variants(photos)
     astronaut = Image.open(io.BytesIO(photos["astronaut"])).convert("RGB")
     out["grey-jpeg-900x700"] = encode(astronaut.convert("L").resize((900, 700)))
@@ -66,10 +69,10 @@ def _photos_and_more(photos) -> dict[str, bytes]:
     return out
 
 
-def test_plain_photos_are_left_to_the_device_and_come_out_as_pillows_view(photos):
+def test_plain_photos_are_left_to_the_device_and_come_out_as_pillows_view(images):
     cfg = PreprocessConfig()
     deferred = set()
-    for name, data in _photos_and_more(photos).items():
+    for name, data in images.items():
         expected = decode(data, cfg)
         got = decode_image(data, cfg, defer=True)
         if got.deferred is None:
@@ -94,10 +97,10 @@ def test_plain_photos_are_left_to_the_device_and_come_out_as_pillows_view(photos
     }
 
 
-def test_the_512_px_image_deepdanbooru_sees_is_made_there_too(photos):
+def test_the_512_px_image_deepdanbooru_sees_is_made_there_too(images):
     cfg = PreprocessConfig()
     for name in ("coffee", "1600x1067-big", "grey-jpeg-900x700"):
-        data = _photos_and_more(photos)[name]
+        data = images[name]
         host = decode_image(data, cfg, keep_source=True)
         got = decode_image(data, cfg, keep_source=True, defer=True)
         assert got.deferred is not None and got.source is None, name
@@ -135,9 +138,9 @@ def test_the_self_check_passes_here_and_catches_a_resize_that_is_not_pillows(mon
 
 
 def test_the_engine_gives_the_same_verdicts_with_the_views_made_on_its_device(
-    photos, tiny_checkpoint, tmp_path
+    images, tiny_checkpoint, tmp_path
 ):
-    images = list(_photos_and_more(photos).values())
+    images = list(images.values())
     loaded = load_model(tiny_spec(tiny_checkpoint))
     results = {}
     for on_device in (False, True):
@@ -159,9 +162,9 @@ def test_the_engine_gives_the_same_verdicts_with_the_views_made_on_its_device(
 
 
 def test_deepdanbooru_sees_the_same_image_when_the_views_are_made_on_the_device(
-    photos, tiny_checkpoint, tmp_path
+    images, tiny_checkpoint, tmp_path
 ):
-    images = list(_photos_and_more(photos).values())
+    images = list(images.values())
     loaded = load_model(tiny_spec(tiny_checkpoint))
     weights = write_random_weights(tmp_path / WEIGHTS_FILE, TAGS, width=4, seed=1)
     state = torch.load(weights, weights_only=True)  # probabilities spread over 0..1
