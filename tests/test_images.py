@@ -380,3 +380,14 @@ def test_hostile_markdown_does_not_hide_the_real_image(name):
     text = HOSTILE_MARKDOWN[name] + "\n\n![real](https://ok.example/a.png)"
     refs = image_refs(make_comment(text), kind="comment", instance_url=INSTANCE)
     assert [r.url for r in refs][-1:] == ["https://ok.example/a.png"]
+
+
+def test_urls_are_split_once_and_kept_only_when_of_ordinary_length():
+    from modbot import images
+
+    images._split_cached.cache_clear()
+    long = "https://example.org/" + "a" * 5000 + ".jpg"  # a hostile comment's, say
+    short = "https://example.org/a.jpg"
+    assert images._split(long).hostname == images._split(short).hostname == "example.org"
+    assert images._split(short) is images._split(short)
+    assert images._split_cached.cache_info().currsize == 1, "the long one is not kept"
