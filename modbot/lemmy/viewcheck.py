@@ -9,6 +9,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from modbot.model import Community, Item, ItemKind, parse_time
@@ -63,18 +64,27 @@ def fields_problem(kind: str, fields: tuple[Field, ...], view: Any) -> str | Non
     """What is wrong with a view of ``kind`` by its ``fields``, or None."""
     if not isinstance(view, dict):
         return f"the {kind} is {shown(view)}, not an object"
-    for path, type_name, required in fields:
+    for path, names, required, words, check in _compiled(fields):
         value: Any = view
-        for name in path.split("."):
+        for name in names:
             value = value.get(name) if isinstance(value, dict) else None
         if value is None:
             if required:
                 return f"`{path}` is missing"
             continue
-        words, check = TYPES[type_name]
         if not check(value):
             return f"`{path}` is {shown(value)}, not {words}"
     return None
+
+
+@lru_cache(maxsize=64)  # a few tables, each checked on every item of every page
+def _compiled(
+    fields: tuple[Field, ...],
+) -> tuple[tuple[str, tuple[str, ...], bool, str, Callable[[Any], bool]], ...]:
+    return tuple(
+        (path, tuple(path.split(".")), required, *TYPES[type_name])
+        for path, type_name, required in fields
+    )
 
 
 # what modbot reads of a community/list entry's community (same names in v3 and v4 but
