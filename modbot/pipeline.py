@@ -67,6 +67,7 @@ from modbot.model import (
     PlannedAction,
 )
 from modbot.record import decision_for, subject_for, target_for
+from modbot.rules import Plan
 from modbot.session import DEFAULT_SESSION_CHECK, Session
 from modbot.source import Source
 from modbot.statelock import StateLock
@@ -417,6 +418,7 @@ class Pipeline:
         ]
         pending = set(range(len(items)))
         held: list[int] = []
+        plans: dict[int, dict[int, Plan]] = {}  # by item index: its images' plans, by id
         try:
             for _ in items:
                 while True:
@@ -429,11 +431,12 @@ class Pipeline:
                             index = ready.get_nowait()  # raises if an item went missing
                             break
                 pending.discard(index)
-                self._note_exempt_files(items[index], images[index])
+                plans[index] = self._note_exempt_files(items[index], images[index])
                 held.append(index)
                 for index in [i for i in held if not any(files[i] & files[p] for p in pending)]:
                     held.remove(index)
-                    self._finish(items[index], self._decide(items[index], images[index]), stats)
+                    decisions = self._decide(items[index], images[index], plans.pop(index))
+                    self._finish(items[index], decisions, stats)
             work.result()
         finally:
             self.acquirer.stop(flight.finished)  # failed or interrupted here: stop the downloads
@@ -473,17 +476,22 @@ class Pipeline:
             )
         return images
 
-    def _note_exempt_files(self, item: Item, images: list[ItemImage]) -> None:
+    def _note_exempt_files(self, item: Item, images: list[ItemImage]) -> dict[int, Plan]:
         """Before the item acts, note in the store each file it shows while exempt: later
-        items, batches and runs find the note there (``_spared``)."""
+        items, batches and runs find the note there (``_spared``). Returns the plans made
+        for it (by ``id`` of the image), which ``_decide`` takes for a post's or a
+        comment's images instead of deciding them twice (for those another item's
+        exemption does not change the plan: it only spares the file, at the action)."""
+        plans: dict[int, Plan] = {}
         for img in images:
             if img.skipped or img.verdict is None or not img.sha256 or img.ref is None:
                 continue
-            plan = self.policy.decide(self._subject(item, img))
+            plan = plans[id(img)] = self.policy.decide(self._subject(item, img))
             if plan.spares_file:
                 self.store.note_exempt_file(
                     self.source.scope, item.key, img.sha256, img.ref.alias, plan.spares_file
                 )
+        return plans
 
     def _spared(self, item: Item, img: ItemImage) -> str | None:
         """Why this image's file must be spared: another item showing it is exempt."""
@@ -501,9 +509,11 @@ class Pipeline:
         )
 
     # ------------------------------------------------------------------ decide + act
-    def _decide(self, item: Item, images: list[ItemImage]) -> list[Decision]:
+    def _decide(
+        self, item: Item, images: list[ItemImage], made_plans: dict[int, Plan] | None = None
+    ) -> list[Decision]:
         """One decision per image; its actions are ``ActionOutcome``s (notices still
-        queued)."""
+        queued). ``made_plans``: the plans ``_note_exempt_files`` made, by ``id`` of the image."""
         decisions: list[Decision] = []
         work: list[tuple[Decision, ActionPlan]] = []
         done_for_item: set[str] = set()
@@ -532,10 +542,14 @@ class Pipeline:
                 ):
                     continue
             assert img.ref is not None
-            subject = self._subject(item, img)
             spared = self._spared(item, img)
-            subject.file_exempt = spared
-            plan = self.policy.decide(subject)
+            plan = (
+                None if item.kind in FILE_KINDS or made_plans is None else made_plans.get(id(img))
+            )
+            if plan is None:
+                subject = self._subject(item, img)
+                subject.file_exempt = spared  # an upload shown by an exempt item is spared
+                plan = self.policy.decide(subject)
             img.data = None  # bytes are not kept past the decision
             decision.decided = True
             decision.rule = plan.rule
