@@ -465,7 +465,7 @@ class Acquirer:
                         fetched = await fetcher.fetch_first(download.urls, hold)
                     else:
                         self.store.put_known_file(
-                            download.key, replace(known, checked_at=time.time())
+                            download.key, replace(known, checked_at=time.time()), later=True
                         )
                         return outcome
         except FetchSkipped as exc:
@@ -498,7 +498,7 @@ class Acquirer:
             # original failed says nothing of the original (and its failure must still
             # reach the rules next time).
             self.store.put_known_file(
-                download.key, KnownFile(sha256, hashes, etag, modified, time.time())
+                download.key, KnownFile(sha256, hashes, etag, modified, time.time()), later=True
             )
         return _Outcome(sha256=sha256, verdict=verdict, hashes=hashes, copy=copy)
 
@@ -565,7 +565,8 @@ class Acquirer:
         # A trusted peer's verdict on the very same file replaces the classifier's.
         verdict = peer_verdict(self.policy, hashes) if self.policy.feeds else None
         if verdict is None:
-            judged = await judge(engine, self.store, sha256, data)
+            # cached with the transaction that records the item (``Store.put_verdict``)
+            judged = await judge(engine, self.store, sha256, data, cache_later=True)
             if judged.skipped:
                 return None, None, judged.skipped, judged.detail
             verdict = judged.verdict

@@ -221,9 +221,12 @@ class Judged:
     detail: str = ""
 
 
-async def judge(engine: Engine, store: Store, sha256: str, data: bytes) -> Judged:
+async def judge(
+    engine: Engine, store: Store, sha256: str, data: bytes, *, cache_later: bool = False
+) -> Judged:
     """The verdict on one file: from the cache (by SHA-256 and concept version), else
-    the classifier's, then cached under the version it was made with."""
+    the classifier's, then cached under the version it was made with (``cache_later``:
+    committed with the store's next transaction, ``Store.put_verdict``)."""
     import asyncio
 
     from classifier.remote import ClassifierUnavailable
@@ -250,5 +253,5 @@ async def judge(engine: Engine, store: Store, sha256: str, data: bytes) -> Judge
     # under the version it was made with: a remote worker may serve another
     made_with = verdict.get("concept_version") or version
     if made_with is not None:
-        store.put_verdict(sha256, made_with, verdict)
+        store.put_verdict(sha256, made_with, verdict, later=cache_later)
     return Judged(verdict)

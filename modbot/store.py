@@ -23,6 +23,7 @@ transactions that span tables (a claim counts the safety valve) belong together.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import stat
@@ -38,6 +39,8 @@ from typing import Any
 from modbot.actions.kinds import DESTRUCTIVE
 from modbot.errors import StateError
 from modbot.model import utc_iso
+
+log = logging.getLogger("modbot.store")
 
 __all__ = ["SENDING", "Claim", "KnownFile", "StateError", "Store", "utc_iso"]
 # An action claimed and being sent: Lemmy may or may not have done it yet.
@@ -110,6 +113,24 @@ class KnownFile:
 
 
 _SIDE_FILES = ("-wal", "-shm")
+
+# held back at most, before the thread that holds one more commits them itself
+_LATER_MAX = 64
+_PUT_VERDICT = (
+    "INSERT OR REPLACE INTO verdicts (sha256, concept_version, verdict, prompts) "
+    "VALUES (?, ?, ?, ?)"
+)
+_PUT_FILE = (
+    "INSERT OR REPLACE INTO files (key, sha256, hashes, etag, last_modified, checked_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _verdict_row(sha256: str, version: str, verdict: dict, packed: str | None) -> tuple:
+    """The verdicts row: the verdict's JSON without its prompt scores when they are packed."""
+    if packed is not None:
+        verdict = {k: v for k, v in verdict.items() if k != "prompt_scores"}
+    return (sha256, version, json.dumps(verdict, sort_keys=True), packed)
 
 
 def _owner_only(path: Path) -> None:
@@ -212,6 +233,10 @@ class Store:
         self._depth = 0
         self._held = threading.local()  # cursor writes held back (``cursors_held``)
         self._prompt_lists: dict[str, tuple[str, ...]] = {}  # by concept version, as stored
+        # Cache writes held back (``later=True``): statements by what they write. The next
+        # transaction commits them first (see ``_flush_later``).
+        self._later: dict[tuple[str, ...], tuple[str, tuple]] = {}
+        self._later_lock = threading.Lock()  # not the store's: held for a dict's update only
         # Two processes opening a new state at once can meet in SQLite's locks while one
         # switches the file to WAL or creates the tables; SQLite then answers "locked" at
         # once rather than waiting. Setting up again after a moment is safe (every step is
@@ -252,26 +277,74 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            held = len(self._later)
+            try:
+                if held:
+                    with self.transaction():
+                        pass  # commits what was held back
+            except sqlite3.Error as exc:  # only cache entries: the files are looked at again
+                log.warning("%d cache entries not saved: %s", held, exc)
+            finally:
+                self._db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All writes inside commit together; nested uses join the outer transaction."""
+        """All writes inside commit together; nested uses join the outer transaction.
+        Cache writes held back (``later=True``) commit with the first transaction after
+        them."""
         with self._lock:
             outer = self._depth == 0
+            later: dict[tuple[str, ...], tuple[str, tuple]] = {}
             if outer:
                 self._db.execute("BEGIN IMMEDIATE")
             self._depth += 1
             try:
+                if outer:
+                    later = self._flush_later()
                 yield
             except BaseException:
                 self._depth -= 1
                 if outer:
                     self._db.execute("ROLLBACK")
+                    self._hold_again(later)
                 raise
             self._depth -= 1
             if outer:
                 self._db.execute("COMMIT")
+
+    # -- cache writes held back. The downloads' thread caches each new file's verdict and
+    # what its link held; written at once, each took a transaction of its own, and the
+    # thread waited for the store's lock while the deciding thread held it for an item.
+    # Held back, they commit with the next transaction: in a sweep the item's own, which
+    # records the decisions made on that verdict, so a decision is never committed
+    # without its verdict. At most _LATER_MAX wait (then the writer commits them); a
+    # process killed loses only these cache entries (the files are downloaded again).
+    def _write_later(self, key: tuple[str, ...], sql: str, params: tuple) -> None:
+        with self._later_lock:
+            self._later[key] = (sql, params)
+            full = len(self._later) >= _LATER_MAX
+        if full:
+            with self.transaction():
+                pass
+
+    def _held_later(self, key: tuple[str, ...]) -> tuple | None:
+        with self._later_lock:
+            held = self._later.get(key)
+        return None if held is None else held[1]
+
+    def _flush_later(self) -> dict[tuple[str, ...], tuple[str, tuple]]:
+        """Inside a transaction: write what was held back; returns it, to hold it again
+        if the transaction rolls back."""
+        with self._later_lock:
+            later, self._later = self._later, {}
+        for sql, params in later.values():
+            self._db.execute(sql, params)
+        return later
+
+    def _hold_again(self, later: dict[tuple[str, ...], tuple[str, tuple]]) -> None:
+        with self._later_lock:
+            for key, write in later.items():
+                self._later.setdefault(key, write)  # a newer write of the same key wins
 
     def _exec(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
         with self.transaction():
@@ -353,31 +426,42 @@ class Store:
     # about half as long to write and to read (the downloads' thread does both). A
     # verdict whose scores do not fit (another worker's) is kept whole.
     def get_verdict(self, sha256: str, concept_version: str) -> dict | None:
-        row = self._one(
-            "SELECT verdict, prompts FROM verdicts WHERE sha256 = ? AND concept_version = ?",
-            (sha256, concept_version),
-        )
-        if row is None:
-            return None
-        verdict = json.loads(row["verdict"])
-        if row["prompts"] is not None:
+        held = self._held_later(("verdict", sha256, concept_version))
+        if held is not None:
+            text, prompts = held[2], held[3]
+        else:
+            row = self._one(
+                "SELECT verdict, prompts FROM verdicts WHERE sha256 = ? AND concept_version = ?",
+                (sha256, concept_version),
+            )
+            if row is None:
+                return None
+            text, prompts = row["verdict"], row["prompts"]
+        verdict = json.loads(text)
+        if prompts is not None:
             names = self._prompt_list(concept_version)
-            packed = json.loads(row["prompts"])
+            packed = json.loads(prompts)
             if names is None or len(names) != len(packed):
                 return None  # cannot be rebuilt: classified again, as if never cached
             verdict["prompt_scores"] = {n: k / 10_000 for n, k in zip(names, packed)}
         return verdict
 
-    def put_verdict(self, sha256: str, concept_version: str, verdict: dict) -> None:
+    def put_verdict(
+        self, sha256: str, concept_version: str, verdict: dict, *, later: bool = False
+    ) -> None:
+        """Cache a verdict. ``later``: with the next transaction (see ``_write_later``)."""
+        if later and self._prompt_list(concept_version) is not None:
+            # the version's prompt list is stored already: nothing to write but the row
+            packed = self._pack_prompts(concept_version, verdict.get("prompt_scores"))
+            self._write_later(
+                ("verdict", sha256, concept_version),
+                _PUT_VERDICT,
+                _verdict_row(sha256, concept_version, verdict, packed),
+            )
+            return
         with self.transaction():
             packed = self._pack_prompts(concept_version, verdict.get("prompt_scores"))
-            if packed is not None:
-                verdict = {k: v for k, v in verdict.items() if k != "prompt_scores"}
-            self._db.execute(
-                "INSERT OR REPLACE INTO verdicts (sha256, concept_version, verdict, prompts) "
-                "VALUES (?, ?, ?, ?)",
-                (sha256, concept_version, json.dumps(verdict, sort_keys=True), packed),
-            )
+            self._db.execute(_PUT_VERDICT, _verdict_row(sha256, concept_version, verdict, packed))
 
     def _pack_prompts(self, concept_version: str, scores: Any) -> str | None:
         """The verdict's prompt scores as the JSON list of ten-thousandths, in the order of
@@ -425,6 +509,10 @@ class Store:
     # -- known files: what a pict-rs alias or an image URL held when last downloaded
     def known_file(self, key: str) -> KnownFile | None:
         """``key``: ``alias:<alias>`` (a pict-rs alias never changes its file) or a URL."""
+        held = self._held_later(("file", key))
+        if held is not None:
+            _key, sha256, hashes, etag, modified, checked_at = held
+            return KnownFile(sha256, json.loads(hashes), etag, modified, checked_at)
         row = self._one("SELECT * FROM files WHERE key = ?", (key,))
         if row is None:
             return None
@@ -436,19 +524,20 @@ class Store:
             row["checked_at"],
         )
 
-    def put_known_file(self, key: str, known: KnownFile) -> None:
-        self._exec(
-            "INSERT OR REPLACE INTO files (key, sha256, hashes, etag, last_modified, "
-            "checked_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                key,
-                known.sha256,
-                json.dumps(known.hashes, sort_keys=True),
-                known.etag,
-                known.last_modified,
-                known.checked_at,
-            ),
+    def put_known_file(self, key: str, known: KnownFile, *, later: bool = False) -> None:
+        """Remember what ``key`` held. ``later``: with the next transaction."""
+        row = (
+            key,
+            known.sha256,
+            json.dumps(known.hashes, sort_keys=True),
+            known.etag,
+            known.last_modified,
+            known.checked_at,
         )
+        if later:
+            self._write_later(("file", key), _PUT_FILE, row)
+        else:
+            self._exec(_PUT_FILE, row)
 
     # -- decisions: the audit rows (shape in docs/ARCHITECTURE.md)
     def add_decision(self, record: dict) -> int:

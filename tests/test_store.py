@@ -126,6 +126,69 @@ def test_a_verdict_whose_prompt_list_is_gone_is_not_trusted(tmp_path):
     assert Store(tmp_path / "s.sqlite3").get_verdict("aa", "v1") is None
 
 
+def _rows(path, sql):
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def test_cache_writes_held_back_commit_with_the_next_transaction(tmp_path):
+    from modbot.store import KnownFile
+
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    store.put_verdict("first", "v1", verdict(1))  # the version's prompt list: at once
+    store.put_verdict("aa", "v1", verdict(2), later=True)
+    known = KnownFile("aa", {"sha256": "aa", "pdq": "f0"}, '"e1"', None, 1000.0)
+    store.put_known_file("https://x/a.jpg", known, later=True)
+    # read back at once, through the store, as if written ...
+    assert store.get_verdict("aa", "v1") == verdict(2)
+    assert store.known_file("https://x/a.jpg") == known
+    # ... but not in the file yet: no transaction of their own
+    assert _rows(path, "SELECT sha256 FROM verdicts") == [("first",)]
+    assert _rows(path, "SELECT key FROM files") == []
+    # the next transaction (the item's decisions, in a sweep) commits them with its own
+    with store.transaction():
+        store.add_decision(record(item_id=1))
+    assert _rows(path, "SELECT sha256 FROM verdicts ORDER BY sha256") == [("aa",), ("first",)]
+    assert _rows(path, "SELECT key, sha256, etag FROM files") == [("https://x/a.jpg", "aa", '"e1"')]
+    assert Store(path).get_verdict("aa", "v1") == verdict(2), "another process reads it"
+
+
+def test_cache_writes_held_back_survive_a_rollback_and_commit_on_close(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    store.put_verdict("first", "v1", verdict(1))
+    store.put_verdict("aa", "v1", verdict(2), later=True)
+    try:
+        with store.transaction():
+            store.add_decision(record(item_id=1))
+            raise RuntimeError("the item failed")
+    except RuntimeError:
+        pass
+    assert _rows(path, "SELECT count(*) FROM decisions") == [(0,)]
+    assert store.get_verdict("aa", "v1") == verdict(2), "held again, not lost"
+    store.close()
+    assert _rows(path, "SELECT sha256 FROM verdicts ORDER BY sha256") == [("aa",), ("first",)]
+
+
+def test_cache_writes_held_back_are_bounded(tmp_path):
+    from modbot.store import _LATER_MAX
+
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    store.put_verdict("first", "v1", verdict(0))
+    for n in range(1, _LATER_MAX + 1):
+        store.put_verdict(f"{n:04}", "v1", verdict(n), later=True)
+        committed = _rows(path, "SELECT count(*) FROM verdicts")[0][0] - 1
+        # with no transaction meanwhile, the writer commits them itself once it holds
+        # _LATER_MAX: never more waiting than that
+        assert committed == (n if n == _LATER_MAX else 0), n
+    assert store.get_verdict(f"{_LATER_MAX:04}", "v1") == verdict(_LATER_MAX)
+
+
 def test_decisions_filter_by_run_and_time(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
     old = utc_iso(datetime.now(UTC) - timedelta(days=3))
