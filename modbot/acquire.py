@@ -86,8 +86,12 @@ class ItemClock:
         if self._running:
             self.left -= now - self._since
         self._since = now
-        self._running = self.waiting < self.pending
-        self._changed.set()
+        running = self.waiting < self.pending
+        # While it runs the deadline stays where it is (the time left shrinks with the
+        # time), so ``run_out`` is woken only when it stops or starts.
+        if running != self._running:
+            self._running = running
+            self._changed.set()
 
     async def run_out(self) -> None:
         """Returns when the time is up."""
@@ -445,11 +449,13 @@ class Acquirer:
         fetched: Fetched | None = None
         try:
             async with download.slots:
-                download.set_waiting_memory(True)
-                try:
-                    hold = await fetcher.reserve_body()
-                finally:
-                    download.set_waiting_memory(False)
+                hold = fetcher.reserve_body_now()  # mostly: the clock is not stopped
+                if hold is None:
+                    download.set_waiting_memory(True)
+                    try:
+                        hold = await fetcher.reserve_body()
+                    finally:
+                        download.set_waiting_memory(False)
                 try:
                     fetched = await fetcher.fetch_first(
                         download.urls,

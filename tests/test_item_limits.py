@@ -149,3 +149,54 @@ def test_time_waiting_for_memory_does_not_count_against_an_item():
         return item.left
 
     assert asyncio.run(scenario()) == 3.0
+
+
+def test_an_items_clock_runs_out_on_time_and_stops_while_waiting_for_memory():
+    import asyncio
+
+    from modbot.acquire import ItemClock
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        clock = ItemClock(0.4)
+        start = loop.time()
+        clock.pending = 1  # one download running
+        clock.update()
+        out = asyncio.ensure_future(clock.run_out())
+        await asyncio.sleep(0.1)
+        clock.pending = 2  # another joins: the clock runs on, to the same deadline
+        clock.update()
+        await asyncio.sleep(0.1)
+        clock.waiting = 2  # both wait for room in max_bytes_held: the clock stops
+        clock.update()
+        await asyncio.sleep(0.6)
+        assert not out.done(), "time waiting for memory does not count"
+        clock.waiting = 1  # one got room: ~0.2 s left
+        clock.update()
+        await asyncio.wait_for(out, 5)
+        return loop.time() - start
+
+    took = asyncio.run(scenario())
+    assert 0.95 <= took < 2.0, took
+
+
+def test_room_for_a_body_is_held_at_once_only_when_nobody_waits():
+    import asyncio
+
+    from modbot.fetch.budget import BodyBudget
+
+    async def scenario():
+        budget = BodyBudget(100)
+        first = budget.hold_now(60)
+        assert first is not None and budget.in_use == 60
+        assert budget.hold_now(60) is None and budget.in_use == 60, "no room: nothing held"
+        waiting = asyncio.ensure_future(budget.hold(60))
+        await asyncio.sleep(0)
+        assert budget.hold_now(10) is None, "one waits already: first come, first served"
+        first.release()
+        second = await asyncio.wait_for(waiting, 1)
+        assert budget.in_use == 60 and budget.waits == 1
+        second.release()
+        assert budget.in_use == 0
+
+    asyncio.run(scenario())

@@ -219,6 +219,10 @@ class Fetcher:
         ``fetch``/``fetch_first`` (which shrink it to the body), release it if unused."""
         return await self.body_budget.hold(self.limits.max_bytes)
 
+    def reserve_body_now(self) -> BodyHold | None:
+        """``reserve_body`` when the room is free now, else None (no waiting)."""
+        return self.body_budget.hold_now(self.limits.max_bytes)
+
     async def fetch(
         self,
         url: str,

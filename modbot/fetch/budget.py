@@ -43,13 +43,23 @@ class BodyBudget:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
 
-    async def hold(self, nbytes: int) -> BodyHold:
+    def hold_now(self, nbytes: int) -> BodyHold | None:
+        """``nbytes`` held at once, or None when that would mean waiting (call from the
+        loop ``hold`` runs on)."""
         if self._loop is None:
             self._loop, self._thread = asyncio.get_running_loop(), threading.get_ident()
         nbytes = max(0, min(nbytes, self.total))
         if not self._waiting and self.in_use + nbytes <= self.total:
             self._take(nbytes)
             return BodyHold(self, nbytes)
+        return None
+
+    async def hold(self, nbytes: int) -> BodyHold:
+        held = self.hold_now(nbytes)
+        if held is not None:
+            return held
+        assert self._loop is not None  # set by hold_now
+        nbytes = max(0, min(nbytes, self.total))
         self.waits += 1
         granted = self._loop.create_future()
         entry = (nbytes, granted)
