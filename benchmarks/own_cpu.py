@@ -50,7 +50,6 @@ def measure(tree: str, fake_file: str, sweeps: int) -> None:
     import modbot
     from modbot.classify import build_engine
     from modbot.config.policy import load_policy
-    from modbot.config.settings import Secret, Settings
     from modbot.pipeline import Pipeline
     from modbot.store import Store
 
@@ -69,12 +68,7 @@ def measure(tree: str, fake_file: str, sweeps: int) -> None:
         engine = build_engine(policy)
         engine.classify_many(images[:8])  # warm-up
         for sweep in range(sweeps + 1):  # the first not counted
-            settings = Settings(
-                lemmy_url=fake["url"],
-                username="modbot",
-                password=Secret("pw"),
-                state_path=tmp / f"state{sweep}.sqlite3",
-            )
+            settings = bench.bot_settings(fake["url"], tmp / f"state{sweep}.sqlite3")
             store = Store(settings.state_path)
             try:
                 with Pipeline(settings, policy, dry_run=True, store=store, engine=engine) as p:
@@ -107,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from pipeline import make_images
+    from pipeline import make_images, start_fake
 
     rev = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", args.base],
@@ -124,20 +118,9 @@ def main(argv: list[str] | None = None) -> int:
             check=True,
         )
         (tmp / "images.pickle").write_bytes(pickle.dumps(images))
-        fake = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "benchmarks" / "pipeline.py"),
-                "--serve",
-                str(tmp / "images.pickle"),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert fake.stdin is not None and fake.stdout is not None
+        fake, where = start_fake(tmp / "images.pickle")
+        assert fake.stdin is not None
         try:
-            where = json.loads(fake.stdout.readline())
             where["images"] = str(tmp / "images.pickle")
             (tmp / "fake.json").write_text(json.dumps(where))
             print(

@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -173,6 +174,32 @@ def _by_role(used: dict[str, float]) -> str:
     return ", ".join(f"{role} {used[role]:.1f}" for role in order if used.get(role, 0) >= 0.05)
 
 
+def start_fake(images_file: Path) -> tuple[subprocess.Popen, dict]:
+    """The fake instance, a child process serving the photos pickled in ``images_file``,
+    and where it listens (``url``, ``remote``); close its stdin to stop it."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(images_file)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        return child, json.loads(child.stdout.readline())
+    except BaseException:
+        child.kill()
+        raise
+
+
+def bot_settings(lemmy_url: str, state_path: Path) -> Any:
+    """The bot's settings against the fake (``modbot``'s, as first found on sys.path)."""
+    from modbot.config.settings import Secret, Settings
+
+    return Settings(
+        lemmy_url=lemmy_url, username="modbot", password=Secret("pw"), state_path=state_path
+    )
+
+
 def write_policy(directory: Path, remote: str, args: argparse.Namespace) -> Path:
     path = directory / "rules.yaml"
     pretrained = "null" if args.random_weights else args.pretrained
@@ -207,7 +234,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from modbot.classify import build_engine
     from modbot.config.policy import load_policy
-    from modbot.config.settings import Secret, Settings
     from modbot.pipeline import Pipeline
     from modbot.store import Store
 
@@ -216,15 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="modbot-bench-") as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "images.pickle").write_bytes(pickle.dumps(images))
-        child = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(tmp / "images.pickle")],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert child.stdin is not None and child.stdout is not None
+        child, fake = start_fake(tmp / "images.pickle")
+        assert child.stdin is not None
         try:
-            fake = json.loads(child.stdout.readline())
             policy = load_policy(write_policy(tmp, fake["remote"], args))
             engine = build_engine(policy)
             loaded = engine.loaded  # type: ignore[attr-defined]
@@ -250,12 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                 return time.process_time(), _cpu_seconds(child.pid)
 
             def end_to_end(run: int) -> tuple[float, object]:
-                settings = Settings(
-                    lemmy_url=fake["url"],
-                    username="modbot",
-                    password=Secret("pw"),
-                    state_path=tmp / f"state{run}.sqlite3",
-                )
+                settings = bot_settings(fake["url"], tmp / f"state{run}.sqlite3")
                 store = Store(settings.state_path)
                 try:
                     with Pipeline(
