@@ -359,7 +359,7 @@ def _is_custom_emoji(
 
 # A post's few URLs are split a dozen times over (its link, the proxy's original, the
 # alias, the thumbnail's host, de-duplication), and the instance's own URL for every
-# one: ~0.2 ms of the deciding thread an item, which caps how fast a GPU is fed. The
+# one: ~0.1 ms of the deciding thread an item, which caps how fast a GPU is fed. The
 # splits are kept for URLs of ordinary length (bounded: a hostile comment's long URLs
 # are split each time and never fill the cache).
 _CACHED_URL_CHARS = 2048
