@@ -70,7 +70,8 @@ class ItemClock:
     """The time an item's downloads have taken, against ``fetch.item_timeout``. It runs
     from the item's start, except while every download the item still waits for is
     waiting for memory (the download budget): that is the bot's own capacity, not a
-    server's slowness, and must not make an image time out."""
+    server's slowness, and must not make an image time out. ``expired`` is done when
+    the time is up."""
 
     def __init__(self, seconds: float) -> None:
         self.loop = asyncio.get_running_loop()
@@ -79,7 +80,10 @@ class ItemClock:
         self.waiting = 0  # of those, waiting for memory
         self._since = self.loop.time()
         self._running = False
-        self._changed = asyncio.Event()
+        # a future and a timer, not a task: an item's downloads are awaited with it
+        # (``asyncio.wait``), and a task an item is CPU the downloads' loop pays
+        self.expired: asyncio.Future[None] = self.loop.create_future()
+        self._timer: asyncio.TimerHandle | None = None
 
     def update(self) -> None:
         now = self.loop.time()
@@ -88,23 +92,34 @@ class ItemClock:
         self._since = now
         running = self.waiting < self.pending
         # While it runs the deadline stays where it is (the time left shrinks with the
-        # time), so ``run_out`` is woken only when it stops or starts.
+        # time), so the timer is set again only when the clock stops or starts.
         if running != self._running:
             self._running = running
-            self._changed.set()
+            self._cancel_timer()
+            if running and not self.expired.done():
+                self._timer = self.loop.call_later(max(self.left, 0.0), self._time_up)
+
+    def _time_up(self) -> None:
+        self._timer = None
+        self.update()  # the time that ran, counted
+        self.left = min(self.left, 0.0)
+        if not self.expired.done():
+            self.expired.set_result(None)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def stop(self) -> None:
+        """The item is done with its downloads: no timer left behind."""
+        self._cancel_timer()
+        if not self.expired.done():
+            self.expired.cancel()
 
     async def run_out(self) -> None:
         """Returns when the time is up."""
-        while True:
-            self.update()
-            if self.left <= 0:
-                return
-            self._changed.clear()
-            try:
-                async with asyncio.timeout(self.left if self._running else None):
-                    await self._changed.wait()
-            except TimeoutError:
-                pass
+        await asyncio.shield(self.expired)
 
 
 class _Download:
@@ -414,14 +429,16 @@ class Acquirer:
                 batch.downloads[urls] = download
             download.attach(clock)
             mine.append((img, download))
-        # both futures are held here and cancelled in the finally below
-        everything = asyncio.ensure_future(asyncio.wait([d.fetched for _, d in mine]))  # noqa: RUF006
-        out_of_time = asyncio.ensure_future(clock.run_out())
+        # the downloads' futures are shared with other items: waited for, never cancelled
+        pending = [d.fetched for _, d in mine]
         try:
-            await asyncio.wait([everything, out_of_time], return_when=asyncio.FIRST_COMPLETED)
+            while not clock.expired.done():
+                pending = [f for f in pending if not f.done()]
+                if not pending:
+                    break
+                await asyncio.wait([*pending, clock.expired], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            everything.cancel()
-            out_of_time.cancel()
+            clock.stop()
         for img, download in mine:
             if not download.fetched.done():
                 img.skipped = "item_timeout"
