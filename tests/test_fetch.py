@@ -185,6 +185,8 @@ class HostileServer:
             return redirect(w, "/loop/")
         if name == "to":  # /to/<url-without-scheme-separator>
             return redirect(w, arg.replace("__", "://", 1))
+        if name == "to-fullwidth-loopback":  # 127.0.0.1 as IDNA reads it, to this server
+            return redirect(w, f"http://\uff11\uff12\uff17\u3002\uff10.0.1:{self.port}/png")
         return send(w, 500, b"unknown route", "text/plain")
 
 
@@ -416,6 +418,10 @@ def test_unresolvable_and_unreachable_hosts():
         ("[::1]", None),
         ("[::ffff:127.0.0.1]", None),  # IPv4-mapped IPv6
         ("2130706433", None),  # 127.0.0.1 written as one number
+        # IDNA maps these to 127.0.0.1, which the HTTP client then dials
+        ("\uff11\uff12\uff17.\uff10.\uff10.\uff11", None),  # full-width digits
+        ("127\u30020\u30020\u30021", None),  # ideographic full stops
+        ("127.0.0.\u2460", None),  # a circled digit
         ("localhost", None),
         ("innocent.example", ["127.0.0.1"]),  # a public-looking name resolving inside
         ("dual.example", ["93.184.216.34", "10.1.2.3"]),  # one bad address is enough
@@ -446,7 +452,15 @@ def test_no_connection_is_attempted_to_a_private_address(host_in_url, resolves_t
     assert "private_address" in caplog.text
 
 
-def test_redirect_into_the_private_network_is_refused_before_connecting():
+@pytest.mark.parametrize(
+    ("path", "refused"),
+    [
+        ("/to/http__169.254.169.254/latest/", "http://169.254.169.254/latest/"),
+        # written in other digits: IDNA makes it 127.0.0.1, which is what is dialled
+        ("/to-fullwidth-loopback", None),
+    ],
+)
+def test_redirect_into_the_private_network_is_refused_before_connecting(path, refused):
     async def go():
         async with HostileServer() as server:
             dial = RecordingDial(reroute=server.port)
@@ -456,12 +470,14 @@ def test_redirect_into_the_private_network_is_refused_before_connecting():
 
             async with Fetcher(resolver=resolver, dial=dial) as fetcher:
                 with pytest.raises(PrivateAddress) as info:
-                    await fetcher.fetch("http://public.example/to/http__169.254.169.254/latest/")
-            return info.value, dial.attempts
+                    await fetcher.fetch(f"http://public.example{path}")
+            return info.value, dial.attempts, [p for p, _ in server.requests]
 
-    err, attempts = run(go())
-    assert attempts == [("93.184.216.34", 80)]  # the first hop only
-    assert err.url == "http://169.254.169.254/latest/"
+    err, attempts, paths = run(go())
+    assert err.reason == "private_address"
+    assert attempts == [("93.184.216.34", 80)] and paths == [path]  # the first hop only
+    if refused:
+        assert err.url == refused
 
 
 def test_connection_goes_to_the_address_that_was_checked_with_the_right_host_header():

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import aiohttp
+from yarl import URL
 
 from modbot.fetch.addresses import (
     ANY_PORT,
@@ -400,10 +401,9 @@ class Fetcher:
         if "@" in parts.netloc:  # never send credentials found in content
             url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
             parts = urlsplit(url)
+        host = _dialed_host(url)
         try:
-            self._addresses.check_literal(
-                parts.hostname or "", parts.port or DEFAULT_PORTS[parts.scheme.lower()]
-            )
+            self._addresses.check_literal(host, parts.port or DEFAULT_PORTS[parts.scheme.lower()])
             async with self._http().get(url, headers=headers, allow_redirects=False) as response:
                 yield _Response(url, response)
         except FetchSkipped as exc:
@@ -591,7 +591,20 @@ def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
     problem = _host_problem(parts.hostname)
     if problem:
         raise BadURL(url, f"{prefix}invalid URL: {problem}")
+    _dialed_host(url, prefix)  # a name IDNA cannot encode is refused here
     return parts
+
+
+def _dialed_host(url: str, prefix: str = "") -> str:
+    """The host the HTTP client looks up or connects to: a non-ASCII name IDNA-encoded,
+    which turns one written in other digits or dots (``\uff11\uff12\uff17.0.0.1``,
+    ``127\u30020\u30020\u30021``) into an IP address, so that is what is checked."""
+    try:
+        return URL(url).raw_host or ""
+    except ValueError as exc:  # UnicodeError too: a name IDNA cannot encode
+        # the message may quote a lone surrogate, which no log or record can encode
+        said = str(exc).encode("utf-8", "backslashreplace").decode()
+        raise BadURL(url, f"{prefix}invalid URL: {said}") from None
 
 
 _ASCII_LABEL = re.compile(r"[a-z0-9_-]+\Z")
