@@ -36,7 +36,9 @@ POLL = 0.5  # seconds between tries while waiting
 
 
 def lock_path(state_path: str | Path) -> Path:
-    path = Path(state_path)
+    # One file named two ways (a symlink, a symlinked directory, a relative path) must
+    # get one lock: derive it from the real path.
+    path = Path(state_path).resolve()
     return path.with_name(path.name + ".lock")
 
 

@@ -4,6 +4,7 @@ state against the fake Lemmy, counting every request that changes something."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -169,3 +170,25 @@ def test_a_dry_run_beside_the_daemon_neither_acts_nor_waits_nor_disturbs_it(
         assert json.loads(store.get_cursor("dry-run:daemon:heartbeat"))["dry_run"] is True
     finally:
         store.close()
+
+
+def test_the_lock_holds_when_the_state_is_named_through_a_symlink(tmp_path):
+    """One state file named two ways (a symlink in a compose file, the real path in a
+    cron job) is one state: the second acting process is refused, naming the first, as
+    for the same path."""
+    from modbot.errors import StateLocked
+    from modbot.statelock import StateLock
+
+    real = tmp_path / "data" / "modbot.sqlite3"
+    real.parent.mkdir()
+    real.touch()
+    link = tmp_path / "state.sqlite3"
+    link.symlink_to(real)
+    with StateLock(real, command="modbot run"):
+        with pytest.raises(StateLocked) as refused:
+            StateLock(link).acquire()
+        message = str(refused.value)
+        assert "another modbot process is acting on the state file " + str(link) in message
+        assert f"pid {os.getpid()} on host " in message and "(modbot run)" in message
+    with StateLock(link), pytest.raises(StateLocked):  # and the other way round
+        StateLock(real).acquire()
