@@ -42,6 +42,7 @@ from modbot.fetch import (
     FetchSkipped,
     NotModified,
     Resolver,
+    redact,
 )
 from modbot.fetch.identity import Identity
 from modbot.hashes import hashes_of
@@ -496,7 +497,7 @@ class Acquirer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("fetching %s failed unexpectedly: %r", download.urls[0], exc)
+            log.warning("fetching %s failed unexpectedly: %r", redact(download.urls[0]), exc)
             return _Outcome(skipped="fetch_error", skipped_detail=type(exc).__name__)
         finally:
             download.done()

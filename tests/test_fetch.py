@@ -187,6 +187,10 @@ class HostileServer:
             return redirect(w, arg.replace("__", "://", 1))
         if name == "to-fullwidth-loopback":  # 127.0.0.1 as IDNA reads it, to this server
             return redirect(w, f"http://\uff11\uff12\uff17\u3002\uff10.0.1:{self.port}/png")
+        if name == "to-undecodable":  # a Location with a byte that is not UTF-8
+            w.write(b"HTTP/1.1 302 Found\r\nLocation: http://exa\xffmple.com/a.png\r\n")
+            w.write(b"Content-Length: 0\r\n\r\n")
+            return True
         return send(w, 500, b"unknown route", "text/plain")
 
 
@@ -711,6 +715,29 @@ def test_fetch_first_falls_back_on_failure_but_not_on_a_refusal_of_principle():
     got, paths = run(go())
     assert got.final_url.endswith("/png")
     assert paths == ["/missing", "/png", "/missing", "/empty"]
+
+
+def test_an_undecodable_redirect_is_a_broken_answer_and_the_copy_is_tried(caplog):
+    caplog.set_level(logging.INFO, logger="modbot.fetch")
+
+    async def go():
+        async with HostileServer() as server:
+            dial = RecordingDial(reroute=server.port)
+
+            async def resolver(host, port):
+                return ["93.184.216.34"]
+
+            async with Fetcher(resolver=resolver, dial=dial) as fetcher:
+                got = await fetcher.fetch_first(
+                    ["http://remote.example/to-undecodable?token=s3cret", "http://copy.example/png"]
+                )
+            return got, [p for p, _ in server.requests]
+
+    got, paths = run(go())
+    assert got.final_url == "http://copy.example/png" and got.data == PNG
+    assert [r.reason for r in got.passed_over] == ["protocol_error"]
+    assert paths == ["/to-undecodable?token=s3cret", "/png"]
+    assert "s3cret" not in caplog.text
 
 
 def test_broken_answers_are_refused_without_the_url_in_the_message(caplog):

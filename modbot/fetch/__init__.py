@@ -386,8 +386,14 @@ class Fetcher:
         )
 
     def _redirect_target(self, url: str, response: _Response) -> str:
+        location = response.headers["location"]
+        if not location.isascii():  # what the server sent is kept: UTF-8, or escaped bytes
+            try:
+                location.encode()
+            except UnicodeEncodeError:  # a broken answer: the instance's copy may do
+                raise ProtocolFailure(url, "redirect to a Location that is not UTF-8") from None
         try:
-            target = urljoin(response.url, response.headers["location"])
+            target = urljoin(response.url, location)
         except ValueError as exc:
             raise BadURL(url, f"redirect to an invalid URL: {exc}") from None
         _check_url(target, redirected_from=url)

@@ -221,7 +221,7 @@ def _literal_address(host: str) -> str | None:
         pass
     try:  # the legacy IPv4 forms inet_aton accepts: 127.1, 0x7f.1, 2130706433
         return socket.inet_ntoa(socket.inet_aton(bare))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL, or a lone surrogate (not UTF-8)
         return None
 
 
