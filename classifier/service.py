@@ -659,7 +659,7 @@ class WorkerService:
             raise ConceptError(f"{CONCEPTS_HEADER} is over {MAX_CONCEPTS_BYTES} bytes")
         try:
             data = json.loads(sent)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # nested too deep: RecursionError
             raise ConceptError(f"{CONCEPTS_HEADER} is not valid JSON: {exc}") from None
         return parse_concepts(data), None
 

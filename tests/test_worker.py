@@ -239,6 +239,7 @@ def test_a_client_sends_its_own_concept_set(worker, loaded, photos):
     "sent, said",
     [
         ("{not json", "not valid JSON"),
+        ("[" * 4000, "not valid JSON"),  # nested past the parser's depth: RecursionError
         (json.dumps({"csam": {"prompts": ["x"], "threshold": 0.2}}), "built-in score"),
         (json.dumps({"gore": {"prompts": ["x"], "threshold": 5}}), "cosine similarity"),
         (json.dumps({"gore": {"prompts": [], "threshold": 0.2}}), "non-empty list"),
@@ -251,8 +252,14 @@ def test_a_client_sends_its_own_concept_set(worker, loaded, photos):
     ],
 )
 def test_a_bad_concept_set_is_400_with_the_reason(worker, photos, sent, said):
+    """400, never 500: a client reads 500 as the worker down and fails over."""
     answer = post(worker, photos["chelsea"], token=CAROL, **{"X-Modbot-Concepts": sent})
     assert answer.status_code == 400 and said in answer.json()["error"], answer.text
+    info = httpx.get(
+        f"{worker.url}/v1/info",
+        headers={"Authorization": f"Bearer {CAROL}", "X-Modbot-Concepts": sent},
+    )
+    assert info.status_code == 400 and said in info.json()["error"], info.text
 
 
 def test_a_named_concept_set_served_by_the_worker(worker, loaded, photos):
