@@ -406,7 +406,9 @@ def _webp_canvas(data: bytes) -> tuple[int, int, bool, bool, bool] | None:
         flags = data[20]
         width = 1 + int.from_bytes(data[24:27], "little")
         height = 1 + int.from_bytes(data[27:30], "little")
-        return width, height, bool(flags & 0x10), bool(flags & 0x08), bool(flags & 0x02)
+        animated = bool(flags & 0x02)
+        alpha = bool(flags & 0x10) or (not animated and _webp_image_alpha(data))
+        return width, height, alpha, bool(flags & 0x08), animated
     if kind == b"VP8L" and data[20] == 0x2F:
         bits = int.from_bytes(data[21:25], "little")
         return (
@@ -421,6 +423,22 @@ def _webp_canvas(data: bytes) -> tuple[int, int, bool, bool, bool] | None:
         height = int.from_bytes(data[28:30], "little") & 0x3FFF
         return width, height, False, False, False
     return None  # not a WebP Pillow opens
+
+
+def _webp_image_alpha(data: bytes) -> bool:
+    """Whether a still VP8X WebP's chunks hold alpha its flags may not show: libwebp
+    decodes an ALPH chunk, or a lossless image's own alpha, whatever the flag says."""
+    pos = 30
+    while pos + 8 <= len(data):
+        tag, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if tag == b"ALPH":
+            return True
+        if tag == b"VP8L":
+            return len(data) > pos + 12 and bool((data[pos + 12] >> 4) & 1)
+        if tag == b"VP8 ":
+            return False
+        pos += 8 + size + (size & 1)  # chunks are padded to an even size
+    return False
 
 
 # --- the budget -----------------------------------------------------------------------------
@@ -547,10 +565,14 @@ class Decoding:
         self.plan = plan(image, indices, self.cfg, self.data)
         if self._early is not None:
             early = self._early.frames[0]
-            if image.size != (early.width, early.height):
+            # paid for as the header said: a canvas larger, or with alpha to composite
+            # where none was planned, would cost more than is held
+            if image.size != (early.width, early.height) or (
+                image.mode in _ALPHA and early.mode not in _ALPHA
+            ):
                 raise _unreadable(
-                    f"WEBP canvas is {image.size[0]}x{image.size[1]} where its "
-                    f"header said {early.width}x{early.height}: refused"
+                    f"WEBP canvas is {image.size[0]}x{image.size[1]} {image.mode} where its "
+                    f"header said {early.width}x{early.height} {early.mode}: refused"
                 )
             self.plan = DecodePlan("WEBP", self.plan.frames, self._early.cost, True)
         elif self.budget is not None:

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 from support.bot import Bot
 from support.policies import write_rules
@@ -113,3 +114,34 @@ def test_image_bombs_are_refused_before_decoding_and_decodes_share_the_budget(
     # them the tiny model, torch, numpy and the hash libraries and the 300 MB budget stay
     # under 2 GB (measured 1.2-1.5 GB, the high end on a loaded machine).
     assert 0 < peak_rss < 2e9, peak_rss
+
+
+def webp_with_alpha(size: int = 64, *, flag: bool = True) -> bytes:
+    """A lossy WebP with an alpha channel (VP8X, ALPH, VP8); ``flag``: whether its
+    VP8X header says so (libwebp decodes the ALPH chunk either way)."""
+    out = io.BytesIO()
+    Image.new("RGBA", (size, size), (200, 40, 40, 128)).save(out, "WEBP", quality=80)
+    data = bytearray(out.getvalue())
+    assert data[12:16] == b"VP8X" and b"ALPH" in data
+    if not flag:
+        data[20] &= ~0x10
+    return bytes(data)
+
+
+def test_a_webp_that_hides_its_alpha_is_costed_as_the_rgba_it_decodes_to(monkeypatch):
+    from classifier import budget
+    from classifier.budget import DecodeBudget, estimate
+    from classifier.preprocess import PreprocessConfig, Unreadable, decode
+
+    cfg = PreprocessConfig()
+    honest, hiding = webp_with_alpha(), webp_with_alpha(flag=False)
+    assert Image.open(io.BytesIO(hiding)).mode == "RGBA"
+    # planned as what libwebp decodes (the alpha composite included), not as RGB
+    assert estimate(hiding, cfg) == estimate(honest, cfg)
+    assert len(decode(hiding, cfg, DecodeBudget(10**9))) >= 1
+    # should Pillow ever decode a WebP with more than its header showed, it is refused
+    monkeypatch.setattr(budget, "_webp_canvas", lambda data: (64, 64, False, False, False))
+    with pytest.raises(
+        Unreadable, match="WEBP canvas is 64x64 RGBA where its header said 64x64 RGB: refused"
+    ):
+        decode(honest, cfg, DecodeBudget(10**9))
