@@ -9,6 +9,10 @@ that watermark. An item is looked at again when its ``updated`` changes (an edit
 Uploads come from ``admin/list_all_media`` (admins only, newest first), every
 ``uploads_every`` and on each deep poll: an upload that is posted is seen at once as
 the post's image; one never posted waits a few minutes at most.
+A watermark never goes past the poll's start: a federated item dated ahead (another
+instance's clock, or a forged date) is decided like any other, but would otherwise stop
+every later poll after its first page. (Were Lemmy's clock ahead of this machine's, a
+poll reads again what it saw in that gap: a request more, never an item less.)
 
 The backlog iterator walks posts by ``page_cursor`` (at most ``MAX_SWEEP_PAGES``
 pages) and each post's comments (``comment/list?post_id=``, skipped when the post has
@@ -142,9 +146,15 @@ class Source:
         return not self.store.is_seen(self.scope, item.kind, item.id, item.updated)
 
     def _watermark(self, name: str) -> datetime | None:
-        return parse_time(self.store.get_cursor(self._cursor(f"watermark:{name}")))
+        mark = parse_time(self.store.get_cursor(self._cursor(f"watermark:{name}")))
+        # A mark ahead of the clock (kept before marks were capped) counts as now.
+        return min(mark, datetime.now(UTC)) if mark else None
 
-    def _set_watermark(self, name: str, newest: datetime | None) -> None:
+    def _set_watermark(self, name: str, newest: datetime | None, limit: datetime) -> None:
+        # Lemmy takes a federated item's ``published`` as sent: one dated a year ahead
+        # must not become the mark every later poll stops at.
+        if newest and newest > limit:
+            newest = limit
         old = self._watermark(name)
         if newest and (old is None or newest > old):
             self.store.set_cursor(self._cursor(f"watermark:{name}"), newest.isoformat())
@@ -161,6 +171,7 @@ class Source:
         """Batches (one per page) of items not seen yet; watermarks move at the end."""
         deep = self.deep_due() if deep is None else deep
         started = self._clock()
+        latest = datetime.now(UTC)  # where a watermark stops
         newest: dict[str, datetime | None] = {}
         # Uploads are read first: an admin-only read, so a dropped login answers 401 (and
         # the client logs in again) before the listings below are read as anonymous. They
@@ -190,7 +201,7 @@ class Source:
                 yield communities
         # Only now, everything read having been handed out: a poll cut short repeats.
         for name, moment in newest.items():
-            self._set_watermark(name, moment)
+            self._set_watermark(name, moment, latest)
         if read_uploads:
             self.store.set_cursor(self._cursor("last_uploads_poll"), repr(started))
         if deep:

@@ -15,11 +15,14 @@ import pytest
 from support.bot import Bot, Lines, sha, stop_daemon, wait_for
 from support.policies import BAD, write_removal_rules
 
+from fakelemmy.scenarios import PASSWORD
 from fakelemmy.state import now
 from modbot.config.settings import Secret
 from modbot.lemmy import LemmyClient, LemmyUnavailable
 from modbot.lemmy.views_v3 import comment_item, post_item, upload_item
 from modbot.model import Item
+from modbot.source import Source
+from modbot.store import Store
 
 
 def requests_to(lemmy, path: str) -> int:
@@ -293,6 +296,37 @@ def test_a_poll_stops_when_next_page_points_back(fake_lemmy, photos, tiny_checkp
 
 
 # --------------------------------------------------------------------------- time
+
+
+def test_an_item_dated_a_year_ahead_is_decided_and_later_polls_still_read_every_page(
+    fake_lemmy, tmp_path
+):
+    # Federation takes a remote `published` as sent: one dated ahead must not become the
+    # watermark every later poll stops at (after one page: the rest waited for a sweep).
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, name="older", published=now() - timedelta(days=1))
+    ahead = now() + timedelta(days=365)
+    future_post = lemmy.add_post(cast.pics, cast.bob, name="from the future", published=ahead)
+    future_comment = lemmy.add_comment(post, cast.bob, content="from the future", published=ahead)
+    client = LemmyClient(lemmy.url, "modbot", Secret(PASSWORD), requests_per_minute=0)
+    source = Source(client, Store(tmp_path / "state.sqlite3"), scope="live", uploads=False)
+
+    def poll(deep: bool = False) -> set[tuple[str, int | str]]:
+        items = [i for batch in source.poll(deep=deep) for i in batch]
+        for item in items:
+            source.mark_seen(item)
+        return {(i.kind, i.id) for i in items}
+
+    assert {("post", future_post.id), ("comment", future_comment.id)} <= poll()
+    new = {("post", lemmy.add_post(cast.pics, cast.alice, name=f"new {n}").id) for n in range(120)}
+    new |= {
+        ("comment", lemmy.add_comment(post, cast.alice, content=f"c{n}").id) for n in range(120)
+    }
+    assert new <= poll(), "the poll after it read all three pages of each listing"
+    # a watermark kept ahead (by an older modbot) counts as now: a deep poll reads back
+    source.store.set_cursor("live:watermark:posts", ahead.isoformat())
+    new = {("post", lemmy.add_post(cast.pics, cast.alice, name=f"more {n}").id) for n in range(60)}
+    assert new <= poll(deep=True)
 
 
 def test_lemmy_timeout_is_a_deadline_for_the_whole_request_reads_actions_and_pictrs(
