@@ -16,6 +16,7 @@ import logging
 import ssl
 import time
 import tracemalloc
+import zlib
 
 import pytest
 from PIL import Image
@@ -171,6 +172,10 @@ class HostileServer:
             return False
         if name == "gzip":  # a PNG sent gzip-encoded although identity was asked for
             return send(w, 200, gzip.compress(PNG), "image/png", "Content-Encoding: gzip\r\n")
+        if name == "deflate":  # /deflate/zlib or /deflate/raw (no header), as servers send
+            packer = zlib.compressobj(9, zlib.DEFLATED, 15 if arg == "zlib" else -15)
+            body = packer.compress(PNG + bytes(8 * 1024 * 1024 if arg == "raw-bomb" else 0))
+            return send(w, 200, body + packer.flush(), "image/png", "Content-Encoding: deflate\r\n")
         if name == "gzip-bomb":  # 64 MB of zeros in about 64 KB
             return send(w, 200, BOMB, "image/png", "Content-Encoding: gzip\r\n")
         if name == "brotli":
@@ -320,6 +325,9 @@ def test_size_cap_is_enforced_while_streaming():
 
 def test_compressed_bodies_are_inflated_without_passing_the_cap():
     assert run(fetch_one("/gzip")).data == PNG
+    # deflate as a zlib stream, or raw as some servers send it (browsers take both)
+    assert run(fetch_one("/deflate/zlib")).data == run(fetch_one("/deflate/raw")).data == PNG
+    assert isinstance(refusal("/deflate/raw-bomb", FetchLimits(max_bytes=1024 * 1024)), TooLarge)
     tracemalloc.start()
     try:
         err = refusal("/gzip-bomb", FetchLimits(max_bytes=1024 * 1024))

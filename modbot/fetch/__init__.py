@@ -562,20 +562,32 @@ def _decoder(url: str, content_encoding: str) -> _ZlibDecoder | None:
     if not encodings:
         return None
     if encodings in (["gzip"], ["x-gzip"], ["deflate"]):
-        return _ZlibDecoder(url)
+        return _ZlibDecoder(url, raw=encodings == ["deflate"])
     raise ProtocolFailure(url, f"unsupported Content-Encoding {content_encoding!r}")
 
 
 class _ZlibDecoder:
-    def __init__(self, url: str) -> None:
+    """``raw``: deflate, which some servers send without its zlib header (browsers take
+    it): the first two bytes say which."""
+
+    def __init__(self, url: str, *, raw: bool = False) -> None:
         self._url = url
-        self._inner = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
+        self._head = b""  # deflate's first byte, until the second says which it is
+        self._inner = None if raw else zlib.decompressobj(zlib.MAX_WBITS | 32)
 
     @property
     def unconsumed_tail(self) -> bytes:
-        return self._inner.unconsumed_tail
+        return self._inner.unconsumed_tail if self._inner is not None else b""
 
     def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._inner is None:
+            data, self._head = self._head + data, b""
+            if len(data) < 2:
+                self._head = data
+                return b""
+            zlib_header = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            wbits = zlib.MAX_WBITS | 32 if zlib_header or data[:2] == b"\x1f\x8b" else -15
+            self._inner = zlib.decompressobj(wbits)
         try:
             return self._inner.decompress(data, max_length)
         except zlib.error as exc:
