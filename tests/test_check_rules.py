@@ -485,3 +485,27 @@ def test_rules_that_can_never_act_are_warned_about(tmp_path: Path):
         "rules.yaml:16: warning: rule 'mods' can never act: it is about moderators but exempts "
         "them (moderators_exempt: true)",
     ]
+
+
+def test_a_duration_too_long_is_a_mistake_with_its_line(tmp_path: Path, listed: Path):
+    # Python's timedelta ends at 999999999 days: past it, a line to fix, not a traceback.
+    out = problems(
+        tmp_path,
+        """
+        hash_lists:
+          bad: {kind: sha256, file: bad.sha256}
+        rules:
+          - name: known bad
+            if:
+              hash_list: bad
+              author: {account_age: "< 99999999999w"}
+            then:
+              ban: {duration: 99999999999w}
+    """,
+    )
+    assert out == [
+        "rules.yaml:7: rule 'known bad': if.author.account_age: '99999999999w' is too long: "
+        "a duration is at most 999999999 days",
+        "rules.yaml:9: rule 'known bad': then.ban.duration: '99999999999w' is too long: "
+        "a duration is at most 999999999 days, or permanent",
+    ]

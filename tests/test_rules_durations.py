@@ -42,6 +42,8 @@ def test_durations(text, seconds):
         ("3d and more", "expected a duration like 30s, 5m, 6h, 3d, 2w or 1h30m, got '3d and more'"),
         ("0s", "a duration must be longer than zero, got '0s'"),
         (True, "expected a duration like 30s, 5m, 6h, 3d, 2w or 1h30m, got True"),
+        ("99999999999w", "'99999999999w' is too long: a duration is at most 999999999 days"),
+        ("9" * 400 + "s", f"'{'9' * 400}s' is too long: a duration is at most 999999999 days"),
     ],
 )
 def test_bad_durations_say_what_to_write(text, message):

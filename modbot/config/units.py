@@ -64,7 +64,12 @@ def parse_duration(text: Any) -> timedelta:
         raise ValueError(f"expected {DURATION_HELP}, got {text!r}")
     if seconds <= 0:
         raise ValueError(f"a duration must be longer than zero, got {text!r}")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:  # past timedelta.max: a ValueError gets its FILE:LINE
+        raise ValueError(
+            f"{text!r} is too long: a duration is at most {timedelta.max.days} days"
+        ) from None
 
 
 def format_duration(value: timedelta) -> str:
