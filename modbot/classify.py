@@ -235,8 +235,13 @@ async def judge(
         # a remote classifier learns its concept version from the first worker that
         # answers; a local one knows it
         version = engine.concept_version or await engine.ready()
+    except asyncio.CancelledError:
+        raise
     except ClassifierUnavailable as exc:
         return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=str(exc)[:300])
+    except Exception as exc:  # a worker that refuses the request (400, 413), as below
+        log.warning("asking the classifier for its concept version failed: %r", exc)
+        return Judged(skipped="classifier_error", detail=repr(exc)[:300])
     # (no version: a worker that did not say it; nothing is cached under none)
     cached = store.get_verdict(sha256, version) if version is not None else None
     if cached is not None:

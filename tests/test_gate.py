@@ -165,9 +165,15 @@ class Switch:
 
     def __init__(self, worker) -> None:
         self.delay = 0.0
+        self.down = False  # 503 to everything, as a worker still loading its model
         inner = worker.service.app
 
         async def app(scope, receive, send) -> None:
+            if scope["type"] == "http" and self.down:
+                from starlette.responses import JSONResponse
+
+                await JSONResponse({"error": "loading"}, status_code=503)(scope, receive, send)
+                return
             if scope["type"] == "http" and scope["path"] == "/v1/classify" and self.delay:
                 await asyncio.sleep(self.delay)
             await inner(scope, receive, send)
@@ -540,6 +546,70 @@ def test_worker_down_failover_then_the_policy(worker, tiny, photos, tmp_path):
         ] * 2
     finally:
         gate.stop()
+
+
+def test_a_worker_down_at_start_that_then_refuses_the_concepts_is_the_policy_not_a_500(
+    worker, tmp_path
+):
+    """The gate starts while its worker is down; the worker comes up and refuses the
+    concept set (a header over its 8 KiB limit: 400). The upload is decided by
+    gate.on_timeout like any other failure of the classifier, counted, recorded and told
+    to the admins; before, the refusal escaped as a 500 and nothing was recorded.
+    (In-process: the gate's own objects, served as `modbot gate` serves them.)"""
+    from classifier.remote import concepts_header
+    from modbot.classify import _custom_concepts, build_engine
+    from modbot.config.policy import load_policy
+    from modbot.config.settings import Secret
+    from modbot.modes.gate import Gate
+
+    switch = Switch(worker)
+    switch.down = True
+    prompts = ", ".join(f'"a photo of something rather specific, number {j}"' for j in range(6))
+    concepts = "".join(f"  c{i}: {{prompts: [{prompts}], threshold: 0.25}}\n" for i in range(30))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(f"""
+classifier: {{remote: ["{switch.url}"]}}
+concepts:
+{concepts}
+gate: {{budget: 5s, on_timeout: allow}}
+rules:
+  - name: c0 at the door
+    if: {{type: incoming, labels: [c0]}}
+    then: {{reject: true}}
+""")
+    policy = load_policy(rules)
+    assert len(concepts_header(_custom_concepts(policy)) or "") > 8192
+    store = Store(tmp_path / "state.sqlite3")
+    engine = build_engine(policy, Secret(TOKEN))  # the worker is down: left for later
+    gate = Gate(policy, store, engine, secret=SECRET)
+    server = WorkerServer(gate, bind_socket("127.0.0.1", 0))
+    server.start()
+    try:
+        switch.down = False
+        data = hostile.jpeg(color=(10, 200, 10))
+        answer = httpx.post(
+            f"{server.url}/validate/{SECRET}",
+            content=data,
+            headers={"Content-Type": "image/jpeg"},
+            timeout=60,
+        )
+        assert answer.status_code == 200, answer.text
+        said = answer.json()
+        assert said["outcome"] == "allowed_without_verdict", said
+        assert said["why"].startswith("classifier_error: ") and "(400)" in said["why"], said
+        health = httpx.get(f"{server.url}/healthz").json()
+        assert health["requests"] == 1 and health["allowed_without_verdict"] == 1
+        ((_id, record),) = store.gate_window(None)
+        assert record["image"]["sha256"] == sha(data)
+        assert record["gate"]["outcome"] == "allowed_without_verdict"
+        assert record["skipped"].startswith("classifier_error")
+        assert dict(gate.reports.pending) == {"allowed_without_verdict: classifier_error": 1}
+    finally:
+        server.stop()
+        gate.close()
+        engine.close()
+        store.close()
+        switch.server.stop()
 
 
 def test_past_the_budget_a_fail_open_is_counted_logged_and_told_to_the_admins(
