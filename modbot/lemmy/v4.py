@@ -233,8 +233,10 @@ class LemmyClientV4(PictrsStore, Transport):
         try:
             self._act("delete image", "DELETE", "/image", {"filename": alias})
         except LemmyError as exc:
-            # Lemmy passes on pict-rs' 404 for an alias it no longer has as 400 `unknown`
-            if exc.error == "unknown" and "404" in str(exc):
+            # Lemmy passes on pict-rs' 404 for an alias it no longer has as 400 `unknown`,
+            # the 404 only in its message's words (a DELETE retried after a timeout that
+            # Lemmy carried out gets that too): the image route's status says it is gone.
+            if exc.status == 400 and exc.error == "unknown" and self.image_gone(alias):
                 return []
             raise
         return [alias]
