@@ -1,11 +1,13 @@
 """Undoing what the bot did (``modbot undo``): restore removed posts and comments, lift
 bans, for decisions chosen from the audit (``modbot.audit``).
 
-What can be undone: ``remove`` (the post or comment is restored) and ``ban`` (lifted;
-with ``restore_data`` Lemmy also restores every post and comment of the person, which
-the ban's ``remove_data`` removed). What cannot: a purge (``purge_item``,
-``purge_image``: Lemmy and pict-rs keep no copy), a report (it stays for the moderators:
-resolve it in Lemmy), a private message.
+What can be undone: ``remove`` (the post or comment is restored; a stored file's, each
+post and comment showing it) and ``ban`` (lifted, the uploader's of ``uploader: true``
+too; with ``restore_data`` Lemmy also restores every post and comment of the person,
+which the ban's ``remove_data`` removed). What cannot, listed as not undone with why: a
+purge (``purge_item``, ``purge_image``: Lemmy and pict-rs keep no copy), a deleted alias
+(``delete_image``), a report (it stays for the moderators: resolve it in Lemmy), a
+private message.
 
 Each undo is an action like the bot's own: claimed in the store under its key
 (``restore`` + ``post:12``, ``unban`` + ``site:person:7``) before it is sent, recorded
@@ -43,6 +45,7 @@ UNDO_KINDS = {"restore": "remove", "unban": "ban"}
 NOT_UNDONE = {
     "purge_item": "a purge deletes for good: Lemmy keeps no copy, nothing can bring it back",
     "purge_image": "a purge deletes the file for good: pict-rs keeps no copy",
+    "delete_image": "a deleted alias is gone for good: pict-rs keeps no copy of it",
     "report": "a report stays: resolve it in Lemmy (the moderators may have seen it)",
     "notify_admins": "a private message cannot be taken back",
 }
@@ -78,17 +81,48 @@ def undo_lock(store: Store) -> StateLock:
     return StateLock(Path(f"{store.path}.undo"))
 
 
-def _ban_target(record: dict, detail: str) -> tuple[str, int | None, int | None] | None:
-    """The ban's key in the store, from the decision (its author) and the action's detail
-    (``ban NAME from community 3 ...`` or ``... from the site ...``)."""
-    person = (record.get("item") or {}).get("author_id")
-    if person is None:
-        return None
-    match = re.search(r" from community (\d+) ", detail + " ")
-    if match:
-        community = int(match.group(1))
-        return f"community:{community}:person:{person}", int(person), community
-    return f"site:person:{person}", int(person), None
+_BAN = re.compile(r"\bban \S+ from (?:the site|community \d+) ")
+_UPLOADER = re.compile(r"\(as uploader of (\S+)\)")
+_REMOVED = re.compile(r"\bremove (post|comment) (\d+)\b")
+
+
+def _ban_targets(
+    store: Store, record: dict, detail: str
+) -> list[tuple[str, int, int | None] | None]:
+    """Each ban's key in the store, from the decision (its author) and the action's
+    detail (``ban NAME from community 3 ...`` or ``... from the site ...``). A
+    ``ban: {uploader: true}`` is two, one detail each; the uploader's says ``(as uploader
+    of ALIAS)``, whose person the store knows. None for a ban whose person is not known."""
+    parts = [p for p in detail.split("; ") if _BAN.search(p + " ")] or [detail]
+    found: list[tuple[str, int, int | None] | None] = []
+    for part in parts:
+        uploader = _UPLOADER.search(part)
+        if uploader:
+            row = store.uploader(uploader.group(1))
+            person = None if row is None else row.get("person_id")
+        else:
+            person = (record.get("item") or {}).get("author_id")
+        if person is None:
+            found.append(None)
+            continue
+        match = re.search(r" from community (\d+) ", part + " ")
+        if match:
+            community = int(match.group(1))
+            found.append((f"community:{community}:person:{person}", int(person), community))
+        else:
+            found.append((f"site:person:{person}", int(person), None))
+    return found
+
+
+def _removed_items(record: dict, detail: str) -> list[str]:
+    """The posts and comments a ``remove`` took down: the decision's item, or for a stored
+    file (``type: file``) each post and comment showing it (``remove post 12; ...``)."""
+    item = record.get("item") or {}
+    if item.get("kind") in ("post", "comment"):
+        key = item_key(record)
+        assert key is not None
+        return [key]
+    return [f"{kind}:{number}" for kind, number in _REMOVED.findall(detail)]
 
 
 def _undone(store: Store, kind: str, target: str) -> dict | None:
@@ -117,42 +151,52 @@ def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
             detail = action.get("detail") or ""
             if status not in ("done", "covered"):
                 continue
-            step: Step | None = None
-            if name == "remove" and item.get("kind") in ("post", "comment"):
-                key = item_key(record)
-                assert key is not None
-                step = Step("restore", key, f"restore {item['kind']} {item['id']}", [], item=key)
+            steps: list[Step] = []
+            if name == "remove":
+                for key in _removed_items(record, detail):
+                    kind, _, number = key.partition(":")
+                    steps.append(Step("restore", key, f"restore {kind} {number}", [], item=key))
+                if not steps:
+                    why = f"a {item.get('kind')} is no post or comment to restore"
+                    plan.not_undone.append((row.id, detail or name, why))
             elif name == "ban":
-                found = _ban_target(record, detail)
-                if found is None:
-                    plan.not_undone.append((row.id, detail, "the banned person is not recorded"))
-                    continue
-                key, person, community = found
-                where = "the site" if community is None else f"community {community}"
-                who = item.get("author") or f"person {person}"
-                step = Step(
-                    "unban",
-                    key,
-                    f"lift the ban of {who} from {where}",
-                    [],
-                    restore_data="removing their content" in detail,
-                    person_id=person,
-                    community_id=community,
-                    item=item_key(record),
-                )
+                for found in _ban_targets(store, record, detail):
+                    if found is None:
+                        why = "the banned person is not recorded"
+                        plan.not_undone.append((row.id, detail, why))
+                        continue
+                    key, person, community = found
+                    where = "the site" if community is None else f"community {community}"
+                    who = item.get("author") or f"person {person}"
+                    if person != item.get("author_id"):
+                        who = f"person {person} (the uploader)"
+                    steps.append(
+                        Step(
+                            "unban",
+                            key,
+                            f"lift the ban of {who} from {where}",
+                            [],
+                            restore_data="removing their content" in detail,
+                            person_id=person,
+                            community_id=community,
+                            item=item_key(record),
+                        )
+                    )
             elif name in NOT_UNDONE:
                 plan.not_undone.append((row.id, detail or name, NOT_UNDONE[name]))
                 continue
             else:
+                plan.not_undone.append((row.id, detail or name, f"modbot cannot undo {name}"))
                 continue
-            existing = by_key.get((step.kind, step.target))
-            if existing is None:
-                step.done_before = _undone(store, step.kind, step.target)
-                by_key[(step.kind, step.target)] = existing = step
-                plan.steps.append(step)
-            if row.id not in existing.decisions:
-                existing.decisions.append(row.id)
-            plan.rows[row.id] = row
+            for step in steps:
+                existing = by_key.get((step.kind, step.target))
+                if existing is None:
+                    step.done_before = _undone(store, step.kind, step.target)
+                    by_key[(step.kind, step.target)] = existing = step
+                    plan.steps.append(step)
+                if row.id not in existing.decisions:
+                    existing.decisions.append(row.id)
+                plan.rows[row.id] = row
     return plan
 
 

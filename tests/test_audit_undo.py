@@ -15,8 +15,10 @@ from support.acting import Scenario
 from support.acting import fake_lemmy as started_lemmy
 from support.bot import wait_for
 
+from modbot.audit import Row
 from modbot.statelock import StateLock
 from modbot.store import Store
+from modbot.undo import plan_undo
 
 RULES = """
   - name: known abusive image
@@ -273,3 +275,60 @@ def test_fake_lemmy_restore_and_unban_answer_as_lemmy_js_client_says(fake_lemmy)
         "restore_post", "restore_comment", "unban", "community_unban",
     ]  # fmt: skip
     http.close()
+
+
+def test_undo_plans_the_uploaders_ban_and_a_stored_files_removals(tmp_path):
+    # What the executor records for `ban: {uploader: true}` (two bans in one detail) and
+    # for a `type: file` decision (its removal went to each post and comment showing it).
+    store = Store(tmp_path / "state.sqlite3")
+    try:
+        store.remember_uploader("a.jpeg", 7, "https://x.example/u/alice", None)
+        post = {
+            "run_id": "r1",
+            "dry_run": False,
+            "item": {"kind": "post", "id": 3, "author_id": 9, "author": "carol"},
+            "rule": "bad image",
+            "actions": [
+                {
+                    "action": "ban",
+                    "status": "done",
+                    "detail": "ban https://x.example/u/carol from the site permanently; "
+                    "ban https://x.example/u/alice from the site permanently "
+                    "(as uploader of a.jpeg)",
+                }
+            ],
+        }
+        stored = {
+            "run_id": "r1",
+            "dry_run": False,
+            "item": {"kind": "file", "id": "ab" * 32, "author_id": 7},
+            "rule": "bad file",
+            "actions": [
+                {
+                    "action": "remove",
+                    "status": "done",
+                    "detail": "remove post 12; remove comment 5",
+                },
+                {
+                    "action": "delete_image",
+                    "status": "done",
+                    "detail": "delete alias x.jpg from pict-rs (this alias only)",
+                },
+            ],
+        }
+        plan = plan_undo(store, [Row(1, post), Row(2, stored)])
+    finally:
+        store.close()
+    assert [(s.kind, s.target, s.decisions) for s in plan.steps] == [
+        ("unban", "site:person:9", [1]),
+        ("unban", "site:person:7", [1]),
+        ("restore", "post:12", [2]),
+        ("restore", "comment:5", [2]),
+    ]
+    assert plan.not_undone == [
+        (
+            2,
+            "delete alias x.jpg from pict-rs (this alias only)",
+            "a deleted alias is gone for good: pict-rs keeps no copy of it",
+        )
+    ]

@@ -16,8 +16,8 @@ the same filters as `modbot audit` (a rule, a run, a person, an item, a time win
 Without --yes nothing is changed: it lists what would be undone and what cannot be,
 so check that first, then run the same command with --yes.
 
-What cannot be undone, and is said so: a purge (purge_item, purge_image: Lemmy and
-pict-rs keep no copy), a report (resolve it in Lemmy), a private message. A ban with
+What cannot be undone, and is said so: a purge or a deleted image (purge_item,
+purge_image, delete_image: Lemmy and pict-rs keep no copy), a report (resolve it in Lemmy), a private message. A ban with
 remove_data removed the person's posts and comments; lifting it leaves them removed
 unless --restore-content, which asks Lemmy to restore every post and comment of theirs
 (Lemmy restores them all, also those removed for other reasons; uploads the ban deleted
