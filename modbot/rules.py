@@ -417,6 +417,12 @@ def _normal(entry: str, sigil: str) -> str:
     return entry.strip().removeprefix(sigil).lower()
 
 
+# The paths actor ids name a user or a community by on Lemmy and the servers it federates
+# with (Mastodon and most others /users/, PeerTube /accounts/ and /video-channels/, mbin
+# /m/), so that `name@host` works for them all; any other actor is known by its URL.
+_ACTOR_PATHS = {"u": "u|users|accounts", "c": "c|m|video-channels"}
+
+
 def _actor_keys(value: str | None, local: bool | None, kind: str) -> set[str]:
     """All the ways an admin may write this user or community: URL, name@host, bare name."""
     if not value:
@@ -425,7 +431,7 @@ def _actor_keys(value: str | None, local: bool | None, kind: str) -> set[str]:
     keys = {value}
     parts = urlsplit(value)
     if parts.scheme in ("http", "https") and parts.hostname:
-        m = re.fullmatch(rf"/{kind}/([^/]+)/?", parts.path)
+        m = re.fullmatch(rf"/(?:{_ACTOR_PATHS[kind]})/([^/]+)/?", parts.path)
         if m:
             keys.add(f"{m.group(1)}@{parts.hostname}")
             name = m.group(1)

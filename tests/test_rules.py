@@ -228,6 +228,12 @@ def test_lower_removal_rule_applies_when_the_higher_one_exempts_moderators(tmp_p
         ("alice", "https://lemmy.test/u/alice", True, True),
         ("alice", "https://evil.example/u/alice", False, False),  # a bare name is local only
         ("alice@lemmy.test", "https://evil.example/u/alice", False, False),
+        # authors from servers other than Lemmy, by the path forms of their actor ids
+        ("alice@mastodon.social", "https://mastodon.social/users/alice", False, True),
+        ("@Bob@Tube.example", "https://tube.example/accounts/bob", False, True),
+        ("alice@mastodon.social", "https://evil.example/users/alice", False, False),
+        ("alice@mastodon.social", "https://mastodon.social/c/alice", False, False),
+        ("alice", "https://mastodon.social/users/alice", False, False),
     ],
 )
 def test_exempt_users(tmp_path: Path, entry: str, actor: str, local: bool, exempt: bool):
@@ -256,6 +262,11 @@ def test_exempt_users(tmp_path: Path, entry: str, actor: str, local: bool, exemp
         ("medicine", "medicine@other.example", False, False),
         ("https://other.example/c/art", "art@other.example", False, False),
         ("https://other.example/c/art", "https://other.example/c/art", False, True),
+        # a community known by its actor id: an mbin magazine, a PeerTube channel
+        ("art@other.example", "https://other.example/m/art", False, True),
+        ("!art@other.example", "https://other.example/video-channels/art", False, True),
+        ("art@other.example", "https://other.example/c/art", False, True),
+        ("art@other.example", "https://other.example/users/art", False, False),
     ],
 )
 def test_exempt_communities(tmp_path: Path, entry: str, community: str, local: bool, exempt: bool):
