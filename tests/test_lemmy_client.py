@@ -2,6 +2,7 @@
 
 import pytest
 
+from modbot.actions.executor import Executor
 from modbot.config.settings import Secret
 from modbot.lemmy import (
     LemmyClient,
@@ -11,6 +12,8 @@ from modbot.lemmy import (
     RateLimiter,
     ReadOnlyError,
 )
+from modbot.model import PlannedAction, Target
+from modbot.store import Store
 
 
 def client_for(lemmy, *, user="modbot", password="pw", sleeps=None, **kwargs):
@@ -123,6 +126,35 @@ def test_an_action_answered_401_logs_in_again_and_is_sent_once_more(fake_lemmy):
         ("POST", "/api/v3/user/login", 200),
         ("POST", "/api/v3/post/remove", 200),
     ]
+
+
+def test_a_login_refused_mid_run_fails_actions_for_a_retry_and_is_not_tried_again(
+    fake_lemmy, tmp_path
+):
+    # The password changed while the bot runs: the dropped login cannot be renewed.
+    cast = fake_lemmy.cast
+    posts = [fake_lemmy.add_post(cast.pics, cast.alice) for _ in range(3)]
+    client = client_for(fake_lemmy)
+    client.login()
+    fake_lemmy.invalidate_tokens("modbot")
+    cast.bot.password = "rotated"
+    store = Store(tmp_path / "state.sqlite3")
+    executor = Executor(client, store, run_id="run", dry_run=False)
+    remove = PlannedAction("remove", "spam", {}, "a rule")
+    outcomes = [
+        o
+        for post in posts
+        for o in executor.execute(
+            Target(kind="post", id=post.id, url="x", author_id=cast.alice.id), [remove]
+        )
+    ]
+    assert [(o.status, o.retry) for o in outcomes] == [("failed", True)] * 3
+    assert all("check LEMMY_USERNAME and LEMMY_PASSWORD" in o.detail for o in outcomes)
+    logins = [p for p in paths(fake_lemmy) if p[1] == "/api/v3/user/login"]
+    assert logins == [("POST", "/api/v3/user/login", 200), ("POST", "/api/v3/user/login", 401)]
+    assert not any(fake_lemmy.post(post.id).removed for post in posts)
+    assert store.action("remove", f"post:{posts[0].id}")["status"] == "failed"
+    store.close()
 
 
 def test_actions_through_pythorhead_survive_a_502_and_a_rate_limit(fake_lemmy):

@@ -27,7 +27,7 @@ from modbot.actions.handlers import DONE, HANDLERS, NOT_POSSIBLE, NOT_PURGED
 from modbot.actions.kinds import ACTIONS, DESTRUCTIVE
 from modbot.actions.notices import Notice, Notices, claimed_marker
 from modbot.actions.valve import Valve
-from modbot.errors import LemmyError, LemmyUnavailable
+from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi
 from modbot.model import ActionOutcome, PlannedAction, Target
 from modbot.store import SENDING, Store
@@ -183,7 +183,9 @@ class Executor:
             # Lemmy did not do it: the claim is cleared, claim it again and send it.
         try:
             send()
-        except LemmyUnavailable as exc:
+        except (LemmyUnavailable, LemmyLoginError) as exc:
+            # A login refused (the password changed while the bot runs) is no verdict on
+            # the action: it is sent again once the admin fixed the login.
             log.warning("%s %s failed (will retry next cycle): %s", name, key, exc)
             self.store.record_action(
                 kind, key, "failed", str(exc)[:500], self.run_id, item=self.current_item

@@ -5,7 +5,9 @@ What it takes care of, because Lemmy does not tell you:
 - login is rate-limited to a few per hour (it shares the `register` bucket), so the bot
   logs in once and keeps the token; it logs in again only when Lemmy says 401 or when
   the site stops showing the bot's own user (a dropped token is *silently* treated as
-  anonymous on reads: the API version's ``check_session`` notices that);
+  anonymous on reads: the API version's ``check_session`` notices that); a login Lemmy
+  refused (the password changed while the bot runs) is not tried again for
+  ``LOGIN_REFUSED_WAIT``: each request that needed it fails with the same error;
 - 400 ``rate_limit_error`` (429 in v4), 5xx and timeouts are retried with exponential
   backoff; every request waits for the configured request-rate cap first;
 - ``timeout`` is one deadline for the whole request (connect, TLS, sending, every read),
@@ -65,6 +67,7 @@ class _HideDeleteTokens(logging.Filter):
 logging.getLogger("httpx").addFilter(_HideDeleteTokens())
 
 USER_AGENT = f"modbot/{__version__} (Lemmy automoderator)"
+LOGIN_REFUSED_WAIT = 300.0  # seconds before a refused login is tried again
 
 
 class Transient(Exception):
@@ -260,6 +263,8 @@ class Transport:
         self._lock = threading.RLock()
         self.requests = 0  # every HTTP request sent, retries and logins included
         self.logins = 0
+        # A login Lemmy refused, and when (monotonic): not tried again for a while.
+        self._refused: tuple[float, LemmyLoginError] | None = None
         # Called with each new token, so it can be kept for the next run (see restore_token).
         self.on_login: Callable[[str], None] | None = None
 
@@ -408,10 +413,21 @@ class Transport:
                 ) from None
 
         with self._lock:
+            refused = self._refused
+            if refused is not None and time.monotonic() - refused[0] < LOGIN_REFUSED_WAIT:
+                # The password changed while the bot runs: every action of a cycle would
+                # try its own login, and Lemmy allows only a few an hour.
+                raise LemmyLoginError(
+                    f"{refused[1]} (refused {time.monotonic() - refused[0]:.0f} s ago; "
+                    f"tried again {LOGIN_REFUSED_WAIT:.0f} s after)",
+                    status=refused[1].status,
+                    error=refused[1].error,
+                )
             try:
                 body = self.retrying("login", once, auth=False)
             except LemmyError as exc:
                 if isinstance(exc, LemmyLoginError):
+                    self._refused = (time.monotonic(), exc)
                     raise
                 # Lemmy down or rate-limiting: a passing failure (an action is tried again).
                 kind = LemmyUnavailable if isinstance(exc, LemmyUnavailable) else LemmyLoginError
@@ -425,6 +441,7 @@ class Transport:
                     "registration not approved?)"
                 )
             self._token = Secret(jwt)
+            self._refused = None
             self.logins += 1
         log.info("logged in to %s as %s", self.url, self.username)
         if self.on_login is not None:
