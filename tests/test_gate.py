@@ -680,6 +680,46 @@ def test_past_the_budget_a_fail_open_is_counted_logged_and_told_to_the_admins(
 REPORT_SETTLE = 3.0  # a second report would come within this (REPORT_CHECK_S)
 
 
+def test_a_report_lemmy_refused_is_told_with_the_next_one(fake_lemmy, tmp_path, monkeypatch):
+    """The admins are told of every file decided without a verdict: a report Lemmy did
+    not take (down, refusing) keeps its counts, its examples and its start for the next
+    try, and does not count as the last report. Before, they were dropped."""
+    from modbot.config.settings import Settings
+    from modbot.modes import gate as gate_mode
+
+    monkeypatch.setattr(gate_mode, "REPORT_RETRY_S", 0.0)
+    settings = Settings.from_env(
+        {"LEMMY_URL": fake_lemmy.url, "LEMMY_USERNAME": "modbot", "LEMMY_PASSWORD": PASSWORD}
+    )
+    store = Store(tmp_path / "state.sqlite3")
+    reports = gate_mode.AdminReports(store, every_s=3600.0, settings=settings)
+    try:
+        first = [f"{i:064x}" for i in range(3)]
+        for sha256 in first:
+            reports.note("allowed_without_verdict", "timeout", sha256)
+        since = reports.since
+        fake_lemmy.fail_next("/api/v3/private_message", status=400, error="couldnt_create")
+        reports.flush()
+        assert (reports.sent, reports.failed) == (0, 1)
+        assert fake_lemmy.private_messages == []
+        assert store.get_cursor(reports.CURSOR) is None, "no report was made"
+        reports.note("refused_without_verdict", "classifier_unavailable", "f" * 64)
+        reports.flush()  # Lemmy takes it now: all four, since the first
+        assert (reports.sent, reports.failed) == (1, 1)
+        (message,) = fake_lemmy.private_messages
+        assert message.recipient_id == fake_lemmy.cast.admin.id
+        assert f"decided 4 file(s) without a verdict since {since} " in message.content
+        assert "3 allowed_without_verdict: timeout; 1 refused_without_verdict" in message.content
+        assert ", ".join([*first, "f" * 64]) in message.content
+        assert store.get_cursor(reports.CURSOR) is not None
+        assert not reports.pending and not reports.examples
+        reports.note("allowed_without_verdict", "timeout", "e" * 64)
+        reports.flush()  # within report_every of the one sent: not yet
+        assert len(fake_lemmy.private_messages) == 1 and reports.pending
+    finally:
+        store.close()
+
+
 def test_check_rules_says_where_reject_and_incoming_belong(tmp_path, capsys):
     from modbot.cli import main
 

@@ -92,6 +92,7 @@ MEDIA_PREFIXES = ("image/", "video/")  # what pict-rs stores (pictrs.md §6)
 BLOCKLIST_REFRESH_S = 2.0  # how stale the list of purged files may be
 FAILURES_PER_MINUTE = 10  # refused secrets from one peer before it gets 429s
 REPORT_CHECK_S = 2.0  # how often the admins' report is looked at
+REPORT_RETRY_S = 60.0  # a report Lemmy did not take is tried again after this
 # how often the subscribed hash feeds are looked at: a newer copy the bot kept in the
 # state file is taken, and a feed whose `every` has passed is fetched
 FEEDS_CHECK_S = 60.0
@@ -258,6 +259,7 @@ class AdminReports:
         self.since: str | None = None
         self.sent = 0  # messages sent (counter for /healthz)
         self.failed = 0
+        self._retry_at = 0.0  # monotonic: not before, after a report that failed
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -290,6 +292,8 @@ class AdminReports:
                 log.exception("reporting to the admins failed")
 
     def flush(self) -> None:
+        if time.monotonic() < self._retry_at:
+            return
         last = float(self.store.get_cursor(self.CURSOR) or 0)
         if time.time() - last < self.every_s:
             return
@@ -309,12 +313,25 @@ class AdminReports:
             "classifier (its /healthz) and the gate's log. SHA-256 of the first: "
             + (", ".join(examples) or "none")
         )
-        self.store.set_cursor(self.CURSOR, repr(time.time()))
         log.warning("admin report: %s", text)
-        if self.settings is not None and self._send(text):
+        if self.settings is not None:
+            try:
+                told = self._send(text)
+            except Exception:
+                log.exception("cannot tell the admins")
+                told = False
+            if not told:
+                # Told to nobody: kept, with what came meanwhile, for the next try; the
+                # last report's time stays, so report_every does not hold it back.
+                self.failed += 1
+                with self.lock:
+                    self.pending = pending + self.pending
+                    self.examples = (examples + self.examples)[:10]
+                    self.since = since
+                self._retry_at = time.monotonic() + REPORT_RETRY_S
+                return
             self.sent += 1
-        elif self.settings is not None:
-            self.failed += 1
+        self.store.set_cursor(self.CURSOR, repr(time.time()))
 
     def _send(self, text: str) -> bool:
         from modbot.errors import LemmyError
