@@ -405,6 +405,8 @@ class Target:
     image_sha256: str | None = None
     delete_token: str | None = None  # an upload's pict-rs delete token
     file_exempt: str | None = None  # why the file must be spared: an exempt item shows it
+    # why the image's uploader must be spared (a `ban: {uploader: true}`): exempt.users
+    uploader_exempt: str | None = None
     # a stored file: the items showing it, (kind, id, author id); who the author is
     shown_by: tuple[tuple[str, int, int | None], ...] = ()
     author_role: str | None = None

@@ -67,7 +67,7 @@ from modbot.model import (
     PlannedAction,
 )
 from modbot.record import decision_for, subject_for, target_for
-from modbot.rules import Plan
+from modbot.rules import Plan, Subject, _global_exemption
 from modbot.session import DEFAULT_SESSION_CHECK, Session
 from modbot.source import Source
 from modbot.statelock import StateLock
@@ -503,6 +503,22 @@ class Pipeline:
         kind, _, item_id = found["item_key"].partition(":")
         return f"the same file is shown by {kind} {item_id}, exempt: {found['why']}"
 
+    def _uploader_exempt(self, img: ItemImage, actions: list[PlannedAction]) -> str | None:
+        """Why the image's uploader must not be banned by a ``ban: {uploader: true}``:
+        rules.yaml's global exemptions hold for them as for an item's author (an
+        uploader is a local user; admins are the handler's to spare)."""
+        alias = img.ref.alias if img.ref else None
+        if not alias or not any(
+            a.kind == "ban" and (a.params or {}).get("uploader") for a in actions
+        ):
+            return None
+        row = self.store.uploader(alias)
+        if row is None or not row.get("actor_id"):
+            return None
+        uploader = Subject(item_kind="upload", author_actor_id=row["actor_id"], author_local=True)
+        why = _global_exemption(self.policy, uploader, {})
+        return None if why is None else why.replace("the author", "the uploader", 1)
+
     def _subject(self, item: Item, img: ItemImage) -> Any:
         return subject_for(
             item, img, public_url=self.session.public_url, admin_ids=self.executor.admin_ids
@@ -576,7 +592,13 @@ class Pipeline:
                     continue
                 done_for_item.add(key)
                 real.append(planned)
-            target = target_for(item, img, public_url=public_url, file_exempt=spared)
+            target = target_for(
+                item,
+                img,
+                public_url=public_url,
+                file_exempt=spared,
+                uploader_exempt=self._uploader_exempt(img, plan.actions),
+            )
             work.append((decision, ActionPlan(target, real, repeats)))
         if not self.dry_run and any(plan.actions for _d, plan in work):
             # Write-ahead: if the process dies while Lemmy carries these out (a removed

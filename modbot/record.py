@@ -166,9 +166,15 @@ def fetch_failure_facts(
 
 
 def target_for(
-    item: Item, img: ItemImage, *, public_url: str, file_exempt: str | None = None
+    item: Item,
+    img: ItemImage,
+    *,
+    public_url: str,
+    file_exempt: str | None = None,
+    uploader_exempt: str | None = None,
 ) -> Target:
-    """What the image's actions act on (``file_exempt``: why its file must be spared)."""
+    """What the image's actions act on (``file_exempt``: why its file must be spared;
+    ``uploader_exempt``: why its uploader must be)."""
     assert img.ref is not None
     creator, community = item.author, item.community
     return Target(
@@ -185,6 +191,7 @@ def target_for(
         image_sha256=img.sha256,
         delete_token=item.upload.delete_token if item.upload else None,
         file_exempt=file_exempt,
+        uploader_exempt=uploader_exempt,
         shown_by=item.shown_by,
         author_role=item.author_role,
     )

@@ -327,6 +327,16 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
                 outcomes.append(
                     ActionOutcome("ban", "skipped", "the uploader is an admin: never acted on")
                 )
+            elif t.uploader_exempt:
+                outcomes.append(
+                    ActionOutcome("ban", "skipped", f"the uploader is spared: {t.uploader_exempt}")
+                )
+            elif t.file_exempt:
+                # An exempt item shows the file: banning who uploaded it would punish
+                # what the exemption allows.
+                outcomes.append(
+                    ActionOutcome("ban", "skipped", f"the file is spared: {t.file_exempt}")
+                )
             else:
                 role = f"uploader of {t.image_alias}"
                 of_upload = replace(
