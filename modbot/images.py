@@ -5,8 +5,9 @@ content type Lemmy saw), its thumbnail and its body, a comment's content, an upl
 pict-rs alias, a profile or community image's URL (``modbot.profiles``). Markdown images are found as lemmy-ui's markdown-it would show them.
 
 An ``ImageRef`` keeps the URL exactly as the item has it (what the audit records and a
-moderator clicks), the original behind an ``image_proxy`` URL (fetched first: the same
-original seen through the proxy and directly is one image), the pict-rs alias of a
+moderator clicks), the original behind the instance's own ``image_proxy`` URL (fetched
+first: the same original seen through the proxy and directly is one image; a proxy URL
+on another host is fetched as written), the pict-rs alias of a
 local upload (what a purge needs), and for a post's link the instance's own copy of it
 (its thumbnail in pict-rs or behind the proxy), tried when the original fails.
 """
@@ -118,7 +119,10 @@ def pictrs_alias(url: str, instance_url: str) -> str | None:
 
 
 def unwrap_proxy(url: str) -> str | None:
-    """The original URL behind a Lemmy ``image_proxy`` URL (any instance), or None."""
+    """The original URL a Lemmy ``image_proxy`` URL names (on any host), or None.
+
+    Only the instance's own proxy is known to serve that original (``_own_original``):
+    any other server answers such a path with whatever it likes."""
     parts = _split(url)
     if parts is None or parts.path.rstrip("/") not in _PROXY_PATHS:
         return None
@@ -196,7 +200,7 @@ def _make_ref(url: str, location: Location, instance_url: str) -> ImageRef | Non
     absolute = urljoin(instance_url.rstrip("/") + "/", url)
     if _split(absolute) is None:
         return None
-    original = unwrap_proxy(absolute)
+    original = _own_original(absolute, instance_url)
     alias = pictrs_alias(original or absolute, instance_url)
     return ImageRef(url=absolute, location=location, alias=alias, original_url=original)
 
@@ -412,10 +416,20 @@ def _same_host(parts: SplitResult, instance_url: str) -> bool:
     return instance is not None and _netloc(parts) == _netloc(instance)
 
 
+def _own_original(url: str, instance_url: str) -> str | None:
+    """The original behind the instance's own image proxy; None for a proxy-looking URL
+    on another host: browsers show that host's answer, which need not be the original
+    its ``url=`` names (a decoy), so that URL is fetched as written."""
+    parts = _split(url)
+    if parts is None or not _same_host(parts, instance_url):
+        return None
+    return unwrap_proxy(url)
+
+
 def _dedupe_key(url: str, instance_url: str) -> str:
     """One key per image: the pict-rs alias for local uploads, else the normalised
     original URL (scheme/host case, default port and fragment do not matter)."""
-    original = unwrap_proxy(url) or url
+    original = _own_original(url, instance_url) or url
     alias = pictrs_alias(original, instance_url)
     if alias:
         return f"pictrs:{alias}"

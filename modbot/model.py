@@ -306,7 +306,8 @@ class ImageRef:
     """One image of an item.
 
     ``url``: as written in the item (what the audit records and a moderator clicks).
-    ``original_url``: the remote original when ``url`` is an ``image_proxy`` URL.
+    ``original_url``: the remote original when ``url`` is the instance's own
+    ``image_proxy`` URL (another host's proxy-looking URL is fetched as written).
     ``alias``: the pict-rs alias when the image is a local upload.
     ``cached_url``: the instance's own copy of a post link's image, when it has one: the
     post's thumbnail in its pict-rs (``cached_alias``) or behind its image proxy.

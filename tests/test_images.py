@@ -225,6 +225,22 @@ def test_v4_proxy_and_nested_local_upload_behind_a_proxy():
     assert unwrap_proxy("https://lemmy.example/api/v3/image_proxy") is None
 
 
+@pytest.mark.parametrize("path", ["/api/v3/image_proxy", "/api/v4/image/proxy"])
+def test_a_proxy_url_on_another_host_is_fetched_as_written_not_its_url_original(path):
+    # People's browsers load whatever evil.example answers there; the url= parameter
+    # is only its word. Only the instance's own proxy is known to show the original.
+    fake = f"https://evil.example{path}?url=https://decoy.example/cat.png"
+    behind_local = f"https://evil.example{path}?url=https://lemmy.example/pictrs/image/q.png"
+    view = make_comment(f"![]({fake}) ![](https://decoy.example/cat.png) ![]({behind_local})")
+    refs = image_refs(view, kind="comment", instance_url=INSTANCE)
+    assert [r.fetch_urls for r in refs] == [
+        (fake,),
+        ("https://decoy.example/cat.png",),
+        (behind_local,),
+    ]
+    assert [(r.original_url, r.alias) for r in refs] == [(None, None)] * 3
+
+
 def test_pictrs_alias_only_for_the_local_instance_and_without_query():
     assert (
         pictrs_alias(
