@@ -509,3 +509,23 @@ def test_a_duration_too_long_is_a_mistake_with_its_line(tmp_path: Path, listed: 
         "rules.yaml:9: rule 'known bad': then.ban.duration: '99999999999w' is too long: "
         "a duration is at most 999999999 days, or permanent",
     ]
+
+
+def test_a_ban_shorter_than_a_second_is_a_mistake(tmp_path: Path, listed: Path):
+    # Lemmy's ban ends on a whole second: `0.5s` was sent as no end at all (permanent).
+    out = problems(
+        tmp_path,
+        """
+        hash_lists:
+          bad: {kind: sha256, file: bad.sha256}
+        rules:
+          - name: known bad
+            if: {hash_list: bad}
+            then:
+              ban: {duration: 0.5s}
+    """,
+    )
+    assert out == [
+        "rules.yaml:7: rule 'known bad': then.ban.duration: a ban must last at least 1s "
+        "(or be permanent), got '0.5s'",
+    ]

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 
+from modbot.actions.executor import Executor
+from modbot.config.settings import Secret
 from modbot.config.units import (
     format_duration,
     parse_duration,
@@ -11,6 +13,9 @@ from modbot.config.units import (
     parse_number_comparison,
     parse_size,
 )
+from modbot.lemmy import LemmyClient
+from modbot.model import PlannedAction, Target
+from modbot.store import Store
 
 
 @pytest.mark.parametrize(
@@ -95,3 +100,23 @@ def test_comparisons():
         parse_number_comparison(0.02)
     with pytest.raises(ValueError, match="unknown time unit 'y'"):
         parse_duration_comparison("> 1y")
+
+
+def test_a_ban_of_zero_seconds_is_never_sent_as_permanent(fake_lemmy, tmp_path):
+    # No expiry means permanent to Lemmy: a timed ban must keep its end, however short
+    # (the rules file refuses one under 1s; this is the handler's own guard).
+    lemmy, alice = fake_lemmy, fake_lemmy.cast.alice
+    post = lemmy.add_post(lemmy.cast.pics, alice)
+    client = LemmyClient(lemmy.url, "modbot", Secret("pw"), requests_per_minute=0)
+    store = Store(tmp_path / "state.sqlite3")
+    try:
+        executor = Executor(client, store, run_id="r", dry_run=False, clock=lambda: 2e9)
+        target = Target(kind="post", id=post.id, author_id=alice.id)
+        params = {"scope": "site", "duration_seconds": 0}
+        (ban,) = executor.execute(target, [PlannedAction("ban", "bad", params, "a rule")])
+    finally:
+        client.close()
+        store.close()
+    (sent,) = [r for r in lemmy.requests if r.path == "/api/v3/user/ban"]
+    assert sent.json["expires"] == 2_000_000_000
+    assert "permanently" not in ban.detail and "for 0:00:00" in ban.detail

@@ -353,8 +353,9 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     seconds = params.get("duration_seconds")
     remove_data = bool(params.get("remove_data", False))
     reason = planned.reason or ""
-    expires = int(ex.clock() + seconds) if seconds else None
-    length = f"for {timedelta(seconds=seconds)}" if seconds else "permanently"
+    # None is permanent; a timed ban keeps its end, however short (0 must not mean never).
+    expires = int(ex.clock() + seconds) if seconds is not None else None
+    length = f"for {timedelta(seconds=seconds)}" if seconds is not None else "permanently"
     data = ", removing their content" if remove_data else ""
     if t.author_role:  # a stored file's: its uploader, or who posted it (the audit says)
         data += f" (as {t.author_role})"

@@ -160,9 +160,12 @@ def _ban_duration(v: Any) -> timedelta | None:
     if v == "permanent":
         return None
     try:
-        return parse_duration(v)
+        duration = parse_duration(v)
     except ValueError as exc:
         raise ValueError(f"{exc}, or permanent") from None
+    if duration < timedelta(seconds=1):  # Lemmy's ban ends on a whole second
+        raise ValueError(f"a ban must last at least 1s (or be permanent), got {v!r}")
+    return duration
 
 
 def _sweep_since(v: Any) -> timedelta | None:
