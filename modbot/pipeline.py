@@ -67,7 +67,7 @@ from modbot.model import (
     PlannedAction,
 )
 from modbot.record import decision_for, subject_for, target_for
-from modbot.rules import Plan, Subject, _global_exemption
+from modbot.rules import Plan, uploader_exemption
 from modbot.session import DEFAULT_SESSION_CHECK, Session
 from modbot.source import Source
 from modbot.statelock import StateLock
@@ -503,11 +503,10 @@ class Pipeline:
         kind, _, item_id = found["item_key"].partition(":")
         return f"the same file is shown by {kind} {item_id}, exempt: {found['why']}"
 
-    def _uploader_exempt(self, img: ItemImage, actions: list[PlannedAction]) -> str | None:
-        """Why the image's uploader must not be banned by a ``ban: {uploader: true}``:
-        rules.yaml's global exemptions hold for them as for an item's author (an
-        uploader is a local user; admins are the handler's to spare)."""
-        alias = img.ref.alias if img.ref else None
+    def uploader_exempt(self, alias: str | None, actions: list[PlannedAction]) -> str | None:
+        """Why the uploader of ``alias`` must not be banned by the ``ban: {uploader:
+        true}`` among ``actions``: rules.yaml's global exemptions hold for them as for an
+        item's author. The live run and the report from the record ask the same."""
         if not alias or not any(
             a.kind == "ban" and (a.params or {}).get("uploader") for a in actions
         ):
@@ -515,9 +514,7 @@ class Pipeline:
         row = self.store.uploader(alias)
         if row is None or not row.get("actor_id"):
             return None
-        uploader = Subject(item_kind="upload", author_actor_id=row["actor_id"], author_local=True)
-        why = _global_exemption(self.policy, uploader, {})
-        return None if why is None else why.replace("the author", "the uploader", 1)
+        return uploader_exemption(self.policy, row["actor_id"])
 
     def _subject(self, item: Item, img: ItemImage) -> Any:
         return subject_for(
@@ -597,7 +594,9 @@ class Pipeline:
                 img,
                 public_url=public_url,
                 file_exempt=spared,
-                uploader_exempt=self._uploader_exempt(img, plan.actions),
+                uploader_exempt=self.uploader_exempt(
+                    img.ref.alias if img.ref else None, plan.actions
+                ),
             )
             work.append((decision, ActionPlan(target, real, repeats)))
         if not self.dry_run and any(plan.actions for _d, plan in work):

@@ -45,6 +45,7 @@ __all__ = [
     "Subject",
     "decide",
     "render",
+    "uploader_exemption",
 ]
 
 
@@ -247,6 +248,14 @@ def _global_exemption(policy: Policy, s: Subject, hits: dict[str, str]) -> str |
         if name in hits:
             return f"the image is on the allow-list {name!r} ({hits[name]})"
     return None
+
+
+def uploader_exemption(policy: Policy, actor_id: str) -> str | None:
+    """Why a ``ban: {uploader: true}`` spares an image's uploader (a local user): the
+    global exemptions hold for them as for an item's author (admins are the handler's)."""
+    uploader = Subject(item_kind="upload", author_actor_id=actor_id, author_local=True)
+    why = _global_exemption(policy, uploader, {})
+    return None if why is None else why.replace("the author", "the uploader", 1)
 
 
 def _actions(

@@ -5,6 +5,7 @@ against the fake Lemmy + pict-rs)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from support.bot import Bot
@@ -91,12 +92,30 @@ def test_an_exempt_uploader_is_never_banned(
     path = rules(tmp_path, lemmy, tiny_checkpoint, [sha(photos["coffee"])], BAN, "post")
     path.write_text(path.read_text().replace("rules:\n", "exempt: {users: [alice]}\nrules:\n", 1))
     bot = Bot(lemmy, tmp_path, path)
+    spared = "the uploader is spared: the uploader is in exempt.users (alice)"
+    # What the admin previews first says the same: the dry run, and the report from it.
+    bot("run", "--once", "--dry-run")
+    assert spared in outcomes(bot, "post", post.id)["ban"]["detail"]
+    bot("report", "--since", "7d", "--out", "r.json")
+    (reported,) = [
+        d
+        for d in json.loads((tmp_path / "r.json").read_text())["decisions"]
+        if (d["item"]["kind"], d["item"]["id"]) == ("post", post.id)
+    ]
+    (ban,) = [a for a in reported["actions"] if a["action"] == "ban"]
+    assert spared in ban["detail"] and f"/u/{carol.name}" in ban["detail"]
+    assert lemmy.mutating_requests() == []
     bot("run", "--once")
     assert lemmy.person(carol.id).banned and not lemmy.person(cast.alice.id).banned
     bans = [r for r in lemmy.requests if r.path == "/api/v3/user/ban"]
     assert [r.json["person_id"] for r in bans] == [carol.id]
-    ban = outcomes(bot, "post", post.id)["ban"]
-    assert "the uploader is spared: the uploader is in exempt.users (alice)" in ban["detail"]
+    live = [
+        d
+        for d in bot.decisions()
+        if (d["item"]["kind"], d["item"]["id"]) == ("post", post.id) and not d["dry_run"]
+    ]
+    (ban,) = [a for a in live[-1]["actions"] if a["action"] == "ban"]
+    assert ban["status"] == "done" and spared in ban["detail"]
 
 
 def test_the_uploader_of_a_file_an_exempt_item_shows_is_not_banned(fake_lemmy, tmp_path: Path):

@@ -202,6 +202,7 @@ class Redecider:
             image_original_url=image.get("original_url"),
             image_sha256=image.get("sha256"),
             file_exempt=spared,
+            uploader_exempt=self.pipeline.uploader_exempt(image.get("alias"), real),
             shown_by=shown_by,
             author_role=item.get("author_role"),
         )
