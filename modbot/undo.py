@@ -78,7 +78,8 @@ class UndoPlan:
 def undo_lock(store: Store) -> StateLock:
     """The lock undo processes share (``MODBOT_STATE.undo.lock``): one undo at a time,
     beside the daemon (which never sends an undo's actions)."""
-    return StateLock(Path(f"{store.path}.undo"))
+    # the state's real path: one state named through a symlink gets one undo lock
+    return StateLock(Path(f"{Path(store.path).resolve()}.undo"))
 
 
 _BAN = re.compile(r"\bban \S+ from (?:the site|community \d+) ")

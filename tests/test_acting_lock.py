@@ -192,3 +192,22 @@ def test_the_lock_holds_when_the_state_is_named_through_a_symlink(tmp_path):
         assert f"pid {os.getpid()} on host " in message and "(modbot run)" in message
     with StateLock(link), pytest.raises(StateLocked):  # and the other way round
         StateLock(real).acquire()
+
+
+def test_one_undo_at_a_time_also_through_a_symlink(tmp_path):
+    """`modbot undo` runs one at a time per state, whichever name the state is given."""
+    from modbot.errors import StateLocked
+    from modbot.store import Store
+    from modbot.undo import undo_lock
+
+    real = tmp_path / "data" / "modbot.sqlite3"
+    real.parent.mkdir()
+    link = tmp_path / "state.sqlite3"
+    link.symlink_to(real)
+    by_real, by_link = Store(real), Store(link)
+    try:
+        with undo_lock(by_real), pytest.raises(StateLocked):
+            undo_lock(by_link).acquire()
+    finally:
+        by_real.close()
+        by_link.close()
