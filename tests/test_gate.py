@@ -720,6 +720,43 @@ def test_a_report_lemmy_refused_is_told_with_the_next_one(fake_lemmy, tmp_path, 
         store.close()
 
 
+def test_a_report_some_admins_got_is_not_sent_to_them_again(fake_lemmy, tmp_path, monkeypatch):
+    """Lemmy fails the message to the second admin after the first has it: the report
+    counts as made (one admin knows; the log names who was not told), and nobody is
+    sent the same counts twice."""
+    from modbot.config.settings import Settings
+    from modbot.lemmy import LemmyClient
+    from modbot.modes import gate as gate_mode
+
+    monkeypatch.setattr(gate_mode, "REPORT_RETRY_S", 0.0)
+    second = fake_lemmy.add_person("second_admin", admin=True)
+    real = LemmyClient.private_message
+    sent: list[int] = []
+
+    def second_fails(self, recipient_id, content, **kwargs):
+        sent.append(recipient_id)
+        if len(sent) == 2:
+            fake_lemmy.fail_next("/api/v3/private_message", status=400, error="couldnt_create")
+        return real(self, recipient_id, content, **kwargs)
+
+    monkeypatch.setattr(LemmyClient, "private_message", second_fails)
+    settings = Settings.from_env(
+        {"LEMMY_URL": fake_lemmy.url, "LEMMY_USERNAME": "modbot", "LEMMY_PASSWORD": PASSWORD}
+    )
+    store = Store(tmp_path / "state.sqlite3")
+    reports = gate_mode.AdminReports(store, every_s=0.0, settings=settings)
+    try:
+        reports.note("allowed_without_verdict", "timeout", "a" * 64)
+        reports.flush()
+        assert sent == [fake_lemmy.cast.admin.id, second.id]
+        assert [m.recipient_id for m in fake_lemmy.private_messages] == [fake_lemmy.cast.admin.id]
+        assert (reports.sent, reports.failed) == (1, 0) and not reports.pending
+        reports.flush()  # nothing new: nothing sent again
+        assert len(fake_lemmy.private_messages) == 1 and len(sent) == 2
+    finally:
+        store.close()
+
+
 def test_check_rules_says_where_reject_and_incoming_belong(tmp_path, capsys):
     from modbot.cli import main
 

@@ -344,6 +344,7 @@ class AdminReports:
         except LemmyError as exc:
             log.error("cannot tell the admins: %s", exc)
             return False
+        told: list[int] = []
         try:
             saved = self.store.get_cursor(key)  # the bot's login token, kept as the bot keeps it
             if saved:
@@ -354,10 +355,18 @@ class AdminReports:
             admins = sorted(site.admin_ids - {me})
             for admin in admins:
                 client.private_message(admin, f"modbot gate needs your attention:\n\n{text}")
+                told.append(admin)
             return bool(admins)
         except LemmyError as exc:
-            log.error("cannot tell the admins: %s", exc)
-            return False
+            if not told:
+                log.error("cannot tell the admins: %s", exc)
+                return False
+            # Some admins have it: a second try would send them the same counts again.
+            untold = [a for a in admins if a not in told]
+            log.error(
+                "told admins %s but not %s (%s): the report above is theirs", told, untold, exc
+            )
+            return True
         finally:
             client.close()
 
