@@ -18,7 +18,8 @@ from support.policies import BAD, write_removal_rules
 from fakelemmy.scenarios import PASSWORD
 from fakelemmy.state import now
 from modbot.config.settings import Secret
-from modbot.lemmy import LemmyClient, LemmyUnavailable
+from modbot.lemmy import LemmyBadAnswer, LemmyClient, LemmyUnavailable
+from modbot.lemmy.v4 import LemmyClientV4
 from modbot.lemmy.views_v3 import comment_item, post_item, upload_item
 from modbot.model import Item
 from modbot.source import Source
@@ -378,4 +379,36 @@ def test_the_client_deadline_holds_for_every_retry(fake_lemmy):
     assert sleeps == [0.5, 1.0]
     lemmy.trickle("/api/v3/site", 0)
     assert client.site()["my_user"]
+    client.close()
+
+
+# --------------------------------------------------------------------------- reads by id
+
+
+@pytest.mark.both_lemmys
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"comment_view": None, "person_view": None}, {"person_view": {"person": {}}}],
+    ids=["empty", "null-views", "person-without-id"],
+)
+def test_a_comment_or_person_read_by_id_without_its_view_is_a_bad_answer(fake_lemmy, body):
+    # Read when checking whether a killed run's action took effect, and by `modbot undo`:
+    # a 200 answer without the view is Lemmy answering wrongly, said as such (never a
+    # KeyError traceback), so the caller's "cannot check" path takes it.
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    comment = lemmy.add_comment(
+        lemmy.add_post(cast.pics, cast.bob, name="p"), cast.bob, content="hi"
+    )
+    client_class = LemmyClient if lemmy.api_version == "v3" else LemmyClientV4
+    client = client_class(lemmy.url, "modbot", Secret(PASSWORD), requests_per_minute=0)
+    lemmy.tamper(lemmy.api_path("/api/v3/comment"), lambda _: body)
+    lemmy.tamper(lemmy.api_path("/api/v3/user"), lambda _: body)
+    with pytest.raises(LemmyBadAnswer, match=rf"comment/{comment.id}: .*comment_view"):
+        client.comment(comment.id)
+    with pytest.raises(LemmyBadAnswer, match=rf"person/{cast.bob.id}: .*person"):
+        client.person(cast.bob.id)
+    lemmy.tamper(lemmy.api_path("/api/v3/comment"), None)
+    lemmy.tamper(lemmy.api_path("/api/v3/user"), None)
+    assert client.comment(comment.id).id == comment.id
+    assert client.person(cast.bob.id).id == cast.bob.id
     client.close()

@@ -24,6 +24,7 @@ from modbot.lemmy import views_v3
 from modbot.lemmy.api import MAX_PAGE, PAGE
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
+from modbot.lemmy.viewcheck import read_view
 from modbot.model import Community, Item, Message, Page, Person, SiteInfo
 
 __all__ = ["LemmyClient"]
@@ -307,13 +308,21 @@ class LemmyClient(PictrsStore, Transport):
         )
 
     def get_comment(self, comment_id: int) -> Any:
-        """One comment's ``CommentView`` (admins and moderators also get a removed one)."""
-        return self.api("GET", "/comment", params={"id": comment_id})["comment_view"]
+        """One comment's ``CommentView`` (admins and moderators also get a removed one;
+        a view without its fields is checked where it becomes an item)."""
+        answer = self.api("GET", "/comment", params={"id": comment_id})
+        return read_view(answer, "comment_view", f"comment/{comment_id}")
 
     def get_person(self, person_id: int) -> dict[str, Any]:
         """A person's ``PersonView`` (``person.banned``, ``person.ban_expires``)."""
         params = {"person_id": person_id, "limit": 1}
-        view: dict[str, Any] = self.api("GET", "/user", params=params)["person_view"]
+        view: Any = self.api("GET", "/user", params=params).get("person_view")
+        person = view.get("person") if isinstance(view, dict) else None
+        if not isinstance(person, dict) or not isinstance(person.get("id"), int):
+            raise LemmyBadAnswer(
+                f"person/{person_id}: Lemmy's answer has no person_view with a person and its id",
+                error="bad_answer",
+            )
         return view
 
     def reports_of(self, kind: str, item_id: int) -> list[dict[str, Any]]:

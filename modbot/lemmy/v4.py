@@ -47,6 +47,7 @@ from modbot.lemmy import views_v4
 from modbot.lemmy.api import PAGE
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
+from modbot.lemmy.viewcheck import read_view
 from modbot.model import (
     VIDEO_EXTENSIONS,
     Community,
@@ -384,13 +385,20 @@ class LemmyClientV4(PictrsStore, Transport):
         return self.api("GET", "/post", params={"id": post_id}).get("post_view")
 
     def get_comment(self, comment_id: int) -> Any:
-        return self.api("GET", "/comment", params={"id": comment_id}).get("comment_view")
+        """One comment's ``CommentView`` (a view without its fields is checked where it
+        becomes an item)."""
+        answer = self.api("GET", "/comment", params={"id": comment_id})
+        return read_view(answer, "comment_view", f"comment/{comment_id}")
 
     def get_person(self, person_id: int) -> dict[str, Any]:
         """A ``PersonView`` (``banned``, ``ban_expires_at``)."""
-        view = self.api("GET", "/person", params={"person_id": person_id}).get("person_view")
-        if not isinstance(view, dict):
-            raise LemmyBadAnswer(f"person/{person_id}: no person_view", error="bad_answer")
+        view: Any = self.api("GET", "/person", params={"person_id": person_id}).get("person_view")
+        person = view.get("person") if isinstance(view, dict) else None
+        if not isinstance(person, dict) or not isinstance(person.get("id"), int):
+            raise LemmyBadAnswer(
+                f"person/{person_id}: Lemmy's answer has no person_view with a person and its id",
+                error="bad_answer",
+            )
         return view
 
     def reports_of(self, kind: str, item_id: int) -> list[dict[str, Any]]:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from modbot.errors import LemmyBadAnswer
+from modbot.lemmy.transport import kind_of
 from modbot.model import Community, Item, ItemKind, parse_time
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "fields_problem",
     "listed_communities",
     "malformed",
+    "read_view",
     "shown",
 ]
 
@@ -48,6 +51,17 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
         lambda v: isinstance(v, str) and bool(_ALIAS.fullmatch(v)) and ".." not in v,
     ),
 }
+
+
+def read_view(answer: Any, key: str, what: str) -> dict[str, Any]:
+    """``answer[key]``, a view read by id to check an action (after a crash, by undo):
+    there is no item to decide, so a missing view is a ``LemmyBadAnswer``."""
+    view = answer.get(key) if isinstance(answer, dict) else None
+    if not isinstance(view, dict):
+        raise LemmyBadAnswer(
+            f"{what}: Lemmy's answer has no {key} (got {kind_of(view)})", error="bad_answer"
+        )
+    return view
 
 
 def shown(value: Any) -> str:
