@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import httpx
+import pytest
 from support.bot import Bot, remote_photo, sha
 from support.policies import BAD, write_rules
 
@@ -285,3 +287,47 @@ def test_the_image_of_an_admins_post_is_not_purged_through_a_comment(
         if (r["item"]["kind"], r["item"]["id"]) == ("comment", comment.id)
     ]
     assert "admin's post" in record["actions"][0]["detail"]
+
+
+POSTS_PURGE_IMAGE = """
+  - name: known abusive image in a post
+    if: {hash_list: known-bad, type: post}
+    then:
+      purge_image: true
+"""
+
+
+@pytest.mark.parametrize("shown", ["proxy", "alias"])
+def test_the_same_bytes_as_a_new_admins_upload_are_not_purged(
+    fake_lemmy, photos, tiny, pipeline_for, shown
+):
+    """A remote image pict-rs cached for the image proxy is one file with an upload of
+    the same bytes, as another local alias is: purging either purges that upload too.
+    Its uploader became an admin since modbot looked at it (no exempt item shows the
+    file), so the owners of the bytes are asked first, whichever way the post shows it."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=POSTS_PURGE_IMAGE)
+    carol = lemmy.add_person("carol")
+    theirs = lemmy.add_upload(carol, photos[BAD])
+    pipeline.poll_once(deep=True)  # carol's upload: looked at, no rule for uploads
+    with lemmy.state.lock:
+        carol.admin = True
+    if shown == "proxy":
+        remote = lemmy.add_remote_file("again.jpg", photos[BAD])
+        url = lemmy.proxy_url(remote)
+        assert httpx.get(url).status_code == 200  # a viewer: pict-rs now holds a copy
+    else:
+        url = lemmy.add_upload(cast.alice, photos[BAD]).url
+    post = lemmy.add_post(cast.pics, cast.alice, name="look", body=f"![x]({url})")
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=POSTS_PURGE_IMAGE)
+    pipeline.poll_once(deep=True)  # a restart: the admins are read again
+    assert lemmy.image_exists(theirs.alias)
+    assert not [r for r in lemmy.mutating_requests() if "purge" in r.path]
+    (record,) = [r for r in pipeline.store.decisions() if r["item"]["id"] == post.id]
+    assert record["actions"] == [
+        {
+            "action": "purge_image",
+            "status": "skipped",
+            "detail": "the image is an admin's upload or in an admin's post: never acted on",
+        }
+    ]

@@ -176,9 +176,10 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
 
 @handles("purge_image")
 def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
-    if t.image_alias and ex.store.image_owners(t.image_alias, t.image_sha256) & ex.admin_ids:
-        # Someone else's item may show an admin's upload or the image of an admin's
-        # post (or the same bytes: one file in pict-rs).
+    # Someone else's item may show an admin's upload or the image of an admin's post
+    # (or the same bytes: one file in pict-rs, a cached copy of a remote image too).
+    local = t.image_alias or (t.image_original_url and t.image_sha256)
+    if local and ex.store.image_owners(t.image_alias or "", t.image_sha256) & ex.admin_ids:
         return ActionOutcome(
             "purge_image",
             "skipped",
