@@ -30,7 +30,7 @@ import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -310,7 +310,16 @@ class Store:
                 raise
             self._depth -= 1
             if outer:
-                self._db.execute("COMMIT")
+                try:
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT (disk full, locked) can leave SQLite inside the
+                    # transaction, and every later BEGIN would fail: roll it back.
+                    if self._db.in_transaction:
+                        with suppress(sqlite3.Error):
+                            self._db.execute("ROLLBACK")
+                    self._hold_again(later)
+                    raise
 
     # -- cache writes held back. The downloads' thread caches each new file's verdict and
     # what its link held; written at once, each took a transaction of its own, and the

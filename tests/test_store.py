@@ -261,3 +261,33 @@ def test_kill_9_mid_write_loses_no_committed_item(tmp_path):
         assert store.is_seen("live", "post", i, "u")
     assert not store.is_seen("live", "post", len(ids) + 1, "u")
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_failed_commit_rolls_back_and_the_next_transaction_works(tmp_path):
+    # COMMIT can fail (disk full, the database locked at commit time) and leave SQLite
+    # inside the transaction; a deferred foreign key broken inside it makes COMMIT fail
+    # the same way. The error is the caller's; later transactions must still work, and
+    # cache writes held back for it are held again, not lost.
+    store = Store(tmp_path / "s.sqlite3")
+    store.put_verdict("aa", "v1", verdict(1))  # the version's prompt list is stored
+    db = store._db
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    db.execute("CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)")
+    store.put_verdict("bb", "v1", verdict(2), later=True)
+    try:
+        with store.transaction():
+            store.set_cursor("lost", "1")
+            db.execute("INSERT INTO child VALUES (7)")  # refused only at COMMIT
+    except sqlite3.IntegrityError:
+        pass
+    else:
+        raise AssertionError("the COMMIT did not fail")
+    with store.transaction():
+        store.set_cursor("kept", "2")
+    assert (store.get_cursor("lost"), store.get_cursor("kept")) == (None, "2")
+    assert store.get_verdict("bb", "v1") == verdict(2)
+    store.close()
+    reopened = Store(tmp_path / "s.sqlite3")
+    assert (reopened.get_cursor("lost"), reopened.get_cursor("kept")) == (None, "2")
+    assert reopened.get_verdict("bb", "v1") == verdict(2)
