@@ -529,3 +529,27 @@ def test_a_ban_shorter_than_a_second_is_a_mistake(tmp_path: Path, listed: Path):
         "rules.yaml:7: rule 'known bad': then.ban.duration: a ban must last at least 1s "
         "(or be permanent), got '0.5s'",
     ]
+
+
+def test_a_score_threshold_must_be_a_finite_number(tmp_path: Path):
+    # float() reads nan and inf: a rule "> nan" would never fire, "< inf" always
+    out = problems(
+        tmp_path,
+        """
+        rules:
+          - name: never
+            if: {scores: {nsfw: "> nan"}}
+            then: {report: true}
+          - name: always
+            if: {scores: {nsfw: "< inf", csam: ">= -Infinity"}}
+            then: {report: true}
+    """,
+    )
+    assert out == [
+        "rules.yaml:3: rule 'never': if.scores.nsfw: 'nan' in '> nan' is not a number "
+        "(a score is compared with a number like 0.02)",
+        "rules.yaml:6: rule 'always': if.scores.nsfw: 'inf' in '< inf' is not a number "
+        "(a score is compared with a number like 0.02)",
+        "rules.yaml:6: rule 'always': if.scores.csam: '-Infinity' in '>= -Infinity' is not a "
+        "number (a score is compared with a number like 0.02)",
+    ]

@@ -8,6 +8,7 @@ One pydantic model per section of rules.yaml, in the order of the file.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -176,6 +177,16 @@ def _duration(v: Any) -> timedelta:
     return parse_duration(v)
 
 
+def _score_test(v: Any) -> Comparison:
+    test = parse_number_comparison(v)
+    if not math.isfinite(test.value):  # float() reads them: "> nan" never fires, "< inf" always
+        rest = test.text.split(" ", 1)[1]
+        raise ValueError(
+            f"{rest!r} in {v!r} is not a number (a score is compared with a number like 0.02)"
+        )
+    return test
+
+
 def is_fetch_failure(reason: str | None) -> bool:
     """Whether a skip reason says the image could not be downloaded."""
     return bool(reason) and (reason in FETCH_FAILURES or bool(HTTP_STATUS.fullmatch(reason or "")))
@@ -234,7 +245,7 @@ _fetch_failures = _reasons("fetch_failed", FETCH_FAILURES, "download failures")
 
 Duration = Annotated[timedelta, PlainValidator(_duration)]
 Size = Annotated[int, PlainValidator(parse_size)]
-ScoreTest = Annotated[Comparison, PlainValidator(parse_number_comparison)]
+ScoreTest = Annotated[Comparison, PlainValidator(_score_test)]
 AgeTest = Annotated[Comparison, PlainValidator(parse_duration_comparison)]
 Reason = Annotated[str | None, _reason(DEFAULT_REMOVE_REASON)]
 ReportReason = Annotated[str | None, _reason(DEFAULT_REPORT_REASON)]
