@@ -553,3 +553,32 @@ def test_a_score_threshold_must_be_a_finite_number(tmp_path: Path):
         "rules.yaml:6: rule 'always': if.scores.csam: '-Infinity' in '>= -Infinity' is not a "
         "number (a score is compared with a number like 0.02)",
     ]
+
+
+def test_a_quoted_false_as_a_reason_is_warned_about(tmp_path: Path):
+    # "false" in quotes is text: the reason, so the rule removes (reports, notifies)
+    write(
+        tmp_path,
+        """
+        rules:
+          - name: nsfw
+            if: {labels: [nsfw]}
+            then: {remove: "false", report: "No"}
+          - name: csam
+            if: {labels: [csam]}
+            then:
+              report: true
+              notify_admins: " off "
+    """,
+    )
+    rc, out = check(tmp_path, "rules.yaml")
+    assert rc == 0, out
+    assert out[:-1] == [
+        "rules.yaml:4: warning: rule 'nsfw': then.remove: 'false' in quotes is the removal "
+        "reason, so the rule removes; to not remove, leave remove out",
+        "rules.yaml:4: warning: rule 'nsfw': then.report: 'No' in quotes is the report "
+        "reason, so the rule reports; to not report, leave report out",
+        "rules.yaml:9: warning: rule 'csam': then.notify_admins: ' off ' in quotes is the "
+        "message, so the rule notifies the admins; to not notify them, leave notify_admins out",
+    ]
+    assert out[-1].startswith("rules.yaml: valid: 2 rules (1 removal, 1 report/notify)")

@@ -188,6 +188,9 @@ def _names(section: Any) -> list[str]:
     return [k for k in section if isinstance(k, str)] if isinstance(section, dict) else []
 
 
+# What YAML reads as false unquoted: in quotes, the text of a reason or a message.
+_FALSE_WORDS = ("false", "no", "off", "n", "null", "none", "~")
+
 # --- cross-checks ------------------------------------------------------------------------------
 
 
@@ -551,6 +554,7 @@ class _Checker:
                     warning=True,
                 )
         self.check_placeholders(at, rule)
+        self.check_quoted_false(at, rule)
         if rule.then.ban and not cond.hash_list and (cond.labels or cond.scores):
             self.add(
                 (*at, "then", "ban"),
@@ -562,6 +566,24 @@ class _Checker:
         why = never_acts(rule)
         if why:
             self.add((*at, "if"), f"rule {rule.name!r} can never act: {why}", warning=True)
+
+    def check_quoted_false(self, at: tuple, rule: Rule) -> None:
+        """`remove: "false"` is text, so the reason: the rule removes. Said, not refused
+        (a reason may be any text)."""
+        texts = {
+            "remove": ("the removal reason", "removes", "remove"),
+            "report": ("the report reason", "reports", "report"),
+            "notify_admins": ("the message", "notifies the admins", "notify them"),
+        }
+        for key, (what, does, do) in texts.items():
+            text = getattr(rule.then, key)
+            if isinstance(text, str) and text.strip().lower() in _FALSE_WORDS:
+                self.add(
+                    (*at, "then", key),
+                    f"rule {rule.name!r}: then.{key}: {text!r} in quotes is {what}, so the "
+                    f"rule {does}; to not {do}, leave {key} out",
+                    warning=True,
+                )
 
     def check_placeholders(self, at: tuple, rule: Rule) -> None:
         texts: list[tuple[tuple[str, ...], str | None]] = [
