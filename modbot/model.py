@@ -462,6 +462,8 @@ class CycleStats:
     verdicts: Counter[str] = field(default_factory=Counter)  # images a label fired on, by label
     decisions: int = 0
     requests: int = 0  # Lemmy API requests (logins and retries included)
+    # posts whose comments a sweep could not read, by why: (how many, the first ids)
+    comments_not_read: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
     # the most memory held at once during the cycle, and the budget: (peak, total) bytes
     decode_memory: tuple[int, int] = (0, 0)  # decoding images (classifier.decode_memory)
     download_memory: tuple[int, int] = (0, 0)  # downloaded bodies (fetch.max_bytes_held)
@@ -478,6 +480,12 @@ class CycleStats:
         if self.skipped:
             parts.append(
                 "skipped " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))
+            )
+        for why, (count, ids) in sorted(self.comments_not_read.items()):
+            named = ", ".join(map(str, ids)) + (", ..." if count > len(ids) else "")
+            parts.append(
+                f"comments of {count} post{'s' if count != 1 else ''} not read ({why}): "
+                f"post{'s' if len(ids) != 1 else ''} {named}"
             )
         if self.actions:
             parts.append(

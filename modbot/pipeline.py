@@ -356,6 +356,7 @@ class Pipeline:
                 stream.close()
                 self._flush(stats)
                 stats.requests = self.client.requests - requests_before
+                stats.comments_not_read = self.source.take_comments_not_read()
                 self._memory_figures(stats)
             return stats
 

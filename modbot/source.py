@@ -40,6 +40,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 
@@ -58,6 +59,7 @@ MAX_POST_PAGES = 400  # a bound on one poll's paging, in case a watermark is bog
 # that keeps inventing new pages (a loop back to an old page is noticed at once).
 MAX_SWEEP_PAGES = 1_000_000
 MAX_COMMUNITY_PAGES = 20_000  # a million communities: far more than any instance knows
+SHOWN_NOT_READ = 10  # posts named (and warned about) whose comments were not read
 
 
 class RepeatCheck:
@@ -136,6 +138,10 @@ class Source:
         # what a backlog walk hands out: "local" items (created on this instance; a
         # profile image, its person's or community's), "federated" ones, or "all"
         self.origin = "all"
+        # posts whose comments Lemmy did not hand out, by why: the run's summary says so
+        # (``take_comments_not_read``); the first ``SHOWN_NOT_READ`` ids of each are kept
+        self._comments_not_read: dict[str, list[int]] = {}
+        self._comments_not_read_count: Counter[str] = Counter()
 
     def _cursor(self, name: str) -> str:
         return f"{self.scope}:{name}"
@@ -533,7 +539,7 @@ class Source:
             try:
                 page = self.client.comments(number, post_id=post.id)
             except LemmyError as exc:
-                log.warning("comments of post %s: %s; skipped", post.id, exc)
+                self._comment_skipped(post.id, exc)
                 break
             items = _unique(page.items)
             if self._page_again(f"comments of post {post.id}", items, pages):
@@ -542,6 +548,27 @@ class Source:
             if page.sent < PAGE:
                 break
         return [c for c in out if not (since and c.published and c.published < since)]
+
+    def _comment_skipped(self, post_id: int, exc: LemmyError) -> None:
+        why = "Lemmy unavailable" if isinstance(exc, LemmyUnavailable) else "Lemmy error"
+        shown = self._comments_not_read.setdefault(why, [])
+        self._comments_not_read_count[why] += 1
+        if len(shown) < SHOWN_NOT_READ:
+            shown.append(post_id)
+            self._warn(f"comments of post {post_id}: {exc}; not read")
+        else:  # bounded: a long sweep through a failing Lemmy keeps a count only
+            log.warning("comments of post %s: %s; not read", post_id, exc)
+
+    def take_comments_not_read(self) -> dict[str, tuple[int, list[int]]]:
+        """The posts whose comments could not be read since the last call, by why:
+        (how many, the first ids). Not retried within the walk: the next sweep reads
+        every post's comments again."""
+        taken = {
+            why: (count, self._comments_not_read.get(why, []))
+            for why, count in self._comments_not_read_count.items()
+        }
+        self._comments_not_read, self._comments_not_read_count = {}, Counter()
+        return taken
 
     def sweep_in_progress(self) -> bool:
         return self.store.get_cursor(self._sweep_position) is not None

@@ -129,6 +129,41 @@ def test_sweep_goes_on_when_the_post_its_page_cursor_names_is_purged(
     assert "resumed after post" in caplog.text
 
 
+@pytest.mark.both_lemmys
+def test_a_sweep_says_whose_comments_it_could_not_read_and_the_next_sweep_reads_them(
+    fake_lemmy, photos, pipeline_for
+):
+    """Lemmy unavailable (502 after the retries) for one post's comments: the sweep goes
+    on, and its summary and warnings name the post (no log line alone)."""
+    from modbot.config.settings import Secret
+    from modbot.lemmy import LemmyClient
+    from modbot.lemmy.v4 import LemmyClientV4
+
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    start = now() - timedelta(days=3)
+    good = lemmy.add_remote_file("good.jpg", photos["chelsea"])
+    post = lemmy.add_post(cast.pics, cast.bob, name="p", url=good, published=start)
+    comment = lemmy.add_comment(
+        post, cast.alice, content=f"![look]({good})", published=start + timedelta(seconds=30)
+    )
+    client_class = LemmyClient if lemmy.api_version == "v3" else LemmyClientV4
+    client = client_class(
+        lemmy.url, "modbot", Secret("pw"), requests_per_minute=0, retries=1, sleep=lambda _: None
+    )
+    pipeline = pipeline_for(lemmy, client=client)
+    lemmy.fail_next(lemmy.api_path("/api/v3/comment/list"), times=2, status=502)
+    stats = pipeline.sweep(start - timedelta(days=1))
+    assert f"comments of 1 post not read (Lemmy unavailable): post {post.id}" in stats.summary()
+    assert any(f"comments of post {post.id}:" in w for w in pipeline.warnings)
+    decided = {(r["item"]["kind"], r["item"]["id"]) for r in pipeline.store.decisions()}
+    assert ("post", post.id) in decided and ("comment", comment.id) not in decided
+
+    again = pipeline.sweep(start - timedelta(days=1))
+    assert "not read" not in again.summary()
+    decided = {(r["item"]["kind"], r["item"]["id"]) for r in pipeline.store.decisions()}
+    assert ("comment", comment.id) in decided
+
+
 @pytest.mark.slow
 def test_sweep_since_window_dry_run_with_report_and_cache(
     fake_lemmy, photos, tiny_checkpoint, tmp_path
