@@ -331,3 +331,35 @@ def test_the_same_bytes_as_a_new_admins_upload_are_not_purged(
             "detail": "the image is an admin's upload or in an admin's post: never acted on",
         }
     ]
+
+
+@pytest.mark.parametrize("action", ["purge_image", "delete_image"])
+def test_the_sites_own_icon_and_banner_are_never_purged(
+    fake_lemmy, photos, tiny, pipeline_for, action
+):
+    """Only an admin sets the site's icon and banner: an admin's images, also when
+    nobody is known to have uploaded the file (Lemmy did not record uploaders before
+    0.19; the fake's stand-in: a file stored without an uploader, never listed)."""
+    lemmy = fake_lemmy
+    icon, banner = lemmy.add_thumbnail(photos[BAD]), lemmy.add_thumbnail(photos[BAD])
+    lemmy.site.icon, lemmy.site.banner = icon.url, banner.url
+    rules = PURGE_IMAGE.replace("purge_image", action)
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=rules)
+    pipeline.sweep()
+    assert lemmy.image_exists(icon.alias) and lemmy.image_exists(banner.alias)
+    assert not [r for r in lemmy.mutating_requests() if "purge" in r.path or "delete" in r.path]
+    records = {
+        r["item"]["kind"]: r["actions"]
+        for r in pipeline.store.decisions()
+        if r["item"]["kind"] in ("site_icon", "site_banner")
+    }
+    assert records == {
+        kind: [
+            {
+                "action": action,
+                "status": "skipped",
+                "detail": "an admin's image: never acted on",
+            }
+        ]
+        for kind in ("site_icon", "site_banner")
+    }

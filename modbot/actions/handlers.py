@@ -174,8 +174,15 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
     return ActionOutcome("purge_item", "skipped", f"{_what(t)} is no post or comment to purge")
 
 
+# Only an admin sets the site's icon and banner, whoever uploaded the file.
+SITE_IMAGES = ("site_icon", "site_banner")
+ADMINS_IMAGE = "an admin's image: never acted on"
+
+
 @handles("purge_image")
 def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
+    if t.kind in SITE_IMAGES:
+        return ActionOutcome("purge_image", "skipped", ADMINS_IMAGE)
     # Someone else's item may show an admin's upload or the image of an admin's post
     # (or the same bytes: one file in pict-rs, a cached copy of a remote image too).
     local = t.image_alias or (t.image_original_url and t.image_sha256)
@@ -256,6 +263,8 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
 def delete_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     """One alias only (pict-rs ``/internal/delete``), for an image merely unwanted: the
     file stays while another alias (the same bytes uploaded again) has it."""
+    if t.kind in SITE_IMAGES:
+        return ActionOutcome("delete_image", "skipped", ADMINS_IMAGE)
     if t.image_alias and ex.store.image_owners(t.image_alias, t.image_sha256) & ex.admin_ids:
         return ActionOutcome(
             "delete_image",
