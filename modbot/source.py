@@ -161,9 +161,12 @@ class Source:
         # must not become the mark every later poll stops at.
         if newest and newest > limit:
             newest = limit
-        old = self._watermark(name)
-        if newest and (old is None or newest > old):
-            self.store.set_cursor(self._cursor(f"watermark:{name}"), newest.isoformat())
+        key = self._cursor(f"watermark:{name}")
+        kept = parse_time(self.store.get_cursor(key))
+        # one kept ahead (by an older modbot) is replaced: left, it would read as "now"
+        # after any downtime, and a poll would stop short of what came meanwhile
+        if newest and (kept is None or newest > kept or kept > limit):
+            self.store.set_cursor(key, newest.isoformat())
 
     # ------------------------------------------------------------------ polling
     def _due(self, name: str, every: timedelta) -> bool:

@@ -21,7 +21,7 @@ from modbot.config.settings import Secret
 from modbot.lemmy import LemmyBadAnswer, LemmyClient, LemmyUnavailable
 from modbot.lemmy.v4 import LemmyClientV4
 from modbot.lemmy.views_v3 import comment_item, post_item, upload_item
-from modbot.model import Item
+from modbot.model import Item, parse_time
 from modbot.source import Source
 from modbot.store import Store
 
@@ -328,6 +328,9 @@ def test_an_item_dated_a_year_ahead_is_decided_and_later_polls_still_read_every_
     source.store.set_cursor("live:watermark:posts", ahead.isoformat())
     new = {("post", lemmy.add_post(cast.pics, cast.alice, name=f"more {n}").id) for n in range(60)}
     assert new <= poll(deep=True)
+    # and is replaced by what the poll saw: left ahead, it would read as "now" after any
+    # downtime, and a poll would stop short of what came meanwhile
+    assert parse_time(source.store.get_cursor("live:watermark:posts")) <= now()
 
 
 def test_lemmy_timeout_is_a_deadline_for_the_whole_request_reads_actions_and_pictrs(
