@@ -24,7 +24,7 @@ from modbot.lemmy import views_v3
 from modbot.lemmy.api import MAX_PAGE, PAGE
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
-from modbot.lemmy.viewcheck import read_view
+from modbot.lemmy.viewcheck import read_person_view, read_view
 from modbot.model import Community, Item, Message, Page, Person, SiteInfo
 
 __all__ = ["LemmyClient"]
@@ -316,14 +316,7 @@ class LemmyClient(PictrsStore, Transport):
     def get_person(self, person_id: int) -> dict[str, Any]:
         """A person's ``PersonView`` (``person.banned``, ``person.ban_expires``)."""
         params = {"person_id": person_id, "limit": 1}
-        view: Any = self.api("GET", "/user", params=params).get("person_view")
-        person = view.get("person") if isinstance(view, dict) else None
-        if not isinstance(person, dict) or not isinstance(person.get("id"), int):
-            raise LemmyBadAnswer(
-                f"person/{person_id}: Lemmy's answer has no person_view with a person and its id",
-                error="bad_answer",
-            )
-        return view
+        return read_person_view(self.api("GET", "/user", params=params), person_id)
 
     def reports_of(self, kind: str, item_id: int) -> list[dict[str, Any]]:
         """Every report on one post or comment (``kind``), resolved or not, newest first."""

@@ -47,7 +47,7 @@ from modbot.lemmy import views_v4
 from modbot.lemmy.api import PAGE
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
-from modbot.lemmy.viewcheck import read_view
+from modbot.lemmy.viewcheck import read_person_view, read_view
 from modbot.model import (
     VIDEO_EXTENSIONS,
     Community,
@@ -392,14 +392,9 @@ class LemmyClientV4(PictrsStore, Transport):
 
     def get_person(self, person_id: int) -> dict[str, Any]:
         """A ``PersonView`` (``banned``, ``ban_expires_at``)."""
-        view: Any = self.api("GET", "/person", params={"person_id": person_id}).get("person_view")
-        person = view.get("person") if isinstance(view, dict) else None
-        if not isinstance(person, dict) or not isinstance(person.get("id"), int):
-            raise LemmyBadAnswer(
-                f"person/{person_id}: Lemmy's answer has no person_view with a person and its id",
-                error="bad_answer",
-            )
-        return view
+        return read_person_view(
+            self.api("GET", "/person", params={"person_id": person_id}), person_id
+        )
 
     def reports_of(self, kind: str, item_id: int) -> list[dict[str, Any]]:
         """The bot's own reports on one post or comment (``kind``), resolved or not."""

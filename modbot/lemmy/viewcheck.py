@@ -26,6 +26,7 @@ __all__ = [
     "fields_problem",
     "listed_communities",
     "malformed",
+    "read_person_view",
     "read_view",
     "shown",
 ]
@@ -60,6 +61,19 @@ def read_view(answer: Any, key: str, what: str) -> dict[str, Any]:
     if not isinstance(view, dict):
         raise LemmyBadAnswer(
             f"{what}: Lemmy's answer has no {key} (got {kind_of(view)})", error="bad_answer"
+        )
+    return view
+
+
+def read_person_view(answer: Any, person_id: int) -> dict[str, Any]:
+    """A ``PersonView`` read by id (to check a ban): its person and the person's id must
+    be there, else a ``LemmyBadAnswer``."""
+    view: Any = answer.get("person_view") if isinstance(answer, dict) else None
+    person = view.get("person") if isinstance(view, dict) else None
+    if not isinstance(person, dict) or not isinstance(person.get("id"), int):
+        raise LemmyBadAnswer(
+            f"person/{person_id}: Lemmy's answer has no person_view with a person and its id",
+            error="bad_answer",
         )
     return view
 
