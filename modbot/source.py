@@ -40,7 +40,6 @@ import hashlib
 import json
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 
@@ -138,10 +137,9 @@ class Source:
         # what a backlog walk hands out: "local" items (created on this instance; a
         # profile image, its person's or community's), "federated" ones, or "all"
         self.origin = "all"
-        # posts whose comments Lemmy did not hand out, by why: the run's summary says so
-        # (``take_comments_not_read``); the first ``SHOWN_NOT_READ`` ids of each are kept
-        self._comments_not_read: dict[str, list[int]] = {}
-        self._comments_not_read_count: Counter[str] = Counter()
+        # posts whose comments Lemmy did not hand out, by why: (how many, the first
+        # ``SHOWN_NOT_READ`` ids); the run's summary says so (``take_comments_not_read``)
+        self._comments_not_read: dict[str, tuple[int, list[int]]] = {}
 
     def _cursor(self, name: str) -> str:
         return f"{self.scope}:{name}"
@@ -554,8 +552,8 @@ class Source:
 
     def _comment_skipped(self, post_id: int, exc: LemmyError) -> None:
         why = "Lemmy unavailable" if isinstance(exc, LemmyUnavailable) else "Lemmy error"
-        shown = self._comments_not_read.setdefault(why, [])
-        self._comments_not_read_count[why] += 1
+        count, shown = self._comments_not_read.get(why, (0, []))
+        self._comments_not_read[why] = (count + 1, shown)
         if len(shown) < SHOWN_NOT_READ:
             shown.append(post_id)
             self._warn(f"comments of post {post_id}: {exc}; not read")
@@ -566,11 +564,7 @@ class Source:
         """The posts whose comments could not be read since the last call, by why:
         (how many, the first ids). Not retried within the walk: the next sweep reads
         every post's comments again."""
-        taken = {
-            why: (count, self._comments_not_read.get(why, []))
-            for why, count in self._comments_not_read_count.items()
-        }
-        self._comments_not_read, self._comments_not_read_count = {}, Counter()
+        taken, self._comments_not_read = self._comments_not_read, {}
         return taken
 
     def sweep_in_progress(self) -> bool:
