@@ -76,6 +76,7 @@ import json
 import os
 import re
 import stat
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -532,10 +533,12 @@ def _check_instance(instance: str) -> None:
 
 
 def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    """Write `data` to a new file beside `path` created with `mode`, then rename it over
-    `path`: readers see the old file or the new one, never a part."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+    """Write `data` to a new file beside `path` (mode 0600, then `mode`), then rename it over
+    `path`: readers see the old file or the new one, never a part. The temporary name is
+    random: one from the PID would be left taken by a run killed midway, and in the
+    container every run is PID 1."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
     try:
         os.fchmod(fd, mode)  # whatever the umask
         with os.fdopen(fd, "wb") as f:

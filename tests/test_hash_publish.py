@@ -113,3 +113,22 @@ def test_confirm_then_publish_a_feed_that_verifies(
     assert main(["confirm", sha, "--withdraw"]) == 0
     assert main(publish) == 0
     assert md5 not in out.read_text()
+
+
+def test_a_publish_killed_midway_blocks_no_later_one(
+    state: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """kill -9 between writing and renaming leaves a temporary file; in the container
+    modbot is PID 1 every time, so a name made from the PID would be taken forever."""
+    import os
+
+    key, out = tmp_path / "k", tmp_path / "hashes.json"
+    for name in (key.name, key.name + ".pub", out.name, out.name + ".sig"):
+        (tmp_path / f".{name}.{os.getpid()}.tmp").write_bytes(b"what a killed run left")
+    assert main(["keys", "--out", str(key)]) == 0
+    publish = ["feed", "publish", "--key", str(key), "--out", str(out), "--instance", "a.example"]
+    assert main(publish) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"wrote {out} (0 entries) and {out}.sig"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "hashes.json.sig").stat().st_mode) == 0o644
