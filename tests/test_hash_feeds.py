@@ -308,3 +308,74 @@ def test_a_newer_copy_kept_by_another_process_is_taken_without_a_fetch(
     load_kept(store, policy)
     assert peer.lookup({"sha256": b}) == "feed sha256"
     store.close()
+
+
+def peer_feed(
+    lemmy: FakeLemmy, tmp_path: Path, url: str, **settings: str
+) -> tuple[Any, Any, Store]:
+    """A subscription to a feed at ``url`` on ``lemmy``'s remote host: (the publisher's
+    private key, the policy, the state)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from modbot.feeds import public_key_text
+
+    key = Ed25519PrivateKey.generate()
+    extra = "".join(f", {name}: {value}" for name, value in settings.items())
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        f"feeds:\n  peer: {{url: '{url}', key: '{public_key_text(key)}', use: known-bad, "
+        f"instance: peer.example{extra}}}\n"
+    )
+    return key, load_policy(rules), Store(tmp_path / "state.sqlite3")
+
+
+def signed_feed(key: Any, generated_at: Any) -> tuple[bytes, bytes]:
+    import hashlib
+    from datetime import date
+
+    from modbot.feeds import FeedEntry, make_feed, sign_feed
+
+    bad = FeedEntry("sha256", hashlib.sha256(b"bad").hexdigest(), "bad", "csam", date.today())
+    return sign_feed(make_feed("peer.example", [bad], generated_at=generated_at), key)
+
+
+def test_a_feed_host_answering_304_to_a_plain_request_is_a_refusal(
+    fake_lemmy: FakeLemmy, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A 304 means "the copy you have": to a request that named no copy (the first
+    fetch; the signature, never asked for conditionally) it is a refusal like any other
+    answer that is not the file, warned about, and the cycle goes on."""
+    from datetime import UTC, datetime
+
+    from modbot import fetch
+    from modbot.subscriptions import refresh
+
+    lemmy = fake_lemmy
+    remote = lemmy.remote_url.split("//", 1)[1]
+    url = lemmy.add_remote_behaviour("hashes.json", status=304, content_type=None)
+    key, policy, store = peer_feed(lemmy, tmp_path, url)
+    warnings: list[str] = []
+    refresh(store, policy, warn=warnings.append, allowed_hosts=[remote])
+    assert warnings == [
+        f"feed 'peer' ({url}) refused: http_304: the server answered HTTP 304 ({url}); "
+        "no copy of it is used"
+    ]
+
+    body, _ = signed_feed(key, datetime.now(UTC))
+    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
+    lemmy.add_remote_behaviour("hashes.json.sig", status=304, content_type=None)
+    warnings.clear()
+    refresh(store, policy, warn=warnings.append, allowed_hosts=[remote])
+    assert warnings == [
+        f"feed 'peer' ({url}) refused: http_304: the server answered HTTP 304 ({url}.sig); "
+        "no copy of it is used"
+    ]
+    assert len(policy.feeds["peer"]) == 0
+
+    # `modbot feed verify URL` says so in one line (its fetcher allowed the fake's host)
+    real = fetch.Fetcher
+    monkeypatch.setattr(fetch, "Fetcher", lambda *a, **k: real(*a, allowed_hosts=[remote], **k))
+    assert main(["feed", "verify", url, "--key", str(policy.feeds["peer"].settings.key)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"modbot feed: http_304: the server answered HTTP 304 ({url}.sig)\n"
+    store.close()

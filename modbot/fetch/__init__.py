@@ -312,7 +312,7 @@ class Fetcher:
         (no private address unless allowed, redirects checked, timeouts) and at most
         ``max_bytes``. ``etag``/``modified``: from the copy in hand, for a conditional
         request; None when the server says it has not changed (304). Raises
-        ``FetchSkipped`` saying why not."""
+        ``FetchSkipped`` saying why not (a 304 to a request that named no copy too)."""
         headers = {"User-Agent": MODBOT_USER_AGENT, "Accept": "*/*"}  # a peer's feed: no cloaking
         if etag:
             headers["If-None-Match"] = etag
@@ -327,7 +327,7 @@ class Fetcher:
                         if response.status_code in _REDIRECTS and "location" in response.headers:
                             current = self._redirect_target(url, response)
                             continue
-                        if response.status_code == 304:
+                        if response.status_code == 304 and (etag or modified):
                             return None
                         if not 200 <= response.status_code < 300:
                             raise BadStatus(current, response.status_code)
