@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from modbot.classify import Engine, decode_budget, judge, preprocess_config
+from modbot.classify import Engine, StoreCache, decode_budget, judge, preprocess_config
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.fetch import (
@@ -590,7 +590,7 @@ class Acquirer:
         verdict = peer_verdict(self.policy, hashes) if self.policy.feeds else None
         if verdict is None:
             # cached with the transaction that records the item (``Store.put_verdict``)
-            judged = await judge(engine, self.store, sha256, data, cache_later=True)
+            judged = await judge(engine, StoreCache(self.store, later=True), sha256, data)
             if judged.skipped:
                 return None, None, judged.skipped, judged.detail
             verdict = judged.verdict

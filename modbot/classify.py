@@ -35,6 +35,8 @@ __all__ = [
     "ENGINE_KINDS",
     "Engine",
     "Judged",
+    "StoreCache",
+    "VerdictCache",
     "build_engine",
     "decode_budget",
     "engine_kind",
@@ -221,12 +223,32 @@ class Judged:
     detail: str = ""
 
 
-async def judge(
-    engine: Engine, store: Store, sha256: str, data: bytes, *, cache_later: bool = False
-) -> Judged:
-    """The verdict on one file: from the cache (by SHA-256 and concept version), else
-    the classifier's, then cached under the version it was made with (``cache_later``:
-    committed with the store's next transaction, ``Store.put_verdict``)."""
+class VerdictCache(Protocol):
+    """Where ``judge`` looks for a verdict first, and keeps a new one."""
+
+    async def get(self, sha256: str, concept_version: str) -> dict[str, Any] | None: ...
+
+    def put(self, sha256: str, concept_version: str, verdict: dict[str, Any]) -> None: ...
+
+
+class StoreCache:
+    """The verdicts cached in the state file, read and written by the calling thread
+    (``later``: a new one is committed with the store's next transaction, as the bot's
+    pipeline records an item; ``Store.put_verdict``)."""
+
+    def __init__(self, store: Store, *, later: bool = False) -> None:
+        self.store, self.later = store, later
+
+    async def get(self, sha256: str, concept_version: str) -> dict[str, Any] | None:
+        return self.store.get_verdict(sha256, concept_version)
+
+    def put(self, sha256: str, concept_version: str, verdict: dict[str, Any]) -> None:
+        self.store.put_verdict(sha256, concept_version, verdict, later=self.later)
+
+
+async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -> Judged:
+    """The verdict on one file: from ``cache`` (by SHA-256 and concept version), else
+    the classifier's, then cached under the version it was made with."""
     import asyncio
 
     from classifier.remote import ClassifierUnavailable
@@ -243,7 +265,7 @@ async def judge(
         log.warning("asking the classifier for its concept version failed: %r", exc)
         return Judged(skipped="classifier_error", detail=repr(exc)[:300])
     # (no version: a worker that did not say it; nothing is cached under none)
-    cached = store.get_verdict(sha256, version) if version is not None else None
+    cached = await cache.get(sha256, version) if version is not None else None
     if cached is not None:
         return Judged(cached, cached=True)
     try:
@@ -258,5 +280,5 @@ async def judge(
     # under the version it was made with: a remote worker may serve another
     made_with = verdict.get("concept_version") or version
     if made_with is not None:
-        store.put_verdict(sha256, made_with, verdict, later=cache_later)
+        cache.put(sha256, made_with, verdict)
     return Judged(verdict)

@@ -204,7 +204,9 @@ def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
 class Store:
     """The bot's state in one SQLite file. Safe to share between threads."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+        """``busy_timeout``: how long a statement waits while another process holds the
+        lock it needs, before it fails with "database is locked"."""
         self.path = Path(path)
         problem = _open_problem(self.path)
         if problem:
@@ -224,7 +226,10 @@ class Store:
         _owner_only(self.path)
         try:
             self._db = sqlite3.connect(
-                str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+                str(self.path),
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=busy_timeout,
             )
         except sqlite3.Error as exc:
             raise StateError(database_problem(self.path, exc)) from None

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -400,6 +401,46 @@ def test_a_file_the_bot_purged_is_refused_at_the_door(
         direct.json()["rule"] == BOT_ONLY_RULE and "purged this file before" in direct.json()["why"]
     )
     assert local_gate.health()["purged_files_refused"] >= 1
+
+
+def test_a_state_file_another_process_holds_locked_does_not_hold_the_answers(
+    local_gate, tiny, photos
+):
+    """The bot holds the state file's write lock while it records an item (and SQLite
+    lets others wait 30 s for it): pict-rs, which gives up after 30 s, still gets its
+    answers at once, and the evidence is written when the lock frees."""
+    by_hash = photos[BAD]  # on the known-bad list
+    by_verdict = photos[tiny.flagged] + b"locked"  # a new file: classified, then cached
+    holder = sqlite3.connect(local_gate.state, isolation_level=None, timeout=30)
+    holder.execute("BEGIN IMMEDIATE")  # as the bot's transaction for one item
+    try:
+        for data, rule in (
+            (by_hash, "known abusive file at the door"),
+            (by_verdict, "probe at the door"),
+        ):
+            started = time.monotonic()
+            answer = local_gate.post(data)
+            assert time.monotonic() - started < 15, "the answer waited for the lock"
+            assert answer.status_code == 406 and answer.json()["rule"] == rule
+        waiting = local_gate.health()["state_file"]
+        assert waiting["writes_waiting"] >= 2 and waiting["not_written"] == 0
+        assert sha(by_verdict) not in {e["image"]["sha256"] for e in local_gate.evidence()}
+    finally:
+        holder.rollback()
+        holder.close()
+    wait_for(
+        lambda: (
+            {sha(by_hash), sha(by_verdict)} <= {e["image"]["sha256"] for e in local_gate.evidence()}
+        ),
+        30,
+        "the evidence written once the lock freed",
+    )
+    wait_for(lambda: local_gate.health()["state_file"]["writes_waiting"] == 0, 30, "the writes")
+    cache = Store(local_gate.state)
+    try:
+        assert cache.get_verdict(sha(by_verdict), local_gate.health()["concept_version"])
+    finally:
+        cache.close()
 
 
 def test_subscribed_feeds_refuse_at_the_door_and_survive_a_restart(
@@ -803,3 +844,49 @@ def test_healthcheck_asks_the_gates_healthz(local_gate):
         timeout=60,
     )
     assert down.returncode == 1 and "no answer" in down.stderr
+
+
+def _evidence(sha256: str) -> dict:
+    return {
+        "run_id": "gate-test",
+        "decided_at": "2026-12-03T12:00:00Z",
+        "item": {"kind": "incoming", "id": None},
+        "image": {"sha256": sha256},
+        "rule": "known abusive file at the door",
+        "gate": {"outcome": "rejected", "status": 406},
+    }
+
+
+def test_records_that_cannot_wait_for_a_locked_state_file_are_logged_whole(
+    tmp_path, monkeypatch, caplog
+):
+    """The records waiting for the lock are bounded; one past the bound, or left when
+    the gate stops while the file is still locked, is logged with its hash, outcome and
+    rule (then the log is its record), and counted."""
+    from modbot.modes import gate_state
+
+    monkeypatch.setattr(gate_state, "MAX_PENDING_WRITES", 2)
+    monkeypatch.setattr(gate_state, "WRITE_BUSY_S", 0.2)
+    path = tmp_path / "state.sqlite3"
+    store = Store(path)
+    state = gate_state.GateState(store)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    async def answers() -> None:
+        for name in ("first", "second", "third"):
+            await state.record(_evidence(sha(name.encode())))
+
+    asyncio.run(answers())
+    assert state.not_written == 1 and state.writes_waiting == 2
+    assert (
+        f"NOT written to the state file (2 writes wait for its lock): the evidence of "
+        f"rejected sha256 {sha(b'third')} (rule 'known abusive file at the door', 406)"
+        in caplog.text
+    )
+    state.close()  # still locked: the try under way is the last
+    holder.rollback()
+    assert state.not_written == 3
+    assert sha(b"first") in caplog.text and sha(b"second") in caplog.text
+    assert [d["image"]["sha256"] for d in store.decisions()] == []
+    store.close()

@@ -33,7 +33,8 @@ the bot does not classify the file again when it is posted, and a late match is 
 
 Evidence: every rejection and every file decided without a verdict is a decision record
 in the state file (run ``gate-...``, item kind ``incoming``): its SHA-256, size, media
-type, time, scores, rule and why. Never the image.
+type, time, scores, rule and why. Never the image. The state file is read and written
+off the event loop (``gate_state.GateState``): a lock the bot holds never holds an answer.
 
 Long because the gate is a whole service (the app, its secret and rate limit, the time
 budget with its fail-open reports, the evidence record); split, each part would reach
@@ -59,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 from modbot.classify import Engine, Judged, engine_kind, judge
 from modbot.model import utc_iso
+from modbot.modes.gate_state import GateState
 from modbot.rules import Plan, Subject
 from modbot.subscriptions import load_kept, peer_verdict, refresh
 
@@ -89,7 +91,6 @@ SECRET_ENV = "MODBOT_GATE_SECRET"
 MIN_SECRET_CHARS = 16
 DEFAULT_LISTEN = "127.0.0.1:8096"
 MEDIA_PREFIXES = ("image/", "video/")  # what pict-rs stores (pictrs.md §6)
-BLOCKLIST_REFRESH_S = 2.0  # how stale the list of purged files may be
 FAILURES_PER_MINUTE = 10  # refused secrets from one peer before it gets 429s
 REPORT_CHECK_S = 2.0  # how often the admins' report is looked at
 REPORT_RETRY_S = 60.0  # a report Lemmy did not take is tried again after this
@@ -170,28 +171,6 @@ class _Failures:
         if len(self.seen) > 10_000:  # a scan from many addresses: forget the oldest
             self.seen.pop(next(iter(self.seen)))
         self.seen.setdefault(peer, deque()).append(time.monotonic())
-
-
-class _Blocklist:
-    """The files live modbot runs purged, from the state file, refreshed as it grows."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.files: dict[str, dict[str, Any]] = {}
-        self._after = 0
-        self._at = -BLOCKLIST_REFRESH_S
-
-    def refresh(self) -> None:
-        if time.monotonic() - self._at < BLOCKLIST_REFRESH_S:
-            return
-        self._at = time.monotonic()
-        rows, self._after = self.store.purged_files(self._after)
-        for row in rows:
-            self.files.setdefault(row["sha256"], row)
-
-    def lookup(self, sha256: str) -> dict[str, Any] | None:
-        self.refresh()
-        return self.files.get(sha256)
 
 
 class _Feeds:
@@ -390,7 +369,7 @@ class Gate:
         self._secret = hashlib.sha256(secret.encode()).digest()
         self.run_id = run_id or f"gate-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
         self.classifier = engine_kind(policy)
-        self.blocklist = _Blocklist(store)
+        self.state = GateState(store)  # the state file, off the event loop
         self.failures = _Failures()
         self.reports = AdminReports(store, self.config.report_every.total_seconds(), settings)
         self.feeds = _Feeds(store, policy)
@@ -430,6 +409,7 @@ class Gate:
     def close(self) -> None:
         self.reports.stop()
         self.feeds.stop()
+        self.state.close()
 
     def reload(self, policy: Policy) -> str | None:
         """Decide with ``policy`` (the rules file read again) from the next file on: its
@@ -482,7 +462,12 @@ class Gate:
                 "budget_s": self.budget,
                 "on_timeout": self.config.on_timeout,
                 "max_bytes": self.config.max_bytes,
-                "purged_files_refused": len(self.blocklist.files),
+                "purged_files_refused": len(self.state.purged),
+                "state_file": {
+                    "writes_waiting": self.state.writes_waiting,
+                    "not_written": self.state.not_written,
+                    "slow_cache_reads": self.state.slow_reads,
+                },
                 "uptime_s": round(time.monotonic() - self.started, 1),
                 "latency_ms": {"p50": percentile(0.5), "p99": percentile(0.99)},
                 "admin_reports": {"sent": self.reports.sent, "failed": self.reports.failed},
@@ -533,7 +518,7 @@ class Gate:
         evidence["answered_in_ms"] = round(elapsed * 1000, 1)
         self.counters[answer.outcome] += 1
         if answer.outcome != ACCEPTED:
-            self._record(answer, sha256, evidence, verdict, plan)
+            await self._record(answer, sha256, evidence, verdict, plan)
         return self._respond(answer, sha256)
 
     # -- deciding --------------------------------------------------------------------------
@@ -552,7 +537,7 @@ class Gate:
         if pre.exempt:
             self.counters["allow_listed"] += 1
             return Answer(200, ACCEPTED, pre.exempt), None, pre
-        purged = self.blocklist.lookup(sha256)
+        purged = await self.state.purged_file(sha256)
         if purged is not None:
             self.counters["purged_before"] += 1
             rule = purged.get("rule")
@@ -617,7 +602,7 @@ class Gate:
         runs on past the budget, so its verdict is cached for the next time."""
         task = self._verdicts.get(sha256)
         if task is None:
-            task = asyncio.create_task(judge(self.engine, self.store, sha256, data))
+            task = asyncio.create_task(judge(self.engine, self.state, sha256, data))
             self._verdicts[sha256] = task
             task.add_done_callback(lambda _t: self._verdicts.pop(sha256, None))
         return task
@@ -706,7 +691,7 @@ class Gate:
             body["sha256"] = sha256
         return JSONResponse(body, status_code=answer.status)
 
-    def _record(
+    async def _record(
         self,
         answer: Answer,
         sha256: str | None,
@@ -755,10 +740,7 @@ class Gate:
             "skipped": None if answer.outcome in (REJECTED, ACCEPTED) else answer.why[:200],
             "gate": {**evidence, "status": answer.status, "outcome": answer.outcome},
         }
-        try:
-            self.store.add_decision(record)
-        except Exception:  # the answer to pict-rs must not wait on a locked state file
-            log.exception("could not record the gate's evidence for sha256 %s", sha256)
+        await self.state.record(record)
 
 
 def _rejects(plan: Plan) -> bool:
