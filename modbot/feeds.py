@@ -352,6 +352,17 @@ def write_feed(path: str | Path, feed: Feed, key: Ed25519PrivateKey) -> tuple[Pa
     return path, sig_path
 
 
+def published_entries(path: str | Path) -> int:
+    """How many entries the feed file at `path` holds: 0 when there is none, or it is not
+    a feed a subscriber could have accepted (nothing to lose by replacing it)."""
+    try:
+        data = _parse_json(_read(Path(path), MAX_FEED_BYTES, "a hash feed"))
+    except (OSError, FeedError):
+        return 0
+    entries = data.get("entries") if isinstance(data, dict) else None
+    return len(entries) if isinstance(entries, list) else 0
+
+
 # Verification.
 
 

@@ -19,15 +19,27 @@ from pathlib import Path
 from typing import Any
 
 from modbot.errors import ModbotError
-from modbot.feeds import VERDICTS, FeedEntry, load_private_key, make_feed, write_feed
+from modbot.feeds import (
+    VERDICTS,
+    FeedEntry,
+    load_private_key,
+    make_feed,
+    published_entries,
+    write_feed,
+)
 from modbot.hashes import HASH_KINDS, Digest, compute_all
 from modbot.store import Store
 
-__all__ = ["ConfirmError", "Published", "confirm", "publish"]
+__all__ = ["ConfirmError", "PublishRefused", "Published", "confirm", "publish"]
 
 
 class ConfirmError(ModbotError, ValueError):
     """A confirmation that cannot be made as asked; the message says why."""
+
+
+class PublishRefused(ModbotError):
+    """A feed not written: it would have replaced a published one with none of its
+    entries (`allow_empty` to do that on purpose); the message says why."""
 
 
 def confirm(
@@ -116,9 +128,12 @@ def publish(
     out: str | Path,
     kinds: Sequence[str] | None = None,
     now: datetime | None = None,
+    allow_empty: bool = False,
 ) -> Published:
     """Write the signed feed of every confirmed file (``kinds``: only these kinds of
-    hash; default all) to ``out`` and ``out.sig``."""
+    hash; default all) to ``out`` and ``out.sig``. A feed with no entries replaces one
+    with entries only when ``allow_empty`` (`PublishRefused`): being newer, it makes every
+    subscriber drop every entry."""
     key = load_private_key(key_path)
     entries: list[FeedEntry] = []
     left_out: list[tuple[str, str, str]] = []
@@ -152,5 +167,13 @@ def publish(
                 )
             )
     feed = make_feed(instance, entries, generated_at=now)
+    if not feed.entries and not allow_empty and (held := published_entries(out)):
+        which = f"of kind {', '.join(kinds)} " if kinds is not None else ""
+        raise PublishRefused(
+            f"not written: {out} holds {held} {'entry' if held == 1 else 'entries'} and "
+            f"the new feed would hold none (no confirmed hash {which}to publish); "
+            "subscribers would drop them all. If that is what you mean (every "
+            "confirmation withdrawn), publish again with --allow-empty"
+        )
     feed_path, sig_path = write_feed(out, feed, key)
     return Published(feed_path, sig_path, len(feed.entries), left_out)

@@ -132,3 +132,38 @@ def test_a_publish_killed_midway_blocks_no_later_one(
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "hashes.json.sig").stat().st_mode) == 0o644
+
+
+def test_an_empty_feed_never_replaces_a_published_one_unless_asked(
+    state: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newer empty feed makes every subscriber drop every entry: a typo in --kind, a
+    kind nothing was confirmed with, or withdrawing everything must not do it quietly."""
+    sha = hashlib.sha256(COFFEE).hexdigest()
+    record(state, COFFEE, "2026-11-02T10:00:00Z", {})
+    key, out = tmp_path / "k", tmp_path / "hashes.json"
+    assert main(["keys", "--out", str(key)]) == 0
+    publish = ["feed", "publish", "--key", str(key), "--out", str(out), "--instance", "a.example"]
+    assert main(["confirm", sha, "--bad", "--label", "csam"]) == 0
+    assert main(publish) == 0
+    published = out.read_bytes(), (tmp_path / "hashes.json.sig").read_bytes()
+    assert sha in published[0].decode()
+    capsys.readouterr()
+
+    with pytest.raises(SystemExit) as exited:  # a typo: refused by the parser
+        main([*publish, "--kind", "sha-256"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'sha-256'" in capsys.readouterr().err
+
+    assert main([*publish, "--kind", "pdq"]) == 1  # no PDQ confirmed (no --image)
+    err = capsys.readouterr().err
+    assert f"{out} holds 1 entry and the new feed would hold none" in err
+    assert "--allow-empty" in err
+    assert (out.read_bytes(), (tmp_path / "hashes.json.sig").read_bytes()) == published
+
+    assert main(["confirm", sha, "--withdraw"]) == 0
+    assert main(publish) == 1
+    assert (out.read_bytes(), (tmp_path / "hashes.json.sig").read_bytes()) == published
+    assert main([*publish, "--allow-empty"]) == 0  # the admin really withdrew everything
+    assert sha not in out.read_text() and '"entries":[' in out.read_text()
+    assert main(publish) == 0  # empty over empty: nothing lost

@@ -263,6 +263,8 @@ def run_confirm(args: argparse.Namespace) -> int:
 
 
 def _add_feed(subparsers: Subparsers) -> None:
+    from modbot.hashes import HASH_KINDS
+
     p = subparsers.add_parser(
         "feed",
         help="publish this instance's signed hash feed, or verify one",
@@ -277,8 +279,9 @@ def _add_feed(subparsers: Subparsers) -> None:
             "hash with its kind, verdict, label and first-seen date, and nothing else (no "
             "URL, image, user or post), to FILE, and its Ed25519 signature to FILE.sig. "
             "Serve both from any static web server (HTTPS); publish again after "
-            "confirming more (e.g. from cron). Reads MODBOT_STATE. "
-            "Exit status: 0 written, 1 not (the message says why)."
+            "confirming more (e.g. from cron). Reads MODBOT_STATE. A feed with no "
+            "entries never replaces one with entries (subscribers would drop them all) "
+            "unless --allow-empty. Exit status: 0 written, 1 not (the message says why)."
         ),
     )
     pub.add_argument("--key", required=True, metavar="FILE", help="the private key (modbot keys)")
@@ -290,8 +293,14 @@ def _add_feed(subparsers: Subparsers) -> None:
     pub.add_argument(
         "--kind",
         action="append",
-        metavar="KIND",
+        choices=list(HASH_KINDS),
         help="publish only this kind of hash (repeatable; default: every kind recorded)",
+    )
+    pub.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="write the feed even with no entries over one that has some, e.g. after "
+        "withdrawing every confirmation (every subscriber then drops them all)",
     )
     pub.set_defaults(func=run_publish)
     ver = sub.add_parser(
@@ -330,7 +339,12 @@ def run_publish(args: argparse.Namespace) -> int:
     store = Store(state_path())
     try:
         done = publish(
-            store, instance=instance.lower(), key_path=args.key, out=args.out, kinds=args.kind
+            store,
+            instance=instance.lower(),
+            key_path=args.key,
+            out=args.out,
+            kinds=args.kind,
+            allow_empty=args.allow_empty,
         )
     finally:
         store.close()
