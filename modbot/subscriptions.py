@@ -38,7 +38,7 @@ from modbot.feeds import (
     VerifiedFeed,
     verify_feed,
 )
-from modbot.fetch import Fetcher, FetchLimits, FetchSkipped
+from modbot.fetch import Fetcher, FetchLimits, FetchSkipped, redact
 from modbot.hashes import HASH_KINDS, HashIndex
 
 if TYPE_CHECKING:
@@ -161,7 +161,8 @@ def refresh(
                 if fl.verified is not None
                 else "no copy of it is used"
             )
-            warn(f"feed {name!r} ({fl.settings.url}) refused: {exc}; {kept}")
+            # logged and sent to the admins: no password or token of a private feed's URL
+            warn(f"feed {name!r} ({redact(fl.settings.url)}) refused: {exc}; {kept}")
             if copy is not None:  # tried: the next try is a period later
                 store.feed_fetched(name, time.time())
             continue

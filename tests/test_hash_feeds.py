@@ -379,3 +379,25 @@ def test_a_feed_host_answering_304_to_a_plain_request_is_a_refusal(
     err = capsys.readouterr().err
     assert err == f"modbot feed: http_304: the server answered HTTP 304 ({url}.sig)\n"
     store.close()
+
+
+def test_a_refused_feeds_warning_shows_no_password_or_token_of_its_url(
+    fake_lemmy: FakeLemmy, tmp_path: Path
+) -> None:
+    """The refusal is logged, listed in the run's warnings and sent to the admins: the
+    URL's user info and secret parameters are not in it."""
+    from modbot.subscriptions import refresh
+
+    lemmy = fake_lemmy
+    remote = lemmy.remote_url.split("//", 1)[1]
+    lemmy.add_remote_behaviour("hashes.json", b"down", status=503, content_type="text/plain")
+    url = f"http://sub:PASSWORD123@{remote}/hashes.json?access_token=SECRETTOKEN"
+    _, policy, store = peer_feed(lemmy, tmp_path, url)
+    warnings: list[str] = []
+    refresh(store, policy, warn=warnings.append, allowed_hosts=[remote])
+    shown = f"http://{remote}/hashes.json?access_token=***"
+    assert warnings == [
+        f"feed 'peer' ({shown}) refused: http_503: the server answered HTTP 503 ({shown}); "
+        "no copy of it is used"
+    ]
+    store.close()
