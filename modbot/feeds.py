@@ -548,7 +548,10 @@ def _write_atomically(path: Path, data: bytes, mode: int) -> None:
     `path`: readers see the old file or the new one, never a part. The temporary name is
     random: one from the PID would be left taken by a run killed midway, and in the
     container every run is PID 1."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     tmp = Path(name)
     try:
         os.fchmod(fd, mode)  # whatever the umask

@@ -167,3 +167,44 @@ def test_an_empty_feed_never_replaces_a_published_one_unless_asked(
     assert main([*publish, "--allow-empty"]) == 0  # the admin really withdrew everything
     assert sha not in out.read_text() and '"entries":[' in out.read_text()
     assert main(publish) == 0  # empty over empty: nothing lost
+
+
+def test_files_that_cannot_be_used_are_one_line_each(
+    state: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A missing file or folder, or a bad host, ends the command with status 1 and one
+    line naming it, never a traceback; a password in LEMMY_URL is never shown."""
+    sha = hashlib.sha256(COFFEE).hexdigest()
+    record(state, COFFEE, "2026-11-02T10:00:00Z", {})
+    key, missing = tmp_path / "k", tmp_path / "missing"
+    assert main(["keys", "--out", str(missing / "k")]) == 1
+    assert capsys.readouterr().err == f"modbot keys: {missing / 'k'}: No such file or directory\n"
+    assert main(["keys", "--out", str(key)]) == 0
+    assert main(["confirm", sha, "--bad", "--image", str(missing / "a.jpg")]) == 1
+    assert capsys.readouterr().err == f"modbot confirm: {missing / 'a.jpg'}: no such file\n"
+    publish = ["feed", "publish", "--instance", "a.example"]
+    assert main([*publish, "--key", str(missing / "k"), "--out", str(tmp_path / "h.json")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"modbot feed publish: {missing / 'k'}: No such file or directory\n"
+    assert main([*publish, "--key", str(key), "--out", str(missing / "h.json")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"modbot feed publish: {missing / 'h.json'}: No such file or directory\n"
+    assert list(tmp_path.glob(".*.tmp")) == []
+    assert main(["feed", "verify", str(missing / "h.json"), "--key", "ed25519:x"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"modbot feed verify: {missing / 'h.json'}: No such file or directory\n"
+
+    out = tmp_path / "hashes.json"
+    publish = ["feed", "publish", "--key", str(key), "--out", str(out)]
+    assert main([*publish, "--instance", "not a host"]) == 1
+    assert "modbot feed publish: instance 'not a host' is not a lower-case host name" in (
+        capsys.readouterr().err
+    )
+    monkeypatch.setenv("LEMMY_URL", "https://bot:hunter2secret@Lemmy.Example:8443/")
+    assert main(publish) == 0
+    assert '"instance":"lemmy.example:8443"' in out.read_text()
+    monkeypatch.setenv("LEMMY_URL", "https://bot:hunter2secret@/")
+    assert main(publish) == 1
+    shown = capsys.readouterr()
+    assert "hunter2secret" not in shown.out + shown.err
+    assert "give --instance HOST" in shown.err

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult
 
 from modbot.cli.common import Subparsers
 
@@ -186,7 +187,10 @@ def _add_keys(subparsers: Subparsers) -> None:
 def run_keys(args: argparse.Namespace) -> int:
     from modbot.feeds import generate_key
 
-    public = generate_key(args.out, overwrite=args.force)
+    try:
+        public = generate_key(args.out, overwrite=args.force)
+    except OSError as exc:
+        return _cannot("keys", exc, args.out)
     print(f"private key: {args.out} (mode 0600: keep it, back it up, never share it)")
     print(f"public key:  {args.out}.pub")
     print(public)
@@ -234,7 +238,10 @@ def run_confirm(args: argparse.Namespace) -> int:
     from modbot.sharing import confirm
     from modbot.store import Store
 
-    image = _read_image_file(Path(args.image)) if args.image else None
+    try:
+        image = _read_image_file(Path(args.image)) if args.image else None
+    except OSError as exc:
+        return _cannot("confirm", exc, args.image)
     store = Store(state_path())
     try:
         done = confirm(
@@ -332,7 +339,7 @@ def run_publish(args: argparse.Namespace) -> int:
     from modbot.sharing import publish
     from modbot.store import Store
 
-    instance = args.instance or urlsplit(os.environ.get("LEMMY_URL", "")).netloc
+    instance = args.instance or _host(urlsplit(os.environ.get("LEMMY_URL", "")))
     if not instance:
         print("modbot feed publish: give --instance HOST (or set LEMMY_URL)", file=sys.stderr)
         return 1
@@ -346,6 +353,11 @@ def run_publish(args: argparse.Namespace) -> int:
             kinds=args.kind,
             allow_empty=args.allow_empty,
         )
+    except OSError as exc:  # the key, or the folder of --out
+        return _cannot("feed publish", exc, args.out)
+    except ValueError as exc:  # e.g. --instance not a host name
+        print(f"modbot feed publish: {exc}", file=sys.stderr)
+        return 1
     finally:
         store.close()
     for kind, value, why in done.left_out:
@@ -376,7 +388,12 @@ def run_verify(args: argparse.Namespace) -> int:
         body, sig = asyncio.run(download())
         verified = verify_feed(body, sig, args.key, instance=args.instance, max_age=max_age)
     else:
-        verified = verify_feed_files(args.feed, args.key, instance=args.instance, max_age=max_age)
+        try:
+            verified = verify_feed_files(
+                args.feed, args.key, instance=args.instance, max_age=max_age
+            )
+        except OSError as exc:
+            return _cannot("feed verify", exc, args.feed)
     counts = Counter((e.kind, e.verdict) for e in verified.feed.entries)
     feed = verified.feed
     print(
@@ -388,3 +405,19 @@ def run_verify(args: argparse.Namespace) -> int:
     if verified.ignored:
         print(f"  ignored: {verified.ignored} PDQ entries below quality 50")
     return 0
+
+
+def _cannot(command: str, exc: OSError, path: str) -> int:
+    """One line for a file that cannot be opened or written, instead of a traceback."""
+    print(f"modbot {command}: {exc.filename or path}: {exc.strerror or exc}", file=sys.stderr)
+    return 1
+
+
+def _host(url: SplitResult) -> str:
+    """The host (and port) of a URL, without the user and password a netloc may hold."""
+    try:
+        port = url.port
+    except ValueError:
+        port = None
+    host = url.hostname or ""
+    return f"{host}:{port}" if host and port else host
