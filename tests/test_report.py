@@ -193,3 +193,39 @@ def test_html_renders_in_headless_chromium(tmp_path):
     )
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def _links_to(page: str, url: str) -> list[tuple[str, bool]]:
+    """Each link to `url`: its text, and whether the flagged-image warning precedes it."""
+    return [
+        (m.group(3), bool(m.group(1)))
+        for m in re.finditer(
+            r'(<span class="warn">[^<]*</span> )?<a[^>]*href="([^"]+)"[^>]*>([^<]*)</a>', page
+        )
+        if m.group(2) == url
+    ]
+
+
+@pytest.mark.parametrize("kind", ["upload", "file", "avatar"])
+def test_html_links_a_flagged_upload_only_once_and_with_the_warning(kind):
+    # An upload, a stored file and a profile image without an actor are their image: the
+    # item's link would be the flagged image's URL, unmarked.
+    img = "https://lemmy.example/pictrs/image/abc123.png"
+    flagged = decision(
+        item={"kind": kind, "id": "abc123.png", "url": img},
+        image={"url": img, "location": "upload"},
+        labels=["csam"],
+        rule="csam",
+        actions=[{"action": "purge_image", "status": "planned", "detail": ""}],
+    )
+    unmatched = decision(
+        item={"kind": kind, "id": "abc123.png", "url": img},
+        image={"url": img, "location": "upload"},
+        labels=[],
+        rule=None,
+        actions=[],
+    )
+    page = render_html([flagged])
+    assert _links_to(page, img) == [("image link", True)]
+    assert f"{kind} abc123.png" in page  # the item is still named, as text
+    assert _links_to(render_html([unmatched]), img) == [("image link", False)]

@@ -141,7 +141,12 @@ def _fmt(value: Any) -> str:
 def _item_cell(d: Mapping[str, Any]) -> str:
     item = d.get("item") or {}
     label = f"{item.get('kind', 'item')} {item.get('id', '?')}"
-    parts = [_link(item.get("url"), label)]
+    image = d.get("image") or {}
+    image_urls = {image.get(k) for k in ("url", "checked_url", "original_url")} - {None}
+    # an upload, a stored file, a profile image without an actor: the item's link is its
+    # image, linked once in the image cell, with the warning when flagged
+    own = item.get("url") in image_urls
+    parts = [_e(label) if own else _link(item.get("url"), label)]
     if item.get("community"):
         nsfw = " (NSFW)" if item.get("community_nsfw") else ""
         parts.append(f'<span class="muted">in</span> {_e(item["community"])}{_e(nsfw)}')
