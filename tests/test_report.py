@@ -229,3 +229,26 @@ def test_html_links_a_flagged_upload_only_once_and_with_the_warning(kind):
     assert _links_to(page, img) == [("image link", True)]
     assert f"{kind} abc123.png" in page  # the item is still named, as text
     assert _links_to(render_html([unmatched]), img) == [("image link", False)]
+
+
+def test_html_keeps_the_flag_on_an_acted_image_not_decided_again():
+    # A custom concept's rule removed the post; the concepts changed since, so the report
+    # lists the record as not decided again (rule and actions only under `recorded`).
+    img = "https://other.example/gore.jpg"
+    acted = decision(
+        image={"url": img, "location": "post_url"},
+        scores={"gore": 0.1},
+        labels=["gore"],
+        rule="gore",
+        actions=[{"action": "remove", "status": "done", "detail": "remove post 12"}],
+    )
+    not_redecided = {
+        **acted,
+        "rule": None,
+        "actions": [],
+        "not_redecided": "classified under concept version a, the classifier's is now b",
+        "recorded": {"rule": "gore", "actions": acted["actions"]},
+    }
+    page = render_html([not_redecided])
+    assert "Recorded, not decided again (1)" in page
+    assert _links_to(page, img) == [("image link", True)]
