@@ -252,3 +252,27 @@ def test_html_keeps_the_flag_on_an_acted_image_not_decided_again():
     page = render_html([not_redecided])
     assert "Recorded, not decided again (1)" in page
     assert _links_to(page, img) == [("image link", True)]
+
+
+def test_what_next_gives_a_threatexchange_allow_list_its_own_line_form(tmp_path):
+    # Following the advice must exempt the image: a `format: threatexchange` list reads
+    # `pdq <hex>` lines and skips a bare hash.
+    from types import SimpleNamespace
+
+    from modbot.hashes import HashList, hashes_of
+    from modbot.modes.report_record import what_next
+
+    listed = tmp_path / "known-good.txt"
+    listed.write_text("pdq " + "0" * 63 + "1\n")
+    hashes = hashes_of((ROOT / "tests" / "data" / "coffee.jpg").read_bytes(), ["sha256", "pdq"])
+
+    def load() -> HashList:
+        return HashList.load(listed, "pdq", format="threatexchange", name="known-good")
+
+    policy = SimpleNamespace(allow_lists=["known-good"], hash_lists={"known-good": load()})
+    advice = what_next(policy, decision(image={"sha256": hashes["sha256"], "hashes": hashes}))
+    line = f"pdq {hashes['pdq']}"
+    assert f"add the line {line} to {listed}" in advice
+    with listed.open("a") as f:
+        f.write(line + "\n")
+    assert load().skipped == [] and load().lookup(hashes) == "pdq distance 0"

@@ -344,7 +344,8 @@ def what_next(policy: Policy, record: dict[str, Any]) -> str | None:
         value = hashes.get(kind) if kind else None
         path = getattr(hash_list, "path", None)
         if value and path is not None:
-            steps.append(f"remove the line {value} from {path} (hash list {name!r})")
+            line = _list_line(hash_list, value)
+            steps.append(f"remove the line {line} from {path} (hash list {name!r})")
         else:
             steps.append(f"remove this image's entry from the hash list {name!r}")
     allow = _allow_line(policy, hashes)
@@ -365,6 +366,18 @@ def what_next(policy: Policy, record: dict[str, Any]) -> str | None:
     return "If this is a false positive: " + "; then ".join(steps) + "."
 
 
+def _list_line(hash_list: Any, value: str) -> str:
+    """`value` as a line of the list's file: a python-threatexchange file skips a bare
+    hash, it reads `<signal type> <hash>`."""
+    if getattr(hash_list, "format", "plain") == "threatexchange":
+        from modbot.threatexchange_files import SIGNAL_TYPES
+
+        signal = next((t for t, k in SIGNAL_TYPES.items() if k == hash_list.kind), None)
+        if signal is not None:
+            return f"{signal} {value}"
+    return value
+
+
 def _allow_line(policy: Policy, hashes: dict[str, str]) -> str | None:
     """The allow-list line to add: to an allow-list of a kind the image has a hash of,
     else the rules.yaml lines of a new sha256 allow-list."""
@@ -373,7 +386,8 @@ def _allow_line(policy: Policy, hashes: dict[str, str]) -> str | None:
         kind = getattr(hash_list, "kind", None)
         path = getattr(hash_list, "path", None)
         if kind and path is not None and hashes.get(kind):
-            return f"add the line {hashes[kind]} to {path} (allow-list {name!r}, kind {kind})"
+            line = _list_line(hash_list, hashes[kind])
+            return f"add the line {line} to {path} (allow-list {name!r}, kind {kind})"
     sha256 = hashes.get("sha256")
     if not sha256:
         return None
