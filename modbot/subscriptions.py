@@ -26,7 +26,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from modbot.feeds import (
@@ -36,6 +36,7 @@ from modbot.feeds import (
     FeedEntry,
     FeedError,
     VerifiedFeed,
+    _check_times,
     verify_feed,
 )
 from modbot.fetch import Fetcher, FetchLimits, FetchSkipped, redact
@@ -230,8 +231,9 @@ def _fetch(
     resolver: Any,
     now: datetime | None,
 ) -> tuple[VerifiedFeed, bytes, bytes, str | None, str | None] | None:
-    """The feed fetched and verified (None: not modified since ``copy``); a feed that
-    changed between its two downloads is fetched again once."""
+    """The feed fetched and verified (None: not modified since ``copy``, and that copy
+    not older than ``max_age``, else ``FeedStale``); a feed that changed between its two
+    downloads is fetched again once."""
     f = policy.fetch
     limits = FetchLimits(
         max_bytes=MAX_FEED_BYTES,
@@ -264,7 +266,11 @@ def _fetch(
 
     for attempt in (1, 2):
         body, sig = asyncio.run(download(conditional=attempt == 1 and fl.verified is not None))
-        if body is None:
+        if body is None:  # not modified: the copy in use is the feed, and it ages all the same
+            assert fl.verified is not None  # the conditional request is made only then
+            _check_times(
+                fl.verified.feed.generated_at, None, fl.settings.max_age, now or datetime.now(UTC)
+            )
             return None
         assert sig is not None
         try:

@@ -401,3 +401,44 @@ def test_a_refused_feeds_warning_shows_no_password_or_token_of_its_url(
         "no copy of it is used"
     ]
     store.close()
+
+
+def test_a_feed_not_modified_since_is_still_refused_once_too_old(
+    fake_lemmy: FakeLemmy, tmp_path: Path
+) -> None:
+    """A publisher that stopped updating: its web server answers 304 to the conditional
+    request. The copy in hand ages all the same: past `max_age` it is refused as stale
+    and warned about, as when the server sends the same file again."""
+    import hashlib
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from modbot.subscriptions import refresh
+
+    lemmy = fake_lemmy
+    remote = lemmy.remote_url.split("//", 1)[1]
+    url = f"{lemmy.remote_url}/hashes.json"
+    key, policy, store = peer_feed(lemmy, tmp_path, url, max_age="7d")
+    generated = datetime.now(UTC) - timedelta(hours=1)
+    body, signature = signed_feed(key, generated)
+    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
+    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+    warnings: list[str] = []
+    refresh(store, policy, warn=warnings.append, allowed_hosts=[remote])
+    assert warnings == []
+
+    store.feed_fetched("peer", time.time() - 7200)  # `every` (1h) has passed
+    lemmy.clear_requests()
+    later = datetime.now(UTC) + timedelta(days=30)
+    refresh(store, policy, warn=warnings.append, allowed_hosts=[remote], now=later)
+    assert [(r.path, r.status) for r in lemmy.requests] == [("/hashes.json", 304)]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"feed 'peer' ({url}) refused: the feed was generated at ")
+    assert (
+        "over the 7 days a feed may be old: the publisher has stopped updating it" in (warnings[0])
+    )
+    assert warnings[0].endswith(f"still using the copy of {generated:%Y-%m-%d %H:%M} UTC")
+    bad = hashlib.sha256(b"bad").hexdigest()
+    assert policy.feeds["peer"].lookup({"sha256": bad}) == "feed sha256"  # the last good copy
+    assert time.time() - store.feed_copy("peer", body=False)["fetched_at"] < 60
+    store.close()
