@@ -96,11 +96,12 @@ class FeedList:
     def entry(self, hashes: Mapping[str, str | None]) -> tuple[FeedEntry, str] | None:
         """The entry the image with these ``hashes`` matches, and how (``"sha256"``,
         ``"pdq distance 4"``), exact kinds first."""
-        for kind in sorted(self._indexes, key=lambda k: not HASH_KINDS[k].exact):
+        indexes = self._indexes  # one copy: the gate's feed thread may load another meanwhile
+        for kind in sorted(indexes, key=lambda k: not HASH_KINDS[k].exact):
             value = hashes.get(kind)
             if not value:
                 continue
-            found = self._indexes[kind].lookup(value)
+            found = indexes[kind].lookup(value)
             if found is not None:
                 how = kind if HASH_KINDS[kind].exact else f"{kind} distance {found.distance}"
                 return found.payload, how

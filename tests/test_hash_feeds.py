@@ -442,3 +442,39 @@ def test_a_feed_not_modified_since_is_still_refused_once_too_old(
     assert policy.feeds["peer"].lookup({"sha256": bad}) == "feed sha256"  # the last good copy
     assert time.time() - store.feed_copy("peer", body=False)["fetched_at"] < 60
     store.close()
+
+
+def test_a_copy_swapped_in_during_a_lookup_does_not_fail_it() -> None:
+    """The gate's feed thread loads a new copy while a request looks an image up: the
+    lookup answers from one copy, never a KeyError for a kind the new copy lacks."""
+    import hashlib
+    from datetime import date
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from modbot.config.schema import FeedSettings
+    from modbot.feeds import FeedEntry, make_feed, public_key_text, sign_feed, verify_feed
+    from modbot.subscriptions import FeedList
+
+    key = Ed25519PrivateKey.generate()
+    md5, sha256 = hashlib.md5(b"a").hexdigest(), hashlib.sha256(b"a").hexdigest()
+
+    def copy(*kinds: tuple[str, str]) -> Any:
+        entries = [FeedEntry(kind, value, "bad", "csam", date.today()) for kind, value in kinds]
+        return verify_feed(*sign_feed(make_feed("peer.example", entries), key), key.public_key())
+
+    settings = FeedSettings(
+        url="https://peer.example/h.json", key=public_key_text(key), use="known-bad"
+    )
+    fl = FeedList("peer", settings)
+    fl.load(copy(("md5", md5), ("sha256", sha256)))
+    new = copy(("sha256", sha256))
+
+    class Swapping(dict):
+        def get(self, kind: str, default: Any = None) -> Any:
+            fl.load(new)  # the feed thread, between two kinds of the lookup
+            return super().get(kind, default)
+
+    # whichever kind comes first, md5 is gone from the copy in use when it is read
+    assert fl.lookup(Swapping(md5=md5)) == "feed md5"  # the copy the lookup began with
+    assert fl.lookup({"md5": md5}) is None  # the next one: the new copy
