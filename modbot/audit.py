@@ -60,20 +60,38 @@ def item_key(record: dict) -> str | None:
 
 
 def person_names(record: dict) -> set[str]:
-    """Every way an admin may name the record's author: the actor URL, the person id,
-    ``name`` and ``name@host``."""
+    """Every way an admin may name the record's author, as the rules' `exempt.users`
+    does (lower case): the actor URL, the person id, ``name@host`` (an actor at
+    /u/NAME, /users/NAME or /accounts/NAME) and, for a local author only, ``name``."""
+    from modbot.rules import _user_keys
+
     item = record.get("item") or {}
     names: set[str] = set()
     if item.get("author_id") is not None:
         names.add(str(item["author_id"]))
-    actor = item.get("author")
-    if actor:
-        names.add(actor)
-        parts = urlsplit(actor)
-        match = re.fullmatch(r"/u/([^/]+)/?", parts.path)
-        if match and parts.hostname:
-            names.update({match.group(1), f"{match.group(1)}@{parts.hostname}"})
+    names |= _user_keys(item.get("author"), _author_local(record))
     return names
+
+
+def _instance_host(record: dict) -> str | None:
+    """The instance's host, as far as the record says: a post's, a comment's or an
+    upload's link is on the instance (``modbot.record.permalink``)."""
+    item = record.get("item") or {}
+    url = item.get("url")
+    if item.get("kind") not in ("post", "comment", "upload") or not isinstance(url, str):
+        return None
+    return urlsplit(url).hostname
+
+
+def _author_local(record: dict) -> bool | None:
+    item = record.get("item") or {}
+    if isinstance(item.get("author_local"), bool):
+        return item["author_local"]
+    actor, host = item.get("author"), _instance_host(record)
+    if not isinstance(actor, str) or host is None:
+        return None
+    actor_host = urlsplit(actor).hostname
+    return None if actor_host is None else actor_host == host
 
 
 def _item_names(record: dict) -> set[str]:
@@ -85,10 +103,17 @@ def _item_names(record: dict) -> set[str]:
     return names
 
 
-def _normal_item(text: str) -> str:
-    """``post/12`` or ``https://host/post/12`` as ``post:12``; anything else as given."""
-    match = re.search(r"(?:^|/)(post|comment)[/:](\d+)/?$", text)
-    return f"{match.group(1)}:{match.group(2)}" if match else text
+def _normal_item(text: str, record: dict) -> str:
+    """``post/12``, or ``https://host/post/12`` on the record's instance, as ``post:12``;
+    anything else as given (another instance's post 12 is not ours)."""
+    match = re.fullmatch(r"/?(post|comment)[/:](\d+)/?", text)
+    if match is None:
+        parts = urlsplit(text if "://" in text else f"https://{text}")
+        match = re.fullmatch(r"/(post|comment)/(\d+)/?", parts.path)
+        host = _instance_host(record)
+        if match is None or host is None or (parts.hostname or "") != host:
+            return text
+    return f"{match.group(1)}:{match.group(2)}"
 
 
 @dataclass(frozen=True)
@@ -115,12 +140,15 @@ class AuditFilter:
             for a in actions
         ):
             return False
-        if self.person is not None and self.person not in person_names(record):
+        if self.person is not None and not (
+            self.person in person_names(record)
+            or self.person.strip().removeprefix("@").lower() in person_names(record)
+        ):
             return False
         return not (
             self.item is not None
             and self.item not in _item_names(record)
-            and _normal_item(self.item) not in _item_names(record)
+            and _normal_item(self.item, record) not in _item_names(record)
         )
 
 
@@ -149,9 +177,11 @@ def select(store: Store, which: AuditFilter, limit: int | None = None) -> list[R
 
 def _who(record: dict) -> str:
     item = record.get("item") or {}
+    from modbot.rules import _ACTOR_PATHS
+
     actor = item.get("author") or ""
     parts = urlsplit(actor)
-    match = re.fullmatch(r"/u/([^/]+)/?", parts.path)
+    match = re.fullmatch(rf"/(?:{_ACTOR_PATHS['u']})/([^/]+)/?", parts.path)
     if match and parts.hostname:
         return f"{match.group(1)}@{parts.hostname}"
     return actor or str(item.get("author_id") or "-")

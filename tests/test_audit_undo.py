@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 from support.acting import Scenario
 from support.acting import fake_lemmy as started_lemmy
-from support.bot import wait_for
+from support.bot import Bot, wait_for
 
-from modbot.audit import Row
+from modbot.audit import AuditFilter, Row, render_table
 from modbot.statelock import StateLock
 from modbot.store import Store
 from modbot.undo import plan_undo
@@ -332,3 +332,69 @@ def test_undo_plans_the_uploaders_ban_and_a_stored_files_removals(tmp_path):
             "a deleted alias is gone for good: pict-rs keeps no copy of it",
         )
     ]
+
+
+def _acted(item_id: int, author: str, author_id: int, **facts) -> dict:
+    return {
+        "run_id": "r1",
+        "decided_at": "2026-01-01T00:00:00Z",
+        "dry_run": False,
+        "item": {
+            "kind": "post",
+            "id": item_id,
+            "url": f"https://my.example/post/{item_id}",
+            "author": author,
+            "author_id": author_id,
+            **facts,
+        },
+        "image": {"url": f"https://x.example/{item_id}.png", "location": "post_url"},
+        "rule": "csam",
+        "actions": [{"action": "remove", "status": "done", "detail": f"remove post {item_id}"}],
+    }
+
+
+def test_audit_item_and_person_filters_name_the_instances_own(tmp_path):
+    # As the rules name people: name@host for /u/, /users/ and /accounts/ actors, a bare
+    # name only for a local one; an item URL of another instance is not our post.
+    records = {
+        "alice": _acted(999, "https://my.example/u/alice", 5),
+        "carol": _acted(12, "https://mastodon.example/users/carol", 6),
+        "evil alice": _acted(13, "https://evil.example/u/alice", 7, author_local=False),
+    }
+
+    def chosen(**which) -> list[str]:
+        return [k for k, r in records.items() if AuditFilter(**which).matches(r)]
+
+    assert chosen(item="https://lemmy.world/post/999") == []
+    assert chosen(item="lemmy.world/post/999") == []
+    for ours in ("https://my.example/post/999", "my.example/post/999/", "post:999", "post/999"):
+        assert chosen(item=ours) == ["alice"], ours
+    assert chosen(person="carol@mastodon.example") == ["carol"]
+    assert chosen(person="https://mastodon.example/users/carol") == ["carol"]
+    assert chosen(person="alice") == ["alice"]
+    assert chosen(person="@Alice@My.Example") == ["alice"]
+    assert chosen(person="alice@evil.example") == ["evil alice"]
+    assert chosen(person="7") == ["evil alice"]
+    table = render_table([Row(2, records["carol"])])
+    assert "carol@mastodon.example" in table.splitlines()[1]
+
+
+def test_undo_of_another_instances_post_url_selects_nothing(fake_lemmy, tmp_path):
+    # `modbot undo --item URL --yes` restores what the URL names: a remote post that has
+    # the id of one of ours is not ours to restore.
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, name="removed by the bot")
+    post.removed = True
+    store = Store(tmp_path / "state.sqlite3")
+    try:
+        record = _acted(post.id, f"{lemmy.url}/u/alice", cast.alice.id)
+        record["item"]["url"] = f"{lemmy.url}/post/{post.id}"
+        store.add_decision(record)
+    finally:
+        store.close()
+    bot = Bot(lemmy, tmp_path, tmp_path / "rules.yaml")
+    remote = bot("undo", "--item", f"https://lemmy.world/post/{post.id}", "--yes")
+    assert "nothing to undo" in remote.stdout
+    assert lemmy.mutating_requests() == [] and lemmy.post(post.id).removed
+    ours = bot("undo", "--item", f"{lemmy.url}/post/{post.id}")
+    assert f"would restore post {post.id} (#1)" in ours.stdout

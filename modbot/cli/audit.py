@@ -20,8 +20,11 @@ Filters combine (all must hold):
   --action KIND --status S     an action (remove, purge_image, purge_item, ban, report,
                                notify_admins, restore, unban) and/or its outcome
                                (done, failed, skipped, planned, not_possible, covered)
-  --person WHO                 the author: name, name@host, actor URL or person id
-  --item ITEM                  post:12, comment:5, upload:ALIAS or the item's URL
+  --person WHO                 the author: name@host, actor URL, person id, or a
+                               local user's bare name (as exempt.users takes them)
+  --item ITEM                  post:12, comment:5, upload:ALIAS or the item's URL (a
+                               post or comment URL of this instance: another
+                               instance's /post/12 is not post:12)
   --run RUN_ID                 one run (its id is in the log and `run --once` output)
 --all also lists the images no rule matched. --json prints the records as stored (shape
 in docs/ARCHITECTURE.md) with their ids: {"filter": {...}, "records": [...]}.
@@ -59,7 +62,9 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rule", metavar="NAME", help="records of this rule")
     p.add_argument("--action", metavar="KIND", help="records with an action of this kind")
     p.add_argument("--status", metavar="STATUS", help="records with an action of this outcome")
-    p.add_argument("--person", metavar="WHO", help="name, name@host, actor URL or person id")
+    p.add_argument(
+        "--person", metavar="WHO", help="name@host, actor URL, person id or a local name"
+    )
     p.add_argument("--item", metavar="ITEM", help="post:12, comment:5, upload:ALIAS or a URL")
     p.add_argument("--run", metavar="RUN_ID", help="records of this run")
 
