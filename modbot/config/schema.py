@@ -488,8 +488,18 @@ class ExemptSettings(Section):
 # --- rules --------------------------------------------------------------------------------
 
 
+def _given(v: Any) -> Any:
+    # YAML reads a key with nothing after it (its list commented out, say) as null: taken
+    # as "condition not given", the rule would match every image.
+    if v is None:
+        raise ValueError("has no value: give one, or leave the key out")
+    return v
+
+
 class _AllOf(Section):
     """A condition made of keys that must all hold: at least one key."""
+
+    _given = field_validator("*", mode="before")(_given)
 
     @model_validator(mode="after")
     def _not_empty(self) -> _AllOf:
@@ -538,6 +548,8 @@ class Conditions(Section):
     community: CommunityCondition | None = None
     author: AuthorCondition | None = None
     scope: Annotated[str, _choice(SCOPES, "scope")] | None = None
+
+    _given = field_validator("*", mode="before")(_given)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Conditions:

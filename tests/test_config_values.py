@@ -1,0 +1,143 @@
+"""Values in rules.yaml that read as something else than the admin meant: each is a
+problem at its line (or works as documented), never a rule that quietly does more."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from modbot.config.policy import load_policy
+from modbot.errors import PolicyError
+from modbot.rules import Subject
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return path
+
+
+def errors(tmp_path: Path, text: str) -> list[str]:
+    """The problems of `text` as rules.yaml, which must not load."""
+    with pytest.raises(PolicyError) as info:
+        load_policy(write(tmp_path, text))
+    return [str(p).replace(str(tmp_path) + "/", "") for p in info.value.problems]
+
+
+def innocent_post() -> Subject:
+    return Subject(
+        item_kind="post",
+        found_in="post_url",
+        labels=[],
+        scores={"nsfw": -0.1},
+        community_name="pics@lemmy.example",
+        author_actor_id="https://lemmy.example/u/alice",
+        author_local=True,
+        sha256="ab" * 32,
+    )
+
+
+# --- a condition written with no value -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "hash_list",
+        "labels",
+        "scores",
+        "community",
+        "author",
+        "found_in",
+        "skipped",
+        "fetch_failed",
+        "unreadable",
+        "scope",
+    ],
+)
+def test_a_condition_left_without_a_value_is_an_error_at_its_line(tmp_path: Path, key: str):
+    # As when the list under `hash_list:` is commented out while testing: YAML reads the
+    # key as null, which must not mean "no condition" (the rule would match every post).
+    (tmp_path / "kb.sha256").write_text("")
+    text = f"""
+    hash_lists:
+      known-bad: {{kind: sha256, file: kb.sha256}}
+    rules:
+      - name: known abusive image
+        if:
+          type: [post, comment]
+          {key}:
+            # - known-bad     (commented out while testing)
+        then:
+          remove: true
+          purge_image: true
+          ban: {{duration: permanent, remove_data: true}}
+    """
+    assert errors(tmp_path, text) == [
+        f"rules.yaml:7: rule 'known abusive image': if.{key}: has no value: "
+        "give one, or leave the key out"
+    ]
+
+
+@pytest.mark.parametrize(
+    "condition, line, where",
+    [
+        ("community: {name: , local: true}", 4, "if.community.name"),
+        ("author: {local: true, account_age: }", 4, "if.author.account_age"),
+        ("type:", 4, "if.type"),
+    ],
+)
+def test_nested_and_type_conditions_without_a_value(
+    tmp_path: Path, condition: str, line: int, where: str
+):
+    text = f"""
+    rules:
+      - name: r
+        if:
+          {condition}
+        then: {{remove: true}}
+    """
+    assert errors(tmp_path, text) == [
+        f"rules.yaml:{line}: rule 'r': {where}: has no value: give one, or leave the key out"
+    ]
+
+
+def test_a_gate_rule_with_an_empty_condition_is_refused(tmp_path: Path):
+    # (read as no condition, it would refuse every upload)
+    text = """
+    rules:
+      - name: gate
+        if:
+          type: incoming
+          hash_list:
+        then: {reject: true}
+    """
+    assert errors(tmp_path, text) == [
+        "rules.yaml:5: rule 'gate': if.hash_list: has no value: give one, or leave the key out"
+    ]
+
+
+def test_conditions_with_values_still_load_and_match_as_before(tmp_path: Path):
+    (tmp_path / "kb.sha256").write_text("")
+    policy = load_policy(
+        write(
+            tmp_path,
+            """
+            hash_lists:
+              known-bad: {kind: sha256, file: kb.sha256}
+            rules:
+              - name: known
+                if: {type: [post, comment], hash_list: known-bad}
+                then: {remove: true}
+              - name: nsfw here
+                if:
+                  labels: [nsfw]
+                  community: {name: pics@lemmy.example, local: true}
+                  author: {local: true}
+                then: {report: true}
+            """,
+        )
+    )
+    assert policy.decide(innocent_post()).actions == []
