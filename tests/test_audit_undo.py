@@ -398,3 +398,18 @@ def test_undo_of_another_instances_post_url_selects_nothing(fake_lemmy, tmp_path
     assert lemmy.mutating_requests() == [] and lemmy.post(post.id).removed
     ours = bot("undo", "--item", f"{lemmy.url}/post/{post.id}")
     assert f"would restore post {post.id} (#1)" in ours.stdout
+
+
+def test_audit_help_lists_every_action_kind_a_record_holds():
+    import re
+
+    from modbot.actions.kinds import ACTIONS
+    from modbot.cli import build_parser
+    from modbot.undo import UNDO_KINDS
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if a.dest == "command"]
+    text = sub.choices["audit"].format_help()
+    listed = text[text.index("an action (") : text.index("and/or its outcome")]
+    for kind in [*ACTIONS, *UNDO_KINDS]:
+        assert re.search(rf"\b{kind}\b", listed), kind

@@ -17,8 +17,9 @@ needs no login and no model.
 Filters combine (all must hold):
   --since 7d --until 1d        by time (an age, or a date/time such as 2026-11-21T10:00, UTC)
   --rule NAME                  one rule, as rules.yaml names it
-  --action KIND --status S     an action (remove, purge_image, purge_item, ban, report,
-                               notify_admins, restore, unban) and/or its outcome
+  --action KIND --status S     an action (remove, purge_image, purge_item, delete_image,
+                               ban, report, notify_admins, reject (upload gate),
+                               restore, unban) and/or its outcome
                                (done, failed, skipped, planned, not_possible, covered)
   --person WHO                 the author: name@host, actor URL, person id, or a
                                local user's bare name (as exempt.users takes them)
