@@ -252,3 +252,71 @@ def test_healthcheck_says_why_it_fails(tmp_path):
         text=True,
     )
     assert ok.returncode == 0 and ok.stdout.startswith("ok: ")
+
+
+def _sweep_times(tmp_path, cron: str, count: int = 3) -> list[str]:
+    """When the daemon's sweep job fires, from Wednesday 2025-01-01, for `sweep_cron`."""
+    from types import SimpleNamespace
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from modbot.config.policy import load_policy
+
+    (tmp_path / "rules.yaml").write_text(f'schedule: {{sweep_cron: "{cron}"}}\nrules: []\n')
+    policy = load_policy(tmp_path / "rules.yaml")
+    scheduler = BackgroundScheduler(timezone=UTC)  # never started: only asked when
+    Daemon(SimpleNamespace(store=None, dry_run=True), policy)._schedule_sweep(scheduler)
+    trigger, at, fired = scheduler.get_job("sweep").trigger, datetime(2025, 1, 1, tzinfo=UTC), []
+    for _ in range(count):
+        at = trigger.get_next_fire_time(None, at + timedelta(seconds=1))
+        fired.append(at.strftime("%a %d %H:%M"))
+    return fired
+
+
+def test_sweep_cron_weekdays_are_cron_s_own(tmp_path):
+    # cron counts weekdays from Sunday (0 and 7); APScheduler's from_crontab from Monday
+    assert _sweep_times(tmp_path, "0 4 * * 0", 2) == ["Sun 05 04:00", "Sun 12 04:00"]
+    assert _sweep_times(tmp_path, "0 4 * * 7", 1) == ["Sun 05 04:00"]
+    assert _sweep_times(tmp_path, "0 4 * * 1-5", 6) == [
+        "Wed 01 04:00",
+        "Thu 02 04:00",
+        "Fri 03 04:00",
+        "Mon 06 04:00",
+        "Tue 07 04:00",
+        "Wed 08 04:00",
+    ]
+    assert _sweep_times(tmp_path, "30 2 * * */3", 3) == [
+        "Wed 01 02:30",
+        "Sat 04 02:30",
+        "Sun 05 02:30",
+    ]
+    assert _sweep_times(tmp_path, "0 4 * * 5-7,1", 4) == [
+        "Fri 03 04:00",
+        "Sat 04 04:00",
+        "Sun 05 04:00",
+        "Mon 06 04:00",
+    ]
+    assert _sweep_times(tmp_path, "0 4 * * SAT,sun", 2) == ["Sat 04 04:00", "Sun 05 04:00"]
+    assert _sweep_times(tmp_path, "0 4 * * *", 2) == ["Wed 01 04:00", "Thu 02 04:00"]
+
+
+def test_sweep_cron_lines_cron_reads_otherwise_are_refused(tmp_path):
+    from modbot.config.policy import load_policy
+    from modbot.errors import PolicyError
+
+    for cron, why in [
+        ("0 4 * * 8", "unknown weekday '8'"),
+        ("0 4 * * fri-mon", "fri-mon"),
+        ("0 4 1 * 1", "either"),  # cron: the 1st OR a Monday; APScheduler would AND them
+    ]:
+        (tmp_path / "rules.yaml").write_text(f'schedule: {{sweep_cron: "{cron}"}}\nrules: []\n')
+        try:
+            load_policy(tmp_path / "rules.yaml")
+        except PolicyError as exc:
+            (problem,) = exc.problems
+            assert problem.line == 1 and problem.message.startswith(
+                f"schedule.sweep_cron: bad cron line '{cron}': "
+            ), problem
+            assert why in problem.message, problem
+        else:
+            raise AssertionError(f"{cron!r} was taken")

@@ -460,18 +460,80 @@ class ScheduleSettings(Section):
     def _cron(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        from apscheduler.triggers.cron import CronTrigger  # only when a cron is given
-
         if len(v.split()) != 5:
             raise ValueError(
                 f"expected a cron line of 5 fields (minute hour day month "
                 f"weekday), like '0 4 * * *', got {v!r}"
             )
         try:
-            CronTrigger.from_crontab(v, timezone="UTC")
+            cron_trigger(v, "UTC")
         except ValueError as exc:
             raise ValueError(f"bad cron line {v!r}: {exc}") from None
         return v
+
+
+_CRON_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def cron_trigger(line: str, timezone: Any) -> Any:
+    """A 5-field cron line as an APScheduler ``CronTrigger``, read as cron reads it.
+
+    APScheduler's own ``from_crontab`` counts weekdays from Monday (0) where cron counts
+    from Sunday (0 and 7): `0 4 * * 0` would sweep on Mondays. The weekday field is
+    turned into day names instead. Raises ValueError for what cron would read otherwise."""
+    from apscheduler.triggers.cron import CronTrigger  # only when a cron is given
+
+    fields = line.split()
+    if len(fields) != 5:
+        raise ValueError("expected 5 fields: minute hour day month weekday")
+    minute, hour, day, month, weekday = fields
+    if not day.startswith("*") and not weekday.startswith("*"):
+        # cron runs when either matches; APScheduler only when both do
+        raise ValueError(
+            "cron runs the job when either the day of the month or the weekday matches: "
+            "give one of them and * for the other"
+        )
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_cron_weekdays(weekday),
+        timezone=timezone,
+    )
+
+
+def _cron_weekdays(field: str) -> str:
+    """cron's weekday field (0-7, sun-sat, ranges, lists, steps) as APScheduler day names."""
+    if field == "*":
+        return field
+
+    def day(text: str) -> int:
+        if text.isdigit() and int(text) <= 7:
+            return int(text)
+        if text.lower() in _CRON_WEEKDAYS:
+            return _CRON_WEEKDAYS.index(text.lower())
+        raise ValueError(f"unknown weekday {text!r}: use 0-7 (0 and 7: Sunday) or sun-sat")
+
+    days: set[int] = set()
+    for part in field.split(","):
+        span, slash, step_text = part.partition("/")
+        if slash and not (step_text.isdigit() and int(step_text) > 0):
+            raise ValueError(f"bad step in weekday {part!r}")
+        step = int(step_text) if slash else 1
+        if span == "*":
+            first, last = 0, 7
+        else:
+            start, dash, end = span.partition("-")
+            first = day(start)
+            last = day(end) if dash else (7 if slash else first)
+            if last < first:
+                raise ValueError(
+                    f"weekday range {span!r} runs backwards (Sunday is 0): list the days "
+                    "instead, like fri,sat,sun"
+                )
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return ",".join(_CRON_WEEKDAYS[d] for d in sorted(days))
 
 
 class SafetyValveSettings(Section):

@@ -136,7 +136,7 @@ class Daemon:
 
     def _schedule_sweep(self, scheduler: Any) -> None:
         """The cron job that requests a sweep, as ``schedule.sweep_cron`` says (none: none)."""
-        from apscheduler.triggers.cron import CronTrigger
+        from modbot.config.schema import cron_trigger
 
         if scheduler.get_job("sweep") is not None:
             scheduler.remove_job("sweep")
@@ -144,7 +144,7 @@ class Daemon:
         if cron:
             scheduler.add_job(
                 self.request_sweep,
-                CronTrigger.from_crontab(cron, timezone=UTC),
+                cron_trigger(cron, UTC),
                 id="sweep",
                 name="sweep",
                 executor="cron",
