@@ -4,6 +4,7 @@ problem at its line (or works as documented), never a rule that quietly does mor
 from __future__ import annotations
 
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,20 @@ def test_conditions_with_values_still_load_and_match_as_before(tmp_path: Path):
         )
     )
     assert policy.decide(innocent_post()).actions == []
+
+
+# --- fetch.recheck_after: 0s -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("zero", ["0s", "0m", "0 seconds"])
+def test_recheck_after_zero_means_always_ask(tmp_path: Path, zero: str):
+    # docs/rules.md: "`0s`: always ask"
+    policy = load_policy(write(tmp_path, f"fetch: {{recheck_after: {zero}}}\nrules: []\n"))
+    assert policy.fetch.recheck_after == timedelta(0)
+
+
+def test_other_durations_still_refuse_zero(tmp_path: Path):
+    assert errors(tmp_path, "fetch: {recheck_after: 0, read_timeout: 0s}\nrules: []\n") == [
+        "rules.yaml:1: fetch.read_timeout: a duration must be longer than zero, got '0s'",
+        "rules.yaml:1: fetch.recheck_after: 0 has no unit: write 0s, 0m, 0h or 0d",
+    ]

@@ -26,6 +26,7 @@ from pydantic import (
 
 from classifier.concepts import DANBOORU_SCORES
 from modbot.actions.kinds import ACTIONS
+from modbot.config.units import _UNITS as _DURATION_UNITS
 from modbot.config.units import (
     Comparison,
     parse_duration,
@@ -177,6 +178,17 @@ def _duration(v: Any) -> timedelta:
     return parse_duration(v)
 
 
+_ZERO = re.compile(r"\s*0+(?:\.0*)?\s*([a-z]+)\s*", re.I)
+
+
+def _duration_or_zero(v: Any) -> timedelta:
+    """A duration where zero means something (`recheck_after: 0s`: always ask)."""
+    zero = _ZERO.fullmatch(v) if isinstance(v, str) else None
+    if zero and zero.group(1).lower() in _DURATION_UNITS:
+        return timedelta(0)
+    return parse_duration(v)
+
+
 def _score_test(v: Any) -> Comparison:
     test = parse_number_comparison(v)
     if not math.isfinite(test.value):  # float() reads them: "> nan" never fires, "< inf" always
@@ -244,6 +256,7 @@ _fetch_failures = _reasons("fetch_failed", FETCH_FAILURES, "download failures")
 
 
 Duration = Annotated[timedelta, PlainValidator(_duration)]
+DurationOrZero = Annotated[timedelta, PlainValidator(_duration_or_zero)]
 Size = Annotated[int, PlainValidator(parse_size)]
 ScoreTest = Annotated[Comparison, PlainValidator(_score_test)]
 AgeTest = Annotated[Comparison, PlainValidator(parse_duration_comparison)]
@@ -405,7 +418,7 @@ class FetchSettings(Section):
     max_bytes_held: Size = 200_000_000
     # an image link (not this instance's upload) downloaded this recently is not asked
     # again; after it, a conditional request (ETag / Last-Modified). 0s: always asked.
-    recheck_after: Duration = timedelta(hours=1)
+    recheck_after: DurationOrZero = timedelta(hours=1)
     # browser | modbot | a User-Agent of one's own (modbot.fetch.identity)
     user_agent: str = "browser"
 
