@@ -802,6 +802,10 @@ class LemmyApi:
     def private_message(self, ctx: Ctx) -> dict:
         person = ctx.login()
         content = ctx.body.require_str("content")
+        # 0.19 refuses a message over 10,000 UTF-16 code units (is_valid_body_field, BODY_MAX_LENGTH
+        # in crates/utils/src/utils/validation.rs), before it looks at the recipient
+        if len(content.encode("utf-16-le")) // 2 > 10_000:
+            raise ApiError(400, "invalid_body_field")
         recipient = self.state.persons.get(ctx.body.require_int("recipient_id"))
         if recipient is None or recipient.purged:
             raise ApiError(400, "couldnt_find_person")

@@ -1,15 +1,20 @@
 """The admins' private messages: queued per item while a batch is decided, then sent as
-one message per admin (``flush``). Each message carries a marker and its notices are
-claimed with it before it is sent, so after a crash while sending, the bot's sent
-messages say whether it went (``sent``, Lemmy 0.19). Lemmy 1.0 keeps no list of sent
-messages: there each message's idempotency key comes from its marker and recipient, and
-the notices of a message that was in flight are sent again under the same marker, so
-Lemmy, which remembers a key for a few minutes, drops the resend when the first one
-went."""
+one message per admin (``flush``), or as many as Lemmy's length limit needs (it refuses a
+message over 10,000 UTF-16 code units), a notice too long for one message cut. Each
+message carries a marker and its notices are claimed with it just before it is sent, so
+after a crash while sending, the bot's sent messages say whether it went (``sent``,
+Lemmy 0.19), and a message that went is not sent again with one that did not. Lemmy 1.0
+keeps no list of sent messages: there each message's idempotency key comes from its
+marker and recipient, and the notices of a message that was in flight are sent again
+under the same marker, so Lemmy, which remembers a key for a few minutes, drops the
+resend when the first one went."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +26,13 @@ from modbot.store import Store
 __all__ = ["CLAIM_PREFIX", "Notice", "Notices", "claimed_marker"]
 
 CLAIM_PREFIX = "sending private message "  # a notice's claim: this, then the message's marker
+# Lemmy refuses a message over 10,000 UTF-16 code units, counted after its own Markdown
+# processing (the slur filter may lengthen a word): room is left for that.
+MESSAGE_MAX = 9_000
+HEAD = "modbot needs your attention:\n\n"
+CUT = " … (cut: too long for one message)"
+_TICKS = re.compile(r"`+")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")  # ends a paragraph, and any code span in it
 
 
 @dataclass
@@ -63,14 +75,23 @@ class Notices:
         for n in notices:
             groups.setdefault(n.resend_of, []).append(n)
         for resend_of, group in groups.items():
-            if resend_of is None:
+            if resend_of is not None:  # whole, under its marker: it fit when first sent
+                self._send(group, resend_of, admins)
+                continue
+            while group:  # as many messages as the length limit needs, each on its own
                 self._messages += 1
                 marker = f"{self.run_id}/{self._messages}"
-            else:
-                marker = resend_of
-            self._send(group, marker, admins)
+                room, used, take = _room(marker), 0, 0
+                for n in group:
+                    need = _units(_line(n.message, room)) + (1 if take else 0)
+                    if take and used + need > room:
+                        break
+                    used, take = used + need, take + 1
+                self._send(group[:take], marker, admins)
+                group = group[take:]
 
     def _send(self, notices: list[Notice], marker: str, admins: list[int]) -> None:
+        """Claim ``notices`` under ``marker``, then send them as one message to each admin."""
         claimed = []
         for n in notices:
             claim = self.store.claim_action(
@@ -82,10 +103,12 @@ class Notices:
                 n.outcome.status, n.outcome.detail = "skipped", "admins were notified already"
         if not claimed:
             return
-        lines = [f"- {n.message}" for n in claimed]
-        content = (
-            "modbot needs your attention:\n\n" + "\n".join(lines) + f"\n\n(modbot message {marker})"
-        )
+        room = _room(marker)
+        lines = [_line(n.message, room) for n in claimed]
+        if _units("\n".join(lines)) > room:  # a resend whose notices' text grew since
+            share = (room - len(lines) + 1) // len(lines)
+            lines = [_line(n.message, share) for n in claimed]
+        content = HEAD + "\n".join(lines) + _footer(marker)
         sent, errors = 0, []
         for admin_id in admins:
             try:
@@ -138,3 +161,61 @@ def _key(marker: str, admin_id: int) -> str:
     """The idempotency key of one admin's copy of the message ``marker``: the same for a
     resend, different for each admin (Lemmy keys are per sending account)."""
     return hashlib.sha256(f"modbot message {marker} to {admin_id}".encode()).hexdigest()[:32]
+
+
+def _footer(marker: str) -> str:
+    return f"\n\n(modbot message {marker})"
+
+
+def _units(text: str) -> int:
+    """Lemmy's length of a text: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _room(marker: str) -> int:
+    """What the notices' lines of the message ``marker`` may take."""
+    return MESSAGE_MAX - _units(HEAD + _footer(marker))
+
+
+def _line(message: str, room: int) -> str:
+    """A notice's line in a message, cut to ``room`` when longer."""
+    line = f"- {message}"
+    if _units(line) <= room:
+        return line
+    keep, end = room - _units(CUT), 0
+    while end < len(line) and keep - _units(line[end]) >= 0:
+        keep -= _units(line[end])
+        end += 1
+    # never inside a code span (what it holds would be live Markdown) nor a backtick run
+    for start, stop in _code_spans(line):
+        if start < end < stop:
+            end = start
+    while 0 < end < len(line) and line[end - 1] == line[end] == "`":
+        end -= 1
+    return line[:end].rstrip() + CUT if end > 2 else "- …"
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text``'s code spans are, as CommonMark pairs backtick runs within a
+    paragraph: an opening run (not backslash-escaped) with the next run as long."""
+    spans = []
+    bounds = [0, *(m.end() for m in _BLANK_LINE.finditer(text)), len(text)]
+    for first, last in itertools.pairwise(bounds):
+        runs = [(m.start(), m.end()) for m in _TICKS.finditer(text, first, last)]
+        by_width: dict[int, list[int]] = {}
+        for k, (start, stop) in enumerate(runs):
+            by_width.setdefault(stop - start, []).append(k)
+        i = 0
+        while i < len(runs):
+            start, stop = runs[i]
+            back = start
+            while back > first and text[back - 1] == "\\":
+                back -= 1
+            start += (start - back) % 2  # an escaped backtick is a literal one
+            i += 1
+            same = by_width.get(stop - start, [])
+            j = bisect.bisect_left(same, i)
+            if stop > start and j < len(same):
+                spans.append((start, runs[same[j]][1]))
+                i = same[j] + 1
+    return spans
