@@ -159,3 +159,38 @@ def test_other_durations_still_refuse_zero(tmp_path: Path):
         "rules.yaml:1: fetch.read_timeout: a duration must be longer than zero, got '0s'",
         "rules.yaml:1: fetch.recheck_after: 0 has no unit: write 0s, 0m, 0h or 0d",
     ]
+
+
+# --- {{scores.danbooru:TAG}} -----------------------------------------------------------
+
+
+def test_a_danbooru_tag_score_placeholder_is_taken_and_filled(tmp_path: Path):
+    # a rule may test `danbooru:TAG`, so its text may show it, as render() does
+    policy = load_policy(
+        write(
+            tmp_path,
+            """
+            rules:
+              - name: bikini
+                if: {scores: {"danbooru:bikini": "> 0"}}
+                then: {report: "bikini {{scores.danbooru:bikini}}"}
+            """,
+        )
+    )
+    post = innocent_post()
+    post.scores = {"nsfw": -0.1, "danbooru:bikini": 0.31}
+    (report,) = policy.decide(post).actions
+    assert report.kind == "report" and report.reason == "bikini +0.310"
+
+
+def test_a_danbooru_placeholder_without_a_tag_is_still_unknown(tmp_path: Path):
+    (problem,) = errors(
+        tmp_path,
+        """
+        rules:
+          - name: r
+            if: {labels: nsfw}
+            then: {report: "{{scores.danbooru:}} {{scores.danbooru:a}}"}
+        """,
+    )
+    assert problem.startswith("rules.yaml:4: unknown placeholder {{scores.danbooru:}}")

@@ -594,13 +594,18 @@ class _Checker:
         if rule.then.ban:
             texts.append((("then", "ban", "reason"), rule.then.ban.reason))
         known = [*PLACEHOLDERS, *(f"scores.{s}" for s in sorted(self.scores))]
+        # a rule may test any DeepDanbooru tag's score, so its text may show it
+        tag_score = f"scores.{DANBOORU_TAG_SCORE}"
         for loc, text in texts:
             for name in PLACEHOLDER.findall(text or ""):
-                if name not in known:
+                if name not in known and not (
+                    name.startswith(tag_score) and len(name) > len(tag_score)
+                ):
                     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
                     hint = f" (did you mean {{{{{close[0]}}}}}?)" if close else ""
                     self.add(
                         at + loc,
                         f"unknown placeholder {{{{{name}}}}}{hint}; "
-                        f"known: {', '.join('{{' + k + '}}' for k in known)}",
+                        f"known: {', '.join('{{' + k + '}}' for k in known)}, "
+                        f"{{{{{tag_score}TAG}}}}",
                     )
