@@ -31,7 +31,7 @@ from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_mat
 from modbot.config.units import format_duration
 from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.markdown import inert
-from modbot.model import FILE_KINDS, PlannedAction
+from modbot.model import FILE_KINDS, PROFILE_KINDS, PlannedAction
 
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
@@ -201,7 +201,7 @@ def _apply(
     policy: Policy, plan: Plan, matches: list[tuple[Rule, tuple[str, ...]]], facts: _Facts
 ) -> None:
     """Removal rules first (the first wins), then report and notify rules."""
-    subject, winner = facts.subject, None
+    subject, winner, down = facts.subject, None, None
     told: dict[str, str] = {}  # kinds told once per item -> the rule that planned it
     ordered = [m for m in matches if m[0].is_removal] + [m for m in matches if not m[0].is_removal]
     for rule, conds in ordered:
@@ -211,12 +211,14 @@ def _apply(
         elif subject.author_is_moderator and _moderators_exempt(policy, rule):
             outcome = "exempt: the author moderates this community"
         else:
-            planned = _actions(rule, subject, facts, winner, told)
+            planned = _actions(rule, subject, facts, down, told)
             if not planned:
-                outcome = _why_nothing(rule, winner, told)
+                outcome = _why_nothing(rule, down, told)
             plan.actions += planned
             if rule.is_removal:
                 winner = rule
+                if any(_takes_item_down(a, subject.item_kind) for a in planned):
+                    down = rule
         plan.matched.append(RuleMatch(rule.name, conds, outcome))
     if any(m.outcome.startswith("exempt: ") for m in plan.matched):
         if not plan.actions:
@@ -258,17 +260,37 @@ def uploader_exemption(policy: Policy, actor_id: str) -> str | None:
     return None if why is None else why.replace("the author", "the uploader", 1)
 
 
+_AUTHORLESS = ("community_icon", "community_banner", "site_icon", "site_banner")
+
+
+def _takes_item_down(action: PlannedAction, item_kind: str) -> bool:
+    """Whether `action` takes the item itself down, so that a report on it would only
+    make the moderators review a removed item. A post or comment goes when removed or
+    purged, or by a ban that removes the author's content; purging or deleting its image
+    leaves it up (showing a broken image), as does a ban alone. An upload, a stored file
+    or a profile image is its image: purging or deleting it takes it down (`remove` and
+    `purge_item` do nothing to an upload or a profile image; to a stored file they take
+    down the posts showing it, which its report goes to)."""
+    if action.kind == "ban":  # a community's or the site's image has no author to ban
+        return bool(action.params.get("remove_data")) and item_kind not in _AUTHORLESS
+    if action.kind in ("purge_image", "delete_image"):
+        return item_kind not in ("post", "comment")
+    if action.kind in ("remove", "purge_item"):
+        return item_kind not in ("upload", *PROFILE_KINDS)
+    return action.kind == "reject"
+
+
 def _actions(
-    rule: Rule, s: Subject, facts: _Facts, winner: Rule | None, told: dict[str, str]
+    rule: Rule, s: Subject, facts: _Facts, down: Rule | None, told: dict[str, str]
 ) -> list[PlannedAction]:
-    """The actions `rule` asks for, in the action table's order. The item is gone when
-    another rule removed it: a report would only make the moderators review a removed
-    item. One report and one notification per item."""
+    """The actions `rule` asks for, in the action table's order. A report is left out
+    when another rule took the item down (`down`, see `_takes_item_down`). One report
+    and one notification per item."""
     out: list[PlannedAction] = []
     for kind in ACTIONS.values():
         if not kind.asked(rule.then):
             continue
-        if kind.needs_item_up and winner is not None and winner is not rule:
+        if kind.needs_item_up and down is not None and down is not rule:
             continue
         if kind.once_per_item:
             if kind.name in told:
@@ -280,9 +302,9 @@ def _actions(
     return out
 
 
-def _why_nothing(rule: Rule, winner: Rule | None, told: dict[str, str]) -> str:
-    if winner is not None and rule.then.report and not rule.then.notify_admins:
-        return f"item already removed by {winner.name!r}"
+def _why_nothing(rule: Rule, down: Rule | None, told: dict[str, str]) -> str:
+    if down is not None and rule.then.report and not rule.then.notify_admins:
+        return f"item already removed by {down.name!r}"
     by = told.get("report") or told.get("notify_admins")
     return f"report already planned by {by!r}"
 

@@ -146,6 +146,56 @@ def test_report_and_notify_rules_all_apply_once_each(semantics):
     assert plan.matched[-1].outcome.startswith("report already planned")
 
 
+@pytest.mark.parametrize(
+    ("kind", "then", "item_down"),
+    [
+        ("post", "{remove: true}", True),
+        ("post", "{purge_item: true}", True),
+        ("post", "{ban: {duration: 3d, remove_data: true}}", True),
+        # These leave the post up: the moderators still get the report.
+        ("post", "{ban: {duration: 3d}}", False),
+        ("post", "{purge_image: true}", False),
+        ("post", "{delete_image: true}", False),
+        ("post", "{ban: {duration: 3d}, purge_image: true}", False),
+        # An upload is its image: purged, there is nothing left to report.
+        ("upload", "{purge_image: true}", True),
+        ("upload", "{ban: {duration: 3d}}", False),
+    ],
+)
+def test_a_report_is_left_out_only_when_the_winner_takes_the_item_down(
+    tmp_path: Path, kind: str, then: str, item_down: bool
+):
+    rules = f"""
+    rules:
+      - name: winner
+        priority: 10
+        if: {{labels: nsfw}}
+        then: {then}
+      - name: report nsfw
+        if: {{labels: nsfw}}
+        then: {{report: "nsfw"}}
+      - name: report nsfw again
+        priority: -1
+        if: {{labels: nsfw}}
+        then: {{report: "again"}}
+    """
+    subject = post(labels=("nsfw",), scores={"nsfw": 0.05})
+    if kind == "upload":
+        subject = post(item_kind="upload", found_in="upload", labels=("nsfw",))
+    plan = policy(tmp_path, rules).decide(subject, now=NOW)
+    reports = [(a.kind, a.rule) for a in plan.actions if a.kind == "report"]
+    outcomes = {m.rule: m.outcome for m in plan.matched}
+    if item_down:
+        assert reports == []
+        assert outcomes["report nsfw"] == "item already removed by 'winner'"
+        assert outcomes["report nsfw again"] == "item already removed by 'winner'"
+    else:
+        assert reports == [("report", "report nsfw")]
+        assert outcomes["report nsfw"] == "acted"
+        assert outcomes["report nsfw again"] == "report already planned by 'report nsfw'"
+    assert plan.rule == "winner" and outcomes["winner"] == "acted"
+
+
 def test_scores_and_labels_must_all_hold(semantics):
     assert semantics.decide(post(labels=("anime",), scores={"nsfw": -0.001}), now=NOW).actions == []
     plan = semantics.decide(post(labels=("anime",), scores={"nsfw": 0.0}), now=NOW)
