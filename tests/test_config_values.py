@@ -194,3 +194,38 @@ def test_a_danbooru_placeholder_without_a_tag_is_still_unknown(tmp_path: Path):
         """,
     )
     assert problem.startswith("rules.yaml:4: unknown placeholder {{scores.danbooru:}}")
+
+
+# --- feeds in exempt.hash_lists --------------------------------------------------------
+
+
+def _feed_rules(use: str) -> str:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from modbot.feeds import public_key_text
+
+    key = public_key_text(Ed25519PrivateKey.generate())
+    return f"""
+    feeds:
+      peer: {{url: "https://peer.example/hashes.json", key: "{key}", use: {use}}}
+    exempt:
+      hash_lists: [peer]
+    rules:
+      - name: csam
+        if: {{labels: csam}}
+        then: {{remove: true}}
+    """
+
+
+def test_a_known_bad_feed_as_an_allow_list_is_an_error(tmp_path: Path):
+    # its entries are the peer's bad files: exempting them would spare exactly those
+    assert errors(tmp_path, _feed_rules("known-bad")) == [
+        "rules.yaml:4: exempt.hash_lists: feed 'peer' is a known-bad feed: its entries are "
+        "images the peer found bad; to exempt a peer's checked images, subscribe to its "
+        "feed with use: allow-list"
+    ]
+
+
+def test_an_allow_list_feed_in_exempt_hash_lists_still_loads(tmp_path: Path):
+    policy = load_policy(write(tmp_path, _feed_rules("allow-list")))
+    assert "peer" in policy.allow_lists

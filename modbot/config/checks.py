@@ -347,6 +347,14 @@ class _Checker:
         for name in self.model.exempt.hash_lists:
             if name not in self.list_names:
                 self.add(("exempt", "hash_lists"), self.unknown_list(name))
+            elif name in self.model.feeds and self.model.feeds[name].use == "known-bad":
+                # an allow-list wins over every rule: this would spare the peer's bad files
+                self.add(
+                    ("exempt", "hash_lists"),
+                    f"exempt.hash_lists: feed {name!r} is a known-bad feed: its entries are "
+                    "images the peer found bad; to exempt a peer's checked images, subscribe "
+                    "to its feed with use: allow-list",
+                )
         self.check_checkpoint()
         self.check_remote()
         self.check_rule_names()
