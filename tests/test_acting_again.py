@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from support.bot import remote_photo, sha
 from support.policies import BAD
 
@@ -86,3 +87,57 @@ def test_an_action_that_failed_after_the_post_was_removed_is_tried_again(
     assert second.actions == {"remove:skipped": 1, "ban:done": 1}
     assert lemmy.person(cast.alice.id).banned
     assert pipeline.poll_once(deep=True).actions == {}, "and then it is done"
+
+
+# --------------------------------------------------------------------------- after a kill
+
+
+class Killed(BaseException):
+    """kill -9 just as a request reached Lemmy: nothing after it runs."""
+
+
+def killed_after(client, name: str) -> None:
+    """The next ``client.<name>(...)`` is carried out, then the process "dies"."""
+    real = getattr(client, name)
+
+    def call(*args, **kwargs):
+        real(*args, **kwargs)
+        raise Killed
+
+    setattr(client, name, call)
+
+
+def test_a_temporary_ban_in_flight_at_a_kill_still_runs_out_after_the_restart(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    """The restart finds the ban done on Lemmy and does not send it again; it still knows
+    when that ban ends, so a new offence once it ran out is banned anew."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad_url = remote_photo(lemmy, photos, BAD)
+    post = lemmy.add_post(cast.pics, cast.alice, name="bad", url=bad_url)
+    known_bad = [sha(photos[BAD])]
+    first = pipeline_for(lemmy, known_bad=known_bad, rules=TEMPORARY_BAN)
+    killed_after(first.client, "ban_site")
+    with pytest.raises(Killed):
+        first.poll_once(deep=True)
+    assert lemmy.person(cast.alice.id).banned
+
+    def bans():
+        return [r.json for r in lemmy.requests if r.path == "/api/v3/user/ban"]
+
+    restarted = pipeline_for(lemmy, known_bad=known_bad, rules=TEMPORARY_BAN)
+    restarted.poll_once(deep=True)
+    assert lemmy.post(post.id).removed and len(bans()) == 1, "Lemmy shows the ban: not again"
+    # Four days later the ban has run out, and alice posts the image again.
+    restarted.executor.clock = lambda: time.time() + 4 * 86400
+    lemmy.person(cast.alice.id).banned = False
+    lemmy.person(cast.alice.id).ban_expires = None
+    again = lemmy.add_post(cast.pics, cast.alice, name="bad again", url=bad_url)
+    restarted.poll_once(deep=True)
+    assert lemmy.post(again.id).removed
+    assert len(bans()) == 2 and lemmy.person(cast.alice.id).banned, "a new offence, a new ban"
+    (record,) = [r for r in restarted.store.decisions() if r["item"]["id"] == again.id]
+    assert [(a["action"], a["status"]) for a in record["actions"]] == [
+        ("remove", "done"),
+        ("ban", "done"),
+    ]

@@ -400,8 +400,10 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             )
 
     def ban() -> None:
-        send()
+        # Its end is kept before it is sent: killed while sending, the ban Lemmy shows
+        # done at the restart must still run out (a new offence after it is banned anew).
         ex.store.set_cursor(f"ban:{key}", json.dumps({"expires": expires, "item": t.key}))
+        send()
 
     return ex.once("ban", key, describe, ban, again=_ban_ran_out(ex, key, t.key), verify=verify)
 
