@@ -229,3 +229,96 @@ def test_a_known_bad_feed_as_an_allow_list_is_an_error(tmp_path: Path):
 def test_an_allow_list_feed_in_exempt_hash_lists_still_loads(tmp_path: Path):
     policy = load_policy(write(tmp_path, _feed_rules("allow-list")))
     assert "peer" in policy.allow_lists
+
+
+# --- exempt.users and exempt.communities -------------------------------------------------
+
+
+def bobs_post() -> Subject:
+    return Subject(
+        item_kind="post",
+        found_in="post_url",
+        labels=["nsfw"],
+        community_name="https://lemmy.example/c/pics",
+        community_local=True,
+        author_actor_id="https://lemmy.example/u/bob",
+        author_local=True,
+    )
+
+
+EXEMPT_RULES = """
+exempt:
+  {key}: {value}
+rules:
+  - name: r
+    if: {{labels: nsfw}}
+    then: {{remove: true}}
+"""
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        (
+            "users",
+            '"alice@lemmy.example, bob@lemmy.example"',
+            "exempt.users.0: 'alice@lemmy.example, bob@lemmy.example' names more than one: "
+            "write a list, one name each: [alice@lemmy.example, bob@lemmy.example]",
+        ),
+        (
+            "users",
+            "[alice@lemmy.example bob@lemmy.example]",
+            "exempt.users.0: 'alice@lemmy.example bob@lemmy.example' names more than one: "
+            "write a list, one name each: [alice@lemmy.example, bob@lemmy.example]",
+        ),
+        (
+            "users",
+            "[https://lemmy.example/u/bob/]",
+            "exempt.users.0: an actor URL has no / at its end: write "
+            "https://lemmy.example/u/bob (or bob@lemmy.example)",
+        ),
+        (
+            "users",
+            '[ok, "u/bob@lemmy.example"]',
+            "exempt.users.1: 'u/bob@lemmy.example' never names a user: write name@instance, "
+            "the actor URL (https://instance/u/name), or a bare name for a local user",
+        ),
+        (
+            "communities",
+            "[pics@lemmy.example, '@pics@lemmy.example']",
+            "exempt.communities.1: '@pics@lemmy.example' never names a community: write "
+            "name@instance, the actor URL (https://instance/c/name), or a bare name for a "
+            "local community",
+        ),
+        (
+            "communities",
+            '["  "]',
+            "exempt.communities.0: an empty name: leave it out",
+        ),
+    ],
+)
+def test_exempt_entries_that_never_match_are_errors(
+    tmp_path: Path, key: str, value: str, message: str
+):
+    assert errors(tmp_path, EXEMPT_RULES.format(key=key, value=value)) == [
+        f"rules.yaml:2: {message}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("users", "bob@lemmy.example"),
+        ("users", "[alice, '@Bob@Lemmy.example']"),
+        ("users", "[' bob@lemmy.example']"),
+        ("users", "[https://lemmy.example/u/bob]"),
+        ("users", "[bob]"),
+        ("communities", "['!pics@lemmy.example']"),
+        ("communities", "[https://lemmy.example/c/pics]"),
+        ("communities", "[pics]"),
+    ],
+)
+def test_exempt_entries_as_documented_still_exempt(tmp_path: Path, key: str, value: str):
+    policy = load_policy(write(tmp_path, EXEMPT_RULES.format(key=key, value=value)))
+    plan = policy.decide(bobs_post())
+    assert plan.actions == [] and plan.exempt is not None

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -553,10 +554,53 @@ class SafetyValveSettings(Section):
     max_destructive_actions_per_hour: int = Field(20, ge=1)
 
 
+def _actor_entry(what: str, sigil: str, path: str) -> AfterValidator:
+    """An entry of exempt.users / exempt.communities that can match (``modbot.rules``
+    compares it whole with an actor's URL, name@host or bare name): one name, no
+    stray characters."""
+
+    def check(entry: str) -> str:
+        text = entry.strip()
+        if not text:
+            raise ValueError("an empty name: leave it out")
+        if re.search(r"[\s,]", text):
+            names = ", ".join(n for n in re.split(r"[\s,]+", text) if n)
+            raise ValueError(
+                f"{entry!r} names more than one: write a list, one name each: [{names}]"
+            )
+        if text.lower().startswith(("http://", "https://")):
+            if text.endswith("/"):
+                url = text.rstrip("/")
+                m = re.fullmatch(rf"https?://([^/]+)/{path}/([^/]+)", url, re.I)
+                other = f" (or {m.group(2)}@{m.group(1)})" if m else ""
+                raise ValueError(f"an actor URL has no / at its end: write {url}{other}")
+            return entry
+        if not re.fullmatch(r"[^@/!]+(@[^@/!]+)?", text.removeprefix(sigil)):
+            raise ValueError(
+                f"{entry!r} never names a {what}: write name@instance, the actor URL "
+                f"(https://instance/{path}/name), or a bare name for a local {what}"
+            )
+        return entry
+
+    return AfterValidator(check)
+
+
+UserNames = Annotated[
+    list[Annotated[str, _actor_entry("user", "@", "u")]],
+    BeforeValidator(_one_or_many),
+    _none_to(list),
+]
+CommunityNames = Annotated[
+    list[Annotated[str, _actor_entry("community", "!", "c")]],
+    BeforeValidator(_one_or_many),
+    _none_to(list),
+]
+
+
 class ExemptSettings(Section):
     moderators: bool = True
-    users: Names = []
-    communities: Names = []
+    users: UserNames = []
+    communities: CommunityNames = []
     hash_lists: Names = []
 
 
