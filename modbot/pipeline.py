@@ -34,6 +34,7 @@ import concurrent.futures
 import hashlib
 import logging
 import queue
+import re
 import secrets
 import threading
 import time
@@ -57,6 +58,7 @@ from modbot.fetch import Resolver
 from modbot.images import image_refs, remote_video
 from modbot.journal import ActionPlan, recover, write_ahead
 from modbot.lemmy import LemmyApi, connect
+from modbot.markdown import inert
 from modbot.model import (
     FILE_KINDS,
     ActionOutcome,
@@ -243,7 +245,7 @@ class Pipeline:
         self._warn(message)
         why = message.split("; still using", 1)[0].split("; no copy", 1)[0]
         key = "feed refused " + hashlib.sha256(why.encode()).hexdigest()[:16]
-        self.executor.notify(key, message)
+        self.executor.notify(key, _inert_refusal(message))
 
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
@@ -698,3 +700,20 @@ def _file_key(img: ItemImage) -> str:
     the pict-rs alias of a local image, else the URL."""
     assert img.ref is not None
     return f"alias:{img.ref.alias}" if img.ref.alias else img.ref.url
+
+
+_REFUSAL = re.compile(
+    r"(feed .*?) refused: (.*); (still using the copy of [\d: -]+ UTC|no copy of it is used)",
+    re.DOTALL,
+)
+
+
+def _inert_refusal(message: str) -> str:
+    """A feed's refusal as Markdown for the admins: why it was refused quotes what the
+    feed's server answered (a signature file's first line, the feed's first bytes), so
+    it is inert; the admin's own feed name and URL stay as written."""
+    found = _REFUSAL.fullmatch(message)
+    if found is None:
+        return inert(message)
+    head, why, kept = found.groups()
+    return f"{head} refused: {inert(why)}; {kept}"

@@ -123,3 +123,37 @@ def test_a_code_span_holds_whatever_the_value_is():
         if len(value) < 300 and value.isprintable():
             assert shown == value.replace("<", "&lt;").replace(">", "&gt;"), (value, shown)
     assert inert("x\ny") == "`x\\ny`" and inert("\u202eevil") == "`\\u202eevil`"
+
+
+def test_a_feed_servers_answer_is_inert_in_the_refusal_the_admins_get(
+    fake_lemmy, pipeline_for, tmp_path
+):
+    """Whoever answers at a subscribed feed's URL writes what the refusal quotes (the
+    signature file's first line, the start of the feed): inert in the admins' message,
+    the admin's own feed URL readable as it is."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from modbot.feeds import public_key_text
+
+    lemmy = fake_lemmy
+    lemmy.add_remote_file(
+        "hashes.json", b"[x](http://tracker.example/l)", content_type="text/plain"
+    )
+    lemmy.add_remote_file(
+        "hashes.json.sig", b"![](http://tracker.example/p.png)\n", content_type="text/plain"
+    )
+    url = f"{lemmy.remote_url}/hashes.json"
+    key = public_key_text(Ed25519PrivateKey.generate().public_key())
+    feeds = f"""
+feeds:
+  peer: {{url: "{url}", key: "{key}", use: known-bad, instance: a.example}}
+"""
+    pipeline = pipeline_for(lemmy, rules=RULES + feeds)
+    pipeline.poll_once(deep=True)
+
+    (warning,) = [w for w in pipeline.warnings if w.startswith("feed")]
+    assert "![](http://tracker.example/p.png)" in warning  # the log has it as it is
+    (message,) = lemmy.private_messages
+    assert live(message.content) == [("link", url)]
+    assert f"- feed 'peer' ({url}) refused: `the signature file is malformed" in message.content
+    assert message.content.count("no copy of it is used") == 1
