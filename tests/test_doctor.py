@@ -178,3 +178,23 @@ def test_behind_a_proxy_the_socket_steps_are_the_proxys(monkeypatch):
     assert finding.status == "skip" and "proxy.internal:3128" in finding.message
     (finding,) = reach("https://direct.invalid")
     assert finding.status == "FAIL" and "cannot resolve direct.invalid" in finding.message
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        "http://proxyuser:S3cr3tProxyPass@proxy.internal:3128",
+        "http://proxyuser:S3cr3t@Proxy@Pass@proxy.internal:3128/",
+        "proxyuser:S3cr3tProxyPass@proxy.internal:3128",
+    ],
+)
+def test_the_proxy_is_named_without_its_credentials(monkeypatch, proxy):
+    """doctor's output is pasted into bug reports: a proxy's user and password stay out."""
+    from modbot.lemmy.probe import reach
+
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    (finding,) = reach("https://lemmy.invalid")
+    assert finding.status == "skip"
+    assert finding.message == "through the proxy proxy.internal:3128: not checked here"

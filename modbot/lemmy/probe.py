@@ -94,7 +94,9 @@ def reach(url: str, timeout: float = 5.0, name: str = "LEMMY_URL") -> list[Findi
     found: list[Finding] = []
     proxy = proxy_for(url)
     if proxy:
-        where = urlsplit(proxy).netloc or proxy
+        # host[:port] only: a proxy URL may carry a user and password (user:pass@host),
+        # and doctor's output is pasted into bug reports
+        where = (urlsplit(proxy).netloc or proxy).rpartition("@")[2]
         found.append(Finding("connect", SKIP, f"through the proxy {where}: not checked here"))
         return found
     try:
