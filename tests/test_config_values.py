@@ -322,3 +322,31 @@ def test_exempt_entries_as_documented_still_exempt(tmp_path: Path, key: str, val
     policy = load_policy(write(tmp_path, EXEMPT_RULES.format(key=key, value=value)))
     plan = policy.decide(bobs_post())
     assert plan.actions == [] and plan.exempt is not None
+
+
+# --- what the shipped files say --------------------------------------------------------
+
+DEFAULTS = Path(__file__).resolve().parents[1] / "modbot" / "defaults"
+
+
+def test_the_shipped_rules_comment_names_rules_without_a_type():
+    import re
+
+    import yaml
+
+    text = (DEFAULTS / "rules.yaml").read_text()
+    comments = re.sub(r"\n#\s*", " ", text)  # a sentence over several comment lines
+    said = re.search(r"A rule without `type:` \(like `([^`]+)` and the (\w+) after it\)", comments)
+    assert said, "the comment names the rules it means"
+    rules = yaml.safe_load(text)["rules"]
+    first = next(i for i, r in enumerate(rules) if r["name"] == said.group(1))
+    count = {"one": 1, "two": 2, "three": 3}[said.group(2)]
+    assert [r["if"].get("type") for r in rules[first : first + 1 + count]] == [None] * (count + 1)
+
+
+def test_the_env_file_init_writes_says_an_image_is_not_purged_without_pictrs():
+    # modbot.actions.handlers: without pict-rs access the image stays, recorded
+    # not_possible; the post is never purged instead
+    text = (DEFAULTS / "env.example").read_text()
+    about = text[text.index("# Optional: pict-rs' internal API") : text.index("# PICTRS_URL=")]
+    assert "not_possible" in about and "never purged instead" in about, about
