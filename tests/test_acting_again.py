@@ -141,3 +141,103 @@ def test_a_temporary_ban_in_flight_at_a_kill_still_runs_out_after_the_restart(
         ("remove", "done"),
         ("ban", "done"),
     ]
+
+
+REPORT_ONLY = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      report: "known abusive image"
+"""
+
+
+@pytest.mark.parametrize("arrived", [True, False], ids=["report-went", "report-never-arrived"])
+def test_a_report_in_flight_at_a_kill_by_a_bot_that_is_no_admin_is_never_sent_twice(
+    fake_lemmy, photos, tiny, pipeline_for, arrived
+):
+    """Lemmy lists reports only to moderators and admins: a bot account that is neither
+    cannot see whether its report went. The report is not sent again (a second report
+    in the moderators' queue); the decision says it was interrupted, also when the post
+    is decided again later."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    cast.bot.admin = False  # a supported setup: reports need no admin rights
+    post = lemmy.add_post(cast.pics, cast.alice, name="bad", url=remote_photo(lemmy, photos, BAD))
+    known_bad = [sha(photos[BAD])]
+    first = pipeline_for(lemmy, known_bad=known_bad, rules=REPORT_ONLY)
+    if arrived:
+        killed_after(first.client, "report_post")
+    else:
+
+        def dies(*args, **kwargs):
+            raise Killed
+
+        first.client.report_post = dies
+    with pytest.raises(Killed):
+        first.poll_once(deep=True)
+    assert len(lemmy.reports) == (1 if arrived else 0)
+
+    restarted = pipeline_for(lemmy, known_bad=known_bad, rules=REPORT_ONLY)
+    restarted.poll_once(deep=True)
+    assert len(lemmy.reports) == (1 if arrived else 0), "never a second report"
+    (record,) = [r for r in restarted.store.decisions() if r["item"]["id"] == post.id]
+    (report,) = record["actions"]
+    assert report["action"] == "report" and report["status"] == "failed", report
+    assert "cannot show whether it was done" in report["detail"], report
+    assert "not sent again" in report["detail"], report
+    # Edited, the post is decided again: the report still is not sent again.
+    lemmy.edit_post(post.id, name="bad, edited")
+    restarted.poll_once(deep=True)
+    assert len(lemmy.reports) == (1 if arrived else 0)
+    last = [r for r in restarted.store.decisions() if r["item"]["id"] == post.id][-1]
+    assert [(a["action"], a["status"]) for a in last["actions"]] == [("report", "skipped")]
+
+
+def test_a_report_in_flight_at_a_kill_by_an_admin_bot_is_sent_once(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    """An admin sees every report: one that never reached Lemmy is sent at the restart."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, name="bad", url=remote_photo(lemmy, photos, BAD))
+    known_bad = [sha(photos[BAD])]
+    first = pipeline_for(lemmy, known_bad=known_bad, rules=REPORT_ONLY)
+
+    def dies(*args, **kwargs):
+        raise Killed
+
+    first.client.report_post = dies
+    with pytest.raises(Killed):
+        first.poll_once(deep=True)
+    restarted = pipeline_for(lemmy, known_bad=known_bad, rules=REPORT_ONLY)
+    restarted.poll_once(deep=True)
+    assert [r.target_id for r in lemmy.reports] == [post.id]
+
+
+NOTIFY_ONLY = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      notify_admins: "known abusive image"
+"""
+
+
+def test_a_message_in_flight_at_a_kill_lemmy_0_19_cannot_show_is_never_sent_twice(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    """0.19 has no idempotency keys: when the bot's sent messages cannot be read at the
+    restart, the message that may have gone is not sent a second time."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, name="bad", url=remote_photo(lemmy, photos, BAD))
+    known_bad = [sha(photos[BAD])]
+    first = pipeline_for(lemmy, known_bad=known_bad, rules=NOTIFY_ONLY)
+    killed_after(first.client, "private_message")
+    with pytest.raises(Killed):
+        first.poll_once(deep=True)
+    assert len(lemmy.private_messages) == 1
+
+    restarted = pipeline_for(lemmy, known_bad=known_bad, rules=NOTIFY_ONLY)
+    lemmy.fail_next("/api/v3/private_message/list", status=400, error="unknown")
+    restarted.poll_once(deep=True)
+    assert len(lemmy.private_messages) == 1, "never a second message"
+    (record,) = [r for r in restarted.store.decisions() if r["item"]["id"] == post.id]
+    (notice,) = record["actions"]
+    assert notice["status"] == "failed" and "not sent again" in notice["detail"], notice

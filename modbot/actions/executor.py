@@ -6,7 +6,9 @@ also after a restart; a report or a notification is sent at most once per item. 
 it is sent an action is claimed in the store (atomically: two processes never both
 send it); a claim left by a process that died while sending is settled by asking Lemmy
 whether the action took effect (the post removed? the person banned? the report or
-message there?), and only sent when it did not.
+message there?), and only sent when it did not. A report, or a message without 1.0's
+idempotency keys, that Lemmy cannot say about (a bot account that is no admin sees no
+report list) is recorded interrupted and never sent again: a second is a repeat.
 Admins are never acted on (checked here again, whatever the rules said). In dry-run
 every action is recorded as ``planned`` and nothing is sent.
 
@@ -35,6 +37,12 @@ from modbot.store import SENDING, Store
 __all__ = ["Executor"]
 
 log = logging.getLogger(__name__)
+
+# Sent twice, these are two (a second report, a second message): after a crash while
+# sending one, it is sent again only when Lemmy shows it was not done; a message also
+# when Lemmy drops a resend itself (1.0's idempotency keys). Else it stays interrupted.
+UNREPEATABLE = ("report", "notify")
+INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -142,6 +150,10 @@ class Executor:
         ``verify(claim_row)``: asks Lemmy whether the action took effect (True/False;
         None: cannot tell), for a claim a killed process left unsettled."""
         name = label or kind
+        if kind in UNREPEATABLE:
+            row = self.store.action(kind, key)
+            if row and row["status"] == INTERRUPTED:
+                return ActionOutcome(name, "skipped", f"not sent again: {row['detail']}")
         if self.dry_run:
             done = self.store.action(kind, key)
             if done and done["status"] in DONE and not again:
@@ -222,8 +234,8 @@ class Executor:
         verify: Callable[[dict], bool | None] | None,
     ) -> ActionOutcome | None:
         """A claim nobody settled: ask Lemmy whether it took effect. Returns the outcome
-        when it did (or when that cannot be known now); None when it did not (the claim
-        is cleared: send it)."""
+        when it did (or when that cannot be known now, or not at all for an action that
+        must not be sent twice); None when it did not (the claim is cleared: send it)."""
         if row["run_id"] != self.run_id and row["run_id"] not in self.stale_runs:
             return ActionOutcome(
                 name,
@@ -262,6 +274,28 @@ class Executor:
         why = (
             "Lemmy shows it not done" if took is False else "Lemmy cannot show whether it was done"
         )
+        if took is None and not self._resendable(kind):
+            detail = (
+                f"interrupted: {why} (run {row['run_id']} stopped while sending it); "
+                "not sent again, so it is never sent twice"
+            )
+            log.warning(
+                "%s %s: in flight when run %s stopped; %s: not sent again",
+                name,
+                key,
+                row["run_id"],
+                why,
+            )
+            self.store.record_action(
+                kind,
+                key,
+                INTERRUPTED,
+                detail,
+                row["run_id"],
+                at=row["done_at"],
+                item=row.get("item"),
+            )
+            return ActionOutcome(name, "failed", detail)
         log.warning(
             "%s %s: in flight when run %s stopped; %s: sending it", name, key, row["run_id"], why
         )
@@ -276,6 +310,12 @@ class Executor:
         )
         return None
 
+    def _resendable(self, kind: str) -> bool:
+        """Whether an action Lemmy cannot say about may be sent again (see UNREPEATABLE)."""
+        if kind == "notify":
+            return self.client.api_version == "v4"
+        return kind not in UNREPEATABLE
+
     # ------------------------------------------------------------------ actions
     def notify(self, key: str, message: str, action: str = "notify_admins") -> ActionOutcome:
         done = self.store.action("notify", key)
@@ -289,6 +329,8 @@ class Executor:
             # sent again under its marker: Lemmy 1.0 drops it if the first one went
             resend_of = claimed_marker(done)
             done = None
+        if done and done["status"] == INTERRUPTED:
+            return ActionOutcome(action, "skipped", f"not sent again: {done['detail']}")
         if done and done["status"] == "done":
             if done["run_id"] in self.resuming and done.get("item") == key:
                 return self._already(action, done, "admins were notified")

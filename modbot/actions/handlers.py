@@ -487,5 +487,9 @@ def _item_removed(ex: Executor, t: Target) -> bool:
     return item is None or item.removed
 
 
-def _reported(ex: Executor, t: Target) -> bool:
-    return ex.bot_person_id in ex.client.reporters(t.kind, int(t.id))
+def _reported(ex: Executor, t: Target) -> bool | None:
+    if ex.bot_person_id in ex.client.reporters(t.kind, int(t.id)):
+        return True
+    # Lemmy lists reports to moderators and admins only: to a bot account that is no
+    # admin an empty list does not say the report never went.
+    return False if ex.bot_person_id in ex.admin_ids else None
