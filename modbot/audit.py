@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from modbot.actors import ACTOR_PATHS, user_keys
 from modbot.model import utc_iso
 from modbot.store import Store
 
@@ -63,13 +64,11 @@ def person_names(record: dict) -> set[str]:
     """Every way an admin may name the record's author, as the rules' `exempt.users`
     does (lower case): the actor URL, the person id, ``name@host`` (an actor at
     /u/NAME, /users/NAME or /accounts/NAME) and, for a local author only, ``name``."""
-    from modbot.rules import _user_keys
-
     item = record.get("item") or {}
     names: set[str] = set()
     if item.get("author_id") is not None:
         names.add(str(item["author_id"]))
-    names |= _user_keys(item.get("author"), _author_local(record))
+    names |= user_keys(item.get("author"), _author_local(record))
     return names
 
 
@@ -177,11 +176,9 @@ def select(store: Store, which: AuditFilter, limit: int | None = None) -> list[R
 
 def _who(record: dict) -> str:
     item = record.get("item") or {}
-    from modbot.rules import _ACTOR_PATHS
-
     actor = item.get("author") or ""
     parts = urlsplit(actor)
-    match = re.fullmatch(rf"/(?:{_ACTOR_PATHS['u']})/([^/]+)/?", parts.path)
+    match = re.fullmatch(rf"/(?:{ACTOR_PATHS['u']})/([^/]+)/?", parts.path)
     if match and parts.hostname:
         return f"{match.group(1)}@{parts.hostname}"
     return actor or str(item.get("author_id") or "-")

@@ -24,9 +24,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from modbot.actions.kinds import ACTIONS
+from modbot.actors import community_keys as _community_keys
+from modbot.actors import user_keys as _user_keys
 from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_matches
 from modbot.config.units import format_duration
 from modbot.hashes import HASH_KINDS, hashes_of
@@ -446,44 +447,6 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
 def _normal(entry: str, sigil: str) -> str:
     """`"@Someone@Lemmy.example"` -> `"someone@lemmy.example"`; URLs are kept, lowercased."""
     return entry.strip().removeprefix(sigil).lower()
-
-
-# The paths actor ids name a user or a community by on Lemmy and the servers it federates
-# with (Mastodon and most others /users/, PeerTube /accounts/ and /video-channels/, mbin
-# /m/), so that `name@host` works for them all; any other actor is known by its URL.
-_ACTOR_PATHS = {"u": "u|users|accounts", "c": "c|m|video-channels"}
-
-
-def _actor_keys(value: str | None, local: bool | None, kind: str) -> set[str]:
-    """All the ways an admin may write this user or community: URL, name@host, bare name."""
-    if not value:
-        return set()
-    value = value.strip().lower()
-    keys = {value}
-    parts = urlsplit(value)
-    if parts.scheme in ("http", "https") and parts.hostname:
-        m = re.fullmatch(rf"/(?:{_ACTOR_PATHS[kind]})/([^/]+)/?", parts.path)
-        if m:
-            keys.add(f"{m.group(1)}@{parts.hostname}")
-            name = m.group(1)
-        else:
-            return keys
-    elif "@" in value:
-        name = value.split("@", 1)[0]
-    else:
-        name = value
-        local = True if local is None else local
-    if local:
-        keys.add(name)
-    return keys
-
-
-def _user_keys(actor_id: str | None, local: bool | None) -> set[str]:
-    return _actor_keys(actor_id, local, "u")
-
-
-def _community_keys(name: str | None, local: bool | None) -> set[str]:
-    return _actor_keys(name, local, "c")
 
 
 # --- placeholders ----------------------------------------------------------------------------
