@@ -8,7 +8,8 @@ and a federated item can arrive late with an older ``published``; so every
 that watermark. An item is looked at again when its ``updated`` changes (an edit).
 Uploads come from ``admin/list_all_media`` (admins only, newest first), every
 ``uploads_every`` and on each deep poll: an upload that is posted is seen at once as
-the post's image; one never posted waits a few minutes at most.
+the post's image; one never posted waits a few minutes at most. An upload whose action
+failed for a passing reason is read again, down to ``lookback`` below the watermark.
 A watermark never goes past the poll's start: a federated item dated ahead (another
 instance's clock, or a forged date) is decided like any other, but would otherwise stop
 every later poll after its first page. (Were Lemmy's clock ahead of this machine's, a
@@ -288,30 +289,63 @@ class Source:
             log.warning("%s", message)
 
     def _read_uploads(self) -> tuple[list[list[Item]], datetime | None]:
-        """New uploads (batches) and the newest ``published`` read, for the watermark."""
+        """New uploads (batches) and the newest ``published`` read, for the watermark.
+
+        An upload whose action failed for a passing reason (``set_retry``) is handed out
+        again though newer ones moved the watermark past it: the listing is read on down
+        to it, but never more than ``lookback`` below the watermark (the bound on the
+        requests, and on the list: it holds only uploads above that floor). One not
+        found by then leaves the list, with a warning: not marked seen, the next sweep
+        looks at it again."""
         # First poll: the lookback window, like posts; older uploads are the sweep's job.
         mark = self._watermark("uploads") or datetime.now(UTC) - self.lookback
+        waiting = set(self._retry_ids("upload"))
+        floor = mark - self.lookback
         newest = None
         batches: list[list[Item]] = []
         pages = RepeatCheck()
+        ended = True  # read down to the floor, or to the listing's end
+        done: set = set()  # on the list, but seen since (decided by a sweep)
         for number in range(1, MAX_PAGE + 1):
             page = self.client.uploads(number)
             items = _unique(page.items)
             if self._page_again("uploads", items, pages):
+                ended = False
                 break
             self._remember_uploaders(items)
             times = [i.published for i in items if i.published]
             if times:
                 newest = max([*times, newest] if newest else times)
-            fresh = [
-                i for i in items if self._is_new(i) and (i.published is None or i.published >= mark)
-            ]
+            fresh = []
+            for i in items:
+                if i.published and i.published < floor:
+                    continue  # below the bound: a waiting one is left to the sweep
+                again = i.id in waiting
+                waiting.discard(i.id)
+                if not self._is_new(i):
+                    if again:
+                        done.add(i.id)
+                elif again or i.published is None or i.published >= mark:
+                    fresh.append(i)
             if fresh:
                 batches.append(fresh)
             oldest = _oldest(items)
             # Uploads are local: they never arrive late, the watermark is exact.
-            if page.sent < PAGE or oldest is None or oldest < mark:
+            if page.sent < PAGE or oldest is None:
                 break
+            if oldest < mark and (not waiting or oldest < floor):
+                break
+        gone = waiting if ended else set()
+        for alias in sorted(gone, key=str):
+            self._warn(
+                f"upload {alias}: an action on it failed for a passing reason, and it is "
+                f"now more than lemmy.lookback ({self.lookback}) below the newest upload, "
+                "or gone; no longer looked at each poll: the next sweep looks at it again"
+            )
+        if done or gone:
+            # one write: the pipeline holds a listing's cursor writes, unread till applied
+            kept = [i for i in self._retry_ids("upload") if i not in done | gone]
+            self.store.set_cursor(self._cursor("retry_uploads"), json.dumps(kept) if kept else None)
         return batches, newest
 
     def _remember_uploaders(self, items: list[Item]) -> None:
@@ -580,12 +614,14 @@ class Source:
         if self.remember_seen:
             self.store.mark_seen(self.scope, item.kind, item.id, item.updated)
 
+    def _retry_ids(self, kind: str) -> list:
+        return json.loads(self.store.get_cursor(self._cursor(f"retry_{kind}s")) or "[]")
+
     def posts_to_retry(self) -> list[Item]:
         """Posts with an action that failed for a passing reason. Read by id: once removed
         (often by the bot itself, just before) a post is hidden from the listings."""
-        ids = json.loads(self.store.get_cursor(self._cursor("retry_posts")) or "[]")
         items = []
-        for post_id in ids:
+        for post_id in self._retry_ids("post"):
             try:
                 item = self.client.post(post_id)
                 if item.problem:  # recorded as skipped; its id may not be readable
@@ -600,15 +636,16 @@ class Source:
 
     def retry_count(self) -> int:
         """How many posts wait to be looked at again (``posts_to_retry``)."""
-        return len(json.loads(self.store.get_cursor(self._cursor("retry_posts")) or "[]"))
+        return len(self._retry_ids("post"))
 
     def set_retry(self, kind: str, item_id: int | str, retry: bool) -> None:
-        """Whether to look at the item again next cycle (posts only: comments, removed
-        ones too, and uploads are listed again)."""
-        if kind != "post":
+        """Whether to look at the item again: a post next cycle (``posts_to_retry``), an
+        upload at the next read of the uploads (``_read_uploads``). Comments, removed
+        ones too, are listed again."""
+        if kind not in ("post", "upload"):
             return
-        name = self._cursor("retry_posts")
-        ids = json.loads(self.store.get_cursor(name) or "[]")
+        name = self._cursor(f"retry_{kind}s")
+        ids = self._retry_ids(kind)
         wanted = sorted(set(ids) | {item_id}) if retry else [i for i in ids if i != item_id]
         if wanted != ids:
             self.store.set_cursor(name, json.dumps(wanted) if wanted else None)
