@@ -19,6 +19,10 @@ post already), fetched through one of its aliases, decided by the rules like any
   recorded, ``modbot.profiles``): whom a ban targets when the file has no uploader
   and no post or comment shows it (a remote avatar pict-rs cached).
 
+A file that is an admin's (``Admins``, read when a sweep starts: an alias of it is the
+site's icon or banner, an admin's avatar or banner, or an admin's upload) is decided as
+an admin's item, so nothing is done to it.
+
 The walk is resumable: its position (the slug of the page in hand, the ``created_at`` of
 the last file of the page before, files done, the total) is in the store before each
 page is read, and each file is marked seen in the transaction that records it; a killed
@@ -42,16 +46,26 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from modbot.errors import LemmyError
+from modbot.images import pictrs_alias
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
 from modbot.model import Item, Person, StoredFile, Upload, parse_time
 from modbot.source import RepeatCheck
 from modbot.store import Store
 
-__all__ = ["COUNT_PAGE", "DEFAULT_FILES_PER_SECOND", "DEFAULT_PAGE", "StoreSource", "file_item"]
+__all__ = [
+    "COUNT_PAGE",
+    "DEFAULT_FILES_PER_SECOND",
+    "DEFAULT_PAGE",
+    "Admins",
+    "StoreSource",
+    "file_item",
+    "read_admins",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +75,59 @@ DEFAULT_FILES_PER_SECOND = 20.0
 MAX_STORE_PAGES = 10_000_000  # a bound on one walk, in case pict-rs keeps inventing pages
 
 
-def file_item(stored: StoredFile, store: Store) -> Item:
+@dataclass(frozen=True)
+class Admins:
+    """The instance's admins and their images, as ``/site`` lists them when a store sweep
+    starts. No listing need link a file to an admin (an avatar of an admin who never
+    posted, the site's icon, an upload older than the media list's newest 5,000), and
+    purging a file by any alias purges every alias of it: ``file_item`` makes a file an
+    admin's when one of its aliases is one of these images or an admin's upload."""
+
+    ids: frozenset[int] = frozenset()
+    # alias -> (the admin, or None for the site's own images; what it is, in words)
+    images: Mapping[str, tuple[Person | None, str]] = field(default_factory=dict)
+
+
+def read_admins(client: LemmyApi, instance_url: str) -> Admins:
+    """The admins (``GET /site``), the site's icon and banner, and each admin's avatar
+    and banner (``GET`` of the person: ``/site`` lists the admins, not their images in
+    every API version). A profile that cannot be read fails the sweep's start rather than
+    leave an admin's avatar unprotected."""
+    site = client.site_info()
+    images: dict[str, tuple[Person | None, str]] = {}
+
+    def note(url: str | None, whose: Person | None, what: str) -> None:
+        alias = pictrs_alias(url, instance_url) if url else None
+        if alias:
+            images.setdefault(alias, (whose, what))
+
+    note(site.icon, None, "the site's icon")
+    note(site.banner, None, "the site's banner")
+    for admin_id in sorted(site.admin_ids):
+        admin = client.person(admin_id)
+        note(admin.avatar, admin, "avatar")
+        note(admin.banner, admin, "banner")
+    return Admins(ids=frozenset(site.admin_ids), images=images)
+
+
+def file_item(stored: StoredFile, store: Store, admins: Admins | None = None) -> Item:
     """One stored file as an item: fetched by its first alias; its author the uploader
-    (alias -> uploader), else the creator of the first item showing it, else the person
-    whose avatar or banner it is."""
+    (alias -> uploader; an admin, when an admin uploaded one of its aliases), else the
+    creator of the first item showing it, else the person whose avatar or banner it is.
+    A file that is an admin's (``Admins``) is decided as an admin's item: never acted on."""
+    admins = admins or Admins()
     aliases = stored.aliases
     showing = store.items_showing(stored.sha256, aliases)
     author, role = None, None
     for alias in aliases:
         row = store.uploader(alias)
         if row and row.get("person_id") is not None:
-            author = Person(id=int(row["person_id"]), actor_id=row.get("actor_id"), local=True)
-            role = "uploader"
-            break
+            uploader = int(row["person_id"])
+            if author is None or uploader in admins.ids:
+                author = Person(id=uploader, actor_id=row.get("actor_id"), local=True)
+                role = "uploader"
+            if uploader in admins.ids:
+                break  # purging alias 1 would purge the admin's alias 2 with it
     if author is None:
         first = next((s for s in showing if s.get("author_id") is not None), None)
         if first is not None:
@@ -85,13 +139,20 @@ def file_item(stored: StoredFile, store: Store) -> Item:
         if profile is not None:
             author = Person(id=profile["id"], actor_id=profile.get("author"))
             role = f"person whose {profile['kind']} it is, no uploader known"
+    local = True if role == "uploader" else None
+    admin_image = next((admins.images[a] for a in aliases if a in admins.images), None)
+    if admin_image is not None and (author is None or author.id not in admins.ids):
+        whose, what = admin_image
+        author = whose
+        role = f"{what} of an admin" if whose is not None else what
     return Item(
         kind="file",
         id=stored.sha256,
         published=stored.created_at,
         updated=stored.hex,
         author=author,
-        local=True if role == "uploader" else None,
+        author_is_admin=admin_image is not None or (author is not None and author.id in admins.ids),
+        local=local,
         upload=Upload(alias=aliases[0]),
         shown_by=tuple((s["kind"], int(s["id"]), s.get("author_id")) for s in showing),
         author_role=role,
@@ -128,6 +189,7 @@ class StoreSource:
         self.resumed_from = 0  # of which an interrupted sweep had walked past
         self.total: int | None = None
         self.uploads = True  # refresh the alias -> uploader index (admins only)
+        self.admins = Admins()  # the admins and their images (``read_admins``)
 
     @property
     def _name(self) -> str:
@@ -218,7 +280,7 @@ class StoreSource:
                     else page
                 )
             files = [f for f in page.files if f.aliases]  # none left: being deleted
-            items = [file_item(f, self.store) for f in files]
+            items = [file_item(f, self.store, self.admins) for f in files]
             fresh = [i for i in items if self._in_origin(i) and self._is_new(i)]
             if fresh:
                 yield fresh

@@ -10,7 +10,7 @@ from modbot.config.settings import Settings
 from modbot.errors import SettingsError
 from modbot.modes.progress import Progress, StopOnSignal
 from modbot.modes.report import write_run_report
-from modbot.store_source import DEFAULT_FILES_PER_SECOND, DEFAULT_PAGE, StoreSource
+from modbot.store_source import DEFAULT_FILES_PER_SECOND, DEFAULT_PAGE, StoreSource, read_admins
 
 __all__ = ["store_sweep"]
 
@@ -57,6 +57,9 @@ def store_sweep(
             warn=pipeline.warnings.append,
         )
         source.uploads = pipeline.session.admin
+        # the site's and the admins' images, read afresh each sweep (resumed too): no
+        # listing need show them, yet they are an admin's, never acted on
+        source.admins = read_admins(pipeline.client, pipeline.session.public_url)
         resuming = source.in_progress()
         log.info(
             "store sweep (%s, run %s) over every file in pict-rs%s%s",
