@@ -209,6 +209,15 @@ class StoreSource:
     # ------------------------------------------------------------------ before the walk
     def count(self) -> int:
         """How many files pict-rs holds (a pass that only counts)."""
+        counting = self._counting()
+        while True:
+            try:
+                next(counting)
+            except StopIteration as end:
+                return int(end.value)
+
+    def _counting(self) -> Generator[list[Item], None, int]:
+        """``count``, handing an empty batch over between pages: the sweep can stop."""
         slug: str | None = None
         total, slugs = 0, RepeatCheck()
         for _ in range(MAX_STORE_PAGES):
@@ -217,6 +226,7 @@ class StoreSource:
             if not page.next or slugs.seen_before(page.next):
                 break
             slug = page.next
+            yield []
         return total
 
     def refresh_uploaders(self) -> int:
@@ -261,7 +271,9 @@ class StoreSource:
                         f"store sweep: Lemmy's media list could not be read ({exc}); a ban "
                         "falls back to who posted the file"
                     )
-            position["total"] = self.count()
+            self._save(position)  # a sweep stopped while counting resumes, not restarts
+        if position.get("total") is None:
+            position["total"] = yield from self._counting()
             self._save(position)
         self.total = position.get("total")
         self.done = self.resumed_from = int(position.get("done") or 0)
@@ -282,8 +294,9 @@ class StoreSource:
             files = [f for f in page.files if f.aliases]  # none left: being deleted
             items = [file_item(f, self.store, self.admins) for f in files]
             fresh = [i for i in items if self._in_origin(i) and self._is_new(i)]
-            if fresh:
-                yield fresh
+            # handed over even when empty: the sweep stops between pages, and the
+            # position it holds while a page is read is saved page by page
+            yield fresh
             self.done += len(page.files)
             walked += len(fresh)
             last = page.files[-1].created_at if page.files else None
