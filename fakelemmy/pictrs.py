@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -115,6 +115,12 @@ class Pictrs:
         # the listing of /internal/hashes, kept while the store is unchanged: building it
         # is O(files), and a walk asks for it once a page (quadratic on a large store)
         self._listing: tuple[tuple, list, dict[str, int]] | None = None
+        # pict-rs' repo, for a `timestamp=` page with no file older: "sled" answers an
+        # empty page, "postgres" the newest page (hash_page_by_date -> hashes_ordered(None))
+        self.repo = "sled"
+        # how long external validation took: a file's details (made before it) are that
+        # much older than the created_at it is listed by (create_hash, after it)
+        self.validation = timedelta(0)
 
     # ------------------------------------------------------------ on the Lemmy host
     def serve_alias(self, alias: str, params) -> Response:
@@ -329,11 +335,10 @@ class Pictrs:
                 content_type = (live or aliases)[0].content_type if aliases else "image/jpeg"
                 created = self.state.file_created[digest]
                 raw = hash_bytes(digest, len(data), content_type)
-                entry = {
-                    "hex": raw.hex(),
-                    "aliases": [u.alias for u in live],
-                    "details": self._details(digest, data, content_type, created),
-                }
+                details = self._details(digest, data, content_type, created)
+                if self.validation:
+                    details = {**details, "created_at": rfc3339(created - self.validation)}
+                entry = {"hex": raw.hex(), "aliases": [u.alias for u in live], "details": details}
                 rows.append((created, raw, entry))
         rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
         return [(raw, entry) for _created, raw, entry in rows]
@@ -347,6 +352,7 @@ class Pictrs:
                 len(self.state.uploads),
                 sum(1 for u in self.state.uploads.values() if u.deleted),
                 max(self.state.file_created.values(), default=None),
+                self.validation,
             )
         if self._listing is None or self._listing[0] != key:
             rows = self.stored_files()
@@ -378,6 +384,8 @@ class Pictrs:
             with self.state.lock:
                 created = [self.state.file_created[raw[:32].hex()] for raw, _entry in rows]
             start = next((i for i, c in enumerate(created) if c < moment), len(rows))
+            if start == len(rows) and self.repo == "postgres":
+                start = 0  # no bound found: Postgres' hashes_ordered(None), the newest page
         elif params.get("slug") is not None:
             # an unknown (purged) slug silently starts again at the newest page
             start = slugs.get(params["slug"], 0)

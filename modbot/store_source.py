@@ -27,11 +27,13 @@ The walk is resumable: its position (the slug of the page in hand, the ``created
 the last file of the page before, files done, the total) is in the store before each
 page is read, and each file is marked seen in the transaction that records it; a killed
 sweep reads its page again and skips what it finished. pict-rs restarts at the newest
-page when a slug's file was purged meanwhile (no error): then the walk goes on from the
-saved ``created_at`` (files strictly older). The total for the ETA comes from a first
-pass that only counts (``limit`` 1000 a page), kept in the position. ``files_per_second``
-paces the walk (downloads, classification and pict-rs' listing) so the instance keeps
-serving.
+page when a slug's file was purged meanwhile (no error): then the walk goes on by time,
+from the files stored up to ``BY_TIME_SLACK`` after the saved ``created_at`` (pict-rs
+lists a file by when it stored it, after external validation; its details'
+``created_at`` is from before), skipping again those it finished. The total for the ETA
+comes from a first pass that only counts (``limit`` 1000 a page), kept in the position.
+``files_per_second`` paces the walk (downloads, classification and pict-rs' listing) so
+the instance keeps serving.
 
 pict-rs records no origin for a file. ``origin`` ("local" / "federated", ``modbot sweep
 --store --local`` / ``--federated``) goes by the uploader index: local are the files
@@ -48,7 +50,7 @@ import logging
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from modbot.errors import LemmyError
 from modbot.images import pictrs_alias
@@ -251,6 +253,10 @@ class StoreSource:
         return read
 
     # ------------------------------------------------------------------ the walk
+    # above pict-rs' external_validation_timeout (30 s unless set): a file's details are
+    # made before its validation, its place in the listing after it
+    BY_TIME_SLACK = timedelta(minutes=5)
+
     def batches(self) -> Generator[list[Item], None, None]:
         """The files not seen yet, a page at a time, newest first; resumes an
         interrupted walk; the position is cleared when the walk completes."""
@@ -279,18 +285,27 @@ class StoreSource:
         self.done = self.resumed_from = int(position.get("done") or 0)
         slugs = RepeatCheck(position.get("slugs"))
         started, walked = self._clock(), 0
+        by_time = False  # the page before was read by time
         for _ in range(MAX_STORE_PAGES):
             slug, after = position.get("slug"), parse_time(position.get("after"))
             page = self.client.stored_files(slug, limit=self.page_size)
-            if slug is not None and page.current != slug:
+            if slug is None or page.current == slug:
+                by_time = False
+            else:
                 # The slug's file went (purged meanwhile): pict-rs started again at the
-                # newest page. Go on from the last file done instead.
+                # newest page. Go on by time from the last file done: from a little later
+                # than its details say (files stored while it was validated come after
+                # it), or, when the page before was read by time already, strictly older
+                # (each step goes on, whatever pict-rs answers).
                 log.info("store sweep: the page's first file is gone; going on by time")
-                page = (
-                    self.client.stored_files(None, timestamp=after, limit=self.page_size)
-                    if after is not None
-                    else page
-                )
+                if after is not None:
+                    since = after if by_time else after + self.BY_TIME_SLACK
+                    page = self.client.stored_files(None, timestamp=since, limit=self.page_size)
+                    if not by_time:
+                        # the pages done come again (Postgres' pict-rs answers the newest
+                        # page when nothing is older): their slugs are no loop
+                        slugs = RepeatCheck()
+                by_time = True
             files = [f for f in page.files if f.aliases]  # none left: being deleted
             items = [file_item(f, self.store, self.admins) for f in files]
             fresh = [i for i in items if self._in_origin(i) and self._is_new(i)]

@@ -238,8 +238,8 @@ def test_store_walk_is_paced(fake_lemmy, tmp_path):
 
 def test_store_walk_goes_on_by_time_when_its_page_vanished(fake_lemmy, tmp_path):
     """pict-rs restarts at the newest page when asked for a slug whose file was purged
-    meanwhile: the walk goes on from the last file it finished (strictly older), and
-    walks no file twice."""
+    meanwhile: the walk goes on by time from the last file it finished, and walks no
+    file twice."""
     lemmy = fake_lemmy
     uploads = [lemmy.add_upload(lemmy.cast.alice, jpeg(i)) for i in range(6)]
     client = LemmyClient(
@@ -264,7 +264,7 @@ def test_store_walk_goes_on_by_time_when_its_page_vanished(fake_lemmy, tmp_path)
         rest = [item.upload.alias for batch in walk for item in batch]
         assert rest == [u.alias for u in (uploads[2], uploads[1], uploads[0])]
         hashes = [r for r in lemmy.requests if r.path == "/internal/hashes"]
-        assert "timestamp" in hashes[-2].query  # gone on by time after the restart
+        assert any("timestamp" in r.query for r in hashes)  # gone on by time
         assert not source.in_progress()
     finally:
         store.close()

@@ -1,15 +1,33 @@
 """The walk of pict-rs' store (``modbot.store_source``) between the pages: a stop is
-honoured and the position kept while pages hold nothing new."""
+honoured and the position kept while pages hold nothing new, and the walk goes on by
+time, when its page vanished, without skipping a file."""
 
 from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 
+import pytest
 from test_store_sweep import jpeg
 
 from modbot import store_source
+from modbot.config.settings import Secret
+from modbot.lemmy import LemmyClient
+from modbot.store import Store
 from modbot.store_source import StoreSource
+
+
+def client_for(lemmy) -> LemmyClient:
+    return LemmyClient(
+        lemmy.url,
+        "modbot",
+        Secret("pw"),
+        pictrs_url=lemmy.pictrs_url,
+        pictrs_api_key=Secret(lemmy.pictrs_api_key),
+        requests_per_minute=0,
+        read_only=True,
+    )
 
 
 def listings(lemmy, limit: int) -> list:
@@ -89,3 +107,34 @@ def test_a_stop_is_honoured_while_the_files_are_counted(fake_lemmy, pipeline_for
     stats = pipeline.run_batches(resumed.batches)
     assert stats.items_seen == 10 and resumed.total == 10 and resumed.done == 10
     assert not resumed.in_progress()
+
+
+@pytest.mark.parametrize("repo", ["sled", "postgres"])
+def test_the_walk_by_time_skips_no_file_validated_slowly(fake_lemmy, tmp_path, repo):
+    """pict-rs lists a file by when it was stored, after external validation; its
+    details' ``created_at`` is from before. The page the walk was at vanishes (its file
+    purged): the walk goes on by time and still reaches every older file, once, whether
+    pict-rs' repo answers "nothing older" with an empty page (sled) or the newest one
+    (Postgres)."""
+    lemmy = fake_lemmy
+    lemmy.pictrs.repo = repo
+    lemmy.pictrs.validation = timedelta(seconds=2)
+    uploads = [lemmy.add_upload(lemmy.cast.alice, jpeg(i)) for i in range(6)]
+    store = Store(tmp_path / "state.sqlite3")
+    try:
+        source = StoreSource(
+            client_for(lemmy), store, scope="dry-run", page_size=1, files_per_second=0
+        )
+        walked = []
+        for batch in source.batches():
+            for item in batch:  # recorded, as the pipeline does
+                store.mark_seen("dry-run", item.kind, item.id, item.updated)
+                walked.append(item.upload.alias)
+                if item.upload.alias == uploads[2].alias:
+                    lemmy.purge_alias(uploads[1].alias)  # the next page's file goes
+        assert walked == [u.alias for u in uploads[::-1] if u is not uploads[1]]
+        hashes = [r for r in lemmy.requests if r.path == "/internal/hashes"]
+        assert any("timestamp" in r.query for r in hashes)  # gone on by time
+        assert not source.in_progress()
+    finally:
+        store.close()
