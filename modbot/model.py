@@ -261,6 +261,7 @@ class Message:
 
     content: str
     published: datetime | None
+    recipient_id: int | None = None  # whom it went to: each admin has a copy of a notice
 
 
 @dataclass(frozen=True)

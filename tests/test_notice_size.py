@@ -138,3 +138,42 @@ def test_a_notice_is_never_cut_inside_a_value_shown_inert(fake_lemmy, make):
     # as lemmy-ui renders it: no image, no link
     html = MarkdownIt("js-default", {"html": False, "linkify": True}).render(message.content)
     assert "<img" not in html and "<a " not in html
+
+
+class Killed(BaseException):
+    """The process dying (kill -9) while a message is in flight: nothing after it runs."""
+
+
+@pytest.mark.both_lemmys
+def test_killed_between_two_admins_copies_the_second_admin_still_gets_one(fake_lemmy, make):
+    """The first admin's copy went, the bot died sending the second's. At restart the
+    admin missing the message gets it (0.19: the bot's sent messages say who has it;
+    1.0: the resend's idempotency key drops the copy that went), and no admin gets two."""
+    cast = fake_lemmy.cast
+    admin2 = fake_lemmy.add_person("admin2", admin=True)
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    first = make()
+    first.admin_ids |= {admin2.id}
+    send, calls = first.client.private_message, []
+
+    def dies_on_the_second(recipient_id, content, *, key=None):
+        calls.append(recipient_id)
+        if len(calls) == 2:
+            raise Killed
+        return send(recipient_id, content, key=key)
+
+    first.client.private_message = dies_on_the_second
+    notify(first, post, "known abusive image")
+    with pytest.raises(Killed):
+        first.flush_notifications()
+    assert [m.recipient_id for m in fake_lemmy.private_messages] == [cast.admin.id]
+
+    again = make()  # the restart: the killed run's claims are settled by asking Lemmy
+    again.admin_ids |= {admin2.id}
+    again.stale_runs = {"run0"}
+    outcome = notify(again, post, "known abusive image")
+    again.flush_notifications()
+    got = sorted(m.recipient_id for m in fake_lemmy.private_messages)
+    assert got == sorted([cast.admin.id, admin2.id]), "each admin has one copy"
+    assert outcome.status == "done", outcome.detail
+    assert outcome.detail.startswith("private message to 2 admin(s)"), outcome.detail

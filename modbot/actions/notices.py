@@ -2,12 +2,13 @@
 one message per admin (``flush``), or as many as Lemmy's length limit needs (it refuses a
 message over 10,000 UTF-16 code units), a notice too long for one message cut. Each
 message carries a marker and its notices are claimed with it just before it is sent, so
-after a crash while sending, the bot's sent messages say whether it went (``sent``,
-Lemmy 0.19), and a message that went is not sent again with one that did not. Lemmy 1.0
-keeps no list of sent messages: there each message's idempotency key comes from its
-marker and recipient, and the notices of a message that was in flight are sent again
-under the same marker, so Lemmy, which remembers a key for a few minutes, drops the
-resend when the first one went."""
+after a crash while sending, the bot's sent messages say which admins it reached
+(``sent``, Lemmy 0.19): it is sent again, under its marker, to the others only, and a
+message that went is not sent again with one that did not. Lemmy 1.0 keeps no list of
+sent messages: there each message's idempotency key comes from its marker and
+recipient, and the notices of a message that was in flight are sent again under the
+same marker, so Lemmy, which remembers a key for a few minutes, drops the copies that
+went."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ class Notices:
         self.client, self.store, self.run_id, self.dry_run = client, store, run_id, dry_run
         self.queue: list[Notice] = []
         self._messages = 0  # admin messages sent by this run (their markers)
+        # a killed run's message (its marker) -> the admins the bot's sent messages show
+        # with a copy of it: its resend goes to the others only
+        self._reached: dict[str, set[int]] = {}
 
     def queued(self, key: str) -> bool:
         return any(n.key == key for n in self.queue)
@@ -109,8 +113,11 @@ class Notices:
             share = (room - len(lines) + 1) // len(lines)
             lines = [_line(n.message, share) for n in claimed]
         content = HEAD + "\n".join(lines) + _footer(marker)
-        sent, errors = 0, []
+        reached = self._reached.pop(marker, set()) & set(admins)
+        sent, errors = len(reached), []
         for admin_id in admins:
+            if admin_id in reached:  # its copy went before the run sending it stopped
+                continue
             try:
                 self.client.private_message(admin_id, content, key=_key(marker, admin_id))
                 sent += 1
@@ -133,22 +140,34 @@ class Notices:
                 n.outcome.retry = True
 
     def sent(self, row: dict[str, Any], bot_person_id: int | None) -> bool | None:
-        """Whether the bot's sent messages hold the marker a notice was claimed with
-        (``row``: its claim); None when that cannot be told."""
+        """Whether the bot's sent messages hold a copy, for every admin, of the message a
+        notice was claimed with (``row``: its claim); None when that cannot be told. The
+        admins who have one are remembered: the message goes again to the others only
+        (a kill between two admins' copies must not leave the second without one)."""
         claimed = claimed_marker(row)
         if claimed is None or bot_person_id is None:
             return None
         marker = f"(modbot message {claimed})"
+        reached: set[int] = set()
         for page in range(1, 21):  # newest first; the claim is recent
             messages = self.client.sent_messages(bot_person_id, page)
             for m in messages:
                 if marker in m.content:
-                    return True
+                    if m.recipient_id is None:  # whom it went to is not told: not resent
+                        return True
+                    reached.add(m.recipient_id)
                 if m.published is not None and m.published.timestamp() < row["done_at"] - 600:
-                    return False
+                    return self._reached_all(claimed, reached, bot_person_id)
             if len(messages) < 50:
-                return False
-        return None
+                return self._reached_all(claimed, reached, bot_person_id)
+        return self._reached_all(claimed, reached, bot_person_id) if reached else None
+
+    def _reached_all(self, claimed: str, reached: set[int], bot_person_id: int) -> bool:
+        """Whether the admins with a copy of the message ``claimed`` are all of them."""
+        if not reached:
+            return False
+        self._reached[claimed] = reached
+        return set(self.client.site_info().admin_ids) - {bot_person_id} <= reached
 
 
 def claimed_marker(row: dict[str, Any]) -> str | None:

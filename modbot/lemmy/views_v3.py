@@ -200,12 +200,14 @@ def person(view: dict[str, Any]) -> Person:
 
 
 def message(view: dict[str, Any]) -> Message:
-    """A ``PrivateMessageView``: its content and when it was sent."""
+    """A ``PrivateMessageView``: its content, when it was sent and to whom."""
     pm = view.get("private_message") or {}
     published = pm.get("published")
+    recipient = pm.get("recipient_id")
     return Message(
         content=pm.get("content") or "",
         published=parse_time(published) if isinstance(published, str) else None,
+        recipient_id=recipient if isinstance(recipient, int) else None,
     )
 
 
