@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from support.bot import Bot, Lines, stop_daemon, wait_for
 from support.policies import backlog, write_sweep_rules
 
+import modbot.doctor
 from fakelemmy.state import now
-from modbot.modes.daemon import HEARTBEAT_CURSOR, SWEEP_REQUEST_CURSOR, Daemon, daemon_cursor
+from modbot.config.policy import load_policy
+from modbot.config.settings import Secret, Settings
+from modbot.modes.cronbeat import once_cursor
+from modbot.modes.daemon import (
+    HEARTBEAT_CURSOR,
+    SWEEP_REQUEST_CURSOR,
+    Daemon,
+    daemon_cursor,
+    watch,
+)
 from modbot.modes.health import health
 from modbot.store import Store, utc_iso
 
@@ -168,6 +182,144 @@ def test_sighup_reads_the_rules_again_before_the_next_cycle(
         stop_daemon(daemon, err)
     assert daemon.returncode == 0, err.text()[-3000:]
     assert lemmy.mutating_requests() == [], "a dry run changes nothing"
+
+
+def test_sigterm_during_run_once_finishes_the_batch_and_exits_0(
+    fake_lemmy, photos, tiny_checkpoint, tmp_path
+):
+    """`systemctl stop` while a `run --once` from a timer is banning someone: as --help
+    says, the batch in hand is finished and recorded, then it exits 0."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    data = photos["chelsea"]
+    rules = write_sweep_rules(
+        tmp_path, lemmy, tiny_checkpoint, known_bad=[hashlib.sha256(data).hexdigest()]
+    )
+    post = lemmy.add_post(
+        cast.pics, cast.bob, name="bad", url=lemmy.add_remote_file("bad.jpg", data)
+    )
+    lemmy.delay("/api/v3/user/ban", 3.0, times=1)
+    bot = Bot(lemmy, tmp_path, rules)
+    child = bot.start("run", "--once")
+    wait_for(lambda: any(r.path == "/api/v3/user/ban" for r in lemmy.requests), what="the ban")
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err[-3000:]
+    assert "SIGTERM received" in err and f"run {bot.decisions()[0]['run_id']} (live)" in out
+    (record,) = [r for r in bot.decisions() if r["item"]["id"] == post.id]
+    assert record["rule"] == "known abusive image"
+    assert {a["action"]: a["status"] for a in record["actions"]}["ban"] == "done"
+    assert sum(r.path == "/api/v3/user/ban" for r in lemmy.requests) == 1
+
+
+@pytest.fixture
+def unhandled_signals():
+    """The names of the signals that reach the test process's own handlers: standing in
+    for the default ones, which end a `modbot run` process that left them unhandled."""
+    reached: list[str] = []
+
+    def record(signum, frame):
+        reached.append(signal.Signals(signum).name)
+
+    old = {sig: signal.signal(sig, record) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    yield reached
+    for sig, handler in old.items():
+        signal.signal(sig, handler)
+
+
+def in_process_config(lemmy, tmp_path, rules):
+    settings = Settings(
+        lemmy.url,
+        "modbot",
+        Secret("pw"),
+        lemmy.pictrs_url,
+        Secret(lemmy.pictrs_api_key),
+        tmp_path / "state.sqlite3",
+    )
+    return settings, load_policy(rules)
+
+
+def sigterm_when(condition, done: threading.Event) -> None:
+    """SIGTERM to this process once ``condition()`` holds, unless ``done`` first."""
+
+    def wait() -> None:
+        while not done.wait(0.05):
+            if condition():
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=wait, daemon=True).start()
+
+
+def test_sighup_while_the_daemon_starts_reads_the_rules_before_the_first_cycle(
+    fake_lemmy, photos, tiny_checkpoint, tmp_path, monkeypatch, caplog, unhandled_signals
+):
+    """`systemctl reload` while the daemon logs in and loads the model (minutes for a big
+    model on a CPU) does not end it: its first cycle acts by the rules file read again."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    data = photos["chelsea"]
+    rules = write_sweep_rules(tmp_path, lemmy, tiny_checkpoint, poll_every="1s")
+    post = lemmy.add_post(cast.pics, cast.bob, name="x", url=lemmy.add_remote_file("x.jpg", data))
+    settings, policy = in_process_config(lemmy, tmp_path, rules)
+    connect_first = modbot.doctor.connect_first
+
+    def edited_while_logging_in(pipeline):
+        (tmp_path / "known-bad.txt").write_text(hashlib.sha256(data).hexdigest() + "\n")
+        os.kill(os.getpid(), signal.SIGHUP)
+        connect_first(pipeline)
+
+    monkeypatch.setattr(modbot.doctor, "connect_first", edited_while_logging_in)
+    done = threading.Event()
+    sigterm_when(lambda: "cycle 1: " in caplog.text, done)
+    try:
+        with caplog.at_level(logging.INFO):
+            status = watch(settings, policy, once=False, dry_run=True, report=None, lock_wait=None)
+    finally:
+        done.set()
+    assert unhandled_signals == []
+    assert status == 0
+    assert "SIGHUP received while starting" in caplog.text
+    assert "rules reloaded from" in caplog.text
+    bot = Bot(lemmy, tmp_path, rules)
+    (record,) = [r for r in bot.decisions() if r["item"]["id"] == post.id]
+    assert record["rule"] == "known abusive image"
+
+
+@pytest.mark.parametrize("once", [False, True], ids=["daemon", "once"])
+def test_sigterm_while_starting_stops_there_with_0(
+    once, fake_lemmy, tiny_checkpoint, tmp_path, monkeypatch, caplog, unhandled_signals
+):
+    """SIGTERM while `modbot run` starts (login, model): nothing is in hand, so it ends
+    there, with 0 and a line saying so; no cycle, no heartbeat saying one ran."""
+    lemmy = fake_lemmy
+    rules = write_sweep_rules(tmp_path, lemmy, tiny_checkpoint, poll_every="1s")
+    settings, policy = in_process_config(lemmy, tmp_path, rules)
+    connect_first = modbot.doctor.connect_first
+
+    def stopped_while_logging_in(pipeline):
+        connect_first(pipeline)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(modbot.doctor, "connect_first", stopped_while_logging_in)
+    done = threading.Event()
+    ran = ("cycle 1: ", "cycle: ")  # the daemon's first cycle, the --once one
+    sigterm_when(lambda: any(line in caplog.text for line in ran), done)  # not stopped
+    try:
+        with caplog.at_level(logging.INFO):
+            status = watch(settings, policy, once=once, dry_run=False, report=None, lock_wait=None)
+    finally:
+        done.set()
+    assert unhandled_signals == []
+    assert status == 0
+    assert "SIGTERM received while starting: stopped before the first cycle" in caplog.text
+    assert not any(line in caplog.text for line in ran)
+    store = Store(settings.state_path)
+    try:
+        assert store.decisions() == []
+        assert store.get_cursor(once_cursor(False)) is None
+        assert store.get_cursor(HEARTBEAT_CURSOR) is None
+    finally:
+        store.close()
+    assert lemmy.mutating_requests() == []
 
 
 def test_a_cron_request_sweeps_in_slices_after_the_poll(

@@ -39,10 +39,13 @@ With --dry-run nothing on the instance is changed (not even the bot's own settin
 every action is decided and recorded as "planned". Refuses to start when the rules file
 has a problem (run `modbot check-rules`).
 
-SIGTERM or Ctrl-C: the batch in hand is finished and recorded, then it exits 0. SIGHUP:
-the rules file and its hash lists are read again before the next cycle, without a
-restart. A file with a problem, or one that changes classifier:, concepts: or lemmy:
-(restart for those), is not taken: the log says why, and it acts by the rules it had.
+SIGTERM or Ctrl-C: the batch in hand is finished and recorded, then it exits 0 (--once
+too); while it is still starting (the lock, the login, the model), it stops there, also
+with 0. SIGHUP: the rules file and its hash lists are read again before the next cycle
+(before the first, when it comes while starting), without a restart. A file with a
+problem, or one that changes classifier:, concepts: or lemmy: (restart for those), is
+not taken: the log says why, and it acts by the rules it had. With --once, SIGHUP is
+ignored with a log line (each run reads the file as it starts).
 
 One process acts on a state file at a time (`run` and `sweep` without --dry-run take
 its lock, MODBOT_STATE.lock): a second one exits at once with status {LOCKED}, naming the

@@ -11,8 +11,11 @@ SIGTERM or Ctrl-C sets a stop event the pipeline checks between items: the batch
 hand is finished and recorded, the scheduler shuts down, the daemon records that it
 stopped and returns 0. SIGHUP has the rules file read again at the start of the next
 cycle (never in the middle of one): taken whole, or not at all when it is not valid or
-changes what the running bot was built with (``Pipeline.reload``). Each cycle writes a
-heartbeat into the state file that ``modbot healthcheck`` reads. A dry-run daemon keeps
+changes what the running bot was built with (``Pipeline.reload``). ``watch`` takes
+these signals from its first moment (``RunSignals``): SIGTERM or Ctrl-C while it starts
+(the lock, the login, the model) ends it there with 0, a SIGHUP then has the rules file
+read again before the first cycle, and ``--once`` finishes its batch in hand too. Each
+cycle writes a heartbeat into the state file that ``modbot healthcheck`` reads. A dry-run daemon keeps
 its heartbeat and sweep request apart (``dry-run:`` cursors), so one running beside the
 live daemon on the same state never stands in for its health nor ends its sweep.
 
@@ -29,6 +32,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,8 +69,62 @@ class _Slice(threading.Event):
         return self._stop.is_set() or time.monotonic() >= self._end or super().is_set()
 
 
+class StoppedStarting(BaseException):
+    """SIGTERM or Ctrl-C while ``modbot run`` starts. Not an ``Exception``: no handler
+    on the way takes it for a failure (nor records it as one)."""
+
+
+class RunSignals:
+    """``modbot run``'s signals, from before the lock, the login and the model load
+    (minutes for a big model on a CPU) to its end; the handlers it replaced are restored
+    on exit. SIGTERM and SIGINT set ``stop``: the pipeline ends after the batch in hand;
+    while starting (nothing in hand yet) they end the start at once (``StoppedStarting``).
+    SIGHUP sets ``hangup``: the daemon reads the rules file again before its next cycle,
+    the first one included; ``--once`` ignores it (each run reads the file as it starts)."""
+
+    def __init__(self, *, once: bool) -> None:
+        self.once = once
+        self.stop = threading.Event()
+        self.hangup = threading.Event()
+        self.starting = True
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> RunSignals:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._old[sig] = signal.signal(sig, self._stop)
+        if hasattr(signal, "SIGHUP"):  # not on Windows
+            self._old[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._hangup)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def _stop(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        self.stop.set()
+        if self.starting:
+            self.starting = False  # once: a second signal must not break the unwinding
+            raise StoppedStarting(name)
+        log.info("%s received", name)
+
+    def _hangup(self, signum: int, frame: Any) -> None:
+        if self.once:
+            log.info("SIGHUP received: ignored (run --once reads the rules file as it starts)")
+            return
+        if self.starting:
+            log.info(
+                "SIGHUP received while starting: the rules file is read again before the "
+                "first cycle"
+            )
+        else:
+            log.info("SIGHUP received: the rules file is read again before the next cycle")
+        self.hangup.set()
+
+
 class Daemon:
-    """Runs ``pipeline`` on ``policy.schedule`` until ``stop`` is set (or a signal)."""
+    """Runs ``pipeline`` on ``policy.schedule`` until ``stop`` is set (or a signal);
+    ``hangup`` set: the rules file is read again before the next cycle (SIGHUP)."""
 
     def __init__(
         self,
@@ -75,6 +133,7 @@ class Daemon:
         *,
         report: str | Path | None = None,
         stop: threading.Event | None = None,
+        hangup: threading.Event | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.pipeline = pipeline
@@ -90,7 +149,8 @@ class Daemon:
         self.sweep_request_cursor = daemon_cursor(SWEEP_REQUEST_CURSOR, dry_run)
         self._report: Any = None  # modbot.modes.report_stream.ReportBuilder, when asked
         self._report_after = 0  # the last decision row in the report
-        self._hangup = threading.Event()  # SIGHUP: read the rules file before the next cycle
+        # SIGHUP: read the rules file before the next cycle
+        self._hangup = hangup or threading.Event()
         self._scheduler: Any = None  # the BackgroundScheduler, while running
 
     # ------------------------------------------------------------------ lifecycle
@@ -366,63 +426,93 @@ def watch(
     or Ctrl-C (the batch in hand ends first), serving its metrics on ``metrics_port``
     (from the start: a port in use fails before the login)."""
     from modbot.doctor import connect_first
-    from modbot.modes.report import write_run_report
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if dry_run else "live"
-    with Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline:
-
-        def start() -> None:
-            # DNS, connection, TLS, the login (reads only) before the model loads; the
-            # account's settings are fixed later.
-            connect_first(pipeline)
-            log_run.info(
-                "modbot %s on %s as %s (run %s); %s",
-                mode,
-                settings.lemmy_url,
-                settings.username,
-                pipeline.run_id,
-                policy.summary(),
-            )
-            pipeline.engine  # noqa: B018 (loads the model)
-
-        if once:
-            from modbot.modes.cronbeat import record_once
-
-            try:
-                start()
-                stats = pipeline.poll_once(deep=True)
-            except Exception as exc:  # the cron healthcheck says why, then it ends as before
-                record_once(
-                    pipeline.store,
-                    run_id=pipeline.run_id,
-                    dry_run=dry_run,
-                    every=every,
-                    error=f"{type(exc).__name__}: {exc}",
-                )
-                raise
-            record_once(
-                pipeline.store,
-                run_id=pipeline.run_id,
-                dry_run=dry_run,
-                every=every,
-                summary=stats.summary(),
-            )
-            log_run.info("cycle: %s", stats.summary())
-            print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
-            if report:
-                print(f"report: {write_run_report(pipeline, report)}")
-            return 0
-        if metrics_port is None:
-            start()
-            return Daemon(pipeline, policy, report=report).run()
-        metrics = _metrics(policy, dry_run)
-        server = metrics.serve(metrics_port, metrics_address)
+    with RunSignals(once=once) as signals:
         try:
-            start()
-            return Daemon(pipeline, policy, report=report, metrics=metrics).run()
-        finally:
-            server.close()
+            with Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline:
+
+                def start() -> None:
+                    # DNS, connection, TLS, the login (reads only) before the model loads;
+                    # the account's settings are fixed later.
+                    connect_first(pipeline)
+                    log_run.info(
+                        "modbot %s on %s as %s (run %s); %s",
+                        mode,
+                        settings.lemmy_url,
+                        settings.username,
+                        pipeline.run_id,
+                        policy.summary(),
+                    )
+                    pipeline.engine  # noqa: B018 (loads the model)
+                    signals.starting = False  # from here on a signal stops after the batch
+
+                if once:
+                    return _once(pipeline, start, signals.stop, mode, report, every)
+                metrics: Metrics | None = None
+                server = None
+                if metrics_port is not None:
+                    metrics = _metrics(policy, dry_run)
+                    server = metrics.serve(metrics_port, metrics_address)
+                try:
+                    start()
+                    daemon = Daemon(
+                        pipeline,
+                        policy,
+                        report=report,
+                        stop=signals.stop,
+                        hangup=signals.hangup,
+                        metrics=metrics,
+                    )
+                    # the signals are RunSignals', since before the start
+                    return daemon.run(install_signals=False)
+                finally:
+                    if server is not None:
+                        server.close()
+        except StoppedStarting as stopped:  # nothing was in hand: nothing to finish
+            log.info("%s received while starting: stopped before the first cycle", stopped)
+            return 0
+
+
+def _once(
+    pipeline: Any,
+    start: Callable[[], None],
+    stop: threading.Event,
+    mode: str,
+    report: str | None,
+    every: timedelta | None,
+) -> int:
+    """``run --once``: one cycle (with the lookback), recorded for the cron healthcheck;
+    ``stop`` set (SIGTERM, Ctrl-C) ends it after the batch in hand."""
+    from modbot.modes.cronbeat import record_once
+    from modbot.modes.report import write_run_report
+
+    dry_run = bool(pipeline.dry_run)
+    try:
+        start()
+        stats = pipeline.poll_once(deep=True, stop=stop)
+    except Exception as exc:  # the cron healthcheck says why, then it ends as before
+        record_once(
+            pipeline.store,
+            run_id=pipeline.run_id,
+            dry_run=dry_run,
+            every=every,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        raise
+    record_once(
+        pipeline.store,
+        run_id=pipeline.run_id,
+        dry_run=dry_run,
+        every=every,
+        summary=stats.summary(),
+    )
+    log_run.info("cycle: %s", stats.summary())
+    print(f"run {pipeline.run_id} ({mode}): {stats.summary()}")
+    if report:
+        print(f"report: {write_run_report(pipeline, report)}")
+    return 0
 
 
 def _metrics(policy: Policy, dry_run: bool) -> Metrics:
