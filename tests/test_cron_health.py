@@ -115,6 +115,36 @@ def test_the_newer_of_the_daemon_and_run_once_is_checked(tmp_path):
     assert ok and "cycles" in message
 
 
+def test_a_dry_run_beside_a_stuck_live_bot_does_not_make_it_healthy(tmp_path):
+    """Dry runs may run beside the live bot (README): their heartbeats are their own and
+    count only where no live one was ever recorded."""
+    t0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    now = t0 + timedelta(hours=1)
+    daemon = {"poll_every": 60, "cycles": 9, "run_id": "d", "last_ok": utc_iso(t0)}
+    stuck = tmp_path / "daemon.sqlite3"  # the live daemon's last good cycle: an hour ago
+    store = Store(stuck)
+    store.set_cursor(HEARTBEAT_CURSOR, json.dumps(daemon))
+    store.close()
+    beat(stuck, runs=[(now - timedelta(seconds=5), "")], dry_run=True)
+    ok, message = health(stuck, now=now)
+    assert not ok and message == "the last good cycle was 3600s ago (limit 180s)"
+    done = healthcheck(stuck)
+    assert done.returncode == 1 and "the last good cycle was" in done.stderr
+
+    cron = tmp_path / "cron.sqlite3"  # live runs from cron, stale; a dry-run daemon beside
+    beat(cron, runs=[(t0, "")], every=timedelta(minutes=10))
+    store = Store(cron)
+    store.set_cursor("dry-run:" + HEARTBEAT_CURSOR, json.dumps({**daemon, "last_ok": utc_iso(now)}))
+    store.close()
+    ok, message = health(cron, now=now)
+    assert not ok and "the last good `modbot run --once` was 3600s ago" in message
+
+    dry = tmp_path / "dry.sqlite3"  # only dry runs ever: theirs is checked
+    beat(dry, runs=[(now - timedelta(seconds=5), "")], dry_run=True)
+    ok, message = health(dry, now=now)
+    assert ok and "run --dry-run --once" in message
+
+
 def test_nothing_recorded_names_both_ways(tmp_path):
     state = tmp_path / "state.sqlite3"
     Store(state).close()

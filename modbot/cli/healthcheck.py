@@ -23,6 +23,8 @@ heartbeat, and the check reads whichever was written last: healthy while the las
 run is younger than 3 intervals, the interval being `run --once --every AGE` (say what
 the timer does) or else the time between its last two good runs; after the first run
 alone it is healthy and says the interval is not known yet. --max-age overrides both.
+A dry run's heartbeat (`run --dry-run`, with or without --once) counts only when no live
+daemon or `run --once` ever ran: a dry run beside the live bot never makes it healthy.
 """
 
 

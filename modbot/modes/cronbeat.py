@@ -4,8 +4,9 @@ understands it beside the daemon's.
 Each `run --once` records in the state file when it last succeeded, the success before
 it, its last error and the interval it is started at (`run --once --every 10m`, else the
 time between its last two successes). `modbot healthcheck` reads whichever of the
-daemon's heartbeat and this one was written last: a cron setup is healthy while its last
-good run is younger than 3 intervals (or `--max-age`).
+daemon's heartbeat and this one was written last (a dry run's only when no live one was
+ever recorded): a cron setup is healthy while its last good run is younger than 3
+intervals (or `--max-age`).
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ def _seconds(value: timedelta) -> str:
 def health(
     state_path: str | Path, *, max_age: timedelta | None = None, now: datetime | None = None
 ) -> tuple[bool, str]:
-    """(healthy, why) from the daemon's heartbeat or `run --once`'s, whichever is newer
-    (live first; a dry run's when no live one ever ran)."""
+    """(healthy, why) from the daemon's heartbeat or `run --once`'s, whichever is newer:
+    the live ones; the dry runs' only when no live daemon or `run --once` ever ran."""
     from modbot.modes.health import HEARTBEAT_CURSOR, daemon_cursor
     from modbot.modes.health import health as daemon_health
 
@@ -94,10 +95,12 @@ def health(
     if path.exists():
         store = Store(path)
         try:
-            daemon = _read(store, HEARTBEAT_CURSOR) or _read(
-                store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
-            )
-            once = _read(store, once_cursor(False)) or _read(store, once_cursor(True))
+            # A dry run beside the live bot must not stand in for it: the dry runs'
+            # heartbeats count only where no live one (daemon or cron) was recorded.
+            daemon, once = _read(store, HEARTBEAT_CURSOR), _read(store, once_cursor(False))
+            if daemon is None and once is None:
+                daemon = _read(store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True))
+                once = _read(store, once_cursor(True))
         finally:
             store.close()
     else:
