@@ -6,7 +6,9 @@ the item deletes its entry. An entry still there at the next start is an item a 
 acting on when it stopped (``kill -9``, a crash, a cycle that failed): ``recover``
 carries out each decision's remaining actions through the executor in *resuming* mode
 (those done are not repeated and show as done, with when; one that was being sent is
-looked up on Lemmy first), then hands the decisions on to be recorded.
+looked up on Lemmy first), then hands the decisions on to be recorded. An entry in a
+format this modbot does not know (a newer modbot wrote it, then was downgraded) stops it
+before it acts: the entry is kept for a modbot that can carry it on.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from modbot.actions.executor import Executor
+from modbot.errors import StateError
 from modbot.model import ActionOutcome, Decision, Item, PlannedAction, Target
 from modbot.store import Store
 
@@ -71,14 +74,29 @@ def recover(
 ) -> None:
     """Carry on every item of the journal (see the module docstring); ``finish(item,
     decisions)`` records them. Live only, under the acting lock, at the start of a cycle
-    (nothing is in flight then)."""
-    for key, stopped, entry in store.journal_entries():
-        if not isinstance(entry, dict) or entry.get("version") != JOURNAL_VERSION:
+    (nothing is in flight then). Raises StateError, before anything is done, when an
+    entry is in a format this modbot does not know."""
+    entries = store.journal_entries()
+    for key, stopped, entry in entries:
+        if not isinstance(entry, list) and not (
+            isinstance(entry, dict) and entry.get("version") == JOURNAL_VERSION
+        ):
+            # Dropping it would lose the item's decision and the rest of its actions.
+            version = entry.get("version") if isinstance(entry, dict) else None
+            raise StateError(
+                f"{store.path}: run {stopped} stopped while acting on {key}, and its journal "
+                f"entry is in a format this modbot does not know (version {version}; this "
+                f"one reads {JOURNAL_VERSION}): a newer modbot wrote it. Nothing is done, and "
+                "the entry is kept: upgrade modbot again to the version that wrote it (or "
+                "later), which carries the item on. To give the item up instead, delete "
+                f"the row item_key = '{key}' from the state file's journal table."
+            )
+    for key, stopped, entry in entries:
+        if isinstance(entry, list):
             # Written by an older modbot: decisions without their plan.
             log.warning("%s: the last run stopped while acting on it; recorded as interrupted", key)
-            records = entry if isinstance(entry, list) else []
             with store.transaction():
-                for record in records:
+                for record in entry:
                     store.add_decision(record)
                 store.journal_delete(key)
             continue

@@ -222,3 +222,34 @@ def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(scenario
         assert store.journal_entries() == [] and store.claims_left() == []
     finally:
         store.close()
+
+
+def test_a_journal_entry_of_a_newer_modbot_is_kept_and_nothing_is_acted_on(scenario):
+    """Downgraded with an item in flight: the entry's format is one this modbot cannot
+    carry on. It refuses to act (exit 1, saying what to do) and keeps the entry for the
+    modbot that wrote it, rather than dropping the item's decision and actions."""
+    s = scenario
+    (post,) = s.add_bad_posts(1)
+    entry = {
+        "version": 99,
+        "runs": ["newer-run"],
+        "item": {"kind": "post", "id": post.id, "updated": ""},
+        "records": [{"run_id": "newer-run", "rule": "known abusive image", "plan": {}}],
+    }
+    store = Store(s.state)
+    try:
+        store.journal_put(f"post:{post.id}", "newer-run", entry)
+    finally:
+        store.close()
+
+    done = s.run("run", "--once")
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert f"post:{post.id}" in done.stderr and "newer modbot" in done.stderr
+    assert "upgrade" in done.stderr, done.stderr[-3000:]
+    assert not [r for r in s.lemmy.requests if r.method == "POST" and "login" not in r.path]
+    store = Store(s.state)
+    try:
+        assert store.journal_entries() == [(f"post:{post.id}", "newer-run", entry)]
+        assert store.decisions() == []
+    finally:
+        store.close()
