@@ -60,6 +60,7 @@ MAX_POST_PAGES = 400  # a bound on one poll's paging, in case a watermark is bog
 MAX_SWEEP_PAGES = 1_000_000
 MAX_COMMUNITY_PAGES = 20_000  # a million communities: far more than any instance knows
 SHOWN_NOT_READ = 10  # posts named (and warned about) whose comments were not read
+UPLOADS_FIRST = {"phase": "uploads", "page": 1}  # the sweep's position after the posts
 
 
 class RepeatCheck:
@@ -375,9 +376,7 @@ class Source:
     def backlog(self, since: datetime | None = None) -> Generator[list[Item], None, None]:
         """``walk``, limited to ``origin`` (local or federated items)."""
         for batch in self.walk(since):
-            kept = [i for i in batch if self._in_origin(i)]
-            if kept:
-                yield kept
+            yield [i for i in batch if self._in_origin(i)]  # an empty one too: see walk
 
     def walk(self, since: datetime | None = None) -> Generator[list[Item], None, None]:
         """Batches of every post (with its comments) and upload back to ``since``.
@@ -386,6 +385,12 @@ class Source:
         cleared when the walk completes. Items already seen are left out. The walk
         through the posts stops, with a warning, when Lemmy's paging loops back to a
         cursor or page it sent before, or after ``MAX_SWEEP_PAGES`` pages.
+
+        Every page read hands out a batch, an empty one when nothing on it is new: the
+        pipeline looks at its stop (a sweep slice's time budget, SIGTERM) between
+        batches, and a backlog already seen is read for minutes. Before an empty batch
+        the position moves on to the next page (nothing of this one is to be recorded),
+        so a slice stopped there resumes after it: each slice reads a page at least.
         """
         name = self._sweep_position
         position = json.loads(self.store.get_cursor(name) or "{}")
@@ -400,6 +405,19 @@ class Source:
             # daemon's) or resumed after a stop still notices a loop.
             cursors = RepeatCheck(position.get("cursors"))
             pages = RepeatCheck(position.get("pages_seen"))
+
+            def at() -> str:  # the position: the page about to be read
+                return json.dumps(
+                    {
+                        "phase": "posts",
+                        "page_cursor": cursor,
+                        "page_ids": page_ids,
+                        "pages": read,
+                        "cursors": cursors.state(),
+                        "pages_seen": pages.state(),
+                    }
+                )
+
             while True:
                 if read >= MAX_SWEEP_PAGES:
                     self._warn(
@@ -407,19 +425,7 @@ class Source:
                         f"({MAX_SWEEP_PAGES * PAGE} posts); older posts were not read"
                     )
                     break
-                self.store.set_cursor(
-                    name,
-                    json.dumps(
-                        {
-                            "phase": "posts",
-                            "page_cursor": cursor,
-                            "page_ids": page_ids,
-                            "pages": read,
-                            "cursors": cursors.state(),
-                            "pages_seen": pages.state(),
-                        }
-                    ),
-                )
+                self.store.set_cursor(name, at())
                 page = self.client.posts(cursor, resume_after=page_ids)
                 next_cursor = page.next
                 read += 1
@@ -436,15 +442,21 @@ class Source:
                     comments = self._comments_of(post, since)
                     batch.extend(c for c in comments if self._is_new(c))
                     batch.extend(self._profiles([post, *comments], profiles))
-                if batch:
-                    yield batch
                 oldest = _oldest(posts, skip_featured=True)
-                if not next_cursor or not page.sent or (since and oldest and oldest < since):
+                last = (
+                    not next_cursor
+                    or not page.sent
+                    or bool(since and oldest and oldest < since)
+                    or self._cursor_again("posts", next_cursor, cursors)
+                )
+                if not last:
+                    cursor = next_cursor
+                if not batch:
+                    self.store.set_cursor(name, json.dumps(UPLOADS_FIRST) if last else at())
+                yield batch
+                if last:
                     break
-                if self._cursor_again("posts", next_cursor, cursors):
-                    break
-                cursor = next_cursor
-            position = {"phase": "uploads", "page": 1}
+            position = UPLOADS_FIRST
         if position.get("phase") == "uploads" and self.uploads and self.origin != "federated":
             number = int(position.get("page", 1))
             pages = RepeatCheck()
@@ -460,15 +472,25 @@ class Source:
                     for i in items
                     if self._is_new(i) and not (since and i.published and i.published < since)
                 ] + self._profiles(items, profiles)
-                if fresh:
-                    yield fresh
                 oldest = _oldest(items)
-                if uploads.sent < PAGE or (since and oldest and oldest < since):
+                last = (
+                    uploads.sent < PAGE
+                    or bool(since and oldest and oldest < since)
+                    or number >= MAX_PAGE
+                )
+                if not fresh:
+                    following = (
+                        {"phase": "communities"} if last else UPLOADS_FIRST | {"page": number + 1}
+                    )
+                    self.store.set_cursor(name, json.dumps(following))
+                yield fresh
+                if last:
                     break
                 number += 1
-        if position.get("phase") != "communities":
+        if position.get("phase") not in ("communities", "site"):
             position = {"phase": "communities"}
-        yield from self._walk_communities(name, position, profiles)
+        if position["phase"] == "communities":
+            yield from self._walk_communities(name, position, profiles)
         site = self._site_images() if self.origin != "federated" else []
         if site:
             yield site
@@ -484,6 +506,18 @@ class Source:
         read = int(position.get("pages", 0))
         cursors = RepeatCheck(position.get("cursors"))
         pages = RepeatCheck(position.get("pages_seen"))
+
+        def at() -> str:
+            return json.dumps(
+                {
+                    "phase": "communities",
+                    "cursor": cursor,
+                    "pages": read,
+                    "cursors": cursors.state(),
+                    "pages_seen": pages.state(),
+                }
+            )
+
         while True:
             if read >= MAX_COMMUNITY_PAGES:
                 self._warn(
@@ -491,18 +525,7 @@ class Source:
                     f"({MAX_COMMUNITY_PAGES * PAGE} communities); the rest were not read"
                 )
                 return
-            self.store.set_cursor(
-                name,
-                json.dumps(
-                    {
-                        "phase": "communities",
-                        "cursor": cursor,
-                        "pages": read,
-                        "cursors": cursors.state(),
-                        "pages_seen": pages.state(),
-                    }
-                ),
-            )
+            self.store.set_cursor(name, at())
             page = self.client.communities(cursor)
             read += 1
             ids = ",".join(str(c.id) for c in page.items)
@@ -513,13 +536,18 @@ class Source:
                 )
                 return
             fresh = self._community_images(page.items, handed_out)
-            if fresh:
-                yield fresh
-            if not page.next or page.sent < PAGE:
+            last = (
+                not page.next
+                or page.sent < PAGE
+                or self._cursor_again("communities", page.next, cursors)
+            )
+            if not last:
+                cursor = page.next
+            if not fresh:  # as in ``walk``: the position moves past an empty page first
+                self.store.set_cursor(name, json.dumps({"phase": "site"}) if last else at())
+            yield fresh
+            if last:
                 return
-            if self._cursor_again("communities", page.next, cursors):
-                return
-            cursor = page.next
 
     def _new_communities(self, handed_out: set[str]) -> list[Item]:
         """A deep poll's look at the newest communities (one page): a community made,

@@ -609,6 +609,41 @@ def test_sweep_walks_the_backlog_and_resumes_after_a_stop(fake_lemmy, photos, ti
     assert second.images_classified == 0, "the verdict is cached from the first part"
 
 
+def test_a_sweep_over_a_backlog_already_seen_stops_between_pages_and_resumes_after(
+    fake_lemmy, tiny, pipeline_for, monkeypatch
+):
+    """The daemon's sweep slice (a time budget) and SIGTERM set the sweep's stop: it is
+    looked at after every page, though nothing on it was new, and the next slice goes on
+    from the page after (else one slice walked the whole backlog, deaf to both)."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    for i in range(60):  # two pages (Lemmy's rate limit, 180 a minute, is not reached)
+        lemmy.add_comment(
+            lemmy.add_post(cast.pics, cast.alice, name=f"p{i}"), cast.bob, content="c"
+        )
+    pipeline = pipeline_for(lemmy, dry_run=True)
+    assert pipeline.sweep().items_seen >= 120
+    comment_list = lemmy.api_path("/api/v3/comment/list")
+    stop = threading.Event()
+    read_comments = pipeline.client.comments
+
+    def comments(*args, **kwargs):
+        stop.set()  # while the first page's comments are read
+        return read_comments(*args, **kwargs)
+
+    lemmy.clear_requests()
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.client, "comments", comments)
+        assert pipeline.sweep(stop=stop).items_seen == 0
+    paths = [r.path for r in lemmy.requests]
+    assert paths.count(lemmy.api_path("/api/v3/post/list")) == 1
+    assert paths.count(comment_list) == 50, "the comments of the first page's posts"
+    assert pipeline.source.sweep_in_progress()
+    lemmy.clear_requests()
+    assert pipeline.sweep().items_seen == 0
+    assert [r.path for r in lemmy.requests].count(comment_list) == 10, "from the second page"
+    assert not pipeline.source.sweep_in_progress()
+
+
 def test_admin_notices_of_a_cycle_are_one_message_per_admin(fake_lemmy, photos, tiny, pipeline_for):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     notify = """
