@@ -280,7 +280,7 @@ class RemoteEngine:
             headers = {"Content-Type": media_type or "application/octet-stream"}
             worker, answer = await self._first("POST", "/v1/classify", data, headers, timeout)
             try:
-                verdict = Verdict.from_dict(answer.json())
+                verdict = Verdict.from_dict(_json(answer))
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise RemoteRequestRefused(f"{answer.request.url}: not a verdict ({exc})") from None
             self.stats["images"] += 1
@@ -320,8 +320,12 @@ class RemoteEngine:
                 said[worker.url] = str(result)
             else:
                 worker.succeeded()
-                self._note_info(worker, result)
-                said[worker.url] = f"{result.json().get('model')} concept version {worker.version}"
+                model = self._note_info(worker, result)
+                said[worker.url] = (
+                    f"{model} concept version {worker.version}"
+                    if model is not None
+                    else "/v1/info is not what a modbot worker answers"
+                )
         if refused:
             if all(isinstance(r, WorkerRefused) for r in results if isinstance(r, RemoteError)):
                 raise WorkerRefused("; ".join(refused))
@@ -352,19 +356,21 @@ class RemoteEngine:
             raise _Answer(f"answered {answer.status_code} {_error(answer)}")
         return answer
 
-    def _note_info(self, worker: _Worker, answer: httpx.Response) -> None:
+    def _note_info(self, worker: _Worker, answer: httpx.Response) -> str | None:
+        """Learns the version from a worker's ``/v1/info``; its model, or None when
+        the answer is not a modbot worker's."""
         try:
-            info = answer.json()
+            info = _json(answer)
+            model = str(info["model"])
             self._note_version(
-                worker,
-                str(info["concept_version"]),
-                str(info["model"]),
-                bool(info["random_weights"]),
+                worker, str(info["concept_version"]), model, bool(info["random_weights"])
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             log.warning(
                 "classifier worker %s: /v1/info is not what a modbot worker answers", worker.url
             )
+            return None
+        return model
 
     def _note_version(
         self, worker: _Worker, version: str, model: str, random_weights: bool
@@ -514,10 +520,20 @@ class RemoteEngine:
         raise _Answer(f"answered {status} {_error(answer)}".rstrip())
 
 
+def _json(answer: httpx.Response) -> Any:
+    """A worker's answer as JSON; ValueError when it is not JSON, or nested deeper
+    than the parser can follow (its RecursionError would escape every handler and
+    stop the failover to the next worker)."""
+    try:
+        return answer.json()
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def _error(answer: httpx.Response) -> str:
     """The worker's error message, short (a proxy's HTML page is not repeated)."""
     try:
-        message = answer.json().get("error")
+        message = _json(answer).get("error")
     except (ValueError, AttributeError):
         message = None
     if isinstance(message, str):

@@ -454,3 +454,60 @@ def test_a_worker_that_fails_after_start_leaves_images_to_look_at_again(
     assert records and {r["item"]["id"] for r in records} == {record["item"]["id"]}, (
         "not marked seen: looked at again"
     )
+
+
+# -- hostile or broken answers (in process: httpx.MockTransport) -------------------------------
+
+GOOD_VERDICT = {
+    "labels": ["photo"],
+    "scores": {"photo": 0.9},
+    "model": "m",
+    "random_weights": False,
+    "concept_version": "0123456789abcdef",
+}
+GOOD_INFO = {"model": "m", "random_weights": False, "concept_version": "0123456789abcdef"}
+
+
+def mock_workers(answers: dict):
+    """A transport where worker host ``h`` answers ``answers[h](request)``, and the
+    requests it got, by host."""
+    asked: dict[str, list[str]] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.setdefault(request.url.host, []).append(request.url.path)
+        return answers[request.url.host](request)
+
+    return httpx.MockTransport(handler), asked
+
+
+def healthy(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=GOOD_INFO if request.url.path == "/v1/info" else GOOD_VERDICT)
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000  # JSON nested past what the parser can follow
+
+
+def test_an_answer_nested_too_deeply_is_a_broken_answer_not_a_crash():
+    def deep(status):
+        return lambda request: httpx.Response(
+            status, content=DEEP, headers={"Content-Type": "application/json"}
+        )
+
+    # an error answer: the next worker is asked
+    transport, asked = mock_workers({"w1": deep(503), "w2": healthy})
+    with RemoteEngine(["http://w1:8095", "http://w2:8095"], TOKEN, transport=transport) as engine:
+        assert engine.classify_many([b"img"])[0].labels == ("photo",)
+    assert asked == {"w1": ["/v1/classify"], "w2": ["/v1/classify"]}
+    # a 200 that is no verdict: refused like any other
+    transport, asked = mock_workers({"w1": deep(200)})
+    with (
+        RemoteEngine(["http://w1:8095"], TOKEN, transport=transport) as engine,
+        pytest.raises(RemoteRequestRefused, match="not a verdict"),
+    ):
+        engine.classify_many([b"img"])
+    # at start: the bot starts, the worker's info is said to be wrong
+    transport, asked = mock_workers({"w1": deep(200), "w2": healthy})
+    with RemoteEngine(["http://w1:8095", "http://w2:8095"], TOKEN, transport=transport) as engine:
+        said = engine.check()
+        assert "not what a modbot worker answers" in said["http://w1:8095"]
+        assert engine.concept_version == "0123456789abcdef"
