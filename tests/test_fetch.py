@@ -37,6 +37,7 @@ from modbot.fetch import (
     FetchTimeout,
     NotAnImage,
     PrivateAddress,
+    ProtocolFailure,
     TooLarge,
     TooManyRedirects,
     UnresolvableHost,
@@ -176,6 +177,27 @@ class HostileServer:
             packer = zlib.compressobj(9, zlib.DEFLATED, 15 if arg == "zlib" else -15)
             body = packer.compress(PNG + bytes(8 * 1024 * 1024 if arg == "raw-bomb" else 0))
             return send(w, 200, body + packer.flush(), "image/png", "Content-Encoding: deflate\r\n")
+        if name == "cut":  # /cut/<gzip|gzip-trailer|zlib|raw>: a compressed body cut short
+            wbits = {"zlib": 15, "raw": -15}.get(arg, 31)
+            packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+            whole = packer.compress(PNG) + packer.flush()
+            body = whole[:-4] if arg == "gzip-trailer" else whole[: len(whole) // 2]
+            encoding = "gzip" if wbits == 31 else "deflate"
+            return send(w, 200, body, "image/png", f"Content-Encoding: {encoding}\r\n")
+        if name == "gzip-members":  # the PNG in two gzip members (gzip -c a b), then padding
+            body = gzip.compress(PNG[:20]) + gzip.compress(PNG[20:]) + bytes(8)
+            return send(w, 200, body, "image/png", "Content-Encoding: gzip\r\n")
+        if name == "gzip-member-bomb":  # a PNG, then 8 members of 256 KB of zeros each
+            body = gzip.compress(PNG) + gzip.compress(bytes(256 * 1024)) * 8
+            return send(w, 200, body, "image/png", "Content-Encoding: gzip\r\n")
+        if name == "gzip-then-junk":  # a whole gzip stream, then 32 MB that is no member
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Encoding: gzip\r\n")
+            w.write(b"Connection: close\r\n\r\n" + gzip.compress(PNG))
+            chunk = b"j" * 64 * 1024
+            for _ in range(512):
+                w.write(chunk)
+                await w.drain()
+            return False
         if name == "gzip-bomb":  # 64 MB of zeros in about 64 KB
             return send(w, 200, BOMB, "image/png", "Content-Encoding: gzip\r\n")
         if name == "brotli":
@@ -337,6 +359,33 @@ def test_compressed_bodies_are_inflated_without_passing_the_cap():
     assert isinstance(err, TooLarge) and len(BOMB) < 1024 * 1024
     assert peak < 16 * 1024 * 1024  # inflated 1 MB and stopped, not 64 MB
     assert refusal("/brotli").reason == "protocol_error"
+
+
+@pytest.mark.parametrize("cut", ["gzip", "gzip-trailer", "zlib", "raw"])
+def test_a_compressed_body_cut_short_is_refused(cut):
+    # without its end (and gzip's CRC) the bytes may be half an image: never judged
+    err = refusal(f"/cut/{cut}")
+    assert isinstance(err, ProtocolFailure) and err.reason == "protocol_error"
+    assert "cut short" in err.message
+
+
+def test_every_gzip_member_is_inflated_under_one_cap():
+    # as browsers do: all members, the padding after them dropped
+    assert run(fetch_one("/gzip-members")).data == PNG
+    # each member is under the cap, together they are not
+    err = refusal("/gzip-member-bomb", FetchLimits(max_bytes=1024 * 1024))
+    assert isinstance(err, TooLarge) and err.reason == "too_large"
+
+
+def test_what_follows_a_compressed_body_is_not_kept():
+    tracemalloc.start()
+    try:
+        got = run(fetch_one("/gzip-then-junk"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got.data == PNG
+    assert peak < 8 * 1024 * 1024  # the 32 MB after the stream was not held
 
 
 def test_a_trickling_server_hits_the_total_deadline():

@@ -450,6 +450,11 @@ class Fetcher:
                     raw = decoder.unconsumed_tail
                 if size > cap:
                     raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
+            if decoder is not None and decoder.done:
+                break  # what follows the compressed body is not read
+        if decoder is not None and not decoder.complete:
+            # the rest (and gzip's CRC) never came: the bytes may be half an image
+            raise ProtocolFailure(url, "compressed body cut short (its stream has no end)")
         return data.getvalue()
 
     def _http(self) -> aiohttp.ClientSession:
@@ -568,30 +573,66 @@ def _decoder(url: str, content_encoding: str) -> _ZlibDecoder | None:
 
 class _ZlibDecoder:
     """``raw``: deflate, which some servers send without its zlib header (browsers take
-    it): the first two bytes say which."""
+    it): the first two bytes say which. A gzip body may hold several members (``gzip -c
+    a b``): each is inflated in turn, as browsers do, the cap counting them all."""
 
     def __init__(self, url: str, *, raw: bool = False) -> None:
         self._url = url
-        self._head = b""  # deflate's first byte, until the second says which it is
+        self._gzip = not raw
+        self._head = b""  # the first bytes of a stream, until two say what it is
         self._inner = None if raw else zlib.decompressobj(zlib.MAX_WBITS | 32)
+        self._between = False  # a gzip member has ended; another may follow
+        self._fed = False
+        self._tail = b""
+        # a stream has ended and what follows is no gzip member: not read (browsers drop
+        # it), not kept (zlib would hold it all in unused_data)
+        self.done = False
 
     @property
     def unconsumed_tail(self) -> bytes:
-        return self._inner.unconsumed_tail if self._inner is not None else b""
+        return self._tail
+
+    @property
+    def complete(self) -> bool:
+        """The body has come to the end of its stream (or was empty: that is refused as
+        an empty answer)."""
+        if self.done or self._between or not self._fed:
+            return True
+        return self._inner is not None and self._inner.eof
 
     def decompress(self, data: bytes, max_length: int) -> bytes:
-        if self._inner is None:
-            data, self._head = self._head + data, b""
-            if len(data) < 2:
-                self._head = data
-                return b""
-            zlib_header = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
-            wbits = zlib.MAX_WBITS | 32 if zlib_header or data[:2] == b"\x1f\x8b" else -15
-            self._inner = zlib.decompressobj(wbits)
-        try:
-            return self._inner.decompress(data, max_length)
-        except zlib.error as exc:
-            raise ProtocolFailure(self._url, f"broken compressed body: {exc}") from None
+        self._fed = self._fed or bool(data)
+        out = []
+        while data and not self.done and max_length > 0:  # zlib reads 0 as no limit
+            if self._inner is None:
+                data, self._head = self._head + data, b""
+                if len(data) < 2:
+                    self._head = data
+                    break
+                if self._between:
+                    if data[:2] != b"\x1f\x8b":
+                        self.done = True
+                        break
+                    wbits = zlib.MAX_WBITS | 16
+                else:
+                    zlib_header = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+                    gzip_header = data[:2] == b"\x1f\x8b"
+                    wbits = zlib.MAX_WBITS | 32 if zlib_header or gzip_header else -15
+                self._inner, self._between = zlib.decompressobj(wbits), False
+            try:
+                got = self._inner.decompress(data, max_length)
+            except zlib.error as exc:
+                raise ProtocolFailure(self._url, f"broken compressed body: {exc}") from None
+            out.append(got)
+            max_length -= len(got)
+            if not self._inner.eof:
+                data = self._inner.unconsumed_tail
+            elif self._gzip:
+                data, self._inner, self._between = self._inner.unused_data, None, True
+            else:
+                self.done = True
+        self._tail = b"" if self.done else data
+        return b"".join(out)
 
 
 def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
