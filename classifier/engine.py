@@ -184,6 +184,7 @@ class Engine:
         decode_memory: int = DEFAULT_DECODE_MEMORY,
         danbooru: LoadedDanbooru | None = None,
         resample_on_device: bool | None = None,
+        decode_budget: DecodeBudget | None = None,
     ) -> None:
         import torch
 
@@ -198,8 +199,11 @@ class Engine:
             )
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
-        # Every decode holds its estimated memory here, whatever the number of threads.
-        self.decode_budget = DecodeBudget(decode_memory)
+        # Every decode holds its estimated memory here, whatever the number of threads;
+        # engines given one budget (a worker's concept sets) share it: decode_memory unused.
+        self.decode_budget = (
+            decode_budget if decode_budget is not None else DecodeBudget(decode_memory)
+        )
         # classifier.deepdanbooru.LoadedDanbooru, or None: the anime second pass is off
         self.danbooru = danbooru
         self.concept_version = concept_version(

@@ -9,7 +9,8 @@ across every request, for several bots (or gates) that have no GPU of their own.
 Every ``/v1`` request carries ``Authorization: Bearer <token>``; each client instance has
 its own token, a name and a quota (images per minute). Answers: 401 missing or unknown
 token, 429 over the quota (``Retry-After``), 413 body over the size cap, 400 a bad
-concept set, 503 busy or the model failed (a client then tries its next worker). A body
+concept set, 503 busy (too many requests, or the bodies held would pass
+``max_bytes_held``) or the model failed (a client then tries its next worker). A body
 that is not a decodable image is not an error: its verdict says ``unreadable`` and why,
 as the bot records it for a download that does not decode.
 
@@ -17,6 +18,8 @@ Custom concepts: a client sends its own (``X-Modbot-Concepts``: the JSON of rule
 ``concepts:`` mapping) or names a set this worker serves (``X-Modbot-Concept-Set``).
 Each concept set gets its own engine (its own text embeddings and batches), built on
 first use and kept in a small LRU; the verdict's ``concept_version`` says which was used.
+All engines share one decode budget (``decode_memory``), so the worker's memory stays
+within its steady size + ``decode_memory`` + ``max_bytes_held``, however many sets.
 
 Stateless: nothing is kept but counters. No image touches the disk, no content or token
 is logged; tokens are held as SHA-256 digests and compared in constant time. Several
@@ -42,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from classifier.budget import DEFAULT_DECODE_MEMORY, DecodeBudget
 from classifier.concepts import ConceptError, ConceptSet, CustomConcept
 from classifier.engine import Engine, EngineClosed
 from classifier.model import LoadedModel
@@ -74,6 +78,9 @@ TOKENS_ENV = "MODBOT_WORKER_TOKENS"
 CONCEPTS_HEADER = "X-Modbot-Concepts"
 CONCEPT_SET_HEADER = "X-Modbot-Concept-Set"
 DEFAULT_MAX_BODY = 40_000_000  # pict-rs' own default media.max_file_size
+# Image bodies held at once (being received, or waiting for their verdict): 25 of the
+# largest, hundreds of ordinary photos.
+DEFAULT_MAX_BYTES_HELD = 1_000_000_000
 # A concept set travels in a header: 8 KiB fits the defaults of nginx
 # (large_client_header_buffers 8k) and of uvicorn/h11 (16 KiB for all headers).
 MAX_CONCEPTS_BYTES = 8192
@@ -377,6 +384,29 @@ class WorkerConfig:
     max_queue: int = 256
     decode_workers: int | None = None
     text_cache_dir: str | os.PathLike | None = None
+    decode_memory: int = DEFAULT_DECODE_MEMORY  # one budget for every concept set's decodes
+    max_bytes_held: int = DEFAULT_MAX_BYTES_HELD  # image bodies held at once, all requests
+
+
+class _BytesHeld:
+    """The bytes of the image bodies the worker holds, all requests together: counted as
+    they arrive, given back with the answer. Event loop only (no lock)."""
+
+    def __init__(self, total: int):
+        self.total, self.in_use, self.peak = total, 0, 0
+
+    def fits(self, nbytes: int) -> bool:
+        return self.in_use + nbytes <= self.total
+
+    def take(self, nbytes: int) -> None:
+        self.in_use += nbytes
+        self.peak = max(self.peak, self.in_use)
+
+    def give_back(self, nbytes: int) -> None:
+        self.in_use -= nbytes
+
+    def to_dict(self) -> dict[str, int]:
+        return {"in_use": self.in_use, "total": self.total, "peak": self.peak}
 
 
 class _Rate:
@@ -423,12 +453,22 @@ class WorkerService:
         self.loaded = loaded
         self.config = config or WorkerConfig()
         c = self.config
+        if c.max_bytes_held < c.max_body:
+            raise ValueError(
+                f"max_bytes_held ({c.max_bytes_held}) must hold at least one body of "
+                f"max_body ({c.max_body}) bytes"
+            )
+        # One decode budget for every engine: however many concept sets are built, their
+        # decodes together hold at most decode_memory (as the bot's single engine does).
+        self.decode_budget = DecodeBudget(c.decode_memory)
+        self.bytes_held = _BytesHeld(c.max_bytes_held)
         options = dict(
             max_batch=c.max_batch,
             max_wait_ms=c.max_wait_ms,
             max_queue=c.max_queue,
             decode_workers=c.decode_workers,
             text_cache_dir=c.text_cache_dir,
+            decode_budget=self.decode_budget,
         )
         cores = (
             len(os.sched_getaffinity(0))
@@ -508,6 +548,12 @@ class WorkerService:
                 "window_s": RATE_WINDOW_S,
                 "uptime_s": round(time.monotonic() - self._rate.started, 1),
                 "batches": stats["batches"],
+                "decode_memory": {
+                    "in_use": self.decode_budget.in_use,
+                    "total": self.decode_budget.total,
+                    "peak": self.decode_budget.peak,
+                },
+                "bytes_held": self.bytes_held.to_dict(),
                 **self.counters,
             }
         )
@@ -546,6 +592,7 @@ class WorkerService:
 
         self.counters["requests"] += 1
         entry = None
+        held = [0]  # this request's bytes in self.bytes_held, until it is answered
         self.pending += 1
         try:
             client = self._authenticate(request)
@@ -556,7 +603,7 @@ class WorkerService:
                     503, "the worker is busy; try another worker or later", {"Retry-After": "1"}
                 )
             custom, named = self._concept_selection(request)
-            data = await self._body(request)
+            data = await self._body(request, held)
             entry = await self.sets.acquire(custom, named)
             try:
                 verdict = await entry.engine.classify(data)
@@ -575,6 +622,7 @@ class WorkerService:
             return self._refusal(_Refused(400, str(exc)))
         finally:
             self.pending -= 1
+            self.bytes_held.give_back(held[0])
             if entry is not None:
                 await self.sets.release(entry)
         self.counters["images"] += 1
@@ -663,20 +711,39 @@ class WorkerService:
             raise ConceptError(f"{CONCEPTS_HEADER} is not valid JSON: {exc}") from None
         return parse_concepts(data), None
 
-    async def _body(self, request: Request) -> bytes:
+    async def _body(self, request: Request, held: list[int]) -> bytes:
+        """The body, its bytes counted in ``bytes_held`` as they arrive (``held[0]``: how
+        many, for the caller to give back): 413 over max_body, 503 when the bodies held
+        by all requests would pass max_bytes_held."""
         cap = self.config.max_body
         too_large = _Refused(413, f"the image is larger than this worker's limit of {cap} bytes")
+        busy = _Refused(
+            503,
+            f"the worker holds its limit of {self.bytes_held.total} bytes of images; try "
+            "another worker or later",
+            {"Retry-After": "1"},
+        )
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > cap:
-            self.counters["too_large"] += 1
-            raise too_large
+        if declared is not None and declared.isdigit():
+            if int(declared) > cap:
+                self.counters["too_large"] += 1
+                raise too_large
+            if not self.bytes_held.fits(int(declared)):  # refused before it is sent
+                self.counters["busy"] += 1
+                raise busy
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > cap:
                 self.counters["too_large"] += 1
                 raise too_large
+            if not self.bytes_held.fits(len(chunk)):
+                self.counters["busy"] += 1
+                raise busy
+            self.bytes_held.take(len(chunk))
+            held[0] += len(chunk)
             chunks.append(chunk)
+        # (the join briefly doubles this one body: one at a time, on the event loop)
         return b"".join(chunks)
 
     def _engine_stats(self) -> dict[str, int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from classifier.service import Client
+    from classifier.service import Client, WorkerConfig
 
 from modbot.cli.common import Subparsers
 
@@ -42,9 +42,14 @@ holds no secret), and QUOTA a number or `unlimited`; `#` starts a comment. Or se
 $MODBOT_WORKER_TOKENS to the same entries separated by `;`. `--new-token NAME` makes a
 token and prints its line. A GET /v1/info counts as one image (it may build a concept
 set). Answers: 401 missing or unknown token, 429 over the quota (with Retry-After),
-413 a body over --max-bytes, 400 a bad concept set, 503 busy or the model failed
-(clients then try their next worker). Tokens are kept as SHA-256 digests and never
-logged.
+413 a body over --max-bytes, 400 a bad concept set, 503 busy (over --max-pending or
+--max-bytes-held) or the model failed (clients then try their next worker). Tokens are
+kept as SHA-256 digests and never logged.
+
+Memory: the worker stays within its steady size (the model and torch) + its decode
+budget (1 GB, one budget for every concept set's decodes) + --max-bytes-held (image
+bodies being received or waiting for their verdict, all requests together; a body that
+would pass it is refused with 503 and the client tries its next worker).
 
 Concept sets: a client may send its own custom concepts (header X-Modbot-Concepts: the
 JSON of rules.yaml's `concepts:`, at most 8 KiB), or name a set this worker serves
@@ -151,6 +156,15 @@ def add_parser(subparsers: Subparsers) -> None:
         help="largest image body accepted, e.g. 40MB (default: %(default)s, pict-rs' own default)",
     )
     serving.add_argument(
+        "--max-bytes-held",
+        type=_size,
+        default="1GB",
+        metavar="SIZE",
+        help="image bodies held at once by all requests, being received or waiting for "
+        "their verdict; past it a request gets 503 (default: %(default)s; at least "
+        "--max-bytes)",
+    )
+    serving.add_argument(
         "--max-pending",
         type=_positive,
         default=1024,
@@ -210,6 +224,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         host, port = _listen(args.listen)
+        if args.max_bytes_held < args.max_bytes:
+            raise ValueError(
+                f"--max-bytes-held {args.max_bytes_held} is less than one body of "
+                f"--max-bytes {args.max_bytes}"
+            )
         named = _named_sets(args.concepts)
         clients = None if args.no_auth else load_tokens(args.tokens_file)
     except (ValueError, TokenError, ConceptError) as exc:
@@ -276,6 +295,24 @@ def _named_sets(specs: list[str]) -> dict:
     return named
 
 
+def worker_config(
+    args: argparse.Namespace, named: dict[str, Any], clients: list[Client] | None
+) -> WorkerConfig:
+    """How the worker serves, from its command line."""
+    from classifier.service import WorkerConfig
+
+    return WorkerConfig(
+        clients=clients,
+        max_body=args.max_bytes,
+        max_bytes_held=args.max_bytes_held,
+        named_sets=named,
+        max_concept_sets=args.max_concept_sets,
+        max_pending=args.max_pending,
+        max_batch=args.batch_size,
+        max_wait_ms=args.max_wait_ms,
+    )
+
+
 def _quiet_stop_signals() -> None:
     """uvicorn stops on SIGTERM/SIGINT, then raises the signal again for the handler
     that was there before: make that one a no-op, so a stop is a clean exit (0)."""
@@ -293,7 +330,7 @@ def _serve(
     clients: list[Client] | None,
 ) -> int:
     from classifier.model import ModelError, ModelSpec, load_model
-    from classifier.service import WorkerConfig, WorkerServer, WorkerService, bind_socket
+    from classifier.service import WorkerServer, WorkerService, bind_socket
 
     spec = ModelSpec(
         name=args.model,
@@ -307,15 +344,7 @@ def _serve(
     except ModelError as exc:
         print(f"modbot worker: the classifier cannot start: {exc}", file=sys.stderr)
         return 1
-    config = WorkerConfig(
-        clients=clients,
-        max_body=args.max_bytes,
-        named_sets=named,
-        max_concept_sets=args.max_concept_sets,
-        max_pending=args.max_pending,
-        max_batch=args.batch_size,
-        max_wait_ms=args.max_wait_ms,
-    )
+    config = worker_config(args, named, clients)
     try:
         sock = bind_socket(host, port)
     except OSError as exc:
