@@ -7,9 +7,10 @@ and offers what a local ``Engine`` does (``classify``, ``classify_many``, ``subm
     engine.check()                    # at start: a refused token is a configuration error
     verdict = await engine.classify(data)
 
-Workers are tried in the order given: a connection error, a timeout, a 5xx or a 429
-moves on to the next, and a worker that failed is left alone for a while (1 s, doubling
-with each failure in a row, up to ``max_backoff``). A 401/403 is a configuration error
+Workers are tried in the order given: a connection error, a timeout, a 5xx, a 429 or
+an answer over ``MAX_ANSWER`` (not read further) moves on to the next, and a worker that
+failed is left alone for a while (1 s, doubling with each failure in a row, up to
+``max_backoff``). A 401/403 is a configuration error
 (the token is wrong for that worker): said clearly in the log and in the error. When no
 worker answers, ``classify`` raises ``ClassifierUnavailable`` (the bot records the image
 as skipped and looks at it again). The HTTP work runs on a thread of its own with its
@@ -54,6 +55,7 @@ TOKEN_ENV = "MODBOT_CLASSIFIER_TOKEN"
 FIRST_BACKOFF = 1.0  # seconds a worker is left alone after a failure; doubles in a row
 REFUSED_BACKOFF = 300.0  # a worker that refuses the token: a configuration error
 RETRY_WAIT = 2.0  # how long one image waits for a worker to come out of its backoff
+MAX_ANSWER = 1 << 20  # bytes of one answer: a verdict is a few KB; more is a broken worker
 
 
 class RemoteError(ModelError):
@@ -342,12 +344,17 @@ class RemoteEngine:
         import httpx
 
         try:
-            answer = await self._client.get(f"{worker.url}/v1/info", headers=self._headers)
+            async with self._client.stream(
+                "GET", f"{worker.url}/v1/info", headers=self._headers
+            ) as streamed:
+                answer = await _read(streamed)
         except httpx.TimeoutException:
             raise _Answer("timed out") from None
         except httpx.HTTPError as exc:
             raise _Answer(f"cannot connect: {_reason(exc)}") from None
         self.stats["requests"] += 1
+        if answer is None:
+            raise _Answer(_TOO_LARGE)
         if answer.status_code in (401, 403):
             raise WorkerRefused(self._refused_message(worker, answer))
         if answer.status_code == 400:
@@ -481,7 +488,7 @@ class RemoteEngine:
         import httpx
 
         try:
-            answer = await self._client.request(
+            async with self._client.stream(
                 method,
                 worker.url + path,
                 content=body,
@@ -489,7 +496,8 @@ class RemoteEngine:
                 timeout=httpx.Timeout(
                     timeout, connect=min(timeout, self._client.timeout.connect or timeout)
                 ),
-            )
+            ) as streamed:
+                answer = await _read(streamed)
         except httpx.TimeoutException:
             worker.failed(self.max_backoff)
             raise _Answer(f"timed out after {timeout:.0f} s") from None
@@ -498,6 +506,9 @@ class RemoteEngine:
             raise _Answer(f"cannot connect: {_reason(exc)}") from None
         finally:
             self.stats["requests"] += 1
+        if answer is None:
+            worker.failed(self.max_backoff)
+            raise _Answer(_TOO_LARGE)
         status = answer.status_code
         if status == 200:
             return answer
@@ -518,6 +529,32 @@ class RemoteEngine:
             )
         worker.failed(self.max_backoff)
         raise _Answer(f"answered {status} {_error(answer)}".rstrip())
+
+
+_TOO_LARGE = (
+    f"answered more than {MAX_ANSWER >> 20} MB (not read): not what a modbot worker answers"
+)
+
+
+async def _read(answer: httpx.Response) -> httpx.Response | None:
+    """A streamed answer read into memory, or None when it is over ``MAX_ANSWER``
+    (what is over is not read: a broken or hostile worker could send gigabytes)."""
+    import httpx
+
+    declared = answer.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER:
+        return None
+    chunks, size = [], 0
+    async for chunk in answer.aiter_bytes():  # decompressed, a chunk at a time
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            return None
+        chunks.append(chunk)
+    # the body as read, so no longer compressed
+    headers = [(k, v) for k, v in answer.headers.multi_items() if k != "content-encoding"]
+    return httpx.Response(
+        answer.status_code, headers=headers, content=b"".join(chunks), request=answer.request
+    )
 
 
 def _json(answer: httpx.Response) -> Any:

@@ -511,3 +511,44 @@ def test_an_answer_nested_too_deeply_is_a_broken_answer_not_a_crash():
         said = engine.check()
         assert "not what a modbot worker answers" in said["http://w1:8095"]
         assert engine.concept_version == "0123456789abcdef"
+
+
+def test_an_answer_too_large_is_not_read_and_the_next_worker_is_asked():
+    sent = {"w1": 0}
+    chunk = b" " * (1 << 20)
+
+    def endless(status):
+        async def body():
+            yield b'{"error": "huge"'
+            for _ in range(64):  # 64 MB of JSON whitespace, where a verdict is a few KB
+                sent["w1"] += len(chunk)
+                yield chunk
+            yield b"}"
+
+        return lambda request: httpx.Response(
+            status, content=body(), headers={"Content-Type": "application/json"}
+        )
+
+    for status in (200, 503):
+        sent["w1"] = 0
+        transport, asked = mock_workers({"w1": endless(status), "w2": healthy})
+        urls = ["http://w1:8095", "http://w2:8095"]
+        with RemoteEngine(urls, TOKEN, transport=transport) as engine:
+            assert engine.classify_many([b"img"])[0].labels == ("photo",)
+        assert asked == {"w1": ["/v1/classify"], "w2": ["/v1/classify"]}
+        assert sent["w1"] <= 2 << 20, "the engine stops reading at its cap"
+    # alone, it is a worker that did not answer; its length said up front is believed
+    transport, asked = mock_workers(
+        {"w1": lambda request: httpx.Response(200, headers={"Content-Length": str(1 << 30)})}
+    )
+    with (
+        RemoteEngine(["http://w1:8095"], TOKEN, transport=transport) as engine,
+        pytest.raises(ClassifierUnavailable, match="answered more than 1 MB"),
+    ):
+        engine.classify_many([b"img"])
+    # at start, too
+    transport, asked = mock_workers({"w1": endless(200), "w2": healthy})
+    with RemoteEngine(["http://w1:8095", "http://w2:8095"], TOKEN, transport=transport) as engine:
+        said = engine.check()
+        assert "answered more than 1 MB" in said["http://w1:8095"]
+        assert engine.concept_version == "0123456789abcdef"
