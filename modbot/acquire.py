@@ -504,16 +504,19 @@ class Acquirer:
         assert fetched is not None
         sha256, fetched_from, copy = fetched.sha256, fetched.url, _copy(fetched)
         etag, modified = fetched.etag, fetched.last_modified
+        judged = self._judging.get(sha256)
+        shared = judged is not None
+        if judged is None:
+            # the judgement holds the body, and its room in the download budget, until it
+            # ends: past this download when its batch is stopped
+            judged = self._judge_once(sha256, fetched.data, batch, fetched.release)
         try:
-            judged = self._judging.get(sha256)
-            shared = judged is not None
-            if judged is None:
-                judged = self._judge_once(sha256, fetched.data, batch)
             verdict, hashes, skipped, detail = await asyncio.shield(judged)
             if shared and not skipped:
                 batch.stats.cache_hits += 1  # not classified again: as good as the cache
         finally:
-            fetched.release()  # the bytes are dropped: out of the download budget
+            if shared:
+                fetched.release()  # the bytes are dropped: out of the download budget
             fetched = None
         if skipped:
             return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail, copy=copy)
@@ -560,14 +563,17 @@ class Acquirer:
         batch.stats.not_downloaded += 1
         return _Outcome(sha256=known.sha256, verdict=verdict, hashes=dict(known.hashes))
 
-    def _judge_once(self, sha256: str, data: bytes, batch: _Batch) -> asyncio.Task[Any]:
+    def _judge_once(
+        self, sha256: str, data: bytes, batch: _Batch, release: Callable[[], None]
+    ) -> asyncio.Task[Any]:
         """One judgement per file among the batches in flight, shared by them all. It
         belongs to no batch: a batch stopped does not cancel it under another's feet (it
-        ends in the cache)."""
+        ends in the cache). ``release``: called when it ends (``data`` is dropped)."""
         task = asyncio.ensure_future(self._judge(sha256, data, batch))
         self._judging[sha256] = task
 
         def done(finished: asyncio.Task[Any]) -> None:
+            release()
             if self._judging.get(sha256) is finished:
                 del self._judging[sha256]
 
