@@ -352,6 +352,13 @@ class Pipeline:
                         raise failed
                     if batch is None:
                         break
+                spent = getattr(stop, "only_spent", None)
+                if ahead is not None and spent is not None and spent():
+                    # a sweep slice's time is up (no signal): its page is recorded first
+                    landing, ahead = ahead, None
+                    self._land(landing, stats)
+                    if progress is not None:
+                        progress(stats.items_seen, total)
             finally:
                 if ahead is not None:  # stopped or failed: its items are looked at next time
                     self.acquirer.stop(ahead.finished)

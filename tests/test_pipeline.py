@@ -644,6 +644,39 @@ def test_a_sweep_over_a_backlog_already_seen_stops_between_pages_and_resumes_aft
     assert not pipeline.source.sweep_in_progress()
 
 
+def test_a_sweep_slice_whose_page_outlasts_its_budget_still_moves_the_sweep_on(
+    fake_lemmy, tiny, pipeline_for, monkeypatch
+):
+    """The daemon's sweep slice has half a poll interval; a page of new posts whose
+    comments take longer than that to read is still recorded before the slice ends
+    (else the batch read ahead was dropped, and every slice read that page again)."""
+    from modbot.modes.daemon import _Slice
+
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    for i in range(60):  # two pages (a post's comments are read when it has some)
+        lemmy.add_comment(
+            lemmy.add_post(cast.pics, cast.alice, name=f"slow page {i}"), cast.bob, content="c"
+        )
+    pipeline = pipeline_for(lemmy, dry_run=True)
+    read_comments = pipeline.client.comments
+    seen = []
+    for _ in range(6):  # slices, each spent while its first page's comments are read
+        stop = _Slice(threading.Event(), 3600)
+
+        def comments(*args, stop=stop, **kwargs):
+            stop._end = 0  # the budget is spent
+            return read_comments(*args, **kwargs)
+
+        with monkeypatch.context() as patched:
+            patched.setattr(pipeline.client, "comments", comments)
+            seen.append(pipeline.sweep(stop=stop).items_seen)
+        if not pipeline.source.sweep_in_progress():
+            break
+    # 50 posts and their comments, then (the page read again, all seen) the other 10
+    assert seen[0] == 100 and sum(seen) == 120, seen
+    assert not pipeline.source.sweep_in_progress(), seen
+
+
 def test_admin_notices_of_a_cycle_are_one_message_per_admin(fake_lemmy, photos, tiny, pipeline_for):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     notify = """

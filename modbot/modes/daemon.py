@@ -68,6 +68,12 @@ class _Slice(threading.Event):
     def is_set(self) -> bool:
         return self._stop.is_set() or time.monotonic() >= self._end or super().is_set()
 
+    def only_spent(self) -> bool:
+        """Set by the budget alone, not by a signal: the pipeline then records the batch
+        it read ahead before it stops, so a slice whose page takes longer than the whole
+        budget still moves the sweep on (else every slice read that page again)."""
+        return not self._stop.is_set() and not super().is_set()
+
 
 class StoppedStarting(BaseException):
     """SIGTERM or Ctrl-C while ``modbot run`` starts. Not an ``Exception``: no handler
