@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+    from classifier.deepdanbooru import LoadedDanbooru
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -449,6 +451,7 @@ class WorkerService:
         loaded: LoadedModel,
         config: WorkerConfig | None = None,
         concepts: ConceptSet | None = None,
+        danbooru: LoadedDanbooru | None = None,
     ):
         self.loaded = loaded
         self.config = config or WorkerConfig()
@@ -469,6 +472,8 @@ class WorkerService:
             decode_workers=c.decode_workers,
             text_cache_dir=c.text_cache_dir,
             decode_budget=self.decode_budget,
+            # the anime second pass of every set, as the bot's classifier.deepdanbooru
+            danbooru=danbooru,
         )
         cores = (
             len(os.sched_getaffinity(0))

@@ -1,5 +1,6 @@
 """The worker's memory bound: one decode budget for every concept set's engine, and one
-budget for the image bodies it holds (received, or waiting for their verdict)."""
+budget for the image bodies it holds (received, or waiting for their verdict); and the
+worker's --decode-memory and --deepdanbooru, which make its verdicts the bot's."""
 
 from __future__ import annotations
 
@@ -142,3 +143,70 @@ def test_worker_command_takes_max_bytes_held(capsys):
     argv = ["worker", "--no-auth", "--max-bytes", "40MB", "--max-bytes-held", "10MB"]
     assert main(argv) == 2  # before any model is loaded
     assert "--max-bytes-held 10000000 is less than one body" in capsys.readouterr().err
+
+
+def test_worker_command_serves_the_bots_deepdanbooru_and_decode_memory(tiny_checkpoint, tmp_path):
+    """A bot whose rules.yaml sets deepdanbooru and decode_memory gets, through a worker
+    started with the same, the concept version (and so verdicts) its own model gives."""
+    from classifier.deepdanbooru import DeepDanbooruError, write_random_weights
+    from modbot.classify import local_concept_version
+    from modbot.cli import build_parser
+    from modbot.cli.worker import build_service
+    from modbot.config.policy import load_policy
+
+    tags = ["rating:safe", "rating:questionable", "rating:explicit", "realistic", "bikini"]
+    weights = write_random_weights(tmp_path / "model-resnet_custom_v3.pt", tags)
+    (tmp_path / "rules.yaml").write_text(
+        "classifier:\n"
+        "  model: modbot-tiny\n"
+        "  pretrained: null\n"
+        f"  checkpoint: {tiny_checkpoint}\n"
+        "  device: cpu\n"
+        "  allow_random_weights: true\n"
+        f"  deepdanbooru: {weights}\n"
+        "  decode_memory: 2GB\n"
+        "rules: []\n"
+    )
+    bots = local_concept_version(load_policy(tmp_path / "rules.yaml"))
+    model = ["--model", "modbot-tiny", "--pretrained", "none", "--checkpoint", str(tiny_checkpoint)]
+    model += ["--device", "cpu", "--allow-random-weights"]
+    args = build_parser().parse_args(
+        ["worker", "--no-auth", *model, "--deepdanbooru", str(weights), "--decode-memory", "2GB"]
+    )
+    service = build_service(args, {}, None)
+    try:
+        assert service.default_engine.danbooru is not None
+        assert service.decode_budget.total == 2_000_000_000
+        assert service.default_engine.concept_version == bots
+    finally:
+        service.close()
+
+    args = build_parser().parse_args(["worker", "--no-auth", *model, "--deepdanbooru", "off"])
+    service = build_service(args, {}, None)
+    try:
+        assert service.default_engine.danbooru is None
+        assert service.decode_budget.total == 1_000_000_000
+    finally:
+        service.close()
+    missing = build_parser().parse_args(
+        ["worker", "--no-auth", *model, "--deepdanbooru", str(tmp_path / "none.pt")]
+    )
+    with pytest.raises(DeepDanbooruError, match=r"none\.pt do not exist"):
+        build_service(missing, {}, None)
+
+
+def test_check_rules_says_deepdanbooru_and_decode_memory_are_the_workers_with_remote(tmp_path):
+    from modbot.config.checks import validate
+
+    text = (
+        "classifier:\n"
+        "  remote: http://10.0.0.5:8095\n"
+        "  deepdanbooru: off\n"
+        "  decode_memory: 3GB\n"
+        "rules: []\n"
+    )
+    problems = [str(p) for p in validate(text, "rules.yaml", tmp_path).problems]
+    assert [p for p in problems if "classifier." in p] == [
+        "rules.yaml:3: warning: classifier.deepdanbooru, classifier.decode_memory: not used "
+        "with classifier.remote (start the workers with --deepdanbooru and --decode-memory)"
+    ]

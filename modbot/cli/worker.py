@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from classifier.service import Client, WorkerConfig
+    from classifier.service import Client, WorkerConfig, WorkerService
 
 from modbot.cli.common import Subparsers
 
@@ -46,10 +46,15 @@ set). Answers: 401 missing or unknown token, 429 over the quota (with Retry-Afte
 --max-bytes-held) or the model failed (clients then try their next worker). Tokens are
 kept as SHA-256 digests and never logged.
 
-Memory: the worker stays within its steady size (the model and torch) + its decode
-budget (1 GB, one budget for every concept set's decodes) + --max-bytes-held (image
+Memory: the worker stays within its steady size (the model and torch) +
+--decode-memory (one budget for every concept set's decodes) + --max-bytes-held (image
 bodies being received or waiting for their verdict, all requests together; a body that
 would pass it is refused with 503 and the client tries its next worker).
+
+Same verdicts as the bot's own model: start the worker with the model, --deepdanbooru
+and --decode-memory its clients' rules.yaml would give `classifier:` (model,
+deepdanbooru, decode_memory). They decide the verdicts and their concept version; a
+bot's own settings of them are unused with `classifier.remote`.
 
 Concept sets: a client may send its own custom concepts (header X-Modbot-Concepts: the
 JSON of rules.yaml's `concepts:`, at most 8 KiB), or name a set this worker serves
@@ -126,6 +131,22 @@ def add_parser(subparsers: Subparsers) -> None:
         "--device",
         default="auto",
         help="auto (CUDA when present), cpu, cuda, cuda:N (default: %(default)s)",
+    )
+    model.add_argument(
+        "--deepdanbooru",
+        default="auto",
+        metavar="auto|off|PATH",
+        help="the anime second pass, as rules.yaml's classifier.deepdanbooru: auto (the "
+        "weights where the bot looks for them, else off), off, or the weights file "
+        "(default: %(default)s)",
+    )
+    model.add_argument(
+        "--decode-memory",
+        type=_decode_memory,
+        default="1GB",
+        metavar="SIZE",
+        help="memory all image decodes share, as rules.yaml's classifier.decode_memory; an "
+        "image that would need more is unreadable (default: %(default)s)",
     )
     model.add_argument(
         "--allow-random-weights",
@@ -206,6 +227,15 @@ def _size(text: str) -> int:
         return parse_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _decode_memory(text: str) -> int:
+    value = _size(text)
+    if value < 50_000_000:  # as classifier.decode_memory
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is too small to decode a photo; give at least 50MB"
+        )
+    return value
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -310,6 +340,7 @@ def worker_config(
         max_pending=args.max_pending,
         max_batch=args.batch_size,
         max_wait_ms=args.max_wait_ms,
+        decode_memory=args.decode_memory,
     )
 
 
@@ -322,15 +353,14 @@ def _quiet_stop_signals() -> None:
         signal.signal(sig, lambda *_: None)
 
 
-def _serve(
-    args: argparse.Namespace,
-    host: str,
-    port: int,
-    named: dict[str, Any],
-    clients: list[Client] | None,
-) -> int:
-    from classifier.model import ModelError, ModelSpec, load_model
-    from classifier.service import WorkerServer, WorkerService, bind_socket
+def build_service(
+    args: argparse.Namespace, named: dict[str, Any], clients: list[Client] | None
+) -> WorkerService:
+    """The model, DeepDanbooru (as the bot resolves classifier.deepdanbooru) and the
+    service, from the command line. Raises ``ModelError`` or ``DeepDanbooruError``."""
+    from classifier.deepdanbooru import load_deepdanbooru
+    from classifier.model import ModelSpec, load_model
+    from classifier.service import WorkerService
 
     spec = ModelSpec(
         name=args.model,
@@ -339,20 +369,37 @@ def _serve(
         device=args.device,
         allow_random_weights=args.allow_random_weights,
     )
+    loaded = load_model(spec)
+    danbooru = load_deepdanbooru(
+        args.deepdanbooru, loaded.device, allow_random_weights=args.allow_random_weights
+    )
+    return WorkerService(loaded, worker_config(args, named, clients), danbooru=danbooru)
+
+
+def _serve(
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    named: dict[str, Any],
+    clients: list[Client] | None,
+) -> int:
+    from classifier.model import ModelError
+    from classifier.service import WorkerServer, bind_socket
+
     try:
-        loaded = load_model(spec)
-    except ModelError as exc:
+        service = build_service(args, named, clients)
+    except ModelError as exc:  # DeepDanbooruError included
         print(f"modbot worker: the classifier cannot start: {exc}", file=sys.stderr)
         return 1
-    config = worker_config(args, named, clients)
+    loaded = service.loaded
     try:
         sock = bind_socket(host, port)
     except OSError as exc:
+        service.close()
         print(
             f"modbot worker: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr
         )
         return 1
-    service = WorkerService(loaded, config)
     try:
         server = WorkerServer(service, sock)
         who = (
@@ -360,7 +407,8 @@ def _serve(
         )
         print(
             f"modbot worker: {loaded.identity} on {loaded.device}, listening on {server.url} "
-            f"({who}; concept version {service.default_engine.concept_version})",
+            f"({who}; DeepDanbooru {'on' if service.default_engine.danbooru else 'off'}; "
+            f"concept version {service.default_engine.concept_version})",
             flush=True,
         )
         if args.port_file:  # whole or not at all: a reader polls for it

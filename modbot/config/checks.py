@@ -484,6 +484,17 @@ class _Checker:
                 key=True,
                 warning=True,
             )
+        # they decide the verdicts and their concept version: the workers' to set
+        theirs = [k for k in ("deepdanbooru", "decode_memory") if k in c.model_fields_set]
+        if theirs:
+            options = " and ".join("--" + k.replace("_", "-") for k in theirs)
+            self.add(
+                ("classifier", theirs[0]),
+                f"classifier.{', classifier.'.join(theirs)}: not used with classifier.remote "
+                f"(start the workers with {options})",
+                key=True,
+                warning=True,
+            )
         urls = self.data["classifier"]["remote"]
         for i, url in enumerate(c.remote.urls):
             host = urlsplit(url).hostname or ""
