@@ -36,6 +36,7 @@ from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.fetch import (
     DEFAULT_PORTS,
+    BodyHold,
     Fetched,
     Fetcher,
     FetchLimits,
@@ -467,13 +468,7 @@ class Acquirer:
         fetched: Fetched | None = None
         try:
             async with download.slots:
-                hold = fetcher.reserve_body_now()  # mostly: the clock is not stopped
-                if hold is None:
-                    download.set_waiting_memory(True)
-                    try:
-                        hold = await fetcher.reserve_body()
-                    finally:
-                        download.set_waiting_memory(False)
+                hold = await _room_for_body(fetcher, download)
                 try:
                     fetched = await fetcher.fetch_first(
                         download.urls,
@@ -485,7 +480,7 @@ class Acquirer:
                     assert known is not None  # a conditional request was made
                     outcome = await self._known_outcome(known, batch)
                     if outcome is None:  # the verdict went meanwhile: a plain download
-                        hold = await fetcher.reserve_body()
+                        hold = await _room_for_body(fetcher, download)
                         fetched = await fetcher.fetch_first(download.urls, hold)
                     else:
                         self.store.put_known_file(
@@ -615,6 +610,19 @@ async def _yield_to_inference() -> None:
     from classifier.engine import yield_to_inference
 
     yield_to_inference()
+
+
+async def _room_for_body(fetcher: Fetcher, download: _Download) -> BodyHold:
+    """Room for the download's body in ``max_bytes_held``; the time waiting for it
+    does not count against the items' clocks (the bot's capacity, not the server's)."""
+    hold = fetcher.reserve_body_now()  # mostly: the clock is not stopped
+    if hold is None:
+        download.set_waiting_memory(True)
+        try:
+            hold = await fetcher.reserve_body()
+        finally:
+            download.set_waiting_memory(False)
+    return hold
 
 
 def _copy(fetched: Fetched) -> CheckedCopy | None:

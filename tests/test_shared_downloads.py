@@ -10,6 +10,7 @@ import hashlib
 import queue
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from modbot.acquire import Acquirer
 from modbot.config.policy import load_policy
 from modbot.config.settings import Secret, Settings
 from modbot.model import CycleStats, ImageRef, Item, ItemImage
-from modbot.store import Store
+from modbot.store import KnownFile, Store
 
 RULES_PATH = Path(__file__).resolve().parents[1] / "rules.yaml"
 
@@ -70,8 +71,16 @@ class Server:
             writer.close()
 
     def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+
+    async def _shutdown(self) -> None:
+        self.server.close()
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
 
 
 class Verdict:
@@ -172,3 +181,33 @@ def test_bodies_a_stopped_batch_left_with_the_classifier_stay_in_the_budget(serv
         assert budget.in_use == 0
     finally:
         acquirer.close()
+
+
+def test_a_link_asked_again_waits_for_memory_off_its_items_clock(server, tmp_path):
+    # A known link whose verdict has gone answers 304 to the conditional request; it is
+    # then downloaded again, first waiting for room in max_bytes_held (one body here)
+    # while another item's slow link holds it. That wait is the bot's own capacity and
+    # does not count against the item's fetch.item_timeout.
+    server.files["/known.jpg"] = hostile.jpeg()
+    server.etags["/known.jpg"] = '"v1"'
+    acquirer = acquirer_for(
+        server,
+        tmp_path,
+        max_bytes=1_000_000,
+        max_bytes_held=1_000_000,
+        item_timeout=timedelta(seconds=2),
+    )
+    sha256 = hashlib.sha256(server.files["/known.jpg"]).hexdigest()
+    known = KnownFile(sha256, {"sha256": sha256}, '"v1"', None, checked_at=0.0)
+    acquirer.store.put_known_file(server.url + "/known.jpg", known)
+    try:
+        items, images = batch(server, ["/known.jpg"], ["/slow.jpg"])
+        work, _ = acquirer.start(items, images, Engine(), CycleStats(), queue.Queue())
+        work.result(timeout=30)
+    finally:
+        acquirer.close()
+    assert server.requests.count("/known.jpg") == 2  # asked again, then downloaded
+    (known_image,), (slow_image,) = images
+    assert (known_image.skipped, known_image.sha256) == (None, sha256)
+    assert known_image.verdict is not None
+    assert slow_image.skipped == "item_timeout"
