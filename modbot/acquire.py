@@ -8,11 +8,13 @@ downloads are timed as a whole from its start (``fetch.item_timeout``; an image 
 by then is ``item_timeout``). An item gives its place up once its downloads are in, so
 the classifier is fed beyond the downloading items: what waits for it is bounded by the
 body budget and the engine's queue.
-Downloads are shared by URL and verdicts by SHA-256 across the batch; a body is dropped
-once hashed, classified and (with perceptual lists) its pHash taken, so bodies share the
-fetcher's ``max_bytes_held`` and decodes the classifier's ``decode_memory``, whatever
-the batch's size. Each item's index is put on a queue as soon as its images are in, for
-the pipeline to decide while the others are still downloading.
+Downloads are shared by URL (one runs in the slots of whichever item showing it frees
+one first: a hostile item's slow links hold up no other) and verdicts by SHA-256 across
+the batch; a body is dropped once hashed, classified and (with perceptual lists) its
+pHash taken, so bodies share the fetcher's ``max_bytes_held`` and decodes the
+classifier's ``decode_memory``, whatever the batch's size. Each item's index is put on
+a queue as soon as its images are in, for the pipeline to decide while the others are
+still downloading.
 
 The batch's event loop, its shared downloads and the per-item deadlines interlock;
 split, each part would reach into the others.
@@ -26,6 +28,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -124,26 +127,81 @@ class ItemClock:
         await asyncio.shield(self.expired)
 
 
+class _Slots:
+    """An item's downloads at once (a quarter of ``fetch.concurrency``: a hostile item
+    cannot take every download slot from the others). A download several items show
+    waits in the slots of each and runs in whichever frees first (``_Download.slot``)."""
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+        # first come, first served; some were granted elsewhere (or cancelled) since
+        self._waiting: deque[asyncio.Future[_Slots]] = deque()
+
+    def take_now(self) -> bool:
+        if self.free:  # nobody waits while one is free (``_grant``)
+            self.free -= 1
+            return True
+        return False
+
+    def wait(self, granted: asyncio.Future[_Slots]) -> None:
+        self._waiting.append(granted)
+        self._grant()
+
+    def give_back(self) -> None:
+        self.free += 1
+        self._grant()
+
+    def _grant(self) -> None:
+        while self.free and self._waiting:
+            granted = self._waiting.popleft()
+            if not granted.done():
+                self.free -= 1
+                granted.set_result(self)
+
+
 class _Download:
     """One image's download (its fetch URLs), shared by the items of a batch that show
     it; cancelled when the last item waiting for it runs out of time."""
 
-    def __init__(self, urls: tuple[str, ...], slots: asyncio.Semaphore, key: str) -> None:
+    def __init__(self, urls: tuple[str, ...], key: str) -> None:
         self.urls = urls
         self.key = key  # what the store knows the file by (``_known_key``)
-        self.slots = slots  # the downloads at once of the item that asked first
+        self.slots: list[_Slots] = []  # of each item that shows it
+        self._granted: asyncio.Future[_Slots] | None = None  # while it waits for one
         self.fetched: asyncio.Future = asyncio.get_running_loop().create_future()
         self.task: asyncio.Task | None = None
         self.clocks: list[ItemClock] = []
         self.waiting_memory = False
         self.abandoned = False  # every item gave up on it: cancelled
 
-    def attach(self, clock: ItemClock) -> None:
+    def attach(self, clock: ItemClock, slots: _Slots) -> None:
+        if slots not in self.slots:
+            self.slots.append(slots)
+            if self._granted is not None:  # waiting: this item's slots may free first
+                slots.wait(self._granted)
         self.clocks.append(clock)
         if not self.fetched.done():
             clock.pending += 1
             clock.waiting += self.waiting_memory
             clock.update()
+
+    async def slot(self) -> _Slots:
+        """A download slot of one of the items that show the image, whichever frees
+        first: a hostile item's slow links hold up no other item's share of a file."""
+        for slots in self.slots:
+            if slots.take_now():
+                return slots
+        granted = self._granted = asyncio.get_running_loop().create_future()
+        for slots in self.slots:
+            slots.wait(granted)
+        try:
+            return await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                granted.result().give_back()  # granted just as it was cancelled
+            raise
+        finally:
+            self._granted = None
 
     def detach(self, clock: ItemClock) -> None:
         """The item gave up on it; the last one to give up cancels it."""
@@ -419,17 +477,17 @@ class Acquirer:
         clock = ItemClock(limit)
         # an item downloads a quarter of fetch.concurrency at once: a hostile one cannot
         # take every download slot from the others
-        slots = asyncio.Semaphore(max(1, f.concurrency // 4))
+        slots = _Slots(max(1, f.concurrency // 4))
         mine: list[tuple[ItemImage, _Download]] = []
         for img in wanted:
             assert img.ref is not None  # an image without one is skipped
             urls = self._fetch_urls(img.ref)
             download = batch.downloads.get(urls)
             if download is None or download.abandoned:
-                download = _Download(urls, slots, _known_key(img.ref))
+                download = _Download(urls, _known_key(img.ref))
                 download.task = batch.start(self._image(download, batch))
                 batch.downloads[urls] = download
-            download.attach(clock)
+            download.attach(clock, slots)
             mine.append((img, download))
         # the downloads' futures are shared with other items: waited for, never cancelled
         pending = [d.fetched for _, d in mine]
@@ -467,7 +525,8 @@ class Acquirer:
             known = None  # not enough for this policy or concept version: download it
         fetched: Fetched | None = None
         try:
-            async with download.slots:
+            slots = await download.slot()
+            try:
                 hold = await _room_for_body(fetcher, download)
                 try:
                     fetched = await fetcher.fetch_first(
@@ -487,6 +546,8 @@ class Acquirer:
                             download.key, replace(known, checked_at=time.time()), later=True
                         )
                         return outcome
+            finally:
+                slots.give_back()
         except FetchSkipped as exc:
             return _Outcome(skipped=exc.reason, skipped_detail=exc.message)
         except asyncio.CancelledError:

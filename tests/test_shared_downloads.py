@@ -211,3 +211,68 @@ def test_a_link_asked_again_waits_for_memory_off_its_items_clock(server, tmp_pat
     assert (known_image.skipped, known_image.sha256) == (None, sha256)
     assert known_image.verdict is not None
     assert slow_image.skipped == "item_timeout"
+
+
+def test_an_image_shown_by_a_hostile_item_too_is_not_held_up_by_its_slow_links(server, tmp_path):
+    # A post of slow links ends with the image another post shows: the download both
+    # share runs in whichever item's download slots (fetch.concurrency // 4 each) frees
+    # first, not behind the hostile item's slow links until every clock has run out.
+    server.files["/shared.jpg"] = hostile.jpeg()
+    acquirer = acquirer_for(
+        server,
+        tmp_path,
+        concurrency=8,
+        per_host=8,  # one server here plays the attacker's host and the instance
+        item_timeout=timedelta(seconds=2),
+    )
+    try:
+        slow = ["/slow1.jpg", "/slow2.jpg", "/slow3.jpg"]
+        items, images = batch(server, [*slow, "/shared.jpg"], ["/shared.jpg"])
+        work, _ = acquirer.start(items, images, Engine(), CycleStats(), queue.Queue())
+        work.result(timeout=30)
+    finally:
+        acquirer.close()
+    hostile_images, (victim,) = images
+    assert (victim.skipped, victim.sha256) == (
+        None,
+        hashlib.sha256(server.files["/shared.jpg"]).hexdigest(),
+    ), victim.skipped_detail
+    assert victim.verdict is not None
+    assert [img.skipped for img in hostile_images] == ["item_timeout"] * 3 + [None]
+    assert server.requests.count("/shared.jpg") == 1  # shared: downloaded once
+
+
+def test_a_download_waiting_in_several_items_slots_takes_the_first_freed_once():
+    import asyncio
+
+    from modbot.acquire import _Download, _Slots
+
+    async def scenario():
+        mine, theirs = _Slots(1), _Slots(1)
+        assert mine.take_now() and theirs.take_now()  # both items' slots busy
+        download = _Download(("http://x/a.jpg",), "http://x/a.jpg")
+        download.attach(ItemClockStub(), mine)
+        waiting = asyncio.ensure_future(download.slot())
+        await asyncio.sleep(0)
+        download.attach(ItemClockStub(), theirs)  # another item shows it meanwhile
+        theirs.give_back()
+        assert await asyncio.wait_for(waiting, 1) is theirs
+        mine.give_back()  # the wait there is over: the slot stays free
+        assert (mine.free, theirs.free) == (1, 0)
+
+        assert mine.take_now()
+        cancelled = asyncio.ensure_future(download.slot())
+        await asyncio.sleep(0)
+        mine.give_back()
+        cancelled.cancel()  # granted as it is cancelled: given back, not lost
+        await asyncio.gather(cancelled, return_exceptions=True)
+        assert (mine.free, theirs.free) == (1, 0)
+
+    asyncio.run(scenario())
+
+
+class ItemClockStub:
+    pending = waiting = 0
+
+    def update(self) -> None:
+        pass
