@@ -15,9 +15,8 @@ import httpx
 import pytest
 from PIL import Image
 from support.bot import Bot, wait_for
+from support.pictrs import store_reader
 
-from modbot.config.settings import Secret
-from modbot.lemmy import LemmyClient
 from modbot.store import Store
 from modbot.store_source import StoreSource
 
@@ -207,15 +206,7 @@ def test_store_walk_is_paced(fake_lemmy, tmp_path):
     lemmy = fake_lemmy
     for i in range(6):
         lemmy.add_upload(lemmy.cast.alice, jpeg(i))
-    client = LemmyClient(
-        lemmy.url,
-        "modbot",
-        Secret("pw"),
-        pictrs_url=lemmy.pictrs_url,
-        pictrs_api_key=Secret(lemmy.pictrs_api_key),
-        requests_per_minute=0,
-        read_only=True,
-    )
+    client = store_reader(lemmy)
     store = Store(tmp_path / "state.sqlite3")
     try:
         naps: list[float] = []
@@ -242,15 +233,7 @@ def test_store_walk_goes_on_by_time_when_its_page_vanished(fake_lemmy, tmp_path)
     file twice."""
     lemmy = fake_lemmy
     uploads = [lemmy.add_upload(lemmy.cast.alice, jpeg(i)) for i in range(6)]
-    client = LemmyClient(
-        lemmy.url,
-        "modbot",
-        Secret("pw"),
-        pictrs_url=lemmy.pictrs_url,
-        pictrs_api_key=Secret(lemmy.pictrs_api_key),
-        requests_per_minute=0,
-        read_only=True,
-    )
+    client = store_reader(lemmy)
     store = Store(tmp_path / "state.sqlite3")
     try:
         source = StoreSource(client, store, scope="dry-run", page_size=2, files_per_second=0)

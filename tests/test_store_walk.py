@@ -9,25 +9,12 @@ import threading
 from datetime import timedelta
 
 import pytest
+from support.pictrs import store_reader
 from test_store_sweep import jpeg
 
 from modbot import store_source
-from modbot.config.settings import Secret
-from modbot.lemmy import LemmyClient
 from modbot.store import Store
 from modbot.store_source import StoreSource
-
-
-def client_for(lemmy) -> LemmyClient:
-    return LemmyClient(
-        lemmy.url,
-        "modbot",
-        Secret("pw"),
-        pictrs_url=lemmy.pictrs_url,
-        pictrs_api_key=Secret(lemmy.pictrs_api_key),
-        requests_per_minute=0,
-        read_only=True,
-    )
 
 
 def listings(lemmy, limit: int) -> list:
@@ -123,7 +110,7 @@ def test_the_walk_by_time_skips_no_file_validated_slowly(fake_lemmy, tmp_path, r
     store = Store(tmp_path / "state.sqlite3")
     try:
         source = StoreSource(
-            client_for(lemmy), store, scope="dry-run", page_size=1, files_per_second=0
+            store_reader(lemmy), store, scope="dry-run", page_size=1, files_per_second=0
         )
         walked = []
         for batch in source.batches():
