@@ -40,6 +40,7 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_DECODE_MEMORY",
+    "MIN_DECODE_MEMORY",
     "DecodeBudget",
     "DecodePlan",
     "Reservation",
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 DEFAULT_DECODE_MEMORY = 1_000_000_000  # bytes: classifier.decode_memory in rules.yaml
+MIN_DECODE_MEMORY = 50_000_000  # less cannot decode a photo (rules.yaml, modbot worker)
 
 # Bytes per pixel of a decoded frame as Pillow stores it (3-band modes use 4).
 _PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}

@@ -60,6 +60,11 @@ def item_key(record: dict) -> str | None:
     return f"{item['kind']}:{item['id']}"
 
 
+def _person_key(person: str) -> str:
+    """How ``--person`` is compared with ``person_names``: no ``@`` before it, lower case."""
+    return person.strip().removeprefix("@").lower()
+
+
 def person_names(record: dict) -> set[str]:
     """Every way an admin may name the record's author, as the rules' `exempt.users`
     does (lower case): the actor URL, the person id, ``name@host`` (an actor at
@@ -139,11 +144,10 @@ class AuditFilter:
             for a in actions
         ):
             return False
-        if self.person is not None and not (
-            self.person in person_names(record)
-            or self.person.strip().removeprefix("@").lower() in person_names(record)
-        ):
-            return False
+        if self.person is not None:
+            names = person_names(record)
+            if self.person not in names and _person_key(self.person) not in names:
+                return False
         return not (
             self.item is not None
             and self.item not in _item_names(record)

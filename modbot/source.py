@@ -300,7 +300,8 @@ class Source:
         looks at it again."""
         # First poll: the lookback window, like posts; older uploads are the sweep's job.
         mark = self._watermark("uploads") or datetime.now(UTC) - self.lookback
-        waiting = set(self._retry_ids("upload"))
+        retry = self._retry_ids("upload")
+        waiting = set(retry)
         floor = mark - self.lookback
         newest = None
         batches: list[list[Item]] = []
@@ -345,7 +346,7 @@ class Source:
             )
         if done or gone:
             # one write: the pipeline holds a listing's cursor writes, unread till applied
-            kept = [i for i in self._retry_ids("upload") if i not in done | gone]
+            kept = [i for i in retry if i not in done | gone]
             self.store.set_cursor(self._cursor("retry_uploads"), json.dumps(kept) if kept else None)
         return batches, newest
 

@@ -322,7 +322,11 @@ class Executor:
         resend_of = None
         if done and done["status"] == SENDING and not self.dry_run:
             settled = self._settle(
-                "notify", key, action, done, lambda row: self.notices.sent(row, self.bot_person_id)
+                "notify",
+                key,
+                action,
+                done,
+                lambda row: self.notices.sent(row, self.bot_person_id, self.admin_ids),
             )
             if settled is not None:
                 return settled

@@ -139,7 +139,9 @@ class Notices:
                 n.outcome.status, n.outcome.detail = "failed", "; ".join(errors)[:500]
                 n.outcome.retry = True
 
-    def sent(self, row: dict[str, Any], bot_person_id: int | None) -> bool | None:
+    def sent(
+        self, row: dict[str, Any], bot_person_id: int | None, admin_ids: set[int]
+    ) -> bool | None:
         """Whether the bot's sent messages hold a copy, for every admin, of the message a
         notice was claimed with (``row``: its claim); None when that cannot be told. The
         admins who have one are remembered: the message goes again to the others only
@@ -157,17 +159,17 @@ class Notices:
                         return True
                     reached.add(m.recipient_id)
                 if m.published is not None and m.published.timestamp() < row["done_at"] - 600:
-                    return self._reached_all(claimed, reached, bot_person_id)
+                    return self._reached_all(claimed, reached, admin_ids - {bot_person_id})
             if len(messages) < 50:
-                return self._reached_all(claimed, reached, bot_person_id)
-        return self._reached_all(claimed, reached, bot_person_id) if reached else None
+                return self._reached_all(claimed, reached, admin_ids - {bot_person_id})
+        return self._reached_all(claimed, reached, admin_ids - {bot_person_id}) if reached else None
 
-    def _reached_all(self, claimed: str, reached: set[int], bot_person_id: int) -> bool:
+    def _reached_all(self, claimed: str, reached: set[int], admins: set[int]) -> bool:
         """Whether the admins with a copy of the message ``claimed`` are all of them."""
         if not reached:
             return False
         self._reached[claimed] = reached
-        return set(self.client.site_info().admin_ids) - {bot_person_id} <= reached
+        return admins <= reached
 
 
 def claimed_marker(row: dict[str, Any]) -> str | None:

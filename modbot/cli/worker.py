@@ -230,8 +230,10 @@ def _size(text: str) -> int:
 
 
 def _decode_memory(text: str) -> int:
+    from classifier.budget import MIN_DECODE_MEMORY
+
     value = _size(text)
-    if value < 50_000_000:  # as classifier.decode_memory
+    if value < MIN_DECODE_MEMORY:  # as classifier.decode_memory
         raise argparse.ArgumentTypeError(
             f"{text!r} is too small to decode a photo; give at least 50MB"
         )

@@ -25,9 +25,9 @@ from pydantic import (
     model_validator,
 )
 
+from classifier.budget import MIN_DECODE_MEMORY
 from classifier.concepts import DANBOORU_SCORES
 from modbot.actions.kinds import ACTIONS
-from modbot.config.units import _UNITS as _DURATION_UNITS
 from modbot.config.units import (
     Comparison,
     parse_duration,
@@ -179,15 +179,9 @@ def _duration(v: Any) -> timedelta:
     return parse_duration(v)
 
 
-_ZERO = re.compile(r"\s*0+(?:\.0*)?\s*([a-z]+)\s*", re.I)
-
-
 def _duration_or_zero(v: Any) -> timedelta:
     """A duration where zero means something (`recheck_after: 0s`: always ask)."""
-    zero = _ZERO.fullmatch(v) if isinstance(v, str) else None
-    if zero and zero.group(1).lower() in _DURATION_UNITS:
-        return timedelta(0)
-    return parse_duration(v)
+    return parse_duration(v, allow_zero=True)
 
 
 def _score_test(v: Any) -> Comparison:
@@ -315,7 +309,7 @@ class ClassifierSettings(Section):
     @field_validator("decode_memory")
     @classmethod
     def _decode_memory(cls, v: int) -> int:
-        if v < 50_000_000:
+        if v < MIN_DECODE_MEMORY:
             raise ValueError(
                 f"decode_memory {v:,} bytes is too small to decode a photo; "
                 "give at least 50MB (the default is 1GB)"

@@ -42,8 +42,9 @@ _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)", re.I)
 DURATION_HELP = "a duration like 30s, 5m, 6h, 3d, 2w or 1h30m"
 
 
-def parse_duration(text: Any) -> timedelta:
-    """`"1h30m"` -> timedelta(hours=1, minutes=30). A bare number is refused: say the unit."""
+def parse_duration(text: Any, *, allow_zero: bool = False) -> timedelta:
+    """`"1h30m"` -> timedelta(hours=1, minutes=30). A bare number is refused: say the unit.
+    ``allow_zero``: where zero means something (`recheck_after: 0s`: always ask)."""
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise ValueError(f"expected {DURATION_HELP}, got {text!r}")
     if isinstance(text, (int, float)):
@@ -62,7 +63,7 @@ def parse_duration(text: Any) -> timedelta:
         if re.fullmatch(r"\d+(\.\d+)?", s):
             raise ValueError(f"{text!r} has no unit: write {s}s, {s}m, {s}h or {s}d")
         raise ValueError(f"expected {DURATION_HELP}, got {text!r}")
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(f"a duration must be longer than zero, got {text!r}")
     try:
         return timedelta(seconds=seconds)

@@ -160,13 +160,13 @@ class Daemon:
         self._scheduler: Any = None  # the BackgroundScheduler, while running
 
     # ------------------------------------------------------------------ lifecycle
-    def run(self, *, install_signals: bool = True) -> int:
+    def run(self) -> int:
+        """Poll and sweep on schedule until ``stop`` is set (by ``RunSignals``, which also
+        sets ``hangup``: the signals are theirs, from before the start)."""
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
         from apscheduler.triggers.interval import IntervalTrigger
 
-        if install_signals:
-            self._install_signals()
         if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
             # "Running job"/"executed successfully" twice a cycle: our own line says more.
             logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -223,20 +223,6 @@ class Daemon:
             f"{self.poll_every:g}",
             f", sweep '{cron}' UTC back {_describe(since)}" if cron else ", no scheduled sweep",
         )
-
-    def _install_signals(self) -> None:
-        def handler(signum: int, frame: Any) -> None:
-            log.info("%s received", signal.Signals(signum).name)
-            self.stop.set()
-
-        def hangup(signum: int, frame: Any) -> None:
-            log.info("SIGHUP received: the rules file is read again before the next cycle")
-            self._hangup.set()
-
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, handler)
-        if hasattr(signal, "SIGHUP"):  # not on Windows
-            signal.signal(signal.SIGHUP, hangup)
 
     def reload(self) -> bool:
         """Read the rules file (and the hash lists it names) again and act by it from now
@@ -471,8 +457,7 @@ def watch(
                         hangup=signals.hangup,
                         metrics=metrics,
                     )
-                    # the signals are RunSignals', since before the start
-                    return daemon.run(install_signals=False)
+                    return daemon.run()
                 finally:
                     if server is not None:
                         server.close()
