@@ -7,12 +7,19 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["ACTOR_PATHS", "actor_keys", "community_keys", "user_keys"]
+__all__ = ["ACTOR_PATHS", "actor_handle", "actor_keys", "community_keys", "user_keys"]
 
 # The paths actor ids name a user or a community by on Lemmy and the servers it federates
 # with (Mastodon and most others /users/, PeerTube /accounts/ and /video-channels/, mbin
 # /m/), so that `name@host` works for them all; any other actor is known by its URL.
 ACTOR_PATHS = {"u": "u|users|accounts", "c": "c|m|video-channels"}
+
+
+def actor_handle(url: str, kind: str = "u") -> str | None:
+    """``name@host`` of an actor URL at one of ``ACTOR_PATHS[kind]``; None for another."""
+    parts = urlsplit(url)
+    m = re.fullmatch(rf"/(?:{ACTOR_PATHS[kind]})/([^/]+)/?", parts.path)
+    return f"{m.group(1)}@{parts.hostname}" if m and parts.hostname else None
 
 
 def actor_keys(value: str | None, local: bool | None, kind: str) -> set[str]:
@@ -23,12 +30,11 @@ def actor_keys(value: str | None, local: bool | None, kind: str) -> set[str]:
     keys = {value}
     parts = urlsplit(value)
     if parts.scheme in ("http", "https") and parts.hostname:
-        m = re.fullmatch(rf"/(?:{ACTOR_PATHS[kind]})/([^/]+)/?", parts.path)
-        if m:
-            keys.add(f"{m.group(1)}@{parts.hostname}")
-            name = m.group(1)
-        else:
+        handle = actor_handle(value, kind)
+        if handle is None:
             return keys
+        keys.add(handle)
+        name = handle.split("@", 1)[0]
     elif "@" in value:
         name = value.split("@", 1)[0]
     else:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from modbot.actors import ACTOR_PATHS, user_keys
+from modbot.actors import actor_handle, user_keys
 from modbot.model import utc_iso
 from modbot.store import Store
 
@@ -181,11 +181,7 @@ def select(store: Store, which: AuditFilter, limit: int | None = None) -> list[R
 def _who(record: dict) -> str:
     item = record.get("item") or {}
     actor = item.get("author") or ""
-    parts = urlsplit(actor)
-    match = re.fullmatch(rf"/(?:{ACTOR_PATHS['u']})/([^/]+)/?", parts.path)
-    if match and parts.hostname:
-        return f"{match.group(1)}@{parts.hostname}"
-    return actor or str(item.get("author_id") or "-")
+    return actor_handle(actor) or actor or str(item.get("author_id") or "-")
 
 
 def _actions(record: dict) -> str:

@@ -117,6 +117,7 @@ __all__ = [
     "FeedWrongKey",
     "KeyFileError",
     "VerifiedFeed",
+    "check_times",
     "generate_key",
     "load_private_key",
     "make_feed",
@@ -421,7 +422,7 @@ def verify_feed(
         raise FeedWrongInstance(
             f"the feed is published by {feed.instance}, not {instance}: check the URL"
         )
-    _check_times(feed.generated_at, accepted_at, max_age, now or datetime.now(UTC))
+    check_times(feed.generated_at, accepted_at, max_age, now or datetime.now(UTC))
     return VerifiedFeed(feed, trusted_text, digest, ignored)
 
 
@@ -745,7 +746,7 @@ def _age(delta: timedelta) -> str:
     return f"{max(seconds // 60, 0)} minutes"
 
 
-def _check_times(
+def check_times(
     generated_at: datetime,
     accepted_at: datetime | None,
     max_age: timedelta | None,

@@ -36,7 +36,7 @@ from modbot.feeds import (
     FeedEntry,
     FeedError,
     VerifiedFeed,
-    _check_times,
+    check_times,
     verify_feed,
 )
 from modbot.fetch import Fetcher, FetchLimits, FetchSkipped, redact
@@ -269,7 +269,7 @@ def _fetch(
         body, sig = asyncio.run(download(conditional=attempt == 1 and fl.verified is not None))
         if body is None:  # not modified: the copy in use is the feed, and it ages all the same
             assert fl.verified is not None  # the conditional request is made only then
-            _check_times(
+            check_times(
                 fl.verified.feed.generated_at, None, fl.settings.max_age, now or datetime.now(UTC)
             )
             return None
