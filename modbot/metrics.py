@@ -139,7 +139,9 @@ class Metrics:
             self.skips.labels(reason=reason)
 
     def cycle_done(self, seconds: float, stats: Iterable[CycleStats]) -> None:
-        """A good cycle: its poll's and sweep slice's counts."""
+        """A good cycle: its poll's and sweep slice's counts. Each has its own memory
+        peak (a budget's peak is counted afresh after each): the cycle's is the larger."""
+        memory: dict[str, tuple[int, int]] = {}
         for s in stats:
             self.items.inc(s.items_seen)
             self.images.inc(s.images_found)
@@ -160,8 +162,11 @@ class Metrics:
                 ("downloads", s.download_memory),
             ):
                 if total:
-                    self.memory_peak.labels(budget=budget).set(peak)
-                    self.memory_budget.labels(budget=budget).set(total)
+                    before = memory.get(budget, (0, 0))
+                    memory[budget] = (max(before[0], peak), max(before[1], total))
+        for budget, (peak, total) in memory.items():
+            self.memory_peak.labels(budget=budget).set(peak)
+            self.memory_budget.labels(budget=budget).set(total)
         self.cycles.labels(result="ok").inc()
         self.cycle_seconds.observe(seconds)
         self.last_success.set(time.time())
