@@ -31,7 +31,7 @@ from modbot.actors import user_keys as _user_keys
 from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_matches
 from modbot.config.units import format_duration
 from modbot.hashes import HASH_KINDS, hashes_of
-from modbot.markdown import inert
+from modbot.markdown import MAX_VALUE, inert
 from modbot.model import FILE_KINDS, PROFILE_KINDS, PlannedAction
 
 if TYPE_CHECKING:
@@ -298,7 +298,7 @@ def _actions(
                 continue
             told[kind.name] = rule.name
         text, params = kind.ask(rule.then, s.community_name)
-        reason = None if text is None else render(text, s, rule.name, facts)
+        reason = None if text is None else render(text, s, rule.name, facts, kind.max_reason)
         out.append(PlannedAction(kind.name, reason, params, rule.name))
     return out
 
@@ -452,12 +452,30 @@ def _normal(entry: str, sigil: str) -> str:
 # --- placeholders ----------------------------------------------------------------------------
 
 
-def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
+def render(
+    text: str, s: Subject, rule: str, f: _Facts | None = None, limit: int | None = None
+) -> str:
     """Fill `{{author}}`, `{{scores.nsfw}}`, ... in a reason. Unknown values become "?".
 
     The text is Markdown sent to Lemmy (a reason, a private message): what the admin
     wrote stays as written, values that come from the content (author, community, image
-    URL, the decoder's message) become inert code spans (`modbot.markdown.inert`)."""
+    URL, the decoder's message) become inert code spans (`modbot.markdown.inert`).
+
+    With a `limit` (Lemmy refuses a longer report reason for good), those values are
+    cut shorter, each still a whole code span, until the reason fits: the admin's own
+    words are kept (`modbot check-rules` refuses a reason too long without its values)."""
+    out = _render(text, s, rule, f, MAX_VALUE)
+    for cap in _SHORTER:
+        if limit is None or len(out) <= limit:
+            break
+        out = _render(text, s, rule, f, cap)
+    return out
+
+
+_SHORTER = (120, 48, 16)  # characters of each value from the content, tried in turn
+
+
+def _render(text: str, s: Subject, rule: str, f: _Facts | None, cap: int) -> str:
     hits = f.hash_hits if f else {}
     author = next(
         (k for k in _user_keys(s.author_actor_id, False) if "@" in k and "/" not in k),
@@ -468,21 +486,21 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
     own_link = s.item_kind in ("post", "comment")
     hashes = {**s.known_hashes(), **(f.hashes if f else {})}
     values = {
-        "author": _inert(author),
-        "permalink": s.permalink if own_link else _inert(s.permalink),
-        "community": _inert(s.community_name),
+        "author": _inert(author, cap),
+        "permalink": s.permalink if own_link else _inert(s.permalink, cap),
+        "community": _inert(s.community_name, cap),
         "rule": rule,
         "labels": ", ".join(sorted(s.labels or ())) or "none",
         "sha256": s.sha256,
-        "image_url": _inert(s.image_url),
+        "image_url": _inert(s.image_url, cap),
         "found_in": s.found_in,
         "type": s.item_kind,
         "hash_list": ", ".join(hits) or "none",
-        "unreadable": _inert(s.unreadable) if isinstance(s.unreadable, str) else None,
+        "unreadable": _inert(s.unreadable, cap) if isinstance(s.unreadable, str) else None,
         # the image's hash of each kind (`{{phash}}`...), as computed for the lists
         **{kind: hashes.get(kind) for kind in HASH_KINDS if kind != "sha256"},
         "skipped": s.skipped,
-        "fetch_failed": _fetch_failed(s),
+        "fetch_failed": _fetch_failed(s, cap),
     }
 
     def one(m: re.Match) -> str:
@@ -496,13 +514,13 @@ def render(text: str, s: Subject, rule: str, f: _Facts | None = None) -> str:
     return PLACEHOLDER.sub(one, text)
 
 
-def _fetch_failed(s: Subject) -> str | None:
+def _fetch_failed(s: Subject, cap: int = MAX_VALUE) -> str | None:
     """Why the download failed, in words then its code (the words name what the server
     sent, its Content-Type: inert), and whether the instance's copy was checked."""
     if not s.fetch_failed:
         return None
     text = (
-        f"{inert(s.fetch_failed_detail)} ({s.fetch_failed})"
+        f"{_inert(s.fetch_failed_detail, cap)} ({s.fetch_failed})"
         if s.fetch_failed_detail
         else s.fetch_failed
     )
@@ -511,5 +529,7 @@ def _fetch_failed(s: Subject) -> str | None:
     return text
 
 
-def _inert(value: str | None) -> str | None:
-    return None if value is None else inert(value)
+def _inert(value: str | None, cap: int = MAX_VALUE) -> str | None:
+    if value is None:
+        return None
+    return inert(value if len(value) <= cap else value[: cap - 1] + "…")

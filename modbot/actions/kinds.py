@@ -15,7 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ACTIONS", "DESTRUCTIVE", "ActionKind"]
+__all__ = ["ACTIONS", "DESTRUCTIVE", "REPORT_MAX", "ActionKind"]
+
+#: The longest report reason Lemmy takes (0.19 and 1.0: `check_report_reason`).
+REPORT_MAX = 1000
 
 Ask = tuple[str | None, dict[str, Any]]  # (reason as the rule wrote it, parameters)
 
@@ -41,6 +44,9 @@ class ActionKind:
     takes_down: Callable[[Mapping[str, Any]], bool] = _never  # the item or its image goes
     once_per_item: bool = False  # one per item, however many rules and images ask
     needs_item_up: bool = False  # pointless once another rule removed the item
+    # Lemmy refuses a longer reason for good (a report's: `report_too_long`): the values
+    # the placeholders fill in are cut shorter until the reason fits (modbot.rules.render)
+    max_reason: int | None = None
 
     def asked(self, then: Any) -> bool:
         return bool(getattr(then, self.name, None))
@@ -98,7 +104,9 @@ ACTIONS: dict[str, ActionKind] = {
             destructive=True,
             takes_down=lambda params: bool(params.get("remove_data")),
         ),
-        ActionKind("report", _report, once_per_item=True, needs_item_up=True),
+        ActionKind(
+            "report", _report, once_per_item=True, needs_item_up=True, max_reason=REPORT_MAX
+        ),
         ActionKind("notify_admins", _notify, once_per_item=True),
     )
 }

@@ -27,7 +27,7 @@ from pydantic import (
 
 from classifier.budget import MIN_DECODE_MEMORY
 from classifier.concepts import DANBOORU_SCORES
-from modbot.actions.kinds import ACTIONS
+from modbot.actions.kinds import ACTIONS, REPORT_MAX
 from modbot.config.units import (
     Comparison,
     parse_duration,
@@ -138,7 +138,7 @@ def _choice(allowed: tuple[str, ...], what: str) -> PlainValidator:
     return PlainValidator(check)
 
 
-def _reason(default: str) -> PlainValidator:
+def _reason(default: str, most: int | None = None) -> PlainValidator:
     def check(v: Any) -> str | None:
         if v is True:
             return default
@@ -146,6 +146,14 @@ def _reason(default: str) -> PlainValidator:
             return None
         if not isinstance(v, str) or not v.strip():
             raise ValueError(f"expected a reason in quotes (or true for the default), got {v!r}")
+        # the placeholders' values are cut to fit (modbot.rules.render), the words not
+        own = len(PLACEHOLDER.sub("", v))
+        if most is not None and own > most:
+            raise ValueError(
+                f"this reason has {own:,} characters besides its {{{{placeholders}}}}; keep "
+                f"it to {most:,}, so that with their values it stays within the "
+                f"{REPORT_MAX:,} Lemmy takes"
+            )
         return v
 
     return PlainValidator(check)
@@ -256,7 +264,7 @@ Size = Annotated[int, PlainValidator(parse_size)]
 ScoreTest = Annotated[Comparison, PlainValidator(_score_test)]
 AgeTest = Annotated[Comparison, PlainValidator(parse_duration_comparison)]
 Reason = Annotated[str | None, _reason(DEFAULT_REMOVE_REASON)]
-ReportReason = Annotated[str | None, _reason(DEFAULT_REPORT_REASON)]
+ReportReason = Annotated[str | None, _reason(DEFAULT_REPORT_REASON, REPORT_MAX - 200)]
 Message = Annotated[str | None, PlainValidator(_message)]
 Names = Annotated[list[str], BeforeValidator(_one_or_many), _none_to(list)]
 # In a condition an empty list would match nothing (or, read carelessly, everything).
