@@ -13,13 +13,24 @@ from typing import Any
 log = logging.getLogger("modbot.sweep")
 
 
+# What comes of a stop, by command: a sweep resumes where it stopped; a report never
+# resumes (each starts its window afresh), it writes what it has, marked incomplete.
+_AFTER_STOP = {
+    "report": "the report is written with what was done so far, marked INCOMPLETE "
+    "(Ctrl-C again to abort: no report is written)",
+}
+_RESUMES = "it resumes next time (Ctrl-C again to abort)"
+
+
 class StopOnSignal:
     """SIGINT/SIGTERM set `event` (the pipeline ends after the batch in hand); a second
-    Ctrl-C aborts at once. Restores the previous handlers on exit."""
+    Ctrl-C aborts at once. Restores the previous handlers on exit. `after`: what the
+    operator is told comes of the stop (default: by `what`; a sweep resumes)."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, *, after: str | None = None) -> None:
         self.event = threading.Event()
         self.what = what
+        self.after = after or _AFTER_STOP.get(what, _RESUMES)
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> threading.Event:
@@ -31,11 +42,7 @@ class StopOnSignal:
         if self.event.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.event.set()
-        print(
-            f"\n{self.what}: stopping after the batch in hand (Ctrl-C again to abort; "
-            "it resumes next time)",
-            file=sys.stderr,
-        )
+        print(f"\n{self.what}: stopping after the batch in hand; {self.after}", file=sys.stderr)
 
     def __exit__(self, *exc: Any) -> None:
         for sig, old in self._old.items():

@@ -1,0 +1,29 @@
+"""What a long command tells the operator on Ctrl-C (``modbot.modes.progress``)."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from modbot.modes.progress import StopOnSignal
+
+
+def ctrl_c(what: str, capsys: pytest.CaptureFixture[str]) -> str:
+    with StopOnSignal(what) as stop:
+        signal.raise_signal(signal.SIGINT)
+        assert stop.is_set()
+    return capsys.readouterr().err
+
+
+def test_a_sweep_says_it_resumes(capsys):
+    said = ctrl_c("sweep", capsys)
+    assert "stopping after the batch in hand" in said and "resumes next time" in said
+
+
+def test_a_report_does_not_promise_to_resume(capsys):
+    """A report never resumes (each starts its window afresh): on Ctrl-C it writes what it
+    has, marked incomplete, and says so."""
+    said = ctrl_c("report", capsys)
+    assert "resume" not in said
+    assert "INCOMPLETE" in said and "Ctrl-C again" in said
