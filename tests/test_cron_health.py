@@ -160,3 +160,25 @@ def test_the_shipped_timer_and_its_every_agree():
     assert step, calendar
     args = modbot_args(unit("modbot-once.service")["Service"])
     assert args.every == timedelta(minutes=int(step.group(1)))
+
+
+def test_a_heartbeat_from_the_future_is_no_proof_of_life(tmp_path):
+    """A clock that jumped back, or a state file from a machine ahead of this one: a last
+    good cycle "in an hour" would keep a dead bot healthy for that hour and more."""
+    t0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    daemon = tmp_path / "daemon.sqlite3"
+    store = Store(daemon)
+    beat_ = {"poll_every": 60, "cycles": 9, "run_id": "d", "last_ok": utc_iso(t0)}
+    store.set_cursor(HEARTBEAT_CURSOR, json.dumps(beat_))
+    store.close()
+    assert health(daemon, now=t0 - timedelta(seconds=30))[0]  # a little skew is no alarm
+    ok, message = health(daemon, now=t0 - timedelta(hours=1))
+    assert not ok and "3600s after this machine's time" in message and "clock" in message
+    ok, message = health(daemon, now=t0 - timedelta(hours=1), max_age=timedelta(days=1))
+    assert not ok and "after this machine's time" in message
+
+    cron = tmp_path / "cron.sqlite3"
+    beat(cron, runs=[(t0, ""), (t0 + timedelta(minutes=10), "")], every=timedelta(minutes=10))
+    assert health(cron, now=t0 + timedelta(minutes=10))[0]
+    ok, message = health(cron, now=t0 - timedelta(days=2))
+    assert not ok and "`modbot run --once`" in message and "after this machine's time" in message

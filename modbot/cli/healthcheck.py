@@ -25,6 +25,8 @@ the timer does) or else the time between its last two good runs; after the first
 alone it is healthy and says the interval is not known yet. --max-age overrides both.
 A dry run's heartbeat (`run --dry-run`, with or without --once) counts only when no live
 daemon or `run --once` ever ran: a dry run beside the live bot never makes it healthy.
+A last good cycle recorded more than a minute after this machine's time is unhealthy
+too: a clock is wrong, and such a heartbeat says nothing about the bot now.
 """
 
 

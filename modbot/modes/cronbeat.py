@@ -118,12 +118,17 @@ def health(
 
 
 def _once_health(beat: dict, max_age: timedelta | None, now: datetime) -> tuple[bool, str]:
+    from modbot.modes.health import from_the_future
+
     last_ok, previous = _when(beat.get("last_ok")), _when(beat.get("previous_ok"))
     error = beat.get("last_error")
     mode = "run --dry-run --once" if beat.get("dry_run") else "run --once"
     if last_ok is None:
         return False, f"no `modbot {mode}` has succeeded yet; last error: {error}"
     age = now - last_ok
+    future = from_the_future(f"the last good `modbot {mode}`", beat["last_ok"], age)
+    if future:
+        return False, future
     if max_age is not None:
         limit, rule = max_age, "--max-age"
     elif beat.get("every"):

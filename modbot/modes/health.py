@@ -15,6 +15,7 @@ __all__ = [
     "SWEEP_REQUEST_CURSOR",
     "Health",
     "daemon_cursor",
+    "from_the_future",
     "health",
     "read_heartbeat",
 ]
@@ -22,6 +23,10 @@ __all__ = [
 HEARTBEAT_CURSOR = "daemon:heartbeat"
 SWEEP_REQUEST_CURSOR = "daemon:sweep_request"
 HEALTHY_INTERVALS = 3  # the last good cycle may be this many poll intervals old
+# A heartbeat this far ahead of this machine's clock was not written by a daemon on it
+# now: a clock that jumped, or a state file copied from a machine ahead of this one.
+# Taken as fresh, it would keep a dead daemon "healthy" until that moment comes.
+FUTURE_SKEW = timedelta(minutes=1)
 
 
 def daemon_cursor(name: str, dry_run: bool) -> str:
@@ -77,6 +82,9 @@ def health(
     if not last_ok:
         return Health(False, f"no cycle has succeeded yet; last error: {beat.get('last_error')}")
     age = now - datetime.fromisoformat(last_ok.replace("Z", "+00:00"))
+    future = from_the_future("the last good cycle", last_ok, age)
+    if future:
+        return Health(False, future)
     if age > limit:
         why = f"; last error: {beat['last_error']}" if beat.get("last_error") else ""
         return Health(
@@ -86,6 +94,17 @@ def health(
         True,
         f"ok: last good cycle {_seconds(age)} ago ({beat.get('cycles')} "
         f"cycles, run {beat.get('run_id')})",
+    )
+
+
+def from_the_future(what: str, when: str, age: timedelta) -> str | None:
+    """Why a heartbeat recorded ahead of this machine's clock proves nothing, or None."""
+    if age >= -FUTURE_SKEW:
+        return None
+    return (
+        f"{what} is recorded at {when}, {_seconds(-age)} after this machine's time: the "
+        "clock of this machine or of the machine that wrote the state file is wrong (set "
+        "both by NTP); nothing says the bot is alive now"
     )
 
 
