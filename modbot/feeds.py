@@ -82,6 +82,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -124,6 +125,7 @@ __all__ = [
     "parse_public_key",
     "public_key_text",
     "sign_feed",
+    "signature_url",
     "verify_feed",
     "verify_feed_files",
     "write_feed",
@@ -424,6 +426,13 @@ def verify_feed(
         )
     check_times(feed.generated_at, accepted_at, max_age, now or datetime.now(UTC))
     return VerifiedFeed(feed, trusted_text, digest, ignored)
+
+
+def signature_url(url: str) -> str:
+    """Where a feed's signature is, beside it: its path + ".sig", the query kept (a feed
+    behind `?access_token=...` has its signature behind the same token), no fragment."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=parts.path + ".sig", fragment=""))
 
 
 def verify_feed_files(

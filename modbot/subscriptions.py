@@ -37,6 +37,7 @@ from modbot.feeds import (
     FeedError,
     VerifiedFeed,
     check_times,
+    signature_url,
     verify_feed,
 )
 from modbot.fetch import Fetcher, FetchLimits, FetchSkipped, redact
@@ -262,7 +263,7 @@ def _fetch(
             )
             if body is None:
                 return None, None
-            sig = await fetcher.fetch_file(url + ".sig", max_bytes=MAX_SIGNATURE_BYTES + 1)
+            sig = await fetcher.fetch_file(signature_url(url), max_bytes=MAX_SIGNATURE_BYTES + 1)
             return body, sig
 
     for attempt in (1, 2):

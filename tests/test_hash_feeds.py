@@ -478,3 +478,29 @@ def test_a_copy_swapped_in_during_a_lookup_does_not_fail_it() -> None:
     # whichever kind comes first, md5 is gone from the copy in use when it is read
     assert fl.lookup(Swapping(md5=md5)) == "feed md5"  # the copy the lookup began with
     assert fl.lookup({"md5": md5}) is None  # the next one: the new copy
+
+
+def test_a_feed_behind_a_token_has_its_signature_behind_the_same_token(
+    fake_lemmy: FakeLemmy, tmp_path: Path
+) -> None:
+    """A private feed's URL carries its token in the query: the signature is the path's
+    `.sig` with the same query (not the token with ".sig" stuck on its end)."""
+    from datetime import UTC, datetime
+
+    from modbot.feeds import signature_url
+    from modbot.subscriptions import refresh
+
+    lemmy = fake_lemmy
+    remote = lemmy.remote_url.split("//", 1)[1]
+    url = lemmy.add_remote_file("hashes.json", b"", content_type="application/json")
+    url += "?access_token=T0KEN#top"
+    assert signature_url(url) == f"{lemmy.remote_url}/hashes.json.sig?access_token=T0KEN"
+    key, policy, store = peer_feed(lemmy, tmp_path, url)
+    body, signature = signed_feed(key, datetime.now(UTC))
+    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
+    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+    warnings: list[str] = []
+    refresh(store, policy, warn=warnings.append, allowed_hosts=[remote])
+    assert warnings == []
+    assert len(policy.feeds["peer"]) == 1
+    store.close()
