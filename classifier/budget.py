@@ -15,7 +15,9 @@ several times the decoded frame. So, before a pixel is decoded:
   making the model's regions takes: per pixel, the decoded frame in its mode (1 byte
   for L/P, 2 for 16-bit, 4 for RGB, RGBA, 32-bit and float, as Pillow stores them), the
   decoder's own buffers (WebP and AVIF decoders, a progressive JPEG's coefficients, a
-  TIFF strip, an animation's previous frame) and each conversion ``preprocess`` makes;
+  TIFF strip, an animation's previous frame) and each conversion ``preprocess`` makes,
+  the reference's view included (its ``Resize(224)`` enlarges a thin strip's thumbnail
+  to 224 px across: 1 x 600 becomes 224 x 114688);
 - ``DecodeBudget.reserve(cost)`` waits until that many bytes are free in the budget the
   decode threads share, first come first served; a decode that could never fit is
   refused (``Unreadable``) at once instead of waiting forever;
@@ -69,6 +71,7 @@ _GIF_LATER_FRAME = 17  # bytes per pixel of a GIF frame after the first, all inc
 _BANDS = {"1": 1, "L": 1, "RGB": 3, "YCbCr": 3, "CMYK": 4}
 _RESIZE = 4  # the RGB frame's resize: at most one RGB copy at the source size
 _FIXED = 4_000_000  # Python objects, the file's own buffers, numpy temporaries
+_REFERENCE_SHRINK = 512  # preprocess.REFERENCE_SHRINK: the reference's thumbnail
 # After a decode this large the freed memory is handed back to the system before the
 # budget is: glibc keeps freed heap in per-thread arenas (Pillow's 16 MB blocks are under
 # its mmap threshold), so with many decode threads the process would otherwise keep each
@@ -177,13 +180,30 @@ def _regions_bytes(cfg: Any, frames: int) -> int:
     return frames * (cfg.max_tiles + 1) * cfg.size * cfg.size * 3
 
 
+def _reference_resize_bytes(width: int, height: int, mode: str, cfg: Any) -> int:
+    """Upper bound of the image ``preprocess.reference_crop`` resizes the reference's
+    thumbnail to before its centre crop: torchvision's ``Resize(size)`` takes the short
+    side up to ``size``, so a thin strip (1 x 600 -> 1 x 512) becomes 224 x 114688, some
+    100 MB from a file of a few hundred bytes. In the thumbnail's mode (an alpha one is
+    resized premultiplied, then converted back: twice)."""
+    long, short = max(width, height), min(width, height)
+    if long > _REFERENCE_SHRINK:  # the thumbnail; its short side floored: an upper bound
+        short = max(1, short * _REFERENCE_SHRINK // long)
+        long = _REFERENCE_SHRINK
+    size = cfg.size
+    pixels = size * max(size, size * long // short + 1)
+    return pixels * pixel_bytes(mode) * (2 if mode in _ALPHA else 1)
+
+
 def _finish(
     fmt: str, frames: list[Frame], costs: list[int], chosen: int, cfg: Any, sequential: bool
 ) -> DecodePlan:
     largest = max(f.pixels for f in frames)
     # the previous frame's RGB copy is alive while the next is decoded
     previous = 4 * largest if len(frames) > 1 else 0
-    cost = max(costs) + previous + _regions_bytes(cfg, chosen) + _FIXED
+    first = frames[0]
+    reference = _reference_resize_bytes(first.width, first.height, first.mode, cfg)
+    cost = max(costs) + previous + reference + _regions_bytes(cfg, chosen) + _FIXED
     return DecodePlan(fmt, tuple(frames), cost, sequential)
 
 
@@ -265,6 +285,7 @@ def plan_before_open(data: bytes, cfg: Any) -> DecodePlan | None:
         cost += 4 * frame.pixels + _regions_bytes(cfg, cfg.max_frames)
     else:
         cost += _regions_bytes(cfg, 1)
+    cost += _reference_resize_bytes(width, height, frame.mode, cfg)
     return DecodePlan("WEBP", (frame,), cost + _FIXED, sequential=True)
 
 

@@ -196,3 +196,21 @@ def test_ordinary_images_still_decode_within_the_default_budget(photos):
     for data in photos.values():
         assert decode(data, CFG, shared)
     assert 0 < shared.largest < 100e6 and shared.in_use == 0
+
+
+@pytest.mark.parametrize(
+    "mode, fmt, per_pixel",
+    [("RGB", "PNG", 4), ("RGBA", "PNG", 8), ("L", "PNG", 1), ("RGB", "WEBP", 4)],
+)
+def test_a_thin_strip_is_costed_for_the_reference_views_enlargement(mode, fmt, per_pixel):
+    # 1 x 600 is thumbnailed to 1 x 512, which torchvision's Resize(224) makes 224 x 114688
+    # (26 megapixels, an RGBA one resized through RGBa) before the centre crop: the file
+    # is a few hundred bytes, the decode ~100 MB
+    strip = encode(Image.new(mode, (1, 600), (200,) * len(mode)), fmt)
+    enlarged = 224 * (224 * 512 // 1)
+    assert estimate(strip, CFG) >= enlarged * per_pixel
+    small = DecodeBudget(enlarged * per_pixel // 2)
+    with pytest.raises(Unreadable, match="more than the whole decode budget"):
+        decode(strip, CFG, small)
+    assert small.in_use == 0
+    assert decode(strip, CFG, DecodeBudget(GB))
