@@ -40,7 +40,10 @@ PREFIX = "modbot"
 CYCLE_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 # The outcomes an action is counted under from the first cycle on (a counter that first
 # appears at 1 hides that first increase from rate() and increase()).
-ACTION_STATUSES = ("done", "planned", "failed", "skipped", "not_possible")
+ACTION_STATUSES = ("done", "planned", "failed", "skipped", "not_possible", "covered")
+# Skip reasons no rule names (so not among the daemon's `skip_reasons`), counted from the
+# first cycle on too: no worker of classifier.remote answered, an item not as Lemmy sends.
+ALWAYS_SKIP_REASONS = ("classifier_unavailable", "malformed_item")
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ class Metrics:
         for kind in actions:
             for status in ACTION_STATUSES:
                 self.actions.labels(kind=kind, status=status)
-        for reason in skip_reasons:
+        for reason in (*skip_reasons, *ALWAYS_SKIP_REASONS):
             self.skips.labels(reason=reason)
 
     def cycle_done(self, seconds: float, stats: Iterable[CycleStats]) -> None:

@@ -3,6 +3,8 @@ scrape would read after `Metrics.cycle_done`."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from prometheus_client import CollectorRegistry
 
 from modbot.metrics import Metrics
@@ -27,3 +29,29 @@ def test_the_memory_peak_is_the_cycles_not_the_sweep_slices():
     # the next cycle's own peak, lower: the gauge follows it down (the last cycle's)
     metrics.cycle_done(1.0, [CycleStats(decode_memory=(50, 1000))])
     assert sample(r, "modbot_memory_peak_bytes", budget="decoding") == 50
+
+
+def test_every_documented_action_status_is_there_from_the_start():
+    """docs/metrics.md: the labels it lists are there with 0 from the start (so that
+    increase() sees the first one), `covered` among the statuses (a purge done with
+    another alias of the same file, told again for an item a restart carried on)."""
+    import re
+    from pathlib import Path
+
+    docs = Path(__file__).parents[1].joinpath("docs", "metrics.md").read_text()
+    (row,) = [line for line in docs.splitlines() if line.startswith("| `modbot_actions_total`")]
+    statuses = set(re.findall(r"`(\w+)`", row.split("`status`", 1)[1]))
+    assert {"done", "planned", "failed", "skipped", "not_possible", "covered"} <= statuses
+    metrics = Metrics(dry_run=False, actions=["purge_image"])
+    for status in statuses:
+        value = sample(metrics.registry, "modbot_actions_total", kind="purge_image", status=status)
+        assert value == 0, status
+    metrics.cycle_done(1.0, [CycleStats(actions=Counter({"purge_image:covered": 1}))])
+    assert sample(metrics.registry, "modbot_actions_total", kind="purge_image", status="covered")
+
+
+def test_the_skip_reasons_no_rule_names_are_there_from_the_start():
+    """No worker answering is the skip an alert wants first: 0 from the start too."""
+    metrics = Metrics(dry_run=False, skip_reasons=["too_large"])
+    for reason in ("too_large", "classifier_unavailable", "malformed_item"):
+        assert sample(metrics.registry, "modbot_skips_total", reason=reason) == 0, reason
