@@ -3,6 +3,7 @@ explain it later (scores, matched prompts, model identity, concept version)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,17 +56,71 @@ class Verdict:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """A verdict from ``to_dict``'s form (a worker's answer). Raises ``ValueError``
+        or ``TypeError`` unless every field has its type: a label is a string, a score
+        a finite number (not a string, a boolean, NaN or infinity), and every label has
+        a score > 0, so that a broken or foreign answer is refused, never read as
+        letters (``"csam"`` -> c, s, a, m) or a boolean as a margin of 1.0."""
+        if not isinstance(data, dict):
+            raise TypeError(f"a verdict is a JSON object, not {type(data).__name__}")
+        labels = _strings("labels", data["labels"])
+        scores = _numbers("scores", data["scores"])
+        for label in labels:
+            if not scores.get(label, 0.0) > 0:
+                raise ValueError(f"label {label!r} has no score above 0")
+        matched = data.get("matched", {})
+        if not isinstance(matched, dict):
+            raise TypeError("matched: must be an object of lists of prompts")
+        regions = data.get("regions", 0)
+        if isinstance(regions, bool) or not isinstance(regions, int) or regions < 0:
+            raise ValueError(f"regions: must be a whole number >= 0, got {regions!r}")
+        random_weights = data["random_weights"]
+        if not isinstance(random_weights, bool):
+            raise TypeError(f"random_weights: must be true or false, got {random_weights!r}")
         return cls(
-            labels=tuple(data["labels"]),
-            scores={k: float(v) for k, v in data["scores"].items()},
-            prompt_scores={k: float(v) for k, v in data.get("prompt_scores", {}).items()},
-            matched={k: tuple(v) for k, v in data.get("matched", {}).items()},
-            model=data["model"],
-            random_weights=bool(data["random_weights"]),
-            concept_version=data["concept_version"],
-            unreadable=data.get("unreadable"),
-            regions=int(data.get("regions", 0)),
-            sha256=data.get("sha256", ""),
-            deepdanbooru=data.get("deepdanbooru"),
-            danbooru={k: float(v) for k, v in (data.get("danbooru") or {}).items()},
+            labels=labels,
+            scores=scores,
+            prompt_scores=_numbers("prompt_scores", data.get("prompt_scores", {})),
+            matched={
+                _string("matched", k): _strings(f"matched[{k!r}]", v) for k, v in matched.items()
+            },
+            model=_string("model", data["model"]),
+            random_weights=random_weights,
+            concept_version=_string("concept_version", data["concept_version"]),
+            unreadable=_optional_string("unreadable", data.get("unreadable")),
+            regions=regions,
+            sha256=_string("sha256", data.get("sha256", "")),
+            deepdanbooru=_optional_string("deepdanbooru", data.get("deepdanbooru")),
+            danbooru=_numbers("danbooru", data.get("danbooru") or {}),
         )
+
+
+def _string(where: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: must be a string, got {value!r:.80}")
+    return value
+
+
+def _optional_string(where: str, value: Any) -> str | None:
+    return None if value is None else _string(where, value)
+
+
+def _strings(where: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"{where}: must be a list of strings, got {value!r:.80}")
+    return tuple(_string(where, v) for v in value)
+
+
+def _numbers(where: str, value: Any) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise TypeError(f"{where}: must be an object of numbers, got {value!r:.80}")
+    out = {}
+    for key, number in value.items():
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, (int, float))
+            or not math.isfinite(number)
+        ):
+            raise ValueError(f"{where}[{key!r}]: must be a finite number, got {number!r:.80}")
+        out[_string(where, key)] = float(number)
+    return out
