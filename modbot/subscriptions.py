@@ -64,6 +64,9 @@ class FeedList:
         self.name, self.settings = name, settings
         self.verified: VerifiedFeed | None = None
         self._indexes: dict[str, HashIndex[FeedEntry]] = {}
+        # fetched (or tried) since these settings were read: a kept copy their key does
+        # not verify (the publisher's new key) waits for no `every` the first time
+        self.tried = False
 
     @property
     def use(self) -> str:
@@ -153,9 +156,11 @@ def refresh(
         _load_kept(fl, store, copy)
         if (
             copy is not None
+            and (fl.verified is not None or fl.tried)
             and time.time() - copy["fetched_at"] < fl.settings.every.total_seconds()
         ):
             continue
+        fl.tried = True
         try:
             fresh = _fetch(fl, policy, copy, allowed_hosts or [], resolver, now)
         except (FeedError, FetchSkipped) as exc:

@@ -504,3 +504,46 @@ def test_a_feed_behind_a_token_has_its_signature_behind_the_same_token(
     assert warnings == []
     assert len(policy.feeds["peer"]) == 1
     store.close()
+
+
+def test_a_new_key_in_the_rules_fetches_the_feed_at_once(
+    fake_lemmy: FakeLemmy, tmp_path: Path
+) -> None:
+    """The publisher changed keys and the admin put the new one in rules.yaml: the copy
+    kept (signed by the old key) is not usable, and the feed is fetched at the next
+    cycle, not `every` later; a refusal then waits `every` as usual."""
+    from datetime import UTC, datetime
+
+    from modbot.feeds import public_key_text
+    from modbot.subscriptions import refresh
+
+    lemmy = fake_lemmy
+    remote = lemmy.remote_url.split("//", 1)[1]
+    url = lemmy.add_remote_file("hashes.json", b"", content_type="application/json")
+    old_key, policy, store = peer_feed(lemmy, tmp_path, url, every="1d")
+    body, signature = signed_feed(old_key, datetime.now(UTC))
+    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
+    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+    refresh(store, policy, warn=print, allowed_hosts=[remote])
+    assert len(policy.feeds["peer"]) == 1
+    store.close()
+
+    new_key, new_policy, store = peer_feed(lemmy, tmp_path, url, every="1d")
+    body, signature = signed_feed(new_key, datetime.now(UTC))
+    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
+    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+    warnings: list[str] = []
+    refresh(store, new_policy, warn=warnings.append, allowed_hosts=[remote])
+    assert warnings == []
+    assert len(new_policy.feeds["peer"]) == 1
+    assert new_policy.feeds["peer"].settings.key == public_key_text(new_key)
+
+    # a publisher whose feed is then refused is not asked again every cycle
+    lemmy.add_remote_file("hashes.json.sig", b"garbage", content_type="text/plain")
+    _, third_policy, store2 = peer_feed(lemmy, tmp_path, url, every="1d")
+    refresh(store2, third_policy, warn=warnings.append, allowed_hosts=[remote])
+    assert len(warnings) == 1 and "refused" in warnings[0]
+    refresh(store2, third_policy, warn=warnings.append, allowed_hosts=[remote])
+    assert len(warnings) == 1  # fetched once, then `every` later
+    store.close()
+    store2.close()
