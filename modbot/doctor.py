@@ -3,6 +3,8 @@ failure with its own message and what to do; and the part of it ``modbot run`` d
 before it logs in and loads the model.
 
     settings   the environment (.env): LEMMY_URL, the account, PICTRS_*
+    state      MODBOT_STATE: an SQLite file modbot can read and write, or one it can
+               create (looked at, never created or written)
     url        LEMMY_URL's shape (the instance's address, not its /api/v3)
     dns, connect, tls          can this machine reach it (``modbot.lemmy.probe``)
     lemmy      is it Lemmy, which version, which API
@@ -20,8 +22,11 @@ A failure stops the checks that depend on it (no login without a connection).
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modbot.config.settings import Settings
@@ -61,6 +66,8 @@ LOGIN_ERRORS = {
     "cannot log in with it; turn it off for the bot account",
 }
 
+
+SQLITE_HEADER = b"SQLite format 3\x00"  # how every SQLite database file starts
 
 # What to configure instead of the random-weights test model.
 RANDOM_WEIGHTS_FIX = (
@@ -131,10 +138,59 @@ def diagnose(
             report.add("settings", FAIL, str(exc))
             return report
     report.add("settings", OK, f"LEMMY_URL {settings.lemmy_url}, account {settings.username}")
+    _state(Path(settings.state_path), report)
     _instance(settings, report, timeout)
     _pictrs(settings, report, timeout)
     _classifier(settings, rules, report)
     return report
+
+
+def _state(path: Path, report: Report) -> None:
+    """The state file as `modbot run` will open it (``modbot.store.Store``), looked at
+    only: a file that is not there is not created, one that is is opened read-only."""
+    from modbot.store import _open_problem, database_problem
+
+    problem = _open_problem(path)
+    if problem:
+        report.add("state", FAIL, problem)
+        return
+    if not path.exists():
+        # `Store` makes the missing folders: the nearest one that is there must take them.
+        folder = path.absolute().parent
+        while not folder.exists():
+            folder = folder.parent
+        if not folder.is_dir():
+            report.add(
+                "state",
+                FAIL,
+                f"the state file's path runs through {folder}, a file: fix MODBOT_STATE",
+            )
+        elif not os.access(folder, os.W_OK | os.X_OK):
+            report.add(
+                "state",
+                FAIL,
+                f"modbot (uid {os.getuid()}) cannot create {path}: {folder} is not "
+                "writable; make it writable or set MODBOT_STATE elsewhere",
+            )
+        else:
+            report.add("state", OK, f"no state file yet: `modbot run` creates {path}")
+        return
+    # Its header, not an SQLite connection: even a read-only one leaves -wal and -shm
+    # files beside a WAL database, and doctor changes nothing.
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        report.add("state", FAIL, f"cannot read the state file {path}: {exc.strerror}")
+        return
+    if head and head != SQLITE_HEADER:
+        report.add(
+            "state",
+            FAIL,
+            database_problem(path, sqlite3.DatabaseError("file is not a database")),
+        )
+        return
+    report.add("state", OK, f"{path}: an SQLite file modbot can read and write")
 
 
 def _instance(settings: Settings, report: Report, timeout: float) -> None:

@@ -55,7 +55,7 @@ def test_everything_in_order_logs_in_once_and_changes_nothing(fake_lemmy, env, c
     status, found, out = doctor(capsys)
     assert status == 0, out
     assert list(found) == [
-        "settings", "dns", "connect", "lemmy", "login", "admin", "account", "pictrs",
+        "settings", "state", "dns", "connect", "lemmy", "login", "admin", "account", "pictrs",
         "rules", "classifier",
     ]  # fmt: skip
     # the standard cast's bot account hides NSFW and bots: `run` turns that on
@@ -107,6 +107,41 @@ def test_a_non_admin_account_is_a_warning(fake_lemmy, env, capsys, monkeypatch):
     assert status == 0, out
     assert found["admin"][0] == "warn" and "not an admin" in found["admin"][1]
     assert found["account"][0] == "warn" and "show_nsfw" in found["account"][1]
+
+
+def test_the_state_file_is_checked_and_left_as_it_is(
+    fake_lemmy, env, capsys, monkeypatch, tmp_path
+):
+    """`run` would stop on a state file it cannot open: doctor says so first, without
+    creating the file or writing beside it."""
+    status, found, out = doctor(capsys)  # none yet: run creates it
+    assert status == 0 and found["state"][0] == "ok" and "creates" in found["state"][1], out
+    assert not Path(env["MODBOT_STATE"]).exists()
+
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"not a database\n" * 100)
+    for state, says in (
+        (junk, "is not a usable SQLite database"),
+        (junk / "modbot.sqlite3", "is not a directory"),
+        (tmp_path, "is a directory"),
+    ):
+        monkeypatch.setenv("MODBOT_STATE", str(state))
+        status, found, out = doctor(capsys)
+        assert status == 1 and found["state"][0] == "FAIL" and says in found["state"][1], out
+        assert "login" in found  # the rest is still checked
+    assert junk.read_bytes() == b"not a database\n" * 100
+
+    from modbot.store import Store
+
+    good = tmp_path / "good.sqlite3"
+    store = Store(good)
+    store.set_cursor("x", "1")
+    store.close()
+    before = sorted(tmp_path.iterdir())
+    monkeypatch.setenv("MODBOT_STATE", str(good))
+    status, found, out = doctor(capsys)
+    assert status == 0 and found["state"][0] == "ok", out
+    assert sorted(tmp_path.iterdir()) == before  # no -wal or -shm left beside it
 
 
 def test_missing_weights_are_found_without_loading_the_model(fake_lemmy, env, tmp_path):

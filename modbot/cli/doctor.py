@@ -10,6 +10,7 @@ Check, in the order the bot needs them, everything `modbot run` depends on, and 
 for each what is wrong and what to do:
 
   settings    LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD (environment or .env)
+  state       MODBOT_STATE is a state file modbot can read and write (or create)
   url         LEMMY_URL is the instance's address (not .../api/v3, no path)
   dns         its host resolves
   connect     it accepts a connection (refused, or no answer: a firewall)
