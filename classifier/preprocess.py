@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from classifier.budget import DecodeBudget, Decoding
 from classifier.resample import ReferenceSteps, Resize
@@ -47,6 +47,16 @@ HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")
 NEUTRAL = (128, 128, 128)
 EXIF_ORIENTATION = 0x0112
+# EXIF orientation -> the turn that shows the image upright (as ImageOps.exif_transpose)
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class Unreadable(Exception):
@@ -225,7 +235,7 @@ def reference_crop(image: Image.Image, size: int) -> np.ndarray:
 def _own_adds(image: Image.Image, cfg: PreprocessConfig) -> bool | None:
     """What our own regions add to the reference's view (see ``reference_view``)."""
     differs = (
-        image.getexif().get(EXIF_ORIENTATION, 1) in range(2, 9)
+        _orientation(image) in range(2, 9)
         or image.mode in ("RGBA", "LA", "PA", "RGBa", "La", *HIGH_BIT_MODES)
         or (image.mode == "P" and "transparency" in image.info)
     )
@@ -239,6 +249,20 @@ def _own_adds(image: Image.Image, cfg: PreprocessConfig) -> bool | None:
     if animated or max(width, height) / min(width, height) > cfg.tile_aspect:
         return False
     return None
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1: as stored). A block that does not parse says nothing
+    about the pixels (Pillow and the reference read them): as stored, then. A PNG's
+    eXIf chunk may follow its pixels, so a PNG is decoded first, and a decoding error
+    (a truncated file) is raised, not taken for a broken EXIF block."""
+    if image.format == "PNG":
+        image.load()
+    try:
+        orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:  # SyntaxError, struct.error, ValueError, ... from a hostile block
+        return 1
+    return orientation if isinstance(orientation, int) else 1
 
 
 def _own_regions(
@@ -329,8 +353,11 @@ def _frame_rgb(image: Image.Image, cfg: PreprocessConfig) -> Image.Image:
         if scale < 0.5:  # draft only reduces by 2, 4, 8 and never below the requested size
             image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
     frame = image
-    if image.getexif().get(EXIF_ORIENTATION, 1) in range(2, 9):
-        frame = ImageOps.exif_transpose(image)
+    turn = _TRANSPOSE.get(_orientation(image))
+    if turn is not None:
+        # the pixels only: ImageOps.exif_transpose also writes the EXIF block back, which
+        # fails on blocks Pillow reads (a tag of the wrong type) and the reference ignores
+        frame = image.transpose(turn)
     has_alpha = frame.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         frame.mode == "P" and "transparency" in frame.info
     )

@@ -233,3 +233,38 @@ def test_an_extreme_strip_does_not_blow_up():
     regions = decode(encode(strip))
     assert len(regions) == 1 + PreprocessConfig().max_tiles
     assert all(r.shape == (224, 224, 3) for r in regions)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "JPEG"])
+def test_a_broken_exif_block_does_not_make_an_image_unreadable(fmt):
+    # Pillow reads these images (and the reference classifies them); only parsing the
+    # EXIF block fails: its orientation is unknown, the pixels are not
+    image = two_halves((300, 200), RED, BLUE)
+    regions = decode(encode(image, fmt, exif=b"Exif\x00\x00GARBAGE GARBAGE"))
+    assert len(regions) == 1
+    assert near(regions[0][112, 5], RED) and near(regions[0][112, 218], BLUE)
+    # a truncated file is still refused, EXIF or not
+    data = encode(
+        Image.fromarray(np.random.default_rng(1).integers(0, 255, (300, 300, 3), dtype=np.uint8)),
+        fmt,
+        exif=b"Exif\x00\x00GARBAGE GARBAGE",
+    )
+    with pytest.raises(Unreadable, match="truncated or corrupt"):
+        decode(data[: len(data) // 2])
+
+
+def test_an_exif_block_pillow_cannot_write_back_still_turns_the_image():
+    # orientation 6 and a YResolution stored as text: Pillow reads it, but
+    # ImageOps.exif_transpose, which writes the block back, raises TypeError on it
+    def entry(tag: int, kind: int, count: int, value: bytes) -> bytes:
+        return struct.pack(">HHI", tag, kind, count) + value
+
+    exif = (
+        b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x02"
+        + entry(0x0112, 3, 1, b"\x00\x06\x00\x00")
+        + entry(0x011B, 2, 4, b"abc\x00")
+        + b"\x00\x00\x00\x00"
+    )
+    reference, region = decode(encode(two_halves((300, 200), RED, BLUE), "JPEG", exif=exif))
+    assert near(region[5, 112], RED) and near(region[218, 112], BLUE)  # turned
+    assert near(reference[112, 5], RED) and near(reference[112, 218], BLUE)  # as stored
