@@ -27,3 +27,15 @@ def test_a_report_does_not_promise_to_resume(capsys):
     said = ctrl_c("report", capsys)
     assert "resume" not in said
     assert "INCOMPLETE" in said and "Ctrl-C again" in said
+
+
+def test_the_store_sweeps_progress_counts_files():
+    """The store sweep walks pict-rs' files, not Lemmy's items: its lines say so."""
+    from modbot.modes.progress import Progress
+
+    lines: list[str] = []
+    with Progress("store sweep", unit="files", tty=False, every_s=0, out=lines.append) as p:
+        p(5, 10)
+        p(7, None)
+    assert lines[0].startswith("store sweep: 5/10 files (50%), ") and "files/s" in lines[0]
+    assert lines[1].startswith("store sweep: 7 files, ")

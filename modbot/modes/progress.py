@@ -60,8 +60,9 @@ class Progress:
         tty: bool | None = None,
         every_s: float = 30.0,
         out: Callable[[str], None] | None = None,
+        unit: str = "items",  # what `done` counts: items, or the store's files
     ) -> None:
-        self.label = label
+        self.label, self.unit = label, unit
         self.tty = sys.stderr.isatty() if tty is None else tty
         self.every_s = every_s
         self.out = out or (lambda line: log.info("%s", line))
@@ -73,7 +74,7 @@ class Progress:
             from tqdm import tqdm
 
             self._bar = tqdm(
-                total=None, desc=label, unit=" items", file=sys.stderr, dynamic_ncols=True
+                total=None, desc=label, unit=f" {unit}", file=sys.stderr, dynamic_ncols=True
             )
 
     def __call__(self, done: int, total: int | None) -> None:
@@ -99,10 +100,10 @@ class Progress:
         if total:
             eta = f", ETA {_clock(max(total - done, 0) / rate)}" if rate > 0 else ""
             return (
-                f"{self.label}: {done}/{total} items ({100 * min(done / total, 1):.0f}%), "
-                f"{rate:.1f} items/s{eta}"
+                f"{self.label}: {done}/{total} {self.unit} ({100 * min(done / total, 1):.0f}%), "
+                f"{rate:.1f} {self.unit}/s{eta}"
             )
-        return f"{self.label}: {done} items, {rate:.1f} items/s"
+        return f"{self.label}: {done} {self.unit}, {rate:.1f} {self.unit}/s"
 
     def close(self) -> None:
         if self._bar is not None:

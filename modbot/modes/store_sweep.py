@@ -68,7 +68,7 @@ def store_sweep(
             "" if origin == "all" else f" ({origin} files only, by the uploader index)",
             "; resuming the interrupted store sweep" if resuming else "",
         )
-        with Progress("store sweep") as progress:
+        with Progress("store sweep", unit="files") as progress:
 
             def tell(_items: int, _total: int | None) -> None:
                 # this run's share, so that the rate and the ETA are this run's
