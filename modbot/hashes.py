@@ -48,7 +48,7 @@ import hashlib
 import io
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Generic, Literal, TypeVar, cast
@@ -63,6 +63,7 @@ from modbot.errors import HashListError, ImageHashError
 __all__ = [
     "HASH_KINDS",
     "LIST_FORMATS",
+    "CappedLines",
     "Cost",
     "Digest",
     "HashFormatError",
@@ -80,6 +81,7 @@ __all__ = [
     "parse_list",
     "perceptual_hash",
     "sha256_hex",
+    "text_lines",
 ]
 
 PHASH_BITS = 64
@@ -460,27 +462,70 @@ def _words(hexes: Sequence[str], digits: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, width)
 
 
+def text_lines(text: str) -> Iterator[str]:
+    """The lines of a file's text, one at a time, as ``str.splitlines`` splits them
+    (``\\n``, ``\\r\\n``, a lone ``\\r``...), without a list of every line at once: a
+    100 MB file of short lines would be a list of 50 million strings (gigabytes)."""
+    start, end = 0, len(text)
+    while start < end:
+        stop = text.find("\n", start)
+        if stop < 0:
+            stop = end
+        segment = text[start:stop]
+        start = stop + 1
+        if "\r" in segment or not segment.isprintable():  # other line breaks, rare
+            yield from segment.splitlines() or [""]
+        else:
+            yield segment
+
+
+class CappedLines(Generic[T]):
+    """The first MAX_PROBLEMS of many lines like each other (problems, lines skipped),
+    and a count of the rest: a file of a million wrong lines keeps 21 entries, not a
+    million. `items(more)` gives them, then `more(the first entry left out, how many
+    were left out)`, an entry that stands for the rest."""
+
+    def __init__(self) -> None:
+        self.kept: list[T] = []
+        self.first_left_out: T | None = None
+        self.left_out = 0
+
+    def add(self, entry: T) -> None:
+        """Keep `entry`, or count it."""
+        if len(self.kept) < MAX_PROBLEMS:
+            self.kept.append(entry)
+            return
+        if self.first_left_out is None:
+            self.first_left_out = entry
+        self.left_out += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.kept)
+
+    def items(self, more: Callable[[T, int], T]) -> list[T]:
+        if self.first_left_out is None:
+            return list(self.kept)
+        return [*self.kept, more(self.first_left_out, self.left_out)]
+
+
 def parse_list(
     text: str, kind: HashKind, shown: str
 ) -> tuple[list[tuple[int, str]], list[tuple[str, int, str]]]:
     """`([(line number, hash)], [(shown, line number, problem)])` of a list file's text;
-    the problems are capped at MAX_PROBLEMS (plus one line counting the rest)."""
-    values, problems = [], []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    the problems are capped at MAX_PROBLEMS (plus one line counting the rest), and only
+    those are kept while reading: memory goes with the hashes, not the lines."""
+    values: list[tuple[int, str]] = []
+    problems: CappedLines[tuple[str, int, str]] = CappedLines()
+    for number, raw in enumerate(text_lines(text), start=1):
         try:
             value = kind.parse_line(raw)
         except HashFormatError as exc:
-            problems.append((shown, number, str(exc)))
+            problems.add((shown, number, str(exc)))
             continue
         if value is not None:
             values.append((number, value))
-    if len(problems) > MAX_PROBLEMS:  # a binary file, say: the first ones tell enough
-        more = len(problems) - MAX_PROBLEMS
-        problems = [
-            *problems[:MAX_PROBLEMS],
-            (shown, problems[MAX_PROBLEMS][1], f"... and {more} more lines like these"),
-        ]
-    return values, problems
+    # a binary file, say: the first ones tell enough
+    return values, problems.items(lambda e, k: (*e[:2], f"... and {k} more lines like these"))
 
 
 def load_list(

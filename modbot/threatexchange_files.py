@@ -39,7 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modbot.config.files import read_text_file
-from modbot.hashes import HASH_KINDS, MAX_LIST_BYTES, MAX_PROBLEMS, HashFormatError, HashListError
+from modbot.hashes import (
+    HASH_KINDS,
+    MAX_LIST_BYTES,
+    CappedLines,
+    HashFormatError,
+    HashListError,
+    text_lines,
+)
 
 __all__ = [
     "SIGNAL_TYPES",
@@ -79,7 +86,8 @@ _NOT_EXPORTED = {
 @dataclass
 class LocalFile:
     """What a `local_file` holds for modbot: `hashes` as `(kind, hex, line number)`,
-    each once, and `skipped` as `(line number, signal type, why)`."""
+    each once, and `skipped` as `(line number, signal type, why)`: the first
+    MAX_PROBLEMS lines skipped, then one entry counting the rest."""
 
     hashes: list[tuple[str, str, int]] = field(default_factory=list)
     skipped: list[tuple[int, str, str]] = field(default_factory=list)
@@ -103,12 +111,17 @@ def read_local_file(text: str, *, signal_type: str | None = None, shown: str = "
     """Parse a `local_file`'s text (`signal_type`: the collaboration's fixed type, for
     files of bare hashes). Raises `HashListError` naming each malformed PDQ line."""
     out = LocalFile()
-    problems: list[tuple[str, int, str]] = []
+    shown = shown or "<local_file>"
+    problems: CappedLines[tuple[str, int, str]] = CappedLines()
+    skipped: CappedLines[tuple[int, str, str]] = CappedLines()
     seen: set[tuple[str, str]] = set()
     if signal_type is not None and signal_type not in SIGNAL_TYPES:
         why = _NOT_IMAGES.get(signal_type, "not a signal type modbot reads")
         raise ValueError(f"signal type {signal_type!r}: {why}")
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Only the first MAX_PROBLEMS lines skipped or refused are kept, and a count of the
+    # rest: memory goes with the hashes read, not with the lines (a dataset of a million
+    # video_md5 lines).
+    for number, raw in enumerate(text_lines(text), start=1):
         line = raw.strip()  # as python-threatexchange does
         if signal_type is None:
             stype, _, signal = line.partition(" ")
@@ -116,33 +129,25 @@ def read_local_file(text: str, *, signal_type: str | None = None, shown: str = "
             stype, signal = signal_type, line
         if not stype or not signal:  # python-threatexchange skips these too
             if line:
-                out.skipped.append((number, stype, "no signal after the signal type"))
+                skipped.add((number, stype[:40], "no signal after the signal type"))
             continue
         kind = SIGNAL_TYPES.get(stype)
         if kind is None:
             why = _NOT_IMAGES.get(stype, "not a python-threatexchange signal type modbot knows")
-            out.skipped.append((number, stype[:40], why))
+            skipped.add((number, stype[:40], why))
             continue
         try:
             value = HASH_KINDS[kind].parse(signal)
         except HashFormatError as exc:
-            problems.append((shown or "<local_file>", number, f"{stype}: {exc}"))
+            problems.add((shown, number, f"{stype}: {exc}"))
             continue
         if (kind, value) not in seen:
             seen.add((kind, value))
             out.hashes.append((kind, value, number))
+    more = "... and {} more lines like these"
+    out.skipped = skipped.items(lambda e, k: (*e[:2], more.format(k)))
     if problems:
-        if len(problems) > MAX_PROBLEMS:
-            more = len(problems) - MAX_PROBLEMS
-            problems = [
-                *problems[:MAX_PROBLEMS],
-                (
-                    problems[0][0],
-                    problems[MAX_PROBLEMS][1],
-                    f"... and {more} more lines like these",
-                ),
-            ]
-        raise HashListError(problems)
+        raise HashListError(problems.items(lambda e, k: (*e[:2], more.format(k))))
     return out
 
 
