@@ -219,14 +219,15 @@ def _markdown_refs(
 ) -> Iterator[ImageRef]:
     """Images of a markdown text: inline ``![alt](url "title")`` / ``(<url>)`` and
     reference-style ``![alt][label]`` / ``![label]``. Images inside code are included
-    too: fetching one image too many is cheaper than missing one."""
-    definitions = {
-        _label(m["label"]): (
-            m["angle"] if m["angle"] is not None else m["bare"],
-            _unquote_title(m["title"]),
+    too: fetching one image too many is cheaper than missing one. So are all the
+    definitions of a label: markdown-it shows the first, but one inside a code block
+    (no definition to it) may come before it, and a later one must not stand in for it."""
+    definitions: dict[str, list[tuple[str, str | None]]] = {}
+    for m in _REF_DEF.finditer(text):
+        destination = m["angle"] if m["angle"] is not None else m["bare"]
+        definitions.setdefault(_label(m["label"]), []).append(
+            (destination, _unquote_title(m["title"]))
         )
-        for m in _REF_DEF.finditer(text)
-    }
     for url, title in _markdown_images(text, definitions):
         if not url:
             continue
@@ -236,8 +237,11 @@ def _markdown_refs(
         yield ref
 
 
-def _markdown_images(text: str, definitions: dict) -> Iterator[tuple[str, str | None]]:
+def _markdown_images(
+    text: str, definitions: dict[str, list[tuple[str, str | None]]]
+) -> Iterator[tuple[str, str | None]]:
     closing = _bracket_pairs(text)
+    used: set[str] = set()  # labels whose definitions were given: each once
     i = text.find("![")
     while i != -1:
         end_alt = closing.get(i + 1)
@@ -245,15 +249,19 @@ def _markdown_images(text: str, definitions: dict) -> Iterator[tuple[str, str | 
             i = text.find("![", i + 2)
             continue
         nxt = end_alt + 1
-        found: tuple[str, str | None] | None = None
+        found: list[tuple[str, str | None]] | None = None
         if nxt < len(text) and text[nxt] == "(":
             parsed = _inline_destination(text, nxt + 1)
             if parsed is not None:
-                found, nxt = parsed[:2], parsed[2]
+                found, nxt = [parsed[:2]], parsed[2]
         if found is None:
-            found, nxt = _reference(text, i + 2, end_alt, nxt, definitions, closing)
+            label, nxt = _reference(text, i + 2, end_alt, nxt, closing)
+            found = definitions.get(label)
+            if found is not None:
+                found = [] if label in used else found
+                used.add(label)
         if found is not None:
-            yield found
+            yield from found
             i = text.find("![", nxt)
         else:
             i = text.find("![", i + 2)
@@ -317,22 +325,16 @@ def _inline_destination(text: str, j: int) -> tuple[str, str | None, int] | None
 
 
 def _reference(
-    text: str,
-    alt_start: int,
-    end_alt: int,
-    nxt: int,
-    definitions: dict[str, tuple[str, str | None]],
-    closing: dict[int, int],
-) -> tuple[tuple[str, str | None] | None, int]:
-    """``![alt][label]``, ``![label][]`` or ``![label]``: (url, title), next index."""
+    text: str, alt_start: int, end_alt: int, nxt: int, closing: dict[int, int]
+) -> tuple[str, int]:
+    """``![alt][label]``, ``![label][]`` or ``![label]``: the label, next index."""
     label = text[alt_start:end_alt]
     if nxt < len(text) and text[nxt] == "[":
         close = closing.get(nxt)
         if close is not None:
             explicit = text[nxt + 1 : close]
             label, nxt = (explicit or label), close + 1
-    definition = definitions.get(_label(label))
-    return definition, nxt
+    return _label(label), nxt
 
 
 def _label(label: str) -> str:

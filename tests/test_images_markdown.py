@@ -1,0 +1,31 @@
+"""images.py reads a markdown image's URL as lemmy-ui's markdown-it resolves it: the
+image people see is the one modbot fetches, not a decoy written beside it."""
+
+from __future__ import annotations
+
+from modbot.images import image_refs
+from modbot.model import Item
+
+INSTANCE = "https://lemmy.example"
+
+
+def urls(text: str) -> list[str]:
+    item = Item("comment", 1, None, "x", text=text)
+    return [r.url for r in image_refs(item, instance_url=INSTANCE)]
+
+
+def test_a_repeated_reference_definition_cannot_hide_the_first_one():
+    # CommonMark (markdown-it): the first definition of a label wins; a later one with
+    # the same label is ignored. Both are fetched: a definition inside a code block
+    # (not one to markdown-it) may come first.
+    text = "![a]\n\n[a]: https://evil.example/shown.jpg\n[A]: https://evil.example/decoy.jpg\n"
+    assert urls(text) == ["https://evil.example/shown.jpg", "https://evil.example/decoy.jpg"]
+    in_code = (
+        "```\n[a]: https://x.example/decoy.jpg\n```\n![a]\n\n[a]: https://x.example/shown.jpg\n"
+    )
+    assert "https://x.example/shown.jpg" in urls(in_code)
+
+
+def test_a_label_used_many_times_gives_its_definitions_once():
+    text = "![a] " * 2000 + "\n\n" + "".join(f"[a]: https://x.example/{i}.jpg\n" for i in range(3))
+    assert urls(text) == [f"https://x.example/{i}.jpg" for i in range(3)]
