@@ -270,6 +270,7 @@ def run_confirm(args: argparse.Namespace) -> int:
 
 
 def _add_feed(subparsers: Subparsers) -> None:
+    from modbot.cli.common import age
     from modbot.hashes import HASH_KINDS
 
     p = subparsers.add_parser(
@@ -325,6 +326,7 @@ def _add_feed(subparsers: Subparsers) -> None:
     ver.add_argument("--instance", help="the publisher's host (default: not checked)")
     ver.add_argument(
         "--max-age",
+        type=age,
         default="7d",
         help="how old the feed may be (default: %(default)s)",
     )
@@ -369,10 +371,9 @@ def run_publish(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from modbot.cli.common import age
     from modbot.feeds import verify_feed, verify_feed_files
 
-    max_age = age(args.max_age)
+    max_age = args.max_age  # a timedelta: argparse applies the type to the default too
     if args.feed.startswith(("http://", "https://")):
         import asyncio
 
