@@ -401,7 +401,11 @@ def is_random_checkpoint(path: Path) -> bool:
         with safe_open(str(path), framework="pt") as f:
             return (f.metadata() or {}).get(RANDOM_WEIGHTS_KEY) == "true"
     except Exception as exc:
-        raise ModelError(f"checkpoint {path} is not a readable safetensors file: {exc}") from exc
+        raise ModelError(
+            f"checkpoint {path} is not a readable safetensors file: {exc}. "
+            "It is damaged (an interrupted download or copy?): download it again (delete it "
+            "first where it is in the Hugging Face cache)"
+        ) from exc
 
 
 def _build(
@@ -429,14 +433,46 @@ def _build(
                 force_quick_gelu=bool(tag_cfg.get("quick_gelu", False)),
                 force_preprocess_cfg=preprocess or None,
             )
-    except (RuntimeError, KeyError, ValueError) as exc:
+    except Exception as exc:  # torch.load and open_clip raise many types on a bad file
+        if checkpoint is None:
+            raise ModelError(
+                f"could not build {spec.name} from a random initialisation: {exc}"
+            ) from exc
         raise ModelError(
-            f"could not build {spec.name} from {checkpoint or 'a random initialisation'}: {exc}"
+            f"could not build {spec.name} from {checkpoint}: {_load_failure(exc)}. "
+            f"{_damaged_advice(spec, checkpoint)}"
         ) from exc
     model.eval()
     if device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)
     return model
+
+
+def _load_failure(exc: Exception) -> str:
+    """Why a weights file did not load, in words (torch.load's unpickling errors advise
+    loading with weights_only=False, which would run code from a file that is broken)."""
+    import pickle
+
+    if isinstance(exc, (pickle.UnpicklingError, EOFError)) or (
+        isinstance(exc, KeyError) and isinstance(exc.args[0] if exc.args else None, int)
+    ):
+        return f"it is not a PyTorch checkpoint or it is cut short ({type(exc).__name__})"
+    if isinstance(exc, StopIteration):
+        return "it holds no weights"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:300] + " ..."
+
+
+def _damaged_advice(spec: ModelSpec, checkpoint: Path) -> str:
+    if spec.checkpoint is None:
+        return (
+            "The copy in the Hugging Face cache is damaged (an interrupted download?): "
+            f"delete {checkpoint} and start again to download it again"
+        )
+    return (
+        f"The file is damaged (an interrupted download or copy?) or is not a {spec.name} "
+        "checkpoint: download it again, or give the model name it was made for"
+    )
 
 
 def _identity(

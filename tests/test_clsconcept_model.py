@@ -1,0 +1,58 @@
+"""A weights file that is damaged or not a checkpoint stops the load with a ModelError
+that says what to do, never a raw unpickling traceback (or torch's advice to load it
+with ``weights_only=False``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier import model as model_module
+from classifier.model import ModelError, ModelSpec, load_model
+from classifier.tiny import tiny_spec
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("garbage.bin", b"\x80\x04garbage" * 10),  # UnpicklingError
+        ("page.bin", b"<html><body>Not found</body></html>"),  # a proxy's page saved as weights
+        ("empty.pt", b""),  # EOFError
+        ("text.pt", b"hello world" * 10),  # KeyError from torch's legacy loader
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_a_damaged_checkpoint_file_is_a_model_error_saying_what_to_do(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ModelError) as caught:
+        load_model(tiny_spec(path))
+    message = str(caught.value)
+    assert str(path) in message and "download it again" in message, message
+    assert "weights_only" not in message, message
+
+
+def test_a_truncated_safetensors_checkpoint_says_what_to_do(tmp_path, tiny_checkpoint):
+    path = tmp_path / "cut.safetensors"
+    data = tiny_checkpoint.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="download it again"):
+        load_model(tiny_spec(path))
+
+
+def test_a_damaged_file_in_the_hugging_face_cache_is_named_to_delete(tmp_path, monkeypatch):
+    # the cache's layout (huggingface_hub): models--org--repo/{refs/main,snapshots/<rev>/}
+    repo = tmp_path / "models--modbot-test--tiny"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    damaged = snapshot / "open_clip_pytorch_model.bin"
+    damaged.write_bytes(b"\x80\x04cut short")
+    monkeypatch.setattr(model_module, "_tag_config", lambda spec: {"hf_hub": "modbot-test/tiny/"})
+    spec = ModelSpec(
+        name="modbot-tiny", pretrained="test", device="cpu", hf_cache_dir=str(tmp_path)
+    )
+    with pytest.raises(ModelError) as caught:
+        load_model(spec)
+    message = str(caught.value)
+    assert f"delete {damaged}" in message and "Hugging Face cache" in message, message
