@@ -9,7 +9,8 @@ before it logs in and loads the model.
     dns, connect, tls          can this machine reach it (``modbot.lemmy.probe``)
     lemmy      is it Lemmy, which version, which API
     login      the bot account's username and password (one login)
-    admin      the account is an admin (bans, purges, uploads need it)
+    admin      the account is an admin (bans, purges, uploads need it): a failure when
+               a rule asks a site ban or purge_item, which Lemmy refuses a non-admin
     account    its settings hide nothing from it (else `run` changes them)
     pictrs     PICTRS_URL reachable and PICTRS_API_KEY accepted
     rules      rules.yaml valid
@@ -44,6 +45,7 @@ from modbot.lemmy.probe import (
 )
 
 if TYPE_CHECKING:
+    from modbot.config.policy import Policy
     from modbot.pipeline import Pipeline
 
 __all__ = ["Report", "before_login", "connect_first", "diagnose", "login_problem"]
@@ -139,10 +141,43 @@ def diagnose(
             return report
     report.add("settings", OK, f"LEMMY_URL {settings.lemmy_url}, account {settings.username}")
     _state(Path(settings.state_path), report)
-    _instance(settings, report, timeout)
+    rules_finding, policy = _rules(rules)
+    _instance(settings, report, timeout, admin_rules=_admin_rules(policy))
     _pictrs(settings, report, timeout)
-    _classifier(settings, rules, report)
+    report.findings.append(rules_finding)
+    if policy is not None:
+        _classifier(settings, policy, report)
     return report
+
+
+def _rules(rules: str | None) -> tuple[Finding, Policy | None]:
+    """The rules file's finding and the policy (None when it is not valid)."""
+    from modbot.config.policy import load_policy, resolve_rules_path
+
+    path = resolve_rules_path(rules)
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        problems = "; ".join(map(str, exc.problems))
+        return Finding("rules", FAIL, f"{path} is not valid: {problems}"), None
+    return Finding("rules", OK, f"{path}: {policy.summary()}"), policy
+
+
+def _admin_rules(policy: Policy | None) -> list[str]:
+    """The rules asking what Lemmy does for an admin only: a site ban, a purge of the
+    item (removals and community bans need a moderator only)."""
+    if policy is None:
+        return []
+    found = []
+    for rule in policy.rules:
+        then = rule.then
+        needs = [
+            *(["site ban"] if then.ban is not None and then.ban.scope == "site" else []),
+            *(["purge_item"] if then.purge_item else []),
+        ]
+        if needs:
+            found.append(f"{rule.name!r} ({', '.join(needs)})")
+    return found
 
 
 def _state(path: Path, report: Report) -> None:
@@ -193,7 +228,7 @@ def _state(path: Path, report: Report) -> None:
     report.add("state", OK, f"{path}: an SQLite file modbot can read and write")
 
 
-def _instance(settings: Settings, report: Report, timeout: float) -> None:
+def _instance(settings: Settings, report: Report, timeout: float, admin_rules: list[str]) -> None:
     problem = url_problem(settings.lemmy_url)
     if problem:
         report.add("url", FAIL, problem)
@@ -223,6 +258,15 @@ def _instance(settings: Settings, report: Report, timeout: float) -> None:
     report.add("login", OK, f"logged in as {settings.username!r} (person {account.person_id})")
     if account.admin:
         report.add("admin", OK, "the bot account is an admin")
+    elif admin_rules:
+        report.add(
+            "admin",
+            FAIL,
+            f"the bot account is not an admin, and rules ask what Lemmy refuses a "
+            f"non-admin (not_an_admin): {', '.join(admin_rules)}. Make the account an "
+            "admin in the instance's admin settings, or change those rules (a removal or "
+            "a community ban needs a moderator of the community only)",
+        )
     else:
         report.add(
             "admin",
@@ -266,16 +310,7 @@ def _pictrs(settings: Settings, report: Report, timeout: float) -> None:
     )
 
 
-def _classifier(settings: Settings, rules: str | None, report: Report) -> None:
-    from modbot.config.policy import load_policy, resolve_rules_path
-
-    path = resolve_rules_path(rules)
-    try:
-        policy = load_policy(path)
-    except PolicyError as exc:
-        report.add("rules", FAIL, f"{path} is not valid: {'; '.join(map(str, exc.problems))}")
-        return
-    report.add("rules", OK, f"{path}: {policy.summary()}")
+def _classifier(settings: Settings, policy: Policy, report: Report) -> None:
     from modbot.classify import build_engine, engine_kind
 
     if engine_kind(policy) != "local":

@@ -99,14 +99,33 @@ def test_each_failure_has_its_own_message(fake_lemmy, env, capsys, monkeypatch, 
     assert fake_lemmy.mutating_requests() == []
 
 
-def test_a_non_admin_account_is_a_warning(fake_lemmy, env, capsys, monkeypatch):
+def test_a_non_admin_account_is_a_warning_unless_a_rule_needs_an_admin(
+    fake_lemmy, env, capsys, monkeypatch, tiny, tmp_path
+):
     fake_lemmy.add_person("helper", password="pw2", show_nsfw=False)
     monkeypatch.setenv("LEMMY_USERNAME", "helper")
     monkeypatch.setenv("LEMMY_PASSWORD", "pw2")
+    # the rules ban site-wide: Lemmy answers not_an_admin to every ban of this account
     status, found, out = doctor(capsys)
+    assert status == 1, out
+    assert found["admin"][0] == "FAIL" and "'known abusive image' (site ban)" in found["admin"][1]
+    assert found["account"][0] == "warn" and "show_nsfw" in found["account"][1]
+
+    purge = "\n  - name: purge it\n    if: {hash_list: known-bad}\n    then: {purge_item: true}\n"
+    monkeypatch.setenv("MODBOT_RULES", str(write_rules(tmp_path, fake_lemmy, tiny, rules=purge)))
+    status, found, out = doctor(capsys)
+    assert status == 1 and "'purge it' (purge_item)" in found["admin"][1], out
+
+    moderator = (
+        "\n  - name: moderate\n    if: {hash_list: known-bad}\n    then:\n"
+        "      remove: gone\n      ban: {scope: community, duration: 7d}\n"
+    )
+    monkeypatch.setenv(
+        "MODBOT_RULES", str(write_rules(tmp_path, fake_lemmy, tiny, rules=moderator))
+    )
+    status, found, out = doctor(capsys)  # what a community's moderator may do
     assert status == 0, out
     assert found["admin"][0] == "warn" and "not an admin" in found["admin"][1]
-    assert found["account"][0] == "warn" and "show_nsfw" in found["account"][1]
 
 
 def test_the_state_file_is_checked_and_left_as_it_is(

@@ -17,7 +17,8 @@ for each what is wrong and what to do:
   tls         for https://, a valid certificate (or not TLS at all on that port)
   lemmy       it is Lemmy (nodeinfo), a version modbot speaks
   login       the bot account logs in (wrong password, rate-limited, banned, unverified)
-  admin       the account is an admin
+  admin       the account is an admin: a warning, a failure when a rule asks a site
+              ban or purge_item (Lemmy refuses those to a non-admin)
   account     its settings hide nothing from it
   pictrs      PICTRS_URL answers and accepts PICTRS_API_KEY
   rules       rules.yaml is valid
