@@ -14,6 +14,7 @@ local upload (what a purge needs), and for a post's link the instance's own copy
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -229,6 +230,7 @@ def _markdown_refs(
             (destination, _unquote_title(m["title"]))
         )
     for url, title in _markdown_images(text, definitions):
+        url = _unescape(url)
         if not url:
             continue
         ref = _make_ref(url, location, instance_url)
@@ -335,6 +337,21 @@ def _reference(
             explicit = text[nxt + 1 : close]
             label, nxt = (explicit or label), close + 1
     return _label(label), nxt
+
+
+# markdown-it's unescapeAll: a backslash before ASCII punctuation, and an entity (named,
+# decimal or hex, with its ";"), as the browser gets the destination
+_ESCAPE_OR_ENTITY = re.compile(
+    r"\\([!-/:-@\[-`{-~])|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+)
+
+
+def _unescape(url: str) -> str:
+    """A markdown destination as markdown-it hands it to the browser (``a\\_b.jpg`` is
+    ``a_b.jpg``, ``?a=1&amp;b=2`` is ``?a=1&b=2``): the URL people's browsers ask for."""
+    if "\\" not in url and "&" not in url:
+        return url
+    return _ESCAPE_OR_ENTITY.sub(lambda m: m[1] or html.unescape(m[0]), url)
 
 
 def _label(label: str) -> str:

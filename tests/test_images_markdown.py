@@ -29,3 +29,14 @@ def test_a_repeated_reference_definition_cannot_hide_the_first_one():
 def test_a_label_used_many_times_gives_its_definitions_once():
     text = "![a] " * 2000 + "\n\n" + "".join(f"[a]: https://x.example/{i}.jpg\n" for i in range(3))
     assert urls(text) == [f"https://x.example/{i}.jpg" for i in range(3)]
+
+
+def test_backslash_escapes_and_entities_in_a_destination_are_resolved():
+    # markdown-it unescapes `\_` and decodes `&amp;` before the browser asks for the URL
+    assert urls(r"![a](https://x.example/a\_b.jpg)") == ["https://x.example/a_b.jpg"]
+    assert urls("![a](https://x.example/i.jpg?w=1&amp;h=2)") == ["https://x.example/i.jpg?w=1&h=2"]
+    assert urls("![a](<https://x.example/&#40;c&#41;.png>)") == ["https://x.example/(c).png"]
+    ref = "![r]\n\n[r]: https://x.example/r\\_1.gif?a=1&amp;b=2\n"
+    assert urls(ref) == ["https://x.example/r_1.gif?a=1&b=2"]
+    # not an entity (no `;`) and not an escapable character: kept as written
+    assert urls(r"![a](https://x.example/p&amp\q.jpg)") == [r"https://x.example/p&amp\q.jpg"]
