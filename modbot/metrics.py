@@ -144,6 +144,19 @@ class Metrics:
     def cycle_done(self, seconds: float, stats: Iterable[CycleStats]) -> None:
         """A good cycle: its poll's and sweep slice's counts. Each has its own memory
         peak (a budget's peak is counted afresh after each): the cycle's is the larger."""
+        self._count(stats)
+        self.cycles.labels(result="ok").inc()
+        self.cycle_seconds.observe(seconds)
+        self.last_success.set(time.time())
+
+    def cycle_failed(self, seconds: float, stats: Iterable[CycleStats] = ()) -> None:
+        """A cycle that failed; `stats`: what it finished first (a poll whose sweep slice
+        then failed), its actions done and recorded, counted all the same."""
+        self._count(stats)
+        self.cycles.labels(result="failed").inc()
+        self.cycle_seconds.observe(seconds)
+
+    def _count(self, stats: Iterable[CycleStats]) -> None:
         memory: dict[str, tuple[int, int]] = {}
         for s in stats:
             self.items.inc(s.items_seen)
@@ -170,13 +183,6 @@ class Metrics:
         for budget, (peak, total) in memory.items():
             self.memory_peak.labels(budget=budget).set(peak)
             self.memory_budget.labels(budget=budget).set(total)
-        self.cycles.labels(result="ok").inc()
-        self.cycle_seconds.observe(seconds)
-        self.last_success.set(time.time())
-
-    def cycle_failed(self, seconds: float) -> None:
-        self.cycles.labels(result="failed").inc()
-        self.cycle_seconds.observe(seconds)
 
     def state(self, valve: ValveState, *, items_waiting: int, sweep_pending: bool) -> None:
         """What the cycle left: the valve, the posts to look at again, a sweep under way."""

@@ -55,3 +55,39 @@ def test_the_skip_reasons_no_rule_names_are_there_from_the_start():
     metrics = Metrics(dry_run=False, skip_reasons=["too_large"])
     for reason in ("too_large", "classifier_unavailable", "malformed_item"):
         assert sample(metrics.registry, "modbot_skips_total", reason=reason) == 0, reason
+
+
+def test_a_cycle_whose_sweep_slice_fails_still_counts_what_its_poll_did(tmp_path):
+    """The poll removed an image (done, recorded), then the sweep slice failed: the
+    removal is in `modbot_actions_total` all the same, and the cycle counted failed."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from modbot.modes.daemon import Daemon
+    from modbot.store import Store
+
+    class Pipeline:  # what a cycle asks of the pipeline
+        dry_run, run_id = False, "test"
+
+        def __init__(self, store: Store) -> None:
+            self.store = store
+
+        def poll_once(self, stop: object) -> CycleStats:
+            return CycleStats(items_seen=3, actions=Counter({"remove:done": 1}))
+
+    metrics = Metrics(dry_run=False)
+    store = Store(tmp_path / "state.sqlite3")
+    policy = SimpleNamespace(schedule=SimpleNamespace(poll_every=timedelta(minutes=1)))
+    daemon = Daemon(Pipeline(store), policy, metrics=metrics)
+
+    def broken() -> None:
+        raise OSError("disk full")
+
+    daemon._sweep_slice = broken  # type: ignore[method-assign]
+    daemon._metrics_state = lambda: None  # type: ignore[method-assign]
+    daemon.cycle()
+    r = metrics.registry
+    assert sample(r, "modbot_cycles_total", result="failed") == 1
+    assert sample(r, "modbot_actions_total", kind="remove", status="done") == 1
+    assert sample(r, "modbot_items_total") == 3
+    store.close()

@@ -280,10 +280,11 @@ class Daemon:
             self.reload()
         self.cycles += 1
         started = time.monotonic()
+        done: list[CycleStats] = []  # what the cycle finished, counted even if it fails
         try:
             stats = self.pipeline.poll_once(stop=self.stop)
             line = f"cycle {self.cycles}: {stats.summary()}"
-            done = [stats]
+            done.append(stats)
             sweep = self._sweep_slice()
             if sweep:
                 line += f" | {sweep[0]}"
@@ -292,7 +293,7 @@ class Daemon:
             log.error("cycle %d failed: %s: %s", self.cycles, type(exc).__name__, exc)
             self._heartbeat(ok=False, error=f"{type(exc).__name__}: {exc}")
             if self.metrics is not None:
-                self.metrics.cycle_failed(time.monotonic() - started)
+                self.metrics.cycle_failed(time.monotonic() - started, done)
                 self._metrics_state()
             return
         if self.metrics is not None:
