@@ -6,6 +6,8 @@ them while one inference thread runs the model on batches.
         ──▶ similarities to every prompt ──▶ decision ──▶ Verdict
 
 An image that cannot be decoded gets an ``unreadable`` verdict; it never fails a batch.
+When the model fails on a batch, each of its images is tried alone: only an image that
+fails by itself gets the error (its caller's future raises it).
 """
 
 from __future__ import annotations
@@ -417,17 +419,27 @@ class Engine:
 
     def _infer_batch(self, jobs: list[_Job]) -> None:
         batch: list[_Job | None] = list(jobs)
-        self.stats["batches"] += 1
-        self.stats["images"] += len(batch)
-        self.stats["regions"] += sum(job.count for job in jobs)
         try:
             self._resample(jobs)
             sims = self._similarities([r for job in jobs for r in job.regions])
-        except Exception as exc:  # e.g. CUDA out of memory: tell every caller
-            log.error("inference failed for a batch of %d images: %r", len(batch), exc)
-            for job in jobs:
-                self._resolve(job.future, error=exc)
+        except Exception as exc:  # e.g. CUDA out of memory
+            if len(jobs) > 1:
+                # one image (or the batch's size) may be the cause: each alone, so that
+                # only an image that fails by itself gets the error
+                log.warning(
+                    "inference failed for a batch of %d images (%r): trying each alone",
+                    len(jobs),
+                    exc,
+                )
+                for job in jobs:
+                    self._infer_batch([job])
+                return
+            log.error("inference failed for image %s: %r", jobs[0].sha256[:12], exc)
+            self._resolve(jobs[0].future, error=exc)
             return
+        self.stats["batches"] += 1
+        self.stats["images"] += len(batch)
+        self.stats["regions"] += sum(job.count for job in jobs)
         per_job, start = [], 0
         for job in jobs:
             per_job.append(sims[start : start + len(job.regions)])
