@@ -8,7 +8,8 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "fields_problem",
     "listed_communities",
     "malformed",
+    "malformed_answer",
     "read_person_view",
     "read_view",
     "shown",
@@ -63,6 +65,21 @@ def read_view(answer: Any, key: str, what: str) -> dict[str, Any]:
             f"{what}: Lemmy's answer has no {key} (got {kind_of(view)})", error="bad_answer"
         )
     return view
+
+
+@contextmanager
+def malformed_answer(what: str) -> Iterator[None]:
+    """Read an answer that is not checked field by field (``/site``, ``/account``): a
+    shape Lemmy never sends (a null where an object is, a missing key) is a
+    ``LemmyBadAnswer`` saying so, never a ``TypeError`` traceback."""
+    try:
+        yield
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise LemmyBadAnswer(
+            f"{what}: Lemmy's answer is malformed ({type(exc).__name__}: {exc}); is "
+            "LEMMY_URL the Lemmy API, not a proxy or another site?",
+            error="bad_answer",
+        ) from None
 
 
 def read_person_view(answer: Any, person_id: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from modbot.lemmy.viewcheck import (
     fields_problem,
     listed_communities,
     malformed,
+    malformed_answer,
 )
 from modbot.model import (
     Account,
@@ -224,7 +225,13 @@ def custom_emoji_urls(site: dict[str, Any]) -> frozenset[str]:
 
 
 def site_info(site: dict[str, Any]) -> SiteInfo:
-    """A ``GetSiteResponse``: the instance, and the bot's own account when logged in."""
+    """A ``GetSiteResponse``: the instance, and the bot's own account when logged in. One
+    Lemmy never sends (an admin without a person, a list of nulls) is a ``LemmyBadAnswer``."""
+    with malformed_answer("/site"):
+        return _site_info(site)
+
+
+def _site_info(site: dict[str, Any]) -> SiteInfo:
     site_view = site.get("site_view") or {}
     counts = site_view.get("counts") or {}
     account = None

@@ -22,6 +22,7 @@ from modbot.lemmy.viewcheck import (
     fields_problem,
     listed_communities,
     malformed,
+    malformed_answer,
 )
 from modbot.model import Account, Community, Item, Message, Person, SiteInfo, Upload, parse_time
 
@@ -210,14 +211,21 @@ def site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
 
     1.0 lists posts with ``show_read=true`` (modbot always sends it), so the account's
     ``show_read_posts`` hides nothing from the bot and is read as on; NSFW comments
-    and bot accounts' content still follow the account's settings.
+    and bot accounts' content still follow the account's settings. One Lemmy never
+    sends (an admin without a person, an account without its user) is a
+    ``LemmyBadAnswer``.
     """
+    with malformed_answer("/site and /account"):
+        return _site_info(site, my_user)
+
+
+def _site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
     site_view = site.get("site_view") or {}
     local_site = site_view.get("local_site") or {}
     account = None
     if my_user:
-        local_user_view = my_user.get("local_user_view") or {}
-        local_user = local_user_view.get("local_user") or {}
+        local_user_view = my_user["local_user_view"]
+        local_user = local_user_view["local_user"]
         account = Account(
             person_id=(local_user_view.get("person") or {}).get("id"),
             admin=bool(local_user.get("admin")),
@@ -229,9 +237,7 @@ def site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
     return SiteInfo(
         version=str(site.get("version") or ""),
         public_url=(site_view.get("site") or {}).get("ap_id"),
-        admin_ids=frozenset(
-            a["person"]["id"] for a in site.get("admins") or [] if isinstance(a, dict)
-        ),
+        admin_ids=frozenset(a["person"]["id"] for a in site.get("admins") or []),
         account=account,
         all_languages=tuple(lang["id"] for lang in site.get("all_languages") or []),
         posts=local_site.get("posts") or 0,

@@ -1,0 +1,55 @@
+"""What the Lemmy layer makes of answers to /site, /account and the report lists that
+Lemmy (or something in front of it) sends malformed or from an older 0.19."""
+
+from __future__ import annotations
+
+import pytest
+
+from fakelemmy.scenarios import PASSWORD
+from modbot.config.settings import Secret
+from modbot.errors import LemmyBadAnswer
+from modbot.lemmy import LemmyClient, LemmyClientV4
+
+
+def client_of(lemmy):
+    client_class = LemmyClient if lemmy.api_version == "v3" else LemmyClientV4
+    return client_class(lemmy.url, "modbot", Secret(PASSWORD), requests_per_minute=0)
+
+
+SPOILS = {
+    # name: (the spoiled answer, the path of 1.0's answer it spoils; None: 0.19 only)
+    "admin-without-person": (lambda body: {**body, "admins": [{"person": None}]}, "site"),
+    "null-admin": (lambda body: {**body, "admins": [None]}, "site"),
+    "null-language": (lambda body: {**body, "all_languages": [None]}, "site"),
+    "site-text": (lambda body: {**body, "site_view": {"site": "lemmy"}}, "site"),
+    "null-emoji": (lambda body: {**body, "custom_emojis": [None]}, None),
+    "no-user-view": (lambda body: {**body, "my_user": {"local_user_view": None}}, None),
+    "account-without-user-view": (lambda body: {**body, "local_user_view": None}, "account"),
+}
+
+
+@pytest.mark.both_lemmys
+@pytest.mark.parametrize("name", SPOILS)
+def test_a_malformed_site_answer_is_a_bad_answer_not_a_traceback(fake_lemmy, name):
+    # The session reads /site at start and every few minutes: a proxy's or a broken
+    # Lemmy's answer is said as Lemmy answering wrongly (the cycle fails with the message
+    # and the next tries again), never a TypeError the CLI shows as a traceback.
+    lemmy = fake_lemmy
+    spoil, v4_path = SPOILS[name]
+    if lemmy.api_version == "v3":
+        if v4_path == "account":
+            pytest.skip("0.19 has no GET /account")
+        path = "/api/v3/site"
+    elif v4_path is None:
+        pytest.skip("1.0's /site has no my_user nor custom_emojis")
+    else:
+        path = f"/api/v4/{v4_path}"
+    client = client_of(lemmy)
+    lemmy.tamper(path, spoil)
+    with pytest.raises(LemmyBadAnswer, match=r"/(site|account): Lemmy's answer is malformed"):
+        client.check_session()
+    with pytest.raises(LemmyBadAnswer, match=r"/(site|account): Lemmy's answer is malformed"):
+        client.site_info()
+    lemmy.tamper(path, None)
+    assert client.check_session().account is not None
+    client.close()
