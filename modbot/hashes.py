@@ -542,7 +542,8 @@ def load_list(
     k = _kind(kind)
     shown = shown_as or str(path)
     data = read_text_file(path, max_bytes=max_bytes, what="a hash list")
-    values, problems = parse_list(data.decode("utf-8", errors="replace"), k, shown)
+    # utf-8-sig: a byte order mark from a Windows editor is fine, as in the rules file
+    values, problems = parse_list(data.decode("utf-8-sig", errors="replace"), k, shown)
     if problems:
         raise HashListError(problems)
     return HashIndex(k, [v for _, v in values], [n for n, _ in values])

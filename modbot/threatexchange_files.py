@@ -162,7 +162,7 @@ def load_local_file(
     most `max_bytes`, `OSError` when it cannot be opened, `HashListError` for bad lines."""
     data = read_text_file(path, max_bytes=max_bytes, what="a python-threatexchange local_file")
     return read_local_file(
-        data.decode("utf-8", errors="replace"),
+        data.decode("utf-8-sig", errors="replace"),  # a BOM is fine
         signal_type=signal_type,
         shown=shown_as or str(path),
     )
