@@ -23,3 +23,14 @@ def test_feed_verify_with_a_max_age_that_is_no_duration_is_a_usage_error(
     err = capsys.readouterr().err
     assert "argument --max-age: expected a duration like 30s" in err
     assert "Traceback" not in err
+
+
+def test_hash_says_which_exit_status_a_wrong_command_line_has(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    coffee = Path(__file__).parent / "data" / "coffee.jpg"
+    assert main(["hash", "--format", "threatexchange", "--kind", "md5", str(coffee)]) == 2
+    assert "holds pdq hashes only" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["hash", "--help"])
+    assert "2 the command line is wrong" in " ".join(capsys.readouterr().out.split())

@@ -43,7 +43,9 @@ def _add_hash(subparsers: Subparsers) -> None:
             "sha256sum); json prints one array of {file, hashes, pdq_quality, errors}; "
             "threatexchange prints python-threatexchange local_file lines ('pdq HASH'), "
             "PDQ only. Exit status: 0 every hash computed, 1 some file could not be read "
-            "or is not an image a perceptual kind can decode (the other kinds still print)."
+            "or is not an image a perceptual kind can decode (the other kinds still print), "
+            "2 the command line is wrong (e.g. --format threatexchange with a --kind "
+            "other than pdq)."
         ),
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
