@@ -53,3 +53,30 @@ def test_a_malformed_site_answer_is_a_bad_answer_not_a_traceback(fake_lemmy, nam
     lemmy.tamper(path, None)
     assert client.check_session().account is not None
     client.close()
+
+
+@pytest.mark.both_lemmys
+def test_the_reporters_of_an_item_are_those_of_its_own_reports(fake_lemmy):
+    # Lemmy before 0.19.4 ignores report/list's post_id and comment_id (LemmyNet/lemmy
+    # #4492): it answers every report. The bot's report on another item must not read as
+    # a report on this one (a killed run's report would be taken as sent, and lost).
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.bob, name="reported")
+    other = lemmy.add_post(cast.pics, cast.bob, name="not reported")
+    comment = lemmy.add_comment(post, cast.bob, content="reported")
+    other_comment = lemmy.add_comment(post, cast.bob, content="not reported")
+    client = client_of(lemmy)
+    bot = client.check_session().account.person_id
+    client.report_post(post.id, "spam")
+    client.report_comment(comment.id, "spam")
+    assert client.reporters("post", post.id) == [bot]
+    assert client.reporters("comment", comment.id) == [bot]
+    if lemmy.api_version == "v3":  # 0.19.0-0.19.3: every report, whatever the id asked
+        for kind, item in (("post", post), ("comment", comment)):
+            every = {f"{kind}_reports": client.reports_of(kind, item.id)}
+            lemmy.tamper(f"/api/v3/{kind}/report/list", lambda body, every=every: every)
+    assert client.reporters("post", other.id) == []
+    assert client.reporters("comment", other_comment.id) == []
+    assert client.reporters("post", post.id) == [bot]
+    assert client.reporters("comment", comment.id) == [bot]
+    client.close()

@@ -153,11 +153,18 @@ class LemmyClient(PictrsStore, Transport):
         return views_v3.person(self.get_person(person_id)["person"])
 
     def reporters(self, kind: str, item_id: int) -> list[int]:
-        return [
-            report[f"{kind}_report"]["creator_id"]
-            for report in self.reports_of(kind, item_id)
-            if (report.get(f"{kind}_report") or {}).get("creator_id") is not None
-        ]
+        # Lemmy before 0.19.4 ignores the report list's post_id / comment_id and lists
+        # every report: only this item's count.
+        found = []
+        for view in self.reports_of(kind, item_id):
+            report = view.get(f"{kind}_report") if isinstance(view, dict) else None
+            if (
+                isinstance(report, dict)
+                and report.get(f"{kind}_id") == item_id
+                and isinstance(report.get("creator_id"), int)
+            ):
+                found.append(report["creator_id"])
+        return found
 
     def sent_messages(self, creator_id: int, page: int) -> list[Message]:
         return [views_v3.message(m) for m in self.sent_private_messages(creator_id, page=page)]
@@ -318,10 +325,12 @@ class LemmyClient(PictrsStore, Transport):
         params = {"person_id": person_id, "limit": 1}
         return read_person_view(self.api("GET", "/user", params=params), person_id)
 
-    def reports_of(self, kind: str, item_id: int) -> list[dict[str, Any]]:
-        """Every report on one post or comment (``kind``), resolved or not, newest first."""
+    def reports_of(self, kind: str, item_id: int) -> list[Any]:
+        """Every report on one post or comment (``kind``), resolved or not, newest first
+        (0.19.4+; an earlier 0.19 answers every report: ``reporters`` picks the item's)."""
         params = {f"{kind}_id": item_id, "unresolved_only": "false", "limit": 50}
-        return self.api("GET", f"/{kind}/report/list", params=params).get(f"{kind}_reports") or []
+        body = self.api("GET", f"/{kind}/report/list", params=params)
+        return _listing(body, f"{kind}_reports", f"{kind}/report/list")
 
     def sent_private_messages(self, creator_id: int, *, page: int = 1) -> list[dict[str, Any]]:
         """One page of the private messages ``creator_id`` (the bot) sent, newest first."""
