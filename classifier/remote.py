@@ -488,17 +488,22 @@ class RemoteEngine:
         import httpx
 
         try:
-            async with self._client.stream(
-                method,
-                worker.url + path,
-                content=body,
-                headers={**self._headers, **headers},
-                timeout=httpx.Timeout(
-                    timeout, connect=min(timeout, self._client.timeout.connect or timeout)
-                ),
-            ) as streamed:
+            # httpx's timeout is per read: the whole answer must also come within it, or
+            # a worker dripping bytes would hold the image far past `timeout`
+            async with (
+                asyncio.timeout(timeout),
+                self._client.stream(
+                    method,
+                    worker.url + path,
+                    content=body,
+                    headers={**self._headers, **headers},
+                    timeout=httpx.Timeout(
+                        timeout, connect=min(timeout, self._client.timeout.connect or timeout)
+                    ),
+                ) as streamed,
+            ):
                 answer = await _read(streamed)
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             worker.failed(self.max_backoff)
             raise _Answer(f"timed out after {timeout:.0f} s") from None
         except httpx.HTTPError as exc:

@@ -552,3 +552,27 @@ def test_an_answer_too_large_is_not_read_and_the_next_worker_is_asked():
         said = engine.check()
         assert "answered more than 1 MB" in said["http://w1:8095"]
         assert engine.concept_version == "0123456789abcdef"
+
+
+def test_a_worker_dripping_its_answer_is_cut_off_at_the_timeout():
+    """httpx's timeout is per read: a worker sending a byte now and then would hold an
+    image (and its slot) far past `timeout`. The whole answer must come within it."""
+    import asyncio
+    import json
+
+    verdict = json.dumps(GOOD_VERDICT).encode()
+
+    def drip(request: httpx.Request) -> httpx.Response:
+        async def body():
+            for i in range(0, len(verdict), len(verdict) // 5 + 1):
+                await asyncio.sleep(0.4)  # each read well within the timeout
+                yield verdict[i : i + len(verdict) // 5 + 1]
+
+        return httpx.Response(200, content=body(), headers={"Content-Type": "application/json"})
+
+    transport, _ = mock_workers({"w1": drip})
+    with (
+        RemoteEngine(["http://w1:8095"], TOKEN, timeout=1.0, transport=transport) as engine,
+        pytest.raises(ClassifierUnavailable, match="timed out after 1 s"),
+    ):
+        engine.classify_many([b"img"])
