@@ -83,6 +83,18 @@ _NOT_EXPORTED = {
 }
 
 
+def _no_signal(stype: str) -> str:
+    """Why a line of one word is skipped; a bare hash says what file it belongs in."""
+    bare = next((k for k in HASH_KINDS.values() if len(stype) == k.hex_digits), None)
+    if bare is not None and all(c in "0123456789abcdefABCDEF" for c in stype):
+        kinds = "pdq or sha256" if bare.hex_digits == 64 else bare.name
+        return (
+            f"a bare hash without its signal type ({bare.hex_digits} hex digits): a file "
+            f"of bare hashes is a list of format: plain (kind: {kinds})"
+        )
+    return "no signal after the signal type"
+
+
 @dataclass
 class LocalFile:
     """What a `local_file` holds for modbot: `hashes` as `(kind, hex, line number)`,
@@ -129,7 +141,7 @@ def read_local_file(text: str, *, signal_type: str | None = None, shown: str = "
             stype, signal = signal_type, line
         if not stype or not signal:  # python-threatexchange skips these too
             if line:
-                skipped.add((number, stype[:40], "no signal after the signal type"))
+                skipped.add((number, stype[:40], _no_signal(stype)))
             continue
         kind = SIGNAL_TYPES.get(stype)
         if kind is None:
