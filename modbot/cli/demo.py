@@ -13,7 +13,9 @@ uploads (hostile files and one image on a demo known-bad hash list among them), 
 in dry-run mode with the shipped rules.yaml, and write modbot-demo-report.html and
 modbot-demo-report.json in the current directory. Nothing outside this machine is
 contacted and no weights are downloaded: without real ViT-L-14/openai weights in the
-Hugging Face cache the demo runs a tiny model with random weights, and says so.
+Hugging Face cache the demo runs a tiny model with random weights, and says so. With
+--rules, that file's classifier.remote workers are not asked (the classifier runs
+here) and its feeds are not fetched (their lists stay empty).
 """
 
 

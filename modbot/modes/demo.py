@@ -15,6 +15,7 @@ classifier's judgement. The demo never downloads weights.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -76,7 +77,9 @@ def shipped_rules_path() -> Path:
 
 def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Policy:
     """The shipped policy, with the demo image added to a copy of its known-bad list, and
-    the fake instance's "remote web" host allowed (it lives on 127.0.0.1)."""
+    the fake instance's "remote web" host allowed (it lives on 127.0.0.1). Nothing off
+    this machine: the classifier runs here (``classifier.remote`` workers are not asked)
+    and no subscribed feed is fetched (``not_contacted`` says which were left out)."""
     from modbot.config.policy import load_policy
     from modbot.hashes import HashList
 
@@ -104,11 +107,27 @@ def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Polic
         f.write(f"\n{known_bad}  # modbot demo: a generated image standing in for a known one\n")
     policy = load_policy(copy / "rules.yaml")
     remote = lemmy.remote_url.split("//", 1)[1]
-    return policy.replace(
+    policy = policy.replace(
+        classifier=policy.classifier.model_copy(update={"remote": None}),
         fetch=policy.fetch.model_copy(update={"allow_hosts": [*policy.fetch.allow_hosts, remote]}),
         # The fake instance is local: no need to pace requests as for a real one.
         lemmy=policy.lemmy.model_copy(update={"requests_per_minute": 60_000}),
     )
+    # A feed's list stays, empty: the rules naming it are valid and match nothing.
+    return dataclasses.replace(policy, feeds={})
+
+
+def not_contacted(rules: Path) -> list[str]:
+    """What of the rules file would reach off this machine, which the demo leaves out."""
+    from modbot.config.policy import load_policy
+
+    policy = load_policy(rules)
+    left = []
+    if policy.classifier.remote is not None:
+        left.append(f"classifier.remote workers ({', '.join(policy.classifier.remote.urls)})")
+    if policy.feeds:
+        left.append(f"feeds ({', '.join(policy.feeds)})")
+    return left
 
 
 def test_model_policy(policy: Policy, workdir: Path) -> Policy:
@@ -271,6 +290,12 @@ def run_demo(
         for note in sample.notes:
             print_(f"  - {note}")
         print_(f"rules: {rules} (plus the demo image on its {KNOWN_BAD_LIST!r} list)")
+        left = not_contacted(policy.path)
+        if left:
+            print_(
+                f"  not contacted: its {' and '.join(left)}; the demo runs on this machine "
+                "only (the classifier here, feed lists empty)"
+            )
         engine = build_engine_for_demo(policy, workdir, force_test_model)
         random_weights = bool(engine.loaded.random_weights)
         if random_weights:
