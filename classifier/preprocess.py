@@ -26,6 +26,7 @@ crop: open_clip's eval preprocessing); normalisation happens on the model's devi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 from collections.abc import Callable
@@ -315,7 +316,30 @@ def _open(data: bytes, cfg: PreprocessConfig) -> Image.Image:
             f"{width}x{height} is {width * height / 1e6:.0f} megapixels, over the "
             f"{cfg.max_pixels / 1e6:.0f} megapixel cap (decompression bomb?)"
         )
-    return image
+    return _count_frames(image, data)
+
+
+def _count_frames(image: Image.Image, data: bytes) -> Image.Image:
+    """``image``, its frames counted (headers only). A GIF or TIFF cut short inside a
+    later frame's header makes Pillow's count fail with whatever that header's parsing
+    raised (an IndexError in a GIF's palette, say), and leaves the image between frames:
+    it is opened again and counts the frames before that one, which Pillow and the
+    reference read (Unreadable only if Pillow will not take that count)."""
+    try:
+        getattr(image, "n_frames", 1)
+        return image
+    except Exception as exc:
+        reached = image.tell() + 1  # the last frame whose header parsed, and those before
+        image.close()
+        failure = exc
+    image = Image.open(io.BytesIO(data), formats=FORMATS)
+    if getattr(image, "_n_frames", 0) is None:  # GIF and TIFF: counted on first use
+        image._n_frames = reached  # type: ignore[attr-defined]
+        with contextlib.suppress(Exception):
+            if getattr(image, "n_frames", 1) == reached:
+                return image
+    image.close()
+    raise Unreadable(f"truncated or corrupt {image.format} animation: {failure!r}")
 
 
 def _sniff_text(data: bytes) -> str:
