@@ -113,8 +113,11 @@ def run(args: argparse.Namespace) -> int:
     if args.prepare:
         return _prepare(args)
     inputs, skipped = _expand(args.inputs)
-    if skipped:
-        print(f"modbot classify: {skipped} file(s) in the folders are not images: left out")
+    if skipped:  # on stderr: --json's stdout is the JSON alone
+        print(
+            f"modbot classify: {skipped} file(s) in the folders are not images: left out",
+            file=sys.stderr,
+        )
     if not inputs:
         print("modbot classify: no image to classify", file=sys.stderr)
         return 1
