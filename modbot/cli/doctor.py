@@ -47,11 +47,24 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--timeout",
         metavar="SECONDS",
-        type=float,
+        type=_seconds,
         default=10.0,
         help="for each network step (default: %(default)s)",
     )
     p.set_defaults(func=doctor)
+
+
+def _seconds(text: str) -> float:
+    """argparse type for --timeout: a number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:  # also not nan
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give the seconds each network step may take, e.g. 10"
+        )
+    return value
 
 
 def doctor(args: argparse.Namespace) -> int:
