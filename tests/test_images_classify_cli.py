@@ -8,8 +8,10 @@ import io
 import json
 from concurrent.futures import Future
 
+import pytest
 from PIL import Image
 
+from classifier.remote import ClassifierUnavailable, RemoteRequestRefused
 from classifier.verdict import Verdict
 from modbot.cli import build_parser
 from modbot.cli import classify as command
@@ -63,3 +65,36 @@ def test_json_output_is_json_alone_when_a_folder_has_other_files(monkeypatch, tm
     (verdict,) = json.loads(out)
     assert verdict["input"] == str(tmp_path / "a.jpg")
     assert "1 file(s) in the folders are not images: left out" in err
+
+
+def test_an_image_the_classifier_refuses_is_that_inputs_failure(monkeypatch, tmp_path, capsys):
+    big, ok = jpeg((0, 0, 200)), jpeg((0, 200, 0))
+    (tmp_path / "big.jpg").write_bytes(big)
+    (tmp_path / "ok.jpg").write_bytes(ok)
+    engine = StandIn({big: RemoteRequestRefused("http://w:8000: over its size limit (413)")})
+    status = run(monkeypatch, engine, str(tmp_path / "big.jpg"), str(tmp_path / "ok.jpg"))
+    out, _ = capsys.readouterr()
+    assert status == 1
+    assert f"{tmp_path / 'big.jpg'}: cannot read: the classifier refused it: http://w:8000" in out
+    assert f"{tmp_path / 'ok.jpg'}: no labels" in out
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_classifier_that_stops_answering_exits_2_naming_what_was_left(
+    monkeypatch, tmp_path, capsys, as_json
+):
+    first, second = jpeg((10, 10, 10)), jpeg((240, 240, 240))
+    (tmp_path / "1.jpg").write_bytes(first)
+    (tmp_path / "2.jpg").write_bytes(second)
+    engine = StandIn({second: ClassifierUnavailable("http://w:8000: cannot connect")})
+    argv = [str(tmp_path / "1.jpg"), str(tmp_path / "2.jpg")] + (["--json"] if as_json else [])
+    status = run(monkeypatch, engine, *argv)
+    out, err = capsys.readouterr()
+    assert status == 2, "as --help says: the classifier could not be had"
+    assert "the classifier stopped: no classifier worker answered: http://w:8000" in err
+    assert f"1 input(s) not classified: {tmp_path / '2.jpg'}" in err
+    if as_json:
+        assert [v["input"] for v in json.loads(out)] == [str(tmp_path / "1.jpg")]
+    else:
+        assert f"{tmp_path / '1.jpg'}: no labels" in out
+        assert "2.jpg" not in out

@@ -24,8 +24,9 @@ def add_parser(subparsers: Subparsers) -> None:
             "(csam, underage, nsfw, anime) and top scores. A score is a margin: similarity "
             "minus threshold, > 0 means the label fired. Nothing is acted on or recorded. "
             "URLs are downloaded into memory with the bot's safe fetcher. "
-            "Exit status: 0 all images classified, 1 some input could not be read or "
-            "decoded, 2 the model could not be loaded."
+            "Exit status: 0 all images classified, 1 some input could not be read, "
+            "decoded or classified, 2 the classifier could not be loaded or (remote "
+            "workers) stopped answering: the inputs not classified are named."
         ),
         epilog=(
             "The default model is ViT-L-14/openai (the thresholds are calibrated for it) from "
@@ -128,28 +129,69 @@ def run(args: argparse.Namespace) -> int:
     # A chunk of files at a time, so a folder of any size holds one chunk's bytes at once.
     out: list[dict[str, Any]] = []
     bad = False
+    stopped: str | None = None  # why the classifier stopped answering
     with engine:
         for start in range(0, len(inputs), CHUNK):
             chunk = inputs[start : start + CHUNK]
             data, failures = _read_inputs(chunk)
-            readable = [name for name in chunk if name in data]
-            verdicts = dict(zip(readable, engine.classify_many([data[n] for n in readable])))
+            verdicts, stopped = _classify(engine, [n for n in chunk if n in data], data, failures)
             del data
             bad = bad or bool(failures) or any(v.unreadable for v in verdicts.values())
-            for name in chunk:
+            done = (
+                chunk if stopped is None else [n for n in chunk if n in verdicts or n in failures]
+            )
+            for name in done:
                 if not args.json:
                     print(_line(name, verdicts.get(name), failures.get(name)), flush=True)
                 elif name in verdicts:
                     out.append({"input": name, **verdicts[name].to_dict()})
                 else:
                     out.append({"input": name, "error": failures[name]})
+            if stopped is not None:
+                left = [n for n in inputs[start:] if n not in done]
+                break
         random_weights = engine.random_weights
     if args.json:
         json.dump(out, sys.stdout, indent=2)
         print()
     elif random_weights:
         print("(RANDOM WEIGHTS: these verdicts mean nothing)")
+    if stopped is not None:
+        named = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+        print(
+            f"modbot classify: the classifier stopped: {stopped}; {len(left)} input(s) not "
+            f"classified: {named}",
+            file=sys.stderr,
+        )
+        return 2
     return 1 if bad else 0
+
+
+def _classify(
+    engine: Any, names: list[str], data: dict[str, bytes], failures: dict[str, str]
+) -> tuple[dict[str, Verdict], str | None]:
+    """The verdicts of ``names``; an image the classifier refuses (a worker's size limit)
+    is that input's failure, added to ``failures``. Stops at a classifier that no longer
+    answers (no remote worker does, or one refuses the token): (the verdicts so far, why)."""
+    from classifier.model import ModelError
+    from classifier.remote import RemoteRequestRefused
+
+    futures = [(name, engine.submit(data[name])) for name in names]
+    verdicts: dict[str, Verdict] = {}
+    stopped: str | None = None
+    for name, future in futures:
+        try:
+            verdict = future.result()
+        except RemoteRequestRefused as exc:
+            failures[name] = f"the classifier refused it: {exc}"
+        except ModelError as exc:  # no worker answers, a worker refuses the token
+            stopped = stopped or str(exc)
+        except Exception as exc:  # this image only (as the bot records classifier_error)
+            failures[name] = f"the classifier failed on it: {exc!r}"[:500]
+        else:
+            if stopped is None:
+                verdicts[name] = verdict
+    return verdicts, stopped
 
 
 def _expand(inputs: list[str]) -> tuple[list[str], int]:
