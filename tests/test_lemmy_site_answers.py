@@ -7,7 +7,7 @@ import pytest
 
 from fakelemmy.scenarios import PASSWORD
 from modbot.config.settings import Secret
-from modbot.errors import LemmyBadAnswer
+from modbot.errors import LemmyBadAnswer, LemmyError
 from modbot.lemmy import LemmyClient, LemmyClientV4
 
 
@@ -79,4 +79,36 @@ def test_the_reporters_of_an_item_are_those_of_its_own_reports(fake_lemmy):
     assert client.reporters("comment", other_comment.id) == []
     assert client.reporters("post", post.id) == [bot]
     assert client.reporters("comment", comment.id) == [bot]
+    client.close()
+
+
+@pytest.mark.both_lemmys
+@pytest.mark.parametrize("kind", ["post", "comment"])
+def test_a_purge_whose_answer_was_cut_is_done_not_failed(fake_lemmy, kind):
+    # Lemmy purged the item but its answer timed out (a proxy, a slow database): the
+    # retry finds the item gone. 1.0 says so with its idempotency key (422); 0.19 answers
+    # couldnt_find_post: the purge went, and is not recorded as failed.
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.bob, name="purged")
+    comment = lemmy.add_comment(post, cast.bob, content="purged")
+    client_class = LemmyClient if lemmy.api_version == "v3" else LemmyClientV4
+    client = client_class(
+        lemmy.url,
+        "modbot",
+        Secret(PASSWORD),
+        requests_per_minute=0,
+        timeout=1.0,
+        sleep=lambda _: None,
+    )
+    client.login()
+    lemmy.trickle(lemmy.api_path(f"/api/v3/admin/purge/{kind}"), 2, times=1)
+    if kind == "post":
+        client.purge_post(post.id, "purged")
+    else:
+        client.purge_comment(comment.id, "purged")
+    sent = [r.status for r in lemmy.requests if r.path.endswith(f"/admin/purge/{kind}")]
+    assert len(sent) == 2  # the cut answer, then the retry that found it done
+    # an item that was never there is still an error, not a purge done
+    with pytest.raises(LemmyError):
+        client.purge_post(987654, "never there")
     client.close()

@@ -354,13 +354,31 @@ class LemmyClient(PictrsStore, Transport):
             self._ph = _pythorhead_on(self)
         return self._ph
 
-    def _act(self, what: str, call: Callable[[Any], Any]) -> Any:
-        """One mutating call through pythorhead, with our retries, rate cap and re-login."""
+    def _act(self, what: str, call: Callable[[Any], Any], *, gone: str | None = None) -> Any:
+        """One mutating call through pythorhead, with our retries, rate cap and re-login.
+
+        ``gone``: the error Lemmy answers once the item is no longer there (a purge's
+        ``couldnt_find_post``; a 404 where the database's NotFound travels up). Said to a
+        retry, it means the attempt before, whose answer was lost (a timeout, a 502), was
+        carried out: done, not failed. 0.19 has no idempotency keys to say so itself."""
         self.refuse_if_read_only(what)
         self.token()  # log in first
         ph = self._pythorhead()
+        attempts = 0
+
+        def once() -> Any:
+            nonlocal attempts
+            attempts += 1
+            return call(ph)
+
         # Our transport raises our own errors (Transient, LoggedOut, LemmyError).
-        return self.retrying(what, lambda: call(ph), auth=True)
+        try:
+            return self.retrying(what, once, auth=True)
+        except LemmyError as exc:
+            if gone is None or attempts < 2 or (exc.error != gone and exc.status != 404):
+                raise
+            log.info("%s: Lemmy had carried it out already (%s on the retry)", what, gone)
+            return {}
 
     def remove_post(self, post_id: int, reason: str) -> Any:
         return self._act("remove post", lambda ph: ph.post.remove(post_id, True, reason))
@@ -369,10 +387,16 @@ class LemmyClient(PictrsStore, Transport):
         return self._act("remove comment", lambda ph: ph.comment.remove(comment_id, True, reason))
 
     def purge_post(self, post_id: int, reason: str) -> Any:
-        return self._act("purge post", lambda ph: ph.post.purge(post_id, reason))
+        return self._act(
+            "purge post", lambda ph: ph.post.purge(post_id, reason), gone="couldnt_find_post"
+        )
 
     def purge_comment(self, comment_id: int, reason: str) -> Any:
-        return self._act("purge comment", lambda ph: ph.comment.purge(comment_id, reason))
+        return self._act(
+            "purge comment",
+            lambda ph: ph.comment.purge(comment_id, reason),
+            gone="couldnt_find_comment",
+        )
 
     def ban_site(
         self, person_id: int, reason: str, *, expires: int | None, remove_data: bool
