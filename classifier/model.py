@@ -482,7 +482,11 @@ def _identity(
 
     if random_weights:
         identity = f"{spec.name}/random-weights"
-        weights = _file_digest(checkpoint) if checkpoint else f"init-seed0-torch{torch.__version__}"
+        weights = (
+            _file_digest(checkpoint, random_weights=True)
+            if checkpoint
+            else f"init-seed0-torch{torch.__version__}"
+        )
     else:
         assert checkpoint is not None  # real weights are read from a file
         identity = f"{spec.name}/{spec.pretrained if tagged else checkpoint.name}"
@@ -490,15 +494,18 @@ def _identity(
     return identity, f"{identity}@{weights}"
 
 
-def _file_digest(path: Path) -> str:
-    """Which exact weights: the blob name in the HF cache is already their sha256."""
+def _file_digest(path: Path, random_weights: bool = False) -> str:
+    """Which exact weights: the file's SHA-256, which is the blob's name in the Hugging
+    Face cache, so the same file gives the same fingerprint from the cache or copied
+    elsewhere. Random test weights (``tiny.write_random_checkpoint``) are hashed with
+    their safetensors header's keys sorted: its metadata's key order varies between
+    writes of the same tensors."""
     real = Path(os.path.realpath(path))
-    if real.parent.name == "blobs" and len(real.name) == 64:
+    if real.parent.name == "blobs" and len(real.name) == 64 and not random_weights:
         return real.name
     digest = hashlib.sha256()
     with open(real, "rb") as f:
-        if real.suffix == ".safetensors":
-            # the JSON header's key order varies between writes of the same tensors
+        if random_weights and real.suffix == ".safetensors":
             size = int.from_bytes(f.read(8), "little")
             header = json.loads(f.read(size))
             digest.update(json.dumps(header, sort_keys=True).encode())

@@ -56,3 +56,34 @@ def test_a_damaged_file_in_the_hugging_face_cache_is_named_to_delete(tmp_path, m
         load_model(spec)
     message = str(caught.value)
     assert f"delete {damaged}" in message and "Hugging Face cache" in message, message
+
+
+def test_the_same_weights_have_one_fingerprint_in_the_cache_or_copied(tmp_path, tiny_checkpoint):
+    """The concept version names the exact weights: a worker loading them from the
+    Hugging Face cache and one loading a copy of the file agree (they were told they
+    disagreed, and every cached verdict was recomputed after moving the file)."""
+    import hashlib
+    import os
+
+    from safetensors.torch import load_file, save_file
+
+    from classifier.model import describe_model
+
+    real = tmp_path / "copy" / "open_clip_model.safetensors"  # weights not marked as random
+    real.parent.mkdir()
+    save_file(load_file(str(tiny_checkpoint)), str(real), metadata={"format": "pt"})
+    sha = hashlib.sha256(real.read_bytes()).hexdigest()
+    repo = tmp_path / "hf" / "models--org--tiny"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "blobs" / sha).write_bytes(real.read_bytes())
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    os.symlink(repo / "blobs" / sha, snapshot / "open_clip_model.safetensors")
+
+    def fingerprint(checkpoint):
+        spec = ModelSpec(name="modbot-tiny", pretrained=None, checkpoint=checkpoint, device="cpu")
+        return describe_model(spec).fingerprint
+
+    cached = fingerprint(snapshot / "open_clip_model.safetensors")
+    assert cached == f"modbot-tiny/open_clip_model.safetensors@{sha}"
+    assert fingerprint(real) == cached
