@@ -19,7 +19,15 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from functools import lru_cache
-from urllib.parse import SplitResult, parse_qs, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import (
+    SplitResult,
+    parse_qs,
+    quote,
+    unquote,
+    urljoin,
+    urlsplit,
+    urlunsplit,
+)
 
 from modbot.model import (
     FILE_KINDS,
@@ -447,7 +455,8 @@ def _own_original(url: str, instance_url: str) -> str | None:
 
 def _dedupe_key(url: str, instance_url: str) -> str:
     """One key per image: the pict-rs alias for local uploads, else the normalised
-    original URL (scheme/host case, default port and fragment do not matter)."""
+    original URL (scheme/host case, default port, fragment and percent-encoding as a
+    browser sends it (``%7E`` is ``~``, a space ``%20``) do not matter)."""
     original = _own_original(url, instance_url) or url
     alias = pictrs_alias(original, instance_url)
     if alias:
@@ -455,7 +464,24 @@ def _dedupe_key(url: str, instance_url: str) -> str:
     parts = _split(original)
     if parts is None:
         return original
-    return urlunsplit((parts.scheme.lower(), _netloc(parts), parts.path or "/", parts.query, ""))
+    path, query = _encoded(parts.path or "/"), _encoded(parts.query)
+    return urlunsplit((parts.scheme.lower(), _netloc(parts), path, query, ""))
+
+
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _encoded(part: str) -> str:
+    """A path or query in one percent-encoding (RFC 3986 6.2.2): an unreserved character
+    as itself, other escapes in upper case, a space or non-ASCII character escaped as
+    the browser sends it; ``%2F``, ``%26`` and the like stay escapes (another URL)."""
+    if "%" not in part and part.isascii() and " " not in part:
+        return part
+    part = _PERCENT.sub(
+        lambda m: chr(int(m[1], 16)) if int(m[1], 16) in _UNRESERVED else m[0].upper(), part
+    )
+    return quote(part, safe="!#$%&'()*+,/:;=?@[]~")
 
 
 def _dedupe(refs: list[ImageRef], instance_url: str) -> list[ImageRef]:
