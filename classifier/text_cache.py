@@ -7,6 +7,7 @@ cannot be written only costs the recomputation next time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -71,6 +72,7 @@ def _read(path: Path, prompts: tuple[str, ...]) -> torch.Tensor | None:
 def _write(path: Path, embeddings: torch.Tensor, prompts: tuple[str, ...]) -> None:
     from safetensors.torch import save_file
 
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -81,5 +83,8 @@ def _write(path: Path, embeddings: torch.Tensor, prompts: tuple[str, ...]) -> No
             metadata={"prompts": json.dumps(list(prompts))},
         )
         os.replace(tmp, path)  # atomic: concurrent engines never read half a file
-    except OSError as exc:
+    except Exception as exc:  # OSError, or safetensors' own error for a full disk
         log.warning("cannot write text-embedding cache %s: %s (recomputed next start)", path, exc)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
