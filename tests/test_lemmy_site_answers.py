@@ -112,3 +112,33 @@ def test_a_purge_whose_answer_was_cut_is_done_not_failed(fake_lemmy, kind):
     with pytest.raises(LemmyError):
         client.purge_post(987654, "never there")
     client.close()
+
+
+@pytest.mark.both_lemmys
+@pytest.mark.parametrize("kind", ["post", "comment"])
+def test_a_report_whose_answer_was_cut_is_done_not_failed(fake_lemmy, kind):
+    # Lemmy keeps one report per reporter and item: the retry of a report that went but
+    # whose answer was lost is refused (0.19: couldnt_create_report; 1.0: the idempotency
+    # key's 422). The report is there: done, not failed.
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.bob, name="reported")
+    comment = lemmy.add_comment(post, cast.bob, content="reported")
+    client_class = LemmyClient if lemmy.api_version == "v3" else LemmyClientV4
+    client = client_class(
+        lemmy.url,
+        "modbot",
+        Secret(PASSWORD),
+        requests_per_minute=0,
+        timeout=1.0,
+        sleep=lambda _: None,
+    )
+    bot = client.check_session().account.person_id
+    lemmy.trickle(lemmy.api_path(f"/api/v3/{kind}/report"), 2, times=1)
+    if kind == "post":
+        client.report_post(post.id, "spam")
+    else:
+        client.report_comment(comment.id, "spam")
+    assert client.reporters(kind, post.id if kind == "post" else comment.id) == [bot]
+    sent = [r for r in lemmy.requests if r.path.endswith(f"/{kind}/report")]
+    assert len(sent) == 2  # the cut answer, then the retry that found it done
+    client.close()

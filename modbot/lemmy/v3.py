@@ -354,13 +354,14 @@ class LemmyClient(PictrsStore, Transport):
             self._ph = _pythorhead_on(self)
         return self._ph
 
-    def _act(self, what: str, call: Callable[[Any], Any], *, gone: str | None = None) -> Any:
+    def _act(self, what: str, call: Callable[[Any], Any], *, done_if: str | None = None) -> Any:
         """One mutating call through pythorhead, with our retries, rate cap and re-login.
 
-        ``gone``: the error Lemmy answers once the item is no longer there (a purge's
-        ``couldnt_find_post``; a 404 where the database's NotFound travels up). Said to a
-        retry, it means the attempt before, whose answer was lost (a timeout, a 502), was
-        carried out: done, not failed. 0.19 has no idempotency keys to say so itself."""
+        ``done_if``: the error Lemmy answers once the call took effect (a purge's
+        ``couldnt_find_post``, a report's ``couldnt_create_report``: one per reporter
+        and item). Said to a retry, it means the attempt before, whose answer was lost (a
+        timeout, a 502), was carried out: done, not failed. 0.19 has no idempotency keys
+        to say so itself."""
         self.refuse_if_read_only(what)
         self.token()  # log in first
         ph = self._pythorhead()
@@ -375,9 +376,9 @@ class LemmyClient(PictrsStore, Transport):
         try:
             return self.retrying(what, once, auth=True)
         except LemmyError as exc:
-            if gone is None or attempts < 2 or (exc.error != gone and exc.status != 404):
+            if done_if is None or attempts < 2 or exc.error != done_if:
                 raise
-            log.info("%s: Lemmy had carried it out already (%s on the retry)", what, gone)
+            log.info("%s: Lemmy had carried it out already (%s on the retry)", what, exc.error)
             return {}
 
     def remove_post(self, post_id: int, reason: str) -> Any:
@@ -388,14 +389,14 @@ class LemmyClient(PictrsStore, Transport):
 
     def purge_post(self, post_id: int, reason: str) -> Any:
         return self._act(
-            "purge post", lambda ph: ph.post.purge(post_id, reason), gone="couldnt_find_post"
+            "purge post", lambda ph: ph.post.purge(post_id, reason), done_if="couldnt_find_post"
         )
 
     def purge_comment(self, comment_id: int, reason: str) -> Any:
         return self._act(
             "purge comment",
             lambda ph: ph.comment.purge(comment_id, reason),
-            gone="couldnt_find_comment",
+            done_if="couldnt_find_comment",
         )
 
     def ban_site(
@@ -459,10 +460,18 @@ class LemmyClient(PictrsStore, Transport):
         )
 
     def report_post(self, post_id: int, reason: str) -> Any:
-        return self._act("report post", lambda ph: ph.post.report(post_id, reason))
+        return self._act(
+            "report post",
+            lambda ph: ph.post.report(post_id, reason),
+            done_if="couldnt_create_report",
+        )
 
     def report_comment(self, comment_id: int, reason: str) -> Any:
-        return self._act("report comment", lambda ph: ph.comment.report(comment_id, reason))
+        return self._act(
+            "report comment",
+            lambda ph: ph.comment.report(comment_id, reason),
+            done_if="couldnt_create_report",
+        )
 
     def private_message(self, recipient_id: int, content: str, *, key: str | None = None) -> Any:
         # pythorhead's hint says str; Lemmy rejects anything but an int id. 0.19 has no
