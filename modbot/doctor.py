@@ -14,7 +14,8 @@ before it logs in and loads the model.
     account    its settings hide nothing from it (else `run` changes them)
     pictrs     PICTRS_URL reachable and PICTRS_API_KEY accepted
     rules      rules.yaml valid
-    classifier the model's weights on this machine (or the remote workers answer), and
+    classifier the model's weights on this machine (or the remote workers answer as
+               workers: none is a failure, some a warning), and
                not the random-weights test model (a warning: its verdicts mean nothing)
 
 A failure stops the checks that depend on it (no login without a connection).
@@ -319,8 +320,29 @@ def _classifier(settings: Settings, policy: Policy, report: Report) -> None:
         except Exception as exc:  # the engine's own errors say what is wrong
             report.add("classifier", FAIL, str(exc))
             return
+        try:
+            # build_engine asked each worker already, but keeps only what it learnt:
+            # once more for what each said (GET /v1/info, which changes nothing)
+            said = engine.check() if hasattr(engine, "check") else {}
+        except Exception as exc:
+            engine.close()
+            report.add("classifier", FAIL, str(exc))
+            return
+        version = getattr(engine, "concept_version", None)
         random, model = engine.random_weights, getattr(engine, "model", None)
         engine.close()
+        silent = [f"{url}: {what}" for url, what in said.items() if " concept version " not in what]
+        if version is None:
+            report.add(
+                "classifier",
+                FAIL,
+                f"no classifier worker answers as `modbot worker` does ({'; '.join(silent)}): "
+                "`modbot run` would record every image as classifier_unavailable. Check "
+                "classifier.remote's URLs (a worker's address, e.g. http://gpu:8095) and "
+                "that the workers run",
+            )
+            return
+        missing = f"; these do not answer: {'; '.join(silent)}" if silent else ""
         if random:
             report.add(
                 "classifier",
@@ -328,8 +350,11 @@ def _classifier(settings: Settings, policy: Policy, report: Report) -> None:
                 f"the remote classifier's workers answer, but run {model or 'a model'} with "
                 "RANDOM WEIGHTS (the test model): every verdict is meaningless, so no "
                 "classifier rule can be trusted. The workers' admin must start `modbot "
-                "worker` with real weights (ViT-L-14/openai)",
+                f"worker` with real weights (ViT-L-14/openai){missing}",
             )
+            return
+        if silent:
+            report.add("classifier", WARN, f"some remote classifier workers answer{missing}")
             return
         report.add("classifier", OK, "the remote classifier's workers answer")
         return

@@ -107,3 +107,43 @@ def test_remote_workers_running_the_test_model_are_a_warning(
     assert status == 0, out
     assert line.startswith("warn") and "workers answer, but run" in line, line
     assert "RANDOM WEIGHTS" in line and "modbot-tiny" in line
+
+
+def test_remote_workers_that_do_not_answer_as_workers_fail(
+    fake_lemmy, tiny, worker, tmp_path, doctor, monkeypatch
+):
+    """A URL that answers 404 (not a worker), or nothing: `run` would classify nothing."""
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotAWorker(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    site = ThreadingHTTPServer(("127.0.0.1", 0), NotAWorker)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    not_worker = f"http://127.0.0.1:{site.server_address[1]}"
+    monkeypatch.setenv("MODBOT_CLASSIFIER_TOKEN", TOKEN)
+    try:
+        rules = write_rules(tmp_path, fake_lemmy, tiny)
+        with_classifier(rules, f'\n  remote: {{urls: ["{not_worker}", "{closed}"]}}')
+        status, line, out = doctor(rules)
+        assert status == 1, out
+        assert line.startswith("FAIL") and "no classifier worker answers" in line, line
+        assert f"{not_worker}: answered 404" in line and f"{closed}: cannot connect" in line
+
+        rules = write_rules(tmp_path, fake_lemmy, tiny)
+        with_classifier(rules, f'\n  remote: {{urls: ["{worker.url}", "{closed}"]}}')
+        status, line, out = doctor(rules)
+        assert status == 0, out
+        assert line.startswith("warn") and f"these do not answer: {closed}" in line, line
+        assert worker.url not in line.partition("these do not answer")[2]
+    finally:
+        site.shutdown()

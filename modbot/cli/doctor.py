@@ -22,7 +22,8 @@ for each what is wrong and what to do:
   account     its settings hide nothing from it
   pictrs      PICTRS_URL answers and accepts PICTRS_API_KEY
   rules       rules.yaml is valid
-  classifier  the model's weights are on this machine (or the workers answer), and
+  classifier  the model's weights are on this machine (or classifier.remote's workers
+              answer as `modbot worker` does: none is a failure, some a warning), and
               are real: the random-weights test model is a warning (its verdicts
               mean nothing), a failure without allow_random_weights
 
