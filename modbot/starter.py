@@ -45,6 +45,20 @@ def write_starter(directory: Path, *, force: bool = False) -> list[Path]:
     """Write the starter files into ``directory`` (made if missing); the paths written.
     Nothing is written when one of them exists already, unless ``force``."""
     files = starter_files()
+    # A file where a folder goes would stop the writing halfway: say so before any.
+    in_the_way = sorted(
+        {
+            str(folder)
+            for name in files
+            for folder in [directory, *(directory / name).parents]
+            if folder.is_relative_to(directory) and folder.exists() and not folder.is_dir()
+        }
+    )
+    if in_the_way:
+        raise ConfigError(
+            f"{', '.join(in_the_way)} is a file where modbot init puts a folder: nothing was "
+            "written. Move it away, or give another DIR"
+        )
     if not force:
         there = [name for name in files if (directory / name).exists()]
         if there:
@@ -68,5 +82,11 @@ def write_starter(directory: Path, *, force: bool = False) -> list[Path]:
                 shutil.copyfile(source, target)
             written.append(target)
     except OSError as exc:
-        raise ConfigError(f"cannot write {exc.filename or directory}: {exc.strerror}") from None
+        if not force:  # none of them was there before: leave none of them half done
+            for path in written:
+                path.unlink(missing_ok=True)
+        what = "nothing was written" if not force else "some were replaced"
+        raise ConfigError(
+            f"cannot write {exc.filename or directory}: {exc.strerror} ({what})"
+        ) from None
     return written

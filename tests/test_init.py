@@ -58,3 +58,20 @@ def test_the_checkouts_policy_files_are_the_shipped_ones():
         (".env.example", "env.example"),
     ):
         assert (ROOT / name).resolve() == (DEFAULTS / shipped).resolve(), name
+
+
+def test_a_file_where_a_folder_goes_stops_init_before_it_writes_anything(tmp_path, capsys):
+    from modbot.cli import main
+
+    target = tmp_path / "bot"
+    target.mkdir()
+    (target / "hashes").write_text("mine\n")
+    assert main(["init", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert f"{target / 'hashes'} is a file where modbot init puts a folder" in err
+    assert "nothing was written" in err
+    assert sorted(p.name for p in target.iterdir()) == ["hashes"]  # no half-done starter
+    assert (target / "hashes").read_text() == "mine\n"
+    # ...so once it is moved away, init works without --force
+    (target / "hashes").unlink()
+    assert main(["init", str(target)]) == 0
