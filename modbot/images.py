@@ -216,9 +216,16 @@ def _make_ref(url: str, location: Location, instance_url: str) -> ImageRef | Non
 
 # --- markdown --------------------------------------------------------------------
 
+# A reference definition, at the start of a line or inside block quotes and list items
+# (CommonMark: "[a]\n\n> [a]: url" defines a for the whole text); its destination and
+# title may be on the next line, block quote markers before them. Over-inclusive (any
+# indentation: an indented code block's too): a definition too many costs a fetch.
+_CONTAINERS = r"(?:[ \t]*(?:>|[-+*](?=[ \t])|[0-9]{1,9}[.)](?=[ \t])))*"
+_NEXT_LINE = r"[ \t]*(?:\n(?:[ \t]*>)*)?[ \t]*"
 _REF_DEF = re.compile(
-    r"^ {0,3}\[(?P<label>[^\]\[\n]{1,999})\]:[ \t]*\n?[ \t]*(?:<(?P<angle>[^>\n]*)>|(?P<bare>\S+))"
-    r"(?:[ \t]*\n?[ \t]*(?P<title>\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$",
+    rf"^{_CONTAINERS}[ \t]*\[(?P<label>[^\]\[\n]{{1,999}})\]:{_NEXT_LINE}"
+    r"(?:<(?P<angle>[^>\n]*)>|(?P<bare>\S+))"
+    rf"(?:{_NEXT_LINE}(?P<title>\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$",
     re.MULTILINE,
 )
 

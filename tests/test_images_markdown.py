@@ -40,3 +40,17 @@ def test_backslash_escapes_and_entities_in_a_destination_are_resolved():
     assert urls(ref) == ["https://x.example/r_1.gif?a=1&b=2"]
     # not an entity (no `;`) and not an escapable character: kept as written
     assert urls(r"![a](https://x.example/p&amp\q.jpg)") == [r"https://x.example/p&amp\q.jpg"]
+
+
+def test_a_definition_inside_a_block_quote_or_a_list_item_is_found():
+    # CommonMark: a definition in a container block defines its label for the whole text
+    assert urls("![a]\n\n> [a]: https://x.example/quoted.jpg\n") == ["https://x.example/quoted.jpg"]
+    assert urls(">> ![b]\n>>\n>> [b]:\n>> https://x.example/deep.jpg\n>> 'title'\n") == [
+        "https://x.example/deep.jpg"
+    ]
+    assert urls(
+        "![c] ![d]\n\n- [c]: https://x.example/c.jpg\n1. [d]: https://x.example/d.jpg\n"
+    ) == [
+        "https://x.example/c.jpg",
+        "https://x.example/d.jpg",
+    ]
