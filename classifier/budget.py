@@ -234,9 +234,9 @@ def plan(image: Any, indices: list[int], cfg: Any, data: bytes = b"") -> DecodeP
                 frames.append(Frame(index, image.size[0], image.size[1], image.mode))
                 strip = max(strip, _tiff_strip_bytes(image) if fmt == "TIFF" else 0)
                 transposed = transposed or _oriented(image)
-        except (OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
+        except Exception as exc:  # whatever Pillow raises on a header (TypeError, KeyError...)
             if not frames:
-                raise _unreadable(f"truncated or corrupt {fmt} image: {exc}") from None
+                raise _unreadable(f"truncated or corrupt {fmt} image: {exc!r}") from None
             # a page that does not parse is not decoded either: decode stops before it
         image.seek(indices[0])
     else:

@@ -279,9 +279,13 @@ def _own_regions(
             try:
                 decoding.seek(image, index)
                 frame = _frame_rgb(image, cfg)
-            except (OSError, ValueError, SyntaxError, EOFError) as exc:
-                if n:  # a broken later frame: keep what we saw, the first frames decoded
+            except Unreadable:
+                raise  # a frame other than its headers said: refused
+            except Exception as exc:
+                if n:  # a broken later frame (whatever Pillow raises on it): keep what we saw
                     break
+                if not isinstance(exc, (OSError, ValueError, SyntaxError, EOFError)):
+                    raise
                 raise Unreadable(f"truncated or corrupt {image.format} image: {exc}") from exc
             frame_views = views(frame, cfg)
             regions.extend(frame_views if n or first_centre else frame_views[1:])

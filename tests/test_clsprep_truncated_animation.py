@@ -2,6 +2,7 @@
 as the reference reads the first, instead of the whole file being unreadable."""
 
 import io
+import struct
 
 import numpy as np
 import pytest
@@ -40,4 +41,28 @@ def test_a_gif_cut_inside_a_later_frames_palette_is_read_up_to_there():
     reference.thumbnail((512, 512))  # what the reference does: it reads the first frame
     regions = decode(data, CFG, DecodeBudget())
     assert len(regions) == readable
+    assert 0 < estimate(data, CFG) < 100_000_000
+
+
+def tiff_with_a_broken_second_page() -> bytes:
+    """Two pages; the second page's directory holds no tags (Pillow: TypeError,
+    "Missing dimensions", when it seeks there)."""
+    pages = [Image.new("RGB", (64, 48), (200, 30, 30)), Image.new("RGB", (64, 48), (30, 30, 200))]
+    out = io.BytesIO()
+    pages[0].save(out, "TIFF", save_all=True, append_images=pages[1:])
+    data = bytearray(out.getvalue())
+    order = "<" if data[:2] == b"II" else ">"
+    first = struct.unpack_from(order + "I", data, 4)[0]
+    entries = struct.unpack_from(order + "H", data, first)[0]
+    second = struct.unpack_from(order + "I", data, first + 2 + 12 * entries)[0]
+    struct.pack_into(order + "H", data, second, 0)  # no entries: no width, no height
+    return bytes(data)
+
+
+def test_a_tiff_whose_later_page_does_not_parse_is_read_up_to_there():
+    data = tiff_with_a_broken_second_page()
+    reference = Image.open(io.BytesIO(data))
+    reference.thumbnail((512, 512))  # the reference reads the first page
+    regions = decode(data, CFG, DecodeBudget())
+    assert len(regions) == 1 and tuple(regions[0][24, 32]) == (200, 30, 30)
     assert 0 < estimate(data, CFG) < 100_000_000
