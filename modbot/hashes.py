@@ -48,6 +48,7 @@ import hashlib
 import io
 import re
 from abc import ABC, abstractmethod
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -412,25 +413,38 @@ class HashIndex(Generic[T]):
 
     Exact kinds look up a dict; perceptual kinds compare against every entry at once
     (numpy: a million PDQ hashes are 32 MB and take about 28 ms a lookup on 2 cores;
-    benchmarks/pdq.py)."""
+    benchmarks/pdq.py). No string is kept per perceptual hash (a match's hex is made
+    from its words), and a list's line numbers are an `array`: about 20 bytes a pHash,
+    40 a PDQ, 180 an exact hash (its dict's key)."""
 
-    def __init__(self, kind: HashKind, hexes: Iterable[str], payloads: Sequence[T] | None = None):
+    def __init__(
+        self,
+        kind: HashKind,
+        hexes: Iterable[str],
+        payloads: Sequence[T] | None = None,
+        *,
+        parsed: bool = False,
+    ):
+        """`parsed`: the hashes are already what `kind.parse` makes of them."""
         self.kind = kind
-        self.hexes: list[str] = [kind.parse(h) for h in hexes]
-        if payloads is not None and len(payloads) != len(self.hexes):
-            raise ValueError(f"{len(payloads)} payloads for {len(self.hexes)} hashes")
+        values = hexes if parsed and isinstance(hexes, list) else [kind.parse(h) for h in hexes]
+        self._size = len(values)
+        if payloads is not None and len(payloads) != self._size:
+            raise ValueError(f"{len(payloads)} payloads for {self._size} hashes")
         self.payloads: Sequence[T | None] = (
-            payloads if payloads is not None else [None] * len(self.hexes)
+            payloads if payloads is not None else [None] * self._size
         )
+        # Only the index is kept, not a string per hash: a perceptual kind's hashes are
+        # the words (8 bytes a pHash, 32 a PDQ), an exact kind's the dict's keys.
         if kind.exact:
             self._exact: dict[str, int] = {}
-            for i, h in enumerate(self.hexes):
+            for i, h in enumerate(values):
                 self._exact.setdefault(h, i)
         else:
-            self._words = _words(self.hexes, kind.hex_digits)
+            self._words = _words(values, kind.hex_digits)
 
     def __len__(self) -> int:
-        return len(self.hexes)
+        return self._size
 
     def lookup(
         self, digest: Digest | str | None, max_distance: int | None = None
@@ -446,19 +460,22 @@ class HashIndex(Generic[T]):
         if self.kind.exact:
             i = self._exact.get(value)
             return None if i is None else IndexMatch(value, 0, cast(T, self.payloads[i]))
-        if not len(self.hexes):
+        if not self._size:
             return None
         query = _words([value], self.kind.hex_digits)
         distances = np.bitwise_count(self._words ^ query).sum(axis=1, dtype=np.int64)
         i = int(distances.argmin())
         d = int(distances[i])
-        return IndexMatch(self.hexes[i], d, cast(T, self.payloads[i])) if d <= limit else None
+        if d > limit:
+            return None
+        found = self._words[i].astype(">u8").tobytes().hex()
+        return IndexMatch(found, d, cast(T, self.payloads[i]))
 
 
 def _words(hexes: Sequence[str], digits: int) -> np.ndarray:
     """Hex hashes as an (N, digits / 16) array of uint64 words."""
     width = digits // 16
-    raw = b"".join(bytes.fromhex(h) for h in hexes)
+    raw = bytes.fromhex("".join(hexes))  # not a bytes object per hash on the way
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, width)
 
 
@@ -514,7 +531,16 @@ def parse_list(
     """`([(line number, hash)], [(shown, line number, problem)])` of a list file's text;
     the problems are capped at MAX_PROBLEMS (plus one line counting the rest), and only
     those are kept while reading: memory goes with the hashes, not the lines."""
-    values: list[tuple[int, str]] = []
+    numbers, values, problems = _parse_lines(text, kind, shown)
+    return list(zip(numbers, values, strict=True)), problems
+
+
+def _parse_lines(
+    text: str, kind: HashKind, shown: str
+) -> tuple[array[int], list[str], list[tuple[str, int, str]]]:
+    """`parse_list` as line numbers (8 bytes each) and hashes apart, not a tuple each."""
+    numbers: array[int] = array("q")
+    values: list[str] = []
     problems: CappedLines[tuple[str, int, str]] = CappedLines()
     for number, raw in enumerate(text_lines(text), start=1):
         try:
@@ -523,9 +549,14 @@ def parse_list(
             problems.add((shown, number, str(exc)))
             continue
         if value is not None:
-            values.append((number, value))
+            numbers.append(number)
+            values.append(value)
     # a binary file, say: the first ones tell enough
-    return values, problems.items(lambda e, k: (*e[:2], f"... and {k} more lines like these"))
+    return (
+        numbers,
+        values,
+        problems.items(lambda e, k: (*e[:2], f"... and {k} more lines like these")),
+    )
 
 
 def load_list(
@@ -541,12 +572,15 @@ def load_list(
     file of at most `max_bytes`, `OSError` when it cannot be opened."""
     k = _kind(kind)
     shown = shown_as or str(path)
-    data = read_text_file(path, max_bytes=max_bytes, what="a hash list")
     # utf-8-sig: a byte order mark from a Windows editor is fine, as in the rules file
-    values, problems = parse_list(data.decode("utf-8-sig", errors="replace"), k, shown)
+    text = read_text_file(path, max_bytes=max_bytes, what="a hash list").decode(
+        "utf-8-sig", errors="replace"
+    )
+    numbers, values, problems = _parse_lines(text, k, shown)
+    del text
     if problems:
         raise HashListError(problems)
-    return HashIndex(k, [v for _, v in values], [n for n, _ in values])
+    return HashIndex(k, values, numbers, parsed=True)
 
 
 # --- lists --------------------------------------------------------------------------------
@@ -610,7 +644,8 @@ class HashList:
             index = HashIndex(
                 k,
                 [h for kk, h, _ in local.hashes if kk == kind],
-                [n for kk, _, n in local.hashes if kk == kind],
+                array("q", [n for kk, _, n in local.hashes if kk == kind]),
+                parsed=True,
             )
             skipped = local.skipped
         elif format == "plain":

@@ -17,7 +17,7 @@ def test_a_plain_list_with_a_byte_order_mark(tmp_path: Path) -> None:
     path.write_bytes(BOM + f"# from the admins\r\n{SHA.upper()}\r\n".encode())
     assert HashList.load(path, "sha256").lookup({"sha256": SHA}) == "sha256"
     path.write_bytes(BOM + f"{SHA}  image.jpg\r\n".encode())  # the hash on the first line
-    assert HashList.load(path, "sha256").index.payloads == [1]
+    assert list(HashList.load(path, "sha256").index.payloads) == [1]
 
 
 def test_a_threatexchange_file_with_a_byte_order_mark_keeps_its_first_hash(

@@ -61,4 +61,48 @@ def test_lines_are_counted_as_an_editor_counts_them(tmp_path: Path) -> None:
         HashList.load(path, "sha256")
     assert [p[1] for p in info.value.problems] == [4]
     path.write_bytes(f"# list\r\n\r\n{h}\r\n{h.upper()}  file.jpg\r\n".encode())
-    assert HashList.load(path, "sha256").index.payloads == [3, 4]
+    assert list(HashList.load(path, "sha256").index.payloads) == [3, 4]
+
+
+def _random_list(path: Path, digits: int, count: int) -> list[str]:
+    import random
+
+    rng = random.Random(7)
+    hexes = [f"{rng.getrandbits(digits * 4):0{digits}x}" for _ in range(count)]
+    path.write_text("# a big list\n" + "".join(f"{h}\n" for h in hexes))
+    return hexes
+
+
+def test_a_big_perceptual_list_keeps_its_hashes_as_words(tmp_path: Path) -> None:
+    """200,000 pHashes (3.4 MB of file): held in 8 bytes a hash and a line number, not
+    a string each (was 24 MB held, 80 MB at the peak of loading)."""
+    path = tmp_path / "big.phash"
+    hexes = _random_list(path, 16, 200_000)
+    tracemalloc.start()
+    try:
+        loaded = HashList.load(path, "phash", max_distance=0)
+        held, peak = (n / 1e6 for n in tracemalloc.get_traced_memory())
+    finally:
+        tracemalloc.stop()
+    assert held < 6 and peak < 40
+    assert len(loaded) == 200_000
+    found = loaded.index.lookup(hexes[12_345].upper())
+    assert found is not None and (found.hex, found.distance, found.payload) == (
+        hexes[12_345],
+        0,
+        12_347,  # its line: after the comment
+    )
+    near = f"{int(hexes[7], 16) ^ 0b101:016x}"
+    assert loaded.distance(near) == 2 and loaded.lookup({"phash": near}) is None
+
+
+def test_a_big_exact_list_loads_without_a_second_copy(tmp_path: Path) -> None:
+    """200,000 SHA-256 lines (13 MB): one string a hash, in the dict (was 93 MB at the
+    peak of loading: a tuple a line, then every hash parsed again)."""
+    path = tmp_path / "big.sha256"
+    hexes = _random_list(path, 64, 200_000)
+    with peak_mb() as peak:
+        loaded = HashList.load(path, "sha256")
+    assert peak() < 60
+    assert loaded.lookup({"sha256": hexes[-1]}) == "sha256"
+    assert loaded.index.payloads[-1] == 200_001
