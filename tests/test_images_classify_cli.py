@@ -98,3 +98,14 @@ def test_a_classifier_that_stops_answering_exits_2_naming_what_was_left(
     else:
         assert f"{tmp_path / '1.jpg'}: no labels" in out
         assert "2.jpg" not in out
+
+
+def test_a_malformed_url_is_that_inputs_failure_not_the_runs(monkeypatch, tmp_path, capsys):
+    (tmp_path / "a.jpg").write_bytes(jpeg((120, 60, 30)))
+    bad = ["http://[::1", "https://", "http://a.example:99999/x.jpg"]
+    status = run(monkeypatch, StandIn({}), *bad, str(tmp_path / "a.jpg"))
+    out, _ = capsys.readouterr()
+    assert status == 1
+    for url in bad:
+        assert f"{url}: cannot read: bad_url: " in out
+    assert f"{tmp_path / 'a.jpg'}: no labels" in out

@@ -338,15 +338,28 @@ def _read_inputs(inputs: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
 
 async def _fetch_all(urls: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
     from modbot.fetch import Fetcher, FetchSkipped
+    from modbot.fetch.addresses import parse_host_entry
 
     fetched: dict[str, bytes] = {}
     failed: dict[str, str] = {}
+    good: list[str] = []
+    for url in urls:  # one malformed URL is its own failure, not the whole run's
+        try:
+            parse_host_entry(url)
+        except ValueError:
+            failed[url] = "bad_url: not an http(s) URL with a host (and a port from 1 to 65535)"
+        else:
+            good.append(url)
+    if not good:
+        return fetched, failed
     # the admin named these hosts (host:port of each URL): they may be on a private
     # network, e.g. their own instance; redirects elsewhere are still checked
-    async with Fetcher(allowed_hosts=urls) as fetcher:
-        for url in urls:
+    async with Fetcher(allowed_hosts=good) as fetcher:
+        for url in good:
             try:
                 fetched[url] = (await fetcher.fetch(url)).data
             except FetchSkipped as exc:
                 failed[url] = f"{exc.reason}: {exc.message}"
+            except ValueError as exc:
+                failed[url] = f"bad_url: {exc}"
     return fetched, failed
