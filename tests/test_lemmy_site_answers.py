@@ -142,3 +142,31 @@ def test_a_report_whose_answer_was_cut_is_done_not_failed(fake_lemmy, kind):
     sent = [r for r in lemmy.requests if r.path.endswith(f"/{kind}/report")]
     assert len(sent) == 2  # the cut answer, then the retry that found it done
     client.close()
+
+
+@pytest.mark.both_lemmys
+def test_a_private_message_whose_answer_was_cut_is_not_sent_twice(fake_lemmy):
+    # Lemmy stored the message but its answer was lost: a plain retry would store a
+    # second copy (0.19 has no idempotency keys; 1.0 drops the retry by its key). The
+    # 0.19 client asks the bot's sent messages before it retries.
+    lemmy = fake_lemmy
+    client_class = LemmyClient if lemmy.api_version == "v3" else LemmyClientV4
+    client = client_class(
+        lemmy.url,
+        "modbot",
+        Secret(PASSWORD),
+        requests_per_minute=0,
+        timeout=1.0,
+        sleep=lambda _: None,
+    )
+    admin = sorted(client.check_session().admin_ids)[0]
+    lemmy.trickle(lemmy.api_path("/api/v3/private_message"), 2, times=1)
+    client.private_message(admin, "look at post 1 (modbot message m1)", key="m1")
+    copies = [m for m in lemmy.private_messages if m.content.endswith("(modbot message m1)")]
+    assert [m.recipient_id for m in copies] == [admin]
+    # an answer lost before Lemmy stored it: the retry sends it
+    lemmy.fail_next(lemmy.api_path("/api/v3/private_message"), status=502)
+    client.private_message(admin, "look at post 2 (modbot message m2)", key="m2")
+    copies = [m for m in lemmy.private_messages if m.content.endswith("(modbot message m2)")]
+    assert [m.recipient_id for m in copies] == [admin]
+    client.close()

@@ -14,6 +14,7 @@ list, undo); each method is a few lines on the shared transport.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -354,14 +355,22 @@ class LemmyClient(PictrsStore, Transport):
             self._ph = _pythorhead_on(self)
         return self._ph
 
-    def _act(self, what: str, call: Callable[[Any], Any], *, done_if: str | None = None) -> Any:
+    def _act(
+        self,
+        what: str,
+        call: Callable[[Any], Any],
+        *,
+        done_if: str | None = None,
+        went: Callable[[], bool] | None = None,
+    ) -> Any:
         """One mutating call through pythorhead, with our retries, rate cap and re-login.
 
         ``done_if``: the error Lemmy answers once the call took effect (a purge's
         ``couldnt_find_post``, a report's ``couldnt_create_report``: one per reporter
         and item). Said to a retry, it means the attempt before, whose answer was lost (a
         timeout, a 502), was carried out: done, not failed. 0.19 has no idempotency keys
-        to say so itself."""
+        to say so itself. ``went``: asked before each retry whether the attempt before took
+        effect (a private message, which Lemmy would store twice): True ends it, done."""
         self.refuse_if_read_only(what)
         self.token()  # log in first
         ph = self._pythorhead()
@@ -370,6 +379,9 @@ class LemmyClient(PictrsStore, Transport):
         def once() -> Any:
             nonlocal attempts
             attempts += 1
+            if attempts > 1 and went is not None and went():
+                log.info("%s: Lemmy had carried it out already (its answer was lost)", what)
+                return {}
             return call(ph)
 
         # Our transport raises our own errors (Transient, LoggedOut, LemmyError).
@@ -475,10 +487,31 @@ class LemmyClient(PictrsStore, Transport):
 
     def private_message(self, recipient_id: int, content: str, *, key: str | None = None) -> Any:
         # pythorhead's hint says str; Lemmy rejects anything but an int id. 0.19 has no
-        # idempotency keys (``key``): the bot's sent messages tell a resend apart.
+        # idempotency keys (``key``): the bot's sent messages tell a resend apart, after a
+        # crash (``modbot.actions.notices``) and before a retry of an answer lost here.
+        recipient = int(recipient_id)
+        since = time.time() - 120  # the clocks of the bot and of Lemmy may differ a little
         return self._act(
-            "private message", lambda ph: ph.private_message.create(content, int(recipient_id))
+            "private message",
+            lambda ph: ph.private_message.create(content, recipient),
+            went=lambda: self._message_went(recipient, content, since),
         )
+
+    def _message_went(self, recipient_id: int, content: str, since: float) -> bool:
+        """Whether the bot's newest sent messages hold ``content`` to ``recipient_id``,
+        sent after ``since`` (unix seconds)."""
+        me = views_v3.site_info(self.site()).account
+        if me is None or me.person_id is None:
+            return False
+        for message in self.sent_messages(me.person_id, 1):
+            if (
+                message.recipient_id == recipient_id
+                and message.content == content
+                and message.published is not None
+                and message.published.timestamp() >= since
+            ):
+                return True
+        return False
 
     def save_user_settings(self, **settings: Any) -> Any:
         return self._act("save user settings", lambda ph: ph.user.save_user_settings(**settings))
