@@ -60,3 +60,14 @@ def test_the_demo_asks_no_remote_worker_and_fetches_no_feed(tmp_path):
     text = "\n".join(said)
     assert "not contacted: its classifier.remote workers" in text and "feeds (peer)" in text
     assert "known abusive image" in text
+
+
+def test_an_out_dir_that_cannot_be_written_is_said_before_the_run(tmp_path, capsys):
+    from modbot.cli import main
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["--env-file", "/dev/null", "demo", "--out-dir", str(afile / "out")]) == 1
+    captured = capsys.readouterr()
+    assert f"modbot demo: --out-dir {afile / 'out'}: {afile} is a file" in captured.err
+    assert "modbot demo: a fake Lemmy" not in captured.out  # said before the demo started

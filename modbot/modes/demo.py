@@ -276,6 +276,7 @@ def run_demo(
     from modbot.store import Store
 
     out_dir = Path(out_dir or Path.cwd()).resolve()
+    _check_out_dir(out_dir)  # before the run, not after it
     rules = rules or shipped_rules_path()
     fake = FakeLemmy() if lemmy_version == "0.19" else FakeLemmy(version=lemmy_version)
     with tempfile.TemporaryDirectory(prefix="modbot-demo-") as tmp, fake as lemmy:
@@ -323,15 +324,32 @@ def run_demo(
             random_weights=random_weights,
             extra={"demo": True, "requests_that_changed_something": changed},
         )
-        html = write_report(
-            out_dir / DEMO_REPORT_HTML,
-            decisions,
-            title="modbot demo report (fake instance)",
-            **options,
-        )
-        json_ = write_report(out_dir / DEMO_REPORT_JSON, decisions, **options)
+        try:
+            html = write_report(
+                out_dir / DEMO_REPORT_HTML,
+                decisions,
+                title="modbot demo report (fake instance)",
+                **options,
+            )
+            json_ = write_report(out_dir / DEMO_REPORT_JSON, decisions, **options)
+        except OSError as exc:
+            raise DemoError(f"cannot write the demo's reports into {out_dir}: {exc}") from None
     _print_summary(print_, stats, decisions, changed, random_weights, html, json_)
     return 0
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """The reports' folder can be made and written in (--out-dir), or a DemoError."""
+    folder = out_dir
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise DemoError(f"--out-dir {out_dir}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DemoError(
+            f"--out-dir {out_dir}: {folder} is not writable by this user; give a folder "
+            "you can write in"
+        )
 
 
 def _print_summary(
