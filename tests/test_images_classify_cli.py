@@ -109,3 +109,13 @@ def test_a_malformed_url_is_that_inputs_failure_not_the_runs(monkeypatch, tmp_pa
     for url in bad:
         assert f"{url}: cannot read: bad_url: " in out
     assert f"{tmp_path / 'a.jpg'}: no labels" in out
+
+
+def test_a_folder_gives_every_image_name_the_classifier_decodes(monkeypatch, tmp_path, capsys):
+    for name in ("a.jfif", "b.pjpeg", "c.JPE", "d.apng", "e.png"):
+        (tmp_path / name).write_bytes(jpeg((1, 2, 3)))
+    (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    assert run(monkeypatch, StandIn({}), str(tmp_path)) == 0
+    out, err = capsys.readouterr()
+    assert out.count(": no labels") == 5
+    assert "1 file(s) in the folders are not images: left out" in err

@@ -107,7 +107,12 @@ MODEL_OPTIONS = (
 )
 CHUNK = 64  # files read and classified at a time
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a larger file is not read (said as its failure)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif"}
+# what a folder is searched for: every name of the formats the classifier decodes
+# (classifier.preprocess.FORMATS: JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF)
+IMAGE_SUFFIXES = {
+    *(".jpg", ".jpeg", ".jpe", ".jfif", ".pjpeg", ".pjp"),
+    *(".png", ".apng", ".gif", ".webp", ".bmp", ".dib", ".tif", ".tiff", ".avif"),
+}
 
 
 def run(args: argparse.Namespace) -> int:
