@@ -420,8 +420,14 @@ def _build(
     }
     name = spec.name
     pretrained = str(checkpoint) if checkpoint is not None else None
-    if spec.checkpoint is not None and _is_local_dir_model(spec):
-        name, pretrained = f"local-dir:{Path(spec.checkpoint).expanduser()}", None
+    extra: dict[str, Any] = {}
+    local_dir = spec.checkpoint is not None and _is_local_dir_model(spec)
+    if local_dir:
+        # open_clip would pick the directory's weights by its own rules (it never takes a
+        # .pt, say, and then stays random without a word): load the file named here, the
+        # one the identity, the fingerprint and the random-weights check were made of
+        name, pretrained = f"local-dir:{Path(str(spec.checkpoint)).expanduser()}", None
+        extra = {"load_weights": False, "pretrained_text": False}
     try:
         with quiet_open_clip(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)  # a random initialisation is reproducible (text cache, tests)
@@ -432,7 +438,10 @@ def _build(
                 device=device,
                 force_quick_gelu=bool(tag_cfg.get("quick_gelu", False)),
                 force_preprocess_cfg=preprocess or None,
+                **extra,
             )
+            if local_dir and checkpoint is not None:
+                open_clip.load_checkpoint(model, str(checkpoint), strict=True)
     except Exception as exc:  # torch.load and open_clip raise many types on a bad file
         if checkpoint is None:
             raise ModelError(
