@@ -48,7 +48,7 @@ def url_problem(url: str, name: str = "LEMMY_URL") -> str | None:
         base = f"{parts.scheme}://{parts.netloc}"
         return (
             f"{name} ends in the API path ({path}): give the instance's address, {base}; "
-            "modbot adds /api/v3 itself"
+            "modbot adds the API path (/api/v3 or /api/v4, as the instance speaks) itself"
         )
     if path:
         return (
