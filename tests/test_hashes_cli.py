@@ -34,3 +34,44 @@ def test_hash_says_which_exit_status_a_wrong_command_line_has(
     with pytest.raises(SystemExit):
         main(["hash", "--help"])
     assert "2 the command line is wrong" in " ".join(capsys.readouterr().out.split())
+
+
+def test_feed_verify_asks_for_the_signature_where_subscribers_do(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A feed behind a token (`?access_token=...`): its signature is behind the same
+    token, at the path + ".sig" (`modbot.feeds.signature_url`, what a subscriber asks),
+    not at the URL + ".sig" (the token's value + ".sig")."""
+    from types import SimpleNamespace
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from modbot import fetch
+    from modbot.feeds import make_feed, public_key_text, sign_feed
+
+    key = Ed25519PrivateKey.generate()
+    body, sig = sign_feed(make_feed("feeds.example", []), key)
+    url = "https://feeds.example/feed/hashes.json?access_token=s3cret"
+    served = {url: body, "https://feeds.example/feed/hashes.json.sig?access_token=s3cret": sig}
+    asked: list[str] = []
+
+    class Fetcher:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        async def __aenter__(self) -> Fetcher:
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            return None
+
+        async def fetch_file(self, u: str, **kwargs: object) -> SimpleNamespace:
+            asked.append(u)
+            if u not in served:
+                raise fetch.FetchSkipped(u, "the server answered HTTP 404", "http_404")
+            return SimpleNamespace(data=served[u])
+
+    monkeypatch.setattr(fetch, "Fetcher", Fetcher)
+    assert main(["feed", "verify", url, "--key", public_key_text(key)]) == 0, capsys.readouterr()
+    assert asked == list(served)
+    assert capsys.readouterr().out.startswith("valid: feeds.example")

@@ -373,7 +373,13 @@ def run_publish(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from modbot.feeds import verify_feed, verify_feed_files
+    from modbot.feeds import (
+        MAX_FEED_BYTES,
+        MAX_SIGNATURE_BYTES,
+        signature_url,
+        verify_feed,
+        verify_feed_files,
+    )
 
     max_age = args.max_age  # a timedelta: argparse applies the type to the default too
     if args.feed.startswith(("http://", "https://")):
@@ -382,9 +388,13 @@ def run_verify(args: argparse.Namespace) -> int:
         from modbot.fetch import Fetcher, FetchLimits
 
         async def download() -> tuple[bytes, bytes]:
-            async with Fetcher(FetchLimits(max_bytes=32_000_000)) as fetcher:
-                body = await fetcher.fetch_file(args.feed, max_bytes=32_000_000)
-                sig = await fetcher.fetch_file(args.feed + ".sig", max_bytes=1025)
+            # as a subscriber asks (modbot.subscriptions): the signature beside the feed,
+            # behind the same query (a token)
+            async with Fetcher(FetchLimits(max_bytes=MAX_FEED_BYTES)) as fetcher:
+                body = await fetcher.fetch_file(args.feed, max_bytes=MAX_FEED_BYTES)
+                sig = await fetcher.fetch_file(
+                    signature_url(args.feed), max_bytes=MAX_SIGNATURE_BYTES + 1
+                )
                 assert body is not None and sig is not None  # no conditional request
                 return body.data, sig.data
 
