@@ -705,10 +705,18 @@ class LemmyApi:
             raise ApiError(400, "report_too_long")
         return reason
 
+    def _unique_report(self, kind: str, target_id: int, person: Person) -> None:
+        """`UNIQUE (post_id, creator_id)` (and the comment's) since 2020: one report per
+        reporter and item, resolved or not; 0.19 answers `couldnt_create_report`."""
+        for report in self.state.reports:
+            if (report.kind, report.target_id, report.creator_id) == (kind, target_id, person.id):
+                raise ApiError(400, "couldnt_create_report")
+
     def report_post(self, ctx: Ctx) -> dict:
         person = ctx.login()
         post = self.get_post(ctx.body.require_int("post_id"))
         reason = self._reason(ctx)
+        self._unique_report("post", post.id, person)
         report = Report(
             self.state.next_id("post_report"),
             "post",
@@ -728,6 +736,7 @@ class LemmyApi:
         person = ctx.login()
         comment = self.get_comment(ctx.body.require_int("comment_id"))
         reason = self._reason(ctx)
+        self._unique_report("comment", comment.id, person)
         report = Report(
             self.state.next_id("comment_report"),
             "comment",
