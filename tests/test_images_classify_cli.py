@@ -119,3 +119,12 @@ def test_a_folder_gives_every_image_name_the_classifier_decodes(monkeypatch, tmp
     out, err = capsys.readouterr()
     assert out.count(": no labels") == 5
     assert "1 file(s) in the folders are not images: left out" in err
+
+
+def test_a_video_is_refused_saying_only_still_images_are_classified(monkeypatch, tmp_path, capsys):
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(64))
+    assert run(monkeypatch, StandIn({}), str(clip)) == 1
+    out, _ = capsys.readouterr()
+    assert f"{clip}: cannot read: a video: only still images are classified" in out
+    assert "its first frame only" in out

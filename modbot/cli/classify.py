@@ -23,7 +23,9 @@ def add_parser(subparsers: Subparsers) -> None:
             "Classify images with the CLIP safety classifier and print, for each, its labels "
             "(csam, underage, nsfw, anime) and top scores. A score is a margin: similarity "
             "minus threshold, > 0 means the label fired. Nothing is acted on or recorded. "
-            "URLs are downloaded into memory with the bot's safe fetcher. "
+            "URLs are downloaded into memory with the bot's safe fetcher. A video is "
+            "refused, saying so: only still images are classified (the bot checks a video "
+            "in the instance's pict-rs by its first frame only, the still pict-rs renders). "
             "Exit status: 0 all images classified, 1 some input could not be read, "
             "decoded or classified, 2 the classifier could not be loaded or (remote "
             "workers) stopped answering: the inputs not classified are named."
@@ -330,6 +332,8 @@ def _read_inputs(inputs: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
             continue
         if len(body) > MAX_FILE_BYTES:
             failures[name] = f"larger than {MAX_FILE_BYTES // 2**20} MB: not read"
+        elif _is_video(body):
+            failures[name] = VIDEO_REFUSED
         else:
             data[name] = body
     if urls:
@@ -339,6 +343,20 @@ def _read_inputs(inputs: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
         data.update(fetched)
         failures.update(failed)
     return data, failures
+
+
+VIDEO_REFUSED = (
+    "a video: only still images are classified (the bot checks a video in the instance's "
+    "pict-rs through the one still pict-rs renders of it, its first frame only); to "
+    "classify a frame here, save it as an image first (e.g. ffmpeg -i VIDEO -frames:v 1 "
+    "frame.png)"
+)
+
+
+def _is_video(data: bytes) -> bool:
+    from modbot.fetch.sniff import sniff_image_type, why_not_an_image
+
+    return sniff_image_type(data) is None and why_not_an_image(data, None).startswith("a video")
 
 
 async def _fetch_all(urls: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
