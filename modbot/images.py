@@ -80,8 +80,9 @@ def image_refs(
     instance_url: str,
     custom_emoji_urls: Iterable[str] = (),
 ) -> list[ImageRef]:
-    """Every image of a post, comment or upload, de-duplicated, most significant
-    location first.
+    """Every image of a post, comment or upload, de-duplicated (each at its most
+    significant location), in the order they are checked: a post's link and thumbnail
+    first, then its body's images (the first ``fetch.max_images_per_item`` are checked).
 
     ``custom_emoji_urls``: the site's custom emoji images (``SiteInfo.custom_emoji_urls``);
     a markdown image titled ``emoji <name>`` is skipped only when it is one of these:
@@ -491,11 +492,25 @@ def _encoded(part: str) -> str:
     return quote(part, safe="!#$%&'()*+,/:;=?@[]~")
 
 
+# The order an item's images are checked in, and so which are within
+# fetch.max_images_per_item (and first downloaded within fetch.item_timeout): a post's
+# link and its thumbnail, what every listing shows of it, before its body's images.
+_CHECK_ORDER = ("post_url", "thumbnail")
+
+
 def _dedupe(refs: list[ImageRef], instance_url: str) -> list[ImageRef]:
+    """One ref per image, at its most significant location (``SIGNIFICANCE``); in the
+    order they are checked in (``_CHECK_ORDER`` first, then as found)."""
     best: dict[str, tuple[int, int, ImageRef]] = {}
     for order, ref in enumerate(refs):
         key = _dedupe_key(ref.url, instance_url)
         rank = SIGNIFICANCE.index(ref.location)
         if key not in best or rank < best[key][0]:
             best[key] = (rank, order, ref)
-    return [ref for _, _, ref in sorted(best.values(), key=lambda t: (t[0], t[1]))]
+
+    def check_order(entry: tuple[int, int, ImageRef]) -> tuple[int, int, int]:
+        rank, order, ref = entry
+        first = _CHECK_ORDER.index(ref.location) if ref.location in _CHECK_ORDER else 99
+        return first, rank, order
+
+    return [ref for _, _, ref in sorted(best.values(), key=check_order)]

@@ -147,9 +147,9 @@ def test_image_post_gives_url_thumbnail_and_body_images():
     refs = image_refs(view, kind="post", instance_url=INSTANCE)
     assert refs == [
         ImageRef("https://lemmy.example/pictrs/image/a1b2.jpeg", "post_url", alias="a1b2.jpeg"),
+        ImageRef("https://lemmy.example/pictrs/image/t9.webp", "thumbnail", alias="t9.webp"),
         ImageRef("https://cats.example/c.png", "body"),
         ImageRef("https://dogs.example/d.gif", "body"),
-        ImageRef("https://lemmy.example/pictrs/image/t9.webp", "thumbnail", alias="t9.webp"),
     ]
 
 
