@@ -500,6 +500,11 @@ def _identity(
         assert checkpoint is not None  # real weights are read from a file
         identity = f"{spec.name}/{spec.pretrained if tagged else checkpoint.name}"
         weights = _file_digest(checkpoint)
+    if _is_local_dir_model(spec):
+        # the directory's open_clip_config.json builds the model (its layers, QuickGELU,
+        # mean and std): the same weights under another configuration are another model
+        config = Path(str(spec.checkpoint)).expanduser() / "open_clip_config.json"
+        weights += f"+config:{hashlib.sha256(config.read_bytes()).hexdigest()[:16]}"
     return identity, f"{identity}@{weights}"
 
 

@@ -124,3 +124,32 @@ def test_a_model_directory_loads_the_weights_file_it_names(tmp_path, filename):
         assert torch.allclose(
             loaded.model.encode_text(tokens), wanted.model.encode_text(tokens), atol=1e-6
         )
+
+
+def test_a_model_directory_s_configuration_is_part_of_its_fingerprint(tmp_path, tiny_checkpoint):
+    """The same weights under another open_clip_config.json (QuickGELU off, other mean
+    and std) embed differently: their text-embedding cache and cached verdicts are not
+    the first configuration's."""
+    import json
+    import shutil
+
+    from classifier.model import MODEL_CONFIG_DIR, describe_model
+
+    config = json.loads((MODEL_CONFIG_DIR / "modbot-tiny.json").read_text())
+    directory = tmp_path / "model"
+    directory.mkdir()
+    shutil.copy(tiny_checkpoint, directory / "open_clip_model.safetensors")
+    spec = ModelSpec(
+        name="modbot-tiny",
+        pretrained=None,
+        checkpoint=directory,
+        device="cpu",
+        allow_random_weights=True,
+    )
+    fingerprints = []
+    for quick_gelu in (True, False):
+        body = {"model_cfg": {**config, "quick_gelu": quick_gelu}}
+        (directory / "open_clip_config.json").write_text(json.dumps(body))
+        fingerprints.append(describe_model(spec).fingerprint)
+        assert load_model(spec).fingerprint == fingerprints[-1]
+    assert fingerprints[0] != fingerprints[1]
