@@ -69,8 +69,9 @@ class Prompt:
 
 @dataclass(frozen=True)
 class CustomConcept:
-    """An admin-defined concept (from rules.yaml): fires when any prompt's similarity
-    reaches ``threshold``; its score is named ``name``."""
+    """An admin-defined concept (from rules.yaml): fires when any prompt's similarity,
+    rounded to 4 decimals, is strictly above ``threshold`` (a tie does not fire, as for
+    the built-in concepts); its score, named ``name``, is the largest margin."""
 
     name: str
     prompts: tuple[str, ...]
