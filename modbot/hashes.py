@@ -102,7 +102,7 @@ _LOOKS_LIKE = {
     16: ("phash", "a 64-bit pHash"),
     32: ("md5", "an MD5"),
     40: ("sha1", "a SHA-1"),
-    64: ("sha256|pdq", "a SHA-256 or a PDQ hash"),
+    64: ("sha256 or pdq", "a SHA-256 or a PDQ hash"),
 }
 _ANY_HEX = re.compile(r"[0-9a-f]+")
 _TE_SIGNAL_TYPES = ("pdq", "video_md5", "video_sha256", "url_md5", "url", "raw_text")
@@ -223,7 +223,8 @@ class HashKind(ABC):
         elif value in _TE_SIGNAL_TYPES:
             hint = (
                 " (this looks like a python-threatexchange local_file line "
-                "'<signal_type> <hash>': import it with modbot.threatexchange_files)"
+                "'<signal_type> <hash>': in rules.yaml, give the list format: threatexchange "
+                "and kind: pdq)"
             )
         elif _ANY_HEX.fullmatch(value):
             hint = f" ({len(value)} hex digits)"

@@ -249,8 +249,8 @@ def test_list_lines_with_the_wrong_kind_of_hash_are_named_with_a_hint(tmp_path: 
             3,
             (
                 "expected an MD5 (32 hex digits), got 'pdq' (this looks like a "
-                "python-threatexchange local_file line '<signal_type> <hash>': import it with "
-                "modbot.threatexchange_files)"
+                "python-threatexchange local_file line '<signal_type> <hash>': in rules.yaml, "
+                "give the list format: threatexchange and kind: pdq)"
             ),
         ),
         (4, f"one hash a line: '{md5} {md5}'"),
@@ -259,7 +259,7 @@ def test_list_lines_with_the_wrong_kind_of_hash_are_named_with_a_hint(tmp_path: 
             6,
             (
                 f"expected an MD5 (32 hex digits), got {sha256_hex(b'a')!r} "
-                "(this looks like a SHA-256 or a PDQ hash: put it in a list of kind sha256|pdq)"
+                "(this looks like a SHA-256 or a PDQ hash: put it in a list of kind sha256 or pdq)"
             ),
         ),
     ]
