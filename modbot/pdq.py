@@ -22,6 +22,11 @@ quality and a hash that says nothing about it. The reference discards hashes of 
 below 50, and so does modbot: `PdqHash.usable` is False for them, and a hash that is not
 usable matches nothing (see `modbot.hashes` for list entries).
 
+Palette images and CMYK JPEGs are hashed by their colours (RGB). python-threatexchange
+1.2.17 (and HMA) passes their raw channels instead: a palette image's indices, a CMYK
+JPEG's C, M, Y (the inverse picture), so for those files its hashes are not modbot's
+(docs/hash-sharing.md; tests/test_hashes_pdq_tools.py).
+
 An animated image is hashed by its first frame. EXIF orientation is not applied, as
 neither reference applies it (pict-rs strips metadata from what it stores anyway).
 
