@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from modbot.config.settings import Settings
 from modbot.errors import LemmyError, LemmyUnavailable, PolicyError, SettingsError
@@ -85,6 +86,9 @@ class Report:
     """The findings, in order."""
 
     findings: list[Finding] = field(default_factory=list)
+    # What never shows in a line (the output is pasted into bug reports): the password,
+    # the API key, the workers' token, a password written into LEMMY_URL or PICTRS_URL
+    secrets: list[str] = field(default_factory=list)
 
     def add(self, check: str, status: str, message: str) -> Finding:
         finding = Finding(check, status, message)
@@ -96,7 +100,34 @@ class Report:
         return any(f.failed for f in self.findings)
 
     def lines(self) -> list[str]:
-        return [f"{f.status:<4}  {f.check:<10}  {f.message}" for f in self.findings]
+        return [
+            hide(f"{f.status:<4}  {f.check:<10}  {f.message}", self.secrets) for f in self.findings
+        ]
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """The settings' secrets, as they could appear in a message."""
+    found = [
+        s.reveal()
+        for s in (settings.password, settings.pictrs_api_key, settings.classifier_token)
+        if s is not None
+    ]
+    for url in (settings.lemmy_url, settings.pictrs_url):
+        password = urlsplit(url).password if url else None
+        if password:  # as written in the URL, whatever its length
+            found.append(f":{password}@")
+    return [s for s in found if s]
+
+
+def hide(text: str, secrets: list[str]) -> str:
+    """``text`` with each secret written as ***, the longest first (one so short that
+    hiding it would garble every word it is part of is left: no Lemmy password is)."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if secret.startswith(":") and secret.endswith("@"):
+            text = text.replace(secret, ":***@")
+        elif len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
 
 
 def login_problem(exc: LemmyError) -> str:
@@ -116,6 +147,7 @@ def connect_first(pipeline: Pipeline) -> None:
     change). A problem ends the command with the doctor's words for it."""
     problem = before_login(pipeline.settings)
     if problem:
+        problem = hide(problem, secrets_of(pipeline.settings))
         raise LemmyError(f"{problem} (`modbot doctor` checks every step)")
     try:
         pipeline.client.check_session()
@@ -140,6 +172,7 @@ def diagnose(
         except SettingsError as exc:
             report.add("settings", FAIL, str(exc))
             return report
+    report.secrets = secrets_of(settings)
     report.add("settings", OK, f"LEMMY_URL {settings.lemmy_url}, account {settings.username}")
     _state(Path(settings.state_path), report)
     rules_finding, policy = _rules(rules)

@@ -252,3 +252,30 @@ def test_the_proxy_is_named_without_its_credentials(monkeypatch, proxy):
     (finding,) = reach("https://lemmy.invalid")
     assert finding.status == "skip"
     assert finding.message == "through the proxy proxy.internal:3128: not checked here"
+
+
+def test_a_password_in_the_urls_never_shows(fake_lemmy, env, capsys, monkeypatch):
+    """doctor's output is pasted into bug reports: a password written into LEMMY_URL or
+    PICTRS_URL (basic auth in front of them) shows as ***, as do the others."""
+    from types import SimpleNamespace
+
+    from modbot.config.settings import Settings
+    from modbot.doctor import connect_first
+    from modbot.errors import LemmyError
+
+    host = fake_lemmy.url.split("//", 1)[1]
+    monkeypatch.setenv("LEMMY_URL", f"http://bob:Url-S3cret@{host}")
+    monkeypatch.setenv("LEMMY_PASSWORD", "Lemmy-S3cret-pw")
+    status, found, out = doctor(capsys)
+    assert "Url-S3cret" not in out and f"http://bob:***@{host}" in found["settings"][1], out
+    assert "Lemmy-S3cret-pw" not in out
+
+    monkeypatch.setenv("LEMMY_URL", f"http://bob:Url-S3cret@{host}/api/v3")
+    status, found, out = doctor(capsys)
+    assert status == 1 and found["url"][0] == "FAIL", out
+    assert "Url-S3cret" not in out and f"http://bob:***@{host}" in found["url"][1]
+
+    pipeline = SimpleNamespace(settings=Settings.from_env())
+    with pytest.raises(LemmyError) as raised:
+        connect_first(pipeline)  # what `run`, `sweep` and `report` say first
+    assert "Url-S3cret" not in str(raised.value) and "ends in the API path" in str(raised.value)
