@@ -75,3 +75,29 @@ def test_feed_verify_asks_for_the_signature_where_subscribers_do(
     assert main(["feed", "verify", url, "--key", public_key_text(key)]) == 0, capsys.readouterr()
     assert asked == list(served)
     assert capsys.readouterr().out.startswith("valid: feeds.example")
+
+
+def test_a_pdq_list_printed_by_hash_leaves_out_a_low_quality_hash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`modbot hash --kind pdq` prints a list file; a PDQ below quality 50 (a flat
+    image) is in it as a comment: a list entry of known low quality is not used."""
+    import io
+
+    from PIL import Image
+
+    from modbot.hashes import HashList
+
+    flat = tmp_path / "flat.png"
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (128, 128, 128)).save(out, "PNG")
+    flat.write_bytes(out.getvalue())
+    coffee = Path(__file__).parent / "data" / "coffee.jpg"
+    assert main(["hash", "--kind", "pdq", str(coffee), str(flat)]) == 0
+    printed = capsys.readouterr().out
+    low = printed.splitlines()[1]
+    assert low.startswith("# ") and low.endswith("  # quality 0: below 50, matches nothing")
+    listed = tmp_path / "list.pdq"
+    listed.write_text(printed)
+    loaded = HashList.load(listed, "pdq")
+    assert len(loaded) == 1 and list(loaded.index.payloads) == [1]

@@ -40,7 +40,7 @@ def _add_hash(subparsers: Subparsers) -> None:
             "Nothing is recorded or sent. "
             "Formats: text (default) prints 'KIND  HASH  FILE' lines, or with --kind "
             "'HASH  FILE' lines, which is a list file of that kind as it is (like "
-            "sha256sum); json prints one array of {file, hashes, pdq_quality, errors}; "
+            "sha256sum; a PDQ below quality 50 is a comment there); json prints one array of {file, hashes, pdq_quality, errors}; "
             "threatexchange prints python-threatexchange local_file lines ('pdq HASH'), "
             "PDQ only. Exit status: 0 every hash computed, 1 some file could not be read "
             "or is not an image a perceptual kind can decode (the other kinds still print), "
@@ -128,12 +128,17 @@ def _quality_note(row: dict[str, Any], kind: str) -> str:
 
 
 def _print_text(rows: list[dict[str, Any]], kinds: list[str], *, one_kind: bool) -> None:
+    from modbot import pdq
+
     width = max(len(k) for k in kinds)
     for row in rows:
         for kind, value in row["hashes"].items():
             note = _quality_note(row, kind)
             if one_kind:
-                print(f"{value}  {row['file']}{note}")
+                # a list file: a PDQ below quality 50 goes in as a comment, not an entry
+                # (a list entry of known low quality is not used, as in a feed)
+                unusable = kind == "pdq" and (row["pdq_quality"] or 0) < pdq.MIN_QUALITY
+                print(f"{'# ' if unusable else ''}{value}  {row['file']}{note}")
             else:
                 print(f"{kind:<{width}}  {value}  {row['file']}{note}")
 
