@@ -62,14 +62,21 @@ def gone(
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> bool:
-    """Whether ``url`` answers 404 (only the status is read, never the image)."""
+    """Whether ``url`` answers 404 (only the status is read, never the image), within
+    lemmy.timeout as one deadline, like every request of the transport."""
 
     def once() -> bool:
         try:
-            with transport.http.stream("GET", url, params=params, headers=headers) as r:
+            # A server sending its headers a byte at a time must not hold the check longer.
+            with (
+                transport._deadline.within(transport.timeout),
+                transport.http.stream("GET", url, params=params, headers=headers) as r,
+            ):
                 status = r.status_code
         except httpx.TimeoutException:
-            raise Transient("timed out") from None
+            raise Transient(
+                f"timed out (no answer within lemmy.timeout, {transport.timeout:g} s)"
+            ) from None
         except httpx.TransportError as exc:
             raise Transient(f"connection error: {type(exc).__name__}") from None
         if status >= 500 or status == 429:
