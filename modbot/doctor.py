@@ -71,6 +71,8 @@ LOGIN_ERRORS = {
 }
 
 
+MIN_HIDDEN = 8  # characters: a shorter secret is no password Lemmy takes
+
 SQLITE_HEADER = b"SQLite format 3\x00"  # how every SQLite database file starts
 
 # What to configure instead of the random-weights test model.
@@ -121,11 +123,12 @@ def secrets_of(settings: Settings) -> list[str]:
 
 def hide(text: str, secrets: list[str]) -> str:
     """``text`` with each secret written as ***, the longest first (one so short that
-    hiding it would garble every word it is part of is left: no Lemmy password is)."""
+    hiding it would garble the words it is part of is left: Lemmy wants 10 characters
+    or more in a password)."""
     for secret in sorted(set(secrets), key=len, reverse=True):
         if secret.startswith(":") and secret.endswith("@"):
             text = text.replace(secret, ":***@")
-        elif len(secret) >= 4:
+        elif len(secret) >= MIN_HIDDEN:
             text = text.replace(secret, "***")
     return text
 
