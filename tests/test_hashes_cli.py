@@ -101,3 +101,23 @@ def test_a_pdq_list_printed_by_hash_leaves_out_a_low_quality_hash(
     listed.write_text(printed)
     loaded = HashList.load(listed, "pdq")
     assert len(loaded) == 1 and list(loaded.index.payloads) == [1]
+
+
+def test_feed_publish_wont_name_the_feed_after_an_internal_lemmy_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """LEMMY_URL may be Lemmy's internal URL (http://lemmy:8536 in Docker, as the compose
+    file suggests); a feed named "lemmy:8536" is one every subscriber refuses (it is not
+    the host they fetch it from), so publish asks for --instance instead of writing it."""
+    key, out = tmp_path / "feed.key", tmp_path / "hashes.json"
+    assert main(["keys", "--out", str(key)]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("MODBOT_STATE", str(tmp_path / "state.db"))
+    monkeypatch.setenv("LEMMY_URL", "http://bot:hunter2secret@lemmy:8536")
+    assert main(["feed", "publish", "--key", str(key), "--out", str(out)]) == 1
+    shown = capsys.readouterr()
+    assert shown.err == (
+        "modbot feed publish: LEMMY_URL's host 'lemmy:8536' is no public host name (an "
+        "internal URL?): give --instance HOST, the host subscribers fetch your feed from\n"
+    )
+    assert not out.exists() and "hunter2secret" not in shown.out + shown.err

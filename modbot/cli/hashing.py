@@ -303,7 +303,8 @@ def _add_feed(subparsers: Subparsers) -> None:
     pub.add_argument("--out", required=True, metavar="FILE", help="the feed file, e.g. hashes.json")
     pub.add_argument(
         "--instance",
-        help="this instance's host as subscribers name it (default: the host of LEMMY_URL)",
+        help="this instance's host as subscribers name it (default: the host of LEMMY_URL, "
+        "unless that is an internal name such as Docker's lemmy:8536)",
     )
     pub.add_argument(
         "--kind",
@@ -351,6 +352,15 @@ def run_publish(args: argparse.Namespace) -> int:
     instance = args.instance or _host(urlsplit(os.environ.get("LEMMY_URL", "")))
     if not instance:
         print("modbot feed publish: give --instance HOST (or set LEMMY_URL)", file=sys.stderr)
+        return 1
+    if not args.instance and "." not in instance.rsplit(":", 1)[0]:
+        # Docker's http://lemmy:8536, localhost: subscribers fetch the feed by another
+        # name, and a feed naming this one they all refuse (wrong instance)
+        print(
+            f"modbot feed publish: LEMMY_URL's host {instance!r} is no public host name (an "
+            "internal URL?): give --instance HOST, the host subscribers fetch your feed from",
+            file=sys.stderr,
+        )
         return 1
     store = Store(state_path())
     try:
