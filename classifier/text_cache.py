@@ -1,8 +1,12 @@
 """Text embeddings of a concept set, computed once per concept version and kept on disk.
 
-The file is ``<cache dir>/<concept version>.safetensors`` with the prompts in its
-metadata; a file whose prompts do not match is recomputed, and a cache directory that
-cannot be written only costs the recomputation next time.
+The file is ``<cache dir>/<concept version>.safetensors`` (``<concept
+version>-float16.safetensors`` for a float16 model, on CUDA) with the prompts and the
+precision in its metadata; a file whose prompts or precision do not match is recomputed,
+and a cache directory that cannot be written only costs the recomputation next time. The
+same model embeds a prompt differently in float16 and float32 (by up to ~1e-4, enough to
+move a 4-decimal similarity across a threshold), so a GPU engine never uses what a CPU
+run computed, nor the reverse.
 """
 
 from __future__ import annotations
@@ -41,24 +45,27 @@ def text_embeddings(
 ) -> torch.Tensor:
     """float32 (len(prompts), dim) L2-normalised features on the model's device."""
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = directory / f"{version}.safetensors"
-    cached = _read(path, prompts)
+    precision = str(loaded.dtype).removeprefix("torch.")
+    suffix = "" if precision == "float32" else f"-{precision}"
+    path = directory / f"{version}{suffix}.safetensors"
+    cached = _read(path, prompts, precision)
     if cached is not None:
         return cached.to(loaded.device)
     log.info("computing text embeddings for %d prompts (concept version %s)", len(prompts), version)
     embeddings = loaded.encode_texts(list(prompts))
-    _write(path, embeddings, prompts)
+    _write(path, embeddings, prompts, precision)
     return embeddings
 
 
-def _read(path: Path, prompts: tuple[str, ...]) -> torch.Tensor | None:
+def _read(path: Path, prompts: tuple[str, ...], precision: str) -> torch.Tensor | None:
     if not path.is_file():
         return None
     from safetensors import safe_open
 
     try:
         with safe_open(str(path), framework="pt") as f:
-            stored = json.loads((f.metadata() or {}).get("prompts", "null"))
+            metadata = f.metadata() or {}
+            stored = json.loads(metadata.get("prompts", "null"))
             tensor = f.get_tensor("embeddings")
     except Exception as exc:  # a damaged cache file is recomputed, never fatal
         log.warning("ignoring unreadable text-embedding cache %s: %s", path, exc)
@@ -66,10 +73,13 @@ def _read(path: Path, prompts: tuple[str, ...]) -> torch.Tensor | None:
     if stored != list(prompts) or tensor.shape[0] != len(prompts):
         log.warning("ignoring text-embedding cache %s: it holds other prompts", path)
         return None
+    if metadata.get("precision") != precision:
+        log.info("recomputing text-embedding cache %s: not computed in %s", path, precision)
+        return None
     return tensor
 
 
-def _write(path: Path, embeddings: torch.Tensor, prompts: tuple[str, ...]) -> None:
+def _write(path: Path, embeddings: torch.Tensor, prompts: tuple[str, ...], precision: str) -> None:
     from safetensors.torch import save_file
 
     tmp = None
@@ -80,7 +90,7 @@ def _write(path: Path, embeddings: torch.Tensor, prompts: tuple[str, ...]) -> No
         save_file(
             {"embeddings": embeddings.detach().float().cpu().contiguous()},
             tmp,
-            metadata={"prompts": json.dumps(list(prompts))},
+            metadata={"prompts": json.dumps(list(prompts)), "precision": precision},
         )
         os.replace(tmp, path)  # atomic: concurrent engines never read half a file
     except Exception as exc:  # OSError, or safetensors' own error for a full disk
