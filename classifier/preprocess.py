@@ -41,7 +41,9 @@ from classifier.resample import ReferenceSteps, Resize
 
 # Bump when regions change for the same bytes: it is part of every concept version.
 # 2: the first region is the reference's view (512 px thumbnail, torchvision's floor).
-PREPROCESS_VERSION = "2"
+# 3: images called unreadable before are read (a broken EXIF block, a cut GIF, a TIFF or
+#    MPO with a broken later page): their cached "unreadable" verdicts must not stand.
+PREPROCESS_VERSION = "3"
 REFERENCE_SHRINK = (512, 512)  # fedi-safety: image.thumbnail((512, 512)) before checking
 HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 # Formats we decode; anything else Pillow could open (EPS, PSD, ...) is attack surface.
