@@ -414,6 +414,13 @@ def _classifier(settings: Settings, policy: Policy, report: Report) -> None:
     except ModelError as exc:
         report.add("classifier", FAIL, str(exc))
         return
+    from classifier.deepdanbooru import find_weights
+
+    try:  # a path that is not there stops `run` (`auto` without the file only warns)
+        find_weights(policy.deepdanbooru_setting)
+    except ModelError as exc:
+        report.add("classifier", FAIL, f"classifier.deepdanbooru: {exc}")
+        return
     if random:
         where = f"{weights} holds" if weights else "no weights are asked for:"
         report.add(

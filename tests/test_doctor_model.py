@@ -147,3 +147,20 @@ def test_remote_workers_that_do_not_answer_as_workers_fail(
         assert worker.url not in line.partition("these do not answer")[2]
     finally:
         site.shutdown()
+
+
+def test_a_deepdanbooru_file_that_is_not_there_fails_as_run_would(
+    fake_lemmy, tiny, tmp_path, doctor
+):
+    missing = tmp_path / "model-resnet_custom_v3.pt"
+    rules = with_classifier(
+        write_rules(tmp_path, fake_lemmy, tiny),
+        f"{{model: modbot-tiny, pretrained: null, checkpoint: {tiny.checkpoint}, device: cpu, "
+        f"allow_random_weights: true, deepdanbooru: {missing}}}",
+    )
+    status, line, out = doctor(rules)
+    assert status == 1, out
+    assert (
+        line.startswith("FAIL")
+        and f"classifier.deepdanbooru: DeepDanbooru weights {missing}" in line
+    )
