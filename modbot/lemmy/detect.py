@@ -83,6 +83,6 @@ def detect(transport: Transport) -> Detected:
         api = api_of_version(version) or "v3"
         return Detected(api, f"/api/v3/site answers and /api/v4/site does not (Lemmy {version})")
     raise LemmyError(
-        f"{transport.url} answers neither nodeinfo nor /api/v4/site nor /api/v3/site: is "
+        f"{transport.shown} answers neither nodeinfo nor /api/v4/site nor /api/v3/site: is "
         "LEMMY_URL the Lemmy instance? (or set lemmy.api: v3 or v4 in rules.yaml)"
     )

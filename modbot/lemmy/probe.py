@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from modbot.lemmy.transport import USER_AGENT
+from modbot.lemmy.transport import USER_AGENT, shown_url
 
 __all__ = ["Finding", "api_for", "identify", "pictrs_key", "proxy_for", "reach", "url_problem"]
 
@@ -42,19 +42,20 @@ def url_problem(url: str, name: str = "LEMMY_URL") -> str | None:
     """What is wrong with the shape of an instance URL, or None."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{name} {url!r} is not an http:// or https:// URL with a host"
+        return f"{name} {shown_url(url)!r} is not an http:// or https:// URL with a host"
     path = parts.path.rstrip("/")
+    # a password written for basic auth (user:password@host) is shown as ***
+    user, at, host = parts.netloc.rpartition("@")
+    if at and parts.password is not None:
+        user = f"{user.partition(':')[0]}:***"
+    base = f"{parts.scheme}://{user}{at}{host}"
     if re.search(r"/api(/v\d+)?$", path) or "/api/v" in path:
-        base = f"{parts.scheme}://{parts.netloc}"
         return (
             f"{name} ends in the API path ({path}): give the instance's address, {base}; "
             "modbot adds the API path (/api/v3 or /api/v4, as the instance speaks) itself"
         )
     if path:
-        return (
-            f"{name} has a path ({path}): give the instance's address without one, "
-            f"{parts.scheme}://{parts.netloc}"
-        )
+        return f"{name} has a path ({path}): give the instance's address without one, {base}"
     return None
 
 

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import httpcore
 import httpx
@@ -46,7 +47,15 @@ from modbot.errors import (
     ReadOnlyError,
 )
 
-__all__ = ["USER_AGENT", "LoggedOut", "RateLimiter", "Transient", "Transport", "kind_of"]
+__all__ = [
+    "USER_AGENT",
+    "LoggedOut",
+    "RateLimiter",
+    "Transient",
+    "Transport",
+    "kind_of",
+    "shown_url",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,13 +63,22 @@ T = TypeVar("T")
 _DELETE_TOKEN = re.compile(r"(/pictrs/image/delete/)[^/\s\"']+")
 
 
+_USERINFO = re.compile(r"(://)[^/\s\"'@]+@")
+
+
 class _HideDeleteTokens(logging.Filter):
-    """httpx logs every request's URL (at -v); an upload's delete URL carries its token."""
+    """httpx logs every request's URL (at -v) whole: an upload's delete URL carries its
+    token, and LEMMY_URL / PICTRS_URL may carry a password for basic auth."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/pictrs/image/delete/" in message:
-            record.msg, record.args = _DELETE_TOKEN.sub(r"\1<delete-token>", message), ()
+        hidden = message
+        if "/pictrs/image/delete/" in hidden:
+            hidden = _DELETE_TOKEN.sub(r"\1<delete-token>", hidden)
+        if "@" in hidden:
+            hidden = _USERINFO.sub(r"\1", hidden)
+        if hidden != message:
+            record.msg, record.args = hidden, ()
         return True
 
 
@@ -217,6 +235,18 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
+def shown_url(url: str) -> str:
+    """``url`` fit for a log line or a message: without the user and password that basic
+    auth in front of Lemmy or pict-rs puts in LEMMY_URL / PICTRS_URL (user:pass@host)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def kind_of(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -249,6 +279,7 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = url.rstrip("/")
+        self.shown = shown_url(self.url)  # for logs and messages: no password in it
         self.username = username
         self._password = password
         self.timeout = timeout
@@ -270,7 +301,7 @@ class Transport:
 
     def __repr__(self) -> str:
         name = type(self).__name__
-        return f"{name}({self.url!r}, user={self.username!r}, read_only={self.read_only})"
+        return f"{name}({self.shown!r}, user={self.username!r}, read_only={self.read_only})"
 
     def close(self) -> None:
         self.http.close()
@@ -342,14 +373,14 @@ class Transport:
         if r.status_code >= 400:
             detail = code or (r.text[:200] if r.text else "")
             raise LemmyError(
-                f"{method} {url.replace(self.url, '')}: HTTP {r.status_code} {detail}",
+                f"{method} {shown_url(url.replace(self.url, ''))}: HTTP {r.status_code} {detail}",
                 status=r.status_code,
                 error=code,
             )
         if body is None and r.content.strip():
             kind = r.headers.get("content-type", "no content type").split(";")[0]
             raise LemmyBadAnswer(
-                f"{method} {url.replace(self.url, '')}: HTTP {r.status_code} but not JSON "
+                f"{method} {shown_url(url.replace(self.url, ''))}: HTTP {r.status_code} but not JSON "
                 f"({kind}: {r.text[:60].strip()!r}...); is LEMMY_URL the Lemmy API, not a "
                 "proxy's or another site's page?",
                 status=r.status_code,
@@ -357,7 +388,7 @@ class Transport:
             )
         if body is not None and not isinstance(body, dict):
             raise LemmyBadAnswer(
-                f"{method} {url.replace(self.url, '')}: HTTP {r.status_code} with JSON "
+                f"{method} {shown_url(url.replace(self.url, ''))}: HTTP {r.status_code} with JSON "
                 f"that is {kind_of(body)}, not an object as Lemmy sends",
                 status=r.status_code,
                 error="bad_answer",
@@ -443,7 +474,7 @@ class Transport:
             self._token = Secret(jwt)
             self._refused = None
             self.logins += 1
-        log.info("logged in to %s as %s", self.url, self.username)
+        log.info("logged in to %s as %s", self.shown, self.username)
         if self.on_login is not None:
             self.on_login(jwt)
 
