@@ -39,7 +39,7 @@ from modbot.config.schema import (
 from modbot.config.words import describe, suggest
 from modbot.config.yamlfile import Lines, read_yaml
 from modbot.errors import HashListError, Problem, UnusableFile
-from modbot.hashes import HASH_KINDS, MAX_PROBLEMS, HashList
+from modbot.hashes import HASH_KINDS, HashList
 
 __all__ = ["Validated", "error_message", "never_acts", "validate", "where"]
 
@@ -423,7 +423,7 @@ class _Checker:
                 loaded[name] = HashList.load(
                     path, spec.kind, distance, name=name, shown_as=shown, format=spec.format
                 )
-                for line, stype, why in loaded[name].skipped[:MAX_PROBLEMS]:
+                for line, stype, why in loaded[name].skipped:  # capped, the rest counted
                     self.problems.append(
                         Problem(shown, line, f"hash list {name!r}: {stype} left out: {why}", True)
                     )
