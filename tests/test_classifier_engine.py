@@ -22,6 +22,7 @@ from classifier import (
     WeightsNotFound,
     load_model,
 )
+from classifier.compat import import_open_clip
 from classifier.model import _resolve_checkpoint
 from classifier.preprocess import decode
 from classifier.tiny import TINY_MODEL, tiny_spec, write_random_checkpoint
@@ -124,6 +125,7 @@ def test_weights_in_the_hf_cache_are_found_offline(tmp_path):
     snapshot.mkdir(parents=True)
     (snapshot / "open_clip_model.safetensors").write_bytes(b"weights")
     spec = ModelSpec(name="ViT-L-14", pretrained="openai", hf_cache_dir=str(tmp_path))
+    import_open_clip()  # torchvision's ops on CPU torch first (classifier.compat)
     from open_clip.pretrained import get_pretrained_cfg
 
     found = _resolve_checkpoint(spec, get_pretrained_cfg("ViT-L-14", "openai"))
