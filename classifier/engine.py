@@ -522,6 +522,13 @@ class Engine:
         danbooru: Danbooru | None = None,
         status: str = "not_needed",
     ) -> Verdict:
+        if not np.isfinite(sims).all():
+            # NaN compares false with every threshold: decided, the image would pass
+            # as clean. An error instead (the bot records it skipped: classifier_error).
+            raise ValueError(
+                "the model's similarities are not numbers (NaN or infinite): its weights "
+                "may be damaged, or fp16 overflowed (try classifier.device: cpu)"
+            )
         decision = combine([self._plan.decide(row, danbooru) for row in sims])
         worst = round4(sims.max(axis=0))  # what the decision compared, as the reference reports it
         scores = dict(decision.scores)

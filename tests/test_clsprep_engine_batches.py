@@ -54,3 +54,31 @@ def test_a_failing_image_does_not_fail_the_others_in_its_batch(loaded, tmp_path)
     for k in (0, 2, 3):
         assert not isinstance(outcomes[k], Exception), outcomes[k]
         assert outcomes[k].regions == 1 and outcomes[k].unreadable is None
+
+
+def test_an_image_the_model_gives_nan_for_is_an_error_not_clean(loaded, tmp_path):
+    """NaN similarities (fp16 overflow, damaged weights) compare false with every
+    threshold: decided as they are, the image would carry no label, so pass as clean."""
+    import torch
+
+    real = loaded.encode_images
+
+    def overflowing(pixels):
+        features = real(pixels)
+        for k, p in enumerate(pixels):
+            if int(p.max()) == 0:  # the black one
+                features[k] = torch.nan
+        return features
+
+    images = [png((200, 30, 30)), png((0, 0, 0))]
+    with Engine(
+        loaded, ConceptSet.builtin(), max_batch=16, max_wait_ms=500, text_cache_dir=tmp_path
+    ) as engine:
+        engine.loaded.encode_images = overflowing
+        try:
+            futures = [engine.submit(data) for data in images]
+            assert futures[0].result(timeout=60).unreadable is None
+            with pytest.raises(ValueError, match="not numbers"):
+                futures[1].result(timeout=60)
+        finally:
+            del engine.loaded.encode_images
