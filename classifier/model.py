@@ -343,7 +343,9 @@ def _how_to_get(spec: ModelSpec, repo_id: str, filename: str) -> str:
     return (
         f"On a machine with internet run `hf download {repo_id} {filename}` (huggingface_hub) "
         "and copy its Hugging Face cache (~/.cache/huggingface, or $HF_HOME) here; or pass the "
-        f"downloaded file as the checkpoint (--checkpoint PATH --pretrained {spec.pretrained})."
+        "downloaded file as the checkpoint (`checkpoint: PATH` under `classifier:` in "
+        f"rules.yaml; --checkpoint PATH --pretrained {spec.pretrained} for `modbot classify` "
+        "and `modbot worker`)."
     )
 
 
