@@ -456,12 +456,16 @@ class LemmyApi:
 
     def get_person_details(self, ctx: Ctx) -> dict:
         person_id, name = ctx.query.int("person_id"), ctx.query.str("username")
+        # read_person.rs: an id not there is `ok_or(CouldntFindPerson)` (400); a name not
+        # there a diesel NotFound relabelled `couldnt_find_person` (404)
         if person_id is not None:
-            person = self.get_person(person_id)
+            person = self.state.persons.get(person_id)
+            if person is None or person.purged:
+                raise ApiError(400, "couldnt_find_person")
         elif name is not None:
             person = self.state.person_by_name(name.split("@")[0])
             if person is None:
-                raise not_found()
+                raise ApiError(404, "couldnt_find_person")
         else:
             raise ApiError(400, "no_id_given")
         viewer, s = ctx.viewer, self.state

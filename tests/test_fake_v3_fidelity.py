@@ -43,3 +43,21 @@ def test_one_report_per_reporter_and_item(fake_lemmy):
     other = client(fake_lemmy, "admin")
     r = other.post("/api/v3/post/report", json={"post_id": post.id, "reason": "spam"})
     assert r.status_code == 200, r.text
+
+
+def test_an_unknown_person_is_couldnt_find_person(fake_lemmy):
+    """`GET /user` (apub/src/api/read_person.rs): an id that is not there (a purged
+    person) is `PersonView::read(..).ok_or(CouldntFindPerson)`, a 400; a local name that
+    is not there a diesel NotFound relabelled `couldnt_find_person`, a 404."""
+    cast = fake_lemmy.cast
+    bot = client(fake_lemmy, "modbot")
+    gone = fake_lemmy.add_person("gone", password=PASSWORD)
+    gone.purged = True
+    for params, status in (
+        ({"person_id": gone.id}, 400),
+        ({"person_id": 99_999}, 400),
+        ({"username": "nobody"}, 404),
+    ):
+        r = bot.get("/api/v3/user", params=params)
+        assert (r.status_code, r.json()) == (status, {"error": "couldnt_find_person"}), params
+    assert bot.get("/api/v3/user", params={"person_id": cast.alice.id}).status_code == 200
