@@ -143,6 +143,20 @@ class LemmyApi:
             raise ApiError(400, error)
         return page, limit
 
+    def limit_and_offset(self, ctx: Ctx) -> tuple[int, int]:
+        """(page, limit) as `limit_and_offset` (db_schema/src/utils.rs) checks them where a
+        handler passes its error up unrelabelled (media, reports, private messages,
+        communities): a diesel QueryBuilderError, i.e. 400 `unknown` with its text (the
+        cap on `page` came with 0.19.15, as in `paging`)."""
+        page, limit = ctx.query.int("page"), ctx.query.int("limit")
+        if page is not None and page < 1:
+            raise ApiError(400, "unknown", "Page is < 1")
+        if page is not None and page > MAX_PAGE:
+            raise ApiError(400, "unknown", f"Page limit is > {MAX_PAGE}")
+        if limit is not None and not 1 <= limit <= FETCH_LIMIT_MAX:
+            raise ApiError(400, "unknown", f"Fetch limit is > {FETCH_LIMIT_MAX}")
+        return page or 1, 10 if limit is None else limit
+
     def modlog(self, action: str, mod: Person, target_id: int, reason: str | None, **detail):
         self.state.modlog.append(ModAction(action, mod.id, target_id, reason, now(), detail))
 
@@ -426,16 +440,7 @@ class LemmyApi:
         type_ = q.enum("type_", LISTING_TYPES)
         sort = q.enum("sort", POST_SORTS) or "Hot"
         show_nsfw = q.bool("show_nsfw")
-        page, limit = q.int("page"), q.int("limit")
-        # limit_and_offset: a diesel QueryBuilderError, i.e. 400 `unknown` with its text
-        # (the cap on `page` came with 0.19.15, as in `paging`)
-        if page is not None and page < 1:
-            raise ApiError(400, "unknown", "Page is < 1")
-        if page is not None and page > MAX_PAGE:
-            raise ApiError(400, "unknown", f"Page limit is > {MAX_PAGE}")
-        if limit is not None and not 1 <= limit <= FETCH_LIMIT_MAX:
-            raise ApiError(400, "unknown", f"Fetch limit is > {FETCH_LIMIT_MAX}")
-        page, limit = page or 1, 10 if limit is None else limit
+        page, limit = self.limit_and_offset(ctx)
         # the viewer's setting (anonymous: the site's content warning) or the parameter
         nsfw = (
             viewer.show_nsfw if viewer else self.state.site.content_warning is not None
@@ -501,7 +506,7 @@ class LemmyApi:
         return self._media(ctx, ctx.login().id)
 
     def _media(self, ctx: Ctx, person_id: int | None) -> dict:
-        page, limit = self.paging(ctx, "couldnt_get_posts")
+        page, limit = self.limit_and_offset(ctx)
         uploads = [
             u
             for u in self.state.uploads.values()
@@ -756,7 +761,13 @@ class LemmyApi:
 
     def _reports(self, ctx: Ctx, kind: str) -> list[Report]:
         person = ctx.login()
-        page, limit = self.paging(ctx, "couldnt_get_posts")
+        # check_community_mod_of_any_or_admin_action (0.19.9-0.19.20): a person who
+        # moderates nothing and is no admin is refused, not answered an empty list
+        if not person.admin and not any(
+            person.id in c.moderators for c in self.state.communities.values() if not c.purged
+        ):
+            raise ApiError(400, "not_a_mod_or_admin")
+        page, limit = self.limit_and_offset(ctx)
         unresolved_only = ctx.query.bool("unresolved_only")
         community_id = ctx.query.int("community_id")
         target = ctx.query.int(f"{kind}_id")
@@ -838,7 +849,7 @@ class LemmyApi:
         # 0.19: the messages to and from the viewer, newest first; `unread_only` keeps
         # those to the viewer; `creator_id` those sent by that person.
         person = ctx.login()
-        page, limit = self.paging(ctx, "unknown")
+        page, limit = self.limit_and_offset(ctx)
         unread_only = ctx.query.bool("unread_only")
         creator_id = ctx.query.int("creator_id")
         found = [

@@ -61,3 +61,50 @@ def test_an_unknown_person_is_couldnt_find_person(fake_lemmy):
         r = bot.get("/api/v3/user", params=params)
         assert (r.status_code, r.json()) == (status, {"error": "couldnt_find_person"}), params
     assert bot.get("/api/v3/user", params={"person_id": cast.alice.id}).status_code == 200
+
+
+def test_paging_errors_passed_up_unrelabelled_are_unknown(fake_lemmy):
+    """`list_all_media`, the report lists and `private_message/list` pass
+    `limit_and_offset`'s QueryBuilderError up with `?`: 400 `unknown` with its text
+    (post/list and comment/list relabel it `couldnt_get_posts`/`_comments`)."""
+    bot = client(fake_lemmy, "modbot")
+    for path in (
+        "/api/v3/admin/list_all_media",
+        "/api/v3/post/report/list",
+        "/api/v3/comment/report/list",
+        "/api/v3/private_message/list",
+    ):
+        for params, message in (
+            ({"limit": 51}, "Fetch limit is > 50"),
+            ({"limit": 0}, "Fetch limit is > 50"),
+            ({"page": 0}, "Page is < 1"),
+            ({"page": 101}, "Page limit is > 100"),
+        ):
+            r = bot.get(path, params=params)
+            assert (r.status_code, r.json()) == (
+                400,
+                {"error": "unknown", "message": message},
+            ), (path, params)
+        assert bot.get(path, params={"limit": 50, "page": 100}).status_code == 200
+    r = bot.get("/api/v3/post/list", params={"limit": 51})
+    assert (r.status_code, r.json()) == (400, {"error": "couldnt_get_posts"})
+
+
+def test_report_lists_refuse_who_moderates_nothing(fake_lemmy):
+    """`check_community_mod_of_any_or_admin_action`: a user who is no admin and
+    moderates no community is refused (400 `not_a_mod_or_admin`), not answered an empty
+    list; a moderator gets the reports of their communities."""
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    assert (
+        client(fake_lemmy, "modbot")
+        .post("/api/v3/post/report", json={"post_id": post.id, "reason": "spam"})
+        .status_code
+        == 200
+    )
+    alice = client(fake_lemmy, "alice")
+    for kind in ("post", "comment"):
+        r = alice.get(f"/api/v3/{kind}/report/list")
+        assert (r.status_code, r.json()) == (400, {"error": "not_a_mod_or_admin"})
+    mod = client(fake_lemmy, "mod").get("/api/v3/post/report/list").json()
+    assert [v["post_report"]["post_id"] for v in mod["post_reports"]] == [post.id]
