@@ -633,15 +633,28 @@ class LemmyApi:
             raise ApiError(400, "ban_expiration_in_past")
         return when
 
-    def ban_person(self, ctx: Ctx) -> dict:
-        admin = ctx.admin()
-        person = self.get_person(ctx.body.require_int("person_id"))
-        ban = ctx.body.require_bool("ban")
-        expires = self._expires(ctx)
-        remove_data = ctx.body.bool("remove_data")
+    def _ban_reason(self, ctx: Ctx) -> str | None:
+        """A ban's reason: `is_valid_body_field` (10,000 UTF-16 code units at most)."""
         reason = ctx.body.str("reason")
-        if person.admin:
+        if reason is not None and len(reason.encode("utf-16-le")) // 2 > 10_000:
+            raise ApiError(400, "invalid_body_field")
+        return reason
+
+    def ban_person(self, ctx: Ctx) -> dict:
+        """0.19 (local_user/ban_person.rs): admin, higher admin, reason, expiry, then
+        `Person::update`, whose NotFound for an id not there is relabelled
+        `couldnt_update_user` and stays a 404."""
+        admin = ctx.admin()
+        person_id = ctx.body.require_int("person_id")
+        ban = ctx.body.require_bool("ban")
+        remove_data = ctx.body.bool("remove_data")
+        person = self.state.persons.get(person_id)
+        if person is not None and not person.purged and person.admin:
             raise ApiError(400, "not_higher_admin")  # banning an admin fails
+        reason = self._ban_reason(ctx)
+        expires = self._expires(ctx)
+        if person is None or person.purged:
+            raise ApiError(404, "couldnt_update_user")
         person.banned, person.ban_expires = ban, (expires if ban else None)
         person.ban_reason = reason if ban else None
         if ban:
@@ -675,13 +688,13 @@ class LemmyApi:
         ban = ctx.body.require_bool("ban")
         expires = self._expires(ctx)
         remove_data = ctx.body.bool("remove_data")
-        reason = ctx.body.str("reason")
         if not self.can_mod(mod, community):
             raise ApiError(400, "not_a_mod_or_admin")
         if person.admin:
             raise ApiError(400, "not_higher_admin")
         if person.id in community.moderators and not mod.admin:
             raise ApiError(400, "not_higher_mod")
+        reason = self._ban_reason(ctx)  # community/ban.rs: after the rank checks
         key = (community.id, person.id)
         if ban:
             self.state.community_bans[key] = CommunityBan(community.id, person.id, expires, reason)

@@ -108,3 +108,23 @@ def test_report_lists_refuse_who_moderates_nothing(fake_lemmy):
         assert (r.status_code, r.json()) == (400, {"error": "not_a_mod_or_admin"})
     mod = client(fake_lemmy, "mod").get("/api/v3/post/report/list").json()
     assert [v["post_report"]["post_id"] for v in mod["post_reports"]] == [post.id]
+
+
+def test_ban_checks_its_reason_and_a_missing_person_is_couldnt_update_user(fake_lemmy):
+    """`ban_person.rs` / `community/ban.rs`: a reason over 10,000 UTF-16 code units is
+    400 `invalid_body_field`; banning an id not there fails in `Person::update` with
+    its NotFound relabelled: 404 `couldnt_update_user`."""
+    cast = fake_lemmy.cast
+    bot = client(fake_lemmy, "modbot")
+    long = "😀" * 5_001  # 5,001 characters, 10,002 UTF-16 code units
+    site = {"person_id": cast.alice.id, "ban": True, "reason": long}
+    r = bot.post("/api/v3/user/ban", json=site)
+    assert (r.status_code, r.json()) == (400, {"error": "invalid_body_field"})
+    community = {**site, "community_id": cast.pics.id}
+    r = bot.post("/api/v3/community/ban_user", json=community)
+    assert (r.status_code, r.json()) == (400, {"error": "invalid_body_field"})
+    assert not fake_lemmy.person(cast.alice.id).banned and not fake_lemmy.community_bans
+    r = bot.post("/api/v3/user/ban", json={"person_id": 99_999, "ban": True, "reason": "x"})
+    assert (r.status_code, r.json()) == (404, {"error": "couldnt_update_user"})
+    ok = bot.post("/api/v3/user/ban", json={**site, "reason": "😀" * 5_000})
+    assert ok.status_code == 200 and fake_lemmy.person(cast.alice.id).banned
