@@ -101,6 +101,10 @@ class LemmyApi:
     def can_mod(self, person: Person | None, community: Community) -> bool:
         return person is not None and (person.admin or person.id in community.moderators)
 
+    def _moderates(self, person: Person | None, community: Community) -> bool:
+        """ModeratorView's filter: a `community_moderator` row (being admin is not one)."""
+        return person is not None and person.id in community.moderators
+
     def get_post(self, post_id: int | None) -> Post:
         post = self.state.posts.get(post_id)
         if post is None or post.purged:
@@ -237,13 +241,15 @@ class LemmyApi:
         community, creator = s.communities[post.community_id], s.persons[post.creator_id]
         if post.purged or community.purged or creator.purged:
             return False
-        moderator_view = type_ == "ModeratorView"
-        if moderator_view and not self.can_mod(viewer, community):
+        if type_ == "ModeratorView" and not self._moderates(viewer, community):
             return False
-        if not moderator_view and (
-            post.removed or post.deleted or community.removed or community.deleted
-        ):
-            return False  # removed posts are hidden from post/list even for admins
+        # PostQuery (db_views/src/post_view.rs, 0.19.9-0.19.20): removed posts and posts
+        # of removed or deleted communities are hidden in every listing, even from admins
+        # and in ModeratorView; a deleted post is shown to its creator only
+        if post.removed or community.removed or community.deleted:
+            return False
+        if post.deleted and (viewer is None or viewer.id != post.creator_id):
+            return False
         if type_ == "Local" and not community.local:
             return False
         if type_ == "Subscribed":
