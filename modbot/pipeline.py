@@ -688,11 +688,11 @@ def _not_in(batch: list[Item], flight: _Flight | None) -> list[Item]:
 
 
 def _not_scanned(img: ItemImage, item: Item) -> ItemImage:
-    """A video on another server is recorded as not scanned, with the reason."""
-    if (
-        img.ref is not None
-        and img.ref.location == "post_url"
-        and remote_video(img.ref, item.link_type)
+    """A video on another server is recorded as not scanned, with the reason: a post's
+    link (Lemmy says its type), or one in Markdown by its name (lemmy-ui plays
+    `![](clip.mp4)` as a video)."""
+    if img.ref is not None and remote_video(
+        img.ref, item.link_type if img.ref.location == "post_url" else None
     ):
         img.skipped = "remote_video"
         img.skipped_detail = (
