@@ -335,16 +335,14 @@ class LemmyApi:
         community, creator = s.communities[post.community_id], s.persons[comment.creator_id]
         if comment.purged or post.purged or community.purged or creator.purged:
             return False
-        moderator = self.can_mod(viewer, community)
-        if type_ == "ModeratorView" and not moderator:
+        if type_ == "ModeratorView" and not self._moderates(viewer, community):
             return False
-        if (comment.removed or comment.deleted) and not moderator:
-            return False  # removed content is hidden from everyone but admins and mods
+        # 0.19's CommentQuery (db_views/src/comment_view.rs, 0.19.9-0.19.20) has no filter
+        # on removed or deleted comments ("done on the front side": their content is
+        # blanked for non-admins, `Views.comment_view`) and none on NSFW
         if type_ == "Local" and not community.local:
             return False
         if type_ == "Subscribed":
-            return False
-        if (post.nsfw or community.nsfw) and not (viewer and viewer.show_nsfw):
             return False
         if creator.bot_account and viewer is not None and not viewer.show_bot_accounts:
             return False

@@ -232,8 +232,11 @@ class Views:
         s = self.state
         post = s.posts[c.post_id]
         creator, community = s.persons[c.creator_id], s.communities[post.community_id]
+        comment = self.comment(c)
+        if (c.removed or c.deleted) and not (viewer is not None and viewer.admin):
+            comment["content"] = ""  # 0.19's handle_deleted: only admins see the text
         return {
-            "comment": self.comment(c),
+            "comment": comment,
             "creator": self.person(creator),
             "post": self.post(post),
             "community": self.community(community),

@@ -275,19 +275,30 @@ def test_comment_list_sort_and_visibility(fake_lemmy):
 
     bot = client(fake_lemmy, "modbot")
     alice = client(fake_lemmy, "alice")
-    # default sort is Hot, not New: the popular old comment comes first
-    assert comment_ids(bot.get("/api/v3/comment/list")) == [popular_old.id, fresh.id, removed.id]
+    # default sort is Hot, not New: the popular old comment comes first; 0.19's comment
+    # list has no NSFW filter (the bot's show_nsfw is off)
+    hot = comment_ids(bot.get("/api/v3/comment/list"))
+    assert hot[0] == popular_old.id and set(hot) == {
+        popular_old.id,
+        fresh.id,
+        removed.id,
+        on_nsfw.id,
+    }
     assert comment_ids(bot.get("/api/v3/comment/list", params={"sort": "New"})) == [
+        on_nsfw.id,
         fresh.id,
         removed.id,
         popular_old.id,
     ]
-    assert comment_ids(alice.get("/api/v3/comment/list", params={"sort": "New"})) == [
-        fresh.id,
-        popular_old.id,
-    ]  # removed: hidden from non-admins
-    bot.put("/api/v3/user/save_user_settings", json={"show_nsfw": True})
-    assert on_nsfw.id in comment_ids(bot.get("/api/v3/comment/list", params={"sort": "New"}))
+    # removed: listed for everyone, its text blanked for non-admins ("done on the front side")
+    as_alice = alice.get("/api/v3/comment/list", params={"sort": "New"})
+    assert comment_ids(as_alice) == [on_nsfw.id, fresh.id, removed.id, popular_old.id]
+    texts = {v["comment"]["id"]: v["comment"]["content"] for v in as_alice.json()["comments"]}
+    assert texts[removed.id] == "" and texts[fresh.id] == "a comment"
+    alone = alice.get("/api/v3/comment", params={"id": removed.id}).json()["comment_view"]
+    assert alone["comment"]["content"] == "" and alone["comment"]["removed"] is True
+    as_bot = bot.get("/api/v3/comment", params={"id": removed.id}).json()["comment_view"]
+    assert as_bot["comment"]["content"] == "a comment"
     r = bot.get("/api/v3/comment/list", params={"limit": 51})
     assert (r.status_code, r.json()) == (400, {"error": "couldnt_get_comments"})
     paged = bot.get("/api/v3/comment/list", params={"sort": "New", "limit": 1, "page": 2})
