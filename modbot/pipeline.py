@@ -167,6 +167,7 @@ class Pipeline:
             dry_run=dry_run,
             max_destructive_per_hour=policy.safety_valve.max_destructive_actions_per_hour,
             purge_by_alias=settings.can_purge_by_alias or self.client.can_purge_files,
+            pictrs_api=settings.can_purge_by_alias,
         )
         if not dry_run:
             # Under the acting lock every other run is over: a claim or journal entry

@@ -132,3 +132,32 @@ def test_delete_image_without_pictrs_or_token_is_not_possible_and_dry_run_sends_
     assert outcome["status"] == "not_possible"
     assert outcome["detail"].startswith("needs pict-rs access")
     assert lemmy.image_exists(shown.alias) and acts(lemmy) == []
+
+
+def test_on_lemmy_1_0_without_pictrs_one_alias_is_not_possible_not_a_failure(
+    photos, tmp_path, tiny_checkpoint
+):
+    """Lemmy 1.0 purges a whole file itself (admin `DELETE /image`), but deleting one
+    alias or a proxied copy needs pict-rs' own API: without it the action is recorded
+    not possible, with why (the admins are told), not tried and failed at every image."""
+    from fakelemmy import FakeLemmy
+    from fakelemmy.scenarios import standard_cast
+
+    with FakeLemmy(version="1.0", image_rate_limit=None) as lemmy:
+        cast = standard_cast(lemmy)
+        shown = lemmy.add_upload(cast.alice, photos["coffee"])
+        post = lemmy.add_post(cast.pics, cast.alice, name="meme", url=shown.url)
+        path = rules(
+            tmp_path,
+            lemmy,
+            tiny_checkpoint,
+            [sha(photos["coffee"])],
+            "{delete_image: true}",
+            "post",
+        )
+        bot = Bot(lemmy, tmp_path, path, pictrs=False)
+        bot("run", "--once")
+        outcome = outcomes(bot, "post", post.id)["delete_image"]
+        assert outcome["status"] == "not_possible", outcome
+        assert outcome["detail"].startswith("needs pict-rs access")
+        assert lemmy.image_exists(shown.alias)

@@ -56,7 +56,10 @@ class Executor:
     max_destructive_per_hour: int = 20
     admin_ids: set[int] = field(default_factory=set)
     bot_person_id: int | None = None
-    purge_by_alias: bool = False
+    purge_by_alias: bool = False  # a file purged by an alias (pict-rs, or Lemmy 1.0's own)
+    # pict-rs' internal API itself (PICTRS_URL and its key): one alias deleted, a proxied
+    # copy purged; Lemmy 1.0 purges a whole file without it, these not
+    pictrs_api: bool = False
     clock: Callable[[], float] = time.time
     _planned: set[tuple[str, str]] = field(default_factory=set)  # dry run: planned this run
     # Runs whose claims are settled by asking Lemmy: those that died while sending (the

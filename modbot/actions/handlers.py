@@ -229,7 +229,7 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
             lambda: ex.client.delete_image(alias, token),
             verify=lambda row: ex.client.image_gone(alias),
         )
-    if not t.image_alias and t.image_original_url and ex.purge_by_alias:
+    if not t.image_alias and t.image_original_url and ex.pictrs_api:
         # A remote image shown through Lemmy's image proxy: pict-rs keeps a copy under
         # the remote URL; purged by it (every alias of that copy). It comes back on the
         # next view unless the item goes too (the rule's remove).
@@ -274,7 +274,7 @@ def delete_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutco
     if t.file_exempt:
         return ActionOutcome("delete_image", "skipped", f"the file is spared: {t.file_exempt}")
     alias = t.image_alias
-    if alias and ex.purge_by_alias:
+    if alias and ex.pictrs_api:
         return ex.once(
             "delete_image",
             f"alias:{alias}",
