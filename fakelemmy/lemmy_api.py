@@ -321,13 +321,24 @@ class LemmyApi:
         return response
 
     def _cursor_post(self, cursor: str) -> Post:
-        if not cursor.startswith("P"):
-            raise ApiError(400, "unknown", "Query deserialize error: invalid page_cursor")
+        """The post a `page_cursor` names (`P` + hex id). 0.19's `PaginationCursor::read`
+        (db_views/src/post_view.rs, 0.19.9 to 0.19.20) skips the first character, and
+        answers a cursor it cannot parse and one whose post is gone (purged) alike: a
+        diesel QueryBuilderError, i.e. 400 `unknown` "Could not parse pagination token"."""
+        bad = ApiError(400, "unknown", "Could not parse pagination token")
+        digits = cursor[1:]
+        if not digits or not all(c in "0123456789abcdefABCDEF" for c in digits.lstrip("+")):
+            raise bad
         try:
-            post_id = int(cursor[1:], 16)
+            post_id = int(digits, 16)
         except ValueError:
-            raise ApiError(400, "unknown", "Query deserialize error: invalid page_cursor") from None
-        return self.get_post(post_id)
+            raise bad from None
+        if not -(2**31) <= post_id < 2**31:
+            raise bad  # i32::from_str_radix overflows
+        post = self.state.posts.get(post_id)
+        if post is None or post.purged:
+            raise bad
+        return post
 
     def _comment_visible(self, comment: Comment, ctx: Ctx, type_: str) -> bool:
         s, viewer = self.state, ctx.viewer

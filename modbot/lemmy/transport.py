@@ -372,6 +372,9 @@ class Transport:
             raise LoggedOut()
         if r.status_code >= 400:
             detail = code or (r.text[:200] if r.text else "")
+            said = body.get("message") if isinstance(body, dict) else None
+            if code == "unknown" and isinstance(said, str) and said:
+                detail += f" ({said[:200]})"  # 0.19's "unknown" says what only here
             raise LemmyError(
                 f"{method} {shown_url(url.replace(self.url, ''))}: HTTP {r.status_code} {detail}",
                 status=r.status_code,

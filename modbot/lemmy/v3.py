@@ -45,6 +45,13 @@ def _listing(body: dict[str, Any], key: str, what: str) -> list[Any]:
     return value
 
 
+def _cursor_gone(exc: LemmyError) -> bool:
+    """Whether Lemmy refused a page cursor because the post it names is gone."""
+    return exc.error == "couldnt_find_post" or (
+        exc.error == "unknown" and "pagination token" in str(exc)
+    )
+
+
 def _pythorhead_on(client: LemmyClient) -> Any:
     """pythorhead's action API with its requests sent by ``client``.
 
@@ -193,15 +200,16 @@ class LemmyClient(PictrsStore, Transport):
         """One page after ``cursor``; if the post it names is gone, after an earlier one.
 
         Lemmy 0.19's cursor names the last post of the previous page (``after_post``:
-        ``P`` + hex id) and fails with ``couldnt_find_post`` once that post is purged,
-        which the bot itself may just have done. Resuming after the previous page's
+        ``P`` + hex id) and fails once that post is purged, which the bot itself may
+        just have done: 400 ``unknown`` "Could not parse pagination token" (0.19.9 to
+        0.19.20; ``couldnt_find_post`` taken too). Resuming after the previous page's
         other posts (newest to oldest order, so from the end backwards) re-reads at most
         a few posts already seen, which are skipped.
         """
         try:
             return self.list_posts(page_cursor=cursor, limit=PAGE)
         except LemmyError as exc:
-            if cursor is None or exc.error != "couldnt_find_post":
+            if cursor is None or not _cursor_gone(exc):
                 raise
         for post_id in reversed(page_ids):
             fallback = f"P{post_id:x}"
@@ -210,7 +218,7 @@ class LemmyClient(PictrsStore, Transport):
             try:
                 views, next_cursor = self.list_posts(page_cursor=fallback, limit=PAGE)
             except LemmyError as exc:
-                if exc.error != "couldnt_find_post":
+                if not _cursor_gone(exc):
                     raise
                 continue
             log.info(
