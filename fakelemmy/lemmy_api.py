@@ -749,10 +749,29 @@ class LemmyApi:
             if (report.kind, report.target_id, report.creator_id) == (kind, target_id, person.id):
                 raise ApiError(400, "couldnt_create_report")
 
+    def _check_can_report(self, person: Person, community: Community) -> None:
+        """`check_community_user_action` (api_common/src/utils.rs, 0.19.9-0.19.20)."""
+        if person.banned:
+            raise ApiError(400, "site_ban")
+        if person.deleted:
+            raise ApiError(400, "deleted")
+        if community.deleted or community.removed:
+            raise ApiError(400, "deleted")
+        if (community.id, person.id) in self.state.community_bans:
+            raise ApiError(400, "banned_from_community")
+
     def report_post(self, ctx: Ctx) -> dict:
+        """0.19 (post_report/create.rs): the reason is checked first; the post is read as
+        an anonymous visitor would (`PostView::read(.., None, false)`), so a removed or
+        deleted post, or one in a removed or deleted community, is `couldnt_find_post`."""
         person = ctx.login()
-        post = self.get_post(ctx.body.require_int("post_id"))
+        post_id = ctx.body.require_int("post_id")
         reason = self._reason(ctx)
+        post = self.get_post(post_id)
+        community = self.state.communities[post.community_id]
+        if post.removed or post.deleted or community.removed or community.deleted:
+            raise ApiError(400, "couldnt_find_post")
+        self._check_can_report(person, community)
         self._unique_report("post", post.id, person)
         report = Report(
             self.state.next_id("post_report"),
@@ -770,9 +789,16 @@ class LemmyApi:
         return {"post_report_view": self.views.post_report_view(report, person)}
 
     def report_comment(self, ctx: Ctx) -> dict:
+        """0.19 (comment_report/create.rs): reason, comment, `check_community_user_action`,
+        then `check_comment_deleted_or_removed`: a removed or deleted comment is `deleted`."""
         person = ctx.login()
-        comment = self.get_comment(ctx.body.require_int("comment_id"))
+        comment_id = ctx.body.require_int("comment_id")
         reason = self._reason(ctx)
+        comment = self.get_comment(comment_id)
+        post = self.state.posts[comment.post_id]
+        self._check_can_report(person, self.state.communities[post.community_id])
+        if comment.removed or comment.deleted:
+            raise ApiError(400, "deleted")
         self._unique_report("comment", comment.id, person)
         report = Report(
             self.state.next_id("comment_report"),

@@ -516,7 +516,7 @@ def test_placeholders_and_ban_params(tmp_path: Path):
         **{"bad.sha256": BAD + "\n"},
     )
     plan = p.decide(post(sha256=BAD, labels=("nsfw", "anime")), now=NOW)
-    ban, report = plan.actions
+    report, ban = plan.actions  # a report first: Lemmy takes none on a removed item
     assert ban.kind == "ban" and ban.reason == "week ban"
     assert ban.params["scope"] == "community" and ban.params["duration_seconds"] == 7 * 86400
     assert report.reason == (

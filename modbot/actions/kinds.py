@@ -84,14 +84,19 @@ def _notify(then: Any, community: str | None) -> Ask:
     return then.notify_admins, {}
 
 
-#: Every kind, in the order one rule's actions are planned: remove first, purge the image
-#: before the item (purging a post also purges its image), ban after, then tell people.
+#: Every kind, in the order one rule's actions are planned: a report first (Lemmy takes
+#: no report on a removed post or comment, and marks those it had resolved when it goes),
+#: then remove, purge the image before the item (purging a post also purges its image),
+#: ban after, then tell the admins.
 #: ``reject`` is the upload gate's (``modbot.modes.gate``): only `type: incoming` rules ask it.
 ACTIONS: dict[str, ActionKind] = {
     kind.name: kind
     for kind in (
         # the upload gate refuses the file (pict-rs does not store it); nothing on Lemmy
         ActionKind("reject", _reject, removal=True, takes_down=_always),
+        ActionKind(
+            "report", _report, once_per_item=True, needs_item_up=True, max_reason=REPORT_MAX
+        ),
         ActionKind("remove", _remove, removal=True, destructive=True, takes_down=_always),
         ActionKind("purge_image", _purge, removal=True, destructive=True, takes_down=_always),
         ActionKind("purge_item", _purge, removal=True, destructive=True, takes_down=_always),
@@ -103,9 +108,6 @@ ACTIONS: dict[str, ActionKind] = {
             removal=True,
             destructive=True,
             takes_down=lambda params: bool(params.get("remove_data")),
-        ),
-        ActionKind(
-            "report", _report, once_per_item=True, needs_item_up=True, max_reason=REPORT_MAX
         ),
         ActionKind("notify_admins", _notify, once_per_item=True),
     )
