@@ -463,13 +463,18 @@ def render(
 
     With a `limit` (Lemmy refuses a longer report reason for good), those values are
     cut shorter, each still a whole code span, until the reason fits: the admin's own
-    words are kept (`modbot check-rules` refuses a reason too long without its values)."""
+    words are kept (`modbot check-rules` refuses a reason too long without its values).
+    If even that does not fit, the values are left out."""
     out = _render(text, s, rule, f, MAX_VALUE)
     for cap in _SHORTER:
         if limit is None or len(out) <= limit:
-            break
+            return out
         out = _render(text, s, rule, f, cap)
-    return out
+    if limit is None or len(out) <= limit:
+        return out
+    # Still too long (many values, or the hashes, which are never cut): the admin's words
+    # alone, each value "…"; cut, they hold nothing from the content.
+    return PLACEHOLDER.sub("…", text)[:limit]
 
 
 _SHORTER = (120, 48, 16)  # characters of each value from the content, tried in turn

@@ -55,3 +55,16 @@ def test_check_rules_refuses_a_report_reason_with_no_room_for_its_values():
         PolicyFile.model_validate({"rules": [rule]})
     rule["then"]["report"] = "w" * 700 + " {{image_url}}"
     PolicyFile.model_validate({"rules": [rule]})
+
+
+def test_a_reason_of_many_values_is_cut_to_the_admins_words():
+    """Seventy long links, or twenty hashes (never cut): past the limit even at their
+    shortest, so the values are left out; nothing from the content is cut in half."""
+    s = Subject(
+        item_kind="post", image_url="https://x.example/![p](http://t/p.png)", sha256="a" * 64
+    )
+    for text in ("{{image_url}} " * 70, "see {{sha256}} " * 20):
+        fitted = render(text, s, "r", None, REPORT_MAX)
+        assert len(fitted) <= REPORT_MAX
+        assert "![p]" not in fitted and "a" * 64 not in fitted
+        assert fitted.startswith(("… ", "see … "))
