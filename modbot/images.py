@@ -221,10 +221,12 @@ def _make_ref(url: str, location: Location, instance_url: str) -> ImageRef | Non
 # (CommonMark: "[a]\n\n> [a]: url" defines a for the whole text); its destination and
 # title may be on the next line, block quote markers before them. Over-inclusive (any
 # indentation: an indented code block's too): a definition too many costs a fetch.
-_CONTAINERS = r"(?:[ \t]*(?:>|[-+*](?=[ \t])|[0-9]{1,9}[.)](?=[ \t])))*"
-_NEXT_LINE = r"[ \t]*(?:\n(?:[ \t]*>)*)?[ \t]*"
+# Possessive (*+): two runs of blanks side by side would be tried at every split, in
+# quadratic time on a line of spaces.
+_CONTAINERS = r"(?:[ \t]*+(?:>|[-+*](?=[ \t])|[0-9]{1,9}[.)](?=[ \t])))*+"
+_NEXT_LINE = r"[ \t]*+(?:\n(?:[ \t]*+>)*+[ \t]*+)?"
 _REF_DEF = re.compile(
-    rf"^{_CONTAINERS}[ \t]*\[(?P<label>[^\]\[\n]{{1,999}})\]:{_NEXT_LINE}"
+    rf"^{_CONTAINERS}[ \t]*+\[(?P<label>[^\]\[\n]{{1,999}})\]:{_NEXT_LINE}"
     r"(?:<(?P<angle>[^>\n]*)>|(?P<bare>\S+))"
     rf"(?:{_NEXT_LINE}(?P<title>\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$",
     re.MULTILINE,
@@ -478,18 +480,22 @@ def _dedupe_key(url: str, instance_url: str) -> str:
 
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_SAFE = "!#$%&'()*+,/:;=?@[]~"  # kept as they are by quote() below
+_AS_IS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~" + _SAFE
+) - {"%"}  # a part of only these is already in its one encoding
 
 
 def _encoded(part: str) -> str:
     """A path or query in one percent-encoding (RFC 3986 6.2.2): an unreserved character
     as itself, other escapes in upper case, a space or non-ASCII character escaped as
     the browser sends it; ``%2F``, ``%26`` and the like stay escapes (another URL)."""
-    if "%" not in part and part.isascii() and " " not in part:
+    if all(c in _AS_IS for c in part):
         return part
     part = _PERCENT.sub(
         lambda m: chr(int(m[1], 16)) if int(m[1], 16) in _UNRESERVED else m[0].upper(), part
     )
-    return quote(part, safe="!#$%&'()*+,/:;=?@[]~")
+    return quote(part, safe=_SAFE)
 
 
 # The order an item's images are checked in, and so which are within
@@ -502,15 +508,15 @@ def _dedupe(refs: list[ImageRef], instance_url: str) -> list[ImageRef]:
     """One ref per image, at its most significant location (``SIGNIFICANCE``); in the
     order they are checked in (``_CHECK_ORDER`` first, then as found)."""
     best: dict[str, tuple[int, int, ImageRef]] = {}
+    # the earliest place in _CHECK_ORDER of any location the image has: a thumbnail
+    # also written in the body (kept as `body`, more significant) is still checked first
+    first: dict[str, int] = {}
     for order, ref in enumerate(refs):
         key = _dedupe_key(ref.url, instance_url)
         rank = SIGNIFICANCE.index(ref.location)
+        at = _CHECK_ORDER.index(ref.location) if ref.location in _CHECK_ORDER else 99
+        first[key] = min(first.get(key, 99), at)
         if key not in best or rank < best[key][0]:
             best[key] = (rank, order, ref)
-
-    def check_order(entry: tuple[int, int, ImageRef]) -> tuple[int, int, int]:
-        rank, order, ref = entry
-        first = _CHECK_ORDER.index(ref.location) if ref.location in _CHECK_ORDER else 99
-        return first, rank, order
-
-    return [ref for _, _, ref in sorted(best.values(), key=check_order)]
+    ordered = sorted(best.items(), key=lambda kv: (first[kv[0]], kv[1][0], kv[1][1]))
+    return [ref for _, (_, _, ref) in ordered]
