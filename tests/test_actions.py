@@ -241,3 +241,21 @@ def test_purge_item_is_the_only_way_a_post_is_purged(fake_lemmy, make):
     assert statuses(outcomes) == [("purge_image", "not_possible"), ("purge_item", "done")]
     purges = [r for r in fake_lemmy.requests if r.path == "/api/v3/admin/purge/post"]
     assert len(purges) == 1 and fake_lemmy.post(post.id).purged
+
+
+def test_the_valves_stand_in_report_is_not_filed_on_a_post_already_removed(fake_lemmy, make):
+    """The valve held the purge after the post was removed: a report on it now would be
+    refused (Lemmy takes none on a removed post), so none is filed; held before the
+    removal, the report stands in, with a reason Lemmy takes."""
+    cast = fake_lemmy.cast
+    posts = [fake_lemmy.add_post(cast.pics, cast.alice, name=f"p{i}") for i in range(3)]
+    executor = make(valve=2)
+    executor.execute(post_target(posts[0], cast.alice), [act("remove", "bad")])
+    removed_then_held = executor.execute(
+        post_target(posts[1], cast.alice), [act("remove", "bad"), act("purge_item", "bad")]
+    )
+    assert statuses(removed_then_held) == [("remove", "done"), ("purge_item", "skipped")]
+    held = executor.execute(post_target(posts[2], cast.alice), [act("remove", "x" * 1500)])
+    assert statuses(held) == [("remove", "skipped"), ("report", "done")]
+    (report,) = fake_lemmy.reports
+    assert report.target_id == posts[2].id and len(report.reason) <= 1000

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from modbot.actions.handlers import DONE, HANDLERS, NOT_POSSIBLE, NOT_PURGED
-from modbot.actions.kinds import ACTIONS, DESTRUCTIVE
+from modbot.actions.kinds import ACTIONS, DESTRUCTIVE, REPORT_MAX
 from modbot.actions.notices import Notice, Notices, claimed_marker
 from modbot.actions.valve import Valve
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
@@ -84,6 +84,7 @@ class Executor:
         admin = target.author_is_admin or (target.author_id in self.admin_ids)
         reported = False
         not_purged = None
+        gone = False  # the post or comment was taken down: Lemmy takes no report on it
         for planned in actions:
             kind = planned.kind
             if kind == "notify_admins" and not_purged:
@@ -108,9 +109,23 @@ class Executor:
                 local = target.image_alias or target.image_original_url
                 not_purged = NOT_PURGED["needs_pictrs" if local else "remote"]
             reported = reported or kind == "report"
-            if outcome.valve and not reported and not any(a.kind == "report" for a in actions):
+            gone = gone or (
+                outcome.status in DONE
+                and target.kind in ("post", "comment")
+                and (kind in ("remove", "purge_item") or bool(planned.params.get("remove_data")))
+            )
+            if (
+                outcome.valve
+                and not reported
+                and not gone
+                and not any(a.kind == "report" for a in actions)
+            ):
                 # Report-only: the moderators still get to see what would have been removed.
-                report = PlannedAction("report", planned.reason or "modbot", {}, planned.rule)
+                # (The removal's reason, unless Lemmy would refuse it as a report's.)
+                reason = planned.reason or "modbot"
+                if len(reason) > REPORT_MAX:
+                    reason = f"modbot: {planned.rule}"[:REPORT_MAX]
+                report = PlannedAction("report", reason, {}, planned.rule)
                 outcomes.append(HANDLERS["report"](self, target, report))
                 reported = True
         return outcomes
