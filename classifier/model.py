@@ -476,9 +476,13 @@ def _load_failure(exc: Exception) -> str:
 
 def _damaged_advice(spec: ModelSpec, checkpoint: Path) -> str:
     if spec.checkpoint is None:
+        # the cache's snapshot entry is a link into blobs/: deleting the link alone, the
+        # hub links the same damaged blob again
+        blob = os.path.realpath(checkpoint)
+        also = f" and the file it links to, {blob}," if blob != str(checkpoint) else ""
         return (
             "The copy in the Hugging Face cache is damaged (an interrupted download?): "
-            f"delete {checkpoint} and start again to download it again"
+            f"delete {checkpoint}{also} and start again to download it again"
         )
     return (
         f"The file is damaged (an interrupted download or copy?) or is not a {spec.name} "

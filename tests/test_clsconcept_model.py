@@ -4,6 +4,8 @@ with ``weights_only=False``)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from classifier import model as model_module
@@ -46,8 +48,12 @@ def test_a_damaged_file_in_the_hugging_face_cache_is_named_to_delete(tmp_path, m
     (repo / "refs" / "main").write_text("0" * 40)
     snapshot = repo / "snapshots" / ("0" * 40)
     snapshot.mkdir(parents=True)
+    # as the hub lays it out: the snapshot's entry is a link to the file in blobs/
+    (repo / "blobs").mkdir()
+    blob = repo / "blobs" / ("1" * 64)
+    blob.write_bytes(b"\x80\x04cut short")
     damaged = snapshot / "open_clip_pytorch_model.bin"
-    damaged.write_bytes(b"\x80\x04cut short")
+    damaged.symlink_to(os.path.relpath(blob, snapshot))
     monkeypatch.setattr(model_module, "_tag_config", lambda spec: {"hf_hub": "modbot-test/tiny/"})
     spec = ModelSpec(
         name="modbot-tiny", pretrained="test", device="cpu", hf_cache_dir=str(tmp_path)
@@ -55,7 +61,8 @@ def test_a_damaged_file_in_the_hugging_face_cache_is_named_to_delete(tmp_path, m
     with pytest.raises(ModelError) as caught:
         load_model(spec)
     message = str(caught.value)
-    assert f"delete {damaged}" in message and "Hugging Face cache" in message, message
+    assert f"delete {damaged} and the file it links to, {blob}," in message, message
+    assert "Hugging Face cache" in message
 
 
 def test_the_same_weights_have_one_fingerprint_in_the_cache_or_copied(tmp_path, tiny_checkpoint):
