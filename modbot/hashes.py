@@ -492,7 +492,8 @@ def text_lines(text: str) -> Iterator[str]:
         segment = text[start:stop]
         start = stop + 1
         if "\r" in segment or not segment.isprintable():  # other line breaks, rare
-            yield from segment.splitlines() or [""]
+            # with its "\n": "a\x0c\n" is two lines ("a" and ""), as splitlines says
+            yield from (segment + "\n" if stop < end else segment).splitlines() or [""]
         else:
             yield segment
 
