@@ -76,7 +76,11 @@ def _read(path: Path, prompts: tuple[str, ...], precision: str) -> torch.Tensor 
     if metadata.get("precision") != precision:
         log.info("recomputing text-embedding cache %s: not computed in %s", path, precision)
         return None
-    return tensor
+    # A copy in memory of its own: read from the file, the tensor sits at the header's
+    # offset, and the matrix product's last bits depend on that alignment; enough to
+    # move a similarity rounded to 4 decimals, so a verdict would depend on whether
+    # the cache was warm.
+    return tensor.clone()
 
 
 def _write(path: Path, embeddings: torch.Tensor, prompts: tuple[str, ...], precision: str) -> None:
