@@ -481,9 +481,8 @@ def _dedupe_key(url: str, instance_url: str) -> str:
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _SAFE = "!#$%&'()*+,/:;=?@[]~"  # kept as they are by quote() below
-_AS_IS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~" + _SAFE
-) - {"%"}  # a part of only these is already in its one encoding
+# a part of only these is already in its one encoding
+_AS_IS = frozenset(bytes(_UNRESERVED).decode() + _SAFE.replace("%", ""))
 
 
 def _encoded(part: str) -> str:
