@@ -283,3 +283,15 @@ def test_a_password_in_the_urls_never_shows(fake_lemmy, env, capsys, monkeypatch
     with pytest.raises(LemmyError) as raised:
         connect_first(pipeline)  # what `run`, `sweep` and `report` say first
     assert "Url-S3cret" not in str(raised.value) and "ends in the API path" in str(raised.value)
+
+
+def test_a_rate_limited_login_says_to_wait_not_to_lower_the_request_rate(fake_lemmy, env, capsys):
+    """A login Lemmy keeps rate-limiting: the message is about the login's own limit (a
+    few an hour per address), not the bot's request rate."""
+    fake_lemmy.fail_next("/api/v3/user/login", times=50)  # 0.19: 400 rate_limit_error
+    status, found, out = doctor(capsys)
+    assert status == 1
+    word, said = found["login"]
+    assert word == "FAIL", out
+    assert "Lemmy refuses logins for now (rate_limit_error" in said, out
+    assert "requests_per_minute" not in out

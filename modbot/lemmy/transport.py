@@ -91,9 +91,9 @@ LOGIN_REFUSED_WAIT = 300.0  # seconds before a refused login is tried again
 class Transient(Exception):
     """Worth retrying (rate limit, 5xx, timeout, connection error)."""
 
-    def __init__(self, why: str, retry_after: float | None = None) -> None:
+    def __init__(self, why: str, retry_after: float | None = None, code: str | None = None) -> None:
         super().__init__(why)
-        self.retry_after = retry_after
+        self.retry_after, self.code = retry_after, code  # code: Lemmy's error, if it said
 
 
 class LoggedOut(Exception):
@@ -321,9 +321,17 @@ class Transport:
             except Transient as exc:
                 attempt += 1
                 if attempt > self.retries:
+                    hint = (
+                        # the login's own bucket (a few an hour per address), not ours
+                        "Lemmy takes only a few logins an hour from one address: wait, "
+                        "then try again"
+                        if what == "login" and exc.code == "rate_limit_error"
+                        else "is Lemmy up and the request rate (lemmy.requests_per_minute) "
+                        "low enough?"
+                    )
                     raise LemmyUnavailable(
-                        f"{what}: still failing after {self.retries} retries ({exc}); "
-                        "is Lemmy up and the request rate (lemmy.requests_per_minute) low enough?"
+                        f"{what}: still failing after {self.retries} retries ({exc}); {hint}",
+                        error=exc.code,
                     ) from None
                 delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
                 if exc.retry_after is not None:
@@ -365,6 +373,7 @@ class Transport:
             raise Transient(
                 "rate limited",
                 float(retry_after) if retry_after and retry_after.isdigit() else None,
+                code="rate_limit_error",
             )
         if r.status_code >= 500:
             raise Transient(f"HTTP {r.status_code}")
