@@ -11,9 +11,9 @@ from modbot.errors import LemmyBadAnswer, LemmyError
 from modbot.lemmy import LemmyClient, LemmyClientV4
 
 
-def client_of(lemmy):
+def client_of(lemmy, **options):
     client_class = LemmyClient if lemmy.api_version == "v3" else LemmyClientV4
-    return client_class(lemmy.url, "modbot", Secret(PASSWORD), requests_per_minute=0)
+    return client_class(lemmy.url, "modbot", Secret(PASSWORD), requests_per_minute=0, **options)
 
 
 SPOILS = {
@@ -91,15 +91,7 @@ def test_a_purge_whose_answer_was_cut_is_done_not_failed(fake_lemmy, kind):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     post = lemmy.add_post(cast.pics, cast.bob, name="purged")
     comment = lemmy.add_comment(post, cast.bob, content="purged")
-    client_class = LemmyClient if lemmy.api_version == "v3" else LemmyClientV4
-    client = client_class(
-        lemmy.url,
-        "modbot",
-        Secret(PASSWORD),
-        requests_per_minute=0,
-        timeout=1.0,
-        sleep=lambda _: None,
-    )
+    client = client_of(lemmy, timeout=1.0, sleep=lambda _: None)
     client.login()
     lemmy.trickle(lemmy.api_path(f"/api/v3/admin/purge/{kind}"), 2, times=1)
     if kind == "post":
@@ -123,15 +115,7 @@ def test_a_report_whose_answer_was_cut_is_done_not_failed(fake_lemmy, kind):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     post = lemmy.add_post(cast.pics, cast.bob, name="reported")
     comment = lemmy.add_comment(post, cast.bob, content="reported")
-    client_class = LemmyClient if lemmy.api_version == "v3" else LemmyClientV4
-    client = client_class(
-        lemmy.url,
-        "modbot",
-        Secret(PASSWORD),
-        requests_per_minute=0,
-        timeout=1.0,
-        sleep=lambda _: None,
-    )
+    client = client_of(lemmy, timeout=1.0, sleep=lambda _: None)
     bot = client.check_session().account.person_id
     lemmy.trickle(lemmy.api_path(f"/api/v3/{kind}/report"), 2, times=1)
     if kind == "post":
@@ -150,15 +134,7 @@ def test_a_private_message_whose_answer_was_cut_is_not_sent_twice(fake_lemmy):
     # second copy (0.19 has no idempotency keys; 1.0 drops the retry by its key). The
     # 0.19 client asks the bot's sent messages before it retries.
     lemmy = fake_lemmy
-    client_class = LemmyClient if lemmy.api_version == "v3" else LemmyClientV4
-    client = client_class(
-        lemmy.url,
-        "modbot",
-        Secret(PASSWORD),
-        requests_per_minute=0,
-        timeout=1.0,
-        sleep=lambda _: None,
-    )
+    client = client_of(lemmy, timeout=1.0, sleep=lambda _: None)
     admin = sorted(client.check_session().admin_ids)[0]
     lemmy.trickle(lemmy.api_path("/api/v3/private_message"), 2, times=1)
     client.private_message(admin, "look at post 1 (modbot message m1)", key="m1")
