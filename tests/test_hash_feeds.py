@@ -339,6 +339,13 @@ def signed_feed(key: Any, generated_at: Any) -> tuple[bytes, bytes]:
     return sign_feed(make_feed("peer.example", [bad], generated_at=generated_at), key)
 
 
+def serve_signed_feed(lemmy: FakeLemmy, key: Any, generated_at: Any) -> None:
+    """The peer's host serves hashes.json and its signature, as signed_feed makes them."""
+    body, signature = signed_feed(key, generated_at)
+    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
+    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+
+
 def test_a_feed_host_answering_304_to_a_plain_request_is_a_refusal(
     fake_lemmy: FakeLemmy, tmp_path: Path, monkeypatch, capsys
 ) -> None:
@@ -420,9 +427,7 @@ def test_a_feed_not_modified_since_is_still_refused_once_too_old(
     url = f"{lemmy.remote_url}/hashes.json"
     key, policy, store = peer_feed(lemmy, tmp_path, url, max_age="7d")
     generated = datetime.now(UTC) - timedelta(hours=1)
-    body, signature = signed_feed(key, generated)
-    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
-    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+    serve_signed_feed(lemmy, key, generated)
     warnings: list[str] = []
     refresh(store, policy, warn=warnings.append, allowed_hosts=[remote])
     assert warnings == []
@@ -496,9 +501,7 @@ def test_a_feed_behind_a_token_has_its_signature_behind_the_same_token(
     url += "?access_token=T0KEN#top"
     assert signature_url(url) == f"{lemmy.remote_url}/hashes.json.sig?access_token=T0KEN"
     key, policy, store = peer_feed(lemmy, tmp_path, url)
-    body, signature = signed_feed(key, datetime.now(UTC))
-    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
-    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+    serve_signed_feed(lemmy, key, datetime.now(UTC))
     warnings: list[str] = []
     refresh(store, policy, warn=warnings.append, allowed_hosts=[remote])
     assert warnings == []
@@ -521,17 +524,13 @@ def test_a_new_key_in_the_rules_fetches_the_feed_at_once(
     remote = lemmy.remote_url.split("//", 1)[1]
     url = lemmy.add_remote_file("hashes.json", b"", content_type="application/json")
     old_key, policy, store = peer_feed(lemmy, tmp_path, url, every="1d")
-    body, signature = signed_feed(old_key, datetime.now(UTC))
-    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
-    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+    serve_signed_feed(lemmy, old_key, datetime.now(UTC))
     refresh(store, policy, warn=print, allowed_hosts=[remote])
     assert len(policy.feeds["peer"]) == 1
     store.close()
 
     new_key, new_policy, store = peer_feed(lemmy, tmp_path, url, every="1d")
-    body, signature = signed_feed(new_key, datetime.now(UTC))
-    lemmy.add_remote_file("hashes.json", body, content_type="application/json")
-    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+    serve_signed_feed(lemmy, new_key, datetime.now(UTC))
     warnings: list[str] = []
     refresh(store, new_policy, warn=warnings.append, allowed_hosts=[remote])
     assert warnings == []
