@@ -537,12 +537,19 @@ class DecodeBudget:
             self._queue.append(ticket)
             if self._queue[0] is not ticket or self.in_use + nbytes > self.total:
                 self.waits += 1
-            while self._queue[0] is not ticket or self.in_use + nbytes > self.total:
-                self._cond.wait()
+            try:
+                while self._queue[0] is not ticket or self.in_use + nbytes > self.total:
+                    self._cond.wait()
+            except BaseException:
+                # interrupted while waiting (Ctrl-C, an exception raised in this thread):
+                # out of the line, or every reservation after it would wait for it forever
+                self._queue.remove(ticket)
+                self._cond.notify_all()
+                raise
             self._queue.popleft()
             self._take(nbytes)
             self._cond.notify_all()  # the next in line may fit too
-        return Reservation(self, nbytes, trim=True)
+            return Reservation(self, nbytes, trim=True)
 
     def charge(self, nbytes: int) -> Reservation:
         """Count memory that exists already (regions waiting for the model): never waits;
