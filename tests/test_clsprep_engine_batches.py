@@ -1,6 +1,7 @@
 """One image the model fails on fails alone: the rest of its batch is classified."""
 
 import io
+from contextlib import contextmanager
 
 import pytest
 from PIL import Image
@@ -21,6 +22,19 @@ def png(colour) -> bytes:
     return out.getvalue()
 
 
+@contextmanager
+def engine_encoding_with(loaded, tmp_path, encode_images):
+    """An engine whose model encodes with ``encode_images`` (the real one put back after)."""
+    with Engine(
+        loaded, ConceptSet.builtin(), max_batch=16, max_wait_ms=500, text_cache_dir=tmp_path
+    ) as engine:
+        engine.loaded.encode_images = encode_images
+        try:
+            yield engine
+        finally:
+            del engine.loaded.encode_images
+
+
 def test_a_failing_image_does_not_fail_the_others_in_its_batch(loaded, tmp_path):
     real = loaded.encode_images
     seen: list[int] = []
@@ -34,20 +48,14 @@ def test_a_failing_image_does_not_fail_the_others_in_its_batch(loaded, tmp_path)
         return real(pixels)
 
     images = [png((200, 30, 30)), png((0, 0, 0)), png((30, 200, 30)), png((30, 30, 200))]
-    with Engine(
-        loaded, ConceptSet.builtin(), max_batch=16, max_wait_ms=500, text_cache_dir=tmp_path
-    ) as engine:
-        engine.loaded.encode_images = poisoned
-        try:
-            futures = [engine.submit(data) for data in images]
-            outcomes = []
-            for future in futures:
-                try:
-                    outcomes.append(future.result(timeout=60))
-                except RuntimeError as exc:
-                    outcomes.append(exc)
-        finally:
-            del engine.loaded.encode_images
+    with engine_encoding_with(loaded, tmp_path, poisoned) as engine:
+        futures = [engine.submit(data) for data in images]
+        outcomes = []
+        for future in futures:
+            try:
+                outcomes.append(future.result(timeout=60))
+            except RuntimeError as exc:
+                outcomes.append(exc)
         assert engine.decode_budget.in_use == 0
     assert max(seen) > 1, "the images were never in one batch: the test proves nothing"
     assert isinstance(outcomes[1], RuntimeError) and "out of memory" in str(outcomes[1])
@@ -71,14 +79,8 @@ def test_an_image_the_model_gives_nan_for_is_an_error_not_clean(loaded, tmp_path
         return features
 
     images = [png((200, 30, 30)), png((0, 0, 0))]
-    with Engine(
-        loaded, ConceptSet.builtin(), max_batch=16, max_wait_ms=500, text_cache_dir=tmp_path
-    ) as engine:
-        engine.loaded.encode_images = overflowing
-        try:
-            futures = [engine.submit(data) for data in images]
-            assert futures[0].result(timeout=60).unreadable is None
-            with pytest.raises(ValueError, match="not numbers"):
-                futures[1].result(timeout=60)
-        finally:
-            del engine.loaded.encode_images
+    with engine_encoding_with(loaded, tmp_path, overflowing) as engine:
+        futures = [engine.submit(data) for data in images]
+        assert futures[0].result(timeout=60).unreadable is None
+        with pytest.raises(ValueError, match="not numbers"):
+            futures[1].result(timeout=60)
