@@ -247,13 +247,28 @@ def pictrs_key(url: str, key: str, timeout: float = 10.0) -> Finding:
             f"pict-rs refused PICTRS_API_KEY (HTTP {answer.status_code}): it must equal "
             "pict-rs' server.api_key (PICTRS__SERVER__API_KEY; Lemmy's pictrs.api_key)",
         )
-    if answer.status_code >= 500 or (
-        answer.status_code == 404 and "json" not in (answer.headers.get("content-type") or "")
-    ):
+    status, kind = answer.status_code, answer.headers.get("content-type") or "no content type"
+    if 300 <= status < 400:
         return Finding(
             "pictrs",
             FAIL,
-            f"PICTRS_URL {url} answered HTTP {answer.status_code} to its internal API: is "
-            "it pict-rs (0.4+) with an api_key set?",
+            f"PICTRS_URL {url} redirects (HTTP {status} to "
+            f"{shown_url(answer.headers.get('location') or '?')}): its internal API does not; give "
+            "pict-rs' own address (e.g. http://pictrs:8080), not a proxy or web page in front",
+        )
+    try:
+        body = answer.json() if "json" in kind else None
+    except ValueError:
+        body = None
+    # pict-rs answers its internal API in JSON with a "msg", an error as much as
+    # {"msg": "ok", "aliases": []}: a web page (a reverse proxy's, Lemmy's front end)
+    # answering 200 says nothing about the key
+    if status >= 500 or not isinstance(body, dict) or "msg" not in body:
+        return Finding(
+            "pictrs",
+            FAIL,
+            f"PICTRS_URL {url} answered HTTP {status} ({kind}) to its internal API, not "
+            "pict-rs' JSON: is it pict-rs (0.4+) with an api_key set, at its own address "
+            "(e.g. http://pictrs:8080), not Lemmy's or a web page in front of it?",
         )
     return Finding("pictrs", OK, f"pict-rs at {url} accepts the API key")

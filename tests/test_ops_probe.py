@@ -1,0 +1,63 @@
+"""The pict-rs probe of `modbot doctor` says "accepts the API key" only when pict-rs
+answers: a web page or a redirect (a reverse proxy's, Lemmy's front end) is a failure."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from modbot.lemmy.probe import pictrs_key
+
+ANSWERS = {
+    "/page": (200, "text/html", b"<html><body>Welcome to nginx!</body></html>"),
+    "/moved": (301, "text/html", b""),
+    "/json": (200, "application/json", b'{"error": "not pict-rs"}'),
+    "/pictrs": (200, "application/json", b'{"msg": "ok", "aliases": []}'),
+}
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            prefix = "/" + self.path.split("/")[1]
+            status, kind, body = ANSWERS[prefix]
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            if status == 301:
+                self.send_header("Location", "https://pictures.example/")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    "path, says",
+    [
+        ("/page", "answered HTTP 200 (text/html) to its internal API, not pict-rs' JSON"),
+        ("/json", "answered HTTP 200 (application/json) to its internal API, not pict-rs'"),
+        ("/moved", "redirects (HTTP 301 to https://pictures.example/)"),
+    ],
+    ids=["html-page", "other-json", "redirect"],
+)
+def test_a_page_that_is_not_pictrs_is_no_accepted_key(site, path, says):
+    found = pictrs_key(site + path, "key")
+    assert found.failed, found
+    assert says in found.message and "http://pictrs:8080" in found.message
+
+
+def test_pictrs_json_answer_is_an_accepted_key(site):
+    found = pictrs_key(site + "/pictrs", "key")
+    assert found.status == "ok" and "accepts the API key" in found.message
