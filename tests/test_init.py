@@ -75,3 +75,23 @@ def test_a_file_where_a_folder_goes_stops_init_before_it_writes_anything(tmp_pat
     # ...so once it is moved away, init works without --force
     (target / "hashes").unlink()
     assert main(["init", str(target)]) == 0
+
+
+def test_a_link_to_nothing_is_not_written_through_with_or_without_force(tmp_path, capsys):
+    """A .env linked to a secrets file not made yet: init would make that file, out of
+    DIR, and report it written as DIR's .env."""
+    from modbot.cli import main
+
+    target, elsewhere = tmp_path / "bot", tmp_path / "elsewhere"
+    target.mkdir()
+    elsewhere.mkdir()
+    (target / ".env").symlink_to(elsewhere / "secret.env")
+    (target / "hashes").symlink_to(elsewhere / "lists")
+    for force in ([], ["--force"]):
+        assert main(["init", str(target), *force]) == 1
+        err = capsys.readouterr().err
+        assert f"{target / '.env'} (a link to {elsewhere / 'secret.env'}, which does " in err
+        assert f"{target / 'hashes'} (a link to {elsewhere / 'lists'}, which" in err
+        assert "nothing was written" in err and "Remove the link" in err
+        assert list(elsewhere.iterdir()) == []
+        assert sorted(p.name for p in target.iterdir()) == [".env", "hashes"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ readable by its owner only). They are the copies shipped inside the package, so 
 works from a plain `pip install`.
 
 Nothing is overwritten: when one of the files exists already, nothing is written and
-it says which (--force replaces them all, filled hash lists and .env included).
+it says which (--force replaces them all, filled hash lists and .env included). A link
+to nothing in its place stops it too, --force or not: it would write where the link
+points.
 
 Then: edit .env, run `modbot check-rules`, try `modbot demo`, and
 `modbot report --since 7d --out report.html` from DIR (modbot reads ./.env and
@@ -38,6 +41,7 @@ def add_parser(subparsers: Any) -> None:
 def init(args: argparse.Namespace) -> int:
     from modbot.starter import write_starter
 
+    _refuse_dangling_links(args.dir)
     written = write_starter(args.dir, force=args.force)
     for path in written:
         print(f"wrote {path}")
@@ -47,3 +51,25 @@ def init(args: argparse.Namespace) -> int:
         f"{where}modbot check-rules && modbot report --since 7d --out report.html"
     )
     return 0
+
+
+def _refuse_dangling_links(directory: Path) -> None:
+    """A starter file's path that is a link to nothing (a .env linked to a secrets file
+    not made yet) would be written through: the file made wherever the link points, out
+    of DIR. Say so before anything is written, with --force too."""
+    from modbot.errors import ConfigError
+    from modbot.starter import starter_files
+
+    paths = {directory / name for name in starter_files()}
+    paths |= {
+        folder for path in paths for folder in path.parents if folder.is_relative_to(directory)
+    }
+    dangling = sorted(p for p in paths if p.is_symlink() and not p.exists())
+    if dangling:
+        links = ", ".join(
+            f"{p} (a link to {os.readlink(p)}, which does not exist)" for p in dangling
+        )
+        raise ConfigError(
+            f"{links}: modbot init would create what it points to; nothing was written. "
+            "Remove the link (or create what it points to), or give another DIR"
+        )
