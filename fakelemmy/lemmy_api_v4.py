@@ -425,6 +425,14 @@ class LemmyApiV4:
         token = self.state.issue_token(person.id, expires)
         return {"jwt": token, "registration_created": False, "verify_email_sent": False}
 
+    def list_custom_emojis(self, ctx: Ctx4) -> dict:
+        """`list_custom_emojis`: every emoji of the site (or of one category), by
+        category then id, no paging, anonymous too (1.0 moved them out of `/site`)."""
+        category = ctx.params["category"]
+        emojis = [e for e in self.state.custom_emojis if category is None or e.category == category]
+        emojis.sort(key=lambda e: (e.category, e.id))
+        return {"custom_emojis": [self.views.custom_emoji_view(e) for e in emojis]}
+
     def logout(self, ctx: Ctx4) -> dict:
         ctx.login()
         token = self.fake.token_of(ctx.request.headers, ctx.request.cookies)
@@ -1658,6 +1666,7 @@ class LemmyApiV4:
                 "MarkNotificationAsRead",
             ),
             ("GET", "/modlog", self.get_modlog, "GetModlog"),
+            ("GET", "/custom_emoji/list", self.list_custom_emojis, "ListCustomEmojis"),
         ]
         return [
             Route(f"/api/v4{path}", self.endpoint(handler, kind, method), methods=[method])

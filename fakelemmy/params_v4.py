@@ -244,6 +244,7 @@ REQUESTS: dict[str, dict[str, str]] = {
         "page_cursor": "str?",
         "limit": "i64?",
     },
+    "ListCustomEmojis": {"category": "str?"},
     "MarkNotificationAsRead": {"notification_id": "i32", "read": "bool"},
     "GetModlog": {
         "mod_person_id": "i32?",

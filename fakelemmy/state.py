@@ -216,6 +216,20 @@ class Notification:
 
 
 @dataclass
+class CustomEmoji:
+    """A site's custom emoji (an admin adds it): an image, shown where `:shortcode:` is
+    written as the markdown image `![alt](image_url "emoji shortcode")`."""
+
+    id: int
+    shortcode: str
+    image_url: str
+    published: datetime
+    alt_text: str = ""
+    category: str = ""
+    keywords: list[str] = field(default_factory=list)
+
+
+@dataclass
 class SiteSettings:
     """Instance settings that change what the API shows (1.0's `local_site`, live)."""
 
@@ -256,6 +270,7 @@ class State:
         self.token_expires: dict[str, datetime] = {}  # jwt -> expiry (1.0; absent: never)
         self.notifications: list[Notification] = []
         self.site = SiteSettings()
+        self.custom_emojis: list[CustomEmoji] = []  # 1.0: `GET /custom_emoji/list`
         self.instances: dict[str, int] = {}
         self._ids: dict[str, int] = {}
 

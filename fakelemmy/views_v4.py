@@ -18,6 +18,7 @@ from datetime import datetime
 from fakelemmy.state import (
     Comment,
     Community,
+    CustomEmoji,
     ModAction,
     Notification,
     Person,
@@ -319,6 +320,20 @@ class ViewsV4:
                 "community_actions": self.community_actions(viewer, community),
             }
         )
+
+    def custom_emoji_view(self, e: CustomEmoji) -> dict:
+        """A `CustomEmojiView` (`GET /custom_emoji/list`; 0.19 sent them in `/site`)."""
+        return {
+            "custom_emoji": {
+                "id": e.id,
+                "shortcode": e.shortcode,
+                "image_url": e.image_url,
+                "alt_text": e.alt_text,
+                "category": e.category,
+                "published_at": iso(e.published),
+            },
+            "keywords": [{"custom_emoji_id": e.id, "keyword": k} for k in e.keywords],
+        }
 
     def person_view(self, p: Person) -> dict:
         return _clean(

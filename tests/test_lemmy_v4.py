@@ -456,3 +456,44 @@ def test_demo_on_lemmy_1_0(tmp_path):
         "upload",
     }
     assert any("/api/v4/image/proxy" in d["image"]["url"] for d in decisions)
+
+
+def _emoji(lemmy, url: str, shortcode: str = "party") -> None:
+    from fakelemmy.state import CustomEmoji
+
+    with lemmy.state.lock:
+        lemmy.state.custom_emojis.append(
+            CustomEmoji(len(lemmy.state.custom_emojis) + 1, shortcode, url, now(), shortcode)
+        )
+
+
+def test_the_sites_custom_emojis_are_read_from_1_0s_emoji_list():
+    # 1.0 moved them out of GET /site (0.19's `custom_emojis`) to GET /custom_emoji/list
+    with FakeLemmy(version="1.0") as lemmy:
+        standard_cast(lemmy)
+        url = f"{lemmy.url}/api/v4/image/party.png"
+        _emoji(lemmy, url)
+        _emoji(lemmy, "")  # an entry without its image: skipped
+        client = LemmyClientV4(lemmy.url, "modbot", Secret(PASSWORD), requests_per_minute=0)
+        assert client.check_session().custom_emoji_urls == {url}
+        assert client.site_info().custom_emoji_urls == {url}
+        (listed,) = {r.path for r in lemmy.requests if "emoji" in r.path}
+        assert listed == "/api/v4/custom_emoji/list"
+        assert not [r for r in lemmy.requests if r.ignored_fields]
+
+
+def test_an_emoji_of_the_site_in_a_comment_is_not_judged_on_1_0(photos, pipeline_for):
+    with FakeLemmy(version="1.0") as lemmy:
+        cast = standard_cast(lemmy)
+        emoji = remote_photo(lemmy, photos, BAD)
+        _emoji(lemmy, emoji)
+        post = lemmy.add_post(cast.pics, cast.bob, name="party")
+        comment = lemmy.add_comment(post, cast.alice, content=f'hi ![party]({emoji} "emoji party")')
+        pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])])
+        pipeline.poll_once(deep=True)
+        decided = [
+            (r["item"]["kind"], r["item"]["id"])
+            for r in pipeline.store.decisions(run_id=pipeline.run_id)
+        ]
+        assert ("comment", comment.id) not in decided
+        assert not lemmy.comment(comment.id).removed

@@ -26,10 +26,83 @@ import pytest
 from fakelemmy import FakeLemmy
 from fakelemmy.params_v4 import ENUMS, REQUESTS
 from fakelemmy.scenarios import PASSWORD, standard_cast
+from fakelemmy.state import CustomEmoji, now
 
 SCHEMAS = Path(__file__).parent / "schemas" / "v4"
 SCHEMAS_V3 = Path(__file__).parent / "schemas"
-SCHEMA_NAMES = sorted(p.stem for p in SCHEMAS.glob("*.json"))
+# Types generate.sh does not generate yet, written here from the client's TypeScript
+# (lemmy-js-client 1.0.0-beta.1 `src/types/`, unchanged in 1.0.0-beta.2) in the
+# generator's draft-07 shape; move them to files when generate.sh lists them.
+_CUSTOM_EMOJI = {
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "number"},
+        "shortcode": {"type": "string"},
+        "image_url": {"type": "string"},
+        "alt_text": {"type": "string"},
+        "category": {"type": "string"},
+        "published_at": {"type": "string"},
+        "updated_at": {"type": "string"},
+    },
+    "required": ["id", "shortcode", "image_url", "alt_text", "category", "published_at"],
+    "type": "object",
+}
+_KEYWORD = {
+    "additionalProperties": False,
+    "properties": {"custom_emoji_id": {"type": "number"}, "keyword": {"type": "string"}},
+    "required": ["custom_emoji_id", "keyword"],
+    "type": "object",
+}
+NOT_GENERATED = {
+    "ListCustomEmojisResponse": {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "additionalProperties": False,
+        "properties": {
+            "custom_emojis": {
+                "items": {
+                    "additionalProperties": False,
+                    "properties": {
+                        "custom_emoji": _CUSTOM_EMOJI,
+                        "keywords": {"items": _KEYWORD, "type": "array"},
+                    },
+                    "required": ["custom_emoji", "keywords"],
+                    "type": "object",
+                },
+                "type": "array",
+            }
+        },
+        "required": ["custom_emojis"],
+        "type": "object",
+    },
+}
+NOT_GENERATED_REQUESTS = {
+    "ListCustomEmojis": {
+        "$ref": "#/definitions/ListCustomEmojis",
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "definitions": {
+            "ListCustomEmojis": {
+                "additionalProperties": False,
+                "properties": {"category": {"type": "string"}},
+                "type": "object",
+            }
+        },
+    },
+}
+SCHEMA_NAMES = sorted([*(p.stem for p in SCHEMAS.glob("*.json")), *NOT_GENERATED])
+
+
+def _schema(name: str) -> dict:
+    if name in NOT_GENERATED:
+        return NOT_GENERATED[name]
+    return json.loads((SCHEMAS / f"{name}.json").read_text())
+
+
+def _request_schema(name: str) -> dict:
+    if name in NOT_GENERATED_REQUESTS:
+        return NOT_GENERATED_REQUESTS[name]
+    return json.loads((SCHEMAS / "requests" / f"{name}.json").read_text())
+
+
 # Community mutations (follow, remove, ...) are not served: no bot makes them.
 NOT_SERVED = {"CommunityResponse"}
 
@@ -102,6 +175,12 @@ def samples(photos):
 
         call("GetSiteResponse", bot, "GET", "/site")
         call("GetSiteResponse", anon, "GET", "/site")
+        with lemmy.state.lock:
+            lemmy.state.custom_emojis.append(
+                CustomEmoji(1, "party", f"{lemmy.url}/api/v4/image/party.png", now(), "party")
+            )
+        call("ListCustomEmojisResponse", anon, "GET", "/custom_emoji/list")
+        call("ListCustomEmojisResponse", bot, "GET", "/custom_emoji/list", params={"category": "x"})
         call("MyUserInfo", mod, "GET", "/account")
         call("SuccessResponse", bot, "GET", "/account/validate_auth")
         call("SuccessResponse", _login(lemmy, "admin"), "POST", "/account/auth/logout")
@@ -395,7 +474,7 @@ def test_every_schema_has_samples(samples):
 @pytest.mark.parametrize("name", sorted(set(SCHEMA_NAMES) - {"LemmyErrorType"} - NOT_SERVED))
 def test_responses_validate(samples, name):
     got, _, _, _, _ = samples
-    failures = _failures(json.loads((SCHEMAS / f"{name}.json").read_text()), got[name])
+    failures = _failures(_schema(name), got[name])
     if failures:
         pytest.fail(
             f"{len(failures)} schema violation(s) of {name}:\n" + "\n".join(failures[:20]),
@@ -463,7 +542,7 @@ def test_v3_layer_answers_validate_against_0_19(samples, name):
 
 def _schema_fields(name: str) -> dict[str, tuple[str, bool]]:
     """field -> (kind, required) of a request schema, in params_v4's words."""
-    schema = json.loads((SCHEMAS / "requests" / f"{name}.json").read_text())
+    schema = _request_schema(name)
     definitions = schema["definitions"]
     body = definitions[name]
 
@@ -483,7 +562,7 @@ def _schema_fields(name: str) -> dict[str, tuple[str, bool]]:
 
 
 def _enum_values(name: str, enum: str) -> list[str]:
-    definitions = json.loads((SCHEMAS / "requests" / f"{name}.json").read_text())["definitions"]
+    definitions = _request_schema(name)["definitions"]
     target = definitions[enum]
     if "enum" in target:
         return target["enum"]
@@ -501,7 +580,9 @@ def _enum_values(name: str, enum: str) -> list[str]:
 def test_request_types_are_the_clients(name):
     """The fake reads each request as the client types it: same field names, the same
     required ones, the same types and enum values (Rust's i32/i64 are TS numbers)."""
-    assert (SCHEMAS / "requests" / f"{name}.json").exists(), f"no schema for {name}"
+    assert (SCHEMAS / "requests" / f"{name}.json").exists() or name in NOT_GENERATED_REQUESTS, (
+        f"no schema for {name}"
+    )
     declared = {}
     for field, spec in REQUESTS[name].items():
         kind, required = (spec[:-1], False) if spec.endswith("?") else (spec, True)
@@ -514,7 +595,8 @@ def test_request_types_are_the_clients(name):
 
 
 def test_every_request_schema_is_read_by_the_fake():
-    assert sorted(REQUESTS) == sorted(p.stem for p in (SCHEMAS / "requests").glob("*.json"))
+    files = [p.stem for p in (SCHEMAS / "requests").glob("*.json")]
+    assert sorted(REQUESTS) == sorted([*files, *NOT_GENERATED_REQUESTS])
 
 
 def _keys(value, found: set) -> set:

@@ -34,6 +34,7 @@ the unordered media list, undo); each method is a few lines on the shared transp
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import threading
 import uuid
@@ -158,10 +159,13 @@ class LemmyClientV4(PictrsStore, Transport):
                 raise
             log.warning("Lemmy says the login is gone (not_logged_in); logging in again")
             self.login()
-        return views_v4.site_info(self.site(), self.account())
+        return self.site_info()
 
     def site_info(self) -> SiteInfo:
-        return views_v4.site_info(self.site(), self.account())
+        """``/site``, ``/account`` and the site's custom emojis (1.0 lists them at
+        ``GET /custom_emoji/list``, no longer in ``/site``)."""
+        site = views_v4.site_info(self.site(), self.account())
+        return dataclasses.replace(site, custom_emoji_urls=self.custom_emoji_urls())
 
     def posts(self, cursor: str | None, *, resume_after: Sequence[int] = ()) -> Page[Item]:
         views, next_cursor = self._list_posts_after(cursor, resume_after)
@@ -345,6 +349,26 @@ class LemmyClientV4(PictrsStore, Transport):
 
     def validate_auth(self) -> dict[str, Any]:
         return self.api("GET", "/account/validate_auth")
+
+    def custom_emoji_urls(self) -> frozenset[str]:
+        """The image URLs of the site's custom emojis (``GET /custom_emoji/list``: all of
+        them, no paging). An entry without its image URL is skipped; an answer without
+        the list is a ``LemmyBadAnswer``."""
+        answer = self.api("GET", "/custom_emoji/list")
+        views = answer.get("custom_emojis")
+        if not isinstance(views, list):
+            raise LemmyBadAnswer(
+                f"custom_emoji/list: Lemmy's answer has no list 'custom_emojis' (got "
+                f"{kind_of(views)}); is LEMMY_URL a Lemmy 1.0 API, not a proxy or another site?",
+                error="bad_answer",
+            )
+        urls = set()
+        for view in views:
+            emoji = view.get("custom_emoji") if isinstance(view, dict) else None
+            url = emoji.get("image_url") if isinstance(emoji, dict) else None
+            if isinstance(url, str) and url:
+                urls.add(url)
+        return frozenset(urls)
 
     def list_posts(self, *, page_cursor: str | None = None) -> tuple[list[Any], str | None]:
         """One page of ``post/list`` (every post, newest first): (posts, next_page)."""
