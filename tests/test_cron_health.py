@@ -182,3 +182,29 @@ def test_a_heartbeat_from_the_future_is_no_proof_of_life(tmp_path):
     assert health(cron, now=t0 + timedelta(minutes=10))[0]
     ok, message = health(cron, now=t0 - timedelta(days=2))
     assert not ok and "`modbot run --once`" in message and "after this machine's time" in message
+
+
+def test_max_age_is_honoured_for_the_daemon_and_under_a_second_refused(tmp_path, capsys):
+    """`--max-age` the same on both ways: a limit of 0 was taken for none given on the
+    daemon's (its 3 poll intervals instead), while `run --once`'s honoured it."""
+    import pytest
+
+    from modbot.cli import main
+    from modbot.modes.health import health as daemon_health
+
+    t0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    state = tmp_path / "state.sqlite3"
+    store = Store(state)
+    daemon = {"poll_every": 60, "cycles": 9, "run_id": "d", "last_ok": utc_iso(t0)}
+    store.set_cursor(HEARTBEAT_CURSOR, json.dumps(daemon))
+    store.close()
+    later = t0 + timedelta(seconds=10)
+    assert daemon_health(state, now=later).ok  # 3 x 60s
+    stale = daemon_health(state, max_age=timedelta(0), now=later)
+    assert not stale.ok and "(limit 0s)" in stale.message
+    assert not health(state, max_age=timedelta(seconds=5), now=later)[0]
+    for tiny_age in ("0s", "0.0000001s", "0.5s"):  # the last parsed as timedelta(0)
+        with pytest.raises(SystemExit) as usage:
+            main(["healthcheck", "--state", str(state), "--max-age", tiny_age])
+        assert usage.value.code == 2, tiny_age
+        assert "--max-age" in capsys.readouterr().err

@@ -47,7 +47,7 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="AGE",
         type=_age,
         help="how old the last good cycle (or `run --once`) may be, e.g. 5m (default: 3 poll "
-        "intervals; 3 cron intervals for `run --once`)",
+        "intervals; 3 cron intervals for `run --once`; at least 1s)",
     )
     p.add_argument(
         "--http",
@@ -61,7 +61,13 @@ def add_parser(subparsers: Subparsers) -> None:
 def _age(text: str) -> timedelta:
     from modbot.cli.common import age
 
-    return age(text)
+    value = age(text)
+    if value < timedelta(seconds=1):  # 0.0000001s: every heartbeat is older than that
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is under a second: the check would fail at nearly every run; give the age "
+            "the last good cycle may have, e.g. 5m"
+        )
+    return value
 
 
 def healthcheck(args: argparse.Namespace) -> int:

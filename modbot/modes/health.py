@@ -77,7 +77,11 @@ def health(
     if beat.get("stopped_at"):
         return Health(False, f"the daemon stopped at {beat['stopped_at']}")
     now = now or datetime.now(UTC)
-    limit = max_age or timedelta(seconds=HEALTHY_INTERVALS * float(beat.get("poll_every") or 60))
+    limit = (
+        max_age
+        if max_age is not None  # timedelta(0) is an age too, not "none given"
+        else timedelta(seconds=HEALTHY_INTERVALS * float(beat.get("poll_every") or 60))
+    )
     last_ok = beat.get("last_ok")
     if not last_ok:
         return Health(False, f"no cycle has succeeded yet; last error: {beat.get('last_error')}")
