@@ -502,6 +502,7 @@ class WorkerService:
             "bad_request": 0,
             "busy": 0,
             "failed": 0,
+            "disconnected": 0,
         }
         self._refusals = 0
         self._refusal_logged = 0.0
@@ -593,6 +594,7 @@ class WorkerService:
             await self.sets.release(entry)
 
     async def classify(self, request: Request) -> Response:
+        from starlette.requests import ClientDisconnect
         from starlette.responses import JSONResponse
 
         self.counters["requests"] += 1
@@ -625,6 +627,9 @@ class WorkerService:
         except ConceptError as exc:
             self.counters["bad_request"] += 1
             return self._refusal(_Refused(400, str(exc)))
+        except ClientDisconnect:  # gone before its whole body came: nobody to answer
+            self.counters["disconnected"] += 1
+            return self._refusal(_Refused(400, "the client went away before its whole body"))
         finally:
             self.pending -= 1
             self.bytes_held.give_back(held[0])

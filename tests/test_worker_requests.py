@@ -1,0 +1,79 @@
+"""The worker's answers to clients that do not send their body as they should: one that
+goes away in the middle of it, one that stops sending. Driven in-process (ASGI)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from classifier import load_model
+from classifier.service import WorkerConfig, WorkerService
+from classifier.tiny import tiny_spec
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_checkpoint):
+    return load_model(tiny_spec(tiny_checkpoint))
+
+
+@pytest.fixture(scope="module")
+def text_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("text-cache")
+
+
+def _scope(headers: list[tuple[bytes, bytes]]) -> dict:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/classify",
+        "headers": headers,
+        "query_string": b"",
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("w", 80),
+        "client": ("127.0.0.1", 5),
+        "root_path": "",
+    }
+
+
+async def _call(service: WorkerService, messages: list, headers=()) -> list[dict]:
+    """The app's answer to a request whose body arrives as ``messages`` (after the last,
+    the client sends nothing more)."""
+    sent: list[dict] = []
+    pending = list(messages)
+
+    async def receive():
+        if pending:
+            return pending.pop(0)
+        await asyncio.Event().wait()  # a client that sends nothing more
+
+    async def send(message):
+        sent.append(message)
+
+    await service.app(_scope(list(headers)), receive, send)
+    return sent
+
+
+def test_a_client_gone_in_the_middle_of_its_body_is_counted_not_a_traceback(
+    loaded, text_cache, caplog
+):
+    service = WorkerService(loaded, WorkerConfig(max_body=1000, text_cache_dir=text_cache))
+    caplog.set_level(logging.DEBUG)
+    try:
+        asyncio.run(
+            _call(
+                service,
+                [
+                    {"type": "http.request", "body": b"\0" * 100, "more_body": True},
+                    {"type": "http.disconnect"},
+                ],
+                [(b"content-length", b"1000")],
+            )
+        )
+    finally:
+        service.close()
+    assert service.counters["disconnected"] == 1
+    assert service.pending == 0 and service.bytes_held.in_use == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
