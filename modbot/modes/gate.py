@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modbot.classify import Engine, Judged, engine_kind, judge
+from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.model import utc_iso
 from modbot.modes.gate_state import GateState
 from modbot.rules import Plan, Subject
@@ -528,7 +529,11 @@ class Gate:
     ) -> tuple[Answer, dict[str, Any] | None, Plan | None]:
         policy = self.policy  # one file, one rules file: a reload meanwhile is for the next
         # The hashes first: an allow-listed, purged or known-bad file needs no classifier.
-        subject = Subject(item_kind=INCOMING, sha256=sha256, image=data)
+        # Those of the bytes (md5, sha1) come with the subject, as the bot's do: the rules
+        # compute only the kinds that decode the image.
+        exact = [k for k in policy.hash_kinds if HASH_KINDS[k].cost == "bytes" and k != "sha256"]
+        hashes = hashes_of(data, exact) if exact else {}
+        subject = Subject(item_kind=INCOMING, sha256=sha256, hashes=hashes, image=data)
         if policy.decoded_hash_kinds:  # a perceptual hash decodes the image: a thread
             async with self._hashing:
                 pre = await asyncio.to_thread(policy.decide, subject)
