@@ -89,7 +89,8 @@ class Metrics:
             registry=r,
         )
         self.last_success = gauge(
-            "last_success_timestamp_seconds", "When the last good cycle ended (Unix time)"
+            "last_success_timestamp_seconds",
+            "When this process's last good cycle ended (Unix time); 0 until its first",
         )
         self.items = counter("items", "Posts, comments and uploads looked at")
         self.images = counter("images", "Images found in the items looked at")
