@@ -718,8 +718,8 @@ class LemmyApiV4:
                 return False
         if type_ == "moderator_view" and not (viewer and viewer.id in community.moderators):
             return False
-        if o["community_id"] is None and type_ == "all" and community.visibility == "unlisted":
-            return False
+        if type_ == "all" and community.visibility == "unlisted":
+            return False  # unless followed, even in the community's own listing (All)
         if (not (viewer and viewer.admin) and community.visibility == "private") and (
             not (viewer and viewer.id in community.moderators)
         ):
