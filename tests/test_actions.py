@@ -259,3 +259,29 @@ def test_the_valves_stand_in_report_is_not_filed_on_a_post_already_removed(fake_
     assert statuses(held) == [("remove", "skipped"), ("report", "done")]
     (report,) = fake_lemmy.reports
     assert report.target_id == posts[2].id and len(report.reason) <= 1000
+
+
+def test_a_report_retried_after_the_rules_removal_went_through_is_not_possible(fake_lemmy, make):
+    """The report failed for a passing reason (502), the same rule's removal went
+    through: next cycle Lemmy refuses the report (it takes none on a removed post), which
+    is no failure of the report but a report that cannot be filed, and says so."""
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    comment = fake_lemmy.add_comment(fake_lemmy.add_post(cast.pics, cast.bob), cast.alice)
+    comment_target = Target(kind="comment", id=comment.id, author_id=cast.alice.id)
+    plan = [act("report"), act("remove")]
+    executor = make()
+    executor.client.retries = 0
+    fake_lemmy.fail_next("/api/v3/post/report", times=1, status=502)
+    fake_lemmy.fail_next("/api/v3/comment/report", times=1, status=502)
+    for target in (post_target(post, cast.alice), comment_target):
+        first = executor.execute(target, plan)
+        assert statuses(first) == [("report", "failed"), ("remove", "done")]
+        assert first[0].retry
+    for target, kind in ((post_target(post, cast.alice), "post"), (comment_target, "comment")):
+        report, remove = make().execute(target, plan)
+        assert (report.status, remove.status) == ("not_possible", "skipped")
+        assert report.detail == f"the {kind} is removed: Lemmy takes no report on a removed {kind}"
+        assert not report.retry
+        assert make().store.action("report", target.key)["status"] == "not_possible"
+    assert fake_lemmy.reports == []

@@ -161,12 +161,15 @@ class Executor:
         label: str | None = None,
         again: bool = False,
         verify: Callable[[dict[str, Any]], bool | None] | None = None,
+        refused: Callable[[], str | None] | None = None,
     ) -> ActionOutcome:
         """Do ``send()`` unless (kind, key) is done already; record the result.
         ``label``: the action as the rule named it, when it is carried out as another.
         ``again``: what was done has run out (a temporary ban): do it anew.
         ``verify(claim_row)``: asks Lemmy whether the action took effect (True/False;
-        None: cannot tell), for a claim a killed process left unsettled."""
+        None: cannot tell), for a claim a killed process left unsettled.
+        ``refused()``: asked when Lemmy refused it for good: why it cannot be done at all
+        (recorded ``not_possible``, not ``failed``), or None."""
         name = label or kind
         if kind in UNREPEATABLE:
             row = self.store.action(kind, key)
@@ -222,6 +225,13 @@ class Executor:
             )
             return ActionOutcome(name, "failed", str(exc)[:500], retry=True)
         except LemmyError as exc:
+            why = self._not_possible(refused)
+            if why is not None:
+                log.info("%s %s: not possible: %s (%s)", name, key, why, exc)
+                self.store.record_action(
+                    kind, key, NOT_POSSIBLE, why, self.run_id, item=self.current_item
+                )
+                return ActionOutcome(name, NOT_POSSIBLE, why)
             log.warning("%s %s failed: %s", name, key, exc)
             self.store.record_action(
                 kind, key, "failed", str(exc)[:500], self.run_id, item=self.current_item
@@ -234,6 +244,17 @@ class Executor:
         if self.resuming:
             describe += " (after modbot restarted)"
         return ActionOutcome(name, "done", describe, done_at=at)
+
+    @staticmethod
+    def _not_possible(refused: Callable[[], str | None] | None) -> str | None:
+        """Why an action Lemmy refused cannot be done at all, when ``refused`` can tell."""
+        if refused is None:
+            return None
+        try:
+            return refused()
+        except LemmyError as exc:  # cannot tell: the refusal stands as a failure
+            log.warning("cannot tell why Lemmy refused it: %s", exc)
+            return None
 
     def _already(self, name: str, row: dict, describe: str) -> ActionOutcome:
         if row["run_id"] in self.resuming and row.get("item") == self.current_item:

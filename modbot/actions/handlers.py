@@ -437,6 +437,7 @@ def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             f"report post {t.id}",
             lambda: ex.client.report_post(int(t.id), reason),
             verify=lambda row: _reported(ex, t),
+            refused=lambda: _not_up(ex, t),
         )
     if t.kind == "comment":
         return ex.once(
@@ -445,6 +446,7 @@ def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             f"report comment {t.id}",
             lambda: ex.client.report_comment(int(t.id), reason),
             verify=lambda row: _reported(ex, t),
+            refused=lambda: _not_up(ex, t),
         )
     # Lemmy has no report for an upload, a stored file or a profile image: tell the
     # admins instead.
@@ -485,6 +487,18 @@ def _item_removed(ex: Executor, t: Target) -> bool:
     item = _read_item(ex, t)
     # Gone altogether (purged) leaves nothing to remove.
     return item is None or item.removed
+
+
+def _not_up(ex: Executor, t: Target) -> str | None:
+    """Why a report Lemmy refused cannot be filed at all: the post or comment is removed
+    or gone (a removal sent after a report that failed for a passing reason, a ban that
+    removed the author's content, a moderator). Lemmy takes no report on it."""
+    item = _read_item(ex, t)
+    if item is None:
+        return f"the {t.kind} is gone (purged): Lemmy takes no report on it"
+    if item.removed:
+        return f"the {t.kind} is removed: Lemmy takes no report on a removed {t.kind}"
+    return None
 
 
 def _reported(ex: Executor, t: Target) -> bool | None:
