@@ -541,6 +541,7 @@ class LemmyApi:
         if not self.can_mod(person, self.state.communities[post.community_id]):
             raise ApiError(400, "not_a_mod_or_admin")
         post.removed = removed
+        self._resolve_all("post", post.id, person)
         self.modlog(
             "remove_post" if removed else "restore_post", person, post.id, ctx.body.str("reason")
         )
@@ -554,6 +555,7 @@ class LemmyApi:
         if not self.can_mod(person, self.state.communities[post.community_id]):
             raise ApiError(400, "not_a_mod_or_admin")
         comment.removed = removed
+        self._resolve_all("comment", comment.id, person)
         self.modlog(
             "remove_comment" if removed else "restore_comment",
             person,
@@ -561,6 +563,14 @@ class LemmyApi:
             ctx.body.str("reason"),
         )
         return {"comment_view": self.views.comment_view(comment, person), "recipient_ids": []}
+
+    def _resolve_all(self, kind: str, target_id: int, person: Person) -> None:
+        """`Reportable::resolve_all_for_object` (post/remove.rs, comment/remove.rs, 0.19.4
+        on; a trigger on the mod log did it for a removal before): removing or restoring a
+        post or comment marks every report on it resolved, by whoever did it."""
+        for report in self.state.reports:
+            if report.kind == kind and report.target_id == target_id:
+                report.resolved, report.resolver_id, report.updated = True, person.id, now()
 
     def mark_post_read(self, ctx: Ctx) -> dict:
         person = ctx.login()
