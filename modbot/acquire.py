@@ -50,6 +50,7 @@ from modbot.fetch import (
 )
 from modbot.fetch.identity import Identity
 from modbot.hashes import hashes_of
+from modbot.images import data_images, is_data_reference
 from modbot.model import CheckedCopy, CycleStats, ImageRef, Item, ItemImage
 from modbot.store import KnownFile, Store
 from modbot.subscriptions import peer_verdict
@@ -173,6 +174,9 @@ class _Download:
         self.clocks: list[ItemClock] = []
         self.waiting_memory = False
         self.abandoned = False  # every item gave up on it: cancelled
+        # an image written as a data: URI in the item (``urls`` hold its reference): no
+        # download, its bytes are decoded (None: the URI was not found again)
+        self.data_uri: str | None = None
 
     def attach(self, clock: ItemClock, slots: _Slots) -> None:
         if slots not in self.slots:
@@ -479,12 +483,16 @@ class Acquirer:
         # take every download slot from the others
         slots = _Slots(max(1, f.concurrency // 4))
         mine: list[tuple[ItemImage, _Download]] = []
+        data_uris: dict[str, str] | None = None  # the item's data: images, when it has some
         for img in wanted:
             assert img.ref is not None  # an image without one is skipped
             urls = self._fetch_urls(img.ref)
             download = batch.downloads.get(urls)
             if download is None or download.abandoned:
                 download = _Download(urls, _known_key(img.ref))
+                if is_data_reference(img.ref.url):
+                    data_uris = data_images(item) if data_uris is None else data_uris
+                    download.data_uri = data_uris.get(img.ref.url)
                 download.task = batch.start(self._image(download, batch))
                 batch.downloads[urls] = download
             download.attach(clock, slots)
@@ -525,16 +533,23 @@ class Acquirer:
             known = None  # not enough for this policy or concept version: download it
         fetched: Fetched | None = None
         try:
-            slots = await download.slot()
+            # a data: image is in the item itself: decoded, not downloaded (no slot)
+            data = is_data_reference(download.key)
+            slots = None if data else await download.slot()
             try:
                 hold = await _room_for_body(fetcher, download)
                 try:
-                    fetched = await fetcher.fetch_first(
-                        download.urls,
-                        hold,
-                        etag=known.etag if known else None,
-                        modified=known.last_modified if known else None,
-                    )
+                    if data:
+                        fetched = await fetcher.fetch_data(
+                            download.data_uri or "", download.key, hold
+                        )
+                    else:
+                        fetched = await fetcher.fetch_first(
+                            download.urls,
+                            hold,
+                            etag=known.etag if known else None,
+                            modified=known.last_modified if known else None,
+                        )
                 except NotModified:
                     assert known is not None  # a conditional request was made
                     outcome = await self._known_outcome(known, batch)
@@ -547,7 +562,8 @@ class Acquirer:
                         )
                         return outcome
             finally:
-                slots.give_back()
+                if slots is not None:
+                    slots.give_back()
         except FetchSkipped as exc:
             return _Outcome(skipped=exc.reason, skipped_detail=exc.message)
         except asyncio.CancelledError:
@@ -587,9 +603,9 @@ class Acquirer:
 
     def _fresh(self, key: str, known: KnownFile) -> bool:
         """Known well enough not to ask the server again: an alias always (pict-rs
-        never changes an alias's file), a link for ``fetch.recheck_after`` (never while
-        ``recheck_links``)."""
-        if key.startswith("alias:"):
+        never changes an alias's file; a data: image's reference names its bytes), a
+        link for ``fetch.recheck_after`` (never while ``recheck_links``)."""
+        if key.startswith("alias:") or is_data_reference(key):
             return True
         if self.recheck_links:
             return False

@@ -10,10 +10,17 @@ first: the same original seen through the proxy and directly is one image; a pro
 on another host is fetched as written), the pict-rs alias of a
 local upload (what a purge needs), and for a post's link the instance's own copy of it
 (its thumbnail in pict-rs or behind the proxy), tried when the original fails.
+
+A Markdown image written as a ``data:`` URI (``![](data:image/png;base64,...)``, which
+lemmy-ui's markdown-it shows for gif, png, jpeg and webp) never reaches pict-rs or any
+server: its ``ImageRef.url`` is a stable reference, ``data:image/png;uri-sha256=<hex>``
+(the SHA-256 of the URI), never the URI, whose bytes would be the image itself; the
+bytes are read from the item again when it is checked (``data_images``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Iterable, Iterator
@@ -42,6 +49,7 @@ from modbot.model import (
 
 __all__ = [
     "ImageRef",
+    "data_images",
     "image_refs",
     "looks_like_image",
     "pictrs_alias",
@@ -241,20 +249,60 @@ def _markdown_refs(
     too: fetching one image too many is cheaper than missing one. So are all the
     definitions of a label: markdown-it shows the first, but one inside a code block
     (no definition to it) may come before it, and a later one must not stand in for it."""
+    for url, title in _markdown_images(text, _definitions(text)):
+        url = _unescape(url)
+        if not url:
+            continue
+        if _DATA_IMAGE.match(url):
+            yield ImageRef(url=data_reference(url), location=location)
+            continue
+        ref = _make_ref(url, location, instance_url)
+        if ref is None or _is_custom_emoji(ref, title, instance_url, emojis):
+            continue
+        yield ref
+
+
+def _definitions(text: str) -> dict[str, list[tuple[str, str | None]]]:
+    """Every reference definition of a text: label -> [(destination, title)]."""
     definitions: dict[str, list[tuple[str, str | None]]] = {}
     for m in _REF_DEF.finditer(text):
         destination = m["angle"] if m["angle"] is not None else m["bare"]
         definitions.setdefault(_label(m["label"]), []).append(
             (destination, _unquote_title(m["title"]))
         )
-    for url, title in _markdown_images(text, definitions):
+    return definitions
+
+
+# markdown-it's validateLink (lemmy-ui keeps its default): of the data: URIs, these are
+# shown (it checks the destination trimmed and in lower case); any other is no link
+_DATA_IMAGE = re.compile(r"[ \t\n]*data:image/(?:gif|png|jpeg|webp);", re.IGNORECASE)
+
+
+def data_reference(uri: str) -> str:
+    """What a ``data:`` image is recorded as: its media type and the SHA-256 of the URI
+    (the same URI, the same reference), never the URI itself."""
+    uri = uri.strip(" \t\n")
+    media_type = uri[5 : uri.index(";")].lower()
+    digest = hashlib.sha256(uri.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"data:{media_type};uri-sha256={digest}"
+
+
+def is_data_reference(url: str) -> bool:
+    """Whether an ``ImageRef.url`` is a ``data:`` image's reference (``data_reference``)."""
+    return url.startswith("data:")
+
+
+def data_images(item: Item) -> dict[str, str]:
+    """The ``data:`` URIs of an item's Markdown images, by their reference
+    (``data_reference``): where their bytes are, for the fetcher to decode."""
+    if item.kind not in ("post", "comment") or "data:" not in item.text.lower():
+        return {}
+    found = {}
+    for url, _title in _markdown_images(item.text, _definitions(item.text)):
         url = _unescape(url)
-        if not url:
-            continue
-        ref = _make_ref(url, location, instance_url)
-        if ref is None or _is_custom_emoji(ref, title, instance_url, emojis):
-            continue
-        yield ref
+        if _DATA_IMAGE.match(url):
+            found[data_reference(url)] = url.strip(" \t\n")
+    return found
 
 
 def _markdown_images(

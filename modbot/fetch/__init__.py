@@ -12,6 +12,9 @@ free), then the body's actual size until the caller is done with it
 (``Fetched.release()``, or when the ``Fetched`` is dropped). However many images a
 batch has, the bodies in memory never add up to more.
 
+An image written into Markdown as a ``data:`` URI is no download: ``Fetcher.fetch_data``
+decodes it in memory, as a browser does, under the same byte limit and budget.
+
 Addresses are checked where the connection is made (``addresses``), the media type is
 read from the bytes (``sniff``), every refusal is a ``FetchSkipped`` (``refusals``), and
 each request's User-Agent and Accept headers (a browser's for other hosts by default,
@@ -24,6 +27,7 @@ policies it applies are the submodules.
 from __future__ import annotations
 
 import asyncio
+import binascii
 import hashlib
 import io
 import ipaddress
@@ -35,7 +39,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote_to_bytes, urljoin, urlsplit, urlunsplit
 
 import aiohttp
 from yarl import URL
@@ -102,6 +106,7 @@ __all__ = [
     "TooLarge",
     "TooManyRedirects",
     "UnresolvableHost",
+    "decode_data_uri",
     "is_public_address",
     "parse_host_entry",
     "redact",
@@ -267,6 +272,28 @@ class Fetcher:
                 hold.release()
             raise
         weakref.finalize(fetched, hold.release)  # a caller that forgets gives it back too
+        return fetched
+
+    async def fetch_data(self, uri: str, reference: str, hold: BodyHold | None = None) -> Fetched:
+        """The image a ``data:`` URI holds, decoded in memory (``decode_data_uri``) within
+        ``max_bytes`` and the body budget, or a ``FetchSkipped`` saying why not.
+        ``reference``: what the image is known by (``Fetched.url``, the refusal's URL, the
+        log): never the URI, which is the image itself. ``hold``: as for ``fetch``."""
+        own = hold is None
+        if hold is None:
+            hold = await self.reserve_body()
+        try:
+            data, media_type = decode_data_uri(uri, self.limits.max_bytes, reference)
+            fetched = _as_image(reference, reference, data, media_type)
+        except BaseException as exc:
+            if isinstance(exc, FetchSkipped):
+                log.info("skipped image %s: %s: %s", reference, exc.reason, exc.message)
+            if own:
+                hold.release()
+            raise
+        hold.shrink(len(data))
+        fetched = replace(fetched, held=hold)
+        weakref.finalize(fetched, hold.release)
         return fetched
 
     async def fetch_first(
@@ -701,6 +728,55 @@ MAX_VALIDATOR = 256
 
 def _validator(value: str | None) -> str | None:
     return value if value is not None and len(value) <= MAX_VALIDATOR else None
+
+
+_BASE64_TAIL = re.compile(r";[ ]*base64\Z", re.IGNORECASE)
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*\Z")
+_ASCII_WHITESPACE = re.compile(r"[\t\n\f\r ]+")
+
+
+def decode_data_uri(uri: str, max_bytes: int, reference: str = "data:") -> tuple[bytes, str]:
+    """The bytes of a ``data:`` URI and its declared media type, decoded as a browser
+    decodes one (the Fetch standard's data: URL processor: percent-decoding, then the
+    forgiving base64 decode when it says ``;base64``). Raises ``TooLarge`` over
+    ``max_bytes`` (before decoding), ``BadURL`` when browsers could not decode it
+    either (they show no image), ``EmptyResponse`` when it holds nothing.
+    ``reference``: what the refusals name (never the URI: it is the image)."""
+    uri = uri.strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r ")
+    uri = uri.replace("\t", "").replace("\n", "").replace("\r", "")  # as the URL parser
+    if uri[:5].lower() != "data:":
+        raise BadScheme(reference, "not a data: URI")
+    head, comma, body = uri[5:].partition(",")
+    if not comma:
+        raise BadURL(
+            reference, "a data: URI without the ',' before its bytes: browsers show nothing"
+        )
+    head = head.strip("\t\n\f\r ")
+    media_type = head.split(";", 1)[0].strip().lower() or "text/plain"
+    # percent-decoding only shrinks what it decodes: the text's length bounds the bytes
+    if _BASE64_TAIL.search(head):
+        text = _ASCII_WHITESPACE.sub("", unquote_to_bytes(body).decode("latin-1"))
+        if len(text) % 4 == 0:  # its padding, one or two "=" (a third is malformed)
+            text = text[:-2] if text.endswith("==") else text.removesuffix("=")
+        if len(text) % 4 == 1 or not _BASE64.match(text):
+            raise BadURL(reference, "a data: URI whose base64 is malformed: browsers show nothing")
+        size = len(text) * 3 // 4
+        if size > max_bytes:
+            raise TooLarge(
+                reference, f"{size} bytes in a data: URI, over the {max_bytes}-byte limit"
+            )
+        data = binascii.a2b_base64(text + "=" * (-len(text) % 4))
+    else:
+        if len(body) > 3 * max_bytes:  # each byte is one character, or three (%xx)
+            raise TooLarge(reference, f"a data: URI over the {max_bytes}-byte limit")
+        data = unquote_to_bytes(body)
+        if len(data) > max_bytes:
+            raise TooLarge(
+                reference, f"{len(data)} bytes in a data: URI, over the {max_bytes}-byte limit"
+            )
+    if not data:
+        raise EmptyResponse(reference, "a data: URI that holds no bytes")
+    return data, media_type
 
 
 def _as_image(url: str, final_url: str, data: bytes, content_type: str | None) -> Fetched:
