@@ -45,6 +45,7 @@ from modbot.lemmy.probe import (
     reach,
     url_problem,
 )
+from modbot.session import admin_rules
 
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
@@ -179,7 +180,7 @@ def diagnose(
     report.add("settings", OK, f"LEMMY_URL {settings.lemmy_url}, account {settings.username}")
     _state(Path(settings.state_path), report)
     rules_finding, policy = _rules(rules)
-    _instance(settings, report, timeout, admin_rules=_admin_rules(policy))
+    _instance(settings, report, timeout, admin_rules=admin_rules(policy))
     _pictrs(settings, report, timeout)
     report.findings.append(rules_finding)
     if policy is not None:
@@ -198,23 +199,6 @@ def _rules(rules: str | None) -> tuple[Finding, Policy | None]:
         problems = "; ".join(map(str, exc.problems))
         return Finding("rules", FAIL, f"{path} is not valid: {problems}"), None
     return Finding("rules", OK, f"{path}: {policy.summary()}"), policy
-
-
-def _admin_rules(policy: Policy | None) -> list[str]:
-    """The rules asking what Lemmy does for an admin only: a site ban, a purge of the
-    item (removals and community bans need a moderator only)."""
-    if policy is None:
-        return []
-    found = []
-    for rule in policy.rules:
-        then = rule.then
-        needs = [
-            *(["site ban"] if then.ban is not None and then.ban.scope == "site" else []),
-            *(["purge_item"] if then.purge_item else []),
-        ]
-        if needs:
-            found.append(f"{rule.name!r} ({', '.join(needs)})")
-    return found
 
 
 def _state(path: Path, report: Report) -> None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from modbot.config.settings import Settings
 from modbot.errors import LemmyError, LemmyLoginError
@@ -22,7 +23,10 @@ from modbot.lemmy.api import LemmyApi
 from modbot.model import SiteInfo
 from modbot.store import Store
 
-__all__ = ["DEFAULT_SESSION_CHECK", "Session"]
+if TYPE_CHECKING:
+    from modbot.config.policy import Policy
+
+__all__ = ["DEFAULT_SESSION_CHECK", "Session", "admin_rules"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,23 @@ log = logging.getLogger(__name__)
 # token is silently anonymous on reads) and refreshes the list of admins. An admin bot
 # also notices a drop at once: list_all_media answers 401 and the client logs in again.
 DEFAULT_SESSION_CHECK = timedelta(minutes=5)
+
+
+def admin_rules(policy: Policy | None) -> list[str]:
+    """The rules asking what Lemmy does for an admin only, in words: a site ban, a purge
+    of the item (removals and community bans need a moderator only)."""
+    if policy is None:
+        return []
+    found = []
+    for rule in policy.rules:
+        then = rule.then
+        needs = [
+            *(["site ban"] if then.ban is not None and then.ban.scope == "site" else []),
+            *(["purge_item"] if then.purge_item else []),
+        ]
+        if needs:
+            found.append(f"{rule.name!r} ({', '.join(needs)})")
+    return found
 
 
 class Session:
@@ -43,8 +64,12 @@ class Session:
         warn: Callable[[str], None],
         check_every: timedelta = DEFAULT_SESSION_CHECK,
         keep_token: bool = True,
+        needs_admin: Sequence[str] = (),
     ) -> None:
         self.client, self.dry_run, self.warn = client, dry_run, warn
+        # The rules a non-admin account cannot carry out (``admin_rules``), named in
+        # the warning when the account is not an admin.
+        self.needs_admin = list(needs_admin)
         self.username = settings.username
         self.public_url = settings.lemmy_url  # until the site says its own
         self.emojis: frozenset[str] = frozenset()
@@ -96,10 +121,17 @@ class Session:
         admin = account.admin
         self.admin = admin
         if not admin:
+            fail = "would fail in a live run" if self.dry_run else "will fail"
+            rules = (
+                f"; these rules ask what Lemmy refuses a non-admin (not_an_admin) and {fail}: "
+                f"{', '.join(self.needs_admin)}. Make the account an admin in the instance's "
+                "admin settings, or change those rules"
+                if self.needs_admin
+                else ("" if self.dry_run else "; those actions will fail")
+            )
             self.warn(
-                f"the bot account {self.username!r} is not an admin: bans, purges "
-                "and uploads that were never posted (admin/list_all_media) are out of reach"
-                + ("" if self.dry_run else "; those actions will fail")
+                f"the bot account {self.username!r} is not an admin: site bans, purges "
+                "and uploads that were never posted (admin/list_all_media) are out of reach" + rules
             )
         hiding = {
             k: False
