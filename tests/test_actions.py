@@ -285,3 +285,24 @@ def test_a_report_retried_after_the_rules_removal_went_through_is_not_possible(f
         assert not report.retry
         assert make().store.action("report", target.key)["status"] == "not_possible"
     assert fake_lemmy.reports == []
+
+
+def test_no_stand_in_report_on_the_posts_a_stored_files_removal_took_down(fake_lemmy, make):
+    """A stored file's `remove` takes down the posts showing it, which its report goes
+    to: the valve holding the ban after it files no report on them (Lemmy takes none on
+    a removed post), as for a post's own removal."""
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    target = Target(
+        kind="file",
+        id="abc.jpg",
+        author_id=cast.alice.id,
+        image_alias="abc.jpg",
+        shown_by=(("post", post.id, cast.alice.id),),
+    )
+    plan = [act("remove"), act("ban", scope="site", duration_seconds=None, remove_data=False)]
+    outcomes = make(valve=1).execute(target, plan)
+    assert statuses(outcomes) == [("remove", "done"), ("ban", "skipped")]
+    assert outcomes[1].valve
+    assert fake_lemmy.post(post.id).removed and not fake_lemmy.person(cast.alice.id).banned
+    assert not [r for r in fake_lemmy.requests if r.path.endswith("/report")]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from modbot.actions.handlers import DONE, HANDLERS, NOT_POSSIBLE, NOT_PURGED
-from modbot.actions.kinds import ACTIONS, DESTRUCTIVE, REPORT_MAX
+from modbot.actions.kinds import ACTIONS, DESTRUCTIVE, REPORT_MAX, takes_item_down
 from modbot.actions.notices import Notice, Notices, claimed_marker
 from modbot.actions.valve import Valve
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
@@ -84,7 +84,7 @@ class Executor:
         admin = target.author_is_admin or (target.author_id in self.admin_ids)
         reported = False
         not_purged = None
-        gone = False  # the post or comment was taken down: Lemmy takes no report on it
+        gone = False  # the item was taken down (the action table says): no report on it
         for planned in actions:
             kind = planned.kind
             if kind == "notify_admins" and not_purged:
@@ -110,9 +110,7 @@ class Executor:
                 not_purged = NOT_PURGED["needs_pictrs" if local else "remote"]
             reported = reported or kind == "report"
             gone = gone or (
-                outcome.status in DONE
-                and target.kind in ("post", "comment")
-                and (kind in ("remove", "purge_item") or bool(planned.params.get("remove_data")))
+                outcome.status in DONE and takes_item_down(kind, planned.params, target.kind)
             )
             if (
                 outcome.valve

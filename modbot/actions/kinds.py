@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ACTIONS", "DESTRUCTIVE", "REPORT_MAX", "ActionKind"]
+from modbot.model import PROFILE_KINDS
+
+__all__ = ["ACTIONS", "DESTRUCTIVE", "REPORT_MAX", "ActionKind", "takes_item_down"]
 
 #: The longest report reason Lemmy takes (0.19 and 1.0: `check_report_reason`).
 REPORT_MAX = 1000
@@ -31,6 +33,30 @@ def _always(params: Mapping[str, Any]) -> bool:
     return True
 
 
+def _no_item(params: Mapping[str, Any], item_kind: str) -> bool:
+    return False
+
+
+# A community's or the site's image has no author to ban.
+_AUTHORLESS = ("community_icon", "community_banner", "site_icon", "site_banner")
+
+
+def _item_removed(params: Mapping[str, Any], item_kind: str) -> bool:
+    # `remove` and `purge_item` do nothing to an upload or a profile image; to a stored
+    # file they take down the posts showing it, which its report goes to
+    return item_kind not in ("upload", *PROFILE_KINDS)
+
+
+def _file_gone(params: Mapping[str, Any], item_kind: str) -> bool:
+    # a post or comment stays up (showing a broken image); an upload, a stored file or a
+    # profile image is its image
+    return item_kind not in ("post", "comment")
+
+
+def _data_removed(params: Mapping[str, Any], item_kind: str) -> bool:
+    return bool(params.get("remove_data")) and item_kind not in _AUTHORLESS
+
+
 @dataclass(frozen=True)
 class ActionKind:
     """One kind of action. ``ask(then, community)``: the reason (with its placeholders)
@@ -42,6 +68,9 @@ class ActionKind:
     removal: bool = False  # among the matching removal rules, the first wins
     destructive: bool = False  # counted by the safety valve; first in reports
     takes_down: Callable[[Mapping[str, Any]], bool] = _never  # the item or its image goes
+    # ``(params, item_kind)``: the item itself goes, so a report on it would only make
+    # the moderators review a removed item (Lemmy takes none on a removed post or comment)
+    downs_item: Callable[[Mapping[str, Any], str], bool] = _no_item
     once_per_item: bool = False  # one per item, however many rules and images ask
     needs_item_up: bool = False  # pointless once another rule removed the item
     # Lemmy refuses a longer reason for good (a report's: `report_too_long`): the values
@@ -93,25 +122,72 @@ ACTIONS: dict[str, ActionKind] = {
     kind.name: kind
     for kind in (
         # the upload gate refuses the file (pict-rs does not store it); nothing on Lemmy
-        ActionKind("reject", _reject, removal=True, takes_down=_always),
+        ActionKind(
+            "reject",
+            _reject,
+            removal=True,
+            takes_down=_always,
+            downs_item=lambda params, item_kind: True,
+        ),
         ActionKind(
             "report", _report, once_per_item=True, needs_item_up=True, max_reason=REPORT_MAX
         ),
-        ActionKind("remove", _remove, removal=True, destructive=True, takes_down=_always),
-        ActionKind("purge_image", _purge, removal=True, destructive=True, takes_down=_always),
-        ActionKind("purge_item", _purge, removal=True, destructive=True, takes_down=_always),
+        ActionKind(
+            "remove",
+            _remove,
+            removal=True,
+            destructive=True,
+            takes_down=_always,
+            downs_item=_item_removed,
+        ),
+        ActionKind(
+            "purge_image",
+            _purge,
+            removal=True,
+            destructive=True,
+            takes_down=_always,
+            downs_item=_file_gone,
+        ),
+        ActionKind(
+            "purge_item",
+            _purge,
+            removal=True,
+            destructive=True,
+            takes_down=_always,
+            downs_item=_item_removed,
+        ),
         # one alias of the file only (pict-rs /internal/delete): for images merely unwanted
-        ActionKind("delete_image", _purge, removal=True, destructive=True, takes_down=_always),
+        ActionKind(
+            "delete_image",
+            _purge,
+            removal=True,
+            destructive=True,
+            takes_down=_always,
+            downs_item=_file_gone,
+        ),
         ActionKind(
             "ban",
             _ban,
             removal=True,
             destructive=True,
             takes_down=lambda params: bool(params.get("remove_data")),
+            downs_item=_data_removed,
         ),
         ActionKind("notify_admins", _notify, once_per_item=True),
     )
 }
+
+
+def takes_item_down(kind: str, params: Mapping[str, Any], item_kind: str) -> bool:
+    """Whether an action of ``kind`` (with ``params``) takes an item of ``item_kind``
+    itself down: a report on it then only makes the moderators review a removed item, and
+    Lemmy takes none on a removed post or comment. A post or comment goes when removed or
+    purged, or by a ban that removes the author's content; purging or deleting its image
+    leaves it up, as does a ban alone. An upload, a stored file or a profile image is its
+    image: purging or deleting it takes it down. An unknown kind takes nothing down."""
+    action = ACTIONS.get(kind)
+    return action is not None and action.downs_item(params, item_kind)
+
 
 #: The kinds the safety valve counts: they remove content or people.
 DESTRUCTIVE: tuple[str, ...] = tuple(name for name, kind in ACTIONS.items() if kind.destructive)
