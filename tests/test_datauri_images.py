@@ -111,3 +111,18 @@ def test_a_data_image_in_a_comment_is_checked_and_acted_on(fake_lemmy, tiny, pip
     assert B64[:40] not in json.dumps(pipeline.store.decisions())
     assert not [r for r in lemmy.requests if B64[:40] in json.dumps(r.json)]
     assert B64[:40] not in caplog.text
+
+
+def test_a_refused_data_uri_gives_the_room_reserved_for_it_back():
+    """As ``fetch_first``: the acquirer reserves the room and hands it over; a data: URI
+    refused must not keep ``max_bytes`` of the budget for good."""
+
+    async def go():
+        async with Fetcher(FetchLimits(max_bytes=10_000, max_bytes_held=20_000)) as fetcher:
+            for uri in ("data:image/png;base64,AAAAA", "data:image/png;base64,PGh0bWw+"):
+                hold = await fetcher.reserve_body()
+                with pytest.raises((BadURL, NotAnImage)):
+                    await fetcher.fetch_data(uri, "data:image/png;r", hold)
+            return fetcher.body_budget.in_use
+
+    assert asyncio.run(go()) == 0

@@ -278,8 +278,8 @@ class Fetcher:
         """The image a ``data:`` URI holds, decoded in memory (``decode_data_uri``) within
         ``max_bytes`` and the body budget, or a ``FetchSkipped`` saying why not.
         ``reference``: what the image is known by (``Fetched.url``, the refusal's URL, the
-        log): never the URI, which is the image itself. ``hold``: as for ``fetch``."""
-        own = hold is None
+        log): never the URI, which is the image itself. ``hold``: as for
+        ``fetch_first``, released here when the URI is refused."""
         if hold is None:
             hold = await self.reserve_body()
         try:
@@ -288,8 +288,7 @@ class Fetcher:
         except BaseException as exc:
             if isinstance(exc, FetchSkipped):
                 log.info("skipped image %s: %s: %s", reference, exc.reason, exc.message)
-            if own:
-                hold.release()
+            hold.release()
             raise
         hold.shrink(len(data))
         fetched = replace(fetched, held=hold)
