@@ -1,19 +1,22 @@
 """`modbot gate`'s decisions, in process: a `Gate` on a stand-in classifier, asked over
 ASGI as pict-rs asks it (the stored bytes, their `Content-Type`). Fast cases of what
 tests/test_gate.py drives through the real command: which hash lists refuse at the
-door."""
+door, and the time budget kept however long the files take to hash."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+import modbot.rules
 from modbot.config.policy import load_policy
-from modbot.modes.gate import Gate
+from modbot.modes.gate import HASH_DECODES, Gate
 from modbot.store import Store
 
 SECRET = "gate-secret-0123456789abcdef"
@@ -84,5 +87,56 @@ rules:
         assert (status, answer["outcome"], answer["rule"]) == (406, "rejected", "known bad")
         assert gate.engine.given == 0  # a hash decided it: no classifier
         assert asyncio.run(ask(gate, body + b"!"))[0] == 200
+    finally:
+        gate.close()
+
+
+def test_files_slow_to_hash_are_answered_within_the_budget(tmp_path, monkeypatch):
+    """A perceptual hash decodes the file (a second or more for a large PNG, two at a
+    time): files queued behind such decodes get `gate.on_timeout` within the budget, not
+    an answer seconds later (past pict-rs' 30 s the upload fails whatever the policy);
+    past it they are not decoded at all, and the hashes of the bytes still refuse."""
+    real, decoded = modbot.rules.hashes_of, []
+
+    def slow_hashes_of(data, kinds):
+        decoded.append(threading.get_ident())
+        time.sleep(1.0)
+        return real(data, kinds)
+
+    monkeypatch.setattr(modbot.rules, "hashes_of", slow_hashes_of)
+    known_bad = b"\x89PNG\r\n\x1a\n known bad"
+    gate = gate_for(
+        tmp_path,
+        """
+hash_lists:
+  look-alikes: {kind: phash, file: phash.txt}
+  known-bad: {kind: sha256, file: bad.txt}
+gate: {budget: 0.5s, on_timeout: reject}
+rules:
+  - name: known bad
+    if: {type: incoming, hash_list: [look-alikes, known-bad]}
+    then: {reject: true}
+""",
+        {"phash.txt": "8000000000000001\n", "bad.txt": hashlib.sha256(known_bad).hexdigest()},
+    )
+
+    async def timed(body: bytes) -> tuple[float, int, str]:
+        start = time.monotonic()
+        status, answer = await ask(gate, body)
+        return time.monotonic() - start, status, answer["outcome"]
+
+    async def many() -> list[tuple[float, int, str]]:
+        files = [b"\x89PNG\r\n\x1a\n file %d" % n for n in range(6)]
+        return await asyncio.gather(*(timed(body) for body in [*files, known_bad]))
+
+    try:
+        answers = asyncio.run(many())
+        assert [(s, o) for _, s, o in answers] == [(503, "refused_without_verdict")] * 6 + [
+            (406, "rejected")
+        ]
+        assert max(t for t, _, _ in answers) < 0.5 + 0.4, answers
+        assert len(decoded) <= HASH_DECODES  # the files past the budget: not decoded
+        assert gate.counters["refused_without_verdict"] == 6
+        assert gate.engine.given == 0
     finally:
         gate.close()

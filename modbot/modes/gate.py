@@ -21,7 +21,9 @@ Deciding: the file is an item of kind ``incoming`` (no post, author or community
 the rules of ``type: incoming`` decide, with ``reject: true`` their only action. In order:
 a file on an allow-list (``exempt.hash_lists``) always passes; a file a live modbot run
 purged (read from the state file the bot writes, ``Store.purged_files``) is refused;
-then the hash rules (sha256 and perceptual lists, and the subscribed feeds: ``_Feeds``),
+then the hash rules (exact and perceptual lists, and the subscribed feeds: ``_Feeds``;
+a perceptual hash decodes the file, ``HASH_DECODES`` at once, within ``gate.budget`` too:
+past it the hashes of the bytes decide what they can, then ``gate.on_timeout``),
 then a trusted peer's verdict on the very file (a ``classified`` feed), else the
 classifier's (from the verdict cache the bot shares, else the engine's: in this process
 or ``classifier.remote`` workers). A verdict must come within ``gate.budget`` of the
@@ -53,7 +55,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -534,11 +536,13 @@ class Gate:
         exact = [k for k in policy.hash_kinds if HASH_KINDS[k].cost == "bytes" and k != "sha256"]
         hashes = hashes_of(data, exact) if exact else {}
         subject = Subject(item_kind=INCOMING, sha256=sha256, hashes=hashes, image=data)
+        hashed: Plan | None = None
         if policy.decoded_hash_kinds:  # a perceptual hash decodes the image: a thread
-            async with self._hashing:
-                pre = await asyncio.to_thread(policy.decide, subject)
+            hashed = await self._hashed(policy, subject, started)
+            # past the budget, the hashes of the bytes decide what they can
+            pre = hashed or policy.decide(replace(subject, image=None))
         else:  # hashes of the bytes only: a thread hop would cost more than the work
-            pre = policy.decide(subject)
+            pre = hashed = policy.decide(subject)
         if pre.exempt:
             self.counters["allow_listed"] += 1
             return Answer(200, ACCEPTED, pre.exempt), None, pre
@@ -548,9 +552,12 @@ class Gate:
             rule = purged.get("rule")
             why = f"modbot purged this file before ({purged.get('item')}, rule {rule!r})"
             return Answer(406, REJECTED, why, rule=rule or "purged before"), None, pre
-        if _rejects(pre):
+        if _rejects(pre) and (hashed is not None or not _decoded_allow_lists(policy)):
             self.counters["by_hash"] += 1
             return Answer(406, REJECTED, _why(pre), rule=pre.rule), None, pre
+        if hashed is None:
+            why = f"its perceptual hashes were not taken within the {self.budget:g}s budget"
+            return self._no_verdict("timeout", why, sha256), None, pre
         # a trusted peer's verdict on this very file (a `use: classified` feed) replaces
         # the classifier's, as in the bot
         peer = peer_verdict(policy, {**pre.hashes, "sha256": sha256}) if policy.feeds else None
@@ -587,6 +594,35 @@ class Gate:
             self.counters["by_verdict"] += 1
             return Answer(406, REJECTED, _why(plan), rule=plan.rule), judged.verdict, plan
         return Answer(200, ACCEPTED, "no rule rejects it"), judged.verdict, plan
+
+    async def _hashed(self, policy: Policy, subject: Subject, started: float) -> Plan | None:
+        """The plan on the file's hashes, the perceptual ones too, made in a thread
+        (``HASH_DECODES`` at once); None when it is not made within what is left of the
+        budget. A file still waiting for its turn then is not decoded at all; a decode
+        under way finishes in its thread, holding its turn, and its plan is dropped."""
+        try:
+            await asyncio.wait_for(
+                self._hashing.acquire(), max(0.0, self.budget - (time.monotonic() - started))
+            )
+        except TimeoutError:
+            return None
+        try:
+            future = asyncio.get_running_loop().run_in_executor(None, policy.decide, subject)
+        except BaseException:
+            self._hashing.release()
+            raise
+
+        def done(f: asyncio.Future[Plan]) -> None:
+            self._hashing.release()
+            if not f.cancelled():
+                f.exception()  # one nobody waits for any more is not "never retrieved"
+
+        future.add_done_callback(done)
+        remaining = max(0.0, self.budget - (time.monotonic() - started))
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), remaining)
+        except TimeoutError:
+            return None
 
     def _plan_from(
         self, verdict: dict[str, Any], sha256: str, pre: Plan, policy: Policy | None = None
@@ -746,6 +782,17 @@ class Gate:
             "gate": {**evidence, "status": answer.status, "outcome": answer.outcome},
         }
         await self.state.record(record)
+
+
+def _decoded_allow_lists(policy: Policy) -> bool:
+    """An allow-list (or allow-list feed) holds hashes that decode the image: a file
+    not hashed in time may be on it, so a known-bad hash of its bytes does not refuse it."""
+    decoded = set(policy.decoded_hash_kinds)
+    return any(
+        policy.hash_lists[name].kinds & decoded
+        for name in policy.allow_lists
+        if name in policy.hash_lists
+    )
 
 
 def _rejects(plan: Plan) -> bool:
