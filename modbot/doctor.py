@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -122,6 +122,22 @@ def secrets_of(settings: Settings) -> list[str]:
     return [s for s in found if s]
 
 
+def env_secrets(environ: Mapping[str, str]) -> list[str]:
+    """``secrets_of`` from the environment, for when no Settings could be made of it."""
+    found = [
+        environ.get(name) or ""
+        for name in ("LEMMY_PASSWORD", "PICTRS_API_KEY", "MODBOT_CLASSIFIER_TOKEN")
+    ]
+    for name in ("LEMMY_URL", "PICTRS_URL"):
+        # as written, even in no URL at all (urlsplit would take "bot:pw@host" for a scheme)
+        text = environ.get(name) or ""
+        authority = (text.partition("://")[2] or text).partition("/")[0]
+        password = authority.rpartition("@")[0].partition(":")[2]
+        if password:
+            found.append(f":{password}@")
+    return [s for s in found if s]
+
+
 def hide(text: str, secrets: list[str]) -> str:
     """``text`` with each secret written as ***, the longest first (one so short that
     hiding it would garble the words it is part of is left: Lemmy wants 10 characters
@@ -174,6 +190,8 @@ def diagnose(
         try:
             settings = load_settings()
         except SettingsError as exc:
+            # The message may quote a setting (LEMMY_URL as written, a password in it)
+            report.secrets = env_secrets(os.environ)
             report.add("settings", FAIL, str(exc))
             return report
     report.secrets = secrets_of(settings)
