@@ -8,11 +8,12 @@ across every request, for several bots (or gates) that have no GPU of their own.
 
 Every ``/v1`` request carries ``Authorization: Bearer <token>``; each client instance has
 its own token, a name and a quota (images per minute). Answers: 401 missing or unknown
-token, 429 over the quota (``Retry-After``), 413 body over the size cap, 400 a bad
-concept set, 503 busy (too many requests, or the bodies held would pass
-``max_bytes_held``) or the model failed (a client then tries its next worker). A body
-that is not a decodable image is not an error: its verdict says ``unreadable`` and why,
-as the bot records it for a download that does not decode.
+token, 429 over the quota (``Retry-After``), 413 body over the size cap, 408 a body
+that stops coming for ``body_idle_timeout`` seconds, 400 a bad concept set, 503 busy
+(too many requests, or the bodies held would pass ``max_bytes_held``) or the model
+failed (a client then tries its next worker). A body that is not a decodable image is
+not an error: its verdict says ``unreadable`` and why, as the bot records it for a
+download that does not decode.
 
 Custom concepts: a client sends its own (``X-Modbot-Concepts``: the JSON of rules.yaml's
 ``concepts:`` mapping) or names a set this worker serves (``X-Modbot-Concept-Set``).
@@ -91,6 +92,9 @@ MAX_PROMPTS = 256  # over all custom concepts of one set
 MAX_PROMPT_CHARS = 300  # CLIP reads 77 tokens; longer text is noise
 MIN_TOKEN_CHARS = 16
 RATE_WINDOW_S = 60
+# A body that stops coming for this long is answered 408: a client sends an image it
+# holds, so a pause this long is one that stalled (or holds a request slot on purpose).
+BODY_IDLE_TIMEOUT = 30.0
 REFUSAL_LOG_EVERY = 60.0  # seconds between log lines about refused tokens
 
 
@@ -388,6 +392,7 @@ class WorkerConfig:
     text_cache_dir: str | os.PathLike | None = None
     decode_memory: int = DEFAULT_DECODE_MEMORY  # one budget for every concept set's decodes
     max_bytes_held: int = DEFAULT_MAX_BYTES_HELD  # image bodies held at once, all requests
+    body_idle_timeout: float = BODY_IDLE_TIMEOUT  # seconds without a byte of the body: 408
 
 
 class _BytesHeld:
@@ -503,6 +508,7 @@ class WorkerService:
             "busy": 0,
             "failed": 0,
             "disconnected": 0,
+            "timed_out": 0,
         }
         self._refusals = 0
         self._refusal_logged = 0.0
@@ -724,7 +730,8 @@ class WorkerService:
     async def _body(self, request: Request, held: list[int]) -> bytes:
         """The body, its bytes counted in ``bytes_held`` as they arrive (``held[0]``: how
         many, for the caller to give back): 413 over max_body, 503 when the bodies held
-        by all requests would pass max_bytes_held."""
+        by all requests would pass max_bytes_held, 408 when no byte of it comes for
+        body_idle_timeout seconds (a stalled client would hold its slot for ever)."""
         cap = self.config.max_body
         too_large = _Refused(413, f"the image is larger than this worker's limit of {cap} bytes")
         busy = _Refused(
@@ -741,8 +748,21 @@ class WorkerService:
             if not self.bytes_held.fits(int(declared)):  # refused before it is sent
                 self.counters["busy"] += 1
                 raise busy
+        idle = self.config.body_idle_timeout
         chunks, size = [], 0
-        async for chunk in request.stream():
+        stream = request.stream()
+        while True:
+            try:
+                chunk = await asyncio.wait_for(anext(stream), idle)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                self.counters["timed_out"] += 1
+                raise _Refused(
+                    408,
+                    f"no byte of the body came for {idle:g} s: send the image in one go",
+                    {"Connection": "close"},
+                ) from None
             size += len(chunk)
             if size > cap:
                 self.counters["too_large"] += 1

@@ -77,3 +77,32 @@ def test_a_client_gone_in_the_middle_of_its_body_is_counted_not_a_traceback(
     assert service.counters["disconnected"] == 1
     assert service.pending == 0 and service.bytes_held.in_use == 0
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_body_that_stops_coming_is_408_and_frees_its_slot(loaded, text_cache):
+    config = WorkerConfig(max_body=1000, body_idle_timeout=0.2, text_cache_dir=text_cache)
+    service = WorkerService(loaded, config)
+    try:
+        sent = asyncio.run(
+            asyncio.wait_for(
+                _call(
+                    service,
+                    [{"type": "http.request", "body": b"\0" * 100, "more_body": True}],
+                    [(b"content-length", b"1000")],
+                ),
+                10,
+            )
+        )
+    finally:
+        service.close()
+    assert sent[0]["status"] == 408
+    assert b"0.2 s" in sent[1]["body"]
+    assert service.counters["timed_out"] == 1
+    assert service.pending == 0 and service.bytes_held.in_use == 0
+
+
+def test_worker_help_says_the_body_idle_timeout():
+    from classifier.service import BODY_IDLE_TIMEOUT
+    from modbot.cli.worker import HELP
+
+    assert f"408 a body that stops coming for {BODY_IDLE_TIMEOUT:g} s" in HELP.replace("\n", " ")
