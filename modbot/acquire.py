@@ -491,7 +491,11 @@ class Acquirer:
             if download is None or download.abandoned:
                 download = _Download(urls, _known_key(img.ref))
                 if is_data_reference(img.ref.url):
-                    data_uris = data_images(item) if data_uris is None else data_uris
+                    data_uris = (
+                        data_images(item, instance_url=self.public_url)
+                        if data_uris is None
+                        else data_uris
+                    )
                     download.data_uri = data_uris.get(img.ref.url)
                 download.task = batch.start(self._image(download, batch))
                 batch.downloads[urls] = download

@@ -253,8 +253,8 @@ def _markdown_refs(
         url = _unescape(url)
         if not url:
             continue
-        if _DATA_IMAGE.match(url):
-            yield ImageRef(url=data_reference(url), location=location)
+        if data_uri := _data_uri(url, instance_url):
+            yield ImageRef(url=data_reference(data_uri), location=location)
             continue
         ref = _make_ref(url, location, instance_url)
         if ref is None or _is_custom_emoji(ref, title, instance_url, emojis):
@@ -292,17 +292,34 @@ def is_data_reference(url: str) -> bool:
     return url.startswith("data:")
 
 
-def data_images(item: Item) -> dict[str, str]:
+def data_images(item: Item, *, instance_url: str) -> dict[str, str]:
     """The ``data:`` URIs of an item's Markdown images, by their reference
     (``data_reference``): where their bytes are, for the fetcher to decode."""
-    if item.kind not in ("post", "comment") or "data:" not in item.text.lower():
+    if item.kind not in ("post", "comment") or "data" not in item.text.lower():
         return {}
     found = {}
     for url, _title in _markdown_images(item.text, _definitions(item.text)):
-        url = _unescape(url)
-        if _DATA_IMAGE.match(url):
-            found[data_reference(url)] = url.strip(" \t\n")
+        if data_uri := _data_uri(_unescape(url), instance_url):
+            found[data_reference(data_uri)] = data_uri.strip(" \t\n")
     return found
+
+
+def _data_uri(url: str, instance_url: str) -> str | None:
+    """The ``data:`` image a Markdown image's destination shows: itself, or the one the
+    instance's own image proxy wraps (Lemmy's ``ProxyAllImages`` wraps a data: URI in
+    an inline image too, and pict-rs fetches http(s) only: its bytes are in the text,
+    and a record of that proxy URL would hold them)."""
+    if _DATA_IMAGE.match(url):
+        return url
+    if "data" not in url.lower():
+        return None
+    parts = _split(url)
+    if parts is None or parts.path.rstrip("/") not in _PROXY_PATHS:
+        return None
+    if not _same_host(parts, instance_url):
+        return None
+    originals = parse_qs(parts.query).get("url")
+    return originals[0] if originals and _DATA_IMAGE.match(originals[0]) else None
 
 
 def _markdown_images(

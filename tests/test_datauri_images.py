@@ -10,6 +10,7 @@ import asyncio
 import base64
 import json
 import logging
+from urllib.parse import quote
 
 import pytest
 from support.bot import sha
@@ -18,7 +19,7 @@ from support.lemmy_json import image_refs
 from fakelemmy import hostile
 from modbot.fetch import BadURL, EmptyResponse, Fetcher, FetchLimits, NotAnImage, TooLarge
 from modbot.fetch import decode_data_uri as decode
-from modbot.images import data_reference
+from modbot.images import data_images, data_reference
 
 INSTANCE = "https://lemmy.example"
 SMALL = hostile.jpeg(color=(200, 30, 30))  # 1.4 kB: as a comment can hold (10000 chars)
@@ -126,3 +127,36 @@ def test_a_refused_data_uri_gives_the_room_reserved_for_it_back():
             return fetcher.body_budget.in_use
 
     assert asyncio.run(go()) == 0
+
+
+@pytest.mark.parametrize("proxy", ["/api/v3/image_proxy", "/api/v4/image/proxy"])
+def test_a_data_image_the_instances_proxy_wraps_is_found_by_its_reference(proxy):
+    """Lemmy's ProxyAllImages wraps an inline data: image in the proxy URL (pict-rs
+    cannot fetch it): its bytes are still in the text, never to be recorded."""
+    uri = f"data:image/jpeg;base64,{B64}"
+    wrapped = f"{INSTANCE}{proxy}?url={quote(uri, safe='')}"
+    elsewhere = f"https://other.example{proxy}?url={quote(uri, safe='')}"
+    item = comment(f"![a]({wrapped}) ![same]({uri}) ![b]({elsewhere})")
+    refs = image_refs(item, kind="comment", instance_url=INSTANCE)
+    assert [r.url for r in refs] == [data_reference(uri), elsewhere]
+    from modbot.lemmy import views_v3
+
+    found = data_images(views_v3.item("comment", item), instance_url=INSTANCE)
+    assert found == {data_reference(uri): uri}
+
+
+def test_a_proxied_data_image_is_checked_and_never_recorded_as_its_bytes(
+    fake_lemmy, tiny, pipeline_for
+):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    pipeline = pipeline_for(lemmy, known_bad=[sha(SMALL)])
+    post = lemmy.add_post(cast.pics, cast.alice, name="hello")
+    uri = f"data:image/jpeg;base64,{B64}"
+    c = lemmy.add_comment(
+        post, cast.bob, content=f"![x]({lemmy.url}/api/v3/image_proxy?url={quote(uri, safe='')})"
+    )
+    pipeline.poll_once(deep=True)
+    assert lemmy.comment(c.id).removed
+    (record,) = [r for r in pipeline.store.decisions() if r["item"]["kind"] == "comment"]
+    assert record["image"]["url"] == data_reference(uri)
+    assert quote(B64[:40], safe="") not in json.dumps(pipeline.store.decisions())
