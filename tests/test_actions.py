@@ -306,3 +306,30 @@ def test_no_stand_in_report_on_the_posts_a_stored_files_removal_took_down(fake_l
     assert outcomes[1].valve
     assert fake_lemmy.post(post.id).removed and not fake_lemmy.person(cast.alice.id).banned
     assert not [r for r in fake_lemmy.requests if r.path.endswith("/report")]
+
+
+def test_a_report_in_flight_at_a_kill_waits_when_the_login_fails_while_checking(fake_lemmy, make):
+    """A run died while sending a report; when the next asks Lemmy whether it went, the
+    login is refused (the password changed, or login rate-limited): that says nothing
+    about the report, which is asked about again next cycle, not given up on as one
+    Lemmy cannot show (never sent)."""
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    target = post_target(post, cast.alice)
+    died = make()
+    claim = died.store.claim_action("report", target.key, died.run_id, f"report post {post.id}")
+    assert claim.outcome == "claimed"  # ... and the process died before sending it
+    restarted = make()
+    restarted.stale_runs.add(died.run_id)
+    restarted.client.post(post.id)  # logged in
+    fake_lemmy.invalidate_tokens("modbot")
+    cast.bot.password, password = "changed", cast.bot.password
+    (outcome,) = restarted.execute(target, [act("report")])
+    assert outcome.status == "failed" and outcome.retry, outcome
+    assert restarted.store.action("report", target.key)["status"] != "interrupted"
+    cast.bot.password = password  # the admin put the password right
+    later = make()
+    later.stale_runs.add(died.run_id)
+    (outcome,) = later.execute(target, [act("report")])
+    assert outcome.status == "done", outcome
+    assert [r.target_id for r in fake_lemmy.reports] == [post.id]

@@ -281,7 +281,9 @@ class Executor:
             )
         try:
             took = verify(row) if verify is not None else None
-        except LemmyUnavailable as exc:
+        except (LemmyUnavailable, LemmyLoginError) as exc:
+            # Lemmy down, or the login refused (a changed password, login rate-limited):
+            # no answer about the action, as when sending it (``once``).
             return ActionOutcome(
                 name,
                 "failed",
