@@ -1,7 +1,8 @@
 """`modbot gate`'s decisions, in process: a `Gate` on a stand-in classifier, asked over
 ASGI as pict-rs asks it (the stored bytes, their `Content-Type`). Fast cases of what
 tests/test_gate.py drives through the real command: which hash lists refuse at the
-door, and the time budget kept however long the files take to hash."""
+door, the time budget kept however long the files take to hash, and the memory the
+files waiting for a verdict hold."""
 
 from __future__ import annotations
 
@@ -140,3 +141,73 @@ rules:
         assert gate.engine.given == 0
     finally:
         gate.close()
+
+
+class Stuck(Engine):
+    """A classifier that answers only once ``go`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = threading.Event()
+
+    async def classify(self, data: bytes) -> _Verdict:
+        self.given += 1
+        while not self.go.is_set():
+            await asyncio.sleep(0.01)
+        return _Verdict()
+
+
+def test_files_waiting_for_a_slow_classifier_hold_at_most_max_bytes_held(tmp_path):
+    """A classifier slower than the uploads come: each file answered past the budget
+    stays in memory until its verdict comes (it is cached for the bot). They hold at
+    most fetch.max_bytes_held; a file past it gets gate.on_timeout at once (`busy`),
+    but one whose verdict is cached is still decided by it."""
+    mb = 1_000_000
+    gate = gate_for(
+        tmp_path,
+        f"""
+fetch: {{max_bytes: {mb}, max_bytes_held: {3 * mb}}}
+gate: {{budget: 0.2s, on_timeout: reject, max_bytes: {mb}}}
+rules:
+  - name: csam
+    if: {{type: incoming, labels: [csam]}}
+    then: {{reject: true}}
+""",
+        {},
+    )
+    gate.engine = engine = Stuck()
+    files = [bytes([n]) * mb for n in range(6)]
+    known = b"\x89PNG\r\n\x1a\n seen before"
+    Store(tmp_path / "state.sqlite3").put_verdict(
+        hashlib.sha256(known).hexdigest(), "v1", _Verdict().to_dict()
+    )
+
+    async def scenario() -> None:
+        answers = [await ask(gate, body) for body in files]
+        assert [a["outcome"] for _, a in answers] == ["refused_without_verdict"] * 6
+        assert [a["why"].split(":")[0] for _, a in answers] == ["timeout"] * 3 + ["busy"] * 3
+        assert answers[3][0] == 503 and "fetch.max_bytes_held" in answers[3][1]["why"]
+        assert engine.given == 3  # the files past the bound were not handed to it
+        status, answer = await ask(gate, known)  # a cached verdict needs no memory
+        assert (status, answer["outcome"]) == (200, "accepted")
+        waiting = (await health(gate))["waiting_for_verdict"]
+        assert waiting == {"files": 3, "bytes": 3 * mb, "max_bytes": 3 * mb}
+        engine.go.set()  # the verdicts come (and are cached): the memory is given back
+        for _ in range(200):
+            if not gate._verdicts:
+                break
+            await asyncio.sleep(0.01)
+        assert (await health(gate))["waiting_for_verdict"]["bytes"] == 0
+        assert (await ask(gate, files[5]))[0] == 200
+        assert engine.given == 4
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        gate.close()
+
+
+async def health(gate: Gate) -> dict:
+    transport = httpx.ASGITransport(app=gate.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gate") as client:
+        return (await client.get("/healthz")).json()

@@ -32,6 +32,8 @@ request's start; past it, or when no classifier answers, ``gate.on_timeout`` dec
 and reported to the admins (a private message at most every ``gate.report_every``, when
 LEMMY_URL and the bot's login are set). A verdict that comes late is still cached, so
 the bot does not classify the file again when it is posted, and a late match is logged.
+The files waiting for a verdict hold at most ``fetch.max_bytes_held``: past it a file
+whose verdict is not cached gets ``gate.on_timeout`` at once (``busy``).
 
 Evidence: every rejection and every file decided without a verdict is a decision record
 in the state file (run ``gate-...``, item kind ``incoming``): its SHA-256, size, media
@@ -378,6 +380,8 @@ class Gate:
         self.feeds = _Feeds(store, policy)
         self._hashing = asyncio.Semaphore(HASH_DECODES)
         self._verdicts: dict[str, asyncio.Task[Judged]] = {}
+        self._held = 0  # bytes of the files in self._verdicts (waiting for a verdict)
+        self.max_held = max(policy.fetch.max_bytes_held, self.config.max_bytes)
         self._late: set[asyncio.Task[Any]] = set()
         self.counters: Counter[str] = Counter(
             {
@@ -427,6 +431,7 @@ class Gate:
             load_kept(self.store, policy)
         self.config = policy.gate
         self.budget = self.config.budget.total_seconds()
+        self.max_held = max(policy.fetch.max_bytes_held, self.config.max_bytes)
         self.reports.every_s = self.config.report_every.total_seconds()
         self.feeds.policy = self.policy = policy
         self.feeds.start()
@@ -466,6 +471,11 @@ class Gate:
                 "on_timeout": self.config.on_timeout,
                 "max_bytes": self.config.max_bytes,
                 "purged_files_refused": len(self.state.purged),
+                "waiting_for_verdict": {
+                    "files": len(self._verdicts),
+                    "bytes": self._held,
+                    "max_bytes": self.max_held,
+                },
                 "state_file": {
                     "writes_waiting": self.state.writes_waiting,
                     "not_written": self.state.not_written,
@@ -569,18 +579,29 @@ class Gate:
                 return Answer(406, REJECTED, _why(plan), rule=plan.rule), peer, plan
             return Answer(200, ACCEPTED, "no rule rejects the peer's verdict"), peer, plan
         task = self._verdict_task(sha256, data)
-        remaining = self.budget - (time.monotonic() - started)
-        try:
-            judged = await asyncio.wait_for(asyncio.shield(task), max(0.0, remaining))
-        except TimeoutError:
-            self._watch_late(task, sha256, pre)
-            return (
-                self._no_verdict(
-                    "timeout", f"no verdict within the {self.budget:g}s budget", sha256
-                ),
-                None,
-                pre,
-            )
+        if task is None:  # the files waiting for a verdict hold all the gate may hold
+            cached = await self._cached(sha256, started)
+            if cached is None:
+                why = (
+                    f"{len(self._verdicts)} files ({self._held:,} bytes) wait for the "
+                    f"classifier, the most the gate holds (fetch.max_bytes_held, "
+                    f"{self.max_held:,} bytes)"
+                )
+                return self._no_verdict("busy", why, sha256), None, pre
+            judged = cached
+        else:
+            remaining = self.budget - (time.monotonic() - started)
+            try:
+                judged = await asyncio.wait_for(asyncio.shield(task), max(0.0, remaining))
+            except TimeoutError:
+                self._watch_late(task, sha256, pre)
+                return (
+                    self._no_verdict(
+                        "timeout", f"no verdict within the {self.budget:g}s budget", sha256
+                    ),
+                    None,
+                    pre,
+                )
         if judged.verdict is None:
             return (
                 self._no_verdict(judged.skipped or "no_verdict", judged.detail, sha256),
@@ -638,15 +659,38 @@ class Gate:
             )
         )
 
-    def _verdict_task(self, sha256: str, data: bytes) -> asyncio.Task[Judged]:
+    def _verdict_task(self, sha256: str, data: bytes) -> asyncio.Task[Judged] | None:
         """One classification per file at a time, however many uploads of it wait; it
-        runs on past the budget, so its verdict is cached for the next time."""
+        runs on past the budget, so its verdict is cached for the next time. The files
+        waiting for theirs hold at most ``max_held`` bytes (``fetch.max_bytes_held``):
+        None when this one does not fit (a classifier slower than the uploads come)."""
         task = self._verdicts.get(sha256)
         if task is None:
+            size = len(data)
+            if self._held + size > self.max_held:
+                return None
+            self._held += size
             task = asyncio.create_task(judge(self.engine, self.state, sha256, data))
             self._verdicts[sha256] = task
-            task.add_done_callback(lambda _t: self._verdicts.pop(sha256, None))
+
+            def done(_t: asyncio.Task[Judged]) -> None:
+                self._verdicts.pop(sha256, None)
+                self._held -= size
+
+            task.add_done_callback(done)
         return task
+
+    async def _cached(self, sha256: str, started: float) -> Judged | None:
+        """The verdict cached for the file, read within what is left of the budget."""
+        version = self.engine.concept_version
+        if version is None:
+            return None
+        remaining = max(0.0, self.budget - (time.monotonic() - started))
+        try:
+            verdict = await asyncio.wait_for(self.state.get(sha256, version), remaining)
+        except TimeoutError:
+            return None
+        return None if verdict is None else Judged(verdict, cached=True)
 
     def _watch_late(self, task: asyncio.Task[Judged], sha256: str, pre: Plan) -> None:
         """A verdict that comes after the answer: cached by ``judge``; a file let through
