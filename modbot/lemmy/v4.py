@@ -17,7 +17,8 @@ and what this client does about it (facts: ``shared/reference/lemmy-api.md``, v4
 - the admin media list (``GET /image/list``) has no order: ``uploads`` walks all of it
   once per walk and hands it out newest first (a repeated page or cursor ends the walk);
 - actions carry an ``Idempotency-Key``: a retry after a timeout that Lemmy had already
-  carried out answers 422, read as done; ``reason`` is required everywhere; bans send
+  carried out answers 422, read as done (Lemmy keeps the key before it rate-limits,
+  so the retry of a 429 gets a new key); ``reason`` is required everywhere; bans send
   ``remove_or_restore_data`` and ``expires_at``; removals never send
   ``remove_children`` (it removes the replies too: more than a rule says);
 - an upload's file is purged through pict-rs' internal API when configured, else with
@@ -47,7 +48,7 @@ from modbot.errors import LemmyBadAnswer, LemmyError
 from modbot.lemmy import views_v4
 from modbot.lemmy.api import PAGE
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
-from modbot.lemmy.transport import Transport, kind_of
+from modbot.lemmy.transport import Transient, Transport, kind_of
 from modbot.lemmy.viewcheck import read_person_view, read_view
 from modbot.model import (
     VIDEO_EXTENSIONS,
@@ -452,20 +453,27 @@ class LemmyClientV4(PictrsStore, Transport):
         self, what: str, method: str, path: str, body: dict[str, Any], *, key: str | None = None
     ) -> dict[str, Any]:
         """One mutating call, with retries, rate cap and re-login. One Idempotency-Key for
-        all its attempts (``key``, else a new one): a retry of a call Lemmy carried out
-        answers 422 (done)."""
+        its attempts (``key``, else a new one): a retry of a call Lemmy carried out
+        answers 422 (done). Lemmy keeps a key *before* its rate limiter runs, so a key
+        that got 429 (refused, never carried out) is not sent again: its retry would
+        answer 422 for an action never done. The next attempt gets a new key."""
         self.refuse_if_read_only(what)
         self.token()  # log in first
         url = f"{self.url}{self.API}{path}"
-        key = key or uuid.uuid4().hex
+        keys = [key or uuid.uuid4().hex]
+
+        def attempt() -> dict[str, Any]:
+            try:
+                return self.send(
+                    method, url, auth=True, json=body, headers={"Idempotency-Key": keys[-1]}
+                )
+            except Transient as exc:
+                if exc.code == "rate_limit_error":
+                    keys.append(uuid.uuid4().hex)
+                raise
+
         try:
-            return self.retrying(
-                what,
-                lambda: self.send(
-                    method, url, auth=True, json=body, headers={"Idempotency-Key": key}
-                ),
-                auth=True,
-            )
+            return self.retrying(what, attempt, auth=True)
         except LemmyError as exc:
             if exc.status == 422:
                 log.info("%s: Lemmy had carried it out already (idempotency key)", what)
