@@ -394,6 +394,15 @@ class WorkerConfig:
     max_bytes_held: int = DEFAULT_MAX_BYTES_HELD  # image bodies held at once, all requests
     body_idle_timeout: float = BODY_IDLE_TIMEOUT  # seconds without a byte of the body: 408
 
+    def __post_init__(self) -> None:
+        # the one check of how the limits fit together (`modbot worker` makes its config
+        # before loading the model, so a bad command line fails at once)
+        if self.max_bytes_held < self.max_body:
+            raise ValueError(
+                f"max_bytes_held (--max-bytes-held, {self.max_bytes_held} bytes) must hold "
+                f"at least one body of max_body (--max-bytes, {self.max_body} bytes)"
+            )
+
 
 class _BytesHeld:
     """The bytes of the image bodies the worker holds, all requests together: counted as
@@ -461,11 +470,6 @@ class WorkerService:
         self.loaded = loaded
         self.config = config or WorkerConfig()
         c = self.config
-        if c.max_bytes_held < c.max_body:
-            raise ValueError(
-                f"max_bytes_held ({c.max_bytes_held}) must hold at least one body of "
-                f"max_body ({c.max_body}) bytes"
-            )
         # One decode budget for every engine: however many concept sets are built, their
         # decodes together hold at most decode_memory (as the bot's single engine does).
         self.decode_budget = DecodeBudget(c.decode_memory)

@@ -142,7 +142,8 @@ def test_worker_command_takes_max_bytes_held(capsys):
 
     argv = ["worker", "--no-auth", "--max-bytes", "40MB", "--max-bytes-held", "10MB"]
     assert main(argv) == 2  # before any model is loaded
-    assert "--max-bytes-held 10000000 is less than one body" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "max_bytes_held (--max-bytes-held, 10000000 bytes) must hold at least one" in err
 
 
 def test_worker_command_serves_the_bots_deepdanbooru_and_decode_memory(tiny_checkpoint, tmp_path):

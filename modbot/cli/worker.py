@@ -256,13 +256,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         host, port = _listen(args.listen)
-        if args.max_bytes_held < args.max_bytes:
-            raise ValueError(
-                f"--max-bytes-held {args.max_bytes_held} is less than one body of "
-                f"--max-bytes {args.max_bytes}"
-            )
         named = _named_sets(args.concepts)
         clients = None if args.no_auth else load_tokens(args.tokens_file)
+        worker_config(args, named, clients)  # its limits checked before the model loads
     except (ValueError, TokenError, ConceptError) as exc:
         print(f"modbot worker: {exc}", file=sys.stderr)
         return 2
