@@ -45,7 +45,7 @@ from modbot.lemmy.probe import (
     reach,
     url_problem,
 )
-from modbot.session import admin_rules
+from modbot.session import admin_rules, hides_languages
 
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
@@ -313,15 +313,18 @@ def _instance(settings: Settings, report: Report, timeout: float, admin_rules: l
             "the bot account is not an admin: bans, purges and uploads never posted are out "
             "of reach (a dry run works; make it an admin in the instance's admin settings)",
         )
-    hidden = [
+    off = [
         k for k in ("show_nsfw", "show_bot_accounts", "show_read_posts") if not getattr(account, k)
     ]
+    hidden = [f"{', '.join(off)} off"] if off else []
+    if hides_languages(site):
+        hidden.append("discussion_languages: not every language of the site")
     if hidden:
         report.add(
             "account",
             WARN,
-            f"the bot account's settings hide content from it ({', '.join(hidden)} off): "
-            "`modbot run` turns them on at start; a dry run cannot and may miss content",
+            f"the bot account's settings hide content from it ({'; '.join(hidden)}): "
+            "`modbot run` changes them at start; a dry run cannot and may miss content",
         )
     else:
         report.add("account", OK, "the bot account's settings hide nothing from it")

@@ -26,7 +26,7 @@ from modbot.store import Store
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
 
-__all__ = ["DEFAULT_SESSION_CHECK", "Session", "admin_rules"]
+__all__ = ["DEFAULT_SESSION_CHECK", "Session", "admin_rules", "hides_languages"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,15 @@ def admin_rules(policy: Policy | None) -> list[str]:
         if needs:
             found.append(f"{rule.name!r} ({', '.join(needs)})")
     return found
+
+
+def hides_languages(site: SiteInfo) -> bool:
+    """The bot account's discussion languages leave out some of the site's: posts in
+    those are missing from its listings (a live run enables them all)."""
+    if site.account is None:
+        return False
+    every, mine = set(site.all_languages), set(site.account.discussion_languages)
+    return bool(every) and bool(mine) and not every <= mine
 
 
 class Session:
@@ -139,8 +148,7 @@ class Session:
             if not getattr(account, k)
         }
         all_languages = list(site.all_languages)
-        mine = set(account.discussion_languages)
-        languages_hidden = bool(all_languages) and bool(mine) and not set(all_languages) <= mine
+        languages_hidden = hides_languages(site)
         if not hiding and not languages_hidden:
             return
         what = sorted(hiding) + (["discussion_languages"] if languages_hidden else [])
