@@ -1181,17 +1181,19 @@ class LemmyApiV4:
     def _remove_or_restore_data(
         self, admin: Person, person: Person, remove: bool, reason: str, parent: int
     ) -> None:
-        """`remove_or_restore_user_data`: their images deleted and profile cleared (on a
-        ban), the communities they lead removed, their posts, comments and private
-        messages removed or restored; the modlog rows are children of the ban's."""
+        """`remove_or_restore_user_data`: on a ban (only then) their images deleted, the
+        profile cleared, the communities they lead removed with their icon and banner
+        (no modlog row for those; an unban does not restore them); their posts,
+        comments and private messages removed or restored, the modlog rows of posts and
+        comments children of the ban's."""
         s = self.state
         if remove:
             self._delete_uploads(person)
             person.avatar = person.banner = person.bio = None
-        for community in s.communities.values():
-            if community.moderators[:1] == [person.id] and community.removed != remove:
-                community.removed = remove
-                self.modlog("remove_community", admin, community.id, reason, bulk_parent=parent)
+            for community in s.communities.values():
+                if community.moderators[:1] == [person.id] and not community.purged:
+                    community.removed = True
+                    community.icon = community.banner = None
         for post in s.posts.values():
             if post.creator_id == person.id and not post.purged and post.removed != remove:
                 post.removed = remove
