@@ -235,7 +235,7 @@ _CONTAINERS = r"(?:[ \t]*+(?:>|[-+*](?=[ \t])|[0-9]{1,9}[.)](?=[ \t])))*+"
 _NEXT_LINE = r"[ \t]*+(?:\n(?:[ \t]*+>)*+[ \t]*+)?"
 _REF_DEF = re.compile(
     rf"^{_CONTAINERS}[ \t]*+\[(?P<label>[^\]\[\n]{{1,999}})\]:{_NEXT_LINE}"
-    r"(?:<(?P<angle>[^>\n]*)>|(?P<bare>\S+))"
+    r"(?:<(?P<angle>[^>\n]*)>|(?P<bare>[^ \x00-\x1f\x7f]++))"
     rf"(?:{_NEXT_LINE}(?P<title>\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$",
     re.MULTILINE,
 )
@@ -369,43 +369,96 @@ def _bracket_pairs(text: str) -> dict[int, int]:
 
 
 _MAX_PAREN_DEPTH = 32  # as markdown-it: it bounds the work on hostile text too
+# runs parsing passes over in one step (a long URL is not read a character at a time)
+_PLAIN_DESTINATION = re.compile(r"[^ \x00-\x1f\x7f\\()]+")
+_PLAIN_ANGLED = re.compile(r"[^\n<>\\]+")
+# markdown-it's validateLink: an image with any other destination of these schemes is
+# no image, and parsing goes on inside it (where another one may be)
+_BAD_SCHEME = re.compile(r"(?:vbscript|javascript|file|data):", re.IGNORECASE)
 
 
 def _inline_destination(text: str, j: int) -> tuple[str, str | None, int] | None:
-    """Parse ``url "title")`` from just after ``(``: (url, title, index after ``)``)."""
+    """Parse ``url "title")`` from just after ``(`` as markdown-it's image rule does:
+    (url, title, index after ``)``), or None where markdown-it sees no image (an
+    unbalanced or refused destination: then one inside it may be an image)."""
     j = _skip_space(text, j)
-    if j < len(text) and text[j] == "<":
-        close = text.find(">", j + 1)
-        if close == -1 or "\n" in text[j + 1 : close]:
-            return None
-        url, j = text[j + 1 : close], close + 1
-    else:
-        start, depth = j, 0
-        while j < len(text) and not text[j].isspace():
-            c = text[j]
-            if c == "\\":
-                j += 2
-                continue
-            if c == "(":
-                depth += 1
-                if depth > _MAX_PAREN_DEPTH:
-                    return None
-            elif c == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            j += 1
-        url = text[start:j]
+    parsed = _destination(text, j)
+    if parsed is None:
+        return None
+    url, j = parsed
+    unescaped = _unescape(url).strip()
+    if _BAD_SCHEME.match(unescaped) and not _DATA_IMAGE.match(unescaped):
+        return None
+    after = j
     j = _skip_space(text, j)
     title = None
-    if j < len(text) and text[j] in "\"'(":
-        closer = ")" if text[j] == "(" else text[j]
-        close = text.find(closer, j + 1)
-        if close == -1:
-            return None
-        title, j = text[j + 1 : close], _skip_space(text, close + 1)
+    if j != after and (found := _title(text, j)) is not None:
+        title, j = found
+        j = _skip_space(text, j)
     if j < len(text) and text[j] == ")":
         return url, title, j + 1
+    return None
+
+
+def _destination(text: str, j: int) -> tuple[str, int] | None:
+    """markdown-it's parseLinkDestination: ``<...>`` (no newline, no ``<``, escapes
+    skipped) or a run without spaces or control characters whose parentheses balance;
+    (the destination as written, the index after it)."""
+    n = len(text)
+    if j < n and text[j] == "<":
+        k = j + 1
+        while k < n:
+            if m := _PLAIN_ANGLED.match(text, k):
+                k = m.end()
+                continue
+            c = text[k]
+            if c == ">":
+                return text[j + 1 : k], k + 1
+            if c != "\\":  # a newline or "<"
+                return None
+            k += 2 if k + 1 < n else 1
+        return None
+    k, depth = j, 0
+    while k < n:
+        if m := _PLAIN_DESTINATION.match(text, k):
+            k = m.end()
+            continue
+        c = text[k]
+        if c == "\\" and k + 1 < n:
+            if text[k + 1] == " ":
+                break
+            k += 2
+            continue
+        if c == "(":
+            depth += 1
+            if depth > _MAX_PAREN_DEPTH:
+                return None
+        elif c == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        elif c != "\\":  # a space or a control character
+            break
+        k += 1
+    if k == j or depth:
+        return None
+    return text[j:k], k
+
+
+def _title(text: str, j: int) -> tuple[str, int] | None:
+    """markdown-it's parseLinkTitle: ``"..."``, ``'...'`` or ``(...)`` (no ``(`` in
+    it), escapes skipped; (the title as written, the index after it)."""
+    if j >= len(text) or text[j] not in "\"'(":
+        return None
+    closer = ")" if text[j] == "(" else text[j]
+    k = j + 1
+    while k < len(text):
+        c = text[k]
+        if c == closer:
+            return text[j + 1 : k], k + 1
+        if c == "(" and closer == ")":
+            return None
+        k += 2 if c == "\\" else 1
     return None
 
 
