@@ -9,13 +9,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from modbot.lemmy.probe import pictrs_key
+from modbot.lemmy.probe import identify, pictrs_key
 
 ANSWERS = {
     "/page": (200, "text/html", b"<html><body>Welcome to nginx!</body></html>"),
     "/moved": (301, "text/html", b""),
     "/json": (200, "application/json", b'{"error": "not pict-rs"}'),
     "/pictrs": (200, "application/json", b'{"msg": "ok", "aliases": []}'),
+    "/down": (502, "text/html", b"<html><h1>502 Bad Gateway</h1></html>"),
 }
 
 
@@ -61,3 +62,13 @@ def test_a_page_that_is_not_pictrs_is_no_accepted_key(site, path, says):
 def test_pictrs_json_answer_is_an_accepted_key(site):
     found = pictrs_key(site + "/pictrs", "key")
     assert found.status == "ok" and "accepts the API key" in found.message
+
+
+def test_a_proxy_that_cannot_reach_lemmy_is_not_called_another_site(site):
+    """nginx's 502 while Lemmy restarts: Lemmy is down, LEMMY_URL is right."""
+    found = identify(site + "/down")
+    assert found.failed
+    assert "answers HTTP 502 to nodeinfo: the proxy in front of Lemmy cannot reach it" in (
+        found.message
+    )
+    assert "not as a Lemmy instance" not in found.message

@@ -192,6 +192,14 @@ def identify(url: str, timeout: float = 10.0, speaks: tuple[str, ...] = ("v3",))
             answer = http.get(f"{url}/nodeinfo/2.0.json")
     except httpx.HTTPError as exc:
         return Finding("lemmy", FAIL, f"{url}: no answer to nodeinfo ({type(exc).__name__})")
+    if answer.status_code in (502, 503, 504):
+        return Finding(
+            "lemmy",
+            FAIL,
+            f"{url} answers HTTP {answer.status_code} to nodeinfo: the proxy in front of "
+            "Lemmy cannot reach it (Lemmy down, starting or overloaded?); check that Lemmy "
+            "runs (its logs), then try again",
+        )
     body: Any = None
     if answer.status_code == 200:
         try:
