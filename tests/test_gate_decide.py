@@ -2,20 +2,24 @@
 ASGI as pict-rs asks it (the stored bytes, their `Content-Type`). Fast cases of what
 tests/test_gate.py drives through the real command: which hash lists refuse at the
 door, the time budget kept however long the files take to hash, and the memory the
-files waiting for a verdict hold."""
+files waiting for a verdict hold, and that of the decodes for a perceptual hash."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 import modbot.rules
+from classifier.budget import DecodeBudget
+from classifier.preprocess import PreprocessConfig
 from modbot.config.policy import load_policy
 from modbot.modes.gate import HASH_DECODES, Gate
 from modbot.store import Store
@@ -211,3 +215,53 @@ async def health(gate: Gate) -> dict:
     transport = httpx.ASGITransport(app=gate.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gate") as client:
         return (await client.get("/healthz")).json()
+
+
+class Local(Engine):
+    """A classifier in this process: its decodes hold memory in its decode budget."""
+
+    def __init__(self, decode_memory: int) -> None:
+        super().__init__()
+        self.decode_budget = DecodeBudget(decode_memory)
+        self.preprocess = PreprocessConfig()
+
+
+def png(width: int, height: int, shade: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (shade, 0, 0)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_the_decode_for_a_perceptual_hash_holds_its_memory_in_the_decode_budget(tmp_path):
+    """classifier.decode_memory bounds every image decode of a local classifier: the
+    gate's decode for a perceptual hash too (taken before the classifier's), and a file
+    too costly to decode within it gets no perceptual hash, as in the bot."""
+    small, large = png(200, 200, 10), png(3000, 3000, 20)
+    gate = gate_for(
+        tmp_path,
+        """
+hash_lists:
+  look-alikes: {kind: phash, file: phash.txt}
+rules:
+  - name: look-alike
+    if: {type: incoming, hash_list: look-alikes}
+    then: {reject: true}
+""",
+        {
+            "phash.txt": "".join(
+                f"{modbot.rules.hashes_of(b, ['phash'])['phash']}\n" for b in (small, large)
+            )
+        },
+    )
+    gate.engine = engine = Local(decode_memory=8_000_000)
+    try:
+        status, answer = asyncio.run(ask(gate, small))
+        assert (status, answer["rule"]) == (406, "look-alike")
+        assert 0 < engine.decode_budget.peak < 8_000_000  # the hash's decode was counted
+        assert engine.decode_budget.in_use == 0
+        # 27 MB of pixels: over the whole budget, so not decoded for its hash
+        status, answer = asyncio.run(ask(gate, large))
+        assert (status, answer["outcome"]) == (200, "accepted")
+        assert engine.decode_budget.refused == 1
+    finally:
+        gate.close()

@@ -22,7 +22,8 @@ the rules of ``type: incoming`` decide, with ``reject: true`` their only action.
 a file on an allow-list (``exempt.hash_lists``) always passes; a file a live modbot run
 purged (read from the state file the bot writes, ``Store.purged_files``) is refused;
 then the hash rules (exact and perceptual lists, and the subscribed feeds: ``_Feeds``;
-a perceptual hash decodes the file, ``HASH_DECODES`` at once, within ``gate.budget`` too:
+a perceptual hash decodes the file, ``HASH_DECODES`` at once, in a local classifier's
+decode budget (``classifier.decode_memory``) and within ``gate.budget`` too:
 past it the hashes of the bytes decide what they can, then ``gate.on_timeout``),
 then a trusted peer's verdict on the very file (a ``classified`` feed), else the
 classifier's (from the verdict cache the bot shares, else the engine's: in this process
@@ -62,7 +63,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modbot.classify import Engine, Judged, engine_kind, judge
+from modbot.classify import (
+    Engine,
+    Judged,
+    decode_budget,
+    engine_kind,
+    judge,
+    preprocess_config,
+)
 from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.model import utc_iso
 from modbot.modes.gate_state import GateState
@@ -628,7 +636,9 @@ class Gate:
         except TimeoutError:
             return None
         try:
-            future = asyncio.get_running_loop().run_in_executor(None, policy.decide, subject)
+            future = asyncio.get_running_loop().run_in_executor(
+                None, self._hash_plan, policy, subject
+            )
         except BaseException:
             self._hashing.release()
             raise
@@ -644,6 +654,27 @@ class Gate:
             return await asyncio.wait_for(asyncio.shield(future), remaining)
         except TimeoutError:
             return None
+
+    def _hash_plan(self, policy: Policy, subject: Subject) -> Plan:
+        """``policy.decide`` on the file's hashes (in a thread). Its perceptual hashes
+        decode it: a local classifier's decode budget holds that memory as it holds the
+        classifier's own decodes (``classifier.decode_memory``), and a file it would not
+        decode (a bomb, over the budget) gets none, as in the bot."""
+        budget = decode_budget(self.engine)
+        kinds = [k for k in policy.decoded_hash_kinds if k not in subject.hashes]
+        if budget is None or not kinds:  # a remote classifier: no decode budget here
+            return policy.decide(subject)
+        from classifier.budget import estimate
+        from classifier.preprocess import Unreadable
+
+        data = subject.image
+        try:
+            with budget.reserve(estimate(data, preprocess_config(self.engine)), "its hash"):
+                hashes = hashes_of(data, kinds)
+        except Unreadable as exc:
+            log.info("no perceptual hash of sha256 %s: %s", subject.sha256, exc)
+            hashes = {}
+        return policy.decide(replace(subject, hashes={**subject.hashes, **hashes}, image=None))
 
     def _plan_from(
         self, verdict: dict[str, Any], sha256: str, pre: Plan, policy: Policy | None = None
