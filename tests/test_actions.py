@@ -333,3 +333,29 @@ def test_a_report_in_flight_at_a_kill_waits_when_the_login_fails_while_checking(
     (outcome,) = later.execute(target, [act("report")])
     assert outcome.status == "done", outcome
     assert [r.target_id for r in fake_lemmy.reports] == [post.id]
+
+
+def test_an_uploaders_community_ban_in_flight_at_a_kill_is_not_taken_for_the_authors(
+    fake_lemmy, make
+):
+    """`ban: {scope: community, uploader: true}`: the post's author was banned, then the
+    run died while banning the uploader. Lemmy shows a community ban only on the banned
+    person's own items: the post saying its author is banned says nothing about the
+    uploader, whose ban is sent at the restart, not recorded done."""
+    from fakelemmy.state import CommunityBan
+
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    fake_lemmy.state.community_bans[(cast.pics.id, cast.alice.id)] = CommunityBan(
+        cast.pics.id, cast.alice.id, None, "done before"
+    )
+    of_upload = post_target(post, cast.bob, author_name="bob", author_role="uploader of abc.jpg")
+    key = f"community:{cast.pics.id}:person:{cast.bob.id}"
+    died = make()
+    assert died.store.claim_action("ban", key, died.run_id, "ban bob").outcome == "claimed"
+    restarted = make()
+    restarted.stale_runs.add(died.run_id)
+    plan = [act("ban", scope="community", duration_seconds=None, remove_data=False)]
+    (outcome,) = restarted.execute(of_upload, plan)
+    assert outcome.status == "done" and "Lemmy shows it done" not in outcome.detail, outcome
+    assert (cast.pics.id, cast.bob.id) in fake_lemmy.community_bans

@@ -381,9 +381,13 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             ex.client.ban_community(person, cid, reason, expires=expires, remove_data=remove_data)
 
         def verify(row: dict) -> bool | None:
-            # The item says whether its author is banned from its community.
+            # The item says whether its author is banned from its community; of anyone
+            # else (its image's uploader) Lemmy shows no community ban: cannot tell, so
+            # the ban is sent again (a second community ban changes nothing).
             item = _read_item(ex, t)
-            return None if item is None else item.author_banned_from_community
+            if item is None or item.author is None or item.author.id != person:
+                return None
+            return item.author_banned_from_community
     else:
         key = f"site:person:{person}"
         describe = f"ban {t.author_name or person} from the site {length}{data}"
