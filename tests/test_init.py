@@ -95,3 +95,18 @@ def test_a_link_to_nothing_is_not_written_through_with_or_without_force(tmp_path
         assert "nothing was written" in err and "Remove the link" in err
         assert list(elsewhere.iterdir()) == []
         assert sorted(p.name for p in target.iterdir()) == [".env", "hashes"]
+
+
+def test_the_next_steps_can_be_pasted_into_a_shell_for_a_folder_with_a_space(
+    tmp_path, capsys, monkeypatch
+):
+    import shlex
+
+    from modbot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "my bot"]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("next:")]
+    assert "edit 'my bot/.env' (" in line and "then cd 'my bot' && modbot check-rules" in line
+    words = shlex.split(line.split(", then ", 1)[1])
+    assert words[:2] == ["cd", "my bot"]

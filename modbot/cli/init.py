@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,11 @@ def init(args: argparse.Namespace) -> int:
     written = write_starter(args.dir, force=args.force)
     for path in written:
         print(f"wrote {path}")
-    where = "" if args.dir == Path(".") else f"cd {args.dir} && "
+    # quoted as a shell takes them: the line is there to be pasted
+    where = "" if args.dir == Path(".") else f"cd {shlex.quote(str(args.dir))} && "
+    env = shlex.quote(str(args.dir / ".env"))
     print(
-        f"next: edit {args.dir / '.env'} (LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD), then "
+        f"next: edit {env} (LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD), then "
         f"{where}modbot check-rules && modbot report --since 7d --out report.html"
     )
     return 0
