@@ -20,7 +20,9 @@ bytes are read from the item again when it is checked (``data_images``).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import heapq
 import html
 import re
 from collections.abc import Iterable, Iterator
@@ -325,7 +327,33 @@ def _data_uri(url: str, instance_url: str) -> str | None:
 def _markdown_images(
     text: str, definitions: dict[str, list[tuple[str, str | None]]]
 ) -> Iterator[tuple[str, str | None]]:
-    closing = _bracket_pairs(text)
+    """The (destination, title) of each image, in the order they are written. An alt
+    text ends at its matching ``]``, or, as markdown-it ends it, at the one after a
+    ``]`` inside a code span or an autolink: where the text's blocks are not parsed,
+    a backtick may not open a code span (in a code block it is literal), so both are
+    tried: an image one of them finds is kept."""
+    plain = _bracket_pairs(text)
+    spans = _bracket_pairs(text, skip_spans=True)
+    if spans == plain:
+        yield from (found for _, found in _images_by(text, definitions, plain))
+        return
+    seen: set[tuple[int, tuple[str, str | None]]] = set()
+    merged = heapq.merge(
+        _images_by(text, definitions, plain),
+        _images_by(text, definitions, spans),
+        key=lambda at_found: at_found[0],
+    )
+    for at, found in merged:
+        if (at, found) not in seen:
+            seen.add((at, found))
+            yield found
+
+
+def _images_by(
+    text: str, definitions: dict[str, list[tuple[str, str | None]]], closing: dict[int, int]
+) -> Iterator[tuple[int, tuple[str, str | None]]]:
+    """(where, (destination, title)) of each image, alt texts ending as ``closing``
+    says."""
     used: set[str] = set()  # labels whose definitions were given: each once
     i = text.find("![")
     while i != -1:
@@ -346,25 +374,55 @@ def _markdown_images(
                 found = [] if label in used else found
                 used.add(label)
         if found is not None:
-            yield from found
+            yield from ((i, f) for f in found)
             i = text.find("![", nxt)
         else:
             i = text.find("![", i + 2)
 
 
 _BRACKET_OR_ESCAPE = re.compile(r"\\.|[\[\]]", re.DOTALL)
+# ... and what markdown-it skips whole inside a label: a run of backticks (a code span
+# when a run as long closes it), an autolink (a URL or an e-mail address in <>)
+_BRACKET_ESCAPE_OR_SPAN = re.compile(
+    r"\\.|[\[\]]|`+|<[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^<>\x00-\x20]*>"
+    r"|<[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*>",
+    re.DOTALL,
+)
+_BACKTICKS = re.compile(r"`+")
 
 
-def _bracket_pairs(text: str) -> dict[int, int]:
+def _bracket_pairs(text: str, *, skip_spans: bool = False) -> dict[int, int]:
     """Index of each ``[`` -> index of its ``]`` (nesting, escapes), in one pass:
-    scanning from every ``![`` instead is quadratic on hostile text."""
+    scanning from every ``![`` instead is quadratic on hostile text. ``skip_spans``:
+    brackets inside code spans and autolinks do not count (markdown-it's labels)."""
     pairs: dict[int, int] = {}
     stack: list[int] = []
-    for m in _BRACKET_OR_ESCAPE.finditer(text):
-        if m.group() == "[":
-            stack.append(m.start())
-        elif m.group() == "]" and stack:
-            pairs[stack.pop()] = m.start()
+    if not skip_spans:
+        for m in _BRACKET_OR_ESCAPE.finditer(text):
+            if m.group() == "[":
+                stack.append(m.start())
+            elif m.group() == "]" and stack:
+                pairs[stack.pop()] = m.start()
+        return pairs
+    # the backtick runs of each length, where they start: a code span's closer is the
+    # next run as long (found by bisection: no rescan per opener)
+    runs: dict[int, list[int]] = {}
+    for m in _BACKTICKS.finditer(text):
+        runs.setdefault(m.end() - m.start(), []).append(m.start())
+    pos = 0
+    while (found := _BRACKET_ESCAPE_OR_SPAN.search(text, pos)) is not None:
+        token, pos = found.group(), found.end()
+        if token == "[":
+            stack.append(found.start())
+        elif token == "]":
+            if stack:
+                pairs[stack.pop()] = found.start()
+        elif token[0] == "`":
+            starts = runs.get(len(token), [])
+            k = bisect.bisect_left(starts, pos)
+            if k < len(starts):
+                pos = starts[k] + len(token)  # past the code span
     return pairs
 
 

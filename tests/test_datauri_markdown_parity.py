@@ -1,6 +1,7 @@
 """Markdown image destinations read as lemmy-ui's markdown-it reads them: where it
 sees no image (an unbalanced or refused destination) parsing goes on inside, where
-another image may be; escapes in a destination or a title do not end it; a destination
+another image may be; a "]" in a code span or an autolink does not end an alt text;
+escapes in a destination or a title do not end it; a destination
 runs to an ASCII space or control character, not to any Unicode space."""
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ def _markdown_it_images(text):
         ("![a](<https://e.example/x.png\\>>)", "https://e.example/x.png>"),
         ("![a](https://e.example/x.png\u00a0y)", "https://e.example/x.png\u00a0y"),
         ("![a][r]\n\n[r]: https://e.example/x.png\u00a0y\n", "https://e.example/x.png\u00a0y"),
+        # a "]" in a code span or an autolink does not end the alt text
+        (f"![a`]`]({SHOWN})", SHOWN),
+        (f"![a<http://q]r>]({SHOWN})", SHOWN),
+        # ... and a backtick that may be literal (an indented code block) hides nothing
+        (f"    `\n\n![a]({SHOWN}) `", SHOWN),
     ],
 )
 def test_an_image_markdown_it_shows_is_found(text, url):
