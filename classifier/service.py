@@ -222,6 +222,10 @@ class _Bucket:
             return 0.0
         return (1.0 - self.level) / self.rate
 
+    def give_back(self) -> None:
+        """An image taken but not served because of the worker (busy, failed)."""
+        self.level = min(self.capacity, self.level + 1.0)
+
 
 # -- concept sets -------------------------------------------------------------------------
 
@@ -610,10 +614,11 @@ class WorkerService:
         self.counters["requests"] += 1
         entry = None
         held = [0]  # this request's bytes in self.bytes_held, until it is answered
+        bucket = None  # the client's quota, once this image is counted in it
         self.pending += 1
         try:
             client = self._authenticate(request)
-            self._take_quota(client)
+            bucket = self._take_quota(client)
             if self.pending > self.config.max_pending:
                 self.counters["busy"] += 1
                 raise _Refused(
@@ -633,6 +638,8 @@ class WorkerService:
                     503, f"the model failed on this batch ({type(exc).__name__}); try again"
                 ) from None
         except _Refused as refused:
+            if refused.status == 503 and bucket is not None:
+                bucket.give_back()  # not served because of this worker: not counted
             return self._refusal(refused)
         except ConceptError as exc:
             self.counters["bad_request"] += 1
@@ -693,10 +700,11 @@ class WorkerService:
             )
             self._refusals, self._refusal_logged = 0, now
 
-    def _take_quota(self, client: Client | None) -> None:
+    def _take_quota(self, client: Client | None) -> _Bucket | None:
+        """Counts one image in the client's quota (its bucket; None: no quota), or 429."""
         bucket = self._buckets.get(client.name) if client is not None else None
         if bucket is None:
-            return
+            return None
         wait = bucket.take()
         if wait > 0:
             self.counters["over_quota"] += 1
@@ -706,6 +714,7 @@ class WorkerService:
                 f"client {client.name!r} is over its quota of {client.quota} images a minute",
                 {"Retry-After": str(max(1, math.ceil(wait)))},
             )
+        return bucket
 
     def _concept_selection(
         self, request: Request

@@ -106,3 +106,33 @@ def test_worker_help_says_the_body_idle_timeout():
     from modbot.cli.worker import HELP
 
     assert f"408 a body that stops coming for {BODY_IDLE_TIMEOUT:g} s" in HELP.replace("\n", " ")
+
+
+def test_a_503_does_not_count_against_the_clients_quota(loaded, text_cache):
+    import hashlib
+
+    import httpx
+
+    from classifier.service import Client
+
+    token = "quota-token-0123456789abcdef"
+    bob = Client("bob", hashlib.sha256(token.encode()).digest(), 2)  # 2 images a minute
+    config = WorkerConfig(clients=[bob], max_body=1000, text_cache_dir=text_cache)
+    service = WorkerService(loaded, config)
+
+    async def main():
+        transport = httpx.ASGITransport(app=service.app)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://w") as c:
+            service.pending = config.max_pending  # the worker is busy
+            busy = [(await c.post("/v1/classify", content=b"x", headers=headers)) for _ in "ab"]
+            service.pending = 0
+            served = await c.post("/v1/classify", content=b"x", headers=headers)
+            return busy, served
+
+    try:
+        busy, served = asyncio.run(main())
+    finally:
+        service.close()
+    assert [a.status_code for a in busy] == [503, 503]
+    assert served.status_code == 200, served.text
