@@ -72,3 +72,16 @@ def test_a_proxy_that_cannot_reach_lemmy_is_not_called_another_site(site):
         found.message
     )
     assert "not as a Lemmy instance" not in found.message
+
+
+@pytest.mark.parametrize("path", ["/pictrs", "/pictrs/image", "/api"])
+def test_a_pictrs_url_with_a_path_is_sent_to_pictrs_not_to_lemmy(path):
+    """PICTRS_URL=https://lemmy.example/pictrs (Lemmy's image route): the advice was
+    "give the instance's address", Lemmy's, where pict-rs' internal API is not."""
+    from modbot.lemmy.probe import url_problem
+
+    problem = url_problem(f"https://lemmy.example{path}", "PICTRS_URL")
+    assert problem is not None
+    assert f"PICTRS_URL has a path ({path}): give pict-rs' own address" in problem
+    assert "http://pictrs:8080" in problem and "https://lemmy.example," not in problem
+    assert "/api/v3" not in problem

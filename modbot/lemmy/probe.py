@@ -49,6 +49,14 @@ def url_problem(url: str, name: str = "LEMMY_URL") -> str | None:
     if at and parts.password is not None:
         user = f"{user.partition(':')[0]}:***"
     base = f"{parts.scheme}://{user}{at}{host}"
+    if name == "PICTRS_URL" and path:
+        # Lemmy's /pictrs route (https://lemmy.example/pictrs) serves images, not
+        # pict-rs' internal API: the instance's address is no answer here
+        return (
+            f"{name} has a path ({path}): give pict-rs' own address, as Lemmy's config "
+            "pictrs.url has it (e.g. http://pictrs:8080), not Lemmy's /pictrs route, "
+            "which does not pass on pict-rs' internal API"
+        )
     if re.search(r"/api(/v\d+)?$", path) or "/api/v" in path:
         return (
             f"{name} ends in the API path ({path}): give the instance's address, {base}; "
