@@ -217,7 +217,10 @@ def _with_cached_copy(ref: ImageRef, thumbnail: ImageRef | None, instance_url: s
 
 def _make_ref(url: str, location: Location, instance_url: str) -> ImageRef | None:
     url = url.strip()
-    absolute = urljoin(instance_url.rstrip("/") + "/", url)
+    try:
+        absolute = urljoin(instance_url.rstrip("/") + "/", url)
+    except ValueError:  # "http://[x": browsers show nothing; the item's others count
+        return None
     if _split(absolute) is None:
         return None
     original = _own_original(absolute, instance_url)

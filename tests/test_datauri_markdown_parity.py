@@ -53,3 +53,11 @@ def test_an_image_markdown_it_shows_is_found(text, url):
     assert _markdown_it_images(text)  # lemmy-ui shows an image there
     refs = image_refs(make_comment(text), kind="comment", instance_url=INSTANCE)
     assert [r.url for r in refs] == [url]
+
+
+def test_a_link_no_url_parser_reads_hides_none_of_the_items_other_images():
+    """``urljoin`` raised on "http://[x": the pipeline then recorded the whole item as
+    malformed (none of its images checked), while browsers show its other images."""
+    text = f"![a](http://q]r) ![b](http://[x) ![c](//[::1) ![d]({SHOWN})"
+    refs = image_refs(make_comment(text), kind="comment", instance_url=INSTANCE)
+    assert [r.url for r in refs] == [SHOWN]
