@@ -13,7 +13,9 @@ The names and what each means are in docs/metrics.md.
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -202,8 +204,8 @@ class Metrics:
             server, thread = start_http_server(port, addr=address, registry=self.registry)
         except OSError as exc:
             raise SettingsError(
-                f"cannot serve metrics on {address}:{port}: {exc.strerror or exc} (another "
-                "process on that port? choose another with --metrics-port)"
+                f"cannot serve metrics on {address}:{port}: {exc.strerror or exc} "
+                f"({_serve_hint(exc)})"
             ) from exc
         running = MetricsServer(server, thread)
         log.info("metrics on %s", running.url)
@@ -224,6 +226,21 @@ class MetricsServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+
+
+def _serve_hint(exc: OSError) -> str:
+    """What to do when the metrics' port cannot be opened, by why."""
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            "not an address of this host: give one it has with --metrics-address or "
+            "MODBOT_METRICS_ADDRESS, 127.0.0.1 (this host only) or 0.0.0.0 in a container"
+        )
+    if exc.errno == errno.EACCES:
+        return (
+            "a port under 1024 needs privileges modbot should not have: choose one above "
+            "with --metrics-port or MODBOT_METRICS_PORT"
+        )
+    return "another process on that port? choose another with --metrics-port or MODBOT_METRICS_PORT"
 
 
 def parse_port(text: str, source: str) -> int:

@@ -42,3 +42,26 @@ def test_every_metric_an_alert_reads_is_served():
     for name, expr in alerts().items():
         for metric in re.findall(r"\b(modbot_\w+)", expr):
             assert metric in served, (name, metric)
+
+
+def test_an_address_not_of_this_host_is_not_called_a_busy_port():
+    """--metrics-address 10.254.254.254 (not this host's): the hint said "another
+    process on that port? choose another with --metrics-port"."""
+    import socket
+
+    import pytest
+
+    from modbot.errors import SettingsError
+
+    metrics = Metrics(dry_run=False)
+    with pytest.raises(SettingsError) as raised:
+        metrics.serve(0, "10.254.254.254")
+    assert "not an address of this host" in str(raised.value)
+    assert "--metrics-address or MODBOT_METRICS_ADDRESS" in str(raised.value)
+    assert "another process" not in str(raised.value)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(SettingsError) as raised:
+            metrics.serve(busy.getsockname()[1], "127.0.0.1")
+    assert "another process on that port? choose another with --metrics-port" in str(raised.value)
