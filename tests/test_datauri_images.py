@@ -70,6 +70,8 @@ def test_data_uris_are_decoded_as_browsers_decode_them(uri):
         ("data:image/jpeg;base64" + B64, BadURL, "without the ','"),
         ("data:image/jpeg;base64,AAAAA", BadURL, "malformed"),
         ("data:image/jpeg;base64,AA*A", BadURL, "malformed"),
+        # a lone surrogate (no browser gets one): refused, and no error quotes the URI
+        ("data:image/jpeg;base64,AAAA\ud800", BadURL, "malformed"),
         ("data:image/jpeg;base64,", EmptyResponse, "no bytes"),
     ],
 )

@@ -745,7 +745,10 @@ def decode_data_uri(uri: str, max_bytes: int, reference: str = "data:") -> tuple
     uri = uri.replace("\t", "").replace("\n", "").replace("\r", "")  # as the URL parser
     if uri[:5].lower() != "data:":
         raise BadScheme(reference, "not a data: URI")
-    head, comma, body = uri[5:].partition(",")
+    head, comma, text_body = uri[5:].partition(",")
+    # as the URL parser: UTF-8 (a lone surrogate, which no browser gets, kept as bytes:
+    # an error quoting the URI would put the image in a log)
+    body = text_body.encode("utf-8", "surrogatepass")
     if not comma:
         raise BadURL(
             reference, "a data: URI without the ',' before its bytes: browsers show nothing"
