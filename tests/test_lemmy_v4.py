@@ -529,3 +529,25 @@ def test_an_action_lemmy_rate_limited_is_retried_under_a_new_idempotency_key(mon
         client.remove_post(post.id, "known abusive image")
         assert lemmy.post(post.id).removed, "the 429 was retried, not read as done"
         assert len(kept) == 2
+
+
+def test_a_media_list_walk_keeps_only_the_newest_uploads_a_reader_can_reach(photos, monkeypatch):
+    """1.0's media list has no order, so every upload poll reads all of it; what it
+    keeps is bounded by what ``uploads`` can hand out (``MAX_PAGE`` pages), not by the
+    instance's uploads (a million of them held ~1 GB). Scaled down here."""
+    from modbot.lemmy import v4
+
+    monkeypatch.setattr(v4, "MEDIA_KEPT", 60, raising=False)
+    with FakeLemmy(version="1.0") as lemmy:
+        cast = standard_cast(lemmy)
+        start = now() - timedelta(days=3)
+        uploads = [
+            lemmy.add_upload(cast.alice, photos["chelsea"], published=start + timedelta(minutes=i))
+            for i in range(130)
+        ]  # the fake lists the oldest first: the newest are on the last page
+        client = LemmyClientV4(lemmy.url, "modbot", Secret(PASSWORD), requests_per_minute=0)
+        handed = [i.id for n in (1, 2, 3) for i in client.uploads(n).items]
+        assert handed == [u.alias for u in reversed(uploads[-60:])]
+        assert len(client._media or []) == 60
+        pages = [r for r in lemmy.requests if r.path == "/api/v4/image/list"]
+        assert len(pages) == 3, "the whole list is still read"

@@ -15,7 +15,8 @@ and what this client does about it (facts: ``shared/reference/lemmy-api.md``, v4
   what 1.0 hides by default (``time_range_seconds=0``, ``show_read``, ``show_hidden``,
   ``show_nsfw``, ``hide_posts_with_media=false``) and ``mark_as_read=false``;
 - the admin media list (``GET /image/list``) has no order: ``uploads`` walks all of it
-  once per walk and hands it out newest first (a repeated page or cursor ends the walk);
+  once per walk and hands out its newest ``MEDIA_KEPT`` newest first, all a reader
+  reaches (a repeated page or cursor ends the walk);
 - actions carry an ``Idempotency-Key``: a retry after a timeout that Lemmy had already
   carried out answers 422, read as done (Lemmy keeps the key before it rate-limits,
   so the retry of a 429 gets a new key); ``reason`` is required everywhere; bans send
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import heapq
 import logging
 import threading
 import uuid
@@ -46,7 +48,7 @@ from urllib.parse import urlencode
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError
 from modbot.lemmy import views_v4
-from modbot.lemmy.api import PAGE
+from modbot.lemmy.api import MAX_PAGE, PAGE
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transient, Transport, kind_of
 from modbot.lemmy.viewcheck import read_person_view, read_view
@@ -61,12 +63,14 @@ from modbot.model import (
     extension,
 )
 
-__all__ = ["MAX_MEDIA_PAGES", "LemmyClientV4", "post_cursor"]
+__all__ = ["MAX_MEDIA_PAGES", "MEDIA_KEPT", "LemmyClientV4", "post_cursor"]
 
 log = logging.getLogger(__name__)
 
 #: The most pages of ``GET /image/list`` one walk reads (2.5 million uploads).
 MAX_MEDIA_PAGES = 50_000
+#: The newest uploads one walk keeps: what ``uploads`` can hand out (``MAX_PAGE`` pages).
+MEDIA_KEPT = MAX_PAGE * PAGE
 #: How 1.0 renders a still of a video upload (0.19's ``format=``/``thumbnail=`` are ignored)
 VIDEO_STILL_QUERY_V4 = "file_type=jpg&max_size=1024"
 
@@ -309,10 +313,16 @@ class LemmyClientV4(PictrsStore, Transport):
                 number += 1
 
     def _walk_media(self) -> list[Item]:
-        """Every row of the admin media list, newest first (malformed rows last)."""
-        items: dict[str, Item] = {}
+        """The newest ``MEDIA_KEPT`` rows of the admin media list, newest first (malformed
+        rows last). Every page is read (the list has no order), but only the rows a
+        reader of ``uploads`` can reach (``MAX_PAGE`` pages) are kept: memory stays
+        ~1 MB per 1,000 kept, however many uploads the instance holds."""
+        kept: list[tuple[tuple[bool, float], int, Item]] = []  # a min-heap: oldest first
+        keys: set[str] = set()
+        pages: set[int] = set()  # each page's rows, hashed: a page seen again ends the walk
         cursor: str | None = None
         cursors: set[str] = set()
+        order = 0
         for _ in range(MAX_MEDIA_PAGES):
             try:
                 views, cursor = self.list_media(page_cursor=cursor)
@@ -321,24 +331,33 @@ class LemmyClientV4(PictrsStore, Transport):
                     raise
                 log.warning("uploads: the page cursor's image is gone; the walk stops here")
                 break
-            new = 0
-            for view in views:
-                found = views_v4.upload_item(view)
-                if found.key not in items:
-                    new += 1
-                items.setdefault(found.key, found)
-            if not cursor or (views and not new) or cursor in cursors:
-                if views and not new:
-                    log.warning("uploads: Lemmy's media list repeats a page; the walk stops")
+            found = [views_v4.upload_item(view) for view in views]
+            signature = hash(tuple(sorted(i.key for i in found)))
+            if found and signature in pages:
+                log.warning("uploads: Lemmy's media list repeats a page; the walk stops")
+                break
+            pages.add(signature)
+            for item in found:
+                if item.key in keys:
+                    continue
+                rank = (
+                    item.published is not None,
+                    item.published.timestamp() if item.published else 0.0,
+                )
+                order += 1
+                if len(kept) < MEDIA_KEPT:
+                    heapq.heappush(kept, (rank, -order, item))
+                    keys.add(item.key)
+                elif rank > kept[0][0]:
+                    _, _, dropped = heapq.heapreplace(kept, (rank, -order, item))
+                    keys.discard(dropped.key)
+                    keys.add(item.key)
+            if not cursor or cursor in cursors:
                 break
             cursors.add(cursor)
         else:
             log.warning("uploads: stopped after %d pages of the media list", MAX_MEDIA_PAGES)
-        return sorted(
-            items.values(),
-            key=lambda i: (i.published is not None, i.published.timestamp() if i.published else 0),
-            reverse=True,
-        )
+        return [item for _, _, item in sorted(kept, key=lambda e: (e[0], e[1]), reverse=True)]
 
     # ================================================================== v4 endpoints (JSON)
     def site(self) -> dict[str, Any]:
