@@ -23,6 +23,7 @@ __all__ = [
     "FILE_KINDS",
     "PROFILE_KINDS",
     "SIGNIFICANCE",
+    "TEXT_IMAGE_KINDS",
     "VIDEO_EXTENSIONS",
     "VIDEO_STILL_QUERY",
     "Account",
@@ -65,13 +66,23 @@ ItemKind = Literal[
     "community_banner",
     "site_icon",
     "site_banner",
+    # an image written (Markdown) into a person's bio, a community's description (1.0:
+    # its sidebar) or the site's sidebar: one item per image, its id the owner's id (or
+    # "site") and a digest of the URL, its `updated` the URL
+    "bio",
+    "community_description",
+    "site_sidebar",
 ]
 Location = Literal["post_url", "thumbnail", "body", "comment", "upload", "store", "profile"]
 
 #: The item kinds that are a file themselves: an upload, or a file of pict-rs' store.
 FILE_KINDS: tuple[str, ...] = ("upload", "file")
 
-#: The item kinds that are a person's, a community's or the site's own image.
+#: The item kinds that are an image in a person's, a community's or the site's text.
+TEXT_IMAGE_KINDS: tuple[str, ...] = ("bio", "community_description", "site_sidebar")
+
+#: The item kinds that are a person's, a community's or the site's own image (one of
+#: their texts' images too).
 PROFILE_KINDS: tuple[str, ...] = (
     "avatar",
     "banner",
@@ -79,6 +90,7 @@ PROFILE_KINDS: tuple[str, ...] = (
     "community_banner",
     "site_icon",
     "site_banner",
+    *TEXT_IMAGE_KINDS,
 )
 
 #: When one image turns up in several places of an item, the first of these wins.
@@ -138,6 +150,7 @@ class Person:
     ban_expires: datetime | None = None  # None: permanent (when banned)
     avatar: str | None = None  # the profile images' URLs, as Lemmy sends them
     banner: str | None = None
+    bio: str | None = None  # Markdown: its images are items of their own
 
 
 @dataclass(frozen=True)
@@ -149,6 +162,7 @@ class Community:
     local: bool | None = None
     icon: str | None = None  # the community's images' URLs, as Lemmy sends them
     banner: str | None = None
+    description: str | None = None  # Markdown (1.0: its sidebar): images are items
 
     @property
     def ref(self) -> str:
@@ -290,6 +304,7 @@ class SiteInfo:
     comments: int = 0
     icon: str | None = None  # the site's own images' URLs
     banner: str | None = None
+    sidebar: str | None = None  # Markdown: its images are items of their own
 
 
 # --- images ----------------------------------------------------------------------------------

@@ -24,7 +24,10 @@ also reads the newest page of communities.
 
 Both hand out, beside the items read, the avatars and banners of their people and the
 icons and banners of their communities (``modbot.profiles``): new ones, or changed
-since the bot last looked (the "seen" mark keeps the image's URL).
+since the bot last looked (the "seen" mark keeps the image's URL). So are the images
+written into their bios and descriptions (1.0: a community's sidebar), and, with the
+site's icon, into the site's sidebar: one item per image (``text_images``), at most
+``MAX_TEXT_IMAGES`` new ones of a text each time it is read (the rest the next time).
 
 The source reads Lemmy through ``LemmyApi`` and hands out ``Item`` records (a malformed
 one, whose ``problem`` says what Lemmy sent wrong, goes on like the rest: the pipeline
@@ -43,10 +46,12 @@ import logging
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from modbot.errors import LemmyError, LemmyUnavailable
+from modbot.images import image_refs
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
-from modbot.model import Community, Item, parse_time
+from modbot.model import PROFILE_KINDS, Community, Item, ItemKind, Person, parse_time
 from modbot.profiles import community_images, profile_items, site_images
 from modbot.store import Store
 
@@ -61,6 +66,13 @@ MAX_SWEEP_PAGES = 1_000_000
 MAX_COMMUNITY_PAGES = 20_000  # a million communities: far more than any instance knows
 SHOWN_NOT_READ = 10  # posts named (and warned about) whose comments were not read
 UPLOADS_FIRST = {"phase": "uploads", "page": 1}  # the sweep's position after the posts
+# The images written into one text (a bio, a community's description, the site's
+# sidebar): at most MAX_TEXT_IMAGES new ones are handed out each time the text is read
+# (the rest, not marked seen, the next time), and only its first MAX_TEXT_READ are
+# looked at at all.
+MAX_TEXT_IMAGES = 20
+MAX_TEXT_READ = 1000
+_TEXT_BASE = "https://modbot.invalid"  # what a relative URL is read against, then taken off
 
 
 class RepeatCheck:
@@ -100,6 +112,50 @@ def _unique(page: list[Item]) -> list[Item]:
         if item.key not in items or (items[item.key].problem and not item.problem):
             items[item.key] = item
     return list(items.values())
+
+
+def text_urls(text: str) -> list[str]:
+    """The image URLs of a Markdown text (``modbot.images``' reading of a comment), as
+    written, each once: a relative one stays relative (read against the instance when
+    the image is checked)."""
+    urls: list[str] = []
+    for ref in image_refs(Item("comment", 0, None, "", text=text), instance_url=_TEXT_BASE):
+        url = ref.url
+        if url.startswith(_TEXT_BASE + "/"):
+            url = url[len(_TEXT_BASE) :]
+        if url not in urls:
+            urls.append(url)
+    return urls
+
+
+def text_images(
+    kind: ItemKind,
+    owner: int | str,
+    urls: list[str],
+    *,
+    author: Person | None = None,
+    author_is_admin: bool = False,
+    community: Community | None = None,
+    local: bool | None = None,
+) -> list[Item]:
+    """The images of a person's, a community's or the site's text as items, as avatars
+    are (``modbot.profiles``): one item per image, whose id is the owner's id and a
+    digest of the URL (an image stays seen while the text keeps it; one added is a new
+    item) and whose ``updated`` is the URL."""
+    return [
+        Item(
+            kind,
+            f"{owner}:{hashlib.sha256(url.encode()).hexdigest()[:16]}",
+            None,
+            url,
+            author=author,
+            author_is_admin=author_is_admin,
+            community=community,
+            local=local,
+            link=url,
+        )
+        for url in urls
+    ]
 
 
 def _post_ids(items: list[Item]) -> list[int]:
@@ -564,13 +620,74 @@ class Source:
 
     def _community_images(self, communities: list[Community], handed_out: set[str]) -> list[Item]:
         images = [image for c in communities for image in community_images(c)]
-        return self._not_seen(images, handed_out)
+        fresh = self._not_seen(images, handed_out)
+        for community in communities:
+            fresh += self._description_images(community, handed_out)
+        return fresh
 
     # ------------------------------------------------------------------ profile images
     def _profiles(self, items: list[Item], handed_out: set[str]) -> list[Item]:
-        """The avatars, banners and community images of ``items``' people and
-        communities not seen yet with this URL (modbot.profiles), each once a walk."""
-        return self._not_seen(profile_items(items), handed_out)
+        """The avatars, banners, bios' images and community images of ``items``' people
+        and communities not seen yet with this URL (modbot.profiles), each once a walk."""
+        fresh = self._not_seen(profile_items(items), handed_out)
+        for item in items:
+            if item.problem or item.kind in PROFILE_KINDS:
+                continue
+            person = item.author
+            if person is not None and person.bio:
+                fresh += self._text_images(
+                    "bio",
+                    person.id,
+                    person.bio,
+                    handed_out,
+                    f"the bio of person {person.id}",
+                    author=person,
+                    author_is_admin=item.author_is_admin,
+                    local=person.local,
+                )
+            if item.community is not None:
+                fresh += self._description_images(item.community, handed_out)
+        return fresh
+
+    def _description_images(self, community: Community, handed_out: set[str]) -> list[Item]:
+        if not community.description:
+            return []
+        return self._text_images(
+            "community_description",
+            community.id,
+            community.description,
+            handed_out,
+            f"the description of community {community.id}",
+            community=community,
+            local=community.local,
+        )
+
+    def _text_images(
+        self,
+        kind: ItemKind,
+        owner: int | str,
+        text: str,
+        handed_out: set[str],
+        what: str,
+        **fields: Any,
+    ) -> list[Item]:
+        """The images of a text not seen yet, once a walk: at most ``MAX_TEXT_IMAGES``
+        (the rest the next time the text is read), of its first ``MAX_TEXT_READ``."""
+        mark = f"text {kind}:{owner} {hashlib.sha256(text.encode()).hexdigest()[:16]}"
+        if mark in handed_out:
+            return []
+        handed_out.add(mark)
+        urls = text_urls(text)
+        fresh = self._not_seen(text_images(kind, owner, urls[:MAX_TEXT_READ], **fields), set())
+        if fresh and len(urls) > MAX_TEXT_READ:
+            self._warn(f"{what}: {len(urls)} images; only the first {MAX_TEXT_READ} are checked")
+        if len(fresh) > MAX_TEXT_IMAGES:
+            self._warn(
+                f"{what}: {len(fresh)} images not checked yet; {MAX_TEXT_IMAGES} are "
+                "checked now, the rest the next time it is read"
+            )
+            fresh = fresh[:MAX_TEXT_IMAGES]
+        return fresh
 
     def _not_seen(self, images: list[Item], handed_out: set[str]) -> list[Item]:
         """The profile images not handed out in this walk yet, nor seen with this URL."""
@@ -584,13 +701,26 @@ class Source:
         return out
 
     def _site_images(self) -> list[Item]:
-        """The site's icon and banner, when new or changed (read once a sweep)."""
+        """The site's icon, banner and sidebar's images, when new or changed (read once a
+        sweep). Only an admin writes the sidebar: its images are an admin's, recorded
+        and never acted on."""
         try:
             site = self.client.site_info()
         except LemmyError as exc:
             self._warn(f"the site's icon and banner could not be read ({exc}); not checked")
             return []
-        return [i for i in site_images(site) if self._is_new(i)]
+        fresh = [i for i in site_images(site) if self._is_new(i)]
+        if site.sidebar:
+            fresh += self._text_images(
+                "site_sidebar",
+                "site",
+                site.sidebar,
+                set(),
+                "the site's sidebar",
+                author_is_admin=True,
+                local=True,
+            )
+        return fresh
 
     def _comments_of(self, post: Item, since: datetime | None) -> list[Item]:
         if not isinstance(post.id, int):

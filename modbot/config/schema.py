@@ -43,8 +43,9 @@ BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
 # DeepDanbooru's scores (only in verdicts where it ran), and `danbooru:<tag>` for its tags
 DANBOORU_TAG_SCORE = "danbooru:"
 BUILTIN_SCORES = ("csam", "underage", "nsfw", "anime", "subject", *DANBOORU_SCORES)
-# file: `modbot sweep --store`; avatar ... site_banner: a person's, a community's or the
-# site's own image (modbot.profiles; found in `profile`); `incoming`: a file pict-rs is
+# file: `modbot sweep --store`; avatar ... site_sidebar: a person's, a community's or the
+# site's own image, or one written into their bio, description or sidebar
+# (modbot.profiles, modbot.source; found in `profile`); `incoming`: a file pict-rs is
 # about to store, as `modbot gate` sees it (no item, author or community yet), matched
 # only by rules that name it, never by `any`
 PROFILE_TYPES = PROFILE_KINDS

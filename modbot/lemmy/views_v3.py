@@ -9,6 +9,7 @@ modbot reads of a view; no other field is read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from modbot.lemmy.viewcheck import (
@@ -63,6 +64,7 @@ def _person_fields(name: str) -> tuple[Field, ...]:
         (f"{name}.published", "time", OPTIONAL),
         (f"{name}.avatar", "text", OPTIONAL),
         (f"{name}.banner", "text", OPTIONAL),
+        (f"{name}.bio", "text", OPTIONAL),
     )
 
 
@@ -75,6 +77,7 @@ _IN_COMMUNITY = (
     ("community.local", "bool", OPTIONAL),
     ("community.icon", "text", OPTIONAL),
     ("community.banner", "text", OPTIONAL),
+    ("community.description", "text", OPTIONAL),
     *_person_fields("creator"),
     ("creator_is_moderator", "bool", OPTIONAL),
     ("creator_is_admin", "bool", OPTIONAL),
@@ -152,7 +155,7 @@ def item(kind: str, view: Any) -> Item:
         parse_time(own["published"]),
         own.get("updated") or own["published"],
         author=person(view["creator"]),
-        community=community_record(community, "actor_id"),
+        community=_community(community),
         author_is_moderator=bool(view.get("creator_is_moderator")),
         author_is_admin=bool(view.get("creator_is_admin")),
         author_banned_from_community=bool(view.get("creator_banned_from_community")),
@@ -181,7 +184,21 @@ def upload_item(view: Any) -> Item:
 
 def communities(views: list[Any]) -> list[Community]:
     """The communities of a ``community/list`` page (``listed_communities``)."""
-    return listed_communities(views, "actor_id")
+    listed = listed_communities(views, "actor_id")
+    texts = {
+        own.get("id"): own.get("description")
+        for view in views
+        if isinstance(view, dict)
+        and isinstance(own := view.get("community"), dict)
+        and isinstance(own.get("id"), int)
+    }
+    return [replace(c, description=_text(texts.get(c.id))) for c in listed]
+
+
+def _community(own: dict[str, Any]) -> Community:
+    """The ``Community`` of an item's view, with its description (its images are
+    items of their own: ``modbot.source``)."""
+    return replace(community_record(own, "actor_id"), description=_text(own.get("description")))
 
 
 def person(view: dict[str, Any]) -> Person:
@@ -197,6 +214,7 @@ def person(view: dict[str, Any]) -> Person:
         ban_expires=parse_time(view.get("ban_expires")),
         avatar=_text(view.get("avatar")),
         banner=_text(view.get("banner")),
+        bio=_text(view.get("bio")),
     )
 
 
@@ -257,6 +275,7 @@ def _site_info(site: dict[str, Any]) -> SiteInfo:
         comments=counts.get("comments") or 0,
         icon=_text((site_view.get("site") or {}).get("icon")),
         banner=_text((site_view.get("site") or {}).get("banner")),
+        sidebar=_text((site_view.get("site") or {}).get("sidebar")),
     )
 
 

@@ -11,6 +11,7 @@ tokens, and a local upload served at ``/api/v4/image/<alias>``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from modbot.lemmy.viewcheck import (
@@ -55,6 +56,7 @@ def _person_fields(name: str) -> tuple[Field, ...]:
         (f"{name}.published_at", "time", OPTIONAL),
         (f"{name}.avatar", "text", OPTIONAL),
         (f"{name}.banner", "text", OPTIONAL),
+        (f"{name}.bio", "text", OPTIONAL),
     )
 
 
@@ -67,6 +69,7 @@ _IN_COMMUNITY = (
     ("community.local", "bool", OPTIONAL),
     ("community.icon", "text", OPTIONAL),
     ("community.banner", "text", OPTIONAL),
+    ("community.sidebar", "text", OPTIONAL),
     *_person_fields("creator"),
     ("creator_is_moderator", "bool", OPTIONAL),
     ("creator_is_admin", "bool", OPTIONAL),
@@ -141,7 +144,7 @@ def item(kind: str, view: Any) -> Item:
         parse_time(own["published_at"]),
         own.get("updated_at") or own["published_at"],
         author=person(view["creator"]),
-        community=community_record(community, "ap_id"),
+        community=_community(community),
         author_is_moderator=bool(view.get("creator_is_moderator")),
         author_is_admin=bool(view.get("creator_is_admin")),
         author_banned_from_community=bool(view.get("creator_banned_from_community")),
@@ -170,7 +173,21 @@ def upload_item(view: Any) -> Item:
 
 def communities(views: list[Any]) -> list[Community]:
     """The communities of a ``community/list`` page (``listed_communities``)."""
-    return listed_communities(views, "ap_id")
+    listed = listed_communities(views, "ap_id")
+    texts = {
+        own.get("id"): own.get("sidebar")
+        for view in views
+        if isinstance(view, dict)
+        and isinstance(own := view.get("community"), dict)
+        and isinstance(own.get("id"), int)
+    }
+    return [replace(c, description=_text(texts.get(c.id))) for c in listed]
+
+
+def _community(own: dict[str, Any]) -> Community:
+    """The ``Community`` of an item's view, with its description (its images are
+    items of their own: ``modbot.source``)."""
+    return replace(community_record(own, "ap_id"), description=_text(own.get("sidebar")))
 
 
 def person(view: dict[str, Any], *, banned: bool = False, ban_expires: Any = None) -> Person:
@@ -186,6 +203,7 @@ def person(view: dict[str, Any], *, banned: bool = False, ban_expires: Any = Non
         ban_expires=parse_time(ban_expires) if isinstance(ban_expires, str) else None,
         avatar=_text(view.get("avatar")),
         banner=_text(view.get("banner")),
+        bio=_text(view.get("bio")),
     )
 
 
@@ -244,6 +262,7 @@ def _site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo
         comments=local_site.get("comments") or 0,
         icon=_text((site_view.get("site") or {}).get("icon")),
         banner=_text((site_view.get("site") or {}).get("banner")),
+        sidebar=_text((site_view.get("site") or {}).get("sidebar")),
     )
 
 
