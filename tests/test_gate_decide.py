@@ -265,3 +265,44 @@ rules:
         assert engine.decode_budget.refused == 1
     finally:
         gate.close()
+
+
+class Unreadable(Engine):
+    """A classifier that cannot read what it is given (a video, say)."""
+
+    async def classify(self, data: bytes) -> _Verdict:
+        self.given += 1
+        verdict = _Verdict()
+        verdict.to_dict = lambda: {  # type: ignore[method-assign]
+            "labels": [],
+            "scores": {},
+            "unreadable": "not an image format modbot reads",
+            "concept_version": "v1",
+        }
+        return verdict
+
+
+def test_a_rule_on_the_verdict_waits_for_the_verdict(tmp_path):
+    """Before the classifier has looked, the hashes decide only by the rules without a
+    condition on its verdict: `unreadable: false` (every image, no video) refused a
+    video as "readable" with no verdict at all."""
+    gate = gate_for(
+        tmp_path,
+        """
+rules:
+  - name: images only
+    if: {type: incoming, unreadable: false}
+    then: {reject: true}
+""",
+        {},
+    )
+    gate.engine = engine = Unreadable()
+    try:
+        status, answer = asyncio.run(ask(gate, b"\x00\x00\x00\x18ftypmp42 a video", "video/mp4"))
+        assert (status, answer["outcome"]) == (200, "accepted")
+        assert engine.given == 1
+        gate.engine = Engine()  # a readable image: the rule holds on the verdict
+        status, answer = asyncio.run(ask(gate, b"\x89PNG\r\n\x1a\n an image"))
+        assert (status, answer["rule"]) == (406, "images only")
+    finally:
+        gate.close()

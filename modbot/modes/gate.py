@@ -49,6 +49,7 @@ into the request's state.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -388,6 +389,7 @@ class Gate:
         self.feeds = _Feeds(store, policy)
         self._hashing = asyncio.Semaphore(HASH_DECODES)
         self._verdicts: dict[str, asyncio.Task[Judged]] = {}
+        self._by_hashes: tuple[Policy | None, Policy] = (None, policy)  # see _hash_rules
         self._held = 0  # bytes of the files in self._verdicts (waiting for a verdict)
         self.max_held = max(policy.fetch.max_bytes_held, self.config.max_bytes)
         self._late: set[asyncio.Task[Any]] = set()
@@ -554,13 +556,16 @@ class Gate:
         exact = [k for k in policy.hash_kinds if HASH_KINDS[k].cost == "bytes" and k != "sha256"]
         hashes = hashes_of(data, exact) if exact else {}
         subject = Subject(item_kind=INCOMING, sha256=sha256, hashes=hashes, image=data)
+        # Before a verdict, only the rules without a condition on it: one of `unreadable:
+        # false` must not refuse a video the classifier has not looked at yet.
+        by_hashes = self._hash_rules(policy)
         hashed: Plan | None = None
         if policy.decoded_hash_kinds:  # a perceptual hash decodes the image: a thread
-            hashed = await self._hashed(policy, subject, started)
+            hashed = await self._hashed(by_hashes, subject, started)
             # past the budget, the hashes of the bytes decide what they can
-            pre = hashed or policy.decide(replace(subject, image=None))
+            pre = hashed or by_hashes.decide(replace(subject, image=None))
         else:  # hashes of the bytes only: a thread hop would cost more than the work
-            pre = hashed = policy.decide(subject)
+            pre = hashed = by_hashes.decide(subject)
         if pre.exempt:
             self.counters["allow_listed"] += 1
             return Answer(200, ACCEPTED, pre.exempt), None, pre
@@ -623,6 +628,20 @@ class Gate:
             self.counters["by_verdict"] += 1
             return Answer(406, REJECTED, _why(plan), rule=plan.rule), judged.verdict, plan
         return Answer(200, ACCEPTED, "no rule rejects it"), judged.verdict, plan
+
+    def _hash_rules(self, policy: Policy) -> Policy:
+        """``policy`` with only the rules the file's hashes decide: none with a
+        condition on the classifier's verdict (``labels``, ``scores``, ``unreadable``),
+        which an unknown verdict must not meet. Its hash lists, allow-lists and feeds are
+        the policy's own."""
+        if self._by_hashes[0] is not policy:
+            rules = [
+                r
+                for r in policy.rules
+                if r.if_.labels is None and r.if_.scores is None and r.if_.unreadable is None
+            ]
+            self._by_hashes = (policy, dataclasses.replace(policy, rules=rules))
+        return self._by_hashes[1]
 
     async def _hashed(self, policy: Policy, subject: Subject, started: float) -> Plan | None:
         """The plan on the file's hashes, the perceptual ones too, made in a thread
