@@ -136,3 +136,23 @@ def test_a_503_does_not_count_against_the_clients_quota(loaded, text_cache):
         service.close()
     assert [a.status_code for a in busy] == [503, 503]
     assert served.status_code == 200, served.text
+
+
+@pytest.mark.parametrize("wait", ["-5", "nan", "inf", "1e9", "soon"])
+def test_worker_command_refuses_a_max_wait_that_is_no_wait(wait, capsys):
+    """Refused on the command line, not by a traceback once the model has loaded (or,
+    nan and inf, by an inference thread that dies at its first batch)."""
+    from modbot.cli import build_parser
+
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["worker", "--no-auth", f"--max-wait-ms={wait}"])
+    assert stopped.value.code == 2
+    assert "milliseconds, from 0 to 60000" in capsys.readouterr().err
+
+
+def test_worker_command_takes_a_max_wait():
+    from modbot.cli import build_parser
+
+    args = build_parser().parse_args(["worker", "--no-auth", "--max-wait-ms", "0"])
+    assert args.max_wait_ms == 0.0
+    assert build_parser().parse_args(["worker", "--no-auth"]).max_wait_ms == 10

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,10 +165,11 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     serving.add_argument(
         "--max-wait-ms",
-        type=float,
+        type=_wait_ms,
         default=10,
         metavar="MS",
-        help="how long a batch waits for images still being decoded (default: %(default)s)",
+        help="how long a batch waits for images still being decoded, 0 to 60000 "
+        "(default: %(default)s)",
     )
     serving.add_argument(
         "--max-bytes",
@@ -217,6 +219,16 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: a whole number >= 1")
+    return value
+
+
+def _wait_ms(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or not 0 <= value <= 60_000:  # (nan fails the comparison)
+        raise argparse.ArgumentTypeError(f"{text!r}: milliseconds, from 0 to 60000")
     return value
 
 
