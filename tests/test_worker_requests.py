@@ -156,3 +156,12 @@ def test_worker_command_takes_a_max_wait():
     args = build_parser().parse_args(["worker", "--no-auth", "--max-wait-ms", "0"])
     assert args.max_wait_ms == 0.0
     assert build_parser().parse_args(["worker", "--no-auth"]).max_wait_ms == 10
+
+
+def test_worker_command_says_a_concepts_file_nested_too_deep_is_not_json(tmp_path, capsys):
+    from modbot.cli import main
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    assert main(["worker", "--no-auth", "--concepts", f"x={deep}"]) == 2  # no model loaded
+    assert f"--concepts x: {deep} is not valid JSON" in capsys.readouterr().err

@@ -327,7 +327,7 @@ def _named_sets(specs: list[str]) -> dict:
             raise ValueError(
                 f"--concepts {name}: cannot read {path}: {exc.strerror or exc}"
             ) from None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # nested too deep: RecursionError
             raise ValueError(f"--concepts {name}: {path} is not valid JSON: {exc}") from None
         named[name] = parse_concepts(data, where=path)
         if not named[name]:
