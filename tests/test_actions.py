@@ -359,3 +359,28 @@ def test_an_uploaders_community_ban_in_flight_at_a_kill_is_not_taken_for_the_aut
     (outcome,) = restarted.execute(of_upload, plan)
     assert outcome.status == "done" and "Lemmy shows it done" not in outcome.detail, outcome
     assert (cast.pics.id, cast.bob.id) in fake_lemmy.community_bans
+
+
+def test_a_report_lemmy_took_before_failing_to_answer_is_done_when_sent_again(fake_lemmy, make):
+    """A report Lemmy took but whose answer was lost (a proxy's 502 after Lemmy did it):
+    sent again, Lemmy refuses a second report by the same account (0.19:
+    `couldnt_create_report`); the bot's report is there, so the report is done, not
+    failed."""
+    from modbot.errors import LemmyUnavailable
+
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    target = post_target(post, cast.alice)
+    first = make()
+    real = first.client.report_post
+
+    def answer_lost(*args, **kwargs):
+        real(*args, **kwargs)
+        raise LemmyUnavailable("report post: still failing after 3 retries (HTTP 502)")
+
+    first.client.report_post = answer_lost
+    (outcome,) = first.execute(target, [act("report")])
+    assert outcome.status == "failed" and outcome.retry
+    (outcome,) = make().execute(target, [act("report")])
+    assert outcome.status == "done", outcome
+    assert [r.target_id for r in fake_lemmy.reports] == [post.id]

@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from modbot.errors import LemmyError, LemmyUnavailable
+from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.markdown import inert
 from modbot.model import ActionOutcome, Item, PlannedAction, Target
 
@@ -439,7 +439,7 @@ def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             "report",
             t.key,
             f"report post {t.id}",
-            lambda: ex.client.report_post(int(t.id), reason),
+            lambda: _file_report(ex, t, lambda: ex.client.report_post(int(t.id), reason)),
             verify=lambda row: _reported(ex, t),
             refused=lambda: _not_up(ex, t),
         )
@@ -448,7 +448,7 @@ def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             "report",
             t.key,
             f"report comment {t.id}",
-            lambda: ex.client.report_comment(int(t.id), reason),
+            lambda: _file_report(ex, t, lambda: ex.client.report_comment(int(t.id), reason)),
             verify=lambda row: _reported(ex, t),
             refused=lambda: _not_up(ex, t),
         )
@@ -491,6 +491,34 @@ def _item_removed(ex: Executor, t: Target) -> bool:
     item = _read_item(ex, t)
     # Gone altogether (purged) leaves nothing to remove.
     return item is None or item.removed
+
+
+# Lemmy 0.19's answer to a second report by one account on one item (`UNIQUE
+# (post_id, creator_id)`); 1.0 answers a generic `couldnt_create`.
+_REPORTED_ALREADY = "couldnt_create_report"
+
+
+def _file_report(ex: Executor, t: Target, send: Callable[[], object]) -> None:
+    """Send a report. Refused as a second one while Lemmy shows the bot's report there
+    (a first attempt Lemmy took but whose answer was lost: a proxy's 502, a timeout),
+    it was done: no error. A bot that sees no report list (no admin) takes 0.19's
+    `couldnt_create_report` for that answer."""
+    try:
+        send()
+    except LemmyUnavailable:
+        raise
+    except LemmyError as exc:
+        if exc.error not in (_REPORTED_ALREADY, "couldnt_create"):
+            raise
+        try:
+            there = _reported(ex, t)
+        except (LemmyUnavailable, LemmyLoginError):
+            raise
+        except LemmyError:  # a bot that moderates nothing may list no reports
+            there = None
+        if there is False or (there is None and exc.error != _REPORTED_ALREADY):
+            raise
+        log.info("%s %s: Lemmy has modbot's report already", t.kind, t.id)
 
 
 def _not_up(ex: Executor, t: Target) -> str | None:
