@@ -7,7 +7,8 @@ before it logs in and loads the model.
                create (looked at, never created or written)
     url        LEMMY_URL's shape (the instance's address, not its /api/v3)
     dns, connect, tls          can this machine reach it (``modbot.lemmy.probe``)
-    lemmy      is it Lemmy, which version, which API
+    lemmy      is it Lemmy, which version, which API (the one rules.yaml's lemmy.api
+               asks, when not auto)
     login      the bot account's username and password (one login)
     admin      the account is an admin (bans, purges, uploads need it): a failure when
                a rule asks a site ban or purge_item, which Lemmy refuses a non-admin
@@ -198,7 +199,8 @@ def diagnose(
     report.add("settings", OK, f"LEMMY_URL {settings.lemmy_url}, account {settings.username}")
     _state(Path(settings.state_path), report)
     rules_finding, policy = _rules(rules)
-    _instance(settings, report, timeout, admin_rules=admin_rules(policy))
+    pinned = policy.lemmy.api if policy is not None else "auto"
+    _instance(settings, report, timeout, admin_rules=admin_rules(policy), api=pinned)
     _pictrs(settings, report, timeout)
     report.findings.append(rules_finding)
     if policy is not None:
@@ -267,7 +269,9 @@ def _state(path: Path, report: Report) -> None:
     report.add("state", OK, f"{path}: an SQLite file modbot can read and write")
 
 
-def _instance(settings: Settings, report: Report, timeout: float, admin_rules: list[str]) -> None:
+def _instance(
+    settings: Settings, report: Report, timeout: float, admin_rules: list[str], api: str
+) -> None:
     problem = url_problem(settings.lemmy_url)
     if problem:
         report.add("url", FAIL, problem)
@@ -278,7 +282,7 @@ def _instance(settings: Settings, report: Report, timeout: float, admin_rules: l
             return
     from modbot.lemmy import API_VERSIONS, connect
 
-    lemmy = identify(settings.lemmy_url, timeout, speaks=tuple(API_VERSIONS))
+    lemmy = identify(settings.lemmy_url, timeout, speaks=tuple(API_VERSIONS), pinned=api)
     report.findings.append(lemmy)
     if lemmy.failed:
         return

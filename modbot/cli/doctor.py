@@ -15,7 +15,8 @@ for each what is wrong and what to do:
   dns         its host resolves
   connect     it accepts a connection (refused, or no answer: a firewall)
   tls         for https://, a valid certificate (or not TLS at all on that port)
-  lemmy       it is Lemmy (nodeinfo), a version modbot speaks
+  lemmy       it is Lemmy (nodeinfo), a version modbot speaks, the API rules.yaml's
+              lemmy.api asks (when not auto)
   login       the bot account logs in (wrong password, rate-limited, banned, unverified)
   admin       the account is an admin: a warning, a failure when a rule asks a site
               ban or purge_item (Lemmy refuses those to a non-admin)

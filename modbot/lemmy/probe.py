@@ -191,8 +191,11 @@ def api_for(version: str) -> str | None:
     return "v3" if minor >= 19 else None
 
 
-def identify(url: str, timeout: float = 10.0, speaks: tuple[str, ...] = ("v3",)) -> Finding:
-    """Whether ``url`` is Lemmy (its nodeinfo says so) and a version modbot speaks."""
+def identify(
+    url: str, timeout: float = 10.0, speaks: tuple[str, ...] = ("v3",), pinned: str = "auto"
+) -> Finding:
+    """Whether ``url`` is Lemmy (its nodeinfo says so) and a version modbot speaks;
+    ``pinned``: the API rules.yaml's ``lemmy.api`` asks (``auto``: the instance's)."""
     try:
         with httpx.Client(
             timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
@@ -236,6 +239,18 @@ def identify(url: str, timeout: float = 10.0, speaks: tuple[str, ...] = ("v3",))
             WARN,
             f"Lemmy {version} (API {api}): this modbot speaks {', '.join(speaks)}; reads "
             "may work, actions will fail",
+        )
+    if pinned not in ("auto", api):
+        broken = (
+            "from 1.0 the v3 API has no remove, purge or ban: every action would fail"
+            if api == "v4"
+            else "Lemmy 0.19 has no v4 API: every request would fail"
+        )
+        return Finding(
+            "lemmy",
+            FAIL,
+            f"Lemmy {version} speaks API {api}, but rules.yaml has lemmy.api: {pinned}; "
+            f"{broken}. Set lemmy.api: auto (or {api})",
         )
     return Finding("lemmy", OK, f"Lemmy {version} (API {api})")
 
