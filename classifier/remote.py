@@ -344,12 +344,16 @@ class RemoteEngine:
         import httpx
 
         try:
-            async with self._client.stream(
-                "GET", f"{worker.url}/v1/info", headers=self._headers
-            ) as streamed:
+            # the whole answer within the timeout, not each read (as in _send)
+            async with (
+                asyncio.timeout(self.timeout),
+                self._client.stream(
+                    "GET", f"{worker.url}/v1/info", headers=self._headers
+                ) as streamed,
+            ):
                 answer = await _read(streamed)
-        except httpx.TimeoutException:
-            raise _Answer("timed out") from None
+        except (httpx.TimeoutException, TimeoutError):
+            raise _Answer(f"timed out after {self.timeout:.0f} s") from None
         except httpx.HTTPError as exc:
             raise _Answer(f"cannot connect: {_reason(exc)}") from None
         self.stats["requests"] += 1
