@@ -125,6 +125,12 @@ def new_token() -> str:
     return "mbw_" + secrets.token_urlsafe(32)
 
 
+def _name_shown(name: str) -> str:
+    """A client name for an error message, unless it could be a token (fields written in
+    the wrong order): an error goes to the log, and a token never does."""
+    return f" {name!r}" if len(name) < MIN_TOKEN_CHARS else ""
+
+
 def parse_tokens(text: str, source: str) -> list[Client]:
     """Lines ``NAME TOKEN QUOTA`` (``#`` comments, blank lines ignored). TOKEN is the
     token itself or ``sha256:<64 hex>`` (its digest, so the file holds no secret);
@@ -143,10 +149,11 @@ def parse_tokens(text: str, source: str) -> list[Client]:
         name, token, quota_text = parts
         if not all(ch.isalnum() or ch in "-_.@" for ch in name) or len(name) > 64:
             raise TokenError(
-                f"{where}: client name {name!r}: use letters, digits, - _ . @ (at most 64)"
+                f"{where}: the client name{_name_shown(name)} (the first field): use "
+                "letters, digits, - _ . @ (at most 64)"
             )
         if name in names:
-            raise TokenError(f"{where}: client name {name!r} appears twice")
+            raise TokenError(f"{where}: the client name{_name_shown(name)} appears twice")
         if token.startswith("sha256:"):
             hexdigest = token[len("sha256:") :]
             try:
@@ -158,13 +165,15 @@ def parse_tokens(text: str, source: str) -> list[Client]:
         else:
             if len(token) < MIN_TOKEN_CHARS:
                 raise TokenError(
-                    f"{where}: the token of {name!r} is shorter than {MIN_TOKEN_CHARS} "
-                    "characters; make one with `modbot worker --new-token NAME`"
+                    f"{where}: the token (the second field) is shorter than "
+                    f"{MIN_TOKEN_CHARS} characters; make one with `modbot worker --new-token "
+                    "NAME`"
                 )
             digest = hashlib.sha256(token.encode()).digest()
         if digest in digests:
             raise TokenError(
-                f"{where}: the token of {name!r} is also another client's; give each its own"
+                f"{where}: the token of client{_name_shown(name) or ' (first field)'} is "
+                "also another client's; give each its own"
             )
         if quota_text.lower() == "unlimited":
             quota = None

@@ -165,3 +165,31 @@ def test_worker_command_says_a_concepts_file_nested_too_deep_is_not_json(tmp_pat
     deep.write_text("[" * 100_000)
     assert main(["worker", "--no-auth", "--concepts", f"x={deep}"]) == 2  # no model loaded
     assert f"--concepts x: {deep} is not valid JSON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "mbw_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5 alice 600",  # name and token swapped
+        "Zm9vYmFy+YmF6cXV4cXV1eGNv/cmdl= alice 600",  # a base64 token where the name goes
+        "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0 sha256:" + "ab" * 32 + " 600\n"
+        "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0 sha256:" + "cd" * 32 + " 600",  # twice
+    ],
+)
+def test_a_tokens_file_error_never_repeats_a_token_written_as_the_name(line):
+    from classifier.service import TokenError, parse_tokens
+
+    secret = line.split()[0]
+    with pytest.raises(TokenError) as refused:
+        parse_tokens(line, "tokens")
+    assert secret not in str(refused.value)
+    assert str(refused.value).startswith("tokens:")
+
+
+def test_a_tokens_file_error_names_a_short_client_name():
+    from classifier.service import TokenError, parse_tokens
+
+    with pytest.raises(TokenError, match="client name 'bad/name'"):
+        parse_tokens("bad/name 0123456789abcdefgh 4", "tokens")
+    with pytest.raises(TokenError, match="tokens:2: the client name 'x' appears twice"):
+        parse_tokens("x 0123456789abcdefgh 4\nx 0123456789abcdefgi 5", "tokens")
