@@ -126,8 +126,8 @@ def new_token() -> str:
 
 
 def _name_shown(name: str) -> str:
-    """A client name for an error message, unless it could be a token (fields written in
-    the wrong order): an error goes to the log, and a token never does."""
+    """A field (the client name, the quota) for an error message, unless it could be a
+    token (fields written in the wrong order): an error goes to the log, a token never."""
     return f" {name!r}" if len(name) < MIN_TOKEN_CHARS else ""
 
 
@@ -184,7 +184,8 @@ def parse_tokens(text: str, source: str) -> list[Client]:
                 quota = 0
             if quota < 1:
                 raise TokenError(
-                    f"{where}: quota {quota_text!r}: images per minute (>= 1) or `unlimited`"
+                    f"{where}: the quota{_name_shown(quota_text)} (the third field): images "
+                    "per minute (>= 1) or `unlimited`"
                 )
         names.add(name)
         digests.add(digest)

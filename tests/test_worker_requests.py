@@ -193,3 +193,14 @@ def test_a_tokens_file_error_names_a_short_client_name():
         parse_tokens("bad/name 0123456789abcdefgh 4", "tokens")
     with pytest.raises(TokenError, match="tokens:2: the client name 'x' appears twice"):
         parse_tokens("x 0123456789abcdefgh 4\nx 0123456789abcdefgi 5", "tokens")
+
+
+def test_a_tokens_file_error_never_repeats_a_token_written_as_the_quota():
+    from classifier.service import TokenError, parse_tokens
+
+    secret = "mbw_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5"
+    with pytest.raises(TokenError, match=r"the quota \(the third field\)") as refused:
+        parse_tokens(f"alice sha256:{'ab' * 32} {secret}", "tokens")
+    assert secret not in str(refused.value)
+    with pytest.raises(TokenError, match="the quota '0'"):
+        parse_tokens(f"alice sha256:{'ab' * 32} 0", "tokens")
