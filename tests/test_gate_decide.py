@@ -20,6 +20,7 @@ from PIL import Image
 import modbot.rules
 from classifier.budget import DecodeBudget
 from classifier.preprocess import PreprocessConfig
+from fakelemmy.scenarios import PASSWORD
 from modbot.config.policy import load_policy
 from modbot.modes.gate import HASH_DECODES, Gate
 from modbot.store import Store
@@ -306,3 +307,36 @@ rules:
         assert (status, answer["rule"]) == (406, "images only")
     finally:
         gate.close()
+
+
+def test_no_admin_to_tell_but_the_bot_is_said_once_not_retried_each_minute(
+    fake_lemmy, tmp_path, monkeypatch, caplog
+):
+    """A small instance whose only admin is the bot's login (the admin's own account):
+    nobody to send the report to. It stays in the log, as the bot's notices are then
+    skipped; before, it counted as a failure and was tried again (and logged) every
+    minute, for ever, raising /healthz's admin_reports.failed."""
+    from modbot.config.settings import Settings
+    from modbot.modes import gate as gate_mode
+
+    monkeypatch.setattr(gate_mode, "REPORT_RETRY_S", 0.0)
+    with fake_lemmy.state.lock:
+        fake_lemmy.state.persons[fake_lemmy.cast.admin.id].admin = False
+    settings = Settings.from_env(
+        {"LEMMY_URL": fake_lemmy.url, "LEMMY_USERNAME": "modbot", "LEMMY_PASSWORD": PASSWORD}
+    )
+    store = Store(tmp_path / "state.sqlite3")
+    reports = gate_mode.AdminReports(store, every_s=3600.0, settings=settings)
+    try:
+        reports.note("allowed_without_verdict", "timeout", "a" * 64)
+        with caplog.at_level("WARNING", logger="modbot.modes.gate"):
+            reports.flush()
+            reports.flush()  # within report_every: nothing again
+        assert fake_lemmy.private_messages == []
+        assert (reports.sent, reports.failed) == (0, 0) and not reports.pending
+        assert store.get_cursor(reports.CURSOR) is not None
+        said = [r.getMessage() for r in caplog.records]
+        assert sum("admin report:" in m for m in said) == 1
+        assert any("no admin to tell but the bot's own account" in m for m in said), said
+    finally:
+        store.close()

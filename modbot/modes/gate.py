@@ -313,7 +313,7 @@ class AdminReports:
             except Exception:
                 log.exception("cannot tell the admins")
                 told = False
-            if not told:
+            if told is False:
                 # Told to nobody: kept, with what came meanwhile, for the next try; the
                 # last report's time stays, so report_every does not hold it back.
                 self.failed += 1
@@ -323,10 +323,14 @@ class AdminReports:
                     self.since = since
                 self._retry_at = time.monotonic() + REPORT_RETRY_S
                 return
-            self.sent += 1
+            if told:
+                self.sent += 1
         self.store.set_cursor(self.CURSOR, repr(time.time()))
 
-    def _send(self, text: str) -> bool:
+    def _send(self, text: str) -> bool | None:
+        """True: told to the admins; False: not (tried again); None: there is no admin
+        but the bot's own account to tell (the log has the report, as the bot's own
+        notices are then skipped)."""
         from modbot.errors import LemmyError
         from modbot.lemmy import connect
 
@@ -346,10 +350,17 @@ class AdminReports:
             site = client.check_session()
             me = site.account.person_id if site.account else None
             admins = sorted(site.admin_ids - {me})
+            if not admins:
+                log.error(
+                    "no admin to tell but the bot's own account (person %s): the report "
+                    "above is in this log only",
+                    me,
+                )
+                return None
             for admin in admins:
                 client.private_message(admin, f"modbot gate needs your attention:\n\n{text}")
                 told.append(admin)
-            return bool(admins)
+            return True
         except LemmyError as exc:
             if not told:
                 log.error("cannot tell the admins: %s", exc)
