@@ -98,13 +98,15 @@ class Session:
 
     def start(self) -> bool:
         """Check the account once, at the first call; later, every ``check_every``, that
-        the login is still alive. True when the admins may have changed."""
+        the login is still alive. True when the admins (or whether the bot's account is
+        one) may have changed."""
         if self.started:
             if time.monotonic() - self._last_check < self._check_every:
                 return False
             site = self.client.check_session()
             self._last_check = time.monotonic()
             self.admin_ids = set(site.admin_ids)
+            self._admin_changed(site)
             return True
         site = self.client.check_session()
         self._last_check = time.monotonic()
@@ -120,6 +122,21 @@ class Session:
         self._check_account(site)
         self.started = True
         return True
+
+    def _admin_changed(self, site: SiteInfo) -> None:
+        """An admin made the bot's account one (as the warning at start asked), or
+        took that away: uploads are listed from now on, or no more."""
+        if site.account is None or site.account.admin == self.admin:
+            return
+        self.admin = site.account.admin
+        if self.admin:
+            log.info("the bot account %r is an admin now: uploads are read", self.username)
+        else:
+            self.warn(
+                f"the bot account {self.username!r} is no longer an admin: site bans, "
+                "purges and uploads that were never posted are out of reach"
+                + ("" if self.dry_run else "; those actions will fail")
+            )
 
     def _check_account(self, site: SiteInfo) -> None:
         account = site.account

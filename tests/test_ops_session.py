@@ -58,3 +58,38 @@ def test_the_non_admin_warning_names_the_rules_lemmy_will_refuse(tmp_path):
     # no rule needs an admin: what is out of reach, and no rule named
     (plain,) = warnings_of(tmp_path, dry_run=False, needs_admin=[])
     assert plain.endswith("are out of reach; those actions will fail")
+
+
+def test_an_account_made_admin_while_the_bot_runs_is_seen_at_the_next_check(tmp_path):
+    """The warning asks to make the account an admin: once done, the next session
+    check sees it (uploads are listed), without a restart."""
+    from datetime import timedelta
+
+    class MadeAdmin(NotAnAdmin):
+        admin = False
+
+        def check_session(self) -> SiteInfo:
+            account = Account(7, self.admin, True, True, True)
+            return SiteInfo(version="0.19.5", account=account)
+
+    said: list[str] = []
+    client = MadeAdmin()
+    store = Store(tmp_path / "state.sqlite3")
+    try:
+        settings = Settings("http://lemmy.example", "modbot", Secret("password123"))
+        session = Session(
+            client,  # type: ignore[arg-type]
+            store,
+            settings,
+            dry_run=False,
+            warn=said.append,
+            check_every=timedelta(0),
+        )
+        assert session.start() and not session.admin
+        client.admin = True
+        assert session.start() and session.admin
+        client.admin = False
+        assert session.start() and not session.admin
+        assert "is no longer an admin" in said[-1]
+    finally:
+        store.close()
