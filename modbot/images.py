@@ -42,6 +42,7 @@ from modbot.model import (
     FILE_KINDS,
     PROFILE_KINDS,
     SIGNIFICANCE,
+    TEXT_IMAGE_KINDS,
     VIDEO_EXTENSIONS,
     ImageRef,
     Item,
@@ -101,6 +102,9 @@ def image_refs(
     if item.kind in FILE_KINDS:  # file: one of pict-rs' store, by one alias
         return [upload_ref(item, instance_url=instance_url)]
     if item.kind in PROFILE_KINDS:  # an avatar, a banner, an icon: the item is the image
+        if item.kind in TEXT_IMAGE_KINDS and item.link and is_data_reference(item.link):
+            # a data: image of a bio or a description: its bytes are in the item's text
+            return [ImageRef(url=item.link, location="profile")]
         ref = _make_ref(item.link, "profile", instance_url) if item.link else None
         return [ref] if ref else []
     emojis = frozenset(_dedupe_key(u, instance_url) for u in custom_emoji_urls)
@@ -297,10 +301,14 @@ def is_data_reference(url: str) -> bool:
     return url.startswith("data:")
 
 
+_TEXT_KINDS = ("post", "comment", *TEXT_IMAGE_KINDS)
+
+
 def data_images(item: Item, *, instance_url: str) -> dict[str, str]:
     """The ``data:`` URIs of an item's Markdown images, by their reference
-    (``data_reference``): where their bytes are, for the fetcher to decode."""
-    if item.kind not in ("post", "comment") or "data" not in item.text.lower():
+    (``data_reference``): where their bytes are, for the fetcher to decode (a bio's or
+    a description's image item holds the image's Markdown as its ``text``)."""
+    if item.kind not in _TEXT_KINDS or "data" not in item.text.lower():
         return {}
     found = {}
     for url, _title in _markdown_images(item.text, _definitions(item.text)):

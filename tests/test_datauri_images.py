@@ -162,3 +162,21 @@ def test_a_proxied_data_image_is_checked_and_never_recorded_as_its_bytes(
     (record,) = [r for r in pipeline.store.decisions() if r["item"]["kind"] == "comment"]
     assert record["image"]["url"] == data_reference(uri)
     assert quote(B64[:40], safe="") not in json.dumps(pipeline.store.decisions())
+
+
+def test_a_data_image_of_a_bio_is_an_image_when_its_item_holds_its_markdown():
+    """A bio's or a description's image is an item of its own (``modbot.source``):
+    one that is a data: image has the reference as its link and the image's Markdown
+    as its text, where the acquirer finds the bytes."""
+    from modbot.images import image_refs as refs_of
+    from modbot.model import Item
+
+    uri = f"data:image/jpeg;base64,{B64}"
+    item = Item("bio", "5:ab", None, "u", link=data_reference(uri), text=f"![]({uri})")
+    assert [(r.url, r.location) for r in refs_of(item, instance_url=INSTANCE)] == [
+        (data_reference(uri), "profile")
+    ]
+    assert data_images(item, instance_url=INSTANCE) == {data_reference(uri): uri}
+    # without its Markdown, it is recorded as not read, and says why
+    with pytest.raises(BadURL, match="not found in the item"):
+        decode("", 10_000, data_reference(uri))

@@ -741,6 +741,8 @@ def decode_data_uri(uri: str, max_bytes: int, reference: str = "data:") -> tuple
     ``max_bytes`` (before decoding), ``BadURL`` when browsers could not decode it
     either (they show no image), ``EmptyResponse`` when it holds nothing.
     ``reference``: what the refusals name (never the URI: it is the image)."""
+    if not uri:
+        raise BadURL(reference, "the data: image's URI was not found in the item's text")
     uri = uri.strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r ")
     uri = uri.replace("\t", "").replace("\n", "").replace("\r", "")  # as the URL parser
     if uri[:5].lower() != "data:":
