@@ -340,3 +340,43 @@ def test_no_admin_to_tell_but_the_bot_is_said_once_not_retried_each_minute(
         assert any("no admin to tell but the bot's own account" in m for m in said), said
     finally:
         store.close()
+
+
+def test_pict_rs_hanging_up_mid_file_is_a_warning_not_a_server_error(tmp_path, caplog):
+    """pict-rs gives up after its external_validation_timeout, or stops, while it streams
+    the file: the gate said so with a 500 and a traceback ("Exception in ASGI
+    application"); it is a counted warning that says what to look at."""
+    gate = gate_for(tmp_path, "rules: []\n", {})
+    messages = [{"type": "http.request", "body": b"\x89PNG\r\n", "more_body": True}]
+
+    async def receive() -> dict:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/validate/{SECRET}",
+        "raw_path": f"/validate/{SECRET}".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"image/png"), (b"transfer-encoding", b"chunked")],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8096),
+    }
+    try:
+        with caplog.at_level("WARNING", logger="modbot.modes.gate"):
+            asyncio.run(gate.app(scope, receive, send))
+        assert sent[0]["status"] != 500
+        assert gate.counters["hung_up"] == 1
+        assert any("pict-rs hung up" in r.getMessage() for r in caplog.records)
+        assert SECRET not in caplog.text
+    finally:
+        gate.close()

@@ -418,6 +418,7 @@ class Gate:
                     "by_hash",
                     "by_verdict",
                     "too_large",
+                    "hung_up",
                     "not_media",
                     "cache_hits",
                     "peer_verdicts",
@@ -523,8 +524,21 @@ class Gate:
         verdict: dict[str, Any] | None = None
         plan: Plan | None = None
         sha256: str | None = None
+        from starlette.requests import ClientDisconnect
+
         try:
             data = await self._body(request)
+        except ClientDisconnect:
+            # pict-rs gave up (its external_validation_timeout) or stopped: nothing to
+            # decide and nobody to answer; the upload failed on its side
+            self.counters["hung_up"] += 1
+            log.warning(
+                "pict-rs hung up before it had sent the whole file (after %.1fs): the upload "
+                "failed on its side (is PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT under "
+                "gate.budget, or the network slow?)",
+                time.monotonic() - started,
+            )
+            return self._respond(Answer(400, "hung_up", "the request's body did not come"), None)
         except _TooLarge as exc:
             self.counters["too_large"] += 1
             evidence["size"] = exc.size
