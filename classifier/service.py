@@ -37,7 +37,9 @@ import logging
 import math
 import os
 import secrets
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections import OrderedDict, deque
@@ -292,7 +294,9 @@ class _Entry:
 class _ConceptSets:
     """The default engine, the named sets' engines (kept for the worker's life) and an
     LRU of engines for the concept sets clients sent. An evicted engine is closed once
-    the requests using it are done."""
+    the requests using it are done. The text embeddings of a sent set are kept in a
+    directory of this worker's own, and deleted with the set: clients choose how many
+    sets there are, not how much of the disk they fill."""
 
     def __init__(
         self,
@@ -306,16 +310,18 @@ class _ConceptSets:
         self.loaded, self.base, self.max_sets = loaded, base, max_sets
         self.options = engine_options
         self.extra = {**engine_options, "decode_workers": extra_decode_workers}
-        self.default = _Entry(Engine(loaded, base, **engine_options))
+        self.sent: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._building: dict[tuple, asyncio.Future] = {}
         self.named: dict[str, _Entry] = {}
+        self.default = _Entry(Engine(loaded, base, **engine_options))
+        self.sent_dir = tempfile.mkdtemp(prefix="modbot-worker-sets-")
+        self.sent_options = {**self.extra, "text_cache_dir": self.sent_dir}
         try:
             for name, custom in named.items():
                 self.named[name] = _Entry(Engine(loaded, base.with_custom(custom), **self.extra))
         except BaseException:
             self.close()
             raise
-        self.sent: OrderedDict[tuple, _Entry] = OrderedDict()
-        self._building: dict[tuple, asyncio.Future] = {}
 
     def engines(self) -> list[Engine]:
         return [e.engine for e in (self.default, *self.named.values(), *self.sent.values())]
@@ -342,7 +348,7 @@ class _ConceptSets:
     async def release(self, entry: _Entry) -> None:
         entry.users -= 1
         if entry.evicted and entry.users == 0:
-            await asyncio.to_thread(entry.engine.close)
+            await asyncio.to_thread(self._drop, entry)
 
     async def _build(self, key: tuple, custom: tuple[CustomConcept, ...]) -> _Entry:
         pending = self._building.get(key)
@@ -353,7 +359,7 @@ class _ConceptSets:
         try:
             # text embeddings for the new prompts: a model run, off the event loop
             engine = await asyncio.to_thread(
-                Engine, self.loaded, self.base.with_custom(custom), **self.extra
+                Engine, self.loaded, self.base.with_custom(custom), **self.sent_options
             )
         except BaseException as exc:
             pending.set_exception(exc)
@@ -377,14 +383,23 @@ class _ConceptSets:
                         entry.engine.concept_version,
                         self.max_sets,
                     )
-                    await asyncio.to_thread(entry.engine.close)
+                    await asyncio.to_thread(self._drop, entry)
                     break
             else:
                 return  # all in use: evicted when released, next time a set is added
 
+    def _drop(self, entry: _Entry) -> None:
+        """Close a sent set's engine and delete its text embeddings."""
+        entry.engine.close()
+        for path in Path(self.sent_dir).glob(f"{entry.engine.concept_version}*"):
+            path.unlink(missing_ok=True)
+
     def close(self) -> None:
-        for entry in [self.default, *self.named.values(), *self.sent.values()]:
-            entry.engine.close()
+        try:
+            for entry in [self.default, *self.named.values(), *self.sent.values()]:
+                entry.engine.close()
+        finally:
+            shutil.rmtree(self.sent_dir, ignore_errors=True)
 
 
 # -- the service ----------------------------------------------------------------------------

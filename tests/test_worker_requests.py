@@ -204,3 +204,37 @@ def test_a_tokens_file_error_never_repeats_a_token_written_as_the_quota():
     assert secret not in str(refused.value)
     with pytest.raises(TokenError, match="the quota '0'"):
         parse_tokens(f"alice sha256:{'ab' * 32} 0", "tokens")
+
+
+def test_concept_sets_sent_by_clients_do_not_fill_the_disk(loaded, tmp_path):
+    """Each set a client sends has its text embeddings written; they went to the
+    worker's text cache and stayed there, one file per set ever sent, however few
+    sets are kept (a client sending a new set with each image filled the disk)."""
+    import json
+    import os
+
+    import httpx
+
+    cache = tmp_path / "text-cache"
+    config = WorkerConfig(max_body=1000, max_concept_sets=2, text_cache_dir=cache)
+    service = WorkerService(loaded, config)
+    before = set(os.listdir(cache))
+
+    async def main():
+        transport = httpx.ASGITransport(app=service.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://w") as c:
+            for n in range(5):
+                sent = {"probe": {"prompts": [f"a photo of {n} cats"], "threshold": 0.2}}
+                answer = await c.post(
+                    "/v1/classify", content=b"x", headers={"X-Modbot-Concepts": json.dumps(sent)}
+                )
+                assert answer.status_code == 200, answer.text
+
+    sent_dir = service.sets.sent_dir
+    try:
+        asyncio.run(main())
+        assert set(os.listdir(cache)) == before, "the shared text cache is not written"
+        assert len(os.listdir(sent_dir)) == len(service.sets.sent) == 2, "one file a set kept"
+    finally:
+        service.close()
+    assert not os.path.exists(sent_dir)
