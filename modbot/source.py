@@ -49,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modbot.errors import LemmyError, LemmyUnavailable
-from modbot.images import image_refs
+from modbot.images import image_refs, is_data_reference
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
 from modbot.model import PROFILE_KINDS, Community, Item, ItemKind, Person, parse_time
 from modbot.profiles import community_images, profile_items, site_images
@@ -137,11 +137,13 @@ def text_images(
     author_is_admin: bool = False,
     community: Community | None = None,
     local: bool | None = None,
+    text: str = "",
 ) -> list[Item]:
     """The images of a person's, a community's or the site's text as items, as avatars
     are (``modbot.profiles``): one item per image, whose id is the owner's id and a
     digest of the URL (an image stays seen while the text keeps it; one added is a new
-    item) and whose ``updated`` is the URL."""
+    item) and whose ``updated`` is the URL. A ``data:`` image's URL is its reference
+    (``modbot.images``): its item holds the ``text`` it is in, where its bytes are."""
     return [
         Item(
             kind,
@@ -153,6 +155,7 @@ def text_images(
             community=community,
             local=local,
             link=url,
+            text=text if is_data_reference(url) else "",
         )
         for url in urls
     ]
@@ -678,7 +681,8 @@ class Source:
             return []
         handed_out.add(mark)
         urls = text_urls(text)
-        fresh = self._not_seen(text_images(kind, owner, urls[:MAX_TEXT_READ], **fields), set())
+        images = text_images(kind, owner, urls[:MAX_TEXT_READ], text=text, **fields)
+        fresh = self._not_seen(images, set())
         if fresh and len(urls) > MAX_TEXT_READ:
             self._warn(f"{what}: {len(urls)} images; only the first {MAX_TEXT_READ} are checked")
         if len(fresh) > MAX_TEXT_IMAGES:

@@ -13,6 +13,7 @@ from test_profile_images import jpeg, profile_decisions, profile_rules, sha
 
 from fakelemmy.scenarios import PASSWORD
 from modbot.config.settings import Secret
+from modbot.images import data_images, image_refs, is_data_reference
 from modbot.lemmy import LemmyClient, views_v3, views_v4
 from modbot.lemmy.v4 import LemmyClientV4
 from modbot.model import Community, Item, Person, SiteInfo
@@ -170,3 +171,19 @@ def test_the_views_read_the_texts_and_a_hostile_entry_breaks_nothing(caplog):
     assert views_v4.site_info({"site_view": {"site": {"sidebar": "s"}}}, None).sidebar == "s"
     assert views_v3.person({"id": 1, "bio": "b"}).bio == "b"
     assert views_v4.person({"id": 1, "bio": "b"}).bio == "b"
+
+
+def test_a_data_image_in_a_bio_is_an_item_that_holds_its_bytes(tmp_path):
+    """A data: image's item has its reference as the link and the bio as its text,
+    where the acquirer finds the bytes (``images.data_images``)."""
+    uri = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
+    bio = f"hello ![dot]({uri}) and ![web](https://img.example/w.png)"
+    carol = Person(7, name="carol", bio=bio)
+    post = Item("post", 1, None, "t", author=carol)
+    source, _ = _source(tmp_path)
+    data, web = source._profiles([post], set())
+    assert data.link and is_data_reference(data.link) and uri not in data.link
+    assert data_images(data, instance_url="https://lemmy.example") == {data.link: uri}
+    [ref] = image_refs(data, instance_url="https://lemmy.example")
+    assert ref.url == data.link
+    assert web.link == "https://img.example/w.png" and web.text == ""
