@@ -101,6 +101,19 @@ class LemmyApi:
     def can_mod(self, person: Person | None, community: Community) -> bool:
         return person is not None and (person.admin or person.id in community.moderators)
 
+    def higher_mod(self, actor: Person, target_id: int, community: Community) -> None:
+        """`LocalUser::is_higher_mod_or_admin_check` (post/remove.rs, comment/remove.rs,
+        0.19.9-0.19.20): the local admins (oldest first), then the community's mods (by
+        seniority); the first of actor and target must be the actor: `not_higher_mod`."""
+        admins = sorted(
+            (p for p in self.state.persons.values() if p.admin and p.local),
+            key=lambda p: p.local_user_id or 0,
+        )
+        ranked = [p.id for p in admins] + list(community.moderators)
+        first = next((pid for pid in ranked if pid in (actor.id, target_id)), None)
+        if first != actor.id:
+            raise ApiError(400, "not_higher_mod")
+
     def _moderates(self, person: Person | None, community: Community) -> bool:
         """ModeratorView's filter: a `community_moderator` row (being admin is not one)."""
         return person is not None and person.id in community.moderators
@@ -538,8 +551,10 @@ class LemmyApi:
         person = ctx.login()
         post = self.get_post(ctx.body.require_int("post_id"))
         removed = ctx.body.require_bool("removed")
-        if not self.can_mod(person, self.state.communities[post.community_id]):
+        community = self.state.communities[post.community_id]
+        if not self.can_mod(person, community):
             raise ApiError(400, "not_a_mod_or_admin")
+        self.higher_mod(person, post.creator_id, community)
         post.removed = removed
         self._resolve_all("post", post.id, person)
         self.modlog(
@@ -552,8 +567,14 @@ class LemmyApi:
         comment = self.get_comment(ctx.body.require_int("comment_id"))
         removed = ctx.body.require_bool("removed")
         post = self.state.posts[comment.post_id]
-        if not self.can_mod(person, self.state.communities[post.community_id]):
+        community = self.state.communities[post.community_id]
+        if not self.can_mod(person, community):
             raise ApiError(400, "not_a_mod_or_admin")
+        self.higher_mod(person, comment.creator_id, community)
+        if comment.deleted:
+            # "Don't allow removing or restoring comment which was deleted by user, as it
+            # would reveal the comment text in mod log." (0.19.4 on)
+            raise ApiError(400, "couldnt_update_comment")
         comment.removed = removed
         self._resolve_all("comment", comment.id, person)
         self.modlog(

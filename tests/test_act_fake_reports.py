@@ -62,3 +62,49 @@ def test_removing_a_post_or_comment_resolves_its_reports(fake_lemmy):
         shown = (posts if report.kind == "post" else comments)[report.id]
         assert shown == (report.resolved, report.resolver_id)
     assert len(fake_lemmy.reports) == 6
+
+
+def test_removing_takes_a_higher_mod_or_admin_and_no_deleted_comment(fake_lemmy):
+    """`LocalUser::is_higher_mod_or_admin_check` (0.19.9 on): of the remover and the
+    author, the first in (local admins oldest first, then the community's mods by
+    seniority) must be the remover, else 400 `not_higher_mod`; a comment its author
+    deleted is not removed (0.19.4 on: `couldnt_update_comment`)."""
+    cast = fake_lemmy.cast
+    junior = fake_lemmy.add_person("junior", password=PASSWORD)
+    cast.pics.moderators.append(junior.id)
+    as_ = {name: client(fake_lemmy, name) for name in ("admin", "modbot", "mod", "junior")}
+    by = {
+        "admin": cast.admin,
+        "modbot": cast.bot,
+        "mod": cast.mod,
+        "junior": junior,
+        "alice": cast.alice,
+    }
+    for remover, author, status in (
+        ("modbot", "admin", 400),  # a newer admin: not over an older one
+        ("admin", "modbot", 200),
+        ("mod", "modbot", 400),  # a mod: not over an admin
+        ("mod", "junior", 200),
+        ("junior", "mod", 400),  # a newer mod: not over an older one
+        ("mod", "mod", 200),
+        ("junior", "alice", 200),
+    ):
+        post = fake_lemmy.add_post(cast.pics, by[author])
+        comment = fake_lemmy.add_comment(post, by[author])
+        for path, body in (
+            ("/api/v3/post/remove", {"post_id": post.id, "removed": True}),
+            ("/api/v3/comment/remove", {"comment_id": comment.id, "removed": True}),
+        ):
+            r = as_[remover].post(path, json=body)
+            assert r.status_code == status, (remover, author, path, r.text)
+            if status == 400:
+                assert r.json() == {"error": "not_higher_mod"}
+        assert fake_lemmy.post(post.id).removed == (status == 200)
+        assert fake_lemmy.comment(comment.id).removed == (status == 200)
+    deleted = fake_lemmy.add_comment(fake_lemmy.add_post(cast.pics, cast.alice), cast.alice)
+    fake_lemmy.comment(deleted.id).deleted = True
+    r = as_["modbot"].post(
+        "/api/v3/comment/remove", json={"comment_id": deleted.id, "removed": True}
+    )
+    assert (r.status_code, r.json()) == (400, {"error": "couldnt_update_comment"})
+    assert not fake_lemmy.comment(deleted.id).removed
