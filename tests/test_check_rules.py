@@ -373,7 +373,8 @@ def test_structure_mistakes(tmp_path: Path):
         "month weekday), like '0 4 * * *', got '0 4 * *'",
         "rules.yaml:7: rule 'first': if.type.0: unknown item type 'pots' (did you mean "
         "'post'?); use one of: post, comment, upload, file, avatar, banner, community_icon, "
-        "community_banner, site_icon, site_banner, any, incoming",
+        "community_banner, site_icon, site_banner, bio, community_description, site_sidebar, "
+        "any, incoming",
         "rules.yaml:9: duplicate rule name 'first' (first at line 6): names must be unique, "
         "they appear in the audit log",
         "rules.yaml:10: rule 'first': if.found_in.1: unknown image location 'url'; use one of: "
