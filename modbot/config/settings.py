@@ -91,7 +91,9 @@ class Settings:
             )
         url = env["LEMMY_URL"].rstrip("/")
         if not url.startswith(("http://", "https://")):
-            raise SettingsError(f"LEMMY_URL must start with http:// or https://, got {url!r}")
+            raise SettingsError(
+                f"LEMMY_URL must start with http:// or https://, got {_without_login(url)!r}"
+            )
         pictrs_url = (env.get("PICTRS_URL") or "").rstrip("/") or None
         api_key = env.get("PICTRS_API_KEY") or None
         if bool(pictrs_url) != bool(api_key):
@@ -112,6 +114,15 @@ class Settings:
             if (token := env.get("MODBOT_CLASSIFIER_TOKEN"))
             else None,
         )
+
+
+def _without_login(url: str) -> str:
+    """``url`` for an error message: without a ``user:password@`` in it, even where the
+    URL is too broken for a parser to find its host."""
+    from modbot.lemmy.transport import shown_url
+
+    shown = shown_url(url)
+    return shown if "@" not in shown else "<a URL with a login in it; not shown>"
 
 
 def read_env_file(path: str | os.PathLike) -> dict[str, str]:
