@@ -156,6 +156,11 @@ _FOUND_IN = {
 }
 
 
+# The item kinds that never have a community: a person's images (those in their bio
+# too) and the site's (its sidebar's too).
+_NO_COMMUNITY = {"avatar", "banner", "bio", "site_icon", "site_banner", "site_sidebar"}
+
+
 def never_acts(rule: Rule) -> str | None:
     """Why `rule` cannot act on any image, for a check-rules warning; None if it can."""
     c = rule.if_
@@ -175,8 +180,8 @@ def never_acts(rule: Rule) -> str | None:
         return "a skipped image was not checked: it has no labels, scores or hash"
     if kinds == {"upload"} and c.community:
         return "an upload has no community"
-    if kinds and kinds <= {"avatar", "banner", "site_icon", "site_banner"} and c.community:
-        return f"a {' or '.join(sorted(kinds))} has no community"
+    if kinds and kinds <= _NO_COMMUNITY and c.community:
+        return f"{' or '.join(sorted(kinds))} images have no community"
     if kinds == {"upload"} and not rule.is_removal and not rule.then.notify_admins:
         return "an upload is not in a community, so it cannot be reported"
     if c.author and c.author.moderator and rule.moderators_exempt:
