@@ -25,14 +25,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from modbot.actions.kinds import ACTIONS
+from modbot.actions.kinds import ACTIONS, takes_item_down
 from modbot.actors import community_keys as _community_keys
 from modbot.actors import user_keys as _user_keys
 from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_matches
 from modbot.config.units import format_duration
 from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.markdown import MAX_VALUE, inert
-from modbot.model import FILE_KINDS, PROFILE_KINDS, PlannedAction
+from modbot.model import FILE_KINDS, PlannedAction
 
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
@@ -261,24 +261,11 @@ def uploader_exemption(policy: Policy, actor_id: str) -> str | None:
     return None if why is None else why.replace("the author", "the uploader", 1)
 
 
-_AUTHORLESS = ("community_icon", "community_banner", "site_icon", "site_banner")
-
-
 def _takes_item_down(action: PlannedAction, item_kind: str) -> bool:
     """Whether `action` takes the item itself down, so that a report on it would only
-    make the moderators review a removed item. A post or comment goes when removed or
-    purged, or by a ban that removes the author's content; purging or deleting its image
-    leaves it up (showing a broken image), as does a ban alone. An upload, a stored file
-    or a profile image is its image: purging or deleting it takes it down (`remove` and
-    `purge_item` do nothing to an upload or a profile image; to a stored file they take
-    down the posts showing it, which its report goes to)."""
-    if action.kind == "ban":  # a community's or the site's image has no author to ban
-        return bool(action.params.get("remove_data")) and item_kind not in _AUTHORLESS
-    if action.kind in ("purge_image", "delete_image"):
-        return item_kind not in ("post", "comment")
-    if action.kind in ("remove", "purge_item"):
-        return item_kind not in ("upload", *PROFILE_KINDS)
-    return action.kind == "reject"
+    make the moderators review a removed item: the action table says
+    (``modbot.actions.kinds.takes_item_down``), for the executor alike."""
+    return takes_item_down(action.kind, action.params or {}, item_kind)
 
 
 def _actions(

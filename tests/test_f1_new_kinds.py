@@ -11,6 +11,7 @@ import pytest
 
 from modbot.config.checks import never_acts
 from modbot.config.policy import load_policy
+from modbot.rules import Subject
 
 
 def policy(tmp_path: Path, text: str):
@@ -42,3 +43,37 @@ def test_a_community_condition_on_an_image_of_no_community_is_warned_about(
         """,
     )
     assert never_acts(p.rules[0]) == warned
+
+
+BAN_AND_REPORT = """
+rules:
+  - name: ban
+    if: {labels: nsfw}
+    then: {ban: {scope: site, duration: permanent, remove_data: true, reason: x}}
+  - name: tell
+    if: {labels: nsfw}
+    then: {report: "look"}
+"""
+
+
+def nsfw(kind: str) -> Subject:
+    return Subject(item_kind=kind, found_in="profile", labels=("nsfw",), scores={"nsfw": 0.1})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="modbot.actions.kinds._AUTHORLESS lacks community_description and site_sidebar",
+)
+@pytest.mark.parametrize("kind", ["community_description", "site_sidebar"])
+def test_a_ban_does_not_take_down_an_image_of_no_author(tmp_path: Path, kind: str):
+    # A community's description has no author to ban: the ban takes nothing down, so the
+    # report (to the admins) is still made, as for a community icon.
+    plan = policy(tmp_path, BAN_AND_REPORT).decide(nsfw(kind))
+    assert [a.kind for a in plan.actions] == ["ban", "report"]
+
+
+@pytest.mark.parametrize("kind", ["community_icon", "post"])
+def test_the_rules_ask_the_action_table_what_takes_an_item_down(tmp_path: Path, kind: str):
+    plan = policy(tmp_path, BAN_AND_REPORT).decide(nsfw(kind))
+    expected = ["ban", "report"] if kind == "community_icon" else ["ban"]
+    assert [a.kind for a in plan.actions] == expected
