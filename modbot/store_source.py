@@ -20,8 +20,9 @@ post already), fetched through one of its aliases, decided by the rules like any
   and no post or comment shows it (a remote avatar pict-rs cached).
 
 A file that is an admin's (``Admins``, read when a sweep starts: an alias of it is the
-site's icon or banner, an admin's avatar or banner, or an admin's upload) is decided as
-an admin's item, so nothing is done to it.
+site's icon or banner or an image in the site's sidebar, an admin's avatar, banner or an
+image in their bio, or an admin's upload) is decided as an admin's item, so nothing is
+done to it.
 
 The walk is resumable: its position (the slug of the page in hand, the ``created_at`` of
 the last file of the page before, files done, the total) is in the store before each
@@ -51,12 +52,13 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urljoin
 
 from modbot.errors import LemmyError
 from modbot.images import pictrs_alias
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
 from modbot.model import Item, Person, StoredFile, Upload, parse_time
-from modbot.source import RepeatCheck
+from modbot.source import MAX_TEXT_READ, RepeatCheck, text_urls
 from modbot.store import Store
 
 __all__ = [
@@ -91,25 +93,42 @@ class Admins:
 
 
 def read_admins(client: LemmyApi, instance_url: str) -> Admins:
-    """The admins (``GET /site``), the site's icon and banner, and each admin's avatar
-    and banner (``GET`` of the person: ``/site`` lists the admins, not their images in
-    every API version). A profile that cannot be read fails the sweep's start rather than
-    leave an admin's avatar unprotected."""
+    """The admins (``GET /site``), the site's icon, banner and the images written into
+    its sidebar, and each admin's avatar, banner and the images in their bio (``GET`` of
+    the person: ``/site`` lists the admins, not their images in every API version). A
+    profile that cannot be read fails the sweep's start rather than leave an admin's
+    avatar unprotected."""
     site = client.site_info()
     images: dict[str, tuple[Person | None, str]] = {}
 
     def note(url: str | None, whose: Person | None, what: str) -> None:
-        alias = pictrs_alias(url, instance_url) if url else None
+        alias = pictrs_alias(_absolute(url, instance_url), instance_url) if url else None
         if alias:
             images.setdefault(alias, (whose, what))
 
+    def note_text(text: str | None, whose: Person | None, what: str) -> None:
+        # a relative URL (``/pictrs/image/...``) is the instance's: made absolute by note
+        for url in text_urls(text)[:MAX_TEXT_READ] if text else ():
+            note(url, whose, what)
+
     note(site.icon, None, "the site's icon")
     note(site.banner, None, "the site's banner")
+    note_text(site.sidebar, None, "an image in the site's sidebar")
     for admin_id in sorted(site.admin_ids):
         admin = client.person(admin_id)
         note(admin.avatar, admin, "avatar")
         note(admin.banner, admin, "banner")
+        note_text(admin.bio, admin, "an image in the bio")
     return Admins(ids=frozenset(site.admin_ids), images=images)
+
+
+def _absolute(url: str, instance_url: str) -> str:
+    """``url`` read against the instance (a text's ``/pictrs/image/...`` is its own);
+    one that does not parse as it is (``pictrs_alias`` finds no alias in it)."""
+    try:
+        return urljoin(instance_url, url)
+    except ValueError:
+        return url
 
 
 def file_item(stored: StoredFile, store: Store, admins: Admins | None = None) -> Item:
