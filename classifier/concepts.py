@@ -36,7 +36,13 @@ DANBOORU_SCORES = (
     "danbooru_unsafe",
     "danbooru_realistic",
 )
-CONCEPT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+# A custom concept's name, here and in rules.yaml (modbot.config imports these): it becomes
+# a label and a score name. Use with ``fullmatch``: ``$`` would accept a trailing newline.
+CONCEPT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+CONCEPT_NAME_RULE = "use 1-40 lower-case letters, digits or '_', starting with a letter"
+# the labels and scores modbot sets itself (`unreadable`: an image the classifier could
+# not read); a custom concept may not take one of these names
+RESERVED_CONCEPT_NAMES = frozenset((*BUILTIN_SCORES, *DANBOORU_SCORES, "unreadable"))
 FORMS = ("bare", "prefixed", "both")
 # Bump when the meaning of a file changes in code (a new decision step, say): it is part
 # of every concept version, so cached verdicts from before are not reused.
@@ -78,14 +84,11 @@ class CustomConcept:
     threshold: float
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not CONCEPT_NAME.match(self.name):
+        if not isinstance(self.name, str) or not CONCEPT_NAME.fullmatch(self.name):
+            raise ConceptError(f"custom concept name {self.name!r}: {CONCEPT_NAME_RULE}")
+        if self.name in RESERVED_CONCEPT_NAMES:
             raise ConceptError(
-                f"custom concept name {self.name!r}: use 1-40 lower-case letters, digits, '_' or '-', "
-                "starting with a letter"
-            )
-        if self.name in BUILTIN_SCORES + DANBOORU_SCORES:
-            raise ConceptError(
-                f"custom concept name {self.name!r} is a built-in score; choose another name"
+                f"custom concept name {self.name!r} is a built-in score or label; choose another name"
             )
         prompts = (self.prompts,) if isinstance(self.prompts, str) else self.prompts
         try:

@@ -132,11 +132,11 @@ def test_custom_concepts_add_prompts_and_scores():
     c = ConceptSet.builtin(
         [
             CustomConcept("gore", "a bloody wound", 0.22),
-            CustomConcept("hate-symbols", ["a swastika"], 0.23),
+            CustomConcept("hate_symbols", ["a swastika"], 0.23),
         ]
     )
     assert c.custom[0].prompts == ("a bloody wound",)
-    assert c.score_names[-2:] == ("gore", "hate-symbols")
+    assert c.score_names[-2:] == ("gore", "hate_symbols")
     assert {"a bloody wound", "a swastika"} <= set(c.prompts)
     with pytest.raises(ConceptError, match="used twice"):
         ConceptSet.builtin([CustomConcept("gore", ["x"], 0.2), CustomConcept("gore", ["y"], 0.2)])

@@ -26,7 +26,12 @@ from pydantic import (
 )
 
 from classifier.budget import MIN_DECODE_MEMORY
-from classifier.concepts import DANBOORU_SCORES
+from classifier.concepts import (  # noqa: F401  (CONCEPT_NAME*: config.checks uses them)
+    CONCEPT_NAME,
+    CONCEPT_NAME_RULE,
+    DANBOORU_SCORES,
+    RESERVED_CONCEPT_NAMES,
+)
 from modbot.actions.kinds import ACTIONS, REPORT_MAX
 from modbot.config.units import (
     Comparison,
@@ -115,7 +120,6 @@ HTTP_CLASS = re.compile(r"http_[1-5]xx")
 DEFAULT_REMOVE_REASON = "Removed by modbot: {{rule}}"
 DEFAULT_REPORT_REASON = "modbot: {{rule}}"
 PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-CONCEPT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 # --- field types ------------------------------------------------------------------------
