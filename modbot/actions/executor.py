@@ -84,16 +84,14 @@ class Executor:
         admin = target.author_is_admin or (target.author_id in self.admin_ids)
         reported = False
         not_purged = None
+        held: list[str] = []  # actions the safety valve held back (reported instead)
         gone = False  # the item was taken down (the action table says): no report on it
         for planned in actions:
             kind = planned.kind
-            if kind == "notify_admins" and not_purged:
-                # The rule's message may say "purged": say what happened to this image.
-                planned = replace(
-                    planned,
-                    reason=f"{planned.reason or 'an image matched a rule'}"
-                    f" [the image was not purged: {not_purged}]",
-                )
+            if kind == "notify_admins" and (not_purged or held):
+                # The rule's message may say "removes", "purges", "bans": say what
+                # happened to this item.
+                planned = replace(planned, reason=self._as_done(planned.reason, not_purged, held))
             if admin and kind != "notify_admins":
                 outcomes.append(
                     ActionOutcome(kind, "skipped", "the author is an admin: never acted on")
@@ -105,6 +103,8 @@ class Executor:
                 continue
             outcome = handler(self, target, planned)
             outcomes.append(outcome)
+            if outcome.valve:
+                held.append(outcome.action)
             if kind == "purge_image" and outcome.status == NOT_POSSIBLE:
                 local = target.image_alias or target.image_original_url
                 not_purged = NOT_PURGED["needs_pictrs" if local else "remote"]
@@ -127,6 +127,18 @@ class Executor:
                 outcomes.append(HANDLERS["report"](self, target, report))
                 reported = True
         return outcomes
+
+    def _as_done(self, reason: str | None, not_purged: str | None, held: list[str]) -> str:
+        """The rule's message to the admins, with what was not done to this item."""
+        text = reason or "an image matched a rule"
+        if not_purged:
+            text += f" [the image was not purged: {not_purged}]"
+        if held:
+            would = "would hold" if self.dry_run else "held"
+            text += (
+                f" [not done: {', '.join(held)}; the safety valve {would} them back (report-only)]"
+            )
+        return text
 
     def flush_notifications(self) -> None:
         """Send the queued admin notifications: one private message per admin."""
