@@ -68,7 +68,9 @@ class Subject:
     author_is_admin: bool = False
     labels: Iterable[str] = ()
     scores: Mapping[str, float] = field(default_factory=dict)
-    unreadable: str | bool | None = None  # the classifier's reason the image did not decode
+    # the classifier's reason the image did not decode; a skipped image (no verdict) is
+    # neither readable nor unreadable
+    unreadable: str | bool | None = None
     skipped: str | None = None  # why the image was not checked (too_many_images, ...)
     # The download that failed: the image's (then it is skipped too), or its original's
     # when the instance's copy was checked instead (`checked_copy`: that copy's URL).
@@ -343,7 +345,8 @@ def _conditions(rule: Rule, f: _Facts) -> tuple[str, ...] | None:
             copy = ", the instance's copy checked" if s.checked_copy else ""
             held.append(f"fetch failed ({s.fetch_failed}{copy})")
     if c.unreadable is not None:
-        if bool(s.unreadable) != c.unreadable:
+        # an image that was not checked (skipped) has no verdict: neither readable nor not
+        if s.skipped or bool(s.unreadable) != c.unreadable:
             return None
         held.append(f"unreadable ({s.unreadable})" if c.unreadable else "readable")
     if c.labels:

@@ -77,3 +77,31 @@ def test_the_rules_ask_the_action_table_what_takes_an_item_down(tmp_path: Path, 
     plan = policy(tmp_path, BAN_AND_REPORT).decide(nsfw(kind))
     expected = ["ban", "report"] if kind == "community_icon" else ["ban"]
     assert [a.kind for a in plan.actions] == expected
+
+
+@pytest.mark.parametrize("unreadable", [False, True])
+def test_an_image_not_checked_is_neither_readable_nor_unreadable(tmp_path: Path, unreadable):
+    # The original failed and nothing was checked instead: there is no verdict, so a
+    # rule about the instance's copy being readable (or not) does not hold.
+    p = policy(
+        tmp_path,
+        f"""
+        rules:
+          - name: about the copy
+            if: {{fetch_failed: true, unreadable: {str(unreadable).lower()}}}
+            then: {{report: "the original failed"}}
+        """,
+    )
+    skipped = Subject(item_kind="post", found_in="post_url", skipped="http_404")
+    assert p.decide(skipped).actions == []
+    checked = Subject(
+        item_kind="post",
+        found_in="post_url",
+        fetch_failed="http_404",
+        checked_copy="https://lemmy.test/pictrs/image/copy.jpg",
+        unreadable="truncated" if unreadable else None,
+        scores={} if unreadable else {"nsfw": -0.1},
+    )
+    plan = p.decide(checked)
+    assert [a.kind for a in plan.actions] == ["report"]
+    assert ("unreadable (truncated)" if unreadable else "readable") in plan.matched[0].conditions
