@@ -1598,8 +1598,6 @@ class LemmyApiV4:
                     params, ignored = read_body(type_name, raw)
                 self.fake.note_ignored(request, ignored)
                 viewer = self.fake.viewer_of(request)
-                if self._repeated(request, viewer):
-                    return Response(status_code=422)
                 with self.state.lock:
                     result = handler(Ctx4(request, params, viewer, raw))
                 return JSONResponse(result)
@@ -1610,9 +1608,11 @@ class LemmyApiV4:
 
         return endpoint
 
-    def _repeated(self, request: Request, viewer: Person | None) -> bool:
-        """The idempotency middleware: a POST/PUT by a logged-in user carrying a key
-        (≤ 32 characters) it already sent in the last minutes is not run again."""
+    def repeated(self, request: Request, viewer: Person | None) -> bool:
+        """The idempotency middleware (routes/src/middleware/idempotency.rs), run by the
+        fake's `Instrument` before the rate limits, as Lemmy's wraps the whole app: a
+        POST/PUT by a logged-in user carrying a key (≤ 32 characters) it already sent
+        in the last minutes is not run again; a new key is kept whatever follows."""
         key = request.headers.get("idempotency-key")
         if key is None or len(key) > 32 or viewer is None:
             return False

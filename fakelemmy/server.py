@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 import uvicorn
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 # What nginx in front of Lemmy answers when Lemmy is down or overloaded.
@@ -57,6 +58,11 @@ class Fault:
     message: str | None
     body: dict | None = None  # the whole JSON body, when given (Lemmy 1.0's errors)
     headers: dict | None = None
+
+    @property
+    def gateway(self) -> bool:
+        """nginx's HTML page (Lemmy down or overloaded), not an answer of Lemmy's."""
+        return self.body is None and self.error is None
 
     def response(self):
         if self.body is not None:
@@ -165,7 +171,8 @@ def bucket_for(path: str) -> str | None:
 
 
 class Instrument:
-    """ASGI middleware: record, fault, delay, rate-limit, then the wrapped app."""
+    """ASGI middleware: record, delay, fault (nginx's), Lemmy 1.0's idempotency check,
+    fault (Lemmy's), rate-limit, then the wrapped app."""
 
     def __init__(self, app, fake, server: str) -> None:
         self.app, self.fake, self.server = app, fake, server
@@ -220,6 +227,15 @@ class Instrument:
         while held is not None and not held.is_set() and not self.fake.stopping:
             await asyncio.sleep(0.02)
         fault = self.fake.take_fault(self.server, path)
+        if fault is not None and fault.gateway:  # nginx's page: Lemmy never saw it
+            return await fault.response()(scope, replay, recording_send)
+        if self.server == "lemmy" and self.fake.v4 is not None:
+            # Lemmy 1.0's idempotency middleware wraps the whole app, outside the
+            # routes' rate limits (server/src/lib.rs): a key is kept before a 429 or an
+            # error, and the same key again answers 422.
+            repeated = self.fake.v4.repeated(Request(scope), self.fake.viewer_of(Request(scope)))
+            if repeated:
+                return await Response(status_code=422)(scope, replay, recording_send)
         if fault is not None:
             return await fault.response()(scope, replay, recording_send)
         if self.server == "lemmy" and self.fake.v4 is not None:  # Lemmy 1.0: 429s

@@ -499,36 +499,21 @@ def test_an_emoji_of_the_site_in_a_comment_is_not_judged_on_1_0(photos, pipeline
         assert not lemmy.comment(comment.id).removed
 
 
-def test_an_action_lemmy_rate_limited_is_retried_under_a_new_idempotency_key(monkeypatch):
+def test_an_action_lemmy_rate_limited_is_retried_under_a_new_idempotency_key():
     """Lemmy 1.0's idempotency middleware keeps a key before the rate limiter runs
-    (crates/server/src/lib.rs wraps it outside the routes' rate limits): the retry of a
-    429 under the same key answers 422 though nothing was done. Emulated here in front
-    of the fake, whose rate limiter runs first."""
-    from modbot.lemmy.transport import Transient
-
+    (crates/server/src/lib.rs wraps it outside the routes' rate limits), as the fake
+    does: the retry of a 429 under the same key answers 422 though nothing was done."""
     with FakeLemmy(version="1.0") as lemmy:
         cast = standard_cast(lemmy)
         post = lemmy.add_post(cast.pics, cast.alice)
         client = LemmyClientV4(
             lemmy.url, "modbot", Secret(PASSWORD), requests_per_minute=0, sleep=lambda s: None
         )
-        send, kept, limited = client.send, set(), [1]
-
-        def lemmy_1_0(method, url, *, auth, **kwargs):
-            key = (kwargs.get("headers") or {}).get("Idempotency-Key")
-            if key is not None and method in ("POST", "PUT"):
-                if key in kept:
-                    raise LemmyError("HTTP 422", status=422)
-                kept.add(key)
-                if limited:
-                    limited.pop()
-                    raise Transient("rate limited", 1.0, code="rate_limit_error")
-            return send(method, url, auth=auth, **kwargs)
-
-        monkeypatch.setattr(client, "send", lemmy_1_0)
+        lemmy.fail_next("/api/v4/post/remove")  # Lemmy's 429, after the key was kept
         client.remove_post(post.id, "known abusive image")
         assert lemmy.post(post.id).removed, "the 429 was retried, not read as done"
-        assert len(kept) == 2
+        tries = [r.status for r in lemmy.requests if r.path == "/api/v4/post/remove"]
+        assert tries == [429, 200]
 
 
 def test_a_media_list_walk_keeps_only_the_newest_uploads_a_reader_can_reach(photos, monkeypatch):
