@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from modbot.actions.handlers import HANDLERS
 from modbot.config.checks import never_acts
 from modbot.config.policy import load_policy
+from modbot.model import ActionOutcome, PlannedAction, Target
 from modbot.rules import Subject
 
 
@@ -105,3 +107,37 @@ def test_an_image_not_checked_is_neither_readable_nor_unreadable(tmp_path: Path,
     plan = p.decide(checked)
     assert [a.kind for a in plan.actions] == ["report"]
     assert ("unreadable (truncated)" if unreadable else "readable") in plan.matched[0].conditions
+
+
+class _Notifier:
+    """The part of the executor a profile image's report and a site image's purge use."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def notify(self, key: str, message: str, action: str = "notify_admins") -> ActionOutcome:
+        self.sent.append(message)
+        return ActionOutcome(action, "done", message)
+
+
+@pytest.mark.parametrize(
+    ("kind", "author", "said"),
+    [
+        ("bio", "alice@lemmy.test", "image in a bio of `alice@lemmy.test` "),
+        ("community_description", "", "image in a community description "),
+        ("site_sidebar", "", "image in the site sidebar "),
+    ],
+)
+def test_a_report_on_an_image_in_a_text_says_where_it_is(kind: str, author: str, said: str):
+    ex = _Notifier()
+    url = "https://lemmy.test/pictrs/image/abc.jpg"
+    target = Target(kind=kind, id=f"7:{kind}", url="", author_name=author, image_url=url)
+    HANDLERS["report"](ex, target, PlannedAction("report", "look", {}, "r"))  # type: ignore[arg-type]
+    assert ex.sent == [f"look ({said}`{url}`)"]
+
+
+@pytest.mark.parametrize("action", ["purge_image", "delete_image"])
+def test_an_image_in_the_site_sidebar_is_an_admins(action: str):
+    target = Target(kind="site_sidebar", id="site:ab", image_alias="abc.jpg", image_url="u")
+    outcome = HANDLERS[action](_Notifier(), target, PlannedAction(action, None, {}, "r"))  # type: ignore[arg-type]
+    assert (outcome.status, outcome.detail) == ("skipped", "an admin's image: never acted on")

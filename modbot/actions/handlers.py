@@ -79,7 +79,14 @@ _WHAT = {
     "community_banner": "a community banner",
     "site_icon": "the site icon",
     "site_banner": "the site banner",
+    "bio": "an image in a bio",
+    "community_description": "an image in a community description",
+    "site_sidebar": "an image in the site sidebar",
 }
+
+
+# A person's own images: a report names whose they are.
+_PERSONS = ("avatar", "banner", "bio")
 
 
 def _what(t: Target) -> str:
@@ -174,8 +181,9 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
     return ActionOutcome("purge_item", "skipped", f"{_what(t)} is no post or comment to purge")
 
 
-# Only an admin sets the site's icon and banner, whoever uploaded the file.
-SITE_IMAGES = ("site_icon", "site_banner")
+# Only an admin sets the site's icon and banner and writes its sidebar, whoever
+# uploaded the file.
+SITE_IMAGES = ("site_icon", "site_banner", "site_sidebar")
 ADMINS_IMAGE = "an admin's image: never acted on"
 
 
@@ -454,9 +462,7 @@ def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         )
     # Lemmy has no report for an upload, a stored file or a profile image: tell the
     # admins instead.
-    owner = (
-        f" of {inert(t.author_name)}" if t.kind in ("avatar", "banner") and t.author_name else ""
-    )
+    owner = f" of {inert(t.author_name)}" if t.kind in _PERSONS and t.author_name else ""
     what = _what(t).split(" ", 1)[1]
     return ex.notify(t.key, f"{reason} ({what}{owner} {inert(t.image_url)})", action="report")
 
