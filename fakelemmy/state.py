@@ -270,7 +270,7 @@ class State:
         self.token_expires: dict[str, datetime] = {}  # jwt -> expiry (1.0; absent: never)
         self.notifications: list[Notification] = []
         self.site = SiteSettings()
-        self.custom_emojis: list[CustomEmoji] = []  # 1.0: `GET /custom_emoji/list`
+        self.custom_emojis: list[CustomEmoji] = []  # 0.19: GET /site; 1.0: /custom_emoji/list
         self.instances: dict[str, int] = {}
         self._ids: dict[str, int] = {}
 

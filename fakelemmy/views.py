@@ -12,6 +12,7 @@ from datetime import datetime
 from fakelemmy.state import (
     Comment,
     Community,
+    CustomEmoji,
     Person,
     Post,
     PrivateMessage,
@@ -501,12 +502,32 @@ class Views:
             "all_languages": LANGUAGES,
             "discussion_languages": [lang["id"] for lang in LANGUAGES],
             "taglines": [],
-            "custom_emojis": [],
+            # `CustomEmojiView::get_all`: the site's emojis, by category then id
+            "custom_emojis": [
+                self.custom_emoji_view(e)
+                for e in sorted(s.custom_emojis, key=lambda e: (e.category, e.id))
+            ],
             "blocked_urls": [],
         }
         if viewer is not None:
             response["my_user"] = self.my_user(viewer)
         return response
+
+    @staticmethod
+    def custom_emoji_view(e: CustomEmoji) -> dict:
+        """0.19's `CustomEmojiView`, as `GET /site` lists it."""
+        return {
+            "custom_emoji": {
+                "id": e.id,
+                "local_site_id": 1,
+                "shortcode": e.shortcode,
+                "image_url": e.image_url,
+                "alt_text": e.alt_text,
+                "category": e.category,
+                "published": iso(e.published),
+            },
+            "keywords": [{"custom_emoji_id": e.id, "keyword": k} for k in e.keywords],
+        }
 
     def rate_limit_row(self, ts: str) -> dict:
         message = self.rate_limits.get("message") or (999999, 1)

@@ -19,6 +19,7 @@ import pytest
 
 from fakelemmy import FakeLemmy
 from fakelemmy.scenarios import PASSWORD, standard_cast
+from fakelemmy.state import CustomEmoji
 
 SCHEMAS = Path(__file__).parent / "schemas"
 SCHEMA_NAMES = sorted(p.stem for p in SCHEMAS.glob("*.json"))
@@ -73,6 +74,10 @@ def samples(photos):
         reply = lemmy.add_comment(post, cast.alice, content="reply", parent=comment)
         lemmy.edit_comment(reply.id, content="reply, edited")
 
+        with lemmy.state.lock:  # a custom emoji: 0.19 lists them in GET /site
+            lemmy.state.custom_emojis.append(
+                CustomEmoji(1, "party", upload.url, post.published, "party", "fun", ["yay"])
+            )
         call("GetSiteResponse", bot, "GET", "/site")
         call("GetSiteResponse", anon, "GET", "/site")
         call("SuccessResponse", bot, "GET", "/user/validate_auth")
