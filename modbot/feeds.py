@@ -532,6 +532,36 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
+def public_key_argument(value: str) -> str:
+    """``--key`` of ``modbot feed verify``: the key's text (``ed25519:...``) or the file
+    ``modbot keys`` wrote it to (FILE.pub). Returns the key's text (not yet checked);
+    `KeyFileError` for the private key file or a missing file, saying what to give."""
+    if value.strip().startswith(PUBLIC_KEY_PREFIX):
+        return value
+    path = Path(value)
+    try:
+        data = read_text_file(path, max_bytes=MAX_KEY_BYTES, what="a public key file")
+    except FileNotFoundError:
+        raise KeyFileError(
+            f"--key {value[:60]!r}: give the public key as 'ed25519:...' or the file "
+            "`modbot keys` wrote it to (FILE.pub); there is no such file"
+        ) from None
+    except UnusableFile as exc:
+        raise KeyFileError(f"{path}: {exc}") from None
+    text = data.decode("utf-8", "replace").strip()
+    if text.startswith("-----BEGIN"):
+        raise KeyFileError(
+            f"{path} is a private key: give the public key, {path}.pub (written by "
+            "`modbot keys` beside it)"
+        )
+    if not text.startswith(PUBLIC_KEY_PREFIX):
+        raise KeyFileError(
+            f"{path} holds no public key: it is written 'ed25519:' and 44 base64 characters "
+            "(the file FILE.pub `modbot keys` wrote)"
+        )
+    return text
+
+
 # Helpers.
 
 

@@ -299,7 +299,13 @@ def _add_feed(subparsers: Subparsers) -> None:
             "unless --allow-empty. Exit status: 0 written, 1 not (the message says why)."
         ),
     )
-    pub.add_argument("--key", required=True, metavar="FILE", help="the private key (modbot keys)")
+    pub.add_argument(
+        "--key",
+        metavar="FILE",
+        default="feed.key",
+        help="the private key `modbot keys` wrote (default: %(default)s, as `modbot keys` "
+        "writes it)",
+    )
     pub.add_argument("--out", required=True, metavar="FILE", help="the feed file, e.g. hashes.json")
     pub.add_argument(
         "--instance",
@@ -330,7 +336,13 @@ def _add_feed(subparsers: Subparsers) -> None:
         ),
     )
     ver.add_argument("feed", metavar="URL|FILE")
-    ver.add_argument("--key", required=True, help="the publisher's public key, ed25519:...")
+    ver.add_argument(
+        "--key",
+        required=True,
+        metavar="KEY|FILE",
+        help="the publisher's public key: ed25519:... or the file `modbot keys` wrote "
+        "it to (FILE.pub)",
+    )
     ver.add_argument("--instance", help="the publisher's host (default: not checked)")
     ver.add_argument(
         "--max-age",
@@ -372,6 +384,15 @@ def run_publish(args: argparse.Namespace) -> int:
             kinds=args.kind,
             allow_empty=args.allow_empty,
         )
+    except FileNotFoundError as exc:
+        if exc.filename is not None and str(exc.filename) == str(args.key):
+            print(
+                f"modbot feed publish: no private key at {args.key}: make one with "
+                "`modbot keys` (or give --key FILE)",
+                file=sys.stderr,
+            )
+            return 1
+        return _cannot("feed publish", exc, args.out)
     except OSError as exc:  # the key, or the folder of --out
         return _cannot("feed publish", exc, args.out)
     except ValueError as exc:  # e.g. --instance not a host name
@@ -391,11 +412,16 @@ def run_verify(args: argparse.Namespace) -> int:
     from modbot.feeds import (
         MAX_FEED_BYTES,
         MAX_SIGNATURE_BYTES,
+        public_key_argument,
         signature_url,
         verify_feed,
         verify_feed_files,
     )
 
+    try:
+        key = public_key_argument(args.key)
+    except OSError as exc:
+        return _cannot("feed verify", exc, args.key)
     max_age = args.max_age  # a timedelta: argparse applies the type to the default too
     if args.feed.startswith(("http://", "https://")):
         import asyncio
@@ -414,12 +440,10 @@ def run_verify(args: argparse.Namespace) -> int:
                 return body.data, sig.data
 
         body, sig = asyncio.run(download())
-        verified = verify_feed(body, sig, args.key, instance=args.instance, max_age=max_age)
+        verified = verify_feed(body, sig, key, instance=args.instance, max_age=max_age)
     else:
         try:
-            verified = verify_feed_files(
-                args.feed, args.key, instance=args.instance, max_age=max_age
-            )
+            verified = verify_feed_files(args.feed, key, instance=args.instance, max_age=max_age)
         except OSError as exc:
             return _cannot("feed verify", exc, args.feed)
     counts = Counter((e.kind, e.verdict) for e in verified.feed.entries)
