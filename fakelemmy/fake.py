@@ -841,6 +841,14 @@ class FakeLemmy:
         """The instance's live settings (content warning, default time range, ...)."""
         return self.state.site
 
+    def set_sidebar(self, text: str | None) -> None:
+        """The site's sidebar (Markdown), as an admin saves it: on 1.0 its images are
+        rewritten as when stored (`process_markdown_opt` in the site's create/edit)."""
+        with self.state.lock:
+            if self.v4 is not None:
+                text = self.images_v4.markdown(text)
+            self.state.site.sidebar = text
+
     def image_exists(self, alias: str) -> bool:
         """Whether pict-rs still serves `alias`."""
         with self.state.lock:

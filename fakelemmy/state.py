@@ -245,6 +245,7 @@ class SiteSettings:
     private_instance: bool = False
     icon: str | None = None  # the site's own images (an admin sets them)
     banner: str | None = None
+    sidebar: str | None = None  # Markdown (`FakeLemmy.set_sidebar`: 1.0 rewrites its images)
 
 
 class State:

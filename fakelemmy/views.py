@@ -452,7 +452,9 @@ class Views:
                     "inbox_url": f"{self.base_url}/site_inbox",
                     "public_key": "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n",
                     "instance_id": 1,
-                    **_clean({"icon": s.site.icon, "banner": s.site.banner}),
+                    **_clean(
+                        {"icon": s.site.icon, "banner": s.site.banner, "sidebar": s.site.sidebar}
+                    ),
                 },
                 "local_site": {
                     "id": 1,

@@ -645,6 +645,7 @@ class ViewsV4:
                         "content_warning": site.content_warning,
                         "icon": site.icon,
                         "banner": site.banner,
+                        "sidebar": site.sidebar,
                     }
                 ),
                 "local_site": _clean(

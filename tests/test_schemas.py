@@ -78,6 +78,7 @@ def samples(photos):
             lemmy.state.custom_emojis.append(
                 CustomEmoji(1, "party", upload.url, post.published, "party", "fun", ["yay"])
             )
+        lemmy.set_sidebar(f"rules ![r]({upload.url})")
         call("GetSiteResponse", bot, "GET", "/site")
         call("GetSiteResponse", anon, "GET", "/site")
         call("SuccessResponse", bot, "GET", "/user/validate_auth")

@@ -173,6 +173,7 @@ def samples(photos):
         lemmy.edit_comment(reply.id, content="reply, edited")
         lemmy.add_person("banned", bot_account=True)
 
+        lemmy.set_sidebar(f"rules ![r]({remote})")
         call("GetSiteResponse", bot, "GET", "/site")
         call("GetSiteResponse", anon, "GET", "/site")
         with lemmy.state.lock:
