@@ -986,20 +986,27 @@ class Store:
         return list(found.values())
 
     def profile_showing(self, sha256: str, aliases: Sequence[str] = ()) -> dict | None:
-        """The person whose avatar or banner this file was when the bot last recorded it
-        (its bytes, or one of its pict-rs ``aliases``): ``{kind, id, author}``, or None."""
+        """The person whose avatar or banner this file was, or whose bio showed it, when
+        the bot last recorded it (its bytes, or one of its pict-rs ``aliases``): ``{kind,
+        id, author}``, or None. A bio image's id is ``"<person id>:<digest>"``."""
         marks = ", ".join("?" for _ in aliases) or "NULL"
         with self._lock:
-            row = self._db.execute(
+            rows = self._db.execute(
                 "SELECT item_kind, item_id, record FROM decisions "
-                "WHERE item_kind IN ('avatar', 'banner') AND (sha256 = ? OR "
-                f"json_extract(record, '$.image.alias') IN ({marks})) ORDER BY id DESC LIMIT 1",
+                "WHERE item_kind IN ('avatar', 'banner', 'bio') AND (sha256 = ? OR "
+                f"json_extract(record, '$.image.alias') IN ({marks})) ORDER BY id DESC",
                 (sha256, *aliases),
-            ).fetchone()
-        if row is None or not str(row["item_id"]).isdigit():
-            return None
-        item = (json.loads(row["record"]).get("item")) or {}
-        return {"kind": row["item_kind"], "id": int(row["item_id"]), "author": item.get("author")}
+            )
+            for row in rows:  # the newest whose id names a person
+                person_id = str(row["item_id"]).partition(":")[0]
+                if person_id.isdigit():
+                    item = (json.loads(row["record"]).get("item")) or {}
+                    return {
+                        "kind": row["item_kind"],
+                        "id": int(person_id),
+                        "author": item.get("author"),
+                    }
+        return None
 
     # -- files modbot purged: what the upload gate refuses from then on (modbot.modes.gate)
     def purged_files(self, after_id: int = 0) -> tuple[list[dict], int]:

@@ -15,9 +15,9 @@ post already), fetched through one of its aliases, decided by the rules like any
   comment the bot saw showing it, and the ban's record says which (``author_role``);
 - alias -> item (``Store.items_showing``, from the decisions the bot recorded): the posts
   and comments ``remove``, ``purge_item`` and ``report`` act on.
-- alias -> person (``Store.profile_showing``, from the avatars and banners the bot
-  recorded, ``modbot.profiles``): whom a ban targets when the file has no uploader
-  and no post or comment shows it (a remote avatar pict-rs cached).
+- alias -> person (``Store.profile_showing``, from the avatars, banners and bios'
+  images the bot recorded, ``modbot.profiles``): whom a ban targets when the file has
+  no uploader and no post or comment shows it (a remote avatar pict-rs cached).
 
 A file that is an admin's (``Admins``, read when a sweep starts: an alias of it is the
 site's icon or banner or an image in the site's sidebar, an admin's avatar, banner or an
@@ -134,7 +134,8 @@ def _absolute(url: str, instance_url: str) -> str:
 def file_item(stored: StoredFile, store: Store, admins: Admins | None = None) -> Item:
     """One stored file as an item: fetched by its first alias; its author the uploader
     (alias -> uploader; an admin, when an admin uploaded one of its aliases), else the
-    creator of the first item showing it, else the person whose avatar or banner it is.
+    creator of the first item showing it, else the person whose avatar or banner it is
+    (or whose bio shows it).
     A file that is an admin's (``Admins``) is decided as an admin's item: never acted on."""
     admins = admins or Admins()
     aliases = stored.aliases
@@ -155,11 +156,13 @@ def file_item(stored: StoredFile, store: Store, admins: Admins | None = None) ->
             author = Person(id=int(first["author_id"]), actor_id=first.get("author"))
             role = f"creator of {first['kind']} {first['id']}, no uploader known"
     if author is None:
-        # an avatar or banner (a remote one pict-rs cached has no uploader): its person
+        # an avatar or banner (a remote one pict-rs cached has no uploader), or an image
+        # in a bio: its person
         profile = store.profile_showing(stored.sha256, aliases)
         if profile is not None:
             author = Person(id=profile["id"], actor_id=profile.get("author"))
-            role = f"person whose {profile['kind']} it is, no uploader known"
+            shows = "bio shows it" if profile["kind"] == "bio" else f"{profile['kind']} it is"
+            role = f"person whose {shows}, no uploader known"
     local = True if role == "uploader" else None
     admin_image = next((admins.images[a] for a in aliases if a in admins.images), None)
     if admin_image is not None and (author is None or author.id not in admins.ids):

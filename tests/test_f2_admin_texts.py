@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modbot.model import Person, SiteInfo, StoredFile
+from modbot.model import Person, SiteInfo, StoredFile, utc_iso
 from modbot.store import Store
 from modbot.store_source import Admins, file_item, read_admins
 
@@ -73,3 +73,56 @@ def test_no_sidebar_nor_bio_changes_nothing():
 def test_a_url_that_does_not_parse_is_no_alias_and_no_error():
     admins = admins_of("![x](http://[broken/pictrs/image/a.png)", "![y](//[x/pictrs/image/b.png)")
     assert admins.images == {}
+
+
+def recorded(kind: str, item_id: str, author_id: int | None, alias: str) -> dict:
+    """A decision as the pipeline records one for a profile image or a text's image."""
+    return {
+        "run_id": "r1",
+        "decided_at": utc_iso(),
+        "dry_run": False,
+        "item": {
+            "kind": kind,
+            "id": item_id,
+            "author_id": author_id,
+            "author": None if author_id is None else f"{INSTANCE}/u/p{author_id}",
+        },
+        "image": {
+            "url": f"{INSTANCE}/pictrs/image/{alias}",
+            "location": "profile",
+            "sha256": "e" * 64,
+            "alias": alias,
+        },
+        "scores": {},
+        "labels": [],
+        "rule": None,
+        "actions": [],
+        "skipped": None,
+    }
+
+
+def test_a_file_shown_in_a_bio_is_that_persons_when_nothing_else_names_one(tmp_path):
+    """No uploader, no post: the person whose bio showed the file is whom a ban hits
+    (as for an avatar), not nobody (the ban skipped: the author is unknown)."""
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        store.add_decision(recorded("bio", "7:0123456789abcdef", 7, "in-bio.png"))
+        store.add_decision(recorded("community_description", "3:0123456789abcdef", None, "d.png"))
+        assert store.profile_showing("f" * 64, ["in-bio.png"]) == {
+            "kind": "bio",
+            "id": 7,
+            "author": f"{INSTANCE}/u/p7",
+        }
+        item = file_item(stored("in-bio.png"), store)
+        assert item.author is not None and item.author.id == 7
+        assert item.author_role == "person whose bio shows it, no uploader known"
+        assert not item.author_is_admin
+        # a community's description names no person; an avatar recorded later wins
+        assert store.profile_showing("f" * 64, ["d.png"]) is None
+        store.add_decision(recorded("avatar", "9", 9, "in-bio.png"))
+        assert store.profile_showing("f" * 64, ["in-bio.png"])["id"] == 9
+        assert file_item(stored("in-bio.png"), store).author_role == (
+            "person whose avatar it is, no uploader known"
+        )
+    finally:
+        store.close()
