@@ -182,8 +182,6 @@ def never_acts(rule: Rule) -> str | None:
         return "an upload has no community"
     if kinds and kinds <= _NO_COMMUNITY and c.community:
         return f"{' or '.join(sorted(kinds))} images have no community"
-    if kinds == {"upload"} and not rule.is_removal and not rule.then.notify_admins:
-        return "an upload is not in a community, so it cannot be reported"
     if c.author and c.author.moderator and rule.moderators_exempt:
         return "it is about moderators but exempts them (moderators_exempt: true)"
     return None
