@@ -9,7 +9,8 @@ across every request, for several bots (or gates) that have no GPU of their own.
 Every ``/v1`` request carries ``Authorization: Bearer <token>``; each client instance has
 its own token, a name and a quota (images per minute). Answers: 401 missing or unknown
 token, 429 over the quota (``Retry-After``), 413 body over the size cap, 408 a body
-that stops coming for ``body_idle_timeout`` seconds, 400 a bad concept set, 503 busy
+that stops coming for ``body_idle_timeout`` seconds or takes over ``body_timeout`` in
+all, 400 a bad concept set, 503 busy
 (too many requests, or the bodies held would pass ``max_bytes_held``) or the model
 failed (a client then tries its next worker). A body that is not a decodable image is
 not an error: its verdict says ``unreadable`` and why, as the bot records it for a
@@ -97,6 +98,9 @@ RATE_WINDOW_S = 60
 # A body that stops coming for this long is answered 408: a client sends an image it
 # holds, so a pause this long is one that stalled (or holds a request slot on purpose).
 BODY_IDLE_TIMEOUT = 30.0
+# ... and one that takes longer than this in all (a byte every 29 s would otherwise hold
+# the slot for days): 40 MB in 120 s is a link of under 3 Mbit/s, slower than any worker's.
+BODY_TIMEOUT = 120.0
 REFUSAL_LOG_EVERY = 60.0  # seconds between log lines about refused tokens
 
 
@@ -422,6 +426,7 @@ class WorkerConfig:
     decode_memory: int = DEFAULT_DECODE_MEMORY  # one budget for every concept set's decodes
     max_bytes_held: int = DEFAULT_MAX_BYTES_HELD  # image bodies held at once, all requests
     body_idle_timeout: float = BODY_IDLE_TIMEOUT  # seconds without a byte of the body: 408
+    body_timeout: float = BODY_TIMEOUT  # seconds for the whole body: 408
 
     def __post_init__(self) -> None:
         # the one check of how the limits fit together (`modbot worker` makes its config
@@ -769,7 +774,8 @@ class WorkerService:
         """The body, its bytes counted in ``bytes_held`` as they arrive (``held[0]``: how
         many, for the caller to give back): 413 over max_body, 503 when the bodies held
         by all requests would pass max_bytes_held, 408 when no byte of it comes for
-        body_idle_timeout seconds (a stalled client would hold its slot for ever)."""
+        body_idle_timeout seconds or all of it takes longer than body_timeout (a stalled
+        or trickling client would hold its slot for ever)."""
         cap = self.config.max_body
         too_large = _Refused(413, f"the image is larger than this worker's limit of {cap} bytes")
         busy = _Refused(
@@ -786,20 +792,26 @@ class WorkerService:
             if not self.bytes_held.fits(int(declared)):  # refused before it is sent
                 self.counters["busy"] += 1
                 raise busy
-        idle = self.config.body_idle_timeout
+        idle, whole = self.config.body_idle_timeout, self.config.body_timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + whole
         chunks, size = [], 0
         stream = request.stream()
         while True:
+            left = deadline - loop.time()
             try:
-                chunk = await asyncio.wait_for(anext(stream), idle)
+                chunk = await asyncio.wait_for(anext(stream), max(0.0, min(idle, left)))
             except StopAsyncIteration:
                 break
             except TimeoutError:
                 self.counters["timed_out"] += 1
+                why = (
+                    f"no byte of the body came for {idle:g} s"
+                    if idle < left
+                    else f"the body took longer than {whole:g} s"
+                )
                 raise _Refused(
-                    408,
-                    f"no byte of the body came for {idle:g} s: send the image in one go",
-                    {"Connection": "close"},
+                    408, f"{why}: send the image in one go", {"Connection": "close"}
                 ) from None
             size += len(chunk)
             if size > cap:

@@ -44,9 +44,9 @@ $MODBOT_WORKER_TOKENS to the same entries separated by `;`. `--new-token NAME` m
 token and prints its line. A GET /v1/info counts as one image (it may build a concept
 set); a request answered 503 counts as none. Answers: 401 missing or unknown token, 429
 over the quota (with Retry-After), 413 a body over --max-bytes, 408 a body that stops
-coming for 30 s, 400 a bad concept set, 503 busy (over --max-pending or
---max-bytes-held) or the model failed (clients then try their next worker). Tokens are
-kept as SHA-256 digests and never logged.
+coming for 30 s or takes over 120 s in all, 400 a bad concept set, 503 busy (over
+--max-pending or --max-bytes-held) or the model failed (clients then try their next
+worker). Tokens are kept as SHA-256 digests and never logged.
 
 Memory: the worker stays within its steady size (the model and torch) +
 --decode-memory (one budget for every concept set's decodes) + --max-bytes-held (image
