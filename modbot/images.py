@@ -52,6 +52,7 @@ from modbot.model import (
 
 __all__ = [
     "ImageRef",
+    "data_image_reference",
     "data_images",
     "image_refs",
     "looks_like_image",
@@ -317,6 +318,14 @@ def data_images(item: Item, *, instance_url: str) -> dict[str, str]:
     return found
 
 
+def data_image_reference(url: str, *, instance_url: str) -> str | None:
+    """The reference (``data_reference``) of the ``data:`` image a Markdown image's
+    destination shows, itself or behind the instance's own image proxy; None when it
+    shows no data: image."""
+    data_uri = _data_uri(url, instance_url)
+    return data_reference(data_uri) if data_uri else None
+
+
 def _data_uri(url: str, instance_url: str) -> str | None:
     """The ``data:`` image a Markdown image's destination shows: itself, or the one the
     instance's own image proxy wraps (Lemmy's ``ProxyAllImages`` wraps a data: URI in
@@ -326,7 +335,11 @@ def _data_uri(url: str, instance_url: str) -> str | None:
         return url
     if "data" not in url.lower():
         return None
-    parts = _split(url)
+    try:  # a relative one (``/api/v3/image_proxy?url=data%3A...``) is the instance's
+        absolute = urljoin(instance_url.rstrip("/") + "/", url.strip())
+    except ValueError:
+        return None
+    parts = _split(absolute)
     if parts is None or parts.path.rstrip("/") not in _PROXY_PATHS:
         return None
     if not _same_host(parts, instance_url):
