@@ -1,5 +1,6 @@
 """Profile and community images as items of their own: a person's avatar and banner, a
-community's icon and banner, the site's icon and banner.
+community's icon and banner, the site's icon and banner (and the images written into
+their bios, descriptions and sidebar: below).
 
 Lemmy 0.19 has no listing of persons, so they are found where the API shows them: the
 creators of the posts, comments and uploads the source reads (their ``avatar`` and
@@ -12,6 +13,16 @@ unchanged image is not looked at again and a changed one (a new URL) is a new it
 
 The rules see it as ``type: avatar`` etc., ``found_in: profile``; its author is the
 person (a ban hits them); a community's or the site's image has no author.
+
+The images written (Markdown) into those owners' texts are profile images too (in
+``PROFILE_KINDS``): kind ``bio`` (a person's; its author the person),
+``community_description`` (a community's description, 1.0: its sidebar; no author) and
+``site_sidebar`` (only an admin writes it: recorded as an admin's, never acted on). One
+item per image, whose id is the owner's id (``"site"``) and a digest of the URL,
+``"<id>:<digest>"``, and whose ``updated`` is the URL; ``modbot.source`` builds them
+(``text_images``), at most ``MAX_TEXT_IMAGES`` new ones of a text each time it is read.
+``modbot sweep --store`` spares a file shown in the site's sidebar or an admin's bio, and
+bans the person whose bio showed a file nothing else names (``modbot.store_source``).
 """
 
 from __future__ import annotations
