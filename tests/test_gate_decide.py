@@ -140,7 +140,8 @@ rules:
         assert [(s, o) for _, s, o in answers] == [(503, "refused_without_verdict")] * 6 + [
             (406, "rejected")
         ]
-        assert max(t for t, _, _ in answers) < 0.5 + 0.4, answers
+        # before: 3 s and more (six 1 s decodes, two at a time); slack for a busy machine
+        assert max(t for t, _, _ in answers) < 0.5 + 1.5, answers
         assert len(decoded) <= HASH_DECODES  # the files past the budget: not decoded
         assert gate.counters["refused_without_verdict"] == 6
         assert gate.engine.given == 0
