@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from fakelemmy.scenarios import PASSWORD
+from modbot.config.settings import Secret
+from modbot.lemmy import LemmyClient
+from modbot.lemmy.v4 import LemmyClientV4
 from modbot.model import Person, SiteInfo, StoredFile, utc_iso
 from modbot.store import Store
 from modbot.store_source import Admins, file_item, read_admins
@@ -126,3 +132,18 @@ def test_a_file_shown_in_a_bio_is_that_persons_when_nothing_else_names_one(tmp_p
         )
     finally:
         store.close()
+
+
+@pytest.mark.both_lemmys
+def test_an_admins_bio_images_are_read_from_the_fake(fake_lemmy):
+    """Through the API as the sweep reads it (0.19 and 1.0): the admin's bio comes with
+    ``GET /person``."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    upload = lemmy.add_upload(cast.admin, b"not read")
+    lemmy.person(cast.admin.id).bio = f"hello ![me]({upload.url})"
+    client = (LemmyClientV4 if lemmy.v4 is not None else LemmyClient)(
+        lemmy.url, "modbot", Secret(PASSWORD), requests_per_minute=0, read_only=True
+    )
+    admins = read_admins(client, lemmy.url)
+    whose, what = admins.images[upload.alias]
+    assert whose is not None and whose.id == cast.admin.id and what == "an image in the bio"
