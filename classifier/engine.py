@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import queue
 import threading
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 # OpenMP threads (a preempted one stalls the whole parallel region), yet are not
 # starved by other processes (10 left batches half-empty on a busy machine).
 DECODE_NICENESS = 5
+# the longest a batch waits for images still being decoded (`modbot worker --max-wait-ms`)
+MAX_WAIT_MS = 60_000
 
 
 class EngineClosed(RuntimeError):
@@ -190,8 +193,12 @@ class Engine:
     ) -> None:
         import torch
 
-        if max_batch < 1 or max_queue < 1 or max_wait_ms < 0:
-            raise ValueError("max_batch and max_queue must be >= 1, max_wait_ms >= 0")
+        if max_batch < 1 or max_queue < 1:
+            raise ValueError("max_batch and max_queue must be >= 1")
+        # inf, nan or a huge wait would kill the inference thread at its first wait (a
+        # timeout past time_t): every classify would then hang
+        if not (math.isfinite(max_wait_ms) and 0 <= max_wait_ms <= MAX_WAIT_MS):
+            raise ValueError(f"max_wait_ms must be a number from 0 to {MAX_WAIT_MS}")
         self.loaded = loaded
         self.concepts = concepts or ConceptSet.builtin()
         self.preprocess = preprocess or PreprocessConfig(size=loaded.image_size)
