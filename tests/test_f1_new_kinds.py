@@ -26,7 +26,8 @@ def policy(tmp_path: Path, text: str):
     ("kinds", "warned"),
     [
         ("bio", "bio images have no community"),
-        ("site_sidebar", "site_sidebar images have no community"),
+        ("site_sidebar", "the site's sidebar is written by admins: its images are never acted on"),
+        ("[site_icon, site_sidebar]", "site_icon or site_sidebar images have no community"),
         ("[avatar, bio]", "avatar or bio images have no community"),
         ("community_description", None),  # a description is a community's
         ("[bio, community_description]", None),
@@ -72,6 +73,26 @@ def test_a_ban_does_not_take_down_an_image_of_no_author(tmp_path: Path, kind: st
     # report (to the admins) is still made, as for a community icon.
     plan = policy(tmp_path, BAN_AND_REPORT).decide(nsfw(kind))
     assert [a.kind for a in plan.actions] == ["ban", "report"]
+
+
+def test_a_rule_only_about_the_site_sidebar_is_warned_about(tmp_path: Path):
+    p = policy(
+        tmp_path,
+        """
+        rules:
+          - name: sidebar
+            if: {type: site_sidebar, labels: nsfw}
+            then: {notify_admins: "look"}
+        """,
+    )
+    assert never_acts(p.rules[0]) == (
+        "the site's sidebar is written by admins: its images are never acted on"
+    )
+    # the admins' exemption: nothing is done, not even the message
+    sidebar = Subject(
+        item_kind="site_sidebar", found_in="profile", author_is_admin=True, labels=("nsfw",)
+    )
+    assert p.decide(sidebar).actions == []
 
 
 @pytest.mark.parametrize("kind", ["community_icon", "post"])

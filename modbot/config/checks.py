@@ -180,6 +180,8 @@ def never_acts(rule: Rule) -> str | None:
         return "a skipped image was not checked: it has no labels, scores or hash"
     if kinds == {"upload"} and c.community:
         return "an upload has no community"
+    if kinds == {"site_sidebar"}:
+        return "the site's sidebar is written by admins: its images are never acted on"
     if kinds and kinds <= _NO_COMMUNITY and c.community:
         return f"{' or '.join(sorted(kinds))} images have no community"
     if c.author and c.author.moderator and rule.moderators_exempt:
