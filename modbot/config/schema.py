@@ -763,7 +763,8 @@ def _on_timeout(v: Any) -> str:
 
 
 class GateSettings(Section):
-    """`modbot gate`: pict-rs' external validation (docs/gate.md)."""
+    """`modbot gate`: pict-rs' external validation (README "Stop it at the door",
+    docs/rules.md#gate)."""
 
     # answer within this, from the request's start; pict-rs gives up after 30 s
     budget: Duration = timedelta(seconds=10)
