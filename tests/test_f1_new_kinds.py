@@ -63,15 +63,26 @@ def nsfw(kind: str) -> Subject:
     return Subject(item_kind=kind, found_in="profile", labels=("nsfw",), scores={"nsfw": 0.1})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="modbot.actions.kinds._AUTHORLESS lacks community_description and site_sidebar",
-)
 @pytest.mark.parametrize("kind", ["community_description", "site_sidebar"])
 def test_a_ban_does_not_take_down_an_image_of_no_author(tmp_path: Path, kind: str):
     # A community's description has no author to ban: the ban takes nothing down, so the
     # report (to the admins) is still made, as for a community icon.
     plan = policy(tmp_path, BAN_AND_REPORT).decide(nsfw(kind))
+    assert [a.kind for a in plan.actions] == ["ban", "report"]
+
+
+@pytest.mark.parametrize("kind", ["bio", "avatar", "upload"])
+def test_a_community_ban_does_not_take_down_what_is_in_no_community(tmp_path: Path, kind):
+    # A community ban with remove_data removes the person's posts and comments in that
+    # community: a bio, an avatar or an upload stays, so the report is still made.
+    rules = BAN_AND_REPORT.replace("scope: site", "scope: community")
+    assert rules != BAN_AND_REPORT
+    subject = (
+        nsfw(kind)
+        if kind != "upload"
+        else Subject(item_kind="upload", found_in="upload", labels=("nsfw",), scores={"nsfw": 0.1})
+    )
+    plan = policy(tmp_path, rules).decide(subject)
     assert [a.kind for a in plan.actions] == ["ban", "report"]
 
 

@@ -37,8 +37,15 @@ def _no_item(params: Mapping[str, Any], item_kind: str) -> bool:
     return False
 
 
-# A community's or the site's image has no author to ban.
-_AUTHORLESS = ("community_icon", "community_banner", "site_icon", "site_banner")
+# A community's or the site's image (and an image in their texts) has no author to ban.
+_AUTHORLESS = (
+    "community_icon",
+    "community_banner",
+    "community_description",
+    "site_icon",
+    "site_banner",
+    "site_sidebar",
+)
 
 
 def _item_removed(params: Mapping[str, Any], item_kind: str) -> bool:
@@ -54,7 +61,11 @@ def _file_gone(params: Mapping[str, Any], item_kind: str) -> bool:
 
 
 def _data_removed(params: Mapping[str, Any], item_kind: str) -> bool:
-    return bool(params.get("remove_data")) and item_kind not in _AUTHORLESS
+    if not params.get("remove_data") or item_kind in _AUTHORLESS:
+        return False
+    # a community ban removes the person's posts and comments in that community only: an
+    # upload or a profile image is in no community (the handler skips such a ban)
+    return item_kind in ("post", "comment") or params.get("scope") != "community"
 
 
 @dataclass(frozen=True)
