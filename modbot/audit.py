@@ -178,6 +178,38 @@ def select(store: Store, which: AuditFilter, limit: int | None = None) -> list[R
     return rows[-limit:] if limit else rows
 
 
+def recorded_rules(store: Store) -> list[str]:
+    """The names of the rules the state file has records of, sorted."""
+    # (a Store method would be the place for this query; it reads the rule column of
+    # every record, asked only when a --rule selected nothing)
+    with store._lock:
+        rows = store._db.execute(
+            "SELECT DISTINCT rule FROM decisions WHERE rule IS NOT NULL"
+        ).fetchall()
+    return sorted(str(r[0]) for r in rows if r[0])
+
+
+def unknown_rule(store: Store, which: AuditFilter) -> str | None:
+    """When ``which.rule`` names no rule ever recorded (a typo, a renamed rule): says so,
+    with the closest recorded name, or the names recorded; else None."""
+    if which.rule is None:
+        return None
+    names = recorded_rules(store)
+    if which.rule in names:
+        return None
+    import difflib
+
+    said = f"no rule named {which.rule!r} was ever recorded in this state file"
+    if not names:
+        return said + " (no rule has matched anything yet)"
+    close = difflib.get_close_matches(which.rule, names, n=3, cutoff=0.6)
+    if close:
+        return said + "; did you mean " + " or ".join(repr(n) for n in close) + "?"
+    shown = ", ".join(repr(n) for n in names[:10])
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return f"{said}; the rules recorded: {shown}{more}"
+
+
 def _who(record: dict) -> str:
     item = record.get("item") or {}
     actor = item.get("author") or ""

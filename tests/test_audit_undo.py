@@ -89,7 +89,8 @@ def test_audit_filters_then_undo_previews_restores_and_never_repeats(scenario):
         ids[second.id]
     ]
     assert len(audit(s, "--rule", "known abusive image", "--action", "ban")["records"]) == 2
-    assert audit(s, "--rule", "another rule")["records"] == []
+    unknown = s.run("audit", "--json", "--rule", "another rule")
+    assert unknown.returncode == 1 and "no rule named 'another rule'" in unknown.stderr
     assert audit(s, "--action", "ban", "--status", "failed")["records"] == []
     assert len(audit(s, "--since", "1h")["records"]) == 2
     assert audit(s, "--until", "1h")["records"] == []

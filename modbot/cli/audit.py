@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 HELP = """\
@@ -29,6 +30,9 @@ Filters combine (all must hold):
   --run RUN_ID                 one run (its id is in the log and `run --once` output)
 --all also lists the images no rule matched. --json prints the records as stored (shape
 in docs/ARCHITECTURE.md) with their ids: {"filter": {...}, "records": [...]}.
+
+Exit status: 0 listed (also when no record matches), 1 --rule names no rule ever
+recorded (a typo: the message gives the closest name, or those recorded).
 
 Examples:
   modbot audit --since 1d
@@ -114,14 +118,18 @@ def chosen(args: argparse.Namespace, everything: bool = False) -> Any:
 
 
 def audit(args: argparse.Namespace) -> int:
-    from modbot.audit import render_json, render_table, select
+    from modbot.audit import render_json, render_table, select, unknown_rule
 
     store = open_state(args, "audit")
     try:
         which = chosen(args, everything=args.all)
         rows = select(store, which, limit=args.limit)
+        unknown = unknown_rule(store, which) if not rows else None
     finally:
         store.close()
+    if unknown:
+        print(f"modbot audit: {unknown}", file=sys.stderr)
+        return 1
     if args.json:
         print(render_json(rows, which))
         return 0

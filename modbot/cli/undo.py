@@ -30,8 +30,9 @@ an undone ban counts as one that ran out (another offence bans anew). It runs be
 daemon (undos take their own lock, MODBOT_STATE.undo.lock). Needs LEMMY_URL,
 LEMMY_USERNAME and LEMMY_PASSWORD (the bot's account) with --yes.
 
-Exit status: 0 done (or nothing to do), 1 an undo failed (said why), 75 another undo
-is running on this state.
+Exit status: 0 done (or nothing to do), 1 an undo failed (said why) or the decisions
+named are not recorded (no such id; --rule names no rule ever recorded, a typo), 75
+another undo is running on this state.
 
 Examples:
   modbot undo 412                       # what undoing decision 412 would do
@@ -67,7 +68,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def undo(args: argparse.Namespace) -> int:
-    from modbot.audit import select
+    from modbot.audit import select, unknown_rule
     from modbot.undo import plan_undo
 
     which = chosen(args)
@@ -89,6 +90,11 @@ def undo(args: argparse.Namespace) -> int:
         rows = select(store, which)
         if args.ids:
             rows = [r for r in rows if r.id in set(args.ids)]
+        if not rows:
+            unknown = unknown_rule(store, which)
+            if unknown:
+                print(f"modbot undo: {unknown}", file=sys.stderr)
+                return 1
         plan = plan_undo(store, rows)
         for decision, action, why in plan.not_undone:
             print(f"cannot undo (#{decision}): {action}: {why}")
