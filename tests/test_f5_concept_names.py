@@ -52,3 +52,41 @@ def test_a_reserved_name_is_refused_on_both_sides(tmp_path: Path, name: str) -> 
         CustomConcept(name, ("x",), 0.2)
     assert _worker_refuses(name)
     assert _rules_refuse(tmp_path, name)
+
+
+def _worker_limits_refused(tmp_path: Path, concepts: dict) -> tuple[bool, bool]:
+    lines = "".join(
+        f"  {name}: {{prompts: {json.dumps(prompts)}, threshold: 0.2}}\n"
+        for name, prompts in concepts.items()
+    )
+    checked = validate("concepts:\n" + lines, "rules.yaml", tmp_path)
+    rules = any(not p.warning for p in checked.problems)
+    data = {n: {"prompts": p, "threshold": 0.2} for n, p in concepts.items()}
+    return rules, _worker_refuses_set(data)
+
+
+def _worker_refuses_set(data: dict) -> bool:
+    try:
+        parse_concepts(data)
+    except ConceptError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "concepts,refused",
+    [
+        ({"gore": ["x" * 300]}, False),
+        ({"gore": ["x" * 301]}, True),
+        ({f"c{i}": ["x"] for i in range(32)}, False),
+        ({f"c{i}": ["x"] for i in range(33)}, True),
+        ({f"c{i}": [f"p{j}" for j in range(8)] for i in range(32)}, False),
+        ({f"c{i}": [f"p{j}" for j in range(8)] + ["q"] for i in range(29)}, True),
+    ],
+)
+def test_rules_yaml_refuses_the_concepts_a_worker_would_refuse(
+    tmp_path: Path, concepts: dict, refused: bool
+) -> None:
+    """A concept set the worker refuses made every image of a bot with classifier.remote
+    a 400; check-rules now says so first."""
+    assert _worker_limits_refused(tmp_path, concepts) == (refused, refused)

@@ -32,6 +32,7 @@ from classifier.concepts import (  # noqa: F401  (CONCEPT_NAME*: config.checks u
     DANBOORU_SCORES,
     RESERVED_CONCEPT_NAMES,
 )
+from classifier.service import MAX_CUSTOM_CONCEPTS, MAX_PROMPT_CHARS, MAX_PROMPTS
 from modbot.actions.kinds import ACTIONS, REPORT_MAX
 from modbot.config.units import (
     Comparison,
@@ -362,7 +363,24 @@ class ConceptSettings(Section):
                 "a prompt is empty: each prompt is a short description, "
                 "like 'photo of a mutilated body'"
             )
+        # what a classifier worker takes (classifier.service.parse_concepts): more, and
+        # it would refuse every image of a bot with classifier.remote
+        if any(len(p.strip()) > MAX_PROMPT_CHARS for p in v):
+            raise ValueError(
+                f"a prompt is longer than {MAX_PROMPT_CHARS} characters (CLIP reads 77 "
+                "tokens): keep each a short description"
+            )
         return [p.strip() for p in v]
+
+
+def _concepts(v: dict[str, ConceptSettings]) -> dict[str, ConceptSettings]:
+    """The limits of a classifier worker (classifier.service.parse_concepts)."""
+    if len(v) > MAX_CUSTOM_CONCEPTS:
+        raise ValueError(f"{len(v)} concepts: at most {MAX_CUSTOM_CONCEPTS}")
+    total = sum(len(c.prompts) for c in v.values())
+    if total > MAX_PROMPTS:
+        raise ValueError(f"{total} prompts in all concepts: at most {MAX_PROMPTS}")
+    return v
 
 
 class HashListSettings(Section):
@@ -788,7 +806,7 @@ class GateSettings(Section):
 
 class PolicyFile(Section):
     classifier: Annotated[ClassifierSettings, _none_to(dict)] = ClassifierSettings()
-    concepts: Annotated[dict[str, ConceptSettings], _none_to(dict)] = {}
+    concepts: Annotated[dict[str, ConceptSettings], _none_to(dict), AfterValidator(_concepts)] = {}
     hash_lists: Annotated[dict[str, HashListSettings], _none_to(dict)] = {}
     feeds: Annotated[dict[str, FeedSettings], _none_to(dict)] = {}
     fetch: Annotated[FetchSettings, _none_to(dict)] = FetchSettings()
