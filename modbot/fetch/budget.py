@@ -37,7 +37,10 @@ class BodyBudget:
     def __init__(self, total: int) -> None:
         self.total = total
         self.in_use = 0
-        self.peak = 0  # the most ever held at once (see reset_peak)
+        # the most ever reserved at once (see reset_peak): a running download counts its
+        # whole hold (``max_bytes``), not the bytes read so far; the cycle's "memory
+        # peak" line shows this (docs/configuration.md, Memory)
+        self.peak = 0
         self.waits = 0  # holds that had to wait for bytes to be released
         self._waiting: deque[tuple[int, asyncio.Future]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
