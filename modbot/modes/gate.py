@@ -33,8 +33,9 @@ request's start; past it, or when no classifier answers, ``gate.on_timeout`` dec
 and reported to the admins (a private message at most every ``gate.report_every``, when
 LEMMY_URL and the bot's login are set). A verdict that comes late is still cached, so
 the bot does not classify the file again when it is posted, and a late match is logged.
-The files waiting for a verdict hold at most ``fetch.max_bytes_held``: past it a file
-whose verdict is not cached gets ``gate.on_timeout`` at once (``busy``).
+The files waiting for a verdict hold at most ``fetch.max_bytes_held`` (``gate.max_bytes``
+if that is larger, so one file always fits): past it a file whose verdict is not
+cached gets ``gate.on_timeout`` at once (``busy``).
 
 Evidence: every rejection and every file decided without a verdict is a decision record
 in the state file (run ``gate-...``, item kind ``incoming``): its SHA-256, size, media
@@ -622,7 +623,7 @@ class Gate:
             if cached is None:
                 why = (
                     f"{len(self._verdicts)} files ({self._held:,} bytes) wait for the "
-                    f"classifier, the most the gate holds (fetch.max_bytes_held, "
+                    f"classifier, the most the gate holds (fetch.max_bytes_held or gate.max_bytes, "
                     f"{self.max_held:,} bytes)"
                 )
                 return self._no_verdict("busy", why, sha256), None, pre
@@ -737,7 +738,8 @@ class Gate:
     def _verdict_task(self, sha256: str, data: bytes) -> asyncio.Task[Judged] | None:
         """One classification per file at a time, however many uploads of it wait; it
         runs on past the budget, so its verdict is cached for the next time. The files
-        waiting for theirs hold at most ``max_held`` bytes (``fetch.max_bytes_held``):
+        waiting for theirs hold at most ``max_held`` bytes (``fetch.max_bytes_held``, or
+        ``gate.max_bytes`` if larger):
         None when this one does not fit (a classifier slower than the uploads come)."""
         task = self._verdicts.get(sha256)
         if task is None:
