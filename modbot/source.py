@@ -49,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modbot.errors import LemmyError, LemmyUnavailable
-from modbot.images import image_refs, is_data_reference
+from modbot.images import data_image_reference, image_refs, is_data_reference
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
 from modbot.model import PROFILE_KINDS, Community, Item, ItemKind, Person, parse_time
 from modbot.profiles import community_images, profile_items, site_images
@@ -114,15 +114,19 @@ def _unique(page: list[Item]) -> list[Item]:
     return list(items.values())
 
 
-def text_urls(text: str) -> list[str]:
+def text_urls(text: str, *, instance_url: str = _TEXT_BASE) -> list[str]:
     """The image URLs of a Markdown text (``modbot.images``' reading of a comment), as
     written, each once: a relative one stays relative (read against the instance when
-    the image is checked)."""
+    the image is checked). A ``data:`` image, written as itself or wrapped in the
+    image proxy of the instance at ``instance_url`` (Lemmy's ``ProxyAllImages``), is
+    its reference (``data_reference``): the URL holds its bytes."""
     urls: list[str] = []
     for ref in image_refs(Item("comment", 0, None, "", text=text), instance_url=_TEXT_BASE):
         url = ref.url
         if url.startswith(_TEXT_BASE + "/"):
             url = url[len(_TEXT_BASE) :]
+        elif not is_data_reference(url):
+            url = data_image_reference(url, instance_url=instance_url) or url
         if url not in urls:
             urls.append(url)
     return urls
@@ -187,8 +191,15 @@ class Source:
         remember_seen: bool = True,
         clock: Callable[[], float] = time.time,
         warn: Callable[[str], None] | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.client, self.store, self.scope = client, store, scope
+        # The instance's URL as its content writes it: a data: image in a text wrapped
+        # in its image proxy is read as the data: image (``text_urls``). The client's
+        # URL (LEMMY_URL) until told, or until the site says its own (``_site_images``).
+        client_url = getattr(client, "url", None)
+        default = client_url if isinstance(client_url, str) and client_url else _TEXT_BASE
+        self.public_url = (public_url or default).rstrip("/")
         self.warn = warn  # where paging problems are told (logged, and kept for reports)
         self.lookback, self.deep_every = lookback, deep_every
         self.uploads = uploads
@@ -680,7 +691,7 @@ class Source:
         if mark in handed_out:
             return []
         handed_out.add(mark)
-        urls = text_urls(text)
+        urls = text_urls(text, instance_url=self.public_url)
         images = text_images(kind, owner, urls[:MAX_TEXT_READ], text=text, **fields)
         fresh = self._not_seen(images, set())
         if fresh and len(urls) > MAX_TEXT_READ:
@@ -713,6 +724,8 @@ class Source:
         except LemmyError as exc:
             self._warn(f"the site's icon and banner could not be read ({exc}); not checked")
             return []
+        if site.public_url:
+            self.public_url = site.public_url.rstrip("/")
         fresh = [i for i in site_images(site) if self._is_new(i)]
         if site.sidebar:
             fresh += self._text_images(

@@ -5,15 +5,19 @@ long text's images a bounded number at a time."""
 
 from __future__ import annotations
 
+import json
 import logging
+import sqlite3
+from urllib.parse import quote
 
 import pytest
 from support.bot import Bot
+from test_datauri_images import B64, SMALL
 from test_profile_images import jpeg, profile_decisions, profile_rules, sha
 
 from fakelemmy.scenarios import PASSWORD
 from modbot.config.settings import Secret
-from modbot.images import data_images, image_refs, is_data_reference
+from modbot.images import data_images, data_reference, image_refs, is_data_reference
 from modbot.lemmy import LemmyClient, views_v3, views_v4
 from modbot.lemmy.v4 import LemmyClientV4
 from modbot.model import Community, Item, Person, SiteInfo
@@ -187,3 +191,53 @@ def test_a_data_image_in_a_bio_is_an_item_that_holds_its_bytes(tmp_path):
     [ref] = image_refs(data, instance_url="https://lemmy.example")
     assert ref.url == data.link
     assert web.link == "https://img.example/w.png" and web.text == ""
+
+
+@pytest.mark.both_lemmys
+def test_a_proxied_data_image_in_a_bio_is_checked_and_never_recorded_as_its_bytes(
+    fake_lemmy, tiny, pipeline_for, caplog
+):
+    """Lemmy's ProxyAllImages wraps a data: image in a bio or a description in the
+    instance's image proxy (1.0: /api/v4/image/proxy): the bytes are in the text, and
+    neither the item's id, its seen row, the record nor the log holds them."""
+    caplog.set_level(logging.DEBUG)
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    proxy = "/api/v4/image/proxy" if lemmy.v4 is not None else "/api/v3/image_proxy"
+    uri = f"data:image/jpeg;base64,{B64}"
+    wrapped = f"{lemmy.url}{proxy}?url={quote(uri, safe='')}"
+    carol = lemmy.add_person("carol", bio=f"me: ![x]({wrapped})")
+    lemmy.add_post(cast.pics, carol, name="hello", body="text")
+    rules = lemmy.add_community("rules", description=f"![r]({wrapped})")
+    pipeline = pipeline_for(lemmy, known_bad=[sha(SMALL)], rules=TEXT_RULES)
+    pipeline.poll_once(deep=True)
+    decisions = pipeline.store.decisions()
+    (bio,) = [d for d in decisions if d["item"]["kind"] == "bio"]
+    assert bio["image"]["url"] == data_reference(uri)
+    assert bio["rule"] == "known abusive bio image"
+    assert lemmy.person(carol.id).banned
+    (description,) = [d for d in decisions if d["item"]["kind"] == "community_description"]
+    assert description["item"]["community_id"] == rules.id
+    assert description["image"]["url"] == data_reference(uri)
+    with sqlite3.connect(pipeline.store.path) as db:
+        seen = json.dumps(db.execute("SELECT * FROM seen").fetchall())
+    assert "bio" in seen and "community_description" in seen
+    kept = json.dumps(decisions) + seen + caplog.text
+    assert B64[:40] not in kept and quote(B64[:40], safe="") not in kept
+
+
+def test_a_proxied_data_image_in_the_sidebar_is_its_reference(tmp_path):
+    """The site says its public URL: its own proxy, absolute or relative, wraps the
+    data: image; another host's proxy URL is that host's, kept as written."""
+    uri = f"data:image/jpeg;base64,{B64}"
+    query = f"?url={quote(uri, safe='')}"
+    elsewhere = f"https://other.example/api/v3/image_proxy{query}"
+    sidebar = (
+        f"![a](https://lemmy.example/api/v3/image_proxy{query}) "
+        f"![b](/api/v4/image/proxy{query}) ![c]({elsewhere})"
+    )
+    site = SiteInfo(public_url="https://lemmy.example", sidebar=sidebar)
+    source, _ = _source(tmp_path, site)
+    items = source._site_images()
+    assert [i.link for i in items] == [data_reference(uri), elsewhere]
+    assert data_images(items[0], instance_url="https://lemmy.example") == {data_reference(uri): uri}
+    assert items[0].key.count(B64[:40]) == 0 and items[1].text == ""
