@@ -11,7 +11,8 @@ Write time (`ImagesV4.store_post`, `markdown`, `link`), in the site's `image_mod
   thumbnail is its `url`; in `store_link_previews` Lemmy stores a copy in pict-rs,
   listed in the media list with `thumbnail_for_post_id` and the post's creator;
 - markdown images `![a](url "t")` on another host are rewritten when stored (body,
-  comment, bio, sidebar); an image URL that does not parse becomes "";
+  comment, bio, sidebar); an image URL `Url::parse` rejects (a relative one) becomes
+  "", one without a host that parses (a `data:` URI) is proxied as any other;
 - URLs on the instance's own host are never rewritten; every proxied URL is registered
   (Lemmy's `remote_image` table), which is what makes `/api/v4/image/proxy` answer.
 
@@ -43,6 +44,27 @@ MARKDOWN_IMAGE = re.compile(
     r"(\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
 )
 FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+
+# A URL's scheme, and the "special" ones (WHATWG) that must have a host
+SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):(.*)$", re.S)
+SPECIAL = ("http", "https", "ws", "wss", "ftp")
+
+
+def _parses(url: str) -> bool:
+    """Whether Rust's `Url::parse` takes `url` as an absolute URL: a relative one
+    (`/pictrs/...`, `a.png`) fails, a `data:` or `mailto:` URI parses (no host)."""
+    found = SCHEME.match(url.strip())
+    if found is None:
+        return False
+    scheme, rest = found.group(1).lower(), found.group(2)
+    if scheme in SPECIAL:
+        try:
+            parts = urlsplit("//" + rest.lstrip("/\\"))
+            return bool(parts.hostname) and (parts.port is None or parts.port > 0)
+        except ValueError:  # a bad port or IPv6 literal
+            return False
+    return True
 
 
 class ImagesV4:
@@ -155,12 +177,11 @@ class ImagesV4:
 
     def _rewrite_image(self, match: re.Match) -> str:
         url = match.group(1).strip("<>")
-        parts = urlsplit(url)
         start, end = match.span(1)
         whole = match.group(0)
         offset = match.start(0)
-        if not (parts.scheme and parts.netloc):
-            replacement = ""  # Lemmy drops an image URL it cannot parse
+        if not _parses(url):
+            replacement = ""  # Lemmy drops an image URL `Url::parse` rejects
         elif self.is_own(url):
             self.state.proxied.setdefault(url, None)
             return whole
