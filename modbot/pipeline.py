@@ -70,7 +70,7 @@ from modbot.model import (
 )
 from modbot.record import decision_for, subject_for, target_for
 from modbot.rules import Plan, uploader_exemption
-from modbot.session import DEFAULT_SESSION_CHECK, Session
+from modbot.session import DEFAULT_SESSION_CHECK, Session, admin_rules
 from modbot.source import Source
 from modbot.statelock import StateLock
 from modbot.store import Store
@@ -146,6 +146,7 @@ class Pipeline:
             warn=self._warn,
             check_every=session_check_every,
             keep_token=client is None,
+            needs_admin=admin_rules(policy),
         )
         self.source = Source(
             self.client,
@@ -211,6 +212,7 @@ class Pipeline:
                 policy.safety_valve.max_destructive_actions_per_hour
             )
             self.policy = policy
+            self.session.needs_admin = admin_rules(policy)
         return None
 
     @property
