@@ -8,6 +8,7 @@ table or as JSON. It reads the state file only: no login, no model.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from modbot.actions.kinds import ACTIONS
 from modbot.actors import actor_handle, user_keys
 from modbot.model import utc_iso
 from modbot.store import Store
@@ -178,27 +180,24 @@ def select(store: Store, which: AuditFilter, limit: int | None = None) -> list[R
     return rows[-limit:] if limit else rows
 
 
-def recorded_rules(store: Store) -> list[str]:
-    """The names of the rules the state file has records of, sorted."""
-    # (a Store method would be the place for this query; it reads the rule column of
-    # every record, asked only when a --rule selected nothing)
-    with store._lock:
-        rows = store._db.execute(
-            "SELECT DISTINCT rule FROM decisions WHERE rule IS NOT NULL"
-        ).fetchall()
-    return sorted(str(r[0]) for r in rows if r[0])
-
-
 def unknown_rule(store: Store, which: AuditFilter) -> str | None:
-    """When ``which.rule`` names no rule ever recorded (a typo, a renamed rule): says so,
-    with the closest recorded name, or the names recorded; else None."""
+    """When ``which.rule`` names no rule ever recorded (a typo, a renamed rule), or
+    ``which.action`` no kind of action: says so, with the closest name, or the names
+    there are; else None."""
+    from modbot.undo import UNDO_KINDS  # (modbot.undo imports this module)
+
+    kinds = sorted({*ACTIONS, *UNDO_KINDS})
+    if which.action is not None and which.action not in kinds:
+        said = f"no action is called {which.action!r}"
+        close = difflib.get_close_matches(which.action, kinds, n=3, cutoff=0.6)
+        if close:
+            return said + "; did you mean " + " or ".join(repr(n) for n in close) + "?"
+        return f"{said}; the kinds: {', '.join(kinds)}"
     if which.rule is None:
         return None
-    names = recorded_rules(store)
+    names = store.rule_names()
     if which.rule in names:
         return None
-    import difflib
-
     said = f"no rule named {which.rule!r} was ever recorded in this state file"
     if not names:
         return said + " (no rule has matched anything yet)"

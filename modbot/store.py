@@ -742,6 +742,15 @@ class Store:
         finally:
             reader.close()
 
+    def rule_names(self) -> list[str]:
+        """The names of the rules the decision records carry, sorted (a whole-table read:
+        ``modbot audit`` asks it only when a ``--rule`` selected nothing)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT rule FROM decisions WHERE rule IS NOT NULL"
+            ).fetchall()
+        return sorted(str(r[0]) for r in rows if r[0])
+
     def has_decisions_since(self, since: str | None) -> bool:
         """Whether an item's decision (not the gate's, not an undo) is recorded since
         ``since`` (None: ever)."""

@@ -64,3 +64,14 @@ def test_a_recorded_rule_with_nothing_in_the_window_is_no_error(state, capsys) -
     assert main(["undo", "--rule", "known abusive image", "--since", "1h"]) == 0
     assert "nothing to undo" in capsys.readouterr().out
     assert main(["audit", "--rule", "known abusive image"]) == 0
+
+
+def test_an_action_kind_that_does_not_exist_is_said_so_with_the_closest(state, capsys) -> None:
+    assert main(["audit", "--action", "bann"]) == 1
+    out, err = capsys.readouterr()
+    assert "no action is called 'bann'; did you mean 'ban'" in err, (out, err)
+    assert "no records match" not in out
+    # a kind that exists but did nothing in the window is no error, an undo's kind too
+    assert main(["audit", "--action", "ban"]) == 0
+    assert "no records match" in capsys.readouterr().out
+    assert main(["audit", "--action", "restore"]) == 0

@@ -32,7 +32,8 @@ Filters combine (all must hold):
 in docs/ARCHITECTURE.md) with their ids: {"filter": {...}, "records": [...]}.
 
 Exit status: 0 listed (also when no record matches), 1 --rule names no rule ever
-recorded (a typo: the message gives the closest name, or those recorded).
+recorded or --action no kind of action (a typo: the message gives the closest name,
+or those there are).
 
 Examples:
   modbot audit --since 1d
