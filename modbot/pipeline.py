@@ -232,7 +232,9 @@ class Pipeline:
             self.executor.admin_ids = set(self.session.admin_ids)
             self.executor.bot_person_id = self.session.bot_person_id
             self.source.uploads = self.session.admin
-            self.acquirer.public_url = self.session.public_url
+            # the site's own address (LEMMY_URL may be an internal name): what the
+            # acquirer and the source take for "this instance" (its image proxy)
+            self.acquirer.public_url = self.source.public_url = self.session.public_url
             self.acquirer.local_image_url = self.client.local_image_url
 
     def _refresh_feeds(self) -> None:
