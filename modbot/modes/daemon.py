@@ -57,6 +57,22 @@ log = logging.getLogger("modbot.daemon")
 log_run = logging.getLogger("modbot.run")  # the command's own lines, as `modbot run` logs them
 
 
+class _OverrunPolls(logging.Filter):
+    """apscheduler warns each time a poll is due while the last one still runs ("skipped:
+    maximum number of running instances reached"): a long poll coalesces the next ones,
+    which is normal (README), so that is a modbot DEBUG line instead of a WARNING."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "maximum number of running instances reached" in str(record.msg):
+            log.debug("a poll was due while the last one still ran; it waits for the next")
+            return False
+        return True
+
+
+_OVERRUN_POLLS = _OverrunPolls()
+logging.getLogger("apscheduler.scheduler").addFilter(_OVERRUN_POLLS)
+
+
 class _Slice(threading.Event):
     """A stop event that is also set once a time budget is spent (a sweep slice)."""
 
