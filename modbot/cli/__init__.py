@@ -123,6 +123,12 @@ def configure_logging(verbosity: int, log_format: str = "text") -> None:
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     logging.basicConfig(level=level, handlers=[handler])
+    # One line per HTTP request is noise at the default level, for every command (-v
+    # shows them).
+    for name in ("httpx", "httpcore", "pythorhead"):
+        logging.getLogger(name).setLevel(
+            logging.WARNING if level > logging.DEBUG else logging.NOTSET
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

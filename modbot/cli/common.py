@@ -95,10 +95,6 @@ def load_config(args: argparse.Namespace, command: str) -> tuple[Settings, Polic
         return 1
     for warning in policy.warnings:
         log.warning("%s", warning)
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        # One line per request is noise at the default level (-v shows them).
-        for name in ("httpx", "httpcore", "pythorhead"):
-            logging.getLogger(name).setLevel(logging.WARNING)
     return settings, policy
 
 
