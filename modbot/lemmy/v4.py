@@ -18,8 +18,11 @@ and what this client does about it (facts: ``shared/reference/lemmy-api.md``, v4
   once per walk and hands out its newest ``MEDIA_KEPT`` newest first, all a reader
   reaches (a repeated page or cursor ends the walk);
 - actions carry an ``Idempotency-Key``: a retry after a timeout that Lemmy had already
-  carried out answers 422, read as done (Lemmy keeps the key before it rate-limits,
-  so the retry of a 429 gets a new key); ``reason`` is required everywhere; bans send
+  carried out answers 422, read as done. Lemmy keeps a key before its rate limiter and
+  its handler run and never forgets it on an error, so the retry of an error Lemmy
+  itself answered (a 429, its JSON error body) gets a new key; an answer Lemmy never
+  gave (a proxy's 502/504 page, a cut connection, a timeout) keeps it, as the action
+  may have run; ``reason`` is required everywhere; bans send
   ``remove_or_restore_data`` and ``expires_at``; removals never send
   ``remove_children`` (it removes the replies too: more than a rule says);
 - an upload's file is purged through pict-rs' internal API when configured, else with
@@ -45,12 +48,14 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+import httpx
+
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError
 from modbot.lemmy import views_v4
 from modbot.lemmy.api import MAX_PAGE, PAGE
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
-from modbot.lemmy.transport import Transient, Transport, kind_of
+from modbot.lemmy.transport import LoggedOut, Transient, Transport, kind_of
 from modbot.lemmy.viewcheck import read_person_view, read_view
 from modbot.model import (
     VIDEO_EXTENSIONS,
@@ -122,6 +127,30 @@ def _gone(exc: LemmyError) -> bool:
     return exc.status == 404 or exc.error == "not_found"
 
 
+def _lemmy_refused(response: httpx.Response) -> bool:
+    """An error answered by Lemmy itself: a 4xx/5xx whose body is its JSON error
+    (``{"error": ...}``, what every error of its handlers and its rate limiter sends),
+    not a proxy's page (HTML, or no Lemmy error code) for a request Lemmy may have run."""
+    if response.status_code < 400:
+        return False
+    if "json" not in response.headers.get("content-type", "").lower():
+        return False
+    response.read()  # an action's answer is small and read whole by the transport anyway
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, str) and bool(error)
+
+
+class _Answer(threading.local):
+    """What the calling thread's current action attempt was answered (``_act``)."""
+
+    watching = False
+    refused = False  # Lemmy itself answered an error: the action was not carried out
+
+
 class LemmyClientV4(PictrsStore, Transport):
     """One bot account on a Lemmy 1.0 instance (API v4). Synchronous; safe to share
     between threads."""
@@ -151,6 +180,9 @@ class LemmyClientV4(PictrsStore, Transport):
         self._pages_lock = threading.Lock()
         self._comment_cursors: dict[int | None, dict[int, str | None]] = {}
         self._media: list[Item] | None = None  # the last walk of the media list
+        # Whether Lemmy itself refused an action's attempt (its key is then not sent again)
+        self._answer = _Answer()
+        self.http.event_hooks["response"].append(self._note_answer)
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -468,33 +500,49 @@ class LemmyClientV4(PictrsStore, Transport):
         return found
 
     # ================================================================== actions
+    def _note_answer(self, response: httpx.Response) -> None:
+        """httpx's response hook: during an action's attempt, note whether Lemmy itself
+        answered an error (read before the transport turns the answer into an error)."""
+        if self._answer.watching:
+            self._answer.refused = _lemmy_refused(response)
+
     def _act(
         self, what: str, method: str, path: str, body: dict[str, Any], *, key: str | None = None
     ) -> dict[str, Any]:
         """One mutating call, with retries, rate cap and re-login. One Idempotency-Key for
         its attempts (``key``, else a new one): a retry of a call Lemmy carried out
-        answers 422 (done). Lemmy keeps a key *before* its rate limiter runs, so a key
-        that got 429 (refused, never carried out) is not sent again: its retry would
-        answer 422 for an action never done. The next attempt gets a new key."""
+        answers 422 (done). Lemmy keeps a key *before* its rate limiter and handler run
+        and keeps it whatever they answer (routes/src/middleware/idempotency.rs), so a
+        key that got an error from Lemmy itself (a 429, a 5xx or 401 with its JSON error
+        body: never carried out) is not sent again: its retry would answer 422 for an
+        action never done. The next attempt gets a new key. An answer that never came
+        from Lemmy (a proxy's 502/504 page, a cut connection, a timeout) keeps the key:
+        the action may have run. Only the middleware's 422 (no Lemmy error code) is
+        read as done."""
         self.refuse_if_read_only(what)
         self.token()  # log in first
         url = f"{self.url}{self.API}{path}"
         keys = [key or uuid.uuid4().hex]
 
         def attempt() -> dict[str, Any]:
+            answer = self._answer
+            answer.watching, answer.refused = True, False
             try:
                 return self.send(
                     method, url, auth=True, json=body, headers={"Idempotency-Key": keys[-1]}
                 )
-            except Transient as exc:
-                if exc.code == "rate_limit_error":
+            except (Transient, LoggedOut) as exc:
+                limited = isinstance(exc, Transient) and exc.code == "rate_limit_error"
+                if limited or answer.refused:
                     keys.append(uuid.uuid4().hex)
                 raise
+            finally:
+                answer.watching = False
 
         try:
             return self.retrying(what, attempt, auth=True)
         except LemmyError as exc:
-            if exc.status == 422:
+            if exc.status == 422 and exc.error is None:
                 log.info("%s: Lemmy had carried it out already (idempotency key)", what)
                 return {}
             raise
