@@ -142,11 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     from modbot.config.settings import load_env_file
     from modbot.errors import SettingsError
 
-    try:
-        load_env_file(args.env_file)
-    except SettingsError as exc:
-        print(f"modbot: {exc}", file=sys.stderr)
-        return 1
+    # init writes a .env (--force over a broken one): it reads none
+    if args.command != "init":
+        try:
+            load_env_file(args.env_file)
+        except SettingsError as exc:
+            print(f"modbot: {exc}", file=sys.stderr)
+            return 1
     return exit_status(args.command, lambda: int(args.func(args) or 0))
 
 
