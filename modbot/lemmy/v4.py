@@ -51,7 +51,7 @@ from urllib.parse import urlencode
 import httpx
 
 from modbot.config.settings import Secret
-from modbot.errors import LemmyBadAnswer, LemmyError
+from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v4
 from modbot.lemmy.api import MAX_PAGE, PAGE
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
@@ -182,6 +182,9 @@ class LemmyClientV4(PictrsStore, Transport):
         self._media: list[Item] | None = None  # the last walk of the media list
         # Whether Lemmy itself refused an action's attempt (its key is then not sent again)
         self._answer = _Answer()
+        # The site's custom emojis read last, and whether reading them fails (warned once)
+        self._emojis: frozenset[str] = frozenset()
+        self._emojis_failed = False
         self.http.event_hooks["response"].append(self._note_answer)
 
     # ================================================================== LemmyApi
@@ -200,9 +203,34 @@ class LemmyClientV4(PictrsStore, Transport):
 
     def site_info(self) -> SiteInfo:
         """``/site``, ``/account`` and the site's custom emojis (1.0 lists them at
-        ``GET /custom_emoji/list``, no longer in ``/site``)."""
+        ``GET /custom_emoji/list``, no longer in ``/site``). The emojis only spare the
+        site's own emoji images from being judged: a list that cannot be read (an error,
+        a proxy's page, malformed JSON) is a warning, said once, not a failed session;
+        the emojis are then the ones read last (none before a first read)."""
         site = views_v4.site_info(self.site(), self.account())
-        return dataclasses.replace(site, custom_emoji_urls=self.custom_emoji_urls())
+        return dataclasses.replace(site, custom_emoji_urls=self._site_emojis())
+
+    def _site_emojis(self) -> frozenset[str]:
+        try:
+            urls = self.custom_emoji_urls()
+        except LemmyLoginError:
+            raise
+        except LemmyError as exc:
+            if not self._emojis_failed:
+                self._emojis_failed = True
+                log.warning(
+                    "cannot read the site's custom emojis (%s); %s; said once",
+                    exc,
+                    f"keeping the {len(self._emojis)} read before"
+                    if self._emojis
+                    else "images of the site's emojis in posts and comments are judged "
+                    "like any image until the list can be read",
+                )
+            return self._emojis
+        if self._emojis_failed:
+            log.info("the site's custom emojis can be read again (%d)", len(urls))
+        self._emojis, self._emojis_failed = urls, False
+        return urls
 
     def posts(self, cursor: str | None, *, resume_after: Sequence[int] = ()) -> Page[Item]:
         views, next_cursor = self._list_posts_after(cursor, resume_after)
