@@ -106,6 +106,7 @@ class Session:
             site = self.client.check_session()
             self._last_check = time.monotonic()
             self.admin_ids = set(site.admin_ids)
+            self.emojis = site.custom_emoji_urls  # added since, or a first read that failed
             self._admin_changed(site)
             return True
         site = self.client.check_session()
