@@ -200,8 +200,10 @@ def diagnose(
     _state(Path(settings.state_path), report)
     rules_finding, policy = _rules(rules)
     pinned = policy.lemmy.api if policy is not None else "auto"
-    _instance(settings, report, timeout, admin_rules=admin_rules(policy), api=pinned)
-    _pictrs(settings, report, timeout)
+    through_lemmy = _instance(
+        settings, report, timeout, admin_rules=admin_rules(policy), api=pinned
+    )
+    _pictrs(settings, report, timeout, through_lemmy=through_lemmy)
     report.findings.append(rules_finding)
     if policy is not None:
         _classifier(settings, policy, report)
@@ -271,33 +273,36 @@ def _state(path: Path, report: Report) -> None:
 
 def _instance(
     settings: Settings, report: Report, timeout: float, admin_rules: list[str], api: str
-) -> None:
+) -> bool | None:
+    """Whether Lemmy itself purges an image's file (1.0's DELETE /api/v4/image), once
+    its version is known; None when it is not."""
     problem = url_problem(settings.lemmy_url)
     if problem:
         report.add("url", FAIL, problem)
-        return
+        return None
     for finding in reach(settings.lemmy_url, timeout):
         report.findings.append(finding)
         if finding.failed:
-            return
+            return None
     from modbot.lemmy import API_VERSIONS, connect
 
     lemmy = identify(settings.lemmy_url, timeout, speaks=tuple(API_VERSIONS), pinned=api)
     report.findings.append(lemmy)
     if lemmy.failed:
-        return
+        return None
     client = connect(settings, requests_per_minute=60, timeout=timeout, read_only=True, retries=0)
+    through_lemmy = client.can_purge_files
     try:
         site = client.check_session()
     except LemmyError as exc:
         report.add("login", FAIL, f"login as {settings.username!r}: {login_problem(exc)}")
-        return
+        return through_lemmy
     finally:
         client.close()
     account = site.account
     if account is None:
         report.add("login", FAIL, "Lemmy answers as for an anonymous visitor after the login")
-        return
+        return through_lemmy
     report.add("login", OK, f"logged in as {settings.username!r} (person {account.person_id})")
     if account.admin:
         report.add("admin", OK, "the bot account is an admin")
@@ -332,16 +337,30 @@ def _instance(
         )
     else:
         report.add("account", OK, "the bot account's settings hide nothing from it")
+    return through_lemmy
 
 
-def _pictrs(settings: Settings, report: Report, timeout: float) -> None:
+def _pictrs(
+    settings: Settings, report: Report, timeout: float, through_lemmy: bool | None = None
+) -> None:
+    """``through_lemmy``: Lemmy purges an image's file itself (1.0), not (0.19), or
+    unknown (None: the instance could not be asked)."""
     if not settings.pictrs_url or not settings.pictrs_api_key:
-        report.add(
-            "pictrs",
-            WARN,
-            "PICTRS_URL and PICTRS_API_KEY are not set: purge_image can only delete an "
-            "upload by its delete token; an image in a post or comment stays in pict-rs",
+        unset = "PICTRS_URL and PICTRS_API_KEY are not set"
+        on_019 = (
+            "purge_image can only delete an upload by its delete token; an image in a "
+            "post or comment stays in pict-rs"
         )
+        on_10 = (
+            "purge_image goes through Lemmy's DELETE /api/v4/image (admin only, "
+            "rate-limited by the site's image limit); set them for pict-rs' own purge"
+        )
+        if through_lemmy:
+            report.add("pictrs", OK, f"{unset}: {on_10}")
+        elif through_lemmy is None:
+            report.add("pictrs", WARN, f"{unset}: on Lemmy 0.19 {on_019}; on 1.0 {on_10}")
+        else:
+            report.add("pictrs", WARN, f"{unset}: {on_019}")
         return
     problem = url_problem(settings.pictrs_url, "PICTRS_URL")
     if problem:
