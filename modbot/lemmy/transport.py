@@ -243,6 +243,9 @@ def shown_url(url: str) -> str:
     except ValueError:
         return "<unparsable URL>"
     if "@" not in parts.netloc:
+        head, sep, rest = url.partition("/")
+        if not parts.netloc and "@" in head:  # no scheme: `bot:pass@host` has no netloc
+            return head.rpartition("@")[2] + sep + rest
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
