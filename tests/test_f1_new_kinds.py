@@ -126,7 +126,9 @@ def test_an_image_not_checked_is_neither_readable_nor_unreadable(tmp_path: Path,
             then: {{report: "the original failed"}}
         """,
     )
-    skipped = Subject(item_kind="post", found_in="post_url", skipped="http_404")
+    skipped = Subject(
+        item_kind="post", found_in="post_url", skipped="http_404", fetch_failed="http_404"
+    )
     assert p.decide(skipped).actions == []
     checked = Subject(
         item_kind="post",
