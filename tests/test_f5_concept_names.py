@@ -54,23 +54,29 @@ def test_a_reserved_name_is_refused_on_both_sides(tmp_path: Path, name: str) -> 
     assert _rules_refuse(tmp_path, name)
 
 
-def _worker_limits_refused(tmp_path: Path, concepts: dict) -> tuple[bool, bool]:
+def _worker_limits_refused(
+    tmp_path: Path, concepts: dict, remote: bool = True
+) -> tuple[bool, bool]:
     lines = "".join(
         f"  {name}: {{prompts: {json.dumps(prompts)}, threshold: 0.2}}\n"
         for name, prompts in concepts.items()
     )
-    checked = validate("concepts:\n" + lines, "rules.yaml", tmp_path)
+    classifier = "classifier: {remote: 'http://worker.example:8095'}\n" if remote else ""
+    checked = validate(classifier + "concepts:\n" + lines, "rules.yaml", tmp_path)
     rules = any(not p.warning for p in checked.problems)
     data = {n: {"prompts": p, "threshold": 0.2} for n, p in concepts.items()}
     return rules, _worker_refuses_set(data)
 
 
 def _worker_refuses_set(data: dict) -> bool:
+    from classifier.service import MAX_CONCEPTS_BYTES, concepts_header
+
     try:
-        parse_concepts(data)
+        parsed = parse_concepts(data)
     except ConceptError:
         return True
-    return False
+    # the header it comes in is refused over its limit before it is parsed
+    return len(concepts_header(parsed) or "") > MAX_CONCEPTS_BYTES
 
 
 @pytest.mark.parametrize(
@@ -82,6 +88,10 @@ def _worker_refuses_set(data: dict) -> bool:
         ({f"c{i}": ["x"] for i in range(33)}, True),
         ({f"c{i}": [f"p{j}" for j in range(8)] for i in range(32)}, False),
         ({f"c{i}": [f"p{j}" for j in range(8)] + ["q"] for i in range(29)}, True),
+        # the header a worker takes: 8 KiB, a character outside ASCII 6 bytes of it
+        ({"gore": ["x" * 290] * 30}, True),
+        ({"gore": ["\u0436" * 150] * 10}, True),
+        ({"gore": ["\u0436" * 150] * 8}, False),
     ],
 )
 def test_rules_yaml_refuses_the_concepts_a_worker_would_refuse(
@@ -90,3 +100,9 @@ def test_rules_yaml_refuses_the_concepts_a_worker_would_refuse(
     """A concept set the worker refuses made every image of a bot with classifier.remote
     a 400; check-rules now says so first."""
     assert _worker_limits_refused(tmp_path, concepts) == (refused, refused)
+
+
+def test_a_local_classifier_takes_concepts_a_worker_would_refuse(tmp_path: Path) -> None:
+    """The worker's limits are a worker's: without classifier.remote, nothing is sent."""
+    many = {f"c{i}": ["x" * 301] for i in range(33)}
+    assert _worker_limits_refused(tmp_path, many, remote=False) == (False, True)

@@ -32,7 +32,12 @@ from classifier.concepts import (  # noqa: F401  (CONCEPT_NAME*: config.checks u
     DANBOORU_SCORES,
     RESERVED_CONCEPT_NAMES,
 )
-from classifier.service import MAX_CUSTOM_CONCEPTS, MAX_PROMPT_CHARS, MAX_PROMPTS
+from classifier.service import (
+    MAX_CONCEPTS_BYTES,
+    MAX_CUSTOM_CONCEPTS,
+    MAX_PROMPT_CHARS,
+    MAX_PROMPTS,
+)
 from modbot.actions.kinds import ACTIONS, REPORT_MAX
 from modbot.config.units import (
     Comparison,
@@ -363,24 +368,37 @@ class ConceptSettings(Section):
                 "a prompt is empty: each prompt is a short description, "
                 "like 'photo of a mutilated body'"
             )
-        # what a classifier worker takes (classifier.service.parse_concepts): more, and
-        # it would refuse every image of a bot with classifier.remote
-        if any(len(p.strip()) > MAX_PROMPT_CHARS for p in v):
-            raise ValueError(
-                f"a prompt is longer than {MAX_PROMPT_CHARS} characters (CLIP reads 77 "
-                "tokens): keep each a short description"
-            )
         return [p.strip() for p in v]
 
 
-def _concepts(v: dict[str, ConceptSettings]) -> dict[str, ConceptSettings]:
-    """The limits of a classifier worker (classifier.service.parse_concepts)."""
-    if len(v) > MAX_CUSTOM_CONCEPTS:
-        raise ValueError(f"{len(v)} concepts: at most {MAX_CUSTOM_CONCEPTS}")
-    total = sum(len(c.prompts) for c in v.values())
+def _worker_refuses(concepts: dict[str, ConceptSettings]) -> str | None:
+    """Why a classifier worker would refuse these concepts (classifier.service's
+    parse_concepts and its header limit), or None: with classifier.remote the bot sends
+    them with every image, and a refused set is a 400 for every image."""
+    from classifier.concepts import CustomConcept
+    from classifier.service import concepts_header
+
+    if len(concepts) > MAX_CUSTOM_CONCEPTS:
+        return f"{len(concepts)} concepts: a worker takes at most {MAX_CUSTOM_CONCEPTS}"
+    total = sum(len(c.prompts) for c in concepts.values())
     if total > MAX_PROMPTS:
-        raise ValueError(f"{total} prompts in all concepts: at most {MAX_PROMPTS}")
-    return v
+        return f"{total} prompts in all concepts: a worker takes at most {MAX_PROMPTS}"
+    for name, c in concepts.items():
+        if any(len(p) > MAX_PROMPT_CHARS for p in c.prompts):
+            return (
+                f"{name}: a prompt is longer than {MAX_PROMPT_CHARS} characters, what a "
+                "worker takes (CLIP reads 77 tokens): keep each a short description"
+            )
+    header = concepts_header(
+        CustomConcept(n, tuple(c.prompts), c.threshold) for n, c in concepts.items()
+    )
+    if header is not None and len(header) > MAX_CONCEPTS_BYTES:
+        return (
+            f"the concepts take {len(header):,} bytes as sent to a worker (a character "
+            f"outside ASCII takes 6), over the {MAX_CONCEPTS_BYTES:,} it takes: fewer or "
+            "shorter prompts"
+        )
+    return None
 
 
 class HashListSettings(Section):
@@ -806,7 +824,7 @@ class GateSettings(Section):
 
 class PolicyFile(Section):
     classifier: Annotated[ClassifierSettings, _none_to(dict)] = ClassifierSettings()
-    concepts: Annotated[dict[str, ConceptSettings], _none_to(dict), AfterValidator(_concepts)] = {}
+    concepts: Annotated[dict[str, ConceptSettings], _none_to(dict)] = {}
     hash_lists: Annotated[dict[str, HashListSettings], _none_to(dict)] = {}
     feeds: Annotated[dict[str, FeedSettings], _none_to(dict)] = {}
     fetch: Annotated[FetchSettings, _none_to(dict)] = FetchSettings()
@@ -816,3 +834,11 @@ class PolicyFile(Section):
     exempt: Annotated[ExemptSettings, _none_to(dict)] = ExemptSettings()
     gate: Annotated[GateSettings, _none_to(dict)] = GateSettings()
     rules: Annotated[list[Rule], _none_to(list)] = []
+
+    @model_validator(mode="after")
+    def _concepts_a_worker_takes(self) -> PolicyFile:
+        # only with classifier.remote: a local classifier takes any number and length
+        why = _worker_refuses(self.concepts) if self.classifier.remote else None
+        if why:
+            raise ValueError(f"concepts: {why} (classifier.remote)")
+        return self
