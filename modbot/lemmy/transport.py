@@ -243,9 +243,10 @@ def shown_url(url: str) -> str:
     except ValueError:
         return "<unparsable URL>"
     if "@" not in parts.netloc:
-        head, sep, rest = url.partition("/")
-        if not parts.netloc and "@" in head:  # no scheme: `bot:pass@host` has no netloc
-            return head.rpartition("@")[2] + sep + rest
+        if not parts.netloc and "@" in url and not url.startswith("/"):
+            # no `scheme://` (`bot:pass@host`, `https//bot:pass@host`): no netloc to
+            # take the login from, so all up to the last `@` goes
+            return url.rpartition("@")[2]
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
