@@ -228,8 +228,10 @@ def _wait_ms(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not math.isfinite(value) or not 0 <= value <= 60_000:  # (nan fails the comparison)
-        raise argparse.ArgumentTypeError(f"{text!r}: milliseconds, from 0 to 60000")
+    from classifier.engine import MAX_WAIT_MS  # the Engine's own limit
+
+    if not math.isfinite(value) or not 0 <= value <= MAX_WAIT_MS:  # (nan fails it)
+        raise argparse.ArgumentTypeError(f"{text!r}: milliseconds, from 0 to {MAX_WAIT_MS}")
     return value
 
 
