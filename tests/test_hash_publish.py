@@ -185,7 +185,10 @@ def test_files_that_cannot_be_used_are_one_line_each(
     publish = ["feed", "publish", "--instance", "a.example"]
     assert main([*publish, "--key", str(missing / "k"), "--out", str(tmp_path / "h.json")]) == 1
     err = capsys.readouterr().err
-    assert err == f"modbot feed publish: {missing / 'k'}: No such file or directory\n"
+    assert err == (
+        f"modbot feed publish: no private key at {missing / 'k'}: make one with `modbot keys` "
+        "(or give --key FILE)\n"
+    )
     assert main([*publish, "--key", str(key), "--out", str(missing / "h.json")]) == 1
     err = capsys.readouterr().err
     assert err == f"modbot feed publish: {missing / 'h.json'}: No such file or directory\n"
