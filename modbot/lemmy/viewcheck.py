@@ -144,9 +144,12 @@ COMMUNITY_FIELDS: tuple[Field, ...] = (
 )
 
 
-def community_record(own: dict[str, Any], actor_id: str) -> Community:
-    """A ``Community`` object (in an item's view or a listing's entry); ``actor_id``: the
-    name of its actor id's field (``actor_id`` in 0.19, ``ap_id`` in 1.0)."""
+def community_record(own: dict[str, Any], actor_id: str, description: str) -> Community:
+    """A ``Community`` object (in an item's view or a listing's entry); ``actor_id`` and
+    ``description``: the names of its actor id's and its Markdown text's fields
+    (``actor_id``/``description`` in 0.19, ``ap_id``/``sidebar`` in 1.0). The text is not
+    checked field by field: a string, else absent (its images are items of their own)."""
+    text = own.get(description)
     return Community(
         id=own["id"],
         name=own.get("name"),
@@ -155,10 +158,11 @@ def community_record(own: dict[str, Any], actor_id: str) -> Community:
         local=own.get("local"),
         icon=own.get("icon"),
         banner=own.get("banner"),
+        description=text if isinstance(text, str) and text else None,
     )
 
 
-def listed_communities(views: list[Any], actor_id: str) -> list[Community]:
+def listed_communities(views: list[Any], actor_id: str, description: str) -> list[Community]:
     """The communities of a ``community/list`` page (``CommunityView`` entries). One Lemmy
     sent malformed (no community object, no integer id, an image that is not a URL) has
     no decision of its own to record: it is left out, with a warning."""
@@ -166,7 +170,7 @@ def listed_communities(views: list[Any], actor_id: str) -> list[Community]:
     for view in views:
         own = view.get("community") if isinstance(view, dict) else None
         if isinstance(own, dict) and not fields_problem("community", COMMUNITY_FIELDS, own):
-            found.append(community_record(own, actor_id))
+            found.append(community_record(own, actor_id, description))
     if len(found) < len(views):
         log.warning("community/list: %d malformed entries left out", len(views) - len(found))
     return found

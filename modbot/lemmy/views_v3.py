@@ -9,7 +9,6 @@ modbot reads of a view; no other field is read.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from modbot.lemmy.viewcheck import (
@@ -184,21 +183,13 @@ def upload_item(view: Any) -> Item:
 
 def communities(views: list[Any]) -> list[Community]:
     """The communities of a ``community/list`` page (``listed_communities``)."""
-    listed = listed_communities(views, "actor_id")
-    texts = {
-        own.get("id"): own.get("description")
-        for view in views
-        if isinstance(view, dict)
-        and isinstance(own := view.get("community"), dict)
-        and isinstance(own.get("id"), int)
-    }
-    return [replace(c, description=_text(texts.get(c.id))) for c in listed]
+    return listed_communities(views, "actor_id", "description")
 
 
 def _community(own: dict[str, Any]) -> Community:
     """The ``Community`` of an item's view, with its description (its images are
     items of their own: ``modbot.source``)."""
-    return replace(community_record(own, "actor_id"), description=_text(own.get("description")))
+    return community_record(own, "actor_id", "description")
 
 
 def person(view: dict[str, Any]) -> Person:

@@ -11,7 +11,6 @@ tokens, and a local upload served at ``/api/v4/image/<alias>``.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from modbot.lemmy.viewcheck import (
@@ -173,21 +172,13 @@ def upload_item(view: Any) -> Item:
 
 def communities(views: list[Any]) -> list[Community]:
     """The communities of a ``community/list`` page (``listed_communities``)."""
-    listed = listed_communities(views, "ap_id")
-    texts = {
-        own.get("id"): own.get("sidebar")
-        for view in views
-        if isinstance(view, dict)
-        and isinstance(own := view.get("community"), dict)
-        and isinstance(own.get("id"), int)
-    }
-    return [replace(c, description=_text(texts.get(c.id))) for c in listed]
+    return listed_communities(views, "ap_id", "sidebar")
 
 
 def _community(own: dict[str, Any]) -> Community:
     """The ``Community`` of an item's view, with its description (its images are
     items of their own: ``modbot.source``)."""
-    return replace(community_record(own, "ap_id"), description=_text(own.get("sidebar")))
+    return community_record(own, "ap_id", "sidebar")
 
 
 def person(view: dict[str, Any], *, banned: bool = False, ban_expires: Any = None) -> Person:
