@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.session_client import SessionClient, shipped_pipeline
 
 from modbot.cli import main
 
@@ -21,41 +22,8 @@ def test_bad_lemmy_url_error_hides_its_password(monkeypatch, capsys, tmp_path, u
     assert "hunter2pw" not in err
 
 
-class NotAnAdmin:
-    """The client as far as a Pipeline's session uses it: an account with no admin."""
-
-    api_version = "v3"
-    on_login = None
-    can_purge_files = False
-    local_image_url = None
-
-    def restore_token(self, token: str) -> None:
-        pass
-
-    def check_session(self):
-        from modbot.model import Account, SiteInfo
-
-        account = Account(7, False, show_nsfw=True, show_bot_accounts=True, show_read_posts=True)
-        return SiteInfo(version="0.19.5", account=account)
-
-    def close(self) -> None:
-        pass
-
-
 def test_a_run_as_a_non_admin_names_the_rules_lemmy_will_refuse(tmp_path):
-    from modbot.config.policy import load_policy
-    from modbot.config.settings import Secret, Settings
-    from modbot.pipeline import Pipeline
-    from modbot.starter import shipped_rules
-
-    settings = Settings(
-        "http://lemmy.example",
-        "modbot",
-        Secret("password123"),
-        state_path=tmp_path / "state.sqlite3",
-    )
-    policy = load_policy(shipped_rules())
-    with Pipeline(settings, policy, dry_run=False, client=NotAnAdmin()) as pipeline:  # type: ignore[arg-type]
+    with shipped_pipeline(tmp_path, SessionClient(), dry_run=False) as pipeline:
         pipeline.start()
         (said,) = pipeline.warnings
     assert "'modbot' is not an admin" in said
@@ -66,19 +34,8 @@ def test_a_run_as_a_non_admin_names_the_rules_lemmy_will_refuse(tmp_path):
 def test_reloaded_rules_change_which_rules_the_warning_names(tmp_path):
     import dataclasses
 
-    from modbot.config.policy import load_policy
-    from modbot.config.settings import Secret, Settings
-    from modbot.pipeline import Pipeline
-    from modbot.starter import shipped_rules
-
-    settings = Settings(
-        "http://lemmy.example",
-        "modbot",
-        Secret("password123"),
-        state_path=tmp_path / "state.sqlite3",
-    )
-    policy = load_policy(shipped_rules())
-    with Pipeline(settings, policy, dry_run=True, client=NotAnAdmin()) as pipeline:  # type: ignore[arg-type]
+    with shipped_pipeline(tmp_path, SessionClient(), dry_run=True) as pipeline:
+        policy = pipeline.policy
         assert pipeline.session.needs_admin == ["'known abusive image' (site ban)"]
         assert pipeline.reload(dataclasses.replace(policy, rules=[])) is None
         assert pipeline.session.needs_admin == []
