@@ -108,6 +108,40 @@ def test_worker_help_says_the_body_idle_timeout():
     assert f"408 a body that stops coming for {BODY_IDLE_TIMEOUT:g} s" in HELP.replace("\n", " ")
 
 
+def test_a_body_that_trickles_in_is_408_once_the_whole_bodys_time_is_up(loaded, text_cache):
+    # a byte now and then, never idle as long as the idle timeout: the whole body's
+    # deadline still ends it
+    config = WorkerConfig(
+        max_body=1000, body_idle_timeout=0.3, body_timeout=0.6, text_cache_dir=text_cache
+    )
+    service = WorkerService(loaded, config)
+    sent: list[dict] = []
+
+    async def receive():
+        await asyncio.sleep(0.05)
+        return {"type": "http.request", "body": b"\0", "more_body": True}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = _scope([(b"content-length", b"1000")])
+    try:
+        asyncio.run(asyncio.wait_for(service.app(scope, receive, send), 10))
+    finally:
+        service.close()
+    assert sent[0]["status"] == 408
+    assert b"longer than 0.6 s" in sent[1]["body"]
+    assert service.counters["timed_out"] == 1
+    assert service.pending == 0 and service.bytes_held.in_use == 0
+
+
+def test_worker_help_says_the_whole_bodys_timeout():
+    from classifier.service import BODY_TIMEOUT
+    from modbot.cli.worker import HELP
+
+    assert f"takes over {BODY_TIMEOUT:g} s in all" in HELP.replace("\n", " ")
+
+
 def test_a_503_does_not_count_against_the_clients_quota(loaded, text_cache):
     import hashlib
 
