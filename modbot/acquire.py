@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from modbot.classify import Engine, StoreCache, decode_budget, judge, preprocess_config
+from modbot.classify import Engine, StoreCache, decoded_hashes, judge
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.fetch import (
@@ -682,7 +682,7 @@ class Acquirer:
             else:
                 batch.stats.images_classified += 1
         if decoded and not verdict.get("unreadable"):
-            hashes.update(await asyncio.to_thread(_decoded_hashes, engine, data, decoded))
+            hashes.update(await asyncio.to_thread(decoded_hashes, engine, data, decoded))
         return verdict, hashes, None, ""
 
 
@@ -713,24 +713,6 @@ def _copy(fetched: Fetched) -> CheckedCopy | None:
         return None
     first = fetched.passed_over[0]
     return CheckedCopy(fetched.url, first.reason, first.message)
-
-
-def _decoded_hashes(engine: Engine, data: bytes, kinds: tuple[str, ...]) -> dict[str, str]:
-    """The hashes of a readable image that decode it (a perceptual hash): a second
-    decode, so it holds its memory in the classifier's decode budget like the first
-    (none when they cannot be taken)."""
-    budget = decode_budget(engine)
-    if budget is None:  # a remote classifier: no decode budget, no torch here
-        return hashes_of(data, list(kinds))
-    from classifier.budget import estimate
-    from classifier.preprocess import Unreadable
-
-    try:
-        with budget.reserve(estimate(data, preprocess_config(engine)), "its perceptual hash"):
-            return hashes_of(data, list(kinds))
-    except Unreadable as exc:
-        log.debug("no perceptual hash: %s", exc)
-        return {}
 
 
 def _known_key(ref: ImageRef) -> str:

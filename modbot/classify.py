@@ -92,6 +92,26 @@ def preprocess_config(engine: Engine) -> PreprocessConfig | None:
     return getattr(engine, "preprocess", None)
 
 
+def decoded_hashes(engine: Engine, data: bytes, kinds: tuple[str, ...]) -> dict[str, str]:
+    """The hashes of a readable image that decode it (a perceptual hash): a second
+    decode, so it holds its memory in the classifier's decode budget like the first
+    (none when they cannot be taken: a bomb, over the budget)."""
+    from modbot.hashes import hashes_of
+
+    budget = decode_budget(engine)
+    if budget is None:  # a remote classifier: no decode budget, no torch here
+        return hashes_of(data, list(kinds))
+    from classifier.budget import estimate
+    from classifier.preprocess import Unreadable
+
+    try:
+        with budget.reserve(estimate(data, preprocess_config(engine)), "its perceptual hash"):
+            return hashes_of(data, list(kinds))
+    except Unreadable as exc:
+        log.debug("no perceptual hash: %s", exc)
+        return {}
+
+
 # --- the kinds -------------------------------------------------------------------------------
 
 

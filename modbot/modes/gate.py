@@ -69,9 +69,9 @@ from modbot.classify import (
     Engine,
     Judged,
     decode_budget,
+    decoded_hashes,
     engine_kind,
     judge,
-    preprocess_config,
 )
 from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.model import utc_iso
@@ -705,20 +705,10 @@ class Gate:
         decode it: a local classifier's decode budget holds that memory as it holds the
         classifier's own decodes (``classifier.decode_memory``), and a file it would not
         decode (a bomb, over the budget) gets none, as in the bot."""
-        budget = decode_budget(self.engine)
-        kinds = [k for k in policy.decoded_hash_kinds if k not in subject.hashes]
-        if budget is None or not kinds:  # a remote classifier: no decode budget here
-            return policy.decide(subject)
-        from classifier.budget import estimate
-        from classifier.preprocess import Unreadable
-
-        data = subject.image
-        try:
-            with budget.reserve(estimate(data, preprocess_config(self.engine)), "its hash"):
-                hashes = hashes_of(data, kinds)
-        except Unreadable as exc:
-            log.info("no perceptual hash of sha256 %s: %s", subject.sha256, exc)
-            hashes = {}
+        kinds = tuple(k for k in policy.decoded_hash_kinds if k not in subject.hashes)
+        if decode_budget(self.engine) is None or not kinds:  # a remote classifier: the
+            return policy.decide(subject)  # rules hash it; no decode budget here
+        hashes = decoded_hashes(self.engine, subject.image, kinds)
         return policy.decide(replace(subject, hashes={**subject.hashes, **hashes}, image=None))
 
     def _plan_from(
