@@ -356,8 +356,11 @@ def _markdown_images(
     ``]`` inside a code span or an autolink: where the text's blocks are not parsed,
     a backtick may not open a code span (in a code block it is literal), so both are
     tried: an image one of them finds is kept."""
+    if "![" not in text:  # every image starts so: most texts have none
+        return
     plain = _bracket_pairs(text)
-    spans = _bracket_pairs(text, skip_spans=True)
+    # code spans and autolinks open with a backtick or a `<`: without either, the same
+    spans = _bracket_pairs(text, skip_spans=True) if "`" in text or "<" in text else plain
     if spans == plain:
         yield from (found for _, found in _images_by(text, definitions, plain))
         return
