@@ -21,9 +21,12 @@ it says which (--force replaces them all, filled hash lists and .env included). 
 to nothing in its place stops it too, --force or not: it would write where the link
 points.
 
+It reads no settings, so --env-file is refused here: it names the file the other
+commands read (give them `--env-file DIR/.env` when they run from another folder).
+
 Then: edit .env, run `modbot check-rules`, try `modbot demo`, and
 `modbot report --since 7d --out report.html` from DIR (modbot reads ./.env and
-./rules.yaml).
+./rules.yaml, or the file $MODBOT_ENV_FILE names when it is set).
 """
 
 
@@ -40,8 +43,18 @@ def add_parser(subparsers: Any) -> None:
 
 
 def init(args: argparse.Namespace) -> int:
+    from modbot.config.settings import ENV_FILE_VAR
+    from modbot.errors import ConfigError
     from modbot.starter import write_starter
 
+    if getattr(args, "env_file", None):
+        # the other commands' file to read: init writes DIR/.env and reads none
+        raise ConfigError(
+            f"--env-file {args.env_file}: modbot init reads no settings; it writes "
+            f"{args.dir / '.env'}. Leave --env-file out; give it to the commands after "
+            f"(`modbot --env-file {shlex.quote(str(args.dir / '.env'))} check-rules`) when "
+            "they run from another folder. Nothing was written"
+        )
     _refuse_dangling_links(args.dir)
     written = write_starter(args.dir, force=args.force)
     for path in written:
@@ -53,6 +66,12 @@ def init(args: argparse.Namespace) -> int:
         f"next: edit {env} (LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD), then "
         f"{where}modbot check-rules && modbot report --since 7d --out report.html"
     )
+    named = os.environ.get(ENV_FILE_VAR)
+    if named:
+        print(
+            f"note: {ENV_FILE_VAR} is set ({named}): the other commands read that file, "
+            f"not {env}, until you unset it or point it there"
+        )
     return 0
 
 
