@@ -148,13 +148,18 @@ def unwrap_proxy(url: str) -> str | None:
 
     Only the instance's own proxy is known to serve that original (``_own_original``):
     any other server answers such a path with whatever it likes."""
+    target = _proxy_target(url)
+    return target if target is not None and _split(target) is not None else None
+
+
+def _proxy_target(url: str) -> str | None:
+    """What the ``url=`` of a Lemmy ``image_proxy`` URL (any host) names, whatever its
+    scheme (a ``data:`` URI too), or None when ``url`` is no proxy URL."""
     parts = _split(url)
     if parts is None or parts.path.rstrip("/") not in _PROXY_PATHS:
         return None
-    originals = parse_qs(parts.query).get("url")
-    if not originals or _split(originals[0]) is None:
-        return None
-    return originals[0]
+    targets = parse_qs(parts.query).get("url")
+    return targets[0] if targets else None
 
 
 def looks_like_image(url: str, content_type: str | None, instance_url: str) -> bool:
@@ -340,12 +345,10 @@ def _data_uri(url: str, instance_url: str) -> str | None:
     except ValueError:
         return None
     parts = _split(absolute)
-    if parts is None or parts.path.rstrip("/") not in _PROXY_PATHS:
+    if parts is None or not _same_host(parts, instance_url):
         return None
-    if not _same_host(parts, instance_url):
-        return None
-    originals = parse_qs(parts.query).get("url")
-    return originals[0] if originals and _DATA_IMAGE.match(originals[0]) else None
+    target = _proxy_target(absolute)
+    return target if target is not None and _DATA_IMAGE.match(target) else None
 
 
 def _markdown_images(
