@@ -27,7 +27,8 @@ icons and banners of their communities (``modbot.profiles``): new ones, or chang
 since the bot last looked (the "seen" mark keeps the image's URL). So are the images
 written into their bios and descriptions (1.0: a community's sidebar), and, with the
 site's icon, into the site's sidebar: one item per image (``text_images``), at most
-``MAX_TEXT_IMAGES`` new ones of a text each time it is read (the rest the next time).
+``MAX_TEXT_IMAGES`` new ones of a text each time it is read (the next ones the next
+time, in turn round the text: one never marked seen holds back none after it).
 
 The source reads Lemmy through ``LemmyApi`` and hands out ``Item`` records (a malformed
 one, whose ``problem`` says what Lemmy sent wrong, goes on like the rest: the pipeline
@@ -68,7 +69,7 @@ SHOWN_NOT_READ = 10  # posts named (and warned about) whose comments were not re
 UPLOADS_FIRST = {"phase": "uploads", "page": 1}  # the sweep's position after the posts
 # The images written into one text (a bio, a community's description, the site's
 # sidebar): at most MAX_TEXT_IMAGES new ones are handed out each time the text is read
-# (the rest, not marked seen, the next time), and only its first MAX_TEXT_READ are
+# (the next ones, in turn, the next time), and only its first MAX_TEXT_READ are
 # looked at at all.
 MAX_TEXT_IMAGES = 20
 MAX_TEXT_READ = 1000
@@ -686,7 +687,8 @@ class Source:
         **fields: Any,
     ) -> list[Item]:
         """The images of a text not seen yet, once a walk: at most ``MAX_TEXT_IMAGES``
-        (the rest the next time the text is read), of its first ``MAX_TEXT_READ``."""
+        (the next ones the next time the text is read, ``_in_turn``), of its first
+        ``MAX_TEXT_READ``."""
         mark = f"text {kind}:{owner} {hashlib.sha256(text.encode()).hexdigest()[:16]}"
         if mark in handed_out:
             return []
@@ -701,8 +703,21 @@ class Source:
                 f"{what}: {len(fresh)} images not checked yet; {MAX_TEXT_IMAGES} are "
                 "checked now, the rest the next time it is read"
             )
-            fresh = fresh[:MAX_TEXT_IMAGES]
+            fresh = self._in_turn(f"text_turn:{kind}:{owner}", images, fresh)
         return fresh
+
+    def _in_turn(self, name: str, images: list[Item], fresh: list[Item]) -> list[Item]:
+        """``MAX_TEXT_IMAGES`` of a text's ``fresh`` images, from where the read before
+        stopped (round the text, kept in the store): one never marked seen (its action
+        keeps failing for a passing reason; a report marks nothing seen) would otherwise
+        come first at every read, and the images after it never."""
+        place = {image.id: n for n, image in enumerate(images)}
+        start = self.store.get_cursor(self._cursor(name))
+        start_at = int(start) if start and start.isdigit() else 0
+        ordered = sorted(fresh, key=lambda i: (place[i.id] < start_at, place[i.id]))
+        turn = ordered[:MAX_TEXT_IMAGES]
+        self.store.set_cursor(self._cursor(name), str(place[turn[-1].id] + 1))
+        return turn
 
     def _not_seen(self, images: list[Item], handed_out: set[str]) -> list[Item]:
         """The profile images not handed out in this walk yet, nor seen with this URL."""
