@@ -310,7 +310,13 @@ def _open(data: bytes, cfg: PreprocessConfig) -> Image.Image:
             f"not an image of a supported format ({', '.join(FORMATS)}); starts {data[:8]!r}"
         ) from None
     except Image.DecompressionBombError as exc:
-        raise Unreadable(f"decompression bomb refused: {exc}") from None
+        # Pillow's own check (at twice Image.MAX_IMAGE_PIXELS) comes before ours: say
+        # what ours says, from the size the headers declare (Pillow's words only where
+        # its limit was set below our cap)
+        declared = _declared_size(data)
+        if declared is None or declared[0] * declared[1] <= cfg.max_pixels:
+            raise Unreadable(f"decompression bomb refused: {exc}") from None
+        raise _over_cap(*declared, cfg) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise Unreadable(f"truncated or corrupt image: {exc}") from None
     width, height = image.size
@@ -318,11 +324,39 @@ def _open(data: bytes, cfg: PreprocessConfig) -> Image.Image:
         raise Unreadable(f"image has no pixels ({width}x{height})")
     if width * height > cfg.max_pixels:
         image.close()
-        raise Unreadable(
-            f"{width}x{height} is {width * height / 1e6:.0f} megapixels, over the "
-            f"{cfg.max_pixels / 1e6:.0f} megapixel cap (decompression bomb?)"
-        )
+        raise _over_cap(width, height, cfg)
     return _count_frames(image, data)
+
+
+def _over_cap(width: int, height: int, cfg: PreprocessConfig) -> Unreadable:
+    return Unreadable(
+        f"{width}x{height} is {width * height / 1e6:.0f} megapixels, over the "
+        f"{cfg.max_pixels / 1e6:.0f} megapixel cap (decompression bomb?)"
+    )
+
+
+def _declared_size(data: bytes) -> tuple[int, int] | None:
+    """The width and height an image's headers declare, read as ``Image.open`` reads
+    them but without its bomb check; None if no format of ours reads them. Not for a
+    WebP, whose canvas Pillow allocates as it opens it (``budget.plan_before_open``
+    refuses one over the cap before that)."""
+    Image.init()
+    for fmt in FORMATS:
+        factory, accept = Image.OPEN.get(fmt, (None, None))
+        if factory is None or fmt == "WEBP":
+            continue
+        accepted = accept(data[:16]) if accept is not None else True
+        if not accepted or isinstance(accepted, str):  # (a str: why Pillow would not)
+            continue
+        try:
+            image = factory(io.BytesIO(data), "")
+        except Exception:  # whatever a header that does not parse raises
+            continue
+        try:
+            return image.size
+        finally:
+            image.close()
+    return None
 
 
 def _count_frames(image: Image.Image, data: bytes) -> Image.Image:
