@@ -38,6 +38,7 @@ __all__ = [
     "StoreCache",
     "VerdictCache",
     "build_engine",
+    "cached",
     "decode_budget",
     "engine_kind",
     "judge",
@@ -266,6 +267,13 @@ class StoreCache:
         self.store.put_verdict(sha256, concept_version, verdict, later=self.later)
 
 
+async def cached(cache: VerdictCache, sha256: str, version: str | None) -> Judged | None:
+    """The verdict ``cache`` holds for the file under the concept ``version``, or None
+    (no version: a worker that did not say it; nothing is cached under none)."""
+    verdict = await cache.get(sha256, version) if version is not None else None
+    return None if verdict is None else Judged(verdict, cached=True)
+
+
 async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -> Judged:
     """The verdict on one file: from ``cache`` (by SHA-256 and concept version), else
     the classifier's, then cached under the version it was made with."""
@@ -284,10 +292,9 @@ async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -
     except Exception as exc:  # a worker that refuses the request (400, 413), as below
         log.warning("asking the classifier for its concept version failed: %r", exc)
         return Judged(skipped="classifier_error", detail=repr(exc)[:300])
-    # (no version: a worker that did not say it; nothing is cached under none)
-    cached = await cache.get(sha256, version) if version is not None else None
-    if cached is not None:
-        return Judged(cached, cached=True)
+    hit = await cached(cache, sha256, version)
+    if hit is not None:
+        return hit
     try:
         verdict = (await engine.classify(data)).to_dict()
     except asyncio.CancelledError:

@@ -68,6 +68,7 @@ from typing import TYPE_CHECKING, Any
 from modbot.classify import (
     Engine,
     Judged,
+    cached,
     decode_budget,
     decoded_hashes,
     engine_kind,
@@ -619,15 +620,15 @@ class Gate:
             return Answer(200, ACCEPTED, "no rule rejects the peer's verdict"), peer, plan
         task = self._verdict_task(sha256, data)
         if task is None:  # the files waiting for a verdict hold all the gate may hold
-            cached = await self._cached(sha256, started)
-            if cached is None:
+            hit = await self._cached(sha256, started)
+            if hit is None:
                 why = (
                     f"{len(self._verdicts)} files ({self._held:,} bytes) wait for the "
                     f"classifier, the most the gate holds (fetch.max_bytes_held or gate.max_bytes, "
                     f"{self.max_held:,} bytes)"
                 )
                 return self._no_verdict("busy", why, sha256), None, pre
-            judged = cached
+            judged = hit
         else:
             remaining = self.budget - (time.monotonic() - started)
             try:
@@ -749,15 +750,13 @@ class Gate:
 
     async def _cached(self, sha256: str, started: float) -> Judged | None:
         """The verdict cached for the file, read within what is left of the budget."""
-        version = self.engine.concept_version
-        if version is None:
-            return None
         remaining = max(0.0, self.budget - (time.monotonic() - started))
         try:
-            verdict = await asyncio.wait_for(self.state.get(sha256, version), remaining)
+            return await asyncio.wait_for(
+                cached(self.state, sha256, self.engine.concept_version), remaining
+            )
         except TimeoutError:
             return None
-        return None if verdict is None else Judged(verdict, cached=True)
 
     def _watch_late(self, task: asyncio.Task[Judged], sha256: str, pre: Plan) -> None:
         """A verdict that comes after the answer: cached by ``judge``; a file let through
