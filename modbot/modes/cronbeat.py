@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from modbot.model import utc_iso
+from modbot.modes.health import read_heartbeat
 from modbot.store import Store
 
 __all__ = ["HEALTHY_INTERVALS", "ONCE_CURSOR", "health", "once_cursor", "record_once"]
@@ -31,11 +32,6 @@ HEALTHY_INTERVALS = 3  # as for the daemon: a missed run or two is no alarm
 def once_cursor(dry_run: bool) -> str:
     """A live `run --once`'s heartbeat, or a dry run's own."""
     return f"dry-run:{ONCE_CURSOR}" if dry_run else ONCE_CURSOR
-
-
-def _read(store: Store, cursor: str) -> dict | None:
-    value = store.get_cursor(cursor)
-    return json.loads(value) if value else None
 
 
 def _when(text: str | None) -> datetime | None:
@@ -55,7 +51,7 @@ def record_once(
     """Record one `run --once`: a success (``error`` empty) or a failure."""
     now = now or datetime.now(UTC)
     cursor = once_cursor(dry_run)
-    previous = _read(store, cursor) or {}
+    previous = read_heartbeat(store, cursor) or {}  # an unreadable one is written afresh
     beat = {
         "run_id": run_id,
         "dry_run": dry_run,
@@ -88,7 +84,7 @@ def health(
 ) -> tuple[bool, str]:
     """(healthy, why) from the daemon's heartbeat or `run --once`'s, whichever is newer:
     the live ones; the dry runs' only when no live daemon or `run --once` ever ran."""
-    from modbot.modes.health import HEARTBEAT_CURSOR, daemon_cursor
+    from modbot.modes.health import HEARTBEAT_CURSOR, HeartbeatUnreadable, daemon_cursor, heartbeat
     from modbot.modes.health import health as daemon_health
 
     path = Path(state_path)
@@ -97,10 +93,12 @@ def health(
         try:
             # A dry run beside the live bot must not stand in for it: the dry runs'
             # heartbeats count only where no live one (daemon or cron) was recorded.
-            daemon, once = _read(store, HEARTBEAT_CURSOR), _read(store, once_cursor(False))
+            daemon, once = heartbeat(store, HEARTBEAT_CURSOR), heartbeat(store, once_cursor(False))
             if daemon is None and once is None:
-                daemon = _read(store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True))
-                once = _read(store, once_cursor(True))
+                daemon = heartbeat(store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True))
+                once = heartbeat(store, once_cursor(True))
+        except HeartbeatUnreadable as exc:
+            return False, f"{path}: {exc}"
         finally:
             store.close()
     else:

@@ -4,19 +4,24 @@ the heartbeat the daemon writes into the state file after each cycle."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from modbot.errors import StateError
 from modbot.store import Store
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "HEARTBEAT_CURSOR",
     "SWEEP_REQUEST_CURSOR",
     "Health",
+    "HeartbeatUnreadable",
     "daemon_cursor",
     "from_the_future",
     "health",
+    "heartbeat",
     "read_heartbeat",
 ]
 
@@ -44,9 +49,65 @@ class Health:
         return f"Health(ok={self.ok}, message={self.message!r})"
 
 
-def read_heartbeat(store: Store, cursor: str = HEARTBEAT_CURSOR) -> dict | None:
+class HeartbeatUnreadable(ValueError):
+    """A heartbeat in the state file that is not one modbot wrote (edited by hand, or by
+    another version): the message says which and what to do."""
+
+
+# the moments and intervals a heartbeat holds (`modbot run` and `run --once`)
+_MOMENTS = ("last_ok", "previous_ok", "last_error_at", "stopped_at")
+_INTERVALS = ("poll_every", "every")
+
+
+def heartbeat(store: Store, cursor: str = HEARTBEAT_CURSOR) -> dict | None:
+    """The heartbeat at ``cursor`` (None: none recorded), its moments and intervals
+    checked; raises ``HeartbeatUnreadable``."""
     value = store.get_cursor(cursor)
-    return json.loads(value) if value else None
+    if not value:
+        return None
+    try:
+        beat = json.loads(value)
+    except (ValueError, RecursionError) as exc:
+        raise HeartbeatUnreadable(_unreadable(cursor, f"not JSON: {exc}")) from None
+    if not isinstance(beat, dict):
+        raise HeartbeatUnreadable(_unreadable(cursor, "not a JSON object"))
+    for key in _MOMENTS:
+        moment = beat.get(key)
+        if moment is None:
+            continue
+        try:
+            when = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        except (AttributeError, ValueError):
+            when = None
+        if when is None or when.tzinfo is None:
+            raise HeartbeatUnreadable(_unreadable(cursor, f"{key} is not a UTC time: {moment!r}"))
+    for key in _INTERVALS:
+        seconds = beat.get(key)
+        if seconds is not None and (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 <= seconds < 1e9
+        ):
+            raise HeartbeatUnreadable(_unreadable(cursor, f"{key} is not seconds: {seconds!r}"))
+    return beat
+
+
+def _unreadable(cursor: str, why: str) -> str:
+    return (
+        f"the heartbeat {cursor!r} in the state file is unreadable ({why}); it was not "
+        "written by this version of modbot. The next good cycle of `modbot run` (or the "
+        "next `run --once`) writes it afresh"
+    )
+
+
+def read_heartbeat(store: Store, cursor: str = HEARTBEAT_CURSOR) -> dict | None:
+    """The heartbeat at ``cursor`` for the daemon that writes the next one: an unreadable
+    one counts as none (and is written afresh), with a warning."""
+    try:
+        return heartbeat(store, cursor)
+    except HeartbeatUnreadable as exc:
+        log.warning("%s", exc)
+        return None
 
 
 def health(
@@ -67,9 +128,9 @@ def health(
     except StateError as exc:
         return Health(False, str(exc))
     try:
-        beat = read_heartbeat(store) or read_heartbeat(
-            store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
-        )
+        beat = heartbeat(store) or heartbeat(store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True))
+    except HeartbeatUnreadable as exc:
+        return Health(False, f"{path}: {exc}")
     finally:
         store.close()
     if not beat:
