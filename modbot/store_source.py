@@ -52,13 +52,12 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urljoin
 
 from modbot.errors import LemmyError
-from modbot.images import pictrs_alias
+from modbot.images import image_refs
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
-from modbot.model import Item, Person, StoredFile, Upload, parse_time
-from modbot.source import MAX_TEXT_READ, RepeatCheck, text_urls
+from modbot.model import ImageRef, Item, Person, StoredFile, Upload, parse_time
+from modbot.source import MAX_TEXT_READ, RepeatCheck
 from modbot.store import Store
 
 __all__ = [
@@ -101,34 +100,32 @@ def read_admins(client: LemmyApi, instance_url: str) -> Admins:
     site = client.site_info()
     images: dict[str, tuple[Person | None, str]] = {}
 
-    def note(url: str | None, whose: Person | None, what: str) -> None:
-        alias = pictrs_alias(_absolute(url, instance_url), instance_url) if url else None
-        if alias:
-            images.setdefault(alias, (whose, what))
+    def note(refs: list[ImageRef], whose: Person | None, what: str) -> None:
+        for ref in refs:
+            if ref.alias:
+                images.setdefault(ref.alias, (whose, what))
 
-    def note_text(text: str | None, whose: Person | None, what: str) -> None:
-        # a relative URL (``/pictrs/image/...``) is the instance's: made absolute by note
-        for url in text_urls(text)[:MAX_TEXT_READ] if text else ():
-            note(url, whose, what)
+    def image(url: str | None) -> list[ImageRef]:
+        if not url:
+            return []
+        return image_refs(Item("avatar", 0, None, "", link=url), instance_url=instance_url)
 
-    note(site.icon, None, "the site's icon")
-    note(site.banner, None, "the site's banner")
-    note_text(site.sidebar, None, "an image in the site's sidebar")
+    def text(markdown: str | None) -> list[ImageRef]:
+        # a relative URL (``/pictrs/image/...``) is the instance's, as in any text
+        if not markdown:
+            return []
+        item = Item("comment", 0, None, "", text=markdown)
+        return image_refs(item, instance_url=instance_url)[:MAX_TEXT_READ]
+
+    note(image(site.icon), None, "the site's icon")
+    note(image(site.banner), None, "the site's banner")
+    note(text(site.sidebar), None, "an image in the site's sidebar")
     for admin_id in sorted(site.admin_ids):
         admin = client.person(admin_id)
-        note(admin.avatar, admin, "avatar")
-        note(admin.banner, admin, "banner")
-        note_text(admin.bio, admin, "an image in the bio")
+        note(image(admin.avatar), admin, "avatar")
+        note(image(admin.banner), admin, "banner")
+        note(text(admin.bio), admin, "an image in the bio")
     return Admins(ids=frozenset(site.admin_ids), images=images)
-
-
-def _absolute(url: str, instance_url: str) -> str:
-    """``url`` read against the instance (a text's ``/pictrs/image/...`` is its own);
-    one that does not parse as it is (``pictrs_alias`` finds no alias in it)."""
-    try:
-        return urljoin(instance_url, url)
-    except ValueError:
-        return url
 
 
 def file_item(stored: StoredFile, store: Store, admins: Admins | None = None) -> Item:
