@@ -93,20 +93,25 @@ def preprocess_config(engine: Engine) -> PreprocessConfig | None:
     return getattr(engine, "preprocess", None)
 
 
-def decoded_hashes(engine: Engine, data: bytes, kinds: tuple[str, ...]) -> dict[str, str]:
+def decoded_hashes(
+    engine: Engine, data: bytes, kinds: tuple[str, ...], budget: DecodeBudget | None = None
+) -> dict[str, str]:
     """The hashes of a readable image that decode it (a perceptual hash): a second
     decode, so it holds its memory in the classifier's decode budget like the first
-    (none when they cannot be taken: a bomb, over the budget)."""
+    (none when they cannot be taken: a bomb, over the budget). ``budget``: where it
+    holds it when the engine has none (a remote classifier decodes elsewhere); with
+    neither, the decode is bounded by the hash's own 64-megapixel cap only."""
     from modbot.hashes import hashes_of
 
-    budget = decode_budget(engine)
-    if budget is None:  # a remote classifier: no decode budget, no torch here
+    budget = decode_budget(engine) or budget
+    if budget is None:
         return hashes_of(data, list(kinds))
     from classifier.budget import estimate
-    from classifier.preprocess import Unreadable
+    from classifier.preprocess import PreprocessConfig, Unreadable
 
+    cfg = preprocess_config(engine) or PreprocessConfig()  # a remote one's: the default
     try:
-        with budget.reserve(estimate(data, preprocess_config(engine)), "its perceptual hash"):
+        with budget.reserve(estimate(data, cfg), "its perceptual hash"):
             return hashes_of(data, list(kinds))
     except Unreadable as exc:
         log.debug("no perceptual hash: %s", exc)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from PIL import Image
 
+import modbot.modes.gate
 import modbot.rules
 from classifier.budget import DecodeBudget
 from classifier.preprocess import PreprocessConfig
@@ -102,14 +103,14 @@ def test_files_slow_to_hash_are_answered_within_the_budget(tmp_path, monkeypatch
     time): files queued behind such decodes get `gate.on_timeout` within the budget, not
     an answer seconds later (past pict-rs' 30 s the upload fails whatever the policy);
     past it they are not decoded at all, and the hashes of the bytes still refuse."""
-    real, decoded = modbot.rules.hashes_of, []
+    real, decoded = modbot.modes.gate.decoded_hashes, []
 
-    def slow_hashes_of(data, kinds):
+    def slow_decoded_hashes(*args):
         decoded.append(threading.get_ident())
         time.sleep(1.0)
-        return real(data, kinds)
+        return real(*args)
 
-    monkeypatch.setattr(modbot.rules, "hashes_of", slow_hashes_of)
+    monkeypatch.setattr(modbot.modes.gate, "decoded_hashes", slow_decoded_hashes)
     known_bad = b"\x89PNG\r\n\x1a\n known bad"
     gate = gate_for(
         tmp_path,

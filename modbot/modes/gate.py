@@ -23,7 +23,8 @@ a file on an allow-list (``exempt.hash_lists``) always passes; a file a live mod
 purged (read from the state file the bot writes, ``Store.purged_files``) is refused;
 then the hash rules (exact and perceptual lists, and the subscribed feeds: ``_Feeds``;
 a perceptual hash decodes the file, ``HASH_DECODES`` at once, in a local classifier's
-decode budget (``classifier.decode_memory``) and within ``gate.budget`` too:
+decode budget (``classifier.decode_memory``; a remote one's: a budget of that size of
+the gate's own) and within ``gate.budget`` too:
 past it the hashes of the bytes decide what they can, then ``gate.on_timeout``),
 then a trusted peer's verdict on the very file (a ``classified`` feed), else the
 classifier's (from the verdict cache the bot shares, else the engine's: in this process
@@ -65,11 +66,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from classifier.budget import DecodeBudget
 from modbot.classify import (
     Engine,
     Judged,
     cached,
-    decode_budget,
     decoded_hashes,
     engine_kind,
     judge,
@@ -401,6 +402,9 @@ class Gate:
         self.reports = AdminReports(store, self.config.report_every.total_seconds(), settings)
         self.feeds = _Feeds(store, policy)
         self._hashing = asyncio.Semaphore(HASH_DECODES)
+        # where a perceptual hash's decode holds its memory when the classifier has no
+        # decode budget here (classifier.remote): one of classifier.decode_memory
+        self.hash_budget = DecodeBudget(policy.classifier.decode_memory)
         self._verdicts: dict[str, asyncio.Task[Judged]] = {}
         self._by_hashes: tuple[Policy | None, Policy] = (None, policy)  # see _hash_rules
         self._held = 0  # bytes of the files in self._verdicts (waiting for a verdict)
@@ -704,12 +708,13 @@ class Gate:
     def _hash_plan(self, policy: Policy, subject: Subject) -> Plan:
         """``policy.decide`` on the file's hashes (in a thread). Its perceptual hashes
         decode it: a local classifier's decode budget holds that memory as it holds the
-        classifier's own decodes (``classifier.decode_memory``), and a file it would not
-        decode (a bomb, over the budget) gets none, as in the bot."""
+        classifier's own decodes (``classifier.decode_memory``), a remote one's gate a
+        budget of that size of its own (``hash_budget``), and a file it would not decode
+        (a bomb, over the budget) gets none, as in the bot."""
         kinds = tuple(k for k in policy.decoded_hash_kinds if k not in subject.hashes)
-        if decode_budget(self.engine) is None or not kinds:  # a remote classifier: the
-            return policy.decide(subject)  # rules hash it; no decode budget here
-        hashes = decoded_hashes(self.engine, subject.image, kinds)
+        if not kinds:
+            return policy.decide(subject)
+        hashes = decoded_hashes(self.engine, subject.image, kinds, self.hash_budget)
         return policy.decide(replace(subject, hashes={**subject.hashes, **hashes}, image=None))
 
     def _plan_from(
