@@ -192,15 +192,14 @@ class Source:
         remember_seen: bool = True,
         clock: Callable[[], float] = time.time,
         warn: Callable[[str], None] | None = None,
-        public_url: str | None = None,
     ) -> None:
         self.client, self.store, self.scope = client, store, scope
         # The instance's URL as its content writes it: a data: image in a text wrapped
         # in its image proxy is read as the data: image (``text_urls``). The client's
-        # URL (LEMMY_URL) until told, or until the site says its own (``_site_images``).
+        # URL (LEMMY_URL) until the pipeline or the site says its own (``_site_images``).
         client_url = getattr(client, "url", None)
         default = client_url if isinstance(client_url, str) and client_url else _TEXT_BASE
-        self.public_url = (public_url or default).rstrip("/")
+        self.public_url = default.rstrip("/")
         self.warn = warn  # where paging problems are told (logged, and kept for reports)
         self.lookback, self.deep_every = lookback, deep_every
         self.uploads = uploads
