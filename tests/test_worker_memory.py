@@ -152,7 +152,7 @@ def test_worker_command_serves_the_bots_deepdanbooru_and_decode_memory(tiny_chec
     from classifier.deepdanbooru import DeepDanbooruError, write_random_weights
     from modbot.classify import local_concept_version
     from modbot.cli import build_parser
-    from modbot.cli.worker import build_service
+    from modbot.cli.worker import build_service, worker_config
     from modbot.config.policy import load_policy
 
     tags = ["rating:safe", "rating:questionable", "rating:explicit", "realistic", "bikini"]
@@ -174,7 +174,7 @@ def test_worker_command_serves_the_bots_deepdanbooru_and_decode_memory(tiny_chec
     args = build_parser().parse_args(
         ["worker", "--no-auth", *model, "--deepdanbooru", str(weights), "--decode-memory", "2GB"]
     )
-    service = build_service(args, {}, None)
+    service = build_service(args, worker_config(args, {}, None))
     try:
         assert service.default_engine.danbooru is not None
         assert service.decode_budget.total == 2_000_000_000
@@ -183,7 +183,7 @@ def test_worker_command_serves_the_bots_deepdanbooru_and_decode_memory(tiny_chec
         service.close()
 
     args = build_parser().parse_args(["worker", "--no-auth", *model, "--deepdanbooru", "off"])
-    service = build_service(args, {}, None)
+    service = build_service(args, worker_config(args, {}, None))
     try:
         assert service.default_engine.danbooru is None
         assert service.decode_budget.total == 1_000_000_000
@@ -193,7 +193,7 @@ def test_worker_command_serves_the_bots_deepdanbooru_and_decode_memory(tiny_chec
         ["worker", "--no-auth", *model, "--deepdanbooru", str(tmp_path / "none.pt")]
     )
     with pytest.raises(DeepDanbooruError, match=r"none\.pt do not exist"):
-        build_service(missing, {}, None)
+        build_service(missing, worker_config(missing, {}, None))
 
 
 def test_check_rules_says_deepdanbooru_and_decode_memory_are_the_workers_with_remote(tmp_path):

@@ -273,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
         host, port = _listen(args.listen)
         named = _named_sets(args.concepts)
         clients = None if args.no_auth else load_tokens(args.tokens_file)
-        worker_config(args, named, clients)  # its limits checked before the model loads
+        config = worker_config(args, named, clients)  # checked before the model loads
     except (ValueError, TokenError, ConceptError) as exc:
         print(f"modbot worker: {exc}", file=sys.stderr)
         return 2
@@ -288,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
     if clients == []:
         print("modbot worker: the tokens file lists no client", file=sys.stderr)
         return 2
-    return _serve(args, host, port, named, clients)
+    return _serve(args, host, port, config)
 
 
 def _new_token(name: str, quota: str) -> int:
@@ -366,11 +366,10 @@ def _quiet_stop_signals() -> None:
         signal.signal(sig, lambda *_: None)
 
 
-def build_service(
-    args: argparse.Namespace, named: dict[str, Any], clients: list[Client] | None
-) -> WorkerService:
+def build_service(args: argparse.Namespace, config: WorkerConfig) -> WorkerService:
     """The model, DeepDanbooru (as the bot resolves classifier.deepdanbooru) and the
-    service, from the command line. Raises ``ModelError`` or ``DeepDanbooruError``."""
+    service serving by ``config`` (``worker_config``), from the command line. Raises
+    ``ModelError`` or ``DeepDanbooruError``."""
     from classifier.deepdanbooru import load_deepdanbooru
     from classifier.model import ModelSpec, load_model
     from classifier.service import WorkerService
@@ -386,21 +385,15 @@ def build_service(
     danbooru = load_deepdanbooru(
         args.deepdanbooru, loaded.device, allow_random_weights=args.allow_random_weights
     )
-    return WorkerService(loaded, worker_config(args, named, clients), danbooru=danbooru)
+    return WorkerService(loaded, config, danbooru=danbooru)
 
 
-def _serve(
-    args: argparse.Namespace,
-    host: str,
-    port: int,
-    named: dict[str, Any],
-    clients: list[Client] | None,
-) -> int:
+def _serve(args: argparse.Namespace, host: str, port: int, config: WorkerConfig) -> int:
     from classifier.model import ModelError
     from classifier.service import WorkerServer, bind_socket
 
     try:
-        service = build_service(args, named, clients)
+        service = build_service(args, config)
     except ModelError as exc:  # DeepDanbooruError included
         print(f"modbot worker: the classifier cannot start: {exc}", file=sys.stderr)
         return 1
@@ -416,7 +409,9 @@ def _serve(
     try:
         server = WorkerServer(service, sock)
         who = (
-            "no token needed (--no-auth)" if clients is None else f"{len(clients)} client token(s)"
+            "no token needed (--no-auth)"
+            if config.clients is None
+            else f"{len(config.clients)} client token(s)"
         )
         print(
             f"modbot worker: {loaded.identity} on {loaded.device}, listening on {server.url} "
