@@ -133,11 +133,31 @@ class Session:
         if self.admin:
             log.info("the bot account %r is an admin now: uploads are read", self.username)
         else:
-            self.warn(
-                f"the bot account {self.username!r} is no longer an admin: site bans, "
-                "purges and uploads that were never posted are out of reach"
-                + ("" if self.dry_run else "; those actions will fail")
-            )
+            self._warn_not_admin("is no longer")
+
+    def rules_changed(self, needs_admin: Sequence[str]) -> None:
+        """The rules file was read again (SIGHUP): ``needs_admin`` are its rules a
+        non-admin account cannot carry out (``admin_rules``). Said again, naming them,
+        when the bot's account is not an admin."""
+        self.needs_admin = list(needs_admin)
+        if self.started and not self.admin and self.needs_admin:
+            self._warn_not_admin("is not")
+
+    def _warn_not_admin(self, state: str) -> None:
+        """The one warning that the bot's account is not an admin (``state``: "is not",
+        "is no longer"): what is out of reach, and the rules that ask for it."""
+        fail = "would fail in a live run" if self.dry_run else "will fail"
+        rules = (
+            f"; these rules ask what Lemmy refuses a non-admin (not_an_admin) and {fail}: "
+            f"{', '.join(self.needs_admin)}. Make the account an admin in the instance's "
+            "admin settings, or change those rules"
+            if self.needs_admin
+            else ("" if self.dry_run else "; those actions will fail")
+        )
+        self.warn(
+            f"the bot account {self.username!r} {state} an admin: site bans, purges and "
+            "uploads that were never posted (admin/list_all_media) are out of reach" + rules
+        )
 
     def _check_account(self, site: SiteInfo) -> None:
         account = site.account
@@ -145,21 +165,9 @@ class Session:
             raise LemmyLoginError("Lemmy answers as for an anonymous visitor")
         self.bot_person_id = account.person_id
         self.admin_ids = set(site.admin_ids)
-        admin = account.admin
-        self.admin = admin
-        if not admin:
-            fail = "would fail in a live run" if self.dry_run else "will fail"
-            rules = (
-                f"; these rules ask what Lemmy refuses a non-admin (not_an_admin) and {fail}: "
-                f"{', '.join(self.needs_admin)}. Make the account an admin in the instance's "
-                "admin settings, or change those rules"
-                if self.needs_admin
-                else ("" if self.dry_run else "; those actions will fail")
-            )
-            self.warn(
-                f"the bot account {self.username!r} is not an admin: site bans, purges "
-                "and uploads that were never posted (admin/list_all_media) are out of reach" + rules
-            )
+        self.admin = account.admin
+        if not self.admin:
+            self._warn_not_admin("is not")
         hiding = {
             k: False
             for k in ("show_nsfw", "show_bot_accounts", "show_read_posts")

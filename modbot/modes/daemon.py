@@ -254,6 +254,10 @@ class Daemon:
             return False
         for warning in policy.warnings:
             log.warning("%s", warning)
+        from modbot.session import admin_rules
+
+        # a non-admin account: the reloaded rules that will fail for it, named again
+        self.pipeline.session.rules_changed(admin_rules(policy))
         old, self.policy = self.policy, policy
         if self._report is not None:
             from modbot.modes.report import report_annotation
