@@ -241,6 +241,9 @@ class Item:
     local: bool | None = None  # created on this instance
     featured: bool = False  # pinned: listed first, whatever its age
     removed: bool = False
+    # its author deleted it: Lemmy keeps it (admins still see its content); 0.19.4+ and
+    # 1.0 refuse to remove a deleted comment (its text would show in the mod log)
+    deleted: bool = False
     comment_count: int | None = None  # a post's
     # what images.py looks at
     link: str | None = None  # a post's URL

@@ -143,6 +143,7 @@ def remove(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             f"remove post {t.id}",
             lambda: ex.client.remove_post(int(t.id), reason),
             verify=lambda row: _item_removed(ex, t),
+            refused=lambda: _not_removable(ex, t),
         )
     if t.kind == "comment":
         return ex.once(
@@ -151,6 +152,7 @@ def remove(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             f"remove comment {t.id}",
             lambda: ex.client.remove_comment(int(t.id), reason),
             verify=lambda row: _item_removed(ex, t),
+            refused=lambda: _not_removable(ex, t),
         )
     return ActionOutcome(
         "remove", "skipped", f"{_what(t)} is no post or comment to remove (use purge_image)"
@@ -536,6 +538,20 @@ def _not_up(ex: Executor, t: Target) -> str | None:
         return f"the {t.kind} is gone (purged): Lemmy takes no report on it"
     if item.removed:
         return f"the {t.kind} is removed: Lemmy takes no report on a removed {t.kind}"
+    if item.deleted:
+        return f"its author deleted the {t.kind}: Lemmy takes no report on a deleted {t.kind}"
+    return None
+
+
+def _not_removable(ex: Executor, t: Target) -> str | None:
+    """Why a removal Lemmy refused cannot be done: the comment is deleted by its author
+    (0.19.4+ and 1.0 remove no deleted comment: its text would show in the mod log)."""
+    item = _read_item(ex, t)
+    if item is not None and item.deleted:
+        return (
+            f"its author deleted the {t.kind}, which hides it from all but admins; "
+            f"Lemmy removes no deleted {t.kind}"
+        )
     return None
 
 

@@ -86,6 +86,7 @@ VIEW_FIELDS: dict[str, tuple[Field, ...]] = {
         ("post.body", "text", OPTIONAL),
         ("post.local", "bool", OPTIONAL),
         ("post.removed", "bool", OPTIONAL),
+        ("post.deleted", "bool", OPTIONAL),
         ("post.featured_local", "bool", OPTIONAL),
         ("post.featured_community", "bool", OPTIONAL),
         ("post.comments", "count", OPTIONAL),
@@ -99,6 +100,7 @@ VIEW_FIELDS: dict[str, tuple[Field, ...]] = {
         ("comment.content", "text", OPTIONAL),
         ("comment.local", "bool", OPTIONAL),
         ("comment.removed", "bool", OPTIONAL),
+        ("comment.deleted", "bool", OPTIONAL),
         *_IN_COMMUNITY,
     ),
     "upload": (
@@ -150,6 +152,7 @@ def item(kind: str, view: Any) -> Item:
         local=own.get("local"),
         featured=bool(own.get("featured_local") or own.get("featured_community")),
         removed=bool(own.get("removed")),
+        deleted=bool(own.get("deleted")),
         comment_count=own.get("comments") if kind == "post" else None,
         link=own.get("url"),
         link_type=own.get("url_content_type"),
