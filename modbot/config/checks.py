@@ -23,11 +23,15 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from classifier.concepts import DANBOORU_SCORES
+from classifier.concepts import (
+    CONCEPT_NAME,
+    CONCEPT_NAME_RULE,
+    DANBOORU_SCORES,
+    RESERVED_CONCEPT_NAMES,
+)
 from modbot.config.schema import (
     BUILTIN_LABELS,
     BUILTIN_SCORES,
-    CONCEPT_NAME,
     DANBOORU_TAG_SCORE,
     ITEM_TYPES,
     PLACEHOLDER,
@@ -374,7 +378,7 @@ class _Checker:
     def check_concepts(self) -> None:
         for name in self.model.concepts:
             loc = ("concepts", name)
-            if name in BUILTIN_LABELS or name in BUILTIN_SCORES or name == "unreadable":
+            if name in RESERVED_CONCEPT_NAMES:
                 self.add(
                     loc,
                     f"concept {name!r} has the name of a built-in label or score; "
@@ -384,8 +388,8 @@ class _Checker:
             elif not CONCEPT_NAME.fullmatch(str(name)):
                 self.add(
                     loc,
-                    f"concept name {name!r}: use lowercase letters, digits and _ "
-                    "(it becomes a label and a score name)",
+                    f"concept name {name!r}: {CONCEPT_NAME_RULE} (it becomes a label and "
+                    "a score name)",
                     key=True,
                 )
 

@@ -21,23 +21,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from classifier.budget import MIN_DECODE_MEMORY
-from classifier.concepts import (  # noqa: F401  (CONCEPT_NAME*: config.checks uses them)
-    CONCEPT_NAME,
-    CONCEPT_NAME_RULE,
-    DANBOORU_SCORES,
-    RESERVED_CONCEPT_NAMES,
-)
-from classifier.service import (
-    MAX_CONCEPTS_BYTES,
-    MAX_CUSTOM_CONCEPTS,
-    MAX_PROMPT_CHARS,
-    MAX_PROMPTS,
-)
+from classifier.concepts import CONCEPT_NAME, DANBOORU_SCORES, RESERVED_CONCEPT_NAMES
 from modbot.actions.kinds import ACTIONS, REPORT_MAX
 from modbot.config.units import (
     Comparison,
@@ -372,31 +362,29 @@ class ConceptSettings(Section):
 
 
 def _worker_refuses(concepts: dict[str, ConceptSettings]) -> str | None:
-    """Why a classifier worker would refuse these concepts (classifier.service's
-    parse_concepts and its header limit), or None: with classifier.remote the bot sends
-    them with every image, and a refused set is a 400 for every image."""
-    from classifier.concepts import CustomConcept
-    from classifier.service import concepts_header
+    """Why a classifier worker would refuse these concepts, or None: with
+    classifier.remote the bot sends them with every image, and a refused set is a 400
+    for every image. The worker's own reading (classifier.service's ``parse_concepts``
+    and its header limit) says; a concept whose name is not one is left to
+    ``checks.check_concepts``, which says so at its line."""
+    from classifier.concepts import ConceptError
+    from classifier.service import MAX_CONCEPTS_BYTES, concepts_header, parse_concepts
 
-    if len(concepts) > MAX_CUSTOM_CONCEPTS:
-        return f"{len(concepts)} concepts: a worker takes at most {MAX_CUSTOM_CONCEPTS}"
-    total = sum(len(c.prompts) for c in concepts.values())
-    if total > MAX_PROMPTS:
-        return f"{total} prompts in all concepts: a worker takes at most {MAX_PROMPTS}"
-    for name, c in concepts.items():
-        if any(len(p) > MAX_PROMPT_CHARS for p in c.prompts):
-            return (
-                f"{name}: a prompt is longer than {MAX_PROMPT_CHARS} characters, what a "
-                "worker takes (CLIP reads 77 tokens): keep each a short description"
-            )
-    header = concepts_header(
-        CustomConcept(n, tuple(c.prompts), c.threshold) for n, c in concepts.items()
-    )
+    data = {
+        name: {"prompts": list(c.prompts), "threshold": c.threshold}
+        for name, c in concepts.items()
+        if CONCEPT_NAME.fullmatch(name) and name not in RESERVED_CONCEPT_NAMES
+    }
+    try:
+        parsed = parse_concepts(data, "a classifier worker refuses them")
+    except ConceptError as exc:
+        return f"{exc}: fewer concepts or prompts, each a short description"
+    header = concepts_header(parsed)
     if header is not None and len(header) > MAX_CONCEPTS_BYTES:
         return (
-            f"the concepts take {len(header):,} bytes as sent to a worker (a character "
-            f"outside ASCII takes 6), over the {MAX_CONCEPTS_BYTES:,} it takes: fewer or "
-            "shorter prompts"
+            f"they take {len(header):,} bytes as sent to a worker (a character outside "
+            f"ASCII takes 6), over the {MAX_CONCEPTS_BYTES:,} it takes: fewer or shorter "
+            "prompts"
         )
     return None
 
@@ -835,10 +823,14 @@ class PolicyFile(Section):
     gate: Annotated[GateSettings, _none_to(dict)] = GateSettings()
     rules: Annotated[list[Rule], _none_to(list)] = []
 
-    @model_validator(mode="after")
-    def _concepts_a_worker_takes(self) -> PolicyFile:
+    @field_validator("concepts")
+    @classmethod
+    def _concepts_a_worker_takes(
+        cls, concepts: dict[str, ConceptSettings], info: ValidationInfo
+    ) -> dict[str, ConceptSettings]:
         # only with classifier.remote: a local classifier takes any number and length
-        why = _worker_refuses(self.concepts) if self.classifier.remote else None
+        classifier = info.data.get("classifier")
+        why = _worker_refuses(concepts) if classifier and classifier.remote else None
         if why:
-            raise ValueError(f"concepts: {why} (classifier.remote)")
-        return self
+            raise ValueError(f"{why} (classifier.remote)")
+        return concepts
