@@ -7,8 +7,9 @@ and offers what a local ``Engine`` does (``classify``, ``classify_many``, ``subm
     engine.check()                    # at start: a refused token is a configuration error
     verdict = await engine.classify(data)
 
-Workers are tried in the order given: a connection error, a timeout, a 5xx, a 429 or
-an answer over ``MAX_ANSWER`` (not read further) moves on to the next, and a worker that
+Workers are tried in the order given: a connection error, a timeout, a 5xx, a 429, an
+answer over ``MAX_ANSWER`` (not read further) or a 200 that is not a verdict (a proxy's
+page; refused only when every worker answers so) moves on to the next, and a worker that
 failed is left alone for a while (1 s, doubling with each failure in a row, up to
 ``max_backoff``). A 401/403 is a configuration error
 (the token is wrong for that worker): said clearly in the log and in the error. When no
@@ -24,7 +25,7 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -280,11 +281,9 @@ class RemoteEngine:
     ) -> Verdict:
         async with self._sem:
             headers = {"Content-Type": media_type or "application/octet-stream"}
-            worker, answer = await self._first("POST", "/v1/classify", data, headers, timeout)
-            try:
-                verdict = Verdict.from_dict(_json(answer))
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise RemoteRequestRefused(f"{answer.request.url}: not a verdict ({exc})") from None
+            worker, verdict = await self._first(
+                "POST", "/v1/classify", data, headers, timeout, _verdict
+            )
             self.stats["images"] += 1
             if verdict.unreadable:
                 self.stats["unreadable"] += 1
@@ -295,7 +294,7 @@ class RemoteEngine:
 
     async def _ready(self) -> str | None:
         if self.concept_version is None:
-            worker, answer = await self._first("GET", "/v1/info", None, {}, None)
+            worker, answer = await self._first("GET", "/v1/info", None, {}, None, _as_is)
             self._note_info(worker, answer)
         return self.concept_version
 
@@ -437,14 +436,18 @@ class RemoteEngine:
         body: bytes | None,
         headers: dict[str, str],
         timeout: float | None,
-    ) -> tuple[_Worker, httpx.Response]:
-        """(worker, its 200 answer) from the first worker that gives one, in order; a
-        second pass after waiting (at most ``RETRY_WAIT``) for one to come out of its
-        backoff. Raises ``ClassifierUnavailable`` with what each said, or
-        ``RemoteRequestRefused``."""
+        parse: Callable[[httpx.Response], T],
+    ) -> tuple[_Worker, T]:
+        """(worker, ``parse`` of its 200 answer) from the first worker that gives one
+        ``parse`` takes, in order; a second pass after waiting (at most ``RETRY_WAIT``)
+        for one to come out of its backoff. A 200 that ``parse`` refuses (a proxy's page
+        before a worker) is a broken worker: the next is asked. Raises
+        ``ClassifierUnavailable`` with what each said, or ``RemoteRequestRefused`` (also
+        when every worker asked answered what ``parse`` refuses)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (timeout if timeout is not None else self.timeout)
         errors: dict[str, str] = {}
+        unparsed: dict[str, str] = {}  # the workers whose last answer parse refused
         tried = 0
         for _attempt in range(2):
             now = time.monotonic()
@@ -474,9 +477,19 @@ class RemoteEngine:
                     answer = await self._send(worker, method, path, body, headers, remaining)
                 except _Answer as exc:
                     errors[worker.url] = worker.last_error = str(exc)
+                    unparsed.pop(worker.url, None)
+                    continue
+                try:
+                    value = parse(answer)
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    worker.failed(self.max_backoff)
+                    errors[worker.url] = worker.last_error = f"answered 200, not a verdict ({exc})"
+                    unparsed[worker.url] = f"{answer.request.url}: not a verdict ({exc})"
                     continue
                 worker.succeeded()
-                return worker, answer
+                return worker, value
+        if unparsed and set(unparsed) == set(errors):
+            raise RemoteRequestRefused("; ".join(unparsed.values()))
         self.stats["unavailable"] += 1
         raise ClassifierUnavailable("; ".join(f"{url}: {why}" for url, why in errors.items()))
 
@@ -564,6 +577,14 @@ async def _read(answer: httpx.Response) -> httpx.Response | None:
     return httpx.Response(
         answer.status_code, headers=headers, content=b"".join(chunks), request=answer.request
     )
+
+
+def _verdict(answer: httpx.Response) -> Verdict:
+    return Verdict.from_dict(_json(answer))
+
+
+def _as_is(answer: httpx.Response) -> httpx.Response:
+    return answer
 
 
 def _json(answer: httpx.Response) -> Any:

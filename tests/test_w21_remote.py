@@ -1,0 +1,59 @@
+"""A worker that answers 200 with something that is not a verdict (a proxy's login
+page, a load balancer's placeholder) is a broken worker: the next one is asked, as for
+a 5xx. Only when every worker asked answered so is the request refused."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from classifier.remote import RemoteEngine, RemoteRequestRefused
+
+TOKEN = "bot-token-0123456789abcdefgh"
+VERDICT = {
+    "labels": ["photo"],
+    "scores": {"photo": 0.9},
+    "model": "m",
+    "random_weights": False,
+    "concept_version": "0123456789abcdef",
+}
+URLS = ["http://w1:8095", "http://w2:8095"]
+
+
+def transport(answers: dict):
+    asked: dict[str, list[str]] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.setdefault(request.url.host, []).append(request.url.path)
+        return answers[request.url.host](request)
+
+    return httpx.MockTransport(handler), asked
+
+
+def page(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(
+        200, content=b"<html>sign in</html>", headers={"Content-Type": "text/html"}
+    )
+
+
+def healthy(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=VERDICT)
+
+
+def test_a_200_that_is_not_a_verdict_moves_on_to_the_next_worker():
+    mock, asked = transport({"w1": page, "w2": healthy})
+    with RemoteEngine(URLS, TOKEN, transport=mock) as engine:
+        assert engine.classify_many([b"img"])[0].labels == ("photo",)
+        assert engine.stats["failovers"] == 1
+        # and the broken one is left alone for a while, as after a 5xx
+        assert engine.classify_many([b"img"])[0].labels == ("photo",)
+    assert asked == {"w1": ["/v1/classify"], "w2": ["/v1/classify"] * 2}
+
+
+def test_when_every_worker_answers_no_verdict_the_request_is_refused():
+    mock, _ = transport({"w1": page, "w2": page})
+    with (
+        RemoteEngine(URLS, TOKEN, transport=mock, max_backoff=0.1) as engine,
+        pytest.raises(RemoteRequestRefused, match="not a verdict"),
+    ):
+        engine.classify_many([b"img"])
