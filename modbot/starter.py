@@ -43,8 +43,24 @@ def starter_files() -> dict[str, Path]:
 
 def write_starter(directory: Path, *, force: bool = False) -> list[Path]:
     """Write the starter files into ``directory`` (made if missing); the paths written.
-    Nothing is written when one of them exists already, unless ``force``."""
+    Nothing is written when one of them exists already, unless ``force``, nor when one
+    of their paths is a link to nothing, even with ``force``."""
     files = starter_files()
+    # A link to nothing in a file's place (a .env linked to a secrets file not made yet)
+    # would be written through, out of the folder: say so before anything, force or not.
+    paths = {directory / name for name in files}
+    paths |= {
+        folder for path in paths for folder in path.parents if folder.is_relative_to(directory)
+    }
+    dangling = sorted(p for p in paths if p.is_symlink() and not p.exists())
+    if dangling:
+        links = ", ".join(
+            f"{p} (a link to {os.readlink(p)}, which does not exist)" for p in dangling
+        )
+        raise ConfigError(
+            f"{links}: modbot init would create what it points to; nothing was written. "
+            "Remove the link (or create what it points to), or give another DIR"
+        )
     # A file where a folder goes would stop the writing halfway: say so before any.
     in_the_way = sorted(
         {

@@ -29,3 +29,18 @@ def test_init_says_when_modbot_env_file_names_another_file(tmp_path, capsys, mon
     monkeypatch.delenv("MODBOT_ENV_FILE")
     assert main(["init", "--force", "bot"]) == 0
     assert "note:" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_write_starter_itself_never_writes_through_a_link_to_nothing(tmp_path, force):
+    from modbot.errors import ConfigError
+    from modbot.starter import write_starter
+
+    target, elsewhere = tmp_path / "bot", tmp_path / "elsewhere"
+    target.mkdir()
+    elsewhere.mkdir()
+    (target / ".env").symlink_to(elsewhere / "secrets.env")
+    with pytest.raises(ConfigError, match=r"a link to .*secrets\.env, which does not exist"):
+        write_starter(target, force=force)
+    assert list(elsewhere.iterdir()) == []
+    assert [p.name for p in target.iterdir()] == [".env"]

@@ -55,7 +55,6 @@ def init(args: argparse.Namespace) -> int:
             f"(`modbot --env-file {shlex.quote(str(args.dir / '.env'))} check-rules`) when "
             "they run from another folder. Nothing was written"
         )
-    _refuse_dangling_links(args.dir)
     written = write_starter(args.dir, force=args.force)
     for path in written:
         print(f"wrote {path}")
@@ -73,25 +72,3 @@ def init(args: argparse.Namespace) -> int:
             f"not {env}, until you unset it or point it there"
         )
     return 0
-
-
-def _refuse_dangling_links(directory: Path) -> None:
-    """A starter file's path that is a link to nothing (a .env linked to a secrets file
-    not made yet) would be written through: the file made wherever the link points, out
-    of DIR. Say so before anything is written, with --force too."""
-    from modbot.errors import ConfigError
-    from modbot.starter import starter_files
-
-    paths = {directory / name for name in starter_files()}
-    paths |= {
-        folder for path in paths for folder in path.parents if folder.is_relative_to(directory)
-    }
-    dangling = sorted(p for p in paths if p.is_symlink() and not p.exists())
-    if dangling:
-        links = ", ".join(
-            f"{p} (a link to {os.readlink(p)}, which does not exist)" for p in dangling
-        )
-        raise ConfigError(
-            f"{links}: modbot init would create what it points to; nothing was written. "
-            "Remove the link (or create what it points to), or give another DIR"
-        )
