@@ -269,7 +269,14 @@ def parse_concepts(data: Any, where: str = CONCEPTS_HEADER) -> tuple[CustomConce
         total += len(prompts)
         if total > MAX_PROMPTS:
             raise ConceptError(f"{where}: more than {MAX_PROMPTS} prompts in all")
-        out.append(CustomConcept(name, tuple(prompts), spec["threshold"]))
+        threshold = spec["threshold"]
+        if isinstance(threshold, int) and not -1 <= threshold <= 1:
+            # (checked here: an integer too large for a float makes CustomConcept's own
+            # check raise OverflowError, a 500 and a traceback instead of this 400)
+            raise ConceptError(
+                f"{where}: concept {name!r}: threshold: not a cosine similarity (between -1 and 1)"
+            )
+        out.append(CustomConcept(name, tuple(prompts), threshold))
     if len({c.name for c in out}) != len(out):  # JSON allows a key twice; the last would win
         raise ConceptError(f"{where}: a concept name appears twice")
     return tuple(out)
