@@ -189,10 +189,7 @@ def unknown_rule(store: Store, which: AuditFilter) -> str | None:
     kinds = sorted({*ACTIONS, *UNDO_KINDS})
     if which.action is not None and which.action not in kinds:
         said = f"no action is called {which.action!r}"
-        close = difflib.get_close_matches(which.action, kinds, n=3, cutoff=0.6)
-        if close:
-            return said + "; did you mean " + " or ".join(repr(n) for n in close) + "?"
-        return f"{said}; the kinds: {', '.join(kinds)}"
+        return _closest(said, which.action, kinds, f"the kinds: {', '.join(kinds)}")
     if which.rule is None:
         return None
     names = store.rule_names()
@@ -201,12 +198,17 @@ def unknown_rule(store: Store, which: AuditFilter) -> str | None:
     said = f"no rule named {which.rule!r} was ever recorded in this state file"
     if not names:
         return said + " (no rule has matched anything yet)"
-    close = difflib.get_close_matches(which.rule, names, n=3, cutoff=0.6)
-    if close:
-        return said + "; did you mean " + " or ".join(repr(n) for n in close) + "?"
     shown = ", ".join(repr(n) for n in names[:10])
     more = f" and {len(names) - 10} more" if len(names) > 10 else ""
-    return f"{said}; the rules recorded: {shown}{more}"
+    return _closest(said, which.rule, names, f"the rules recorded: {shown}{more}")
+
+
+def _closest(said: str, word: str, names: list[str], else_: str) -> str:
+    """``said``, then the names closest to ``word`` ("did you mean"), or ``else_``."""
+    close = difflib.get_close_matches(word, names, n=3, cutoff=0.6)
+    if close:
+        return said + "; did you mean " + " or ".join(repr(n) for n in close) + "?"
+    return f"{said}; {else_}"
 
 
 def _who(record: dict) -> str:
