@@ -380,6 +380,8 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     if t.author_role:  # a stored file's: its uploader, or who posted it (the audit says)
         data += f" (as {t.author_role})"
     person = int(t.author_id)
+    if remove_data and scope != "community":
+        data += _spared_upload_lost(ex, t, person)
     if scope == "community":
         if t.community_id is None:
             return ActionOutcome("ban", "skipped", "a community ban needs a community")
@@ -420,6 +422,31 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         send()
 
     return ex.once("ban", key, describe, ban, again=_ban_ran_out(ex, key, t.key), verify=verify)
+
+
+def _spared_upload_lost(ex: Executor, t: Target, person: int) -> str:
+    """What a site ban's `remove_data` takes that modbot spares: Lemmy deletes every
+    upload of the banned person (0.19: purges; 1.0: deletes the alias), so also this
+    item's image when they uploaded it and an admin's or an exempt item shows it. modbot
+    sends the ban as the rule says, and its record says so (never silently)."""
+    alias = t.image_alias
+    if not alias:
+        return ""
+    row = ex.store.uploader(alias)
+    uploader = row.get("person_id") if row else (t.author_id if t.kind == "upload" else None)
+    if uploader is None or int(uploader) != person:
+        return ""
+    if ex.store.image_owners(alias, t.image_sha256) & (ex.admin_ids - {person}):
+        why = "an admin's upload or in an admin's post"
+    elif t.file_exempt:
+        why = t.file_exempt
+    else:
+        return ""
+    log.warning("a ban removing the data of %s also deletes upload %s (%s)", person, alias, why)
+    return (
+        f"; Lemmy also deletes their uploads, {alias} among them, which modbot spares "
+        f"({why}): what shows it loses the image"
+    )
 
 
 def _ban_ran_out(ex: Executor, key: str, item_key: str) -> bool:
