@@ -44,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
@@ -73,7 +74,9 @@ UPLOADS_FIRST = {"phase": "uploads", "page": 1}  # the sweep's position after th
 # looked at at all.
 MAX_TEXT_IMAGES = 20
 MAX_TEXT_READ = 1000
-_TEXT_BASE = "https://modbot.invalid"  # what a relative URL is read against, then taken off
+# What a text's relative URL is read against, then taken off: a host no text can know
+# (a fixed one, written in a bio as an absolute URL, would be taken for the instance's)
+_TEXT_BASE = f"https://{secrets.token_hex(12)}.modbot.invalid"
 
 
 class RepeatCheck:
