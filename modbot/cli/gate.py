@@ -24,9 +24,10 @@ first, then the classifier's verdict: in this process, or `classifier.remote` wo
 
 A verdict must come within gate.budget (rules.yaml, default 10s; pict-rs gives up at
 30s); past it, or with no classifier answering, gate.on_timeout decides: allow (store it;
-the bot still checks it once it is posted) or reject. Files waiting for their verdict
-hold at most fetch.max_bytes_held (rules.yaml, default 200 MB; gate.max_bytes if larger);
-past it, a file whose verdict is not cached gets gate.on_timeout at once. Every such
+the bot still checks it once it is posted) or reject. The files being received, decided
+or waiting for their verdict hold at most fetch.max_bytes_held all together (rules.yaml,
+default 200 MB; gate.max_bytes if larger); past it a file is not kept: its byte hashes
+and a cached verdict still decide, else it gets gate.on_timeout at once. Every such
 file is counted, logged, recorded and reported to the admins by private message (at
 most every gate.report_every) when LEMMY_URL, LEMMY_USERNAME and LEMMY_PASSWORD are set. Every
 rejection is recorded in the state file (SHA-256, size, media type, time, scores, rule;

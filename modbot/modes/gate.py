@@ -34,9 +34,10 @@ request's start; past it, or when no classifier answers, ``gate.on_timeout`` dec
 and reported to the admins (a private message at most every ``gate.report_every``, when
 LEMMY_URL and the bot's login are set). A verdict that comes late is still cached, so
 the bot does not classify the file again when it is posted, and a late match is logged.
-The files waiting for a verdict hold at most ``fetch.max_bytes_held`` (``gate.max_bytes``
-if that is larger, so one file always fits): past it a file whose verdict is not
-cached gets ``gate.on_timeout`` at once (``busy``).
+The files held (being received, decided, or waiting for a verdict past their answer)
+are at most ``fetch.max_bytes_held`` (``gate.max_bytes`` if that is larger, so one file
+always fits): past it a file is not kept, only hashed as it comes; the hashes of its
+bytes and a cached verdict decide it, else it gets ``gate.on_timeout`` at once (``busy``).
 
 Evidence: every rejection and every file decided without a verdict is a decision record
 in the state file (run ``gate-...``, item kind ``incoming``): its SHA-256, size, media
@@ -75,7 +76,7 @@ from modbot.classify import (
     engine_kind,
     judge,
 )
-from modbot.hashes import HASH_KINDS, hashes_of
+from modbot.hashes import HASH_KINDS
 from modbot.model import utc_iso
 from modbot.modes.gate_state import GateState
 from modbot.rules import Plan, Subject
@@ -157,6 +158,26 @@ class Answer:
     outcome: str
     why: str
     rule: str | None = None
+
+
+@dataclass
+class _Received:
+    """A request's body: ``data`` None when the gate could not keep it (the bytes held
+    were at ``max_held``); its SHA-256 and the hashes of its bytes are taken anyway."""
+
+    data: bytes | None
+    sha256: str
+    size: int
+    hashes: dict[str, str]
+
+
+@dataclass
+class _Hold:
+    """The bytes of ``Gate._held`` a request holds: its body, until it is answered, or
+    until its verdict comes when the classification it started outlives the answer."""
+
+    bytes: int = 0
+    task: asyncio.Task[Judged] | None = None  # the verdict task started with its body
 
 
 class _TooLarge(Exception):
@@ -407,7 +428,9 @@ class Gate:
         self.hash_budget = DecodeBudget(policy.classifier.decode_memory)
         self._verdicts: dict[str, asyncio.Task[Judged]] = {}
         self._by_hashes: tuple[Policy | None, Policy] = (None, policy)  # see _hash_rules
-        self._held = 0  # bytes of the files in self._verdicts (waiting for a verdict)
+        # bytes of the bodies held: being received or decided, and waiting for a verdict
+        # past their answer (self._verdicts)
+        self._held = 0
         self.max_held = max(policy.fetch.max_bytes_held, self.config.max_bytes)
         self._late: set[asyncio.Task[Any]] = set()
         self.counters: Counter[str] = Counter(
@@ -527,13 +550,45 @@ class Gate:
             return self._respond(refused, None)
         media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         evidence: dict[str, Any] = {"media_type": media_type, "received_at": received_at}
+        policy = self.policy  # one file, one rules file: a reload meanwhile is for the next
+        hold = _Hold()
+        try:
+            return await self._validate(request, policy, hold, started, evidence)
+        finally:
+            self._let_go(hold)
+
+    def _let_go(self, hold: _Hold) -> None:
+        """The request is answered: its body's bytes are free, or once its verdict comes
+        (a classification it started runs on, holding them)."""
+        size, hold.bytes = hold.bytes, 0
+        if hold.task is not None and not hold.task.done():
+
+            def done(_t: asyncio.Task[Judged]) -> None:
+                self._held -= size
+
+            hold.task.add_done_callback(done)
+        else:
+            self._held -= size
+
+    async def _validate(
+        self,
+        request: Request,
+        policy: Policy,
+        hold: _Hold,
+        started: float,
+        evidence: dict[str, Any],
+    ) -> Response:
+        from starlette.requests import ClientDisconnect
+
+        media_type = evidence["media_type"]
         verdict: dict[str, Any] | None = None
         plan: Plan | None = None
         sha256: str | None = None
-        from starlette.requests import ClientDisconnect
-
+        # the hashes of the bytes (md5, sha1) the lists use, taken as the body comes, as
+        # the bot computes them: the rules compute only the kinds that decode the image
+        exact = [k for k in policy.hash_kinds if HASH_KINDS[k].cost == "bytes" and k != "sha256"]
         try:
-            data = await self._body(request)
+            body = await self._body(request, hold, exact)
         except ClientDisconnect:
             # pict-rs gave up (its external_validation_timeout) or stopped: nothing to
             # decide and nobody to answer; the upload failed on its side
@@ -555,8 +610,8 @@ class Gate:
                 f"{exc.size} bytes read when the gate stopped",
             )
         else:
-            sha256 = hashlib.sha256(data).hexdigest()
-            evidence["size"] = len(data)
+            sha256 = body.sha256
+            evidence["size"] = body.size
             if not media_type.startswith(MEDIA_PREFIXES):
                 self.counters["not_media"] += 1
                 answer = Answer(
@@ -566,7 +621,7 @@ class Gate:
                     "video types it stores",
                 )
             else:
-                answer, verdict, plan = await self._decide(data, sha256, started)
+                answer, verdict, plan = await self._decide(body, hold, policy, started)
         elapsed = time.monotonic() - started
         self._latencies.append(elapsed)
         evidence["answered_in_ms"] = round(elapsed * 1000, 1)
@@ -578,20 +633,20 @@ class Gate:
     # -- deciding --------------------------------------------------------------------------
 
     async def _decide(
-        self, data: bytes, sha256: str, started: float
+        self, body: _Received, hold: _Hold, policy: Policy, started: float
     ) -> tuple[Answer, dict[str, Any] | None, Plan | None]:
-        policy = self.policy  # one file, one rules file: a reload meanwhile is for the next
         # The hashes first: an allow-listed, purged or known-bad file needs no classifier.
-        # Those of the bytes (md5, sha1) come with the subject, as the bot's do: the rules
-        # compute only the kinds that decode the image.
-        exact = [k for k in policy.hash_kinds if HASH_KINDS[k].cost == "bytes" and k != "sha256"]
-        hashes = hashes_of(data, exact) if exact else {}
-        subject = Subject(item_kind=INCOMING, sha256=sha256, hashes=hashes, image=data)
+        # Those of the bytes (md5, sha1) come with the subject, as the bot's do.
+        data, sha256 = body.data, body.sha256
+        subject = Subject(item_kind=INCOMING, sha256=sha256, hashes=body.hashes, image=data)
         # Before a verdict, only the rules without a condition on it: one of `unreadable:
         # false` must not refuse a video the classifier has not looked at yet.
         by_hashes = self._hash_rules(policy)
         hashed: Plan | None = None
-        if policy.decoded_hash_kinds:  # a perceptual hash decodes the image: a thread
+        if data is None:  # not kept: the hashes of the bytes decide what they can
+            pre = by_hashes.decide(subject)
+            hashed = None if policy.decoded_hash_kinds else pre
+        elif policy.decoded_hash_kinds:  # a perceptual hash decodes the image: a thread
             hashed = await self._hashed(by_hashes, subject, started)
             # past the budget, the hashes of the bytes decide what they can
             pre = hashed or by_hashes.decide(replace(subject, image=None))
@@ -609,6 +664,8 @@ class Gate:
         if _rejects(pre) and (hashed is not None or not _decoded_allow_lists(policy)):
             self.counters["by_hash"] += 1
             return Answer(406, REJECTED, _why(pre), rule=pre.rule), None, pre
+        if hashed is None and data is None:
+            return self._no_verdict("busy", self._busy(), sha256), None, pre
         if hashed is None:
             why = f"its perceptual hashes were not taken within the {self.budget:g}s budget"
             return self._no_verdict("timeout", why, sha256), None, pre
@@ -622,16 +679,11 @@ class Gate:
                 self.counters["by_verdict"] += 1
                 return Answer(406, REJECTED, _why(plan), rule=plan.rule), peer, plan
             return Answer(200, ACCEPTED, "no rule rejects the peer's verdict"), peer, plan
-        task = self._verdict_task(sha256, data)
-        if task is None:  # the files waiting for a verdict hold all the gate may hold
+        task = self._verdict_task(sha256, data, hold) if data is not None else None
+        if task is None:  # not kept: the bytes held were all the gate may hold
             hit = await self._cached(sha256, started)
             if hit is None:
-                why = (
-                    f"{len(self._verdicts)} files ({self._held:,} bytes) wait for the "
-                    f"classifier, the most the gate holds (fetch.max_bytes_held or gate.max_bytes, "
-                    f"{self.max_held:,} bytes)"
-                )
-                return self._no_verdict("busy", why, sha256), None, pre
+                return self._no_verdict("busy", self._busy(), sha256), None, pre
             judged = hit
         else:
             remaining = self.budget - (time.monotonic() - started)
@@ -731,27 +783,24 @@ class Gate:
             )
         )
 
-    def _verdict_task(self, sha256: str, data: bytes) -> asyncio.Task[Judged] | None:
+    def _verdict_task(self, sha256: str, data: bytes, hold: _Hold) -> asyncio.Task[Judged]:
         """One classification per file at a time, however many uploads of it wait; it
-        runs on past the budget, so its verdict is cached for the next time. The files
-        waiting for theirs hold at most ``max_held`` bytes (``fetch.max_bytes_held``, or
-        ``gate.max_bytes`` if larger):
-        None when this one does not fit (a classifier slower than the uploads come)."""
+        runs on past the budget, so its verdict is cached for the next time. A new one
+        holds its request's bytes (``hold``) until its verdict comes (``_let_go``)."""
         task = self._verdicts.get(sha256)
         if task is None:
-            size = len(data)
-            if self._held + size > self.max_held:
-                return None
-            self._held += size
             task = asyncio.create_task(judge(self.engine, self.state, sha256, data))
             self._verdicts[sha256] = task
-
-            def done(_t: asyncio.Task[Judged]) -> None:
-                self._verdicts.pop(sha256, None)
-                self._held -= size
-
-            task.add_done_callback(done)
+            hold.task = task
+            task.add_done_callback(lambda _t: self._verdicts.pop(sha256, None))
         return task
+
+    def _busy(self) -> str:
+        return (
+            f"{self._held:,} bytes of files held ({len(self._verdicts)} waiting for the "
+            f"classifier), the most the gate holds (fetch.max_bytes_held or gate.max_bytes, "
+            f"{self.max_held:,} bytes): the file was not kept"
+        )
 
     async def _cached(self, sha256: str, started: float) -> Judged | None:
         """The verdict cached for the file, read within what is left of the budget."""
@@ -823,19 +872,40 @@ class Gate:
         log.warning("refused a request with a wrong secret from %s", peer)  # never the secret
         return Answer(403, "refused", "wrong secret")
 
-    async def _body(self, request: Request) -> bytes:
-        """The body, as pict-rs streams it (chunked, no Content-Length), up to the cap."""
+    async def _body(self, request: Request, hold: _Hold, exact: list[str]) -> _Received:
+        """The body, as pict-rs streams it (chunked, no Content-Length), up to the cap,
+        and the hashes of its bytes (``exact`` kinds). Its bytes are held in ``_held``
+        (``hold``): a chunk past ``max_held`` lets go of the body, and the rest is only
+        hashed (``data`` None: its hashes and a cached verdict decide, else ``busy``)."""
         cap = self.config.max_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             raise _TooLarge(int(declared))
-        chunks, size = [], 0
+        digests = {"sha256": hashlib.sha256(), **{k: hashlib.new(k) for k in exact}}
+        chunks: list[bytes] | None = []
+        size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > cap:
                 raise _TooLarge(size)
+            for digest in digests.values():
+                digest.update(chunk)
+            if chunks is None:
+                continue
+            if self._held + len(chunk) > self.max_held:
+                chunks = None  # not kept: what it held is free for the others
+                self._held -= hold.bytes
+                hold.bytes = 0
+                continue
+            self._held += len(chunk)
+            hold.bytes += len(chunk)
             chunks.append(chunk)
-        return b"".join(chunks)
+        return _Received(
+            None if chunks is None else b"".join(chunks),
+            digests.pop("sha256").hexdigest(),
+            size,
+            {k: d.hexdigest() for k, d in digests.items()},
+        )
 
     def _respond(self, answer: Answer, sha256: str | None) -> Response:
         from starlette.responses import JSONResponse
