@@ -509,12 +509,16 @@ class Reservation:
 class DecodeBudget:
     """A byte semaphore shared by every thread that decodes images. ``reserve`` waits,
     first come first served, until the bytes are free; a request larger than the whole
-    budget is refused at once with ``Unreadable`` (it could never be served)."""
+    budget is refused at once with ``Unreadable`` (it could never be served), naming
+    ``setting``, the one that raises the budget (a worker's is its command line's)."""
 
-    def __init__(self, total: int = DEFAULT_DECODE_MEMORY):
+    def __init__(
+        self, total: int = DEFAULT_DECODE_MEMORY, setting: str = "classifier.decode_memory"
+    ):
         if total < 1:
             raise ValueError("a decode budget needs at least one byte")
         self.total = int(total)
+        self.setting = setting
         self.in_use = 0
         self.peak = 0  # the most ever held at once (see reset_peak)
         self.largest = 0  # the largest single reservation granted
@@ -530,7 +534,7 @@ class DecodeBudget:
                 self.refused += 1
             raise _unreadable(
                 f"{what} would take about {_mb(nbytes)} of memory, more than the whole "
-                f"decode budget of {_mb(self.total)} (classifier.decode_memory)"
+                f"decode budget of {_mb(self.total)} ({self.setting})"
             )
         ticket = object()
         with self._cond:

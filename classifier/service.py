@@ -513,7 +513,9 @@ class WorkerService:
         c = self.config
         # One decode budget for every engine: however many concept sets are built, their
         # decodes together hold at most decode_memory (as the bot's single engine does).
-        self.decode_budget = DecodeBudget(c.decode_memory)
+        # (its refusals name the setting that raises it here, not the bot's rules.yaml one,
+        # which a bot on classifier.remote does not use)
+        self.decode_budget = DecodeBudget(c.decode_memory, setting="modbot worker --decode-memory")
         self.bytes_held = _BytesHeld(c.max_bytes_held)
         options = dict(
             max_batch=c.max_batch,
