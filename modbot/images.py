@@ -248,8 +248,11 @@ def _make_ref(url: str, location: Location, instance_url: str) -> ImageRef | Non
 # quadratic time on a line of spaces.
 _CONTAINERS = r"(?:[ \t]*+(?:>|[-+*](?=[ \t])|[0-9]{1,9}[.)](?=[ \t])))*+"
 _NEXT_LINE = r"[ \t]*+(?:\n(?:[ \t]*+>)*+[ \t]*+)?"
+# A label may run over lines (not over a blank one; a block quote's lines carry their
+# ">", taken off by ``_label``); it ends at its first "]", as markdown-it's does.
+_LABEL = r"(?:[^\]\[\n]|\n(?![ \t>]*+\n))"
 _REF_DEF = re.compile(
-    rf"^{_CONTAINERS}[ \t]*+\[(?P<label>[^\]\[\n]{{1,999}})\]:{_NEXT_LINE}"
+    rf"^{_CONTAINERS}[ \t]*+\[(?P<label>{_LABEL}{{1,999}}+)\]:{_NEXT_LINE}"
     r"(?:<(?P<angle>[^>\n]*)>|(?P<bare>[^ \x00-\x1f\x7f]++))"
     rf"(?:{_NEXT_LINE}(?P<title>\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$",
     re.MULTILINE,
@@ -282,9 +285,8 @@ def _definitions(text: str) -> dict[str, list[tuple[str, str | None]]]:
     definitions: dict[str, list[tuple[str, str | None]]] = {}
     for m in _REF_DEF.finditer(text):
         destination = m["angle"] if m["angle"] is not None else m["bare"]
-        definitions.setdefault(_label(m["label"]), []).append(
-            (destination, _unquote_title(m["title"]))
-        )
+        if label := _label(m["label"]):  # one of white space alone is no label
+            definitions.setdefault(label, []).append((destination, _unquote_title(m["title"])))
     return definitions
 
 
@@ -578,7 +580,14 @@ def _unescape(url: str) -> str:
     return _ESCAPE_OR_ENTITY.sub(lambda m: m[1] or html.unescape(m[0]), url)
 
 
+_QUOTE_MARKERS = re.compile(r"\n[ \t]*+(?:>[ \t]*+)*+")
+
+
 def _label(label: str) -> str:
+    """A label as markdown-it matches it: white space folded, case folded, a block
+    quote's ``>`` at the start of each of its lines taken off."""
+    if "\n" in label:
+        label = _QUOTE_MARKERS.sub(" ", label)
     return " ".join(label.split()).casefold()
 
 
