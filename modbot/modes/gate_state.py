@@ -111,16 +111,18 @@ class GateState:
 
     # -- the files modbot purged ---------------------------------------------------------
 
-    async def purged_file(self, sha256: str) -> dict[str, Any] | None:
+    async def purged_file(self, sha256: str, wait: float = READ_WAIT_S) -> dict[str, Any] | None:
         """The purge that makes ``sha256`` refused (``Store.purged_files``' row), or None.
-        The list is read again when it is due, waited for at most ``READ_WAIT_S`` (then
-        the list in use answers, and the read goes on for the next file)."""
+        The list is read again when it is due, waited for at most ``wait`` seconds (what
+        is left of the gate's budget, at most ``READ_WAIT_S``; then the list in use
+        answers, and the read goes on for the next file)."""
         due = time.monotonic() - self._purged_at >= PURGED_REFRESH_S
         if due and (self._refreshing is None or self._refreshing.done()):
             self._purged_at = time.monotonic()
             self._refreshing = self._reader.submit(self._refresh_purged)
         if self._refreshing is not None and not self._refreshing.done():
-            await asyncio.wait([asyncio.wrap_future(self._refreshing)], timeout=READ_WAIT_S)
+            timeout = max(0.0, min(wait, READ_WAIT_S))
+            await asyncio.wait([asyncio.wrap_future(self._refreshing)], timeout=timeout)
         return self.purged.get(sha256)
 
     def _refresh_purged(self) -> None:
