@@ -29,6 +29,8 @@ ENV_FILE_VAR = "MODBOT_ENV_FILE"
 DEFAULT_ENV_FILE = ".env"
 # Worth a warning when a file holding one of them can be read by every user.
 SECRET_VARS = ("LEMMY_PASSWORD", "PICTRS_API_KEY")
+# An env file holds a few settings (.env.example is 2 KB): far less than this.
+MAX_ENV_FILE_BYTES = 1024 * 1024
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -135,7 +137,21 @@ def read_env_file(path: str | os.PathLike) -> dict[str, str]:
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # bounded: --env-file /dev/zero (or a 2 GB file by mistake) is said, not read
+        # into memory; a pipe (`--env-file <(sops -d env)`) is read up to the bound
+        info = path.stat()
+        if stat.S_ISREG(info.st_mode):
+            size, raw = info.st_size, None
+        else:
+            with path.open("rb") as file:
+                raw = file.read(MAX_ENV_FILE_BYTES + 1)
+            size = len(raw)
+        if size > MAX_ENV_FILE_BYTES:
+            raise SettingsError(
+                f"env file {path} is over {MAX_ENV_FILE_BYTES // 2**20} MiB: is it the right "
+                "file? It should hold KEY=value lines (see .env.example)"
+            )
+        text = path.read_text(encoding="utf-8") if raw is None else raw.decode("utf-8")
     except FileNotFoundError:
         raise SettingsError(f"env file {path} does not exist") from None
     except IsADirectoryError:
