@@ -237,9 +237,28 @@ def _sender(client: LemmyApi, step: Step, reason: str, restore_data: bool) -> Ca
                     status=exc.status,
                     error=exc.error,
                 ) from None
+            if step.kind == "restore" and _deleted(client, step.target):
+                raise LemmyError(
+                    f"{step.target.replace(':', ' ')} was deleted by its author since: "
+                    f"Lemmy restores no deleted {kind_id[0]} (only its author can "
+                    "undelete it); it stays removed",
+                    status=exc.status,
+                    error=exc.error,
+                ) from None
             raise
 
     return send
+
+
+def _deleted(client: LemmyApi, key: str) -> bool:
+    """Whether the post or comment ``key`` is deleted by its author (0.19.4+ and 1.0
+    refuse to remove or restore a deleted comment). False when that cannot be read."""
+    kind, _, number = key.partition(":")
+    try:
+        item = client.post(int(number)) if kind == "post" else client.comment(int(number))
+    except LemmyError:
+        return False
+    return item.deleted
 
 
 def _verifier(client: LemmyApi, step: Step) -> Callable[[dict], bool | None]:

@@ -91,3 +91,35 @@ def test_an_item_read_says_deleted(fake_lemmy):
         assert client.comment(comment.id).deleted
     finally:
         client.close()
+
+
+@pytest.mark.both_lemmys
+def test_undoing_the_removal_of_a_comment_its_author_deleted_since_says_so(fake_lemmy, tmp_path):
+    from modbot.audit import Row
+    from modbot.undo import carry_out, plan_undo
+
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    comment = fake_lemmy.add_comment(post, cast.alice)
+    comment.removed = comment.deleted = True  # removed by modbot, then deleted by alice
+    record = {
+        "run_id": "r1",
+        "decided_at": "2026-01-01T00:00:00Z",
+        "dry_run": False,
+        "item": {"kind": "comment", "id": comment.id, "author_id": cast.alice.id},
+        "rule": "bad",
+        "actions": [
+            {"action": "remove", "status": "done", "detail": f"remove comment {comment.id}"}
+        ],
+    }
+    client, store = client_of(fake_lemmy), Store(tmp_path / "state.sqlite3")
+    try:
+        store.record_action("remove", f"comment:{comment.id}", "done", "remove", "r1")
+        plan = plan_undo(store, [Row(1, record)])
+        ((_step, outcome),) = carry_out(client, store, plan, run_id="u1", reason="undo")
+    finally:
+        client.close()
+        store.close()
+    assert outcome.status == "failed"
+    assert "deleted by its author" in outcome.detail and "restores no deleted" in outcome.detail
+    assert comment.removed
