@@ -177,6 +177,9 @@ class Pipeline:
                 run_id for _key, run_id, _entry in self.store.journal_entries()
             }
         self._waiting: list[tuple[Item, list[Decision]]] = []
+        # the counts of the cycle last run (or running): what one that failed part-way
+        # did first, its items recorded and its actions done (``_run``)
+        self.cycle_stats: CycleStats | None = None
 
     def __enter__(self) -> Pipeline:
         return self
@@ -307,7 +310,7 @@ class Pipeline:
         with self._busy:  # one cycle at a time: the event loop and the cursors are shared
             requests_before = self.client.requests
             self.start()
-            stats = CycleStats()
+            stats = self.cycle_stats = CycleStats()
             if self.executor.valve_tripped():
                 log.warning(
                     "safety valve tripped (%s): report-only",
@@ -318,6 +321,7 @@ class Pipeline:
             stream = batches()
             last_flush = time.monotonic()
             ahead: _Flight | None = None  # the next batch, acquired while one is decided
+            failure: Exception | None = None
             try:
                 self.recover(stats)
                 if self._waiting:
@@ -364,6 +368,9 @@ class Pipeline:
                     self._land(landing, stats)
                     if progress is not None:
                         progress(stats.items_seen, total)
+            except Exception as exc:
+                failure = exc
+                raise
             finally:
                 if ahead is not None:  # stopped or failed: its items are looked at next time
                     self.acquirer.stop(ahead.finished)
@@ -372,6 +379,14 @@ class Pipeline:
                 stats.requests = self.client.requests - requests_before
                 stats.comments_not_read = self.source.take_comments_not_read()
                 self._memory_figures(stats)
+                if failure is not None and stats.items_seen:
+                    # the caller says the cycle failed; what it recorded first is said here
+                    log.warning(
+                        "the cycle stopped on %s: %s; done and recorded before: %s",
+                        type(failure).__name__,
+                        failure,
+                        stats.summary(),
+                    )
             return stats
 
     def _memory_figures(self, stats: CycleStats) -> None:
