@@ -89,15 +89,21 @@ LOGIN_REFUSED_WAIT = 300.0  # seconds before a refused login is tried again
 
 
 class Transient(Exception):
-    """Worth retrying (rate limit, 5xx, timeout, connection error)."""
+    """Worth retrying (rate limit, 5xx, timeout, connection error). ``code``: the error
+    code of Lemmy's own JSON error body (any rate limit: ``rate_limit_error``), None for
+    an answer that did not come from Lemmy (a proxy's page, a timeout, a cut connection)."""
 
     def __init__(self, why: str, retry_after: float | None = None, code: str | None = None) -> None:
         super().__init__(why)
-        self.retry_after, self.code = retry_after, code  # code: Lemmy's error, if it said
+        self.retry_after, self.code = retry_after, code
 
 
 class LoggedOut(Exception):
-    """Lemmy answered 401, the token is gone."""
+    """Lemmy answered 401, the token is gone. ``code`` as ``Transient``'s."""
+
+    def __init__(self, code: str | None = None) -> None:
+        super().__init__(code or "401")
+        self.code = code
 
 
 class RateLimiter:
@@ -126,7 +132,9 @@ class RateLimiter:
 
 
 def _error_code(body: Any) -> str | None:
-    return body.get("error") if isinstance(body, dict) else None
+    """The error code of Lemmy's JSON error body (``{"error": "..."}``), if it is one."""
+    code = body.get("error") if isinstance(body, dict) else None
+    return code if isinstance(code, str) and code else None
 
 
 class _Deadline(httpcore.NetworkBackend):
@@ -380,9 +388,9 @@ class Transport:
                 code="rate_limit_error",
             )
         if r.status_code >= 500:
-            raise Transient(f"HTTP {r.status_code}")
+            raise Transient(f"HTTP {r.status_code}", code=code)
         if r.status_code == 401:
-            raise LoggedOut()
+            raise LoggedOut(code)
         if r.status_code >= 400:
             detail = code or (r.text[:200] if r.text else "")
             said = body.get("message") if isinstance(body, dict) else None

@@ -48,8 +48,6 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-import httpx
-
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v4
@@ -127,30 +125,6 @@ def _gone(exc: LemmyError) -> bool:
     return exc.status == 404 or exc.error == "not_found"
 
 
-def _lemmy_refused(response: httpx.Response) -> bool:
-    """An error answered by Lemmy itself: a 4xx/5xx whose body is its JSON error
-    (``{"error": ...}``, what every error of its handlers and its rate limiter sends),
-    not a proxy's page (HTML, or no Lemmy error code) for a request Lemmy may have run."""
-    if response.status_code < 400:
-        return False
-    if "json" not in response.headers.get("content-type", "").lower():
-        return False
-    response.read()  # an action's answer is small and read whole by the transport anyway
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    error = body.get("error") if isinstance(body, dict) else None
-    return isinstance(error, str) and bool(error)
-
-
-class _Answer(threading.local):
-    """What the calling thread's current action attempt was answered (``_act``)."""
-
-    watching = False
-    refused = False  # Lemmy itself answered an error: the action was not carried out
-
-
 class LemmyClientV4(PictrsStore, Transport):
     """One bot account on a Lemmy 1.0 instance (API v4). Synchronous; safe to share
     between threads."""
@@ -180,12 +154,9 @@ class LemmyClientV4(PictrsStore, Transport):
         self._pages_lock = threading.Lock()
         self._comment_cursors: dict[int | None, dict[int, str | None]] = {}
         self._media: list[Item] | None = None  # the last walk of the media list
-        # Whether Lemmy itself refused an action's attempt (its key is then not sent again)
-        self._answer = _Answer()
         # The site's custom emojis read last, and whether reading them fails (warned once)
         self._emojis: frozenset[str] = frozenset()
         self._emojis_failed = False
-        self.http.event_hooks["response"].append(self._note_answer)
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -528,12 +499,6 @@ class LemmyClientV4(PictrsStore, Transport):
         return found
 
     # ================================================================== actions
-    def _note_answer(self, response: httpx.Response) -> None:
-        """httpx's response hook: during an action's attempt, note whether Lemmy itself
-        answered an error (read before the transport turns the answer into an error)."""
-        if self._answer.watching:
-            self._answer.refused = _lemmy_refused(response)
-
     def _act(
         self, what: str, method: str, path: str, body: dict[str, Any], *, key: str | None = None
     ) -> dict[str, Any]:
@@ -553,19 +518,14 @@ class LemmyClientV4(PictrsStore, Transport):
         keys = [key or uuid.uuid4().hex]
 
         def attempt() -> dict[str, Any]:
-            answer = self._answer
-            answer.watching, answer.refused = True, False
             try:
                 return self.send(
                     method, url, auth=True, json=body, headers={"Idempotency-Key": keys[-1]}
                 )
             except (Transient, LoggedOut) as exc:
-                limited = isinstance(exc, Transient) and exc.code == "rate_limit_error"
-                if limited or answer.refused:
+                if exc.code is not None:  # Lemmy itself answered its error: not carried out
                     keys.append(uuid.uuid4().hex)
                 raise
-            finally:
-                answer.watching = False
 
         try:
             return self.retrying(what, attempt, auth=True)
