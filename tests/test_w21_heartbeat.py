@@ -53,3 +53,31 @@ def test_an_unreadable_heartbeat_is_written_afresh(tmp_path, caplog):
     finally:
         store.close()
     assert beat["runs"] == 1 and beat["last_ok"]
+
+
+def test_healthcheck_changes_nothing_in_the_file_it_is_given(tmp_path, capsys):
+    """`--state` naming another program's SQLite file (a typo, a wrong volume): the
+    check says so and leaves the file as it was (no modbot tables, same mode)."""
+    import sqlite3
+
+    other = tmp_path / "other.sqlite3"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE notes (x)")
+    db.commit()
+    db.close()
+    other.chmod(0o644)
+    before = other.read_bytes()
+    assert main(["healthcheck", "--state", str(other)]) == 1
+    assert "holds no modbot state (no cursors table)" in capsys.readouterr().err
+    assert other.read_bytes() == before and other.stat().st_mode & 0o777 == 0o644
+
+
+def test_healthcheck_reads_a_live_state_while_the_bot_holds_it(tmp_path, capsys):
+    path = tmp_path / "state.sqlite3"
+    store = Store(path)
+    try:
+        record_once(store, run_id="r1", dry_run=False, now=datetime.now(UTC))
+        assert main(["healthcheck", "--state", str(path)]) == 0
+    finally:
+        store.close()
+    assert "ok: the first `modbot run --once` succeeded" in capsys.readouterr().out

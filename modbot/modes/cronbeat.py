@@ -84,23 +84,32 @@ def health(
 ) -> tuple[bool, str]:
     """(healthy, why) from the daemon's heartbeat or `run --once`'s, whichever is newer:
     the live ones; the dry runs' only when no live daemon or `run --once` ever ran."""
-    from modbot.modes.health import HEARTBEAT_CURSOR, HeartbeatUnreadable, daemon_cursor, heartbeat
+    from modbot.errors import StateError
+    from modbot.modes.health import (
+        HEARTBEAT_CURSOR,
+        HeartbeatUnreadable,
+        StateCursors,
+        daemon_cursor,
+        heartbeat,
+    )
     from modbot.modes.health import health as daemon_health
 
     path = Path(state_path)
     if path.exists():
-        store = Store(path)
+        dry = daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
+        names = (HEARTBEAT_CURSOR, once_cursor(False), dry, once_cursor(True))
         try:
+            cursors = StateCursors(path, names)  # read only: the check changes nothing
             # A dry run beside the live bot must not stand in for it: the dry runs'
             # heartbeats count only where no live one (daemon or cron) was recorded.
-            daemon, once = heartbeat(store, HEARTBEAT_CURSOR), heartbeat(store, once_cursor(False))
+            daemon = heartbeat(cursors, HEARTBEAT_CURSOR)
+            once = heartbeat(cursors, once_cursor(False))
             if daemon is None and once is None:
-                daemon = heartbeat(store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True))
-                once = heartbeat(store, once_cursor(True))
+                daemon, once = heartbeat(cursors, dry), heartbeat(cursors, once_cursor(True))
+        except StateError as exc:
+            return False, str(exc)
         except HeartbeatUnreadable as exc:
             return False, f"{path}: {exc}"
-        finally:
-            store.close()
     else:
         daemon = once = None
     if once is not None:

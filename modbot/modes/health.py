@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from modbot.errors import StateError
-from modbot.store import Store
+from modbot.store import Store, database_problem
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +20,7 @@ __all__ = [
     "SWEEP_REQUEST_CURSOR",
     "Health",
     "HeartbeatUnreadable",
+    "StateCursors",
     "daemon_cursor",
     "from_the_future",
     "health",
@@ -59,7 +62,43 @@ _MOMENTS = ("last_ok", "previous_ok", "last_error_at", "stopped_at")
 _INTERVALS = ("poll_every", "every")
 
 
-def heartbeat(store: Store, cursor: str = HEARTBEAT_CURSOR) -> dict | None:
+class StateCursors:
+    """Cursors of a state file read on a read-only connection, for the health checks:
+    they change nothing in it (no schema written, no journal mode switched, no file's
+    mode changed), whatever file ``--state`` names. Raises ``StateError``."""
+
+    def __init__(self, path: Path, names: Iterable[str]) -> None:
+        names = tuple(names)
+        self.values: dict[str, str] = {}
+        if path.is_file() and path.stat().st_size == 0:
+            return  # a state being made this very moment: nothing recorded yet
+        try:
+            db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+        except sqlite3.Error as exc:
+            raise StateError(database_problem(path, exc)) from None
+        try:
+            marks = ", ".join("?" * len(names))
+            rows = db.execute(
+                f"SELECT name, value FROM cursors WHERE name IN ({marks})", names
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise StateError(database_problem(path, exc)) from None
+            raise StateError(
+                f"{path} holds no modbot state (no cursors table): give --state (or "
+                "MODBOT_STATE) the state file `modbot run` uses"
+            ) from None
+        except sqlite3.Error as exc:
+            raise StateError(database_problem(path, exc)) from None
+        finally:
+            db.close()
+        self.values = {str(name): str(value) for name, value in rows}
+
+    def get_cursor(self, name: str) -> str | None:
+        return self.values.get(name)
+
+
+def heartbeat(store: Store | StateCursors, cursor: str = HEARTBEAT_CURSOR) -> dict | None:
     """The heartbeat at ``cursor`` (None: none recorded), its moments and intervals
     checked; raises ``HeartbeatUnreadable``."""
     value = store.get_cursor(cursor)
@@ -123,16 +162,14 @@ def health(
             f"no state file at {path}: the daemon has not run a cycle yet "
             "(or MODBOT_STATE points elsewhere)",
         )
+    dry = daemon_cursor(HEARTBEAT_CURSOR, dry_run=True)
     try:
-        store = Store(path)
+        cursors = StateCursors(path, (HEARTBEAT_CURSOR, dry))
+        beat = heartbeat(cursors) or heartbeat(cursors, dry)
     except StateError as exc:
         return Health(False, str(exc))
-    try:
-        beat = heartbeat(store) or heartbeat(store, daemon_cursor(HEARTBEAT_CURSOR, dry_run=True))
     except HeartbeatUnreadable as exc:
         return Health(False, f"{path}: {exc}")
-    finally:
-        store.close()
     if not beat:
         return Health(False, f"{path}: no daemon cycle recorded yet")
     if beat.get("stopped_at"):
