@@ -656,9 +656,7 @@ class Gate:
             self.counters["allow_listed"] += 1
             return Answer(200, ACCEPTED, pre.exempt), None, pre
         # read within what is left of the budget (past it, the list in use answers)
-        purged = await self.state.purged_file(
-            sha256, self.budget - (time.monotonic() - started)
-        )
+        purged = await self.state.purged_file(sha256, self.budget - (time.monotonic() - started))
         if purged is not None:
             self.counters["purged_before"] += 1
             rule = purged.get("rule")
