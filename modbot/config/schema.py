@@ -500,11 +500,16 @@ class ScheduleSettings(Section):
     sweep_cron: str | None = "0 4 * * *"
     sweep_since: Annotated[timedelta | None, PlainValidator(_sweep_since)] = timedelta(days=30)
 
-    @field_validator("sweep_cron")
+    @field_validator("sweep_cron", mode="before")
     @classmethod
-    def _cron(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
+    def _cron(cls, v: Any) -> str | None:
+        if v is None or v is False:  # YAML reads a bare `off` (or `no`, `false`) as false
+            return None
+        if not isinstance(v, str):
+            raise ValueError(
+                f"expected a cron line in quotes like '0 4 * * *', or off for no scheduled "
+                f"sweep; got {describe(v)}"
+            )
         if len(v.split()) != 5:
             raise ValueError(
                 f"expected a cron line of 5 fields (minute hour day month "
