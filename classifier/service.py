@@ -212,6 +212,11 @@ def load_tokens(
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise TokenError(f"cannot read the tokens file {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:  # (its message would show a byte of a token)
+            raise TokenError(
+                f"the tokens file {path} is not UTF-8 text (at byte {exc.start}): write it "
+                "as lines `NAME TOKEN QUOTA`"
+            ) from None
         return parse_tokens(text, str(path))
     inline = env.get(TOKENS_ENV)
     if inline:

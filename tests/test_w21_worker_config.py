@@ -38,3 +38,12 @@ def test_the_worker_config_is_made_once_and_served(tiny_checkpoint, monkeypatch,
     assert "cannot listen" in capsys.readouterr().err
     assert len(made) == 1 and served == made
     assert made[0].max_bytes_held == 2_000_000_000
+
+
+def test_a_tokens_file_that_is_not_utf8_is_named_and_no_byte_of_it_shown(tmp_path, capsys):
+    path = tmp_path / "tokens"
+    path.write_bytes(b"bot \xff\xfe-token-0123456789abcdef 10\n")
+    assert main(["worker", "--tokens-file", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"the tokens file {path} is not UTF-8 text (at byte 4)" in err, err
+    assert "0xff" not in err
