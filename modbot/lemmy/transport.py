@@ -459,7 +459,16 @@ class Transport:
         def once() -> dict[str, Any]:
             try:
                 return self.send("POST", url, auth=False, json=payload)
-            except LoggedOut:
+            except LoggedOut as exc:
+                if exc.code is None:  # no Lemmy error in it: not Lemmy's answer
+                    raise LemmyLoginError(
+                        f"login as {self.username!r}: HTTP 401 without Lemmy's error in it, "
+                        "so not Lemmy's answer: a proxy in front of Lemmy asks for a login "
+                        "of its own (modbot cannot give one: Lemmy's token takes the same "
+                        "Authorization header); point LEMMY_URL at Lemmy past that proxy, "
+                        "and check that LEMMY_URL is the Lemmy instance",
+                        status=401,
+                    ) from None
                 raise LemmyLoginError(
                     f"login as {self.username!r} refused (incorrect_login): check "
                     "LEMMY_USERNAME and LEMMY_PASSWORD",
