@@ -33,6 +33,11 @@ __all__ = [
 ]
 
 
+# The outcomes an action is recorded with (``model.ActionOutcome.status``; a `queued`
+# notice is recorded once it is sent or has failed)
+STATUSES = ["done", "failed", "skipped", "planned", "not_possible", "covered"]
+
+
 def moment(text: str, now: datetime | None = None) -> str:
     """A point in time as the records write it: an age (``7d``, ``90m``: that long ago)
     or an ISO date or time (``2026-11-21``, ``2026-11-21T10:00``, UTC unless it says).
@@ -181,15 +186,18 @@ def select(store: Store, which: AuditFilter, limit: int | None = None) -> list[R
 
 
 def unknown_rule(store: Store, which: AuditFilter) -> str | None:
-    """When ``which.rule`` names no rule ever recorded (a typo, a renamed rule), or
-    ``which.action`` no kind of action: says so, with the closest name, or the names
-    there are; else None."""
+    """When ``which.rule`` names no rule ever recorded (a typo, a renamed rule),
+    ``which.action`` no kind of action, or ``which.status`` no outcome: says so, with
+    the closest name, or the names there are; else None."""
     from modbot.undo import UNDO_KINDS  # (modbot.undo imports this module)
 
     kinds = sorted({*ACTIONS, *UNDO_KINDS})
     if which.action is not None and which.action not in kinds:
         said = f"no action is called {which.action!r}"
         return _closest(said, which.action, kinds, f"the kinds: {', '.join(kinds)}")
+    if which.status is not None and which.status not in STATUSES:
+        said = f"no action outcome is called {which.status!r}"
+        return _closest(said, which.status, STATUSES, f"the outcomes: {', '.join(STATUSES)}")
     if which.rule is None:
         return None
     names = store.rule_names()

@@ -32,8 +32,8 @@ Filters combine (all must hold):
 in docs/ARCHITECTURE.md) with their ids: {"filter": {...}, "records": [...]}.
 
 Exit status: 0 listed (also when no record matches), 1 --rule names no rule ever
-recorded or --action no kind of action (a typo: the message gives the closest name,
-or those there are).
+recorded, --action no kind of action or --status no outcome (a typo: the message
+gives the closest name, or those there are).
 
 Examples:
   modbot audit --since 1d
@@ -51,7 +51,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_filters(p)
     p.add_argument("--all", action="store_true", help="also the images no rule matched")
-    p.add_argument("--limit", metavar="N", type=int, help="only the newest N records")
+    p.add_argument("--limit", metavar="N", type=_count, help="only the newest N records")
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
     p.set_defaults(func=audit)
 
@@ -73,6 +73,16 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--item", metavar="ITEM", help="post:12, comment:5, upload:ALIAS or a URL")
     p.add_argument("--run", metavar="RUN_ID", help="records of this run")
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of records, 1 or more, got {text!r}")
+    return n
 
 
 def _moment(text: str) -> str:
