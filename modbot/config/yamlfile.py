@@ -153,7 +153,11 @@ def _to_data(node: yaml.Node, path: tuple, lines: Lines, problems: list, file: s
                 continue
             key = _construct(key_node, problems, file)
             line = key_node.start_mark.line + 1
-            if not isinstance(key, (str, int, float, bool)) or key is None:
+            if isinstance(key, (bool, int, float)) and isinstance(key_node, yaml.ScalarNode):
+                # every key modbot knows is a word: `on:` or `no:` (YAML 1.1 reads them as
+                # true, false) and `5:` are taken as written, and said as written
+                key = key_node.value
+            if not isinstance(key, str):
                 problems.append(Problem(file, line, f"a key must be a plain word, got {key!r}"))
                 continue
             if key in out:
