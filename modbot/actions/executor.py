@@ -255,6 +255,10 @@ class Executor:
             describe += " (after modbot restarted)"
         return ActionOutcome(name, "done", describe, done_at=at)
 
+    def planned_already(self, kind: str, key: str) -> bool:
+        """Whether this dry run planned (kind, key) already."""
+        return (kind, key) in self._planned
+
     @staticmethod
     def _not_possible(refused: Callable[[], str | None] | None) -> str | None:
         """Why an action Lemmy refused cannot be done at all, when ``refused`` can tell."""

@@ -284,6 +284,15 @@ def delete_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutco
     if t.file_exempt:
         return ActionOutcome("delete_image", "skipped", f"the file is spared: {t.file_exempt}")
     alias = t.image_alias
+    if alias and (
+        ex.store.image_purged(alias) or ex.planned_already("purge_image", f"alias:{alias}")
+    ):
+        # The purge (the same rule's, before it) took the file with every alias: deleting
+        # the alias again would be a second request and a second destructive action.
+        would = "would purge" if ex.dry_run else "purged"
+        return ActionOutcome(
+            "delete_image", "skipped", f"purge_image {would} the file with this alias"
+        )
     if alias and ex.pictrs_api:
         return ex.once(
             "delete_image",
