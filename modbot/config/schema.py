@@ -115,6 +115,7 @@ HTTP_STATUS = re.compile(r"http_[1-5]\d\d")
 HTTP_CLASS = re.compile(r"http_[1-5]xx")
 DEFAULT_REMOVE_REASON = "Removed by modbot: {{rule}}"
 DEFAULT_REPORT_REASON = "modbot: {{rule}}"
+DEFAULT_BAN_REASON = "{{rule}}"
 PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 
 
@@ -266,6 +267,7 @@ ScoreTest = Annotated[Comparison, PlainValidator(_score_test)]
 AgeTest = Annotated[Comparison, PlainValidator(parse_duration_comparison)]
 Reason = Annotated[str | None, _reason(DEFAULT_REMOVE_REASON)]
 ReportReason = Annotated[str | None, _reason(DEFAULT_REPORT_REASON, REPORT_MAX - 200)]
+BanReason = Annotated[str | None, _reason(DEFAULT_BAN_REASON)]
 Message = Annotated[str | None, PlainValidator(_message)]
 Names = Annotated[list[str], BeforeValidator(_one_or_many), _none_to(list)]
 # In a condition an empty list would match nothing (or, read carelessly, everything).
@@ -720,7 +722,7 @@ class BanAction(Section):
     scope: Annotated[str, _choice(("site", "community"), "ban scope")] = "site"
     duration: Annotated[timedelta | None, PlainValidator(_ban_duration)]
     remove_data: bool = False
-    reason: Reason = "{{rule}}"
+    reason: BanReason = DEFAULT_BAN_REASON  # `reason: true`: this default too
     uploader: bool = False  # also ban who uploaded the image, when another person did
 
 
