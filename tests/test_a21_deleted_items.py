@@ -123,3 +123,18 @@ def test_undoing_the_removal_of_a_comment_its_author_deleted_since_says_so(fake_
     assert outcome.status == "failed"
     assert "deleted by its author" in outcome.detail and "restores no deleted" in outcome.detail
     assert comment.removed
+
+
+@pytest.mark.both_lemmys
+def test_the_admins_are_told_a_deleted_comment_was_not_removed(fake_lemmy, make):
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    comment = fake_lemmy.add_comment(post, cast.alice)
+    comment.deleted = True
+    executor = make()
+    plan = [act("remove"), act("notify_admins", "Removed a bad image")]
+    outcomes = executor.execute(target("comment", comment, cast.alice), plan)
+    executor.flush_notifications()
+    assert statuses(outcomes) == [("remove", "not_possible"), ("notify_admins", "done")]
+    (message,) = fake_lemmy.private_messages
+    assert "Removed a bad image [not removed: its author deleted the comment" in message.content

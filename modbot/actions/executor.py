@@ -84,14 +84,17 @@ class Executor:
         admin = target.author_is_admin or (target.author_id in self.admin_ids)
         reported = False
         not_purged = None
+        not_removed = None  # why Lemmy would not remove it (a comment its author deleted)
         held: list[str] = []  # actions the safety valve held back (reported instead)
         gone = False  # the item was taken down (the action table says): no report on it
         for planned in actions:
             kind = planned.kind
-            if kind == "notify_admins" and (not_purged or held):
+            if kind == "notify_admins" and (not_purged or not_removed or held):
                 # The rule's message may say "removes", "purges", "bans": say what
                 # happened to this item.
-                planned = replace(planned, reason=self._as_done(planned.reason, not_purged, held))
+                planned = replace(
+                    planned, reason=self._as_done(planned.reason, not_purged, held, not_removed)
+                )
             if admin and kind != "notify_admins":
                 outcomes.append(
                     ActionOutcome(kind, "skipped", "the author is an admin: never acted on")
@@ -108,6 +111,8 @@ class Executor:
             if kind == "purge_image" and outcome.status == NOT_POSSIBLE:
                 local = target.image_alias or target.image_original_url
                 not_purged = NOT_PURGED["needs_pictrs" if local else "remote"]
+            if kind == "remove" and outcome.status == NOT_POSSIBLE:
+                not_removed = outcome.detail
             reported = reported or kind == "report"
             gone = gone or (
                 outcome.status in DONE and takes_item_down(kind, planned.params, target.kind)
@@ -128,9 +133,17 @@ class Executor:
                 reported = True
         return outcomes
 
-    def _as_done(self, reason: str | None, not_purged: str | None, held: list[str]) -> str:
+    def _as_done(
+        self,
+        reason: str | None,
+        not_purged: str | None,
+        held: list[str],
+        not_removed: str | None = None,
+    ) -> str:
         """The rule's message to the admins, with what was not done to this item."""
         text = reason or "an image matched a rule"
+        if not_removed:
+            text += f" [not removed: {not_removed}]"
         if not_purged:
             text += f" [the image was not purged: {not_purged}]"
         if held:
