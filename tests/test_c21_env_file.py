@@ -36,3 +36,26 @@ def test_a_pipe_is_read_as_a_file(tmp_path: Path):
         assert read_env_file(f"/dev/fd/{r}") == {"LEMMY_USERNAME": "modbot"}
     finally:
         os.close(r)
+
+
+def test_a_misspelt_setting_in_the_file_is_said_with_the_name_meant(tmp_path: Path, caplog):
+    import logging
+
+    from modbot.config.settings import load_env_file
+
+    env = tmp_path / "modbot.env"
+    env.write_text(
+        "MODBOT_STAT=/var/lib/modbot/state.sqlite3\nLEMMY_USER=modbot\n"
+        "MODBOT_STATE=s.sqlite3\nLEMMY_DATABASE_URL=postgres://db\nOTHER_TOOL=1\n"
+    )
+    environ: dict[str, str] = {}
+    with caplog.at_level(logging.WARNING, logger="modbot.config.settings"):
+        load_env_file(env, environ)
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        f"{env}: MODBOT_STAT is not a setting modbot reads; did you mean MODBOT_STATE? "
+        "Rename it: as it is, modbot goes without it",
+        f"{env}: LEMMY_USER is not a setting modbot reads; did you mean LEMMY_USERNAME or "
+        "LEMMY_URL? Rename it: as it is, modbot goes without it",
+    ]
+    assert environ["MODBOT_STAT"] == "/var/lib/modbot/state.sqlite3"  # still read as written

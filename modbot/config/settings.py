@@ -29,6 +29,27 @@ ENV_FILE_VAR = "MODBOT_ENV_FILE"
 DEFAULT_ENV_FILE = ".env"
 # Worth a warning when a file holding one of them can be read by every user.
 SECRET_VARS = ("LEMMY_PASSWORD", "PICTRS_API_KEY")
+# The variables modbot reads (.env.example and docs/configuration.md say what each is):
+# one in an env file that is none of them but close to one is a typo, said at start.
+KNOWN_VARS = (
+    "LEMMY_URL",
+    "LEMMY_USERNAME",
+    "LEMMY_PASSWORD",
+    "PICTRS_URL",
+    "PICTRS_API_KEY",
+    "MODBOT_STATE",
+    "MODBOT_RULES",
+    "MODBOT_CLASSIFIER_TOKEN",
+    "MODBOT_ENV_FILE",
+    "MODBOT_GATE_SECRET",
+    "MODBOT_METRICS_ADDRESS",
+    "MODBOT_METRICS_PORT",
+    "MODBOT_OFFLINE",
+    "MODBOT_TEXT_CACHE_DIR",
+    "MODBOT_USER_AGENT",
+    "MODBOT_WORKER_TOKENS",
+    "MODBOT_WORKER_TOKENS_FILE",
+)
 # An env file holds a few settings (.env.example is 2 KB): far less than this.
 MAX_ENV_FILE_BYTES = 1024 * 1024
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -224,6 +245,7 @@ def load_env_file(
         return None
     values = read_env_file(path)
     _warn_if_exposed(path, values)
+    _warn_of_typos(path, values)
     kept = sorted(k for k in values if k in env)
     for key, value in values.items():
         env.setdefault(key, value)
@@ -235,6 +257,28 @@ def load_env_file(
             ", ".join(kept),
         )
     return path
+
+
+def _warn_of_typos(path: Path, values: Mapping[str, str]) -> None:
+    """A name in the file that modbot does not read but that is close to one it does
+    (MODBOT_STAT for MODBOT_STATE: the state file would be ./modbot.sqlite3, a fresh one,
+    without a word)."""
+    import difflib
+
+    for name in values:
+        if name in KNOWN_VARS or not name.startswith(("LEMMY_", "PICTRS_", "MODBOT_")):
+            continue
+        cut = [k for k in KNOWN_VARS if k.startswith(name)]  # LEMMY_USER, MODBOT_STAT
+        close = difflib.get_close_matches(name, KNOWN_VARS, n=2, cutoff=0.8)
+        meant = list(dict.fromkeys([*cut, *close]))[:2]
+        if meant:
+            log.warning(
+                "%s: %s is not a setting modbot reads; did you mean %s? Rename it: as it "
+                "is, modbot goes without it",
+                path,
+                name,
+                " or ".join(meant),
+            )
 
 
 def _warn_if_exposed(path: Path, values: Mapping[str, str]) -> None:
