@@ -428,10 +428,12 @@ class Acquirer:
         window = self._window
 
         async def one(index: int) -> None:
-            try:
-                await self._acquire_item(items[index], images[index], batch, window)
-            finally:
-                ready.put(index)
+            await self._acquire_item(items[index], images[index], batch, window)
+            # Only an item whose images are in is handed on: one whose acquisition
+            # failed is not decided (it would be recorded unchecked and marked seen);
+            # the batch fails once the others are in (``Pipeline._land``), and the
+            # item is looked at again with its page.
+            ready.put(index)
 
         tasks = [asyncio.ensure_future(one(i)) for i in range(len(items))]
         self._batch_tasks[finished] = tasks
