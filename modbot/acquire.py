@@ -530,13 +530,20 @@ class Acquirer:
         ``fetch.recheck_after``."""
         fetcher = self._fetcher
         assert fetcher is not None  # made by the first item that downloads
-        known = self.store.known_file(download.key)
-        if known is not None and self._fresh(download.key, known):
-            outcome = await self._known_outcome(known, batch)
-            if outcome is not None:
-                download.done()
-                return outcome
-            known = None  # not enough for this policy or concept version: download it
+        try:
+            known = self.store.known_file(download.key)
+            if known is not None and self._fresh(download.key, known):
+                outcome = await self._known_outcome(known, batch)
+                if outcome is not None:
+                    download.done()
+                    return outcome
+                known = None  # not enough for this policy or concept version: download it
+        except BaseException:
+            # the state file failed (busy, say): the items waiting for this file fail
+            # their batch now (the cycle, then tried again), not at their item_timeout
+            # as if its server had been slow (then marked seen: never looked at again)
+            download.done()
+            raise
         fetched: Fetched | None = None
         try:
             # a data: image is in the item itself: decoded, not downloaded (no slot)
