@@ -334,10 +334,11 @@ def data_image_reference(url: str, *, instance_url: str) -> str | None:
 
 
 def _data_uri(url: str, instance_url: str) -> str | None:
-    """The ``data:`` image a Markdown image's destination shows: itself, or the one the
-    instance's own image proxy wraps (Lemmy's ``ProxyAllImages`` wraps a data: URI in
-    an inline image too, and pict-rs fetches http(s) only: its bytes are in the text,
-    and a record of that proxy URL would hold them)."""
+    """The ``data:`` image a Markdown image's destination shows: itself, or the one an
+    image proxy wraps (Lemmy's ``ProxyAllImages`` wraps a data: URI in an inline image
+    too). Any host's proxy, not only the instance's: pict-rs fetches http(s) only, so
+    its bytes are in the text whoever's proxy it names, and a record of that proxy URL
+    would hold them."""
     if _DATA_IMAGE.match(url):
         return url
     if "data" not in url.lower():
@@ -345,9 +346,6 @@ def _data_uri(url: str, instance_url: str) -> str | None:
     try:  # a relative one (``/api/v3/image_proxy?url=data%3A...``) is the instance's
         absolute = urljoin(instance_url.rstrip("/") + "/", url.strip())
     except ValueError:
-        return None
-    parts = _split(absolute)
-    if parts is None or not _same_host(parts, instance_url):
         return None
     target = _proxy_target(absolute)
     return target if target is not None and _DATA_IMAGE.match(target) else None

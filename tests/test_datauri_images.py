@@ -140,22 +140,27 @@ def test_a_data_image_the_instances_proxy_wraps_is_found_by_its_reference(proxy)
     elsewhere = f"https://other.example{proxy}?url={quote(uri, safe='')}"
     item = comment(f"![a]({wrapped}) ![same]({uri}) ![b]({elsewhere})")
     refs = image_refs(item, kind="comment", instance_url=INSTANCE)
-    assert [r.url for r in refs] == [data_reference(uri), elsewhere]
+    # another host's proxy cannot fetch it either: the same bytes, never its URL
+    assert [r.url for r in refs] == [data_reference(uri)]
     from modbot.lemmy import views_v3
 
     found = data_images(views_v3.item("comment", item), instance_url=INSTANCE)
     assert found == {data_reference(uri): uri}
 
 
+@pytest.mark.parametrize("host", ["instance", "https://other.example"])
 def test_a_proxied_data_image_is_checked_and_never_recorded_as_its_bytes(
-    fake_lemmy, tiny, pipeline_for
+    fake_lemmy, tiny, pipeline_for, host
 ):
+    """The instance's own proxy or another's: neither can fetch a data: URI, and a
+    record of the proxy URL would hold the image's bytes."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     pipeline = pipeline_for(lemmy, known_bad=[sha(SMALL)])
     post = lemmy.add_post(cast.pics, cast.alice, name="hello")
     uri = f"data:image/jpeg;base64,{B64}"
+    base = lemmy.url if host == "instance" else host
     c = lemmy.add_comment(
-        post, cast.bob, content=f"![x]({lemmy.url}/api/v3/image_proxy?url={quote(uri, safe='')})"
+        post, cast.bob, content=f"![x]({base}/api/v3/image_proxy?url={quote(uri, safe='')})"
     )
     pipeline.poll_once(deep=True)
     assert lemmy.comment(c.id).removed
