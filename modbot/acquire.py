@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from classifier.budget import DecodeBudget
 from modbot.classify import Engine, StoreCache, decoded_hashes, judge
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
@@ -278,6 +279,9 @@ class Acquirer:
         # fetch.recheck_after
         self.recheck_links = False
         self._yields = False  # the loop's thread runs at the decode threads' niceness
+        # where a perceptual hash's decode holds its memory when the classifier decodes
+        # elsewhere (classifier.remote): classifier.decode_memory, as a local one's
+        self._hash_budget = DecodeBudget(policy.classifier.decode_memory)
 
     def start(
         self,
@@ -319,6 +323,8 @@ class Acquirer:
         """Fetch by ``policy`` (the rules file read again) from the next batch on: its
         ``fetch:`` limits, hash kinds and feeds. Between batches only (the daemon calls
         it between cycles): new limits mean a new fetcher, so its connections go."""
+        if policy.classifier.decode_memory != self.policy.classifier.decode_memory:
+            self._hash_budget = DecodeBudget(policy.classifier.decode_memory)
         if policy.fetch != self.policy.fetch:
             self._window = None
             if self._fetcher is not None:
@@ -691,7 +697,9 @@ class Acquirer:
             else:
                 batch.stats.images_classified += 1
         if decoded and not verdict.get("unreadable"):
-            hashes.update(await asyncio.to_thread(decoded_hashes, engine, data, decoded))
+            hashes.update(
+                await asyncio.to_thread(decoded_hashes, engine, data, decoded, self._hash_budget)
+            )
         return verdict, hashes, None, ""
 
 
