@@ -208,6 +208,7 @@ def test_check_rules_says_deepdanbooru_and_decode_memory_are_the_workers_with_re
     )
     problems = [str(p) for p in validate(text, "rules.yaml", tmp_path).problems]
     assert [p for p in problems if "classifier." in p] == [
-        "rules.yaml:3: warning: classifier.deepdanbooru, classifier.decode_memory: not used "
-        "with classifier.remote (start the workers with --deepdanbooru and --decode-memory)"
+        "rules.yaml:3: warning: classifier.deepdanbooru, classifier.decode_memory: the "
+        "workers' with classifier.remote (start them with --deepdanbooru and --decode-memory; "
+        "decode_memory here bounds only the decodes for a perceptual hash list)"
     ]

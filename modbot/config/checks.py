@@ -497,10 +497,16 @@ class _Checker:
         theirs = [k for k in ("deepdanbooru", "decode_memory") if k in c.model_fields_set]
         if theirs:
             options = " and ".join("--" + k.replace("_", "-") for k in theirs)
+            # decode_memory still bounds the decodes for perceptual hashes done here
+            here = (
+                "; decode_memory here bounds only the decodes for a perceptual hash list"
+                if "decode_memory" in theirs
+                else ""
+            )
             self.add(
                 ("classifier", theirs[0]),
-                f"classifier.{', classifier.'.join(theirs)}: not used with classifier.remote "
-                f"(start the workers with {options})",
+                f"classifier.{', classifier.'.join(theirs)}: the workers' with classifier.remote "
+                f"(start them with {options}{here})",
                 key=True,
                 warning=True,
             )
