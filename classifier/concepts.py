@@ -215,10 +215,17 @@ def _builtin_data() -> dict:
 
 
 def _check_threshold(where: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    # an integer is compared as one: too large for a float (JSON allows `1` and 400
+    # zeros), math.isfinite would raise OverflowError; it is said cut short
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
         raise ConceptError(f"{where}: must be a number, got {value!r}")
-    if not -1.0 <= value <= 1.0:
-        raise ConceptError(f"{where}: {value} is not a cosine similarity (between -1 and 1)")
+    if not -1 <= value <= 1:
+        shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:20]}..."
+        raise ConceptError(f"{where}: {shown} is not a cosine similarity (between -1 and 1)")
 
 
 def _mapping(

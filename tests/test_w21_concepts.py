@@ -42,3 +42,14 @@ def test_a_named_set_with_a_huge_threshold_stops_the_worker_clearly(tmp_path, ca
     path.write_text(HUGE)
     assert main(["worker", "--no-auth", "--concepts", f"gore={path}"]) == 2
     assert SAID in capsys.readouterr().err
+
+
+def test_a_concept_made_with_a_huge_integer_threshold_is_refused_as_out_of_range():
+    """Wherever a concept is made (a concepts file, the safety set, rules.yaml's), not
+    only through the worker's header: a ConceptError, not an OverflowError."""
+    from classifier.concepts import ConceptError, CustomConcept
+
+    with pytest.raises(ConceptError, match=r"threshold: 10000000000000000000\.\.\. is not a"):
+        CustomConcept("gore", ("gore",), 10**400)
+    with pytest.raises(ConceptError, match="must be a number"):
+        CustomConcept("gore", ("gore",), float("nan"))
