@@ -145,7 +145,9 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
             img.load()
         except UnidentifiedImageError:
             raise ImageHashError("not an image format Pillow can read") from None
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        except Image.DecompressionBombError as exc:
+            raise bomb_refused(bytes(image), exc) from None
+        except (OSError, SyntaxError, ValueError) as exc:
             raise ImageHashError(f"not a readable image: {exc}") from exc
     elif isinstance(image, Image.Image):
         img = image
@@ -155,6 +157,19 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
     low = (_DCT32 @ pixels @ _DCT32.T)[:8, :8]
     bits = (low > np.median(low)).flatten()
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+
+
+def bomb_refused(data: bytes, exc: Exception) -> ImageHashError:
+    """Pillow's own bomb check (at twice its limit) comes before the cap: the cap's
+    words, from the size the headers declare (Pillow's only where its limit was set
+    below the cap), as the classifier's decoder says it."""
+    from classifier.preprocess import _declared_size
+
+    declared = _declared_size(data)
+    if declared is None or declared[0] * declared[1] <= MAX_PIXELS:
+        return ImageHashError(f"a decompression bomb: {exc}")
+    width, height = declared
+    return ImageHashError(f"{width}x{height} is over the {MAX_PIXELS // 1_000_000} megapixel cap")
 
 
 def hamming(a: str, b: str) -> int:

@@ -114,7 +114,9 @@ def _open(image: bytes | bytearray | memoryview | Image.Image) -> Image.Image:
     except UnidentifiedImageError:
         raise ImageHashError("not an image format Pillow can read") from None
     except Image.DecompressionBombError as exc:  # Pillow's own check, at twice its limit
-        raise ImageHashError(f"a decompression bomb: {exc}") from exc
+        from modbot.hashes import bomb_refused
+
+        raise bomb_refused(bytes(image), exc) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageHashError(f"not a readable image: {exc}") from exc
 
