@@ -91,3 +91,43 @@ def test_a_cycle_whose_sweep_slice_fails_still_counts_what_its_poll_did(tmp_path
     assert sample(r, "modbot_actions_total", kind="remove", status="done") == 1
     assert sample(r, "modbot_items_total") == 3
     store.close()
+
+
+def test_a_poll_failing_on_a_later_page_counts_what_its_first_pages_did(tmp_path):
+    """The poll decided and recorded its first page (a removal done), then Lemmy failed on
+    the next: the removal is in `modbot_actions_total`, once; a poll that failed before
+    it started counts nothing of the cycle before it."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from modbot.modes.daemon import Daemon
+    from modbot.store import Store
+
+    class Pipeline:
+        dry_run, run_id = False, "test"
+        cycle_stats: CycleStats | None = None
+
+        def __init__(self, store: Store) -> None:
+            self.store = store
+            self.at_start = False
+
+        def poll_once(self, stop: object) -> CycleStats:
+            if self.at_start:  # e.g. the login failed: no new stats were begun
+                raise OSError("login failed")
+            self.cycle_stats = CycleStats(items_seen=50, actions=Counter({"remove:done": 1}))
+            raise OSError("HTTP 502 from Lemmy on page 2")
+
+    metrics = Metrics(dry_run=False)
+    store = Store(tmp_path / "state.sqlite3")
+    policy = SimpleNamespace(schedule=SimpleNamespace(poll_every=timedelta(minutes=1)))
+    pipeline = Pipeline(store)
+    daemon = Daemon(pipeline, policy, metrics=metrics)
+    daemon._metrics_state = lambda: None  # type: ignore[method-assign]
+    daemon.cycle()
+    pipeline.at_start = True
+    daemon.cycle()
+    r = metrics.registry
+    assert sample(r, "modbot_cycles_total", result="failed") == 2
+    assert sample(r, "modbot_actions_total", kind="remove", status="done") == 1
+    assert sample(r, "modbot_items_total") == 50
+    store.close()

@@ -301,6 +301,7 @@ class Daemon:
         self.cycles += 1
         started = time.monotonic()
         done: list[CycleStats] = []  # what the cycle finished, counted even if it fails
+        before = getattr(self.pipeline, "cycle_stats", None)
         try:
             stats = self.pipeline.poll_once(stop=self.stop)
             line = f"cycle {self.cycles}: {stats.summary()}"
@@ -312,6 +313,15 @@ class Daemon:
         except Exception as exc:  # the daemon lives on; the next cycle tries again
             log.error("cycle %d failed: %s: %s", self.cycles, type(exc).__name__, exc)
             self._heartbeat(ok=False, error=f"{type(exc).__name__}: {exc}")
+            # the poll or slice that failed had recorded what it did on its first pages
+            # (its actions were taken): counted too, once; a stale one is not this cycle's
+            partial = getattr(self.pipeline, "cycle_stats", None)
+            if (
+                partial is not None
+                and partial is not before
+                and all(partial is not s for s in done)
+            ):
+                done.append(partial)
             if self.metrics is not None:
                 self.metrics.cycle_failed(time.monotonic() - started, done)
                 self._metrics_state()
