@@ -712,13 +712,17 @@ class FakeLemmy:
                 return (srv, pattern)
         return None
 
-    def take_fault(self, server: str, path: str) -> Fault | None:
+    def take_fault(self, server: str, path: str, *, gateway: bool | None = None) -> Fault | None:
+        """The next fault queued for ``path``; with ``gateway``, only if it is (True) or
+        is not (False) a gateway's page: the other kind stays queued."""
         with self._control:
             key = self._match(self._faults, server, path)
             if key is None:
                 return None
             queue = self._faults[key]
             fault = queue[0]
+            if gateway is not None and fault.gateway != gateway:
+                return None
             fault.times -= 1
             if fault.times <= 0:
                 queue.pop(0)

@@ -226,16 +226,18 @@ class Instrument:
         held = self.fake.take_hold(self.server, path)
         while held is not None and not held.is_set() and not self.fake.stopping:
             await asyncio.sleep(0.02)
-        fault = self.fake.take_fault(self.server, path)
-        if fault is not None and fault.gateway:  # nginx's page: Lemmy never saw it
+        fault = self.fake.take_fault(self.server, path, gateway=True)
+        if fault is not None:  # nginx's page: Lemmy never saw it
             return await fault.response()(scope, replay, recording_send)
         if self.server == "lemmy" and self.fake.v4 is not None:
             # Lemmy 1.0's idempotency middleware wraps the whole app, outside the
             # routes' rate limits (server/src/lib.rs): a key is kept before a 429 or an
-            # error, and the same key again answers 422.
+            # error, and the same key again answers 422 before any handler runs (so a
+            # fault queued for the handler waits for the next request that reaches it).
             repeated = self.fake.v4.repeated(Request(scope), self.fake.viewer_of(Request(scope)))
             if repeated:
                 return await Response(status_code=422)(scope, replay, recording_send)
+        fault = self.fake.take_fault(self.server, path, gateway=False)
         if fault is not None:
             return await fault.response()(scope, replay, recording_send)
         if self.server == "lemmy" and self.fake.v4 is not None:  # Lemmy 1.0: 429s
