@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Any
 
+from modbot.cli.common import at_least_one
+
 HELP = """\
 List what modbot decided and did, from the decision records in the state file
 (MODBOT_STATE, default ./modbot.sqlite3): one line per image a rule matched, with the
@@ -51,7 +53,12 @@ def add_parser(subparsers: Any) -> None:
     )
     add_filters(p)
     p.add_argument("--all", action="store_true", help="also the images no rule matched")
-    p.add_argument("--limit", metavar="N", type=_count, help="only the newest N records")
+    p.add_argument(
+        "--limit",
+        metavar="N",
+        type=at_least_one("a number of records"),
+        help="only the newest N records",
+    )
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
     p.set_defaults(func=audit)
 
@@ -73,16 +80,6 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--item", metavar="ITEM", help="post:12, comment:5, upload:ALIAS or a URL")
     p.add_argument("--run", metavar="RUN_ID", help="records of this run")
-
-
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of records, 1 or more, got {text!r}")
-    return n
 
 
 def _moment(text: str) -> str:

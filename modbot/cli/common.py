@@ -41,6 +41,22 @@ def age(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def at_least_one(what: str) -> Callable[[str], int]:
+    """An argparse type for a whole number of ``what``, 1 or more (``--limit``,
+    ``--batch-size``): 0, a negative number or a word is refused, saying so."""
+
+    def check(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"expected {what}, 1 or more, got {text!r}")
+        return n
+
+    return check
+
+
 def add_wait_argument(parser: argparse.ArgumentParser) -> None:
     """`--wait [AGE]` for the commands that act (they need the state's acting lock)."""
     parser.add_argument(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from classifier.service import Client, WorkerConfig, WorkerService
 
-from modbot.cli.common import Subparsers
+from modbot.cli.common import Subparsers, at_least_one
 
 log = logging.getLogger("modbot.worker")
 
@@ -159,7 +159,7 @@ def add_parser(subparsers: Subparsers) -> None:
     serving = p.add_argument_group("serving")
     serving.add_argument(
         "--batch-size",
-        type=_positive,
+        type=at_least_one("a whole number"),
         default=32,
         metavar="N",
         help="images per model batch (default: %(default)s)",
@@ -190,7 +190,7 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     serving.add_argument(
         "--max-pending",
-        type=_positive,
+        type=at_least_one("a whole number"),
         default=1024,
         metavar="N",
         help="requests in progress before answering 503 (default: %(default)s)",
@@ -205,22 +205,12 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     serving.add_argument(
         "--max-concept-sets",
-        type=_positive,
+        type=at_least_one("a whole number"),
         default=4,
         metavar="N",
         help="concept sets sent by clients kept built at once (default: %(default)s)",
     )
     p.set_defaults(func=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a whole number >= 1")
-    return value
 
 
 def _wait_ms(text: str) -> float:
