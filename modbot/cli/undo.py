@@ -31,7 +31,8 @@ daemon (undos take their own lock, MODBOT_STATE.undo.lock). Needs LEMMY_URL,
 LEMMY_USERNAME and LEMMY_PASSWORD (the bot's account) with --yes.
 
 Exit status: 0 done (or nothing to do), 1 an undo failed (said why) or the decisions
-named are not recorded (no such id; --rule names no rule ever recorded, a typo), 75
+named are not recorded (no such id; --rule names no rule ever recorded, --action no
+kind of action or --status no outcome: a typo, the message gives the closest name), 75
 another undo is running on this state.
 
 Examples:
