@@ -43,6 +43,8 @@ Evidence: every rejection and every file decided without a verdict is a decision
 in the state file (run ``gate-...``, item kind ``incoming``): its SHA-256, size, media
 type, time, scores, rule and why. Never the image. The state file is read and written
 off the event loop (``gate_state.GateState``): a lock the bot holds never holds an answer.
+Deciding stops ``RECORD_RESERVE_S`` before ``gate.budget``, for the record to be written
+before the answer; a record slower than that is written after it, never the answer late.
 
 Long because the gate is a whole service (the app, its secret and rate limit, the time
 budget with its fail-open reports, the evidence record); split, each part would reach
@@ -78,7 +80,7 @@ from modbot.classify import (
 )
 from modbot.hashes import HASH_KINDS
 from modbot.model import utc_iso
-from modbot.modes.gate_state import GateState
+from modbot.modes.gate_state import RECORD_WAIT_S, GateState
 from modbot.rules import Plan, Subject
 from modbot.subscriptions import load_kept, peer_verdict, refresh
 
@@ -116,6 +118,9 @@ REPORT_RETRY_S = 60.0  # a report Lemmy did not take is tried again after this
 # state file is taken, and a feed whose `every` has passed is fetched
 FEEDS_CHECK_S = 60.0
 HASH_DECODES = 2  # perceptual hashes decoded at once (each holds a decoded image)
+# deciding stops this long before gate.budget (a quarter of it at most), so a record is
+# normally on disk before the answer, and the answer still within the budget
+RECORD_RESERVE_S = 0.25
 INCOMING = "incoming"
 
 # outcomes (the answer's JSON, the evidence and the counters say them)
@@ -627,7 +632,10 @@ class Gate:
         evidence["answered_in_ms"] = round(elapsed * 1000, 1)
         self.counters[answer.outcome] += 1
         if answer.outcome != ACCEPTED:
-            await self._record(answer, sha256, evidence, verdict, plan)
+            # the record is on disk before the answer unless that would take it past the
+            # budget: then it is written after (GateState)
+            wait = min(RECORD_WAIT_S, max(0.0, self.budget - (time.monotonic() - started)))
+            await self._record(answer, sha256, evidence, verdict, plan, wait)
         return self._respond(answer, sha256)
 
     # -- deciding --------------------------------------------------------------------------
@@ -656,7 +664,7 @@ class Gate:
             self.counters["allow_listed"] += 1
             return Answer(200, ACCEPTED, pre.exempt), None, pre
         # read within what is left of the budget (past it, the list in use answers)
-        purged = await self.state.purged_file(sha256, self.budget - (time.monotonic() - started))
+        purged = await self.state.purged_file(sha256, self._left(started))
         if purged is not None:
             self.counters["purged_before"] += 1
             rule = purged.get("rule")
@@ -687,9 +695,8 @@ class Gate:
                 return self._no_verdict("busy", self._busy(), sha256), None, pre
             judged = hit
         else:
-            remaining = self.budget - (time.monotonic() - started)
             try:
-                judged = await asyncio.wait_for(asyncio.shield(task), max(0.0, remaining))
+                judged = await asyncio.wait_for(asyncio.shield(task), self._left(started))
             except TimeoutError:
                 self._watch_late(task, sha256, pre)
                 return (
@@ -733,9 +740,7 @@ class Gate:
         budget. A file still waiting for its turn then is not decoded at all; a decode
         under way finishes in its thread, holding its turn, and its plan is dropped."""
         try:
-            await asyncio.wait_for(
-                self._hashing.acquire(), max(0.0, self.budget - (time.monotonic() - started))
-            )
+            await asyncio.wait_for(self._hashing.acquire(), self._left(started))
         except TimeoutError:
             return None
         try:
@@ -752,9 +757,8 @@ class Gate:
                 f.exception()  # one nobody waits for any more is not "never retrieved"
 
         future.add_done_callback(done)
-        remaining = max(0.0, self.budget - (time.monotonic() - started))
         try:
-            return await asyncio.wait_for(asyncio.shield(future), remaining)
+            return await asyncio.wait_for(asyncio.shield(future), self._left(started))
         except TimeoutError:
             return None
 
@@ -803,12 +807,17 @@ class Gate:
             f"{self.max_held:,} bytes): the file was not kept"
         )
 
+    def _left(self, started: float) -> float:
+        """What is left to decide in: the budget, less the moment kept for the record
+        (``RECORD_RESERVE_S``, at most a quarter of the budget), from ``started``."""
+        reserve = min(RECORD_RESERVE_S, self.budget / 4)
+        return max(0.0, self.budget - reserve - (time.monotonic() - started))
+
     async def _cached(self, sha256: str, started: float) -> Judged | None:
         """The verdict cached for the file, read within what is left of the budget."""
-        remaining = max(0.0, self.budget - (time.monotonic() - started))
         try:
             return await asyncio.wait_for(
-                cached(self.state, sha256, self.engine.concept_version), remaining
+                cached(self.state, sha256, self.engine.concept_version), self._left(started)
             )
         except TimeoutError:
             return None
@@ -925,9 +934,11 @@ class Gate:
         evidence: dict[str, Any],
         verdict: dict[str, Any] | None,
         plan: Plan | None,
+        wait: float,
     ) -> None:
         """The evidence of a rejection (or of a file decided without a verdict) as a
-        decision record: hashes, size, media type, time, scores, rule; never the image."""
+        decision record: hashes, size, media type, time, scores, rule; never the image.
+        Waited for at most ``wait`` seconds (then written after the answer)."""
         verdict = verdict or {}
         now = utc_iso()
         rejected = answer.outcome in (REJECTED, REFUSED_WITHOUT_VERDICT)
@@ -967,7 +978,7 @@ class Gate:
             "skipped": None if answer.outcome in (REJECTED, ACCEPTED) else answer.why[:200],
             "gate": {**evidence, "status": answer.status, "outcome": answer.outcome},
         }
-        await self.state.record(record)
+        await self.state.record(record, wait)
 
 
 def _decoded_allow_lists(policy: Policy) -> bool:

@@ -8,8 +8,9 @@ loop, so no answer may wait for that lock:
 
 - Writes (the evidence of a decision, a new verdict for the cache) go to one thread,
   in order, on a connection of their own. An answer waits for its evidence at most
-  ``RECORD_WAIT_S``, so normally the record is on disk before pict-rs hears the
-  answer; past that the answer goes, and the record is written once the lock frees
+  ``RECORD_WAIT_S`` and never past the gate's budget (its deciding stops a moment
+  before, ``gate.RECORD_RESERVE_S``), so normally the record is on disk before pict-rs
+  hears the answer; past that the answer goes, and the record is written once the lock frees
   (each write waits ``WRITE_BUSY_S`` for the lock, then tries again, for as long as
   the gate runs). At most ``MAX_PENDING_WRITES`` wait in memory (a few KB each); a
   record beyond them, or one the gate stops before writing, is logged with its hash,
@@ -32,7 +33,7 @@ from typing import Any
 
 from modbot.store import Store
 
-__all__ = ["GateState"]
+__all__ = ["RECORD_WAIT_S", "GateState"]
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,9 @@ class GateState:
 
     # -- the evidence ----------------------------------------------------------------------
 
-    async def record(self, record: dict[str, Any]) -> None:
-        """Write a decision record; wait for it at most ``RECORD_WAIT_S``."""
+    async def record(self, record: dict[str, Any], wait: float = RECORD_WAIT_S) -> None:
+        """Write a decision record; wait for it at most ``wait`` seconds (the gate: what
+        is left of its budget, at most ``RECORD_WAIT_S``)."""
         gate = record.get("gate") or {}
         what = (
             f"the evidence of {gate.get('outcome')} sha256 {record['image'].get('sha256')} "
@@ -147,7 +149,7 @@ class GateState:
         if future is None:
             return
         # (asyncio.wait cancels nothing: past the wait, the write goes on after the answer)
-        await asyncio.wait([asyncio.wrap_future(future)], timeout=RECORD_WAIT_S)
+        await asyncio.wait([asyncio.wrap_future(future)], timeout=max(0.0, wait))
 
     # -- writing ---------------------------------------------------------------------------
 
