@@ -8,7 +8,9 @@ message that went is not sent again with one that did not. Lemmy 1.0 keeps no li
 sent messages: there each message's idempotency key comes from its marker and
 recipient, and the notices of a message that was in flight are sent again under the
 same marker, so Lemmy, which remembers a key for a few minutes, drops the copies that
-went."""
+went. Lemmy also keeps a key it answered an error under (a 429): such a key is spent,
+never carried out, and the next one is recorded (``KEY_KIND``) before the retry is
+sent, so a resend after a kill in the backoff goes under a key Lemmy has not seen."""
 
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ from modbot.store import Store
 __all__ = ["CLAIM_PREFIX", "Notice", "Notices", "claimed_marker"]
 
 CLAIM_PREFIX = "sending private message "  # a notice's claim: this, then the message's marker
+# the generation of one admin's idempotency key for one message, once Lemmy answered an
+# error under the one before (target: ``marker to admin_id``, detail: the generation)
+KEY_KIND = "notify_key"
 # Lemmy refuses a message over 10,000 UTF-16 code units, counted after its own Markdown
 # processing (the slur filter may lengthen a word): room is left for that.
 MESSAGE_MAX = 9_000
@@ -119,7 +124,8 @@ class Notices:
             if admin_id in reached:  # its copy went before the run sending it stopped
                 continue
             try:
-                self.client.private_message(admin_id, content, key=_key(marker, admin_id))
+                key = _Key(self.store, marker, admin_id, self.run_id)
+                self.client.private_message(admin_id, content, key=key)
                 sent += 1
             except LemmyError as exc:
                 errors.append(str(exc))
@@ -178,10 +184,47 @@ def claimed_marker(row: dict[str, Any]) -> str | None:
     return detail[len(CLAIM_PREFIX) :] if detail.startswith(CLAIM_PREFIX) else None
 
 
-def _key(marker: str, admin_id: int) -> str:
+def _key(marker: str, admin_id: int, generation: int = 0) -> str:
     """The idempotency key of one admin's copy of the message ``marker``: the same for a
-    resend, different for each admin (Lemmy keys are per sending account)."""
-    return hashlib.sha256(f"modbot message {marker} to {admin_id}".encode()).hexdigest()[:32]
+    resend, different for each admin (Lemmy keys are per sending account), and for each
+    ``generation`` (the next after Lemmy answered an error under one)."""
+    name = f"modbot message {marker} to {admin_id}" + (f" #{generation}" if generation else "")
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+
+class _Key(str):
+    """One admin's idempotency key for the message ``marker``, of the generation recorded
+    last (0 when none). Lemmy 1.0 keeps a key before its rate limiter and handlers run,
+    whatever they answer (routes/src/middleware/idempotency.rs), so a key it answered an
+    error under (a 429) was never carried out and would answer 422 ("done") ever after:
+    the client asks ``spent`` for the key of its next attempt, recorded before that is
+    sent. A resend after a kill in the backoff so takes a key Lemmy never saw; a resend
+    after a send whose answer was lost keeps the key, and Lemmy drops it if it went."""
+
+    store: Store
+    marker: str
+    admin_id: int
+    run_id: str
+    generation: int
+
+    def __new__(
+        cls, store: Store, marker: str, admin_id: int, run_id: str, generation: int | None = None
+    ) -> _Key:
+        if generation is None:
+            row = store.action(KEY_KIND, f"{marker} to {admin_id}")
+            detail = str(row["detail"]) if row else ""
+            generation = int(detail) if detail.isdigit() else 0
+        key = super().__new__(cls, _key(marker, admin_id, generation))
+        key.store, key.marker, key.admin_id = store, marker, admin_id
+        key.run_id, key.generation = run_id, generation
+        return key
+
+    def spent(self) -> _Key:
+        """Lemmy answered an error under this key: the next one, recorded first."""
+        after = self.generation + 1
+        target = f"{self.marker} to {self.admin_id}"
+        self.store.record_action(KEY_KIND, target, "kept", str(after), self.run_id)
+        return _Key(self.store, self.marker, self.admin_id, self.run_id, after)
 
 
 def _footer(marker: str) -> str:

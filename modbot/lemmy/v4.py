@@ -511,7 +511,8 @@ class LemmyClientV4(PictrsStore, Transport):
         action never done. The next attempt gets a new key. An answer that never came
         from Lemmy (a proxy's 502/504 page, a cut connection, a timeout) keeps the key:
         the action may have run. Only the middleware's 422 (no Lemmy error code) is
-        read as done."""
+        read as done. A caller's key may name its successor (``key.spent()``, which
+        the caller records for its own resend after a crash in the backoff)."""
         self.refuse_if_read_only(what)
         self.token()  # log in first
         url = f"{self.url}{self.API}{path}"
@@ -524,7 +525,7 @@ class LemmyClientV4(PictrsStore, Transport):
                 )
             except (Transient, LoggedOut) as exc:
                 if exc.code is not None:  # Lemmy itself answered its error: not carried out
-                    keys.append(uuid.uuid4().hex)
+                    keys.append(_next_key(keys[-1]))
                 raise
 
         try:
@@ -641,3 +642,15 @@ class LemmyClientV4(PictrsStore, Transport):
         """1.0 has no delete tokens: the admin's ``DELETE /image`` (every alias of the
         file goes)."""
         return self._act("delete image", "DELETE", "/image", {"filename": alias})
+
+
+def _next_key(key: str) -> str:
+    """The key of the attempt after Lemmy answered an error under ``key`` (which it keeps
+    for minutes: never sent again): the caller's successor when the key names one (see
+    ``modbot.actions.notices``), else a new random one."""
+    spent = getattr(key, "spent", None)
+    if callable(spent):
+        nxt = spent()
+        if isinstance(nxt, str):
+            return nxt
+    return uuid.uuid4().hex
