@@ -21,8 +21,9 @@ post already), fetched through one of its aliases, decided by the rules like any
 
 A file that is an admin's (``Admins``, read when a sweep starts: an alias of it is the
 site's icon or banner or an image in the site's sidebar, an admin's avatar, banner or an
-image in their bio, or an admin's upload) is decided as an admin's item, so nothing is
-done to it.
+image in their bio, or an admin's upload; a remote image shown there counts by the
+aliases of the copy pict-rs cached of it, ``GET /internal/aliases?proxy=``) is decided
+as an admin's item, so nothing is done to it.
 
 The walk is resumable: its position (the slug of the page in hand, the ``created_at`` of
 the last file of the page before, files done, the total) is in the store before each
@@ -91,19 +92,36 @@ class Admins:
     images: Mapping[str, tuple[Person | None, str]] = field(default_factory=dict)
 
 
-def read_admins(client: LemmyApi, instance_url: str) -> Admins:
+def read_admins(
+    client: LemmyApi,
+    instance_url: str,
+    *,
+    cached: Callable[[str], list[str]] | None = None,
+) -> Admins:
     """The admins (``GET /site``), the site's icon, banner and the images written into
     its sidebar, and each admin's avatar, banner and the images in their bio (``GET`` of
     the person: ``/site`` lists the admins, not their images in every API version). A
     profile that cannot be read fails the sweep's start rather than leave an admin's
-    avatar unprotected."""
+    avatar unprotected.
+
+    ``cached`` (``LemmyApi.proxied_aliases``): the aliases of the copy pict-rs cached of
+    a remote image (``ProxyAllImages``): the text shows the remote URL or the instance's
+    image proxy link, never that alias, yet the file is the site's or the admin's."""
     site = client.site_info()
     images: dict[str, tuple[Person | None, str]] = {}
+    asked: set[str] = set()
 
     def note(refs: list[ImageRef], whose: Person | None, what: str) -> None:
         for ref in refs:
             if ref.alias:
                 images.setdefault(ref.alias, (whose, what))
+                continue
+            remote = ref.original_url or ref.url
+            if cached is None or remote in asked or not remote.startswith(("http://", "https://")):
+                continue
+            asked.add(remote)
+            for alias in cached(remote):
+                images.setdefault(alias, (whose, what))
 
     def image(url: str | None) -> list[ImageRef]:
         if not url:

@@ -171,6 +171,11 @@ class LemmyApi(Protocol):
         ``next``), or those stored strictly before ``timestamp``."""
         ...
 
+    def proxied_aliases(self, url: str) -> list[str]:
+        """The aliases of the file pict-rs cached for the remote image ``url`` (none: it
+        has no copy)."""
+        ...
+
     def purge_proxied(self, url: str) -> list[str]:
         """Purge the file pict-rs cached for the remote image ``url`` (every alias of it);
         the aliases purged (none: pict-rs had no copy)."""

@@ -1,5 +1,6 @@
 """pict-rs' internal API (on its own port, with its ``X-Api-Token``): listing every stored
-file (``/internal/hashes``, paged), purging a file with every alias of it (by alias, or
+file (``/internal/hashes``, paged), the aliases of a file or of the copy it cached of a
+remote image (``/internal/aliases``), purging a file with every alias of it (by alias, or
 by the remote URL it was cached for), deleting one alias, and asking whether an alias is
 gone. Requests go through the Lemmy client's transport: the same deadline, retries and
 request-rate cap. pict-rs' JSON is read here and nowhere else (``StoredFile``)."""
@@ -123,7 +124,21 @@ class Pictrs:
         """Every alias of the file ``alias`` names (pict-rs answers ``[]`` for an alias
         it does not have)."""
         body = self._internal("pict-rs aliases", "GET", "/internal/aliases", {"alias": alias})
-        return [a for a in body.get("aliases") or [] if isinstance(a, str)]
+        found = body.get("aliases") if isinstance(body, dict) else None
+        return [a for a in found or [] if isinstance(a, str)]
+
+    def proxy_aliases(self, url: str) -> list[str]:
+        """Every alias of the file pict-rs cached for the remote image ``url`` (under an
+        alias of its own, which no text that shows the image names); ``[]`` when it has
+        no copy (404 ``proxy-not-found``) or ``url`` is no URL pict-rs could proxy (400)."""
+        try:
+            body = self._internal("pict-rs aliases", "GET", "/internal/aliases", {"proxy": url})
+        except LemmyError as exc:
+            if exc.status in (400, 404):
+                return []
+            raise
+        found = body.get("aliases") if isinstance(body, dict) else None
+        return [a for a in found or [] if isinstance(a, str)]
 
     def alias_gone(self, alias: str) -> bool:
         """Whether pict-rs no longer has ``alias``: its file has no alias left by that
@@ -214,6 +229,9 @@ class PictrsStore:
         return self._pictrs_api("listing pict-rs' store").hashes(
             slug, timestamp=timestamp, limit=limit
         )
+
+    def proxied_aliases(self, url: str) -> list[str]:
+        return self._pictrs_api("looking up a cached remote image").proxy_aliases(url)
 
     def purge_proxied(self, url: str) -> list[str]:
         self.refuse_if_read_only("pict-rs purge")

@@ -59,7 +59,12 @@ def store_sweep(
         source.uploads = pipeline.session.admin
         # the site's and the admins' images, read afresh each sweep (resumed too): no
         # listing need show them, yet they are an admin's, never acted on
-        source.admins = read_admins(pipeline.client, pipeline.session.public_url)
+        # (a remote image shown there, by the copy pict-rs cached of it)
+        source.admins = read_admins(
+            pipeline.client,
+            pipeline.session.public_url,
+            cached=pipeline.client.proxied_aliases,
+        )
         resuming = source.in_progress()
         log.info(
             "store sweep (%s, run %s) over every file in pict-rs%s%s",
