@@ -179,10 +179,11 @@ class _Received:
 @dataclass
 class _Hold:
     """The bytes of ``Gate._held`` a request holds: its body, until it is answered, or
-    until its verdict comes when the classification it started outlives the answer."""
+    until its work ends when that outlives the answer (the classification it started,
+    or the decode for its perceptual hash)."""
 
     bytes: int = 0
-    task: asyncio.Task[Judged] | None = None  # the verdict task started with its body
+    task: asyncio.Future[Any] | None = None  # the work started with its body
 
 
 class _TooLarge(Exception):
@@ -563,12 +564,12 @@ class Gate:
             self._let_go(hold)
 
     def _let_go(self, hold: _Hold) -> None:
-        """The request is answered: its body's bytes are free, or once its verdict comes
-        (a classification it started runs on, holding them)."""
+        """The request is answered: its body's bytes are free, or once its work ends (a
+        classification it started, or a decode for its hash, runs on, holding them)."""
         size, hold.bytes = hold.bytes, 0
         if hold.task is not None and not hold.task.done():
 
-            def done(_t: asyncio.Task[Judged]) -> None:
+            def done(_t: asyncio.Future[Any]) -> None:
                 self._held -= size
 
             hold.task.add_done_callback(done)
@@ -655,7 +656,7 @@ class Gate:
             pre = by_hashes.decide(subject)
             hashed = None if policy.decoded_hash_kinds else pre
         elif policy.decoded_hash_kinds:  # a perceptual hash decodes the image: a thread
-            hashed = await self._hashed(by_hashes, subject, started)
+            hashed = await self._hashed(by_hashes, subject, hold, started)
             # past the budget, the hashes of the bytes decide what they can
             pre = hashed or by_hashes.decide(replace(subject, image=None))
         else:  # hashes of the bytes only: a thread hop would cost more than the work
@@ -734,11 +735,14 @@ class Gate:
             self._by_hashes = (policy, dataclasses.replace(policy, rules=rules))
         return self._by_hashes[1]
 
-    async def _hashed(self, policy: Policy, subject: Subject, started: float) -> Plan | None:
+    async def _hashed(
+        self, policy: Policy, subject: Subject, hold: _Hold, started: float
+    ) -> Plan | None:
         """The plan on the file's hashes, the perceptual ones too, made in a thread
         (``HASH_DECODES`` at once); None when it is not made within what is left of the
         budget. A file still waiting for its turn then is not decoded at all; a decode
-        under way finishes in its thread, holding its turn, and its plan is dropped."""
+        under way finishes in its thread, holding its turn and its body's bytes
+        (``hold``), and its plan is dropped."""
         try:
             await asyncio.wait_for(self._hashing.acquire(), self._left(started))
         except TimeoutError:
@@ -760,6 +764,7 @@ class Gate:
         try:
             return await asyncio.wait_for(asyncio.shield(future), self._left(started))
         except TimeoutError:
+            hold.task = future  # the thread holds the body until it ends
             return None
 
     def _hash_plan(self, policy: Policy, subject: Subject) -> Plan:
