@@ -51,7 +51,14 @@ if TYPE_CHECKING:
     from modbot.metrics import Metrics
     from modbot.model import CycleStats
 
-__all__ = ["HEARTBEAT_CURSOR", "SWEEP_REQUEST_CURSOR", "Daemon", "daemon_cursor", "watch"]
+__all__ = [
+    "HEARTBEAT_CURSOR",
+    "SWEEP_REQUEST_CURSOR",
+    "Daemon",
+    "daemon_cursor",
+    "failed_part_way",
+    "watch",
+]
 
 log = logging.getLogger("modbot.daemon")
 log_run = logging.getLogger("modbot.run")  # the command's own lines, as `modbot run` logs them
@@ -511,15 +518,21 @@ def _once(
     from modbot.modes.report import write_run_report
 
     dry_run = bool(pipeline.dry_run)
+    before = pipeline.cycle_stats
     try:
         start()
         stats = pipeline.poll_once(deep=True, stop=stop)
     except Exception as exc:  # the cron healthcheck says why, then it ends as before
+        # what the cycle did before it failed (its items recorded, its actions taken)
+        partial = failed_part_way(pipeline, before)
+        if partial:
+            print(f"run {pipeline.run_id} ({mode}) {partial}")
         record_once(
             pipeline.store,
             run_id=pipeline.run_id,
             dry_run=dry_run,
             every=every,
+            summary=partial,
             error=f"{type(exc).__name__}: {exc}",
         )
         raise
@@ -535,6 +548,16 @@ def _once(
     if report:
         print(f"report: {write_run_report(pipeline, report)}")
     return 0
+
+
+def failed_part_way(pipeline: Any, before: CycleStats | None) -> str:
+    """What a cycle that just failed had done first (``Pipeline.cycle_stats``: its items
+    recorded, its actions taken), as a run's summary says it; "" when it failed before
+    its cycle began (the login, the model). ``before``: the stats before the cycle."""
+    partial = getattr(pipeline, "cycle_stats", None)
+    if partial is None or partial is before:
+        return ""
+    return f"failed; done and recorded before: {partial.summary()}"
 
 
 def _metrics(policy: Policy, dry_run: bool) -> Metrics:

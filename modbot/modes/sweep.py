@@ -30,6 +30,7 @@ def sweep(
     """Sweep back to ``since`` (everything when None); False when it was interrupted.
     ``origin``: "local" or "federated" items only (``Source.origin``), or "all"."""
     from modbot.doctor import connect_first
+    from modbot.modes.daemon import failed_part_way
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if dry_run else "live"
@@ -50,8 +51,15 @@ def sweep(
             where,
             "; resuming the interrupted sweep" if resuming else "",
         )
-        with Progress("sweep") as progress:
-            stats = pipeline.sweep(since, progress=progress, stop=stop)
+        before = pipeline.cycle_stats
+        try:
+            with Progress("sweep") as progress:
+                stats = pipeline.sweep(since, progress=progress, stop=stop)
+        except Exception:  # the error is the command's to say; what was done first, here
+            partial = failed_part_way(pipeline, before)
+            if partial:
+                print(f"sweep {pipeline.run_id} ({mode}) {partial} (run it again to resume)")
+            raise
         interrupted = stop.is_set() and pipeline.source.sweep_in_progress()
         state = "interrupted (run it again to resume)" if interrupted else "done"
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")

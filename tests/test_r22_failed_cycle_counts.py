@@ -1,0 +1,85 @@
+"""A `modbot run --once` or `modbot sweep` whose cycle fails part-way says what it did
+first: the items it decided, the actions it took, in its output and (run --once) in the
+heartbeat the cron healthcheck reads, and still exits 1 with the error."""
+
+from __future__ import annotations
+
+import json
+
+from support.bot import remote_photo, sha
+from support.policies import BAD, write_rules
+
+from modbot.cli import main
+from modbot.modes.cronbeat import once_cursor
+from modbot.store import Store
+
+RULES = "\n  - name: bad\n    if: {hash_list: known-bad}\n    then: {remove: bad}\n"
+
+
+def _setup(lemmy, photos, tiny, tmp_path, monkeypatch, failing, error):
+    cast = lemmy.cast
+    lemmy.add_post(cast.pics, cast.alice, name="bad", url=remote_photo(lemmy, photos, BAD))
+    for i in range(2):
+        url = remote_photo(lemmy, photos, tiny.others[0], f"{i}.jpg")
+        lemmy.add_post(cast.pics, cast.alice, name=f"p{i}", url=url)
+    rules = write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], rules=RULES)
+    state = tmp_path / "state.sqlite3"
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "LEMMY_URL": lemmy.url,
+        "LEMMY_USERNAME": "modbot",
+        "LEMMY_PASSWORD": "pw",
+        "MODBOT_STATE": str(state),
+        "MODBOT_RULES": str(rules),
+        "PICTRS_URL": lemmy.pictrs_url,
+        "PICTRS_API_KEY": lemmy.pictrs_api_key,
+    }.items():
+        monkeypatch.setenv(name, value)
+    # a listing read after the posts' page fails (a Lemmy error no retry mends)
+    lemmy.fail_next(failing, times=50, status=400, error=error)
+    return state
+
+
+def test_a_failed_run_once_prints_and_records_what_it_did_first(
+    fake_lemmy, photos, tiny, tmp_path, monkeypatch, capsys
+):
+    state = _setup(
+        fake_lemmy,
+        photos,
+        tiny,
+        tmp_path,
+        monkeypatch,
+        "/api/v3/comment/list",
+        "couldnt_get_comments",
+    )
+    assert main(["run", "--once"]) == 1
+    out, err = capsys.readouterr()
+    assert "couldnt_get_comments" in err
+    assert "failed; done and recorded before: 3 items" in out and "remove:done 1" in out, out
+    store = Store(state)
+    try:
+        beat = json.loads(store.get_cursor(once_cursor(False)))
+    finally:
+        store.close()
+    assert "couldnt_get_comments" in beat["last_error"]
+    assert "3 items" in beat["last_summary"] and "remove:done 1" in beat["last_summary"]
+    assert beat["last_ok"] is None
+
+
+def test_a_failed_sweep_prints_what_it_did_first(
+    fake_lemmy, photos, tiny, tmp_path, monkeypatch, capsys
+):
+    # the communities are read after the posts (with their comments) and the uploads
+    _setup(
+        fake_lemmy,
+        photos,
+        tiny,
+        tmp_path,
+        monkeypatch,
+        "/api/v3/community/list",
+        "couldnt_find_community",
+    )
+    assert main(["sweep", "--all"]) == 1
+    out, err = capsys.readouterr()
+    assert "couldnt_find_community" in err
+    assert "failed; done and recorded before: 3 items" in out and "remove:done 1" in out, out
