@@ -15,6 +15,7 @@ version (model, prompts, thresholds, preprocessing): ``judge`` asks the cache fi
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -94,13 +95,19 @@ def preprocess_config(engine: Engine) -> PreprocessConfig | None:
 
 
 def decoded_hashes(
-    engine: Engine, data: bytes, kinds: tuple[str, ...], budget: DecodeBudget | None = None
+    engine: Engine,
+    data: bytes,
+    kinds: tuple[str, ...],
+    budget: DecodeBudget | None = None,
+    deadline: float | None = None,
 ) -> dict[str, str]:
     """The hashes of a readable image that decode it (a perceptual hash): a second
     decode, so it holds its memory in the classifier's decode budget like the first
     (none when they cannot be taken: a bomb, over the budget). ``budget``: where it
     holds it when the engine has none (a remote classifier decodes elsewhere); with
-    neither, the decode is bounded by the hash's own 64-megapixel cap only."""
+    neither, the decode is bounded by the hash's own 64-megapixel cap only.
+    ``deadline`` (``time.monotonic()``): a decode whose memory came only after it is
+    not made (its caller answered without it): none."""
     from modbot.hashes import hashes_of
 
     budget = decode_budget(engine) or budget
@@ -112,6 +119,9 @@ def decoded_hashes(
     cfg = preprocess_config(engine) or PreprocessConfig()  # a remote one's: the default
     try:
         with budget.reserve(estimate(data, cfg), "its perceptual hash"):
+            if deadline is not None and time.monotonic() > deadline:
+                log.debug("no perceptual hash: its memory came after its deadline")
+                return {}
             return hashes_of(data, list(kinds))
     except Unreadable as exc:
         log.debug("no perceptual hash: %s", exc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from test_gate_decide import ask, gate_for, health
+from test_gate_decide import Local, ask, gate_for, health, png
 
 import modbot.modes.gate
 
@@ -54,4 +54,52 @@ rules:
         asyncio.run(scenario())
     finally:
         go.set()
+        gate.close()
+
+
+def test_a_hash_decode_that_waited_past_the_budget_for_memory_is_not_made(tmp_path, monkeypatch):
+    """The decode for a perceptual hash waits for room in the classifier's decode
+    budget. One still waiting when the file's budget is spent has no one to answer any
+    more: it is not made when the room comes (no CPU, no memory, and its turn is free
+    for the next file). Before, every such file was decoded after its answer."""
+    import modbot.hashes
+
+    real, decoded = modbot.hashes.hashes_of, []
+
+    def counting_hashes_of(data, kinds):
+        decoded.append(len(data))
+        return real(data, kinds)
+
+    monkeypatch.setattr(modbot.hashes, "hashes_of", counting_hashes_of)
+    gate = gate_for(
+        tmp_path,
+        """
+hash_lists:
+  look-alikes: {kind: phash, file: phash.txt}
+gate: {budget: 0.3s, on_timeout: allow}
+rules:
+  - name: look-alike
+    if: {type: incoming, hash_list: look-alikes}
+    then: {reject: true}
+""",
+        {"phash.txt": "8000000000000001\n"},
+    )
+    gate.engine = engine = Local(decode_memory=8_000_000)
+    busy = engine.decode_budget.charge(8_000_000)  # the classifier's own decodes
+
+    async def scenario() -> None:
+        status, answer = await ask(gate, png(200, 200, 10))
+        assert (status, answer["why"].split(":")[0]) == (200, "timeout")
+        busy.release()  # room comes, after the answer
+        for _ in range(500):
+            if gate._held == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert gate._held == 0
+
+    try:
+        asyncio.run(scenario())
+        assert decoded == []  # before: decoded once the room came
+        assert engine.decode_budget.in_use == 0
+    finally:
         gate.close()

@@ -748,8 +748,9 @@ class Gate:
         except TimeoutError:
             return None
         try:
+            deadline = time.monotonic() + self._left(started)
             future = asyncio.get_running_loop().run_in_executor(
-                None, self._hash_plan, policy, subject
+                None, self._hash_plan, policy, subject, deadline
             )
         except BaseException:
             self._hashing.release()
@@ -767,16 +768,17 @@ class Gate:
             hold.task = future  # the thread holds the body until it ends
             return None
 
-    def _hash_plan(self, policy: Policy, subject: Subject) -> Plan:
+    def _hash_plan(self, policy: Policy, subject: Subject, deadline: float) -> Plan:
         """``policy.decide`` on the file's hashes (in a thread). Its perceptual hashes
         decode it: a local classifier's decode budget holds that memory as it holds the
         classifier's own decodes (``classifier.decode_memory``), a remote one's gate a
         budget of that size of its own (``hash_budget``), and a file it would not decode
-        (a bomb, over the budget) gets none, as in the bot."""
+        (a bomb, over the budget) gets none, as in the bot; nor does one whose memory came
+        past ``deadline`` (its answer went without it)."""
         kinds = tuple(k for k in policy.decoded_hash_kinds if k not in subject.hashes)
         if not kinds:
             return policy.decide(subject)
-        hashes = decoded_hashes(self.engine, subject.image, kinds, self.hash_budget)
+        hashes = decoded_hashes(self.engine, subject.image, kinds, self.hash_budget, deadline)
         return policy.decide(replace(subject, hashes={**subject.hashes, **hashes}, image=None))
 
     def _plan_from(
