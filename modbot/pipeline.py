@@ -203,7 +203,8 @@ class Pipeline:
         it was not taken, or None. What the pipeline was built with cannot change under
         it: ``classifier:`` and ``concepts:`` (the model) and ``lemmy:`` (the
         connection); a file that changes them is refused as a whole, so the bot never
-        decides by half of a rules file."""
+        decides by half of a rules file. A non-admin account's warning is said again,
+        naming the rules of ``policy`` Lemmy will refuse it (``Session.rules_changed``)."""
         old = self.policy
         if not policy.same_classifier(old):
             return "classifier: or concepts: changed; restart modbot to apply them"
@@ -215,7 +216,7 @@ class Pipeline:
                 policy.safety_valve.max_destructive_actions_per_hour
             )
             self.policy = policy
-            self.session.needs_admin = admin_rules(policy)
+        self.session.rules_changed(admin_rules(policy))
         return None
 
     @property

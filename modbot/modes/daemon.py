@@ -251,7 +251,8 @@ class Daemon:
         """Read the rules file (and the hash lists it names) again and act by it from now
         on, as SIGHUP asks. A file that is not valid, or that changes the classifier or
         the connection to Lemmy, is not taken: the log says why and the daemon goes on by
-        the rules it has. Returns whether it was taken."""
+        the rules it has (``Pipeline.reload``, which also names again the rules a
+        non-admin account cannot carry out). Returns whether it was taken."""
         from modbot.config.policy import reread_policy
 
         path = self.policy.path
@@ -261,10 +262,6 @@ class Daemon:
             return False
         for warning in policy.warnings:
             log.warning("%s", warning)
-        from modbot.session import admin_rules
-
-        # a non-admin account: the reloaded rules that will fail for it, named again
-        self.pipeline.session.rules_changed(admin_rules(policy))
         old, self.policy = self.policy, policy
         if self._report is not None:
             from modbot.modes.report import report_annotation
