@@ -27,7 +27,8 @@ and what this client does about it (facts: ``shared/reference/lemmy-api.md``, v4
   ``remove_children`` (it removes the replies too: more than a rule says);
 - an upload's file is purged through pict-rs' internal API when configured, else with
   the admin's ``DELETE /image`` (no pict-rs key needed; Lemmy's ``image`` rate limit,
-  6 an hour by default, applies to it); 1.0 has no delete tokens;
+  6 an hour by default, applies to it); 1.0 has no delete tokens: deleting one alias
+  needs pict-rs' API (``delete_image`` with a token refuses, sending nothing);
 - 1.0 keeps no list of the messages one sent: ``sent_messages`` cannot be answered; a
   notice in flight at a crash is sent again under the same ``Idempotency-Key``
   (``modbot.actions.notices``), which Lemmy drops while it remembers the key.
@@ -639,9 +640,15 @@ class LemmyClientV4(PictrsStore, Transport):
         return self._act("save user settings", "PUT", "/account/settings/save", dict(settings))
 
     def delete_image(self, alias: str, delete_token: str) -> Any:
-        """1.0 has no delete tokens: the admin's ``DELETE /image`` (every alias of the
-        file goes)."""
-        return self._act("delete image", "DELETE", "/image", {"filename": alias})
+        """1.0 has no delete tokens, and its only deletion (the admin's ``DELETE
+        /image``) purges the file, every alias of it: more than deleting one upload. A
+        token kept from 0.19 (a journal entry written before the upgrade) is refused,
+        nothing sent."""
+        raise LemmyError(
+            f"delete upload {alias}: Lemmy 1.0 has no delete tokens (its DELETE /image "
+            "purges every alias of the file); set PICTRS_URL and PICTRS_API_KEY to delete "
+            "this alias only"
+        )
 
 
 def _next_key(key: str) -> str:
