@@ -46,7 +46,7 @@ from modbot.lemmy.probe import (
     reach,
     url_problem,
 )
-from modbot.session import admin_rules, hides_languages
+from modbot.session import admin_rules, hides_languages, not_admin_warning
 
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
@@ -306,22 +306,9 @@ def _instance(
     report.add("login", OK, f"logged in as {settings.username!r} (person {account.person_id})")
     if account.admin:
         report.add("admin", OK, "the bot account is an admin")
-    elif admin_rules:
-        report.add(
-            "admin",
-            FAIL,
-            f"the bot account is not an admin, and rules ask what Lemmy refuses a "
-            f"non-admin (not_an_admin): {', '.join(admin_rules)}. Make the account an "
-            "admin in the instance's admin settings, or change those rules (a removal or "
-            "a community ban needs a moderator of the community only)",
-        )
-    else:
-        report.add(
-            "admin",
-            WARN,
-            "the bot account is not an admin: bans, purges and uploads never posted are out "
-            "of reach (a dry run works; make it an admin in the instance's admin settings)",
-        )
+    else:  # as `modbot run` warns it: a failure when a rule asks what Lemmy will refuse
+        said = not_admin_warning(settings.username, admin_rules)
+        report.add("admin", FAIL if admin_rules else WARN, said)
     off = [
         k for k in ("show_nsfw", "show_bot_accounts", "show_read_posts") if not getattr(account, k)
     ]

@@ -26,7 +26,13 @@ from modbot.store import Store
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
 
-__all__ = ["DEFAULT_SESSION_CHECK", "Session", "admin_rules", "hides_languages"]
+__all__ = [
+    "DEFAULT_SESSION_CHECK",
+    "Session",
+    "admin_rules",
+    "hides_languages",
+    "not_admin_warning",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,28 @@ def admin_rules(policy: Policy | None) -> list[str]:
         if needs:
             found.append(f"{rule.name!r} ({', '.join(needs)})")
     return found
+
+
+def not_admin_warning(
+    username: str, needs_admin: Sequence[str], state: str = "is not", *, dry_run: bool = False
+) -> str:
+    """The one wording of "the bot's account is not an admin" (a run's warning, the
+    doctor's finding): what is out of reach, and the rules that ask for it
+    (``admin_rules``). ``state``: "is not", or "is no longer"; ``dry_run``: the rules
+    would fail in a live run."""
+    fail = "would fail in a live run" if dry_run else "will fail"
+    rules = (
+        f"; these rules ask what Lemmy refuses a non-admin (not_an_admin) and {fail}: "
+        f"{', '.join(needs_admin)}. Make the account an admin in the instance's "
+        "admin settings, or change those rules (a removal or a community ban needs a "
+        "moderator of the community only)"
+        if needs_admin
+        else ("" if dry_run else "; those actions will fail")
+    )
+    return (
+        f"the bot account {username!r} {state} an admin: site bans, purges and "
+        "uploads that were never posted (admin/list_all_media) are out of reach" + rules
+    )
 
 
 def hides_languages(site: SiteInfo) -> bool:
@@ -144,20 +172,8 @@ class Session:
             self._warn_not_admin("is not")
 
     def _warn_not_admin(self, state: str) -> None:
-        """The one warning that the bot's account is not an admin (``state``: "is not",
-        "is no longer"): what is out of reach, and the rules that ask for it."""
-        fail = "would fail in a live run" if self.dry_run else "will fail"
-        rules = (
-            f"; these rules ask what Lemmy refuses a non-admin (not_an_admin) and {fail}: "
-            f"{', '.join(self.needs_admin)}. Make the account an admin in the instance's "
-            "admin settings, or change those rules"
-            if self.needs_admin
-            else ("" if self.dry_run else "; those actions will fail")
-        )
-        self.warn(
-            f"the bot account {self.username!r} {state} an admin: site bans, purges and "
-            "uploads that were never posted (admin/list_all_media) are out of reach" + rules
-        )
+        """The warning that the bot's account is not an admin (``not_admin_warning``)."""
+        self.warn(not_admin_warning(self.username, self.needs_admin, state, dry_run=self.dry_run))
 
     def _check_account(self, site: SiteInfo) -> None:
         account = site.account

@@ -14,6 +14,7 @@ from support.bot import Bot
 from support.policies import write_rules
 
 from modbot.cli import main
+from modbot.session import not_admin_warning
 
 
 @pytest.fixture
@@ -109,6 +110,9 @@ def test_a_non_admin_account_is_a_warning_unless_a_rule_needs_an_admin(
     status, found, out = doctor(capsys)
     assert status == 1, out
     assert found["admin"][0] == "FAIL" and "'known abusive image' (site ban)" in found["admin"][1]
+    # in the words `modbot run` warns with (modbot.session), one wording for both
+    run_says = not_admin_warning("helper", ["'known abusive image' (site ban)"])
+    assert found["admin"][1] == run_says
     assert found["account"][0] == "warn" and "show_nsfw" in found["account"][1]
 
     purge = "\n  - name: purge it\n    if: {hash_list: known-bad}\n    then: {purge_item: true}\n"
@@ -126,6 +130,7 @@ def test_a_non_admin_account_is_a_warning_unless_a_rule_needs_an_admin(
     status, found, out = doctor(capsys)  # what a community's moderator may do
     assert status == 0, out
     assert found["admin"][0] == "warn" and "not an admin" in found["admin"][1]
+    assert found["admin"][1] == not_admin_warning("helper", [])  # site bans only
 
 
 def test_the_state_file_is_checked_and_left_as_it_is(
