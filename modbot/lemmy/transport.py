@@ -292,6 +292,12 @@ class Transport:
     ) -> None:
         self.url = url.rstrip("/")
         self.shown = shown_url(self.url)  # for logs and messages: no password in it
+        # ``user:password@`` in LEMMY_URL: the basic-auth login of a proxy in front of
+        # Lemmy, which httpx sends as ``Authorization: Basic``. The bot's own token then
+        # goes in the ``jwt`` cookie, which Lemmy (0.19 and 1.0) reads when that header
+        # holds no Bearer token (``read_auth_token``): both reach where they belong.
+        parts = urlsplit(self.url)
+        self._proxy_login = bool(parts.username or parts.password)
         self.username = username
         self._password = password
         self.timeout = timeout
@@ -364,7 +370,9 @@ class Transport:
     def send(self, method: str, url: str, *, auth: bool, **kwargs: Any) -> dict[str, Any]:
         """One attempt at a request; Lemmy's answer as a JSON object, or the error it is."""
         headers = kwargs.pop("headers", {})
-        if auth and self._token:
+        if auth and self._token and self._proxy_login:
+            headers["Cookie"] = f"jwt={self._token.reveal()}"
+        elif auth and self._token:
             headers["Authorization"] = f"Bearer {self._token.reveal()}"
         try:
             with self._deadline.within(self.timeout):
@@ -461,12 +469,17 @@ class Transport:
                 return self.send("POST", url, auth=False, json=payload)
             except LoggedOut as exc:
                 if exc.code is None:  # no Lemmy error in it: not Lemmy's answer
+                    ask = (
+                        "refused the user and password written in LEMMY_URL: check them"
+                        if self._proxy_login
+                        else "asks for a login of its own: write it in LEMMY_URL "
+                        "(https://user:password@host), or point LEMMY_URL at Lemmy past "
+                        "that proxy"
+                    )
                     raise LemmyLoginError(
                         f"login as {self.username!r}: HTTP 401 without Lemmy's error in it, "
-                        "so not Lemmy's answer: a proxy in front of Lemmy asks for a login "
-                        "of its own (modbot cannot give one: Lemmy's token takes the same "
-                        "Authorization header); point LEMMY_URL at Lemmy past that proxy, "
-                        "and check that LEMMY_URL is the Lemmy instance",
+                        f"so not Lemmy's answer: a proxy in front of Lemmy {ask}; and check "
+                        "that LEMMY_URL is the Lemmy instance",
                         status=401,
                     ) from None
                 raise LemmyLoginError(
