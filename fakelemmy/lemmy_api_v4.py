@@ -1147,7 +1147,7 @@ class LemmyApiV4:
         return {"success": True}
 
     def _reason(self, reason: str) -> str:
-        if len(reason) > 10_000:
+        if _utf16_units(reason) > 10_000:  # is_valid_body_field
             raise lemmy_error("invalid_body_field")
         return reason
 
@@ -1468,7 +1468,7 @@ class LemmyApiV4:
         person, p = ctx.user(), ctx.params
         recipient = self.get_person(p["recipient_id"])
         content = p["content"]
-        if len(content) > 10_000:
+        if _utf16_units(content) > 10_000:  # is_valid_body_field
             raise lemmy_error("invalid_body_field")
         if not person.private_messages_enabled or (
             recipient.local and not recipient.private_messages_enabled
@@ -1859,3 +1859,9 @@ class CompatV3:
             ctx.user(), body.require_int("comment_id"), body.require_str("reason"), None
         )
         return {"comment_report_view": self.views.comment_report_view(report)}
+
+
+def _utf16_units(text: str) -> int:
+    """A body field's length as 1.0 counts it (``max_length_check`` in
+    utils/src/utils/validation.rs: ``encode_utf16().count()``, as HTML's maxlength)."""
+    return len(text.encode("utf-16-le")) // 2
