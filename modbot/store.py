@@ -922,6 +922,39 @@ class Store:
         )
         return dict(row) if row else None
 
+    def uploads_of(self, person_id: int) -> list[str]:
+        """The aliases the alias -> uploader index names ``person_id`` the uploader of."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT alias FROM uploaders WHERE person_id = ? ORDER BY alias", (person_id,)
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def uploads_admins_show(
+        self, person_id: int, admin_ids: Sequence[int] | set[int]
+    ) -> list[dict]:
+        """The uploads of ``person_id`` (``uploads_of``) that the bot recorded the site
+        (its icon, banner or sidebar) or an admin (their post, comment, avatar, banner or
+        bio) showing, by alias: ``[{"alias", "kind", "item_id"}]``, one per alias (the
+        first recorded). What a ban with ``remove_data`` deletes from an admin's view."""
+        admins = sorted({int(a) for a in admin_ids} - {person_id})
+        marks = ", ".join("?" for _ in admins) or "NULL"
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT u.alias AS alias, d.item_kind AS kind, d.item_id AS item_id "
+                "FROM uploaders AS u JOIN decisions AS d "
+                "ON json_extract(d.record, '$.image.alias') = u.alias "
+                "WHERE u.person_id = ? AND (d.item_kind IN "
+                "('site_icon', 'site_banner', 'site_sidebar') OR "
+                f"json_extract(d.record, '$.item.author_id') IN ({marks})) "
+                "ORDER BY d.id",
+                (person_id, *admins),
+            ).fetchall()
+        found: dict[str, dict] = {}
+        for row in rows:
+            found.setdefault(str(row["alias"]), dict(row))
+        return list(found.values())
+
     def image_owners(self, alias: str, sha256: str | None = None) -> set[int]:
         """Who uploaded ``alias`` and, given its ``sha256``, the authors of every item the
         bot saw the same bytes in (uploads, posts, comments): pict-rs keeps one file for

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -391,6 +392,14 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     person = int(t.author_id)
     if remove_data and scope != "community":
         data += _spared_upload_lost(ex, t, person)
+        # the site and the admins read once a ban, not again for each item after it
+        sent = ex.store.action("ban", f"site:person:{person}")
+        if (
+            not sent
+            or sent["status"] not in DONE
+            or _ban_ran_out(ex, f"site:person:{person}", t.key)
+        ):
+            data += _other_uploads_lost(ex, t, person)
     if scope == "community":
         if t.community_id is None:
             return ActionOutcome("ban", "skipped", "a community ban needs a community")
@@ -438,6 +447,10 @@ def _spared_upload_lost(ex: Executor, t: Target, person: int) -> str:
     upload of the banned person (0.19: purges; 1.0: deletes the alias), so also this
     item's image when they uploaded it and an admin's or an exempt item shows it. modbot
     sends the ban as the rule says, and its record says so (never silently)."""
+    return _this_upload_lost(ex, t, person)
+
+
+def _this_upload_lost(ex: Executor, t: Target, person: int) -> str:
     alias = t.image_alias
     if not alias:
         return ""
@@ -456,6 +469,78 @@ def _spared_upload_lost(ex: Executor, t: Target, person: int) -> str:
         f"; Lemmy also deletes their uploads, {alias} among them, which modbot spares "
         f"({why}): what shows it loses the image"
     )
+
+
+# at most this many of a person's other uploads an admin shows are named in the record
+MAX_NAMED_UPLOADS = 20
+
+
+def _other_uploads_lost(ex: Executor, t: Target, person: int) -> str:
+    """The banned person's other uploads (alias -> uploader index) that the site or an
+    admin shows: Lemmy deletes those too. Read live (``GET /site`` and each admin: the
+    site's icon, banner and sidebar, their avatar, banner and bio) and as the bot
+    recorded them (an admin's post or comment)."""
+    aliases = [a for a in ex.store.uploads_of(person) if a != t.image_alias]
+    if not aliases:
+        return ""
+    places = _shown_by_site_and_admins(ex, aliases, person)
+    for shown in ex.store.uploads_admins_show(person, ex.admin_ids):
+        if shown["alias"] in aliases:
+            places.setdefault(shown["alias"], _admins_place(shown["kind"], shown["item_id"]))
+    if not places:
+        return ""
+    named = [f"{alias} ({where})" for alias, where in places.items()]
+    more = len(named) - MAX_NAMED_UPLOADS
+    listed = ", ".join(named[:MAX_NAMED_UPLOADS]) + (f" and {more} more" if more > 0 else "")
+    log.warning(
+        "a ban removing the data of %s also deletes %d upload(s) the site or an admin shows: %s",
+        person,
+        len(named),
+        listed,
+    )
+    return (
+        "; Lemmy also deletes their other uploads the site or an admin shows: "
+        f"{listed}: those lose the image"
+    )
+
+
+def _shown_by_site_and_admins(ex: Executor, aliases: list[str], person: int) -> dict[str, str]:
+    """Which of ``aliases`` the site's icon, banner or sidebar or an admin's avatar,
+    banner or bio shows now (an alias is the last segment of its URL)."""
+    try:
+        site = ex.client.site_info()
+        texts = [
+            (_WHAT["site_icon"], site.icon),
+            (_WHAT["site_banner"], site.banner),
+            (_WHAT["site_sidebar"], site.sidebar),
+        ]
+        for admin_id in sorted(set(site.admin_ids) - {person}):
+            admin = ex.client.person(admin_id)
+            texts += [
+                (f"admin {admin_id}'s avatar", admin.avatar),
+                (f"admin {admin_id}'s banner", admin.banner),
+                (f"an image in admin {admin_id}'s bio", admin.bio),
+            ]
+    except LemmyError as exc:
+        log.warning("could not read the site's and the admins' images (%s)", exc)
+        return {}
+    found: dict[str, str] = {}
+    for alias in aliases:
+        pattern = re.compile(rf"/{re.escape(alias)}(?![\w.-])")
+        for what, text in texts:
+            if text and pattern.search(text):
+                found[alias] = what
+                break
+    return found
+
+
+def _admins_place(kind: str, item_id: object) -> str:
+    """Where the site or an admin shows an upload, in words (a recorded decision)."""
+    if kind in SITE_IMAGES:
+        return _WHAT.get(kind, kind)
+    if kind in ("post", "comment"):
+        return f"an admin's {kind} {item_id}"
+    return f"admin {str(item_id).partition(':')[0]}'s {kind}"
 
 
 def _ban_ran_out(ex: Executor, key: str, item_key: str) -> bool:

@@ -1,0 +1,61 @@
+"""A site ban with `remove_data`: Lemmy deletes every upload of the banned person, not
+only the one the rule matched. The ban's record names each other upload of theirs that
+an admin shows (the site's sidebar, an admin's post), before the ban is sent."""
+
+import pytest
+from support.bot import sha
+from support.policies import BAD
+
+BAN = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      ban: {scope: site, duration: permanent, remove_data: true, reason: "known abusive"}
+"""
+
+
+def actions_of(pipeline, post):
+    (record,) = [
+        r
+        for r in pipeline.store.decisions()
+        if (r["item"]["kind"], r["item"]["id"]) == ("post", post.id)
+    ]
+    return {a["action"]: a for a in record["actions"]}
+
+
+@pytest.mark.both_lemmys
+def test_a_ban_removing_data_names_the_other_uploads_admins_show(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    sidebar = lemmy.add_upload(cast.alice, photos["astronaut"])  # hers, in the sidebar
+    lemmy.site.sidebar = f"Welcome ![rules]({sidebar.url})"
+    shown = lemmy.add_upload(cast.alice, photos["china"])  # hers, in an admin's post
+    lemmy.add_post(cast.pics, cast.admin, name="look", url=shown.url)
+    unshown = lemmy.add_upload(cast.alice, photos["chelsea"])  # hers, nobody else's
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=BAN)
+    pipeline.poll_once(deep=True)  # the admin's post: recorded
+    bad = lemmy.add_upload(cast.alice, photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.alice, url=bad.url)
+    pipeline.poll_once(deep=True)
+    ban = actions_of(pipeline, post)["ban"]
+    assert ban["status"] == "done"
+    detail = ban["detail"]
+    assert sidebar.alias in detail and "sidebar" in detail.split(sidebar.alias, 1)[1]
+    assert shown.alias in detail and "admin" in detail.split(shown.alias, 1)[1]
+    assert unshown.alias not in detail and bad.alias not in detail
+    assert not lemmy.image_exists(sidebar.alias)  # what Lemmy did, as the record says
+
+
+@pytest.mark.both_lemmys
+def test_a_ban_without_remove_data_or_of_no_shown_upload_says_nothing_more(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    lemmy.add_upload(cast.alice, photos["chelsea"])  # hers, nobody else's
+    bad = lemmy.add_upload(cast.alice, photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.alice, url=bad.url)
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=BAN)
+    pipeline.poll_once(deep=True)
+    ban = actions_of(pipeline, post)["ban"]
+    assert ban["status"] == "done" and ban["detail"].endswith("removing their content")
