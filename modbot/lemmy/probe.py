@@ -196,18 +196,19 @@ def identify(
 ) -> Finding:
     """Whether ``url`` is Lemmy (its nodeinfo says so) and a version modbot speaks;
     ``pinned``: the API rules.yaml's ``lemmy.api`` asks (``auto``: the instance's)."""
+    shown = shown_url(url)  # a basic-auth password in LEMMY_URL stays out of the message
     try:
         with httpx.Client(
             timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
         ) as http:
             answer = http.get(f"{url}/nodeinfo/2.0.json")
     except httpx.HTTPError as exc:
-        return Finding("lemmy", FAIL, f"{url}: no answer to nodeinfo ({type(exc).__name__})")
+        return Finding("lemmy", FAIL, f"{shown}: no answer to nodeinfo ({type(exc).__name__})")
     if answer.status_code in (502, 503, 504):
         return Finding(
             "lemmy",
             FAIL,
-            f"{url} answers HTTP {answer.status_code} to nodeinfo: the proxy in front of "
+            f"{shown} answers HTTP {answer.status_code} to nodeinfo: the proxy in front of "
             "Lemmy cannot reach it (Lemmy down, starting or overloaded?); check that Lemmy "
             "runs (its logs), then try again",
         )
@@ -222,12 +223,12 @@ def identify(
         return Finding(
             "lemmy",
             FAIL,
-            f"{url} answers (HTTP {answer.status_code}) but not as a Lemmy instance (no "
+            f"{shown} answers (HTTP {answer.status_code}) but not as a Lemmy instance (no "
             "nodeinfo): is LEMMY_URL the Lemmy instance, not its front page or another site?",
         )
     name, version = str(software.get("name")), str(software.get("version") or "?")
     if name.lower() != "lemmy":
-        return Finding("lemmy", FAIL, f"{url} is {name} {version}, not Lemmy")
+        return Finding("lemmy", FAIL, f"{shown} is {name} {version}, not Lemmy")
     api = api_for(version)
     if api is None:
         return Finding(
@@ -257,6 +258,7 @@ def identify(
 
 def pictrs_key(url: str, key: str, timeout: float = 10.0) -> Finding:
     """pict-rs' internal API answers with this key (an alias lookup that changes nothing)."""
+    shown = shown_url(url)  # a basic-auth password in PICTRS_URL stays out of the message
     try:
         with httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT}) as http:
             answer = http.get(
@@ -268,7 +270,7 @@ def pictrs_key(url: str, key: str, timeout: float = 10.0) -> Finding:
         return Finding(
             "pictrs",
             FAIL,
-            f"PICTRS_URL {url}: no answer ({type(exc).__name__}); it is pict-rs' own "
+            f"PICTRS_URL {shown}: no answer ({type(exc).__name__}); it is pict-rs' own "
             "address (e.g. http://pictrs:8080), not Lemmy's",
         )
     if answer.status_code in (401, 403):
@@ -283,7 +285,7 @@ def pictrs_key(url: str, key: str, timeout: float = 10.0) -> Finding:
         return Finding(
             "pictrs",
             FAIL,
-            f"PICTRS_URL {url} redirects (HTTP {status} to "
+            f"PICTRS_URL {shown} redirects (HTTP {status} to "
             f"{shown_url(answer.headers.get('location') or '?')}): its internal API does not; give "
             "pict-rs' own address (e.g. http://pictrs:8080), not a proxy or web page in front",
         )
@@ -298,8 +300,8 @@ def pictrs_key(url: str, key: str, timeout: float = 10.0) -> Finding:
         return Finding(
             "pictrs",
             FAIL,
-            f"PICTRS_URL {url} answered HTTP {status} ({kind}) to its internal API, not "
+            f"PICTRS_URL {shown} answered HTTP {status} ({kind}) to its internal API, not "
             "pict-rs' JSON: is it pict-rs (0.4+) with an api_key set, at its own address "
             "(e.g. http://pictrs:8080), not Lemmy's or a web page in front of it?",
         )
-    return Finding("pictrs", OK, f"pict-rs at {url} accepts the API key")
+    return Finding("pictrs", OK, f"pict-rs at {shown} accepts the API key")
