@@ -70,14 +70,14 @@ class Notices:
         notices, self.queue = self.queue, []
         if not notices:
             return
+        if not admins:  # the bot is the only admin: a dry run says so too
+            for n in notices:
+                n.outcome.status, n.outcome.detail = "skipped", "no admin to notify"
+            return
         if self.dry_run:
             for n in notices:
                 n.outcome.status = "planned"
                 n.outcome.detail = f"private message to {len(admins)} admin(s)"
-            return
-        if not admins:
-            for n in notices:
-                n.outcome.status, n.outcome.detail = "skipped", "no admin to notify"
             return
         # a message in flight when its run stopped goes again under its own marker
         groups: dict[str | None, list[Notice]] = {}
