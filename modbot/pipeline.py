@@ -180,6 +180,8 @@ class Pipeline:
         # the counts of the cycle last run (or running): what one that failed part-way
         # did first, its items recorded and its actions done (``_run``)
         self.cycle_stats: CycleStats | None = None
+        # the last ``sweep`` walked the backlog to its end (else it resumes next time)
+        self.sweep_ended = False
 
     def __enter__(self) -> Pipeline:
         return self
@@ -285,10 +287,17 @@ class Pipeline:
         Lemmy counts only the instance's own posts and comments (``site.counts``), and
         the sweep walks the federated ones and the uploads too (a total from those
         counts read "150/128 items"). Setting ``stop`` ends the sweep after the batch
-        in hand; the next sweep resumes there.
+        in hand; the next sweep resumes there. ``sweep_ended`` says afterwards whether
+        the walk reached its end (not stopped, before its first page included).
         """
+        self.sweep_ended = False
+
+        def walk() -> Generator[list[Item], None, None]:
+            yield from self.source.backlog(since)
+            self.sweep_ended = True  # not when stopped: the pipeline closes it first
+
         self.start()
-        return self._run(lambda: self.source.backlog(since), stop=stop, progress=progress)
+        return self._run(walk, stop=stop, progress=progress)
 
     def run_batches(
         self,

@@ -368,7 +368,8 @@ class Daemon:
             progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping"),
             stop=_Slice(self.stop, budget),
         )
-        finished = not self.pipeline.source.sweep_in_progress()
+        # a slice whose time was up before its first page walked nothing: still requested
+        finished = bool(self.pipeline.sweep_ended)
         if finished:
             self.store.set_cursor(self.sweep_request_cursor, None)
         return f"sweep {'finished' if finished else 'in progress'}: {stats.summary()}", stats

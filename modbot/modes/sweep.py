@@ -60,7 +60,8 @@ def sweep(
             if partial:
                 print(f"sweep {pipeline.run_id} ({mode}) {partial} (run it again to resume)")
             raise
-        interrupted = stop.is_set() and pipeline.source.sweep_in_progress()
+        # stopped before its first page too: nothing was walked, nothing is "done"
+        interrupted = not pipeline.sweep_ended
         state = "interrupted (run it again to resume)" if interrupted else "done"
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
         if report:
