@@ -955,6 +955,20 @@ class Store:
             found.setdefault(str(row["alias"]), dict(row))
         return list(found.values())
 
+    def site_shows(self, alias: str, sha256: str | None = None) -> str | None:
+        """The kind (``site_icon``, ``site_banner``, ``site_sidebar``) of the newest
+        decision the bot recorded for the site showing this file (the alias, or the same
+        bytes: one file in pict-rs), or None. The site's images have no author, so
+        ``image_owners`` does not name them."""
+        row = self._one(
+            "SELECT item_kind FROM decisions "
+            "WHERE item_kind IN ('site_icon', 'site_banner', 'site_sidebar') "
+            "AND ((? != '' AND sha256 = ?) OR (? != '' AND "
+            "json_extract(record, '$.image.alias') = ?)) ORDER BY id DESC LIMIT 1",
+            (sha256 or "", sha256 or "", alias, alias),
+        )
+        return str(row["item_kind"]) if row else None
+
     def image_owners(self, alias: str, sha256: str | None = None) -> set[int]:
         """Who uploaded ``alias`` and, given its ``sha256``, the authors of every item the
         bot saw the same bytes in (uploads, posts, comments): pict-rs keeps one file for

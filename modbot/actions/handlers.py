@@ -203,6 +203,12 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
             "skipped",
             "the image is an admin's upload or in an admin's post: never acted on",
         )
+    site = ex.store.site_shows(t.image_alias or "", t.image_sha256) if local else None
+    if site is not None:
+        # the same file (one in pict-rs for identical bytes): purging it purges the site's
+        return ActionOutcome(
+            "purge_image", "skipped", f"the file is {_WHAT[site]} too: {ADMINS_IMAGE}"
+        )
     if t.file_exempt:
         return ActionOutcome("purge_image", "skipped", f"the file is spared: {t.file_exempt}")
     if t.image_alias and ex.purge_by_alias:
