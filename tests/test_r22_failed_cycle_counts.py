@@ -52,7 +52,7 @@ def test_a_failed_run_once_prints_and_records_what_it_did_first(
         "/api/v3/comment/list",
         "couldnt_get_comments",
     )
-    assert main(["run", "--once"]) == 1
+    assert main(["run", "--once", "--report", "run.json"]) == 1
     out, err = capsys.readouterr()
     assert "couldnt_get_comments" in err
     assert "failed; done and recorded before: 3 items" in out and "remove:done 1" in out, out
@@ -64,6 +64,7 @@ def test_a_failed_run_once_prints_and_records_what_it_did_first(
     assert "couldnt_get_comments" in beat["last_error"]
     assert "3 items" in beat["last_summary"] and "remove:done 1" in beat["last_summary"]
     assert beat["last_ok"] is None
+    assert_incomplete_report(tmp_path / "run.json", out)
 
 
 def test_a_failed_sweep_prints_what_it_did_first(
@@ -79,7 +80,16 @@ def test_a_failed_sweep_prints_what_it_did_first(
         "/api/v3/community/list",
         "couldnt_find_community",
     )
-    assert main(["sweep", "--all"]) == 1
+    assert main(["sweep", "--all", "--report", "sweep.json"]) == 1
     out, err = capsys.readouterr()
     assert "couldnt_find_community" in err
     assert "failed; done and recorded before: 3 items" in out and "remove:done 1" in out, out
+    assert_incomplete_report(tmp_path / "sweep.json", out)
+
+
+def assert_incomplete_report(path, out):
+    """--report: what the failed cycle recorded first, marked incomplete."""
+    assert f"report (incomplete): {path.name}" in out, out
+    written = json.loads(path.read_text())
+    assert written["summary"]["complete"] is False
+    assert len(written["decisions"]) == 3

@@ -4,6 +4,7 @@ daemon's sweep slice whose time is up before its first page leaves the sweep req
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -35,9 +36,11 @@ def test_a_sweep_stopped_before_its_first_page_is_interrupted_not_done(
         os.kill(os.getpid(), signal.SIGTERM)
 
     monkeypatch.setattr(modbot.doctor, "connect_first", then_sigterm)
-    assert main(["sweep", "--all", "--dry-run"]) == 130
+    assert main(["sweep", "--all", "--dry-run", "--report", "r.json"]) == 130
     out = capsys.readouterr().out
     assert "interrupted (run it again to resume): 0 items" in out, out
+    # the report of a sweep that did not walk it all says so
+    assert json.loads((tmp_path / "r.json").read_text())["summary"]["complete"] is False
 
 
 def test_a_sweep_slice_out_of_time_before_its_first_page_keeps_the_request(

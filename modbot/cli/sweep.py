@@ -119,7 +119,8 @@ def add_parser(subparsers: Subparsers) -> None:
         "--report",
         metavar="FILE",
         type=report_file,
-        help="write this sweep's decisions to FILE (.json or .html)",
+        help="write this sweep's decisions to FILE (.json or .html); marked INCOMPLETE "
+        "when the sweep was stopped or failed",
     )
     p.add_argument(
         "--rules",

@@ -57,6 +57,7 @@ __all__ = [
     "Daemon",
     "daemon_cursor",
     "failed_part_way",
+    "report_anyway",
     "watch",
 ]
 
@@ -525,6 +526,8 @@ def _once(
         partial = failed_part_way(pipeline, before)
         if partial:
             print(f"run {pipeline.run_id} ({mode}) {partial}")
+            if report:  # the decisions it recorded, in a report marked incomplete
+                report_anyway(pipeline, report)
         record_once(
             pipeline.store,
             run_id=pipeline.run_id,
@@ -556,6 +559,19 @@ def failed_part_way(pipeline: Any, before: CycleStats | None) -> str:
     if partial is None or partial is before:
         return ""
     return f"failed; done and recorded before: {partial.summary()}"
+
+
+def report_anyway(pipeline: Any, report: str, since: datetime | None = None) -> None:
+    """``--report`` of a run or sweep that failed part-way: what it recorded first,
+    marked incomplete; a report that cannot be written does not hide the failure."""
+    from modbot.modes.report import write_run_report
+
+    try:
+        written = write_run_report(pipeline, report, since=since, extra={"complete": False})
+    except Exception as exc:  # the store that failed the cycle, a full disk
+        log_run.warning("could not write the report %s: %s", report, exc)
+        return
+    print(f"report (incomplete): {written}")
 
 
 def _metrics(policy: Policy, dry_run: bool) -> Metrics:

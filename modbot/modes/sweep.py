@@ -30,7 +30,7 @@ def sweep(
     """Sweep back to ``since`` (everything when None); False when it was interrupted.
     ``origin``: "local" or "federated" items only (``Source.origin``), or "all"."""
     from modbot.doctor import connect_first
-    from modbot.modes.daemon import failed_part_way
+    from modbot.modes.daemon import failed_part_way, report_anyway
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if dry_run else "live"
@@ -59,11 +59,14 @@ def sweep(
             partial = failed_part_way(pipeline, before)
             if partial:
                 print(f"sweep {pipeline.run_id} ({mode}) {partial} (run it again to resume)")
+                if report:  # the decisions it recorded, in a report marked incomplete
+                    report_anyway(pipeline, report, since)
             raise
         # stopped before its first page too: nothing was walked, nothing is "done"
         interrupted = not pipeline.sweep_ended
         state = "interrupted (run it again to resume)" if interrupted else "done"
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
         if report:
-            print(f"report: {write_run_report(pipeline, report, since=since)}")
+            complete = {"complete": not interrupted}  # an interrupted sweep's: INCOMPLETE
+            print(f"report: {write_run_report(pipeline, report, since=since, extra=complete)}")
         return not interrupted
