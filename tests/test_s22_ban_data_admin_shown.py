@@ -59,3 +59,18 @@ def test_a_ban_without_remove_data_or_of_no_shown_upload_says_nothing_more(
     pipeline.poll_once(deep=True)
     ban = actions_of(pipeline, post)["ban"]
     assert ban["status"] == "done" and ban["detail"].endswith("removing their content")
+
+
+@pytest.mark.both_lemmys
+def test_a_ban_removing_data_names_the_matched_upload_the_site_shows(
+    fake_lemmy, photos, tiny, pipeline_for
+):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    bad = lemmy.add_upload(cast.alice, photos[BAD])  # hers, made the site's icon
+    lemmy.site.icon = bad.url
+    post = lemmy.add_post(cast.pics, cast.alice, url=bad.url)
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=BAN)
+    pipeline.poll_once(deep=True)
+    ban = actions_of(pipeline, post)["ban"]
+    assert ban["status"] == "done"
+    assert bad.alias in ban["detail"] and "site icon" in ban["detail"].split(bad.alias, 1)[1]

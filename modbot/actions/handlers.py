@@ -397,7 +397,8 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         data += f" (as {t.author_role})"
     person = int(t.author_id)
     if remove_data and scope != "community":
-        data += _spared_upload_lost(ex, t, person)
+        spared = _spared_upload_lost(ex, t, person)
+        data += spared
         # the site and the admins read once a ban, not again for each item after it
         sent = ex.store.action("ban", f"site:person:{person}")
         if (
@@ -405,7 +406,7 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             or sent["status"] not in DONE
             or _ban_ran_out(ex, f"site:person:{person}", t.key)
         ):
-            data += _other_uploads_lost(ex, t, person)
+            data += _other_uploads_lost(ex, person, t.image_alias if spared else None)
     if scope == "community":
         if t.community_id is None:
             return ActionOutcome("ban", "skipped", "a community ban needs a community")
@@ -481,12 +482,12 @@ def _this_upload_lost(ex: Executor, t: Target, person: int) -> str:
 MAX_NAMED_UPLOADS = 20
 
 
-def _other_uploads_lost(ex: Executor, t: Target, person: int) -> str:
-    """The banned person's other uploads (alias -> uploader index) that the site or an
-    admin shows: Lemmy deletes those too. Read live (``GET /site`` and each admin: the
-    site's icon, banner and sidebar, their avatar, banner and bio) and as the bot
-    recorded them (an admin's post or comment)."""
-    aliases = [a for a in ex.store.uploads_of(person) if a != t.image_alias]
+def _other_uploads_lost(ex: Executor, person: int, said: str | None) -> str:
+    """The banned person's uploads (alias -> uploader index; but ``said``, named already)
+    that the site or an admin shows: Lemmy deletes those too. Read live (``GET /site``
+    and each admin: the site's icon, banner and sidebar, their avatar, banner and bio)
+    and as the bot recorded them (an admin's post or comment)."""
+    aliases = [a for a in ex.store.uploads_of(person) if a != said]
     if not aliases:
         return ""
     places = _shown_by_site_and_admins(ex, aliases, person)
@@ -505,7 +506,7 @@ def _other_uploads_lost(ex: Executor, t: Target, person: int) -> str:
         listed,
     )
     return (
-        "; Lemmy also deletes their other uploads the site or an admin shows: "
+        "; Lemmy also deletes these uploads of theirs, which the site or an admin shows: "
         f"{listed}: those lose the image"
     )
 
