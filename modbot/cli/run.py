@@ -129,6 +129,14 @@ def run(args: argparse.Namespace) -> int:
         except SettingsError as exc:
             print(f"modbot run: {exc}", file=sys.stderr)
             return 1
+    if args.every is not None and not args.once:
+        print(
+            "modbot run: --every is the interval cron or a timer starts `run --once` at; "
+            "the daemon polls every schedule.poll_every of the rules file (add --once, or "
+            "drop --every)",
+            file=sys.stderr,
+        )
+        return USAGE
     metrics = _metrics_options(args)
     if isinstance(metrics, int):
         return metrics
