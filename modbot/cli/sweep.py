@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
+import sys
 from datetime import UTC, datetime
 
 from modbot.cli.common import (
     INTERRUPTED,
     LOCKED,
     OK,
+    USAGE,
     Subparsers,
     add_wait_argument,
     age,
+    at_least_one,
     load_config,
     report_file,
 )
 
 log = logging.getLogger("modbot.sweep")
+
+# --store's pace and page (modbot.store_source's defaults, not imported: --help stays fast)
+FILES_PER_SECOND = 20.0
+PAGE_SIZE = 100
 
 HELP = f"""\
 Walk the backlog: every post back to --since (default: schedule.sweep_since in the
@@ -99,16 +107,15 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument(
         "--files-per-second",
         metavar="N",
-        type=float,
-        default=20.0,
-        help="--store: at most N new files a second on average (default 20; 0: no cap)",
+        type=_rate,
+        help=f"--store: at most N new files a second on average (default "
+        f"{FILES_PER_SECOND:g}; 0: no cap)",
     )
     p.add_argument(
         "--page-size",
         metavar="N",
-        type=int,
-        default=100,
-        help="--store: files per request to pict-rs' /internal/hashes (default 100)",
+        type=at_least_one("files per request"),
+        help=f"--store: files per request to pict-rs' /internal/hashes (default {PAGE_SIZE})",
     )
     p.add_argument(
         "--dry-run",
@@ -131,10 +138,39 @@ def add_parser(subparsers: Subparsers) -> None:
     p.set_defaults(func=sweep)
 
 
+def _rate(text: str) -> float:
+    """argparse type for --files-per-second: a number, 0 or more (0: no cap)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < math.inf:  # also not nan
+        raise argparse.ArgumentTypeError(
+            f"expected files a second, 0 or more (0: no cap), got {text!r}"
+        )
+    return value
+
+
 # ---------------------------------------------------------------------- the command
 
 
 def sweep(args: argparse.Namespace) -> int:
+    if not args.store:
+        given = [
+            name
+            for name, value in (
+                ("--files-per-second", args.files_per_second),
+                ("--page-size", args.page_size),
+            )
+            if value is not None
+        ]
+        if given:  # a walk through Lemmy's listings has no such knob: say so
+            print(
+                f"modbot sweep: {' and '.join(given)} pace the walk through pict-rs' store: "
+                "add --store, or drop them",
+                file=sys.stderr,
+            )
+            return USAGE
     loaded = load_config(args, "sweep")
     if isinstance(loaded, int):
         return loaded
@@ -148,8 +184,10 @@ def sweep(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             report=args.report,
             lock_wait=args.wait,
-            files_per_second=args.files_per_second,
-            page_size=args.page_size,
+            files_per_second=(
+                FILES_PER_SECOND if args.files_per_second is None else args.files_per_second
+            ),
+            page_size=args.page_size or PAGE_SIZE,
             origin=args.origin or "all",
         )
         return OK if done else INTERRUPTED
