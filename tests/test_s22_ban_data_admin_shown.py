@@ -45,6 +45,10 @@ def test_a_ban_removing_data_names_the_other_uploads_admins_show(
     assert shown.alias in detail and "admin" in detail.split(shown.alias, 1)[1]
     assert unshown.alias not in detail and bad.alias not in detail
     assert not lemmy.image_exists(sidebar.alias)  # what Lemmy did, as the record says
+    # and the admins are told, once (the same ban for another item says nothing more)
+    (message,) = [m.content for m in lemmy.private_messages if m.recipient_id == cast.admin.id]
+    assert "remove_data" in message and sidebar.alias in message and shown.alias in message
+    assert "](" not in message, message  # names, never an image or a link to one
 
 
 @pytest.mark.both_lemmys

@@ -406,7 +406,10 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             or sent["status"] not in DONE
             or _ban_ran_out(ex, f"site:person:{person}", t.key)
         ):
-            data += _other_uploads_lost(ex, person, t.image_alias if spared else None)
+            others = _other_uploads_lost(ex, person, t.image_alias if spared else None)
+            data += others
+            if spared or others:
+                _tell_uploads_lost(ex, t, person, spared + others)
     if scope == "community":
         if t.community_id is None:
             return ActionOutcome("ban", "skipped", "a community ban needs a community")
@@ -508,6 +511,18 @@ def _other_uploads_lost(ex: Executor, person: int, said: str | None) -> str:
     return (
         "; Lemmy also deletes these uploads of theirs, which the site or an admin shows: "
         f"{listed}: those lose the image"
+    )
+
+
+def _tell_uploads_lost(ex: Executor, t: Target, person: int, lost: str) -> None:
+    """Tell the admins once per person what the ban's ``remove_data`` takes from what
+    the site or they show (the record says it too); the ban is sent as the rule says."""
+    what = lost.removeprefix("; ").replace("Lemmy also deletes", "Lemmy deletes", 1)
+    ex.notify(
+        f"ban_data:{person}",
+        f"A site ban with remove_data of {inert(t.author_name or person)}: {inert(what)}. "
+        "The ban is sent as the rule says; put the images back where they were shown "
+        "(upload them again) or change the rule's remove_data.",
     )
 
 
