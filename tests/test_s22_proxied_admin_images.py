@@ -7,12 +7,14 @@ such URL under (``GET /internal/aliases?proxy=``)."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from support.bot import Bot
 from test_store_sweep import acts, file_decisions, gone, jpeg, sha, store_rules
 
 ADMINS = "exempt: the author is an admin"
 
 
+@pytest.mark.both_lemmys
 def test_store_sweep_spares_remote_images_the_site_and_admins_show(
     fake_lemmy, tmp_path, tiny_checkpoint
 ):
