@@ -213,8 +213,11 @@ class Daemon:
         self._scheduler = scheduler
         scheduler.start()
         try:
-            while not self.stop.wait(1.0):
-                pass
+            # Not `stop.wait(1.0)`: SIGTERM's handler sets `stop` in this very thread, and
+            # one landing while wait() holds the Event's (non-reentrant) lock would block
+            # in set() forever. A signal interrupts sleep() with no lock held.
+            while not self.stop.is_set():
+                time.sleep(0.2)
         finally:
             log.info("stopping: finishing the batch in hand")
             # Jobs see `stop` and return after the batch in hand; wait for that.
