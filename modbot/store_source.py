@@ -227,6 +227,7 @@ class StoreSource:
         self.done = 0  # files of the store walked past (this sweep and the one it resumes)
         self.resumed_from = 0  # of which an interrupted sweep had walked past
         self.total: int | None = None
+        self.ended = False  # the walk reached the store's end (not stopped, not failed)
         self.uploads = True  # refresh the alias -> uploader index (admins only)
         self.admins = Admins()  # the admins and their images (``read_admins``)
 
@@ -366,6 +367,7 @@ class StoreSource:
         else:
             self.warn(f"store sweep: stopped after {MAX_STORE_PAGES} pages")
         self.forget()
+        self.ended = True
 
     def _in_origin(self, item: Item) -> bool:
         if self.origin == "all":

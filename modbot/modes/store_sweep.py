@@ -35,6 +35,7 @@ def store_sweep(
 ) -> bool:
     """Walk every stored file once; False when it was interrupted. ``origin``: the
     files of a local uploader only ("local"), the others ("federated"), or "all"."""
+    from modbot.modes.daemon import failed_part_way, report_anyway
     from modbot.pipeline import Pipeline
 
     if not settings.can_purge_by_alias:
@@ -73,20 +74,31 @@ def store_sweep(
             "" if origin == "all" else f" ({origin} files only, by the uploader index)",
             "; resuming the interrupted store sweep" if resuming else "",
         )
-        with Progress("store sweep", unit="files") as progress:
+        before = pipeline.cycle_stats
+        try:
+            with Progress("store sweep", unit="files") as progress:
 
-            def tell(_items: int, _total: int | None) -> None:
-                # this run's share, so that the rate and the ETA are this run's
-                total = source.total - source.resumed_from if source.total else None
-                progress(source.done - source.resumed_from, total)
+                def tell(_items: int, _total: int | None) -> None:
+                    # this run's share, so that the rate and the ETA are this run's
+                    total = source.total - source.resumed_from if source.total else None
+                    progress(source.done - source.resumed_from, total)
 
-            stats = pipeline.run_batches(source.batches, stop=stop, progress=tell)
-        interrupted = stop.is_set() and source.in_progress()
+                stats = pipeline.run_batches(source.batches, stop=stop, progress=tell)
+        except Exception:  # the error is the command's to say; what was done first, here
+            partial = failed_part_way(pipeline, before)
+            if partial:
+                print(f"store sweep {pipeline.run_id} ({mode}) {partial} (run it again to resume)")
+                if report:  # the decisions it recorded, in a report marked incomplete
+                    report_anyway(pipeline, report)
+            raise
+        # stopped before its first page too (a signal while it started): not "done"
+        interrupted = not source.ended
         state = "interrupted (run it again to resume)" if interrupted else "done"
         files = f"{source.done} of {source.total} stored files walked"
         print(f"store sweep {pipeline.run_id} ({mode}) {state}: {files}; {stats.summary()}")
         for warning in pipeline.warnings:
             print(f"warning: {warning}")
         if report:
-            print(f"report: {write_run_report(pipeline, report)}")
+            complete = {"complete": not interrupted}  # an interrupted sweep's: INCOMPLETE
+            print(f"report: {write_run_report(pipeline, report, extra=complete)}")
         return not interrupted
