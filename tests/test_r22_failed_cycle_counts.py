@@ -93,3 +93,24 @@ def assert_incomplete_report(path, out):
     written = json.loads(path.read_text())
     assert written["summary"]["complete"] is False
     assert len(written["decisions"]) == 3
+
+
+def test_a_failed_rescan_report_writes_what_it_saw_marked_incomplete(
+    fake_lemmy, photos, tiny, tmp_path, monkeypatch, capsys
+):
+    # the communities are read after the posts (with their comments) and the uploads
+    _setup(
+        fake_lemmy,
+        photos,
+        tiny,
+        tmp_path,
+        monkeypatch,
+        "/api/v3/community/list",
+        "couldnt_find_community",
+    )
+    assert main(["report", "--rescan", "--since", "1d", "--out", "report.json"]) == 1
+    out, err = capsys.readouterr()
+    assert "couldnt_find_community" in err
+    # a dry run: what the rule would do, planned
+    assert "failed; done and recorded before: 3 items" in out and "remove:planned 1" in out, out
+    assert_incomplete_report(tmp_path / "report.json", out)

@@ -56,7 +56,8 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="FILE",
         type=report_file,
         required=True,
-        help="the report file: .json or .html",
+        help="the report file: .json or .html; marked INCOMPLETE when the report was "
+        "stopped or failed part-way",
     )
     p.add_argument(
         "--rules",

@@ -462,6 +462,7 @@ def rescan_report(
     looked at again, written to ``out``; False when it was interrupted (the report then
     says it is incomplete)."""
     from modbot.doctor import connect_first
+    from modbot.modes.daemon import failed_part_way
     from modbot.modes.progress import Progress, StopOnSignal
 
     with (
@@ -473,18 +474,34 @@ def rescan_report(
         pipeline.source.forget_sweep()
         window = _window(since)
         log.info("report (dry run, run %s) %s", pipeline.run_id, window)
-        with Progress("report") as progress:
-            stats = pipeline.sweep(since, progress=progress, stop=stop)
-        interrupted = stop.is_set()
-        written = write_run_report(
-            pipeline,
-            out,
-            since=since,
-            random_weights=random_weights,
-            title=title or f"modbot report {window}",
-            gate=True,
-            extra={"complete": not interrupted, "warnings": list(pipeline.warnings)},
-        )
+
+        def write(complete: bool) -> str:
+            return write_run_report(
+                pipeline,
+                out,
+                since=since,
+                random_weights=random_weights,
+                title=title or f"modbot report {window}",
+                gate=True,
+                extra={"complete": complete, "warnings": list(pipeline.warnings)},
+            )
+
+        before = pipeline.cycle_stats
+        try:
+            with Progress("report") as progress:
+                stats = pipeline.sweep(since, progress=progress, stop=stop)
+        except Exception:  # the error is the command's to say; what it saw first, written
+            partial = failed_part_way(pipeline, before)
+            if partial:
+                print(f"report {pipeline.run_id} {partial}")
+                try:
+                    print(f"report (incomplete): {write(complete=False)}")
+                except Exception as exc:  # a full disk must not hide the failure itself
+                    log.warning("could not write the report %s: %s", out, exc)
+            raise
+        # stopped before its first page too: nothing was walked
+        interrupted = not pipeline.sweep_ended
+        written = write(complete=not interrupted)
         state = "INCOMPLETE (interrupted)" if interrupted else "done"
         print(f"report {pipeline.run_id} {state}: {stats.summary()}")
         print(f"report: {written}")
