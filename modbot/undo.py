@@ -17,6 +17,10 @@ Undo processes take a lock of their own (``MODBOT_STATE.undo.lock``), not the da
 so an admin can undo while the daemon runs. What was undone is recorded in the audit:
 one record per decision, ``undo_of`` its id, with the undo's actions.
 
+A ban is lifted only while it is the bot's: not once it ran out, not when the bot
+banned the person anew for another item (that decision's ban), not when Lemmy shows a
+site ban other than the bot's (an admin banned them since) or none.
+
 An undone removal stays "done" for the bot: it never removes that item again. An undone
 ban counts as one that ran out: another offence (another item) bans anew.
 """
@@ -25,17 +29,18 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from modbot.actions.executor import Executor
 from modbot.audit import Row, item_key
-from modbot.errors import LemmyError, LemmyUnavailable
+from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi
 from modbot.model import ActionOutcome, utc_iso
 from modbot.statelock import StateLock
-from modbot.store import Store
+from modbot.store import SENDING, Store
 
 __all__ = ["UNDO_KINDS", "Step", "UndoPlan", "carry_out", "plan_undo", "undo_lock"]
 
@@ -198,7 +203,51 @@ def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
                 if row.id not in existing.decisions:
                     existing.decisions.append(row.id)
                 plan.rows[row.id] = row
+    _keep_bans_not_theirs(store, plan)
     return plan
+
+
+def _ban_cursor(store: Store, target: str) -> dict:
+    """The bot's last ban of ``target`` as the ban handler keeps it: its end (epoch
+    seconds, None: permanent) and the item it was placed for."""
+    try:
+        found = json.loads(store.get_cursor(f"ban:{target}") or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _keep_bans_not_theirs(store: Store, plan: UndoPlan, now: float | None = None) -> None:
+    """Leave out the unbans whose ban is not these decisions' any more: the bot's ban ran
+    out (a ban Lemmy shows now was placed by someone else), or the bot banned the person
+    anew for another item since (that decision's ban, not these)."""
+    now = time.time() if now is None else now
+    kept: list[Step] = []
+    for step in plan.steps:
+        why = None
+        if step.kind == "unban" and step.done_before is None:
+            last = _ban_cursor(store, step.target)
+            original = store.action("ban", step.target) or {}
+            placed_for = last.get("item") or original.get("item")
+            items = {item_key(plan.rows[d].record) for d in step.decisions}
+            expires = last.get("expires")
+            if placed_for and placed_for not in items:
+                why = (
+                    "the bot's ban for this decision ran out; the ban since is the bot's ban "
+                    f"for {placed_for}, another decision's: not lifted (undo that decision "
+                    "to lift it)"
+                )
+            elif isinstance(expires, int | float) and expires <= now:
+                why = (
+                    f"the bot's ban ran out at {_iso(expires)}: nothing of it to lift (any ban "
+                    "Lemmy shows now is someone else's, and stays)"
+                )
+        if why is None:
+            kept.append(step)
+            continue
+        for decision in step.decisions:
+            plan.not_undone.append((decision, step.describe, why))
+    plan.steps = kept
 
 
 def _gone(exc: LemmyError) -> bool:
@@ -292,6 +341,54 @@ def _verifier(client: LemmyApi, step: Step) -> Callable[[dict], bool | None]:
     return verify
 
 
+def _ends(epoch: float | None) -> str:
+    return "permanently" if epoch is None else f"until {_iso(epoch)}"
+
+
+def _banned_since(client: LemmyApi, store: Store, step: Step) -> ActionOutcome | None:
+    """Why an unban is not sent, from what Lemmy shows of the person now: not banned (the
+    ban was lifted already), or banned otherwise than the bot banned them (an admin
+    banned them since: their ban is not the bot's to lift). None: send it. A community
+    ban is not read (Lemmy shows no community ban's end)."""
+    if step.community_id is not None or step.person_id is None:
+        return None
+    last = _ban_cursor(store, step.target)
+    try:
+        person = client.person(step.person_id)
+    except (LemmyUnavailable, LemmyLoginError) as exc:
+        return ActionOutcome(
+            "unban", "failed", f"cannot read whether person {step.person_id} is banned: {exc}"
+        )
+    except LemmyError as exc:
+        if _gone(exc):
+            return ActionOutcome(
+                "unban", "skipped", f"person {step.person_id} is no longer on Lemmy: nothing sent"
+            )
+        return ActionOutcome(
+            "unban", "failed", f"cannot read whether person {step.person_id} is banned: {exc}"
+        )
+    if not person.banned:
+        return ActionOutcome(
+            "unban",
+            "skipped",
+            f"Lemmy shows person {step.person_id} not banned (lifted already): nothing sent",
+        )
+    if "expires" not in last:  # how the bot banned them is not known: cannot compare
+        return None
+    expires = last["expires"]
+    ends = person.ban_expires.timestamp() if person.ban_expires else None
+    same = (ends is None) if expires is None else ends is not None and abs(ends - expires) <= 5
+    if same:
+        return None
+    return ActionOutcome(
+        "unban",
+        "skipped",
+        f"not lifted: Lemmy shows person {step.person_id} banned {_ends(ends)}, the bot "
+        f"banned them {_ends(expires)}: banned again since, by someone else (lift that ban "
+        "in Lemmy if it is meant to go)",
+    )
+
+
 def _recorded(store: Store) -> set[tuple[int, str, str]]:
     """(decision id, undo kind, target) of every undo already in the audit."""
     found = set()
@@ -331,6 +428,11 @@ def carry_out(
             and original["done_at"] > before["done_at"]
         )
         ex.current_item = step.item
+        if step.kind == "unban" and (before or {}).get("status") != SENDING:
+            kept = _banned_since(client, store, step)
+            if kept is not None:
+                results.append((step, kept))
+                continue
         outcome = ex.once(
             step.kind,
             step.target,

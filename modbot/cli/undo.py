@@ -23,6 +23,13 @@ unless --restore-content, which asks Lemmy to restore every post and comment of 
 (Lemmy restores them all, also those removed for other reasons; uploads the ban deleted
 are gone).
 
+A ban is lifted only while it is the bot's: not when the bot's ban ran out (a ban
+Lemmy shows then is someone else's), not when the bot banned the person again for
+another item since (undo that decision), not when Lemmy shows them banned otherwise
+than the bot banned them (an admin banned them again: lift that in Lemmy), and not
+when Lemmy shows them not banned any more (nothing is sent). A community ban's end is
+not shown by Lemmy: only the first two are checked for it.
+
 Each undo is done once, ever (recorded in the state file before it is sent, like the
 bot's own actions; a killed undo is finished by the next, after asking Lemmy), and
 listed by `modbot audit` as `undo of #ID`. The bot never removes an undone item again;
