@@ -6,6 +6,7 @@ and community names are written by the people the bot moderates."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from string import Template
@@ -24,8 +25,14 @@ TEST_MODEL_WARNING = (
 DRY_RUN_NOTE = "Nothing was changed on the instance; the actions are what the bot would do."
 
 
+# A lone surrogate (Lemmy's JSON may escape one: "\\ud800") cannot be written as UTF-8
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    text = "" if value is None else str(value)
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)  # shown as its escape
+    return html.escape(text, quote=True)
 
 
 def _safe_href(url: Any) -> str | None:

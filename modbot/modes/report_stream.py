@@ -30,6 +30,13 @@ from modbot.modes.report import SummaryCounts, gate_summary
 __all__ = ["ReportBuilder"]
 
 
+def _utf8(text: str) -> bytes:
+    """``text`` as the report file's UTF-8. A lone surrogate (a name in Lemmy's JSON may
+    hold one, escaped) has no UTF-8: written as its escape, ``\\ud800``, which in a JSON
+    string is that same character again."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 class _DiskCounts(SummaryCounts):
     """Distinct items and images counted in a temporary SQLite file, not in sets."""
 
@@ -146,7 +153,7 @@ class ReportBuilder:
         if spool is None:
             # kept open across add() calls; closed by close()
             spool = self._spools[key] = tempfile.TemporaryFile()  # noqa: SIM115
-        spool.write(text.encode("utf-8"))
+        spool.write(_utf8(text))
         self._rows[key] = self._rows.get(key, 0) + 1
 
     def summary(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -184,7 +191,7 @@ class ReportBuilder:
 
     def _write_json(self, out: IO[bytes], summary: dict[str, Any]) -> None:
         head = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
-        out.write(b'{"summary": ' + head.encode("utf-8") + b',\n"decisions": [\n')
+        out.write(b'{"summary": ' + _utf8(head) + b',\n"decisions": [\n')
         self._copy("json", out)
         out.write(b'\n],\n"gate": [\n')
         self._copy("gate", out)
@@ -199,14 +206,14 @@ class ReportBuilder:
         )
 
         head, tail = page_parts(summary, self.title)
-        out.write(head.encode("utf-8"))
+        out.write(_utf8(head))
         for section in SECTIONS:
             keys = [f"acted{n}" for n in range(8)] if section == "acted" else [section]
             count = sum(self._rows.get(k, 0) for k in keys)
             if section in ("not_redecided", "gate") and not count:
                 continue
-            out.write(section_head(section, count).encode("utf-8"))
+            out.write(_utf8(section_head(section, count)))
             for key in keys:
                 self._copy(key, out)
-            out.write(section_tail(section, count).encode("utf-8"))
-        out.write(tail.encode("utf-8"))
+            out.write(_utf8(section_tail(section, count)))
+        out.write(_utf8(tail))
