@@ -15,14 +15,17 @@ the safe fetcher (``fetch:`` limits, no private address unless in ``fetch.allow_
 a conditional request, so an unchanged feed costs a 304) and verified (``modbot.feeds``:
 the configured key, the instance, its age, no rollback). A feed that is refused is not
 used; the last good copy is, and the refusal goes to ``warn`` (the pipeline logs it,
-puts it in the run's warnings and tells the admins once), each cycle until the feed
-verifies again. The last good copy is
-kept in the state file, so a restart uses it before the first fetch.
+puts it in the run's warnings and tells the admins once) at each try, ``every`` apart
+(with no copy yet too: the try is kept in the state), until the feed verifies again.
+The last good copy is kept in the state file, so a restart uses it before the first
+fetch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -150,16 +153,22 @@ def refresh(
     """Bring every subscribed feed up to date: the last good copy kept in the state (see
     ``load_kept``), then a fetch of each feed whose ``every`` has passed since the copy
     was fetched, by this process or another sharing the state file (the bot and the
-    upload gate). A refused feed is warned about (``warn``) and its last good copy kept."""
+    upload gate). A refused feed is warned about (``warn``) and its last good copy kept;
+    it is fetched again ``every`` later, also when it has no copy yet (the try is kept
+    in the state; a subscription changed in rules.yaml is fetched at once)."""
     for name, fl in policy.feeds.items():
         copy = store.feed_copy(name, body=False)
         _load_kept(fl, store, copy)
+        every = fl.settings.every.total_seconds()
         if (
             copy is not None
             and (fl.verified is not None or fl.tried)
-            and time.time() - copy["fetched_at"] < fl.settings.every.total_seconds()
+            and time.time() - copy["fetched_at"] < every
         ):
             continue
+        refused = _refused_at(store, fl) if copy is None else None
+        if refused is not None and time.time() - refused < every:
+            continue  # no copy yet, refused less than `every` ago: not before every cycle
         fl.tried = True
         try:
             fresh = _fetch(fl, policy, copy, allowed_hosts or [], resolver, now)
@@ -171,8 +180,15 @@ def refresh(
             )
             # logged and sent to the admins: no password or token of a private feed's URL
             warn(f"feed {name!r} ({redact(fl.settings.url)}) refused: {exc}; {kept}")
-            if copy is not None:  # tried: the next try is a period later
+            # tried: the next try is a period later (with no copy yet too: a slow or
+            # hostile host would otherwise hold up every cycle by the download's deadline)
+            if copy is not None:
                 store.feed_fetched(name, time.time())
+            else:
+                store.set_cursor(
+                    _refused_cursor(name),
+                    json.dumps({"at": time.time(), "subscription": _fingerprint(fl)}),
+                )
             continue
         if fresh is None:  # not modified
             assert copy is not None
@@ -191,7 +207,35 @@ def refresh(
                 "last_modified": modified,
             },
         )
+        if copy is None:
+            store.set_cursor(_refused_cursor(name), None)
         log.info("feed %s: %s", name, fl.describe())
+
+
+def _refused_cursor(name: str) -> str:
+    """The state's cursor holding when feed ``name``, with no copy kept, was refused."""
+    return f"feed:{name}:refused"
+
+
+def _fingerprint(fl: FeedList) -> str:
+    """The subscription as rules.yaml says it (URL, key, instance), as a digest: the
+    URL may hold a token, which the state file does not keep."""
+    s = fl.settings
+    text = "\n".join((s.url, s.key, s.publisher))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _refused_at(store: Store, fl: FeedList) -> float | None:
+    """When this subscription (a feed with no copy kept) was last refused; None when it
+    was not, or rules.yaml changed it since (a URL or key fixed: fetched at once)."""
+    raw = store.get_cursor(_refused_cursor(fl.name))
+    try:
+        tried = json.loads(raw) if raw else None
+        if not isinstance(tried, dict) or tried.get("subscription") != _fingerprint(fl):
+            return None
+        return float(tried["at"])
+    except (KeyError, TypeError, ValueError):  # not one this code wrote
+        return None
 
 
 def load_kept(store: Store, policy: Policy) -> None:

@@ -371,6 +371,7 @@ def test_a_feed_host_answering_304_to_a_plain_request_is_a_refusal(
     body, _ = signed_feed(key, datetime.now(UTC))
     lemmy.add_remote_file("hashes.json", body, content_type="application/json")
     lemmy.add_remote_behaviour("hashes.json.sig", status=304, content_type=None)
+    store.set_cursor("feed:peer:refused", None)  # `every` later: fetched again
     warnings.clear()
     refresh(store, policy, warn=warnings.append, allowed_hosts=[remote])
     assert warnings == [
