@@ -9,7 +9,9 @@ and offers what a local ``Engine`` does (``classify``, ``classify_many``, ``subm
 
 Workers are tried in the order given: a connection error, a timeout, a 5xx, a 429, an
 answer over ``MAX_ANSWER`` (not read further) or a 200 that is not a verdict (a proxy's
-page; refused only when every worker answers so) moves on to the next, and a worker that
+page, or a verdict ``check_verdict`` refuses: on another image than the one sent, without
+a score for a concept asked, a label its score disagrees with, a score on another scale;
+refused only when every worker answers so) moves on to the next, and a worker that
 failed is left alone for a while (1 s, doubling with each failure in a row, up to
 ``max_backoff``). A 401/403 is a configuration error
 (the token is wrong for that worker): said clearly in the log and in the error. When no
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import logging
 import threading
 import time
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from classifier.concepts import CustomConcept
+from classifier.concepts import BUILTIN_SCORES, CustomConcept
 from classifier.engine import EngineClosed
 from classifier.model import ModelError
 from classifier.service import CONCEPT_SET_HEADER, CONCEPTS_HEADER, concepts_header
@@ -49,6 +52,7 @@ __all__ = [
     "RemoteError",
     "RemoteRequestRefused",
     "WorkerRefused",
+    "check_verdict",
     "check_worker_url",
 ]
 
@@ -57,6 +61,10 @@ FIRST_BACKOFF = 1.0  # seconds a worker is left alone after a failure; doubles i
 REFUSED_BACKOFF = 300.0  # a worker that refuses the token: a configuration error
 RETRY_WAIT = 2.0  # how long one image waits for a worker to come out of its backoff
 MAX_ANSWER = 1 << 20  # bytes of one answer: a verdict is a few KB; more is a broken worker
+# A margin is a similarity (-1..1, give or take fp16's rounding) less a threshold
+# (-1..1); a similarity is within -1..1. Past these a score is on another scale.
+MAX_MARGIN = 2.01
+MAX_SIMILARITY = 1.01
 
 
 class RemoteError(ModelError):
@@ -279,10 +287,16 @@ class RemoteEngine:
     async def _classify(
         self, data: bytes, media_type: str | None, timeout: float | None
     ) -> Verdict:
+        sha256 = hashlib.sha256(data).hexdigest()
+        asked = BUILTIN_SCORES + tuple(c.name for c in self.custom)
+
+        def parse(answer: httpx.Response) -> Verdict:
+            return check_verdict(_verdict(answer), sha256, asked)
+
         async with self._sem:
             headers = {"Content-Type": media_type or "application/octet-stream"}
             worker, verdict = await self._first(
-                "POST", "/v1/classify", data, headers, timeout, _verdict
+                "POST", "/v1/classify", data, headers, timeout, parse
             )
             self.stats["images"] += 1
             if verdict.unreadable:
@@ -581,6 +595,42 @@ async def _read(answer: httpx.Response) -> httpx.Response | None:
 
 def _verdict(answer: httpx.Response) -> Verdict:
     return Verdict.from_dict(_json(answer))
+
+
+def check_verdict(verdict: Verdict, sha256: str, concepts: Iterable[str]) -> Verdict:
+    """``verdict`` when it is one on the image whose SHA-256 is ``sha256`` that scores
+    every one of ``concepts`` (the built-in ones and the custom ones sent); else
+    ValueError saying why. A worker's answer is checked, not trusted: a verdict for
+    another image (a mix-up in a worker or in a proxy's cache), one without a concept
+    the rules ask about (a worker that ignored the concepts sent), a label its score
+    disagrees with, or a score on another scale would be acted on as this image's."""
+    if verdict.sha256 != sha256:
+        got = verdict.sha256[:64] or "none"
+        raise ValueError(f"a verdict on another image (sha256 {got}, sent {sha256})")
+    if verdict.unreadable is not None:
+        if verdict.labels or verdict.scores:
+            raise ValueError("an unreadable image's verdict with labels or scores")
+        return verdict
+    missing = [name for name in concepts if name not in verdict.scores]
+    if missing:
+        raise ValueError(f"no score for the concepts {', '.join(missing)} (it was asked for them)")
+    for name in concepts:
+        if name != "subject" and (verdict.scores[name] > 0) != (name in verdict.labels):
+            raise ValueError(
+                f"label {name!r} {'missing' if name not in verdict.labels else 'given'} "
+                f"with a score of {verdict.scores[name]!r}"
+            )
+    for where, values, bound in (
+        ("scores", verdict.scores, MAX_MARGIN),
+        ("prompt_scores", verdict.prompt_scores, MAX_SIMILARITY),
+        ("danbooru", verdict.danbooru, MAX_SIMILARITY),
+    ):
+        for key, value in values.items():
+            if abs(value) > bound:
+                raise ValueError(
+                    f"{where}[{key[:80]!r}] is {value!r}, not within -{bound}..{bound}"
+                )
+    return verdict
 
 
 def _as_is(answer: httpx.Response) -> httpx.Response:

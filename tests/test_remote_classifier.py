@@ -8,6 +8,7 @@ on, "broken" ones a stdlib HTTP server answering a fixed status.
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import os
@@ -460,7 +461,9 @@ def test_a_worker_that_fails_after_start_leaves_images_to_look_at_again(
 
 GOOD_VERDICT = {
     "labels": ["photo"],
-    "scores": {"photo": 0.9},
+    # every concept asked has a score (a worker's verdict is checked: check_verdict)
+    "scores": {"photo": 0.9, "subject": 0.1, "underage": -0.1, "nsfw": -0.1, "anime": -0.1}
+    | {"csam": -0.1},
     "model": "m",
     "random_weights": False,
     "concept_version": "0123456789abcdef",
@@ -481,7 +484,11 @@ def mock_workers(answers: dict):
 
 
 def healthy(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, json=GOOD_INFO if request.url.path == "/v1/info" else GOOD_VERDICT)
+    if request.url.path == "/v1/info":
+        return httpx.Response(200, json=GOOD_INFO)
+    # on the image sent, as a worker's verdict is
+    sha256 = hashlib.sha256(request.content).hexdigest()
+    return httpx.Response(200, json={**GOOD_VERDICT, "sha256": sha256})
 
 
 DEEP = b"[" * 100_000 + b"]" * 100_000  # JSON nested past what the parser can follow

@@ -4,6 +4,8 @@ a 5xx. Only when every worker asked answered so is the request refused."""
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 import pytest
 
@@ -12,7 +14,9 @@ from classifier.remote import RemoteEngine, RemoteRequestRefused
 TOKEN = "bot-token-0123456789abcdefgh"
 VERDICT = {
     "labels": ["photo"],
-    "scores": {"photo": 0.9},
+    # every concept asked has a score (a worker's verdict is checked: check_verdict)
+    "scores": {"photo": 0.9, "subject": 0.1, "underage": -0.1, "nsfw": -0.1, "anime": -0.1}
+    | {"csam": -0.1},
     "model": "m",
     "random_weights": False,
     "concept_version": "0123456789abcdef",
@@ -37,7 +41,10 @@ def page(request: httpx.Request) -> httpx.Response:
 
 
 def healthy(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, json=VERDICT)
+    # on the image sent, as a worker's verdict is
+    return httpx.Response(
+        200, json={**VERDICT, "sha256": hashlib.sha256(request.content).hexdigest()}
+    )
 
 
 def test_a_200_that_is_not_a_verdict_moves_on_to_the_next_worker():
