@@ -196,20 +196,36 @@ def refresh(
             continue
         verified, body, signature, etag, modified = fresh
         fl.load(verified)
-        store.keep_feed_copy(
-            name,
-            {
-                "body": body,
-                "signature": signature,
-                "generated_at": verified.feed.generated_at.isoformat(),
-                "fetched_at": time.time(),
-                "etag": etag,
-                "last_modified": modified,
-            },
-        )
+        # the bot and the gate share the state: one that kept a newer copy while this one
+        # fetched keeps it (checked and written in one transaction): never back to older
+        with store.transaction():
+            now_kept = store.feed_copy(name, body=False)
+            newer = _generated_after(now_kept, verified.feed.generated_at)
+            if not newer:
+                store.keep_feed_copy(
+                    name,
+                    {
+                        "body": body,
+                        "signature": signature,
+                        "generated_at": verified.feed.generated_at.isoformat(),
+                        "fetched_at": time.time(),
+                        "etag": etag,
+                        "last_modified": modified,
+                    },
+                )
+        if newer:
+            _load_kept(fl, store, now_kept)
         if copy is None:
             store.set_cursor(_refused_cursor(name), None)
         log.info("feed %s: %s", name, fl.describe())
+
+
+def _generated_after(kept: dict[str, Any] | None, moment: datetime) -> bool:
+    """Whether the copy ``kept`` (its dates) was generated after ``moment``."""
+    try:
+        return kept is not None and datetime.fromisoformat(kept["generated_at"]) > moment
+    except (KeyError, TypeError, ValueError):  # not one this code kept: replaced
+        return False
 
 
 def _refused_cursor(name: str) -> str:
@@ -250,13 +266,8 @@ def _load_kept(fl: FeedList, store: Store, kept: dict[str, Any] | None) -> None:
     copy in use (or none is): its body is read only then."""
     if kept is None:
         return
-    if fl.verified is not None:
-        try:
-            newer = datetime.fromisoformat(kept["generated_at"]) > fl.verified.feed.generated_at
-        except (KeyError, TypeError, ValueError):  # not one this code kept: keep ours
-            newer = False
-        if not newer:
-            return
+    if fl.verified is not None and not _generated_after(kept, fl.verified.feed.generated_at):
+        return  # not newer (or not one this code kept): ours stays
     copy = store.feed_copy(fl.name)
     if copy is None:  # removed meanwhile
         return
