@@ -250,13 +250,16 @@ class HashKind(ABC):
     def parse_line(self, line: str) -> str | None:
         """The hash on one line of a list file (None: blank or comment only).
 
-        What follows the hash is a note (`md5sum` output: `HASH  file.jpg`), unless it
-        holds another hash: one hash a line."""
+        What follows the hash is a note, unless it holds another hash: one hash a line.
+        After md5sum's separator (`HASH  FILE`, `HASH *FILE`) it is a file name, whatever
+        it looks like: files are often named by their hash."""
         content = line.split("#", 1)[0].strip()
         if not content:
             return None
         token, *rest = content.split()
         value = self.parse(token)
+        if content[len(token) : len(token) + 2] in ("  ", " *"):
+            return value
         if any(_ANY_HEX.fullmatch(t.lower()) and len(t) in _LOOKS_LIKE for t in rest):
             raise HashFormatError(f"one hash a line: {line.strip()[:100]!r}")
         return value
