@@ -10,13 +10,13 @@ and offers what a local ``Engine`` does (``classify``, ``classify_many``, ``subm
 Workers are tried in the order given: a connection error, a timeout, a 5xx, a 429, an
 answer over ``MAX_ANSWER`` (not read further) or a 200 that is not a verdict (a proxy's
 page, or a verdict ``check_verdict`` refuses: on another image than the one sent, without
-a score for a concept asked, a label its score disagrees with, a score on another scale;
-refused only when every worker answers so) moves on to the next, and a worker that
-failed is left alone for a while (1 s, doubling with each failure in a row, up to
-``max_backoff``). A 401/403 is a configuration error
-(the token is wrong for that worker): said clearly in the log and in the error. When no
-worker answers, ``classify`` raises ``ClassifierUnavailable`` (the bot records the image
-as skipped and looks at it again). The HTTP work runs on a thread of its own with its
+a score for a concept asked, a label its score disagrees with, a score on another
+scale) moves on to the next, and a worker that failed is left alone for a while (1 s,
+doubling with each failure in a row, up to ``max_backoff``). A 401/403 is a
+configuration error (the token is wrong for that worker): said clearly in the log and in
+the error. When no worker gives a verdict, ``classify`` raises ``ClassifierUnavailable``
+(the bot records the image as skipped and looks at it again); a 400 or 413 (this
+request refused) raises ``RemoteRequestRefused``. The HTTP work runs on a thread of its own with its
 own event loop, so the engine serves any caller's loop, or threads, like ``Engine``.
 """
 
@@ -455,13 +455,14 @@ class RemoteEngine:
         """(worker, ``parse`` of its 200 answer) from the first worker that gives one
         ``parse`` takes, in order; a second pass after waiting (at most ``RETRY_WAIT``)
         for one to come out of its backoff. A 200 that ``parse`` refuses (a proxy's page
-        before a worker) is a broken worker: the next is asked. Raises
-        ``ClassifierUnavailable`` with what each said, or ``RemoteRequestRefused`` (also
-        when every worker asked answered what ``parse`` refuses)."""
+        before a worker, a verdict on another image) is a broken worker: the next is
+        asked, and when none gives one, the image is unavailable as when none answers
+        (the bot looks at it again), never refused: it is the workers' fault, not the
+        image's. Raises ``ClassifierUnavailable`` with what each said, or
+        ``RemoteRequestRefused`` (a 400 or 413: ``_send``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (timeout if timeout is not None else self.timeout)
         errors: dict[str, str] = {}
-        unparsed: dict[str, str] = {}  # the workers whose last answer parse refused
         tried = 0
         for _attempt in range(2):
             now = time.monotonic()
@@ -491,19 +492,15 @@ class RemoteEngine:
                     answer = await self._send(worker, method, path, body, headers, remaining)
                 except _Answer as exc:
                     errors[worker.url] = worker.last_error = str(exc)
-                    unparsed.pop(worker.url, None)
                     continue
                 try:
                     value = parse(answer)
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
                     worker.failed(self.max_backoff)
                     errors[worker.url] = worker.last_error = f"answered 200, not a verdict ({exc})"
-                    unparsed[worker.url] = f"{answer.request.url}: not a verdict ({exc})"
                     continue
                 worker.succeeded()
                 return worker, value
-        if unparsed and set(unparsed) == set(errors):
-            raise RemoteRequestRefused("; ".join(unparsed.values()))
         self.stats["unavailable"] += 1
         raise ClassifierUnavailable("; ".join(f"{url}: {why}" for url, why in errors.items()))
 

@@ -505,11 +505,11 @@ def test_an_answer_nested_too_deeply_is_a_broken_answer_not_a_crash():
     with RemoteEngine(["http://w1:8095", "http://w2:8095"], TOKEN, transport=transport) as engine:
         assert engine.classify_many([b"img"])[0].labels == ("photo",)
     assert asked == {"w1": ["/v1/classify"], "w2": ["/v1/classify"]}
-    # a 200 that is no verdict: refused like any other
+    # a 200 that is no verdict: no worker answered
     transport, asked = mock_workers({"w1": deep(200)})
     with (
         RemoteEngine(["http://w1:8095"], TOKEN, transport=transport) as engine,
-        pytest.raises(RemoteRequestRefused, match="not a verdict"),
+        pytest.raises(ClassifierUnavailable, match="not a verdict"),
     ):
         engine.classify_many([b"img"])
     # at start: the bot starts, the worker's info is said to be wrong

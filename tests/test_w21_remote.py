@@ -1,6 +1,7 @@
 """A worker that answers 200 with something that is not a verdict (a proxy's login
 page, a load balancer's placeholder) is a broken worker: the next one is asked, as for
-a 5xx. Only when every worker asked answered so is the request refused."""
+a 5xx. When every worker asked answered so, no worker answered: the classifier is
+unavailable (the bot looks at the image again), as when none answers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import hashlib
 import httpx
 import pytest
 
-from classifier.remote import RemoteEngine, RemoteRequestRefused
+from classifier.remote import ClassifierUnavailable, RemoteEngine
 
 TOKEN = "bot-token-0123456789abcdefgh"
 VERDICT = {
@@ -57,10 +58,10 @@ def test_a_200_that_is_not_a_verdict_moves_on_to_the_next_worker():
     assert asked == {"w1": ["/v1/classify"], "w2": ["/v1/classify"] * 2}
 
 
-def test_when_every_worker_answers_no_verdict_the_request_is_refused():
+def test_when_every_worker_answers_no_verdict_the_classifier_is_unavailable():
     mock, _ = transport({"w1": page, "w2": page})
     with (
         RemoteEngine(URLS, TOKEN, transport=mock, max_backoff=0.1) as engine,
-        pytest.raises(RemoteRequestRefused, match="not a verdict"),
+        pytest.raises(ClassifierUnavailable, match="not a verdict"),
     ):
         engine.classify_many([b"img"])
