@@ -23,16 +23,19 @@ Records from before modbot kept the item's facts (``RecordedItem.published`` ...
 account_age, bot_account, moderator}``, ``community: {local}``, ``scope``) does not
 match, and the item's window is its decision time, not its publication.
 
-An exempt item spares its file for every other decision on that file (an upload of the
-same file, ``Plan.spares_file``): the window's uploads and stored files are matched
-against the window's other decisions on the same file, read first (a second, smaller
-pass: only the decisions sharing a file with an upload).
+An exempt item spares its file for every other decision on that file, as in the run
+(``Plan.spares_file``): an upload or stored file of it is exempt, and another post's or
+comment's purge of it is not done. The window is read twice: first for the files its
+exempt items show (kept in a temporary SQLite file, not in memory), then decided. All of
+it, not only the decisions sharing a file with an upload of the window: an upload is
+decided when it is first listed, often before the post that shows it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -67,7 +70,7 @@ class Redecider:
         self.executor = pipeline.executor
         self.concept_version = concept_version
         self.run_id = pipeline.run_id
-        self.spared: dict[str, str] = {}  # file key -> why an exempt item spares it
+        self.spared = _Spared()  # file key -> why an exempt item spares it
         self.redecided = 0
         self.not_redecided = 0
         self.without_facts = 0  # records from before the item's facts were recorded
@@ -78,9 +81,10 @@ class Redecider:
     def window(self, since: datetime | None) -> Iterator[dict[str, Any]]:
         """The report's records, oldest first."""
         bound = utc_iso(since) if since is not None else None
-        for row_id, record in self.store.window_decisions(bound, sharing_files=True):
-            if _in_window(record, since):
-                self._note_spared(row_id, record)
+        # every exempt item decided in the window spares its file, as the run noted it
+        # when it decided the item (made before `since` too: a post read again)
+        for row_id, record in self.store.window_decisions(bound):
+            self._note_spared(row_id, record)
         for row_id, record in self.store.window_decisions(bound):
             if _in_window(record, since):
                 yield self.decide(row_id, record)
@@ -88,6 +92,9 @@ class Redecider:
     def _note_spared(self, row_id: int, record: dict[str, Any]) -> None:
         """Before anything is decided: which files an exempt item of the window spares."""
         item = record.get("item") or {}
+        keys = _file_keys(record)
+        if not keys:
+            return
         subject, _why = self._subject(record)
         if subject is None or subject.skipped:
             return
@@ -95,8 +102,7 @@ class Redecider:
         if plan.spares_file:
             kind, item_id = item.get("kind"), item.get("id")
             why = f"the same file is shown by {kind} {item_id}, exempt: {plan.spares_file}"
-            for key in _file_keys(record):
-                self.spared.setdefault(key, why)
+            self.spared.note(keys, why)
 
     # ------------------------------------------------------------------ one record
     def decide(self, row_id: int, record: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +151,7 @@ class Redecider:
             subject.skipped == "purged" or not self.policy.acts_on_skips or not item
         ):
             return out  # only rules about skips match an image not checked
-        spared = next((self.spared[k] for k in _file_keys(record) if k in self.spared), None)
+        spared = self.spared.first(_file_keys(record))
         own = f"the same file is shown by {item.get('kind')} {item.get('id')},"
         if spared and spared.startswith(own):
             spared = None  # its own exemption, not another item's
@@ -308,6 +314,29 @@ def _in_window(record: dict[str, Any], since: datetime | None) -> bool:
     if published is None:
         return True  # decided since `since` (the query's bound) and nothing more known
     return published >= (since if since.tzinfo else since.replace(tzinfo=UTC))
+
+
+class _Spared:
+    """File key (``sha256:…``, ``alias:…``) -> why an exempt item spares the file, in a
+    temporary SQLite file: a window may hold many exempt items (a moderator's posts)."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.execute("CREATE TABLE spared (n INTEGER PRIMARY KEY, key TEXT UNIQUE, why TEXT)")
+
+    def note(self, keys: Iterable[str], why: str) -> None:
+        """The first item noted for a file is the one named."""
+        self._db.executemany(
+            "INSERT OR IGNORE INTO spared (key, why) VALUES (?, ?)", [(k, why) for k in keys]
+        )
+
+    def first(self, keys: Iterable[str]) -> str | None:
+        """Why the file of ``keys`` is spared (by the first of them noted), or None."""
+        for key in keys:
+            row = self._db.execute("SELECT why FROM spared WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                return str(row[0])
+        return None
 
 
 def _file_keys(record: dict[str, Any]) -> list[str]:
