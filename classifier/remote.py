@@ -161,7 +161,8 @@ class RemoteEngine:
             raise ValueError("give custom concepts or a named concept set, not both")
         self.custom = custom
         self.concept_set = concept_set
-        self._headers = {"Accept": "application/json"}
+        # identity: an answer is read within MAX_ANSWER as it comes (see _read)
+        self._headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         if custom:
@@ -370,8 +371,8 @@ class RemoteEngine:
         except httpx.HTTPError as exc:
             raise _Answer(f"cannot connect: {_reason(exc)}") from None
         self.stats["requests"] += 1
-        if answer is None:
-            raise _Answer(_TOO_LARGE)
+        if isinstance(answer, str):
+            raise _Answer(answer)
         if answer.status_code in (401, 403):
             raise WorkerRefused(self._refused_message(worker, answer))
         if answer.status_code == 400:
@@ -539,9 +540,9 @@ class RemoteEngine:
             raise _Answer(f"cannot connect: {_reason(exc)}") from None
         finally:
             self.stats["requests"] += 1
-        if answer is None:
+        if isinstance(answer, str):
             worker.failed(self.max_backoff)
-            raise _Answer(_TOO_LARGE)
+            raise _Answer(answer)
         status = answer.status_code
         if status == 200:
             return answer
@@ -569,24 +570,33 @@ _TOO_LARGE = (
 )
 
 
-async def _read(answer: httpx.Response) -> httpx.Response | None:
-    """A streamed answer read into memory, or None when it is over ``MAX_ANSWER``
-    (what is over is not read: a broken or hostile worker could send gigabytes)."""
+async def _read(answer: httpx.Response) -> httpx.Response | str:
+    """A streamed answer read into memory, or why it was not: over ``MAX_ANSWER``
+    (what is over is not read: a broken or hostile worker could send gigabytes), or
+    compressed (the engine asks for ``identity``: a gzip bomb of 64 KB would be 64 MB in
+    one piece before any cap could count it)."""
     import httpx
 
+    encoding = answer.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        return (
+            f"answered a compressed body ({encoding[:40]}) it was not asked for (not "
+            "read): not what a modbot worker answers"
+        )
     declared = answer.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_ANSWER:
-        return None
+        return _TOO_LARGE
     chunks, size = [], 0
-    async for chunk in answer.aiter_bytes():  # decompressed, a chunk at a time
+    async for chunk in answer.aiter_bytes():  # as it came: not compressed (above)
         size += len(chunk)
         if size > MAX_ANSWER:
-            return None
+            return _TOO_LARGE
         chunks.append(chunk)
-    # the body as read, so no longer compressed
-    headers = [(k, v) for k, v in answer.headers.multi_items() if k != "content-encoding"]
     return httpx.Response(
-        answer.status_code, headers=headers, content=b"".join(chunks), request=answer.request
+        answer.status_code,
+        headers=answer.headers.multi_items(),
+        content=b"".join(chunks),
+        request=answer.request,
     )
 
 
