@@ -60,12 +60,13 @@ def _link(url: Any, text: Any, *, css: str = "") -> str:
 
 
 def _is_flagged(d: Mapping[str, Any]) -> bool:
-    labels = set(d.get("labels") or [])
+    """Flagged as a verdict is (``Verdict.flagged``): any label fired (a custom concept of
+    the admin's too), or a hash list, or a rule matched."""
     # a record not decided again keeps what its rule did only under `recorded`
     recorded = d.get("recorded") or {}
     return (
         bool(d.get("hash_match"))
-        or bool(labels & {"csam", "nsfw", "underage"})
+        or bool(d.get("labels"))
         or bool(d.get("rule"))
         or bool(recorded.get("rule") or recorded.get("actions"))
     )
