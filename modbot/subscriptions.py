@@ -48,13 +48,14 @@ from modbot.hashes import HASH_KINDS, HashIndex
 
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
-    from modbot.config.schema import FeedSettings
+    from modbot.config.schema import FeedSettings, FetchSettings
     from modbot.store import Store
 
-__all__ = ["FeedList", "load_kept", "peer_verdict", "refresh"]
+__all__ = ["FeedList", "feed_limits", "load_kept", "peer_verdict", "refresh"]
 
 log = logging.getLogger(__name__)
 
+FEED_TOTAL_TIMEOUT = 120.0  # seconds a feed's download may take in all, at least
 _VERDICT_USED = {"known-bad": "bad", "allow-list": "innocent", "classified": None}
 
 
@@ -285,6 +286,26 @@ def _load_kept(fl: FeedList, store: Store, kept: dict[str, Any] | None) -> None:
         log.info("feed %s: the copy kept is not usable now: %s", fl.name, exc)
 
 
+def feed_limits(f: FetchSettings | None = None) -> FetchLimits:
+    """How a feed and its signature are downloaded, by the bot and the gate as by
+    ``modbot feed verify``: ``fetch:``'s timeouts (default: its defaults), but 2
+    minutes in all at least (a large feed on a slow link) and ``MAX_FEED_BYTES``."""
+    if f is None:
+        from modbot.config.schema import FetchSettings
+
+        f = FetchSettings()
+    return FetchLimits(
+        max_bytes=MAX_FEED_BYTES,
+        max_bytes_held=MAX_FEED_BYTES,
+        connect_timeout=f.connect_timeout.total_seconds(),
+        read_timeout=f.read_timeout.total_seconds(),
+        total_timeout=max(f.total_timeout.total_seconds(), FEED_TOTAL_TIMEOUT),
+        max_redirects=f.max_redirects,
+        max_concurrency=2,
+        per_host_concurrency=2,
+    )
+
+
 def _fetch(
     fl: FeedList,
     policy: Policy,
@@ -297,16 +318,7 @@ def _fetch(
     not older than ``max_age``, else ``FeedStale``); a feed that changed between its two
     downloads is fetched again once."""
     f = policy.fetch
-    limits = FetchLimits(
-        max_bytes=MAX_FEED_BYTES,
-        max_bytes_held=MAX_FEED_BYTES,
-        connect_timeout=f.connect_timeout.total_seconds(),
-        read_timeout=f.read_timeout.total_seconds(),
-        total_timeout=max(f.total_timeout.total_seconds(), 120.0),
-        max_redirects=f.max_redirects,
-        max_concurrency=2,
-        per_host_concurrency=2,
-    )
+    limits = feed_limits(f)
     hosts = [*allowed_hosts, *f.allow_hosts]
     accepted = fl.verified.feed.generated_at if fl.verified is not None else None
 

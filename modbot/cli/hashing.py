@@ -329,7 +329,8 @@ def _add_feed(subparsers: Subparsers) -> None:
         "verify",
         help="check a feed (URL or file) and its signature against a public key",
         description=(
-            "Download (with the bot's safe fetcher) or read a feed and its signature "
+            "Download (with the bot's safe fetcher and its limits for a feed: 32 MB, 2 "
+            "minutes) or read a feed and its signature "
             "(URL.sig / FILE.sig) and check them as a subscriber does: the key, the "
             "signature, the format, the instance, the age. Prints the entries' counts, "
             "or why the feed is refused. Exit status: 0 valid, 1 refused."
@@ -426,12 +427,13 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.feed.startswith(("http://", "https://")):
         import asyncio
 
-        from modbot.fetch import Fetcher, FetchLimits
+        from modbot.fetch import Fetcher
+        from modbot.subscriptions import feed_limits
 
         async def download() -> tuple[bytes, bytes]:
-            # as a subscriber asks (modbot.subscriptions): the signature beside the feed,
-            # behind the same query (a token)
-            async with Fetcher(FetchLimits(max_bytes=MAX_FEED_BYTES)) as fetcher:
+            # as a subscriber asks (modbot.subscriptions): the same limits, the signature
+            # beside the feed, behind the same query (a token)
+            async with Fetcher(feed_limits()) as fetcher:
                 body = await fetcher.fetch_file(args.feed, max_bytes=MAX_FEED_BYTES)
                 sig = await fetcher.fetch_file(
                     signature_url(args.feed), max_bytes=MAX_SIGNATURE_BYTES + 1

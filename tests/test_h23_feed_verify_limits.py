@@ -1,0 +1,41 @@
+"""`modbot feed verify URL` checks a feed "as a subscriber would": a feed the bot
+takes (its download may last 2 minutes, as a large feed on a slow link does) is valid
+to `feed verify` too, not refused at the 30 s an image download has."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from test_hash_feeds import peer_feed, signed_feed
+
+from fakelemmy import FakeLemmy
+from modbot import fetch
+from modbot.cli import main
+from modbot.feeds import public_key_text
+from modbot.subscriptions import refresh
+
+
+def test_feed_verify_waits_for_a_slow_feed_as_the_bot_does(
+    fake_lemmy: FakeLemmy, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    lemmy = fake_lemmy
+    remote = lemmy.remote_url.split("//", 1)[1]
+    url = f"{lemmy.remote_url}/hashes.json"
+    key, policy, store = peer_feed(lemmy, tmp_path, url)
+    body, signature = signed_feed(key, datetime.now(UTC))
+    # about 34 s to download: over an image's 30 s, within a feed's 2 minutes
+    lemmy.add_remote_behaviour(
+        "hashes.json", body, content_type=None, trickle_bytes_per_s=len(body) / 34
+    )
+    lemmy.add_remote_file("hashes.json.sig", signature, content_type="text/plain")
+
+    real = fetch.Fetcher
+    monkeypatch.setattr(fetch, "Fetcher", lambda *a, **k: real(*a, allowed_hosts=[remote], **k))
+    assert main(["feed", "verify", url, "--key", public_key_text(key)]) == 0
+    assert capsys.readouterr().out.startswith("valid: peer.example, generated ")
+
+    warnings: list[str] = []  # and the bot takes it
+    refresh(store, policy, warn=warnings.append, allowed_hosts=[remote])
+    assert warnings == [] and len(policy.feeds["peer"]) == 1
+    store.close()
