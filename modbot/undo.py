@@ -47,6 +47,9 @@ __all__ = ["UNDO_KINDS", "Step", "UndoPlan", "carry_out", "plan_undo", "undo_loc
 #: The store's action kinds of an undo, and the bot's action each one undoes.
 UNDO_KINDS = {"restore": "remove", "unban": "ban"}
 
+#: The outcome of an undo not tried: Lemmy was unavailable for one before it.
+NOT_TRIED = "not_tried"
+
 NOT_UNDONE = {
     "purge_item": "a purge deletes for good: Lemmy keeps no copy, nothing can bring it back",
     "purge_image": "a purge deletes the file for good: pict-rs keeps no copy",
@@ -357,7 +360,10 @@ def _banned_since(client: LemmyApi, store: Store, step: Step) -> ActionOutcome |
         person = client.person(step.person_id)
     except (LemmyUnavailable, LemmyLoginError) as exc:
         return ActionOutcome(
-            "unban", "failed", f"cannot read whether person {step.person_id} is banned: {exc}"
+            "unban",
+            "failed",
+            f"cannot read whether person {step.person_id} is banned: {exc}",
+            retry=True,
         )
     except LemmyError as exc:
         if _gone(exc):
@@ -409,15 +415,28 @@ def carry_out(
     run_id: str,
     reason: str,
     restore_data: bool = False,
+    on_result: Callable[[Step, ActionOutcome], None] | None = None,
 ) -> list[tuple[Step, ActionOutcome]]:
     """Send the plan's undos (each once, ever) and record them in the audit. Call it
     holding ``undo_lock(store)``: a claim of an undo kind another run left is then one a
-    killed undo left."""
+    killed undo left. ``on_result(step, outcome)``: called as each one is settled. Once
+    Lemmy is unavailable (or refuses the login) the rest are not tried (``not_tried``):
+    the same command again finishes them."""
     ex = Executor(client, store, run_id=run_id, dry_run=False)
     ex.stale_runs = {r["run_id"] for r in store.claims_left() if r["kind"] in UNDO_KINDS}
     recorded = _recorded(store)
     results: list[tuple[Step, ActionOutcome]] = []
+    stopped: ActionOutcome | None = None
+
+    def settled(step: Step, outcome: ActionOutcome) -> None:
+        results.append((step, outcome))
+        if on_result is not None:
+            on_result(step, outcome)
+
     for step in plan.steps:
+        if stopped is not None:
+            settled(step, ActionOutcome(step.kind, NOT_TRIED, f"not tried: {stopped.detail}"))
+            continue
         original = store.action(UNDO_KINDS[step.kind], step.target)
         before = store.action(step.kind, step.target)
         again = bool(
@@ -431,7 +450,8 @@ def carry_out(
         if step.kind == "unban" and (before or {}).get("status") != SENDING:
             kept = _banned_since(client, store, step)
             if kept is not None:
-                results.append((step, kept))
+                settled(step, kept)
+                stopped = kept if kept.retry else None
                 continue
         outcome = ex.once(
             step.kind,
@@ -462,7 +482,9 @@ def carry_out(
                 f"ban:{step.target}",
                 json.dumps({"expires": int(row["done_at"]), "item": original.get("item")}),
             )
-        results.append((step, outcome))
+        settled(step, outcome)
+        if outcome.retry:  # Lemmy down, rate-limiting past the retries, or no login
+            stopped = outcome
     _record(store, plan, results, run_id, recorded)
     return results
 

@@ -37,10 +37,14 @@ an undone ban counts as one that ran out (another offence bans anew). It runs be
 daemon (undos take their own lock, MODBOT_STATE.undo.lock). Needs LEMMY_URL,
 LEMMY_USERNAME and LEMMY_PASSWORD (the bot's account) with --yes.
 
-Exit status: 0 done (or nothing to do), 1 an undo failed (said why) or the decisions
-named are not recorded (no such id; --rule names no rule ever recorded, --action no
-kind of action or --status no outcome: a typo, the message gives the closest name), 75
-another undo is running on this state.
+Each undo is said as it is done. When Lemmy is unavailable (a 502, its rate limit past
+the retries) or refuses the bot's login, the undo stops there: the rest are listed as
+not tried, and the same command again finishes them.
+
+Exit status: 0 done (or nothing to do), 1 an undo failed or was not tried (said why)
+or the decisions named are not recorded (no such id; --rule names no rule ever
+recorded, --action no kind of action or --status no outcome: a typo, the message gives
+the closest name), 75 another undo is running on this state.
 
 Examples:
   modbot undo 412                       # what undoing decision 412 would do
@@ -144,7 +148,7 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
     from modbot.errors import StateLocked
     from modbot.lemmy import connect
     from modbot.pipeline import new_run_id
-    from modbot.undo import carry_out, undo_lock
+    from modbot.undo import NOT_TRIED, carry_out, undo_lock
 
     settings = Settings.from_env()
     lock = undo_lock(store)
@@ -170,20 +174,34 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
                 run_id=run_id,
                 reason=args.reason,
                 restore_data=args.restore_content,
+                on_result=lambda step, outcome: _say(step, outcome, args.restore_content),
             )
         finally:
             client.close()
     finally:
         lock.release()
-    failed = 0
-    for step, outcome in results:
-        ids = _ids(step.decisions)
-        if outcome.status == "done":
-            print(f"done ({ids}): {outcome.detail}{_content(step, args.restore_content)}")
-        elif outcome.status == "failed":
-            failed += 1
-            print(f"FAILED ({ids}): {step.describe}: {outcome.detail}", file=sys.stderr)
-        else:
-            print(f"{outcome.status} ({ids}): {outcome.detail}")
+    failed = sum(outcome.status in ("failed", NOT_TRIED) for _, outcome in results)
+    left = sum(outcome.status == NOT_TRIED for _, outcome in results)
+    if left:
+        print(
+            f"modbot undo: {left} more not tried (Lemmy was unavailable, or refused the "
+            "login); run the same command again to finish: what was done is not sent again",
+            file=sys.stderr,
+        )
     print(f"undo run {run_id}: recorded in the audit (modbot audit --run {run_id})")
     return 1 if failed else 0
+
+
+def _say(step: Any, outcome: Any, restore_content: bool) -> None:
+    """One line per undo, as it is settled (a long undo shows how far it got)."""
+    from modbot.undo import NOT_TRIED
+
+    ids = _ids(step.decisions)
+    if outcome.status == "done":
+        print(f"done ({ids}): {outcome.detail}{_content(step, restore_content)}", flush=True)
+    elif outcome.status == "failed":
+        print(f"FAILED ({ids}): {step.describe}: {outcome.detail}", file=sys.stderr, flush=True)
+    elif outcome.status == NOT_TRIED:
+        print(f"not tried ({ids}): {step.describe}", file=sys.stderr, flush=True)
+    else:
+        print(f"{outcome.status} ({ids}): {outcome.detail}", flush=True)
