@@ -134,6 +134,11 @@ class _Answer(Exception):
     """One worker's failure, for the next worker to be tried (internal)."""
 
 
+class _Refused(_Answer):
+    """One worker refused this request (400, 413): the next is asked, this one not
+    again for it; when every worker asked refused it, ``RemoteRequestRefused``."""
+
+
 class RemoteEngine:
     """Verdicts from ``modbot worker``s. Thread-safe; ``classify`` is async."""
 
@@ -459,19 +464,25 @@ class RemoteEngine:
         before a worker, a verdict on another image) is a broken worker: the next is
         asked, and when none gives one, the image is unavailable as when none answers
         (the bot looks at it again), never refused: it is the workers' fault, not the
-        image's. Raises ``ClassifierUnavailable`` with what each said, or
-        ``RemoteRequestRefused`` (a 400 or 413: ``_send``)."""
+        image's. A worker that refuses this request (400, 413: another worker may take
+        an image over this one's size limit) is not asked again for it; the next is.
+        Raises ``ClassifierUnavailable`` with what each said, or
+        ``RemoteRequestRefused`` when every worker asked refused the request."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (timeout if timeout is not None else self.timeout)
         errors: dict[str, str] = {}
+        refused: dict[str, str] = {}  # the workers that refused this request
         tried = 0
         for _attempt in range(2):
+            left = [w for w in self._workers if w.url not in refused]
+            if not left:
+                break
             now = time.monotonic()
-            ready = [w for w in self._workers if w.down_until <= now]
+            ready = [w for w in left if w.down_until <= now]
             if not ready:
-                wait = min(w.down_until for w in self._workers) - now
+                wait = min(w.down_until for w in left) - now
                 if wait > RETRY_WAIT or loop.time() + wait >= deadline:
-                    for w in self._workers:
+                    for w in left:
                         errors.setdefault(
                             w.url,
                             f"{w.last_error or 'failed'} (not asked again "
@@ -480,7 +491,7 @@ class RemoteEngine:
                     break
                 await asyncio.sleep(wait)
                 now = time.monotonic()
-                ready = [w for w in self._workers if w.down_until <= now]
+                ready = [w for w in left if w.down_until <= now]
             for worker in ready:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
@@ -491,6 +502,9 @@ class RemoteEngine:
                 tried += 1
                 try:
                     answer = await self._send(worker, method, path, body, headers, remaining)
+                except _Refused as exc:
+                    errors[worker.url] = refused[worker.url] = str(exc)
+                    continue
                 except _Answer as exc:
                     errors[worker.url] = worker.last_error = str(exc)
                     continue
@@ -502,6 +516,8 @@ class RemoteEngine:
                     continue
                 worker.succeeded()
                 return worker, value
+        if refused and set(refused) == set(errors):
+            raise RemoteRequestRefused("; ".join(refused.values()))
         self.stats["unavailable"] += 1
         raise ClassifierUnavailable("; ".join(f"{url}: {why}" for url, why in errors.items()))
 
@@ -558,9 +574,13 @@ class RemoteEngine:
             worker.down_until = time.monotonic() + retry
             raise _Answer(f"over this client's quota (429); retry after {retry:.0f} s")
         if status in (400, 413):
-            raise RemoteRequestRefused(
-                f"classifier worker {worker.url} refused the request ({status}): {_error(answer)}"
-            )
+            said = _error(answer)
+            if status == 413 and not _is_json(answer):  # not the worker's own 413
+                said += (
+                    " (from a proxy before the worker: raise its limit on request bodies, "
+                    "e.g. nginx's client_max_body_size, to the worker's --max-bytes)"
+                )
+            raise _Refused(f"classifier worker {worker.url} refused the request ({status}): {said}")
         worker.failed(self.max_backoff)
         raise _Answer(f"answered {status} {_error(answer)}".rstrip())
 
@@ -652,6 +672,14 @@ def _json(answer: httpx.Response) -> Any:
         return answer.json()
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def _is_json(answer: httpx.Response) -> bool:
+    try:
+        _json(answer)
+    except ValueError:
+        return False
+    return True
 
 
 def _error(answer: httpx.Response) -> str:
