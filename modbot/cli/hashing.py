@@ -351,7 +351,26 @@ def _add_feed(subparsers: Subparsers) -> None:
         default="7d",
         help="how old the feed may be (default: %(default)s)",
     )
+    ver.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        type=_host_entry,
+        metavar="HOST[:PORT]",
+        help="a feed host on a private address to fetch from all the same (repeatable), "
+        "as the bot's fetch.allow_hosts: a peer reached over a VPN",
+    )
     ver.set_defaults(func=run_verify)
+
+
+def _host_entry(value: str) -> str:
+    from modbot.fetch import parse_host_entry
+
+    try:
+        parse_host_entry(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def run_publish(args: argparse.Namespace) -> int:
@@ -409,6 +428,7 @@ def run_publish(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     from collections import Counter
+    from urllib.parse import urlsplit
 
     from modbot.feeds import (
         MAX_FEED_BYTES,
@@ -427,13 +447,13 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.feed.startswith(("http://", "https://")):
         import asyncio
 
-        from modbot.fetch import Fetcher
+        from modbot.fetch import Fetcher, PrivateAddress, redact
         from modbot.subscriptions import feed_limits
 
         async def download() -> tuple[bytes, bytes]:
             # as a subscriber asks (modbot.subscriptions): the same limits, the signature
             # beside the feed, behind the same query (a token)
-            async with Fetcher(feed_limits()) as fetcher:
+            async with Fetcher(feed_limits(), allowed_hosts=args.allow_host) as fetcher:
                 body = await fetcher.fetch_file(args.feed, max_bytes=MAX_FEED_BYTES)
                 sig = await fetcher.fetch_file(
                     signature_url(args.feed), max_bytes=MAX_SIGNATURE_BYTES + 1
@@ -441,7 +461,18 @@ def run_verify(args: argparse.Namespace) -> int:
                 assert body is not None and sig is not None  # no conditional request
                 return body.data, sig.data
 
-        body, sig = asyncio.run(download())
+        try:
+            body, sig = asyncio.run(download())
+        except PrivateAddress as exc:
+            # the fetcher's advice is for images; this command's is --allow-host
+            why = exc.message.split("; add it to the allowed hosts", 1)[0]
+            print(
+                f"modbot feed verify: {exc.reason}: {why} ({redact(exc.url)}); if this "
+                f"feed's host is one you trust, give --allow-host {_host(urlsplit(exc.url))} "
+                "(the bot: fetch.allow_hosts in rules.yaml)",
+                file=sys.stderr,
+            )
+            return 1
         verified = verify_feed(body, sig, key, instance=args.instance, max_age=max_age)
     else:
         try:
