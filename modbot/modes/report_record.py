@@ -18,6 +18,10 @@ run: nothing is sent, ever). An image is **not decided again** (listed, with why
 walking the window through Lemmy, downloading and classifying. It is also what a
 report does when nothing at all is recorded in the window (a new install).
 
+Each record is decided as of its decision time (``decided_at``): an account's age
+(``author: {account_age}``) is what it was when the bot decided the item, as the run
+counted it, not its age when the report is made.
+
 Records from before modbot kept the item's facts (``RecordedItem.published`` ...
 ``author_is_admin``) decide with those unknown: a rule on them (``author: {local,
 account_age, bot_account, moderator}``, ``community: {local}``, ``scope``) does not
@@ -98,7 +102,7 @@ class Redecider:
         subject, _why = self._subject(record)
         if subject is None or subject.skipped:
             return
-        plan = self.policy.decide(subject)
+        plan = self.policy.decide(subject, _decided_at(record))
         if plan.spares_file:
             kind, item_id = item.get("kind"), item.get("id")
             why = f"the same file is shown by {kind} {item_id}, exempt: {plan.spares_file}"
@@ -156,7 +160,7 @@ class Redecider:
         if spared and spared.startswith(own):
             spared = None  # its own exemption, not another item's
         subject.file_exempt = spared
-        plan = self.policy.decide(subject)
+        plan = self.policy.decide(subject, _decided_at(record))
         image = dict(out["image"])
         image["hashes"] = {**(image.get("hashes") or {}), **plan.hashes}
         out.update(
@@ -303,6 +307,13 @@ def _recorded_fetch_failure(record: dict[str, Any], skipped: str | None) -> dict
         skipped=skipped,
         skipped_detail=record.get("skipped_detail"),
     )
+
+
+def _decided_at(record: dict[str, Any]) -> datetime | None:
+    """When the bot decided the record: what an account's age is counted at (``author:
+    {account_age}``), as the run counted it then (None: now)."""
+    value = record.get("decided_at")
+    return parse_time(value) if isinstance(value, str) else None
 
 
 def _in_window(record: dict[str, Any], since: datetime | None) -> bool:
