@@ -253,6 +253,14 @@ def _listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _port_file_dir(path: str | None) -> None:
+    """ValueError unless --port-file's directory is there to write the port in."""
+    if path and not Path(path).absolute().parent.is_dir():
+        raise ValueError(
+            f"--port-file {path}: its directory {Path(path).absolute().parent} does not exist"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     if args.new_token:
         return _new_token(args.new_token, args.quota)
@@ -261,6 +269,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         host, port = _listen(args.listen)
+        _port_file_dir(args.port_file)  # before the model loads, which takes a while
         named = _named_sets(args.concepts)
         clients = None if args.no_auth else load_tokens(args.tokens_file)
         config = worker_config(args, named, clients)  # checked before the model loads
@@ -411,8 +420,16 @@ def _serve(args: argparse.Namespace, host: str, port: int, config: WorkerConfig)
         )
         if args.port_file:  # whole or not at all: a reader polls for it
             tmp = Path(f"{args.port_file}.tmp")
-            tmp.write_text(f"{server.address[1]}\n")
-            tmp.replace(args.port_file)
+            try:
+                tmp.write_text(f"{server.address[1]}\n")
+                tmp.replace(args.port_file)
+            except OSError as exc:
+                print(
+                    f"modbot worker: cannot write the port to --port-file {args.port_file}: "
+                    f"{exc.strerror or exc}",
+                    file=sys.stderr,
+                )
+                return 1
         _quiet_stop_signals()
         server.run()  # until SIGTERM or Ctrl-C: the requests in hand are answered first
     finally:
