@@ -159,7 +159,7 @@ def refresh(
     in the state; a subscription changed in rules.yaml is fetched at once)."""
     for name, fl in policy.feeds.items():
         copy = store.feed_copy(name, body=False)
-        _load_kept(fl, store, copy)
+        _load_kept(fl, store, copy, warn)
         every = fl.settings.every.total_seconds()
         if (
             copy is not None
@@ -196,6 +196,7 @@ def refresh(
             store.feed_fetched(name, time.time())
             continue
         verified, body, signature, etag, modified = fresh
+        before = len(fl) if fl.verified is not None else None
         fl.load(verified)
         # the bot and the gate share the state: one that kept a newer copy while this one
         # fetched keeps it (checked and written in one transaction): never back to older
@@ -218,7 +219,24 @@ def refresh(
             _load_kept(fl, store, now_kept)
         if copy is None:
             store.set_cursor(_refused_cursor(name), None)
+        _say_if_shrunk(fl, before, warn)
         log.info("feed %s: %s", name, fl.describe())
+
+
+def _say_if_shrunk(fl: FeedList, before: int | None, warn: Callable[[str], None]) -> None:
+    """Warn when the copy now in use holds none, or under half (10 or more fewer), of
+    the entries the one before held for this subscription: a publisher that withdrew
+    them, or lost its state, turns the protection off, and is not refused for it."""
+    after = len(fl)
+    if before is None or fl.verified is None or after >= before:
+        return
+    if after == 0 or (after < before / 2 and before - after >= 10):
+        warn(
+            f"feed {fl.name!r}: its new copy ({fl.verified.feed.generated_at:%Y-%m-%d %H:%M} "
+            f"UTC) holds {after:,} entries used here ({fl.use}), the copy before {before:,}: "
+            "its publisher withdrew them, or lost them; it is used as it is, ask them if "
+            "that is unexpected"
+        )
 
 
 def _generated_after(kept: dict[str, Any] | None, moment: datetime) -> bool:
@@ -262,9 +280,15 @@ def load_kept(store: Store, policy: Policy) -> None:
         _load_kept(fl, store, store.feed_copy(name, body=False))
 
 
-def _load_kept(fl: FeedList, store: Store, kept: dict[str, Any] | None) -> None:
+def _load_kept(
+    fl: FeedList,
+    store: Store,
+    kept: dict[str, Any] | None,
+    warn: Callable[[str], None] | None = None,
+) -> None:
     """Use the copy kept in ``store`` (``kept``: its dates) when it is newer than the
-    copy in use (or none is): its body is read only then."""
+    copy in use (or none is): its body is read only then. ``warn``: told when it holds
+    far fewer entries than the copy in use (another process fetched it)."""
     if kept is None:
         return
     if fl.verified is not None and not _generated_after(kept, fl.verified.feed.generated_at):
@@ -272,6 +296,7 @@ def _load_kept(fl: FeedList, store: Store, kept: dict[str, Any] | None) -> None:
     copy = store.feed_copy(fl.name)
     if copy is None:  # removed meanwhile
         return
+    before = len(fl) if fl.verified is not None else None
     try:  # verified when kept: its age is not held against it until a new one comes
         fl.load(
             verify_feed(
@@ -284,6 +309,9 @@ def _load_kept(fl: FeedList, store: Store, kept: dict[str, Any] | None) -> None:
         )
     except FeedError as exc:  # the key in rules.yaml changed since
         log.info("feed %s: the copy kept is not usable now: %s", fl.name, exc)
+        return
+    if warn is not None:
+        _say_if_shrunk(fl, before, warn)
 
 
 def feed_limits(f: FetchSettings | None = None) -> FetchLimits:
