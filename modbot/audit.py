@@ -11,18 +11,21 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from modbot.actions.kinds import ACTIONS
 from modbot.actors import actor_handle, user_keys
 from modbot.model import utc_iso
-from modbot.store import Store
+from modbot.store import StateError, Store, database_problem
 
 __all__ = [
     "AuditFilter",
+    "Records",
     "Row",
     "item_key",
     "moment",
@@ -173,6 +176,85 @@ class Row:
         return {"id": self.id, **self.record}
 
 
+class Records:
+    """The decision records of a state file, read on a read-only connection of their own
+    and streamed: ``modbot audit`` neither writes nor changes the file (no schema, no
+    mode), and reads 100,000 records in flat memory. ``StateError`` when the file is no
+    modbot state (missing, empty, corrupt, a directory)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise StateError(
+                f"the state file {self.path} is a directory: give the file in it, e.g. "
+                f"{self.path / 'modbot.sqlite3'}"
+            )
+        if not self.path.exists():
+            raise StateError(f"no state file at {self.path}")
+        if self.path.stat().st_size == 0:
+            raise StateError(
+                f"the state file {self.path} is empty: no modbot run has written it (a "
+                "wrong --state or MODBOT_STATE?)"
+            )
+        try:
+            self._db = sqlite3.connect(
+                self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30
+            )
+            self._db.execute("SELECT id, decided_at, run_id, rule, record FROM decisions LIMIT 1")
+        except sqlite3.OperationalError as exc:
+            if "no such" not in str(exc):
+                raise StateError(database_problem(self.path, exc)) from None
+            raise StateError(
+                f"{self.path} is an SQLite file but no modbot state file (it has no "
+                "decision records): a wrong --state or MODBOT_STATE?"
+            ) from None
+        except sqlite3.Error as exc:
+            raise StateError(database_problem(self.path, exc)) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def rule_names(self) -> list[str]:
+        rows = self._db.execute("SELECT DISTINCT rule FROM decisions WHERE rule IS NOT NULL")
+        return sorted(str(r[0]) for r in rows if r[0])
+
+    def rows(
+        self, which: AuditFilter, limit: int | None = None, up_to: int | None = None
+    ) -> Iterator[Row]:
+        """The records ``which`` selects, oldest first, one at a time; ``limit``: only
+        the newest so many (read newest first, so only those are held); ``up_to``: none
+        after this id (what a second pass over the same records stops at)."""
+        sql = "SELECT id, record FROM decisions WHERE 1 = 1"
+        params: list[object] = []
+        for clause, value in (
+            ("decided_at >= ?", which.since),
+            ("decided_at < ?", which.until),
+            ("run_id = ?", which.run_id),
+            ("rule = ?", which.rule),
+            ("id <= ?", up_to),
+        ):
+            if value is not None:
+                sql += f" AND {clause}"
+                params.append(value)
+        try:
+            if not limit:
+                for row_id, record in self._db.execute(sql + " ORDER BY id", params):
+                    found = Row(int(row_id), json.loads(record))
+                    if which.matches(found.record):
+                        yield found
+                return
+            newest: list[Row] = []
+            for row_id, record in self._db.execute(sql + " ORDER BY id DESC", params):
+                found = Row(int(row_id), json.loads(record))
+                if which.matches(found.record):
+                    newest.append(found)
+                    if len(newest) >= limit:
+                        break
+        except sqlite3.Error as exc:
+            raise StateError(database_problem(self.path, exc)) from None
+        yield from reversed(newest)
+
+
 def select(store: Store, which: AuditFilter, limit: int | None = None) -> list[Row]:
     """The records ``which`` selects, oldest first; ``limit``: only the newest so many."""
     rows = [
@@ -185,7 +267,7 @@ def select(store: Store, which: AuditFilter, limit: int | None = None) -> list[R
     return rows[-limit:] if limit else rows
 
 
-def unknown_rule(store: Store, which: AuditFilter) -> str | None:
+def unknown_rule(store: Store | Records, which: AuditFilter) -> str | None:
     """When ``which.rule`` names no rule ever recorded (a typo, a renamed rule),
     ``which.action`` no kind of action, or ``which.status`` no outcome: says so, with
     the closest name, or the names there are; else None."""
@@ -234,32 +316,65 @@ def _actions(record: dict) -> str:
     return " ".join(words) or "-"
 
 
+HEADER = ("ID", "TIME (UTC)", "MODE", "ITEM", "AUTHOR", "RULE", "ACTIONS")
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    r = row.record
+    return (
+        str(row.id),
+        str(r.get("decided_at", "")).replace("T", " ").rstrip("Z"),
+        "dry-run" if r.get("dry_run") else "live",
+        item_key(r) or "-",
+        _who(r),
+        r.get("rule") or "-",
+        _actions(r),
+    )
+
+
+def table_lines(rows: Callable[[int | None], Iterable[Row]]) -> Iterator[str]:
+    """The table's lines, streamed: ``rows(up_to)`` is read twice, once for the columns'
+    widths, then (``up_to``: the last id the first read saw, so records added meanwhile
+    stay out) for the lines, so no record is held. Nothing, not even the header, when
+    there is no row."""
+    widths = [len(cell) for cell in HEADER[:-1]]
+    last = None
+    for row in rows(None):
+        last = row.id if last is None else max(last, row.id)
+        for i, cell in enumerate(_cells(row)[:-1]):
+            widths[i] = max(widths[i], len(cell))
+    if last is None:
+        return
+    yield _line(HEADER, widths)
+    for row in rows(last):
+        yield _line(_cells(row), widths)
+
+
+def _line(cells: tuple[str, ...], widths: list[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) + "  " + cells[-1]
+
+
 def render_table(rows: Iterable[Row]) -> str:
     """One line per record: id, time, dry run or live, item, author, rule, actions."""
-    lines = [("ID", "TIME (UTC)", "MODE", "ITEM", "AUTHOR", "RULE", "ACTIONS")]
+    held = list(rows)
+    if not held:
+        return _line(HEADER, [len(cell) for cell in HEADER[:-1]])
+    return "\n".join(table_lines(lambda _up_to: held))
+
+
+def json_chunks(rows: Iterable[Row], which: AuditFilter) -> Iterator[str]:
+    """``render_json``'s text, a record at a time."""
+    chosen = {k: v for k, v in vars(which).items() if v not in (None, False)}
+    shown = json.dumps(chosen, indent=2, sort_keys=True).replace("\n", "\n  ")
+    yield f'{{\n  "filter": {shown},\n  "records": ['
+    first = True
     for row in rows:
-        r = row.record
-        lines.append(
-            (
-                str(row.id),
-                str(r.get("decided_at", "")).replace("T", " ").rstrip("Z"),
-                "dry-run" if r.get("dry_run") else "live",
-                item_key(r) or "-",
-                _who(r),
-                r.get("rule") or "-",
-                _actions(r),
-            )
-        )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]) - 1)]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False)) + "  " + line[-1]
-        for line in lines
-    )
+        text = json.dumps(row.to_dict(), indent=2, sort_keys=True).replace("\n", "\n    ")
+        yield ("\n    " if first else ",\n    ") + text
+        first = False
+    yield "]\n}" if first else "\n  ]\n}"
 
 
 def render_json(rows: Iterable[Row], which: AuditFilter) -> str:
     """``{"filter": {...}, "records": [record + "id"]}``, records as stored."""
-    chosen = {k: v for k, v in vars(which).items() if v not in (None, False)}
-    return json.dumps(
-        {"filter": chosen, "records": [row.to_dict() for row in rows]}, indent=2, sort_keys=True
-    )
+    return "".join(json_chunks(rows, which))

@@ -33,9 +33,13 @@ Filters combine (all must hold):
 --all also lists the images no rule matched. --json prints the records as stored (shape
 in docs/ARCHITECTURE.md) with their ids: {"filter": {...}, "records": [...]}.
 
+Records are read as they are printed (a year of them lists in flat memory); the state
+file is opened read-only, never changed.
+
 Exit status: 0 listed (also when no record matches), 1 --rule names no rule ever
 recorded, --action no kind of action or --status no outcome (a typo: the message
-gives the closest name, or those there are).
+gives the closest name, or those there are), or the state file is missing, empty,
+corrupt or no modbot state file.
 
 Examples:
   modbot audit --since 1d
@@ -106,6 +110,9 @@ def open_state(args: argparse.Namespace, command: str) -> Any:
             f"no state file at {path}: modbot has not run with this MODBOT_STATE (give "
             f"`modbot {command} --state FILE` or set MODBOT_STATE)"
         )
+    from modbot.audit import Records
+
+    Records(path).close()  # a modbot state (not empty, not another file), never changed
     return Store(path)
 
 
@@ -126,23 +133,48 @@ def chosen(args: argparse.Namespace, everything: bool = False) -> Any:
 
 
 def audit(args: argparse.Namespace) -> int:
-    from modbot.audit import render_json, render_table, select, unknown_rule
+    from modbot.audit import Records, json_chunks, table_lines, unknown_rule
+    from modbot.errors import StateError
 
-    store = open_state(args, "audit")
+    path = state_file(args)
+    try:
+        records = Records(path)
+    except StateError as exc:
+        if os.path.exists(path):
+            raise
+        raise StateError(
+            f"{exc}: modbot has not run with this MODBOT_STATE (give `modbot audit "
+            "--state FILE` or set MODBOT_STATE)"
+        ) from None
     try:
         which = chosen(args, everything=args.all)
-        rows = select(store, which, limit=args.limit)
-        unknown = unknown_rule(store, which) if not rows else None
+        if args.json:
+            # the records stream out as they are read; a --rule typo is still said
+            first = next(iter(records.rows(which, limit=args.limit)), None)
+            unknown = unknown_rule(records, which) if first is None else None
+            if unknown:
+                print(f"modbot audit: {unknown}", file=sys.stderr)
+                return 1
+            for chunk in json_chunks(records.rows(which, limit=args.limit), which):
+                sys.stdout.write(chunk)
+            sys.stdout.write("\n")
+            return 0
+        if args.limit:
+            newest = list(records.rows(which, limit=args.limit))
+            lines = table_lines(lambda _up_to: newest)
+        else:
+            lines = table_lines(lambda up_to: records.rows(which, up_to=up_to))
+        printed = False
+        for line in lines:
+            print(line)
+            printed = True
+        if printed:
+            return 0
+        unknown = unknown_rule(records, which)
     finally:
-        store.close()
+        records.close()
     if unknown:
         print(f"modbot audit: {unknown}", file=sys.stderr)
         return 1
-    if args.json:
-        print(render_json(rows, which))
-        return 0
-    if not rows:
-        print("no records match" + ("" if args.all else " (--all: also unmatched images)"))
-        return 0
-    print(render_table(rows))
+    print("no records match" + ("" if args.all else " (--all: also unmatched images)"))
     return 0
