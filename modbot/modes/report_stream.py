@@ -56,6 +56,14 @@ class _DiskCounts(SummaryCounts):
     def new_image(self, sha256: str) -> bool:
         return self._new(f"f{sha256}")
 
+    def new_decision(self, decision_id: object) -> bool:
+        """Whether the decision (its row in the store) was not added yet."""
+        found = self._db.execute("SELECT 1 FROM seen WHERE key = ?", (f"d{decision_id}",))
+        return found.fetchone() is None
+
+    def added_decision(self, decision_id: object) -> None:
+        self._new(f"d{decision_id}")
+
     def close(self) -> None:
         self._db.close()
 
@@ -115,9 +123,15 @@ class ReportBuilder:
         return self.counts.decisions
 
     def add(self, record: dict[str, Any]) -> None:
+        """Count and write one decision. A decision of the store (``decision_id``) added
+        already is not added again: the daemon adds again, the next cycle, the rows of a
+        cycle whose adding failed part-way (a full disk), and a row that failed is
+        neither written nor counted."""
+        decision_id = record.get("decision_id")
+        if decision_id is not None and not self.counts.new_decision(decision_id):
+            return
         if self.annotate is not None:
             self.annotate(record)
-        self.counts.add(record)
         if self.format == "json":
             key, text = "json", json.dumps(record, ensure_ascii=False, default=str)
             if self._rows.get(key):
@@ -130,6 +144,9 @@ class ReportBuilder:
             key = f"acted{severity(record)}" if section == "acted" else section
             text = row_html(record) + "\n"
         self._spool(key, text)
+        self.counts.add(record)
+        if decision_id is not None:
+            self.counts.added_decision(decision_id)
 
     def add_gate(self, record: dict[str, Any]) -> None:
         """One record of the upload gate (``modbot gate``): a file refused, or decided
@@ -153,7 +170,13 @@ class ReportBuilder:
         if spool is None:
             # kept open across add() calls; closed by close()
             spool = self._spools[key] = tempfile.TemporaryFile()  # noqa: SIM115
-        spool.write(_utf8(text))
+        at = spool.tell()
+        try:
+            spool.write(_utf8(text))
+        except BaseException:  # a part written (a full disk): the section stays whole
+            spool.truncate(at)
+            spool.seek(at)
+            raise
         self._rows[key] = self._rows.get(key, 0) + 1
 
     def summary(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
