@@ -79,11 +79,12 @@ def run_hash(args: argparse.Namespace) -> int:
         kinds = ["pdq"]
     status = 0
     rows: list[dict[str, Any]] = []
-    for name in args.images:
-        row: dict[str, Any] = {"file": name, "hashes": {}, "pdq_quality": None, "errors": {}}
+    for path in args.images:
+        name = _shown(path)
+        row: dict[str, Any] = {"file": path, "hashes": {}, "pdq_quality": None, "errors": {}}
         rows.append(row)
         try:
-            data = _read_image_file(Path(name))
+            data = _read_image_file(Path(path))
         except OSError as exc:
             row["errors"]["file"] = exc.strerror or str(exc)
             print(f"modbot hash: {name}: {row['errors']['file']}", file=sys.stderr)
@@ -106,6 +107,15 @@ def run_hash(args: argparse.Namespace) -> int:
     else:
         _print_text(rows, kinds, one_kind=args.kind is not None and len(kinds) == 1)
     return status
+
+
+def _shown(name: str) -> str:
+    """A file's name on one line: a line break in it (or another unprintable
+    character, or a byte that is not UTF-8) escaped, as ``\\n``. Else a name an uploader
+    chose would put a line of its choosing, a hash, into the list file printed."""
+    if name.isprintable():
+        return name
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name)
 
 
 def _read_image_file(path: Path) -> bytes:
@@ -138,9 +148,9 @@ def _print_text(rows: list[dict[str, Any]], kinds: list[str], *, one_kind: bool)
                 # a list file: a PDQ below quality 50 goes in as a comment, not an entry
                 # (a list entry of known low quality is not used, as in a feed)
                 unusable = kind == "pdq" and (row["pdq_quality"] or 0) < pdq.MIN_QUALITY
-                print(f"{'# ' if unusable else ''}{value}  {row['file']}{note}")
+                print(f"{'# ' if unusable else ''}{value}  {_shown(row['file'])}{note}")
             else:
-                print(f"{kind:<{width}}  {value}  {row['file']}{note}")
+                print(f"{kind:<{width}}  {value}  {_shown(row['file'])}{note}")
 
 
 def _print_threatexchange(rows: list[dict[str, Any]]) -> None:
