@@ -218,6 +218,18 @@ class Records:
         rows = self._db.execute("SELECT DISTINCT rule FROM decisions WHERE rule IS NOT NULL")
         return sorted(str(r[0]) for r in rows if r[0])
 
+    def undo_rows(self) -> Iterator[Row]:
+        """The undo records (``undo_of``), oldest first, one at a time."""
+        sql = (
+            "SELECT id, record FROM decisions WHERE json_extract(record, '$.undo_of') "
+            "IS NOT NULL ORDER BY id"
+        )
+        try:
+            for row_id, record in self._db.execute(sql):
+                yield Row(int(row_id), json.loads(record))
+        except sqlite3.Error as exc:
+            raise StateError(database_problem(self.path, exc)) from None
+
     def rows(
         self, which: AuditFilter, limit: int | None = None, up_to: int | None = None
     ) -> Iterator[Row]:

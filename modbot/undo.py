@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modbot.actions.executor import Executor
-from modbot.audit import Row, item_key
+from modbot.audit import Records, Row, item_key
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi
 from modbot.model import ActionOutcome, utc_iso
@@ -398,9 +398,12 @@ def _banned_since(client: LemmyApi, store: Store, step: Step) -> ActionOutcome |
 def _recorded(store: Store) -> set[tuple[int, str, str]]:
     """(decision id, undo kind, target) of every undo already in the audit."""
     found = set()
-    for _id, record in store.decision_rows():
-        if record.get("undo_of") is None:
-            continue
+    records = Records(store.path)
+    try:
+        undos = [row.record for row in records.undo_rows()]
+    finally:
+        records.close()
+    for record in undos:
         for action in record.get("actions") or []:
             if action.get("status") == "done":
                 found.add((int(record["undo_of"]), action.get("action"), action.get("target")))

@@ -80,7 +80,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def undo(args: argparse.Namespace) -> int:
-    from modbot.audit import select, unknown_rule
+    from modbot.audit import Records, Row, unknown_rule
     from modbot.undo import plan_undo
 
     which = chosen(args)
@@ -99,9 +99,15 @@ def undo(args: argparse.Namespace) -> int:
             if missing:
                 print(f"modbot undo: no decision {', '.join(map(str, missing))}", file=sys.stderr)
                 return 1
-        rows = select(store, which)
-        if args.ids:
-            rows = [r for r in rows if r.id in set(args.ids)]
+        if args.ids:  # those records only, not the whole table
+            rows = [Row(i, r) for i, r in store.decision_rows(ids=args.ids) if which.matches(r)]
+            rows = [r for r in rows if _in_window(r, which)]
+        else:  # streamed: only the records chosen are held
+            records = Records(store.path)
+            try:
+                rows = list(records.rows(which))
+            finally:
+                records.close()
         if not rows:
             unknown = unknown_rule(store, which)
             if unknown:
@@ -118,6 +124,18 @@ def undo(args: argparse.Namespace) -> int:
         return _carry_out(store, plan, args)
     finally:
         store.close()
+
+
+def _in_window(row: Any, which: Any) -> bool:
+    """The filters the store's query applies (time, run, rule), for records read by id."""
+    r = row.record
+    at = str(r.get("decided_at", ""))
+    return (
+        (which.since is None or at >= which.since)
+        and (which.until is None or at < which.until)
+        and (which.run_id is None or r.get("run_id") == which.run_id)
+        and (which.rule is None or r.get("rule") == which.rule)
+    )
 
 
 def _ids(decisions: list[int]) -> str:
