@@ -586,10 +586,12 @@ class Pipeline:
                 decision.skipped = img.skipped or "unchecked"
                 decision.skipped_detail = img.skipped_detail
                 img.data = None
-                # only rules with a `skipped:` condition match an image that was not checked
+                # only rules with a `skipped:` condition match an image that was not checked;
+                # none an image gone already, nor one no classifier answered for (looked
+                # at again: the workers' outage is no fact about the image)
                 if (
                     not img.skipped
-                    or img.skipped == "purged"
+                    or img.skipped in ("purged", CLASSIFIER_UNAVAILABLE)
                     or img.ref is None
                     or not self.policy.acts_on_skips
                 ):
