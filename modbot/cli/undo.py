@@ -173,7 +173,20 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
     try:
         lock.acquire(wait=0.0)
     except StateLocked as exc:
-        print(f"modbot undo: {exc}", file=sys.stderr)
+        holder = exc.holder or {}
+        who = (
+            f"pid {holder.get('pid')} on host {holder.get('host')} since "
+            f"{holder.get('since')} ({holder.get('command')})"
+            if holder
+            else "a process that is starting"
+        )
+        print(
+            f"modbot undo: another `modbot undo --yes` is running on the state file "
+            f"{store.path}: {who}. One undo at a time: wait for it to end, then run this "
+            "again (what it undid is not sent twice). The preview (without --yes) and "
+            "`modbot audit` run beside it.",
+            file=sys.stderr,
+        )
         return LOCKED
     try:
         client = connect(settings, requests_per_minute=120, timeout=20, read_only=False)
