@@ -126,7 +126,7 @@ def read_local_file(text: str, *, signal_type: str | None = None, shown: str = "
     shown = shown or "<local_file>"
     problems: CappedLines[tuple[str, int, str]] = CappedLines()
     skipped: CappedLines[tuple[int, str, str]] = CappedLines()
-    seen: set[tuple[str, str]] = set()
+    seen: dict[str, set[str]] = {}  # kind -> hashes: no tuple a line held
     if signal_type is not None and signal_type not in SIGNAL_TYPES:
         why = _NOT_IMAGES.get(signal_type, "not a signal type modbot reads")
         raise ValueError(f"signal type {signal_type!r}: {why}")
@@ -153,8 +153,9 @@ def read_local_file(text: str, *, signal_type: str | None = None, shown: str = "
         except HashFormatError as exc:
             problems.add((shown, number, f"{stype}: {exc}"))
             continue
-        if (kind, value) not in seen:
-            seen.add((kind, value))
+        known = seen.setdefault(kind, set())
+        if value not in known:
+            known.add(value)
             out.hashes.append((kind, value, number))
     more = "... and {} more lines like these"
     out.skipped = skipped.items(lambda e, k: (*e[:2], more.format(k)))
@@ -173,11 +174,9 @@ def load_local_file(
     """`read_local_file` on a file: `UnusableFile` for what is not a text file of at
     most `max_bytes`, `OSError` when it cannot be opened, `HashListError` for bad lines."""
     data = read_text_file(path, max_bytes=max_bytes, what="a python-threatexchange local_file")
-    return read_local_file(
-        data.decode("utf-8-sig", errors="replace"),  # a BOM is fine
-        signal_type=signal_type,
-        shown=shown_as or str(path),
-    )
+    text = data.decode("utf-8-sig", errors="replace")  # a BOM is fine
+    del data  # not held beside the text while it is read: 100 MB at most
+    return read_local_file(text, signal_type=signal_type, shown=shown_as or str(path))
 
 
 def write_local_file(
