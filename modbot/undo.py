@@ -450,7 +450,10 @@ def carry_out(
             and original["done_at"] > before["done_at"]
         )
         ex.current_item = step.item
-        if step.kind == "unban" and (before or {}).get("status") != SENDING:
+        # Lemmy is asked about the ban only before a new unban: not for one done already
+        # (its record may be left to write) nor one a killed undo left in flight.
+        status = (before or {}).get("status")
+        if step.kind == "unban" and status != SENDING and (status != "done" or again):
             kept = _banned_since(client, store, step)
             if kept is not None:
                 settled(step, kept)

@@ -12,6 +12,7 @@ import pytest
 from support.acting import Scenario
 
 from modbot.cli import main
+from modbot.store import Store
 
 RULES = """
   - name: known abusive image
@@ -137,3 +138,34 @@ def test_the_bots_later_ban_for_another_item_is_that_decisions_to_lift(bot, caps
     code, out = run(capsys, "undo", str(two), "--yes")  # that decision's own ban: lifted
     assert code == 0, out
     assert len(unbans(s.lemmy)) == 1 and not s.lemmy.person(spammer.id).banned, out
+
+
+def test_an_unban_done_by_an_undo_killed_before_recording_it_is_recorded(bot, capsys):
+    s = bot("permanent")
+    (post,) = s.add_bad_posts(1)
+    assert run(capsys, "run", "--once")[0] == 0
+    decision = decision_of(capsys, post)
+    state = s.state
+    store = Store(state)
+    cursor = store.get_cursor(f"ban:site:person:{post.creator_id}")
+    store.close()
+    code, out = run(capsys, "undo", str(decision), "--yes")
+    assert code == 0 and not s.lemmy.person(post.creator_id).banned, out
+    # As a `modbot undo` killed after Lemmy lifted the ban and the store said so, but
+    # before it wrote its audit record and marked the bot's ban as run out:
+    store = Store(state)
+    store._exec("DELETE FROM decisions WHERE json_extract(record, '$.undo_of') IS NOT NULL")
+    store.set_cursor(f"ban:site:person:{post.creator_id}", cursor)
+    store.close()
+
+    code, out = run(capsys, "undo", str(decision), "--yes")
+    assert code == 0, out
+    assert "stopped before recording it" in out, out
+    assert len(unbans(s.lemmy)) == 1
+    code, out = run(capsys, "audit", "--json", "--action", "unban")
+    (undo,) = json.loads(out)["records"]
+    assert undo["undo_of"] == decision
+    store = Store(state)
+    last = json.loads(store.get_cursor(f"ban:site:person:{post.creator_id}") or "{}")
+    store.close()
+    assert last["expires"] is not None  # the bot's ban counts as run out: bans anew
