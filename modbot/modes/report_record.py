@@ -18,6 +18,10 @@ run: nothing is sent, ever). An image is **not decided again** (listed, with why
 walking the window through Lemmy, downloading and classifying. It is also what a
 report does when nothing at all is recorded in the window (a new install).
 
+An image whose file modbot purged is "purged" (not checked) in the decisions made
+after the purge, as the run recorded them; the decision that purged it is decided again
+(its actions "already done", its undo).
+
 Each record is decided as of its decision time (``decided_at``): an account's age
 (``author: {account_age}``) is what it was when the bot decided the item, as the run
 counted it, not its age when the report is made.
@@ -243,8 +247,8 @@ class Redecider:
                     "changed) and no verdict on its file was made since"
                 )
         alias = image.get("alias")
-        if not skipped and alias and self.store.image_purged(alias):
-            skipped = "purged"
+        if not skipped and alias and self.store.image_purged(alias) and not _purged_it(record):
+            skipped = "purged"  # before this decision: the run did not look at it either
         hashes = dict(image.get("hashes") or {})
         if sha256:
             hashes.setdefault("sha256", sha256)
@@ -295,6 +299,19 @@ class Redecider:
         if not sha256 or not self.concept_version:
             return None
         return self.store.get_verdict(sha256, self.concept_version)
+
+
+def _purged_it(record: dict[str, Any]) -> bool:
+    """Whether the record's own decision purged its image (the image was there when it
+    was decided, and is decided again as it was)."""
+    return any(
+        a.get("action") == "purge_image"
+        and (
+            a.get("status") in ("done", "covered")
+            or str(a.get("detail") or "").startswith("already done")
+        )
+        for a in record.get("actions") or []
+    )
 
 
 def _recorded_fetch_failure(record: dict[str, Any], skipped: str | None) -> dict[str, Any]:
