@@ -51,6 +51,7 @@ __all__ = [
     "RemoteEngine",
     "RemoteError",
     "RemoteRequestRefused",
+    "WorkerRandomWeights",
     "WorkerRefused",
     "check_verdict",
     "check_worker_url",
@@ -82,6 +83,11 @@ class ClassifierUnavailable(RemoteError):
     def __init__(self, detail: str):
         super().__init__(f"no classifier worker answered: {detail}")
         self.detail = detail
+
+
+class WorkerRandomWeights(RemoteError):
+    """A worker runs a model with random weights (a test model) and they were not
+    allowed: its verdicts mean nothing, so the bot must not act on them."""
 
 
 class RemoteRequestRefused(RemoteError):
@@ -120,6 +126,7 @@ class _Worker:
     down_until: float = 0.0  # monotonic time
     refused_logged: float = -REFUSED_BACKOFF
     version: str | None = None
+    random_weights: bool = False  # its model's, as it last said
     last_error: str = ""
 
     def failed(self, max_backoff: float) -> None:
@@ -154,6 +161,7 @@ class RemoteEngine:
         max_concurrency: int = 16,
         max_backoff: float = 60.0,
         transport: Any = None,
+        allow_random_weights: bool = False,
     ):
         import httpx
 
@@ -178,6 +186,9 @@ class RemoteEngine:
             self._headers[CONCEPT_SET_HEADER] = concept_set
         self.timeout = timeout
         self.max_backoff = max_backoff
+        # A worker's random weights (a test model), as a local model's: refused unless
+        # allowed (classifier.allow_random_weights), its verdicts mean nothing
+        self.allow_random_weights = allow_random_weights
         self.concept_version: str | None = None  # learnt from the first worker that answers
         self._version_from: _Worker | None = None
         self.model: str | None = None
@@ -297,7 +308,10 @@ class RemoteEngine:
         asked = BUILTIN_SCORES + tuple(c.name for c in self.custom)
 
         def parse(answer: httpx.Response) -> Verdict:
-            return check_verdict(_verdict(answer), sha256, asked)
+            verdict = check_verdict(_verdict(answer), sha256, asked)
+            if verdict.random_weights and not self.allow_random_weights:
+                raise ValueError(f"a verdict of {verdict.model} with RANDOM WEIGHTS")
+            return verdict
 
         async with self._sem:
             headers = {"Content-Type": media_type or "application/octet-stream"}
@@ -351,6 +365,15 @@ class RemoteEngine:
             if all(isinstance(r, WorkerRefused) for r in results if isinstance(r, RemoteError)):
                 raise WorkerRefused("; ".join(refused))
             raise RemoteRequestRefused("; ".join(refused))
+        random = [w.url for w in self._workers if w.random_weights]
+        if random and not self.allow_random_weights:
+            raise WorkerRandomWeights(
+                f"classifier worker {', '.join(random)} runs a model with RANDOM WEIGHTS "
+                "(a test model): its verdicts mean nothing, and modbot will not act on "
+                "them. Start the worker with real weights (modbot worker --model, "
+                "--pretrained or --checkpoint), or, for a test, set "
+                "classifier.allow_random_weights: true in rules.yaml"
+            )
         if self.concept_version is None:
             log.warning(
                 "no classifier worker answers now (%s); images are recorded as skipped "
@@ -405,6 +428,7 @@ class RemoteEngine:
     def _note_version(
         self, worker: _Worker, version: str, model: str, random_weights: bool
     ) -> None:
+        worker.random_weights = random_weights
         if worker.version == version:
             return
         worker.version = version
@@ -420,7 +444,7 @@ class RemoteEngine:
                 )
             self.concept_version, self.model, self.random_weights = version, model, random_weights
             self._version_from = worker
-            if random_weights:
+            if random_weights and self.allow_random_weights:
                 log.warning(
                     "classifier worker %s runs %s with RANDOM WEIGHTS: its verdicts mean nothing",
                     worker.url,

@@ -187,6 +187,7 @@ def _remote(policy: Policy, token: Secret | None) -> Engine:
         custom=_custom_concepts(policy),
         timeout=remote.timeout.total_seconds(),
         max_concurrency=remote.concurrency,
+        allow_random_weights=policy.classifier.allow_random_weights,
     )
     try:
         engine.check()

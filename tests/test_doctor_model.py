@@ -96,13 +96,23 @@ def test_a_checkpoint_of_real_weights_is_ok(fake_lemmy, tiny, tmp_path, doctor):
     assert line.startswith("ok") and "own.safetensors" in line and "RANDOM" not in line
 
 
-def test_remote_workers_running_the_test_model_are_a_warning(
+def test_remote_workers_running_the_test_model_fail_unless_allowed(
     fake_lemmy, tiny, worker, tmp_path, doctor, monkeypatch
 ):
+    # as a local model's random weights: `run` would refuse to start on them
     rules = with_classifier(
         write_rules(tmp_path, fake_lemmy, tiny), f'\n  remote: {{urls: ["{worker.url}"]}}'
     )
     monkeypatch.setenv("MODBOT_CLASSIFIER_TOKEN", TOKEN)
+    status, line, out = doctor(rules)
+    assert status == 1, out
+    assert line.startswith("FAIL") and "RANDOM WEIGHTS" in line, line
+    assert "classifier.allow_random_weights: true" in line
+    # allowed (a test): a warning that says so
+    rules = with_classifier(
+        write_rules(tmp_path, fake_lemmy, tiny),
+        f'\n  allow_random_weights: true\n  remote: {{urls: ["{worker.url}"]}}',
+    )
     status, line, out = doctor(rules)
     assert status == 0, out
     assert line.startswith("warn") and "workers answer, but run" in line, line
@@ -133,14 +143,20 @@ def test_remote_workers_that_do_not_answer_as_workers_fail(
     monkeypatch.setenv("MODBOT_CLASSIFIER_TOKEN", TOKEN)
     try:
         rules = write_rules(tmp_path, fake_lemmy, tiny)
-        with_classifier(rules, f'\n  remote: {{urls: ["{not_worker}", "{closed}"]}}')
+        with_classifier(
+            rules,
+            f'\n  allow_random_weights: true\n  remote: {{urls: ["{not_worker}", "{closed}"]}}',
+        )
         status, line, out = doctor(rules)
         assert status == 1, out
         assert line.startswith("FAIL") and "no classifier worker answers" in line, line
         assert f"{not_worker}: answered 404" in line and f"{closed}: cannot connect" in line
 
         rules = write_rules(tmp_path, fake_lemmy, tiny)
-        with_classifier(rules, f'\n  remote: {{urls: ["{worker.url}", "{closed}"]}}')
+        with_classifier(
+            rules,
+            f'\n  allow_random_weights: true\n  remote: {{urls: ["{worker.url}", "{closed}"]}}',
+        )
         status, line, out = doctor(rules)
         assert status == 0, out
         assert line.startswith("warn") and f"these do not answer: {closed}" in line, line

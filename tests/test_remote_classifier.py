@@ -16,6 +16,7 @@ import re
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -26,12 +27,17 @@ from support.worker import TOKEN, dead_url
 
 from classifier.remote import (
     ClassifierUnavailable,
-    RemoteEngine,
     RemoteRequestRefused,
     WorkerRefused,
     check_worker_url,
 )
+from classifier.remote import (
+    RemoteEngine as _RemoteEngine,
+)
 from fakelemmy import hostile
+
+# The test workers run the tiny model, random weights: allowed, as tests' rules allow them
+RemoteEngine = partial(_RemoteEngine, allow_random_weights=True)
 
 BLOCK_TORCH = '''
 import json, os, sys
@@ -237,7 +243,8 @@ def remote_rules(directory: Path, lemmy, tiny, urls, **kwargs) -> Path:
     path = write_rules(directory, lemmy, tiny, **kwargs)
     text = re.sub(
         r"classifier: \{[^}]*\}\n",
-        f"classifier:\n  remote: {{urls: {json.dumps(urls)}, timeout: 20s}}\n",
+        "classifier:\n  allow_random_weights: true\n"
+        f"  remote: {{urls: {json.dumps(urls)}, timeout: 20s}}\n",
         path.read_text(),
     )
     remote = directory / "remote-rules.yaml"

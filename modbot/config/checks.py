@@ -481,7 +481,6 @@ class _Checker:
                 "checkpoint",
                 "device",
                 "batch_size",
-                "allow_random_weights",
             )
             if k in c.model_fields_set
         )
