@@ -72,11 +72,13 @@ __all__ = [
     "WorkerServer",
     "WorkerService",
     "bind_socket",
+    "check_port_file",
     "concepts_header",
     "load_tokens",
     "new_token",
     "parse_concepts",
     "parse_tokens",
+    "write_port_file",
 ]
 
 TOKENS_FILE_ENV = "MODBOT_WORKER_TOKENS_FILE"
@@ -869,6 +871,27 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.setblocking(False)
     return sock
+
+
+def check_port_file(path: str | None) -> None:
+    """ValueError unless ``--port-file``'s directory is there to write the port in:
+    said before a model loads (minutes), not after."""
+    if path and not Path(path).absolute().parent.is_dir():
+        raise ValueError(
+            f"--port-file {path}: its directory {Path(path).absolute().parent} does not exist"
+        )
+
+
+def write_port_file(path: str, port: int) -> str | None:
+    """Write ``port`` to ``path`` whole or not at all (a reader polls for it); what went
+    wrong, or None."""
+    tmp = Path(f"{path}.tmp")
+    try:
+        tmp.write_text(f"{port}\n")
+        tmp.replace(path)
+    except OSError as exc:
+        return f"cannot write the port to --port-file {path}: {exc.strerror or exc}"
+    return None
 
 
 class WorkerServer:

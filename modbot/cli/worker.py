@@ -253,23 +253,15 @@ def _listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _port_file_dir(path: str | None) -> None:
-    """ValueError unless --port-file's directory is there to write the port in."""
-    if path and not Path(path).absolute().parent.is_dir():
-        raise ValueError(
-            f"--port-file {path}: its directory {Path(path).absolute().parent} does not exist"
-        )
-
-
 def run(args: argparse.Namespace) -> int:
     if args.new_token:
         return _new_token(args.new_token, args.quota)
     from classifier.concepts import ConceptError
-    from classifier.service import TokenError, load_tokens
+    from classifier.service import TokenError, check_port_file, load_tokens
 
     try:
         host, port = _listen(args.listen)
-        _port_file_dir(args.port_file)  # before the model loads, which takes a while
+        check_port_file(args.port_file)  # before the model loads, which takes a while
         named = _named_sets(args.concepts)
         clients = None if args.no_auth else load_tokens(args.tokens_file)
         config = worker_config(args, named, clients)  # checked before the model loads
@@ -389,7 +381,7 @@ def build_service(args: argparse.Namespace, config: WorkerConfig) -> WorkerServi
 
 def _serve(args: argparse.Namespace, host: str, port: int, config: WorkerConfig) -> int:
     from classifier.model import ModelError
-    from classifier.service import WorkerServer, bind_socket
+    from classifier.service import WorkerServer, bind_socket, write_port_file
 
     try:
         service = build_service(args, config)
@@ -418,17 +410,10 @@ def _serve(args: argparse.Namespace, host: str, port: int, config: WorkerConfig)
             f"concept version {service.default_engine.concept_version})",
             flush=True,
         )
-        if args.port_file:  # whole or not at all: a reader polls for it
-            tmp = Path(f"{args.port_file}.tmp")
-            try:
-                tmp.write_text(f"{server.address[1]}\n")
-                tmp.replace(args.port_file)
-            except OSError as exc:
-                print(
-                    f"modbot worker: cannot write the port to --port-file {args.port_file}: "
-                    f"{exc.strerror or exc}",
-                    file=sys.stderr,
-                )
+        if args.port_file:
+            failed = write_port_file(args.port_file, server.address[1])
+            if failed:
+                print(f"modbot worker: {failed}", file=sys.stderr)
                 return 1
         _quiet_stop_signals()
         server.run()  # until SIGTERM or Ctrl-C: the requests in hand are answered first

@@ -1051,7 +1051,7 @@ def _lemmy_settings() -> Settings | None:
 def serve(listen: str, *, rules: str | None = None, port_file: str | None = None) -> int:
     """``modbot gate``: load the rules and the classifier, then answer pict-rs until
     SIGTERM or Ctrl-C. Returns the exit status."""
-    from classifier.service import WorkerServer, bind_socket
+    from classifier.service import WorkerServer, bind_socket, check_port_file, write_port_file
     from modbot.classify import build_engine
     from modbot.config.policy import load_policy, resolve_rules_path
     from modbot.config.settings import Secret
@@ -1061,6 +1061,7 @@ def serve(listen: str, *, rules: str | None = None, port_file: str | None = None
     try:
         host, port = _listen(listen)
         secret = load_secret()
+        check_port_file(port_file)  # before the classifier loads, which takes a while
     except ValueError as exc:
         print(f"modbot gate: {exc}", file=sys.stderr)
         return 2
@@ -1103,10 +1104,11 @@ def serve(listen: str, *, rules: str | None = None, port_file: str | None = None
             f"{gate.config.on_timeout})",
             flush=True,
         )
-        if port_file:  # whole or not at all: a reader polls for it
-            tmp = Path(f"{port_file}.tmp")
-            tmp.write_text(f"{server.address[1]}\n")
-            tmp.replace(port_file)
+        if port_file:
+            failed = write_port_file(port_file, server.address[1])
+            if failed:
+                print(f"modbot gate: {failed}", file=sys.stderr)
+                return 1
         _quiet_stop_signals()
         _reload_on_hangup(gate, rules_path)
         server.run()
