@@ -328,7 +328,27 @@ def _actions(record: dict) -> str:
     return " ".join(words) or "-"
 
 
-HEADER = ("ID", "TIME (UTC)", "MODE", "ITEM", "AUTHOR", "RULE", "ACTIONS")
+HEADER = ("ID", "TIME (UTC)", "MODE", "ITEM", "AUTHOR", "RULE", "IMAGE", "WHY", "ACTIONS")
+
+
+def _image(record: dict) -> str:
+    """The image's SHA-256, its first 12 hex digits (what `--json` shows in full)."""
+    sha = (record.get("image") or {}).get("sha256")
+    return sha[:12] if isinstance(sha, str) and sha else "-"
+
+
+def _why(record: dict) -> str:
+    """What matched: each label with its score, each hash list with how it matched."""
+    scores = record.get("scores") or {}
+    words = []
+    for label in record.get("labels") or []:
+        score = scores.get(label) if isinstance(scores, dict) else None
+        number = isinstance(score, int | float) and not isinstance(score, bool)
+        words.append(f"{label} {score:+.3f}" if number else str(label))
+    hashes = record.get("hash_match")
+    if isinstance(hashes, dict):
+        words += [f"{name}: {how}" for name, how in hashes.items()]
+    return ", ".join(w.replace("  ", " ") for w in words) or "-"
 
 
 def _cells(row: Row) -> tuple[str, ...]:
@@ -340,6 +360,8 @@ def _cells(row: Row) -> tuple[str, ...]:
         item_key(r) or "-",
         _who(r),
         r.get("rule") or "-",
+        _image(r),
+        _why(r),
         _actions(r),
     )
 
@@ -367,7 +389,8 @@ def _line(cells: tuple[str, ...], widths: list[int]) -> str:
 
 
 def render_table(rows: Iterable[Row]) -> str:
-    """One line per record: id, time, dry run or live, item, author, rule, actions."""
+    """One line per record: id, time, dry run or live, item, author, rule, the image's
+    SHA-256 (12 digits), what matched (labels with scores, hash lists), actions."""
     held = list(rows)
     if not held:
         return _line(HEADER, [len(cell) for cell in HEADER[:-1]])

@@ -13,7 +13,9 @@ HELP = """\
 List what modbot decided and did, from the decision records in the state file
 (MODBOT_STATE, default ./modbot.sqlite3): one line per image a rule matched, with the
 record's id, when, live or dry run, the item (post:12, comment:5, upload:ALIAS), its
-author, the rule and each action with its outcome (remove:done, ban:skipped, ...).
+author, the rule, the image's SHA-256 (its first 12 digits), what matched (each label
+with its score, `nsfw +0.021`; each hash list with how, `known-bad: sha256`) and each
+action with its outcome (remove:done, ban:skipped, ...).
 `modbot undo` records its own lines here (`undo of #ID`). Reads the state file only;
 needs no login and no model.
 
