@@ -206,7 +206,7 @@ def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
                 if row.id not in existing.decisions:
                     existing.decisions.append(row.id)
                 plan.rows[row.id] = row
-    _keep_bans_not_theirs(store, plan)
+    _keep_only_theirs(store, plan)
     return plan
 
 
@@ -220,19 +220,28 @@ def _ban_cursor(store: Store, target: str) -> dict:
     return found if isinstance(found, dict) else {}
 
 
-def _keep_bans_not_theirs(store: Store, plan: UndoPlan, now: float | None = None) -> None:
-    """Leave out the unbans whose ban is not these decisions' any more: the bot's ban ran
-    out (a ban Lemmy shows now was placed by someone else), or the bot banned the person
-    anew for another item since (that decision's ban, not these)."""
+def _keep_only_theirs(store: Store, plan: UndoPlan, now: float | None = None) -> None:
+    """Leave out the undos of what these decisions did not do: a removal the bot did
+    for another item (a stored file's decision lists the posts showing it, also one the
+    post's own decision, for another image, had removed already); a ban that ran out (a
+    ban Lemmy shows now was placed by someone else), or that the bot placed anew for
+    another item since (that decision's ban, not these)."""
     now = time.time() if now is None else now
     kept: list[Step] = []
     for step in plan.steps:
         why = None
+        items = {item_key(plan.rows[d].record) for d in step.decisions}
+        if step.kind == "restore" and step.done_before is None:
+            removed_for = (store.action("remove", step.target) or {}).get("item")
+            if removed_for and removed_for not in items:
+                why = (
+                    f"the bot removed it for {removed_for}, another decision's: not "
+                    "restored (undo that decision to restore it)"
+                )
         if step.kind == "unban" and step.done_before is None:
             last = _ban_cursor(store, step.target)
             original = store.action("ban", step.target) or {}
             placed_for = last.get("item") or original.get("item")
-            items = {item_key(plan.rows[d].record) for d in step.decisions}
             expires = last.get("expires")
             if placed_for and placed_for not in items:
                 why = (

@@ -23,6 +23,10 @@ unless --restore-content, which asks Lemmy to restore every post and comment of 
 (Lemmy restores them all, also those removed for other reasons; uploads the ban deleted
 are gone).
 
+A post or comment is restored only by the decision that removed it: a stored file's
+decision (sweep --store) leaves a post showing the file that another decision had
+removed already (undo that one).
+
 A ban is lifted only while it is the bot's: not when the bot's ban ran out (a ban
 Lemmy shows then is someone else's), not when the bot banned the person again for
 another item since (undo that decision), not when Lemmy shows them banned otherwise
