@@ -213,6 +213,30 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
         return ActionOutcome("purge_image", "skipped", f"the file is spared: {t.file_exempt}")
     if t.image_alias and ex.purge_by_alias:
         alias = t.image_alias
+        # (a stored file, `sweep --store`: the item is the whole file, every alias of it
+        # looked up already, an admin's among them making it an admin's item)
+        shared = None if t.kind == "file" else _other_uploads(ex, alias)
+        if shared is not None and shared[0]:
+            return ActionOutcome(
+                "purge_image",
+                "skipped",
+                f"the same file is also the admin's upload {shared[0][0]} (pict-rs keeps "
+                "one file for identical bytes): never acted on",
+            )
+        if shared is not None and shared[1]:
+            # Purging the file would delete those uploads too, and one may be an admin's
+            # that the bot has not listed yet: this alias only. Each of the others is
+            # acted on when the bot sees it (its upload, or an item showing it).
+            unknown = shared[1]
+            return ex.once(
+                "purge_image",
+                f"alias:{alias}",
+                f"delete alias {alias} only: the same file has {len(unknown)} other "
+                f"upload(s) whose uploader modbot does not know yet ({', '.join(unknown[:3])}"
+                f"{', ...' if len(unknown) > 3 else ''}); each is acted on when seen",
+                lambda: ex.client.delete_alias(alias),
+                verify=lambda row: ex.client.image_gone(alias),
+            )
 
         def purge() -> None:
             # pict-rs purged the file, so every alias of it: purging those again
@@ -274,6 +298,32 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
     cause = "needs_pictrs" if t.image_alias or t.image_original_url else "remote"
     _tell_not_possible(ex, cause, t)
     return ActionOutcome("purge_image", NOT_POSSIBLE, NOT_POSSIBLE_DETAIL[cause])
+
+
+def _other_uploads(ex: Executor, alias: str) -> tuple[list[str], list[str]] | None:
+    """The other aliases of ``alias``'s file (pict-rs keeps one file for identical
+    bytes: purging it deletes every upload of it): those an admin uploaded, and those
+    whose uploader the bot does not know (not in Lemmy's media list as the bot read it).
+    None when there is nothing to ask: a dry run (which changes nothing, so asks
+    nothing more), no pict-rs access, or the action done already."""
+    if ex.dry_run or not ex.pictrs_api:
+        return None
+    row = ex.store.action("purge_image", f"alias:{alias}")
+    if row and row["status"] in DONE:
+        return None  # once() says so
+    try:
+        others = [a for a in ex.client.file_aliases(alias) if a != alias]
+    except LemmyError as exc:  # cannot tell whose the other uploads are: this one only
+        log.warning("pict-rs could not list the aliases of %s: %s", alias, exc)
+        return [], ["(pict-rs could not list them)"]
+    admins, unknown = [], []
+    for other in others:
+        uploader = ex.store.uploader(other)
+        if uploader is None:
+            unknown.append(other)
+        elif uploader["person_id"] in ex.admin_ids:
+            admins.append(other)
+    return admins, unknown
 
 
 @handles("delete_image")

@@ -171,6 +171,11 @@ class LemmyApi(Protocol):
         ``next``), or those stored strictly before ``timestamp``."""
         ...
 
+    def file_aliases(self, alias: str) -> list[str]:
+        """Every alias of the file ``alias`` names (identical bytes uploaded again are
+        one file in pict-rs, under several aliases); ``[]`` when it has none."""
+        ...
+
     def proxied_aliases(self, url: str) -> list[str]:
         """The aliases of the file pict-rs cached for the remote image ``url`` (none: it
         has no copy)."""

@@ -233,6 +233,9 @@ class PictrsStore:
     def proxied_aliases(self, url: str) -> list[str]:
         return self._pictrs_api("looking up a cached remote image").proxy_aliases(url)
 
+    def file_aliases(self, alias: str) -> list[str]:
+        return self._pictrs_api("looking up a file's aliases").aliases(alias)
+
     def purge_proxied(self, url: str) -> list[str]:
         self.refuse_if_read_only("pict-rs purge")
         body = self._pictrs_api("purging a cached remote image").purge_proxy(url)
