@@ -7,7 +7,8 @@ too; with ``restore_data`` Lemmy also restores every post and comment of the per
 which the ban's ``remove_data`` removed). What cannot, listed as not undone with why: a
 purge (``purge_item``, ``purge_image``: Lemmy and pict-rs keep no copy), a deleted alias
 (``delete_image``), a report (it stays for the moderators: resolve it in Lemmy), a
-private message.
+private message; nor the removal of a post or comment the bot purged since
+(``purge_item`` done, by this decision or another): Lemmy has nothing to restore.
 
 Each undo is an action like the bot's own: claimed in the store under its key
 (``restore`` + ``post:12``, ``unban`` + ``site:person:7``) before it is sent, recorded
@@ -233,7 +234,15 @@ def _keep_only_theirs(store: Store, plan: UndoPlan, now: float | None = None) ->
         items = {item_key(plan.rows[d].record) for d in step.decisions}
         if step.kind == "restore" and step.done_before is None:
             removed_for = (store.action("remove", step.target) or {}).get("item")
-            if removed_for and removed_for not in items:
+            purged = store.action("purge_item", step.target) or {}
+            if purged.get("status") in ("done", "covered"):
+                by = purged.get("item")
+                why = (
+                    f"{step.target.replace(':', ' ')} was purged for good (purge_item"
+                    f"{'' if not by or by in items else f', for {by}'}): Lemmy keeps no "
+                    "copy, nothing to restore"
+                )
+            elif removed_for and removed_for not in items:
                 why = (
                     f"the bot removed it for {removed_for}, another decision's: not "
                     "restored (undo that decision to restore it)"

@@ -17,7 +17,10 @@ Without --yes nothing is changed: it lists what would be undone and what cannot 
 so check that first, then run the same command with --yes.
 
 What cannot be undone, and is said so: a purge or a deleted image (purge_item,
-purge_image, delete_image: Lemmy and pict-rs keep no copy), a report (resolve it in Lemmy), a private message. A ban with
+purge_image, delete_image: Lemmy and pict-rs keep no copy), a report (resolve it in
+Lemmy), a private message. A post or comment the bot purged (purge_item, by this
+decision or another) is not restored: it is listed as cannot undo, nothing is sent,
+and it is no failure (the rest of the decision's undo is done). A ban with
 remove_data removed the person's posts and comments; lifting it leaves them removed
 unless --restore-content, which asks Lemmy to restore every post and comment of theirs
 (Lemmy restores them all, also those removed for other reasons; uploads the ban deleted
@@ -121,7 +124,11 @@ def undo(args: argparse.Namespace) -> int:
         for decision, action, why in plan.not_undone:
             print(f"cannot undo (#{decision}): {action}: {why}")
         if not plan.steps:
-            print("nothing to undo: no post or comment removed, no ban placed by these decisions")
+            print(
+                "nothing else to undo"
+                if plan.not_undone
+                else "nothing to undo: no post or comment removed, no ban placed by these decisions"
+            )
             return 0
         if not args.yes:
             return _preview(plan, args.restore_content)
