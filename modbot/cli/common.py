@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import select
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -29,6 +31,9 @@ FAILED = 1  # a failure the message explains: configuration, state file, Lemmy, 
 USAGE = 2  # argparse's own: the command line itself is wrong
 LOCKED = 75  # EX_TEMPFAIL: another process acts on this state; try again later
 INTERRUPTED = 130  # like a shell's exit status after Ctrl-C
+# stdout's reader left (`modbot audit | head`): as a shell shows a process SIGPIPE ended
+# (128 + 13); the command stops quietly, as `cat` or `grep` would
+PIPE_CLOSED = 141
 
 
 def age(text: str) -> timedelta:
@@ -119,14 +124,29 @@ def exit_status(command: str, work: Callable[[], int]) -> int:
     error modbot expects (``modbot.errors.ModbotError``: configuration, state file,
     Lemmy, classifier, report) ends it with ``FAILED`` and one line saying why, never a
     traceback; another process acting on the state with ``LOCKED``; Ctrl-C with
-    ``INTERRUPTED``."""
+    ``INTERRUPTED``; stdout's reader gone (``| head``) with ``PIPE_CLOSED``, saying
+    nothing."""
     import sqlite3
 
     from classifier.model import ModelError
     from modbot.errors import ModbotError, StateLocked
 
     try:
-        return work()
+        status = work()
+        try:  # what is left to write fails here, not at the interpreter's exit
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # a full disk under `> out.txt`
+            _drop_stdout()
+            print(f"modbot {command}: cannot write its output: {exc.strerror}", file=sys.stderr)
+            return FAILED
+        return status
+    except BrokenPipeError:
+        if not stdout_closed():
+            raise  # another pipe or socket: not the reader of the output gone
+        _drop_stdout()
+        return PIPE_CLOSED
     except StateLocked as exc:
         print(f"modbot {command}: {exc}", file=sys.stderr)
         return LOCKED
@@ -144,8 +164,31 @@ def exit_status(command: str, work: Callable[[], int]) -> int:
     return FAILED
 
 
+def _drop_stdout() -> None:
+    """Python's own recipe for a stdout that cannot be written: what is still buffered
+    goes to /dev/null, so the flush at the interpreter's exit fails no more (no
+    "Exception ignored" line, no status 120)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # not a file: nothing flushed at exit
+        pass
+    finally:
+        os.close(devnull)
+
+
+def stdout_closed() -> bool:
+    """Whether stdout is a pipe or socket whose reader has gone (POLLERR: what a write
+    to it fails on with EPIPE)."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+    except (AttributeError, OSError, ValueError):  # not a file (captured), or no poll
+        return False
+    poller.register(fd, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
 def state_path() -> str:
     """MODBOT_STATE as the settings read it (for messages about the state file)."""
-    import os
-
     return os.environ.get("MODBOT_STATE") or "modbot.sqlite3"
