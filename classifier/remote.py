@@ -14,10 +14,15 @@ a score for a concept asked, a label its score disagrees with, a score on anothe
 scale) moves on to the next, and a worker that failed is left alone for a while (1 s,
 doubling with each failure in a row, up to ``max_backoff``). A 401/403 is a
 configuration error (the token is wrong for that worker): said clearly in the log and in
-the error. When no worker gives a verdict, ``classify`` raises ``ClassifierUnavailable``
-(the bot records the image as skipped and looks at it again); a 400 or 413 (this
-request refused) raises ``RemoteRequestRefused``. The HTTP work runs on a thread of its own with its
-own event loop, so the engine serves any caller's loop, or threads, like ``Engine``.
+the error. A 400 that refuses what every request carries, not the image (the custom
+concepts sent or the named concept set, as the worker's error says; a proxy's 400 page,
+which is about the headers; any 400 to ``/v1/info``) is a configuration to fix: said in
+the log, at most every 5 minutes a worker, and the next worker is asked. When no worker
+gives a verdict, ``classify`` raises ``ClassifierUnavailable`` (the bot records the image
+as skipped and looks at it again); when every worker refuses the image itself (413 over
+its size limit, another 400 of the worker's), ``RemoteRequestRefused``. The HTTP work
+runs on a thread of its own with its own event loop, so the engine serves any caller's
+loop, or threads, like ``Engine``.
 """
 
 from __future__ import annotations
@@ -91,8 +96,8 @@ class WorkerRandomWeights(RemoteError):
 
 
 class RemoteRequestRefused(RemoteError):
-    """A worker refused this request for a reason another try will not fix (an image over
-    its size limit, a concept set it does not accept)."""
+    """Every worker refused this image for a reason another try will not fix (an image
+    over its size limit); at start (``check``), a worker that refuses the concepts."""
 
 
 def check_worker_url(url: str) -> str:
@@ -125,6 +130,7 @@ class _Worker:
     failures: int = 0  # in a row
     down_until: float = 0.0  # monotonic time
     refused_logged: float = -REFUSED_BACKOFF
+    unaccepted_logged: float = -REFUSED_BACKOFF  # said it refuses the concepts sent
     version: str | None = None
     random_weights: bool = False  # its model's, as it last said
     last_error: str = ""
@@ -144,6 +150,13 @@ class _Answer(Exception):
 class _Refused(_Answer):
     """One worker refused this request (400, 413): the next is asked, this one not
     again for it; when every worker asked refused it, ``RemoteRequestRefused``."""
+
+
+class _Unaccepted(_Answer):
+    """One worker refused what every request carries, not the image (the concepts sent,
+    the named concept set: its limits or sets changed): the next is asked, this one not
+    again for this image, and the image is unavailable, not refused: another try, once
+    the worker or rules.yaml is fixed, will classify it."""
 
 
 class RemoteEngine:
@@ -462,6 +475,48 @@ class RemoteEngine:
                 self.model,
             )
 
+    def _unaccepted(
+        self, worker: _Worker, path: str, answer: httpx.Response
+    ) -> tuple[str, str] | None:
+        """(what happened, what to fix) when a 400 refuses what every request of this bot
+        carries, not the image: the concepts sent (``X-Modbot-Concepts``) or the named
+        set (``X-Modbot-Concept-Set``), as the worker's error says; a proxy's 400 page
+        (it refuses the headers, e.g. one over its header size limit, never the image's
+        bytes, which it does not read); any 400 to ``/v1/info`` (no image sent). None
+        for a refusal of this image (a 413, another 400 of the worker's)."""
+        if answer.status_code != 400:
+            return None
+        said = _error(answer)
+        from_worker = _is_json(answer)
+        if from_worker and path != "/v1/info" and "concept" not in said.lower():
+            return None
+        if not from_worker:
+            short = f"a proxy before it refuses the requests (400 {said}), not the image"
+            fix = (
+                f"The {CONCEPTS_HEADER} header carries rules.yaml's `concepts:`: raise "
+                "the proxy's limit on request headers (nginx: large_client_header_buffers, "
+                "8k by default) or send fewer or shorter prompts"
+                if CONCEPTS_HEADER in self._headers
+                else "Check the proxy's configuration (its error log says why)"
+            )
+            return short, fix
+        if CONCEPTS_HEADER in self._headers:
+            what = "the concepts this bot sends (rules.yaml's `concepts:`)"
+            fix = (
+                "Make rules.yaml's `concepts:` fit what that worker accepts (fewer "
+                "concepts or prompts, shorter prompts), or ask its admin to accept them"
+            )
+        elif CONCEPT_SET_HEADER in self._headers:
+            what = f"the concept set {self.concept_set!r} this bot asks for"
+            fix = (
+                "Ask the worker's admin to serve that concept set (modbot worker "
+                "--concepts NAME=FILE), or ask for one it serves"
+            )
+        else:
+            what = "the requests of this bot"
+            fix = "Ask the worker's admin what its error means"
+        return f"refuses {what} (400: {said})", fix
+
     def _refused_message(self, worker: _Worker, answer: httpx.Response) -> str:
         how = (
             f"set {TOKEN_ENV} to a token that worker's admin gave you"
@@ -491,14 +546,16 @@ class RemoteEngine:
         image's. A worker that refuses this request (400, 413: another worker may take
         an image over this one's size limit) is not asked again for it; the next is.
         Raises ``ClassifierUnavailable`` with what each said, or
-        ``RemoteRequestRefused`` when every worker asked refused the request."""
+        ``RemoteRequestRefused`` when every worker asked refused the image itself (one
+        that refused the concepts sent may take it once fixed: unavailable)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (timeout if timeout is not None else self.timeout)
         errors: dict[str, str] = {}
         refused: dict[str, str] = {}  # the workers that refused this request
+        unaccepted: set[str] = set()  # the workers that refused the concepts sent
         tried = 0
         for _attempt in range(2):
-            left = [w for w in self._workers if w.url not in refused]
+            left = [w for w in self._workers if w.url not in refused and w.url not in unaccepted]
             if not left:
                 break
             now = time.monotonic()
@@ -528,6 +585,10 @@ class RemoteEngine:
                     answer = await self._send(worker, method, path, body, headers, remaining)
                 except _Refused as exc:
                     errors[worker.url] = refused[worker.url] = str(exc)
+                    continue
+                except _Unaccepted as exc:
+                    errors[worker.url] = worker.last_error = str(exc)
+                    unaccepted.add(worker.url)
                     continue
                 except _Answer as exc:
                     errors[worker.url] = worker.last_error = str(exc)
@@ -599,6 +660,20 @@ class RemoteEngine:
             raise _Answer(f"over this client's quota (429); retry after {retry:.0f} s")
         if status in (400, 413):
             said = _error(answer)
+            unaccepted = self._unaccepted(worker, path, answer)
+            if unaccepted is not None:
+                short, fix = unaccepted
+                if time.monotonic() - worker.unaccepted_logged >= REFUSED_BACKOFF:
+                    worker.unaccepted_logged = time.monotonic()
+                    log.warning(
+                        "classifier worker %s: %s. Until that is fixed, images no other "
+                        "worker classifies are recorded as skipped (classifier_unavailable), "
+                        "no rule acts on them, and they are looked at again. %s",
+                        worker.url,
+                        short,
+                        fix,
+                    )
+                raise _Unaccepted(short)
             if status == 413 and not _is_json(answer):  # not the worker's own 413
                 said += (
                     " (from a proxy before the worker: raise its limit on request bodies, "

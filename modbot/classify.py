@@ -305,7 +305,7 @@ async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -
         raise
     except ClassifierUnavailable as exc:
         return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=str(exc)[:300])
-    except Exception as exc:  # a worker that refuses the request (400, 413), as below
+    except Exception as exc:  # as below
         log.warning("asking the classifier for its concept version failed: %r", exc)
         return Judged(skipped="classifier_error", detail=repr(exc)[:300])
     hit = await cached(cache, sha256, version)
@@ -315,9 +315,9 @@ async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -
         verdict = (await engine.classify(data)).to_dict()
     except asyncio.CancelledError:
         raise
-    except ClassifierUnavailable as exc:
+    except ClassifierUnavailable as exc:  # also every worker refusing the concepts sent
         return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=str(exc)[:300])
-    except Exception as exc:
+    except Exception as exc:  # e.g. every worker refused this image (413: too large)
         log.warning("classifying %s failed: %r", sha256[:12], exc)
         return Judged(skipped="classifier_error", detail=repr(exc)[:300])
     # under the version it was made with: a remote worker may serve another
