@@ -14,7 +14,11 @@ before it logs in and loads the model.
                a rule asks a site ban or purge_item, which Lemmy refuses a non-admin
     account    its settings hide nothing from it (else `run` changes them)
     pictrs     PICTRS_URL reachable and PICTRS_API_KEY accepted
-    rules      rules.yaml valid
+    rules      rules.yaml valid (its subscribed feeds as the copies kept in the state)
+    feeds      each subscribed feed: the copy kept in the state file (its age against
+               the feed's max_age, its entries, when it was last checked) or the last
+               refusal of a feed with none: a warning when a copy is past max_age, no
+               longer verifies with the key, or none is kept and the feed was refused
     classifier the model's weights on this machine (or the remote workers answer as
                workers: none is a failure, some a warning), and
                not the random-weights test model (a warning: its verdicts mean nothing)
@@ -29,11 +33,13 @@ import os
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from modbot.config.settings import Settings
+from modbot.config.units import format_duration
 from modbot.errors import LemmyError, LemmyUnavailable, PolicyError, SettingsError
 from modbot.lemmy.probe import (
     FAIL,
@@ -51,6 +57,7 @@ from modbot.session import admin_rules, hides_languages, not_admin_warning
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
     from modbot.pipeline import Pipeline
+    from modbot.store import Store
 
 __all__ = ["Report", "before_login", "connect_first", "diagnose", "login_problem"]
 
@@ -204,7 +211,13 @@ def diagnose(
         settings, report, timeout, admin_rules=admin_rules(policy), api=pinned
     )
     _pictrs(settings, report, timeout, through_lemmy=through_lemmy)
+    feeds: list[Finding] = []
+    if policy is not None and policy.feeds:
+        # the copies the bot and the gate use: in the rules' summary, and one line each
+        feeds = _feeds(Path(settings.state_path), policy)
+        rules_finding = Finding("rules", OK, f"{policy.path}: {policy.summary()}")
     report.findings.append(rules_finding)
+    report.findings.extend(feeds)
     if policy is not None:
         _classifier(settings, policy, report)
     return report
@@ -221,6 +234,134 @@ def _rules(rules: str | None) -> tuple[Finding, Policy | None]:
         problems = "; ".join(map(str, exc.problems))
         return Finding("rules", FAIL, f"{path} is not valid: {problems}"), None
     return Finding("rules", OK, f"{path}: {policy.summary()}"), policy
+
+
+class KeptFeeds:
+    """The feeds' copies and cursors of a state file, as ``Store.feed_copy`` and
+    ``Store.get_cursor`` give them, read without writing anything, not even the -wal and
+    -shm files a read-only connection leaves beside a WAL database: with no -wal file
+    (no process has the state open, and all of it is in the file) it is opened as
+    immutable; with one (the bot or the gate has it open), read-only, through it.
+    Raises ``sqlite3.Error``."""
+
+    def __init__(self, path: Path) -> None:
+        self.db: sqlite3.Connection | None = None
+        if not path.exists() or path.stat().st_size == 0:
+            return  # no state yet (or one being made this very moment): nothing kept
+        live = Path(f"{path}-wal").exists()
+        uri = path.resolve().as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
+        self.db = sqlite3.connect(uri, uri=True, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        names = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master")}
+        if not {"feeds", "cursors"} <= names:
+            self.close()  # a state from before feeds: none kept
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    def feed_copy(self, name: str, *, body: bool = True) -> dict | None:
+        if self.db is None:
+            return None
+        columns = "*" if body else "name, generated_at, fetched_at, etag, last_modified"
+        row = self.db.execute(f"SELECT {columns} FROM feeds WHERE name = ?", (name,)).fetchone()
+        return dict(row) if row else None
+
+    def get_cursor(self, name: str) -> str | None:
+        if self.db is None:
+            return None
+        row = self.db.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+
+def _feeds(path: Path, policy: Policy, now: datetime | None = None) -> list[Finding]:
+    """Each subscribed feed as the bot would start with it: the copy kept in the state
+    file (loaded into ``policy``'s feeds, so its summary shows them) or, with none, the
+    last refusal. Reads the state file only."""
+    from modbot.feeds import FeedError, check_times
+    from modbot.subscriptions import _refused_at, load_kept
+
+    now = now or datetime.now(UTC)
+    try:
+        kept = KeptFeeds(path)
+        try:
+            load_kept(cast("Store", kept), policy)
+            copies = {name: kept.feed_copy(name, body=False) for name in policy.feeds}
+            refused = {
+                name: _refused_at(cast("Store", kept), fl) for name, fl in policy.feeds.items()
+            }
+        finally:
+            kept.close()
+    except sqlite3.Error as exc:
+        return [
+            Finding(
+                "feeds",
+                WARN,
+                f"cannot read the feeds' copies kept in {path} ({exc}): see the state check",
+            )
+        ]
+    found = []
+    for name, fl in policy.feeds.items():
+        every = format_duration(fl.settings.every)
+        said = f"{name} ({fl.use})"
+        copy, verified = copies[name], fl.verified
+        if verified is not None and copy is not None:
+            feed = verified.feed
+            checked = _ago(now.timestamp() - float(copy["fetched_at"]))
+            text = (
+                f"{said}: copy of {feed.generated_at:%Y-%m-%d %H:%M} UTC kept, "
+                f"{len(feed.entries):,} entries ({len(fl):,} used), checked {checked} ago "
+                f"(every {every})"
+            )
+            try:
+                check_times(feed.generated_at, None, fl.settings.max_age, now)
+            except FeedError as exc:
+                found.append(
+                    Finding("feeds", WARN, f"{text}; {exc} (it is still used: ask its admins)")
+                )
+                continue
+            age = _ago((now - feed.generated_at).total_seconds())
+            max_age = format_duration(fl.settings.max_age)
+            found.append(Finding("feeds", OK, f"{text}; {age} old (max_age {max_age})"))
+        elif copy is not None:  # kept, but the key in rules.yaml does not verify it
+            found.append(
+                Finding(
+                    "feeds",
+                    WARN,
+                    f"{said}: the copy kept ({copy['generated_at']}) does not verify with "
+                    "the key in rules.yaml (the publisher's new key?): none of it is used "
+                    "until the feed is fetched and verifies again",
+                )
+            )
+        elif refused[name] is not None:
+            at = datetime.fromtimestamp(refused[name] or 0, UTC)
+            found.append(
+                Finding(
+                    "feeds",
+                    WARN,
+                    f"{said}: no copy kept, none of it is used: refused {at:%Y-%m-%d %H:%M} "
+                    f"UTC ({_ago(now.timestamp() - at.timestamp())} ago; the log of `modbot "
+                    f"run` or the gate says why), tried again every {every}. `modbot feed "
+                    "verify URL --key KEY` says what is wrong with it now",
+                )
+            )
+        else:
+            found.append(
+                Finding(
+                    "feeds",
+                    OK,
+                    f"{said}: no copy kept yet: `modbot run` (or the gate) fetches it at its "
+                    "next cycle",
+                )
+            )
+    return found
+
+
+def _ago(seconds: float) -> str:
+    """A time ago, to the minute (a clock a little behind: under a minute)."""
+    minutes = int(seconds // 60)
+    return format_duration(timedelta(minutes=minutes)) if minutes > 0 else "under 1m"
 
 
 def _state(path: Path, report: Report) -> None:
