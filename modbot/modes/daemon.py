@@ -282,6 +282,7 @@ class Daemon:
                 )
             self._schedule_sweep(self._scheduler)
             self._log_schedule()
+        _load_kept_feeds(self.store, policy)  # else its summary says "no copy yet" of each
         log.info("rules reloaded from %s: %s", path, policy.summary())
         return True
 
@@ -469,6 +470,7 @@ def watch(
                     # DNS, connection, TLS, the login (reads only) before the model loads;
                     # the account's settings are fixed later.
                     connect_first(pipeline)
+                    _load_kept_feeds(pipeline.store, policy)  # the summary names their copies
                     log_run.info(
                         "modbot %s on %s as %s (run %s); %s",
                         mode,
@@ -552,6 +554,19 @@ def _once(
     if report:
         print(f"report: {write_run_report(pipeline, report)}")
     return 0
+
+
+def _load_kept_feeds(store: Store, policy: Policy) -> None:
+    """The subscribed feeds' copies kept in the state (nothing fetched), for the summary
+    logged at start and at a reload; a state that cannot be read leaves that to the cycle."""
+    if not policy.feeds:
+        return
+    from modbot.subscriptions import load_kept
+
+    try:
+        load_kept(store, policy)
+    except Exception as exc:  # the cycle's own refresh says what is wrong
+        log.debug("feeds' copies not read for the summary: %s", exc)
 
 
 def failed_part_way(pipeline: Any, before: CycleStats | None) -> str:
