@@ -44,6 +44,14 @@ an undone ban counts as one that ran out (another offence bans anew). It runs be
 daemon (undos take their own lock, MODBOT_STATE.undo.lock). Needs LEMMY_URL,
 LEMMY_USERNAME and LEMMY_PASSWORD (the bot's account) with --yes.
 
+With --yes it talks to Lemmy as `modbot run` does, with the lemmy: settings of the
+rules file (--rules, else $MODBOT_RULES, else ./rules.yaml): lemmy.api (v3, v4 or
+auto), requests_per_minute, timeout. Only that section is read: a mistake elsewhere in
+the file (a rule) does not stop an undo. When the file cannot be read or its lemmy:
+section is not valid, it says so (a warning) and uses the defaults (lemmy.api auto:
+the version is asked of the instance; 120 requests a minute; a 20 s timeout): an undo
+of a false positive is never blocked by a broken rules file.
+
 Each undo is said as it is done. When Lemmy is unavailable (a 502, its rate limit past
 the retries) or refuses the bot's login, the undo stops there: the rest are listed as
 not tried, and the same command again finishes them.
@@ -76,6 +84,12 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="when lifting a ban that removed the person's content, have Lemmy restore "
         "all their posts and comments too",
+    )
+    p.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="the policy file whose lemmy: settings (api, requests_per_minute, timeout) "
+        "undo uses, as `modbot run` does (default: $MODBOT_RULES, else ./rules.yaml)",
     )
     p.add_argument(
         "--reason",
@@ -180,6 +194,9 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
     from modbot.undo import NOT_TRIED, carry_out, undo_lock
 
     settings = Settings.from_env()
+    lemmy, warning = lemmy_settings(args.rules)
+    if warning:
+        print(f"modbot undo: warning: {warning}", file=sys.stderr, flush=True)
     lock = undo_lock(store)
     try:
         lock.acquire(wait=0.0)
@@ -200,7 +217,14 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
         )
         return LOCKED
     try:
-        client = connect(settings, requests_per_minute=120, timeout=20, read_only=False)
+        client = connect(
+            settings,
+            requests_per_minute=lemmy.requests_per_minute,
+            timeout=lemmy.timeout.total_seconds(),
+            read_only=False,
+            api_version=lemmy.api,
+            report_to_admins=lemmy.report_to_admins,
+        )
         # The daemon's login, kept in the state (Lemmy allows few logins an hour).
         token_key = f"session:{settings.lemmy_url}:{settings.username}"
         saved = store.get_cursor(token_key)
@@ -232,6 +256,63 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
         )
     print(f"undo run {run_id}: recorded in the audit (modbot audit --run {run_id})")
     return 1 if failed else 0
+
+
+def lemmy_settings(rules: str | None) -> tuple[Any, str | None]:
+    """The rules file's ``lemmy:`` settings (``LemmySettings``), read as ``modbot run``
+    reads them (the file named by ``rules``, else $MODBOT_RULES, else ./rules.yaml; the
+    same size and YAML bounds, the same schema), and None; or, when the file gives none
+    (unreadable, not YAML, its ``lemmy:`` section not valid), the defaults and why, for
+    a warning. Only that section is validated: a broken rule elsewhere does not matter
+    to an undo."""
+    from pydantic import ValidationError
+
+    from modbot.config.checks import error_message
+    from modbot.config.files import read_text_file
+    from modbot.config.policy import resolve_rules_path
+    from modbot.config.schema import LemmySettings
+    from modbot.config.units import format_duration
+    from modbot.config.yamlfile import MAX_RULES_BYTES, read_yaml
+    from modbot.errors import UnusableFile
+
+    path = resolve_rules_path(rules)
+    shown = str(path)
+    try:
+        text = read_text_file(path, max_bytes=MAX_RULES_BYTES, what="a rules file")
+        why = ""
+    except FileNotFoundError:
+        why = "no such file (give it with --rules FILE or MODBOT_RULES)"
+    except (UnusableFile, OSError) as exc:
+        why = f"cannot read it: {exc}"
+    if not why:
+        try:
+            data, lines, problems = read_yaml(text.decode("utf-8-sig"), shown)
+        except UnicodeDecodeError as exc:
+            data, why = None, f"cannot read it: {exc}"
+        else:
+            if data is None:
+                why = "; ".join(str(p) for p in problems if not p.warning) or "not YAML"
+    if not why:
+        section = data.get("lemmy")
+        try:
+            return LemmySettings.model_validate({} if section is None else section), None
+        except ValidationError as exc:
+            found = []
+            for err in exc.errors(include_url=False)[:5]:
+                loc = ("lemmy", *err["loc"])
+                line = lines.find(loc, key=err["type"] == "extra_forbidden")
+                found.append(f"{shown}:{line}: {error_message({**err, 'loc': loc}, data)}")
+            why = "its lemmy: section is not valid: " + "; ".join(found)
+    default = LemmySettings()
+    return default, (
+        f"the rules file {shown} gives no lemmy: settings ({why}). Undo talks to Lemmy "
+        f"with the defaults: lemmy.api {default.api} (the version is asked of the "
+        f"instance), {default.requests_per_minute} requests a minute, a "
+        f"{format_duration(default.timeout)} timeout. Where `modbot run` needs other "
+        "settings (lemmy.api for an instance that hides its version, a lower rate) and "
+        "this undo fails for it, fix the file (`modbot check-rules`) or name it with "
+        "--rules FILE, and run the same command again: what was done is not sent twice"
+    )
 
 
 def _say(step: Any, outcome: Any, restore_content: bool) -> None:
