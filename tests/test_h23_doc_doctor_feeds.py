@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from support.cli import bot_environment
 from support.policies import write_rules
 
 from fakelemmy import FakeLemmy
@@ -52,15 +53,7 @@ def setup(fake_lemmy: FakeLemmy, tiny, tmp_path: Path, monkeypatch) -> dict[str,
     (its host answers 503: refused, no copy), `new` (added to rules.yaml since)."""
     lemmy = fake_lemmy
     state = tmp_path / "state.sqlite3"
-    for key, value in {
-        "LEMMY_URL": lemmy.url,
-        "LEMMY_USERNAME": "modbot",
-        "LEMMY_PASSWORD": "pw",
-        "PICTRS_URL": lemmy.pictrs_url,
-        "PICTRS_API_KEY": lemmy.pictrs_api_key,
-        "MODBOT_STATE": str(state),
-    }.items():
-        monkeypatch.setenv(key, value)
+    bot_environment(monkeypatch, lemmy, state, pictrs=True)
     rules = write_rules(tmp_path, lemmy, tiny)
     head = rules.read_text()
     made = datetime.now(UTC) - timedelta(hours=1)

@@ -10,6 +10,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from support.bot import remote_photo
+from support.cli import bot_environment
 from support.policies import write_rules
 
 from modbot.cli import main
@@ -23,14 +24,7 @@ YOUNG = """
 
 def _env(lemmy, tmp_path, monkeypatch, rules):
     monkeypatch.chdir(tmp_path)
-    for name, value in {
-        "LEMMY_URL": lemmy.url,
-        "LEMMY_USERNAME": "modbot",
-        "LEMMY_PASSWORD": "pw",
-        "MODBOT_STATE": str(tmp_path / "state.sqlite3"),
-        "MODBOT_RULES": str(rules),
-    }.items():
-        monkeypatch.setenv(name, value)
+    bot_environment(monkeypatch, lemmy, tmp_path / "state.sqlite3", rules)
 
 
 def _earlier(text: str, by: timedelta) -> str:

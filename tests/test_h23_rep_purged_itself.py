@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from support.bot import sha
+from support.cli import bot_environment
 from support.policies import BAD, write_rules
 
 from modbot.cli import main
@@ -25,16 +26,7 @@ RULES = """
 
 def _env(lemmy, tmp_path, monkeypatch, rules):
     monkeypatch.chdir(tmp_path)
-    for name, value in {
-        "LEMMY_URL": lemmy.url,
-        "LEMMY_USERNAME": "modbot",
-        "LEMMY_PASSWORD": "pw",
-        "MODBOT_STATE": str(tmp_path / "state.sqlite3"),
-        "MODBOT_RULES": str(rules),
-        "PICTRS_URL": lemmy.pictrs_url,
-        "PICTRS_API_KEY": lemmy.pictrs_api_key,
-    }.items():
-        monkeypatch.setenv(name, value)
+    bot_environment(monkeypatch, lemmy, tmp_path / "state.sqlite3", rules, pictrs=True)
 
 
 def _by_item(path):

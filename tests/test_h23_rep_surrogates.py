@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 
+from support.cli import bot_environment
 from support.policies import write_rules
 
 from modbot.cli import main
@@ -29,14 +30,7 @@ def _hostile(lemmy):
 
 def _env(lemmy, tmp_path, monkeypatch, rules):
     monkeypatch.chdir(tmp_path)
-    for name, value in {
-        "LEMMY_URL": lemmy.url,
-        "LEMMY_USERNAME": "modbot",
-        "LEMMY_PASSWORD": "pw",
-        "MODBOT_STATE": str(tmp_path / "state.sqlite3"),
-        "MODBOT_RULES": str(rules),
-    }.items():
-        monkeypatch.setenv(name, value)
+    bot_environment(monkeypatch, lemmy, tmp_path / "state.sqlite3", rules)
 
 
 def _check(tmp_path, name):

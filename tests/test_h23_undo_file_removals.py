@@ -6,6 +6,7 @@ says which decision to undo for it. Through `modbot.cli.main`, Lemmy 0.19 and 1.
 from __future__ import annotations
 
 import pytest
+from support.cli import bot_environment
 
 from modbot.cli import main
 from modbot.store import Store
@@ -42,13 +43,7 @@ def test_a_files_undo_leaves_a_post_another_decision_removed(
     file_decision = store.add_decision(decision({"kind": "file", "id": "ab" * 32}, detail))
     store.record_action("remove", f"post:{second.id}", "done", "", "R", item=f"file:{'ab' * 32}")
     store.close()
-    for name, value in {
-        "LEMMY_URL": fake_lemmy.url,
-        "LEMMY_USERNAME": "modbot",
-        "LEMMY_PASSWORD": "pw",
-        "MODBOT_STATE": str(state),
-    }.items():
-        monkeypatch.setenv(name, value)
+    bot_environment(monkeypatch, fake_lemmy, state)
 
     assert main(["undo", str(file_decision), "--yes"]) == 0
     out = capsys.readouterr().out

@@ -7,6 +7,7 @@ from __future__ import annotations
 import tracemalloc
 
 import pytest
+from support.cli import bot_environment
 
 from modbot.cli import main
 from modbot.store import Store
@@ -42,13 +43,7 @@ def test_undo_of_one_decision_reads_only_it(fake_lemmy, tmp_path, monkeypatch, c
         wanted = store.add_decision(record(N, post.id))
         store.record_action("remove", f"post:{post.id}", "done", f"remove post {post.id}")
     store.close()
-    for name, value in {
-        "LEMMY_URL": fake_lemmy.url,
-        "LEMMY_USERNAME": "modbot",
-        "LEMMY_PASSWORD": "pw",
-        "MODBOT_STATE": str(state),
-    }.items():
-        monkeypatch.setenv(name, value)
+    bot_environment(monkeypatch, fake_lemmy, state)
 
     for args in (["undo", str(wanted)], ["undo", str(wanted), "--yes"]):
         tracemalloc.start()

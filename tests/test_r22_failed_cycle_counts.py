@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from support.bot import remote_photo, sha
+from support.cli import bot_environment
 from support.policies import BAD, write_rules
 
 from modbot.cli import main
@@ -25,16 +26,7 @@ def _setup(lemmy, photos, tiny, tmp_path, monkeypatch, failing, error):
     rules = write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], rules=RULES)
     state = tmp_path / "state.sqlite3"
     monkeypatch.chdir(tmp_path)
-    for name, value in {
-        "LEMMY_URL": lemmy.url,
-        "LEMMY_USERNAME": "modbot",
-        "LEMMY_PASSWORD": "pw",
-        "MODBOT_STATE": str(state),
-        "MODBOT_RULES": str(rules),
-        "PICTRS_URL": lemmy.pictrs_url,
-        "PICTRS_API_KEY": lemmy.pictrs_api_key,
-    }.items():
-        monkeypatch.setenv(name, value)
+    bot_environment(monkeypatch, lemmy, state, rules, pictrs=True)
     # a listing read after the posts' page fails (a Lemmy error no retry mends)
     lemmy.fail_next(failing, times=50, status=400, error=error)
     return state

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 
+from support.cli import bot_environment
 from support.policies import write_rules
 
 import modbot.doctor
@@ -21,14 +22,7 @@ def test_a_sweep_stopped_before_its_first_page_is_interrupted_not_done(
     lemmy.add_post(cast.pics, cast.alice, name="old", body="nothing to see")
     rules = write_rules(tmp_path, lemmy, tiny)
     monkeypatch.chdir(tmp_path)
-    for name, value in {
-        "LEMMY_URL": lemmy.url,
-        "LEMMY_USERNAME": "modbot",
-        "LEMMY_PASSWORD": "pw",
-        "MODBOT_STATE": str(tmp_path / "state.sqlite3"),
-        "MODBOT_RULES": str(rules),
-    }.items():
-        monkeypatch.setenv(name, value)
+    bot_environment(monkeypatch, lemmy, tmp_path / "state.sqlite3", rules)
     connect_first = modbot.doctor.connect_first
 
     def then_sigterm(pipeline):  # the operator stops it while it logs in

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from support.cli import bot_environment
 from support.policies import write_rules
 from test_h23_doc_doctor_feeds import feeds_yaml, signed
 
@@ -22,13 +23,7 @@ def test_the_start_and_reload_lines_name_the_feed_copy_kept(
 ):
     lemmy = fake_lemmy
     state = tmp_path / "state.sqlite3"
-    for key, value in {
-        "LEMMY_URL": lemmy.url,
-        "LEMMY_USERNAME": "modbot",
-        "LEMMY_PASSWORD": "pw",
-        "MODBOT_STATE": str(state),
-    }.items():
-        monkeypatch.setenv(key, value)
+    bot_environment(monkeypatch, lemmy, state)
     rules = write_rules(tmp_path, lemmy, tiny)
     rules.write_text(rules.read_text() + feeds_yaml(lemmy, ["peer"]))
     monkeypatch.setenv("MODBOT_RULES", str(rules))

@@ -7,6 +7,7 @@ other is acted on when the bot sees it."""
 from __future__ import annotations
 
 from support.bot import sha
+from support.cli import bot_environment
 from support.policies import BAD, write_rules
 
 from modbot.cli import main
@@ -24,16 +25,7 @@ RULES = """
 def _env(lemmy, photos, tiny, tmp_path, monkeypatch) -> None:
     rules = write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], rules=RULES)
     monkeypatch.chdir(tmp_path)
-    for name, value in {
-        "LEMMY_URL": lemmy.url,
-        "LEMMY_USERNAME": "modbot",
-        "LEMMY_PASSWORD": "pw",
-        "MODBOT_STATE": str(tmp_path / "state.sqlite3"),
-        "MODBOT_RULES": str(rules),
-        "PICTRS_URL": lemmy.pictrs_url,
-        "PICTRS_API_KEY": lemmy.pictrs_api_key,
-    }.items():
-        monkeypatch.setenv(name, value)
+    bot_environment(monkeypatch, lemmy, tmp_path / "state.sqlite3", rules, pictrs=True)
 
 
 def _purges(lemmy) -> list[tuple[str, str]]:

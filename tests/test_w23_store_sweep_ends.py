@@ -12,6 +12,7 @@ import os
 import signal
 
 from PIL import Image
+from support.cli import bot_environment
 from support.policies import write_rules
 
 import modbot.modes.store_sweep
@@ -38,16 +39,7 @@ def _setup(lemmy, tiny, tmp_path, monkeypatch):
     bad = hashlib.sha256(files[-1]).hexdigest()  # the newest: the first page walked
     rules = write_rules(tmp_path, lemmy, tiny, known_bad=[bad], rules=RULES)
     monkeypatch.chdir(tmp_path)
-    for name, value in {
-        "LEMMY_URL": lemmy.url,
-        "LEMMY_USERNAME": "modbot",
-        "LEMMY_PASSWORD": "pw",
-        "MODBOT_STATE": str(tmp_path / "state.sqlite3"),
-        "MODBOT_RULES": str(rules),
-        "PICTRS_URL": lemmy.pictrs_url,
-        "PICTRS_API_KEY": lemmy.pictrs_api_key,
-    }.items():
-        monkeypatch.setenv(name, value)
+    bot_environment(monkeypatch, lemmy, tmp_path / "state.sqlite3", rules, pictrs=True)
 
 
 SWEEP = ["sweep", "--store", "--page-size", "1", "--files-per-second", "0"]
