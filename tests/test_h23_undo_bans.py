@@ -74,15 +74,18 @@ def test_a_ban_an_admin_placed_after_the_bots_ran_out_is_never_lifted(bot, capsy
     time.sleep(1.5)  # the bot's ban ran out; an admin bans them for something else
     admin_bans(s.lemmy, post.creator_id, None)
 
+    # (on a loaded machine the upload of the same image may be decided after that ban
+    # ran out: the bot bans anew for it, and undo says the ban since is that decision's)
+    ran_out = ("the bot's ban ran out", "the bot's ban for this decision ran out")
     code, out = run(capsys, "undo", str(decision))
     assert code == 0 and "would restore post" in out, out
-    assert "would lift" not in out and "the bot's ban ran out" in out, out
+    assert "would lift" not in out and any(said in out for said in ran_out), out
     code, out = run(capsys, "undo", str(decision), "--yes")
     assert code == 0, out
     assert not s.lemmy.post(post.id).removed, out
     assert unbans(s.lemmy) == [], out
     assert s.lemmy.person(post.creator_id).banned
-    assert "the bot's ban ran out" in out
+    assert any(said in out for said in ran_out), out
 
 
 def test_a_ban_an_admin_placed_over_the_bots_is_never_lifted(bot, capsys):
