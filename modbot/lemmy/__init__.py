@@ -73,6 +73,7 @@ def connect(
     """The client of ``settings``' instance, in the given API version (``auto``: the one
     the instance says it speaks). ``report_to_admins``: 1.0's reports go to the admins
     only (``violates_instance_rules``); 0.19 has no such reports."""
+    spacing: RateLimiter | None = None
     if api_version == "auto":
         # The sockets first: a wrong URL, DNS, port or TLS is said in its own words at
         # once, not after the retries of the version question.
@@ -91,6 +92,7 @@ def connect(
             found = detect(probe)
         finally:
             probe.close()
+        spacing = probe.limiter
     else:
         found = Detected(api_version, "set by lemmy.api in rules.yaml")
     try:
@@ -101,6 +103,8 @@ def connect(
     log.info("Lemmy API %s: %s", found.api, found.why)
     if found.api == "v4":
         options["report_to_admins"] = report_to_admins
+    # One cap for the question and the client (Lemmy's rate limiter counts both): the
+    # client's first request waits its turn after the probe's last.
     return client(
         settings.lemmy_url,
         settings.username,
@@ -110,5 +114,6 @@ def connect(
         requests_per_minute=requests_per_minute,
         timeout=timeout,
         read_only=read_only,
+        limiter=spacing,
         **options,
     )

@@ -289,6 +289,7 @@ class Transport:
         max_backoff: float = 60.0,
         read_only: bool = False,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.shown = shown_url(self.url)  # for logs and messages: no password in it
@@ -305,7 +306,9 @@ class Transport:
         self.backoff, self.max_backoff = backoff, max_backoff
         self.read_only = read_only
         self._sleep = sleep
-        self.limiter = RateLimiter(requests_per_minute, sleep=sleep)
+        # ``limiter``: another transport's, when both speak to the same instance (the
+        # version question, then the client): one cap for all their requests.
+        self.limiter = limiter or RateLimiter(requests_per_minute, sleep=sleep)
         self.http = httpx.Client(timeout=httpx.Timeout(timeout), headers={"User-Agent": USER_AGENT})
         self._deadline = _Deadline.install(self.http)
         self._token: Secret | None = None
