@@ -88,11 +88,23 @@ def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
-def test_output_that_cannot_be_written_is_one_line_saying_so(tmp_path: Path) -> None:
-    """`> /dev/full`, a full disk: the output flushed at the end fails in the command,
-    said in one line with status 1, not as "Exception ignored" at the interpreter's exit."""
+@pytest.mark.parametrize(
+    ("buffered", "copies"),
+    [
+        (True, 1),  # written when the output is flushed at the end
+        (True, 1500),  # more than the buffer holds: a print fails in the middle
+        (False, 1),  # PYTHONUNBUFFERED=1 (Docker): the first print fails
+    ],
+)
+def test_output_that_cannot_be_written_is_one_line_saying_so(
+    tmp_path: Path, buffered: bool, copies: int
+) -> None:
+    """`> /dev/full`, a full disk: the output fails in the command, said in one line with
+    status 1, not as a traceback or "Exception ignored" at the interpreter's exit."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PYTHONUNBUFFERED", None)
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
     with open("/dev/full", "wb") as full:
         done = subprocess.run(
             [
@@ -102,7 +114,7 @@ def test_output_that_cannot_be_written_is_one_line_saying_so(tmp_path: Path) -> 
                 "--env-file",
                 "/dev/null",
                 "hash",
-                str(image(tmp_path)),
+                *[str(image(tmp_path))] * copies,
             ],
             stdout=full,
             stderr=subprocess.PIPE,

@@ -14,7 +14,7 @@ import select
 import sys
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
@@ -131,17 +131,16 @@ def exit_status(command: str, work: Callable[[], int]) -> int:
     from classifier.model import ModelError
     from modbot.errors import ModbotError, StateLocked
 
+    output = sys.stdout
+    sys.stdout = _Output(output)
     try:
         status = work()
-        try:  # what is left to write fails here, not at the interpreter's exit
-            sys.stdout.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:  # a full disk under `> out.txt`
-            _drop_stdout()
-            print(f"modbot {command}: cannot write its output: {exc.strerror}", file=sys.stderr)
-            return FAILED
+        sys.stdout.flush()  # what is left to write fails here, not at the interpreter's exit
         return status
+    except _OutputFailed as exc:  # a full disk under `> out.txt`, in a print or the flush
+        _drop_stdout()
+        print(f"modbot {command}: cannot write its output: {exc}", file=sys.stderr)
+        return FAILED
     except BrokenPipeError:
         if not stdout_closed():
             raise  # another pipe or socket: not the reader of the output gone
@@ -161,7 +160,41 @@ def exit_status(command: str, work: Callable[[], int]) -> int:
         from modbot.store import database_problem
 
         print(f"modbot {command}: {database_problem(state_path(), exc)}", file=sys.stderr)
+    finally:
+        sys.stdout = output
     return FAILED
+
+
+class _OutputFailed(Exception):
+    """Writing the command's output failed (not a reader gone: that is BrokenPipeError)."""
+
+
+class _Output:
+    """``sys.stdout`` while a command runs: a write or flush that fails (a full disk, an
+    I/O error), in the middle or at the end, unbuffered or not, is told apart from any
+    other OSError, so the command ends with one line saying so, not a traceback."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputFailed(exc.strerror or str(exc)) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputFailed(exc.strerror or str(exc)) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _drop_stdout() -> None:
