@@ -23,6 +23,12 @@ first use and kept in a small LRU; the verdict's ``concept_version`` says which 
 All engines share one decode budget (``decode_memory``), so the worker's memory stays
 within its steady size + ``decode_memory`` + ``max_bytes_held``, however many sets.
 
+Connections (``WorkerServer``): a request's headers must come within
+``header_timeout`` (10 s) of their first byte or of the connection (else 408 and
+closed: uvicorn's h11 has no such timeout), an idle keep-alive one is closed after 30 s,
+and at most ``max_pending`` + 64 are open (within the file-descriptor limit); past it a
+new one is answered 503 and closed.
+
 Stateless: nothing is kept but counters. No image touches the disk, no content or token
 is logged; tokens are held as SHA-256 digests and compared in constant time. Several
 workers can run behind any HTTP load balancer.
@@ -103,6 +109,23 @@ BODY_IDLE_TIMEOUT = 30.0
 # ... and one that takes longer than this in all (a byte every 29 s would otherwise hold
 # the slot for days): 40 MB in 120 s is a link of under 3 Mbit/s, slower than any worker's.
 BODY_TIMEOUT = 120.0
+# A connection's request headers must all come within this many seconds of its first
+# byte (or of the connection, when it sends nothing): uvicorn (h11) has no such timeout,
+# so a client sending a header byte now and then (slowloris) would hold a connection,
+# its file descriptor and buffers, for ever. A client's headers are one packet.
+HEADER_TIMEOUT = 10.0
+# An idle keep-alive connection is closed after this many seconds: longer than a
+# client's own (httpx keeps one 5 s), so the client, not the worker, ends it, never
+# while a request is on its way.
+KEEP_ALIVE_TIMEOUT = 30
+# Connections (and requests) at once: --max-pending requests in progress, and this many
+# more for /healthz, /v1/info and clients' idle keep-alive connections. Past it a new
+# connection is answered 503 and closed at once. Each connection holds at most h11's
+# 16 KiB of unfinished headers and uvicorn's 64 KiB of unread body (the bodies the
+# service reads count in max_bytes_held).
+CONNECTIONS_MARGIN = 64
+# File descriptors kept for the worker itself (model files, text cache, logs, threads)
+FD_RESERVE = 64
 REFUSAL_LOG_EVERY = 60.0  # seconds between log lines about refused tokens
 
 
@@ -441,6 +464,7 @@ class WorkerConfig:
     max_bytes_held: int = DEFAULT_MAX_BYTES_HELD  # image bodies held at once, all requests
     body_idle_timeout: float = BODY_IDLE_TIMEOUT  # seconds without a byte of the body: 408
     body_timeout: float = BODY_TIMEOUT  # seconds for the whole body: 408
+    header_timeout: float = HEADER_TIMEOUT  # seconds for a request's headers: 408, closed
 
     def __post_init__(self) -> None:
         # the one check of how the limits fit together (`modbot worker` makes its config
@@ -563,6 +587,8 @@ class WorkerService:
             "failed": 0,
             "disconnected": 0,
             "timed_out": 0,
+            "header_timeouts": 0,  # connections cut off before their headers came
+            "too_many_connections": 0,  # connections refused past the limit
         }
         self._refusals = 0
         self._refusal_logged = 0.0
@@ -894,24 +920,147 @@ def write_port_file(path: str, port: int) -> str | None:
     return None
 
 
+def _fd_room(wanted: int) -> int:
+    """How many connections the process's file-descriptor limit leaves room for, up to
+    ``wanted``: its soft limit is raised towards the hard one where that is too low
+    (systemd's default soft limit is 1024)."""
+    try:
+        import resource
+    except ImportError:  # (not on Windows)
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + FD_RESERVE
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - FD_RESERVE))
+
+
+_PLAIN_ANSWER = (
+    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {length}"
+    "\r\nconnection: close{extra}\r\n\r\n{body}"
+)
+
+
+def _plain_answer(status: str, message: str, extra: str = "") -> bytes:
+    """A whole answer written straight to a connection that has no request to answer
+    (h11 answers only a request it has read)."""
+    body = json.dumps({"error": message})
+    return _PLAIN_ANSWER.format(status=status, length=len(body), extra=extra, body=body).encode()
+
+
+def _guarded_protocol(service: WorkerService, max_connections: int) -> type:
+    """uvicorn's h11 protocol with what it lacks: a deadline for a request's headers
+    (``header_timeout`` from their first byte, or from the connection when nothing
+    comes; a body that keeps coming after the answer counts as headers that never
+    end), and a limit on connections (past ``max_connections`` one is answered 503 and
+    closed). The service's own ``_body`` times out the bodies it reads."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    timeout = service.config.header_timeout
+
+    class GuardedH11Protocol(H11Protocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(self.connections) > max_connections:
+                service.counters["too_many_connections"] += 1
+                transport.write(
+                    _plain_answer(
+                        "503 Service Unavailable",
+                        f"the worker holds its limit of {max_connections} connections; try "
+                        "another worker or later",
+                        "\r\nretry-after: 1",
+                    )
+                )
+                transport.close()
+                return
+            self._arm()
+
+        def _waiting_for_headers(self) -> bool:
+            return self.cycle is None or self.cycle.response_complete
+
+        def _arm(self) -> None:
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_later(timeout, self._headers_late)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def data_received(self, data: bytes) -> None:
+            if self._waiting_for_headers():
+                self._arm()  # (a timer already running keeps its deadline)
+            super().data_received(data)
+            if not self._waiting_for_headers():
+                self._disarm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _headers_late(self) -> None:
+            self._header_timer = None
+            if self.transport.is_closing() or not self._waiting_for_headers():
+                return
+            service.counters["header_timeouts"] += 1
+            if self.cycle is None or self.conn.their_state is h11.IDLE:
+                # (not after an answer: the client may be reading it)
+                self.transport.write(
+                    _plain_answer(
+                        "408 Request Timeout",
+                        f"the request's headers did not all come within {timeout:g} s",
+                    )
+                )
+            self.transport.close()
+
+    return GuardedH11Protocol
+
+
 class WorkerServer:
     """uvicorn serving a ``WorkerService`` on a bound socket: ``run()`` in the
     foreground (SIGTERM/Ctrl-C end it after the requests in hand), or ``start()`` /
-    ``stop()`` in a thread (tests, benchmarks)."""
+    ``stop()`` in a thread (tests, benchmarks). Connections are limited to
+    ``max_connections`` (``--max-pending`` + ``CONNECTIONS_MARGIN``, within the
+    file-descriptor limit), each one's request headers to ``header_timeout``."""
 
     def __init__(self, service: WorkerService, sock: socket.socket):
         import uvicorn
 
         self.service, self.socket = service, sock
+        wanted = service.config.max_pending + CONNECTIONS_MARGIN
+        self.max_connections = _fd_room(wanted)
+        if self.max_connections < wanted:
+            log.warning(
+                "the file-descriptor limit (ulimit -n) leaves room for %d connections, not "
+                "%d (--max-pending + %d): raise it (systemd LimitNOFILE, docker --ulimit "
+                "nofile) or lower --max-pending",
+                self.max_connections,
+                wanted,
+                CONNECTIONS_MARGIN,
+            )
         config = uvicorn.Config(
             service.app,
+            http=_guarded_protocol(service, self.max_connections),
             lifespan="off",
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=30,
             proxy_headers=False,
             server_header=False,
-            timeout_keep_alive=30,
+            timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+            # requests in progress at once, uvicorn answering 503 past it; it counts the
+            # connections too (>=), and the protocol already refuses one past the limit
+            limit_concurrency=self.max_connections + 1,
         )
         self.server = uvicorn.Server(config)
         self.thread: threading.Thread | None = None

@@ -65,6 +65,18 @@ engine, built on first use; at most --max-concept-sets sets sent by clients are 
 (least recently used dropped). Every verdict's concept_version says which set and
 model it comes from.
 
+Connections: a connection's request headers must all come within 10 s (its first
+byte, or the connection itself, starts the clock; a late one gets 408 and is closed),
+an idle keep-alive connection is closed after 30 s, and at most --max-pending + 64
+connections are open at once (within `ulimit -n`, raised where the hard limit allows);
+past it a new connection gets 503 and is closed. Each holds at most ~80 KB besides the
+bodies counted in --max-bytes-held. The worker speaks plain HTTP: anywhere but a
+private network put a TLS proxy in front, with its own limits on each client (nginx:
+client_header_timeout 10s, client_body_timeout 30s, limit_conn per address,
+client_max_body_size as --max-bytes, large_client_header_buffers 4 16k for the
+concepts header): behind it every connection is the proxy's, so the worker's limits
+bound the whole, the proxy's each client.
+
 Nothing is kept but counters: no image is written to disk, no content is logged. The
 worker holds no state, so several can run behind any HTTP load balancer; or list them
 all in the bot's `classifier.remote` (tried in order, with failover).
