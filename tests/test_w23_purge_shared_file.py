@@ -70,3 +70,55 @@ def test_a_file_with_an_upload_of_unknown_uploader_loses_this_alias_first(
         ("/internal/purge", thumb.alias),
     ], _purges(lemmy)
     assert not lemmy.image_exists(alices.alias) and not lemmy.image_exists(thumb.alias)
+
+
+def _planned_purges(report_path) -> list[tuple[str, str]]:
+    import json
+
+    report = json.loads(report_path.read_text())
+    return [
+        (action["status"], action["detail"])
+        for decision in report["decisions"]
+        for action in decision.get("actions", [])
+        if action["action"] == "purge_image"
+    ]
+
+
+def test_a_dry_run_says_what_the_live_run_does_to_a_shared_file(
+    fake_lemmy, photos, tiny, tmp_path, monkeypatch
+):
+    """The dry run asks pict-rs the same question (a read): it says the admin's file is
+    never acted on, and that only alice's alias would go, as the live run then does."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    admins = lemmy.add_upload(cast.admin, photos[BAD])
+    lemmy.add_post(cast.nsfw, cast.admin, name="for the mod team", url=admins.url)
+    alices = lemmy.add_upload(cast.alice, photos[BAD])
+    lemmy.add_post(cast.nsfw, cast.alice, name="q", url=alices.url)
+    thumb = lemmy.add_thumbnail(photos[BAD])  # the same bytes again, uploader unknown
+    _env(lemmy, photos, tiny, tmp_path, monkeypatch)
+    lemmy.clear_requests()
+    assert main(["run", "--once", "--dry-run", "--report", str(tmp_path / "r.json")]) == 0
+    assert lemmy.mutating_requests() == []
+    planned = _planned_purges(tmp_path / "r.json")
+    assert planned and all(status == "skipped" for status, _ in planned), planned
+    assert any(f"the admin's upload {admins.alias}" in detail for _, detail in planned), planned
+    assert thumb.alias  # (it is what makes the live run's answer "this alias only" elsewhere)
+
+
+def test_a_dry_run_plans_the_one_alias_the_live_run_deletes(
+    fake_lemmy, photos, tiny, tmp_path, monkeypatch
+):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    thumb = lemmy.add_thumbnail(photos[BAD])
+    lemmy.add_post(cast.pics, cast.bob, name="a link", thumbnail_url=thumb.url)
+    alices = lemmy.add_upload(cast.alice, photos[BAD])
+    lemmy.add_post(cast.nsfw, cast.alice, name="q", url=alices.url)
+    _env(lemmy, photos, tiny, tmp_path, monkeypatch)
+    lemmy.clear_requests()
+    assert main(["run", "--once", "--dry-run", "--report", str(tmp_path / "r.json")]) == 0
+    assert lemmy.mutating_requests() == []
+    planned = _planned_purges(tmp_path / "r.json")
+    assert any(
+        status == "planned" and detail.startswith(f"delete alias {alices.alias} only")
+        for status, detail in planned
+    ), planned

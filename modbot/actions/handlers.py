@@ -304,9 +304,9 @@ def _other_uploads(ex: Executor, alias: str) -> tuple[list[str], list[str]] | No
     """The other aliases of ``alias``'s file (pict-rs keeps one file for identical
     bytes: purging it deletes every upload of it): those an admin uploaded, and those
     whose uploader the bot does not know (not in Lemmy's media list as the bot read it).
-    None when there is nothing to ask: a dry run (which changes nothing, so asks
-    nothing more), no pict-rs access, or the action done already."""
-    if ex.dry_run or not ex.pictrs_api:
+    None when there is nothing to ask: no pict-rs access, or the action done already.
+    A dry run asks too (a read): it says what the live run would do."""
+    if not ex.pictrs_api:
         return None
     row = ex.store.action("purge_image", f"alias:{alias}")
     if row and row["status"] in DONE:
