@@ -19,7 +19,9 @@ download that does not decode.
 Custom concepts: a client sends its own (``X-Modbot-Concepts``: the JSON of rules.yaml's
 ``concepts:`` mapping) or names a set this worker serves (``X-Modbot-Concept-Set``).
 Each concept set gets its own engine (its own text embeddings and batches), built on
-first use and kept in a small LRU; the verdict's ``concept_version`` says which was used.
+first use and kept in a small LRU (``max_concept_sets`` engines at most at any moment;
+a new set waits for a slot while all are in use, then 503); the verdict's
+``concept_version`` says which was used.
 All engines share one decode budget (``decode_memory``), so the worker's memory stays
 within its steady size + ``decode_memory`` + ``max_bytes_held``, however many sets.
 
@@ -126,6 +128,9 @@ KEEP_ALIVE_TIMEOUT = 30
 CONNECTIONS_MARGIN = 64
 # File descriptors kept for the worker itself (model files, text cache, logs, threads)
 FD_RESERVE = 64
+# How long a request with a sent concept set not built waits for one of the
+# --max-concept-sets slots while every one is in use by other requests (then 503)
+SET_SLOT_WAIT = 10.0
 REFUSAL_LOG_EVERY = 60.0  # seconds between log lines about refused tokens
 
 
@@ -334,8 +339,9 @@ class _Entry:
 
 class _ConceptSets:
     """The default engine, the named sets' engines (kept for the worker's life) and an
-    LRU of engines for the concept sets clients sent. An evicted engine is closed once
-    the requests using it are done. The text embeddings of a sent set are kept in a
+    LRU of engines for the concept sets clients sent, at most ``max_sets`` of them
+    built, being built or being closed at any moment; only one no request is using is
+    evicted (and closed). The text embeddings of a sent set are kept in a
     directory of this worker's own, and deleted with the set: clients choose how many
     sets there are, not how much of the disk they fill."""
 
@@ -352,7 +358,9 @@ class _ConceptSets:
         self.options = engine_options
         self.extra = {**engine_options, "decode_workers": extra_decode_workers}
         self.sent: OrderedDict[tuple, _Entry] = OrderedDict()
-        self._building: dict[tuple, asyncio.Future] = {}
+        self._building: dict[tuple, asyncio.Future[_Entry]] = {}
+        self._closing = 0  # evicted engines being closed
+        self._waiting: set[asyncio.Future] = set()  # requests waiting for a slot
         self.named: dict[str, _Entry] = {}
         self.default = _Entry(Engine(loaded, base, **engine_options))
         self.sent_dir = tempfile.mkdtemp(prefix="modbot-worker-sets-")
@@ -368,7 +376,8 @@ class _ConceptSets:
         return [e.engine for e in (self.default, *self.named.values(), *self.sent.values())]
 
     async def acquire(self, custom: tuple[CustomConcept, ...] | None, named: str | None) -> _Entry:
-        """The engine for a concept set, held until ``release``."""
+        """The engine for a concept set, held until ``release``. A sent set not built
+        waits (at most ``SET_SLOT_WAIT``, then 503) for a slot among ``max_sets``."""
         if named is not None:
             entry = self.named[named]
         elif not custom:
@@ -376,25 +385,75 @@ class _ConceptSets:
         else:
             key = _concepts_key(custom)
             while True:
-                entry = self.sent.get(key) or await self._build(key, custom)
-                if not entry.evicted:  # (evicted while this request waited for the build)
+                found = self.sent.get(key)
+                if found is None:
+                    pending = self._building.get(key)
+                    if pending is not None:  # another request is building it: wait for it
+                        found = await asyncio.shield(pending)
+                    else:
+                        await self._slot()
+                        if key in self.sent or key in self._building:  # built meanwhile
+                            continue
+                        found = await self._build(key, custom)
+                if not found.evicted:  # (evicted while this request waited for the build)
                     break
+            entry = found
             self.sent.move_to_end(key)
-            entry.users += 1
-            await self._evict()
-            return entry
         entry.users += 1
         return entry
 
     async def release(self, entry: _Entry) -> None:
         entry.users -= 1
-        if entry.evicted and entry.users == 0:
-            await asyncio.to_thread(self._drop, entry)
+        if entry.users == 0:
+            self._changed()  # a request waiting for a slot may evict it now
+
+    def _changed(self) -> None:
+        """Wakes the requests waiting for a slot, to look again."""
+        for waiter in self._waiting:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _slot(self) -> None:
+        """Returns once one more sent set may be built: the sets built, being built and
+        being closed stay within ``max_sets`` at every moment (each engine holds its
+        own text embeddings and batch queue: the memory bound). The least recently used
+        set no request is using is evicted; when every one is in use, this waits for one
+        to be released, at most ``SET_SLOT_WAIT`` seconds, then 503."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SET_SLOT_WAIT
+        while len(self.sent) + len(self._building) + self._closing >= self.max_sets:
+            victim = next((k for k, e in self.sent.items() if e.users == 0), None)
+            if victim is not None:
+                entry = self.sent.pop(victim)
+                entry.evicted = True
+                log.info(
+                    "concept set %s evicted (at most %d kept)",
+                    entry.engine.concept_version,
+                    self.max_sets,
+                )
+                self._closing += 1
+                try:
+                    await asyncio.to_thread(self._drop, entry)
+                finally:
+                    self._closing -= 1
+                    self._changed()
+                continue
+            waiter = loop.create_future()
+            self._waiting.add(waiter)
+            try:
+                await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise _Refused(
+                    503,
+                    f"all {self.max_sets} concept sets this worker keeps built for clients "
+                    "(--max-concept-sets) are in use; try another worker or later",
+                    {"Retry-After": "1"},
+                ) from None
+            finally:
+                self._waiting.discard(waiter)
 
     async def _build(self, key: tuple, custom: tuple[CustomConcept, ...]) -> _Entry:
-        pending = self._building.get(key)
-        if pending is not None:  # another request is building this set: wait for it
-            return await asyncio.shield(pending)
+        # (registered before the first await: a request arriving meanwhile waits for it)
         pending = asyncio.get_running_loop().create_future()
         self._building[key] = pending
         try:
@@ -408,26 +467,11 @@ class _ConceptSets:
             raise
         finally:
             self._building.pop(key, None)
+            self._changed()
         entry = _Entry(engine)
         self.sent[key] = entry
         pending.set_result(entry)
         return entry
-
-    async def _evict(self) -> None:
-        while len(self.sent) > self.max_sets:
-            for key, entry in self.sent.items():  # least recently used first
-                if entry.users == 0:
-                    del self.sent[key]
-                    entry.evicted = True
-                    log.info(
-                        "concept set %s evicted (at most %d kept)",
-                        entry.engine.concept_version,
-                        self.max_sets,
-                    )
-                    await asyncio.to_thread(self._drop, entry)
-                    break
-            else:
-                return  # all in use: evicted when released, next time a set is added
 
     def _drop(self, entry: _Entry) -> None:
         """Close a sent set's engine and delete its text embeddings."""

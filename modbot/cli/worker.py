@@ -61,9 +61,10 @@ bot's own settings of them are unused with `classifier.remote`.
 Concept sets: a client may send its own custom concepts (header X-Modbot-Concepts: the
 JSON of rules.yaml's `concepts:`, at most 8 KiB), or name a set this worker serves
 (header X-Modbot-Concept-Set: NAME, from --concepts NAME=FILE). Each set has its own
-engine, built on first use; at most --max-concept-sets sets sent by clients are kept
-(least recently used dropped). Every verdict's concept_version says which set and
-model it comes from.
+engine, built on first use; at most --max-concept-sets sets sent by clients are built
+at any moment (the least recently used one no request is using is dropped for a new
+one; while every one is in use, a request for another waits up to 10 s, then gets
+503). Every verdict's concept_version says which set and model it comes from.
 
 Connections: a connection's request headers must all come within 10 s (its first
 byte, or the connection itself, starts the clock; a late one gets 408 and is closed),
@@ -220,7 +221,8 @@ def add_parser(subparsers: Subparsers) -> None:
         type=at_least_one("a whole number"),
         default=4,
         metavar="N",
-        help="concept sets sent by clients kept built at once (default: %(default)s)",
+        help="concept sets sent by clients built at once, at most; each holds its text "
+        "embeddings and a batch queue (default: %(default)s)",
     )
     p.set_defaults(func=run)
 
