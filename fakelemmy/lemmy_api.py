@@ -27,6 +27,7 @@ from fakelemmy.state import (
     Post,
     PrivateMessage,
     Report,
+    iso,
     now,
 )
 
@@ -53,6 +54,78 @@ POST_SORTS = (
     "Scaled",
 )
 COMMENT_SORTS = ("Hot", "Top", "New", "Old", "Controversial")
+# lemmy-js-client 0.19.9's ModlogActionType (GetModlog.type_)
+MODLOG_TYPES = (
+    "All",
+    "ModRemovePost",
+    "ModLockPost",
+    "ModFeaturePost",
+    "ModRemoveComment",
+    "ModRemoveCommunity",
+    "ModBanFromCommunity",
+    "ModAddCommunity",
+    "ModTransferCommunity",
+    "ModAdd",
+    "ModBan",
+    "ModHideCommunity",
+    "AdminPurgePerson",
+    "AdminPurgeCommunity",
+    "AdminPurgePost",
+    "AdminPurgeComment",
+)
+# The GetModlogResponse list each of the fake's modlog actions is in, and its ModlogActionType
+MODLOG_LISTS = {
+    "remove_post": ("removed_posts", "ModRemovePost"),
+    "restore_post": ("removed_posts", "ModRemovePost"),
+    "remove_comment": ("removed_comments", "ModRemoveComment"),
+    "restore_comment": ("removed_comments", "ModRemoveComment"),
+    "community_ban": ("banned_from_community", "ModBanFromCommunity"),
+    "community_unban": ("banned_from_community", "ModBanFromCommunity"),
+    "ban": ("banned", "ModBan"),
+    "unban": ("banned", "ModBan"),
+    "purge_person": ("admin_purged_persons", "AdminPurgePerson"),
+    "purge_community": ("admin_purged_communities", "AdminPurgeCommunity"),
+    "purge_post": ("admin_purged_posts", "AdminPurgePost"),
+    "purge_comment": ("admin_purged_comments", "AdminPurgeComment"),
+}
+MODLOG_TYPES_OF = {name: type_ for name, type_ in MODLOG_LISTS.values()}
+# Every list of a GetModlogResponse (the fake has no lock, feature, add, transfer, hide)
+MODLOG_RESPONSE_LISTS = (
+    "removed_posts",
+    "locked_posts",
+    "featured_posts",
+    "removed_comments",
+    "removed_communities",
+    "banned_from_community",
+    "banned",
+    "added_to_community",
+    "transferred_to_community",
+    "added",
+    "admin_purged_persons",
+    "admin_purged_communities",
+    "admin_purged_posts",
+    "admin_purged_comments",
+    "hidden_communities",
+)
+# The lists only the site-wide modlog has (no community_id), and those left empty when
+# other_person_id is given (site/mod_log.rs, 0.19.9)
+MODLOG_SITE_ONLY = (
+    "banned",
+    "added",
+    "removed_communities",
+    "admin_purged_persons",
+    "admin_purged_communities",
+    "admin_purged_posts",
+    "admin_purged_comments",
+)
+MODLOG_NO_OTHER_PERSON = (
+    "hidden_communities",
+    "removed_communities",
+    "admin_purged_persons",
+    "admin_purged_communities",
+    "admin_purged_posts",
+    "admin_purged_comments",
+)
 FETCH_LIMIT_MAX = 50
 MAX_PAGE = 100  # Lemmy 0.19.15+
 
@@ -953,6 +1026,149 @@ class LemmyApi:
             ]
         }
 
+    # ------------------------------------------------------------------ modlog
+    def get_modlog(self, ctx: Ctx) -> dict:
+        """`GET /modlog` as 0.19.9 answers it (api/src/site/mod_log.rs and
+        db_views_moderator): one list per kind of action, each newest first and paged on
+        its own (`page`, `limit` <= 50). Who acted (`moderator` / `admin`) is left out for
+        anyone but an admin or a moderator of some community (the site hides modlog mod
+        names), and the `mod_person_id` filter with it; the raw `mod_person_id` of each
+        row stays. A row whose post, comment, person or community was purged is gone
+        with it (a purge deletes the row, and the modlog's rows cascade)."""
+        viewer = ctx.viewer
+        type_ = ctx.query.enum("type_", MODLOG_TYPES) or "All"
+        community_id = ctx.query.int("community_id")
+        other_person_id = ctx.query.int("other_person_id")
+        post_id = ctx.query.int("post_id")
+        comment_id = ctx.query.int("comment_id")
+        mod_person_id = ctx.query.int("mod_person_id")
+        shows_names = viewer is not None and (
+            viewer.admin or any(viewer.id in c.moderators for c in self.state.communities.values())
+        )
+        if not shows_names:  # hide_modlog_mod_names (the fake's site sets it)
+            mod_person_id = None
+        wanted = {
+            name
+            for name in MODLOG_RESPONSE_LISTS
+            if (type_ == "All" or MODLOG_TYPES_OF.get(name) == type_)
+            and not (name in MODLOG_SITE_ONLY and community_id is not None)
+            and not (name in MODLOG_NO_OTHER_PERSON and other_person_id is not None)
+        }
+        answer: dict[str, list] = {name: [] for name in MODLOG_RESPONSE_LISTS}
+        if not wanted:
+            return answer
+        page, limit = self.limit_and_offset(ctx)  # each list's query checks them
+        rows: dict[str, list[tuple[datetime, int, dict]]] = {name: [] for name in wanted}
+        for index, action in enumerate(self.state.modlog):
+            name = MODLOG_LISTS.get(action.action, ("", ""))[0]
+            if name not in wanted:
+                continue
+            if mod_person_id is not None and action.mod_id != mod_person_id:
+                continue
+            found = self._modlog_view(index, action, name)
+            if found is None:
+                continue
+            view, about = found
+            if community_id is not None and about.get("community") != community_id:
+                continue
+            if other_person_id is not None and about.get("person") != other_person_id:
+                continue
+            if post_id is not None and about.get("post") != post_id:
+                continue
+            if comment_id is not None and about.get("comment") != comment_id:
+                continue
+            show = shows_names or (mod_person_id is not None and action.mod_id == mod_person_id)
+            moderator = self.state.persons.get(action.mod_id)
+            if show and moderator is not None and not moderator.purged:
+                view["admin" if name.startswith("admin_") else "moderator"] = self.views.person(
+                    moderator
+                )
+            rows[name].append((action.when, index, view))
+        for name, listed in rows.items():
+            listed.sort(key=lambda r: (r[0], r[1]), reverse=True)
+            answer[name] = [view for _, _, view in listed[(page - 1) * limit : page * limit]]
+        return answer
+
+    def _modlog_view(self, index: int, a: ModAction, name: str) -> tuple[dict, dict] | None:
+        """One row of the list `name` with what it joins, and what its filters match
+        (`community`, `person`, `post`, `comment`); None when a joined row was purged."""
+        s, v = self.state, self.views
+        own: dict[str, Any] = {"id": index + 1, "when_": iso(a.when)}
+        if a.reason is not None:  # None fields are left out (skip_serializing_none)
+            own["reason"] = a.reason
+        if name == "removed_posts":
+            post = s.posts.get(a.target_id)
+            if post is None or post.purged:
+                return None
+            community = s.communities[post.community_id]
+            row = {**own, "mod_person_id": a.mod_id, "post_id": post.id}
+            row["removed"] = a.action == "remove_post"
+            view = {
+                "mod_remove_post": row,
+                "post": v.post(post),
+                "community": v.community(community),
+            }
+            return view, {"community": community.id, "person": post.creator_id, "post": post.id}
+        if name == "removed_comments":
+            comment = s.comments.get(a.target_id)
+            if comment is None or comment.purged:
+                return None
+            post = s.posts[comment.post_id]
+            community = s.communities[post.community_id]
+            row = {**own, "mod_person_id": a.mod_id, "comment_id": comment.id}
+            row["removed"] = a.action == "remove_comment"
+            view = {
+                "mod_remove_comment": row,
+                "comment": v.comment(comment),
+                "commenter": v.person(s.persons[comment.creator_id]),
+                "post": v.post(post),
+                "community": v.community(community),
+            }
+            about = {"community": community.id, "person": comment.creator_id}
+            return view, {**about, "comment": comment.id}
+        if name in ("banned", "banned_from_community"):
+            person = s.persons.get(a.target_id)
+            if person is None or person.purged:
+                return None
+            expires = a.detail.get("expires")
+            row = {
+                **own,
+                "mod_person_id": a.mod_id,
+                "other_person_id": person.id,
+                "banned": a.action in ("ban", "community_ban"),
+            }
+            if isinstance(expires, datetime):
+                row["expires"] = iso(expires)
+            if name == "banned":
+                return {"mod_ban": row, "banned_person": v.person(person)}, {"person": person.id}
+            community = s.communities.get(a.detail.get("community_id"))
+            if community is None or community.purged:
+                return None
+            row["community_id"] = community.id
+            view = {
+                "mod_ban_from_community": row,
+                "community": v.community(community),
+                "banned_person": v.person(person),
+            }
+            return view, {"community": community.id, "person": person.id}
+        row = {**own, "admin_person_id": a.mod_id}
+        if name == "admin_purged_posts":
+            post = s.posts.get(a.target_id)
+            community = s.communities.get(post.community_id) if post else None
+            if community is None or community.purged:
+                return None
+            row["community_id"] = community.id
+            return {"admin_purge_post": row, "community": v.community(community)}, {}
+        if name == "admin_purged_comments":
+            comment = s.comments.get(a.target_id)
+            post = s.posts.get(comment.post_id) if comment else None
+            if post is None or post.purged:
+                return None
+            row["post_id"] = post.id
+            return {"admin_purge_comment": row, "post": v.post(post)}, {}
+        key = "admin_purge_person" if name == "admin_purged_persons" else "admin_purge_community"
+        return {key: row}, {}
+
     # ------------------------------------------------------------------ routes
     def routes(self, wrap: Callable) -> list[Route]:
         api = [
@@ -987,6 +1203,7 @@ class LemmyApi:
             ("PUT", "/comment/report/resolve", self.resolve_comment_report),
             ("POST", "/private_message", self.private_message),
             ("GET", "/private_message/list", self.list_private_messages),
+            ("GET", "/modlog", self.get_modlog),
         ]
         return [
             Route(f"/api/v3{path}", wrap(handler), methods=[method])

@@ -192,6 +192,11 @@ def samples(photos):
                 "reason": "x",
             },
         )
+        # the modlog: every kind of row the fake writes, seen by an admin (who acted shown),
+        # a community's moderator, and an anonymous visitor (names hidden)
+        call("GetModlogResponse", bot, "GET", "/modlog")
+        call("GetModlogResponse", mod, "GET", "/modlog", params={"community_id": cast.pics.id})
+        call("GetModlogResponse", anon, "GET", "/modlog", params={"type_": "ModRemoveComment"})
         call("SuccessResponse", bot, "POST", "/admin/purge/comment", json={"comment_id": reply.id})
         call("SuccessResponse", bot, "POST", "/admin/purge/post", json={"post_id": post.id})
         call(
@@ -206,7 +211,12 @@ def samples(photos):
             json={"community_id": other.id},
         )
 
+        call("GetModlogResponse", bot, "GET", "/modlog", params={"limit": 50})  # purges too
+        call("GetModlogResponse", anon, "GET", "/modlog", params={"other_person_id": cast.bob.id})
+
         # errors: 400, 401, 404, rate limiting, deserialize errors, injected faults
+        call("", bot, "GET", "/modlog", params={"limit": 51})
+        call("", bot, "GET", "/modlog", params={"type_": "ModRemovePosts"})
         call("", mod, "POST", "/admin/purge/post", json={"post_id": bare.id})
         call("", anon, "POST", "/post/remove", json={"post_id": bare.id, "removed": True})
         call("", anon, "GET", "/user/validate_auth")

@@ -16,6 +16,6 @@ for t in LoginResponse GetSiteResponse GetPostsResponse GetPostResponse GetComme
          SuccessResponse PostReportResponse CommentReportResponse ListPostReportsResponse \
          ListCommentReportsResponse PrivateMessageResponse PrivateMessagesResponse \
          GetCommunityResponse ListCommunitiesResponse \
-         GetPersonDetailsResponse LemmyErrorType; do
+         GetPersonDetailsResponse GetModlogResponse LemmyErrorType; do
   "$gen" --path "package/dist/types/$t.d.ts" --type "$t" --no-type-check -o "$here/$t.json"
 done
