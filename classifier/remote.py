@@ -17,7 +17,8 @@ configuration error (the token is wrong for that worker): said clearly in the lo
 the error. A 400 that refuses what every request carries, not the image (the custom
 concepts sent or the named concept set, as the worker's error says; a proxy's 400 page,
 which is about the headers; any 400 to ``/v1/info``) is a configuration to fix: said in
-the log, at most every 5 minutes a worker, and the next worker is asked. When no worker
+the log, at most every 5 minutes a worker, the next worker is asked, and the refusing
+one is asked after the others for ``UNACCEPTED_RETRY`` (60 s), not first for every image. When no worker
 gives a verdict, ``classify`` raises ``ClassifierUnavailable`` (the bot records the image
 as skipped and looks at it again); when every worker refuses the image itself (413 over
 its size limit, another 400 of the worker's), ``RemoteRequestRefused``. The HTTP work
@@ -65,6 +66,10 @@ __all__ = [
 TOKEN_ENV = "MODBOT_CLASSIFIER_TOKEN"
 FIRST_BACKOFF = 1.0  # seconds a worker is left alone after a failure; doubles in a row
 REFUSED_BACKOFF = 300.0  # a worker that refuses the token: a configuration error
+# A worker that refused what every request carries (the concepts sent, the concept set
+# named) is asked after the other workers for this long, not first for every image (a
+# round trip each); then first again, to see whether it was fixed.
+UNACCEPTED_RETRY = 60.0
 RETRY_WAIT = 2.0  # how long one image waits for a worker to come out of its backoff
 MAX_ANSWER = 1 << 20  # bytes of one answer: a verdict is a few KB; more is a broken worker
 # A margin is a similarity (-1..1, give or take fp16's rounding) less a threshold
@@ -131,6 +136,7 @@ class _Worker:
     down_until: float = 0.0  # monotonic time
     refused_logged: float = -REFUSED_BACKOFF
     unaccepted_logged: float = -REFUSED_BACKOFF  # said it refuses the concepts sent
+    unaccepted_until: float = 0.0  # monotonic time: asked after the others until then
     version: str | None = None
     random_weights: bool = False  # its model's, as it last said
     last_error: str = ""
@@ -140,7 +146,7 @@ class _Worker:
         self.failures += 1
 
     def succeeded(self) -> None:
-        self.failures, self.down_until = 0, 0.0
+        self.failures, self.down_until, self.unaccepted_until = 0, 0.0, 0.0
 
 
 class _Answer(Exception):
@@ -559,6 +565,8 @@ class RemoteEngine:
             if not left:
                 break
             now = time.monotonic()
+            # one that refused the concepts lately: after the others (stable sort)
+            left.sort(key=lambda w: w.unaccepted_until > now)
             ready = [w for w in left if w.down_until <= now]
             if not ready:
                 wait = min(w.down_until for w in left) - now
@@ -589,6 +597,7 @@ class RemoteEngine:
                 except _Unaccepted as exc:
                     errors[worker.url] = worker.last_error = str(exc)
                     unaccepted.add(worker.url)
+                    worker.unaccepted_until = time.monotonic() + UNACCEPTED_RETRY
                     continue
                 except _Answer as exc:
                     errors[worker.url] = worker.last_error = str(exc)
@@ -668,9 +677,11 @@ class RemoteEngine:
                     log.warning(
                         "classifier worker %s: %s. Until that is fixed, images no other "
                         "worker classifies are recorded as skipped (classifier_unavailable), "
-                        "no rule acts on them, and they are looked at again. %s",
+                        "no rule acts on them, and they are looked at again; it is asked after "
+                        "the other workers for %.0f s at a time. %s",
                         worker.url,
                         short,
+                        UNACCEPTED_RETRY,
                         fix,
                     )
                 raise _Unaccepted(short)
