@@ -9,15 +9,32 @@ it (``modbot.lemmy.v3.LemmyClient`` for Lemmy 0.19) and is listed in
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from modbot.model import Community, Item, Message, Page, Person, SiteInfo, StorePage
 
-__all__ = ["MAX_PAGE", "PAGE", "LemmyApi"]
+__all__ = ["MAX_PAGE", "MODLOG_ACTIONS", "PAGE", "LemmyApi", "ModlogEntry"]
 
 PAGE = 50  # the most entries Lemmy sends in one page
 MAX_PAGE = 100  # Lemmy 0.19.15+ refuses page > 100 in its page-numbered listings
+
+#: The moderator actions whose modlog ``LemmyApi.last_mod_action`` reads.
+MODLOG_ACTIONS = ("remove_post", "remove_comment", "ban", "community_ban")
+
+
+@dataclass(frozen=True)
+class ModlogEntry:
+    """One line of Lemmy's modlog: who did what to a post, comment or person, when."""
+
+    action: str  # one of MODLOG_ACTIONS
+    revert: bool  # a restore, or an unban
+    when: datetime
+    moderator_id: int | None  # None: Lemmy hides who acted from this account
+    moderator: str | None = None  # their name (name@instance when remote), when shown
+    expires: datetime | None = None  # a ban's end (None: permanent)
+    reason: str | None = None
 
 
 class LemmyApi(Protocol):
@@ -71,6 +88,17 @@ class LemmyApi(Protocol):
     def comment(self, comment_id: int) -> Item: ...
 
     def person(self, person_id: int) -> Person: ...
+
+    def last_mod_action(
+        self, action: str, target_id: int, *, community_id: int | None = None
+    ) -> ModlogEntry | None:
+        """The newest modlog entry of ``action`` (``MODLOG_ACTIONS``) on one target:
+        ``remove_post`` / ``remove_comment``: a removal or restore of the post or comment
+        ``target_id`` (a ban's bulk removals too); ``ban``: a site ban or unban of the
+        person ``target_id``; ``community_ban``: theirs in ``community_id``. None: the
+        modlog has none (a purged target's lines go with it). ``LemmyError`` when it
+        cannot be read."""
+        ...
 
     def reporters(self, kind: str, item_id: int) -> list[int]:
         """Who reported a post or comment (``kind``): their person ids."""

@@ -22,11 +22,11 @@ from typing import Any, ClassVar
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v3
-from modbot.lemmy.api import MAX_PAGE, PAGE
+from modbot.lemmy.api import MAX_PAGE, PAGE, ModlogEntry
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
-from modbot.lemmy.viewcheck import read_person_view, read_view
-from modbot.model import Community, Item, Message, Page, Person, SiteInfo
+from modbot.lemmy.viewcheck import malformed_answer, read_person_view, read_view
+from modbot.model import Community, Item, Message, Page, Person, SiteInfo, parse_time
 
 __all__ = ["LemmyClient"]
 
@@ -50,6 +50,61 @@ def _cursor_gone(exc: LemmyError) -> bool:
     return exc.error == "couldnt_find_post" or (
         exc.error == "unknown" and "pagination token" in str(exc)
     )
+
+
+# A modlog action: its ModlogActionType, the GetModlogResponse list, the row's key in a
+# view, the row's flag that is false for a revert, and the filter naming the target.
+_MODLOG = {
+    "remove_post": ("ModRemovePost", "removed_posts", "mod_remove_post", "removed", "post_id"),
+    "remove_comment": (
+        "ModRemoveComment",
+        "removed_comments",
+        "mod_remove_comment",
+        "removed",
+        "comment_id",
+    ),
+    "ban": ("ModBan", "banned", "mod_ban", "banned", "other_person_id"),
+    "community_ban": (
+        "ModBanFromCommunity",
+        "banned_from_community",
+        "mod_ban_from_community",
+        "banned",
+        "other_person_id",
+    ),
+}
+
+
+def _modlog_entry(action: str, view: Any) -> ModlogEntry:
+    """One row of a 0.19 modlog list (``ModRemovePostView``...); its ``mod_person_id`` is
+    there even when the site hides who acted (then ``moderator`` is left out)."""
+    _, _, key, flag, _ = _MODLOG[action]
+    with malformed_answer("modlog"):
+        row = view[key]
+        when = parse_time(row["when_"])
+        moderator_id = row["mod_person_id"]
+        if when is None or not isinstance(moderator_id, int) or isinstance(moderator_id, bool):
+            raise ValueError(f"{key} without its when_ or mod_person_id")
+        moderator = view.get("moderator")
+        return ModlogEntry(
+            action,
+            revert=not row[flag],
+            when=when,
+            moderator_id=moderator_id,
+            moderator=_who(moderator) if isinstance(moderator, dict) else None,
+            expires=parse_time(row.get("expires")),
+            reason=row.get("reason"),
+        )
+
+
+def _who(person: dict[str, Any]) -> str | None:
+    """A person's name as an admin writes it: ``name``, ``name@instance`` when remote."""
+    name = person.get("name")
+    if not isinstance(name, str):
+        return None
+    actor = person.get("actor_id")
+    if person.get("local") is False and isinstance(actor, str) and "//" in actor:
+        return f"{name}@{actor.split('//', 1)[1].split('/', 1)[0]}"
+    return name
 
 
 def _pythorhead_on(client: LemmyClient) -> Any:
@@ -159,6 +214,16 @@ class LemmyClient(PictrsStore, Transport):
 
     def person(self, person_id: int) -> Person:
         return views_v3.person(self.get_person(person_id)["person"])
+
+    def last_mod_action(
+        self, action: str, target_id: int, *, community_id: int | None = None
+    ) -> ModlogEntry | None:
+        type_, key, _, _, target = _MODLOG[action]
+        params: dict[str, Any] = {"type_": type_, target: target_id, "limit": 1}
+        if community_id is not None:
+            params["community_id"] = community_id
+        views = _listing(self.api("GET", "/modlog", params=params), key, "modlog")
+        return _modlog_entry(action, views[0]) if views else None  # newest first
 
     def reporters(self, kind: str, item_id: int) -> list[int]:
         # Lemmy before 0.19.4 ignores the report list's post_id / comment_id and lists

@@ -52,10 +52,10 @@ from urllib.parse import urlencode
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v4
-from modbot.lemmy.api import MAX_PAGE, PAGE
+from modbot.lemmy.api import MAX_PAGE, PAGE, ModlogEntry
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import LoggedOut, Transient, Transport, kind_of
-from modbot.lemmy.viewcheck import read_person_view, read_view
+from modbot.lemmy.viewcheck import malformed_answer, read_person_view, read_view
 from modbot.model import (
     VIDEO_EXTENSIONS,
     Community,
@@ -65,6 +65,7 @@ from modbot.model import (
     Person,
     SiteInfo,
     extension,
+    parse_time,
 )
 
 __all__ = ["MAX_MEDIA_PAGES", "MEDIA_KEPT", "LemmyClientV4", "post_cursor"]
@@ -124,6 +125,47 @@ def _paged(body: dict[str, Any], what: str) -> tuple[list[Any], str | None]:
 
 def _gone(exc: LemmyError) -> bool:
     return exc.status == 404 or exc.error == "not_found"
+
+
+# A modlog action: its ModlogKind, and the filter naming the target
+_MODLOG = {
+    "remove_post": ("mod_remove_post", "post_id"),
+    "remove_comment": ("mod_remove_comment", "comment_id"),
+    "ban": ("admin_ban", "other_person_id"),
+    "community_ban": ("mod_ban_from_community", "other_person_id"),
+}
+
+
+def _modlog_entry(action: str, view: Any) -> ModlogEntry:
+    """One ``ModlogView``. 1.0's row names no moderator: who acted is its ``moderator``,
+    left out when Lemmy hides it from this account (not an admin, site-wide)."""
+    with malformed_answer("modlog"):
+        row = view["modlog"]
+        when = parse_time(row["published_at"])
+        if when is None or row["kind"] != _MODLOG[action][0]:
+            raise ValueError(f"a modlog row without its published_at, or not {action}")
+        moderator = view.get("moderator")
+        moderator_id = moderator.get("id") if isinstance(moderator, dict) else None
+        return ModlogEntry(
+            action,
+            revert=bool(row["is_revert"]),
+            when=when,
+            moderator_id=moderator_id if isinstance(moderator_id, int) else None,
+            moderator=_who(moderator) if isinstance(moderator, dict) else None,
+            expires=parse_time(row.get("expires_at")),
+            reason=row.get("reason"),
+        )
+
+
+def _who(person: dict[str, Any]) -> str | None:
+    """A person's name as an admin writes it: ``name``, ``name@instance`` when remote."""
+    name = person.get("name")
+    if not isinstance(name, str):
+        return None
+    actor = person.get("ap_id")
+    if person.get("local") is False and isinstance(actor, str) and "//" in actor:
+        return f"{name}@{actor.split('//', 1)[1].split('/', 1)[0]}"
+    return name
 
 
 class LemmyClientV4(PictrsStore, Transport):
@@ -233,6 +275,19 @@ class LemmyClientV4(PictrsStore, Transport):
 
     def person(self, person_id: int) -> Person:
         return views_v4.person_view(self.get_person(person_id))
+
+    def last_mod_action(
+        self, action: str, target_id: int, *, community_id: int | None = None
+    ) -> ModlogEntry | None:
+        kind, target = _MODLOG[action]
+        # show_bulk: a ban's removal of each post and comment of the person is a line of
+        # its own, hidden by default ("bulk"), and may be the newest on the item
+        params: dict[str, Any] = {"type_": kind, target: target_id, "limit": 1}
+        params["show_bulk"] = "true"
+        if community_id is not None:
+            params["community_id"] = community_id
+        views, _ = _paged(self.api("GET", "/modlog", params=params), "modlog")
+        return _modlog_entry(action, views[0]) if views else None  # newest first
 
     def reporters(self, kind: str, item_id: int) -> list[int]:
         return [
