@@ -71,13 +71,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -117,6 +120,7 @@ __all__ = [
     "FeedWrongInstance",
     "FeedWrongKey",
     "KeyFileError",
+    "PublishBusy",
     "VerifiedFeed",
     "check_times",
     "generate_key",
@@ -124,6 +128,7 @@ __all__ = [
     "make_feed",
     "parse_public_key",
     "public_key_text",
+    "publishing",
     "sign_feed",
     "signature_url",
     "verify_feed",
@@ -138,6 +143,7 @@ MAX_FEED_BYTES = 32_000_000
 MAX_ENTRIES = 200_000
 MAX_SIGNATURE_BYTES = 1024
 MAX_KEY_BYTES = 4096
+PUBLISH_WAIT_S = 120.0  # how long a publisher waits for another one writing the same feed
 DEFAULT_MAX_AGE = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=10)
 VERDICTS = ("bad", "innocent")
@@ -201,6 +207,10 @@ class FeedStale(FeedError):
 
 class FeedRollback(FeedError):
     reason = "rollback"
+
+
+class PublishBusy(ModbotError):
+    """Another publisher kept the feed's lock for longer than a publisher waits."""
 
 
 class KeyFileError(ConfigError):
@@ -343,10 +353,45 @@ def sign_feed(feed: Feed, key: Ed25519PrivateKey) -> tuple[bytes, bytes]:
     return body, sig.encode("ascii")
 
 
+@contextlib.contextmanager
+def publishing(path: str | Path, *, wait: float = PUBLISH_WAIT_S) -> Iterator[None]:
+    """Hold the feed at ``path`` for one publisher: a second one (another `modbot feed
+    publish`, from cron and by hand) waits for the first to have written both files,
+    then writes its own pair. Without it the two could each rename a feed and a
+    signature in turn, and leave one's feed with the other's signature: refused by every
+    subscriber until the next publish. The lock is ``flock`` on ``.NAME.lock`` beside
+    the feed (an empty file, left there; the lock goes with the process, also one
+    killed). `PublishBusy` after ``wait`` seconds (a publisher hung on its disk)."""
+    path = Path(path)
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:  # name the feed asked for (its folder), not the lock file
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise PublishBusy(
+                        f"another `modbot feed publish` has been writing {path} for over "
+                        f"{wait:.0f} seconds: nothing written; try again once it has ended"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def write_feed(path: str | Path, feed: Feed, key: Ed25519PrivateKey) -> tuple[Path, Path]:
     """Write the feed file and PATH.sig (mode 0644: they are public), each replaced
-    atomically, the feed first: a subscriber fetching in between gets a signature file
-    that names another SHA-256 (`FeedChanged`) and fetches both again."""
+    atomically, the feed first. A reader in between (a subscriber fetching the feed,
+    then its signature) gets the new feed and the old signature, which names another
+    SHA-256 (`FeedChanged`): it fetches both again. Call it inside `publishing(path)`
+    when another publisher may write the same feed at once."""
     path = Path(path)
     sig_path = path.with_name(path.name + ".sig")
     body, sig = sign_feed(feed, key)

@@ -25,6 +25,7 @@ from modbot.feeds import (
     load_private_key,
     make_feed,
     published_entries,
+    publishing,
     write_feed,
 )
 from modbot.hashes import HASH_KINDS, Digest, compute_all
@@ -120,21 +121,10 @@ class Published:
     left_out: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def publish(
-    store: Store,
-    *,
-    instance: str,
-    key_path: str | Path,
-    out: str | Path,
-    kinds: Sequence[str] | None = None,
-    now: datetime | None = None,
-    allow_empty: bool = False,
-) -> Published:
-    """Write the signed feed of every confirmed file (``kinds``: only these kinds of
-    hash; default all) to ``out`` and ``out.sig``. A feed with no entries replaces one
-    with entries only when ``allow_empty`` (`PublishRefused`): being newer, it makes every
-    subscriber drop every entry."""
-    key = load_private_key(key_path)
+def _entries(
+    store: Store, kinds: Sequence[str] | None
+) -> tuple[list[FeedEntry], list[tuple[str, str, str]]]:
+    """The feed's entries from every confirmed file, and the hashes left out (why)."""
     entries: list[FeedEntry] = []
     left_out: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str]] = set()
@@ -166,14 +156,38 @@ def publish(
                     quality if kind == "pdq" else None,
                 )
             )
-    feed = make_feed(instance, entries, generated_at=now)
-    if not feed.entries and not allow_empty and (held := published_entries(out)):
-        which = f"of kind {', '.join(kinds)} " if kinds is not None else ""
-        raise PublishRefused(
-            f"not written: {out} holds {held} {'entry' if held == 1 else 'entries'} and "
-            f"the new feed would hold none (no confirmed hash {which}to publish); "
-            "subscribers would drop them all. If that is what you mean (every "
-            "confirmation withdrawn), publish again with --allow-empty"
-        )
-    feed_path, sig_path = write_feed(out, feed, key)
+    return entries, left_out
+
+
+def publish(
+    store: Store,
+    *,
+    instance: str,
+    key_path: str | Path,
+    out: str | Path,
+    kinds: Sequence[str] | None = None,
+    now: datetime | None = None,
+    allow_empty: bool = False,
+) -> Published:
+    """Write the signed feed of every confirmed file (``kinds``: only these kinds of
+    hash; default all) to ``out`` and ``out.sig``. A feed with no entries replaces one
+    with entries only when ``allow_empty`` (`PublishRefused`): being newer, it makes every
+    subscriber drop every entry."""
+    key = load_private_key(key_path)
+    # one publisher at a time (``feeds.publishing``): the confirmations read, what is
+    # published looked at, the feed dated and both files written under the lock, so a
+    # second publisher's pair follows whole, dated after the first (never older:
+    # subscribers refuse a rollback)
+    with publishing(out):
+        entries, left_out = _entries(store, kinds)
+        feed = make_feed(instance, entries, generated_at=now)
+        if not feed.entries and not allow_empty and (held := published_entries(out)):
+            which = f"of kind {', '.join(kinds)} " if kinds is not None else ""
+            raise PublishRefused(
+                f"not written: {out} holds {held} {'entry' if held == 1 else 'entries'} and "
+                f"the new feed would hold none (no confirmed hash {which}to publish); "
+                "subscribers would drop them all. If that is what you mean (every "
+                "confirmation withdrawn), publish again with --allow-empty"
+            )
+        feed_path, sig_path = write_feed(out, feed, key)
     return Published(feed_path, sig_path, len(feed.entries), left_out)
