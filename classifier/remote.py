@@ -42,7 +42,15 @@ from urllib.parse import urlsplit
 from classifier.concepts import BUILTIN_SCORES, CustomConcept
 from classifier.engine import EngineClosed
 from classifier.model import ModelError
-from classifier.service import CONCEPT_SET_HEADER, CONCEPTS_HEADER, concepts_header
+from classifier.service import (
+    CONCEPT_SET_HEADER,
+    CONCEPTS_HEADER,
+    MAX_CONCEPTS_BYTES,
+    MAX_CUSTOM_CONCEPTS,
+    MAX_PROMPT_CHARS,
+    MAX_PROMPTS,
+    concepts_header,
+)
 from classifier.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -422,8 +430,11 @@ class RemoteEngine:
             raise _Answer(answer)
         if answer.status_code in (401, 403):
             raise WorkerRefused(self._refused_message(worker, answer))
-        if answer.status_code == 400:
-            raise RemoteRequestRefused(f"{worker.url}: {_error(answer)}")
+        if answer.status_code == 400:  # no image sent: it refuses the configuration
+            unaccepted = self._unaccepted(worker, "/v1/info", answer)
+            assert unaccepted is not None  # (any 400 to /v1/info is one)
+            short, fix = unaccepted
+            raise RemoteRequestRefused(f"classifier worker {worker.url}: {short}. {fix}")
         if answer.status_code != 200:
             raise _Answer(f"answered {answer.status_code} {_error(answer)}")
         return answer
@@ -499,24 +510,37 @@ class RemoteEngine:
         if not from_worker:
             short = f"a proxy before it refuses the requests (400 {said}), not the image"
             fix = (
-                f"The {CONCEPTS_HEADER} header carries rules.yaml's `concepts:`: raise "
-                "the proxy's limit on request headers (nginx: large_client_header_buffers, "
-                "8k by default) or send fewer or shorter prompts"
+                f"The {CONCEPTS_HEADER} header carries rules.yaml's `concepts:` (up to 8 "
+                "KiB): raise the proxy's limit on request headers (nginx: "
+                "`large_client_header_buffers 4 16k`; 8k by default) or give rules.yaml's "
+                "`concepts:` fewer or shorter prompts"
                 if CONCEPTS_HEADER in self._headers
                 else "Check the proxy's configuration (its error log says why)"
             )
             return short, fix
+        fields = _json(answer)
         if CONCEPTS_HEADER in self._headers:
             what = "the concepts this bot sends (rules.yaml's `concepts:`)"
-            fix = (
-                "Make rules.yaml's `concepts:` fit what that worker accepts (fewer "
-                "concepts or prompts, shorter prompts), or ask its admin to accept them"
-            )
+            concept = fields.get("concept") if isinstance(fields, dict) else None
+            if isinstance(concept, str) and concept in {c.name for c in self.custom}:
+                fix = (
+                    f"Change the concept {concept!r} in rules.yaml's `concepts:` as the "
+                    "worker's error says (its prompts, their length, its threshold), or "
+                    "remove it"
+                )
+            else:
+                fix = (
+                    "Change rules.yaml's `concepts:` as the worker's error says (a modbot "
+                    f"worker takes at most {MAX_CUSTOM_CONCEPTS} concepts, {MAX_PROMPTS} "
+                    f"prompts in all, each of at most {MAX_PROMPT_CHARS} characters, "
+                    f"{MAX_CONCEPTS_BYTES >> 10} KiB of JSON together)"
+                )
         elif CONCEPT_SET_HEADER in self._headers:
             what = f"the concept set {self.concept_set!r} this bot asks for"
             fix = (
-                "Ask the worker's admin to serve that concept set (modbot worker "
-                "--concepts NAME=FILE), or ask for one it serves"
+                f"Start that worker with `modbot worker --concepts {self.concept_set}=FILE` "
+                "(FILE: the concepts as JSON, like rules.yaml's `concepts:`), or ask for a "
+                "set it serves"
             )
         else:
             what = "the requests of this bot"

@@ -10,7 +10,7 @@ Every ``/v1`` request carries ``Authorization: Bearer <token>``; each client ins
 its own token, a name and a quota (images per minute). Answers: 401 missing or unknown
 token, 429 over the quota (``Retry-After``), 413 body over the size cap, 408 a body
 that stops coming for ``body_idle_timeout`` seconds or takes over ``body_timeout`` in
-all, 400 a bad concept set, 503 busy
+all, 400 a bad concept set (``concept``: the one it is about, if one), 503 busy
 (too many requests, or the bodies held would pass ``max_bytes_held``) or the model
 failed (a client then tries its next worker). A body that is not a decodable image is
 not an error: its verdict says ``unreadable`` and why, as the bot records it for a
@@ -75,6 +75,7 @@ __all__ = [
     "CONCEPTS_HEADER",
     "CONCEPT_SET_HEADER",
     "Client",
+    "ConceptRefused",
     "TokenError",
     "WorkerConfig",
     "WorkerServer",
@@ -281,6 +282,15 @@ class _Bucket:
 # -- concept sets -------------------------------------------------------------------------
 
 
+class ConceptRefused(ConceptError):
+    """A concept set refused; ``concept``: the one concept it is about, if one (the
+    worker's 400 says it as ``concept``, for the client to name it in rules.yaml)."""
+
+    def __init__(self, message: str, concept: str | None = None):
+        super().__init__(message)
+        self.concept = concept
+
+
 def parse_concepts(data: Any, where: str = CONCEPTS_HEADER) -> tuple[CustomConcept, ...]:
     """Custom concepts from the JSON shape of rules.yaml's ``concepts:``:
     ``{"gore": {"prompts": ["..."], "threshold": 0.23}}``. Raises ``ConceptError``."""
@@ -291,15 +301,20 @@ def parse_concepts(data: Any, where: str = CONCEPTS_HEADER) -> tuple[CustomConce
     out, total = [], 0
     for name, spec in data.items():
         if not isinstance(spec, dict) or set(spec) != {"prompts", "threshold"}:
-            raise ConceptError(f"{where}: concept {name!r}: expected exactly prompts and threshold")
+            raise ConceptRefused(
+                f"{where}: concept {name!r}: expected exactly prompts and threshold", name
+            )
         prompts = spec["prompts"]
         if isinstance(prompts, str):
             prompts = [prompts]
         if not isinstance(prompts, list):
-            raise ConceptError(f"{where}: concept {name!r}: prompts must be a list of strings")
+            raise ConceptRefused(
+                f"{where}: concept {name!r}: prompts must be a list of strings", name
+            )
         if any(isinstance(p, str) and len(p) > MAX_PROMPT_CHARS for p in prompts):
-            raise ConceptError(
-                f"{where}: concept {name!r}: a prompt is longer than {MAX_PROMPT_CHARS} characters"
+            raise ConceptRefused(
+                f"{where}: concept {name!r}: a prompt is longer than {MAX_PROMPT_CHARS} characters",
+                name,
             )
         total += len(prompts)
         if total > MAX_PROMPTS:
@@ -308,10 +323,14 @@ def parse_concepts(data: Any, where: str = CONCEPTS_HEADER) -> tuple[CustomConce
         if isinstance(threshold, int) and not -1 <= threshold <= 1:
             # (checked here: an integer too large for a float makes CustomConcept's own
             # check raise OverflowError, a 500 and a traceback instead of this 400)
-            raise ConceptError(
-                f"{where}: concept {name!r}: threshold: not a cosine similarity (between -1 and 1)"
+            raise ConceptRefused(
+                f"{where}: concept {name!r}: threshold: not a cosine similarity (between -1 and 1)",
+                name,
             )
-        out.append(CustomConcept(name, tuple(prompts), threshold))
+        try:
+            out.append(CustomConcept(name, tuple(prompts), threshold))
+        except ConceptError as exc:  # (its message names the concept)
+            raise ConceptRefused(f"{where}: {exc}", name) from None
     if len({c.name for c in out}) != len(out):  # JSON allows a key twice; the last would win
         raise ConceptError(f"{where}: a concept name appears twice")
     return tuple(out)
@@ -568,9 +587,35 @@ class _Rate:
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, message: str, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict | None = None,
+        fields: dict[str, Any] | None = None,  # more of the JSON answer than its error
+    ):
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers or {}
+        self.fields = fields or {}
+
+    @classmethod
+    def concepts(cls, exc: ConceptError) -> _Refused:
+        """The 400 for a concept set refused: its error, and which concept (or named
+        set) it is about, for the client to say what to change."""
+        fields: dict[str, Any] = {}
+        if isinstance(exc, ConceptRefused) and exc.concept is not None:
+            fields["concept"] = str(exc.concept)[:100]
+        if isinstance(exc, _UnknownSet):
+            fields["concept_set"], fields["served"] = exc.name, exc.served
+        return cls(400, str(exc), fields=fields)
+
+
+class _UnknownSet(ConceptError):
+    def __init__(self, name: str, served: list[str]):
+        super().__init__(
+            f"unknown concept set {name!r}; this worker serves: {', '.join(served) or 'none'}"
+        )
+        self.name, self.served = name, served
 
 
 class WorkerService:
@@ -706,7 +751,7 @@ class WorkerService:
             return self._refusal(refused)
         except ConceptError as exc:
             self.counters["bad_request"] += 1
-            return self._refusal(_Refused(400, str(exc)))
+            return self._refusal(_Refused.concepts(exc))
         try:
             engine = entry.engine
             return JSONResponse(
@@ -759,7 +804,7 @@ class WorkerService:
             return self._refusal(refused)
         except ConceptError as exc:
             self.counters["bad_request"] += 1
-            return self._refusal(_Refused(400, str(exc)))
+            return self._refusal(_Refused.concepts(exc))
         except ClientDisconnect:  # gone before its whole body came: nobody to answer
             self.counters["disconnected"] += 1
             return self._refusal(_Refused(400, "the client went away before its whole body"))
@@ -841,10 +886,7 @@ class WorkerService:
             raise ConceptError(f"send {CONCEPTS_HEADER} or {CONCEPT_SET_HEADER}, not both")
         if named is not None:
             if named not in self.sets.named:
-                served = ", ".join(sorted(self.sets.named)) or "none"
-                raise ConceptError(
-                    f"unknown concept set {named[:64]!r}; this worker serves: {served}"
-                )
+                raise _UnknownSet(named[:64], sorted(self.sets.named))
             return None, named
         if sent is None:
             return None, None
@@ -924,7 +966,9 @@ class WorkerService:
         from starlette.responses import JSONResponse
 
         return JSONResponse(
-            {"error": refused.message}, status_code=refused.status, headers=refused.headers
+            {"error": refused.message, **refused.fields},
+            status_code=refused.status,
+            headers=refused.headers,
         )
 
 
