@@ -742,12 +742,15 @@ class WorkerService:
     async def info(self, request: Request) -> Response:
         from starlette.responses import JSONResponse
 
+        bucket = None
         try:
             # charged like an image: a new concept set costs a model run to build
-            self._take_quota(self._authenticate(request))
+            bucket = self._take_quota(self._authenticate(request))
             custom, named = self._concept_selection(request)
-            entry = await self.sets.acquire(custom, named)
+            entry = await self._acquire(custom, named)
         except _Refused as refused:
+            if refused.status == 503 and bucket is not None:
+                bucket.give_back()  # not served because of this worker: not counted
             return self._refusal(refused)
         except ConceptError as exc:
             self.counters["bad_request"] += 1
@@ -787,7 +790,7 @@ class WorkerService:
                 )
             custom, named = self._concept_selection(request)
             data = await self._body(request, held)
-            entry = await self.sets.acquire(custom, named)
+            entry = await self._acquire(custom, named)
             try:
                 verdict = await entry.engine.classify(data)
             except EngineClosed:
@@ -820,6 +823,13 @@ class WorkerService:
         return JSONResponse(verdict.to_dict())
 
     # -- request checks ---------------------------------------------------------------------
+
+    async def _acquire(self, custom: tuple[CustomConcept, ...] | None, named: str | None) -> _Entry:
+        try:
+            return await self.sets.acquire(custom, named)
+        except _Refused:  # every concept-set slot in use
+            self.counters["busy"] += 1
+            raise
 
     def _authenticate(self, request: Request) -> Client | None:
         if self._clients is None:

@@ -122,3 +122,36 @@ def test_a_new_set_while_every_slot_is_in_use_waits_then_gets_503_naming_the_set
     assert "--max-concept-sets" in refused.json()["error"]
     assert served.status_code == 200 and "thing99" in served.json()["scores"]
     assert len(service.sets.sent) == MAX_SETS
+
+
+def test_a_503_for_a_slot_is_busy_and_costs_no_quota(loaded, tmp_path, monkeypatch):
+    import hashlib
+
+    from classifier.service import Client
+
+    monkeypatch.setattr(service_module, "SET_SLOT_WAIT", 0.1)
+    token = "slot-token-0123456789abcdef"
+    bob = Client("bob", hashlib.sha256(token.encode()).digest(), 1)  # 1 request a minute
+    config = WorkerConfig(clients=[bob], max_concept_sets=1, text_cache_dir=tmp_path)
+    service = WorkerService(loaded, config)
+
+    async def main():
+        held = await service.sets.acquire(
+            service_module.parse_concepts(json.loads(concepts(1))), None
+        )
+        transport = httpx.ASGITransport(app=service.app)
+        headers = {"Authorization": f"Bearer {token}", CONCEPTS_HEADER: concepts(2)}
+        async with httpx.AsyncClient(transport=transport, base_url="http://w") as c:
+            busy = await c.get("/v1/info", headers=headers)
+            await service.sets.release(held)
+            served = await c.get("/v1/info", headers=headers)
+        return busy, served
+
+    try:
+        busy, served = asyncio.run(main())
+    finally:
+        service.close()
+    assert busy.status_code == 503
+    assert service.counters["busy"] == 1
+    assert served.status_code == 200, served.text  # the 503 did not use bob's one request
+    assert served.json()["concepts"] == ["thing2"]
