@@ -280,7 +280,7 @@ def _feeds(path: Path, policy: Policy, now: datetime | None = None) -> list[Find
     file (loaded into ``policy``'s feeds, so its summary shows them) or, with none, the
     last refusal. Reads the state file only."""
     from modbot.feeds import FeedError, check_times
-    from modbot.subscriptions import _refused_at, load_kept
+    from modbot.subscriptions import load_kept, refusal
 
     now = now or datetime.now(UTC)
     try:
@@ -288,9 +288,7 @@ def _feeds(path: Path, policy: Policy, now: datetime | None = None) -> list[Find
         try:
             load_kept(cast("Store", kept), policy)
             copies = {name: kept.feed_copy(name, body=False) for name in policy.feeds}
-            refused = {
-                name: _refused_at(cast("Store", kept), fl) for name, fl in policy.feeds.items()
-            }
+            refused = {name: refusal(cast("Store", kept), fl) for name, fl in policy.feeds.items()}
         finally:
             kept.close()
     except sqlite3.Error as exc:
@@ -305,7 +303,16 @@ def _feeds(path: Path, policy: Policy, now: datetime | None = None) -> list[Find
     for name, fl in policy.feeds.items():
         every = format_duration(fl.settings.every)
         said = f"{name} ({fl.use})"
-        copy, verified = copies[name], fl.verified
+        copy, verified, last = copies[name], fl.verified, refused[name]
+        why = ""  # the last try's refusal, kept until the feed verifies again
+        if last is not None:
+            at = datetime.fromtimestamp(last["at"], UTC)
+            when = f"{at:%Y-%m-%d %H:%M} UTC ({_ago(now.timestamp() - last['at'])} ago"
+            why = (
+                f"{when}): {last['why']}"
+                if last["why"]  # a state from before the reasons were kept: none
+                else f"{when}; the log of `modbot run` or the gate says why)"
+            )
         if verified is not None and copy is not None:
             feed = verified.feed
             checked = _ago(now.timestamp() - float(copy["fetched_at"]))
@@ -314,11 +321,18 @@ def _feeds(path: Path, policy: Policy, now: datetime | None = None) -> list[Find
                 f"{len(feed.entries):,} entries ({len(fl):,} used), checked {checked} ago "
                 f"(every {every})"
             )
+            if why:
+                text += f"; refused at the last try, {why}"
             try:
                 check_times(feed.generated_at, None, fl.settings.max_age, now)
             except FeedError as exc:
                 found.append(
                     Finding("feeds", WARN, f"{text}; {exc} (it is still used: ask its admins)")
+                )
+                continue
+            if why:
+                found.append(
+                    Finding("feeds", WARN, f"{text}; the copy kept is still used meanwhile")
                 )
                 continue
             age = _ago((now - feed.generated_at).total_seconds())
@@ -331,19 +345,18 @@ def _feeds(path: Path, policy: Policy, now: datetime | None = None) -> list[Find
                     WARN,
                     f"{said}: the copy kept ({copy['generated_at']}) does not verify with "
                     "the key in rules.yaml (the publisher's new key?): none of it is used "
-                    "until the feed is fetched and verifies again",
+                    "until the feed is fetched and verifies again"
+                    + (f"; refused at the last try, {why}" if why else ""),
                 )
             )
-        elif refused[name] is not None:
-            at = datetime.fromtimestamp(refused[name] or 0, UTC)
+        elif last is not None:
             found.append(
                 Finding(
                     "feeds",
                     WARN,
-                    f"{said}: no copy kept, none of it is used: refused {at:%Y-%m-%d %H:%M} "
-                    f"UTC ({_ago(now.timestamp() - at.timestamp())} ago; the log of `modbot "
-                    f"run` or the gate says why), tried again every {every}. `modbot feed "
-                    "verify URL --key KEY` says what is wrong with it now",
+                    f"{said}: no copy kept, none of it is used: refused {why}, tried again "
+                    f"every {every}. `modbot feed verify URL --key KEY` says what is wrong "
+                    "with it now",
                 )
             )
         else:

@@ -51,11 +51,12 @@ if TYPE_CHECKING:
     from modbot.config.schema import FeedSettings, FetchSettings
     from modbot.store import Store
 
-__all__ = ["FeedList", "feed_limits", "load_kept", "peer_verdict", "refresh"]
+__all__ = ["FeedList", "feed_limits", "load_kept", "peer_verdict", "refresh", "refusal"]
 
 log = logging.getLogger(__name__)
 
 FEED_TOTAL_TIMEOUT = 120.0  # seconds a feed's download may take in all, at least
+MAX_REFUSAL_CHARS = 500  # of a refusal's message kept in the state
 _VERDICT_USED = {"known-bad": "bad", "allow-list": "innocent", "classified": None}
 
 
@@ -182,18 +183,15 @@ def refresh(
             # logged and sent to the admins: no password or token of a private feed's URL
             warn(f"feed {name!r} ({redact(fl.settings.url)}) refused: {exc}; {kept}")
             # tried: the next try is a period later (with no copy yet too: a slow or
-            # hostile host would otherwise hold up every cycle by the download's deadline)
-            if copy is not None:
-                store.feed_fetched(name, time.time())
-            else:
-                store.set_cursor(
-                    _refused_cursor(name),
-                    json.dumps({"at": time.time(), "subscription": _fingerprint(fl)}),
-                )
+            # hostile host would otherwise hold up every cycle by the download's
+            # deadline); why, kept for `modbot doctor` until the feed verifies again
+            _note_refusal(store, fl, exc, copy is not None)
             continue
         if fresh is None:  # not modified
             assert copy is not None
-            store.feed_fetched(name, time.time())
+            with store.transaction():
+                store.feed_fetched(name, time.time())
+                store.set_cursor(_refused_cursor(name), None)
             continue
         verified, body, signature, etag, modified = fresh
         before = len(fl) if fl.verified is not None else None
@@ -215,10 +213,9 @@ def refresh(
                         "last_modified": modified,
                     },
                 )
+            store.set_cursor(_refused_cursor(name), None)
         if newer:
             _load_kept(fl, store, now_kept)
-        if copy is None:
-            store.set_cursor(_refused_cursor(name), None)
         _say_if_shrunk(fl, before, warn)
         log.info("feed %s: %s", name, fl.describe())
 
@@ -260,17 +257,47 @@ def _fingerprint(fl: FeedList) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _refused_at(store: Store, fl: FeedList) -> float | None:
-    """When this subscription (a feed with no copy kept) was last refused; None when it
-    was not, or rules.yaml changed it since (a URL or key fixed: fetched at once)."""
+def _note_refusal(store: Store, fl: FeedList, exc: Exception, has_copy: bool) -> None:
+    """Keep this try's refusal in the state (a cursor, JSON: when, the subscription's
+    fingerprint, the reason's code and its message) and, with a copy kept, that the
+    copy was checked: the next try is ``every`` later either way."""
+    at = time.time()
+    reason = str(getattr(exc, "reason", "error"))
+    # the fetcher's message starts with its code and has the URL's secrets redacted
+    why = str(exc) if str(exc).startswith(f"{reason}: ") else f"{reason}: {exc}"
+    why = "".join(c if c.isprintable() else "?" for c in why)[:MAX_REFUSAL_CHARS]
+    record = {"at": at, "subscription": _fingerprint(fl), "reason": reason, "why": why}
+    with store.transaction():
+        if has_copy:
+            store.feed_fetched(fl.name, at)
+        store.set_cursor(_refused_cursor(fl.name), json.dumps(record))
+
+
+def refusal(store: Store, fl: FeedList) -> dict[str, Any] | None:
+    """The last try's refusal of this subscription (``at``: a Unix time, ``reason``: a
+    short code such as ``bad_signature`` or ``http_503``, ``why``: the message; a state
+    from before reasons were kept has ``why`` None), kept until the feed verifies again;
+    None when its last try was not refused, or rules.yaml changed the subscription
+    since (a URL or key fixed: fetched at once)."""
     raw = store.get_cursor(_refused_cursor(fl.name))
     try:
         tried = json.loads(raw) if raw else None
         if not isinstance(tried, dict) or tried.get("subscription") != _fingerprint(fl):
             return None
-        return float(tried["at"])
+        why, reason = tried.get("why"), tried.get("reason")
+        return {
+            "at": float(tried["at"]),
+            "reason": reason if isinstance(reason, str) else None,
+            "why": why if isinstance(why, str) else None,
+        }
     except (KeyError, TypeError, ValueError):  # not one this code wrote
         return None
+
+
+def _refused_at(store: Store, fl: FeedList) -> float | None:
+    """When this subscription was last refused (see ``refusal``), or None."""
+    found = refusal(store, fl)
+    return None if found is None else found["at"]
 
 
 def load_kept(store: Store, policy: Policy) -> None:

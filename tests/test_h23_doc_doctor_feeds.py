@@ -121,9 +121,8 @@ def test_doctor_shows_each_feed_as_kept_and_warns_of_a_stale_or_refused_one(
     status_, said = feeds["down"]
     assert status_ == "warn", said
     assert said.startswith("down (known-bad): no copy kept, none of it is used: refused "), said
-    assert (
-        "under 1m ago; the log of `modbot run` or the gate says why), tried again every 1h" in said
-    )
+    assert "(under 1m ago): http_503: the server answered HTTP 503" in said, said
+    assert "), tried again every 1h" in said, said
 
     assert feeds["new"] == (
         "ok",

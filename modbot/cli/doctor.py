@@ -24,8 +24,8 @@ for each what is wrong and what to do:
   pictrs      PICTRS_URL answers and accepts PICTRS_API_KEY
   rules       rules.yaml is valid
   feeds       each subscribed feed's copy kept in the state file (nothing fetched): a
-              warning when it is past its max_age, no longer verifies, or there is
-              none and the last try was refused
+              warning when it is past its max_age, no longer verifies, or the last
+              try was refused (saying why: a bad signature, too large, HTTP 503)
   classifier  the model's weights are on this machine (or classifier.remote's workers
               answer as `modbot worker` does: none is a failure, some a warning), and
               are real: the random-weights test model is a warning (its verdicts
