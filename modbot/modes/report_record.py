@@ -33,10 +33,13 @@ match, and the item's window is its decision time, not its publication.
 
 An exempt item spares its file for every other decision on that file, as in the run
 (``Plan.spares_file``): an upload or stored file of it is exempt, and another post's or
-comment's purge of it is not done. The window is read twice: first for the files its
-exempt items show (kept in a temporary SQLite file, not in memory), then decided. All of
-it, not only the decisions sharing a file with an upload of the window: an upload is
-decided when it is first listed, often before the post that shows it.
+comment's purge of it is not done. The run's own notes of such files
+(``Store.exempt_file``, in the scope of the record's run: live, or a dry run's) are asked
+first: the run spares a file for ever after an exempt item showing it was decided, in
+the window or before it. Then the window is read twice: first for the files its exempt
+items show under the current rules (kept in a temporary SQLite file, not in memory),
+then decided. All of it, not only the decisions sharing a file with an upload of the
+window: an upload is decided when it is first listed, often before the post that shows it.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from modbot.model import ActionOutcome, PlannedAction, Target, parse_time, utc_iso
+from modbot.modes.report import REPORT_SCOPE
 from modbot.record import fetch_failure_facts
 from modbot.rules import Subject
 
@@ -59,6 +63,10 @@ if TYPE_CHECKING:
 __all__ = ["NEVER_CLASSIFIED", "Redecider", "what_next"]
 
 log = logging.getLogger("modbot.report")
+
+# the scopes whose exempt-file notes a record's run read: a live run's, or a dry run's
+# (`run --dry-run`, a dry-run sweep; `report --rescan` notes in the report's own scope)
+_SCOPES = {False: ("live",), True: ("dry-run", REPORT_SCOPE)}
 
 # skip reasons of an image whose file was fetched but got no verdict
 NEVER_CLASSIFIED = frozenset({"classifier_unavailable", "classifier_error", "unchecked"})
@@ -159,7 +167,7 @@ class Redecider:
             subject.skipped == "purged" or not self.policy.acts_on_skips or not item
         ):
             return out  # only rules about skips match an image not checked
-        spared = self.spared.first(_file_keys(record))
+        spared = self._noted(record) or self.spared.first(_file_keys(record))
         own = f"the same file is shown by {item.get('kind')} {item.get('id')},"
         if spared and spared.startswith(own):
             spared = None  # its own exemption, not another item's
@@ -221,6 +229,24 @@ class Redecider:
             author_role=item.get("author_role"),
         )
         return self.executor.execute(target, real) + repeats
+
+    def _noted(self, record: dict[str, Any]) -> str | None:
+        """Why the run spares the record's file, by its own notes (``exempt_files``): an
+        exempt item showing it, noted when a run of the record's kind (live, dry run)
+        decided that item, in the window or before it. The run spares the file by the
+        first note for ever after, so the report does too, and names the same item."""
+        item, image = record.get("item") or {}, record.get("image") or {}
+        alias = image.get("alias") or (item.get("id") if item.get("kind") == "upload" else None)
+        sha256 = image.get("sha256")
+        if not sha256 and not alias:
+            return None
+        key = f"{item.get('kind')}:{item.get('id')}"
+        for scope in _SCOPES[bool(record.get("dry_run"))]:
+            found = self.store.exempt_file(scope, sha256, alias, other_than=key)
+            if found is not None:
+                kind, _, item_id = str(found["item_key"]).partition(":")
+                return f"the same file is shown by {kind} {item_id}, exempt: {found['why']}"
+        return None
 
     def _subject(self, record: dict[str, Any]) -> tuple[Subject | None, str]:
         """The image as the rules see it, from its record; (None, why) when it cannot be."""
