@@ -1053,7 +1053,14 @@ def _plain_answer(status: str, message: str, extra: str = "") -> bytes:
     return _PLAIN_ANSWER.format(status=status, length=len(body), extra=extra, body=body).encode()
 
 
-def _guarded_protocol(service: WorkerService, max_connections: int) -> type:
+def _count(counters: Any, key: str) -> None:
+    if counters is not None:
+        counters[key] = counters.get(key, 0) + 1
+
+
+def _guarded_protocol(
+    counters: dict[str, int] | None, max_connections: int, timeout: float
+) -> type:
     """uvicorn's h11 protocol with what it lacks: a deadline for a request's headers
     (``header_timeout`` from their first byte, or from the connection when nothing
     comes; a body that keeps coming after the answer counts as headers that never
@@ -1062,15 +1069,13 @@ def _guarded_protocol(service: WorkerService, max_connections: int) -> type:
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    timeout = service.config.header_timeout
-
     class GuardedH11Protocol(H11Protocol):
         _header_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             if len(self.connections) > max_connections:
-                service.counters["too_many_connections"] += 1
+                _count(counters, "too_many_connections")
                 transport.write(
                     _plain_answer(
                         "503 Service Unavailable",
@@ -1110,7 +1115,7 @@ def _guarded_protocol(service: WorkerService, max_connections: int) -> type:
             self._header_timer = None
             if self.transport.is_closing() or not self._waiting_for_headers():
                 return
-            service.counters["header_timeouts"] += 1
+            _count(counters, "header_timeouts")
             if self.cycle is None or self.conn.their_state is h11.IDLE:
                 # (not after an answer: the client may be reading it)
                 self.transport.write(
@@ -1135,7 +1140,12 @@ class WorkerServer:
         import uvicorn
 
         self.service, self.socket = service, sock
-        wanted = service.config.max_pending + CONNECTIONS_MARGIN
+        # (the gate, and tests, serve their own app this way: without a WorkerConfig,
+        # the defaults' limits)
+        config = getattr(service, "config", None)
+        pending = getattr(config, "max_pending", WorkerConfig.max_pending)
+        header_timeout = getattr(config, "header_timeout", HEADER_TIMEOUT)
+        wanted = pending + CONNECTIONS_MARGIN
         self.max_connections = _fd_room(wanted)
         if self.max_connections < wanted:
             log.warning(
@@ -1148,7 +1158,9 @@ class WorkerServer:
             )
         config = uvicorn.Config(
             service.app,
-            http=_guarded_protocol(service, self.max_connections),
+            http=_guarded_protocol(
+                getattr(service, "counters", None), self.max_connections, header_timeout
+            ),
             lifespan="off",
             log_level="warning",
             access_log=False,

@@ -142,3 +142,20 @@ def test_connections_past_the_limit_get_503_and_the_worker_serves_once_they_go(w
             break
         time.sleep(0.05)
     assert answer.status_code == 200
+
+
+def test_another_app_served_the_workers_way_gets_the_default_limits():
+    """The gate serves its app through WorkerServer too (its config is no WorkerConfig)."""
+    from types import SimpleNamespace
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    server = WorkerServer(SimpleNamespace(app=app), bind_socket("127.0.0.1", 0))
+    server.start()
+    try:
+        assert httpx.get(f"{server.url}/", timeout=WAIT).status_code == 204
+        assert server.max_connections == WorkerConfig().max_pending + CONNECTIONS_MARGIN
+    finally:
+        server.stop()
