@@ -17,7 +17,8 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,10 +36,12 @@ __all__ = [
     "ReportError",
     "add_run_decisions",
     "build_summary",
+    "incomplete_run_report",
     "record_report",
     "render_json",
     "report",
     "report_annotation",
+    "reported_if_failed",
     "rescan_report",
     "write_report",
     "write_run_report",
@@ -462,7 +465,6 @@ def rescan_report(
     looked at again, written to ``out``; False when it was interrupted (the report then
     says it is incomplete)."""
     from modbot.doctor import connect_first
-    from modbot.modes.daemon import failed_part_way
     from modbot.modes.progress import Progress, StopOnSignal
 
     with (
@@ -486,19 +488,13 @@ def rescan_report(
                 extra={"complete": complete, "warnings": list(pipeline.warnings)},
             )
 
-        before = pipeline.cycle_stats
-        try:
-            with Progress("report") as progress:
-                stats = pipeline.sweep(since, progress=progress, stop=stop)
-        except Exception:  # the error is the command's to say; what it saw first, written
-            partial = failed_part_way(pipeline, before)
-            if partial:
-                print(f"report {pipeline.run_id} {partial}")
-                try:
-                    print(f"report (incomplete): {write(complete=False)}")
-                except Exception as exc:  # a full disk must not hide the failure itself
-                    log.warning("could not write the report %s: %s", out, exc)
-            raise
+        with (
+            reported_if_failed(
+                pipeline, f"report {pipeline.run_id}", out, lambda: write(complete=False)
+            ),
+            Progress("report") as progress,
+        ):
+            stats = pipeline.sweep(since, progress=progress, stop=stop)
         # stopped before its first page too: nothing was walked
         interrupted = not pipeline.sweep_ended
         written = write(complete=not interrupted)
@@ -506,6 +502,51 @@ def rescan_report(
         print(f"report {pipeline.run_id} {state}: {stats.summary()}")
         print(f"report: {written}")
         return not interrupted
+
+
+@contextmanager
+def reported_if_failed(
+    pipeline: Pipeline,
+    said: str,
+    report: str | os.PathLike[str] | None,
+    write: Callable[[], object] | None = None,
+    *,
+    hint: str = "",
+    logger: logging.Logger = log,
+) -> Iterator[None]:
+    """A cycle of ``pipeline`` failing in the block (a sweep, a rescan): the command says
+    what it did first (``said``, the run's summary of it, ``hint``), writes ``report``
+    with ``write()`` (the decisions recorded first, marked incomplete), then the error
+    goes on, for the command to say. A cycle that failed before it began (the login, the
+    model) says nothing here. A report that cannot be written (the store that failed
+    the cycle, a full disk) is a warning on ``logger``: it must not hide the failure."""
+    from modbot.modes.daemon import failed_part_way
+
+    before = pipeline.cycle_stats
+    try:
+        yield
+    except Exception:
+        partial = failed_part_way(pipeline, before)
+        if partial:
+            print(f"{said} {partial}{hint}")
+            if report and write is not None:
+                try:
+                    written = write()
+                except Exception as exc:
+                    logger.warning("could not write the report %s: %s", report, exc)
+                else:
+                    print(f"report (incomplete): {written}")
+        raise
+
+
+def incomplete_run_report(
+    pipeline: Pipeline, report: str | os.PathLike[str] | None, since: datetime | None = None
+) -> Callable[[], object] | None:
+    """How a run's or sweep's ``--report`` is written when its cycle failed part-way:
+    the decisions it recorded, marked incomplete (None: no ``--report``)."""
+    if not report:
+        return None
+    return lambda: write_run_report(pipeline, report, since=since, extra={"complete": False})
 
 
 def _report_pipeline(settings: Settings, policy: Policy, engine: Engine | None) -> Pipeline:

@@ -9,7 +9,7 @@ from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.errors import SettingsError
 from modbot.modes.progress import Progress, StopOnSignal
-from modbot.modes.report import write_run_report
+from modbot.modes.report import incomplete_run_report, reported_if_failed, write_run_report
 from modbot.store_source import DEFAULT_FILES_PER_SECOND, DEFAULT_PAGE, StoreSource, read_admins
 
 __all__ = ["store_sweep"]
@@ -35,7 +35,7 @@ def store_sweep(
 ) -> bool:
     """Walk every stored file once; False when it was interrupted. ``origin``: the
     files of a local uploader only ("local"), the others ("federated"), or "all"."""
-    from modbot.modes.daemon import failed_part_way, report_anyway
+    from modbot.modes.daemon import log_run
     from modbot.pipeline import Pipeline
 
     if not settings.can_purge_by_alias:
@@ -74,23 +74,24 @@ def store_sweep(
             "" if origin == "all" else f" ({origin} files only, by the uploader index)",
             "; resuming the interrupted store sweep" if resuming else "",
         )
-        before = pipeline.cycle_stats
-        try:
-            with Progress("store sweep", unit="files") as progress:
+        with (
+            reported_if_failed(
+                pipeline,
+                f"store sweep {pipeline.run_id} ({mode})",
+                report,
+                incomplete_run_report(pipeline, report),
+                hint=" (run it again to resume)",
+                logger=log_run,
+            ),
+            Progress("store sweep", unit="files") as progress,
+        ):
 
-                def tell(_items: int, _total: int | None) -> None:
-                    # this run's share, so that the rate and the ETA are this run's
-                    total = source.total - source.resumed_from if source.total else None
-                    progress(source.done - source.resumed_from, total)
+            def tell(_items: int, _total: int | None) -> None:
+                # this run's share, so that the rate and the ETA are this run's
+                total = source.total - source.resumed_from if source.total else None
+                progress(source.done - source.resumed_from, total)
 
-                stats = pipeline.run_batches(source.batches, stop=stop, progress=tell)
-        except Exception:  # the error is the command's to say; what was done first, here
-            partial = failed_part_way(pipeline, before)
-            if partial:
-                print(f"store sweep {pipeline.run_id} ({mode}) {partial} (run it again to resume)")
-                if report:  # the decisions it recorded, in a report marked incomplete
-                    report_anyway(pipeline, report)
-            raise
+            stats = pipeline.run_batches(source.batches, stop=stop, progress=tell)
         # stopped before its first page too (a signal while it started): not "done"
         interrupted = not source.ended
         state = "interrupted (run it again to resume)" if interrupted else "done"

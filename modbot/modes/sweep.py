@@ -10,7 +10,7 @@ from datetime import datetime
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.modes.progress import Progress, StopOnSignal
-from modbot.modes.report import write_run_report
+from modbot.modes.report import incomplete_run_report, reported_if_failed, write_run_report
 
 __all__ = ["sweep"]
 
@@ -30,7 +30,7 @@ def sweep(
     """Sweep back to ``since`` (everything when None); False when it was interrupted.
     ``origin``: "local" or "federated" items only (``Source.origin``), or "all"."""
     from modbot.doctor import connect_first
-    from modbot.modes.daemon import failed_part_way, report_anyway
+    from modbot.modes.daemon import log_run
     from modbot.pipeline import Pipeline
 
     mode = "dry-run" if dry_run else "live"
@@ -51,17 +51,18 @@ def sweep(
             where,
             "; resuming the interrupted sweep" if resuming else "",
         )
-        before = pipeline.cycle_stats
-        try:
-            with Progress("sweep") as progress:
-                stats = pipeline.sweep(since, progress=progress, stop=stop)
-        except Exception:  # the error is the command's to say; what was done first, here
-            partial = failed_part_way(pipeline, before)
-            if partial:
-                print(f"sweep {pipeline.run_id} ({mode}) {partial} (run it again to resume)")
-                if report:  # the decisions it recorded, in a report marked incomplete
-                    report_anyway(pipeline, report, since)
-            raise
+        with (
+            reported_if_failed(
+                pipeline,
+                f"sweep {pipeline.run_id} ({mode})",
+                report,
+                incomplete_run_report(pipeline, report, since),
+                hint=" (run it again to resume)",
+                logger=log_run,
+            ),
+            Progress("sweep") as progress,
+        ):
+            stats = pipeline.sweep(since, progress=progress, stop=stop)
         # stopped before its first page too: nothing was walked, nothing is "done"
         interrupted = not pipeline.sweep_ended
         state = "interrupted (run it again to resume)" if interrupted else "done"
