@@ -3,7 +3,8 @@
 AutoModerator semantics (see docs/rules.md): every condition of a rule must hold; rules
 are tried by `priority` (higher first, then file order); among removal rules (remove,
 purge_item, purge_image, ban) the first that matches wins; report and notify rules all
-apply. Admins are never acted on; moderators of the item's community are exempt unless
+apply (an item's one report and one notice: the first by priority's). Admins are never
+acted on; moderators of the item's community are exempt unless
 a rule says `moderators_exempt: false`; exempt users, communities and allow-listed
 hashes are never acted on. The plan says which conditions held, for the audit record.
 
@@ -203,9 +204,11 @@ def _hashes(policy: Policy, subject: Subject) -> dict[str, str]:
 def _apply(
     policy: Policy, plan: Plan, matches: list[tuple[Rule, tuple[str, ...]]], facts: _Facts
 ) -> None:
-    """Removal rules first (the first wins), then report and notify rules."""
+    """Removal rules first (the first wins), then report and notify rules. The one
+    report and the one notice of an item are the first by priority's (`_claims`)."""
     subject, winner, down = facts.subject, None, None
-    told: dict[str, str] = {}  # kinds told once per item -> the rule that planned it
+    # kinds told once per item -> the rule that plans it
+    told = _claims(policy, [r for r, _ in matches], subject)
     ordered = [m for m in matches if m[0].is_removal] + [m for m in matches if not m[0].is_removal]
     for rule, conds in ordered:
         outcome = "acted"
@@ -228,6 +231,38 @@ def _apply(
             plan.exempt = "the author moderates this community"
         if not any(ACTIONS[a.kind].takes_down(a.params) for a in plan.actions):
             plan.spares_file = "the author moderates this community"
+
+
+def _claims(policy: Policy, rules: list[Rule], subject: Subject) -> dict[str, str]:
+    """Which rule plans each kind told once per item (a report, a notice): the first by
+    priority (`rules` are in that order) of those that act and would plan it. Removal
+    rules are planned first (the winner decides whether the item stays up for a
+    report), so their notices would otherwise win over a higher rule's."""
+
+    def exempt(rule: Rule) -> bool:
+        return subject.author_is_moderator and _moderators_exempt(policy, rule)
+
+    winner = next((r for r in rules if r.is_removal and not exempt(r)), None)
+    down = None
+    if winner is not None and any(
+        kind.asked(winner.then)
+        and takes_item_down(
+            kind.name, kind.ask(winner.then, subject.community_name)[1], subject.item_kind
+        )
+        for kind in ACTIONS.values()
+    ):
+        down = winner
+    claims: dict[str, str] = {}
+    for rule in rules:
+        if exempt(rule) or (rule.is_removal and rule is not winner):
+            continue  # it plans nothing
+        for kind in ACTIONS.values():
+            if not (kind.once_per_item and kind.asked(rule.then)):
+                continue
+            if kind.needs_item_up and down is not None and down is not rule:
+                continue
+            claims.setdefault(kind.name, rule.name)
+    return claims
 
 
 def _moderators_exempt(policy: Policy, rule: Rule) -> bool:
@@ -275,17 +310,15 @@ def _actions(
 ) -> list[PlannedAction]:
     """The actions `rule` asks for, in the action table's order. A report is left out
     when another rule took the item down (`down`, see `_takes_item_down`). One report
-    and one notification per item."""
+    and one notification per item: the rule `told` names for it plans it."""
     out: list[PlannedAction] = []
     for kind in ACTIONS.values():
         if not kind.asked(rule.then):
             continue
         if kind.needs_item_up and down is not None and down is not rule:
             continue
-        if kind.once_per_item:
-            if kind.name in told:
-                continue
-            told[kind.name] = rule.name
+        if kind.once_per_item and told.setdefault(kind.name, rule.name) != rule.name:
+            continue  # another rule (the first by priority) plans it
         text, params = kind.ask(rule.then, s.community_name)
         reason = None if text is None else render(text, s, rule.name, facts, kind.max_reason)
         out.append(PlannedAction(kind.name, reason, params, rule.name))
