@@ -18,6 +18,10 @@ several times the decoded frame. So, before a pixel is decoded:
   TIFF strip, an animation's previous frame) and each conversion ``preprocess`` makes,
   the reference's view included (its ``Resize(224)`` enlarges a thin strip's thumbnail
   to 224 px across: 1 x 600 becomes 224 x 114688);
+- the metadata Pillow copies as it opens the file (EXIF, XMP, ICC profiles, PNG text,
+  GIF comments: megabytes in a small picture, a PNG's compressed text inflating to 64
+  MB) is counted from the file's own chunk and segment headers (``metadata_cost``), and
+  held before Pillow first opens it;
 - ``DecodeBudget.reserve(cost)`` waits until that many bytes are free in the budget the
   decode threads share, first come first served; a decode that could never fit is
   refused (``Unreadable``) at once instead of waiting forever;
@@ -196,7 +200,13 @@ def _reference_resize_bytes(width: int, height: int, mode: str, cfg: Any) -> int
 
 
 def _finish(
-    fmt: str, frames: list[Frame], costs: list[int], chosen: int, cfg: Any, sequential: bool
+    fmt: str,
+    frames: list[Frame],
+    costs: list[int],
+    chosen: int,
+    cfg: Any,
+    sequential: bool,
+    data: bytes,
 ) -> DecodePlan:
     largest = max(f.pixels for f in frames)
     # the previous frame's RGB copy is alive while the next is decoded
@@ -204,13 +214,14 @@ def _finish(
     first = frames[0]
     reference = _reference_resize_bytes(first.width, first.height, first.mode, cfg)
     cost = max(costs) + previous + reference + _regions_bytes(cfg, chosen) + _FIXED
-    return DecodePlan(fmt, tuple(frames), cost, sequential)
+    return DecodePlan(fmt, tuple(frames), cost + metadata_cost(data), sequential)
 
 
 def plan(image: Any, indices: list[int], cfg: Any, data: bytes = b"") -> DecodePlan:
     """Check every frame decoding ``indices`` of the opened ``image`` goes through, and
     estimate the cost; raises ``Unreadable``. Reads headers only (``data``: the file,
-    for GIF's own frame walk). Leaves ``image`` on its first frame."""
+    for GIF's own frame walk and the metadata it holds). Leaves ``image`` on its first
+    frame."""
     fmt = image.format or "?"
     count = _frame_count(image)
     sequential = fmt in _SEQUENTIAL and count > 1
@@ -266,7 +277,7 @@ def plan(image: Any, indices: list[int], cfg: Any, data: bytes = b"") -> DecodeP
                 transposed=transposed,
             )
         )
-    return _finish(fmt, frames, costs, len(indices), cfg, sequential)
+    return _finish(fmt, frames, costs, len(indices), cfg, sequential, data)
 
 
 def plan_before_open(data: bytes, cfg: Any) -> DecodePlan | None:
@@ -285,7 +296,7 @@ def plan_before_open(data: bytes, cfg: Any) -> DecodePlan | None:
         cost += 4 * frame.pixels + _regions_bytes(cfg, cfg.max_frames)
     else:
         cost += _regions_bytes(cfg, 1)
-    cost += _reference_resize_bytes(width, height, frame.mode, cfg)
+    cost += _reference_resize_bytes(width, height, frame.mode, cfg) + metadata_cost(data)
     return DecodePlan("WEBP", (frame,), cost + _FIXED, sequential=True)
 
 
@@ -464,6 +475,135 @@ def _webp_image_alpha(data: bytes) -> bool:
     return False
 
 
+# --- metadata -------------------------------------------------------------------------------
+
+# Bytes a decode may hold per byte of metadata in the file: Pillow keeps each segment or
+# chunk as read, joins some (a JPEG's EXIF and ICC segments, a GIF's comment blocks; the
+# joined part and the part before alive at once) and copies them again to parse them
+# (EXIF without its header). Measured (tests/test_h24_fetch_decode_metadata.py): 4 for a
+# JPEG's EXIF over many APP1 segments, 3 for a TIFF's tags and PNG text, 2 for WebP's.
+_METADATA_COPIES = 5
+# A compressed PNG chunk (zTXt, iTXt, iCCP) Pillow inflates, each to at most its
+# MAX_TEXT_CHUNK and the text to MAX_TEXT_MEMORY in all (measured: once, as str; twice
+# for the bytes inflated before they are decoded)
+_INFLATED_COPIES = 2
+_PNG_PIXELS = (b"IDAT", b"fdAT")
+_PNG_COMPRESSED = (b"zTXt", b"iTXt", b"iCCP")
+_WEBP_PIXELS = (b"VP8 ", b"VP8L", b"ALPH", b"ANMF", b"ANIM", b"VP8X")
+_MAX_WALK = 100_000  # chunks or segments read; the rest of the file counts as metadata
+
+
+def metadata_cost(data: bytes) -> int:
+    """Upper bound of the bytes Pillow's copies of the file's metadata take while it is
+    decoded: from its chunk or segment headers (JPEG APPn and comments, PNG chunks other
+    than pixels, WebP chunks other than pixels, GIF extensions), the whole file for the
+    other formats (a TIFF's tags may be anywhere in it; none for a BMP). No decoding:
+    safe before Pillow opens the file."""
+    if data[:3] == b"\xff\xd8\xff":
+        return _METADATA_COPIES * _jpeg_metadata(data)
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        plain, compressed = _png_metadata(data)
+        return _METADATA_COPIES * plain + _INFLATED_COPIES * _png_inflated(compressed)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return _METADATA_COPIES * _riff_metadata(data)
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return _METADATA_COPIES * _gif_metadata(data)
+    if data[:2] == b"BM":
+        return 0  # Pillow reads no metadata from a BMP
+    return _METADATA_COPIES * len(data)
+
+
+def _jpeg_metadata(data: bytes) -> int:
+    """Bytes of APPn and COM segments before the first scan (Pillow reads no further when
+    it opens a JPEG)."""
+    pos, total, n = 2, 0, len(data)
+    for _ in range(_MAX_WALK):
+        while pos < n and data[pos] == 0xFF:  # a marker, after any fill bytes
+            pos += 1
+        if pos >= n:
+            return total
+        marker = data[pos]
+        pos += 1
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # no length
+            continue
+        if marker == 0xDA or pos + 2 > n:  # start of scan: the pixels
+            return total
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            total += length
+        pos += length
+    return total + max(0, n - pos)
+
+
+def _png_metadata(data: bytes) -> tuple[int, int]:
+    """(bytes of the chunks that are not pixels, how many are compressed text or ICC)."""
+    pos, plain, compressed, n = 8, 0, 0, len(data)
+    for _ in range(_MAX_WALK):
+        if pos + 8 > n:
+            return plain, compressed
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        if kind == b"IEND":
+            return plain, compressed
+        if kind not in _PNG_PIXELS:
+            plain += min(length, n - pos)
+            compressed += kind in _PNG_COMPRESSED
+        pos += 12 + length
+    return plain + max(0, n - pos), compressed + max(0, n - pos) // 12
+
+
+def _png_inflated(compressed: int) -> int:
+    from PIL import PngImagePlugin
+
+    per_chunk, in_all = PngImagePlugin.MAX_TEXT_CHUNK, PngImagePlugin.MAX_TEXT_MEMORY
+    return min(compressed * per_chunk, in_all + per_chunk)
+
+
+def _riff_metadata(data: bytes) -> int:
+    pos, total, n = 12, 0, len(data)
+    for _ in range(_MAX_WALK):
+        if pos + 8 > n:
+            return total
+        kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if kind not in _WEBP_PIXELS:
+            total += min(size, n - pos)
+        pos += 8 + size + (size & 1)
+    return total + max(0, n - pos)
+
+
+def _gif_metadata(data: bytes) -> int:
+    """Bytes of extension blocks (comments, application and plain-text extensions), walked
+    as ``_gif_extents`` walks the file."""
+    n = len(data)
+    if n < 13:
+        return 0
+    pos, total = 13, 0
+    if data[10] & 0x80:
+        pos += 3 << ((data[10] & 7) + 1)
+    steps = 0  # blocks and sub-blocks read: a file of 1-byte sub-blocks must not take long
+    while pos < n and data[pos] != 0x3B and steps < 10 * _MAX_WALK:
+        byte = data[pos]
+        pos += 1
+        if byte not in (0x21, 0x2C):
+            continue  # ignored, as Pillow ignores it
+        start = pos
+        if byte == 0x21:  # an extension: its label, then sub-blocks
+            pos += 1
+        else:  # an image: its descriptor and palette, its code size, then sub-blocks
+            if pos + 9 > n:
+                break
+            flags = data[pos + 8]
+            pos += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+        while pos < n and data[pos] and steps < 10 * _MAX_WALK:
+            pos += 1 + data[pos]
+            steps += 1
+        pos += 1
+        steps += 1
+        if byte == 0x21:
+            total += min(pos, n) - start
+    return total + max(0, n - pos) if steps >= 10 * _MAX_WALK else total
+
+
 # --- the budget -----------------------------------------------------------------------------
 
 
@@ -580,7 +720,9 @@ class DecodeBudget:
 
 class Decoding:
     """How ``preprocess.decode`` holds its memory: a WebP's plan is made and paid for
-    before Pillow opens it, any other image's once it is opened (headers only)."""
+    before Pillow opens it; any other image's metadata is paid for before the open that
+    reads its headers (``metadata_cost``), and its plan once that open is closed
+    (``frames``, then ``hold``: never waiting for memory while holding some)."""
 
     def __init__(self, data: bytes, cfg: Any, budget: DecodeBudget | None):
         self.data, self.cfg, self.budget = data, cfg, budget
@@ -590,12 +732,19 @@ class Decoding:
 
     def __enter__(self) -> Decoding:
         self._early = plan_before_open(self.data, self.cfg)
-        if self._early is not None and self.budget is not None:
+        if self.budget is None:
+            return self
+        if self._early is not None:
             self._held = self.budget.reserve(self._early.cost)
+        elif (metadata := metadata_cost(self.data)) > _FIXED:
+            # more than the few MB a decode thread takes outside the budget (an ordinary
+            # photo's EXIF is tens of KB)
+            self._held = self.budget.reserve(metadata + _FIXED)
         return self
 
     def frames(self, image: Any, indices: list[int]) -> DecodePlan:
-        """Check the frames of the opened image and hold the cost, before any decoding."""
+        """Check the frames of the opened image before any decoding; ``hold`` its cost
+        once the image is closed."""
         self.plan = plan(image, indices, self.cfg, self.data)
         if self._early is not None:
             early = self._early.frames[0]
@@ -609,9 +758,18 @@ class Decoding:
                     f"header said {early.width}x{early.height} {early.mode}: refused"
                 )
             self.plan = DecodePlan("WEBP", self.plan.frames, self._early.cost, True)
-        elif self.budget is not None:
-            self._held = self.budget.reserve(self.plan.cost)
         return self.plan
+
+    def hold(self) -> None:
+        """Hold the plan's cost (the image ``frames`` read closed and dropped: what its
+        open held is given back first, so no decode waits while holding memory)."""
+        assert self.plan is not None
+        if self._early is not None or self.budget is None:
+            return  # a WebP's is held since before it was opened
+        if self._held is not None:
+            self._held.release()
+            self._held = None
+        self._held = self.budget.reserve(self.plan.cost)
 
     def seek(self, image: Any, index: int) -> None:
         assert self.plan is not None

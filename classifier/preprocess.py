@@ -133,6 +133,8 @@ def decode_image(
             decoding.frames(image, _frame_indices(image, cfg))
         finally:
             image.close()
+        del image  # its metadata copies (EXIF, text) too, before the decode's cost is held
+        decoding.hold()
         if defer:
             deferred = _deferred(data, cfg)
             if deferred is not None:
