@@ -44,12 +44,14 @@ sys.path.append(str(ROOT / "benchmarks"))  # after ROOT: `classifier` stays the 
 import worker as bench_worker  # noqa: E402  (benchmarks/worker.py: the worker, its clients)
 
 SECRET = "benchmark-gate-secret-0123456789"
-PHOTOS = ROOT / "modbot" / "demo_data"
+PHOTOS = ROOT / "modbot" / "modes" / "demo_data"
 
 
 def distinct_uploads(n: int) -> list[bytes]:
     """``n`` distinct files made of the demo photos (bytes after the JPEG's end)."""
     photos = [p.read_bytes() for p in sorted(PHOTOS.glob("*.jpg"))]
+    if not photos:
+        raise SystemExit(f"no demo photos in {PHOTOS}")
     return [photos[i % len(photos)] + f"\n{i:08d}".encode() for i in range(n)]
 
 
