@@ -7,8 +7,9 @@
 # with the exit status in OUT_DIR/<name>.status; one failure does not stop the others,
 # and a benchmark script not written yet is noted and skipped. Needs a Python with a
 # CUDA build of torch and modbot installed ($PYTHON, default .venv/bin/python; see the
-# README's "GPU vs CPU install"); it installs nothing and downloads nothing (random
-# weights). Add a line per new GPU figure below, in the same form.
+# README's "GPU vs CPU install"; or modbot's dependencies on PYTHONPATH, run from the
+# checkout); it installs nothing and downloads nothing (random weights). Add a line per
+# new GPU figure below, in the same form.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-${OUT:-gpu-results}}"
@@ -16,16 +17,16 @@ py="${PYTHON:-.venv/bin/python}"
 mkdir -p "$out"
 export MODBOT_TEXT_CACHE_DIR="${MODBOT_TEXT_CACHE_DIR:-$(mktemp -d)}"
 
-run() {  # run NAME SCRIPT ARGS...: one benchmark, timed, into OUT_DIR/NAME.txt
-    local name="$1" script="$2"
-    shift 2
+run() {  # run NAME SECONDS SCRIPT ARGS...: one benchmark, at most SECONDS, into OUT_DIR/NAME.txt
+    local name="$1" limit="$2" script="$3"
+    shift 3
     if [ ! -f "$script" ]; then
         echo "$name: $script does not exist (yet): skipped" | tee "$out/$name.txt"
         return
     fi
-    echo "== $name: $py $script $*"
+    echo "== $name: $py $script $* (at most $limit s)"
     local start=$SECONDS
-    "$py" "$script" "$@" > "$out/$name.txt" 2>&1
+    PYTHONUNBUFFERED=1 timeout -k 10 "$limit" "$py" "$script" "$@" > "$out/$name.txt" 2>&1
     local status=$?
     echo "$status" > "$out/$name.status"
     echo "   exit $status after $((SECONDS - start)) s; last line: $(tail -n 1 "$out/$name.txt")"
@@ -34,16 +35,18 @@ run() {  # run NAME SCRIPT ARGS...: one benchmark, timed, into OUT_DIR/NAME.txt
 { nvidia-smi; "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0))"; } \
     > "$out/machine.txt" 2>&1
 
+# The open issue's figure first; each has a time limit (exit 124 when it ran out, its
+# output so far kept), so that the whole script fits one device lease (~9 min).
+# issue 10: the whole bot vs the engine alone, 4,096 posts (>= 1,500 images/s end to end, R >= 0.9)
+run pipeline 270 benchmarks/pipeline.py --model ViT-L-14 --random-weights --device cuda --posts 4096 --batch 256 --runs 3
 # issue 11 (and the classifier section of BENCHMARKS.md): engine vs the reference way, ViT-L-14 fp16
-run classifier benchmarks/classifier.py --model ViT-L-14 --random-weights --device cuda --images 4096 --batch 256
+run classifier 90 benchmarks/classifier.py --model ViT-L-14 --random-weights --device cuda --images 4096 --batch 256
+# issue 10: the reference's view made on the GPU vs in the decode threads (CPU per image each way)
+run resample 45 benchmarks/resample.py --device cuda --images 1024
 # issue 11: the worker over HTTP vs the engine in-process; target >= 1,000 images/s at 64 clients
-run worker benchmarks/worker.py --model ViT-L-14 --device cuda --concurrency 1,4,16,64 --images 1024 --batch 256 --client-procs 4
+run worker 60 benchmarks/worker.py --model ViT-L-14 --device cuda --concurrency 1,4,16,64 --images 1024 --batch 256 --client-procs 4
 # issue 11: the upload gate's latency, ViT-L-14 fp16 on a GPU worker (p99 < 300 ms at 16
 # concurrent uploads), and the worker's images/s at 64 clients against the engine in-process
-run gate benchmarks/gate.py --model ViT-L-14 --device cuda --concurrency 1,4,16,64 --uploads 512 --batch 256 --client-procs 4
-# issue 10: the reference's view made on the GPU vs in the decode threads (CPU per image each way)
-run resample benchmarks/resample.py --device cuda --images 1024
-# issue 10: the whole bot vs the engine alone, 4,096 posts (>= 1,500 images/s end to end, R >= 0.9)
-run pipeline benchmarks/pipeline.py --model ViT-L-14 --random-weights --device cuda --posts 4096 --batch 256 --runs 3
+run gate 60 benchmarks/gate.py --model ViT-L-14 --device cuda --concurrency 1,4,16,64 --uploads 512 --batch 256 --client-procs 4
 
 echo "figures in $out/"
