@@ -1,0 +1,120 @@
+"""What can feed a GPU: the model alone against the decoding that feeds it, two ways.
+
+    python benchmarks/gpu_feed.py --device cuda --model ViT-L-14 --images 1024
+    .venv/bin/python benchmarks/gpu_feed.py --device cpu --model ViT-B-32 --images 64  # a smoke run
+
+Three figures, each on the same ~1,600 px distinct JPEGs (benchmarks/pipeline.py's):
+
+- model: ``LoadedModel.encode_images`` on ready uint8 batches of ``--batch`` on the
+  device (random weights; fp16 on CUDA): the most images/s the model itself takes;
+- decode in threads: the engine's own decode (``decode_image``, deferred as on a GPU)
+  in a thread pool of one thread per core, as the engine runs it;
+- decode in processes: the same function in a process pool of one process per core.
+
+If threads give far less than processes, the decoding holds the GIL and one process
+cannot feed the model; the last line says which way feeds how much of the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "benchmarks"))  # after the packages: its classifier.py is a script
+
+_CFG = None
+
+
+def _decode(data: bytes) -> int:
+    from classifier.preprocess import PreprocessConfig, decode_image
+
+    global _CFG
+    if _CFG is None:
+        _CFG = PreprocessConfig(size=224)
+    decoded = decode_image(data, _CFG, defer=_DEFER)
+    if decoded.deferred is not None:
+        return int(decoded.deferred.pixels.nbytes)
+    return sum(int(r.nbytes) for r in decoded.regions)
+
+
+_DEFER = True
+
+
+def timed_decode(pool_cls: type, workers: int, images: list[bytes]) -> float:
+    with pool_cls(workers) as pool:
+        list(pool.map(_decode, images[: workers * 2]))  # warm-up: every worker started
+        start = time.perf_counter()
+        list(
+            pool.map(
+                _decode, images, **({"chunksize": 8} if pool_cls is ProcessPoolExecutor else {})
+            )
+        )
+        return len(images) / (time.perf_counter() - start)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--model", default="ViT-L-14")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--images", type=int, default=1024)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = p.parse_args()
+
+    import torch
+    from pipeline import make_images
+
+    from classifier import ModelSpec, load_model
+
+    global _DEFER
+    _DEFER = args.device == "cuda"
+    t = time.perf_counter()
+    images = make_images(args.images)
+    print(
+        f"{len(images)} JPEGs, mean {sum(map(len, images)) / len(images) / 1024:.0f} KiB, "
+        f"made in {time.perf_counter() - t:.1f} s; {args.workers} workers",
+        flush=True,
+    )
+
+    loaded = load_model(ModelSpec(args.model, None, device=args.device, allow_random_weights=True))
+    size = loaded.image_size
+    batch = torch.randint(0, 256, (args.batch, size, size, 3), dtype=torch.uint8)
+    batch = batch.to(loaded.device)
+    with torch.inference_mode():
+        for _ in range(3):
+            loaded.encode_images(batch)
+        if loaded.device.type == "cuda":
+            torch.cuda.synchronize()
+        rounds = 10 if loaded.device.type == "cuda" else 2
+        start = time.perf_counter()
+        for _ in range(rounds):
+            loaded.encode_images(batch)
+        if loaded.device.type == "cuda":
+            torch.cuda.synchronize()
+        model_rate = rounds * args.batch / (time.perf_counter() - start)
+    print(
+        f"model alone: {model_rate:,.0f} images/s ({args.model}, {loaded.dtype}, "
+        f"batch {args.batch}, on {loaded.device})",
+        flush=True,
+    )
+
+    threads = timed_decode(ThreadPoolExecutor, args.workers, images)
+    print(f"decode in {args.workers} threads:   {threads:,.0f} images/s", flush=True)
+    procs = timed_decode(ProcessPoolExecutor, args.workers, images)
+    print(f"decode in {args.workers} processes: {procs:,.0f} images/s", flush=True)
+    print(
+        f"feed/model: threads {threads / model_rate:.2f}, processes {procs / model_rate:.2f} "
+        f"(model {model_rate:,.0f} images/s; decode threads {threads:,.0f}, processes "
+        f"{procs:,.0f}; {args.workers} workers, {args.model} on {args.device})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
