@@ -55,6 +55,11 @@ def parse_duration(text: Any, *, allow_zero: bool = False) -> timedelta:
         if m.start() != pos:
             break
         unit = m.group(2).lower()
+        if m.group(2) == "M":  # a month to many, a minute here: say which
+            raise ValueError(
+                f"{text!r}: M is not a unit here (a month? a minute?): write m for minutes, "
+                "or days for a month (30d)"
+            )
         if unit not in _UNITS:
             raise ValueError(f"unknown time unit {m.group(2)!r} in {text!r}: use s, m, h, d or w")
         seconds += float(m.group(1)) * _UNITS[unit]
