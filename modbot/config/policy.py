@@ -237,7 +237,19 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
         ) from None
     except UnusableFile as exc:
         raise PolicyError([Problem(shown, exc.line or 1, str(exc))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # Latin-1 or UTF-16 from an editor, say
+        line = exc.object[: exc.start].count(b"\n") + 1
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        raise PolicyError(
+            [
+                Problem(
+                    shown,
+                    line,
+                    f"not UTF-8 text (byte 0x{byte} on this line): save the file as UTF-8",
+                )
+            ]
+        ) from None
+    except OSError as exc:
         raise PolicyError([Problem(shown, 1, f"cannot read the file: {exc}")]) from None
     result = validate(text, shown, path.parent)
     if result.errors or result.model is None:
