@@ -1129,6 +1129,41 @@ def _guarded_protocol(
     return GuardedH11Protocol
 
 
+class _OncePerMinute(logging.Filter):
+    """uvicorn's lines about what a client sent wrong ("Invalid HTTP request received.",
+    "Exceeded concurrency limit."): anyone who reaches the port can make one per request,
+    so the log's size would be an attacker's request rate. One line a minute for each,
+    with how many there were, as for refused tokens."""
+
+    FLOODED = ("Invalid HTTP request received.", "Exceeded concurrency limit.")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[float, int]] = {}  # message -> (last logged, since)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg if isinstance(record.msg, str) else ""
+        if message not in self.FLOODED:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            logged, since = self._seen.get(message, (-REFUSAL_LOG_EVERY, 0))
+            if now - logged < REFUSAL_LOG_EVERY:
+                self._seen[message] = (logged, since + 1)
+                return False
+            self._seen[message] = (now, 0)
+        if since:
+            record.msg = f"{message} ({since} more in the last minute, not logged)"
+        return True
+
+    @classmethod
+    def install(cls) -> None:
+        logger = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, cls) for f in logger.filters):
+            logger.addFilter(cls())
+
+
 class WorkerServer:
     """uvicorn serving a ``WorkerService`` on a bound socket: ``run()`` in the
     foreground (SIGTERM/Ctrl-C end it after the requests in hand), or ``start()`` /
@@ -1140,6 +1175,7 @@ class WorkerServer:
         import uvicorn
 
         self.service, self.socket = service, sock
+        _OncePerMinute.install()
         # (the gate, and tests, serve their own app this way: without a WorkerConfig,
         # the defaults' limits)
         config = getattr(service, "config", None)
