@@ -74,7 +74,7 @@ from modbot.session import DEFAULT_SESSION_CHECK, Session, admin_rules
 from modbot.source import Source
 from modbot.statelock import StateLock
 from modbot.store import Store
-from modbot.subscriptions import refresh
+from modbot.subscriptions import FeedRefresher, refresh
 
 __all__ = ["CycleStats", "Pipeline", "new_run_id"]
 
@@ -158,6 +158,10 @@ class Pipeline:
             warn=self._warn,
         )
         self.acquirer = Acquirer(settings, policy, self.store, fetch_resolver=fetch_resolver)
+        # the daemon sets it: its cycles never wait on a feed's host (one-shot runs fetch
+        # the feeds that are due before their cycle, which then uses them)
+        self.feeds_in_background = False
+        self.feed_refresher = FeedRefresher(self.store, resolver=self.acquirer.resolver)
         self._engine = engine
         self._own_engine = engine is None
         self._busy = threading.Lock()
@@ -190,6 +194,9 @@ class Pipeline:
         self.close()
 
     def close(self) -> None:
+        self.feed_refresher.close()  # a feed's download in flight is dropped: fetched next run
+        for message in self.feed_refresher.take_warnings():
+            self._warn(message)
         self.acquirer.close()
         if self._engine is not None and self._own_engine:
             self._engine.close()
@@ -244,11 +251,21 @@ class Pipeline:
             self.acquirer.local_image_url = self.client.local_image_url
 
     def _refresh_feeds(self) -> None:
-        """The subscribed hash feeds, fetched when due (``modbot.subscriptions``)."""
-        if self.policy.feeds:
+        """The subscribed hash feeds, fetched when due (``modbot.subscriptions``): in the
+        background with ``feeds_in_background`` (the cycle uses the copies it has, and a
+        newer one from the moment it is verified), else before the cycle."""
+        if self.feeds_in_background:
+            self._feed_news()
+            self.feed_refresher.start(self.policy)
+        elif self.policy.feeds:
             refresh(
                 self.store, self.policy, warn=self._feed_refused, resolver=self.acquirer.resolver
             )
+
+    def _feed_news(self) -> None:
+        """What the feeds' background fetch said since (refusals), told as the cycle's."""
+        for message in self.feed_refresher.take_warnings():
+            self._feed_refused(message)
 
     def _feed_refused(self, message: str) -> None:
         """A subscribed feed was refused: in the log and the run's warnings each cycle,
@@ -385,6 +402,7 @@ class Pipeline:
                 if ahead is not None:  # stopped or failed: its items are looked at next time
                     self.acquirer.stop(ahead.finished)
                 stream.close()
+                self._feed_news()  # a feed refused meanwhile: with this cycle's messages
                 self._flush(stats)
                 stats.requests = self.client.requests - requests_before
                 stats.comments_not_read = self.source.take_comments_not_read()

@@ -10,7 +10,9 @@ the last good copy kept, and used as the subscription says.
   gives the image the entry's label (rules on that label act), an ``innocent`` one no
   label. A perceptual match is a different file and is never taken as a verdict.
 
-``refresh`` runs before each cycle: a feed whose ``every`` has passed is fetched with
+``refresh`` runs before each one-shot cycle, and in the background for the daemon
+(``FeedRefresher``: its cycles never wait on a feed's host) and the upload gate (a
+thread of its own): a feed whose ``every`` has passed is fetched with
 the safe fetcher (``fetch:`` limits, no private address unless in ``fetch.allow_hosts``;
 a conditional request, so an unchanged feed costs a 304) and verified (``modbot.feeds``:
 the configured key, the instance, its age, no rollback). A feed that is refused is not
@@ -24,9 +26,11 @@ fetch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -51,12 +55,21 @@ if TYPE_CHECKING:
     from modbot.config.schema import FeedSettings, FetchSettings
     from modbot.store import Store
 
-__all__ = ["FeedList", "feed_limits", "load_kept", "peer_verdict", "refresh", "refusal"]
+__all__ = [
+    "FeedList",
+    "FeedRefresher",
+    "feed_limits",
+    "load_kept",
+    "peer_verdict",
+    "refresh",
+    "refusal",
+]
 
 log = logging.getLogger(__name__)
 
 FEED_TOTAL_TIMEOUT = 120.0  # seconds a feed's download may take in all, at least
 MAX_REFUSAL_CHARS = 500  # of a refusal's message kept in the state
+STOP_CHECK_S = 0.2  # how often a download in the background looks whether to stop
 _VERDICT_USED = {"known-bad": "bad", "allow-list": "innocent", "classified": None}
 
 
@@ -72,13 +85,23 @@ class FeedList:
         # fetched (or tried) since these settings were read: a kept copy their key does
         # not verify (the publisher's new key) waits for no `every` the first time
         self.tried = False
+        # the cycle's thread (copies kept in the state) and the feeds' thread (a fetched
+        # one) may both load a copy: one at a time, never an older over a newer
+        self._loading = threading.Lock()
 
     @property
     def use(self) -> str:
         return self.settings.use
 
     def load(self, verified: VerifiedFeed) -> None:
-        """Use this verified copy from now on."""
+        """Use this verified copy from now on, unless the copy in use is newer."""
+        with self._loading:
+            in_use = self.verified
+            if in_use is not None and verified.feed.generated_at < in_use.feed.generated_at:
+                return
+            self._load(verified)
+
+    def _load(self, verified: VerifiedFeed) -> None:
         verdict = _VERDICT_USED[self.use]
         indexes = {}
         for kind in {e.kind for e in verified.feed.entries}:
@@ -151,29 +174,29 @@ def refresh(
     allowed_hosts: list[str] | None = None,
     now: datetime | None = None,
     resolver: Any = None,
+    stop: threading.Event | None = None,
 ) -> None:
     """Bring every subscribed feed up to date: the last good copy kept in the state (see
     ``load_kept``), then a fetch of each feed whose ``every`` has passed since the copy
     was fetched, by this process or another sharing the state file (the bot and the
     upload gate). A refused feed is warned about (``warn``) and its last good copy kept;
     it is fetched again ``every`` later, also when it has no copy yet (the try is kept
-    in the state; a subscription changed in rules.yaml is fetched at once)."""
+    in the state; a subscription changed in rules.yaml is fetched at once). ``stop``
+    set: a download in flight is dropped at once and nothing is recorded of it (the
+    next run fetches it again). Done in the caller's thread: a daemon's cycle leaves it
+    to a `FeedRefresher`, so that it never waits on a feed's host."""
     for name, fl in policy.feeds.items():
+        if stop is not None and stop.is_set():
+            return
         copy = store.feed_copy(name, body=False)
         _load_kept(fl, store, copy, warn)
-        every = fl.settings.every.total_seconds()
-        if (
-            copy is not None
-            and (fl.verified is not None or fl.tried)
-            and time.time() - copy["fetched_at"] < every
-        ):
+        if not _due(store, fl, copy):
             continue
-        refused = _refused_at(store, fl) if copy is None else None
-        if refused is not None and time.time() - refused < every:
-            continue  # no copy yet, refused less than `every` ago: not before every cycle
         fl.tried = True
         try:
-            fresh = _fetch(fl, policy, copy, allowed_hosts or [], resolver, now)
+            fresh = _fetch(fl, policy, copy, allowed_hosts or [], resolver, now, stop)
+        except _Stopped:
+            return
         except (FeedError, FetchSkipped) as exc:
             kept = (
                 f"still using the copy of {fl.verified.feed.generated_at:%Y-%m-%d %H:%M} UTC"
@@ -218,6 +241,109 @@ def refresh(
             _load_kept(fl, store, now_kept)
         _say_if_shrunk(fl, before, warn)
         log.info("feed %s: %s", name, fl.describe())
+
+
+def _due(store: Store, fl: FeedList, copy: dict[str, Any] | None) -> bool:
+    """Whether feed ``fl`` is to be fetched now: ``every`` has passed since its copy
+    ``copy`` was fetched (by any process on the state), or since it was refused with
+    no copy kept; or rules.yaml changed the subscription since."""
+    every = fl.settings.every.total_seconds()
+    if (
+        copy is not None
+        and (fl.verified is not None or fl.tried)
+        and time.time() - copy["fetched_at"] < every
+    ):
+        return False
+    refused = _refused_at(store, fl) if copy is None else None
+    # no copy yet, refused less than `every` ago: not before every cycle
+    return refused is None or time.time() - refused >= every
+
+
+class _Stopped(Exception):
+    """The feed's download was dropped: its process is stopping."""
+
+
+class FeedRefresher:
+    """The subscribed feeds fetched in one background thread, so that a cycle never
+    waits on a feed's host (a slow or trickling one holds a download up to its
+    deadline, minutes): the cycle uses the copies in use and the newer ones kept in the
+    state (``start``, state only), and a copy fetched meanwhile from the moment it is
+    verified. One fetch at a time: a cycle that finds one still running starts none.
+    The refusals and warnings it says wait in ``take_warnings`` for the cycle's thread
+    (the log, the run's warnings, the admins' message once)."""
+
+    def __init__(
+        self, store: Store, *, allowed_hosts: list[str] | None = None, resolver: Any = None
+    ) -> None:
+        self.store, self.allowed_hosts, self.resolver = store, allowed_hosts, resolver
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._said: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        """A fetch is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, policy: Policy) -> None:
+        """At a cycle's start: the copies kept in the state that are newer than those in
+        use (another process fetched them), then a fetch of the feeds that are due, in
+        the background, unless one is running or the refresher is closed."""
+        if not policy.feeds or self._stop.is_set():
+            return
+        load_kept(self.store, policy)
+        if self.busy:
+            return
+        due = [
+            name
+            for name, fl in policy.feeds.items()
+            if _due(self.store, fl, self.store.feed_copy(name, body=False))
+        ]
+        if not due:
+            return
+        log.debug("fetching the feeds %s in the background", ", ".join(due))
+        self._thread = threading.Thread(
+            target=self._run, args=(policy,), name="modbot-feeds", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, policy: Policy) -> None:
+        try:
+            refresh(
+                self.store,
+                policy,
+                warn=self._say,
+                allowed_hosts=self.allowed_hosts,
+                resolver=self.resolver,
+                stop=self._stop,
+            )
+        except Exception:  # tried again at its next time; the copies in use stay
+            if not self._stop.is_set():
+                log.exception("the subscribed hash feeds could not be refreshed")
+
+    def _say(self, message: str) -> None:
+        with self._lock:
+            self._said.append(message)
+
+    def take_warnings(self) -> list[str]:
+        """What the fetches said since the last call (refusals, a copy far smaller)."""
+        with self._lock:
+            said, self._said = self._said, []
+        return said
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the fetch running, if any, to end; whether it has."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.busy
+
+    def close(self) -> None:
+        """Drop a download in flight (nothing of it is recorded: the next run fetches it
+        again) and start no other."""
+        self._stop.set()
+        self.wait(10)
 
 
 def _say_if_shrunk(fl: FeedList, before: int | None, warn: Callable[[str], None]) -> None:
@@ -368,6 +494,7 @@ def _fetch(
     allowed_hosts: list[str],
     resolver: Any,
     now: datetime | None,
+    stop: threading.Event | None = None,
 ) -> tuple[VerifiedFeed, bytes, bytes, str | None, str | None] | None:
     """The feed fetched and verified (None: not modified since ``copy``, and that copy
     not older than ``max_age``, else ``FeedStale``); a feed that changed between its two
@@ -393,8 +520,21 @@ def _fetch(
             sig = await fetcher.fetch_file(signature_url(url), max_bytes=MAX_SIGNATURE_BYTES + 1)
             return body, sig
 
+    async def until_stopped(conditional: bool) -> tuple[Any, Any]:
+        task = asyncio.ensure_future(download(conditional))
+        while stop is not None:
+            done, _ = await asyncio.wait({task}, timeout=STOP_CHECK_S)
+            if done:
+                break
+            if stop.is_set():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+                raise _Stopped
+        return await task
+
     for attempt in (1, 2):
-        body, sig = asyncio.run(download(conditional=attempt == 1 and fl.verified is not None))
+        body, sig = asyncio.run(until_stopped(attempt == 1 and fl.verified is not None))
         if body is None:  # not modified: the copy in use is the feed, and it ages all the same
             assert fl.verified is not None  # the conditional request is made only then
             check_times(

@@ -167,6 +167,7 @@ class Daemon:
         metrics: Metrics | None = None,
     ) -> None:
         self.pipeline = pipeline
+        pipeline.feeds_in_background = True  # a cycle never waits on a feed's host
         self.metrics = metrics
         self.policy = policy
         self.store: Store = pipeline.store

@@ -255,7 +255,7 @@ class _Feeds:
     def _loop(self) -> None:
         while True:
             try:
-                refresh(self.store, self.policy, warn=self._refused)
+                refresh(self.store, self.policy, warn=self._refused, stop=self._stop)
             except Exception:  # tried again next time; the copies in use stay
                 log.exception("the subscribed hash feeds could not be refreshed")
             if self._stop.wait(FEEDS_CHECK_S):
