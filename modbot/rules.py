@@ -46,6 +46,7 @@ __all__ = [
     "RuleMatch",
     "Subject",
     "decide",
+    "describe_rule",
     "render",
     "uploader_exemption",
 ]
@@ -462,6 +463,82 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)  # Lemmy 0.19 timestamps are UTC
     return value
+
+
+# --- a rule in words (`modbot check-rules --explain`) ------------------------------------------
+
+
+def _any_of(values: Iterable[Any]) -> str:
+    return " or ".join(str(v) for v in values)
+
+
+def describe_rule(policy: Policy, rule: Rule) -> str:
+    """When `rule` acts and what it does, in words: `if label csam, then remove ...`."""
+    c, held = rule.if_, []
+    if c.type and "any" not in c.type:
+        held.append(f"type {_any_of(c.type)}")
+    elif c.type:
+        held.append("any item")
+    if c.found_in:
+        held.append(f"found in {_any_of(c.found_in)}")
+    if c.labels:
+        held.append(f"label {_any_of(c.labels)}")
+    for name, test in (c.scores or {}).items():
+        held.append(f"score {name} {test}")
+    if c.unreadable is not None:
+        held.append("the image is unreadable" if c.unreadable else "the image is readable")
+    for key, what in (("skipped", "not checked"), ("fetch_failed", "not downloaded")):
+        reasons = getattr(c, key)
+        if reasons is not None:
+            held.append(what + ("" if reasons is True else f" ({_any_of(reasons)})"))
+    if c.hash_list:
+        held.append(f"on hash list {_any_of(c.hash_list)}")
+    if c.community:
+        if c.community.name:
+            held.append(f"community {_any_of(c.community.name)}")
+        if c.community.nsfw is not None:
+            held.append(f"community {'' if c.community.nsfw else 'not '}marked NSFW")
+        if c.community.local is not None:
+            held.append(f"community {'local' if c.community.local else 'remote'}")
+    if c.author:
+        a = c.author
+        for want, yes, no in (
+            (a.local, "author local", "author remote"),
+            (a.bot_account, "author a bot account", "author not a bot account"),
+            (a.moderator, "author a moderator", "author not a moderator"),
+        ):
+            if want is not None:
+                held.append(yes if want else no)
+        if a.account_age is not None:
+            held.append(f"account age {a.account_age}")
+    if c.scope and c.scope != "all":
+        held.append(f"scope {c.scope}")
+    t, does = rule.then, []
+    if t.reject:
+        does.append("refuse the upload")
+    if t.report:
+        does.append(f"report ({t.report!r})")
+    if t.remove:
+        does.append(f"remove the item ({t.remove!r})")
+    if t.purge_image:
+        does.append("purge the image from pict-rs")
+    if t.purge_item:
+        does.append("purge the item")
+    if t.delete_image:
+        does.append("delete this alias of the image")
+    if t.ban:
+        b = t.ban
+        length = "permanently" if b.duration is None else f"for {format_duration(b.duration)}"
+        ban = f"ban the author {'site-wide' if b.scope == 'site' else 'from the community'}"
+        ban += f" {length}" + (", removing their content" if b.remove_data else "")
+        does.append(ban + (", and the image's uploader" if b.uploader else ""))
+    if t.notify_admins:
+        does.append("notify the admins")
+    text = f"if {' and '.join(held)}, then {', '.join(does)}"
+    if "incoming" not in (c.type or ()):
+        exempt = _moderators_exempt(policy, rule)
+        text += "; moderators exempt" if exempt else "; moderators not exempt"
+    return text
 
 
 # --- names ------------------------------------------------------------------------------------

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from modbot.cli.common import Subparsers
+
+if TYPE_CHECKING:
+    from modbot.config.policy import Policy
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -18,7 +22,8 @@ def add_parser(subparsers: Subparsers) -> None:
             "unknown placeholder, YAML syntax; a path that is not a regular text file, "
             "too large, binary, a YAML alias bomb or nesting too deep), warnings as "
             "FILE:LINE: warning: ..., then "
-            "a one-line summary. Exit status 0 when the file is valid, 1 otherwise. "
+            "a one-line summary (--explain: each rule before it, in the order they are tried, "
+            "saying when it acts and what it does). Exit status 0 when the file is valid, 1 otherwise. "
             "The bot refuses to start on a file that does not pass. "
             "The rules reference is docs/rules.md."
         ),
@@ -31,6 +36,11 @@ def add_parser(subparsers: Subparsers) -> None:
         help="policy file (default: --rules, then $MODBOT_RULES, then ./rules.yaml)",
     )
     p.add_argument("--rules", metavar="FILE", help="policy file, as for `modbot run`")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also say what each rule does, in the order the rules are tried",
+    )
     p.set_defaults(func=run)
 
 
@@ -49,5 +59,20 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for warning in policy.warnings:
         print(warning)
+    if args.explain:
+        for line in explain(policy):
+            print(line)
     print(f"{path}: valid: {policy.summary()}")
     return 0
+
+
+def explain(policy: Policy) -> list[str]:
+    """Each rule in the order it is tried: `[priority] name: if ... then ...`."""
+    from modbot.rules import describe_rule
+
+    lines = [f"[{r.priority}] {r.name}: {describe_rule(policy, r)}" for r in policy.ordered_rules]
+    e = policy.exempt
+    never = ["admins", *(f"user {u}" for u in e.users), *(f"community {c}" for c in e.communities)]
+    never += [f"images on {name}" for name in policy.allow_lists]
+    lines.append(f"never acted on: {', '.join(never)}")
+    return lines
