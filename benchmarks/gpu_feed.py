@@ -31,6 +31,17 @@ sys.path.append(str(ROOT / "benchmarks"))  # after the packages: its classifier.
 _CFG = None
 
 
+def _pillow(data: bytes) -> int:
+    """Pillow's JPEG decode alone, at full size, to an array: no checks, no regions."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return int(np.asarray(image.convert("RGB")).nbytes)
+
+
 def _decode(data: bytes) -> int:
     from classifier.preprocess import PreprocessConfig, decode_image
 
@@ -46,41 +57,33 @@ def _decode(data: bytes) -> int:
 _DEFER = True
 
 
-def timed_decode(pool_cls: type, workers: int, images: list[bytes]) -> float:
+def timed_decode(pool_cls: type, workers: int, images: list[bytes], fn=_decode) -> float:
     with pool_cls(workers) as pool:
-        list(pool.map(_decode, images[: workers * 2]))  # warm-up: every worker started
+        list(pool.map(fn, images[: workers * 2]))  # warm-up: every worker started
         start = time.perf_counter()
-        list(
-            pool.map(
-                _decode, images, **({"chunksize": 8} if pool_cls is ProcessPoolExecutor else {})
-            )
-        )
+        list(pool.map(fn, images, **({"chunksize": 8} if pool_cls is ProcessPoolExecutor else {})))
         return len(images) / (time.perf_counter() - start)
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--model", default="ViT-L-14")
-    p.add_argument("--device", default="cuda")
-    p.add_argument("--images", type=int, default=1024)
-    p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    args = p.parse_args()
-
+def timed_nvjpeg(images: list[bytes], batch: int) -> float:
+    """torchvision's nvJPEG decode on the GPU, ``batch`` files a call."""
     import torch
-    from pipeline import make_images
+    from torchvision.io import decode_jpeg
+
+    tensors = [torch.frombuffer(bytearray(d), dtype=torch.uint8) for d in images]
+    decode_jpeg(tensors[:batch], device="cuda")  # warm-up
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for i in range(0, len(tensors), batch):
+        decode_jpeg(tensors[i : i + batch], device="cuda")
+    torch.cuda.synchronize()
+    return len(tensors) / (time.perf_counter() - start)
+
+
+def _model_rate(args: argparse.Namespace) -> float:
+    import torch
 
     from classifier import ModelSpec, load_model
-
-    global _DEFER
-    _DEFER = args.device == "cuda"
-    t = time.perf_counter()
-    images = make_images(args.images)
-    print(
-        f"{len(images)} JPEGs, mean {sum(map(len, images)) / len(images) / 1024:.0f} KiB, "
-        f"made in {time.perf_counter() - t:.1f} s; {args.workers} workers",
-        flush=True,
-    )
 
     loaded = load_model(ModelSpec(args.model, None, device=args.device, allow_random_weights=True))
     size = loaded.image_size
@@ -97,17 +100,49 @@ def main() -> int:
             loaded.encode_images(batch)
         if loaded.device.type == "cuda":
             torch.cuda.synchronize()
-        model_rate = rounds * args.batch / (time.perf_counter() - start)
+        return rounds * args.batch / (time.perf_counter() - start)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--model", default="ViT-L-14")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--images", type=int, default=1024)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--skip-model", action="store_true", help="decoding figures only")
+    args = p.parse_args()
+
+    from pipeline import make_images
+
+    global _DEFER
+    _DEFER = args.device == "cuda"
+    t = time.perf_counter()
+    images = make_images(args.images)
     print(
-        f"model alone: {model_rate:,.0f} images/s ({args.model}, {loaded.dtype}, "
-        f"batch {args.batch}, on {loaded.device})",
+        f"{len(images)} JPEGs, mean {sum(map(len, images)) / len(images) / 1024:.0f} KiB, "
+        f"made in {time.perf_counter() - t:.1f} s; {args.workers} workers",
         flush=True,
     )
 
+    model_rate = float("nan")
+    if not args.skip_model:
+        model_rate = _model_rate(args)
+        print(f"model alone: {model_rate:,.0f} images/s ({args.model}, batch {args.batch})")
     threads = timed_decode(ThreadPoolExecutor, args.workers, images)
     print(f"decode in {args.workers} threads:   {threads:,.0f} images/s", flush=True)
     procs = timed_decode(ProcessPoolExecutor, args.workers, images)
     print(f"decode in {args.workers} processes: {procs:,.0f} images/s", flush=True)
+    for pool_cls, way in ((ThreadPoolExecutor, "threads"), (ProcessPoolExecutor, "processes")):
+        rate = timed_decode(pool_cls, args.workers, images, _pillow)
+        print(f"Pillow's JPEG decode alone in {args.workers} {way}: {rate:,.0f} images/s")
+    if args.device == "cuda":
+        try:
+            print(
+                f"nvJPEG (torchvision, batch {args.batch}): {timed_nvjpeg(images, args.batch):,.0f} images/s"
+            )
+        except Exception as exc:  # a torchvision without nvJPEG: said, the rest stands
+            print(f"nvJPEG: not available: {exc!r}")
     print(
         f"feed/model: threads {threads / model_rate:.2f}, processes {procs / model_rate:.2f} "
         f"(model {model_rate:,.0f} images/s; decode threads {threads:,.0f}, processes "
