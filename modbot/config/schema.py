@@ -178,7 +178,14 @@ def _ban_duration(v: Any) -> timedelta | None:
         raise ValueError(f"{exc}, or permanent") from None
     if duration < timedelta(seconds=1):  # Lemmy's ban ends on a whole second
         raise ValueError(f"a ban must last at least 1s (or be permanent), got {v!r}")
+    if duration > LONGEST_BAN:
+        # Past it an end date means nothing an admin would choose, and far enough out it
+        # is past the year 9999 that Lemmy's answers (and Python's dates) can carry
+        raise ValueError(f"{v!r} is more than 100 years (36500d): write permanent")
     return duration
+
+
+LONGEST_BAN = timedelta(days=36500)
 
 
 def _sweep_since(v: Any) -> timedelta | None:
