@@ -22,6 +22,15 @@ A ban is lifted only while it is the bot's: not once it ran out, not when the bo
 banned the person anew for another item (that decision's ban), not when Lemmy shows a
 site ban other than the bot's (an admin banned them since) or none.
 
+Before an undo is sent (and in the preview), Lemmy's modlog is asked who acted last on
+the post, comment or person: the undo is sent only while the newest line is the bot's
+own removal or ban (or there is none: no one is shown acting after the bot). A moderator or admin who acted after the bot (restored the post and
+removed it again, lifted the ban and banned again) made their own decision: it is left
+as it is, said and recorded, nothing sent (no failure). A restore or unban since means
+it is undone already: nothing sent. When the modlog cannot be read, or Lemmy hides who
+acted from the bot's account, nothing is undone blind: that undo fails, said why (run it
+again once the modlog can be read, or with ``modlog=False``: ``--no-modlog-check``).
+
 An undone removal stays "done" for the bot: it never removes that item again. An undone
 ban counts as one that ran out: another offence (another item) bans anew.
 """
@@ -38,12 +47,20 @@ from pathlib import Path
 from modbot.actions.executor import Executor
 from modbot.audit import Records, Row, item_key
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
-from modbot.lemmy.api import LemmyApi
+from modbot.lemmy.api import LemmyApi, ModlogEntry
 from modbot.model import ActionOutcome, utc_iso
 from modbot.statelock import StateLock
 from modbot.store import SENDING, Store
 
-__all__ = ["UNDO_KINDS", "Step", "UndoPlan", "carry_out", "plan_undo", "undo_lock"]
+__all__ = [
+    "UNDO_KINDS",
+    "Checks",
+    "Step",
+    "UndoPlan",
+    "carry_out",
+    "plan_undo",
+    "undo_lock",
+]
 
 #: The store's action kinds of an undo, and the bot's action each one undoes.
 UNDO_KINDS = {"restore": "remove", "unban": "ban"}
@@ -413,9 +430,104 @@ def _banned_since(client: LemmyApi, store: Store, step: Step) -> ActionOutcome |
     )
 
 
-def _recorded(store: Store) -> set[tuple[int, str, str]]:
-    """(decision id, undo kind, target) of every undo already in the audit."""
-    found = set()
+def _said(entry: ModlogEntry) -> tuple[str, str]:
+    """Who acted and when, as a line of the modlog says it."""
+    who = entry.moderator or f"person {entry.moderator_id}"
+    return f"{'admin' if entry.action == 'ban' else 'moderator'} {who}", utc_iso(entry.when)
+
+
+class Checks:
+    """What Lemmy shows before an undo is sent (``why_not``): the ban as Lemmy shows it
+    (``_banned_since``), and who acted last in Lemmy's modlog (skipped with
+    ``modlog=False``). Reads only: the preview asks the same."""
+
+    def __init__(self, client: LemmyApi, store: Store, *, modlog: bool = True) -> None:
+        self.client, self.store, self.modlog = client, store, modlog
+        self._me: int | None = None
+
+    def bot_id(self) -> int:
+        """The bot account's person id (the modlog names it for the bot's own actions)."""
+        if self._me is None:
+            self._me = self.client.own_person_id()
+        return self._me
+
+    def why_not(self, step: Step) -> ActionOutcome | None:
+        """Why ``step`` is not sent now (an ``ActionOutcome``: skipped, not_possible, or
+        failed with why; ``retry`` when Lemmy is passing), or None: send it."""
+        if step.kind == "unban":
+            kept = _banned_since(self.client, self.store, step)
+            if kept is not None:
+                return kept
+        if not self.modlog:
+            return None
+        return self._acted_since(step)
+
+    def _acted_since(self, step: Step) -> ActionOutcome | None:
+        what = step.target.replace(":", " ")
+        if step.kind == "restore":
+            kind, _, number = step.target.partition(":")
+            action, target, community = f"remove_{kind}", int(number), None
+            verb = "restored"
+        else:
+            assert step.person_id is not None
+            action = "ban" if step.community_id is None else "community_ban"
+            target, community, verb = step.person_id, step.community_id, "lifted"
+            what = f"person {step.person_id}" + (
+                "" if community is None else f" in community {community}"
+            )
+        blind = (
+            f"not {verb}, so as not to undo what a moderator may have done since the bot "
+            "(run the same command again once the modlog can be read, or with "
+            "--no-modlog-check to undo without asking: check the modlog yourself first)"
+        )
+        try:
+            me = self.bot_id()
+            entry = self.client.last_mod_action(action, target, community_id=community)
+        except (LemmyUnavailable, LemmyLoginError) as exc:
+            why = f"cannot read Lemmy's modlog for {what}: {exc}"
+            return ActionOutcome(step.kind, "failed", why, retry=True)
+        except LemmyError as exc:
+            why = f"cannot read Lemmy's modlog for {what} ({exc}): {blind}"
+            return ActionOutcome(step.kind, "failed", why)
+        if entry is None:
+            # No line at all (not even the bot's): no one is shown acting after the bot,
+            # and the store says the bot did it. (A 0.19 ban's remove_data writes none.)
+            return None
+        if entry.moderator_id is None:
+            why = (
+                f"Lemmy's modlog hides who acted last on {what} from the bot's account (an "
+                f"admin sees it): {blind}"
+            )
+            return ActionOutcome(step.kind, "failed", why)
+        who, when = _said(entry)
+        if entry.revert:
+            done = "restored it" if step.kind == "restore" else "lifted the ban"
+            return ActionOutcome(
+                step.kind,
+                "skipped",
+                f"{who} {done} already, at {when} ({what}): nothing sent",
+            )
+        if entry.moderator_id == me:
+            return None
+        if step.kind == "restore":
+            why = (
+                f"{who} removed {what} again at {when}, after the bot: their own decision, "
+                "left as it is (restore it in Lemmy if it is meant to come back)"
+            )
+        else:
+            ends = "permanently" if entry.expires is None else f"until {utc_iso(entry.expires)}"
+            why = (
+                f"{who} banned {what} again at {when} ({ends}), after the bot: their own "
+                "ban, left as it is (lift it in Lemmy if it is meant to go)"
+            )
+        return ActionOutcome(step.kind, "skipped", why)
+
+
+def _recorded(store: Store) -> set[tuple]:
+    """What the audit holds of undos already: (decision id, undo kind, target) of each one
+    done, and (decision id, undo kind, target, status, detail) of each other finding
+    (left as it is, not possible), so that a rerun does not record it again."""
+    found: set[tuple] = set()
     records = Records(store.path)
     try:
         undos = [row.record for row in records.undo_rows()]
@@ -423,8 +535,11 @@ def _recorded(store: Store) -> set[tuple[int, str, str]]:
         records.close()
     for record in undos:
         for action in record.get("actions") or []:
+            key = (int(record["undo_of"]), action.get("action"), action.get("target"))
             if action.get("status") == "done":
-                found.add((int(record["undo_of"]), action.get("action"), action.get("target")))
+                found.add(key)
+            else:
+                found.add((*key, action.get("status"), action.get("detail")))
     return found
 
 
@@ -436,13 +551,16 @@ def carry_out(
     run_id: str,
     reason: str,
     restore_data: bool = False,
+    modlog: bool = True,
     on_result: Callable[[Step, ActionOutcome], None] | None = None,
 ) -> list[tuple[Step, ActionOutcome]]:
     """Send the plan's undos (each once, ever) and record them in the audit. Call it
     holding ``undo_lock(store)``: a claim of an undo kind another run left is then one a
     killed undo left. ``on_result(step, outcome)``: called as each one is settled. Once
     Lemmy is unavailable (or refuses the login) the rest are not tried (``not_tried``):
-    the same command again finishes them."""
+    the same command again finishes them. ``modlog=False``: Lemmy's modlog is not asked
+    who acted last (``Checks``)."""
+    checks = Checks(client, store, modlog=modlog)
     ex = Executor(client, store, run_id=run_id, dry_run=False)
     ex.stale_runs = {r["run_id"] for r in store.claims_left() if r["kind"] in UNDO_KINDS}
     recorded = _recorded(store)
@@ -468,11 +586,11 @@ def carry_out(
             and original["done_at"] > before["done_at"]
         )
         ex.current_item = step.item
-        # Lemmy is asked about the ban only before a new unban: not for one done already
-        # (its record may be left to write) nor one a killed undo left in flight.
+        # Lemmy is asked only before a new undo: not for one done already (its record may
+        # be left to write) nor one a killed undo left in flight.
         status = (before or {}).get("status")
-        if step.kind == "unban" and status != SENDING and (status != "done" or again):
-            kept = _banned_since(client, store, step)
+        if status != SENDING and (status != "done" or again):
+            kept = checks.why_not(step)
             if kept is not None:
                 settled(step, kept)
                 stopped = kept if kept.retry else None
@@ -518,18 +636,26 @@ def _record(
     plan: UndoPlan,
     results: list[tuple[Step, ActionOutcome]],
     run_id: str,
-    recorded: set[tuple[int, str, str]],
+    recorded: set[tuple],
 ) -> None:
-    """One audit record per decision something was undone (or failed to be) for."""
+    """One audit record per decision something was undone (or failed to be, or was left
+    as it is) for; a finding recorded before is not recorded
+    again."""
     for decision_id, row in plan.rows.items():
         entries = []
         for step, outcome in results:
             if decision_id not in step.decisions:
                 continue
-            if outcome.status == "done" and (decision_id, step.kind, step.target) in recorded:
+            key = (decision_id, step.kind, step.target)
+            if outcome.status == "done" and key in recorded:
                 continue
-            if outcome.status not in ("done", "failed"):
+            if outcome.status not in ("done", "failed", "skipped"):
                 continue
+            if outcome.status == "skipped":
+                if (*key, outcome.status, outcome.detail) in recorded:
+                    continue
+                if outcome.detail.startswith("already done"):  # the store's, not news
+                    continue
             entries.append(
                 {
                     "action": step.kind,

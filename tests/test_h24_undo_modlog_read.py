@@ -31,6 +31,7 @@ def test_the_newest_removal_of_a_post_and_who_did_it(fake_lemmy):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     post = lemmy.add_post(cast.pics, cast.alice, name="p")
     bot, mod = client_of(lemmy, "modbot"), client_of(lemmy, "mod")
+    assert (bot.own_person_id(), mod.own_person_id()) == (cast.bot.id, cast.mod.id)
     assert bot.last_mod_action("remove_post", post.id) is None
     bot.remove_post(post.id, "bot")
     entry = bot.last_mod_action("remove_post", post.id)

@@ -37,12 +37,27 @@ than the bot banned them (an admin banned them again: lift that in Lemmy), and n
 when Lemmy shows them not banned any more (nothing is sent). A community ban's end is
 not shown by Lemmy: only the first two are checked for it.
 
+Before each undo (and in the preview) it asks Lemmy's modlog who acted last on the post,
+comment or person, and undoes only while that is the bot's own removal or ban (or the
+modlog has no line on it at all: no one is shown acting after the bot). A
+moderator or admin who acted after the bot (restored the post and removed it again,
+lifted the ban and banned again: a permanent ban placed again looks the same otherwise)
+made their own decision: it is left as it is, said ("moderator X removed post 12 again
+at T ... left as it is"), recorded in the audit, nothing sent, and it is no failure. A
+restore or unban since: undone already, nothing sent. When the modlog cannot be read
+(an error, or Lemmy hides who acted from the bot's account: on Lemmy 1.0 only admins
+see it), nothing is undone blind: that undo fails, said why; run it again once the
+modlog can be read, or with --no-modlog-check (then a moderator's later removal or ban
+may be undone: check Lemmy's modlog yourself first).
+
 Each undo is done once, ever (recorded in the state file before it is sent, like the
 bot's own actions; a killed undo is finished by the next, after asking Lemmy), and
 listed by `modbot audit` as `undo of #ID`. The bot never removes an undone item again;
 an undone ban counts as one that ran out (another offence bans anew). It runs beside the
 daemon (undos take their own lock, MODBOT_STATE.undo.lock). Needs LEMMY_URL,
-LEMMY_USERNAME and LEMMY_PASSWORD (the bot's account) with --yes.
+LEMMY_USERNAME and LEMMY_PASSWORD (the bot's account) with --yes; the preview asks Lemmy
+with them too (reads only), and without them (or when Lemmy cannot be reached) lists
+what the state file says, saying that Lemmy was not asked.
 
 With --yes it talks to Lemmy as `modbot run` does, with the lemmy: settings of the
 rules file (--rules, else $MODBOT_RULES, else ./rules.yaml): lemmy.api (v3, v4 or
@@ -56,7 +71,8 @@ Each undo is said as it is done. When Lemmy is unavailable (a 502, its rate limi
 the retries) or refuses the bot's login, the undo stops there: the rest are listed as
 not tried, and the same command again finishes them.
 
-Exit status: 0 done (or nothing to do), 1 an undo failed or was not tried (said why)
+Exit status: 0 done (or nothing to do, or left as it is), 1 an undo
+failed or was not tried (said why; a modlog that cannot be read is one)
 or the decisions named are not recorded (no such id; --rule names no rule ever
 recorded, --action no kind of action or --status no outcome: a typo, the message gives
 the closest name), 75 another undo is running on this state.
@@ -84,6 +100,12 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="when lifting a ban that removed the person's content, have Lemmy restore "
         "all their posts and comments too",
+    )
+    p.add_argument(
+        "--no-modlog-check",
+        action="store_true",
+        help="undo without asking Lemmy's modlog who acted last (when it cannot be read): "
+        "a moderator's or admin's removal or ban after the bot's may then be undone",
     )
     p.add_argument(
         "--rules",
@@ -145,7 +167,7 @@ def undo(args: argparse.Namespace) -> int:
             )
             return 0
         if not args.yes:
-            return _preview(plan, args.restore_content)
+            return _preview(store, plan, args)
         return _carry_out(store, plan, args)
     finally:
         store.close()
@@ -167,14 +189,82 @@ def _ids(decisions: list[int]) -> str:
     return ", ".join(f"#{d}" for d in decisions)
 
 
-def _preview(plan: Any, restore_content: bool) -> int:
-    for step in plan.steps:
-        if step.done_before:
-            print(f"already undone ({_ids(step.decisions)}): {step.describe}")
-            continue
-        print(f"would {step.describe} ({_ids(step.decisions)}){_content(step, restore_content)}")
+def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
+    """What --yes would do, with what Lemmy shows now (reads only: the ban, the modlog)."""
+    from modbot.actions.handlers import NOT_POSSIBLE
+
+    checks, why = _preview_checks(store, plan, args)
+    if why:
+        print(
+            f"modbot undo: Lemmy not asked ({why}): the list below is what the state file "
+            "says; --yes asks Lemmy before each undo (who acted last, the ban)",
+            file=sys.stderr,
+            flush=True,
+        )
+    try:
+        for step in plan.steps:
+            if step.done_before:
+                print(f"already undone ({_ids(step.decisions)}): {step.describe}")
+                continue
+            found = checks.why_not(step) if checks is not None else None
+            if found is None:
+                what = f"would {step.describe} ({_ids(step.decisions)})"
+                print(f"{what}{_content(step, args.restore_content)}")
+            elif found.status == NOT_POSSIBLE:
+                print(f"cannot undo ({_ids(step.decisions)}): {step.describe}: {found.detail}")
+            elif found.status == "skipped":
+                print(f"would not {step.describe} ({_ids(step.decisions)}): {found.detail}")
+            else:
+                print(
+                    f"would {step.describe} ({_ids(step.decisions)}), but not now: {found.detail}"
+                )
+                if found.retry:  # Lemmy is passing: the rest as the state file says
+                    checks = None
+    finally:
+        if checks is not None:
+            checks.client.close()
     print("nothing was changed: run the same command with --yes to do it")
     return 0
+
+
+def _preview_checks(store: Any, plan: Any, args: argparse.Namespace) -> tuple[Any, str]:
+    """The read-only checks of the preview, or None and why Lemmy is not asked."""
+    from modbot.config.settings import Settings, SettingsError
+    from modbot.errors import LemmyError
+    from modbot.undo import Checks
+
+    if not any(not step.done_before for step in plan.steps):
+        return None, ""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        return None, str(exc)
+    lemmy, _ = lemmy_settings(args.rules)
+    try:
+        client = _client(store, settings, lemmy, read_only=True)
+    except LemmyError as exc:
+        return None, f"cannot reach it: {exc}"
+    return Checks(client, store, modlog=not args.no_modlog_check), ""
+
+
+def _client(store: Any, settings: Any, lemmy: Any, *, read_only: bool) -> Any:
+    """The bot's client with the daemon's login kept in the state (logins are scarce)."""
+    from modbot.lemmy import connect
+
+    client = connect(
+        settings,
+        requests_per_minute=lemmy.requests_per_minute,
+        timeout=lemmy.timeout.total_seconds(),
+        read_only=read_only,
+        api_version=lemmy.api,
+        report_to_admins=lemmy.report_to_admins,
+    )
+    token_key = f"session:{settings.lemmy_url}:{settings.username}"
+    saved = store.get_cursor(token_key)
+    if saved:
+        client.restore_token(saved)
+    client.on_login = lambda jwt: store.set_cursor(token_key, jwt)
+    return client
 
 
 def _content(step: Any, restore_content: bool) -> str:
@@ -189,7 +279,6 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
     from modbot.cli.common import LOCKED
     from modbot.config.settings import Settings
     from modbot.errors import StateLocked
-    from modbot.lemmy import connect
     from modbot.pipeline import new_run_id
     from modbot.undo import NOT_TRIED, carry_out, undo_lock
 
@@ -217,20 +306,7 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
         )
         return LOCKED
     try:
-        client = connect(
-            settings,
-            requests_per_minute=lemmy.requests_per_minute,
-            timeout=lemmy.timeout.total_seconds(),
-            read_only=False,
-            api_version=lemmy.api,
-            report_to_admins=lemmy.report_to_admins,
-        )
-        # The daemon's login, kept in the state (Lemmy allows few logins an hour).
-        token_key = f"session:{settings.lemmy_url}:{settings.username}"
-        saved = store.get_cursor(token_key)
-        if saved:
-            client.restore_token(saved)
-        client.on_login = lambda jwt: store.set_cursor(token_key, jwt)
+        client = _client(store, settings, lemmy, read_only=False)
         try:
             run_id = new_run_id()
             results = carry_out(
@@ -240,6 +316,7 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
                 run_id=run_id,
                 reason=args.reason,
                 restore_data=args.restore_content,
+                modlog=not args.no_modlog_check,
                 on_result=lambda step, outcome: _say(step, outcome, args.restore_content),
             )
         finally:

@@ -89,6 +89,10 @@ class LemmyApi(Protocol):
 
     def person(self, person_id: int) -> Person: ...
 
+    def own_person_id(self) -> int:
+        """The bot account's own person id (logging in when needed)."""
+        ...
+
     def last_mod_action(
         self, action: str, target_id: int, *, community_id: int | None = None
     ) -> ModlogEntry | None:

@@ -215,6 +215,12 @@ class LemmyClient(PictrsStore, Transport):
     def person(self, person_id: int) -> Person:
         return views_v3.person(self.get_person(person_id)["person"])
 
+    def own_person_id(self) -> int:
+        account = self.check_session().account
+        if account is None or account.person_id is None:
+            raise LemmyBadAnswer("site: Lemmy names no person for the bot's account")
+        return account.person_id
+
     def last_mod_action(
         self, action: str, target_id: int, *, community_id: int | None = None
     ) -> ModlogEntry | None:

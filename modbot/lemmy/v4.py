@@ -276,6 +276,14 @@ class LemmyClientV4(PictrsStore, Transport):
     def person(self, person_id: int) -> Person:
         return views_v4.person_view(self.get_person(person_id))
 
+    def own_person_id(self) -> int:
+        # GET /account only: the bot's person is there (/site may be hidden by a proxy)
+        with malformed_answer("account"):
+            person_id = self.account()["local_user_view"]["person"]["id"]
+            if not isinstance(person_id, int) or isinstance(person_id, bool):
+                raise ValueError("the account's person has no id")
+            return person_id
+
     def last_mod_action(
         self, action: str, target_id: int, *, community_id: int | None = None
     ) -> ModlogEntry | None:
