@@ -27,10 +27,12 @@ answer, rule, scores): those files were never stored, so there is nothing to dec
 
 --rescan looks at everything posted in the window instead: it walks the window through
 Lemmy, downloads and classifies each image (verdicts already in the state file are
-reused), as long as a sweep. It is also what a report does when nothing is recorded in
-the window (a new install). Settings come from the environment, as for `modbot run`. A
-report takes no lock on the state file: it runs beside the daemon without waiting for it
-or disturbing it.
+reused), as long as a sweep. The posts and comments a run decided in the window that
+Lemmy's listings no longer show (a removed post, which Lemmy 0.19 lists to no one, and
+its comments) are read by id and decided too; those purged since are counted as gone.
+It is also what a report does when nothing is recorded in the window (a new install).
+Settings come from the environment, as for `modbot run`. A report takes no lock on the
+state file: it runs beside the daemon without waiting for it or disturbing it.
 
   modbot report --since 7d --out report.html
   modbot report --since 30d --rescan --out month.json

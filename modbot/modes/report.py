@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,10 +29,12 @@ if TYPE_CHECKING:
     from modbot.classify import Engine
     from modbot.config.policy import Policy
     from modbot.config.settings import Settings
+    from modbot.model import Item
     from modbot.pipeline import Pipeline
 
 __all__ = [
     "REPORT_SCOPE",
+    "NotListed",
     "ReportError",
     "add_run_decisions",
     "build_summary",
@@ -463,7 +465,9 @@ def rescan_report(
 ) -> bool:
     """A dry run over the window since ``since`` (everything when None), every item in it
     looked at again, written to ``out``; False when it was interrupted (the report then
-    says it is incomplete)."""
+    says it is incomplete). After the walk, the items of the window a run decided that
+    the listings no longer show (``NotListed``: a removed post) are read by id and
+    decided too."""
     from modbot.doctor import connect_first
     from modbot.modes.progress import Progress, StopOnSignal
 
@@ -477,7 +481,13 @@ def rescan_report(
         window = _window(since)
         log.info("report (dry run, run %s) %s", pipeline.run_id, window)
 
+        unlisted = NotListed(pipeline, since)
+
         def write(complete: bool) -> str:
+            extra: dict[str, Any] = {"complete": complete, "warnings": list(pipeline.warnings)}
+            if unlisted.read or unlisted.gone:
+                extra["not_listed"] = {"read_by_id": unlisted.read, "gone": unlisted.gone}
+                extra["source"] = unlisted.says()
             return write_run_report(
                 pipeline,
                 out,
@@ -485,23 +495,132 @@ def rescan_report(
                 random_weights=random_weights,
                 title=title or f"modbot report {window}",
                 gate=True,
-                extra={"complete": complete, "warnings": list(pipeline.warnings)},
+                extra=extra,
             )
 
+        said = f"report {pipeline.run_id}"
         with (
-            reported_if_failed(
-                pipeline, f"report {pipeline.run_id}", out, lambda: write(complete=False)
-            ),
+            reported_if_failed(pipeline, said, out, lambda: write(complete=False)),
             Progress("report") as progress,
         ):
             stats = pipeline.sweep(since, progress=progress, stop=stop)
-        # stopped before its first page too: nothing was walked
-        interrupted = not pipeline.sweep_ended
+            # stopped before its first page too: nothing was walked
+            interrupted = not pipeline.sweep_ended
+        more = None
+        if not interrupted:  # then what the record has and the listings no longer show
+            walked = stats.items_seen
+            with (
+                reported_if_failed(
+                    pipeline, f"{said} walked the window, then", out, lambda: write(False)
+                ),
+                Progress("report") as progress,
+            ):
+                more = pipeline.run_batches(
+                    unlisted.batches,
+                    stop=stop,
+                    progress=lambda done, _total: progress(walked + done, None),
+                )
+            interrupted = not unlisted.ended
         written = write(complete=not interrupted)
         state = "INCOMPLETE (interrupted)" if interrupted else "done"
         print(f"report {pipeline.run_id} {state}: {stats.summary()}")
+        if more is not None and (unlisted.read or unlisted.gone):
+            print(f"report {pipeline.run_id}: {unlisted.says()} ({more.summary()})")
         print(f"report: {written}")
         return not interrupted
+
+
+class NotListed:
+    """The posts and comments the record has in a rescan's window that its walk did not
+    list: Lemmy's listings hide them now (Lemmy 0.19 hides a removed post from every
+    listing, admins' too, and its comments are read post by post), yet a run saw and
+    decided them. Each is read by id (admins and moderators get a removed one) and
+    decided as the walk's items are; one Lemmy no longer has (purged) is counted in
+    ``gone``. Which were listed is kept in a temporary SQLite file, not in memory."""
+
+    BATCH = 20
+
+    def __init__(self, pipeline: Pipeline, since: datetime | None) -> None:
+        self.pipeline = pipeline
+        self.since = since
+        self.read = 0  # read by id and handed to the pipeline
+        self.gone = 0  # recorded, no longer in Lemmy
+        self.ended = False  # every one handed out
+
+    def says(self) -> str:
+        """The report's note on them, in words."""
+        text = (
+            f"{self.read} posts and comments the record has in the window were not in "
+            "Lemmy's listings (removed posts, which Lemmy 0.19 lists to no one, and their "
+            "comments): read by id and decided as the others."
+        )
+        if self.gone:
+            text += (
+                f" {self.gone} recorded posts and comments of the window are gone from "
+                "Lemmy (purged): not in this report; `modbot report` (from the record) "
+                "lists them."
+            )
+        return text
+
+    def _missing(self) -> Iterator[tuple[str, int]]:
+        """(kind, id) of each recorded post and comment of the window this run did not
+        decide, oldest record first."""
+        import sqlite3
+
+        from modbot.modes.report_record import in_window
+
+        store, run_id = self.pipeline.store, self.pipeline.run_id
+        db = sqlite3.connect("", isolation_level=None)  # "": a temporary file
+        try:
+            db.execute("CREATE TABLE listed (kind TEXT, id INTEGER, PRIMARY KEY (kind, id))")
+            db.execute(
+                "CREATE TABLE missing (n INTEGER PRIMARY KEY, kind TEXT, id INTEGER, "
+                "UNIQUE (kind, id))"
+            )
+            bound = _iso(self.since) if self.since is not None else None
+            for _row, record in store.window_decisions(bound):
+                item = record.get("item") or {}
+                kind, item_id = item.get("kind"), item.get("id")
+                if kind not in ("post", "comment") or not isinstance(item_id, int):
+                    continue
+                if record.get("run_id") == run_id:
+                    db.execute("INSERT OR IGNORE INTO listed VALUES (?, ?)", (kind, item_id))
+                elif in_window(record, self.since):
+                    db.execute(
+                        "INSERT OR IGNORE INTO missing (kind, id) VALUES (?, ?)", (kind, item_id)
+                    )
+            rows = db.execute(
+                "SELECT kind, id FROM missing AS m WHERE NOT EXISTS (SELECT 1 FROM listed "
+                "AS l WHERE l.kind = m.kind AND l.id = m.id) ORDER BY n"
+            )
+            for kind, item_id in rows:
+                yield str(kind), int(item_id)
+        finally:
+            db.close()
+
+    def batches(self) -> Generator[list[Item], None, None]:
+        from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
+
+        client = self.pipeline.client
+        batch: list[Item] = []
+        for kind, item_id in self._missing():
+            try:
+                item = client.post(item_id) if kind == "post" else client.comment(item_id)
+            except (LemmyUnavailable, LemmyLoginError):
+                raise  # passing: the report fails, marked incomplete
+            except LemmyError as exc:  # not found: purged since the run decided it
+                log.info("report: %s %s is no longer in Lemmy (%s)", kind, item_id, exc)
+                self.gone += 1
+                continue
+            batch.append(item)
+            if len(batch) >= self.BATCH:
+                self.read += len(batch)
+                yield batch
+                batch = []
+        if batch:
+            self.read += len(batch)
+            yield batch
+        self.ended = True
 
 
 @contextmanager

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from modbot.config.policy import Policy
     from modbot.pipeline import Pipeline
 
-__all__ = ["NEVER_CLASSIFIED", "Redecider", "what_next"]
+__all__ = ["NEVER_CLASSIFIED", "Redecider", "in_window", "what_next"]
 
 log = logging.getLogger("modbot.report")
 
@@ -102,7 +102,7 @@ class Redecider:
         for row_id, record in self.store.window_decisions(bound):
             self._note_spared(row_id, record)
         for row_id, record in self.store.window_decisions(bound):
-            if _in_window(record, since):
+            if in_window(record, since):
                 yield self.decide(row_id, record)
 
     def _note_spared(self, row_id: int, record: dict[str, Any]) -> None:
@@ -359,7 +359,7 @@ def _decided_at(record: dict[str, Any]) -> datetime | None:
     return parse_time(value) if isinstance(value, str) else None
 
 
-def _in_window(record: dict[str, Any], since: datetime | None) -> bool:
+def in_window(record: dict[str, Any], since: datetime | None) -> bool:
     """An item made since ``since`` (its record's decision time when it has no
     publication time: recorded before modbot kept it)."""
     if since is None:
