@@ -630,6 +630,14 @@ class _Checker:
         # a rule may test any DeepDanbooru tag's score, so its text may show it
         tag_score = f"scores.{DANBOORU_TAG_SCORE}"
         for loc, text in texts:
+            left = PLACEHOLDER.sub("", text or "")
+            if "{{" in left or "}}" in left:
+                # `{{rule}` would be sent as it is written: a typo, said as one
+                self.add(
+                    at + loc,
+                    f"{text!r}: a {{{{ or }}}} with no other half; a placeholder is written "
+                    "{{name}} (e.g. {{rule}})",
+                )
             for name in PLACEHOLDER.findall(text or ""):
                 if name not in known and not (
                     name.startswith(tag_score) and len(name) > len(tag_score)
