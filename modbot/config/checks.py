@@ -144,6 +144,10 @@ def error_message(err: Mapping[str, Any], data: Any) -> str:
         return f"{prefix}is empty: list at least one, or leave the condition out"
     if kind in ("value_error", "assertion_error"):
         return prefix + str(err["ctx"]["error"])
+    if kind == "string_type" and given is not None and not isinstance(given, (dict, list)):
+        # `name: 2026-01-05`, `name: yes`, `report: 404`: YAML read a date, a truth or a
+        # number where text was meant
+        return f"{prefix}expected text, got {describe(given)}: put it in quotes"
     if kind in _EXPECTED:
         return f"{prefix}expected {_EXPECTED[kind]}, got {describe(given)}"
     return f"{prefix}{err['msg']} (got {describe(given)})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
 from typing import Any
 
@@ -21,5 +22,9 @@ def describe(v: Any) -> str:
         return "a mapping"
     if isinstance(v, list):
         return "a list"
+    if isinstance(v, bool):  # YAML's yes/no/on/off too
+        return f"{str(v).lower()} (YAML reads yes, no, on and off as true or false)"
+    if isinstance(v, (datetime.date, datetime.datetime)):
+        return f"the date {v.isoformat()}"
     text = repr(v)
     return text if len(text) <= 60 else text[:57] + "..."
