@@ -120,11 +120,14 @@ def _construct(node: yaml.Node, problems: list, file: str) -> Any:
     except yaml.constructor.ConstructorError:
         raise
     except (ValueError, TypeError, OverflowError) as exc:
+        why = str(exc)
+        if "integer string conversion" in why:  # Python's own advice is no admin's
+            why = f"a number of {len(str(node.value))} digits: give a smaller one"
         problems.append(
             Problem(
                 file,
                 node.start_mark.line + 1,
-                f"cannot read the value {describe(node.value)}: {exc}",
+                f"cannot read the value {describe(node.value)}: {why}",
             )
         )
         return node.value if isinstance(node.value, str) else None
