@@ -47,7 +47,7 @@ from modbot.feeds import (
     signature_url,
     verify_feed,
 )
-from modbot.fetch import Fetcher, FetchLimits, FetchSkipped, redact
+from modbot.fetch import Fetcher, FetchLimits, FetchSkipped, FetchTimeout, redact
 from modbot.hashes import HASH_KINDS, HashIndex
 
 if TYPE_CHECKING:
@@ -520,18 +520,29 @@ def _fetch(
             sig = await fetcher.fetch_file(signature_url(url), max_bytes=MAX_SIGNATURE_BYTES + 1)
             return body, sig
 
+    # One deadline for the whole try: the feed, its signature, and both again when the
+    # feed changed between them (each download's own deadline would let that be 4x)
+    deadline = time.monotonic() + limits.total_timeout
+
     async def until_stopped(conditional: bool) -> tuple[Any, Any]:
         task = asyncio.ensure_future(download(conditional))
-        while stop is not None:
-            done, _ = await asyncio.wait({task}, timeout=STOP_CHECK_S)
+        while True:
+            left = deadline - time.monotonic()
+            done, _ = await asyncio.wait({task}, timeout=max(0.0, min(STOP_CHECK_S, left)))
             if done:
-                break
-            if stop.is_set():
+                return await task
+            stopped = stop is not None and stop.is_set()
+            if stopped or left <= 0:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
-                raise _Stopped
-        return await task
+                if stopped:
+                    raise _Stopped
+                raise FetchTimeout(
+                    fl.settings.url,
+                    f"the feed and its signature took longer than {limits.total_timeout:g} s "
+                    "in all",
+                )
 
     for attempt in (1, 2):
         body, sig = asyncio.run(until_stopped(attempt == 1 and fl.verified is not None))
