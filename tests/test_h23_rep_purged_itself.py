@@ -56,8 +56,8 @@ def test_the_report_keeps_a_post_whose_image_the_bot_purged_under_its_rule(
     hit = by_item[("post", post.id)]
     assert hit["rule"] == "known abusive image" and not hit["skipped"]
     assert [(a["action"], a["status"]) for a in hit["actions"]] == [
-        ("remove", "skipped"),
-        ("purge_image", "skipped"),
+        ("remove", "already_done"),
+        ("purge_image", "already_done"),
     ]
     assert all(a["detail"].startswith("already done") for a in hit["actions"])
     assert hit["what_next"].endswith(f"modbot undo {hit['redecided_from']['decision']} --yes.")

@@ -74,7 +74,7 @@ def test_a_rescan_lists_the_posts_a_run_removed_as_the_run_did(
         )
     ]
     assert again["rule"] == "bad"
-    assert [(a["action"], a["status"]) for a in again["actions"]] == [("remove", "skipped")]
+    assert [(a["action"], a["status"]) for a in again["actions"]] == [("remove", "already_done")]
     assert again["actions"][0]["detail"].startswith("already done: remove post")
     assert doc["summary"]["complete"] is True
     assert doc["summary"]["not_listed"] == {"read_by_id": 2, "gone": 1}

@@ -33,10 +33,13 @@ if TYPE_CHECKING:
     from modbot.pipeline import Pipeline
 
 __all__ = [
+    "ALREADY_DONE",
     "REPORT_SCOPE",
     "NotListed",
     "ReportError",
+    "action_outcome",
     "add_run_decisions",
+    "as_reported",
     "build_summary",
     "incomplete_run_report",
     "record_report",
@@ -122,7 +125,7 @@ class SummaryCounts:
             self.by_rule[str(d["rule"])] += 1
         for action in d.get("actions") or []:
             name = str(action.get("action"))
-            self.by_action.setdefault(name, Counter())[str(action.get("status"))] += 1
+            self.by_action.setdefault(name, Counter())[action_outcome(action)] += 1
         if d.get("skipped"):
             self.by_skip[_skip_reason_key(str(d["skipped"]))] += 1
         for label in d.get("labels") or []:
@@ -174,6 +177,29 @@ class SummaryCounts:
         return summary
 
 
+ALREADY_DONE = "already_done"
+
+
+def action_outcome(action: Mapping[str, Any]) -> str:
+    """An action's status as a report counts and shows it: ``already_done`` for one not
+    sent because it was done before (the person banned already, the post removed: the
+    record's ``skipped`` "already done: ..."), so that no admin reads it as an action the
+    bot did not take; else the recorded status."""
+    status = str(action.get("status"))
+    if status == "skipped" and str(action.get("detail") or "").startswith("already done"):
+        return ALREADY_DONE
+    return status
+
+
+def as_reported(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with each action's status as the report says it (``action_outcome``);
+    the detail is kept. The record itself is changed (a report's own copy)."""
+    actions = record.get("actions")
+    if actions and any(action_outcome(a) != a.get("status") for a in actions):
+        record["actions"] = [{**a, "status": action_outcome(a)} for a in actions]
+    return record
+
+
 def _skip_reason_key(reason: str) -> str:
     # "too large: 30000000 bytes > 25MB" and "too large: 41 MB" count as one reason.
     return reason.split(":", 1)[0].strip() or reason
@@ -201,7 +227,7 @@ def render_json(decisions: Iterable[Mapping[str, Any]], **summary_options: Any) 
     """`{"summary": {...}, "decisions": [...], "gate": []}`, the shape every JSON report
     has (the upload gate's records come from the state file: ``ReportBuilder``); the
     records are passed through as is."""
-    decisions = list(decisions)
+    decisions = [as_reported(dict(d)) for d in decisions]
     summary = {**build_summary(decisions, **summary_options), "gate": gate_summary()}
     doc = {"summary": summary, "decisions": decisions, "gate": []}
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from modbot.actions.kinds import DESTRUCTIVE
-from modbot.modes.report import build_summary
+from modbot.modes.report import ALREADY_DONE, action_outcome, build_summary
 
 __all__ = ["render_html"]
 
@@ -171,8 +171,8 @@ def _decision_card(d: Mapping[str, Any]) -> str:
     actions = d.get("actions") or []
     action_rows = (
         "".join(
-            f'<li><b>{_e(a.get("action"))}</b> <span class="status {_e(a.get("status"))}">'
-            f"{_e(status_word(a.get('status')))}</span> {_e(a.get('detail'))}"
+            f'<li><b>{_e(a.get("action"))}</b> <span class="status {_e(action_outcome(a))}">'
+            f"{_e(status_word(action_outcome(a)))}</span> {_e(a.get('detail'))}"
             + (f' <span class="muted">at {_e(a["done_at"])}</span>' if a.get("done_at") else "")
             + "</li>"
             for a in actions
@@ -234,8 +234,12 @@ def _skip_text(d: Mapping[str, Any]) -> str:
 
 def status_word(status: Any) -> str:
     """An action's status as the report words it: "skipped" is said "not taken" (the
-    word "skipped" is kept for images: "not checked")."""
-    return "not taken" if status == "skipped" else str(status)
+    word "skipped" is kept for images: "not checked"), and an action done before
+    (``action_outcome``) "already done", never "not taken"."""
+    return _STATUS_WORDS.get(str(status), str(status))
+
+
+_STATUS_WORDS = {"skipped": "not taken", ALREADY_DONE: "already done"}
 
 
 def _compact_row(d: Mapping[str, Any]) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from modbot.errors import ReportError
-from modbot.modes.report import SummaryCounts, gate_summary
+from modbot.modes.report import SummaryCounts, as_reported, gate_summary
 
 __all__ = ["ReportBuilder"]
 
@@ -130,6 +130,7 @@ class ReportBuilder:
         decision_id = record.get("decision_id")
         if decision_id is not None and not self.counts.new_decision(decision_id):
             return
+        as_reported(record)
         if self.annotate is not None:
             self.annotate(record)
         if self.format == "json":
