@@ -130,6 +130,8 @@ class DecodePlan:
     sequential: bool
 
     def frame(self, index: int) -> Frame | None:
+        if 0 <= index < len(self.frames) and self.frames[index].index == index:
+            return self.frames[index]  # an animation's: every frame up to the last, in order
         for frame in self.frames:
             if frame.index == index:
                 return frame
