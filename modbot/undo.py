@@ -31,6 +31,9 @@ it is undone already: nothing sent. When the modlog cannot be read, or Lemmy hid
 acted from the bot's account, nothing is undone blind: that undo fails, said why (run it
 again once the modlog can be read, or with ``modlog=False``: ``--no-modlog-check``).
 
+A post or comment gone from Lemmy (purged by an admin, deleted by its author) cannot be
+restored: recorded ``not_possible`` with why, listed as cannot undo, never tried again.
+
 An undone removal stays "done" for the bot: it never removes that item again. An undone
 ban counts as one that ran out: another offence (another item) bans anew.
 """
@@ -45,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modbot.actions.executor import Executor
+from modbot.actions.handlers import NOT_POSSIBLE
 from modbot.audit import Records, Row, item_key
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi, ModlogEntry
@@ -252,7 +256,13 @@ def _keep_only_theirs(store: Store, plan: UndoPlan, now: float | None = None) ->
         if step.kind == "restore" and step.done_before is None:
             removed_for = (store.action("remove", step.target) or {}).get("item")
             purged = store.action("purge_item", step.target) or {}
-            if purged.get("status") in ("done", "covered"):
+            found = store.action("restore", step.target) or {}
+            if found.get("status") == NOT_POSSIBLE:
+                why = (
+                    f"{found.get('detail')} (found by undo run {found.get('run_id')}: not "
+                    "tried again)"
+                )
+            elif purged.get("status") in ("done", "covered"):
                 by = purged.get("item")
                 why = (
                     f"{step.target.replace(':', ' ')} was purged for good (purge_item"
@@ -292,8 +302,13 @@ def _gone(exc: LemmyError) -> bool:
     return exc.status == 404 or (exc.error or "").startswith("couldnt_find")
 
 
-def _sender(client: LemmyApi, step: Step, reason: str, restore_data: bool) -> Callable[[], None]:
+def _sender(
+    client: LemmyApi, step: Step, reason: str, restore_data: bool
+) -> tuple[Callable[[], None], Callable[[], str | None]]:
+    """The undo's request, and what the executor asks when Lemmy refused it: why it
+    cannot be done at all (a post or comment gone, or deleted by its author), or None."""
     kind_id = step.target.split(":")
+    refused: list[LemmyError] = []
 
     def send() -> None:
         try:
@@ -317,24 +332,30 @@ def _sender(client: LemmyApi, step: Step, reason: str, restore_data: bool) -> Ca
         except LemmyUnavailable:
             raise
         except LemmyError as exc:
-            if step.kind == "restore" and _gone(exc):
-                raise LemmyError(
-                    f"{step.target.replace(':', ' ')} is no longer on Lemmy (purged, or "
-                    "deleted by its author): nothing to restore",
-                    status=exc.status,
-                    error=exc.error,
-                ) from None
-            if step.kind == "restore" and _deleted(client, step.target):
-                raise LemmyError(
-                    f"{step.target.replace(':', ' ')} was deleted by its author since: "
-                    f"Lemmy restores no deleted {kind_id[0]} (only its author can "
-                    "undelete it); it stays removed",
-                    status=exc.status,
-                    error=exc.error,
-                ) from None
+            refused.append(exc)
             raise
 
-    return send
+    def why() -> str | None:
+        if step.kind != "restore" or not refused:
+            return None
+        if _gone(refused[-1]):
+            return _no_longer(step.target)
+        if _deleted(client, step.target):
+            return (
+                f"{step.target.replace(':', ' ')} was deleted by its author since: Lemmy "
+                f"restores no deleted {kind_id[0]} (only its author can undelete it); it "
+                "stays removed"
+            )
+        return None
+
+    return send, why
+
+
+def _no_longer(target: str) -> str:
+    return (
+        f"{target.replace(':', ' ')} is no longer on Lemmy (purged, or deleted with its "
+        "community or author): nothing to restore"
+    )
 
 
 def _deleted(client: LemmyApi, key: str) -> bool:
@@ -490,6 +511,13 @@ class Checks:
             why = f"cannot read Lemmy's modlog for {what} ({exc}): {blind}"
             return ActionOutcome(step.kind, "failed", why)
         if entry is None:
+            try:
+                gone = step.kind == "restore" and self._gone(step.target)
+            except LemmyUnavailable as exc:
+                why = f"cannot read whether {what} is still on Lemmy: {exc}"
+                return ActionOutcome(step.kind, "failed", why, retry=True)
+            if gone:
+                return ActionOutcome(step.kind, NOT_POSSIBLE, _no_longer(step.target))
             # No line at all (not even the bot's): no one is shown acting after the bot,
             # and the store says the bot did it. (A 0.19 ban's remove_data writes none.)
             return None
@@ -521,6 +549,19 @@ class Checks:
                 "ban, left as it is (lift it in Lemmy if it is meant to go)"
             )
         return ActionOutcome(step.kind, "skipped", why)
+
+    def _gone(self, key: str) -> bool:
+        kind, _, number = key.partition(":")
+        try:
+            if kind == "post":
+                self.client.post(int(number))
+            else:
+                self.client.comment(int(number))
+        except LemmyUnavailable:
+            raise
+        except LemmyError as exc:
+            return _gone(exc)
+        return False
 
 
 def _recorded(store: Store) -> set[tuple]:
@@ -592,16 +633,22 @@ def carry_out(
         if status != SENDING and (status != "done" or again):
             kept = checks.why_not(step)
             if kept is not None:
+                if kept.status == NOT_POSSIBLE:  # for good: a rerun does not ask again
+                    store.record_action(
+                        step.kind, step.target, NOT_POSSIBLE, kept.detail, run_id, item=step.item
+                    )
                 settled(step, kept)
                 stopped = kept if kept.retry else None
                 continue
+        send, refused = _sender(client, step, reason, restore_data)
         outcome = ex.once(
             step.kind,
             step.target,
             step.describe,
-            _sender(client, step, reason, restore_data),
+            send,
             verify=_verifier(client, step),
             again=again,
+            refused=refused,
         )
         row = store.action(step.kind, step.target)
         if (
@@ -639,7 +686,7 @@ def _record(
     recorded: set[tuple],
 ) -> None:
     """One audit record per decision something was undone (or failed to be, or was left
-    as it is) for; a finding recorded before is not recorded
+    as it is, or found not possible) for; a finding recorded before is not recorded
     again."""
     for decision_id, row in plan.rows.items():
         entries = []
@@ -649,9 +696,9 @@ def _record(
             key = (decision_id, step.kind, step.target)
             if outcome.status == "done" and key in recorded:
                 continue
-            if outcome.status not in ("done", "failed", "skipped"):
+            if outcome.status not in ("done", "failed", "skipped", NOT_POSSIBLE):
                 continue
-            if outcome.status == "skipped":
+            if outcome.status in ("skipped", NOT_POSSIBLE):
                 if (*key, outcome.status, outcome.detail) in recorded:
                     continue
                 if outcome.detail.startswith("already done"):  # the store's, not news

@@ -50,6 +50,10 @@ see it), nothing is undone blind: that undo fails, said why; run it again once t
 modlog can be read, or with --no-modlog-check (then a moderator's later removal or ban
 may be undone: check Lemmy's modlog yourself first).
 
+A post or comment no longer on Lemmy (an admin purged it, it went with its community or
+author) or deleted by its author (Lemmy restores no deleted comment) cannot be
+restored: listed as cannot undo with why, recorded, and never tried again.
+
 Each undo is done once, ever (recorded in the state file before it is sent, like the
 bot's own actions; a killed undo is finished by the next, after asking Lemmy), and
 listed by `modbot audit` as `undo of #ID`. The bot never removes an undone item again;
@@ -71,7 +75,7 @@ Each undo is said as it is done. When Lemmy is unavailable (a 502, its rate limi
 the retries) or refuses the bot's login, the undo stops there: the rest are listed as
 not tried, and the same command again finishes them.
 
-Exit status: 0 done (or nothing to do, or left as it is), 1 an undo
+Exit status: 0 done (or nothing to do, or left as it is, or not possible), 1 an undo
 failed or was not tried (said why; a modlog that cannot be read is one)
 or the decisions named are not recorded (no such id; --rule names no rule ever
 recorded, --action no kind of action or --status no outcome: a typo, the message gives
@@ -403,5 +407,7 @@ def _say(step: Any, outcome: Any, restore_content: bool) -> None:
         print(f"FAILED ({ids}): {step.describe}: {outcome.detail}", file=sys.stderr, flush=True)
     elif outcome.status == NOT_TRIED:
         print(f"not tried ({ids}): {step.describe}", file=sys.stderr, flush=True)
+    elif outcome.status == "not_possible":
+        print(f"cannot undo ({ids}): {step.describe}: {outcome.detail}", flush=True)
     else:
         print(f"{outcome.status} ({ids}): {outcome.detail}", flush=True)
