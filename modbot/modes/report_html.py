@@ -251,11 +251,29 @@ def _compact_row(d: Mapping[str, Any]) -> str:
         reason = _skip_text(d)
     else:
         reason = ", ".join(d.get("labels") or [])
+    recorded = f"<td>{_recorded(d)}</td>" if d.get("not_redecided") else ""
     return (
         f"<tr><td>{_item_cell(d)}</td><td>{_e(image.get('location'))}</td>"
         f"<td>{_image_link(d)}</td><td><code>{_e(sha[:16])}</code></td>"
-        f"<td>{_e(reason)}</td></tr>"
+        f"<td>{_e(reason)}</td>{recorded}</tr>"
     )
+
+
+def _recorded(d: Mapping[str, Any]) -> str:
+    """What the recorded decision of a record not decided again did: its rule and its
+    actions with their outcome (a ban done under the old model is still done)."""
+    recorded = d.get("recorded") or {}
+    actions = recorded.get("actions") or []
+    if not recorded.get("rule") and not actions:
+        return '<span class="muted">no rule matched</span>'
+    parts = [_e(recorded.get("rule") or "no rule")]
+    for a in actions:
+        outcome = action_outcome(a)
+        parts.append(
+            f'{_e(a.get("action"))} <span class="status {_e(outcome)}">'
+            f"{_e(status_word(outcome))}</span> {_e(a.get('detail'))}"
+        )
+    return "<br>".join(parts)
 
 
 # The page is made of sections, each a header, rows, and a footer: a report streamed
@@ -308,9 +326,10 @@ def section_head(section: str, count: int) -> str:
             "<th>size, type</th><th>sha256</th><th>why</th></tr></thead><tbody>"
         )
     last = _LAST_COLUMN[section]
+    recorded = "<th>recorded: rule, actions</th>" if section == "not_redecided" else ""
     return (
         head + '<table class="compact"><thead><tr><th>item</th><th>found in</th><th>image</th>'
-        f"<th>sha256</th><th>{_e(last)}</th></tr></thead><tbody>"
+        f"<th>sha256</th><th>{_e(last)}</th>{recorded}</tr></thead><tbody>"
     )
 
 
