@@ -1569,7 +1569,12 @@ class LemmyApiV4:
 
         found.sort(key=key)
         page = paginate(found, key, limit, p["page_cursor"], find, lambda i: str(i + 1))
-        show = viewer is not None and viewer.admin  # mod names hidden from the others
+        # `hide_modlog_names`: who acted is shown to an admin, and to a moderator of the
+        # community the read names; hidden from the others
+        named = self.state.communities.get(p["community_id"])
+        show = viewer is not None and (
+            viewer.admin if named is None else self.can_mod(viewer, named)
+        )
         page["items"] = [
             self.views.modlog_view(i, self.state.modlog[i], show_moderator=show)
             for i in page["items"]

@@ -91,7 +91,7 @@ class Step:
     decisions: list[int]
     restore_data: bool = False  # the ban removed their content (remove_data)
     person_id: int | None = None
-    community_id: int | None = None
+    community_id: int | None = None  # a community ban's; a restore's item's (the modlog)
     item: str | None = None  # the decision's item (post:12): how a community ban is read
     done_before: dict | None = None  # the store's row when this undo was done already
 
@@ -184,9 +184,22 @@ def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
                 continue
             steps: list[Step] = []
             if name == "remove":
+                own = item_key(record)
                 for key in _removed_items(record, detail):
                     kind, _, number = key.partition(":")
-                    steps.append(Step("restore", key, f"restore {kind} {number}", [], item=key))
+                    # its community, when known: Lemmy 1.0 shows a community moderator
+                    # (a bot that is no admin) who acted only on a read that names it
+                    community = item.get("community_id") if key == own else None
+                    steps.append(
+                        Step(
+                            "restore",
+                            key,
+                            f"restore {kind} {number}",
+                            [],
+                            community_id=community if isinstance(community, int) else None,
+                            item=key,
+                        )
+                    )
                 if not steps:
                     why = f"a {item.get('kind')} is no post or comment to restore"
                     plan.not_undone.append((row.id, detail or name, why))
@@ -487,7 +500,7 @@ class Checks:
         what = step.target.replace(":", " ")
         if step.kind == "restore":
             kind, _, number = step.target.partition(":")
-            action, target, community = f"remove_{kind}", int(number), None
+            action, target, community = f"remove_{kind}", int(number), step.community_id
             verb = "restored"
         else:
             assert step.person_id is not None

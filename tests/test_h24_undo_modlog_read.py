@@ -88,3 +88,14 @@ def test_who_acted_when_lemmy_hides_it_from_the_account(fake_lemmy):
     entry = client_of(lemmy, "alice").last_mod_action("remove_post", post.id)
     assert entry is not None and entry.moderator is None
     assert entry.moderator_id == (cast.mod.id if lemmy.api_version == "v3" else None)
+
+
+def test_a_community_moderator_sees_who_acted_when_it_names_the_community(fake_lemmy):
+    """A bot that moderates communities without being an admin: Lemmy (0.19 and 1.0)
+    shows it who acted when its modlog read names the community it moderates."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, name="p")
+    mod = client_of(lemmy, "mod")
+    mod.remove_post(post.id, "mine")
+    entry = mod.last_mod_action("remove_post", post.id, community_id=cast.pics.id)
+    assert entry is not None and (entry.moderator_id, entry.moderator) == (cast.mod.id, "mod")
