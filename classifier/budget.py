@@ -302,19 +302,35 @@ def plan_before_open(data: bytes, cfg: Any) -> DecodePlan | None:
     return DecodePlan("WEBP", (frame,), cost + _FIXED, sequential=True)
 
 
-def estimate(data: bytes, cfg: Any) -> int:
+def estimate(data: bytes, cfg: Any, budget: DecodeBudget | None = None) -> int:
     """The bytes decoding ``data`` costs at most (headers only); raises ``Unreadable``.
-    For a second decode of the same bytes outside the classifier (a perceptual hash)."""
+    For a second decode of the same bytes outside the classifier (a perceptual hash).
+    Planning opens the file, and Pillow copies its metadata as it opens it: with a
+    ``budget``, those copies are held in it while the open lives (as ``Decoding`` holds
+    them; a file whose metadata could never fit is refused before it is opened). Hold
+    the cost returned only after this returns: nothing is held then."""
     from classifier.preprocess import _frame_indices, _open
 
     early = plan_before_open(data, cfg)
     if early is not None:
         return early.cost
-    image = _open(data, cfg)
+    metadata = _metadata_hold(data)
+    held = (
+        budget.reserve(metadata, "reading its metadata")
+        if budget is not None and metadata
+        else None
+    )
     try:
-        return plan(image, _frame_indices(image, cfg), cfg, data).cost
+        image = _open(data, cfg)
+        try:
+            cost = plan(image, _frame_indices(image, cfg), cfg, data).cost
+        finally:
+            image.close()
+            del image  # its metadata copies, before what they held is given back
     finally:
-        image.close()
+        if held is not None:
+            held.release()
+    return cost
 
 
 def seek(image: Any, index: int, decode_plan: DecodePlan) -> None:
@@ -513,6 +529,14 @@ def metadata_cost(data: bytes) -> int:
     if data[:2] == b"BM":
         return 0  # Pillow reads no metadata from a BMP
     return _METADATA_COPIES * len(data)
+
+
+def _metadata_hold(data: bytes) -> int:
+    """What an open of ``data`` that reads its headers holds in the budget: its
+    metadata's copies, when more than the few MB a decode thread takes outside the
+    budget (an ordinary photo's EXIF is tens of KB: nothing)."""
+    metadata = metadata_cost(data)
+    return metadata + _FIXED if metadata > _FIXED else 0
 
 
 def _jpeg_metadata(data: bytes) -> int:
@@ -738,10 +762,8 @@ class Decoding:
             return self
         if self._early is not None:
             self._held = self.budget.reserve(self._early.cost)
-        elif (metadata := metadata_cost(self.data)) > _FIXED:
-            # more than the few MB a decode thread takes outside the budget (an ordinary
-            # photo's EXIF is tens of KB)
-            self._held = self.budget.reserve(metadata + _FIXED)
+        elif metadata := _metadata_hold(self.data):
+            self._held = self.budget.reserve(metadata)
         return self
 
     def frames(self, image: Any, indices: list[int]) -> DecodePlan:

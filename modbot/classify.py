@@ -118,7 +118,8 @@ def decoded_hashes(
 
     cfg = preprocess_config(engine) or PreprocessConfig()  # a remote one's: the default
     try:
-        with budget.reserve(estimate(data, cfg), "its perceptual hash"):
+        # the planning open's metadata copies are held while it runs, then the decode's
+        with budget.reserve(estimate(data, cfg, budget), "its perceptual hash"):
             if deadline is not None and time.monotonic() > deadline:
                 log.debug("no perceptual hash: its memory came after its deadline")
                 return {}
