@@ -10,7 +10,9 @@ several times the decoded frame. So, before a pixel is decoded:
 - ``plan`` reads every frame's header the decode will go through (an animation is
   decoded from its first frame on; a TIFF page or an MPO picture on its own) and
   refuses a frame over the pixel cap, or an animation whose canvas grows past what
-  ``frame_pixel_budget`` allows to decode;
+  ``frame_pixel_budget`` allows to decode (each frame counted as at least
+  ``MIN_WALK_PIXELS``: a frame of one pixel costs Pillow about what one of thousands
+  does, so the frames walked are bounded too);
 - the plan's ``cost`` is an upper bound, in bytes, of what decoding those frames and
   making the model's regions takes: per pixel, the decoded frame in its mode (1 byte
   for L/P, 2 for 16-bit, 4 for RGB, RGBA, 32-bit and float, as Pillow stores them), the
@@ -47,6 +49,7 @@ from typing import Any
 __all__ = [
     "DEFAULT_DECODE_MEMORY",
     "MIN_DECODE_MEMORY",
+    "MIN_WALK_PIXELS",
     "DecodeBudget",
     "DecodePlan",
     "Reservation",
@@ -76,11 +79,21 @@ _BANDS = {"1": 1, "L": 1, "RGB": 3, "YCbCr": 3, "CMYK": 4}
 _RESIZE = 4  # the RGB frame's resize: at most one RGB copy at the source size
 _FIXED = 4_000_000  # Python objects, the file's own buffers, numpy temporaries
 _REFERENCE_SHRINK = 512  # preprocess.REFERENCE_SHRINK: the reference's thumbnail
+# What a frame walked through on the way to a later one counts in ``frame_pixel_budget``
+# at least: Pillow's work per frame does not shrink with it (a GIF of a million one-pixel
+# frames took 25 s to walk), so the default 256 megapixels walk at most 62,500 frames.
+MIN_WALK_PIXELS = 64 * 64
 # After a decode this large the freed memory is handed back to the system before the
 # budget is: glibc keeps freed heap in per-thread arenas (Pillow's 16 MB blocks are under
 # its mmap threshold), so with many decode threads the process would otherwise keep each
 # thread's largest decode, however well the budget kept them from overlapping.
 TRIM_ABOVE = 32_000_000
+
+
+def walk_pixels(pixels: int) -> int:
+    """What decoding a frame of ``pixels`` on the way to a later one counts in
+    ``frame_pixel_budget``."""
+    return max(pixels, MIN_WALK_PIXELS)
 
 
 def pixel_bytes(mode: str) -> int:
@@ -257,11 +270,14 @@ def plan(image: Any, indices: list[int], cfg: Any, data: bytes = b"") -> DecodeP
     for frame in frames:
         _check_pixels(fmt, frame.index, count, frame.width, frame.height, cfg)
     if sequential:
-        walked = sum(f.pixels for f in frames)
+        walked = sum(walk_pixels(f.pixels) for f in frames)
         if walked > cfg.frame_pixel_budget:
+            why = "its canvas grows"
+            if any(f.pixels < MIN_WALK_PIXELS for f in frames):
+                why = f"{len(frames)} frames, each counted as at least {MIN_WALK_PIXELS} pixels"
             raise _unreadable(
                 f"reaching frame {last + 1} of this {fmt} animation decodes "
-                f"{walked / 1e6:.0f} megapixels (its canvas grows), over the "
+                f"{walked / 1e6:.0f} megapixels ({why}), over the "
                 f"{cfg.frame_pixel_budget / 1e6:.0f} megapixel budget for an animation"
             )
     info_alpha = "transparency" in image.info

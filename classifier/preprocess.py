@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from classifier.budget import DecodeBudget, Decoding
+from classifier.budget import DecodeBudget, Decoding, walk_pixels
 from classifier.resample import ReferenceSteps, Resize
 
 # Bump when regions change for the same bytes: it is part of every concept version.
@@ -75,7 +75,8 @@ class PreprocessConfig:
     size: int = 224  # the model's input size
     max_pixels: int = 64_000_000  # per frame; larger is refused as a likely decompression bomb
     max_frames: int = 4  # frames examined in an animation
-    frame_pixel_budget: int = 256_000_000  # frames x pixels decoded to reach them
+    # frames x pixels decoded to reach them, each frame at least 64x64 (budget.walk_pixels)
+    frame_pixel_budget: int = 256_000_000
     tile_aspect: float = 1.55  # wider (or taller) than this gets tiles; 3:2 photos do not
     max_tiles: int = 6  # along the long side; beyond that tiles are squeezed to cover it
 
@@ -403,9 +404,10 @@ def _frame_indices(image: Image.Image, cfg: PreprocessConfig) -> list[int]:
         raise Unreadable(f"truncated or corrupt {image.format} animation: {exc}") from None
     if n <= 1:
         return [0]
-    # seeking decodes every frame before the target: bound the pixels that costs
+    # seeking decodes every frame before the target: bound the pixels that costs, and
+    # the frames (a frame of one pixel counts as MIN_WALK_PIXELS)
     width, height = image.size
-    reachable = max(1, min(n, cfg.frame_pixel_budget // (width * height)))
+    reachable = max(1, min(n, cfg.frame_pixel_budget // walk_pixels(width * height)))
     count = min(cfg.max_frames, reachable)
     if count == 1:
         return [0]
