@@ -14,12 +14,14 @@ one file; each record is small.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
+    "ALREADY_DONE",
     "FILE_KINDS",
     "PROFILE_KINDS",
     "SIGNIFICANCE",
@@ -48,6 +50,7 @@ __all__ = [
     "StoredFile",
     "Target",
     "Upload",
+    "action_outcome",
     "extension",
     "parse_time",
     "utc_iso",
@@ -464,6 +467,20 @@ class ActionOutcome:
         )
 
 
+ALREADY_DONE = "already_done"
+
+
+def action_outcome(action: Mapping[str, Any]) -> str:
+    """An action's status as a report counts and shows it, and a run's summary line:
+    ``already_done`` for one not sent because it was done before (the person banned
+    already, the post removed: the record's ``skipped`` "already done: ..."), so that no
+    admin reads it as an action the bot did not take; else the recorded status."""
+    status = str(action.get("status"))
+    if status == "skipped" and str(action.get("detail") or "").startswith("already done"):
+        return ALREADY_DONE
+    return status
+
+
 # --- a cycle ----------------------------------------------------------------------------------
 
 
@@ -477,7 +494,9 @@ class CycleStats:
     cache_hits: int = 0
     not_downloaded: int = 0  # of those, known files not downloaded again
     skipped: Counter[str] = field(default_factory=Counter)  # by reason
-    actions: Counter[str] = field(default_factory=Counter)  # by "kind:status"
+    actions: Counter[str] = field(default_factory=Counter)  # by "kind:status" (as recorded)
+    # the same by "kind:outcome" as a report says it (``action_outcome``): the summary's
+    outcomes: Counter[str] = field(default_factory=Counter)
     verdicts: Counter[str] = field(default_factory=Counter)  # images a label fired on, by label
     decisions: int = 0
     requests: int = 0  # Lemmy API requests (logins and retries included)
@@ -506,10 +525,9 @@ class CycleStats:
                 f"comments of {count} post{'s' if count != 1 else ''} not read ({why}): "
                 f"post{'s' if len(ids) != 1 else ''} {named}"
             )
-        if self.actions:
-            parts.append(
-                "actions " + ", ".join(f"{k} {v}" for k, v in sorted(self.actions.items()))
-            )
+        said = self.outcomes or self.actions  # stats counted by hand: as recorded
+        if said:
+            parts.append("actions " + ", ".join(f"{k} {v}" for k, v in sorted(said.items())))
         parts.append(f"{self.requests} requests")
         memory = [
             f"{what} {_mb(peak)} of {_mb(total)}"

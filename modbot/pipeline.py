@@ -67,6 +67,7 @@ from modbot.model import (
     Item,
     ItemImage,
     PlannedAction,
+    action_outcome,
 )
 from modbot.record import decision_for, subject_for, target_for
 from modbot.rules import Plan, uploader_exemption
@@ -702,6 +703,8 @@ class Pipeline:
             stats.verdicts.update(decision.labels)
             for a in decision.actions:
                 stats.actions[f"{a.action}:{a.status}"] += 1
+                said = action_outcome({"status": a.status, "detail": a.detail})
+                stats.outcomes[f"{a.action}:{said}"] += 1  # the run's line, as a report
             if decision.skipped:
                 stats.skipped[decision.skipped] += 1
         stats.items_seen += 1

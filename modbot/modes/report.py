@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modbot.errors import ReportError
+from modbot.model import ALREADY_DONE, action_outcome
 
 if TYPE_CHECKING:
     from modbot.classify import Engine
@@ -175,20 +176,6 @@ class SummaryCounts:
         if extra:
             summary.update(extra)
         return summary
-
-
-ALREADY_DONE = "already_done"
-
-
-def action_outcome(action: Mapping[str, Any]) -> str:
-    """An action's status as a report counts and shows it: ``already_done`` for one not
-    sent because it was done before (the person banned already, the post removed: the
-    record's ``skipped`` "already done: ..."), so that no admin reads it as an action the
-    bot did not take; else the recorded status."""
-    status = str(action.get("status"))
-    if status == "skipped" and str(action.get("detail") or "").startswith("already done"):
-        return ALREADY_DONE
-    return status
 
 
 def as_reported(record: dict[str, Any]) -> dict[str, Any]:
