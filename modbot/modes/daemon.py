@@ -57,7 +57,6 @@ __all__ = [
     "Daemon",
     "daemon_cursor",
     "failed_part_way",
-    "report_anyway",
     "watch",
 ]
 
@@ -520,26 +519,28 @@ def _once(
     """``run --once``: one cycle (with the lookback), recorded for the cron healthcheck;
     ``stop`` set (SIGTERM, Ctrl-C) ends it after the batch in hand."""
     from modbot.modes.cronbeat import record_once
-    from modbot.modes.report import write_run_report
+    from modbot.modes.report import incomplete_run_report, reported_if_failed, write_run_report
 
     dry_run = bool(pipeline.dry_run)
-    before = pipeline.cycle_stats
     try:
-        start()
-        stats = pipeline.poll_once(deep=True, stop=stop)
+        # failing part-way: what the cycle did first (its items recorded, its actions
+        # taken) said, and the decisions it recorded in a report marked incomplete
+        with reported_if_failed(
+            pipeline,
+            f"run {pipeline.run_id} ({mode})",
+            report,
+            incomplete_run_report(pipeline, report),
+            logger=log_run,
+        ) as failed:
+            start()
+            stats = pipeline.poll_once(deep=True, stop=stop)
     except Exception as exc:  # the cron healthcheck says why, then it ends as before
-        # what the cycle did before it failed (its items recorded, its actions taken)
-        partial = failed_part_way(pipeline, before)
-        if partial:
-            print(f"run {pipeline.run_id} ({mode}) {partial}")
-            if report:  # the decisions it recorded, in a report marked incomplete
-                report_anyway(pipeline, report)
         record_once(
             pipeline.store,
             run_id=pipeline.run_id,
             dry_run=dry_run,
             every=every,
-            summary=partial,
+            summary=failed.done,
             error=f"{type(exc).__name__}: {exc}",
         )
         raise
@@ -578,19 +579,6 @@ def failed_part_way(pipeline: Any, before: CycleStats | None) -> str:
     if partial is None or partial is before:
         return ""
     return f"failed; done and recorded before: {partial.summary()}"
-
-
-def report_anyway(pipeline: Any, report: str, since: datetime | None = None) -> None:
-    """``--report`` of a run or sweep that failed part-way: what it recorded first,
-    marked incomplete; a report that cannot be written does not hide the failure."""
-    from modbot.modes.report import write_run_report
-
-    try:
-        written = write_run_report(pipeline, report, since=since, extra={"complete": False})
-    except Exception as exc:  # the store that failed the cycle, a full disk
-        log_run.warning("could not write the report %s: %s", report, exc)
-        return
-    print(f"report (incomplete): {written}")
 
 
 def _metrics(policy: Policy, dry_run: bool) -> Metrics:

@@ -19,6 +19,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ __all__ = [
     "ALREADY_DONE",
     "REPORT_SCOPE",
     "NotListed",
+    "PartWay",
     "ReportError",
     "action_outcome",
     "add_run_decisions",
@@ -636,6 +638,15 @@ class NotListed:
         self.ended = True
 
 
+@dataclass
+class PartWay:
+    """What a cycle that failed in ``reported_if_failed`` had done first, as its summary
+    says it ("failed; done and recorded before: ..."); "" while it has not failed, or
+    when it failed before its cycle began."""
+
+    done: str = ""
+
+
 @contextmanager
 def reported_if_failed(
     pipeline: Pipeline,
@@ -645,20 +656,23 @@ def reported_if_failed(
     *,
     hint: str = "",
     logger: logging.Logger = log,
-) -> Iterator[None]:
-    """A cycle of ``pipeline`` failing in the block (a sweep, a rescan): the command says
-    what it did first (``said``, the run's summary of it, ``hint``), writes ``report``
-    with ``write()`` (the decisions recorded first, marked incomplete), then the error
-    goes on, for the command to say. A cycle that failed before it began (the login, the
-    model) says nothing here. A report that cannot be written (the store that failed
-    the cycle, a full disk) is a warning on ``logger``: it must not hide the failure."""
+) -> Iterator[PartWay]:
+    """A cycle of ``pipeline`` failing in the block (a sweep, a rescan, ``run --once``):
+    the command says what it did first (``said``, the run's summary of it, ``hint``),
+    writes ``report`` with ``write()`` (the decisions recorded first, marked incomplete),
+    then the error goes on, for the command to say; what it did first stays in the
+    ``PartWay`` it yields (for ``run --once``'s healthcheck record). A cycle that failed
+    before it began (the login, the model) says nothing here. A report that cannot be
+    written (the store that failed the cycle, a full disk) is a warning on ``logger``: it
+    must not hide the failure."""
     from modbot.modes.daemon import failed_part_way
 
     before = pipeline.cycle_stats
+    failed = PartWay()
     try:
-        yield
+        yield failed
     except Exception:
-        partial = failed_part_way(pipeline, before)
+        partial = failed.done = failed_part_way(pipeline, before)
         if partial:
             print(f"{said} {partial}{hint}")
             if report and write is not None:
