@@ -26,7 +26,10 @@ Before an undo is sent (and in the preview), Lemmy's modlog is asked who acted l
 the post, comment or person: the undo is sent only while the newest line is the bot's
 own removal or ban (or there is none: no one is shown acting after the bot). A moderator or admin who acted after the bot (restored the post and
 removed it again, lifted the ban and banned again) made their own decision: it is left
-as it is, said and recorded, nothing sent (no failure). A restore or unban since means
+as it is, said and recorded, nothing sent (no failure); so is a post or comment whose
+author another moderator or admin banned (from the site, or its community) after the
+bot's removal: Lemmy 0.19's ban with remove_data writes no line per post and does not
+say whether it removed theirs. A restore or unban since means
 it is undone already: nothing sent. When the modlog cannot be read, or Lemmy hides who
 acted from the bot's account, nothing is undone blind: that undo fails, said why (run it
 again once the modlog can be read, or with ``modlog=False``: ``--no-modlog-check``).
@@ -45,6 +48,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from modbot.actions.executor import Executor
@@ -532,7 +536,11 @@ class Checks:
             if gone:
                 return ActionOutcome(step.kind, NOT_POSSIBLE, _no_longer(step.target))
             # No line at all (not even the bot's): no one is shown acting after the bot,
-            # and the store says the bot did it. (A 0.19 ban's remove_data writes none.)
+            # and the store says the bot did it; but a ban may have removed it since
+            if step.kind == "restore":
+                done_at = (self.store.action("remove", step.target) or {}).get("done_at")
+                since = None if done_at is None else datetime.fromtimestamp(done_at, UTC)
+                return self._author_banned_since(step, since)
             return None
         if entry.moderator_id is None:
             why = (
@@ -549,6 +557,8 @@ class Checks:
                 f"{who} {done} already, at {when} ({what}): nothing sent",
             )
         if entry.moderator_id == me:
+            if step.kind == "restore":
+                return self._author_banned_since(step, entry.when)
             return None
         if step.kind == "restore":
             why = (
@@ -562,6 +572,67 @@ class Checks:
                 "ban, left as it is (lift it in Lemmy if it is meant to go)"
             )
         return ActionOutcome(step.kind, "skipped", why)
+
+    def _author_banned_since(self, step: Step, since: datetime | None) -> ActionOutcome | None:
+        """Why a restore is not sent: a moderator or admin banned the item's author (from
+        the site, or from the item's community) after the bot removed it (``since``).
+        Lemmy 0.19's ban with "remove their content" writes no modlog line per post or
+        comment and its line does not say whether it removed any: the ban is taken as
+        their decision about everything of that person (1.0 also writes a line per item,
+        read as the item's newest). None: send it."""
+        kind, _, number = step.target.partition(":")
+        what = step.target.replace(":", " ")
+        try:
+            item = (
+                self.client.post(int(number))
+                if kind == "post"
+                else self.client.comment(int(number))
+            )
+            if item.author is None:
+                return None
+            author = item.author.id
+            community = item.community.id if item.community is not None else None
+            bans: list[tuple[str, int | None, str]] = [("ban", None, "from the site")]
+            if community is not None:
+                bans.append(("community_ban", community, f"in community {community}"))
+            found = []
+            for action, where_id, where in bans:
+                entry = self.client.last_mod_action(action, author, community_id=where_id)
+                if entry is not None:
+                    found.append((entry, where))
+        except (LemmyUnavailable, LemmyLoginError) as exc:
+            why = f"cannot read who banned the author of {what}: {exc}"
+            return ActionOutcome(step.kind, "failed", why, retry=True)
+        except LemmyError as exc:
+            if _gone(exc):
+                return None  # the restore's refusal says it is gone
+            why = (
+                f"cannot read Lemmy's modlog of the bans of the author of {what} ({exc}): not "
+                "restored, so as not to undo a ban's removal of their content (run the same "
+                "command again once it can be read, or with --no-modlog-check)"
+            )
+            return ActionOutcome(step.kind, "failed", why)
+        me = self.bot_id()
+        for entry, where in found:
+            if entry.revert or entry.moderator_id == me:
+                continue
+            if since is not None and entry.when <= since:
+                continue
+            who = (
+                f"{'admin' if entry.action == 'ban' else 'moderator'} "
+                f"{entry.moderator or f'person {entry.moderator_id}'}"
+                if entry.moderator_id is not None
+                else "a moderator or admin (Lemmy hides who from the bot's account)"
+            )
+            why = (
+                f"{who} banned its author (person {author}) {where} at "
+                f"{utc_iso(entry.when)}, after the bot removed {what}: a ban can remove all "
+                "their posts and comments (Lemmy 0.19's modlog does not say whether it did), "
+                "their own decision, left as it is (restore it in Lemmy if it is meant to "
+                "come back)"
+            )
+            return ActionOutcome(step.kind, "skipped", why)
+        return None
 
     def _gone(self, key: str) -> bool:
         kind, _, number = key.partition(":")
