@@ -24,6 +24,7 @@ __all__ = [
     "ALREADY_DONE",
     "FILE_KINDS",
     "PROFILE_KINDS",
+    "REPEAT",
     "SIGNIFICANCE",
     "TEXT_IMAGE_KINDS",
     "VIDEO_EXTENSIONS",
@@ -468,16 +469,29 @@ class ActionOutcome:
 
 
 ALREADY_DONE = "already_done"
+REPEAT = "repeat"
+# what the record's `skipped` detail starts with: the report's status for it
+_SKIPPED_AS = (
+    ("already done", ALREADY_DONE),
+    # the same action as another decision of the run, counted (planned, done...) there
+    ("already planned", REPEAT),  # a dry run's, for another item
+    ("already decided for another image", REPEAT),  # for another image of the item
+)
 
 
 def action_outcome(action: Mapping[str, Any]) -> str:
-    """An action's status as a report counts and shows it, and a run's summary line:
-    ``already_done`` for one not sent because it was done before (the person banned
-    already, the post removed: the record's ``skipped`` "already done: ..."), so that no
-    admin reads it as an action the bot did not take; else the recorded status."""
+    """An action's status as a report counts and shows it, and a run's summary line, so
+    that no admin reads as an action the bot did not take: ``already_done`` for one not
+    sent because it was done before (the person banned already, the post removed: the
+    record's ``skipped`` "already done: ..."), ``repeat`` for the same action as another
+    decision of the run ("already planned: ...", "already decided for another image of
+    this item"), counted there; else the recorded status."""
     status = str(action.get("status"))
-    if status == "skipped" and str(action.get("detail") or "").startswith("already done"):
-        return ALREADY_DONE
+    if status == "skipped":
+        detail = str(action.get("detail") or "")
+        for start, outcome in _SKIPPED_AS:
+            if detail.startswith(start):
+                return outcome
     return status
 
 

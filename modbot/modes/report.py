@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modbot.errors import ReportError
-from modbot.model import ALREADY_DONE, action_outcome
+from modbot.model import ALREADY_DONE, REPEAT, action_outcome
 
 if TYPE_CHECKING:
     from modbot.classify import Engine
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALREADY_DONE",
+    "REPEAT",
     "REPORT_SCOPE",
     "NotListed",
     "PartWay",
