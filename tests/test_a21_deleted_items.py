@@ -120,7 +120,8 @@ def test_undoing_the_removal_of_a_comment_its_author_deleted_since_says_so(fake_
     finally:
         client.close()
         store.close()
-    assert outcome.status == "failed"
+    # recorded as not possible (95305ce): never tried again, not a failure each run
+    assert outcome.status == "not_possible"
     assert "deleted by its author" in outcome.detail and "restores no deleted" in outcome.detail
     assert comment.removed
 
