@@ -25,7 +25,7 @@ from modbot.lemmy import views_v3
 from modbot.lemmy.api import MAX_PAGE, PAGE, ModlogEntry
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
-from modbot.lemmy.viewcheck import malformed_answer, read_person_view, read_view
+from modbot.lemmy.viewcheck import malformed_answer, person_shown, read_person_view, read_view
 from modbot.model import Community, Item, Message, Page, Person, SiteInfo, parse_time
 
 __all__ = ["LemmyClient"]
@@ -90,21 +90,10 @@ def _modlog_entry(action: str, view: Any) -> ModlogEntry:
             revert=not row[flag],
             when=when,
             moderator_id=moderator_id,
-            moderator=_who(moderator) if isinstance(moderator, dict) else None,
+            moderator=person_shown(moderator, "actor_id") if isinstance(moderator, dict) else None,
             expires=parse_time(row.get("expires")),
             reason=row.get("reason"),
         )
-
-
-def _who(person: dict[str, Any]) -> str | None:
-    """A person's name as an admin writes it: ``name``, ``name@instance`` when remote."""
-    name = person.get("name")
-    if not isinstance(name, str):
-        return None
-    actor = person.get("actor_id")
-    if person.get("local") is False and isinstance(actor, str) and "//" in actor:
-        return f"{name}@{actor.split('//', 1)[1].split('/', 1)[0]}"
-    return name
 
 
 def _pythorhead_on(client: LemmyClient) -> Any:

@@ -28,6 +28,7 @@ __all__ = [
     "listed_communities",
     "malformed",
     "malformed_answer",
+    "person_shown",
     "read_person_view",
     "read_view",
     "shown",
@@ -193,3 +194,16 @@ def malformed(
     moment = parse_time(stamp) if isinstance(stamp, str) else None
     checked: ItemKind = "upload" if kind == "upload" else "post" if kind == "post" else "comment"
     return Item(checked, item_id, moment, f"malformed:{digest}", problem=problem)
+
+
+def person_shown(person: dict[str, Any], actor_key: str) -> str | None:
+    """A person's name as an admin writes it: ``name``, ``name@instance`` when remote
+    (``actor_key``: where the view keeps the person's URL, 0.19's ``actor_id``, 1.0's
+    ``ap_id``)."""
+    name = person.get("name")
+    if not isinstance(name, str):
+        return None
+    actor = person.get(actor_key)
+    if person.get("local") is False and isinstance(actor, str) and "//" in actor:
+        return f"{name}@{actor.split('//', 1)[1].split('/', 1)[0]}"
+    return name
