@@ -292,14 +292,13 @@ class FeedRefresher:
         the background, unless one is running or the refresher is closed."""
         if not policy.feeds or self._stop.is_set():
             return
-        load_kept(self.store, policy)
+        # as ``load_kept``, each copy's dates read once: for it and for ``_due``
+        copies = {name: self.store.feed_copy(name, body=False) for name in policy.feeds}
+        for name, fl in policy.feeds.items():
+            _load_kept(fl, self.store, copies[name])
         if self.busy:
             return
-        due = [
-            name
-            for name, fl in policy.feeds.items()
-            if _due(self.store, fl, self.store.feed_copy(name, body=False))
-        ]
+        due = [name for name, fl in policy.feeds.items() if _due(self.store, fl, copies[name])]
         if not due:
             return
         log.debug("fetching the feeds %s in the background", ", ".join(due))
