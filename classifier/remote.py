@@ -431,7 +431,7 @@ class RemoteEngine:
         if answer.status_code in (401, 403):
             raise WorkerRefused(self._refused_message(worker, answer))
         if answer.status_code == 400:  # no image sent: it refuses the configuration
-            unaccepted = self._unaccepted(worker, "/v1/info", answer)
+            unaccepted = self._unaccepted("/v1/info", answer)
             assert unaccepted is not None  # (any 400 to /v1/info is one)
             short, fix = unaccepted
             raise RemoteRequestRefused(f"classifier worker {worker.url}: {short}. {fix}")
@@ -492,9 +492,7 @@ class RemoteEngine:
                 self.model,
             )
 
-    def _unaccepted(
-        self, worker: _Worker, path: str, answer: httpx.Response
-    ) -> tuple[str, str] | None:
+    def _unaccepted(self, path: str, answer: httpx.Response) -> tuple[str, str] | None:
         """(what happened, what to fix) when a 400 refuses what every request of this bot
         carries, not the image: the concepts sent (``X-Modbot-Concepts``) or the named
         set (``X-Modbot-Concept-Set``), as the worker's error says; a proxy's 400 page
@@ -693,7 +691,7 @@ class RemoteEngine:
             raise _Answer(f"over this client's quota (429); retry after {retry:.0f} s")
         if status in (400, 413):
             said = _error(answer)
-            unaccepted = self._unaccepted(worker, path, answer)
+            unaccepted = self._unaccepted(path, answer)
             if unaccepted is not None:
                 short, fix = unaccepted
                 if time.monotonic() - worker.unaccepted_logged >= REFUSED_BACKOFF:
