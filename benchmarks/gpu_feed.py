@@ -3,13 +3,15 @@
     python benchmarks/gpu_feed.py --device cuda --model ViT-L-14 --images 1024
     .venv/bin/python benchmarks/gpu_feed.py --device cpu --model ViT-B-32 --images 64  # a smoke run
 
-Three figures, each on the same ~1,600 px distinct JPEGs (benchmarks/pipeline.py's):
+Each figure on the same ~1,600 px distinct JPEGs (benchmarks/pipeline.py's):
 
 - model: ``LoadedModel.encode_images`` on ready uint8 batches of ``--batch`` on the
   device (random weights; fp16 on CUDA): the most images/s the model itself takes;
 - decode in threads: the engine's own decode (``decode_image``, deferred as on a GPU)
   in a thread pool of one thread per core, as the engine runs it;
 - decode in processes: the same function in a process pool of one process per core.
+- Pillow's JPEG decode alone (full size, to an array, no checks), threads and processes;
+- nvJPEG (torchvision's ``decode_jpeg`` on the GPU), on CUDA.
 
 If threads give far less than processes, the decoding holds the GIL and one process
 cannot feed the model; the last line says which way feeds how much of the model.
