@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modbot.errors import ReportError
-from modbot.model import ALREADY_DONE, REPEAT, action_outcome
+from modbot.model import action_outcome
 
 if TYPE_CHECKING:
     from modbot.classify import Engine
@@ -35,13 +35,10 @@ if TYPE_CHECKING:
     from modbot.pipeline import Pipeline
 
 __all__ = [
-    "ALREADY_DONE",
-    "REPEAT",
     "REPORT_SCOPE",
     "NotListed",
     "PartWay",
     "ReportError",
-    "action_outcome",
     "add_run_decisions",
     "as_reported",
     "build_summary",

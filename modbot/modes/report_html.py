@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from modbot.actions.kinds import DESTRUCTIVE
-from modbot.modes.report import ALREADY_DONE, action_outcome, build_summary
+from modbot.model import ALREADY_DONE, action_outcome
+from modbot.modes.report import build_summary
 
 __all__ = ["render_html"]
 
