@@ -172,8 +172,7 @@ def _decision_card(d: Mapping[str, Any]) -> str:
     actions = d.get("actions") or []
     action_rows = (
         "".join(
-            f'<li><b>{_e(a.get("action"))}</b> <span class="status {_e(action_outcome(a))}">'
-            f"{_e(status_word(action_outcome(a)))}</span> {_e(a.get('detail'))}"
+            f"<li><b>{_e(a.get('action'))}</b> {_outcome(a)}"
             + (f' <span class="muted">at {_e(a["done_at"])}</span>' if a.get("done_at") else "")
             + "</li>"
             for a in actions
@@ -268,13 +267,17 @@ def _recorded(d: Mapping[str, Any]) -> str:
     if not recorded.get("rule") and not actions:
         return '<span class="muted">no rule matched</span>'
     parts = [_e(recorded.get("rule") or "no rule")]
-    for a in actions:
-        outcome = action_outcome(a)
-        parts.append(
-            f'{_e(a.get("action"))} <span class="status {_e(outcome)}">'
-            f"{_e(status_word(outcome))}</span> {_e(a.get('detail'))}"
-        )
+    parts += [f"{_e(a.get('action'))} {_outcome(a)}" for a in actions]
     return "<br>".join(parts)
+
+
+def _outcome(action: Mapping[str, Any]) -> str:
+    """An action's outcome (``action_outcome``), worded, and its detail."""
+    outcome = action_outcome(action)
+    return (
+        f'<span class="status {_e(outcome)}">{_e(status_word(outcome))}</span> '
+        f"{_e(action.get('detail'))}"
+    )
 
 
 # The page is made of sections, each a header, rows, and a footer: a report streamed
