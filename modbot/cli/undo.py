@@ -146,9 +146,15 @@ def undo(args: argparse.Namespace) -> int:
             if missing:
                 print(f"modbot undo: no decision {', '.join(map(str, missing))}", file=sys.stderr)
                 return 1
-        if args.ids:  # those records only, not the whole table
-            rows = [Row(i, r) for i, r in store.decision_rows(ids=args.ids) if which.matches(r)]
-            rows = [r for r in rows if _in_window(r, which)]
+            # those records only, not the whole table; the window as the audit's query
+            chosen_rows = store.decision_rows(
+                ids=args.ids,
+                since=which.since,
+                until=which.until,
+                run_id=which.run_id,
+                rule=which.rule,
+            )
+            rows = [Row(i, r) for i, r in chosen_rows if which.matches(r)]
         else:  # streamed: only the records chosen are held
             records = Records(store.path)
             try:
@@ -175,18 +181,6 @@ def undo(args: argparse.Namespace) -> int:
         return _carry_out(store, plan, args)
     finally:
         store.close()
-
-
-def _in_window(row: Any, which: Any) -> bool:
-    """The filters the store's query applies (time, run, rule), for records read by id."""
-    r = row.record
-    at = str(r.get("decided_at", ""))
-    return (
-        (which.since is None or at >= which.since)
-        and (which.until is None or at < which.until)
-        and (which.run_id is None or r.get("run_id") == which.run_id)
-        and (which.rule is None or r.get("rule") == which.rule)
-    )
 
 
 def _ids(decisions: list[int]) -> str:
