@@ -30,7 +30,6 @@ __all__ = [
     "item_key",
     "moment",
     "person_names",
-    "render_json",
     "render_table",
     "select",
 ]
@@ -398,7 +397,8 @@ def render_table(rows: Iterable[Row]) -> str:
 
 
 def json_chunks(rows: Iterable[Row], which: AuditFilter) -> Iterator[str]:
-    """``render_json``'s text, a record at a time."""
+    """``{"filter": {...}, "records": [record + "id"]}``, records as stored, a record
+    at a time."""
     chosen = {k: v for k, v in vars(which).items() if v not in (None, False)}
     shown = json.dumps(chosen, indent=2, sort_keys=True).replace("\n", "\n  ")
     yield f'{{\n  "filter": {shown},\n  "records": ['
@@ -408,8 +408,3 @@ def json_chunks(rows: Iterable[Row], which: AuditFilter) -> Iterator[str]:
         yield ("\n    " if first else ",\n    ") + text
         first = False
     yield "]\n}" if first else "\n  ]\n}"
-
-
-def render_json(rows: Iterable[Row], which: AuditFilter) -> str:
-    """``{"filter": {...}, "records": [record + "id"]}``, records as stored."""
-    return "".join(json_chunks(rows, which))
