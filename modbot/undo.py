@@ -619,8 +619,7 @@ class Checks:
             if since is not None and entry.when <= since:
                 continue
             who = (
-                f"{'admin' if entry.action == 'ban' else 'moderator'} "
-                f"{entry.moderator or f'person {entry.moderator_id}'}"
+                _said(entry)[0]
                 if entry.moderator_id is not None
                 else "a moderator or admin (Lemmy hides who from the bot's account)"
             )
