@@ -31,7 +31,6 @@ __all__ = [
     "moment",
     "person_names",
     "render_table",
-    "select",
 ]
 
 
@@ -264,18 +263,6 @@ class Records:
         except sqlite3.Error as exc:
             raise StateError(database_problem(self.path, exc)) from None
         yield from reversed(newest)
-
-
-def select(store: Store, which: AuditFilter, limit: int | None = None) -> list[Row]:
-    """The records ``which`` selects, oldest first; ``limit``: only the newest so many."""
-    rows = [
-        Row(i, r)
-        for i, r in store.decision_rows(
-            since=which.since, until=which.until, run_id=which.run_id, rule=which.rule
-        )
-        if which.matches(r)
-    ]
-    return rows[-limit:] if limit else rows
 
 
 def unknown_rule(store: Store | Records, which: AuditFilter) -> str | None:
