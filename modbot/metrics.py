@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from modbot.errors import SettingsError
+from modbot.model import ALREADY_DONE, REPEAT
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -41,8 +42,19 @@ PREFIX = "modbot"
 # A cycle is a poll (seconds) plus a sweep slice (up to half the poll interval).
 CYCLE_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 # The outcomes an action is counted under from the first cycle on (a counter that first
-# appears at 1 hides that first increase from rate() and increase()).
-ACTION_STATUSES = ("done", "planned", "failed", "skipped", "not_possible", "covered")
+# appears at 1 hides that first increase from rate() and increase()): as the reports say
+# them (``model.action_outcome``), so that a dashboard tells an action done before
+# (already_done) or the same as another decision's (repeat) from one not taken (skipped).
+ACTION_STATUSES = (
+    "done",
+    "planned",
+    "failed",
+    "skipped",
+    "not_possible",
+    "covered",
+    ALREADY_DONE,
+    REPEAT,
+)
 # Skip reasons no rule names (so not among the daemon's `skip_reasons`), counted from the
 # first cycle on too: no worker of classifier.remote answered, an item not as Lemmy sends.
 ALWAYS_SKIP_REASONS = ("classifier_unavailable", "malformed_item")
@@ -171,7 +183,8 @@ class Metrics:
             self.requests.inc(s.requests)
             for label, n in s.verdicts.items():
                 self.verdicts.labels(label=label).inc(n)
-            for key, n in s.actions.items():
+            # by outcome as the reports say it; stats counted by hand have the statuses only
+            for key, n in (s.outcomes or s.actions).items():
                 kind, _, status = key.partition(":")
                 self.actions.labels(kind=kind, status=status).inc(n)
             for reason, n in s.skipped.items():
