@@ -252,14 +252,10 @@ class Fetcher:
     ) -> Fetched:
         own = hold is None
         try:
-            parts = _check_url(url)
-            # a server is a host and port (the instance, its pict-rs and a web host may
-            # share an address; a slow one must not take the others' slots)
-            host = f"{parts.hostname or ''}:{parts.port or ''}"
-            async with self._host_slot(host), self._slot():
-                if hold is None:  # waiting for memory is not the server's time
-                    hold = await self.reserve_body()
-                fetched = await self._fetch_within_deadline(url, hold, conditional)
+            _check_url(url)
+            if hold is None:  # waiting for memory is not the server's time
+                hold = await self.reserve_body()
+            fetched = await self._fetch_within_deadline(url, hold, conditional)
             if passed_over:  # before the finalizer below ties the hold to this object
                 fetched = replace(fetched, passed_over=passed_over)
         except FetchSkipped as exc:
@@ -376,21 +372,27 @@ class Fetcher:
         self, url: str, hold: BodyHold, conditional: dict[str, str] | None = None
     ) -> Fetched:
         try:
-            async with asyncio.timeout(self.limits.total_timeout):
-                return await self._follow(url, hold, conditional)
+            async with asyncio.timeout(self.limits.total_timeout) as deadline:
+                return await self._follow(url, hold, conditional, deadline)
         except TimeoutError:
             raise FetchTimeout(
                 url, f"the download took longer than {self.limits.total_timeout:g} s in all"
             ) from None
 
     async def _follow(
-        self, url: str, hold: BodyHold, conditional: dict[str, str] | None = None
+        self,
+        url: str,
+        hold: BodyHold,
+        conditional: dict[str, str] | None,
+        deadline: asyncio.Timeout,
     ) -> Fetched:
         current = url
         for _hop in range(self.limits.max_redirects + 1):
             # each hop as its host must see it (a redirect may leave the instance)
             headers = {**self.identity.headers_for(current), **(conditional or {})}
-            async with self._stream(current, headers) as response:
+            # each hop in its own host's slot: a redirect is bounded like a first
+            # request (links on many hosts redirecting to one would hit it unbounded)
+            async with self._slots(current, deadline), self._stream(current, headers) as response:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     current = self._redirect_target(url, response)
                     continue
@@ -514,6 +516,31 @@ class Fetcher:
                 raise_for_status=False,
             )
         return self._client
+
+    @asynccontextmanager
+    async def _slots(self, url: str, deadline: asyncio.Timeout) -> AsyncIterator[None]:
+        """A request's place: one of its server's slots, then one of all. The time
+        waiting for them is the bot's own queue, not the server's: the download's
+        deadline stops meanwhile. Held for one request (one hop of a redirect chain),
+        never while waiting for another's: no download holds one slot and waits for
+        the next."""
+        parts = urlsplit(url)
+        # a server is a host and port (the instance, its pict-rs and a web host may
+        # share an address; a slow one must not take the others' slots)
+        host = f"{parts.hostname or ''}:{parts.port or ''}"
+        loop = asyncio.get_running_loop()
+        when = deadline.when()
+        left = None if when is None else when - loop.time()
+        deadline.reschedule(None)
+        try:
+            async with self._host_slot(host), self._slot():
+                if left is not None:
+                    deadline.reschedule(loop.time() + left)
+                    left = None
+                yield
+        finally:
+            if left is not None:  # cancelled while waiting: the deadline as it was
+                deadline.reschedule(loop.time() + left)
 
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
