@@ -21,8 +21,9 @@ PNG = PNG_BUF.getvalue()
 
 
 class CountingServer:
-    """Plays every host: ``/hop`` redirects to ``http://victim.example/slow``; ``/slow``
-    answers a PNG after ``delay`` seconds. Counts requests in flight by Host."""
+    """Plays every host: ``/hop`` redirects to ``http://victim.example/slow``,
+    ``/to/<host:port>`` to ``http://<host:port>/png``; anything else is a PNG after
+    ``delay`` seconds. Counts requests in flight by Host."""
 
     def __init__(self, delay: float = 0.2) -> None:
         self.delay = delay
@@ -50,15 +51,16 @@ class CountingServer:
                 headers = {
                     k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines)
                 }
-                host = headers["host"].split(":")[0]
+                host = headers["host"].split(":")[0].rstrip(".")
                 self.requests.append((host, path))
                 self.active[host] = self.active.get(host, 0) + 1
                 self.max_active[host] = max(self.max_active.get(host, 0), self.active[host])
                 try:
-                    if path == "/hop":
+                    if path == "/hop" or path.startswith("/to/"):
+                        to = path[4:] + "/png" if path.startswith("/to/") else "victim.example/slow"
                         writer.write(
-                            b"HTTP/1.1 302 Found\r\nLocation: http://victim.example/slow\r\n"
-                            b"Content-Length: 0\r\n\r\n"
+                            b"HTTP/1.1 302 Found\r\nLocation: http://%s\r\n" % to.encode()
+                            + b"Content-Length: 0\r\n\r\n"
                         )
                     else:
                         self.downloading += 1

@@ -52,6 +52,7 @@ from modbot.fetch.addresses import (
     PinnedResolver,
     Resolver,
     is_public_address,
+    literal_address,
     parse_host_entry,
     system_resolver,
     tls_context,
@@ -435,11 +436,12 @@ class Fetcher:
         if "@" in parts.netloc:  # never send credentials found in content
             url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
             parts = urlsplit(url)
-        host = _dialed_host(url)
+        dialed = _as_browsers_read(url)
+        host = _dialed_host(dialed)
         try:
             self._addresses.check_literal(host, parts.port or DEFAULT_PORTS[parts.scheme.lower()])
-            async with self._http().get(url, headers=headers, allow_redirects=False) as response:
-                yield _Response(url, response)
+            async with self._http().get(dialed, headers=headers, allow_redirects=False) as response:
+                yield _Response(dialed, response)
         except FetchSkipped as exc:
             if exc.url.startswith("//"):
                 exc.url = url  # raised by the resolver, which only knows host:port
@@ -717,6 +719,20 @@ def _dialed_host(url: str, prefix: str = "") -> str:
         # the message may quote a lone surrogate, which no log or record can encode
         said = str(exc).encode("utf-8", "backslashreplace").decode()
         raise BadURL(url, f"{prefix}invalid URL: {said}") from None
+
+
+def _as_browsers_read(url: str) -> str:
+    """``url`` with an IPv4 address written in a legacy form (``2130706433``, ``127.1``,
+    ``0x7f.0.0.1``) as the dotted address browsers read it as (the WHATWG URL parser):
+    the image people are shown is the one checked (aiohttp refuses these forms, and
+    ``bad_url`` is final), and the address checked is the one connected to."""
+    host = _dialed_host(url)
+    address = literal_address(host) if ":" not in host else None
+    if address is None or address == host:
+        return url
+    parts = urlsplit(url)
+    netloc = address if parts.port is None else f"{address}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 _ASCII_LABEL = re.compile(r"[a-z0-9_-]+\Z")

@@ -30,6 +30,7 @@ __all__ = [
     "PinnedResolver",
     "Resolver",
     "is_public_address",
+    "literal_address",
     "parse_host_entry",
     "system_resolver",
     "tls_context",
@@ -182,7 +183,7 @@ class PinnedResolver(AbstractResolver):
     def check_literal(self, host: str, port: int) -> None:
         """Refuse a URL whose host is a non-public IP address, in any of the forms the
         C library reads as one (``127.1``, ``2130706433``), unless it is allowed."""
-        address = _literal_address(host)
+        address = literal_address(host)
         if address is None or self._policy.may_be_private(host, port):
             return
         if not is_public_address(address):
@@ -212,7 +213,7 @@ def _private(host: str, port: int, address: str) -> PrivateAddress:
     )
 
 
-def _literal_address(host: str) -> str | None:
+def literal_address(host: str) -> str | None:
     """The IP address ``host`` is written as, or None for a name."""
     bare = host.strip("[]")
     try:
