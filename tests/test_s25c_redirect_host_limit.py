@@ -146,3 +146,46 @@ def test_waiting_for_the_redirect_targets_slot_is_not_the_downloads_time():
     got, server = asyncio.run(asyncio.wait_for(go(), 20))
     assert [g.data for g in got] == [PNG] * 3
     assert server.max_active["victim.example"] == 1
+
+
+def test_one_host_spelled_many_ways_is_one_host():
+    # a comment's links to one server, each written differently: the same host and
+    # port to DNS and to the connection, so within one per_host
+    spellings = [
+        "victim.example",
+        "VICTIM.example",
+        "victim.example.",
+        "victim.example:80",
+        "victim.example.:80",
+        "\uff56ictim.example",  # full-width letters: IDNA makes them victim.example
+        "v\uff49ctim.example",
+        "vi\uff43tim.example",
+        "\uff56\uff49ctim.example.",
+    ]
+    limits = FetchLimits(max_concurrency=16, per_host_concurrency=2)
+    got, server = asyncio.run(
+        asyncio.wait_for(_fetch_all(lambda s: [f"http://{h}/slow" for h in spellings], limits), 20)
+    )
+    assert [g.data for g in got] == [PNG] * len(spellings)
+    assert set(server.max_active) == {"victim.example"}
+    # before: a host written another way had slots of its own (5 at once here)
+    assert server.max_active["victim.example"] == 2
+
+
+def test_one_ip_address_written_many_ways_is_one_host():
+    # the forms of 127.0.0.1 browsers read (trusted here, as an admin may trust their
+    # own server): one server, one per_host
+    spellings = ["127.0.0.1", "2130706433", "127.1", "0x7f.0.0.1", "0177.0.0.1", "127.0.1"]
+
+    async def go():
+        async with CountingServer() as server:
+            limits = FetchLimits(max_concurrency=16, per_host_concurrency=2)
+            async with Fetcher(limits, allowed_hosts={f"127.0.0.1:{server.port}"}) as fetcher:
+                urls = [f"http://{h}:{server.port}/slow" for h in spellings]
+                got = await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+            return got, server
+
+    got, server = asyncio.run(asyncio.wait_for(go(), 20))
+    assert [g.data for g in got] == [PNG] * len(spellings)
+    # before: each spelling had slots of its own
+    assert server.max_downloading == 2

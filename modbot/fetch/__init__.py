@@ -526,10 +526,7 @@ class Fetcher:
         deadline stops meanwhile. Held for one request (one hop of a redirect chain),
         never while waiting for another's: no download holds one slot and waits for
         the next."""
-        parts = urlsplit(url)
-        # a server is a host and port (the instance, its pict-rs and a web host may
-        # share an address; a slow one must not take the others' slots)
-        host = f"{parts.hostname or ''}:{parts.port or ''}"
+        host = _server(url)
         loop = asyncio.get_running_loop()
         when = deadline.when()
         left = None if when is None else when - loop.time()
@@ -719,6 +716,19 @@ def _dialed_host(url: str, prefix: str = "") -> str:
         # the message may quote a lone surrogate, which no log or record can encode
         said = str(exc).encode("utf-8", "backslashreplace").decode()
         raise BadURL(url, f"{prefix}invalid URL: {said}") from None
+
+
+def _server(url: str) -> str:
+    """The server a request goes to, for its per-host slot: a host and port (the
+    instance, its pict-rs and a web host may share an address; a slow one must not take
+    the others' slots), as dialled: one written in capitals, with a final dot, its
+    default port, in IDNA's other letters or an IPv4 address in a legacy form is the
+    same server (a comment's hundred links to one must not each get slots of their
+    own)."""
+    dialed = _as_browsers_read(url)
+    parts = urlsplit(dialed)
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower(), 0)
+    return f"[{_dialed_host(dialed).rstrip('.')}]:{port}"
 
 
 def _as_browsers_read(url: str) -> str:
