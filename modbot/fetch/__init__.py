@@ -469,8 +469,13 @@ class Fetcher:
             raise TooLarge(url, f"{int(declared)} bytes announced, over the {cap}-byte limit")
         decoder = _decoder(url, response.headers.get("content-encoding", ""))
         # BytesIO hands its buffer over as the bytes (no second copy of the body)
-        data, size = io.BytesIO(), 0
+        data, size, received = io.BytesIO(), 0, 0
         async for raw in response.chunks():
+            # what is sent counts too: compressed nothing (empty deflate blocks, empty
+            # gzip members) inflates to no bytes but could be sent until the deadline
+            received += len(raw)
+            if received > cap:
+                raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
             while raw:
                 if decoder is None:
                     size += data.write(raw)
