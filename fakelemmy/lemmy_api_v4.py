@@ -1185,7 +1185,9 @@ class LemmyApiV4:
         profile cleared, the communities they lead removed with their icon and banner
         (no modlog row for those; an unban does not restore them); their posts,
         comments and private messages removed or restored, the modlog rows of posts and
-        comments children of the ban's."""
+        comments children of the ban's: one for each post and comment of theirs, also one
+        already removed or restored (`Post::update_removed_for_creator` returns every
+        row it set, whether it changed or not)."""
         s = self.state
         if remove:
             self._delete_uploads(person)
@@ -1195,7 +1197,7 @@ class LemmyApiV4:
                     community.removed = True
                     community.icon = community.banner = None
         for post in s.posts.values():
-            if post.creator_id == person.id and not post.purged and post.removed != remove:
+            if post.creator_id == person.id and not post.purged:
                 post.removed = remove
                 self.modlog(
                     "remove_post" if remove else "restore_post",
@@ -1205,9 +1207,7 @@ class LemmyApiV4:
                     bulk_parent=parent,
                 )
         for comment in s.comments.values():
-            if (comment.creator_id == person.id and not comment.purged) and (
-                comment.removed != remove
-            ):
+            if comment.creator_id == person.id and not comment.purged:
                 comment.removed = remove
                 self.modlog(
                     "remove_comment" if remove else "restore_comment",
@@ -1244,10 +1244,12 @@ class LemmyApiV4:
             remove_data=bool(p["remove_or_restore_data"]),
         )
         if p["remove_or_restore_data"]:
+            # remove_or_restore_user_data_in_community: a modlog row for every post and
+            # comment of theirs there, also one already removed or restored
             remove = p["ban"]
             for post in self.state.posts.values():
                 if (post.creator_id == person.id and post.community_id == community.id) and (
-                    post.removed != remove and not post.purged
+                    not post.purged
                 ):
                     post.removed = remove
                     self.modlog(
@@ -1260,7 +1262,7 @@ class LemmyApiV4:
             for comment in self.state.comments.values():
                 post = self.state.posts[comment.post_id]
                 if (comment.creator_id == person.id and post.community_id == community.id) and (
-                    comment.removed != remove and not comment.purged
+                    not comment.purged
                 ):
                     comment.removed = remove
                     self.modlog(

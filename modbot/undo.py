@@ -28,8 +28,9 @@ own removal or ban (or there is none: no one is shown acting after the bot). A m
 removed it again, lifted the ban and banned again) made their own decision: it is left
 as it is, said and recorded, nothing sent (no failure); so is a post or comment whose
 author another moderator or admin banned (from the site, or its community) after the
-bot's removal: Lemmy 0.19's ban with remove_data writes no line per post and does not
-say whether it removed theirs. A restore or unban since means
+bot's removal, on Lemmy 0.19: its ban with remove_data writes no line per post and does
+not say whether it removed theirs (1.0's writes one on each post and comment of the
+person, the item's newest: read as their removal, or restore). A restore or unban since means
 it is undone already: nothing sent. When the modlog cannot be read, or Lemmy hides who
 acted from the bot's account, nothing is undone blind: that undo fails, said why (run it
 again once the modlog can be read, or with ``modlog=False``: ``--no-modlog-check``).
@@ -578,8 +579,12 @@ class Checks:
         the site, or from the item's community) after the bot removed it (``since``).
         Lemmy 0.19's ban with "remove their content" writes no modlog line per post or
         comment and its line does not say whether it removed any: the ban is taken as
-        their decision about everything of that person (1.0 also writes a line per item,
-        read as the item's newest). None: send it."""
+        their decision about everything of that person. None: send it (always on 1.0)."""
+        if self.client.api_version == "v4":
+            # 1.0 writes a line of its own for each post and comment of the person a ban
+            # removes (or restores) the content of, already removed ones too: the item's
+            # newest line, read already, says it; a ban that left the content is no reason
+            return None
         kind, _, number = step.target.partition(":")
         what = step.target.replace(":", " ")
         try:

@@ -3,7 +3,9 @@ admin banned its author since, with "remove their content": on Lemmy 0.19 that b
 one modlog line (the ban), none per post, and says nothing of remove_data, so the post's
 own modlog shows the bot's removal newest. The ban after the bot's removal is their own
 decision about everything of that person: left as it is, said and recorded, nothing
-sent. Through `modbot.cli.main`, against the fake Lemmy 0.19 and 1.0."""
+sent. On 1.0 the ban writes its removal on each post and comment of the person, the
+post's newest line (`test_s25d_undo_v4_ban_lines.py`). Through `modbot.cli.main`, against
+the fake Lemmy 0.19 and 1.0."""
 
 from __future__ import annotations
 
@@ -23,6 +25,14 @@ RULES = """
 """
 
 pytestmark = pytest.mark.both_lemmys
+
+
+def kept_by(lemmy, post, who: str, where: str) -> str:
+    """What undo says keeps the post: on 0.19 the ban of its author (``where``), on 1.0
+    the ban's own removal line on the post."""
+    if lemmy.api_version == "v4":
+        return f"{who} removed post {post.id} again"
+    return f"banned its author (person {post.creator_id}) {where}"
 
 
 @pytest.fixture
@@ -53,17 +63,18 @@ def test_a_site_ban_removing_their_content_after_the_bot_keeps_the_post(removed,
     code, out = run(capsys, "undo", str(decision))  # the preview says so too
     assert code == 0, out
     assert f"would restore post {post.id}" not in out, out
-    assert "banned its author" in out and "left as it is" in out, out
+    said = kept_by(s.lemmy, post, "admin", "from the site")
+    assert said in out and "left as it is" in out, out
     assert s.lemmy.mutating_requests() == [], out
 
     code, out = run(capsys, "undo", str(decision), "--yes")
     assert code == 0, out
     assert s.lemmy.post(post.id).removed, out
     assert sent(s.lemmy, "/api/v3/post/remove", "removed", False) == [], out
-    assert "admin" in out and "banned its author" in out and "left as it is" in out, out
+    assert "admin" in out and said in out and "left as it is" in out, out
     (undo,) = undo_records(capsys, post)
     (restore,) = undo["actions"]
-    assert restore["status"] == "skipped" and "banned its author" in restore["detail"]
+    assert restore["status"] == "skipped" and said in restore["detail"]
 
     code, out = run(capsys, "undo", str(decision), "--yes")  # again: recorded once
     assert code == 0 and "left as it is" in out, out
@@ -80,14 +91,26 @@ def test_a_community_ban_removing_their_content_keeps_the_post(removed, capsys):
     assert code == 0, out
     assert s.lemmy.post(post.id).removed, out
     assert sent(s.lemmy, "/api/v3/post/remove", "removed", False) == [], out
-    assert f"in community {post.community_id}" in out and "left as it is" in out, out
+    said = kept_by(s.lemmy, post, "mod", f"in community {post.community_id}")
+    assert said in out and "left as it is" in out, out
 
 
-def test_a_ban_lifted_since_does_not_keep_the_post(removed, capsys):
+def test_a_ban_lifted_since_without_their_content_keeps_the_post(removed, capsys, request):
+    # An unban restores nothing (0.19 has no restore; 1.0's only with
+    # remove_or_restore_data): the ban's removal of their content stands.
     s, post, decision = removed
+    if s.lemmy.api_version == "v3":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="0.19: undo reads only the newest ban line of the author (the "
+                "unban); needs LemmyApi to read every line since the bot's removal",
+            )
+        )
     admin = as_person(s.lemmy, "admin")
     admin.ban_site(post.creator_id, "looking", expires=None, remove_data=True)
     admin.unban_site(post.creator_id, "my mistake", restore_data=False)
     code, out = run(capsys, "undo", str(decision), "--yes")
     assert code == 0, out
-    assert not s.lemmy.post(post.id).removed, out
+    assert s.lemmy.post(post.id).removed, out
+    assert "left as it is" in out, out
