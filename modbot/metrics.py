@@ -58,6 +58,10 @@ ACTION_STATUSES = (
 # Skip reasons no rule names (so not among the daemon's `skip_reasons`), counted from the
 # first cycle on too: no worker of classifier.remote answered, an item not as Lemmy sends.
 ALWAYS_SKIP_REASONS = ("classifier_unavailable", "malformed_item")
+# What a verdict's label outside the policy's is counted as: a `use: classified` feed's
+# label is the peer's own word, and a series each would let a peer add series without
+# bound. No concept (a letter first) nor feed label (a letter or digit first) is named so.
+OTHER_LABEL = "_other"
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,8 @@ class Metrics:
         )
         for result in ("ok", "failed"):
             self.cycles.labels(result=result)
-        for label in labels:
+        self._labels = frozenset(labels)
+        for label in (*self._labels, OTHER_LABEL):
             self.verdicts.labels(label=label)
         for kind in actions:
             for status in ACTION_STATUSES:
@@ -182,7 +187,8 @@ class Metrics:
             self.decisions.inc(s.decisions)
             self.requests.inc(s.requests)
             for label, n in s.verdicts.items():
-                self.verdicts.labels(label=label).inc(n)
+                known = label if label in self._labels else OTHER_LABEL
+                self.verdicts.labels(label=known).inc(n)
             # by outcome as the reports say it; stats counted by hand have the statuses only
             for key, n in (s.outcomes or s.actions).items():
                 kind, _, status = key.partition(":")
