@@ -32,8 +32,15 @@ import numpy as np
 from classifier.budget import DEFAULT_DECODE_MEMORY, DecodeBudget, Reservation
 from classifier.concepts import ConceptSet
 from classifier.decision import Danbooru, DecisionPlan, combine, round4
+from classifier.decode_processes import DecodeError, ProcessDecoder
 from classifier.model import LoadedModel
-from classifier.preprocess import Deferred, PreprocessConfig, Unreadable, decode_image
+from classifier.preprocess import (
+    Decoded,
+    Deferred,
+    PreprocessConfig,
+    Unreadable,
+    decode_image,
+)
 from classifier.resample import as_tensor, reference_images, self_check
 from classifier.text_cache import text_embeddings
 from classifier.verdict import Verdict
@@ -172,6 +179,13 @@ def _default_threads() -> int:
         return os.cpu_count() or 1
 
 
+def default_decode_processes(device_type: str) -> int:
+    """``classifier.decode_processes: auto``: on a GPU, one decoding process per core
+    (up to 32), since decode threads in one process hold the GIL and cannot feed one
+    (BENCHMARKS.md); on a CPU none: the model's own threads use every core there."""
+    return min(32, _default_threads()) if device_type == "cuda" else 0
+
+
 class Engine:
     """Batched verdicts for image bytes. Thread-safe; ``classify`` is async."""
 
@@ -190,6 +204,7 @@ class Engine:
         danbooru: LoadedDanbooru | None = None,
         resample_on_device: bool | None = None,
         decode_budget: DecodeBudget | None = None,
+        decode_processes: int | ProcessDecoder | None = None,
     ) -> None:
         import torch
 
@@ -246,7 +261,26 @@ class Engine:
         # decoding must keep a GPU fed: one thread per core (a 1,600 px photo costs ~30 ms
         # of a core here, most of it the reference's 512 px thumbnail, which a GPU makes
         # itself: resample_on_device, BENCHMARKS.md)
-        workers = decode_workers or min(32, _default_threads())
+        # Decoding in processes (a GPU's appetite: classifier.decode_processes): each
+        # decode thread waits on one process. A decoder given is shared (a worker's
+        # concept sets) and closed by its owner.
+        if decode_processes is None:
+            decode_processes = default_decode_processes(loaded.device.type)
+        self._own_decoder = isinstance(decode_processes, int) and decode_processes > 0
+        if isinstance(decode_processes, ProcessDecoder):
+            self.decoder: ProcessDecoder | None = decode_processes
+        elif decode_processes > 0:
+            self.decoder = ProcessDecoder(
+                decode_processes, niceness=DECODE_NICENESS if self.on_cpu else 0
+            )
+        elif decode_processes < 0:
+            raise ValueError("decode_processes must be >= 0")
+        else:
+            self.decoder = None
+        if self.decoder is not None and not decode_workers:
+            workers = self.decoder.processes
+        else:
+            workers = decode_workers or min(32, _default_threads())
         self.decode_workers = workers
         # On CPU the model's OpenMP threads use every core; a decode thread that preempts
         # one of them stalls the whole parallel region, so decoding yields to inference.
@@ -313,6 +347,8 @@ class Engine:
         self._pool.shutdown(wait=True)
         self._ready.put(None)
         self._thread.join()
+        if self._own_decoder and self.decoder is not None:
+            self.decoder.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -353,16 +389,14 @@ class Engine:
         try:
             sha256 = hashlib.sha256(data).hexdigest()
             try:
-                decoded = decode_image(
-                    data,
-                    self.preprocess,
-                    keep_source=self.danbooru is not None,
-                    budget=self.decode_budget,
-                    defer=self.resample_on_device,
-                )
+                decoded = self._decode_image(data)
             except Unreadable as exc:
                 self.stats["unreadable"] += 1
                 self._resolve(future, self._unreadable(sha256, exc.reason))
+                return
+            except DecodeError as exc:  # the same error, met in a decoding process
+                log.warning("decoding image %s failed unexpectedly: %s", sha256[:12], exc)
+                self._resolve(future, self._unreadable(sha256, f"could not decode: {exc}"))
                 return
             except Exception as exc:  # a decoder bug on hostile bytes must not kill anything
                 log.warning("decoding image %s failed unexpectedly: %r", sha256[:12], exc)
@@ -386,6 +420,12 @@ class Engine:
         finally:
             with self._lock:
                 self._decoding -= 1
+
+    def _decode_image(self, data: bytes) -> Decoded:
+        options = dict(keep_source=self.danbooru is not None, defer=self.resample_on_device)
+        if self.decoder is not None:
+            return self.decoder.decode(data, self.preprocess, budget=self.decode_budget, **options)
+        return decode_image(data, self.preprocess, budget=self.decode_budget, **options)
 
     def _run(self) -> None:
         stop = False

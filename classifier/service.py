@@ -59,7 +59,13 @@ from typing import TYPE_CHECKING, Any
 
 from classifier.budget import DEFAULT_DECODE_MEMORY, DecodeBudget
 from classifier.concepts import ConceptError, ConceptSet, CustomConcept
-from classifier.engine import Engine, EngineClosed
+from classifier.decode_processes import ProcessDecoder
+from classifier.engine import (
+    DECODE_NICENESS,
+    Engine,
+    EngineClosed,
+    default_decode_processes,
+)
 from classifier.model import LoadedModel
 
 if TYPE_CHECKING:
@@ -522,6 +528,7 @@ class WorkerConfig:
     max_wait_ms: float = 10
     max_queue: int = 256
     decode_workers: int | None = None
+    decode_processes: int | None = None  # None: auto (one per core on a GPU, none on a CPU)
     text_cache_dir: str | os.PathLike | None = None
     decode_memory: int = DEFAULT_DECODE_MEMORY  # one budget for every concept set's decodes
     max_bytes_held: int = DEFAULT_MAX_BYTES_HELD  # image bodies held at once, all requests
@@ -637,7 +644,7 @@ class WorkerService:
         # which a bot on classifier.remote does not use)
         self.decode_budget = DecodeBudget(c.decode_memory, setting="modbot worker --decode-memory")
         self.bytes_held = _BytesHeld(c.max_bytes_held)
-        options = dict(
+        options: dict[str, Any] = dict(
             max_batch=c.max_batch,
             max_wait_ms=c.max_wait_ms,
             max_queue=c.max_queue,
@@ -652,14 +659,31 @@ class WorkerService:
             if hasattr(os, "sched_getaffinity")
             else (os.cpu_count() or 1)
         )
-        self.sets = _ConceptSets(
-            loaded,
-            concepts or ConceptSet.builtin(),
-            dict(c.named_sets),
-            c.max_concept_sets,
-            options,
-            extra_decode_workers=max(1, min(4, cores)),
+        # one set of decoding processes for every concept set's engine, as one budget
+        processes = c.decode_processes
+        if processes is None:
+            processes = default_decode_processes(loaded.device.type)
+        self.decoder = (
+            ProcessDecoder(
+                processes, niceness=DECODE_NICENESS if loaded.device.type == "cpu" else 0
+            )
+            if processes
+            else None
         )
+        options["decode_processes"] = self.decoder or 0
+        try:
+            self.sets = _ConceptSets(
+                loaded,
+                concepts or ConceptSet.builtin(),
+                dict(c.named_sets),
+                c.max_concept_sets,
+                options,
+                extra_decode_workers=max(1, min(4, cores)),
+            )
+        except BaseException:
+            if self.decoder is not None:
+                self.decoder.close()
+            raise
         self._clients = list(c.clients) if c.clients is not None else None
         self._buckets = {cl.name: _Bucket(cl.quota) for cl in self._clients or () if cl.quota}
         self._rate = _Rate()
@@ -691,7 +715,11 @@ class WorkerService:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self.sets.close()
+            try:
+                self.sets.close()
+            finally:
+                if self.decoder is not None:
+                    self.decoder.close()
 
     # -- app ------------------------------------------------------------------------------
 

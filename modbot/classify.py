@@ -172,6 +172,8 @@ def _local(policy: Policy, token: Secret | None) -> Engine:
         max_batch=c.batch_size,
         decode_memory=c.decode_memory,
         danbooru=danbooru,
+        # auto: None, the engine's default for the device
+        decode_processes=c.decode_processes if isinstance(c.decode_processes, int) else None,
     )
 
 

@@ -200,6 +200,9 @@ def worker(tiny, tmp_path_factory):
             clients=[Client("bot", digest, None)],
             max_wait_ms=20,
             text_cache_dir=tmp_path_factory.mktemp("worker-text-cache"),
+            # decoding in processes, as on a GPU: the remote and gate tests compare its
+            # verdicts with the bot's own, decoded in threads
+            decode_processes=2,
         ),
     )
     requests: list[tuple[str, str]] = []

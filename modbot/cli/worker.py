@@ -164,6 +164,15 @@ def add_parser(subparsers: Subparsers) -> None:
         "image that would need more is unreadable (default: %(default)s)",
     )
     model.add_argument(
+        "--decode-processes",
+        type=_decode_processes,
+        default="auto",
+        metavar="auto|N",
+        help="processes that decode images, as rules.yaml's classifier.decode_processes: "
+        "auto is one per core on a GPU (threads in one process cannot feed one) and none "
+        "on a CPU; 0 decodes in threads (default: %(default)s)",
+    )
+    model.add_argument(
         "--allow-random-weights",
         action="store_true",
         help="accept random weights (tests and benchmarks only: verdicts are "
@@ -246,6 +255,17 @@ def _size(text: str) -> int:
         return parse_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _decode_processes(text: str) -> int | None:
+    """None for auto (classifier.engine.default_decode_processes)."""
+    if text == "auto":
+        return None
+    if text.isdigit() and int(text) <= 64:
+        return int(text)
+    raise argparse.ArgumentTypeError(
+        f"expected auto or a number of processes from 0 to 64, got {text!r}"
+    )
 
 
 def _decode_memory(text: str) -> int:
@@ -359,6 +379,7 @@ def worker_config(
         max_batch=args.batch_size,
         max_wait_ms=args.max_wait_ms,
         decode_memory=args.decode_memory,
+        decode_processes=args.decode_processes,
     )
 
 

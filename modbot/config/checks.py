@@ -485,6 +485,7 @@ class _Checker:
                 "checkpoint",
                 "device",
                 "batch_size",
+                "decode_processes",
             )
             if k in c.model_fields_set
         )

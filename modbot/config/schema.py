@@ -304,6 +304,15 @@ def _remote(v: Any) -> Any:
     return {"urls": v} if isinstance(v, (str, list)) else v
 
 
+def _decode_processes(v: Any) -> int | str:
+    if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 64):
+        return v
+    raise ValueError(
+        "expected auto, or a number of decoding processes from 0 to 64 (0: decode in "
+        f"threads), got {describe(v)}"
+    )
+
+
 class RemoteClassifierSettings(Section):
     urls: Annotated[
         list[Annotated[str, PlainValidator(_worker_url)]], BeforeValidator(_one_or_many)
@@ -323,6 +332,8 @@ class ClassifierSettings(Section):
     batch_size: int = Field(32, ge=1, le=1024)
     allow_random_weights: bool = False
     decode_memory: Size = 1_000_000_000  # all decodes at once; a costlier image is unreadable
+    # decoding processes: auto is one per core on a GPU, none on a CPU (threads there)
+    decode_processes: Annotated[int | str, PlainValidator(_decode_processes)] = "auto"
 
     @field_validator("decode_memory")
     @classmethod
