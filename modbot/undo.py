@@ -3,8 +3,9 @@ bans, for decisions chosen from the audit (``modbot.audit``).
 
 What can be undone: ``remove`` (the post or comment is restored; a stored file's, each
 post and comment showing it) and ``ban`` (lifted, the uploader's of ``uploader: true``
-too; with ``restore_data`` Lemmy also restores every post and comment of the person,
-which the ban's ``remove_data`` removed). What cannot, listed as not undone with why: a
+too; with ``restore_data`` Lemmy 1.0 also restores every post and comment of the
+person, which the ban's ``remove_data`` removed; refused on 0.19, whose unban with
+``remove_data`` removes them). What cannot, listed as not undone with why: a
 purge (``purge_item``, ``purge_image``: Lemmy and pict-rs keep no copy), a deleted alias
 (``delete_image``), a report (it stays for the moderators: resolve it in Lemmy), a
 private message; nor the removal of a post or comment the bot purged since
@@ -67,6 +68,7 @@ __all__ = [
     "Step",
     "UndoPlan",
     "carry_out",
+    "content_restore_refused",
     "plan_undo",
     "undo_lock",
 ]
@@ -76,6 +78,15 @@ UNDO_KINDS = {"restore": "remove", "unban": "ban"}
 
 #: The outcome of an undo not tried: Lemmy was unavailable for one before it.
 NOT_TRIED = "not_tried"
+
+#: Why an unban that restores the person's content is refused on Lemmy 0.19 (API v3).
+NO_CONTENT_RESTORE = (
+    "--restore-content: Lemmy 0.19 cannot restore a person's content when lifting a ban: "
+    "its unban with remove_data removes all their posts and comments instead (the "
+    "restore was in 0.19.6's betas only). Nothing was sent: run the same command without "
+    "--restore-content (the ban is lifted, the posts and comments its remove_data "
+    "removed stay removed: restore those that should come back in Lemmy)"
+)
 
 NOT_UNDONE = {
     "purge_item": "a purge deletes for good: Lemmy keeps no copy, nothing can bring it back",
@@ -318,6 +329,16 @@ def _keep_only_theirs(store: Store, plan: UndoPlan, now: float | None = None) ->
 
 def _gone(exc: LemmyError) -> bool:
     return exc.status == 404 or (exc.error or "").startswith("couldnt_find")
+
+
+def content_restore_refused(client: LemmyApi, plan: UndoPlan, restore_data: bool) -> str | None:
+    """Why ``restore_data`` (``--restore-content``) cannot be done for this plan with
+    ``client``, or None. Lemmy 0.19's ``BanPerson`` / ``BanFromCommunity`` with
+    ``remove_data`` calls ``remove_user_data`` whether ``ban`` is true or false (the
+    restore of #4845 was reverted before 0.19.6): an unban asking to restore would
+    remove everything of theirs."""
+    wanted = restore_data and any(step.kind == "unban" and step.restore_data for step in plan.steps)
+    return NO_CONTENT_RESTORE if wanted and client.api_version == "v3" else None
 
 
 def _sender(
@@ -688,7 +709,11 @@ def carry_out(
     killed undo left. ``on_result(step, outcome)``: called as each one is settled. Once
     Lemmy is unavailable (or refuses the login) the rest are not tried (``not_tried``):
     the same command again finishes them. ``modlog=False``: Lemmy's modlog is not asked
-    who acted last (``Checks``)."""
+    who acted last (``Checks``). ``ValueError`` before anything is sent when
+    ``restore_data`` cannot be done (``content_restore_refused``)."""
+    cannot = content_restore_refused(client, plan, restore_data)
+    if cannot is not None:
+        raise ValueError(cannot)
     checks = Checks(client, store, modlog=modlog)
     ex = Executor(client, store, run_id=run_id, dry_run=False)
     ex.stale_runs = {r["run_id"] for r in store.claims_left() if r["kind"] in UNDO_KINDS}

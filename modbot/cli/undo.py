@@ -22,9 +22,10 @@ Lemmy), a private message. A post or comment the bot purged (purge_item, by this
 decision or another) is not restored: it is listed as cannot undo, nothing is sent,
 and it is no failure (the rest of the decision's undo is done). A ban with
 remove_data removed the person's posts and comments; lifting it leaves them removed
-unless --restore-content, which asks Lemmy to restore every post and comment of theirs
-(Lemmy restores them all, also those removed for other reasons; uploads the ban deleted
-are gone).
+unless --restore-content, which asks Lemmy 1.0 to restore every post and comment of
+theirs (Lemmy restores them all, also those removed for other reasons; uploads the ban
+deleted are gone). On Lemmy 0.19 --restore-content is refused, nothing sent (exit 2):
+0.19's unban with remove_data removes all their posts and comments instead.
 
 A post or comment is restored only by the decision that removed it: a stored file's
 decision (sweep --store) leaves a post showing the file that another decision had
@@ -79,7 +80,8 @@ Exit status: 0 done (or nothing to do, or left as it is, or not possible), 1 an 
 failed or was not tried (said why; a modlog that cannot be read is one)
 or the decisions named are not recorded (no such id; --rule names no rule ever
 recorded, --action no kind of action or --status no outcome: a typo, the message gives
-the closest name), 75 another undo is running on this state.
+the closest name), 2 --restore-content on Lemmy 0.19 (nothing sent), 75 another undo is
+running on this state.
 
 Examples:
   modbot undo 412                       # what undoing decision 412 would do
@@ -102,8 +104,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--restore-content",
         action="store_true",
-        help="when lifting a ban that removed the person's content, have Lemmy restore "
-        "all their posts and comments too",
+        help="when lifting a ban that removed the person's content, have Lemmy 1.0 restore "
+        "all their posts and comments too (refused on Lemmy 0.19, which removes them)",
     )
     p.add_argument(
         "--no-modlog-check",
@@ -190,8 +192,18 @@ def _ids(decisions: list[int]) -> str:
 def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
     """What --yes would do, with what Lemmy shows now (reads only: the ban, the modlog)."""
     from modbot.actions.handlers import NOT_POSSIBLE
+    from modbot.undo import content_restore_refused
 
     checks, why = _preview_checks(store, plan, args)
+    refused = (
+        None
+        if checks is None
+        else content_restore_refused(checks.client, plan, args.restore_content)
+    )
+    if refused is not None:  # as --yes would: nothing listed as done that is refused
+        checks.client.close()
+        print(f"modbot undo: {refused}", file=sys.stderr)
+        return 2
     if why:
         print(
             f"modbot undo: Lemmy not asked ({why}): the list below is what the state file "
@@ -278,7 +290,7 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
     from modbot.config.settings import Settings
     from modbot.errors import StateLocked
     from modbot.pipeline import new_run_id
-    from modbot.undo import NOT_TRIED, carry_out, undo_lock
+    from modbot.undo import NOT_TRIED, carry_out, content_restore_refused, undo_lock
 
     settings = Settings.from_env()
     lemmy, warning = lemmy_settings(args.rules)
@@ -306,6 +318,10 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
     try:
         client = _client(store, settings, lemmy, read_only=False)
         try:
+            refused = content_restore_refused(client, plan, args.restore_content)
+            if refused is not None:
+                print(f"modbot undo: {refused}", file=sys.stderr)
+                return 2
             run_id = new_run_id()
             results = carry_out(
                 client,
