@@ -75,7 +75,7 @@ from modbot.session import DEFAULT_SESSION_CHECK, Session, admin_rules
 from modbot.source import Source
 from modbot.statelock import StateLock
 from modbot.store import Store
-from modbot.subscriptions import FeedRefresher, refresh
+from modbot.subscriptions import FeedRefresher, load_kept, refresh
 
 __all__ = ["CycleStats", "Pipeline", "new_run_id"]
 
@@ -251,17 +251,25 @@ class Pipeline:
             self.acquirer.public_url = self.source.public_url = self.session.public_url
             self.acquirer.local_image_url = self.client.local_image_url
 
-    def _refresh_feeds(self) -> None:
+    def _refresh_feeds(self, stop: threading.Event | None) -> None:
         """The subscribed hash feeds, fetched when due (``modbot.subscriptions``): in the
         background with ``feeds_in_background`` (the cycle uses the copies it has, and a
-        newer one from the moment it is verified), else before the cycle."""
+        newer one from the moment it is verified), else before the cycle, which decides
+        with them (a one-shot run's decisions are final); ``stop`` set drops the download
+        in flight (fetched next run) and the cycle decides nothing new."""
         if self.feeds_in_background:
             self._feed_news()
             self.feed_refresher.start(self.policy)
         elif self.policy.feeds:
             refresh(
-                self.store, self.policy, warn=self._feed_refused, resolver=self.acquirer.resolver
+                self.store,
+                self.policy,
+                warn=self._feed_refused,
+                resolver=self.acquirer.resolver,
+                stop=stop,
             )
+            if stop is not None and stop.is_set():
+                load_kept(self.store, self.policy)  # the feeds after the one dropped
 
     def _feed_news(self) -> None:
         """What the feeds' background fetch said since (refusals), told as the cycle's."""
@@ -345,7 +353,7 @@ class Pipeline:
                     (self.executor.valve_tripped() or {})["reason"],
                 )
             self._waiting = []
-            self._refresh_feeds()
+            self._refresh_feeds(stop)
             stream = batches()
             last_flush = time.monotonic()
             ahead: _Flight | None = None  # the next batch, acquired while one is decided

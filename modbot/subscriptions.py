@@ -193,6 +193,13 @@ def refresh(
         if not _due(store, fl, copy):
             continue
         fl.tried = True
+        # a one-shot run waits here before it decides anything: said, with its bound
+        log.info(
+            "feed %s: fetching %s (up to %g s)",
+            name,
+            redact(fl.settings.url),
+            feed_limits(policy.fetch).total_timeout,
+        )
         try:
             fresh = _fetch(fl, policy, copy, allowed_hosts or [], resolver, now, stop)
         except _Stopped:
