@@ -52,3 +52,14 @@ def test_a_ban_that_removed_their_content_keeps_the_post_after_an_unban(removed,
     assert s.lemmy.post(post.id).removed, out
     assert sent(s.lemmy, "/api/v3/post/remove", "removed", False) == [], out
     assert f"admin removed post {post.id}" in out and "left as it is" in out, out
+
+
+def test_the_preview_marks_nothing_read(removed, capsys):  # noqa: F811
+    # 1.0's GET /post marks the post read for the bot: the preview, a dry run, reads the
+    # post's modlog only (the author's bans were read through the post before)
+    s, post, decision = removed
+    s.lemmy.person(s.lemmy.cast.bot.id).auto_mark_fetched_posts_as_read = True
+    s.lemmy.clear_requests()
+    code, out = run(capsys, "undo", str(decision))
+    assert code == 0 and f"would restore post {post.id}" in out, out
+    assert s.lemmy.mutating_requests() == [] and s.lemmy.read_marking_requests() == [], out
