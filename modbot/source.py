@@ -17,7 +17,10 @@ poll reads again what it saw in that gap: a request more, never an item less.)
 
 The backlog iterator walks posts by ``page_cursor`` (at most ``MAX_SWEEP_PAGES``
 pages) and each post's comments (``comment/list?post_id=``, skipped when the post has
-none), then uploads, then every community (``community/list``: the icons and banners
+none), then the posts a moderator removed, which ``post/list`` leaves out (0.19: for
+everyone; 1.0: for all but admins), with their comments: named by the modlog, read by
+id as Lemmy shows them to admins and the community's moderators; then uploads, then
+every community (``community/list``: the icons and banners
 of communities nobody posted in), then the site's icon and banner; its position is
 kept in the store after each page, so an interrupted sweep resumes there. A deep poll
 also reads the newest page of communities.
@@ -66,8 +69,10 @@ MAX_POST_PAGES = 400  # a bound on one poll's paging, in case a watermark is bog
 # that keeps inventing new pages (a loop back to an old page is noticed at once).
 MAX_SWEEP_PAGES = 1_000_000
 MAX_COMMUNITY_PAGES = 20_000  # a million communities: far more than any instance knows
+MAX_REMOVAL_PAGES = 20_000  # a million post removals in the modlog
 SHOWN_NOT_READ = 10  # posts named (and warned about) whose comments were not read
-UPLOADS_FIRST = {"phase": "uploads", "page": 1}  # the sweep's position after the posts
+REMOVED_FIRST = {"phase": "removed_posts"}  # the sweep's position after the posts
+UPLOADS_FIRST = {"phase": "uploads", "page": 1}  # after the removed posts
 # The images written into one text (a bio, a community's description, the site's
 # sidebar): at most MAX_TEXT_IMAGES new ones are handed out each time the text is read
 # (the next ones, in turn, the next time), and only its first MAX_TEXT_READ are
@@ -453,7 +458,8 @@ class Source:
             yield [i for i in batch if self._in_origin(i)]  # an empty one too: see walk
 
     def walk(self, since: datetime | None = None) -> Generator[list[Item], None, None]:
-        """Batches of every post (with its comments) and upload back to ``since``.
+        """Batches of every post (with its comments), every post a moderator removed
+        (with its comments: ``_walk_removed``) and every upload back to ``since``.
 
         Resumes from the stored position of an interrupted sweep; the position is
         cleared when the walk completes. Items already seen are left out. The walk
@@ -526,10 +532,13 @@ class Source:
                 if not last:
                     cursor = next_cursor
                 if not batch:
-                    self.store.set_cursor(name, json.dumps(UPLOADS_FIRST) if last else at())
+                    self.store.set_cursor(name, json.dumps(REMOVED_FIRST) if last else at())
                 yield batch
                 if last:
                     break
+            position = REMOVED_FIRST
+        if position.get("phase") == "removed_posts":
+            yield from self._walk_removed(name, position, since, profiles)
             position = UPLOADS_FIRST
         if position.get("phase") == "uploads" and self.uploads and self.origin != "federated":
             number = int(position.get("page", 1))
@@ -569,6 +578,100 @@ class Source:
         if site:
             yield site
         self.store.set_cursor(name, None)
+
+    def _walk_removed(
+        self, name: str, position: dict, since: datetime | None, handed_out: set[str]
+    ) -> Generator[list[Item], None, None]:
+        """The posts a moderator removed, with their comments: ``post/list`` leaves them
+        out (0.19: for everyone; 1.0: for all but admins), so the walk through the posts
+        never reaches them, yet an image in one of their comments is still on the
+        instance. The modlog names them (``removed_posts``, newest first, down to
+        ``since``); each is read by id, as Lemmy shows it to admins and the community's
+        moderators, and handed out with its comments while it stays removed."""
+        reader = getattr(self.client, "removed_posts", None)
+        if reader is None:  # a client without a modlog reader (a test's double)
+            return
+        cursor = position.get("cursor")
+        read = int(position.get("pages", 0))
+        cursors = RepeatCheck(position.get("cursors"))
+        pages = RepeatCheck(position.get("pages_seen"))
+        done: set[int] = set()  # read in this walk: a post removed twice is named twice
+
+        def at() -> str:
+            return json.dumps(
+                {
+                    "phase": "removed_posts",
+                    "cursor": cursor,
+                    "pages": read,
+                    "cursors": cursors.state(),
+                    "pages_seen": pages.state(),
+                }
+            )
+
+        while True:
+            if read >= MAX_REMOVAL_PAGES:
+                self._warn(
+                    f"removed posts: the sweep stopped after {MAX_REMOVAL_PAGES} pages of "
+                    "the modlog; the comments of posts removed before were not read"
+                )
+                return
+            self.store.set_cursor(name, at())
+            try:
+                page = reader(cursor, since=since)
+            except LemmyUnavailable:
+                raise
+            except LemmyError as exc:
+                self._warn(
+                    f"removed posts: the modlog could not be read ({exc}); the posts "
+                    "moderators removed and their comments were not read"
+                )
+                return
+            read += 1
+            ids = ",".join(str(i) for i in page.items)
+            if ids and pages.seen_before(ids):
+                self._warn(
+                    "removed posts: Lemmy sent a page of its modlog it sent before; its "
+                    "paging loops, so this listing stops here"
+                )
+                return
+            batch: list[Item] = []
+            for post_id in page.items:
+                if post_id not in done:
+                    done.add(post_id)
+                    batch.extend(self._removed_post(post_id, since, handed_out))
+            last = not page.next or self._cursor_again("removed posts", page.next, cursors)
+            if not last:
+                cursor = page.next
+            if not batch:  # as in ``walk``: the position moves past an empty page first
+                self.store.set_cursor(name, json.dumps(UPLOADS_FIRST) if last else at())
+            yield batch
+            if last:
+                return
+
+    def _removed_post(
+        self, post_id: int, since: datetime | None, handed_out: set[str]
+    ) -> list[Item]:
+        """A removed post and its comments not seen yet; nothing when it cannot be read
+        (purged since, or in a community this account does not moderate) or was
+        restored (then the walk through the posts read it)."""
+        try:
+            post = self.client.post(post_id)
+        except LemmyUnavailable:
+            raise
+        except LemmyError as exc:
+            log.info("removed post %s: %s; not read", post_id, exc)
+            return []
+        if post.problem:  # recorded as skipped, as a malformed post of a listing is
+            return [post] if self._is_new(post) else []
+        if not post.removed:
+            return []
+        if since and post.published and post.published < since and not post.featured:
+            return []
+        comments = self._comments_of(post, since)
+        out = [post] if self._is_new(post) else []
+        out.extend(c for c in comments if self._is_new(c))
+        out.extend(self._profiles([post, *comments], handed_out))
+        return out
 
     def _walk_communities(
         self, name: str, position: dict, handed_out: set[str]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -194,6 +195,45 @@ class LemmyClient(PictrsStore, Transport):
             )
             more = False
         return Page(found, len(views), str(page + 1) if more else None)
+
+    def removed_posts(self, cursor: str | None, *, since: datetime | None = None) -> Page[int]:
+        """One page of the ids of the posts moderators removed (the modlog's post
+        removals, newest first; a post removed twice is named twice, one restored since
+        is named too: reading it says). 0.19's ``post/list`` hides a removed post from
+        everyone, admins too, while its comments (``comment/list?post_id=``) and the
+        post read by id stay visible to admins and the community's moderators.
+        ``cursor``: the page number (None: the first); ``next`` None at the list's end,
+        at the last page Lemmy serves (``MAX_PAGE``), or at a removal before ``since``.
+        A row Lemmy sent malformed is left out (and counted in ``Page.sent``)."""
+        page = int(cursor) if cursor and cursor.isdigit() else 1
+        type_, key, row_key, flag, _ = _MODLOG["remove_post"]
+        params: dict[str, Any] = {"type_": type_, "page": page, "limit": PAGE}
+        views = _listing(self.api("GET", "/modlog", params=params), key, "modlog")
+        ids: list[int] = []
+        more = len(views) >= PAGE
+        for view in views:
+            row = view.get(row_key) if isinstance(view, dict) else None
+            if not isinstance(row, dict):
+                row = {}
+            stamp, post_id = row.get("when_"), row.get("post_id")
+            when = parse_time(stamp) if isinstance(stamp, str) else None
+            if when is None or not isinstance(post_id, int) or isinstance(post_id, bool):
+                log.warning("modlog: a post removal without its post_id or when_; left out")
+                continue
+            if since is not None and when < since:
+                more = False  # newest first: every row after it is older still
+                break
+            if row.get(flag):  # a removal, not a restore
+                ids.append(post_id)
+        if more and page >= MAX_PAGE:
+            log.warning(
+                "modlog: Lemmy 0.19 lists no further than page %d (%d post removals); "
+                "the comments of posts removed before those are not read",
+                MAX_PAGE,
+                MAX_PAGE * PAGE,
+            )
+            more = False
+        return Page(ids, len(views), str(page + 1) if more else None)
 
     def post(self, post_id: int) -> Item:
         return views_v3.post_item(self.get_post(post_id))
