@@ -51,6 +51,7 @@ from modbot.fetch.addresses import (
     HostPolicy,
     PinnedResolver,
     Resolver,
+    SystemResolver,
     is_public_address,
     literal_address,
     parse_host_entry,
@@ -104,6 +105,7 @@ __all__ = [
     "PrivateAddress",
     "ProtocolFailure",
     "Resolver",
+    "SystemResolver",
     "TooLarge",
     "TooManyRedirects",
     "UnresolvableHost",
@@ -196,7 +198,10 @@ class Fetcher:
         self.identity = identity or Identity()
         if self.limits.max_bytes_held < self.limits.max_bytes:
             raise ValueError("max_bytes_held must be at least max_bytes (one whole body)")
-        self._addresses = PinnedResolver(HostPolicy(allowed_hosts), resolver, dial)
+        # a host's name lookup is part of connecting to it (as curl's --connect-timeout)
+        self._addresses = PinnedResolver(
+            HostPolicy(allowed_hosts), resolver, dial, self.limits.connect_timeout
+        )
         self._client: aiohttp.ClientSession | None = None
         self._all: asyncio.Semaphore | None = None
         self._hosts: dict[str, list] = {}

@@ -10,10 +10,12 @@ verifies the certificate against, and sends SNI for, the URL's host name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ipaddress
 import socket
 import ssl
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -25,10 +27,12 @@ from modbot.fetch.refusals import PrivateAddress, UnresolvableHost
 __all__ = [
     "ANY_PORT",
     "DEFAULT_PORTS",
+    "LOOKUP_THREADS",
     "Dial",
     "HostPolicy",
     "PinnedResolver",
     "Resolver",
+    "SystemResolver",
     "is_public_address",
     "literal_address",
     "parse_host_entry",
@@ -70,15 +74,78 @@ def is_public_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Addre
     )
 
 
-async def system_resolver(host: str, port: int) -> list[str]:
-    """Every address of ``host`` (getaddrinfo in a thread), IP literals included."""
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses: list[str] = []
-    for _family, _type, _proto, _name, sockaddr in infos:
-        if sockaddr[0] not in addresses:
-            addresses.append(str(sockaddr[0]))
-    return addresses
+# Name lookups waiting at once in the whole process (each in a thread of its own).
+LOOKUP_THREADS = 64
+
+
+class SystemResolver:
+    """Every address of a host by the C library's lookup (getaddrinfo), IP literals
+    included; an instance is a ``Resolver``.
+
+    getaddrinfo cannot be cancelled: a lookup given up on keeps its thread until the DNS
+    answers or the C library gives up (tens of seconds when the DNS server does not
+    answer). So lookups do not run in the
+    event loop's default executor, where a hundred links to such hosts would fill every
+    thread and stall all else that uses it (the perceptual hashes' decodes): each runs in
+    a daemon thread of its own (one never answered holds no interpreter exit), at most
+    ``threads`` at once in the process; past that a lookup is refused at once
+    (``UnresolvableHost``), saying why, rather than adding a thread or waiting for one."""
+
+    def __init__(self, threads: int = LOOKUP_THREADS) -> None:
+        self.threads = threads
+        self.running = 0  # lookups in a thread, given up on or not
+        self._lock = threading.Lock()
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        with self._lock:
+            if self.running >= self.threads:
+                raise UnresolvableHost(
+                    f"//{host}:{port}",
+                    f"no name lookup could start for host {host!r}: all {self.threads} "
+                    "lookup threads are waiting for DNS answers that have not come (is the "
+                    "DNS server answering?)",
+                )
+            self.running += 1
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[list[tuple]] = loop.create_future()
+
+        def look_up() -> None:
+            try:
+                infos: list[tuple] | None = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                error: BaseException | None = None
+            except Exception as exc:  # handed to the caller
+                infos, error = None, exc
+            finally:
+                with self._lock:
+                    self.running -= 1
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(_settle, answer, infos, error)
+
+        try:
+            threading.Thread(target=look_up, name="modbot-lookup", daemon=True).start()
+        except BaseException:
+            with self._lock:
+                self.running -= 1
+            raise
+        addresses: list[str] = []
+        for _family, _type, _proto, _name, sockaddr in await answer:
+            if sockaddr[0] not in addresses:
+                addresses.append(str(sockaddr[0]))
+        return addresses
+
+
+def _settle(
+    answer: asyncio.Future[list[tuple]], infos: list[tuple] | None, error: BaseException | None
+) -> None:
+    if answer.done():  # the caller gave up (its timeout, or cancelled)
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(infos or [])
+
+
+system_resolver = SystemResolver()
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -147,17 +214,19 @@ class PinnedResolver(AbstractResolver):
     which aiohttp then connects to (no second lookup). aiohttp does not ask it about IP
     literals in URLs: ``check_literal`` is for those. ``dial``: where a checked address
     is connected to (the address itself; a test plays a public host with a local
-    server)."""
+    server). ``timeout``: seconds a lookup may take (None: no limit of its own)."""
 
     def __init__(
         self,
         policy: HostPolicy,
         resolver: Resolver = system_resolver,
         dial: Dial | None = None,
+        timeout: float | None = None,
     ) -> None:
         self._policy = policy
         self._resolver = resolver
         self._dial = dial
+        self._timeout = timeout
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
@@ -192,9 +261,16 @@ class PinnedResolver(AbstractResolver):
     async def _checked_addresses(self, host: str, port: int) -> list[str]:
         url = f"//{host}:{port}"
         try:
-            addresses = await self._resolver(host, port)
+            # aiohttp goes on with a lookup its request gave up on (shared by the
+            # requests to the host): this bounds it, and says what took the time
+            async with asyncio.timeout(self._timeout):
+                addresses = await self._resolver(host, port)
         except (socket.gaierror, UnicodeError) as exc:
             raise UnresolvableHost(url, f"cannot resolve host {host!r}: {exc}") from None
+        except TimeoutError:
+            raise UnresolvableHost(
+                url, f"host {host!r} did not answer a name lookup within {self._timeout:g} s"
+            ) from None
         if not addresses:
             raise UnresolvableHost(url, f"host {host!r} has no address")
         if self._policy.may_be_private(host, port):
