@@ -132,35 +132,38 @@ def decode_image(
         image = _open(data, cfg)
         try:
             decoding.frames(image, _frame_indices(image, cfg))
+            # the opens below take this count: a GIF's or TIFF's walks the whole file
+            frames = int(getattr(image, "n_frames", 1) or 1)
         finally:
             image.close()
         del image  # its metadata copies (EXIF, text) too, before the decode's cost is held
         decoding.hold()
         if defer:
-            deferred = _deferred(data, cfg)
+            deferred = _deferred(data, cfg, frames)
             if deferred is not None:
                 return Decoded([], None, deferred)
         try:
-            first, source, own = reference_view(data, cfg, keep_source)
+            first, source, own = reference_view(data, cfg, keep_source, frames)
         except Unreadable:
             raise
         except (OSError, ValueError, SyntaxError, EOFError):
             # Pillow cannot do the reference's operations on this one (an odd mode, say):
             # our own decoding decides, and says why if it cannot either
-            return Decoded(_own_regions(data, cfg, True, decoding))
+            return Decoded(_own_regions(data, cfg, True, decoding, frames))
         if own is None:
             return Decoded([first], source)
-        return Decoded([first, *_own_regions(data, cfg, own, decoding)], source)
+        return Decoded([first, *_own_regions(data, cfg, own, decoding, frames)], source)
 
 
 def reference_view(
-    data: bytes, cfg: PreprocessConfig, keep_source: bool = False
+    data: bytes, cfg: PreprocessConfig, keep_source: bool = False, frames: int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None, bool | None]:
     """``(region, source, own)``: the region the reference check sees, the 512 px image
     it starts from (RGB, when ``keep_source``), and whether our own regions add
     something: None (nothing), False (tiles or later frames only), True (also our own
-    view of the first frame: EXIF rotation, transparency or 16-bit grey handled)."""
-    image = _open(data, cfg)
+    view of the first frame: EXIF rotation, transparency or 16-bit grey handled).
+    ``frames``: the count an earlier open of ``data`` made (see ``_open``)."""
+    image = _open(data, cfg, frames)
     try:
         own = _own_adds(image, cfg)
         image.thumbnail(REFERENCE_SHRINK)  # in place, before loading: Pillow drafts JPEGs itself
@@ -170,11 +173,11 @@ def reference_view(
         image.close()
 
 
-def _deferred(data: bytes, cfg: PreprocessConfig) -> Deferred | None:
+def _deferred(data: bytes, cfg: PreprocessConfig, frames: int | None) -> Deferred | None:
     """The image decoded as ``thumbnail((512, 512))`` would decode it, and the resizes
     ``reference_view`` would make from it; None where those are not plain resizes of an
     RGB or grey image that shrink it (the host's path handles those, and any error)."""
-    image = _open(data, cfg)
+    image = _open(data, cfg, frames)
     try:
         if image.mode not in ("RGB", "L") or _own_adds(image, cfg) is not None:
             return None
@@ -272,11 +275,15 @@ def _orientation(image: Image.Image) -> int:
 
 
 def _own_regions(
-    data: bytes, cfg: PreprocessConfig, first_centre: bool, decoding: Decoding
+    data: bytes,
+    cfg: PreprocessConfig,
+    first_centre: bool,
+    decoding: Decoding,
+    frames: int | None,
 ) -> list[np.ndarray]:
     """Our own regions: frames spread over an animation, each with its centre crop and,
     when very wide or tall, tiles; the first frame's centre only if ``first_centre``."""
-    image = _open(data, cfg)
+    image = _open(data, cfg, frames)
     frame: Image.Image | None
     try:
         regions: list[np.ndarray] = []
@@ -300,7 +307,10 @@ def _own_regions(
         image.close()
 
 
-def _open(data: bytes, cfg: PreprocessConfig) -> Image.Image:
+def _open(data: bytes, cfg: PreprocessConfig, frames: int | None = None) -> Image.Image:
+    """``data`` opened, headers checked and its frames counted; ``frames``: the count an
+    earlier open of the same bytes made, taken instead of counting again (a GIF's or
+    TIFF's count reads every frame's header: some 10^5 in a few MB)."""
     if not data:
         raise Unreadable("empty file (0 bytes)")
     kind = _sniff_text(data)
@@ -328,6 +338,9 @@ def _open(data: bytes, cfg: PreprocessConfig) -> Image.Image:
     if width * height > cfg.max_pixels:
         image.close()
         raise _over_cap(width, height, cfg)
+    if frames is not None and getattr(image, "_n_frames", 0) is None:
+        image._n_frames = frames  # type: ignore[attr-defined]  # as _count_frames sets it
+        return image
     return _count_frames(image, data)
 
 
