@@ -70,6 +70,9 @@ MAX_POST_PAGES = 400  # a bound on one poll's paging, in case a watermark is bog
 MAX_SWEEP_PAGES = 1_000_000
 MAX_COMMUNITY_PAGES = 20_000  # a million communities: far more than any instance knows
 MAX_REMOVAL_PAGES = 20_000  # a million post removals in the modlog
+# A bound on the comments of one post a walk reads (they are one batch, held at once):
+# 20,000, beyond the longest Lemmy threads. 0.19 lists no more than the newest 5,000.
+MAX_POST_COMMENT_PAGES = 400
 SHOWN_NOT_READ = 10  # posts named (and warned about) whose comments were not read
 REMOVED_FIRST = {"phase": "removed_posts"}  # the sweep's position after the posts
 UPLOADS_FIRST = {"phase": "uploads", "page": 1}  # after the removed posts
@@ -866,7 +869,7 @@ class Source:
             return []
         out: list[Item] = []
         pages = RepeatCheck()
-        for number in range(1, MAX_PAGE + 1):
+        for number in range(1, MAX_POST_COMMENT_PAGES + 1):
             try:
                 page = self.client.comments(number, post_id=post.id)
             except LemmyError as exc:
@@ -878,6 +881,17 @@ class Source:
             out.extend(items)
             if page.sent < PAGE:
                 break
+            if not page.next:  # a full page, and Lemmy serves no further one
+                self._warn(
+                    f"comments of post {post.id}: Lemmy lists no more than its newest "
+                    f"{number * PAGE}; the older ones were not read"
+                )
+                break
+        else:
+            self._warn(
+                f"comments of post {post.id}: more than {MAX_POST_COMMENT_PAGES * PAGE}; "
+                "only the newest were read"
+            )
         return [c for c in out if not (since and c.published and c.published < since)]
 
     def _comment_skipped(self, post_id: int, exc: LemmyError) -> None:

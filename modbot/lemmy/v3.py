@@ -173,8 +173,15 @@ class LemmyClient(PictrsStore, Transport):
         return Page([views_v3.post_item(v) for v in views], len(views), next_cursor)
 
     def comments(self, page: int, *, post_id: int | None = None) -> Page[Item]:
+        """``next``: the next page's number after a full page, up to the last page
+        0.19.15+ serves (``MAX_PAGE``): a full last page has none."""
         views = self.list_comments(page=page, limit=PAGE, post_id=post_id)
-        return Page([views_v3.comment_item(v) for v in views], len(views))
+        more = len(views) >= PAGE and page < MAX_PAGE
+        return Page(
+            [views_v3.comment_item(v) for v in views],
+            len(views),
+            next=str(page + 1) if more else None,
+        )
 
     def uploads(self, page: int) -> Page[Item]:
         views = self.list_all_media(page=page, limit=PAGE)

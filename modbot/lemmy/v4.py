@@ -241,8 +241,14 @@ class LemmyClientV4(PictrsStore, Transport):
         return Page([views_v4.post_item(v) for v in views], len(views), next_cursor)
 
     def comments(self, page: int, *, post_id: int | None = None) -> Page[Item]:
-        views = self._comment_page(page, post_id)
-        return Page([views_v4.comment_item(v) for v in views], len(views))
+        """``next``: the next page's number while Lemmy hands out a cursor (1.0 has no
+        page limit)."""
+        views, more = self._comment_page(page, post_id)
+        return Page(
+            [views_v4.comment_item(v) for v in views],
+            len(views),
+            next=str(page + 1) if more else None,
+        )
 
     def uploads(self, page: int) -> Page[Item]:
         """Page ``page`` (from 1) of every upload, newest first. 1.0's media list has no
@@ -404,10 +410,10 @@ class LemmyClientV4(PictrsStore, Transport):
         )
         return self.list_posts(page_cursor=None)
 
-    def _comment_page(self, page: int, post_id: int | None) -> list[Any]:
+    def _comment_page(self, page: int, post_id: int | None) -> tuple[list[Any], bool]:
         """Page ``page`` (from 1) of comments, newest first, by the cursor the page before
         handed out (the pages before are read first when it is not known; from page 1
-        again when its comment is gone)."""
+        again when its comment is gone), and whether a page follows."""
         with self._pages_lock:
             if page <= 1:
                 self._comment_cursors[post_id] = {1: None}
@@ -416,7 +422,7 @@ class LemmyClientV4(PictrsStore, Transport):
             restarted = False
             while True:
                 if number > 1 and cursors[number] is None:
-                    return []  # the listing ended before this page
+                    return [], False  # the listing ended before this page
                 try:
                     views, cursors[number + 1] = self.list_comments(
                         page_cursor=cursors[number], post_id=post_id
@@ -431,7 +437,7 @@ class LemmyClientV4(PictrsStore, Transport):
                     number = 1
                     continue
                 if number >= page:
-                    return views
+                    return views, cursors[number + 1] is not None
                 number += 1
 
     def _walk_media(self) -> list[Item]:
