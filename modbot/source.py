@@ -867,7 +867,9 @@ class Source:
             return []  # a malformed post without an id: nothing to ask its comments by
         if post.comment_count == 0:
             return []
-        out: list[Item] = []
+        # by key: a comment posted while the pages are read pushes one read already onto
+        # the next page (0.19 pages by number, newest first); it is handed out once
+        out: dict[str, Item] = {}
         pages = RepeatCheck()
         for number in range(1, MAX_POST_COMMENT_PAGES + 1):
             try:
@@ -878,7 +880,8 @@ class Source:
             items = _unique(page.items)
             if self._page_again(f"comments of post {post.id}", items, pages):
                 break
-            out.extend(items)
+            for item in items:
+                out.setdefault(item.key, item)
             if page.sent < PAGE:
                 break
             if not page.next:  # a full page, and Lemmy serves no further one
@@ -892,7 +895,7 @@ class Source:
                 f"comments of post {post.id}: more than {MAX_POST_COMMENT_PAGES * PAGE}; "
                 "only the newest were read"
             )
-        return [c for c in out if not (since and c.published and c.published < since)]
+        return [c for c in out.values() if not (since and c.published and c.published < since)]
 
     def _comment_skipped(self, post_id: int, exc: LemmyError) -> None:
         why = "Lemmy unavailable" if isinstance(exc, LemmyUnavailable) else "Lemmy error"

@@ -1,5 +1,5 @@
 """The backlog walk through one post's comments: to their end where Lemmy pages on, with
-a warning where it stops serving pages."""
+a warning where it stops serving pages, each comment once while new ones arrive."""
 
 from __future__ import annotations
 
@@ -66,3 +66,24 @@ def test_0_19_walk_says_which_post_has_more_comments_than_lemmy_lists(fake_lemmy
         f"comments of post {post.id}: Lemmy lists no more than its newest "
         f"{MAX_PAGE * PAGE}; the older ones were not read"
     ]
+
+
+@pytest.mark.both_lemmys
+def test_a_comment_arriving_while_a_post_s_comments_are_read_leaves_each_once(fake_lemmy, tmp_path):
+    """0.19 pages comments by number, newest first: a comment posted between two pages
+    pushes the last one of the first page onto the second, and the walk handed that
+    comment out twice in one batch (the pipeline drops an item repeated across
+    batches only)."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post, ids = _many_comments(lemmy, PAGE + 10)
+    path = lemmy.api_path("/api/v3/comment/list")
+    arrived: list[int] = []
+
+    def a_reply_arrives(body):
+        arrived.append(lemmy.add_comment(post, cast.alice, content="late").id)
+        return body
+
+    lemmy.tamper(path, a_reply_arrives, times=1)  # after the first page is made
+    comments, _ = _walk(lemmy, tmp_path)
+    assert len(comments) == len(set(comments)), "each comment handed out once"
+    assert set(ids) <= set(comments)
