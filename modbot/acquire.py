@@ -601,14 +601,15 @@ class Acquirer:
             # the judgement holds the body, and its room in the download budget, until it
             # ends: past this download when its batch is stopped
             judged = self._judge_once(sha256, fetched.data, batch, fetched.release)
-        try:
-            verdict, hashes, skipped, detail = await asyncio.shield(judged)
-            if shared and not skipped:
-                batch.stats.cache_hits += 1  # not classified again: as good as the cache
-        finally:
-            if shared:
-                fetched.release()  # the bytes are dropped: out of the download budget
-            fetched = None
+        else:
+            # the same file, judged already: this copy is dropped now, not held while
+            # that judgement waits for the classifier (a file linked a hundred ways
+            # would fill the download budget with copies and stall every other image)
+            fetched.release()
+        fetched = None
+        verdict, hashes, skipped, detail = await asyncio.shield(judged)
+        if shared and not skipped:
+            batch.stats.cache_hits += 1  # not classified again: as good as the cache
         if skipped:
             return _Outcome(sha256=sha256, skipped=skipped, skipped_detail=detail, copy=copy)
         if fetched_from == download.urls[0]:
