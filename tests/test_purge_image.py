@@ -132,7 +132,7 @@ def test_without_pictrs_access_a_local_image_stays_and_the_admins_are_told_once(
     (message,) = [m.content for m in lemmy.private_messages if m.recipient_id == cast.admin.id]
     assert message.count("modbot has no pict-rs access. Set PICTRS_URL and PICTRS_API_KEY") == 1
     page = (tmp_path / "run.html").read_text()
-    assert 'class="status not_possible">not_possible</span> needs pict-rs access' in page
+    assert 'class="status not_possible">not possible</span> needs pict-rs access' in page
 
 
 PURGE_IMAGE = """

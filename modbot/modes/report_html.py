@@ -234,12 +234,17 @@ def _skip_text(d: Mapping[str, Any]) -> str:
 
 def status_word(status: Any) -> str:
     """An action's status as the report words it: "skipped" is said "not taken" (the
-    word "skipped" is kept for images: "not checked"), and an action done before
-    (``action_outcome``) "already done", never "not taken"."""
+    word "skipped" is kept for images: "not checked"), an action done before
+    (``action_outcome``) "already done", never "not taken", and no status with its
+    underscore ("not possible")."""
     return _STATUS_WORDS.get(str(status), str(status))
 
 
-_STATUS_WORDS = {"skipped": "not taken", ALREADY_DONE: "already done"}
+_STATUS_WORDS = {
+    "skipped": "not taken",
+    ALREADY_DONE: "already done",
+    "not_possible": "not possible",
+}
 
 
 def _compact_row(d: Mapping[str, Any]) -> str:
