@@ -272,6 +272,7 @@ class Acquirer:
         # each batch's item tasks, by the event set when it has wound down: two batches
         # may be in flight at once (the pipeline acquires the next page while it decides)
         self._batch_tasks: dict[threading.Event, list[asyncio.Task[Any]]] = {}
+        self._stopped_early: set[threading.Event] = set()  # stopped before they began
         self._window: asyncio.Semaphore | None = None  # items at once, across batches
         self._judging: dict[str, asyncio.Task[Any]] = {}  # by SHA-256, across batches
         # new content: every link known is asked again (conditionally), so a file
@@ -413,7 +414,12 @@ class Acquirer:
         await asyncio.gather(*left, return_exceptions=True)
 
     def _cancel(self, finished: threading.Event) -> None:
-        for task in self._batch_tasks.get(finished, ()):
+        tasks = self._batch_tasks.get(finished)
+        if tasks is None and not finished.is_set():
+            # its work has not begun (the loop was busy): it ends as it begins, else the
+            # stop would go unseen and the whole batch be downloaded
+            self._stopped_early.add(finished)
+        for task in tasks or ():
             task.cancel()
 
     async def _acquire(
@@ -428,6 +434,10 @@ class Acquirer:
         """Fetch and classify every item's images, ``fetch.concurrency`` items at a time
         (with any other batch in flight: the one started first has the first places);
         put each item's index on ``ready`` when its images are in."""
+        if finished in self._stopped_early:
+            self._stopped_early.discard(finished)
+            finished.set()
+            raise asyncio.CancelledError  # its items are looked at next time
         batch = _Batch(engine, stats)
         if self._window is None:
             self._window = asyncio.Semaphore(self.policy.fetch.concurrency)
