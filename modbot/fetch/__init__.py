@@ -340,7 +340,11 @@ class Fetcher:
         (no private address unless allowed, redirects checked, timeouts) and at most
         ``max_bytes``. ``etag``/``modified``: from the copy in hand, for a conditional
         request; None when the server says it has not changed (304). Raises
-        ``FetchSkipped`` saying why not (a 304 to a request that named no copy too)."""
+        ``FetchSkipped`` saying why not (a 304 to a request that named no copy too).
+        It takes no download slot and no room in the body budget: its URL is the
+        admin's own (a feed in rules.yaml, a command's argument), not content's, and its
+        callers fetch one file at a time, each feed with a fetcher of its own, whose
+        connections are bounded by its ``max_concurrency`` (``feed_limits``: 2)."""
         headers = {"User-Agent": MODBOT_USER_AGENT, "Accept": "*/*"}  # a peer's feed: no cloaking
         if etag:
             headers["If-None-Match"] = etag
