@@ -416,7 +416,13 @@ class LemmyClientV4(PictrsStore, Transport):
         again when its comment is gone), and whether a page follows."""
         with self._pages_lock:
             if page <= 1:
-                self._comment_cursors[post_id] = {1: None}
+                # the cursors of one post's comments at a time (a walk reads them post by
+                # post), beside every comment's (a poll's): kept for each post read, they
+                # grew with the instance for as long as the client lived
+                every = self._comment_cursors.get(None)
+                self._comment_cursors = {post_id: {1: None}}
+                if post_id is not None and every is not None:
+                    self._comment_cursors[None] = every
             cursors = self._comment_cursors.setdefault(post_id, {1: None})
             number = max(n for n in cursors if n <= page)
             restarted = False
