@@ -982,6 +982,32 @@ class Store:
             ).fetchall()
         return {int(r[0]) for r in rows if r[0] is not None}
 
+    # -- the store sweep: a purge that left the file in pict-rs
+    def purge_left(self, sha256: str, *, dry_run: bool) -> bool:
+        """Whether an item showing the bytes ``sha256`` (a post, comment, upload, profile
+        image: not the stored file itself) was decided to purge them (``purge_image``
+        done; planned, in a dry run) after the store sweep last decided the file. For a
+        file pict-rs still lists, that purge deleted one alias only (another alias's
+        uploader unknown: it could be an admin's), or the bytes were stored again since;
+        no listing shows the aliases left, so the store sweep decides the file again."""
+        status = "planned" if dry_run else "done"
+        row = self._one(
+            "SELECT max(d.id) AS id FROM decisions AS d, json_each(d.record, '$.actions') AS a "
+            "WHERE d.sha256 = ? AND d.item_kind != 'file' "
+            "AND json_extract(d.record, '$.dry_run') = ? "
+            "AND json_extract(a.value, '$.action') = 'purge_image' "
+            "AND json_extract(a.value, '$.status') = ?",
+            (sha256, int(dry_run), status),
+        )
+        if row is None or row["id"] is None:
+            return False
+        own = self._one(
+            "SELECT max(id) AS id FROM decisions WHERE sha256 = ? AND item_kind = 'file' "
+            "AND item_id = ? AND json_extract(record, '$.dry_run') = ?",
+            (sha256, sha256, int(dry_run)),
+        )
+        return own is None or own["id"] is None or int(row["id"]) > int(own["id"])
+
     # -- exempt files: an exempt item shows this file (by sha256 and pict-rs alias), so
     # no other decision may purge it, nor act on its upload
     def note_exempt_file(

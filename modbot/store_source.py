@@ -25,6 +25,12 @@ image in their bio, or an admin's upload; a remote image shown there counts by t
 aliases of the copy pict-rs cached of it, ``GET /internal/aliases?proxy=``) is decided
 as an admin's item, so nothing is done to it.
 
+A file is decided once, and again only when an item's purge of the same bytes came
+after that (``Store.purge_left``) yet pict-rs still lists it: the daemon's ``purge_image``
+deletes its own alias only when another alias has an uploader Lemmy never listed to the
+bot (a deleted account's, an old upload: it could be an admin's), and no listing shows
+that alias; this walk is the one that reaches it.
+
 The walk is resumable: its position (the slug of the page in hand, the ``created_at`` of
 the last file of the page before, files done, the total) is in the store before each
 page is read, and each file is marked seen in the transaction that records it; a killed
@@ -210,6 +216,7 @@ class StoreSource:
         page_size: int = DEFAULT_PAGE,
         files_per_second: float | None = DEFAULT_FILES_PER_SECOND,
         remember_seen: bool = True,
+        dry_run: bool = False,
         origin: str = "all",
         warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -219,6 +226,7 @@ class StoreSource:
         self.page_size = page_size
         self.files_per_second = files_per_second or None
         self.remember_seen = remember_seen
+        self.dry_run = dry_run  # whose decisions ``purge_left`` reads: the dry runs' or not
         # "local": the files with a local uploader (Lemmy's media list names one);
         # "federated": every other file; pict-rs itself records no origin
         self.origin = origin
@@ -377,7 +385,11 @@ class StoreSource:
     def _is_new(self, item: Item) -> bool:
         if not self.remember_seen:
             return True
-        return not self.store.is_seen(self.scope, item.kind, item.id, item.updated)
+        if not self.store.is_seen(self.scope, item.kind, item.id, item.updated):
+            return True
+        # decided before, but a post's (an upload's ...) purge of these bytes since left
+        # the file stored: an alias of it no listing shows is this walk's to finish
+        return self.store.purge_left(str(item.id), dry_run=self.dry_run)
 
     def _pace(self, started: float, walked: int) -> None:
         """At most ``files_per_second`` on average since the walk started."""

@@ -54,6 +54,7 @@ def store_sweep(
             scope=pipeline.source.scope,
             files_per_second=files_per_second,
             page_size=page_size,
+            dry_run=dry_run,
             origin=origin,
             warn=pipeline.warnings.append,
         )
