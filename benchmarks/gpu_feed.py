@@ -9,7 +9,12 @@ Each figure on the same ~1,600 px distinct JPEGs (benchmarks/pipeline.py's):
   device (random weights; fp16 on CUDA): the most images/s the model itself takes;
 - decode in threads: the engine's own decode (``decode_image``, deferred as on a GPU)
   in a thread pool of one thread per core, as the engine runs it;
-- decode in processes: the same function in a process pool of one process per core.
+- decode in processes: the same function in a process pool of one process per core
+  (only a count comes back: what the decoding alone can give);
+- the engine's process decoder (``classifier.decode_processes``, the engine's way on a
+  GPU since 6c9d856): one thread per process, each image's cost held in a decode budget
+  here and its pixels sent back, as the engine gets them: through the pipe, then in
+  shared memory (the engine's way), with the engine's own process's CPU an image;
 - Pillow's JPEG decode alone (full size, to an array, no checks), threads and processes;
 - nvJPEG (torchvision's ``decode_jpeg`` on the GPU), on CUDA.
 
@@ -67,6 +72,36 @@ def timed_decode(pool_cls: type, workers: int, images: list[bytes], fn=_decode) 
         return len(images) / (time.perf_counter() - start)
 
 
+def timed_process_decoder(
+    workers: int, images: list[bytes], shared_memory: bool = True
+) -> tuple[float, float]:
+    """The engine's way with decode processes: ``ProcessDecoder.decode`` from one thread
+    per process, the budget held here and the pixels back in this process. Returns
+    images/s and this process's own CPU ms an image (the estimate, the budget, sending
+    and receiving: what caps one process however many decode for it)."""
+    from classifier.budget import DecodeBudget
+    from classifier.decode_processes import ProcessDecoder
+    from classifier.preprocess import PreprocessConfig
+
+    cfg, budget = PreprocessConfig(size=224), DecodeBudget()
+
+    def one(data: bytes) -> int:
+        decoded = decoder.decode(data, cfg, defer=_DEFER, budget=budget)
+        if decoded.deferred is not None:
+            return int(decoded.deferred.pixels.nbytes)
+        return sum(int(r.nbytes) for r in decoded.regions)
+
+    with (
+        ProcessDecoder(workers, shared_memory=shared_memory) as decoder,
+        ThreadPoolExecutor(workers) as pool,
+    ):
+        list(pool.map(one, images[: workers * 2]))  # warm-up
+        start, cpu = time.perf_counter(), time.process_time()
+        list(pool.map(one, images))
+        rate = len(images) / (time.perf_counter() - start)
+        return rate, 1000 * (time.process_time() - cpu) / len(images)
+
+
 def timed_nvjpeg(images: list[bytes], batch: int) -> float:
     """torchvision's nvJPEG decode on the GPU, ``batch`` files a call."""
     import torch
@@ -113,12 +148,18 @@ def main() -> int:
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--skip-model", action="store_true", help="decoding figures only")
+    p.add_argument(
+        "--defer",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="decode as for a GPU (the reference's resize left to it); default: on cuda",
+    )
     args = p.parse_args()
 
     from pipeline import make_images
 
     global _DEFER
-    _DEFER = args.device == "cuda"
+    _DEFER = args.device == "cuda" if args.defer is None else args.defer
     t = time.perf_counter()
     images = make_images(args.images)
     print(
@@ -135,6 +176,16 @@ def main() -> int:
     print(f"decode in {args.workers} threads:   {threads:,.0f} images/s", flush=True)
     procs = timed_decode(ProcessPoolExecutor, args.workers, images)
     print(f"decode in {args.workers} processes: {procs:,.0f} images/s", flush=True)
+    for shared in (False, True):  # the pixels through the pipe, then in shared memory
+        rate, parent_ms = timed_process_decoder(args.workers, images, shared)
+        print(
+            f"the engine's process decoder, {args.workers} processes, pixels "
+            f"{'in shared memory' if shared else 'through the pipe'}: {rate:,.0f} images/s; "
+            f"{parent_ms:.2f} CPU ms an image in the engine's own process (at most "
+            f"{1000 / parent_ms:,.0f} images/s from one)",
+            flush=True,
+        )
+    engine_procs = rate
     for pool_cls, way in ((ThreadPoolExecutor, "threads"), (ProcessPoolExecutor, "processes")):
         rate = timed_decode(pool_cls, args.workers, images, _pillow)
         print(f"Pillow's JPEG decode alone in {args.workers} {way}: {rate:,.0f} images/s")
@@ -146,9 +197,10 @@ def main() -> int:
         except Exception as exc:  # a torchvision without nvJPEG: said, the rest stands
             print(f"nvJPEG: not available: {exc!r}")
     print(
-        f"feed/model: threads {threads / model_rate:.2f}, processes {procs / model_rate:.2f} "
-        f"(model {model_rate:,.0f} images/s; decode threads {threads:,.0f}, processes "
-        f"{procs:,.0f}; {args.workers} workers, {args.model} on {args.device})"
+        f"feed/model: threads {threads / model_rate:.2f}, processes {procs / model_rate:.2f}, "
+        f"process decoder {engine_procs / model_rate:.2f} (model {model_rate:,.0f} images/s; "
+        f"decode threads {threads:,.0f}, processes {procs:,.0f}, process decoder "
+        f"{engine_procs:,.0f}; {args.workers} workers, {args.model} on {args.device})"
     )
     return 0
 

@@ -245,7 +245,8 @@ def write_policy(directory: Path, remote: str, args: argparse.Namespace) -> Path
     pretrained = "null" if args.random_weights else args.pretrained
     path.write_text(f"""
 classifier: {{model: {args.model}, pretrained: {pretrained}, device: {args.device},
-             batch_size: {args.batch}, allow_random_weights: {str(args.random_weights).lower()}}}
+             batch_size: {args.batch}, allow_random_weights: {str(args.random_weights).lower()},
+             decode_processes: {args.decode_processes}}}
 fetch: {{allow_hosts: ["{remote.split("//", 1)[1]}"], concurrency: 16, per_host: 16}}
 lemmy: {{requests_per_minute: 100000, lookback: 6h, timeout: 30s}}
 rules:
@@ -266,6 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--size", type=int, default=1600, help="long side of the photos, px")
+    p.add_argument(
+        "--decode-processes",
+        default="auto",
+        help="classifier.decode_processes: auto (processes on cuda, threads on cpu) or N",
+    )
     p.add_argument("--serve", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.serve:

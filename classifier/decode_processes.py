@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import mmap
 import os
 import pickle
 import queue
@@ -36,8 +38,10 @@ import sys
 import threading
 from typing import Any
 
+import numpy as np
+
 from classifier.budget import TRIM_ABOVE, DecodeBudget, estimate, give_memory_back
-from classifier.preprocess import Decoded, PreprocessConfig, Unreadable, decode_image
+from classifier.preprocess import Decoded, Deferred, PreprocessConfig, Unreadable, decode_image
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,9 @@ DIED = (
     "or the kernel's memory limit): not classified"
 )
 _LENGTH = struct.Struct("<Q")
+# the memory each process hands its pixels over in: a 1,600 px photo deferred for a GPU
+# is 5.8 MB; a larger answer grows it for that image, then it shrinks back
+SHARED_SIZE = 8 << 20
 
 
 class DecodeError(Exception):
@@ -90,14 +97,90 @@ def _write(stream: Any, obj: object) -> None:
     stream.flush()
 
 
-def serve(work: Any = _decode) -> None:
-    """A decoding process's loop: requests on stdin, answers on stdout, until stdin ends
-    (the parent closed it, or died)."""
+class _Pixels:
+    """Memory both processes map, for the decoded pixels (a memfd: no file anywhere,
+    freed with its last descriptor): written once by the decoding process, copied once
+    by the engine's, where a pipe would copy them four times, twice holding the GIL (a
+    1,600 px photo deferred for a GPU is 5.8 MB of pixels)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._map: mmap.mmap | None = None
+
+    def _mapped(self) -> mmap.mmap:
+        size = os.fstat(self.fd).st_size  # either side may have resized it since
+        if self._map is None or len(self._map) != size:
+            if self._map is not None:
+                self._map.close()
+            self._map = mmap.mmap(self.fd, size)
+        return self._map
+
+    def put(self, arrays: list[np.ndarray]) -> list[tuple[int, tuple, str]]:
+        """In the decoding process: the arrays written, and where."""
+        total = sum(a.nbytes for a in arrays)
+        if total > os.fstat(self.fd).st_size:
+            os.ftruncate(self.fd, total)
+        shared, placed, offset = self._mapped(), [], 0
+        for a in arrays:
+            flat = np.ascontiguousarray(a).reshape(-1).view(np.uint8)
+            np.frombuffer(shared, np.uint8, flat.size, offset)[:] = flat
+            placed.append((offset, a.shape, a.dtype.str))
+            offset += a.nbytes
+        return placed
+
+    def take(self, placed: list[tuple[int, tuple, str]]) -> list[np.ndarray]:
+        """In the engine's process: copies of the arrays; then memory grown past the usual
+        size for a large image is handed back (nothing outside the decode budget stays)."""
+        shared = self._mapped()
+        out = [
+            np.frombuffer(shared, np.dtype(kind), math.prod(shape), offset).reshape(shape).copy()
+            for offset, shape, kind in placed
+        ]
+        if len(shared) > SHARED_SIZE:
+            os.ftruncate(self.fd, SHARED_SIZE)
+        return out
+
+    def close(self) -> None:
+        if self._map is not None:
+            self._map.close()
+        os.close(self.fd)
+
+
+def _send(result: Any, pixels: _Pixels | None) -> Any:
+    """In the decoding process: a decode's pixels put in the shared memory."""
+    if pixels is None or not isinstance(result, Decoded):
+        return result
+    deferred = result.deferred
+    arrays = [*result.regions]
+    arrays += [result.source] if result.source is not None else []
+    arrays += [deferred.pixels] if deferred is not None else []
+    if not arrays or not sum(a.nbytes for a in arrays):
+        return result
+    steps = deferred.steps if deferred is not None else None
+    return ("placed", pixels.put(arrays), len(result.regions), result.source is not None, steps)
+
+
+def _received(answer: Any, pixels: _Pixels | None) -> Any:
+    """In the engine's process: a decode whose pixels were put in the shared memory."""
+    if not (isinstance(answer, tuple) and answer[0] == "placed"):
+        return answer
+    assert pixels is not None
+    _, placed, regions, has_source, steps = answer
+    arrays = pixels.take(placed)
+    source = arrays[regions] if has_source else None
+    deferred = Deferred(arrays[-1], steps) if steps is not None else None
+    return Decoded(arrays[:regions], source, deferred)
+
+
+def serve(work: Any = _decode, pixels_fd: int | None = None) -> None:
+    """A decoding process's loop: requests on stdin, answers on stdout (the pixels in
+    ``pixels_fd``'s memory when given), until stdin ends (the parent closed it, or died)."""
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot break the stream
+    pixels = _Pixels(pixels_fd) if pixels_fd is not None else None
     while (message := _read(requests)) is not None:
-        _write(answers, work(*pickle.loads(message)))
+        _write(answers, _send(work(*pickle.loads(message)), pixels))
 
 
 def _environment() -> dict[str, str]:
@@ -112,10 +195,28 @@ def _environment() -> dict[str, str]:
 _ENV = _environment()
 
 
+def _shared_memory() -> int | None:
+    """A memfd of SHARED_SIZE for one process's pixels; None where there is none (not
+    Linux): the pixels then come through the pipe."""
+    try:
+        fd = os.memfd_create("modbot-decoded-pixels", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):
+        return None
+    os.ftruncate(fd, SHARED_SIZE)
+    return fd
+
+
 class _Process:
-    def __init__(self, command: list[str], env: dict[str, str]):
+    def __init__(self, command: Any, env: dict[str, str], shared: bool):
+        fd = _shared_memory() if shared else None
+        self.pixels = _Pixels(fd) if fd is not None else None
         self.popen = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True, env=env
+            command(fd),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+            pass_fds=(fd,) if fd is not None else (),
+            env=env,
         )
 
     def call(self, request: tuple) -> Any:
@@ -126,7 +227,7 @@ class _Process:
             answer = None
         if answer is None:
             raise _Died
-        return pickle.loads(answer)
+        return _received(pickle.loads(answer), self.pixels)
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -139,19 +240,22 @@ class _Process:
             self.popen.wait()
         if self.popen.stdout is not None:
             self.popen.stdout.close()
+        if self.pixels is not None:
+            self.pixels.close()
 
 
 class ProcessDecoder:
     """``processes`` decoding processes, shared by any number of engines (a worker's
     concept sets) and threads: a caller waits for a free one. ``close()`` stops them."""
 
-    def __init__(self, processes: int, *, niceness: int = 0) -> None:
+    def __init__(self, processes: int, *, niceness: int = 0, shared_memory: bool = True) -> None:
         if processes < 1:
             raise ValueError("a process decoder needs at least one process")
         from PIL import Image
 
         self.processes = processes
         self._niceness = niceness
+        self._shared = shared_memory  # False: the pixels come through the pipe (benchmarks)
         self._max_pixels = Image.MAX_IMAGE_PIXELS  # the caller's Pillow limit, in each
         self.restarts = 0  # processes replaced after one died
         self._lock = threading.Lock()
@@ -165,13 +269,14 @@ class ProcessDecoder:
             self.close()
             raise
 
-    def _command(self) -> list[str]:
+    def _command(self, pixels_fd: int | None) -> list[str]:
         """How a decoding process is started (a test's may crash on purpose)."""
         start = "import sys; from classifier.decode_processes import main; main(sys.argv[1:])"
-        return [sys.executable, "-c", start, str(self._niceness), repr(self._max_pixels)]
+        fd = str(pixels_fd) if pixels_fd is not None else "-"
+        return [sys.executable, "-c", start, str(self._niceness), repr(self._max_pixels), fd]
 
     def _start(self) -> _Process:
-        process = _Process(self._command(), _ENV)
+        process = _Process(self._command, _ENV, self._shared)
         with self._lock:
             self._all.append(process)
         return process
@@ -250,12 +355,13 @@ class ProcessDecoder:
 
 
 def main(argv: list[str]) -> None:
-    """A decoding process: ``NICENESS MAX_IMAGE_PIXELS`` (the parent's Pillow limit)."""
+    """A decoding process: ``NICENESS MAX_IMAGE_PIXELS PIXELS_FD`` (the parent's Pillow
+    limit; the memfd for the pixels, or ``-``)."""
     from PIL import Image
 
-    niceness, max_pixels = int(argv[0]), argv[1]
+    niceness, max_pixels, fd = int(argv[0]), argv[1], argv[2]
     Image.MAX_IMAGE_PIXELS = None if max_pixels == "None" else int(float(max_pixels))
     if niceness:
         with contextlib.suppress(OSError):  # not allowed here: decoding still works
             os.nice(niceness)
-    serve()
+    serve(pixels_fd=None if fd == "-" else int(fd))

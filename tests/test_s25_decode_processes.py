@@ -2,6 +2,7 @@
 the same pixels, verdicts and refusals as decode threads, the same memory bound, and a
 process that dies costs one retry, not the bot."""
 
+import contextlib
 import io
 import os
 import signal
@@ -14,7 +15,7 @@ from PIL import Image
 
 from classifier import ConceptSet, Engine, load_model
 from classifier.budget import DecodeBudget, estimate
-from classifier.decode_processes import DIED, ProcessDecoder
+from classifier.decode_processes import DIED, SHARED_SIZE, ProcessDecoder
 from classifier.preprocess import PreprocessConfig, Unreadable, decode_image
 from classifier.tiny import tiny_spec, write_random_checkpoint
 from fakelemmy import hostile
@@ -57,7 +58,7 @@ CORPUS = {
 class CrashingDecoder(ProcessDecoder):
     """Its processes die on CRASH, as one would on bytes that crash an image library."""
 
-    def _command(self):
+    def _command(self, pixels_fd):
         code = (
             "import os\n"
             "from classifier.decode_processes import _decode, serve\n"
@@ -65,7 +66,7 @@ class CrashingDecoder(ProcessDecoder):
             "    if data.endswith(b'crash-this-process'):\n"
             "        os._exit(1)\n"
             "    return _decode(data, *rest)\n"
-            "serve(work)\n"
+            f"serve(work, {pixels_fd})\n"
         )
         return [sys.executable, "-c", code]
 
@@ -246,3 +247,30 @@ def test_the_worker_command_line_takes_decode_processes():
     assert worker_config(args, {}, None).decode_processes is None  # auto
     with pytest.raises(SystemExit):
         parser.parse_args(["worker", "--decode-processes", "65", "--no-auth"])
+
+
+def _pixel_memory(pid: int) -> list[int]:
+    """The sizes of the memfds a process holds for decoded pixels (each once: an mmap
+    keeps a second descriptor of its file)."""
+    sizes = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        path = f"/proc/{pid}/fd/{fd}"
+        with contextlib.suppress(OSError):
+            if os.readlink(path).startswith("/memfd:modbot-decoded-pixels"):
+                info = os.stat(path)
+                sizes[info.st_ino] = info.st_size
+    return list(sizes.values())
+
+
+@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="no memfd here")
+def test_a_large_images_pixels_come_through_shared_memory_which_then_shrinks(decoder):
+    big = photo(8, (4000, 3000))  # deferred: 36 MB of drafted pixels, over SHARED_SIZE
+    cfg = PreprocessConfig(size=64)
+    decoded = decoder.decode(big, cfg, defer=True)
+    assert decoded.deferred.pixels.nbytes > SHARED_SIZE
+    assert (
+        decoded.deferred.pixels.tobytes()
+        == decode_image(big, cfg, defer=True).deferred.pixels.tobytes()
+    )
+    for pid in decoder.pids():
+        assert _pixel_memory(pid) == [SHARED_SIZE]  # handed back, nothing held outside the budget
