@@ -68,7 +68,14 @@ class LemmyApi(Protocol):
         ...
 
     def comments(self, page: int, *, post_id: int | None = None) -> Page[Item]:
-        """One page (from 1) of every comment, or of one post's."""
+        """One page (from 1) of every comment, or of one post's; ``Page.next`` set when
+        another page can be read."""
+        ...
+
+    def removed_posts(self, cursor: str | None, *, since: datetime | None = None) -> Page[int]:
+        """One page of the ids of the posts moderators removed, from the modlog, newest
+        first, down to ``since`` (``post/list`` leaves them out; their comments are still
+        on the instance). ``cursor`` None for the first page, then ``Page.next``."""
         ...
 
     def uploads(self, page: int) -> Page[Item]:
