@@ -56,8 +56,9 @@ ACTION_STATUSES = (
     REPEAT,
 )
 # Skip reasons no rule names (so not among the daemon's `skip_reasons`), counted from the
-# first cycle on too: no worker of classifier.remote answered, an item not as Lemmy sends.
-ALWAYS_SKIP_REASONS = ("classifier_unavailable", "malformed_item")
+# first cycle on too: no worker of classifier.remote answered, an item not as Lemmy sends,
+# no verdict and no reason (pipeline), a file modbot purged already (pipeline).
+ALWAYS_SKIP_REASONS = ("classifier_unavailable", "malformed_item", "unchecked", "purged")
 # What a verdict's label outside the policy's is counted as: a `use: classified` feed's
 # label is the peer's own word, and a series each would let a peer add series without
 # bound. No concept (a letter first) nor feed label (a letter or digit first) is named so.
