@@ -6,8 +6,9 @@ look at again, a sweep under way): a scrape only reads the numbers, never the st
 file nor Lemmy. The metrics live in a registry of their own (not prometheus-client's
 global one), served by prometheus-client's small HTTP server on a thread of its own.
 
-Every label's values come from a closed set: action kinds and outcomes, skip reasons,
-the policy's concept names. No URL, name, token or password is ever a label or a value.
+Every label's values come from a closed set: action kinds and outcomes, skip reasons
+(a remote host's HTTP status among a few codes, or its class: ``skip_label``), the
+policy's concept names. No URL, name, token or password is ever a label or a value.
 The names and what each means are in docs/metrics.md.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import socket
 import time
 from collections.abc import Iterable
@@ -33,7 +35,14 @@ if TYPE_CHECKING:
 
     from modbot.model import CycleStats
 
-__all__ = ["DEFAULT_ADDRESS", "Metrics", "MetricsServer", "ValveState", "parse_port"]
+__all__ = [
+    "DEFAULT_ADDRESS",
+    "Metrics",
+    "MetricsServer",
+    "ValveState",
+    "parse_port",
+    "skip_label",
+]
 
 log = logging.getLogger("modbot.metrics")
 
@@ -59,6 +68,16 @@ ACTION_STATUSES = (
 # first cycle on too: no worker of classifier.remote answered, an item not as Lemmy sends,
 # no verdict and no reason (pipeline), a file modbot purged already (pipeline).
 ALWAYS_SKIP_REASONS = ("classifier_unavailable", "malformed_item", "unchecked", "purged")
+# A download's HTTP status (the skip reason `http_<status>`) is whatever the host sent
+# (any of 300-999 reaches httpx): a series each would let hosts add ~700. These codes,
+# those an admin tells apart, keep their own; any other is counted as its class, and one
+# outside 3xx-5xx as `http_other`. All are listed from the first cycle on. The decision's
+# record keeps the status itself.
+HTTP_STATUSES = (400, 401, 403, 404, 410, 429, 451, 500, 502, 503, 504)
+HTTP_CLASSES = ("http_3xx", "http_4xx", "http_5xx")
+HTTP_OTHER = "http_other"
+HTTP_SKIP_LABELS = (*(f"http_{code}" for code in HTTP_STATUSES), *HTTP_CLASSES, HTTP_OTHER)
+_HTTP_STATUS = re.compile(r"http_(\d+)")
 # What a verdict's label outside the policy's is counted as: a `use: classified` feed's
 # label is the peer's own word, and a series each would let a peer add series without
 # bound. No concept (a letter first) nor feed label (a letter or digit first) is named so.
@@ -159,8 +178,8 @@ class Metrics:
         for kind in actions:
             for status in ACTION_STATUSES:
                 self.actions.labels(kind=kind, status=status)
-        for reason in (*skip_reasons, *ALWAYS_SKIP_REASONS):
-            self.skips.labels(reason=reason)
+        for reason in (*skip_reasons, *ALWAYS_SKIP_REASONS, *HTTP_SKIP_LABELS):
+            self.skips.labels(reason=skip_label(reason))
 
     def cycle_done(self, seconds: float, stats: Iterable[CycleStats]) -> None:
         """A good cycle: its poll's and sweep slice's counts. Each has its own memory
@@ -195,7 +214,7 @@ class Metrics:
                 kind, _, status = key.partition(":")
                 self.actions.labels(kind=kind, status=status).inc(n)
             for reason, n in s.skipped.items():
-                self.skips.labels(reason=reason).inc(n)
+                self.skips.labels(reason=skip_label(reason)).inc(n)
             for budget, (peak, total) in (
                 ("decoding", s.decode_memory),
                 ("downloads", s.download_memory),
@@ -230,6 +249,18 @@ class Metrics:
         running = MetricsServer(server, thread)
         log.info("metrics on %s", running.url)
         return running
+
+
+def skip_label(reason: str) -> str:
+    """The ``reason`` label a skip is counted under: itself, but an HTTP status other
+    than ``HTTP_STATUSES`` as its class (``http_4xx``), or ``http_other``."""
+    match = _HTTP_STATUS.fullmatch(reason)
+    if match is None:
+        return reason
+    status = int(match[1])
+    if status in HTTP_STATUSES:
+        return f"http_{status}"
+    return f"http_{status // 100}xx" if 300 <= status < 600 else HTTP_OTHER
 
 
 class MetricsServer:
