@@ -26,12 +26,15 @@ thread the same crash would have ended the whole bot.
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import logging
 import math
 import mmap
 import os
 import pickle
 import queue
+import select
 import struct
 import subprocess
 import sys
@@ -41,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from classifier.budget import TRIM_ABOVE, DecodeBudget, estimate, give_memory_back
+from classifier.model import ModelError
 from classifier.preprocess import Decoded, Deferred, PreprocessConfig, Unreadable, decode_image
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,14 @@ _LENGTH = struct.Struct("<Q")
 # the memory each process hands its pixels over in: a 1,600 px photo deferred for a GPU
 # is 5.8 MB; a larger answer grows it for that image, then it shrinks back
 SHARED_SIZE = 8 << 20
+# a process's start (Python, numpy and Pillow imported) and one tiny decode
+CHECK_TIMEOUT = 120.0
+
+
+class DecoderUnavailable(ModelError):
+    """The decoding processes cannot decode: they do not start, or a new one dies on a
+    tiny image. Not the image's fault: at start the command stops with this message; later
+    the image is skipped (the bot records ``classifier_error`` and tries it again)."""
 
 
 class DecodeError(Exception):
@@ -206,8 +218,33 @@ def _shared_memory() -> int | None:
     return fd
 
 
+@functools.cache
+def _tiny_png() -> bytes:
+    """An 8x8 picture: a process that cannot decode it cannot decode anything."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (128, 64, 32)).save(out, "PNG")
+    return out.getvalue()
+
+
+_TINY = PreprocessConfig(size=8)
+
+
+def why(process: _Process) -> str:
+    """Why ``process`` gave no answer."""
+    if process.timed_out:
+        return f"no answer within {CHECK_TIMEOUT:g} s"
+    try:
+        code = process.popen.wait(timeout=5)  # its output closed: it is exiting
+    except subprocess.TimeoutExpired:
+        return "it closed its output"
+    return f"exit status {code}: its own words, if any, are in the log above"
+
+
 class _Process:
     def __init__(self, command: Any, env: dict[str, str], shared: bool):
+        self.timed_out = False  # killed for not answering in time
         fd = _shared_memory() if shared else None
         self.pixels = _Pixels(fd) if fd is not None else None
         self.popen = subprocess.Popen(
@@ -219,9 +256,16 @@ class _Process:
             env=env,
         )
 
-    def call(self, request: tuple) -> Any:
+    def call(self, request: tuple, timeout: float | None = None) -> Any:
+        """The answer to ``request``; ``_Died`` if none comes (within ``timeout``: then
+        the process is killed)."""
+        assert self.popen.stdout is not None
         try:
             _write(self.popen.stdin, request)
+            if timeout is not None and not select.select([self.popen.stdout], [], [], timeout)[0]:
+                self.timed_out = True
+                self.popen.kill()
+                raise _Died
             answer = _read(self.popen.stdout)
         except (BrokenPipeError, ValueError, OSError):
             answer = None
@@ -263,8 +307,15 @@ class ProcessDecoder:
         self._all: list[_Process] = []
         self._idle: queue.LifoQueue[_Process] = queue.LifoQueue()
         try:
-            for _ in range(processes):  # started together: they import in parallel
-                self._idle.put(self._start())
+            started = [self._start() for _ in range(processes)]  # they import in parallel
+            for process in started:
+                if not self._works(process):
+                    raise DecoderUnavailable(
+                        f"the decoding processes do not start or cannot decode ({why(process)}); "
+                        "decode in threads instead: classifier.decode_processes: 0 in "
+                        "rules.yaml (modbot worker --decode-processes 0)"
+                    )
+                self._idle.put(process)
         except BaseException:
             self.close()
             raise
@@ -311,10 +362,35 @@ class ProcessDecoder:
                         raise Unreadable(words)
                     raise DecodeError(words)
                 return result
-            raise Unreadable(DIED)
+            if self._healthy():
+                raise Unreadable(DIED)
+            raise DecoderUnavailable(
+                "the decoding processes die on a tiny image too: not this image's fault "
+                "(the memory limit? see the log); it is skipped. Decode in threads "
+                "instead: classifier.decode_processes: 0"
+            )
         finally:
             if held is not None:
                 held.release()
+
+    def _works(self, process: _Process) -> bool:
+        """Whether ``process`` decodes a tiny image within ``CHECK_TIMEOUT`` (its start
+        included)."""
+        try:
+            answer = process.call((_tiny_png(), _TINY, False, False, 0), timeout=CHECK_TIMEOUT)
+        except _Died:
+            return False
+        return isinstance(answer, Decoded)
+
+    def _healthy(self) -> bool:
+        """After an image killed two processes: whether a fresh one decodes a tiny image
+        (then that image is the cause), or the processes cannot decode at all."""
+        process = self._take()
+        if self._works(process):
+            self._idle.put(process)
+            return True
+        self._replace(process)
+        return False
 
     def _take(self) -> _Process:
         if self._closed:

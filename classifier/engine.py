@@ -32,7 +32,7 @@ import numpy as np
 from classifier.budget import DEFAULT_DECODE_MEMORY, DecodeBudget, Reservation
 from classifier.concepts import ConceptSet
 from classifier.decision import Danbooru, DecisionPlan, combine, round4
-from classifier.decode_processes import DecodeError, ProcessDecoder
+from classifier.decode_processes import DecodeError, DecoderUnavailable, ProcessDecoder
 from classifier.model import LoadedModel
 from classifier.preprocess import (
     Decoded,
@@ -393,6 +393,10 @@ class Engine:
             except Unreadable as exc:
                 self.stats["unreadable"] += 1
                 self._resolve(future, self._unreadable(sha256, exc.reason))
+                return
+            except DecoderUnavailable as exc:  # not the image's fault: skipped, not unreadable
+                log.error("image %s not decoded: %s", sha256[:12], exc)
+                self._resolve(future, error=exc)
                 return
             except DecodeError as exc:  # the same error, met in a decoding process
                 log.warning("decoding image %s failed unexpectedly: %s", sha256[:12], exc)

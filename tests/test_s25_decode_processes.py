@@ -274,3 +274,58 @@ def test_a_large_images_pixels_come_through_shared_memory_which_then_shrinks(dec
     )
     for pid in decoder.pids():
         assert _pixel_memory(pid) == [SHARED_SIZE]  # handed back, nothing held outside the budget
+
+
+class CannotStart(ProcessDecoder):
+    def _command(self, pixels_fd):
+        return [sys.executable, "-c", "import sys; sys.exit(3)"]
+
+
+def test_processes_that_cannot_start_stop_the_engine_at_once_saying_what_to_do(loaded, tmp_path):
+    from classifier.decode_processes import DecoderUnavailable
+
+    with pytest.raises(DecoderUnavailable) as caught:
+        CannotStart(2)
+    assert "exit status 3" in str(caught.value)
+    assert "classifier.decode_processes: 0" in str(caught.value)
+
+
+class BreaksLater(ProcessDecoder):
+    """Its processes decode until a flag file appears, then die on every image, tiny
+    ones too: the machine's fault (a memory limit), not the image's."""
+
+    def __init__(self, flag, *args, **kwargs):
+        self.flag = flag
+        super().__init__(*args, **kwargs)
+
+    def _command(self, pixels_fd):
+        code = (
+            "import os\n"
+            "from classifier.decode_processes import _decode, serve\n"
+            "def work(*args):\n"
+            f"    if os.path.exists({str(self.flag)!r}):\n"
+            "        os._exit(9)\n"
+            "    return _decode(*args)\n"
+            f"serve(work, {pixels_fd})\n"
+        )
+        return [sys.executable, "-c", code]
+
+
+def test_processes_that_die_on_everything_skip_the_image_rather_than_call_it_unreadable(
+    loaded, tmp_path
+):
+    from classifier.decode_processes import DecoderUnavailable
+
+    flag = tmp_path / "broken"
+    with (
+        BreaksLater(flag, 1) as decoder,
+        Engine(
+            loaded, ConceptSet.builtin(), decode_processes=decoder, text_cache_dir=tmp_path
+        ) as engine,
+    ):
+        assert not engine.classify_many([CORPUS["photo"]])[0].unreadable
+        flag.touch()
+        with pytest.raises(DecoderUnavailable, match="not this image's fault"):
+            engine.classify_many([CORPUS["photo"]])
+        flag.unlink()  # the machine recovers: the next images are decoded again
+        assert not engine.classify_many([CORPUS["small photo"]])[0].unreadable
