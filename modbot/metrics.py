@@ -9,6 +9,7 @@ global one), served by prometheus-client's small HTTP server on a thread of its 
 Every label's values come from a closed set: action kinds and outcomes, skip reasons
 (a remote host's HTTP status among a few codes, or its class: ``skip_label``), the
 policy's concept names. No URL, name, token or password is ever a label or a value.
+No ``*_created`` series either (one per series, doubling them; nothing reads them).
 The names and what each means are in docs/metrics.md.
 """
 
@@ -25,7 +26,13 @@ from importlib import metadata
 from threading import Thread
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 
 from modbot.errors import SettingsError
 from modbot.model import ALREADY_DONE, REPEAT
@@ -106,6 +113,8 @@ class Metrics:
         skip_reasons: Iterable[str] = (),
         registry: CollectorRegistry | None = None,
     ) -> None:
+        # prometheus-client's switch is for the process, whose only metrics these are
+        disable_created_metrics()
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
 
