@@ -37,8 +37,12 @@ run() {  # run NAME SECONDS SCRIPT ARGS...: one benchmark, at most SECONDS, into
 
 # The open issue's figure first; each has a time limit (exit 124 when it ran out, its
 # output so far kept), so that the whole script fits one device lease (~9 min).
-# issue 10: the whole bot vs the engine alone, 4,096 posts (>= 1,500 images/s end to end, R >= 0.9)
+# issue 10: the whole bot vs the engine alone, 4,096 posts (>= 1,500 images/s end to end, R >= 0.9);
+# classifier.decode_processes is auto: one decoding process per core on cuda
 run pipeline 270 benchmarks/pipeline.py --model ViT-L-14 --random-weights --device cuda --posts 4096 --batch 256 --runs 3
+# issue 10: what feeds the GPU: the model alone, decoding in threads, in processes (the
+# engine's process decoder, pixels through the pipe and in shared memory), nvJPEG
+run feed 120 benchmarks/gpu_feed.py --device cuda --model ViT-L-14 --images 1024
 # issue 11 (and the classifier section of BENCHMARKS.md): engine vs the reference way, ViT-L-14 fp16
 run classifier 90 benchmarks/classifier.py --model ViT-L-14 --random-weights --device cuda --images 4096 --batch 256
 # issue 10: the reference's view made on the GPU vs in the decode threads (CPU per image each way)
