@@ -708,10 +708,29 @@ class Acquirer:
             else:
                 batch.stats.images_classified += 1
         if decoded and not verdict.get("unreadable"):
-            hashes.update(
-                await asyncio.to_thread(decoded_hashes, engine, data, decoded, self._hash_budget)
-            )
+            hashes.update(await self._decoded_hashes(engine, sha256, data, decoded))
         return verdict, hashes, None, ""
+
+    async def _decoded_hashes(
+        self, engine: Engine, sha256: str, data: bytes, kinds: tuple[str, ...]
+    ) -> dict[str, str]:
+        """The perceptual hashes of a file the classifier read. An error of their code on
+        it (pdqhash or Pillow on hostile bytes, numpy on a degenerate image) costs the
+        file those hashes, said in the log; its verdict still decides it. Raised, it
+        would fail the batch, and the batch would fail again each cycle on the same file:
+        the bot would never get past it."""
+        try:
+            return await asyncio.to_thread(decoded_hashes, engine, data, kinds, self._hash_budget)
+        except Exception as exc:
+            log.warning(
+                "file %s gets no %s: computing it failed (%s: %s); its verdict and its "
+                "other hashes decide it",
+                sha256[:12],
+                "/".join(kinds),
+                type(exc).__name__,
+                str(exc)[:300],
+            )
+            return {}
 
 
 async def _yield_to_inference() -> None:
