@@ -779,17 +779,16 @@ class LemmyApi:
         if ban:
             self._drop_tokens(person)  # a ban invalidates the person's logins
         if remove_data:
-            # BanPerson.remove_data: "If ban is true, then this means remove. If ban is
-            # false, it means restore" (every post and comment of theirs; a deleted
-            # upload stays deleted).
+            # `remove_user_data`, called whether `ban` is true or false: an unban with
+            # remove_data removes too (0.19.6 to 0.19.20; lemmy-js-client's "false means
+            # restore" was lemmy#4845's, reverted before 0.19.6)
             for post in self.state.posts.values():
                 if post.creator_id == person.id:
-                    post.removed = ban
+                    post.removed = True
             for comment in self.state.comments.values():
                 if comment.creator_id == person.id:
-                    comment.removed = ban
-            if ban:
-                self._delete_uploads(person)
+                    comment.removed = True
+            self._delete_uploads(person)
         self.modlog(
             "ban" if ban else "unban",
             admin,
@@ -819,14 +818,14 @@ class LemmyApi:
             self.state.community_bans[key] = CommunityBan(community.id, person.id, expires, reason)
         else:
             self.state.community_bans.pop(key, None)
-        if remove_data:  # with ban false: restore (BanFromCommunity.remove_data)
+        if remove_data:  # `remove_user_data_in_community`: removes, ban or unban (0.19.6+)
             for post in self.state.posts.values():
                 if post.creator_id == person.id and post.community_id == community.id:
-                    post.removed = ban
+                    post.removed = True
             for comment in self.state.comments.values():
                 post = self.state.posts[comment.post_id]
                 if comment.creator_id == person.id and post.community_id == community.id:
-                    comment.removed = ban
+                    comment.removed = True
         self.modlog(
             "community_ban" if ban else "community_unban",
             mod,

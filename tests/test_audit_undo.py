@@ -14,6 +14,7 @@ import pytest
 from support.acting import Scenario
 from support.acting import fake_lemmy as started_lemmy
 from support.bot import Bot, wait_for
+from test_h24_undo_moderator_acted import as_person
 
 from modbot.audit import AuditFilter, Row, render_table
 from modbot.statelock import StateLock
@@ -222,29 +223,36 @@ def test_undo_of_a_ban_that_removed_content_restores_it_only_when_asked(scenario
     assert (s.lemmy.cast.pics.id, spammer.id) in s.lemmy.community_bans
 
 
-def test_fake_lemmy_unban_with_remove_data_restores_posts_and_comments(fake_lemmy):
-    """BanPerson.remove_data (lemmy-js-client 0.19): with ban true it removes, with ban
-    false it restores; uploads the ban deleted stay deleted."""
+@pytest.mark.both_lemmys
+@pytest.mark.parametrize("scope", ["site", "community"])
+def test_fake_lemmy_unban_with_remove_data_removes_on_0_19_restores_on_1_0(fake_lemmy, scope):
+    """An unban with remove_data: Lemmy 0.19 (0.19.6 to 0.19.20) removes every post and
+    comment of the person, restored ones too: `ban_person.rs` and `community/ban.rs` call
+    `remove_user_data` / `remove_user_data_in_community`, which set removed true whatever
+    `ban` is (the restore of lemmy#4845 was reverted before 0.19.6). 1.0's
+    `remove_or_restore_data` with ban false restores them."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     post = lemmy.add_post(cast.pics, cast.alice, name="p")
     comment = lemmy.add_comment(post, cast.alice, content="c")
-    token = httpx.post(
-        f"{lemmy.url}/api/v3/user/login", json={"username_or_email": "admin", "password": "pw"}
-    ).json()["jwt"]
-
-    def ban(ban: bool) -> None:
-        answer = httpx.post(
-            f"{lemmy.url}/api/v3/user/ban",
-            json={"person_id": cast.alice.id, "ban": ban, "remove_data": True},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert answer.status_code == 200, answer.text
-
-    ban(True)
+    admin = as_person(lemmy, "admin")
+    if scope == "site":
+        admin.ban_site(cast.alice.id, "spam", expires=None, remove_data=True)
+    else:
+        admin.ban_community(cast.alice.id, cast.pics.id, "spam", expires=None, remove_data=True)
     assert lemmy.post(post.id).removed and lemmy.comment(comment.id).removed
-    ban(False)
-    assert not lemmy.post(post.id).removed and not lemmy.comment(comment.id).removed
-    assert not lemmy.person(cast.alice.id).banned
+    admin.restore_comment(comment.id, "this one was fine")
+    assert not lemmy.comment(comment.id).removed
+
+    if scope == "site":
+        admin.unban_site(cast.alice.id, "appeal", restore_data=True)
+        assert not lemmy.person(cast.alice.id).banned
+    else:
+        admin.unban_community(cast.alice.id, cast.pics.id, "appeal", restore_data=True)
+        assert (cast.pics.id, cast.alice.id) not in lemmy.community_bans
+    removed = lemmy.api_version == "v3"  # 0.19 removes, 1.0 restores
+    assert lemmy.post(post.id).removed is removed
+    assert lemmy.comment(comment.id).removed is removed
+    admin.close()
 
 
 def test_fake_lemmy_restore_and_unban_answer_as_lemmy_js_client_says(fake_lemmy):
