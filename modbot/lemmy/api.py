@@ -168,14 +168,17 @@ class LemmyApi(Protocol):
         ...
 
     def unban_site(self, person_id: int, reason: str, *, restore_data: bool) -> object:
-        """Lift a site ban. ``restore_data``: Lemmy also restores every post and comment
-        of theirs (all of them, whoever removed them); uploads a ban deleted stay gone."""
+        """Lift a site ban. ``restore_data`` on 1.0: Lemmy also restores every post and
+        comment of theirs (all of them, whoever removed them); uploads a ban deleted stay
+        gone. On 0.19 it sends ``remove_data``, which REMOVES everything of theirs, unban
+        or not (``modbot.undo.content_restore_refused`` keeps undo from asking it)."""
         ...
 
     def unban_community(
         self, person_id: int, community_id: int, reason: str, *, restore_data: bool
     ) -> object:
-        """Lift a community ban (``restore_data``: their posts and comments there too)."""
+        """Lift a community ban (``restore_data``: 1.0 restores their posts and comments
+        there too; 0.19 removes them, as ``unban_site``)."""
         ...
 
     def report_post(self, post_id: int, reason: str) -> object: ...

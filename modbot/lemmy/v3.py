@@ -564,7 +564,9 @@ class LemmyClient(PictrsStore, Transport):
         return self._act("restore comment", lambda ph: ph.comment.remove(comment_id, False, reason))
 
     def unban_site(self, person_id: int, reason: str, *, restore_data: bool) -> Any:
-        # BanPerson's remove_data with ban false means "restore" (lemmy-js-client 0.19).
+        # Not a restore: 0.19.6+ calls remove_user_data whenever remove_data is set, ban
+        # or unban (lemmy-js-client's "false means restore" was lemmy#4845's, reverted),
+        # so restore_data=True removes everything of theirs; undo never asks it of 0.19.
         return self._act(
             "unban from site",
             lambda ph: ph.user.ban(
@@ -575,6 +577,7 @@ class LemmyClient(PictrsStore, Transport):
     def unban_community(
         self, person_id: int, community_id: int, reason: str, *, restore_data: bool
     ) -> Any:
+        # remove_data removes their content there, ban or unban (as unban_site's)
         return self._act(
             "unban from community",
             lambda ph: ph.community.ban_user(
