@@ -10,7 +10,7 @@ post already), fetched through one of its aliases, decided by the rules like any
 (``type: file``, ``found_in: store``), and acted on through two indexes:
 
 - alias -> uploader (``Store.uploader``, from Lemmy's media list, refreshed when a sweep
-  starts): the person a ``ban`` targets; a file without a known uploader (a thumbnail
+  starts or resumes): the person a ``ban`` targets; a file without a known uploader (a thumbnail
   Lemmy made, a cached remote image) falls back to the creator of the first post or
   comment the bot saw showing it, and the ban's record says which (``author_role``);
 - alias -> item (``Store.items_showing``, from the decisions the bot recorded): the posts
@@ -313,16 +313,18 @@ class StoreSource:
                 position.get("done"),
                 position.get("total"),
             )
-        else:
+        if self.uploads:
+            # a resumed walk too: an upload made while it was stopped (an admin's, of the
+            # same bytes as a file still ahead: one file) must be known to be theirs
+            try:
+                log.info("alias -> uploader: %d uploads read", self.refresh_uploaders())
+            except LemmyError as exc:
+                self.warn(
+                    f"store sweep: Lemmy's media list could not be read ({exc}); a ban "
+                    "falls back to who posted the file"
+                )
+        if not position:
             position = {"slug": None, "after": None, "done": 0, "total": None}
-            if self.uploads:
-                try:
-                    log.info("alias -> uploader: %d uploads read", self.refresh_uploaders())
-                except LemmyError as exc:
-                    self.warn(
-                        f"store sweep: Lemmy's media list could not be read ({exc}); a ban "
-                        "falls back to who posted the file"
-                    )
             self._save(position)  # a sweep stopped while counting resumes, not restarts
         if position.get("total") is None:
             position["total"] = yield from self._counting()
