@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 from abc import ABC, abstractmethod
 from array import array
@@ -106,6 +107,8 @@ _LOOKS_LIKE = {
 }
 _ANY_HEX = re.compile(r"[0-9a-f]+")
 _TE_SIGNAL_TYPES = ("pdq", "video_md5", "video_sha256", "url_md5", "url", "raw_text")
+
+log = logging.getLogger(__name__)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -414,7 +417,8 @@ def compute_all(
     data: bytes | Image.Image, names: Iterable[str] | None = None
 ) -> dict[str, Digest | ImageHashError]:
     """Every kind's hash of `data` (or those in `names`), the cheap ones first; a kind
-    that cannot decode the image gives its `ImageHashError` instead of a `Digest`."""
+    that cannot decode the image, or whose code fails on it, gives an `ImageHashError`
+    instead of a `Digest`."""
     chosen = [hash_kind(n) for n in (HASH_KINDS if names is None else names)]
     chosen.sort(key=lambda k: k.cost != "bytes")
     out: dict[str, Digest | ImageHashError] = {}
@@ -423,7 +427,23 @@ def compute_all(
             out[k.name] = k.compute(data)
         except ImageHashError as exc:
             out[k.name] = exc
+        except Exception as exc:
+            # The hash's code failing on these bytes (pdqhash or Pillow on a hostile
+            # file, numpy on a degenerate image): this kind has no hash of the image,
+            # as for one it cannot decode; the other kinds and the caller go on.
+            out[k.name] = _failed(k, data, exc)
     return out
+
+
+def _failed(kind: HashKind, data: bytes | Image.Image, exc: Exception) -> ImageHashError:
+    """The error of a kind whose code raised on an image, logged with the file's SHA-256
+    (what its decision records)."""
+    said = f"computing its {kind.name} hash failed: {type(exc).__name__}: {str(exc)[:300]}"
+    named = "an image"
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        named = f"file {sha256_hex(bytes(data))[:12]}"
+    log.warning("%s gets no %s: %s", named, kind.name, said)
+    return ImageHashError(said)
 
 
 class HashIndex(Generic[T]):
