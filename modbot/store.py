@@ -45,6 +45,8 @@ log = logging.getLogger("modbot.store")
 __all__ = ["SENDING", "Claim", "KnownFile", "StateError", "Store", "utc_iso"]
 # An action claimed and being sent: Lemmy may or may not have done it yet.
 SENDING = "sending"
+# a file's aliases asked at a time (Store._decisions_showing)
+ALIAS_CHUNK = 500
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -1042,14 +1044,7 @@ class Store:
         """The posts and comments whose decisions recorded this file (its bytes, or one of
         its pict-rs ``aliases``), oldest first: ``{kind, id, author_id, author, url,
         image_url}``, one per item."""
-        marks = ", ".join("?" for _ in aliases) or "NULL"
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT item_kind, item_id, record FROM decisions "
-                "WHERE item_kind IN ('post', 'comment') AND (sha256 = ? OR "
-                f"json_extract(record, '$.image.alias') IN ({marks})) ORDER BY id",
-                (sha256, *aliases),
-            ).fetchall()
+        rows = self._decisions_showing("('post', 'comment')", sha256, aliases)
         found: dict[str, dict] = {}
         for row in rows:
             key = f"{row['item_kind']}:{row['item_id']}"
@@ -1071,24 +1066,37 @@ class Store:
         """The person whose avatar or banner this file was, or whose bio showed it, when
         the bot last recorded it (its bytes, or one of its pict-rs ``aliases``): ``{kind,
         id, author}``, or None. A bio image's id is ``"<person id>:<digest>"``."""
-        marks = ", ".join("?" for _ in aliases) or "NULL"
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT item_kind, item_id, record FROM decisions "
-                "WHERE item_kind IN ('avatar', 'banner', 'bio') AND (sha256 = ? OR "
-                f"json_extract(record, '$.image.alias') IN ({marks})) ORDER BY id DESC",
-                (sha256, *aliases),
-            )
-            for row in rows:  # the newest whose id names a person
-                person_id = str(row["item_id"]).partition(":")[0]
-                if person_id.isdigit():
-                    item = (json.loads(row["record"]).get("item")) or {}
-                    return {
-                        "kind": row["item_kind"],
-                        "id": int(person_id),
-                        "author": item.get("author"),
-                    }
+        rows = self._decisions_showing("('avatar', 'banner', 'bio')", sha256, aliases)
+        for row in reversed(rows):  # the newest whose id names a person
+            person_id = str(row["item_id"]).partition(":")[0]
+            if person_id.isdigit():
+                item = (json.loads(row["record"]).get("item")) or {}
+                return {
+                    "kind": row["item_kind"],
+                    "id": int(person_id),
+                    "author": item.get("author"),
+                }
         return None
+
+    def _decisions_showing(self, kinds: str, sha256: str, aliases: Sequence[str]) -> list[Any]:
+        """The decisions on items of ``kinds`` (an SQL list) that recorded this file, by
+        its bytes or one of its ``aliases``, oldest first. The aliases are asked
+        ALIAS_CHUNK at a time: a file can have more aliases than SQLite takes variables
+        in one statement (32,766 in stock builds), and one query over them all would fail
+        that file's page on every run."""
+        found: dict[int, Any] = {}
+        chunks = [aliases[i : i + ALIAS_CHUNK] for i in range(0, len(aliases), ALIAS_CHUNK)]
+        with self._lock:
+            for chunk in chunks or [()]:
+                marks = ", ".join("?" for _ in chunk) or "NULL"
+                for row in self._db.execute(
+                    "SELECT id, item_kind, item_id, record FROM decisions "
+                    f"WHERE item_kind IN {kinds} AND (sha256 = ? OR "
+                    f"json_extract(record, '$.image.alias') IN ({marks}))",
+                    (sha256, *chunk),
+                ):
+                    found[row["id"]] = row
+        return [found[k] for k in sorted(found)]
 
     # -- files modbot purged: what the upload gate refuses from then on (modbot.modes.gate)
     def purged_files(self, after_id: int = 0) -> tuple[list[dict], int]:
