@@ -29,7 +29,8 @@ own removal or ban (or there is none: no one is shown acting after the bot). A m
 removed it again, lifted the ban and banned again) made their own decision: it is left
 as it is, said and recorded, nothing sent (no failure); so is a post or comment whose
 author another moderator or admin banned (from the site, or its community) after the
-bot's removal, on Lemmy 0.19: its ban with remove_data writes no line per post and does
+bot's removal, on Lemmy 0.19 (any ban line of theirs since, also one lifted since or
+followed by the bot's own ban): its ban with remove_data writes no line per post and does
 not say whether it removed theirs (1.0's writes one on each post and comment of the
 person, the item's newest: read as their removal, or restore). A restore or unban since means
 it is undone already: nothing sent. When the modlog cannot be read, or Lemmy hides who
@@ -597,10 +598,11 @@ class Checks:
 
     def _author_banned_since(self, step: Step, since: datetime | None) -> ActionOutcome | None:
         """Why a restore is not sent: a moderator or admin banned the item's author (from
-        the site, or from the item's community) after the bot removed it (``since``).
-        Lemmy 0.19's ban with "remove their content" writes no modlog line per post or
-        comment and its line does not say whether it removed any: the ban is taken as
-        their decision about everything of that person. None: send it (always on 1.0)."""
+        the site, or from the item's community) after the bot removed it (``since``),
+        whatever came after (an unban, a ban by the bot). Lemmy 0.19's ban with "remove
+        their content" writes no modlog line per post or comment and its line does not
+        say whether it removed any: the ban is taken as their decision about everything
+        of that person. None: send it (always on 1.0)."""
         if self.client.api_version == "v4":
             # 1.0 writes a line of its own for each post and comment of the person a ban
             # removes (or restores) the content of, already removed ones too: the item's
@@ -621,11 +623,15 @@ class Checks:
             bans: list[tuple[str, int | None, str]] = [("ban", None, "from the site")]
             if community is not None:
                 bans.append(("community_ban", community, f"in community {community}"))
-            found = []
-            for action, where_id, where in bans:
-                entry = self.client.last_mod_action(action, author, community_id=where_id)
-                if entry is not None:
-                    found.append((entry, where))
+            # every ban line since, not the newest: an unban (which restores nothing on
+            # 0.19) or the bot's own later ban would hide an admin's ban that removed it
+            found = [
+                (entry, where)
+                for action, where_id, where in bans
+                for entry in self.client.mod_actions_since(
+                    action, author, since, community_id=where_id
+                )
+            ]
         except (LemmyUnavailable, LemmyLoginError) as exc:
             why = f"cannot read who banned the author of {what}: {exc}"
             return ActionOutcome(step.kind, "failed", why, retry=True)

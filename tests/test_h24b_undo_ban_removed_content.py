@@ -95,22 +95,34 @@ def test_a_community_ban_removing_their_content_keeps_the_post(removed, capsys):
     assert said in out and "left as it is" in out, out
 
 
-def test_a_ban_lifted_since_without_their_content_keeps_the_post(removed, capsys, request):
+def test_a_ban_lifted_since_without_their_content_keeps_the_post(removed, capsys):
     # An unban restores nothing (0.19 has no restore; 1.0's only with
-    # remove_or_restore_data): the ban's removal of their content stands.
+    # remove_or_restore_data): the ban's removal of their content stands. On 0.19 the
+    # author's newest ban line is the unban: every line since the bot's removal is read.
     s, post, decision = removed
-    if s.lemmy.api_version == "v3":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="0.19: undo reads only the newest ban line of the author (the "
-                "unban); needs LemmyApi to read every line since the bot's removal",
-            )
-        )
     admin = as_person(s.lemmy, "admin")
     admin.ban_site(post.creator_id, "looking", expires=None, remove_data=True)
     admin.unban_site(post.creator_id, "my mistake", restore_data=False)
     code, out = run(capsys, "undo", str(decision), "--yes")
     assert code == 0, out
     assert s.lemmy.post(post.id).removed, out
+    assert sent(s.lemmy, "/api/v3/post/remove", "removed", False) == [], out
+    assert kept_by(s.lemmy, post, "admin", "from the site") in out, out
+    assert "left as it is" in out, out
+
+
+def test_an_admins_ban_before_the_bots_own_ban_keeps_the_post(removed, capsys):
+    # The bot's account banned the author since (for another item): on 0.19 the
+    # author's newest ban line is the bot's, the admin's ban that removed the post is
+    # the one before it.
+    s, post, decision = removed
+    as_person(s.lemmy, "admin").ban_site(post.creator_id, "spam", expires=None, remove_data=True)
+    as_person(s.lemmy, "modbot").ban_site(
+        post.creator_id, "known abusive", expires=None, remove_data=False
+    )
+    code, out = run(capsys, "undo", str(decision), "--yes")
+    assert code == 0, out
+    assert s.lemmy.post(post.id).removed, out
+    assert sent(s.lemmy, "/api/v3/post/remove", "removed", False) == [], out
+    assert kept_by(s.lemmy, post, "admin", "from the site") in out, out
     assert "left as it is" in out, out

@@ -13,15 +13,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from modbot.errors import LemmyError
 from modbot.model import Community, Item, Message, Page, Person, SiteInfo, StorePage
 
-__all__ = ["MAX_PAGE", "MODLOG_ACTIONS", "PAGE", "LemmyApi", "ModlogEntry"]
+__all__ = [
+    "MAX_PAGE",
+    "MODLOG_ACTIONS",
+    "MODLOG_PAGES",
+    "PAGE",
+    "LemmyApi",
+    "ModlogEntry",
+    "modlog_too_long",
+]
 
 PAGE = 50  # the most entries Lemmy sends in one page
 MAX_PAGE = 100  # Lemmy 0.19.15+ refuses page > 100 in its page-numbered listings
 
 #: The moderator actions whose modlog ``LemmyApi.last_mod_action`` reads.
 MODLOG_ACTIONS = ("remove_post", "remove_comment", "ban", "community_ban")
+
+#: The most pages ``LemmyApi.mod_actions_since`` reads (PAGE lines each): one target's
+#: lines of one action are a handful; more is a modlog not worth reading to the end.
+MODLOG_PAGES = 20
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,16 @@ class ModlogEntry:
     moderator: str | None = None  # their name (name@instance when remote), when shown
     expires: datetime | None = None  # a ban's end (None: permanent)
     reason: str | None = None
+
+
+def modlog_too_long(action: str, target_id: int, since: datetime | None) -> LemmyError:
+    """What ``mod_actions_since`` raises past ``MODLOG_PAGES``: not all of it was read."""
+    after = "" if since is None else f" since {since.isoformat()}"
+    return LemmyError(
+        f"modlog: more than {MODLOG_PAGES * PAGE} lines of {action} on {target_id}{after}; "
+        "not read further",
+        error="modlog_too_long",
+    )
 
 
 class LemmyApi(Protocol):
@@ -109,6 +132,21 @@ class LemmyApi(Protocol):
         person ``target_id``; ``community_ban``: theirs in ``community_id``. None: the
         modlog has none (a purged target's lines go with it). ``LemmyError`` when it
         cannot be read."""
+        ...
+
+    def mod_actions_since(
+        self,
+        action: str,
+        target_id: int,
+        since: datetime | None,
+        *,
+        community_id: int | None = None,
+    ) -> list[ModlogEntry]:
+        """Every modlog entry of ``action`` on one target (as ``last_mod_action``) later
+        than ``since`` (None: all of them), newest first: the newest line alone can hide
+        one before it (an admin's ban lifted since, or followed by the bot's own).
+        ``LemmyError`` when it cannot be read, or has more than ``MODLOG_PAGES`` pages
+        of them (``modlog_too_long``)."""
         ...
 
     def reporters(self, kind: str, item_id: int) -> list[int]:

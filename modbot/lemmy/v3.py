@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v3
-from modbot.lemmy.api import MAX_PAGE, PAGE, ModlogEntry
+from modbot.lemmy.api import MAX_PAGE, MODLOG_PAGES, PAGE, ModlogEntry, modlog_too_long
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
 from modbot.lemmy.viewcheck import malformed_answer, person_shown, read_person_view, read_view
@@ -266,6 +266,31 @@ class LemmyClient(PictrsStore, Transport):
             params["community_id"] = community_id
         views = _listing(self.api("GET", "/modlog", params=params), key, "modlog")
         return _modlog_entry(action, views[0]) if views else None  # newest first
+
+    def mod_actions_since(
+        self,
+        action: str,
+        target_id: int,
+        since: datetime | None,
+        *,
+        community_id: int | None = None,
+    ) -> list[ModlogEntry]:
+        type_, key, _, _, target = _MODLOG[action]
+        found: list[ModlogEntry] = []
+        for page in range(1, MODLOG_PAGES + 1):  # MODLOG_PAGES < MAX_PAGE
+            params: dict[str, Any] = {"type_": type_, target: target_id, "page": page}
+            params["limit"] = PAGE
+            if community_id is not None:
+                params["community_id"] = community_id
+            views = _listing(self.api("GET", "/modlog", params=params), key, "modlog")
+            for view in views:
+                entry = _modlog_entry(action, view)
+                if since is not None and entry.when <= since:
+                    return found  # newest first: the rest are older still
+                found.append(entry)
+            if len(views) < PAGE:
+                return found
+        raise modlog_too_long(action, target_id, since)
 
     def reporters(self, kind: str, item_id: int) -> list[int]:
         # Lemmy before 0.19.4 ignores the report list's post_id / comment_id and lists

@@ -53,7 +53,7 @@ from urllib.parse import urlencode
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v4
-from modbot.lemmy.api import MAX_PAGE, PAGE, ModlogEntry
+from modbot.lemmy.api import MAX_PAGE, MODLOG_PAGES, PAGE, ModlogEntry, modlog_too_long
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import LoggedOut, Transient, Transport, kind_of
 from modbot.lemmy.viewcheck import malformed_answer, person_shown, read_person_view, read_view
@@ -329,6 +329,33 @@ class LemmyClientV4(PictrsStore, Transport):
             params["community_id"] = community_id
         views, _ = _paged(self.api("GET", "/modlog", params=params), "modlog")
         return _modlog_entry(action, views[0]) if views else None  # newest first
+
+    def mod_actions_since(
+        self,
+        action: str,
+        target_id: int,
+        since: datetime | None,
+        *,
+        community_id: int | None = None,
+    ) -> list[ModlogEntry]:
+        kind, target = _MODLOG[action]
+        # show_bulk: as last_mod_action's, a ban's line on each post and comment too
+        params: dict[str, Any] = {"type_": kind, target: target_id, "limit": PAGE}
+        params["show_bulk"] = "true"
+        if community_id is not None:
+            params["community_id"] = community_id
+        found: list[ModlogEntry] = []
+        for _ in range(MODLOG_PAGES):
+            views, cursor = _paged(self.api("GET", "/modlog", params=params), "modlog")
+            for view in views:
+                entry = _modlog_entry(action, view)
+                if since is not None and entry.when <= since:
+                    return found  # newest first: the rest are older still
+                found.append(entry)
+            if cursor is None:
+                return found
+            params["page_cursor"] = cursor
+        raise modlog_too_long(action, target_id, since)
 
     def reporters(self, kind: str, item_id: int) -> list[int]:
         return [
