@@ -275,6 +275,8 @@ class Acquirer:
         self._stopped_early: set[threading.Event] = set()  # stopped before they began
         self._window: asyncio.Semaphore | None = None  # items at once, across batches
         self._judging: dict[str, asyncio.Task[Any]] = {}  # by SHA-256, across batches
+        # the bytes of the body each judgement holds (``_carry_bodies``)
+        self._judged_bytes: dict[asyncio.Task[Any], int] = {}
         # new content: every link known is asked again (conditionally), so a file
         # changed behind a link posted again is caught; sweeps and reports use
         # fetch.recheck_after
@@ -323,7 +325,8 @@ class Acquirer:
     def use_policy(self, policy: Policy) -> None:
         """Fetch by ``policy`` (the rules file read again) from the next batch on: its
         ``fetch:`` limits, hash kinds and feeds. Between batches only (the daemon calls
-        it between cycles): new limits mean a new fetcher, so its connections go."""
+        it between cycles): new limits mean a new fetcher, so its connections go (the
+        bodies still judged count in its budget: ``_carry_bodies``)."""
         if policy.classifier.decode_memory != self.policy.classifier.decode_memory:
             self._hash_budget = DecodeBudget(policy.classifier.decode_memory)
         if policy.fetch != self.policy.fetch:
@@ -377,6 +380,20 @@ class Acquirer:
                 limits, allowed_hosts=allowed, resolver=self._fetch_resolver, identity=identity
             )
         return Fetcher(limits, allowed_hosts=allowed, identity=identity)
+
+    def _carry_bodies(self, fetcher: Fetcher) -> None:
+        """A new fetcher (the rules read again changed ``fetch:``) has a body budget of
+        its own; the bodies judgements still hold (a batch stopped under the old one,
+        waiting for the classifier) are in the old one's. Held in the new one too until
+        those judgements end, else the bodies in memory could reach the two budgets
+        together, twice ``max_bytes_held``."""
+        budget = fetcher.body_budget
+        for task, nbytes in self._judged_bytes.items():
+            if task.done():
+                continue
+            hold = budget.hold_now(min(nbytes, budget.total - budget.in_use))
+            if hold is not None:
+                task.add_done_callback(_releases(hold))
 
     def _fetch_urls(self, ref: ImageRef) -> tuple[str, ...]:
         if ref.alias and (url := self._local_url(ref.alias)):
@@ -494,6 +511,7 @@ class Acquirer:
         time (``fetch.item_timeout``); an image not in by then is ``item_timeout``."""
         if self._fetcher is None:
             self._fetcher = self._fetcher_for_batch()
+            self._carry_bodies(self._fetcher)
         f = self.policy.fetch
         limit = f.item_timeout.total_seconds()
         clock = ItemClock(limit)
@@ -673,9 +691,11 @@ class Acquirer:
         ends in the cache). ``release``: called when it ends (``data`` is dropped)."""
         task = asyncio.ensure_future(self._judge(sha256, data, batch))
         self._judging[sha256] = task
+        self._judged_bytes[task] = len(data)
 
         def done(finished: asyncio.Task[Any]) -> None:
             release()
+            del self._judged_bytes[finished]
             if self._judging.get(sha256) is finished:
                 del self._judging[sha256]
 
@@ -751,6 +771,11 @@ async def _room_for_body(fetcher: Fetcher, download: _Download) -> BodyHold:
         finally:
             download.set_waiting_memory(False)
     return hold
+
+
+def _releases(hold: BodyHold) -> Callable[[asyncio.Task[Any]], None]:
+    """A task's done callback that releases ``hold``."""
+    return lambda _: hold.release()
 
 
 def _copy(fetched: Fetched) -> CheckedCopy | None:
