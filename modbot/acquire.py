@@ -68,6 +68,7 @@ class _Outcome:
     sha256: str | None = None
     verdict: dict | None = None
     hashes: dict[str, str] = field(default_factory=dict)
+    hashes_not_taken: dict[str, str] = field(default_factory=dict)  # kind -> why
     skipped: str | None = None
     skipped_detail: str = ""
     copy: CheckedCopy | None = None  # the original failed: the instance's copy was used
@@ -501,6 +502,7 @@ class Acquirer:
             assert download.task is not None
             outcome = await asyncio.shield(download.task)  # shared: others may await it too
             img.sha256, img.verdict, img.hashes = outcome.sha256, outcome.verdict, outcome.hashes
+            img.hashes_not_taken = dict(outcome.hashes_not_taken)
             img.skipped, img.skipped_detail = outcome.skipped, outcome.skipped_detail
             img.copy = outcome.copy
 
@@ -635,7 +637,7 @@ class Acquirer:
             # would fill the download budget with copies and stall every other image)
             fetched.release()
         fetched = None
-        verdict, hashes, skipped, detail = await asyncio.shield(judged)
+        verdict, hashes, not_taken, skipped, detail = await asyncio.shield(judged)
         if shared and not skipped:
             batch.stats.cache_hits += 1  # not classified again: as good as the cache
         if skipped:
@@ -647,7 +649,9 @@ class Acquirer:
             self.store.put_known_file(
                 download.key, KnownFile(sha256, hashes, etag, modified, time.time()), later=True
             )
-        return _Outcome(sha256=sha256, verdict=verdict, hashes=hashes, copy=copy)
+        return _Outcome(
+            sha256=sha256, verdict=verdict, hashes=hashes, hashes_not_taken=not_taken, copy=copy
+        )
 
     def _fresh(self, key: str, known: KnownFile) -> bool:
         """Known well enough not to ask the server again: an alias always (pict-rs
@@ -703,8 +707,9 @@ class Acquirer:
         return task
 
     async def _judge(self, sha256: str, data: bytes, batch: _Batch) -> tuple[Any, ...]:
-        """(verdict, hashes, skipped reason, detail) for one file: the verdict from the
-        cache or the classifier, the hashes the policy's lists need."""
+        """(verdict, hashes, hashes not taken, skipped reason, detail) for one file: the
+        verdict from the cache or the classifier, the hashes the policy's lists need,
+        and why any of those could not be taken (kind -> why, for the record)."""
         engine = batch.engine
         assert engine is not None  # a batch with images to look at has one
         hashes = {"sha256": sha256}
@@ -720,28 +725,40 @@ class Acquirer:
             # cached with the transaction that records the item (``Store.put_verdict``)
             judged = await judge(engine, StoreCache(self.store, later=True), sha256, data)
             if judged.skipped:
-                return None, None, judged.skipped, judged.detail
+                return None, None, {}, judged.skipped, judged.detail
             verdict = judged.verdict
             assert verdict is not None
             if judged.cached:
                 batch.stats.cache_hits += 1
             else:
                 batch.stats.images_classified += 1
+        not_taken: dict[str, str] = {}
         if decoded and not verdict.get("unreadable"):
-            hashes.update(await self._decoded_hashes(engine, sha256, data, decoded))
-        return verdict, hashes, None, ""
+            hashes.update(await self._decoded_hashes(engine, sha256, data, decoded, not_taken))
+        return verdict, hashes, not_taken, None, ""
 
     async def _decoded_hashes(
-        self, engine: Engine, sha256: str, data: bytes, kinds: tuple[str, ...]
+        self,
+        engine: Engine,
+        sha256: str,
+        data: bytes,
+        kinds: tuple[str, ...],
+        not_taken: dict[str, str],
     ) -> dict[str, str]:
-        """The perceptual hashes of a file the classifier read. An error of their code on
+        """The perceptual hashes of a file the classifier read; each kind not taken goes
+        in ``not_taken`` with why (the decision records it). An error of their code on
         it (pdqhash or Pillow on hostile bytes, numpy on a degenerate image) costs the
         file those hashes, said in the log; its verdict still decides it. Raised, it
         would fail the batch, and the batch would fail again each cycle on the same file:
         the bot would never get past it."""
         try:
-            return await asyncio.to_thread(decoded_hashes, engine, data, kinds, self._hash_budget)
+            return await asyncio.to_thread(
+                decoded_hashes, engine, data, kinds, self._hash_budget, None, not_taken
+            )
         except Exception as exc:
+            why = f"computing it failed: {type(exc).__name__}: {str(exc)[:300]}"
+            for kind in kinds:  # none taken; a kind's own error said first is kept
+                not_taken.setdefault(kind, why)
             log.warning(
                 "file %s gets no %s: computing it failed (%s: %s); its verdict and its "
                 "other hashes decide it",

@@ -100,6 +100,7 @@ def decoded_hashes(
     kinds: tuple[str, ...],
     budget: DecodeBudget | None = None,
     deadline: float | None = None,
+    not_taken: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The hashes of a readable image that decode it (a perceptual hash): a second
     decode, so it holds its memory in the classifier's decode budget like the first
@@ -107,12 +108,12 @@ def decoded_hashes(
     holds it when the engine has none (a remote classifier decodes elsewhere); with
     neither, the decode is bounded by the hash's own 64-megapixel cap only.
     ``deadline`` (``time.monotonic()``): a decode whose memory came only after it is
-    not made (its caller answered without it): none."""
-    from modbot.hashes import hashes_of
-
+    not made (its caller answered without it): none. ``not_taken``, when given, gets
+    each kind not taken and why (kind -> words), for the decision record; a PDQ below
+    quality 50 is taken (it matches nothing) and not in it."""
     budget = decode_budget(engine) or budget
     if budget is None:
-        return hashes_of(data, list(kinds))
+        return _usable_hashes(data, kinds, not_taken)
     from classifier.budget import estimate
     from classifier.preprocess import PreprocessConfig, Unreadable
 
@@ -122,11 +123,35 @@ def decoded_hashes(
         with budget.reserve(estimate(data, cfg, budget), "its perceptual hash"):
             if deadline is not None and time.monotonic() > deadline:
                 log.debug("no perceptual hash: its memory came after its deadline")
+                _none_taken(kinds, "its decode's memory came after the answer was due", not_taken)
                 return {}
-            return hashes_of(data, list(kinds))
+            return _usable_hashes(data, kinds, not_taken)
     except Unreadable as exc:
         log.debug("no perceptual hash: %s", exc)
+        _none_taken(kinds, f"not decoded for it: {exc}", not_taken)
         return {}
+
+
+def _usable_hashes(
+    data: bytes, kinds: tuple[str, ...], not_taken: dict[str, str] | None
+) -> dict[str, str]:
+    """``modbot.hashes.hashes_of``, the errors of the kinds not taken put in
+    ``not_taken`` (``compute_all`` has logged those of a kind's code failing)."""
+    from modbot.hashes import Digest, compute_all
+
+    out = {}
+    for kind, digest in compute_all(data, list(kinds)).items():
+        if isinstance(digest, Digest):
+            if digest.usable:
+                out[kind] = digest.hex
+        elif not_taken is not None:
+            not_taken[kind] = str(digest)
+    return out
+
+
+def _none_taken(kinds: tuple[str, ...], why: str, not_taken: dict[str, str] | None) -> None:
+    if not_taken is not None:
+        not_taken.update(dict.fromkeys(kinds, why))
 
 
 # --- the kinds -------------------------------------------------------------------------------

@@ -391,6 +391,8 @@ class ItemImage:
     data: bytes | None = None
     verdict: dict[str, Any] | None = None  # Verdict.to_dict(), as cached
     hashes: dict[str, str] = field(default_factory=dict)  # those the hash lists need
+    # kind -> why: a kind the lists need whose hash could not be taken of this image
+    hashes_not_taken: dict[str, str] = field(default_factory=dict)
     skipped: str | None = None  # reason code
     skipped_detail: str = ""
     copy: CheckedCopy | None = None  # the original failed: the instance's copy was checked
@@ -632,6 +634,10 @@ class RecordedImage:
     # Every hash taken of the image, kind -> hex (``modbot.hashes.HASH_KINDS``): those
     # the configured lists and feeds need, what an admin copies into a list or confirms.
     hashes: dict[str, str] = field(default_factory=dict)
+    # A kind the lists and feeds need whose hash could not be taken of the image, kind ->
+    # why (its code failed on the file, the decode budget refused it): the admin sees
+    # why no list of that kind could match it. Only in the record when there is one.
+    hashes_not_taken: dict[str, str] = field(default_factory=dict)
     # when the original failed and the instance's copy was checked: that copy's URL, and
     # the record's sentence about it ("checked the instance's cached copy: URL (...)")
     checked_url: str | None = None
@@ -653,6 +659,8 @@ class RecordedImage:
             "alias": self.alias,
             "hashes": dict(self.hashes),
         }
+        if self.hashes_not_taken:
+            out["hashes_not_taken"] = dict(self.hashes_not_taken)
         if self.checked_url is not None:
             out["checked_url"] = self.checked_url
             out["checked_copy"] = self.checked_copy

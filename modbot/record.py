@@ -79,6 +79,7 @@ def decision_for(
             sha256=img.sha256,
             alias=img.ref.alias,
             hashes=dict(img.hashes),
+            hashes_not_taken=dict(img.hashes_not_taken),
             checked_url=img.copy.url if img.copy else None,
             checked_copy=img.copy.note() if img.copy else None,
             original_failed=img.copy.original_failed if img.copy else None,

@@ -192,6 +192,11 @@ def _decision_card(d: Mapping[str, Any]) -> str:
         rows.append(("exempt", f'<span class="warn">no action: {_e(d["exempt"])}</span>'))
     if hash_match:
         rows.append(("hash list", _e(_hash_lists(hash_match))))
+    not_taken = image.get("hashes_not_taken")
+    if isinstance(not_taken, Mapping) and not_taken:
+        # no list of such a kind could match it: said, not left to an absent hash
+        said = "; ".join(f"{kind}: {why}" for kind, why in not_taken.items())
+        rows.append(("hashes not taken", f'<span class="warn">{_e(said)}</span>'))
     if d.get("unreadable"):
         rows.append(("unreadable", f'<span class="warn">{_e(d["unreadable"])}</span>'))
     if d.get("skipped"):
