@@ -151,9 +151,9 @@ class HostileServer:
                 w.write(chunk)
                 await w.drain()
             return False
-        if name == "short":  # says 1000 bytes, sends fewer, hangs up
+        if name == "short":  # says 1000 bytes, sends fewer (a PNG without its end), hangs up
             w.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n")
-            w.write(PNG)
+            w.write(PNG[:-12])
             return False
         if name == "long-header":  # one header line of 20 KiB
             w.write(b"HTTP/1.1 200 OK\r\nX-Junk: " + b"j" * 20_000 + b"\r\n\r\n")
@@ -333,10 +333,10 @@ def test_http_errors_have_their_status_in_the_reason():
 # --- size, time, redirects -------------------------------------------------------
 
 
-def test_announced_size_over_the_cap_is_refused_before_reading():
-    err = refusal("/huge-announced")
-    assert isinstance(err, TooLarge) and err.reason == "too_large"
-    assert "104857600" in err.message
+def test_announced_size_over_the_cap_is_not_believed():
+    # what is sent counts: a whole image, then a stall, is judged (tests/test_s25j_*)
+    got = run(fetch_one("/huge-announced", FetchLimits(read_timeout=0.3)))
+    assert got.data == PNG and "announced 104857600 bytes and sent" in got.ended_early
 
 
 def test_size_cap_is_enforced_while_streaming():
@@ -875,7 +875,6 @@ def test_hostile_files_from_the_remote_host(fake, name, outcome):
         ({"trickle_bytes_per_s": 20}, "timeout"),
         ({"delay_s": 5}, "timeout"),
         ({"endless": True}, "too_large"),
-        ({"content_length": 200 * 1024 * 1024}, "too_large"),
         ({"redirect_to": "http://169.254.169.254/latest/meta-data/"}, "private_address"),
         ({"redirect_to": "http://10.0.0.1/a.jpg", "redirects": 2}, "private_address"),
         ({"redirects": 4}, "too_many_redirects"),
@@ -890,6 +889,14 @@ def test_hostile_behaviours_of_the_remote_host(fake, behaviour, reason):
     with pytest.raises(FetchSkipped) as info:
         run(fetch_from(fake, url, limits))
     assert info.value.reason == reason
+
+
+def test_a_length_announced_over_the_cap_and_a_whole_image_sent_is_judged(fake):
+    jpeg = hostile.jpeg()
+    url = fake.add_remote_behaviour("/liar.jpg", jpeg, content_length=200 * 1024 * 1024)
+    got = run(fetch_from(fake, url, FetchLimits(max_bytes=1024 * 1024)))
+    assert got.data == jpeg
+    assert f"announced {200 * 1024 * 1024} bytes and sent {len(jpeg)}" in got.ended_early
 
 
 def test_three_redirects_on_the_remote_host_are_followed(fake):

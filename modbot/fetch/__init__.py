@@ -15,6 +15,12 @@ batch has, the bodies in memory never add up to more.
 An image written into Markdown as a ``data:`` URI is no download: ``Fetcher.fetch_data``
 decodes it in memory, as a browser does, under the same byte limit and budget.
 
+What a server sends counts, not the length it announces (a host can announce 100 MB
+and send a small image, which browsers show): a body is read up to ``max_bytes``, and one
+that stops before its announced end is judged only when it is a whole image by its
+format's own structure (``whole``; ``Fetched.ended_early`` says so), never when it may be
+half of one.
+
 Addresses are checked where the connection is made (``addresses``), the media type is
 read from the bytes (``sniff``), every refusal is a ``FetchSkipped`` (``refusals``), and
 each request's User-Agent and Accept headers (a browser's for other hosts by default,
@@ -36,7 +42,7 @@ import re
 import sys
 import weakref
 import zlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from urllib.parse import SplitResult, unquote_to_bytes, urljoin, urlsplit, urlunsplit
@@ -78,6 +84,7 @@ from modbot.fetch.refusals import (
     redact,
 )
 from modbot.fetch.sniff import sniff_image_type, why_not_an_image
+from modbot.fetch.whole import whole_image_end
 
 __all__ = [
     "ANY_PORT",
@@ -147,6 +154,9 @@ class Fetched:
     # the server's validators, for a conditional request next time
     etag: str | None = None
     last_modified: str | None = None
+    # the body stopped before the end the server announced, yet holds a whole image
+    # (its length was misdeclared, or what followed the image never came): in words
+    ended_early: str | None = None
 
     def release(self) -> None:
         """Done with the body: its bytes leave the fetcher's budget (``max_bytes_held``)."""
@@ -381,13 +391,17 @@ class Fetcher:
     async def _fetch_within_deadline(
         self, url: str, hold: BodyHold, conditional: dict[str, str] | None = None
     ) -> Fetched:
+        body = _Body()
         try:
             async with asyncio.timeout(self.limits.total_timeout) as deadline:
-                return await self._follow(url, hold, conditional, deadline)
+                return await self._follow(url, hold, conditional, deadline, body)
         except TimeoutError:
-            raise FetchTimeout(
+            late = FetchTimeout(
                 url, f"the download took longer than {self.limits.total_timeout:g} s in all"
-            ) from None
+            )
+        if body.reading:  # the deadline came while the body did
+            return _whole_arrival(url, body, late, hold)
+        raise late
 
     async def _follow(
         self,
@@ -395,6 +409,7 @@ class Fetcher:
         hold: BodyHold,
         conditional: dict[str, str] | None,
         deadline: asyncio.Timeout,
+        body: _Body,
     ) -> Fetched:
         current = url
         for _hop in range(self.limits.max_redirects + 1):
@@ -402,23 +417,24 @@ class Fetcher:
             headers = {**self.identity.headers_for(current), **(conditional or {})}
             # each hop in its own host's slot: a redirect is bounded like a first
             # request (links on many hosts redirecting to one would hit it unbounded)
-            async with self._slots(current, deadline), self._stream(current, headers) as response:
-                if response.status_code in _REDIRECTS and "location" in response.headers:
-                    current = self._redirect_target(url, response)
-                    continue
-                if response.status_code == 304 and conditional:
-                    raise NotModified(url)
-                if not 200 <= response.status_code < 300:
-                    raise BadStatus(current, response.status_code)
-                data = await self._read_capped(current, response)
-                fetched = _as_image(url, current, data, response.headers.get("content-type"))
-                hold.shrink(len(data))
-                return replace(
-                    fetched,
-                    held=hold,
-                    etag=_validator(response.headers.get("etag")),
-                    last_modified=_validator(response.headers.get("last-modified")),
-                )
+            try:
+                async with (
+                    self._slots(current, deadline),
+                    self._stream(current, headers) as response,
+                ):
+                    if response.status_code in _REDIRECTS and "location" in response.headers:
+                        current = self._redirect_target(url, response)
+                        continue
+                    if response.status_code == 304 and conditional:
+                        raise NotModified(url)
+                    if not 200 <= response.status_code < 300:
+                        raise BadStatus(current, response.status_code)
+                    data = await self._read_capped(current, response, body=body)
+                    return _as_fetched(url, current, data, body.headers, hold)
+            except (ProtocolFailure, FetchTimeout, NetworkFailure) as exc:
+                if not body.stopped:
+                    raise
+                return _whole_arrival(url, body, exc, hold)
         raise TooManyRedirects(
             url, f"more than {self.limits.max_redirects} redirects (last to {redact(current)})"
         )
@@ -471,31 +487,48 @@ class Fetcher:
         except (aiohttp.ClientError, OSError) as exc:
             raise NetworkFailure(url, f"connection failed: {_said(exc)}") from None
 
-    async def _read_capped(self, url: str, response: _Response, cap: int | None = None) -> bytes:
+    async def _read_capped(
+        self, url: str, response: _Response, cap: int | None = None, body: _Body | None = None
+    ) -> bytes:
+        """The body, within ``cap`` (as sent and as inflated). ``body``: an image's,
+        kept there as it comes, for a download that stops before its end
+        (``_whole_arrival``); its announced length is read, not believed. Without it (a
+        feed) a length announced over the cap is refused before reading."""
         cap = cap or self.limits.max_bytes
-        declared = response.headers.get("content-length", "")
-        if declared.strip().isdigit() and int(declared) > cap:
-            raise TooLarge(url, f"{int(declared)} bytes announced, over the {cap}-byte limit")
+        declared = response.headers.get("content-length", "").strip()
+        announced = int(declared) if declared.isdigit() else None
+        if body is None and announced is not None and announced > cap:
+            raise TooLarge(url, f"{announced} bytes announced, over the {cap}-byte limit")
+        # An image's host may announce more than it sends, or than max_bytes, and send a
+        # small image (browsers show what came): what is sent is what counts.
         decoder = _decoder(url, response.headers.get("content-encoding", ""))
+        if body is None:
+            body = _Body()
+        body.begin(url, response.headers, announced, decoder)
         # BytesIO hands its buffer over as the bytes (no second copy of the body)
-        data, size, received = io.BytesIO(), 0, 0
-        async for raw in response.chunks():
-            # what is sent counts too: compressed nothing (empty deflate blocks, empty
-            # gzip members) inflates to no bytes but could be sent until the deadline
-            received += len(raw)
-            if received > cap:
-                raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
-            while raw:
-                if decoder is None:
-                    size += data.write(raw)
-                    raw = b""
-                else:  # never inflate past the cap, however small the compressed input
-                    size += data.write(decoder.decompress(raw, cap + 1 - size))
-                    raw = decoder.unconsumed_tail
-                if size > cap:
+        data, size = body.data, 0
+        try:
+            async for raw in response.chunks():
+                # what is sent counts too: compressed nothing (empty deflate blocks, empty
+                # gzip members) inflates to no bytes but could be sent until the deadline
+                body.received += len(raw)
+                if body.received > cap:
                     raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
-            if decoder is not None and decoder.done:
-                break  # what follows the compressed body is not read
+                while raw:
+                    if decoder is None:
+                        size += data.write(raw)
+                        raw = b""
+                    else:  # never inflate past the cap, however small the compressed input
+                        size += data.write(decoder.decompress(raw, cap + 1 - size))
+                        raw = decoder.unconsumed_tail
+                    if size > cap:
+                        raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
+                if decoder is not None and decoder.done:
+                    break  # what follows the compressed body is not read
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError):
+            body.stopped = True  # closed, reset or stalled before its end
+            raise
+        body.reading = False  # still set when the download's deadline cut it
         if decoder is not None and not decoder.complete:
             # the rest (and gzip's CRC) never came: the bytes may be half an image
             raise ProtocolFailure(url, "compressed body cut short (its stream has no end)")
@@ -848,6 +881,66 @@ def decode_data_uri(uri: str, max_bytes: int, reference: str = "data:") -> tuple
     if not data:
         raise EmptyResponse(reference, "a data: URI that holds no bytes")
     return data, media_type
+
+
+class _Body:
+    """An image answer's body as far as it came (``Fetcher._read_capped``), for a
+    download that stops before its end (``_whole_arrival``)."""
+
+    def __init__(self) -> None:
+        self.data = io.BytesIO()
+        self.url = ""
+        self.headers: Mapping[str, str] = {}
+        self.announced: int | None = None  # the Content-Length, believed by no one
+        self.decoder: _ZlibDecoder | None = None
+        self.received = 0  # bytes as sent (before inflating)
+        self.reading = False  # begun and not ended: the deadline came while it did
+        self.stopped = False  # the connection closed, broke or stalled before its end
+
+    def begin(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        announced: int | None,
+        decoder: _ZlibDecoder | None,
+    ) -> None:
+        self.url, self.headers, self.announced, self.decoder = url, headers, announced, decoder
+        self.reading = True
+
+
+def _whole_arrival(url: str, body: _Body, stop: FetchSkipped, hold: BodyHold) -> Fetched:
+    """The image in a body that stopped before its end (``stop`` says how), when what
+    came is a whole image by the format's own structure: the server announced more
+    than it sent (a browser shows what came, whole), or what followed the image never
+    came. Anything else may be half an image, and judging half could call the real one
+    clean: ``stop`` is raised, saying so."""
+    data = body.data.getvalue()
+    sent = f"{body.received} bytes came"
+    if body.announced is not None:
+        sent = f"the server announced {body.announced} bytes and sent {body.received}"
+    decoded = body.decoder is None or body.decoder.complete  # an inflated stream ended
+    if not data or not decoded or whole_image_end(data) is None:
+        raise type(stop)(
+            stop.url,
+            f"{stop.message}; cut short: {sent}, not a whole image (never judged)",
+        ) from None
+    note = f"{sent}, then the download stopped ({stop.reason}): a whole image, judged"
+    log.info("image %s: %s", redact(url), note)
+    return replace(_as_fetched(url, body.url, data, body.headers, hold), ended_early=note)
+
+
+def _as_fetched(
+    url: str, final_url: str, data: bytes, headers: Mapping[str, str], hold: BodyHold
+) -> Fetched:
+    """The image downloaded, holding ``hold`` shrunk to its size."""
+    fetched = _as_image(url, final_url, data, headers.get("content-type"))
+    hold.shrink(len(data))
+    return replace(
+        fetched,
+        held=hold,
+        etag=_validator(headers.get("etag")),
+        last_modified=_validator(headers.get("last-modified")),
+    )
 
 
 def _as_image(url: str, final_url: str, data: bytes, content_type: str | None) -> Fetched:
