@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,6 +311,29 @@ def _clean(node: Any) -> Any:
     return node
 
 
+def _pdqhash_missing() -> str | None:
+    """Why the pdqhash package (PDQ's code, ``modbot.pdq``) cannot be imported, or None."""
+    try:
+        import pdqhash  # noqa: F401
+    except ImportError as exc:
+        return str(exc)
+    return None
+
+
+def _pdqhash_requirement() -> str:
+    """pdqhash as modbot's package declares it (pyproject.toml), for the install hint."""
+    from importlib import metadata
+
+    try:
+        declared = metadata.requires("lemmy-modbot") or []
+    except metadata.PackageNotFoundError:  # run from a checkout never installed
+        declared = []
+    for requirement in declared:
+        if re.match(r"pdqhash\b", requirement):
+            return requirement.split(";", 1)[0].strip()
+    return "pdqhash"
+
+
 # Where each kind of item can have its images.
 class _Checker:
     """Checks that need the whole file: names that refer to other sections, hash files."""
@@ -349,6 +373,7 @@ class _Checker:
     def run(self) -> dict[str, HashList]:
         self.check_concepts()
         hash_lists = self.load_hash_lists()
+        self.check_pdqhash()
         for name in self.model.feeds:
             if name in self.model.hash_lists:
                 self.add(
@@ -459,6 +484,38 @@ class _Checker:
                     f"hash list {name!r}: cannot read {shown!r}: {exc.strerror or exc}",
                 )
         return loaded
+
+    def check_pdqhash(self) -> None:
+        """A pdq list where the pdqhash package cannot be imported (its source build
+        failed, say) would match nothing, each image's PDQ failing with a warning: the
+        file is refused, saying how to install it. Feeds say what they carry only once
+        fetched: warned about, as they may carry pdq hashes."""
+        lists = [n for n, spec in self.model.hash_lists.items() if spec.kind == "pdq"]
+        feeds = [n for n, f in self.model.feeds.items() if f.use != "classified"]
+        if not lists and not feeds:
+            return
+        why = _pdqhash_missing()
+        if why is None:
+            return
+        install = (
+            f"the pdqhash package that computes them cannot be imported ({why}): install it "
+            f"in modbot's environment with `pip install '{_pdqhash_requirement()}'` (pip "
+            "builds it from source: it needs a C++ compiler, g++, and numpy)"
+        )
+        if lists:
+            named = ", ".join(repr(n) for n in lists)
+            holds = "holds" if len(lists) == 1 else "hold"
+            self.add(
+                ("hash_lists", lists[0], "kind"),
+                f"hash list{'s' * (len(lists) > 1)} {named} {holds} pdq hashes, and {install}",
+            )
+        for name in feeds:  # a near match of a classified feed is never used
+            self.add(
+                ("feeds", name),
+                f"feed {name!r}: any pdq hashes it carries will match nothing, as {install}",
+                key=True,
+                warning=True,
+            )
 
     def check_checkpoint(self) -> None:
         checkpoint = self.model.classifier.checkpoint
