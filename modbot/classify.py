@@ -109,8 +109,8 @@ def decoded_hashes(
     neither, the decode is bounded by the hash's own 64-megapixel cap only.
     ``deadline`` (``time.monotonic()``): a decode whose memory came only after it is
     not made (its caller answered without it): none. ``not_taken``, when given, gets
-    each kind not taken and why (kind -> words), for the decision record; a PDQ below
-    quality 50 is taken (it matches nothing) and not in it."""
+    each kind not taken and why (kind -> words), for the decision record, a PDQ below
+    quality 50 too (it matches nothing)."""
     budget = decode_budget(engine) or budget
     if budget is None:
         return _usable_hashes(data, kinds, not_taken)
@@ -144,6 +144,11 @@ def _usable_hashes(
         if isinstance(digest, Digest):
             if digest.usable:
                 out[kind] = digest.hex
+            elif not_taken is not None:  # e.g. a flat picture's PDQ: it would match anything
+                not_taken[kind] = (
+                    f"its quality ({digest.quality}) is below what Meta's reference keeps: "
+                    "such a hash would match unrelated pictures, so it matches nothing"
+                )
         elif not_taken is not None:
             not_taken[kind] = str(digest)
     return out

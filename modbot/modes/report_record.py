@@ -281,10 +281,15 @@ class Redecider:
         if not skipped:
             assert verdict is not None
             decoded = set(self.policy.decoded_hash_kinds)
+            # a kind the run could not take of this file (recorded with why) is decided
+            # without, as the run was: not one a newer list needs
+            not_taken = image.get("hashes_not_taken") or {}
             missing = [
                 kind
                 for kind in self.policy.hash_kinds
-                if kind not in hashes and not (verdict.get("unreadable") and kind in decoded)
+                if kind not in hashes
+                and kind not in not_taken
+                and not (verdict.get("unreadable") and kind in decoded)
             ]
             if missing:
                 return None, (
