@@ -72,6 +72,8 @@ class _Outcome:
     skipped: str | None = None
     skipped_detail: str = ""
     copy: CheckedCopy | None = None  # the original failed: the instance's copy was used
+    # the server announced more than it sent: what came is a whole image, judged
+    ended_early: str | None = None
 
 
 class ItemClock:
@@ -505,6 +507,7 @@ class Acquirer:
             img.hashes_not_taken = dict(outcome.hashes_not_taken)
             img.skipped, img.skipped_detail = outcome.skipped, outcome.skipped_detail
             img.copy = outcome.copy
+            img.ended_early = outcome.ended_early
 
     async def _download_item(
         self, item: Item, wanted: list[ItemImage], batch: _Batch
@@ -624,6 +627,7 @@ class Acquirer:
             download.done()
         assert fetched is not None
         sha256, fetched_from, copy = fetched.sha256, fetched.url, _copy(fetched)
+        ended_early = fetched.ended_early
         etag, modified = fetched.etag, fetched.last_modified
         judged = self._judging.get(sha256)
         shared = judged is not None
@@ -650,7 +654,12 @@ class Acquirer:
                 download.key, KnownFile(sha256, hashes, etag, modified, time.time()), later=True
             )
         return _Outcome(
-            sha256=sha256, verdict=verdict, hashes=hashes, hashes_not_taken=not_taken, copy=copy
+            sha256=sha256,
+            verdict=verdict,
+            hashes=hashes,
+            hashes_not_taken=not_taken,
+            copy=copy,
+            ended_early=ended_early,
         )
 
     def _fresh(self, key: str, known: KnownFile) -> bool:

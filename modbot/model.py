@@ -396,6 +396,9 @@ class ItemImage:
     skipped: str | None = None  # reason code
     skipped_detail: str = ""
     copy: CheckedCopy | None = None  # the original failed: the instance's copy was checked
+    # the server announced more bytes than it sent, and what came is a whole image
+    # (modbot.fetch.Fetched.ended_early): judged, and said
+    ended_early: str | None = None
 
 
 # --- actions ---------------------------------------------------------------------------------
@@ -650,6 +653,9 @@ class RecordedImage:
     # What of it was checked when not the whole: "first_frame" for a local video (the
     # one still pict-rs renders of it; pict-rs has no way to ask for another frame)
     checked: str | None = None
+    # the server announced more bytes than it sent and what came is a whole image, which
+    # was judged (a lying Content-Length hides nothing): the fetcher's words
+    ended_early: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -670,6 +676,8 @@ class RecordedImage:
             out["original_url"] = self.original_url
         if self.checked is not None:
             out["checked"] = self.checked
+        if self.ended_early is not None:
+            out["ended_early"] = self.ended_early
         return out
 
 

@@ -87,6 +87,7 @@ def decision_for(
             original_url=img.ref.original_url,
             # a video is checked through one still: say so (modbot.model.ImageRef)
             checked="first_frame" if img.ref.video_still else None,
+            ended_early=img.ended_early,
         ),
         scores=dict(verdict.get("scores") or {}),
         labels=list(verdict.get("labels") or []),

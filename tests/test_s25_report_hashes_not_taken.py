@@ -56,3 +56,28 @@ def test_report_decides_again_what_the_run_decided_without_a_pdq(
     assert not decided[on_list].get("not_redecided"), decided[on_list]
     assert decided[on_list]["rule"] == "look-alike"  # its pHash still matches, as in the run
     assert not decided[flat].get("not_redecided"), decided[flat]
+
+
+def test_a_lying_content_length_is_said_in_the_record_and_the_report(
+    fake_lemmy, tiny, photos, tmp_path, monkeypatch
+):
+    """A remote server announcing 200 MB and sending a whole photo: the photo is judged
+    (0bfa1bf) and its decision says the server's length was wrong."""
+    concepts = f'\nconcepts:\n  probe: {{prompts: ["{PROMPT}"], threshold: {tiny.threshold!r}}}'
+    head = _policy_head(tiny.checkpoint, tmp_path, (), "", concepts)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(head + RULES.format(remote=_remote(fake_lemmy)))
+    (tmp_path / "phash.txt").write_text("")
+    (tmp_path / "pdq.txt").write_text("")
+    monkeypatch.chdir(tmp_path)
+    bot_environment(monkeypatch, fake_lemmy, tmp_path / "state.sqlite3", rules)
+    photo = photos[tiny.flagged]
+    url = fake_lemmy.add_remote_behaviour("/liar.jpg", photo, content_length=200 * 1024 * 1024)
+    cast = fake_lemmy.cast
+    lied = fake_lemmy.add_post(cast.pics, cast.bob, name="a liar", url=url).id
+    assert main(["run", "--once", "--dry-run", "--report", "run.html"]) == 0
+    decision = recorded(tmp_path / "state.sqlite3")[lied]
+    said = f"announced {200 * 1024 * 1024} bytes and sent {len(photo)}"
+    assert said in decision["image"]["ended_early"]
+    assert decision["rule"] == "probe"  # judged: the verdict decided it
+    assert said in (tmp_path / "run.html").read_text()

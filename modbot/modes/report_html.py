@@ -197,6 +197,8 @@ def _decision_card(d: Mapping[str, Any]) -> str:
         # no list of such a kind could match it: said, not left to an absent hash
         said = "; ".join(f"{kind}: {why}" for kind, why in not_taken.items())
         rows.append(("hashes not taken", f'<span class="warn">{_e(said)}</span>'))
+    if image.get("ended_early"):
+        rows.append(("download", _e(image["ended_early"])))
     if d.get("unreadable"):
         rows.append(("unreadable", f'<span class="warn">{_e(d["unreadable"])}</span>'))
     if d.get("skipped"):
