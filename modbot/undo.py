@@ -32,7 +32,8 @@ author another moderator or admin banned (from the site, or its community) after
 bot's removal, on Lemmy 0.19 (any ban line of theirs since, also one lifted since or
 followed by the bot's own ban): its ban with remove_data writes no line per post and does
 not say whether it removed theirs (1.0's writes one on each post and comment of the
-person, the item's newest: read as their removal, or restore). A restore or unban since means
+person, the item's newest: read as their removal, or restore; also when the bot's own
+later ban wrote a newer one over it). A restore or unban since means
 it is undone already: nothing sent. When the modlog cannot be read, or Lemmy hides who
 acted from the bot's account, nothing is undone blind: that undo fails, said why (run it
 again once the modlog can be read, or with ``modlog=False``: ``--no-modlog-check``).
@@ -602,12 +603,12 @@ class Checks:
         whatever came after (an unban, a ban by the bot). Lemmy 0.19's ban with "remove
         their content" writes no modlog line per post or comment and its line does not
         say whether it removed any: the ban is taken as their decision about everything
-        of that person. None: send it (always on 1.0)."""
+        of that person (1.0: ``_removed_again_before_the_bots``). None: send it."""
         if self.client.api_version == "v4":
             # 1.0 writes a line of its own for each post and comment of the person a ban
             # removes (or restores) the content of, already removed ones too: the item's
-            # newest line, read already, says it; a ban that left the content is no reason
-            return None
+            # own lines say it; a ban that left the content is no reason
+            return self._removed_again_before_the_bots(step)
         kind, _, number = step.target.partition(":")
         what = step.target.replace(":", " ")
         try:
@@ -661,6 +662,46 @@ class Checks:
                 "their posts and comments (Lemmy 0.19's modlog does not say whether it did), "
                 "their own decision, left as it is (restore it in Lemmy if it is meant to "
                 "come back)"
+            )
+            return ActionOutcome(step.kind, "skipped", why)
+        return None
+
+    def _removed_again_before_the_bots(self, step: Step) -> ActionOutcome | None:
+        """1.0: why a restore is not sent though the item's newest line is the bot's:
+        someone else removed it (a ban of theirs with its content) after the bot's own
+        removal, and a ban by the bot with its content since wrote a newer line on it
+        (``bulk``). None: send it."""
+        kind, _, number = step.target.partition(":")
+        what = step.target.replace(":", " ")
+        try:
+            lines = self.client.mod_actions_since(
+                f"remove_{kind}", int(number), None, community_id=step.community_id
+            )
+            me = self.bot_id()
+        except (LemmyUnavailable, LemmyLoginError) as exc:
+            why = f"cannot read Lemmy's modlog for {what}: {exc}"
+            return ActionOutcome(step.kind, "failed", why, retry=True)
+        except LemmyError as exc:
+            why = (
+                f"cannot read Lemmy's modlog for {what} ({exc}): not restored, so as not to "
+                "undo what a moderator may have done since the bot (run the same command "
+                "again once it can be read, or with --no-modlog-check)"
+            )
+            return ActionOutcome(step.kind, "failed", why)
+        for entry in lines:  # newest first, down to the bot's own removal
+            if entry.moderator_id == me and not entry.revert and not entry.bulk:
+                return None
+            if entry.revert or entry.moderator_id == me:
+                continue
+            who = (
+                _said(entry)[0]
+                if entry.moderator_id is not None
+                else "a moderator or admin (Lemmy hides who from the bot's account)"
+            )
+            why = (
+                f"{who} removed {what} again at {utc_iso(entry.when)}, after the bot (the "
+                "bot's newer line is its own ban's): their own decision, left as it is "
+                "(restore it in Lemmy if it is meant to come back)"
             )
             return ActionOutcome(step.kind, "skipped", why)
         return None

@@ -126,3 +126,24 @@ def test_an_admins_ban_before_the_bots_own_ban_keeps_the_post(removed, capsys):
     assert sent(s.lemmy, "/api/v3/post/remove", "removed", False) == [], out
     assert kept_by(s.lemmy, post, "admin", "from the site") in out, out
     assert "left as it is" in out, out
+
+
+def test_an_admins_ban_hidden_by_the_bots_own_ban_with_their_content_keeps_the_post(
+    removed, capsys
+):
+    # The admin's ban removed their content, was lifted without restoring it; the bot's
+    # account then banned them with their content: on 1.0 the post's newest line is the
+    # bot's (its ban's, bulk), the admin's removal is the one before it.
+    s, post, decision = removed
+    admin = as_person(s.lemmy, "admin")
+    admin.ban_site(post.creator_id, "spam", expires=None, remove_data=True)
+    admin.unban_site(post.creator_id, "appeal", restore_data=False)
+    as_person(s.lemmy, "modbot").ban_site(
+        post.creator_id, "known abusive", expires=None, remove_data=True
+    )
+    code, out = run(capsys, "undo", str(decision), "--yes")
+    assert code == 0, out
+    assert s.lemmy.post(post.id).removed, out
+    assert sent(s.lemmy, "/api/v3/post/remove", "removed", False) == [], out
+    assert kept_by(s.lemmy, post, "admin", "from the site") in out, out
+    assert "left as it is" in out, out

@@ -103,3 +103,19 @@ def test_a_modlog_too_long_to_read_is_an_error_not_part_of_it(fake_lemmy):
     # since the newest few: read, one page
     recent = bot.mod_actions_since("ban", cast.alice.id, start + timedelta(seconds=990.5))
     assert len(recent) == MODLOG_PAGES * PAGE + 1 - 991
+
+
+def test_a_bans_removal_of_each_post_is_a_bulk_line_on_1_0(fake_lemmy):
+    """1.0 writes a ban's removal on each post of the person (`bulk`, a child of the ban's
+    line); 0.19 writes none."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice, name="p")
+    bot, admin = client_of(lemmy, "modbot"), client_of(lemmy, "admin")
+    bot.remove_post(post.id, "bot")
+    admin.ban_site(cast.alice.id, "spam", expires=None, remove_data=True)
+    lines = bot.mod_actions_since("remove_post", post.id, None)
+    found = [(e.moderator_id, e.revert, e.bulk) for e in lines]
+    if lemmy.api_version == "v3":
+        assert found == [(cast.bot.id, False, False)]
+    else:
+        assert found == [(cast.admin.id, False, True), (cast.bot.id, False, False)]

@@ -48,6 +48,7 @@ class ModlogEntry:
     moderator: str | None = None  # their name (name@instance when remote), when shown
     expires: datetime | None = None  # a ban's end (None: permanent)
     reason: str | None = None
+    bulk: bool = False  # 1.0: a ban's line on each post and comment of the person
 
 
 def modlog_too_long(action: str, target_id: int, since: datetime | None) -> LemmyError:

@@ -155,6 +155,7 @@ def _modlog_entry(action: str, view: Any) -> ModlogEntry:
             moderator=person_shown(moderator, "ap_id") if isinstance(moderator, dict) else None,
             expires=parse_time(row.get("expires_at")),
             reason=row.get("reason"),
+            bulk=row.get("bulk_action_parent_id") is not None,
         )
 
 
