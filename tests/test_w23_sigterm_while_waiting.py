@@ -38,7 +38,10 @@ SCRIPT = textwrap.dedent(
     Daemon.cycle = lambda self: None  # no Lemmy here: the wait is what is tested
     policy = SimpleNamespace(
         schedule=SimpleNamespace(
-            poll_every=timedelta(seconds=60), sweep_cron=None, sweep_since=None
+            poll_every=timedelta(seconds=60),
+            sweep_cron=None,
+            sweep_since=None,
+            store_sweep_cron=None,
         )
     )
     pipeline = SimpleNamespace(store=Store(sys.argv[1]), dry_run=True, run_id="w23")

@@ -531,8 +531,11 @@ class ScheduleSettings(Section):
     poll_every: Duration = timedelta(seconds=60)
     sweep_cron: str | None = "0 4 * * *"
     sweep_since: Annotated[timedelta | None, PlainValidator(_sweep_since)] = timedelta(days=30)
+    # the walk of pict-rs' whole store (`sweep --store`), by the daemon: weekly, as it
+    # reads every file; only with pict-rs' internal API (PICTRS_URL, PICTRS_API_KEY)
+    store_sweep_cron: str | None = "0 5 * * 0"
 
-    @field_validator("sweep_cron", mode="before")
+    @field_validator("sweep_cron", "store_sweep_cron", mode="before")
     @classmethod
     def _cron(cls, v: Any) -> str | None:
         if v is None or v is False:  # YAML reads a bare `off` (or `no`, `false`) as false

@@ -1,11 +1,17 @@
-"""`modbot run` as a daemon: poll on an interval, sweep the backlog on a cron schedule.
+"""`modbot run` as a daemon: poll on an interval, sweep the backlog and pict-rs' store on
+cron schedules.
 
-APScheduler drives two jobs. The poll job runs every ``schedule.poll_every`` (never two
+APScheduler drives the jobs. The poll job runs every ``schedule.poll_every`` (never two
 at once; runs missed while one was busy are coalesced into one). The sweep job, on
 ``schedule.sweep_cron`` (UTC), only *requests* a sweep: the sweep then runs in slices of
 about one poll interval after each poll, so new content is never kept waiting behind a
-long backlog, and the pipeline is only ever used by one thread. The request and the
-sweep's position are in the state file, so a restart carries on with the sweep.
+long backlog, and the pipeline is only ever used by one thread. The store sweep job, on
+``schedule.store_sweep_cron``, requests the walk of pict-rs' whole store
+(``modbot.store_source``, as ``sweep --store`` walks it) in the same way; it needs
+pict-rs' internal API (``PICTRS_URL``, ``PICTRS_API_KEY``), and without it the daemon
+says at start that it is off. One slice a cycle: the sweep requested first runs to its
+end, then the other (never both at once). The requests and the sweeps' positions are in
+the state file, so a restart carries on with them.
 
 SIGTERM or Ctrl-C sets a stop event the pipeline checks between items: the batch in
 hand is finished and recorded, the scheduler shuts down, the daemon records that it
@@ -32,7 +38,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,10 +55,11 @@ from modbot.store import Store, utc_iso
 
 if TYPE_CHECKING:
     from modbot.metrics import Metrics
-    from modbot.model import CycleStats
+    from modbot.model import CycleStats, Item
 
 __all__ = [
     "HEARTBEAT_CURSOR",
+    "STORE_SWEEP_REQUEST_CURSOR",
     "SWEEP_REQUEST_CURSOR",
     "Daemon",
     "daemon_cursor",
@@ -61,6 +68,12 @@ __all__ = [
 ]
 
 log = logging.getLogger("modbot.daemon")
+
+STORE_SWEEP_REQUEST_CURSOR = "daemon:store_sweep_request"
+STORE_SWEEP_OFF = (
+    "store sweep off: it reads pict-rs' internal API; set PICTRS_URL and PICTRS_API_KEY "
+    "for schedule.store_sweep_cron to walk pict-rs' whole store (docs/configuration.md)"
+)
 log_run = logging.getLogger("modbot.run")  # the command's own lines, as `modbot run` logs them
 
 
@@ -177,6 +190,13 @@ class Daemon:
         dry_run = bool(pipeline.dry_run)
         self.heartbeat_cursor = daemon_cursor(HEARTBEAT_CURSOR, dry_run)
         self.sweep_request_cursor = daemon_cursor(SWEEP_REQUEST_CURSOR, dry_run)
+        self.store_sweep_request_cursor = daemon_cursor(STORE_SWEEP_REQUEST_CURSOR, dry_run)
+        # the store sweep lists pict-rs' store through its internal API: without it, none
+        settings = getattr(pipeline, "settings", None)
+        self.can_sweep_store = bool(settings is not None and settings.can_purge_by_alias)
+        # this process has read Lemmy's media list for the store walk in hand (from then
+        # on its polls keep the alias -> uploader index up to date)
+        self._store_uploaders_read = False
         self._report: Any = None  # modbot.modes.report_stream.ReportBuilder, when asked
         self._report_after = 0  # the last decision row in the report
         # SIGHUP: read the rules file before the next cycle
@@ -228,27 +248,38 @@ class Daemon:
         return 0
 
     def _schedule_sweep(self, scheduler: Any) -> None:
-        """The cron job that requests a sweep, as ``schedule.sweep_cron`` says (none: none)."""
+        """The cron jobs that request a sweep, as ``schedule.sweep_cron`` says, and a store
+        sweep, as ``schedule.store_sweep_cron`` does (none, or no pict-rs access: none)."""
         from modbot.config.schema import cron_trigger
 
-        if scheduler.get_job("sweep") is not None:
-            scheduler.remove_job("sweep")
-        cron = self.policy.schedule.sweep_cron
-        if cron:
-            scheduler.add_job(
-                self.request_sweep,
-                cron_trigger(cron, UTC),
-                id="sweep",
-                name="sweep",
-                executor="cron",
-            )
+        schedule = self.policy.schedule
+        store_cron = schedule.store_sweep_cron if self.can_sweep_store else None
+        for job, cron, request in (
+            ("sweep", schedule.sweep_cron, self.request_sweep),
+            ("store_sweep", store_cron, self.request_store_sweep),
+        ):
+            if scheduler.get_job(job) is not None:
+                scheduler.remove_job(job)
+            if cron:
+                scheduler.add_job(
+                    request, cron_trigger(cron, UTC), id=job, name=job, executor="cron"
+                )
 
     def _log_schedule(self) -> None:
-        cron, since = self.policy.schedule.sweep_cron, self.policy.schedule.sweep_since
+        schedule = self.policy.schedule
+        cron, since = schedule.sweep_cron, schedule.sweep_since
+        store_cron = schedule.store_sweep_cron
+        if not store_cron:
+            store = "no scheduled store sweep"
+        elif self.can_sweep_store:
+            store = f"store sweep '{store_cron}' UTC"
+        else:
+            store = STORE_SWEEP_OFF
         log.info(
-            "daemon: poll every %ss%s",
+            "daemon: poll every %ss%s, %s",
             f"{self.poll_every:g}",
             f", sweep '{cron}' UTC back {_describe(since)}" if cron else ", no scheduled sweep",
+            store,
         )
 
     def reload(self) -> bool:
@@ -300,8 +331,18 @@ class Daemon:
         )
         log.info("sweep requested (back %s); it runs in slices between polls", _describe(window))
 
+    def request_store_sweep(self) -> None:
+        """The store sweep's cron job: ask for a walk of pict-rs' whole store."""
+        if self.store.get_cursor(self.store_sweep_request_cursor):
+            log.info("store sweep: the previous store sweep has not finished; it carries on")
+            return
+        self.store.set_cursor(
+            self.store_sweep_request_cursor, json.dumps({"requested_at": utc_iso()})
+        )
+        log.info("store sweep requested; it runs in slices between polls")
+
     def cycle(self) -> None:
-        """The poll job: one poll, then a slice of the requested sweep (if any)."""
+        """The poll job: one poll, then a slice of the requested sweep or store sweep."""
         if self.stop.is_set():
             return
         if self._hangup.is_set():
@@ -360,24 +401,66 @@ class Daemon:
             log.warning("could not read the state for the metrics: %s", exc)
 
     def _sweep_slice(self) -> tuple[str, CycleStats] | None:
-        request = self.store.get_cursor(self.sweep_request_cursor)
-        if not request or self.stop.is_set():
+        """A slice of one requested sweep: the one requested first (the backlog's on a
+        tie), so that each runs to its end before the other begins and neither waits
+        forever behind the other's next request."""
+        if self.stop.is_set():
             return None
-        since_text = json.loads(request).get("since")
-        since = datetime.fromisoformat(since_text.replace("Z", "+00:00")) if since_text else None
+        backlog = self.store.get_cursor(self.sweep_request_cursor)
+        # a request left from a run with pict-rs access waits until it is given again
+        files = self.store.get_cursor(self.store_sweep_request_cursor)
+        files = files if self.can_sweep_store else None
+        if backlog and files and _requested_at(files) < _requested_at(backlog):
+            return self._store_sweep_slice()
+        if backlog:
+            return self._backlog_slice(backlog)
+        if files:
+            return self._store_sweep_slice()
+        return None
+
+    def _budget(self) -> _Slice:
         # Leave half the interval free so the next poll starts on time (a batch in hand
         # can run past the budget).
-        budget = max(1.0, self.poll_every * 0.5)
+        return _Slice(self.stop, max(1.0, self.poll_every * 0.5))
+
+    def _backlog_slice(self, request: str) -> tuple[str, CycleStats]:
+        since_text = json.loads(request).get("since")
+        since = datetime.fromisoformat(since_text.replace("Z", "+00:00")) if since_text else None
         stats = self.pipeline.sweep(
             since,
             progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping"),
-            stop=_Slice(self.stop, budget),
+            stop=self._budget(),
         )
         # a slice whose time was up before its first page walked nothing: still requested
         finished = bool(self.pipeline.sweep_ended)
         if finished:
             self.store.set_cursor(self.sweep_request_cursor, None)
         return f"sweep {'finished' if finished else 'in progress'}: {stats.summary()}", stats
+
+    def _store_sweep_slice(self) -> tuple[str, CycleStats]:
+        """A slice of the walk of pict-rs' store, as ``sweep --store`` walks it (the same
+        position in the state: a walk ``sweep --store`` left is carried on here)."""
+        from modbot.modes.store_sweep import store_source
+
+        source = store_source(self.pipeline, read_uploaders=not self._store_uploaders_read)
+
+        def batches() -> Generator[list[Item], None, None]:
+            for batch in source.batches():
+                # its first batch comes after the media list was read (or said unreadable)
+                self._store_uploaders_read = True
+                yield batch
+
+        stats = self.pipeline.run_batches(
+            batches,
+            progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping the store"),
+            stop=self._budget(),
+        )
+        files = f"{source.done} of {source.total} stored files walked"
+        if source.ended:  # not when its time was up before its first page
+            self.store.set_cursor(self.store_sweep_request_cursor, None)
+            self._store_uploaders_read = False  # the next walk reads the media list again
+            return f"store sweep finished ({files}): {stats.summary()}", stats
+        return f"store sweep in progress ({files}): {stats.summary()}", stats
 
     # ------------------------------------------------------------------ records
     def _heartbeat(
@@ -428,6 +511,11 @@ class Daemon:
         if force and self._report is not None:  # the daemon is stopping
             self._report.close()
             self._report, self._report_after = None, 0
+
+
+def _requested_at(request: str) -> str:
+    """When a sweep was requested (``utc_iso``: its text sorts as the time does)."""
+    return str(json.loads(request).get("requested_at") or "")
 
 
 def _describe(window: timedelta | None) -> str:

@@ -4,6 +4,8 @@ the rules (the walk itself: ``modbot.store_source``)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
@@ -12,7 +14,10 @@ from modbot.modes.progress import Progress, StopOnSignal
 from modbot.modes.report import incomplete_run_report, reported_if_failed, write_run_report
 from modbot.store_source import DEFAULT_FILES_PER_SECOND, DEFAULT_PAGE, StoreSource, read_admins
 
-__all__ = ["store_sweep"]
+if TYPE_CHECKING:
+    from modbot.pipeline import Pipeline
+
+__all__ = ["NEEDS_PICTRS", "store_source", "store_sweep"]
 
 log = logging.getLogger("modbot.sweep")
 
@@ -20,6 +25,43 @@ NEEDS_PICTRS = (
     "--store reads pict-rs' internal API (GET /internal/hashes): set PICTRS_URL and "
     "PICTRS_API_KEY (pict-rs' server.api_key; docs/configuration.md)"
 )
+
+
+def store_source(
+    pipeline: Pipeline,
+    *,
+    files_per_second: float | None = DEFAULT_FILES_PER_SECOND,
+    page_size: int = DEFAULT_PAGE,
+    origin: str = "all",
+    read_uploaders: bool = True,
+    warn: Callable[[str], None] | None = None,
+) -> StoreSource:
+    """The walk of the store for ``pipeline`` (its scope: a dry run keeps a position of
+    its own), as ``sweep --store`` and the daemon's scheduled store sweep walk it.
+    ``read_uploaders``: read Lemmy's media list into the alias -> uploader index first
+    (admins only; a walk that starts or resumes: an admin's upload made meanwhile must be
+    known to be theirs; the daemon's polls keep it up to date between its slices)."""
+    pipeline.start()
+    source = StoreSource(
+        pipeline.client,
+        pipeline.store,
+        scope=pipeline.source.scope,
+        files_per_second=files_per_second,
+        page_size=page_size,
+        dry_run=pipeline.dry_run,
+        origin=origin,
+        warn=warn,
+    )
+    source.uploads = read_uploaders and pipeline.session.admin
+    # the site's and the admins' images, read afresh each walk (resumed too, each slice
+    # of the daemon's): no listing need show them, yet they are an admin's, never acted
+    # on (a remote image shown there, by the copy pict-rs cached of it)
+    source.admins = read_admins(
+        pipeline.client,
+        pipeline.session.public_url,
+        cached=pipeline.client.proxied_aliases,
+    )
+    return source
 
 
 def store_sweep(
@@ -47,25 +89,12 @@ def store_sweep(
         Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline,
         StopOnSignal("sweep") as stop,
     ):
-        pipeline.start()
-        source = StoreSource(
-            pipeline.client,
-            pipeline.store,
-            scope=pipeline.source.scope,
+        source = store_source(
+            pipeline,
             files_per_second=files_per_second,
             page_size=page_size,
-            dry_run=dry_run,
             origin=origin,
             warn=pipeline.warnings.append,
-        )
-        source.uploads = pipeline.session.admin
-        # the site's and the admins' images, read afresh each sweep (resumed too): no
-        # listing need show them, yet they are an admin's, never acted on
-        # (a remote image shown there, by the copy pict-rs cached of it)
-        source.admins = read_admins(
-            pipeline.client,
-            pipeline.session.public_url,
-            cached=pipeline.client.proxied_aliases,
         )
         resuming = source.in_progress()
         log.info(
