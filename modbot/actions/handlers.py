@@ -225,15 +225,17 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
             )
         if shared is not None and shared[1]:
             # Purging the file would delete those uploads too, and one may be an admin's
-            # that the bot has not listed yet: this alias only. Each of the others is
-            # acted on when the bot sees it (its upload, or an item showing it).
+            # that the bot has not listed yet: this alias only. No listing may ever show
+            # the others (a deleted account's upload, one older than the media list): the
+            # store sweep, which walks every file and reads the admins' first, decides it.
             unknown = shared[1]
             return ex.once(
                 "purge_image",
                 f"alias:{alias}",
                 f"delete alias {alias} only: the same file has {len(unknown)} other "
                 f"upload(s) whose uploader modbot does not know yet ({', '.join(unknown[:3])}"
-                f"{', ...' if len(unknown) > 3 else ''}); each is acted on when seen",
+                f"{', ...' if len(unknown) > 3 else ''}); the file stays in pict-rs until the "
+                "store sweep decides it (schedule.store_sweep_cron, or `modbot sweep --store`)",
                 lambda: ex.client.delete_alias(alias),
                 verify=lambda row: ex.client.image_gone(alias),
             )
