@@ -220,7 +220,7 @@ class StoreSource:
         origin: str = "all",
         warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,  # a stop event's wait: stops it
     ) -> None:
         self.client, self.store, self.scope = client, store, scope
         self.page_size = page_size

@@ -42,7 +42,8 @@ sweep walks the federated ones too); otherwise a progress line is logged every 3
 
 Without --dry-run a sweep acts, so it needs the state file's lock, as `modbot run` does:
 while the daemon runs on the same state, a sweep exits at once with status {LOCKED} (or
-waits for it with --wait); let the daemon sweep on `schedule.sweep_cron` instead.
+waits for it with --wait); let the daemon sweep on `schedule.sweep_cron` instead (and
+walk the store, --store, on `schedule.store_sweep_cron`, weekly by default).
 
 With --store the sweep walks every file pict-rs stores instead (GET /internal/hashes:
 uploads older than Lemmy's listings reach, thumbnails, avatars and banners, remote

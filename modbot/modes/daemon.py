@@ -442,7 +442,9 @@ class Daemon:
         position in the state: a walk ``sweep --store`` left is carried on here)."""
         from modbot.modes.store_sweep import store_source
 
-        source = store_source(self.pipeline, read_uploaders=not self._store_uploaders_read)
+        source = store_source(
+            self.pipeline, read_uploaders=not self._store_uploaders_read, stop=self.stop
+        )
 
         def batches() -> Generator[list[Item], None, None]:
             for batch in source.batches():

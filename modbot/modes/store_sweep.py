@@ -4,6 +4,8 @@ the rules (the walk itself: ``modbot.store_source``)."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -35,12 +37,14 @@ def store_source(
     origin: str = "all",
     read_uploaders: bool = True,
     warn: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> StoreSource:
     """The walk of the store for ``pipeline`` (its scope: a dry run keeps a position of
     its own), as ``sweep --store`` and the daemon's scheduled store sweep walk it.
     ``read_uploaders``: read Lemmy's media list into the alias -> uploader index first
     (admins only; a walk that starts or resumes: an admin's upload made meanwhile must be
-    known to be theirs; the daemon's polls keep it up to date between its slices)."""
+    known to be theirs; the daemon's polls keep it up to date between its slices).
+    ``stop``: the walk's pacing waits on it, so a stop is not held up by a pause."""
     pipeline.start()
     source = StoreSource(
         pipeline.client,
@@ -51,6 +55,7 @@ def store_source(
         dry_run=pipeline.dry_run,
         origin=origin,
         warn=warn,
+        sleep=stop.wait if stop is not None else time.sleep,
     )
     source.uploads = read_uploaders and pipeline.session.admin
     # the site's and the admins' images, read afresh each walk (resumed too, each slice
@@ -95,6 +100,7 @@ def store_sweep(
             page_size=page_size,
             origin=origin,
             warn=pipeline.warnings.append,
+            stop=stop,
         )
         resuming = source.in_progress()
         log.info(
