@@ -470,7 +470,8 @@ class FeedSettings(Section):
 
 class FetchSettings(Section):
     max_bytes: Size = 25_000_000
-    connect_timeout: Duration = timedelta(seconds=5)
+    # the name lookup, then the connection (glibc waits 5 s for a dead nameserver)
+    connect_timeout: Duration = timedelta(seconds=10)
     read_timeout: Duration = timedelta(seconds=10)
     total_timeout: Duration = timedelta(seconds=30)
     concurrency: int = Field(8, ge=1, le=256)

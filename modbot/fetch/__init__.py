@@ -132,7 +132,7 @@ class FetchLimits:
     """Limits for one download. Times in seconds."""
 
     max_bytes: int = 25 * 1024 * 1024
-    connect_timeout: float = 5.0
+    connect_timeout: float = 10.0  # the name lookup, then the connection
     read_timeout: float = 10.0
     total_timeout: float = 30.0
     max_redirects: int = 3
