@@ -122,6 +122,7 @@ HASH_DECODES = 2  # perceptual hashes decoded at once (each holds a decoded imag
 # normally on disk before the answer, and the answer still within the budget
 RECORD_RESERVE_S = 0.25
 INCOMING = "incoming"
+NOT_KEPT = "the file was not kept"  # past the bytes the gate may hold (``busy``)
 
 # outcomes (the answer's JSON, the evidence and the counters say them)
 ACCEPTED = "accepted"
@@ -590,6 +591,7 @@ class Gate:
         verdict: dict[str, Any] | None = None
         plan: Plan | None = None
         sha256: str | None = None
+        not_taken: dict[str, str] = {}  # a perceptual kind the lists need, not taken: why
         # the hashes of the bytes (md5, sha1) the lists use, taken as the body comes, as
         # the bot computes them: the rules compute only the kinds that decode the image
         exact = [k for k in policy.hash_kinds if HASH_KINDS[k].cost == "bytes" and k != "sha256"]
@@ -627,7 +629,9 @@ class Gate:
                     "video types it stores",
                 )
             else:
-                answer, verdict, plan = await self._decide(body, hold, policy, started)
+                answer, verdict, plan = await self._decide(
+                    body, hold, policy, started, not_taken
+                )
         elapsed = time.monotonic() - started
         self._latencies.append(elapsed)
         evidence["answered_in_ms"] = round(elapsed * 1000, 1)
@@ -636,14 +640,22 @@ class Gate:
             # the record is on disk before the answer unless that would take it past the
             # budget: then it is written after (GateState)
             wait = min(RECORD_WAIT_S, max(0.0, self.budget - (time.monotonic() - started)))
-            await self._record(answer, sha256, evidence, verdict, plan, wait)
+            await self._record(answer, sha256, evidence, verdict, plan, not_taken, wait)
         return self._respond(answer, sha256)
 
     # -- deciding --------------------------------------------------------------------------
 
     async def _decide(
-        self, body: _Received, hold: _Hold, policy: Policy, started: float
+        self,
+        body: _Received,
+        hold: _Hold,
+        policy: Policy,
+        started: float,
+        not_taken: dict[str, str],
     ) -> tuple[Answer, dict[str, Any] | None, Plan | None]:
+        """The answer, the verdict and the plan; ``not_taken`` gets each perceptual kind
+        of hash the lists need that was not taken of the file, and why (the record says
+        it, as the bot's do: no list of that kind could match the file)."""
         # The hashes first: an allow-listed, purged or known-bad file needs no classifier.
         # Those of the bytes (md5, sha1) come with the subject, as the bot's do.
         data, sha256 = body.data, body.sha256
@@ -652,11 +664,20 @@ class Gate:
         # false` must not refuse a video the classifier has not looked at yet.
         by_hashes = self._hash_rules(policy)
         hashed: Plan | None = None
+        decoded = policy.decoded_hash_kinds
         if data is None:  # not kept: the hashes of the bytes decide what they can
             pre = by_hashes.decide(subject)
-            hashed = None if policy.decoded_hash_kinds else pre
-        elif policy.decoded_hash_kinds:  # a perceptual hash decodes the image: a thread
-            hashed = await self._hashed(by_hashes, subject, hold, started)
+            hashed = None if decoded else pre
+            why = f"not decoded: {NOT_KEPT} (the gate held all the bytes it may)"
+            not_taken.update(dict.fromkeys(decoded, why))
+        elif decoded:  # a perceptual hash decodes the image: a thread
+            taken = await self._hashed(by_hashes, subject, hold, started)
+            if taken is None:
+                why = f"not taken within the {self.budget:g}s gate.budget"
+                not_taken.update(dict.fromkeys(decoded, why))
+            else:
+                hashed, missed = taken
+                not_taken.update(missed)
             # past the budget, the hashes of the bytes decide what they can
             pre = hashed or by_hashes.decide(replace(subject, image=None))
         else:  # hashes of the bytes only: a thread hop would cost more than the work
@@ -737,9 +758,10 @@ class Gate:
 
     async def _hashed(
         self, policy: Policy, subject: Subject, hold: _Hold, started: float
-    ) -> Plan | None:
+    ) -> tuple[Plan, dict[str, str]] | None:
         """The plan on the file's hashes, the perceptual ones too, made in a thread
-        (``HASH_DECODES`` at once); None when it is not made within what is left of the
+        (``HASH_DECODES`` at once), and the kinds not taken with why (``_hash_plan``);
+        None when it is not made within what is left of the
         budget. A file still waiting for its turn then is not decoded at all; a decode
         under way finishes in its thread, holding its turn and its body's bytes
         (``hold``), and its plan is dropped."""
@@ -756,7 +778,7 @@ class Gate:
             self._hashing.release()
             raise
 
-        def done(f: asyncio.Future[Plan]) -> None:
+        def done(f: asyncio.Future[tuple[Plan, dict[str, str]]]) -> None:
             self._hashing.release()
             if not f.cancelled():
                 f.exception()  # one nobody waits for any more is not "never retrieved"
@@ -768,8 +790,12 @@ class Gate:
             hold.task = future  # the thread holds the body until it ends
             return None
 
-    def _hash_plan(self, policy: Policy, subject: Subject, deadline: float) -> Plan:
-        """``policy.decide`` on the file's hashes (in a thread). Its perceptual hashes
+    def _hash_plan(
+        self, policy: Policy, subject: Subject, deadline: float
+    ) -> tuple[Plan, dict[str, str]]:
+        """``policy.decide`` on the file's hashes (in a thread), and each kind not taken
+        with why (its own dict: one the answer went without is never written to meanwhile
+        by this thread). Its perceptual hashes
         decode it: a local classifier's decode budget holds that memory as it holds the
         classifier's own decodes (``classifier.decode_memory``), a remote one's gate a
         budget of that size of its own (``hash_budget``), and a file it would not decode
@@ -777,9 +803,13 @@ class Gate:
         past ``deadline`` (its answer went without it)."""
         kinds = tuple(k for k in policy.decoded_hash_kinds if k not in subject.hashes)
         if not kinds:
-            return policy.decide(subject)
-        hashes = decoded_hashes(self.engine, subject.image, kinds, self.hash_budget, deadline)
-        return policy.decide(replace(subject, hashes={**subject.hashes, **hashes}, image=None))
+            return policy.decide(subject), {}
+        not_taken: dict[str, str] = {}
+        hashes = decoded_hashes(
+            self.engine, subject.image, kinds, self.hash_budget, deadline, not_taken
+        )
+        subject = replace(subject, hashes={**subject.hashes, **hashes}, image=None)
+        return policy.decide(subject), not_taken
 
     def _plan_from(
         self, verdict: dict[str, Any], sha256: str, pre: Plan, policy: Policy | None = None
@@ -811,7 +841,7 @@ class Gate:
         return (
             f"{self._held:,} bytes of files held ({len(self._verdicts)} waiting for the "
             f"classifier), the most the gate holds (fetch.max_bytes_held or gate.max_bytes, "
-            f"{self.max_held:,} bytes): the file was not kept"
+            f"{self.max_held:,} bytes): {NOT_KEPT}"
         )
 
     def _left(self, started: float) -> float:
@@ -941,6 +971,7 @@ class Gate:
         evidence: dict[str, Any],
         verdict: dict[str, Any] | None,
         plan: Plan | None,
+        not_taken: dict[str, str],
         wait: float,
     ) -> None:
         """The evidence of a rejection (or of a file decided without a verdict) as a
@@ -962,7 +993,14 @@ class Gate:
                 "author": None,
                 "author_id": None,
             },
-            "image": {"url": None, "location": INCOMING, "sha256": sha256, "alias": None},
+            "image": {
+                "url": None,
+                "location": INCOMING,
+                "sha256": sha256,
+                "alias": None,
+                # as in the bot's records (modbot.model.RecordedImage): only when there is one
+                **({"hashes_not_taken": dict(not_taken)} if not_taken else {}),
+            },
             "scores": dict(verdict.get("scores") or {}),
             "labels": list(verdict.get("labels") or []),
             "model": verdict.get("model"),
