@@ -6,7 +6,8 @@ also after a restart; a report or a notification is sent at most once per item. 
 it is sent an action is claimed in the store (atomically: two processes never both
 send it); a claim left by a process that died while sending is settled by asking Lemmy
 whether the action took effect (the post removed? the person banned? the report or
-message there?), and only sent when it did not. A report, or a message without 1.0's
+message there?), and only sent when it did not; so is one whose last attempt failed
+(Lemmy may have acted and its answer been lost: a proxy's page, a timeout). A report, or a message without 1.0's
 idempotency keys, that Lemmy cannot say about (a bot account that is no admin sees no
 report list) is recorded interrupted and never sent again: a second is a repeat.
 Admins are never acted on (checked here again, whatever the rules said). In dry-run
@@ -214,6 +215,10 @@ class Executor:
             return ActionOutcome(name, "planned", describe)
         limit = self.max_destructive_per_hour
         valve = self.valve.terms(limit, self.clock()) if kind in DESTRUCTIVE else {}
+        # An attempt that failed before may have been carried out: Lemmy acted, then its
+        # answer was lost (a proxy's page, a timeout). Lemmy is asked before it is sent again.
+        before = self.store.action(kind, key)
+        unsure = before is not None and before["status"] == "failed" and verify is not None
         while True:
             claim = self.store.claim_action(
                 kind, key, self.run_id, describe, again=again, item=self.current_item, **valve
@@ -237,6 +242,12 @@ class Executor:
             if settled is not None:
                 return settled
             # Lemmy did not do it: the claim is cleared, claim it again and send it.
+            unsure = False  # asked already
+        if unsure:
+            assert before is not None and verify is not None  # what makes it unsure
+            took = self._took_before(kind, key, name, describe, before, verify)
+            if took is not None:
+                return took
         try:
             send()
         except (LemmyUnavailable, LemmyLoginError) as exc:
@@ -267,6 +278,44 @@ class Executor:
         if self.resuming:
             describe += " (after modbot restarted)"
         return ActionOutcome(name, "done", describe, done_at=at)
+
+    def _took_before(
+        self,
+        kind: str,
+        key: str,
+        name: str,
+        describe: str,
+        before: dict,
+        verify: Callable[[dict[str, Any]], bool | None],
+    ) -> ActionOutcome | None:
+        """Claimed again after an attempt that failed (``before``): whether Lemmy shows it
+        done, so it is recorded done, not sent twice (a second ban line, a timed ban that
+        ends later than the rule says). None: send it."""
+        try:
+            took = verify(before)
+        except (LemmyUnavailable, LemmyLoginError) as exc:
+            # no answer about it: neither sent nor taken for done; asked again next cycle
+            self.store.record_action(
+                kind, key, "failed", before["detail"], before["run_id"], at=before["done_at"]
+            )
+            return ActionOutcome(
+                name,
+                "failed",
+                f"an earlier attempt may have been done, and Lemmy cannot say now ({exc}); "
+                "asked again next cycle",
+                retry=True,
+            )
+        except LemmyError as exc:
+            log.warning("%s %s: cannot check whether it was done (%s)", name, key, exc)
+            return None
+        if not took:
+            return None
+        detail = f"{describe} (an earlier attempt failed, but Lemmy shows it done: not sent again)"
+        log.info("%s %s: Lemmy shows it done by an earlier attempt; not sent again", name, key)
+        at = self.store.record_action(
+            kind, key, "done", detail, self.run_id, item=self.current_item
+        )
+        return ActionOutcome(name, "done", detail, done_at=at)
 
     def planned_already(self, kind: str, key: str) -> bool:
         """Whether this dry run planned (kind, key) already."""
