@@ -15,6 +15,9 @@ before it logs in and loads the model.
     account    its settings hide nothing from it (else `run` changes them)
     pictrs     PICTRS_URL reachable and PICTRS_API_KEY accepted
     rules      rules.yaml valid (its subscribed feeds as the copies kept in the state)
+    schedule   what the daemon runs when: the poll, the backlog sweep, the store sweep
+               (a warning when one is asked for that these settings cannot run: no
+               PICTRS_URL and PICTRS_API_KEY)
     feeds      each subscribed feed: the copy kept in the state file (its age against
                the feed's max_age, its entries, when it was last checked) or the last
                refusal of a feed with none: a warning when a copy is past max_age, no
@@ -212,15 +215,52 @@ def diagnose(
     )
     _pictrs(settings, report, timeout, through_lemmy=through_lemmy)
     feeds: list[Finding] = []
-    if policy is not None and policy.feeds:
-        # the copies the bot and the gate use: in the rules' summary, and one line each
-        feeds = _feeds(Path(settings.state_path), policy)
-        rules_finding = Finding("rules", OK, f"{policy.path}: {policy.summary()}")
+    if policy is not None:
+        if policy.feeds:
+            # the copies the bot and the gate use: in the rules' summary, and one line each
+            feeds = _feeds(Path(settings.state_path), policy)
+        # the store sweep is said as it will be: these settings have pict-rs' key or not
+        summary = policy.summary(pictrs=settings.can_purge_by_alias)
+        rules_finding = Finding("rules", OK, f"{policy.path}: {summary}")
     report.findings.append(rules_finding)
     report.findings.extend(feeds)
     if policy is not None:
+        report.findings.append(_schedule(settings, policy))
         _classifier(settings, policy, report)
     return report
+
+
+def _schedule(settings: Settings, policy: Policy, now: datetime | None = None) -> Finding:
+    """What `modbot run` runs and when, as its daemon will schedule it: a warning when
+    the rules ask a store sweep these settings cannot run (no pict-rs' internal API)."""
+    from modbot.config.schema import cron_trigger
+
+    now = now or datetime.now(UTC)
+
+    def next_at(cron: str) -> str:
+        at = cron_trigger(cron, UTC).get_next_fire_time(None, now)
+        return f"next {at:%a %Y-%m-%d %H:%M} UTC" if at else "never comes"
+
+    s = policy.schedule
+    said = [f"poll every {format_duration(s.poll_every)}"]
+    if s.sweep_cron:
+        back = format_duration(s.sweep_since) if s.sweep_since else "over everything"
+        said.append(f"sweep '{s.sweep_cron}' UTC back {back} ({next_at(s.sweep_cron)})")
+    else:
+        said.append("no scheduled sweep")
+    if not s.store_sweep_cron:
+        said.append("no store sweep")
+    elif settings.can_purge_by_alias:
+        said.append(f"store sweep '{s.store_sweep_cron}' UTC ({next_at(s.store_sweep_cron)})")
+    else:
+        said.append(
+            f"the store sweep '{s.store_sweep_cron}' UTC will not run: PICTRS_URL and "
+            "PICTRS_API_KEY are not set (it walks pict-rs' whole store through its "
+            "internal API: uploads never posted, files Lemmy no longer lists); set them, "
+            "or schedule.store_sweep_cron: off in rules.yaml to say it is meant"
+        )
+        return Finding("schedule", WARN, "; ".join(said))
+    return Finding("schedule", OK, "; ".join(said))
 
 
 def _rules(rules: str | None) -> tuple[Finding, Policy | None]:

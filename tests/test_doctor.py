@@ -57,7 +57,7 @@ def test_everything_in_order_logs_in_once_and_changes_nothing(fake_lemmy, env, c
     assert status == 0, out
     assert list(found) == [
         "settings", "state", "dns", "connect", "lemmy", "login", "admin", "account", "pictrs",
-        "rules", "classifier",
+        "rules", "schedule", "classifier",
     ]  # fmt: skip
     # the standard cast's bot account hides NSFW and bots: `run` turns that on
     # ...and the test model's random weights are a warning, never "ok"

@@ -23,6 +23,10 @@ for each what is wrong and what to do:
   account     its settings hide nothing from it
   pictrs      PICTRS_URL answers and accepts PICTRS_API_KEY
   rules       rules.yaml is valid
+  schedule    what `modbot run` does when: the poll, the backlog sweep (schedule.sweep_cron)
+              and the store sweep (schedule.store_sweep_cron), each cron's next time
+              (UTC); a warning when a store sweep is asked for and PICTRS_URL and
+              PICTRS_API_KEY are not set (the daemon then runs none)
   feeds       each subscribed feed's copy kept in the state file (nothing fetched): a
               warning when it is past its max_age, no longer verifies, or the last
               try was refused (saying why: a bad signature, too large, HTTP 503)

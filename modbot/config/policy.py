@@ -186,7 +186,9 @@ class Policy:
             other.checkpoint_path,
         )
 
-    def summary(self) -> str:
+    def summary(self, pictrs: bool | None = None) -> str:
+        """The policy in one line. ``pictrs``: whether PICTRS_URL and PICTRS_API_KEY are
+        set, which the store sweep needs (None: not known here, so the line says so)."""
         gate = sum("incoming" in (r.if_.type or ()) for r in self.rules)
         removal = sum(r.is_removal for r in self.rules) - gate
         lists = ", ".join(
@@ -197,16 +199,26 @@ class Policy:
         model = f"{c.model}/{c.checkpoint or c.pretrained} on {c.device}"
         if c.remote is not None:
             model = f"on workers {', '.join(c.remote.urls)}"
-        sweep = (
-            f"sweep '{self.schedule.sweep_cron}' UTC" if self.schedule.sweep_cron else "no sweep"
-        )
+        s = self.schedule
+        sweep = "no sweep"
+        if s.sweep_cron:
+            back = format_duration(s.sweep_since) if s.sweep_since else "over everything"
+            sweep = f"sweep '{s.sweep_cron}' UTC back {back}"
+        # the daemon walks pict-rs' whole store only through its internal API
+        store = "no store sweep"
+        if s.store_sweep_cron and pictrs is not False:
+            store = f"store sweep '{s.store_sweep_cron}' UTC"
+            if pictrs is None:
+                store += " (with PICTRS_URL and PICTRS_API_KEY)"
+        elif s.store_sweep_cron:
+            store = "no store sweep (PICTRS_URL and PICTRS_API_KEY are not set)"
         n = len(self.rules)
         return (
             f"{n} rule{'s' * (n != 1)} ({removal} removal, {n - removal - gate} "
             f"report/notify{f', {gate} at the upload gate' if gate else ''}); hash lists: "
             f"{lists or 'none'}; {f'feeds: {feeds}; ' if feeds else ''}custom concepts: "
             f"{', '.join(self.concepts) or 'none'}; classifier {model}; "
-            f"poll every {format_duration(self.schedule.poll_every)}, {sweep}"
+            f"poll every {format_duration(s.poll_every)}, {sweep}, {store}"
         )
 
     def decide(self, subject: Subject, now: datetime | None = None) -> Plan:
