@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.markdown import inert
 from modbot.model import ActionOutcome, Item, PlannedAction, Target
+from modbot.store import SENDING
 
 if TYPE_CHECKING:
     from modbot.actions.executor import Executor
@@ -448,6 +449,14 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     if t.author_role:  # a stored file's: its uploader, or who posted it (the audit says)
         data += f" (as {t.author_role})"
     person = int(t.author_id)
+    if scope != "community":
+        site_key = f"site:person:{person}"
+        there = _longer_ban_there(
+            ex, site_key, person, expires, again=_ban_ran_out(ex, site_key, t.key)
+        )
+        if there is not None:
+            lost = " (so their content is not removed by it)" if remove_data else ""
+            return ActionOutcome("ban", "skipped", f"{there}: left as it is, never shortened{lost}")
     if remove_data and scope != "community":
         spared = _spared_upload_lost(ex, t, person)
         data += spared
@@ -502,6 +511,31 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         send()
 
     return ex.once("ban", key, describe, ban, again=_ban_ran_out(ex, key, t.key), verify=verify)
+
+
+def _longer_ban_there(
+    ex: Executor, key: str, person: int, expires: int | None, *, again: bool
+) -> str | None:
+    """The site ban the person has already (an admin's, or another rule's) when it
+    ends no earlier than this one would: Lemmy keeps one end per person, so sending this
+    ban would replace it and unban them early. None: send it (none there, a shorter one,
+    or the store has this ban's own state, which ``once`` settles)."""
+    row = ex.store.action("ban", key)
+    if row is not None and (row["status"] == SENDING or (row["status"] in DONE and not again)):
+        return None
+    try:
+        who = ex.client.person(person)
+    except LemmyError as exc:
+        log.warning("could not read person %s before banning them: %s", person, exc)
+        return None
+    if not who.banned:
+        return None
+    if who.ban_expires is None:
+        return "already banned from the site permanently"
+    ends = who.ban_expires.timestamp()
+    if expires is not None and ends >= expires:
+        return f"already banned from the site until {who.ban_expires.isoformat(timespec='seconds')}"
+    return None
 
 
 def _spared_upload_lost(ex: Executor, t: Target, person: int) -> str:

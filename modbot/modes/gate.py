@@ -164,6 +164,7 @@ class Answer:
     outcome: str
     why: str
     rule: str | None = None
+    reason: str | None = None  # no verdict: why in a word (timeout, busy, ...)
 
 
 @dataclass
@@ -271,12 +272,18 @@ class AdminReports:
     """Files decided without a verdict, told to the admins at most every ``every_s``
     seconds (one private message each, when the bot's Lemmy login is configured; else
     the log only). The time of the last report is kept in the state file, so a restart
-    does not send another at once."""
+    does not send another at once; and the newest gate record a report counted, so the
+    files an earlier run (``run_id`` is this one's) had not told when it stopped (SIGTERM,
+    kill -9, a crash) are read back from their records and told with the next report."""
 
     CURSOR = "gate:admin_report"
+    TOLD = "gate:admin_report_told"  # row id of the newest gate record a report counted
 
-    def __init__(self, store: Store, every_s: float, settings: Settings | None) -> None:
+    def __init__(
+        self, store: Store, every_s: float, settings: Settings | None, run_id: str | None = None
+    ) -> None:
         self.store, self.every_s, self.settings = store, every_s, settings
+        self.run_id = run_id
         self.lock = threading.Lock()
         self.pending: Counter[str] = Counter()
         self.examples: list[str] = []
@@ -287,10 +294,12 @@ class AdminReports:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def note(self, outcome: str, reason: str, sha256: str | None) -> None:
+    def note(self, outcome: str, reason: str, sha256: str | None, at: str | None = None) -> None:
+        """One file decided without a verdict (``at``: when, if not now)."""
+        at = at or utc_iso()
         with self.lock:
-            if not self.pending:
-                self.since = utc_iso()
+            if not self.pending or (self.since is not None and at < self.since):
+                self.since = at
             self.pending[f"{outcome}: {reason}"] += 1
             if sha256 and len(self.examples) < 10:
                 self.examples.append(sha256)
@@ -306,9 +315,46 @@ class AdminReports:
         with self.lock:  # not sent: the rate limit holds across restarts too
             if self.pending:
                 counts = "; ".join(f"{n} {what}" for what, n in self.pending.most_common())
-                log.warning("not yet told to the admins when the gate stopped: %s", counts)
+                log.warning(
+                    "not yet told to the admins when the gate stopped: %s (the gate's next "
+                    "start tells them, from their records)",
+                    counts,
+                )
+
+    def recover(self) -> int:
+        """Note again the files an earlier run of the gate decided without a verdict and
+        had not told the admins of when it stopped: their records newer than the newest
+        one a report counted. Returns how many."""
+        told = int(self.store.get_cursor(self.TOLD) or 0)
+        last = float(self.store.get_cursor(self.CURSOR) or 0)
+        # records are stamped to the second: from the second of the last report on
+        since = utc_iso(datetime.fromtimestamp(last - 1, UTC)) if last else None
+        found = 0
+        for row_id, record in self.store.gate_window(since):
+            gate = record.get("gate") or {}
+            outcome = gate.get("outcome")
+            if row_id <= told or record.get("run_id") == self.run_id:
+                continue
+            if outcome not in (ALLOWED_WITHOUT_VERDICT, REFUSED_WITHOUT_VERDICT):
+                continue
+            # `reason` since this change; before, the reason led `skipped`
+            reason = gate.get("reason") or str(record.get("skipped") or "").split(":")[0]
+            sha256 = (record.get("image") or {}).get("sha256")
+            self.note(str(outcome), reason or "no_verdict", sha256, at=record.get("decided_at"))
+            found += 1
+        if found:
+            log.warning(
+                "%d file(s) decided without a verdict by an earlier run of the gate were not "
+                "told to the admins when it stopped: they are in the next report",
+                found,
+            )
+        return found
 
     def _loop(self) -> None:
+        try:
+            self.recover()
+        except Exception:  # the records stay: the next start reads them again
+            log.exception("the gate's earlier records could not be read for the admins' report")
         while not self._stop.wait(REPORT_CHECK_S):
             try:
                 self.flush()
@@ -357,6 +403,10 @@ class AdminReports:
             if told:
                 self.sent += 1
         self.store.set_cursor(self.CURSOR, repr(time.time()))
+        # the records counted (decided since the first of them): a restart tells none again
+        newest = max((row_id for row_id, _ in self.store.gate_window(since)), default=0)
+        if newest > int(self.store.get_cursor(self.TOLD) or 0):
+            self.store.set_cursor(self.TOLD, str(newest))
 
     def _send(self, text: str) -> bool | None:
         """True: told to the admins; False: not (tried again); None: there is no admin
@@ -427,7 +477,9 @@ class Gate:
         self.classifier = engine_kind(policy)
         self.state = GateState(store)  # the state file, off the event loop
         self.failures = _Failures()
-        self.reports = AdminReports(store, self.config.report_every.total_seconds(), settings)
+        self.reports = AdminReports(
+            store, self.config.report_every.total_seconds(), settings, self.run_id
+        )
         self.feeds = _Feeds(store, policy)
         self._hashing = asyncio.Semaphore(HASH_DECODES)
         # where a perceptual hash's decode holds its memory when the classifier has no
@@ -629,9 +681,7 @@ class Gate:
                     "video types it stores",
                 )
             else:
-                answer, verdict, plan = await self._decide(
-                    body, hold, policy, started, not_taken
-                )
+                answer, verdict, plan = await self._decide(body, hold, policy, started, not_taken)
         elapsed = time.monotonic() - started
         self._latencies.append(elapsed)
         evidence["answered_in_ms"] = round(elapsed * 1000, 1)
@@ -896,7 +946,7 @@ class Gate:
         )
         self.reports.note(outcome, reason, sha256)
         rule = f"gate.on_timeout: {self.config.on_timeout}"
-        return Answer(200 if allow else 503, outcome, why, rule=rule)
+        return Answer(200 if allow else 503, outcome, why, rule=rule, reason=reason)
 
     # -- the request -----------------------------------------------------------------------
 
@@ -1021,7 +1071,12 @@ class Gate:
             if rejected
             else [],
             "skipped": None if answer.outcome in (REJECTED, ACCEPTED) else answer.why[:200],
-            "gate": {**evidence, "status": answer.status, "outcome": answer.outcome},
+            "gate": {
+                **evidence,
+                "status": answer.status,
+                "outcome": answer.outcome,
+                **({"reason": answer.reason} if answer.reason else {}),
+            },
         }
         await self.state.record(record, wait)
 
