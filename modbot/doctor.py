@@ -24,7 +24,9 @@ before it logs in and loads the model.
                longer verifies with the key, or none is kept and the feed was refused
     classifier the model's weights on this machine (or the remote workers answer as
                workers: none is a failure, some a warning), and
-               not the random-weights test model (a warning: its verdicts mean nothing)
+               not the random-weights test model (a warning: its verdicts mean nothing);
+               the device (one this machine lacks: a failure) and where images are
+               decoded (threads, or how many processes)
 
 A failure stops the checks that depend on it (no login without a connection).
 """
@@ -59,6 +61,7 @@ from modbot.session import admin_rules, hides_languages, not_admin_warning
 
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
+    from modbot.config.schema import ClassifierSettings
     from modbot.pipeline import Pipeline
     from modbot.store import Store
 
@@ -630,6 +633,11 @@ def _classifier(settings: Settings, policy: Policy, report: Report) -> None:
     except ModelError as exc:
         report.add("classifier", FAIL, f"classifier.deepdanbooru: {exc}")
         return
+    try:
+        runs = _where_it_runs(c)
+    except ModelError as exc:  # `run` would stop at the model's load
+        report.add("classifier", FAIL, f"classifier.device: {exc}")
+        return
     if random:
         where = f"{weights} holds" if weights else "no weights are asked for:"
         report.add(
@@ -637,7 +645,43 @@ def _classifier(settings: Settings, policy: Policy, report: Report) -> None:
             WARN if c.allow_random_weights else FAIL,
             f"{c.model}: {where} RANDOM WEIGHTS (the test model): every verdict is "
             f"meaningless, so no classifier rule can be trusted. {RANDOM_WEIGHTS_FIX}"
-            + ("" if c.allow_random_weights else "; `modbot run` refuses to start as it is"),
+            + ("" if c.allow_random_weights else "; `modbot run` refuses to start as it is")
+            + f"; {runs}",
         )
         return
-    report.add("classifier", OK, f"{c.model}/{c.pretrained or 'checkpoint'} weights at {weights}")
+    report.add(
+        "classifier",
+        OK,
+        f"{c.model}/{c.pretrained or 'checkpoint'} weights at {weights}; {runs}",
+    )
+
+
+def _where_it_runs(c: ClassifierSettings) -> str:
+    """Where the model will run and where its images are decoded (threads, or how many
+    processes: ``classifier.decode_processes``), as `run` will start them; raises
+    ``ModelError`` for a device this machine does not have. Loads no model."""
+    import torch
+
+    from classifier.engine import default_decode_processes
+    from classifier.model import ModelError, resolve_device
+
+    device = resolve_device(c.device)
+    if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise ModelError(
+                f"device {c.device!r} asked for, but torch sees {count} CUDA GPU"
+                f"{'s' * (count != 1)} here (cuda:0 to cuda:{count - 1})"
+            )
+        where = f"on the GPU {device} ({torch.cuda.get_device_name(device)}) (device: {c.device})"
+    elif device.type == "cpu":
+        gpu = ", no GPU here" if c.device == "auto" else ""
+        where = f"on the CPU (device: {c.device}{gpu})"
+    else:
+        where = f"on {device} (device: {c.device})"
+    auto = not isinstance(c.decode_processes, int)
+    processes = default_decode_processes(device.type) if auto else int(c.decode_processes)
+    if processes == 0:
+        return f"{where}, decoding in threads"
+    each = " (auto: one per core, up to 32)" if auto else ""
+    return f"{where}, decoding in {processes} process{'es' * (processes != 1)}{each}"

@@ -23,17 +23,20 @@ for each what is wrong and what to do:
   account     its settings hide nothing from it
   pictrs      PICTRS_URL answers and accepts PICTRS_API_KEY
   rules       rules.yaml is valid
+  feeds       each subscribed feed's copy kept in the state file (nothing fetched): a
+              warning when it is past its max_age, no longer verifies, or the last
+              try was refused (saying why: a bad signature, too large, HTTP 503)
   schedule    what `modbot run` does when: the poll, the backlog sweep (schedule.sweep_cron)
               and the store sweep (schedule.store_sweep_cron), each cron's next time
               (UTC); a warning when a store sweep is asked for and PICTRS_URL and
               PICTRS_API_KEY are not set (the daemon then runs none)
-  feeds       each subscribed feed's copy kept in the state file (nothing fetched): a
-              warning when it is past its max_age, no longer verifies, or the last
-              try was refused (saying why: a bad signature, too large, HTTP 503)
   classifier  the model's weights are on this machine (or classifier.remote's workers
               answer as `modbot worker` does: none is a failure, some a warning), and
               are real: the random-weights test model is a warning (its verdicts
-              mean nothing), a failure without allow_random_weights
+              mean nothing), a failure without allow_random_weights; the device it
+              will run on (classifier.device: one this machine lacks is a failure) and
+              where images are decoded (classifier.decode_processes: in threads, or
+              in how many processes)
 
 It logs in once (Lemmy allows a few logins an hour) and changes nothing. A failed step
 skips the steps that need it. Loads no model: checking the weights takes seconds.
