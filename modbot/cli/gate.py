@@ -64,6 +64,13 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--rules", metavar="FILE", help="rules file (default: $MODBOT_RULES)")
     p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="refuse nothing: decide and record every file as usual, but answer pict-rs 200 "
+        "(store it); what would have been refused is in the log, /healthz and `modbot report` "
+        "(records marked dry_run, the reject action planned)",
+    )
+    p.add_argument(
         "--new-secret", action="store_true", help="print a new secret for MODBOT_GATE_SECRET"
     )
     p.set_defaults(func=run)
@@ -77,4 +84,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"{SECRET_ENV}={secret}")
         print(f"PICTRS__MEDIA__EXTERNAL_VALIDATION=http://<gate host>:8096/validate/{secret}")
         return 0
-    return serve(args.listen, rules=args.rules, port_file=args.port_file)
+    return serve(args.listen, rules=args.rules, port_file=args.port_file, dry_run=args.dry_run)

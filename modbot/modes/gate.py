@@ -284,6 +284,7 @@ class AdminReports:
     ) -> None:
         self.store, self.every_s, self.settings = store, every_s, settings
         self.run_id = run_id
+        self.dry_run = False  # the gate's: its report says nothing was refused
         self.lock = threading.Lock()
         self.pending: Counter[str] = Counter()
         self.examples: list[str] = []
@@ -382,6 +383,7 @@ class AdminReports:
             "'refused_without_verdict': uploads refused (gate.on_timeout: reject). Look at the "
             "classifier (its /healthz) and the gate's log. SHA-256 of the first: "
             + (", ".join(examples) or "none")
+            + (" (The gate runs as a dry run: it refused none of them.)" if self.dry_run else "")
         )
         log.warning("admin report: %s", text)
         if self.settings is not None:
@@ -468,8 +470,12 @@ class Gate:
         secret: str,
         settings: Settings | None = None,
         run_id: str | None = None,
+        dry_run: bool = False,
     ) -> None:
         self.policy, self.store, self.engine = policy, store, engine
+        # a dry run refuses nothing: every file is decided and recorded as usual, and
+        # pict-rs is answered 200 (what it would have been answered is in the record)
+        self.dry_run = dry_run
         self.config = policy.gate
         self.budget = self.config.budget.total_seconds()
         self._secret = hashlib.sha256(secret.encode()).digest()
@@ -480,6 +486,7 @@ class Gate:
         self.reports = AdminReports(
             store, self.config.report_every.total_seconds(), settings, self.run_id
         )
+        self.reports.dry_run = dry_run
         self.feeds = _Feeds(store, policy)
         self._hashing = asyncio.Semaphore(HASH_DECODES)
         # where a perceptual hash's decode holds its memory when the classifier has no
@@ -575,6 +582,7 @@ class Gate:
         return JSONResponse(
             {
                 "ok": True,
+                "dry_run": self.dry_run,
                 "classifier": self.classifier,
                 "concept_version": self.engine.concept_version,
                 "budget_s": self.budget,
@@ -692,6 +700,12 @@ class Gate:
             wait = min(RECORD_WAIT_S, max(0.0, self.budget - (time.monotonic() - started)))
             await self._record(answer, sha256, evidence, verdict, plan, not_taken, wait)
         return self._respond(answer, sha256)
+
+    def _answered(self, answer: Answer) -> int:
+        """The status pict-rs is given: the answer's, or in a dry run 200 (store it) for
+        a file the gate refused (never for a request without the secret)."""
+        refused = answer.outcome in (REJECTED, REFUSED_WITHOUT_VERDICT)
+        return 200 if self.dry_run and refused else answer.status
 
     # -- deciding --------------------------------------------------------------------------
 
@@ -1008,11 +1022,14 @@ class Gate:
         from starlette.responses import JSONResponse
 
         if answer.outcome == REJECTED:
-            log.info("rejected sha256 %s: %s", sha256, answer.why)
-        body = {"outcome": answer.outcome, "why": answer.why, "rule": answer.rule}
+            said = "dry run, stored: would have rejected" if self.dry_run else "rejected"
+            log.info("%s sha256 %s: %s", said, sha256, answer.why)
+        body: dict[str, Any] = {"outcome": answer.outcome, "why": answer.why, "rule": answer.rule}
         if sha256 is not None:
             body["sha256"] = sha256
-        return JSONResponse(body, status_code=answer.status)
+        if self.dry_run and self._answered(answer) != answer.status:
+            body["dry_run"] = True
+        return JSONResponse(body, status_code=self._answered(answer))
 
     async def _record(
         self,
@@ -1033,7 +1050,7 @@ class Gate:
         record = {
             "run_id": self.run_id,
             "decided_at": now,
-            "dry_run": False,
+            "dry_run": self.dry_run,
             "item": {
                 "kind": INCOMING,
                 "id": None,
@@ -1063,6 +1080,14 @@ class Gate:
             "actions": [
                 {
                     "action": "reject",
+                    "status": "planned",
+                    "detail": (
+                        f"dry run: stored (would have answered {answer.status}): {answer.why}"
+                    )[:500],
+                }
+                if self.dry_run
+                else {
+                    "action": "reject",
                     "status": "done",
                     "detail": f"{answer.status}: {answer.why}"[:500],
                     "done_at": now,
@@ -1073,9 +1098,10 @@ class Gate:
             "skipped": None if answer.outcome in (REJECTED, ACCEPTED) else answer.why[:200],
             "gate": {
                 **evidence,
-                "status": answer.status,
+                "status": self._answered(answer),  # what pict-rs was answered
                 "outcome": answer.outcome,
                 **({"reason": answer.reason} if answer.reason else {}),
+                **({"would_answer": answer.status} if self.dry_run else {}),
             },
         }
         await self.state.record(record, wait)
@@ -1141,7 +1167,13 @@ def _lemmy_settings() -> Settings | None:
     return Settings.from_env()
 
 
-def serve(listen: str, *, rules: str | None = None, port_file: str | None = None) -> int:
+def serve(
+    listen: str,
+    *,
+    rules: str | None = None,
+    port_file: str | None = None,
+    dry_run: bool = False,
+) -> int:
     """``modbot gate``: load the rules and the classifier, then answer pict-rs until
     SIGTERM or Ctrl-C. Returns the exit status."""
     from classifier.service import WorkerServer, bind_socket, check_port_file, write_port_file
@@ -1188,13 +1220,18 @@ def serve(listen: str, *, rules: str | None = None, port_file: str | None = None
         except OSError as exc:
             print(f"modbot gate: cannot listen on {listen}: {exc.strerror or exc}", file=sys.stderr)
             return 1
-        gate = Gate(policy, store, engine, secret=secret, settings=settings)
+        gate = Gate(policy, store, engine, secret=secret, settings=settings, dry_run=dry_run)
         # uvicorn on the bound socket, as the worker's (it serves any object's .app)
         server = WorkerServer(gate, sock)  # type: ignore[arg-type]
         print(
             f"modbot gate: listening on {server.url}/validate/<secret> (classifier "
             f"{gate.classifier}, budget {gate.budget:g}s, on_timeout "
-            f"{gate.config.on_timeout})",
+            f"{gate.config.on_timeout})"
+            + (
+                ": DRY RUN, every file is stored, what would be refused is recorded"
+                if dry_run
+                else ""
+            ),
             flush=True,
         )
         if port_file:
