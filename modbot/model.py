@@ -167,6 +167,9 @@ class Community:
     icon: str | None = None  # the community's images' URLs, as Lemmy sends them
     banner: str | None = None
     description: str | None = None  # Markdown (1.0: its sidebar): images are items
+    # 1.0's CommunityVisibility, snake_case ("public", "unlisted", "local_only_public",
+    # "local_only_private", "private"); None: not said (0.19's views are not read for it)
+    visibility: str | None = None
 
     @property
     def ref(self) -> str:

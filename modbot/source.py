@@ -15,15 +15,28 @@ instance's clock, or a forged date) is decided like any other, but would otherwi
 every later poll after its first page. (Were Lemmy's clock ahead of this machine's, a
 poll reads again what it saw in that gap: a request more, never an item less.)
 
+Lemmy 1.0 leaves an *unlisted* community's posts out of the listing of every post (even
+for admins) and lists them only in the community's own; its comments only to its
+followers and, in ``ModeratorView``, its moderators. The communities a sweep or a deep
+poll reads (``community/list``) say which are unlisted (at most ``MAX_UNLISTED``, kept
+in the store). A deep poll reads the newest posts of ``POLL_UNLISTED`` of them in turn
+(each down to ``lookback`` below the posts' watermark, ``POLL_UNLISTED_PAGES`` pages at
+most), then the comments listed to the bot as a moderator: ``min(n, 10) + 1`` requests
+more, every ``deep_every``. A sweep reads every one's posts, with their comments, as
+the posts' walk does.
+
 The backlog iterator walks posts by ``page_cursor`` (at most ``MAX_SWEEP_PAGES``
 pages) and each post's comments (``comment/list?post_id=``, skipped when the post has
 none), then the posts a moderator removed, which ``post/list`` leaves out (0.19: for
 everyone; 1.0: for all but admins), with their comments: named by the modlog, read by
 id as Lemmy shows them to admins and the community's moderators; then uploads, then
 every community (``community/list``: the icons and banners
-of communities nobody posted in), then the site's icon and banner; its position is
-kept in the store after each page, so an interrupted sweep resumes there. A deep poll
-also reads the newest page of communities.
+of communities nobody posted in), then the posts of the unlisted communities among
+them (``MAX_UNLISTED_PAGES`` each at most), then the site's icon and banner; its
+position is kept in the store after each page, so an interrupted sweep resumes there.
+A deep poll also reads the newest page of communities. A post's comments in an
+unlisted community are read as its moderator (then as any comment, for a follower);
+where neither lists them, the run's summary names the post (``NOT_LISTED_WHY``).
 
 Both hand out, beside the items read, the avatars and banners of their people and the
 icons and banners of their communities (``modbot.profiles``): new ones, or changed
@@ -74,6 +87,20 @@ MAX_REMOVAL_PAGES = 20_000  # a million post removals in the modlog
 # 20,000, beyond the longest Lemmy threads. 0.19 lists no more than the newest 5,000.
 MAX_POST_COMMENT_PAGES = 400
 SHOWN_NOT_READ = 10  # posts named (and warned about) whose comments were not read
+# Lemmy 1.0 leaves an unlisted community's posts out of every listing but the community's
+# own, even for admins (db_views/post/src/impls.rs, `filter_unlisted_or_followed`), and
+# its comments out of every comment listing but ModeratorView. (Its other visibilities
+# hide nothing from an admin, nor from a moderator in what it moderates.) The communities
+# walk notes them; a sweep then reads each one's posts, a deep poll some of them in turn.
+UNLISTED = "unlisted"
+MAX_UNLISTED = 1000  # the unlisted communities noted (a sweep walks, polls take turns on)
+MAX_UNLISTED_PAGES = 2000  # a sweep's pages of one unlisted community's posts (100,000)
+POLL_UNLISTED = 10  # unlisted communities one deep poll reads, in turn
+POLL_UNLISTED_PAGES = 4  # pages of one such community's newest posts a deep poll reads
+NOT_LISTED_WHY = (
+    "unlisted community: Lemmy 1.0 lists its comments only to its followers and "
+    "moderators; make the bot a moderator of it to have them checked"
+)
 REMOVED_FIRST = {"phase": "removed_posts"}  # the sweep's position after the posts
 UPLOADS_FIRST = {"phase": "uploads", "page": 1}  # after the removed posts
 # The images written into one text (a bio, a community's description, the site's
@@ -223,6 +250,7 @@ class Source:
         # posts whose comments Lemmy did not hand out, by why: (how many, the first
         # ``SHOWN_NOT_READ`` ids); the run's summary says so (``take_comments_not_read``)
         self._comments_not_read: dict[str, tuple[int, list[int]]] = {}
+        self._unlisted_capped = False  # more than MAX_UNLISTED unlisted communities: said
 
     def _cursor(self, name: str) -> str:
         return f"{self.scope}:{name}"
@@ -286,9 +314,10 @@ class Source:
         for batch in uploads:
             yield batch + self._profiles(batch, profiles)
         if deep:
-            communities = self._new_communities(profiles)
+            communities, unlisted = self._new_communities(profiles)
             if communities:
                 yield communities
+            yield from self._poll_unlisted(unlisted, self._stop_at("posts", True), profiles)
         # Only now, everything read having been handed out: a poll cut short repeats.
         for name, moment in newest.items():
             self._set_watermark(name, moment, latest)
@@ -516,15 +545,7 @@ class Source:
                 page_ids = _post_ids(posts)
                 if self._page_again("posts", posts, pages):
                     break
-                batch: list[Item] = []
-                for post in posts:
-                    if since and post.published and post.published < since and not post.featured:
-                        continue
-                    if self._is_new(post):
-                        batch.append(post)
-                    comments = self._comments_of(post, since)
-                    batch.extend(c for c in comments if self._is_new(c))
-                    batch.extend(self._profiles([post, *comments], profiles))
+                batch = self._posts_batch(posts, since, profiles)
                 oldest = _oldest(posts, skip_featured=True)
                 last = (
                     not next_cursor
@@ -573,14 +594,104 @@ class Source:
                 if last:
                     break
                 number += 1
-        if position.get("phase") not in ("communities", "site"):
+        if position.get("phase") not in ("communities", UNLISTED, "site"):
             position = {"phase": "communities"}
         if position["phase"] == "communities":
-            yield from self._walk_communities(name, position, profiles)
+            unlisted = yield from self._walk_communities(name, position, profiles)
+            position = {"phase": UNLISTED, "ids": unlisted}
+        if position["phase"] == UNLISTED:
+            yield from self._walk_unlisted(name, position, since, profiles)
         site = self._site_images() if self.origin != "federated" else []
         if site:
             yield site
         self.store.set_cursor(name, None)
+
+    def _posts_batch(
+        self, posts: list[Item], since: datetime | None, handed_out: set[str]
+    ) -> list[Item]:
+        """A page of posts read by a walk: those not seen, with their comments not seen
+        and their profile images (posts before ``since`` left out, featured ones kept)."""
+        batch: list[Item] = []
+        for post in posts:
+            if since and post.published and post.published < since and not post.featured:
+                continue
+            if self._is_new(post):
+                batch.append(post)
+            comments = self._comments_of(post, since)
+            batch.extend(c for c in comments if self._is_new(c))
+            batch.extend(self._profiles([post, *comments], handed_out))
+        return batch
+
+    def _walk_unlisted(
+        self, name: str, position: dict, since: datetime | None, handed_out: set[str]
+    ) -> Generator[list[Item], None, None]:
+        """The posts (with their comments) of the unlisted communities the communities
+        walk noted (``ids``): 1.0 lists them in the community's own listing only. One
+        community after another, each down to ``since`` or ``MAX_UNLISTED_PAGES`` pages;
+        the position (the communities left, the page) kept as the posts' is."""
+        ids: list[int] = [int(i) for i in position.get("ids") or []]
+        cursor = position.get("cursor")
+        page_ids = position.get("page_ids", [])
+        read = int(position.get("pages", 0))
+        cursors = RepeatCheck(position.get("cursors"))
+        pages = RepeatCheck(position.get("pages_seen"))
+
+        def at() -> str:
+            if not ids:
+                return json.dumps({"phase": "site"})
+            return json.dumps(
+                {
+                    "phase": UNLISTED,
+                    "ids": ids,
+                    "cursor": cursor,
+                    "page_ids": page_ids,
+                    "pages": read,
+                    "cursors": cursors.state(),
+                    "pages_seen": pages.state(),
+                }
+            )
+
+        while ids:
+            community = ids[0]
+            what = f"posts of unlisted community {community}"
+            self.store.set_cursor(name, at())
+            batch: list[Item] = []
+            try:
+                page = self.client.posts(cursor, resume_after=page_ids, community_id=community)
+            except LemmyUnavailable:
+                raise
+            except LemmyError as exc:  # gone since the list was read, say
+                self._warn(f"{what}: {exc}; not read")
+                last = True
+            else:
+                read += 1
+                posts = _unique(page.items)
+                page_ids = _post_ids(posts)
+                last = self._page_again(what, posts, pages)
+                if not last:
+                    batch = self._posts_batch(posts, since, handed_out)
+                    oldest = _oldest(posts, skip_featured=True)
+                    last = (
+                        not page.next
+                        or not page.sent
+                        or bool(since and oldest and oldest < since)
+                        or self._cursor_again(what, page.next, cursors)
+                    )
+                    if not last and read >= MAX_UNLISTED_PAGES:
+                        self._warn(
+                            f"{what}: the sweep stopped after {MAX_UNLISTED_PAGES} pages; "
+                            "older posts were not read"
+                        )
+                        last = True
+                    if not last:
+                        cursor = page.next
+            if last:  # the next community, from its newest post
+                ids.pop(0)
+                cursor, page_ids, read = None, [], 0
+                cursors, pages = RepeatCheck(), RepeatCheck()
+            if not batch:  # as in ``walk``: the position moves past an empty page first
+                self.store.set_cursor(name, at())
+            yield batch
 
     def _walk_removed(
         self, name: str, position: dict, since: datetime | None, handed_out: set[str]
@@ -676,14 +787,17 @@ class Source:
 
     def _walk_communities(
         self, name: str, position: dict, handed_out: set[str]
-    ) -> Generator[list[Item], None, None]:
+    ) -> Generator[list[Item], None, list[int]]:
         """The icon and banner of every community the instance knows, not seen yet with
         this URL: a community nobody posted in is found only here. Every sweep reads
-        the whole list (``N / 50`` requests); only new or changed images are fetched."""
+        the whole list (``N / 50`` requests); only new or changed images are fetched.
+        Returns the unlisted communities met (``_walk_unlisted`` reads their posts),
+        kept for the polls too (``_note_unlisted``)."""
         cursor = position.get("cursor")
         read = int(position.get("pages", 0))
         cursors = RepeatCheck(position.get("cursors"))
         pages = RepeatCheck(position.get("pages_seen"))
+        unlisted: list[int] = [int(i) for i in position.get("unlisted") or []]
 
         def at() -> str:
             return json.dumps(
@@ -693,6 +807,7 @@ class Source:
                     "pages": read,
                     "cursors": cursors.state(),
                     "pages_seen": pages.state(),
+                    "unlisted": unlisted,
                 }
             )
 
@@ -702,7 +817,8 @@ class Source:
                     f"communities: the sweep stopped after {MAX_COMMUNITY_PAGES} pages "
                     f"({MAX_COMMUNITY_PAGES * PAGE} communities); the rest were not read"
                 )
-                return
+                self._note_unlisted(unlisted, [], whole=False)
+                return unlisted
             self.store.set_cursor(name, at())
             page = self.client.communities(cursor)
             read += 1
@@ -712,7 +828,9 @@ class Source:
                     "communities: Lemmy sent a page it sent before (the same communities); "
                     "its paging loops, so this listing stops here"
                 )
-                return
+                self._note_unlisted(unlisted, [], whole=False)
+                return unlisted
+            unlisted = self._unlisted_of(page.items, unlisted)
             fresh = self._community_images(page.items, handed_out)
             last = (
                 not page.next
@@ -722,22 +840,121 @@ class Source:
             if not last:
                 cursor = page.next
             if not fresh:  # as in ``walk``: the position moves past an empty page first
-                self.store.set_cursor(name, json.dumps({"phase": "site"}) if last else at())
+                following = {"phase": UNLISTED, "ids": unlisted}
+                self.store.set_cursor(name, json.dumps(following) if last else at())
             yield fresh
             if last:
-                return
+                self._note_unlisted(unlisted, [], whole=True)
+                return unlisted
 
-    def _new_communities(self, handed_out: set[str]) -> list[Item]:
+    # ------------------------------------------------------------------ unlisted communities
+    def _unlisted_of(self, communities: list[Community], noted: list[int]) -> list[int]:
+        """``noted`` with the unlisted ones of ``communities``, at most ``MAX_UNLISTED``."""
+        out = list(noted)
+        for community in communities:
+            if community.visibility != UNLISTED or community.id in out:
+                continue
+            if len(out) >= MAX_UNLISTED:
+                if not self._unlisted_capped:  # said once: every page after would say it
+                    self._unlisted_capped = True
+                    self._warn(
+                        f"communities: more than {MAX_UNLISTED} unlisted; the posts of "
+                        f"community {community.id} and those after it are not read"
+                    )
+                break
+            out.append(community.id)
+        return out
+
+    def _known_unlisted(self) -> list[int]:
+        try:
+            known = json.loads(self.store.get_cursor(self._cursor("unlisted")) or "[]")
+        except ValueError:
+            return []
+        return [int(i) for i in known if isinstance(i, int)]
+
+    def _note_unlisted(
+        self, found: list[int], listed: list[Community], *, whole: bool
+    ) -> list[int]:
+        """Keep the unlisted communities for the polls: ``found`` replaces what was kept
+        when read from the ``whole`` list; else it is added, less those of ``listed``
+        (a page read) that are no longer unlisted. Returns what is kept."""
+        if whole:
+            kept = list(found)
+        else:
+            public = {c.id for c in listed if c.visibility != UNLISTED}
+            kept = [i for i in self._known_unlisted() if i not in public]
+            kept = (kept + [i for i in found if i not in kept])[:MAX_UNLISTED]
+        self.store.set_cursor(self._cursor("unlisted"), json.dumps(kept) if kept else None)
+        return kept
+
+    def _new_communities(self, handed_out: set[str]) -> tuple[list[Item], list[int]]:
         """A deep poll's look at the newest communities (one page): a community made,
-        or arrived by federation, since the last one, before anyone posts in it."""
+        or arrived by federation, since the last one, before anyone posts in it. With
+        the unlisted communities known: the last sweep's, and the new ones here."""
         try:
             page = self.client.communities(None)
         except LemmyUnavailable:
             raise
         except LemmyError as exc:
             self._warn(f"communities: the list could not be read ({exc}); not checked")
-            return []
-        return self._community_images(page.items, handed_out)
+            return [], self._known_unlisted()
+        known = self._note_unlisted(self._unlisted_of(page.items, []), page.items, whole=False)
+        return self._community_images(page.items, handed_out), known
+
+    def _poll_unlisted(
+        self, known: list[int], stop_at: datetime, handed_out: set[str]
+    ) -> Generator[list[Item], None, None]:
+        """A deep poll's read of the unlisted communities (``post/list`` leaves their
+        posts out): the newest posts of ``POLL_UNLISTED`` of them, in turn round the
+        list, each down to ``stop_at`` (the deep poll's: ``lookback`` below the posts'
+        watermark) or ``POLL_UNLISTED_PAGES`` pages; then, once, the comments listed as
+        their moderator (``ModeratorView``, the only listing with theirs), down to
+        ``stop_at``. Older ones, and those of a community not reached in time, are the
+        sweep's. Nothing when none is known: an idle deep poll costs
+        ``min(n, POLL_UNLISTED) + 1`` requests more, with ``n`` unlisted communities."""
+        if not known:
+            return
+        turn_name = self._cursor("unlisted_turn")
+        turn = (self.store.get_cursor(turn_name) or "0").strip()
+        start = int(turn) % len(known) if turn.isdigit() else 0
+        chosen = (known[start:] + known[:start])[:POLL_UNLISTED]
+        self.store.set_cursor(turn_name, str((start + len(chosen)) % len(known)))
+        for community in chosen:
+            what = f"posts of unlisted community {community}"
+            cursor: str | None = None
+            page_ids: list[int] = []
+            pages = RepeatCheck()
+            for _ in range(POLL_UNLISTED_PAGES):
+                try:
+                    page = self.client.posts(cursor, resume_after=page_ids, community_id=community)
+                except LemmyUnavailable:
+                    raise
+                except LemmyError as exc:
+                    self._warn(f"{what}: {exc}; not read")
+                    break
+                items = _unique(page.items)
+                page_ids = _post_ids(items)
+                if self._page_again(what, items, pages):
+                    break
+                fresh = [i for i in items if self._is_new(i)] + self._profiles(items, handed_out)
+                if fresh:
+                    yield fresh
+                oldest = _oldest(items, skip_featured=True)
+                if not page.next or page.sent < PAGE or oldest is None or oldest < stop_at:
+                    break
+                cursor = page.next
+        pages = RepeatCheck()
+        for number in range(1, POLL_UNLISTED_PAGES + 1):
+            page = self.client.comments(number, as_moderator=True)
+            items = _unique(page.items)
+            if self._page_again("comments (as moderator)", items, pages):
+                break
+            fresh = [i for i in items if self._is_new(i)] + self._profiles(items, handed_out)
+            if fresh:
+                yield fresh
+            oldest = _oldest(items)
+            if page.sent < PAGE or oldest is None or oldest < stop_at:
+                break
 
     def _community_images(self, communities: list[Community], handed_out: set[str]) -> list[Item]:
         images = [image for c in communities for image in community_images(c)]
@@ -865,18 +1082,36 @@ class Source:
             return []  # a malformed post without an id: nothing to ask its comments by
         if post.comment_count == 0:
             return []
-        # by key: a comment posted while the pages are read pushes one read already onto
-        # the next page (0.19 pages by number, newest first); it is handed out once
+        if post.community is not None and post.community.visibility == UNLISTED:
+            # 1.0 lists them as the community's moderator, or to a follower (then in
+            # the listing of every comment), never to an admin as such
+            out, failed = self._read_comments(post.id, as_moderator=True)
+            if not out and not failed and post.comment_count:
+                out, failed = self._read_comments(post.id)
+            if not out and not failed and post.comment_count:
+                self._not_read(NOT_LISTED_WHY, post.id, None)
+        else:
+            out, _ = self._read_comments(post.id)
+        return [c for c in out.values() if not (since and c.published and c.published < since)]
+
+    def _read_comments(
+        self, post_id: int, *, as_moderator: bool = False
+    ) -> tuple[dict[str, Item], bool]:
+        """A post's comments, by key: a comment posted while the pages are read pushes
+        one read already onto the next page (0.19 pages by number, newest first); it is
+        handed out once. And whether Lemmy failed to answer (said, and counted)."""
         out: dict[str, Item] = {}
+        failed = False
         pages = RepeatCheck()
         for number in range(1, MAX_POST_COMMENT_PAGES + 1):
             try:
-                page = self.client.comments(number, post_id=post.id)
+                page = self.client.comments(number, post_id=post_id, as_moderator=as_moderator)
             except LemmyError as exc:
-                self._comment_skipped(post.id, exc)
+                self._comment_skipped(post_id, exc)
+                failed = True
                 break
             items = _unique(page.items)
-            if self._page_again(f"comments of post {post.id}", items, pages):
+            if self._page_again(f"comments of post {post_id}", items, pages):
                 break
             for item in items:
                 out.setdefault(item.key, item)
@@ -884,26 +1119,30 @@ class Source:
                 break
             if not page.next:  # a full page, and Lemmy serves no further one
                 self._warn(
-                    f"comments of post {post.id}: Lemmy lists no more than its newest "
+                    f"comments of post {post_id}: Lemmy lists no more than its newest "
                     f"{number * PAGE}; the older ones were not read"
                 )
                 break
         else:
             self._warn(
-                f"comments of post {post.id}: more than {MAX_POST_COMMENT_PAGES * PAGE}; "
+                f"comments of post {post_id}: more than {MAX_POST_COMMENT_PAGES * PAGE}; "
                 "only the newest were read"
             )
-        return [c for c in out.values() if not (since and c.published and c.published < since)]
+        return out, failed
 
     def _comment_skipped(self, post_id: int, exc: LemmyError) -> None:
         why = "Lemmy unavailable" if isinstance(exc, LemmyUnavailable) else "Lemmy error"
+        self._not_read(why, post_id, exc)
+
+    def _not_read(self, why: str, post_id: int, exc: LemmyError | None) -> None:
         count, shown = self._comments_not_read.get(why, (0, []))
         self._comments_not_read[why] = (count + 1, shown)
+        said = why if exc is None else str(exc)
         if len(shown) < SHOWN_NOT_READ:
             shown.append(post_id)
-            self._warn(f"comments of post {post_id}: {exc}; not read")
+            self._warn(f"comments of post {post_id}: {said}; not read")
         else:  # bounded: a long sweep through a failing Lemmy keeps a count only
-            log.warning("comments of post %s: %s; not read", post_id, exc)
+            log.warning("comments of post %s: %s; not read", post_id, said)
 
     def take_comments_not_read(self) -> dict[str, tuple[int, list[int]]]:
         """The posts whose comments could not be read since the last call, by why:

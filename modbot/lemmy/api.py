@@ -85,15 +85,28 @@ class LemmyApi(Protocol):
     def site_info(self) -> SiteInfo: ...
 
     # --- listings, newest first (a malformed entry is an Item with its `problem`)
-    def posts(self, cursor: str | None, *, resume_after: Sequence[int] = ()) -> Page[Item]:
+    def posts(
+        self,
+        cursor: str | None,
+        *,
+        resume_after: Sequence[int] = (),
+        community_id: int | None = None,
+    ) -> Page[Item]:
         """One page of every post; ``cursor``: the page after the one that gave it.
         ``resume_after``: the ids of the page before (newest first), to carry on from when
-        the cursor's own post is gone (purged)."""
+        the cursor's own post is gone (purged). ``community_id``: that community's posts
+        only (its featured ones first): 1.0 lists an unlisted community's posts there
+        alone, never in the listing of every post, even to admins."""
         ...
 
-    def comments(self, page: int, *, post_id: int | None = None) -> Page[Item]:
+    def comments(
+        self, page: int, *, post_id: int | None = None, as_moderator: bool = False
+    ) -> Page[Item]:
         """One page (from 1) of every comment, or of one post's; ``Page.next`` set when
-        another page can be read."""
+        another page can be read. ``as_moderator``: only those in the communities this
+        account moderates (Lemmy's ``ModeratorView``): the one listing where 1.0 shows an
+        unlisted community's comments to an account that does not follow it (an admin
+        who does not moderate it gets none)."""
         ...
 
     def removed_posts(self, cursor: str | None, *, since: datetime | None = None) -> Page[int]:

@@ -168,14 +168,25 @@ class LemmyClient(PictrsStore, Transport):
     def site_info(self) -> SiteInfo:
         return views_v3.site_info(self.site())
 
-    def posts(self, cursor: str | None, *, resume_after: Sequence[int] = ()) -> Page[Item]:
-        views, next_cursor = self._list_posts_after(cursor, resume_after)
+    def posts(
+        self,
+        cursor: str | None,
+        *,
+        resume_after: Sequence[int] = (),
+        community_id: int | None = None,
+    ) -> Page[Item]:
+        views, next_cursor = self._list_posts_after(cursor, resume_after, community_id)
         return Page([views_v3.post_item(v) for v in views], len(views), next_cursor)
 
-    def comments(self, page: int, *, post_id: int | None = None) -> Page[Item]:
+    def comments(
+        self, page: int, *, post_id: int | None = None, as_moderator: bool = False
+    ) -> Page[Item]:
         """``next``: the next page's number after a full page, up to the last page
-        0.19.15+ serves (``MAX_PAGE``): a full last page has none."""
-        views = self.list_comments(page=page, limit=PAGE, post_id=post_id)
+        0.19.15+ serves (``MAX_PAGE``): a full last page has none. ``as_moderator``:
+        ``type_=ModeratorView`` (0.19 has no unlisted communities: modbot never asks)."""
+        views = self.list_comments(
+            page=page, limit=PAGE, post_id=post_id, as_moderator=as_moderator
+        )
         more = len(views) >= PAGE and page < MAX_PAGE
         return Page(
             [views_v3.comment_item(v) for v in views],
@@ -327,7 +338,7 @@ class LemmyClient(PictrsStore, Transport):
         return list(self.purge_image_alias(alias).get("aliases") or [])
 
     def _list_posts_after(
-        self, cursor: str | None, page_ids: Sequence[int]
+        self, cursor: str | None, page_ids: Sequence[int], community_id: int | None = None
     ) -> tuple[list[Any], str | None]:
         """One page after ``cursor``; if the post it names is gone, after an earlier one.
 
@@ -339,7 +350,7 @@ class LemmyClient(PictrsStore, Transport):
         a few posts already seen, which are skipped.
         """
         try:
-            return self.list_posts(page_cursor=cursor, limit=PAGE)
+            return self.list_posts(page_cursor=cursor, limit=PAGE, community_id=community_id)
         except LemmyError as exc:
             if cursor is None or not _cursor_gone(exc):
                 raise
@@ -348,7 +359,9 @@ class LemmyClient(PictrsStore, Transport):
             if fallback == cursor:
                 continue
             try:
-                views, next_cursor = self.list_posts(page_cursor=fallback, limit=PAGE)
+                views, next_cursor = self.list_posts(
+                    page_cursor=fallback, limit=PAGE, community_id=community_id
+                )
             except LemmyError as exc:
                 if not _cursor_gone(exc):
                     raise
@@ -361,7 +374,7 @@ class LemmyClient(PictrsStore, Transport):
             "posts: the page cursor's post and its page are gone; reading from the "
             "newest post again (items already seen are skipped)"
         )
-        return self.list_posts(page_cursor=None, limit=PAGE)
+        return self.list_posts(page_cursor=None, limit=PAGE, community_id=community_id)
 
     # ================================================================== v3 endpoints (JSON)
     def site(self) -> dict[str, Any]:
@@ -392,9 +405,13 @@ class LemmyClient(PictrsStore, Transport):
         limit: int = 50,
         sort: str = "New",
         show_nsfw: bool = True,
+        community_id: int | None = None,
     ) -> tuple[list[Any], str | None]:
-        """One page of ``post/list`` (``type_=All``): (posts, next_page cursor)."""
+        """One page of ``post/list`` (``type_=All``; ``community_id``: that community's):
+        (posts, next_page cursor)."""
         params: dict[str, Any] = {"sort": sort, "type_": "All", "limit": min(limit, 50)}
+        if community_id is not None:
+            params["community_id"] = community_id
         if show_nsfw:
             params["show_nsfw"] = "true"
         if page_cursor:
@@ -415,11 +432,13 @@ class LemmyClient(PictrsStore, Transport):
         limit: int = 50,
         sort: str = "New",
         post_id: int | None = None,
+        as_moderator: bool = False,
     ) -> list[Any]:
-        """One page of ``comment/list`` (``type_=All``; no cursor, ``page`` <= 100)."""
+        """One page of ``comment/list`` (``type_=All``, ``ModeratorView`` with
+        ``as_moderator``; no cursor, ``page`` <= 100)."""
         params: dict[str, Any] = {
             "sort": sort,
-            "type_": "All",
+            "type_": "ModeratorView" if as_moderator else "All",
             "limit": min(limit, 50),
             "page": page,
         }

@@ -186,7 +186,8 @@ class LemmyClientV4(PictrsStore, Transport):
         # reports with violates_instance_rules: seen by the admins at once, not by mods
         self.report_to_admins = report_to_admins
         self._pages_lock = threading.Lock()
-        self._comment_cursors: dict[int | None, dict[int, str | None]] = {}
+        # by listing: (post_id, as_moderator)
+        self._comment_cursors: dict[tuple[int | None, bool], dict[int, str | None]] = {}
         self._media: list[Item] | None = None  # the last walk of the media list
         # The site's custom emojis read last, and whether reading them fails (warned once)
         self._emojis: frozenset[str] = frozenset()
@@ -237,14 +238,22 @@ class LemmyClientV4(PictrsStore, Transport):
         self._emojis, self._emojis_failed = urls, False
         return urls
 
-    def posts(self, cursor: str | None, *, resume_after: Sequence[int] = ()) -> Page[Item]:
-        views, next_cursor = self._list_posts_after(cursor, resume_after)
+    def posts(
+        self,
+        cursor: str | None,
+        *,
+        resume_after: Sequence[int] = (),
+        community_id: int | None = None,
+    ) -> Page[Item]:
+        views, next_cursor = self._list_posts_after(cursor, resume_after, community_id)
         return Page([views_v4.post_item(v) for v in views], len(views), next_cursor)
 
-    def comments(self, page: int, *, post_id: int | None = None) -> Page[Item]:
+    def comments(
+        self, page: int, *, post_id: int | None = None, as_moderator: bool = False
+    ) -> Page[Item]:
         """``next``: the next page's number while Lemmy hands out a cursor (1.0 has no
-        page limit)."""
-        views, more = self._comment_page(page, post_id)
+        page limit). ``as_moderator``: ``type_=moderator_view``."""
+        views, more = self._comment_page(page, post_id, as_moderator)
         return Page(
             [views_v4.comment_item(v) for v in views],
             len(views),
@@ -409,12 +418,12 @@ class LemmyClientV4(PictrsStore, Transport):
 
     # ================================================================== paging
     def _list_posts_after(
-        self, cursor: str | None, page_ids: Sequence[int]
+        self, cursor: str | None, page_ids: Sequence[int], community_id: int | None = None
     ) -> tuple[list[Any], str | None]:
         """One page after ``cursor``; if the post it names is gone (purged: 404), after
         an earlier post of the page before, as ``next_page`` would name it."""
         try:
-            return self.list_posts(page_cursor=cursor)
+            return self.list_posts(page_cursor=cursor, community_id=community_id)
         except LemmyError as exc:
             if cursor is None or not _gone(exc):
                 raise
@@ -423,7 +432,9 @@ class LemmyClientV4(PictrsStore, Transport):
             if fallback == cursor:
                 continue
             try:
-                views, next_cursor = self.list_posts(page_cursor=fallback)
+                views, next_cursor = self.list_posts(
+                    page_cursor=fallback, community_id=community_id
+                )
             except LemmyError as exc:
                 if not _gone(exc):
                     raise
@@ -436,22 +447,23 @@ class LemmyClientV4(PictrsStore, Transport):
             "posts: the page cursor's post and its page are gone; reading from the "
             "newest post again (items already seen are skipped)"
         )
-        return self.list_posts(page_cursor=None)
+        return self.list_posts(page_cursor=None, community_id=community_id)
 
-    def _comment_page(self, page: int, post_id: int | None) -> tuple[list[Any], bool]:
+    def _comment_page(
+        self, page: int, post_id: int | None, as_moderator: bool = False
+    ) -> tuple[list[Any], bool]:
         """Page ``page`` (from 1) of comments, newest first, by the cursor the page before
         handed out (the pages before are read first when it is not known; from page 1
         again when its comment is gone), and whether a page follows."""
+        listing = (post_id, as_moderator)
         with self._pages_lock:
             if page <= 1:
                 # the cursors of one post's comments at a time (a walk reads them post by
                 # post), beside every comment's (a poll's): kept for each post read, they
                 # grew with the instance for as long as the client lived
-                every = self._comment_cursors.get(None)
-                self._comment_cursors = {post_id: {1: None}}
-                if post_id is not None and every is not None:
-                    self._comment_cursors[None] = every
-            cursors = self._comment_cursors.setdefault(post_id, {1: None})
+                every = {k: v for k, v in self._comment_cursors.items() if k[0] is None}
+                self._comment_cursors = {**every, listing: {1: None}}
+            cursors = self._comment_cursors.setdefault(listing, {1: None})
             number = max(n for n in cursors if n <= page)
             restarted = False
             while True:
@@ -459,7 +471,7 @@ class LemmyClientV4(PictrsStore, Transport):
                     return [], False  # the listing ended before this page
                 try:
                     views, cursors[number + 1] = self.list_comments(
-                        page_cursor=cursors[number], post_id=post_id
+                        page_cursor=cursors[number], post_id=post_id, as_moderator=as_moderator
                     )
                 except LemmyError as exc:
                     if number == 1 or restarted or not _gone(exc):
@@ -552,9 +564,15 @@ class LemmyClientV4(PictrsStore, Transport):
                 urls.add(url)
         return frozenset(urls)
 
-    def list_posts(self, *, page_cursor: str | None = None) -> tuple[list[Any], str | None]:
-        """One page of ``post/list`` (every post, newest first): (posts, next_page)."""
+    def list_posts(
+        self, *, page_cursor: str | None = None, community_id: int | None = None
+    ) -> tuple[list[Any], str | None]:
+        """One page of ``post/list`` (every post, or one community's, newest first):
+        (posts, next_page). In a community Lemmy lists every post whatever ``type_``
+        (``listing_type_with_default``), an unlisted community's too."""
         params: dict[str, Any] = {**POST_LIST, "limit": PAGE}
+        if community_id is not None:
+            params["community_id"] = community_id
         if page_cursor:
             params["page_cursor"] = page_cursor
         return _paged(self.api("GET", "/post/list", params=params), "post/list")
@@ -568,10 +586,19 @@ class LemmyClientV4(PictrsStore, Transport):
         return _paged(self.api("GET", "/community/list", params=params), "community/list")
 
     def list_comments(
-        self, *, page_cursor: str | None = None, post_id: int | None = None
+        self,
+        *,
+        page_cursor: str | None = None,
+        post_id: int | None = None,
+        as_moderator: bool = False,
     ) -> tuple[list[Any], str | None]:
-        """One page of ``comment/list`` (every comment or one post's, newest first)."""
+        """One page of ``comment/list`` (every comment or one post's, newest first).
+        ``as_moderator``: ``moderator_view``, the communities this account moderates,
+        whose comments Lemmy lists unlisted or not (``all`` leaves out an unlisted
+        community's, even in its own listing: a ``community_id`` forces ``all``)."""
         params: dict[str, Any] = {**COMMENT_LIST, "limit": PAGE}
+        if as_moderator:
+            params["type_"] = "moderator_view"
         if post_id is not None:
             params["post_id"] = post_id
         if page_cursor:

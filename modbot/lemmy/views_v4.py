@@ -11,6 +11,7 @@ tokens, and a local upload served at ``/api/v4/image/<alias>``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from modbot.lemmy.viewcheck import (
@@ -29,6 +30,7 @@ from modbot.model import Account, Community, Item, Message, Person, SiteInfo, Up
 __all__ = [
     "IMAGE_PATH",
     "VIEW_FIELDS",
+    "VISIBILITIES",
     "comment_item",
     "item",
     "message",
@@ -69,6 +71,7 @@ _IN_COMMUNITY = (
     ("community.icon", "text", OPTIONAL),
     ("community.banner", "text", OPTIONAL),
     ("community.sidebar", "text", OPTIONAL),
+    ("community.visibility", "text", OPTIONAL),  # an unlisted one's comments: _comments_of
     *_person_fields("creator"),
     ("creator_is_moderator", "bool", OPTIONAL),
     ("creator_is_admin", "bool", OPTIONAL),
@@ -173,15 +176,36 @@ def upload_item(view: Any) -> Item:
     return item("upload", view)
 
 
+#: 1.0's ``CommunityVisibility`` values (lemmy-js-client 1.0.0-beta.2): what
+#: ``Community.visibility`` holds; anything else is read as not said.
+VISIBILITIES = frozenset(
+    ("public", "unlisted", "local_only_public", "local_only_private", "private")
+)
+
+
 def communities(views: list[Any]) -> list[Community]:
-    """The communities of a ``community/list`` page (``listed_communities``)."""
-    return listed_communities(views, "ap_id", "sidebar")
+    """The communities of a ``community/list`` page (``listed_communities``), each with
+    its ``visibility``."""
+    shown = {
+        own.get("id"): own.get("visibility")
+        for view in views
+        if isinstance(view, dict) and isinstance(own := view.get("community"), dict)
+    }
+    return [
+        _with_visibility(c, shown.get(c.id)) for c in listed_communities(views, "ap_id", "sidebar")
+    ]
 
 
 def _community(own: dict[str, Any]) -> Community:
     """The ``Community`` of an item's view, with its description (its images are
-    items of their own: ``modbot.source``)."""
-    return community_record(own, "ap_id", "sidebar")
+    items of their own: ``modbot.source``) and its visibility."""
+    return _with_visibility(community_record(own, "ap_id", "sidebar"), own.get("visibility"))
+
+
+def _with_visibility(community: Community, value: Any) -> Community:
+    if value not in VISIBILITIES:
+        return community
+    return dataclasses.replace(community, visibility=value)
 
 
 def person(view: dict[str, Any], *, banned: bool = False, ban_expires: Any = None) -> Person:
