@@ -366,8 +366,16 @@ def gate_row_html(d: Mapping[str, Any]) -> str:
     labels = ", ".join(d.get("labels") or [])
     if labels:
         why.append(f"labels: {labels}")
+    not_taken = image.get("hashes_not_taken")
+    if isinstance(not_taken, Mapping) and not_taken:
+        why.append("hashes not taken: " + "; ".join(f"{k}: {v}" for k, v in not_taken.items()))
+    answered = f"{outcome} ({gate.get('status')})"
+    if gate.get("would_answer") is not None:  # a dry-run gate: stored, whatever it decided
+        answered = (
+            f"dry run: stored ({gate.get('status')}), would have answered {gate['would_answer']}"
+        )
     return (
-        f"<tr><td>{_e(d.get('decided_at'))}</td><td>{_e(outcome)} ({_e(gate.get('status'))})</td>"
+        f"<tr><td>{_e(d.get('decided_at'))}</td><td>{_e(answered)}</td>"
         f"<td>{_e(what)}</td><td><code>{_e(sha[:16])}</code></td>"
         f"<td>{_e('; '.join(w for w in why if w))}</td></tr>"
     )
