@@ -10,7 +10,7 @@ import pytest
 
 from modbot.actions.executor import Executor
 from modbot.config.settings import Secret
-from modbot.lemmy import LemmyClient
+from modbot.lemmy import LemmyClient, LemmyClientV4
 from modbot.model import PlannedAction, Target
 from modbot.store import Store
 
@@ -27,7 +27,8 @@ def make(fake_lemmy, tmp_path):
     made = []
 
     def build(*, clock=time.time):
-        client = LemmyClient(fake_lemmy.url, "modbot", Secret("pw"), requests_per_minute=0)
+        kind = LemmyClientV4 if fake_lemmy.v4 is not None else LemmyClient
+        client = kind(fake_lemmy.url, "modbot", Secret("pw"), requests_per_minute=0)
         client.retries, client.backoff = 0, 0.01
         store = Store(tmp_path / "state.sqlite3")
         cast = fake_lemmy.cast
@@ -110,3 +111,37 @@ def test_an_action_lemmy_did_not_do_is_sent_again_next_cycle(fake_lemmy, make):
     assert second.status == "done" and "Lemmy shows it done" not in second.detail, second
     assert lemmy.person(cast.alice.id).banned
     assert len(sent(lemmy, "/api/v3/user/ban")) == 2
+
+
+@pytest.mark.both_lemmys
+def test_a_message_lemmy_stored_whose_answer_was_lost_is_not_sent_again(fake_lemmy, make):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice)
+    lemmy.tamper(lemmy.api_path("/api/v3/private_message"), lambda body: PROXY_PAGE, times=1)
+    first = make()
+    (queued,) = first.execute(target_of(post, cast.alice), [act("notify_admins", "look")])
+    first.flush_notifications()
+    assert queued.status == "failed" and queued.retry, queued
+    assert len(lemmy.private_messages) == 1, "Lemmy stored it"
+    second = make()
+    (again,) = second.execute(target_of(post, cast.alice), [act("notify_admins", "look")])
+    second.flush_notifications()
+    assert len(lemmy.private_messages) == 1, "the admin gets one message"
+    assert again.status in ("done", "skipped"), again
+
+
+@pytest.mark.both_lemmys
+def test_a_message_lemmy_never_got_is_sent_next_cycle(fake_lemmy, make):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    post = lemmy.add_post(cast.pics, cast.alice)
+    lemmy.fail_next(lemmy.api_path("/api/v3/private_message"), status=502)
+    first = make()
+    (queued,) = first.execute(target_of(post, cast.alice), [act("notify_admins", "look")])
+    first.flush_notifications()
+    assert queued.status == "failed" and lemmy.private_messages == []
+    second = make()
+    (again,) = second.execute(target_of(post, cast.alice), [act("notify_admins", "look")])
+    second.flush_notifications()
+    assert again.status == "done", again
+    (message,) = lemmy.private_messages
+    assert message.recipient_id == cast.admin.id and "look (https://x/post/" in message.content

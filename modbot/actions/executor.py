@@ -450,6 +450,26 @@ class Executor:
             # sent again under its marker: Lemmy 1.0 drops it if the first one went
             resend_of = claimed_marker(done)
             done = None
+        failed_as = claimed_marker(done) if done and done["status"] == "failed" else None
+        if failed_as is not None and not self.dry_run and not self.notices.queued(key):
+            # Its message failed, but Lemmy may have stored it (its answer lost): the bot's
+            # sent messages say (0.19), and the admins who got it are not sent it again;
+            # on 1.0 it goes again under its marker, whose idempotency keys make Lemmy drop
+            # the copies that went. Else (0.19: not sent) it goes as a new message.
+            assert done is not None  # what failed_as comes from
+            went = None
+            if self.client.api_version != "v4":
+                try:
+                    went = self.notices.sent(done, self.bot_person_id, self.admin_ids)
+                except LemmyError as exc:
+                    log.warning("cannot tell whether the admins got message %s: %s", failed_as, exc)
+            if went:
+                detail = "private message to the admins (Lemmy shows it sent, its answer lost)"
+                at = self.store.record_action("notify", key, "done", detail, self.run_id, item=key)
+                return ActionOutcome(action, "done", detail, done_at=at)
+            if self.client.api_version == "v4" or self.notices.reached_some(failed_as):
+                resend_of = failed_as
+            done = None
         if done and done["status"] == INTERRUPTED:
             return ActionOutcome(action, "skipped", f"not sent again: {done['detail']}")
         if done and done["status"] == "done":

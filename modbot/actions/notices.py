@@ -21,14 +21,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from modbot.errors import LemmyError
+from modbot.errors import LemmyError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi
 from modbot.model import ActionOutcome
 from modbot.store import Store
 
-__all__ = ["CLAIM_PREFIX", "Notice", "Notices", "claimed_marker"]
+__all__ = ["CLAIM_PREFIX", "FAILED_PREFIX", "Notice", "Notices", "claimed_marker"]
 
 CLAIM_PREFIX = "sending private message "  # a notice's claim: this, then the message's marker
+# a notice whose message failed for every admin with no answer of Lemmy's (a proxy's page,
+# a timeout, an answer that is not JSON): this, the marker, then the errors. It may have
+# gone all the same (Lemmy stored it, its answer was lost): asked before a resend
+FAILED_PREFIX = "failed: private message "
+_NO_ANSWER = (None, "bad_answer")  # a LemmyUnavailable's error code when Lemmy did not answer
 # the generation of one admin's idempotency key for one message, once Lemmy answered an
 # error under the one before (target: ``marker to admin_id``, detail: the generation)
 KEY_KIND = "notify_key"
@@ -120,6 +125,7 @@ class Notices:
         content = HEAD + "\n".join(lines) + _footer(marker)
         reached = self._reached.pop(marker, set()) & set(admins)
         sent, errors = len(reached), []
+        lost = True  # every failure an answer lost (Lemmy may have stored the message)
         for admin_id in admins:
             if admin_id in reached:  # its copy went before the run sending it stopped
                 continue
@@ -129,6 +135,8 @@ class Notices:
                 sent += 1
             except LemmyError as exc:
                 errors.append(str(exc))
+                # Lemmy's own answer (an error code, a rate limit) says it stored nothing
+                lost = lost and isinstance(exc, LemmyUnavailable) and exc.error in _NO_ANSWER
         for n in claimed:
             if sent:
                 n.outcome.done_at = self.store.record_action(
@@ -139,8 +147,13 @@ class Notices:
                     f"; failed for {len(errors)}: {errors[0]}" if errors else ""
                 )
             else:
+                said = "; ".join(errors)
                 self.store.record_action(
-                    "notify", n.key, "failed", "; ".join(errors)[:500], self.run_id
+                    "notify",
+                    n.key,
+                    "failed",
+                    (f"{FAILED_PREFIX}{marker}: {said}" if lost else said)[:500],
+                    self.run_id,
                 )
                 n.outcome.status, n.outcome.detail = "failed", "; ".join(errors)[:500]
                 n.outcome.retry = True
@@ -170,6 +183,11 @@ class Notices:
                 return self._reached_all(claimed, reached, admin_ids - {bot_person_id})
         return self._reached_all(claimed, reached, admin_ids - {bot_person_id}) if reached else None
 
+    def reached_some(self, marker: str) -> bool:
+        """Whether ``sent`` found copies of the message ``marker`` for some admins (not
+        all): its resend, under that marker, goes to the others only."""
+        return bool(self._reached.get(marker))
+
     def _reached_all(self, claimed: str, reached: set[int], admins: set[int]) -> bool:
         """Whether the admins with a copy of the message ``claimed`` are all of them."""
         if not reached:
@@ -179,9 +197,14 @@ class Notices:
 
 
 def claimed_marker(row: dict[str, Any]) -> str | None:
-    """The marker of the message a notice's claim (``row``) was made for, if any."""
+    """The marker of the message a notice's claim (``row``) was made for, if any; for a
+    notice whose message failed (``FAILED_PREFIX``), that message's."""
     detail = row.get("detail") or ""
-    return detail[len(CLAIM_PREFIX) :] if detail.startswith(CLAIM_PREFIX) else None
+    if detail.startswith(CLAIM_PREFIX):
+        return detail[len(CLAIM_PREFIX) :]
+    if row.get("status") == "failed" and detail.startswith(FAILED_PREFIX):
+        return detail[len(FAILED_PREFIX) :].split(": ", 1)[0]
+    return None
 
 
 def _key(marker: str, admin_id: int, generation: int = 0) -> str:
