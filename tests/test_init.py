@@ -107,6 +107,9 @@ def test_the_next_steps_can_be_pasted_into_a_shell_for_a_folder_with_a_space(
     monkeypatch.chdir(tmp_path)
     assert main(["init", "my bot"]) == 0
     (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("next:")]
-    assert "edit 'my bot/.env' (" in line and "then cd 'my bot' && modbot check-rules" in line
+    assert (
+        "edit 'my bot/.env' (" in line
+        and "then cd 'my bot' && modbot doctor && modbot report" in line
+    )
     words = shlex.split(line.split(", then ", 1)[1])
     assert words[:2] == ["cd", "my bot"]

@@ -2,10 +2,12 @@
 
 Before: `modbot check-rules --help` listed what it refuses but not a pdq hash list where
 the pdqhash package cannot be imported (refused since fb25a29), and printed its whole
-description as one line of 900 characters."""
+description as one line of 900 characters; `modbot init --help` said nothing of its
+exit status (1 when a file is in the way and nothing was written) nor of DIR."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -33,3 +35,16 @@ def test_the_help_reads_in_a_terminal():
 def test_check_rules_help_names_the_pdqhash_refusal():
     said = help_of("check-rules")
     assert "a pdq hash list where the pdqhash package cannot be imported" in said, said
+
+
+def test_init_help_says_its_exit_status(tmp_path):
+    said = help_of("init")
+    assert "DIR where to write them (default: the current folder; made if missing)" in said
+    assert re.search(r"Exit status 0 when the files were written, 1 when nothing was", said), said
+    # ...and it is so, through the real entry point
+    run = [sys.executable, "-m", "modbot", "init", str(tmp_path / "bot")]
+    env = {"PATH": "/usr/bin:/bin", "MODBOT_ENV_FILE": ""}
+    first = subprocess.run(run, capture_output=True, text=True, timeout=60, env=env)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run(run, capture_output=True, text=True, timeout=60, env=env)
+    assert again.returncode == 1 and "nothing was written" in again.stderr, again.stderr

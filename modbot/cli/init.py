@@ -24,9 +24,13 @@ points.
 It reads no settings, so --env-file is refused here: it names the file the other
 commands read (give them `--env-file DIR/.env` when they run from another folder).
 
-Then: edit .env, run `modbot check-rules`, try `modbot demo`, and
+Then: edit .env, run `modbot doctor` (it checks the settings, the login, rules.yaml and
+the model's weights, saying what to fix), try `modbot demo`, and
 `modbot report --since 7d --out report.html` from DIR (modbot reads ./.env and
 ./rules.yaml, or the file $MODBOT_ENV_FILE names when it is set).
+
+Exit status 0 when the files were written, 1 when nothing was (a file in the way, a
+folder that cannot be written: it says which), 2 for a wrong command line.
 """
 
 
@@ -37,7 +41,14 @@ def add_parser(subparsers: Any) -> None:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("dir", metavar="DIR", nargs="?", type=Path, default=Path("."))
+    p.add_argument(
+        "dir",
+        metavar="DIR",
+        nargs="?",
+        type=Path,
+        default=Path("."),
+        help="where to write them (default: the current folder; made if missing)",
+    )
     p.add_argument("--force", action="store_true", help="replace files that exist already")
     p.set_defaults(func=init)
 
@@ -63,7 +74,7 @@ def init(args: argparse.Namespace) -> int:
     env = shlex.quote(str(args.dir / ".env"))
     print(
         f"next: edit {env} (LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD), then "
-        f"{where}modbot check-rules && modbot report --since 7d --out report.html"
+        f"{where}modbot doctor && modbot report --since 7d --out report.html"
     )
     named = os.environ.get(ENV_FILE_VAR)
     if named:
