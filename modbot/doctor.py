@@ -9,6 +9,7 @@ before it logs in and loads the model.
     dns, connect, tls          can this machine reach it (``modbot.lemmy.probe``)
     lemmy      is it Lemmy, which version, which API (the one rules.yaml's lemmy.api
                asks, when not auto)
+    clock      this machine's clock against Lemmy's Date header (a warning past 1m)
     login      the bot account's username and password (one login)
     admin      the account is an admin (bans, purges, uploads need it): a failure when
                a rule asks a site ban or purge_item, which Lemmy refuses a non-admin
@@ -39,6 +40,7 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
@@ -85,6 +87,10 @@ LOGIN_ERRORS = {
     "cannot log in with it; turn it off for the bot account",
 }
 
+
+# A clock this far from Lemmy's is said: a second or two is the Date header's rounding
+# and the time the answer took.
+CLOCK_SKEW = timedelta(minutes=1)
 
 MIN_HIDDEN = 8  # characters: a shorter secret is no password Lemmy takes
 
@@ -487,6 +493,9 @@ def _instance(
     report.findings.append(lemmy)
     if lemmy.failed:
         return None
+    clock = _clock(settings.lemmy_url, timeout)
+    if clock is not None:
+        report.findings.append(clock)
     client = connect(settings, requests_per_minute=60, timeout=timeout, read_only=True, retries=0)
     through_lemmy = client.can_purge_files
     try:
@@ -522,6 +531,49 @@ def _instance(
     else:
         report.add("account", OK, "the bot account's settings hide nothing from it")
     return through_lemmy
+
+
+def _now() -> datetime:
+    """This machine's clock (a seam: the tests set it wrong)."""
+    return datetime.now(UTC)
+
+
+def _clock(url: str, timeout: float) -> Finding | None:
+    """This machine's clock against Lemmy's (the Date header of its nodeinfo answer):
+    a ban's end is this clock plus its duration, and the polls' window, the feeds' ages
+    and `modbot healthcheck` read it too. None when Lemmy's side says no time."""
+    import httpx
+
+    from modbot.lemmy.transport import USER_AGENT, shown_url
+
+    before = _now()
+    try:
+        with httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT}) as http:
+            answer = http.get(f"{url}/nodeinfo/2.0.json")
+    except httpx.HTTPError:
+        return None  # it answered the lemmy step a moment ago: nothing to say of clocks
+    after = _now()
+    try:
+        theirs = parsedate_to_datetime(answer.headers.get("date", ""))
+    except (TypeError, ValueError):
+        return None
+    if theirs.tzinfo is None:
+        return None
+    # the header is to the second, taken between our two readings
+    skew = (before + (after - before) / 2) - theirs
+    if abs(skew) <= CLOCK_SKEW:
+        return Finding("clock", OK, "this machine's clock agrees with Lemmy's (within 1m)")
+    way = "ahead of" if skew > timedelta(0) else "behind"
+    off = timedelta(minutes=round(abs(skew).total_seconds() / 60))  # the header's second
+    return Finding(
+        "clock",
+        WARN,
+        f"this machine's clock is about {format_duration(off)} {way} the time "
+        f"{shown_url(url)} answers with ({theirs:%Y-%m-%d %H:%M:%S} UTC): a temporary ban "
+        "ends at this clock's time plus its duration, and the polls' window, feeds' ages "
+        "and `modbot healthcheck` go by it. Set the clocks of both machines by NTP "
+        "(`timedatectl set-ntp true`)",
+    )
 
 
 def _pictrs(

@@ -56,7 +56,7 @@ def test_everything_in_order_logs_in_once_and_changes_nothing(fake_lemmy, env, c
     status, found, out = doctor(capsys)
     assert status == 0, out
     assert list(found) == [
-        "settings", "state", "dns", "connect", "lemmy", "login", "admin", "account", "pictrs",
+        "settings", "state", "dns", "connect", "lemmy", "clock", "login", "admin", "account", "pictrs",
         "rules", "schedule", "classifier",
     ]  # fmt: skip
     # the standard cast's bot account hides NSFW and bots: `run` turns that on

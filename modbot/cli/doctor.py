@@ -17,6 +17,8 @@ for each what is wrong and what to do:
   tls         for https://, a valid certificate (or not TLS at all on that port)
   lemmy       it is Lemmy (nodeinfo), a version modbot speaks, the API rules.yaml's
               lemmy.api asks (when not auto)
+  clock       this machine's clock against the time Lemmy answers with: a warning when
+              over a minute apart (a ban's end is this clock plus its duration)
   login       the bot account logs in (wrong password, rate-limited, banned, unverified)
   admin       the account is an admin: a warning, a failure when a rule asks a site
               ban or purge_item (Lemmy refuses those to a non-admin)
