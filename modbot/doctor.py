@@ -2,7 +2,8 @@
 failure with its own message and what to do; and the part of it ``modbot run`` does
 before it logs in and loads the model.
 
-    settings   the environment (.env): LEMMY_URL, the account, PICTRS_*
+    settings   the environment (.env): LEMMY_URL, the account, PICTRS_*; not the
+               template's placeholders (`modbot init`'s .env)
     state      MODBOT_STATE: an SQLite file modbot can read and write, or one it can
                create (looked at, never created or written)
     url        LEMMY_URL's shape (the instance's address, not its /api/v3)
@@ -91,6 +92,9 @@ LOGIN_ERRORS = {
 # A clock this far from Lemmy's is said: a second or two is the Date header's rounding
 # and the time the answer took.
 CLOCK_SKEW = timedelta(minutes=1)
+
+# LEMMY_PASSWORD as the template `modbot init` writes has it (modbot/defaults/env.example)
+TEMPLATE_PASSWORD = "change-me"
 
 MIN_HIDDEN = 8  # characters: a shorter secret is no password Lemmy takes
 
@@ -215,13 +219,24 @@ def diagnose(
             report.add("settings", FAIL, str(exc))
             return report
     report.secrets = secrets_of(settings)
-    report.add("settings", OK, f"LEMMY_URL {settings.lemmy_url}, account {settings.username}")
+    unedited = _template_values(settings)
+    if unedited:
+        report.add("settings", FAIL, "; ".join(unedited.values()))
+    else:
+        report.add("settings", OK, f"LEMMY_URL {settings.lemmy_url}, account {settings.username}")
     _state(Path(settings.state_path), report)
     rules_finding, policy = _rules(rules)
     pinned = policy.lemmy.api if policy is not None else "auto"
-    through_lemmy = _instance(
-        settings, report, timeout, admin_rules=admin_rules(policy), api=pinned
-    )
+    through_lemmy = None
+    if "LEMMY_URL" not in unedited:  # the template's host is no instance: nothing to reach
+        through_lemmy = _instance(
+            settings,
+            report,
+            timeout,
+            admin_rules=admin_rules(policy),
+            api=pinned,
+            login="LEMMY_PASSWORD" not in unedited,
+        )
     _pictrs(settings, report, timeout, through_lemmy=through_lemmy)
     feeds: list[Finding] = []
     if policy is not None:
@@ -270,6 +285,26 @@ def _schedule(settings: Settings, policy: Policy, now: datetime | None = None) -
         )
         return Finding("schedule", WARN, "; ".join(said))
     return Finding("schedule", OK, "; ".join(said))
+
+
+def _template_values(settings: Settings) -> dict[str, str]:
+    """The settings still as the template `modbot init` writes (.env.example) has them,
+    each with what to do: the name -> the words."""
+    where = "in .env (or the file --env-file or MODBOT_ENV_FILE names)"
+    found = {}
+    host = (urlsplit(settings.lemmy_url).hostname or "").lower()
+    if host == "example" or host.endswith(".example"):  # RFC 2606: never an instance
+        found["LEMMY_URL"] = (
+            f"LEMMY_URL is still the template's {settings.lemmy_url}: set your instance's "
+            f"address {where}"
+        )
+    if settings.password.reveal() == TEMPLATE_PASSWORD:
+        found["LEMMY_PASSWORD"] = (
+            "LEMMY_PASSWORD is still the template's placeholder: set the bot account's "
+            f"password {where}; the login is not tried with it (Lemmy allows a few "
+            "logins an hour)"
+        )
+    return found
 
 
 def _rules(rules: str | None) -> tuple[Finding, Policy | None]:
@@ -475,10 +510,16 @@ def _state(path: Path, report: Report) -> None:
 
 
 def _instance(
-    settings: Settings, report: Report, timeout: float, admin_rules: list[str], api: str
+    settings: Settings,
+    report: Report,
+    timeout: float,
+    admin_rules: list[str],
+    api: str,
+    login: bool = True,
 ) -> bool | None:
     """Whether Lemmy itself purges an image's file (1.0's DELETE /api/v4/image), once
-    its version is known; None when it is not."""
+    its version is known; None when it is not. ``login``: False stops before the login
+    (the password is the template's)."""
     problem = url_problem(settings.lemmy_url)
     if problem:
         report.add("url", FAIL, problem)
@@ -498,6 +539,9 @@ def _instance(
         report.findings.append(clock)
     client = connect(settings, requests_per_minute=60, timeout=timeout, read_only=True, retries=0)
     through_lemmy = client.can_purge_files
+    if not login:
+        client.close()
+        return through_lemmy
     try:
         site = client.check_session()
     except LemmyError as exc:

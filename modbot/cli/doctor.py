@@ -9,7 +9,9 @@ HELP = """\
 Check, in the order the bot needs them, everything `modbot run` depends on, and say
 for each what is wrong and what to do:
 
-  settings    LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD (environment or .env)
+  settings    LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD (environment or .env), and not
+              the placeholders of the .env `modbot init` writes (its address: nothing
+              is reached; its password: the login is not tried)
   state       MODBOT_STATE is a state file modbot can read and write (or create)
   url         LEMMY_URL is the instance's address (not .../api/v3, no path)
   dns         its host resolves
