@@ -9,7 +9,9 @@ What it takes care of, because Lemmy does not tell you:
   refused (the password changed while the bot runs) is not tried again for
   ``LOGIN_REFUSED_WAIT``: each request that needed it fails with the same error;
 - 400 ``rate_limit_error`` (429 in v4), 5xx and timeouts are retried with exponential
-  backoff; every request waits for the configured request-rate cap first;
+  backoff, except an action the caller cannot tell was carried out when its answer did
+  not come (``resend_unanswered``: 0.19's bans and removals); every request waits for
+  the configured request-rate cap first;
 - ``timeout`` is one deadline for the whole request (connect, TLS, sending, every read),
   not per read: a server trickling a byte every few seconds cannot hold a request
   longer. Requests of other libraries (pythorhead's actions) are sent through the same
@@ -93,9 +95,20 @@ class Transient(Exception):
     code of Lemmy's own JSON error body (any rate limit: ``rate_limit_error``), None for
     an answer that did not come from Lemmy (a proxy's page, a timeout, a cut connection)."""
 
-    def __init__(self, why: str, retry_after: float | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        why: str,
+        retry_after: float | None = None,
+        code: str | None = None,
+        *,
+        unanswered: bool = True,
+    ) -> None:
         super().__init__(why)
         self.retry_after, self.code = retry_after, code
+        # Lemmy may have carried the request out (a timeout after it was sent, a cut
+        # answer, a 5xx): False only when it surely did not (refused as rate limited,
+        # or the connection never opened)
+        self.unanswered = unanswered
 
 
 class LoggedOut(Exception):
@@ -328,9 +341,21 @@ class Transport:
         self.http.close()
 
     # ------------------------------------------------------------------ plumbing
-    def retrying(self, what: str, attempt_once: Callable[[], T], *, auth: bool) -> T:
+    def retrying(
+        self,
+        what: str,
+        attempt_once: Callable[[], T],
+        *,
+        auth: bool,
+        resend_unanswered: bool = True,
+    ) -> T:
         """Run one request with retries on transient errors and one re-login on 401.
-        ``attempt_once`` raises ``Transient`` (retried) or ``LoggedOut`` (log in again)."""
+        ``attempt_once`` raises ``Transient`` (retried) or ``LoggedOut`` (log in again).
+        ``resend_unanswered`` False: an attempt Lemmy may have carried out without
+        saying so (a timeout, a cut answer, a 5xx) is not sent again: an action Lemmy
+        cannot tell was done twice (a second ban or removal line in the modlog, a timed
+        ban counted from the resend) is left to the executor, which looks on Lemmy
+        whether it was done before it sends it again (the next cycle)."""
         relogged = False
         attempt = 0
         while True:
@@ -340,6 +365,12 @@ class Transport:
             try:
                 return attempt_once()
             except Transient as exc:
+                if exc.unanswered and not resend_unanswered:
+                    raise LemmyUnavailable(
+                        f"{what}: {exc}; not sent again, since Lemmy may have carried it "
+                        "out: the next cycle looks on Lemmy whether it did",
+                        error=exc.code,
+                    ) from None
                 attempt += 1
                 if attempt > self.retries:
                     hint = (
@@ -380,6 +411,9 @@ class Transport:
         try:
             with self._deadline.within(self.timeout):
                 r = self.http.request(method, url, headers=headers, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # no connection: the request never reached Lemmy
+            raise Transient(f"connection error: {type(exc).__name__}", unanswered=False) from None
         except httpx.TimeoutException:
             raise Transient(
                 f"timed out (no whole answer within lemmy.timeout, {self.timeout:g} s)"
@@ -397,6 +431,7 @@ class Transport:
                 "rate limited",
                 float(retry_after) if retry_after and retry_after.isdigit() else None,
                 code="rate_limit_error",
+                unanswered=False,  # refused before it was carried out
             )
         if r.status_code >= 500:
             raise Transient(f"HTTP {r.status_code}", code=code)

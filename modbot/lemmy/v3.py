@@ -543,9 +543,13 @@ class LemmyClient(PictrsStore, Transport):
                 return {}
             return call(ph)
 
-        # Our transport raises our own errors (Transient, LoggedOut, LemmyError).
+        # Our transport raises our own errors (Transient, LoggedOut, LemmyError). A call
+        # with no way to tell that an unanswered attempt was carried out (a ban, a
+        # removal: 0.19 has no idempotency keys) is not sent again blind.
         try:
-            return self.retrying(what, once, auth=True)
+            return self.retrying(
+                what, once, auth=True, resend_unanswered=done_if is not None or went is not None
+            )
         except LemmyError as exc:
             if done_if is None or attempts < 2 or exc.error != done_if:
                 raise
