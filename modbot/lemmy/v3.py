@@ -521,6 +521,7 @@ class LemmyClient(PictrsStore, Transport):
         *,
         done_if: str | None = None,
         went: Callable[[], bool] | None = None,
+        idempotent: bool = False,
     ) -> Any:
         """One mutating call through pythorhead, with our retries, rate cap and re-login.
 
@@ -529,7 +530,10 @@ class LemmyClient(PictrsStore, Transport):
         and item). Said to a retry, it means the attempt before, whose answer was lost (a
         timeout, a 502), was carried out: done, not failed. 0.19 has no idempotency keys
         to say so itself. ``went``: asked before each retry whether the attempt before took
-        effect (a private message, which Lemmy would store twice): True ends it, done."""
+        effect (a private message, which Lemmy would store twice): True ends it, done.
+        ``idempotent``: sending it twice does what sending it once does (settings). A
+        call with none of these is not sent again when its answer did not come (a ban,
+        a removal: a second modlog line): it fails, and the executor looks next cycle."""
         self.refuse_if_read_only(what)
         self.token()  # log in first
         ph = self._pythorhead()
@@ -548,7 +552,10 @@ class LemmyClient(PictrsStore, Transport):
         # removal: 0.19 has no idempotency keys) is not sent again blind.
         try:
             return self.retrying(
-                what, once, auth=True, resend_unanswered=done_if is not None or went is not None
+                what,
+                once,
+                auth=True,
+                resend_unanswered=idempotent or done_if is not None or went is not None,
             )
         except LemmyError as exc:
             if done_if is None or attempts < 2 or exc.error != done_if:
@@ -680,7 +687,11 @@ class LemmyClient(PictrsStore, Transport):
         return False
 
     def save_user_settings(self, **settings: Any) -> Any:
-        return self._act("save user settings", lambda ph: ph.user.save_user_settings(**settings))
+        return self._act(
+            "save user settings",
+            lambda ph: ph.user.save_user_settings(**settings),
+            idempotent=True,  # the same settings twice are the same settings
+        )
 
     def delete_image(self, alias: str, delete_token: str) -> dict[str, Any]:
         """Delete one upload with its delete token (an admin may, from 0.19.12)."""
