@@ -14,8 +14,8 @@ from support.policies import PROMPT, _policy_head, _remote
 
 import modbot.acquire
 import modbot.pdq
-from modbot.cli import main
 from modbot.classify import build_engine
+from modbot.cli import main
 from modbot.config.policy import load_policy
 from modbot.config.settings import Secret, Settings
 from modbot.hashes import hashes_of
