@@ -651,11 +651,7 @@ class Checks:
                 continue
             if since is not None and entry.when <= since:
                 continue
-            who = (
-                _said(entry)[0]
-                if entry.moderator_id is not None
-                else "a moderator or admin (Lemmy hides who from the bot's account)"
-            )
+            who = _who_acted(entry)
             why = (
                 f"{who} banned its author (person {author}) {where} at "
                 f"{utc_iso(entry.when)}, after the bot removed {what}: a ban can remove all "
@@ -693,11 +689,7 @@ class Checks:
                 return None
             if entry.revert or entry.moderator_id == me:
                 continue
-            who = (
-                _said(entry)[0]
-                if entry.moderator_id is not None
-                else "a moderator or admin (Lemmy hides who from the bot's account)"
-            )
+            who = _who_acted(entry)
             why = (
                 f"{who} removed {what} again at {utc_iso(entry.when)}, after the bot (the "
                 "bot's newer line is its own ban's): their own decision, left as it is "
@@ -718,6 +710,13 @@ class Checks:
         except LemmyError as exc:
             return _gone(exc)
         return False
+
+
+def _who_acted(entry: ModlogEntry) -> str:
+    """Who wrote a modlog line, as the bot's account may see it."""
+    if entry.moderator_id is not None:
+        return _said(entry)[0]
+    return "a moderator or admin (Lemmy hides who from the bot's account)"
 
 
 def _recorded(store: Store) -> set[tuple]:
