@@ -314,7 +314,11 @@ class Daemon:
             self._schedule_sweep(self._scheduler)
             self._log_schedule()
         _load_kept_feeds(self.store, policy)  # else its summary says "no copy yet" of each
-        log.info("rules reloaded from %s: %s", path, policy.summary())
+        log.info(
+            "rules reloaded from %s: %s",
+            path,
+            policy.summary(pictrs=self.pipeline.settings.can_purge_by_alias),
+        )
         return True
 
     # ------------------------------------------------------------------ jobs
@@ -567,7 +571,7 @@ def watch(
                         settings.lemmy_url,
                         settings.username,
                         pipeline.run_id,
-                        policy.summary(),
+                        policy.summary(pictrs=settings.can_purge_by_alias),
                     )
                     pipeline.engine  # noqa: B018 (loads the model)
                     signals.starting = False  # from here on a signal stops after the batch
