@@ -79,7 +79,7 @@ def test_an_action_that_failed_after_the_post_was_removed_is_tried_again(
     post = lemmy.add_post(cast.pics, cast.alice, url=remote_photo(lemmy, photos, BAD))
     pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=TEMPORARY_BAN)
     pipeline.client.retries, pipeline.client.backoff = 1, 0.01
-    lemmy.fail_next("/api/v3/user/ban", times=1, status=502)  # not resent within the call
+    lemmy.fail_next("/api/v3/user/ban", times=2, status=502)
     first = pipeline.poll_once(deep=True)
     assert first.actions == {"remove:done": 1, "ban:failed": 1}
     assert lemmy.post(post.id).removed and not lemmy.person(cast.alice.id).banned

@@ -1,9 +1,9 @@
 """Lemmy 0.19 has no idempotency keys: a ban or a removal whose answer did not come (a
-timeout after it was sent, a 5xx) may have been carried out, and the client sent it again
+timeout after it was sent, a 500 or 504) may have been carried out, and the client sent it again
 at once, within the same call: two ban lines in the modlog, a timed ban counted from the
 resend. Now such a call is not sent again blind: it fails, and the next cycle looks on
 Lemmy whether it was done (fc8a5e9) before sending it. A rate limit, which Lemmy answers
-before acting, is still retried at once."""
+before acting, and a proxy's 502 or 503 (Lemmy not reached) are still retried at once."""
 
 from __future__ import annotations
 
@@ -60,10 +60,11 @@ def test_a_ban_whose_answer_timed_out_is_sent_once_and_found_done_next_cycle(fak
     assert len([m for m in lemmy.modlog if m.action == "ban"]) == 1
 
 
-def test_a_removal_answered_502_is_not_sent_again_within_the_call(fake_lemmy, make):
+def test_a_removal_answered_504_is_not_sent_again_within_the_call(fake_lemmy, make):
+    """A gateway timeout: Lemmy may have acted after the proxy gave up on it."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     post = lemmy.add_post(cast.pics, cast.alice)
-    lemmy.fail_next("/api/v3/post/remove", status=502)
+    lemmy.fail_next("/api/v3/post/remove", status=504)
     (first,) = make().execute(target_of(post, cast.alice), [act("remove")])
     assert first.status == "failed" and first.retry, first
     assert len(sent(lemmy, "/api/v3/post/remove")) == 1
@@ -72,10 +73,16 @@ def test_a_removal_answered_502_is_not_sent_again_within_the_call(fake_lemmy, ma
     assert len([m for m in lemmy.modlog if m.action == "remove_post"]) == 1
 
 
-def test_a_rate_limited_removal_is_still_retried_at_once(fake_lemmy, make):
+@pytest.mark.parametrize(
+    "refusal",
+    [{"error": "rate_limit_error"}, {"status": 502}, {"status": 503}],
+    ids=["rate limit", "proxy 502", "proxy 503"],
+)
+def test_a_removal_lemmy_never_got_is_still_retried_at_once(fake_lemmy, make, refusal):
+    """Refused before Lemmy acted: its rate limit, or a proxy that could not reach it."""
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     post = lemmy.add_post(cast.pics, cast.alice)
-    lemmy.fail_next("/api/v3/post/remove", error="rate_limit_error")
+    lemmy.fail_next("/api/v3/post/remove", **refusal)
     (done,) = make().execute(target_of(post, cast.alice), [act("remove")])
     assert done.status == "done" and lemmy.post(post.id).removed, done
     assert len(sent(lemmy, "/api/v3/post/remove")) == 2

@@ -106,8 +106,8 @@ class Transient(Exception):
         super().__init__(why)
         self.retry_after, self.code = retry_after, code
         # Lemmy may have carried the request out (a timeout after it was sent, a cut
-        # answer, a 5xx): False only when it surely did not (refused as rate limited,
-        # or the connection never opened)
+        # answer, a 500 or 504): False when it did not (refused as rate limited, a
+        # proxy's 502 or 503, or the connection never opened)
         self.unanswered = unanswered
 
 
@@ -434,7 +434,11 @@ class Transport:
                 unanswered=False,  # refused before it was carried out
             )
         if r.status_code >= 500:
-            raise Transient(f"HTTP {r.status_code}", code=code)
+            # 502 and 503 are a proxy's: Lemmy could not be reached (connection refused,
+            # marked down, nginx's limit_req); 500 and 504 may come after Lemmy acted
+            raise Transient(
+                f"HTTP {r.status_code}", code=code, unanswered=r.status_code not in (502, 503)
+            )
         if r.status_code == 401:
             raise LoggedOut(code)
         if r.status_code >= 400:
