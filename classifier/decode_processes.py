@@ -231,7 +231,7 @@ def _tiny_png() -> bytes:
 _TINY = PreprocessConfig(size=8)
 
 
-def why(process: _Process) -> str:
+def _why(process: _Process) -> str:
     """Why ``process`` gave no answer."""
     if process.timed_out:
         return f"no answer within {CHECK_TIMEOUT:g} s"
@@ -311,7 +311,7 @@ class ProcessDecoder:
             for process in started:
                 if not self._works(process):
                     raise DecoderUnavailable(
-                        f"the decoding processes do not start or cannot decode ({why(process)}); "
+                        f"the decoding processes do not start or cannot decode ({_why(process)}); "
                         "decode in threads instead: classifier.decode_processes: 0 in "
                         "rules.yaml (modbot worker --decode-processes 0)"
                     )
