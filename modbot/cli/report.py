@@ -11,9 +11,9 @@ from modbot.cli.common import Subparsers, age, report_file
 HELP = """\
 What would the bot do, under the rules as they are now? Writes the decisions of the
 window to --out, changing nothing on the instance (a dry run): `.json` ({"summary": ...,
-"decisions": [...], "gate": [...]}) for tools, `.html` for a browser (counts by rule and action, then
-each decision with links, hashes, scores and what each score means, and for each flagged
-one what to do if it is a false positive; never an image).
+"decisions": [...], "gate": [...]}) for tools, `.html` for a browser (counts by rule and
+action, then each decision with links, hashes, scores and what each score means, and for
+each flagged one what to do if it is a false positive; never an image).
 
 By default the report is made from the record: the latest decision `run`, `sweep` (or an
 earlier report) recorded on each image in the window is decided again under the current
