@@ -125,9 +125,11 @@ def _array(pixels: Any) -> np.ndarray | None:
     return np.ascontiguousarray(pixels.cpu().numpy())
 
 
-def _pinned(pixels: np.ndarray) -> Any:
+def _pinned(pixels: Any) -> Any:
     """Page-locked, for an asynchronous copy to the GPU; as it is if that fails (a copy
-    from pageable memory is slower, not wrong)."""
+    from pageable memory is slower, not wrong) or it is already (a decoding process's)."""
+    if not isinstance(pixels, np.ndarray):
+        return pixels
     try:
         return as_tensor(pixels).pin_memory()
     except Exception as exc:  # e.g. page-locked memory exhausted
@@ -428,7 +430,10 @@ class Engine:
     def _decode_image(self, data: bytes) -> Decoded:
         options = dict(keep_source=self.danbooru is not None, defer=self.resample_on_device)
         if self.decoder is not None:
-            return self.decoder.decode(data, self.preprocess, budget=self.decode_budget, **options)
+            pin = self.loaded.device.type == "cuda"
+            return self.decoder.decode(
+                data, self.preprocess, budget=self.decode_budget, pin=pin, **options
+            )
         return decode_image(data, self.preprocess, budget=self.decode_budget, **options)
 
     def _run(self) -> None:
