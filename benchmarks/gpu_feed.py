@@ -73,7 +73,7 @@ def timed_decode(pool_cls: type, workers: int, images: list[bytes], fn=_decode) 
 
 
 def timed_process_decoder(
-    workers: int, images: list[bytes], shared_memory: bool = True
+    workers: int, images: list[bytes], shared_memory: bool = True, pin: bool = False
 ) -> tuple[float, float]:
     """The engine's way with decode processes: ``ProcessDecoder.decode`` from one thread
     per process, the budget held here and the pixels back in this process. Returns
@@ -86,7 +86,7 @@ def timed_process_decoder(
     cfg, budget = PreprocessConfig(size=224), DecodeBudget()
 
     def one(data: bytes) -> int:
-        decoded = decoder.decode(data, cfg, defer=_DEFER, budget=budget)
+        decoded = decoder.decode(data, cfg, defer=_DEFER, budget=budget, pin=pin)
         if decoded.deferred is not None:
             return int(decoded.deferred.pixels.nbytes)
         return sum(int(r.nbytes) for r in decoded.regions)
@@ -115,6 +115,37 @@ def timed_nvjpeg(images: list[bytes], batch: int) -> float:
         decode_jpeg(tensors[i : i + batch], device="cuda")
     torch.cuda.synchronize()
     return len(tensors) / (time.perf_counter() - start)
+
+
+def nvjpeg_agreement(images: list[bytes]) -> str:
+    """How nvJPEG's pixels compare with Pillow's (libjpeg-turbo, full size: what the
+    reference's thumbnail starts from for these photos): whether a GPU decode could
+    keep the reference's verdicts bit for bit."""
+    import io
+
+    import numpy as np
+    import torch
+    from PIL import Image
+    from torchvision.io import decode_jpeg
+
+    same, worst, diffs, off = 0, 0, [], []
+    for data in images:
+        with Image.open(io.BytesIO(data)) as image:
+            pillow = np.asarray(image.convert("RGB"))
+        gpu = decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), device="cuda")
+        ours = gpu.permute(1, 2, 0).cpu().numpy()
+        if ours.shape != pillow.shape:
+            return f"nvJPEG's shape {ours.shape} against Pillow's {pillow.shape}"
+        d = np.abs(ours.astype(np.int16) - pillow.astype(np.int16))
+        same += int(not d.any())
+        worst = max(worst, int(d.max()))
+        diffs.append(float(d.mean()))
+        off.append(float((d > 0).mean()))
+    return (
+        f"nvJPEG against Pillow's pixels, {len(images)} photos: {same} identical; "
+        f"largest difference {worst} levels; mean {np.mean(diffs):.3f} levels; "
+        f"{100 * np.mean(off):.1f} % of values differ"
+    )
 
 
 def _model_rate(args: argparse.Namespace) -> float:
@@ -176,11 +207,16 @@ def main() -> int:
     print(f"decode in {args.workers} threads:   {threads:,.0f} images/s", flush=True)
     procs = timed_decode(ProcessPoolExecutor, args.workers, images)
     print(f"decode in {args.workers} processes: {procs:,.0f} images/s", flush=True)
-    for shared in (False, True):  # the pixels through the pipe, then in shared memory
-        rate, parent_ms = timed_process_decoder(args.workers, images, shared)
+    # the pixels through the pipe, then in shared memory, then (on a GPU, the engine's
+    # way since this session) from shared memory straight into page-locked memory
+    ways = [(False, False), (True, False)] + ([(True, True)] if args.device == "cuda" else [])
+    for shared, pin in ways:
+        rate, parent_ms = timed_process_decoder(args.workers, images, shared, pin)
+        where = "in shared memory" if shared else "through the pipe"
+        where += ", copied into page-locked memory" if pin else ""
         print(
             f"the engine's process decoder, {args.workers} processes, pixels "
-            f"{'in shared memory' if shared else 'through the pipe'}: {rate:,.0f} images/s; "
+            f"{where}: {rate:,.0f} images/s; "
             f"{parent_ms:.2f} CPU ms an image in the engine's own process (at most "
             f"{1000 / parent_ms:,.0f} images/s from one)",
             flush=True,
@@ -194,6 +230,7 @@ def main() -> int:
             print(
                 f"nvJPEG (torchvision, batch {args.batch}): {timed_nvjpeg(images, args.batch):,.0f} images/s"
             )
+            print(nvjpeg_agreement(images[:64]), flush=True)
         except Exception as exc:  # a torchvision without nvJPEG: said, the rest stands
             print(f"nvJPEG: not available: {exc!r}")
     print(
