@@ -50,7 +50,7 @@ def test_check_rules_names_the_store_sweep_and_what_it_needs(tmp_path, fake_lemm
     assert main(["check-rules", str(rules)]) == 0
     summary = capsys.readouterr().out.splitlines()[-1]
     assert summary.endswith(
-        "poll every 1m, sweep '0 4 * * *' UTC back 4w2d, store sweep '0 5 * * 0' UTC "
+        "poll every 1m, sweep '0 4 * * *' UTC back 30d, store sweep '0 5 * * 0' UTC "
         "(with PICTRS_URL and PICTRS_API_KEY)"
     ), summary
 
@@ -66,7 +66,7 @@ def test_doctor_says_what_runs_when(fake_lemmy, env, capsys, tmp_path):
     word, said = found["schedule"]
     assert word == "ok", out
     assert (
-        said.startswith("poll every 1m; sweep '0 4 * * *' UTC back 4w2d (next ")
+        said.startswith("poll every 1m; sweep '0 4 * * *' UTC back 30d (next ")
         and "; store sweep '0 5 * * 0' UTC (next " in said
     ), out
     assert list(found).index("schedule") == list(found).index("rules") + 1, out

@@ -79,12 +79,18 @@ def parse_duration(text: Any, *, allow_zero: bool = False) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """The shortest readable form: 3d, 6h, 90s -> 1m30s."""
+    """The readable form: 3d, 6h, 90s -> 1m30s, 14d -> 2w, 30d -> 30d.
+
+    Weeks only when the duration is whole weeks: an admin writes a ban or a window in
+    days (30d, 90d, 365d) and reads it back so, not as 4w2d."""
     seconds = int(value.total_seconds())
     if seconds == 0:
         return f"{value.total_seconds():g}s"
+    units = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+    if seconds % 604800 == 0:
+        units = (("w", 604800),)
     out = []
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    for unit, size in units:
         if seconds >= size:
             out.append(f"{seconds // size}{unit}")
             seconds %= size
