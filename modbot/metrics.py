@@ -171,7 +171,12 @@ class Metrics:
         self.retry = gauge(
             "items_waiting", "Posts waiting to be looked at again (an action failed for now)"
         )
-        self.sweep = gauge("sweep_pending", "1 while a requested backlog sweep is not finished")
+        # the daemon feeds it the backlog's request only (Daemon._metrics_state): say so
+        self.sweep = gauge(
+            "sweep_pending",
+            "1 while a requested backlog sweep (schedule.sweep_cron) is not finished; "
+            "not the store sweep",
+        )
         self.memory_peak = gauge(
             "memory_peak_bytes", "The most memory held at once in the last cycle, by budget",
             ("budget",),
