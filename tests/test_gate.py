@@ -263,9 +263,11 @@ def test_an_upload_is_stored_or_refused_by_the_gates_answer(fake_lemmy, local_ga
         "code": "failed-external-validation",
     }
 
-    # evidence of each rejection: hash, size, media type, time, scores, rule; no image
+    # evidence of each decision: hash, size, media type, time, scores, rule; no image
     evidence = {e["image"]["sha256"]: e for e in local_gate.evidence()}
-    assert sha(fine) not in evidence
+    accepted = evidence[sha(fine)]  # a file accepted is recorded too (s26c)
+    assert accepted["gate"]["outcome"] == "accepted" and accepted["gate"]["status"] == 200
+    assert accepted["rule"] is None and accepted["actions"] == [] and accepted["scores"]
     probe = evidence[sha(flagged)]
     assert probe["rule"] == "probe at the door" and probe["labels"] == ["probe"]
     assert probe["scores"]["probe"] > 0 and probe["model"] == "modbot-tiny/random-weights"

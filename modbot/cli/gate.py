@@ -29,9 +29,10 @@ or waiting for their verdict hold at most fetch.max_bytes_held all together (rul
 default 200 MB; gate.max_bytes if larger); past it a file is not kept: its byte hashes
 and a cached verdict still decide, else it gets gate.on_timeout at once. Every such
 file is counted, logged, recorded and reported to the admins by private message (at
-most every gate.report_every) when LEMMY_URL, LEMMY_USERNAME and LEMMY_PASSWORD are set. Every
-rejection is recorded in the state file (SHA-256, size, media type, time, scores, rule;
-never the image); verdicts go into the bot's verdict cache. Environment: MODBOT_GATE_SECRET
+most every gate.report_every) when LEMMY_URL, LEMMY_USERNAME and LEMMY_PASSWORD are set.
+Every file decided, refused or accepted, is recorded in the state file (SHA-256, size,
+media type, time, scores, rule, answer and why; never the image: `modbot audit --all`,
+`modbot report`); verdicts go into the bot's verdict cache. Environment: MODBOT_GATE_SECRET
 (required), MODBOT_RULES, MODBOT_STATE, MODBOT_CLASSIFIER_TOKEN (classifier.remote).
 SIGHUP reads the rules file (and the hash lists it names) again without stopping: edit
 rules.yaml or a list, then `kill -HUP PID` (`docker compose kill -s HUP modbot-gate`);

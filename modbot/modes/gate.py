@@ -39,9 +39,10 @@ are at most ``fetch.max_bytes_held`` (``gate.max_bytes`` if that is larger, so o
 always fits): past it a file is not kept, only hashed as it comes; the hashes of its
 bytes and a cached verdict decide it, else it gets ``gate.on_timeout`` at once (``busy``).
 
-Evidence: every rejection and every file decided without a verdict is a decision record
-in the state file (run ``gate-...``, item kind ``incoming``): its SHA-256, size, media
-type, time, scores, rule and why. Never the image. The state file is read and written
+Evidence: every file decided (accepted, rejected, or decided without a verdict) is a
+decision record in the state file (run ``gate-...``, item kind ``incoming``), one per
+request as the bot keeps one per image it checks: its SHA-256, size, media type, time,
+scores, rule and why. Never the image. The state file is read and written
 off the event loop (``gate_state.GateState``): a lock the bot holds never holds an answer.
 Deciding stops ``RECORD_RESERVE_S`` before ``gate.budget``, for the record to be written
 before the answer; a record slower than that is written after it, never the answer late.
@@ -694,11 +695,11 @@ class Gate:
         self._latencies.append(elapsed)
         evidence["answered_in_ms"] = round(elapsed * 1000, 1)
         self.counters[answer.outcome] += 1
-        if answer.outcome != ACCEPTED:
-            # the record is on disk before the answer unless that would take it past the
-            # budget: then it is written after (GateState)
-            wait = min(RECORD_WAIT_S, max(0.0, self.budget - (time.monotonic() - started)))
-            await self._record(answer, sha256, evidence, verdict, plan, not_taken, wait)
+        # every decision is recorded, a file accepted too (its hash, scores and why):
+        # on disk before the answer unless that would take it past the budget, then
+        # written after (GateState)
+        wait = min(RECORD_WAIT_S, max(0.0, self.budget - (time.monotonic() - started)))
+        await self._record(answer, sha256, evidence, verdict, plan, not_taken, wait)
         return self._respond(answer, sha256)
 
     def _answered(self, answer: Answer) -> int:
@@ -1041,9 +1042,10 @@ class Gate:
         not_taken: dict[str, str],
         wait: float,
     ) -> None:
-        """The evidence of a rejection (or of a file decided without a verdict) as a
-        decision record: hashes, size, media type, time, scores, rule; never the image.
-        Waited for at most ``wait`` seconds (then written after the answer)."""
+        """The evidence of a decision (a file accepted, rejected, or decided without a
+        verdict) as a decision record: hashes, size, media type, time, scores, rule, why;
+        never the image. Waited for at most ``wait`` seconds (then written after the
+        answer)."""
         verdict = verdict or {}
         now = utc_iso()
         rejected = answer.outcome in (REJECTED, REFUSED_WITHOUT_VERDICT)
@@ -1102,9 +1104,12 @@ class Gate:
                 "outcome": answer.outcome,
                 **({"reason": answer.reason} if answer.reason else {}),
                 **({"would_answer": answer.status} if self.dry_run else {}),
+                "why": answer.why[:500],
             },
         }
-        await self.state.record(record, wait)
+        # an accepted file's record gives way first when writes pile up (a locked state
+        # file): the evidence of refusals keeps the room
+        await self.state.record(record, wait, spare=answer.outcome == ACCEPTED)
 
 
 def _decoded_allow_lists(policy: Policy) -> bool:

@@ -12,9 +12,10 @@ loop, so no answer may wait for that lock:
   before, ``gate.RECORD_RESERVE_S``), so normally the record is on disk before pict-rs
   hears the answer; past that the answer goes, and the record is written once the lock frees
   (each write waits ``WRITE_BUSY_S`` for the lock, then tries again, for as long as
-  the gate runs). At most ``MAX_PENDING_WRITES`` wait in memory (a few KB each); a
-  record beyond them, or one the gate stops before writing, is logged with its hash,
-  outcome and rule (the log is then its only record) and counted on ``/healthz``.
+  the gate runs). At most ``MAX_PENDING_WRITES`` wait in memory (a few KB each), the
+  records of accepted files only while fewer than half that wait; a record beyond
+  them, or one the gate stops before writing, is logged with its hash, outcome and
+  rule (the log is then its only record) and counted on ``/healthz``.
 - Reads (the verdict cache, the files modbot purged) go to another thread, on a
   connection of their own too, so a write waiting for the lock holds no read back. A
   cache read that takes over ``READ_WAIT_S`` is a miss: the file is classified.
@@ -41,6 +42,9 @@ RECORD_WAIT_S = 1.0  # an answer waits this long for its evidence to be written
 READ_WAIT_S = 2.0  # a verdict cache read slower than this is a miss
 WRITE_BUSY_S = 5.0  # one try at a write waits this long for the lock
 MAX_PENDING_WRITES = 10_000  # writes waiting for the lock, in memory (~3 KB each)
+# an accepted file's record (``spare``) is queued only while fewer wait than this: the
+# rest of the queue is kept for the evidence of refusals and files without a verdict
+MAX_PENDING_SPARE = MAX_PENDING_WRITES // 2
 MAX_PENDING_READS = 64  # cache reads queued; more are misses at once
 PURGED_REFRESH_S = 2.0  # how stale the list of purged files may be
 
@@ -137,15 +141,19 @@ class GateState:
 
     # -- the evidence ----------------------------------------------------------------------
 
-    async def record(self, record: dict[str, Any], wait: float = RECORD_WAIT_S) -> None:
+    async def record(
+        self, record: dict[str, Any], wait: float = RECORD_WAIT_S, *, spare: bool = False
+    ) -> None:
         """Write a decision record; wait for it at most ``wait`` seconds (the gate: what
-        is left of its budget, at most ``RECORD_WAIT_S``)."""
+        is left of its budget, at most ``RECORD_WAIT_S``). ``spare`` (a file accepted):
+        not queued once ``MAX_PENDING_SPARE`` writes wait."""
         gate = record.get("gate") or {}
         what = (
             f"the evidence of {gate.get('outcome')} sha256 {record['image'].get('sha256')} "
             f"(rule {record.get('rule')!r}, {gate.get('status')})"
         )
-        future = self._write(lambda: self.writes.add_decision(record), what)
+        limit = MAX_PENDING_SPARE if spare else None
+        future = self._write(lambda: self.writes.add_decision(record), what, limit)
         if future is None:
             return
         # (asyncio.wait cancels nothing: past the wait, the write goes on after the answer)
@@ -153,9 +161,12 @@ class GateState:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _write(self, write: Callable[[], object], what: str) -> Future[None] | None:
+    def _write(
+        self, write: Callable[[], object], what: str, limit: int | None = None
+    ) -> Future[None] | None:
+        limit = MAX_PENDING_WRITES if limit is None else limit
         with self._lock:
-            if self._closing or self.writes_waiting >= MAX_PENDING_WRITES:
+            if self._closing or self.writes_waiting >= limit:
                 self.not_written += 1
                 waiting = self.writes_waiting
             else:
