@@ -183,8 +183,9 @@ class LemmyApi(Protocol):
 
     @property
     def can_purge_files(self) -> bool:
-        """Whether ``purge_file`` can work: pict-rs' internal API is configured, or the
-        API version has an admin image purge of its own (1.0's ``DELETE /image``)."""
+        """Whether ``purge_file`` can work: pict-rs' internal API is configured (the only
+        one that says first which aliases share the file; 1.0's own ``DELETE /image``
+        purges them all unchecked, so it is not used)."""
         ...
 
     # --- actions

@@ -25,10 +25,12 @@ and what this client does about it (facts: ``shared/reference/lemmy-api.md``, v4
   may have run; ``reason`` is required everywhere; bans send
   ``remove_or_restore_data`` and ``expires_at``; removals never send
   ``remove_children`` (it removes the replies too: more than a rule says);
-- an upload's file is purged through pict-rs' internal API when configured, else with
-  the admin's ``DELETE /image`` (no pict-rs key needed; Lemmy's ``image`` rate limit,
-  6 an hour by default, applies to it); 1.0 has no delete tokens: deleting one alias
-  needs pict-rs' API (``delete_image`` with a token refuses, sending nothing);
+- an upload's file is purged through pict-rs' internal API only. Lemmy's admin
+  ``DELETE /image`` purges every alias of the file too, but nothing in 1.0's API says
+  first which other uploads share it (an admin's among them), as pict-rs'
+  ``/internal/aliases`` does: without pict-rs' key ``can_purge_files`` is false, so
+  ``purge_image`` is recorded not possible. 1.0 has no delete tokens: deleting one
+  alias needs pict-rs' API too (``delete_image`` with a token refuses, sending nothing);
 - 1.0 keeps no list of the messages one sent: ``sent_messages`` cannot be answered; a
   notice in flight at a crash is sent again under the same ``Idempotency-Key``
   (``modbot.actions.notices``), which Lemmy drops while it remembers the key.
@@ -397,24 +399,23 @@ class LemmyClientV4(PictrsStore, Transport):
 
     @property
     def can_purge_files(self) -> bool:
-        return True  # pict-rs' internal API, or the admin's DELETE /image
+        # Not Lemmy's DELETE /image: it purges the file with every alias, and only pict-rs
+        # can say first whether one of those is an admin's upload (``file_aliases``).
+        return self.pictrs is not None
 
     def purge_file(self, alias: str) -> list[str]:
-        """Purge the file of ``alias`` with every alias of it: pict-rs' internal API when
-        configured (it says which aliases went), else Lemmy's admin ``DELETE /image``."""
+        """Purge the file of ``alias`` with every alias of it, through pict-rs' internal
+        API (it says which aliases went). Never through Lemmy's admin ``DELETE /image``,
+        which purges them all too, unchecked: nothing in 1.0's API lists a file's other
+        aliases, so an admin's upload of the same bytes would go with it."""
         self.refuse_if_read_only("image purge")
-        if self.pictrs is not None:
-            return list(self.pictrs.purge(alias).get("aliases") or [])
-        try:
-            self._act("delete image", "DELETE", "/image", {"filename": alias})
-        except LemmyError as exc:
-            # Lemmy passes on pict-rs' 404 for an alias it no longer has as 400 `unknown`,
-            # the 404 only in its message's words (a DELETE retried after a timeout that
-            # Lemmy carried out gets that too): the image route's status says it is gone.
-            if exc.status == 400 and exc.error == "unknown" and self.image_gone(alias):
-                return []
-            raise
-        return [alias]
+        if self.pictrs is None:
+            raise LemmyError(
+                f"purge image {alias}: needs pict-rs access (set PICTRS_URL and "
+                "PICTRS_API_KEY): Lemmy 1.0's DELETE /image would purge every upload of "
+                "the same file without saying first whose they are"
+            )
+        return list(self.pictrs.purge(alias).get("aliases") or [])
 
     # ================================================================== paging
     def _list_posts_after(
