@@ -694,7 +694,25 @@ class Gate:
         elapsed = time.monotonic() - started
         self._latencies.append(elapsed)
         evidence["answered_in_ms"] = round(elapsed * 1000, 1)
-        self.counters[answer.outcome] += 1
+        if await request.is_disconnected():
+            # pict-rs gave up (its external_validation_timeout, counted from before it
+            # connected, over the whole call) and failed the upload closed: nothing the
+            # gate decided was heard, so nothing is counted or told as stored or refused
+            self.counters["hung_up"] += 1
+            evidence["pictrs_gave_up"] = True
+            log.warning(
+                "pict-rs gave up on sha256 %s before the gate answered (after %.1fs, "
+                "gate.budget %gs): the upload failed at pict-rs, whatever the gate decided "
+                "(%s). Set PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT (default 30) above "
+                "gate.budget, or gate.budget a few seconds under it",
+                sha256,
+                elapsed,
+                self.budget,
+                answer.outcome,
+            )
+        else:
+            self.counters[answer.outcome] += 1
+            self._tell(answer, sha256)
         # every decision is recorded, a file accepted too (its hash, scores and why):
         # on disk before the answer unless that would take it past the budget, then
         # written after (GateState)
@@ -949,19 +967,28 @@ class Gate:
         task.add_done_callback(done)
 
     def _no_verdict(self, reason: str, detail: str, sha256: str) -> Answer:
+        """``gate.on_timeout``'s answer (logged and told by ``_tell``, once it is sure
+        pict-rs is still there to take it)."""
         allow = self.config.on_timeout == "allow"
         outcome = ALLOWED_WITHOUT_VERDICT if allow else REFUSED_WITHOUT_VERDICT
         why = f"{reason}: {detail}" if detail else reason
-        log.warning(
-            "%s sha256 %s (%s; gate.on_timeout: %s)",
-            "stored WITHOUT a check:" if allow else "refused without a check:",
-            sha256,
-            why,
-            self.config.on_timeout,
-        )
-        self.reports.note(outcome, reason, sha256)
         rule = f"gate.on_timeout: {self.config.on_timeout}"
         return Answer(200 if allow else 503, outcome, why, rule=rule, reason=reason)
+
+    def _tell(self, answer: Answer, sha256: str | None) -> None:
+        """A file decided without a verdict: logged, and noted for the admins' report."""
+        if answer.outcome not in (ALLOWED_WITHOUT_VERDICT, REFUSED_WITHOUT_VERDICT):
+            return
+        log.warning(
+            "%s sha256 %s (%s; gate.on_timeout: %s)",
+            "stored WITHOUT a check:"
+            if answer.outcome == ALLOWED_WITHOUT_VERDICT
+            else "refused without a check:",
+            sha256,
+            answer.why,
+            self.config.on_timeout,
+        )
+        self.reports.note(answer.outcome, answer.reason or "no_verdict", sha256)
 
     # -- the request -----------------------------------------------------------------------
 
@@ -1100,7 +1127,8 @@ class Gate:
             "skipped": None if answer.outcome in (REJECTED, ACCEPTED) else answer.why[:200],
             "gate": {
                 **evidence,
-                "status": self._answered(answer),  # what pict-rs was answered
+                # what pict-rs was answered; None: it had given up (``pictrs_gave_up``)
+                "status": None if evidence.get("pictrs_gave_up") else self._answered(answer),
                 "outcome": answer.outcome,
                 **({"reason": answer.reason} if answer.reason else {}),
                 **({"would_answer": answer.status} if self.dry_run else {}),
