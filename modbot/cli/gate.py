@@ -22,9 +22,13 @@ first, then the classifier's verdict: in this process, or `classifier.remote` wo
   POST /api/v1/scan/SECRET  the same (pictrs-safety's URL: a drop-in replacement)
   GET  /healthz          counters, latency, the classifier (no secret)
 
-A verdict must come within gate.budget (rules.yaml, default 10s; pict-rs gives up at
-30s); past it, or with no classifier answering, gate.on_timeout decides: allow (store it;
-the bot still checks it once it is posted) or reject. The files being received, decided
+A verdict must come within gate.budget (rules.yaml, default 10s), under what pict-rs
+(PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT) and Lemmy (pictrs.upload_timeout in
+lemmy.hjson, which counts pict-rs' own work on the file too) wait for an upload, 30s
+each by default: --upload-timeout, the shorter of the two. A budget not under it is
+refused (exit 2), one within 10s of it is warned of at start. Past the budget, or with
+no classifier answering, gate.on_timeout decides: allow (store it; the bot still checks
+it once it is posted) or reject. The files being received, decided
 or waiting for their verdict hold at most fetch.max_bytes_held all together (rules.yaml,
 default 200 MB; gate.max_bytes if larger); past it a file is not kept: its byte hashes
 and a cached verdict still decide, else it gets gate.on_timeout at once. Every such
@@ -40,7 +44,7 @@ uploads are answered meanwhile. A file that is not valid, or that changes classi
 concepts: (a restart's job), is not taken: the log says why, and the gate goes on with
 the rules it had.
 Exit status: 0 stopped by SIGTERM/Ctrl-C, 1 the rules, state file or classifier cannot be
-used, 2 a bad --listen or secret.
+used, 2 a bad --listen or secret, or gate.budget not under --upload-timeout.
 """
 
 
@@ -72,9 +76,28 @@ def add_parser(subparsers: Any) -> None:
         "(records marked dry_run, the reject action planned)",
     )
     p.add_argument(
+        "--upload-timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="the shorter of pict-rs' PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT and Lemmy's "
+        "pictrs.upload_timeout (lemmy.hjson; 10 before Lemmy 0.19), when you set either "
+        "below its default (default: %(default)g): gate.budget must be under it",
+    )
+    p.add_argument(
         "--new-secret", action="store_true", help="print a new secret for MODBOT_GATE_SECRET"
     )
     p.set_defaults(func=run)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 86_400:
+        raise argparse.ArgumentTypeError(f"{text!r}: give seconds, e.g. 30")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,4 +108,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{SECRET_ENV}={secret}")
         print(f"PICTRS__MEDIA__EXTERNAL_VALIDATION=http://<gate host>:8096/validate/{secret}")
         return 0
-    return serve(args.listen, rules=args.rules, port_file=args.port_file, dry_run=args.dry_run)
+    return serve(
+        args.listen,
+        rules=args.rules,
+        port_file=args.port_file,
+        dry_run=args.dry_run,
+        upload_timeout=args.upload_timeout,
+    )

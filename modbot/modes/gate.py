@@ -3,8 +3,10 @@
 pict-rs' external validation (``PICTRS__MEDIA__EXTERNAL_VALIDATION``) POSTs every file it
 is about to keep (uploads, Lemmy's link thumbnails, the first fetch of a proxied image)
 to one URL, the body the processed file and ``Content-Type`` its media type, and stores
-the file on any 2xx; anything else (or no answer within its 30 s) fails the upload. It
-sends no credentials, so the gate takes a secret in the URL's path:
+the file on any 2xx; anything else (or no answer within its 30 s) fails the upload, as
+Lemmy does when the whole upload takes over its own 30 s: ``gate.budget`` must be under
+both (``upload_timeout_problem``, checked at start). It sends no credentials, so the
+gate takes a secret in the URL's path:
 
     POST /validate/<secret>        the file -> 200 store it, 406 rejected by a rule, the
                                    list of files modbot purged, or a hash list; 413 over
@@ -123,6 +125,12 @@ HASH_DECODES = 2  # perceptual hashes decoded at once (each holds a decoded imag
 # normally on disk before the answer, and the answer still within the budget
 RECORD_RESERVE_S = 0.25
 INCOMING = "incoming"
+# what pict-rs (PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT) and Lemmy 0.19 (pictrs.
+# upload_timeout, which also covers pict-rs' own work on the file) wait by default
+UPLOAD_TIMEOUT_S = 30.0
+# room under that timeout for what Lemmy's counts besides the gate: the file sent to
+# pict-rs and its processing there (re-encoding, metadata stripped) before it asks
+UPLOAD_ROOM_S = 10.0
 NOT_KEPT = "the file was not kept"  # past the bytes the gate may hold (``busy``)
 
 # outcomes (the answer's JSON, the evidence and the counters say them)
@@ -1191,6 +1199,34 @@ def _listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def upload_timeout_problem(budget: float, timeout: float) -> tuple[bool, str] | None:
+    """``gate.budget`` against the time pict-rs and Lemmy wait for an upload (``timeout``,
+    the shorter of the two): (refused, why) when the budget does not fit, else None.
+    Past that timeout the upload fails at Lemmy or pict-rs while the gate still decides:
+    its answer, gate.on_timeout's too, is never heard."""
+    if budget >= timeout:
+        return True, (
+            f"gate.budget {budget:g}s is not under the {timeout:g}s pict-rs and Lemmy wait "
+            "for an upload (--upload-timeout): every answer that takes the budget comes after "
+            "they gave up and failed the upload. Set gate.budget in the rules to "
+            f"{max(1.0, timeout - UPLOAD_ROOM_S):g}s or less, or raise "
+            "PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT and Lemmy's pictrs.upload_timeout "
+            f"(lemmy.hjson) to {budget + UPLOAD_ROOM_S:g} or more and give that to "
+            "--upload-timeout"
+        )
+    if budget > timeout - UPLOAD_ROOM_S:
+        return False, (
+            f"gate.budget {budget:g}s leaves less than {UPLOAD_ROOM_S:g}s under the "
+            f"{timeout:g}s pict-rs and Lemmy wait for an upload (--upload-timeout; Lemmy's "
+            "pictrs.upload_timeout counts pict-rs' own work on the file too): a slow upload "
+            "fails at Lemmy while the gate still decides. Set gate.budget to "
+            f"{max(1.0, timeout - UPLOAD_ROOM_S):g}s or less, or raise "
+            "PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT and pictrs.upload_timeout to "
+            f"{budget + UPLOAD_ROOM_S:g} or more"
+        )
+    return None
+
+
 def _lemmy_settings() -> Settings | None:
     """The bot's Lemmy login, when set: the admins' reports go by private message."""
     from modbot.config.settings import Settings
@@ -1206,9 +1242,12 @@ def serve(
     rules: str | None = None,
     port_file: str | None = None,
     dry_run: bool = False,
+    upload_timeout: float = UPLOAD_TIMEOUT_S,
 ) -> int:
     """``modbot gate``: load the rules and the classifier, then answer pict-rs until
-    SIGTERM or Ctrl-C. Returns the exit status."""
+    SIGTERM or Ctrl-C. Returns the exit status. ``upload_timeout``: the shorter of
+    pict-rs' external_validation_timeout and Lemmy's pictrs.upload_timeout: a
+    ``gate.budget`` not under it is refused, one too close to it warned of."""
     from classifier.service import WorkerServer, bind_socket, check_port_file, write_port_file
     from modbot.classify import build_engine
     from modbot.config.policy import load_policy, resolve_rules_path
@@ -1231,6 +1270,12 @@ def serve(
             print(problem, file=sys.stderr)
         print(f"modbot gate: {rules_path} is not valid; not starting", file=sys.stderr)
         return 1
+    fit = upload_timeout_problem(policy.gate.budget.total_seconds(), upload_timeout)
+    if fit is not None and fit[0]:
+        print(f"modbot gate: {fit[1]}; not starting", file=sys.stderr)
+        return 2
+    if fit is not None:
+        log.warning("%s", fit[1])
     if not any("incoming" in (r.if_.type or ()) for r in policy.rules):
         log.warning(
             "no rule of `type: incoming` in %s: the gate refuses only files modbot purged",
