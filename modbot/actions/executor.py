@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 # when Lemmy drops a resend itself (1.0's idempotency keys). Else it stays interrupted.
 UNREPEATABLE = ("report", "notify")
 INTERRUPTED = "interrupted"
+# The admins read before acting serve the items acted on within this many seconds (a
+# burst of removals, `modbot report` planning a window): one GET /site, not one each.
+ADMINS_FRESH_S = 5.0
 
 
 @dataclass
@@ -72,6 +75,7 @@ class Executor:
     # done (and when) in its decision rather than as "already done".
     resuming: set[str] = field(default_factory=set)
     current_item: str | None = None  # the item whose actions are being carried out
+    _admins_read: float | None = None  # time.monotonic() of the last ``_read_admins``
 
     def __post_init__(self) -> None:
         self.valve = Valve(self.store, dry_run=self.dry_run)
@@ -83,6 +87,16 @@ class Executor:
         outcomes: list[ActionOutcome] = []
         self.current_item = target.key
         admin = target.author_is_admin or (target.author_id in self.admin_ids)
+        is_admin = "the author is an admin: never acted on"
+        unread = None  # why the admins could not be read right before acting
+        if not admin and any(p.kind in DESTRUCTIVE for p in actions):
+            unread = self._read_admins()
+            if target.author_id in self.admin_ids:
+                admin = True
+                is_admin = (
+                    "the author is an admin (made one since modbot last read the list): "
+                    "never acted on"
+                )
         reported = False
         not_purged = None
         not_removed = None  # why Lemmy would not remove it (a comment its author deleted)
@@ -97,9 +111,10 @@ class Executor:
                     planned, reason=self._as_done(planned.reason, not_purged, held, not_removed)
                 )
             if admin and kind != "notify_admins":
-                outcomes.append(
-                    ActionOutcome(kind, "skipped", "the author is an admin: never acted on")
-                )
+                outcomes.append(ActionOutcome(kind, "skipped", is_admin))
+                continue
+            if unread is not None and kind in DESTRUCTIVE:
+                outcomes.append(ActionOutcome(kind, "failed", unread, retry=True))
                 continue
             handler = HANDLERS.get(kind)
             if handler is None:
@@ -133,6 +148,29 @@ class Executor:
                 outcomes.append(HANDLERS["report"](self, target, report))
                 reported = True
         return outcomes
+
+    def _read_admins(self) -> str | None:
+        """Read the instance's admins afresh right before removing, purging or banning:
+        the session's list is up to its check interval old, and a person made admin
+        since must not be acted on (as the author, the uploader, or whose file it is).
+        Those read are added to ``admin_ids`` (one no longer admin stays spared until
+        the session reads the list again). None, or why nothing destructive is done."""
+        if self._admins_read is not None and time.monotonic() - self._admins_read < ADMINS_FRESH_S:
+            return None
+        try:
+            site = self.client.site_info()
+        except LemmyError as exc:
+            log.warning("could not read the instance's admins before acting: %s", exc)
+            return (
+                f"could not read the instance's admins right before acting ({exc}): not "
+                "done, so that no admin is acted on; tried again next cycle"
+            )[:500]
+        self._admins_read = time.monotonic()
+        new = set(site.admin_ids) - self.admin_ids
+        if new:
+            log.info("made admin since modbot last read the list: person(s) %s", sorted(new))
+            self.admin_ids |= new
+        return None
 
     def _as_done(
         self,
