@@ -171,11 +171,13 @@ class Metrics:
         self.retry = gauge(
             "items_waiting", "Posts waiting to be looked at again (an action failed for now)"
         )
-        # the daemon feeds it the backlog's request only (Daemon._metrics_state): say so
         self.sweep = gauge(
             "sweep_pending",
-            "1 while a requested backlog sweep (schedule.sweep_cron) is not finished; "
-            "not the store sweep",
+            "1 while a requested backlog sweep (schedule.sweep_cron) is not finished",
+        )
+        self.store_sweep = gauge(
+            "store_sweep_pending",
+            "1 while a requested store sweep (schedule.store_sweep_cron) is not finished",
         )
         self.memory_peak = gauge(
             "memory_peak_bytes", "The most memory held at once in the last cycle, by budget",
@@ -240,13 +242,21 @@ class Metrics:
             self.memory_peak.labels(budget=budget).set(peak)
             self.memory_budget.labels(budget=budget).set(total)
 
-    def state(self, valve: ValveState, *, items_waiting: int, sweep_pending: bool) -> None:
-        """What the cycle left: the valve, the posts to look at again, a sweep under way."""
+    def state(
+        self,
+        valve: ValveState,
+        *,
+        items_waiting: int,
+        sweep_pending: bool,
+        store_sweep_pending: bool,
+    ) -> None:
+        """What the cycle left: the valve, the posts to look at again, the sweeps under way."""
         self.valve_tripped.set(1 if valve.tripped else 0)
         self.valve_in_window.set(valve.in_window)
         self.valve_limit.set(valve.limit)
         self.retry.set(items_waiting)
         self.sweep.set(1 if sweep_pending else 0)
+        self.store_sweep.set(1 if store_sweep_pending else 0)
 
     def serve(self, port: int, address: str = DEFAULT_ADDRESS) -> MetricsServer:
         """Serve ``/metrics`` (any path, as prometheus-client does) on ``address:port``;

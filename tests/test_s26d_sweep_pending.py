@@ -1,10 +1,9 @@
-"""`modbot_sweep_pending` says which sweep it is about, and is so.
+"""A sweep under way shows in the metrics, the backlog's and the store's.
 
-Before: its HELP and docs/metrics.md said "1 while a requested backlog sweep is not
-finished", while a cycle is "a poll, then a slice of a requested sweep", the store
-sweep's (`schedule.store_sweep_cron`) too: an admin whose cycles ran long through a store
-sweep read 0 there and no word that the store sweep is not counted. Now both say it
-counts the backlog sweep only, and where a store sweep under way shows instead.
+Before: `modbot_sweep_pending` was fed the backlog sweep's request only, while a cycle is
+"a poll, then a slice of a requested sweep", the store sweep's (`schedule.store_sweep_cron`)
+too: an admin whose cycles ran long through a store sweep read 0 and nothing else. Now
+`modbot_store_sweep_pending` is 1 while a requested store sweep is not finished.
 
 What a scrape reads (`generate_latest`: the page prometheus-client serves) from a daemon
 cycle, the sweeps requested as their crons request them."""
@@ -41,17 +40,18 @@ class Pipeline:
         return CycleStats(items_seen=1)
 
 
-def scraped(metrics: Metrics) -> tuple[float, str]:
-    """modbot_sweep_pending's value and HELP, as a scrape reads them."""
+def pending(metrics: Metrics) -> dict[str, float]:
+    """The sweep gauges, as a scrape reads them."""
     page = generate_latest(metrics.registry).decode()
-    (family,) = [
-        f for f in text_string_to_metric_families(page) if f.name == "modbot_sweep_pending"
-    ]
-    (sample,) = family.samples
-    return sample.value, family.documentation
+    return {
+        s.name: s.value
+        for family in text_string_to_metric_families(page)
+        for s in family.samples
+        if s.name in ("modbot_sweep_pending", "modbot_store_sweep_pending")
+    }
 
 
-def test_the_sweep_pending_gauge_says_it_counts_the_backlog_sweep_only(tmp_path):
+def test_each_requested_sweep_shows_until_it_is_finished(tmp_path):
     store = Store(tmp_path / "state.sqlite3")
     policy = SimpleNamespace(
         schedule=SimpleNamespace(poll_every=timedelta(minutes=1), sweep_since=timedelta(days=30))
@@ -59,23 +59,27 @@ def test_the_sweep_pending_gauge_says_it_counts_the_backlog_sweep_only(tmp_path)
     metrics = Metrics(dry_run=False)
     daemon = Daemon(Pipeline(store), policy, metrics=metrics)
     daemon._sweep_slice = lambda: None  # type: ignore[method-assign]  # requests stay
+    daemon.cycle()
+    assert pending(metrics) == {"modbot_sweep_pending": 0, "modbot_store_sweep_pending": 0}
 
     daemon.request_store_sweep()
     daemon.cycle()
-    value, said = scraped(metrics)
-    assert value == 0, "a store sweep is not counted here"
-    assert "backlog sweep" in said and "not the store sweep" in said, said
+    assert pending(metrics) == {"modbot_sweep_pending": 0, "modbot_store_sweep_pending": 1}
 
     daemon.request_sweep()
     daemon.cycle()
-    assert scraped(metrics)[0] == 1
+    assert pending(metrics) == {"modbot_sweep_pending": 1, "modbot_store_sweep_pending": 1}
+
+    store.set_cursor(daemon.store_sweep_request_cursor, None)  # as its last slice does
+    daemon.cycle()
+    assert pending(metrics) == {"modbot_sweep_pending": 1, "modbot_store_sweep_pending": 0}
     store.close()
 
 
-def test_the_docs_say_what_the_help_says():
+def test_the_docs_list_both():
     from pathlib import Path
 
     docs = Path(__file__).parents[1].joinpath("docs", "metrics.md").read_text()
-    (row,) = [line for line in docs.splitlines() if line.startswith("| `modbot_sweep_pending`")]
-    assert "schedule.sweep_cron" in row and "not counted" in row, row
-    assert "store sweep in progress" in row, "where a store sweep under way shows instead"
+    for name in ("modbot_sweep_pending", "modbot_store_sweep_pending"):
+        (row,) = [line for line in docs.splitlines() if line.startswith(f"| `{name}`")]
+        assert "is not finished" in row, row

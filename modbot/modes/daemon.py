@@ -400,6 +400,7 @@ class Daemon:
                 ValveState(tripped, in_window, limit),
                 items_waiting=self.pipeline.source.retry_count(),
                 sweep_pending=bool(self.store.get_cursor(self.sweep_request_cursor)),
+                store_sweep_pending=bool(self.store.get_cursor(self.store_sweep_request_cursor)),
             )
         except Exception as exc:  # a locked state file must not kill the cycle
             log.warning("could not read the state for the metrics: %s", exc)
