@@ -4,7 +4,8 @@
 #   bash benchmarks/gpu.sh [OUT_DIR]      # default: $OUT (the device tool's), else ./gpu-results
 #
 # Each benchmark's output goes to OUT_DIR/<name>.txt (its figures are the last lines),
-# with the exit status in OUT_DIR/<name>.status; one failure does not stop the others,
+# its exit status to a line of OUT_DIR/status.txt (the device tool brings back at most
+# 8 files: machine.txt, status.txt and six benchmarks); one failure does not stop the others,
 # and a benchmark script not written yet is noted and skipped. Needs a Python with a
 # CUDA build of torch and modbot installed ($PYTHON, default .venv/bin/python; see the
 # README's "GPU vs CPU install"; or modbot's dependencies on PYTHONPATH, run from the
@@ -36,7 +37,7 @@ run() {  # run NAME SECONDS SCRIPT ARGS...: one benchmark, at most SECONDS, into
     local start=$SECONDS
     PYTHONUNBUFFERED=1 timeout -k 10 "$limit" "$py" "$script" "$@" > "$out/$name.txt" 2>&1
     local status=$?
-    echo "$status" > "$out/$name.status"
+    echo "$name $status" >> "$out/status.txt"
     echo "   exit $status after $((SECONDS - start)) s; last line: $(tail -n 1 "$out/$name.txt")"
 }
 
