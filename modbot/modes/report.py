@@ -309,8 +309,8 @@ def add_run_decisions(builder: Any, store: Any, run_id: str, after_id: int = 0) 
 
 def add_gate_records(builder: Any, store: Any, since: datetime | None) -> int:
     """Add the upload gate's records since ``since`` (everything when None) to
-    ``builder``: what ``modbot gate`` refused, or decided without a verdict, in the
-    window. Returns how many."""
+    ``builder``: what ``modbot gate`` accepted, refused, or decided without a verdict,
+    in the window. Returns how many."""
     added = 0
     for row_id, record in store.gate_window(_iso(since) if since else None):
         record.setdefault("decision_id", row_id)

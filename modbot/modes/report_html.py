@@ -297,7 +297,7 @@ def _outcome(action: Mapping[str, Any]) -> str:
 SECTIONS = ("acted", "gate", "not_redecided", "skipped", "rest")
 _TITLES = {
     "acted": "Decisions with a rule",
-    "gate": "At the upload gate: files refused, or decided without a verdict",
+    "gate": "At the upload gate: files accepted, refused, or decided without a verdict",
     "not_redecided": "Recorded, not decided again",
     "skipped": "Images not checked",
     "rest": "Checked, no rule matched",
@@ -350,8 +350,8 @@ def section_head(section: str, count: int) -> str:
 
 
 def gate_row_html(d: Mapping[str, Any]) -> str:
-    """One record of the upload gate: the file was never stored, so there is nothing to
-    link to; its hash, what pict-rs was told and why."""
+    """One record of the upload gate: the file had no address yet (pict-rs asks before
+    it stores it), so there is nothing to link to; its hash, what pict-rs was told and why."""
     gate = d.get("gate") or {}
     image = d.get("image") or {}
     sha = image.get("sha256") or ""
@@ -360,8 +360,11 @@ def gate_row_html(d: Mapping[str, Any]) -> str:
     what = ", ".join(
         str(v) for v in (f"{size} bytes" if size is not None else None, gate.get("media_type")) if v
     )
+    # a file accepted has no action and was not skipped: why it passed is the gate's why
     why = ([f"rule: {d['rule']}"] if d.get("rule") else []) + [
-        str((d.get("actions") or [{}])[0].get("detail") or d.get("skipped") or "")
+        str(
+            (d.get("actions") or [{}])[0].get("detail") or d.get("skipped") or gate.get("why") or ""
+        )
     ]
     labels = ", ".join(d.get("labels") or [])
     if labels:
