@@ -720,9 +720,8 @@ class Store:
 
     def gate_window(self, since: str | None) -> Iterator[tuple[int, dict]]:
         """(id, record) of the upload gate's records since ``since`` (None: all), oldest
-        first: its refusals and the files it decided without a verdict (``modbot gate``
-        records nothing of a file it accepts on a verdict). Streamed like
-        ``window_decisions``."""
+        first: every file ``modbot gate`` decided, accepted, refused, or decided without a
+        verdict. Streamed like ``window_decisions``."""
         return self._stream(
             "SELECT id, record FROM decisions WHERE item_kind = 'incoming' "
             "AND decided_at >= ? ORDER BY id",
