@@ -395,6 +395,7 @@ class _Checker:
                 )
         self.check_checkpoint()
         self.check_remote()
+        self.check_gate_budget()
         self.check_rule_names()
         for i, rule in zip(self.rule_index, self.model.rules):
             self.check_rule(i, rule)
@@ -589,6 +590,31 @@ class _Checker:
                     "in front of the worker)",
                     warning=True,
                 )
+
+    def check_gate_budget(self) -> None:
+        """``modbot gate --upload-timeout`` (what pict-rs and Lemmy wait for an upload)
+        holds gate.budget under it, with room; this file cannot say that option's value,
+        so a budget without that room under the defaults is warned of here."""
+        if "budget" not in self.model.gate.model_fields_set:
+            return  # the default 10s leaves the room
+        # the gate's numbers (imported here: only a file that sets the budget needs them)
+        from modbot.modes.gate import UPLOAD_ROOM_S, UPLOAD_TIMEOUT_S
+
+        budget = self.model.gate.budget.total_seconds()
+        if budget <= UPLOAD_TIMEOUT_S - UPLOAD_ROOM_S:
+            return
+        self.add(
+            ("gate", "budget"),
+            f"gate.budget {budget:g}s leaves less than {UPLOAD_ROOM_S:g}s under the "
+            f"{UPLOAD_TIMEOUT_S:g}s pict-rs (PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT) and "
+            "Lemmy (pictrs.upload_timeout in lemmy.hjson, which counts pict-rs' own work on "
+            "the file too) wait for an upload by default: a slow upload fails at Lemmy while "
+            f"the gate still decides. Set it to {UPLOAD_TIMEOUT_S - UPLOAD_ROOM_S:g}s or "
+            f"less, or raise both timeouts to {budget + UPLOAD_ROOM_S:g} or more and give "
+            "the shorter to `modbot gate --upload-timeout`, which checks the budget against "
+            "it at start (the rules file cannot say it)",
+            warning=True,
+        )
 
     def unknown_list(self, name: str) -> str:
         known = self.list_names
