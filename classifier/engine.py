@@ -113,6 +113,9 @@ class _Slots:
                 loop.call_soon_threadsafe(_wake, waiter)
 
 
+RESAMPLE_THREADS = 4
+
+
 def _wake(waiter: asyncio.Future) -> None:
     if not waiter.done():
         waiter.set_result(None)
@@ -284,6 +287,9 @@ class Engine:
         else:
             workers = decode_workers or min(32, _default_threads())
         self.decode_workers = workers
+        # decode threads making reference views on the device at once: each holds its
+        # image's pixels there and up to 128 MB of gathered taps (classifier.resample)
+        self._resample_slots = threading.BoundedSemaphore(min(RESAMPLE_THREADS, workers))
         # On CPU the model's OpenMP threads use every core; a decode thread that preempts
         # one of them stalls the whole parallel region, so decoding yields to inference.
         initializer = yield_to_inference if self.on_cpu else None
@@ -299,6 +305,7 @@ class Engine:
             "regions": 0,
             "deepdanbooru": 0,
             "resampled_on_device": 0,  # reference views made by classifier.resample
+            "resampled_by_decode_threads": 0,  # of which in a decode thread (the rest: inference)
             # time the model spent on batches: against wall time, whether it was kept busy
             "inference_us": 0,
         }  # since start
@@ -422,7 +429,10 @@ class Engine:
                     # GPU is a DMA it does not wait for
                     deferred.pixels = _pinned(deferred.pixels)
             held = self.decode_budget.charge(size)
-            self._ready.put(_Job(future, sha256, decoded.regions, held, decoded.source, deferred))
+            job = _Job(future, sha256, decoded.regions, held, decoded.source, deferred)
+            if deferred is not None:
+                self._resample_here(job)
+            self._ready.put(job)
         finally:
             with self._lock:
                 self._decoding -= 1
@@ -531,20 +541,39 @@ class Engine:
             else:
                 self._resolve(job.future, verdict)
 
+    def _resample_here(self, job: _Job) -> None:
+        """The reference view made on the device from this decode thread, a few at a
+        time: ~50 tensor operations an image, which the inference thread alone spent
+        ~2 ms of CPU an image sending on an H200 (BENCHMARKS.md) while the GPU waited;
+        torch lets go of the GIL while it sends each one, so decode threads overlap.
+        If it fails here (e.g. the device's memory), the inference thread tries again."""
+        with self._resample_slots:
+            try:
+                self._resample_job(job)
+            except Exception as exc:
+                log.debug("reference view of %s left to the inference thread: %r", job.sha256, exc)
+                return
+        with self._lock:
+            self.stats["resampled_by_decode_threads"] += 1
+
     def _resample(self, jobs: list[_Job]) -> None:
-        """Make the deferred reference views on the model's device (first region)."""
+        """Make the deferred reference views left on the model's device (first region)."""
         for job in jobs:
-            if job.deferred is None:
-                continue
-            pixels = job.deferred.pixels
-            if isinstance(pixels, np.ndarray):
-                pixels = as_tensor(pixels)
-            pixels = pixels.to(self.loaded.device, non_blocking=True)
-            region, thumbnail = reference_images(pixels, job.deferred.steps)
-            job.regions.insert(0, region)
-            if self.danbooru is not None:
-                job.source = thumbnail  # to the CPU only if CLIP calls it anime
-            job.deferred = None
+            if job.deferred is not None:
+                self._resample_job(job)
+
+    def _resample_job(self, job: _Job) -> None:
+        assert job.deferred is not None
+        pixels = job.deferred.pixels
+        if isinstance(pixels, np.ndarray):
+            pixels = as_tensor(pixels)
+        pixels = pixels.to(self.loaded.device, non_blocking=True)
+        region, thumbnail = reference_images(pixels, job.deferred.steps)
+        job.regions.insert(0, region)
+        if self.danbooru is not None:
+            job.source = thumbnail  # to the CPU only if CLIP calls it anime
+        job.deferred = None
+        with self._lock:
             self.stats["resampled_on_device"] += 1
 
     def _similarities(self, regions: list[Any]) -> np.ndarray:
