@@ -831,7 +831,8 @@ class GateSettings(Section):
     """`modbot gate`: pict-rs' external validation (README "Stop it at the door",
     docs/rules.md#gate)."""
 
-    # answer within this, from the request's start; pict-rs gives up after 30 s
+    # answer within this, from the request's start; pict-rs and Lemmy give up after 30 s
+    # by default (`modbot gate --upload-timeout` holds it under what they are set to)
     budget: Duration = timedelta(seconds=10)
     # no verdict within the budget (classifier slow, unreachable or failing):
     # allow = store the file (the bot still checks it once it is posted), reject = refuse it
@@ -842,11 +843,18 @@ class GateSettings(Section):
     @field_validator("budget")
     @classmethod
     def _budget(cls, v: timedelta) -> timedelta:
-        if not timedelta(0) < v < timedelta(seconds=30):
+        # the gate's numbers, so this message and its own checks agree (imported here:
+        # only a file that sets the budget needs them)
+        from modbot.modes.gate import UPLOAD_ROOM_S, UPLOAD_TIMEOUT_S
+
+        if not timedelta(0) < v < timedelta(seconds=UPLOAD_TIMEOUT_S):
             raise ValueError(
-                f"budget {v.total_seconds():g}s: give more than 0s and less than pict-rs' "
-                "30s validation timeout (it fails the upload itself past that); 10s or less "
-                "leaves Lemmy's own timeouts room"
+                f"budget {v.total_seconds():g}s: give more than 0s and less than "
+                f"{UPLOAD_TIMEOUT_S:g}s, what pict-rs (PICTRS__MEDIA__EXTERNAL_VALIDATION_"
+                "TIMEOUT) and Lemmy (pictrs.upload_timeout in lemmy.hjson) wait for an upload "
+                f"by default; {UPLOAD_TIMEOUT_S - UPLOAD_ROOM_S:g}s or less leaves room for "
+                "pict-rs' own work on the file, which Lemmy's time counts too. With either "
+                "set lower, give the shorter to `modbot gate --upload-timeout`"
             )
         return v
 
