@@ -449,14 +449,19 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     if t.author_role:  # a stored file's: its uploader, or who posted it (the audit says)
         data += f" (as {t.author_role})"
     person = int(t.author_id)
-    if scope != "community":
-        site_key = f"site:person:{person}"
-        there = _longer_ban_there(
-            ex, site_key, person, expires, again=_ban_ran_out(ex, site_key, t.key)
-        )
-        if there is not None:
-            lost = " (so their content is not removed by it)" if remove_data else ""
-            return ActionOutcome("ban", "skipped", f"{there}: left as it is, never shortened{lost}")
+    community = None
+    key = f"site:person:{person}"
+    if scope == "community":
+        if t.community_id is None:
+            return ActionOutcome("ban", "skipped", "a community ban needs a community")
+        community = int(t.community_id)
+        key = f"community:{community}:person:{person}"
+    there = _longer_ban_there(
+        ex, key, person, expires, community, again=_ban_ran_out(ex, key, t.key)
+    )
+    if there is not None:
+        lost = " (so their content is not removed by it)" if remove_data else ""
+        return ActionOutcome("ban", "skipped", f"{there}: left as it is, never shortened{lost}")
     if remove_data and scope != "community":
         spared = _spared_upload_lost(ex, t, person)
         data += spared
@@ -471,11 +476,8 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             data += others
             if spared or others:
                 _tell_uploads_lost(ex, t, person, spared + others)
-    if scope == "community":
-        if t.community_id is None:
-            return ActionOutcome("ban", "skipped", "a community ban needs a community")
-        cid = int(t.community_id)
-        key = f"community:{cid}:person:{person}"
+    if community is not None:
+        cid = community
         describe = f"ban {t.author_name or person} from community {cid} {length}{data}"
 
         def send() -> None:
@@ -490,7 +492,6 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
                 return None
             return item.author_banned_from_community
     else:
-        key = f"site:person:{person}"
         describe = f"ban {t.author_name or person} from the site {length}{data}"
 
         def send() -> None:
@@ -514,27 +515,56 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
 
 
 def _longer_ban_there(
-    ex: Executor, key: str, person: int, expires: int | None, *, again: bool
+    ex: Executor,
+    key: str,
+    person: int,
+    expires: int | None,
+    community: int | None,
+    *,
+    again: bool,
 ) -> str | None:
-    """The site ban the person has already (an admin's, or another rule's) when it
-    ends no earlier than this one would: Lemmy keeps one end per person, so sending this
-    ban would replace it and unban them early. None: send it (none there, a shorter one,
-    or the store has this ban's own state, which ``once`` settles)."""
+    """The ban the person has already (an admin's or a moderator's, or another rule's),
+    from the site or (``community``) from that community, when it ends no earlier than
+    this one would: Lemmy (0.19 and 1.0) keeps one end per person, and per person and
+    community, so sending this ban would replace it and unban them early. None: send it
+    (none there, a shorter one, or the store has this ban's own state, which ``once``
+    settles)."""
     row = ex.store.action("ban", key)
     if row is not None and (row["status"] == SENDING or (row["status"] in DONE and not again)):
         return None
-    try:
-        who = ex.client.person(person)
-    except LemmyError as exc:
-        log.warning("could not read person %s before banning them: %s", person, exc)
-        return None
-    if not who.banned:
-        return None
-    if who.ban_expires is None:
-        return "already banned from the site permanently"
-    ends = who.ban_expires.timestamp()
-    if expires is not None and ends >= expires:
-        return f"already banned from the site until {who.ban_expires.isoformat(timespec='seconds')}"
+    if community is None:
+        where = "the site"
+        try:
+            who = ex.client.person(person)
+        except LemmyError as exc:
+            log.warning("could not read person %s before banning them: %s", person, exc)
+            return None
+        if not who.banned:
+            return None
+        until = who.ban_expires
+    else:
+        # Lemmy shows no community ban's end on the person, and 0.19 none on an item
+        # either: the newest line of the community's modlog about them says it.
+        where = f"community {community}"
+        try:
+            line = ex.client.last_mod_action("community_ban", person, community_id=community)
+        except LemmyError as exc:
+            log.warning(
+                "could not read the modlog of community %s before banning person %s: %s",
+                community,
+                person,
+                exc,
+            )
+            return None
+        if line is None or line.revert:
+            return None
+        until = line.expires
+        if until is not None and until.timestamp() <= ex.clock():
+            return None  # it ran out
+    if until is None:
+        return f"already banned from {where} permanently"
+    if expires is not None and until.timestamp() >= expires:
+        return f"already banned from {where} until {until.isoformat(timespec='seconds')}"
     return None
 
 
