@@ -1318,7 +1318,7 @@ def serve(
                 print(f"modbot gate: {failed}", file=sys.stderr)
                 return 1
         _quiet_stop_signals()
-        _reload_on_hangup(gate, rules_path)
+        _reload_on_hangup(gate, rules_path, upload_timeout)
         server.run()
     finally:
         if gate is not None:
@@ -1331,19 +1331,30 @@ def serve(
     return 0
 
 
-def _reload_on_hangup(gate: Gate, rules_path: Path) -> None:
+def _reload_on_hangup(gate: Gate, rules_path: Path, upload_timeout: float) -> None:
     """SIGHUP reads the rules file (and the hash lists it names) again, in a thread: the
     gate answers meanwhile, by the rules it has until the new ones are checked. A file
-    that is not valid, or that changes the classifier, is not taken (the log says why)."""
+    that is not valid, that changes the classifier, or whose gate.budget is not under
+    ``upload_timeout`` (as at start) is not taken (the log says why)."""
     import signal
 
     from modbot.config.policy import reread_policy
 
     lock = threading.Lock()
 
+    def take(policy: Policy) -> str | None:
+        # the start's check: past --upload-timeout no answer that takes the budget is heard
+        fit = upload_timeout_problem(policy.gate.budget.total_seconds(), upload_timeout)
+        if fit is not None and fit[0]:
+            return fit[1]
+        why = gate.reload(policy)
+        if why is None and fit is not None:
+            log.warning("%s", fit[1])
+        return why
+
     def reload() -> None:
         with lock:  # two hangups in a row: one reload after the other
-            policy = reread_policy(rules_path, gate.reload, lambda p: log.error("%s", p))
+            policy = reread_policy(rules_path, take, lambda p: log.error("%s", p))
             if isinstance(policy, str):
                 log.error("rules NOT reloaded: %s; deciding by the rules loaded before", policy)
                 return
