@@ -757,9 +757,9 @@ class FakeLemmy:
     def mutating_requests(self) -> list[RequestRecord]:
         """Requests to Lemmy or pict-rs that can change state: every POST/PUT/DELETE
         (answered or refused; on 1.0 `DELETE /api/v4/image` too) but login, plus
-        `GET /pictrs/image/delete/...`. Reads that only mark posts read (1.0's
-        `GET /post`, a `post/list` with `mark_as_read`) are not counted here: see
-        `read_marking_requests()`."""
+        `GET /pictrs/image/delete/...`. Reads that only mark posts read (a logged-in
+        `GET /post` on 0.19 and 1.0, a 1.0 `post/list` with `mark_as_read`) are not
+        counted here: see `read_marking_requests()`."""
         return [
             r
             for r in self.requests
@@ -769,8 +769,9 @@ class FakeLemmy:
         ]
 
     def read_marking_requests(self) -> list[RequestRecord]:
-        """Reads that marked posts read for the caller (1.0: `GET /post` always, a
-        `GET /post/list` with `mark_as_read` or the account's auto-mark setting)."""
+        """Reads that marked posts read for the caller (0.19 and 1.0: `GET /post` with a
+        login; 1.0: a `GET /post/list` with `mark_as_read` or the account's auto-mark
+        setting)."""
         return [r for r in self.requests if r.marked_read]
 
     def ignored_field_requests(self) -> list[RequestRecord]:

@@ -493,6 +493,12 @@ class LemmyApi:
         community = self.state.communities[post.community_id]
         if (post.removed or post.deleted) and not self.can_mod(ctx.viewer, community):
             raise ApiError(400, "couldnt_find_post")
+        if ctx.viewer is not None:
+            # api_crud/src/post/read.rs (0.19): a logged-in read marks the post read for the
+            # reader (and stores its comment count); a visitor's marks nothing
+            post.read_by.add(ctx.viewer.id)
+            post.read_at[ctx.viewer.id] = now()
+            self.fake.note_read_marks(ctx.request)
         return {
             "post_view": self.views.post_view(post, ctx.viewer),
             "community_view": self.views.community_view(community, ctx.viewer),

@@ -110,7 +110,8 @@ def test_since_bounds_the_removed_posts_read(fake_lemmy, tmp_path):
 
     assert sorted(walked) == [("comment", comment.id), ("post", new.id)]
     read = [r.query.get("id") for r in lemmy.requests if r.path == lemmy.api_path("/api/v3/post")]
-    assert sorted(read) == sorted([str(old.id), str(new.id)]), "not the one removed long ago"
+    # (0.19 asks each once without the login first: a removed post is not shown to it)
+    assert sorted(set(read)) == sorted([str(old.id), str(new.id)]), "not the one removed long ago"
 
 
 @pytest.mark.slow

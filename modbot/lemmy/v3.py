@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from modbot.config.settings import Secret
-from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
+from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy import views_v3
 from modbot.lemmy.api import MAX_PAGE, MODLOG_PAGES, PAGE, ModlogEntry, modlog_too_long
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
@@ -160,6 +160,10 @@ class LemmyClient(PictrsStore, Transport):
         )
         self._ph: Any = None  # pythorhead's API objects, built on the first action
         self._nodeinfo: dict[str, Any] | None = None
+        # ``get_post``: read posts without the login (false once Lemmy says the instance
+        # is private), and whether a dry run said once that a logged-in read marks one
+        self._read_posts_anonymously = True
+        self._said_read_mark = False
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -447,9 +451,36 @@ class LemmyClient(PictrsStore, Transport):
         return _listing(self.api("GET", "/comment/list", params=params), "comments", "comment/list")
 
     def get_post(self, post_id: int) -> Any:
-        """One post's ``PostView`` (admins and moderators also get a removed one); it is
-        checked where it becomes an item (``views_v3``)."""
-        return self.api("GET", "/post", params={"id": post_id}).get("post_view")
+        """One post's ``PostView``; it is checked where it becomes an item (``views_v3``).
+
+        0.19's ``GET /post`` marks the post read for the account that reads it and
+        stores its comment count for it (``api_crud/src/post/read.rs``): a change on the
+        instance, which also hides the post from the account's listings while its
+        ``show_read_posts`` is off. Without the login it marks nothing, and no other
+        0.19 call reads one post by id. So a post is read without the login first; only
+        one a visitor is not shown (removed, deleted, or every post of a private
+        instance), which admins and moderators alone see, is read logged in: Lemmy then
+        marks it read, a dry run too (said once in the log), as nothing else shows it."""
+        params = {"id": post_id}
+        if self._read_posts_anonymously:
+            try:
+                return self.api("GET", "/post", auth=False, params=params).get("post_view")
+            except LemmyUnavailable:
+                raise
+            except LemmyError as exc:
+                if exc.error == "instance_is_private":
+                    self._read_posts_anonymously = False  # every visitor's read fails
+                elif exc.status != 400 or not (exc.error or "").startswith("couldnt_find"):
+                    raise
+        if self.read_only and not self._said_read_mark:
+            self._said_read_mark = True
+            log.warning(
+                "dry run: a post Lemmy 0.19 shows only to a logged-in reader (removed or "
+                "deleted, or any on a private instance) is read logged in, and Lemmy marks "
+                "it read for the bot's account (GET /post; 0.19 has no other read by id); "
+                "nothing else is changed"
+            )
+        return self.api("GET", "/post", params=params).get("post_view")
 
     def list_all_media(self, *, page: int = 1, limit: int = 50) -> list[Any]:
         """One page of every upload on the instance, newest first (admin only, 0.19.4+)."""
