@@ -82,8 +82,18 @@ class CountingServer:
             writer.close()
 
 
+_ADDRESSES: dict[str, str] = {}
+
+
 async def _public(host: str, port: int) -> list[str]:
-    return ["93.184.216.34"]
+    # each host a public address of its own: names of one address share its per_host
+    # (test_s26h_address_host_limit), and these hosts are meant to be different servers
+    name = host.rstrip(".").lower()
+    return [
+        _ADDRESSES.setdefault(
+            name, f"93.184.{216 + len(_ADDRESSES) // 250}.{len(_ADDRESSES) % 250 + 1}"
+        )
+    ]
 
 
 async def _fetch_all(urls_for, limits: FetchLimits):

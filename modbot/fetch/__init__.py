@@ -52,6 +52,7 @@ from yarl import URL
 
 from modbot.fetch.addresses import (
     ANY_PORT,
+    CONNECTION_KEEPALIVE,
     DEFAULT_PORTS,
     Dial,
     HostPolicy,
@@ -539,6 +540,9 @@ class Fetcher:
             connector = aiohttp.TCPConnector(
                 limit=self.limits.max_concurrency,
                 resolver=self._addresses,
+                # every new connection asks the resolver, which answers a request's pin
+                use_dns_cache=False,
+                keepalive_timeout=CONNECTION_KEEPALIVE,  # the pins outlive it
                 ssl=tls_context(),
                 enable_cleanup_closed=_SSL_TRANSPORTS_LEAK,
             )
@@ -568,25 +572,45 @@ class Fetcher:
 
     @asynccontextmanager
     async def _slots(self, url: str, deadline: asyncio.Timeout) -> AsyncIterator[None]:
-        """A request's place: one of its server's slots, then one of all. The time
+        """A request's place: one of its server's slots, then one of all. Its server is
+        its host and port, and also the address it dials (``PinnedResolver.pinned``):
+        names without end (wildcard DNS) of one slow server share that server's slots,
+        not each take their own until the slow links hold every slot there is. The time
         waiting for them is the bot's own queue, not the server's: the download's
-        deadline stops meanwhile. Held for one request (one hop of a redirect chain),
-        never while waiting for another's: no download holds one slot and waits for
-        the next."""
-        host = _server(url)
+        deadline stops meanwhile (the name lookup between is the server's time). Held for
+        one request (one hop of a redirect chain), never while waiting for another's: no
+        download holds one slot and waits for the next."""
+        host, port = _dial_target(url)
         loop = asyncio.get_running_loop()
-        when = deadline.when()
-        left = None if when is None else when - loop.time()
-        deadline.reschedule(None)
-        try:
-            async with self._host_slot(host), self._slot():
-                if left is not None:
-                    deadline.reschedule(loop.time() + left)
-                    left = None
-                yield
-        finally:
-            if left is not None:  # cancelled while waiting: the deadline as it was
+        left: float | None = None
+
+        def pause() -> None:
+            nonlocal left
+            when = deadline.when()
+            left = None if when is None else when - loop.time()
+            deadline.reschedule(None)
+
+        def resume() -> None:
+            nonlocal left
+            if left is not None:
                 deadline.reschedule(loop.time() + left)
+                left = None
+
+        pause()
+        try:
+            async with self._host_slot(_server(url)):
+                resume()
+                async with self._addresses.pinned(host, port) as address:
+                    pause()
+                    async with self._host_slot(address), self._slot():
+                        resume()
+                        yield
+        except FetchSkipped as exc:
+            if exc.url.startswith("//"):
+                exc.url = url  # raised by the resolver, which only knows host:port
+            raise
+        finally:
+            resume()  # cancelled while waiting: the deadline as it was
 
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
@@ -596,8 +620,11 @@ class Fetcher:
             yield
 
     @asynccontextmanager
-    async def _host_slot(self, host: str) -> AsyncIterator[None]:
+    async def _host_slot(self, host: str | None) -> AsyncIterator[None]:
         # [semaphore, users]; dropped when unused so the dict does not grow forever
+        if host is None:  # a trusted host's address: its name's slots are its limit
+            yield
+            return
         entry = self._hosts.setdefault(
             host, [asyncio.Semaphore(self.limits.per_host_concurrency), 0]
         )
@@ -772,10 +799,15 @@ def _server(url: str) -> str:
     default port, in IDNA's other letters or an IPv4 address in a legacy form is the
     same server (a comment's hundred links to one must not each get slots of their
     own)."""
+    host, port = _dial_target(url)
+    return f"[{host.rstrip('.')}]:{port}"
+
+
+def _dial_target(url: str) -> tuple[str, int]:
+    """The host (as the HTTP client looks it up) and port a request to ``url`` dials."""
     dialed = _as_browsers_read(url)
     parts = urlsplit(dialed)
-    port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower(), 0)
-    return f"[{_dialed_host(dialed).rstrip('.')}]:{port}"
+    return _dialed_host(dialed), parts.port or DEFAULT_PORTS.get(parts.scheme.lower(), 0)
 
 
 def _as_browsers_read(url: str) -> str:

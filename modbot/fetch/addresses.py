@@ -5,6 +5,10 @@ host and port are allowed) and answers only the addresses it checked, which are 
 connected to, so DNS cannot answer differently between check and connect. An IP address
 in the URL is checked before the request (aiohttp does not resolve those). TLS still
 verifies the certificate against, and sends SNI for, the URL's host name.
+
+A name's lookup is pinned (``PinnedResolver.pinned``) while requests to it run and for a
+while after: a request dials the one address its download slot was counted on
+(``address_key``), so many names of one server (wildcard DNS) share that server's slots.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import ipaddress
 import socket
 import ssl
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,6 +32,7 @@ from modbot.fetch.refusals import PrivateAddress, UnresolvableHost
 
 __all__ = [
     "ANY_PORT",
+    "CONNECTION_KEEPALIVE",
     "DEFAULT_PORTS",
     "LOOKUP_THREADS",
     "Dial",
@@ -33,6 +40,7 @@ __all__ = [
     "PinnedResolver",
     "Resolver",
     "SystemResolver",
+    "address_key",
     "is_public_address",
     "literal_address",
     "parse_host_entry",
@@ -209,6 +217,35 @@ def _normal_host(host: str) -> str:
     return host.strip("[]").rstrip(".").lower()
 
 
+# How long the fetcher's HTTP client keeps an idle connection for reuse (aiohttp's
+# keepalive_timeout): a name's pin outlives it, so a reused connection went to the pinned
+# address too.
+CONNECTION_KEEPALIVE = 15.0
+# A pin older than this is looked up again when next taken while nothing uses it (a
+# host that moved is found within minutes).
+PIN_MAX_AGE = 300.0
+
+
+@dataclass
+class _Pin:
+    addresses: list[str]  # what requests to the name dial, checked
+    looked_up: float
+    users: int = 0
+    last_used: float = 0.0
+
+
+def address_key(address: str) -> str:
+    """What one server's download slots are counted by: its IPv4 address, or the /64 an
+    IPv6 address is in (one machine is commonly given a whole /64, and can answer on any
+    address of it)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        return f"address {ipaddress.IPv6Network((ip, 64), strict=False)}"
+    return f"address {ip}"
+
+
 class PinnedResolver(AbstractResolver):
     """aiohttp's resolver: resolves, checks, and answers only the addresses it checked,
     which aiohttp then connects to (no second lookup). aiohttp does not ask it about IP
@@ -227,12 +264,75 @@ class PinnedResolver(AbstractResolver):
         self._resolver = resolver
         self._dial = dial
         self._timeout = timeout
+        self._pins: dict[tuple[str, int], _Pin] = {}
+        self._pruned = 0.0
+
+    @contextlib.asynccontextmanager
+    async def pinned(self, host: str, port: int) -> AsyncIterator[str | None]:
+        """For one request to ``host:port`` (as dialled), while it runs: the key of the
+        server it connects to (``address_key``), for the download slots a server has; None
+        for a trusted host (the allowed hosts: the admin's own, whose per-name limit
+        stands alone). A name is looked up once, and requests to it dial the address
+        that lookup answered first, and only that one (no fallback to the others: a
+        hostile DNS answer could list a fresh address first each time, slots counted on
+        it, and the connection then fall back to the one slow server), until nothing has
+        used the name for longer than an idle connection is kept (``CONNECTION_KEEPALIVE``)
+        or the lookup is ``PIN_MAX_AGE`` old and unused: so the address counted is the
+        address dialled, also over a reused connection. ``FetchSkipped`` from the lookup
+        (a private address, no answer), with ``//host:port`` as its URL."""
+        trusted = self._policy.may_be_private(host, port)
+        literal = literal_address(host)
+        if literal is not None:  # aiohttp connects to it without asking the resolver
+            yield None if trusted else address_key(literal)
+            return
+        key = (_normal_host(host), port)
+        pin = await self._pin(key, host, port, trusted)
+        pin.users += 1
+        try:
+            yield None if trusted else address_key(pin.addresses[0])
+        finally:
+            pin.users -= 1
+            pin.last_used = time.monotonic()
+
+    async def _pin(self, key: tuple[str, int], host: str, port: int, trusted: bool) -> _Pin:
+        now = time.monotonic()
+        if now - self._pruned > CONNECTION_KEEPALIVE:  # forget the names no longer used
+            self._pruned = now
+            for old in [k for k, p in self._pins.items() if not self._current(p, now)]:
+                del self._pins[old]
+        pin = self._pins.get(key)
+        if pin is not None and self._current(pin, now):
+            return pin
+        addresses = await self._checked_addresses(host, port)
+        # another request to the name may have pinned it meanwhile: one pin per name
+        pin = self._pins.get(key)
+        if pin is not None and self._current(pin, time.monotonic()):
+            return pin
+        if pin is not None and pin.users:  # old, and dialled now: kept until unused
+            if pin.addresses[0] in addresses:
+                pin.looked_up = time.monotonic()
+            return pin
+        # a trusted host keeps every address (no slots counted by them), to fall back on
+        pin = _Pin(addresses if trusted else addresses[:1], looked_up=time.monotonic())
+        self._pins[key] = pin
+        return pin
+
+    @staticmethod
+    def _current(pin: _Pin, now: float) -> bool:
+        if now - pin.looked_up > PIN_MAX_AGE:
+            return False
+        return pin.users > 0 or now - pin.last_used < CONNECTION_KEEPALIVE + 5
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results: list[ResolveResult] = []
-        for address in await self._checked_addresses(host, port):
+        pin = self._pins.get((_normal_host(host), port))
+        if pin is not None and pin.users:  # a request's pin (``pinned``): no second lookup
+            addresses = pin.addresses
+        else:
+            addresses = await self._checked_addresses(host, port)
+        for address in addresses:
             to, to_port = self._dial(address, port) if self._dial else (address, port)
             results.append(
                 {
