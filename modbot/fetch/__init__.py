@@ -85,7 +85,7 @@ from modbot.fetch.refusals import (
     redact,
 )
 from modbot.fetch.sniff import sniff_image_type, why_not_an_image
-from modbot.fetch.whole import whole_image_end
+from modbot.fetch.whole import not_read, whole_image_end
 
 __all__ = [
     "ANY_PORT",
@@ -952,9 +952,13 @@ def _whole_arrival(url: str, body: _Body, stop: FetchSkipped, hold: BodyHold) ->
         sent = f"the server announced {body.announced} bytes and sent {body.received}"
     decoded = body.decoder is None or body.decoder.complete  # an inflated stream ended
     if not data or not decoded or whole_image_end(data) is None:
+        # a format whose end is not read says so: its image may be whole, yet unjudged
+        unread = (
+            not_read(media_type) if decoded and (media_type := sniff_image_type(data)) else None
+        )
+        why = f"{unread}, whole or not" if unread else "not a whole image"
         raise type(stop)(
-            stop.url,
-            f"{stop.message}; cut short: {sent}, not a whole image (never judged)",
+            stop.url, f"{stop.message}; cut short: {sent}, {why} (never judged)"
         ) from None
     note = f"{sent}, then the download stopped ({stop.reason}): a whole image, judged"
     log.info("image %s: %s", redact(url), note)

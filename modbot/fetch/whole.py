@@ -4,7 +4,11 @@ browser shows entirely, and is judged; anything else may be half an image, and i
 
 Each format is walked by its own lengths, never searched for its end marker: the bytes
 ``FF D9`` inside a JPEG's EXIF thumbnail, or ``3B`` inside a GIF's pixel data, are no end.
-Formats not read here (BMP, TIFF, AVIF...) are never whole when cut short.
+An AVIF or HEIC/HEIF is whole when its ``meta`` box is and every byte range its item
+locations (``iloc``) name is there; a BMP when its pixel array (by its header's size)
+is. Formats not read here are never whole when cut short, and ``not_read`` says why
+(TIFF: its strips can lie anywhere, through offset tables in any order; JPEG XL: a bare
+codestream has no length or end marker short of decoding it; ICO and other rare ones).
 
 The walk runs on the download's event loop, so its steps are bounded by the file's
 size, format by format: under half a second for 25 MB in the worst case (a crafted file
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["whole_image_end"]
+__all__ = ["not_read", "whole_image_end"]
 
 
 class _Steps:
@@ -35,7 +39,7 @@ class _Steps:
 def whole_image_end(data: bytes) -> int | None:
     """Where the image at the start of ``data`` ends (bytes after it are no part of it,
     and browsers ignore them), or None when the image is not whole or its format is not
-    one read here (JPEG, PNG, GIF, WebP)."""
+    one read here (JPEG, PNG, GIF, WebP, AVIF, HEIC/HEIF, BMP)."""
     if data.startswith(b"\xff\xd8\xff"):
         return _jpeg_end(data)
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -44,7 +48,35 @@ def whole_image_end(data: bytes) -> int | None:
         return _gif_end(data)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return _riff_end(data)
+    if data[4:8] == b"ftyp":
+        return _isobmff_end(data)
+    if data[:2] == b"BM":
+        return _bmp_end(data)
     return None
+
+
+def not_read(media_type: str) -> str | None:
+    """Why a cut-short body of ``media_type`` (as sniffed) is never judged whole, for a
+    format not read here; None for one that is."""
+    if media_type in _READ:
+        return None
+    if media_type == "image/tiff":
+        return "a TIFF's strips may lie anywhere in the file, so its end is not read"
+    if media_type == "image/jxl":
+        return "a JPEG XL codestream has no length or end marker short of decoding it"
+    return f"the end of an {media_type} file is not read"
+
+
+_READ = {
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+    "image/heic",
+    "image/heif",
+    "image/bmp",
+}
 
 
 _RESTARTS = range(0xD0, 0xD8)
@@ -148,3 +180,120 @@ def _riff_end(data: bytes) -> int | None:
     length = int.from_bytes(data[4:8], "little")
     end = 8 + length
     return end if length >= 4 and end <= len(data) else None
+
+
+def _boxes(data: bytes, at: int, end: int, steps: _Steps) -> list[tuple[bytes, int, int]] | None:
+    """The ISO BMFF boxes from ``at`` to ``end``, as (type, content start, box end); the
+    last may run past ``end`` (cut short). None for a malformed or unbounded one."""
+    boxes: list[tuple[bytes, int, int]] = []
+    while at + 8 <= end and steps.take():
+        size, kind, content = int.from_bytes(data[at : at + 4], "big"), data[at + 4 : at + 8], 8
+        if size == 1:  # a 64-bit size follows
+            if at + 16 > end:
+                return boxes
+            size, content = int.from_bytes(data[at + 8 : at + 16], "big"), 16
+        elif size == 0:  # "to the end of the file": which end is what is unknown
+            return None
+        if size < content:
+            return None
+        boxes.append((kind, at + content, at + size))
+        at += size
+    return boxes
+
+
+def _isobmff_end(data: bytes) -> int | None:
+    """AVIF, HEIC/HEIF: after the ``meta`` box and every extent its ``iloc`` names in
+    the file (the coded images, their tiles, Exif), whichever comes last."""
+    size, steps = len(data), _Steps(data, 16)
+    top = _boxes(data, 0, size, steps)
+    meta = [(start, end) for kind, start, end in top or () if kind == b"meta"]
+    if len(meta) != 1 or meta[0][1] > size:
+        return None
+    meta_start, meta_end = meta[0]
+    inner = _boxes(data, meta_start + 4, meta_end, steps)  # a FullBox: version, flags
+    iloc = [(start, end) for kind, start, end in inner or () if kind == b"iloc"]
+    if len(iloc) != 1 or iloc[0][1] > meta_end:
+        return None
+    ends = _iloc_extent_ends(data, *iloc[0], steps)
+    return None if ends is None or max(ends, default=0) > size else max([meta_end, *ends])
+
+
+def _iloc_extent_ends(data: bytes, at: int, end: int, steps: _Steps) -> list[int] | None:
+    """Where each extent in the file (construction method 0) ends, by the ``iloc`` box
+    whose content is ``data[at:end]``; None when malformed or an extent runs to the end
+    of the file (length 0)."""
+
+    def read(width: int) -> int | None:
+        nonlocal at
+        if at + width > end:
+            return None
+        value = int.from_bytes(data[at : at + width], "big")
+        at += width
+        return value
+
+    version = read(4)
+    sizes = read(2)
+    if version is None or sizes is None:
+        return None
+    version >>= 24
+    offset_size, length_size = sizes >> 12, (sizes >> 8) & 0xF
+    base_size, index_size = (sizes >> 4) & 0xF, sizes & 0xF if version in (1, 2) else 0
+    if version > 2 or any(n not in (0, 4, 8) for n in (offset_size, length_size, base_size)):
+        return None
+    items = read(4 if version == 2 else 2)
+    ends: list[int] = []
+    for _ in range(items or 0):
+        if not steps.take():
+            return None
+        method = 0
+        if read(4 if version == 2 else 2) is None:  # item_ID
+            return None
+        if version in (1, 2):
+            method_field = read(2)
+            if method_field is None:
+                return None
+            method = method_field & 0xF
+        reference, base, extents = read(2), read(base_size), read(2)
+        if reference is None or base is None or extents is None:
+            return None
+        for _ in range(extents):
+            if not steps.take() or read(index_size) is None:
+                return None
+            offset, length = read(offset_size), read(length_size)
+            if offset is None or length is None:
+                return None
+            if method == 0 and reference == 0:  # in this file (not idat, not elsewhere)
+                if length == 0:
+                    return None
+                ends.append(base + offset + length)
+    return None if items is None else ends
+
+
+def _bmp_end(data: bytes) -> int | None:
+    """After the pixel array: at the header's offset, its size by the info header
+    (rows of whole 4-byte words; a compressed one's by its stated size)."""
+    if len(data) < 30:
+        return None
+    offset = int.from_bytes(data[10:14], "little")
+    info = int.from_bytes(data[14:18], "little")
+    if info == 12:  # the OS/2 core header: 16-bit sizes
+        width, height = int.from_bytes(data[18:20], "little"), int.from_bytes(data[20:22], "little")
+        bits, compression, stated = int.from_bytes(data[24:26], "little"), 0, 0
+    elif info >= 40 and len(data) >= 38:
+        width = int.from_bytes(data[18:22], "little", signed=True)
+        height = abs(int.from_bytes(data[22:26], "little", signed=True))
+        bits = int.from_bytes(data[28:30], "little")
+        compression = int.from_bytes(data[30:34], "little")
+        stated = int.from_bytes(data[34:38], "little")
+    else:
+        return None
+    if offset < 14 + info or width <= 0 or height <= 0 or bits not in (1, 2, 4, 8, 16, 24, 32):
+        return None
+    if compression in (0, 3, 6):  # uncompressed (with bit fields or not): rows of pixels
+        pixels = (width * bits + 31) // 32 * 4 * height
+    elif compression in (1, 2) and stated > 0:  # RLE: its stated size
+        pixels = stated
+    else:  # JPEG or PNG inside, or no size stated
+        return None
+    end = offset + pixels
+    return end if end <= len(data) else None
