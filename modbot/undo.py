@@ -16,7 +16,9 @@ Each undo is an action like the bot's own: claimed in the store under its key
 ``done`` once Lemmy confirmed it, never sent twice; a claim a killed ``modbot undo``
 left is settled by asking Lemmy (is the post still removed? the person still banned?).
 Undo processes take a lock of their own (``MODBOT_STATE.undo.lock``), not the daemon's,
-so an admin can undo while the daemon runs. What was undone is recorded in the audit:
+so an admin can undo while the daemon runs: what the daemon did since the plan was made
+is read from the store again right before an unban is claimed (a ban it placed anew for
+another item, after the bot's ran out, is another decision's: not lifted). What was undone is recorded in the audit:
 one record per decision, ``undo_of`` its id, with the undo's actions.
 
 A ban is lifted only while it is the bot's: not once it ran out, not when the bot
@@ -306,27 +308,38 @@ def _keep_only_theirs(store: Store, plan: UndoPlan, now: float | None = None) ->
                     "restored (undo that decision to restore it)"
                 )
         if step.kind == "unban" and step.done_before is None:
-            last = _ban_cursor(store, step.target)
-            original = store.action("ban", step.target) or {}
-            placed_for = last.get("item") or original.get("item")
-            expires = last.get("expires")
-            if placed_for and placed_for not in items:
-                why = (
-                    "the bot's ban for this decision ran out; the ban since is the bot's ban "
-                    f"for {placed_for}, another decision's: not lifted (undo that decision "
-                    "to lift it)"
-                )
-            elif isinstance(expires, int | float) and expires <= now:
-                why = (
-                    f"the bot's ban ran out at {_iso(expires)}: nothing of it to lift (any ban "
-                    "Lemmy shows now is someone else's, and stays)"
-                )
+            why = _ban_not_theirs(store, step.target, items, now)
         if why is None:
             kept.append(step)
             continue
         for decision in step.decisions:
             plan.not_undone.append((decision, step.describe, why))
     plan.steps = kept
+
+
+def _ban_not_theirs(
+    store: Store, target: str, items: set[str | None], now: float | None = None
+) -> str | None:
+    """Why the bot's ban of ``target`` is not the ban of the decisions of ``items`` (none
+    to lift): it ran out, or the bot banned the person anew since for another item
+    (another decision's ban). None: it is theirs."""
+    now = time.time() if now is None else now
+    last = _ban_cursor(store, target)
+    original = store.action("ban", target) or {}
+    placed_for = last.get("item") or original.get("item")
+    expires = last.get("expires")
+    if placed_for and placed_for not in items:
+        return (
+            "the bot's ban for this decision ran out; the ban since is the bot's ban "
+            f"for {placed_for}, another decision's: not lifted (undo that decision "
+            "to lift it)"
+        )
+    if isinstance(expires, int | float) and expires <= now:
+        return (
+            f"the bot's ban ran out at {_iso(expires)}: nothing of it to lift (any ban "
+            "Lemmy shows now is someone else's, and stays)"
+        )
+    return None
 
 
 def _gone(exc: LemmyError) -> bool:
@@ -776,15 +789,7 @@ def carry_out(
         if stopped is not None:
             settled(step, ActionOutcome(step.kind, NOT_TRIED, f"not tried: {stopped.detail}"))
             continue
-        original = store.action(UNDO_KINDS[step.kind], step.target)
-        before = store.action(step.kind, step.target)
-        again = bool(
-            before
-            and before["status"] == "done"
-            and original
-            and original["status"] == "done"
-            and original["done_at"] > before["done_at"]
-        )
+        original, before, again = _rows(store, step)
         ex.current_item = step.item
         # Lemmy is asked only before a new undo: not for one done already (its record may
         # be left to write) nor one a killed undo left in flight.
@@ -799,6 +804,17 @@ def carry_out(
                 settled(step, kept)
                 stopped = kept if kept.retry else None
                 continue
+            if step.kind == "unban":
+                # The daemon acts beside undo (its own lock): since the plan was made (and
+                # while Lemmy was asked) its ban may have run out and the daemon banned the
+                # person anew for another item. That ban is another decision's: asked again
+                # right before the unban is claimed and sent.
+                items = {item_key(plan.rows[d].record) for d in step.decisions}
+                why = _ban_not_theirs(store, step.target, items)
+                if why is not None:
+                    settled(step, ActionOutcome(step.kind, "skipped", f"not lifted: {why}"))
+                    continue
+                original, before, again = _rows(store, step)
         send, refused = _sender(client, step, reason, restore_data)
         outcome = ex.once(
             step.kind,
@@ -835,6 +851,21 @@ def carry_out(
             stopped = outcome
     _record(store, plan, results, run_id, recorded)
     return results
+
+
+def _rows(store: Store, step: Step) -> tuple[dict | None, dict | None, bool]:
+    """The store's rows of the action ``step`` undoes and of the undo, and whether the
+    action was done again after an earlier undo of it (it is undone anew)."""
+    original = store.action(UNDO_KINDS[step.kind], step.target)
+    before = store.action(step.kind, step.target)
+    again = bool(
+        before
+        and before["status"] == "done"
+        and original
+        and original["status"] == "done"
+        and original["done_at"] > before["done_at"]
+    )
+    return original, before, again
 
 
 def _record(

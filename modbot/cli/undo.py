@@ -59,7 +59,9 @@ Each undo is done once, ever (recorded in the state file before it is sent, like
 bot's own actions; a killed undo is finished by the next, after asking Lemmy), and
 listed by `modbot audit` as `undo of #ID`. The bot never removes an undone item again;
 an undone ban counts as one that ran out (another offence bans anew). It runs beside the
-daemon (undos take their own lock, MODBOT_STATE.undo.lock). Needs LEMMY_URL,
+daemon (undos take their own lock, MODBOT_STATE.undo.lock): right before a ban is lifted
+the state file is read again, and a ban the daemon placed anew meanwhile (the bot's ran
+out, the person offended again: another decision's) is not lifted, said so. Needs LEMMY_URL,
 LEMMY_USERNAME and LEMMY_PASSWORD (the bot's account) with --yes; the preview asks Lemmy
 with them too (reads only), and without them (or when Lemmy cannot be reached) lists
 what the state file says, saying that Lemmy was not asked.
