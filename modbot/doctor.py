@@ -227,9 +227,9 @@ def diagnose(
     _state(Path(settings.state_path), report)
     rules_finding, policy = _rules(rules)
     pinned = policy.lemmy.api if policy is not None else "auto"
-    through_lemmy = None
+    is_v4 = None
     if "LEMMY_URL" not in unedited:  # the template's host is no instance: nothing to reach
-        through_lemmy = _instance(
+        is_v4 = _instance(
             settings,
             report,
             timeout,
@@ -237,7 +237,7 @@ def diagnose(
             api=pinned,
             login="LEMMY_PASSWORD" not in unedited,
         )
-    _pictrs(settings, report, timeout, through_lemmy=through_lemmy)
+    _pictrs(settings, report, timeout, is_v4=is_v4)
     feeds: list[Finding] = []
     if policy is not None:
         if policy.feeds:
@@ -517,8 +517,8 @@ def _instance(
     api: str,
     login: bool = True,
 ) -> bool | None:
-    """Whether Lemmy itself purges an image's file (1.0's DELETE /api/v4/image), once
-    its version is known; None when it is not. ``login``: False stops before the login
+    """Whether the instance is Lemmy 1.0 (API v4), once its version is known; None when
+    it is not. ``login``: False stops before the login
     (the password is the template's)."""
     problem = url_problem(settings.lemmy_url)
     if problem:
@@ -538,21 +538,21 @@ def _instance(
     if clock is not None:
         report.findings.append(clock)
     client = connect(settings, requests_per_minute=60, timeout=timeout, read_only=True, retries=0)
-    through_lemmy = client.can_purge_files
+    is_v4 = client.api_version == "v4"
     if not login:
         client.close()
-        return through_lemmy
+        return is_v4
     try:
         site = client.check_session()
     except LemmyError as exc:
         report.add("login", FAIL, f"login as {settings.username!r}: {login_problem(exc)}")
-        return through_lemmy
+        return is_v4
     finally:
         client.close()
     account = site.account
     if account is None:
         report.add("login", FAIL, "Lemmy answers as for an anonymous visitor after the login")
-        return through_lemmy
+        return is_v4
     report.add("login", OK, f"logged in as {settings.username!r} (person {account.person_id})")
     if account.admin:
         report.add("admin", OK, "the bot account is an admin")
@@ -574,7 +574,7 @@ def _instance(
         )
     else:
         report.add("account", OK, "the bot account's settings hide nothing from it")
-    return through_lemmy
+    return is_v4
 
 
 def _now() -> datetime:
@@ -620,11 +620,9 @@ def _clock(url: str, timeout: float) -> Finding | None:
     )
 
 
-def _pictrs(
-    settings: Settings, report: Report, timeout: float, through_lemmy: bool | None = None
-) -> None:
-    """``through_lemmy``: Lemmy purges an image's file itself (1.0), not (0.19), or
-    unknown (None: the instance could not be asked)."""
+def _pictrs(settings: Settings, report: Report, timeout: float, is_v4: bool | None = None) -> None:
+    """``is_v4``: the instance is Lemmy 1.0 (True), 0.19 (False), or unknown
+    (None: it could not be asked)."""
     if not settings.pictrs_url or not settings.pictrs_api_key:
         unset = "PICTRS_URL and PICTRS_API_KEY are not set"
         on_019 = (
@@ -632,12 +630,13 @@ def _pictrs(
             "post or comment stays in pict-rs"
         )
         on_10 = (
-            "purge_image goes through Lemmy's DELETE /api/v4/image (admin only, "
-            "rate-limited by the site's image limit); set them for pict-rs' own purge"
+            "purge_image is recorded not_possible: Lemmy's own DELETE /api/v4/image would "
+            "purge every upload of the same file unchecked (an admin's too); set them for "
+            "pict-rs' purge, which asks first"
         )
-        if through_lemmy:
-            report.add("pictrs", OK, f"{unset}: {on_10}")
-        elif through_lemmy is None:
+        if is_v4:
+            report.add("pictrs", WARN, f"{unset}: {on_10}")
+        elif is_v4 is None:
             report.add("pictrs", WARN, f"{unset}: on Lemmy 0.19 {on_019}; on 1.0 {on_10}")
         else:
             report.add("pictrs", WARN, f"{unset}: {on_019}")
