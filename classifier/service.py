@@ -1249,6 +1249,20 @@ class WorkerServer:
         host, port = self.address
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
+    def stop_on_signals(self) -> None:
+        """SIGTERM and Ctrl-C stop ``run()``, also when they come before it has started
+        (uvicorn's own handlers are set only then: a no-op or the default handler in
+        between ignored the stop, or killed the process without its cleanup), and after
+        its stop, when uvicorn raises the signal again for this handler: a clean exit (0).
+        Call it before telling anyone the server is up (the port file)."""
+        import signal
+
+        def stop(*_: object) -> None:
+            self.server.should_exit = True
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, stop)
+
     def run(self) -> None:
         self.server.run(sockets=[self.socket])
 

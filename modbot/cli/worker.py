@@ -383,15 +383,6 @@ def worker_config(
     )
 
 
-def _quiet_stop_signals() -> None:
-    """uvicorn stops on SIGTERM/SIGINT, then raises the signal again for the handler
-    that was there before: make that one a no-op, so a stop is a clean exit (0)."""
-    import signal
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-
-
 def build_service(args: argparse.Namespace, config: WorkerConfig) -> WorkerService:
     """The model, DeepDanbooru (as the bot resolves classifier.deepdanbooru) and the
     service serving by ``config`` (``worker_config``), from the command line. Raises
@@ -445,12 +436,12 @@ def _serve(args: argparse.Namespace, host: str, port: int, config: WorkerConfig)
             f"concept version {service.default_engine.concept_version})",
             flush=True,
         )
+        server.stop_on_signals()
         if args.port_file:
             failed = write_port_file(args.port_file, server.address[1])
             if failed:
                 print(f"modbot worker: {failed}", file=sys.stderr)
                 return 1
-        _quiet_stop_signals()
         server.run()  # until SIGTERM or Ctrl-C: the requests in hand are answered first
     finally:
         service.close()

@@ -1312,13 +1312,14 @@ def serve(
             ),
             flush=True,
         )
+        # the signals handled before the port file says the gate is up
+        server.stop_on_signals()
+        _reload_on_hangup(gate, rules_path, upload_timeout)
         if port_file:
             failed = write_port_file(port_file, server.address[1])
             if failed:
                 print(f"modbot gate: {failed}", file=sys.stderr)
                 return 1
-        _quiet_stop_signals()
-        _reload_on_hangup(gate, rules_path, upload_timeout)
         server.run()
     finally:
         if gate is not None:
@@ -1371,11 +1372,3 @@ def _reload_on_hangup(gate: Gate, rules_path: Path, upload_timeout: float) -> No
         signal.SIGHUP,
         lambda *_: threading.Thread(target=reload, name="modbot-gate-reload", daemon=True).start(),
     )
-
-
-def _quiet_stop_signals() -> None:
-    """uvicorn raises SIGTERM/SIGINT again after its own stop: a clean exit (0)."""
-    import signal
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
