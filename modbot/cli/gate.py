@@ -41,8 +41,8 @@ media type, time, scores, rule, answer and why; never the image: `modbot audit -
 SIGHUP reads the rules file (and the hash lists it names) again without stopping: edit
 rules.yaml or a list, then `kill -HUP PID` (`docker compose kill -s HUP modbot-gate`);
 uploads are answered meanwhile. A file that is not valid, or that changes classifier: or
-concepts: (a restart's job), is not taken: the log says why, and the gate goes on with
-the rules it had.
+concepts: (a restart's job), or whose gate.budget is not under --upload-timeout, is not
+taken: the log says why, and the gate goes on with the rules it had.
 Exit status: 0 stopped by SIGTERM/Ctrl-C, 1 the rules, state file or classifier cannot be
 used, 2 a bad --listen or secret, or gate.budget not under --upload-timeout.
 """

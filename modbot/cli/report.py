@@ -21,9 +21,10 @@ rules.yaml, from its recorded verdict and hashes: nothing is downloaded or class
 Lemmy is asked only for the login. Images that cannot be decided again that way are
 listed with why: a verdict made under another model or concept set (and none since in
 the verdict cache), an image never classified, a hash kind a newer hash list needs.
-Items no run has looked at yet are not in it. What the upload gate (`modbot gate`) refused
-in the window, or decided without a verdict, is listed apart, as recorded (hash, size,
-answer, rule, scores): those files were never stored, so there is nothing to decide again.
+Items no run has looked at yet are not in it. What the upload gate (`modbot gate`)
+decided in the window (accepted, refused, or decided without a verdict) is listed apart,
+as recorded (hash, size, answer, rule, scores, why): the gate's answer was given at the
+upload, so there is nothing to decide again.
 
 --rescan looks at everything posted in the window instead: it walks the window through
 Lemmy, downloads and classifies each image (verdicts already in the state file are

@@ -150,8 +150,8 @@ class ReportBuilder:
             self.counts.added_decision(decision_id)
 
     def add_gate(self, record: dict[str, Any]) -> None:
-        """One record of the upload gate (``modbot gate``): a file refused, or decided
-        without a verdict. Listed apart from the decisions, as recorded."""
+        """One record of the upload gate (``modbot gate``): a file accepted, refused, or
+        decided without a verdict. Listed apart from the decisions, as recorded."""
         gate = record.get("gate") or {}
         self.gate_outcomes[str(gate.get("outcome"))] += 1
         if record.get("rule"):
