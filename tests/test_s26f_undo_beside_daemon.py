@@ -10,6 +10,7 @@ import time
 
 import pytest
 from support.acting import Scenario
+from support.bot import wait_for
 
 from modbot import undo as undo_module
 from modbot.cli import main
@@ -130,3 +131,47 @@ def test_a_ban_the_daemon_places_while_undo_runs_is_not_lifted(bot, capsys, monk
     assert code == 0, out
     assert len(unbans(s.lemmy)) == 1 and not s.lemmy.person(spammer.id).banned, out
     assert len(bans(s.lemmy)) == 2, out
+
+
+def removals(lemmy, post_id: int, removed: bool) -> int:
+    path = lemmy.api_path("/api/v3/post/remove")
+    return sum(
+        1
+        for r in lemmy.requests
+        if r.path == path
+        and (r.json or {}).get("post_id") == post_id
+        and (r.json or {}).get("removed") is removed
+    )
+
+
+def test_undo_beside_the_running_daemon_acts_once_and_the_daemon_leaves_it(bot, capsys):
+    """`modbot undo --yes` while `modbot run` holds the acting lock: it is not refused,
+    restores and lifts once; the daemon's next cycles see the restored post again and
+    neither remove it again nor ban its author again (one decision, one item)."""
+    s = bot("permanent")
+    (post,) = s.add_bad_posts(1)
+    daemon = s.start("run")
+    try:
+        wait_for(lambda: s.lemmy.post(post.id).removed, what="the daemon's removal")
+        wait_for(lambda: s.lemmy.person(post.creator_id).banned, what="the daemon's ban")
+        wait_for(lambda: len(s.decisions()) == 1, what="the decision recorded")
+        one = decision_of(capsys, post)
+
+        code, out = run(capsys, "undo", str(one), "--yes")
+        assert code == 0, out
+        assert f"done (#{one}): restore post {post.id}" in out, out
+        assert f"done (#{one}): lift the ban" in out, out
+        # the daemon sees the restored post in a cycle after it: decided again, not acted
+        s.lemmy.edit_post(post.id, body="edited")
+        wait_for(
+            lambda: sum(d.get("item", {}).get("id") == post.id for d in s.decisions()) >= 3,
+            what="the daemon's decision on the restored post",
+        )
+    finally:
+        daemon.terminate()
+        _, err = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, err[-3000:]
+    assert not s.lemmy.post(post.id).removed
+    assert not s.lemmy.person(post.creator_id).banned
+    assert removals(s.lemmy, post.id, True) == 1 and removals(s.lemmy, post.id, False) == 1
+    assert len(bans(s.lemmy)) == 1 and len(unbans(s.lemmy)) == 1
