@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -443,7 +444,7 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     remove_data = bool(params.get("remove_data", False))
     reason = planned.reason or ""
     # None is permanent; a timed ban keeps its end, however short (0 must not mean never).
-    expires = int(ex.clock() + seconds) if seconds is not None else None
+    expires = math.ceil(ex.clock() + seconds) if seconds is not None else None
     length = f"for {timedelta(seconds=seconds)}" if seconds is not None else "permanently"
     data = ", removing their content" if remove_data else ""
     if t.author_role:  # a stored file's: its uploader, or who posted it (the audit says)
@@ -506,6 +507,11 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             )
 
     def ban() -> None:
+        nonlocal expires
+        # The rule's length counts from now, not from before the reads above (a short
+        # ban on a loaded machine reached Lemmy over already: ban_expiration_in_past).
+        # (rounded up: a timed ban never ends before the rule's length)
+        expires = math.ceil(ex.clock() + seconds) if seconds is not None else None
         # Its end is kept before it is sent: killed while sending, the ban Lemmy shows
         # done at the restart must still run out (a new offence after it is banned anew).
         ex.store.set_cursor(f"ban:{key}", json.dumps({"expires": expires, "item": t.key}))
