@@ -71,9 +71,9 @@ def test_a_ban_an_admin_placed_after_the_bots_ran_out_is_never_lifted(bot, capsy
     assert run(capsys, "run", "--once")[0] == 0
     assert s.lemmy.person(post.creator_id).banned
     decision = decision_of(capsys, post)
-    time.sleep(
-        2.5
-    )  # (a 1 s ban ends at the next whole second) the bot's ban ran out; an admin bans them for something else
+    # the bot's ban ran out (a 1 s ban ends at the next whole second); an admin bans them
+    # for something else
+    time.sleep(2.5)
     admin_bans(s.lemmy, post.creator_id, None)
 
     # (on a loaded machine the upload of the same image may be decided after that ban
@@ -123,9 +123,9 @@ def test_the_bots_later_ban_for_another_item_is_that_decisions_to_lift(bot, caps
     (first,) = s.add_bad_posts(1)
     assert run(capsys, "run", "--once")[0] == 0
     one = decision_of(capsys, first)
-    time.sleep(
-        2.5
-    )  # (ends at the next whole second) the ban ran out; the same person posts another known-bad image
+    # the ban ran out (a 1 s ban ends at the next whole second); the same person posts
+    # another known-bad image
+    time.sleep(2.5)
     spammer = s.lemmy.person(first.creator_id)
     s.list_bad(1)
     upload = s.lemmy.add_upload(spammer, s._image(1))
