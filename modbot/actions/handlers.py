@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["COVERED", "DONE", "HANDLERS", "NOT_POSSIBLE", "handles"]
 
 log = logging.getLogger(__name__)
+
+# an unban claimed this recently is one a running `modbot undo` is sending (a few
+# seconds each); older, one a killed undo left
+UNDO_IN_FLIGHT_S = 300.0
 
 Handler = Callable[["Executor", Target, PlannedAction], ActionOutcome]
 HANDLERS: dict[str, Handler] = {}  # action kind -> its handler
@@ -457,6 +462,21 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             return ActionOutcome("ban", "skipped", "a community ban needs a community")
         community = int(t.community_id)
         key = f"community:{community}:person:{person}"
+    lifting = ex.store.action("unban", key)
+    if (
+        lifting is not None
+        and lifting["status"] == SENDING
+        and time.time() - lifting["done_at"] < UNDO_IN_FLIGHT_S
+    ):
+        # `modbot undo` (its own lock, beside the daemon) is lifting this person's ban
+        # now: a ban sent meanwhile could reach Lemmy before the unban and be lifted with
+        # it. An older claim is one a killed undo left: it holds nothing back.
+        return ActionOutcome(
+            "ban",
+            "failed",
+            "modbot undo is lifting this person's ban right now: tried again next cycle",
+            retry=True,
+        )
     there = _longer_ban_there(
         ex, key, person, expires, community, again=_ban_ran_out(ex, key, t.key)
     )
