@@ -158,7 +158,8 @@ class Executor:
         if self._admins_read is not None and time.monotonic() - self._admins_read < ADMINS_FRESH_S:
             return None
         try:
-            site = self.client.site_info()
+            # GET /site alone (``site_info`` also reads 1.0's /account and custom emojis)
+            admins = self.client.admin_ids()
         except LemmyError as exc:
             log.warning("could not read the instance's admins before acting: %s", exc)
             return (
@@ -166,7 +167,7 @@ class Executor:
                 "done, so that no admin is acted on; tried again next cycle"
             )[:500]
         self._admins_read = time.monotonic()
-        new = set(site.admin_ids) - self.admin_ids
+        new = set(admins) - self.admin_ids
         if new:
             log.info("made admin since modbot last read the list: person(s) %s", sorted(new))
             self.admin_ids |= new

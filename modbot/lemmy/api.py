@@ -84,6 +84,11 @@ class LemmyApi(Protocol):
 
     def site_info(self) -> SiteInfo: ...
 
+    def admin_ids(self) -> frozenset[int]:
+        """The person ids of the site's admins: ``GET /site`` alone (``site_info`` on 1.0
+        also reads the account and the custom emojis), for a check right before acting."""
+        ...
+
     # --- listings, newest first (a malformed entry is an Item with its `problem`)
     def posts(
         self,

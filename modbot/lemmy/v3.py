@@ -172,6 +172,9 @@ class LemmyClient(PictrsStore, Transport):
     def site_info(self) -> SiteInfo:
         return views_v3.site_info(self.site())
 
+    def admin_ids(self) -> frozenset[int]:
+        return views_v3.admin_ids(self.site())
+
     def posts(
         self,
         cursor: str | None,

@@ -35,6 +35,7 @@ from modbot.model import (
 
 __all__ = [
     "VIEW_FIELDS",
+    "admin_ids",
     "comment_item",
     "custom_emoji_urls",
     "item",
@@ -243,6 +244,12 @@ def site_info(site: dict[str, Any]) -> SiteInfo:
         return _site_info(site)
 
 
+def admin_ids(site: dict[str, Any]) -> frozenset[int]:
+    """The admins' person ids of a ``GetSiteResponse`` (``admins``: ``PersonView``s)."""
+    with malformed_answer("/site"):
+        return frozenset(a["person"]["id"] for a in site.get("admins") or [])
+
+
 def _site_info(site: dict[str, Any]) -> SiteInfo:
     site_view = site.get("site_view") or {}
     counts = site_view.get("counts") or {}
@@ -261,7 +268,7 @@ def _site_info(site: dict[str, Any]) -> SiteInfo:
     return SiteInfo(
         version=str(site.get("version") or ""),
         public_url=(site_view.get("site") or {}).get("actor_id"),
-        admin_ids=frozenset(a["person"]["id"] for a in site.get("admins") or []),
+        admin_ids=admin_ids(site),
         account=account,
         all_languages=tuple(lang["id"] for lang in site.get("all_languages") or []),
         custom_emoji_urls=custom_emoji_urls(site),

@@ -31,6 +31,7 @@ __all__ = [
     "IMAGE_PATH",
     "VIEW_FIELDS",
     "VISIBILITIES",
+    "admin_ids",
     "comment_item",
     "item",
     "message",
@@ -255,6 +256,13 @@ def site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
         return _site_info(site, my_user)
 
 
+def admin_ids(site: dict[str, Any]) -> frozenset[int]:
+    """The admins' person ids of a 1.0 ``GetSiteResponse``: its top-level ``admins``,
+    ``PersonView``s (``{person, is_admin, banned, ...}``), as 0.19's."""
+    with malformed_answer("/site"):
+        return frozenset(a["person"]["id"] for a in site.get("admins") or [])
+
+
 def _site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
     site_view = site.get("site_view") or {}
     local_site = site_view.get("local_site") or {}
@@ -273,7 +281,7 @@ def _site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo
     return SiteInfo(
         version=str(site.get("version") or ""),
         public_url=(site_view.get("site") or {}).get("ap_id"),
-        admin_ids=frozenset(a["person"]["id"] for a in site.get("admins") or []),
+        admin_ids=admin_ids(site),
         account=account,
         all_languages=tuple(lang["id"] for lang in site.get("all_languages") or []),
         posts=local_site.get("posts") or 0,
