@@ -49,8 +49,9 @@ run() {  # run NAME SECONDS SCRIPT ARGS...: one benchmark, at most SECONDS, into
 # issue 10: the whole bot vs the engine alone, 4,096 posts (>= 1,500 images/s end to end, R >= 0.9);
 # classifier.decode_processes is auto: one decoding process per core on cuda
 run pipeline 270 benchmarks/pipeline.py --model ViT-L-14 --random-weights --device cuda --posts 4096 --batch 256 --runs 3
-# issue 10: what feeds the GPU: the model alone, decoding in threads, in processes (the
-# engine's process decoder, pixels through the pipe and in shared memory), nvJPEG
+# issue 10: what feeds the GPU: the model alone, the engine with the reference views made
+# by the inference thread vs the decode threads, decoding in threads, in processes (the
+# engine's process decoder: pixels through the pipe, in shared memory, page-locked), nvJPEG
 run feed 150 benchmarks/gpu_feed.py --device cuda --model ViT-L-14 --images 1024
 # issue 10: the reference's view made on the GPU vs in the decode threads (CPU per image each way)
 run resample 45 benchmarks/resample.py --device cuda --images 1024

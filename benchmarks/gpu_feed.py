@@ -16,7 +16,10 @@ Each figure on the same ~1,600 px distinct JPEGs (benchmarks/pipeline.py's):
   here and its pixels sent back, as the engine gets them: through the pipe, then in
   shared memory (the engine's way), with the engine's own process's CPU an image;
 - Pillow's JPEG decode alone (full size, to an array, no checks), threads and processes;
-- nvJPEG (torchvision's ``decode_jpeg`` on the GPU), on CUDA.
+- nvJPEG (torchvision's ``decode_jpeg`` on the GPU), on CUDA, and how its pixels
+  compare with Pillow's;
+- on CUDA, the engine alone (``Engine.classify_many``) with the reference views made by
+  the inference thread, then by the decode threads (fba85b8), alternating.
 
 If threads give far less than processes, the decoding holds the GIL and one process
 cannot feed the model; the last line says which way feeds how much of the model.
@@ -148,12 +151,44 @@ def nvjpeg_agreement(images: list[bytes]) -> str:
     )
 
 
-def _model_rate(args: argparse.Namespace) -> float:
-    import torch
+def engine_rates(loaded, images: list[bytes], batch: int) -> str:
+    """The engine alone (``Engine.classify_many``, its default decoding on this device),
+    the reference views made by the inference thread (``resample_threads=0``, the way
+    before fba85b8) and by the decode threads, alternating, twice each."""
+    import tempfile
 
+    from classifier import ConceptSet, Engine
+
+    rates: dict[int, list[float]] = {0: [], 4: []}
+    with tempfile.TemporaryDirectory() as cache:
+        for threads in (0, 4, 4, 0):
+            with Engine(
+                loaded,
+                ConceptSet.builtin(),
+                max_batch=batch,
+                text_cache_dir=cache,
+                resample_threads=threads,
+            ) as engine:
+                engine.classify_many(images[:batch])  # warm-up: processes, kernels
+                start = time.perf_counter()
+                engine.classify_many(images)
+                rates[threads].append(len(images) / (time.perf_counter() - start))
+    inference, decode = (max(rates[k]) for k in (0, 4))
+    return (
+        f"the engine alone: views by the inference thread {inference:,.0f} images/s, by "
+        f"the decode threads {decode:,.0f} images/s (best of 2 each, alternating)"
+    )
+
+
+def _load(args: argparse.Namespace):
     from classifier import ModelSpec, load_model
 
-    loaded = load_model(ModelSpec(args.model, None, device=args.device, allow_random_weights=True))
+    return load_model(ModelSpec(args.model, None, device=args.device, allow_random_weights=True))
+
+
+def _model_rate(args: argparse.Namespace, loaded) -> float:
+    import torch
+
     size = loaded.image_size
     batch = torch.randint(0, 256, (args.batch, size, size, 3), dtype=torch.uint8)
     batch = batch.to(loaded.device)
@@ -201,8 +236,11 @@ def main() -> int:
 
     model_rate = float("nan")
     if not args.skip_model:
-        model_rate = _model_rate(args)
+        loaded = _load(args)
+        model_rate = _model_rate(args, loaded)
         print(f"model alone: {model_rate:,.0f} images/s ({args.model}, batch {args.batch})")
+        if args.device == "cuda":
+            print(engine_rates(loaded, images, args.batch), flush=True)
     threads = timed_decode(ThreadPoolExecutor, args.workers, images)
     print(f"decode in {args.workers} threads:   {threads:,.0f} images/s", flush=True)
     procs = timed_decode(ProcessPoolExecutor, args.workers, images)

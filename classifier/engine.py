@@ -210,6 +210,7 @@ class Engine:
         resample_on_device: bool | None = None,
         decode_budget: DecodeBudget | None = None,
         decode_processes: int | ProcessDecoder | None = None,
+        resample_threads: int = RESAMPLE_THREADS,
     ) -> None:
         import torch
 
@@ -289,7 +290,9 @@ class Engine:
         self.decode_workers = workers
         # decode threads making reference views on the device at once: each holds its
         # image's pixels there and up to 128 MB of gathered taps (classifier.resample)
-        self._resample_slots = threading.BoundedSemaphore(min(RESAMPLE_THREADS, workers))
+        # (0: the inference thread makes them all, as before fba85b8: benchmarks compare)
+        self.resample_threads = min(max(resample_threads, 0), workers)
+        self._resample_slots = threading.BoundedSemaphore(max(self.resample_threads, 1))
         # On CPU the model's OpenMP threads use every core; a decode thread that preempts
         # one of them stalls the whole parallel region, so decoding yields to inference.
         initializer = yield_to_inference if self.on_cpu else None
@@ -430,7 +433,7 @@ class Engine:
                     deferred.pixels = _pinned(deferred.pixels)
             held = self.decode_budget.charge(size)
             job = _Job(future, sha256, decoded.regions, held, decoded.source, deferred)
-            if deferred is not None:
+            if deferred is not None and self.resample_threads:
                 self._resample_here(job)
             self._ready.put(job)
         finally:

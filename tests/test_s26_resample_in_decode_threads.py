@@ -16,13 +16,14 @@ from tests.test_s25_decode_processes import photo
 IMAGES = [photo(20 + k, size) for k, size in enumerate([(800, 600), (760, 580), (900, 700)])]
 
 
-def verdicts(tiny_checkpoint, tmp_path, on_device):
+def verdicts(tiny_checkpoint, tmp_path, on_device, **options):
     with Engine(
         load_model(tiny_spec(tiny_checkpoint)),
         ConceptSet.builtin(),
         max_batch=4,
         text_cache_dir=tmp_path,
         resample_on_device=on_device,
+        **options,
     ) as engine:
         got = [engine.classify_many([data])[0] for data in IMAGES]
         return got, dict(engine.stats)
@@ -64,4 +65,12 @@ def test_a_view_a_decode_thread_could_not_make_is_made_by_the_inference_thread(
     assert failed and made_by.count("modbot-inference") == 1
     assert stats["resampled_on_device"] == len(IMAGES)
     assert stats["resampled_by_decode_threads"] == len(IMAGES) - 1
+    same(got, host)
+
+
+def test_with_no_resample_threads_the_inference_thread_makes_them(tiny_checkpoint, tmp_path, host):
+    # (the way before, kept for benchmarks/gpu_feed.py to compare on a GPU)
+    got, stats = verdicts(tiny_checkpoint, tmp_path, True, resample_threads=0)
+    assert stats["resampled_on_device"] == len(IMAGES)
+    assert stats["resampled_by_decode_threads"] == 0
     same(got, host)
