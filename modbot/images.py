@@ -82,7 +82,8 @@ IMAGE_EXTENSIONS = frozenset(
     ]
 )
 
-_PICTRS_PREFIXES = ("/pictrs/image/", "/api/v4/image/")
+# where Lemmy serves its pict-rs uploads (0.19, 1.0): fetch gives them slots of their own
+PICTRS_PREFIXES = ("/pictrs/image/", "/api/v4/image/")
 _PROXY_PATHS = ("/api/v3/image_proxy", "/api/v4/image/proxy")
 
 
@@ -134,7 +135,7 @@ def pictrs_alias(url: str, instance_url: str) -> str | None:
     if parts is None or not _same_host(parts, instance_url):
         return None
     path = unquote(parts.path)
-    for prefix in _PICTRS_PREFIXES:
+    for prefix in PICTRS_PREFIXES:
         if path.startswith(prefix):
             alias = path[len(prefix) :]
             # the v4 proxy lives under /api/v4/image/ too; aliases never contain "/"
@@ -173,7 +174,7 @@ def looks_like_image(url: str, content_type: str | None, instance_url: str) -> b
     path = unquote(parts.path).lower()
     if extension(path) in IMAGE_EXTENSIONS:
         return True
-    return any(path.startswith(prefix) for prefix in _PICTRS_PREFIXES) or (
+    return any(path.startswith(prefix) for prefix in PICTRS_PREFIXES) or (
         pictrs_alias(url, instance_url) is not None
     )
 

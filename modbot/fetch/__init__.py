@@ -86,6 +86,7 @@ from modbot.fetch.refusals import (
 )
 from modbot.fetch.sniff import sniff_image_type, why_not_an_image
 from modbot.fetch.whole import not_read, whole_image_end
+from modbot.images import PICTRS_PREFIXES, unwrap_proxy
 
 __all__ = [
     "ANY_PORT",
@@ -210,9 +211,8 @@ class Fetcher:
         if self.limits.max_bytes_held < self.limits.max_bytes:
             raise ValueError("max_bytes_held must be at least max_bytes (one whole body)")
         # a host's name lookup is part of connecting to it (as curl's --connect-timeout)
-        self._addresses = PinnedResolver(
-            HostPolicy(allowed_hosts), resolver, dial, self.limits.connect_timeout
-        )
+        self._policy = HostPolicy(allowed_hosts)
+        self._addresses = PinnedResolver(self._policy, resolver, dial, self.limits.connect_timeout)
         self._client: aiohttp.ClientSession | None = None
         self._all: asyncio.Semaphore | None = None
         self._hosts: dict[str, list] = {}
@@ -598,7 +598,7 @@ class Fetcher:
 
         pause()
         try:
-            async with self._host_slot(_server(url)):
+            async with self._host_slot(self._slot_key(url, host, port)):
                 resume()
                 async with self._addresses.pinned(host, port) as address:
                     pause()
@@ -611,6 +611,29 @@ class Fetcher:
             raise
         finally:
             resume()  # cancelled while waiting: the deadline as it was
+
+    def _slot_key(self, url: str, host: str, port: int) -> str:
+        """Whose ``per_host`` slots a request takes: its server's (``_server``). On the
+        instance's own hosts (they may be private: ``LEMMY_URL``, ``PICTRS_URL``,
+        ``allow_hosts``), the uploads Lemmy serves have slots of their own, apart from the
+        instance's other pages, which a poster can link by the hundred (slow ones too);
+        and a request through the instance's own image proxy takes the slots of the
+        server it proxies: a hostile slow image fetched again through the proxy (the
+        fallback when the original failed) holds that server's share, not the
+        instance's."""
+        server = _server(url)
+        if not self._policy.may_be_private(host, port):
+            return server
+        proxied = unwrap_proxy(url)
+        if proxied is not None and urlsplit(proxied).scheme.lower() in ("http", "https"):
+            try:
+                return _server(proxied)
+            except ValueError:
+                pass  # not a URL one can dial: the proxy's page, under its other paths
+        path = urlsplit(url).path
+        if any(path.startswith(prefix) for prefix in PICTRS_PREFIXES):
+            return f"{server} uploads"
+        return f"{server} other paths"
 
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
