@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from classifier.budget import DecodeBudget
-from modbot.classify import Engine, StoreCache, decoded_hashes, judge
+from modbot.classify import Engine, StoreCache, decode_budget, decoded_hashes, judge
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.fetch import (
@@ -50,7 +50,7 @@ from modbot.fetch import (
     redact,
 )
 from modbot.fetch.identity import Identity
-from modbot.hashes import hashes_of
+from modbot.hashes import hashes_of, hashing_version
 from modbot.images import data_images, is_data_reference
 from modbot.model import CheckedCopy, CycleStats, ImageRef, Item, ItemImage
 from modbot.store import KnownFile, Store
@@ -641,7 +641,7 @@ class Acquirer:
             # would fill the download budget with copies and stall every other image)
             fetched.release()
         fetched = None
-        verdict, hashes, not_taken, skipped, detail = await asyncio.shield(judged)
+        verdict, hashes, not_taken, hashed_with, skipped, detail = await asyncio.shield(judged)
         if shared and not skipped:
             batch.stats.cache_hits += 1  # not classified again: as good as the cache
         if skipped:
@@ -649,10 +649,11 @@ class Acquirer:
         if fetched_from == download.urls[0]:
             # Only what the link itself served is remembered: a copy checked because the
             # original failed says nothing of the original (and its failure must still
-            # reach the rules next time).
-            self.store.put_known_file(
-                download.key, KnownFile(sha256, hashes, etag, modified, time.time()), later=True
-            )
+            # reach the rules next time). The kinds not taken are remembered only where
+            # the same code would fail the same way on the same bytes (``hashed_with``).
+            lasting = not_taken if hashed_with else {}
+            known = KnownFile(sha256, hashes, etag, modified, time.time(), lasting, hashed_with)
+            self.store.put_known_file(download.key, known, later=True)
         return _Outcome(
             sha256=sha256,
             verdict=verdict,
@@ -690,11 +691,32 @@ class Acquirer:
         wanted = set(self.policy.hash_kinds)
         if verdict.get("unreadable"):
             wanted -= set(self.policy.decoded_hash_kinds)  # none is taken of it
-        if not wanted <= set(known.hashes) | {"sha256"}:
+        # a kind tried and not taken of these bytes by the hashing code of now would not
+        # be taken now either (a flat picture's PDQ): not a reason to download it again
+        not_taken: dict[str, str] = {}
+        if known.hashed_with is not None and known.hashed_with == self._hashed_with(batch.engine):
+            not_taken = {
+                k: why
+                for k, why in known.hashes_not_taken.items()
+                if k in wanted and k not in known.hashes
+            }
+        if not wanted <= set(known.hashes) | set(not_taken) | {"sha256"}:
             return None
         batch.stats.cache_hits += 1
         batch.stats.not_downloaded += 1
-        return _Outcome(sha256=known.sha256, verdict=verdict, hashes=dict(known.hashes))
+        return _Outcome(
+            sha256=known.sha256,
+            verdict=verdict,
+            hashes=dict(known.hashes),
+            hashes_not_taken=not_taken,
+        )
+
+    def _hashed_with(self, engine: Engine | None) -> str:
+        """The code the perceptual hashes are taken with (``hashing_version``) and the
+        decode budget they are taken in (a file over it gets none): a kind not taken of a
+        file under one may be taken under another."""
+        budget = (decode_budget(engine) if engine is not None else None) or self._hash_budget
+        return f"{hashing_version()}; decode budget {budget.total}"
 
     def _judge_once(
         self, sha256: str, data: bytes, batch: _Batch, release: Callable[[], None]
@@ -716,9 +738,11 @@ class Acquirer:
         return task
 
     async def _judge(self, sha256: str, data: bytes, batch: _Batch) -> tuple[Any, ...]:
-        """(verdict, hashes, hashes not taken, skipped reason, detail) for one file: the
-        verdict from the cache or the classifier, the hashes the policy's lists need,
-        and why any of those could not be taken (kind -> why, for the record)."""
+        """(verdict, hashes, hashes not taken, hashed with, skipped reason, detail) for
+        one file: the verdict from the cache or the classifier, the hashes the policy's
+        lists need, why any of those could not be taken (kind -> why, for the record),
+        and the hashing code they would not be taken under again (``_hashed_with``;
+        None when their failure may not happen again: those are tried again)."""
         engine = batch.engine
         assert engine is not None  # a batch with images to look at has one
         hashes = {"sha256": sha256}
@@ -734,7 +758,7 @@ class Acquirer:
             # cached with the transaction that records the item (``Store.put_verdict``)
             judged = await judge(engine, StoreCache(self.store, later=True), sha256, data)
             if judged.skipped:
-                return None, None, {}, judged.skipped, judged.detail
+                return None, None, {}, None, judged.skipped, judged.detail
             verdict = judged.verdict
             assert verdict is not None
             if judged.cached:
@@ -742,9 +766,13 @@ class Acquirer:
             else:
                 batch.stats.images_classified += 1
         not_taken: dict[str, str] = {}
+        hashed_with: str | None = self._hashed_with(engine)
         if decoded and not verdict.get("unreadable"):
-            hashes.update(await self._decoded_hashes(engine, sha256, data, decoded, not_taken))
-        return verdict, hashes, not_taken, None, ""
+            taken = await self._decoded_hashes(engine, sha256, data, decoded, not_taken)
+            if taken is None:
+                taken, hashed_with = {}, None
+            hashes.update(taken)
+        return verdict, hashes, not_taken, hashed_with, None, ""
 
     async def _decoded_hashes(
         self,
@@ -753,13 +781,15 @@ class Acquirer:
         data: bytes,
         kinds: tuple[str, ...],
         not_taken: dict[str, str],
-    ) -> dict[str, str]:
+    ) -> dict[str, str] | None:
         """The perceptual hashes of a file the classifier read; each kind not taken goes
         in ``not_taken`` with why (the decision records it). An error of their code on
         it (pdqhash or Pillow on hostile bytes, numpy on a degenerate image) costs the
-        file those hashes, said in the log; its verdict still decides it. Raised, it
-        would fail the batch, and the batch would fail again each cycle on the same file:
-        the bot would never get past it."""
+        file those hashes (``compute_all`` says it in the log); its verdict still decides
+        it. An error around their code (the decode's memory, a thread) costs the file
+        them too, but may not happen again: None then (the file is tried again when next
+        seen). Raised, it would fail the batch, and the batch would fail again each
+        cycle on the same file: the bot would never get past it."""
         try:
             return await asyncio.to_thread(
                 decoded_hashes, engine, data, kinds, self._hash_budget, None, not_taken
@@ -776,7 +806,7 @@ class Acquirer:
                 type(exc).__name__,
                 str(exc)[:300],
             )
-            return {}
+            return None
 
 
 async def _yield_to_inference() -> None:

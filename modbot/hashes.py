@@ -20,6 +20,12 @@ The kinds:
   ignored, as the reference does: the image's own hash then matches nothing (the other
   kinds and the classifier still look at it), and a feed entry below 50 is dropped.
 
+A kind that could not be taken of a file (it does not decode, its code raised on it, a
+PDQ below quality 50) will not be taken of the same bytes by the same code:
+``hashing_version()`` names that code (``HASHING``, modbot's version, and those of
+Pillow, numpy and pdqhash), and the known-files cache (``modbot.store.KnownFile``) keeps
+such a kind as "not taken" only while it is unchanged.
+
 ``cost`` says what computing a kind takes: ``"bytes"`` (one pass over the bytes, about a
 millisecond a megabyte) or ``"decode"`` (the image is decoded: it belongs under the
 classifier's decode budget, and never for an image the classifier found unreadable).
@@ -44,6 +50,7 @@ A list of ``format: threatexchange`` is a python-threatexchange ``local_file``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -79,6 +86,7 @@ __all__ = [
     "hamming",
     "hash_kind",
     "hashes_of",
+    "hashing_version",
     "load_list",
     "parse_list",
     "perceptual_hash",
@@ -87,6 +95,9 @@ __all__ = [
 ]
 
 PHASH_BITS = 64
+# Raise it with a change here that could take a hash that was not taken before (a format
+# read, a cap raised, a decode fixed): files whose hash could not be taken are tried again.
+HASHING = 1
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")  # as classifier/preprocess.py
 MAX_PIXELS = 64_000_000
 MAX_PROBLEMS = 20  # per list file
@@ -173,6 +184,29 @@ def bomb_refused(data: bytes, exc: Exception) -> ImageHashError:
         return ImageHashError(f"a decompression bomb: {exc}")
     width, height = declared
     return ImageHashError(f"{width}x{height} is over the {MAX_PIXELS // 1_000_000} megapixel cap")
+
+
+def hashing_version() -> str:
+    """The code that takes the hashes of an image, in words: a kind not taken of a file
+    under one is tried again under another (see ``HASHING``)."""
+    return f"hashing {HASHING}; {_libraries()}"
+
+
+@functools.cache
+def _libraries() -> str:
+    from importlib import metadata
+
+    import PIL
+
+    from modbot import __version__
+
+    try:
+        pdqhash = metadata.version("pdqhash")
+    except metadata.PackageNotFoundError:
+        pdqhash = "absent"
+    return (
+        f"modbot {__version__}; Pillow {PIL.__version__}; numpy {np.__version__}; pdqhash {pdqhash}"
+    )
 
 
 def hamming(a: str, b: str) -> int:

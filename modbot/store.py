@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,7 @@ CREATE TABLE IF NOT EXISTS confirmed (
     decision_id INTEGER);
 CREATE TABLE IF NOT EXISTS files (
     key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, hashes TEXT NOT NULL, etag TEXT,
-    last_modified TEXT, checked_at REAL NOT NULL);
+    last_modified TEXT, checked_at REAL NOT NULL, not_taken TEXT, hashed_with TEXT);
 CREATE TABLE IF NOT EXISTS feeds (
     name TEXT PRIMARY KEY, body BLOB NOT NULL, signature BLOB NOT NULL,
     generated_at TEXT NOT NULL, fetched_at REAL NOT NULL, etag TEXT, last_modified TEXT);
@@ -105,13 +105,17 @@ class Claim:
 @dataclass(frozen=True)
 class KnownFile:
     """What a download found (``Store.known_file``): the file's SHA-256 and the hashes
-    taken of it, the server's validators for a conditional request, and when."""
+    taken of it, the server's validators for a conditional request, and when. The
+    kinds tried and not taken of it (kind -> why) hold under ``hashed_with`` (the
+    hashing code, ``modbot.hashes.hashing_version``) only: another may take them."""
 
     sha256: str
     hashes: dict[str, str]
     etag: str | None
     last_modified: str | None
     checked_at: float
+    hashes_not_taken: dict[str, str] = field(default_factory=dict)
+    hashed_with: str | None = None
 
 
 _SIDE_FILES = ("-wal", "-shm")
@@ -123,8 +127,12 @@ _PUT_VERDICT = (
     "VALUES (?, ?, ?, ?)"
 )
 _PUT_FILE = (
-    "INSERT OR REPLACE INTO files (key, sha256, hashes, etag, last_modified, checked_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT OR REPLACE INTO files (key, sha256, hashes, etag, last_modified, checked_at, "
+    "not_taken, hashed_with) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_GET_FILE = (
+    "SELECT key, sha256, hashes, etag, last_modified, checked_at, not_taken, hashed_with "
+    "FROM files WHERE key = ?"
 )
 
 
@@ -277,6 +285,10 @@ class Store:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(verdicts)")}
         if "prompts" not in columns:  # a state from before prompt scores were packed
             self._db.execute("ALTER TABLE verdicts ADD COLUMN prompts TEXT")
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(files)")}
+        if "not_taken" not in columns:  # a state from before files kept the kinds not taken
+            self._db.execute("ALTER TABLE files ADD COLUMN not_taken TEXT")
+            self._db.execute("ALTER TABLE files ADD COLUMN hashed_with TEXT")
         # Reads the schema and the root pages: a truncated file fails here, not later.
         self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         for table in ("cursors", "actions", "journal"):
@@ -525,19 +537,19 @@ class Store:
     # -- known files: what a pict-rs alias or an image URL held when last downloaded
     def known_file(self, key: str) -> KnownFile | None:
         """``key``: ``alias:<alias>`` (a pict-rs alias never changes its file) or a URL."""
-        held = self._held_later(("file", key))
-        if held is not None:
-            _key, sha256, hashes, etag, modified, checked_at = held
-            return KnownFile(sha256, json.loads(hashes), etag, modified, checked_at)
-        row = self._one("SELECT * FROM files WHERE key = ?", (key,))
+        # a held row is _PUT_FILE's; the columns are asked in the same order
+        row = self._held_later(("file", key)) or self._one(_GET_FILE, (key,))
         if row is None:
             return None
+        _key, sha256, hashes, etag, modified, checked_at, not_taken, hashed_with = row
         return KnownFile(
-            row["sha256"],
-            json.loads(row["hashes"]),
-            row["etag"],
-            row["last_modified"],
-            row["checked_at"],
+            sha256,
+            json.loads(hashes),
+            etag,
+            modified,
+            checked_at,
+            json.loads(not_taken) if not_taken else {},
+            hashed_with,
         )
 
     def put_known_file(self, key: str, known: KnownFile, *, later: bool = False) -> None:
@@ -549,6 +561,8 @@ class Store:
             known.etag,
             known.last_modified,
             known.checked_at,
+            json.dumps(known.hashes_not_taken, sort_keys=True) if known.hashes_not_taken else None,
+            known.hashed_with,
         )
         if later:
             self._write_later(("file", key), _PUT_FILE, row)
