@@ -651,9 +651,23 @@ class LemmyApiV4:
             post_id = self.get_comment(comment_id).post_id
         post = self.get_post(post_id)
         community = self.state.communities[post.community_id]
-        hidden = post.removed or post.deleted or community.removed or community.deleted
-        if hidden and not self.can_mod(viewer, community):
-            raise not_found()  # PostView::read: only mods and admins see these
+        # PostView::read (db_views/post/src/impls.rs): a visitor never sees a local-only
+        # private community's posts; but for mods and admins, removed ones (and those of a
+        # removed or deleted community) are their creator's alone, a deleted one is
+        # shown while it has comments, a private community's to followers (the fake has
+        # no follows)
+        if viewer is None and community.visibility == "local_only_private":
+            raise not_found()
+        if not self.can_mod(viewer, community):
+            own = viewer is not None and post.creator_id == viewer.id
+            comments = any(
+                c.post_id == post.id and not c.purged for c in self.state.comments.values()
+            )
+            hidden = post.removed or community.removed or community.deleted
+            if (hidden and not own) or (post.deleted and not (own or comments)):
+                raise not_found()
+            if community.visibility == "private":
+                raise not_found()
         return post
 
     def post_detail(self, ctx: Ctx4) -> dict:

@@ -53,7 +53,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from modbot.config.settings import Secret
-from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
+from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy import views_v4
 from modbot.lemmy.api import MAX_PAGE, MODLOG_PAGES, PAGE, ModlogEntry, modlog_too_long
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
@@ -194,6 +194,10 @@ class LemmyClientV4(PictrsStore, Transport):
         # The site's custom emojis read last, and whether reading them fails (warned once)
         self._emojis: frozenset[str] = frozenset()
         self._emojis_failed = False
+        # ``get_post``: read posts without the login (false once Lemmy says the instance
+        # is private), and whether a dry run said once that a logged-in read marks one
+        self._read_posts_anonymously = True
+        self._said_read_mark = False
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -618,9 +622,37 @@ class LemmyClientV4(PictrsStore, Transport):
         return _paged(self.api("GET", "/image/list", params=params), "image/list")
 
     def get_post(self, post_id: int) -> Any:
-        """One post's ``PostView`` (admins see removed ones). 1.0 marks it read for the
-        bot: a read mark, not a moderation action."""
-        return self.api("GET", "/post", params={"id": post_id}).get("post_view")
+        """One post's ``PostView`` (admins and the community's moderators see removed
+        ones); it is checked where it becomes an item (``views_v4``).
+
+        1.0's ``GET /post`` marks the post read for a logged-in reader and stores its
+        comment count for it (``api_crud/src/post/read.rs``), as 0.19's does; a
+        visitor's read marks nothing, and the view does not depend on who reads it. So
+        a post is read without the login first; only one a visitor is not shown (404
+        ``not_found``: removed, deleted, in a removed, private or local-only private
+        community, or every post of a private instance: ``instance_is_private``,
+        remembered) is read logged in, and Lemmy marks that one read, a dry run too
+        (said once in the log)."""
+        params = {"id": post_id}
+        if self._read_posts_anonymously:
+            try:
+                return self.api("GET", "/post", auth=False, params=params).get("post_view")
+            except LemmyUnavailable:
+                raise
+            except LemmyError as exc:
+                if exc.error == "instance_is_private":
+                    self._read_posts_anonymously = False  # every visitor's read fails
+                elif not _gone(exc):
+                    raise
+        if self.read_only and not self._said_read_mark:
+            self._said_read_mark = True
+            log.warning(
+                "dry run: a post Lemmy 1.0 shows only to a logged-in reader (removed or "
+                "deleted, in a private community, or any on a private instance) is read "
+                "logged in, and Lemmy marks it read for the bot's account (GET /post); "
+                "nothing else is changed"
+            )
+        return self.api("GET", "/post", params=params).get("post_view")
 
     def get_comment(self, comment_id: int) -> Any:
         """One comment's ``CommentView`` (a view without its fields is checked where it
