@@ -13,6 +13,7 @@ from support.acting import Scenario
 from support.bot import wait_for
 
 from modbot import undo as undo_module
+from modbot.audit import item_key
 from modbot.cli import main
 from modbot.store import Store
 
@@ -154,7 +155,11 @@ def test_undo_beside_the_running_daemon_acts_once_and_the_daemon_leaves_it(bot, 
     try:
         wait_for(lambda: s.lemmy.post(post.id).removed, what="the daemon's removal")
         wait_for(lambda: s.lemmy.person(post.creator_id).banned, what="the daemon's ban")
-        wait_for(lambda: len(s.decisions()) == 1, what="the decision recorded")
+        # (the post's decision: its upload's may come before or after it)
+        wait_for(
+            lambda: any(item_key(d) == f"post:{post.id}" for d in s.decisions()),
+            what="the post's decision recorded",
+        )
         one = decision_of(capsys, post)
 
         code, out = run(capsys, "undo", str(one), "--yes")
@@ -164,7 +169,7 @@ def test_undo_beside_the_running_daemon_acts_once_and_the_daemon_leaves_it(bot, 
         # the daemon sees the restored post in a cycle after it: decided again, not acted
         s.lemmy.edit_post(post.id, body="edited")
         wait_for(
-            lambda: sum(d.get("item", {}).get("id") == post.id for d in s.decisions()) >= 3,
+            lambda: sum(item_key(d) == f"post:{post.id}" for d in s.decisions()) >= 3,
             what="the daemon's decision on the restored post",
         )
     finally:
