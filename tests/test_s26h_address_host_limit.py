@@ -161,3 +161,23 @@ def test_trusted_hosts_on_one_address_keep_their_own_slots():
     got, server = asyncio.run(asyncio.wait_for(run(), 30))
     assert [g.data for g in got] == [PNG] * 8
     assert server.max_active == 4
+
+
+def test_a_name_with_ipv4_and_ipv6_addresses_is_dialled_on_ipv4():
+    # IPv6 sorted first where the machine has no route out for it: only one address is
+    # dialled (no fallback), so it is the IPv4 one the name lists
+    async def dual_stack(host: str, port: int) -> list[str]:
+        return ["2a00:1450:4001:900::1", SLOW]
+
+    async def run():
+        async with SlowServer(delay=0) as server:
+            closed = _closed_port()
+
+            def dial(address: str, port: int) -> tuple[str, int]:
+                return ("127.0.0.1", server.port if address == SLOW else closed)
+
+            async with Fetcher(FetchLimits(), resolver=dual_stack, dial=dial) as fetcher:
+                return await fetcher.fetch("http://dual.example/img.png")
+
+    got = asyncio.run(asyncio.wait_for(run(), 30))
+    assert got.data == PNG  # before: the IPv6 address alone was dialled: connect_failed

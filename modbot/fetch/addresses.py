@@ -234,6 +234,14 @@ class _Pin:
     last_used: float = 0.0
 
 
+def _dialled(addresses: list[str]) -> str:
+    """The one address a name's requests dial (no fallback to the others: ``pinned``):
+    its first IPv4 address, else its first. A machine with IPv6 configured but no route
+    out gets AAAA answers sorted first and could then fetch nothing from dual-stack
+    hosts; an IPv4 address a host lists is as much its own."""
+    return next((a for a in addresses if ":" not in a), addresses[0])
+
+
 def address_key(address: str) -> str:
     """What one server's download slots are counted by: its IPv4 address, or the /64 an
     IPv6 address is in (one machine is commonly given a whole /64, and can answer on any
@@ -313,7 +321,7 @@ class PinnedResolver(AbstractResolver):
                 pin.looked_up = time.monotonic()
             return pin
         # a trusted host keeps every address (no slots counted by them), to fall back on
-        pin = _Pin(addresses if trusted else addresses[:1], looked_up=time.monotonic())
+        pin = _Pin(addresses if trusted else [_dialled(addresses)], looked_up=time.monotonic())
         self._pins[key] = pin
         return pin
 
