@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 DECODE_NICENESS = 5
 # the longest a batch waits for images still being decoded (`modbot worker --max-wait-ms`)
 MAX_WAIT_MS = 60_000
+# decode threads making reference views on the device at once (Engine(resample_threads=))
+RESAMPLE_THREADS = 4
 
 
 class EngineClosed(RuntimeError):
@@ -111,9 +113,6 @@ class _Slots:
         for loop, waiter in waiters:
             with contextlib.suppress(RuntimeError):  # that loop is closed
                 loop.call_soon_threadsafe(_wake, waiter)
-
-
-RESAMPLE_THREADS = 4
 
 
 def _wake(waiter: asyncio.Future) -> None:
@@ -427,9 +426,10 @@ class Engine:
             deferred = decoded.deferred
             if deferred is not None:
                 size += deferred.pixels.nbytes
-                if self.loaded.device.type == "cuda":
+                if self.loaded.device.type == "cuda" and not self.resample_threads:
                     # page-locked here, in parallel, so the inference thread's copy to the
-                    # GPU is a DMA it does not wait for
+                    # GPU is a DMA it does not wait for (a decode thread making the view
+                    # itself copies it there at once: a page-locked copy first is one more)
                     deferred.pixels = _pinned(deferred.pixels)
             held = self.decode_budget.charge(size)
             job = _Job(future, sha256, decoded.regions, held, decoded.source, deferred)

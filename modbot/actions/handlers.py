@@ -448,8 +448,13 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     seconds = params.get("duration_seconds")
     remove_data = bool(params.get("remove_data", False))
     reason = planned.reason or ""
-    # None is permanent; a timed ban keeps its end, however short (0 must not mean never).
-    expires = math.ceil(ex.clock() + seconds) if seconds is not None else None
+
+    def ends() -> int | None:
+        # None is permanent; a timed ban keeps its end, however short (0 must not mean
+        # never), rounded up: it never ends before the rule's length
+        return math.ceil(ex.clock() + seconds) if seconds is not None else None
+
+    expires = ends()  # (again right before it is sent: ``ban`` below)
     length = f"for {timedelta(seconds=seconds)}" if seconds is not None else "permanently"
     data = ", removing their content" if remove_data else ""
     if t.author_role:  # a stored file's: its uploader, or who posted it (the audit says)
@@ -530,8 +535,7 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         nonlocal expires
         # The rule's length counts from now, not from before the reads above (a short
         # ban on a loaded machine reached Lemmy over already: ban_expiration_in_past).
-        # (rounded up: a timed ban never ends before the rule's length)
-        expires = math.ceil(ex.clock() + seconds) if seconds is not None else None
+        expires = ends()
         # Its end is kept before it is sent: killed while sending, the ban Lemmy shows
         # done at the restart must still run out (a new offence after it is banned anew).
         ex.store.set_cursor(f"ban:{key}", json.dumps({"expires": expires, "item": t.key}))

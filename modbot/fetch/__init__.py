@@ -621,7 +621,7 @@ class Fetcher:
         server it proxies: a hostile slow image fetched again through the proxy (the
         fallback when the original failed) holds that server's share, not the
         instance's."""
-        server = _server(url)
+        server = _server_at(host, port)  # (``_server(url)``, the URL parsed once)
         if not self._policy.may_be_private(host, port):
             return server
         proxied = unwrap_proxy(url)
@@ -822,7 +822,10 @@ def _server(url: str) -> str:
     default port, in IDNA's other letters or an IPv4 address in a legacy form is the
     same server (a comment's hundred links to one must not each get slots of their
     own)."""
-    host, port = _dial_target(url)
+    return _server_at(*_dial_target(url))
+
+
+def _server_at(host: str, port: int) -> str:
     return f"[{host.rstrip('.')}]:{port}"
 
 
