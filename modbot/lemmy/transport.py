@@ -469,6 +469,39 @@ class Transport:
             )
         return body if body is not None else {}
 
+    # ``read_visitor_first``: reads go without the login until Lemmy says the instance
+    # is private; and whether a dry run said once that a logged-in read marks a post
+    _read_posts_anonymously = True
+    _said_read_mark = False
+
+    def read_visitor_first(
+        self,
+        path: str,
+        params: dict[str, Any],
+        *,
+        hidden: Callable[[LemmyError], bool],
+        dry_run_note: str,
+    ) -> dict[str, Any]:
+        """``GET path`` without the login first (Lemmy marks a post read for a
+        logged-in reader, a change on the instance); logged in only when a visitor is
+        not shown it (``hidden(error)``), or every visitor's read fails
+        (``instance_is_private``, remembered). A read-only client (a dry run) says
+        ``dry_run_note`` once when it reads logged in."""
+        if self._read_posts_anonymously:
+            try:
+                return self.api("GET", path, auth=False, params=params)
+            except LemmyUnavailable:
+                raise
+            except LemmyError as exc:
+                if exc.error == "instance_is_private":
+                    self._read_posts_anonymously = False  # every visitor's read fails
+                elif not hidden(exc):
+                    raise
+        if self.read_only and not self._said_read_mark:
+            self._said_read_mark = True
+            log.warning("%s", dry_run_note)
+        return self.api("GET", path, params=params)
+
     def api(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> dict[str, Any]:
         """A request to ``API + path``, with retries; refused in a read-only client unless
         it is a GET."""

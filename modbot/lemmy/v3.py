@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from modbot.config.settings import Secret
-from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError, LemmyUnavailable
+from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v3
 from modbot.lemmy.api import MAX_PAGE, MODLOG_PAGES, PAGE, ModlogEntry, modlog_too_long
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
@@ -160,10 +160,6 @@ class LemmyClient(PictrsStore, Transport):
         )
         self._ph: Any = None  # pythorhead's API objects, built on the first action
         self._nodeinfo: dict[str, Any] | None = None
-        # ``get_post``: read posts without the login (false once Lemmy says the instance
-        # is private), and whether a dry run said once that a logged-in read marks one
-        self._read_posts_anonymously = True
-        self._said_read_mark = False
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -464,26 +460,17 @@ class LemmyClient(PictrsStore, Transport):
         one a visitor is not shown (removed, deleted, or every post of a private
         instance), which admins and moderators alone see, is read logged in: Lemmy then
         marks it read, a dry run too (said once in the log), as nothing else shows it."""
-        params = {"id": post_id}
-        if self._read_posts_anonymously:
-            try:
-                return self.api("GET", "/post", auth=False, params=params).get("post_view")
-            except LemmyUnavailable:
-                raise
-            except LemmyError as exc:
-                if exc.error == "instance_is_private":
-                    self._read_posts_anonymously = False  # every visitor's read fails
-                elif exc.status != 400 or not (exc.error or "").startswith("couldnt_find"):
-                    raise
-        if self.read_only and not self._said_read_mark:
-            self._said_read_mark = True
-            log.warning(
+        return self.read_visitor_first(
+            "/post",
+            {"id": post_id},
+            hidden=lambda exc: exc.status == 400 and (exc.error or "").startswith("couldnt_find"),
+            dry_run_note=(
                 "dry run: a post Lemmy 0.19 shows only to a logged-in reader (removed or "
                 "deleted, or any on a private instance) is read logged in, and Lemmy marks "
                 "it read for the bot's account (GET /post; 0.19 has no other read by id); "
                 "nothing else is changed"
-            )
-        return self.api("GET", "/post", params=params).get("post_view")
+            ),
+        ).get("post_view")
 
     def list_all_media(self, *, page: int = 1, limit: int = 50) -> list[Any]:
         """One page of every upload on the instance, newest first (admin only, 0.19.4+)."""

@@ -53,7 +53,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from modbot.config.settings import Secret
-from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError, LemmyUnavailable
+from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v4
 from modbot.lemmy.api import MAX_PAGE, MODLOG_PAGES, PAGE, ModlogEntry, modlog_too_long
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
@@ -194,10 +194,6 @@ class LemmyClientV4(PictrsStore, Transport):
         # The site's custom emojis read last, and whether reading them fails (warned once)
         self._emojis: frozenset[str] = frozenset()
         self._emojis_failed = False
-        # ``get_post``: read posts without the login (false once Lemmy says the instance
-        # is private), and whether a dry run said once that a logged-in read marks one
-        self._read_posts_anonymously = True
-        self._said_read_mark = False
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -633,26 +629,17 @@ class LemmyClientV4(PictrsStore, Transport):
         community, or every post of a private instance: ``instance_is_private``,
         remembered) is read logged in, and Lemmy marks that one read, a dry run too
         (said once in the log)."""
-        params = {"id": post_id}
-        if self._read_posts_anonymously:
-            try:
-                return self.api("GET", "/post", auth=False, params=params).get("post_view")
-            except LemmyUnavailable:
-                raise
-            except LemmyError as exc:
-                if exc.error == "instance_is_private":
-                    self._read_posts_anonymously = False  # every visitor's read fails
-                elif not _gone(exc):
-                    raise
-        if self.read_only and not self._said_read_mark:
-            self._said_read_mark = True
-            log.warning(
+        return self.read_visitor_first(
+            "/post",
+            {"id": post_id},
+            hidden=_gone,
+            dry_run_note=(
                 "dry run: a post Lemmy 1.0 shows only to a logged-in reader (removed or "
                 "deleted, in a private community, or any on a private instance) is read "
                 "logged in, and Lemmy marks it read for the bot's account (GET /post); "
                 "nothing else is changed"
-            )
-        return self.api("GET", "/post", params=params).get("post_view")
+            ),
+        ).get("post_view")
 
     def get_comment(self, comment_id: int) -> Any:
         """One comment's ``CommentView`` (a view without its fields is checked where it

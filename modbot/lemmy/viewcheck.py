@@ -23,6 +23,7 @@ __all__ = [
     "REQUIRED",
     "TYPES",
     "Field",
+    "admin_ids",
     "community_record",
     "fields_problem",
     "listed_communities",
@@ -81,6 +82,13 @@ def malformed_answer(what: str) -> Iterator[None]:
             "LEMMY_URL the Lemmy API, not a proxy or another site?",
             error="bad_answer",
         ) from None
+
+
+def admin_ids(site: dict[str, Any]) -> frozenset[int]:
+    """The admins' person ids of a ``GetSiteResponse``: its top-level ``admins``,
+    ``PersonView``s (``{person, is_admin, banned, ...}``), in 0.19 and 1.0 alike."""
+    with malformed_answer("/site"):
+        return frozenset(a["person"]["id"] for a in site.get("admins") or [])
 
 
 def read_person_view(answer: Any, person_id: int) -> dict[str, Any]:

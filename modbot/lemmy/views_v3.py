@@ -16,6 +16,7 @@ from modbot.lemmy.viewcheck import (
     OWN,
     REQUIRED,
     Field,
+    admin_ids,
     community_record,
     fields_problem,
     listed_communities,
@@ -242,12 +243,6 @@ def site_info(site: dict[str, Any]) -> SiteInfo:
     Lemmy never sends (an admin without a person, a list of nulls) is a ``LemmyBadAnswer``."""
     with malformed_answer("/site"):
         return _site_info(site)
-
-
-def admin_ids(site: dict[str, Any]) -> frozenset[int]:
-    """The admins' person ids of a ``GetSiteResponse`` (``admins``: ``PersonView``s)."""
-    with malformed_answer("/site"):
-        return frozenset(a["person"]["id"] for a in site.get("admins") or [])
 
 
 def _site_info(site: dict[str, Any]) -> SiteInfo:

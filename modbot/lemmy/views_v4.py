@@ -19,6 +19,7 @@ from modbot.lemmy.viewcheck import (
     OWN,
     REQUIRED,
     Field,
+    admin_ids,
     community_record,
     fields_problem,
     listed_communities,
@@ -254,13 +255,6 @@ def site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
     """
     with malformed_answer("/site and /account"):
         return _site_info(site, my_user)
-
-
-def admin_ids(site: dict[str, Any]) -> frozenset[int]:
-    """The admins' person ids of a 1.0 ``GetSiteResponse``: its top-level ``admins``,
-    ``PersonView``s (``{person, is_admin, banned, ...}``), as 0.19's."""
-    with malformed_answer("/site"):
-        return frozenset(a["person"]["id"] for a in site.get("admins") or [])
 
 
 def _site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
