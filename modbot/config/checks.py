@@ -38,6 +38,8 @@ from modbot.config.schema import (
     PLACEHOLDER,
     PLACEHOLDERS,
     PROFILE_TYPES,
+    UPLOAD_ROOM_S,
+    UPLOAD_TIMEOUT_S,
     PolicyFile,
     Rule,
 )
@@ -597,9 +599,6 @@ class _Checker:
         so a budget without that room under the defaults is warned of here."""
         if "budget" not in self.model.gate.model_fields_set:
             return  # the default 10s leaves the room
-        # the gate's numbers (imported here: only a file that sets the budget needs them)
-        from modbot.modes.gate import UPLOAD_ROOM_S, UPLOAD_TIMEOUT_S
-
         budget = self.model.gate.budget.total_seconds()
         if budget <= UPLOAD_TIMEOUT_S - UPLOAD_ROOM_S:
             return

@@ -827,6 +827,14 @@ def _on_timeout(v: Any) -> str:
     return v
 
 
+# what pict-rs (PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT) and Lemmy 0.19 (pictrs.
+# upload_timeout, which also covers pict-rs' own work on the file) wait by default
+UPLOAD_TIMEOUT_S = 30.0
+# room under that timeout for what Lemmy's counts besides the gate: the file sent to
+# pict-rs and its processing there (re-encoding, metadata stripped) before it asks
+UPLOAD_ROOM_S = 10.0
+
+
 class GateSettings(Section):
     """`modbot gate`: pict-rs' external validation (README "Stop it at the door",
     docs/rules.md#gate)."""
@@ -843,10 +851,7 @@ class GateSettings(Section):
     @field_validator("budget")
     @classmethod
     def _budget(cls, v: timedelta) -> timedelta:
-        # the gate's numbers, so this message and its own checks agree (imported here:
-        # only a file that sets the budget needs them)
-        from modbot.modes.gate import UPLOAD_ROOM_S, UPLOAD_TIMEOUT_S
-
+        # the gate's numbers, so this message and its own checks agree
         if not timedelta(0) < v < timedelta(seconds=UPLOAD_TIMEOUT_S):
             raise ValueError(
                 f"budget {v.total_seconds():g}s: give more than 0s and less than "

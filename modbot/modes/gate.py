@@ -81,6 +81,7 @@ from modbot.classify import (
     engine_kind,
     judge,
 )
+from modbot.config.schema import UPLOAD_ROOM_S, UPLOAD_TIMEOUT_S
 from modbot.hashes import HASH_KINDS
 from modbot.model import utc_iso
 from modbot.modes.gate_state import RECORD_WAIT_S, GateState
@@ -125,12 +126,6 @@ HASH_DECODES = 2  # perceptual hashes decoded at once (each holds a decoded imag
 # normally on disk before the answer, and the answer still within the budget
 RECORD_RESERVE_S = 0.25
 INCOMING = "incoming"
-# what pict-rs (PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT) and Lemmy 0.19 (pictrs.
-# upload_timeout, which also covers pict-rs' own work on the file) wait by default
-UPLOAD_TIMEOUT_S = 30.0
-# room under that timeout for what Lemmy's counts besides the gate: the file sent to
-# pict-rs and its processing there (re-encoding, metadata stripped) before it asks
-UPLOAD_ROOM_S = 10.0
 NOT_KEPT = "the file was not kept"  # past the bytes the gate may hold (``busy``)
 
 # outcomes (the answer's JSON, the evidence and the counters say them)
