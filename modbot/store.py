@@ -107,7 +107,8 @@ class KnownFile:
     """What a download found (``Store.known_file``): the file's SHA-256 and the hashes
     taken of it, the server's validators for a conditional request, and when. The
     kinds tried and not taken of it (kind -> why) hold under ``hashed_with`` (the
-    hashing code, ``modbot.hashes.hashing_version``) only: another may take them."""
+    hashing code, ``modbot.hashes.hashing_version``, and the decode budget:
+    ``Acquirer._hashed_with``) only: another may take them."""
 
     sha256: str
     hashes: dict[str, str]
@@ -732,15 +733,25 @@ class Store:
             )
         return self._stream(sql + " ORDER BY d.id", params)
 
-    def gate_window(self, since: str | None) -> Iterator[tuple[int, dict]]:
-        """(id, record) of the upload gate's records since ``since`` (None: all), oldest
-        first: every file ``modbot gate`` decided, accepted, refused, or decided without a
-        verdict. Streamed like ``window_decisions``."""
+    def gate_window(self, since: str | None, after_id: int = 0) -> Iterator[tuple[int, dict]]:
+        """(id, record) of the upload gate's records since ``since`` (None: all) and
+        after the row ``after_id``, oldest first: every file ``modbot gate`` decided,
+        accepted, refused, or decided without a verdict. Streamed like
+        ``window_decisions``."""
         return self._stream(
             "SELECT id, record FROM decisions WHERE item_kind = 'incoming' "
-            "AND decided_at >= ? ORDER BY id",
+            "AND decided_at >= ? AND id > ? ORDER BY id",
+            (since or "", after_id),
+        )
+
+    def newest_gate_id(self, since: str | None) -> int:
+        """The id of the newest upload gate record since ``since`` (0: none), without
+        reading the records (every accepted upload has one)."""
+        row = self._one(
+            "SELECT MAX(id) FROM decisions WHERE item_kind = 'incoming' AND decided_at >= ?",
             (since or "",),
         )
+        return int(row[0] or 0) if row is not None else 0
 
     def _stream(self, sql: str, params: tuple) -> Iterator[tuple[int, dict]]:
         """The rows of ``sql`` as (id, record), read on a read-only connection of their

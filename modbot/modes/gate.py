@@ -335,10 +335,10 @@ class AdminReports:
         # records are stamped to the second: from the second of the last report on
         since = utc_iso(datetime.fromtimestamp(last - 1, UTC)) if last else None
         found = 0
-        for row_id, record in self.store.gate_window(since):
+        for _, record in self.store.gate_window(since, after_id=told):
             gate = record.get("gate") or {}
             outcome = gate.get("outcome")
-            if row_id <= told or record.get("run_id") == self.run_id:
+            if record.get("run_id") == self.run_id:
                 continue
             if outcome not in (ALLOWED_WITHOUT_VERDICT, REFUSED_WITHOUT_VERDICT):
                 continue
@@ -410,7 +410,7 @@ class AdminReports:
                 self.sent += 1
         self.store.set_cursor(self.CURSOR, repr(time.time()))
         # the records counted (decided since the first of them): a restart tells none again
-        newest = max((row_id for row_id, _ in self.store.gate_window(since)), default=0)
+        newest = self.store.newest_gate_id(since)
         if newest > int(self.store.get_cursor(self.TOLD) or 0):
             self.store.set_cursor(self.TOLD, str(newest))
 
