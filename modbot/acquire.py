@@ -652,7 +652,8 @@ class Acquirer:
             # reach the rules next time). The kinds not taken are remembered only where
             # the same code would fail the same way on the same bytes (``hashed_with``).
             lasting = not_taken if hashed_with else {}
-            known = KnownFile(sha256, hashes, etag, modified, time.time(), lasting, hashed_with)
+            with_code = hashed_with if lasting else None  # (what it qualifies, alone)
+            known = KnownFile(sha256, hashes, etag, modified, time.time(), lasting, with_code)
             self.store.put_known_file(download.key, known, later=True)
         return _Outcome(
             sha256=sha256,

@@ -155,7 +155,7 @@ class Notices:
                     (f"{FAILED_PREFIX}{marker}: {said}" if lost else said)[:500],
                     self.run_id,
                 )
-                n.outcome.status, n.outcome.detail = "failed", "; ".join(errors)[:500]
+                n.outcome.status, n.outcome.detail = "failed", said[:500]
                 n.outcome.retry = True
 
     def sent(
