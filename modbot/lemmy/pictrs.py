@@ -230,6 +230,20 @@ class PictrsStore:
             slug, timestamp=timestamp, limit=limit
         )
 
+    @property
+    def can_purge_files(self) -> bool:
+        # Never through Lemmy (1.0's DELETE /image, 0.19's purge of a post): they purge the
+        # file with every alias unchecked, and only pict-rs can say first whether one of
+        # those is an admin's upload (``file_aliases``).
+        return self.pictrs is not None
+
+    def purge_file(self, alias: str) -> list[str]:
+        """Purge the file of ``alias`` with every alias of it, through pict-rs' internal
+        API: the aliases that went (none when it was gone already)."""
+        self.refuse_if_read_only("pict-rs purge")
+        body = self._pictrs_api("purging a file").purge(alias)
+        return list(body.get("aliases") or [])
+
     def proxied_aliases(self, url: str) -> list[str]:
         return self._pictrs_api("looking up a cached remote image").proxy_aliases(url)
 

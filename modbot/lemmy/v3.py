@@ -333,13 +333,6 @@ class LemmyClient(PictrsStore, Transport):
     def local_image_url(self, alias: str) -> str | None:
         return None  # 0.19 serves its upload URLs as content writes them
 
-    @property
-    def can_purge_files(self) -> bool:
-        return self.pictrs is not None
-
-    def purge_file(self, alias: str) -> list[str]:
-        return list(self.purge_image_alias(alias).get("aliases") or [])
-
     def _list_posts_after(
         self, cursor: str | None, page_ids: Sequence[int], community_id: int | None = None
     ) -> tuple[list[Any], str | None]:

@@ -401,26 +401,6 @@ class LemmyClientV4(PictrsStore, Transport):
             url += f"?{VIDEO_STILL_QUERY_V4}"
         return url
 
-    @property
-    def can_purge_files(self) -> bool:
-        # Not Lemmy's DELETE /image: it purges the file with every alias, and only pict-rs
-        # can say first whether one of those is an admin's upload (``file_aliases``).
-        return self.pictrs is not None
-
-    def purge_file(self, alias: str) -> list[str]:
-        """Purge the file of ``alias`` with every alias of it, through pict-rs' internal
-        API (it says which aliases went). Never through Lemmy's admin ``DELETE /image``,
-        which purges them all too, unchecked: nothing in 1.0's API lists a file's other
-        aliases, so an admin's upload of the same bytes would go with it."""
-        self.refuse_if_read_only("image purge")
-        if self.pictrs is None:
-            raise LemmyError(
-                f"purge image {alias}: needs pict-rs access (set PICTRS_URL and "
-                "PICTRS_API_KEY): Lemmy 1.0's DELETE /image would purge every upload of "
-                "the same file without saying first whose they are"
-            )
-        return list(self.pictrs.purge(alias).get("aliases") or [])
-
     # ================================================================== paging
     def _list_posts_after(
         self, cursor: str | None, page_ids: Sequence[int], community_id: int | None = None
