@@ -133,6 +133,9 @@ def register_model_configs() -> None:
 
 
 def resolve_device(device: str) -> torch.device:
+    """``device`` (auto, cpu, cuda, cuda:N) as torch names it. ``ModelError`` for one this
+    machine does not have, saying what to give instead: torch's own error would come
+    only at the model's load, in words about the weights file."""
     import torch
 
     if device == "auto":
@@ -141,9 +144,18 @@ def resolve_device(device: str) -> torch.device:
         resolved = torch.device(device)
     except RuntimeError as exc:
         raise ModelError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
+    if resolved.type != "cuda":
+        return resolved
+    if not torch.cuda.is_available():
         raise ModelError(
-            f"device {device!r} asked for, but torch sees no CUDA GPU here; use --device cpu"
+            f"device {device!r} asked for, but torch sees no CUDA GPU here (a CPU-only "
+            "torch, or no driver): give cpu"
+        )
+    count = torch.cuda.device_count()
+    if resolved.index is not None and resolved.index >= count:
+        raise ModelError(
+            f"device {device!r} asked for, but torch sees {count} CUDA GPU"
+            f"{'s' * (count != 1)} here (cuda:0 to cuda:{count - 1}): give one of those, or cpu"
         )
     return resolved
 

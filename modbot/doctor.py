@@ -758,16 +758,10 @@ def _where_it_runs(c: ClassifierSettings) -> str:
     import torch
 
     from classifier.engine import default_decode_processes
-    from classifier.model import ModelError, resolve_device
+    from classifier.model import resolve_device
 
-    device = resolve_device(c.device)
+    device = resolve_device(c.device)  # the check the model's load makes
     if device.type == "cuda":
-        count = torch.cuda.device_count()
-        if device.index is not None and device.index >= count:
-            raise ModelError(
-                f"device {c.device!r} asked for, but torch sees {count} CUDA GPU"
-                f"{'s' * (count != 1)} here (cuda:0 to cuda:{count - 1})"
-            )
         where = f"on the GPU {device} ({torch.cuda.get_device_name(device)}) (device: {c.device})"
     elif device.type == "cpu":
         gpu = ", no GPU here" if c.device == "auto" else ""
