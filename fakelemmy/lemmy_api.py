@@ -174,15 +174,27 @@ class LemmyApi:
     def can_mod(self, person: Person | None, community: Community) -> bool:
         return person is not None and (person.admin or person.id in community.moderators)
 
+    def _admins_in_order(self) -> list[Person]:
+        """The local admins, oldest first (`local_user.id`)."""
+        admins = [p for p in self.state.persons.values() if p.admin and p.local]
+        return sorted(admins, key=lambda p: p.local_user_id or 0)
+
+    def higher_admin(self, actor: Person, target_id: int) -> None:
+        """`LocalUser::is_higher_admin_check` (ban_person.rs, purge/*.rs, 0.19.9-0.19.20):
+        the oldest admin of actor and target must be the actor: an admin may act on a
+        newer admin, never on an older one (`not_higher_admin`); a target who is no
+        admin (or no person at all) passes."""
+        ids = {actor.id, target_id}
+        first = next((p for p in self._admins_in_order() if p.id in ids), None)
+        if first is not None and first.id != actor.id:
+            raise ApiError(400, "not_higher_admin")
+
     def higher_mod(self, actor: Person, target_id: int, community: Community) -> None:
         """`LocalUser::is_higher_mod_or_admin_check` (post/remove.rs, comment/remove.rs,
-        0.19.9-0.19.20): the local admins (oldest first), then the community's mods (by
-        seniority); the first of actor and target must be the actor: `not_higher_mod`."""
-        admins = sorted(
-            (p for p in self.state.persons.values() if p.admin and p.local),
-            key=lambda p: p.local_user_id or 0,
-        )
-        ranked = [p.id for p in admins] + list(community.moderators)
+        community/ban.rs, 0.19.9-0.19.20): the local admins (oldest first), then the
+        community's mods (by seniority); the first of actor and target must be the actor:
+        `not_higher_mod`."""
+        ranked = [p.id for p in self._admins_in_order()] + list(community.moderators)
         first = next((pid for pid in ranked if pid in (actor.id, target_id)), None)
         if first != actor.id:
             raise ApiError(400, "not_higher_mod")
@@ -686,6 +698,7 @@ class LemmyApi:
     def purge_post(self, ctx: Ctx) -> dict:
         admin = ctx.admin()
         post = self.get_post(ctx.body.require_int("post_id"))
+        self.higher_admin(admin, post.creator_id)
         self._purge_post(post)
         self.modlog("purge_post", admin, post.id, ctx.body.str("reason"))
         return {"success": True}
@@ -702,17 +715,18 @@ class LemmyApi:
     def purge_comment(self, ctx: Ctx) -> dict:
         admin = ctx.admin()
         comment = self.get_comment(ctx.body.require_int("comment_id"))
+        self.higher_admin(admin, comment.creator_id)
         comment.purged = True
         self.modlog("purge_comment", admin, comment.id, ctx.body.str("reason"))
         return {"success": True}
 
     def purge_person(self, ctx: Ctx) -> dict:
         admin = ctx.admin()
-        person = self.state.persons.get(ctx.body.require_int("person_id"))
+        person_id = ctx.body.require_int("person_id")
+        self.higher_admin(admin, person_id)  # purge/person.rs: before the person is read
+        person = self.state.persons.get(person_id)
         if person is None or person.purged:
             raise ApiError(400, "couldnt_find_person")
-        if person.admin:
-            raise ApiError(400, "not_higher_admin")
         self._delete_uploads(person)
         for post in self.state.posts.values():
             if post.creator_id == person.id and not post.purged:
@@ -773,9 +787,8 @@ class LemmyApi:
         person_id = ctx.body.require_int("person_id")
         ban = ctx.body.require_bool("ban")
         remove_data = ctx.body.bool("remove_data")
+        self.higher_admin(admin, person_id)  # an older admin: refused; a newer one: banned
         person = self.state.persons.get(person_id)
-        if person is not None and not person.purged and person.admin:
-            raise ApiError(400, "not_higher_admin")  # banning an admin fails
         reason = self._ban_reason(ctx)
         expires = self._expires(ctx)
         if person is None or person.purged:
@@ -814,10 +827,8 @@ class LemmyApi:
         remove_data = ctx.body.bool("remove_data")
         if not self.can_mod(mod, community):
             raise ApiError(400, "not_a_mod_or_admin")
-        if person.admin:
-            raise ApiError(400, "not_higher_admin")
-        if person.id in community.moderators and not mod.admin:
-            raise ApiError(400, "not_higher_mod")
+        # community/ban.rs: admins outrank moderators, an older one a newer one
+        self.higher_mod(mod, person.id, community)
         reason = self._ban_reason(ctx)  # community/ban.rs: after the rank checks
         key = (community.id, person.id)
         if ban:

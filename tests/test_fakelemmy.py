@@ -633,7 +633,7 @@ def test_community_ban(fake_lemmy):
     assert (cast.pics.id, cast.bob.id) in fake_lemmy.community_bans
     assert fake_lemmy.post(here.id).removed and not fake_lemmy.post(elsewhere.id).removed
     admin = mod.post("/api/v3/community/ban_user", json={**form, "person_id": cast.admin.id})
-    assert admin.json() == {"error": "not_higher_admin"}
+    assert admin.json() == {"error": "not_higher_mod"}
 
 
 def test_reports_and_private_messages(fake_lemmy):
