@@ -34,6 +34,7 @@ from modbot.config.schema import (
     BUILTIN_LABELS,
     BUILTIN_SCORES,
     DANBOORU_TAG_SCORE,
+    GATE_UPLOAD_TIMEOUT,
     ITEM_TYPES,
     PLACEHOLDER,
     PLACEHOLDERS,
@@ -238,14 +239,19 @@ class Validated:
         return [p for p in self.problems if not p.warning]
 
 
-def validate(text: str, file: str, base_dir: Path) -> Validated:
-    """Everything check-rules checks. `file` is how the file is named in messages."""
+def validate(
+    text: str, file: str, base_dir: Path, gate_upload_timeout: float | None = None
+) -> Validated:
+    """Everything check-rules checks. `file` is how the file is named in messages.
+    ``gate_upload_timeout``: read by `modbot gate` with that --upload-timeout, which then
+    holds gate.budget under it (not under the default 30 s)."""
     data, lines, problems = read_yaml(text, file)
     if data is None:
         return Validated(None, {}, problems, lines, base_dir)
     salvaged, rule_index = data, list(range(len(data.get("rules") or [])))
+    context = {GATE_UPLOAD_TIMEOUT: gate_upload_timeout}
     try:
-        model = PolicyFile.model_validate(data)
+        model = PolicyFile.model_validate(data, context=context)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         for err in errors:
@@ -260,14 +266,14 @@ def validate(text: str, file: str, base_dir: Path) -> Validated:
             if salvaged is None:
                 return Validated(None, {}, _sorted(problems), lines, base_dir)
             try:
-                model = PolicyFile.model_validate(salvaged)
+                model = PolicyFile.model_validate(salvaged, context=context)
                 break
             except ValidationError as again:
                 errors = again.errors(include_url=False)
         if model is None:
             return Validated(None, {}, _sorted(problems), lines, base_dir)
     assert model is not None  # validated, or salvaged above
-    checker = _Checker(model, data, lines, file, base_dir, rule_index)
+    checker = _Checker(model, data, lines, file, base_dir, rule_index, gate_upload_timeout)
     hash_lists = checker.run()
     problems = _sorted(problems + checker.problems)
     if any(not p.warning for p in problems):
@@ -348,6 +354,7 @@ class _Checker:
         file: str,
         base_dir: Path,
         rule_index: list[int],
+        gate_upload_timeout: float | None = None,
     ):
         self.model, self.data, self.lines, self.file, self.base_dir = (
             model,
@@ -358,6 +365,7 @@ class _Checker:
         )
         self.rule_index = rule_index
         self.problems: list[Problem] = []
+        self.gate_upload_timeout = gate_upload_timeout  # read by `modbot gate` (validate)
         # Names as written, also those of entries that failed validation: a reference to
         # a broken concept or list is not a second mistake.
         concepts = set(_names(data.get("concepts"))) | set(model.concepts)
@@ -599,6 +607,8 @@ class _Checker:
         so a budget without that room under the defaults is warned of here."""
         if "budget" not in self.model.gate.model_fields_set:
             return  # the default 10s leaves the room
+        if self.gate_upload_timeout is not None:
+            return  # the gate checks it against its own (upload_timeout_problem)
         budget = self.model.gate.budget.total_seconds()
         if budget <= UPLOAD_TIMEOUT_S - UPLOAD_ROOM_S:
             return

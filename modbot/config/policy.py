@@ -228,11 +228,14 @@ class Policy:
         return decide(self, subject, now)
 
 
-def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
+def load_policy(
+    path: str | os.PathLike[str] | None = None, *, gate_upload_timeout: float | None = None
+) -> Policy:
     """Read and validate a rules.yaml (default: `resolve_rules_path()`), load its hash lists.
 
     Raises `PolicyError` (`.problems`: each `FILE:LINE: message`) when anything is wrong;
-    warnings are kept in `policy.warnings`.
+    warnings are kept in `policy.warnings`. ``gate_upload_timeout``: `modbot gate`'s
+    --upload-timeout, which then holds gate.budget (not the default 30 s).
     """
     path = resolve_rules_path(path)
     shown = str(path)
@@ -263,7 +266,7 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
         ) from None
     except OSError as exc:
         raise PolicyError([Problem(shown, 1, f"cannot read the file: {exc}")]) from None
-    result = validate(text, shown, path.parent)
+    result = validate(text, shown, path.parent, gate_upload_timeout)
     if result.errors or result.model is None:
         raise PolicyError(result.problems)
     return Policy.of(
@@ -272,14 +275,19 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
 
 
 def reread_policy(
-    path: Path, take: Callable[[Policy], str | None], problem: Callable[[Problem], None]
+    path: Path,
+    take: Callable[[Policy], str | None],
+    problem: Callable[[Problem], None],
+    *,
+    gate_upload_timeout: float | None = None,
 ) -> Policy | str:
     """The rules file read again by a running process (SIGHUP) and handed to ``take``
     (which answers why it cannot use it, or None): the policy taken, or why it was not.
     Each problem of a file that is not valid goes to ``problem`` first (the log), so the
-    admin sees where; the caller keeps the rules it has."""
+    admin sees where; the caller keeps the rules it has. ``gate_upload_timeout``: as
+    for ``load_policy``."""
     try:
-        policy = load_policy(path)
+        policy = load_policy(path, gate_upload_timeout=gate_upload_timeout)
     except PolicyError as exc:
         for each in exc.problems:
             problem(each)

@@ -833,6 +833,8 @@ UPLOAD_TIMEOUT_S = 30.0
 # room under that timeout for what Lemmy's counts besides the gate: the file sent to
 # pict-rs and its processing there (re-encoding, metadata stripped) before it asks
 UPLOAD_ROOM_S = 10.0
+# validation context: the `modbot gate --upload-timeout` the rules are read under
+GATE_UPLOAD_TIMEOUT = "gate_upload_timeout"
 
 
 class GateSettings(Section):
@@ -850,7 +852,13 @@ class GateSettings(Section):
 
     @field_validator("budget")
     @classmethod
-    def _budget(cls, v: timedelta) -> timedelta:
+    def _budget(cls, v: timedelta, info: ValidationInfo) -> timedelta:
+        if (info.context or {}).get(GATE_UPLOAD_TIMEOUT) is not None:
+            # read by `modbot gate`: it holds the budget under its own --upload-timeout
+            # (raised past 30 s too), in that option's words (upload_timeout_problem)
+            if v <= timedelta(0):
+                raise ValueError(f"budget {v.total_seconds():g}s: give more than 0s")
+            return v
         # the gate's numbers, so this message and its own checks agree
         if not timedelta(0) < v < timedelta(seconds=UPLOAD_TIMEOUT_S):
             raise ValueError(
@@ -859,7 +867,8 @@ class GateSettings(Section):
                 "TIMEOUT) and Lemmy (pictrs.upload_timeout in lemmy.hjson) wait for an upload "
                 f"by default; {UPLOAD_TIMEOUT_S - UPLOAD_ROOM_S:g}s or less leaves room for "
                 "pict-rs' own work on the file, which Lemmy's time counts too. With either "
-                "set lower, give the shorter to `modbot gate --upload-timeout`"
+                "set otherwise (both raised, for a longer budget), give the shorter to "
+                "`modbot gate --upload-timeout`: the gate holds the budget under that instead"
             )
         return v
 

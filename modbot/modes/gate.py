@@ -1259,7 +1259,8 @@ def serve(
         return 2
     rules_path = resolve_rules_path(rules)
     try:
-        policy = load_policy(rules_path)
+        # gate.budget held under --upload-timeout (just below), not the schema's 30 s
+        policy = load_policy(rules_path, gate_upload_timeout=upload_timeout)
     except PolicyError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -1350,7 +1351,12 @@ def _reload_on_hangup(gate: Gate, rules_path: Path, upload_timeout: float) -> No
 
     def reload() -> None:
         with lock:  # two hangups in a row: one reload after the other
-            policy = reread_policy(rules_path, take, lambda p: log.error("%s", p))
+            policy = reread_policy(
+                rules_path,
+                take,
+                lambda p: log.error("%s", p),
+                gate_upload_timeout=upload_timeout,
+            )
             if isinstance(policy, str):
                 log.error("rules NOT reloaded: %s; deciding by the rules loaded before", policy)
                 return
