@@ -60,6 +60,7 @@ import asyncio
 import dataclasses
 import hashlib
 import hmac
+import io
 import logging
 import os
 import secrets
@@ -1024,7 +1025,9 @@ class Gate:
         if declared is not None and declared.isdigit() and int(declared) > cap:
             raise _TooLarge(int(declared))
         digests = {"sha256": hashlib.sha256(), **{k: hashlib.new(k) for k in exact}}
-        chunks: list[bytes] | None = []
+        # one copy of the body: BytesIO grows its buffer in place and getvalue() hands
+        # that very buffer over (chunks kept and joined were two copies at the end)
+        kept: io.BytesIO | None = io.BytesIO()
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
@@ -1032,18 +1035,18 @@ class Gate:
                 raise _TooLarge(size)
             for digest in digests.values():
                 digest.update(chunk)
-            if chunks is None:
+            if kept is None:
                 continue
             if self._held + len(chunk) > self.max_held:
-                chunks = None  # not kept: what it held is free for the others
+                kept = None  # not kept: what it held is free for the others
                 self._held -= hold.bytes
                 hold.bytes = 0
                 continue
             self._held += len(chunk)
             hold.bytes += len(chunk)
-            chunks.append(chunk)
+            kept.write(chunk)
         return _Received(
-            None if chunks is None else b"".join(chunks),
+            None if kept is None else kept.getvalue(),
             digests.pop("sha256").hexdigest(),
             size,
             {k: d.hexdigest() for k, d in digests.items()},
