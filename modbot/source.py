@@ -214,6 +214,30 @@ def _oldest(items: list[Item], *, skip_featured: bool = False) -> datetime | Non
     return min(times) if times else None
 
 
+class _Paging:
+    """Where the paging of one listing by cursor stands: the next page's cursor, the ids
+    of the page before (``LemmyApi.posts(resume_after=)``), the pages read and the loop
+    checks. ``state`` is what a sweep's position keeps of it, in that order (positions
+    stored by older versions read the same)."""
+
+    def __init__(self, state: dict | None = None) -> None:
+        state = state or {}
+        self.cursor: str | None = state.get("cursor")
+        self.page_ids: list[int] = state.get("page_ids", [])
+        self.read = int(state.get("pages", 0))
+        self.cursors = RepeatCheck(state.get("cursors"))
+        self.pages = RepeatCheck(state.get("pages_seen"))
+
+    def state(self) -> dict:
+        return {
+            "cursor": self.cursor,
+            "page_ids": self.page_ids,
+            "pages": self.read,
+            "cursors": self.cursors.state(),
+            "pages_seen": self.pages.state(),
+        }
+
+
 class Source:
     """New and backlog items for one bot; ``scope`` keeps dry-run and live state apart."""
 
@@ -630,68 +654,62 @@ class Source:
         community after another, each down to ``since`` or ``MAX_UNLISTED_PAGES`` pages;
         the position (the communities left, the page) kept as the posts' is."""
         ids: list[int] = [int(i) for i in position.get("ids") or []]
-        cursor = position.get("cursor")
-        page_ids = position.get("page_ids", [])
-        read = int(position.get("pages", 0))
-        cursors = RepeatCheck(position.get("cursors"))
-        pages = RepeatCheck(position.get("pages_seen"))
+        paging = _Paging(position)
 
         def at() -> str:
             if not ids:
                 return json.dumps({"phase": "site"})
-            return json.dumps(
-                {
-                    "phase": UNLISTED,
-                    "ids": ids,
-                    "cursor": cursor,
-                    "page_ids": page_ids,
-                    "pages": read,
-                    "cursors": cursors.state(),
-                    "pages_seen": pages.state(),
-                }
-            )
+            return json.dumps({"phase": UNLISTED, "ids": ids, **paging.state()})
 
         while ids:
             community = ids[0]
-            what = f"posts of unlisted community {community}"
             self.store.set_cursor(name, at())
-            batch: list[Item] = []
-            try:
-                page = self.client.posts(cursor, resume_after=page_ids, community_id=community)
-            except LemmyUnavailable:
-                raise
-            except LemmyError as exc:  # gone since the list was read, say
-                self._warn(f"{what}: {exc}; not read")
+            posts, last = self._unlisted_page(community, paging, since)
+            batch = self._posts_batch(posts, since, handed_out)
+            if not last and paging.read >= MAX_UNLISTED_PAGES:
+                self._warn(
+                    f"posts of unlisted community {community}: the sweep stopped after "
+                    f"{MAX_UNLISTED_PAGES} pages; older posts were not read"
+                )
                 last = True
-            else:
-                read += 1
-                posts = _unique(page.items)
-                page_ids = _post_ids(posts)
-                last = self._page_again(what, posts, pages)
-                if not last:
-                    batch = self._posts_batch(posts, since, handed_out)
-                    oldest = _oldest(posts, skip_featured=True)
-                    last = (
-                        not page.next
-                        or not page.sent
-                        or bool(since and oldest and oldest < since)
-                        or self._cursor_again(what, page.next, cursors)
-                    )
-                    if not last and read >= MAX_UNLISTED_PAGES:
-                        self._warn(
-                            f"{what}: the sweep stopped after {MAX_UNLISTED_PAGES} pages; "
-                            "older posts were not read"
-                        )
-                        last = True
-                    if not last:
-                        cursor = page.next
             if last:  # the next community, from its newest post
                 ids.pop(0)
-                cursor, page_ids, read = None, [], 0
-                cursors, pages = RepeatCheck(), RepeatCheck()
+                paging = _Paging()
             if not batch:  # as in ``walk``: the position moves past an empty page first
                 self.store.set_cursor(name, at())
             yield batch
+
+    def _unlisted_page(
+        self, community: int, at: _Paging, floor: datetime | None
+    ) -> tuple[list[Item], bool]:
+        """One page of the posts of unlisted community ``community``, from its own
+        listing (1.0 lists them nowhere else), at ``at``, which moves on to the next
+        page; and whether it is the last to read: the listing's end, a post older than
+        ``floor``, a page or a cursor Lemmy sent before, or an error (said). The sweep
+        (``_walk_unlisted``) and the deep poll (``_poll_unlisted``) page alike."""
+        what = f"posts of unlisted community {community}"
+        try:
+            page = self.client.posts(at.cursor, resume_after=at.page_ids, community_id=community)
+        except LemmyUnavailable:
+            raise
+        except LemmyError as exc:  # gone since the list was read, say
+            self._warn(f"{what}: {exc}; not read")
+            return [], True
+        at.read += 1
+        posts = _unique(page.items)
+        at.page_ids = _post_ids(posts)
+        if self._page_again(what, posts, at.pages):
+            return [], True
+        oldest = _oldest(posts, skip_featured=True)
+        last = (
+            not page.next
+            or not page.sent
+            or bool(floor and oldest and oldest < floor)
+            or self._cursor_again(what, page.next, at.cursors)
+        )
+        if not last:
+            at.cursor = page.next
+        return posts, last
 
     def _walk_removed(
         self, name: str, position: dict, since: datetime | None, handed_out: set[str]
@@ -920,29 +938,14 @@ class Source:
         chosen = (known[start:] + known[:start])[:POLL_UNLISTED]
         self.store.set_cursor(turn_name, str((start + len(chosen)) % len(known)))
         for community in chosen:
-            what = f"posts of unlisted community {community}"
-            cursor: str | None = None
-            page_ids: list[int] = []
-            pages = RepeatCheck()
+            paging = _Paging()
             for _ in range(POLL_UNLISTED_PAGES):
-                try:
-                    page = self.client.posts(cursor, resume_after=page_ids, community_id=community)
-                except LemmyUnavailable:
-                    raise
-                except LemmyError as exc:
-                    self._warn(f"{what}: {exc}; not read")
-                    break
-                items = _unique(page.items)
-                page_ids = _post_ids(items)
-                if self._page_again(what, items, pages):
-                    break
+                items, last = self._unlisted_page(community, paging, stop_at)
                 fresh = [i for i in items if self._is_new(i)] + self._profiles(items, handed_out)
                 if fresh:
                     yield fresh
-                oldest = _oldest(items, skip_featured=True)
-                if not page.next or page.sent < PAGE or oldest is None or oldest < stop_at:
+                if last:
                     break
-                cursor = page.next
         pages = RepeatCheck()
         for number in range(1, POLL_UNLISTED_PAGES + 1):
             page = self.client.comments(number, as_moderator=True)
