@@ -42,8 +42,8 @@ import re
 import sys
 import weakref
 import zlib
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from urllib.parse import SplitResult, unquote_to_bytes, urljoin, urlsplit, urlunsplit
 
@@ -56,6 +56,7 @@ from modbot.fetch.addresses import (
     DEFAULT_PORTS,
     Dial,
     HostPolicy,
+    Pinned,
     PinnedResolver,
     Resolver,
     SystemResolver,
@@ -213,6 +214,8 @@ class Fetcher:
         # a host's name lookup is part of connecting to it (as curl's --connect-timeout)
         self._policy = HostPolicy(allowed_hosts)
         self._addresses = PinnedResolver(self._policy, resolver, dial, self.limits.connect_timeout)
+        # the address each kept connection to a host name was made to (``_drop_stale``)
+        self._made_to: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
         self._client: aiohttp.ClientSession | None = None
         self._all: asyncio.Semaphore | None = None
         self._hosts: dict[str, list] = {}
@@ -420,8 +423,8 @@ class Fetcher:
             # request (links on many hosts redirecting to one would hit it unbounded)
             try:
                 async with (
-                    self._slots(current, deadline),
-                    self._stream(current, headers) as response,
+                    self._slots(current, deadline) as place,
+                    self._stream(current, headers, place) as response,
                 ):
                     if response.status_code in _REDIRECTS and "location" in response.headers:
                         current = self._redirect_target(url, response)
@@ -456,17 +459,44 @@ class Fetcher:
 
     @asynccontextmanager
     async def _stream(
-        self, url: str, headers: dict[str, str] | None = None
+        self, url: str, headers: dict[str, str] | None = None, place: _Place | None = None
     ) -> AsyncIterator[_Response]:
+        """The answer to a GET of ``url``. ``place``: the request's slots and the address
+        it dials (``_slots``); when connecting there fails, the name's next address is
+        tried on its own slots (``Pinned.fall_back``), before anything was sent."""
         parts = urlsplit(url)
         if "@" in parts.netloc:  # never send credentials found in content
             url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
             parts = urlsplit(url)
         dialed = _as_browsers_read(url)
         host = _dialed_host(dialed)
+        port = parts.port or DEFAULT_PORTS[parts.scheme.lower()]
         try:
-            self._addresses.check_literal(host, parts.port or DEFAULT_PORTS[parts.scheme.lower()])
-            async with self._http().get(dialed, headers=headers, allow_redirects=False) as response:
+            self._addresses.check_literal(host, port)
+            address = place.pinned.name_address if place is not None else None
+            while True:
+                try:
+                    if address is not None:
+                        self._drop_stale(host, port, address)
+                    with place.pinned.dialling() if place else nullcontext():
+                        response = await self._http().get(
+                            dialed, headers=headers, allow_redirects=False
+                        )
+                    break
+                except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                    # only where no connection was made: a TLS handshake that failed
+                    # reached the server, and a lookup's failure is the name's
+                    if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorDNSError)):
+                        raise
+                    if place is None or not await place.fall_back():
+                        raise
+                    address = place.pinned.name_address
+                    log.info("image %s: %s; trying its next address", redact(url), _said(exc))
+            protocol = response.connection.protocol if response.connection else None
+            if address is not None and protocol is not None:
+                # a new connection went to the request's address; a kept one, where it did
+                self._made_to.setdefault(protocol, address)
+            async with response:
                 yield _Response(dialed, response)
         except FetchSkipped as exc:
             if exc.url.startswith("//"):
@@ -474,11 +504,13 @@ class Fetcher:
             raise
         except aiohttp.ServerTimeoutError as exc:
             phase = "connect" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "read"
-            raise FetchTimeout(url, f"{phase} timed out") from None
+            raise FetchTimeout(url, f"{phase} timed out{_tries(place)}") from None
         except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
             raise BadURL(url, f"invalid URL: {_said(exc)}") from None  # a bad IDNA name too
         except aiohttp.ClientConnectorError as exc:
-            raise ConnectFailed(url, f"cannot connect: {exc.os_error or exc}") from None
+            raise ConnectFailed(
+                url, f"cannot connect{_tries(place)}: {exc.os_error or exc}"
+            ) from None
         except (
             aiohttp.ClientResponseError,
             aiohttp.ClientPayloadError,
@@ -571,7 +603,7 @@ class Fetcher:
         return self._client
 
     @asynccontextmanager
-    async def _slots(self, url: str, deadline: asyncio.Timeout) -> AsyncIterator[None]:
+    async def _slots(self, url: str, deadline: asyncio.Timeout) -> AsyncIterator[_Place]:
         """A request's place: one of its server's slots, then one of all. Its server is
         its host and port, and also the address it dials (``PinnedResolver.pinned``):
         names without end (wildcard DNS) of one slow server share that server's slots,
@@ -579,7 +611,10 @@ class Fetcher:
         waiting for them is the bot's own queue, not the server's: the download's
         deadline stops meanwhile (the name lookup between is the server's time). Held for
         one request (one hop of a redirect chain), never while waiting for another's: no
-        download holds one slot and waits for the next."""
+        download holds one slot and waits for the next. When connecting to the address
+        fails and the request falls back to the name's next one (``_Place.fall_back``),
+        the address's slot and the one of all are given back before that address's are
+        waited for."""
         host, port = _dial_target(url)
         loop = asyncio.get_running_loop()
         left: float | None = None
@@ -600,17 +635,50 @@ class Fetcher:
         try:
             async with self._host_slot(self._slot_key(url, host, port)):
                 resume()
-                async with self._addresses.pinned(host, port) as address:
-                    pause()
-                    async with self._host_slot(address), self._slot():
+                async with self._addresses.pinned(host, port) as pinned, AsyncExitStack() as held:
+
+                    async def take() -> None:
+                        pause()
+                        await held.enter_async_context(self._host_slot(pinned.key))
+                        await held.enter_async_context(self._slot())
                         resume()
-                        yield
+
+                    async def fall_back() -> bool:
+                        if not pinned.fall_back():
+                            return False
+                        await held.aclose()  # no slot held while waiting for the next
+                        await take()
+                        return True
+
+                    await take()
+                    yield _Place(pinned, fall_back)
         except FetchSkipped as exc:
             if exc.url.startswith("//"):
                 exc.url = url  # raised by the resolver, which only knows host:port
             raise
         finally:
             resume()  # cancelled while waiting: the deadline as it was
+
+    def _drop_stale(self, host: str, port: int, address: str) -> None:
+        """Close the HTTP client's idle connections to ``host:port`` (as dialled) that
+        were made to another address than ``address``, the one this request's slot is
+        counted on: the name was looked up again and moved, or connecting to its first
+        address failed while they were in use. aiohttp keeps one pool per host name and
+        has no public call for this; its pool (``_conns``: key -> (protocol, time))
+        has kept that shape since 3.0, and nothing is awaited between this and its
+        taking a connection from it."""
+        pool = getattr(self._client.connector if self._client else None, "_conns", None)
+        if not pool:
+            return
+        name = host.rstrip(".").lower()
+        for key in [k for k in pool if k.port == port and k.host.rstrip(".").lower() == name]:
+            entries = pool[key]
+            stale = [e for e in entries if self._made_to.get(e[0]) != address]
+            for entry in stale:
+                entries.remove(entry)
+                entry[0].close()
+            if not entries:
+                del pool[key]
 
     def _slot_key(self, url: str, host: str, port: int) -> str:
         """Whose ``per_host`` slots a request takes: its server's (``_server``). On the
@@ -666,6 +734,21 @@ _MAX_HEADER_LINE = 16 * 1024
 # (cpython#118960): a daemon that gives up on many slow HTTPS hosts would leak them.
 # aiohttp closes them itself when asked (and warns when asked on a fixed Python).
 _SSL_TRANSPORTS_LEAK = sys.version_info < (3, 12, 8) or (3, 13) <= sys.version_info < (3, 13, 1)
+
+
+@dataclass(frozen=True)
+class _Place:
+    """A request's slots (``Fetcher._slots``): the address it dials, and the move to the
+    name's next address, on that one's slots, when connecting fails (False: none left)."""
+
+    pinned: Pinned
+    fall_back: Callable[[], Awaitable[bool]]
+
+
+def _tries(place: _Place | None) -> str:
+    """How many of a name's addresses a failed connection tried, when more than one."""
+    tried = len(place.pinned.tried) if place is not None else 0
+    return f" to any of the {tried} addresses tried" if tried > 1 else ""
 
 
 class _Response:

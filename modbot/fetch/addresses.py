@@ -8,7 +8,9 @@ verifies the certificate against, and sends SNI for, the URL's host name.
 
 A name's lookup is pinned (``PinnedResolver.pinned``) while requests to it run and for a
 while after: a request dials the one address its download slot was counted on
-(``address_key``), so many names of one server (wildcard DNS) share that server's slots.
+(``address_key``), so many names of one server (wildcard DNS) share that server's slots;
+when connecting there fails, the next of the name's addresses is tried on its own slots
+(``Pinned.fall_back``).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
@@ -34,9 +37,11 @@ __all__ = [
     "ANY_PORT",
     "CONNECTION_KEEPALIVE",
     "DEFAULT_PORTS",
+    "DIAL_ADDRESSES",
     "LOOKUP_THREADS",
     "Dial",
     "HostPolicy",
+    "Pinned",
     "PinnedResolver",
     "Resolver",
     "SystemResolver",
@@ -224,22 +229,38 @@ CONNECTION_KEEPALIVE = 15.0
 # A pin older than this is looked up again when next taken while nothing uses it (a
 # host that moved is found within minutes).
 PIN_MAX_AGE = 300.0
+# How many of a name's addresses one request tries in turn when connecting fails
+# (refused, unreachable, timed out; never once the server answered): a host whose
+# listed IPv4 address is dead is reached on its IPv6 one, as browsers do. Bounded: each
+# try may take the connect timeout, and the download's deadline holds for them all.
+DIAL_ADDRESSES = 3
+
+# The name and address the running request dials (``Pinned.dialling``): aiohttp asks
+# the resolver in the request's own task (its DNS cache is off), so the answer is the
+# address that request's slot is counted on, whatever other requests to the name do.
+_DIALLING: ContextVar[tuple[tuple[str, int], str] | None] = ContextVar(
+    "modbot_dialling", default=None
+)
 
 
 @dataclass
 class _Pin:
-    addresses: list[str]  # what requests to the name dial, checked
+    # checked; an untrusted name's are those its requests dial, the first first (a
+    # failed first one is dropped: ``Pinned.fall_back``), a trusted name's all it has
+    addresses: list[str]
     looked_up: float
+    trusted: bool = False
     users: int = 0
     last_used: float = 0.0
 
 
-def _dialled(addresses: list[str]) -> str:
-    """The one address a name's requests dial (no fallback to the others: ``pinned``):
-    its first IPv4 address, else its first. A machine with IPv6 configured but no route
-    out gets AAAA answers sorted first and could then fetch nothing from dual-stack
-    hosts; an IPv4 address a host lists is as much its own."""
-    return next((a for a in addresses if ":" not in a), addresses[0])
+def _dial_order(addresses: list[str]) -> list[str]:
+    """The addresses a name's requests dial, in turn (``DIAL_ADDRESSES`` of them): its
+    first IPv4 address first, then the others as listed. A machine with IPv6
+    configured but no route out gets AAAA answers sorted first; an IPv4 address a host
+    lists is as much its own."""
+    first = next((a for a in addresses if ":" not in a), addresses[0])
+    return [first, *(a for a in addresses if a != first)][:DIAL_ADDRESSES]
 
 
 def address_key(address: str) -> str:
@@ -252,6 +273,60 @@ def address_key(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         return f"address {ipaddress.IPv6Network((ip, 64), strict=False)}"
     return f"address {ip}"
+
+
+@dataclass
+class Pinned:
+    """One request's place among its name's addresses (``PinnedResolver.pinned``):
+    ``address`` is the one it dials (None for a trusted name: any of its addresses),
+    ``key`` the download slots that address is counted by (None: a trusted host, whose
+    per-name limit stands alone)."""
+
+    address: str | None
+    trusted: bool
+    _name: tuple[str, int] = ("", 0)
+    _pin: _Pin | None = field(default=None, repr=False)
+    tried: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str | None:
+        return None if self.trusted or self.address is None else address_key(self.address)
+
+    def fall_back(self) -> bool:
+        """Connecting to ``address`` failed: the name's requests no longer dial it (when
+        it has others), and this one moves to the next address it has not tried (True),
+        or has none left within ``DIAL_ADDRESSES`` (False). Take the new ``key``'s
+        slots before dialling it."""
+        pin = self._pin
+        if pin is None or self.address is None:
+            return False  # an IP address in the URL, or a trusted name (aiohttp tries all)
+        if pin.addresses[0] == self.address and len(pin.addresses) > 1:
+            pin.addresses.pop(0)
+        following = next((a for a in pin.addresses if a not in self.tried), None)
+        if following is None or len(self.tried) >= DIAL_ADDRESSES:
+            return False
+        self.address = following
+        self.tried.append(following)
+        return True
+
+    @contextlib.contextmanager
+    def dialling(self) -> Iterator[None]:
+        """While a connection is made: the resolver answers this request's address."""
+        if self._pin is None or self.trusted or self.address is None:
+            yield
+            return
+        token = _DIALLING.set((self._name, self.address))
+        try:
+            yield
+        finally:
+            _DIALLING.reset(token)
+
+    @property
+    def name_address(self) -> str | None:
+        """The address this request's host name is dialled at (None: an IP address in
+        the URL, or a trusted name): a connection to the name that went elsewhere is
+        not to be reused for it."""
+        return None if self._pin is None or self.trusted else self.address
 
 
 class PinnedResolver(AbstractResolver):
@@ -276,28 +351,30 @@ class PinnedResolver(AbstractResolver):
         self._pruned = 0.0
 
     @contextlib.asynccontextmanager
-    async def pinned(self, host: str, port: int) -> AsyncIterator[str | None]:
-        """For one request to ``host:port`` (as dialled), while it runs: the key of the
-        server it connects to (``address_key``), for the download slots a server has; None
-        for a trusted host (the allowed hosts: the admin's own, whose per-name limit
-        stands alone). A name is looked up once, and requests to it dial the address
-        that lookup answered first, and only that one (no fallback to the others: a
-        hostile DNS answer could list a fresh address first each time, slots counted on
-        it, and the connection then fall back to the one slow server), until nothing has
-        used the name for longer than an idle connection is kept (``CONNECTION_KEEPALIVE``)
-        or the lookup is ``PIN_MAX_AGE`` old and unused: so the address counted is the
-        address dialled, also over a reused connection. ``FetchSkipped`` from the lookup
-        (a private address, no answer), with ``//host:port`` as its URL."""
+    async def pinned(self, host: str, port: int) -> AsyncIterator[Pinned]:
+        """For one request to ``host:port`` (as dialled), while it runs: the address it
+        dials and the key of its server's slots (``Pinned``). A name is looked up once,
+        and its requests dial the first address of that lookup (``_dial_order``) until
+        connecting there fails; then the next (``Pinned.fall_back``), each on the
+        slots of the address it dials: a hostile DNS answer listing a fresh dead address
+        first each time reaches the one slow server on that server's slots. The lookup
+        holds until nothing has used the name for longer than an idle connection is
+        kept (``CONNECTION_KEEPALIVE``) or it is ``PIN_MAX_AGE`` old and unused. A kept
+        connection to a name reaches the address it was made to: the fetcher reuses
+        only those made to the request's own (``Pinned.name_address``), so the address
+        counted is the address dialled, also after the name moved. ``FetchSkipped`` from the lookup (a
+        private address, no answer), with ``//host:port`` as its URL."""
         trusted = self._policy.may_be_private(host, port)
         literal = literal_address(host)
         if literal is not None:  # aiohttp connects to it without asking the resolver
-            yield None if trusted else address_key(literal)
+            yield Pinned(literal, trusted)
             return
         key = (_normal_host(host), port)
         pin = await self._pin(key, host, port, trusted)
         pin.users += 1
         try:
-            yield None if trusted else address_key(pin.addresses[0])
+            first = None if trusted else pin.addresses[0]
+            yield Pinned(first, trusted, key, pin, [first] if first else [])
         finally:
             pin.users -= 1
             pin.last_used = time.monotonic()
@@ -306,7 +383,8 @@ class PinnedResolver(AbstractResolver):
         now = time.monotonic()
         if now - self._pruned > CONNECTION_KEEPALIVE:  # forget the names no longer used
             self._pruned = now
-            for old in [k for k, p in self._pins.items() if not self._current(p, now)]:
+            # not one in use (its requests' address would change under them)
+            for old in [k for k, p in self._pins.items() if self._unused(p, now)]:
                 del self._pins[old]
         pin = self._pins.get(key)
         if pin is not None and self._current(pin, now):
@@ -321,9 +399,13 @@ class PinnedResolver(AbstractResolver):
                 pin.looked_up = time.monotonic()
             return pin
         # a trusted host keeps every address (no slots counted by them), to fall back on
-        pin = _Pin(addresses if trusted else [_dialled(addresses)], looked_up=time.monotonic())
-        self._pins[key] = pin
-        return pin
+        fresh = _Pin(
+            addresses if trusted else _dial_order(addresses),
+            looked_up=time.monotonic(),
+            trusted=trusted,
+        )
+        self._pins[key] = fresh
+        return fresh
 
     @staticmethod
     def _current(pin: _Pin, now: float) -> bool:
@@ -331,13 +413,21 @@ class PinnedResolver(AbstractResolver):
             return False
         return pin.users > 0 or now - pin.last_used < CONNECTION_KEEPALIVE + 5
 
+    @staticmethod
+    def _unused(pin: _Pin, now: float) -> bool:
+        return pin.users == 0 and now - pin.last_used >= CONNECTION_KEEPALIVE + 5
+
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results: list[ResolveResult] = []
-        pin = self._pins.get((_normal_host(host), port))
-        if pin is not None and pin.users:  # a request's pin (``pinned``): no second lookup
-            addresses = pin.addresses
+        key = (_normal_host(host), port)
+        dialling = _DIALLING.get()
+        pin = self._pins.get(key)
+        if dialling is not None and dialling[0] == key:  # a request's own address
+            addresses = [dialling[1]]
+        elif pin is not None and pin.users:  # the name's pin (``pinned``): no second lookup
+            addresses = pin.addresses if pin.trusted else pin.addresses[:1]
         else:
             addresses = await self._checked_addresses(host, port)
         for address in addresses:
