@@ -24,7 +24,8 @@ A kind that could not be taken of a file (it does not decode, its code raised on
 PDQ below quality 50) will not be taken of the same bytes by the same code:
 ``hashing_version()`` names that code (``HASHING``, modbot's version, and those of
 Pillow, numpy and pdqhash), and the known-files cache (``modbot.store.KnownFile``) keeps
-such a kind as "not taken" only while it is unchanged.
+such a kind as "not taken" only while it is unchanged. Out of memory says nothing of the
+file: ``compute_all`` raises the ``MemoryError``, and the file is tried again.
 
 ``cost`` says what computing a kind takes: ``"bytes"`` (one pass over the bytes, about a
 millisecond a megabyte) or ``"decode"`` (the image is decoded: it belongs under the
@@ -439,12 +440,18 @@ def _kind(k: HashKind | str) -> HashKind:
 
 def hashes_of(data: bytes | Image.Image, kinds: Iterable[str]) -> dict[str, str]:
     """The usable hashes of ``kinds`` of an image, kind -> hex: a kind with no hash for
-    it (an image it cannot decode, a PDQ below quality 50) is left out."""
-    return {
-        name: d.hex
-        for name, d in compute_all(data, kinds).items()
-        if isinstance(d, Digest) and d.usable
-    }
+    it (an image it cannot decode, a PDQ below quality 50), or whose code ran out of
+    memory on it this time, is left out."""
+    out = {}
+    for name in kinds:
+        try:
+            digest = compute_all(data, [name])[name]
+        except MemoryError as exc:  # nothing here remembers it
+            log.warning("%s gets no %s this time: out of memory (%s)", _named(data), name, exc)
+            continue
+        if isinstance(digest, Digest) and digest.usable:
+            out[name] = digest.hex
+    return out
 
 
 def compute_all(
@@ -452,7 +459,10 @@ def compute_all(
 ) -> dict[str, Digest | ImageHashError]:
     """Every kind's hash of `data` (or those in `names`), the cheap ones first; a kind
     that cannot decode the image, or whose code fails on it, gives an `ImageHashError`
-    instead of a `Digest`."""
+    instead of a `Digest`. A `MemoryError` is raised: it says nothing of the image (a
+    kind not taken is remembered as such under the hashing code's version, and the file
+    would never be tried again), so the caller gives up this try, as for an error around
+    the hashing."""
     chosen = [hash_kind(n) for n in (HASH_KINDS if names is None else names)]
     chosen.sort(key=lambda k: k.cost != "bytes")
     out: dict[str, Digest | ImageHashError] = {}
@@ -461,6 +471,8 @@ def compute_all(
             out[k.name] = k.compute(data)
         except ImageHashError as exc:
             out[k.name] = exc
+        except MemoryError:
+            raise  # the caller says it (and does not remember it)
         except Exception as exc:
             # The hash's code failing on these bytes (pdqhash or Pillow on a hostile
             # file, numpy on a degenerate image): this kind has no hash of the image,
@@ -473,11 +485,15 @@ def _failed(kind: HashKind, data: bytes | Image.Image, exc: Exception) -> ImageH
     """The error of a kind whose code raised on an image, logged with the file's SHA-256
     (what its decision records)."""
     said = f"computing its {kind.name} hash failed: {type(exc).__name__}: {str(exc)[:300]}"
-    named = "an image"
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        named = f"file {sha256_hex(bytes(data))[:12]}"
-    log.warning("%s gets no %s: %s", named, kind.name, said)
+    log.warning("%s gets no %s: %s", _named(data), kind.name, said)
     return ImageHashError(said)
+
+
+def _named(data: bytes | Image.Image) -> str:
+    """An image in the log: its file's SHA-256 (what its decision records)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return f"file {sha256_hex(bytes(data))[:12]}"
+    return "an image"
 
 
 class HashIndex(Generic[T]):

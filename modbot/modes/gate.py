@@ -892,9 +892,13 @@ class Gate:
         if not kinds:
             return policy.decide(subject), {}
         not_taken: dict[str, str] = {}
-        hashes = decoded_hashes(
-            self.engine, subject.image, kinds, self.hash_budget, deadline, not_taken
-        )
+        try:
+            hashes = decoded_hashes(
+                self.engine, subject.image, kinds, self.hash_budget, deadline, not_taken
+            )
+        except MemoryError as exc:  # says nothing of the file: decided without them now
+            hashes = {}
+            not_taken.update(dict.fromkeys(kinds, f"computing it failed: MemoryError: {exc}"))
         subject = replace(subject, hashes={**subject.hashes, **hashes}, image=None)
         return policy.decide(subject), not_taken
 
