@@ -29,7 +29,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -95,11 +95,12 @@ class Claim:
     """What ``Store.claim_action`` found: ``claimed`` (send it now), ``done`` (done or
     covered already), ``sending`` (claimed by a run that has not recorded the result:
     ``row`` says which), ``valve`` (the safety valve holds it back; ``tripped``: this
-    claim tripped it)."""
+    claim tripped it), ``held`` (the claim's own check said why not: ``why``)."""
 
     outcome: str
     row: dict | None = None
     tripped: dict | None = None
+    why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -844,10 +845,14 @@ class Store:
         valve_since: float = 0.0,
         valve_reason: str = "",
         item: str | None = None,
+        held: Callable[[], str | None] | None = None,
     ) -> Claim:
         """Claim (kind, target) before sending it, in one IMMEDIATE transaction: whatever
         other process claims at the same moment waits for this one and then sees the
-        claim. ``again``: claim even when done (what was done has run out). With
+        claim. ``again``: claim even when done (what was done has run out). ``held()``:
+        asked in the same transaction, reading this store: why not to claim it (what
+        another process claimed or recorded), or None; a check made before the claim
+        would leave a window for the other process to claim in between. With
         ``valve_limit``, the action counts against the safety valve: when ``valve_limit``
         destructive actions (``modbot.actions.kinds.DESTRUCTIVE``) were claimed or done
         since ``valve_since``, nothing is claimed and the valve trips (``valve_reason``),
@@ -858,6 +863,9 @@ class Store:
                 return Claim("done", row)
             if row and row["status"] == SENDING:
                 return Claim(SENDING, row)
+            why = held() if held is not None else None
+            if why is not None:
+                return Claim("held", why=why)
             if valve_limit is not None:
                 tripped = self.valve_tripped()
                 if tripped:

@@ -17,9 +17,11 @@ Each undo is an action like the bot's own: claimed in the store under its key
 left is settled by asking Lemmy (is the post still removed? the person still banned?).
 Undo processes take a lock of their own (``MODBOT_STATE.undo.lock``), not the daemon's,
 so an admin can undo while the daemon runs: what the daemon did since the plan was made
-is read from the store again right before an unban is claimed (a ban it placed anew for
-another item, after the bot's ran out, is another decision's: not lifted). What was undone is recorded in the audit:
-one record per decision, ``undo_of`` its id, with the undo's actions.
+is read from the store again in the unban's claim, one transaction with it (a ban it
+claimed or placed anew for another item, after the bot's ran out, is another
+decision's: not lifted; and the daemon's ban claim sees the unban claimed and waits for
+it: never both sent). What was undone is recorded in the audit: one record per
+decision, ``undo_of`` its id, with the undo's actions.
 
 A ban is lifted only while it is the bot's: not once it ran out, not when the bot
 banned the person anew for another item (that decision's ban), not when Lemmy shows a
@@ -326,6 +328,12 @@ def _ban_not_theirs(
     now = time.time() if now is None else now
     last = _ban_cursor(store, target)
     original = store.action("ban", target) or {}
+    if original.get("status") == SENDING and original.get("item") not in items:
+        # the daemon claimed a ban anew and is sending it (its end not kept yet)
+        return (
+            f"the bot is banning the person anew for {original.get('item')}, another "
+            "decision's: not lifted (undo that decision to lift it)"
+        )
     placed_for = last.get("item") or original.get("item")
     expires = last.get("expires")
     if placed_for and placed_for not in items:
@@ -804,18 +812,23 @@ def carry_out(
                 settled(step, kept)
                 stopped = kept if kept.retry else None
                 continue
-            if step.kind == "unban":
-                # The daemon acts beside undo (its own lock): since the plan was made (and
-                # while Lemmy was asked) its ban may have run out and the daemon banned the
-                # person anew for another item. That ban is another decision's: asked again
-                # right before the unban is claimed and sent.
-                items = {item_key(plan.rows[d].record) for d in step.decisions}
-                why = _ban_not_theirs(store, step.target, items)
-                if why is not None:
-                    settled(step, ActionOutcome(step.kind, "skipped", f"not lifted: {why}"))
-                    continue
-                original, before, again = _rows(store, step)
         send, refused = _sender(client, step, reason, restore_data)
+        held: list[ActionOutcome] = []
+
+        def theirs(step: Step = step, held: list[ActionOutcome] = held) -> ActionOutcome | None:
+            # The daemon acts beside undo (its own lock): since the plan was made (and
+            # while Lemmy was asked) its ban may have run out and the daemon banned the
+            # person anew for another item. That ban is another decision's: asked again
+            # in the unban's claim, one transaction with it, so that the daemon's ban
+            # claim comes either before it (seen here) or after (the ban handler sees
+            # the unban claimed and defers its ban to its next cycle).
+            items = {item_key(plan.rows[d].record) for d in step.decisions}
+            why = _ban_not_theirs(store, step.target, items)
+            if why is None:
+                return None
+            held.append(ActionOutcome(step.kind, "skipped", f"not lifted: {why}"))
+            return held[-1]
+
         outcome = ex.once(
             step.kind,
             step.target,
@@ -824,7 +837,11 @@ def carry_out(
             verify=_verifier(client, step),
             again=again,
             refused=refused,
+            held=theirs if step.kind == "unban" else None,
         )
+        if held:
+            settled(step, outcome)
+            continue
         row = store.action(step.kind, step.target)
         if (
             outcome.status == "skipped"

@@ -225,6 +225,7 @@ class Executor:
         again: bool = False,
         verify: Callable[[dict[str, Any]], bool | None] | None = None,
         refused: Callable[[], str | None] | None = None,
+        held: Callable[[], ActionOutcome | None] | None = None,
     ) -> ActionOutcome:
         """Do ``send()`` unless (kind, key) is done already; record the result.
         ``label``: the action as the rule named it, when it is carried out as another.
@@ -232,7 +233,10 @@ class Executor:
         ``verify(claim_row)``: asks Lemmy whether the action took effect (True/False;
         None: cannot tell), for a claim a killed process left unsettled.
         ``refused()``: asked when Lemmy refused it for good: why it cannot be done at all
-        (recorded ``not_possible``, not ``failed``), or None."""
+        (recorded ``not_possible``, not ``failed``), or None.
+        ``held()``: why not to send it now (returned as it is), or None; asked inside the
+        claim's transaction, so what another process claims or records cannot slip in
+        between the check and the claim (``modbot undo`` beside the daemon)."""
         name = label or kind
         if kind in UNREPEATABLE:
             row = self.store.action(kind, key)
@@ -258,10 +262,27 @@ class Executor:
         # answer was lost (a proxy's page, a timeout). Lemmy is asked before it is sent again.
         before = self.store.action(kind, key)
         unsure = before is not None and before["status"] == "failed" and verify is not None
+        holding: list[ActionOutcome] = []
+
+        def holds() -> str | None:
+            found = held() if held is not None else None
+            if found is not None:
+                holding.append(found)
+            return None if found is None else found.detail
+
         while True:
             claim = self.store.claim_action(
-                kind, key, self.run_id, describe, again=again, item=self.current_item, **valve
+                kind,
+                key,
+                self.run_id,
+                describe,
+                again=again,
+                item=self.current_item,
+                held=holds if held is not None else None,
+                **valve,
             )
+            if claim.outcome == "held":
+                return holding[-1]
             if claim.outcome == "done":
                 assert claim.row is not None  # a done claim carries its row
                 return self._already(name, claim.row, describe)

@@ -467,21 +467,30 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             return ActionOutcome("ban", "skipped", "a community ban needs a community")
         community = int(t.community_id)
         key = f"community:{community}:person:{person}"
-    lifting = ex.store.action("unban", key)
-    if (
-        lifting is not None
-        and lifting["status"] == SENDING
-        and time.time() - lifting["done_at"] < UNDO_IN_FLIGHT_S
-    ):
+
+    def undo_lifting() -> ActionOutcome | None:
         # `modbot undo` (its own lock, beside the daemon) is lifting this person's ban
         # now: a ban sent meanwhile could reach Lemmy before the unban and be lifted with
         # it. An older claim is one a killed undo left: it holds nothing back.
+        lifting = ex.store.action("unban", key)
+        if (
+            lifting is None
+            or lifting["status"] != SENDING
+            or time.time() - lifting["done_at"] >= UNDO_IN_FLIGHT_S
+        ):
+            return None
         return ActionOutcome(
             "ban",
             "failed",
             "modbot undo is lifting this person's ban right now: tried again next cycle",
             retry=True,
         )
+
+    # Asked before Lemmy is read (no "already banned" taken for the ban being lifted),
+    # and again in the ban's claim (``held``): undo's unban claimed in between is seen.
+    lifting = undo_lifting()
+    if lifting is not None:
+        return lifting
     there = _longer_ban_there(
         ex, key, person, expires, community, again=_ban_ran_out(ex, key, t.key)
     )
@@ -541,7 +550,15 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         ex.store.set_cursor(f"ban:{key}", json.dumps({"expires": expires, "item": t.key}))
         send()
 
-    return ex.once("ban", key, describe, ban, again=_ban_ran_out(ex, key, t.key), verify=verify)
+    return ex.once(
+        "ban",
+        key,
+        describe,
+        ban,
+        again=_ban_ran_out(ex, key, t.key),
+        verify=verify,
+        held=undo_lifting,
+    )
 
 
 def _longer_ban_there(
