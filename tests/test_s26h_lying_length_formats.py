@@ -1,5 +1,5 @@
-"""A lying Content-Length hides no AVIF, HEIC or BMP, and a TIFF or JPEG XL cut short
-says why it is not judged.
+"""A lying Content-Length hides no AVIF, HEIC or BMP, and a bare JPEG XL codestream cut
+short says why it is not judged (TIFF, ICO and JPEG XL in its container: s27a).
 
 Before, a JPEG/PNG/GIF/WebP whose server announced more than it sent was judged when
 what came was a whole image, but an AVIF, HEIC or BMP in the same case was
@@ -42,7 +42,7 @@ def _mdat_start(data: bytes) -> int:
     return data.index(b"mdat") - 4
 
 
-WHOLE = {"avif": AVIF, "heic": HEIC, "bmp": BMP}
+WHOLE = {"avif": AVIF, "heic": HEIC, "bmp": BMP, "tiff": TIFF}
 CUT = {
     "avif-half-mdat": AVIF[: (_mdat_start(AVIF) + len(AVIF)) // 2],
     "avif-no-mdat": AVIF[: _mdat_start(AVIF)],  # the boxes before it are all whole
@@ -52,8 +52,7 @@ CUT = {
     "bmp-last-byte": BMP[:-1],
 }
 UNREAD = {
-    "tiff": (TIFF, "a TIFF's strips may lie anywhere"),
-    "jxl": (JXL, "a JPEG XL codestream has no length or end marker"),
+    "jxl": (JXL, "a bare JPEG XL codestream has no length or end marker"),
 }
 
 
@@ -91,7 +90,7 @@ def test_a_whole_image_is_whole_and_no_prefix_of_it_is(name):
 
 @pytest.mark.parametrize(
     ("name", "media_type"),
-    [("avif", "image/avif"), ("heic", "image/heic"), ("bmp", "image/bmp")],
+    [("avif", "image/avif"), ("heic", "image/heic"), ("bmp", "image/bmp"), ("tiff", "image/tiff")],
 )
 def test_a_whole_image_under_a_lying_length_is_judged(name, media_type):
     got = run(fetch(name))

@@ -1063,7 +1063,9 @@ def _whole_arrival(url: str, body: _Body, stop: FetchSkipped, hold: BodyHold) ->
     if not data or not decoded or whole_image_end(data) is None:
         # a format whose end is not read says so: its image may be whole, yet unjudged
         unread = (
-            not_read(media_type) if decoded and (media_type := sniff_image_type(data)) else None
+            not_read(data, media_type)
+            if decoded and (media_type := sniff_image_type(data))
+            else None
         )
         why = f"{unread}, whole or not" if unread else "not a whole image"
         raise type(stop)(

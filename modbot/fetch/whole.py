@@ -6,9 +6,12 @@ Each format is walked by its own lengths, never searched for its end marker: the
 ``FF D9`` inside a JPEG's EXIF thumbnail, or ``3B`` inside a GIF's pixel data, are no end.
 An AVIF or HEIC/HEIF is whole when its ``meta`` box is and every byte range its item
 locations (``iloc``) name is there; a BMP when its pixel array (by its header's size)
-is. Formats not read here are never whole when cut short, and ``not_read`` says why
-(TIFF: its strips can lie anywhere, through offset tables in any order; JPEG XL: a bare
-codestream has no length or end marker short of decoding it; ICO and other rare ones).
+is; a TIFF when every IFD of its chain (and its EXIF, GPS and sub-IFDs), every value
+they point at and every strip or tile (by its offset and byte count, in any order) is;
+an ICO when every image its directory lists (by offset and size) is; a JPEG XL in its
+container when the box holding its codestream (``jxlc``, or the ``jxlp`` marked last)
+is. Formats not read here are never whole when cut short, and ``not_read`` says why (a
+bare JPEG XL codestream has no length or end marker short of decoding it).
 
 The walk runs on the download's event loop, so its steps are bounded by the file's
 size, format by format: under half a second for 25 MB in the worst case (a crafted file
@@ -19,7 +22,11 @@ A file that takes more is not read, and so not whole.
 
 from __future__ import annotations
 
+import array
+import operator
 import re
+import sys
+from typing import Literal
 
 __all__ = ["not_read", "whole_image_end"]
 
@@ -39,7 +46,8 @@ class _Steps:
 def whole_image_end(data: bytes) -> int | None:
     """Where the image at the start of ``data`` ends (bytes after it are no part of it,
     and browsers ignore them), or None when the image is not whole or its format is not
-    one read here (JPEG, PNG, GIF, WebP, AVIF, HEIC/HEIF, BMP)."""
+    one read here (JPEG, PNG, GIF, WebP, AVIF, HEIC/HEIF, BMP, TIFF, ICO, JPEG XL in its
+    container)."""
     if data.startswith(b"\xff\xd8\xff"):
         return _jpeg_end(data)
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -52,18 +60,22 @@ def whole_image_end(data: bytes) -> int | None:
         return _isobmff_end(data)
     if data[:2] == b"BM":
         return _bmp_end(data)
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return _tiff_end(data)
+    if data[:4] == b"\x00\x00\x01\x00":
+        return _ico_end(data)
+    if data.startswith(_JXL_CONTAINER):
+        return _jxl_container_end(data)
     return None
 
 
-def not_read(media_type: str) -> str | None:
-    """Why a cut-short body of ``media_type`` (as sniffed) is never judged whole, for a
-    format not read here; None for one that is."""
+def not_read(data: bytes, media_type: str) -> str | None:
+    """Why a cut-short body ``data`` of ``media_type`` (as sniffed) is never judged
+    whole, for a format not read here; None for one that is."""
+    if media_type == "image/jxl" and not data.startswith(_JXL_CONTAINER):
+        return "a bare JPEG XL codestream has no length or end marker short of decoding it"
     if media_type in _READ:
         return None
-    if media_type == "image/tiff":
-        return "a TIFF's strips may lie anywhere in the file, so its end is not read"
-    if media_type == "image/jxl":
-        return "a JPEG XL codestream has no length or end marker short of decoding it"
     return f"the end of an {media_type} file is not read"
 
 
@@ -76,6 +88,9 @@ _READ = {
     "image/heic",
     "image/heif",
     "image/bmp",
+    "image/tiff",
+    "image/x-icon",
+    "image/jxl",  # in its container (a bare codestream: ``not_read``)
 }
 
 
@@ -297,3 +312,144 @@ def _bmp_end(data: bytes) -> int | None:
         return None
     end = offset + pixels
     return end if end <= len(data) else None
+
+
+# TIFF field types' sizes in bytes (TIFF 6.0, and IFD: 13); a type not listed here is
+# skipped, as readers must.
+_TIFF_TYPE_SIZES = {
+    1: 1,
+    2: 1,
+    3: 2,
+    4: 4,
+    5: 8,
+    6: 1,
+    7: 1,
+    8: 2,
+    9: 4,
+    10: 8,
+    11: 4,
+    12: 8,
+    13: 4,
+}
+# the image data's (offsets, byte counts): strips, tiles, an old-style JPEG in TIFF
+_TIFF_DATA = ((273, 279), (324, 325), (513, 514))
+# the tags that point at other IFDs, and whether those hold images: SubIFDs; EXIF, GPS
+# and interoperability
+_TIFF_SUB_IFDS = {330: True, 34665: False, 34853: False, 40965: False}
+_TIFF_POINTERS = {tag for pair in _TIFF_DATA for tag in pair} | _TIFF_SUB_IFDS.keys()
+
+
+def _tiff_end(data: bytes) -> int | None:
+    """After whichever comes last: the IFDs (the chain from the header, and the EXIF,
+    GPS, interoperability and sub-IFDs they point at), the values stored outside them,
+    and each image IFD's strips or tiles (offset plus byte count, in any order; an image
+    IFD with neither, or offsets without counts, has no end to read). A classic TIFF
+    only (BigTIFF is not sniffed as an image)."""
+    size = len(data)
+    if size < 8:
+        return None
+    order: Literal["little", "big"] = "little" if data[:2] == b"II" else "big"
+    # IFD entries (IFDs may overlap: a crafted chain of them could repeat 65535
+    # entries over the same bytes), and the offsets and counts read, at C speed
+    steps, numbers = _Steps(data, 64), _Steps(data, 4)
+    end = 8
+    pending = [(int.from_bytes(data[4:8], order), True)]  # (IFD offset, holds an image)
+    seen: set[int] = set()
+    while pending:
+        at, image = pending.pop()
+        if at in seen:
+            continue  # a loop in the chain: each IFD once
+        seen.add(at)
+        if at < 8 or at + 2 > size or not steps.take():
+            return None
+        count = int.from_bytes(data[at : at + 2], order)
+        ifd_end = at + 2 + 12 * count + 4
+        if ifd_end > size:
+            return None
+        end = max(end, ifd_end)
+        fields: dict[int, list[int]] = {}
+        for entry in range(at + 2, at + 2 + 12 * count, 12):
+            if not steps.take():
+                return None
+            tag = int.from_bytes(data[entry : entry + 2], order)
+            kind = int.from_bytes(data[entry + 2 : entry + 4], order)
+            number = int.from_bytes(data[entry + 4 : entry + 8], order)
+            width = _TIFF_TYPE_SIZES.get(kind)
+            if width is None:
+                continue
+            where = entry + 8  # the value itself, when it fits in 4 bytes
+            if width * number > 4:
+                where = int.from_bytes(data[entry + 8 : entry + 12], order)
+                end = max(end, where + width * number)
+                if end > size:
+                    return None
+            if tag in _TIFF_POINTERS:
+                if kind not in (3, 4, 13):  # offsets and counts are SHORT, LONG or IFD
+                    return None
+                numbers.left -= number
+                if numbers.left < 0:
+                    return None
+                fields[tag] = _tiff_numbers(data, where, number, width, order)
+        for tag, holds_image in _TIFF_SUB_IFDS.items():
+            pending.extend((offset, holds_image) for offset in fields.get(tag, ()))
+        pairs = [(o, c) for o, c in _TIFF_DATA if o in fields or c in fields]
+        if image and not pairs:
+            return None
+        for offsets_tag, counts_tag in pairs:
+            offsets, counts = fields.get(offsets_tag, []), fields.get(counts_tag, [])
+            if not offsets or len(offsets) != len(counts):
+                return None
+            end = max(end, max(map(operator.add, offsets, counts)))
+        next_ifd = int.from_bytes(data[ifd_end - 4 : ifd_end], order)
+        if next_ifd:
+            pending.append((next_ifd, image))
+    return end if end <= size else None
+
+
+def _tiff_numbers(
+    data: bytes, at: int, number: int, width: int, order: Literal["little", "big"]
+) -> list[int]:
+    """``number`` unsigned integers of ``width`` bytes (2 or 4) at ``at``, read at C
+    speed (a TIFF may have a million strips)."""
+    numbers = array.array("H" if width == 2 else "I", data[at : at + number * width])
+    if (sys.byteorder == "little") != (order == "little"):
+        numbers.byteswap()
+    return numbers.tolist()
+
+
+def _ico_end(data: bytes) -> int | None:
+    """After whichever image its directory lists ends last (each by offset and size,
+    after the directory)."""
+    size = len(data)
+    count = int.from_bytes(data[4:6], "little")
+    directory_end = 6 + 16 * count
+    if count == 0 or directory_end > size:
+        return None
+    end = directory_end
+    for entry in range(6, directory_end, 16):
+        length = int.from_bytes(data[entry + 8 : entry + 12], "little")
+        offset = int.from_bytes(data[entry + 12 : entry + 16], "little")
+        if length == 0 or offset < directory_end:
+            return None
+        end = max(end, offset + length)
+    return end if end <= size else None
+
+
+_JXL_CONTAINER = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+
+
+def _jxl_container_end(data: bytes) -> int | None:
+    """After the box that ends the codestream: a ``jxlc`` (the whole codestream), or the
+    ``jxlp`` whose index has its high bit set (the last part), every earlier ``jxlp``
+    there too. A box "to the end of the file" (size 0) has no end to read; a bare
+    codestream has none either (``not_read``)."""
+    steps = _Steps(data, 16)
+    boxes = _boxes(data, 0, len(data), steps)
+    for kind, start, box_end in boxes or ():
+        if box_end > len(data):
+            return None
+        if kind == b"jxlc":
+            return box_end
+        if kind == b"jxlp" and box_end >= start + 4 and data[start] & 0x80:
+            return box_end
+    return None
