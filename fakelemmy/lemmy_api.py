@@ -333,7 +333,14 @@ class LemmyApi:
         return None
 
     def _post_visible(
-        self, post: Post, ctx: Ctx, type_: str, show_nsfw: bool, show_read: bool
+        self,
+        post: Post,
+        ctx: Ctx,
+        type_: str,
+        show_nsfw: bool,
+        show_read: bool,
+        *,
+        of_creator: bool = False,
     ) -> bool:
         s, viewer = self.state, ctx.viewer
         community, creator = s.communities[post.community_id], s.persons[post.creator_id]
@@ -343,8 +350,12 @@ class LemmyApi:
             return False
         # PostQuery (db_views/src/post_view.rs, 0.19.9-0.19.20): removed posts and posts
         # of removed or deleted communities are hidden in every listing, even from admins
-        # and in ModeratorView; a deleted post is shown to its creator only
-        if post.removed or community.removed or community.deleted:
+        # and in ModeratorView, but for one person's posts (`creator_id`: GET /user) read
+        # by an admin, which shows the removed ones; a deleted post is shown to its
+        # creator only, a deleted community's to no one
+        if community.deleted:
+            return False
+        if (post.removed or community.removed) and not (of_creator and viewer and viewer.admin):
             return False
         if post.deleted and (viewer is None or viewer.id != post.creator_id):
             return False
@@ -593,13 +604,20 @@ class LemmyApi:
         else:
             raise ApiError(400, "no_id_given")
         viewer, s = ctx.viewer, self.state
-        posts = [
-            self.views.post_view(p, viewer)
+        # read_person.rs: a PostQuery with `creator_id`, the query's sort (default
+        # Active), page and limit; nsfw and read posts by the reader's settings
+        sort = ctx.query.enum("sort", POST_SORTS) or "Active"
+        page, limit = self.paging(ctx, "couldnt_get_posts")
+        show_nsfw = viewer.show_nsfw if viewer else False
+        show_read = viewer.show_read_posts if viewer else True
+        found = [
+            p
             for p in s.posts.values()
             if p.creator_id == person.id
-            and not p.purged
-            and (not p.removed or self.can_mod(viewer, s.communities[p.community_id]))
+            and self._post_visible(p, ctx, "All", show_nsfw, show_read, of_creator=True)
         ]
+        found.sort(key=lambda p: self._post_key(p, sort, False))
+        posts = [self.views.post_view(p, viewer) for p in found[(page - 1) * limit : page * limit]]
         comments = [
             self.views.comment_view(c, viewer)
             for c in s.comments.values()

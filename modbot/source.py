@@ -29,7 +29,10 @@ The backlog iterator walks posts by ``page_cursor`` (at most ``MAX_SWEEP_PAGES``
 pages) and each post's comments (``comment/list?post_id=``, skipped when the post has
 none), then the posts a moderator removed, which ``post/list`` leaves out (0.19: for
 everyone; 1.0: for all but admins), with their comments: named by the modlog, read by
-id as Lemmy shows them to admins and the community's moderators; then uploads, then
+id as Lemmy shows them to admins and the community's moderators; then the posts a
+0.19 site ban with ``remove_data`` removed, which the modlog does not name one by one
+(the people its bans name, their removed posts as ``GET /user`` lists them to an
+admin), with their comments; then uploads, then
 every community (``community/list``: the icons and banners
 of communities nobody posted in), then the posts of the unlisted communities among
 them (``MAX_UNLISTED_PAGES`` each at most), then the site's icon and banner; its
@@ -69,7 +72,7 @@ from typing import Any
 from modbot.errors import LemmyError, LemmyUnavailable
 from modbot.images import data_image_reference, image_refs, is_data_reference
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
-from modbot.model import PROFILE_KINDS, Community, Item, ItemKind, Person, parse_time
+from modbot.model import PROFILE_KINDS, Community, Item, ItemKind, Page, Person, parse_time
 from modbot.profiles import community_images, profile_items, site_images
 from modbot.store import Store
 
@@ -102,7 +105,8 @@ NOT_LISTED_WHY = (
     "moderators; make the bot a moderator of it to have them checked"
 )
 REMOVED_FIRST = {"phase": "removed_posts"}  # the sweep's position after the posts
-UPLOADS_FIRST = {"phase": "uploads", "page": 1}  # after the removed posts
+BANNED_FIRST = {"phase": "banned_posts"}  # after the removed posts
+UPLOADS_FIRST = {"phase": "uploads", "page": 1}  # after the posts bans removed
 # The images written into one text (a bio, a community's description, the site's
 # sidebar): at most MAX_TEXT_IMAGES new ones are handed out each time the text is read
 # (the next ones, in turn, the next time), and only its first MAX_TEXT_READ are
@@ -587,6 +591,9 @@ class Source:
             position = REMOVED_FIRST
         if position.get("phase") == "removed_posts":
             yield from self._walk_removed(name, position, since, profiles)
+            position = BANNED_FIRST
+        if position.get("phase") == "banned_posts":
+            yield from self._walk_banned(name, position, since, profiles)
             position = UPLOADS_FIRST
         if position.get("phase") == "uploads" and self.uploads and self.origin != "federated":
             number = int(position.get("page", 1))
@@ -720,7 +727,61 @@ class Source:
         instance. The modlog names them (``removed_posts``, newest first, down to
         ``since``); each is read by id, as Lemmy shows it to admins and the community's
         moderators, and handed out with its comments while it stays removed."""
-        reader = self.client.removed_posts
+        yield from self._walk_modlog(
+            name,
+            position,
+            since,
+            phase="removed_posts",
+            following=BANNED_FIRST,
+            reader=self.client.removed_posts,
+            expand=lambda post_id: self._removed_post(post_id, since, handed_out),
+            what="removed posts",
+            lost="the posts moderators removed and their comments were not read",
+            older="the comments of posts removed before were not read",
+        )
+
+    def _walk_banned(
+        self, name: str, position: dict, since: datetime | None, handed_out: set[str]
+    ) -> Generator[list[Item], None, None]:
+        """The posts a site ban removed, with their comments: 0.19's ban with
+        ``remove_data`` removes every post of the person without naming one in the
+        modlog, and ``post/list`` hides them from admins too. The modlog's bans name the
+        people (``banned_people``, newest first, down to ``since``; 1.0 names none: each
+        removal has its row there); their removed posts are read as ``GET /user`` lists
+        them to an admin (``removed_posts_of``). 0.19 lists to no one, admins included,
+        the posts their authors deleted and those of deleted communities: read by id
+        only, and nothing names them."""
+        yield from self._walk_modlog(
+            name,
+            position,
+            since,
+            phase="banned_posts",
+            following=UPLOADS_FIRST,
+            reader=self.client.banned_people,
+            expand=lambda person_id: self._banned_posts(person_id, since, handed_out),
+            what="posts removed with a ban",
+            lost="the posts site bans removed and their comments were not read",
+            older="the posts of people banned before were not read",
+        )
+
+    def _walk_modlog(
+        self,
+        name: str,
+        position: dict,
+        since: datetime | None,
+        *,
+        phase: str,
+        following: dict,
+        reader: Callable[..., Page[int]],
+        expand: Callable[[int], list[Item]],
+        what: str,
+        lost: str,
+        older: str,
+    ) -> Generator[list[Item], None, None]:
+        """A walk through ids the modlog names (``reader``: a page of them, newest first,
+        down to ``since``), each handed out as ``expand`` reads it (once a walk: an id
+        named twice is read once), a batch a page; the position (``phase``) kept after
+        each page as the posts' is, ``following`` when the list is done."""
         cursor = position.get("cursor")
         read = int(position.get("pages", 0))
         cursors = RepeatCheck(position.get("cursors"))
@@ -730,7 +791,7 @@ class Source:
         def at() -> str:
             return json.dumps(
                 {
-                    "phase": "removed_posts",
+                    "phase": phase,
                     "cursor": cursor,
                     "pages": read,
                     "cursors": cursors.state(),
@@ -741,8 +802,8 @@ class Source:
         while True:
             if read >= MAX_REMOVAL_PAGES:
                 self._warn(
-                    f"removed posts: the sweep stopped after {MAX_REMOVAL_PAGES} pages of "
-                    "the modlog; the comments of posts removed before were not read"
+                    f"{what}: the sweep stopped after {MAX_REMOVAL_PAGES} pages of the "
+                    f"modlog; {older}"
                 )
                 return
             self.store.set_cursor(name, at())
@@ -751,32 +812,54 @@ class Source:
             except LemmyUnavailable:
                 raise
             except LemmyError as exc:
-                self._warn(
-                    f"removed posts: the modlog could not be read ({exc}); the posts "
-                    "moderators removed and their comments were not read"
-                )
+                self._warn(f"{what}: the modlog could not be read ({exc}); {lost}")
                 return
             read += 1
             ids = ",".join(str(i) for i in page.items)
             if ids and pages.seen_before(ids):
                 self._warn(
-                    "removed posts: Lemmy sent a page of its modlog it sent before; its "
+                    f"{what}: Lemmy sent a page of its modlog it sent before; its "
                     "paging loops, so this listing stops here"
                 )
                 return
             batch: list[Item] = []
-            for post_id in page.items:
-                if post_id not in done:
-                    done.add(post_id)
-                    batch.extend(self._removed_post(post_id, since, handed_out))
-            last = not page.next or self._cursor_again("removed posts", page.next, cursors)
+            for named in page.items:
+                if named not in done:
+                    done.add(named)
+                    batch.extend(expand(named))
+            last = not page.next or self._cursor_again(what, page.next, cursors)
             if not last:
                 cursor = page.next
             if not batch:  # as in ``walk``: the position moves past an empty page first
-                self.store.set_cursor(name, json.dumps(UPLOADS_FIRST) if last else at())
+                self.store.set_cursor(name, json.dumps(following) if last else at())
             yield batch
             if last:
                 return
+
+    def _banned_posts(
+        self, person_id: int, since: datetime | None, handed_out: set[str]
+    ) -> list[Item]:
+        """A banned person's removed posts not seen yet, with their comments, newest
+        first down to ``since``: nothing when Lemmy no longer has the person (purged)."""
+        out: list[Item] = []
+        for number in range(1, MAX_PAGE + 1):
+            try:
+                page = self.client.removed_posts_of(person_id, number)
+            except LemmyUnavailable:
+                raise
+            except LemmyError as exc:
+                log.info("posts of banned person %s: %s; not read", person_id, exc)
+                break
+            for post in page.items:
+                if since and post.published and post.published < since and not post.featured:
+                    continue
+                comments = self._comments_of(post, since)
+                out.extend(i for i in (post, *comments) if self._is_new(i))
+                out.extend(self._profiles([post, *comments], handed_out))
+            oldest = _oldest(page.items)
+            if not page.next or (since and oldest and oldest < since):
+                break
+        return out
 
     def _removed_post(
         self, post_id: int, since: datetime | None, handed_out: set[str]

@@ -120,6 +120,21 @@ class LemmyApi(Protocol):
         on the instance). ``cursor`` None for the first page, then ``Page.next``."""
         ...
 
+    def banned_people(self, cursor: str | None, *, since: datetime | None = None) -> Page[int]:
+        """One page of the ids of the people banned from the site, from the modlog,
+        newest first, down to ``since``, where a ban can hide posts that
+        ``removed_posts`` does not name: 0.19's ban with ``remove_data`` removes each of
+        their posts without a modlog row of its own (``removed_posts_of`` reads them).
+        An empty page where none is hidden so (1.0 names each removal in the modlog)."""
+        ...
+
+    def removed_posts_of(self, person_id: int, page: int) -> Page[Item]:
+        """One page (from 1) of a person's removed posts, newest first, as Lemmy lists
+        them to an admin (0.19: ``GET /user``, the one listing that shows them), not
+        those they deleted themselves nor those of deleted communities (listed to no
+        one); ``Page.next`` set when another page can be read."""
+        ...
+
     def uploads(self, page: int) -> Page[Item]:
         """One page (from 1) of every upload on the instance (admins only)."""
         ...

@@ -256,6 +256,57 @@ class LemmyClient(PictrsStore, Transport):
             more = False
         return Page(ids, len(views), str(page + 1) if more else None)
 
+    def banned_people(self, cursor: str | None, *, since: datetime | None = None) -> Page[int]:
+        """The modlog's site bans (``ModBan``, newest first, unbans left out): 0.19's
+        ``remove_user_data`` removes every post of the person, with no row per post, so
+        ``removed_posts`` never names them, and ``post/list`` hides them from admins too.
+        ``cursor``: the page number; ``next`` None at the end, at ``MAX_PAGE`` (said),
+        or at a ban before ``since``."""
+        page = int(cursor) if cursor and cursor.isdigit() else 1
+        type_, key, row_key, flag, _ = _MODLOG["ban"]
+        params: dict[str, Any] = {"type_": type_, "page": page, "limit": PAGE}
+        views = _listing(self.api("GET", "/modlog", params=params), key, "modlog")
+        ids: list[int] = []
+        more = len(views) >= PAGE
+        for view in views:
+            row = view.get(row_key) if isinstance(view, dict) else None
+            if not isinstance(row, dict):
+                row = {}
+            stamp, person_id = row.get("when_"), row.get("other_person_id")
+            when = parse_time(stamp) if isinstance(stamp, str) else None
+            if when is None or not isinstance(person_id, int) or isinstance(person_id, bool):
+                log.warning("modlog: a site ban without its other_person_id or when_; left out")
+                continue
+            if since is not None and when < since:
+                more = False  # newest first: every row after it is older still
+                break
+            if row.get(flag) and person_id not in ids:  # a ban, not an unban
+                ids.append(person_id)
+        if more and page >= MAX_PAGE:
+            log.warning(
+                "modlog: Lemmy 0.19 lists no further than page %d (%d site bans); the "
+                "posts a ban before those removed are not read",
+                MAX_PAGE,
+                MAX_PAGE * PAGE,
+            )
+            more = False
+        return Page(ids, len(views), str(page + 1) if more else None)
+
+    def removed_posts_of(self, person_id: int, page: int) -> Page[Item]:
+        """``GET /user``'s posts (``PostQuery`` with ``creator_id``): for an admin, the
+        person's removed posts too (0.19.9-0.19.20 ``post_view.rs``: "only show removed
+        posts to admin when viewing user profile"); those removed kept."""
+        params = {"person_id": person_id, "sort": "New", "page": page, "limit": PAGE}
+        body = self.api("GET", "/user", params=params)
+        views = _listing(body, "posts", "user")
+        posts = [views_v3.post_item(v) for v in views]
+        more = len(views) >= PAGE and page < MAX_PAGE
+        return Page(
+            [p for p in posts if p.removed and not p.problem],
+            len(views),
+            str(page + 1) if more else None,
+        )
+
     def post(self, post_id: int) -> Item:
         return views_v3.post_item(self.get_post(post_id))
 

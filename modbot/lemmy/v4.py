@@ -316,6 +316,14 @@ class LemmyClientV4(PictrsStore, Transport):
                 ids.append(post_id)
         return Page(ids, len(views), next_cursor)
 
+    def banned_people(self, cursor: str | None, *, since: datetime | None = None) -> Page[int]:
+        # 1.0's ban with remove_or_restore_data writes a modlog row per post it removes
+        # (``removed_posts`` reads them, show_bulk), and lists removed posts to admins
+        return Page([], 0)
+
+    def removed_posts_of(self, person_id: int, page: int) -> Page[Item]:
+        return Page([], 0)  # never asked: ``banned_people`` names no one
+
     def post(self, post_id: int) -> Item:
         return views_v4.post_item(self.get_post(post_id))
 
