@@ -562,18 +562,20 @@ class NotListed:
 
     def says(self) -> str:
         """The report's note on them, in words."""
-        text = (
-            f"{self.read} posts and comments the record has in the window were not in "
-            "Lemmy's listings (removed posts, which Lemmy 0.19 lists to no one, and their "
-            "comments): read by id and decided as the others."
-        )
+        said = []
+        if self.read:  # "0 ... were not in Lemmy's listings" reads as a finding: left out
+            said.append(
+                f"{self.read} posts and comments the record has in the window were not in "
+                "Lemmy's listings (removed posts, which Lemmy 0.19 lists to no one, and their "
+                "comments): read by id and decided as the others."
+            )
         if self.gone:
-            text += (
-                f" {self.gone} recorded posts and comments of the window are gone from "
+            said.append(
+                f"{self.gone} recorded posts and comments of the window are gone from "
                 "Lemmy (purged): not in this report; `modbot report` (from the record) "
                 "lists them."
             )
-        return text
+        return " ".join(said)
 
     def _missing(self) -> Iterator[tuple[str, int]]:
         """(kind, id) of each recorded post and comment of the window this run did not
