@@ -887,7 +887,8 @@ class Gate:
         classifier's own decodes (``classifier.decode_memory``), a remote one's gate a
         budget of that size of its own (``hash_budget``), and a file it would not decode
         (a bomb, over the budget) gets none, as in the bot; nor does one whose memory came
-        past ``deadline`` (its answer went without it)."""
+        past ``deadline`` (its answer went without it), nor one whose hashing failed
+        around the hash's code (logged; its verdict decides it)."""
         kinds = tuple(k for k in policy.decoded_hash_kinds if k not in subject.hashes)
         if not kinds:
             return policy.decide(subject), {}
@@ -896,9 +897,20 @@ class Gate:
             hashes = decoded_hashes(
                 self.engine, subject.image, kinds, self.hash_budget, deadline, not_taken
             )
-        except MemoryError as exc:  # says nothing of the file: decided without them now
+        except Exception as exc:
+            # An error around the hashing (out of memory, a thread or file the system
+            # would not give) says nothing of the file: decided without those hashes,
+            # as the bot does, not failed (a 500 with no record); the record says why.
+            said = f"{type(exc).__name__}: {str(exc)[:300]}"
             hashes = {}
-            not_taken.update(dict.fromkeys(kinds, f"computing it failed: MemoryError: {exc}"))
+            not_taken.update(dict.fromkeys(kinds, f"computing it failed: {said}"))
+            log.warning(
+                "file %s gets no %s: computing it failed (%s); its verdict and its other "
+                "hashes decide it",
+                (subject.sha256 or "")[:12],
+                "/".join(kinds),
+                said,
+            )
         subject = replace(subject, hashes={**subject.hashes, **hashes}, image=None)
         return policy.decide(subject), not_taken
 
