@@ -25,7 +25,10 @@ decision, ``undo_of`` its id, with the undo's actions.
 
 A ban is lifted only while it is the bot's: not once it ran out, not when the bot
 banned the person anew for another item (that decision's ban), not when Lemmy shows a
-site ban other than the bot's (an admin banned them since) or none.
+site ban other than the bot's (an admin banned them since) or none; and only for all
+the decisions that asked for it: a later one, not undone, whose ban found the person
+banned already ("already done", another offence: not about the same file) keeps it
+(``_asked_too``); undoing it with the first lifts it, recorded for both.
 
 Before an undo is sent (and in the preview), Lemmy's modlog is asked who acted last on
 the post, comment or person: the undo is sent only while the newest line is the bot's
@@ -61,7 +64,7 @@ from pathlib import Path
 
 from modbot.actions.executor import Executor
 from modbot.actions.handlers import NOT_POSSIBLE
-from modbot.audit import Records, Row, item_key
+from modbot.audit import AuditFilter, Records, Row, item_key
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi, ModlogEntry
 from modbot.model import ActionOutcome, utc_iso
@@ -81,6 +84,10 @@ __all__ = [
 
 #: The store's action kinds of an undo, and the bot's action each one undoes.
 UNDO_KINDS = {"restore": "remove", "unban": "ban"}
+
+#: How the executor records an action found done already (a ban of a person the bot
+#: had banned already for another decision: ``Executor._already``).
+ALREADY = "already done"
 
 #: The outcome of an undo not tried: Lemmy was unavailable for one before it.
 NOT_TRIED = "not_tried"
@@ -116,6 +123,9 @@ class Step:
     community_id: int | None = None  # a community ban's; a restore's item's (the modlog)
     item: str | None = None  # the decision's item (post:12): how a community ban is read
     done_before: dict | None = None  # the store's row when this undo was done already
+    # decisions whose ban found the person banned by the bot already ("already done"):
+    # they asked for the ban another decision placed
+    asked: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -202,7 +212,8 @@ def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
         for action in record.get("actions") or []:
             name, status = action.get("action"), action.get("status")
             detail = action.get("detail") or ""
-            if status not in ("done", "covered"):
+            asked = name == "ban" and status == "skipped" and detail.startswith(ALREADY)
+            if status not in ("done", "covered") and not asked:
                 continue
             steps: list[Step] = []
             if name == "remove":
@@ -262,6 +273,8 @@ def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
                     plan.steps.append(step)
                 if row.id not in existing.decisions:
                     existing.decisions.append(row.id)
+                if asked and row.id not in existing.asked:
+                    existing.asked.append(row.id)
                 plan.rows[row.id] = row
     _keep_only_theirs(store, plan)
     return plan
@@ -310,7 +323,18 @@ def _keep_only_theirs(store: Store, plan: UndoPlan, now: float | None = None) ->
                     "restored (undo that decision to restore it)"
                 )
         if step.kind == "unban" and step.done_before is None:
-            why = _ban_not_theirs(store, step.target, items, now)
+            why = _ban_not_theirs(store, step.target, items, now, chosen=plan.rows)
+            if why is not None and set(step.asked) >= set(step.decisions):
+                placed = _ban_cursor(store, step.target).get("item") or (
+                    store.action("ban", step.target) or {}
+                ).get("item")
+                if placed and placed not in items and not why.startswith("the bot's ban ran"):
+                    why = (
+                        "the person was banned already when this decision asked for a ban "
+                        f'(recorded "already done"): the ban is the bot\'s ban for {placed}, '
+                        "another decision's; it stays while that decision does (undo both "
+                        "together to lift it)"
+                    )
         if why is None:
             kept.append(step)
             continue
@@ -320,11 +344,17 @@ def _keep_only_theirs(store: Store, plan: UndoPlan, now: float | None = None) ->
 
 
 def _ban_not_theirs(
-    store: Store, target: str, items: set[str | None], now: float | None = None
+    store: Store,
+    target: str,
+    items: set[str | None],
+    now: float | None = None,
+    *,
+    chosen: dict[int, Row] | None = None,
 ) -> str | None:
     """Why the bot's ban of ``target`` is not the ban of the decisions of ``items`` (none
     to lift): it ran out, or the bot banned the person anew since for another item
-    (another decision's ban). None: it is theirs."""
+    (another decision's ban), or (``chosen``: the decisions being undone) a later
+    decision not being undone asked for it too (``_asked_too``). None: it is theirs."""
     now = time.time() if now is None else now
     last = _ban_cursor(store, target)
     original = store.action("ban", target) or {}
@@ -347,7 +377,63 @@ def _ban_not_theirs(
             f"the bot's ban ran out at {_iso(expires)}: nothing of it to lift (any ban "
             "Lemmy shows now is someone else's, and stays)"
         )
-    return None
+    if chosen is None:
+        return None
+    others = _asked_too(store, target, original, chosen)
+    if not others:
+        return None
+    said = ", ".join(f"#{d} ({item})" for d, item in others[:5])
+    more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+    ids = " ".join(f"{d}" for d in sorted(set(chosen) | {d for d, _ in others})[:12])
+    one = len(others) == 1
+    return (
+        f"{'decision' if one else 'decisions'} {said}{more} asked for this ban too (the "
+        f"person was banned already when {'it' if one else 'they'} decided: recorded "
+        f'"already done") and {"is" if one else "are"} not undone: the ban stays for '
+        f"{'it' if one else 'them'} (undo them together to lift it: modbot undo {ids})"
+    )
+
+
+def _file(record: dict) -> str | None:
+    """The file a decision was about: its SHA-256, else its alias or URL."""
+    image = record.get("image") or {}
+    return image.get("sha256") or image.get("alias") or image.get("url")
+
+
+def _asked_too(
+    store: Store, target: str, ban: dict, chosen: dict[int, Row]
+) -> list[tuple[int, str | None]]:
+    """The decisions outside ``chosen`` and not undone (no undo record) whose ban of
+    ``target`` found the bot's ban ``ban`` (its store row) in place, recorded "already
+    done": they ask for that ban too, and undoing the decision that placed it alone
+    would leave their offence unpunished. One about a file a chosen decision was about
+    (the upload of the post's image, the same file posted again) is the same offence,
+    undone with it: not counted. (id, item) of each, oldest first."""
+    if ban.get("status") not in ("done", "covered"):
+        return []
+    files = {_file(row.record) for row in chosen.values()} - {None}
+    since = utc_iso(datetime.fromtimestamp(int(ban["done_at"]), UTC))
+    found: list[tuple[int, str | None]] = []
+    records = Records(store.path)
+    try:
+        undone = {int(r.record["undo_of"]) for r in records.undo_rows()}
+        which = AuditFilter(since=since, action="ban", status="skipped")
+        for row in records.rows(which):
+            if row.id in chosen or row.id in undone or row.record.get("undo_of") is not None:
+                continue
+            if _file(row.record) in files:
+                continue
+            for action in row.record.get("actions") or []:
+                detail = action.get("detail") or ""
+                if action.get("action") != "ban" or not detail.startswith(ALREADY):
+                    continue
+                keys = [t[0] for t in _ban_targets(store, row.record, detail) if t]
+                if target in keys:
+                    found.append((row.id, item_key(row.record)))
+                    break
+    finally:
+        records.close()
+    return found
 
 
 def _gone(exc: LemmyError) -> bool:
@@ -823,7 +909,7 @@ def carry_out(
             # claim comes either before it (seen here) or after (the ban handler sees
             # the unban claimed and defers its ban to its next cycle).
             items = {item_key(plan.rows[d].record) for d in step.decisions}
-            why = _ban_not_theirs(store, step.target, items)
+            why = _ban_not_theirs(store, step.target, items, chosen=plan.rows)
             if why is None:
                 return None
             held.append(ActionOutcome(step.kind, "skipped", f"not lifted: {why}"))

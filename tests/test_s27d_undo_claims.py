@@ -136,8 +136,8 @@ def test_the_daemons_ban_between_undos_check_and_its_claim_is_not_lifted(
 
     real_check = undo_module._ban_not_theirs
 
-    def check_then_daemon(store, target, items, now=None):
-        why = real_check(store, target, items, now)
+    def check_then_daemon(store, target, items, now=None, **kwargs):
+        why = real_check(store, target, items, now, **kwargs)
         if armed and not outcomes and not waited:
             try:
                 outcomes.append(daemon.ban())

@@ -36,7 +36,13 @@ Lemmy shows then is someone else's), not when the bot banned the person again fo
 another item since (undo that decision), not when Lemmy shows them banned otherwise
 than the bot banned them (an admin banned them again: lift that in Lemmy), and not
 when Lemmy shows them not banned any more (nothing is sent). A community ban's end is
-not shown by Lemmy: only the first two are checked for it.
+not shown by Lemmy: only the first two are checked for it. Nor is a ban lifted while a
+later decision, not undone, asked for it too: the person offended again while banned
+(that decision's ban says "already done"). Undoing the first decision alone would leave
+that offence unpunished: the ban stays, said so with the decisions' ids ("decision #13
+(post:40) asked for this ban too ... modbot undo 12 13"); undo them together to lift it.
+A decision about the same file as one undone (the upload of the post's image) is the
+same offence: it holds nothing back.
 
 Before each undo (and in the preview) it asks Lemmy's modlog who acted last on the post,
 comment or person, and undoes only while that is the bot's own removal or ban (or the
