@@ -91,7 +91,19 @@ def confirm(
                 f"that file is not the one decided on (its SHA-256 is not {sha256}): "
                 "pass the very file modbot downloaded"
             )
-        for kind, digest in compute_all(image).items():
+        try:
+            digests = compute_all(image)
+        except MemoryError as exc:
+            # says nothing of the file (compute_all raises it): a confirmation without
+            # the hashes asked for would be published as if whole, so none is made
+            said = f"MemoryError: {exc}" if str(exc) else "MemoryError"
+            raise ConfirmError(
+                f"out of memory while computing the file's hashes ({said}): "
+                "nothing was recorded or changed; try again when more memory is free (or "
+                "confirm without --image: the hashes modbot recorded, a PDQ without the "
+                "quality publishing needs)"
+            ) from None
+        for kind, digest in digests.items():
             if isinstance(digest, Digest):
                 hashes[kind] = {"hash": digest.hex, "quality": digest.quality}
     first_seen = min(r["decided_at"] for _, r in records)[:10]
