@@ -25,13 +25,14 @@ first, then the classifier's verdict: in this process, or `classifier.remote` wo
 A verdict must come within gate.budget (rules.yaml, default 10s), under what pict-rs
 (PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT) and Lemmy (pictrs.upload_timeout in
 lemmy.hjson, which counts pict-rs' own work on the file too) wait for an upload, 30s
-each by default: --upload-timeout, the shorter of the two. A budget not under it is
-refused (exit 2), one within 10s of it is warned of at start. Past the budget, or with
-no classifier answering, gate.on_timeout decides: allow (store it; the bot still checks
-it once it is posted) or reject. The files being received, decided
-or waiting for their verdict hold at most fetch.max_bytes_held all together (rules.yaml,
-default 200 MB; gate.max_bytes if larger); past it a file is not kept: its byte hashes
-and a cached verdict still decide, else it gets gate.on_timeout at once. Every such
+each by default: --upload-timeout, the shorter of the two (raise both, and give it, for
+a budget of 30s or more). A budget not under it is refused (exit 2), one within 10s of
+it is warned of at start. Past the budget, or with no classifier answering,
+gate.on_timeout decides: allow (store it; the bot still checks it once it is posted) or
+reject. The files being received, decided or waiting for their verdict hold at most
+fetch.max_bytes_held all together (rules.yaml, default 200 MB; gate.max_bytes if
+larger); past it a file is not kept: its byte hashes and a cached verdict still decide,
+else it gets gate.on_timeout at once. Every such
 file is counted, logged, recorded and reported to the admins by private message (at
 most every gate.report_every) when LEMMY_URL, LEMMY_USERNAME and LEMMY_PASSWORD are set.
 Every file decided, refused or accepted, is recorded in the state file (SHA-256, size,
@@ -81,8 +82,10 @@ def add_parser(subparsers: Any) -> None:
         default=30.0,
         metavar="SECONDS",
         help="the shorter of pict-rs' PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT and Lemmy's "
-        "pictrs.upload_timeout (lemmy.hjson; 10 before Lemmy 0.19), when you set either "
-        "below its default (default: %(default)g): gate.budget must be under it",
+        "pictrs.upload_timeout (lemmy.hjson; 10 before Lemmy 0.19) (default: %(default)g): "
+        "gate.budget must be under it. Give it when you set either below its default, or "
+        "both above theirs for a gate.budget of 30s or more (`modbot check-rules`, which "
+        "cannot see it, holds the budget under 30s)",
     )
     p.add_argument(
         "--new-secret", action="store_true", help="print a new secret for MODBOT_GATE_SECRET"
