@@ -41,7 +41,6 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
@@ -530,11 +529,13 @@ def _instance(
             return None
     from modbot.lemmy import API_VERSIONS, connect
 
+    before = _now()
     lemmy = identify(settings.lemmy_url, timeout, speaks=tuple(API_VERSIONS), pinned=api)
+    after = _now()
     report.findings.append(lemmy)
     if lemmy.failed:
         return None
-    clock = _clock(settings.lemmy_url, timeout)
+    clock = _clock(settings.lemmy_url, lemmy.date, before, after)
     if clock is not None:
         report.findings.append(clock)
     client = connect(settings, requests_per_minute=60, timeout=timeout, read_only=True, retries=0)
@@ -582,26 +583,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _clock(url: str, timeout: float) -> Finding | None:
-    """This machine's clock against Lemmy's (the Date header of its nodeinfo answer):
+def _clock(url: str, theirs: datetime | None, before: datetime, after: datetime) -> Finding | None:
+    """This machine's clock against Lemmy's (``theirs``: the Date header of the nodeinfo
+    answer ``identify`` read between ``before`` and ``after``, this clock's readings):
     a ban's end is this clock plus its duration, and the polls' window, the feeds' ages
     and `modbot healthcheck` read it too. None when Lemmy's side says no time."""
-    import httpx
+    from modbot.lemmy.transport import shown_url
 
-    from modbot.lemmy.transport import USER_AGENT, shown_url
-
-    before = _now()
-    try:
-        with httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT}) as http:
-            answer = http.get(f"{url}/nodeinfo/2.0.json")
-    except httpx.HTTPError:
-        return None  # it answered the lemmy step a moment ago: nothing to say of clocks
-    after = _now()
-    try:
-        theirs = parsedate_to_datetime(answer.headers.get("date", ""))
-    except (TypeError, ValueError):
-        return None
-    if theirs.tzinfo is None:
+    if theirs is None:
         return None
     # the header is to the second, taken between our two readings
     skew = (before + (after - before) / 2) - theirs

@@ -12,7 +12,9 @@ import re
 import socket
 import ssl
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +34,9 @@ class Finding:
     check: str
     status: str
     message: str
+    # ``identify``'s: the time in the answer's Date header (doctor's clock check reads it
+    # there rather than asking nodeinfo again); None when it sent none usable
+    date: datetime | None = None
 
     @property
     def failed(self) -> bool:
@@ -195,7 +200,8 @@ def identify(
     url: str, timeout: float = 10.0, speaks: tuple[str, ...] = ("v3",), pinned: str = "auto"
 ) -> Finding:
     """Whether ``url`` is Lemmy (its nodeinfo says so) and a version modbot speaks;
-    ``pinned``: the API rules.yaml's ``lemmy.api`` asks (``auto``: the instance's)."""
+    ``pinned``: the API rules.yaml's ``lemmy.api`` asks (``auto``: the instance's). The
+    finding's ``date``: the answer's Date header, Lemmy's clock."""
     shown = shown_url(url)  # a basic-auth password in LEMMY_URL stays out of the message
     try:
         with httpx.Client(
@@ -204,6 +210,20 @@ def identify(
             answer = http.get(f"{url}/nodeinfo/2.0.json")
     except httpx.HTTPError as exc:
         return Finding("lemmy", FAIL, f"{shown}: no answer to nodeinfo ({type(exc).__name__})")
+    return replace(_lemmy_of(answer, shown, speaks, pinned), date=_date(answer))
+
+
+def _date(answer: httpx.Response) -> datetime | None:
+    """The time an answer's Date header gives, or None (none, malformed, no zone)."""
+    try:
+        when = parsedate_to_datetime(answer.headers.get("date", ""))
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _lemmy_of(answer: httpx.Response, shown: str, speaks: tuple[str, ...], pinned: str) -> Finding:
+    """What nodeinfo's answer says of the instance (``identify``)."""
     if answer.status_code in (502, 503, 504):
         return Finding(
             "lemmy",
