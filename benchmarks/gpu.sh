@@ -44,15 +44,20 @@ run() {  # run NAME SECONDS SCRIPT ARGS...: one benchmark, at most SECONDS, into
 { nvidia-smi; "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0))"; } \
     > "$out/machine.txt" 2>&1
 
-# The open issue's figure first; each has a time limit (exit 124 when it ran out, its
+# The open issue's figures first; each has a time limit (exit 124 when it ran out, its
 # output so far kept), so that the whole script fits one device lease (~9 min).
-# issue 10: the whole bot vs the engine alone, 4,096 posts (>= 1,500 images/s end to end, R >= 0.9);
-# classifier.decode_processes is auto: one decoding process per core on cuda
-run pipeline 270 benchmarks/pipeline.py --model ViT-L-14 --random-weights --device cuda --posts 4096 --batch 256 --runs 3
-# issue 10: what feeds the GPU: the model alone, the engine with the reference views made
-# by the inference thread vs the decode threads, decoding in threads, in processes (the
-# engine's process decoder: pixels through the pipe, in shared memory, page-locked), nvJPEG
-run feed 150 benchmarks/gpu_feed.py --device cuda --model ViT-L-14 --images 1024
+# issue 10: what feeds the GPU: the model alone; the engine alone with the reference's
+# views made by the inference thread, the decode threads, the decoding processes
+# (views_in_processes) and Pillow in the decoding processes, alternating, with its own
+# process's CPU an image each way; decoding in threads, in processes (the engine's
+# process decoder: pixels through the pipe, in shared memory, page-locked, views made
+# there), nvJPEG
+run feed 170 benchmarks/gpu_feed.py --device cuda --model ViT-L-14 --images 1024
+# issue 10: the whole bot vs the engine alone, 4,096 posts (>= 1,500 images/s end to end,
+# R >= 0.9), the views made in the decoding processes, then as by default (the decode
+# threads); classifier.decode_processes is auto: one decoding process per core on cuda
+run pipeline-views 165 benchmarks/pipeline.py --model ViT-L-14 --random-weights --device cuda --posts 4096 --batch 256 --runs 1 --views-in-processes
+run pipeline 165 benchmarks/pipeline.py --model ViT-L-14 --random-weights --device cuda --posts 4096 --batch 256 --runs 1
 # issue 10: the reference's view made on the GPU vs in the decode threads (CPU per image each way)
 run resample 45 benchmarks/resample.py --device cuda --images 1024
 # issue 11 (and the classifier section of BENCHMARKS.md): engine vs the reference way, ViT-L-14 fp16

@@ -18,8 +18,11 @@ Each figure on the same ~1,600 px distinct JPEGs (benchmarks/pipeline.py's):
 - Pillow's JPEG decode alone (full size, to an array, no checks), threads and processes;
 - nvJPEG (torchvision's ``decode_jpeg`` on the GPU), on CUDA, and how its pixels
   compare with Pillow's;
-- on CUDA, the engine alone (``Engine.classify_many``) with the reference views made by
-  the inference thread, then by the decode threads (fba85b8), alternating.
+- on CUDA (and with ``--engine`` on a CPU), the engine alone (``Engine.classify_many``)
+  with the reference views made by the inference thread, by the decode threads
+  (fba85b8), in the decoding processes on the device (``views_in_processes``), and by
+  Pillow in the decoding processes (no views on the device), alternating, with the
+  engine's own process's CPU an image each way.
 
 If threads give far less than processes, the decoding holds the GIL and one process
 cannot feed the model; the last line says which way feeds how much of the model.
@@ -76,12 +79,17 @@ def timed_decode(pool_cls: type, workers: int, images: list[bytes], fn=_decode) 
 
 
 def timed_process_decoder(
-    workers: int, images: list[bytes], shared_memory: bool = True, pin: bool = False
+    workers: int,
+    images: list[bytes],
+    shared_memory: bool = True,
+    pin: bool = False,
+    view_device: str | None = None,
 ) -> tuple[float, float]:
     """The engine's way with decode processes: ``ProcessDecoder.decode`` from one thread
     per process, the budget held here and the pixels back in this process. Returns
     images/s and this process's own CPU ms an image (the estimate, the budget, sending
-    and receiving: what caps one process however many decode for it)."""
+    and receiving: what caps one process however many decode for it). ``view_device``:
+    the processes make the reference's views there and send back only them."""
     from classifier.budget import DecodeBudget
     from classifier.decode_processes import ProcessDecoder
     from classifier.preprocess import PreprocessConfig
@@ -95,7 +103,7 @@ def timed_process_decoder(
         return sum(int(r.nbytes) for r in decoded.regions)
 
     with (
-        ProcessDecoder(workers, shared_memory=shared_memory) as decoder,
+        ProcessDecoder(workers, shared_memory=shared_memory, view_device=view_device) as decoder,
         ThreadPoolExecutor(workers) as pool,
     ):
         list(pool.map(one, images[: workers * 2]))  # warm-up
@@ -151,32 +159,51 @@ def nvjpeg_agreement(images: list[bytes]) -> str:
     )
 
 
-def engine_rates(loaded, images: list[bytes], batch: int) -> str:
-    """The engine alone (``Engine.classify_many``, its default decoding on this device),
-    the reference views made by the inference thread (``resample_threads=0``, the way
-    before fba85b8) and by the decode threads, alternating, twice each."""
+# the engine's ways of making the reference's views, as ``engine_rates`` compares them
+ENGINE_WAYS = {
+    "by the inference thread": dict(resample_threads=0),  # the way before fba85b8
+    "by the decode threads": {},  # the default since fba85b8
+    "in the decoding processes": dict(views_in_processes=True),
+    "by Pillow in the decoding processes": dict(resample_on_device=False),
+}
+
+
+def engine_rates(loaded, images: list[bytes], batch: int, workers: int, rounds: int = 2) -> str:
+    """The engine alone (``Engine.classify_many``, its decoding processes on this
+    device) with the reference's views made each way of ``ENGINE_WAYS``, in mirrored
+    order (a drift of the machine's speed falls on all alike), ``rounds`` times each;
+    with the engine's own process's CPU an image (what caps one process)."""
     import tempfile
 
     from classifier import ConceptSet, Engine
 
-    rates: dict[int, list[float]] = {0: [], 4: []}
+    # decoding processes each way; on a CPU the views made on the device as on a GPU
+    base: dict = dict(decode_processes=workers)
+    if loaded.device.type == "cpu":
+        base["resample_on_device"] = True
+    rates: dict[str, list[float]] = {way: [] for way in ENGINE_WAYS}
+    cpu: dict[str, list[float]] = {way: [] for way in ENGINE_WAYS}
+    order = list(ENGINE_WAYS)
     with tempfile.TemporaryDirectory() as cache:
-        for threads in (0, 4, 4, 0):
-            with Engine(
-                loaded,
-                ConceptSet.builtin(),
-                max_batch=batch,
-                text_cache_dir=cache,
-                resample_threads=threads,
-            ) as engine:
-                engine.classify_many(images[:batch])  # warm-up: processes, kernels
-                start = time.perf_counter()
-                engine.classify_many(images)
-                rates[threads].append(len(images) / (time.perf_counter() - start))
-    inference, decode = (max(rates[k]) for k in (0, 4))
-    return (
-        f"the engine alone: views by the inference thread {inference:,.0f} images/s, by "
-        f"the decode threads {decode:,.0f} images/s (best of 2 each, alternating)"
+        for r in range(rounds):
+            for way in order if r % 2 == 0 else order[::-1]:
+                with Engine(
+                    loaded,
+                    ConceptSet.builtin(),
+                    max_batch=batch,
+                    text_cache_dir=cache,
+                    **{**base, **ENGINE_WAYS[way]},
+                ) as engine:
+                    engine.classify_many(images[:batch])  # warm-up: processes, kernels
+                    start, used = time.perf_counter(), time.process_time()
+                    engine.classify_many(images)
+                    rates[way].append(len(images) / (time.perf_counter() - start))
+                    cpu[way].append(1000 * (time.process_time() - used) / len(images))
+    return "\n".join(
+        f"the engine alone, views {way}: {max(rates[way]):,.0f} images/s; "
+        f"{min(cpu[way]):.2f} CPU ms an image in its own process "
+        f"(best of {rounds}, alternating)"
+        for way in ENGINE_WAYS
     )
 
 
@@ -215,6 +242,11 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--skip-model", action="store_true", help="decoding figures only")
     p.add_argument(
+        "--engine",
+        action="store_true",
+        help="the engine alone each way of making the views on a CPU too (on cuda always)",
+    )
+    p.add_argument(
         "--defer",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -239,19 +271,26 @@ def main() -> int:
         loaded = _load(args)
         model_rate = _model_rate(args, loaded)
         print(f"model alone: {model_rate:,.0f} images/s ({args.model}, batch {args.batch})")
-        if args.device == "cuda":
-            print(engine_rates(loaded, images, args.batch), flush=True)
+        if args.device == "cuda" or args.engine:
+            print(engine_rates(loaded, images, args.batch, args.workers), flush=True)
     threads = timed_decode(ThreadPoolExecutor, args.workers, images)
     print(f"decode in {args.workers} threads:   {threads:,.0f} images/s", flush=True)
     procs = timed_decode(ProcessPoolExecutor, args.workers, images)
     print(f"decode in {args.workers} processes: {procs:,.0f} images/s", flush=True)
     # the pixels through the pipe, then in shared memory, then (on a GPU, the engine's
-    # way since this session) from shared memory straight into page-locked memory
-    ways = [(False, False), (True, False)] + ([(True, True)] if args.device == "cuda" else [])
-    for shared, pin in ways:
-        rate, parent_ms = timed_process_decoder(args.workers, images, shared, pin)
+    # way) from shared memory straight into page-locked memory; and, deferred, the views
+    # made in the processes on the device (views_in_processes: only they come back)
+    ways = [(False, False, None), (True, False, None)]
+    ways += [(True, True, None)] if args.device == "cuda" else []
+    ways += [(True, False, args.device)] if _DEFER else []
+    engine_procs = 0.0  # the engine's default way's
+    for shared, pin, view_device in ways:
+        rate, parent_ms = timed_process_decoder(args.workers, images, shared, pin, view_device)
+        if shared and pin == (args.device == "cuda") and view_device is None:
+            engine_procs = rate
         where = "in shared memory" if shared else "through the pipe"
         where += ", copied into page-locked memory" if pin else ""
+        where += f", the views made there on {view_device}" if view_device else ""
         print(
             f"the engine's process decoder, {args.workers} processes, pixels "
             f"{where}: {rate:,.0f} images/s; "
@@ -259,7 +298,6 @@ def main() -> int:
             f"{1000 / parent_ms:,.0f} images/s from one)",
             flush=True,
         )
-    engine_procs = rate
     for pool_cls, way in ((ThreadPoolExecutor, "threads"), (ProcessPoolExecutor, "processes")):
         rate = timed_decode(pool_cls, args.workers, images, _pillow)
         print(f"Pillow's JPEG decode alone in {args.workers} {way}: {rate:,.0f} images/s")

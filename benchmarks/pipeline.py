@@ -246,7 +246,8 @@ def write_policy(directory: Path, remote: str, args: argparse.Namespace) -> Path
     path.write_text(f"""
 classifier: {{model: {args.model}, pretrained: {pretrained}, device: {args.device},
              batch_size: {args.batch}, allow_random_weights: {str(args.random_weights).lower()},
-             decode_processes: {args.decode_processes}}}
+             decode_processes: {args.decode_processes},
+             views_in_processes: {str(args.views_in_processes).lower()}}}
 fetch: {{allow_hosts: ["{remote.split("//", 1)[1]}"], concurrency: 16, per_host: 16}}
 lemmy: {{requests_per_minute: 100000, lookback: 6h, timeout: 30s}}
 rules:
@@ -271,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         "--decode-processes",
         default="auto",
         help="classifier.decode_processes: auto (processes on cuda, threads on cpu) or N",
+    )
+    p.add_argument(
+        "--views-in-processes",
+        action="store_true",
+        help="classifier.views_in_processes: on a GPU the decoding processes make the "
+        "reference's views (both ways: the engine alone is the same engine)",
     )
     p.add_argument("--serve", help=argparse.SUPPRESS)
     args = p.parse_args(argv)

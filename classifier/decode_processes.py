@@ -77,12 +77,21 @@ class _Died(Exception):
     """The process answered nothing: it died."""
 
 
+# In a process started with a device for the reference's views (``view_device``): the
+# device, and whether making them there failed once (then the engine makes them, as
+# without one). Set by ``main``.
+_VIEWS: dict[str, Any] = {"device": None, "failed": False}
+
+
 def _decode(
     data: bytes, cfg: PreprocessConfig, keep_source: bool, defer: bool, cost: int
 ) -> Decoded | tuple[str, str]:
     """In a process: the decode, or ``("unreadable" | "error", words)``."""
     try:
-        return decode_image(data, cfg, keep_source=keep_source, defer=defer)
+        decoded = decode_image(data, cfg, keep_source=keep_source, defer=defer)
+        if decoded.deferred is not None and _VIEWS["device"] and not _VIEWS["failed"]:
+            return _views_here(decoded.deferred, keep_source) or decoded
+        return decoded
     except Unreadable as exc:
         return ("unreadable", exc.reason)
     except Exception as exc:  # a decoder bug on hostile bytes
@@ -90,6 +99,31 @@ def _decode(
     finally:
         if cost >= TRIM_ABOVE:
             give_memory_back()  # a large decode's heap, before the next image
+
+
+def _views_here(deferred: Deferred, keep_source: bool) -> Decoded | None:
+    """In a process with a view device: the reference's view (and its 512 px image when
+    ``keep_source``) made there from the deferred pixels (``classifier.resample``, bit
+    for bit Pillow's), so that only they, ~150 KB, go back to the engine and its own
+    process sends no tensor operation for them. None when the device cannot (no CUDA
+    here, its memory full): the deferred pixels go back and the engine makes them. A
+    device that fails once is not tried again by this process (said once, on stderr)."""
+    try:
+        from classifier.resample import as_tensor, reference_images
+
+        pixels = as_tensor(deferred.pixels).to(_VIEWS["device"])
+        region, thumbnail = reference_images(pixels, deferred.steps)
+        source = thumbnail.contiguous().cpu().numpy() if keep_source else None
+        return Decoded([region.cpu().numpy()], source)
+    except Exception as exc:
+        _VIEWS["failed"] = True
+        print(
+            f"modbot decoding process {os.getpid()}: cannot make the reference's views on "
+            f"{_VIEWS['device']} ({type(exc).__name__}: {exc}); the engine makes them",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
 
 
 def _read(stream: Any) -> bytes | None:
@@ -315,7 +349,14 @@ class ProcessDecoder:
     """``processes`` decoding processes, shared by any number of engines (a worker's
     concept sets) and threads: a caller waits for a free one. ``close()`` stops them."""
 
-    def __init__(self, processes: int, *, niceness: int = 0, shared_memory: bool = True) -> None:
+    def __init__(
+        self,
+        processes: int,
+        *,
+        niceness: int = 0,
+        shared_memory: bool = True,
+        view_device: str | None = None,
+    ) -> None:
         if processes < 1:
             raise ValueError("a process decoder needs at least one process")
         from PIL import Image
@@ -323,6 +364,9 @@ class ProcessDecoder:
         self.processes = processes
         self._niceness = niceness
         self._shared = shared_memory  # False: the pixels come through the pipe (benchmarks)
+        # where each process makes the reference's views of the images it defers (its own
+        # CUDA context on a GPU), or None: the deferred pixels go back to the engine
+        self.view_device = view_device
         self._max_pixels = Image.MAX_IMAGE_PIXELS  # the caller's Pillow limit, in each
         self.restarts = 0  # processes replaced after one died
         self._lock = threading.Lock()
@@ -347,7 +391,11 @@ class ProcessDecoder:
         """How a decoding process is started (a test's may crash on purpose)."""
         start = "import sys; from classifier.decode_processes import main; main(sys.argv[1:])"
         fd = str(pixels_fd) if pixels_fd is not None else "-"
-        return [sys.executable, "-c", start, str(self._niceness), repr(self._max_pixels), fd]
+        views = self.view_device or "-"
+        return [
+            *(sys.executable, "-c", start, str(self._niceness), repr(self._max_pixels), fd),
+            views,
+        ]
 
     def _start(self) -> _Process:
         process = _Process(self._command, _ENV, self._shared)
@@ -457,11 +505,14 @@ class ProcessDecoder:
 
 
 def main(argv: list[str]) -> None:
-    """A decoding process: ``NICENESS MAX_IMAGE_PIXELS PIXELS_FD`` (the parent's Pillow
-    limit; the memfd for the pixels, or ``-``)."""
+    """A decoding process: ``NICENESS MAX_IMAGE_PIXELS PIXELS_FD [VIEW_DEVICE]`` (the
+    parent's Pillow limit; the memfd for the pixels, or ``-``; the device to make the
+    reference's views on, or ``-``: torch is imported only with one)."""
     from PIL import Image
 
     niceness, max_pixels, fd = int(argv[0]), argv[1], argv[2]
+    if len(argv) > 3 and argv[3] != "-":
+        _VIEWS["device"] = argv[3]
     Image.MAX_IMAGE_PIXELS = None if max_pixels == "None" else int(float(max_pixels))
     if niceness:
         with contextlib.suppress(OSError):  # not allowed here: decoding still works

@@ -210,6 +210,7 @@ class Engine:
         decode_budget: DecodeBudget | None = None,
         decode_processes: int | ProcessDecoder | None = None,
         resample_threads: int = RESAMPLE_THREADS,
+        views_in_processes: bool = False,
     ) -> None:
         import torch
 
@@ -275,8 +276,17 @@ class Engine:
         if isinstance(decode_processes, ProcessDecoder):
             self.decoder: ProcessDecoder | None = decode_processes
         elif decode_processes > 0:
+            # views_in_processes: each decoding process makes the reference's views of
+            # the images it defers on the model's device itself (a CUDA context each), and
+            # only they come back: this process then sends no tensor operation and copies
+            # no full-size pixels for them. Off by default until a GPU's figures say it
+            # pays (BENCHMARKS.md, "Decoding in processes").
             self.decoder = ProcessDecoder(
-                decode_processes, niceness=DECODE_NICENESS if self.on_cpu else 0
+                decode_processes,
+                niceness=DECODE_NICENESS if self.on_cpu else 0,
+                view_device=str(loaded.device)
+                if views_in_processes and self.resample_on_device
+                else None,
             )
         elif decode_processes < 0:
             raise ValueError("decode_processes must be >= 0")

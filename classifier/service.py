@@ -529,6 +529,7 @@ class WorkerConfig:
     max_queue: int = 256
     decode_workers: int | None = None
     decode_processes: int | None = None  # None: auto (one per core on a GPU, none on a CPU)
+    views_in_processes: bool = False  # on a GPU, the processes make the reference's views
     text_cache_dir: str | os.PathLike | None = None
     decode_memory: int = DEFAULT_DECODE_MEMORY  # one budget for every concept set's decodes
     max_bytes_held: int = DEFAULT_MAX_BYTES_HELD  # image bodies held at once, all requests
@@ -665,7 +666,11 @@ class WorkerService:
             processes = default_decode_processes(loaded.device.type)
         self.decoder = (
             ProcessDecoder(
-                processes, niceness=DECODE_NICENESS if loaded.device.type == "cpu" else 0
+                processes,
+                niceness=DECODE_NICENESS if loaded.device.type == "cpu" else 0,
+                # (used only for the images the engines defer: on a GPU whose resizes
+                # passed the engine's check)
+                view_device=str(loaded.device) if c.views_in_processes else None,
             )
             if processes
             else None

@@ -204,6 +204,7 @@ def _local(policy: Policy, token: Secret | None) -> Engine:
         danbooru=danbooru,
         # auto: None, the engine's default for the device
         decode_processes=c.decode_processes if isinstance(c.decode_processes, int) else None,
+        views_in_processes=c.views_in_processes,
     )
 
 

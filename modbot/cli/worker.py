@@ -173,6 +173,13 @@ def add_parser(subparsers: Subparsers) -> None:
         "on a CPU; 0 decodes in threads (default: %(default)s)",
     )
     model.add_argument(
+        "--views-in-processes",
+        action="store_true",
+        help="as rules.yaml's classifier.views_in_processes: on a GPU, each decoding "
+        "process makes the reference's views itself (a CUDA context each), and only they "
+        "come back to the worker's own process",
+    )
+    model.add_argument(
         "--allow-random-weights",
         action="store_true",
         help="accept random weights (tests and benchmarks only: verdicts are "
@@ -380,6 +387,7 @@ def worker_config(
         max_wait_ms=args.max_wait_ms,
         decode_memory=args.decode_memory,
         decode_processes=args.decode_processes,
+        views_in_processes=args.views_in_processes,
     )
 
 

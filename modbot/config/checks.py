@@ -554,6 +554,7 @@ class _Checker:
                 "device",
                 "batch_size",
                 "decode_processes",
+                "views_in_processes",
             )
             if k in c.model_fields_set
         )

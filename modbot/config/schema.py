@@ -334,6 +334,9 @@ class ClassifierSettings(Section):
     decode_memory: Size = 1_000_000_000  # all decodes at once; a costlier image is unreadable
     # decoding processes: auto is one per core on a GPU, none on a CPU (threads there)
     decode_processes: Annotated[int | str, PlainValidator(_decode_processes)] = "auto"
+    # on a GPU, the decoding processes make the reference's views themselves (a CUDA
+    # context each): off until a GPU's figures say it pays (BENCHMARKS.md)
+    views_in_processes: bool = False
 
     @field_validator("decode_memory")
     @classmethod
