@@ -55,7 +55,8 @@ def image_bytes(fmt, size=(8, 6), mode="RGB"):
 PNG = image_bytes("PNG")
 JPEG = image_bytes("JPEG")
 HTML = b"<!DOCTYPE html><html><body>Not found, but here is an ad</body></html>"
-BOMB = gzip.compress(PNG + bytes(64 * 1024 * 1024), compresslevel=9)
+# no IEND: a whole image within the cap would be judged (test_s27a_junk_after_image)
+BOMB = gzip.compress(PNG[:-12] + bytes(64 * 1024 * 1024), compresslevel=9)
 SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
 
 
@@ -145,7 +146,7 @@ class HostileServer:
             return False
         if name == "endless":  # no Content-Length, streams until the client gives up
             w.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n")
-            w.write(PNG)
+            w.write(PNG[:-12])  # no IEND: no whole image within the cap (test_s27a_junk_...)
             chunk = bytes(64 * 1024)
             for _ in range(10_000):  # 640 MB at most: the test must stop far sooner
                 w.write(chunk)
@@ -175,7 +176,9 @@ class HostileServer:
             return send(w, 200, gzip.compress(PNG), "image/png", "Content-Encoding: gzip\r\n")
         if name == "deflate":  # /deflate/zlib or /deflate/raw (no header), as servers send
             packer = zlib.compressobj(9, zlib.DEFLATED, 15 if arg == "zlib" else -15)
-            body = packer.compress(PNG + bytes(8 * 1024 * 1024 if arg == "raw-bomb" else 0))
+            # a bomb's PNG has no IEND: no whole image within the cap (test_s27a_junk_...)
+            image = PNG[:-12] if arg == "raw-bomb" else PNG
+            body = packer.compress(image + bytes(8 * 1024 * 1024 if arg == "raw-bomb" else 0))
             return send(w, 200, body + packer.flush(), "image/png", "Content-Encoding: deflate\r\n")
         if name == "cut":  # /cut/<gzip|gzip-trailer|zlib|raw>: a compressed body cut short
             wbits = {"zlib": 15, "raw": -15}.get(arg, 31)
@@ -188,7 +191,8 @@ class HostileServer:
             body = gzip.compress(PNG[:20]) + gzip.compress(PNG[20:]) + bytes(8)
             return send(w, 200, body, "image/png", "Content-Encoding: gzip\r\n")
         if name == "gzip-member-bomb":  # a PNG, then 8 members of 256 KB of zeros each
-            body = gzip.compress(PNG) + gzip.compress(bytes(256 * 1024)) * 8
+            # no IEND: a whole image within the cap would be judged (test_s27a_junk_...)
+            body = gzip.compress(PNG[:-12]) + gzip.compress(bytes(256 * 1024)) * 8
             return send(w, 200, body, "image/png", "Content-Encoding: gzip\r\n")
         if name == "gzip-then-junk":  # a whole gzip stream, then 32 MB that is no member
             w.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Encoding: gzip\r\n")
@@ -851,7 +855,9 @@ async def fetch_from(fake, url, limits=None, *, allow_remote=True):
         ("png_bomb", "image/png"),  # a few kB on the wire; the decoder must refuse its pixels
         ("animated_gif", "image/gif"),
         ("animated_webp", "image/webp"),
-        ("large_file", "too_large"),
+        # a JPEG, then 30 MB of padding: the JPEG is judged, the padding past the cap not
+        # read (test_s27a_junk_after_image; before, too_large)
+        ("large_file", "image/jpeg"),
         ("svg", "not_an_image"),
         ("html_page", "not_an_image"),
         ("zero_byte", "empty"),
@@ -862,7 +868,8 @@ def test_hostile_files_from_the_remote_host(fake, name, outcome):
     url = fake.add_remote_behaviour(f"/hostile/{name}", data, content_type="image/jpeg")
     if outcome.startswith("image/"):
         got = run(fetch_from(fake, url))
-        assert got.media_type == outcome and got.data == data
+        expected = hostile.jpeg(64, 64) if name == "large_file" else data
+        assert got.media_type == outcome and got.data == expected
     else:
         with pytest.raises(FetchSkipped) as info:
             run(fetch_from(fake, url))
@@ -874,7 +881,6 @@ def test_hostile_files_from_the_remote_host(fake, name, outcome):
     [
         ({"trickle_bytes_per_s": 20}, "timeout"),
         ({"delay_s": 5}, "timeout"),
-        ({"endless": True}, "too_large"),
         ({"redirect_to": "http://169.254.169.254/latest/meta-data/"}, "private_address"),
         ({"redirect_to": "http://10.0.0.1/a.jpg", "redirects": 2}, "private_address"),
         ({"redirects": 4}, "too_many_redirects"),
@@ -889,6 +895,15 @@ def test_hostile_behaviours_of_the_remote_host(fake, behaviour, reason):
     with pytest.raises(FetchSkipped) as info:
         run(fetch_from(fake, url, limits))
     assert info.value.reason == reason
+
+
+def test_an_endless_body_after_a_whole_image_is_not_read_past_the_cap(fake):
+    # before (test_s27a_junk_after_image): too_large, the image never judged
+    jpeg = hostile.jpeg()
+    url = fake.add_remote_behaviour("/endless.jpg", jpeg, endless=True)
+    got = run(fetch_from(fake, url, FetchLimits(max_bytes=1024 * 1024, total_timeout=1.5)))
+    assert got.data == jpeg
+    assert got.ended_early.startswith(f"more than {1024 * 1024} bytes came")
 
 
 def test_a_length_announced_over_the_cap_and_a_whole_image_sent_is_judged(fake):

@@ -158,7 +158,8 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     # the body stopped before the end the server announced, yet holds a whole image
-    # (its length was misdeclared, or what followed the image never came): in words
+    # (its length was misdeclared, or what followed the image never came), or ran past
+    # max_bytes after a whole image (not read further): in words
     ended_early: str | None = None
 
     def release(self) -> None:
@@ -434,7 +435,11 @@ class Fetcher:
                     if not 200 <= response.status_code < 300:
                         raise BadStatus(current, response.status_code)
                     data = await self._read_capped(current, response, body=body)
-                    return _as_fetched(url, current, data, body.headers, hold)
+                    fetched = _as_fetched(url, current, data, body.headers, hold)
+                    if body.past_cap is not None:
+                        log.info("image %s: %s", redact(url), body.past_cap)
+                        fetched = replace(fetched, ended_early=body.past_cap)
+                    return fetched
             except (ProtocolFailure, FetchTimeout, NetworkFailure) as exc:
                 if not body.stopped:
                     raise
@@ -525,9 +530,13 @@ class Fetcher:
     ) -> bytes:
         """The body, within ``cap`` (as sent and as inflated). ``body``: an image's,
         kept there as it comes, for a download that stops before its end
-        (``_whole_arrival``); its announced length is read, not believed. Without it (a
-        feed) a length announced over the cap is refused before reading."""
+        (``_whole_arrival``); its announced length is read, not believed; and when more
+        than ``cap`` comes, a whole image within the cap is the body (``_image_within``:
+        browsers ignore what follows an image's end), the rest not read. Without it (a
+        feed) a length announced over the cap is refused before reading, and more than
+        ``cap`` is ``TooLarge``."""
         cap = cap or self.limits.max_bytes
+        image = body is not None
         declared = response.headers.get("content-length", "").strip()
         announced = int(declared) if declared.isdigit() else None
         if body is None and announced is not None and announced > cap:
@@ -539,14 +548,17 @@ class Fetcher:
             body = _Body()
         body.begin(url, response.headers, announced, decoder)
         # BytesIO hands its buffer over as the bytes (no second copy of the body)
-        data, size = body.data, 0
+        data, size, over = body.data, 0, False
         try:
             async for raw in response.chunks():
                 # what is sent counts too: compressed nothing (empty deflate blocks, empty
                 # gzip members) inflates to no bytes but could be sent until the deadline
                 body.received += len(raw)
                 if body.received > cap:
-                    raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
+                    if decoder is None:  # the bytes within the cap, for _image_within
+                        size += data.write(raw[: len(raw) - (body.received - cap)])
+                    over = True
+                    break
                 while raw:
                     if decoder is None:
                         size += data.write(raw)
@@ -555,13 +567,23 @@ class Fetcher:
                         size += data.write(decoder.decompress(raw, cap + 1 - size))
                         raw = decoder.unconsumed_tail
                     if size > cap:
-                        raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
-                if decoder is not None and decoder.done:
-                    break  # what follows the compressed body is not read
+                        over = True
+                        break
+                if over or (decoder is not None and decoder.done):
+                    break  # what follows the compressed body, or the cap, is not read
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError):
             body.stopped = True  # closed, reset or stalled before its end
             raise
         body.reading = False  # still set when the download's deadline cut it
+        if over:
+            within = _image_within(data, cap) if image else None
+            if within is None:
+                raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
+            body.past_cap = (
+                f"more than {cap} bytes came; the first {len(within)} are a whole image, "
+                "judged (what follows it was not read)"
+            )
+            return within
         if decoder is not None and not decoder.complete:
             # the rest (and gzip's CRC) never came: the bytes may be half an image
             raise ProtocolFailure(url, "compressed body cut short (its stream has no end)")
@@ -1037,6 +1059,7 @@ class _Body:
         self.received = 0  # bytes as sent (before inflating)
         self.reading = False  # begun and not ended: the deadline came while it did
         self.stopped = False  # the connection closed, broke or stalled before its end
+        self.past_cap: str | None = None  # more than max_bytes came: a whole image before
 
     def begin(
         self,
@@ -1047,6 +1070,15 @@ class _Body:
     ) -> None:
         self.url, self.headers, self.announced, self.decoder = url, headers, announced, decoder
         self.reading = True
+
+
+def _image_within(data: io.BytesIO, cap: int) -> bytes | None:
+    """The whole image (``whole_image_end``) at the start of the first ``cap`` bytes of
+    a body that ran past them, or None: the buffer cut to the cap, not copied first."""
+    data.truncate(cap)
+    value = data.getvalue()
+    end = whole_image_end(value)
+    return None if end is None else value[:end]
 
 
 def _whole_arrival(url: str, body: _Body, stop: FetchSkipped, hold: BodyHold) -> Fetched:
