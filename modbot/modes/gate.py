@@ -32,7 +32,9 @@ then a trusted peer's verdict on the very file (a ``classified`` feed), else the
 classifier's (from the verdict cache the bot shares, else the engine's: in this process
 or ``classifier.remote`` workers). A verdict must come within ``gate.budget`` of the
 request's start; past it, or when no classifier answers, ``gate.on_timeout`` decides
-(allow: store it, reject: refuse it), and each such file is counted, logged, recorded
+(allow: store it, reject: refuse it); so does an error of the gate's own while it
+decides (reason ``gate_error``: a bug, the hash thread refused as it shuts down; logged
+once with its traceback, never a bare 500). Each such file is counted, logged, recorded
 and reported to the admins (a private message at most every ``gate.report_every``, when
 LEMMY_URL and the bot's login are set). A verdict that comes late is still cached, so
 the bot does not classify the file again when it is posted, and a late match is logged.
@@ -128,6 +130,7 @@ HASH_DECODES = 2  # perceptual hashes decoded at once (each holds a decoded imag
 RECORD_RESERVE_S = 0.25
 INCOMING = "incoming"
 NOT_KEPT = "the file was not kept"  # past the bytes the gate may hold (``busy``)
+GATE_ERROR = "gate_error"  # no verdict: the gate itself failed on the request (a bug, a shutdown)
 
 # outcomes (the answer's JSON, the evidence and the counters say them)
 ACCEPTED = "accepted"
@@ -626,6 +629,14 @@ class Gate:
         hold = _Hold()
         try:
             return await self._validate(request, policy, hold, started, evidence)
+        except Exception as exc:
+            # the last resort, for an error past deciding (reading the body, writing the
+            # record; deciding has its own, which records it): pict-rs is answered as
+            # gate.on_timeout says, never a bare 500 that fails the upload unexplained
+            answer = self._failed(exc, "handling the request")
+            self.counters[answer.outcome] += 1
+            self._tell(answer, None, exc)
+            return self._respond(answer, None)
         finally:
             self._let_go(hold)
 
@@ -657,6 +668,7 @@ class Gate:
         plan: Plan | None = None
         sha256: str | None = None
         not_taken: dict[str, str] = {}  # a perceptual kind the lists need, not taken: why
+        failure: Exception | None = None  # deciding failed: answered as gate.on_timeout
         # the hashes of the bytes (md5, sha1) the lists use, taken as the body comes, as
         # the bot computes them: the rules compute only the kinds that decode the image
         exact = [k for k in policy.hash_kinds if HASH_KINDS[k].cost == "bytes" and k != "sha256"]
@@ -694,7 +706,15 @@ class Gate:
                     "video types it stores",
                 )
             else:
-                answer, verdict, plan = await self._decide(body, hold, policy, started, not_taken)
+                try:
+                    answer, verdict, plan = await self._decide(
+                        body, hold, policy, started, not_taken
+                    )
+                except Exception as exc:
+                    # says nothing of the file (a bug in the rules' code, the hash thread
+                    # refused while the gate shuts down): decided as without a verdict,
+                    # answered, recorded with the error and logged, never a bare 500
+                    failure, answer = exc, self._failed(exc)
         elapsed = time.monotonic() - started
         self._latencies.append(elapsed)
         evidence["answered_in_ms"] = round(elapsed * 1000, 1)
@@ -712,11 +732,12 @@ class Gate:
                 sha256,
                 elapsed,
                 self.budget,
-                answer.outcome,
+                answer.why if failure is not None else answer.outcome,
+                exc_info=failure,
             )
         else:
             self.counters[answer.outcome] += 1
-            self._tell(answer, sha256)
+            self._tell(answer, sha256, failure)
         # every decision is recorded, a file accepted too (its hash, scores and why):
         # on disk before the answer unless that would take it past the budget, then
         # written after (GateState)
@@ -995,8 +1016,15 @@ class Gate:
         rule = f"gate.on_timeout: {self.config.on_timeout}"
         return Answer(200 if allow else 503, outcome, why, rule=rule, reason=reason)
 
-    def _tell(self, answer: Answer, sha256: str | None) -> None:
-        """A file decided without a verdict: logged, and noted for the admins' report."""
+    def _failed(self, exc: Exception, doing: str = "deciding") -> Answer:
+        """The answer to a file the gate failed on (an error, not the file's):
+        ``gate.on_timeout``'s, as for a file without a verdict, reason ``gate_error``."""
+        said = f"{type(exc).__name__}: {str(exc)[:300]}"
+        return self._no_verdict(GATE_ERROR, f"the gate failed while {doing} ({said})", "")
+
+    def _tell(self, answer: Answer, sha256: str | None, failure: Exception | None = None) -> None:
+        """A file decided without a verdict: logged (once: with ``failure``'s traceback
+        when an error decided it), and noted for the admins' report."""
         if answer.outcome not in (ALLOWED_WITHOUT_VERDICT, REFUSED_WITHOUT_VERDICT):
             return
         log.warning(
@@ -1007,6 +1035,7 @@ class Gate:
             sha256,
             answer.why,
             self.config.on_timeout,
+            exc_info=failure,
         )
         self.reports.note(answer.outcome, answer.reason or "no_verdict", sha256)
 
