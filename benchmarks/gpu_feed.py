@@ -84,12 +84,15 @@ def timed_process_decoder(
     shared_memory: bool = True,
     pin: bool = False,
     view_device: str | None = None,
+    estimate_here: bool = False,
 ) -> tuple[float, float]:
     """The engine's way with decode processes: ``ProcessDecoder.decode`` from one thread
     per process, the budget held here and the pixels back in this process. Returns
     images/s and this process's own CPU ms an image (the estimate, the budget, sending
     and receiving: what caps one process however many decode for it). ``view_device``:
-    the processes make the reference's views there and send back only them."""
+    the processes make the reference's views there and send back only them;
+    ``estimate_here``: the decode's cost estimated from the headers in this process (the
+    way before 2026-12-04's twenty-seventh session), not in the decoding process."""
     from classifier.budget import DecodeBudget
     from classifier.decode_processes import ProcessDecoder
     from classifier.preprocess import PreprocessConfig
@@ -103,7 +106,12 @@ def timed_process_decoder(
         return sum(int(r.nbytes) for r in decoded.regions)
 
     with (
-        ProcessDecoder(workers, shared_memory=shared_memory, view_device=view_device) as decoder,
+        ProcessDecoder(
+            workers,
+            shared_memory=shared_memory,
+            view_device=view_device,
+            estimate_here=estimate_here,
+        ) as decoder,
         ThreadPoolExecutor(workers) as pool,
     ):
         list(pool.map(one, images[: workers * 2]))  # warm-up
@@ -280,17 +288,23 @@ def main() -> int:
     # the pixels through the pipe, then in shared memory, then (on a GPU, the engine's
     # way) from shared memory straight into page-locked memory; and, deferred, the views
     # made in the processes on the device (views_in_processes: only they come back)
-    ways = [(False, False, None), (True, False, None)]
-    ways += [(True, True, None)] if args.device == "cuda" else []
-    ways += [(True, False, args.device)] if _DEFER else []
+    # (each with the headers read in the decoding process; the engine's way first with
+    # them read in the engine's own process, as before)
+    pin = args.device == "cuda"
+    ways = [(False, False, None, False), (True, pin, None, True), (True, pin, None, False)]
+    ways += [(True, False, None, False)] if pin else []
+    ways += [(True, False, args.device, False)] if _DEFER else []
     engine_procs = 0.0  # the engine's default way's
-    for shared, pin, view_device in ways:
-        rate, parent_ms = timed_process_decoder(args.workers, images, shared, pin, view_device)
-        if shared and pin == (args.device == "cuda") and view_device is None:
+    for shared, pin, view_device, here in ways:
+        rate, parent_ms = timed_process_decoder(
+            args.workers, images, shared, pin, view_device, here
+        )
+        if shared and pin == (args.device == "cuda") and view_device is None and not here:
             engine_procs = rate
         where = "in shared memory" if shared else "through the pipe"
         where += ", copied into page-locked memory" if pin else ""
         where += f", the views made there on {view_device}" if view_device else ""
+        where += ", the headers read in the engine's process" if here else ""
         print(
             f"the engine's process decoder, {args.workers} processes, pixels "
             f"{where}: {rate:,.0f} images/s; "

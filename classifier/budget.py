@@ -54,6 +54,7 @@ __all__ = [
     "DecodePlan",
     "Reservation",
     "estimate",
+    "metadata_hold",
     "plan",
     "plan_before_open",
     "seek",
@@ -330,7 +331,7 @@ def estimate(data: bytes, cfg: Any, budget: DecodeBudget | None = None) -> int:
     early = plan_before_open(data, cfg)
     if early is not None:
         return early.cost
-    metadata = _metadata_hold(data)
+    metadata = metadata_hold(data)
     held = (
         budget.reserve(metadata, "reading its metadata")
         if budget is not None and metadata
@@ -547,7 +548,7 @@ def metadata_cost(data: bytes) -> int:
     return _METADATA_COPIES * len(data)
 
 
-def _metadata_hold(data: bytes) -> int:
+def metadata_hold(data: bytes) -> int:
     """What an open of ``data`` that reads its headers holds in the budget: its
     metadata's copies, when more than the few MB a decode thread takes outside the
     budget (an ordinary photo's EXIF is tens of KB: nothing)."""
@@ -778,7 +779,7 @@ class Decoding:
             return self
         if self._early is not None:
             self._held = self.budget.reserve(self._early.cost)
-        elif metadata := _metadata_hold(self.data):
+        elif metadata := metadata_hold(self.data):
             self._held = self.budget.reserve(metadata)
         return self
 

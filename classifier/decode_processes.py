@@ -6,18 +6,19 @@ GPU": 288 images/s in 16 threads against 1,094 in 16 processes on an H200's host
         decoded = decoder.decode(data, cfg, keep_source=False, defer=True, budget=budget)
 
 The engine's decode threads stay; each sends one image to a process of its own and
-waits (GIL released) for the pixels. The memory bound stays the engine's: the decode's
-cost is estimated from the headers and held in the caller's ``DecodeBudget`` here, in
-this process, before the bytes leave, as a decode thread holds it (the same estimate,
-refusals and words); a process decodes one image at a time and hands its heap back to
-the system after a large one.
+waits (GIL released) for the pixels. The memory bound stays the engine's: the process
+first estimates the decode's cost from the headers (the same estimate, refusals and
+words as a decode thread's; Pillow's header parsers here were half of what each image
+cost the engine's own process), and that cost is held in the caller's ``DecodeBudget``
+here before the process decodes anything, as a decode thread holds it; a process
+decodes one image at a time and hands its heap back to the system after a large one.
 
 Each process is a Python running ``main`` here, talking over its stdin and
 stdout (length-prefixed pickles, between this package's own processes only): no fork of
 a process whose torch threads may hold locks, no re-import of the caller's main module,
 and a process whose parent dies (kill -9) reads the end of its input and exits.
 
-A process that dies while decoding (a crash in an image library on hostile bytes, the
+A process that dies while reading the headers or decoding (a crash in an image library on hostile bytes, the
 kernel's OOM killer) is replaced, and the image, the only one it held, is decoded once
 more in a new one; if that one dies too the image is unreadable, said so. In a decode
 thread the same crash would have ended the whole bot.
@@ -43,7 +44,13 @@ from typing import Any
 
 import numpy as np
 
-from classifier.budget import TRIM_ABOVE, DecodeBudget, estimate, give_memory_back
+from classifier.budget import (
+    TRIM_ABOVE,
+    DecodeBudget,
+    estimate,
+    give_memory_back,
+    metadata_hold,
+)
 from classifier.model import ModelError
 from classifier.preprocess import Decoded, Deferred, PreprocessConfig, Unreadable, decode_image
 
@@ -241,15 +248,36 @@ def _received(answer: Any, pixels: _Pixels | None, pin: bool = False) -> Any:
     return Decoded(arrays[:regions], source, deferred)
 
 
+def _estimate(data: bytes, cfg: PreprocessConfig) -> tuple[str, Any]:
+    """In a process: ``("cost", bytes)`` decoding ``data`` will cost at most, from its
+    headers (``classifier.budget.estimate``), or ``("unreadable" | "error", words)``."""
+    try:
+        return ("cost", estimate(data, cfg))
+    except Unreadable as exc:
+        return ("unreadable", exc.reason)
+    except Exception as exc:  # a header parser's bug on hostile bytes
+        return ("error", f"{type(exc).__name__}: {exc}")
+
+
 def serve(work: Any = _decode, pixels_fd: int | None = None) -> None:
     """A decoding process's loop: requests on stdin, answers on stdout (the pixels in
-    ``pixels_fd``'s memory when given), until stdin ends (the parent closed it, or died)."""
+    ``pixels_fd``'s memory when given), until stdin ends (the parent closed it, or died).
+    A request is ``work``'s arguments (the file first), or ``("estimate", file, cfg)``
+    then ``("kept", *rest)``: the cost of the file, then ``work`` on the file kept."""
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot break the stream
     pixels = _Pixels(pixels_fd) if pixels_fd is not None else None
+    kept: bytes | None = None
     while (message := _read(requests)) is not None:
-        _write(answers, _send(work(*pickle.loads(message)), pixels))
+        request = pickle.loads(message)
+        if request[0] == "estimate":
+            kept = request[1]
+            _write(answers, _estimate(kept, request[2]))
+            continue
+        if request[0] == "kept":
+            request, kept = (kept, *request[1:]), None
+        _write(answers, _send(work(*request), pixels))
 
 
 def _environment() -> dict[str, str]:
@@ -356,6 +384,7 @@ class ProcessDecoder:
         niceness: int = 0,
         shared_memory: bool = True,
         view_device: str | None = None,
+        estimate_here: bool = False,
     ) -> None:
         if processes < 1:
             raise ValueError("a process decoder needs at least one process")
@@ -367,6 +396,10 @@ class ProcessDecoder:
         # where each process makes the reference's views of the images it defers (its own
         # CUDA context on a GPU), or None: the deferred pixels go back to the engine
         self.view_device = view_device
+        # where a file's decode cost is estimated from its headers: in the process that
+        # decodes it (Pillow's header parsers, Python holding the GIL, were half of what
+        # each image cost the engine's own process: BENCHMARKS.md), or here (benchmarks)
+        self._estimate_here = estimate_here
         self._max_pixels = Image.MAX_IMAGE_PIXELS  # the caller's Pillow limit, in each
         self.restarts = 0  # processes replaced after one died
         self._lock = threading.Lock()
@@ -416,36 +449,64 @@ class ProcessDecoder:
         """``decode_image(data, cfg, keep_source, budget, defer)``, in a process. Raises
         ``Unreadable`` as it does, and ``DecodeError`` for an unexpected error. ``pin``:
         deferred pixels come back page-locked (a torch tensor) where CUDA allows, for
-        an engine on a GPU."""
-        # what the decode will cost, from the headers, held while it runs (a decode
-        # thread's Decoding holds the same: classifier.budget.estimate)
-        cost = estimate(data, cfg, budget)
-        held = budget.reserve(cost) if budget is not None else None
-        try:
-            for _ in range(TRIES):
-                process = self._take()
-                try:
-                    result = process.call((data, cfg, keep_source, defer, cost), pin=pin)
-                except _Died:
-                    self._replace(process)
-                    continue
+        an engine on a GPU.
+
+        What the decode will cost is held in ``budget`` before it starts, as a decode
+        thread's ``Decoding`` holds it: estimated from the headers by the process (which
+        has the file then, and decodes nothing before the cost is held here), the
+        metadata's copies its open makes held here meanwhile."""
+        for _ in range(TRIES):
+            process = self._take()
+            try:
+                result = self._decode_in(process, data, cfg, keep_source, defer, budget, pin)
+            except _Died:
+                self._replace(process)
+                continue
+            except BaseException:
                 self._idle.put(process)
-                if isinstance(result, tuple):
-                    kind, words = result
-                    if kind == "unreadable":
-                        raise Unreadable(words)
-                    raise DecodeError(words)
-                return result
-            if self._healthy():
-                raise Unreadable(DIED)
-            raise DecoderUnavailable(
-                "the decoding processes die on a tiny image too: not this image's fault "
-                "(the memory limit? see the log); it is skipped. Decode in threads "
-                "instead: classifier.decode_processes: 0"
-            )
-        finally:
-            if held is not None:
-                held.release()
+                raise
+            self._idle.put(process)
+            if isinstance(result, tuple):
+                kind, words = result
+                if kind == "unreadable":
+                    raise Unreadable(words)
+                raise DecodeError(words)
+            return result
+        if self._healthy():
+            raise Unreadable(DIED)
+        raise DecoderUnavailable(
+            "the decoding processes die on a tiny image too: not this image's fault "
+            "(the memory limit? see the log); it is skipped. Decode in threads "
+            "instead: classifier.decode_processes: 0"
+        )
+
+    def _decode_in(
+        self,
+        process: _Process,
+        data: bytes,
+        cfg: PreprocessConfig,
+        keep_source: bool,
+        defer: bool,
+        budget: DecodeBudget | None,
+        pin: bool,
+    ) -> Any:
+        """One try in ``process``: the decode, or ``(kind, words)``; ``_Died``."""
+        if self._estimate_here:
+            cost = estimate(data, cfg, budget)
+            with budget.reserve(cost) if budget is not None else contextlib.nullcontext():
+                return process.call((data, cfg, keep_source, defer, cost), pin=pin)
+        metadata = metadata_hold(data) if budget is not None else 0
+        with (
+            budget.reserve(metadata, "reading its metadata")
+            if budget and metadata
+            else (contextlib.nullcontext())
+        ):
+            answer = process.call(("estimate", data, cfg))
+        if answer[0] != "cost":
+            return answer  # ("unreadable" | "error", words): nothing decoded
+        cost = answer[1]
+        with budget.reserve(cost) if budget is not None else contextlib.nullcontext():
+            return process.call(("kept", cfg, keep_source, defer, cost), pin=pin)
 
     def _works(self, process: _Process) -> bool:
         """Whether ``process`` decodes a tiny image within ``CHECK_TIMEOUT`` (its start
