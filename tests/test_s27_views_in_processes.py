@@ -31,8 +31,10 @@ def test_the_decoding_process_sends_back_the_hosts_view_and_thumbnail():
             assert got.source is not None and host.source is not None
             assert got.source.shape == host.source.shape  # grey: RGB, as Pillow converts
             assert np.array_equal(got.source, host.source)
-            without = decoder.decode(data, CFG, defer=True)
-            assert without.source is None and np.array_equal(without.regions[0], host.regions[0])
+        # without keep_source, the view alone (the grey PNG: the cheapest to make again)
+        without = decoder.decode(FILES[2], CFG, defer=True)
+        assert without.source is None and without.deferred is None
+        assert np.array_equal(without.regions[0], decode_image(FILES[2], CFG).regions[0])
 
 
 def test_without_a_view_device_the_pixels_come_back_deferred():
