@@ -86,6 +86,7 @@ MAX_POST_PAGES = 400  # a bound on one poll's paging, in case a watermark is bog
 MAX_SWEEP_PAGES = 1_000_000
 MAX_COMMUNITY_PAGES = 20_000  # a million communities: far more than any instance knows
 MAX_REMOVAL_PAGES = 20_000  # a million post removals in the modlog
+MAX_UPLOAD_PAGES = 100_000  # a sweep's pages of the media list (5 million uploads)
 # A bound on the comments of one post a walk reads (they are one batch, held at once):
 # 20,000, beyond the longest Lemmy threads. 0.19 lists no more than the newest 5,000.
 MAX_POST_COMMENT_PAGES = 400
@@ -106,7 +107,7 @@ NOT_LISTED_WHY = (
 )
 REMOVED_FIRST = {"phase": "removed_posts"}  # the sweep's position after the posts
 BANNED_FIRST = {"phase": "banned_posts"}  # after the removed posts
-UPLOADS_FIRST = {"phase": "uploads", "page": 1}  # after the posts bans removed
+UPLOADS_FIRST = {"phase": "uploads"}  # after the posts bans removed
 # The images written into one text (a bio, a community's description, the site's
 # sidebar): at most MAX_TEXT_IMAGES new ones are handed out each time the text is read
 # (the next ones, in turn, the next time), and only its first MAX_TEXT_READ are
@@ -596,35 +597,7 @@ class Source:
             yield from self._walk_banned(name, position, since, profiles)
             position = UPLOADS_FIRST
         if position.get("phase") == "uploads" and self.uploads and self.origin != "federated":
-            number = int(position.get("page", 1))
-            pages = RepeatCheck()
-            while number <= MAX_PAGE:
-                self.store.set_cursor(name, json.dumps({"phase": "uploads", "page": number}))
-                uploads = self.client.uploads(number)
-                items = _unique(uploads.items)
-                if self._page_again("uploads", items, pages):
-                    break
-                self._remember_uploaders(items)
-                fresh = [
-                    i
-                    for i in items
-                    if self._is_new(i) and not (since and i.published and i.published < since)
-                ] + self._profiles(items, profiles)
-                oldest = _oldest(items)
-                last = (
-                    uploads.sent < PAGE
-                    or bool(since and oldest and oldest < since)
-                    or number >= MAX_PAGE
-                )
-                if not fresh:
-                    following = (
-                        {"phase": "communities"} if last else UPLOADS_FIRST | {"page": number + 1}
-                    )
-                    self.store.set_cursor(name, json.dumps(following))
-                yield fresh
-                if last:
-                    break
-                number += 1
+            yield from self._walk_uploads(name, position, since, profiles)
         if position.get("phase") not in ("communities", UNLISTED, "site"):
             position = {"phase": "communities"}
         if position["phase"] == "communities":
@@ -636,6 +609,69 @@ class Source:
         if site:
             yield site
         self.store.set_cursor(name, None)
+
+    def _walk_uploads(
+        self, name: str, position: dict, since: datetime | None, handed_out: set[str]
+    ) -> Generator[list[Item], None, None]:
+        """Every upload, a batch a page in the media list's own order (``upload_pages``),
+        its place (cursor, pages read, loop checks) kept in the position as the posts'
+        is. 0.19 lists the newest first: the walk ends at a page reaching before
+        ``since``, or at its page limit (``LemmyApi.not_reached`` says so). 1.0's
+        list has no order: it is read to its end, each upload before ``since`` left out
+        (a poll's newest-first ``uploads`` keeps only the newest ``MAX_PAGE`` pages)."""
+        newest_first = self.client.uploads_newest_first
+        cursor = position.get("cursor")
+        page_number = int(position.get("page", 1))  # a position kept with page numbers
+        if cursor is None and page_number > 1 and newest_first:
+            cursor = str(page_number)
+        read = int(position.get("pages", 0))
+        cursors = RepeatCheck(position.get("cursors"))
+        pages = RepeatCheck(position.get("pages_seen"))
+
+        def at() -> str:  # the position: the page about to be read
+            return json.dumps(
+                {
+                    "phase": "uploads",
+                    "cursor": cursor,
+                    "pages": read,
+                    "cursors": cursors.state(),
+                    "pages_seen": pages.state(),
+                }
+            )
+
+        while True:
+            if read >= MAX_UPLOAD_PAGES:
+                self._warn(
+                    f"uploads: the sweep stopped after {MAX_UPLOAD_PAGES} pages of the media "
+                    f"list ({MAX_UPLOAD_PAGES * PAGE} uploads); the rest were not looked at"
+                )
+                break
+            self.store.set_cursor(name, at())
+            page = self.client.upload_pages(cursor)
+            read += 1
+            items = _unique(page.items)
+            if self._page_again("uploads", items, pages):
+                break
+            self._remember_uploaders(items)
+            fresh = [
+                i
+                for i in items
+                if self._is_new(i) and not (since and i.published and i.published < since)
+            ] + self._profiles(items, handed_out)
+            oldest = _oldest(items)
+            last = (
+                not page.next
+                or not page.sent
+                or (newest_first and bool(since and oldest and oldest < since))
+                or self._cursor_again("uploads", page.next, cursors)
+            )
+            if not last:
+                cursor = page.next
+            if not fresh:
+                self.store.set_cursor(name, json.dumps({"phase": "communities"}) if last else at())
+            yield fresh
+            if last:
+                break
 
     def _posts_batch(
         self, posts: list[Item], since: datetime | None, handed_out: set[str]

@@ -136,7 +136,21 @@ class LemmyApi(Protocol):
         ...
 
     def uploads(self, page: int) -> Page[Item]:
-        """One page (from 1) of every upload on the instance (admins only)."""
+        """One page (from 1) of the newest uploads on the instance, newest first (admins
+        only), for a poll: no further than ``MAX_PAGE`` pages (1.0: the newest
+        ``MEDIA_KEPT`` of a walk of its whole list, which has no order)."""
+        ...
+
+    #: Whether ``upload_pages`` lists the newest first (0.19); 1.0's media list has no
+    #: order, so a walk reads it to its end, whatever the sweep's ``since``.
+    uploads_newest_first: bool
+
+    def upload_pages(self, cursor: str | None) -> Page[Item]:
+        """One page of every upload (admins only) in the media list's own order, for a
+        walk that reads all of it and keeps its place: ``cursor`` None for the first
+        page, then ``Page.next`` (None at the end). 0.19: newest first, by page number,
+        no further than ``MAX_PAGE`` (its limit: a full last page without ``next``); 1.0: the list's own
+        cursor, every upload however many."""
         ...
 
     def communities(self, cursor: str | None) -> Page[Community]:

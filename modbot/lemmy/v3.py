@@ -201,6 +201,16 @@ class LemmyClient(PictrsStore, Transport):
         views = self.list_all_media(page=page, limit=PAGE)
         return Page([views_v3.upload_item(v) for v in views], len(views))
 
+    uploads_newest_first = True  # list_all_media: newest first
+
+    def upload_pages(self, cursor: str | None) -> Page[Item]:
+        # 0.19 pages by number: the "cursor" is the next page's
+        page = int(cursor) if cursor and cursor.isdigit() else 1
+        found = self.uploads(page)
+        # no page past MAX_PAGE (a full last page then: the source says what was not read)
+        more = found.sent >= PAGE and page < MAX_PAGE
+        return Page(found.items, found.sent, str(page + 1) if more else None)
+
     def communities(self, cursor: str | None) -> Page[Community]:
         # 0.19 pages by number: the "cursor" is the next page's
         page = int(cursor) if cursor and cursor.isdigit() else 1

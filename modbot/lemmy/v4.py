@@ -14,9 +14,10 @@ and what this client does about it (facts: ``shared/reference/lemmy-api.md``, v4
   the cursor of each page it handed out. Every post listing sends the overrides of
   what 1.0 hides by default (``time_range_seconds=0``, ``show_read``, ``show_hidden``,
   ``show_nsfw``, ``hide_posts_with_media=false``) and ``mark_as_read=false``;
-- the admin media list (``GET /image/list``) has no order: ``uploads`` walks all of it
-  once per walk and hands out its newest ``MEDIA_KEPT`` newest first, all a reader
-  reaches (a repeated page or cursor ends the walk);
+- the admin media list (``GET /image/list``) has no order: a poll's ``uploads`` walks
+  all of it once per walk and hands out its newest ``MEDIA_KEPT`` newest first, all a
+  reader reaches (a repeated page or cursor ends the walk); a sweep's
+  ``upload_pages`` hands out every page in the list's own order by its cursor;
 - actions carry an ``Idempotency-Key``: a retry after a timeout that Lemmy had already
   carried out answers 422, read as done. Lemmy keeps a key before its rate limiter and
   its handler run and never forgets it on an error, so the retry of an error Lemmy
@@ -275,6 +276,24 @@ class LemmyClientV4(PictrsStore, Transport):
             items = self._media[(page - 1) * PAGE : page * PAGE]
         return Page(items, len(items))
 
+    uploads_newest_first = False  # 1.0's media list has no order (``get_all_paged``)
+
+    def upload_pages(self, cursor: str | None) -> Page[Item]:
+        """Every upload, a page at a time in the list's own order (its cursor). A cursor
+        whose upload is gone since (purged: 404) ends the walk, said: the list has no
+        order to resume from elsewhere."""
+        try:
+            views, next_cursor = self.list_media(page_cursor=cursor)
+        except LemmyError as exc:
+            if cursor is None or not _gone(exc):
+                raise
+            log.warning(
+                "uploads: the page cursor's image is gone (purged); the walk of the media "
+                "list stops here (the next sweep reads it from its start)"
+            )
+            return Page([], 0)
+        return Page([views_v4.upload_item(v) for v in views], len(views), next_cursor)
+
     def communities(self, cursor: str | None) -> Page[Community]:
         views, next_cursor = self.list_communities(page_cursor=cursor)
         return Page(views_v4.communities(views), len(views), next_cursor)
@@ -481,9 +500,10 @@ class LemmyClientV4(PictrsStore, Transport):
 
     def _walk_media(self) -> list[Item]:
         """The newest ``MEDIA_KEPT`` rows of the admin media list, newest first (malformed
-        rows last). Every page is read (the list has no order), but only the rows a
-        reader of ``uploads`` can reach (``MAX_PAGE`` pages) are kept: memory stays
-        ~1 MB per 1,000 kept, however many uploads the instance holds."""
+        rows last), for a poll. Every page is read (the list has no order), but only the
+        rows a reader of ``uploads`` can reach (``MAX_PAGE`` pages) are kept: memory
+        stays ~1 MB per 1,000 kept, however many uploads the instance holds. A sweep
+        reads every upload through ``upload_pages`` instead."""
         kept: list[tuple[tuple[bool, float], int, Item]] = []  # a min-heap: oldest first
         keys: set[str] = set()
         pages: set[int] = set()  # each page's rows, hashed: a page seen again ends the walk
