@@ -44,7 +44,7 @@ def _add_hash(subparsers: Subparsers) -> None:
             "threatexchange prints python-threatexchange local_file lines ('pdq HASH'), "
             "PDQ only. Exit status: 0 every hash computed, 1 some file could not be read "
             "or is not an image a perceptual kind can decode (the other kinds still print), "
-            "or ran out of memory while hashed (none of its hashes print: try again), "
+            "or a kind's code ran out of memory on it (the other kinds still print: try again), "
             "2 the command line is wrong (e.g. --format threatexchange with a --kind "
             "other than pdq)."
         ),
@@ -91,16 +91,15 @@ def run_hash(args: argparse.Namespace) -> int:
             print(f"modbot hash: {name}: {row['errors']['file']}", file=sys.stderr)
             status = 1
             continue
-        try:
-            digests = compute_all(data, kinds)
-        except MemoryError as exc:
-            # says nothing of the file (compute_all raises it, none of its hashes kept):
-            # this file is not hashed, the others are, and a try later may do it
-            said = f"MemoryError: {exc}" if str(exc) else "MemoryError"
-            row["errors"]["file"] = f"not hashed: out of memory ({said}), try again"
-            print(f"modbot hash: {name}: {row['errors']['file']}", file=sys.stderr)
-            status = 1
-            continue
+        # one kind at a time: a kind whose code runs out of memory (compute_all raises
+        # it: it says nothing of the file) has no hash this time, the others print
+        digests: dict[str, Any] = {}
+        for kind in kinds:
+            try:
+                digests.update(compute_all(data, [kind]))
+            except MemoryError as exc:
+                said = f"MemoryError: {exc}" if str(exc) else "MemoryError"
+                digests[kind] = f"out of memory ({said}), try again"
         for kind, digest in digests.items():
             if isinstance(digest, Digest):
                 row["hashes"][kind] = digest.hex
