@@ -39,7 +39,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -48,6 +48,7 @@ from urllib.parse import urlsplit
 from modbot.config.settings import Settings
 from modbot.config.units import format_duration
 from modbot.errors import LemmyError, LemmyUnavailable, PolicyError, SettingsError
+from modbot.lemmy.api import MAX_PAGE, NEVER_LISTED, PAGE
 from modbot.lemmy.probe import (
     FAIL,
     OK,
@@ -567,11 +568,19 @@ def _instance(
     if hides_languages(site):
         hidden.append("discussion_languages: not every language of the site")
     if hidden:
+        # 0.19's GET /user (the posts a site ban removed) follows show_nsfw: no override
+        user_nsfw = (
+            "; on Lemmy 0.19 that includes the NSFW posts a site ban removed (GET /user "
+            "lists them only with show_nsfw on, no query overrides it)"
+            if not is_v4 and "show_nsfw" in off
+            else ""
+        )
         report.add(
             "account",
             WARN,
             f"the bot account's settings hide content from it ({'; '.join(hidden)}): "
-            "`modbot run` changes them at start; a dry run cannot and may miss content",
+            f"`modbot run` changes them at start; a dry run cannot and may miss content"
+            f"{user_nsfw}",
         )
     else:
         report.add("account", OK, "the bot account's settings hide nothing from it")
@@ -609,9 +618,22 @@ def _clock(url: str, theirs: datetime | None, before: datetime, after: datetime)
     )
 
 
+def _never_listed(is_v4: bool | None) -> str:
+    """What Lemmy's listings keep from a sweep, which only pict-rs' store reaches."""
+    said = "; ".join(NEVER_LISTED)
+    if not is_v4:  # 0.19 (or not known): its page-numbered listings stop at page 100
+        said += (
+            f"; {'on 0.19 ' if is_v4 is None else ''}uploads past the media list's "
+            f"newest {MAX_PAGE * PAGE}, and posts removed before the modlog's newest "
+            f"{MAX_PAGE * PAGE} removals"
+        )
+    return f"Lemmy's listings never show {said}"
+
+
 def _pictrs(settings: Settings, report: Report, timeout: float, is_v4: bool | None = None) -> None:
     """``is_v4``: the instance is Lemmy 1.0 (True), 0.19 (False), or unknown
     (None: it could not be asked)."""
+    unlisted = _never_listed(is_v4)
     if not settings.pictrs_url or not settings.pictrs_api_key:
         unset = "PICTRS_URL and PICTRS_API_KEY are not set"
         on_019 = (
@@ -623,12 +645,16 @@ def _pictrs(settings: Settings, report: Report, timeout: float, is_v4: bool | No
             "purge every upload of the same file unchecked (an admin's too); set them for "
             "pict-rs' purge, which asks first"
         )
+        store = (
+            f". {unlisted}: `modbot sweep --store` walks pict-rs' whole store, their "
+            "images included, once these are set"
+        )
         if is_v4:
-            report.add("pictrs", WARN, f"{unset}: {on_10}")
+            report.add("pictrs", WARN, f"{unset}: {on_10}{store}")
         elif is_v4 is None:
-            report.add("pictrs", WARN, f"{unset}: on Lemmy 0.19 {on_019}; on 1.0 {on_10}")
+            report.add("pictrs", WARN, f"{unset}: on Lemmy 0.19 {on_019}; on 1.0 {on_10}{store}")
         else:
-            report.add("pictrs", WARN, f"{unset}: {on_019}")
+            report.add("pictrs", WARN, f"{unset}: {on_019}{store}")
         return
     problem = url_problem(settings.pictrs_url, "PICTRS_URL")
     if problem:
@@ -638,9 +664,14 @@ def _pictrs(settings: Settings, report: Report, timeout: float, is_v4: bool | No
         if finding.failed:
             report.add("pictrs", FAIL, f"PICTRS_URL: {finding.message}")
             return
-    report.findings.append(
-        pictrs_key(settings.pictrs_url, settings.pictrs_api_key.reveal(), timeout)
-    )
+    key = pictrs_key(settings.pictrs_url, settings.pictrs_api_key.reveal(), timeout)
+    if not key.failed:
+        key = replace(
+            key,
+            message=f"{key.message}. {unlisted}: `modbot sweep --store` walks pict-rs' "
+            "whole store, their images included",
+        )
+    report.findings.append(key)
 
 
 def _classifier(settings: Settings, policy: Policy, report: Report) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "MAX_PAGE",
     "MODLOG_ACTIONS",
     "MODLOG_PAGES",
+    "NEVER_LISTED",
     "PAGE",
     "LemmyApi",
     "ModlogEntry",
@@ -28,6 +29,16 @@ __all__ = [
 
 PAGE = 50  # the most entries Lemmy sends in one page
 MAX_PAGE = 100  # Lemmy 0.19.15+ refuses page > 100 in its page-numbered listings
+
+#: What Lemmy's listings show to no one, admins included, on 0.19 and 1.0 alike (0.19.20
+#: ``db_views/src/post_view.rs``, 1.0 ``db_views/post/src/impls.rs``): a deleted post
+#: only to its creator, a deleted community's posts to no one, nor their comments
+#: (comments are read post by post). A sweep through the listings cannot reach them;
+#: their files are in pict-rs' store (``modbot sweep --store``).
+NEVER_LISTED = (
+    "posts their authors deleted, and their comments",
+    "posts in deleted communities, and their comments",
+)
 
 #: The moderator actions whose modlog ``LemmyApi.last_mod_action`` reads.
 MODLOG_ACTIONS = ("remove_post", "remove_comment", "ban", "community_ban")
@@ -67,6 +78,8 @@ class LemmyApi(Protocol):
     before anything is sent."""
 
     api_version: str  # "v3" | "v4"
+    #: What this version's listings never show, admins included (``NEVER_LISTED``)
+    never_listed: tuple[str, ...]
     read_only: bool
     requests: int  # requests sent so far, logins and retries included
     on_login: Callable[[str], None] | None  # given each new login token, to keep it
@@ -139,6 +152,14 @@ class LemmyApi(Protocol):
         """One page (from 1) of the newest uploads on the instance, newest first (admins
         only), for a poll: no further than ``MAX_PAGE`` pages (1.0: the newest
         ``MEDIA_KEPT`` of a walk of its whole list, which has no order)."""
+        ...
+
+    def not_reached(self) -> list[str]:
+        """What the listings read so far could not reach, in words, for a sweep's
+        summary: ``never_listed``, then each listing Lemmy's own limits cut short (0.19:
+        the modlog's and the media list's page limit, with how far back they reached),
+        then what the account's settings hid where no query overrides them (0.19's
+        ``GET /user`` follows ``show_nsfw``)."""
         ...
 
     #: Whether ``upload_pages`` lists the newest first (0.19); 1.0's media list has no

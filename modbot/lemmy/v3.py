@@ -23,7 +23,14 @@ from typing import Any, ClassVar
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v3
-from modbot.lemmy.api import MAX_PAGE, MODLOG_PAGES, PAGE, ModlogEntry, modlog_too_long
+from modbot.lemmy.api import (
+    MAX_PAGE,
+    MODLOG_PAGES,
+    NEVER_LISTED,
+    PAGE,
+    ModlogEntry,
+    modlog_too_long,
+)
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
 from modbot.lemmy.viewcheck import malformed_answer, person_shown, read_person_view, read_view
@@ -143,6 +150,7 @@ class LemmyClient(PictrsStore, Transport):
     API: ClassVar[str] = "/api/v3"
     LOGIN: ClassVar[str] = "/user/login"
     api_version = "v3"
+    never_listed: tuple[str, ...] = NEVER_LISTED
 
     def __init__(
         self,
@@ -160,13 +168,26 @@ class LemmyClient(PictrsStore, Transport):
         )
         self._ph: Any = None  # pythorhead's API objects, built on the first action
         self._nodeinfo: dict[str, Any] | None = None
+        # What listings read could not reach (``not_reached``), by listing: one line each
+        self._cut: dict[str, str] = {}
+        # The account's show_nsfw as last read or saved (None: not read yet): GET /user
+        # follows it, with no query parameter to override it (0.19.20 read_person.rs)
+        self._show_nsfw: bool | None = None
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
-        return views_v3.site_info(self.ensure_session())
+        return self._account_read(views_v3.site_info(self.ensure_session()))
 
     def site_info(self) -> SiteInfo:
-        return views_v3.site_info(self.site())
+        return self._account_read(views_v3.site_info(self.site()))
+
+    def _account_read(self, site: SiteInfo) -> SiteInfo:
+        if site.account is not None:
+            self._show_nsfw = site.account.show_nsfw
+        return site
+
+    def not_reached(self) -> list[str]:
+        return [*self.never_listed, *self._cut.values()]
 
     def admin_ids(self) -> frozenset[int]:
         return views_v3.admin_ids(self.site())
@@ -207,9 +228,25 @@ class LemmyClient(PictrsStore, Transport):
         # 0.19 pages by number: the "cursor" is the next page's
         page = int(cursor) if cursor and cursor.isdigit() else 1
         found = self.uploads(page)
-        # no page past MAX_PAGE (a full last page then: the source says what was not read)
-        more = found.sent >= PAGE and page < MAX_PAGE
+        more = found.sent >= PAGE
+        if more and page >= MAX_PAGE:
+            self._cut_at("uploads", "uploads older than", found.items, "uploads")
+            more = False
         return Page(found.items, found.sent, str(page + 1) if more else None)
+
+    def _cut_at(self, listing: str, what: str, rows: Sequence[Any], named: str) -> None:
+        """Say (log, ``not_reached``) that a listing stopped at 0.19's page limit: what
+        lies older than the last row it reached (``rows``: items, or datetimes)."""
+        times = [r if isinstance(r, datetime) else getattr(r, "published", None) for r in rows]
+        oldest = min((t for t in times if t is not None), default=None)
+        when = f" {oldest:%Y-%m-%d %H:%M} UTC" if oldest else " the last one reached"
+        said = (
+            f"{what}{when}: Lemmy 0.19 lists no further than page {MAX_PAGE} "
+            f"({MAX_PAGE * PAGE} {named})"
+        )
+        if self._cut.get(listing) != said:
+            log.warning("%s", said)
+        self._cut[listing] = said
 
     def communities(self, cursor: str | None) -> Page[Community]:
         # 0.19 pages by number: the "cursor" is the next page's
@@ -218,11 +255,11 @@ class LemmyClient(PictrsStore, Transport):
         found = views_v3.communities(views)
         more = len(views) >= PAGE
         if more and page >= MAX_PAGE:
-            log.warning(
-                "community/list: Lemmy 0.19 lists no further than page %d (%d communities); "
-                "older ones are found through their posts",
-                MAX_PAGE,
-                MAX_PAGE * PAGE,
+            self._cut_at(
+                "communities",
+                "the icons and banners of the communities made before",
+                found,
+                "communities: older ones are looked at through their posts only",
             )
             more = False
         return Page(found, len(views), str(page + 1) if more else None)
@@ -242,6 +279,7 @@ class LemmyClient(PictrsStore, Transport):
         views = _listing(self.api("GET", "/modlog", params=params), key, "modlog")
         ids: list[int] = []
         more = len(views) >= PAGE
+        reached: list[datetime] = []
         for view in views:
             row = view.get(row_key) if isinstance(view, dict) else None
             if not isinstance(row, dict):
@@ -254,14 +292,15 @@ class LemmyClient(PictrsStore, Transport):
             if since is not None and when < since:
                 more = False  # newest first: every row after it is older still
                 break
+            reached.append(when)
             if row.get(flag):  # a removal, not a restore
                 ids.append(post_id)
         if more and page >= MAX_PAGE:
-            log.warning(
-                "modlog: Lemmy 0.19 lists no further than page %d (%d post removals); "
-                "the comments of posts removed before those are not read",
-                MAX_PAGE,
-                MAX_PAGE * PAGE,
+            self._cut_at(
+                "removed_posts",
+                "the comments of posts moderators removed before",
+                reached,
+                "post removals in the modlog",
             )
             more = False
         return Page(ids, len(views), str(page + 1) if more else None)
@@ -278,6 +317,7 @@ class LemmyClient(PictrsStore, Transport):
         views = _listing(self.api("GET", "/modlog", params=params), key, "modlog")
         ids: list[int] = []
         more = len(views) >= PAGE
+        reached: list[datetime] = []
         for view in views:
             row = view.get(row_key) if isinstance(view, dict) else None
             if not isinstance(row, dict):
@@ -290,14 +330,15 @@ class LemmyClient(PictrsStore, Transport):
             if since is not None and when < since:
                 more = False  # newest first: every row after it is older still
                 break
+            reached.append(when)
             if row.get(flag) and person_id not in ids:  # a ban, not an unban
                 ids.append(person_id)
         if more and page >= MAX_PAGE:
-            log.warning(
-                "modlog: Lemmy 0.19 lists no further than page %d (%d site bans); the "
-                "posts a ban before those removed are not read",
-                MAX_PAGE,
-                MAX_PAGE * PAGE,
+            self._cut_at(
+                "banned_people",
+                "the posts removed with a site ban before",
+                reached,
+                "site bans in the modlog",
             )
             more = False
         return Page(ids, len(views), str(page + 1) if more else None)
@@ -305,7 +346,15 @@ class LemmyClient(PictrsStore, Transport):
     def removed_posts_of(self, person_id: int, page: int) -> Page[Item]:
         """``GET /user``'s posts (``PostQuery`` with ``creator_id``): for an admin, the
         person's removed posts too (0.19.9-0.19.20 ``post_view.rs``: "only show removed
-        posts to admin when viewing user profile"); those removed kept."""
+        posts to admin when viewing user profile"); those removed kept. It follows the
+        account's ``show_nsfw`` (no query parameter overrides it): with it off, the NSFW
+        ones are not listed, which ``not_reached`` says."""
+        if self._show_nsfw is False:
+            self._cut["user_nsfw"] = (
+                "NSFW posts a site ban removed, and their comments: Lemmy 0.19's GET /user "
+                "lists them only to an account with show_nsfw on, and the bot account's is "
+                "off (`modbot run` or a sweep without --dry-run turns it on)"
+            )
         params = {"person_id": person_id, "sort": "New", "page": page, "limit": PAGE}
         body = self.api("GET", "/user", params=params)
         views = _listing(body, "posts", "user")
@@ -762,11 +811,16 @@ class LemmyClient(PictrsStore, Transport):
         return False
 
     def save_user_settings(self, **settings: Any) -> Any:
-        return self._act(
+        done = self._act(
             "save user settings",
             lambda ph: ph.user.save_user_settings(**settings),
             idempotent=True,  # the same settings twice are the same settings
         )
+        if "show_nsfw" in settings:
+            self._show_nsfw = bool(settings["show_nsfw"])
+            if self._show_nsfw:
+                self._cut.pop("user_nsfw", None)
+        return done
 
     def delete_image(self, alias: str, delete_token: str) -> dict[str, Any]:
         """Delete one upload with its delete token (an admin may, from 0.19.12)."""

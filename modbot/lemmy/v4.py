@@ -56,7 +56,14 @@ from urllib.parse import urlencode
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v4
-from modbot.lemmy.api import MAX_PAGE, MODLOG_PAGES, PAGE, ModlogEntry, modlog_too_long
+from modbot.lemmy.api import (
+    MAX_PAGE,
+    MODLOG_PAGES,
+    NEVER_LISTED,
+    PAGE,
+    ModlogEntry,
+    modlog_too_long,
+)
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import LoggedOut, Transient, Transport, kind_of
 from modbot.lemmy.viewcheck import malformed_answer, person_shown, read_person_view, read_view
@@ -170,6 +177,7 @@ class LemmyClientV4(PictrsStore, Transport):
     LOGIN: ClassVar[str] = "/account/auth/login"
     LOGIN_FIELDS: ClassVar[dict[str, Any]] = {"stay_logged_in": True}
     api_version = "v4"
+    never_listed: tuple[str, ...] = NEVER_LISTED
 
     def __init__(
         self,
@@ -218,6 +226,10 @@ class LemmyClientV4(PictrsStore, Transport):
         the emojis are then the ones read last (none before a first read)."""
         site = views_v4.site_info(self.site(), self.account())
         return dataclasses.replace(site, custom_emoji_urls=self._site_emojis())
+
+    def not_reached(self) -> list[str]:
+        # cursor listings without a page limit (a walk says its own stops: a loop)
+        return list(self.never_listed)
 
     def admin_ids(self) -> frozenset[int]:
         """``GET /site`` alone: one request where ``site_info`` sends three."""

@@ -12,7 +12,7 @@ from modbot.config.settings import Settings
 from modbot.modes.progress import Progress, StopOnSignal
 from modbot.modes.report import incomplete_run_report, reported_if_failed, write_run_report
 
-__all__ = ["sweep"]
+__all__ = ["not_reached", "sweep"]
 
 log = logging.getLogger("modbot.sweep")
 
@@ -67,7 +67,28 @@ def sweep(
         interrupted = not pipeline.sweep_ended
         state = "interrupted (run it again to resume)" if interrupted else "done"
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
+        unreached = not_reached(pipeline.client.not_reached(), settings)
+        if unreached:
+            print(f"sweep {pipeline.run_id}: {unreached}")
+            pipeline.warnings.append(unreached)  # the report's warnings say it too
         if report:
-            complete = {"complete": not interrupted}  # an interrupted sweep's: INCOMPLETE
-            print(f"report: {write_run_report(pipeline, report, since=since, extra=complete)}")
+            extra = {
+                "complete": not interrupted,  # an interrupted sweep's: INCOMPLETE
+                "warnings": list(pipeline.warnings),  # paging's, and what was not reached
+            }
+            print(f"report: {write_run_report(pipeline, report, since=since, extra=extra)}")
         return not interrupted
+
+
+def not_reached(gaps: list[str], settings: Settings) -> str:
+    """The sweep's one sentence on what Lemmy's listings kept from it (``gaps``:
+    ``LemmyApi.not_reached``), and where their files can still be looked at."""
+    if not gaps:
+        return ""
+    store = (
+        "`modbot sweep --store` walks pict-rs' whole store, their images included"
+        if settings.can_purge_by_alias
+        else "`modbot sweep --store` would walk pict-rs' whole store, their images "
+        "included: set PICTRS_URL and PICTRS_API_KEY"
+    )
+    return f"not reached through Lemmy's listings: {'; '.join(gaps)}. {store}"
