@@ -846,13 +846,17 @@ class Store:
         valve_reason: str = "",
         item: str | None = None,
         held: Callable[[], str | None] | None = None,
+        found: Callable[[dict], None] | None = None,
     ) -> Claim:
         """Claim (kind, target) before sending it, in one IMMEDIATE transaction: whatever
         other process claims at the same moment waits for this one and then sees the
         claim. ``again``: claim even when done (what was done has run out). ``held()``:
         asked in the same transaction, reading this store: why not to claim it (what
         another process claimed or recorded), or None; a check made before the claim
-        would leave a window for the other process to claim in between. With
+        would leave a window for the other process to claim in between. ``found(row)``:
+        called in the same transaction when the action is found done already (nothing
+        claimed): what the caller keeps about that is written before another process,
+        whose own claim reads it, can act (a ban another decision asked for too). With
         ``valve_limit``, the action counts against the safety valve: when ``valve_limit``
         destructive actions (``modbot.actions.kinds.DESTRUCTIVE``) were claimed or done
         since ``valve_since``, nothing is claimed and the valve trips (``valve_reason``),
@@ -860,6 +864,8 @@ class Store:
         with self.transaction():
             row = self.action(kind, target)
             if row and row["status"] in ("done", "covered") and not again:
+                if found is not None:
+                    found(dict(row))
                 return Claim("done", row)
             if row and row["status"] == SENDING:
                 return Claim(SENDING, row)

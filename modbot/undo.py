@@ -28,7 +28,9 @@ banned the person anew for another item (that decision's ban), not when Lemmy sh
 site ban other than the bot's (an admin banned them since) or none; and only for all
 the decisions that asked for it: a later one, not undone, whose ban found the person
 banned already ("already done", another offence: not about the same file) keeps it
-(``_asked_too``); undoing it with the first lifts it, recorded for both.
+(``_asked_too``: its ban's claim keeps the item with the ban, in the claim's
+transaction, so also one whose decision is being recorded right then); undoing it with
+the first lifts it, recorded for both.
 
 Before an undo is sent (and in the preview), Lemmy's modlog is asked who acted last on
 the post, comment or person: the undo is sent only while the newest line is the bot's
@@ -144,9 +146,15 @@ def undo_lock(store: Store) -> StateLock:
     return StateLock(Path(f"{Path(store.path).resolve()}.undo"))
 
 
-_BAN = re.compile(r"\bban \S+ from (?:the site|community \d+) ")
+_BAN = re.compile(r"\bban (\S+) from (?:the site|community \d+) ")
 _UPLOADER = re.compile(r"\(as uploader of (\S+)\)")
 _REMOVED = re.compile(r"\bremove (post|comment) (\d+)\b")
+
+
+def _ban_parts(detail: str) -> list[str]:
+    """The bans of a ban action's detail, one part each (``ban: {uploader: true}``: the
+    author's and the uploader's, either one "already done: ...")."""
+    return [p for p in detail.split("; ") if _BAN.search(p + " ")] or [detail]
 
 
 def _ban_targets(
@@ -155,16 +163,29 @@ def _ban_targets(
     """Each ban's key in the store, from the decision (its author) and the action's
     detail (``ban NAME from community 3 ...`` or ``... from the site ...``). A
     ``ban: {uploader: true}`` is two, one detail each; the uploader's says ``(as uploader
-    of ALIAS)``, whose person the store knows. None for a ban whose person is not known."""
-    parts = [p for p in detail.split("; ") if _BAN.search(p + " ")] or [detail]
+    of ALIAS)``, whose person the store knows. An "already done: ..." part says the ban
+    as the decision that placed it wrote it: the uploader's, as that decision's author,
+    is told by its name (the uploader of the decision's image). None for a ban whose
+    person is not known."""
+    item = record.get("item") or {}
     found: list[tuple[str, int, int | None] | None] = []
-    for part in parts:
+    for part in _ban_parts(detail):
         uploader = _UPLOADER.search(part)
+        named = _BAN.search(part + " ")
+        alias = (record.get("image") or {}).get("alias")
         if uploader:
             row = store.uploader(uploader.group(1))
             person = None if row is None else row.get("person_id")
+        elif (
+            named is not None
+            and named.group(1) not in (item.get("author"), str(item.get("author_id")))
+            and alias
+            and (row := store.uploader(alias)) is not None
+            and named.group(1) in (row.get("actor_id"), str(row.get("person_id")))
+        ):
+            person = row.get("person_id")
         else:
-            person = (record.get("item") or {}).get("author_id")
+            person = item.get("author_id")
         if person is None:
             found.append(None)
             continue
@@ -212,10 +233,14 @@ def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
         for action in record.get("actions") or []:
             name, status = action.get("action"), action.get("status")
             detail = action.get("detail") or ""
-            asked = name == "ban" and status == "skipped" and detail.startswith(ALREADY)
-            if status not in ("done", "covered") and not asked:
+            # a ban that found the person banned already asks for that ban: as a whole,
+            # or as one part of an uploader's ban whose other part was done
+            done = status in ("done", "covered")
+            parts = _ban_parts(detail) if name == "ban" else []
+            if not done and not any(p.startswith(ALREADY) for p in parts):
                 continue
             steps: list[Step] = []
+            asks: set[int] = set()  # (the ids of the steps of parts that asked)
             if name == "remove":
                 own = item_key(record)
                 for key in _removed_items(record, detail):
@@ -237,7 +262,9 @@ def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
                     why = f"a {item.get('kind')} is no post or comment to restore"
                     plan.not_undone.append((row.id, detail or name, why))
             elif name == "ban":
-                for found in _ban_targets(store, record, detail):
+                for part, found in zip(parts, _ban_targets(store, record, detail), strict=True):
+                    if not done and not part.startswith(ALREADY):
+                        continue  # (beside a part that asked: one that failed)
                     if found is None:
                         why = "the banned person is not recorded"
                         plan.not_undone.append((row.id, detail, why))
@@ -259,6 +286,8 @@ def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
                             item=item_key(record),
                         )
                     )
+                    if part.startswith(ALREADY):
+                        asks.add(id(steps[-1]))
             elif name in NOT_UNDONE:
                 plan.not_undone.append((row.id, detail or name, NOT_UNDONE[name]))
                 continue
@@ -273,7 +302,7 @@ def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
                     plan.steps.append(step)
                 if row.id not in existing.decisions:
                     existing.decisions.append(row.id)
-                if asked and row.id not in existing.asked:
+                if id(step) in asks and row.id not in existing.asked:
                     existing.asked.append(row.id)
                 plan.rows[row.id] = row
     _keep_only_theirs(store, plan)
@@ -379,19 +408,29 @@ def _ban_not_theirs(
         )
     if chosen is None:
         return None
-    others = _asked_too(store, target, original, chosen)
-    if not others:
-        return None
-    said = ", ".join(f"#{d} ({item})" for d, item in others[:5])
-    more = f" and {len(others) - 5} more" if len(others) > 5 else ""
-    ids = " ".join(f"{d}" for d in sorted(set(chosen) | {d for d, _ in others})[:12])
-    one = len(others) == 1
-    return (
-        f"{'decision' if one else 'decisions'} {said}{more} asked for this ban too (the "
-        f"person was banned already when {'it' if one else 'they'} decided: recorded "
-        f'"already done") and {"is" if one else "are"} not undone: the ban stays for '
-        f"{'it' if one else 'them'} (undo them together to lift it: modbot undo {ids})"
-    )
+    asked = _asked_too(store, target, original, chosen)
+    said: list[str] = []
+    others = asked.found
+    if others:
+        listed = ", ".join(f"#{d} ({item})" for d, item in others[:5])
+        more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+        ids = " ".join(f"{d}" for d in sorted(set(chosen) | {d for d, _ in others})[:12])
+        one = len(others) == 1
+        said.append(
+            f"{'decision' if one else 'decisions'} {listed}{more} asked for this ban too "
+            f"(the person was banned already when {'it' if one else 'they'} decided: "
+            f'recorded "already done") and {"is" if one else "are"} not undone: the ban '
+            f"stays for {'it' if one else 'them'} (undo them together to lift it: modbot "
+            f"undo {ids})"
+        )
+    if asked.pending:
+        said.append(
+            f"{', '.join(asked.pending[:5])} asked for this ban too just now (the person "
+            "was banned already: the daemon is recording that decision): the ban stays "
+            "for it (run modbot undo again in a moment: it names that decision, to undo "
+            "with this one)"
+        )
+    return "; ".join(said) or None
 
 
 def _file(record: dict) -> str | None:
@@ -400,37 +439,97 @@ def _file(record: dict) -> str | None:
     return image.get("sha256") or image.get("alias") or image.get("url")
 
 
-def _asked_too(
-    store: Store, target: str, ban: dict, chosen: dict[int, Row]
-) -> list[tuple[int, str | None]]:
+def _asks(store: Store, record: dict, target: str) -> bool:
+    """Whether the decision's ban of ``target`` found the bot's ban in place ("already
+    done"): as a whole, or as one part of an uploader's ban (the other part done)."""
+    for action in record.get("actions") or []:
+        detail = action.get("detail") or ""
+        if action.get("action") != "ban" or ALREADY not in detail:
+            continue
+        for part, found in zip(
+            _ban_parts(detail), _ban_targets(store, record, detail), strict=True
+        ):
+            if part.startswith(ALREADY) and found is not None and found[0] == target:
+                return True
+    return False
+
+
+@dataclass
+class Asked:
+    """What ``_asked_too`` found: (id, item) of each decision that asked for the ban too,
+    and the items that asked whose decisions are being recorded right now."""
+
+    found: list[tuple[int, str | None]] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+
+def _asked_too(store: Store, target: str, ban: dict, chosen: dict[int, Row]) -> Asked:
     """The decisions outside ``chosen`` and not undone (no undo record) whose ban of
     ``target`` found the bot's ban ``ban`` (its store row) in place, recorded "already
     done": they ask for that ban too, and undoing the decision that placed it alone
     would leave their offence unpunished. One about a file a chosen decision was about
     (the upload of the post's image, the same file posted again) is the same offence,
-    undone with it: not counted. (id, item) of each, oldest first."""
+    undone with it: not counted. Found from the items the ban's claims kept (the ban's
+    cursor, "asked": written in the claim's transaction, so also an item whose decision
+    is being recorded now: ``pending``), each one's decisions read by its file's SHA-256
+    (indexed); a ban placed before these were kept, or an item without a SHA-256, is
+    looked for in every decision since the ban (``_asked_in_audit``)."""
     if ban.get("status") not in ("done", "covered"):
-        return []
+        return Asked()
     files = {_file(row.record) for row in chosen.values()} - {None}
+    last = _ban_cursor(store, target)
+    marks = last.get("asked")
+    read_audit = not isinstance(marks, dict) or bool(last.get("read_audit"))
+    found: dict[int, str | None] = {}
+    pending: list[str] = []
+    journal: set[str] | None = None
+    for item, mark in (marks if isinstance(marks, dict) else {}).items():
+        sha = mark.get("sha256") if isinstance(mark, dict) else None
+        if not isinstance(sha, str):
+            read_audit = True
+            continue
+        rows = store.decision_records(sha256=sha)
+        asking = [
+            (d, r)
+            for d, r in rows
+            if item_key(r) == item and r.get("undo_of") is None and _asks(store, r, target)
+        ]
+        if not asking:
+            # its decision not recorded yet: the daemon is recording it (its journal
+            # entry says so), else there is none (nothing asks)
+            if journal is None:
+                journal = {key for key, _, _ in store.journal_entries()}
+            if item in journal:
+                pending.append(item)
+            continue
+        decision, record = asking[-1]
+        if decision in chosen or _file(record) in files:
+            continue
+        if any(r.get("undo_of") == decision for _, r in rows):
+            continue
+        found[decision] = item
+    if read_audit:
+        found.update(_asked_in_audit(store, target, ban, chosen, files))
+    return Asked(sorted(found.items()), pending)
+
+
+def _asked_in_audit(
+    store: Store, target: str, ban: dict, chosen: dict[int, Row], files: set[str | None]
+) -> dict[int, str | None]:
+    """``_asked_too`` by reading every decision since the ban (and every undo record):
+    for a ban placed before its claims kept the items that asked for it."""
     since = utc_iso(datetime.fromtimestamp(int(ban["done_at"]), UTC))
-    found: list[tuple[int, str | None]] = []
+    found: dict[int, str | None] = {}
     records = Records(store.path)
     try:
         undone = {int(r.record["undo_of"]) for r in records.undo_rows()}
-        which = AuditFilter(since=since, action="ban", status="skipped")
-        for row in records.rows(which):
+        for row in records.rows(AuditFilter(since=since, action="ban")):
             if row.id in chosen or row.id in undone or row.record.get("undo_of") is not None:
                 continue
             if _file(row.record) in files:
                 continue
-            for action in row.record.get("actions") or []:
-                detail = action.get("detail") or ""
-                if action.get("action") != "ban" or not detail.startswith(ALREADY):
-                    continue
-                keys = [t[0] for t in _ban_targets(store, row.record, detail) if t]
-                if target in keys:
-                    found.append((row.id, item_key(row.record)))
-                    break
+            if _asks(store, row.record, target):
+                found[row.id] = item_key(row.record)
     finally:
         records.close()
     return found

@@ -226,6 +226,7 @@ class Executor:
         verify: Callable[[dict[str, Any]], bool | None] | None = None,
         refused: Callable[[], str | None] | None = None,
         held: Callable[[], ActionOutcome | None] | None = None,
+        found: Callable[[dict[str, Any]], None] | None = None,
     ) -> ActionOutcome:
         """Do ``send()`` unless (kind, key) is done already; record the result.
         ``label``: the action as the rule named it, when it is carried out as another.
@@ -236,7 +237,9 @@ class Executor:
         (recorded ``not_possible``, not ``failed``), or None.
         ``held()``: why not to send it now (returned as it is), or None; asked inside the
         claim's transaction, so what another process claims or records cannot slip in
-        between the check and the claim (``modbot undo`` beside the daemon)."""
+        between the check and the claim (``modbot undo`` beside the daemon).
+        ``found(row)``: called with the store's row, inside the claim's transaction,
+        when it is found done already (``Store.claim_action``)."""
         name = label or kind
         if kind in UNREPEATABLE:
             row = self.store.action(kind, key)
@@ -279,6 +282,7 @@ class Executor:
                 again=again,
                 item=self.current_item,
                 held=holds if held is not None else None,
+                found=found,
                 **valve,
             )
             if claim.outcome == "held":

@@ -547,8 +547,30 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         expires = ends()
         # Its end is kept before it is sent: killed while sending, the ban Lemmy shows
         # done at the restart must still run out (a new offence after it is banned anew).
-        ex.store.set_cursor(f"ban:{key}", json.dumps({"expires": expires, "item": t.key}))
+        # ("asked": the decisions for other items that find this ban in place: below)
+        ex.store.set_cursor(
+            f"ban:{key}", json.dumps({"expires": expires, "item": t.key, "asked": {}})
+        )
         send()
+
+    def asked_too(row: dict) -> None:
+        # The bot's ban, placed for another item, is in place: this item asks for it too
+        # (the person offended again while banned). Kept with the ban in the claim's
+        # transaction, where `modbot undo`'s unban claim reads it: an undo in the moment
+        # before this decision is recorded does not lift the ban this item asks for.
+        if row.get("item") == t.key:
+            return
+        try:
+            last = json.loads(ex.store.get_cursor(f"ban:{key}") or "{}")
+        except ValueError:
+            last = {}
+        if not isinstance(last, dict):
+            last = {}
+        if not isinstance(last.get("asked"), dict):
+            # a ban placed before these were kept: undo reads the audit for the earlier ones
+            last["asked"], last["read_audit"] = {}, True
+        last["asked"][t.key] = {"at": ex.clock(), "sha256": t.image_sha256}
+        ex.store.set_cursor(f"ban:{key}", json.dumps(last))
 
     return ex.once(
         "ban",
@@ -558,6 +580,7 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         again=_ban_ran_out(ex, key, t.key),
         verify=verify,
         held=undo_lifting,
+        found=asked_too,
     )
 
 

@@ -42,7 +42,9 @@ later decision, not undone, asked for it too: the person offended again while ba
 that offence unpunished: the ban stays, said so with the decisions' ids ("decision #13
 (post:40) asked for this ban too ... modbot undo 12 13"); undo them together to lift it.
 A decision about the same file as one undone (the upload of the post's image) is the
-same offence: it holds nothing back.
+same offence: it holds nothing back. One the daemon is recording at that very moment
+holds the ban too (said with its item: run undo again in a moment, it names the
+decision).
 
 Before each undo (and in the preview) it asks Lemmy's modlog who acted last on the post,
 comment or person, and undoes only while that is the bot's own removal or ban (or the
