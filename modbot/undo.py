@@ -30,7 +30,9 @@ the decisions that asked for it: a later one, not undone, whose ban found the pe
 banned already ("already done", another offence: not about the same file) keeps it
 (``_asked_too``: its ban's claim keeps the item with the ban, in the claim's
 transaction, so also one whose decision is being recorded right then); undoing it with
-the first lifts it, recorded for both.
+the first lifts it, recorded for both. Nor while the daemon's ban claimed anew for
+another item is unsettled (being sent, or the daemon was killed sending it: its start
+settles it).
 
 Before an undo is sent (and in the preview), Lemmy's modlog is asked who acted last on
 the post, comment or person: the undo is sent only while the newest line is the bot's
@@ -388,10 +390,16 @@ def _ban_not_theirs(
     last = _ban_cursor(store, target)
     original = store.action("ban", target) or {}
     if original.get("status") == SENDING and original.get("item") not in items:
-        # the daemon claimed a ban anew and is sending it (its end not kept yet)
+        # the daemon claimed a ban anew and is sending it, or was killed sending it: a
+        # claim only its (re)start settles (did Lemmy get it?); till then it may be
+        # that decision's ban, and that decision is not recorded yet
         return (
-            f"the bot is banning the person anew for {original.get('item')}, another "
-            "decision's: not lifted (undo that decision to lift it)"
+            f"the bot's ban of the person anew for {original.get('item')}, another "
+            f"decision's, was claimed at {_iso(original['done_at'])} and is not settled: "
+            "the daemon is sending it now, or was stopped while sending it (killed), and "
+            "only its start settles it. Not lifted: start the daemon if it is not running "
+            "(modbot run), then run this undo again (a ban placed anew is that decision's: "
+            "undo it to lift it)"
         )
     placed_for = last.get("item") or original.get("item")
     expires = last.get("expires")

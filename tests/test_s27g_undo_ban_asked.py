@@ -2,11 +2,13 @@
 "already done") stays while that decision does, also when `modbot undo` runs in the
 moment between the daemon's ban claim finding the ban in place and the daemon recording
 its decision, and when the asking ban is one part of a `ban: {uploader: true}` whose
-other part was done. Through `modbot.cli.main` against the fake Lemmy."""
+other part was done. And an unban a killed daemon's unsettled ban claim holds back says
+what to do. Through `modbot.cli.main` against the fake Lemmy."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from support.acting import Scenario
@@ -15,7 +17,10 @@ from modbot import undo as undo_module
 from modbot.actions.executor import Executor
 from modbot.audit import AuditFilter, Records
 from modbot.cli import main
-from modbot.store import Store
+from modbot.config.settings import Secret
+from modbot.lemmy import LemmyClient
+from modbot.model import PlannedAction, Target
+from modbot.store import SENDING, Store
 
 RULES = """
   - name: known abusive image
@@ -193,3 +198,62 @@ def test_the_kept_marks_find_what_reading_the_whole_audit_finds(
     found = sorted([(ids[again.id], f"post:{again.id}"), (ids[shared.id], f"post:{shared.id}")])
     assert marked.found == read.found == found, (marked, read)
     assert marked.pending == read.pending == []
+
+
+class Killed(BaseException):
+    """The daemon killed while its ban request was on its way."""
+
+
+def test_an_unban_a_killed_daemons_ban_claim_holds_back_says_what_to_do(
+    fake_lemmy, tmp_path, tiny_checkpoint, env, capsys
+):
+    """The bot's 1 h ban ran out; the daemon claimed a ban anew for the person's second
+    post and was killed while sending it: the claim stays `sending` until the daemon
+    starts again and settles it. `modbot undo` of the first decision leaves the ban (it
+    may be the second's): before, it said "the bot is banning the person anew" and to
+    undo a decision that is not recorded yet; now it says the claim may be a stopped
+    daemon's, and to start the daemon, then run the undo again."""
+    s = env(Scenario(fake_lemmy, tmp_path, tiny_checkpoint, rules=RULES % ("1h", "")))
+    (first,) = s.add_bad_posts(1)
+    assert run(capsys, "run", "--once")[0] == 0
+    spammer = s.lemmy.person(first.creator_id)
+    one = decision_of(capsys, first)
+    key = f"site:person:{spammer.id}"
+    store = Store(s.state)
+    ends = json.loads(store.get_cursor(f"ban:{key}") or "{}")["expires"]
+    second = s.lemmy.add_post(s.lemmy.cast.pics, spammer, name="again")
+    client = LemmyClient(s.lemmy.url, "modbot", Secret("pw"), requests_per_minute=0)
+    cast = s.lemmy.cast
+    daemon = Executor(
+        client,
+        store,
+        run_id="daemon-killed",
+        dry_run=False,
+        admin_ids={cast.admin.id, cast.bot.id},
+        bot_person_id=cast.bot.id,
+        clock=lambda: ends + 1,
+    )
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    client.ban_site = killed  # type: ignore[method-assign]
+    target = Target(
+        kind="post", id=second.id, author_id=spammer.id, community_id=second.community_id
+    )
+    planned = PlannedAction("ban", "known abusive", {"scope": "site"}, "known abusive image")
+    with pytest.raises(Killed):
+        daemon.execute(target, [planned])
+    client.close()
+    assert (store.action("ban", key) or {})["status"] == SENDING
+    store.close()
+
+    for args in ([], ["--yes"]):
+        code, out = run(capsys, "undo", str(one["id"]), *args)
+        assert code == 0, out
+        assert f"for post:{second.id}" in out, out
+        assert "stopped while sending it" in out and "start the daemon" in out, out
+        assert "run this undo again" in out, out
+    assert ban_requests(s.lemmy) == [(spammer.id, True)]
+    assert s.lemmy.person(spammer.id).banned
+    assert not re.search(r"done \(#\d+\): lift", out), out

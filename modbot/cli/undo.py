@@ -44,7 +44,9 @@ that offence unpunished: the ban stays, said so with the decisions' ids ("decisi
 A decision about the same file as one undone (the upload of the post's image) is the
 same offence: it holds nothing back. One the daemon is recording at that very moment
 holds the ban too (said with its item: run undo again in a moment, it names the
-decision).
+decision). A ban the daemon claimed anew for another item and was killed while sending
+holds the unban back until the daemon's start settles it (did Lemmy get it?): said so;
+start the daemon, then run undo again.
 
 Before each undo (and in the preview) it asks Lemmy's modlog who acted last on the post,
 comment or person, and undoes only while that is the bot's own removal or ban (or the
