@@ -273,37 +273,14 @@ class LemmyClient(PictrsStore, Transport):
         ``cursor``: the page number (None: the first); ``next`` None at the list's end,
         at the last page Lemmy serves (``MAX_PAGE``), or at a removal before ``since``.
         A row Lemmy sent malformed is left out (and counted in ``Page.sent``)."""
-        page = int(cursor) if cursor and cursor.isdigit() else 1
-        type_, key, row_key, flag, _ = _MODLOG["remove_post"]
-        params: dict[str, Any] = {"type_": type_, "page": page, "limit": PAGE}
-        views = _listing(self.api("GET", "/modlog", params=params), key, "modlog")
-        ids: list[int] = []
-        more = len(views) >= PAGE
-        reached: list[datetime] = []
-        for view in views:
-            row = view.get(row_key) if isinstance(view, dict) else None
-            if not isinstance(row, dict):
-                row = {}
-            stamp, post_id = row.get("when_"), row.get("post_id")
-            when = parse_time(stamp) if isinstance(stamp, str) else None
-            if when is None or not isinstance(post_id, int) or isinstance(post_id, bool):
-                log.warning("modlog: a post removal without its post_id or when_; left out")
-                continue
-            if since is not None and when < since:
-                more = False  # newest first: every row after it is older still
-                break
-            reached.append(when)
-            if row.get(flag):  # a removal, not a restore
-                ids.append(post_id)
-        if more and page >= MAX_PAGE:
-            self._cut_at(
-                "removed_posts",
-                "the comments of posts moderators removed before",
-                reached,
-                "post removals in the modlog",
-            )
-            more = False
-        return Page(ids, len(views), str(page + 1) if more else None)
+        return self._modlog_ids(
+            "remove_post",
+            "post_id",
+            cursor,
+            since,
+            twice=True,
+            cut=("the comments of posts moderators removed before", "post removals"),
+        )
 
     def banned_people(self, cursor: str | None, *, since: datetime | None = None) -> Page[int]:
         """The modlog's site bans (``ModBan``, newest first, unbans left out): 0.19's
@@ -311,8 +288,31 @@ class LemmyClient(PictrsStore, Transport):
         ``removed_posts`` never names them, and ``post/list`` hides them from admins too.
         ``cursor``: the page number; ``next`` None at the end, at ``MAX_PAGE`` (said),
         or at a ban before ``since``."""
+        return self._modlog_ids(
+            "ban",
+            "other_person_id",
+            cursor,
+            since,
+            twice=False,
+            cut=("the posts removed with a site ban before", "site bans"),
+        )
+
+    def _modlog_ids(
+        self,
+        action: str,
+        id_field: str,
+        cursor: str | None,
+        since: datetime | None,
+        *,
+        twice: bool,
+        cut: tuple[str, str],
+    ) -> Page[int]:
+        """One page of the modlog's ``action`` rows (newest first), the ``id_field`` of
+        each whose flag is set (a removal or ban, not a restore or unban; ``twice``: an
+        id named again is kept again); ``cut``: what is not reached past ``MAX_PAGE``
+        (said, ``not_reached``), and what the rows are."""
         page = int(cursor) if cursor and cursor.isdigit() else 1
-        type_, key, row_key, flag, _ = _MODLOG["ban"]
+        type_, key, row_key, flag, _ = _MODLOG[action]
         params: dict[str, Any] = {"type_": type_, "page": page, "limit": PAGE}
         views = _listing(self.api("GET", "/modlog", params=params), key, "modlog")
         ids: list[int] = []
@@ -322,24 +322,19 @@ class LemmyClient(PictrsStore, Transport):
             row = view.get(row_key) if isinstance(view, dict) else None
             if not isinstance(row, dict):
                 row = {}
-            stamp, person_id = row.get("when_"), row.get("other_person_id")
+            stamp, named = row.get("when_"), row.get(id_field)
             when = parse_time(stamp) if isinstance(stamp, str) else None
-            if when is None or not isinstance(person_id, int) or isinstance(person_id, bool):
-                log.warning("modlog: a site ban without its other_person_id or when_; left out")
+            if when is None or not isinstance(named, int) or isinstance(named, bool):
+                log.warning("modlog: a %s row without its %s or when_; left out", action, id_field)
                 continue
             if since is not None and when < since:
                 more = False  # newest first: every row after it is older still
                 break
             reached.append(when)
-            if row.get(flag) and person_id not in ids:  # a ban, not an unban
-                ids.append(person_id)
+            if row.get(flag) and (twice or named not in ids):
+                ids.append(named)
         if more and page >= MAX_PAGE:
-            self._cut_at(
-                "banned_people",
-                "the posts removed with a site ban before",
-                reached,
-                "site bans in the modlog",
-            )
+            self._cut_at(action, cut[0], reached, f"{cut[1]} in the modlog")
             more = False
         return Page(ids, len(views), str(page + 1) if more else None)
 
