@@ -10,7 +10,7 @@ post already), fetched through one of its aliases, decided by the rules like any
 (``type: file``, ``found_in: store``), and acted on through two indexes:
 
 - alias -> uploader (``Store.uploader``, from Lemmy's media list, refreshed when a sweep
-  starts or resumes): the person a ``ban`` targets; a file without a known uploader (a thumbnail
+  starts or resumes: all of 1.0's, 0.19's newest 5,000): the person a ``ban`` targets; a file without a known uploader (a thumbnail
   Lemmy made, a cached remote image) falls back to the creator of the first post or
   comment the bot saw showing it, and the ban's record says which (``author_role``);
 - alias -> item (``Store.items_showing``, from the decisions the bot recorded): the posts
@@ -46,9 +46,9 @@ the instance keeps serving.
 pict-rs records no origin for a file. ``origin`` ("local" / "federated", ``modbot sweep
 --store --local`` / ``--federated``) goes by the uploader index: local are the files
 Lemmy's media list names a (local) uploader for; federated every other one (remote
-images pict-rs cached, thumbnails Lemmy made of links, and local uploads older than the
-media list's newest 5,000). Every file is still counted and listed; only those of the
-origin are downloaded and decided.
+images pict-rs cached, thumbnails Lemmy made of links, and on 0.19 local uploads older
+than the media list's newest 5,000). Every file is still counted and listed; only those
+of the origin are downloaded and decided.
 """
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ from datetime import datetime, timedelta
 
 from modbot.errors import LemmyError
 from modbot.images import image_refs
-from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
+from modbot.lemmy.api import PAGE, LemmyApi
 from modbot.model import ImageRef, Item, Person, StoredFile, Upload, parse_time
-from modbot.source import MAX_TEXT_READ, RepeatCheck
+from modbot.source import MAX_TEXT_READ, MAX_UPLOAD_PAGES, RepeatCheck
 from modbot.store import Store
 
 __all__ = [
@@ -278,11 +278,15 @@ class StoreSource:
         return total
 
     def refresh_uploaders(self) -> int:
-        """Read Lemmy's media list (the newest 5,000 uploads: its page limit) into the
-        alias -> uploader index; the number of uploads read."""
-        read, pages = 0, RepeatCheck()
-        for number in range(1, MAX_PAGE + 1):
-            page = self.client.uploads(number)
+        """Read Lemmy's media list into the alias -> uploader index; the number of
+        uploads read. Page by page in the list's own order (``upload_pages``), as the
+        sweep's uploads phase reads it, and bounded as that is: every upload of 1.0's
+        list (the poll's ``uploads`` keeps only its newest ``MEDIA_KEPT``, and an older
+        upload's file would have no uploader), 0.19's newest 5,000 (its page limit)."""
+        read, cursor = 0, None
+        cursors, pages = RepeatCheck(), RepeatCheck()
+        for _ in range(MAX_UPLOAD_PAGES):
+            page = self.client.upload_pages(cursor)
             items = [i for i in page.items if not i.problem]
             signature = ",".join(i.key for i in items)
             if signature and pages.seen_before(signature):
@@ -294,8 +298,15 @@ class StoreSource:
                             item.upload.alias, item.author.id, item.author.actor_id, item.updated
                         )
             read += len(items)
-            if page.sent < PAGE:
+            if not page.next or not page.sent or cursors.seen_before(page.next):
                 break
+            cursor = page.next
+        else:
+            self.warn(
+                f"store sweep: Lemmy's media list read no further than {MAX_UPLOAD_PAGES} "
+                f"pages ({MAX_UPLOAD_PAGES * PAGE} uploads); the uploaders of older ones are "
+                "not known (a ban falls back to who posted the file)"
+            )
         return read
 
     # ------------------------------------------------------------------ the walk
