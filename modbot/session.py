@@ -195,13 +195,21 @@ class Session:
             return
         what = sorted(hiding) + (["discussion_languages"] if languages_hidden else [])
         if self.dry_run:
+            # 0.19's GET /user, the one listing of the posts a site ban removed, follows
+            # the account's show_nsfw: no query parameter overrides it
+            user_nsfw = (
+                "; on Lemmy 0.19 the NSFW posts a site ban removed are missed too (GET "
+                "/user lists them only with show_nsfw on, no query overrides it)"
+                if "show_nsfw" in hiding and self.client.api_version == "v3"
+                else ""
+            )
             self.warn(
                 "the bot account's settings hide content from its listings ("
                 + ", ".join(what)
                 + "); dry-run changes nothing: NSFW posts are read with "
                 "show_nsfw=true, but comments in NSFW communities, bot accounts' posts, "
-                "read posts and other languages may be missed. `modbot run` without "
-                "--dry-run fixes these settings on the bot's own account."
+                f"read posts and other languages may be missed{user_nsfw}. `modbot run` "
+                "without --dry-run fixes these settings on the bot's own account."
             )
             return
         change: dict[str, bool | list[int]] = dict.fromkeys(hiding, True)
