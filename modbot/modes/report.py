@@ -483,6 +483,7 @@ def rescan_report(
     decided too."""
     from modbot.doctor import connect_first
     from modbot.modes.progress import Progress, StopOnSignal
+    from modbot.modes.sweep import not_reached  # sweep.py imports this module
 
     with (
         _report_pipeline(settings, policy, engine) as pipeline,
@@ -534,11 +535,18 @@ def rescan_report(
                     progress=lambda done, _total: progress(walked + done, None),
                 )
             interrupted = not unlisted.ended
+        # what Lemmy's listings kept from the walk, in the sweep's words (the report's
+        # warnings say it too)
+        unreached = not_reached(pipeline.client.not_reached(), settings)
+        if unreached:
+            pipeline.warnings.append(unreached)
         written = write(complete=not interrupted)
         state = "INCOMPLETE (interrupted)" if interrupted else "done"
         print(f"report {pipeline.run_id} {state}: {stats.summary()}")
         if more is not None and (unlisted.read or unlisted.gone):
             print(f"report {pipeline.run_id}: {unlisted.says()} ({more.summary()})")
+        if unreached:
+            print(f"report {pipeline.run_id}: {unreached}")
         print(f"report: {written}")
         return not interrupted
 
