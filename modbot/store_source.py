@@ -221,6 +221,7 @@ class StoreSource:
         warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] = time.sleep,  # a stop event's wait: stops it
+        stopped: Callable[[], bool] = lambda: False,  # a stop event's is_set
     ) -> None:
         self.client, self.store, self.scope = client, store, scope
         self.page_size = page_size
@@ -231,7 +232,7 @@ class StoreSource:
         # "federated": every other file; pict-rs itself records no origin
         self.origin = origin
         self.warn = warn or (lambda message: log.warning("%s", message))
-        self._clock, self._sleep = clock, sleep
+        self._clock, self._sleep, self._stopped = clock, sleep, stopped
         self.done = 0  # files of the store walked past (this sweep and the one it resumes)
         self.resumed_from = 0  # of which an interrupted sweep had walked past
         self.total: int | None = None
@@ -286,6 +287,8 @@ class StoreSource:
         read, cursor = 0, None
         cursors, pages = RepeatCheck(), RepeatCheck()
         for _ in range(MAX_UPLOAD_PAGES):
+            if self._stopped():  # a daemon's stop, between pages of a list of millions
+                return read
             page = self.client.upload_pages(cursor)
             items = [i for i in page.items if not i.problem]
             signature = ",".join(i.key for i in items)
@@ -334,6 +337,10 @@ class StoreSource:
                     f"store sweep: Lemmy's media list could not be read ({exc}); a ban "
                     "falls back to who posted the file"
                 )
+            if self._stopped():
+                # stopped while reading it: no file is walked with half an index, and the
+                # next walk (or slice) reads the list again
+                return
         if not position:
             position = {"slug": None, "after": None, "done": 0, "total": None}
             self._save(position)  # a sweep stopped while counting resumes, not restarts

@@ -56,6 +56,7 @@ def store_source(
         origin=origin,
         warn=warn,
         sleep=stop.wait if stop is not None else time.sleep,
+        stopped=stop.is_set if stop is not None else (lambda: False),
     )
     source.uploads = read_uploaders and pipeline.session.admin
     # the site's and the admins' images, read afresh each walk (resumed too, each slice
