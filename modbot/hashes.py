@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -64,11 +63,12 @@ from pathlib import Path
 from typing import ClassVar, Generic, Literal, TypeVar, cast
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from modbot import pdq
 from modbot.config.files import read_text_file
 from modbot.errors import HashListError, ImageHashError
+from modbot.hash_input import decoding, open_image
 
 __all__ = [
     "HASH_KINDS",
@@ -100,8 +100,6 @@ PHASH_BITS = 64
 # read, a cap raised, a decode fixed): files whose hash could not be taken are tried again.
 # tests/test_s27c_hashing_version_guard.py fails when the outputs on its fixed images move.
 HASHING = 1
-FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")  # as classifier/preprocess.py
-MAX_PIXELS = 64_000_000
 MAX_PROBLEMS = 20  # per list file
 # About 1.4 million SHA-256 lines with short notes, or 5 million perceptual hashes.
 MAX_LIST_BYTES = 100_000_000
@@ -145,26 +143,14 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
     """
     img: Image.Image
     if isinstance(image, (bytes, bytearray, memoryview)):
-        try:
-            img = Image.open(io.BytesIO(bytes(image)))
-            # Same limits as the classifier's decoder: the formats it reads, and no
-            # decompression bomb (checked from the header, before any pixel is decoded).
-            if img.format not in FORMATS:
-                raise ImageHashError(f"{img.format} is not an image format modbot reads")
-            if img.width * img.height > MAX_PIXELS:
-                raise ImageHashError(
-                    f"{img.width}x{img.height} is over the {MAX_PIXELS // 1_000_000} megapixel cap"
-                )
+        # the classifier's decoder's limits: the formats it reads, and no decompression
+        # bomb (checked from the header, before any pixel is decoded)
+        with decoding(image):
+            img = open_image(image)
             # JPEG: decode at a reduced scale (still >= 128 px): much faster on a large
             # photo, and the 32x32 result is the same up to a bit or so.
             img.draft("L", (128, 128))
             img.load()
-        except UnidentifiedImageError:
-            raise ImageHashError("not an image format Pillow can read") from None
-        except Image.DecompressionBombError as exc:
-            raise bomb_refused(bytes(image), exc) from None
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageHashError(f"not a readable image: {exc}") from exc
     elif isinstance(image, Image.Image):
         img = image
     else:
@@ -173,19 +159,6 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
     low = (_DCT32 @ pixels @ _DCT32.T)[:8, :8]
     bits = (low > np.median(low)).flatten()
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
-
-
-def bomb_refused(data: bytes, exc: Exception) -> ImageHashError:
-    """Pillow's own bomb check (at twice its limit) comes before the cap: the cap's
-    words, from the size the headers declare (Pillow's only where its limit was set
-    below the cap), as the classifier's decoder says it."""
-    from classifier.preprocess import _declared_size
-
-    declared = _declared_size(data)
-    if declared is None or declared[0] * declared[1] <= MAX_PIXELS:
-        return ImageHashError(f"a decompression bomb: {exc}")
-    width, height = declared
-    return ImageHashError(f"{width}x{height} is over the {MAX_PIXELS // 1_000_000} megapixel cap")
 
 
 def hashing_version() -> str:

@@ -37,14 +37,14 @@ decompression-bomb check, and every decode error an `ImageHashError`.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from modbot.errors import ImageHashError
+from modbot.hash_input import decoding, open_image
 
 __all__ = [
     "BITS",
@@ -89,16 +89,8 @@ def _open(image: bytes | bytearray | memoryview | Image.Image) -> Image.Image:
         return img
     if not isinstance(image, (bytes, bytearray, memoryview)):
         raise TypeError(f"pdq_hash wants bytes or a PIL image, not {type(image).__name__}")
-    try:
-        img = Image.open(io.BytesIO(bytes(image)))
-        from modbot.hashes import FORMATS, MAX_PIXELS  # the decoder's limits (it imports this)
-
-        if img.format not in FORMATS:
-            raise ImageHashError(f"{img.format} is not an image format modbot reads")
-        if img.width * img.height > MAX_PIXELS:
-            raise ImageHashError(
-                f"{img.width}x{img.height} is over the {MAX_PIXELS // 1_000_000} megapixel cap"
-            )
+    with decoding(image):
+        img = open_image(image)
         if img.format == "JPEG":
             # Before any pixel is decoded, so `thumbnail` can use JPEG's draft mode
             # (decode at 1/2, 1/4, 1/8 scale, never below twice the target).
@@ -109,16 +101,6 @@ def _open(image: bytes | bytearray | memoryview | Image.Image) -> Image.Image:
         img = img.convert("RGB")
         img.thumbnail((DOWNSCALE, DOWNSCALE))
         return img
-    except ImageHashError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageHashError("not an image format Pillow can read") from None
-    except Image.DecompressionBombError as exc:  # Pillow's own check, at twice its limit
-        from modbot.hashes import bomb_refused
-
-        raise bomb_refused(bytes(image), exc) from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageHashError(f"not a readable image: {exc}") from exc
 
 
 def pdq_hash(image: bytes | Image.Image) -> PdqHash:
