@@ -113,6 +113,21 @@ class RemoteRequestRefused(RemoteError):
     over its size limit); at start (``check``), a worker that refuses the concepts."""
 
 
+def _header_token(token: str | None) -> str | None:
+    """``token`` as sent: without the whitespace around it (a token file's or a
+    secret's newline at its end; a worker's token never holds whitespace, its tokens
+    file is split on it). RemoteError, never showing it, when a character is left that
+    an HTTP header cannot carry: httpx's own error would quote the whole header."""
+    token = token.strip() if token else token
+    if token and not all("!" <= ch <= "~" for ch in token):
+        raise RemoteError(
+            f"the workers' token ({TOKEN_ENV}) has a character an HTTP header cannot carry "
+            "(a space, a control character or a non-ASCII letter; not shown): set it to "
+            "the token as `modbot worker --new-token` printed it"
+        )
+    return token
+
+
 def check_worker_url(url: str) -> str:
     """``url`` without a trailing slash, or ValueError saying what is wrong with it."""
     if not isinstance(url, str) or not url.strip():
@@ -203,6 +218,7 @@ class RemoteEngine:
         self.concept_set = concept_set
         # identity: an answer is read within MAX_ANSWER as it comes (see _read)
         self._headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
+        token = _header_token(token)
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         if custom:
