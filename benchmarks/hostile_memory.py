@@ -8,8 +8,8 @@ against the same run over ordinary photos, side by side.
     .venv/bin/python benchmarks/hostile_memory.py --tree /path/to/other/checkout   # run that code
 
 Each run is the real entry point (`python -m modbot run --once --dry-run`) in a child
-process against a fake Lemmy in this one; its peak RSS is the child's own `ru_maxrss`
-(`os.wait4`). The ordinary corpus: the five photos of tests/data as they are, scaled to
+process against a fake Lemmy in this one; its peak RSS is the child's own high-water mark
+after exec (`VmHWM` of /proc/<pid>/status, read while it runs: `child_peak`). The ordinary corpus: the five photos of tests/data as they are, scaled to
 12-megapixel JPEGs and to 1920x1080 PNGs, an animated GIF and a WebP. The hostile run
 has all of that plus the bombs of issue 8: a multi-page TIFF whose later pages are
 13000x13000, a GIF whose second frame is 12000x12000, a 16-bit PNG, a float TIFF, an
@@ -34,6 +34,7 @@ import io
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,27 @@ def hostile_files() -> dict[str, bytes]:
 
 
 # ---------------------------------------------------------------------- one run
+
+
+def child_peak(child: subprocess.Popen, every: float = 0.02) -> tuple[int, int]:
+    """Wait for `child`; its exit code and its own peak RSS in bytes: its high-water mark
+    after exec (`VmHWM`), read every `every` seconds while it runs (the mark only grows,
+    so the last read is its peak but for what the last `every` seconds added). Not
+    `wait4`'s `ru_maxrss`: Linux carries the parent's high-water mark into a child
+    started by vfork (as subprocess starts it) across its exec, so that figure is at
+    least this process's own peak, fake Lemmy and corpora included (the same fix as
+    tests/test_image_memory.py's, e0e91d1)."""
+    status, peak = Path(f"/proc/{child.pid}/status"), 0
+    while True:
+        try:
+            found = re.search(r"^VmHWM:\s+(\d+) kB", status.read_text(), re.M)
+        except OSError:
+            found = None  # reaped already
+        if found:  # none once it has exited (a zombie has no memory left)
+            peak = max(peak, int(found.group(1)) * 1024)
+        if child.poll() is not None:
+            return child.returncode, peak
+        time.sleep(every)
 
 
 def write_rules(directory: Path, remote: str, checkpoint: Path, decode_memory: str | None) -> Path:
@@ -141,15 +163,14 @@ def run_once(
                 stdout=out,
                 stderr=err,
             )
-            _, status, usage = os.wait4(child.pid, 0)
+            code, peak = child_peak(child)
         seconds = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
         stdout, stderr = (tmp / "out").read_text(), (tmp / "err").read_text()
         if code != 0:
             raise SystemExit(f"modbot exited {code}:\n{stderr[-3000:]}")
         unreadable = _unreadable(tmp / "state.sqlite3")
     return {
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_rss_mb": peak / MB,
         "seconds": round(seconds, 1),
         "summary": stdout.strip().splitlines()[0],
         "unreadable": unreadable,
