@@ -65,8 +65,12 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
 
 
 def large_file(size: int = 30 * MB) -> bytes:
-    """A `size`-byte file that starts as a valid JPEG (padding after its end marker):
-    only a size cap stops a downloader from taking all of it."""
+    """A `size`-byte file: a whole 64x64 JPEG (`jpeg(64, 64)`), then zero padding after
+    its end marker. A downloader without a cap takes all of it. modbot's fetcher stops at
+    `fetch.max_bytes` and, the JPEG being whole within the cap, judges the JPEG on its
+    own bytes without reading the padding past the cap (under the cap the whole file is
+    the body); where a body is taken as sent (the gate, the worker) it is refused over
+    their caps."""
     head = jpeg(64, 64)
     return head + b"\0" * max(0, size - len(head))
 
