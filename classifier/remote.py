@@ -165,7 +165,14 @@ class _Worker:
     last_error: str = ""
 
     def failed(self, max_backoff: float) -> None:
-        self.down_until = time.monotonic() + min(max_backoff, FIRST_BACKOFF * 2**self.failures)
+        now = time.monotonic()
+        if now < self.down_until:
+            # a request sent before it was left alone (none is sent while it is): the
+            # same failure as the one that did, seen by another image in flight (a
+            # restart drops them all); counted again, 16 images in flight would double
+            # the backoff 16 times, to max_backoff
+            return
+        self.down_until = now + min(max_backoff, FIRST_BACKOFF * 2**self.failures)
         self.failures += 1
 
     def succeeded(self) -> None:
