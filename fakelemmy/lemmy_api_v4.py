@@ -1121,6 +1121,8 @@ class LemmyApiV4:
         """`purge_user_account`: the person row is kept (deleted, banned), their images
         deleted, their posts and comments permanently deleted (text replaced)."""
         admin, p = ctx.admin(), ctx.params
+        # Lemmy ranks the id before it reads the person: the same answers, as an id that
+        # is no person is no admin either and passes the rank check (then not_found)
         person = self.get_person(p["person_id"])
         self.higher_admin(admin, [person])
         self._delete_uploads(person)
