@@ -284,6 +284,33 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
         # the remote URL; purged by it (every alias of that copy). It comes back on the
         # next view unless the item goes too (the rule's remove).
         url = t.image_original_url
+        # The copy is one file with any upload of the same bytes: purging it deletes
+        # those too, so it is asked first as a purge by alias is (above). Its own alias
+        # is pict-rs' and has no uploader: one more such alias could be an admin's.
+        shared = _sharing_uploads(ex, f"proxy:{url}", lambda: ex.client.proxied_aliases(url))
+        if shared is not None and shared[0]:
+            return ActionOutcome(
+                "purge_image",
+                "skipped",
+                f"the cached copy is one file with the admin's upload {shared[0][0]} "
+                "(pict-rs keeps one file for identical bytes): never acted on",
+            )
+        if shared is not None and (len(shared[1]) > 1 or shared[1] == [_NOT_LISTED]):
+            unknown = shared[1]
+            whose = (
+                "pict-rs could not list the aliases of its file"
+                if unknown == [_NOT_LISTED]
+                else f"its file has aliases whose uploader modbot does not know "
+                f"({', '.join(unknown[:4])}{', ...' if len(unknown) > 4 else ''}; one is "
+                "the copy's own)"
+            )
+            return ActionOutcome(
+                "purge_image",
+                "skipped",
+                f"not purged: pict-rs' cached copy of {url} is one file with every upload "
+                f"of the same bytes, and {whose}: purging it could delete an admin's "
+                "upload; the copy stays in pict-rs",
+            )
 
         def purge_cached() -> None:
             for other in ex.client.purge_proxied(url):
@@ -315,16 +342,29 @@ def _other_uploads(ex: Executor, alias: str) -> tuple[list[str], list[str]] | No
     whose uploader the bot does not know (not in Lemmy's media list as the bot read it).
     None when there is nothing to ask: no pict-rs access, or the action done already.
     A dry run asks too (a read): it says what the live run would do."""
+    return _sharing_uploads(
+        ex, f"alias:{alias}", lambda: [a for a in ex.client.file_aliases(alias) if a != alias]
+    )
+
+
+_NOT_LISTED = "(pict-rs could not list them)"
+
+
+def _sharing_uploads(
+    ex: Executor, key: str, aliases: Callable[[], list[str]]
+) -> tuple[list[str], list[str]] | None:
+    """Of the aliases ``aliases()`` lists (the file the purge ``key`` takes), those an
+    admin uploaded and those whose uploader the bot does not know (``_other_uploads``)."""
     if not ex.pictrs_api:
         return None
-    row = ex.store.action("purge_image", f"alias:{alias}")
+    row = ex.store.action("purge_image", key)
     if row and row["status"] in DONE:
         return None  # once() says so
     try:
-        others = [a for a in ex.client.file_aliases(alias) if a != alias]
+        others = aliases()
     except LemmyError as exc:  # cannot tell whose the other uploads are: this one only
-        log.warning("pict-rs could not list the aliases of %s: %s", alias, exc)
-        return [], ["(pict-rs could not list them)"]
+        log.warning("pict-rs could not list the aliases of %s: %s", key, exc)
+        return [], [_NOT_LISTED]
     admins, unknown = [], []
     for other in others:
         uploader = ex.store.uploader(other)
