@@ -313,6 +313,20 @@ def _decode_processes(v: Any) -> int | str:
     )
 
 
+# The least an image size cap may be: a number without a unit is bytes, and `max_bytes:
+# 25` (meant: 25MB) would skip every image as too large, or refuse every upload at the gate.
+MIN_IMAGE_CAP = 100_000
+
+
+def _image_cap(v: int, over: str) -> int:
+    if v < MIN_IMAGE_CAP:
+        raise ValueError(
+            f"{v:,} bytes is less than nearly any image, so {over}; a number without a "
+            f"unit is bytes: write the unit, like {v}MB (at least 100KB)"
+        )
+    return v
+
+
 class RemoteClassifierSettings(Section):
     urls: Annotated[
         list[Annotated[str, PlainValidator(_worker_url)]], BeforeValidator(_one_or_many)
@@ -498,6 +512,11 @@ class FetchSettings(Section):
         if not isinstance(v, str):
             return check_user_agent("")  # raises, saying what is accepted
         return check_user_agent(v)
+
+    @field_validator("max_bytes")
+    @classmethod
+    def _max_bytes(cls, v: int) -> int:
+        return _image_cap(v, "every image would be skipped as too_large")
 
     @model_validator(mode="after")
     def _bodies_fit(self) -> FetchSettings:
@@ -852,6 +871,11 @@ class GateSettings(Section):
     on_timeout: Annotated[str, PlainValidator(_on_timeout)] = "allow"
     max_bytes: Size = 40_000_000  # pict-rs' own default media.max_file_size
     report_every: Duration = timedelta(hours=1)  # admins told of fail-opens at most this often
+
+    @field_validator("max_bytes")
+    @classmethod
+    def _max_bytes(cls, v: int) -> int:
+        return _image_cap(v, "every upload would be refused")
 
     @field_validator("budget")
     @classmethod
