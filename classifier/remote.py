@@ -322,6 +322,14 @@ class RemoteEngine:
         async def shutdown() -> None:
             if self._inflight:
                 await asyncio.wait(list(self._inflight), timeout=self.timeout)
+            # the ones left (waiting for a connection, or a worker still slower): ended
+            # with EngineClosed (see _track), never left pending on a stopped loop for
+            # whoever waits for their verdicts
+            left = list(self._inflight)
+            for task in left:
+                task.cancel()
+            if left:
+                await asyncio.wait(left)
             await self._client.aclose()
 
         try:
@@ -348,6 +356,12 @@ class RemoteEngine:
         self._inflight.add(task)
         try:
             return await coro
+        except asyncio.CancelledError:
+            if self._closed:  # cancelled by close(): nothing else cancels these tasks
+                raise EngineClosed(
+                    "the remote classifier closed before this image's verdict came"
+                ) from None
+            raise
         finally:
             self._inflight.discard(task)
 
