@@ -21,7 +21,6 @@ from test_s27e_gate_hash_error import records, upload
 from fakelemmy import hostile
 from modbot.config.policy import Policy, load_policy
 from modbot.modes.gate import Gate
-from modbot.modes.gate_state import GateState
 from modbot.store import Store
 
 RULES = """
@@ -99,19 +98,21 @@ def test_an_error_while_deciding_is_answered_as_on_timeout_and_recorded(
 def test_an_error_past_deciding_is_answered_as_on_timeout(
     fake_lemmy, tmp_path, caplog, monkeypatch, on_timeout
 ):
-    """The last resort: an error outside deciding (here the record's write refused, as
-    by a state file's writer shut down under it) is answered as ``gate.on_timeout``
-    says and logged once; before, a 500. Nothing can be recorded then."""
+    """The last resort: an error outside deciding, before the file is decided (here
+    reading the body) is answered as ``gate.on_timeout`` says and logged once; before, a
+    500. Nothing can be recorded then. (This test drove it by the record's write
+    refused, after deciding: since s28b the decision stands then,
+    tests/test_s28b_gate_last_resort.py.)"""
     data = hostile.jpeg(color=(39, 139, 239))
     (tmp_path / "pdq.txt").write_text("f" * 64 + "\n")
     (tmp_path / "rules.yaml").write_text(CLASSIFIER + RULES.format(on_timeout=on_timeout))
     store = Store(tmp_path / "state.sqlite3")
     gate = Gate(load_policy(tmp_path / "rules.yaml"), store, Engine(), secret=SECRET)
 
-    async def record(*args, **kwargs):
+    async def body(*args, **kwargs):
         raise RuntimeError(ERROR)
 
-    monkeypatch.setattr(GateState, "record", record)
+    monkeypatch.setattr(Gate, "_body", body)
     try:
         with caplog.at_level(logging.WARNING):
             upload(fake_lemmy, gate, data)

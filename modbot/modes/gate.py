@@ -196,6 +196,18 @@ class _Hold:
     task: asyncio.Future[Any] | None = None  # the work started with its body
 
 
+@dataclass
+class _Progress:
+    """How far a request got, for ``Gate.validate``'s last resort: the file's SHA-256
+    once its body is read, the answer once it is decided, whether that answer was
+    counted (counters, the admins' report) and whether its record was written."""
+
+    sha256: str | None = None
+    answer: Answer | None = None
+    counted: bool = False
+    recorded: bool = False
+
+
 class _TooLarge(Exception):
     def __init__(self, size: int) -> None:
         super().__init__(size)
@@ -627,18 +639,46 @@ class Gate:
         evidence: dict[str, Any] = {"media_type": media_type, "received_at": received_at}
         policy = self.policy  # one file, one rules file: a reload meanwhile is for the next
         hold = _Hold()
+        progress = _Progress()
         try:
-            return await self._validate(request, policy, hold, started, evidence)
+            return await self._validate(request, policy, hold, started, evidence, progress)
         except Exception as exc:
-            # the last resort, for an error past deciding (reading the body, writing the
-            # record; deciding has its own, which records it): pict-rs is answered as
-            # gate.on_timeout says, never a bare 500 that fails the upload unexplained
-            answer = self._failed(exc, "handling the request")
-            self.counters[answer.outcome] += 1
-            self._tell(answer, None, exc)
-            return self._respond(answer, None)
+            # the last resort, for an error outside deciding (deciding has its own, which
+            # records it): never a bare 500 that fails the upload unexplained
+            return self._last_resort(exc, progress)
         finally:
             self._let_go(hold)
+
+    def _last_resort(self, exc: Exception, progress: _Progress) -> Response:
+        """The answer to a request whose handling failed outside deciding. Nothing
+        decided yet (reading the body failed): ``gate.on_timeout``'s, as for an error
+        while deciding. Decided (writing the record or answering failed): that decision,
+        counted once; an error of the state file is no reason to store a file a rule
+        refused, or to refuse one it accepted."""
+        sha256, answer = progress.sha256, progress.answer
+        if answer is None:
+            answer = self._failed(exc, "handling the request")
+            self.counters[answer.outcome] += 1
+            self._tell(answer, sha256, exc)
+            return self._respond(answer, sha256)
+        if not progress.counted:
+            self.counters[answer.outcome] += 1
+            self._tell(answer, sha256)
+        log.error(
+            "the gate failed after it decided sha256 %s (%s, %s, rule %r): %s: %s; "
+            "answered as decided, %s",
+            sha256,
+            answer.outcome,
+            self._answered(answer),
+            answer.rule,
+            type(exc).__name__,
+            str(exc)[:300],
+            "its record is written"
+            if progress.recorded
+            else "NOT recorded (this line is its only record)",
+            exc_info=exc,
+        )
+        return self._respond(answer, sha256)
 
     def _let_go(self, hold: _Hold) -> None:
         """The request is answered: its body's bytes are free, or once its work ends (a
@@ -660,6 +700,7 @@ class Gate:
         hold: _Hold,
         started: float,
         evidence: dict[str, Any],
+        progress: _Progress,
     ) -> Response:
         from starlette.requests import ClientDisconnect
 
@@ -695,7 +736,7 @@ class Gate:
                 f"{exc.size} bytes read when the gate stopped",
             )
         else:
-            sha256 = body.sha256
+            sha256 = progress.sha256 = body.sha256
             evidence["size"] = body.size
             if not media_type.startswith(MEDIA_PREFIXES):
                 self.counters["not_media"] += 1
@@ -715,6 +756,7 @@ class Gate:
                     # refused while the gate shuts down): decided as without a verdict,
                     # answered, recorded with the error and logged, never a bare 500
                     failure, answer = exc, self._failed(exc)
+        progress.answer = answer
         elapsed = time.monotonic() - started
         self._latencies.append(elapsed)
         evidence["answered_in_ms"] = round(elapsed * 1000, 1)
@@ -738,11 +780,13 @@ class Gate:
         else:
             self.counters[answer.outcome] += 1
             self._tell(answer, sha256, failure)
+        progress.counted = True
         # every decision is recorded, a file accepted too (its hash, scores and why):
         # on disk before the answer unless that would take it past the budget, then
         # written after (GateState)
         wait = min(RECORD_WAIT_S, max(0.0, self.budget - (time.monotonic() - started)))
         await self._record(answer, sha256, evidence, verdict, plan, not_taken, wait)
+        progress.recorded = True
         return self._respond(answer, sha256)
 
     def _answered(self, answer: Answer) -> int:
