@@ -208,7 +208,20 @@ def _score_test(v: Any) -> Comparison:
         raise ValueError(
             f"{rest!r} in {v!r} is not a number (a score is compared with a number like 0.02)"
         )
+    if abs(test.value) > MAX_SCORE:
+        # a score is a margin (a similarity, -1..1, less a threshold, -1..1): past the
+        # range the rule would never act, or act on every image, without a word
+        holds = test.test(0.0)
+        meant = f" (did you mean {test.value / 100:g}?)" if abs(test.value) <= 100 else ""
+        raise ValueError(
+            f"{v!r} {'always' if holds else 'never'} holds: a score is between "
+            f"-{MAX_SCORE:g} and {MAX_SCORE:g} (similarity - threshold; > 0 means the label "
+            f"fired, 0.02 is a typical test){meant}"
+        )
     return test
+
+
+MAX_SCORE = 2.0
 
 
 def is_fetch_failure(reason: str | None) -> bool:
