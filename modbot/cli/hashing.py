@@ -43,7 +43,7 @@ def _add_hash(subparsers: Subparsers) -> None:
             "sha256sum; a PDQ below quality 50 is a comment there); json prints one array of {file, hashes, pdq_quality, errors}; "
             "threatexchange prints python-threatexchange local_file lines ('pdq HASH'), "
             "PDQ only. Exit status: 0 every hash computed, 1 some file could not be read "
-            "or is not an image a perceptual kind can decode (the other kinds still print), "
+            "(reading it ran out of memory too: try again) or is not an image a perceptual kind can decode (the other kinds still print), "
             "or a kind's code ran out of memory on it (the other kinds still print: try again), "
             "2 the command line is wrong (e.g. --format threatexchange with a --kind "
             "other than pdq)."
@@ -128,12 +128,25 @@ def _shown(name: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name)
 
 
+class _ReadOutOfMemory(OSError):
+    """Reading an image file ran out of memory (it is read whole, up to
+    ``MAX_IMAGE_BYTES``; a low memory bound refuses that): an OSError, so the callers
+    say it in their one line for a file they cannot read, never a traceback."""
+
+
 def _read_image_file(path: Path) -> bytes:
     if not path.is_file():
         raise OSError(f"not a regular file: {path}" if path.exists() else "no such file")
-    if path.stat().st_size > MAX_IMAGE_BYTES:
+    size = path.stat().st_size
+    if size > MAX_IMAGE_BYTES:
         raise OSError(f"larger than {MAX_IMAGE_BYTES // 1_000_000} MB: not an image to hash")
-    return path.read_bytes()
+    try:
+        return path.read_bytes()
+    except MemoryError:
+        # says nothing of the file: another time, with more memory free, it reads
+        raise _ReadOutOfMemory(
+            f"out of memory reading it ({size:,} bytes), try again with more memory free"
+        ) from None
 
 
 def _quality_note(row: dict[str, Any], kind: str) -> str:
