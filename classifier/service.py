@@ -4,7 +4,9 @@ across every request, for several bots (or gates) that have no GPU of their own.
     POST /v1/classify   body: the image bytes (Content-Type: its media type)
                         -> 200 the Verdict as JSON (``Verdict.to_dict()``)
     GET  /v1/info       -> model, concept version, limits (what a client checks first)
-    GET  /healthz       -> model loaded, device, queue depth, images/s (no token needed)
+    GET  /healthz       -> model loaded, device, queue depth, images/s (no token needed);
+                           503 and ``problem`` when not ok: the model failed on its last
+                           ``MODEL_FAILED_UNHEALTHY`` images in a row
 
 Every ``/v1`` request carries ``Authorization: Bearer <token>``; each client instance has
 its own token, a name and a quota (images per minute). Answers: 401 missing or unknown
@@ -139,6 +141,10 @@ FD_RESERVE = 64
 # --max-concept-sets slots while every one is in use by other requests (then 503)
 SET_SLOT_WAIT = 10.0
 REFUSAL_LOG_EVERY = 60.0  # seconds between log lines about refused tokens
+# Images in a row the model failed on, none classified since, for /healthz to say the
+# worker is not ok (503): a GPU gone bad fails them all, while one hostile image the
+# model fails on alone is followed by verdicts
+MODEL_FAILED_UNHEALTHY = 5
 
 
 # -- tokens -------------------------------------------------------------------------------
@@ -710,6 +716,8 @@ class WorkerService:
         }
         self._refusals = 0
         self._refusal_logged = 0.0
+        self._failed_in_a_row = 0  # images the model failed on since its last verdict
+        self._last_failure = ""
         self._closed = False
         self.app = self._make_app()
 
@@ -744,9 +752,18 @@ class WorkerService:
         from starlette.responses import JSONResponse
 
         stats = self._engine_stats()
+        problem = None
+        if self._failed_in_a_row >= MODEL_FAILED_UNHEALTHY:
+            problem = (
+                f"the model failed on the last {self._failed_in_a_row} images in a row "
+                f"({self._last_failure}) and classified none since: restart the worker "
+                "(its log says why each failed)"
+            )
+        ok = not self._closed and problem is None
         return JSONResponse(
             {
-                "ok": not self._closed,
+                "ok": ok,
+                **({"problem": problem} if problem else {}),
                 "model_loaded": not self._closed,
                 "model": self.loaded.identity,
                 "random_weights": self.loaded.random_weights,
@@ -769,7 +786,9 @@ class WorkerService:
                 },
                 "bytes_held": self.bytes_held.to_dict(),
                 **self.counters,
-            }
+            },
+            # (a load balancer reads the status: one not ok is sent no images)
+            status_code=200 if ok else 503,
         )
 
     async def info(self, request: Request) -> Response:
@@ -830,6 +849,8 @@ class WorkerService:
                 raise _Refused(503, "the worker is shutting down; try another worker") from None
             except Exception as exc:  # e.g. CUDA out of memory: the client fails over
                 self.counters["failed"] += 1
+                self._failed_in_a_row += 1
+                self._last_failure = type(exc).__name__
                 log.error("inference failed: %r", exc)
                 raise _Refused(
                     503, f"the model failed on this batch ({type(exc).__name__}); try again"
@@ -852,6 +873,8 @@ class WorkerService:
         self.counters["images"] += 1
         if verdict.unreadable:
             self.counters["unreadable"] += 1
+        else:  # (the model made it: an unreadable body never reaches the model)
+            self._failed_in_a_row = 0
         self._rate.add()
         return JSONResponse(verdict.to_dict())
 

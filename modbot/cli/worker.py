@@ -30,7 +30,9 @@ the model's batches.
                         an image gets a verdict with `unreadable` set, not an error.
   GET  /v1/info      -> model, concept version and limits (a client's first request)
   GET  /healthz      -> ok, model loaded, device, queue depth, images/s over the last
-                        minute, counters (no token needed: for load balancers and Docker)
+                        minute, counters (no token needed: for load balancers and Docker);
+                        503, ok false and `problem` while the model has failed on the
+                        last 5 images in a row (a GPU gone bad): restart the worker
 
 Clients: every /v1 request needs `Authorization: Bearer TOKEN`. Give each client
 instance its own token, with a name and a quota (images per minute), in a tokens file
