@@ -524,7 +524,18 @@ class FetchSettings(Section):
 
         if not isinstance(v, str):
             return check_user_agent("")  # raises, saying what is accepted
-        return check_user_agent(v)
+        text = check_user_agent(v)
+        words = ("browser", "modbot")
+        if text not in words and not re.search(r"[\s/]", text):
+            # one word near browser or modbot is a typo, not a User-Agent: sent as one,
+            # every host would see neither a browser nor modbot
+            hint = suggest(text.lower(), words)
+            if hint:
+                raise ValueError(
+                    f"{text!r} is not browser or modbot{hint}; a User-Agent of your own "
+                    'names a product and its version, like "ExampleBot/1.0"'
+                )
+        return text
 
     @field_validator("max_bytes")
     @classmethod
