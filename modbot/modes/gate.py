@@ -41,7 +41,8 @@ the bot does not classify the file again when it is posted, and a late match is 
 The files held (being received, decided, or waiting for a verdict past their answer)
 are at most ``fetch.max_bytes_held`` (``gate.max_bytes`` if that is larger, so one file
 always fits): past it a file is not kept, only hashed as it comes; the hashes of its
-bytes and a cached verdict decide it, else it gets ``gate.on_timeout`` at once (``busy``).
+bytes and a cached verdict decide it, else it gets ``gate.on_timeout`` at once (``busy``);
+so is a file it runs out of memory keeping (``out_of_memory``).
 
 Evidence: every file decided (accepted, rejected, or decided without a verdict) is a
 decision record in the state file (run ``gate-...``, item kind ``incoming``), one per
@@ -131,6 +132,7 @@ RECORD_RESERVE_S = 0.25
 INCOMING = "incoming"
 NOT_KEPT = "the file was not kept"  # past the bytes the gate may hold (``busy``)
 GATE_ERROR = "gate_error"  # no verdict: the gate itself failed on the request (a bug, a shutdown)
+OUT_OF_MEMORY = "out_of_memory"  # no verdict: the body was not kept, memory ran out keeping it
 
 # outcomes (the answer's JSON, the evidence and the counters say them)
 ACCEPTED = "accepted"
@@ -178,12 +180,14 @@ class Answer:
 @dataclass
 class _Received:
     """A request's body: ``data`` None when the gate could not keep it (the bytes held
-    were at ``max_held``); its SHA-256 and the hashes of its bytes are taken anyway."""
+    were at ``max_held``, or ``out_of_memory``: keeping them raised MemoryError); its
+    SHA-256 and the hashes of its bytes are taken anyway."""
 
     data: bytes | None
     sha256: str
     size: int
     hashes: dict[str, str]
+    out_of_memory: bool = False
 
 
 @dataclass
@@ -820,7 +824,7 @@ class Gate:
         if data is None:  # not kept: the hashes of the bytes decide what they can
             pre = by_hashes.decide(subject)
             hashed = None if decoded else pre
-            why = f"not decoded: {NOT_KEPT} (the gate held all the bytes it may)"
+            why = f"not decoded: {self._not_kept(body)[1]}"
             not_taken.update(dict.fromkeys(decoded, why))
         elif decoded:  # a perceptual hash decodes the image: a thread
             taken = await self._hashed(by_hashes, subject, hold, started)
@@ -848,7 +852,7 @@ class Gate:
             self.counters["by_hash"] += 1
             return Answer(406, REJECTED, _why(pre), rule=pre.rule), None, pre
         if hashed is None and data is None:
-            return self._no_verdict("busy", self._busy(), sha256), None, pre
+            return self._no_verdict(*self._not_kept(body), sha256), None, pre
         if hashed is None:
             why = f"its perceptual hashes were not taken within the {self.budget:g}s budget"
             return self._no_verdict("timeout", why, sha256), None, pre
@@ -866,7 +870,7 @@ class Gate:
         if task is None:  # not kept: the bytes held were all the gate may hold
             hit = await self._cached(sha256, started)
             if hit is None:
-                return self._no_verdict("busy", self._busy(), sha256), None, pre
+                return self._no_verdict(*self._not_kept(body), sha256), None, pre
             judged = hit
         else:
             try:
@@ -1005,6 +1009,12 @@ class Gate:
             task.add_done_callback(lambda _t: self._verdicts.pop(sha256, None))
         return task
 
+    def _not_kept(self, body: _Received) -> tuple[str, str]:
+        """Why a body was not kept: the reason and what to say of it."""
+        if body.out_of_memory:
+            return OUT_OF_MEMORY, f"out of memory keeping its {body.size:,} bytes: {NOT_KEPT}"
+        return "busy", self._busy()
+
     def _busy(self) -> str:
         return (
             f"{self._held:,} bytes of files held ({len(self._verdicts)} waiting for the "
@@ -1118,6 +1128,7 @@ class Gate:
         # that very buffer over (chunks kept and joined were two copies at the end)
         kept: io.BytesIO | None = io.BytesIO()
         size = 0
+        out_of_memory = False
         async for chunk in request.stream():
             size += len(chunk)
             if size > cap:
@@ -1133,12 +1144,28 @@ class Gate:
                 continue
             self._held += len(chunk)
             hold.bytes += len(chunk)
-            kept.write(chunk)
+            try:
+                kept.write(chunk)
+            except MemoryError:
+                # a memory bound the body does not fit under says nothing of the file:
+                # not kept, as past max_held, so its hashes still decide what they can
+                kept, out_of_memory = None, True
+                self._held -= hold.bytes
+                hold.bytes = 0
+        sha256 = digests.pop("sha256").hexdigest()
+        if out_of_memory:
+            log.warning(
+                "out of memory keeping the %d bytes of sha256 %s: not kept, the hashes of "
+                "its bytes and a cached verdict decide it",
+                size,
+                sha256,
+            )
         return _Received(
             None if kept is None else kept.getvalue(),
-            digests.pop("sha256").hexdigest(),
+            sha256,
             size,
             {k: d.hexdigest() for k, d in digests.items()},
+            out_of_memory,
         )
 
     def _respond(self, answer: Answer, sha256: str | None) -> Response:
