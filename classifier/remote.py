@@ -461,7 +461,7 @@ class RemoteEngine:
         except (httpx.TimeoutException, TimeoutError):
             raise _Answer(f"timed out after {self.timeout:.0f} s") from None
         except httpx.HTTPError as exc:
-            raise _Answer(f"cannot connect: {_reason(exc)}") from None
+            raise _Answer(_broken(exc)) from None
         self.stats["requests"] += 1
         if isinstance(answer, str):
             raise _Answer(answer)
@@ -706,7 +706,7 @@ class RemoteEngine:
             raise _Answer(f"timed out after {timeout:.0f} s") from None
         except httpx.HTTPError as exc:
             worker.failed(self.max_backoff)
-            raise _Answer(f"cannot connect: {_reason(exc)}") from None
+            raise _Answer(_broken(exc)) from None
         finally:
             self.stats["requests"] += 1
         if isinstance(answer, str):
@@ -860,6 +860,20 @@ def _error(answer: httpx.Response) -> str:
     if isinstance(message, str):
         return message[:300]
     return answer.reason_phrase or ""
+
+
+def _broken(exc: Exception) -> str:
+    """What a connection's failure says to an admin: one never made (the address, the
+    firewall, the worker not started), or one broken off mid-request (the worker
+    stopped or restarted while it had the image: nothing is wrong with the address)."""
+    import httpx
+
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect: {_reason(exc)}"
+    return (
+        f"the connection broke off mid-request ({_reason(exc)}): the worker stopped or "
+        "restarted, or a proxy before it cut the connection"
+    )
 
 
 def _reason(exc: BaseException) -> str:
