@@ -78,6 +78,7 @@ def test_a_decided_file_whose_record_fails_keeps_its_answer_and_one_count(
     assert {k: gate.counters[k] for k in OUTCOMES} == {k: int(k == decided) for k in OUTCOMES}
     assert not gate.reports.pending  # no file went without a verdict (before: one)
     assert records(tmp_path) == []  # its write was refused
+    assert gate.state.not_written == 1  # /healthz's state_file.not_written (before: 0)
     # logged once, naming the file (before: "sha256 None"), what was decided, and that
     # the log is its only record
     assert [r.name for r in said] == ["modbot.modes.gate"], [r.getMessage() for r in said]
@@ -130,5 +131,6 @@ def test_an_error_before_the_decision_is_counted_counts_it_once(
     assert {k: gate.counters[k] for k in OUTCOMES} == {k: int(k == "rejected") for k in OUTCOMES}
     assert not gate.reports.pending
     assert records(tmp_path) == []
+    assert gate.state.not_written == 1
     (line,) = [r.getMessage() for r in said]
     assert sha256 in line and "not recorded" in line.lower(), line

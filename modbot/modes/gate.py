@@ -668,6 +668,8 @@ class Gate:
         if not progress.counted:
             self.counters[answer.outcome] += 1
             self._tell(answer, sha256)
+        if not progress.recorded:
+            self.state.not_recorded()  # /healthz's state_file.not_written says so too
         log.error(
             "the gate failed after it decided sha256 %s (%s, %s, rule %r): %s: %s; "
             "answered as decided, %s",

@@ -159,6 +159,12 @@ class GateState:
         # (asyncio.wait cancels nothing: past the wait, the write goes on after the answer)
         await asyncio.wait([asyncio.wrap_future(future)], timeout=max(0.0, wait))
 
+    def not_recorded(self) -> None:
+        """A record the gate could not even hand over (its handling failed before the
+        write was queued): counted with those given up on, for /healthz."""
+        with self._lock:
+            self.not_written += 1
+
     # -- writing ---------------------------------------------------------------------------
 
     def _write(
