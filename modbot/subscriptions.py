@@ -260,7 +260,9 @@ def _due(store: Store, fl: FeedList, copy: dict[str, Any] | None) -> bool:
         and (fl.verified is not None or fl.tried)
         and time.time() - copy["fetched_at"] < every
     ):
-        return False
+        # refused, then the admin changed the subscription (a moved feed's new URL):
+        # its copy still verifies, but the fix is tried at once, not `every` later
+        return not fl.tried and _changed_since_refused(store, fl)
     refused = _refused_at(store, fl) if copy is None else None
     # no copy yet, refused less than `every` ago: not before every cycle
     return refused is None or time.time() - refused >= every
@@ -424,6 +426,18 @@ def refusal(store: Store, fl: FeedList) -> dict[str, Any] | None:
         }
     except (KeyError, TypeError, ValueError):  # not one this code wrote
         return None
+
+
+def _changed_since_refused(store: Store, fl: FeedList) -> bool:
+    """Whether the last try was refused under another subscription than ``fl``'s:
+    rules.yaml changed it since (see ``refusal``)."""
+    raw = store.get_cursor(_refused_cursor(fl.name))
+    try:
+        tried = json.loads(raw) if raw else None
+    except ValueError:  # not one this code wrote
+        return False
+    fingerprint = tried.get("subscription") if isinstance(tried, dict) else None
+    return isinstance(fingerprint, str) and fingerprint != _fingerprint(fl)
 
 
 def _refused_at(store: Store, fl: FeedList) -> float | None:
