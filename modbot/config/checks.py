@@ -404,6 +404,7 @@ class _Checker:
                     "to its feed with use: allow-list",
                 )
         self.check_checkpoint()
+        self.check_deepdanbooru()
         self.check_remote()
         self.check_gate_budget()
         self.check_rule_names()
@@ -540,6 +541,32 @@ class _Checker:
                 "does not exist here (the model will not load on this machine)",
                 warning=True,
             )
+
+    def check_deepdanbooru(self) -> None:
+        """Any text but auto and off is the weights file's path: a bare word that names no
+        file is a typo (`atuo`, `none`), which would stop the bot only at start, after
+        loading the model. A path not here is warned of, as a checkpoint is."""
+        setting = self.model.classifier.deepdanbooru
+        if setting in ("auto", "off") or self.model.classifier.remote is not None:
+            return
+        expanded = os.path.expanduser(setting)
+        path = Path(expanded) if os.path.isabs(expanded) else self.base_dir / setting
+        if path.is_file():
+            return
+        loc = ("classifier", "deepdanbooru")
+        if not re.search(r"[/\\.]", setting):
+            self.add(
+                loc,
+                f"classifier.deepdanbooru: {setting!r} is no file here{suggest(setting.lower(), ('auto', 'off'))}; "
+                "use auto, off, or the path of model-resnet_custom_v3.pt",
+            )
+            return
+        self.add(
+            loc,
+            f"classifier.deepdanbooru: {setting!r} does not exist here (the bot will not "
+            "start on this machine; auto finds the file in the Hugging Face cache)",
+            warning=True,
+        )
 
     def check_remote(self) -> None:
         c = self.model.classifier
