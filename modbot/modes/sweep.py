@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.modes.progress import Progress, StopOnSignal
-from modbot.modes.report import incomplete_run_report, reported_if_failed, write_run_report
+from modbot.modes.report import reported_if_failed, write_run_report
 
 __all__ = ["not_reached", "sweep"]
 
@@ -51,12 +52,24 @@ def sweep(
             where,
             "; resuming the interrupted sweep" if resuming else "",
         )
+
+        def unreached() -> str:  # in what was walked so far
+            return not_reached(pipeline.client.not_reached(), settings)
+
+        def write(path: str, complete: bool) -> str:
+            extra = {
+                "complete": complete,  # an interrupted or failed sweep's: INCOMPLETE
+                "warnings": [*pipeline.warnings, *filter(None, [unreached()])],
+            }
+            return write_run_report(pipeline, path, since=since, extra=extra)
+
         with (
             reported_if_failed(
                 pipeline,
                 f"sweep {pipeline.run_id} ({mode})",
                 report,
-                incomplete_run_report(pipeline, report, since),
+                # a failed sweep's report: its warnings and what was not reached too
+                partial(write, report, complete=False) if report else None,
                 hint=" (run it again to resume)",
                 logger=log_run,
             ),
@@ -67,16 +80,11 @@ def sweep(
         interrupted = not pipeline.sweep_ended
         state = "interrupted (run it again to resume)" if interrupted else "done"
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
-        unreached = not_reached(pipeline.client.not_reached(), settings)
-        if unreached:
-            print(f"sweep {pipeline.run_id}: {unreached}")
-            pipeline.warnings.append(unreached)  # the report's warnings say it too
+        gaps = unreached()
+        if gaps:
+            print(f"sweep {pipeline.run_id}: {gaps}")
         if report:
-            extra = {
-                "complete": not interrupted,  # an interrupted sweep's: INCOMPLETE
-                "warnings": list(pipeline.warnings),  # paging's, and what was not reached
-            }
-            print(f"report: {write_run_report(pipeline, report, since=since, extra=extra)}")
+            print(f"report: {write(report, complete=not interrupted)}")
         return not interrupted
 
 
