@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from modbot.feeds import (
     MAX_FEED_BYTES,
@@ -47,7 +48,14 @@ from modbot.feeds import (
     signature_url,
     verify_feed,
 )
-from modbot.fetch import Fetcher, FetchLimits, FetchSkipped, FetchTimeout, redact
+from modbot.fetch import (
+    Fetcher,
+    FetchLimits,
+    FetchSkipped,
+    FetchTimeout,
+    PrivateAddress,
+    redact,
+)
 from modbot.hashes import HASH_KINDS, HashIndex
 
 if TYPE_CHECKING:
@@ -204,7 +212,8 @@ def refresh(
             fresh = _fetch(fl, policy, copy, allowed_hosts or [], resolver, now, stop)
         except _Stopped:
             return
-        except (FeedError, FetchSkipped) as exc:
+        except (FeedError, FetchSkipped) as refused:
+            exc = _for_feeds(refused)
             kept = (
                 f"still using the copy of {fl.verified.feed.generated_at:%Y-%m-%d %H:%M} UTC"
                 if fl.verified is not None
@@ -248,6 +257,28 @@ def refresh(
             _load_kept(fl, store, now_kept)
         _say_if_shrunk(fl, before, warn)
         log.info("feed %s: %s", name, fl.describe())
+
+
+def _for_feeds(exc: Exception) -> Exception:
+    """A fetcher's refusal with the advice a feed needs: the fetcher's own is for images
+    ("an image server you trust"), where a feed's private host is allowed in
+    ``fetch.allow_hosts`` by its host and port."""
+    if not isinstance(exc, PrivateAddress):
+        return exc
+    why = exc.message.split("; add it to the allowed hosts", 1)[0]
+    parts = urlsplit(exc.url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    entry = f"{host}:{port}" if port else host
+    return PrivateAddress(
+        exc.url,
+        f"{why}; if this feed's host is one you trust, add {entry} to fetch.allow_hosts "
+        "in rules.yaml",
+    )
 
 
 def _due(store: Store, fl: FeedList, copy: dict[str, Any] | None) -> bool:
