@@ -128,6 +128,14 @@ def _header_token(token: str | None) -> str | None:
     return token
 
 
+def _seconds(seconds: float) -> str:
+    """A time in words, to a tenth under ten seconds ("0.3 s", "2.5 s", "1 s"): rounded
+    to whole seconds, a timeout of 0.3 s read as none at all."""
+    if seconds >= 9.95:
+        return f"{seconds:.0f} s"
+    return f"{seconds:.1f}".removesuffix(".0") + " s"
+
+
 def check_worker_url(url: str) -> str:
     """``url`` without a trailing slash, or ValueError saying what is wrong with it."""
     if not isinstance(url, str) or not url.strip():
@@ -275,7 +283,8 @@ class RemoteEngine:
         self, data: bytes, *, media_type: str | None = None, timeout: float | None = None
     ) -> Verdict:
         """The verdict for one image's bytes, from the first worker that answers.
-        ``timeout``: the whole time this image may take, failovers included."""
+        ``timeout``: the whole time this image may take, failovers included, from when
+        it is sent (not its wait for one of the ``concurrency`` slots)."""
         return await asyncio.wrap_future(self.submit(data, media_type=media_type, timeout=timeout))
 
     def submit(
@@ -459,7 +468,7 @@ class RemoteEngine:
             ):
                 answer = await _read(streamed)
         except (httpx.TimeoutException, TimeoutError):
-            raise _Answer(f"timed out after {self.timeout:.0f} s") from None
+            raise _Answer(f"timed out after {_seconds(self.timeout)}") from None
         except httpx.HTTPError as exc:
             raise _Answer(_broken(exc)) from None
         self.stats["requests"] += 1
@@ -634,7 +643,7 @@ class RemoteEngine:
                         errors.setdefault(
                             w.url,
                             f"{w.last_error or 'failed'} (not asked again "
-                            f"for {max(0.0, w.down_until - now):.0f} s)",
+                            f"for {_seconds(max(0.0, w.down_until - now))})",
                         )
                     break
                 await asyncio.sleep(wait)
@@ -703,7 +712,7 @@ class RemoteEngine:
                 answer = await _read(streamed)
         except (httpx.TimeoutException, TimeoutError):
             worker.failed(self.max_backoff)
-            raise _Answer(f"timed out after {timeout:.0f} s") from None
+            raise _Answer(f"timed out after {_seconds(timeout)}") from None
         except httpx.HTTPError as exc:
             worker.failed(self.max_backoff)
             raise _Answer(_broken(exc)) from None
@@ -725,7 +734,7 @@ class RemoteEngine:
         if status == 429:
             retry = _retry_after(answer, self.max_backoff)
             worker.down_until = time.monotonic() + retry
-            raise _Answer(f"over this client's quota (429); retry after {retry:.0f} s")
+            raise _Answer(f"over this client's quota (429); retry after {_seconds(retry)}")
         if status in (400, 413):
             said = _error(answer)
             unaccepted = self._unaccepted(path, answer)
