@@ -218,6 +218,14 @@ def parse_tokens(text: str, source: str) -> list[Client]:
                     f"{MIN_TOKEN_CHARS} characters; make one with `modbot worker --new-token "
                     "NAME`"
                 )
+            if not all("!" <= ch <= "~" for ch in token):
+                # a client sends it in a header, which carries printable ASCII only (the
+                # client refuses others): such a token could never be matched
+                raise TokenError(
+                    f"{where}: the token (the second field) has a character an HTTP header "
+                    "cannot carry (a non-ASCII letter or a control character; not shown); "
+                    "make one with `modbot worker --new-token NAME`"
+                )
             digest = hashlib.sha256(token.encode()).digest()
         if digest in digests:
             raise TokenError(
