@@ -189,16 +189,24 @@ LONGEST_BAN = timedelta(days=36500)
 
 
 def _sweep_since(v: Any) -> timedelta | None:
-    return None if v == "all" else _duration(v)
+    return None if v == "all" else _duration(v, " (all: everything)")
 
 
-def _duration(v: Any) -> timedelta:
-    return parse_duration(v)
+def _duration(v: Any, longer: str = "") -> timedelta:
+    return _at_most_a_century(v, parse_duration(v), longer)
 
 
 def _duration_or_zero(v: Any) -> timedelta:
     """A duration where zero means something (`recheck_after: 0s`: always ask)."""
-    return parse_duration(v, allow_zero=True)
+    return _at_most_a_century(v, parse_duration(v, allow_zero=True))
+
+
+def _at_most_a_century(v: Any, duration: timedelta, longer: str = "") -> timedelta:
+    # A setting's duration is added to or taken from now (lemmy.lookback, sweep_since):
+    # far past this, the date is past what Python can hold and the bot dies mid-run
+    if duration > LONGEST_BAN:
+        raise ValueError(f"{v!r} is more than 100 years (36500d): give a shorter one{longer}")
+    return duration
 
 
 def _score_test(v: Any) -> Comparison:
