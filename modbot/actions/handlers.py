@@ -210,12 +210,11 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
             "skipped",
             "the image is an admin's upload or in an admin's post: never acted on",
         )
-    site = ex.store.site_shows(t.image_alias or "", t.image_sha256) if local else None
-    if site is not None:
+    if local:
         # the same file (one in pict-rs for identical bytes): purging it purges the site's
-        return ActionOutcome(
-            "purge_image", "skipped", f"the file is {_WHAT[site]} too: {ADMINS_IMAGE}"
-        )
+        site = _site_shows(ex, "purge_image", t.image_alias or "", t.image_sha256)
+        if site is not None:
+            return site
     if t.file_exempt:
         return ActionOutcome("purge_image", "skipped", f"the file is spared: {t.file_exempt}")
     if t.image_alias and ex.purge_by_alias:
@@ -336,6 +335,44 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
     return ActionOutcome("purge_image", NOT_POSSIBLE, NOT_POSSIBLE_DETAIL[cause])
 
 
+def _site_shows(ex: Executor, kind: str, alias: str, sha256: str | None) -> ActionOutcome | None:
+    """Skipped when the site's icon, banner or sidebar shows the file: as the bot
+    recorded them (the alias, or the same bytes), else as ``GET /site`` shows them now
+    (the alias): a post linking the site's icon may be decided before the site is. None:
+    go on (also when the action is done or planned already: ``once`` says so). Failed,
+    to be tried again, when the site cannot be read."""
+    site = ex.store.site_shows(alias, sha256)
+    row = ex.store.action(kind, f"alias:{alias}")
+    if site is None and alias and not (row and row["status"] in DONE):
+        if ex.planned_already(kind, f"alias:{alias}"):
+            return None
+        try:
+            info = ex.client.site_info()
+        except LemmyError as exc:
+            why = (
+                f"could not read the site's icon, banner and sidebar right before acting "
+                f"({exc}): not done, so that none of them is deleted; tried again next cycle"
+            )
+            return ActionOutcome(kind, "failed", why[:500], retry=True)
+        shown = _alias_in(alias)
+        for what, text in (
+            ("site_icon", info.icon),
+            ("site_banner", info.banner),
+            ("site_sidebar", info.sidebar),
+        ):
+            if text and shown.search(text):
+                site = what
+                break
+    if site is None:
+        return None
+    return ActionOutcome(kind, "skipped", f"the file is {_WHAT[site]} too: {ADMINS_IMAGE}")
+
+
+def _alias_in(alias: str) -> re.Pattern[str]:
+    """Finds ``alias`` as the last segment of a URL in a text."""
+    return re.compile(rf"/{re.escape(alias)}(?![\w.-])")
+
+
 def _other_uploads(ex: Executor, alias: str) -> tuple[list[str], list[str]] | None:
     """The other aliases of ``alias``'s file (pict-rs keeps one file for identical
     bytes: purging it deletes every upload of it): those an admin uploaded, and those
@@ -387,6 +424,11 @@ def delete_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutco
             "skipped",
             "the image is an admin's upload or in an admin's post: never acted on",
         )
+    if t.image_alias:
+        # the very alias the site shows (another alias of the same bytes leaves it)
+        site = _site_shows(ex, "delete_image", t.image_alias, None)
+        if site is not None:
+            return site
     if t.file_exempt:
         return ActionOutcome("delete_image", "skipped", f"the file is spared: {t.file_exempt}")
     alias = t.image_alias
@@ -774,7 +816,7 @@ def _shown_by_site_and_admins(ex: Executor, aliases: list[str], person: int) -> 
         return {}
     found: dict[str, str] = {}
     for alias in aliases:
-        pattern = re.compile(rf"/{re.escape(alias)}(?![\w.-])")
+        pattern = _alias_in(alias)
         for what, text in texts:
             if text and pattern.search(text):
                 found[alias] = what
