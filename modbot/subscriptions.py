@@ -54,6 +54,7 @@ from modbot.fetch import (
     FetchSkipped,
     FetchTimeout,
     PrivateAddress,
+    TooLarge,
     redact,
 )
 from modbot.hashes import HASH_KINDS, HashIndex
@@ -78,6 +79,13 @@ log = logging.getLogger(__name__)
 FEED_TOTAL_TIMEOUT = 120.0  # seconds a feed's download may take in all, at least
 MAX_REFUSAL_CHARS = 500  # of a refusal's message kept in the state
 STOP_CHECK_S = 0.2  # how often a download in the background looks whether to stop
+# Kilobytes where a signature (four short lines) should be: mostly a web server's own page
+# for a file it does not have (a catch-all, a login page), answered 200
+SIGNATURE_NOT_THERE = (
+    f"the signature file is over {MAX_SIGNATURE_BYTES:,} bytes: not a modbot feed signature, "
+    "which is 4 short lines; check that the publisher serves the signature beside the feed, "
+    "at this address (a web server may answer a page of its own for a file it does not have)"
+)
 _VERDICT_USED = {"known-bad": "bad", "allow-list": "innocent", "classified": None}
 
 
@@ -568,7 +576,10 @@ def _fetch(
             )
             if body is None:
                 return None, None
-            sig = await fetcher.fetch_file(signature_url(url), max_bytes=MAX_SIGNATURE_BYTES + 1)
+            try:
+                sig = await fetcher.fetch_file(signature_url(url), max_bytes=MAX_SIGNATURE_BYTES)
+            except TooLarge as exc:  # what is there is no signature: said so, not a limit
+                raise TooLarge(exc.url, SIGNATURE_NOT_THERE) from None
             return body, sig
 
     # One deadline for the whole try: the feed, its signature, and both again when the
