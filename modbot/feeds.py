@@ -466,8 +466,12 @@ def verify_feed(
     data = _parse_json(body)
     feed, ignored = _feed_from_json(data, max_entries)
     if instance is not None and feed.instance != instance.lower():
+        # signed by the trusted key: a wrong URL, or the right feed on a static host or CDN
         raise FeedWrongInstance(
-            f"the feed is published by {feed.instance}, not {instance}: check the URL"
+            f"the feed is published by {feed.instance}, not {instance}: check the URL; if "
+            f"it is {feed.instance}'s feed served from another host, name the instance "
+            f"(instance: {feed.instance} for this feed in rules.yaml; --instance "
+            f"{feed.instance} for `modbot feed verify`)"
         )
     check_times(feed.generated_at, accepted_at, max_age, now or datetime.now(UTC))
     return VerifiedFeed(feed, trusted_text, digest, ignored)
