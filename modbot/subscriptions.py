@@ -264,7 +264,14 @@ def refresh(
         if newer:
             _load_kept(fl, store, now_kept)
         _say_if_shrunk(fl, before, warn)
-        log.info("feed %s: %s", name, fl.describe())
+        # dropped, not refused (docs/hash-sharing.md), and said: the feed holds fewer here
+        dropped = (
+            f"; {verified.ignored} PDQ entries below quality "
+            f"{HASH_KINDS['pdq'].min_quality} ignored (they match nothing)"
+            if verified.ignored
+            else ""
+        )
+        log.info("feed %s: %s%s", name, fl.describe(), dropped)
 
 
 def _for_feeds(exc: Exception) -> Exception:
