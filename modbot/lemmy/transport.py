@@ -6,8 +6,9 @@ What it takes care of, because Lemmy does not tell you:
   logs in once and keeps the token; it logs in again only when Lemmy says 401 or when
   the site stops showing the bot's own user (a dropped token is *silently* treated as
   anonymous on reads: the API version's ``check_session`` notices that); a login Lemmy
-  refused (the password changed while the bot runs) is not tried again for
-  ``LOGIN_REFUSED_WAIT``: each request that needed it fails with the same error;
+  refused (the password changed while the bot runs, the account banned or deleted) is
+  not tried again for ``LOGIN_REFUSED_WAIT``: each request that needed it fails with the
+  same error;
 - 400 ``rate_limit_error`` (429 in v4), 5xx and timeouts are retried with exponential
   backoff, except an action the caller cannot tell was carried out when its answer did
   not come (``resend_unanswered``: 0.19's bans and removals); every request waits for
@@ -581,11 +582,28 @@ class Transport:
                 if isinstance(exc, LemmyLoginError):
                     self._refused = (time.monotonic(), exc)
                     raise
-                # Lemmy down or rate-limiting: a passing failure (an action is tried again).
-                kind = LemmyUnavailable if isinstance(exc, LemmyUnavailable) else LemmyLoginError
-                raise kind(
+                if isinstance(exc, LemmyUnavailable):
+                    # Lemmy down or rate-limiting: a passing failure (an action is tried again).
+                    raise LemmyUnavailable(
+                        f"login as {self.username!r} failed: {exc}",
+                        status=exc.status,
+                        error=exc.error,
+                    ) from None
+                refusal = LemmyLoginError(
                     f"login as {self.username!r} failed: {exc}", status=exc.status, error=exc.error
-                ) from None
+                )
+                if exc.error:
+                    # Lemmy's own 400 refusing this account (site_ban, deleted,
+                    # email_not_verified, missing_totp_token): as lasting as a wrong
+                    # password, so not tried again by every action of the cycle either
+                    refusal = LemmyLoginError(
+                        f"login as {self.username!r} refused ({exc.error}): Lemmy will not "
+                        "let this account log in; `modbot doctor` says what to do",
+                        status=exc.status,
+                        error=exc.error,
+                    )
+                    self._refused = (time.monotonic(), refusal)
+                raise refusal from None
             jwt = body.get("jwt")
             if not jwt:
                 raise LemmyLoginError(
