@@ -134,7 +134,7 @@ def pictrs_alias(url: str, instance_url: str) -> str | None:
     parts = _split(url)
     if parts is None or not _same_host(parts, instance_url):
         return None
-    path = unquote(parts.path)
+    path = unquote(_path(parts))
     for prefix in PICTRS_PREFIXES:
         if path.startswith(prefix):
             alias = path[len(prefix) :]
@@ -157,7 +157,7 @@ def _proxy_target(url: str) -> str | None:
     """What the ``url=`` of a Lemmy ``image_proxy`` URL (any host) names, whatever its
     scheme (a ``data:`` URI too), or None when ``url`` is no proxy URL."""
     parts = _split(url)
-    if parts is None or parts.path.rstrip("/") not in _PROXY_PATHS:
+    if parts is None or _path(parts).rstrip("/") not in _PROXY_PATHS:
         return None
     targets = parse_qs(parts.query).get("url")
     return targets[0] if targets else None
@@ -641,6 +641,30 @@ def _split_now(url: str) -> SplitResult | None:
 _split_cached = lru_cache(maxsize=1024)(_split_now)
 
 
+_DOT_SEGMENTS = re.compile(r"(?:^|/)(?:\.|%2e){1,2}(?:/|$)", re.IGNORECASE)
+
+
+def _path(parts: SplitResult) -> str:
+    """The path a browser asks for: without the ``.`` and ``..`` segments (``%2e`` too)
+    it resolves first (WHATWG URL), so ``/pictrs/image/./ALIAS`` is that upload, not
+    a remote image that nothing can purge."""
+    path = parts.path
+    if not _DOT_SEGMENTS.search(path):
+        return path
+    segments: list[str] = []
+    names = path.split("/")[1:]
+    for number, name in enumerate(names, start=1):
+        dots = name.lower().replace("%2e", ".")
+        if dots not in (".", ".."):
+            segments.append(name)
+            continue
+        if dots == ".." and segments:
+            segments.pop()
+        if number == len(names):  # "/a/." and "/a/b/.." are "/a/"
+            segments.append("")
+    return "/" + "/".join(segments)
+
+
 def _netloc(parts: SplitResult) -> str:
     if len(parts.netloc) > _CACHED_URL_CHARS:
         return _netloc_now(parts)
@@ -688,7 +712,7 @@ def _dedupe_key(url: str, instance_url: str) -> str:
     parts = _split(original)
     if parts is None:
         return original
-    path, query = _encoded(parts.path or "/"), _encoded(parts.query)
+    path, query = _encoded(_path(parts) or "/"), _encoded(parts.query)
     return urlunsplit((parts.scheme.lower(), _netloc(parts), path, query, ""))
 
 
