@@ -34,7 +34,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -253,6 +253,9 @@ class RemoteEngine:
         self.random_weights: bool | None = None
         self.stats = {"images": 0, "unreadable": 0, "requests": 0, "failovers": 0, "unavailable": 0}
         self._closed = False
+        # a look at _closed and the hand-over to the loop (_hand_over), against close's flag:
+        # else an image handed over after close stopped the loop is never answered
+        self._closing = threading.Lock()
         self._inflight: set[asyncio.Task] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -291,13 +294,14 @@ class RemoteEngine:
         self, data: bytes, *, media_type: str | None = None, timeout: float | None = None
     ) -> concurrent.futures.Future:
         """Thread API: a Future of the Verdict."""
-        if self._closed:
+        try:
+            return self._hand_over(
+                lambda: self._track(self._classify(bytes(data), media_type, timeout))
+            )
+        except EngineClosed as exc:
             future: concurrent.futures.Future = concurrent.futures.Future()
-            future.set_exception(EngineClosed("the remote classifier is closed"))
+            future.set_exception(exc)
             return future
-        return asyncio.run_coroutine_threadsafe(
-            self._track(self._classify(bytes(data), media_type, timeout)), self._loop
-        )
 
     def classify_many(self, items: Iterable[bytes]) -> list[Verdict]:
         """Verdicts for many images, in order (sync convenience)."""
@@ -310,23 +314,29 @@ class RemoteEngine:
         Raises ``ClassifierUnavailable`` when none answers."""
         if self.concept_version is not None:
             return self.concept_version
-        return await asyncio.wrap_future(
-            asyncio.run_coroutine_threadsafe(self._ready(), self._loop)
-        )
+        return await asyncio.wrap_future(self._hand_over(self._ready))
 
     def check(self) -> dict[str, str]:
         """Ask every worker (at start): url -> what it said. A worker that refuses the
         token raises ``WorkerRefused`` (a configuration error); one that does not answer
         is logged and left for later. Learns the concept version."""
-        if self._closed:
-            raise EngineClosed("the remote classifier is closed")
-        return asyncio.run_coroutine_threadsafe(self._check(), self._loop).result()
+        return self._hand_over(self._check).result()
+
+    def _hand_over(
+        self, work: Callable[[], Coroutine[Any, Any, T]]
+    ) -> concurrent.futures.Future[T]:
+        """``work()`` run on the engine's loop, or EngineClosed once it is closed."""
+        with self._closing:
+            if not self._closed:
+                return asyncio.run_coroutine_threadsafe(work(), self._loop)
+        raise EngineClosed("the remote classifier is closed")
 
     def close(self) -> None:
         """Finish the requests in flight (within ``timeout``), then stop."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._closing:  # an image being handed over is in flight once it is
+            if self._closed:
+                return
+            self._closed = True
 
         async def shutdown() -> None:
             if self._inflight:
