@@ -210,8 +210,12 @@ class ReportBuilder:
             return
         spool.flush()
         spool.seek(0)
-        shutil.copyfileobj(spool, out, 1 << 20)
-        spool.seek(0, os.SEEK_END)  # the next add appends
+        try:
+            shutil.copyfileobj(spool, out, 1 << 20)
+        finally:
+            # the next add appends, also after a copy that failed part-way (a full
+            # disk): not over the rows after where the copy stopped
+            spool.seek(0, os.SEEK_END)
 
     def _write_json(self, out: IO[bytes], summary: dict[str, Any]) -> None:
         head = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
