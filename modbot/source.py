@@ -505,6 +505,12 @@ class Source:
         suffix = "" if self.origin == "all" else f":{self.origin}"
         return self._cursor(f"sweep_position{suffix}")
 
+    @property
+    def _sweep_gaps(self) -> str:
+        # what Lemmy's listings kept from the sweep at ``_sweep_position`` (``walk``)
+        suffix = "" if self.origin == "all" else f":{self.origin}"
+        return self._cursor(f"sweep_not_reached{suffix}")
+
     def _in_origin(self, item: Item) -> bool:
         if self.origin == "all":
             return True
@@ -532,8 +538,34 @@ class Source:
         batches, and a backlog already seen is read for minutes. Before an empty batch
         the position moves on to the next page (nothing of this one is to be recorded),
         so a slice stopped there resumes after it: each slice reads a page at least.
+
+        What Lemmy's own limits kept from the walk (``LemmyApi.listing_cuts``: 0.19's
+        page limits, its ``GET /user`` with show_nsfw off) is kept beside the position,
+        written with its moves (the pipeline applies a batch's cursor writes in one
+        transaction), so that the process resuming the sweep says it too
+        (``not_reached``); it is forgotten with the position. A position stored
+        without it (before it was kept) resumes as before.
         """
-        name = self._sweep_position
+        name, gaps = self._sweep_position, self._sweep_gaps
+        kept = self.store.get_cursor(gaps)
+        written: dict[str, str] = {}
+        if self.store.get_cursor(name) is None:
+            if kept is not None:  # of a sweep whose position is gone: not this one's
+                self.store.set_cursor(gaps, None)
+        else:
+            written = json.loads(kept or "{}")
+        # this walk's own: not those of a walk this client read before (the daemon's)
+        self.client.restore_listing_cuts(written)
+        for batch in self._walk(name, since):
+            cuts = self.client.listing_cuts()
+            if cuts != written:
+                self.store.set_cursor(gaps, json.dumps(cuts))
+                written = cuts
+            yield batch
+        self.store.set_cursor(gaps, None)
+
+    def _walk(self, name: str, since: datetime | None) -> Generator[list[Item], None, None]:
+        """``walk``'s phases, from the position stored under ``name``."""
         position = json.loads(self.store.get_cursor(name) or "{}")
         if position:
             log.info("resuming the interrupted sweep (%s)", position.get("phase"))
@@ -1279,6 +1311,7 @@ class Source:
     def forget_sweep(self) -> None:
         """Start the next backlog walk afresh, not where an interrupted one stopped."""
         self.store.set_cursor(self._sweep_position, None)
+        self.store.set_cursor(self._sweep_gaps, None)
 
     # ------------------------------------------------------------------ seen, and again
     def mark_seen(self, item: Item) -> None:

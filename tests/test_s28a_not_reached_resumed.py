@@ -83,3 +83,34 @@ def test_a_failed_sweeps_report_says_what_the_listings_kept_from_it(
     # the run's other warnings too, as a whole sweep's report has them
     assert any("the bot account's settings hide content" in w for w in warnings), warnings
     assert fake_lemmy.mutating_requests() == []
+
+
+def test_a_sweep_resumed_after_the_modlog_still_says_how_far_it_reached(
+    fake_lemmy, tiny, tmp_path, monkeypatch, capsys
+):
+    lemmy = fake_lemmy
+    _failing_after_the_modlog(lemmy, tiny, tmp_path, monkeypatch)
+    assert main(["sweep", "--dry-run"]) == 1
+    assert _modlog_reads(lemmy)
+    capsys.readouterr()
+
+    # resumed in a new process (a new client): the modlog is not read again, and the
+    # sweep that ends the walk says how far the first part reached through it
+    lemmy.clear_requests()
+    assert main(["sweep", "--dry-run", "--report", "rest.json"]) == 0
+    said = _gaps(capsys.readouterr().out)
+    assert _modlog_reads(lemmy) == []
+    assert MODLOG_CUT.search(said), said
+    assert said.count("post removals in the modlog") == 1
+    assert "posts their authors deleted" in said
+    rest = json.loads((tmp_path / "rest.json").read_text())
+    assert [w for w in rest["summary"]["warnings"] if SAID in w] == [said.split(": ", 1)[1]]
+
+    # forgotten with the position: the next sweep walks the modlog anew, no cut now
+    monkeypatch.setattr(v3, "MAX_PAGE", 100)
+    assert main(["sweep", "--dry-run"]) == 0
+    said = _gaps(capsys.readouterr().out)
+    assert _modlog_reads(lemmy)
+    assert "post removals in the modlog" not in said
+    assert "posts their authors deleted" in said
+    assert lemmy.mutating_requests() == []

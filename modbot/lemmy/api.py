@@ -8,7 +8,7 @@ it (``modbot.lemmy.v3.LemmyClient`` for Lemmy 0.19) and is listed in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -160,6 +160,18 @@ class LemmyApi(Protocol):
         the modlog's and the media list's page limit, with how far back they reached),
         then what the account's settings hid where no query overrides them (0.19's
         ``GET /user`` follows ``show_nsfw``)."""
+        ...
+
+    def listing_cuts(self) -> dict[str, str]:
+        """The lines ``not_reached`` says after ``never_listed``, by listing: what the
+        listings read so far recorded, kept with a sweep's stored position so that the
+        process resuming it says them too (``restore_listing_cuts``)."""
+        ...
+
+    def restore_listing_cuts(self, cuts: Mapping[str, str]) -> None:
+        """From now on ``listing_cuts`` is ``cuts`` (and what listings read next add):
+        a walk's own, as kept with the sweep's position by the process that began it,
+        or none for a walk from its start (not a walk this client read before)."""
         ...
 
     #: Whether ``upload_pages`` lists the newest first (0.19); 1.0's media list has no

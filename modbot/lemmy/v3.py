@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -188,6 +188,12 @@ class LemmyClient(PictrsStore, Transport):
 
     def not_reached(self) -> list[str]:
         return [*self.never_listed, *self._cut.values()]
+
+    def listing_cuts(self) -> dict[str, str]:
+        return dict(self._cut)
+
+    def restore_listing_cuts(self, cuts: Mapping[str, str]) -> None:
+        self._cut = dict(cuts)
 
     def admin_ids(self) -> frozenset[int]:
         return views_v3.admin_ids(self.site())

@@ -48,7 +48,7 @@ import heapq
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -203,6 +203,9 @@ class LemmyClientV4(PictrsStore, Transport):
         # The site's custom emojis read last, and whether reading them fails (warned once)
         self._emojis: frozenset[str] = frozenset()
         self._emojis_failed = False
+        # What an earlier process of a sweep resumed here recorded (``restore_listing_cuts``):
+        # 1.0's listings record none, but a sweep begun on 0.19 still missed it
+        self._cut: dict[str, str] = {}
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -229,7 +232,13 @@ class LemmyClientV4(PictrsStore, Transport):
 
     def not_reached(self) -> list[str]:
         # cursor listings without a page limit (a walk says its own stops: a loop)
-        return list(self.never_listed)
+        return [*self.never_listed, *self._cut.values()]
+
+    def listing_cuts(self) -> dict[str, str]:
+        return dict(self._cut)
+
+    def restore_listing_cuts(self, cuts: Mapping[str, str]) -> None:
+        self._cut = dict(cuts)
 
     def admin_ids(self) -> frozenset[int]:
         """``GET /site`` alone: one request where ``site_info`` sends three."""
