@@ -10,7 +10,7 @@ from fakelemmy import FakeLemmy
 from fakelemmy.scenarios import standard_cast
 from modbot.actions.executor import Executor
 from modbot.config.settings import Secret
-from modbot.lemmy import LemmyClient, LemmyLoginError
+from modbot.lemmy import LemmyClient, LemmyLoginError, LemmyUnavailable
 from modbot.model import PlannedAction, Target
 from modbot.store import Store
 
@@ -62,4 +62,23 @@ def test_a_login_refused_with_400_mid_run_is_not_tried_again_by_each_action(tmp_
         with pytest.raises(LemmyLoginError, match="site_ban") as refused:
             client.login()
         assert refused.value.error == "site_ban"
+        assert logins(lemmy) == [200, 400]
+
+
+def test_a_rate_limited_login_is_not_retried_in_seconds_nor_by_each_action(tmp_path):
+    with FakeLemmy(login_rate_limit=(1, 3600)) as lemmy:
+        lemmy.cast = standard_cast(lemmy)
+        sleeps: list[float] = []
+        client = client_for(lemmy, sleeps)
+        client.login()  # the hour's one login
+        lemmy.invalidate_tokens("modbot")  # dropped: a logout elsewhere
+        posts, outcomes = removals_for(lemmy, tmp_path, client, 3)
+        assert [(o.status, o.retry) for o in outcomes] == [("failed", True)] * 3
+        assert "few logins an hour" in outcomes[0].detail
+        # one try, refused: no retries seconds apart, no new try per action
+        assert logins(lemmy) == [200, 400]
+        assert sleeps == []
+        assert not any(lemmy.post(p.id).removed for p in posts)
+        with pytest.raises(LemmyUnavailable, match="few logins an hour"):
+            client.login()
         assert logins(lemmy) == [200, 400]

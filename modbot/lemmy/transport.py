@@ -8,7 +8,7 @@ What it takes care of, because Lemmy does not tell you:
   anonymous on reads: the API version's ``check_session`` notices that); a login Lemmy
   refused (the password changed while the bot runs, the account banned or deleted) is
   not tried again for ``LOGIN_REFUSED_WAIT``: each request that needed it fails with the
-  same error;
+  same error; a rate-limited login too (no retries seconds apart);
 - 400 ``rate_limit_error`` (429 in v4), 5xx and timeouts are retried with exponential
   backoff, except an action the caller cannot tell was carried out when its answer did
   not come (``resend_unanswered``: 0.19's bans and removals); every request waits for
@@ -330,7 +330,8 @@ class Transport:
         self.requests = 0  # every HTTP request sent, retries and logins included
         self.logins = 0
         # A login Lemmy refused, and when (monotonic): not tried again for a while.
-        self._refused: tuple[float, LemmyLoginError] | None = None
+        # A rate-limited login too (LemmyUnavailable: the action is tried again later).
+        self._refused: tuple[float, LemmyError] | None = None
         # Called with each new token, so it can be kept for the next run (see restore_token).
         self.on_login: Callable[[str], None] | None = None
 
@@ -374,16 +375,9 @@ class Transport:
                     ) from None
                 attempt += 1
                 if attempt > self.retries:
-                    hint = (
-                        # the login's own bucket (a few an hour per address), not ours
-                        "Lemmy takes only a few logins an hour from one address: wait, "
-                        "then try again"
-                        if what == "login" and exc.code == "rate_limit_error"
-                        else "is Lemmy up and the request rate (lemmy.requests_per_minute) "
-                        "low enough?"
-                    )
                     raise LemmyUnavailable(
-                        f"{what}: still failing after {self.retries} retries ({exc}); {hint}",
+                        f"{what}: still failing after {self.retries} retries ({exc}); is "
+                        "Lemmy up and the request rate (lemmy.requests_per_minute) low enough?",
                         error=exc.code,
                     ) from None
                 delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
@@ -543,6 +537,17 @@ class Transport:
         def once() -> dict[str, Any]:
             try:
                 return self.send("POST", url, auth=False, json=payload)
+            except Transient as exc:
+                if exc.code != "rate_limit_error":
+                    raise
+                # The login's own bucket (a few an hour per address) refills in minutes,
+                # not seconds: a retry in seconds is refused too, and spends nothing useful.
+                raise LemmyUnavailable(
+                    f"login as {self.username!r}: Lemmy refuses logins for now "
+                    "(rate_limit_error): it takes only a few logins an hour from one "
+                    "address: wait, then try again",
+                    error="rate_limit_error",
+                ) from None
             except LoggedOut as exc:
                 if exc.code is None:  # no Lemmy error in it: not Lemmy's answer
                     ask = (
@@ -568,9 +573,10 @@ class Transport:
         with self._lock:
             refused = self._refused
             if refused is not None and time.monotonic() - refused[0] < LOGIN_REFUSED_WAIT:
-                # The password changed while the bot runs: every action of a cycle would
-                # try its own login, and Lemmy allows only a few an hour.
-                raise LemmyLoginError(
+                # The password changed while the bot runs, or logins are rate-limited:
+                # every action of a cycle would try its own login, and Lemmy allows
+                # only a few an hour.
+                raise type(refused[1])(
                     f"{refused[1]} (refused {time.monotonic() - refused[0]:.0f} s ago; "
                     f"tried again {LOGIN_REFUSED_WAIT:.0f} s after)",
                     status=refused[1].status,
@@ -582,8 +588,11 @@ class Transport:
                 if isinstance(exc, LemmyLoginError):
                     self._refused = (time.monotonic(), exc)
                     raise
+                if exc.error == "rate_limit_error":  # said in full by ``once``
+                    self._refused = (time.monotonic(), exc)
+                    raise
                 if isinstance(exc, LemmyUnavailable):
-                    # Lemmy down or rate-limiting: a passing failure (an action is tried again).
+                    # Lemmy down: a passing failure (an action is tried again).
                     raise LemmyUnavailable(
                         f"login as {self.username!r} failed: {exc}",
                         status=exc.status,
