@@ -18,7 +18,8 @@ What it takes care of, because Lemmy does not tell you:
   longer. Requests of other libraries (pythorhead's actions) are sent through the same
   transport;
 - an answer that is not what Lemmy sends (not JSON, an HTML page with status 200) is a
-  ``LemmyBadAnswer``, never a traceback;
+  ``LemmyBadAnswer``, never a traceback; so is a redirect, which is not followed (the
+  token would go along) and whose empty body is no answer of Lemmy's;
 - ``read_only=True`` (dry-run) refuses every mutating call before it leaves the process.
 The token, the password and the pict-rs API key are never logged.
 
@@ -35,7 +36,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpcore
 import httpx
@@ -446,6 +447,8 @@ class Transport:
                 status=r.status_code,
                 error=code,
             )
+        if r.is_redirect:
+            raise self._redirected(method, url, r)
         if body is None and r.content.strip():
             kind = r.headers.get("content-type", "no content type").split(";")[0]
             raise LemmyBadAnswer(
@@ -463,6 +466,26 @@ class Transport:
                 error="bad_answer",
             )
         return body if body is not None else {}
+
+    def _redirected(self, method: str, url: str, r: httpx.Response) -> LemmyBadAnswer:
+        """A redirect, not followed: the login would go along (to another host, maybe),
+        and a redirected POST may arrive as a GET or not at all. Its empty body is no
+        answer of Lemmy's (a login without a token, an action seemingly done)."""
+        where = urljoin(url, r.headers.get("location", "")).split("?")[0].split("#")[0]
+        rest = url[len(self.url) :] if url.startswith(self.url) else None
+        if rest is not None and where != url and where.endswith(rest):
+            fix = f"set LEMMY_URL to {shown_url(where[: len(where) - len(rest)] or where)}"
+        elif rest is not None:
+            fix = "set LEMMY_URL to the address Lemmy answers at itself"
+        else:
+            fix = "give the address it redirects to"
+        return LemmyBadAnswer(
+            f"{method} {shown_url(url.replace(self.url, ''))}: HTTP {r.status_code}, it "
+            f"redirects to {shown_url(where)}: {fix} (modbot follows no redirects: its login "
+            "would go along)",
+            status=r.status_code,
+            error="bad_answer",
+        )
 
     # ``read_visitor_first``: reads go without the login until Lemmy says the instance
     # is private; and whether a dry run said once that a logged-in read marks a post
