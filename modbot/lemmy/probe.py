@@ -236,7 +236,7 @@ def _lemmy_of(answer: httpx.Response, shown: str, speaks: tuple[str, ...], pinne
     if answer.status_code == 200:
         try:
             body = answer.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
             body = None
     software = body.get("software") if isinstance(body, dict) else None
     if not isinstance(software, dict):
@@ -311,7 +311,7 @@ def pictrs_key(url: str, key: str, timeout: float = 10.0) -> Finding:
         )
     try:
         body = answer.json() if "json" in kind else None
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     # pict-rs answers its internal API in JSON with a "msg", an error as much as
     # {"msg": "ok", "aliases": []}: a web page (a reverse proxy's, Lemmy's front end)

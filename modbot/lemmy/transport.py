@@ -418,7 +418,7 @@ class Transport:
             raise Transient(f"connection error: {type(exc).__name__}") from None
         try:
             body = r.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
             body = None
         code = _error_code(body)
         if r.status_code == 429 or code == "rate_limit_error":
