@@ -416,6 +416,19 @@ class Transport:
             ) from None
         except httpx.TransportError as exc:
             raise Transient(f"connection error: {type(exc).__name__}") from None
+        except httpx.DecodingError:
+            raise LemmyBadAnswer(
+                f"{method} {shown_url(url.replace(self.url, ''))}: an answer whose body is not "
+                "what its Content-Encoding says (gzip, br...); is LEMMY_URL the Lemmy API, "
+                "not a proxy that mangles answers?",
+                error="bad_answer",
+            ) from None
+        except httpx.TooManyRedirects:
+            raise LemmyBadAnswer(
+                f"{method} {shown_url(url.replace(self.url, ''))}: it redirects too many "
+                "times (a loop?); is LEMMY_URL the Lemmy instance's address?",
+                error="bad_answer",
+            ) from None
         try:
             body = r.json()
         except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
