@@ -30,6 +30,7 @@ from classifier.concepts import (
     DANBOORU_SCORES,
     RESERVED_CONCEPT_NAMES,
 )
+from modbot.actions.kinds import ACTIONS
 from modbot.config.schema import (
     BUILTIN_LABELS,
     BUILTIN_SCORES,
@@ -173,15 +174,44 @@ _FOUND_IN = {
 _NO_COMMUNITY = {"avatar", "banner", "bio", "site_icon", "site_banner", "site_sidebar"}
 
 
-def never_acts(rule: Rule) -> str | None:
-    """Why `rule` cannot act on any image, for a check-rules warning; None if it can."""
+def _kinds(rule: Rule) -> set[str]:
+    """The kinds of item `rule` can match."""
     c = rule.if_
     every = {k for k in ITEM_TYPES if k not in ("any", "incoming")}
     kinds = every if not c.type or "any" in c.type else set(c.type)
     if c.found_in:
         kinds = {k for k in kinds if _FOUND_IN[k] & set(c.found_in)}
-        if not kinds:
-            return f"no {' or '.join(c.type or ['item'])} has images in {', '.join(c.found_in)}"
+    return kinds
+
+
+# A community's or the site's image (and one in their texts) has no author to ban
+_AUTHORLESS = {k for k in PROFILE_TYPES if k.startswith(("community_", "site_"))}
+
+
+def idle_actions(rule: Rule) -> dict[str, str]:
+    """The actions of `rule` that do nothing to every kind of item it can match, each
+    with why (docs/rules.md, "Profile and community images"); the handlers skip them."""
+    kinds, then = _kinds(rule), rule.then
+    if not kinds or "incoming" in kinds:
+        return {}
+    postless = {"upload", *PROFILE_TYPES}  # there is no post or comment to take down
+    idle: dict[str, str] = {}
+    for action in ("remove", "purge_item"):
+        if getattr(then, action) and kinds <= postless:
+            idle[action] = "there is no post or comment"
+    if then.ban and kinds <= _AUTHORLESS:
+        idle["ban"] = "a community's or the site's image has no author to ban"
+    elif then.ban and then.ban.scope == "community" and kinds <= postless:
+        idle["ban"] = "a community ban needs a community, and they have none"
+    return idle
+
+
+def never_acts(rule: Rule) -> str | None:
+    """Why `rule` cannot act on any image, for a check-rules warning; None if it can."""
+    c = rule.if_
+    kinds = _kinds(rule)
+    if c.found_in and not kinds:
+        return f"no {' or '.join(c.type or ['item'])} has images in {', '.join(c.found_in)}"
     if kinds == {"incoming"} and (
         c.community or c.author or c.scope or c.skipped or c.fetch_failed
     ):
@@ -724,6 +754,26 @@ class _Checker:
         why = never_acts(rule)
         if why:
             self.add((*at, "if"), f"rule {rule.name!r} can never act: {why}", warning=True)
+            return
+        idle = idle_actions(rule)
+        kinds = " or ".join(sorted(_kinds(rule)))
+        asked = [k.name for k in ACTIONS.values() if k.asked(rule.then)]
+        if idle and set(asked) <= set(idle):
+            # a removal rule that matches wins over the removal rules below it, even so
+            said = "; ".join(f"then.{a} does nothing ({why})" for a, why in idle.items())
+            self.add(
+                (*at, "then"),
+                f"rule {rule.name!r} can never act on {kinds} images: {said}; yet, "
+                "matching, it wins over the removal rules below it",
+                warning=True,
+            )
+            return
+        for action, why in idle.items():
+            self.add(
+                (*at, "then", action),
+                f"rule {rule.name!r}: then.{action} does nothing to {kinds} images: {why}",
+                warning=True,
+            )
 
     def check_quoted_false(self, at: tuple, rule: Rule) -> None:
         """`remove: "false"` is text, so the reason: the rule removes. Said, not refused
