@@ -114,3 +114,33 @@ def test_a_sweep_resumed_after_the_modlog_still_says_how_far_it_reached(
     assert "post removals in the modlog" not in said
     assert "posts their authors deleted" in said
     assert lemmy.mutating_requests() == []
+
+
+def test_a_live_sweep_ends_with_its_warnings_on_the_terminal(
+    fake_lemmy, tiny, tmp_path, monkeypatch, capsys
+):
+    """Before: `modbot sweep` printed its summary and the not-reached line, and its
+    warnings (a listing that could not be read, a paging loop, the account) went to the
+    log alone, lines long scrolled away by the end of a long sweep, and to --report.
+    `modbot sweep --store` listed them at its end; now the sweep through Lemmy's
+    listings does too, the not-reached line still once."""
+    lemmy = fake_lemmy
+    lemmy.add_post(lemmy.cast.pics, lemmy.cast.alice, name="ok")
+    rules = write_rules(tmp_path, lemmy, tiny)
+    monkeypatch.chdir(tmp_path)
+    bot_environment(monkeypatch, lemmy, tmp_path / "state.sqlite3", rules, pictrs=True)
+    lemmy.fail_next("/api/v3/modlog", status=400, error="couldnt_find_modlog")
+
+    assert main(["sweep", "--all"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    warned = [line for line in lines if line.startswith("warning: ")]
+    assert warned == [
+        "warning: removed posts: the modlog could not be read (GET /api/v3/modlog: HTTP 400 "
+        "couldnt_find_modlog); the posts moderators removed and their comments were not read"
+    ], out
+    # after the summary, with the not-reached line said once
+    done = next(i for i, line in enumerate(lines) if " (live) done: " in line)
+    assert lines.index(warned[0]) > done
+    assert SAID not in warned[0]
+    _gaps(out)

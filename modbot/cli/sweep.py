@@ -39,6 +39,9 @@ Ctrl-C or SIGTERM finish the batch in hand (up to 50 items) and stop (exit statu
 `modbot sweep` resumes where it stopped. On a terminal a progress bar shows the count
 and the rate (no total: Lemmy counts only the instance's own posts and comments, and a
 sweep walks the federated ones too); otherwise a progress line is logged every 30 s.
+It ends with its summary, its warnings again (`warning: ...`), and what Lemmy's listings
+kept from the whole walk, a resumed sweep's earlier part included (`not reached through
+Lemmy's listings: ...`; `modbot sweep --store` reaches their files).
 
 Without --dry-run a sweep acts, so it needs the state file's lock, as `modbot run` does:
 while the daemon runs on the same state, a sweep exits at once with status {LOCKED} (or

@@ -80,6 +80,10 @@ def sweep(
         interrupted = not pipeline.sweep_ended
         state = "interrupted (run it again to resume)" if interrupted else "done"
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
+        # the warnings again, at the end: the log's lines scrolled away hours ago (as
+        # `modbot sweep --store` ends)
+        for warning in dict.fromkeys(pipeline.warnings):
+            print(f"warning: {warning}")
         gaps = unreached()
         if gaps:
             print(f"sweep {pipeline.run_id}: {gaps}")
