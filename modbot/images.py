@@ -227,9 +227,8 @@ def _with_cached_copy(ref: ImageRef, thumbnail: ImageRef | None, instance_url: s
 
 
 def _make_ref(url: str, location: Location, instance_url: str) -> ImageRef | None:
-    url = url.strip()
     try:
-        absolute = urljoin(instance_url.rstrip("/") + "/", url)
+        absolute = _absolute(url.strip(), instance_url)
     except ValueError:  # "http://[x": browsers show nothing; the item's others count
         return None
     if _split(absolute) is None:
@@ -237,6 +236,26 @@ def _make_ref(url: str, location: Location, instance_url: str) -> ImageRef | Non
     original = _own_original(absolute, instance_url)
     alias = pictrs_alias(original or absolute, instance_url)
     return ImageRef(url=absolute, location=location, alias=alias, original_url=original)
+
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def _absolute(url: str, instance_url: str) -> str:
+    """``url`` resolved on the instance's pages as a browser resolves it (WHATWG URL):
+    before an http(s) host it skips any number of slashes (``https:///host/a.jpg``,
+    ``///host/a.jpg``), and a scheme other than the page's is followed by a host
+    whatever the slashes (``http:host/a.jpg``); ``urljoin`` read these as paths of the
+    instance, so the image people saw was never fetched."""
+    base = instance_url.rstrip("/") + "/"
+    scheme = _SCHEME.match(url)
+    if scheme and scheme[1].lower() in ("http", "https"):
+        rest = url[scheme.end() :]
+        if scheme[1].lower() != urlsplit(base).scheme.lower() or rest.startswith("//"):
+            return f"{scheme[1]}://{rest.lstrip('/')}"
+    elif not scheme and url.startswith("//"):
+        return f"{urlsplit(base).scheme}://{url.lstrip('/')}"
+    return urljoin(base, url)
 
 
 # --- markdown --------------------------------------------------------------------
