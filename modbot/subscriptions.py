@@ -161,25 +161,46 @@ class FeedList:
 
 
 def peer_verdict(policy: Policy, hashes: Mapping[str, str]) -> dict[str, Any] | None:
-    """The verdict a ``use: classified`` feed gives the very file with these hashes (as
-    ``Verdict.to_dict()``: labels, no scores), or None: the classifier decides."""
+    """The verdict the ``use: classified`` feeds give the very file with these hashes
+    (as ``Verdict.to_dict()``: labels, no scores), or None: the classifier decides.
+
+    It stands for the classifier's only where the rules can act on it as they would on
+    the classifier's, so that a feed never makes the bot do less than it would without
+    it: every classified feed holding the file says the same (a ``bad`` and an
+    ``innocent`` between them: the classifier decides, not their order in rules.yaml),
+    and a ``bad`` one's label is one a rule's ``labels:`` names (``modbot confirm
+    --bad`` labels ``abuse`` unless told, which no rule can name: the file is classified
+    here)."""
+    found = []
     for name, fl in policy.feeds.items():
-        if fl.use != "classified":
-            continue
-        found = fl.entry(hashes)
-        if found is None:
-            continue
-        entry, how = found
-        return {
-            "labels": [entry.label] if entry.verdict == "bad" else [],
-            "scores": {},
-            "model": f"feed {name}",
-            "random_weights": False,
-            "concept_version": None,
-            "unreadable": None,
-            "peer": {"feed": name, "verdict": entry.verdict, "label": entry.label, "match": how},
-        }
-    return None
+        if fl.use == "classified" and (hit := fl.entry(hashes)) is not None:
+            found.append((name, *hit))
+    if not found:
+        return None
+    if len({entry.verdict for _, entry, _ in found}) > 1:
+        log.debug("peers disagree on sha256 %s: the classifier decides", hashes.get("sha256"))
+        return None
+    name, entry, how = found[0]
+    labels = list(dict.fromkeys(e.label for _, e, _ in found)) if entry.verdict == "bad" else []
+    named = {label for rule in policy.rules for label in rule.if_.labels or ()}
+    if labels and not named.intersection(labels):
+        log.debug(
+            "feed %s: sha256 %s is %s by its label %s, which no rule names: the classifier decides",
+            name,
+            hashes.get("sha256"),
+            entry.verdict,
+            ", ".join(labels),
+        )
+        return None
+    return {
+        "labels": labels,
+        "scores": {},
+        "model": f"feed {name}",
+        "random_weights": False,
+        "concept_version": None,
+        "unreadable": None,
+        "peer": {"feed": name, "verdict": entry.verdict, "label": entry.label, "match": how},
+    }
 
 
 def refresh(

@@ -27,15 +27,27 @@ def test_a_peers_labels_do_not_each_become_a_series(fake_lemmy, photos, tiny, tm
         FeedEntry("sha256", hashlib.sha256(photos[n]).hexdigest(), "bad", labels[n], date.today())
         for n in names
     ]
-    body, sig = sign_feed(make_feed("peer.example", entries, generated_at=datetime.now(UTC)), KEY)
-    url = lemmy.add_remote_file("hashes.json", body, content_type="application/json")
-    lemmy.add_remote_file("hashes.json.sig", sig, content_type="text/plain")
-    rules = write_rules(tmp_path, lemmy, tiny, rules=" []")
-    rules.write_text(
-        rules.read_text()
-        + f'feeds:\n  peer: {{url: "{url}", key: "{public_key_text(KEY)}", use: classified,'
-        " instance: peer.example}\n"
+    # a second peer agrees each file is bad, as `csam`: a peer's verdict is taken only
+    # when a rule names one of its labels (and the classified feeds agree), so each file
+    # gets its first peer's own word and `csam`
+    agreeing = [FeedEntry("sha256", e.hash, "bad", "csam", date.today()) for e in entries]
+    feeds = ""
+    for name, listed in (("peer", entries), ("peer2", agreeing)):
+        feed = make_feed("peer.example", listed, generated_at=datetime.now(UTC))
+        body, sig = sign_feed(feed, KEY)
+        url = lemmy.add_remote_file(f"{name}/hashes.json", body, content_type="application/json")
+        lemmy.add_remote_file(f"{name}/hashes.json.sig", sig, content_type="text/plain")
+        feeds += (
+            f'  {name}: {{url: "{url}", key: "{public_key_text(KEY)}", use: classified,'
+            " instance: peer.example}\n"
+        )
+    rules = write_rules(
+        tmp_path,
+        lemmy,
+        tiny,
+        rules="\n  - name: peer csam\n    if: {labels: csam}\n    then: {report: csam}",
     )
+    rules.write_text(rules.read_text() + "feeds:\n" + feeds)
     bot = Bot(lemmy, tmp_path, rules)
     bot("run", "--once")  # the feed fetched and kept: the daemon's first cycle uses it
     for n in names:
@@ -50,12 +62,12 @@ def test_a_peers_labels_do_not_each_become_a_series(fake_lemmy, photos, tiny, tm
 
     # the peer's verdicts were taken, its labels kept in the record (`modbot audit`)
     recorded = sorted(label for r in bot.decisions() for label in r["labels"])
-    assert recorded == ["case-20261204-1", "case-20261204-2", "csam"]
+    assert recorded == ["case-20261204-1", "case-20261204-2", "csam", "csam", "csam"]
     fired = {
         dict(labelled)["label"]: v
         for (name, labelled), v in samples.items()
         if name == "modbot_verdicts_total"
     }
-    assert fired.get("csam") == 1
+    assert fired.get("csam") == 3
     assert fired.get("_other") == 2
     assert not [label for label in fired if label.startswith("case-")], sorted(fired)
