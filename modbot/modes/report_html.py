@@ -63,13 +63,10 @@ def _link(url: Any, text: Any, *, css: str = "") -> str:
 def _is_flagged(d: Mapping[str, Any]) -> bool:
     """Flagged as a verdict is (``Verdict.flagged``): any label fired (a custom concept of
     the admin's too), or a hash list, or a rule matched."""
-    # a record not decided again keeps what its rule did only under `recorded`
+    # a record not decided again keeps its verdict and what its rule did under `recorded`
     recorded = d.get("recorded") or {}
-    return (
-        bool(d.get("hash_match"))
-        or bool(d.get("labels"))
-        or bool(d.get("rule"))
-        or bool(recorded.get("rule") or recorded.get("actions"))
+    return any(bool(d.get(key)) for key in ("hash_match", "labels", "rule")) or any(
+        bool(recorded.get(key)) for key in ("hash_match", "labels", "rule", "actions")
     )
 
 
@@ -279,6 +276,8 @@ def _recorded(d: Mapping[str, Any]) -> str:
     if not recorded.get("rule") and not actions:
         return '<span class="muted">no rule matched</span>'
     parts = [_e(recorded.get("rule") or "no rule")]
+    if recorded.get("exempt"):
+        parts.append(f'<span class="muted">exempt: {_e(recorded["exempt"])}</span>')
     parts += [f"{_e(a.get('action'))} {_outcome(a)}" for a in actions]
     return "<br>".join(parts)
 

@@ -71,6 +71,20 @@ _SCOPES = {False: ("live",), True: ("dry-run", REPORT_SCOPE)}
 # skip reasons of an image whose file was fetched but got no verdict
 NEVER_CLASSIFIED = frozenset({"classifier_unavailable", "classifier_error", "unchecked"})
 
+# what a record not decided again keeps under `recorded`, as its run decided it
+_RECORDED = (
+    "rule",
+    "actions",
+    "labels",
+    "scores",
+    "hash_match",
+    "exempt",
+    "matched",
+    "skipped",
+    "skipped_detail",
+    "unreadable",
+)
+
 
 class Redecider:
     """Decides the recorded decisions of a window again, one at a time, with
@@ -144,11 +158,22 @@ class Redecider:
         subject, why_not = self._subject(record)
         if subject is None:
             self.not_redecided += 1
+            # What the record decided is kept apart, under `recorded`: the report counts
+            # what it decided, and an old verdict's label, exemption or skip is none of
+            # that (the summary counted them with no row of the page showing them).
+            recorded = {k: record[k] for k in _RECORDED if record.get(k) is not None}
+            recorded.update(rule=record.get("rule"), actions=record.get("actions") or [])
+            for key in _RECORDED:
+                out.pop(key, None)
             out.update(
                 not_redecided=why_not,
                 rule=None,
                 actions=[],
-                recorded={"rule": record.get("rule"), "actions": record.get("actions") or []},
+                labels=[],
+                scores={},
+                hash_match=None,
+                skipped=None,
+                recorded=recorded,
             )
             return out
         self.redecided += 1
