@@ -408,7 +408,7 @@ def _images_by(
     i = text.find("![")
     while i != -1:
         end_alt = closing.get(i + 1)
-        if end_alt is None:
+        if end_alt is None or _escaped(text, i):
             i = text.find("![", i + 2)
             continue
         nxt = end_alt + 1
@@ -428,6 +428,16 @@ def _images_by(
             i = text.find("![", nxt)
         else:
             i = text.find("![", i + 2)
+
+
+def _escaped(text: str, i: int) -> bool:
+    """Whether ``text[i]`` follows an odd run of backslashes: ``\\![a](url)`` is a "!"
+    and a link to markdown-it, no image (and one no one sees must not take the place
+    of a real one within ``fetch.max_images_per_item``)."""
+    start = i
+    while start and text[start - 1] == "\\":
+        start -= 1
+    return (i - start) % 2 == 1
 
 
 _BRACKET_OR_ESCAPE = re.compile(r"\\.|[\[\]]", re.DOTALL)
