@@ -276,10 +276,14 @@ def write_run_report(
 ) -> str:
     """Write one run's decisions (``pipeline.run_id``) to ``path``, read from the store
     a batch at a time (``modbot.modes.report_stream``: flat memory); with ``gate``, the
-    upload gate's records since ``since`` too."""
+    upload gate's records since ``since`` too. The run's warnings are the report's,
+    unless ``extra`` names its own (a sweep adds what it did not reach)."""
     from modbot.modes.report_stream import ReportBuilder
 
     extra = options.pop("extra", None)
+    if pipeline.warnings and "warnings" not in (extra or {}):
+        # what the run skipped or could not read, in its report as on its terminal
+        extra = {**(extra or {}), "warnings": list(pipeline.warnings)}
     with ReportBuilder(
         path,
         since=since,
