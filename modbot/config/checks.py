@@ -231,6 +231,94 @@ def never_acts(rule: Rule) -> str | None:
     return None
 
 
+def _test_implies(narrow: Any, wide: Any) -> bool:
+    """Whether every value passing the comparison `narrow` passes `wide` too."""
+    if wide.op in (">", ">=") and narrow.op in (">", ">="):
+        return narrow.value > wide.value or (
+            narrow.value == wide.value and (wide.op == ">=" or narrow.op == ">")
+        )
+    if wide.op in ("<", "<=") and narrow.op in ("<", "<="):
+        return narrow.value < wide.value or (
+            narrow.value == wide.value and (wide.op == "<=" or narrow.op == "<")
+        )
+    return False
+
+
+def _any_of(narrow: Any, wide: Any) -> bool:
+    """A condition that holds when any of its values does: `narrow` holds only where `wide`
+    does (a list of fewer, or true where `wide` is true)."""
+    if wide is None:
+        return True
+    if narrow is None:
+        return False
+    if wide is True:
+        return True
+    return narrow is not True and set(narrow) <= set(wide)
+
+
+def _all_of(narrow: Any, wide: Any, keys: tuple[str, ...], tests: tuple[str, ...] = ()) -> bool:
+    if wide is None:
+        return True
+    if narrow is None:
+        return False
+    for key in keys:
+        want, have = getattr(wide, key), getattr(narrow, key)
+        if want is None:
+            continue
+        if have is None:
+            return False
+        if key in tests:
+            if not _test_implies(have, want):
+                return False
+        elif key == "name":
+            if not set(have) <= set(want):
+                return False
+        elif have != want:
+            return False
+    return True
+
+
+def beats(first: Rule, later: Rule, moderators_exempt: bool) -> bool:
+    """Whether removal rule `first`, tried before removal rule `later`, matches every image
+    `later` matches, so that `later` never acts (the first matching removal rule wins).
+    Only what can be read off the conditions: no warning rather than a wrong one."""
+    if not (first.is_removal and later.is_removal) or not _kinds(later) <= _kinds(first):
+        return False
+
+    def exempts_moderators(rule: Rule) -> bool:
+        if rule.moderators_exempt is not None:
+            return rule.moderators_exempt
+        if rule.if_.author and rule.if_.author.moderator:
+            return False
+        return moderators_exempt
+
+    if exempts_moderators(first) and not exempts_moderators(later):
+        return False  # a moderator's image: `first` is exempt, `later` acts
+    a, b = first.if_, later.if_
+    if a.found_in is not None and not _any_of(b.found_in, a.found_in):
+        return False
+    for key in ("labels", "hash_list"):
+        if not _any_of(getattr(b, key), getattr(a, key)):
+            return False
+    # without `skipped` or `fetch_failed` a rule matches only images that were checked
+    if a.skipped is None and a.fetch_failed is None:
+        if b.skipped is not None or b.fetch_failed is not None:
+            return False
+    elif not (_any_of(b.skipped, a.skipped) and _any_of(b.fetch_failed, a.fetch_failed)):
+        return False
+    if a.unreadable is not None and a.unreadable != b.unreadable:
+        return False
+    narrower = b.scores or {}
+    for name, test in (a.scores or {}).items():
+        if name not in narrower or not _test_implies(narrower[name], test):
+            return False
+    if a.scope not in (None, "all") and a.scope != b.scope:
+        return False
+    return _all_of(b.community, a.community, ("name", "nsfw", "local")) and _all_of(
+        b.author, a.author, ("local", "bot_account", "moderator", "account_age"), ("account_age",)
+    )
+
+
 def _names(section: Any) -> list[str]:
     return [k for k in section if isinstance(k, str)] if isinstance(section, dict) else []
 
@@ -440,6 +528,7 @@ class _Checker:
         self.check_rule_names()
         for i, rule in zip(self.rule_index, self.model.rules):
             self.check_rule(i, rule)
+        self.check_beaten_rules()
         if not self.model.rules and not self.rule_index and not self.data.get("rules"):
             self.add(
                 ("rules",), "no rules: modbot will record verdicts but never act", warning=True
@@ -772,6 +861,28 @@ class _Checker:
             self.add(
                 (*at, "then", action),
                 f"rule {rule.name!r}: then.{action} does nothing to {kinds} images: {why}",
+                warning=True,
+            )
+
+    def check_beaten_rules(self) -> None:
+        """A removal rule that one tried before it always beats never acts: said, since
+        the admin wrote it to act (a narrower rule below a broader one, say)."""
+        placed = sorted(
+            zip(self.rule_index, self.model.rules), key=lambda p: (-p[1].priority, p[0])
+        )
+        for n, (i, later) in enumerate(placed):
+            first = next(
+                (r for _, r in placed[:n] if beats(r, later, self.model.exempt.moderators)),
+                None,
+            )
+            if first is None:
+                continue
+            self.add(
+                ("rules", i, "if"),
+                f"rule {later.name!r} can never act: rule {first.name!r} (priority "
+                f"{first.priority}, tried first) matches every image it matches, and the first "
+                f"matching removal rule wins; give {later.name!r} a higher priority than "
+                f"{first.priority}, or put its actions in {first.name!r}",
                 warning=True,
             )
 
