@@ -90,6 +90,9 @@ logging.getLogger("httpx").addFilter(_HideDeleteTokens())
 
 USER_AGENT = f"modbot/{__version__} (Lemmy automoderator)"
 LOGIN_REFUSED_WAIT = 300.0  # seconds before a refused login is tried again
+# The most of one answer read into memory: Lemmy's largest (a page of 50 posts with
+# their communities, /site with its languages and emojis) are well under 1 MiB.
+MAX_ANSWER_BYTES = 16 * 2**20
 
 
 class Transient(Exception):
@@ -405,8 +408,11 @@ class Transport:
         elif auth and self._token:
             headers["Authorization"] = f"Bearer {self._token.reveal()}"
         try:
-            with self._deadline.within(self.timeout):
-                r = self.http.request(method, url, headers=headers, **kwargs)
+            with (
+                self._deadline.within(self.timeout),
+                self.http.stream(method, url, headers=headers, **kwargs) as r,
+            ):
+                self._read_bounded(method, url, r)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # no connection: the request never reached Lemmy
             raise Transient(f"connection error: {type(exc).__name__}", unanswered=False) from None
@@ -479,6 +485,24 @@ class Transport:
                 error="bad_answer",
             )
         return body if body is not None else {}
+
+    def _read_bounded(self, method: str, url: str, r: httpx.Response) -> None:
+        """Read ``r``'s body, up to ``MAX_ANSWER_BYTES`` (decoded): a hostile or broken
+        answer of gigabytes is cut off there, not read whole into memory."""
+        chunks, size = [], 0
+        for chunk in r.iter_bytes():
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise LemmyBadAnswer(
+                    f"{method} {shown_url(url.replace(self.url, ''))}: HTTP {r.status_code} "
+                    f"with an answer larger than {MAX_ANSWER_BYTES // 2**20} MiB, far more "
+                    "than Lemmy sends; not read further. Is LEMMY_URL the Lemmy API, not a "
+                    "proxy's or another site's?",
+                    status=r.status_code,
+                    error="bad_answer",
+                )
+            chunks.append(chunk)
+        r._content = b"".join(chunks)  # what Response.read() keeps: .json(), .text read it
 
     def _redirected(self, method: str, url: str, r: httpx.Response) -> LemmyBadAnswer:
         """A redirect, not followed: the login would go along (to another host, maybe),
