@@ -754,7 +754,15 @@ class _AllOf(Section):
 
 
 class CommunityCondition(_AllOf):
-    name: SomeNames | None = None
+    # the forms of exempt.communities: one that could never match is refused the same way
+    name: (
+        Annotated[
+            list[Annotated[str, _actor_entry("community", "!", "c")]],
+            BeforeValidator(_one_or_many),
+            _NonEmpty,
+        ]
+        | None
+    ) = None
     nsfw: bool | None = None
     local: bool | None = None
 
