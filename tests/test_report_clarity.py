@@ -55,7 +55,9 @@ def test_scores_words_and_what_next_in_the_report(fake_lemmy, photos, tiny, tmp_
         assert re.search(r"csam \u22120\.\d{3} \(fires at > 0: no\)", text), name
         # an action repeated for another image and an image not checked, in their words
         assert "repeat already decided for another image of this item" in text
-        assert "Images not checked (1)" in text and "Not checked (by reason)" in text
+        assert (
+            "Images not checked, no rule matched (1)" in text and "Not checked (by reason)" in text
+        )
         # "skipped" is no label of the report's own any more (messages may still say it)
         assert ">skipped<" not in page and "Skipped" not in text
         # no word is cut in a narrow column: only links and hashes may wrap anywhere

@@ -85,7 +85,7 @@ def test_records_not_decided_again_count_only_there(fake_lemmy, photos, tiny, tm
     assert "4 images in 4 items" in said and "0 matched a rule; 1 could not be checked" in said
     # the sections' rows add up to the summary
     assert "Recorded, not decided again (3)" in said
-    assert "Images not checked (1)" in said
+    assert "Images not checked, no rule matched (1)" in said
     assert "Checked, no rule matched (0)" in said and "Decisions with a rule (0)" in said
     assert "No label fired." in said and "Exempt (rule matched" not in said
     assert "probe exempt: the author moderates this community" in said

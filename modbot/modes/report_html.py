@@ -298,7 +298,9 @@ _TITLES = {
     "acted": "Decisions with a rule",
     "gate": "At the upload gate: files accepted, refused, or decided without a verdict",
     "not_redecided": "Recorded, not decided again",
-    "skipped": "Images not checked",
+    # a rule may act on an image not checked: its card is among those with a rule (the
+    # summary's "could not be checked" counts both)
+    "skipped": "Images not checked, no rule matched",
     "rest": "Checked, no rule matched",
 }
 _LAST_COLUMN = {"not_redecided": "why", "skipped": "reason", "rest": "labels"}
