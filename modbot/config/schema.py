@@ -804,6 +804,19 @@ class Conditions(Section):
 
     _given = field_validator("*", mode="before")(_given)
 
+    @field_validator("type")
+    @classmethod
+    def _any_alone(cls, v: list[str] | None) -> list[str] | None:
+        # `any` is every type but incoming: beside others it swallows them, and the list
+        # reads as narrower than it is
+        if v and "any" in v and len(set(v)) > 1:
+            others = ", ".join(t for t in v if t != "any")
+            raise ValueError(
+                f"`any` (every type but incoming) beside {others}: write `any` alone to "
+                f"match every item, or [{others}] without it"
+            )
+        return v
+
     @model_validator(mode="after")
     def _not_empty(self) -> Conditions:
         if not any(getattr(self, f) is not None for f in type(self).model_fields):
