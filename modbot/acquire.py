@@ -52,7 +52,16 @@ from modbot.fetch import (
 from modbot.fetch.identity import Identity
 from modbot.hashes import hashes_of, hashing_version
 from modbot.images import data_images, is_data_reference
-from modbot.model import CheckedCopy, CycleStats, ImageRef, Item, ItemImage
+from modbot.model import (
+    VIDEO_EXTENSIONS,
+    VIDEO_STILL_QUERY,
+    CheckedCopy,
+    CycleStats,
+    ImageRef,
+    Item,
+    ItemImage,
+    extension,
+)
 from modbot.store import KnownFile, Store
 from modbot.subscriptions import peer_verdict
 
@@ -399,23 +408,26 @@ class Acquirer:
                 task.add_done_callback(_releases(hold))
 
     def _fetch_urls(self, ref: ImageRef) -> tuple[str, ...]:
-        if ref.alias and (url := self._local_url(ref.alias)):
-            return (url,)
-        if ref.cached_alias and ref.cached_url and (url := self._local_url(ref.cached_alias)):
+        if ref.alias:
+            return (self._local_url(ref.alias),)
+        if ref.cached_alias and ref.cached_url:
             # the instance's stored copy of a remote image, read as a local upload is
+            url = self._local_url(ref.cached_alias)
             return tuple(url if u == ref.cached_url else u for u in ref.fetch_urls)
         return ref.fetch_urls
 
-    def _local_url(self, alias: str) -> str | None:
+    def _local_url(self, alias: str) -> str:
+        """Where a local upload is read: the file pict-rs stores, whatever rendition the
+        link asks for (``?format=webp&thumbnail=256`` is another file, whose hash no
+        list holds), a video as its still."""
         # The Lemmy API version's own URL of a local upload (1.0 has no route for 0.19's
         # /pictrs/image/ links in older content).
         if url := self.local_image_url(alias):
             return url
-        # A local upload is read through LEMMY_URL, which may be the instance's internal
-        # address (http://lemmy:8536) when the public one is not reachable from the bot.
-        if self.settings.lemmy_url != self.public_url:
-            return f"{self.settings.lemmy_url}/pictrs/image/{alias}"
-        return None
+        # Read through LEMMY_URL, which may be the instance's internal address
+        # (http://lemmy:8536) when the public one is not reachable from the bot.
+        url = f"{self.settings.lemmy_url}/pictrs/image/{alias}"
+        return f"{url}?{VIDEO_STILL_QUERY}" if extension(alias) in VIDEO_EXTENSIONS else url
 
     def _in_loop(self, coro: Any) -> Any:
         """Run ``coro`` on the pipeline's event loop (its thread starts on first use);
