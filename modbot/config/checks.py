@@ -114,6 +114,13 @@ _EXPECTED = {
 }
 
 
+# a number past a bound: the key of the bound in the error's ctx, and the words
+_BOUNDS = {
+    "greater_than_equal": ("ge", "less than", "or more"),
+    "less_than_equal": ("le", "more than", "or less"),
+}
+
+
 def where(loc: tuple, data: Any) -> str:
     """A readable place: `rule 'nsfw outside nsfw communities': then.report`."""
     parts = [
@@ -147,6 +154,15 @@ def error_message(err: Mapping[str, Any], data: Any) -> str:
         return f"{where(loc[:-1], data) or 'the file'}: missing {loc[-1]!r}"
     if kind == "too_short":
         return f"{prefix}is empty: list at least one, or leave the condition out"
+    if kind in _BOUNDS and isinstance(given, (int, float)):
+        # pydantic's "Input should be less than or equal to 1": the value, the bound
+        # and what to give, in words
+        key, than, give = _BOUNDS[kind]
+        bound = err["ctx"][key]
+        text = f"{prefix}{given:g} is {than} {bound:g}: give {bound:g} {give}"
+        if loc[-1] == "threshold" and 1 < given <= 100:
+            text += f" (a similarity, like 0.23: did you mean {given / 100:g}?)"
+        return text
     if kind in ("value_error", "assertion_error"):
         return prefix + str(err["ctx"]["error"])
     if kind == "string_type" and given is not None and not isinstance(given, (dict, list)):
