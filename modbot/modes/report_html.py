@@ -260,11 +260,14 @@ def _compact_row(d: Mapping[str, Any]) -> str:
         reason = _skip_text(d)
     else:
         reason = ", ".join(d.get("labels") or [])
+    last = _e(reason)
+    if section_of(d) == "rest":  # a checked image: its scores too, as a card says them
+        last = f"{last} {_scores(d)}" if last else _scores(d)
     recorded = f"<td>{_recorded(d)}</td>" if d.get("not_redecided") else ""
     return (
         f"<tr><td>{_item_cell(d)}</td><td>{_e(image.get('location'))}</td>"
         f"<td>{_image_link(d)}</td><td><code>{_e(sha[:16])}</code></td>"
-        f"<td>{_e(reason)}</td>{recorded}</tr>"
+        f"<td>{last}</td>{recorded}</tr>"
     )
 
 
@@ -303,7 +306,7 @@ _TITLES = {
     "skipped": "Images not checked, no rule matched",
     "rest": "Checked, no rule matched",
 }
-_LAST_COLUMN = {"not_redecided": "why", "skipped": "reason", "rest": "labels"}
+_LAST_COLUMN = {"not_redecided": "why", "skipped": "reason", "rest": "labels, scores"}
 
 
 def section_of(d: Mapping[str, Any]) -> str:
