@@ -101,3 +101,25 @@ def test_a_cached_copy_alone_in_its_file_is_purged(fake_lemmy, photos, tiny, tmp
     assert "/internal/purge" in _pictrs_writes(lemmy)
     assert not lemmy.image_exists(bobs.alias)
     assert _purge_outcome(tmp_path, post.id)["status"] == "done"
+
+
+@pytest.mark.both_lemmys
+def test_a_remote_image_pict_rs_holds_no_copy_of_is_not_recorded_purged(
+    fake_lemmy, photos, tiny, tmp_path, monkeypatch
+):
+    """Nobody viewed it through the proxy (the bot reads the original): pict-rs has no copy.
+    Recorded done, the audit said a purge happened that never did, and it counted against
+    the safety valve's hourly limit."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    remote = lemmy.add_remote_file("never-viewed.jpg", photos[BAD])
+    url = lemmy.proxy_url(remote)
+    post = lemmy.add_post(cast.pics, cast.alice, name="look", body=f"![x]({url})")
+    _env(lemmy, photos, tiny, tmp_path, monkeypatch)
+    assert main(["run", "--once"]) == 0
+    assert lemmy.post(post.id).removed
+    assert "/internal/purge" not in _pictrs_writes(lemmy)
+    outcome = _purge_outcome(tmp_path, post.id)
+    assert outcome["status"] == "skipped", outcome
+    assert (
+        outcome["detail"] == f"nothing to purge: pict-rs holds no copy of remote image {remote}"
+    ), outcome

@@ -286,7 +286,21 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
         # The copy is one file with any upload of the same bytes: purging it deletes
         # those too, so it is asked first as a purge by alias is (above). Its own alias
         # is pict-rs' and has no uploader: one more such alias could be an admin's.
-        shared = _sharing_uploads(ex, f"proxy:{url}", lambda: ex.client.proxied_aliases(url))
+        listed: list[str] = []
+
+        def copies() -> list[str]:
+            listed.extend(ex.client.proxied_aliases(url))
+            return listed
+
+        shared = _sharing_uploads(ex, f"proxy:{url}", copies)
+        if shared is not None and shared[1] != [_NOT_LISTED] and not listed:
+            # nobody viewed it through the proxy (the bot reads the original): a purge
+            # would purge nothing, and its record say it did, counted by the safety valve
+            return ActionOutcome(
+                "purge_image",
+                "skipped",
+                f"nothing to purge: pict-rs holds no copy of remote image {url}",
+            )
         if shared is not None and shared[0]:
             return ActionOutcome(
                 "purge_image",
