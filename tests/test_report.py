@@ -139,6 +139,9 @@ def test_html_has_counts_first_then_decisions_and_no_image(tmp_path):
     assert "flagged image" in page
     # a content security policy that forbids anything remote, should anything slip
     assert "default-src 'none'" in page
+    # nor do the links' hosts learn that the page was opened: browsers look up the
+    # names of a page's links ahead (DNS prefetch) unless it says not to
+    assert '<meta http-equiv="x-dns-prefetch-control" content="off">' in page
 
 
 def test_html_escapes_hostile_content():
