@@ -137,6 +137,13 @@ def where(loc: tuple, data: Any) -> str:
     return ".".join(str(p) for p in parts)
 
 
+# What a moderator may write for a rule's `if:` and `then:`
+_RULE_WORDS = {
+    **dict.fromkeys(("when", "conditions", "condition", "match"), "if"),
+    **dict.fromkeys(("actions", "action", "do"), "then"),
+}
+
+
 def error_message(err: Mapping[str, Any], data: Any) -> str:
     kind, loc, given = err["type"], tuple(err["loc"]), err.get("input")
     if kind == "extra_forbidden":
@@ -145,6 +152,9 @@ def error_message(err: Mapping[str, Any], data: Any) -> str:
         hint = suggest(key, allowed)
         if key == "if_":
             hint = " (write `if:`)"
+        elif "then" in allowed and str(key).lower() in _RULE_WORDS:
+            # closest in spelling is not closest in meaning: `when` is no typo of `then`
+            hint = f" (write `{_RULE_WORDS[str(key).lower()]}:`)"
         place = where(loc[:-1], data)
         tail = hint or (f"; allowed here: {', '.join(allowed)}" if allowed else "")
         return f"unknown key {key!r}{' in ' + place if place else ''}{tail}"
