@@ -279,3 +279,15 @@ def test_what_next_gives_a_threatexchange_allow_list_its_own_line_form(tmp_path)
     with listed.open("a") as f:
         f.write(line + "\n")
     assert load().skipped == [] and load().lookup(hashes) == "pdq distance 0"
+
+
+def test_a_report_is_its_owners_only_whatever_the_file_was(tmp_path):
+    """It names flagged files and accounts: 0600, as the README says, also where the
+    file was there before with another mode (each write replaces it whole)."""
+    import stat
+
+    path = tmp_path / "r.html"
+    path.write_text("old")
+    path.chmod(0o644)
+    write_report(path, sample())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
