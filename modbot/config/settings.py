@@ -118,6 +118,13 @@ class Settings:
                 f"LEMMY_URL must start with http:// or https://, got {_without_login(url)!r}"
             )
         pictrs_url = (env.get("PICTRS_URL") or "").rstrip("/") or None
+        if pictrs_url and not pictrs_url.startswith(("http://", "https://")):
+            # `pictrs:8080` (a compose file's form) would be taken and fail only when a
+            # rule purges, when the admin needs it
+            raise SettingsError(
+                "PICTRS_URL must start with http:// or https:// (like http://pictrs:8080), "
+                f"got {_without_login(pictrs_url)!r}"
+            )
         api_key = env.get("PICTRS_API_KEY") or None
         if bool(pictrs_url) != bool(api_key):
             raise SettingsError(
