@@ -1294,7 +1294,10 @@ def http_health(url: str, timeout: float = 10.0) -> tuple[bool, str]:
 
     try:
         answer = httpx.get(url, timeout=timeout)
-        body = answer.json()
+        try:
+            body = answer.json()
+        except RecursionError:  # nested thousands deep: not JSON the parser can read
+            raise ValueError("JSON nested too deep to parse") from None
     except (httpx.HTTPError, ValueError) as exc:
         return False, f"{url}: no answer ({type(exc).__name__}: {exc})"
     if answer.status_code != 200 or not isinstance(body, dict) or body.get("ok") is not True:
