@@ -480,17 +480,20 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.feed.startswith(("http://", "https://")):
         import asyncio
 
-        from modbot.fetch import Fetcher, PrivateAddress, redact
-        from modbot.subscriptions import feed_limits
+        from modbot.fetch import Fetcher, PrivateAddress, TooLarge, redact
+        from modbot.subscriptions import SIGNATURE_NOT_THERE, feed_limits
 
         async def download() -> tuple[bytes, bytes]:
             # as a subscriber asks (modbot.subscriptions): the same limits, the signature
             # beside the feed, behind the same query (a token)
             async with Fetcher(feed_limits(), allowed_hosts=args.allow_host) as fetcher:
                 body = await fetcher.fetch_file(args.feed, max_bytes=MAX_FEED_BYTES)
-                sig = await fetcher.fetch_file(
-                    signature_url(args.feed), max_bytes=MAX_SIGNATURE_BYTES + 1
-                )
+                try:
+                    sig = await fetcher.fetch_file(
+                        signature_url(args.feed), max_bytes=MAX_SIGNATURE_BYTES
+                    )
+                except TooLarge as exc:  # a web page where it should be: said as a subscriber does
+                    raise TooLarge(exc.url, SIGNATURE_NOT_THERE) from None
                 assert body is not None and sig is not None  # no conditional request
                 return body.data, sig.data
 
