@@ -11,7 +11,12 @@ __all__ = ["describe", "suggest"]
 
 def suggest(word: Any, choices: Any) -> str:
     """`" (did you mean 'remove'?)"` when `word` looks like a typo of one of `choices`."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    names = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
+    if not close:
+        # `CSAM` for `csam`: letter for letter the two share nothing, yet one is meant
+        lower = {n.lower(): n for n in reversed(names)}
+        close = [lower[m] for m in difflib.get_close_matches(str(word).lower(), lower, n=1)]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
