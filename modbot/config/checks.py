@@ -42,6 +42,8 @@ from modbot.config.schema import (
     PROFILE_TYPES,
     UPLOAD_ROOM_S,
     UPLOAD_TIMEOUT_S,
+    Actions,
+    Conditions,
     PolicyFile,
     Rule,
 )
@@ -155,6 +157,11 @@ def error_message(err: Mapping[str, Any], data: Any) -> str:
         elif "then" in allowed and str(key).lower() in _RULE_WORDS:
             # closest in spelling is not closest in meaning: `when` is no typo of `then`
             hint = f" (write `{_RULE_WORDS[str(key).lower()]}:`)"
+        elif "then" in allowed and key in Conditions.model_fields:
+            # right word, one indent too far left: say where it goes
+            hint = ": a condition, write it under `if:`"
+        elif "then" in allowed and key in Actions.model_fields:
+            hint = ": an action, write it under `then:`"
         place = where(loc[:-1], data)
         tail = hint or (f"; allowed here: {', '.join(allowed)}" if allowed else "")
         return f"unknown key {key!r}{' in ' + place if place else ''}{tail}"
