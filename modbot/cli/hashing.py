@@ -9,10 +9,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult
 
 from modbot.cli.common import Subparsers
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from modbot.feeds import VerifiedFeed
 
 MAX_IMAGE_BYTES = 200_000_000  # an image file given to `modbot hash`
 
@@ -363,7 +368,8 @@ def _add_feed(subparsers: Subparsers) -> None:
         help="check a feed (URL or file) and its signature against a public key",
         description=(
             "Download (with the bot's safe fetcher and its limits for a feed: 32 MB, 2 "
-            "minutes) or read a feed and its signature "
+            "minutes for the feed and its signature in all, both once more when the feed "
+            "changed between them) or read a feed and its signature "
             "(URL.sig / FILE.sig) and check them as a subscriber does: the key, the "
             "signature, the format, the instance, the age. Prints the entries' counts, "
             "or why the feed is refused. Exit status: 0 valid, 1 refused."
@@ -463,14 +469,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from collections import Counter
     from urllib.parse import urlsplit
 
-    from modbot.feeds import (
-        MAX_FEED_BYTES,
-        MAX_SIGNATURE_BYTES,
-        public_key_argument,
-        signature_url,
-        verify_feed,
-        verify_feed_files,
-    )
+    from modbot.feeds import public_key_argument, verify_feed_files
 
     try:
         key = public_key_argument(args.key)
@@ -478,27 +477,12 @@ def run_verify(args: argparse.Namespace) -> int:
         return _cannot("feed verify", exc, args.key)
     max_age = args.max_age  # a timedelta: argparse applies the type to the default too
     if args.feed.startswith(("http://", "https://")):
-        import asyncio
-
-        from modbot.fetch import Fetcher, PrivateAddress, TooLarge, redact
-        from modbot.subscriptions import SIGNATURE_NOT_THERE, feed_limits
-
-        async def download() -> tuple[bytes, bytes]:
-            # as a subscriber asks (modbot.subscriptions): the same limits, the signature
-            # beside the feed, behind the same query (a token)
-            async with Fetcher(feed_limits(), allowed_hosts=args.allow_host) as fetcher:
-                body = await fetcher.fetch_file(args.feed, max_bytes=MAX_FEED_BYTES)
-                try:
-                    sig = await fetcher.fetch_file(
-                        signature_url(args.feed), max_bytes=MAX_SIGNATURE_BYTES
-                    )
-                except TooLarge as exc:  # a web page where it should be: said as a subscriber does
-                    raise TooLarge(exc.url, SIGNATURE_NOT_THERE) from None
-                assert body is not None and sig is not None  # no conditional request
-                return body.data, sig.data
+        from modbot.fetch import PrivateAddress, redact
 
         try:
-            body, sig = asyncio.run(download())
+            verified = _fetch_and_verify(
+                args.feed, key, instance=args.instance, max_age=max_age, hosts=args.allow_host
+            )
         except PrivateAddress as exc:
             # the fetcher's advice is for images; this command's is --allow-host
             why = exc.message.split("; add it to the allowed hosts", 1)[0]
@@ -509,7 +493,6 @@ def run_verify(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        verified = verify_feed(body, sig, key, instance=args.instance, max_age=max_age)
     else:
         try:
             verified = verify_feed_files(args.feed, key, instance=args.instance, max_age=max_age)
@@ -526,6 +509,61 @@ def run_verify(args: argparse.Namespace) -> int:
     if verified.ignored:
         print(f"  ignored: {verified.ignored} PDQ entries below quality 50")
     return 0
+
+
+def _fetch_and_verify(
+    url: str, key: str, *, instance: str | None, max_age: timedelta, hosts: list[str]
+) -> VerifiedFeed:
+    """The feed at ``url`` downloaded and verified as a subscriber does it
+    (``modbot.subscriptions``): its limits and refusal words, the signature beside the
+    feed behind the same query (a token), one deadline for the whole try, and both
+    files fetched once more when the feed changed between the two downloads (a publish
+    in between)."""
+    import asyncio
+    import time
+
+    from modbot.feeds import (
+        MAX_FEED_BYTES,
+        MAX_SIGNATURE_BYTES,
+        FeedChanged,
+        signature_url,
+        verify_feed,
+    )
+    from modbot.fetch import Fetcher, FetchTimeout, TooLarge
+    from modbot.subscriptions import SIGNATURE_NOT_THERE, feed_limits
+
+    limits = feed_limits()
+    # one deadline for the feed, its signature, and both again (each download's own
+    # deadline would let the try take 4 of them)
+    deadline = time.monotonic() + limits.total_timeout
+
+    async def download() -> tuple[bytes, bytes]:
+        async with Fetcher(limits, allowed_hosts=hosts) as fetcher:
+            body = await fetcher.fetch_file(url, max_bytes=MAX_FEED_BYTES)
+            try:
+                sig = await fetcher.fetch_file(signature_url(url), max_bytes=MAX_SIGNATURE_BYTES)
+            except TooLarge as exc:  # a web page where it should be: said as a subscriber does
+                raise TooLarge(exc.url, SIGNATURE_NOT_THERE) from None
+            assert body is not None and sig is not None  # no conditional request
+            return body.data, sig.data
+
+    async def in_time() -> tuple[bytes, bytes]:
+        try:
+            return await asyncio.wait_for(download(), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise FetchTimeout(
+                url,
+                f"the feed and its signature took longer than {limits.total_timeout:g} s in all",
+            ) from None
+
+    for attempt in (1, 2):
+        body, sig = asyncio.run(in_time())
+        try:
+            return verify_feed(body, sig, key, instance=instance, max_age=max_age)
+        except FeedChanged:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _cannot(command: str, exc: OSError, path: str) -> int:
