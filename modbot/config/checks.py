@@ -311,23 +311,13 @@ def _all_of(narrow: Any, wide: Any, keys: tuple[str, ...], tests: tuple[str, ...
     return True
 
 
-def beats(first: Rule, later: Rule, moderators_exempt: bool) -> bool:
-    """Whether removal rule `first`, tried before removal rule `later`, matches every image
-    `later` matches, so that `later` never acts (the first matching removal rule wins).
-    Only what can be read off the conditions: no warning rather than a wrong one."""
-    if not (first.is_removal and later.is_removal) or not _kinds(later) <= _kinds(first):
-        return False
+# Removal rules compared pairwise for check_beaten_rules: far more than a file has
+MAX_RULES_COMPARED = 400
 
-    def exempts_moderators(rule: Rule) -> bool:
-        if rule.moderators_exempt is not None:
-            return rule.moderators_exempt
-        if rule.if_.author and rule.if_.author.moderator:
-            return False
-        return moderators_exempt
 
-    if exempts_moderators(first) and not exempts_moderators(later):
-        return False  # a moderator's image: `first` is exempt, `later` acts
-    a, b = first.if_, later.if_
+def covers(a: Conditions, b: Conditions) -> bool:
+    """Whether conditions `a` hold for every image conditions `b` hold for, as far as can
+    be read off them (the item kinds are the caller's): no claim rather than a wrong one."""
     if a.found_in is not None and not _any_of(b.found_in, a.found_in):
         return False
     for key in ("labels", "hash_list"):
@@ -899,13 +889,37 @@ class _Checker:
 
     def check_beaten_rules(self) -> None:
         """A removal rule that one tried before it always beats never acts: said, since
-        the admin wrote it to act (a narrower rule below a broader one, say)."""
-        placed = sorted(
-            zip(self.rule_index, self.model.rules), key=lambda p: (-p[1].priority, p[0])
-        )
-        for n, (i, later) in enumerate(placed):
+        the admin wrote it to act (a narrower rule below a broader one, say). The first
+        matching removal rule wins, so `first` beats `later` when it holds wherever
+        `later` does, for the same kinds of item, and does not spare a moderator that
+        `later` acts on."""
+        default = self.model.exempt.moderators
+
+        def exempts_moderators(rule: Rule) -> bool:
+            if rule.moderators_exempt is not None:
+                return rule.moderators_exempt
+            if rule.if_.author and rule.if_.author.moderator:
+                return False
+            return default
+
+        placed = [
+            (i, rule, _kinds(rule), exempts_moderators(rule))
+            for i, rule in sorted(
+                zip(self.rule_index, self.model.rules), key=lambda p: (-p[1].priority, p[0])
+            )
+            if rule.is_removal
+        ]
+        if len(placed) > MAX_RULES_COMPARED:
+            return  # pairs past counting: the file is checked in about a second still
+        for n, (i, later, kinds, exempts) in enumerate(placed):
             first = next(
-                (r for _, r in placed[:n] if beats(r, later, self.model.exempt.moderators)),
+                (
+                    rule
+                    for _, rule, their_kinds, their_exempts in placed[:n]
+                    if kinds <= their_kinds
+                    and not (their_exempts and not exempts)
+                    and covers(rule.if_, later.if_)
+                ),
                 None,
             )
             if first is None:
