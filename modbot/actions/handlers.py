@@ -173,6 +173,9 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
     if t.kind == "file":
         return _on_showing(ex, t, planned, purge_item)
     if t.kind == "post":
+        spared = _post_files_spared(ex, t)
+        if spared is not None:
+            return spared
         return ex.once(
             "purge_item",
             t.key,
@@ -189,6 +192,49 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
             verify=lambda row: _read_item(ex, t) is None,
         )
     return ActionOutcome("purge_item", "skipped", f"{_what(t)} is no post or comment to purge")
+
+
+def _post_files_spared(ex: Executor, t: Target) -> ActionOutcome | None:
+    """Lemmy (0.19 and 1.0) purges a post's link and thumbnail from pict-rs with the post
+    (the last segment of each URL taken as the alias; the whole file, every alias of it):
+    skipped when that file is an admin's upload or the site's image. None: purge it
+    (also when it is done or planned already: ``once`` says so)."""
+    row = ex.store.action("purge_item", t.key)
+    if (row and row["status"] in DONE) or ex.planned_already("purge_item", t.key):
+        return None
+    try:
+        post = _read_item(ex, t)
+    except LemmyError as exc:
+        why = f"could not read the post's images before purging it ({exc}): tried again next cycle"
+        return ActionOutcome("purge_item", "failed", why[:500], retry=True)
+    if post is None:
+        return None
+    for url in (post.link, post.thumbnail):
+        alias = (url or "").split("?")[0].rstrip("/").rpartition("/")[2]
+        if not alias:
+            continue
+        same = [alias]
+        if ex.pictrs_api:
+            try:
+                same += [a for a in ex.client.file_aliases(alias) if a != alias]
+            except LemmyError as exc:
+                log.warning("pict-rs could not list the aliases of %s: %s", alias, exc)
+        sha256 = t.image_sha256 if t.image_alias == alias else None
+        for other in same:
+            site = ex.store.site_shows(other, sha256)
+            if ex.store.image_owners(other, sha256) & ex.admin_ids:
+                whose = "an admin's upload or in an admin's post"
+            elif site is not None:
+                whose = _WHAT[site]
+            else:
+                continue
+            return ActionOutcome(
+                "purge_item",
+                "skipped",
+                f"purging post {t.id} purges its image {alias} from pict-rs too (Lemmy does, "
+                f"the whole file), which is {whose}: never acted on",
+            )
+    return None
 
 
 # Only an admin sets the site's icon and banner and writes its sidebar, whoever
