@@ -128,6 +128,7 @@ __all__ = [
     "make_feed",
     "parse_public_key",
     "public_key_text",
+    "published_at",
     "publishing",
     "sign_feed",
     "signature_url",
@@ -409,6 +410,21 @@ def published_entries(path: str | Path) -> int:
         return 0
     entries = data.get("entries") if isinstance(data, dict) else None
     return len(entries) if isinstance(entries, list) else 0
+
+
+def published_at(path: str | Path) -> datetime | None:
+    """When the feed file at `path` was generated, read from its first line (the
+    canonical layout `Feed.to_bytes` writes: format, instance, generated_at, then the
+    entries); None when there is none, or it is not one this code wrote."""
+    try:
+        if not Path(path).is_file():  # a FIFO would block the open
+            return None
+        with open(path, "rb") as f:
+            head = f.read(1024).split(b"\n", 1)[0]  # about 100 bytes and the instance's name
+        data = json.loads(head.decode("ascii") + "]}")  # the entries' list closed
+        return _parse_time(data["generated_at"]) if isinstance(data, dict) else None
+    except (OSError, ValueError, RecursionError, KeyError, FeedError):
+        return None
 
 
 # Verification.

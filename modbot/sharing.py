@@ -14,16 +14,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from modbot.errors import ModbotError
 from modbot.feeds import (
+    CLOCK_SKEW,
     VERDICTS,
     FeedEntry,
     load_private_key,
     make_feed,
+    published_at,
     published_entries,
     publishing,
     write_feed,
@@ -171,6 +173,19 @@ def _entries(
     return entries, left_out
 
 
+def _dated_after(out: str | Path, now: datetime | None) -> datetime:
+    """When the feed to be written at ``out`` is generated: ``now``, but at least a
+    second after the feed there (feeds are dated to the second, and a subscriber keeps
+    the copy it has over one of the same date: a second publish in the same second
+    would be ignored). Not past what subscribers take as their clock's skew: a feed
+    there dated further ahead (a clock set back since) is left behind."""
+    when = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    previous = published_at(out)
+    if previous is not None and when <= previous < when + CLOCK_SKEW:
+        return previous + timedelta(seconds=1)
+    return when
+
+
 def publish(
     store: Store,
     *,
@@ -192,7 +207,7 @@ def publish(
     # subscribers refuse a rollback)
     with publishing(out):
         entries, left_out = _entries(store, kinds)
-        feed = make_feed(instance, entries, generated_at=now)
+        feed = make_feed(instance, entries, generated_at=_dated_after(out, now))
         if not feed.entries and not allow_empty and (held := published_entries(out)):
             which = f"of kind {', '.join(kinds)} " if kinds is not None else ""
             raise PublishRefused(
