@@ -12,7 +12,8 @@ What it takes care of, because Lemmy does not tell you:
 - 400 ``rate_limit_error`` (429 in v4), 5xx and timeouts are retried with exponential
   backoff, except an action the caller cannot tell was carried out when its answer did
   not come (``resend_unanswered``: 0.19's bans and removals); every request waits for
-  the configured request-rate cap first;
+  the configured request-rate cap first; a ``Retry-After`` is waited in full, and one
+  longer than ``max_backoff`` fails the request at once and holds it back until then;
 - ``timeout`` is one deadline for the whole request (connect, TLS, sending, every read),
   not per read: a server trickling a byte every few seconds cannot hold a request
   longer. Requests of other libraries (pythorhead's actions) are sent through the same
@@ -29,12 +30,15 @@ Every concern of the HTTP session in one place, shared by every API version.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -93,6 +97,9 @@ LOGIN_REFUSED_WAIT = 300.0  # seconds before a refused login is tried again
 # The most of one answer read into memory: Lemmy's largest (a page of 50 posts with
 # their communities, /site with its languages and emojis) are well under 1 MiB.
 MAX_ANSWER_BYTES = 16 * 2**20
+# The longest Retry-After believed: Lemmy's longest bucket (import_user_settings) is a
+# day; a larger one (a broken proxy's) would hold an action back until a restart.
+RETRY_AFTER_MAX = 86400.0
 
 
 class Transient(Exception):
@@ -147,6 +154,32 @@ class RateLimiter:
             self._next = max(now, self._next) + self.interval
         if delay > 0:
             self._sleep(delay)
+
+
+def retry_after(value: str | None) -> float | None:
+    """The seconds a ``Retry-After`` header asks to wait: delta-seconds (with a fraction,
+    as some proxies send), or an HTTP date; None when there is none or it is unreadable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:  # "-0000": UTC, says RFC 5322
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):  # "nan", "inf"
+        return None
+    return min(max(0.0, seconds), RETRY_AFTER_MAX)
+
+
+def _again_in(seconds: float) -> str:
+    """When a rate-limited Lemmy takes requests again, for a human."""
+    when = datetime.now(UTC) + timedelta(seconds=seconds)
+    return f"in {seconds:.0f} s, at {when:%Y-%m-%d %H:%M:%S} UTC (its Retry-After)"
 
 
 def _error_code(body: Any) -> str | None:
@@ -333,9 +366,13 @@ class Transport:
         self._lock = threading.RLock()
         self.requests = 0  # every HTTP request sent, retries and logins included
         self.logins = 0
-        # A login Lemmy refused, and when (monotonic): not tried again for a while.
-        # A rate-limited login too (LemmyUnavailable: the action is tried again later).
-        self._refused: tuple[float, LemmyError] | None = None
+        # A login Lemmy refused, when (monotonic), and for how long it is not tried
+        # again: LOGIN_REFUSED_WAIT, or a rate-limited login's longer Retry-After. A
+        # rate-limited login too (LemmyUnavailable: the action is tried again later).
+        self._refused: tuple[float, float, LemmyError] | None = None
+        # A request Lemmy refused with a Retry-After longer than a request waits, by
+        # ``what``: (monotonic time before which it is not sent again, since when)
+        self._not_before: dict[str, tuple[float, float]] = {}
         # Called with each new token, so it can be kept for the next run (see restore_token).
         self.on_login: Callable[[str], None] | None = None
 
@@ -364,6 +401,21 @@ class Transport:
         whether it was done before it sends it again (the next cycle)."""
         relogged = False
         attempt = 0
+        with self._lock:
+            held = self._not_before.get(what)
+            if held is not None and held[0] <= time.monotonic():
+                del self._not_before[what]
+                held = None
+        if held is not None:
+            # Lemmy said when it takes this again (the next cycle's try of an action,
+            # another thread's): sent earlier, it is only refused again.
+            now = time.monotonic()
+            raise LemmyUnavailable(
+                f"{what}: rate limited: Lemmy takes requests again {_again_in(held[0] - now)}"
+                f"; not sent before then (said {now - held[1]:.0f} s ago): a later cycle "
+                "tries it",
+                error="rate_limit_error",
+            )
         while True:
             self.limiter.wait()
             with self._lock:
@@ -377,6 +429,18 @@ class Transport:
                         "out: the next cycle looks on Lemmy whether it did",
                         error=exc.code,
                     ) from None
+                if exc.retry_after is not None and exc.retry_after > self.max_backoff:
+                    # Retried at max_backoff it would only be refused again (and again,
+                    # for each action): fail now, and hold it back until then.
+                    now = time.monotonic()
+                    with self._lock:
+                        self._not_before[what] = (now + exc.retry_after, now)
+                    raise LemmyUnavailable(
+                        f"{what}: {exc}: Lemmy takes requests again "
+                        f"{_again_in(exc.retry_after)}, longer than a request waits "
+                        f"({self.max_backoff:g} s); not sent before then: a later cycle tries it",
+                        error=exc.code,
+                    ) from None
                 attempt += 1
                 if attempt > self.retries:
                     raise LemmyUnavailable(
@@ -385,8 +449,8 @@ class Transport:
                         error=exc.code,
                     ) from None
                 delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-                if exc.retry_after is not None:
-                    delay = min(self.max_backoff, max(delay, exc.retry_after))
+                if exc.retry_after is not None:  # within max_backoff (see above)
+                    delay = max(delay, exc.retry_after)
                 log.warning("%s: %s; retry %d/%d in %.1fs", what, exc, attempt, self.retries, delay)
                 self._sleep(delay)
             except LoggedOut:
@@ -441,10 +505,9 @@ class Transport:
             body = None
         code = _error_code(body)
         if r.status_code == 429 or code == "rate_limit_error":
-            retry_after = r.headers.get("Retry-After")
             raise Transient(
                 "rate limited",
-                float(retry_after) if retry_after and retry_after.isdigit() else None,
+                retry_after(r.headers.get("Retry-After")),
                 code="rate_limit_error",
                 unanswered=False,  # refused before it was carried out
             )
@@ -593,19 +656,26 @@ class Transport:
             **self.LOGIN_FIELDS,
         }
         url = f"{self.url}{self.API}{self.LOGIN}"
+        wait = LOGIN_REFUSED_WAIT  # before a refused login is tried again
 
         def once() -> dict[str, Any]:
+            nonlocal wait
             try:
                 return self.send("POST", url, auth=False, json=payload)
             except Transient as exc:
                 if exc.code != "rate_limit_error":
                     raise
                 # The login's own bucket (a few an hour per address) refills in minutes,
-                # not seconds: a retry in seconds is refused too, and spends nothing useful.
+                # not seconds: a retry in seconds is refused too, and spends nothing useful;
+                # nor one before the time Lemmy says (1.0's Retry-After, up to an hour).
+                when = ": wait, then try again"
+                if exc.retry_after is not None:
+                    wait = max(wait, exc.retry_after)
+                    when = f"; it takes them again {_again_in(exc.retry_after)}"
                 raise LemmyUnavailable(
                     f"login as {self.username!r}: Lemmy refuses logins for now "
                     "(rate_limit_error): it takes only a few logins an hour from one "
-                    "address: wait, then try again",
+                    f"address{when}",
                     error="rate_limit_error",
                 ) from None
             except LoggedOut as exc:
@@ -632,24 +702,24 @@ class Transport:
 
         with self._lock:
             refused = self._refused
-            if refused is not None and time.monotonic() - refused[0] < LOGIN_REFUSED_WAIT:
+            if refused is not None and time.monotonic() - refused[0] < refused[1]:
                 # The password changed while the bot runs, or logins are rate-limited:
                 # every action of a cycle would try its own login, and Lemmy allows
                 # only a few an hour.
-                raise type(refused[1])(
-                    f"{refused[1]} (refused {time.monotonic() - refused[0]:.0f} s ago; "
-                    f"tried again {LOGIN_REFUSED_WAIT:.0f} s after)",
-                    status=refused[1].status,
-                    error=refused[1].error,
+                raise type(refused[2])(
+                    f"{refused[2]} (refused {time.monotonic() - refused[0]:.0f} s ago; "
+                    f"tried again {refused[1]:.0f} s after)",
+                    status=refused[2].status,
+                    error=refused[2].error,
                 )
             try:
                 body = self.retrying("login", once, auth=False)
             except LemmyError as exc:
                 if isinstance(exc, LemmyLoginError):
-                    self._refused = (time.monotonic(), exc)
+                    self._refused = (time.monotonic(), wait, exc)
                     raise
                 if exc.error == "rate_limit_error":  # said in full by ``once``
-                    self._refused = (time.monotonic(), exc)
+                    self._refused = (time.monotonic(), wait, exc)
                     raise
                 if isinstance(exc, LemmyUnavailable):
                     # Lemmy down: a passing failure (an action is tried again).
@@ -671,7 +741,7 @@ class Transport:
                         status=exc.status,
                         error=exc.error,
                     )
-                    self._refused = (time.monotonic(), refusal)
+                    self._refused = (time.monotonic(), wait, refusal)
                 raise refusal from None
             jwt = body.get("jwt")
             if not jwt:
