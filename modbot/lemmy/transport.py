@@ -453,12 +453,27 @@ class Transport:
                     delay = max(delay, exc.retry_after)
                 log.warning("%s: %s; retry %d/%d in %.1fs", what, exc, attempt, self.retries, delay)
                 self._sleep(delay)
-            except LoggedOut:
-                if not auth or relogged:
+            except LoggedOut as exc:
+                if not auth:
+                    # Sent without the login (an anonymous read, nodeinfo, pict-rs): no
+                    # token was dropped, and logging in would not change the answer.
                     raise LemmyLoginError(
-                        f"{what}: Lemmy answered 401 incorrect_login even after logging in "
-                        "again; check LEMMY_USERNAME/LEMMY_PASSWORD and that the account "
-                        "is not banned"
+                        f"{what}: Lemmy answered 401 ({exc.code}) to a request sent without "
+                        "the login; is LEMMY_URL the Lemmy instance?"
+                        if exc.code
+                        else f"{what}: HTTP 401 to a request sent without the login, and "
+                        "without Lemmy's error in it, so not Lemmy's answer: a proxy in front "
+                        f"of Lemmy {self._proxy_ask()}",
+                        status=401,
+                        error=exc.code,
+                    ) from None
+                if relogged:
+                    raise LemmyLoginError(
+                        f"{what}: Lemmy answered 401 {exc.code or 'without its error in it'} "
+                        "even after logging in again; check LEMMY_USERNAME/LEMMY_PASSWORD and "
+                        "that the account is not banned",
+                        status=401,
+                        error=exc.code,
                     ) from None
                 log.warning("%s: the login was dropped (401); logging in again", what)
                 self.login()
@@ -632,6 +647,15 @@ class Transport:
             f"{method} {path}", lambda: self.send(method, url, auth=auth, **kwargs), auth=auth
         )
 
+    def _proxy_ask(self) -> str:
+        """What a 401 without Lemmy's error in it (a proxy's) asks the admin to do."""
+        if self._proxy_login:
+            return "refused the user and password written in LEMMY_URL: check them"
+        return (
+            "asks for a login of its own: write it in LEMMY_URL "
+            "(https://user:password@host), or point LEMMY_URL at Lemmy past that proxy"
+        )
+
     def refuse_if_read_only(self, what: str) -> None:
         if self.read_only:
             raise ReadOnlyError(f"{what} refused: this client is read-only (dry-run)")
@@ -680,17 +704,10 @@ class Transport:
                 ) from None
             except LoggedOut as exc:
                 if exc.code is None:  # no Lemmy error in it: not Lemmy's answer
-                    ask = (
-                        "refused the user and password written in LEMMY_URL: check them"
-                        if self._proxy_login
-                        else "asks for a login of its own: write it in LEMMY_URL "
-                        "(https://user:password@host), or point LEMMY_URL at Lemmy past "
-                        "that proxy"
-                    )
                     raise LemmyLoginError(
                         f"login as {self.username!r}: HTTP 401 without Lemmy's error in it, "
-                        f"so not Lemmy's answer: a proxy in front of Lemmy {ask}; and check "
-                        "that LEMMY_URL is the Lemmy instance",
+                        f"so not Lemmy's answer: a proxy in front of Lemmy {self._proxy_ask()}"
+                        "; and check that LEMMY_URL is the Lemmy instance",
                         status=401,
                     ) from None
                 raise LemmyLoginError(
