@@ -383,7 +383,7 @@ def test_a_feed_host_answering_304_to_a_plain_request_is_a_refusal(
     key_text = str(policy.feeds["peer"].settings.key)
     assert main(["feed", "verify", url, "--key", key_text, "--allow-host", remote]) == 1
     err = capsys.readouterr().err
-    assert err == f"modbot feed: http_304: the server answered HTTP 304 ({url}.sig)\n"
+    assert err == f"modbot feed verify: http_304: the server answered HTTP 304 ({url}.sig)\n"
     store.close()
 
 

@@ -149,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         except SettingsError as exc:
             print(f"modbot: {exc}", file=sys.stderr)
             return 1
-    return exit_status(args.command, lambda: int(args.func(args) or 0))
+    # a command of commands says which one failed: "modbot feed verify: ..."
+    said = " ".join(filter(None, [args.command, getattr(args, "feed_command", None)]))
+    return exit_status(said, lambda: int(args.func(args) or 0))
 
 
 if __name__ == "__main__":  # pragma: no cover
