@@ -826,6 +826,7 @@ class LemmyApi:
                 if comment.creator_id == person.id:
                     comment.removed = True
             self._delete_uploads(person)
+            self._remove_led_communities(person)
         self.modlog(
             "ban" if ban else "unban",
             admin,
@@ -835,6 +836,18 @@ class LemmyApi:
             remove_data=bool(remove_data),
         )
         return {"person_view": self.views.person_view(person), "banned": ban}
+
+    def _remove_led_communities(self, person: Person) -> None:
+        """`remove_user_data` (0.19.6-0.19.10): every community whose first moderator
+        (`get_community_first_mods`: the earliest made one) is the banned person is
+        removed, with no modlog row, its icon and banner purged from pict-rs (the whole
+        file, whoever uploaded it) and unset. 0.19.11+ unsets them without the purge."""
+        for community in self.state.communities.values():
+            if community.moderators[:1] == [person.id] and not community.purged:
+                community.removed = True
+                for url in (community.icon, community.banner):
+                    self.fake.purge_local_image(url)
+                community.icon = community.banner = None
 
     def ban_from_community(self, ctx: Ctx) -> dict:
         mod = ctx.login()
