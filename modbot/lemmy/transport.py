@@ -21,7 +21,10 @@ What it takes care of, because Lemmy does not tell you:
 - an answer that is not what Lemmy sends (not JSON, an HTML page with status 200) is a
   ``LemmyBadAnswer``, never a traceback; so is a redirect, which is not followed (the
   token would go along) and whose empty body is no answer of Lemmy's;
-- ``read_only=True`` (dry-run) refuses every mutating call before it leaves the process.
+- ``read_only=True`` (dry-run) refuses every mutating call before it leaves the process:
+  the callers check first (``refuse_if_read_only``), and ``send`` refuses any that did
+  not (every method but GET, HEAD and OPTIONS, and an upload's delete link; the login
+  excepted, which changes nothing).
 The token, the password and the pict-rs API key are never logged.
 
 Every concern of the HTTP session in one place, shared by every API version.
@@ -180,6 +183,12 @@ def _again_in(seconds: float) -> str:
     """When a rate-limited Lemmy takes requests again, for a human."""
     when = datetime.now(UTC) + timedelta(seconds=seconds)
     return f"in {seconds:.0f} s, at {when:%Y-%m-%d %H:%M:%S} UTC (its Retry-After)"
+
+
+def _changes(method: str, url: str) -> bool:
+    """Whether a request may change something on Lemmy or pict-rs: every method but a
+    read's (a login too: the caller tells it apart), and an upload's delete link, a GET."""
+    return method.upper() not in ("GET", "HEAD", "OPTIONS") or "/pictrs/image/delete/" in url
 
 
 def _error_code(body: Any) -> str | None:
@@ -481,6 +490,11 @@ class Transport:
 
     def send(self, method: str, url: str, *, auth: bool, **kwargs: Any) -> dict[str, Any]:
         """One attempt at a request; Lemmy's answer as a JSON object, or the error it is."""
+        if self.read_only and _changes(method, url) and url != f"{self.url}{self.API}{self.LOGIN}":
+            # Requests go through here: a dry run sends nothing that changes anything
+            # even where a caller forgot ``refuse_if_read_only``.
+            shown = _DELETE_TOKEN.sub(r"\1<delete-token>", shown_url(url.replace(self.url, "")))
+            raise ReadOnlyError(f"{method} {shown} refused: this client is read-only (dry-run)")
         headers = kwargs.pop("headers", {})
         if auth and self._token and self._proxy_login:
             headers["Cookie"] = f"jwt={self._token.reveal()}"
