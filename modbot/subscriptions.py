@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -60,6 +60,8 @@ from modbot.fetch import (
 from modbot.hashes import HASH_KINDS, HashIndex
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from modbot.config.policy import Policy
     from modbot.config.schema import FeedSettings, FetchSettings
     from modbot.store import Store
@@ -574,6 +576,10 @@ def feed_limits(f: FetchSettings | None = None) -> FetchLimits:
     )
 
 
+#: a feed fetched and verified: (the feed, its bytes, its signature's, ETag, Last-Modified)
+Fetched = tuple[VerifiedFeed, bytes, bytes, str | None, str | None]
+
+
 def _fetch(
     fl: FeedList,
     policy: Policy,
@@ -582,23 +588,61 @@ def _fetch(
     resolver: Any,
     now: datetime | None,
     stop: threading.Event | None = None,
-) -> tuple[VerifiedFeed, bytes, bytes, str | None, str | None] | None:
-    """The feed fetched and verified (None: not modified since ``copy``, and that copy
-    not older than ``max_age``, else ``FeedStale``); a feed that changed between its two
-    downloads is fetched again once."""
-    f = policy.fetch
-    limits = feed_limits(f)
-    hosts = [*allowed_hosts, *f.allow_hosts]
-    accepted = fl.verified.feed.generated_at if fl.verified is not None else None
+) -> Fetched | None:
+    """``fetch_feed`` for a subscription: conditional on the copy in use (None: not
+    modified since ``copy``, and that copy not older than ``max_age``, else
+    ``FeedStale``), never older than it."""
+    fetched = fetch_feed(
+        fl.settings.url,
+        fl.settings.key,
+        instance=fl.settings.publisher,
+        max_age=fl.settings.max_age,
+        allowed_hosts=[*allowed_hosts, *policy.fetch.allow_hosts],
+        limits=feed_limits(policy.fetch),
+        accepted_at=fl.verified.feed.generated_at if fl.verified is not None else None,
+        validators=(copy.get("etag"), copy.get("last_modified"))
+        if copy and fl.verified is not None
+        else None,
+        resolver=resolver,
+        now=now,
+        stop=stop,
+    )
+    if fetched is None:  # not modified: the copy in use is the feed, and it ages all the same
+        assert fl.verified is not None  # the conditional request is made only then
+        check_times(
+            fl.verified.feed.generated_at, None, fl.settings.max_age, now or datetime.now(UTC)
+        )
+    return fetched
+
+
+def fetch_feed(
+    url: str,
+    key: Ed25519PublicKey | str,
+    *,
+    instance: str | None,
+    max_age: timedelta | None,
+    allowed_hosts: list[str],
+    limits: FetchLimits,
+    accepted_at: datetime | None = None,
+    validators: tuple[str | None, str | None] | None = None,
+    resolver: Any = None,
+    now: datetime | None = None,
+    stop: threading.Event | None = None,
+) -> Fetched | None:
+    """The feed at ``url`` and its signature (``url`` + ``.sig``, behind the same query)
+    downloaded and verified, as a subscriber and ``modbot feed verify`` take it: the
+    feed's and the signature's limits (a web page where the signature should be is said
+    to be one), one deadline for the whole try, and both fetched once more when the feed
+    changed between the two downloads (a publish in between). ``validators`` (ETag,
+    Last-Modified): the first try is conditional, and None is returned when the feed is
+    not modified. ``stop`` set: ``_Stopped``, the download dropped."""
 
     async def download(conditional: bool) -> tuple[Any, Any]:
-        kwargs: dict[str, Any] = {"allowed_hosts": hosts}
+        kwargs: dict[str, Any] = {"allowed_hosts": allowed_hosts}
         if resolver is not None:
             kwargs["resolver"] = resolver
         async with Fetcher(limits, **kwargs) as fetcher:
-            etag = copy.get("etag") if copy and conditional else None
-            modified = copy.get("last_modified") if copy and conditional else None
-            url = fl.settings.url
+            etag, modified = validators if validators and conditional else (None, None)
             body = await fetcher.fetch_file(
                 url, max_bytes=MAX_FEED_BYTES, etag=etag, modified=modified
             )
@@ -629,28 +673,24 @@ def _fetch(
                 if stopped:
                     raise _Stopped
                 raise FetchTimeout(
-                    fl.settings.url,
+                    url,
                     f"the feed and its signature took longer than {limits.total_timeout:g} s "
                     "in all",
                 )
 
     for attempt in (1, 2):
-        body, sig = asyncio.run(until_stopped(attempt == 1 and fl.verified is not None))
-        if body is None:  # not modified: the copy in use is the feed, and it ages all the same
-            assert fl.verified is not None  # the conditional request is made only then
-            check_times(
-                fl.verified.feed.generated_at, None, fl.settings.max_age, now or datetime.now(UTC)
-            )
+        body, sig = asyncio.run(until_stopped(attempt == 1 and validators is not None))
+        if body is None:
             return None
         assert sig is not None
         try:
             verified = verify_feed(
                 body.data,
                 sig.data,
-                fl.settings.key,
-                instance=fl.settings.publisher,
-                accepted_at=accepted,
-                max_age=fl.settings.max_age,
+                key,
+                instance=instance,
+                accepted_at=accepted_at,
+                max_age=max_age,
                 now=now,
             )
         except FeedChanged:

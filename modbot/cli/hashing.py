@@ -515,55 +515,16 @@ def _fetch_and_verify(
     url: str, key: str, *, instance: str | None, max_age: timedelta, hosts: list[str]
 ) -> VerifiedFeed:
     """The feed at ``url`` downloaded and verified as a subscriber does it
-    (``modbot.subscriptions``): its limits and refusal words, the signature beside the
-    feed behind the same query (a token), one deadline for the whole try, and both
-    files fetched once more when the feed changed between the two downloads (a publish
-    in between)."""
-    import asyncio
-    import time
+    (``modbot.subscriptions.fetch_feed``: its limits and refusal words, the signature
+    beside the feed behind the same query, one deadline for the whole try, and both
+    files fetched once more when the feed changed between the two downloads)."""
+    from modbot.subscriptions import feed_limits, fetch_feed
 
-    from modbot.feeds import (
-        MAX_FEED_BYTES,
-        MAX_SIGNATURE_BYTES,
-        FeedChanged,
-        signature_url,
-        verify_feed,
+    fetched = fetch_feed(
+        url, key, instance=instance, max_age=max_age, allowed_hosts=hosts, limits=feed_limits()
     )
-    from modbot.fetch import Fetcher, FetchTimeout, TooLarge
-    from modbot.subscriptions import SIGNATURE_NOT_THERE, feed_limits
-
-    limits = feed_limits()
-    # one deadline for the feed, its signature, and both again (each download's own
-    # deadline would let the try take 4 of them)
-    deadline = time.monotonic() + limits.total_timeout
-
-    async def download() -> tuple[bytes, bytes]:
-        async with Fetcher(limits, allowed_hosts=hosts) as fetcher:
-            body = await fetcher.fetch_file(url, max_bytes=MAX_FEED_BYTES)
-            try:
-                sig = await fetcher.fetch_file(signature_url(url), max_bytes=MAX_SIGNATURE_BYTES)
-            except TooLarge as exc:  # a web page where it should be: said as a subscriber does
-                raise TooLarge(exc.url, SIGNATURE_NOT_THERE) from None
-            assert body is not None and sig is not None  # no conditional request
-            return body.data, sig.data
-
-    async def in_time() -> tuple[bytes, bytes]:
-        try:
-            return await asyncio.wait_for(download(), max(0.0, deadline - time.monotonic()))
-        except TimeoutError:
-            raise FetchTimeout(
-                url,
-                f"the feed and its signature took longer than {limits.total_timeout:g} s in all",
-            ) from None
-
-    for attempt in (1, 2):
-        body, sig = asyncio.run(in_time())
-        try:
-            return verify_feed(body, sig, key, instance=instance, max_age=max_age)
-        except FeedChanged:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    assert fetched is not None  # no conditional request
+    return fetched[0]
 
 
 def _cannot(command: str, exc: OSError, path: str) -> int:
