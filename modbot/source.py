@@ -91,6 +91,9 @@ MAX_UPLOAD_PAGES = 100_000  # a sweep's pages of the media list (5 million uploa
 # 20,000, beyond the longest Lemmy threads. 0.19 lists no more than the newest 5,000.
 MAX_POST_COMMENT_PAGES = 400
 SHOWN_NOT_READ = 10  # posts named (and warned about) whose comments were not read
+# A sweep's warnings kept with its position for the run that resumes it (a failing Lemmy
+# says one a post): the first ones, and a count of the rest
+MAX_KEPT_WARNINGS = 200
 # Lemmy 1.0 leaves an unlisted community's posts out of every listing but the community's
 # own, even for admins (db_views/post/src/impls.rs, `filter_unlisted_or_followed`), and
 # its comments out of every comment listing but ModeratorView. (Its other visibilities
@@ -280,6 +283,8 @@ class Source:
         # ``SHOWN_NOT_READ`` ids); the run's summary says so (``take_comments_not_read``)
         self._comments_not_read: dict[str, tuple[int, list[int]]] = {}
         self._unlisted_capped = False  # more than MAX_UNLISTED unlisted communities: said
+        # the warnings said while a backlog walk reads on (``walk`` keeps them)
+        self._heard: list[str] | None = None
 
     def _cursor(self, name: str) -> str:
         return f"{self.scope}:{name}"
@@ -423,6 +428,8 @@ class Source:
         return False
 
     def _warn(self, message: str) -> None:
+        if self._heard is not None:  # a sweep's: kept with its position (``walk``)
+            self._heard.append(message)
         if self.warn is not None:
             self.warn(message)
         else:
@@ -499,17 +506,24 @@ class Source:
                 )
 
     # ------------------------------------------------------------------ backlog
-    @property
-    def _sweep_position(self) -> str:
+    def _sweep_cursor(self, name: str) -> str:
         # a walk limited to local or federated items keeps a position of its own
         suffix = "" if self.origin == "all" else f":{self.origin}"
-        return self._cursor(f"sweep_position{suffix}")
+        return self._cursor(f"{name}{suffix}")
+
+    @property
+    def _sweep_position(self) -> str:
+        return self._sweep_cursor("sweep_position")
 
     @property
     def _sweep_gaps(self) -> str:
         # what Lemmy's listings kept from the sweep at ``_sweep_position`` (``walk``)
-        suffix = "" if self.origin == "all" else f":{self.origin}"
-        return self._cursor(f"sweep_not_reached{suffix}")
+        return self._sweep_cursor("sweep_not_reached")
+
+    @property
+    def _sweep_warned(self) -> str:
+        # what the sweep at ``_sweep_position`` warned of so far (``walk``)
+        return self._sweep_cursor("sweep_warnings")
 
     def _in_origin(self, item: Item) -> bool:
         if self.origin == "all":
@@ -543,26 +557,74 @@ class Source:
         page limits, its ``GET /user`` with show_nsfw off) is kept beside the position,
         written with its moves (the pipeline applies a batch's cursor writes in one
         transaction), so that the process resuming the sweep says it too
-        (``not_reached``); it is forgotten with the position. A position stored
-        without it (before it was kept) resumes as before.
+        (``not_reached``); it is forgotten with the position. So are the walk's own
+        warnings (a listing that could not be read, a paging loop: said through
+        ``warn`` as they come), at most ``MAX_KEPT_WARNINGS`` of them and a count of
+        the rest, for the sweep that resumes it to say again (``sweep_warnings``). A
+        position stored without them (before they were kept) resumes as before.
         """
-        name, gaps = self._sweep_position, self._sweep_gaps
+        name, gaps, warned = self._sweep_position, self._sweep_gaps, self._sweep_warned
         kept = self.store.get_cursor(gaps)
         written: dict[str, str] = {}
+        said: list[str] = []  # the walk's warnings, its earlier parts' first
+        more = 0  # and how many past MAX_KEPT_WARNINGS
         if self.store.get_cursor(name) is None:
-            if kept is not None:  # of a sweep whose position is gone: not this one's
-                self.store.set_cursor(gaps, None)
+            # of a sweep whose position is gone: not this one's
+            for stale in (gaps, warned):
+                if self.store.get_cursor(stale) is not None:
+                    self.store.set_cursor(stale, None)
         else:
             written = json.loads(kept or "{}")
+            before = json.loads(self.store.get_cursor(warned) or "{}")
+            said, more = list(before.get("said", [])), int(before.get("more", 0))
         # this walk's own: not those of a walk this client read before (the daemon's)
         self.client.restore_listing_cuts(written)
-        for batch in self._walk(name, since):
+        heard: list[str] = []
+        self._heard = heard
+
+        def keep() -> None:  # with the position's moves since the last batch (held)
+            nonlocal written, more
             cuts = self.client.listing_cuts()
             if cuts != written:
                 self.store.set_cursor(gaps, json.dumps(cuts))
                 written = cuts
-            yield batch
+            if heard:
+                for message in heard:
+                    if message in said:
+                        continue
+                    if len(said) < MAX_KEPT_WARNINGS:
+                        said.append(message)
+                    else:
+                        more += 1
+                heard.clear()
+                self.store.set_cursor(warned, json.dumps({"said": said, "more": more}))
+
+        try:
+            for batch in self._walk(name, since):
+                keep()
+                yield batch
+        except Exception:
+            keep()  # a failed walk resumes after what it warned of: kept with its position
+            raise
+        finally:
+            self._heard = None
         self.store.set_cursor(gaps, None)
+        self.store.set_cursor(warned, None)
+
+    def sweep_warnings(self) -> list[str]:
+        """What the interrupted sweep at the stored position warned of in its earlier
+        parts (other runs, or a daemon's earlier slices: ``walk`` keeps it with the
+        position), once each; the sweep that resumes it says them with its own."""
+        if not self.sweep_in_progress():
+            return []
+        kept = json.loads(self.store.get_cursor(self._sweep_warned) or "{}")
+        said, more = list(kept.get("said", [])), int(kept.get("more", 0))
+        if more:
+            said.append(
+                f"{more} more warnings of this sweep's earlier part: in the log of the "
+                "runs that met them"
+            )
+        return said
 
     def _walk(self, name: str, since: datetime | None) -> Generator[list[Item], None, None]:
         """``walk``'s phases, from the position stored under ``name``."""
@@ -1312,6 +1374,7 @@ class Source:
         """Start the next backlog walk afresh, not where an interrupted one stopped."""
         self.store.set_cursor(self._sweep_position, None)
         self.store.set_cursor(self._sweep_gaps, None)
+        self.store.set_cursor(self._sweep_warned, None)
 
     # ------------------------------------------------------------------ seen, and again
     def mark_seen(self, item: Item) -> None:

@@ -45,6 +45,9 @@ def sweep(
         pipeline.source.origin = origin
         connect_first(pipeline)  # the network and the login first, with the doctor's words
         resuming = pipeline.source.sweep_in_progress()
+        # what the walk's earlier parts warned of (a run stopped, failed or killed): this
+        # run's warnings are its own, and the end says the whole walk's
+        earlier = pipeline.source.sweep_warnings()
         log.info(
             "sweep (%s, run %s) %s%s",
             mode,
@@ -56,10 +59,13 @@ def sweep(
         def unreached() -> str:  # in what was walked so far
             return not_reached(pipeline.client.not_reached(), settings)
 
+        def warnings() -> list[str]:  # once each
+            return list(dict.fromkeys([*earlier, *pipeline.warnings]))
+
         def write(path: str, complete: bool) -> str:
             extra = {
                 "complete": complete,  # an interrupted or failed sweep's: INCOMPLETE
-                "warnings": [*pipeline.warnings, *filter(None, [unreached()])],
+                "warnings": [*warnings(), *filter(None, [unreached()])],
             }
             return write_run_report(pipeline, path, since=since, extra=extra)
 
@@ -82,7 +88,7 @@ def sweep(
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
         # the warnings again, at the end: the log's lines scrolled away hours ago (as
         # `modbot sweep --store` ends)
-        for warning in dict.fromkeys(pipeline.warnings):
+        for warning in warnings():
             print(f"warning: {warning}")
         gaps = unreached()
         if gaps:
