@@ -195,19 +195,22 @@ def remote_video(ref: ImageRef, content_type: str | None = None) -> bool:
 # --- posts -----------------------------------------------------------------------
 
 
-def _post_refs(post: Item, instance_url: str, emojis: frozenset[str]) -> list[ImageRef]:
-    refs: list[ImageRef] = []
+def _post_refs(
+    post: Item, instance_url: str, emojis: frozenset[str]
+) -> list[tuple[ImageRef, bool]]:
+    """The post's images, each with whether no reader sees it (``_markdown_refs``)."""
+    refs: list[tuple[ImageRef, bool]] = []
     thumbnail = _make_ref(post.thumbnail, "thumbnail", instance_url) if post.thumbnail else None
     url = post.link
     if url:
         ref = _make_ref(url, "post_url", instance_url)
         target = ref.original_url if ref and ref.original_url else url
         if ref and looks_like_image(target, post.link_type, instance_url):
-            refs.append(_with_cached_copy(ref, thumbnail, instance_url))
+            refs.append((_with_cached_copy(ref, thumbnail, instance_url), False))
         elif ref and remote_video(ref, post.link_type):
-            refs.append(ref)  # recorded as not scanned (the pipeline says why)
+            refs.append((ref, False))  # recorded as not scanned (the pipeline says why)
     if thumbnail:
-        refs.append(thumbnail)
+        refs.append((thumbnail, False))
     refs.extend(_markdown_refs(post.text, "body", instance_url, emojis))
     return refs
 
@@ -281,32 +284,44 @@ _REF_DEF = re.compile(
 
 def _markdown_refs(
     text: str, location: Location, instance_url: str, emojis: frozenset
-) -> Iterator[ImageRef]:
+) -> Iterator[tuple[ImageRef, bool]]:
     """Images of a markdown text: inline ``![alt](url "title")`` / ``(<url>)`` and
-    reference-style ``![alt][label]`` / ``![label]``. Images inside code are included
-    too: fetching one image too many is cheaper than missing one. So are all the
-    definitions of a label: markdown-it shows the first, but one inside a code block
-    (no definition to it) may come before it, and a later one must not stand in for it."""
-    for url, title in _markdown_images(text, _definitions(text)):
+    reference-style ``![alt][label]`` / ``![label]``, each with whether no reader sees
+    it. Images inside code are included too: fetching one image too many is cheaper
+    than missing one (blocks are not parsed exactly). So are all the definitions of a
+    label: markdown-it shows the first, but one inside a code block (no definition to
+    it) may come before it, and a later one must not stand in for it. Those no reader
+    sees are checked after the others (``_dedupe``): they must not take a shown
+    image's place within ``fetch.max_images_per_item``."""
+    found = list(_located_images(text, _definitions(text)))
+    code = _code_ranges(text) if found else []
+    for at, (url, title, footnote) in found:
         url = _unescape(url)
         if not url:
             continue
+        unshown = footnote or _inside(code, at)
         if data_uri := _data_uri(url, instance_url):
-            yield ImageRef(url=data_reference(data_uri), location=location)
+            yield ImageRef(url=data_reference(data_uri), location=location), unshown
             continue
         ref = _make_ref(url, location, instance_url)
         if ref is None or _is_custom_emoji(ref, title, instance_url, emojis):
             continue
-        yield ref
+        yield ref, unshown
 
 
-def _definitions(text: str) -> dict[str, list[tuple[str, str | None]]]:
-    """Every reference definition of a text: label -> [(destination, title)]."""
-    definitions: dict[str, list[tuple[str, str | None]]] = {}
+# (destination, title, whether markdown-it shows no image from this definition)
+_Found = tuple[str, str | None, bool]
+
+
+def _definitions(text: str) -> dict[str, list[_Found]]:
+    """Every reference definition of a text: label -> [(destination, title, footnote)]."""
+    definitions: dict[str, list[_Found]] = {}
     for m in _REF_DEF.finditer(text):
         destination = m["angle"] if m["angle"] is not None else m["bare"]
         if label := _label(m["label"]):  # one of white space alone is no label
-            definitions.setdefault(label, []).append((destination, _unquote_title(m["title"])))
+            footnote = False
+            title = _unquote_title(m["title"])
+            definitions.setdefault(label, []).append((destination, title, footnote))
     return definitions
 
 
@@ -339,7 +354,7 @@ def data_images(item: Item, *, instance_url: str) -> dict[str, str]:
     if item.kind not in _TEXT_KINDS or "data" not in item.text.lower():
         return {}
     found = {}
-    for url, _title in _markdown_images(item.text, _definitions(item.text)):
+    for _at, (url, _title, _footnote) in _located_images(item.text, _definitions(item.text)):
         if data_uri := _data_uri(_unescape(url), instance_url):
             found[data_reference(data_uri)] = data_uri.strip(" \t\n")
     return found
@@ -371,10 +386,11 @@ def _data_uri(url: str, instance_url: str) -> str | None:
     return target if target is not None and _DATA_IMAGE.match(target) else None
 
 
-def _markdown_images(
-    text: str, definitions: dict[str, list[tuple[str, str | None]]]
-) -> Iterator[tuple[str, str | None]]:
-    """The (destination, title) of each image, in the order they are written. An alt
+def _located_images(
+    text: str, definitions: dict[str, list[_Found]]
+) -> Iterator[tuple[int, _Found]]:
+    """Where each image starts, and its (destination, title, footnote), in the order
+    they are written. An alt
     text ends at its matching ``]``, or, as markdown-it ends it, at the one after a
     ``]`` inside a code span or an autolink: where the text's blocks are not parsed,
     a backtick may not open a code span (in a code block it is literal), so both are
@@ -385,9 +401,9 @@ def _markdown_images(
     # code spans and autolinks open with a backtick or a `<`: without either, the same
     spans = _bracket_pairs(text, skip_spans=True) if "`" in text or "<" in text else plain
     if spans == plain:
-        yield from (found for _, found in _images_by(text, definitions, plain))
+        yield from _images_by(text, definitions, plain)
         return
-    seen: set[tuple[int, tuple[str, str | None]]] = set()
+    seen: set[tuple[int, _Found]] = set()
     merged = heapq.merge(
         _images_by(text, definitions, plain),
         _images_by(text, definitions, spans),
@@ -396,14 +412,14 @@ def _markdown_images(
     for at, found in merged:
         if (at, found) not in seen:
             seen.add((at, found))
-            yield found
+            yield at, found
 
 
 def _images_by(
-    text: str, definitions: dict[str, list[tuple[str, str | None]]], closing: dict[int, int]
-) -> Iterator[tuple[int, tuple[str, str | None]]]:
-    """(where, (destination, title)) of each image, alt texts ending as ``closing``
-    says."""
+    text: str, definitions: dict[str, list[_Found]], closing: dict[int, int]
+) -> Iterator[tuple[int, _Found]]:
+    """(where, (destination, title, footnote)) of each image, alt texts ending as
+    ``closing`` says."""
     used: set[str] = set()  # labels whose definitions were given: each once
     i = text.find("![")
     while i != -1:
@@ -412,11 +428,11 @@ def _images_by(
             i = text.find("![", i + 2)
             continue
         nxt = end_alt + 1
-        found: list[tuple[str, str | None]] | None = None
+        found: list[_Found] | None = None
         if nxt < len(text) and text[nxt] == "(":
             parsed = _inline_destination(text, nxt + 1)
             if parsed is not None:
-                found, nxt = [parsed[:2]], parsed[2]
+                found, nxt = [(parsed[0], parsed[1], False)], parsed[2]
         if found is None:
             label, nxt = _reference(text, i + 2, end_alt, nxt, closing)
             found = definitions.get(label)
@@ -629,6 +645,160 @@ def _skip_space(text: str, j: int) -> int:
     return j
 
 
+# --- code: what no reader sees as an image ----------------------------------------
+
+_LINE = re.compile(r"[^\n]*\n?")
+_QUOTE_PREFIX = re.compile(r"(?: {0,3}>[ \t]?)*+")
+_LIST_MARKERS = re.compile(r"(?:[ \t]*+(?:[-+*]|[0-9]{1,9}[.)])(?:[ \t]++|$))+")
+_FENCE_OPEN = re.compile(r"(?P<indent> {0,3})(?P<fence>`{3,}(?=[^`]*$)|~{3,})")
+_OPENS_OTHER_BLOCK = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|(?:[-*_][ \t]*){3,}$)")
+
+
+def _columns(line: str) -> int:
+    """The indentation of ``line`` in columns (a tab to the next multiple of 4)."""
+    column = 0
+    for c in line:
+        if c == " ":
+            column += 1
+        elif c == "\t":
+            column += 4 - column % 4
+        else:
+            break
+    return column
+
+
+def _code_ranges(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` holds code markdown-it shows as code, not images: fenced and
+    indented code blocks (in block quotes and list items too) and code spans; sorted,
+    apart. Where it cannot tell cheaply it says "no code": an image taken for code
+    is checked after the others, so what is kept here is only what is sure (an indented
+    line is code only four columns past the deepest list item seen, a code span does
+    not cross a paragraph's end)."""
+    ranges: list[tuple[int, int]] = []
+    paragraph: list[int] = []  # the current paragraph's start and end, for code spans
+    fence: tuple[str, int, int, int] | None = None  # character, length, depth, indent
+    indented_depth = -1  # the quote depth of the indented block we are in; -1: none
+    list_column = 0  # content column of the deepest list item since lists last ended
+    blank_before, depth_before = True, 0
+    pos = 0
+    spans = _Spans(text)
+    for m in _LINE.finditer(text):
+        line, start = m.group(), m.start()
+        if not line:
+            break
+        pos = m.end()
+        rest = line.rstrip("\r\n")
+        quotes = _QUOTE_PREFIX.match(rest)  # always matches, "" too
+        prefix = quotes.group() if quotes else ""
+        depth, rest = prefix.count(">"), rest[len(prefix) :]
+        blank, indent = not rest.strip(), _columns(rest)
+        if fence is not None:
+            char, length, fence_depth, fence_indent = fence
+            ends = depth < fence_depth or (not blank and indent < fence_indent)
+            if not ends:
+                ranges.append((start, pos))
+                if rest.strip().strip(char) == "" and len(rest.strip()) >= length:
+                    fence = None  # its closing line
+                blank_before, depth_before = blank, depth
+                continue
+            fence = None  # a block quote or list item it was in ended
+        if indented_depth >= 0:
+            if depth == indented_depth and (blank or indent >= 4 + list_column):
+                ranges.append((start, pos))
+                blank_before, depth_before = blank, depth
+                continue
+            indented_depth = -1
+        if blank or depth != depth_before:
+            spans.add(paragraph, ranges)
+            paragraph = []
+        fresh = blank_before or depth > depth_before
+        body, markers = rest, _LIST_MARKERS.match(rest)
+        if markers and not _OPENS_OTHER_BLOCK.match(rest):
+            width = len(rest[: markers.end()].expandtabs(4))  # where the item's text starts
+            list_column = max(list_column, width)
+            body = " " * width + rest[markers.end() :]
+        elif not blank and fresh and indent >= 4 + list_column:
+            indented_depth = depth
+            ranges.append((start, pos))
+            blank_before, depth_before = blank, depth
+            continue
+        elif not blank and fresh and indent == 0 and depth == 0:
+            list_column = 0  # a paragraph at the left margin ends every list
+        stripped = body.lstrip(" ")
+        opener = _FENCE_OPEN.match(stripped)
+        if opener and _columns(body) - (len(body) - len(stripped)) <= 3:
+            spans.add(paragraph, ranges)
+            paragraph = []
+            fence_char = opener["fence"][0]
+            fence = (fence_char, len(opener["fence"]), depth, _columns(body))
+            ranges.append((start, pos))
+        elif not blank:
+            if markers or _OPENS_OTHER_BLOCK.match(rest):  # a new block: a new paragraph
+                spans.add(paragraph, ranges)
+                paragraph = []
+            paragraph = [paragraph[0] if paragraph else start, pos]
+        blank_before, depth_before = blank, depth
+    spans.add(paragraph, ranges)
+    ranges.sort()
+    return ranges
+
+
+_SPAN_TOKEN = re.compile(r"\\.|`+|!?\[", re.DOTALL)
+
+
+class _Spans:
+    """The code spans of a text's paragraphs: left to right as markdown-it reads them,
+    a backtick run closed by the next run as long, past escapes and past a link's or
+    an image's ``[...](...)`` (a backtick in its address is no code span's)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        # made at the first paragraph with a backtick, once: per paragraph it would be
+        # quadratic on a hostile text of many
+        self._runs: dict[int, list[int]] | None = None
+        self._closing: dict[int, int] | None = None
+
+    def add(self, paragraph: list[int], ranges: list[tuple[int, int]]) -> None:
+        """Add the code spans of ``text[start:end]`` (``paragraph``) to ``ranges``."""
+        text = self.text
+        if not paragraph or "`" not in text[paragraph[0] : paragraph[1]]:
+            return
+        start, end = paragraph
+        pos = start
+        while (token := _SPAN_TOKEN.search(text, pos, end)) is not None:
+            found, pos = token.group(), token.end()
+            if found[0] == "`":
+                close = self._closer(len(found), pos, end)
+                if close is not None:
+                    ranges.append((token.start(), close))
+                    pos = close
+            elif found[-1] == "[":
+                if self._closing is None:
+                    self._closing = _bracket_pairs(text)
+                label_end = self._closing.get(pos - 1)
+                if label_end is not None and text[label_end + 1 : label_end + 2] == "(":
+                    parsed = _inline_destination(text, label_end + 2)
+                    if parsed is not None and parsed[2] <= end:
+                        pos = parsed[2]
+
+    def _closer(self, length: int, after: int, end: int) -> int | None:
+        """The end of the next run of ``length`` backticks from ``after`` before ``end``."""
+        if self._runs is None:
+            self._runs = {}
+            for m in _BACKTICKS.finditer(self.text):
+                self._runs.setdefault(m.end() - m.start(), []).append(m.start())
+        starts = self._runs.get(length, [])
+        k = bisect.bisect_left(starts, after)
+        if k < len(starts) and starts[k] + length <= end:
+            return starts[k] + length
+        return None
+
+
+def _inside(ranges: list[tuple[int, int]], at: int) -> bool:
+    k = bisect.bisect_right(ranges, at, key=lambda r: r[0]) - 1
+    return k >= 0 and at < ranges[k][1]
+
+
 def _is_custom_emoji(
     ref: ImageRef, title: str | None, instance_url: str, emojis: frozenset
 ) -> bool:
@@ -770,19 +940,22 @@ def _encoded(part: str) -> str:
 _CHECK_ORDER = ("post_url", "thumbnail")
 
 
-def _dedupe(refs: list[ImageRef], instance_url: str) -> list[ImageRef]:
+def _dedupe(refs: list[tuple[ImageRef, bool]], instance_url: str) -> list[ImageRef]:
     """One ref per image, at its most significant location (``SIGNIFICANCE``); in the
-    order they are checked in (``_CHECK_ORDER`` first, then as found)."""
+    order they are checked in (``_CHECK_ORDER`` first, then as found, those no reader
+    sees (code: ``_markdown_refs``) after the rest)."""
     best: dict[str, tuple[int, int, ImageRef]] = {}
     # the earliest place in _CHECK_ORDER of any location the image has: a thumbnail
     # also written in the body (kept as `body`, more significant) is still checked first
     first: dict[str, int] = {}
-    for order, ref in enumerate(refs):
+    unseen: dict[str, bool] = {}  # shown in no place it is written (each, or not)
+    for order, (ref, unshown) in enumerate(refs):
         key = _dedupe_key(ref.url, instance_url)
         rank = SIGNIFICANCE.index(ref.location)
         at = _CHECK_ORDER.index(ref.location) if ref.location in _CHECK_ORDER else 99
         first[key] = min(first.get(key, 99), at)
+        unseen[key] = unseen.get(key, True) and unshown
         if key not in best or rank < best[key][0]:
             best[key] = (rank, order, ref)
-    ordered = sorted(best.items(), key=lambda kv: (first[kv[0]], kv[1][0], kv[1][1]))
+    ordered = sorted(best.items(), key=lambda kv: (first[kv[0]], unseen[kv[0]], kv[1][0], kv[1][1]))
     return [ref for _, (_, _, ref) in ordered]
