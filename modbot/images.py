@@ -290,9 +290,11 @@ def _markdown_refs(
     it. Images inside code are included too: fetching one image too many is cheaper
     than missing one (blocks are not parsed exactly). So are all the definitions of a
     label: markdown-it shows the first, but one inside a code block (no definition to
-    it) may come before it, and a later one must not stand in for it. Those no reader
-    sees are checked after the others (``_dedupe``): they must not take a shown
-    image's place within ``fetch.max_images_per_item``."""
+    it) may come before it, and a later one must not stand in for it; and a footnote's
+    (``![^1]`` with ``[^1]: url``: lemmy-ui shows a footnote, an app without footnotes
+    an image). Those no reader of lemmy-ui sees are checked after the others
+    (``_dedupe``): they must not take a shown image's place within
+    ``fetch.max_images_per_item``."""
     found = list(_located_images(text, _definitions(text)))
     code = _code_ranges(text) if found else []
     for at, (url, title, footnote) in found:
@@ -309,8 +311,11 @@ def _markdown_refs(
         yield ref, unshown
 
 
-# (destination, title, whether markdown-it shows no image from this definition)
+# (destination, title, whether it is a footnote's, which markdown-it shows as no image)
 _Found = tuple[str, str | None, bool]
+# markdown-it-footnote (lemmy-ui's) takes a definition whose label is "^" and then a
+# label of one line without spaces for a footnote's, before the reference rule sees it
+_FOOTNOTE_LABEL = re.compile(r"\^[^ \n]+")
 
 
 def _definitions(text: str) -> dict[str, list[_Found]]:
@@ -319,7 +324,7 @@ def _definitions(text: str) -> dict[str, list[_Found]]:
     for m in _REF_DEF.finditer(text):
         destination = m["angle"] if m["angle"] is not None else m["bare"]
         if label := _label(m["label"]):  # one of white space alone is no label
-            footnote = False
+            footnote = _FOOTNOTE_LABEL.fullmatch(m["label"]) is not None
             title = _unquote_title(m["title"])
             definitions.setdefault(label, []).append((destination, title, footnote))
     return definitions
@@ -943,7 +948,7 @@ _CHECK_ORDER = ("post_url", "thumbnail")
 def _dedupe(refs: list[tuple[ImageRef, bool]], instance_url: str) -> list[ImageRef]:
     """One ref per image, at its most significant location (``SIGNIFICANCE``); in the
     order they are checked in (``_CHECK_ORDER`` first, then as found, those no reader
-    sees (code: ``_markdown_refs``) after the rest)."""
+    sees (code, footnotes: ``_markdown_refs``) after the rest)."""
     best: dict[str, tuple[int, int, ImageRef]] = {}
     # the earliest place in _CHECK_ORDER of any location the image has: a thumbnail
     # also written in the body (kept as `body`, more significant) is still checked first
