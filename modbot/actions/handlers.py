@@ -653,6 +653,7 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             data += others
             if spared or others:
                 _tell_uploads_lost(ex, t, person, spared + others)
+            data += _communities_lost(ex, t, person)
     if community is not None:
         cid = community
         describe = f"ban {t.author_name or person} from community {cid} {length}{data}"
@@ -852,6 +853,48 @@ def _tell_uploads_lost(ex: Executor, t: Target, person: int, lost: str) -> None:
         "The ban is sent as the rule says; put the images back where they were shown "
         "(upload them again) or change the rule's remove_data.",
     )
+
+
+# at most this many communities a ban removes are named in its record and message
+MAX_NAMED_COMMUNITIES = 20
+
+
+def _communities_lost(ex: Executor, t: Target, person: int) -> str:
+    """What a site ban's ``remove_data`` takes besides the person's own content: every
+    community they are the first (top) moderator of is removed, with everyone's posts in
+    it, and its icon and banner unset (purged from pict-rs up to 0.19.10). Read before
+    the ban is sent (reads only: a dry run too); the record says it, and the admins are
+    told once per person. The ban is sent as the rule says."""
+    would = "would also remove" if ex.dry_run else "also removes"
+    try:
+        led = ex.client.communities_led(person)
+    except LemmyError as exc:
+        log.warning(
+            "could not read which communities %s is the first moderator of: %s", person, exc
+        )
+        return (
+            f"; Lemmy {would} every community they are the first moderator of "
+            f"(modbot could not read which: {exc})"
+        )
+    if not led.communities:
+        return ""
+    names = [inert(c.actor_id or c.name or f"community {c.id}") for c in led.communities]
+    more = len(names) - MAX_NAMED_COMMUNITIES
+    listed = ", ".join(names[:MAX_NAMED_COMMUNITIES]) + (f" and {more} more" if more > 0 else "")
+    if led.unread:
+        listed += f" (and maybe some of the {led.unread} more they moderate, not read)"
+    what = (
+        f"the {len(names)} communit{'y' if len(names) == 1 else 'ies'} they are the first "
+        f"moderator of, with everyone's posts in them, and their icons and banners: {listed}"
+    )
+    log.warning("a ban removing the data of %s also removes %s", person, what)
+    ex.notify(
+        f"ban_communities:{person}",
+        f"A site ban with remove_data of {inert(t.author_name or person)}: Lemmy removes "
+        f"{what}. The ban is sent as the rule says; restore the communities that should "
+        "stay (their icons and banners are not restored) or change the rule's remove_data.",
+    )
+    return f"; Lemmy {would} {what}"
 
 
 def _shown_by_site_and_admins(ex: Executor, aliases: list[str], person: int) -> dict[str, str]:

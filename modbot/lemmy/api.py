@@ -17,13 +17,16 @@ from modbot.errors import LemmyError
 from modbot.model import Community, Item, Message, Page, Person, SiteInfo, StorePage
 
 __all__ = [
+    "MAX_MODERATED",
     "MAX_PAGE",
     "MODLOG_ACTIONS",
     "MODLOG_PAGES",
     "NEVER_LISTED",
     "PAGE",
+    "LedCommunities",
     "LemmyApi",
     "ModlogEntry",
+    "communities_led",
     "modlog_too_long",
 ]
 
@@ -46,6 +49,54 @@ MODLOG_ACTIONS = ("remove_post", "remove_comment", "ban", "community_ban")
 #: The most pages ``LemmyApi.mod_actions_since`` reads (PAGE lines each): one target's
 #: lines of one action are a handful; more is a modlog not worth reading to the end.
 MODLOG_PAGES = 20
+
+
+#: The most communities of one person ``LemmyApi.communities_led`` reads (a request each).
+MAX_MODERATED = 20
+
+
+@dataclass(frozen=True)
+class LedCommunities:
+    """The communities a person is the first (top) moderator of, not removed already:
+    what a site ban with ``remove_data`` removes with them, everyone's posts in them
+    included (Lemmy 0.19.6+ and 1.0, ``get_community_first_mods``: the earliest made
+    moderator). ``unread``: communities they moderate that were not read (past
+    ``MAX_MODERATED``); they may lead some of those too."""
+
+    communities: tuple[Community, ...]
+    unread: int = 0
+
+
+def communities_led(
+    person_id: int,
+    moderates: object,
+    moderators_of: Callable[[int], object],
+    record: Callable[[dict], Community],
+) -> LedCommunities:
+    """``LemmyApi.communities_led`` for either API version: ``moderates``, the person's
+    ``CommunityModeratorView`` list (in no order); ``moderators_of(id)``, a community's
+    moderators as ``GET /community`` lists them, the earliest made first; ``record``
+    makes a view's community a ``Community``. A malformed entry is left out."""
+    ids = []
+    for view in moderates if isinstance(moderates, list) else []:
+        own = view.get("community") if isinstance(view, dict) else None
+        if (
+            isinstance(own, dict)
+            and isinstance(own.get("id"), int)
+            and not own.get("removed")
+            and not own.get("deleted")
+        ):
+            ids.append(own["id"])
+    led = []
+    for community_id in ids[:MAX_MODERATED]:
+        moderators = moderators_of(community_id)
+        view = moderators[0] if isinstance(moderators, list) and moderators else None
+        top = view.get("moderator") if isinstance(view, dict) else None
+        own = view.get("community") if isinstance(view, dict) else None
+        ours = isinstance(top, dict) and top.get("id") == person_id
+        if ours and isinstance(own, dict) and isinstance(own.get("id"), int):
+            led.append(record(own))
+    return LedCommunities(tuple(led), max(0, len(ids) - MAX_MODERATED))
 
 
 @dataclass(frozen=True)
@@ -202,6 +253,11 @@ class LemmyApi(Protocol):
 
     def own_person_id(self) -> int:
         """The bot account's own person id (logging in when needed)."""
+        ...
+
+    def communities_led(self, person_id: int) -> LedCommunities:
+        """The communities ``person_id`` is the first moderator of (``LedCommunities``):
+        their ``moderates``, then each one's moderators (a read each, reads only)."""
         ...
 
     def last_mod_action(

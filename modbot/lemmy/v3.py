@@ -28,7 +28,9 @@ from modbot.lemmy.api import (
     MODLOG_PAGES,
     NEVER_LISTED,
     PAGE,
+    LedCommunities,
     ModlogEntry,
+    communities_led,
     modlog_too_long,
 )
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
@@ -375,6 +377,18 @@ class LemmyClient(PictrsStore, Transport):
 
     def person(self, person_id: int) -> Person:
         return views_v3.person(self.get_person(person_id)["person"])
+
+    def communities_led(self, person_id: int) -> LedCommunities:
+        person = self.api("GET", "/user", params={"person_id": person_id, "limit": 1})
+        with malformed_answer("user"):
+            moderates = person["moderates"]
+
+        def moderators_of(community_id: int) -> object:
+            answer = self.api("GET", "/community", params={"id": community_id})
+            with malformed_answer("community"):
+                return answer["moderators"]
+
+        return communities_led(person_id, moderates, moderators_of, views_v3.community_of)
 
     def own_person_id(self) -> int:
         account = self.check_session().account

@@ -61,7 +61,9 @@ from modbot.lemmy.api import (
     MODLOG_PAGES,
     NEVER_LISTED,
     PAGE,
+    LedCommunities,
     ModlogEntry,
+    communities_led,
     modlog_too_long,
 )
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
@@ -372,6 +374,18 @@ class LemmyClientV4(PictrsStore, Transport):
 
     def person(self, person_id: int) -> Person:
         return views_v4.person_view(self.get_person(person_id))
+
+    def communities_led(self, person_id: int) -> LedCommunities:
+        person = self.api("GET", "/person", params={"person_id": person_id})
+        with malformed_answer("person"):
+            moderates = person["moderates"]
+
+        def moderators_of(community_id: int) -> object:
+            answer = self.api("GET", "/community", params={"id": community_id})
+            with malformed_answer("community"):
+                return answer["moderators"]
+
+        return communities_led(person_id, moderates, moderators_of, views_v4.community_of)
 
     def own_person_id(self) -> int:
         # GET /account only: the bot's person is there (/site may be hidden by a proxy)

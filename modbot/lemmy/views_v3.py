@@ -191,6 +191,11 @@ def communities(views: list[Any]) -> list[Community]:
     return listed_communities(views, "actor_id", "description")
 
 
+def community_of(own: dict[str, Any]) -> Community:
+    """The ``Community`` of a ``CommunityModeratorView`` (``moderators``, ``moderates``)."""
+    return _community(own)
+
+
 def _community(own: dict[str, Any]) -> Community:
     """The ``Community`` of an item's view, with its description (its images are
     items of their own: ``modbot.source``)."""
