@@ -38,6 +38,8 @@ from urllib.parse import (
     urlunsplit,
 )
 
+from httpx import URL, InvalidURL
+
 from modbot.model import (
     FILE_KINDS,
     PROFILE_KINDS,
@@ -876,7 +878,7 @@ def _netloc(parts: SplitResult) -> str:
 
 
 def _netloc_now(parts: SplitResult) -> str:
-    host = parts.hostname or ""
+    host = _host_as_sent(parts.hostname or "")
     if ":" in host:
         host = f"[{host}]"
     default = {"http": 80, "https": 443}.get(parts.scheme.lower())
@@ -888,6 +890,18 @@ def _netloc_now(parts: SplitResult) -> str:
 def _netloc_cached(scheme: str, netloc: str) -> str:
     # hostname and port depend on these two alone
     return _netloc_now(SplitResult(scheme, netloc, "", "", ""))
+
+
+def _host_as_sent(host: str) -> str:
+    """A host name as the HTTP client sends it: a Unicode name in its IDNA form
+    (``bücher.example`` is ``xn--bcher-kva.example``: the same request, so one image,
+    not two downloads); a name IDNA cannot encode as it is (the fetcher refuses it)."""
+    if host.isascii():
+        return host
+    try:
+        return (URL(scheme="http", host=host).raw_host or b"").decode("ascii") or host
+    except (InvalidURL, ValueError, UnicodeError):
+        return host
 
 
 def _same_host(parts: SplitResult, instance_url: str) -> bool:
