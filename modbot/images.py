@@ -904,9 +904,19 @@ def _host_as_sent(host: str) -> str:
         return host
 
 
+# a host's final dot ("lemmy.example.:8536"), before the port if any
+_FINAL_DOT = re.compile(r"\.(?=(?::[0-9]*)?\Z)")
+
+
 def _same_host(parts: SplitResult, instance_url: str) -> bool:
+    """Whether ``parts`` is on the instance: the same host and port, a final dot or
+    not (``https://lemmy.example./pictrs/image/A``: browsers resolve the same name and
+    nginx drops the dot, so it is the instance's upload). Only here: on another host
+    the dot is another Host header, which a hostile server may answer otherwise."""
     instance = _split(instance_url)
-    return instance is not None and _netloc(parts) == _netloc(instance)
+    if instance is None:
+        return False
+    return _FINAL_DOT.sub("", _netloc(parts), 1) == _FINAL_DOT.sub("", _netloc(instance), 1)
 
 
 def _own_original(url: str, instance_url: str) -> str | None:
