@@ -69,9 +69,12 @@ def test_feed_verify_asks_for_the_signature_where_subscribers_do(
             asked.append(u)
             if u not in served:
                 raise fetch.FetchSkipped(u, "the server answered HTTP 404", "http_404")
-            return SimpleNamespace(data=served[u])
+            return SimpleNamespace(data=served[u], etag=None, last_modified=None)
+
+    import modbot.subscriptions  # feed verify downloads through the subscriber's code
 
     monkeypatch.setattr(fetch, "Fetcher", Fetcher)
+    monkeypatch.setattr(modbot.subscriptions, "Fetcher", Fetcher)
     assert main(["feed", "verify", url, "--key", public_key_text(key)]) == 0, capsys.readouterr()
     assert asked == list(served)
     assert capsys.readouterr().out.startswith("valid: feeds.example")
