@@ -493,8 +493,8 @@ class Transport:
         if self.read_only and _changes(method, url) and url != f"{self.url}{self.API}{self.LOGIN}":
             # Requests go through here: a dry run sends nothing that changes anything
             # even where a caller forgot ``refuse_if_read_only``.
-            shown = _DELETE_TOKEN.sub(r"\1<delete-token>", shown_url(url.replace(self.url, "")))
-            raise ReadOnlyError(f"{method} {shown} refused: this client is read-only (dry-run)")
+            shown = _DELETE_TOKEN.sub(r"\1<delete-token>", self._request(method, url))
+            raise ReadOnlyError(f"{shown} refused: this client is read-only (dry-run)")
         headers = kwargs.pop("headers", {})
         if auth and self._token and self._proxy_login:
             headers["Cookie"] = f"jwt={self._token.reveal()}"
@@ -517,14 +517,14 @@ class Transport:
             raise Transient(f"connection error: {type(exc).__name__}") from None
         except httpx.DecodingError:
             raise LemmyBadAnswer(
-                f"{method} {shown_url(url.replace(self.url, ''))}: an answer whose body is not "
+                f"{self._request(method, url)}: an answer whose body is not "
                 "what its Content-Encoding says (gzip, br...); is LEMMY_URL the Lemmy API, "
                 "not a proxy that mangles answers?",
                 error="bad_answer",
             ) from None
         except httpx.TooManyRedirects:
             raise LemmyBadAnswer(
-                f"{method} {shown_url(url.replace(self.url, ''))}: it redirects too many "
+                f"{self._request(method, url)}: it redirects too many "
                 "times (a loop?); is LEMMY_URL the Lemmy instance's address?",
                 error="bad_answer",
             ) from None
@@ -554,7 +554,7 @@ class Transport:
             if code == "unknown" and isinstance(said, str) and said:
                 detail += f" ({said[:200]})"  # 0.19's "unknown" says what only here
             raise LemmyError(
-                f"{method} {shown_url(url.replace(self.url, ''))}: HTTP {r.status_code} {detail}",
+                f"{self._request(method, url)}: HTTP {r.status_code} {detail}",
                 status=r.status_code,
                 error=code,
             )
@@ -563,7 +563,7 @@ class Transport:
         if body is None and r.content.strip():
             kind = r.headers.get("content-type", "no content type").split(";")[0]
             raise LemmyBadAnswer(
-                f"{method} {shown_url(url.replace(self.url, ''))}: HTTP {r.status_code} but not JSON "
+                f"{self._request(method, url)}: HTTP {r.status_code} but not JSON "
                 f"({kind}: {r.text[:60].strip()!r}...); is LEMMY_URL the Lemmy API, not a "
                 "proxy's or another site's page?",
                 status=r.status_code,
@@ -571,12 +571,16 @@ class Transport:
             )
         if body is not None and not isinstance(body, dict):
             raise LemmyBadAnswer(
-                f"{method} {shown_url(url.replace(self.url, ''))}: HTTP {r.status_code} with JSON "
+                f"{self._request(method, url)}: HTTP {r.status_code} with JSON "
                 f"that is {kind_of(body)}, not an object as Lemmy sends",
                 status=r.status_code,
                 error="bad_answer",
             )
         return body if body is not None else {}
+
+    def _request(self, method: str, url: str) -> str:
+        """A request as its errors name it: the method and the path, no secret in it."""
+        return f"{method} {shown_url(url.replace(self.url, ''))}"
 
     def _read_bounded(self, method: str, url: str, r: httpx.Response) -> None:
         """Read ``r``'s body, up to ``MAX_ANSWER_BYTES`` (decoded): a hostile or broken
@@ -586,7 +590,7 @@ class Transport:
             size += len(chunk)
             if size > MAX_ANSWER_BYTES:
                 raise LemmyBadAnswer(
-                    f"{method} {shown_url(url.replace(self.url, ''))}: HTTP {r.status_code} "
+                    f"{self._request(method, url)}: HTTP {r.status_code} "
                     f"with an answer larger than {MAX_ANSWER_BYTES // 2**20} MiB, far more "
                     "than Lemmy sends; not read further. Is LEMMY_URL the Lemmy API, not a "
                     "proxy's or another site's?",
@@ -609,7 +613,7 @@ class Transport:
         else:
             fix = "give the address it redirects to"
         return LemmyBadAnswer(
-            f"{method} {shown_url(url.replace(self.url, ''))}: HTTP {r.status_code}, it "
+            f"{self._request(method, url)}: HTTP {r.status_code}, it "
             f"redirects to {shown_url(where)}: {fix} (modbot follows no redirects: its login "
             "would go along)",
             status=r.status_code,
