@@ -32,7 +32,7 @@ from modbot.actions.notices import Notice, Notices, claimed_marker
 from modbot.actions.valve import Valve
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi
-from modbot.model import ActionOutcome, PlannedAction, Target
+from modbot.model import ActionOutcome, PlannedAction, SiteInfo, Target
 from modbot.store import SENDING, Store
 
 __all__ = ["Executor"]
@@ -76,6 +76,7 @@ class Executor:
     resuming: set[str] = field(default_factory=set)
     current_item: str | None = None  # the item whose actions are being carried out
     _admins_read: float | None = None  # time.monotonic() of the last ``_read_admins``
+    _site_read: tuple[float, SiteInfo] | None = None  # ``site_now``'s last read, and when
 
     def __post_init__(self) -> None:
         self.valve = Valve(self.store, dry_run=self.dry_run)
@@ -148,6 +149,15 @@ class Executor:
                 outcomes.append(HANDLERS["report"](self, target, report))
                 reported = True
         return outcomes
+
+    def site_now(self) -> SiteInfo:
+        """The site as Lemmy shows it right before acting (its icon, banner and sidebar,
+        which no action may take): read at most once in ``ADMINS_FRESH_S``, as the
+        admins are, not once per action. Raises ``LemmyError`` when it cannot be read."""
+        now = time.monotonic()
+        if self._site_read is None or now - self._site_read[0] >= ADMINS_FRESH_S:
+            self._site_read = (now, self.client.site_info())
+        return self._site_read[1]
 
     def _read_admins(self) -> str | None:
         """Read the instance's admins afresh right before removing, purging or banning:

@@ -407,7 +407,7 @@ def _site_shows(ex: Executor, kind: str, alias: str, sha256: str | None) -> Acti
         if ex.planned_already(kind, f"alias:{alias}"):
             return None
         try:
-            info = ex.client.site_info()
+            info = ex.site_now()
         except LemmyError as exc:
             why = (
                 f"could not read the site's icon, banner and sidebar right before acting "
