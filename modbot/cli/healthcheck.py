@@ -16,7 +16,8 @@ exit 1 and say why (no cycle yet, the last good cycle too old and the last error
 daemon stopped). Reads the state file only; needs no login and no model. It checks the
 live daemon's heartbeat; a dry-run daemon's (`run --dry-run`) when no live daemon ever
 ran on this state. With --http URL it checks a `modbot gate` or `modbot worker` instead:
-exit 0 when its /healthz answers ok (the compose file's healthchecks use it).
+exit 0 when its /healthz answers ok (the compose file's healthchecks use it); an answer
+over 1 MiB, or not complete within 10s, is none.
 
 Run from cron or a systemd timer (`modbot run --once`), each run records its own
 heartbeat, and the check reads whichever was written last: healthy while the last good
@@ -72,7 +73,7 @@ def _age(text: str) -> timedelta:
 
 def healthcheck(args: argparse.Namespace) -> int:
     if args.http:
-        from modbot.modes.gate import http_health
+        from modbot.modes.health import http_health
 
         ok, message = http_health(args.http)
         print(message, file=sys.stdout if ok else sys.stderr)

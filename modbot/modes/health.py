@@ -25,6 +25,7 @@ __all__ = [
     "from_the_future",
     "health",
     "heartbeat",
+    "http_health",
     "read_heartbeat",
 ]
 
@@ -35,6 +36,9 @@ HEALTHY_INTERVALS = 3  # the last good cycle may be this many poll intervals old
 # now: a clock that jumped, or a state file copied from a machine ahead of this one.
 # Taken as fresh, it would keep a dead daemon "healthy" until that moment comes.
 FUTURE_SKEW = timedelta(minutes=1)
+# A gate's or worker's /healthz answers a few hundred bytes. Past this, whatever answers
+# is not one: reading on would hold its whole answer (without end, maybe) in memory.
+HEALTHZ_MAX_BYTES = 1 * 2**20
 
 
 def daemon_cursor(name: str, dry_run: bool) -> str:
@@ -212,3 +216,49 @@ def from_the_future(what: str, when: str, age: timedelta) -> str | None:
 
 def _seconds(value: timedelta) -> str:
     return f"{max(0, int(value.total_seconds()))}s"
+
+
+class _NotRead(Exception):
+    """A /healthz answer not read to its end: too large, or too slow."""
+
+
+def http_health(url: str, timeout: float = 10.0) -> tuple[bool, str]:
+    """What a ``/healthz`` (the gate's or a worker's) says: ok, and a line for a human
+    (``modbot healthcheck --http URL``, Docker's healthcheck). Its answer is read up to
+    ``HEALTHZ_MAX_BYTES``, the whole exchange within ``timeout`` seconds (httpx's own
+    timeout is per read: an answer dripping a byte at a time would never trip it)."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    try:
+        with httpx.stream("GET", url, timeout=timeout) as answer:
+            chunks, size = [], 0
+            for chunk in answer.iter_bytes():
+                size += len(chunk)
+                if size > HEALTHZ_MAX_BYTES:
+                    raise _NotRead(
+                        f"an answer larger than {HEALTHZ_MAX_BYTES // 1024} KiB, far more "
+                        "than a /healthz of modbot's sends; not read further: is the URL a "
+                        "gate's or a worker's /healthz?"
+                    )
+                if time.monotonic() > deadline:
+                    raise _NotRead(f"not complete within {timeout:g}s")
+                chunks.append(chunk)
+        try:
+            body = json.loads(b"".join(chunks))
+        except RecursionError:  # nested thousands deep: not JSON the parser can read
+            raise ValueError("JSON nested too deep to parse") from None
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+        return False, f"{url}: no answer ({type(exc).__name__}: {exc})"
+    except _NotRead as exc:
+        return False, f"{url}: no answer ({exc})"
+    if answer.status_code != 200 or not isinstance(body, dict) or body.get("ok") is not True:
+        return False, f"{url}: HTTP {answer.status_code}, not ok: {str(body)[:300]}"
+    figures = ", ".join(
+        f"{k} {body[k]}"
+        for k in ("classifier", "model", "device", "requests", "rejected", "queue_depth")
+        if k in body
+    )
+    return True, f"{url}: ok ({figures})"
