@@ -405,9 +405,19 @@ class ProcessDecoder:
         self._lock = threading.Lock()
         self._closed = False
         self._all: list[_Process] = []
-        self._idle: queue.LifoQueue[_Process] = queue.LifoQueue()
+        # None: a wake-up for a caller waiting on a process that could not be started
+        self._idle: queue.LifoQueue[_Process | None] = queue.LifoQueue()
+        # processes that died and could not be started again yet (fork failed)
+        self._missing = 0
         try:
-            started = [self._start() for _ in range(processes)]  # they import in parallel
+            try:
+                started = [self._start() for _ in range(processes)]  # they import in parallel
+            except OSError as exc:
+                raise DecoderUnavailable(
+                    f"the decoding processes cannot be started ({exc}); decode in threads "
+                    "instead: classifier.decode_processes: 0 in rules.yaml (modbot worker "
+                    "--decode-processes 0)"
+                ) from exc
             for process in started:
                 if not self._works(process):
                     raise DecoderUnavailable(
@@ -528,9 +538,38 @@ class ProcessDecoder:
         return False
 
     def _take(self) -> _Process:
-        if self._closed:
-            raise RuntimeError("the process decoder is closed")
-        return self._idle.get()
+        while True:
+            if self._closed:
+                raise RuntimeError("the process decoder is closed")
+            self._start_missing()
+            process = self._idle.get()
+            if process is not None:
+                return process
+            # a wake-up (see _replace): a process is missing; try to start it again
+
+    def _start_missing(self) -> None:
+        """Start a process that died and could not be started again (fork failed: the
+        process limit, memory), now that the machine may allow it. If it still cannot
+        be and no process is left, ``DecoderUnavailable``: waiting for one would never
+        end, and the image is not at fault."""
+        with self._lock:
+            if not self._missing:
+                return
+            self._missing -= 1
+        try:
+            process = self._start()
+        except OSError as exc:
+            with self._lock:
+                self._missing += 1
+                alone = not self._all
+            if alone:
+                raise DecoderUnavailable(
+                    f"no decoding process is running and none can be started ({exc}): "
+                    "the image is skipped, not this image's fault. If this lasts, decode "
+                    "in threads instead: classifier.decode_processes: 0"
+                ) from exc
+            return  # the processes still running serve meanwhile
+        self._idle.put(process)
 
     def _replace(self, dead: _Process) -> None:
         code = dead.popen.poll()
@@ -543,8 +582,17 @@ class ProcessDecoder:
         with self._lock:
             self._all.remove(dead)
             self.restarts += 1
-        if not self._closed:
+        if self._closed:
+            return
+        try:
             self._idle.put(self._start())
+        except OSError as exc:
+            # the pool must not shrink for good (with none left every decode would wait
+            # forever): started again at the next image (_take), which is skipped meanwhile
+            log.error("a new decoding process cannot be started: %s", exc)
+            with self._lock:
+                self._missing += 1
+            self._idle.put(None)  # a caller waiting for a process tries to start it
 
     def close(self) -> None:
         with self._lock:
