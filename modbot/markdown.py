@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["MAX_VALUE", "inert"]
+__all__ = ["MAX_VALUE", "inert", "lemmy_length"]
 
 MAX_VALUE = 300  # characters of one value in a message or reason
 _RUNS = re.compile(r"`+")
@@ -41,6 +41,12 @@ def _visible(char: str) -> str:
             else f"\\U{code:08x}"
         )
     return char
+
+
+def lemmy_length(text: str) -> int:
+    """A text's length as Lemmy measures it for its limits: 1.0 counts UTF-16 code units
+    (as a browser's `maxlength` does), 0.19 characters, never more than that."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def inert(value: object) -> str:

@@ -32,7 +32,7 @@ from modbot.actors import user_keys as _user_keys
 from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_matches
 from modbot.config.units import format_duration
 from modbot.hashes import HASH_KINDS, hashes_of
-from modbot.markdown import MAX_VALUE, inert
+from modbot.markdown import MAX_VALUE, inert, lemmy_length
 from modbot.model import FILE_KINDS, PlannedAction
 
 if TYPE_CHECKING:
@@ -561,20 +561,26 @@ def render(
     wrote stays as written, values that come from the content (author, community, image
     URL, the decoder's message) become inert code spans (`modbot.markdown.inert`).
 
-    With a `limit` (Lemmy refuses a longer report reason for good), those values are
+    With a `limit` (Lemmy refuses a longer report or ban reason for good), those values are
     cut shorter, each still a whole code span, until the reason fits: the admin's own
     words are kept (`modbot check-rules` refuses a reason too long without its values).
     If even that does not fit, the values are left out."""
     out = _render(text, s, rule, f, MAX_VALUE)
     for cap in _SHORTER:
-        if limit is None or len(out) <= limit:
+        if limit is None or lemmy_length(out) <= limit:
             return out
         out = _render(text, s, rule, f, cap)
-    if limit is None or len(out) <= limit:
+    if limit is None or lemmy_length(out) <= limit:
         return out
     # Still too long (many values, or the hashes, which are never cut): the admin's words
     # alone, each value "…"; cut, they hold nothing from the content.
-    return PLACEHOLDER.sub("…", text)[:limit]
+    kept, room = [], limit
+    for char in PLACEHOLDER.sub("…", text):
+        room -= lemmy_length(char)  # a character outside the BMP counts two
+        if room < 0:
+            break
+        kept.append(char)
+    return "".join(kept)
 
 
 _SHORTER = (120, 48, 16)  # characters of each value from the content, tried in turn

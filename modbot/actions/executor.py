@@ -32,6 +32,7 @@ from modbot.actions.notices import Notice, Notices, claimed_marker
 from modbot.actions.valve import Valve
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi
+from modbot.markdown import lemmy_length
 from modbot.model import ActionOutcome, PlannedAction, SiteInfo, Target
 from modbot.store import SENDING, Store
 
@@ -143,7 +144,7 @@ class Executor:
                 # Report-only: the moderators still get to see what would have been removed.
                 # (The removal's reason, unless Lemmy would refuse it as a report's.)
                 reason = planned.reason or "modbot"
-                if len(reason) > REPORT_MAX:
+                if lemmy_length(reason) > REPORT_MAX:
                     reason = f"modbot: {planned.rule}"[:REPORT_MAX]
                 report = PlannedAction("report", reason, {}, planned.rule)
                 outcomes.append(HANDLERS["report"](self, target, report))

@@ -17,10 +17,19 @@ from typing import Any
 
 from modbot.model import PROFILE_KINDS
 
-__all__ = ["ACTIONS", "DESTRUCTIVE", "REPORT_MAX", "ActionKind", "takes_item_down"]
+__all__ = [
+    "ACTIONS",
+    "BAN_REASON_MAX",
+    "DESTRUCTIVE",
+    "REPORT_MAX",
+    "ActionKind",
+    "takes_item_down",
+]
 
 #: The longest report reason Lemmy takes (0.19 and 1.0: `check_report_reason`).
 REPORT_MAX = 1000
+#: The longest ban reason (site or community): `is_valid_body_field`, `invalid_body_field`.
+BAN_REASON_MAX = 10_000
 
 Ask = tuple[str | None, dict[str, Any]]  # (reason as the rule wrote it, parameters)
 
@@ -84,8 +93,9 @@ class ActionKind:
     downs_item: Callable[[Mapping[str, Any], str], bool] = _no_item
     once_per_item: bool = False  # one per item, however many rules and images ask
     needs_item_up: bool = False  # pointless once another rule removed the item
-    # Lemmy refuses a longer reason for good (a report's: `report_too_long`): the values
-    # the placeholders fill in are cut shorter until the reason fits (modbot.rules.render)
+    # Lemmy refuses a longer reason for good (a report's: `report_too_long`, a ban's:
+    # `invalid_body_field`): the values the placeholders fill in are cut shorter until
+    # the reason fits (modbot.rules.render), measured as Lemmy does (lemmy_length)
     max_reason: int | None = None
 
     def asked(self, then: Any) -> bool:
@@ -179,6 +189,7 @@ ACTIONS: dict[str, ActionKind] = {
         ActionKind(
             "ban",
             _ban,
+            max_reason=BAN_REASON_MAX,
             removal=True,
             destructive=True,
             takes_down=lambda params: bool(params.get("remove_data")),

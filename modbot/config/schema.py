@@ -28,7 +28,7 @@ from pydantic import (
 
 from classifier.budget import MIN_DECODE_MEMORY
 from classifier.concepts import CONCEPT_NAME, DANBOORU_SCORES, RESERVED_CONCEPT_NAMES
-from modbot.actions.kinds import ACTIONS, REPORT_MAX
+from modbot.actions.kinds import ACTIONS, BAN_REASON_MAX, REPORT_MAX
 from modbot.config.units import (
     Comparison,
     parse_duration,
@@ -38,6 +38,7 @@ from modbot.config.units import (
 )
 from modbot.config.words import describe, suggest
 from modbot.hashes import HASH_KINDS, LIST_FORMATS
+from modbot.markdown import lemmy_length
 from modbot.model import PROFILE_KINDS
 
 BUILTIN_LABELS = ("csam", "underage", "nsfw", "anime")
@@ -140,7 +141,11 @@ def _choice(allowed: tuple[str, ...], what: str) -> PlainValidator:
     return PlainValidator(check)
 
 
-def _reason(default: str, most: int | None = None) -> PlainValidator:
+def _reason(default: str, limit: int | None = None) -> PlainValidator:
+    """A reason; with Lemmy's `limit`, the admin's own words may take all but 200 of it
+    (room for the placeholders' values, which are cut to fit)."""
+    most = None if limit is None else limit - 200
+
     def check(v: Any) -> str | None:
         if v is True:
             return default
@@ -149,12 +154,12 @@ def _reason(default: str, most: int | None = None) -> PlainValidator:
         if not isinstance(v, str) or not v.strip():
             raise ValueError(f"expected a reason in quotes (or true for the default), got {v!r}")
         # the placeholders' values are cut to fit (modbot.rules.render), the words not
-        own = len(PLACEHOLDER.sub("", v))
+        own = lemmy_length(PLACEHOLDER.sub("", v))
         if most is not None and own > most:
             raise ValueError(
                 f"this reason has {own:,} characters besides its {{{{placeholders}}}}; keep "
                 f"it to {most:,}, so that with their values it stays within the "
-                f"{REPORT_MAX:,} Lemmy takes"
+                f"{limit:,} Lemmy takes"
             )
         return v
 
@@ -294,8 +299,8 @@ Size = Annotated[int, PlainValidator(parse_size)]
 ScoreTest = Annotated[Comparison, PlainValidator(_score_test)]
 AgeTest = Annotated[Comparison, PlainValidator(parse_duration_comparison)]
 Reason = Annotated[str | None, _reason(DEFAULT_REMOVE_REASON)]
-ReportReason = Annotated[str | None, _reason(DEFAULT_REPORT_REASON, REPORT_MAX - 200)]
-BanReason = Annotated[str | None, _reason(DEFAULT_BAN_REASON)]
+ReportReason = Annotated[str | None, _reason(DEFAULT_REPORT_REASON, REPORT_MAX)]
+BanReason = Annotated[str | None, _reason(DEFAULT_BAN_REASON, BAN_REASON_MAX)]
 Message = Annotated[str | None, PlainValidator(_message)]
 Names = Annotated[list[str], BeforeValidator(_one_or_many), _none_to(list)]
 # In a condition an empty list would match nothing (or, read carelessly, everything).
