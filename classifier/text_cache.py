@@ -2,8 +2,9 @@
 
 The file is ``<cache dir>/<concept version>.safetensors`` (``<concept
 version>-float16.safetensors`` for a float16 model, on CUDA) with the prompts and the
-precision in its metadata; a file whose prompts or precision do not match is recomputed,
-and a cache directory that cannot be written only costs the recomputation next time. The
+precision in its metadata, and the SHA-256 of the embeddings' bytes: a file whose prompts,
+precision or digest do not match is recomputed (a block lost in a crash reads as zeros,
+without an error, and a zeroed prompt would never fire again), and a cache directory that cannot be written only costs the recomputation next time. The
 same model embeds a prompt differently in float16 and float32 (by up to ~1e-4, enough to
 move a 4-decimal similarity across a threshold), so a GPU engine never uses what a CPU
 run computed, nor the reverse.
@@ -12,6 +13,7 @@ run computed, nor the reverse.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -67,6 +69,7 @@ def _read(path: Path, prompts: tuple[str, ...], precision: str) -> torch.Tensor 
             metadata = f.metadata() or {}
             stored = json.loads(metadata.get("prompts", "null"))
             tensor = f.get_tensor("embeddings")
+            digest = _digest(tensor)
     except Exception as exc:  # a damaged cache file is recomputed, never fatal
         log.warning("ignoring unreadable text-embedding cache %s: %s", path, exc)
         return None
@@ -76,11 +79,24 @@ def _read(path: Path, prompts: tuple[str, ...], precision: str) -> torch.Tensor 
     if metadata.get("precision") != precision:
         log.info("recomputing text-embedding cache %s: not computed in %s", path, precision)
         return None
+    if "sha256" not in metadata:
+        log.info("recomputing text-embedding cache %s: written before it held a digest", path)
+        return None
+    if metadata["sha256"] != digest:
+        # safetensors checks the layout, not the numbers: damage inside them reads fine
+        log.warning("ignoring damaged text-embedding cache %s: its contents changed", path)
+        return None
     # A copy in memory of its own: read from the file, the tensor sits at the header's
     # offset, and the matrix product's last bits depend on that alignment; enough to
     # move a similarity rounded to 4 decimals, so a verdict would depend on whether
     # the cache was warm.
     return tensor.clone()
+
+
+def _digest(tensor: torch.Tensor) -> str:
+    """SHA-256 of the float32 values as the file stores them."""
+    values = tensor.detach().float().cpu().contiguous()
+    return hashlib.sha256(values.numpy().tobytes()).hexdigest()
 
 
 def _write(path: Path, embeddings: torch.Tensor, prompts: tuple[str, ...], precision: str) -> None:
@@ -91,11 +107,18 @@ def _write(path: Path, embeddings: torch.Tensor, prompts: tuple[str, ...], preci
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(fd)
+        values = embeddings.detach().float().cpu().contiguous()
         save_file(
-            {"embeddings": embeddings.detach().float().cpu().contiguous()},
+            {"embeddings": values},
             tmp,
-            metadata={"prompts": json.dumps(list(prompts)), "precision": precision},
+            metadata={
+                "prompts": json.dumps(list(prompts)),
+                "precision": precision,
+                "sha256": _digest(values),
+            },
         )
+        with open(tmp, "rb") as written:
+            os.fsync(written.fileno())  # on disk before its name is: a crash leaves no zeros
         os.replace(tmp, path)  # atomic: concurrent engines never read half a file
     except Exception as exc:  # OSError, or safetensors' own error for a full disk
         log.warning("cannot write text-embedding cache %s: %s (recomputed next start)", path, exc)
