@@ -12,8 +12,9 @@ What it takes care of, because Lemmy does not tell you:
 - 400 ``rate_limit_error`` (429 in v4), 5xx and timeouts are retried with exponential
   backoff, except an action the caller cannot tell was carried out when its answer did
   not come (``resend_unanswered``: 0.19's bans and removals); every request waits for
-  the configured request-rate cap first; a ``Retry-After`` is waited in full, and one
-  longer than ``max_backoff`` fails the request at once and holds it back until then;
+  the configured request-rate cap first; a ``Retry-After`` (a rate limit's or a 503's)
+  is waited in full, and one longer than ``max_backoff`` fails the request at once and
+  holds it back until then (in this process);
 - ``timeout`` is one deadline for the whole request (connect, TLS, sending, every read),
   not per read: a server trickling a byte every few seconds cannot hold a request
   longer. Requests of other libraries (pythorhead's actions) are sent through the same
@@ -183,6 +184,12 @@ def _again_in(seconds: float) -> str:
     """When a rate-limited Lemmy takes requests again, for a human."""
     when = datetime.now(UTC) + timedelta(seconds=seconds)
     return f"in {seconds:.0f} s, at {when:%Y-%m-%d %H:%M:%S} UTC (its Retry-After)"
+
+
+def _server(what: str) -> str:
+    """Who refused the request ``what`` names, for its error: pict-rs' internal API
+    (PICTRS_URL, its own port and proxy) is not Lemmy."""
+    return "pict-rs" if what.startswith("pict-rs ") else "Lemmy"
 
 
 def _changes(method: str, url: str) -> bool:
@@ -380,8 +387,9 @@ class Transport:
         # rate-limited login too (LemmyUnavailable: the action is tried again later).
         self._refused: tuple[float, float, LemmyError] | None = None
         # A request Lemmy refused with a Retry-After longer than a request waits, by
-        # ``what``: (monotonic time before which it is not sent again, since when)
-        self._not_before: dict[str, tuple[float, float]] = {}
+        # ``what``: (monotonic time before which it is not sent again, since when, why:
+        # "rate limited", "HTTP 503")
+        self._not_before: dict[str, tuple[float, float, str]] = {}
         # Called with each new token, so it can be kept for the next run (see restore_token).
         self.on_login: Callable[[str], None] | None = None
 
@@ -410,6 +418,7 @@ class Transport:
         whether it was done before it sends it again (the next cycle)."""
         relogged = False
         attempt = 0
+        server = _server(what)
         with self._lock:
             held = self._not_before.get(what)
             if held is not None and held[0] <= time.monotonic():
@@ -420,7 +429,7 @@ class Transport:
             # another thread's): sent earlier, it is only refused again.
             now = time.monotonic()
             raise LemmyUnavailable(
-                f"{what}: rate limited: Lemmy takes requests again {_again_in(held[0] - now)}"
+                f"{what}: {held[2]}: {server} takes requests again {_again_in(held[0] - now)}"
                 f"; not sent before then (said {now - held[1]:.0f} s ago): a later cycle "
                 "tries it",
                 error="rate_limit_error",
@@ -443,9 +452,9 @@ class Transport:
                     # for each action): fail now, and hold it back until then.
                     now = time.monotonic()
                     with self._lock:
-                        self._not_before[what] = (now + exc.retry_after, now)
+                        self._not_before[what] = (now + exc.retry_after, now, str(exc))
                     raise LemmyUnavailable(
-                        f"{what}: {exc}: Lemmy takes requests again "
+                        f"{what}: {exc}: {server} takes requests again "
                         f"{_again_in(exc.retry_after)}, longer than a request waits "
                         f"({self.max_backoff:g} s); not sent before then: a later cycle tries it",
                         error=exc.code,
@@ -542,9 +551,13 @@ class Transport:
             )
         if r.status_code >= 500:
             # 502 and 503 are a proxy's: Lemmy could not be reached (connection refused,
-            # marked down, nginx's limit_req); 500 and 504 may come after Lemmy acted
+            # marked down, nginx's limit_req); 500 and 504 may come after Lemmy acted.
+            # A 503's Retry-After (a proxy in maintenance, RFC 9110) is a rate limit's.
             raise Transient(
-                f"HTTP {r.status_code}", code=code, unanswered=r.status_code not in (502, 503)
+                f"HTTP {r.status_code}",
+                retry_after(r.headers.get("Retry-After")) if r.status_code == 503 else None,
+                code=code,
+                unanswered=r.status_code not in (502, 503),
             )
         if r.status_code == 401:
             raise LoggedOut(code)
