@@ -472,6 +472,31 @@ def _any_of(values: Iterable[Any]) -> str:
     return " or ".join(str(v) for v in values)
 
 
+# Whom a ban goes to, by the kind of item (docs/rules.md, `ban`)
+_BANNED = {
+    "post": "the author",
+    "comment": "the author",
+    "upload": "the uploader",
+    "file": "the file's uploader (else who first posted it)",
+    "avatar": "the person whose profile shows it",
+    "banner": "the person whose profile shows it",
+    "bio": "the person whose profile shows it",
+}
+
+
+def _banned(types: set[str] | None) -> str:
+    """Whom a rule's ban goes to, in words, for the types it names (None: any)."""
+    said = {_BANNED[t] for t in (types or _BANNED) if t in _BANNED}
+    if not said:
+        return "nobody (a community's or the site's image has no author)"
+    if len(said) == 1:
+        return said.pop()
+    profile = "the person whose profile shows it"
+    return "whoever posted or uploaded it" + (
+        " (or whose profile shows it)" if profile in said else ""
+    )
+
+
 def describe_rule(policy: Policy, rule: Rule) -> str:
     """When `rule` acts and what it does, in words: `if label csam, then remove ...`."""
     c, held = rule.if_, []
@@ -529,7 +554,8 @@ def describe_rule(policy: Policy, rule: Rule) -> str:
     if t.ban:
         b = t.ban
         length = "permanently" if b.duration is None else f"for {format_duration(b.duration)}"
-        ban = f"ban the author {'site-wide' if b.scope == 'site' else 'from the community'}"
+        who = _banned(set(c.type) if c.type and "any" not in c.type else None)
+        ban = f"ban {who} {'site-wide' if b.scope == 'site' else 'from the community'}"
         ban += f" {length}" + (", removing their content" if b.remove_data else "")
         does.append(ban + (", and the image's uploader" if b.uploader else ""))
     if t.notify_admins:

@@ -41,8 +41,8 @@ def test_each_rule_in_the_order_tried(tmp_path: Path, capsys, monkeypatch):
     out = capsys.readouterr().out.splitlines()
     assert out[:4] == [
         "[100] known bad: if on hash list bad, then remove the item ('Removed by modbot: "
-        "{{rule}}'), ban the author site-wide for 1w, removing their content, notify the "
-        "admins; moderators not exempt",
+        "{{rule}}'), ban whoever posted or uploaded it (or whose profile shows it) "
+        "site-wide for 1w, removing their content, notify the admins; moderators not exempt",
         "[5] new accounts: if score nsfw > 0.02 and account age < 3d, then delete this "
         "alias of the image; moderators exempt",
         "[0] report nsfw: if type post or comment and label nsfw and community not marked "

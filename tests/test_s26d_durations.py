@@ -61,7 +61,7 @@ def test_check_rules_says_the_ban_lengths_and_window_as_written(tmp_path, fake_l
     rules.write_text(text)
     assert main(["check-rules", "--explain", str(rules)]) == 0
     out = capsys.readouterr().out
-    assert "ban the author site-wide for 30d" in out, out
-    assert "ban the author site-wide for 2w" in out, out
+    assert "shows it) site-wide for 30d" in out, out
+    assert "shows it) site-wide for 2w" in out, out
     assert "sweep '0 4 * * *' UTC back 30d," in out, out
     assert "4w2d" not in out, out
