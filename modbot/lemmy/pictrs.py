@@ -15,7 +15,7 @@ import httpx
 
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
-from modbot.lemmy.transport import Transient, Transport
+from modbot.lemmy.transport import Transient, Transport, retry_after
 from modbot.model import StoredFile, StorePage, parse_time
 
 __all__ = ["Pictrs", "PictrsStore", "gone", "stored_file"]
@@ -64,7 +64,8 @@ def gone(
     headers: dict[str, str] | None = None,
 ) -> bool:
     """Whether ``url`` answers 404 (only the status is read, never the image), within
-    lemmy.timeout as one deadline, like every request of the transport."""
+    lemmy.timeout as one deadline, and a 429's or 503's Retry-After honoured, like every
+    request of the transport."""
 
     def once() -> bool:
         try:
@@ -73,15 +74,17 @@ def gone(
                 transport._deadline.within(transport.timeout),
                 transport.http.stream("GET", url, params=params, headers=headers) as r,
             ):
-                status = r.status_code
+                status, wait = r.status_code, retry_after(r.headers.get("Retry-After"))
         except httpx.TimeoutException:
             raise Transient(
                 f"timed out (no answer within lemmy.timeout, {transport.timeout:g} s)"
             ) from None
         except httpx.TransportError as exc:
             raise Transient(f"connection error: {type(exc).__name__}") from None
-        if status >= 500 or status == 429:
-            raise Transient(f"HTTP {status}")
+        if status == 429:  # as the transport's: waited, or held back when long
+            raise Transient("rate limited", wait, code="rate_limit_error", unanswered=False)
+        if status >= 500:
+            raise Transient(f"HTTP {status}", wait if status == 503 else None)
         if status >= 400 and status != 404:
             raise LemmyError(f"image check of {alias}: HTTP {status}", status=status)
         return status == 404
