@@ -160,6 +160,12 @@ class ConceptSet:
             raise ConceptError(f"{path}: cannot read: {exc.strerror or exc}") from exc
         except json.JSONDecodeError as exc:
             raise ConceptError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConceptError(
+                f"{path}: not UTF-8 (byte {exc.start}): save it as UTF-8 JSON"
+            ) from None
+        except RecursionError:
+            raise ConceptError(f"{path}: not valid JSON: nested too deep") from None
         return cls.from_dict(data, custom=custom, source=str(path))
 
     @classmethod
