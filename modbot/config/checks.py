@@ -855,6 +855,14 @@ class _Checker:
                 )
         self.check_placeholders(at, rule)
         self.check_quoted_false(at, rule)
+        if rule.moderators_exempt is not None and _kinds(rule) == {"incoming"}:
+            # the gate sees a file before anyone posts it: nobody to be a moderator
+            self.add(
+                (*at, "moderators_exempt"),
+                f"rule {rule.name!r}: moderators_exempt does nothing at the upload gate "
+                "(a file there has no author or community yet); remove it",
+                warning=True,
+            )
         if rule.then.ban and not cond.hash_list and (cond.labels or cond.scores):
             self.add(
                 (*at, "then", "ban"),
