@@ -438,6 +438,7 @@ class Transport:
             self.limiter.wait()
             with self._lock:
                 self.requests += 1
+                sent_with = self._token  # what a 401 says is dropped (see ``login``)
             try:
                 return attempt_once()
             except Transient as exc:
@@ -493,8 +494,7 @@ class Transport:
                         status=401,
                         error=exc.code,
                     ) from None
-                log.warning("%s: the login was dropped (401); logging in again", what)
-                self.login()
+                self.login(dropped=sent_with, what=what)
                 relogged = True
 
     def send(self, method: str, url: str, *, auth: bool, **kwargs: Any) -> dict[str, Any]:
@@ -703,8 +703,11 @@ class Transport:
     def logged_in(self) -> bool:
         return self._token is not None
 
-    def login(self) -> None:
-        """Log in and keep the token. Lemmy allows only a few logins an hour: call rarely."""
+    def login(self, *, dropped: Secret | None = None, what: str = "") -> None:
+        """Log in and keep the token. Lemmy allows only a few logins an hour: call rarely.
+        ``dropped``: the token a request (``what``) was answered 401 with; when another
+        thread has logged in again since (both of them refused at once), its token is
+        taken, not another login spent."""
         payload = {
             "username_or_email": self.username,
             "password": self._password.reveal(),
@@ -749,6 +752,11 @@ class Transport:
                 ) from None
 
         with self._lock:
+            if dropped is not None and self._token is not None and self._token is not dropped:
+                log.info("%s: the login was dropped (401); logged in again already", what)
+                return
+            if what:
+                log.warning("%s: the login was dropped (401); logging in again", what)
             refused = self._refused
             if refused is not None and time.monotonic() - refused[0] < refused[1]:
                 # The password changed while the bot runs, or logins are rate-limited:
