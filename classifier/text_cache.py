@@ -17,7 +17,8 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,8 +106,12 @@ def _write(path: Path, embeddings: torch.Tensor, prompts: tuple[str, ...], preci
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
+        # a name of its own (concurrent writers), created as any file is, under the umask;
+        # safetensors (and mkstemp) write owner-only files, which would keep the service's
+        # user from reading a cache another filled (the Docker image's: at build, as root)
+        tmp = str(path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        mode = stat.S_IMODE(os.stat(tmp).st_mode)
         values = embeddings.detach().float().cpu().contiguous()
         save_file(
             {"embeddings": values},
@@ -117,6 +122,7 @@ def _write(path: Path, embeddings: torch.Tensor, prompts: tuple[str, ...], preci
                 "sha256": _digest(values),
             },
         )
+        os.chmod(tmp, mode)
         with open(tmp, "rb") as written:
             os.fsync(written.fileno())  # on disk before its name is: a crash leaves no zeros
         os.replace(tmp, path)  # atomic: concurrent engines never read half a file
