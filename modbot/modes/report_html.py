@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from importlib import resources
 from string import Template
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from modbot.actions.kinds import DESTRUCTIVE
 from modbot.model import ALREADY_DONE, action_outcome
@@ -26,13 +26,17 @@ TEST_MODEL_WARNING = (
 DRY_RUN_NOTE = "Nothing was changed on the instance; the actions are what the bot would do."
 
 
-# A lone surrogate (Lemmy's JSON may escape one: "\\ud800") cannot be written as UTF-8
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# Shown as their escapes (\\ud800): a lone surrogate (Lemmy's JSON may escape one) cannot
+# be written as UTF-8; a bidi control (U+202E...) in a name or URL would reorder what the
+# admin reads (`abc\\u202egpj.exe` shown as `abcexe.jpg`), as in modbot.markdown.inert
+_BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
+_SHOWN_ESCAPED = re.compile(f"[\ud800-\udfff{_BIDI}]")
+_BIDI_IN_URL = re.compile(f"[{_BIDI}]")
 
 
 def _e(value: Any) -> str:
     text = "" if value is None else str(value)
-    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)  # shown as its escape
+    text = _SHOWN_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return html.escape(text, quote=True)
 
 
@@ -46,7 +50,8 @@ def _safe_href(url: Any) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    return url.strip()
+    # a link goes where it says: a bidi control in it percent-encoded, as a browser sends it
+    return _BIDI_IN_URL.sub(lambda m: quote(m.group()), url.strip())
 
 
 def _link(url: Any, text: Any, *, css: str = "") -> str:
