@@ -174,7 +174,7 @@ def load_model(spec: ModelSpec) -> LoadedModel:
     device = resolve_device(spec.device)
     tag_cfg = _tag_config(spec)
     checkpoint = _resolve_checkpoint(spec, tag_cfg)
-    random_weights = checkpoint is None or is_random_checkpoint(checkpoint)
+    random_weights = checkpoint is None or is_random_checkpoint(checkpoint, spec)
     if random_weights and not spec.allow_random_weights:
         where = f"checkpoint {checkpoint} holds" if checkpoint else "no weights given: that means"
         raise RandomWeightsNotAllowed(
@@ -226,7 +226,7 @@ def describe_model(spec: ModelSpec) -> ModelIdentity:
     file name does not give it): ``modbot report`` needs the concept version only.
     Raises as ``locate_weights``, and ``RandomWeightsNotAllowed`` as ``load_model``."""
     checkpoint = locate_weights(spec)
-    random_weights = checkpoint is None or is_random_checkpoint(checkpoint)
+    random_weights = checkpoint is None or is_random_checkpoint(checkpoint, spec)
     if random_weights and not spec.allow_random_weights:
         raise RandomWeightsNotAllowed(f"{spec.name}: random weights, not allowed")
     identity, fingerprint = _identity(spec, checkpoint, random_weights, bool(_tag_config(spec)))
@@ -404,9 +404,11 @@ def _reachable(url: str) -> bool:
         return False
 
 
-def is_random_checkpoint(path: Path) -> bool:
+def is_random_checkpoint(path: Path, spec: ModelSpec | None = None) -> bool:
     """The checkpoint holds random test weights (``tiny.write_random_checkpoint`` marks
-    them in the safetensors metadata): a model loaded from it classifies nothing."""
+    them in the safetensors metadata): a model loaded from it classifies nothing.
+    ``ModelError`` for a damaged file, saying what to delete where ``spec`` (the one
+    it was found for) tells where it came from: the Hugging Face cache's blob too."""
     if path.suffix != ".safetensors":
         return False
     from safetensors import safe_open
@@ -415,10 +417,14 @@ def is_random_checkpoint(path: Path) -> bool:
         with safe_open(str(path), framework="pt") as f:
             return (f.metadata() or {}).get(RANDOM_WEIGHTS_KEY) == "true"
     except Exception as exc:
+        advice = (
+            _damaged_advice(spec, path)
+            if spec is not None
+            else "It is damaged (an interrupted download or copy?): download it again "
+            "(delete it first where it is in the Hugging Face cache)"
+        )
         raise ModelError(
-            f"checkpoint {path} is not a readable safetensors file: {exc}. "
-            "It is damaged (an interrupted download or copy?): download it again (delete it "
-            "first where it is in the Hugging Face cache)"
+            f"checkpoint {path} is not a readable safetensors file: {exc}. {advice}"
         ) from exc
 
 
