@@ -64,7 +64,7 @@ from modbot.errors import LemmyError
 from modbot.images import image_refs
 from modbot.lemmy.api import PAGE, LemmyApi
 from modbot.model import ImageRef, Item, Person, StoredFile, Upload, parse_time
-from modbot.source import MAX_TEXT_READ, MAX_UPLOAD_PAGES, RepeatCheck
+from modbot.source import MAX_KEPT_WARNINGS, MAX_TEXT_READ, MAX_UPLOAD_PAGES, RepeatCheck
 from modbot.store import Store
 
 __all__ = [
@@ -239,11 +239,23 @@ class StoreSource:
         self.ended = False  # the walk reached the store's end (not stopped, not failed)
         self.uploads = True  # refresh the alias -> uploader index (admins only)
         self.admins = Admins()  # the admins and their images (``read_admins``)
+        # the walk's warnings, its earlier parts' first, and how many past
+        # MAX_KEPT_WARNINGS: kept beside the position while ``batches`` walks (``_warn``)
+        self._said: list[str] | None = None
+        self._more = 0
+
+    def _cursor(self, name: str) -> str:
+        suffix = "" if self.origin == "all" else f":{self.origin}"
+        return f"{self.scope}:{name}{suffix}"
 
     @property
     def _name(self) -> str:
-        suffix = "" if self.origin == "all" else f":{self.origin}"
-        return f"{self.scope}:store_sweep{suffix}"
+        return self._cursor("store_sweep")
+
+    @property
+    def _warned(self) -> str:
+        # what the walk at ``_name`` warned of so far (``_warn``)
+        return self._cursor("store_sweep_warnings")
 
     def in_progress(self) -> bool:
         return self.store.get_cursor(self._name) is not None
@@ -251,6 +263,39 @@ class StoreSource:
     def forget(self) -> None:
         """Start the next walk afresh, not where an interrupted one stopped."""
         self.store.set_cursor(self._name, None)
+        self.store.set_cursor(self._warned, None)
+
+    def earlier_warnings(self) -> list[str]:
+        """What the interrupted walk at the stored position warned of in its earlier parts
+        (runs stopped, failed or killed, the daemon's slices), once each: the run that
+        resumes it says them with its own (the files walked then were decided so)."""
+        if not self.in_progress():
+            return []
+        kept = json.loads(self.store.get_cursor(self._warned) or "{}")
+        said, more = list(kept.get("said", [])), int(kept.get("more", 0))
+        if more:
+            said.append(
+                f"{more} more warnings of this store sweep's earlier part: in the log of the "
+                "runs that met them"
+            )
+        return said
+
+    def _warn(self, message: str) -> None:
+        """Said through ``warn``, and, while a walk is in hand, kept beside its position
+        (written with the position's moves; a stop or failure writes it again)."""
+        self.warn(message)
+        if self._said is None or message in self._said:
+            return
+        if len(self._said) < MAX_KEPT_WARNINGS:
+            self._said.append(message)
+        else:
+            self._more += 1
+        self._keep_warnings()
+
+    def _keep_warnings(self) -> None:
+        assert self._said is not None
+        kept = json.dumps({"said": self._said, "more": self._more})
+        self.store.set_cursor(self._warned, kept)
 
     def _save(self, position: dict) -> None:
         self.store.set_cursor(self._name, json.dumps(position, sort_keys=True))
@@ -305,7 +350,7 @@ class StoreSource:
                 break
             cursor = page.next
         else:
-            self.warn(
+            self._warn(
                 f"store sweep: Lemmy's media list read no further than {MAX_UPLOAD_PAGES} "
                 f"pages ({MAX_UPLOAD_PAGES * PAGE} uploads); the uploaders of older ones are "
                 "not known (a ban falls back to who posted the file)"
@@ -319,7 +364,26 @@ class StoreSource:
 
     def batches(self) -> Generator[list[Item], None, None]:
         """The files not seen yet, a page at a time, newest first; resumes an
-        interrupted walk; the position is cleared when the walk completes."""
+        interrupted walk; the position is cleared when the walk completes. What the walk
+        warns of is kept beside the position until then (``earlier_warnings``)."""
+        if self.in_progress():
+            kept = json.loads(self.store.get_cursor(self._warned) or "{}")
+            self._said, self._more = list(kept.get("said", [])), int(kept.get("more", 0))
+        else:
+            self._said, self._more = [], 0
+            if self.store.get_cursor(self._warned) is not None:  # of a walk that is gone
+                self.store.set_cursor(self._warned, None)
+        before = (len(self._said), self._more)
+        try:
+            yield from self._walk()
+        finally:
+            # stopped or failed: what this run warned of is written again, outside the
+            # pipeline's held writes (a batch that failed to land drops those)
+            if not self.ended and (len(self._said), self._more) != before:
+                self._keep_warnings()
+            self._said = None
+
+    def _walk(self) -> Generator[list[Item], None, None]:
         position = json.loads(self.store.get_cursor(self._name) or "{}")
         if position:
             log.info(
@@ -333,7 +397,7 @@ class StoreSource:
             try:
                 log.info("alias -> uploader: %d uploads read", self.refresh_uploaders())
             except LemmyError as exc:
-                self.warn(
+                self._warn(
                     f"store sweep: Lemmy's media list could not be read ({exc}); a ban "
                     "falls back to who posted the file"
                 )
@@ -393,7 +457,7 @@ class StoreSource:
             self._save(position)
             self._pace(started, walked)
         else:
-            self.warn(f"store sweep: stopped after {MAX_STORE_PAGES} pages")
+            self._warn(f"store sweep: stopped after {MAX_STORE_PAGES} pages")
         self.forget()
         self.ended = True
 

@@ -54,7 +54,8 @@ images pict-rs cached, videos), classifies each file once and acts by the rules 
 file`, `found_in: store`): purge_image purges the file, remove/report act on the posts
 and comments modbot saw showing it, ban bans its uploader (else whoever posted it). It
 needs PICTRS_URL and PICTRS_API_KEY, resumes where it stopped, shows a bar with the ETA
-(the total is counted first) and paces itself (--files-per-second).
+(the total is counted first) and paces itself (--files-per-second). It ends with its
+summary and its warnings again, a resumed walk's earlier parts' included.
 
 --local / --federated limit a sweep to what was created on this instance, or to what
 came by federation (an item by where it was made, a profile image by its person or

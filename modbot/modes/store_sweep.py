@@ -7,13 +7,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.errors import SettingsError
 from modbot.modes.progress import Progress, StopOnSignal
-from modbot.modes.report import incomplete_run_report, reported_if_failed, write_run_report
+from modbot.modes.report import reported_if_failed, write_run_report
 from modbot.store_source import DEFAULT_FILES_PER_SECOND, DEFAULT_PAGE, StoreSource, read_admins
 
 if TYPE_CHECKING:
@@ -104,6 +105,9 @@ def store_sweep(
             stop=stop,
         )
         resuming = source.in_progress()
+        # what the walk's earlier parts warned of (a run stopped, failed or killed, the
+        # daemon's slices): the files walked then were decided so, and the end says it
+        earlier = source.earlier_warnings()
         log.info(
             "store sweep (%s, run %s) over every file in pict-rs%s%s",
             mode,
@@ -111,12 +115,21 @@ def store_sweep(
             "" if origin == "all" else f" ({origin} files only, by the uploader index)",
             "; resuming the interrupted store sweep" if resuming else "",
         )
+
+        def warnings() -> list[str]:  # once each
+            return list(dict.fromkeys([*earlier, *pipeline.warnings]))
+
+        def write(path: str, complete: bool) -> str:
+            # an interrupted or failed sweep's: INCOMPLETE
+            extra = {"complete": complete, "warnings": warnings()}
+            return write_run_report(pipeline, path, extra=extra)
+
         with (
             reported_if_failed(
                 pipeline,
                 f"store sweep {pipeline.run_id} ({mode})",
                 report,
-                incomplete_run_report(pipeline, report),
+                partial(write, report, complete=False) if report else None,
                 hint=" (run it again to resume)",
                 logger=log_run,
             ),
@@ -134,9 +147,8 @@ def store_sweep(
         state = "interrupted (run it again to resume)" if interrupted else "done"
         files = f"{source.done} of {source.total} stored files walked"
         print(f"store sweep {pipeline.run_id} ({mode}) {state}: {files}; {stats.summary()}")
-        for warning in pipeline.warnings:
+        for warning in warnings():
             print(f"warning: {warning}")
         if report:
-            complete = {"complete": not interrupted}  # an interrupted sweep's: INCOMPLETE
-            print(f"report: {write_run_report(pipeline, report, extra=complete)}")
+            print(f"report: {write(report, complete=not interrupted)}")
         return not interrupted
