@@ -33,6 +33,7 @@ Every concern of the HTTP session in one place, shared by every API version.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -196,6 +197,12 @@ def _changes(method: str, url: str) -> bool:
     """Whether a request may change something on Lemmy or pict-rs: every method but a
     read's (a login too: the caller tells it apart), and an upload's delete link, a GET."""
     return method.upper() not in ("GET", "HEAD", "OPTIONS") or "/pictrs/image/delete/" in url
+
+
+def _text(content: bytes, r: httpx.Response) -> str:
+    """``content`` (``r``'s body) as text, as ``Response.text`` decodes it: its charset
+    when httpx knows it, else UTF-8, with what is not valid replaced."""
+    return content.decode(r.encoding or "utf-8", errors="replace")
 
 
 def _error_code(body: Any) -> str | None:
@@ -514,7 +521,7 @@ class Transport:
                 self._deadline.within(self.timeout),
                 self.http.stream(method, url, headers=headers, **kwargs) as r,
             ):
-                self._read_bounded(method, url, r)
+                content = self._read_bounded(method, url, r)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # no connection: the request never reached Lemmy
             raise Transient(f"connection error: {type(exc).__name__}", unanswered=False) from None
@@ -538,7 +545,7 @@ class Transport:
                 error="bad_answer",
             ) from None
         try:
-            body = r.json()
+            body = json.loads(content)
         except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
             body = None
         code = _error_code(body)
@@ -562,7 +569,7 @@ class Transport:
         if r.status_code == 401:
             raise LoggedOut(code)
         if r.status_code >= 400:
-            detail = code or (r.text[:200] if r.text else "")
+            detail = code or _text(content, r)[:200]
             said = body.get("message") if isinstance(body, dict) else None
             if code == "unknown" and isinstance(said, str) and said:
                 detail += f" ({said[:200]})"  # 0.19's "unknown" says what only here
@@ -573,12 +580,12 @@ class Transport:
             )
         if r.is_redirect:
             raise self._redirected(method, url, r)
-        if body is None and r.content.strip():
+        if body is None and content.strip():
             kind = r.headers.get("content-type", "no content type").split(";")[0]
             raise LemmyBadAnswer(
                 f"{self._request(method, url)}: HTTP {r.status_code} but not JSON "
-                f"({kind}: {r.text[:60].strip()!r}...); is LEMMY_URL the Lemmy API, not a "
-                "proxy's or another site's page?",
+                f"({kind}: {_text(content, r)[:60].strip()!r}...); is LEMMY_URL the Lemmy "
+                "API, not a proxy's or another site's page?",
                 status=r.status_code,
                 error="bad_answer",
             )
@@ -595,9 +602,11 @@ class Transport:
         """A request as its errors name it: the method and the path, no secret in it."""
         return f"{method} {shown_url(url.replace(self.url, ''))}"
 
-    def _read_bounded(self, method: str, url: str, r: httpx.Response) -> None:
-        """Read ``r``'s body, up to ``MAX_ANSWER_BYTES`` (decoded): a hostile or broken
-        answer of gigabytes is cut off there, not read whole into memory."""
+    def _read_bounded(self, method: str, url: str, r: httpx.Response) -> bytes:
+        """``r``'s body, read up to ``MAX_ANSWER_BYTES`` (decoded): a hostile or broken
+        answer of gigabytes is cut off there, not read whole into memory. (httpx has no
+        bound of its own: ``read()`` takes it all; so the answer is read from these bytes,
+        not from ``r.json()`` or ``r.text``.)"""
         chunks, size = [], 0
         for chunk in r.iter_bytes():
             size += len(chunk)
@@ -611,7 +620,7 @@ class Transport:
                     error="bad_answer",
                 )
             chunks.append(chunk)
-        r._content = b"".join(chunks)  # what Response.read() keeps: .json(), .text read it
+        return b"".join(chunks)
 
     def _redirected(self, method: str, url: str, r: httpx.Response) -> LemmyBadAnswer:
         """A redirect, not followed: the login would go along (to another host, maybe),
