@@ -353,6 +353,18 @@ class Daemon:
             self._hangup.clear()
             self.reload()
         self.cycles += 1
+        try:
+            self._cycle()
+        finally:
+            # The cycle's warnings were logged as it said them; the pipeline keeps them
+            # for a one-shot run's report, which the daemon's has no place for. Kept
+            # here, one a cycle (a listing whose paging loops, a feed refused) would grow
+            # the daemon's memory without end.
+            warnings = getattr(self.pipeline, "warnings", None)
+            if isinstance(warnings, list):
+                warnings.clear()
+
+    def _cycle(self) -> None:
         started = time.monotonic()
         done: list[CycleStats] = []  # what the cycle finished, counted even if it fails
         before = getattr(self.pipeline, "cycle_stats", None)
