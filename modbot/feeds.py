@@ -78,7 +78,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -97,6 +96,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from modbot.config.files import UnusableFile, read_text_file
 from modbot.errors import ConfigError, ModbotError
 from modbot.hashes import HASH_KINDS, HashFormatError, HashIndex
+from modbot.replace_file import replace_file
 
 __all__ = [
     "CONTEXT",
@@ -649,25 +649,9 @@ def _check_instance(instance: str) -> None:
 
 
 def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    """Write `data` to a new file beside `path` (mode 0600, then `mode`), then rename it over
-    `path`: readers see the old file or the new one, never a part. The temporary name is
-    random: one from the PID would be left taken by a run killed midway, and in the
-    container every run is PID 1."""
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:  # name the file asked for, not the temporary one
-        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
-    tmp = Path(name)
-    try:
-        os.fchmod(fd, mode)  # whatever the umask
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write `data` over `path` (mode `mode`, on disk before the rename): readers see the
+    old file or the new one, never a part."""
+    replace_file(path, lambda f: f.write(data), mode=mode, sync=True)
 
 
 def _read(path: Path, limit: int, what: str) -> bytes:

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from modbot.errors import ReportError
 from modbot.model import action_outcome
+from modbot.replace_file import replace_file
 
 if TYPE_CHECKING:
     from modbot.classify import Engine
@@ -254,14 +254,8 @@ def write_report(
             f"{path}: unknown report format {suffix or '(none)'!r}; use a .json or .html file name"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    data = text.encode("utf-8")
+    replace_file(path, lambda f: f.write(data))
     return path
 
 

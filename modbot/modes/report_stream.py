@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from modbot.errors import ReportError
 from modbot.modes.report import SummaryCounts, as_reported, gate_summary
+from modbot.replace_file import replace_file
 
 __all__ = ["ReportBuilder"]
 
@@ -191,17 +192,10 @@ class ReportBuilder:
         """The report as it stands, written atomically; returns its path."""
         summary = self.summary(extra)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                if self.format == "json":
-                    self._write_json(out, summary)
-                else:
-                    self._write_html(out, summary)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        if self.format == "json":
+            replace_file(self.path, lambda out: self._write_json(out, summary))
+        else:
+            replace_file(self.path, lambda out: self._write_html(out, summary))
         return self.path
 
     def _copy(self, key: str, out: IO[bytes]) -> None:
