@@ -319,6 +319,14 @@ def _open(data: bytes, cfg: PreprocessConfig, frames: int | None = None) -> Imag
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
+        # Pillow says the same when a format took the file but its headers did not parse
+        # (a download cut short): then say that, so a damaged file is not taken for a
+        # kind of file modbot does not read
+        fmt = _format_of(data)
+        if fmt is not None:
+            raise Unreadable(
+                f"truncated or corrupt {fmt} image: its headers do not parse ({len(data):,} bytes)"
+            ) from None
         raise Unreadable(
             f"not an image of a supported format ({', '.join(FORMATS)}); starts {data[:8]!r}"
         ) from None
@@ -349,6 +357,19 @@ def _over_cap(width: int, height: int, cfg: PreprocessConfig) -> Unreadable:
         f"{width}x{height} is {width * height / 1e6:.0f} megapixels, over the "
         f"{cfg.max_pixels / 1e6:.0f} megapixel cap (decompression bomb?)"
     )
+
+
+def _format_of(data: bytes) -> str | None:
+    """The first of our formats whose signature check takes ``data``'s first bytes."""
+    Image.init()
+    for fmt in FORMATS:
+        factory, accept = Image.OPEN.get(fmt, (None, None))
+        if factory is None or accept is None:
+            continue
+        accepted = accept(data[:16])
+        if accepted and not isinstance(accepted, str):  # (a str: why Pillow would not)
+            return fmt
+    return None
 
 
 def _declared_size(data: bytes) -> tuple[int, int] | None:
