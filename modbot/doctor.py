@@ -60,6 +60,7 @@ from modbot.lemmy.probe import (
     reach,
     url_problem,
 )
+from modbot.lemmy.transport import shown_url
 from modbot.session import admin_rules, hides_languages, not_admin_warning
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ def secrets_of(settings: Settings) -> list[str]:
         if s is not None
     ]
     for url in (settings.lemmy_url, settings.pictrs_url):
-        password = urlsplit(url).password if url else None
+        password = _url_password(url or "")
         if password:  # as written in the URL, whatever its length
             found.append(f":{password}@")
     return [s for s in found if s]
@@ -153,13 +154,33 @@ def env_secrets(environ: Mapping[str, str]) -> list[str]:
         for name in ("LEMMY_PASSWORD", "PICTRS_API_KEY", "MODBOT_CLASSIFIER_TOKEN")
     ]
     for name in ("LEMMY_URL", "PICTRS_URL"):
-        # as written, even in no URL at all (urlsplit would take "bot:pw@host" for a scheme)
-        text = environ.get(name) or ""
-        authority = (text.partition("://")[2] or text).partition("/")[0]
-        password = authority.rpartition("@")[0].partition(":")[2]
+        password = _url_password(environ.get(name) or "")
         if password:
             found.append(f":{password}@")
     return [s for s in found if s]
+
+
+def _url_password(text: str) -> str:
+    """The password written in a URL (``https://bot:pw@host``), read as written: even in
+    no URL at all (urlsplit would take "bot:pw@host" for a scheme) or one too broken to
+    parse (``http://bot:pw@[::1``)."""
+    authority = (text.partition("://")[2] or text).partition("/")[0]
+    return authority.rpartition("@")[0].partition(":")[2]
+
+
+def _address_problem(url: str, name: str = "LEMMY_URL") -> str | None:
+    """``url_problem``, and before it what it cannot read and every step after would
+    stop on: a port that is no number up to 65535 (a typo: ``:85360``, ``:8O36``) or a
+    [IPv6] host left open."""
+    try:
+        _ = urlsplit(url).port  # raises ValueError
+    except ValueError as exc:
+        return (
+            f"{name} {shown_url(url)!r} cannot be read as a URL ({exc}): give the "
+            f"{'instance' if name == 'LEMMY_URL' else 'pict-rs'}'s address as "
+            "http(s)://host or http(s)://host:PORT, PORT a number from 1 to 65535"
+        )
+    return url_problem(url, name)
 
 
 def hide(text: str, secrets: list[str]) -> str:
@@ -182,7 +203,7 @@ def login_problem(exc: LemmyError) -> str:
 def before_login(settings: Settings, timeout: float = 5.0) -> str | None:
     """What ``modbot run`` checks before logging in (sockets only, no HTTP request):
     the URL's shape, DNS, the connection, TLS. The first problem in words, or None."""
-    return first_problem(settings.lemmy_url, timeout)
+    return _address_problem(settings.lemmy_url) or first_problem(settings.lemmy_url, timeout)
 
 
 def connect_first(pipeline: Pipeline) -> None:
@@ -292,7 +313,10 @@ def _template_values(settings: Settings) -> dict[str, str]:
     each with what to do: the name -> the words."""
     where = "in .env (or the file --env-file or MODBOT_ENV_FILE names)"
     found = {}
-    host = (urlsplit(settings.lemmy_url).hostname or "").lower()
+    try:
+        host = (urlsplit(settings.lemmy_url).hostname or "").lower()
+    except ValueError:  # no URL at all: the url check says so
+        host = ""
     if host == "example" or host.endswith(".example"):  # RFC 2606: never an instance
         found["LEMMY_URL"] = (
             f"LEMMY_URL is still the template's {settings.lemmy_url}: set your instance's "
@@ -520,7 +544,7 @@ def _instance(
     """Whether the instance is Lemmy 1.0 (API v4), once its version is known; None when
     it is not. ``login``: False stops before the login
     (the password is the template's)."""
-    problem = url_problem(settings.lemmy_url)
+    problem = _address_problem(settings.lemmy_url)
     if problem:
         report.add("url", FAIL, problem)
         return None
@@ -597,7 +621,6 @@ def _clock(url: str, theirs: datetime | None, before: datetime, after: datetime)
     answer ``identify`` read between ``before`` and ``after``, this clock's readings):
     a ban's end is this clock plus its duration, and the polls' window, the feeds' ages
     and `modbot healthcheck` read it too. None when Lemmy's side says no time."""
-    from modbot.lemmy.transport import shown_url
 
     if theirs is None:
         return None
@@ -656,7 +679,7 @@ def _pictrs(settings: Settings, report: Report, timeout: float, is_v4: bool | No
         else:
             report.add("pictrs", WARN, f"{unset}: {on_019}{store}")
         return
-    problem = url_problem(settings.pictrs_url, "PICTRS_URL")
+    problem = _address_problem(settings.pictrs_url, "PICTRS_URL")
     if problem:
         report.add("pictrs", FAIL, problem)
         return

@@ -13,7 +13,8 @@ for each what is wrong and what to do:
               the placeholders of the .env `modbot init` writes (its address: nothing
               is reached; its password: the login is not tried)
   state       MODBOT_STATE is a state file modbot can read and write (or create)
-  url         LEMMY_URL is the instance's address (not .../api/v3, no path)
+  url         LEMMY_URL is the instance's address (not .../api/v3, no path, a port
+              from 1 to 65535)
   dns         its host resolves
   connect     it accepts a connection (refused, or no answer: a firewall)
   tls         for https://, a valid certificate (or not TLS at all on that port)
