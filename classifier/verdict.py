@@ -63,6 +63,9 @@ class Verdict:
         letters (``"csam"`` -> c, s, a, m) or a boolean as a margin of 1.0."""
         if not isinstance(data, dict):
             raise TypeError(f"a verdict is a JSON object, not {type(data).__name__}")
+        missing = [k for k in _REQUIRED if k not in data]
+        if missing:  # said by name: a bare KeyError reads as "('labels')"
+            raise ValueError(", ".join(f"{k}: missing" for k in missing))
         labels = _strings("labels", data["labels"])
         scores = _numbers("scores", data["scores"])
         for label in labels:
@@ -93,6 +96,9 @@ class Verdict:
             deepdanbooru=_optional_string("deepdanbooru", data.get("deepdanbooru")),
             danbooru=_numbers("danbooru", data.get("danbooru") or {}),
         )
+
+
+_REQUIRED = ("labels", "scores", "model", "random_weights", "concept_version")
 
 
 def _string(where: str, value: Any) -> str:
