@@ -132,6 +132,65 @@ class Step:
     asked: list[int] = field(default_factory=list)
 
 
+class AuditRead:
+    """The decisions since a ban that found a ban of the bot's in place ("already
+    done"), read from the audit once for a plan (``_asked_in_audit``: for an item whose
+    decision is not found by its file's SHA-256, and for a ban placed before its claims
+    kept the items that asked for it). That read is of every decision since the ban:
+    done before the undos are sent, outside any transaction (the daemon writes beside
+    it), never once per ban nor in an unban's claim; the claim reads only the decisions
+    recorded since (``catch_up``: by id, a few)."""
+
+    def __init__(self, say: Callable[[str], None] | None = None) -> None:
+        self.say = say
+        self.since: str | None = None  # the earliest decided_at read
+        self.last_id = 0  # the newest decision when it was read
+        self.asking: dict[int, dict] = {}  # id -> record, of those with an "already done" ban
+        self.undone: set[int] = set()  # the decisions an undo record is about
+
+    def _keep(self, row_id: int, record: dict) -> None:
+        if record.get("undo_of") is not None:
+            self.undone.add(int(record["undo_of"]))
+        elif any(
+            a.get("action") == "ban" and ALREADY in (a.get("detail") or "")
+            for a in record.get("actions") or []
+        ):
+            self.asking[row_id] = record
+
+    def cover(self, store: Store, since: str) -> None:
+        """Read the decisions recorded since ``since`` (``decided_at``), unless read."""
+        if self.since is not None and self.since <= since:
+            return
+        records = Records(store.path)
+        try:
+            if self.since is None:
+                newest = list(records.rows(AuditFilter(everything=True), limit=1))
+                self.last_id = newest[0].id if newest else 0
+                self.undone.update(int(r.record["undo_of"]) for r in records.undo_rows())
+            if self.say is not None:
+                self.say(
+                    f"reading the decisions recorded since {since} for the other offences "
+                    "that asked for a ban (an item without a SHA-256 asked for it, or the "
+                    "ban is older than the marks its claims keep): once, a while on a "
+                    "large audit"
+                )
+            which = AuditFilter(since=since, until=self.since, action="ban")
+            for row in records.rows(which, up_to=self.last_id):
+                self._keep(row.id, row.record)
+        finally:
+            records.close()
+        self.since = since
+
+    def catch_up(self, store: Store) -> None:
+        """Read the decisions recorded since ``cover`` read (by id: only those)."""
+        if self.since is None:
+            return
+        while batch := store.decisions_after(self.last_id):
+            for row_id, record in batch:
+                self._keep(row_id, record)
+            self.last_id = batch[-1][0]
+
+
 @dataclass
 class UndoPlan:
     """What ``plan_undo`` found: the steps, and what stays as it is with why."""
@@ -139,6 +198,7 @@ class UndoPlan:
     steps: list[Step] = field(default_factory=list)
     not_undone: list[tuple[int, str, str]] = field(default_factory=list)  # (id, action, why)
     rows: dict[int, Row] = field(default_factory=dict)
+    audit: AuditRead = field(default_factory=AuditRead)
 
 
 def undo_lock(store: Store) -> StateLock:
@@ -223,9 +283,13 @@ def _undone(store: Store, kind: str, target: str) -> dict | None:
     return row
 
 
-def plan_undo(store: Store, rows: Iterable[Row]) -> UndoPlan:
-    """The undos of the actions these decisions did (dry-run decisions did none)."""
-    plan = UndoPlan()
+def plan_undo(
+    store: Store, rows: Iterable[Row], say: Callable[[str], None] | None = None
+) -> UndoPlan:
+    """The undos of the actions these decisions did (dry-run decisions did none).
+    ``say(text)``: told before the audit is read for a ban's other offences (slow on a
+    large audit: ``AuditRead``)."""
+    plan = UndoPlan(audit=AuditRead(say))
     by_key: dict[tuple[str, str], Step] = {}
     for row in rows:
         record = row.record
@@ -354,7 +418,9 @@ def _keep_only_theirs(store: Store, plan: UndoPlan, now: float | None = None) ->
                     "restored (undo that decision to restore it)"
                 )
         if step.kind == "unban" and step.done_before is None:
-            why = _ban_not_theirs(store, step.target, items, now, chosen=plan.rows)
+            why = _ban_not_theirs(
+                store, step.target, items, now, chosen=plan.rows, audit=plan.audit
+            )
             if why is not None and set(step.asked) >= set(step.decisions):
                 placed = _ban_cursor(store, step.target).get("item") or (
                     store.action("ban", step.target) or {}
@@ -381,6 +447,7 @@ def _ban_not_theirs(
     now: float | None = None,
     *,
     chosen: dict[int, Row] | None = None,
+    audit: AuditRead | None = None,
 ) -> str | None:
     """Why the bot's ban of ``target`` is not the ban of the decisions of ``items`` (none
     to lift): it ran out, or the bot banned the person anew since for another item
@@ -416,7 +483,7 @@ def _ban_not_theirs(
         )
     if chosen is None:
         return None
-    asked = _asked_too(store, target, original, chosen)
+    asked = _asked_too(store, target, original, chosen, audit)
     said: list[str] = []
     others = asked.found
     if others:
@@ -471,7 +538,13 @@ class Asked:
     pending: list[str] = field(default_factory=list)
 
 
-def _asked_too(store: Store, target: str, ban: dict, chosen: dict[int, Row]) -> Asked:
+def _asked_too(
+    store: Store,
+    target: str,
+    ban: dict,
+    chosen: dict[int, Row],
+    audit: AuditRead | None = None,
+) -> Asked:
     """The decisions outside ``chosen`` and not undone (no undo record) whose ban of
     ``target`` found the bot's ban ``ban`` (its store row) in place, recorded "already
     done": they ask for that ban too, and undoing the decision that placed it alone
@@ -481,7 +554,8 @@ def _asked_too(store: Store, target: str, ban: dict, chosen: dict[int, Row]) -> 
     cursor, "asked": written in the claim's transaction, so also an item whose decision
     is being recorded now: ``pending``), each one's decisions read by its file's SHA-256
     (indexed); a ban placed before these were kept, or an item without a SHA-256, is
-    looked for in every decision since the ban (``_asked_in_audit``)."""
+    looked for in every decision since the ban (``_asked_in_audit``, read once for the
+    plan: ``audit``)."""
     if ban.get("status") not in ("done", "covered"):
         return Asked()
     files = {_file(row.record) for row in chosen.values()} - {None}
@@ -517,29 +591,34 @@ def _asked_too(store: Store, target: str, ban: dict, chosen: dict[int, Row]) -> 
             continue
         found[decision] = item
     if read_audit:
-        found.update(_asked_in_audit(store, target, ban, chosen, files))
+        found.update(_asked_in_audit(store, target, ban, chosen, files, audit))
     return Asked(sorted(found.items()), pending)
 
 
 def _asked_in_audit(
-    store: Store, target: str, ban: dict, chosen: dict[int, Row], files: set[str | None]
+    store: Store,
+    target: str,
+    ban: dict,
+    chosen: dict[int, Row],
+    files: set[str | None],
+    audit: AuditRead | None = None,
 ) -> dict[int, str | None]:
-    """``_asked_too`` by reading every decision since the ban (and every undo record):
-    for a ban placed before its claims kept the items that asked for it."""
+    """``_asked_too`` from the decisions since the ban that found a ban in place (and
+    every undo record): for an item without a SHA-256, and for a ban placed before its
+    claims kept the items that asked for it. ``audit``: the plan's read, made once
+    (else read now)."""
     since = utc_iso(datetime.fromtimestamp(int(ban["done_at"]), UTC))
+    audit = AuditRead() if audit is None else audit
+    audit.cover(store, since)
+    audit.catch_up(store)
     found: dict[int, str | None] = {}
-    records = Records(store.path)
-    try:
-        undone = {int(r.record["undo_of"]) for r in records.undo_rows()}
-        for row in records.rows(AuditFilter(since=since, action="ban")):
-            if row.id in chosen or row.id in undone or row.record.get("undo_of") is not None:
-                continue
-            if _file(row.record) in files:
-                continue
-            if _asks(store, row.record, target):
-                found[row.id] = item_key(row.record)
-    finally:
-        records.close()
+    for row_id, record in audit.asking.items():
+        if row_id in chosen or row_id in audit.undone or str(record.get("decided_at")) < since:
+            continue
+        if _file(record) in files:
+            continue
+        if _asks(store, record, target):
+            found[row_id] = item_key(record)
     return found
 
 
@@ -1016,7 +1095,7 @@ def carry_out(
             # claim comes either before it (seen here) or after (the ban handler sees
             # the unban claimed and defers its ban to its next cycle).
             items = {item_key(plan.rows[d].record) for d in step.decisions}
-            why = _ban_not_theirs(store, step.target, items, chosen=plan.rows)
+            why = _ban_not_theirs(store, step.target, items, chosen=plan.rows, audit=plan.audit)
             if why is None:
                 return None
             held.append(ActionOutcome(step.kind, "skipped", f"not lifted: {why}"))

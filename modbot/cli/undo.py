@@ -41,6 +41,9 @@ later decision, not undone, asked for it too: the person offended again while ba
 (that decision's ban says "already done"). Undoing the first decision alone would leave
 that offence unpunished: the ban stays, said so with the decisions' ids ("decision #13
 (post:40) asked for this ban too ... modbot undo 12 13"); undo them together to lift it.
+Such a decision about an image with no SHA-256 (a dead link: nothing was downloaded) is
+found by reading every decision recorded since the ban: once per undo, before anything
+is sent, said on stderr (a while on a large audit; the daemon records beside it).
 A decision about the same file as one undone (the upload of the post's image) is the
 same offence: it holds nothing back. One the daemon is recording at that very moment
 holds the ban too (said with its item: run undo again in a moment, it names the
@@ -180,7 +183,9 @@ def undo(args: argparse.Namespace) -> int:
             if unknown:
                 print(f"modbot undo: {unknown}", file=sys.stderr)
                 return 1
-        plan = plan_undo(store, rows)
+        plan = plan_undo(
+            store, rows, say=lambda text: print(f"modbot undo: {text}", file=sys.stderr, flush=True)
+        )
         for decision, action, why in plan.not_undone:
             print(f"cannot undo (#{decision}): {action}: {why}")
         if not plan.steps:
