@@ -104,7 +104,7 @@ def test_a_store_sweep_stopped_after_a_warning_says_it_when_resumed(
     _resumed_says_it_once_then_forgets(lemmy, tmp_path, capsys)
 
 
-def test_a_store_sweep_failed_after_a_warning_says_it_when_resumed(
+def test_a_store_sweep_failed_after_a_warning_says_it_then_and_when_resumed(
     fake_lemmy, tiny, tmp_path, monkeypatch, capsys
 ):
     lemmy = fake_lemmy
@@ -120,6 +120,8 @@ def test_a_store_sweep_failed_after_a_warning_says_it_when_resumed(
     assert "500" in err, err
     assert "failed; done and recorded before: 1 items" in out, out
     assert "report (incomplete): part.json" in out, out
+    # the failed run says its warnings on the terminal too, as its report does
+    assert len(_warned(out)) == 1, out
     warnings = json.loads((tmp_path / "part.json").read_text())["summary"]["warnings"]
     assert len([w for w in warnings if SAID in w]) == 1, warnings
     _resumed_says_it_once_then_forgets(lemmy, tmp_path, capsys)

@@ -41,7 +41,8 @@ and the rate (no total: Lemmy counts only the instance's own posts and comments,
 sweep walks the federated ones too); otherwise a progress line is logged every 30 s.
 It ends with its summary, its warnings again (`warning: ...`), and what Lemmy's listings
 kept from the whole walk, a resumed sweep's earlier part included (`not reached through
-Lemmy's listings: ...`; `modbot sweep --store` reaches their files).
+Lemmy's listings: ...`; `modbot sweep --store` reaches their files); a sweep that fails
+part-way says them too, after what it did.
 
 Without --dry-run a sweep acts, so it needs the state file's lock, as `modbot run` does:
 while the daemon runs on the same state, a sweep exits at once with status {LOCKED} (or

@@ -124,31 +124,38 @@ def store_sweep(
             extra = {"complete": complete, "warnings": warnings()}
             return write_run_report(pipeline, path, extra=extra)
 
-        with (
-            reported_if_failed(
-                pipeline,
-                f"store sweep {pipeline.run_id} ({mode})",
-                report,
-                partial(write, report, complete=False) if report else None,
-                hint=" (run it again to resume)",
-                logger=log_run,
-            ),
-            Progress("store sweep", unit="files") as progress,
-        ):
+        def say_warnings() -> None:  # at the end: the log's lines scrolled away
+            for warning in warnings():
+                print(f"warning: {warning}")
 
-            def tell(_items: int, _total: int | None) -> None:
-                # this run's share, so that the rate and the ETA are this run's
-                total = source.total - source.resumed_from if source.total else None
-                progress(source.done - source.resumed_from, total)
+        try:
+            with (
+                reported_if_failed(
+                    pipeline,
+                    f"store sweep {pipeline.run_id} ({mode})",
+                    report,
+                    partial(write, report, complete=False) if report else None,
+                    hint=" (run it again to resume)",
+                    logger=log_run,
+                ),
+                Progress("store sweep", unit="files") as progress,
+            ):
 
-            stats = pipeline.run_batches(source.batches, stop=stop, progress=tell)
+                def tell(_items: int, _total: int | None) -> None:
+                    # this run's share, so that the rate and the ETA are this run's
+                    total = source.total - source.resumed_from if source.total else None
+                    progress(source.done - source.resumed_from, total)
+
+                stats = pipeline.run_batches(source.batches, stop=stop, progress=tell)
+        except Exception:
+            say_warnings()  # a failed sweep's too, after what it did and before the error
+            raise
         # stopped before its first page too (a signal while it started): not "done"
         interrupted = not source.ended
         state = "interrupted (run it again to resume)" if interrupted else "done"
         files = f"{source.done} of {source.total} stored files walked"
         print(f"store sweep {pipeline.run_id} ({mode}) {state}: {files}; {stats.summary()}")
-        for warning in warnings():
-            print(f"warning: {warning}")
+        say_warnings()
         if report:
             print(f"report: {write(report, complete=not interrupted)}")
         return not interrupted

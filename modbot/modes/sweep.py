@@ -69,30 +69,37 @@ def sweep(
             }
             return write_run_report(pipeline, path, since=since, extra=extra)
 
-        with (
-            reported_if_failed(
-                pipeline,
-                f"sweep {pipeline.run_id} ({mode})",
-                report,
-                # a failed sweep's report: its warnings and what was not reached too
-                partial(write, report, complete=False) if report else None,
-                hint=" (run it again to resume)",
-                logger=log_run,
-            ),
-            Progress("sweep") as progress,
-        ):
-            stats = pipeline.sweep(since, progress=progress, stop=stop)
+        def say_warnings() -> None:
+            # the warnings again, at the end: the log's lines scrolled away hours ago (as
+            # `modbot sweep --store` ends)
+            for warning in warnings():
+                print(f"warning: {warning}")
+            gaps = unreached()
+            if gaps:
+                print(f"sweep {pipeline.run_id}: {gaps}")
+
+        try:
+            with (
+                reported_if_failed(
+                    pipeline,
+                    f"sweep {pipeline.run_id} ({mode})",
+                    report,
+                    # a failed sweep's report: its warnings and what was not reached too
+                    partial(write, report, complete=False) if report else None,
+                    hint=" (run it again to resume)",
+                    logger=log_run,
+                ),
+                Progress("sweep") as progress,
+            ):
+                stats = pipeline.sweep(since, progress=progress, stop=stop)
+        except Exception:
+            say_warnings()  # a failed sweep's too, after what it did and before the error
+            raise
         # stopped before its first page too: nothing was walked, nothing is "done"
         interrupted = not pipeline.sweep_ended
         state = "interrupted (run it again to resume)" if interrupted else "done"
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
-        # the warnings again, at the end: the log's lines scrolled away hours ago (as
-        # `modbot sweep --store` ends)
-        for warning in warnings():
-            print(f"warning: {warning}")
-        gaps = unreached()
-        if gaps:
-            print(f"sweep {pipeline.run_id}: {gaps}")
+        say_warnings()
         if report:
             print(f"report: {write(report, complete=not interrupted)}")
         return not interrupted
