@@ -61,7 +61,11 @@ def text_embeddings(
 
 
 def _read(path: Path, prompts: tuple[str, ...], precision: str) -> torch.Tensor | None:
-    if not path.is_file():
+    try:
+        if not path.is_file():
+            return None
+    except OSError as exc:  # a directory it may not look into: is_file raises, not False
+        log.warning("cannot read text-embedding cache %s: %s (computed now)", path, exc)
         return None
     from safetensors import safe_open
 
