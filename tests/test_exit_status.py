@@ -34,4 +34,5 @@ def test_demo_with_a_rules_file_without_its_hash_lists(tmp_path):
     done = modbot("demo", "--rules", str(rules), cwd=tmp_path)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr, done.stderr
-    assert "the demo needs the rules file's hashes/ folder beside it" in done.stderr
+    assert "has no sha256 hash list named 'known-bad'" in done.stderr, done.stderr
+    assert "hash_lists: {known-bad: {kind: sha256, file: hashes/known-bad.sha256}}" in done.stderr

@@ -30,7 +30,8 @@ def add_parser(subparsers: Subparsers) -> None:
         "--rules",
         metavar="FILE",
         type=Path,
-        help="a policy file with a hashes/ folder beside it (default: the shipped rules.yaml)",
+        help="a policy file with a sha256 hash list named known-bad, to which a copy adds "
+        "the demo image (default: the shipped rules.yaml)",
     )
     p.add_argument(
         "--test-model",

@@ -76,36 +76,36 @@ def shipped_rules_path() -> Path:
 
 
 def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Policy:
-    """The shipped policy, with the demo image added to a copy of its known-bad list, and
-    the fake instance's "remote web" host allowed (it lives on 127.0.0.1). Nothing off
-    this machine: the classifier runs here (``classifier.remote`` workers are not asked)
-    and no subscribed feed is fetched (``not_contacted`` says which were left out)."""
+    """The policy of ``rules``, read where it is (its mistakes are said at its own path,
+    a checkpoint or list named relative to it is found beside it), with the demo image
+    added to a copy of its known-bad list (the admin's stays as it is), and the fake
+    instance's "remote web" host allowed (it lives on 127.0.0.1). Nothing off this
+    machine: the classifier runs here (``classifier.remote`` workers are not asked) and
+    no subscribed feed is fetched (``not_contacted`` says which were left out)."""
     from modbot.config.policy import load_policy
     from modbot.hashes import HashList
 
-    copy = workdir / "policy"
     if not rules.is_file():
         raise DemoError(f"{rules}: no such rules file (--rules)")
-    if not (rules.parent / "hashes").is_dir():
-        raise DemoError(
-            f"{rules}: the demo needs the rules file's hashes/ folder beside it "
-            f"({rules.parent / 'hashes'} is not a folder)"
-        )
-    try:
-        shutil.copytree(rules.parent / "hashes", copy / "hashes")
-        text = rules.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DemoError(f"cannot read the demo's rules {rules}: {exc}") from None
-    (copy / "rules.yaml").write_text(text, encoding="utf-8")
-    policy = load_policy(copy / "rules.yaml")
+    policy = load_policy(rules)
     listed = policy.hash_lists.get(KNOWN_BAD_LIST)
-    if not isinstance(listed, HashList) or listed.kind != "sha256":
+    if not isinstance(listed, HashList) or listed.kind != "sha256" or listed.format != "plain":
         raise DemoError(
-            f"{rules} has no sha256 hash list named {KNOWN_BAD_LIST!r} to add the demo image to"
+            f"{rules} has no sha256 hash list named {KNOWN_BAD_LIST!r} (a plain list file) "
+            "to add the demo image to: give it one as the shipped rules.yaml has it, "
+            f"`hash_lists: {{{KNOWN_BAD_LIST}: {{kind: sha256, file: "
+            f"hashes/{KNOWN_BAD_LIST}.sha256}}}}` (`modbot init DIR` writes both)"
         )
-    with open(listed.path, "a", encoding="utf-8") as f:
-        f.write(f"\n{known_bad}  # modbot demo: a generated image standing in for a known one\n")
-    policy = load_policy(copy / "rules.yaml")
+    copy = workdir / listed.path.name
+    try:
+        shutil.copyfile(listed.path, copy)
+        with open(copy, "a", encoding="utf-8") as f:
+            f.write(
+                f"\n{known_bad}  # modbot demo: a generated image standing in for a known one\n"
+            )
+    except OSError as exc:
+        raise DemoError(f"cannot copy the demo's known-bad list {listed.path}: {exc}") from None
+    demo_list = HashList.load(copy, "sha256", name=KNOWN_BAD_LIST, shown_as=str(listed.path))
     remote = lemmy.remote_url.split("//", 1)[1]
     policy = policy.replace(
         classifier=policy.classifier.model_copy(update={"remote": None}),
@@ -114,7 +114,9 @@ def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Polic
         lemmy=policy.lemmy.model_copy(update={"requests_per_minute": 60_000}),
     )
     # A feed's list stays, empty: the rules naming it are valid and match nothing.
-    return dataclasses.replace(policy, feeds={})
+    return dataclasses.replace(
+        policy, hash_lists={**policy.hash_lists, KNOWN_BAD_LIST: demo_list}, feeds={}
+    )
 
 
 def not_contacted(rules: Path) -> list[str]:
