@@ -554,7 +554,8 @@ def _asked_too(
     cursor, "asked": written in the claim's transaction, so also an item whose decision
     is being recorded now: ``pending``), each one's decisions read by its file's SHA-256
     (indexed); a ban placed before these were kept, or an item without a SHA-256, is
-    looked for in every decision since the ban (``_asked_in_audit``, read once for the
+    looked for in every decision since the ban (one without a SHA-256 not found there
+    is ``pending`` too while the daemon's journal holds it) (``_asked_in_audit``, read once for the
     plan: ``audit``)."""
     if ban.get("status") not in ("done", "covered"):
         return Asked()
@@ -565,10 +566,12 @@ def _asked_too(
     found: dict[int, str | None] = {}
     pending: list[str] = []
     journal: set[str] | None = None
+    unhashed: list[str] = []  # items that asked with no SHA-256: found in the audit
     for item, mark in (marks if isinstance(marks, dict) else {}).items():
         sha = mark.get("sha256") if isinstance(mark, dict) else None
         if not isinstance(sha, str):
             read_audit = True
+            unhashed.append(item)
             continue
         rows = store.decision_records(sha256=sha)
         asking = [
@@ -591,7 +594,14 @@ def _asked_too(
             continue
         found[decision] = item
     if read_audit:
+        audit = AuditRead() if audit is None else audit
         found.update(_asked_in_audit(store, target, ban, chosen, files, audit))
+        # one whose decision is not recorded yet: the daemon is recording it (as above)
+        recorded = {item_key(r) for r in audit.asking.values() if _asks(store, r, target)}
+        waiting = [item for item in unhashed if item not in recorded]
+        if waiting:
+            journal = {key for key, _, _ in store.journal_entries()}
+            pending += [item for item in waiting if item in journal]
     return Asked(sorted(found.items()), pending)
 
 
