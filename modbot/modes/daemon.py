@@ -377,8 +377,17 @@ class Daemon:
                 line += f" | {sweep[0]}"
                 done.append(sweep[1])
         except Exception as exc:  # the daemon lives on; the next cycle tries again
-            log.error("cycle %d failed: %s: %s", self.cycles, type(exc).__name__, exc)
-            self._heartbeat(ok=False, error=f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            # a poll that went well before its sweep slice failed: what it did (its
+            # items, its actions taken) is said here, else in no line of the log
+            polled = f"cycle {self.cycles}: {done[0].summary()}" if done else ""
+            log.error(
+                "cycle %d failed: %s%s",
+                self.cycles,
+                error,
+                f"; its poll: {done[0].summary()}" if done else "",
+            )
+            self._heartbeat(ok=False, error=error, summary=polled)
             # the poll or slice that failed had recorded what it did on its first pages
             # (its actions were taken): counted too, once; a stale one is not this cycle's
             partial = getattr(self.pipeline, "cycle_stats", None)
