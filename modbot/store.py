@@ -90,6 +90,16 @@ CREATE TABLE IF NOT EXISTS feeds (
 """
 
 
+# Columns added to a table after it was first released: a state an older modbot made
+# gets them when opened (all TEXT, NULL in the rows it holds).
+_COLUMNS_ADDED = (
+    ("actions", "item"),  # actions name the item they were done for
+    ("verdicts", "prompts"),  # prompt scores packed
+    ("files", "not_taken"),  # the hash kinds not taken of a file, and by what
+    ("files", "hashed_with"),
+)
+
+
 @dataclass(frozen=True)
 class Claim:
     """What ``Store.claim_action`` found: ``claimed`` (send it now), ``done`` (done or
@@ -281,20 +291,32 @@ class Store:
         # commit per item cheap.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(actions)")}
-        if "item" not in columns:  # a state from before actions named their item
-            self._db.execute("ALTER TABLE actions ADD COLUMN item TEXT")
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(verdicts)")}
-        if "prompts" not in columns:  # a state from before prompt scores were packed
-            self._db.execute("ALTER TABLE verdicts ADD COLUMN prompts TEXT")
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(files)")}
-        if "not_taken" not in columns:  # a state from before files kept the kinds not taken
-            self._db.execute("ALTER TABLE files ADD COLUMN not_taken TEXT")
-            self._db.execute("ALTER TABLE files ADD COLUMN hashed_with TEXT")
+        if self._columns_missing():
+            # Checked again and added in one write transaction: two processes opening
+            # an older state at once (the daemon and the gate after an upgrade) would
+            # otherwise both see a column missing, and the second one's ALTER fail.
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for table, column in self._columns_missing():
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+                self._db.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
         # Reads the schema and the root pages: a truncated file fails here, not later.
         self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         for table in ("cursors", "actions", "journal"):
             self._db.execute(f"SELECT max(rowid) FROM {table}").fetchone()
+
+    def _columns_missing(self) -> list[tuple[str, str]]:
+        """The (table, column) pairs of ``_COLUMNS_ADDED`` this state lacks."""
+        missing = []
+        for table, column in _COLUMNS_ADDED:
+            columns = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                missing.append((table, column))
+        return missing
 
     def close(self) -> None:
         with self._lock:
