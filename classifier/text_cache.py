@@ -47,8 +47,14 @@ def text_embeddings(
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> torch.Tensor:
     """float32 (len(prompts), dim) L2-normalised features on the model's device."""
-    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     precision = str(loaded.dtype).removeprefix("torch.")
+    try:
+        directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    except RuntimeError as exc:  # Path.home(): HOME unset and no passwd entry
+        log.warning(
+            "text embeddings not cached: %s (set %s to a directory to keep them)", exc, ENV_DIR
+        )
+        return loaded.encode_texts(list(prompts))
     suffix = "" if precision == "float32" else f"-{precision}"
     path = directory / f"{version}{suffix}.safetensors"
     cached = _read(path, prompts, precision)
