@@ -38,7 +38,8 @@ sweep reads its page again and skips what it finished. pict-rs restarts at the n
 page when a slug's file was purged meanwhile (no error): then the walk goes on by time,
 from the files stored up to ``BY_TIME_SLACK`` after the saved ``created_at`` (pict-rs
 lists a file by when it stored it, after external validation; its details'
-``created_at`` is from before), skipping again those it finished. The total for the ETA
+``created_at`` is from before), skipping again those it finished, and counting them
+once (the files walked in that margin are kept with the position). The total for the ETA
 comes from a first pass that only counts (``limit`` 1000 a page), kept in the position.
 ``files_per_second`` paces the walk (downloads, classification and pict-rs' listing) so
 the instance keeps serving.
@@ -83,6 +84,9 @@ COUNT_PAGE = 1000  # files per page of the counting pass (pict-rs has no upper b
 DEFAULT_PAGE = 100  # files per page of the walk (pict-rs' own paging uses 100)
 DEFAULT_FILES_PER_SECOND = 20.0
 MAX_STORE_PAGES = 10_000_000  # a bound on one walk, in case pict-rs keeps inventing pages
+# The files walked lately that a walk going on by time lists again (``_recent``), kept
+# with the position: at most this many, each by the first 16 digits of its hash
+MAX_RECENT = 1000
 
 
 @dataclass(frozen=True)
@@ -414,6 +418,7 @@ class StoreSource:
         self.total = position.get("total")
         self.done = self.resumed_from = int(position.get("done") or 0)
         slugs = RepeatCheck(position.get("slugs"))
+        recent: dict[str, float] = dict(position.get("recent") or {})
         started, walked = self._clock(), 0
         by_time = False  # the page before was read by time
         for _ in range(MAX_STORE_PAGES):
@@ -442,17 +447,22 @@ class StoreSource:
             # handed over even when empty: the sweep stops between pages, and the
             # position it holds while a page is read is saved page by page
             yield fresh
-            self.done += len(page.files)
+            # a page read by time lists again the files walked in its margin: counted
+            # once, so that "done of total" and the ETA stay true
+            self.done += sum(1 for f in page.files if f.hex[:16] not in recent)
             walked += len(fresh)
             last = page.files[-1].created_at if page.files else None
+            after_now = last.isoformat() if isinstance(last, datetime) else position["after"]
+            recent = _recent(recent, page.files, parse_time(after_now))
             if not page.next or slugs.seen_before(page.next):
                 break
             position = {
                 "slug": page.next,
-                "after": last.isoformat() if isinstance(last, datetime) else position["after"],
+                "after": after_now,
                 "done": self.done,
                 "total": self.total,
                 "slugs": slugs.state(),
+                "recent": recent,
             }
             self._save(position)
             self._pace(started, walked)
@@ -482,3 +492,20 @@ class StoreSource:
         ahead = walked / self.files_per_second - (self._clock() - started)
         if ahead > 0:
             self._sleep(ahead)
+
+
+def _recent(
+    recent: Mapping[str, float], files: list[StoredFile], after: datetime | None
+) -> dict[str, float]:
+    """The files walked that a page read by time from ``after`` + ``BY_TIME_SLACK`` (the
+    walk's next step, when a page's first file is gone) can list again: those made less
+    than that margin after ``after``, by hash prefix -> ``created_at`` (epoch seconds);
+    the ``MAX_RECENT`` oldest, which are the nearest to ``after``."""
+    kept = dict(recent)
+    for f in files:
+        if f.created_at is not None:
+            kept[f.hex[:16]] = f.created_at.timestamp()
+    if after is not None:
+        horizon = (after + StoreSource.BY_TIME_SLACK).timestamp()
+        kept = {h: t for h, t in kept.items() if t < horizon}
+    return dict(sorted(kept.items(), key=lambda kv: kv[1])[:MAX_RECENT])
