@@ -113,8 +113,8 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument(
         "--metrics-address",
         metavar="ADDRESS",
-        help="the address the metrics listen on (default: $MODBOT_METRICS_ADDRESS, else "
-        f"{DEFAULT_METRICS_ADDRESS}: this host only)",
+        help="the address the metrics listen on, with --metrics-port (default: "
+        f"$MODBOT_METRICS_ADDRESS, else {DEFAULT_METRICS_ADDRESS}: this host only)",
     )
     add_wait_argument(p)
     p.set_defaults(func=run)
@@ -171,17 +171,28 @@ def _metrics_options(args: argparse.Namespace) -> tuple[int | None, str] | int:
     address = (
         args.metrics_address or os.environ.get("MODBOT_METRICS_ADDRESS") or DEFAULT_METRICS_ADDRESS
     )
-    if port_text is None:
-        return None, address
-    if args.once:
-        if source == "MODBOT_METRICS_PORT":
-            return None, address  # the daemon's setting in a shared .env: not for cron runs
+    # Given on the command line, --metrics-address asks for the metrics: without a port
+    # they would be off without a word (from a shared .env it says nothing, as the port).
+    option = "--metrics-port" if args.metrics_port is not None else "--metrics-address"
+    asked = args.metrics_port is not None or args.metrics_address is not None
+    if args.once and asked:
         print(
-            "modbot run: --metrics-port serves the daemon's metrics; with --once the process "
+            f"modbot run: {option} serves the daemon's metrics; with --once the process "
             "ends after one cycle (monitor it with `modbot healthcheck`)",
             file=sys.stderr,
         )
         return USAGE
+    if port_text is None:
+        if args.metrics_address is not None:
+            print(
+                "modbot run: --metrics-address without a port: the metrics are off; give "
+                "--metrics-port PORT (or MODBOT_METRICS_PORT) too",
+                file=sys.stderr,
+            )
+            return USAGE
+        return None, address
+    if args.once:
+        return None, address  # the daemon's setting in a shared .env: not for cron runs
     try:
         return parse_port(port_text, source), address
     except ValueError as exc:  # SettingsError
