@@ -543,9 +543,14 @@ class ProcessDecoder:
                 raise RuntimeError("the process decoder is closed")
             self._start_missing()
             process = self._idle.get()
-            if process is not None:
-                return process
-            # a wake-up (see _replace): a process is missing; try to start it again
+            if process is None:
+                continue  # a wake-up (see _replace): a process is missing; start it again
+            if process.popen.poll() is not None:
+                # died while idle (kill -9, the OOM killer): no image's fault, and none
+                # of an image's tries is spent on it
+                self._replace(process, idle=True)
+                continue
+            return process
 
     def _start_missing(self) -> None:
         """Start a process that died and could not be started again (fork failed: the
@@ -571,13 +576,20 @@ class ProcessDecoder:
             return  # the processes still running serve meanwhile
         self._idle.put(process)
 
-    def _replace(self, dead: _Process) -> None:
+    def _replace(self, dead: _Process, idle: bool = False) -> None:
         code = dead.popen.poll()
-        log.warning(
-            "a decoding process died (exit status %s: a crash on hostile bytes, or the "
-            "memory limit): starting a new one; its image is decoded once more",
-            code,
-        )
+        if idle:
+            log.warning(
+                "a decoding process died while waiting for an image (exit status %s: "
+                "killed, or the memory limit): starting a new one",
+                code,
+            )
+        else:
+            log.warning(
+                "a decoding process died (exit status %s: a crash on hostile bytes, or the "
+                "memory limit): starting a new one; its image is decoded once more",
+                code,
+            )
         dead.stop()
         with self._lock:
             self._all.remove(dead)

@@ -7,6 +7,7 @@ import errno
 import io
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -72,3 +73,40 @@ def test_a_process_that_cannot_be_started_again_skips_the_image_and_is_started_l
         result = _decode_in_thread(decoder, data)
         assert not isinstance(result, Exception), result
         assert len(decoder.pids()) == 1
+
+
+class CrashesOnce(ProcessDecoder):
+    """Its processes die on the first image sent while ``flag`` exists, removing it: a
+    crash the retry in a new process does not meet (memory short for a moment)."""
+
+    def __init__(self, flag, *args, **kwargs):
+        self.flag = flag
+        super().__init__(*args, **kwargs)
+
+    def _command(self, pixels_fd):
+        code = (
+            "import os\n"
+            "from classifier.decode_processes import _decode, serve\n"
+            "def work(data, *rest):\n"
+            f"    if len(data) > 100 and os.path.exists({str(self.flag)!r}):\n"
+            f"        os.unlink({str(self.flag)!r})\n"
+            "        os._exit(9)\n"
+            "    return _decode(data, *rest)\n"
+            f"serve(work, {pixels_fd})\n"
+        )
+        return [sys.executable, "-c", code]
+
+
+def test_a_process_dead_before_the_image_was_sent_costs_the_image_no_try(tmp_path):
+    """A process killed while idle (kill -9, the OOM killer) is found dead when taken:
+    replaced before the image goes to it, so the image keeps both of its tries."""
+    data = _photo()
+    flag = tmp_path / "crash-once"
+    with CrashesOnce(flag, 1) as decoder:
+        assert decoder.decode(data, CFG).regions
+        os.kill(decoder.pids()[0], signal.SIGKILL)
+        time.sleep(0.3)
+        flag.touch()
+        result = _decode_in_thread(decoder, data)
+        assert not isinstance(result, Exception), result  # not "died ... twice"
+        assert not flag.exists()  # it did crash once
