@@ -348,7 +348,11 @@ class Store:
             except BaseException:
                 self._depth -= 1
                 if outer:
-                    self._db.execute("ROLLBACK")
+                    # SQLite rolls back by itself on some failures (a full disk, an I/O
+                    # error): a ROLLBACK then fails, and its error would hide the real one.
+                    if self._db.in_transaction:
+                        with suppress(sqlite3.Error):
+                            self._db.execute("ROLLBACK")
                     self._hold_again(later)
                 raise
             self._depth -= 1
