@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -534,7 +535,7 @@ class Daemon:
             )
             if force or self._report_after != before:
                 self._report.write()
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:  # a disk full: the report's or its temp files'
             log.warning("could not write the report %s: %s", self.report, exc)
         if force and self._report is not None:  # the daemon is stopping
             self._report.close()
