@@ -308,7 +308,10 @@ def _who(record: dict) -> str:
 def _actions(record: dict) -> str:
     words = [f"{a.get('action')}:{a.get('status')}" for a in record.get("actions") or []]
     if record.get("undo_of") is not None:
-        words.insert(0, f"undo of #{record['undo_of']}:")
+        # an undo whose every action was left as it is, not possible or failed undid
+        # nothing: not to be read as the decision undone
+        undid = any(a.get("status") == "done" for a in record.get("actions") or [])
+        words.insert(0, f"undo of #{record['undo_of']}{'' if undid else ' (nothing undone)'}:")
     if not words and record.get("skipped"):
         words.append(f"not checked: {record['skipped']}")
     return " ".join(words) or "-"

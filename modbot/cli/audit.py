@@ -16,8 +16,9 @@ record's id, when, live or dry run, the item (post:12, comment:5, upload:ALIAS),
 author, the rule, the image's SHA-256 (its first 12 digits), what matched (each label
 with its score, `nsfw +0.021`; each hash list with how, `known-bad: sha256`) and each
 action with its outcome (remove:done, ban:skipped, ...).
-`modbot undo` records its own lines here (`undo of #ID`). Reads the state file only;
-needs no login and no model.
+`modbot undo` records its own lines here (`undo of #ID`; `undo of #ID (nothing undone)`
+when every undo of it was left as it is, not possible or failed). Reads the state file
+only; needs no login and no model.
 
 Filters combine (all must hold):
   --since 7d --until 1d        by time (an age, or a date/time such as 2026-11-21T10:00, UTC)

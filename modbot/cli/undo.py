@@ -70,11 +70,13 @@ restored: listed as cannot undo with why, recorded, and never tried again.
 
 Each undo is done once, ever (recorded in the state file before it is sent, like the
 bot's own actions; a killed undo is finished by the next, after asking Lemmy), and
-listed by `modbot audit` as `undo of #ID`. The bot never removes an undone item again;
-an undone ban counts as one that ran out (another offence bans anew). It runs beside the
-daemon (undos take their own lock, MODBOT_STATE.undo.lock): right before a ban is lifted
-the state file is read again, and a ban the daemon placed anew meanwhile (the bot's ran
-out, the person offended again: another decision's) is not lifted, said so. Needs LEMMY_URL,
+listed by `modbot audit` as `undo of #ID` (`undo of #ID (nothing undone)` when every
+undo of it was left as it is, not possible or failed). The bot never removes an undone
+item again; an undone ban counts as one that ran out (another offence bans anew). It
+runs beside the daemon (undos take their own lock, MODBOT_STATE.undo.lock): right
+before a ban is lifted the state file is read again, and a ban the daemon placed anew
+meanwhile (the bot's ran out, the person offended again: another decision's) is not
+lifted, said so. Needs LEMMY_URL,
 LEMMY_USERNAME and LEMMY_PASSWORD (the bot's account) with --yes; the preview asks Lemmy
 with them too (reads only), and without them (or when Lemmy cannot be reached) lists
 what the state file says, saying that Lemmy was not asked.
