@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -195,9 +196,33 @@ def hide(text: str, secrets: list[str]) -> str:
     return text
 
 
-def login_problem(exc: LemmyError) -> str:
-    """A login failure in words: what Lemmy's code means, else its message."""
-    return LOGIN_ERRORS.get(exc.error or "", str(exc))
+def login_problem(exc: LemmyError, username: str) -> str:
+    """A login failure of ``username`` in words: what Lemmy's code means, else its
+    message, each saying what to do (doctor is where "what to do" is said, so never
+    "`modbot doctor` says what to do")."""
+    if exc.error in LOGIN_ERRORS:
+        return LOGIN_ERRORS[exc.error]
+    if exc.error:  # a refusal with a code not known here (a newer Lemmy's)
+        return (
+            f"Lemmy refuses this account's login ({exc.error}): log in as {username!r} in "
+            "Lemmy's web page to read its reason, and fix that on the account (or give "
+            "modbot another account)"
+        )
+    # the client's LemmyUnavailable says the status in its words only ("... (HTTP 502)")
+    found = re.search(r"\(HTTP (5\d\d)\)", str(exc))
+    status = exc.status or (int(found.group(1)) if found else None)
+    if status is not None and status >= 500:
+        # one login is sent: the request rate is not the cause, Lemmy (or its proxy) is
+        cause = (
+            "the proxy in front of Lemmy cannot reach it (Lemmy down, starting or overloaded?)"
+            if status in (502, 503, 504)
+            else "an error inside Lemmy"
+        )
+        return (
+            f"Lemmy answers HTTP {status} to the login: {cause}; Lemmy's logs say more. "
+            "Check that Lemmy runs, then try again"
+        )
+    return str(exc)
 
 
 def before_login(settings: Settings, timeout: float = 5.0) -> str | None:
@@ -219,7 +244,8 @@ def connect_first(pipeline: Pipeline) -> None:
     except LemmyUnavailable:
         raise
     except LemmyError as exc:
-        raise LemmyError(f"{login_problem(exc)} (`modbot doctor` checks every step)") from exc
+        said = login_problem(exc, pipeline.settings.username)
+        raise LemmyError(f"{said} (`modbot doctor` checks every step)") from exc
 
 
 def diagnose(
@@ -571,7 +597,9 @@ def _instance(
     try:
         site = client.check_session()
     except LemmyError as exc:
-        report.add("login", FAIL, f"login as {settings.username!r}: {login_problem(exc)}")
+        said, own = login_problem(exc, settings.username), f"login as {settings.username!r}"
+        # the client's own messages name the account already
+        report.add("login", FAIL, said if said.startswith(own) else f"{own}: {said}")
         return is_v4
     finally:
         client.close()
