@@ -204,6 +204,31 @@ def _open_problem(path: Path) -> str | None:
 def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
     """What went wrong with the state file ``path``, in words, and what to do."""
     text = str(exc)
+    # SQLite's primary result code, where SQLite raised it (not an error made up here)
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL or "disk is full" in text:
+        # A write failed part-way: SQLite rolled its transaction back, so what was
+        # recorded before is whole, and what was being recorded is looked at again.
+        return (
+            f"the disk holding the state file {path} is full ({text}): what modbot was "
+            "recording was not recorded, and is looked at again next run (an action "
+            "already sent is checked with Lemmy, never sent twice). Free space on that "
+            f"disk (`df -h {Path(path).parent}`), then run modbot again."
+        )
+    if code == sqlite3.SQLITE_IOERR or "disk I/O error" in text:
+        return (
+            f"reading or writing the state file {path} failed ({text}): its disk or "
+            "filesystem reports an error (see `dmesg`; a disk going bad, a network "
+            "filesystem gone, a quota reached). What modbot was recording was not "
+            "recorded; run modbot again once the disk is sound."
+        )
+    if code == sqlite3.SQLITE_READONLY or "readonly database" in text:
+        return (
+            f"the state file {path} cannot be written ({text}): its filesystem is "
+            "mounted read-only, or the file, its -wal or -shm, or its folder became "
+            "read-only for modbot's user. modbot must write its state: make it writable "
+            "again, then run modbot again."
+        )
     if isinstance(exc, sqlite3.OperationalError):
         if "locked" in text or "busy" in text:
             return (
