@@ -284,6 +284,19 @@ class StoreSource:
             )
         return said
 
+    def walked(self) -> str:
+        """How far the walk is, for a run's summary ("40 of 100 stored files walked"). A
+        run stopped before its walk counted the store (while it read the admins or the
+        media list) says the figures of the position it resumes, or that the store was
+        not counted yet."""
+        done, total = self.done, self.total
+        if total is None:
+            position = json.loads(self.store.get_cursor(self._name) or "{}")
+            done, total = int(position.get("done") or 0), position.get("total")
+        if total is None:
+            return f"{done} stored files walked (the store not counted yet)"
+        return f"{done} of {total} stored files walked"
+
     def _warn(self, message: str) -> None:
         """Said through ``warn``, and, while a walk is in hand, kept beside its position
         (written with the position's moves; a stop or failure writes it again)."""

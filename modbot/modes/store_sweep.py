@@ -153,7 +153,7 @@ def store_sweep(
         # stopped before its first page too (a signal while it started): not "done"
         interrupted = not source.ended
         state = "interrupted (run it again to resume)" if interrupted else "done"
-        files = f"{source.done} of {source.total} stored files walked"
+        files = source.walked()
         print(f"store sweep {pipeline.run_id} ({mode}) {state}: {files}; {stats.summary()}")
         say_warnings()
         if report:
