@@ -17,7 +17,8 @@ daemon stopped). Reads the state file only; needs no login and no model. It chec
 live daemon's heartbeat; a dry-run daemon's (`run --dry-run`) when no live daemon ever
 ran on this state. With --http URL it checks a `modbot gate` or `modbot worker` instead:
 exit 0 when its /healthz answers ok (the compose file's healthchecks use it); an answer
-over 1 MiB, or not complete within 10s, is none.
+over 1 MiB, or not complete within 10s, is none. A loopback URL (127.0.0.1, ::1,
+localhost) is asked directly, never through a proxy the environment names (HTTP_PROXY).
 
 Run from cron or a systemd timer (`modbot run --once`), each run records its own
 heartbeat, and the check reads whichever was written last: healthy while the last good

@@ -233,7 +233,11 @@ def http_health(url: str, timeout: float = 10.0) -> tuple[bool, str]:
 
     deadline = time.monotonic() + timeout
     try:
-        with httpx.stream("GET", url, timeout=timeout) as answer:
+        # A proxy in the environment (HTTP_PROXY, set in every container by Docker's
+        # client configuration) cannot reach this host's loopback: asked directly.
+        # httpx would send it there even with NO_PROXY=127.0.0.0/8 (it reads no range).
+        direct = _loopback(httpx.URL(url).host)
+        with httpx.stream("GET", url, timeout=timeout, trust_env=not direct) as answer:
             chunks, size = [], 0
             for chunk in answer.iter_bytes():
                 size += len(chunk)
@@ -262,3 +266,15 @@ def http_health(url: str, timeout: float = 10.0) -> tuple[bool, str]:
         if k in body
     )
     return True, f"{url}: ok ({figures})"
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` (a URL's) is this host's loopback: localhost, 127.0.0.0/8, ::1."""
+    import ipaddress
+
+    if host.lower().rstrip(".") == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
