@@ -10,7 +10,10 @@ recipient, and the notices of a message that was in flight are sent again under 
 same marker, so Lemmy, which remembers a key for a few minutes, drops the copies that
 went. Lemmy also keeps a key it answered an error under (a 429): such a key is spent,
 never carried out, and the next one is recorded (``KEY_KIND``) before the retry is
-sent, so a resend after a kill in the backoff goes under a key Lemmy has not seen."""
+sent, so a resend after a kill in the backoff goes under a key Lemmy has not seen. A
+message that went to some admins and failed for others is not done: the admins it went
+to are recorded (``REACHED_KIND``), and the next cycle sends it, under its marker, to
+the others only."""
 
 from __future__ import annotations
 
@@ -37,6 +40,9 @@ _NO_ANSWER = (None, "bad_answer")  # a LemmyUnavailable's error code when Lemmy 
 # the generation of one admin's idempotency key for one message, once Lemmy answered an
 # error under the one before (target: ``marker to admin_id``, detail: the generation)
 KEY_KIND = "notify_key"
+# the admins a message went to when it failed for others (target: its marker, detail:
+# their ids): its resend next cycle, under that marker, goes to the others only
+REACHED_KIND = "notify_reached"
 # Lemmy refuses a message over 10,000 UTF-16 code units, counted after its own Markdown
 # processing (the slur filter may lengthen a word): room is left for that.
 MESSAGE_MAX = 9_000
@@ -123,7 +129,7 @@ class Notices:
             share = (room - len(lines) + 1) // len(lines)
             lines = [_line(n.message, share) for n in claimed]
         content = HEAD + "\n".join(lines) + _footer(marker)
-        reached = self._reached.pop(marker, set()) & set(admins)
+        reached = (self._reached.pop(marker, set()) | self._went_to(marker)) & set(admins)
         sent, errors = len(reached), []
         lost = True  # every failure an answer lost (Lemmy may have stored the message)
         for admin_id in admins:
@@ -133,19 +139,34 @@ class Notices:
                 key = _Key(self.store, marker, admin_id, self.run_id)
                 self.client.private_message(admin_id, content, key=key)
                 sent += 1
+                reached.add(admin_id)
             except LemmyError as exc:
                 errors.append(str(exc))
                 # Lemmy's own answer (an error code, a rate limit) says it stored nothing
                 lost = lost and isinstance(exc, LemmyUnavailable) and exc.error in _NO_ANSWER
+        if sent and errors:
+            # Failed for some admins only: the notice is not done until they have it, and
+            # its resend (under this marker) must skip those who do.
+            ids = ",".join(str(a) for a in sorted(reached))
+            self.store.record_action(REACHED_KIND, marker, "kept", ids, self.run_id)
+            said = f"private message to {sent} admin(s); failed for {len(errors)}: {errors[0]}"
+            for n in claimed:
+                self.store.record_action(
+                    "notify", n.key, "failed", f"{FAILED_PREFIX}{marker}: {said}"[:500], self.run_id
+                )
+                n.outcome.status, n.outcome.detail = (
+                    "failed",
+                    f"{said[:500]}; tried again next cycle",
+                )
+                n.outcome.retry = True
+            return
         for n in claimed:
             if sent:
                 n.outcome.done_at = self.store.record_action(
                     "notify", n.key, "done", f"{sent} admin(s)", self.run_id, item=n.key
                 )
                 n.outcome.status = "done"
-                n.outcome.detail = f"private message to {sent} admin(s)" + (
-                    f"; failed for {len(errors)}: {errors[0]}" if errors else ""
-                )
+                n.outcome.detail = f"private message to {sent} admin(s)"
             else:
                 said = "; ".join(errors)
                 self.store.record_action(
@@ -185,8 +206,15 @@ class Notices:
 
     def reached_some(self, marker: str) -> bool:
         """Whether ``sent`` found copies of the message ``marker`` for some admins (not
-        all): its resend, under that marker, goes to the others only."""
-        return bool(self._reached.get(marker))
+        all), or it went to some when it failed for others: its resend, under that
+        marker, goes to the others only."""
+        return bool(self._reached.get(marker) or self._went_to(marker))
+
+    def _went_to(self, marker: str) -> set[int]:
+        """The admins the message ``marker`` went to, recorded when it failed for others."""
+        row = self.store.action(REACHED_KIND, marker)
+        ids = str(row["detail"]).split(",") if row else []
+        return {int(i) for i in ids if i.isdigit()}
 
     def _reached_all(self, claimed: str, reached: set[int], admins: set[int]) -> bool:
         """Whether the admins with a copy of the message ``claimed`` are all of them."""
