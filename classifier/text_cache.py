@@ -40,6 +40,17 @@ def default_cache_dir() -> Path:
     return Path(base) / "modbot" / "text-embeddings"
 
 
+def cache_file(
+    loaded: LoadedModel, version: str, cache_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """Where the embeddings of concept ``version`` for ``loaded`` are cached. Raises
+    RuntimeError when there is no cache directory (no ``$MODBOT_TEXT_CACHE_DIR``, no home)."""
+    precision = str(loaded.dtype).removeprefix("torch.")
+    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    suffix = "" if precision == "float32" else f"-{precision}"
+    return directory / f"{version}{suffix}.safetensors"
+
+
 def text_embeddings(
     loaded: LoadedModel,
     prompts: tuple[str, ...],
@@ -49,14 +60,12 @@ def text_embeddings(
     """float32 (len(prompts), dim) L2-normalised features on the model's device."""
     precision = str(loaded.dtype).removeprefix("torch.")
     try:
-        directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        path = cache_file(loaded, version, cache_dir)
     except RuntimeError as exc:  # Path.home(): HOME unset and no passwd entry
         log.warning(
             "text embeddings not cached: %s (set %s to a directory to keep them)", exc, ENV_DIR
         )
         return loaded.encode_texts(list(prompts))
-    suffix = "" if precision == "float32" else f"-{precision}"
-    path = directory / f"{version}{suffix}.safetensors"
     cached = _read(path, prompts, precision)
     if cached is not None:
         return cached.to(loaded.device)

@@ -76,3 +76,17 @@ def test_the_image_prepares_after_the_code_and_the_policy_are_in():
     assert "--rules /etc/modbot/rules.yaml" in lines[prepare]
     env = next(line for line in lines if line.startswith("ENV MODBOT_TEXT_CACHE_DIR="))
     assert lines.index(env) < prepare
+
+
+def test_prepare_fails_when_the_embeddings_cannot_be_cached(tiny_checkpoint, tmp_path):
+    """Before, `--prepare` said "cached in DIR" and exited 0 when the cache could not be
+    written: a Docker build went on, and every container computed them at its start."""
+    rules = rules_for(tmp_path, tiny_checkpoint)
+    (tmp_path / "a-file").write_text("")
+    cache = tmp_path / "a-file" / "text-embeddings"  # no directory can be made there
+    prepared = modbot("classify", "--prepare", "--rules", str(rules), cache=cache, cwd=tmp_path)
+    assert prepared.returncode == 1, prepared.stdout
+    assert "prepared:" not in prepared.stdout
+    assert "cannot write text-embedding cache" in prepared.stderr
+    assert "could not be cached in " + str(cache) in prepared.stderr
+    assert "MODBOT_TEXT_CACHE_DIR" in prepared.stderr

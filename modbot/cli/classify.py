@@ -49,7 +49,8 @@ def add_parser(subparsers: Subparsers) -> None:
         help="classify nothing: load the classifier and cache what it computes once per "
         "model (the concepts' text embeddings, in $MODBOT_TEXT_CACHE_DIR, else "
         "~/.cache/modbot/text-embeddings), so the bot's first start does not wait for it; "
-        "the Dockerfile runs this when it builds the image",
+        "the Dockerfile runs this when it builds the image; exit 1 when they could not be "
+        "cached",
     )
     p.add_argument(
         "--rules",
@@ -243,11 +244,25 @@ def _prepare(args: argparse.Namespace) -> int:
         if getattr(engine, "loaded", None) is None:  # a remote classifier: nothing here
             print("modbot classify --prepare: the classifier is remote; nothing to prepare here")
             return 0
-        from classifier.text_cache import default_cache_dir
+        from classifier.text_cache import ENV_DIR, cache_file
 
+        try:
+            path = cache_file(engine.loaded, version)
+            cached = path.is_file()
+        except (RuntimeError, OSError):  # no home directory; one it may not look into
+            path, cached = None, False
+        if path is None or not cached:
+            # what --prepare is for (the Dockerfile runs it at build): said, not passed over
+            print(
+                f"modbot classify --prepare: the text embeddings could not be cached"
+                f"{f' in {path.parent}' if path else ''} (the warning above says why); set "
+                f"{ENV_DIR} to a directory this user can write",
+                file=sys.stderr,
+            )
+            return 1
         print(
             f"prepared: {engine.loaded.identity}, {len(engine.concepts.prompts)} concept prompts' "
-            f"text embeddings cached in {default_cache_dir()} (concept version {version})"
+            f"text embeddings cached in {path.parent} (concept version {version})"
         )
     return 0
 
