@@ -22,7 +22,11 @@ to nothing in its place stops it too, --force or not: it would write where the l
 points.
 
 It reads no settings, so --env-file is refused here: it names the file the other
-commands read (give them `--env-file DIR/.env` when they run from another folder).
+commands read. Run them from DIR: the .env it writes names MODBOT_RULES=./rules.yaml
+and MODBOT_STATE=./modbot.sqlite3, relative to the folder a command runs in (from
+another folder, even with --env-file DIR/.env, they would look for that folder's
+rules.yaml and keep a new state file there); write them as absolute paths to run
+from elsewhere.
 
 Then: edit .env, run `modbot doctor` (it checks the settings, the login, rules.yaml and
 the model's weights, saying what to fix), try `modbot demo`, and
@@ -60,11 +64,14 @@ def init(args: argparse.Namespace) -> int:
 
     if getattr(args, "env_file", None):
         # the other commands' file to read: init writes DIR/.env and reads none
+        # Run from DIR, the commands after read its .env by themselves: its
+        # MODBOT_RULES and MODBOT_STATE are relative to the folder a command runs in
+        where = "" if args.dir == Path(".") else f"cd {shlex.quote(str(args.dir))} && "
         raise ConfigError(
             f"--env-file {args.env_file}: modbot init reads no settings; it writes "
-            f"{args.dir / '.env'}. Leave --env-file out; give it to the commands after "
-            f"(`modbot --env-file {shlex.quote(str(args.dir / '.env'))} check-rules`) when "
-            "they run from another folder. Nothing was written"
+            f"{args.dir / '.env'}. Leave --env-file out, and run the commands after from "
+            f"{args.dir} (`{where}modbot check-rules`): that .env names ./rules.yaml and "
+            "./modbot.sqlite3, relative to the folder a command runs in. Nothing was written"
         )
     written = write_starter(args.dir, force=args.force)
     for path in written:
