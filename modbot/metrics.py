@@ -263,6 +263,8 @@ class Metrics:
         port 0 takes a free one (the log line says which)."""
         from prometheus_client import start_http_server
 
+        if address.startswith("[") and address.endswith("]"):
+            address = address[1:-1]  # [::] as a URL (and `gate --listen`) writes it
         try:
             server, thread = start_http_server(port, addr=address, registry=self.registry)
         except OSError as exc:
