@@ -507,11 +507,12 @@ class LemmyClient(PictrsStore, Transport):
         Lemmy ignores a dropped token on reads, so a bot that only watches for 401 would
         read the anonymous view (NSFW hidden) for days. Returns the site response.
         """
+        sent_with = self._token  # another thread may log in again meanwhile: not twice
         site = self.site()
         if site.get("my_user"):
             return site
         log.warning("Lemmy answers as if logged out (no my_user in /site); logging in again")
-        self.login()
+        self.login(dropped=sent_with)
         site = self.site()
         if not site.get("my_user"):
             raise LemmyLoginError(

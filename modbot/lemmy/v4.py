@@ -214,13 +214,14 @@ class LemmyClientV4(PictrsStore, Transport):
         """The site and the bot's account; a dropped or expired token is noticed by
         ``validate_auth`` (400 ``not_logged_in``) and ``GET /account`` (401), and the
         client logs in again."""
+        sent_with = self._token  # another thread may log in again meanwhile: not twice
         try:
             self.validate_auth()
         except LemmyError as exc:
             if exc.error != "not_logged_in":
                 raise
             log.warning("Lemmy says the login is gone (not_logged_in); logging in again")
-            self.login()
+            self.login(dropped=sent_with)
         return self.site_info()
 
     def site_info(self) -> SiteInfo:
