@@ -119,15 +119,25 @@ class StateLock:
                 else ". It ran on another host: if it is still running there, stop one of them "
                 "(the lock and SQLite only hold on one host)",
             )
-        self._write(
-            {
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "since": _now(),
-                "command": self.command,
-                "state": str(self.state_path),
-            }
-        )
+        try:
+            self._write(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "since": _now(),
+                    "command": self.command,
+                    "state": str(self.state_path),
+                }
+            )
+        except OSError as exc:
+            # The note is information only (the flock is the lock, and it is held): a
+            # full disk or a quota must not end the run here, with a traceback.
+            log.warning(
+                "could not write who holds the lock in %s (%s): a second modbot process "
+                "is still refused, but cannot name this one",
+                self.path,
+                exc.strerror or exc,
+            )
         return self
 
     def _try_lock(self, fd: int) -> bool:
