@@ -328,12 +328,23 @@ class StoreSource:
                 return int(end.value)
 
     def _counting(self) -> Generator[list[Item], None, int]:
-        """``count``, handing an empty batch over between pages: the sweep can stop."""
+        """``count``, handing an empty batch over between pages: the sweep can stop.
+        A page whose first file went meanwhile makes pict-rs start again at its newest
+        page: the count goes on by time then, as the walk does, each file counted once."""
         slug: str | None = None
+        after: datetime | None = None  # the last file counted's
         total, slugs = 0, RepeatCheck()
+        recent: dict[str, float] = {}
         for _ in range(MAX_STORE_PAGES):
             page = self.client.stored_files(slug, limit=COUNT_PAGE)
-            total += len(page.files)
+            if slug is not None and page.current != slug and after is not None:
+                since = after + self.BY_TIME_SLACK
+                page = self.client.stored_files(None, timestamp=since, limit=COUNT_PAGE)
+                slugs = RepeatCheck()  # the pages counted come again: their slugs are no loop
+            total += sum(1 for f in page.files if f.hex[:16] not in recent)
+            last = page.files[-1].created_at if page.files else None
+            after = last if isinstance(last, datetime) else after
+            recent = _recent(recent, page.files, after)
             if not page.next or slugs.seen_before(page.next):
                 break
             slug = page.next
