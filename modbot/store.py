@@ -175,6 +175,13 @@ def _owner_only(path: Path) -> None:
         ) from None
 
 
+def _read_only_filesystem(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:  # not there yet: the folder is made, or fails to be, later
+        return False
+
+
 def _open_problem(path: Path) -> str | None:
     """What stops SQLite from using ``path``, in words; None when nothing visible does."""
     if path.is_dir():
@@ -187,6 +194,14 @@ def _open_problem(path: Path) -> str | None:
         return f"the state file's folder {parent} is not a directory: fix MODBOT_STATE"
     if path.exists() and not path.is_file():
         return f"the state file {path} is not a regular file: set MODBOT_STATE to a file"
+    if _read_only_filesystem(path if path.exists() else parent):
+        # os.access says "not writable" there too; the mode and owner are not the cause
+        return (
+            f"the state file {path} is on a filesystem mounted read-only: modbot writes "
+            "its state (its decisions, the actions it did, its cursors). Mount it "
+            "read-write (a container's volume without :ro), or set MODBOT_STATE to a "
+            "file on a writable disk"
+        )
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
         return (
             f"the state file {path} is not readable and writable by modbot (uid "
