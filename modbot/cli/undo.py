@@ -89,9 +89,11 @@ section is not valid, it says so (a warning) and uses the defaults (lemmy.api au
 the version is asked of the instance; 120 requests a minute; a 20 s timeout): an undo
 of a false positive is never blocked by a broken rules file.
 
-Each undo is said as it is done. When Lemmy is unavailable (a 502, its rate limit past
-the retries) or refuses the bot's login, the undo stops there: the rest are listed as
-not tried, and the same command again finishes them.
+Each undo is said as it is done; the last line counts them ("3 undone, 1 left as it
+is, 2 cannot undo, 0 failed, 0 not tried", and how many were undone before). When
+Lemmy is unavailable (a 502, its rate limit past the retries) or refuses the bot's
+login, the undo stops there: the rest are listed as not tried, and the same command
+again finishes them.
 
 Exit status: 0 done (or nothing to do, or left as it is, or not possible), 1 an undo
 failed or was not tried (said why; a modlog that cannot be read is one)
@@ -364,8 +366,32 @@ def _carry_out(store: Any, plan: Any, args: argparse.Namespace) -> int:
             "login); run the same command again to finish: what was done is not sent again",
             file=sys.stderr,
         )
-    print(f"undo run {run_id}: recorded in the audit (modbot audit --run {run_id})")
+    print(
+        f"undo run {run_id}: {_totals(plan, results)}; recorded in the audit (modbot audit "
+        f"--run {run_id})"
+    )
     return 1 if failed else 0
+
+
+def _totals(plan: Any, results: list) -> str:
+    """What the lines above say, counted: an admin undoing a rule's hundred decisions
+    sees at the end whether all was undone."""
+    from modbot.actions.handlers import NOT_POSSIBLE
+    from modbot.undo import NOT_TRIED
+
+    counts = {"done": 0, "before": 0, "skipped": 0, NOT_POSSIBLE: len(plan.not_undone)}
+    counts |= {"failed": 0, NOT_TRIED: 0}
+    for _, outcome in results:
+        status = outcome.status
+        if status == "skipped" and outcome.detail.startswith(("already done", "not sent again")):
+            status = "before"  # undone by an earlier undo: the store says so
+        counts[status if status in counts else "skipped"] += 1
+    before = f"{counts['before']} undone before, " if counts["before"] else ""
+    return (
+        f"{counts['done']} undone, {before}{counts['skipped']} left as it is, "
+        f"{counts[NOT_POSSIBLE]} cannot undo, {counts['failed']} failed, "
+        f"{counts[NOT_TRIED]} not tried"
+    )
 
 
 def lemmy_settings(rules: str | None) -> tuple[Any, str | None]:
