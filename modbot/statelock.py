@@ -17,6 +17,7 @@ is reliable: keep the state on one host's disk and run the acting modbot on that
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -77,11 +78,7 @@ class StateLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise StateError(
-                f"cannot open {self.path}, the lock beside the state file: "
-                f"{exc.strerror}; modbot's user must be able to write in "
-                f"{self.path.parent}"
-            ) from None
+            raise StateError(self._open_problem(exc)) from None
         # not our file: the lock still works; the state's own check says more
         with contextlib.suppress(OSError):
             os.fchmod(fd, 0o600)
@@ -139,6 +136,27 @@ class StateLock:
                 exc.strerror or exc,
             )
         return self
+
+    def _open_problem(self, exc: OSError) -> str:
+        """Why the lock file cannot be opened, and what to do."""
+        try:
+            owner = self.path.stat().st_uid
+        except OSError:
+            owner = None
+        if owner is not None and exc.errno in (errno.EACCES, errno.EPERM):
+            # Left by a run as another user (`sudo modbot run --once`): the folder is
+            # fine, the file is not modbot's.
+            return (
+                f"cannot open {self.path}, the lock beside the state file: "
+                f"{exc.strerror}: it belongs to uid {owner} and modbot runs as uid "
+                f"{os.getuid()}. Give it to modbot's user (`chown {os.getuid()} "
+                f"{self.path}`), or delete it while no modbot process runs"
+            )
+        return (
+            f"cannot open {self.path}, the lock beside the state file: "
+            f"{exc.strerror}; modbot's user must be able to write in "
+            f"{self.path.parent}"
+        )
 
     def _try_lock(self, fd: int) -> bool:
         from modbot.store import StateError
