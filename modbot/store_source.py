@@ -383,6 +383,15 @@ class StoreSource:
                 f"pages ({MAX_UPLOAD_PAGES * PAGE} uploads); the uploaders of older ones are "
                 "not known (a ban falls back to who posted the file)"
             )
+        # 0.19's page limit (its newest 5,000), as its client records it for the sweep's
+        # "not reached" line: the files of older uploads have no uploader known
+        cut = self.client.listing_cuts().get("uploads")
+        if cut:
+            local = "; --local leaves their files out" if self.origin == "local" else ""
+            self._warn(
+                f"store sweep: Lemmy's media list: {cut}; the uploaders of older uploads are "
+                f"not known: a ban falls back to who posted the file{local}"
+            )
         return read
 
     # ------------------------------------------------------------------ the walk
