@@ -2,7 +2,8 @@
 image proxy) is the same file as a local upload of those bytes, and purging the copy by its
 URL (``/internal/purge?proxy=``) deletes every alias of it. So a purge of a cached copy asks
 pict-rs for the file's aliases first, as a purge by alias does: one an admin uploaded, or
-one whose uploader modbot does not know (besides the cached copy's own), keeps the file."""
+one whose uploader modbot does not know (besides the cached copy's own), keeps the file:
+then only the copy's own alias is deleted (``/internal/delete?proxy=``)."""
 
 from __future__ import annotations
 
@@ -69,9 +70,13 @@ def test_a_cached_copy_shared_with_an_upload_of_unknown_uploader_is_not_purged(
     assert lemmy.post(post.id).removed  # the rule's remove is done
     assert lemmy.image_exists(thumb.alias), "the purge of the cached copy took another upload"
     assert "/internal/purge" not in _pictrs_writes(lemmy)
+    # the cached copy's own alias only (as a purge by alias deletes its alias only)
+    assert _pictrs_writes(lemmy) == ["/internal/delete"]
+    assert not [u for u in lemmy.state.uploads.values() if u.proxy and not u.deleted]
     outcome = _purge_outcome(tmp_path, post.id)
-    assert outcome["status"] == "skipped", outcome
+    assert outcome["status"] == "done", outcome
     assert thumb.alias in outcome["detail"] and "uploader" in outcome["detail"], outcome
+    assert "store sweep" in outcome["detail"], outcome
 
 
 @pytest.mark.both_lemmys

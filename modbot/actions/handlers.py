@@ -355,6 +355,9 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
                 "(pict-rs keeps one file for identical bytes): never acted on",
             )
         if shared is not None and (len(shared[1]) > 1 or shared[1] == [_NOT_LISTED]):
+            # Purging the file could delete an admin's upload of the same bytes: the
+            # copy's own alias only, as for a purge by alias (above); the store sweep
+            # decides the file.
             unknown = shared[1]
             whose = (
                 "pict-rs could not list the aliases of its file"
@@ -363,12 +366,15 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
                 f"({', '.join(unknown[:4])}{', ...' if len(unknown) > 4 else ''}; one is "
                 "the copy's own)"
             )
-            return ActionOutcome(
+            return ex.once(
                 "purge_image",
-                "skipped",
-                f"not purged: pict-rs' cached copy of {url} is one file with every upload "
-                f"of the same bytes, and {whose}: purging it could delete an admin's "
-                "upload; the copy stays in pict-rs",
+                f"proxy:{url}",
+                f"delete pict-rs' cached copy of remote image {url} only (proxy; its alias): "
+                f"the copy is one file with every upload of the same bytes, and {whose}; "
+                "the file stays in pict-rs until the store sweep decides it "
+                "(schedule.store_sweep_cron, or `modbot sweep --store`)",
+                lambda: ex.client.delete_proxied(url),
+                verify=lambda row: not ex.client.proxied_aliases(url),
             )
 
         def purge_cached() -> None:

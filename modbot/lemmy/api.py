@@ -404,6 +404,11 @@ class LemmyApi(Protocol):
         the aliases purged (none: pict-rs had no copy)."""
         ...
 
+    def delete_proxied(self, url: str) -> bool:
+        """Delete the alias pict-rs cached the remote image ``url`` under (the file stays
+        while another alias has it); False when pict-rs had no copy."""
+        ...
+
     def delete_alias(self, alias: str) -> bool:
         """Delete one alias from pict-rs (the file stays while another alias has it);
         False when pict-rs had no such alias."""

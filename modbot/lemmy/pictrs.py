@@ -212,6 +212,16 @@ class Pictrs:
         )
         return body is not None
 
+    def delete_proxy(self, url: str) -> bool:
+        """``POST /internal/delete?proxy=``: the alias pict-rs cached the remote ``url``
+        under (the file stays while another alias has it). False when it had no copy."""
+        params = {"proxy": url}
+        body = self._purging(
+            "pict-rs delete",
+            lambda: self._internal("pict-rs delete", "POST", "/internal/delete", params),
+        )
+        return body is not None
+
 
 class PictrsStore:
     """pict-rs' whole store as the ``LemmyApi`` offers it, the same for every API version
@@ -257,6 +267,10 @@ class PictrsStore:
         self.refuse_if_read_only("pict-rs purge")
         body = self._pictrs_api("purging a cached remote image").purge_proxy(url)
         return list(body.get("aliases") or [])
+
+    def delete_proxied(self, url: str) -> bool:
+        self.refuse_if_read_only("pict-rs delete")
+        return self._pictrs_api("deleting a cached remote image").delete_proxy(url)
 
     def delete_alias(self, alias: str) -> bool:
         self.refuse_if_read_only("pict-rs delete")
