@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
-from modbot.config.settings import Settings
+from modbot.config.settings import Secret, Settings
 from modbot.config.units import format_duration
 from modbot.errors import LemmyError, LemmyUnavailable, PolicyError, SettingsError
 from modbot.lemmy.api import MAX_PAGE, NEVER_LISTED, PAGE
@@ -264,6 +264,10 @@ def diagnose(
             # The message may quote a setting (LEMMY_URL as written, a password in it)
             report.secrets = env_secrets(os.environ)
             report.add("settings", FAIL, str(exc))
+            # What needs no instance is still checked: one run of doctor says it all
+            state = Path(os.environ.get("MODBOT_STATE") or "modbot.sqlite3")  # as Settings
+            _state(state, report)
+            _policy_checks(report, _rules(rules), state_path=state, pictrs=False, token=None)
             return report
     report.secrets = secrets_of(settings)
     unedited = _template_values(settings)
@@ -272,7 +276,8 @@ def diagnose(
     else:
         report.add("settings", OK, f"LEMMY_URL {settings.lemmy_url}, account {settings.username}")
     _state(Path(settings.state_path), report)
-    rules_finding, policy = _rules(rules)
+    rules_checked = _rules(rules)
+    policy = rules_checked[1]
     pinned = policy.lemmy.api if policy is not None else "auto"
     is_v4 = None
     if "LEMMY_URL" not in unedited:  # the template's host is no instance: nothing to reach
@@ -285,23 +290,44 @@ def diagnose(
             login="LEMMY_PASSWORD" not in unedited,
         )
     _pictrs(settings, report, timeout, is_v4=is_v4)
+    _policy_checks(
+        report,
+        rules_checked,
+        state_path=Path(settings.state_path),
+        pictrs=settings.can_purge_by_alias,
+        token=settings.classifier_token,
+    )
+    return report
+
+
+def _policy_checks(
+    report: Report,
+    rules_checked: tuple[Finding, Policy | None],
+    *,
+    state_path: Path,
+    pictrs: bool,
+    token: Secret | None,
+) -> None:
+    """The rules, the feeds' copies kept in ``state_path``, the schedule and the
+    classifier: what needs no instance. ``pictrs``: the settings have pict-rs' internal
+    API (a store sweep can run); ``token``: the classifier workers' token."""
+    rules_finding, policy = rules_checked
     feeds: list[Finding] = []
     if policy is not None:
         if policy.feeds:
             # the copies the bot and the gate use: in the rules' summary, and one line each
-            feeds = _feeds(Path(settings.state_path), policy)
+            feeds = _feeds(state_path, policy)
         # the store sweep is said as it will be: these settings have pict-rs' key or not
-        summary = policy.summary(pictrs=settings.can_purge_by_alias)
+        summary = policy.summary(pictrs=pictrs)
         rules_finding = Finding("rules", OK, f"{policy.path}: {summary}")
     report.findings.append(rules_finding)
     report.findings.extend(feeds)
     if policy is not None:
-        report.findings.append(_schedule(settings, policy))
-        _classifier(settings, policy, report)
-    return report
+        report.findings.append(_schedule(pictrs, policy))
+        _classifier(token, policy, report)
 
 
-def _schedule(settings: Settings, policy: Policy, now: datetime | None = None) -> Finding:
+def _schedule(pictrs: bool, policy: Policy, now: datetime | None = None) -> Finding:
     """What `modbot run` runs and when, as its daemon will schedule it: a warning when
     the rules ask a store sweep these settings cannot run (no pict-rs' internal API)."""
     from modbot.config.schema import cron_trigger
@@ -321,7 +347,7 @@ def _schedule(settings: Settings, policy: Policy, now: datetime | None = None) -
         said.append("no scheduled sweep")
     if not s.store_sweep_cron:
         said.append("no store sweep")
-    elif settings.can_purge_by_alias:
+    elif pictrs:
         said.append(f"store sweep '{s.store_sweep_cron}' UTC ({next_at(s.store_sweep_cron)})")
     else:
         said.append(
@@ -725,12 +751,12 @@ def _pictrs(settings: Settings, report: Report, timeout: float, is_v4: bool | No
     report.findings.append(key)
 
 
-def _classifier(settings: Settings, policy: Policy, report: Report) -> None:
+def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
     from modbot.classify import build_engine, engine_kind
 
     if engine_kind(policy) != "local":
         try:
-            engine = build_engine(policy, settings.classifier_token)
+            engine = build_engine(policy, token)
         except Exception as exc:  # the engine's own errors say what is wrong
             report.add("classifier", FAIL, str(exc))
             return

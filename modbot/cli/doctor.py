@@ -11,7 +11,9 @@ for each what is wrong and what to do:
 
   settings    LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD (environment or .env), and not
               the placeholders of the .env `modbot init` writes (its address: nothing
-              is reached; its password: the login is not tried)
+              is reached; its password: the login is not tried). Settings that
+              cannot be read (one missing, PICTRS_URL without its key) skip the
+              instance's checks; the state, rules and classifier are still checked
   state       MODBOT_STATE is a state file modbot can read and write (or create)
   url         LEMMY_URL is the instance's address (not .../api/v3, no path, a port
               from 1 to 65535)
