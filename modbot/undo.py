@@ -545,7 +545,9 @@ def _asked_too(
     chosen: dict[int, Row],
     audit: AuditRead | None = None,
 ) -> Asked:
-    """The decisions outside ``chosen`` and not undone (no undo record) whose ban of
+    """The decisions outside ``chosen`` and not undone (no undo record: one whose every
+    undo was left as it is, not possible or failed counts as undone, the admin having
+    asked to undo it; --help says so) whose ban of
     ``target`` found the bot's ban ``ban`` (its store row) in place, recorded "already
     done": they ask for that ban too, and undoing the decision that placed it alone
     would leave their offence unpunished. One about a file a chosen decision was about

@@ -50,6 +50,9 @@ holds the ban too (said with its item: run undo again in a moment, it names the
 decision). A ban the daemon claimed anew for another item and was killed while sending
 holds the unban back until the daemon's start settles it (did Lemmy get it?): said so;
 start the daemon, then run undo again.
+Such a later decision counts as undone once `modbot undo --yes` ran on it (`undo of #ID`
+in the audit), whatever that undo found (left as it is, not possible, failed): the admin
+judged it wrong, so it holds the ban no more.
 
 Before each undo (and in the preview) it asks Lemmy's modlog who acted last on the post,
 comment or person, and undoes only while that is the bot's own removal or ban (or the
