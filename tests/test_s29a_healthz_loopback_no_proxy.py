@@ -49,9 +49,7 @@ def closed_port() -> int:
 
 
 @pytest.mark.parametrize("no_proxy", [None, "127.0.0.0/8"])
-def test_a_loopback_healthz_is_asked_directly_whatever_proxy_is_set(
-    monkeypatch, capsys, no_proxy
-):
+def test_a_loopback_healthz_is_asked_directly_whatever_proxy_is_set(monkeypatch, capsys, no_proxy):
     proxy = f"http://127.0.0.1:{closed_port()}"  # a proxy that cannot be reached
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.setenv(name, proxy)
