@@ -38,9 +38,10 @@ DEMO_REPORT_HTML = "modbot-demo-report.html"
 DEMO_REPORT_JSON = "modbot-demo-report.json"
 KNOWN_BAD_LIST = "known-bad"  # the shipped rules.yaml's exact-hash list
 TEST_MODEL_BANNER = (
-    "TEST MODEL: no real ViT-L-14/openai weights found, so the demo runs a tiny model with\n"
-    "RANDOM weights. Its scores are meaningless; the demo shows how modbot works, not\n"
-    "what the classifier would find. See README: GPU vs CPU install."
+    "TEST MODEL{why}.\n"
+    "The demo runs a tiny model with RANDOM weights. Its scores are meaningless; the\n"
+    "demo shows how modbot works, not what the classifier would find. See README: GPU\n"
+    "vs CPU install."
 )
 
 
@@ -150,28 +151,32 @@ def test_model_policy(policy: Policy, workdir: Path) -> Policy:
     )
 
 
-def build_engine_for_demo(policy: Policy, workdir: Path, force_test_model: bool) -> Any:
-    """Real weights if they are already on this machine (never downloaded), else the
-    tiny random-weights model."""
+def build_engine_for_demo(policy: Policy, workdir: Path, force_test_model: bool) -> tuple[Any, str]:
+    """The rules' model if its weights are already on this machine (never downloaded),
+    else the tiny random-weights model; and, for the banner, why it is the test model
+    (``--test-model``, the weights not found) or "" (the rules' own model)."""
     from classifier.model import WeightsNotFound
     from modbot.classify import build_engine
     from modbot.errors import ClassifierError
 
-    if not force_test_model:
-        previous = os.environ.get("HF_HUB_OFFLINE")
-        os.environ["HF_HUB_OFFLINE"] = "1"  # look in the cache only: a demo downloads nothing
-        try:
-            return build_engine(policy)
-        except ClassifierError as exc:
-            if not isinstance(exc.__cause__, WeightsNotFound):
-                raise
-            log.debug("no real weights: %s", exc)
-        finally:
-            if previous is None:
-                os.environ.pop("HF_HUB_OFFLINE", None)
-            else:
-                os.environ["HF_HUB_OFFLINE"] = previous
-    return build_engine(test_model_policy(policy, workdir))
+    if force_test_model:
+        return build_engine(test_model_policy(policy, workdir)), " (--test-model)"
+    previous = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"  # look in the cache only: a demo downloads nothing
+    try:
+        return build_engine(policy), ""
+    except ClassifierError as exc:
+        if not isinstance(exc.__cause__, WeightsNotFound):
+            raise
+        log.debug("no real weights: %s", exc)
+    finally:
+        if previous is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = previous
+    c = policy.classifier
+    asked = f"{c.model}/{c.pretrained}" if c.pretrained else f"{c.model} ({c.checkpoint})"
+    return build_engine(test_model_policy(policy, workdir)), f": no {asked} weights on this machine"
 
 
 # ---------------------------------------------------------------------- the sample
@@ -299,10 +304,12 @@ def run_demo(
                 f"  not contacted: its {' and '.join(left)}; the demo runs on this machine "
                 "only (the classifier here, feed lists empty)"
             )
-        engine = build_engine_for_demo(policy, workdir, force_test_model)
+        engine, why = build_engine_for_demo(policy, workdir, force_test_model)
         random_weights = bool(engine.loaded.random_weights)
         if random_weights:
-            print_(_boxed(TEST_MODEL_BANNER))
+            # the rules' own model with random weights (allow_random_weights) says so
+            why = why or f": the rules' classifier {engine.loaded.identity} has random weights"
+            print_(_boxed(TEST_MODEL_BANNER.format(why=why)))
         settings = Settings(
             lemmy_url=lemmy.url,
             username="modbot",
