@@ -31,7 +31,8 @@ past it the hashes of the bytes decide what they can, then ``gate.on_timeout``),
 then a trusted peer's verdict on the very file (a ``classified`` feed), else the
 classifier's (from the verdict cache the bot shares, else the engine's: in this process
 or ``classifier.remote`` workers). A verdict must come within ``gate.budget`` of the
-request's start; past it, or when no classifier answers, ``gate.on_timeout`` decides
+request's start (the body too: one that stalls is not waited for past it); past it, or
+when no classifier answers, ``gate.on_timeout`` decides
 (allow: store it, reject: refuse it); so does an error of the gate's own while it
 decides (reason ``gate_error``: a bug, the hash thread refused as it shuts down; logged
 once with its traceback, never a bare 500). Each such file is counted, logged, recorded
@@ -213,6 +214,14 @@ class _Progress:
 
 
 class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+class _BodyLate(Exception):
+    """The body did not all come within the budget (``size`` bytes of it did)."""
+
     def __init__(self, size: int) -> None:
         super().__init__(size)
         self.size = size
@@ -720,7 +729,7 @@ class Gate:
         # the bot computes them: the rules compute only the kinds that decode the image
         exact = [k for k in policy.hash_kinds if HASH_KINDS[k].cost == "bytes" and k != "sha256"]
         try:
-            body = await self._body(request, hold, exact)
+            body = await self._body(request, hold, exact, started)
         except ClientDisconnect:
             # pict-rs gave up (its external_validation_timeout) or stopped: nothing to
             # decide and nobody to answer; the upload failed on its side
@@ -732,6 +741,16 @@ class Gate:
                 time.monotonic() - started,
             )
             return self._respond(Answer(400, "hung_up", "the request's body did not come"), None)
+        except _BodyLate as exc:
+            # a stalled or trickling body: no verdict can come within the budget, as for
+            # a classifier too slow (before, it was waited for without end, its bytes held)
+            evidence["size"] = exc.size
+            answer = self._no_verdict(
+                "timeout",
+                f"the body did not all come within the {self.budget:g}s gate.budget "
+                f"({exc.size:,} bytes came)",
+                "",
+            )
         except _TooLarge as exc:
             self.counters["too_large"] += 1
             evidence["size"] = exc.size
@@ -1116,11 +1135,15 @@ class Gate:
         log.warning("refused a request with a wrong secret from %s", peer)  # never the secret
         return Answer(403, "refused", "wrong secret")
 
-    async def _body(self, request: Request, hold: _Hold, exact: list[str]) -> _Received:
+    async def _body(
+        self, request: Request, hold: _Hold, exact: list[str], started: float
+    ) -> _Received:
         """The body, as pict-rs streams it (chunked, no Content-Length), up to the cap,
         and the hashes of its bytes (``exact`` kinds). Its bytes are held in ``_held``
         (``hold``): a chunk past ``max_held`` lets go of the body, and the rest is only
-        hashed (``data`` None: its hashes and a cached verdict decide, else ``busy``)."""
+        hashed (``data`` None: its hashes and a cached verdict decide, else ``busy``).
+        All of it must come within what is left of the budget (``_BodyLate``): a stalled
+        connection would hold its bytes and its request for ever."""
         cap = self.config.max_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
@@ -1131,7 +1154,14 @@ class Gate:
         kept: io.BytesIO | None = io.BytesIO()
         size = 0
         out_of_memory = False
-        async for chunk in request.stream():
+        stream = request.stream()
+        while True:
+            try:
+                chunk = await asyncio.wait_for(anext(stream), self._left(started))
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise _BodyLate(size) from None
             size += len(chunk)
             if size > cap:
                 raise _TooLarge(size)
