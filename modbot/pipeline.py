@@ -290,14 +290,19 @@ class Pipeline:
 
     # ------------------------------------------------------------------ cycles
     def poll_once(
-        self, *, deep: bool | None = None, stop: threading.Event | None = None
+        self,
+        *,
+        deep: bool | None = None,
+        stop: threading.Event | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
     ) -> CycleStats:
         """Look at everything new since the last poll (``deep``: also the lookback).
         A link known already is asked again (conditionally): new content may show a
-        file changed behind an old link."""
+        file changed behind an old link. ``progress`` as for ``sweep``: a long poll (a
+        catch-up after downtime) is work in progress, not a stuck bot."""
         self.acquirer.recheck_links = True
         try:
-            return self._run(lambda: self.source.poll(deep=deep), stop=stop)
+            return self._run(lambda: self.source.poll(deep=deep), stop=stop, progress=progress)
         finally:
             self.acquirer.recheck_links = False
 

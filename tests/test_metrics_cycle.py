@@ -72,7 +72,7 @@ def test_a_cycle_whose_sweep_slice_fails_still_counts_what_its_poll_did(tmp_path
         def __init__(self, store: Store) -> None:
             self.store = store
 
-        def poll_once(self, stop: object) -> CycleStats:
+        def poll_once(self, stop: object, progress: object = None) -> CycleStats:
             return CycleStats(items_seen=3, actions=Counter({"remove:done": 1}))
 
     metrics = Metrics(dry_run=False)
@@ -111,7 +111,7 @@ def test_a_poll_failing_on_a_later_page_counts_what_its_first_pages_did(tmp_path
             self.store = store
             self.at_start = False
 
-        def poll_once(self, stop: object) -> CycleStats:
+        def poll_once(self, stop: object, progress: object = None) -> CycleStats:
             if self.at_start:  # e.g. the login failed: no new stats were begun
                 raise OSError("login failed")
             self.cycle_stats = CycleStats(items_seen=50, actions=Counter({"remove:done": 1}))

@@ -36,7 +36,7 @@ class Pipeline:
         )
         self.source = SimpleNamespace(retry_count=lambda: 0)
 
-    def poll_once(self, stop: object) -> CycleStats:
+    def poll_once(self, stop: object, progress: object = None) -> CycleStats:
         return CycleStats(items_seen=1)
 
 

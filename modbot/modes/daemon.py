@@ -370,7 +370,12 @@ class Daemon:
         done: list[CycleStats] = []  # what the cycle finished, counted even if it fails
         before = getattr(self.pipeline, "cycle_stats", None)
         try:
-            stats = self.pipeline.poll_once(stop=self.stop)
+            # the heartbeat after each batch: healthcheck must not call a long poll (a
+            # catch-up after downtime) stuck, or Docker restarts it before it ends
+            stats = self.pipeline.poll_once(
+                stop=self.stop,
+                progress=lambda done, total: self._heartbeat(ok=True, summary="polling"),
+            )
             line = f"cycle {self.cycles}: {stats.summary()}"
             done.append(stats)
             sweep = self._sweep_slice()
