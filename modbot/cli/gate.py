@@ -28,9 +28,10 @@ lemmy.hjson, which counts pict-rs' own work on the file too) wait for an upload,
 each by default: --upload-timeout, the shorter of the two (raise both, and give it, for
 a budget of 30s or more). A budget not under it is refused (exit 2), one within 10s of
 it is warned of at start. The file's body must come within the budget too. Past the
-budget, or with no classifier answering,
-gate.on_timeout decides: allow (store it; the bot still checks it once it is posted) or
-reject. The files being received, decided or waiting for their verdict hold at most
+budget, or with no classifier answering, gate.on_timeout decides: allow (store it; the
+bot still checks it once it is posted) or reject. While the gate is not running
+(stopped, restarting, loading its model) pict-rs fails every upload: gate.on_timeout
+cannot apply. The files being received, decided or waiting for their verdict hold at most
 fetch.max_bytes_held all together (rules.yaml, default 200 MB; gate.max_bytes if
 larger); past it a file is not kept: its byte hashes and a cached verdict still decide,
 else it gets gate.on_timeout at once. Every such
