@@ -1084,9 +1084,15 @@ def carry_out(
         original, before, again = _rows(store, step)
         ex.current_item = step.item
         # Lemmy is asked only before a new undo: not for one done already (its record may
-        # be left to write) nor one a killed undo left in flight.
+        # be left to write) nor one a killed undo left in flight; nor for one whose last
+        # attempt failed that Lemmy shows done (its answer was lost): the executor records
+        # it done, not someone else's doing, and the bot's ban as lifted.
         status = (before or {}).get("status")
-        if status != SENDING and (status != "done" or again):
+        if (
+            status != SENDING
+            and (status != "done" or again)
+            and not (status == "failed" and _shown_done(client, step, before or {}))
+        ):
             kept = checks.why_not(step)
             if kept is not None:
                 if kept.status == NOT_POSSIBLE:  # for good: a rerun does not ask again
@@ -1152,6 +1158,15 @@ def carry_out(
             stopped = outcome
     _record(store, plan, results, run_id, recorded)
     return results
+
+
+def _shown_done(client: LemmyApi, step: Step, before: dict) -> bool:
+    """Whether Lemmy shows the undo done (the post restored, the person not banned). False
+    when that cannot be read: the checks then say why."""
+    try:
+        return bool(_verifier(client, step)(before))
+    except LemmyError:
+        return False
 
 
 def _rows(store: Store, step: Step) -> tuple[dict | None, dict | None, bool]:

@@ -72,7 +72,8 @@ author) or deleted by its author (Lemmy restores no deleted comment) cannot be
 restored: listed as cannot undo with why, recorded, and never tried again.
 
 Each undo is done once, ever (recorded in the state file before it is sent, like the
-bot's own actions; a killed undo is finished by the next, after asking Lemmy), and
+bot's own actions; a killed undo, or one whose answer was lost (a proxy's page: it
+failed), is finished by the next after asking Lemmy: found done, not sent again), and
 listed by `modbot audit` as `undo of #ID` (`undo of #ID (nothing undone)` when every
 undo of it was left as it is, not possible or failed). The bot never removes an undone
 item again; an undone ban counts as one that ran out (another offence bans anew). It
