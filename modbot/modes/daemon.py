@@ -489,7 +489,7 @@ class Daemon:
             progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping the store"),
             stop=self._budget(),
         )
-        files = f"{source.done} of {source.total} stored files walked"
+        files = source.walked()  # not "0 of None" when stopped before the store was counted
         if source.ended:  # not when its time was up before its first page
             self.store.set_cursor(self.store_sweep_request_cursor, None)
             self._store_uploaders_read = False  # the next walk reads the media list again
