@@ -501,8 +501,11 @@ class Fetcher:
             if address is not None and protocol is not None:
                 # a new connection went to the request's address; a kept one, where it did
                 self._made_to.setdefault(protocol, address)
-            async with response:
-                yield _Response(dialed, response)
+            try:
+                async with response:
+                    yield _Response(dialed, response)
+            finally:
+                self._keep_few_idle()  # the connection is back in the pool, or closed
         except FetchSkipped as exc:
             if exc.url.startswith("//"):
                 exc.url = url  # raised by the resolver, which only knows host:port
@@ -689,18 +692,46 @@ class Fetcher:
         has no public call for this; its pool (``_conns``: key -> (protocol, time))
         has kept that shape since 3.0, and nothing is awaited between this and its
         taking a connection from it."""
-        pool = getattr(self._client.connector if self._client else None, "_conns", None)
+        pool = self._pool()
         if not pool:
             return
         name = host.rstrip(".").lower()
         for key in [k for k in pool if k.port == port and k.host.rstrip(".").lower() == name]:
-            entries = pool[key]
-            stale = [e for e in entries if self._made_to.get(e[0]) != address]
-            for entry in stale:
-                entries.remove(entry)
-                entry[0].close()
-            if not entries:
-                del pool[key]
+            for entry in [e for e in pool[key] if self._made_to.get(e[0]) != address]:
+                self._close_idle(pool, key, entry)
+
+    def _keep_few_idle(self) -> None:
+        """Close the least recently used idle connections past ``max_concurrency``.
+        aiohttp's ``limit`` counts only the connections in use and keeps every idle one
+        for ``CONNECTION_KEEPALIVE``: links to a thousand hosts left a thousand sockets
+        open (file descriptors, buffers), whatever ``fetch.concurrency`` said. (Its pool:
+        ``_drop_stale``.)"""
+        pool = self._pool()
+        if not pool:
+            return
+        idle = [(entry[1], key, entry) for key, entries in pool.items() for entry in entries]
+        if len(idle) <= self.limits.max_concurrency:
+            return
+        idle.sort(key=lambda one: one[0])
+        for _used, key, entry in idle[: len(idle) - self.limits.max_concurrency]:
+            self._close_idle(pool, key, entry)
+
+    def _pool(self) -> dict | None:
+        """aiohttp's idle connections: key -> (protocol, time last used) (``_drop_stale``)."""
+        return getattr(self._client.connector if self._client else None, "_conns", None)
+
+    def _close_idle(self, pool: dict, key: object, entry: tuple) -> None:
+        """Close one idle connection of the pool, as aiohttp closes an expired one."""
+        entries = pool[key]
+        entries.remove(entry)
+        if not entries:
+            del pool[key]
+        transport = entry[0].transport
+        entry[0].close()
+        connector = self._client.connector if self._client else None
+        leaking = getattr(connector, "_cleanup_closed_transports", None)
+        if leaking is not None and getattr(key, "is_ssl", False) and _SSL_TRANSPORTS_LEAK:
+            leaking.append(transport)  # aborted TLS transports, closed again later
 
     def _slot_key(self, url: str, host: str, port: int) -> str:
         """Whose ``per_host`` slots a request takes: its server's (``_server``). On the
