@@ -52,7 +52,7 @@ from modbot.modes.health import (
     daemon_cursor,
     read_heartbeat,
 )
-from modbot.store import Store, utc_iso
+from modbot.store import Store, database_problem, utc_iso
 
 if TYPE_CHECKING:
     from modbot.metrics import Metrics
@@ -384,6 +384,8 @@ class Daemon:
                 done.append(sweep[1])
         except Exception as exc:  # the daemon lives on; the next cycle tries again
             error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, sqlite3.Error):  # a full or failing disk: what to do
+                error = database_problem(self.store.path, exc)
             # a poll that went well before its sweep slice failed: what it did (its
             # items, its actions taken) is said here, else in no line of the log
             polled = f"cycle {self.cycles}: {done[0].summary()}" if done else ""
