@@ -76,7 +76,8 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="refuse nothing: decide and record every file as usual, but answer pict-rs 200 "
         "(store it); what would have been refused is in the log, /healthz and `modbot report` "
-        "(records marked dry_run, the reject action planned)",
+        "(records marked dry_run, the reject action planned); the admins get no private "
+        "message (their report is in the log)",
     )
     p.add_argument(
         "--upload-timeout",

@@ -303,8 +303,8 @@ class _Feeds:
 
 class AdminReports:
     """Files decided without a verdict, told to the admins at most every ``every_s``
-    seconds (one private message each, when the bot's Lemmy login is configured; else
-    the log only). The time of the last report is kept in the state file, so a restart
+    seconds (one private message each, when the bot's Lemmy login is configured and
+    the gate is no dry run; else the log only). The time of the last report is kept in the state file, so a restart
     does not send another at once; and the newest gate record a report counted, so the
     files an earlier run (``run_id`` is this one's) had not told when it stopped (SIGTERM,
     kill -9, a crash) are read back from their records and told with the next report."""
@@ -418,8 +418,13 @@ class AdminReports:
             + (", ".join(examples) or "none")
             + (" (The gate runs as a dry run: it refused none of them.)" if self.dry_run else "")
         )
-        log.warning("admin report: %s", text)
-        if self.settings is not None:
+        if self.dry_run:
+            # a private message changes Lemmy: the bot's dry run plans its messages and
+            # sends none, and so does the gate's
+            log.warning("admin report (dry run: not sent, in this log only): %s", text)
+        else:
+            log.warning("admin report: %s", text)
+        if self.settings is not None and not self.dry_run:
             try:
                 told = self._send(text)
             except Exception:
@@ -1432,7 +1437,12 @@ def serve(
             rules_path,
         )
     settings = _lemmy_settings()
-    if settings is None:
+    if dry_run and settings is not None:
+        log.warning(
+            "dry run: files decided without a verdict are reported in the log and on "
+            "/healthz only; no private message is sent to the admins"
+        )
+    elif settings is None:
         log.warning(
             "LEMMY_URL is not set: files decided without a verdict are reported in the log "
             "and on /healthz only, not to the admins"
