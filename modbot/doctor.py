@@ -28,7 +28,8 @@ before it logs in and loads the model.
                workers: none is a failure, some a warning), and
                not the random-weights test model (a warning: its verdicts mean nothing);
                the device (one this machine lacks: a failure) and where images are
-               decoded (threads, or how many processes)
+               decoded (threads, or how many processes); DeepDanbooru's file (`auto`
+               without it: a warning, the anime second pass is off)
 
 A failure stops the checks that depend on it (no login without a connection).
 """
@@ -818,13 +819,21 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
     except ModelError as exc:
         report.add("classifier", FAIL, str(exc))
         return
-    from classifier.deepdanbooru import find_weights
+    from classifier.deepdanbooru import default_locations, find_weights, how_to_get
 
     try:  # a path that is not there stops `run` (`auto` without the file only warns)
-        find_weights(policy.deepdanbooru_setting)
+        danbooru = find_weights(policy.deepdanbooru_setting)
     except ModelError as exc:
         report.add("classifier", FAIL, f"classifier.deepdanbooru: {exc}")
         return
+    anime = f"; DeepDanbooru at {danbooru}" if danbooru else ""
+    if danbooru is None and policy.deepdanbooru_setting == "auto" and not random:
+        # as `run` warns at start: anime images then get CLIP's verdict alone
+        anime = (
+            f"; DeepDanbooru weights not found ({', '.join(map(str, default_locations()))}): "
+            "the anime second pass is OFF, images CLIP calls anime get CLIP's verdict "
+            f"only. {how_to_get()} To mean it: classifier.deepdanbooru: off"
+        )
     try:
         runs = _where_it_runs(c)
     except ModelError as exc:  # `run` would stop at the model's load
@@ -843,8 +852,8 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
         return
     report.add(
         "classifier",
-        OK,
-        f"{c.model}/{c.pretrained or 'checkpoint'} weights at {weights}; {runs}",
+        WARN if danbooru is None and policy.deepdanbooru_setting == "auto" else OK,
+        f"{c.model}/{c.pretrained or 'checkpoint'} weights at {weights}; {runs}{anime}",
     )
 
 

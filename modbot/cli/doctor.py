@@ -43,7 +43,8 @@ for each what is wrong and what to do:
               mean nothing), a failure without allow_random_weights; the device it
               will run on (classifier.device: one this machine lacks is a failure) and
               where images are decoded (classifier.decode_processes: in threads, or
-              in how many processes)
+              in how many processes); DeepDanbooru's file (deepdanbooru: auto
+              without it is a warning: the anime second pass is off)
 
 It logs in once (Lemmy allows a few logins an hour) and changes nothing. A failed step
 skips the steps that need it. Loads no model: checking the weights takes seconds.
