@@ -94,3 +94,23 @@ def test_links_to_many_hosts_leave_no_more_idle_connections_than_the_concurrency
     still_open, accepted = asyncio.run(asyncio.wait_for(go(), 30))
     assert accepted == 100  # one connection per host name: nothing to reuse
     assert still_open <= 4, f"{still_open} idle connections kept past fetch.concurrency (4)"
+
+
+def test_images_from_one_named_host_reuse_its_connection():
+    """A name's requests dial its pinned address, and a kept connection is reused only
+    when it was made to that address: one whose whole (small) answer had come before
+    the request returned was never recorded as made there, and was closed as stale at
+    the next request, so every image from a remote host paid a new connection (and TLS
+    handshake)."""
+
+    async def go() -> int:
+        async with KeepAliveServer() as server:
+            dial = lambda address, port: ("127.0.0.1", server.port)  # noqa: E731
+            async with Fetcher(resolver=_public, dial=dial) as fetcher:
+                for n in range(5):
+                    got = await fetcher.fetch(f"http://images.example/{n}.png")
+                    assert got.data == PNG
+                    got.release()
+            return server.accepted
+
+    assert asyncio.run(asyncio.wait_for(go(), 30)) == 1

@@ -497,7 +497,10 @@ class Fetcher:
                         raise
                     address = place.pinned.name_address
                     log.info("image %s: %s; trying its next address", redact(url), _said(exc))
-            protocol = response.connection.protocol if response.connection else None
+            # an answer whose whole body came with its headers has its connection back
+            # in the pool already (``connection`` None): it was made to the address too
+            connection = response.connection
+            protocol = connection.protocol if connection else getattr(response, "_protocol", None)
             if address is not None and protocol is not None:
                 # a new connection went to the request's address; a kept one, where it did
                 self._made_to.setdefault(protocol, address)
