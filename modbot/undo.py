@@ -850,6 +850,11 @@ class Checks:
         try:
             me = self.bot_id()
             entry = self.client.last_mod_action(action, target, community_id=community)
+            if entry is not None and entry.moderator_id is None:
+                # A login Lemmy dropped meanwhile reads on as anonymous, to whom 1.0 hides
+                # who acted: check it (logs in again when dropped), then read once more
+                self.client.check_session()
+                entry = self.client.last_mod_action(action, target, community_id=community)
         except (LemmyUnavailable, LemmyLoginError) as exc:
             why = f"cannot read Lemmy's modlog for {what}: {exc}"
             return ActionOutcome(step.kind, "failed", why, retry=True)

@@ -63,7 +63,8 @@ made their own decision: it is left as it is, said ("moderator X removed post 12
 at T ... left as it is"), recorded in the audit, nothing sent, and it is no failure. A
 restore or unban since: undone already, nothing sent. When the modlog cannot be read
 (an error, or Lemmy hides who acted from the bot's account: on Lemmy 1.0 only admins
-see it), nothing is undone blind: that undo fails, said why; run it again once the
+see it; a login Lemmy dropped, which reads on as anonymous, is renewed and the modlog
+read again first), nothing is undone blind: that undo fails, said why; run it again once the
 modlog can be read, or with --no-modlog-check (then a moderator's later removal or ban
 may be undone: check Lemmy's modlog yourself first).
 
