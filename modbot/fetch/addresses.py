@@ -63,16 +63,20 @@ _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 def is_public_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """False for private, loopback, link-local, multicast, reserved, unspecified and
     shared addresses, IPv4 or IPv6, also when an IPv4 address is embedded in IPv6
-    (mapped, compatible, 6to4, NAT64)."""
+    (mapped, compatible, 6to4, NAT64). A mapped or NAT64 address (``64:ff9b::/96``) is
+    its IPv4 address: DNS64 answers that for every IPv4-only host on an IPv6-only
+    network."""
     ip = ipaddress.ip_address(str(address).split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and (ip in _NAT64 or ip in _IPV4_COMPATIBLE):
+        embedded = _translated(ip) or ip.sixtofour
+        if embedded is None and ip in _IPV4_COMPATIBLE:
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if ip.teredo:
             embedded = ip.teredo[1]
         if embedded is not None and not is_public_address(embedded):
             return False
+        if _translated(ip) is not None:  # (in ::/8, which ipaddress calls reserved)
+            return True
         if ip in _IPV4_COMPATIBLE:  # deprecated form; "::" and "::1" live here too
             return False
         if ip.is_site_local:
@@ -85,6 +89,16 @@ def is_public_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Addre
         or ip.is_reserved
         or ip.is_unspecified
     )
+
+
+def _translated(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a connection to ``ip`` reaches: IPv4-mapped, or NAT64's
+    well-known prefix (a translator on the way sends it there)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 # Name lookups waiting at once in the whole process (each in a thread of its own).
@@ -264,12 +278,13 @@ def _dial_order(addresses: list[str]) -> list[str]:
 
 
 def address_key(address: str) -> str:
-    """What one server's download slots are counted by: its IPv4 address, or the /64 an
-    IPv6 address is in (one machine is commonly given a whole /64, and can answer on any
-    address of it)."""
+    """What one server's download slots are counted by: its IPv4 address (also when
+    mapped, or reached through NAT64: every IPv4-only host is in one /64 there), or the
+    /64 an IPv6 address is in (one machine is commonly given a whole /64, and can answer
+    on any address of it)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = _translated(ip) or ip
     if isinstance(ip, ipaddress.IPv6Address):
         return f"address {ipaddress.IPv6Network((ip, 64), strict=False)}"
     return f"address {ip}"
