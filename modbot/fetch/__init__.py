@@ -929,7 +929,10 @@ def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
-        raise BadURL(url, f"{prefix}invalid URL: {exc}") from None
+        said = str(exc)
+        if "NFKC" in said:  # it quotes the whole authority: a password in the link too
+            said = "its host has characters that NFKC normalization turns into / ? # @ or :"
+        raise BadURL(url, f"{prefix}invalid URL: {said}") from None
     if parts.scheme.lower() not in ("http", "https"):
         scheme = parts.scheme or "no scheme"
         raise BadScheme(url, f"{prefix}{scheme}: only http and https are fetched")
