@@ -39,6 +39,9 @@ once with its traceback, never a bare 500). Each such file is counted, logged, r
 and reported to the admins (a private message at most every ``gate.report_every``, when
 LEMMY_URL and the bot's login are set). A verdict that comes late is still cached, so
 the bot does not classify the file again when it is posted, and a late match is logged.
+The classifier is given at most what it does at once (``Gate.classify_at_once``); a file
+still waiting for its turn when its budget ends is not classified at all, so after a
+burst it never works through files whose answers have gone while new uploads wait.
 The files held (being received, decided, or waiting for a verdict past their answer)
 are at most ``fetch.max_bytes_held`` (``gate.max_bytes`` if that is larger, so one file
 always fits): past it a file is not kept, only hashed as it comes; the hashes of its
@@ -527,6 +530,14 @@ class Gate:
         self.reports.dry_run = dry_run
         self.feeds = _Feeds(store, policy)
         self._hashing = asyncio.Semaphore(HASH_DECODES)
+        # files handed to the classifier at once: what it does at once (a remote one's
+        # concurrency; a local one's batch, and the next being decoded). More would queue
+        # in it, and files whose answers have gone would hold up those still waiting.
+        remote = policy.classifier.remote
+        self.classify_at_once = (
+            remote.concurrency if remote is not None else 2 * policy.classifier.batch_size
+        )
+        self._classifying = asyncio.Semaphore(self.classify_at_once)
         # where a perceptual hash's decode holds its memory when the classifier has no
         # decode budget here (classifier.remote): one of classifier.decode_memory
         self.hash_budget = DecodeBudget(policy.classifier.decode_memory)
@@ -536,7 +547,7 @@ class Gate:
         # past their answer (self._verdicts)
         self._held = 0
         self.max_held = max(policy.fetch.max_bytes_held, self.config.max_bytes)
-        self._late: set[asyncio.Task[Any]] = set()
+        self._late: set[asyncio.Future[Any]] = set()
         self.counters: Counter[str] = Counter(
             {
                 k: 0
@@ -892,13 +903,19 @@ class Gate:
                 self.counters["by_verdict"] += 1
                 return Answer(406, REJECTED, _why(plan), rule=plan.rule), peer, plan
             return Answer(200, ACCEPTED, "no rule rejects the peer's verdict"), peer, plan
-        task = self._verdict_task(sha256, data, hold) if data is not None else None
-        if task is None:  # not kept: the bytes held were all the gate may hold
+        if data is None:  # not kept: the bytes held were all the gate may hold
             hit = await self._cached(sha256, started)
             if hit is None:
                 return self._no_verdict(*self._not_kept(body), sha256), None, pre
             judged = hit
         else:
+            task = await self._verdict_task(sha256, data, hold, started)
+            if task is None:
+                why = (
+                    f"no turn with the classifier within the {self.budget:g}s budget (it is "
+                    f"given {self.classify_at_once} files at once): not classified"
+                )
+                return self._no_verdict("timeout", why, sha256), None, pre
             try:
                 judged = await asyncio.wait_for(asyncio.shield(task), self._left(started))
             except TimeoutError:
@@ -1023,17 +1040,43 @@ class Gate:
             )
         )
 
-    def _verdict_task(self, sha256: str, data: bytes, hold: _Hold) -> asyncio.Task[Judged]:
+    async def _verdict_task(
+        self, sha256: str, data: bytes, hold: _Hold, started: float
+    ) -> asyncio.Future[Judged] | None:
         """One classification per file at a time, however many uploads of it wait; it
         runs on past the budget, so its verdict is cached for the next time. A new one
-        holds its request's bytes (``hold``) until its verdict comes (``_let_go``)."""
-        task = self._verdicts.get(sha256)
-        if task is None:
-            task = asyncio.create_task(judge(self.engine, self.state, sha256, data))
-            self._verdicts[sha256] = task
-            hold.task = task
-            task.add_done_callback(lambda _t: self._verdicts.pop(sha256, None))
-        return task
+        holds its request's bytes (``hold``) until its verdict comes (``_let_go``), and
+        one of the ``classify_at_once`` turns: a file that gets none within the budget
+        is not classified (None), so the classifier never works through files whose
+        answers have gone while others wait. With every turn taken, a cached verdict
+        needs none."""
+        task: asyncio.Future[Judged] | None = self._verdicts.get(sha256)
+        if task is not None:
+            return task
+        if self._classifying.locked():
+            hit = await self._cached(sha256, started)
+            if hit is not None:
+                task = asyncio.get_running_loop().create_future()
+                task.set_result(hit)
+                return task
+        try:
+            await asyncio.wait_for(self._classifying.acquire(), self._left(started))
+        except TimeoutError:
+            return None
+        task = self._verdicts.get(sha256)  # another upload of it started one meanwhile
+        if task is not None:
+            self._classifying.release()
+            return task
+        new = asyncio.create_task(judge(self.engine, self.state, sha256, data))
+        self._verdicts[sha256] = new
+        hold.task = new
+
+        def done(_t: asyncio.Task[Judged]) -> None:
+            self._verdicts.pop(sha256, None)
+            self._classifying.release()
+
+        new.add_done_callback(done)
+        return new
 
     def _not_kept(self, body: _Received) -> tuple[str, str]:
         """Why a body was not kept: the reason and what to say of it."""
@@ -1063,11 +1106,11 @@ class Gate:
         except TimeoutError:
             return None
 
-    def _watch_late(self, task: asyncio.Task[Judged], sha256: str, pre: Plan) -> None:
+    def _watch_late(self, task: asyncio.Future[Judged], sha256: str, pre: Plan) -> None:
         """A verdict that comes after the answer: cached by ``judge``; a file let through
         that a rule would have rejected is logged (the bot acts on it once it is posted)."""
 
-        def done(t: asyncio.Task[Judged]) -> None:
+        def done(t: asyncio.Future[Judged]) -> None:
             self._late.discard(t)
             if t.cancelled() or t.exception() is not None:
                 return
