@@ -32,3 +32,32 @@ def test_a_password_in_a_link_with_a_malformed_host_is_neither_logged_nor_record
     assert "hunter2" not in str(refused)
     assert "hunter2" not in caplog.text
     assert "skipped image" in caplog.text
+
+
+def test_a_password_in_a_redirect_with_a_malformed_host_is_neither_logged_nor_recorded(caplog):
+    location = "http://bob:s3cret@ex\uff03ample.com/a.png".encode()
+
+    async def redirect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\n")
+        writer.write(b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def go() -> BaseException:
+        server = await asyncio.start_server(redirect, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with Fetcher(allowed_hosts=[f"127.0.0.1:{port}"]) as fetcher:
+                with pytest.raises(BadURL) as info:
+                    await fetcher.fetch(f"http://127.0.0.1:{port}/a.png")
+        finally:
+            server.close()
+        return info.value
+
+    with caplog.at_level(logging.INFO, logger="modbot.fetch"):
+        refused = asyncio.run(asyncio.wait_for(go(), 20))
+    assert refused.reason == "bad_url"
+    assert "redirect" in refused.message and "NFKC" in refused.message
+    assert "s3cret" not in refused.message
+    assert "s3cret" not in caplog.text

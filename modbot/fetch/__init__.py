@@ -458,7 +458,7 @@ class Fetcher:
         try:
             target = urljoin(response.url, location)
         except ValueError as exc:
-            raise BadURL(url, f"redirect to an invalid URL: {exc}") from None
+            raise BadURL(url, f"redirect to an invalid URL: {_unquoted(exc)}") from None
         _check_url(target, redirected_from=url)
         return target
 
@@ -929,10 +929,7 @@ def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
-        said = str(exc)
-        if "NFKC" in said:  # it quotes the whole authority: a password in the link too
-            said = "its host has characters that NFKC normalization turns into / ? # @ or :"
-        raise BadURL(url, f"{prefix}invalid URL: {said}") from None
+        raise BadURL(url, f"{prefix}invalid URL: {_unquoted(exc)}") from None
     if parts.scheme.lower() not in ("http", "https"):
         scheme = parts.scheme or "no scheme"
         raise BadScheme(url, f"{prefix}{scheme}: only http and https are fetched")
@@ -943,6 +940,15 @@ def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
         raise BadURL(url, f"{prefix}invalid URL: {problem}")
     _dialed_host(url, prefix)  # a name IDNA cannot encode is refused here
     return parts
+
+
+def _unquoted(exc: ValueError) -> str:
+    """What urlsplit says is wrong with a URL, never quoting its authority (its NFKC
+    error does: a password in the link with it)."""
+    said = str(exc)
+    if "NFKC" in said:
+        return "its host has characters that NFKC normalization turns into / ? # @ or :"
+    return said
 
 
 def _dialed_host(url: str, prefix: str = "") -> str:
