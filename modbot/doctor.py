@@ -24,8 +24,9 @@ before it logs in and loads the model.
                the feed's max_age, its entries, when it was last checked) or the last
                refusal of a feed with none: a warning when a copy is past max_age, no
                longer verifies with the key, or none is kept and the feed was refused
-    classifier the model's weights on this machine (or the remote workers answer as
-               workers: none is a failure, some a warning), and
+    classifier the model's weights on this machine (not yet: a warning when the first
+               start can download them, a failure when not), or the remote workers
+               answer as workers (none: a failure, some: a warning); and
                not the random-weights test model (a warning: its verdicts mean nothing);
                the device (one this machine lacks: a failure) and where images are
                decoded (threads, or how many processes); DeepDanbooru's file (`auto`
@@ -799,7 +800,13 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
             return
         report.add("classifier", OK, "the remote classifier's workers answer")
         return
-    from classifier.model import ModelError, ModelSpec, is_random_checkpoint, locate_weights
+    from classifier.model import (
+        ModelError,
+        ModelSpec,
+        WeightsNotFound,
+        is_random_checkpoint,
+        locate_weights,
+    )
 
     c = policy.classifier
     spec = ModelSpec(
@@ -809,13 +816,29 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
         device=c.device,
         allow_random_weights=c.allow_random_weights,
     )
+    pending = ""  # the weights the first start downloads: what it will say of them
     try:
         weights = locate_weights(spec)
+    except WeightsNotFound as exc:
+        if spec.checkpoint is not None or not spec.pretrained:  # a file: nothing downloads it
+            report.add("classifier", FAIL, str(exc))
+            return
+        endpoint, problem = _download_problem()
+        if problem:
+            report.add("classifier", FAIL, f"{exc} ({problem})")
+            return
+        weights, pending = (
+            None,
+            f"{c.model}/{c.pretrained} weights are not in the Hugging Face cache yet: "
+            f"{endpoint} answers from here, so the first start of `modbot run`, `report` or "
+            "`sweep` downloads them (ViT-L-14/openai: about 1.7 GB, minutes) before its "
+            "first image",
+        )
     except ModelError as exc:
         report.add("classifier", FAIL, str(exc))
         return
     try:
-        random = weights is None or is_random_checkpoint(weights)
+        random = not pending and (weights is None or is_random_checkpoint(weights))
     except ModelError as exc:
         report.add("classifier", FAIL, str(exc))
         return
@@ -850,11 +873,28 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
             + f"; {runs}",
         )
         return
+    if pending:
+        report.add("classifier", WARN, f"{pending}; {runs}{anime}")
+        return
     report.add(
         "classifier",
         WARN if danbooru is None and policy.deepdanbooru_setting == "auto" else OK,
         f"{c.model}/{c.pretrained or 'checkpoint'} weights at {weights}; {runs}{anime}",
     )
+
+
+def _download_problem() -> tuple[str, str | None]:
+    """The Hugging Face endpoint, and why the model's first load could not download
+    weights missing from the cache (the checks ``classifier.model`` makes before it
+    tries: HF_HUB_OFFLINE, a TCP connection), or None. Sends no request."""
+    from classifier.model import _offline, _reachable
+
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    if _offline():
+        return endpoint, "HF_HUB_OFFLINE is set: nothing is downloaded"
+    if not _reachable(endpoint):
+        return endpoint, f"{endpoint} cannot be reached from here: the first start cannot either"
+    return endpoint, None
 
 
 def _where_it_runs(c: ClassifierSettings) -> str:

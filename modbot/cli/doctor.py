@@ -37,7 +37,9 @@ for each what is wrong and what to do:
               and the store sweep (schedule.store_sweep_cron), each cron's next time
               (UTC); a warning when a store sweep is asked for and PICTRS_URL and
               PICTRS_API_KEY are not set (the daemon then runs none)
-  classifier  the model's weights are on this machine (or classifier.remote's workers
+  classifier  the model's weights are on this machine (not yet: a warning when the
+              first start can download them, HF_HUB_OFFLINE unset and Hugging Face
+              reachable, else a failure; or classifier.remote's workers
               answer as `modbot worker` does: none is a failure, some a warning), and
               are real: the random-weights test model is a warning (its verdicts
               mean nothing), a failure without allow_random_weights; the device it
