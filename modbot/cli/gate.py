@@ -20,7 +20,9 @@ first, then the classifier's verdict: in this process, or `classifier.remote` wo
                             503 no verdict within gate.budget and gate.on_timeout: reject
                          (no secret: 401, a wrong one: 403, a peer that keeps trying: 429)
   POST /api/v1/scan/SECRET  the same (pictrs-safety's URL: a drop-in replacement)
-  GET  /healthz          counters, latency, the classifier (no secret)
+  GET  /healthz          counters, latency, the classifier (no secret); 503, ok false
+                         and why, once the classifier gave no verdict (down, failing)
+                         on 5 files in a row, none since
 
 A verdict must come within gate.budget (rules.yaml, default 10s), under what pict-rs
 (PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT) and Lemmy (pictrs.upload_timeout in

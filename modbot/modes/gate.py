@@ -13,7 +13,9 @@ gate takes a secret in the URL's path:
                                    gate.max_bytes; 415 not a media type pict-rs stores;
                                    503 no verdict in time and gate.on_timeout: reject
     POST /api/v1/scan/<secret>     the same (pictrs-safety's path: a drop-in replacement)
-    GET  /healthz                  counters, the classifier, the budget (no secret)
+    GET  /healthz                  counters, the classifier, the budget (no secret);
+                                   503 and ``problem`` when not ok: the classifier gave
+                                   no verdict on the last ``NO_VERDICT_UNHEALTHY`` files
 
 No secret: 401; a wrong one: 403; a peer that keeps failing is answered 429 for a minute
 without a look at what it sent. Nobody outside can use the gate as a free classifier or
@@ -82,6 +84,7 @@ from typing import TYPE_CHECKING, Any
 
 from classifier.budget import DecodeBudget
 from modbot.classify import (
+    CLASSIFIER_UNAVAILABLE,
     Engine,
     Judged,
     cached,
@@ -133,6 +136,11 @@ HASH_DECODES = 2  # perceptual hashes decoded at once (each holds a decoded imag
 # deciding stops this long before gate.budget (a quarter of it at most), so a record is
 # normally on disk before the answer, and the answer still within the budget
 RECORD_RESERVE_S = 0.25
+# files in a row the classifier gave no verdict on (unavailable, failed), none since,
+# for /healthz to say the gate is not ok (503): every file then gets gate.on_timeout,
+# while one file it fails on alone (a hostile one) is followed by verdicts
+NO_VERDICT_UNHEALTHY = 5
+CLASSIFIER_FAILED = (CLASSIFIER_UNAVAILABLE, "classifier_error")  # ``Judged.skipped``
 INCOMING = "incoming"
 NOT_KEPT = "the file was not kept"  # past the bytes the gate may hold (``busy``)
 GATE_ERROR = "gate_error"  # no verdict: the gate itself failed on the request (a bug, a shutdown)
@@ -574,6 +582,8 @@ class Gate:
             }
         )
         self._latencies: deque[float] = deque(maxlen=1000)
+        self._failed_in_a_row = 0  # classifications without a verdict since the last one
+        self._last_failure = ""
         self.started = time.monotonic()
         self.app = self._make_app()
         self.reports.start()
@@ -628,9 +638,18 @@ class Gate:
                 return None
             return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
 
+        problem = None
+        if self._failed_in_a_row >= NO_VERDICT_UNHEALTHY:
+            problem = (
+                f"the classifier gave no verdict on the last {self._failed_in_a_row} files "
+                f"in a row ({self._last_failure}): each got gate.on_timeout "
+                f"({self.config.on_timeout}); look at the classifier (a worker's /healthz, "
+                "classifier.remote) and the gate's log"
+            )
         return JSONResponse(
             {
-                "ok": True,
+                "ok": problem is None,
+                **({"problem": problem} if problem else {}),
                 "dry_run": self.dry_run,
                 "classifier": self.classifier,
                 "concept_version": self.engine.concept_version,
@@ -654,7 +673,9 @@ class Gate:
                 "feeds": self.feeds.describe(),
                 "feeds_refused": self.feeds.refused,
                 **self.counters,
-            }
+            },
+            # (`modbot healthcheck --http`, the compose file's healthcheck, reads it)
+            status_code=200 if problem is None else 503,
         )
 
     async def validate(self, request: Request) -> Response:
@@ -1071,9 +1092,17 @@ class Gate:
         self._verdicts[sha256] = new
         hold.task = new
 
-        def done(_t: asyncio.Task[Judged]) -> None:
+        def done(t: asyncio.Task[Judged]) -> None:
             self._verdicts.pop(sha256, None)
             self._classifying.release()
+            if t.cancelled() or t.exception() is not None:
+                return
+            judged = t.result()
+            if judged.verdict is not None:
+                self._failed_in_a_row = 0
+            elif judged.skipped in CLASSIFIER_FAILED:  # for /healthz
+                self._failed_in_a_row += 1
+                self._last_failure = f"{judged.skipped}: {judged.detail}"[:300]
 
         new.add_done_callback(done)
         return new
