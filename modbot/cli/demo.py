@@ -15,7 +15,8 @@ modbot-demo-report.json in the current directory. Nothing outside this machine i
 contacted and no weights are downloaded: without real ViT-L-14/openai weights in the
 Hugging Face cache the demo runs a tiny model with random weights, and says so. With
 --rules, that file's classifier.remote workers are not asked (the classifier runs
-here) and its feeds are not fetched (their lists stay empty).
+here), its feeds are not fetched (their lists stay empty) and its lemmy.api is not
+used (the fake instance is spoken to in the API of --lemmy's version).
 """
 
 

@@ -111,8 +111,9 @@ def demo_policy(rules: Path, workdir: Path, known_bad: str, lemmy: Any) -> Polic
     policy = policy.replace(
         classifier=policy.classifier.model_copy(update={"remote": None}),
         fetch=policy.fetch.model_copy(update={"allow_hosts": [*policy.fetch.allow_hosts, remote]}),
-        # The fake instance is local: no need to pace requests as for a real one.
-        lemmy=policy.lemmy.model_copy(update={"requests_per_minute": 60_000}),
+        # The fake instance is local: no need to pace requests as for a real one; and it
+        # speaks the API of the version --lemmy asks (the rules' lemmy.api is for theirs).
+        lemmy=policy.lemmy.model_copy(update={"requests_per_minute": 60_000, "api": "auto"}),
     )
     # A feed's list stays, empty: the rules naming it are valid and match nothing.
     return dataclasses.replace(
