@@ -68,6 +68,7 @@ __all__ = [
     "Transport",
     "kind_of",
     "shown_url",
+    "sleep_unless_stopped",
 ]
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,28 @@ class RateLimiter:
             self._next = max(now, self._next) + self.interval
         if delay > 0:
             self._sleep(delay)
+
+
+# The longest a main thread's pause sleeps before it looks at its stop event again.
+_STOP_LOOK = 0.1
+
+
+def sleep_unless_stopped(stop: threading.Event, seconds: float) -> bool:
+    """Sleep ``seconds``, or until ``stop`` is set; whether it is set.
+
+    On the main thread not ``stop.wait()``: the handler of SIGTERM and Ctrl-C sets
+    ``stop`` in that very thread, and one landing while ``wait()`` holds the Event's
+    lock (not reentrant) blocks in ``set()`` forever. There it sleeps in short slices,
+    holding no lock, and looks at the flag between them (``is_set`` takes no lock)."""
+    if threading.current_thread() is not threading.main_thread():
+        return stop.wait(seconds)
+    end = time.monotonic() + seconds
+    while not stop.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(left, _STOP_LOOK))
+    return True
 
 
 def retry_after(value: str | None) -> float | None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.errors import SettingsError
+from modbot.lemmy.transport import sleep_unless_stopped
 from modbot.modes.progress import Progress, StopOnSignal
 from modbot.modes.report import reported_if_failed, write_run_report
 from modbot.store_source import DEFAULT_FILES_PER_SECOND, DEFAULT_PAGE, StoreSource, read_admins
@@ -56,7 +57,9 @@ def store_source(
         dry_run=pipeline.dry_run,
         origin=origin,
         warn=warn,
-        sleep=stop.wait if stop is not None else time.sleep,
+        # not stop.wait: on the main thread (`sweep --store`) a SIGTERM landing while it
+        # holds the Event's lock would hang the sweep (``sleep_unless_stopped``)
+        sleep=partial(sleep_unless_stopped, stop) if stop is not None else time.sleep,
         stopped=stop.is_set if stop is not None else (lambda: False),
     )
     source.uploads = read_uploaders and pipeline.session.admin
