@@ -282,6 +282,10 @@ class Source:
         # posts whose comments Lemmy did not hand out, by why: (how many, the first
         # ``SHOWN_NOT_READ`` ids); the run's summary says so (``take_comments_not_read``)
         self._comments_not_read: dict[str, tuple[int, list[int]]] = {}
+        # the same for the whole backlog walk, its earlier parts' included (``walk``
+        # keeps them with its position), and as they stood at the position's last move
+        self._walk_not_read: dict[str, tuple[int, list[int]]] | None = None
+        self._settled_not_read: dict[str, tuple[int, list[int]]] = {}
         self._unlisted_capped = False  # more than MAX_UNLISTED unlisted communities: said
         # the warnings said while a backlog walk reads on (``walk`` keeps them)
         self._heard: list[str] | None = None
@@ -525,6 +529,21 @@ class Source:
         # what the sweep at ``_sweep_position`` warned of so far (``walk``)
         return self._sweep_cursor("sweep_warnings")
 
+    @property
+    def _sweep_not_read(self) -> str:
+        # the posts whose comments the sweep at ``_sweep_position`` did not read (``walk``)
+        return self._sweep_cursor("sweep_comments_not_read")
+
+    def _place(self, name: str, position: str | None) -> None:
+        """Move the walk's position (held with the batch's cursor writes). The posts
+        counted as not read so far are those of the pages before it: a page read again
+        on resuming counts its own again (``walk``'s ``keep`` writes these)."""
+        self.store.set_cursor(name, position)
+        if self._walk_not_read is not None:
+            self._settled_not_read = {
+                why: (count, list(ids)) for why, (count, ids) in self._walk_not_read.items()
+            }
+
     def _in_origin(self, item: Item) -> bool:
         if self.origin == "all":
             return True
@@ -564,26 +583,29 @@ class Source:
         position stored without them (before they were kept) resumes as before.
         """
         name, gaps, warned = self._sweep_position, self._sweep_gaps, self._sweep_warned
+        not_read = self._sweep_not_read
         kept = self.store.get_cursor(gaps)
         written: dict[str, str] = {}
         said: list[str] = []  # the walk's warnings, its earlier parts' first
         more = 0  # and how many past MAX_KEPT_WARNINGS
         if self.store.get_cursor(name) is None:
             # of a sweep whose position is gone: not this one's
-            for stale in (gaps, warned):
+            for stale in (gaps, warned, not_read):
                 if self.store.get_cursor(stale) is not None:
                     self.store.set_cursor(stale, None)
         else:
             written = json.loads(kept or "{}")
             before = json.loads(self.store.get_cursor(warned) or "{}")
             said, more = list(before.get("said", [])), int(before.get("more", 0))
+        counted = self.sweep_comments_not_read()
+        self._walk_not_read, self._settled_not_read = dict(counted), dict(counted)
         # this walk's own: not those of a walk this client read before (the daemon's)
         self.client.restore_listing_cuts(written)
         heard: list[str] = []
         self._heard = heard
 
         def keep() -> None:  # with the position's moves since the last batch (held)
-            nonlocal written, more
+            nonlocal written, more, counted
             cuts = self.client.listing_cuts()
             if cuts != written:
                 self.store.set_cursor(gaps, json.dumps(cuts))
@@ -598,6 +620,9 @@ class Source:
                         more += 1
                 heard.clear()
                 self.store.set_cursor(warned, json.dumps({"said": said, "more": more}))
+            if self._settled_not_read != counted:
+                counted = self._settled_not_read
+                self.store.set_cursor(not_read, json.dumps(counted))
 
         try:
             for batch in self._walk(name, since):
@@ -608,8 +633,10 @@ class Source:
             raise
         finally:
             self._heard = None
+            self._walk_not_read = None
         self.store.set_cursor(gaps, None)
         self.store.set_cursor(warned, None)
+        self.store.set_cursor(not_read, None)
 
     def sweep_warnings(self) -> list[str]:
         """What the interrupted sweep at the stored position warned of in its earlier
@@ -625,6 +652,20 @@ class Source:
                 "runs that met them"
             )
         return said
+
+    def sweep_comments_not_read(self) -> dict[str, tuple[int, list[int]]]:
+        """The posts whose comments the interrupted sweep at the stored position could
+        not read in its earlier parts, by why: (how many, the first ids), as
+        ``take_comments_not_read`` counts a run's; the run that resumes it says them."""
+        if not self.sweep_in_progress():
+            return {}
+        try:
+            kept = json.loads(self.store.get_cursor(self._sweep_not_read) or "{}")
+            return {
+                str(why): (int(count), [int(i) for i in ids]) for why, (count, ids) in kept.items()
+            }
+        except (ValueError, TypeError, AttributeError):
+            return {}  # not ours to fail a sweep over: the count is only said
 
     def _walk(self, name: str, since: datetime | None) -> Generator[list[Item], None, None]:
         """``walk``'s phases, from the position stored under ``name``."""
@@ -660,7 +701,7 @@ class Source:
                         f"({MAX_SWEEP_PAGES * PAGE} posts); older posts were not read"
                     )
                     break
-                self.store.set_cursor(name, at())
+                self._place(name, at())
                 page = self.client.posts(cursor, resume_after=page_ids)
                 next_cursor = page.next
                 read += 1
@@ -679,7 +720,7 @@ class Source:
                 if not last:
                     cursor = next_cursor
                 if not batch:
-                    self.store.set_cursor(name, json.dumps(REMOVED_FIRST) if last else at())
+                    self._place(name, json.dumps(REMOVED_FIRST) if last else at())
                 yield batch
                 if last:
                     break
@@ -702,7 +743,7 @@ class Source:
         site = self._site_images() if self.origin != "federated" else []
         if site:
             yield site
-        self.store.set_cursor(name, None)
+        self._place(name, None)
 
     def _walk_uploads(
         self, name: str, position: dict, since: datetime | None, handed_out: set[str]
@@ -740,7 +781,7 @@ class Source:
                     f"list ({MAX_UPLOAD_PAGES * PAGE} uploads); the rest were not looked at"
                 )
                 break
-            self.store.set_cursor(name, at())
+            self._place(name, at())
             page = self.client.upload_pages(cursor)
             read += 1
             items = _unique(page.items)
@@ -762,7 +803,7 @@ class Source:
             if not last:
                 cursor = page.next
             if not fresh:
-                self.store.set_cursor(name, json.dumps({"phase": "communities"}) if last else at())
+                self._place(name, json.dumps({"phase": "communities"}) if last else at())
             yield fresh
             if last:
                 break
@@ -800,7 +841,7 @@ class Source:
 
         while ids:
             community = ids[0]
-            self.store.set_cursor(name, at())
+            self._place(name, at())
             posts, last = self._unlisted_page(community, paging, since)
             batch = self._posts_batch(posts, since, handed_out)
             if not last and paging.read >= MAX_UNLISTED_PAGES:
@@ -813,7 +854,7 @@ class Source:
                 ids.pop(0)
                 paging = _Paging()
             if not batch:  # as in ``walk``: the position moves past an empty page first
-                self.store.set_cursor(name, at())
+                self._place(name, at())
             yield batch
 
     def _unlisted_page(
@@ -936,7 +977,7 @@ class Source:
                     f"modlog; {older}"
                 )
                 return
-            self.store.set_cursor(name, at())
+            self._place(name, at())
             try:
                 page = reader(cursor, since=since)
             except LemmyUnavailable:
@@ -961,7 +1002,7 @@ class Source:
             if not last:
                 cursor = page.next
             if not batch:  # as in ``walk``: the position moves past an empty page first
-                self.store.set_cursor(name, json.dumps(following) if last else at())
+                self._place(name, json.dumps(following) if last else at())
             yield batch
             if last:
                 return
@@ -1050,7 +1091,7 @@ class Source:
                 )
                 self._note_unlisted(unlisted, [], whole=False)
                 return unlisted
-            self.store.set_cursor(name, at())
+            self._place(name, at())
             page = self.client.communities(cursor)
             read += 1
             ids = ",".join(str(c.id) for c in page.items)
@@ -1072,7 +1113,7 @@ class Source:
                 cursor = page.next
             if not fresh:  # as in ``walk``: the position moves past an empty page first
                 following = {"phase": UNLISTED, "ids": unlisted}
-                self.store.set_cursor(name, json.dumps(following) if last else at())
+                self._place(name, json.dumps(following) if last else at())
             yield fresh
             if last:
                 self._note_unlisted(unlisted, [], whole=True)
@@ -1351,6 +1392,10 @@ class Source:
         self._not_read(why, post_id, exc)
 
     def _not_read(self, why: str, post_id: int, exc: LemmyError | None) -> None:
+        if self._walk_not_read is not None:  # the whole walk's, kept with its position
+            total, first = self._walk_not_read.get(why, (0, []))
+            first = [*first, post_id] if len(first) < SHOWN_NOT_READ else first
+            self._walk_not_read[why] = (total + 1, first)
         count, shown = self._comments_not_read.get(why, (0, []))
         self._comments_not_read[why] = (count + 1, shown)
         said = why if exc is None else str(exc)
@@ -1375,6 +1420,7 @@ class Source:
         self.store.set_cursor(self._sweep_position, None)
         self.store.set_cursor(self._sweep_gaps, None)
         self.store.set_cursor(self._sweep_warned, None)
+        self.store.set_cursor(self._sweep_not_read, None)
 
     # ------------------------------------------------------------------ seen, and again
     def mark_seen(self, item: Item) -> None:

@@ -12,8 +12,9 @@ from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.modes.progress import Progress, StopOnSignal
 from modbot.modes.report import reported_if_failed, write_run_report
+from modbot.source import SHOWN_NOT_READ
 
-__all__ = ["not_reached", "sweep"]
+__all__ = ["not_reached", "sweep", "whole_walk"]
 
 log = logging.getLogger("modbot.sweep")
 
@@ -48,6 +49,9 @@ def sweep(
         # what the walk's earlier parts warned of (a run stopped, failed or killed): this
         # run's warnings are its own, and the end says the whole walk's
         earlier = pipeline.source.sweep_warnings()
+        # and the posts whose comments they could not read: the part resumed is past
+        # them, so only the summary that ends the walk can still name them
+        earlier_not_read = pipeline.source.sweep_comments_not_read()
         log.info(
             "sweep (%s, run %s) %s%s",
             mode,
@@ -97,12 +101,25 @@ def sweep(
             raise
         # stopped before its first page too: nothing was walked, nothing is "done"
         interrupted = not pipeline.sweep_ended
+        stats.comments_not_read = whole_walk(earlier_not_read, stats.comments_not_read)
         state = "interrupted (run it again to resume)" if interrupted else "done"
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
         say_warnings()
         if report:
             print(f"report: {write(report, complete=not interrupted)}")
         return not interrupted
+
+
+def whole_walk(
+    earlier: dict[str, tuple[int, list[int]]], run: dict[str, tuple[int, list[int]]]
+) -> dict[str, tuple[int, list[int]]]:
+    """The posts whose comments were not read, by why: (how many, the first ids), of a
+    walk's ``earlier`` parts (``Source.sweep_comments_not_read``) and of this ``run``."""
+    out = dict(earlier)
+    for why, (count, ids) in run.items():
+        before, shown = out.get(why, (0, []))
+        out[why] = (before + count, list(dict.fromkeys([*shown, *ids]))[:SHOWN_NOT_READ])
+    return out
 
 
 def not_reached(gaps: list[str], settings: Settings) -> str:
