@@ -66,11 +66,21 @@ def test_fallback_is_bounded_and_says_how_many_addresses_were_tried():
     assert f"cannot connect to any of the {addresses.DIAL_ADDRESSES} addresses tried" in got.message
 
 
-def test_a_name_with_one_private_address_is_refused_before_any_is_dialled():
+def test_a_names_private_address_is_never_dialled_when_falling_back():
+    # before (test_s29i_mixed_dns_answer): the whole name was refused, private_address
     async def half_private(host: str, port: int) -> list[str]:
         return [DEAD, "10.9.9.9", SLOW]
 
     [got], server, dialled = run(_fetch_all(["http://half.example/a.png"], half_private))
+    assert not isinstance(got, Exception), got
+    assert dialled == [DEAD, SLOW] and server.hosts == ["half.example"]
+
+
+def test_a_name_with_only_private_addresses_is_refused_before_any_is_dialled():
+    async def all_private(host: str, port: int) -> list[str]:
+        return ["10.9.9.9", "fd00::9"]
+
+    [got], server, dialled = run(_fetch_all(["http://inside.example/a.png"], all_private))
     assert isinstance(got, PrivateAddress), got
     assert dialled == [] and server.hosts == []
 

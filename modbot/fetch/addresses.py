@@ -1,8 +1,9 @@
 """Which addresses an image may be fetched from, checked where the connection is made.
 
-The connector's resolver resolves the host, refuses non-public addresses (unless the
-host and port are allowed) and answers only the addresses it checked, which are the ones
-connected to, so DNS cannot answer differently between check and connect. An IP address
+The connector's resolver resolves the host, leaves out its non-public addresses (unless
+the host and port are allowed; a name with no public one is refused) and answers only
+the addresses it checked, which are the ones connected to, so DNS cannot answer
+differently between check and connect. An IP address
 in the URL is checked before the request (aiohttp does not resolve those). TLS still
 verifies the certificate against, and sends SNI for, the URL's host name.
 
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import functools
 import ipaddress
+import logging
 import socket
 import ssl
 import threading
@@ -32,6 +34,8 @@ import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from modbot.fetch.refusals import PrivateAddress, UnresolvableHost
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ANY_PORT",
@@ -488,10 +492,16 @@ class PinnedResolver(AbstractResolver):
             raise UnresolvableHost(url, f"host {host!r} has no address")
         if self._policy.may_be_private(host, port):
             return addresses
-        bad = [a for a in addresses if not is_public_address(a)]
-        if bad:
-            raise _private(host, port, bad[0])
-        return addresses
+        public = [a for a in addresses if is_public_address(a)]
+        if not public:
+            raise _private(host, port, addresses[0])
+        if len(public) < len(addresses):
+            # Browsers (and the instance's image proxy) go on to the next address when
+            # one does not answer, and show the public one's image: refusing the name
+            # would leave that image unchecked. The others are never dialled.
+            left_out = ", ".join(a for a in addresses if a not in public)
+            log.info("host %r: its non-public addresses are not dialled: %s", host, left_out)
+        return public
 
 
 def _private(host: str, port: int, address: str) -> PrivateAddress:
