@@ -34,8 +34,15 @@ def test_the_store_sweeps_progress_counts_files():
     from modbot.modes.progress import Progress
 
     lines: list[str] = []
-    with Progress("store sweep", unit="files", tty=False, every_s=0, out=lines.append) as p:
+    now = [0.0]
+    with Progress(
+        "store sweep", unit="files", tty=False, every_s=0, out=lines.append, clock=lambda: now[0]
+    ) as p:
         p(5, 10)
-        p(7, None)
-    assert lines[0].startswith("store sweep: 5/10 files (50%), ") and "files/s" in lines[0]
-    assert lines[1].startswith("store sweep: 7 files, ")
+        now[0] += 1
+        p(7, 10)
+        now[0] += 1
+        p(9, None)
+    assert lines[0] == "store sweep: 5/10 files (50%)"
+    assert lines[1].startswith("store sweep: 7/10 files (70%), 2.0 files/s")
+    assert lines[2] == "store sweep: 9 files, 2.0 files/s"

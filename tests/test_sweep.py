@@ -215,11 +215,16 @@ def test_progress_lines_without_a_terminal():
     from modbot.modes.progress import Progress
 
     lines: list[str] = []
-    progress = Progress("sweep", tty=False, every_s=0, out=lines.append)
-    progress(50, 200)
-    progress(100, None)
-    assert lines[0].startswith("sweep: 50/200 items (25%), ") and "ETA" in lines[0]
-    assert lines[1].startswith("sweep: 100 items, ") and "items/s" in lines[1]
+    now = [0.0]
+    progress = Progress("sweep", tty=False, every_s=0, out=lines.append, clock=lambda: now[0])
+    progress(50, 200)  # the first report: no rate yet (it is measured from here)
+    now[0] += 10
+    progress(100, 200)
+    now[0] += 10
+    progress(150, None)
+    assert lines[0] == "sweep: 50/200 items (25%)"
+    assert lines[1] == "sweep: 100/200 items (50%), 5.0 items/s, ETA 0:00:20"
+    assert lines[2] == "sweep: 150 items, 5.0 items/s"
 
 
 # --------------------------------------------------------------------------- report

@@ -51,7 +51,9 @@ class StopOnSignal:
 
 class Progress:
     """`progress(done, total)` for `Pipeline.sweep`: a tqdm bar with rate and ETA on a
-    terminal; otherwise a plain log line at most every `every_s` seconds."""
+    terminal; otherwise a plain log line at most every `every_s` seconds, its rate and
+    ETA measured from the first report (what ran before it, reading the media list or
+    counting the store, would make the rate too low and the ETA far too long)."""
 
     def __init__(
         self,
@@ -61,13 +63,16 @@ class Progress:
         every_s: float = 30.0,
         out: Callable[[str], None] | None = None,
         unit: str = "items",  # what `done` counts: items, or the store's files
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.label, self.unit = label, unit
         self.tty = sys.stderr.isatty() if tty is None else tty
         self.every_s = every_s
         self.out = out or (lambda line: log.info("%s", line))
-        self.start = time.monotonic()
+        self._clock = clock
+        self.start = clock()
         self._last = self.start
+        self._first: tuple[float, int] | None = None  # the first report: (when, done)
         self._bar: Any = None
         self.done = 0
         if self.tty:  # from the start, so that the rate and ETA count the first batch
@@ -82,10 +87,12 @@ class Progress:
         if self.tty:
             self._tqdm(done, total)
             return
-        now = time.monotonic()
+        now = self._clock()
+        if self._first is None:
+            self._first = (now, done)
         if now - self._last >= self.every_s:
             self._last = now
-            self.out(self.line(done, total))
+            self.out(self._line(done, total, now))
 
     def _tqdm(self, done: int, total: int | None) -> None:
         if self._bar is None:
@@ -95,15 +102,23 @@ class Progress:
         self._bar.update(done - self._bar.n)
 
     def line(self, done: int, total: int | None) -> str:
-        elapsed = max(time.monotonic() - self.start, 1e-9)
-        rate = done / elapsed
+        return self._line(done, total, self._clock())
+
+    def _line(self, done: int, total: int | None, now: float) -> str:
+        since, before = self._first or (now, done)
+        # none yet at the first report: one point measures no rate
+        rate = (done - before) / (now - since) if now > since else None
+        said = f"{self.label}: {done}"
         if total:
-            eta = f", ETA {_clock(max(total - done, 0) / rate)}" if rate > 0 else ""
-            return (
-                f"{self.label}: {done}/{total} {self.unit} ({100 * min(done / total, 1):.0f}%), "
-                f"{rate:.1f} {self.unit}/s{eta}"
-            )
-        return f"{self.label}: {done} {self.unit}, {rate:.1f} {self.unit}/s"
+            said += f"/{total} {self.unit} ({100 * min(done / total, 1):.0f}%)"
+        else:
+            said += f" {self.unit}"
+        if rate is None:
+            return said
+        said += f", {rate:.1f} {self.unit}/s"
+        if total and rate > 0:
+            said += f", ETA {_clock(max(total - done, 0) / rate)}"
+        return said
 
     def close(self) -> None:
         if self._bar is not None:
