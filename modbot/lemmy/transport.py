@@ -14,7 +14,8 @@ What it takes care of, because Lemmy does not tell you:
   not come (``resend_unanswered``: 0.19's bans and removals); every request waits for
   the configured request-rate cap first; a ``Retry-After`` (a rate limit's or a 503's)
   is waited in full, and one longer than ``max_backoff`` fails the request at once and
-  holds it back until then (in this process);
+  holds it back until then (in this process); once the process's ``stop`` is set
+  (SIGTERM), a request that would wait to be retried fails at once as ``STOPPING``;
 - ``timeout`` is one deadline for the whole request (connect, TLS, sending, every read),
   not per read: a server trickling a byte every few seconds cannot hold a request
   longer. Requests of other libraries (pythorhead's actions) are sent through the same
@@ -61,6 +62,7 @@ from modbot.errors import (
 )
 
 __all__ = [
+    "STOPPING",
     "USER_AGENT",
     "LoggedOut",
     "RateLimiter",
@@ -106,6 +108,8 @@ MAX_ANSWER_BYTES = 16 * 2**20
 # The longest Retry-After believed: Lemmy's longest bucket (import_user_settings) is a
 # day; a larger one (a broken proxy's) would hold an action back until a restart.
 RETRY_AFTER_MAX = 86400.0
+# The error code of a request given up on because modbot is stopping (not Lemmy's)
+STOPPING = "stopping"
 
 
 class Transient(Exception):
@@ -387,6 +391,7 @@ class Transport:
         read_only: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         limiter: RateLimiter | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.shown = shown_url(self.url)  # for logs and messages: no password in it
@@ -403,6 +408,10 @@ class Transport:
         self.backoff, self.max_backoff = backoff, max_backoff
         self.read_only = read_only
         self._sleep = sleep
+        # The process's stop event (SIGTERM, Ctrl-C): set, it ends a retry's wait, and
+        # the request fails as stopping (``STOPPING``) instead of waiting out backoffs
+        # and Retry-Afters past a container's stop timeout. Set after building too.
+        self.stop = stop
         # ``limiter``: another transport's, when both speak to the same instance (the
         # version question, then the client): one cap for all their requests.
         self.limiter = limiter or RateLimiter(requests_per_minute, sleep=sleep)
@@ -500,8 +509,13 @@ class Transport:
                 delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
                 if exc.retry_after is not None:  # within max_backoff (see above)
                     delay = max(delay, exc.retry_after)
+                if self.stop is not None and self.stop.is_set():
+                    raise self._stopping(what, exc) from None
                 log.warning("%s: %s; retry %d/%d in %.1fs", what, exc, attempt, self.retries, delay)
-                self._sleep(delay)
+                if self.stop is None:
+                    self._sleep(delay)
+                elif sleep_unless_stopped(self.stop, delay):
+                    raise self._stopping(what, exc) from None
             except LoggedOut as exc:
                 if not auth:
                     # Sent without the login (an anonymous read, nodeinfo, pict-rs): no
@@ -526,6 +540,16 @@ class Transport:
                     ) from None
                 self.login(dropped=sent_with, what=what)
                 relogged = True
+
+    @staticmethod
+    def _stopping(what: str, exc: Transient) -> LemmyUnavailable:
+        """A request given up on, not retried, because modbot is stopping: passing, as
+        any LemmyUnavailable (an action is tried again by a later run, a page read
+        again); no refusal of Lemmy's is kept (no login held back, no Retry-After)."""
+        return LemmyUnavailable(
+            f"{what}: {exc}; not retried: modbot is stopping (a later run tries it again)",
+            error=STOPPING,
+        )
 
     def send(self, method: str, url: str, *, auth: bool, **kwargs: Any) -> dict[str, Any]:
         """One attempt at a request; Lemmy's answer as a JSON object, or the error it is."""

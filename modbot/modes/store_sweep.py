@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
-from modbot.errors import SettingsError
-from modbot.lemmy.transport import sleep_unless_stopped
+from modbot.errors import LemmyUnavailable, SettingsError
+from modbot.lemmy.transport import STOPPING, Transport, sleep_unless_stopped
 from modbot.modes.progress import Progress, StopOnSignal
 from modbot.modes.report import reported_if_failed, write_run_report
 from modbot.store_source import DEFAULT_FILES_PER_SECOND, DEFAULT_PAGE, StoreSource, read_admins
 
 if TYPE_CHECKING:
-    from modbot.pipeline import Pipeline
+    from modbot.pipeline import CycleStats, Pipeline
 
 __all__ = ["NEEDS_PICTRS", "store_source", "store_sweep"]
 
@@ -99,6 +99,10 @@ def store_sweep(
         Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline,
         StopOnSignal("sweep") as stop,
     ):
+        if isinstance(pipeline.client, Transport):
+            # a SIGTERM ends a request's wait to be retried (Lemmy or pict-rs down): the
+            # sweep stops at once, not after the backoffs
+            pipeline.client.stop = stop
         source = store_source(
             pipeline,
             files_per_second=files_per_second,
@@ -149,7 +153,15 @@ def store_sweep(
                     total = source.total - source.resumed_from if source.total else None
                     progress(source.done - source.resumed_from, total)
 
-                stats = pipeline.run_batches(source.batches, stop=stop, progress=tell)
+                try:
+                    stats = pipeline.run_batches(source.batches, stop=stop, progress=tell)
+                except LemmyUnavailable as exc:
+                    if exc.error != STOPPING or not stop.is_set():
+                        raise
+                    # stopped while a page's request waited to be retried: the page is
+                    # read again when the sweep resumes
+                    log.info("%s", exc)
+                    stats = pipeline.cycle_stats or CycleStats()
         except Exception:
             say_warnings()  # a failed sweep's too, after what it did and before the error
             raise
