@@ -171,21 +171,6 @@ def _url_password(text: str) -> str:
     return authority.rpartition("@")[0].partition(":")[2]
 
 
-def _address_problem(url: str, name: str = "LEMMY_URL") -> str | None:
-    """``url_problem``, and before it what it cannot read and every step after would
-    stop on: a port that is no number up to 65535 (a typo: ``:85360``, ``:8O36``) or a
-    [IPv6] host left open."""
-    try:
-        _ = urlsplit(url).port  # raises ValueError
-    except ValueError as exc:
-        return (
-            f"{name} {shown_url(url)!r} cannot be read as a URL ({exc}): give the "
-            f"{'instance' if name == 'LEMMY_URL' else 'pict-rs'}'s address as "
-            "http(s)://host or http(s)://host:PORT, PORT a number from 1 to 65535"
-        )
-    return url_problem(url, name)
-
-
 def hide(text: str, secrets: list[str]) -> str:
     """``text`` with each secret written as ***, the longest first (one so short that
     hiding it would garble the words it is part of is left: Lemmy wants 10 characters
@@ -230,7 +215,7 @@ def login_problem(exc: LemmyError, username: str) -> str:
 def before_login(settings: Settings, timeout: float = 5.0) -> str | None:
     """What ``modbot run`` checks before logging in (sockets only, no HTTP request):
     the URL's shape, DNS, the connection, TLS. The first problem in words, or None."""
-    return _address_problem(settings.lemmy_url) or first_problem(settings.lemmy_url, timeout)
+    return url_problem(settings.lemmy_url) or first_problem(settings.lemmy_url, timeout)
 
 
 def connect_first(pipeline: Pipeline) -> None:
@@ -598,7 +583,7 @@ def _instance(
     """Whether the instance is Lemmy 1.0 (API v4), once its version is known; None when
     it is not. ``login``: False stops before the login
     (the password is the template's)."""
-    problem = _address_problem(settings.lemmy_url)
+    problem = url_problem(settings.lemmy_url)
     if problem:
         report.add("url", FAIL, problem)
         return None
@@ -735,7 +720,7 @@ def _pictrs(settings: Settings, report: Report, timeout: float, is_v4: bool | No
         else:
             report.add("pictrs", WARN, f"{unset}: {on_019}{store}")
         return
-    problem = _address_problem(settings.pictrs_url, "PICTRS_URL")
+    problem = url_problem(settings.pictrs_url, "PICTRS_URL")
     if problem:
         report.add("pictrs", FAIL, problem)
         return

@@ -2,8 +2,9 @@
 ``:85360``, ``:8O36``) or whose [IPv6] host is not closed.
 
 Before: doctor stopped with a Python traceback (ValueError: Port out of range 0-65535)
-instead of its findings. Now the url (or pictrs) check fails saying what is wrong and
-what to write, and the other checks run."""
+instead of its findings. Now the settings check fails saying what is wrong and what to
+write (every command refuses such a setting at start), and the checks that need no
+instance still run."""
 
 from __future__ import annotations
 
@@ -54,21 +55,19 @@ def test_a_lemmy_url_with_no_usable_port_is_a_failed_check(
     monkeypatch.setenv("LEMMY_URL", url)
     status, found, out = doctor(capsys)
     assert status == 1 and out.endswith("some checks failed\n"), out
-    word, said = found["url"]
+    word, said = found["settings"]
     assert word == "FAIL" and says in said, out
-    assert "give the instance's address as http(s)://host or http(s)://host:PORT" in said
+    assert "LEMMY_URL" in said and "write a host, and a port of 1-65535" in said, out
     assert "secret-in-url" not in out
     assert not {"dns", "connect", "login"} & set(found), out  # nothing to reach
-    assert found["pictrs"][0] == "ok" and found["rules"][0] == "ok", out  # the rest still runs
+    assert found["rules"][0] == "ok", out  # the rest still runs
     assert fake_lemmy.mutating_requests() == []
 
 
-def test_a_pictrs_url_with_no_usable_port_is_a_failed_pictrs_check(
-    fake_lemmy, env, capsys, monkeypatch
-):
+def test_a_pictrs_url_with_no_usable_port_is_a_failed_check(fake_lemmy, env, capsys, monkeypatch):
     monkeypatch.setenv("PICTRS_URL", "http://127.0.0.1:80800")
     status, found, out = doctor(capsys)
     assert status == 1, out
-    word, said = found["pictrs"]
+    word, said = found["settings"]
     assert word == "FAIL" and "PICTRS_URL" in said and "Port out of range" in said, out
-    assert found["login"][0] == "ok" and found["classifier"][0] == "warn", out
+    assert found["rules"][0] == "ok", out

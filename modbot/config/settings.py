@@ -17,6 +17,7 @@ import stat
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from modbot.errors import SettingsError
 
@@ -109,22 +110,16 @@ class Settings:
         missing = [n for n in ("LEMMY_URL", "LEMMY_USERNAME", "LEMMY_PASSWORD") if not env.get(n)]
         if missing:
             raise SettingsError(
-                f"missing environment variable(s): {', '.join(missing)}; set them (see "
-                ".env.example) to the instance URL and the bot account's login"
+                f"missing environment variable(s): {', '.join(missing)}; set them to the "
+                "instance URL and the bot account's login (`modbot init` writes a .env "
+                "naming each)"
             )
-        url = env["LEMMY_URL"].rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise SettingsError(
-                f"LEMMY_URL must start with http:// or https://, got {_without_login(url)!r}"
-            )
-        pictrs_url = (env.get("PICTRS_URL") or "").rstrip("/") or None
-        if pictrs_url and not pictrs_url.startswith(("http://", "https://")):
-            # `pictrs:8080` (a compose file's form) would be taken and fail only when a
-            # rule purges, when the admin needs it
-            raise SettingsError(
-                "PICTRS_URL must start with http:// or https:// (like http://pictrs:8080), "
-                f"got {_without_login(pictrs_url)!r}"
-            )
+        url = _address("LEMMY_URL", env["LEMMY_URL"], "https://lemmy.example")
+        if url is None:
+            raise SettingsError("LEMMY_URL is blank; set it to the instance URL")
+        # `pictrs:8080` (a compose file's form) would be taken and fail only when a rule
+        # purges, when the admin needs it
+        pictrs_url = _address("PICTRS_URL", env.get("PICTRS_URL") or "", "http://pictrs:8080")
         api_key = env.get("PICTRS_API_KEY") or None
         if bool(pictrs_url) != bool(api_key):
             raise SettingsError(
@@ -144,6 +139,36 @@ class Settings:
             if (token := env.get("MODBOT_CLASSIFIER_TOKEN"))
             else None,
         )
+
+
+def _address(name: str, value: str, example: str) -> str | None:
+    """The URL setting ``name`` as modbot uses it (no trailing ``/``, the scheme in lower
+    case), or None when unset; a SettingsError saying what to write when no HTTP client
+    could use it (no scheme, no host, a port that is not one), at start, not at the first
+    request (a traceback from deep in the client)."""
+    url = value.strip()
+    if not url.rstrip("/"):
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        raise SettingsError(
+            f"{name} must start with http:// or https:// (like {example}), "
+            f"got {_without_login(url.rstrip('/'))!r}"
+        )
+    url = scheme.lower() + sep + rest.rstrip("/")
+    why = "no host"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError as exc:
+        parts, why = None, str(exc)
+    if parts is None or not parts.hostname:
+        raise SettingsError(
+            f"{name} {_without_login(url)!r} is not a URL an HTTP client can use ({why}): "
+            f"write a host, and a port of 1-65535 if any, like {example} (an IPv6 host "
+            "in brackets)"
+        )
+    return url
 
 
 def _without_login(url: str) -> str:
@@ -177,7 +202,7 @@ def read_env_file(path: str | os.PathLike) -> dict[str, str]:
         if size > MAX_ENV_FILE_BYTES:
             raise SettingsError(
                 f"env file {path} is over {MAX_ENV_FILE_BYTES // 2**20} MiB: is it the right "
-                "file? It should hold KEY=value lines (see .env.example)"
+                "file? It should hold KEY=value lines (`modbot init` writes one)"
             )
         text = path.read_text(encoding="utf-8") if raw is None else raw.decode("utf-8")
     except FileNotFoundError:
