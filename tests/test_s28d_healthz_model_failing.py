@@ -14,7 +14,7 @@ import pytest
 from classifier import load_model
 from classifier.service import WorkerConfig, WorkerServer, WorkerService, bind_socket
 from classifier.tiny import tiny_spec
-from modbot.modes.gate import http_health
+from modbot.modes.health import http_health
 
 
 @pytest.fixture(scope="module")

@@ -1394,29 +1394,6 @@ def _why(plan: Plan) -> str:
 # -- serving -----------------------------------------------------------------------------
 
 
-def http_health(url: str, timeout: float = 10.0) -> tuple[bool, str]:
-    """What a ``/healthz`` (the gate's or a worker's) says: ok, and a line for a human
-    (``modbot healthcheck --http URL``, Docker's healthcheck)."""
-    import httpx
-
-    try:
-        answer = httpx.get(url, timeout=timeout)
-        try:
-            body = answer.json()
-        except RecursionError:  # nested thousands deep: not JSON the parser can read
-            raise ValueError("JSON nested too deep to parse") from None
-    except (httpx.HTTPError, ValueError) as exc:
-        return False, f"{url}: no answer ({type(exc).__name__}: {exc})"
-    if answer.status_code != 200 or not isinstance(body, dict) or body.get("ok") is not True:
-        return False, f"{url}: HTTP {answer.status_code}, not ok: {str(body)[:300]}"
-    figures = ", ".join(
-        f"{k} {body[k]}"
-        for k in ("classifier", "model", "device", "requests", "rejected", "queue_depth")
-        if k in body
-    )
-    return True, f"{url}: ok ({figures})"
-
-
 def _listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")
