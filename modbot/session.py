@@ -122,7 +122,10 @@ class Session:
         saved = store.get_cursor(token_key)
         if saved and keep_token:
             client.restore_token(saved)
-        client.on_login = lambda jwt: store.set_cursor(token_key, jwt)
+        # Written at once, never held with a page's cursor writes (``cursors_held``): a
+        # login made while a page is read would be lost with them by a kill -9 before
+        # the batch before it is recorded, and the next start log in again.
+        client.on_login = lambda jwt: store.set_cursors([(token_key, jwt)])
 
     def start(self) -> bool:
         """Check the account once, at the first call; later, every ``check_every``, that
