@@ -986,7 +986,8 @@ def _dial_target(url: str) -> tuple[str, int]:
 
 def _as_browsers_read(url: str) -> str:
     """``url`` with an IPv4 address written in a legacy form (``2130706433``, ``127.1``,
-    ``0x7f.0.0.1``) as the dotted address browsers read it as (the WHATWG URL parser):
+    ``0x7f.0.0.1``) or with a final dot as the dotted address browsers read it as (the
+    WHATWG URL parser):
     the image people are shown is the one checked (aiohttp refuses these forms, and
     ``bad_url`` is final), and the address checked is the one connected to."""
     host = _dialed_host(url)

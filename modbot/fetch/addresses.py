@@ -519,6 +519,9 @@ def literal_address(host: str) -> str | None:
         return str(ipaddress.ip_address(bare.split("%", 1)[0]))
     except ValueError:
         pass
+    # browsers drop one final dot, as from a name: 93.184.216.34. is that address
+    if bare.endswith(".") and not bare.endswith(".."):
+        bare = bare[:-1]
     try:  # the legacy IPv4 forms inet_aton accepts: 127.1, 0x7f.1, 2130706433
         return socket.inet_ntoa(socket.inet_aton(bare))
     except (OSError, ValueError):  # ValueError: a NUL, or a lone surrogate (not UTF-8)
