@@ -935,10 +935,15 @@ def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
         raise BadScheme(url, f"{prefix}{scheme}: only http and https are fetched")
     if not parts.hostname:
         raise BadURL(url, f"{prefix}URL without a host")
-    problem = _host_problem(parts.hostname)
+    try:
+        host = _decoded_host(parts.hostname)
+    except ValueError as exc:
+        raise BadURL(url, f"{prefix}invalid URL: {exc}: browsers show nothing") from None
+    problem = _host_problem(host)
     if problem:
         raise BadURL(url, f"{prefix}invalid URL: {problem}")
-    _dialed_host(url, prefix)  # a name IDNA cannot encode is refused here
+    as_read = url if host == parts.hostname else _with_host(parts, host)
+    _dialed_host(as_read, prefix)  # a name IDNA cannot encode is refused here
     return parts
 
 
@@ -985,18 +990,47 @@ def _dial_target(url: str) -> tuple[str, int]:
 
 
 def _as_browsers_read(url: str) -> str:
-    """``url`` with an IPv4 address written in a legacy form (``2130706433``, ``127.1``,
-    ``0x7f.0.0.1``) or with a final dot as the dotted address browsers read it as (the
-    WHATWG URL parser):
+    """``url`` with a percent-encoded host decoded (``_decoded_host``), and an IPv4
+    address written in a legacy form (``2130706433``, ``127.1``, ``0x7f.0.0.1``) or with
+    a final dot as the dotted address browsers read it as (the WHATWG URL parser):
     the image people are shown is the one checked (aiohttp refuses these forms, and
     ``bad_url`` is final), and the address checked is the one connected to."""
+    parts = urlsplit(url)
+    written = parts.hostname or ""
+    decoded = _decoded_host(written)
+    if decoded != written:
+        url = _with_host(parts, decoded)
     host = _dialed_host(url)
     address = literal_address(host) if ":" not in host else None
     if address is None or address == host:
         return url
-    parts = urlsplit(url)
-    netloc = address if parts.port is None else f"{address}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    return _with_host(urlsplit(url), address)
+
+
+def _with_host(parts: SplitResult, host: str) -> str:
+    """The URL ``parts`` with ``host`` for its own (its port kept, no user info)."""
+    return urlunsplit(parts._replace(netloc=host if parts.port is None else f"{host}:{parts.port}"))
+
+
+# What no host holds once percent-decoded (the WHATWG URL standard's forbidden domain
+# code points): browsers show nothing for such a URL
+_FORBIDDEN_IN_HOST = re.compile(r"[\x00-\x20#/:<>?@\[\\\]^|%\x7f]")
+
+
+def _decoded_host(host: str) -> str:
+    """``host`` (from urlsplit) percent-decoded, as browsers read it: the WHATWG host
+    parser decodes a host before anything else (``%69mgur.com`` is ``imgur.com``, and
+    Lemmy's Markdown keeps the escapes as written). ``ValueError`` saying why when it
+    decodes to what no host holds. An IPv6 address is left as written."""
+    if "%" not in host or ":" in host:
+        return host
+    try:
+        decoded = unquote_to_bytes(host).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{host!r} percent-decodes to bytes that are not UTF-8") from None
+    if _FORBIDDEN_IN_HOST.search(decoded):
+        raise ValueError(f"{host!r} percent-decodes to a character no host name holds")
+    return decoded.lower()
 
 
 _ASCII_LABEL = re.compile(r"[a-z0-9_-]+\Z")
