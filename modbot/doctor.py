@@ -227,12 +227,24 @@ def connect_first(pipeline: Pipeline) -> None:
         problem = hide(problem, secrets_of(pipeline.settings))
         raise LemmyError(f"{problem} (`modbot doctor` checks every step)")
     try:
-        pipeline.client.check_session()
+        site = pipeline.client.check_session()
     except LemmyUnavailable:
         raise
     except LemmyError as exc:
         said = login_problem(exc, pipeline.settings.username)
         raise LemmyError(f"{said} (`modbot doctor` checks every step)") from exc
+    if site.account is not None and site.account.banned:
+        # every action would be refused (and the admin's reads: the media list), each
+        # one recorded failed and tried again every cycle
+        raise LemmyError(banned_account(pipeline.settings.username))
+
+
+def banned_account(username: str) -> str:
+    return (
+        f"the bot account {username!r} is banned on the site: Lemmy 1.0 lets it log in and "
+        "read, and refuses every action it sends (site_ban); lift the ban (an admin's "
+        "Banned users page, or the person's page) or give modbot another admin account"
+    )
 
 
 def diagnose(
@@ -619,6 +631,9 @@ def _instance(
     account = site.account
     if account is None:
         report.add("login", FAIL, "Lemmy answers as for an anonymous visitor after the login")
+        return is_v4
+    if account.banned:
+        report.add("login", FAIL, banned_account(settings.username))
         return is_v4
     report.add("login", OK, f"logged in as {settings.username!r} (person {account.person_id})")
     if account.admin:

@@ -298,6 +298,9 @@ class Account:
     show_bot_accounts: bool
     show_read_posts: bool
     discussion_languages: tuple[int, ...] = ()
+    # banned on the site: 1.0 lets a banned account log in and read, and refuses each
+    # action (site_ban); 0.19 refuses its login
+    banned: bool = False
 
 
 @dataclass(frozen=True)

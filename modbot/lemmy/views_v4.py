@@ -276,6 +276,7 @@ def _site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo
             show_bot_accounts=bool(local_user.get("show_bot_accounts")),
             show_read_posts=True,
             discussion_languages=tuple(my_user.get("discussion_languages") or ()),
+            banned=bool(local_user_view.get("banned")),
         )
     return SiteInfo(
         version=str(site.get("version") or ""),
