@@ -8,6 +8,7 @@ it (``modbot.lemmy.v3.LemmyClient`` for Lemmy 0.19) and is listed in
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,6 +135,8 @@ class LemmyApi(Protocol):
     read_only: bool
     requests: int  # requests sent so far, logins and retries included
     on_login: Callable[[str], None] | None  # given each new login token, to keep it
+    # the process's stop event (SIGTERM): set, a request's retry waits end at once
+    stop: threading.Event | None
 
     def close(self) -> None: ...
 

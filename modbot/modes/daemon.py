@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
+from modbot.lemmy.transport import STOPPING
 from modbot.modes.health import (
     HEARTBEAT_CURSOR,
     SWEEP_REQUEST_CURSOR,
@@ -186,6 +187,11 @@ class Daemon:
         self.store: Store = pipeline.store
         self.report = Path(report) if report else None
         self.stop = stop or threading.Event()
+        # a SIGTERM ends a request's retry waits too (Lemmy down: ~15 s of backoff,
+        # past a container's stop timeout), not only the cycle after its batch
+        client = getattr(pipeline, "client", None)  # (a test's stand-in may have none)
+        if client is not None:
+            client.stop = self.stop
         self.poll_every = policy.schedule.poll_every.total_seconds()
         self.cycles = 0
         dry_run = bool(pipeline.dry_run)
@@ -383,6 +389,10 @@ class Daemon:
                 line += f" | {sweep[0]}"
                 done.append(sweep[1])
         except Exception as exc:  # the daemon lives on; the next cycle tries again
+            if self.stop.is_set() and getattr(exc, "error", None) == STOPPING:
+                # a request given up to stop (its retries not waited for): no failure
+                log.info("cycle %d stopped before its end: %s", self.cycles, exc)
+                return
             error = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, sqlite3.Error):  # a full or failing disk: what to do
                 error = database_problem(self.store.path, exc)
@@ -656,6 +666,7 @@ def _once(
             incomplete_run_report(pipeline, report),
             logger=log_run,
         ) as failed:
+            pipeline.client.stop = stop  # a SIGTERM ends a request's retry waits too
             start()
             stats = pipeline.poll_once(deep=True, stop=stop)
     except Exception as exc:  # the cron healthcheck says why, then it ends as before
