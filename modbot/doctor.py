@@ -838,7 +838,7 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
         report.add("classifier", FAIL, str(exc))
         return
     try:
-        random = not pending and (weights is None or is_random_checkpoint(weights))
+        random = not pending and (weights is None or is_random_checkpoint(weights, spec))
     except ModelError as exc:
         report.add("classifier", FAIL, str(exc))
         return
