@@ -30,6 +30,7 @@ __all__ = [
     "item_key",
     "moment",
     "person_names",
+    "read_only_connection",
     "render_table",
 ]
 
@@ -174,6 +175,39 @@ class Row:
         return {"id": self.id, **self.record}
 
 
+def read_only_connection(path: Path) -> sqlite3.Connection:
+    """A connection that reads the state file ``path`` and writes nothing (``modbot
+    audit``, ``undo``'s reading, ``healthcheck``): no schema, no journal mode, no file's
+    mode. Raises ``sqlite3.Error``, or ``StateError`` for a -wal it cannot read.
+
+    SQLite reads a WAL database through its -shm, which it makes when there is none: on
+    a read-only filesystem (a volume mounted ``:ro``, a backup on a read-only disk) it
+    cannot, and its read-only connection fails to open. No process has the state open
+    then (a writer keeps its -wal and -shm beside it; through another, writable mount,
+    they are there and the read-only connection reads them), so all of it is in the file
+    and it is read as immutable. A -wal left without its -shm (a killed bot's state,
+    copied without it) holds records the file lacks: said, not skipped."""
+    base = path.resolve().as_uri()
+    db = sqlite3.connect(base + "?mode=ro", uri=True, timeout=30)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError as exc:
+        db.close()
+        if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF != sqlite3.SQLITE_CANTOPEN:
+            raise
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StateError(
+            f"the state file {path} cannot be read here: its {wal} holds what was "
+            f"recorded last, and SQLite reads that only with its {path.name}-shm, which "
+            "is missing and cannot be made on this read-only filesystem (or folder). "
+            "Mount it writable once (any modbot command then folds the -wal into the "
+            "file), or copy the state with `sqlite3 FILE '.backup COPY'` and read the copy"
+        )
+    return sqlite3.connect(base + "?mode=ro&immutable=1", uri=True, timeout=30)
+
+
 class Records:
     """The decision records of a state file, read on a read-only connection of their own
     and streamed: ``modbot audit`` neither writes nor changes the file (no schema, no
@@ -195,9 +229,7 @@ class Records:
                 "wrong --state or MODBOT_STATE?)"
             )
         try:
-            self._db = sqlite3.connect(
-                self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30
-            )
+            self._db = read_only_connection(self.path)
             self._db.execute("SELECT id, decided_at, run_id, rule, record FROM decisions LIMIT 1")
         except sqlite3.OperationalError as exc:
             if "no such" not in str(exc):

@@ -37,7 +37,9 @@ Filters combine (all must hold):
 in docs/ARCHITECTURE.md) with their ids: {"filter": {...}, "records": [...]}.
 
 Records are read as they are printed (a year of them lists in flat memory); the state
-file is opened read-only, never changed.
+file is opened read-only, never changed. A state on a read-only mount (an audit
+container's volume mounted `:ro`, a backup on a read-only disk) is read too, with what
+the running bot recorded a moment ago when it writes the same file through another mount.
 
 Exit status: 0 listed (also when no record matches), 1 --rule names no rule ever
 recorded, --action no kind of action or --status no outcome (a typo: the message

@@ -13,7 +13,8 @@ HELP = """\
 Exit 0 when the daemon (`modbot run`) recorded a good cycle recently in the state file
 (MODBOT_STATE, default ./modbot.sqlite3): by default within 3 poll intervals. Otherwise
 exit 1 and say why (no cycle yet, the last good cycle too old and the last error, or the
-daemon stopped). Reads the state file only; needs no login and no model. It checks the
+daemon stopped). Reads the state file only (also on a read-only mount: a container's
+volume mounted `:ro`); needs no login and no model. It checks the
 live daemon's heartbeat; a dry-run daemon's (`run --dry-run`) when no live daemon ever
 ran on this state. With --http URL it checks a `modbot gate` or `modbot worker` instead:
 exit 0 when its /healthz answers ok (the compose file's healthchecks use it); an answer

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from modbot.audit import read_only_connection
 from modbot.errors import StateError
 from modbot.store import Store, database_problem
 
@@ -77,7 +78,7 @@ class StateCursors:
         if path.is_file() and path.stat().st_size == 0:
             return  # a state being made this very moment: nothing recorded yet
         try:
-            db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+            db = read_only_connection(path)
         except sqlite3.Error as exc:
             raise StateError(database_problem(path, exc)) from None
         try:
