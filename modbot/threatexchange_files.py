@@ -18,7 +18,9 @@ of videos and modbot hashes images; ``url``, ``url_md5``, ``raw_text`` and
 ``trend_query`` are not images at all. Those lines are skipped and listed with the
 reason (python-threatexchange drops types it does not know without a word; modbot says
 what it left out). A ``pdq`` line whose hash is malformed makes the file refused
-(`HashListError`, naming each bad line), as with modbot's own list files.
+(`HashListError`, naming each bad line), as with modbot's own list files; so does a
+``pdq`` line separated by a tab, comma or semicolon (a TSV or CSV export), which
+python-threatexchange does not read as a ``pdq`` line either.
 
 python-threatexchange has no signal type for the MD5 or SHA-1 of a photo (its ``md5``
 type is ``video_md5``, for videos only; the NCMEC importer drops image MD5s). Writing
@@ -95,6 +97,23 @@ def _no_signal(stype: str) -> str:
     return "no signal after the signal type"
 
 
+_SEPARATORS = {"\t": "a tab", ",": "a comma", ";": "a semicolon"}
+
+
+def _other_separator(field: str) -> str | None:
+    """The error for a line of a signal type modbot reads whose signal follows another
+    separator than one space (``pdq<TAB><hash>``, ``pdq,<hash>``); None otherwise."""
+    for sep, name in _SEPARATORS.items():
+        stype, found, _ = field.partition(sep)
+        if found and stype.strip().strip("\"'") in SIGNAL_TYPES:
+            return (
+                f"{stype.strip()[:40]} followed by {name}: a python-threatexchange local_file "
+                "separates the signal type and the signal by one space "
+                f"('pdq <hash>'): replace the {name[2:]}s with spaces"
+            )
+    return None
+
+
 @dataclass
 class LocalFile:
     """What a `local_file` holds for modbot: `hashes` as `(kind, hex, line number)`,
@@ -140,6 +159,12 @@ def read_local_file(text: str, *, signal_type: str | None = None, shown: str = "
         else:
             stype, signal = signal_type, line
         if not stype or not signal:  # python-threatexchange skips these too
+            other = _other_separator(stype)
+            if other is not None:
+                # A TSV or CSV export of PDQ hashes: a warning would load the list
+                # without them, so the file is refused and the line named.
+                problems.add((shown, number, other))
+                continue
             if line:
                 skipped.add((number, stype[:40], _no_signal(stype)))
             continue
