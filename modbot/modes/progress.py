@@ -53,7 +53,8 @@ class Progress:
     """`progress(done, total)` for `Pipeline.sweep`: a tqdm bar with rate and ETA on a
     terminal; otherwise a plain log line at most every `every_s` seconds, its rate and
     ETA measured from the first report (what ran before it, reading the media list or
-    counting the store, would make the rate too low and the ETA far too long)."""
+    counting the store, would make the rate too low and the ETA far too long); and when
+    no batch was done for `every_s`, a line that says so (``tick``)."""
 
     def __init__(
         self,
@@ -73,8 +74,13 @@ class Progress:
         self.start = clock()
         self._last = self.start
         self._first: tuple[float, int] | None = None  # the first report: (when, done)
+        self._reported = self.start  # the last report
+        self._lock = threading.Lock()  # the watch's thread and the caller's
+        self._closed = threading.Event()
         self._bar: Any = None
         self.done = 0
+        if not self.tty and every_s > 0:
+            threading.Thread(target=self._watch, name=f"{label} progress", daemon=True).start()
         if self.tty:  # from the start, so that the rate and ETA count the first batch
             from tqdm import tqdm
 
@@ -88,11 +94,38 @@ class Progress:
             self._tqdm(done, total)
             return
         now = self._clock()
-        if self._first is None:
-            self._first = (now, done)
-        if now - self._last >= self.every_s:
+        with self._lock:
+            self._reported = now
+            if self._first is None:
+                self._first = (now, done)
+            if now - self._last < self.every_s:
+                return
             self._last = now
-            self.out(self._line(done, total, now))
+        self.out(self._line(done, total, now))
+
+    def _watch(self) -> None:
+        while not self._closed.wait(self.every_s):
+            self.tick()
+
+    def tick(self) -> None:
+        """A line when no batch was done for `every_s` (a thread calls it that often):
+        a long read before the first batch (the media list, counting the store, a slow
+        Lemmy) would otherwise leave the log silent for minutes, as a hung process."""
+        now = self._clock()
+        with self._lock:
+            if self._closed.is_set() or min(now - self._last, now - self._reported) < self.every_s:
+                return
+            self._last = now
+            first, reported = self._first, self._reported
+        if first is None:
+            self.out(
+                f"{self.label}: no {self.unit} done yet, {_clock(now - self.start)} since it started"
+            )
+        else:
+            self.out(
+                f"{self.label}: {self.done} {self.unit}, none more in the last "
+                f"{_clock(now - reported)}"
+            )
 
     def _tqdm(self, done: int, total: int | None) -> None:
         if self._bar is None:
@@ -121,6 +154,7 @@ class Progress:
         return said
 
     def close(self) -> None:
+        self._closed.set()
         if self._bar is not None:
             self._bar.close()
             self._bar = None
