@@ -175,10 +175,16 @@ class Row:
         return {"id": self.id, **self.record}
 
 
+# The tables every modbot state has had since its first release (``store._SCHEMA``): a
+# file without them is another program's, however its own tables are named.
+STATE_TABLES = frozenset({"cursors", "seen", "decisions", "actions"})
+
+
 def read_only_connection(path: Path) -> sqlite3.Connection:
     """A connection that reads the state file ``path`` and writes nothing (``modbot
     audit``, ``undo``'s reading, ``healthcheck``): no schema, no journal mode, no file's
-    mode. Raises ``sqlite3.Error``, or ``StateError`` for a -wal it cannot read.
+    mode. Raises ``sqlite3.Error``, or ``StateError`` for a -wal it cannot read or a
+    file that is no modbot state (another program's SQLite file: a wrong --state).
 
     SQLite reads a WAL database through its -shm, which it makes when there is none: on
     a read-only filesystem (a volume mounted ``:ro``, a backup on a read-only disk) it
@@ -187,6 +193,19 @@ def read_only_connection(path: Path) -> sqlite3.Connection:
     they are there and the read-only connection reads them), so all of it is in the file
     and it is read as immutable. A -wal left without its -shm (a killed bot's state,
     copied without it) holds records the file lacks: said, not skipped."""
+    db = _connect_read_only(path)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = sorted(STATE_TABLES - tables)
+    if missing:
+        db.close()
+        raise StateError(
+            f"{path} is an SQLite file but no modbot state file (it has no "
+            f"{' or '.join(missing)} table): a wrong --state or MODBOT_STATE?"
+        )
+    return db
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
     base = path.resolve().as_uri()
     db = sqlite3.connect(base + "?mode=ro", uri=True, timeout=30)
     try:

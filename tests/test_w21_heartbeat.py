@@ -68,7 +68,7 @@ def test_healthcheck_changes_nothing_in_the_file_it_is_given(tmp_path, capsys):
     other.chmod(0o644)
     before = other.read_bytes()
     assert main(["healthcheck", "--state", str(other)]) == 1
-    assert "holds no modbot state (no cursors table)" in capsys.readouterr().err
+    assert "is an SQLite file but no modbot state file" in capsys.readouterr().err
     assert other.read_bytes() == before and other.stat().st_mode & 0o777 == 0o644
 
 

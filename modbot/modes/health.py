@@ -86,13 +86,6 @@ class StateCursors:
             rows = db.execute(
                 f"SELECT name, value FROM cursors WHERE name IN ({marks})", names
             ).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" not in str(exc):
-                raise StateError(database_problem(path, exc)) from None
-            raise StateError(
-                f"{path} holds no modbot state (no cursors table): give --state (or "
-                "MODBOT_STATE) the state file `modbot run` uses"
-            ) from None
         except sqlite3.Error as exc:
             raise StateError(database_problem(path, exc)) from None
         finally:
