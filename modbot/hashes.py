@@ -40,7 +40,9 @@ perceptual kind (PDQ) is what carries across re-encoding.
 
 List files (``HashList.load``), one hash a line; ``#`` starts a comment; blank lines are
 ignored; text after the hash is a note, so the output of ``sha256sum *.jpg`` or ``md5sum
-*.jpg`` is a list as it is; hex digits in either case::
+*.jpg`` is a list as it is; hex digits in either case. A PDQ list may also be what
+Meta's pdq-photo-hasher prints, ``HASH,QUALITY,FILE``: an entry of quality below 50 is
+left out, and said, as the reference discards it::
 
     # known-bad.sha256: images removed by the admins of lemmy.example
     9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  # 2026-11-02 post 123
@@ -276,6 +278,12 @@ class HashKind(ABC):
             raise HashFormatError(f"one hash a line: {line.strip()[:100]!r}")
         return value
 
+    def parse_entry(self, line: str) -> tuple[str, int | None] | None:
+        """The hash on one line of a list file and its quality where the line gives one
+        (None: blank or comment only)."""
+        value = self.parse_line(line)
+        return None if value is None else (value, None)
+
     def check_distance(self, max_distance: int | None) -> int:
         """A configured maximum distance, validated (None: this kind's default)."""
         if max_distance is None:
@@ -388,6 +396,22 @@ class PdqKind(HashKind):
     max_distance = pdq.MAX_DISTANCE
     cost: ClassVar[Cost] = "decode"
     min_quality = pdq.MIN_QUALITY
+
+    def parse_entry(self, line: str) -> tuple[str, int | None] | None:
+        """Also ``HASH,QUALITY[,FILE]``, what Meta's pdq-photo-hasher prints: the
+        quality is kept, so an entry the reference would discard is left out."""
+        content = line.split("#", 1)[0].strip()
+        head, comma, rest = content.partition(",")
+        if not comma or any(c.isspace() for c in head):
+            return super().parse_entry(line)
+        value = self.parse(head)
+        said = rest.split(",", 1)[0].strip()
+        if not (said.isascii() and said.isdigit() and int(said) <= 100):
+            raise HashFormatError(
+                f"after a PDQ hash and a comma comes its quality, 0 to 100, as "
+                f"pdq-photo-hasher writes 'hash,quality,file': got {said[:40]!r}"
+            )
+        return value, int(said)
 
     def compute(self, data: bytes | Image.Image) -> Digest:
         result = pdq.pdq_hash(data)
@@ -595,31 +619,48 @@ def parse_list(
     """`([(line number, hash)], [(shown, line number, problem)])` of a list file's text;
     the problems are capped at MAX_PROBLEMS (plus one line counting the rest), and only
     those are kept while reading: memory goes with the hashes, not the lines."""
-    numbers, values, problems = _parse_lines(text, kind, shown)
+    numbers, values, problems, _ = _parse_lines(text, kind, shown)
     return list(zip(numbers, values, strict=True)), problems
 
 
 def _parse_lines(
     text: str, kind: HashKind, shown: str
-) -> tuple[array[int], list[str], list[tuple[str, int, str]]]:
-    """`parse_list` as line numbers (8 bytes each) and hashes apart, not a tuple each."""
+) -> tuple[array[int], list[str], list[tuple[str, int, str]], list[tuple[int, str, str]]]:
+    """`parse_list` as line numbers (8 bytes each) and hashes apart, not a tuple each,
+    and the entries left out for their quality, `(line, kind, why)` (capped too)."""
     numbers: array[int] = array("q")
     values: list[str] = []
     problems: CappedLines[tuple[str, int, str]] = CappedLines()
+    skipped: CappedLines[tuple[int, str, str]] = CappedLines()
     for number, raw in enumerate(text_lines(text), start=1):
         try:
-            value = kind.parse_line(raw)
+            entry = kind.parse_entry(raw)
         except HashFormatError as exc:
             problems.add((shown, number, str(exc)))
             continue
-        if value is not None:
-            numbers.append(number)
-            values.append(value)
+        if entry is None:
+            continue
+        value, quality = entry
+        if not kind.entry_usable(quality):
+            # as the reference discards it: it would match unrelated flat images
+            skipped.add(
+                (
+                    number,
+                    kind.name,
+                    f"quality {quality} is below {kind.min_quality}: the reference "
+                    "discards such a hash (it says little of its image)",
+                )
+            )
+            continue
+        numbers.append(number)
+        values.append(value)
     # a binary file, say: the first ones tell enough
+    more = "... and {} more lines like these"
     return (
         numbers,
         values,
-        problems.items(lambda e, k: (*e[:2], f"... and {k} more lines like these")),
+        problems.items(lambda e, k: (*e[:2], more.format(k))),
+        skipped.items(lambda e, k: (*e[:2], more.format(k))),
     )
 
 
@@ -634,17 +675,22 @@ def load_list(
 
     Raises `HashListError` naming each bad line, `UnusableFile` for what is not a text
     file of at most `max_bytes`, `OSError` when it cannot be opened."""
-    k = _kind(kind)
-    shown = shown_as or str(path)
+    return _load_plain(path, _kind(kind), shown_as or str(path), max_bytes)[0]
+
+
+def _load_plain(
+    path: str | Path, k: HashKind, shown: str, max_bytes: int = MAX_LIST_BYTES
+) -> tuple[HashIndex[int], list[tuple[int, str, str]]]:
+    """`load_list`, and the entries left out for their quality (`(line, kind, why)`)."""
     # utf-8-sig: a byte order mark from a Windows editor is fine, as in the rules file
     text = read_text_file(path, max_bytes=max_bytes, what="a hash list").decode(
         "utf-8-sig", errors="replace"
     )
-    numbers, values, problems = _parse_lines(text, k, shown)
+    numbers, values, problems, skipped = _parse_lines(text, k, shown)
     del text
     if problems:
         raise HashListError(problems)
-    return HashIndex(k, values, numbers, parsed=True)
+    return HashIndex(k, values, numbers, parsed=True), skipped
 
 
 # --- lists --------------------------------------------------------------------------------
@@ -653,8 +699,9 @@ def load_list(
 @dataclass
 class HashList:
     """One list file of one kind (``hash_lists:`` in rules.yaml). ``lookup(hashes)`` says
-    whether an image is on it, and how. ``skipped``: lines of a python-threatexchange file
-    left out, ``(line, signal type, why)`` (the loader warns about them)."""
+    whether an image is on it, and how. ``skipped``: lines left out, ``(line, signal
+    type or kind, why)``: of a python-threatexchange file, those of other types; of a
+    PDQ list, entries below quality 50 (the loader warns about them)."""
 
     name: str
     kind: str  # a key of HASH_KINDS
@@ -713,7 +760,7 @@ class HashList:
             )
             skipped = local.skipped
         elif format == "plain":
-            index = load_list(path, k, shown_as=shown)
+            index, skipped = _load_plain(path, k, shown)
         else:
             raise ValueError(f"format must be one of {', '.join(LIST_FORMATS)}, not {format!r}")
         return cls(name or path.stem, kind, path, distance, index, format, skipped)
