@@ -82,6 +82,7 @@ __all__ = [
     "UndoPlan",
     "carry_out",
     "content_restore_refused",
+    "found_done",
     "plan_undo",
     "undo_lock",
 ]
@@ -1172,6 +1173,14 @@ def _shown_done(client: LemmyApi, step: Step, before: dict) -> bool:
         return bool(_verifier(client, step)(before))
     except LemmyError:
         return False
+
+
+def found_done(client: LemmyApi, store: Store, step: Step) -> bool:
+    """Whether ``step`` is an undo whose last attempt failed and that Lemmy shows done
+    (its answer was lost): ``carry_out`` records it done and sends nothing (what the
+    preview says it will do)."""
+    _, before, _ = _rows(store, step)
+    return before is not None and before["status"] == "failed" and _shown_done(client, step, before)
 
 
 def _rows(store: Store, step: Step) -> tuple[dict | None, dict | None, bool]:

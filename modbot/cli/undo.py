@@ -74,7 +74,8 @@ restored: listed as cannot undo with why, recorded, and never tried again.
 
 Each undo is done once, ever (recorded in the state file before it is sent, like the
 bot's own actions; a killed undo, or one whose answer was lost (a proxy's page: it
-failed), is finished by the next after asking Lemmy: found done, not sent again), and
+failed), is finished by the next after asking Lemmy: found done, not sent again; the
+preview says "would record as done"), and
 listed by `modbot audit` as `undo of #ID` (`undo of #ID (nothing undone)` when every
 undo of it was left as it is, not possible or failed). The bot never removes an undone
 item again; an undone ban counts as one that ran out (another offence bans anew). It
@@ -218,7 +219,7 @@ def _ids(decisions: list[int]) -> str:
 def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
     """What --yes would do, with what Lemmy shows now (reads only: the ban, the modlog)."""
     from modbot.actions.handlers import NOT_POSSIBLE
-    from modbot.undo import content_restore_refused
+    from modbot.undo import content_restore_refused, found_done
 
     checks, why = _preview_checks(store, plan, args)
     refused = (
@@ -241,6 +242,13 @@ def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
         for step in plan.steps:
             if step.done_before:
                 print(f"already undone ({_ids(step.decisions)}): {step.describe}")
+                continue
+            if checks is not None and found_done(checks.client, store, step):
+                # as --yes does: its answer was lost, not someone else's doing
+                print(
+                    f"would record as done ({_ids(step.decisions)}): {step.describe} (an "
+                    "earlier attempt failed, but Lemmy shows it done: nothing sent)"
+                )
                 continue
             found = checks.why_not(step) if checks is not None else None
             if found is None:
