@@ -108,6 +108,10 @@ NOT_LISTED_WHY = (
     "unlisted community: Lemmy 1.0 lists its comments only to its followers and "
     "moderators; make the bot a moderator of it to have them checked"
 )
+# Lemmy's answers that a post or person is gone (purged since; 0.19 also hides a post of a
+# deleted community so): nothing left to read, said at INFO only. Any other refusal
+# leaves what the modlog named unread, and is a warning.
+GONE = frozenset({"couldnt_find_post", "couldnt_find_person", "not_found"})
 REMOVED_FIRST = {"phase": "removed_posts"}  # the sweep's position after the posts
 BANNED_FIRST = {"phase": "banned_posts"}  # after the removed posts
 UPLOADS_FIRST = {"phase": "uploads"}  # after the posts bans removed
@@ -1019,7 +1023,7 @@ class Source:
             except LemmyUnavailable:
                 raise
             except LemmyError as exc:
-                log.info("posts of banned person %s: %s; not read", person_id, exc)
+                self._unread(f"posts of banned person {person_id}", exc, "their comments")
                 break
             for post in page.items:
                 if since and post.published and post.published < since and not post.featured:
@@ -1032,6 +1036,12 @@ class Source:
                 break
         return out
 
+    def _unread(self, what: str, exc: LemmyError, too: str) -> None:
+        if exc.error in GONE or exc.status == 404:
+            log.info("%s: %s; not read", what, exc)
+        else:
+            self._warn(f"{what}: {exc}; not read, nor {too}")
+
     def _removed_post(
         self, post_id: int, since: datetime | None, handed_out: set[str]
     ) -> list[Item]:
@@ -1043,7 +1053,7 @@ class Source:
         except LemmyUnavailable:
             raise
         except LemmyError as exc:
-            log.info("removed post %s: %s; not read", post_id, exc)
+            self._unread(f"removed post {post_id}", exc, "its comments")
             return []
         if post.problem:  # recorded as skipped, as a malformed post of a listing is
             return [post] if self._is_new(post) else []
