@@ -193,6 +193,11 @@ def read_only_connection(path: Path) -> sqlite3.Connection:
     they are there and the read-only connection reads them), so all of it is in the file
     and it is read as immutable. A -wal left without its -shm (a killed bot's state,
     copied without it) holds records the file lacks: said, not skipped."""
+    if path.is_dir():  # SQLite would say "disk I/O error": a disk to look at, wrongly
+        raise StateError(
+            f"the state file {path} is a directory: give the file in it, e.g. "
+            f"{path / 'modbot.sqlite3'}"
+        )
     db = _connect_read_only(path)
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     missing = sorted(STATE_TABLES - tables)
@@ -235,14 +240,9 @@ class Records:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if self.path.is_dir():
-            raise StateError(
-                f"the state file {self.path} is a directory: give the file in it, e.g. "
-                f"{self.path / 'modbot.sqlite3'}"
-            )
         if not self.path.exists():
             raise StateError(f"no state file at {self.path}")
-        if self.path.stat().st_size == 0:
+        if self.path.is_file() and self.path.stat().st_size == 0:
             raise StateError(
                 f"the state file {self.path} is empty: no modbot run has written it (a "
                 "wrong --state or MODBOT_STATE?)"
