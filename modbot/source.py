@@ -554,10 +554,15 @@ class Source:
         local = item.local
         if local is None and item.author is not None:
             local = item.author.local
+        if local is None and item.problem:
+            # malformed: nothing says where it came from, and left out of both it would
+            # be said by neither; either records it as skipped, and the summary counts it
+            return True
         return local is not None and local == (self.origin == "local")
 
     def backlog(self, since: datetime | None = None) -> Generator[list[Item], None, None]:
-        """``walk``, limited to ``origin`` (local or federated items)."""
+        """``walk``, limited to ``origin`` (local or federated items; a malformed one
+        whose origin cannot be read goes to either, to be recorded as skipped)."""
         for batch in self.walk(since):
             yield [i for i in batch if self._in_origin(i)]  # an empty one too: see walk
 
