@@ -53,6 +53,9 @@ from modbot.fetch.identity import Identity
 from modbot.hashes import hashes_of, hashing_version
 from modbot.images import data_images, is_data_reference
 from modbot.model import (
+    FILE_KINDS,
+    PROFILE_KINDS,
+    TEXT_IMAGE_KINDS,
     VIDEO_EXTENSIONS,
     VIDEO_STILL_QUERY,
     CheckedCopy,
@@ -567,10 +570,7 @@ class Acquirer:
         for img, download in mine:
             if not download.fetched.done():
                 img.skipped = "item_timeout"
-                img.skipped_detail = (
-                    f"this {item.kind}'s images took longer than {limit:g} s "
-                    "to download in all (fetch.item_timeout)"
-                )
+                img.skipped_detail = _timed_out(item, limit)
                 download.detach(clock)
         return mine
 
@@ -840,6 +840,20 @@ async def _room_for_body(fetcher: Fetcher, download: _Download) -> BodyHold:
         finally:
             download.set_waiting_memory(False)
     return hold
+
+
+def _timed_out(item: Item, limit: float) -> str:
+    """Why an image not in by ``fetch.item_timeout`` was skipped, in words. A profile
+    image, one image of a profile's text or an upload is an item of one image: "this
+    avatar's images ... in all" would send an admin looking for others."""
+    kind = item.kind.replace("_", " ")
+    if item.kind in TEXT_IMAGE_KINDS:  # one image of a bio, a description, the sidebar
+        return f"this image in the {kind} took longer than {limit:g} s to download (fetch.item_timeout)"
+    if item.kind in PROFILE_KINDS or item.kind in FILE_KINDS:
+        return f"this {kind} took longer than {limit:g} s to download (fetch.item_timeout)"
+    return (
+        f"this {kind}'s images took longer than {limit:g} s to download in all (fetch.item_timeout)"
+    )
 
 
 def _releases(hold: BodyHold) -> Callable[[asyncio.Task[Any]], None]:
