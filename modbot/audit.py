@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from modbot.actions.kinds import ACTIONS
 from modbot.actors import actor_handle, user_keys
 from modbot.model import utc_iso
-from modbot.store import StateError, Store, database_problem
+from modbot.store import STATE_TABLES, StateError, Store, database_problem
 
 __all__ = [
     "AuditFilter",
@@ -177,7 +177,6 @@ class Row:
 
 # The tables every modbot state has had since its first release (``store._SCHEMA``): a
 # file without them is another program's, however its own tables are named.
-STATE_TABLES = frozenset({"cursors", "seen", "decisions", "actions"})
 
 
 def read_only_connection(path: Path) -> sqlite3.Connection:

@@ -182,6 +182,33 @@ def _read_only_filesystem(path: Path) -> bool:
         return False
 
 
+# The tables every modbot state has had since the first release: a file with tables
+# but not these is another program's (a wrong MODBOT_STATE), never to be written.
+STATE_TABLES = frozenset({"cursors", "seen", "decisions", "actions"})
+
+
+def _foreign_file_problem(path: Path) -> str | None:
+    """Why ``path`` is another program's SQLite file (read only: nothing written, its mode
+    kept), or None: no file, an empty one, or a modbot state."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return None
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            db.close()
+    except (OSError, sqlite3.Error):
+        return None  # said in SQLite's own words when it is opened
+    missing = sorted(STATE_TABLES - tables)
+    if tables and missing:
+        return (
+            f"{path} is an SQLite file but no modbot state file (it has no "
+            f"{' or '.join(missing)} table): a wrong MODBOT_STATE? It was left as it is"
+        )
+    return None
+
+
 def _open_problem(path: Path) -> str | None:
     """What stops SQLite from using ``path``, in words; None when nothing visible does."""
     if path.is_dir():
@@ -270,7 +297,7 @@ class Store:
         """``busy_timeout``: how long a statement waits while another process holds the
         lock it needs, before it fails with "database is locked"."""
         self.path = Path(path)
-        problem = _open_problem(self.path)
+        problem = _open_problem(self.path) or _foreign_file_problem(self.path)
         if problem:
             raise StateError(problem)
         try:

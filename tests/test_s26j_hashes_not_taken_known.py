@@ -174,7 +174,9 @@ def test_a_state_file_from_before_keeps_its_known_files(tmp_path):
     """A state whose files table has no column for the kinds not taken opens, keeps its
     rows (nothing remembered as not taken: such a file is downloaded once more)."""
     path = tmp_path / "state.sqlite3"
+    Store(path).close()  # a state of its time: its files table as it was then
     with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE files")
         db.execute(
             "CREATE TABLE files (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, hashes TEXT "
             "NOT NULL, etag TEXT, last_modified TEXT, checked_at REAL NOT NULL)"

@@ -99,7 +99,10 @@ def test_verdicts_that_do_not_pack_exactly_are_kept_whole(tmp_path):
 
 def test_a_state_from_before_packed_prompts_reads_and_writes(tmp_path):
     path = tmp_path / "old.sqlite3"
+    Store(path).close()  # a state of its time: its verdicts as they were kept then
     db = sqlite3.connect(path)
+    db.execute("DROP TABLE verdicts")
+    db.execute("DROP TABLE IF EXISTS prompt_lists")
     db.execute(
         "CREATE TABLE verdicts (sha256 TEXT NOT NULL, concept_version TEXT NOT NULL, "
         "verdict TEXT NOT NULL, PRIMARY KEY (sha256, concept_version))"
