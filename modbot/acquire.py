@@ -26,6 +26,7 @@ import asyncio
 import concurrent.futures
 import logging
 import queue
+import re
 import threading
 import time
 from collections import deque
@@ -633,8 +634,11 @@ class Acquirer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("fetching %s failed unexpectedly: %r", redact(download.urls[0]), exc)
-            return _Outcome(skipped="fetch_error", skipped_detail=type(exc).__name__)
+            # what went wrong, for the record and the log (the class name alone tells an
+            # admin nothing); its URLs as the log shows URLs: no user info, no secrets
+            why = _unforeseen(exc)
+            log.warning("fetching %s failed unexpectedly: %s", redact(download.urls[0]), why)
+            return _Outcome(skipped="fetch_error", skipped_detail=why)
         finally:
             download.done()
         assert fetched is not None
@@ -854,6 +858,16 @@ def _timed_out(item: Item, limit: float) -> str:
     return (
         f"this {kind}'s images took longer than {limit:g} s to download in all (fetch.item_timeout)"
     )
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>)]+")
+
+
+def _unforeseen(exc: Exception) -> str:
+    """An unforeseen error in words fit for the record and the log: its class and
+    message, URLs in it redacted (``redact``), at most 300 characters."""
+    message = _URL_IN_TEXT.sub(lambda m: redact(m.group()), str(exc))
+    return f"{type(exc).__name__}: {message}"[:300] if message else type(exc).__name__
 
 
 def _releases(hold: BodyHold) -> Callable[[asyncio.Task[Any]], None]:
