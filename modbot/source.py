@@ -72,6 +72,7 @@ from typing import Any
 from modbot.errors import LemmyError, LemmyUnavailable
 from modbot.images import data_image_reference, image_refs, is_data_reference
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
+from modbot.lemmy.transport import STOPPING
 from modbot.model import PROFILE_KINDS, Community, Item, ItemKind, Page, Person, parse_time
 from modbot.profiles import community_images, profile_items, site_images
 from modbot.store import Store
@@ -1332,6 +1333,8 @@ class Source:
         try:
             site = self.client.site_info()
         except LemmyError as exc:
+            if exc.error == STOPPING:  # the sweep is stopping: not done, read next time
+                raise
             self._warn(f"the site's icon and banner could not be read ({exc}); not checked")
             return []
         if site.public_url:
@@ -1379,6 +1382,8 @@ class Source:
             try:
                 page = self.client.comments(number, post_id=post_id, as_moderator=as_moderator)
             except LemmyError as exc:
+                if exc.error == STOPPING:  # the sweep is stopping: the page is read again
+                    raise
                 self._comment_skipped(post_id, exc)
                 failed = True
                 break

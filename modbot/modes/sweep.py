@@ -10,6 +10,8 @@ from functools import partial
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
+from modbot.errors import LemmyUnavailable
+from modbot.lemmy.transport import STOPPING, Transport
 from modbot.modes.progress import Progress, StopOnSignal
 from modbot.modes.report import reported_if_failed, write_run_report
 from modbot.source import SHOWN_NOT_READ
@@ -33,7 +35,7 @@ def sweep(
     ``origin``: "local" or "federated" items only (``Source.origin``), or "all"."""
     from modbot.doctor import connect_first
     from modbot.modes.daemon import log_run
-    from modbot.pipeline import Pipeline
+    from modbot.pipeline import CycleStats, Pipeline
 
     mode = "dry-run" if dry_run else "live"
     where = f"back to {since:%Y-%m-%d %H:%M} UTC" if since else "over the whole history"
@@ -44,6 +46,10 @@ def sweep(
         StopOnSignal("sweep") as stop,
     ):
         pipeline.source.origin = origin
+        if isinstance(pipeline.client, Transport):
+            # a stop ends a request's wait to be retried (Lemmy down): the sweep stops at
+            # once, not after each post's backoffs (as `sweep --store`)
+            pipeline.client.stop = stop
         connect_first(pipeline)  # the network and the login first, with the doctor's words
         resuming = pipeline.source.sweep_in_progress()
         # what the walk's earlier parts warned of (a run stopped, failed or killed): this
@@ -95,7 +101,15 @@ def sweep(
                 ),
                 Progress("sweep") as progress,
             ):
-                stats = pipeline.sweep(since, progress=progress, stop=stop)
+                try:
+                    stats = pipeline.sweep(since, progress=progress, stop=stop)
+                except LemmyUnavailable as exc:
+                    if exc.error != STOPPING or not stop.is_set():
+                        raise
+                    # stopped while a request waited to be retried: its page is read
+                    # again when the sweep resumes
+                    log.info("%s", exc)
+                    stats = pipeline.cycle_stats or CycleStats()
         except Exception:
             say_warnings()  # a failed sweep's too, after what it did and before the error
             raise
