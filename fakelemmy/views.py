@@ -156,11 +156,14 @@ class Views:
         }
 
     def post_counts(self, p: Post) -> dict:
-        comments = [c for c in self.state.comments.values() if c.post_id == p.id and not c.purged]
+        # as Lemmy's triggers keep them: the count leaves out deleted and removed comments
+        # (`r.is_counted`), the newest comment's time never moves back (`GREATEST`), so
+        # it still names a comment deleted, removed or purged since; `published` if none
+        comments = [c for c in self.state.comments.values() if c.post_id == p.id]
         newest = max((c.published for c in comments), default=p.published)
         return {
             "post_id": p.id,
-            "comments": len(comments),
+            "comments": sum(1 for c in comments if not (c.purged or c.deleted or c.removed)),
             "score": p.score,
             "upvotes": max(p.score, 0),
             "downvotes": 0,

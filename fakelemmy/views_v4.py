@@ -162,8 +162,11 @@ class ViewsV4:
         )
 
     def post(self, p: Post) -> dict:
-        comments = [c for c in self.state.comments.values() if c.post_id == p.id and not c.purged]
+        # as in ``Views.post_counts``: deleted and removed comments are not counted, the
+        # newest comment's time stays; None (left out) when the post never had a comment
+        comments = [c for c in self.state.comments.values() if c.post_id == p.id]
         newest = max((c.published for c in comments), default=None)
+        counted = sum(1 for c in comments if not (c.purged or c.deleted or c.removed))
         return _clean(
             {
                 "id": p.id,
@@ -190,7 +193,7 @@ class ViewsV4:
                 "url_content_type": p.url_content_type,
                 "alt_text": p.alt_text,
                 "federation_pending": False,
-                "comments": len(comments),
+                "comments": counted,
                 "score": p.score,
                 "upvotes": max(p.score, 0),
                 "downvotes": 0,
