@@ -376,16 +376,12 @@ class Acquirer:
             max_concurrency=f.concurrency,
             per_host_concurrency=f.per_host,
         )
-        # The instance and its pict-rs may live on a private network: they are trusted,
-        # each on its URL's port only.
+        # The instance may live on a private network: it is trusted, on its URL's port
+        # only. Not pict-rs: images are read through the instance, and a link posted to
+        # PICTRS_URL's /image/download?url= would make pict-rs fetch and store a file
+        # (no key needed), a change on the instance, in a dry run too.
         allowed = [
-            h
-            for h in (
-                _host_port(self.settings.lemmy_url),
-                _host_port(self.public_url),
-                _host_port(self.settings.pictrs_url),
-            )
-            if h
+            h for h in (_host_port(self.settings.lemmy_url), _host_port(self.public_url)) if h
         ]
         allowed += list(f.allow_hosts)
         # other hosts see a browser (fetch.user_agent), the instance's own see modbot

@@ -1,5 +1,5 @@
 """Hosts the bot may fetch images from although they are private: the instance's own
-(LEMMY_URL, its public URL, PICTRS_URL) and `fetch.allow_hosts`, each on its URL's port
+(LEMMY_URL, its public URL; never PICTRS_URL) and `fetch.allow_hosts`, each on its URL's port
 only (the scheme's default when none is written), never on every port of the host.
 
 The fake Lemmy, its pict-rs and its remote web host all listen on 127.0.0.1, each on a
