@@ -252,6 +252,10 @@ class Item:
     # 1.0 refuse to remove a deleted comment (its text would show in the mod log)
     deleted: bool = False
     comment_count: int | None = None  # a post's
+    # when a post's newest comment was posted, None when it never had one. Lemmy's count
+    # leaves out deleted and removed comments, this time keeps them: a post counting 0
+    # may still hold comments (and their images), and one never commented holds none
+    newest_comment: datetime | None = None
     # what images.py looks at
     link: str | None = None  # a post's URL
     link_type: str | None = None  # its content type, as Lemmy saw it

@@ -1355,7 +1355,9 @@ class Source:
     def _comments_of(self, post: Item, since: datetime | None) -> list[Item]:
         if not isinstance(post.id, int):
             return []  # a malformed post without an id: nothing to ask its comments by
-        if post.comment_count == 0:
+        if post.comment_count == 0 and post.newest_comment is None:
+            # it never had a comment: no request. A count of 0 alone is not enough:
+            # Lemmy leaves deleted and removed comments out of it, not out of the listing
             return []
         if post.community is not None and post.community.visibility == UNLISTED:
             # 1.0 lists them as the community's moderator, or to a follower (then in

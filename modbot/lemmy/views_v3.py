@@ -9,6 +9,7 @@ modbot reads of a view; no other field is read.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from modbot.lemmy.viewcheck import (
@@ -102,6 +103,8 @@ VIEW_FIELDS: dict[str, tuple[Field, ...]] = {
         *_IN_COMMUNITY,
         ("counts", "object", OPTIONAL),
         ("counts.comments", "count", OPTIONAL),
+        ("counts.published", "time", OPTIONAL),
+        ("counts.newest_comment_time", "time", OPTIONAL),
     ),
     "comment": (
         ("comment", "object", REQUIRED),
@@ -167,11 +170,23 @@ def item(kind: str, view: Any) -> Item:
         removed=bool(own.get("removed")),
         deleted=bool(own.get("deleted")),
         comment_count=counts.get("comments"),
+        newest_comment=_newest_comment(counts) if kind == "post" else None,
         link=own.get("url"),
         link_type=own.get("url_content_type"),
         thumbnail=own.get("thumbnail_url"),
         text=(own.get("body") if kind == "post" else own.get("content")) or "",
     )
+
+
+def _newest_comment(counts: dict[str, Any]) -> datetime | None:
+    """When the post's newest comment was posted, or None when it never had one: 0.19
+    starts ``newest_comment_time`` at the post's ``published`` and moves it on with each
+    comment made, never back (a comment deleted or removed since still counts here)."""
+    newest = parse_time(counts.get("newest_comment_time"))
+    published = parse_time(counts.get("published"))
+    if newest is None or (published is not None and newest <= published):
+        return None
+    return newest
 
 
 def post_item(view: Any) -> Item:

@@ -95,6 +95,8 @@ VIEW_FIELDS: dict[str, tuple[Field, ...]] = {
         ("post.featured_local", "bool", OPTIONAL),
         ("post.featured_community", "bool", OPTIONAL),
         ("post.comments", "count", OPTIONAL),
+        # null (left out) until the post's first comment; never moved back
+        ("post.newest_comment_time_at", "time", OPTIONAL),
         *_IN_COMMUNITY,
     ),
     "comment": (
@@ -159,6 +161,7 @@ def item(kind: str, view: Any) -> Item:
         removed=bool(own.get("removed")),
         deleted=bool(own.get("deleted")),
         comment_count=own.get("comments") if kind == "post" else None,
+        newest_comment=parse_time(own.get("newest_comment_time_at")) if kind == "post" else None,
         link=own.get("url"),
         link_type=own.get("url_content_type"),
         thumbnail=own.get("thumbnail_url"),
