@@ -4,21 +4,15 @@ keyed by the item (``avatar:<person id>``), which the first one's notice used: i
 recorded "admins were notified already" and no message goes. The same holds for a
 community's icon or banner and the site's (one key per owner, whatever the image).
 
-The fix lies outside modbot/profiles.py and modbot/acquire.py (the key the notice and
-the report of a profile image are claimed under: ``Target.key`` in modbot/model.py, or
-``report`` / ``notify_admins`` in modbot/actions/handlers.py); until it lands this test
-is expected to fail, strictly."""
+Now a profile image's notice is claimed under its owner and the image
+(``modbot.actions.handlers._notice_key``)."""
 
 from __future__ import annotations
 
-import pytest
 from support.bot import Bot
 from test_profile_images import jpeg, sha
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a profile image's notice is keyed by its owner, not by the image"
-)
 def test_a_second_known_bad_avatar_is_notified_too(fake_lemmy, tmp_path, tiny_checkpoint):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     first, second = jpeg(1), jpeg(2)

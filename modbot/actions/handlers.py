@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.markdown import inert
-from modbot.model import ActionOutcome, Item, PlannedAction, Target
+from modbot.model import PROFILE_KINDS, ActionOutcome, Item, PlannedAction, Target
 from modbot.store import SENDING
 
 if TYPE_CHECKING:
@@ -986,13 +986,24 @@ def report(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     # admins instead.
     owner = f" of {inert(t.author_name)}" if t.kind in _PERSONS and t.author_name else ""
     what = _what(t).split(" ", 1)[1]
-    return ex.notify(t.key, f"{reason} ({what}{owner} {inert(t.image_url)})", action="report")
+    return ex.notify(
+        _notice_key(t), f"{reason} ({what}{owner} {inert(t.image_url)})", action="report"
+    )
 
 
 @handles("notify_admins")
 def notify_admins(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     message = planned.reason or "an image matched a rule"
-    return ex.notify(t.key, f"{message} ({_where(t)})")
+    return ex.notify(_notice_key(t), f"{message} ({_where(t)})")
+
+
+def _notice_key(t: Target) -> str:
+    """What a notice is claimed under, once: the item, and for a profile image (one key
+    per owner: ``avatar:<person id>``) the image too, so that a second bad avatar is
+    told as the first was, and the same one re-read is not told again."""
+    if t.kind in PROFILE_KINDS:
+        return f"{t.key} {t.image_sha256 or t.image_url or ''}".rstrip()
+    return t.key
 
 
 # --- did it happen? -----------------------------------------------------------------------
