@@ -283,10 +283,11 @@ def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
         )
     return (
         f"the state file {path} is not a usable SQLite database ({text}): it is "
-        "corrupt, truncated or another kind of file. Restore it from a backup, or move "
-        "it aside to start afresh (modbot then forgets its cursors, verdict cache and "
-        "which actions it did; `sqlite3 FILE .recover` may salvage the old one). "
-        "Stop every modbot process using it first."
+        "corrupt, truncated or another kind of file. Stop every modbot process using "
+        "it, then salvage it (`sqlite3 FILE .recover | sqlite3 NEW`, then point "
+        "MODBOT_STATE at NEW) or restore it from a backup. Only as a last resort move it "
+        "aside to start afresh: modbot then forgets which actions it did, and may report, "
+        "remove or ban again within its lookback."
     )
 
 

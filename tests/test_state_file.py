@@ -64,7 +64,13 @@ def test_a_file_that_is_not_a_database_is_named_with_what_to_do(tmp_path, comman
     state = tmp_path / "state.sqlite3"
     state.write_bytes(b"this is not a database, it is a text file\n" * 100)
     done = modbot(tmp_path, state, *command)
-    refused(done, str(state), "not a usable SQLite database", "Restore it from a backup")
+    refused(
+        done,
+        str(state),
+        "not a usable SQLite database",
+        "sqlite3 FILE .recover",
+        "forgets which actions it did",
+    )
     assert state.read_bytes().startswith(b"this is not"), "left as it was"
 
 
