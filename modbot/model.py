@@ -535,6 +535,17 @@ class CycleStats:
     decode_memory: tuple[int, int] = (0, 0)  # decoding images (classifier.decode_memory)
     download_memory: tuple[int, int] = (0, 0)  # downloaded bodies (fetch.max_bytes_held)
 
+    def not_read_lines(self) -> list[str]:
+        """ "comments of N posts not read (why): posts ...", one a reason."""
+        lines = []
+        for why, (count, ids) in sorted(self.comments_not_read.items()):
+            named = ", ".join(map(str, ids)) + (", ..." if count > len(ids) else "")
+            lines.append(
+                f"comments of {count} post{'s' if count != 1 else ''} not read ({why}): "
+                f"post{'s' if len(ids) != 1 else ''} {named}"
+            )
+        return lines
+
     def summary(self) -> str:
         parts = [
             f"{self.items_seen} items",
@@ -548,12 +559,7 @@ class CycleStats:
             parts.append(
                 "skipped " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))
             )
-        for why, (count, ids) in sorted(self.comments_not_read.items()):
-            named = ", ".join(map(str, ids)) + (", ..." if count > len(ids) else "")
-            parts.append(
-                f"comments of {count} post{'s' if count != 1 else ''} not read ({why}): "
-                f"post{'s' if len(ids) != 1 else ''} {named}"
-            )
+        parts += self.not_read_lines()
         said = self.outcomes or self.actions  # stats counted by hand: as recorded
         if said:
             parts.append("actions " + ", ".join(f"{k} {v}" for k, v in sorted(said.items())))

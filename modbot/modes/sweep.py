@@ -72,10 +72,17 @@ def sweep(
         def warnings() -> list[str]:  # once each
             return list(dict.fromkeys([*earlier, *pipeline.warnings]))
 
-        def write(path: str, complete: bool) -> str:
+        def write(path: str, complete: bool, not_read: CycleStats | None = None) -> str:
+            # the posts whose comments the walk could not read, as its summary says them
+            # (a failed run's: its earlier parts' and the batches it finished)
+            done = not_read or CycleStats(
+                comments_not_read=whole_walk(
+                    earlier_not_read, getattr(pipeline.cycle_stats, "comments_not_read", {})
+                )
+            )
             extra = {
                 "complete": complete,  # an interrupted or failed sweep's: INCOMPLETE
-                "warnings": [*warnings(), *filter(None, [unreached()])],
+                "warnings": [*warnings(), *done.not_read_lines(), *filter(None, [unreached()])],
             }
             return write_run_report(pipeline, path, since=since, extra=extra)
 
@@ -120,7 +127,7 @@ def sweep(
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
         say_warnings()
         if report:
-            print(f"report: {write(report, complete=not interrupted)}")
+            print(f"report: {write(report, complete=not interrupted, not_read=stats)}")
         return not interrupted
 
 
