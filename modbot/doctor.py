@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -195,9 +194,7 @@ def login_problem(exc: LemmyError, username: str) -> str:
             "Lemmy's web page to read its reason, and fix that on the account (or give "
             "modbot another account)"
         )
-    # the client's LemmyUnavailable says the status in its words only ("... (HTTP 502)")
-    found = re.search(r"\(HTTP (5\d\d)\)", str(exc))
-    status = exc.status or (int(found.group(1)) if found else None)
+    status = exc.status
     if status is not None and status >= 500:
         # one login is sent: the request rate is not the cause, Lemmy (or its proxy) is
         cause = (

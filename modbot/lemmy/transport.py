@@ -124,9 +124,11 @@ class Transient(Exception):
         code: str | None = None,
         *,
         unanswered: bool = True,
+        status: int | None = None,
     ) -> None:
         super().__init__(why)
         self.retry_after, self.code = retry_after, code
+        self.status = status  # the HTTP status, when there was an answer
         # Lemmy may have carried the request out (a timeout after it was sent, a cut
         # answer, a 500 or 504): False when it did not (refused as rate limited, a
         # proxy's 502 or 503, or the connection never opened)
@@ -486,6 +488,7 @@ class Transport:
                         f"{what}: {exc}; not sent again, since Lemmy may have carried it "
                         "out: the next cycle looks on Lemmy whether it did",
                         error=exc.code,
+                        status=exc.status,
                     ) from None
                 if exc.retry_after is not None and exc.retry_after > self.max_backoff:
                     # Retried at max_backoff it would only be refused again (and again,
@@ -498,6 +501,7 @@ class Transport:
                         f"{_again_in(exc.retry_after)}, longer than a request waits "
                         f"({self.max_backoff:g} s); not sent before then: a later cycle tries it",
                         error=exc.code,
+                        status=exc.status,
                     ) from None
                 attempt += 1
                 if attempt > self.retries:
@@ -505,6 +509,7 @@ class Transport:
                         f"{what}: still failing after {self.retries} retries ({exc}); is "
                         "Lemmy up and the request rate (lemmy.requests_per_minute) low enough?",
                         error=exc.code,
+                        status=exc.status,
                     ) from None
                 delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
                 if exc.retry_after is not None:  # within max_backoff (see above)
@@ -602,6 +607,7 @@ class Transport:
                 retry_after(r.headers.get("Retry-After")),
                 code="rate_limit_error",
                 unanswered=False,  # refused before it was carried out
+                status=r.status_code,
             )
         if r.status_code >= 500:
             # 502 and 503 are a proxy's: Lemmy could not be reached (connection refused,
@@ -612,6 +618,7 @@ class Transport:
                 retry_after(r.headers.get("Retry-After")) if r.status_code == 503 else None,
                 code=code,
                 unanswered=r.status_code not in (502, 503),
+                status=r.status_code,
             )
         if r.status_code == 401:
             raise LoggedOut(code)
