@@ -77,7 +77,7 @@ from modbot.model import PROFILE_KINDS, Community, Item, ItemKind, Page, Person,
 from modbot.profiles import community_images, profile_items, site_images
 from modbot.store import Store
 
-__all__ = ["Item", "RepeatCheck", "Source", "parse_time"]
+__all__ = ["Item", "RepeatCheck", "Source", "kept_warnings", "parse_time"]
 
 log = logging.getLogger(__name__)
 
@@ -654,14 +654,7 @@ class Source:
         position), once each; the sweep that resumes it says them with its own."""
         if not self.sweep_in_progress():
             return []
-        kept = json.loads(self.store.get_cursor(self._sweep_warned) or "{}")
-        said, more = list(kept.get("said", [])), int(kept.get("more", 0))
-        if more:
-            said.append(
-                f"{more} more warnings of this sweep's earlier part: in the log of the "
-                "runs that met them"
-            )
-        return said
+        return kept_warnings(self.store.get_cursor(self._sweep_warned), "sweep")
 
     def sweep_comments_not_read(self) -> dict[str, tuple[int, list[int]]]:
         """The posts whose comments the interrupted sweep at the stored position could
@@ -1485,3 +1478,17 @@ class Source:
         wanted = sorted(set(ids) | {item_id}) if retry else [i for i in ids if i != item_id]
         if wanted != ids:
             self.store.set_cursor(name, json.dumps(wanted) if wanted else None)
+
+
+def kept_warnings(kept: str | None, walk: str) -> list[str]:
+    """The warnings an interrupted ``walk`` ("sweep", "store sweep") kept beside its
+    position (JSON: the first ``MAX_KEPT_WARNINGS``, then a count), once each, for the
+    run that resumes it to say with its own."""
+    found = json.loads(kept or "{}")
+    said, more = list(found.get("said", [])), int(found.get("more", 0))
+    if more:
+        said.append(
+            f"{more} more warnings of this {walk}'s earlier part: in the log of the runs "
+            "that met them"
+        )
+    return said

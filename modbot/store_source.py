@@ -65,7 +65,13 @@ from modbot.errors import LemmyError
 from modbot.images import image_refs
 from modbot.lemmy.api import PAGE, LemmyApi
 from modbot.model import ImageRef, Item, Person, StoredFile, Upload, parse_time
-from modbot.source import MAX_KEPT_WARNINGS, MAX_TEXT_READ, MAX_UPLOAD_PAGES, RepeatCheck
+from modbot.source import (
+    MAX_KEPT_WARNINGS,
+    MAX_TEXT_READ,
+    MAX_UPLOAD_PAGES,
+    RepeatCheck,
+    kept_warnings,
+)
 from modbot.store import Store
 
 __all__ = [
@@ -275,14 +281,7 @@ class StoreSource:
         resumes it says them with its own (the files walked then were decided so)."""
         if not self.in_progress():
             return []
-        kept = json.loads(self.store.get_cursor(self._warned) or "{}")
-        said, more = list(kept.get("said", [])), int(kept.get("more", 0))
-        if more:
-            said.append(
-                f"{more} more warnings of this store sweep's earlier part: in the log of the "
-                "runs that met them"
-            )
-        return said
+        return kept_warnings(self.store.get_cursor(self._warned), "store sweep")
 
     def walked(self) -> str:
         """How far the walk is, for a run's summary ("40 of 100 stored files walked"). A
