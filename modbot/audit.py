@@ -175,10 +175,6 @@ class Row:
         return {"id": self.id, **self.record}
 
 
-# The tables every modbot state has had since its first release (``store._SCHEMA``): a
-# file without them is another program's, however its own tables are named.
-
-
 def read_only_connection(path: Path) -> sqlite3.Connection:
     """A connection that reads the state file ``path`` and writes nothing (``modbot
     audit``, ``undo``'s reading, ``healthcheck``): no schema, no journal mode, no file's

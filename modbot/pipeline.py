@@ -54,10 +54,12 @@ from modbot.classify import (
 )
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
+from modbot.errors import LemmyUnavailable
 from modbot.fetch import Resolver
 from modbot.images import image_refs, remote_video
 from modbot.journal import ActionPlan, recover, write_ahead
 from modbot.lemmy import LemmyApi, connect
+from modbot.lemmy.transport import STOPPING
 from modbot.markdown import inert
 from modbot.model import (
     FILE_KINDS,
@@ -329,6 +331,15 @@ class Pipeline:
 
         self.start()
         return self._run(walk, stop=stop, progress=progress)
+
+    def stopped(self, exc: LemmyUnavailable, stop: threading.Event) -> CycleStats:
+        """What the cycle did before a stop (``stop`` set: SIGTERM) gave up a request
+        waiting to be retried (``STOPPING``): its page is read again when the walk
+        resumes. ``exc`` is raised again when it is not that."""
+        if exc.error != STOPPING or not stop.is_set():
+            raise exc
+        log.info("%s", exc)
+        return self.cycle_stats or CycleStats()
 
     def run_batches(
         self,

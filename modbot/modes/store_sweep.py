@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.errors import LemmyUnavailable, SettingsError
-from modbot.lemmy.transport import STOPPING, Transport, sleep_unless_stopped
+from modbot.lemmy.transport import Transport, sleep_unless_stopped
 from modbot.modes.progress import Progress, StopOnSignal
 from modbot.modes.report import reported_if_failed, write_run_report
 from modbot.store_source import DEFAULT_FILES_PER_SECOND, DEFAULT_PAGE, StoreSource, read_admins
 
 if TYPE_CHECKING:
-    from modbot.pipeline import CycleStats, Pipeline
+    from modbot.pipeline import Pipeline
 
 __all__ = ["NEEDS_PICTRS", "store_source", "store_sweep"]
 
@@ -155,13 +155,8 @@ def store_sweep(
 
                 try:
                     stats = pipeline.run_batches(source.batches, stop=stop, progress=tell)
-                except LemmyUnavailable as exc:
-                    if exc.error != STOPPING or not stop.is_set():
-                        raise
-                    # stopped while a page's request waited to be retried: the page is
-                    # read again when the sweep resumes
-                    log.info("%s", exc)
-                    stats = pipeline.cycle_stats or CycleStats()
+                except LemmyUnavailable as exc:  # a stop gave up a request's retries
+                    stats = pipeline.stopped(exc, stop)
         except Exception:
             say_warnings()  # a failed sweep's too, after what it did and before the error
             raise

@@ -11,7 +11,7 @@ from functools import partial
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.errors import LemmyUnavailable
-from modbot.lemmy.transport import STOPPING, Transport
+from modbot.lemmy.transport import Transport
 from modbot.modes.progress import Progress, StopOnSignal
 from modbot.modes.report import reported_if_failed, write_run_report
 from modbot.source import SHOWN_NOT_READ
@@ -110,13 +110,8 @@ def sweep(
             ):
                 try:
                     stats = pipeline.sweep(since, progress=progress, stop=stop)
-                except LemmyUnavailable as exc:
-                    if exc.error != STOPPING or not stop.is_set():
-                        raise
-                    # stopped while a request waited to be retried: its page is read
-                    # again when the sweep resumes
-                    log.info("%s", exc)
-                    stats = pipeline.cycle_stats or CycleStats()
+                except LemmyUnavailable as exc:  # a stop gave up a request's retries
+                    stats = pipeline.stopped(exc, stop)
         except Exception:
             say_warnings()  # a failed sweep's too, after what it did and before the error
             raise
