@@ -8,6 +8,7 @@ PID's: in the container every run is PID 1."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -37,9 +38,18 @@ def replace_file(
         raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     tmp = Path(name)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
+        f = os.fdopen(fd, "wb")  # owns fd from here: closed whatever happens
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    try:
+        with f:
+            # best effort: some network filesystems have no locks (ENOLCK); the write
+            # goes on (and a left-over there is never taken for one: it cannot be locked)
+            with contextlib.suppress(OSError):
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            os.fchmod(f.fileno(), mode)
             write(f)
             f.flush()
             if sync:

@@ -75,3 +75,23 @@ def test_a_file_being_written_or_just_made_is_left_alone(tmp_path: Path):
         write_report(report, [])
     assert temps(tmp_path) == sorted([locked.name, young.name])
     assert other.exists()  # another file's
+
+
+def test_a_filesystem_without_locks_still_gets_its_report(tmp_path, monkeypatch):
+    """Some network filesystems refuse flock (ENOLCK): the report is written all the
+    same, and neither a temporary file nor a file descriptor is left behind."""
+    import errno
+
+    import modbot.replace_file
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(modbot.replace_file.fcntl, "flock", no_locks)
+    report = tmp_path / "report.html"
+    fds = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        write_report(report, [])
+    assert report.read_bytes().startswith(b"<!DOCTYPE html>")
+    assert temps(tmp_path) == []
+    assert len(os.listdir("/proc/self/fd")) == fds
