@@ -36,6 +36,9 @@ CLAIM_PREFIX = "sending private message "  # a notice's claim: this, then the me
 # a timeout, an answer that is not JSON): this, the marker, then the errors. It may have
 # gone all the same (Lemmy stored it, its answer was lost): asked before a resend
 FAILED_PREFIX = "failed: private message "
+# Lemmy's answers to a private message that no later try gets past: the admin's
+# account is gone (purged), or they blocked the bot
+REFUSED_FOR_GOOD = frozenset({"couldnt_find_person", "person_is_blocked"})
 _NO_ANSWER = (None, "bad_answer")  # a LemmyUnavailable's error code when Lemmy did not answer
 # the generation of one admin's idempotency key for one message, once Lemmy answered an
 # error under the one before (target: ``marker to admin_id``, detail: the generation)
@@ -132,6 +135,10 @@ class Notices:
         reached = (self._reached.pop(marker, set()) | self._went_to(marker)) & set(admins)
         sent, errors = len(reached), []
         lost = True  # every failure an answer lost (Lemmy may have stored the message)
+        # Admins Lemmy refused a message to for good (one who blocked the bot, a deleted
+        # account): never tried again, or the notice would be resent every cycle, and
+        # its item decided again each time, for ever.
+        refused: set[int] = set()
         for admin_id in admins:
             if admin_id in reached:  # its copy went before the run sending it stopped
                 continue
@@ -144,10 +151,13 @@ class Notices:
                 errors.append(str(exc))
                 # Lemmy's own answer (an error code, a rate limit) says it stored nothing
                 lost = lost and isinstance(exc, LemmyUnavailable) and exc.error in _NO_ANSWER
-        if sent and errors:
+                if exc.error in REFUSED_FOR_GOOD:
+                    refused.add(admin_id)
+        passing = len(errors) - len(refused)  # failures a later cycle may get past
+        if sent and passing:
             # Failed for some admins only: the notice is not done until they have it, and
-            # its resend (under this marker) must skip those who do.
-            ids = ",".join(str(a) for a in sorted(reached))
+            # its resend (under this marker) must skip those who do, and those refused.
+            ids = ",".join(str(a) for a in sorted(reached | refused))
             self.store.record_action(REACHED_KIND, marker, "kept", ids, self.run_id)
             said = f"private message to {sent} admin(s); failed for {len(errors)}: {errors[0]}"
             for n in claimed:
@@ -162,11 +172,12 @@ class Notices:
             return
         for n in claimed:
             if sent:
+                also = f"; refused for {len(errors)}: {errors[0]}" if errors else ""
                 n.outcome.done_at = self.store.record_action(
-                    "notify", n.key, "done", f"{sent} admin(s)", self.run_id, item=n.key
+                    "notify", n.key, "done", f"{sent} admin(s){also}"[:500], self.run_id, item=n.key
                 )
                 n.outcome.status = "done"
-                n.outcome.detail = f"private message to {sent} admin(s)"
+                n.outcome.detail = f"private message to {sent} admin(s){also}"[:500]
             else:
                 said = "; ".join(errors)
                 self.store.record_action(
@@ -177,7 +188,8 @@ class Notices:
                     self.run_id,
                 )
                 n.outcome.status, n.outcome.detail = "failed", said[:500]
-                n.outcome.retry = True
+                # tried again next cycle, unless Lemmy refused it to every admin for good
+                n.outcome.retry = len(refused) < len(errors)
 
     def sent(
         self, row: dict[str, Any], bot_person_id: int | None, admin_ids: set[int]
