@@ -57,3 +57,30 @@ def test_refused_to_the_only_admin_is_failed_and_not_retried(fake_lemmy, tmp_pat
     client.close()
     store.close()
     assert only.status == "failed" and not only.retry, only.detail
+
+
+@pytest.mark.both_lemmys
+def test_a_message_given_up_to_a_stop_keeps_its_marker(fake_lemmy, tmp_path):
+    """A message whose answer was lost (a 504: Lemmy may have stored it) and whose retry
+    a stop (SIGTERM) gave up: its record keeps the message's marker, so the next run
+    looks for the copy Lemmy may hold before it sends again (a new marker would be a
+    second message). Before, a stop's error was taken for Lemmy's answer."""
+    import threading
+
+    from modbot.actions.notices import FAILED_PREFIX
+
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    target = Target(kind="post", id=post.id, url=f"https://x/post/{post.id}")
+    executor, client, store = executor_for(fake_lemmy, tmp_path, 1, [cast.admin])
+    client.login()
+    client.stop = threading.Event()
+    client.stop.set()  # SIGTERM while the message was on its way
+    fake_lemmy.fail_next(fake_lemmy.api_path("/api/v3/private_message"), status=504)
+    (only,) = executor.execute(target, [PlannedAction("notify_admins", TEXT, {}, "a rule")])
+    executor.flush_notifications()
+    row = store.action("notify", target.key)
+    client.close()
+    store.close()
+    assert only.status == "failed" and "stopping" in only.detail, only.detail
+    assert row["detail"].startswith(FAILED_PREFIX), row

@@ -26,6 +26,7 @@ from typing import Any
 
 from modbot.errors import LemmyError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi
+from modbot.lemmy.transport import STOPPING
 from modbot.model import ActionOutcome
 from modbot.store import Store
 
@@ -39,7 +40,7 @@ FAILED_PREFIX = "failed: private message "
 # Lemmy's answers to a private message that no later try gets past: the admin's
 # account is gone (purged), or they blocked the bot
 REFUSED_FOR_GOOD = frozenset({"couldnt_find_person", "person_is_blocked"})
-_NO_ANSWER = (None, "bad_answer")  # a LemmyUnavailable's error code when Lemmy did not answer
+_NO_ANSWER = (None, "bad_answer", STOPPING)  # Lemmy did not answer (or was not waited for)
 # the generation of one admin's idempotency key for one message, once Lemmy answered an
 # error under the one before (target: ``marker to admin_id``, detail: the generation)
 KEY_KIND = "notify_key"
