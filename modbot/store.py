@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sqlite3
 import stat
 import threading
@@ -187,6 +188,9 @@ def _read_only_filesystem(path: Path) -> bool:
 STATE_TABLES = frozenset({"cursors", "seen", "decisions", "actions"})
 
 
+_OWN_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
+
+
 def _foreign_file_problem(path: Path) -> str | None:
     """Why ``path`` is another program's SQLite file (read only: nothing written, its mode
     kept), or None: no file, an empty one, or a modbot state."""
@@ -201,7 +205,10 @@ def _foreign_file_problem(path: Path) -> str | None:
     except (OSError, sqlite3.Error):
         return None  # said in SQLite's own words when it is opened
     missing = sorted(STATE_TABLES - tables)
-    if tables and missing:
+    # a table modbot never makes, and some of its own missing: another program's. (Only
+    # modbot's tables, some missing: one being made by a modbot process starting beside
+    # this one, which writes the schema a table at a time.)
+    if missing and tables - _OWN_TABLES - {"sqlite_sequence"}:
         return (
             f"{path} is an SQLite file but no modbot state file (it has no "
             f"{' or '.join(missing)} table): a wrong MODBOT_STATE? It was left as it is"

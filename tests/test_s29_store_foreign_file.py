@@ -45,3 +45,17 @@ def test_a_new_or_a_modbot_state_still_opens(tmp_path):
     Store(tmp_path / "new.sqlite3").close()  # the second open: a modbot state
     (tmp_path / "empty.sqlite3").touch()
     Store(tmp_path / "empty.sqlite3").close()
+
+
+def test_a_state_another_modbot_is_making_is_not_taken_for_a_foreign_file(tmp_path):
+    """Two modbot processes starting together on a new volume (the bot and the gate):
+    the first writes the schema a table at a time, the second may find only some of
+    them, all modbot's; it opens the state, not refuses it."""
+    import sqlite3
+
+    path = tmp_path / "state.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.commit()
+    db.close()
+    Store(path).close()
