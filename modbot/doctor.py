@@ -212,7 +212,7 @@ def login_problem(exc: LemmyError, username: str) -> str:
 def before_login(settings: Settings, timeout: float = 5.0) -> str | None:
     """What ``modbot run`` checks before logging in (sockets only, no HTTP request):
     the URL's shape, DNS, the connection, TLS. The first problem in words, or None."""
-    return url_problem(settings.lemmy_url) or first_problem(settings.lemmy_url, timeout)
+    return first_problem(settings.lemmy_url, timeout)  # the URL's shape first
 
 
 def connect_first(pipeline: Pipeline) -> None:
