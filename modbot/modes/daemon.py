@@ -398,14 +398,9 @@ class Daemon:
                 error = database_problem(self.store.path, exc)
             # a poll that went well before its sweep slice failed: what it did (its
             # items, its actions taken) is said here, else in no line of the log
-            polled = f"cycle {self.cycles}: {done[0].summary()}" if done else ""
-            log.error(
-                "cycle %d failed: %s%s",
-                self.cycles,
-                error,
-                f"; its poll: {done[0].summary()}" if done else "",
-            )
-            self._heartbeat(ok=False, error=error, summary=polled)
+            poll = done[0].summary() if done else ""
+            log.error("cycle %d failed: %s%s", self.cycles, error, poll and f"; its poll: {poll}")
+            self._heartbeat(ok=False, error=error, summary=poll and f"cycle {self.cycles}: {poll}")
             # the poll or slice that failed had recorded what it did on its first pages
             # (its actions were taken): counted too, once; a stale one is not this cycle's
             partial = getattr(self.pipeline, "cycle_stats", None)
