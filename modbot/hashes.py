@@ -62,7 +62,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Generic, Literal, TypeVar, cast
+from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import numpy as np
 from PIL import Image
@@ -557,6 +557,28 @@ class HashIndex(Generic[T]):
             return None
         found = self._words[i].astype(">u8").tobytes().hex()
         return IndexMatch(found, d, cast(T, self.payloads[i]))
+
+    def shared_with(self, other: HashIndex[Any]) -> tuple[int, T | None]:
+        """How many of this index's hashes `other` holds too (equal, not merely near;
+        counted once each), and the payload of the first: for the warning that an
+        allow-list and a block-list hold the same image."""
+        if other.kind.name != self.kind.name:
+            return 0, None
+        if self.kind.exact:
+            theirs = other._exact
+            shared = [i for h, i in self._exact.items() if h in theirs]
+        else:
+            # Each row (one hash's words) as one opaque value, so numpy compares rows.
+            row = np.dtype((np.void, self._words.dtype.itemsize * self._words.shape[1]))
+            mine = np.ascontiguousarray(self._words).view(row).ravel()
+            yours = np.ascontiguousarray(other._words).view(row).ravel()
+            found = np.flatnonzero(np.isin(mine, yours))
+            # the first occurrence of each shared hash (a list may repeat a line)
+            _, first = np.unique(mine[found], return_index=True)
+            shared = sorted(int(found[j]) for j in first)
+        if not shared:
+            return 0, None
+        return len(shared), cast(T, self.payloads[min(shared)])
 
 
 def _words(hexes: Sequence[str], digits: int) -> np.ndarray:

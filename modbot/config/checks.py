@@ -544,6 +544,7 @@ class _Checker:
                     "images the peer found bad; to exempt a peer's checked images, subscribe "
                     "to its feed with use: allow-list",
                 )
+        self.check_allowed_and_blocked(hash_lists)
         self.check_checkpoint()
         self.check_deepdanbooru()
         self.check_remote()
@@ -557,6 +558,36 @@ class _Checker:
                 ("rules",), "no rules: modbot will record verdicts but never act", warning=True
             )
         return hash_lists
+
+    def check_allowed_and_blocked(self, loaded: dict[str, HashList]) -> None:
+        """An allow-list wins over every rule: a hash that is also on a list a rule acts
+        by is spared, silently, unless said here (a list of checked images that took in a
+        bad one by mistake, say)."""
+        allowed = [n for n in dict.fromkeys(self.model.exempt.hash_lists) if n in loaded]
+        for name, listed in loaded.items():
+            if name in allowed:
+                continue
+            for allow in allowed:
+                count, line = listed.index.shared_with(loaded[allow].index)
+                if not count:
+                    continue
+                spec = self.model.hash_lists[name]
+                shown = (
+                    spec.file
+                    if os.path.isabs(spec.file)
+                    else os.path.join(os.path.dirname(self.file), spec.file)
+                )
+                also = f" (and {count - 1} more)" if count > 1 else ""
+                self.problems.append(
+                    Problem(
+                        shown,
+                        line if isinstance(line, int) else 1,  # a list's payloads are its lines
+                        f"hash list {name!r}: this hash{also} is also on the allow-list "
+                        f"{allow!r} (exempt.hash_lists), which wins: no rule acts on "
+                        "those images; take it off one of the two lists",
+                        True,
+                    )
+                )
 
     def check_concepts(self) -> None:
         for name in self.model.concepts:
