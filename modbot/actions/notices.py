@@ -152,6 +152,10 @@ class Notices:
                 errors.append(str(exc))
                 # Lemmy's own answer (an error code, a rate limit) says it stored nothing
                 lost = lost and isinstance(exc, LemmyUnavailable) and exc.error in _NO_ANSWER
+                if self.client.api_version == "v4" and _answered(exc):
+                    # 1.0 kept the key though it stored nothing: a resend under it would
+                    # be answered 422 ("done") and never reach this admin
+                    key.spent()
                 if exc.error in REFUSED_FOR_GOOD:
                     refused.add(admin_id)
         passing = len(errors) - len(refused)  # failures a later cycle may get past
@@ -246,6 +250,13 @@ def claimed_marker(row: dict[str, Any]) -> str | None:
     if row.get("status") == "failed" and detail.startswith(FAILED_PREFIX):
         return detail[len(FAILED_PREFIX) :].split(": ", 1)[0]
     return None
+
+
+def _answered(exc: LemmyError) -> bool:
+    """Whether Lemmy itself answered ``exc``'s error under the request's key (a 400 with
+    its code). A rate limit or a 5xx with its code is not: the client spent that key
+    already, retrying (``v4._act``); a lost answer keeps it (Lemmy may have acted)."""
+    return not isinstance(exc, LemmyUnavailable) and exc.error is not None
 
 
 def _key(marker: str, admin_id: int, generation: int = 0) -> str:
