@@ -104,6 +104,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+    from classifier.verdict import Verdict
     from modbot.config.policy import Policy
     from modbot.config.settings import Settings
     from modbot.store import Store
@@ -138,7 +139,8 @@ HASH_DECODES = 2  # perceptual hashes decoded at once (each holds a decoded imag
 RECORD_RESERVE_S = 0.25
 # files in a row the classifier gave no verdict on (unavailable, failed), none since,
 # for /healthz to say the gate is not ok (503): every file then gets gate.on_timeout,
-# while one file it fails on alone (a hostile one) is followed by verdicts
+# while one file it fails on alone (a hostile one) is followed by verdicts. A file every
+# worker refused itself (over their size limit) is not one: the workers answered.
 NO_VERDICT_UNHEALTHY = 5
 CLASSIFIER_FAILED = (CLASSIFIER_UNAVAILABLE, "classifier_error")  # ``Judged.skipped``
 INCOMING = "incoming"
@@ -1088,7 +1090,8 @@ class Gate:
         if task is not None:
             self._classifying.release()
             return task
-        new = asyncio.create_task(judge(self.engine, self.state, sha256, data))
+        asked = _Asked(self.engine)
+        new = asyncio.create_task(judge(asked, self.state, sha256, data))
         self._verdicts[sha256] = new
         hold.task = new
 
@@ -1098,7 +1101,9 @@ class Gate:
             if t.cancelled() or t.exception() is not None:
                 return
             judged = t.result()
-            if judged.verdict is not None:
+            if judged.verdict is not None or asked.refused_the_file:
+                # a file every worker refused (over their size limit) is the file's
+                # fault: the workers answered, so /healthz does not count it against them
                 self._failed_in_a_row = 0
             elif judged.skipped in CLASSIFIER_FAILED:  # for /healthz
                 self._failed_in_a_row += 1
@@ -1369,6 +1374,39 @@ class Gate:
         # an accepted file's record gives way first when writes pile up (a locked state
         # file): the evidence of refusals keeps the room
         await self.state.record(record, wait, spare=answer.outcome == ACCEPTED)
+
+
+class _Asked:
+    """The classifier as ``judge`` asks it for one file, noting whether every worker
+    refused the file itself (``RemoteRequestRefused``: over their size limit, or another
+    refusal of the image), which ``judge`` reports as any ``classifier_error``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.refused_the_file = False
+
+    @property
+    def concept_version(self) -> str | None:
+        return self.engine.concept_version
+
+    @property
+    def random_weights(self) -> bool | None:
+        return self.engine.random_weights
+
+    async def ready(self) -> str | None:
+        return await self.engine.ready()
+
+    async def classify(self, data: bytes) -> Verdict:
+        from classifier.remote import RemoteRequestRefused
+
+        try:
+            return await self.engine.classify(data)
+        except RemoteRequestRefused:
+            self.refused_the_file = True
+            raise
+
+    def close(self) -> None:  # the gate's engine is closed by its owner, not per file
+        pass
 
 
 def _decoded_allow_lists(policy: Policy) -> bool:
