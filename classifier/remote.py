@@ -7,7 +7,9 @@ and offers what a local ``Engine`` does (``classify``, ``classify_many``, ``subm
     engine.check()                    # at start: a refused token is a configuration error
     verdict = await engine.classify(data)
 
-Workers are tried in the order given: a connection error, a timeout, a 5xx, a 429, an
+Workers are tried in the order given, each given its share of the time left (the last
+one all of it: one that never answers leaves the next time to): a connection error, a
+timeout, a 5xx, a 429, an
 answer over ``MAX_ANSWER`` (not read further) or a 200 that is not a verdict (a proxy's
 page, or a verdict ``check_verdict`` refuses: on another image than the one sent, without
 a score for a concept asked, a label its score disagrees with, a score on another
@@ -287,7 +289,8 @@ class RemoteEngine:
     ) -> Verdict:
         """The verdict for one image's bytes, from the first worker that answers.
         ``timeout``: the whole time this image may take, failovers included, from when
-        it is sent (not its wait for one of the ``concurrency`` slots)."""
+        it is sent (not its wait for one of the ``concurrency`` slots); each worker
+        still to be asked gets its share of the time left, the last one all of it."""
         return await asyncio.wrap_future(self.submit(data, media_type=media_type, timeout=timeout))
 
     def submit(
@@ -659,7 +662,7 @@ class RemoteEngine:
                 await asyncio.sleep(wait)
                 now = time.monotonic()
                 ready = [w for w in left if w.down_until <= now]
-            for worker in ready:
+            for index, worker in enumerate(ready):
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     errors.setdefault(worker.url, "no time left")
@@ -667,8 +670,12 @@ class RemoteEngine:
                 if tried:
                     self.stats["failovers"] += 1
                 tried += 1
+                # each worker still to be asked gets its share of the time left, the
+                # last one all of it: one that takes the image and never answers (its
+                # GPU hung) would otherwise leave the next, healthy one no time at all
+                share = remaining / (len(ready) - index)
                 try:
-                    answer = await self._send(worker, method, path, body, headers, remaining)
+                    answer = await self._send(worker, method, path, body, headers, share)
                 except _Refused as exc:
                     errors[worker.url] = refused[worker.url] = str(exc)
                     continue
