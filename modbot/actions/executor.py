@@ -81,7 +81,9 @@ class Executor:
 
     def __post_init__(self) -> None:
         self.valve = Valve(self.store, dry_run=self.dry_run)
-        self.notices = Notices(self.client, self.store, self.run_id, dry_run=self.dry_run)
+        self.notices = Notices(
+            self.client, self.store, self.run_id, dry_run=self.dry_run, clock=self.clock
+        )
 
     # ------------------------------------------------------------------ entry points
     def execute(self, target: Target, actions: list[PlannedAction]) -> list[ActionOutcome]:

@@ -13,14 +13,18 @@ never carried out, and the next one is recorded (``KEY_KIND``) before the retry 
 sent, so a resend after a kill in the backoff goes under a key Lemmy has not seen. A
 message that went to some admins and failed for others is not done: the admins it went
 to are recorded (``REACHED_KIND``), and the next cycle sends it, under its marker, to
-the others only."""
+the others only. An admin Lemmy refuses for good is left out (``REFUSED_FOR_GOOD``; on
+1.0 ``PMS_OFF`` once it lasted), so no notice is tried for ever."""
 
 from __future__ import annotations
 
 import bisect
 import hashlib
 import itertools
+import logging
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +36,8 @@ from modbot.store import Store
 
 __all__ = ["CLAIM_PREFIX", "FAILED_PREFIX", "Notice", "Notices", "claimed_marker"]
 
+log = logging.getLogger(__name__)
+
 CLAIM_PREFIX = "sending private message "  # a notice's claim: this, then the message's marker
 # a notice whose message failed for every admin with no answer of Lemmy's (a proxy's page,
 # a timeout, an answer that is not JSON): this, the marker, then the errors. It may have
@@ -40,6 +46,16 @@ FAILED_PREFIX = "failed: private message "
 # Lemmy's answers to a private message that no later try gets past: the admin's
 # account is gone (purged), or they blocked the bot
 REFUSED_FOR_GOOD = frozenset({"couldnt_find_person", "person_is_blocked"})
+# Lemmy 1.0's answer to a message for an admin who turned private messages off; also its
+# answer when the insert failed (a passing fault), so it is taken for lasting only once
+# it was given to that admin on LASTING_CYCLES cycles in a row spanning LASTING_S, no
+# message reaching them between (the count: PMS_OFF_KIND, target: the admin's id,
+# detail: the count, done_at: the first of them). Until then the notice is tried again
+# each cycle; after, that admin is left out of it, and each later message is tried once.
+PMS_OFF = "couldnt_create"
+PMS_OFF_KIND = "notify_pms_off"
+LASTING_CYCLES = 3
+LASTING_S = 3600.0
 _NO_ANSWER = (None, "bad_answer", STOPPING)  # Lemmy did not answer (or was not waited for)
 # the generation of one admin's idempotency key for one message, once Lemmy answered an
 # error under the one before (target: ``marker to admin_id``, detail: the generation)
@@ -69,9 +85,20 @@ class Notice:
 class Notices:
     """The notices of one run (``run_id``)."""
 
-    def __init__(self, client: LemmyApi, store: Store, run_id: str, *, dry_run: bool) -> None:
+    def __init__(
+        self,
+        client: LemmyApi,
+        store: Store,
+        run_id: str,
+        *,
+        dry_run: bool,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.client, self.store, self.run_id, self.dry_run = client, store, run_id, dry_run
+        self.clock = clock
         self.queue: list[Notice] = []
+        # the admins a PMS_OFF answer was counted for in this flush: once a cycle each
+        self._counted: set[int] = set()
         self._messages = 0  # admin messages sent by this run (their markers)
         # a killed run's message (its marker) -> the admins the bot's sent messages show
         # with a copy of it: its resend goes to the others only
@@ -83,6 +110,7 @@ class Notices:
     def flush(self, admins: list[int]) -> None:
         """Send the queued notices to ``admins``: one private message each."""
         notices, self.queue = self.queue, []
+        self._counted = set()
         if not notices:
             return
         if not admins:  # the bot is the only admin: a dry run says so too
@@ -148,6 +176,7 @@ class Notices:
                 self.client.private_message(admin_id, content, key=key)
                 sent += 1
                 reached.add(admin_id)
+                self._reached_admin(admin_id)
             except LemmyError as exc:
                 errors.append(str(exc))
                 # Lemmy's own answer (an error code, a rate limit) says it stored nothing
@@ -158,6 +187,11 @@ class Notices:
                     key.spent()
                 if exc.error in REFUSED_FOR_GOOD:
                     refused.add(admin_id)
+                elif exc.error == PMS_OFF and self.client.api_version == "v4":
+                    lasting = self._pms_off(admin_id)
+                    if lasting is not None:
+                        refused.add(admin_id)
+                        errors[-1] = f"{exc} ({lasting})"
         passing = len(errors) - len(refused)  # failures a later cycle may get past
         if sent and passing:
             # Failed for some admins only: the notice is not done until they have it, and
@@ -195,6 +229,42 @@ class Notices:
                 n.outcome.status, n.outcome.detail = "failed", said[:500]
                 # tried again next cycle, unless Lemmy refused it to every admin for good
                 n.outcome.retry = len(refused) < len(errors)
+
+    def _pms_off(self, admin_id: int) -> str | None:
+        """Lemmy answered ``PMS_OFF`` to a message for ``admin_id``: counted (once a
+        cycle); why it is taken for lasting (the admin turned private messages off), or
+        None while it may be a passing fault."""
+        row = self.store.action(PMS_OFF_KIND, str(admin_id))
+        detail = str(row["detail"]) if row else ""
+        count = int(detail) if detail.isdigit() else 0
+        now = self.clock()
+        first = float(row["done_at"]) if row and count else now  # 0: reached since
+        if admin_id not in self._counted:
+            self._counted.add(admin_id)
+            count += 1
+            self.store.record_action(
+                PMS_OFF_KIND, str(admin_id), "kept", str(count), self.run_id, at=first
+            )
+        if count < LASTING_CYCLES or now - first < LASTING_S:
+            return None
+        since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(first))
+        why = (
+            f"admin {admin_id}: Lemmy answered {PMS_OFF} on {count} cycles since {since}, "
+            "none reaching them: taken for private messages off in their settings "
+            "(Lemmy 1.0's answer to that); not tried again for this message"
+        )
+        log.warning(
+            "%s. Each new message is still tried once; ask them to turn private messages "
+            "on (if every admin is refused, check the bot account's own setting)",
+            why,
+        )
+        return why
+
+    def _reached_admin(self, admin_id: int) -> None:
+        """A message reached ``admin_id``: a ``PMS_OFF`` count for them starts afresh."""
+        row = self.store.action(PMS_OFF_KIND, str(admin_id))
+        if row and row["detail"] != "0":
+            self.store.record_action(PMS_OFF_KIND, str(admin_id), "kept", "0", self.run_id)
 
     def sent(
         self, row: dict[str, Any], bot_person_id: int | None, admin_ids: set[int]
