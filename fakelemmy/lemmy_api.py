@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from fakelemmy.params import ApiError, Body, Query, not_found
+from fakelemmy.pictrs import alias_of_local_url
 from fakelemmy.state import (
     Comment,
     Community,
@@ -819,14 +820,7 @@ class LemmyApi:
             # `remove_user_data`, called whether `ban` is true or false: an unban with
             # remove_data removes too (0.19.6 to 0.19.20; lemmy-js-client's "false means
             # restore" was lemmy#4845's, reverted before 0.19.6)
-            for post in self.state.posts.values():
-                if post.creator_id == person.id:
-                    post.removed = True
-            for comment in self.state.comments.values():
-                if comment.creator_id == person.id:
-                    comment.removed = True
-            self._delete_uploads(person)
-            self._remove_led_communities(person)
+            self._remove_user_data(person)
         self.modlog(
             "ban" if ban else "unban",
             admin,
@@ -837,16 +831,65 @@ class LemmyApi:
         )
         return {"person_view": self.views.person_view(person), "banned": ban}
 
-    def _remove_led_communities(self, person: Person) -> None:
-        """`remove_user_data` (0.19.6-0.19.10): every community whose first moderator
+    def _patch(self) -> int:
+        """The 0.19 patch release the fake answers as ("0.19.9" -> 9): what a ban's
+        remove_data takes changed within 0.19."""
+        parts = self.fake.version.split("-", 1)[0].split(".")
+        return int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
+
+    def _purge_url(self, url: str | None) -> None:
+        """`purge_image_from_pictrs` (api_common/src/request.rs, 0.19.9-0.19.20): pict-rs
+        purges the file of a local image URL, every alias of it; Lemmy's `local_image`
+        row stays (0.19 deletes none there, so `list_all_media` still lists it)."""
+        alias = alias_of_local_url(self.fake.url, url)
+        if alias is not None:
+            self.fake.purge_alias(alias)
+
+    def _remove_user_data(self, person: Person) -> None:
+        """`remove_user_data` (api_common/src/utils.rs). 0.19.5-0.19.10 purge from pict-rs
+        (the whole file, whoever else shows it) the avatar, the banner and the url and
+        thumbnail of each post whose url holds "pictrs/image" (any instance's), and unset
+        those posts' url and thumbnail; other uploads stay. 0.19.11+ purge nothing: they
+        delete the alias of every upload of the person (`delete_local_user_images`,
+        whose `local_image` rows stay). Every version unsets avatar, banner and bio and
+        removes all posts and comments; 0.19.10+ the private messages too."""
+        old = self._patch() <= 10
+        if old:
+            self._purge_url(person.avatar)
+            self._purge_url(person.banner)
+        person.avatar = person.banner = person.bio = None
+        for post in self.state.posts.values():
+            if post.creator_id != person.id:
+                continue
+            post.removed = True
+            if old and post.url is not None and "pictrs/image" in post.url:
+                self._purge_url(post.url)
+                self._purge_url(post.thumbnail_url)
+                post.url = post.thumbnail_url = None
+        if not old:
+            for upload in list(self.state.uploads.values()):
+                if upload.person_id == person.id:
+                    self.state.delete_alias(upload.alias)
+        self._remove_led_communities(person, purge=old)
+        for comment in self.state.comments.values():
+            if comment.creator_id == person.id:
+                comment.removed = True
+        if self._patch() >= 10:
+            for message in self.state.private_messages:
+                if message.creator_id == person.id:
+                    message.removed = True
+
+    def _remove_led_communities(self, person: Person, *, purge: bool) -> None:
+        """`remove_user_data`: every community whose first moderator
         (`get_community_first_mods`: the earliest made one) is the banned person is
-        removed, with no modlog row, its icon and banner purged from pict-rs (the whole
-        file, whoever uploaded it) and unset. 0.19.11+ unsets them without the purge."""
+        removed, with no modlog row, its icon and banner unset; 0.19.6-0.19.10 purge them
+        from pict-rs first (the whole file, whoever uploaded it), 0.19.11+ do not."""
         for community in self.state.communities.values():
             if community.moderators[:1] == [person.id] and not community.purged:
                 community.removed = True
-                for url in (community.icon, community.banner):
-                    self.fake.purge_local_image(url)
+                if purge:
+                    self._purge_url(community.icon)
+                    self._purge_url(community.banner)
                 community.icon = community.banner = None
 
     def ban_from_community(self, ctx: Ctx) -> dict:
