@@ -297,6 +297,7 @@ def _markdown_refs(
     an image). Those no reader of lemmy-ui sees are checked after the others
     (``_dedupe``): they must not take a shown image's place within
     ``fetch.max_images_per_item``."""
+    text = _normalized(text)
     found = list(_located_images(text, _definitions(text)))
     code = _code_ranges(text) if found else []
     for at, (url, title, footnote) in found:
@@ -311,6 +312,18 @@ def _markdown_refs(
         if ref is None or _is_custom_emoji(ref, title, instance_url, emojis):
             continue
         yield ref, unshown
+
+
+_NEWLINES = re.compile(r"\r\n?")
+
+
+def _normalized(text: str) -> str:
+    """The text as markdown-it parses it (its ``normalize`` rule): ``\\r\\n`` and a lone
+    ``\\r`` are line ends like ``\\n`` (else a definition written with Windows line
+    ends is no definition here, and its image is missed), NUL is U+FFFD."""
+    if "\r" in text:
+        text = _NEWLINES.sub("\n", text)
+    return text.replace("\0", "\ufffd") if "\0" in text else text
 
 
 # (destination, title, whether it is a footnote's, which markdown-it shows as no image)
@@ -361,7 +374,8 @@ def data_images(item: Item, *, instance_url: str) -> dict[str, str]:
     if item.kind not in _TEXT_KINDS or "data" not in item.text.lower():
         return {}
     found = {}
-    for _at, (url, _title, _footnote) in _located_images(item.text, _definitions(item.text)):
+    text = _normalized(item.text)
+    for _at, (url, _title, _footnote) in _located_images(text, _definitions(text)):
         if data_uri := _data_uri(_unescape(url), instance_url):
             found[data_reference(data_uri)] = data_uri.strip(" \t\n")
     return found
