@@ -510,7 +510,8 @@ class AdminReports:
 
 
 class Gate:
-    """The gate's state and its ASGI app (``.app``). ``close()`` stops its reports."""
+    """The gate's state and its ASGI app (``.app``). ``close()`` settles its waiting
+    records, then stops its threads."""
 
     def __init__(
         self,
@@ -592,9 +593,13 @@ class Gate:
         self.feeds.start()
 
     def close(self) -> None:
+        # the records waiting first (written, or logged whole: a bounded wait), then the
+        # threads (up to 30 s each: a report's cursor write waits for a locked state
+        # file too); the other way round, SIGKILL at the end of the stop's grace period
+        # lost a waiting record without a trace
+        self.state.close()
         self.reports.stop()
         self.feeds.stop()
-        self.state.close()
 
     def reload(self, policy: Policy) -> str | None:
         """Decide with ``policy`` (the rules file read again) from the next file on: its
