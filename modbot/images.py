@@ -274,8 +274,9 @@ def _absolute(url: str, instance_url: str) -> str:
 _CONTAINERS = r"(?:[ \t]*+(?:>|[-+*](?=[ \t])|[0-9]{1,9}[.)](?=[ \t])))*+"
 _NEXT_LINE = r"[ \t]*+(?:\n(?:[ \t]*+>)*+[ \t]*+)?"
 # A label may run over lines (not over a blank one; a block quote's lines carry their
-# ">", taken off by ``_label``); it ends at its first "]", as markdown-it's does.
-_LABEL = r"(?:[^\]\[\n]|\n(?![ \t>]*+\n))"
+# ">", taken off by ``_label``); it ends at its first unescaped "]", as markdown-it's
+# does (``[a\]b]: url`` defines ``a\]b``), and an unescaped "[" is no label.
+_LABEL = r"(?:[^\]\[\n\\]|\\[^\n]|\\?\n(?![ \t>]*+\n))"
 _REF_DEF = re.compile(
     rf"^{_CONTAINERS}[ \t]*+\[(?P<label>{_LABEL}{{1,999}}+)\]:{_NEXT_LINE}"
     r"(?:<(?P<angle>[^>\n]*)>|(?P<bare>[^ \x00-\x1f\x7f]++))"
