@@ -136,6 +136,7 @@ def _dct_matrix(n: int) -> np.ndarray:
 
 
 _DCT32 = _dct_matrix(32)
+_MAX_RESIZED_SIDE = 65_536  # see perceptual_hash
 
 
 def perceptual_hash(image: bytes | Image.Image) -> str:
@@ -157,7 +158,17 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
         img = image
     else:
         raise TypeError(f"perceptual_hash wants bytes or a PIL image, not {type(image).__name__}")
-    pixels = np.asarray(img.convert("L").resize((32, 32), Image.Resampling.LANCZOS), float)
+    grey = img.convert("L")
+    # Pillow's Lanczos filter table for a resize to 32 px takes ~48 bytes per pixel of
+    # a side (a 10-million-pixel side: 480 MB), and past ~45 million it is refused with
+    # a MemoryError: a long thin image of a few kB would never get a hash, and be tried
+    # again forever. Such a side is shrunk in whole steps first (a box average); no
+    # side a JPEG, WebP or GIF can have is that long, so ordinary images hash as the
+    # imagehash library hashes them.
+    steps = (-(-grey.width // _MAX_RESIZED_SIDE), -(-grey.height // _MAX_RESIZED_SIDE))
+    if steps != (1, 1):
+        grey = grey.reduce(steps)
+    pixels = np.asarray(grey.resize((32, 32), Image.Resampling.LANCZOS), float)
     low = (_DCT32 @ pixels @ _DCT32.T)[:8, :8]
     bits = (low > np.median(low)).flatten()
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
