@@ -647,14 +647,19 @@ def _unescape(url: str) -> str:
 
 
 _QUOTE_MARKERS = re.compile(r"\n[ \t]*+(?:>[ \t]*+)*+")
+# JavaScript's \s, which markdown-it's normalizeReference folds: not Python's white
+# space (no \x1c-\x1f, no \x85; \ufeff is one)
+_JS_SPACES = re.compile("[\t\n\v\f\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+")
 
 
 def _label(label: str) -> str:
-    """A label as markdown-it matches it: white space folded, case folded, a block
-    quote's ``>`` at the start of each of its lines taken off."""
+    """A label as markdown-it matches it (normalizeReference): white space folded to
+    one space and trimmed, ``toLowerCase().toUpperCase()`` (not ``casefold()``: to
+    markdown-it dotless i and ``I`` are one label), a block quote's ``>`` at the start of
+    each of its lines taken off."""
     if "\n" in label:
         label = _QUOTE_MARKERS.sub(" ", label)
-    return " ".join(label.split()).casefold()
+    return _JS_SPACES.sub(" ", label).strip(" ").lower().upper()
 
 
 def _unquote_title(title: str | None) -> str | None:
