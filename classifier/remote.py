@@ -37,7 +37,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -81,6 +81,7 @@ REFUSED_BACKOFF = 300.0  # a worker that refuses the token: a configuration erro
 # round trip each); then first again, to see whether it was fixed.
 UNACCEPTED_RETRY = 60.0
 RETRY_WAIT = 2.0  # how long one image waits for a worker to come out of its backoff
+SEEN_VERSIONS = 8  # concept versions remembered of each worker
 MAX_ANSWER = 1 << 20  # bytes of one answer: a verdict is a few KB; more is a broken worker
 # A margin is a similarity (-1..1, give or take fp16's rounding) less a threshold
 # (-1..1); a similarity is within -1..1. Past these a score is on another scale.
@@ -171,8 +172,22 @@ class _Worker:
     unaccepted_logged: float = -REFUSED_BACKOFF  # said it refuses the concepts sent
     unaccepted_until: float = 0.0  # monotonic time: asked after the others until then
     version: str | None = None
+    # the concept versions it served, the latest last (at most SEEN_VERSIONS): one seen
+    # before coming back is several workers behind its address, by turns
+    seen: dict[str, None] = field(default_factory=dict)
+    by_turns_logged: float = -REFUSED_BACKOFF
     random_weights: bool = False  # its model's, as it last said
     last_error: str = ""
+
+    def serves(self, version: str) -> bool:
+        """Notes ``version`` as its latest; whether it had served it before."""
+        before = version in self.seen
+        self.seen.pop(version, None)
+        self.seen[version] = None
+        while len(self.seen) > SEEN_VERSIONS:
+            del self.seen[next(iter(self.seen))]
+        self.version = version
+        return before
 
     def failed(self, max_backoff: float) -> None:
         now = time.monotonic()
@@ -520,9 +535,22 @@ class RemoteEngine:
         worker.random_weights = random_weights
         if worker.version == version:
             return
-        worker.version = version
+        # several workers behind one address (a load balancer, a rolling upgrade) answer
+        # with their versions by turns: said once every 5 minutes, not once per image
+        back = worker.serves(version)
+        if back and time.monotonic() - worker.by_turns_logged >= REFUSED_BACKOFF:
+            worker.by_turns_logged = time.monotonic()
+            log.warning(
+                "classifier worker %s answers with concept versions %s by turns: the "
+                "workers behind that address run different models or concepts, and their "
+                "verdicts differ (each is recorded with its own); give them all the same "
+                "(said at most every 5 minutes)",
+                worker.url,
+                ", ".join(worker.seen),
+            )
         if self.concept_version is None or worker is self._version_from:
-            if self.concept_version is not None:  # that worker now runs another model or concepts
+            # that worker now runs another model or concepts (said once a version)
+            if self.concept_version is not None and not back:
                 log.warning(
                     "classifier worker %s now serves concept version %s (%s), was %s: "
                     "verdicts cached before are not reused",
@@ -533,13 +561,13 @@ class RemoteEngine:
                 )
             self.concept_version, self.model, self.random_weights = version, model, random_weights
             self._version_from = worker
-            if random_weights and self.allow_random_weights:
+            if random_weights and self.allow_random_weights and not back:
                 log.warning(
                     "classifier worker %s runs %s with RANDOM WEIGHTS: its verdicts mean nothing",
                     worker.url,
                     model,
                 )
-        elif version != self.concept_version:
+        elif version != self.concept_version and not back:
             log.warning(
                 "classifier workers disagree: %s serves concept version %s (%s), the "
                 "first one %s (%s); give every worker the same model and concepts, or "
