@@ -80,7 +80,8 @@ def add_parser(subparsers: Any) -> None:
         help="refuse nothing: decide and record every file as usual, but answer pict-rs 200 "
         "(store it); what would have been refused is in the log, /healthz and `modbot report` "
         "(records marked dry_run, the reject action planned); the admins get no private "
-        "message (their report is in the log)",
+        "message (their report is in the log; the live gate's reports, in the same state "
+        "file, are left to it)",
     )
     p.add_argument(
         "--upload-timeout",

@@ -320,7 +320,9 @@ class AdminReports:
     the gate is no dry run; else the log only). The time of the last report is kept in the state file, so a restart
     does not send another at once; and the newest gate record a report counted, so the
     files an earlier run (``run_id`` is this one's) had not told when it stopped (SIGTERM,
-    kill -9, a crash) are read back from their records and told with the next report."""
+    kill -9, a crash) are read back from their records and told with the next report.
+    A dry run writes neither (its report, in the log, tells nobody), reads back no
+    earlier run's files, and no live run reads back its files (it stored them all)."""
 
     CURSOR = "gate:admin_report"
     TOLD = "gate:admin_report_told"  # row id of the newest gate record a report counted
@@ -338,6 +340,7 @@ class AdminReports:
         self.sent = 0  # messages sent (counter for /healthz)
         self.failed = 0
         self._retry_at = 0.0  # monotonic: not before, after a report that failed
+        self._dry_run_last = 0.0  # a dry run's last report: its own, never the state's
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -380,7 +383,9 @@ class AdminReports:
         for _, record in self.store.gate_window(since, after_id=told):
             gate = record.get("gate") or {}
             outcome = gate.get("outcome")
-            if record.get("run_id") == self.run_id:
+            # a dry run's files were stored, whatever it says they got: not told as
+            # refused or unchecked by the live gate
+            if record.get("run_id") == self.run_id or record.get("dry_run"):
                 continue
             if outcome not in (ALLOWED_WITHOUT_VERDICT, REFUSED_WITHOUT_VERDICT):
                 continue
@@ -399,7 +404,9 @@ class AdminReports:
 
     def _loop(self) -> None:
         try:
-            self.recover()
+            # a dry run tells nobody: the files the live gate has still to tell stay its
+            if not self.dry_run:
+                self.recover()
         except Exception:  # the records stay: the next start reads them again
             log.exception("the gate's earlier records could not be read for the admins' report")
         while not self._stop.wait(REPORT_CHECK_S):
@@ -411,7 +418,10 @@ class AdminReports:
     def flush(self) -> None:
         if time.monotonic() < self._retry_at:
             return
-        last = float(self.store.get_cursor(self.CURSOR) or 0)
+        if self.dry_run:  # its report is in the log only: the live gate's cursors stay
+            last = self._dry_run_last
+        else:
+            last = float(self.store.get_cursor(self.CURSOR) or 0)
         if time.time() - last < self.every_s:
             return
         with self.lock:
@@ -435,9 +445,10 @@ class AdminReports:
             # a private message changes Lemmy: the bot's dry run plans its messages and
             # sends none, and so does the gate's
             log.warning("admin report (dry run: not sent, in this log only): %s", text)
-        else:
-            log.warning("admin report: %s", text)
-        if self.settings is not None and not self.dry_run:
+            self._dry_run_last = time.time()
+            return
+        log.warning("admin report: %s", text)
+        if self.settings is not None:
             try:
                 told = self._send(text)
             except Exception:
