@@ -129,6 +129,7 @@ MODLOG_NO_OTHER_PERSON = (
 )
 FETCH_LIMIT_MAX = 50
 MAX_PAGE = 100  # Lemmy 0.19.15+
+DELETED_TEXT = "*Permanently Deleted*"  # DELETED_REPLACEMENT_TEXT (db_schema/src/utils.rs)
 
 
 def incorrect_login() -> ApiError:
@@ -746,14 +747,37 @@ class LemmyApi:
         person = self.state.persons.get(person_id)
         if person is None or person.purged:
             raise ApiError(400, "couldnt_find_person")
-        self._delete_uploads(person)
+        # `purge_user_account` (api_common/src/utils.rs, 0.19.9-0.19.20): the person row
+        # is kept (deleted, then banned), so a second purge succeeds too. In its order:
+        # every upload's alias deleted (`delete_local_user_images`: rows stay), the
+        # avatar and banner purged (their own upload is gone by then: nothing to purge),
+        # each pict-rs image post's url and thumbnail purged and unset, every comment
+        # and post permanently deleted (text replaced, kept as deleted), the mod teams
+        # left, the profile cleared (`Person::delete_account`).
+        for upload in list(self.state.uploads.values()):
+            if upload.person_id == person.id:
+                self.state.delete_alias(upload.alias)
+        self._purge_url(person.avatar)
+        self._purge_url(person.banner)
+        when = now()
         for post in self.state.posts.values():
-            if post.creator_id == person.id and not post.purged:
-                self._purge_post(post)
+            if post.creator_id == person.id and post.url and "pictrs/image" in post.url:
+                self._purge_url(post.url)
+                self._purge_url(post.thumbnail_url)
+                post.url = post.thumbnail_url = None
         for comment in self.state.comments.values():
             if comment.creator_id == person.id:
-                comment.purged = True
-        person.purged = True
+                comment.content, comment.deleted, comment.updated = DELETED_TEXT, True, when
+        for post in self.state.posts.values():
+            if post.creator_id == person.id:
+                post.name = post.body = DELETED_TEXT
+                post.url, post.deleted, post.updated = None, True, when
+        for community in self.state.communities.values():
+            if person.id in community.moderators:
+                community.moderators.remove(person.id)
+        person.display_name = person.avatar = person.banner = person.bio = None
+        person.deleted = person.banned = True  # purge/person.rs: `banned` only, no expiry
+        person.updated = when
         self._drop_tokens(person)
         self.modlog("purge_person", admin, person.id, ctx.body.str("reason"))
         return {"success": True}
@@ -772,12 +796,6 @@ class LemmyApi:
         for token, owner in list(self.state.tokens.items()):
             if owner == person.id:
                 del self.state.tokens[token]
-
-    def _delete_uploads(self, person: Person) -> None:
-        for upload in list(self.state.uploads.values()):
-            if upload.person_id == person.id and not upload.deleted:
-                self.fake.purge_alias(upload.alias)
-                upload.listed = False
 
     def _expires(self, ctx: Ctx) -> datetime | None:
         expires = ctx.body.int("expires")

@@ -564,7 +564,8 @@ def test_purge_comment_and_person(fake_lemmy, photos):
     assert bot.post("/api/v3/admin/purge/person", json={"person_id": cast.alice.id}).json() == {
         "success": True
     }
-    assert fake_lemmy.person(cast.alice.id).purged and fake_lemmy.post(post.id).purged
+    # 0.19 keeps the person and the post, deleted (purge_user_account)
+    assert fake_lemmy.person(cast.alice.id).deleted and fake_lemmy.post(post.id).deleted
     assert not fake_lemmy.image_exists(upload.alias)
 
 

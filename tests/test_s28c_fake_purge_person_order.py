@@ -46,9 +46,9 @@ def test_purge_person_refuses_in_lemmys_order(fake_lemmy):
     # then the read: an unknown id passes the rank check and is not found
     missing = (400, "couldnt_find_person") if lemmy.api_version == "v3" else (404, "not_found")
     assert purge(bot, lemmy, unknown) == missing
-    assert not lemmy.person(cast.admin.id).purged and not lemmy.person(cast.bob.id).purged
+    assert not lemmy.person(cast.admin.id).deleted and not lemmy.person(cast.bob.id).deleted
     assert lemmy.modlog == []
     # and a person the bot outranks is purged
     assert purge(bot, lemmy, cast.bob.id) == (200, "")
-    assert lemmy.person(cast.bob.id).purged
+    assert lemmy.person(cast.bob.id).deleted  # Lemmy keeps the row, deleted and banned
     assert [a.action for a in lemmy.modlog] == ["purge_person"]
