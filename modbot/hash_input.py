@@ -11,11 +11,12 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from modbot.errors import ImageHashError
 
-__all__ = ["FORMATS", "MAX_PIXELS", "bomb_refused", "decoding", "open_image"]
+__all__ = ["FORMATS", "MAX_PIXELS", "bomb_refused", "decoding", "eight_bit", "open_image"]
 
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")  # as classifier/preprocess.py
 MAX_PIXELS = 64_000_000
@@ -32,6 +33,21 @@ def open_image(data: bytes | bytearray | memoryview) -> Image.Image:
             f"{img.width}x{img.height} is over the {MAX_PIXELS // 1_000_000} megapixel cap"
         )
     return img
+
+
+def eight_bit(img: Image.Image) -> Image.Image:
+    """A 16-bit greyscale image (a 16-bit PNG or TIFF: Pillow's I;16 modes, or I) as
+    the 8-bit picture it shows, its top 8 bits; any other image as it is. Pillow's own
+    conversion to 8 bits clips every value over 255 to white: the picture is lost (a
+    PDQ of quality 0, a pHash of nothing), and a listed picture saved as a 16-bit PNG
+    would match no list. An 8-bit picture widened to 16 bits (x 257) comes back exact."""
+    if not (img.mode.startswith("I;16") or img.mode == "I"):
+        return img
+    values = np.asarray(img)
+    if img.mode == "I" and int(values.max(initial=0)) <= 255:
+        return img  # 8-bit values held wide: Pillow's conversion keeps them
+    top = np.clip(values >> 8, 0, 255).astype(np.uint8)
+    return Image.fromarray(top, "L")
 
 
 @contextmanager

@@ -44,7 +44,7 @@ import numpy as np
 from PIL import Image
 
 from modbot.errors import ImageHashError
-from modbot.hash_input import decoding, open_image
+from modbot.hash_input import decoding, eight_bit, open_image
 
 __all__ = [
     "BITS",
@@ -84,6 +84,7 @@ class PdqHash:
 def _open(image: bytes | bytearray | memoryview | Image.Image) -> Image.Image:
     """The image, shrunk to fit in DOWNSCALE x DOWNSCALE, as RGB."""
     if isinstance(image, Image.Image):
+        image = eight_bit(image)
         img = image.convert("RGB") if image.mode != "RGB" else image.copy()
         img.thumbnail((DOWNSCALE, DOWNSCALE))
         return img
@@ -97,8 +98,9 @@ def _open(image: bytes | bytearray | memoryview | Image.Image) -> Image.Image:
             img.thumbnail((DOWNSCALE, DOWNSCALE))
             return img.convert("RGB")
         # Palette, alpha and 16-bit images become RGB first: resizing a palette image
-        # would resize its indices, and PDQ reads channels 0-2 as R, G, B.
-        img = img.convert("RGB")
+        # would resize its indices, and PDQ reads channels 0-2 as R, G, B. A 16-bit
+        # grey one by its top 8 bits (`eight_bit`), not clipped to white.
+        img = eight_bit(img).convert("RGB")
         img.thumbnail((DOWNSCALE, DOWNSCALE))
         return img
 
