@@ -1137,7 +1137,8 @@ class LemmyApiV4:
             if person.id in community.moderators:
                 community.moderators.remove(person.id)
         person.avatar = person.banner = person.bio = person.display_name = None
-        person.deleted = person.purged = person.banned = True
+        # the row stays (purge/person.rs): deleted and banned, found by id and by name
+        person.deleted = person.banned = True
         person.ban_expires = None
         for token in [t for t, owner in self.state.tokens.items() if owner == person.id]:
             del self.state.tokens[token]
