@@ -301,10 +301,27 @@ def database_problem(path: str | Path, exc: sqlite3.Error) -> str:
 class Store:
     """The bot's state in one SQLite file. Safe to share between threads."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout: float = 30.0, read_only: bool = False
+    ) -> None:
         """``busy_timeout``: how long a statement waits while another process holds the
-        lock it needs, before it fails with "database is locked"."""
+        lock it needs, before it fails with "database is locked". ``read_only``: read an
+        existing state and write nothing (``modbot undo``'s preview): no schema upgrade,
+        no journal mode, no file mode set, a killed process's -wal left as it is; a
+        write raises ``StateError``; used by the thread that opened it only."""
         self.path = Path(path)
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._held = threading.local()  # cursor writes held back (``cursors_held``)
+        self._prompt_lists: dict[str, tuple[str, ...]] = {}  # by concept version, as stored
+        # Cache writes held back (``later=True``): statements by what they write. The next
+        # transaction commits them first (see ``_flush_later``).
+        self._later: dict[tuple[str, ...], tuple[str, tuple]] = {}
+        self._later_lock = threading.Lock()  # not the store's: held for a dict's update only
+        if read_only:
+            self._open_read_only()
+            return
         problem = _open_problem(self.path) or _foreign_file_problem(self.path)
         if problem:
             raise StateError(problem)
@@ -331,14 +348,6 @@ class Store:
         except sqlite3.Error as exc:
             raise StateError(database_problem(self.path, exc)) from None
         self._db.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        self._depth = 0
-        self._held = threading.local()  # cursor writes held back (``cursors_held``)
-        self._prompt_lists: dict[str, tuple[str, ...]] = {}  # by concept version, as stored
-        # Cache writes held back (``later=True``): statements by what they write. The next
-        # transaction commits them first (see ``_flush_later``).
-        self._later: dict[tuple[str, ...], tuple[str, tuple]] = {}
-        self._later_lock = threading.Lock()  # not the store's: held for a dict's update only
         # Two processes opening a new state at once can meet in SQLite's locks while one
         # switches the file to WAL or creates the tables; SQLite then answers "locked" at
         # once rather than waiting. Setting up again after a moment is safe (every step is
@@ -359,6 +368,39 @@ class Store:
                 raise StateError(database_problem(self.path, exc)) from None
         for suffix in _SIDE_FILES:  # ones left by an older run with a looser mode
             _owner_only(self.path.with_name(self.path.name + suffix))
+
+    def _open_read_only(self) -> None:
+        from modbot.audit import read_only_connection  # (modbot.audit imports this module)
+
+        try:
+            db = read_only_connection(self.path)
+        except sqlite3.Error as exc:
+            raise StateError(database_problem(self.path, exc)) from None
+        db.isolation_level = None
+        db.row_factory = sqlite3.Row
+        self._db = db
+        try:
+            self._shadow_missing_schema()
+        except sqlite3.Error as exc:
+            db.close()
+            raise StateError(database_problem(self.path, exc)) from None
+
+    def _shadow_missing_schema(self) -> None:
+        """A state an older modbot wrote lacks tables and columns added since, which the
+        writable store adds when it opens it. Read-only, they are shadowed instead, in
+        the connection's own TEMP schema (searched before the file's, never written to
+        it): a missing table as an empty one, a missing column as NULL in every row."""
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
+        for create in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\);", _SCHEMA, re.S):
+            if create[0] not in tables:
+                self._db.execute(f"CREATE TEMP TABLE {create[0]} ({create[1]})")
+        added: dict[str, list[str]] = {}
+        for table, column in self._columns_missing():
+            added.setdefault(table, []).append(f"NULL AS {column}")
+        for table, columns in added.items():
+            self._db.execute(
+                f"CREATE TEMP VIEW {table} AS SELECT *, {', '.join(columns)} FROM main.{table}"
+            )
 
     def _set_up(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -410,6 +452,8 @@ class Store:
         """All writes inside commit together; nested uses join the outer transaction.
         Cache writes held back (``later=True``) commit with the first transaction after
         them."""
+        if self.read_only:
+            raise StateError(f"the state file {self.path} was opened read-only: not written")
         with self._lock:
             outer = self._depth == 0
             later: dict[tuple[str, ...], tuple[str, tuple]] = {}

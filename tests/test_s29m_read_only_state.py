@@ -131,13 +131,16 @@ def test_a_wal_that_cannot_be_read_on_a_read_only_mount_is_said_not_skipped(read
 
 
 def test_undo_of_a_state_on_a_read_only_mount_names_the_mount(read_only_view, capsys):
-    """`modbot undo` opens the writable store (even its preview: it shares the daemon's
-    login); on a read-only mount it names the mount, not SQLite's "unable to open"."""
+    """`modbot undo --yes` opens the writable store; on a read-only mount it names the
+    mount, not SQLite's "unable to open". Its preview only reads the state (it writes
+    nothing, not even a login): it lists what --yes would do."""
     disk, view = read_only_view
     store = Store(disk / "modbot.sqlite3")
     record(store, 1)
     store.close()
     state = str(view / "modbot.sqlite3")
-    assert main(["undo", "1", "--state", state]) == 1
+    assert main(["undo", "1", "--state", state]) == 0
+    assert "would restore post 1 (#1)" in capsys.readouterr().out
+    assert main(["undo", "1", "--yes", "--state", state]) == 1
     said = capsys.readouterr().err
     assert "mounted read-only" in said and "unable to open database file" not in said, said

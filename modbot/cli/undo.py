@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -14,7 +15,10 @@ removed, lift the bans it placed. Choose decisions by id (from `modbot audit`), 
 the same filters as `modbot audit` (a rule, a run, a person, an item, a time window).
 
 Without --yes nothing is changed: it lists what would be undone and what cannot be,
-so check that first, then run the same command with --yes.
+so check that first, then run the same command with --yes. The preview sends Lemmy
+nothing that changes anything and only reads the state file (nothing written to it: a
+killed daemon's -wal, the file's mode and the bot's saved login are left as they are;
+a state on a read-only mount is read too).
 
 What cannot be undone, and is said so: a purge or a deleted image (purge_item,
 purge_image, delete_image: Lemmy and pict-rs keep no copy), a report (resolve it in
@@ -165,7 +169,7 @@ def undo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    store = open_state(args, "undo")
+    store = _open_store(args)
     try:
         if args.ids:
             found = {i for i, _ in store.decision_rows(ids=args.ids)}
@@ -210,6 +214,27 @@ def undo(args: argparse.Namespace) -> int:
         return _carry_out(store, plan, args)
     finally:
         store.close()
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    """The state file: with --yes for writing, as the daemon opens it; for the preview
+    read-only, so that it changes nothing (a killed daemon's -wal is not folded in, the
+    file's mode is not set, no login token is saved, an older schema is not upgraded)."""
+    if args.yes:
+        return open_state(args, "undo")
+    from modbot.audit import Records
+    from modbot.cli.audit import state_file
+    from modbot.errors import StateError
+    from modbot.store import Store
+
+    path = state_file(args)
+    if not os.path.exists(path):
+        raise StateError(
+            f"no state file at {path}: modbot has not run with this MODBOT_STATE (give "
+            "`modbot undo --state FILE` or set MODBOT_STATE)"
+        )
+    Records(path).close()  # a modbot state (not empty, not another file)
+    return Store(path, read_only=True)
 
 
 def _ids(decisions: list[int]) -> str:
@@ -307,7 +332,8 @@ def _client(store: Any, settings: Any, lemmy: Any, *, read_only: bool) -> Any:
     saved = store.get_cursor(token_key)
     if saved:
         client.restore_token(saved)
-    client.on_login = lambda jwt: store.set_cursor(token_key, jwt)
+    if not store.read_only:  # the preview writes nothing: a login it made is not kept
+        client.on_login = lambda jwt: store.set_cursor(token_key, jwt)
     return client
 
 
