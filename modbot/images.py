@@ -277,10 +277,21 @@ _NEXT_LINE = r"[ \t]*+(?:\n(?:[ \t]*+>)*+[ \t]*+)?"
 # ">", taken off by ``_label``); it ends at its first unescaped "]", as markdown-it's
 # does (``[a\]b]: url`` defines ``a\]b``), and an unescaped "[" is no label.
 _LABEL = r"(?:[^\]\[\n\\]|\\[^\n]|\\?\n(?![ \t>]*+\n))"
+
+
+def _in_title(closers: str) -> str:
+    """A title's text up to one of ``closers``: it may run over lines too (not over a
+    blank one) and holds escaped characters (``"say \\"hi\\""``), as markdown-it's
+    parseLinkTitle reads it. Possessive: each character is read once."""
+    return rf"(?:[^{closers}\\\n]|\\[^\n]|\\?\n(?![ \t>]*+\n))*+"
+
+
+# "...", '...' or (...) (no "(" in it)
+_TITLE = rf"\"{_in_title(chr(34))}\"|'{_in_title(chr(39))}'|\({_in_title('()')}\)"
 _REF_DEF = re.compile(
     rf"^{_CONTAINERS}[ \t]*+\[(?P<label>{_LABEL}{{1,999}}+)\]:{_NEXT_LINE}"
     r"(?:<(?P<angle>[^>\n]*)>|(?P<bare>[^ \x00-\x1f\x7f]++))"
-    rf"(?:{_NEXT_LINE}(?P<title>\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$",
+    rf"(?:{_NEXT_LINE}(?P<title>{_TITLE}))?[ \t]*$",
     re.MULTILINE,
 )
 
