@@ -21,6 +21,7 @@ from test_s25n_gate_reports_survive_restart import (
     start_gate,
 )
 
+import modbot.modes.gate
 from modbot.modes.gate import AdminReports, Gate
 from modbot.store import Store
 
@@ -52,7 +53,10 @@ def dry_gate(tmp_path, fake_lemmy) -> Gate:
     )
 
 
-def test_a_dry_run_does_not_take_the_live_gates_untold_files(fake_lemmy, tmp_path, caplog):
+def test_a_dry_run_does_not_take_the_live_gates_untold_files(
+    fake_lemmy, tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setattr(modbot.modes.gate, "REPORT_CHECK_S", 0.1)
     age_last_report(tmp_path, 0)  # a report went out a moment ago
     live = start_gate(tmp_path, fake_lemmy)
     try:
