@@ -427,6 +427,12 @@ class AdminReports:
         with self.lock:
             if not self.pending:
                 return
+            first = self.since
+        # the newest record this report counts, read before it takes its files: a record
+        # on disk now had its file noted before (``validate`` notes, then records), while
+        # one written as the report is sent may be of a file it does not hold
+        newest = 0 if self.dry_run else self.store.newest_gate_id(first)
+        with self.lock:
             pending, self.pending = self.pending, Counter()
             examples, self.examples = self.examples, []
             since, self.since = self.since, None
@@ -468,7 +474,6 @@ class AdminReports:
                 self.sent += 1
         self.store.set_cursor(self.CURSOR, repr(time.time()))
         # the records counted (decided since the first of them): a restart tells none again
-        newest = self.store.newest_gate_id(since)
         if newest > int(self.store.get_cursor(self.TOLD) or 0):
             self.store.set_cursor(self.TOLD, str(newest))
 
