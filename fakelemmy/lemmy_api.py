@@ -605,6 +605,8 @@ class LemmyApi:
                 raise ApiError(404, "couldnt_find_person")
         else:
             raise ApiError(400, "no_id_given")
+        admin = ctx.viewer is not None and ctx.viewer.admin
+        self._read_person_view(person, show_deleted=admin and self._patch() >= 14)
         viewer, s = ctx.viewer, self.state
         # read_person.rs: a PostQuery with `creator_id`, the query's sort (default
         # Active), page and limit; nsfw and read posts by the reader's settings
@@ -847,7 +849,16 @@ class LemmyApi:
             expires=expires,
             remove_data=bool(remove_data),
         )
+        # read after the ban and its modlog row are written: those stay
+        self._read_person_view(person, show_deleted=self._patch() >= 14)
         return {"person_view": self.views.person_view(person), "banned": ban}
+
+    def _read_person_view(self, person: Person, *, show_deleted: bool) -> None:
+        """`PersonView::read` (db_views_actor/src/person_view.rs) finds no deleted person,
+        answered `.ok_or(CouldntFindPerson)` (400). Up to 0.19.13 always; 0.19.14+ takes
+        `show_deleted`: true for an admin's `GET /user` and for both bans."""
+        if person.deleted and not show_deleted:
+            raise ApiError(400, "couldnt_find_person")
 
     def _patch(self) -> int:
         """The 0.19 patch release the fake answers as ("0.19.9" -> 9): what a ban's
@@ -944,6 +955,8 @@ class LemmyApi:
             expires=expires,
             remove_data=bool(remove_data),
         )
+        # read after the ban and its modlog row are written: those stay
+        self._read_person_view(person, show_deleted=self._patch() >= 14)
         return {"person_view": self.views.person_view(person), "banned": ban}
 
     def _reason(self, ctx: Ctx) -> str:
