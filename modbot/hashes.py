@@ -119,6 +119,7 @@ _LOOKS_LIKE = {
     64: ("sha256 or pdq", "a SHA-256 or a PDQ hash"),
 }
 _ANY_HEX = re.compile(r"[0-9a-f]+")
+_WORD = re.compile(r"\S+")  # as str.split() splits
 _TE_SIGNAL_TYPES = ("pdq", "video_md5", "video_sha256", "url_md5", "url", "raw_text")
 
 log = logging.getLogger(__name__)
@@ -281,12 +282,17 @@ class HashKind(ABC):
         content = line.split("#", 1)[0].strip()
         if not content:
             return None
-        token, *rest = content.split()
+        # the words one at a time, not a list of them: a 100 MB line of short words
+        # would be a list of 30 million strings (gigabytes)
+        words = _WORD.finditer(content)
+        token = next(words).group()
         value = self.parse(token)
         if content[len(token) : len(token) + 2] in ("  ", " *"):
             return value
-        if any(_ANY_HEX.fullmatch(t.lower()) and len(t) in _LOOKS_LIKE for t in rest):
-            raise HashFormatError(f"one hash a line: {line.strip()[:100]!r}")
+        for word in words:
+            t = word.group()
+            if len(t) in _LOOKS_LIKE and _ANY_HEX.fullmatch(t.lower()):
+                raise HashFormatError(f"one hash a line: {line.strip()[:100]!r}")
         return value
 
     def parse_entry(self, line: str) -> tuple[str, int | None] | None:
