@@ -458,7 +458,7 @@ class RemoteEngine:
                 worker.succeeded()
                 model = self._note_info(worker, result)
                 said[worker.url] = (
-                    f"{model} concept version {worker.version}"
+                    f"{model} concept version {worker.version}{_anime_pass(worker, result)}"
                     if model is not None
                     else "/v1/info is not what a modbot worker answers"
                 )
@@ -881,6 +881,28 @@ def check_verdict(verdict: Verdict, sha256: str, concepts: Iterable[str]) -> Ver
                     f"{where}[{key[:80]!r}] is {value!r}, not within -{bound}..{bound}"
                 )
     return verdict
+
+
+def _anime_pass(worker: _Worker, info: httpx.Response) -> str:
+    """``, DeepDanbooru on|off`` as a worker's ``/v1/info`` says it (nothing from a worker
+    that does not say), and a warning when off: a bot with its own model says so at
+    start, and the bot's rules on DeepDanbooru's scores would never match silently."""
+    try:
+        running = _json(info).get("deepdanbooru")
+    except (ValueError, AttributeError):
+        running = None
+    if not isinstance(running, bool):
+        return ""
+    if not running:
+        log.warning(
+            "classifier worker %s runs without DeepDanbooru, the anime second pass (its "
+            "--deepdanbooru is off, or auto found no weights): images CLIP calls anime get "
+            "CLIP's verdict only (deepdanbooru: off), and rules on danbooru_* scores never "
+            "match them. For the reference's checks its admin starts it with "
+            "--deepdanbooru PATH (model-resnet_custom_v3.pt; the Docker image has it)",
+            worker.url,
+        )
+    return f", DeepDanbooru {'on' if running else 'off'}"
 
 
 def _as_is(answer: httpx.Response) -> httpx.Response:

@@ -3,7 +3,8 @@ across every request, for several bots (or gates) that have no GPU of their own.
 
     POST /v1/classify   body: the image bytes (Content-Type: its media type)
                         -> 200 the Verdict as JSON (``Verdict.to_dict()``)
-    GET  /v1/info       -> model, concept version, limits (what a client checks first)
+    GET  /v1/info       -> model, concept version, whether DeepDanbooru runs, limits
+                           (what a client checks first)
     GET  /healthz       -> model loaded, device, queue depth, images/s (no token needed);
                            503 and ``problem`` when not ok: the model failed on its last
                            ``MODEL_FAILED_UNHEALTHY`` images in a row
@@ -823,6 +824,8 @@ class WorkerService:
                     "random_weights": self.loaded.random_weights,
                     "device": str(self.loaded.device),
                     "concept_version": engine.concept_version,
+                    # the anime second pass: off, rules on danbooru_* scores never match
+                    "deepdanbooru": engine.danbooru is not None,
                     "concepts": [c.name for c in engine.concepts.custom],
                     "concept_sets": sorted(self.sets.named),
                     "max_body": self.config.max_body,

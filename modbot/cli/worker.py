@@ -28,7 +28,9 @@ the model's batches.
                      -> 200 the verdict JSON the bot records (labels, scores, model,
                         concept_version, unreadable, ...). A body that does not decode as
                         an image gets a verdict with `unreadable` set, not an error.
-  GET  /v1/info      -> model, concept version and limits (a client's first request)
+  GET  /v1/info      -> model, concept version, whether DeepDanbooru runs, and limits
+                     (a client's first request; a bot says at start that a worker
+                     runs without DeepDanbooru)
   GET  /healthz      -> ok, model loaded, device, queue depth, images/s over the last
                         minute, counters (no token needed: for load balancers and Docker);
                         503, ok false and `problem` while the model has failed on the
