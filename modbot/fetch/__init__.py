@@ -52,6 +52,7 @@ from yarl import URL
 
 from modbot.fetch.addresses import (
     ANY_PORT,
+    BAD_PORTS,
     CONNECTION_KEEPALIVE,
     DEFAULT_PORTS,
     Dial,
@@ -273,7 +274,7 @@ class Fetcher:
     ) -> Fetched:
         own = hold is None
         try:
-            _check_url(url)
+            _check_url(url, self._policy)
             if hold is None:  # waiting for memory is not the server's time
                 hold = await self.reserve_body()
             fetched = await self._fetch_within_deadline(url, hold, conditional)
@@ -366,7 +367,7 @@ class Fetcher:
         if modified:
             headers["If-Modified-Since"] = modified
         current = url
-        _check_url(url)
+        _check_url(url, self._policy)
         try:
             async with asyncio.timeout(self.limits.total_timeout):
                 for _hop in range(self.limits.max_redirects + 1):
@@ -459,7 +460,7 @@ class Fetcher:
             target = urljoin(response.url, location)
         except ValueError as exc:
             raise BadURL(url, f"redirect to an invalid URL: {_unquoted(exc)}") from None
-        _check_url(target, redirected_from=url)
+        _check_url(target, self._policy, redirected_from=url)
         return target
 
     @asynccontextmanager
@@ -923,7 +924,10 @@ class _ZlibDecoder:
         return b"".join(out)
 
 
-def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
+def _check_url(url: str, policy: HostPolicy, *, redirected_from: str | None = None) -> SplitResult:
+    """``url``'s parts, or ``BadURL``/``BadScheme`` when it is no URL an image is fetched
+    from: browsers show nothing there. ``policy``: the ports the admin named, fetched
+    even where browsers refuse them (``BAD_PORTS``)."""
     prefix = f"redirect from {redact(redirected_from)} to " if redirected_from else ""
     try:
         parts = urlsplit(url)
@@ -944,6 +948,16 @@ def _check_url(url: str, *, redirected_from: str | None = None) -> SplitResult:
         raise BadURL(url, f"{prefix}invalid URL: {problem}")
     as_read = url if host == parts.hostname else _with_host(parts, host)
     _dialed_host(as_read, prefix)  # a name IDNA cannot encode is refused here
+    host, port = _dial_target(url)
+    if port in BAD_PORTS and not policy.names_port(host, port):
+        entry = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise BadURL(
+            url,
+            f"{prefix}port {port} is one browsers never fetch from (mail, chat, file and "
+            "other servers that are not web servers listen there): no one is shown an "
+            "image from it, and the bot does not connect to it; if "
+            f"{entry} really is an image server you trust, add it to fetch.allow_hosts",
+        )
     return parts
 
 
@@ -986,7 +1000,8 @@ def _dial_target(url: str) -> tuple[str, int]:
     """The host (as the HTTP client looks it up) and port a request to ``url`` dials."""
     dialed = _as_browsers_read(url)
     parts = urlsplit(dialed)
-    return _dialed_host(dialed), parts.port or DEFAULT_PORTS.get(parts.scheme.lower(), 0)
+    port = DEFAULT_PORTS.get(parts.scheme.lower(), 0) if parts.port is None else parts.port
+    return _dialed_host(dialed), port
 
 
 def _as_browsers_read(url: str) -> str:

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "ANY_PORT",
+    "BAD_PORTS",
     "CONNECTION_KEEPALIVE",
     "DEFAULT_PORTS",
     "DIAL_ADDRESSES",
@@ -182,6 +183,21 @@ system_resolver = SystemResolver()
 DEFAULT_PORTS = {"http": 80, "https": 443}
 ANY_PORT = "*"
 
+# The ports browsers never fetch from (the Fetch standard's "bad port" list): mail, chat,
+# file, shell and other servers that would read an HTTP request as commands of their
+# own. No one is shown an image there, and a link to one must not make the bot talk to
+# such a server. (0 too: no server is dialled there.)
+BAD_PORTS = frozenset(
+    {
+        *(0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79),
+        *(87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137),
+        *(139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540),
+        *(548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049),
+        *(3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679),
+        *(6697, 10080),
+    }
+)
+
 
 class HostPolicy:
     """Which hosts may be on a private address, and on which ports only.
@@ -206,6 +222,12 @@ class HostPolicy:
     def may_be_private(self, host: str, port: int) -> bool:
         host = _normal_host(host)
         return host in self._any_port or (host, port) in self._host_ports
+
+    def names_port(self, host: str, port: int) -> bool:
+        """Whether an entry names this very port of the host (``host:port``, or a URL's):
+        a port the admin chose, fetched even where browsers refuse it (``BAD_PORTS``).
+        ``host:*`` names none."""
+        return (_normal_host(host), port) in self._host_ports
 
 
 def parse_host_entry(entry: str) -> tuple[str, tuple[int, ...] | None]:
