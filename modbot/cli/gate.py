@@ -23,7 +23,8 @@ first, then the classifier's verdict: in this process, or `classifier.remote` wo
   GET  /healthz          counters, latency, the classifier (no secret); 503, ok false
                          and why, once the classifier gave no verdict (down, failing)
                          on 5 files in a row, none since (a file every worker refused
-                         itself, e.g. over their size limit, is not such a file)
+                         itself, e.g. over their size limit, is not such a file; a
+                         verdict from the cache, on a re-upload, is not one since)
 
 A verdict must come within gate.budget (rules.yaml, default 10s), under what pict-rs
 (PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT) and Lemmy (pictrs.upload_timeout in

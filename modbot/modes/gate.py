@@ -140,7 +140,8 @@ RECORD_RESERVE_S = 0.25
 # files in a row the classifier gave no verdict on (unavailable, failed), none since,
 # for /healthz to say the gate is not ok (503): every file then gets gate.on_timeout,
 # while one file it fails on alone (a hostile one) is followed by verdicts. A file every
-# worker refused itself (over their size limit) is not one: the workers answered.
+# worker refused itself (over their size limit) is not one: the workers answered; nor
+# does a verdict from the cache (a re-upload) end the run: the classifier was not asked.
 NO_VERDICT_UNHEALTHY = 5
 CLASSIFIER_FAILED = (CLASSIFIER_UNAVAILABLE, "classifier_error")  # ``Judged.skipped``
 INCOMING = "incoming"
@@ -1122,9 +1123,10 @@ class Gate:
             if t.cancelled() or t.exception() is not None:
                 return
             judged = t.result()
-            if judged.verdict is not None or asked.refused_the_file:
+            if (judged.verdict is not None and not judged.cached) or asked.refused_the_file:
                 # a file every worker refused (over their size limit) is the file's
-                # fault: the workers answered, so /healthz does not count it against them
+                # fault: the workers answered, so /healthz does not count it against them;
+                # a verdict from the cache says nothing of the classifier
                 self._failed_in_a_row = 0
             elif judged.skipped in CLASSIFIER_FAILED:  # for /healthz
                 self._failed_in_a_row += 1
