@@ -452,31 +452,45 @@ def _images_by(
     text: str, definitions: dict[str, list[_Found]], closing: dict[int, int]
 ) -> Iterator[tuple[int, _Found]]:
     """(where, (destination, title, footnote)) of each image, alt texts ending as
-    ``closing`` says."""
+    ``closing`` says. An image's alt text is searched too, before what follows it:
+    markdown-it shows an image written there whenever the outer one is no image to it
+    (its label's definition is in a code block or follows a paragraph's line, its label
+    is a footnote's, its destination runs over a line end in a table row or a heading),
+    which is not told here. Its destination is not searched: to markdown-it that is a
+    URL, whatever it holds."""
     used: set[str] = set()  # labels whose definitions were given: each once
-    i = text.find("![")
-    while i != -1:
+    # where to go on after an alt text is searched, and the end of what holds it
+    after: list[tuple[int, int]] = []
+    pos, limit = 0, len(text)
+    while True:
+        i = text.find("![", pos, limit)
+        if i == -1:
+            if not after:
+                return
+            pos, limit = after.pop()
+            continue
         end_alt = closing.get(i + 1)
-        if end_alt is None or _escaped(text, i):
-            i = text.find("![", i + 2)
+        if end_alt is None or end_alt >= limit or _escaped(text, i):
+            pos = i + 2
             continue
         nxt = end_alt + 1
         found: list[_Found] | None = None
-        if nxt < len(text) and text[nxt] == "(":
+        if nxt < limit and text[nxt] == "(":
             parsed = _inline_destination(text, nxt + 1)
-            if parsed is not None:
+            if parsed is not None and parsed[2] <= limit:
                 found, nxt = [(parsed[0], parsed[1], False)], parsed[2]
         if found is None:
-            label, nxt = _reference(text, i + 2, end_alt, nxt, closing)
+            label, nxt = _reference(text, i + 2, end_alt, nxt, closing, limit)
             found = definitions.get(label)
             if found is not None:
                 found = [] if label in used else found
                 used.add(label)
-        if found is not None:
-            yield from ((i, f) for f in found)
-            i = text.find("![", nxt)
-        else:
-            i = text.find("![", i + 2)
+        if found is None:
+            pos = i + 2
+            continue
+        yield from ((i, f) for f in found)
+        after.append((nxt, limit))
+        pos, limit = i + 2, end_alt
 
 
 def _escaped(text: str, i: int) -> bool:
@@ -630,13 +644,14 @@ def _title(text: str, j: int) -> tuple[str, int] | None:
 
 
 def _reference(
-    text: str, alt_start: int, end_alt: int, nxt: int, closing: dict[int, int]
+    text: str, alt_start: int, end_alt: int, nxt: int, closing: dict[int, int], limit: int
 ) -> tuple[str, int]:
-    """``![alt][label]``, ``![label][]`` or ``![label]``: the label, next index."""
+    """``![alt][label]``, ``![label][]`` or ``![label]``: the label, next index (the
+    image ends before ``limit``)."""
     label = text[alt_start:end_alt]
-    if nxt < len(text) and text[nxt] == "[":
+    if nxt < limit and text[nxt] == "[":
         close = closing.get(nxt)
-        if close is not None:
+        if close is not None and close < limit:
             explicit = text[nxt + 1 : close]
             label, nxt = (explicit or label), close + 1
     return _label(label), nxt
