@@ -32,7 +32,7 @@ from modbot.actions.notices import Notice, Notices, claimed_marker
 from modbot.actions.valve import Valve
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi
-from modbot.markdown import lemmy_length
+from modbot.markdown import inert, lemmy_length
 from modbot.model import ActionOutcome, PlannedAction, SiteInfo, Target
 from modbot.store import SENDING, Store
 
@@ -105,15 +105,22 @@ class Executor:
         not_purged = None
         not_removed = None  # why Lemmy would not remove it (a comment its author deleted)
         held: list[str] = []  # actions the safety valve held back (reported instead)
+        # actions that failed (kind, why): the rule's message may say they were done
+        failed: list[tuple[str, str]] = []
+        # the rule's actions not done because the author is an admin
+        spared = [p.kind for p in actions if p.kind != "notify_admins"] if admin else []
         gone = False  # the item was taken down (the action table says): no report on it
         for planned in actions:
             kind = planned.kind
-            if kind == "notify_admins" and (not_purged or not_removed or held):
+            if kind == "notify_admins" and (not_purged or not_removed or held or failed or spared):
                 # The rule's message may say "removes", "purges", "bans": say what
                 # happened to this item.
-                planned = replace(
-                    planned, reason=self._as_done(planned.reason, not_purged, held, not_removed)
-                )
+                said = self._as_done(planned.reason, not_purged, held, not_removed)
+                if spared:
+                    said += f" [not done: {', '.join(spared)}: {is_admin}]"
+                for failed_kind, why in failed:
+                    said += f" [failed: {failed_kind} ({why})]"
+                planned = replace(planned, reason=said)
             if admin and kind != "notify_admins":
                 outcomes.append(ActionOutcome(kind, "skipped", is_admin))
                 continue
@@ -133,6 +140,10 @@ class Executor:
                 not_purged = NOT_PURGED["needs_pictrs" if local else "remote"]
             if kind == "remove" and outcome.status == NOT_POSSIBLE:
                 not_removed = outcome.detail
+            if outcome.status == "failed":
+                # (Lemmy's words, as they are: inert in the message)
+                why = inert(outcome.detail[:200])
+                failed.append((outcome.action, why + ("; tried again" if outcome.retry else "")))
             reported = reported or kind == "report"
             gone = gone or (
                 outcome.status in DONE and takes_item_down(kind, planned.params, target.kind)
