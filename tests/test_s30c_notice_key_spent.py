@@ -65,3 +65,24 @@ def test_a_copy_lemmy_refused_reaches_the_admin_next_cycle(fake_lemmy, tmp_path)
     again = cycle(fake_lemmy, tmp_path, 2, admins, target)  # within Lemmy's key memory
     assert again.status == "done", again.detail
     assert (copies(fake_lemmy, admins[0]), copies(fake_lemmy, admins[1])) == (1, 1)
+
+
+@pytest.mark.parametrize("fake_lemmy", ["1.0"], indirect=True)
+def test_a_copy_refused_after_a_rate_limit_reaches_the_admin_next_cycle(fake_lemmy, tmp_path):
+    """The first try rate-limited (the client moves on to the next key), the retry
+    refused with Lemmy's own error: the key spent is the retry's, not the first one."""
+    cast = fake_lemmy.cast
+    second = fake_lemmy.add_person("admin2", admin=True, password="pw")
+    admins = sorted([cast.admin, second], key=lambda p: p.id)
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    target = Target(kind="post", id=post.id, url=f"https://x/post/{post.id}")
+    path = fake_lemmy.api_path("/api/v3/private_message")
+    fake_lemmy.fail_next(path, status=429)
+    fake_lemmy.fail_next(path, status=400, error="couldnt_create")
+    first = cycle(fake_lemmy, tmp_path, 1, admins, target)
+    assert first.status == "failed" and first.retry, first.detail
+    assert (copies(fake_lemmy, admins[0]), copies(fake_lemmy, admins[1])) == (0, 1)
+
+    again = cycle(fake_lemmy, tmp_path, 2, admins, target)
+    assert again.status == "done", again.detail
+    assert (copies(fake_lemmy, admins[0]), copies(fake_lemmy, admins[1])) == (1, 1)

@@ -183,8 +183,10 @@ class Notices:
                 lost = lost and isinstance(exc, LemmyUnavailable) and exc.error in _NO_ANSWER
                 if self.client.api_version == "v4" and _answered(exc):
                     # 1.0 kept the key though it stored nothing: a resend under it would
-                    # be answered 422 ("done") and never reach this admin
-                    key.spent()
+                    # be answered 422 ("done") and never reach this admin. The key of the
+                    # last try is the one recorded last (the client records each next
+                    # one before it sends it, after a rate limit), not ``key``.
+                    _Key(self.store, marker, admin_id, self.run_id).spent()
                 if exc.error in REFUSED_FOR_GOOD:
                     refused.add(admin_id)
                 elif exc.error == PMS_OFF and self.client.api_version == "v4":
