@@ -1000,7 +1000,11 @@ class WorkerService:
         idle, whole = self.config.body_idle_timeout, self.config.body_timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + whole
-        chunks, size = [], 0
+        # one buffer the pieces are added to as they come: a list of them would hold a
+        # Python object (dozens of bytes) for each, and a body sent a byte per packet would
+        # hold dozens of times the bytes counted in max_bytes_held
+        body = bytearray()
+        size = 0
         stream = request.stream()
         while True:
             left = deadline - loop.time()
@@ -1027,9 +1031,9 @@ class WorkerService:
                 raise busy
             self.bytes_held.take(len(chunk))
             held[0] += len(chunk)
-            chunks.append(chunk)
-        # (the join briefly doubles this one body: one at a time, on the event loop)
-        return b"".join(chunks)
+            body += chunk
+        # (the copy briefly doubles this one body: one at a time, on the event loop)
+        return bytes(body)
 
     def _engine_stats(self) -> dict[str, int]:
         total = {"images": 0, "batches": 0}
