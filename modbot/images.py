@@ -265,13 +265,18 @@ def _absolute(url: str, instance_url: str) -> str:
 
 # --- markdown --------------------------------------------------------------------
 
-# A reference definition, at the start of a line or inside block quotes and list items
-# (CommonMark: "[a]\n\n> [a]: url" defines a for the whole text); its destination and
-# title may be on the next line, block quote markers before them. Over-inclusive (any
-# indentation: an indented code block's too): a definition too many costs a fetch.
-# Possessive (*+): two runs of blanks side by side would be tried at every split, in
-# quadratic time on a line of spaces.
-_CONTAINERS = r"(?:[ \t]*+(?:>|[-+*](?=[ \t])|[0-9]{1,9}[.)](?=[ \t])))*+"
+# A reference definition, at the start of a line or inside block quotes, list items
+# and footnotes (CommonMark: "[a]\n\n> [a]: url" defines a for the whole text; lemmy-ui's
+# markdown-it-footnote reads "[^1]: [a]: url" as a footnote holding a definition: a
+# footnote is a container here only before a "[" or another container, "[^1]: url" is
+# read as itself); its destination and title may be on the next line, block quote
+# markers before them. Over-inclusive (any indentation: an indented code block's too):
+# a definition too many costs a fetch. Possessive (*+): two runs of blanks side by side
+# would be tried at every split, in quadratic time on a line of spaces.
+_CONTAINERS = (
+    r"(?:[ \t]*+(?:>|[-+*](?=[ \t])|[0-9]{1,9}[.)](?=[ \t])"
+    r"|\[\^[^\]\s]++\]:(?=[ \t]*+(?:[\[>]|[-+*][ \t]|[0-9]{1,9}[.)][ \t]))))*+"
+)
 _NEXT_LINE = r"[ \t]*+(?:\n(?:[ \t]*+>)*+[ \t]*+)?"
 # A label may run over lines (not over a blank one; a block quote's lines carry their
 # ">", taken off by ``_label``); it ends at its first unescaped "]", as markdown-it's
