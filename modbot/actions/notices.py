@@ -39,9 +39,10 @@ __all__ = ["CLAIM_PREFIX", "FAILED_PREFIX", "Notice", "Notices", "claimed_marker
 log = logging.getLogger(__name__)
 
 CLAIM_PREFIX = "sending private message "  # a notice's claim: this, then the message's marker
-# a notice whose message failed for every admin with no answer of Lemmy's (a proxy's page,
-# a timeout, an answer that is not JSON): this, the marker, then the errors. It may have
-# gone all the same (Lemmy stored it, its answer was lost): asked before a resend
+# a notice whose message failed for every admin, for one of them with no answer of
+# Lemmy's (a proxy's page, a timeout, an answer that is not JSON): this, the marker, then
+# the errors. It may have gone all the same (Lemmy stored it, its answer was lost): asked
+# before a resend
 FAILED_PREFIX = "failed: private message "
 # Lemmy's answers to a private message that no later try gets past: the admin's
 # account is gone (purged), or they blocked the bot
@@ -163,7 +164,10 @@ class Notices:
         content = HEAD + "\n".join(lines) + _footer(marker)
         reached = (self._reached.pop(marker, set()) | self._went_to(marker)) & set(admins)
         sent, errors = len(reached), []
-        lost = True  # every failure an answer lost (Lemmy may have stored the message)
+        # a failure whose answer was lost (Lemmy may have stored the message): the
+        # notice keeps its marker, so a resend skips the admins who have it, whatever
+        # Lemmy answered for the others
+        lost = False
         # Admins Lemmy refused a message to for good (one who blocked the bot, a deleted
         # account): never tried again, or the notice would be resent every cycle, and
         # its item decided again each time, for ever.
@@ -180,7 +184,7 @@ class Notices:
             except LemmyError as exc:
                 errors.append(str(exc))
                 # Lemmy's own answer (an error code, a rate limit) says it stored nothing
-                lost = lost and isinstance(exc, LemmyUnavailable) and exc.error in _NO_ANSWER
+                lost = lost or (isinstance(exc, LemmyUnavailable) and exc.error in _NO_ANSWER)
                 if self.client.api_version == "v4" and _answered(exc):
                     # 1.0 kept the key though it stored nothing: a resend under it would
                     # be answered 422 ("done") and never reach this admin. The key of the
