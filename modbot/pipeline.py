@@ -382,9 +382,9 @@ class Pipeline:
                     # is decided a second time
                     self._flush(stats)
                     last_flush = time.monotonic()
-                retry = self.source.posts_to_retry()
+                retry = self.source.posts_to_retry() + self.source.profiles_to_retry()
                 if retry:
-                    self._land(self._launch(retry, stats), stats)
+                    self._land(self._launch(retry, stats, retried=True), stats)
                 while stop is None or not stop.is_set():
                     # The next page is read and its images fetched and classified while
                     # the batch before it is decided, so the classifier never waits for a
@@ -470,13 +470,14 @@ class Pipeline:
             )
 
     # ------------------------------------------------------------------ one batch
-    def _launch(self, items: list[Item], stats: CycleStats) -> _Flight:
+    def _launch(self, items: list[Item], stats: CycleStats, *, retried: bool = False) -> _Flight:
         """Start acquiring a batch: its images are fetched and classified on the
-        acquirer's thread from now on (``_land`` decides and records them)."""
+        acquirer's thread from now on (``_land`` decides and records them). ``retried``:
+        items looked at again for an action that failed for a passing reason."""
         images = [self._capped(item, self._refs(item)) for item in items]
         stats.images_found += sum(1 for imgs in images for img in imgs if img.ref is not None)
         for imgs in images:
-            _mark_purged(imgs, self.store)
+            _mark_purged(imgs, self.store, known_kept=retried)
         engine = self.engine if any(not img.skipped for imgs in images for img in imgs) else None
         if engine is not None and inference_on_cpu(engine):
             self.acquirer.yield_to_inference()
@@ -746,11 +747,16 @@ class _Flight:
     finished: threading.Event
 
 
-def _mark_purged(images: list[ItemImage], store: Store) -> None:
-    """An image whose file modbot purged already is not looked at (``purged``)."""
+def _mark_purged(images: list[ItemImage], store: Store, *, known_kept: bool = False) -> None:
+    """An image whose file modbot purged already is not looked at (``purged``).
+    ``known_kept``: except one whose file the store knows (its hashes, so its verdict,
+    without a download): an item looked at again because an action failed (a ban after
+    the purge, say) is decided again on that, or the failed action is never retried."""
     for img in images:
         alias = img.ref.alias if img.ref is not None else None
         if not img.skipped and alias and store.image_purged(alias):
+            if known_kept and store.known_file(f"alias:{alias}") is not None:
+                continue
             img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
             img.verdict = None
 

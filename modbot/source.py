@@ -74,7 +74,7 @@ from modbot.images import data_image_reference, image_refs, is_data_reference
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
 from modbot.lemmy.transport import STOPPING
 from modbot.model import PROFILE_KINDS, Community, Item, ItemKind, Page, Person, parse_time
-from modbot.profiles import community_images, profile_items, site_images
+from modbot.profiles import community_images, person_images, profile_items, site_images
 from modbot.store import Store
 
 __all__ = ["Item", "RepeatCheck", "Source", "kept_warnings", "parse_time"]
@@ -1463,21 +1463,83 @@ class Source:
                 self.set_retry("post", post_id, False)
         return items
 
+    def profiles_to_retry(self) -> list[Item]:
+        """A person's avatar, banner and bio images with an action that failed for a
+        passing reason, read again by the person's id: one who never posts again would
+        otherwise keep them (they are read with the person's posts and comments). An
+        image changed since is read as it is now; one gone since is dropped."""
+        keys = self._retry_ids("profile")
+        if not keys:
+            return []
+        try:
+            admins = self.client.admin_ids()
+        except LemmyUnavailable as exc:
+            log.warning("profile images to look at again: %s; next cycle", exc)
+            return []
+        items: list[Item] = []
+        for person_id in sorted({_retry_owner(k) for k in keys}):
+            wanted = {k for k in keys if _retry_owner(k) == person_id}
+            try:
+                person = self.client.person(person_id)
+            except LemmyUnavailable as exc:
+                log.warning("person %s's images, to look at again: %s; next cycle", person_id, exc)
+                continue
+            except LemmyError as exc:  # purged since: nothing left to do
+                log.warning("person %s's images, to look at again: %s; dropped", person_id, exc)
+                person = None
+            images = []
+            if person is not None:
+                is_admin = person_id in admins  # never acted on: as when read with a post
+                images = person_images(person, is_admin=is_admin)
+                if person.bio:
+                    urls = text_urls(person.bio, instance_url=self.public_url)[:MAX_TEXT_READ]
+                    images += text_images(
+                        "bio",
+                        person_id,
+                        urls,
+                        text=person.bio,
+                        author=person,
+                        author_is_admin=is_admin,
+                        local=person.local,
+                    )
+            again = [i for i in images if i.key in wanted]
+            for key in wanted - {i.key for i in again}:
+                kind, _, item_id = key.partition(":")
+                self.set_retry(kind, item_id, False)
+            items += again
+        return items
+
     def retry_count(self) -> int:
-        """How many posts wait to be looked at again (``posts_to_retry``)."""
-        return len(self._retry_ids("post"))
+        """How many items wait to be looked at again (``posts_to_retry``,
+        ``profiles_to_retry``)."""
+        return len(self._retry_ids("post")) + len(self._retry_ids("profile"))
 
     def set_retry(self, kind: str, item_id: int | str, retry: bool) -> None:
-        """Whether to look at the item again: a post next cycle (``posts_to_retry``), an
-        upload at the next read of the uploads (``_read_uploads``). Comments, removed
-        ones too, are listed again."""
-        if kind not in ("post", "upload"):
+        """Whether to look at the item again: a post next cycle (``posts_to_retry``), a
+        person's profile image too (``profiles_to_retry``), an upload at the next read
+        of the uploads (``_read_uploads``). Comments, removed ones too, are listed again;
+        communities' images are read again with the communities (a deep poll)."""
+        if kind in PERSON_IMAGE_KINDS:
+            entry: int | str = f"{kind}:{item_id}"
+            kind = "profile"
+        elif kind in ("post", "upload"):
+            entry = item_id
+        else:
             return
         name = self._cursor(f"retry_{kind}s")
         ids = self._retry_ids(kind)
-        wanted = sorted(set(ids) | {item_id}) if retry else [i for i in ids if i != item_id]
+        wanted = sorted(set(ids) | {entry}) if retry else [i for i in ids if i != entry]
         if wanted != ids:
             self.store.set_cursor(name, json.dumps(wanted) if wanted else None)
+
+
+# A person's images, looked at again by the person's id (``Source.profiles_to_retry``).
+PERSON_IMAGE_KINDS = ("avatar", "banner", "bio")
+
+
+def _retry_owner(key: str) -> int:
+    """The person of a ``profiles_to_retry`` entry: ``avatar:12``, ``bio:12:<digest>``."""
+    return int(key.split(":")[1])
 
 
 def kept_warnings(kept: str | None, walk: str) -> list[str]:
