@@ -25,7 +25,9 @@ decision, ``undo_of`` its id, with the undo's actions.
 
 A ban is lifted only while it is the bot's: not once it ran out, not when the bot
 banned the person anew for another item (that decision's ban), not when Lemmy shows a
-site ban other than the bot's (an admin banned them since) or none; and only for all
+site ban other than the bot's (an admin banned them since) or none (nor a community
+ban its item shows lifted, or its modlog: "already unbanned by hand", ``BY_HAND``:
+recorded done, nothing sent, the bot's ban counted as lifted); and only for all
 the decisions that asked for it: a later one, not undone, whose ban found the person
 banned already ("already done", another offence: not about the same file) keeps it
 (``_asked_too``: its ban's claim keeps the item with the ban, in the claim's
@@ -96,6 +98,10 @@ ALREADY = "already done"
 
 #: The outcome of an undo not tried: Lemmy was unavailable for one before it.
 NOT_TRIED = "not_tried"
+
+#: How an unban is said and recorded that Lemmy shows done already by someone else (an
+#: admin or moderator in lemmy-ui): nothing sent, the bot's ban counted as lifted.
+BY_HAND = "already unbanned by hand"
 
 #: Why an unban that restores the person's content is refused on Lemmy 0.19 (API v3).
 NO_CONTENT_RESTORE = (
@@ -753,11 +759,14 @@ def _ends(epoch: float | None) -> str:
 
 def _banned_since(client: LemmyApi, store: Store, step: Step) -> ActionOutcome | None:
     """Why an unban is not sent, from what Lemmy shows of the person now: not banned (the
-    ban was lifted already), or banned otherwise than the bot banned them (an admin
-    banned them since: their ban is not the bot's to lift). None: send it. A community
-    ban is not read (Lemmy shows no community ban's end)."""
-    if step.community_id is not None or step.person_id is None:
+    ban was lifted already, by hand: ``BY_HAND``), or banned otherwise than the bot
+    banned them (an admin banned them since: their ban is not the bot's to lift). None:
+    send it. Of a community ban only whether it is in place is read, and only of the
+    item's author (Lemmy shows no community ban's end, and shows it on their items)."""
+    if step.person_id is None:
         return None
+    if step.community_id is not None:
+        return _community_ban_lifted(client, step)
     last = _ban_cursor(store, step.target)
     try:
         person = client.person(step.person_id)
@@ -780,7 +789,8 @@ def _banned_since(client: LemmyApi, store: Store, step: Step) -> ActionOutcome |
         return ActionOutcome(
             "unban",
             "skipped",
-            f"Lemmy shows person {step.person_id} not banned (lifted already): nothing sent",
+            f"{BY_HAND}: Lemmy shows person {step.person_id} not banned (lifted already): "
+            "nothing sent",
         )
     if "expires" not in last:  # how the bot banned them is not known: cannot compare
         return None
@@ -795,6 +805,32 @@ def _banned_since(client: LemmyApi, store: Store, step: Step) -> ActionOutcome |
         f"not lifted: Lemmy shows person {step.person_id} banned {_ends(ends)}, the bot "
         f"banned them {_ends(expires)}: banned again since, by someone else (lift that ban "
         "in Lemmy if it is meant to go)",
+    )
+
+
+def _community_ban_lifted(client: LemmyApi, step: Step) -> ActionOutcome | None:
+    """``BY_HAND`` when the decision's item shows its author, the person, no longer banned
+    from its community; None when they are, or it cannot be told (the person is the
+    uploader, the item is gone or cannot be read: the modlog is asked next)."""
+    kind, _, number = (step.item or "").partition(":")
+    if kind not in ("post", "comment"):
+        return None
+    try:
+        item = client.post(int(number)) if kind == "post" else client.comment(int(number))
+    except (LemmyUnavailable, LemmyLoginError) as exc:
+        why = f"cannot read whether person {step.person_id} is banned: {exc}"
+        return ActionOutcome("unban", "failed", why, retry=True)
+    except LemmyError:
+        return None
+    if item.author is None or item.author.id != step.person_id:
+        return None
+    if item.author_banned_from_community:
+        return None
+    return ActionOutcome(
+        "unban",
+        "skipped",
+        f"{BY_HAND}: Lemmy shows person {step.person_id} not banned from community "
+        f"{step.community_id} (lifted already): nothing sent",
     )
 
 
@@ -886,10 +922,12 @@ class Checks:
         who, when = _said(entry)
         if entry.revert:
             done = "restored it" if step.kind == "restore" else "lifted the ban"
+            # someone else's unban: the bot's ban is lifted (``BY_HAND``)
+            by_hand = f"{BY_HAND}: " if step.kind == "unban" and entry.moderator_id != me else ""
             return ActionOutcome(
                 step.kind,
                 "skipped",
-                f"{who} {done} already, at {when} ({what}): nothing sent",
+                f"{by_hand}{who} {done} already, at {when} ({what}): nothing sent",
             )
         if entry.moderator_id == me:
             if step.kind == "restore":
@@ -1100,6 +1138,8 @@ def carry_out(
             and not (status == "failed" and _shown_done(client, step, before or {}))
         ):
             kept = checks.why_not(step)
+            if kept is not None and kept.detail.startswith(BY_HAND):
+                kept = _lifted_by_hand(store, plan, step, kept, run_id)
             if kept is not None:
                 if kept.status == NOT_POSSIBLE:  # for good: a rerun does not ask again
                     store.record_action(
@@ -1164,6 +1204,27 @@ def carry_out(
             stopped = outcome
     _record(store, plan, results, run_id, recorded)
     return results
+
+
+def _lifted_by_hand(
+    store: Store, plan: UndoPlan, step: Step, found: ActionOutcome, run_id: str
+) -> ActionOutcome:
+    """Record an unban Lemmy shows done by someone else (``found``, ``BY_HAND``) as this
+    undo's, nothing sent: the store's unban done (a rerun says "already undone"), and the
+    bot's ban counted as one that ran out, as an unban the bot sent is (left in force,
+    the person's next offence would find it "already done" and go unbanned). Checked
+    again in the same transaction that the ban is still these decisions' (the daemon
+    may have banned anew for another item meanwhile: then ``found`` as it is)."""
+    items = {item_key(plan.rows[d].record) for d in step.decisions}
+    with store.transaction():
+        if _ban_not_theirs(store, step.target, items, chosen=plan.rows, audit=plan.audit):
+            return found
+        original = store.action("ban", step.target) or {}
+        at = store.record_action("unban", step.target, "done", found.detail, run_id, item=step.item)
+        store.set_cursor(
+            f"ban:{step.target}", json.dumps({"expires": int(at), "item": original.get("item")})
+        )
+    return ActionOutcome("unban", "done", found.detail, done_at=at)
 
 
 def _shown_done(client: LemmyApi, step: Step, before: dict) -> bool:

@@ -39,8 +39,11 @@ A ban is lifted only while it is the bot's: not when the bot's ban ran out (a ba
 Lemmy shows then is someone else's), not when the bot banned the person again for
 another item since (undo that decision), not when Lemmy shows them banned otherwise
 than the bot banned them (an admin banned them again: lift that in Lemmy), and not
-when Lemmy shows them not banned any more (nothing is sent). A community ban's end is
-not shown by Lemmy: only the first two are checked for it. Nor is a ban lifted while a
+when Lemmy shows them not banned any more: "already unbanned by hand", nothing sent,
+recorded as done, and the bot's ban counts as lifted (another offence bans anew). A
+community ban's end is not shown by Lemmy: only the first two are checked for it, and
+whether it is still in place is read on the decision's post or comment (its author's
+ban only) or in the modlog. Nor is a ban lifted while a
 later decision, not undone, asked for it too: the person offended again while banned
 (that decision's ban says "already done"). Undoing the first decision alone would leave
 that offence unpunished: the ban stays, said so with the decisions' ids ("decision #13
@@ -244,7 +247,7 @@ def _ids(decisions: list[int]) -> str:
 def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
     """What --yes would do, with what Lemmy shows now (reads only: the ban, the modlog)."""
     from modbot.actions.handlers import NOT_POSSIBLE
-    from modbot.undo import content_restore_refused, found_done
+    from modbot.undo import BY_HAND, content_restore_refused, found_done
 
     checks, why = _preview_checks(store, plan, args)
     refused = (
@@ -276,6 +279,12 @@ def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
                 )
                 continue
             found = checks.why_not(step) if checks is not None else None
+            if found is not None and found.detail.startswith(BY_HAND):
+                # as --yes does: the bot's ban counted as lifted, nothing sent
+                print(
+                    f"would record as done ({_ids(step.decisions)}): {step.describe} ({found.detail})"
+                )
+                continue
             if found is None:
                 what = f"would {step.describe} ({_ids(step.decisions)})"
                 print(f"{what}{_content(step, args.restore_content)}")
