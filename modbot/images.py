@@ -518,6 +518,16 @@ _BRACKET_ESCAPE_OR_SPAN = re.compile(
     re.DOTALL,
 )
 _BACKTICKS = re.compile(r"`+")
+# The start of a line that ends the paragraph before it (so any code span in it): a
+# blank line (in a block quote too), a fence, an ATX heading, a thematic break or
+# setext underline, a list item that may interrupt a paragraph. Lines that may not end
+# it (a block quote's ">") are left out: there a span is let run on, as before.
+_PARAGRAPH_BREAK = re.compile(
+    r"^(?:[ \t]*+>)*+(?:[ \t]*+$| {0,3}(?:`{3}|~{3}|#{1,6}(?:[ \t]|$)"
+    r"|([-*_])(?:[ \t]*+\1){2,}[ \t]*+$|=++[ \t]*+$|-++[ \t]*+$"
+    r"|[-+*][ \t]++\S|1[.)][ \t]++\S))",
+    re.MULTILINE,
+)
 
 
 def _bracket_pairs(text: str, *, skip_spans: bool = False) -> dict[int, int]:
@@ -538,6 +548,9 @@ def _bracket_pairs(text: str, *, skip_spans: bool = False) -> dict[int, int]:
     runs: dict[int, list[int]] = {}
     for m in _BACKTICKS.finditer(text):
         runs.setdefault(m.end() - m.start(), []).append(m.start())
+    # a span's closer is in its paragraph: markdown-it parses each paragraph's inline
+    # text alone, and backticks no run closes there are literal
+    breaks = [m.start() for m in _PARAGRAPH_BREAK.finditer(text)] if runs else []
     pos = 0
     while (found := _BRACKET_ESCAPE_OR_SPAN.search(text, pos)) is not None:
         token, pos = found.group(), found.end()
@@ -549,7 +562,8 @@ def _bracket_pairs(text: str, *, skip_spans: bool = False) -> dict[int, int]:
         elif token[0] == "`":
             starts = runs.get(len(token), [])
             k = bisect.bisect_left(starts, pos)
-            if k < len(starts):
+            b = bisect.bisect_left(breaks, pos)
+            if k < len(starts) and (b == len(breaks) or starts[k] < breaks[b]):
                 pos = starts[k] + len(token)  # past the code span
     return pairs
 
