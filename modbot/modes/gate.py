@@ -360,17 +360,32 @@ class AdminReports:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop reporting, and say in the log what was not yet told (not sent: the rate
+        limit holds across restarts too). Said before the report thread is waited for: a
+        report under way can take 30 s (a slow Lemmy, a locked state file), and a SIGKILL
+        at the end of the stop's grace period must not find it unsaid. ``Gate.close``
+        settles the records first, so the lines of those NOT written come before it."""
         self._stop.set()
+        said = self._say_untold()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        with self.lock:  # not sent: the rate limit holds across restarts too
-            if self.pending:
-                counts = "; ".join(f"{n} {what}" for what, n in self.pending.most_common())
-                log.warning(
-                    "not yet told to the admins when the gate stopped: %s (the gate's next "
-                    "start tells them, from their records)",
-                    counts,
-                )
+        if self._untold() != said:  # the report under way was not sent: its files are back
+            self._say_untold()
+
+    def _untold(self) -> str:
+        with self.lock:
+            return "; ".join(f"{n} {what}" for what, n in self.pending.most_common())
+
+    def _say_untold(self) -> str:
+        counts = self._untold()
+        if counts:
+            log.warning(
+                "not yet told to the admins when the gate stopped: %s (the gate's next "
+                "start tells them, from their records; not those of a record logged as "
+                "NOT written above)",
+                counts,
+            )
+        return counts
 
     def recover(self) -> int:
         """Note again the files an earlier run of the gate decided without a verdict and
