@@ -429,8 +429,10 @@ class RemoteEngine:
 
     async def _ready(self) -> str | None:
         if self.concept_version is None:
-            worker, answer = await self._first("GET", "/v1/info", None, {}, None, _as_is)
-            self._note_info(worker, answer)
+            # a 200 that is not a worker's info (a catch-all page) is a broken worker's,
+            # as a page for a verdict is: its backoff grows, the next worker is asked
+            worker, info = await self._first("GET", "/v1/info", None, {}, None, _info_fields)
+            self._note_version(worker, *info)
         return self.concept_version
 
     async def _check(self) -> dict[str, str]:
@@ -455,8 +457,11 @@ class RemoteEngine:
                 )
                 said[worker.url] = str(result)
             else:
-                worker.succeeded()
                 model = self._note_info(worker, result)
+                if model is None:  # not a worker's answer: a broken worker's
+                    worker.failed(self.max_backoff)
+                else:
+                    worker.succeeded()
                 said[worker.url] = (
                     f"{model} concept version {worker.version}{_anime_pass(worker, result)}"
                     if model is not None
@@ -517,16 +522,11 @@ class RemoteEngine:
         """Learns the version from a worker's ``/v1/info``; its model, or None when
         the answer is not a modbot worker's."""
         try:
-            info = _json(answer)
-            model = str(info["model"])
-            self._note_version(
-                worker, str(info["concept_version"]), model, bool(info["random_weights"])
-            )
-        except (ValueError, KeyError, TypeError, AttributeError):
-            log.warning(
-                "classifier worker %s: /v1/info is not what a modbot worker answers", worker.url
-            )
+            version, model, random_weights = _info_fields(answer)
+        except ValueError as exc:
+            log.warning("classifier worker %s: %s", worker.url, exc)
             return None
+        self._note_version(worker, version, model, random_weights)
         return model
 
     def _note_version(
@@ -719,7 +719,8 @@ class RemoteEngine:
                     value = parse(answer)
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
                     worker.failed(self.max_backoff)
-                    errors[worker.url] = worker.last_error = f"answered 200, not a verdict ({exc})"
+                    what = "a verdict" if path == "/v1/classify" else "what a worker answers"
+                    errors[worker.url] = worker.last_error = f"answered 200, not {what} ({exc})"
                     continue
                 worker.succeeded()
                 return worker, value
@@ -905,8 +906,14 @@ def _anime_pass(worker: _Worker, info: httpx.Response) -> str:
     return f", DeepDanbooru {'on' if running else 'off'}"
 
 
-def _as_is(answer: httpx.Response) -> httpx.Response:
-    return answer
+def _info_fields(answer: httpx.Response) -> tuple[str, str, bool]:
+    """(concept version, model, random weights) from a worker's ``/v1/info``; ValueError
+    when it is not a modbot worker's."""
+    try:
+        info = _json(answer)
+        return str(info["concept_version"]), str(info["model"]), bool(info["random_weights"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ValueError("/v1/info is not what a modbot worker answers") from None
 
 
 def _json(answer: httpx.Response) -> Any:
