@@ -274,10 +274,10 @@ class Fetcher:
     ) -> Fetched:
         own = hold is None
         try:
-            _check_url(url, self._policy)
+            target = _check_url(url, self._policy)
             if hold is None:  # waiting for memory is not the server's time
                 hold = await self.reserve_body()
-            fetched = await self._fetch_within_deadline(url, hold, conditional)
+            fetched = await self._fetch_within_deadline(target, hold, conditional)
             if passed_over:  # before the finalizer below ties the hold to this object
                 fetched = replace(fetched, passed_over=passed_over)
         except FetchSkipped as exc:
@@ -366,8 +366,7 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if modified:
             headers["If-Modified-Since"] = modified
-        current = url
-        _check_url(url, self._policy)
+        current = _check_url(url, self._policy)
         try:
             async with asyncio.timeout(self.limits.total_timeout):
                 for _hop in range(self.limits.max_redirects + 1):
@@ -378,8 +377,8 @@ class Fetcher:
                         if response.status_code == 304 and (etag or modified):
                             return None
                         if not 200 <= response.status_code < 300:
-                            raise BadStatus(current, response.status_code)
-                        data = await self._read_capped(current, response, max_bytes)
+                            raise BadStatus(current.url, response.status_code)
+                        data = await self._read_capped(current.url, response, max_bytes)
                         return FetchedFile(
                             url,
                             data,
@@ -391,16 +390,16 @@ class Fetcher:
                 url, f"the download took longer than {self.limits.total_timeout:g} s in all"
             ) from None
         raise TooManyRedirects(
-            url, f"more than {self.limits.max_redirects} redirects (last to {redact(current)})"
+            url, f"more than {self.limits.max_redirects} redirects (last to {redact(current.url)})"
         )
 
     async def _fetch_within_deadline(
-        self, url: str, hold: BodyHold, conditional: dict[str, str] | None = None
+        self, target: _Target, hold: BodyHold, conditional: dict[str, str] | None = None
     ) -> Fetched:
-        body = _Body()
+        url, body = target.url, _Body()
         try:
             async with asyncio.timeout(self.limits.total_timeout) as deadline:
-                return await self._follow(url, hold, conditional, deadline, body)
+                return await self._follow(target, hold, conditional, deadline, body)
         except TimeoutError:
             late = FetchTimeout(
                 url, f"the download took longer than {self.limits.total_timeout:g} s in all"
@@ -411,16 +410,16 @@ class Fetcher:
 
     async def _follow(
         self,
-        url: str,
+        target: _Target,
         hold: BodyHold,
         conditional: dict[str, str] | None,
         deadline: asyncio.Timeout,
         body: _Body,
     ) -> Fetched:
-        current = url
+        url, current = target.url, target
         for _hop in range(self.limits.max_redirects + 1):
             # each hop as its host must see it (a redirect may leave the instance)
-            headers = {**self.identity.headers_for(current), **(conditional or {})}
+            headers = {**self.identity.headers_for(current.url), **(conditional or {})}
             # each hop in its own host's slot: a redirect is bounded like a first
             # request (links on many hosts redirecting to one would hit it unbounded)
             try:
@@ -434,9 +433,9 @@ class Fetcher:
                     if response.status_code == 304 and conditional:
                         raise NotModified(url)
                     if not 200 <= response.status_code < 300:
-                        raise BadStatus(current, response.status_code)
-                    data = await self._read_capped(current, response, body=body)
-                    fetched = _as_fetched(url, current, data, body.headers, hold)
+                        raise BadStatus(current.url, response.status_code)
+                    data = await self._read_capped(current.url, response, body=body)
+                    fetched = _as_fetched(url, current.url, data, body.headers, hold)
                     if body.past_cap is not None:
                         log.info("image %s: %s", redact(url), body.past_cap)
                         fetched = replace(fetched, ended_early=body.past_cap)
@@ -446,10 +445,10 @@ class Fetcher:
                     raise
                 return _whole_arrival(url, body, exc, hold)
         raise TooManyRedirects(
-            url, f"more than {self.limits.max_redirects} redirects (last to {redact(current)})"
+            url, f"more than {self.limits.max_redirects} redirects (last to {redact(current.url)})"
         )
 
-    def _redirect_target(self, url: str, response: _Response) -> str:
+    def _redirect_target(self, url: str, response: _Response) -> _Target:
         location = response.headers["location"]
         if not location.isascii():  # what the server sent is kept: UTF-8, or escaped bytes
             try:
@@ -460,23 +459,20 @@ class Fetcher:
             target = urljoin(response.url, location)
         except ValueError as exc:
             raise BadURL(url, f"redirect to an invalid URL: {_unquoted(exc)}") from None
-        _check_url(target, self._policy, redirected_from=url)
-        return target
+        return _check_url(target, self._policy, redirected_from=url)
 
     @asynccontextmanager
     async def _stream(
-        self, url: str, headers: dict[str, str] | None = None, place: _Place | None = None
+        self, target: _Target, headers: dict[str, str] | None = None, place: _Place | None = None
     ) -> AsyncIterator[_Response]:
-        """The answer to a GET of ``url``. ``place``: the request's slots and the address
-        it dials (``_slots``); when connecting there fails, the name's next address is
-        tried on its own slots (``Pinned.fall_back``), before anything was sent."""
+        """The answer to a GET of ``target`` (its URL as browsers read it). ``place``: the
+        request's slots and the address it dials (``_slots``); when connecting there
+        fails, the name's next address is tried on its own slots (``Pinned.fall_back``),
+        before anything was sent."""
+        url, dialed, host, port = target.url, target.read, target.host, target.port
         parts = urlsplit(url)
-        if "@" in parts.netloc:  # never send credentials found in content
+        if "@" in parts.netloc:  # what the refusals name: no credentials either
             url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
-            parts = urlsplit(url)
-        dialed = _as_browsers_read(url)
-        host = _dialed_host(dialed)
-        port = parts.port or DEFAULT_PORTS[parts.scheme.lower()]
         try:
             self._addresses.check_literal(host, port)
             address = place.pinned.name_address if place is not None else None
@@ -632,7 +628,7 @@ class Fetcher:
         return self._client
 
     @asynccontextmanager
-    async def _slots(self, url: str, deadline: asyncio.Timeout) -> AsyncIterator[_Place]:
+    async def _slots(self, target: _Target, deadline: asyncio.Timeout) -> AsyncIterator[_Place]:
         """A request's place: one of its server's slots, then one of all. Its server is
         its host and port, and also the address it dials (``PinnedResolver.pinned``):
         names without end (wildcard DNS) of one slow server share that server's slots,
@@ -644,7 +640,7 @@ class Fetcher:
         fails and the request falls back to the name's next one (``_Place.fall_back``),
         the address's slot and the one of all are given back before that address's are
         waited for."""
-        host, port = _dial_target(url)
+        url, host, port = target.url, target.host, target.port
         loop = asyncio.get_running_loop()
         left: float | None = None
 
@@ -924,10 +920,20 @@ class _ZlibDecoder:
         return b"".join(out)
 
 
-def _check_url(url: str, policy: HostPolicy, *, redirected_from: str | None = None) -> SplitResult:
-    """``url``'s parts, or ``BadURL``/``BadScheme`` when it is no URL an image is fetched
-    from: browsers show nothing there. ``policy``: the ports the admin named, fetched
-    even where browsers refuse them (``BAD_PORTS``)."""
+@dataclass(frozen=True)
+class _Target:
+    """A URL read once (``_check_url``), as each step of its request uses it."""
+
+    url: str  # as written: what refusals and the log name (redacted where logged)
+    read: str  # as browsers read it (``_read``), without user info: what is requested
+    host: str  # as the HTTP client looks it up or connects to (``_dialed_host``)
+    port: int
+
+
+def _check_url(url: str, policy: HostPolicy, *, redirected_from: str | None = None) -> _Target:
+    """``url`` read as browsers read it (``_read``), or ``BadURL``/``BadScheme`` when it
+    is no URL an image is fetched from: browsers show nothing there. ``policy``: the
+    ports the admin named, fetched even where browsers refuse them (``BAD_PORTS``)."""
     prefix = f"redirect from {redact(redirected_from)} to " if redirected_from else ""
     try:
         parts = urlsplit(url)
@@ -946,9 +952,8 @@ def _check_url(url: str, policy: HostPolicy, *, redirected_from: str | None = No
     problem = _host_problem(host)
     if problem:
         raise BadURL(url, f"{prefix}invalid URL: {problem}")
-    as_read = url if host == parts.hostname else _with_host(parts, host)
-    _dialed_host(as_read, prefix)  # a name IDNA cannot encode is refused here
-    host, port = _dial_target(url)
+    target = _read(url, parts, host, prefix)  # a name IDNA cannot encode is refused here
+    host, port = target.host, target.port
     if port in BAD_PORTS and not policy.names_port(host, port):
         entry = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         raise BadURL(
@@ -958,7 +963,7 @@ def _check_url(url: str, policy: HostPolicy, *, redirected_from: str | None = No
             "image from it, and the bot does not connect to it; if "
             f"{entry} really is an image server you trust, add it to fetch.allow_hosts",
         )
-    return parts
+    return target
 
 
 def _unquoted(exc: ValueError) -> str:
@@ -989,37 +994,34 @@ def _server(url: str) -> str:
     default port, in IDNA's other letters or an IPv4 address in a legacy form is the
     same server (a comment's hundred links to one must not each get slots of their
     own)."""
-    return _server_at(*_dial_target(url))
+    parts = urlsplit(url)
+    target = _read(url, parts, _decoded_host(parts.hostname or ""))
+    return _server_at(target.host, target.port)
 
 
 def _server_at(host: str, port: int) -> str:
     return f"[{host.rstrip('.')}]:{port}"
 
 
-def _dial_target(url: str) -> tuple[str, int]:
-    """The host (as the HTTP client looks it up) and port a request to ``url`` dials."""
-    dialed = _as_browsers_read(url)
-    parts = urlsplit(dialed)
-    port = DEFAULT_PORTS.get(parts.scheme.lower(), 0) if parts.port is None else parts.port
-    return _dialed_host(dialed), port
-
-
-def _as_browsers_read(url: str) -> str:
-    """``url`` with a percent-encoded host decoded (``_decoded_host``), and an IPv4
-    address written in a legacy form (``2130706433``, ``127.1``, ``0x7f.0.0.1``) or with
-    a final dot as the dotted address browsers read it as (the WHATWG URL parser):
-    the image people are shown is the one checked (aiohttp refuses these forms, and
-    ``bad_url`` is final), and the address checked is the one connected to."""
-    parts = urlsplit(url)
-    written = parts.hostname or ""
-    decoded = _decoded_host(written)
-    if decoded != written:
-        url = _with_host(parts, decoded)
-    host = _dialed_host(url)
+def _read(url: str, parts: SplitResult, decoded: str, prefix: str = "") -> _Target:
+    """``url`` (split as ``parts``, its host percent-decoded as ``decoded``:
+    ``_decoded_host``) as browsers read it: no user info (never sent), the decoded host,
+    and an IPv4 address written in a legacy form (``2130706433``, ``127.1``,
+    ``0x7f.0.0.1``) or with a final dot as the dotted address browsers read it as (the
+    WHATWG URL parser): the image people are shown is the one checked (aiohttp refuses
+    these forms, and ``bad_url`` is final), and the address checked is the one connected
+    to. With the host the HTTP client dials (``_dialed_host``) and the port."""
+    read = url
+    if "@" in parts.netloc:  # never send credentials found in content
+        read = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+    if decoded != (parts.hostname or ""):
+        read = _with_host(parts, decoded)
+    host = _dialed_host(read, prefix)
     address = literal_address(host) if ":" not in host else None
-    if address is None or address == host:
-        return url
-    return _with_host(urlsplit(url), address)
+    if address is not None and address != host:
+        read, host = _with_host(parts, address), address
+    port = DEFAULT_PORTS.get(parts.scheme.lower(), 0) if parts.port is None else parts.port
+    return _Target(url, read, host, port)
 
 
 def _with_host(parts: SplitResult, host: str) -> str:
