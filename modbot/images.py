@@ -317,11 +317,12 @@ def _markdown_refs(
     text = _normalized(text)
     found = list(_located_images(text, _definitions(text)))
     code = _code_ranges(text) if found else []
+    titles = _spoiler_titles(text) if found and ":::" in text else []
     for at, (url, title, footnote) in found:
         url = _unescape(url)
         if not url:
             continue
-        unshown = footnote or _inside(code, at)
+        unshown = footnote or _inside(code, at) or _inside(titles, at)
         if data_uri := _data_uri(url, instance_url):
             yield ImageRef(url=data_reference(data_uri), location=location), unshown
             continue
@@ -864,6 +865,21 @@ class _Spans:
         if k < len(starts) and starts[k] + length <= end:
             return starts[k] + length
         return None
+
+
+# The opening line of lemmy-ui's spoiler (markdown-it-container, validated by
+# /^spoiler\s+(.*)$/ on its trimmed parameters), in block quotes and list items too:
+# its title is rendered with emphasis, strikethrough and code only, never an image
+_SPOILER_TITLE = re.compile(
+    rf"^{_CONTAINERS}[ \t]*+:{{3,}}[ \t]*+spoiler[^\S\n]++(?P<title>[^\s][^\n]*)$",
+    re.MULTILINE,
+)
+
+
+def _spoiler_titles(text: str) -> list[tuple[int, int]]:
+    """Where the titles of ``text``'s spoilers are (``::: spoiler title``): what is
+    written there is shown as text, no image in it is seen (sorted, apart)."""
+    return [m.span("title") for m in _SPOILER_TITLE.finditer(text)]
 
 
 def _inside(ranges: list[tuple[int, int]], at: int) -> bool:

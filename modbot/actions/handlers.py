@@ -787,9 +787,18 @@ def _longer_ban_there(
     return None
 
 
+# What a site ban's remove_data takes of the person's uploads changed within 0.19 (Lemmy's
+# remove_user_data): modbot does not read the minor version, so its words say both.
+_WHICH_LEMMY = (
+    " (Lemmy 0.19.11+ and 1.0; 0.19.5 to 0.19.10 purge instead the files of their avatar, "
+    "banner and image posts, whoever else shows them)"
+)
+
+
 def _spared_upload_lost(ex: Executor, t: Target, person: int) -> str:
     """What a site ban's `remove_data` takes that modbot spares: Lemmy deletes every
-    upload of the banned person (0.19: purges; 1.0: deletes the alias), so also this
+    upload of the banned person (0.19.11+ and 1.0 delete each alias; 0.19.5 to 0.19.10
+    purge the files of their avatar, banner and image posts instead), so also this
     item's image when they uploaded it and an admin's or an exempt item shows it. modbot
     sends the ban as the rule says, and its record says so (never silently)."""
     return _this_upload_lost(ex, t, person)
@@ -812,7 +821,7 @@ def _this_upload_lost(ex: Executor, t: Target, person: int) -> str:
     log.warning("a ban removing the data of %s also deletes upload %s (%s)", person, alias, why)
     return (
         f"; Lemmy also deletes their uploads, {alias} among them, which modbot spares "
-        f"({why}): what shows it loses the image"
+        f"({why}): what shows it loses the image{_WHICH_LEMMY}"
     )
 
 
@@ -845,7 +854,7 @@ def _other_uploads_lost(ex: Executor, person: int, said: str | None) -> str:
     )
     return (
         "; Lemmy also deletes these uploads of theirs, which the site or an admin shows: "
-        f"{listed}: those lose the image"
+        f"{listed}: those lose the image{_WHICH_LEMMY}"
     )
 
 
