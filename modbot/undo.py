@@ -863,8 +863,35 @@ class Checks:
             if kept is not None:
                 return kept
         if not self.modlog:
-            return None
+            # the modlog's restore line is not read: whether it is still removed is
+            return self._restored_already(step) if step.kind == "restore" else None
         return self._acted_since(step)
+
+    def _restored_already(self, step: Step) -> ActionOutcome | None:
+        """Skipped when Lemmy shows the post or comment not removed (a moderator restored
+        it by hand): a restore sent again would write a needless line in the modlog.
+        None: send it (also when it cannot be read as gone or refused: the restore's
+        refusal says why)."""
+        kind, _, number = step.target.partition(":")
+        what = step.target.replace(":", " ")
+        try:
+            item = (
+                self.client.post(int(number))
+                if kind == "post"
+                else self.client.comment(int(number))
+            )
+        except (LemmyUnavailable, LemmyLoginError) as exc:
+            why = f"cannot read whether {what} is still removed: {exc}"
+            return ActionOutcome(step.kind, "failed", why, retry=True)
+        except LemmyError:
+            return None
+        if item.removed:
+            return None
+        return ActionOutcome(
+            step.kind,
+            "skipped",
+            f"already restored by hand: Lemmy shows {what} not removed: nothing sent",
+        )
 
     def _acted_since(self, step: Step) -> ActionOutcome | None:
         what = step.target.replace(":", " ")

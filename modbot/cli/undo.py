@@ -73,7 +73,8 @@ restore or unban since: undone already, nothing sent. When the modlog cannot be 
 see it; a login Lemmy dropped, which reads on as anonymous, is renewed and the modlog
 read again first), nothing is undone blind: that undo fails, said why; run it again once the
 modlog can be read, or with --no-modlog-check (then a moderator's later removal or ban
-may be undone: check Lemmy's modlog yourself first).
+may be undone: check Lemmy's modlog yourself first; a post or comment Lemmy shows not
+removed, or a ban it shows lifted, is still left as it is: "already restored by hand").
 
 A post or comment no longer on Lemmy (an admin purged it, it went with its community or
 author) or deleted by its author (Lemmy restores no deleted comment) cannot be
