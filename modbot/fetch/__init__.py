@@ -892,7 +892,9 @@ class _ZlibDecoder:
             if self._inner is None:
                 data, self._head = self._head + data, b""
                 if len(data) < 2:
-                    self._head = data
+                    # kept for the next call, not its tail too (fed again, it was read
+                    # twice: a deflate body broken, a gzip body ended after a member)
+                    self._head, data = data, b""
                     break
                 if self._between:
                     if data[:2] != b"\x1f\x8b":
