@@ -208,6 +208,11 @@ class _Answer(Exception):
     """One worker's failure, for the next worker to be tried (internal)."""
 
 
+class _Moved(_Answer):
+    """One worker's URL redirects (not followed: the token would go wherever it points);
+    the message says where, for classifier.remote."""
+
+
 class _Refused(_Answer):
     """One worker refused this request (400, 413): the next is asked, this one not
     again for it; when every worker asked refused it, ``RemoteRequestRefused``."""
@@ -447,6 +452,10 @@ class RemoteEngine:
             ):  # a refused token or concept set: fix the configuration
                 refused.append(str(result))
                 said[worker.url] = str(result)
+            elif isinstance(result, _Moved):  # answering, elsewhere: a URL to change
+                worker.failed(self.max_backoff)
+                log.warning("classifier worker %s %s", worker.url, result)
+                said[worker.url] = str(result)
             elif isinstance(result, BaseException):
                 worker.failed(self.max_backoff)
                 log.warning(
@@ -514,6 +523,9 @@ class RemoteEngine:
             assert unaccepted is not None  # (any 400 to /v1/info is one)
             short, fix = unaccepted
             raise RemoteRequestRefused(f"classifier worker {worker.url}: {short}. {fix}")
+        moved = _redirect(answer, "/v1/info")
+        if moved is not None:
+            raise _Moved(moved)
         if answer.status_code != 200:
             raise _Answer(f"answered {answer.status_code} {_error(answer)}")
         return answer
@@ -806,6 +818,9 @@ class RemoteEngine:
                 )
             raise _Refused(f"classifier worker {worker.url} refused the request ({status}): {said}")
         worker.failed(self.max_backoff)
+        moved = _redirect(answer, path)
+        if moved is not None:
+            raise _Moved(moved)
         raise _Answer(f"answered {status} {_error(answer)}".rstrip())
 
 
@@ -943,6 +958,25 @@ def _error(answer: httpx.Response) -> str:
     if isinstance(message, str):
         return message[:300]
     return answer.reason_phrase or ""
+
+
+def _redirect(answer: httpx.Response, path: str) -> str | None:
+    """What a redirect of ``path`` says to an admin: the address it points to, as the
+    worker's base URL (without ``path``) for classifier.remote; None when it is none."""
+    import httpx
+
+    location = answer.headers.get("location", "").strip()
+    if not answer.is_redirect or not location:
+        return None
+    try:
+        target = str(answer.request.url.join(location))
+    except (httpx.InvalidURL, ValueError):
+        return None
+    base = target.removesuffix(path) if target.endswith(path) else target
+    return (
+        f"redirects to {base[:200]} ({answer.status_code}, not followed: the token would go "
+        "with it): if that is the worker, give classifier.remote that address"
+    )
 
 
 def _broken(exc: Exception) -> str:
