@@ -11,7 +11,7 @@ across every request, for several bots (or gates) that have no GPU of their own.
 
 Every ``/v1`` request carries ``Authorization: Bearer <token>``; each client instance has
 its own token, a name and a quota (images per minute). Answers: 401 missing or unknown
-token, 429 over the quota (``Retry-After``), 413 body over the size cap, 408 a body
+token (or one not sent as ``Bearer``), 429 over the quota (``Retry-After``), 413 body over the size cap, 408 a body
 that stops coming for ``body_idle_timeout`` seconds or takes over ``body_timeout`` in
 all, 400 a bad concept set (``concept``: the one it is about, if one), 503 busy
 (too many requests, or the bodies held would pass ``max_bytes_held``) or the model
@@ -913,17 +913,22 @@ class WorkerService:
             return found
         self.counters["unauthorized"] += 1
         self._log_refusal(request)
-        missing = not header
-        raise _Refused(
-            401,
-            "missing token: send `Authorization: Bearer <token>`"
-            if missing
-            else "unknown token: ask this worker's admin for one (`modbot worker --new-token NAME`)",
-            {
-                "WWW-Authenticate": 'Bearer realm="modbot-worker"'
-                + ("" if missing else ', error="invalid_token"')
-            },
-        )
+        realm = 'Bearer realm="modbot-worker"'
+        if not header:
+            message, challenge = "missing token: send `Authorization: Bearer <token>`", realm
+        elif scheme.lower() != "bearer" or not token.strip():
+            # (a right token sent bare, `Authorization: TOKEN`, is not "unknown")
+            message = (
+                "the token must be sent as `Authorization: Bearer <token>`; this request's "
+                "Authorization header is not of that form (not shown)"
+            )
+            challenge = realm + ', error="invalid_request"'
+        else:
+            message = (
+                "unknown token: ask this worker's admin for one (`modbot worker --new-token NAME`)"
+            )
+            challenge = realm + ', error="invalid_token"'
+        raise _Refused(401, message, {"WWW-Authenticate": challenge})
 
     def _log_refusal(self, request: Request) -> None:
         # never the token itself; one line a minute at most, however many are refused

@@ -46,9 +46,10 @@ where TOKEN is the token or, better, `sha256:` and its SHA-256 in hex (the file 
 holds no secret), and QUOTA a number or `unlimited`; `#` starts a comment. Or set
 $MODBOT_WORKER_TOKENS to the same entries separated by `;`. `--new-token NAME` makes a
 token and prints its line. A GET /v1/info counts as one image (it may build a concept
-set); a request answered 503 counts as none. Answers: 401 missing or unknown token, 429
-over the quota (with Retry-After), 413 a body over --max-bytes, 408 a body that stops
-coming for 30 s or takes over 120 s in all, 400 a bad concept set, 503 busy (over
+set); a request answered 503 counts as none. Answers: 401 missing or unknown token
+(or one not sent as `Authorization: Bearer TOKEN`), 429 over the quota (with
+Retry-After), 413 a body over --max-bytes, 408 a body that stops coming for 30 s or
+takes over 120 s in all, 400 a bad concept set, 503 busy (over
 --max-pending or --max-bytes-held) or the model failed (clients then try their next
 worker). Tokens are kept as SHA-256 digests and never logged.
 
