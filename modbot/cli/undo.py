@@ -95,9 +95,9 @@ LEMMY_USERNAME and LEMMY_PASSWORD (the bot's account) with --yes; the preview as
 with them too (reads only), and without them (or when Lemmy cannot be reached) lists
 what the state file says, saying that Lemmy was not asked.
 
-With --yes it talks to Lemmy as `modbot run` does, with the lemmy: settings of the
-rules file (--rules, else $MODBOT_RULES, else ./rules.yaml): lemmy.api (v3, v4 or
-auto), requests_per_minute, timeout. Only that section is read: a mistake elsewhere in
+With --yes (and in the preview) it talks to Lemmy as `modbot run` does, with the
+lemmy: settings of the rules file (--rules, else $MODBOT_RULES, else ./rules.yaml):
+lemmy.api (v3, v4 or auto), requests_per_minute, timeout. Only that section is read: a mistake elsewhere in
 the file (a rule) does not stop an undo. When the file cannot be read or its lemmy:
 section is not valid, it says so (a warning) and uses the defaults (lemmy.api auto:
 the version is asked of the instance; 120 requests a minute; a 20 s timeout): an undo
@@ -318,7 +318,9 @@ def _preview_checks(store: Any, plan: Any, args: argparse.Namespace) -> tuple[An
         settings = Settings.from_env()
     except SettingsError as exc:
         return None, str(exc)
-    lemmy, _ = lemmy_settings(args.rules)
+    lemmy, warning = lemmy_settings(args.rules)
+    if warning:  # as --yes says it: the preview asks Lemmy with the same settings
+        print(f"modbot undo: warning: {warning}", file=sys.stderr, flush=True)
     try:
         client = _client(store, settings, lemmy, read_only=True)
     except LemmyError as exc:
