@@ -11,9 +11,9 @@ across every request, for several bots (or gates) that have no GPU of their own.
 
 Every ``/v1`` request carries ``Authorization: Bearer <token>``; each client instance has
 its own token, a name and a quota (images per minute). Answers: 401 missing or unknown
-token (or one not sent as ``Bearer``), 429 over the quota (``Retry-After``), 413 body over the size cap, 408 a body
-that stops coming for ``body_idle_timeout`` seconds or takes over ``body_timeout`` in
-all, 400 a bad concept set (``concept``: the one it is about, if one), 503 busy
+token (or one not sent as ``Bearer``), 429 over the quota (``Retry-After``), 413 body
+over the size cap, 408 a body that stops coming for ``body_idle_timeout`` seconds or
+takes over ``body_timeout`` in all, 400 a bad concept set (``concept``: the one it is about, if one), 503 busy
 (too many requests, or the bodies held would pass ``max_bytes_held``) or the model
 failed (a client then tries its next worker). A body that is not a decodable image is
 not an error: its verdict says ``unreadable`` and why, as the bot records it for a
