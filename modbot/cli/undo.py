@@ -97,11 +97,11 @@ what the state file says, saying that Lemmy was not asked.
 
 With --yes (and in the preview) it talks to Lemmy as `modbot run` does, with the
 lemmy: settings of the rules file (--rules, else $MODBOT_RULES, else ./rules.yaml):
-lemmy.api (v3, v4 or auto), requests_per_minute, timeout. Only that section is read: a mistake elsewhere in
-the file (a rule) does not stop an undo. When the file cannot be read or its lemmy:
-section is not valid, it says so (a warning) and uses the defaults (lemmy.api auto:
-the version is asked of the instance; 120 requests a minute; a 20 s timeout): an undo
-of a false positive is never blocked by a broken rules file.
+lemmy.api (v3, v4 or auto), requests_per_minute, timeout. Only that section is read: a
+mistake elsewhere in the file (a rule) does not stop an undo. When the file cannot be
+read or its lemmy: section is not valid, it says so (a warning) and uses the defaults
+(lemmy.api auto: the version is asked of the instance; 120 requests a minute; a 20 s
+timeout): an undo of a false positive is never blocked by a broken rules file.
 
 Each undo is said as it is done; the last line counts them ("3 undone, 1 left as it
 is, 2 cannot undo, 0 failed, 0 not tried", and how many were undone before). When
