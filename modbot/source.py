@@ -1355,10 +1355,12 @@ class Source:
         if post.community is not None and post.community.visibility == UNLISTED:
             # 1.0 lists them as the community's moderator, or to a follower (then in
             # the listing of every comment), never to an admin as such
+            # (it had comments, above: all of them removed or deleted counts 0, yet
+            # they are listed, blanked, their images still on the instance)
             out, failed = self._read_comments(post.id, as_moderator=True)
-            if not out and not failed and post.comment_count:
+            if not out and not failed:
                 out, failed = self._read_comments(post.id)
-            if not out and not failed and post.comment_count:
+            if not out and not failed:
                 self._not_read(NOT_LISTED_WHY, post.id, None)
         else:
             out, _ = self._read_comments(post.id)
