@@ -456,7 +456,7 @@ class Fetcher:
             except UnicodeEncodeError:  # a broken answer: the instance's copy may do
                 raise ProtocolFailure(url, "redirect to a Location that is not UTF-8") from None
         try:
-            target = urljoin(response.url, location)
+            target = _joined(response.url, location)
         except ValueError as exc:
             raise BadURL(url, f"redirect to an invalid URL: {_unquoted(exc)}") from None
         return _check_url(target, self._policy, redirected_from=url)
@@ -966,6 +966,34 @@ def _check_url(url: str, policy: HostPolicy, *, redirected_from: str | None = No
             f"{entry} really is an image server you trust, add it to fetch.allow_hosts",
         )
     return target
+
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+
+
+def _joined(base: str, location: str) -> str:
+    """A redirect's ``location`` resolved on ``base`` (an http(s) URL) as browsers
+    resolve it (the WHATWG URL parser): before its query, a backslash is a slash, and
+    any number of slashes may come before an http(s) host (``/\\host/a.png``,
+    ``http:///host/a.png``, another scheme than the base's with none: ``https:host``).
+    ``urljoin`` reads these as paths on the redirecting host: a server answering every
+    request with one such redirect showed people the image on ``host`` and the bot a
+    decoy of its own at that path."""
+    location = location.strip(_C0_AND_SPACE)
+    location = location.replace("\t", "").replace("\n", "").replace("\r", "")
+    scheme = _SCHEME.match(location)
+    if scheme and scheme[1].lower() not in ("http", "https"):
+        return urljoin(base, location)  # no http(s) URL: refused as such (_check_url)
+    cut = min((i for i in (location.find("?"), location.find("#")) if i >= 0), default=None)
+    location = location[:cut].replace("\\", "/") + (location[cut:] if cut is not None else "")
+    if scheme:
+        rest = location[scheme.end() :]
+        if scheme[1].lower() != urlsplit(base).scheme.lower() or rest.startswith("//"):
+            return f"{scheme[1]}://{rest.lstrip('/')}"
+    elif location.startswith("//"):
+        return f"{urlsplit(base).scheme}://{location.lstrip('/')}"
+    return urljoin(base, location)
 
 
 def _unquoted(exc: ValueError) -> str:
