@@ -25,7 +25,7 @@ import hashlib
 import heapq
 import html
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from functools import lru_cache
 from urllib.parse import (
@@ -315,14 +315,19 @@ def _markdown_refs(
     (``_dedupe``): they must not take a shown image's place within
     ``fetch.max_images_per_item``."""
     text = _normalized(text)
-    found = list(_located_images(text, _definitions(text)))
-    code = _code_ranges(text) if found else []
-    titles = _spoiler_titles(text) if found and ":::" in text else []
-    for at, (url, title, footnote) in found:
+    if "![" not in text:  # every image starts so: most texts have none
+        return
+    code = _code_ranges(text)
+    titles = _spoiler_titles(text) if ":::" in text else []
+
+    def unseen(at: int) -> bool:
+        return _inside(code, at) or _inside(titles, at)
+
+    for at, (url, title, footnote) in _located_images(text, _definitions(text), unseen):
         url = _unescape(url)
         if not url:
             continue
-        unshown = footnote or _inside(code, at) or _inside(titles, at)
+        unshown = footnote or unseen(at)
         if data_uri := _data_uri(url, instance_url):
             yield ImageRef(url=data_reference(data_uri), location=location), unshown
             continue
@@ -426,26 +431,29 @@ def _data_uri(url: str, instance_url: str) -> str | None:
 
 
 def _located_images(
-    text: str, definitions: dict[str, list[_Found]]
+    text: str,
+    definitions: dict[str, list[_Found]],
+    unseen: Callable[[int], bool] | None = None,
 ) -> Iterator[tuple[int, _Found]]:
     """Where each image starts, and its (destination, title, footnote), in the order
     they are written. An alt
     text ends at its matching ``]``, or, as markdown-it ends it, at the one after a
     ``]`` inside a code span or an autolink: where the text's blocks are not parsed,
     a backtick may not open a code span (in a code block it is literal), so both are
-    tried: an image one of them finds is kept."""
+    tried: an image one of them finds is kept. ``unseen``: whether no reader sees what
+    starts at an index (``_images_by``)."""
     if "![" not in text:  # every image starts so: most texts have none
         return
     plain = _bracket_pairs(text)
     # code spans and autolinks open with a backtick or a `<`: without either, the same
     spans = _bracket_pairs(text, skip_spans=True) if "`" in text or "<" in text else plain
     if spans == plain:
-        yield from _images_by(text, definitions, plain)
+        yield from _images_by(text, definitions, plain, unseen)
         return
     seen: set[tuple[int, _Found]] = set()
     merged = heapq.merge(
-        _images_by(text, definitions, plain),
-        _images_by(text, definitions, spans),
+        _images_by(text, definitions, plain, unseen),
+        _images_by(text, definitions, spans, unseen),
         key=lambda at_found: at_found[0],
     )
     for at, found in merged:
@@ -455,7 +463,10 @@ def _located_images(
 
 
 def _images_by(
-    text: str, definitions: dict[str, list[_Found]], closing: dict[int, int]
+    text: str,
+    definitions: dict[str, list[_Found]],
+    closing: dict[int, int],
+    unseen: Callable[[int], bool] | None = None,
 ) -> Iterator[tuple[int, _Found]]:
     """(where, (destination, title, footnote)) of each image, alt texts ending as
     ``closing`` says. An image's alt text is searched too, before what follows it:
@@ -463,8 +474,14 @@ def _images_by(
     (its label's definition is in a code block or follows a paragraph's line, its label
     is a footnote's, its destination runs over a line end in a table row or a heading),
     which is not told here. Its destination is not searched: to markdown-it that is a
-    URL, whatever it holds."""
-    used: set[str] = set()  # labels whose definitions were given: each once
+    URL, whatever it holds.
+
+    A label's definitions are given at its first use, and once more at its first use
+    a reader sees (``unseen``) when no reader saw the first: written in code and then
+    in the text, the image is one readers see. Never more (a label used a thousand
+    times is not a thousand lookups of its definitions)."""
+    # label -> whether its definitions were given only where no reader sees them
+    used: dict[str, bool] = {}
     # where to go on after an alt text is searched, and the end of what holds it
     after: list[tuple[int, int]] = []
     pos, limit = 0, len(text)
@@ -489,8 +506,11 @@ def _images_by(
             label, nxt = _reference(text, i + 2, end_alt, nxt, closing, limit)
             found = definitions.get(label)
             if found is not None:
-                found = [] if label in used else found
-                used.add(label)
+                hidden = unseen(i) if unseen is not None else False
+                if label not in used or (used[label] and not hidden):
+                    used[label] = hidden
+                else:
+                    found = []
         if found is None:
             pos = i + 2
             continue
