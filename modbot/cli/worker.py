@@ -120,7 +120,7 @@ def add_parser(subparsers: Subparsers) -> None:
         "--no-auth",
         action="store_true",
         help="serve without tokens or quotas: anyone who reaches the port may "
-        "use the model (only on a private network)",
+        "use the model (only on a private network; not with --tokens-file)",
     )
     auth.add_argument(
         "--new-token",
@@ -305,6 +305,14 @@ def run(args: argparse.Namespace) -> int:
     from classifier.concepts import ConceptError
     from classifier.service import TokenError, check_port_file, load_tokens
 
+    if args.no_auth and args.tokens_file:
+        # (one of them is a mistake: serving anyone, its tokens file ignored, is the worse)
+        print(
+            "modbot worker: give --no-auth (no token needed: a private network only) or "
+            "--tokens-file (each client's token and quota), not both",
+            file=sys.stderr,
+        )
+        return 2
     try:
         host, port = _listen(args.listen)
         check_port_file(args.port_file)  # before the model loads, which takes a while
