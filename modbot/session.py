@@ -3,10 +3,11 @@ bot runs, and the account it runs as.
 
 At start it reads the site once: the instance's public URL (what content links to), its
 custom emojis, its admins, and the bot's own account: not an admin (bans, purges and
-never-posted uploads out of reach) or settings that hide content from its listings
-(NSFW, bot accounts, read posts, other languages) are said, and in a live run the
-settings are fixed. Later, every ``check_every``, it asks again whether the login is
-alive (Lemmy drops a token silently on reads) and refreshes the list of admins.
+never-posted uploads out of reach), settings that hide content from its listings
+(NSFW, bot accounts, read posts, other languages) or that refuse its messages to the
+admins (1.0's private messages off) are said, and in a live run the settings are
+fixed. Later, every ``check_every``, it asks again whether the login is alive (Lemmy
+drops a token silently on reads) and refreshes the list of admins.
 """
 
 from __future__ import annotations
@@ -194,30 +195,30 @@ class Session:
         }
         all_languages = list(site.all_languages)
         languages_hidden = hides_languages(site)
-        if not hiding and not languages_hidden:
+        # 1.0 refuses every message an account with private messages off sends
+        # (couldnt_create): the admins' notices. A stand-in client may not say.
+        messages_off = bool(getattr(self.client, "messages_off", False))
+        if not hiding and not languages_hidden and not messages_off:
             return
         what = sorted(hiding) + (["discussion_languages"] if languages_hidden else [])
         if self.dry_run:
-            # 0.19's GET /user, the one listing of the posts a site ban removed, follows
-            # the account's show_nsfw: no query parameter overrides it
-            user_nsfw = (
-                "; on Lemmy 0.19 the NSFW posts a site ban removed are missed too (GET "
-                "/user lists them only with show_nsfw on, no query overrides it)"
-                if "show_nsfw" in hiding and self.client.api_version == "v3"
-                else ""
-            )
-            self.warn(
-                "the bot account's settings hide content from its listings ("
-                + ", ".join(what)
-                + "); dry-run changes nothing: NSFW posts are read with "
-                "show_nsfw=true, but comments in NSFW communities, bot accounts' posts, "
-                f"read posts and other languages may be missed{user_nsfw}. `modbot run` "
-                "without --dry-run fixes these settings on the bot's own account."
-            )
+            if messages_off:
+                self.warn(
+                    "the bot account has private messages turned off "
+                    "(private_messages_enabled): Lemmy refuses every message it sends "
+                    "(couldnt_create), the admins' notices (notify_admins) included; "
+                    "dry-run changes nothing. `modbot run` without --dry-run turns them on "
+                    "for the bot's own account."
+                )
+            if what:
+                self._warn_hidden_dry_run(what, "show_nsfw" in hiding)
             return
         change: dict[str, bool | list[int]] = dict.fromkeys(hiding, True)
         if languages_hidden:
             change["discussion_languages"] = all_languages
+        if messages_off:
+            change["private_messages_enabled"] = True
+            what.append("private_messages_enabled")
         try:
             self.client.save_user_settings(**change)
         except LemmyError as exc:
@@ -234,5 +235,26 @@ class Session:
                 return
             self.client.save_user_settings(**change)
         log.warning(
-            "changed the bot account's settings so nothing is hidden from it: %s", ", ".join(what)
+            "changed the bot account's settings so nothing is hidden from it and its "
+            "messages are not refused: %s",
+            ", ".join(what),
+        )
+
+    def _warn_hidden_dry_run(self, what: list[str], nsfw_hidden: bool) -> None:
+        """A dry run's warning that the account's settings ``what`` hide content."""
+        # 0.19's GET /user, the one listing of the posts a site ban removed, follows
+        # the account's show_nsfw: no query parameter overrides it
+        user_nsfw = (
+            "; on Lemmy 0.19 the NSFW posts a site ban removed are missed too (GET "
+            "/user lists them only with show_nsfw on, no query overrides it)"
+            if nsfw_hidden and self.client.api_version == "v3"
+            else ""
+        )
+        self.warn(
+            "the bot account's settings hide content from its listings ("
+            + ", ".join(what)
+            + "); dry-run changes nothing: NSFW posts are read with "
+            "show_nsfw=true, but comments in NSFW communities, bot accounts' posts, "
+            f"read posts and other languages may be missed{user_nsfw}. `modbot run` "
+            "without --dry-run fixes these settings on the bot's own account."
         )

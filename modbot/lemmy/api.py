@@ -137,6 +137,11 @@ class LemmyApi(Protocol):
     on_login: Callable[[str], None] | None  # given each new login token, to keep it
     # the process's stop event (SIGTERM): set, a request's retry waits end at once
     stop: threading.Event | None
+    #: 1.0: the bot account's ``private_messages_enabled`` was off when ``check_session``
+    #: last read it; Lemmy then refuses every message the account sends (400
+    #: ``couldnt_create``, the sender's setting as much as the recipient's). 0.19 has no
+    #: such setting: always False.
+    messages_off: bool
 
     def close(self) -> None: ...
 

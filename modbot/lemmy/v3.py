@@ -153,6 +153,7 @@ class LemmyClient(PictrsStore, Transport):
     LOGIN: ClassVar[str] = "/user/login"
     api_version = "v3"
     never_listed: tuple[str, ...] = NEVER_LISTED
+    messages_off = False  # 0.19 has no private_messages_enabled setting
 
     def __init__(
         self,

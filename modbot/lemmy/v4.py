@@ -205,6 +205,7 @@ class LemmyClientV4(PictrsStore, Transport):
         # The site's custom emojis read last, and whether reading them fails (warned once)
         self._emojis: frozenset[str] = frozenset()
         self._emojis_failed = False
+        self.messages_off = False  # until ``site_info`` reads the account
         # What an earlier process of a sweep resumed here recorded (``restore_listing_cuts``):
         # 1.0's listings record none, but a sweep begun on 0.19 still missed it
         self._cut: dict[str, str] = {}
@@ -230,7 +231,9 @@ class LemmyClientV4(PictrsStore, Transport):
         site's own emoji images from being judged: a list that cannot be read (an error,
         a proxy's page, malformed JSON) is a warning, said once, not a failed session;
         the emojis are then the ones read last (none before a first read)."""
-        site = views_v4.site_info(self.site(), self.account())
+        account = self.account()
+        site = views_v4.site_info(self.site(), account)
+        self.messages_off = views_v4.messages_off(account)
         return dataclasses.replace(site, custom_emoji_urls=self._site_emojis())
 
     def not_reached(self) -> list[str]:

@@ -36,6 +36,7 @@ __all__ = [
     "comment_item",
     "item",
     "message",
+    "messages_off",
     "person",
     "person_view",
     "post_item",
@@ -263,6 +264,14 @@ def site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
     """
     with malformed_answer("/site and /account"):
         return _site_info(site, my_user)
+
+
+def messages_off(my_user: dict[str, Any] | None) -> bool:
+    """The account's ``private_messages_enabled`` is off (``MyUserInfo``): Lemmy refuses
+    every message it sends, ``couldnt_create``. Missing (a shape already checked by
+    ``site_info``) is read as on: nothing to fix."""
+    local_user = ((my_user or {}).get("local_user_view") or {}).get("local_user") or {}
+    return local_user.get("private_messages_enabled") is False
 
 
 def _site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
