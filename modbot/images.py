@@ -699,9 +699,34 @@ def _reference(
 
 # markdown-it's unescapeAll: a backslash before ASCII punctuation, and an entity (named,
 # decimal or hex, with its ";"), as the browser gets the destination
-_ESCAPE_OR_ENTITY = re.compile(
-    r"\\([!-/:-@\[-`{-~])|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
-)
+_ESCAPE_OR_ENTITY = re.compile(r"\\([!-/:-@\[-`{-~])|&([A-Za-z#][A-Za-z0-9]{1,31});")
+_DIGITAL_ENTITY = re.compile(r"#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,8}))")
+
+
+def _valid_entity_code(code: int) -> bool:
+    """markdown-it's isValidEntityCode: no surrogate, non-character or control code."""
+    return not (
+        0xD800 <= code <= 0xDFFF
+        or 0xFDD0 <= code <= 0xFDEF
+        or code & 0xFFFF in (0xFFFE, 0xFFFF)
+        or code <= 0x08
+        or code == 0x0B
+        or 0x0E <= code <= 0x1F
+        or 0x7F <= code <= 0x9F
+        or code > 0x10FFFF
+    )
+
+
+def _entity(m: re.Match[str]) -> str:
+    """markdown-it's replaceEntityPattern: a numeric reference of up to eight digits is
+    its character when valid, else stays as written (``&#128;`` is no ``€``); any other
+    is decoded as HTML decodes it (``html.unescape``, as its ``decodeHTML``)."""
+    if m[1]:
+        return m[1]
+    if digital := _DIGITAL_ENTITY.fullmatch(m[2]):
+        code = int(digital[1], 16) if digital[1] else int(digital[2])
+        return chr(code) if _valid_entity_code(code) else m[0]
+    return html.unescape(m[0])
 
 
 def _unescape(url: str) -> str:
@@ -709,7 +734,7 @@ def _unescape(url: str) -> str:
     ``a_b.jpg``, ``?a=1&amp;b=2`` is ``?a=1&b=2``): the URL people's browsers ask for."""
     if "\\" not in url and "&" not in url:
         return url
-    return _ESCAPE_OR_ENTITY.sub(lambda m: m[1] or html.unescape(m[0]), url)
+    return _ESCAPE_OR_ENTITY.sub(_entity, url)
 
 
 _QUOTE_MARKERS = re.compile(r"\n[ \t]*+(?:>[ \t]*+)*+")
