@@ -92,8 +92,9 @@ before a ban is lifted the state file is read again, and a ban the daemon placed
 meanwhile (the bot's ran out, the person offended again: another decision's) is not
 lifted, said so. Needs LEMMY_URL,
 LEMMY_USERNAME and LEMMY_PASSWORD (the bot's account) with --yes; the preview asks Lemmy
-with them too (reads only), and without them (or when Lemmy cannot be reached) lists
-what the state file says, saying that Lemmy was not asked.
+with them too (reads only), and without them (or when Lemmy cannot be reached, or for
+the rest once it stops answering) lists what the state file says, saying that Lemmy was
+not asked.
 
 With --yes (and in the preview) it talks to Lemmy as `modbot run` does, with the
 lemmy: settings of the rules file (--rules, else $MODBOT_RULES, else ./rules.yaml):
@@ -298,7 +299,15 @@ def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
                     f"would {step.describe} ({_ids(step.decisions)}), but not now: {found.detail}"
                 )
                 if found.retry:  # Lemmy is passing: the rest as the state file says
+                    checks.client.close()
                     checks = None
+                    print(
+                        "modbot undo: Lemmy not asked for the rest (it stopped answering, "
+                        "or refused the login): the lines below are what the state file "
+                        "says; --yes asks Lemmy before each undo",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     finally:
         if checks is not None:
             checks.client.close()
