@@ -34,6 +34,7 @@ import asyncio
 import concurrent.futures
 import hashlib
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
@@ -208,9 +209,11 @@ class _Answer(Exception):
     """One worker's failure, for the next worker to be tried (internal)."""
 
 
-class _Moved(_Answer):
-    """One worker's URL redirects (not followed: the token would go wherever it points);
-    the message says where, for classifier.remote."""
+class _Misconfigured(_Answer):
+    """One worker cannot be asked as configured, whatever the image, and trying again
+    will not help: its URL redirects (not followed: the token would go wherever it
+    points), or its TLS certificate is not trusted here. The message says what to
+    change; the next worker is asked."""
 
 
 class _Refused(_Answer):
@@ -452,7 +455,7 @@ class RemoteEngine:
             ):  # a refused token or concept set: fix the configuration
                 refused.append(str(result))
                 said[worker.url] = str(result)
-            elif isinstance(result, _Moved):  # answering, elsewhere: a URL to change
+            elif isinstance(result, _Misconfigured):  # a setting to change, not a wait
                 worker.failed(self.max_backoff)
                 log.warning("classifier worker %s %s", worker.url, result)
                 said[worker.url] = str(result)
@@ -512,7 +515,7 @@ class RemoteEngine:
         except (httpx.TimeoutException, TimeoutError):
             raise _Answer(f"timed out after {_seconds(self.timeout)}") from None
         except httpx.HTTPError as exc:
-            raise _Answer(_broken(exc)) from None
+            raise (_Misconfigured if _untrusted(exc) else _Answer)(_broken(exc)) from None
         self.stats["requests"] += 1
         if isinstance(answer, str):
             raise _Answer(answer)
@@ -525,7 +528,7 @@ class RemoteEngine:
             raise RemoteRequestRefused(f"classifier worker {worker.url}: {short}. {fix}")
         moved = _redirect(answer, "/v1/info")
         if moved is not None:
-            raise _Moved(moved)
+            raise _Misconfigured(moved)
         if answer.status_code != 200:
             raise _Answer(f"answered {answer.status_code} {_error(answer)}")
         return answer
@@ -820,7 +823,7 @@ class RemoteEngine:
         worker.failed(self.max_backoff)
         moved = _redirect(answer, path)
         if moved is not None:
-            raise _Moved(moved)
+            raise _Misconfigured(moved)
         raise _Answer(f"answered {status} {_error(answer)}".rstrip())
 
 
@@ -986,11 +989,30 @@ def _broken(exc: Exception) -> str:
     import httpx
 
     if isinstance(exc, httpx.ConnectError):
+        if _untrusted(exc):
+            return (
+                f"cannot connect: {_reason(exc)}: its TLS certificate is not one this "
+                "machine trusts (self-signed, a private CA's, or for another name): set "
+                "SSL_CERT_FILE to the certificate of the CA that signed it (its admin has "
+                "it), or give the worker one of a public CA"
+            )
         return f"cannot connect: {_reason(exc)}"
     return (
         f"the connection broke off mid-request ({_reason(exc)}): the worker stopped or "
         "restarted, or a proxy before it cut the connection"
     )
+
+
+def _untrusted(exc: BaseException) -> bool:
+    """Whether a connection failed on the worker's certificate (not trusted here)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # (the chain httpx -> httpcore -> ssl)
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 def _reason(exc: BaseException) -> str:
