@@ -64,7 +64,9 @@ rules.yaml and compare by eye.
 
 Bounds: the feed file at most `MAX_FEED_BYTES` (32 MB, about 200,000 entries) and
 `MAX_ENTRIES` entries, the signature file at most 1 KiB, both checked before anything is
-parsed; the JSON is parsed only after the signature is verified.
+parsed; the JSON is parsed only after the signature is verified, and only when it holds
+no more objects and values than `MAX_ENTRIES` entries do (a parse's memory is bounded by
+a full feed's, not by the file's size).
 """
 
 from __future__ import annotations
@@ -479,6 +481,7 @@ def verify_feed(
             "bad signature: the feed or its signature file was altered after signing"
             + _not_a_feed_hint(body)
         ) from None
+    _check_values(body, max_entries)
     data = _parse_json(body)
     feed, ignored = _feed_from_json(data, max_entries)
     if instance is not None and feed.instance != instance.lower():
@@ -716,6 +719,23 @@ def _parse_signature_file(data: bytes) -> tuple[str, str, bytes]:
     if len(sig) != 64:
         raise bad(f"an Ed25519 signature is 64 bytes, this one is {len(sig)}")
     return key, fields["sha256"], sig
+
+
+def _check_values(body: bytes, max_entries: int) -> None:
+    """Refuse, before parsing, a feed whose JSON holds more objects or values than a feed
+    of ``max_entries`` entries can: parsed, a value of 3 bytes (``{},``) takes ~70 bytes,
+    so a signed feed of them within the size limit (a hostile peer, a broken publisher)
+    took ten times the memory of a full feed before its entries were counted. A feed's
+    strings hold no ``{``, ``[`` or ``,`` (hosts, hex, labels, dates), so those bytes
+    count its structure: one object per entry and one for the feed, one array, and at
+    most 6 fields an entry (5 commas, 1 between entries) and 3 commas in the head."""
+    containers = body.count(b"{") + body.count(b"[")
+    commas = body.count(b",")
+    limit = f"more than a feed of {max_entries:,} entries holds: refused unread"
+    if containers > max_entries + 2:
+        raise FeedTooLarge(f"the feed holds {containers:,} JSON objects and arrays, {limit}")
+    if commas > 6 * max_entries + 3:
+        raise FeedTooLarge(f"the feed holds {commas + 1:,} values, {limit}")
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -373,7 +373,10 @@ def test_signed_garbage_is_malformed_and_says_the_publisher_made_it(body, messag
 def test_too_many_entries_are_refused_before_each_is_checked():
     data = good_json()
     data["entries"] = [data["entries"][0]] * 50  # duplicates: never looked at
-    with pytest.raises(FeedTooLarge, match="the feed has 50 entries, over the 10 limit"):
+    # counted before the JSON is parsed: 50 entries' objects, the feed's, its array
+    with pytest.raises(
+        FeedTooLarge, match="the feed holds 52 JSON objects and arrays, more than a feed of 10"
+    ):
         verify(*signed_json(data), max_entries=10)
 
 
