@@ -208,10 +208,11 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     serving.add_argument(
         "--max-bytes",
-        type=_size,
+        type=_max_bytes,
         default="40MB",
         metavar="SIZE",
-        help="largest image body accepted, e.g. 40MB (default: %(default)s, pict-rs' own default)",
+        help="largest image body accepted, e.g. 40MB, at least 100KB (default: %(default)s, "
+        "pict-rs' own default)",
     )
     serving.add_argument(
         "--max-bytes-held",
@@ -267,6 +268,22 @@ def _size(text: str) -> int:
         return parse_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _max_bytes(text: str) -> int:
+    """As the bot's own image size caps: at least 100KB. A number without a unit is
+    bytes, and `--max-bytes 25` (meant: 25MB) would refuse every image (413), which
+    each bot then records as classifier_error and never classifies."""
+    from modbot.config.schema import MIN_IMAGE_CAP
+
+    value = _size(text)
+    if value < MIN_IMAGE_CAP:
+        raise argparse.ArgumentTypeError(
+            f"{value:,} bytes is less than nearly any image, so every image would be refused; "
+            f"a number without a unit is bytes: write the unit, like {text.strip()}MB (at "
+            "least 100KB)"
+        )
+    return value
 
 
 def _decode_processes(text: str) -> int | None:
