@@ -43,6 +43,7 @@ from modbot.feeds import (
     FeedChanged,
     FeedEntry,
     FeedError,
+    FeedStale,
     VerifiedFeed,
     check_times,
     signature_url,
@@ -265,6 +266,7 @@ def refresh(
             continue
         verified, body, signature, etag, modified = fresh
         before = len(fl) if fl.verified is not None else None
+        replaced = fl.verified.feed.generated_at if fl.verified is not None else None
         fl.load(verified)
         # the bot and the gate share the state: one that kept a newer copy while this one
         # fetched keeps it (checked and written in one transaction): never back to older
@@ -286,6 +288,15 @@ def refresh(
             store.set_cursor(_refused_cursor(name), None)
         if newer:
             _load_kept(fl, store, now_kept)
+        if replaced is not None:  # its age, not checked by ``_fetch``: said, not refused
+            try:
+                at = now or datetime.now(UTC)
+                check_times(verified.feed.generated_at, None, fl.settings.max_age, at)
+            except FeedStale as stale:
+                warn(
+                    f"feed {name!r} ({redact(fl.settings.url)}): {stale}; used all the same, "
+                    f"newer than the copy of {replaced:%Y-%m-%d %H:%M} UTC it replaces"
+                )
         _say_if_shrunk(fl, before, warn)
         # dropped, not refused (docs/hash-sharing.md), and said: the feed holds fewer here
         dropped = (
@@ -591,12 +602,15 @@ def _fetch(
 ) -> Fetched | None:
     """``fetch_feed`` for a subscription: conditional on the copy in use (None: not
     modified since ``copy``, and that copy not older than ``max_age``, else
-    ``FeedStale``), never older than it."""
+    ``FeedStale``), never older than it. With a copy in use, a feed older than
+    ``max_age`` is not refused for it: newer than that copy, it holds what the
+    publisher added since (the caller says its age); refusing it left the bot on the
+    older copy, staler still."""
     fetched = fetch_feed(
         fl.settings.url,
         fl.settings.key,
         instance=fl.settings.publisher,
-        max_age=fl.settings.max_age,
+        max_age=fl.settings.max_age if fl.verified is None else None,
         allowed_hosts=[*allowed_hosts, *policy.fetch.allow_hosts],
         limits=feed_limits(policy.fetch),
         accepted_at=fl.verified.feed.generated_at if fl.verified is not None else None,
