@@ -127,6 +127,30 @@ MAX_TEXT_READ = 1000
 _TEXT_BASE = f"https://{secrets.token_hex(12)}.modbot.invalid"
 
 
+class _Walked:
+    """How far a sweep went in all its parts (``Source.walk``): pages walked past (a
+    listing's page, with its posts' comments; the site), parts, since when."""
+
+    def __init__(self, pages: int = 0, parts: int = 0, started: str | None = None) -> None:
+        self.pages, self.parts = pages, parts
+        self.started = started or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    @classmethod
+    def read(cls, kept: str | None) -> _Walked:
+        try:
+            state = json.loads(kept or "{}")
+            return cls(int(state.get("pages", 0)), int(state.get("parts", 0)), state.get("started"))
+        except (ValueError, TypeError, AttributeError):
+            return cls()  # not ours to fail a sweep over: the figures are only said
+
+    def state(self) -> str:
+        return json.dumps({"pages": self.pages, "parts": self.parts, "started": self.started})
+
+    def said(self, when: str) -> str:
+        parts = f"{self.parts} part{'s' if self.parts != 1 else ''}"
+        return f"{self.pages} pages walked {when}, in {parts}, since {self.started}"
+
+
 class RepeatCheck:
     """Notices a value handed out before: a paging cursor, a page. Brent's cycle test:
     each value is compared with one kept value, which moves on at steps 1, 2, 4, 8...;
@@ -539,6 +563,11 @@ class Source:
         # the posts whose comments the sweep at ``_sweep_position`` did not read (``walk``)
         return self._sweep_cursor("sweep_comments_not_read")
 
+    @property
+    def _sweep_walked(self) -> str:
+        # how far the sweep at ``_sweep_position`` went in all its parts (``walk``)
+        return self._sweep_cursor("sweep_walked")
+
     def _place(self, name: str, position: str | None) -> None:
         """Move the walk's position (held with the batch's cursor writes). The posts
         counted as not read so far are those of the pages before it: a page read again
@@ -591,22 +620,36 @@ class Source:
         ``warn`` as they come), at most ``MAX_KEPT_WARNINGS`` of them and a count of
         the rest, for the sweep that resumes it to say again (``sweep_warnings``). A
         position stored without them (before they were kept) resumes as before.
+
+        So is how far the whole walk went (``sweep_walked``): the pages walked past in
+        all its parts, how many parts, since when. A walk in parts (the daemon's slices,
+        runs stopped or killed) logs it as each part starts and as the walk ends: a
+        total of the pages to come is not known (Lemmy counts its own posts only).
         """
         name, gaps, warned = self._sweep_position, self._sweep_gaps, self._sweep_warned
-        not_read = self._sweep_not_read
+        not_read, progress = self._sweep_not_read, self._sweep_walked
         kept = self.store.get_cursor(gaps)
         written: dict[str, str] = {}
         said: list[str] = []  # the walk's warnings, its earlier parts' first
         more = 0  # and how many past MAX_KEPT_WARNINGS
         if self.store.get_cursor(name) is None:
             # of a sweep whose position is gone: not this one's
-            for stale in (gaps, warned, not_read):
+            for stale in (gaps, warned, not_read, progress):
                 if self.store.get_cursor(stale) is not None:
                     self.store.set_cursor(stale, None)
         else:
             written = json.loads(kept or "{}")
             before = json.loads(self.store.get_cursor(warned) or "{}")
             said, more = list(before.get("said", [])), int(before.get("more", 0))
+        walked = _Walked.read(self.store.get_cursor(progress))
+        if self.store.get_cursor(name) is not None:
+            phase = json.loads(self.store.get_cursor(name) or "{}").get("phase")
+            log.info("resuming the interrupted sweep (%s): %s", phase, walked.said("so far"))
+        walked.parts += 1
+        # The pages walked past are those before the position the batch's cursor writes
+        # move to: the page of a batch that has items counts with the next batch (it is
+        # recorded first), that of an empty one at once (the position moves past it).
+        pending = 0
         counted = self.sweep_comments_not_read()
         self._walk_not_read, self._settled_not_read = dict(counted), dict(counted)
         # this walk's own: not those of a walk this client read before (the daemon's)
@@ -614,8 +657,13 @@ class Source:
         heard: list[str] = []
         self._heard = heard
 
-        def keep() -> None:  # with the position's moves since the last batch (held)
-            nonlocal written, more, counted
+        def keep(batch: list[Item] | None = None) -> None:
+            # with the position's moves since the last batch (held)
+            nonlocal written, more, counted, pending
+            walked.pages += pending
+            pending = 0 if batch is None else 1 if batch else 0
+            walked.pages += 1 if batch == [] else 0
+            self.store.set_cursor(progress, walked.state())
             cuts = self.client.listing_cuts()
             if cuts != written:
                 self.store.set_cursor(gaps, json.dumps(cuts))
@@ -636,7 +684,7 @@ class Source:
 
         try:
             for batch in self._walk(name, since):
-                keep()
+                keep(batch)
                 yield batch
         except Exception:
             keep()  # a failed walk resumes after what it warned of: kept with its position
@@ -644,9 +692,12 @@ class Source:
         finally:
             self._heard = None
             self._walk_not_read = None
+        walked.pages += pending
+        log.info("the sweep is complete: %s", walked.said("in all"))
         self.store.set_cursor(gaps, None)
         self.store.set_cursor(warned, None)
         self.store.set_cursor(not_read, None)
+        self.store.set_cursor(progress, None)
 
     def sweep_warnings(self) -> list[str]:
         """What the interrupted sweep at the stored position warned of in its earlier
@@ -673,8 +724,6 @@ class Source:
     def _walk(self, name: str, since: datetime | None) -> Generator[list[Item], None, None]:
         """``walk``'s phases, from the position stored under ``name``."""
         position = json.loads(self.store.get_cursor(name) or "{}")
-        if position:
-            log.info("resuming the interrupted sweep (%s)", position.get("phase"))
         profiles: set[str] = set()  # images handed out in this walk
         if position.get("phase", "posts") == "posts":
             cursor = position.get("page_cursor")
@@ -1438,6 +1487,7 @@ class Source:
         self.store.set_cursor(self._sweep_gaps, None)
         self.store.set_cursor(self._sweep_warned, None)
         self.store.set_cursor(self._sweep_not_read, None)
+        self.store.set_cursor(self._sweep_walked, None)
 
     # ------------------------------------------------------------------ seen, and again
     def mark_seen(self, item: Item) -> None:
