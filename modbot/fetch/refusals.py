@@ -6,7 +6,7 @@ says it and the rest goes on."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from modbot.errors import ModbotError
 
@@ -29,10 +29,9 @@ __all__ = [
 ]
 
 _REDIRECTS = {301, 302, 303, 307, 308}
-_SECRET_PARAMS = ("token", "key", "sig", "auth", "pass", "secret", "jwt", "session")
-
-
-_SECRET_PARAMS = ("token", "key", "sig", "auth", "pass", "secret", "jwt", "session")
+# a query parameter whose name (percent-decoded, as servers read it) holds one of these
+# is a secret's: pw is a password's usual short name (pw=, pwd=)
+_SECRET_PARAMS = ("token", "key", "sig", "auth", "pass", "pw", "cred", "secret", "jwt", "session")
 
 
 def redact(url: str) -> str:
@@ -43,10 +42,15 @@ def redact(url: str) -> str:
         return "<unparsable URL>"
     netloc = parts.netloc.rsplit("@", 1)[-1]
     query = "&".join(
-        f"{k}=***" if any(s in k.lower() for s in _SECRET_PARAMS) else f"{k}={v}" if sep else k
+        f"{k}=***" if _secret(k) else f"{k}={v}" if sep else k
         for k, sep, v in (p.partition("=") for p in parts.query.split("&") if p)
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))[:300]
+
+
+def _secret(name: str) -> bool:
+    said = unquote(name).lower()
+    return any(s in said for s in _SECRET_PARAMS)
 
 
 class FetchSkipped(ModbotError):
