@@ -33,6 +33,7 @@ from urllib.parse import (
     parse_qs,
     quote,
     unquote,
+    unquote_to_bytes,
     urljoin,
     urlsplit,
     urlunsplit,
@@ -1018,10 +1019,24 @@ def _netloc_cached(scheme: str, netloc: str) -> str:
     return _netloc_now(SplitResult(scheme, netloc, "", "", ""))
 
 
+# What no host holds once percent-decoded (WHATWG URL's forbidden domain code points)
+_FORBIDDEN_IN_HOST = re.compile(r"[\x00-\x20#/:<>?@\[\\\]^|%\x7f]")
+
+
 def _host_as_sent(host: str) -> str:
-    """A host name as the HTTP client sends it: a Unicode name in its IDNA form
-    (``bücher.example`` is ``xn--bcher-kva.example``: the same request, so one image,
-    not two downloads); a name IDNA cannot encode as it is (the fetcher refuses it)."""
+    """A host name as the HTTP client sends it: percent-decoded first, as browsers and
+    the fetcher read it (``lemmy%2Eexample`` is the instance: its upload, not a remote
+    image nothing can purge); a Unicode name in its IDNA form (``bücher.example`` is
+    ``xn--bcher-kva.example``: the same request, so one image, not two downloads); a
+    name that decodes or encodes to no host name as it is (the fetcher refuses it)."""
+    if "%" in host and ":" not in host:  # an IPv6 address is left as written
+        try:
+            decoded = unquote_to_bytes(host).decode("utf-8")
+        except UnicodeDecodeError:
+            return host
+        if _FORBIDDEN_IN_HOST.search(decoded):
+            return host
+        host = decoded.lower()
     if host.isascii():
         return host
     try:
