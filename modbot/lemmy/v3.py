@@ -725,11 +725,14 @@ class LemmyClient(PictrsStore, Transport):
     def ban_site(
         self, person_id: int, reason: str, *, expires: int | None, remove_data: bool
     ) -> Any:
-        return self._act(
+        return self._ban(
             "ban from site",
             lambda ph: ph.user.ban(
                 True, expires=expires, person_id=person_id, reason=reason, remove_data=remove_data
             ),
+            "ban",
+            person_id,
+            expires,
         )
 
     def ban_community(
@@ -741,7 +744,7 @@ class LemmyClient(PictrsStore, Transport):
         expires: int | None,
         remove_data: bool,
     ) -> Any:
-        return self._act(
+        return self._ban(
             "ban from community",
             lambda ph: ph.community.ban_user(
                 True,
@@ -751,7 +754,57 @@ class LemmyClient(PictrsStore, Transport):
                 reason=reason,
                 remove_data=remove_data,
             ),
+            "community_ban",
+            person_id,
+            expires,
+            community_id=community_id,
         )
+
+    def _ban(
+        self,
+        what: str,
+        call: Callable[[Any], Any],
+        action: str,
+        person_id: int,
+        expires: int | None,
+        *,
+        community_id: int | None = None,
+    ) -> Any:
+        """A ban (``action``: ``ban`` or ``community_ban``). Lemmy 0.19.0 to 0.19.13 bans
+        a deleted account, writes its modlog line, then answers 400
+        ``couldnt_find_person`` (``PersonView::read`` hides deleted accounts; the ban
+        handlers read the person last): the modlog says whether this ban took, and one
+        that did is done, not a failure sent again each cycle."""
+        since = time.time() - 120  # the clocks of the bot and of Lemmy may differ a little
+        try:
+            return self._act(what, call)
+        except LemmyError as exc:
+            if exc.error != "couldnt_find_person":
+                raise
+            try:
+                line = self.last_mod_action(action, person_id, community_id=community_id)
+                me = self.own_person_id()
+            except LemmyError as unread:
+                log.warning("%s: cannot read the modlog to see whether it took: %s", what, unread)
+                raise exc from None
+            ends = None if line is None or line.expires is None else line.expires.timestamp()
+            if (
+                line is None
+                or line.revert
+                or line.moderator_id != me
+                or line.when.timestamp() < since
+                or (ends is None) != (expires is None)
+                or (ends is not None and expires is not None and abs(ends - expires) > 1)
+            ):
+                raise
+            log.info(
+                "%s: Lemmy wrote the ban of person %s (the modlog says so), then answered "
+                "couldnt_find_person: their account is deleted (Lemmy 0.19.0 to 0.19.13 "
+                "cannot read it back); done",
+                what,
+                person_id,
+            )
+            return {}
 
     def restore_post(self, post_id: int, reason: str) -> Any:
         return self._act("restore post", lambda ph: ph.post.remove(post_id, False, reason))
