@@ -1,7 +1,7 @@
 """The classifier as an HTTP service (``modbot worker``): one loaded model, batched
 across every request, for several bots (or gates) that have no GPU of their own.
 
-    POST /v1/classify   body: the image bytes (Content-Type: its media type)
+    POST /v1/classify   body: one image's bytes (Content-Type: its media type; not a form)
                         -> 200 the Verdict as JSON (``Verdict.to_dict()``)
     GET  /v1/info       -> model, concept version, whether DeepDanbooru runs, limits
                            (what a client checks first)
@@ -13,8 +13,9 @@ Every ``/v1`` request carries ``Authorization: Bearer <token>``; each client ins
 its own token, a name and a quota (images per minute). Answers: 401 missing or unknown
 token (or one not sent as ``Bearer``), 429 over the quota (``Retry-After``), 413 body
 over the size cap, 408 a body that stops coming for ``body_idle_timeout`` seconds or
-takes over ``body_timeout`` in all, 400 a bad concept set (``concept``: the one it is about, if one), 503 busy
-(too many requests, or the bodies held would pass ``max_bytes_held``) or the model
+takes over ``body_timeout`` in all, 400 a bad concept set (``concept``: the one it is
+about, if one) or a body sent as a form (the image is the body, one per request), 503
+busy (too many requests, or the bodies held would pass ``max_bytes_held``) or the model
 failed (a client then tries its next worker). A body that is not a decodable image is
 not an error: its verdict says ``unreadable`` and why, as the bot records it for a
 download that does not decode.
@@ -852,6 +853,7 @@ class WorkerService:
                     503, "the worker is busy; try another worker or later", {"Retry-After": "1"}
                 )
             custom, named = self._concept_selection(request)
+            self._not_a_form(request)
             data = await self._body(request, held)
             entry = await self._acquire(custom, named)
             try:
@@ -929,6 +931,22 @@ class WorkerService:
             )
             challenge = realm + ', error="invalid_token"'
         raise _Refused(401, message, {"WWW-Authenticate": challenge})
+
+    def _not_a_form(self, request: Request) -> None:
+        """400 for a body sent as a form (``curl -F``, ``curl -d``): the image is the body,
+        one per request. As a form, its verdict would be "unreadable" (a form is no
+        image; ``-d`` also takes the line breaks out of the file), as if the model could
+        not read the photo."""
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            self.counters["bad_request"] += 1
+            raise _Refused(
+                400,
+                f"the body is a form ({media_type}): send one image's bytes as the whole "
+                "body, e.g. curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' "
+                "-H 'Authorization: Bearer TOKEN' URL/v1/classify",
+                {"Connection": "close"},  # (its body is not read)
+            )
 
     def _log_refusal(self, request: Request) -> None:
         # never the token itself; one line a minute at most, however many are refused

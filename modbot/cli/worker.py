@@ -24,7 +24,8 @@ several instances trusting one larger one) classify through this machine's model
 model loads first; then the worker listens. Concurrent requests from every client share
 the model's batches.
 
-  POST /v1/classify  body: the image bytes, Content-Type: its media type
+  POST /v1/classify  body: one image's bytes, Content-Type: its media type (not a
+                     form: `curl --data-binary @photo.jpg`, not -F or -d)
                      -> 200 the verdict JSON the bot records (labels, scores, model,
                         concept_version, unreadable, ...). A body that does not decode as
                         an image gets a verdict with `unreadable` set, not an error.
@@ -49,7 +50,7 @@ token and prints its line. A GET /v1/info counts as one image (it may build a co
 set); a request answered 503 counts as none. Answers: 401 missing or unknown token
 (or one not sent as `Authorization: Bearer TOKEN`), 429 over the quota (with
 Retry-After), 413 a body over --max-bytes, 408 a body that stops coming for 30 s or
-takes over 120 s in all, 400 a bad concept set, 503 busy (over
+takes over 120 s in all, 400 a bad concept set or a body sent as a form, 503 busy (over
 --max-pending or --max-bytes-held) or the model failed (clients then try their next
 worker). Tokens are kept as SHA-256 digests and never logged.
 
