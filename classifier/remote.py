@@ -648,6 +648,14 @@ class RemoteEngine:
         return f"refuses {what} (400: {said})", fix
 
     def _refused_message(self, worker: _Worker, answer: httpx.Response) -> str:
+        if not _is_json(answer):  # a page: a proxy's (a firewall's), not the worker's check
+            return (
+                f"classifier worker {worker.url}: a proxy before the worker refused the "
+                f"request ({answer.status_code} {answer.reason_phrase}, a page, not the "
+                "worker's own answer: not necessarily the token): ask the admin of that "
+                "address to let this bot through (its IP address, its requests), then "
+                f"check {TOKEN_ENV}"
+            )
         how = (
             f"set {TOKEN_ENV} to a token that worker's admin gave you"
             if "Authorization" in self._headers
