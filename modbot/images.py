@@ -770,6 +770,8 @@ _LINE = re.compile(r"[^\n]*\n?")
 _QUOTE_PREFIX = re.compile(r"(?: {0,3}>[ \t]?)*+")
 _LIST_MARKERS = re.compile(r"(?:[ \t]*+(?:[-+*]|[0-9]{1,9}[.)])(?:[ \t]++|$))+")
 _FENCE_OPEN = re.compile(r"(?P<indent> {0,3})(?P<fence>`{3,}(?=[^`]*$)|~{3,})")
+# a footnote's definition (markdown-it-footnote: no space in its label)
+_FOOTNOTE_START = re.compile(r" {0,3}\[\^[^\] \n]+\]:")
 _OPENS_OTHER_BLOCK = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|(?:[-*_][ \t]*){3,}$)")
 
 
@@ -832,10 +834,17 @@ def _code_ranges(text: str) -> list[tuple[int, int]]:
             paragraph = []
         fresh = blank_before or depth > depth_before
         body, markers = rest, _LIST_MARKERS.match(rest)
+        footnote = None if markers else _FOOTNOTE_START.match(rest)
         if markers and not _OPENS_OTHER_BLOCK.match(rest):
             width = len(rest[: markers.end()].expandtabs(4))  # where the item's text starts
             list_column = max(list_column, width)
             body = " " * width + rest[markers.end() :]
+        elif footnote:
+            # markdown-it-footnote: its text goes on on lines four columns in, as a
+            # list item's does (code is four columns past that)
+            width = _columns(rest) + 4
+            list_column = max(list_column, width)
+            body = " " * width + rest[footnote.end() :].lstrip(" \t")
         elif not blank and fresh and indent >= 4 + list_column:
             indented_depth = depth
             ranges.append((start, pos))
@@ -852,7 +861,7 @@ def _code_ranges(text: str) -> list[tuple[int, int]]:
             fence = (fence_char, len(opener["fence"]), depth, _columns(body))
             ranges.append((start, pos))
         elif not blank:
-            if markers or _OPENS_OTHER_BLOCK.match(rest):  # a new block: a new paragraph
+            if markers or footnote or _OPENS_OTHER_BLOCK.match(rest):  # a new block
                 spans.add(paragraph, ranges)
                 paragraph = []
             paragraph = [paragraph[0] if paragraph else start, pos]
