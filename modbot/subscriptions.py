@@ -298,6 +298,8 @@ def refresh(
                     f"newer than the copy of {replaced:%Y-%m-%d %H:%M} UTC it replaces"
                 )
         _say_if_shrunk(fl, before, warn)
+        if before is None:
+            _say_if_none_used(fl, warn)
         # dropped, not refused (docs/hash-sharing.md), and said: the feed holds fewer here
         dropped = (
             f"; {verified.ignored} PDQ entries below quality "
@@ -448,6 +450,29 @@ def _say_if_shrunk(fl: FeedList, before: int | None, warn: Callable[[str], None]
             "its publisher withdrew them, or lost them; it is used as it is, ask them if "
             "that is unexpected"
         )
+
+
+#: which entries of a feed each ``use`` takes, as said when it takes none
+_USE_TAKES = {
+    "known-bad": "its 'bad' entries",
+    "allow-list": "its 'innocent' entries",
+    "classified": "its entries of an exact kind (sha256, md5, sha1)",
+}
+
+
+def _say_if_none_used(fl: FeedList, warn: Callable[[str], None]) -> None:
+    """Warn when the first copy of a subscription holds entries and none of them is one
+    its ``use`` takes (a wrong ``use:``, a feed of other kinds): it protects nothing,
+    and nothing else would say so (the copy before, none, held none either)."""
+    verified = fl.verified
+    if verified is None or len(fl) or not verified.feed.entries:
+        return
+    n = len(verified.feed.entries)
+    warn(
+        f"feed {fl.name!r}: its copy ({verified.feed.generated_at:%Y-%m-%d %H:%M} UTC) holds "
+        f"{n:,} {'entry' if n == 1 else 'entries'}, none of them used here: use: {fl.use} "
+        f"takes {_USE_TAKES[fl.use]}; check use: in rules.yaml, or ask its publisher"
+    )
 
 
 def _generated_after(kept: dict[str, Any] | None, moment: datetime) -> bool:
