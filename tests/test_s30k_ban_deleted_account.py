@@ -76,3 +76,42 @@ def test_couldnt_find_person_for_a_ban_lemmy_did_not_write_stays_a_failure(fake_
         assert not lemmy.person(cast.alice.id).banned and not lemmy.modlog
     finally:
         client.close()
+
+
+SHORT_BAN = """
+  - name: known abusive image
+    if: {hash_list: known-bad}
+    then:
+      ban: {scope: site, duration: 7d, remove_data: false, reason: "known abusive image"}
+"""
+
+
+def test_an_admins_permanent_ban_of_a_deleted_account_is_never_shortened(
+    fake_lemmy, photos, tiny, tmp_path
+):
+    """0.19.9 hides the deleted account from ``GET /user``, its ban too: the bot read no
+    ban there and sent its 7-day one, which replaced the admin's permanent ban."""
+    import httpx
+
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    lemmy.add_post(cast.pics, cast.alice, name="bad", url=remote_photo(lemmy, photos, BAD))
+    lemmy.person(cast.alice.id).deleted = True
+    with httpx.Client(base_url=lemmy.url, timeout=10) as admin:
+        login = {"username_or_email": "admin", "password": "pw"}
+        jwt = admin.post("/api/v3/user/login", json=login).json()["jwt"]
+        banned = admin.post(
+            "/api/v3/user/ban",
+            json={"person_id": cast.alice.id, "ban": True, "reason": "by hand"},
+            headers={"Authorization": f"Bearer {jwt}"},
+        )
+    assert banned.json().get("error") == "couldnt_find_person"  # 0.19.9: written all the same
+    rules = write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos[BAD])], rules=SHORT_BAN)
+    lemmy.clear_requests()
+
+    run = Bot(lemmy, tmp_path, rules)("run", "--once")
+    assert not [r for r in lemmy.mutating_requests() if r.path == "/api/v3/user/ban"]
+    alice = lemmy.person(cast.alice.id)
+    assert alice.banned and alice.ban_expires is None
+    assert "actions ban:skipped 1" in run.stderr, run.stderr[-3000:]
+    audit = Bot(lemmy, tmp_path, rules)("audit", "--json").stdout
+    assert "already banned from the site permanently" in audit, audit[-3000:]

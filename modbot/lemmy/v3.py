@@ -377,7 +377,23 @@ class LemmyClient(PictrsStore, Transport):
         return views_v3.comment_item(self.get_comment(comment_id))
 
     def person(self, person_id: int) -> Person:
-        return views_v3.person(self.get_person(person_id)["person"])
+        """A person with their site ban. Lemmy 0.19.0 to 0.19.13 hides a deleted account
+        from everyone (``GET /user``: 400 ``couldnt_find_person``), its bans included:
+        the modlog's newest ban line of them, which carries their person row (ban and
+        its end as they are now), says it instead. None there: the error stands."""
+        try:
+            return views_v3.person(self.get_person(person_id)["person"])
+        except LemmyError as exc:
+            if exc.error != "couldnt_find_person":
+                raise
+            hidden = exc
+        params = {"type_": "ModBan", "other_person_id": person_id, "limit": 1}
+        views = _listing(self.api("GET", "/modlog", params=params), "banned", "modlog")
+        with malformed_answer("modlog"):
+            row = views[0]["banned_person"] if views else None
+            if row is None or row["id"] != person_id:
+                raise hidden
+            return views_v3.person(row)
 
     def communities_led(self, person_id: int) -> LedCommunities:
         person = self.api("GET", "/user", params={"person_id": person_id, "limit": 1})
