@@ -933,6 +933,13 @@ class LemmyApiV4:
             person = self.person_by_name(p["username"])
         else:
             raise lemmy_error("no_id_given")
+        # `PersonView::read` hides a deleted account unless the viewer passes `is_admin`
+        # (an admin neither banned nor deleted): NotFound, 404 (db_views/person/src/impls.rs)
+        viewer = ctx.viewer
+        if person.deleted and not (
+            viewer is not None and viewer.admin and not viewer.deleted and not banned_now(viewer)
+        ):
+            raise not_found()
         moderates = [
             {"community": self.views.community(c), "moderator": self.views.person(person)}
             for c in self.state.communities.values()
