@@ -797,7 +797,8 @@ def _code_ranges(text: str) -> list[tuple[int, int]]:
     not cross a paragraph's end)."""
     ranges: list[tuple[int, int]] = []
     paragraph: list[int] = []  # the current paragraph's start and end, for code spans
-    fence: tuple[str, int, int, int] | None = None  # character, length, depth, indent
+    # character, length, depth, the column of the container that holds it
+    fence: tuple[str, int, int, int] | None = None
     indented_depth = -1  # the quote depth of the indented block we are in; -1: none
     list_column = 0  # content column of the deepest list item since lists last ended
     blank_before, depth_before = True, 0
@@ -858,7 +859,9 @@ def _code_ranges(text: str) -> list[tuple[int, int]]:
             spans.add(paragraph, ranges)
             paragraph = []
             fence_char = opener["fence"][0]
-            fence = (fence_char, len(opener["fence"]), depth, _columns(body))
+            # a line left of the list item (or footnote) holding the fence ends it; the
+            # fence's own indentation (up to three spaces) is no container's
+            fence = (fence_char, len(opener["fence"]), depth, min(_columns(body), list_column))
             ranges.append((start, pos))
         elif not blank:
             if markers or footnote or _OPENS_OTHER_BLOCK.match(rest):  # a new block
