@@ -262,7 +262,8 @@ def load_tokens(
     path = path or env.get(TOKENS_FILE_ENV) or None
     if path:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            # (-sig: a byte-order mark, Windows Notepad's, is no part of the first name)
+            text = Path(path).read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise TokenError(f"cannot read the tokens file {path}: {exc.strerror or exc}") from None
         except UnicodeDecodeError as exc:  # (its message would show a byte of a token)
