@@ -388,7 +388,8 @@ def _named_sets(specs: list[str]) -> dict:
         if name in named:
             raise ValueError(f"--concepts: the set {name!r} is given twice")
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            # (-sig: a byte-order mark, Windows Notepad's, is not JSON's first character)
+            data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
         except OSError as exc:
             raise ValueError(
                 f"--concepts {name}: cannot read {path}: {exc.strerror or exc}"
