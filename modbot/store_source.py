@@ -40,7 +40,9 @@ from the files stored up to ``BY_TIME_SLACK`` after the saved ``created_at`` (pi
 lists a file by when it stored it, after external validation; its details'
 ``created_at`` is from before), skipping again those it finished, and counting them
 once (the files walked in that margin are kept with the position). The total for the ETA
-comes from a first pass that only counts (``limit`` 1000 a page), kept in the position.
+comes from a first pass that only counts (``limit`` 1000 a page), kept in the position,
+as is where the count stands, page by page: a part stopped while counting (a daemon's
+slice out of time) leaves the next part to carry the count on.
 ``files_per_second`` paces the walk (downloads, classification and pict-rs' listing) so
 the instance keeps serving.
 
@@ -326,14 +328,20 @@ class StoreSource:
             except StopIteration as end:
                 return int(end.value)
 
-    def _counting(self) -> Generator[list[Item], None, int]:
+    def _counting(
+        self, kept: dict | None = None, keep: Callable[[dict], None] | None = None
+    ) -> Generator[list[Item], None, int]:
         """``count``, handing an empty batch over between pages: the sweep can stop.
         A page whose first file went meanwhile makes pict-rs start again at its newest
-        page: the count goes on by time then, as the walk does, each file counted once."""
-        slug: str | None = None
-        after: datetime | None = None  # the last file counted's
-        total, slugs = 0, RepeatCheck()
-        recent: dict[str, float] = {}
+        page: the count goes on by time then, as the walk does, each file counted once.
+        Where it stands is handed to ``keep`` before each stop, and ``kept`` goes on from
+        there: a count longer than a daemon's slice is carried on by the next slice,
+        not started again by each one (and no file ever walked)."""
+        kept = kept or {}
+        slug: str | None = kept.get("slug")
+        after = parse_time(kept.get("after"))  # the last file counted's
+        total, slugs = int(kept.get("total") or 0), RepeatCheck(kept.get("slugs"))
+        recent: dict[str, float] = dict(kept.get("recent") or {})
         for _ in range(MAX_STORE_PAGES):
             page = self.client.stored_files(slug, limit=COUNT_PAGE)
             if slug is not None and page.current != slug and after is not None:
@@ -347,6 +355,10 @@ class StoreSource:
             if not page.next or slugs.seen_before(page.next):
                 break
             slug = page.next
+            if keep is not None:
+                at = after.isoformat() if after is not None else None
+                state = {"slug": slug, "after": at, "total": total, "slugs": slugs.state()}
+                keep({**state, "recent": recent})
             yield []
         return total
 
@@ -445,7 +457,13 @@ class StoreSource:
             position = {"slug": None, "after": None, "done": 0, "total": None}
             self._save(position)  # a sweep stopped while counting resumes, not restarts
         if position.get("total") is None:
-            position["total"] = yield from self._counting()
+
+            def counted(state: dict) -> None:  # saved with the walk's position
+                position["counting"] = state
+                self._save(position)
+
+            position["total"] = yield from self._counting(position.get("counting"), counted)
+            position.pop("counting", None)
             self._save(position)
         self.total = position.get("total")
         self.done = self.resumed_from = int(position.get("done") or 0)
