@@ -500,6 +500,10 @@ class StoreSource:
             # a page read by time lists again the files walked in its margin: counted
             # once, so that "done of total" and the ETA stay true
             self.done += sum(1 for f in page.files if f.hex[:16] not in recent)
+            if self.total is not None and self.done > self.total:
+                # files stored while the count went on (behind it, newest first) are
+                # walked from the newest page, not counted: the total is at least these
+                self.total = self.done
             walked += len(fresh)
             last = page.files[-1].created_at if page.files else None
             after_now = last.isoformat() if isinstance(last, datetime) else position["after"]

@@ -9,6 +9,7 @@ is now kept with the position, as the walk's is: each part carries it on."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import modbot.modes.daemon as daemon_module
@@ -60,3 +61,34 @@ def test_a_store_count_longer_than_a_slice_goes_on_in_the_next_slice(
     ]
     assert len(counted) == len(set(counted)) == 4, counted
     assert json.loads(pipeline.store.get_cursor("dry-run:store_sweep") or "null") is None
+
+
+def test_files_stored_while_the_store_was_counted_count_in_the_total(
+    fake_lemmy, photos, pipeline_for, monkeypatch
+):
+    """The walk starts at the newest file once the count is done: a file stored while
+    the count went on (behind it, newest first; for hours when it spans slices) is
+    walked but was not counted. The sweep said "9 of 7 stored files walked" (and, for
+    a run resuming past the count, a negative total and percentage); the total is now
+    never below the files walked."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    for i in range(7):
+        lemmy.add_upload(cast.alice, bytes([i]) * 64 + b"x")
+    monkeypatch.setattr(store_source, "COUNT_PAGE", 2)
+    pipeline = pipeline_for(lemmy, dry_run=True)
+    daemon = Daemon(pipeline, pipeline.policy)
+    daemon.request_store_sweep()
+    monkeypatch.setattr(daemon_module, "_Slice", OnePage)
+    line, _stats = daemon._sweep_slice()  # counting, stopped midway
+    assert "not counted yet" in line, line
+    for i in range(2):  # uploaded meanwhile: newer than the count's place
+        lemmy.add_upload(cast.bob, bytes([100 + i]) * 64 + b"y")
+    said = []
+    for _ in range(40):
+        line, _stats = daemon._sweep_slice()
+        said.append(line)
+        if not pipeline.store.get_cursor(daemon.store_sweep_request_cursor):
+            break
+    assert said[-1].startswith("store sweep finished (9 of 9 stored files walked)"), said[-1]
+    walked = [re.search(r"\((\d+) of (\d+) stored", s) for s in said]
+    assert all(int(m[1]) <= int(m[2]) for m in walked if m), said
