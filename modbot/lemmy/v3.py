@@ -463,7 +463,11 @@ class LemmyClient(PictrsStore, Transport):
         return found
 
     def sent_messages(self, creator_id: int, page: int) -> list[Message]:
-        return [views_v3.message(m) for m in self.sent_private_messages(creator_id, page=page)]
+        """A page of them; one entry Lemmy never sends (a null, a message without its
+        text) is a ``LemmyBadAnswer``: left out, a copy that went would be sent again."""
+        views = self.sent_private_messages(creator_id, page=page)
+        with malformed_answer("private_message/list"):
+            return [views_v3.message(m) for m in views]
 
     def image_gone(self, alias: str) -> bool:
         """Whether pict-rs no longer has ``alias``: its internal API when configured, else
@@ -652,7 +656,8 @@ class LemmyClient(PictrsStore, Transport):
     def sent_private_messages(self, creator_id: int, *, page: int = 1) -> list[dict[str, Any]]:
         """One page of the private messages ``creator_id`` (the bot) sent, newest first."""
         params = {"unread_only": "false", "creator_id": creator_id, "page": page, "limit": 50}
-        return self.api("GET", "/private_message/list", params=params).get("private_messages") or []
+        body = self.api("GET", "/private_message/list", params=params)
+        return _listing(body, "private_messages", "private_message/list")
 
     def nodeinfo(self) -> dict[str, Any]:
         """``/nodeinfo/2.0.json`` (Lemmy redirects it to 2.1), read once."""

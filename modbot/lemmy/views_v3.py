@@ -235,12 +235,16 @@ def person(view: dict[str, Any]) -> Person:
 
 
 def message(view: dict[str, Any]) -> Message:
-    """A ``PrivateMessageView``: its content, when it was sent and to whom."""
-    pm = view.get("private_message") or {}
+    """A ``PrivateMessageView``: its content, when it was sent and to whom. One without
+    its message or text raises ``ValueError`` (``malformed_answer`` says it)."""
+    pm = view["private_message"]
+    content = pm["content"]
+    if not isinstance(content, str):
+        raise ValueError("a private message without its text")
     published = pm.get("published")
     recipient = pm.get("recipient_id")
     return Message(
-        content=pm.get("content") or "",
+        content=content,
         published=parse_time(published) if isinstance(published, str) else None,
         recipient_id=recipient if isinstance(recipient, int) else None,
     )
