@@ -440,11 +440,12 @@ class LemmyClientV4(PictrsStore, Transport):
         raise modlog_too_long(action, target_id, since)
 
     def reporters(self, kind: str, item_id: int) -> list[int]:
-        return [
-            report[f"{kind}_report"]["creator_id"]
-            for report in self.reports_of(kind, item_id)
-            if (report.get(f"{kind}_report") or {}).get("creator_id") is not None
-        ]
+        found = []
+        for view in self.reports_of(kind, item_id):  # the item's own, each an object
+            creator = view[f"{kind}_report"].get("creator_id")
+            if isinstance(creator, int) and not isinstance(creator, bool):
+                found.append(creator)
+        return found
 
     def sent_messages(self, creator_id: int, page: int) -> list[Message]:
         raise LemmyError(
@@ -717,11 +718,14 @@ class LemmyClientV4(PictrsStore, Transport):
             if cursor:
                 params["page_cursor"] = cursor
             views, cursor = _paged(self.api("GET", "/report/list", params=params), "report/list")
+            # a malformed row (a null, a report that is not an object) is left out, as
+            # 0.19's client does
             found += [
                 v
                 for v in views
                 if isinstance(v, dict)
-                and (v.get(f"{kind}_report") or {}).get(f"{kind}_id") == item_id
+                and isinstance(v.get(f"{kind}_report"), dict)
+                and v[f"{kind}_report"].get(f"{kind}_id") == item_id
             ]
             if not cursor:
                 break
