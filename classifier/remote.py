@@ -515,7 +515,8 @@ class RemoteEngine:
         except (httpx.TimeoutException, TimeoutError):
             raise _Answer(f"timed out after {_seconds(self.timeout)}") from None
         except httpx.HTTPError as exc:
-            raise (_Misconfigured if _untrusted(exc) else _Answer)(_broken(exc)) from None
+            untrusted = _untrusted(exc) is not None
+            raise (_Misconfigured if untrusted else _Answer)(_broken(exc)) from None
         self.stats["requests"] += 1
         if isinstance(answer, str):
             raise _Answer(answer)
@@ -997,12 +998,13 @@ def _broken(exc: Exception) -> str:
     import httpx
 
     if isinstance(exc, httpx.ConnectError):
-        if _untrusted(exc):
+        untrusted = _untrusted(exc)
+        if untrusted is not None:
+            # the advice first, and short: the bot records 300 characters of it
             return (
-                f"cannot connect: {_reason(exc)}: its TLS certificate is not one this "
-                "machine trusts (self-signed, a private CA's, or for another name): set "
-                "SSL_CERT_FILE to the certificate of the CA that signed it (its admin has "
-                "it), or give the worker one of a public CA"
+                f"cannot connect: its TLS certificate is not trusted here ({untrusted[:80]}): "
+                "set SSL_CERT_FILE to the certificate of the CA that signed it, or give the "
+                "worker a public CA's"
             )
         return f"cannot connect: {_reason(exc)}"
     return (
@@ -1011,16 +1013,18 @@ def _broken(exc: Exception) -> str:
     )
 
 
-def _untrusted(exc: BaseException) -> bool:
-    """Whether a connection failed on the worker's certificate (not trusted here)."""
+def _untrusted(exc: BaseException) -> str | None:
+    """Why the worker's certificate is not trusted here ("self-signed certificate",
+    "unable to get local issuer certificate", a name mismatch), when a connection
+    failed on it; else None."""
     seen: BaseException | None = exc
     for _ in range(8):  # (the chain httpx -> httpcore -> ssl)
         if seen is None:
             break
         if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
+            return str(seen.verify_message or "certificate verify failed")
         seen = seen.__cause__ or seen.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+    return "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else None
 
 
 def _reason(exc: BaseException) -> str:

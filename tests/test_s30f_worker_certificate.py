@@ -55,7 +55,8 @@ def test_an_untrusted_certificate_says_what_to_set(private_ca_worker, caplog, mo
         engine.check()
         with pytest.raises(ClassifierUnavailable) as caught:
             engine.classify_many([b"an image"])
-    for said in (caplog.text, str(caught.value)):
+    # (the bot records the first 300 characters with the skipped image: modbot/classify.py)
+    for said in (caplog.text, str(caught.value)[:300]):
         assert "certificate" in said and "SSL_CERT_FILE" in said, said
     assert "tried again when images come" not in caplog.text
 
