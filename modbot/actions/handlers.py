@@ -639,9 +639,11 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     lifting = undo_lifting()
     if lifting is not None:
         return lifting
-    there = _longer_ban_there(
-        ex, key, person, expires, community, again=_ban_ran_out(ex, key, t.key)
-    )
+    lifted = _ban_lifted_by_hand(ex, key, person, community, t.key)
+    again = lifted or _ban_ran_out(ex, key, t.key)
+    if lifted:
+        data += " (the ban modbot placed before was lifted by hand; this is a new offence)"
+    there = _longer_ban_there(ex, key, person, expires, community, again=again)
     if there is not None:
         lost = " (so their content is not removed by it)" if remove_data else ""
         return ActionOutcome("ban", "skipped", f"{there}: left as it is, never shortened{lost}")
@@ -650,11 +652,7 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         data += spared
         # the site and the admins read once a ban, not again for each item after it
         sent = ex.store.action("ban", f"site:person:{person}")
-        if (
-            not sent
-            or sent["status"] not in DONE
-            or _ban_ran_out(ex, f"site:person:{person}", t.key)
-        ):
+        if not sent or sent["status"] not in DONE or again:
             others = _other_uploads_lost(ex, person, t.image_alias if spared else None)
             data += others
             if spared or others:
@@ -726,7 +724,7 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         key,
         describe,
         ban,
-        again=_ban_ran_out(ex, key, t.key),
+        again=again,
         verify=verify,
         held=undo_lifting,
         found=asked_too,
@@ -949,6 +947,34 @@ def _admins_place(kind: str, item_id: object) -> str:
     if kind in ("post", "comment"):
         return f"an admin's {kind} {item_id}"
     return f"admin {str(item_id).partition(':')[0]}'s {kind}"
+
+
+def _ban_lifted_by_hand(
+    ex: Executor, key: str, person: int, community: int | None, item_key: str
+) -> bool:
+    """modbot's ban, done for another item and not run out, that Lemmy no longer shows
+    (an admin or moderator lifted it in lemmy-ui; `modbot undo` records its own): a new
+    offence is banned anew, as the rule says. The item the ban was placed for is never
+    banned again (the lifting stands for it). Lemmy unread: as before, taken as in place."""
+    row = ex.store.action("ban", key)
+    if row is None or row["status"] not in DONE:
+        return False
+    try:
+        last = json.loads(ex.store.get_cursor(f"ban:{key}") or "{}")
+    except ValueError:
+        last = {}
+    if not isinstance(last, dict) or last.get("item") == item_key:
+        return False
+    if last.get("expires") is not None and last["expires"] <= ex.clock():
+        return False  # ran out: ``_ban_ran_out`` says so
+    try:
+        if community is None:
+            return not ex.client.person(person).banned
+        line = ex.client.last_mod_action("community_ban", person, community_id=community)
+    except LemmyError as exc:
+        log.warning("could not read whether person %s is still banned: %s", person, exc)
+        return False
+    return line is not None and line.revert
 
 
 def _ban_ran_out(ex: Executor, key: str, item_key: str) -> bool:

@@ -1,0 +1,50 @@
+"""A ban modbot placed, lifted by an admin in lemmy-ui (no `modbot undo`): the person's
+next offence, another item a rule bans for, is banned anew. Before, the bot's record of
+its own ban counted it as in force: the next known-bad post found it "already done"
+and the person stayed unbanned. The same item is never banned twice (the admin's
+lifting stands for it)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_s30b_undo_ban_lifted_by_hand import as_person, bot, offends_again  # noqa: F401
+
+from modbot.cli import main
+
+pytestmark = pytest.mark.both_lemmys
+
+
+def ban_of(capsys, post_id: int) -> dict:
+    capsys.readouterr()
+    assert main(["audit", "--json", "--item", f"post:{post_id}"]) == 0
+    out, _ = capsys.readouterr()
+    (record,) = json.loads(out)["records"]
+    return {a["action"]: a for a in record["actions"]}["ban"]
+
+
+def test_a_site_ban_lifted_by_hand_is_placed_again_for_a_new_offence(bot, capsys):  # noqa: F811
+    s, post, _ = bot("site")
+    spammer = s.lemmy.person(post.creator_id)
+    as_person(s.lemmy, "admin").unban_site(spammer.id, "my mistake", restore_data=False)
+    assert not s.lemmy.person(spammer.id).banned
+    second = offends_again(s, spammer)
+    assert main(["run", "--once"]) == 0
+    assert s.lemmy.post(second.id).removed
+    assert s.lemmy.person(spammer.id).banned, "banned anew, not taken as 'already done'"
+    ban = ban_of(capsys, second.id)
+    assert ban["status"] == "done" and "lifted" in ban["detail"], ban
+
+
+def test_a_community_ban_lifted_by_hand_is_placed_again_for_a_new_offence(bot, capsys):  # noqa: F811
+    s, post, _ = bot("community")
+    spammer = s.lemmy.person(post.creator_id)
+    community = s.lemmy.post(post.id).community_id
+    as_person(s.lemmy, "admin").unban_community(
+        spammer.id, community, "my mistake", restore_data=False
+    )
+    second = offends_again(s, spammer)
+    assert main(["run", "--once"]) == 0
+    ban = ban_of(capsys, second.id)
+    assert ban["status"] == "done" and "lifted" in ban["detail"], ban
