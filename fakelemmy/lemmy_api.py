@@ -834,8 +834,9 @@ class LemmyApi:
             raise ApiError(404, "couldnt_update_user")
         person.banned, person.ban_expires = ban, (expires if ban else None)
         person.ban_reason = reason if ban else None
-        if ban:
-            self._drop_tokens(person)  # a ban invalidates the person's logins
+        # a ban or an unban invalidates the person's logins (`LoginToken::invalidate_all`
+        # runs whatever `ban` says, 0.19.0 to 0.19.20)
+        self._drop_tokens(person)
         if remove_data:
             # `remove_user_data`, called whether `ban` is true or false: an unban with
             # remove_data removes too (0.19.6 to 0.19.20; lemmy-js-client's "false means
