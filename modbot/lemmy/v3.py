@@ -382,18 +382,21 @@ class LemmyClient(PictrsStore, Transport):
         the modlog's newest ban line of them, which carries their person row (ban and
         its end as they are now), says it instead. None there: the error stands."""
         try:
-            return views_v3.person(self.get_person(person_id)["person"])
+            view = self.get_person(person_id)
         except LemmyError as exc:
             if exc.error != "couldnt_find_person":
                 raise
             hidden = exc
+        else:
+            with malformed_answer(f"user {person_id}"):
+                return views_v3.person_read(view["person"])
         params = {"type_": "ModBan", "other_person_id": person_id, "limit": 1}
         views = _listing(self.api("GET", "/modlog", params=params), "banned", "modlog")
         with malformed_answer("modlog"):
             row = views[0]["banned_person"] if views else None
             if row is None or row["id"] != person_id:
                 raise hidden
-            return views_v3.person(row)
+            return views_v3.person_read(row)
 
     def communities_led(self, person_id: int) -> LedCommunities:
         person = self.api("GET", "/user", params={"person_id": person_id, "limit": 1})

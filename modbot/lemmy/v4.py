@@ -377,7 +377,9 @@ class LemmyClientV4(PictrsStore, Transport):
         return views_v4.comment_item(self.get_comment(comment_id))
 
     def person(self, person_id: int) -> Person:
-        return views_v4.person_view(self.get_person(person_id))
+        view = self.get_person(person_id)
+        with malformed_answer(f"person {person_id}"):
+            return views_v4.person_view(view)
 
     def communities_led(self, person_id: int) -> LedCommunities:
         person = self.api("GET", "/person", params={"person_id": person_id})

@@ -43,6 +43,7 @@ __all__ = [
     "item",
     "message",
     "person",
+    "person_read",
     "post_item",
     "site_info",
     "upload_item",
@@ -232,6 +233,27 @@ def person(view: dict[str, Any]) -> Person:
         banner=_text(view.get("banner")),
         bio=_text(view.get("bio")),
     )
+
+
+#: What a person read by id (``GET /user``) must hold: a ban's end misread would be
+#: taken for a permanent ban.
+PERSON_READ: tuple[Field, ...] = (
+    ("id", "id", REQUIRED),
+    ("name", "text", OPTIONAL),
+    ("actor_id", "text", OPTIONAL),
+    ("published", "time", OPTIONAL),
+    ("banned", "bool", OPTIONAL),
+    ("ban_expires", "time", OPTIONAL),
+)
+
+
+def person_read(own: Any) -> Person:
+    """A ``Person`` object read by id (a ``PersonView``'s, a modlog line's): a field of
+    the wrong type raises ``ValueError`` (``malformed_answer`` says it)."""
+    problem = fields_problem("person", PERSON_READ, own)
+    if problem is not None:
+        raise ValueError(problem)
+    return person(own)
 
 
 def message(view: dict[str, Any]) -> Message:

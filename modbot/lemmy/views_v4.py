@@ -236,8 +236,25 @@ def person(view: dict[str, Any], *, banned: bool = False, ban_expires: Any = Non
     )
 
 
+#: What a ``PersonView`` read by id (``GET /person``) must hold: a ban's end misread
+#: would be taken for a permanent ban.
+PERSON_READ: tuple[Field, ...] = (
+    ("person", "object", REQUIRED),
+    ("person.id", "id", REQUIRED),
+    ("person.name", "text", OPTIONAL),
+    ("person.ap_id", "text", OPTIONAL),
+    ("person.published_at", "time", OPTIONAL),
+    ("banned", "bool", OPTIONAL),
+    ("ban_expires_at", "time", OPTIONAL),
+)
+
+
 def person_view(view: dict[str, Any]) -> Person:
-    """A ``PersonView`` (``GET /person``): the person with their site ban."""
+    """A ``PersonView`` (``GET /person``): the person with their site ban. A field of the
+    wrong type raises ``ValueError`` (``malformed_answer`` says it)."""
+    problem = fields_problem("person", PERSON_READ, view)
+    if problem is not None:
+        raise ValueError(problem)
     return person(
         view["person"], banned=bool(view.get("banned")), ban_expires=view.get("ban_expires_at")
     )
