@@ -8,6 +8,7 @@ One pydantic model per section of rules.yaml, in the order of the file.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable
@@ -505,10 +506,25 @@ class FeedSettings(Section):
 
     @property
     def publisher(self) -> str:
-        """The instance the feed must name: ``instance``, else the URL's host[:port]."""
+        """The instance the feed must name: ``instance``, else the URL's host[:port] as
+        Lemmy names an instance: lower case, IDNA (``xn--``), no final dot, no port
+        when it is the scheme's own (``https://lemmy.example:443/`` is lemmy.example)."""
         from urllib.parse import urlsplit
 
-        return (self.instance or urlsplit(self.url).netloc.rsplit("@", 1)[-1]).lower()
+        if self.instance:
+            return self.instance.lower()
+        parts = urlsplit(self.url)
+        host = (parts.hostname or "").rstrip(".")
+        # a name IDNA does not take is compared as written (and refused as another's)
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if port is not None and port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
+            host = f"{host}:{port}"
+        return host.lower()
 
 
 class FetchSettings(Section):
