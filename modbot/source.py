@@ -77,7 +77,7 @@ from modbot.model import PROFILE_KINDS, Community, Item, ItemKind, Page, Person,
 from modbot.profiles import community_images, person_images, profile_items, site_images
 from modbot.store import Store
 
-__all__ = ["Item", "RepeatCheck", "Source", "kept_warnings", "parse_time"]
+__all__ = ["Item", "KeptWarnings", "RepeatCheck", "Source", "kept_warnings", "parse_time"]
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,30 @@ MAX_TEXT_READ = 1000
 # What a text's relative URL is read against, then taken off: a host no text can know
 # (a fixed one, written in a bio as an absolute URL, would be taken for the instance's)
 _TEXT_BASE = f"https://{secrets.token_hex(12)}.modbot.invalid"
+
+
+class KeptWarnings:
+    """A walk's warnings kept beside its position for the run that resumes it to say
+    again (``Source.walk``, ``StoreSource``): the first ``MAX_KEPT_WARNINGS``, each
+    once, and a count of the rest. ``state`` is the JSON kept (``said``, ``more``)."""
+
+    def __init__(self, kept: str | None = None) -> None:
+        found = json.loads(kept or "{}")
+        self.said: list[str] = list(found.get("said", []))
+        self.more = int(found.get("more", 0))
+
+    def add(self, message: str) -> bool:
+        """Keep ``message``; False when it was kept already (nothing changed)."""
+        if message in self.said:
+            return False
+        if len(self.said) < MAX_KEPT_WARNINGS:
+            self.said.append(message)
+        else:
+            self.more += 1
+        return True
+
+    def state(self) -> str:
+        return json.dumps({"said": self.said, "more": self.more})
 
 
 class _Walked:
@@ -630,8 +654,7 @@ class Source:
         not_read, progress = self._sweep_not_read, self._sweep_walked
         kept = self.store.get_cursor(gaps)
         written: dict[str, str] = {}
-        said: list[str] = []  # the walk's warnings, its earlier parts' first
-        more = 0  # and how many past MAX_KEPT_WARNINGS
+        said = KeptWarnings()  # the walk's warnings, its earlier parts' first
         if self.store.get_cursor(name) is None:
             # of a sweep whose position is gone: not this one's
             for stale in (gaps, warned, not_read, progress):
@@ -639,8 +662,7 @@ class Source:
                     self.store.set_cursor(stale, None)
         else:
             written = json.loads(kept or "{}")
-            before = json.loads(self.store.get_cursor(warned) or "{}")
-            said, more = list(before.get("said", [])), int(before.get("more", 0))
+            said = KeptWarnings(self.store.get_cursor(warned))
         walked = _Walked.read(self.store.get_cursor(progress))
         if self.store.get_cursor(name) is not None:
             phase = json.loads(self.store.get_cursor(name) or "{}").get("phase")
@@ -659,7 +681,7 @@ class Source:
 
         def keep(batch: list[Item] | None = None) -> None:
             # with the position's moves since the last batch (held)
-            nonlocal written, more, counted, pending
+            nonlocal written, counted, pending
             walked.pages += pending
             pending = 0 if batch is None else 1 if batch else 0
             walked.pages += 1 if batch == [] else 0
@@ -670,14 +692,9 @@ class Source:
                 written = cuts
             if heard:
                 for message in heard:
-                    if message in said:
-                        continue
-                    if len(said) < MAX_KEPT_WARNINGS:
-                        said.append(message)
-                    else:
-                        more += 1
+                    said.add(message)
                 heard.clear()
-                self.store.set_cursor(warned, json.dumps({"said": said, "more": more}))
+                self.store.set_cursor(warned, said.state())
             if self._settled_not_read != counted:
                 counted = self._settled_not_read
                 self.store.set_cursor(not_read, json.dumps(counted))
@@ -1598,8 +1615,8 @@ def kept_warnings(kept: str | None, walk: str) -> list[str]:
     """The warnings an interrupted ``walk`` ("sweep", "store sweep") kept beside its
     position (JSON: the first ``MAX_KEPT_WARNINGS``, then a count), once each, for the
     run that resumes it to say with its own."""
-    found = json.loads(kept or "{}")
-    said, more = list(found.get("said", [])), int(found.get("more", 0))
+    found = KeptWarnings(kept)
+    said, more = found.said, found.more
     if more:
         said.append(
             f"{more} more warnings of this {walk}'s earlier part: in the log of the runs "

@@ -68,9 +68,9 @@ from modbot.images import image_refs
 from modbot.lemmy.api import PAGE, LemmyApi
 from modbot.model import ImageRef, Item, Person, StoredFile, Upload, parse_time
 from modbot.source import (
-    MAX_KEPT_WARNINGS,
     MAX_TEXT_READ,
     MAX_UPLOAD_PAGES,
+    KeptWarnings,
     RepeatCheck,
     kept_warnings,
 )
@@ -251,10 +251,9 @@ class StoreSource:
         self.ended = False  # the walk reached the store's end (not stopped, not failed)
         self.uploads = True  # refresh the alias -> uploader index (admins only)
         self.admins = Admins()  # the admins and their images (``read_admins``)
-        # the walk's warnings, its earlier parts' first, and how many past
-        # MAX_KEPT_WARNINGS: kept beside the position while ``batches`` walks (``_warn``)
-        self._said: list[str] | None = None
-        self._more = 0
+        # the walk's warnings, its earlier parts' first: kept beside the position while
+        # ``batches`` walks (``_warn``)
+        self._said: KeptWarnings | None = None
 
     def _cursor(self, name: str) -> str:
         suffix = "" if self.origin == "all" else f":{self.origin}"
@@ -302,18 +301,8 @@ class StoreSource:
         """Said through ``warn``, and, while a walk is in hand, kept beside its position
         (written with the position's moves; a stop or failure writes it again)."""
         self.warn(message)
-        if self._said is None or message in self._said:
-            return
-        if len(self._said) < MAX_KEPT_WARNINGS:
-            self._said.append(message)
-        else:
-            self._more += 1
-        self._keep_warnings()
-
-    def _keep_warnings(self) -> None:
-        assert self._said is not None
-        kept = json.dumps({"said": self._said, "more": self._more})
-        self.store.set_cursor(self._warned, kept)
+        if self._said is not None and self._said.add(message):
+            self.store.set_cursor(self._warned, self._said.state())
 
     def _save(self, position: dict) -> None:
         self.store.set_cursor(self._name, json.dumps(position, sort_keys=True))
@@ -415,20 +404,20 @@ class StoreSource:
         interrupted walk; the position is cleared when the walk completes. What the walk
         warns of is kept beside the position until then (``earlier_warnings``)."""
         if self.in_progress():
-            kept = json.loads(self.store.get_cursor(self._warned) or "{}")
-            self._said, self._more = list(kept.get("said", [])), int(kept.get("more", 0))
+            said = KeptWarnings(self.store.get_cursor(self._warned))
         else:
-            self._said, self._more = [], 0
+            said = KeptWarnings()
             if self.store.get_cursor(self._warned) is not None:  # of a walk that is gone
                 self.store.set_cursor(self._warned, None)
-        before = (len(self._said), self._more)
+        self._said = said
+        before = said.state()
         try:
             yield from self._walk()
         finally:
             # stopped or failed: what this run warned of is written again, outside the
             # pipeline's held writes (a batch that failed to land drops those)
-            if not self.ended and (len(self._said), self._more) != before:
-                self._keep_warnings()
+            if not self.ended and said.state() != before:
+                self.store.set_cursor(self._warned, said.state())
             self._said = None
 
     def _walk(self) -> Generator[list[Item], None, None]:
