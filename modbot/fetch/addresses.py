@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from modbot.fetch.refusals import PrivateAddress, UnresolvableHost
 
@@ -259,7 +260,13 @@ def parse_host_entry(entry: str) -> tuple[str, tuple[int, ...] | None]:
 
 
 def _normal_host(host: str) -> str:
-    return host.strip("[]").rstrip(".").lower()
+    host = host.strip("[]").rstrip(".").lower()
+    if not host.isascii():
+        # as the HTTP client dials it (IDNA: ``bücher.example`` is ``xn--bcher-kva.example``),
+        # so an allow_hosts entry written in Unicode matches the requests made
+        with contextlib.suppress(ValueError):  # UnicodeError too: matches no request
+            host = URL.build(scheme="http", host=host).raw_host or host
+    return host
 
 
 # How long the fetcher's HTTP client keeps an idle connection for reuse (aiohttp's

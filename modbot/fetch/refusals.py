@@ -28,7 +28,6 @@ __all__ = [
     "redact",
 ]
 
-_REDIRECTS = {301, 302, 303, 307, 308}
 # a query parameter whose name (percent-decoded, as servers read it) holds one of these
 # is a secret's: pw is a password's usual short name (pw=, pwd=)
 _SECRET_PARAMS = ("token", "key", "sig", "auth", "pass", "pw", "cred", "secret", "jwt", "session")
