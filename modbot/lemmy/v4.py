@@ -322,7 +322,18 @@ class LemmyClientV4(PictrsStore, Transport):
         return Page([views_v4.upload_item(v) for v in views], len(views), next_cursor)
 
     def communities(self, cursor: str | None) -> Page[Community]:
-        views, next_cursor = self.list_communities(page_cursor=cursor)
+        """A cursor whose community is gone since (purged: 404) ends the walk, said: a
+        sweep keeps its cursor, and would fail on it at every sweep after."""
+        try:
+            views, next_cursor = self.list_communities(page_cursor=cursor)
+        except LemmyError as exc:
+            if cursor is None or not _gone(exc):
+                raise
+            log.warning(
+                "communities: the page cursor's community is gone (purged); the walk of the "
+                "community list stops here (the next sweep reads it from its start)"
+            )
+            return Page([], 0)
         return Page(views_v4.communities(views), len(views), next_cursor)
 
     def removed_posts(self, cursor: str | None, *, since: datetime | None = None) -> Page[int]:
