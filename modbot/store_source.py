@@ -287,12 +287,17 @@ class StoreSource:
     def walked(self) -> str:
         """How far the walk is, for a run's summary ("40 of 100 stored files walked"). A
         run stopped before its walk counted the store (while it read the admins or the
-        media list) says the figures of the position it resumes, or that the store was
-        not counted yet."""
+        media list, or counted) says the figures of the position it resumes, and how
+        far the count got, or that the store was not counted yet."""
         done, total = self.done, self.total
+        counting = None
         if total is None:
             position = json.loads(self.store.get_cursor(self._name) or "{}")
             done, total = int(position.get("done") or 0), position.get("total")
+            counting = position.get("counting")
+        if total is None and counting:  # a count that spans parts: how far it got
+            counted = int(counting.get("total") or 0)
+            return f"{done} stored files walked (the store being counted: {counted} files so far)"
         if total is None:
             return f"{done} stored files walked (the store not counted yet)"
         return f"{done} of {total} stored files walked"
