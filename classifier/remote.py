@@ -308,21 +308,38 @@ class RemoteEngine:
     # -- public API ---------------------------------------------------------------------
 
     async def classify(
-        self, data: bytes, *, media_type: str | None = None, timeout: float | None = None
+        self,
+        data: bytes,
+        *,
+        media_type: str | None = None,
+        timeout: float | None = None,
+        within: float | None = None,
     ) -> Verdict:
         """The verdict for one image's bytes, from the first worker that answers.
         ``timeout``: the whole time this image may take, failovers included, from when
         it is sent (not its wait for one of the ``concurrency`` slots); each worker
-        still to be asked gets its share of the time left, the last one all of it."""
-        return await asyncio.wrap_future(self.submit(data, media_type=media_type, timeout=timeout))
+        still to be asked gets its share of the time left, the last one all of it.
+        ``within``: the seconds the caller waits for the verdict, from now, when that
+        is shorter (the gate's budget): each worker but the last gets its share of
+        that, so the last is asked within it, and keeps what is left of ``timeout``
+        (a verdict it gives later is still returned, for the caller's cache)."""
+        future = self.submit(data, media_type=media_type, timeout=timeout, within=within)
+        return await asyncio.wrap_future(future)
 
     def submit(
-        self, data: bytes, *, media_type: str | None = None, timeout: float | None = None
+        self,
+        data: bytes,
+        *,
+        media_type: str | None = None,
+        timeout: float | None = None,
+        within: float | None = None,
     ) -> concurrent.futures.Future:
         """Thread API: a Future of the Verdict."""
+        # the moment the caller stops waiting: counted from now, its wait for a slot too
+        turns_by = None if within is None else time.monotonic() + within
         try:
             return self._hand_over(
-                lambda: self._track(self._classify(bytes(data), media_type, timeout))
+                lambda: self._track(self._classify(bytes(data), media_type, timeout, turns_by))
             )
         except EngineClosed as exc:
             future: concurrent.futures.Future = concurrent.futures.Future()
@@ -411,7 +428,7 @@ class RemoteEngine:
             self._inflight.discard(task)
 
     async def _classify(
-        self, data: bytes, media_type: str | None, timeout: float | None
+        self, data: bytes, media_type: str | None, timeout: float | None, turns_by: float | None
     ) -> Verdict:
         sha256 = hashlib.sha256(data).hexdigest()
         asked = BUILTIN_SCORES + tuple(c.name for c in self.custom)
@@ -425,7 +442,7 @@ class RemoteEngine:
         async with self._sem:
             headers = {"Content-Type": media_type or "application/octet-stream"}
             worker, verdict = await self._first(
-                "POST", "/v1/classify", data, headers, timeout, parse
+                "POST", "/v1/classify", data, headers, timeout, parse, turns_by
             )
             self.stats["images"] += 1
             if verdict.unreadable:
@@ -675,9 +692,11 @@ class RemoteEngine:
         headers: dict[str, str],
         timeout: float | None,
         parse: Callable[[httpx.Response], T],
+        turns_by: float | None = None,
     ) -> tuple[_Worker, T]:
         """(worker, ``parse`` of its 200 answer) from the first worker that gives one
-        ``parse`` takes, in order; a second pass after waiting (at most ``RETRY_WAIT``)
+        ``parse`` takes, in order (``turns_by``, ``time.monotonic()``: each but the last
+        asked by then, as ``classify``'s ``within`` says); a second pass after waiting (at most ``RETRY_WAIT``)
         for one to come out of its backoff. A 200 that ``parse`` refuses (a proxy's page
         before a worker, a verdict on another image) is a broken worker: the next is
         asked, and when none gives one, the image is unavailable as when none answers
@@ -725,7 +744,14 @@ class RemoteEngine:
                 # each worker still to be asked gets its share of the time left, the
                 # last one all of it: one that takes the image and never answers (its
                 # GPU hung) would otherwise leave the next, healthy one no time at all
-                share = remaining / (len(ready) - index)
+                pool = remaining
+                if turns_by is not None and index < len(ready) - 1:
+                    # a caller that waits less (the gate's budget): the workers before
+                    # the last share what it waits, so the last is asked in time too
+                    waits = turns_by - time.monotonic()
+                    if waits > 0:
+                        pool = min(remaining, waits)
+                share = pool / (len(ready) - index)
                 try:
                     answer = await self._send(worker, method, path, body, headers, share)
                 except _Refused as exc:

@@ -100,6 +100,8 @@ from modbot.rules import Plan, Subject
 from modbot.subscriptions import load_kept, peer_verdict, refresh
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
@@ -1127,7 +1129,7 @@ class Gate:
         if task is not None:
             self._classifying.release()
             return task
-        asked = _Asked(self.engine)
+        asked = _Asked(self.engine, lambda: self._left(started))
         new = asyncio.create_task(judge(asked, self.state, sha256, data))
         self._verdicts[sha256] = new
         hold.task = new
@@ -1417,10 +1419,13 @@ class Gate:
 class _Asked:
     """The classifier as ``judge`` asks it for one file, noting whether every worker
     refused the file itself (``RemoteRequestRefused``: over their size limit, or another
-    refusal of the image), which ``judge`` reports as any ``classifier_error``."""
+    refusal of the image), which ``judge`` reports as any ``classifier_error``.
+    ``left``: the seconds left in the file's budget, which remote workers are asked
+    within (one that never answers leaves the next its turn in time)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, left: Callable[[], float]) -> None:
         self.engine = engine
+        self.left = left
         self.refused_the_file = False
 
     @property
@@ -1435,9 +1440,13 @@ class _Asked:
         return await self.engine.ready()
 
     async def classify(self, data: bytes) -> Verdict:
-        from classifier.remote import RemoteRequestRefused
+        from classifier.remote import RemoteEngine, RemoteRequestRefused
 
         try:
+            if isinstance(self.engine, RemoteEngine):
+                # else a first worker that never answers has half of
+                # classifier.remote.timeout, far past the budget, and the next none of it
+                return await self.engine.classify(data, within=self.left())
             return await self.engine.classify(data)
         except RemoteRequestRefused:
             self.refused_the_file = True
