@@ -22,7 +22,7 @@ SPOILS = {
     "null-admin": (lambda body: {**body, "admins": [None]}, "site"),
     "null-language": (lambda body: {**body, "all_languages": [None]}, "site"),
     "site-text": (lambda body: {**body, "site_view": {"site": "lemmy"}}, "site"),
-    "null-emoji": (lambda body: {**body, "custom_emojis": [None]}, None),
+    # a null custom emoji (0.19) is left out, the session kept: test_s30k_site_emojis_malformed_v3
     "no-user-view": (lambda body: {**body, "my_user": {"local_user_view": None}}, None),
     "account-without-user-view": (lambda body: {**body, "local_user_view": None}, "account"),
 }

@@ -276,12 +276,17 @@ def message(view: dict[str, Any]) -> Message:
 
 
 def custom_emoji_urls(site: dict[str, Any]) -> frozenset[str]:
-    """The image URLs of the site's custom emojis, from a 0.19 ``GET /site`` answer."""
-    return frozenset(
-        view["custom_emoji"]["image_url"]
-        for view in site.get("custom_emojis") or ()
-        if (view.get("custom_emoji") or {}).get("image_url")
-    )
+    """The image URLs of the site's custom emojis, from a 0.19 ``GET /site`` answer. They
+    only spare the site's own emoji images from being judged: an entry without its URL
+    (or a list that is not one) is left out, never a failed session (as 1.0's)."""
+    views = site.get("custom_emojis")
+    urls = set()
+    for view in views if isinstance(views, list) else ():
+        emoji = view.get("custom_emoji") if isinstance(view, dict) else None
+        url = emoji.get("image_url") if isinstance(emoji, dict) else None
+        if isinstance(url, str) and url:
+            urls.add(url)
+    return frozenset(urls)
 
 
 def site_info(site: dict[str, Any]) -> SiteInfo:
