@@ -244,6 +244,7 @@ class RemoteEngine:
         max_backoff: float = 60.0,
         transport: Any = None,
         allow_random_weights: bool = False,
+        largest_image: tuple[int, str] | None = None,
     ):
         import httpx
 
@@ -272,6 +273,10 @@ class RemoteEngine:
         # A worker's random weights (a test model), as a local model's: refused unless
         # allowed (classifier.allow_random_weights), its verdicts mean nothing
         self.allow_random_weights = allow_random_weights
+        # (bytes, the setting that says so) of the largest image its caller sends: a
+        # worker that takes less is said at check(), or the images between the two sizes
+        # are refused by it and, when no other worker takes them, never classified
+        self.largest_image = largest_image
         self.concept_version: str | None = None  # learnt from the first worker that answers
         self._version_from: _Worker | None = None
         self.model: str | None = None
@@ -491,6 +496,7 @@ class RemoteEngine:
                     worker.failed(self.max_backoff)
                 else:
                     worker.succeeded()
+                    self._check_size_limit(worker, result)
                 said[worker.url] = (
                     f"{model} concept version {worker.version}{_anime_pass(worker, result)}"
                     if model is not None
@@ -516,6 +522,35 @@ class RemoteEngine:
                 ", ".join(self.urls),
             )
         return said
+
+    def _check_size_limit(self, worker: _Worker, info: httpx.Response) -> None:
+        """Warns of a worker whose size limit (its ``--max-bytes``, ``max_body`` in its
+        ``/v1/info``) is under ``largest_image``: each image between the two it refuses
+        (413), and one no other worker takes gets no verdict (the bot records it as
+        classifier_error and does not look at it again), which nothing else would say
+        until such images come."""
+        if self.largest_image is None:
+            return
+        largest, setting = self.largest_image
+        try:
+            limit = _json(info).get("max_body")
+        except (ValueError, AttributeError):
+            return
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit >= largest:
+            return
+        log.warning(
+            "classifier worker %s takes images of at most %s bytes (its --max-bytes), less "
+            "than the %s bytes of %s: it refuses every image between the two, and one no "
+            "other worker takes is never classified (skipped as classifier_error). Start "
+            "that worker with --max-bytes %s or more, or lower %s to %s (bytes)",
+            worker.url,
+            f"{limit:,}",
+            f"{largest:,}",
+            setting,
+            largest,
+            setting,
+            limit,
+        )
 
     async def _info(self, worker: _Worker) -> httpx.Response:
         import httpx

@@ -184,8 +184,9 @@ def _model_spec(policy: Policy) -> ModelSpec:
     )
 
 
-def _local(policy: Policy, token: Secret | None) -> Engine:
-    """The model in this process (``classifier:`` model, checkpoint, device...)."""
+def _local(policy: Policy, token: Secret | None, largest_image: tuple[int, str]) -> Engine:
+    """The model in this process (``classifier:`` model, checkpoint, device...); it takes
+    an image of any size (its decode budget bounds what decoding one costs)."""
     from classifier.concepts import ConceptSet
     from classifier.deepdanbooru import load_deepdanbooru
     from classifier.engine import Engine as LocalEngine
@@ -208,9 +209,10 @@ def _local(policy: Policy, token: Secret | None) -> Engine:
     )
 
 
-def _remote(policy: Policy, token: Secret | None) -> Engine:
+def _remote(policy: Policy, token: Secret | None, largest_image: tuple[int, str]) -> Engine:
     """``modbot worker``s (``classifier.remote``); no model is loaded here. A worker that
-    refuses the token stops the command at once."""
+    refuses the token stops the command at once; one whose size limit is under
+    ``largest_image`` is warned of."""
     from classifier.remote import RemoteEngine
 
     remote = policy.classifier.remote
@@ -222,6 +224,7 @@ def _remote(policy: Policy, token: Secret | None) -> Engine:
         timeout=remote.timeout.total_seconds(),
         max_concurrency=remote.concurrency,
         allow_random_weights=policy.classifier.allow_random_weights,
+        largest_image=largest_image,
     )
     try:
         engine.check()
@@ -231,8 +234,9 @@ def _remote(policy: Policy, token: Secret | None) -> Engine:
     return engine
 
 
-#: kind -> how to build it from the policy and the workers' token
-ENGINE_KINDS: dict[str, Callable[[Policy, Secret | None], Engine]] = {
+#: kind -> how to build it from the policy, the workers' token and the largest image
+#: the command sends it (bytes, the setting that says so)
+ENGINE_KINDS: dict[str, Callable[[Policy, Secret | None, tuple[int, str]], Engine]] = {
     "local": _local,
     "remote": _remote,
 }
@@ -268,15 +272,23 @@ def engine_kind(policy: Policy) -> str:
     return "remote" if policy.classifier.remote is not None else "local"
 
 
-def build_engine(policy: Policy, classifier_token: Secret | None = None) -> Engine:
+def build_engine(
+    policy: Policy,
+    classifier_token: Secret | None = None,
+    *,
+    largest_image: tuple[int, str] | None = None,
+) -> Engine:
     """The classifier the policy's ``classifier:`` and ``concepts:`` describe
-    (``classifier_token``: the workers' token, from $MODBOT_CLASSIFIER_TOKEN). Weights
+    (``classifier_token``: the workers' token, from $MODBOT_CLASSIFIER_TOKEN;
+    ``largest_image``: (bytes, setting) of the largest image the command sends it, the
+    bot's ``fetch.max_bytes`` unless given: a worker taking less is warned of). Weights
     that are not there, or a worker refusing the token, raise ``ClassifierError`` (its
     cause the ``classifier.ModelError``): the command says so and stops."""
     from classifier.model import ModelError
 
     try:
-        return ENGINE_KINDS[engine_kind(policy)](policy, classifier_token)
+        largest = largest_image or (policy.fetch.max_bytes, "fetch.max_bytes")
+        return ENGINE_KINDS[engine_kind(policy)](policy, classifier_token, largest)
     except ModelError as exc:
         raise ClassifierError(f"the classifier cannot start: {exc}") from exc
 

@@ -1583,7 +1583,12 @@ def serve(
         )
     store = Store(os.environ.get("MODBOT_STATE") or "modbot.sqlite3")
     token = os.environ.get("MODBOT_CLASSIFIER_TOKEN")
-    engine = build_engine(policy, Secret(token) if token else None)
+    engine = build_engine(
+        policy,
+        Secret(token) if token else None,
+        # the largest upload it sends a worker: one that takes less is said at start
+        largest_image=(policy.gate.max_bytes, "gate.max_bytes"),
+    )
     gate: Gate | None = None
     sock = None
     try:
