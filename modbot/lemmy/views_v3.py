@@ -313,7 +313,7 @@ def _site_info(site: dict[str, Any]) -> SiteInfo:
         )
     return SiteInfo(
         version=str(site.get("version") or ""),
-        public_url=(site_view.get("site") or {}).get("actor_id"),
+        public_url=_text((site_view.get("site") or {}).get("actor_id")),
         admin_ids=admin_ids(site),
         account=account,
         all_languages=tuple(lang["id"] for lang in site.get("all_languages") or []),

@@ -309,7 +309,7 @@ def _site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo
         )
     return SiteInfo(
         version=str(site.get("version") or ""),
-        public_url=(site_view.get("site") or {}).get("ap_id"),
+        public_url=_text((site_view.get("site") or {}).get("ap_id")),
         admin_ids=admin_ids(site),
         account=account,
         all_languages=tuple(lang["id"] for lang in site.get("all_languages") or []),
