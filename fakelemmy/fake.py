@@ -911,15 +911,6 @@ class FakeLemmy:
                 return []
             return self.state.purge_file(upload.sha256)
 
-    def purge_local_image(self, url: str | None) -> None:
-        alias = alias_of_local_url(self.url, url)
-        if alias is None:
-            return
-        self.purge_alias(alias)
-        upload = self.state.uploads.get(alias)
-        if upload is not None:
-            upload.listed = False  # Lemmy deletes its local_image row too
-
     def _endpoint(self, handler):
         async def endpoint(request: Request):
             raw = await request.body()

@@ -726,9 +726,10 @@ class LemmyApi:
         return {"success": True}
 
     def _purge_post(self, post: Post) -> None:
-        # Lemmy purges the post's own images from pict-rs (url and thumbnail), when local
+        # Lemmy purges the post's own images from pict-rs (url and thumbnail), when local;
+        # their `local_image` rows stay (see `_purge_url`)
         for url in (post.url, post.thumbnail_url):
-            self.fake.purge_local_image(url)
+            self._purge_url(url)
         post.purged = True
         for comment in self.state.comments.values():
             if comment.post_id == post.id:
