@@ -609,16 +609,16 @@ class LemmyApi:
         self._read_person_view(person, show_deleted=admin and self._patch() >= 14)
         viewer, s = ctx.viewer, self.state
         # read_person.rs: a PostQuery with `creator_id`, the query's sort (default
-        # Active), page and limit; nsfw and read posts by the reader's settings
+        # Active), page and limit; nsfw by the reader's setting; read posts always shown
+        # ("Do not hide read posts when it is a user profile view", post_view.rs)
         sort = ctx.query.enum("sort", POST_SORTS) or "Active"
         page, limit = self.paging(ctx, "couldnt_get_posts")
         show_nsfw = viewer.show_nsfw if viewer else False
-        show_read = viewer.show_read_posts if viewer else True
         found = [
             p
             for p in s.posts.values()
             if p.creator_id == person.id
-            and self._post_visible(p, ctx, "All", show_nsfw, show_read, of_creator=True)
+            and self._post_visible(p, ctx, "All", show_nsfw, True, of_creator=True)
         ]
         found.sort(key=lambda p: self._post_key(p, sort, False))
         posts = [self.views.post_view(p, viewer) for p in found[(page - 1) * limit : page * limit]]
