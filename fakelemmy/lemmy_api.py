@@ -374,6 +374,11 @@ class LemmyApi:
         languages = viewer.discussion_languages if viewer else None
         return languages is None or post.language_id in languages
 
+    def _show_nsfw(self, viewer: Person | None) -> bool:
+        """`LocalUserOptionHelper::show_nsfw` (db_schema/src/impls/local_user.rs): the
+        account's setting; without a login, whether the site has a content warning."""
+        return viewer.show_nsfw if viewer else self.state.site.content_warning is not None
+
     def _post_key(self, post: Post, sort: str, by_community: bool):
         featured = post.featured_community if by_community else post.featured_local
         if sort == "Old":
@@ -402,7 +407,7 @@ class LemmyApi:
         page, limit = self.paging(ctx, "couldnt_get_posts")
         community = self._community_filter(ctx)
         show_nsfw = q.bool("show_nsfw")
-        show_nsfw = (viewer.show_nsfw if viewer else False) if show_nsfw is None else show_nsfw
+        show_nsfw = self._show_nsfw(viewer) if show_nsfw is None else show_nsfw
         show_read = q.bool("show_read")
         show_read = (viewer.show_read_posts if viewer else True) if show_read is None else show_read
         cursor = q.str("page_cursor")
@@ -613,7 +618,7 @@ class LemmyApi:
         # ("Do not hide read posts when it is a user profile view", post_view.rs)
         sort = ctx.query.enum("sort", POST_SORTS) or "Active"
         page, limit = self.paging(ctx, "couldnt_get_posts")
-        show_nsfw = viewer.show_nsfw if viewer else False
+        show_nsfw = self._show_nsfw(viewer)
         found = [
             p
             for p in s.posts.values()
