@@ -371,7 +371,8 @@ class LemmyApi:
             return False
         if viewer is not None and viewer.id in post.read_by and not show_read:
             return False
-        languages = viewer.discussion_languages if viewer else None
+        # "Dont filter blocks or missing languages for moderator view type"
+        languages = viewer.discussion_languages if viewer and type_ != "ModeratorView" else None
         return languages is None or post.language_id in languages
 
     def _show_nsfw(self, viewer: Person | None) -> bool:
@@ -473,7 +474,8 @@ class LemmyApi:
             return False
         if creator.bot_account and viewer is not None and not viewer.show_bot_accounts:
             return False
-        languages = viewer.discussion_languages if viewer else None
+        # CommentQuery filters languages only outside ModeratorView
+        languages = viewer.discussion_languages if viewer and type_ != "ModeratorView" else None
         return languages is None or comment.language_id in languages
 
     def _comment_key(self, comment: Comment, sort: str):
