@@ -523,7 +523,14 @@ class LemmyApi:
     def get_post_detail(self, ctx: Ctx) -> dict:
         post = self.get_post(ctx.query.int("id"))
         community = self.state.communities[post.community_id]
-        if (post.removed or post.deleted) and not self.can_mod(ctx.viewer, community):
+        # PostView::read (db_views/src/post_view.rs) is given `is_mod_or_admin`, whose
+        # `check_user_valid` makes a banned or deleted moderator none; anyone else sees no
+        # removed or deleted post, nor one of a removed or deleted community, but their own
+        viewer = ctx.viewer
+        mod = viewer is not None and not (viewer.banned or viewer.deleted)
+        mod = mod and self.can_mod(viewer, community)
+        gone = post.removed or post.deleted or community.removed or community.deleted
+        if gone and not mod and (viewer is None or viewer.id != post.creator_id):
             raise ApiError(400, "couldnt_find_post")
         if ctx.viewer is not None:
             # api_crud/src/post/read.rs (0.19): a logged-in read marks the post read for the
