@@ -7,10 +7,30 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 log = logging.getLogger("modbot.sweep")
+
+
+def stop_retries(client: object, stop: threading.Event) -> None:
+    """A stop ends a request's wait to be retried (Lemmy or pict-rs down): a sweep
+    stops at once, not after the backoffs of each request in hand."""
+    from modbot.lemmy.transport import Transport
+
+    if isinstance(client, Transport):
+        client.stop = stop
+
+
+def once_each(*warnings: Iterable[str]) -> list[str]:
+    """A walk's warnings, its earlier parts' first, each once."""
+    return list(dict.fromkeys(w for said in warnings for w in said))
+
+
+def say_warnings(warnings: Iterable[str]) -> None:
+    """The warnings again at a sweep's end: the log's lines scrolled away hours ago."""
+    for warning in warnings:
+        print(f"warning: {warning}")
 
 
 # What comes of a stop, by command: a sweep resumes where it stopped; a report never

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.errors import LemmyUnavailable, SettingsError
-from modbot.lemmy.transport import Transport, sleep_unless_stopped
-from modbot.modes.progress import Progress, StopOnSignal
+from modbot.lemmy.transport import sleep_unless_stopped
+from modbot.modes.progress import Progress, StopOnSignal, once_each, say_warnings, stop_retries
 from modbot.modes.report import reported_if_failed, write_run_report
 from modbot.store_source import DEFAULT_FILES_PER_SECOND, DEFAULT_PAGE, StoreSource, read_admins
 
@@ -99,10 +99,7 @@ def store_sweep(
         Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline,
         StopOnSignal("sweep") as stop,
     ):
-        if isinstance(pipeline.client, Transport):
-            # a SIGTERM ends a request's wait to be retried (Lemmy or pict-rs down): the
-            # sweep stops at once, not after the backoffs
-            pipeline.client.stop = stop
+        stop_retries(pipeline.client, stop)
         source = store_source(
             pipeline,
             files_per_second=files_per_second,
@@ -123,17 +120,13 @@ def store_sweep(
             "; resuming the interrupted store sweep" if resuming else "",
         )
 
-        def warnings() -> list[str]:  # once each
-            return list(dict.fromkeys([*earlier, *pipeline.warnings]))
+        def warnings() -> list[str]:
+            return once_each(earlier, pipeline.warnings)
 
         def write(path: str, complete: bool) -> str:
             # an interrupted or failed sweep's: INCOMPLETE
             extra = {"complete": complete, "warnings": warnings()}
             return write_run_report(pipeline, path, extra=extra)
-
-        def say_warnings() -> None:  # at the end: the log's lines scrolled away
-            for warning in warnings():
-                print(f"warning: {warning}")
 
         try:
             with (
@@ -158,14 +151,14 @@ def store_sweep(
                 except LemmyUnavailable as exc:  # a stop gave up a request's retries
                     stats = pipeline.stopped(exc, stop)
         except Exception:
-            say_warnings()  # a failed sweep's too, after what it did and before the error
+            say_warnings(warnings())  # a failed sweep's too, after what it did and before the error
             raise
         # stopped before its first page too (a signal while it started): not "done"
         interrupted = not source.ended
         state = "interrupted (run it again to resume)" if interrupted else "done"
         files = source.walked()
         print(f"store sweep {pipeline.run_id} ({mode}) {state}: {files}; {stats.summary()}")
-        say_warnings()
+        say_warnings(warnings())
         if report:
             print(f"report: {write(report, complete=not interrupted)}")
         return not interrupted

@@ -11,8 +11,7 @@ from functools import partial
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.errors import LemmyUnavailable
-from modbot.lemmy.transport import Transport
-from modbot.modes.progress import Progress, StopOnSignal
+from modbot.modes.progress import Progress, StopOnSignal, once_each, say_warnings, stop_retries
 from modbot.modes.report import reported_if_failed, write_run_report
 from modbot.source import SHOWN_NOT_READ
 
@@ -46,10 +45,7 @@ def sweep(
         StopOnSignal("sweep") as stop,
     ):
         pipeline.source.origin = origin
-        if isinstance(pipeline.client, Transport):
-            # a stop ends a request's wait to be retried (Lemmy down): the sweep stops at
-            # once, not after each post's backoffs (as `sweep --store`)
-            pipeline.client.stop = stop
+        stop_retries(pipeline.client, stop)
         connect_first(pipeline)  # the network and the login first, with the doctor's words
         resuming = pipeline.source.sweep_in_progress()
         # what the walk's earlier parts warned of (a run stopped, failed or killed): this
@@ -69,8 +65,8 @@ def sweep(
         def unreached() -> str:  # in what was walked so far
             return not_reached(pipeline.client.not_reached(), settings)
 
-        def warnings() -> list[str]:  # once each
-            return list(dict.fromkeys([*earlier, *pipeline.warnings]))
+        def warnings() -> list[str]:
+            return once_each(earlier, pipeline.warnings)
 
         def write(path: str, complete: bool, not_read: CycleStats | None = None) -> str:
             # the posts whose comments the walk could not read, as its summary says them
@@ -86,11 +82,8 @@ def sweep(
             }
             return write_run_report(pipeline, path, since=since, extra=extra)
 
-        def say_warnings() -> None:
-            # the warnings again, at the end: the log's lines scrolled away hours ago (as
-            # `modbot sweep --store` ends)
-            for warning in warnings():
-                print(f"warning: {warning}")
+        def say_all() -> None:
+            say_warnings(warnings())
             gaps = unreached()
             if gaps:
                 print(f"sweep {pipeline.run_id}: {gaps}")
@@ -113,14 +106,14 @@ def sweep(
                 except LemmyUnavailable as exc:  # a stop gave up a request's retries
                     stats = pipeline.stopped(exc, stop)
         except Exception:
-            say_warnings()  # a failed sweep's too, after what it did and before the error
+            say_all()  # a failed sweep's too, after what it did and before the error
             raise
         # stopped before its first page too: nothing was walked, nothing is "done"
         interrupted = not pipeline.sweep_ended
         stats.comments_not_read = whole_walk(earlier_not_read, stats.comments_not_read)
         state = "interrupted (run it again to resume)" if interrupted else "done"
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
-        say_warnings()
+        say_all()
         if report:
             print(f"report: {write(report, complete=not interrupted, not_read=stats)}")
         return not interrupted
