@@ -128,7 +128,7 @@ MODLOG_NO_OTHER_PERSON = (
     "admin_purged_comments",
 )
 FETCH_LIMIT_MAX = 50
-MAX_PAGE = 100  # Lemmy 0.19.15+
+MAX_PAGE = 100  # Lemmy 0.19.15+ (`_max_page`)
 DELETED_TEXT = "*Permanently Deleted*"  # DELETED_REPLACEMENT_TEXT (db_schema/src/utils.rs)
 
 
@@ -239,24 +239,30 @@ class LemmyApi:
         raise not_found()
 
     def paging(self, ctx: Ctx, error: str) -> tuple[int, int]:
-        limit = ctx.query.int("limit")
-        page = ctx.query.int("page")
-        limit = 10 if limit is None else limit
-        page = 1 if page is None else page
-        if not 1 <= limit <= FETCH_LIMIT_MAX or page < 1 or page > MAX_PAGE:
-            raise ApiError(400, error)
-        return page, limit
+        """`limit_and_offset`'s checks where the handler relabels the error (`post/list`,
+        `comment/list`, `GET /user`): 400 `error`."""
+        try:
+            return self.limit_and_offset(ctx)
+        except ApiError:
+            raise ApiError(400, error) from None
+
+    def _max_page(self) -> int | None:
+        """`PAGE_LIMIT_MAX` (db_schema/src/utils.rs): no cap up to 0.19.13, 10 in
+        0.19.14, 100 from 0.19.15 (lemmy ca6ba3a9a, #6252)."""
+        patch = self._patch()
+        return None if patch < 14 else 10 if patch == 14 else MAX_PAGE
 
     def limit_and_offset(self, ctx: Ctx) -> tuple[int, int]:
         """(page, limit) as `limit_and_offset` (db_schema/src/utils.rs) checks them where a
         handler passes its error up unrelabelled (media, reports, private messages,
-        communities): a diesel QueryBuilderError, i.e. 400 `unknown` with its text (the
-        cap on `page` came with 0.19.15, as in `paging`)."""
+        communities): a diesel QueryBuilderError, i.e. 400 `unknown` with its text. With
+        the cap (0.19.14+) a page outside 1..=cap, page 0 too, is "Page limit is > cap"."""
         page, limit = ctx.query.int("page"), ctx.query.int("limit")
+        cap = self._max_page()
+        if page is not None and cap is not None and not 1 <= page <= cap:
+            raise ApiError(400, "unknown", f"Page limit is > {cap}")
         if page is not None and page < 1:
             raise ApiError(400, "unknown", "Page is < 1")
-        if page is not None and page > MAX_PAGE:
-            raise ApiError(400, "unknown", f"Page limit is > {MAX_PAGE}")
         if limit is not None and not 1 <= limit <= FETCH_LIMIT_MAX:
             raise ApiError(400, "unknown", f"Fetch limit is > {FETCH_LIMIT_MAX}")
         return page or 1, 10 if limit is None else limit
