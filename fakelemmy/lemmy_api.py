@@ -632,7 +632,7 @@ class LemmyApi:
         # Active), page and limit; nsfw by the reader's setting; read posts always shown
         # ("Do not hide read posts when it is a user profile view", post_view.rs)
         sort = ctx.query.enum("sort", POST_SORTS) or "Active"
-        page, limit = self.paging(ctx, "couldnt_get_posts")
+        page, limit = self.limit_and_offset(ctx)  # its error passed up unrelabelled
         show_nsfw = self._show_nsfw(viewer)
         found = [
             p
