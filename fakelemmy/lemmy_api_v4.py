@@ -660,8 +660,11 @@ class LemmyApiV4:
             raise not_found()
         if not self.can_mod(viewer, community):
             own = viewer is not None and post.creator_id == viewer.id
+            # `post.comments > 0`: the count Lemmy's triggers keep (`views.post_view`'s),
+            # which leaves out deleted and removed comments
             comments = any(
-                c.post_id == post.id and not c.purged for c in self.state.comments.values()
+                c.post_id == post.id and not (c.purged or c.deleted or c.removed)
+                for c in self.state.comments.values()
             )
             hidden = post.removed or community.removed or community.deleted
             if (hidden and not own) or (post.deleted and not (own or comments)):
