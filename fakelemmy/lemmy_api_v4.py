@@ -658,7 +658,10 @@ class LemmyApiV4:
         # no follows)
         if viewer is None and community.visibility == "local_only_private":
             raise not_found()
-        if not self.can_mod(viewer, community):
+        # `is_mod_or_admin_opt` (read.rs): a banned or deleted mod or admin is none
+        # (`check_local_user_banned_or_deleted`)
+        valid = viewer is not None and not (banned_now(viewer) or viewer.deleted)
+        if not (valid and self.can_mod(viewer, community)):
             own = viewer is not None and post.creator_id == viewer.id
             # `post.comments > 0`: the count Lemmy's triggers keep (`views.post_view`'s),
             # which leaves out deleted and removed comments
