@@ -933,10 +933,11 @@ class LemmyApiV4:
 
     def person_detail(self, ctx: Ctx4) -> dict:
         p = ctx.params
-        if p["person_id"] is not None:
-            person = self.get_person(p["person_id"])
-        elif p["username"] is not None:
+        # `resolve_person_identifier` (federation/fetcher.rs): the name when one is given
+        if p["username"] is not None:
             person = self.person_by_name(p["username"])
+        elif p["person_id"] is not None:
+            person = self.get_person(p["person_id"])
         else:
             raise lemmy_error("no_id_given")
         # `PersonView::read` hides a deleted account unless the viewer passes `is_admin`
