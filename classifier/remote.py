@@ -88,6 +88,11 @@ MAX_ANSWER = 1 << 20  # bytes of one answer: a verdict is a few KB; more is a br
 # (-1..1); a similarity is within -1..1. Past these a score is on another scale.
 MAX_MARGIN = 2.01
 MAX_SIMILARITY = 1.01
+# What an error naming every worker asked keeps of each one's reason: a long one (its
+# error, a proxy's advice) leaves room for the others' in a decision record
+WORKER_SAID_CHARS = 300
+# The most such an error says: each reason of the 16 workers classifier.remote takes
+MAX_SAID_CHARS = 16 * (WORKER_SAID_CHARS + 2) + 100
 
 
 class RemoteError(ModelError):
@@ -130,6 +135,15 @@ def _header_token(token: str | None) -> str | None:
             "the token as `modbot worker --new-token` printed it"
         )
     return token
+
+
+def _each_said(said: Iterable[str]) -> str:
+    """What each worker said, joined, each at most ``WORKER_SAID_CHARS`` (it starts with
+    the worker's URL, so every worker stays named)."""
+    return "; ".join(
+        text if len(text) <= WORKER_SAID_CHARS else text[: WORKER_SAID_CHARS - 1] + "…"
+        for text in said
+    )
 
 
 def _seconds(seconds: float) -> str:
@@ -810,9 +824,9 @@ class RemoteEngine:
                 worker.succeeded()
                 return worker, value
         if refused and set(refused) == set(errors):
-            raise RemoteRequestRefused("; ".join(refused.values()))
+            raise RemoteRequestRefused(_each_said(refused.values()))
         self.stats["unavailable"] += 1
-        raise ClassifierUnavailable("; ".join(f"{url}: {why}" for url, why in errors.items()))
+        raise ClassifierUnavailable(_each_said(f"{url}: {why}" for url, why in errors.items()))
 
     async def _send(
         self,

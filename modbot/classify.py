@@ -341,7 +341,12 @@ async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -
     the classifier's, then cached under the version it was made with."""
     import asyncio
 
-    from classifier.remote import ClassifierUnavailable
+    from classifier.remote import MAX_SAID_CHARS, ClassifierUnavailable, RemoteError
+
+    def detail(said: str, exc: Exception) -> str:
+        # a remote classifier's error names every worker asked, each one's reason
+        # bounded: kept whole, the last worker's too; another error's first 300 characters
+        return said[: MAX_SAID_CHARS if isinstance(exc, RemoteError) else 300]
 
     try:
         # a remote classifier learns its concept version from the first worker that
@@ -350,10 +355,10 @@ async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -
     except asyncio.CancelledError:
         raise
     except ClassifierUnavailable as exc:
-        return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=str(exc)[:300])
+        return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=detail(str(exc), exc))
     except Exception as exc:  # as below
         log.warning("asking the classifier for its concept version failed: %r", exc)
-        return Judged(skipped="classifier_error", detail=repr(exc)[:300])
+        return Judged(skipped="classifier_error", detail=detail(repr(exc), exc))
     hit = await cached(cache, sha256, version)
     if hit is not None:
         return hit
@@ -362,10 +367,10 @@ async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -
     except asyncio.CancelledError:
         raise
     except ClassifierUnavailable as exc:  # also every worker refusing the concepts sent
-        return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=str(exc)[:300])
+        return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=detail(str(exc), exc))
     except Exception as exc:  # e.g. every worker refused this image (413: too large)
         log.warning("classifying %s failed: %r", sha256[:12], exc)
-        return Judged(skipped="classifier_error", detail=repr(exc)[:300])
+        return Judged(skipped="classifier_error", detail=detail(repr(exc), exc))
     # under the version it was made with: a remote worker may serve another
     made_with = verdict.get("concept_version") or version
     if made_with is not None:

@@ -83,6 +83,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from classifier.budget import DecodeBudget
+from classifier.remote import MAX_SAID_CHARS
 from modbot.classify import (
     CLASSIFIER_UNAVAILABLE,
     Engine,
@@ -1408,7 +1409,8 @@ class Gate:
                 "outcome": answer.outcome,
                 **({"reason": answer.reason} if answer.reason else {}),
                 **({"would_answer": answer.status} if self.dry_run else {}),
-                "why": answer.why[:500],
+                # the classifier's reason names every worker asked, each bounded
+                "why": answer.why[: MAX_SAID_CHARS + 100],
             },
         }
         # an accepted file's record gives way first when writes pile up (a locked state
