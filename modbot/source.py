@@ -153,26 +153,36 @@ class KeptWarnings:
 
 class _Walked:
     """How far a sweep went in all its parts (``Source.walk``): pages walked past (a
-    listing's page, with its posts' comments; the site), parts, since when."""
+    listing's page, with its posts' comments; the site), parts, since when. ``before``:
+    parts before ``started`` went uncounted (a position an older modbot kept)."""
 
-    def __init__(self, pages: int = 0, parts: int = 0, started: str | None = None) -> None:
-        self.pages, self.parts = pages, parts
+    def __init__(
+        self, pages: int = 0, parts: int = 0, started: str | None = None, before: bool = False
+    ) -> None:
+        self.pages, self.parts, self.before = pages, parts, before
         self.started = started or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     @classmethod
-    def read(cls, kept: str | None) -> _Walked:
+    def read(cls, kept: str | None, *, resuming: bool) -> _Walked:
+        if kept is None:
+            return cls(before=resuming)
         try:
-            state = json.loads(kept or "{}")
-            return cls(int(state.get("pages", 0)), int(state.get("parts", 0)), state.get("started"))
+            state = json.loads(kept)
+            pages, parts = int(state.get("pages", 0)), int(state.get("parts", 0))
+            return cls(pages, parts, state.get("started"), bool(state.get("before")))
         except (ValueError, TypeError, AttributeError):
-            return cls()  # not ours to fail a sweep over: the figures are only said
+            return cls(before=resuming)  # not ours to fail a sweep over: only said
 
     def state(self) -> str:
-        return json.dumps({"pages": self.pages, "parts": self.parts, "started": self.started})
+        kept = {"pages": self.pages, "parts": self.parts, "started": self.started}
+        return json.dumps({**kept, "before": True} if self.before else kept)
 
     def said(self, when: str) -> str:
         parts = f"{self.parts} part{'s' if self.parts != 1 else ''}"
-        return f"{self.pages} pages walked {when}, in {parts}, since {self.started}"
+        said = f"{self.pages} pages walked {when}, in {parts}, since {self.started}"
+        if self.before:
+            said += " (its parts before then were not counted: an older modbot's)"
+        return said
 
 
 class RepeatCheck:
@@ -663,8 +673,9 @@ class Source:
         else:
             written = json.loads(kept or "{}")
             said = KeptWarnings(self.store.get_cursor(warned))
-        walked = _Walked.read(self.store.get_cursor(progress))
-        if self.store.get_cursor(name) is not None:
+        resuming = self.store.get_cursor(name) is not None
+        walked = _Walked.read(self.store.get_cursor(progress), resuming=resuming)
+        if resuming:
             phase = json.loads(self.store.get_cursor(name) or "{}").get("phase")
             log.info("resuming the interrupted sweep (%s): %s", phase, walked.said("so far"))
         walked.parts += 1

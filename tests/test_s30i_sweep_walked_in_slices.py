@@ -74,3 +74,36 @@ def test_a_sweep_in_slices_logs_how_far_the_whole_walk_went(
     assert not pipeline.store.get_cursor(daemon.sweep_request_cursor)
     assert _said(caplog, RESUMED) == []
     assert _said(caplog, COMPLETE) == [(total, "1")]
+
+
+def test_a_walk_resumed_from_an_older_modbots_position_says_its_start_was_not_counted(
+    fake_lemmy, photos, pipeline_for, monkeypatch, caplog
+):
+    """A position kept by a modbot that did not count the walk (before an upgrade): the
+    first part after it said "0 pages walked so far, in 0 parts, since <now>", as if the
+    walk had just begun; it now says its earlier parts were not counted."""
+    lemmy = fake_lemmy
+    backlog(lemmy, photos, posts=120, days_old=2)
+    pipeline = pipeline_for(lemmy, dry_run=True)
+    daemon = Daemon(pipeline, pipeline.policy)
+    caplog.set_level(logging.INFO, logger="modbot.source")
+    daemon.request_sweep()
+    monkeypatch.setattr(daemon_module, "_Slice", OnePage)
+    daemon._sweep_slice()
+    assert pipeline.store.get_cursor("dry-run:sweep_position")
+    pipeline.store.set_cursor("dry-run:sweep_walked", None)  # as an older modbot left it
+    caplog.clear()
+    for _ in range(60):
+        daemon._sweep_slice()
+        if not pipeline.store.get_cursor(daemon.sweep_request_cursor):
+            break
+    said = [r.getMessage() for r in caplog.records if "pages walked" in r.getMessage()]
+    assert said and all("its parts before then were not counted" in s for s in said), said
+    assert RESUMED.search(said[0]) and RESUMED.search(said[0]).groups()[1:] == ("0", "0")
+    # the walk after it is counted whole again
+    caplog.clear()
+    monkeypatch.undo()
+    daemon.request_sweep()
+    daemon._sweep_slice()
+    [end] = [r.getMessage() for r in caplog.records if "pages walked" in r.getMessage()]
+    assert COMPLETE.search(end) and "not counted" not in end
