@@ -241,8 +241,9 @@ class LemmyApi:
     def paging(self, ctx: Ctx, error: str) -> tuple[int, int]:
         """`limit_and_offset`'s checks where the handler relabels the error (`post/list`,
         `comment/list`, `GET /user`): 400 `error`."""
+        page, limit = ctx.query.int("page"), ctx.query.int("limit")  # malformed: unknown
         try:
-            return self.limit_and_offset(ctx)
+            return self._page_and_limit(page, limit)
         except ApiError:
             raise ApiError(400, error) from None
 
@@ -257,7 +258,9 @@ class LemmyApi:
         handler passes its error up unrelabelled (media, reports, private messages,
         communities): a diesel QueryBuilderError, i.e. 400 `unknown` with its text. With
         the cap (0.19.14+) a page outside 1..=cap, page 0 too, is "Page limit is > cap"."""
-        page, limit = ctx.query.int("page"), ctx.query.int("limit")
+        return self._page_and_limit(ctx.query.int("page"), ctx.query.int("limit"))
+
+    def _page_and_limit(self, page: int | None, limit: int | None) -> tuple[int, int]:
         cap = self._max_page()
         if page is not None and cap is not None and not 1 <= page <= cap:
             raise ApiError(400, "unknown", f"Page limit is > {cap}")
