@@ -129,6 +129,17 @@ MODLOG_NO_OTHER_PERSON = (
 )
 FETCH_LIMIT_MAX = 50
 MAX_PAGE = 100  # Lemmy 0.19.15+ (`_max_page`)
+# `post_to_comment_sort_type` (db_schema/src/utils.rs, 0.19): the rest (Top*) is Top
+_COMMENT_SORT_OF_POST_SORT = {
+    "Active": "Hot",
+    "Hot": "Hot",
+    "Scaled": "Hot",
+    "New": "New",
+    "NewComments": "New",
+    "MostComments": "New",
+    "Old": "Old",
+    "Controversial": "Controversial",
+}
 DELETED_TEXT = "*Permanently Deleted*"  # DELETED_REPLACEMENT_TEXT (db_schema/src/utils.rs)
 
 
@@ -645,10 +656,18 @@ class LemmyApi:
         ]
         found.sort(key=lambda p: self._post_key(p, sort, False))
         posts = [self.views.post_view(p, viewer) for p in found[(page - 1) * limit : page * limit]]
-        comments = [
-            self.views.comment_view(c, viewer)
+        # and a CommentQuery with the same page and limit, sorted by
+        # `post_to_comment_sort_type` of the query's sort (none: CommentQuery's Hot)
+        written = [
+            c
             for c in s.comments.values()
             if c.creator_id == person.id and self._comment_visible(c, ctx, "All")
+        ]
+        given = ctx.query.enum("sort", POST_SORTS)
+        comment_sort = "Hot" if given is None else _COMMENT_SORT_OF_POST_SORT.get(given, "Top")
+        written.sort(key=lambda c: self._comment_key(c, comment_sort))
+        comments = [
+            self.views.comment_view(c, viewer) for c in written[(page - 1) * limit : page * limit]
         ]
         moderates = [
             {"community": self.views.community(c), "moderator": self.views.person(person)}
