@@ -291,6 +291,8 @@ class RemoteEngine:
         # worker that takes less is said at check(), or the images between the two sizes
         # are refused by it and, when no other worker takes them, never classified
         self.largest_image = largest_image
+        # url -> the warning that the worker takes smaller images than largest_image
+        self.size_limits_short: dict[str, str] = {}
         self.concept_version: str | None = None  # learnt from the first worker that answers
         self._version_from: _Worker | None = None
         self.model: str | None = None
@@ -552,19 +554,15 @@ class RemoteEngine:
             return
         if not isinstance(limit, int) or isinstance(limit, bool) or limit >= largest:
             return
-        log.warning(
-            "classifier worker %s takes images of at most %s bytes (its --max-bytes), less "
-            "than the %s bytes of %s: it refuses every image between the two, and one no "
-            "other worker takes is never classified (skipped as classifier_error). Start "
-            "that worker with --max-bytes %s or more, or lower %s to %s (bytes)",
-            worker.url,
-            f"{limit:,}",
-            f"{largest:,}",
-            setting,
-            largest,
-            setting,
-            limit,
+        said = (
+            f"classifier worker {worker.url} takes images of at most {limit:,} bytes (its "
+            f"--max-bytes), less than the {largest:,} bytes of {setting}: it refuses every "
+            "image between the two, and one no other worker takes is never classified "
+            f"(skipped as classifier_error). Start that worker with --max-bytes {largest} "
+            f"or more, or lower {setting} to {limit} (bytes)"
         )
+        log.warning("%s", said)
+        self.size_limits_short[worker.url] = said  # for `modbot doctor`
 
     async def _info(self, worker: _Worker) -> httpx.Response:
         import httpx

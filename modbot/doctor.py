@@ -769,6 +769,7 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
             return
         version = getattr(engine, "concept_version", None)
         random, model = engine.random_weights, getattr(engine, "model", None)
+        short = dict(getattr(engine, "size_limits_short", {}))
         engine.close()
         silent = [f"{url}: {what}" for url, what in said.items() if " concept version " not in what]
         if version is None:
@@ -782,6 +783,8 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
             )
             return
         missing = f"; these do not answer: {'; '.join(silent)}" if silent else ""
+        # a worker that refuses images the bot sends it: said with whatever else is
+        missing += "".join(f"; {what}" for what in short.values())
         if random:
             report.add(
                 "classifier",
@@ -792,7 +795,7 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
                 f"worker` with real weights (ViT-L-14/openai){missing}",
             )
             return
-        if silent:
+        if silent or short:
             report.add("classifier", WARN, f"some remote classifier workers answer{missing}")
             return
         report.add("classifier", OK, "the remote classifier's workers answer")
