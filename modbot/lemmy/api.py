@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 PAGE = 50  # the most entries Lemmy sends in one page
-MAX_PAGE = 100  # Lemmy 0.19.15+ refuses page > 100 in its page-numbered listings
+MAX_PAGE = 100  # Lemmy 0.19.15+ refuses page > 100 in its page-numbered listings (0.19.14: > 10)
 
 #: What Lemmy's listings show to no one, admins included, on 0.19 and 1.0 alike (0.19.20
 #: ``db_views/src/post_view.rs``, 1.0 ``db_views/post/src/impls.rs``): a deleted post

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from modbot.config.settings import Secret
-from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
+from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy import views_v3
 from modbot.lemmy.api import (
     MAX_PAGE,
@@ -176,6 +176,7 @@ class LemmyClient(PictrsStore, Transport):
         # The account's show_nsfw as last read or saved (None: not read yet): GET /user
         # follows it, with no query parameter to override it (0.19.20 read_person.rs)
         self._show_nsfw: bool | None = None
+        self._last_page: int | None = None  # ``last_page``, once read
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -201,6 +202,23 @@ class LemmyClient(PictrsStore, Transport):
     def admin_ids(self) -> frozenset[int]:
         return views_v3.admin_ids(self.site())
 
+    def last_page(self) -> int:
+        """The last page number this Lemmy serves in its page-numbered listings, and
+        modbot reads: 0.19.14 refuses any page past 10 (``PAGE_LIMIT_MAX``, LemmyNet/lemmy
+        #6252), 0.19.15+ past 100 (``MAX_PAGE``, modbot's own bound on every 0.19). By
+        the nodeinfo's version, read once; ``MAX_PAGE`` when it cannot be read."""
+        if self._last_page is None:
+            try:
+                software = self.nodeinfo().get("software")
+                version = software.get("version") if isinstance(software, dict) else None
+            except LemmyUnavailable:
+                return MAX_PAGE  # asked again next time
+            except LemmyError:
+                version = None
+            release = str(version or "").split("-", 1)[0].split("+", 1)[0]
+            self._last_page = 10 if release == "0.19.14" else MAX_PAGE
+        return self._last_page
+
     def posts(
         self,
         cursor: str | None,
@@ -215,12 +233,14 @@ class LemmyClient(PictrsStore, Transport):
         self, page: int, *, post_id: int | None = None, as_moderator: bool = False
     ) -> Page[Item]:
         """``next``: the next page's number after a full page, up to the last page
-        0.19.15+ serves (``MAX_PAGE``): a full last page has none. ``as_moderator``:
+        this release serves (``last_page``): a full last page has none. ``as_moderator``:
         ``type_=ModeratorView`` (0.19 has no unlisted communities: modbot never asks)."""
+        if page > self.last_page():
+            return Page([], 0)
         views = self.list_comments(
             page=page, limit=PAGE, post_id=post_id, as_moderator=as_moderator
         )
-        more = len(views) >= PAGE and page < MAX_PAGE
+        more = len(views) >= PAGE and page < self.last_page()
         return Page(
             [views_v3.comment_item(v) for v in views],
             len(views),
@@ -228,6 +248,8 @@ class LemmyClient(PictrsStore, Transport):
         )
 
     def uploads(self, page: int) -> Page[Item]:
+        if page > self.last_page():
+            return Page([], 0)
         views = self.list_all_media(page=page, limit=PAGE)
         return Page([views_v3.upload_item(v) for v in views], len(views))
 
@@ -238,7 +260,7 @@ class LemmyClient(PictrsStore, Transport):
         page = int(cursor) if cursor and cursor.isdigit() else 1
         found = self.uploads(page)
         more = found.sent >= PAGE
-        if more and page >= MAX_PAGE:
+        if more and page >= self.last_page():
             self._cut_at("uploads", "uploads older than", found.items, "uploads")
             more = False
         return Page(found.items, found.sent, str(page + 1) if more else None)
@@ -250,8 +272,8 @@ class LemmyClient(PictrsStore, Transport):
         oldest = min((t for t in times if t is not None), default=None)
         when = f" {oldest:%Y-%m-%d %H:%M} UTC" if oldest else " the last one reached"
         said = (
-            f"{what}{when}: Lemmy 0.19 lists no further than page {MAX_PAGE} "
-            f"({MAX_PAGE * PAGE} {named})"
+            f"{what}{when}: Lemmy 0.19 lists no further than page {self.last_page()} "
+            f"({self.last_page() * PAGE} {named})"
         )
         if self._cut.get(listing) != said:
             log.warning("%s", said)
@@ -263,7 +285,7 @@ class LemmyClient(PictrsStore, Transport):
         views = self.list_communities(page=page, limit=PAGE)
         found = views_v3.communities(views)
         more = len(views) >= PAGE
-        if more and page >= MAX_PAGE:
+        if more and page >= self.last_page():
             self._cut_at(
                 "communities",
                 "the icons and banners of the communities made before",
@@ -280,7 +302,7 @@ class LemmyClient(PictrsStore, Transport):
         everyone, admins too, while its comments (``comment/list?post_id=``) and the
         post read by id stay visible to admins and the community's moderators.
         ``cursor``: the page number (None: the first); ``next`` None at the list's end,
-        at the last page Lemmy serves (``MAX_PAGE``), or at a removal before ``since``.
+        at the last page Lemmy serves (``last_page``), or at a removal before ``since``.
         A row Lemmy sent malformed is left out (and counted in ``Page.sent``)."""
         return self._modlog_ids(
             "remove_post",
@@ -295,7 +317,7 @@ class LemmyClient(PictrsStore, Transport):
         """The modlog's site bans (``ModBan``, newest first, unbans left out): 0.19's
         ``remove_user_data`` removes every post of the person, with no row per post, so
         ``removed_posts`` never names them, and ``post/list`` hides them from admins too.
-        ``cursor``: the page number; ``next`` None at the end, at ``MAX_PAGE`` (said),
+        ``cursor``: the page number; ``next`` None at the end, at ``last_page`` (said),
         or at a ban before ``since``."""
         return self._modlog_ids(
             "ban",
@@ -318,7 +340,7 @@ class LemmyClient(PictrsStore, Transport):
     ) -> Page[int]:
         """One page of the modlog's ``action`` rows (newest first), the ``id_field`` of
         each whose flag is set (a removal or ban, not a restore or unban; ``twice``: an
-        id named again is kept again); ``cut``: what is not reached past ``MAX_PAGE``
+        id named again is kept again); ``cut``: what is not reached past ``last_page``
         (said, ``not_reached``), and what the rows are."""
         page = int(cursor) if cursor and cursor.isdigit() else 1
         type_, key, row_key, flag, _ = _MODLOG[action]
@@ -342,7 +364,7 @@ class LemmyClient(PictrsStore, Transport):
             reached.append(when)
             if row.get(flag) and (twice or named not in ids):
                 ids.append(named)
-        if more and page >= MAX_PAGE:
+        if more and page >= self.last_page():
             self._cut_at(action, cut[0], reached, f"{cut[1]} in the modlog")
             more = False
         return Page(ids, len(views), str(page + 1) if more else None)
@@ -363,7 +385,7 @@ class LemmyClient(PictrsStore, Transport):
         body = self.api("GET", "/user", params=params)
         views = _listing(body, "posts", "user")
         posts = [views_v3.post_item(v) for v in views]
-        more = len(views) >= PAGE and page < MAX_PAGE
+        more = len(views) >= PAGE and page < self.last_page()
         return Page(
             [p for p in posts if p.removed and not p.problem],
             len(views),
@@ -436,7 +458,7 @@ class LemmyClient(PictrsStore, Transport):
     ) -> list[ModlogEntry]:
         type_, key, _, _, target = _MODLOG[action]
         found: list[ModlogEntry] = []
-        for page in range(1, MODLOG_PAGES + 1):  # MODLOG_PAGES < MAX_PAGE
+        for page in range(1, min(MODLOG_PAGES, self.last_page()) + 1):
             params: dict[str, Any] = {"type_": type_, target: target_id, "page": page}
             params["limit"] = PAGE
             if community_id is not None:
