@@ -661,6 +661,14 @@ def _instance(
         )
     else:
         report.add("account", OK, "the bot account's settings hide nothing from it")
+    if getattr(client, "messages_off", False):  # 1.0's private_messages_enabled (read at login)
+        report.add(
+            "messages",
+            WARN,
+            "the bot account has private messages turned off (private_messages_enabled): "
+            "Lemmy refuses every message it sends (couldnt_create), the admins' notices "
+            "included; `modbot run` turns them on at start, a dry run cannot",
+        )
     return is_v4
 
 

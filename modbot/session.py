@@ -234,11 +234,10 @@ class Session:
             if not change:
                 return
             self.client.save_user_settings(**change)
-        log.warning(
-            "changed the bot account's settings so nothing is hidden from it and its "
-            "messages are not refused: %s",
-            ", ".join(what),
-        )
+        why = "so nothing is hidden from it" if what != ["private_messages_enabled"] else ""
+        if messages_off:
+            why += (" and " if why else "so ") + "Lemmy takes the messages it sends"
+        log.warning("changed the bot account's settings %s: %s", why, ", ".join(what))
 
     def _warn_hidden_dry_run(self, what: list[str], nsfw_hidden: bool) -> None:
         """A dry run's warning that the account's settings ``what`` hide content."""
