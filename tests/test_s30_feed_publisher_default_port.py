@@ -23,6 +23,7 @@ def test_the_publisher_is_the_host_as_lemmy_names_it(tmp_path: Path) -> None:
         ("https://Lemmy.Example./hashes.json", "lemmy.example"),
         ("https://user:pw@lemmy.example/hashes.json", "lemmy.example"),
         ("https://bücher.example/hashes.json", "xn--bcher-kva.example"),
+        ("https://straße.example/hashes.json", "xn--strae-oqa.example"),  # not strasse
         ("https://lemmy.example:8443/hashes.json", "lemmy.example:8443"),
         ("http://lemmy.example:443/hashes.json", "lemmy.example:443"),
     ):

@@ -515,9 +515,13 @@ class FeedSettings(Section):
             return self.instance.lower()
         parts = urlsplit(self.url)
         host = (parts.hostname or "").rstrip(".")
-        # a name IDNA does not take is compared as written (and refused as another's)
-        with contextlib.suppress(UnicodeError):
-            host = host.encode("idna").decode("ascii")
+        # IDNA as the fetcher and Lemmy encode a host (UTS 46: straße stays ß, not ss); a
+        # name it does not take is compared as written (and refused as another's)
+        if not host.isascii():
+            from yarl import URL
+
+            with contextlib.suppress(ValueError):  # UnicodeError too
+                host = URL.build(scheme="https", host=host).raw_host or host
         try:
             port = parts.port
         except ValueError:
