@@ -48,3 +48,20 @@ def test_a_community_ban_lifted_by_hand_is_placed_again_for_a_new_offence(bot, c
     assert main(["run", "--once"]) == 0
     ban = ban_of(capsys, second.id)
     assert ban["status"] == "done" and "lifted" in ban["detail"], ban
+
+
+def test_a_ban_in_place_is_read_once_for_the_persons_later_items(bot, capsys):  # noqa: F811
+    s, post, _ = bot("site")
+    spammer = s.lemmy.person(post.creator_id)
+    later = [offends_again(s, spammer) for _ in range(3)]
+    s.lemmy.clear_requests()
+    assert main(["run", "--once"]) == 0
+    assert all(s.lemmy.post(p.id).removed for p in later)
+    reads = [
+        r
+        for r in s.lemmy.requests
+        if r.path in ("/api/v3/user", "/api/v4/person")
+        and r.query.get("person_id") == str(spammer.id)
+    ]
+    assert len(reads) == 1, [r.path for r in reads]
+    assert [ban_of(capsys, p.id)["status"] for p in later] == ["skipped"] * 3

@@ -78,6 +78,9 @@ class Executor:
     current_item: str | None = None  # the item whose actions are being carried out
     _admins_read: float | None = None  # time.monotonic() of the last ``_read_admins``
     _site_read: tuple[float, SiteInfo] | None = None  # ``site_now``'s last read, and when
+    # ban key -> when Lemmy last showed modbot's ban of it in place (``ban`` handler's
+    # check for one lifted by hand: a person's hundred later items read Lemmy once)
+    bans_seen: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.valve = Valve(self.store, dry_run=self.dry_run)

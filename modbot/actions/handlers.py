@@ -967,14 +967,31 @@ def _ban_lifted_by_hand(
         return False
     if last.get("expires") is not None and last["expires"] <= ex.clock():
         return False  # ran out: ``_ban_ran_out`` says so
+    seen = ex.bans_seen.get(key)
+    if seen is not None and time.monotonic() - seen < BAN_SEEN_FOR_S:
+        return False
     try:
         if community is None:
-            return not ex.client.person(person).banned
-        line = ex.client.last_mod_action("community_ban", person, community_id=community)
+            lifted = not ex.client.person(person).banned
+        else:
+            line = ex.client.last_mod_action("community_ban", person, community_id=community)
+            lifted = line is not None and line.revert
     except LemmyError as exc:
         log.warning("could not read whether person %s is still banned: %s", person, exc)
         return False
-    return line is not None and line.revert
+    if lifted:
+        ex.bans_seen.pop(key, None)
+    else:
+        if len(ex.bans_seen) >= MAX_BANS_SEEN:  # bounded: the oldest forgotten first
+            del ex.bans_seen[next(iter(ex.bans_seen))]
+        ex.bans_seen[key] = time.monotonic()
+    return lifted
+
+
+# A ban Lemmy showed in place is taken as still there this long (a sweep over a banned
+# person's 500 posts reads Lemmy once, not 500 times), for at most this many keys.
+BAN_SEEN_FOR_S = 600.0
+MAX_BANS_SEEN = 10_000
 
 
 def _ban_ran_out(ex: Executor, key: str, item_key: str) -> bool:
