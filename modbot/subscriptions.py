@@ -646,6 +646,15 @@ def _fetch(
         now=now,
         stop=stop,
     )
+    if (
+        fetched is not None
+        and fl.verified is not None
+        and copy is not None
+        and fetched[0].feed.generated_at <= fl.verified.feed.generated_at
+    ):
+        # the copy in use again (a host that ignores conditional requests): not modified,
+        # so a stale one is refused as stale, not taken as "newer" than itself
+        fetched = None
     if fetched is None:  # not modified: the copy in use is the feed, and it ages all the same
         assert fl.verified is not None  # the conditional request is made only then
         check_times(
