@@ -145,6 +145,10 @@ def _pythorhead_on(client: LemmyClient) -> Any:
     )
 
 
+# How long a nodeinfo that could not be read is not asked again for ``last_page``.
+NODEINFO_AGAIN_S = 600.0
+
+
 class LemmyClient(PictrsStore, Transport):
     """One bot account on a Lemmy 0.19 instance (API v3). Synchronous; safe to share
     between threads."""
@@ -177,6 +181,7 @@ class LemmyClient(PictrsStore, Transport):
         # follows it, with no query parameter to override it (0.19.20 read_person.rs)
         self._show_nsfw: bool | None = None
         self._last_page: int | None = None  # ``last_page``, once read
+        self._last_page_unread_until = 0.0  # nodeinfo unavailable: not asked again before
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -208,11 +213,16 @@ class LemmyClient(PictrsStore, Transport):
         #6252), 0.19.15+ past 100 (``MAX_PAGE``, modbot's own bound on every 0.19). By
         the nodeinfo's version, read once; ``MAX_PAGE`` when it cannot be read."""
         if self._last_page is None:
+            if time.monotonic() < self._last_page_unread_until:
+                return MAX_PAGE
             try:
                 software = self.nodeinfo().get("software")
                 version = software.get("version") if isinstance(software, dict) else None
             except LemmyUnavailable:
-                return MAX_PAGE  # asked again next time
+                # asked again in a while, not at each page: every request's retries
+                # would otherwise wait on a nodeinfo a proxy keeps failing
+                self._last_page_unread_until = time.monotonic() + NODEINFO_AGAIN_S
+                return MAX_PAGE
             except LemmyError:
                 version = None
             release = str(version or "").split("-", 1)[0].split("+", 1)[0]
