@@ -449,7 +449,9 @@ class AdminReports:
             first = self.since
         # the newest record this report counts, read before it takes its files: a record
         # on disk now had its file noted before (``validate`` notes, then records), while
-        # one written as the report is sent may be of a file it does not hold
+        # one written as the report is sent may be of a file it does not hold. A file
+        # noted now whose record lands just after this read is told by this report and,
+        # after a restart before the next, once more: told twice rather than never
         newest = 0 if self.dry_run else self.store.newest_gate_id(first)
         with self.lock:
             pending, self.pending = self.pending, Counter()
