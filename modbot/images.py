@@ -57,6 +57,7 @@ __all__ = [
     "ImageRef",
     "data_image_reference",
     "data_images",
+    "decoded_host",
     "image_refs",
     "looks_like_image",
     "pictrs_alias",
@@ -1031,8 +1032,26 @@ def _netloc_cached(scheme: str, netloc: str) -> str:
     return _netloc_now(SplitResult(scheme, netloc, "", "", ""))
 
 
-# What no host holds once percent-decoded (WHATWG URL's forbidden domain code points)
+# What no host holds once percent-decoded (the WHATWG URL standard's forbidden domain
+# code points): browsers show nothing for such a URL
 _FORBIDDEN_IN_HOST = re.compile(r"[\x00-\x20#/:<>?@\[\\\]^|%\x7f]")
+
+
+def decoded_host(host: str) -> str:
+    """``host`` (from urlsplit) percent-decoded, as browsers read it: the WHATWG host
+    parser decodes a host before anything else (``%69mgur.com`` is ``imgur.com``, and
+    Lemmy's Markdown keeps the escapes as written). ``ValueError`` saying why when it
+    decodes to what no host holds. An IPv6 address is left as written. (The one reading
+    for finding images and for fetching them.)"""
+    if "%" not in host or ":" in host:
+        return host
+    try:
+        decoded = unquote_to_bytes(host).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{host!r} percent-decodes to bytes that are not UTF-8") from None
+    if _FORBIDDEN_IN_HOST.search(decoded):
+        raise ValueError(f"{host!r} percent-decodes to a character no host name holds")
+    return decoded.lower()
 
 
 def _host_as_sent(host: str) -> str:
@@ -1041,14 +1060,10 @@ def _host_as_sent(host: str) -> str:
     image nothing can purge); a Unicode name in its IDNA form (``bücher.example`` is
     ``xn--bcher-kva.example``: the same request, so one image, not two downloads); a
     name that decodes or encodes to no host name as it is (the fetcher refuses it)."""
-    if "%" in host and ":" not in host:  # an IPv6 address is left as written
-        try:
-            decoded = unquote_to_bytes(host).decode("utf-8")
-        except UnicodeDecodeError:
-            return host
-        if _FORBIDDEN_IN_HOST.search(decoded):
-            return host
-        host = decoded.lower()
+    try:
+        host = decoded_host(host)
+    except ValueError:
+        return host
     if host.isascii():
         return host
     try:

@@ -88,7 +88,7 @@ from modbot.fetch.refusals import (
 )
 from modbot.fetch.sniff import sniff_image_type, why_not_an_image
 from modbot.fetch.whole import not_read, whole_image_end
-from modbot.images import PICTRS_PREFIXES, unwrap_proxy
+from modbot.images import PICTRS_PREFIXES, decoded_host, unwrap_proxy
 
 __all__ = [
     "ANY_PORT",
@@ -948,7 +948,7 @@ def _check_url(url: str, policy: HostPolicy, *, redirected_from: str | None = No
     if not parts.hostname:
         raise BadURL(url, f"{prefix}URL without a host")
     try:
-        host = _decoded_host(parts.hostname)
+        host = decoded_host(parts.hostname)
     except ValueError as exc:
         raise BadURL(url, f"{prefix}invalid URL: {exc}: browsers show nothing") from None
     problem = _host_problem(host)
@@ -1025,7 +1025,7 @@ def _server(url: str) -> str:
     same server (a comment's hundred links to one must not each get slots of their
     own)."""
     parts = urlsplit(url)
-    target = _read(url, parts, _decoded_host(parts.hostname or ""))
+    target = _read(url, parts, decoded_host(parts.hostname or ""))
     return _server_at(target.host, target.port)
 
 
@@ -1035,7 +1035,7 @@ def _server_at(host: str, port: int) -> str:
 
 def _read(url: str, parts: SplitResult, decoded: str, prefix: str = "") -> _Target:
     """``url`` (split as ``parts``, its host percent-decoded as ``decoded``:
-    ``_decoded_host``) as browsers read it: no user info (never sent), the decoded host,
+    ``decoded_host``) as browsers read it: no user info (never sent), the decoded host,
     and an IPv4 address written in a legacy form (``2130706433``, ``127.1``,
     ``0x7f.0.0.1``) or with a final dot as the dotted address browsers read it as (the
     WHATWG URL parser): the image people are shown is the one checked (aiohttp refuses
@@ -1057,27 +1057,6 @@ def _read(url: str, parts: SplitResult, decoded: str, prefix: str = "") -> _Targ
 def _with_host(parts: SplitResult, host: str) -> str:
     """The URL ``parts`` with ``host`` for its own (its port kept, no user info)."""
     return urlunsplit(parts._replace(netloc=host if parts.port is None else f"{host}:{parts.port}"))
-
-
-# What no host holds once percent-decoded (the WHATWG URL standard's forbidden domain
-# code points): browsers show nothing for such a URL
-_FORBIDDEN_IN_HOST = re.compile(r"[\x00-\x20#/:<>?@\[\\\]^|%\x7f]")
-
-
-def _decoded_host(host: str) -> str:
-    """``host`` (from urlsplit) percent-decoded, as browsers read it: the WHATWG host
-    parser decodes a host before anything else (``%69mgur.com`` is ``imgur.com``, and
-    Lemmy's Markdown keeps the escapes as written). ``ValueError`` saying why when it
-    decodes to what no host holds. An IPv6 address is left as written."""
-    if "%" not in host or ":" in host:
-        return host
-    try:
-        decoded = unquote_to_bytes(host).decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{host!r} percent-decodes to bytes that are not UTF-8") from None
-    if _FORBIDDEN_IN_HOST.search(decoded):
-        raise ValueError(f"{host!r} percent-decodes to a character no host name holds")
-    return decoded.lower()
 
 
 _ASCII_LABEL = re.compile(r"[a-z0-9_-]+\Z")
