@@ -352,9 +352,8 @@ def samples(photos):
             "/admin/purge/community",
             json={"community_id": other.id, "reason": "x"},
         )
-        call(
-            "GetPersonDetailsResponse", anon, "GET", "/person", params={"person_id": cast.alice.id}
-        )
+        # purged: deleted, so shown to an admin only (PersonView::read)
+        call("GetPersonDetailsResponse", bot, "GET", "/person", params={"person_id": cast.alice.id})
 
         # errors: 400, 401, 404, deserialize errors, rate limits, injected faults
         call("", mod, "POST", "/admin/purge/post", json={"post_id": bare.id, "reason": "x"})
