@@ -65,3 +65,34 @@ def test_a_ban_in_place_is_read_once_for_the_persons_later_items(bot, capsys):  
     ]
     assert len(reads) == 1, [r.path for r in reads]
     assert [ban_of(capsys, p.id)["status"] for p in later] == ["skipped"] * 3
+
+
+def test_an_item_decided_while_the_ban_stood_is_no_new_offence_after_the_lifting(
+    bot,  # noqa: F811
+    capsys,
+):
+    """Post B is decided while A's ban stands ("already done"), its removal fails (502),
+    so B is looked at again next cycle; meanwhile an admin lifts the ban: B is no
+    offence after the lifting, the person stays unbanned."""
+    s, post, _ = bot("site")
+    spammer = s.lemmy.person(post.creator_id)
+    second = offends_again(s, spammer)
+    s.lemmy.fail_next(s.lemmy.api_path("/api/v3/post/remove"), times=6, status=502)
+    assert main(["run", "--once"]) == 0
+    assert not s.lemmy.post(second.id).removed
+    as_person(s.lemmy, "admin").unban_site(spammer.id, "my mistake", restore_data=False)
+    assert main(["run", "--once"]) == 0
+    assert s.lemmy.post(second.id).removed, "looked at again: the removal went"
+    assert not s.lemmy.person(spammer.id).banned, "the admin's lifting stands"
+
+
+def test_a_dry_run_report_plans_no_ban_for_recorded_items_after_a_lifting(bot, capsys):  # noqa: F811
+    s, post, _ = bot("site")
+    spammer = s.lemmy.person(post.creator_id)
+    offends_again(s, spammer)
+    assert main(["run", "--once"]) == 0  # decided while the ban stood
+    as_person(s.lemmy, "admin").unban_site(spammer.id, "my mistake", restore_data=False)
+    s.lemmy.clear_requests()
+    capsys.readouterr()
+    assert main(["report", "--out", str(s.directory / "report.json")]) == 0
+    assert not [r for r in s.lemmy.requests if r.query.get("person_id") == str(spammer.id)]

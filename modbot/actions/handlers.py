@@ -649,14 +649,18 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         return ActionOutcome("ban", "skipped", f"{there}: left as it is, never shortened{lost}")
     if remove_data and scope != "community":
         spared = _spared_upload_lost(ex, t, person)
-        data += spared
         # the site and the admins read once a ban, not again for each item after it
         sent = ex.store.action("ban", f"site:person:{person}")
+        others = ""
         if not sent or sent["status"] not in DONE or again:
             others = _other_uploads_lost(ex, person, t.image_alias if spared else None)
-            data += others
+        # what 0.19 takes changed by release (1.0 deletes every upload): said once
+        lost = spared + others + (_WHICH_LEMMY if ex.client.api_version == "v3" else "")
+        if spared or others:
+            data += lost
+        if not sent or sent["status"] not in DONE or again:
             if spared or others:
-                _tell_uploads_lost(ex, t, person, spared + others)
+                _tell_uploads_lost(ex, t, person, lost)
             data += _communities_lost(ex, t, person)
     if community is not None:
         cid = community
@@ -819,7 +823,7 @@ def _this_upload_lost(ex: Executor, t: Target, person: int) -> str:
     log.warning("a ban removing the data of %s also deletes upload %s (%s)", person, alias, why)
     return (
         f"; Lemmy also deletes their uploads, {alias} among them, which modbot spares "
-        f"({why}): what shows it loses the image{_WHICH_LEMMY}"
+        f"({why}): what shows it loses the image"
     )
 
 
@@ -852,7 +856,7 @@ def _other_uploads_lost(ex: Executor, person: int, said: str | None) -> str:
     )
     return (
         "; Lemmy also deletes these uploads of theirs, which the site or an admin shows: "
-        f"{listed}: those lose the image{_WHICH_LEMMY}"
+        f"{listed}: those lose the image"
     )
 
 
@@ -963,8 +967,14 @@ def _ban_lifted_by_hand(
         last = json.loads(ex.store.get_cursor(f"ban:{key}") or "{}")
     except ValueError:
         last = {}
+    if ex.dry_run:
+        # `modbot report` re-decides recorded items: none is a new offence to plan a ban
+        # for (nor worth a read of Lemmy each); a dry run says "already done" as before
+        return False
     if not isinstance(last, dict) or last.get("item") == item_key:
         return False
+    if item_key in (last.get("asked") or {}):
+        return False  # decided while the ban was in place: not an offence after the lifting
     if last.get("expires") is not None and last["expires"] <= ex.clock():
         return False  # ran out: ``_ban_ran_out`` says so
     seen = ex.bans_seen.get(key)
@@ -979,18 +989,18 @@ def _ban_lifted_by_hand(
     except LemmyError as exc:
         log.warning("could not read whether person %s is still banned: %s", person, exc)
         return False
-    if lifted:
-        ex.bans_seen.pop(key, None)
-    else:
-        if len(ex.bans_seen) >= MAX_BANS_SEEN:  # bounded: the oldest forgotten first
+    ex.bans_seen.pop(key, None)
+    if not lifted:
+        if len(ex.bans_seen) >= MAX_BANS_SEEN:  # bounded: the longest seen forgotten first
             del ex.bans_seen[next(iter(ex.bans_seen))]
         ex.bans_seen[key] = time.monotonic()
     return lifted
 
 
 # A ban Lemmy showed in place is taken as still there this long (a sweep over a banned
-# person's 500 posts reads Lemmy once, not 500 times), for at most this many keys.
-BAN_SEEN_FOR_S = 600.0
+# person's 500 posts reads Lemmy a few times, not 500), for at most this many keys: a
+# lifting is noticed within it.
+BAN_SEEN_FOR_S = 60.0
 MAX_BANS_SEEN = 10_000
 
 
