@@ -26,6 +26,7 @@ def test_the_publisher_is_the_host_as_lemmy_names_it(tmp_path: Path) -> None:
         ("https://straße.example/hashes.json", "xn--strae-oqa.example"),  # not strasse
         ("https://lemmy.example:8443/hashes.json", "lemmy.example:8443"),
         ("http://lemmy.example:443/hashes.json", "lemmy.example:443"),
+        ("https://[2001:DB8::1]:8443/hashes.json", "[2001:db8::1]:8443"),
     ):
         assert _feed(tmp_path, url).publisher == named, url
 

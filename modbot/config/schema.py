@@ -526,6 +526,8 @@ class FeedSettings(Section):
             port = parts.port
         except ValueError:
             port = None
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 address, as the instance names itself with a port
         if port is not None and port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
             host = f"{host}:{port}"
         return host.lower()
