@@ -146,8 +146,11 @@ def test_lemmy_api_in_rules_overrides_detection(tiny, tmp_path):
         done = Bot(lemmy, tmp_path, rules)("run", "--once", "--dry-run", check=False)
         assert "Lemmy API v3: set by lemmy.api in rules.yaml" in done.stderr
         assert "lemmy.api is v3 (Lemmy 0.19), but from 1.0" in done.stderr
-        # not detected: the v3 client reads nodeinfo for 0.19's page cap only (d6571ac)
-        assert "nodeinfo says" not in done.stderr
+        # not detected: no probe of the v4 API or of nodeinfo 2.1; the v3 client reads
+        # nodeinfo 2.0 (redirected to 2.1) for 0.19's page cap (d6571ac)
+        assert not [r for r in lemmy.requests if r.path.startswith("/api/v4")]
+        nodeinfo = [r.path for r in lemmy.requests if r.path.startswith("/nodeinfo")]
+        assert nodeinfo[:1] in ([], ["/nodeinfo/2.0.json"]), nodeinfo
 
 
 def test_a_typo_in_lemmy_api_is_refused(tiny, tmp_path):
