@@ -274,12 +274,15 @@ def _absolute(url: str, instance_url: str) -> str:
 # read as itself); its destination and title may be on the next line, block quote
 # markers before them. Over-inclusive (any indentation: an indented code block's too):
 # a definition too many costs a fetch. Possessive (*+): two runs of blanks side by side
-# would be tried at every split, in quadratic time on a line of spaces.
+# would be tried at every split, in quadratic time on a line of spaces. Never a group
+# made possessive (``(?:...)*+``): Python 3.11.2 (Debian 12's) matches those wrongly
+# when the group can backtrack (fixed in later 3.11 releases); each group here begins with
+# a possessive run and a marker, so its plain repeat backtracks in linear time.
 _CONTAINERS = (
     r"(?:[ \t]*+(?:>|[-+*](?=[ \t])|[0-9]{1,9}[.)](?=[ \t])"
-    r"|\[\^[^\]\s]++\]:(?=[ \t]*+(?:[\[>]|[-+*][ \t]|[0-9]{1,9}[.)][ \t]))))*+"
+    r"|\[\^[^\]\s]++\]:(?=[ \t]*+(?:[\[>]|[-+*][ \t]|[0-9]{1,9}[.)][ \t]))))*"
 )
-_NEXT_LINE = r"[ \t]*+(?:\n(?:[ \t]*+>)*+[ \t]*+)?"
+_NEXT_LINE = r"[ \t]*+(?:\n(?:[ \t]*+>)*[ \t]*+)?"
 # A label may run over lines (not over a blank one; a block quote's lines carry their
 # ">", taken off by ``_label``); it ends at its first unescaped "]", as markdown-it's
 # does (``[a\]b]: url`` defines ``a\]b``), and an unescaped "[" is no label.
@@ -290,13 +293,13 @@ def _in_title(closers: str) -> str:
     """A title's text up to one of ``closers``: it may run over lines too (not over a
     blank one) and holds escaped characters (``"say \\"hi\\""``), as markdown-it's
     parseLinkTitle reads it. Possessive: each character is read once."""
-    return rf"(?:[^{closers}\\\n]|\\[^\n]|\\?\n(?![ \t>]*+\n))*+"
+    return rf"(?:[^{closers}\\\n]|\\[^\n]|\\?\n(?![ \t>]*+\n))*"
 
 
 # "...", '...' or (...) (no "(" in it)
 _TITLE = rf"\"{_in_title(chr(34))}\"|'{_in_title(chr(39))}'|\({_in_title('()')}\)"
 _REF_DEF = re.compile(
-    rf"^{_CONTAINERS}[ \t]*+\[(?P<label>{_LABEL}{{1,999}}+)\]:{_NEXT_LINE}"
+    rf"^{_CONTAINERS}[ \t]*+\[(?P<label>{_LABEL}{{1,999}})\]:{_NEXT_LINE}"
     r"(?:<(?P<angle>[^>\n]*)>|(?P<bare>[^ \x00-\x1f\x7f]++))"
     rf"(?:{_NEXT_LINE}(?P<title>{_TITLE}))?[ \t]*$",
     re.MULTILINE,
@@ -546,7 +549,7 @@ _BACKTICKS = re.compile(r"`+")
 # setext underline, a list item that may interrupt a paragraph. Lines that may not end
 # it (a block quote's ">") are left out: there a span is let run on, as before.
 _PARAGRAPH_BREAK = re.compile(
-    r"^(?:[ \t]*+>)*+(?:[ \t]*+$| {0,3}(?:`{3}|~{3}|#{1,6}(?:[ \t]|$)"
+    r"^(?:[ \t]*+>)*(?:[ \t]*+$| {0,3}(?:`{3}|~{3}|#{1,6}(?:[ \t]|$)"
     r"|([-*_])(?:[ \t]*+\1){2,}[ \t]*+$|=++[ \t]*+$|-++[ \t]*+$"
     r"|[-+*][ \t]++\S|1[.)][ \t]++\S))",
     re.MULTILINE,
@@ -739,7 +742,7 @@ def _unescape(url: str) -> str:
     return _ESCAPE_OR_ENTITY.sub(_entity, url)
 
 
-_QUOTE_MARKERS = re.compile(r"\n[ \t]*+(?:>[ \t]*+)*+")
+_QUOTE_MARKERS = re.compile(r"\n[ \t]*+(?:>[ \t]*+)*")
 # JavaScript's \s, which markdown-it's normalizeReference folds: not Python's white
 # space (no \x1c-\x1f, no \x85; \ufeff is one)
 _JS_SPACES = re.compile("[\t\n\v\f\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+")
@@ -768,7 +771,7 @@ def _skip_space(text: str, j: int) -> int:
 # --- code: what no reader sees as an image ----------------------------------------
 
 _LINE = re.compile(r"[^\n]*\n?")
-_QUOTE_PREFIX = re.compile(r"(?: {0,3}>[ \t]?)*+")
+_QUOTE_PREFIX = re.compile(r"(?: {0,3}>[ \t]?)*")
 _LIST_MARKERS = re.compile(r"(?:[ \t]*+(?:[-+*]|[0-9]{1,9}[.)])(?:[ \t]++|$))+")
 _FENCE_OPEN = re.compile(r"(?P<indent> {0,3})(?P<fence>`{3,}(?=[^`]*$)|~{3,})")
 # a footnote's definition (markdown-it-footnote: no space in its label)
