@@ -73,7 +73,7 @@ from modbot.actions.handlers import NOT_POSSIBLE
 from modbot.audit import AuditFilter, Records, Row, item_key
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi, ModlogEntry
-from modbot.model import ActionOutcome, utc_iso
+from modbot.model import ActionOutcome, Item, utc_iso
 from modbot.statelock import StateLock
 from modbot.store import SENDING, Store
 
@@ -867,6 +867,10 @@ class Checks:
             return self._restored_already(step) if step.kind == "restore" else None
         return self._acted_since(step)
 
+    def _read_item(self, kind: str, number: int) -> Item:
+        """The post or comment an undo step names, as Lemmy shows it now."""
+        return self.client.post(number) if kind == "post" else self.client.comment(number)
+
     def _restored_already(self, step: Step) -> ActionOutcome | None:
         """Skipped when Lemmy shows the post or comment not removed (a moderator restored
         it by hand): a restore sent again would write a needless line in the modlog.
@@ -875,11 +879,7 @@ class Checks:
         kind, _, number = step.target.partition(":")
         what = step.target.replace(":", " ")
         try:
-            item = (
-                self.client.post(int(number))
-                if kind == "post"
-                else self.client.comment(int(number))
-            )
+            item = self._read_item(kind, int(number))
         except (LemmyUnavailable, LemmyLoginError) as exc:
             why = f"cannot read whether {what} is still removed: {exc}"
             return ActionOutcome(step.kind, "failed", why, retry=True)
@@ -988,11 +988,7 @@ class Checks:
         kind, _, number = step.target.partition(":")
         what = step.target.replace(":", " ")
         try:
-            item = (
-                self.client.post(int(number))
-                if kind == "post"
-                else self.client.comment(int(number))
-            )
+            item = self._read_item(kind, int(number))
             if item.author is None:
                 return None
             author = item.author.id

@@ -651,14 +651,13 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         spared = _spared_upload_lost(ex, t, person)
         # the site and the admins read once a ban, not again for each item after it
         sent = ex.store.action("ban", f"site:person:{person}")
-        others = ""
-        if not sent or sent["status"] not in DONE or again:
-            others = _other_uploads_lost(ex, person, t.image_alias if spared else None)
+        first = not sent or sent["status"] not in DONE or again
+        others = _other_uploads_lost(ex, person, t.image_alias if spared else None) if first else ""
         # what 0.19 takes changed by release (1.0 deletes every upload): said once
         lost = spared + others + (_WHICH_LEMMY if ex.client.api_version == "v3" else "")
         if spared or others:
             data += lost
-        if not sent or sent["status"] not in DONE or again:
+        if first:
             if spared or others:
                 _tell_uploads_lost(ex, t, person, lost)
             data += _communities_lost(ex, t, person)

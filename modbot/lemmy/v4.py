@@ -48,7 +48,7 @@ import heapq
 import logging
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -134,6 +134,27 @@ def _paged(body: dict[str, Any], what: str) -> tuple[list[Any], str | None]:
             f"{what}: next_page is {kind_of(next_page)}, not a string", error="bad_answer"
         )
     return items, next_page or None
+
+
+def _unless_cursor_gone(
+    read: Callable[[], tuple[Any, Any]], cursor: str | None, listing: str, what: str, walk: str
+) -> tuple[Any, Any] | None:
+    """``read()`` of a cursor-paged list, or None (said) when the cursor's ``what`` is
+    gone since (purged: 404): the list has no order to resume from elsewhere, so the
+    walk ends and the next sweep reads it from its start."""
+    try:
+        return read()
+    except LemmyError as exc:
+        if cursor is None or not _gone(exc):
+            raise
+    log.warning(
+        "%s: the page cursor's %s is gone (purged); the walk of the %s list stops here "
+        "(the next sweep reads it from its start)",
+        listing,
+        what,
+        walk,
+    )
+    return None
 
 
 def _gone(exc: LemmyError) -> bool:
@@ -309,31 +330,27 @@ class LemmyClientV4(PictrsStore, Transport):
         """Every upload, a page at a time in the list's own order (its cursor). A cursor
         whose upload is gone since (purged: 404) ends the walk, said: the list has no
         order to resume from elsewhere."""
-        try:
-            views, next_cursor = self.list_media(page_cursor=cursor)
-        except LemmyError as exc:
-            if cursor is None or not _gone(exc):
-                raise
-            log.warning(
-                "uploads: the page cursor's image is gone (purged); the walk of the media "
-                "list stops here (the next sweep reads it from its start)"
-            )
+        read = _unless_cursor_gone(
+            lambda: self.list_media(page_cursor=cursor), cursor, "uploads", "image", "media"
+        )
+        if read is None:
             return Page([], 0)
+        views, next_cursor = read
         return Page([views_v4.upload_item(v) for v in views], len(views), next_cursor)
 
     def communities(self, cursor: str | None) -> Page[Community]:
         """A cursor whose community is gone since (purged: 404) ends the walk, said: a
         sweep keeps its cursor, and would fail on it at every sweep after."""
-        try:
-            views, next_cursor = self.list_communities(page_cursor=cursor)
-        except LemmyError as exc:
-            if cursor is None or not _gone(exc):
-                raise
-            log.warning(
-                "communities: the page cursor's community is gone (purged); the walk of the "
-                "community list stops here (the next sweep reads it from its start)"
-            )
+        read = _unless_cursor_gone(
+            lambda: self.list_communities(page_cursor=cursor),
+            cursor,
+            "communities",
+            "community",
+            "community",
+        )
+        if read is None:
             return Page([], 0)
+        views, next_cursor = read
         return Page(views_v4.communities(views), len(views), next_cursor)
 
     def removed_posts(self, cursor: str | None, *, since: datetime | None = None) -> Page[int]:
