@@ -802,6 +802,17 @@ class Store:
         new one refused): the next fetch is a period later."""
         self._exec("UPDATE feeds SET fetched_at = ? WHERE name = ?", (at, name))
 
+    def feed_validators(
+        self, name: str, generated_at: str, etag: str | None, last_modified: str | None
+    ) -> None:
+        """The kept copy of feed ``name`` was served again (the same bytes) with these
+        validators: the next request is conditional on them. Not when the copy kept is no
+        longer the one of ``generated_at`` (another process kept a newer one meanwhile)."""
+        self._exec(
+            "UPDATE feeds SET etag = ?, last_modified = ? WHERE name = ? AND generated_at = ?",
+            (etag, last_modified, name, generated_at),
+        )
+
     def keep_feed_copy(self, name: str, copy: dict) -> None:
         self._exec(
             "INSERT OR REPLACE INTO feeds (name, body, signature, generated_at, fetched_at, "

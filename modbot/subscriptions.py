@@ -241,7 +241,7 @@ def refresh(
             feed_limits(policy.fetch).total_timeout,
         )
         try:
-            fresh = _fetch(fl, policy, copy, allowed_hosts or [], resolver, now, stop)
+            fresh = _fetch(fl, policy, store, copy, allowed_hosts or [], resolver, now, stop)
         except _Stopped:
             return
         except (FeedError, FetchSkipped) as refused:
@@ -619,6 +619,7 @@ Fetched = tuple[VerifiedFeed, bytes, bytes, str | None, str | None]
 def _fetch(
     fl: FeedList,
     policy: Policy,
+    store: Store,
     copy: dict[str, Any] | None,
     allowed_hosts: list[str],
     resolver: Any,
@@ -654,6 +655,15 @@ def _fetch(
     ):
         # the copy in use again (a host that ignores conditional requests): not modified,
         # so a stale one is refused as stale, not taken as "newer" than itself
+        etag, modified = fetched[3], fetched[4]
+        if fetched[0].sha256 == fl.verified.sha256 and (etag, modified) != (
+            copy.get("etag"),
+            copy.get("last_modified"),
+        ):
+            # its very bytes with other validators (the host began sending them, or the
+            # file was copied anew): kept, else each period's request named the old ones
+            # and downloaded the whole feed again, until the publisher published anew
+            store.feed_validators(fl.name, copy["generated_at"], etag, modified)
         fetched = None
     if fetched is None:  # not modified: the copy in use is the feed, and it ages all the same
         assert fl.verified is not None  # the conditional request is made only then
