@@ -16,6 +16,7 @@ gate takes a secret in the URL's path:
     GET  /healthz                  counters, the classifier, the budget (no secret);
                                    503 and ``problem`` when not ok: the classifier gave
                                    no verdict on the last ``NO_VERDICT_UNHEALTHY`` files
+                                   (down), or none within gate.budget (too slow)
 
 No secret: 401; a wrong one: 403; a peer that keeps failing is answered 429 for a minute
 without a look at what it sent. Nobody outside can use the gate as a free classifier or
@@ -145,6 +146,9 @@ RECORD_RESERVE_S = 0.25
 # while one file it fails on alone (a hostile one) is followed by verdicts. A file every
 # worker refused itself (over their size limit) is not one: the workers answered; nor
 # does a verdict from the cache (a re-upload) end the run: the classifier was not asked.
+# The same count for files whose verdict did not come within gate.budget (the
+# classifier answers, too slowly: its late verdicts are cached, but every upload got
+# gate.on_timeout); only a verdict it made in time ends that run.
 NO_VERDICT_UNHEALTHY = 5
 CLASSIFIER_FAILED = (CLASSIFIER_UNAVAILABLE, "classifier_error")  # ``Judged.skipped``
 INCOMING = "incoming"
@@ -615,6 +619,7 @@ class Gate:
                     "cache_hits",
                     "peer_verdicts",
                     "late_matches",
+                    "late_verdicts",
                     "unauthorized",
                     "forbidden",
                     "rate_limited",
@@ -624,6 +629,11 @@ class Gate:
         self._latencies: deque[float] = deque(maxlen=1000)
         self._failed_in_a_row = 0  # classifications without a verdict since the last one
         self._last_failure = ""
+        # files in a row whose classification took past the budget (or got no turn
+        # within it), none decided in time since; and how long the last late verdict took
+        self._late_in_a_row = 0
+        self._last_late_s: float | None = None
+        self._last_no_turn = False  # the last of them got no turn with the classifier
         self.started = time.monotonic()
         self.app = self._make_app()
         self.reports.start()
@@ -689,6 +699,31 @@ class Gate:
                 f"in a row ({self._last_failure}): each got gate.on_timeout "
                 f"({self.config.on_timeout}); look at the classifier (a worker's /healthz, "
                 "classifier.remote) and the gate's log"
+            )
+        elif self._late_in_a_row >= NO_VERDICT_UNHEALTHY:
+            # the classifier answers, after the answer went: as useless to the uploads
+            # as one that is down (each was stored unchecked, or refused), so not ok
+            # either, in words that send the admin to its speed, not to its address
+            got = (
+                "stored unchecked (gate.on_timeout: allow)"
+                if self.config.on_timeout == "allow"
+                else "refused (gate.on_timeout: reject)"
+            )
+            if self._last_no_turn:  # a burst: more files than it decides in the budget
+                late = (
+                    "the last got no turn with the classifier (it is given "
+                    f"{self.classify_at_once} files at once)"
+                )
+            elif self._last_late_s is None:
+                late = "none of their verdicts has come yet"
+            else:
+                late = f"its verdicts come late, the last after {self._last_late_s:.1f}s"
+            problem = (
+                f"the classifier gave no verdict within the {self.budget:g}s gate.budget on "
+                f"the last {self._late_in_a_row} files in a row: each was {got}; {late}. "
+                "It answers, too slowly for the gate: give it more time (gate.budget, under "
+                "PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT and Lemmy's pictrs.upload_timeout) "
+                "or more speed (a GPU, more workers, classifier.remote.concurrency)"
             )
         return JSONResponse(
             {
@@ -976,6 +1011,8 @@ class Gate:
         else:
             task = await self._verdict_task(sha256, data, hold, started)
             if task is None:
+                self._late_in_a_row += 1  # for /healthz: not deciding in time
+                self._last_no_turn = True
                 why = (
                     f"no turn with the classifier within the {self.budget:g}s budget (it is "
                     f"given {self.classify_at_once} files at once): not classified"
@@ -984,7 +1021,9 @@ class Gate:
             try:
                 judged = await asyncio.wait_for(asyncio.shield(task), self._left(started))
             except TimeoutError:
-                self._watch_late(task, sha256, pre)
+                self._late_in_a_row += 1  # for /healthz: not deciding in time
+                self._last_no_turn = False
+                self._watch_late(task, sha256, pre, started)
                 return (
                     self._no_verdict(
                         "timeout", f"no verdict within the {self.budget:g}s budget", sha256
@@ -1000,6 +1039,8 @@ class Gate:
             )
         if judged.cached:
             self.counters["cache_hits"] += 1
+        else:  # the classifier's own verdict, in time (a cached one says nothing of it)
+            self._late_in_a_row = 0
         plan = self._plan_from(judged.verdict, sha256, pre, policy)
         if _rejects(plan):
             self.counters["by_verdict"] += 1
@@ -1183,15 +1224,21 @@ class Gate:
         except TimeoutError:
             return None
 
-    def _watch_late(self, task: asyncio.Future[Judged], sha256: str, pre: Plan) -> None:
-        """A verdict that comes after the answer: cached by ``judge``; a file let through
-        that a rule would have rejected is logged (the bot acts on it once it is posted)."""
+    def _watch_late(
+        self, task: asyncio.Future[Judged], sha256: str, pre: Plan, started: float
+    ) -> None:
+        """A verdict that comes after the answer: cached by ``judge``, counted and timed
+        (/healthz: how late the classifier is); a file let through that a rule would
+        have rejected is logged (the bot acts on it once it is posted)."""
 
         def done(t: asyncio.Future[Judged]) -> None:
             self._late.discard(t)
             if t.cancelled() or t.exception() is not None:
                 return
             judged = t.result()
+            if judged.verdict is not None:
+                self.counters["late_verdicts"] += 1
+                self._last_late_s = time.monotonic() - started
             if judged.verdict is None or self.config.on_timeout != "allow":
                 return
             plan = self._plan_from(judged.verdict, sha256, pre)
