@@ -246,11 +246,15 @@ def refresh(
             return
         except (FeedError, FetchSkipped) as refused:
             exc = _for_feeds(refused)
-            kept = (
-                f"still using the copy of {fl.verified.feed.generated_at:%Y-%m-%d %H:%M} UTC"
-                if fl.verified is not None
-                else "no copy of it is used"
-            )
+            kept = "no copy of it is used"
+            if fl.verified is not None:
+                when = f"{fl.verified.feed.generated_at:%Y-%m-%d %H:%M} UTC"
+                kept = f"still using the copy of {when}"
+                if isinstance(exc, _InUseStale):  # the refused copy is that one: it stays
+                    kept = (
+                        f"still using this copy of {when}, as nothing newer came: its "
+                        "entries count until one does"
+                    )
             # logged and sent to the admins: no password or token of a private feed's URL
             warn(f"feed {name!r} ({redact(fl.settings.url)}) refused: {exc}; {kept}")
             # tried: the next try is a period later (with no copy yet too: a slow or
@@ -352,6 +356,12 @@ def _due(store: Store, fl: FeedList, copy: dict[str, Any] | None) -> bool:
 
 class _Stopped(Exception):
     """The feed's download was dropped: its process is stopping."""
+
+
+class _InUseStale(FeedStale):
+    """The feed served is the copy in use (not modified, or the same file again), and
+    it is past ``max_age`` (or dated ahead): refused, and still used, nothing newer
+    having come."""
 
 
 class FeedRefresher:
@@ -667,9 +677,12 @@ def _fetch(
         fetched = None
     if fetched is None:  # not modified: the copy in use is the feed, and it ages all the same
         assert fl.verified is not None  # the conditional request is made only then
-        check_times(
-            fl.verified.feed.generated_at, None, fl.settings.max_age, now or datetime.now(UTC)
-        )
+        try:
+            check_times(
+                fl.verified.feed.generated_at, None, fl.settings.max_age, now or datetime.now(UTC)
+            )
+        except FeedStale as stale:
+            raise _InUseStale(str(stale)) from None
     return fetched
 
 
