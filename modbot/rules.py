@@ -497,6 +497,20 @@ def _banned(types: set[str] | None) -> str:
     )
 
 
+# What Lemmy takes with a ban's remove_data, by scope (docs/rules.md, "What a ban's
+# remove_data: true takes with it"): a site ban's takes far more than "their content"
+# says, whole communities and image files included, and an admin reads it here first.
+_REMOVED_DATA = {
+    "site": (
+        ", and Lemmy removes their posts and comments, every community they are the first "
+        "moderator of (with everyone's posts in it) and their uploads (Lemmy 0.19.5 to "
+        "0.19.10: purges the files of their avatar, banner and image posts instead, even "
+        "where others show them)"
+    ),
+    "community": ", and Lemmy removes their posts and comments in that community",
+}
+
+
 def describe_rule(policy: Policy, rule: Rule) -> str:
     """When `rule` acts and what it does, in words: `if label csam, then remove ...`."""
     c, held = rule.if_, []
@@ -556,7 +570,7 @@ def describe_rule(policy: Policy, rule: Rule) -> str:
         length = "permanently" if b.duration is None else f"for {format_duration(b.duration)}"
         who = _banned(set(c.type) if c.type and "any" not in c.type else None)
         ban = f"ban {who} {'site-wide' if b.scope == 'site' else 'from the community'}"
-        ban += f" {length}" + (", removing their content" if b.remove_data else "")
+        ban += f" {length}" + (_REMOVED_DATA[b.scope] if b.remove_data else "")
         does.append(ban + (", and the image's uploader" if b.uploader else ""))
     if t.notify_admins:
         does.append("notify the admins")
