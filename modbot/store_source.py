@@ -66,7 +66,7 @@ from datetime import datetime, timedelta
 from modbot.errors import LemmyError
 from modbot.images import image_refs
 from modbot.lemmy.api import PAGE, LemmyApi
-from modbot.model import ImageRef, Item, Person, StoredFile, Upload, parse_time
+from modbot.model import ImageRef, Item, Person, StoredFile, StorePage, Upload, parse_time
 from modbot.source import (
     MAX_TEXT_READ,
     MAX_UPLOAD_PAGES,
@@ -337,14 +337,11 @@ class StoreSource:
         total, slugs = int(kept.get("total") or 0), RepeatCheck(kept.get("slugs"))
         recent: dict[str, float] = dict(kept.get("recent") or {})
         for _ in range(MAX_STORE_PAGES):
-            page = self.client.stored_files(slug, limit=COUNT_PAGE)
-            if slug is not None and page.current != slug and after is not None:
-                since = after + self.BY_TIME_SLACK
-                page = self.client.stored_files(None, timestamp=since, limit=COUNT_PAGE)
+            page, by_time = self._page(slug, after, COUNT_PAGE)
+            if by_time:
                 slugs = RepeatCheck()  # the pages counted come again: their slugs are no loop
             total += sum(1 for f in page.files if f.hex[:16] not in recent)
-            last = page.files[-1].created_at if page.files else None
-            after = last if isinstance(last, datetime) else after
+            after = _oldest(after, page)
             recent = _recent(recent, page.files, after)
             if not page.next or slugs.seen_before(page.next):
                 break
@@ -403,6 +400,25 @@ class StoreSource:
     # above pict-rs' external_validation_timeout (30 s unless set): a file's details are
     # made before its validation, its place in the listing after it
     BY_TIME_SLACK = timedelta(minutes=5)
+
+    def _page(self, slug: str | None, after: datetime | None, limit: int) -> tuple[StorePage, bool]:
+        """The page at ``slug`` (None: the newest), the walk's and the count's, and
+        whether it was read by time. When the slug's file went (purged meanwhile),
+        pict-rs answers its newest page, no error: then the files stored before
+        ``after`` (the oldest file's details' ``created_at`` so far) + ``BY_TIME_SLACK``,
+        every time: pict-rs lists a file by when it stored it, after its validation,
+        so a file stored while the last one was validated comes after it. The files in
+        that margin, done already, come again (``_recent`` counts them once); the walk
+        still ends, each such step being a file gone, and ``after`` never moving back."""
+        page = self.client.stored_files(slug, limit=limit)
+        if slug is None or page.current == slug:
+            return page, False
+        log.info("store sweep: the page's first file is gone; going on by time")
+        if after is None:  # no file walked had details: the newest page, once more
+            return page, True
+        return self.client.stored_files(
+            None, timestamp=after + self.BY_TIME_SLACK, limit=limit
+        ), True
 
     def batches(self) -> Generator[list[Item], None, None]:
         """The files not seen yet, a page at a time, newest first; resumes an
@@ -464,27 +480,13 @@ class StoreSource:
         slugs = RepeatCheck(position.get("slugs"))
         recent: dict[str, float] = dict(position.get("recent") or {})
         started, walked = self._clock(), 0
-        by_time = False  # the page before was read by time
         for _ in range(MAX_STORE_PAGES):
-            slug, after = position.get("slug"), parse_time(position.get("after"))
-            page = self.client.stored_files(slug, limit=self.page_size)
-            if slug is None or page.current == slug:
-                by_time = False
-            else:
-                # The slug's file went (purged meanwhile): pict-rs started again at the
-                # newest page. Go on by time from the last file done: from a little later
-                # than its details say (files stored while it was validated come after
-                # it), or, when the page before was read by time already, strictly older
-                # (each step goes on, whatever pict-rs answers).
-                log.info("store sweep: the page's first file is gone; going on by time")
-                if after is not None:
-                    since = after if by_time else after + self.BY_TIME_SLACK
-                    page = self.client.stored_files(None, timestamp=since, limit=self.page_size)
-                    if not by_time:
-                        # the pages done come again (Postgres' pict-rs answers the newest
-                        # page when nothing is older): their slugs are no loop
-                        slugs = RepeatCheck()
-                by_time = True
+            after = parse_time(position.get("after"))
+            page, by_time = self._page(position.get("slug"), after, self.page_size)
+            if by_time:
+                # the pages done come again (Postgres' pict-rs answers the newest page
+                # when nothing is older): their slugs are no loop
+                slugs = RepeatCheck()
             files = [f for f in page.files if f.aliases]  # none left: being deleted
             items = [file_item(f, self.store, self.admins) for f in files]
             fresh = [i for i in items if self._in_origin(i) and self._is_new(i)]
@@ -499,14 +501,13 @@ class StoreSource:
                 # walked from the newest page, not counted: the total is at least these
                 self.total = self.done
             walked += len(fresh)
-            last = page.files[-1].created_at if page.files else None
-            after_now = last.isoformat() if isinstance(last, datetime) else position["after"]
-            recent = _recent(recent, page.files, parse_time(after_now))
+            after = _oldest(after, page)
+            recent = _recent(recent, page.files, after)
             if not page.next or slugs.seen_before(page.next):
                 break
             position = {
                 "slug": page.next,
-                "after": after_now,
+                "after": after.isoformat() if after is not None else None,
                 "done": self.done,
                 "total": self.total,
                 "slugs": slugs.state(),
@@ -540,6 +541,16 @@ class StoreSource:
         ahead = walked / self.files_per_second - (self._clock() - started)
         if ahead > 0:
             self._sleep(ahead)
+
+
+def _oldest(after: datetime | None, page: StorePage) -> datetime | None:
+    """Where a read by time goes on from after ``page``: its last file's ``created_at``,
+    unless a file done before is older (a page read by time lists again files newer than
+    ``after``: going on from them would read the same files again at each step)."""
+    last = page.files[-1].created_at if page.files else None
+    if not isinstance(last, datetime):
+        return after
+    return last if after is None else min(after, last)
 
 
 def _recent(
