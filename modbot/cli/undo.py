@@ -115,7 +115,12 @@ failed or was not tried (said why; a modlog that cannot be read is one)
 or the decisions named are not recorded (no such id; --rule names no rule ever
 recorded, --action no kind of action or --status no outcome: a typo, the message gives
 the closest name), 2 --restore-content on Lemmy 0.19 (nothing sent), 75 another undo is
-running on this state.
+running on this state. Without --yes (the preview): 0 when --yes would do or settle
+every undo listed (or they are left as it is, or cannot be undone), also when Lemmy is
+not asked for want of LEMMY_URL, LEMMY_USERNAME or LEMMY_PASSWORD (the state file's
+list); 1 when an undo would fail now ("would ..., but not now": the modlog cannot be
+read, Lemmy stopped answering or refused the login) or Lemmy cannot be reached: --yes
+would then exit 1 too; 1 and 2 for the reasons above.
 
 Examples:
   modbot undo 412                       # what undoing decision 412 would do
@@ -251,7 +256,10 @@ def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
     from modbot.actions.handlers import NOT_POSSIBLE
     from modbot.undo import BY_HAND, content_restore_refused, found_done
 
-    checks, why = _preview_checks(store, plan, args)
+    checks, why, unreachable = _preview_checks(store, plan, args)
+    # what --yes would find failing now: its exit status is the preview's (a script
+    # running the preview before --yes can tell)
+    failing = sum(not step.done_before for step in plan.steps) if unreachable else 0
     refused = (
         None
         if checks is None
@@ -298,6 +306,7 @@ def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
                 print(
                     f"would {step.describe} ({_ids(step.decisions)}), but not now: {found.detail}"
                 )
+                failing += 1
                 if found.retry:  # Lemmy is passing: the rest as the state file says
                     checks.client.close()
                     checks = None
@@ -311,30 +320,37 @@ def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
     finally:
         if checks is not None:
             checks.client.close()
+    if failing:
+        print(
+            f"nothing was changed; {failing} undo{'' if failing == 1 else 's'} would fail now "
+            "(said above): run the same command again once Lemmy answers (exit status 1)"
+        )
+        return 1
     print("nothing was changed: run the same command with --yes to do it")
     return 0
 
 
-def _preview_checks(store: Any, plan: Any, args: argparse.Namespace) -> tuple[Any, str]:
-    """The read-only checks of the preview, or None and why Lemmy is not asked."""
+def _preview_checks(store: Any, plan: Any, args: argparse.Namespace) -> tuple[Any, str, bool]:
+    """The read-only checks of the preview, or None and why Lemmy is not asked, and
+    whether that is because it cannot be reached (--yes would fail)."""
     from modbot.config.settings import Settings, SettingsError
     from modbot.errors import LemmyError
     from modbot.undo import Checks
 
     if not any(not step.done_before for step in plan.steps):
-        return None, ""
+        return None, "", False
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
-        return None, str(exc)
+        return None, str(exc), False
     lemmy, warning = lemmy_settings(args.rules)
     if warning:  # as --yes says it: the preview asks Lemmy with the same settings
         print(f"modbot undo: warning: {warning}", file=sys.stderr, flush=True)
     try:
         client = _client(store, settings, lemmy, read_only=True)
     except LemmyError as exc:
-        return None, f"cannot reach it: {exc}"
-    return Checks(client, store, modlog=not args.no_modlog_check), ""
+        return None, f"cannot reach it: {exc}", True
+    return Checks(client, store, modlog=not args.no_modlog_check), "", False
 
 
 def _client(store: Any, settings: Any, lemmy: Any, *, read_only: bool) -> Any:
