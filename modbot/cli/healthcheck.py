@@ -17,7 +17,8 @@ daemon stopped). Reads the state file only (also on a read-only mount: a contain
 volume mounted `:ro`); needs no login and no model. It checks the
 live daemon's heartbeat; a dry-run daemon's (`run --dry-run`) when no live daemon ever
 ran on this state. With --http URL it checks a `modbot gate` or `modbot worker` instead:
-exit 0 when its /healthz answers ok (the compose file's healthchecks use it); an answer
+exit 0 when its /healthz answers ok (the compose file's healthchecks use it), else
+exit 1 and print the `problem` it says (what failed, what to look at); an answer
 over 1 MiB, or not complete within 10s, is none. A loopback URL (127.0.0.1, ::1,
 localhost) is asked directly, never through a proxy the environment names (HTTP_PROXY).
 

@@ -1191,7 +1191,14 @@ class Gate:
                 self._failed_in_a_row = 0
             elif judged.skipped in CLASSIFIER_FAILED:  # for /healthz
                 self._failed_in_a_row += 1
-                self._last_failure = f"{judged.skipped}: {judged.detail}"[:300]
+                # whole: a remote classifier's names every worker asked, each one's
+                # reason bounded (judge bounds it all); cut at 300, a first worker's long
+                # error hid the next one. A bound still, marked where it cuts
+                failure = f"{judged.skipped}: {judged.detail}"
+                limit = MAX_SAID_CHARS + 100
+                self._last_failure = (
+                    failure if len(failure) <= limit else failure[: limit - 1] + "…"
+                )
 
         new.add_done_callback(done)
         return new

@@ -40,6 +40,9 @@ FUTURE_SKEW = timedelta(minutes=1)
 # A gate's or worker's /healthz answers a few hundred bytes. Past this, whatever answers
 # is not one: reading on would hold its whole answer (without end, maybe) in memory.
 HEALTHZ_MAX_BYTES = 1 * 2**20
+# What of a /healthz's `problem` is printed: a gate's names every classifier worker's
+# reason (each bounded: classifier.remote.MAX_SAID_CHARS in all)
+PROBLEM_MAX_CHARS = 8000
 
 
 def daemon_cursor(name: str, dry_run: bool) -> str:
@@ -253,7 +256,14 @@ def http_health(url: str, timeout: float = 10.0) -> tuple[bool, str]:
     except _NotRead as exc:
         return False, f"{url}: no answer ({exc})"
     if answer.status_code != 200 or not isinstance(body, dict) or body.get("ok") is not True:
-        return False, f"{url}: HTTP {answer.status_code}, not ok: {str(body)[:300]}"
+        # the gate's or worker's own `problem`, whole (it says what failed and what to look
+        # at); else the answer, cut where marked. Not the first 300 characters of the
+        # JSON, which cut the problem before its advice
+        problem = body.get("problem") if isinstance(body, dict) else None
+        said = problem if isinstance(problem, str) and problem else str(body)
+        bound = PROBLEM_MAX_CHARS if said is problem else 300
+        said = said if len(said) <= bound else said[: bound - 1] + "…"
+        return False, f"{url}: HTTP {answer.status_code}, not ok: {said}"
     figures = ", ".join(
         f"{k} {body[k]}"
         for k in ("classifier", "model", "device", "requests", "rejected", "queue_depth")
