@@ -47,7 +47,6 @@ KNOWN_VARS = (
     "MODBOT_METRICS_PORT",
     "MODBOT_OFFLINE",
     "MODBOT_TEXT_CACHE_DIR",
-    "MODBOT_USER_AGENT",
     "MODBOT_WORKER_TOKENS",
     "MODBOT_WORKER_TOKENS_FILE",
 )
@@ -300,6 +299,17 @@ def _warn_of_typos(path: Path, values: Mapping[str, str]) -> None:
     for name in values:
         if name in KNOWN_VARS or not name.startswith(("LEMMY_", "PICTRS_", "MODBOT_")):
             continue
+        in_rules = _rules_setting(name)
+        if in_rules:
+            # MODBOT_USER_AGENT for fetch.user_agent: no variable overrides rules.yaml
+            log.warning(
+                "%s: %s is not a setting modbot reads; it is %s in rules.yaml, and no "
+                "environment variable sets it: write it there",
+                path,
+                name,
+                " or ".join(in_rules),
+            )
+            continue
         cut = [k for k in KNOWN_VARS if k.startswith(name)]  # LEMMY_USER, MODBOT_STAT
         close = difflib.get_close_matches(name, KNOWN_VARS, n=2, cutoff=0.8)
         meant = list(dict.fromkeys([*cut, *close]))[:2]
@@ -311,6 +321,21 @@ def _warn_of_typos(path: Path, values: Mapping[str, str]) -> None:
                 name,
                 " or ".join(meant),
             )
+
+
+def _rules_setting(name: str) -> list[str]:
+    """The rules.yaml settings (``fetch.user_agent``) that MODBOT_<NAME> names, if any."""
+    if not name.startswith("MODBOT_"):
+        return []
+    from modbot.config.schema import PolicyFile  # only for a name modbot does not read
+
+    key = name.removeprefix("MODBOT_").lower()
+    found = []
+    for section, info in PolicyFile.model_fields.items():
+        fields = getattr(info.annotation, "model_fields", None)
+        if isinstance(fields, dict) and key in fields:
+            found.append(f"{section}.{key}")
+    return found
 
 
 def _warn_if_exposed(path: Path, values: Mapping[str, str]) -> None:
