@@ -245,7 +245,7 @@ def refresh(
         except _Stopped:
             return
         except (FeedError, FetchSkipped) as refused:
-            exc = _for_feeds(refused)
+            exc = _for_feeds(refused, fl.settings.url)
             kept = "no copy of it is used"
             if fl.verified is not None:
                 when = f"{fl.verified.feed.generated_at:%Y-%m-%d %H:%M} UTC"
@@ -314,26 +314,46 @@ def refresh(
         log.info("feed %s: %s%s", name, fl.describe(), dropped)
 
 
-def _for_feeds(exc: Exception) -> Exception:
-    """A fetcher's refusal with the advice a feed needs: the fetcher's own is for images
-    ("an image server you trust"), where a feed's private host is allowed in
-    ``fetch.allow_hosts`` by its host and port."""
+def _for_feeds(exc: Exception, url: str) -> Exception:
+    """A fetcher's refusal of feed ``url`` with the advice a feed needs: the fetcher's
+    own is for images ("an image server you trust"), where a feed's private host is
+    allowed in ``fetch.allow_hosts`` by its host and port. A private address the feed's
+    host redirected to is said to be one: allowing it lets a peer's redirect into the
+    admin's own network."""
     if not isinstance(exc, PrivateAddress):
         return exc
     why = exc.message.split("; add it to the allowed hosts", 1)[0]
-    parts = urlsplit(exc.url)
+    entry = _host_entry(exc.url)
+    if _server(exc.url) == _server(url):
+        said = f"{why}; if this feed's host is one you trust, add {entry}"
+    else:
+        said = (
+            f"{why}, where {_host_entry(url)} redirected the feed; if that is the "
+            f"publisher's own host (ask them), add {entry}"
+        )
+    return PrivateAddress(exc.url, f"{said} to fetch.allow_hosts in rules.yaml")
+
+
+def _host_entry(url: str) -> str:
+    """The host and port of ``url`` as ``fetch.allow_hosts`` takes them."""
+    parts = urlsplit(url)
     try:
         port = parts.port
     except ValueError:
         port = None
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host
-    entry = f"{host}:{port}" if port else host
-    return PrivateAddress(
-        exc.url,
-        f"{why}; if this feed's host is one you trust, add {entry} to fetch.allow_hosts "
-        "in rules.yaml",
-    )
+    return f"{host}:{port}" if port else host
+
+
+def _server(url: str) -> tuple[str, int | None]:
+    """The host and port ``url`` is fetched from (the scheme's port when it names none)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.hostname or "", port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 def _due(store: Store, fl: FeedList, copy: dict[str, Any] | None) -> bool:

@@ -27,8 +27,8 @@ def test_a_feed_redirected_into_the_private_network_names_the_setting_to_allow_i
     refresh(store, policy, warn=warnings.append, allowed_hosts=[remote])
     assert warnings == [
         f"feed 'peer' ({url}) refused: private_address: host '10.0.0.1' resolves to "
-        "non-public address 10.0.0.1; if this feed's host is one you trust, add "
-        "10.0.0.1:8080 to fetch.allow_hosts in rules.yaml "
+        f"non-public address 10.0.0.1, where {remote} redirected the feed; if that is the "
+        "publisher's own host (ask them), add 10.0.0.1:8080 to fetch.allow_hosts in rules.yaml "
         "(http://10.0.0.1:8080/feed/hashes.json); no copy of it is used"
     ]
     store.close()
