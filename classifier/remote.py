@@ -14,7 +14,10 @@ answer over ``MAX_ANSWER`` (not read further) or a 200 that is not a verdict (a 
 page, or a verdict ``check_verdict`` refuses: on another image than the one sent, without
 a score for a concept asked, a label its score disagrees with, a score on another
 scale) moves on to the next, and a worker that failed is left alone for a while (1 s,
-doubling with each failure in a row, up to ``max_backoff``). A 401/403 is a
+doubling with each failure in a row, up to ``max_backoff``), then asked by one image at a
+time (a probe) until it answers again: the other images go to the next worker, or, with
+none, wait for the probe's answer (at most ``RETRY_WAIT``), so a hung worker holds one
+image for its share of the timeout, not every image that comes. A 401/403 is a
 configuration error (the token is wrong for that worker): said clearly in the log and in
 the error. A 400 that refuses what every request carries, not the image (the custom
 concepts sent or the named concept set, as the worker's error says; a proxy's 400 page,
@@ -81,7 +84,7 @@ REFUSED_BACKOFF = 300.0  # a worker that refuses the token: a configuration erro
 # named) is asked after the other workers for this long, not first for every image (a
 # round trip each); then first again, to see whether it was fixed.
 UNACCEPTED_RETRY = 60.0
-RETRY_WAIT = 2.0  # how long one image waits for a worker to come out of its backoff
+RETRY_WAIT = 2.0  # how long one image waits for a worker's backoff or probe to end
 SEEN_VERSIONS = 8  # concept versions remembered of each worker
 MAX_ANSWER = 1 << 20  # bytes of one answer: a verdict is a few KB; more is a broken worker
 # A margin is a similarity (-1..1, give or take fp16's rounding) less a threshold
@@ -193,6 +196,15 @@ class _Worker:
     by_turns_logged: float = -REFUSED_BACKOFF
     random_weights: bool = False  # its model's, as it last said
     last_error: str = ""
+    # set while one image asks it after a failure (a probe): until it answers again, it
+    # is asked by one image at a time, not by every image that comes (a hung one would
+    # hold each for its share of the timeout); the event is set when the probe ends
+    probe: asyncio.Event | None = None
+
+    def askable(self, now: float) -> bool:
+        """Whether an image may ask it now: out of its backoff, and, after a failure,
+        no other image asking it."""
+        return self.down_until <= now and not (self.failures and self.probe is not None)
 
     def serves(self, version: str) -> bool:
         """Notes ``version`` as its latest; whether it had served it before."""
@@ -766,25 +778,40 @@ class RemoteEngine:
             now = time.monotonic()
             # one that refused the concepts lately: after the others (stable sort)
             left.sort(key=lambda w: w.unaccepted_until > now)
-            ready = [w for w in left if w.down_until <= now]
+            ready = [w for w in left if w.askable(now)]
             if not ready:
-                wait = min(w.down_until for w in left) - now
-                if wait > RETRY_WAIT or loop.time() + wait >= deadline:
+                # wait for one to come out of its backoff or for a probe's end (one image
+                # asking a worker after a failure: the others wait for its answer), at most
+                # RETRY_WAIT in all: a probe of a hung worker takes its share of a timeout
+                give_up = now + min(RETRY_WAIT, deadline - loop.time())
+                while not ready:
+                    free = min((w.down_until for w in left if w.down_until > now), default=None)
+                    probes = [w.probe for w in left if w.down_until <= now and w.probe]
+                    if (not probes and (free is None or free >= give_up)) or now >= give_up:
+                        break
+                    limit = min(give_up, free if free is not None else give_up) - now
+                    if probes:
+                        ends = [asyncio.ensure_future(p.wait()) for p in probes]
+                        await asyncio.wait(ends, timeout=limit, return_when="FIRST_COMPLETED")
+                        for end in ends:
+                            end.cancel()
+                    else:
+                        await asyncio.sleep(limit)
+                    now = time.monotonic()
+                    ready = [w for w in left if w.askable(now)]
+                if not ready:
                     for w in left:
-                        errors.setdefault(
-                            w.url,
-                            f"{w.last_error or 'failed'} (not asked again "
-                            f"for {_seconds(max(0.0, w.down_until - now))})",
-                        )
+                        errors.setdefault(w.url, _not_asked(w, now))
                     break
-                await asyncio.sleep(wait)
-                now = time.monotonic()
-                ready = [w for w in left if w.down_until <= now]
             for index, worker in enumerate(ready):
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     errors.setdefault(worker.url, "no time left")
                     break
+                now = time.monotonic()
+                if not worker.askable(now):  # it failed, or another image probes it, since
+                    errors.setdefault(worker.url, _not_asked(worker, now))
+                    continue
                 if tried:
                     self.stats["failovers"] += 1
                 tried += 1
@@ -799,28 +826,36 @@ class RemoteEngine:
                     if waits > 0:
                         pool = min(remaining, waits)
                 share = pool / (len(ready) - index)
+                probe = None
+                if worker.failures:  # this image is its probe: the others go on
+                    probe = worker.probe = asyncio.Event()
                 try:
-                    answer = await self._send(worker, method, path, body, headers, share)
-                except _Refused as exc:
-                    errors[worker.url] = refused[worker.url] = str(exc)
-                    continue
-                except _Unaccepted as exc:
-                    errors[worker.url] = worker.last_error = str(exc)
-                    unaccepted.add(worker.url)
-                    worker.unaccepted_until = time.monotonic() + UNACCEPTED_RETRY
-                    continue
-                except _Answer as exc:
-                    errors[worker.url] = worker.last_error = str(exc)
-                    continue
-                try:
-                    value = parse(answer)
-                except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    worker.failed(self.max_backoff)
-                    what = "a verdict" if path == "/v1/classify" else "what a worker answers"
-                    errors[worker.url] = worker.last_error = f"answered 200, not {what} ({exc})"
-                    continue
-                worker.succeeded()
-                return worker, value
+                    try:
+                        answer = await self._send(worker, method, path, body, headers, share)
+                    except _Refused as exc:
+                        errors[worker.url] = refused[worker.url] = str(exc)
+                        continue
+                    except _Unaccepted as exc:
+                        errors[worker.url] = worker.last_error = str(exc)
+                        unaccepted.add(worker.url)
+                        worker.unaccepted_until = time.monotonic() + UNACCEPTED_RETRY
+                        continue
+                    except _Answer as exc:
+                        errors[worker.url] = worker.last_error = str(exc)
+                        continue
+                    try:
+                        value = parse(answer)
+                    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                        worker.failed(self.max_backoff)
+                        what = "a verdict" if path == "/v1/classify" else "what a worker answers"
+                        errors[worker.url] = worker.last_error = f"answered 200, not {what} ({exc})"
+                        continue
+                    worker.succeeded()
+                    return worker, value
+                finally:
+                    if probe is not None:  # answered or not: the next image may probe
+                        worker.probe = None
+                        probe.set()
         if refused and set(refused) == set(errors):
             raise RemoteRequestRefused(_each_said(refused.values()))
         self.stats["unavailable"] += 1
@@ -942,6 +977,15 @@ async def _read(answer: httpx.Response) -> httpx.Response | str:
         content=b"".join(chunks),
         request=answer.request,
     )
+
+
+def _not_asked(worker: _Worker, now: float) -> str:
+    """Why an image did not ask ``worker``: its backoff after a failure, or another
+    image asking it (a probe) after one."""
+    why = worker.last_error or "failed"
+    if worker.down_until > now:
+        return f"{why} (not asked again for {_seconds(worker.down_until - now)})"
+    return f"{why} (being tried again with another image; not asked with this one)"
 
 
 def _verdict(answer: httpx.Response) -> Verdict:
