@@ -162,6 +162,10 @@ def error_message(err: Mapping[str, Any], data: Any) -> str:
             hint = ": a condition, write it under `if:`"
         elif "then" in allowed and key in Actions.model_fields:
             hint = ": an action, write it under `then:`"
+        elif len(loc) >= 2 and isinstance(loc[-2], str) and key in allowed_keys(loc[:-2]):
+            # `then:` indented under `if:`: a key of the mapping above, one indent too far
+            # (surer than a spelling close to a key allowed here)
+            hint = f": it belongs one level up, indented as `{loc[-2]}:` is"
         place = where(loc[:-1], data)
         tail = hint or (f"; allowed here: {', '.join(allowed)}" if allowed else "")
         return f"unknown key {key!r}{' in ' + place if place else ''}{tail}"

@@ -198,6 +198,15 @@ def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
             hint = '; text with {{placeholders}} must be in quotes: "..."'
         elif re.search(r":\s*[<>]", source):
             hint = '; put comparisons in quotes: "> 0.02"'
+        elif "mapping values are not allowed" in what:
+            # `report: Flagged: please look`: the second ": " starts a mapping
+            hint = '; text with ": " in it must be in quotes: "..."'
+        elif re.search(r"found '<block (mapping|sequence) start>'", what):
+            # a key one space off (`   then:` under `    if:`) or a list item out of line
+            hint = (
+                "; this line is indented differently from the lines above it: the keys of "
+                "one mapping, and the dashes of one list, start in the same column"
+            )
         kind = "YAML error" if isinstance(exc, _Refused) else "YAML syntax error"
         return None, lines, [Problem(file, line, f"{kind}: {what}{context}{hint}")]
     except yaml.YAMLError as exc:
