@@ -59,8 +59,9 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="FILE",
         type=report_file,
         required=True,
-        help="the report file: .json or .html; marked INCOMPLETE when the report was "
-        "stopped or failed part-way",
+        help="the report file: .json or .html (its folder is made when missing, and "
+        "checked writable before the report starts); marked INCOMPLETE when the report "
+        "was stopped or failed part-way",
     )
     p.add_argument(
         "--rules",

@@ -11,10 +11,12 @@ links, hashes and scores (``report_html`` escapes everything taken from the inst
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -42,6 +44,7 @@ __all__ = [
     "add_run_decisions",
     "as_reported",
     "build_summary",
+    "check_report_path",
     "incomplete_run_report",
     "record_report",
     "render_json",
@@ -253,10 +256,50 @@ def write_report(
         raise ReportError(
             f"{path}: unknown report format {suffix or '(none)'!r}; use a .json or .html file name"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode("utf-8")
-    replace_file(path, lambda f: f.write(data))
+    with cannot_write_said(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_file(path, lambda f: f.write(data))
     return path
+
+
+def check_report_path(path: str | os.PathLike[str]) -> None:
+    """Before a long run: whether the report can be written at ``path`` (its folder made
+    when missing, a file made in it and removed); ``ReportError`` saying why not, at once,
+    not after hours of walking and classifying."""
+    path = Path(path)
+    with cannot_write_said(path):
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "a folder is there", str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # named as no left-over of replace_file is; removed when closed
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+
+
+@contextmanager
+def cannot_write_said(path: Path) -> Iterator[None]:
+    """An ``OSError`` writing the report at ``path`` (its folder a file, not writable, a
+    full disk) as a ``ReportError`` naming the file and why: the command says so in one
+    line, not a traceback (the daemon's own report catches ``OSError`` itself)."""
+    try:
+        yield
+    except OSError as exc:
+        raise ReportError(_cannot_write(path, exc)) from exc
+
+
+def _cannot_write(path: Path, exc: OSError) -> str:
+    why = exc.strerror or str(exc)
+    # mkdir's "File exists: 'afile'" for a file where a folder of the path should be
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        why = f"{blocking} is a file, not a folder"
+    elif exc.filename and str(exc.filename) != str(path):
+        why = f"{why}: {exc.filename}"
+    return (
+        f"cannot write the report {path}: {why}; give --report or --out a file in a folder "
+        "this user can write"
+    )
 
 
 def write_run_report(
@@ -289,7 +332,8 @@ def write_run_report(
         add_run_decisions(builder, pipeline.store, pipeline.run_id)
         if gate:
             add_gate_records(builder, pipeline.store, since)
-        return str(builder.write(extra))
+        with cannot_write_said(builder.path):
+            return str(builder.write(extra))
 
 
 def add_run_decisions(builder: Any, store: Any, run_id: str, after_id: int = 0) -> int:
@@ -349,6 +393,7 @@ def report(
     (``rescan_report``). False when it was interrupted."""
     from modbot.store import Store
 
+    check_report_path(out)  # a wrong --out at once, not after the walk
     if not rescan:
         store = Store(settings.state_path)
         try:
@@ -423,15 +468,16 @@ def record_report(
                     "modbot now records (author local/bot/account age, moderator, "
                     "community local): rules on those did not match them."
                 )
-            written = builder.write(
-                {
-                    "complete": not interrupted,
-                    "warnings": list(pipeline.warnings),
-                    "source": source,
-                    "redecided": redecider.redecided,
-                    "without_item_facts": redecider.without_facts,
-                }
-            )
+            with cannot_write_said(builder.path):
+                written = builder.write(
+                    {
+                        "complete": not interrupted,
+                        "warnings": list(pipeline.warnings),
+                        "source": source,
+                        "redecided": redecider.redecided,
+                        "without_item_facts": redecider.without_facts,
+                    }
+                )
         state = "INCOMPLETE (interrupted)" if interrupted else "done"
         print(
             f"report {pipeline.run_id} {state} from the record: {redecider.redecided} "

@@ -1,0 +1,54 @@
+"""A report that cannot be written where the admin asked is said in one line, and
+`modbot report` says it before it starts.
+
+Before: `modbot report --out afile/r.html` (``afile`` a file, or a folder not writable, a
+folder where the file should be) walked and decided the whole window (with --rescan, as
+long as a sweep), then ended with a Python traceback (``FileExistsError``) and no
+report; `modbot sweep --report` the same after its sweep. Now `modbot report` checks the
+file can be written before it logs in, and a report that fails at its write (a sweep's)
+ends the command with "cannot write the report ...: why" and exit status 1."""
+
+from __future__ import annotations
+
+import pytest
+from support.bot import Bot, remote_photo
+from support.policies import BAD, write_rules
+
+
+@pytest.mark.slow
+def test_a_report_that_cannot_be_written_is_said_not_a_traceback(
+    fake_lemmy, photos, tiny, tmp_path
+):
+    lemmy = fake_lemmy
+    lemmy.add_post(
+        lemmy.cast.pics,
+        lemmy.cast.bob,
+        name="bad",
+        url=remote_photo(lemmy, photos, BAD, "bad.jpg"),
+    )
+    bot = Bot(lemmy, tmp_path, write_rules(tmp_path, lemmy, tiny))
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "taken.html").mkdir()
+
+    # a sweep's report fails at its end: the sweep is done and recorded, the failure said
+    done = bot("sweep", "--dry-run", "--since", "7d", "--report", "afile/r.html", rc=1)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert (
+        "modbot sweep: cannot write the report afile/r.html: afile is a file, not a folder"
+    ) in done.stderr
+    assert bot.decisions(), "the sweep's decisions are recorded all the same"
+
+    for out, why in (
+        ("afile/r.html", "afile is a file, not a folder"),
+        ("taken.html", "a folder is there"),
+    ):
+        for rescan in ([], ["--rescan"]):
+            before = len(lemmy.requests)
+            done = bot("report", "--since", "7d", *rescan, "--out", out, rc=1)
+            assert "Traceback" not in done.stderr, done.stderr[-3000:]
+            assert f"modbot report: cannot write the report {out}: {why}" in done.stderr
+            # said before the login: nothing walked, nothing loaded
+            assert lemmy.requests[before:] == []
+            assert "random weights" not in done.stderr
+    assert (tmp_path / "afile").read_text() == "not a folder"
+    assert list((tmp_path / "taken.html").iterdir()) == []
