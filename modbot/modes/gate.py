@@ -235,9 +235,12 @@ class _Progress:
 
 
 class _TooLarge(Exception):
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self.size = size
+    """Over gate.max_bytes: ``read`` bytes read when the gate stopped; ``declared`` the
+    size the request's Content-Length claimed, if it had one (pict-rs sends none)."""
+
+    def __init__(self, read: int, declared: int | None) -> None:
+        super().__init__(read, declared)
+        self.read, self.declared = read, declared
 
 
 class _BodyLate(Exception):
@@ -860,7 +863,14 @@ class Gate:
         except _BodyLate as exc:
             # a stalled or trickling body: no verdict can come within the budget, as for
             # a classifier too slow (before, it was waited for without end, its bytes held)
-            evidence["size"] = exc.size
+            _not_read_whole(
+                evidence,
+                not_taken,
+                policy,
+                exc.size,
+                _declared(request),
+                f"the body did not all come within the {self.budget:g}s gate.budget",
+            )
             answer = self._no_verdict(
                 "timeout",
                 f"the body did not all come within the {self.budget:g}s gate.budget "
@@ -869,12 +879,22 @@ class Gate:
             )
         except _TooLarge as exc:
             self.counters["too_large"] += 1
-            evidence["size"] = exc.size
+            _not_read_whole(
+                evidence,
+                not_taken,
+                policy,
+                exc.read,
+                exc.declared,
+                f"the gate stopped reading at gate.max_bytes ({self.config.max_bytes:,} bytes)",
+            )
+            claimed = (
+                f"its size is not known (pict-rs did not say it): {exc.read:,} bytes read "
+                "when the gate stopped"
+                if exc.declared is None
+                else f"its Content-Length says {exc.declared:,} bytes (not read)"
+            )
             answer = Answer(
-                413,
-                REJECTED,
-                f"over gate.max_bytes ({self.config.max_bytes} bytes): "
-                f"{exc.size} bytes read when the gate stopped",
+                413, REJECTED, f"over gate.max_bytes ({self.config.max_bytes:,} bytes): {claimed}"
             )
         else:
             sha256 = progress.sha256 = body.sha256
@@ -1324,9 +1344,9 @@ class Gate:
         All of it must come within what is left of the budget (``_BodyLate``): a stalled
         connection would hold its bytes and its request for ever."""
         cap = self.config.max_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > cap:
-            raise _TooLarge(int(declared))
+        declared = _declared(request)
+        if declared is not None and declared > cap:
+            raise _TooLarge(0, declared)
         digests = {"sha256": hashlib.sha256(), **{k: hashlib.new(k) for k in exact}}
         # one copy of the body: BytesIO grows its buffer in place and getvalue() hands
         # that very buffer over (chunks kept and joined were two copies at the end)
@@ -1343,7 +1363,7 @@ class Gate:
                 raise _BodyLate(size) from None
             size += len(chunk)
             if size > cap:
-                raise _TooLarge(size)
+                raise _TooLarge(size, declared)
             for digest in digests.values():
                 digest.update(chunk)
             if kept is None:
@@ -1512,6 +1532,31 @@ class _Asked:
 
     def close(self) -> None:  # the gate's engine is closed by its owner, not per file
         pass
+
+
+def _declared(request: Request) -> int | None:
+    """The size the request's Content-Length claims (pict-rs streams the file chunked,
+    without one)."""
+    declared = request.headers.get("content-length")
+    return int(declared) if declared is not None and declared.isdigit() else None
+
+
+def _not_read_whole(
+    evidence: dict[str, Any],
+    not_taken: dict[str, str],
+    policy: Policy,
+    read: int,
+    declared: int | None,
+    why: str,
+) -> None:
+    """The evidence of a file the gate did not read to its end (over gate.max_bytes, or a
+    body that did not all come): the size it claimed (None: not known), the bytes read,
+    and every hash not taken, with why. A hash of the part read is no hash of the file:
+    recorded as its own, it would match no list and mislead whoever looks for the file."""
+    evidence["size"] = declared
+    evidence["size_read"] = read
+    said = f"not taken: {why}; a hash of the part read is not the file's"
+    not_taken.update(dict.fromkeys(["sha256", *policy.hash_kinds], said))
 
 
 def _decoded_allow_lists(policy: Policy) -> bool:
