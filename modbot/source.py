@@ -352,6 +352,8 @@ class Source:
         self._unlisted_capped = False  # more than MAX_UNLISTED unlisted communities: said
         # the warnings said while a backlog walk reads on (``walk`` keeps them)
         self._heard: list[str] | None = None
+        # how far the walk this client ended last went in all its parts (``sweep_walked``)
+        self._walked_in_all: str | None = None
 
     def _cursor(self, name: str) -> str:
         return f"{self.scope}:{name}"
@@ -675,6 +677,7 @@ class Source:
             said = KeptWarnings(self.store.get_cursor(warned))
         resuming = self.store.get_cursor(name) is not None
         walked = _Walked.read(self.store.get_cursor(progress), resuming=resuming)
+        self._walked_in_all = None
         if resuming:
             phase = json.loads(self.store.get_cursor(name) or "{}").get("phase")
             log.info("resuming the interrupted sweep (%s): %s", phase, walked.said("so far"))
@@ -721,7 +724,8 @@ class Source:
             self._heard = None
             self._walk_not_read = None
         walked.pages += pending
-        log.info("the sweep is complete: %s", walked.said("in all"))
+        self._walked_in_all = walked.said("in all")
+        log.info("the sweep is complete: %s", self._walked_in_all)
         self.store.set_cursor(gaps, None)
         self.store.set_cursor(warned, None)
         self.store.set_cursor(not_read, None)
@@ -1505,6 +1509,16 @@ class Source:
         every post's comments again."""
         taken, self._comments_not_read = self._comments_not_read, {}
         return taken
+
+    def sweep_walked(self) -> str | None:
+        """How far the sweep went in all its parts, for a status line: the interrupted
+        one's, as its position keeps it ("40 pages walked so far, in 3 parts, since
+        ..."), else the total of the walk this client ended last ("... in all ...");
+        None when there is neither."""
+        if self.sweep_in_progress():
+            kept = self.store.get_cursor(self._sweep_walked)
+            return _Walked.read(kept, resuming=True).said("so far")
+        return self._walked_in_all
 
     def sweep_in_progress(self) -> bool:
         return self.store.get_cursor(self._sweep_position) is not None

@@ -474,7 +474,11 @@ class Daemon:
         finished = bool(self.pipeline.sweep_ended)
         if finished:
             self.store.set_cursor(self.sweep_request_cursor, None)
-        return f"sweep {'finished' if finished else 'in progress'}: {stats.summary()}", stats
+        # how far the whole walk went (its slices' figures are their own), as the store
+        # sweep's line says it
+        walked = self.pipeline.source.sweep_walked()
+        state = f"{'finished' if finished else 'in progress'}{f' ({walked})' if walked else ''}"
+        return f"sweep {state}: {stats.summary()}", stats
 
     def _store_sweep_slice(self) -> tuple[str, CycleStats]:
         """A slice of the walk of pict-rs' store, as ``sweep --store`` walks it (the same
