@@ -60,6 +60,11 @@ def read_text_file(path: str | os.PathLike, *, max_bytes: int, what: str) -> byt
     data = b"".join(chunks)
     if len(data) > max_bytes:
         raise UnusableFile(f"too large: over the {_size(max_bytes)} limit for {what}")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Notepad's "Unicode": every other byte a NUL, which would read as "binary"
+        raise UnusableFile(
+            'UTF-16 text (an editor\'s "Unicode"), not UTF-8: save the file as UTF-8', line=1
+        )
     nul = data.find(b"\0")
     if nul >= 0:
         raise UnusableFile(
