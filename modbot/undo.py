@@ -27,7 +27,9 @@ A ban is lifted only while it is the bot's: not once it ran out, not when the bo
 banned the person anew for another item (that decision's ban), not when Lemmy shows a
 site ban other than the bot's (an admin banned them since) or none (nor a community
 ban its item shows lifted, or its modlog: "already unbanned by hand", ``BY_HAND``:
-recorded done, nothing sent, the bot's ban counted as lifted); and only for all
+recorded done, nothing sent, the bot's ban counted as lifted; so is the modlog's
+unban by the bot itself that the state has no record of, restored from a backup:
+``BY_THE_BOT``); and only for all
 the decisions that asked for it: a later one, not undone, whose ban found the person
 banned already ("already done", another offence: not about the same file) keeps it
 (``_asked_too``: its ban's claim keeps the item with the ban, in the claim's
@@ -102,6 +104,13 @@ NOT_TRIED = "not_tried"
 #: How an unban is said and recorded that Lemmy shows done already by someone else (an
 #: admin or moderator in lemmy-ui): nothing sent, the bot's ban counted as lifted.
 BY_HAND = "already unbanned by hand"
+
+#: How an unban is said and recorded whose newest modlog line is the bot's own unban that
+#: the state file has no record of (restored from a backup taken before that undo).
+BY_THE_BOT = "already unbanned by the bot"
+
+#: What both start with: an unban found done, recorded so, the bot's ban counted lifted.
+LIFTED = "already unbanned"
 
 #: Why an unban that restores the person's content is refused on Lemmy 0.19 (API v3).
 NO_CONTENT_RESTORE = (
@@ -949,12 +958,21 @@ class Checks:
         who, when = _said(entry)
         if entry.revert:
             done = "restored it" if step.kind == "restore" else "lifted the ban"
-            # someone else's unban: the bot's ban is lifted (``BY_HAND``)
-            by_hand = f"{BY_HAND}: " if step.kind == "unban" and entry.moderator_id != me else ""
+            # an unban: the bot's ban is lifted, to be recorded so (else its next offence
+            # finds the ban "already done"); also the bot's own unban the state has no
+            # record of (restored from a backup taken before that undo)
+            lifted = ""
+            if step.kind == "unban":
+                lifted = f"{BY_HAND}: " if entry.moderator_id != me else f"{BY_THE_BOT}: "
+            unknown = (
+                ", which the state file has no record of (restored from a backup?)"
+                if step.kind == "unban" and entry.moderator_id == me
+                else ""
+            )
             return ActionOutcome(
                 step.kind,
                 "skipped",
-                f"{by_hand}{who} {done} already, at {when} ({what}): nothing sent",
+                f"{lifted}{who} {done} already, at {when} ({what}){unknown}: nothing sent",
             )
         if entry.moderator_id == me:
             if step.kind == "restore":
@@ -1161,7 +1179,7 @@ def carry_out(
             and not (status == "failed" and _shown_done(client, step, before or {}))
         ):
             kept = checks.why_not(step)
-            if kept is not None and kept.detail.startswith(BY_HAND):
+            if kept is not None and kept.detail.startswith(LIFTED):
                 kept = _lifted_by_hand(store, plan, step, kept, run_id)
             if kept is not None:
                 if kept.status == NOT_POSSIBLE:  # for good: a rerun does not ask again

@@ -40,7 +40,10 @@ Lemmy shows then is someone else's), not when the bot banned the person again fo
 another item since (undo that decision), not when Lemmy shows them banned otherwise
 than the bot banned them (an admin banned them again: lift that in Lemmy), and not
 when Lemmy shows them not banned any more: "already unbanned by hand", nothing sent,
-recorded as done, and the bot's ban counts as lifted (another offence bans anew). A
+recorded as done, and the bot's ban counts as lifted (another offence bans anew); so
+is one whose newest modlog line is the bot's own unban that the state file has no
+record of (a state restored from a backup taken before that undo): "already unbanned
+by the bot". A
 community ban's end is not shown by Lemmy: only the first two are checked for it, and
 whether it is still in place is read on the decision's post or comment (its author's
 ban only) or in the modlog. Nor is a ban lifted while a
@@ -254,7 +257,7 @@ def _ids(decisions: list[int]) -> str:
 def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
     """What --yes would do, with what Lemmy shows now (reads only: the ban, the modlog)."""
     from modbot.actions.handlers import NOT_POSSIBLE
-    from modbot.undo import BY_HAND, content_restore_refused, found_done
+    from modbot.undo import LIFTED, content_restore_refused, found_done
 
     checks, why, unreachable = _preview_checks(store, plan, args)
     # what --yes would find failing now: its exit status is the preview's (a script
@@ -289,7 +292,7 @@ def _preview(store: Any, plan: Any, args: argparse.Namespace) -> int:
                 )
                 continue
             found = checks.why_not(step) if checks is not None else None
-            if found is not None and found.detail.startswith(BY_HAND):
+            if found is not None and found.detail.startswith(LIFTED):
                 # as --yes does: the bot's ban counted as lifted, nothing sent
                 print(
                     f"would record as done ({_ids(step.decisions)}): {step.describe} ({found.detail})"
