@@ -160,13 +160,25 @@ def _item_cell(d: Mapping[str, Any]) -> str:
     # an upload, a stored file, a profile image without an actor: the item's link is its
     # image, linked once in the image cell, with the warning when flagged
     own = item.get("url") in image_urls
-    parts = [_e(label) if own else _link(item.get("url"), label)]
+    # a flagged image's item page (a post, a comment, a profile) shows the image: its
+    # link is marked as the image's is, not left to look safe beside it
+    shows = _is_flagged(d) and _safe_href(item.get("url")) is not None
+    css = "danger" if shows else ""
+    parts = [_e(label) if own else _link(item.get("url"), label, css=css)]
+    if shows and not own:
+        parts.append(_SHOWS_IT)
     if item.get("community"):
         nsfw = " (NSFW)" if item.get("community_nsfw") else ""
         parts.append(f'<span class="muted">in</span> {_e(item["community"])}{_e(nsfw)}')
     if item.get("author"):
-        parts.append(f'<span class="muted">by</span> {_link(item["author"], item["author"])}')
+        # a profile image's item is its owner's page: the author's link is that page too
+        same = shows and item["author"] == item.get("url")
+        author = _link(item["author"], item["author"], css="danger" if same else "")
+        parts.append(f'<span class="muted">by</span> {author}')
     return " ".join(parts)
+
+
+_SHOWS_IT = '<span class="warn">(its page shows the flagged image)</span>'
 
 
 def _decision_card(d: Mapping[str, Any]) -> str:
