@@ -101,6 +101,23 @@ def pixel_bytes(mode: str) -> int:
     return _PIXEL_BYTES.get(mode, 4)
 
 
+# Pillow keeps a pointer to each line of an image (8 bytes a row): nothing on a photo,
+# but a 1 x 64,000,000 strip carries 512 MB of them in every copy of it it makes.
+_ROW_POINTER = 8
+
+
+def _copies(mode: str, alpha: bool) -> int:
+    """How many Pillow images of a frame its decode to RGB holds at most: the decoded
+    one, those of its conversion (``_conversion``'s), the resize's."""
+    if alpha:
+        conversion = 4
+    elif mode in _DEEP:
+        conversion = 2  # its 8-bit image and the RGB one (numpy arrays have no rows)
+    else:
+        conversion = 0 if mode == "RGB" else 1
+    return 1 + conversion + 1
+
+
 def _conversion(mode: str, alpha: bool) -> int:
     """Bytes per pixel that turning a decoded frame into RGB costs (``_frame_rgb``)."""
     if alpha:
@@ -191,9 +208,13 @@ def _frame_cost(
         if fmt == "PNG" and not first:
             decoded += 2 * mode_bytes  # APNG: the previous frame and the disposed area
     per_pixel = decoded + _conversion(frame.mode, alpha) + _RESIZE
+    copies = _copies(frame.mode, alpha)
+    rows = frame.height
     if transposed:
         per_pixel += mode_bytes  # EXIF orientation: a turned copy
-    return frame.pixels * per_pixel
+        copies += 1
+        rows = max(frame.width, frame.height)  # the turned copies' rows are its columns
+    return frame.pixels * per_pixel + copies * rows * _ROW_POINTER
 
 
 def _regions_bytes(cfg: Any, frames: int) -> int:
