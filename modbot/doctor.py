@@ -758,18 +758,39 @@ def _pictrs(settings: Settings, report: Report, timeout: float, is_v4: bool | No
     report.findings.append(key)
 
 
+def _sizes_sent(policy: Policy) -> list[tuple[int, str]]:
+    """(bytes, setting) of the largest image each command sends a remote classifier,
+    largest first: the bot's ``fetch.max_bytes``, and the gate's ``gate.max_bytes`` when
+    the rules use the gate (a rule of ``type: incoming``, or ``gate:`` settings)."""
+    sizes = [(policy.fetch.max_bytes, "fetch.max_bytes")]
+    if policy.gate.model_fields_set or any("incoming" in (r.if_.type or ()) for r in policy.rules):
+        sizes.append((policy.gate.max_bytes, "gate.max_bytes"))
+    return sorted(sizes, key=lambda size: -size[0])
+
+
 def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
     from modbot.classify import build_engine, engine_kind
 
     if engine_kind(policy) != "local":
+        from classifier.remote import RemoteEngine
+
+        # the largest image each command sends the workers: the bot's, and the gate's when
+        # the rules use it; a worker under either refuses those images (each skipped)
+        sizes = _sizes_sent(policy)
         try:
-            engine = build_engine(policy, token)
+            engine = build_engine(policy, token, largest_image=sizes[0])
         except Exception as exc:  # the engine's own errors say what is wrong
             report.add("classifier", FAIL, str(exc))
             return
+        short: dict[str, None] = {}  # what each worker refuses, in order, once each
         try:
             # build_engine asked each worker already, but keeps only what it learnt:
-            # once more for what each said (GET /v1/info, which changes nothing)
+            # once more for what each said (GET /v1/info, which changes nothing), and
+            # against the smaller size (a worker under both is told of both)
+            if isinstance(engine, RemoteEngine):
+                short = dict.fromkeys(engine.size_limits_short.values())
+                engine.size_limits_short.clear()
+                engine.largest_image = sizes[-1]
             said = engine.check() if hasattr(engine, "check") else {}
         except Exception as exc:
             engine.close()
@@ -777,7 +798,7 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
             return
         version = getattr(engine, "concept_version", None)
         random, model = engine.random_weights, getattr(engine, "model", None)
-        short = dict(getattr(engine, "size_limits_short", {}))
+        short.update(dict.fromkeys(getattr(engine, "size_limits_short", {}).values()))
         engine.close()
         silent = [f"{url}: {what}" for url, what in said.items() if " concept version " not in what]
         if version is None:
@@ -792,7 +813,7 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
             return
         missing = f"; these do not answer: {'; '.join(silent)}" if silent else ""
         # a worker that refuses images the bot sends it: said with whatever else is
-        missing += "".join(f"; {what}" for what in short.values())
+        missing += "".join(f"; {what}" for what in short)
         if random:
             report.add(
                 "classifier",

@@ -40,7 +40,9 @@ for each what is wrong and what to do:
   classifier  the model's weights are on this machine (not yet: a warning when the
               first start can download them, HF_HUB_OFFLINE unset and Hugging Face
               reachable, else a failure; or classifier.remote's workers
-              answer as `modbot worker` does: none is a failure, some a warning), and
+              answer as `modbot worker` does: none is a failure, some a warning, as
+              is one whose --max-bytes is under fetch.max_bytes, or gate.max_bytes
+              when the rules use the gate: it refuses the images between), and
               are real: the random-weights test model is a warning (its verdicts
               mean nothing), a failure without allow_random_weights; the device it
               will run on (classifier.device: one this machine lacks is a failure) and
