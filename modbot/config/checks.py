@@ -190,9 +190,37 @@ def error_message(err: Mapping[str, Any], data: Any) -> str:
         # `name: 2026-01-05`, `name: yes`, `report: 404`: YAML read a date, a truth or a
         # number where text was meant
         return f"{prefix}expected text, got {describe(given)}: put it in quotes"
+    if kind in _EXPECTED and isinstance(given, str):
+        written = _unquoted(kind, given)
+        if written is not None:
+            # `remove_data: "yes"`, `priority: "50"`: in quotes YAML reads text, taken as
+            # text (never as the truth or number it looks like), so the fix is said
+            return (
+                f"{prefix}expected {_EXPECTED[kind]}, got {given!r} in quotes (text): "
+                f"write {written}, without quotes"
+            )
     if kind in _EXPECTED:
         return f"{prefix}expected {_EXPECTED[kind]}, got {describe(given)}"
     return f"{prefix}{err['msg']} (got {describe(given)})"
+
+
+def _unquoted(kind: str, text: str) -> str | None:
+    """What to write, unquoted, for text that reads as the truth or number expected (only
+    quotes make YAML read `yes` or `50` as text); None for other text."""
+    word = text.strip().lower()
+    if kind.startswith("bool_"):
+        if word in ("true", "yes", "on"):
+            return "true"
+        return "false" if word in ("false", "no", "off") else None
+    if kind.startswith("int_"):
+        return text.strip() if re.fullmatch(r"[+-]?\d+", text.strip()) else None
+    if kind.startswith("float_"):
+        try:
+            float(word)
+        except ValueError:
+            return None
+        return text.strip()
+    return None
 
 
 # Where each kind of item can have its images.

@@ -310,8 +310,15 @@ SomeNames = Annotated[list[str], BeforeValidator(_one_or_many), _NonEmpty]
 
 
 class Section(BaseModel):
+    # strict: a value keeps the type YAML gave it. Lax, pydantic read `remove_data: "yes"`
+    # as true, `moderators_exempt: "no"` as false (acting on moderators) and `priority:
+    # "50"` or `priority: true` as numbers, silently; in quotes a word is text, and said so
     model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        arbitrary_types_allowed=True,
+        strict=True,
     )
 
 
