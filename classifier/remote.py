@@ -26,7 +26,9 @@ the log, at most every 5 minutes a worker, the next worker is asked, and the ref
 one is asked after the others for ``UNACCEPTED_RETRY`` (60 s), not first for every image. When no worker
 gives a verdict, ``classify`` raises ``ClassifierUnavailable`` (the bot records the image
 as skipped and looks at it again); when every worker refuses the image itself (413 over
-its size limit, another 400 of the worker's), ``RemoteRequestRefused``. The HTTP work
+its size limit, another 400 of the worker's), ``RemoteRequestRefused``. An answer's body is read
+once it fits in its worker's share of ``ANSWERS_HELD`` (16 MiB in all, whatever the
+concurrency); one other than a 200 up to ``MAX_ERROR_ANSWER``. The HTTP work
 runs on a thread of its own with its own event loop, so the engine serves any caller's
 loop, or threads, like ``Engine``.
 """
@@ -86,7 +88,19 @@ REFUSED_BACKOFF = 300.0  # a worker that refuses the token: a configuration erro
 UNACCEPTED_RETRY = 60.0
 RETRY_WAIT = 2.0  # how long one image waits for a worker's backoff or probe to end
 SEEN_VERSIONS = 8  # concept versions remembered of each worker
-MAX_ANSWER = 1 << 20  # bytes of one answer: a verdict is a few KB; more is a broken worker
+# Bytes of one answer. A verdict is 8 KB (the built-in concepts' 233 prompts scored), 14
+# KB with every prompt matched; the most a worker answers is some 0.9 MB: 256 custom
+# prompts of 300 four-byte characters, each scored and matched, and every one of
+# DeepDanbooru's 9,176 tags kept. More is a broken or hostile worker.
+MAX_ANSWER = 1 << 20
+# Bytes of answers being read at once, all workers together (each worker an equal share,
+# at least MAX_ANSWER: one worker's slow answers never hold another's up): an answer
+# waits for room in its worker's share before its body is read, so `concurrency` images
+# in flight (up to 1,024) never hold 1 MiB each.
+ANSWERS_HELD = 16 << 20
+# Bytes read of an answer that is not a 200: its status says what happened (a worker's
+# own error is a line of JSON; a proxy's 502 page may be large, and is not repeated)
+MAX_ERROR_ANSWER = 64 << 10
 # A margin is a similarity (-1..1, give or take fp16's rounding) less a threshold
 # (-1..1); a similarity is within -1..1. Past these a score is on another scale.
 MAX_MARGIN = 2.01
@@ -181,9 +195,35 @@ def check_worker_url(url: str) -> str:
     return url.rstrip("/")
 
 
+class _Room:
+    """A worker's share of ``ANSWERS_HELD``: bytes of its answers being read. Used on
+    the engine's loop only (no lock)."""
+
+    def __init__(self, size: int):
+        self.size, self.used = size, 0
+        self._freed: asyncio.Event | None = None
+
+    async def take(self, nbytes: int) -> int:
+        """Waits until ``nbytes`` fit (any order: a small answer passes a large one)."""
+        while self.used + nbytes > self.size:
+            if self._freed is None:
+                self._freed = asyncio.Event()
+            await self._freed.wait()
+        self.used += nbytes
+        return nbytes
+
+    def give(self, nbytes: int) -> None:
+        if nbytes:
+            self.used -= nbytes
+            if self._freed is not None:  # every waiter looks again
+                self._freed.set()
+                self._freed = None
+
+
 @dataclass
 class _Worker:
     url: str
+    room: _Room = field(default_factory=lambda: _Room(ANSWERS_HELD))
     failures: int = 0  # in a row
     down_until: float = 0.0  # monotonic time
     refused_logged: float = -REFUSED_BACKOFF
@@ -277,7 +317,8 @@ class RemoteEngine:
         urls = [urls] if isinstance(urls, str) else list(urls)
         if not urls:
             raise ValueError("no worker URL given")
-        self._workers = [_Worker(check_worker_url(u)) for u in urls]
+        share = max(MAX_ANSWER, ANSWERS_HELD // len(urls))
+        self._workers = [_Worker(check_worker_url(u), _Room(share)) for u in urls]
         custom = tuple(custom)
         if custom and concept_set:
             raise ValueError("give custom concepts or a named concept set, not both")
@@ -579,6 +620,7 @@ class RemoteEngine:
     async def _info(self, worker: _Worker) -> httpx.Response:
         import httpx
 
+        taken = 0
         try:
             # the whole answer within the timeout, not each read (as in _send)
             async with (
@@ -587,12 +629,15 @@ class RemoteEngine:
                     "GET", f"{worker.url}/v1/info", headers=self._headers
                 ) as streamed,
             ):
-                answer = await _read(streamed)
+                answer, taken = await _read(streamed, worker.room)
         except (httpx.TimeoutException, TimeoutError):
             raise _Answer(f"timed out after {_seconds(self.timeout)}") from None
         except httpx.HTTPError as exc:
             untrusted = _untrusted(exc) is not None
             raise (_Misconfigured if untrusted else _Answer)(_broken(exc)) from None
+        finally:
+            # (check() holds one answer a worker past this, at start: within 16 workers)
+            worker.room.give(taken)
         self.stats["requests"] += 1
         if isinstance(answer, str):
             raise _Answer(answer)
@@ -846,6 +891,7 @@ class RemoteEngine:
                     try:
                         value = parse(answer)
                     except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                        del answer  # out of its room: not held while the next is asked
                         worker.failed(self.max_backoff)
                         what = "a verdict" if path == "/v1/classify" else "what a worker answers"
                         errors[worker.url] = worker.last_error = f"answered 200, not {what} ({exc})"
@@ -872,6 +918,7 @@ class RemoteEngine:
     ) -> httpx.Response:
         import httpx
 
+        taken = 0
         try:
             # httpx's timeout is per read: the whole answer must also come within it, or
             # a worker dripping bytes would hold the image far past `timeout`
@@ -887,7 +934,7 @@ class RemoteEngine:
                     ),
                 ) as streamed,
             ):
-                answer = await _read(streamed)
+                answer, taken = await _read(streamed, worker.room)
         except (httpx.TimeoutException, TimeoutError):
             worker.failed(self.max_backoff)
             raise _Answer(f"timed out after {_seconds(timeout)}") from None
@@ -896,6 +943,8 @@ class RemoteEngine:
             raise _Answer(_broken(exc)) from None
         finally:
             self.stats["requests"] += 1
+            # the answer stays in memory until its caller parses it, with no wait between
+            worker.room.give(taken)
         if isinstance(answer, str):
             worker.failed(self.max_backoff)
             raise _Answer(answer)
@@ -949,11 +998,14 @@ _TOO_LARGE = (
 )
 
 
-async def _read(answer: httpx.Response) -> httpx.Response | str:
+async def _read(answer: httpx.Response, room: _Room) -> tuple[httpx.Response | str, int]:
     """A streamed answer read into memory, or why it was not: over ``MAX_ANSWER``
     (what is over is not read: a broken or hostile worker could send gigabytes), or
     compressed (the engine asks for ``identity``: a gzip bomb of 64 KB would be 64 MB in
-    one piece before any cap could count it)."""
+    one piece before any cap could count it); an answer other than a 200 is read up to
+    ``MAX_ERROR_ANSWER``, the rest left. Its body is read once its size (as it says it,
+    else the most it may be) fits in ``room``: (the answer, the bytes taken there, for
+    the caller to give back once it has left the connection)."""
     import httpx
 
     encoding = answer.headers.get("content-encoding", "").strip().lower()
@@ -961,22 +1013,34 @@ async def _read(answer: httpx.Response) -> httpx.Response | str:
         return (
             f"answered a compressed body ({encoding[:40]}) it was not asked for (not "
             "read): not what a modbot worker answers"
-        )
-    declared = answer.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_ANSWER:
-        return _TOO_LARGE
-    chunks, size = [], 0
-    async for chunk in answer.aiter_bytes():  # as it came: not compressed (above)
-        size += len(chunk)
-        if size > MAX_ANSWER:
-            return _TOO_LARGE
-        chunks.append(chunk)
+        ), 0
+    verdict = answer.status_code == 200
+    cap = MAX_ANSWER if verdict else MAX_ERROR_ANSWER
+    declared = answer.headers.get("content-length", "").strip()
+    if verdict and declared.isdigit() and int(declared) > cap:
+        return _TOO_LARGE, 0
+    wanted = min(int(declared), cap) if declared.isdigit() else cap
+    taken = await room.take(wanted)
+    try:
+        chunks, size = [], 0
+        async for chunk in answer.aiter_bytes():  # as it came: not compressed (above)
+            if size + len(chunk) > wanted:
+                if verdict:
+                    room.give(taken)
+                    return _TOO_LARGE, 0
+                chunks.append(chunk[: wanted - size])  # an error's start says enough
+                break
+            size += len(chunk)
+            chunks.append(chunk)
+    except BaseException:
+        room.give(taken)
+        raise
     return httpx.Response(
         answer.status_code,
         headers=answer.headers.multi_items(),
         content=b"".join(chunks),
         request=answer.request,
-    )
+    ), taken
 
 
 def _not_asked(worker: _Worker, now: float) -> str:
