@@ -12,7 +12,8 @@ gate takes a secret in the URL's path:
                                    list of files modbot purged, or a hash list; 413 over
                                    gate.max_bytes; 415 not a media type pict-rs stores;
                                    503 no verdict in time and gate.on_timeout: reject
-    POST /api/v1/scan/<secret>     the same (pictrs-safety's path: a drop-in replacement)
+    POST /api/v1/scan/<secret>     the same (pictrs-safety's path: a drop-in replacement);
+                                   either with a trailing slash too
     GET  /healthz                  counters, the classifier, the budget (no secret);
                                    503 and ``problem`` when not ok: the classifier gave
                                    no verdict on the last ``NO_VERDICT_UNHEALTHY`` files
@@ -676,14 +677,15 @@ class Gate:
         from starlette.applications import Starlette
         from starlette.routing import Route
 
-        return Starlette(
-            routes=[
-                Route("/validate/{secret}", self.validate, methods=["POST"]),
-                Route("/validate", self.validate, methods=["POST"]),
-                Route("/api/v1/scan/{secret}", self.validate, methods=["POST"]),
-                Route("/healthz", self.healthz, methods=["GET"]),
-            ]
-        )
+        # each validation path with a trailing slash too: else the router answers 307 to
+        # the path without, which pict-rs, its body streamed and not sent again, takes as
+        # a refusal: every upload failed, nothing counted or logged here
+        validation = [
+            Route(path, self.validate, methods=["POST"])
+            for base in ("/validate/{secret}", "/validate", "/api/v1/scan/{secret}")
+            for path in (base, base + "/")
+        ]
+        return Starlette(routes=[*validation, Route("/healthz", self.healthz, methods=["GET"])])
 
     async def healthz(self, request: Request) -> Response:
         from starlette.responses import JSONResponse
