@@ -19,12 +19,15 @@ first, then the classifier's verdict: in this process, or `classifier.remote` wo
                             413 over gate.max_bytes; 415 not an image or video type;
                             503 no verdict within gate.budget and gate.on_timeout: reject
                          (no secret: 401, a wrong one: 403, a peer that keeps trying: 429)
-  POST /api/v1/scan/SECRET  the same (pictrs-safety's URL: a drop-in replacement)
+  POST /api/v1/scan/SECRET  the same (pictrs-safety's URL: a drop-in replacement); either
+                         with a trailing slash too
   GET  /healthz          counters, latency, the classifier (no secret); 503, ok false
                          and why, once the classifier gave no verdict (down, failing)
                          on 5 files in a row, none since (a file every worker refused
                          itself, e.g. over their size limit, is not such a file; a
-                         verdict from the cache, on a re-upload, is not one since)
+                         verdict from the cache, on a re-upload, is not one since),
+                         or none within gate.budget on 5 files in a row (a classifier
+                         that answers, too late), none in time since
 
 A verdict must come within gate.budget (rules.yaml, default 10s), under what pict-rs
 (PICTRS__MEDIA__EXTERNAL_VALIDATION_TIMEOUT) and Lemmy (pictrs.upload_timeout in
@@ -43,7 +46,8 @@ file is counted, logged, recorded and reported to the admins by private message 
 most every gate.report_every) when LEMMY_URL, LEMMY_USERNAME and LEMMY_PASSWORD are set.
 Every file decided, refused or accepted, is recorded in the state file (SHA-256, size,
 media type, time, scores, rule, answer and why; never the image: `modbot audit --all`,
-`modbot report`); verdicts go into the bot's verdict cache. Environment: MODBOT_GATE_SECRET
+`modbot report`; a file not read to its end, over gate.max_bytes, has no hash, and its
+record says why and what size it claimed); verdicts go into the bot's verdict cache. Environment: MODBOT_GATE_SECRET
 (required), MODBOT_RULES, MODBOT_STATE, MODBOT_CLASSIFIER_TOKEN (classifier.remote).
 SIGHUP reads the rules file (and the hash lists it names) again without stopping: edit
 rules.yaml or a list, then `kill -HUP PID` (`docker compose kill -s HUP modbot-gate`);
