@@ -633,8 +633,9 @@ class RemoteEngine:
         except (httpx.TimeoutException, TimeoutError):
             raise _Answer(f"timed out after {_seconds(self.timeout)}") from None
         except httpx.HTTPError as exc:
-            untrusted = _untrusted(exc) is not None
-            raise (_Misconfigured if untrusted else _Answer)(_broken(exc)) from None
+            # a setting to change, not a wait: said as that at start
+            wrong = _untrusted(exc) is not None or _plain_http(exc)
+            raise (_Misconfigured if wrong else _Answer)(_broken(exc, worker.url)) from None
         finally:
             # (check() holds one answer a worker past this, at start: within 16 workers)
             worker.room.give(taken)
@@ -940,7 +941,7 @@ class RemoteEngine:
             raise _Answer(f"timed out after {_seconds(timeout)}") from None
         except httpx.HTTPError as exc:
             worker.failed(self.max_backoff)
-            raise _Answer(_broken(exc)) from None
+            raise _Answer(_broken(exc, worker.url)) from None
         finally:
             self.stats["requests"] += 1
             # the answer stays in memory until its caller parses it, with no wait between
@@ -1172,12 +1173,20 @@ def _redirect(answer: httpx.Response, path: str) -> str | None:
     )
 
 
-def _broken(exc: Exception) -> str:
-    """What a connection's failure says to an admin: one never made (the address, the
-    firewall, the worker not started), or one broken off mid-request (the worker
-    stopped or restarted while it had the image: nothing is wrong with the address)."""
+def _broken(exc: Exception, url: str) -> str:
+    """What a connection's failure to ``url`` says to an admin: one never made (the
+    address, the firewall, the worker not started, its certificate, TLS to a plain HTTP
+    port), or one broken off mid-request (the worker stopped or restarted while it had
+    the image: nothing is wrong with the address)."""
     import httpx
 
+    if isinstance(exc, httpx.ConnectError) and _plain_http(exc):
+        plain = "http://" + url.removeprefix("https://")
+        return (
+            "cannot connect: it answers plain HTTP, not TLS (a modbot worker serves plain "
+            f"HTTP unless a TLS proxy is put in front): give classifier.remote {plain[:200]} "
+            "(on a network you trust), or the proxy's https:// address"
+        )
     if isinstance(exc, httpx.ConnectError):
         untrusted = _untrusted(exc)
         if untrusted is not None:
@@ -1206,6 +1215,22 @@ def _untrusted(exc: BaseException) -> str | None:
             return str(seen.verify_message or "certificate verify failed")
         seen = seen.__cause__ or seen.__context__
     return "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else None
+
+
+def _plain_http(exc: BaseException) -> bool:
+    """Whether a TLS handshake failed on a plain HTTP answer (OpenSSL: "wrong version
+    number"; "record layer failure" or "packet length too long" in later versions)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLError) and seen.reason in _PLAIN_HTTP_REASONS:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return any(reason in str(exc) for reason in _PLAIN_HTTP_REASONS)
+
+
+_PLAIN_HTTP_REASONS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG")
 
 
 def _reason(exc: BaseException) -> str:
