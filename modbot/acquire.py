@@ -684,7 +684,11 @@ class Acquirer:
             return True
         if self.recheck_links:
             return False
-        return time.time() - known.checked_at < self.policy.fetch.recheck_after.total_seconds()
+        # checked "in the future": by a clock that was ahead and has been set back since
+        # (NTP after a boot with a wrong clock); trusted, it would pass for fresh until
+        # the clock caught up, and a file changed behind the link go unseen that long
+        age = time.time() - known.checked_at
+        return 0 <= age < self.policy.fetch.recheck_after.total_seconds()
 
     async def _known_outcome(self, known: KnownFile, batch: _Batch) -> _Outcome | None:
         """The outcome of a known file without its bytes: its verdict (a trusted peer's,
