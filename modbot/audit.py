@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -205,9 +206,53 @@ def read_only_connection(path: Path) -> sqlite3.Connection:
     return db
 
 
+class _ReadOnly(sqlite3.Connection):
+    """A read-only connection that closes its ``companion`` after itself (``_companion``)."""
+
+    companion: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.companion is not None:
+                self.companion.close()
+                self.companion = None
+
+
+def _companion(path: Path) -> sqlite3.Connection | None:
+    """A read-write connection that reads nothing but SQLite's schema, opened before the
+    read-only one and closed after it, when no process has the state open (no -wal, no
+    -shm) and this one may write the file and its folder: the read-only connection makes
+    an empty -wal and -shm there which it never removes (they would stay beside a state
+    that had none, owned by whoever read it); this one, closing last, removes them as
+    SQLite's last connection does, folding nothing in (the -wal is empty, the file's
+    bytes and mode are kept). A daemon opening the state meanwhile keeps them: SQLite
+    removes them only while no other connection is open. None: not needed or not
+    possible (a read-only mount, another user's file: the files stay, as before)."""
+    side = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    if any(s.exists() for s in side) or not os.access(path, os.R_OK | os.W_OK):
+        return None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return None
+    try:
+        db = sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True, timeout=30)
+    except sqlite3.Error:
+        return None
+    try:
+        db.execute("PRAGMA query_only = 1")  # reads only, whatever happens
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the -wal
+    except sqlite3.Error:
+        db.close()
+        return None
+    return db
+
+
 def _connect_read_only(path: Path) -> sqlite3.Connection:
     base = path.resolve().as_uri()
-    db = sqlite3.connect(base + "?mode=ro", uri=True, timeout=30)
+    companion = _companion(path)
+    db = sqlite3.connect(base + "?mode=ro", uri=True, timeout=30, factory=_ReadOnly)
+    db.companion = companion
     try:
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return db
