@@ -16,10 +16,10 @@ Validate a policy file and the hash-list files it names. Prints each problem as
 FILE:LINE: message (unknown key, wrong type, unknown label or concept, unknown or
 missing hash list, malformed hash line, bad duration or size, unknown placeholder, bad
 cron line, YAML syntax; a size cap without its unit (under 100KB), a score test that
-never or always holds (outside -2..2), a duration over 100 years, a misspelt
-user_agent or deepdanbooru; a pdq hash list where the pdqhash package cannot be
-imported, with how to install it; a path that is not a regular text file, too large,
-binary, a YAML alias bomb or nesting too deep), warnings as FILE:LINE: warning: ...
+never or always holds (every score is within -2..2: "> 2", ">= -2"), a duration over
+100 years, a misspelt user_agent or deepdanbooru; a pdq hash list where the pdqhash
+package cannot be imported, with how to install it; a path that is not a regular text
+file, too large, binary, a YAML alias bomb or nesting too deep), warnings as FILE:LINE: warning: ...
 (an action a rule can never carry out, a removal rule another one always beats),
 then a one-line summary (--explain: each rule before it, in the order they are tried,
 saying when it acts and what it does).

@@ -222,11 +222,15 @@ def _score_test(v: Any) -> Comparison:
         raise ValueError(
             f"{rest!r} in {v!r} is not a number (a score is compared with a number like 0.02)"
         )
-    if abs(test.value) > MAX_SCORE:
-        # a score is a margin (a similarity, -1..1, less a threshold, -1..1): past the
-        # range the rule would never act, or act on every image, without a word
-        holds = test.test(0.0)
-        meant = f" (did you mean {test.value / 100:g}?)" if abs(test.value) <= 100 else ""
+    low, high = test.test(-MAX_SCORE), test.test(MAX_SCORE)
+    if low == high:
+        # a score is a margin (a similarity, -1..1, less a threshold, -1..1): a test that
+        # both ends pass (`>= -2`), or neither (`> 2`, `> 25`), passes every score or none,
+        # and the rule would act on every image, or never, without a word
+        holds = low
+        meant = (
+            f" (did you mean {test.value / 100:g}?)" if MAX_SCORE < abs(test.value) <= 100 else ""
+        )
         raise ValueError(
             f"{v!r} {'always' if holds else 'never'} holds: a score is between "
             f"-{MAX_SCORE:g} and {MAX_SCORE:g} (similarity - threshold; > 0 means the label "
