@@ -105,6 +105,10 @@ MAX_ERROR_ANSWER = 64 << 10
 # (-1..1); a similarity is within -1..1. Past these a score is on another scale.
 MAX_MARGIN = 2.01
 MAX_SIMILARITY = 1.01
+# The longest concept version and model name a worker's answer may name (a version is
+# 16 hex digits; a model's name is its architecture and its weights' file name)
+MAX_VERSION_CHARS = 64
+MAX_MODEL_CHARS = 512
 # What an error naming every worker asked keeps of each one's reason: a long one (its
 # error, a proxy's advice) leaves room for the others' in a decision record
 WORKER_SAID_CHARS = 300
@@ -1067,6 +1071,7 @@ def check_verdict(verdict: Verdict, sha256: str, concepts: Iterable[str]) -> Ver
     if verdict.sha256 != sha256:
         got = verdict.sha256[:64] or "none"
         raise ValueError(f"a verdict on another image (sha256 {got}, sent {sha256})")
+    _check_identity(verdict.concept_version, verdict.model)
     if verdict.unreadable is not None:
         if verdict.labels or verdict.scores:
             raise ValueError("an unreadable image's verdict with labels or scores")
@@ -1120,9 +1125,27 @@ def _info_fields(answer: httpx.Response) -> tuple[str, str, bool]:
     when it is not a modbot worker's."""
     try:
         info = _json(answer)
-        return str(info["concept_version"]), str(info["model"]), bool(info["random_weights"])
+        version, model = str(info["concept_version"]), str(info["model"])
+        _check_identity(version, model)
+        return version, model, bool(info["random_weights"])
     except (ValueError, KeyError, TypeError, AttributeError):
         raise ValueError("/v1/info is not what a modbot worker answers") from None
+
+
+def _check_identity(version: str, model: str) -> None:
+    """ValueError unless a worker's concept version and model name are of a size and
+    form a worker's are (16 hex digits; a model's name and its weights' file name): the
+    bot logs them, caches every verdict under the version and records both, so half a
+    megabyte of one, or a line break forging log lines, is no verdict (not repeated)."""
+    for field_name, value, most in (
+        ("concept_version", version, MAX_VERSION_CHARS),
+        ("model", model, MAX_MODEL_CHARS),
+    ):
+        if not value or len(value) > most or not value.isprintable():
+            raise ValueError(
+                f"{field_name} is not a worker's ({len(value)} characters; at most {most}, "
+                "printable)"
+            )
 
 
 def _json(answer: httpx.Response) -> Any:
