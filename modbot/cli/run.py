@@ -203,6 +203,16 @@ def _metrics_options(args: argparse.Namespace) -> tuple[int | None, str] | int:
 def _reset_valve(settings: Settings) -> int:
     from modbot.store import StateError, Store
 
+    if not settings.state_path.exists():
+        # Opening it would create an empty state and say "not tripped" while the daemon,
+        # on its own state, stays report-only (run from another folder than its .env's).
+        print(
+            f"modbot run: no state file at {settings.state_path}: modbot has not run with "
+            "this MODBOT_STATE, so there is no safety valve to reset. Run it with the "
+            "daemon's settings (its MODBOT_STATE, or `modbot --env-file` its .env)",
+            file=sys.stderr,
+        )
+        return 1
     try:
         store = Store(settings.state_path)
     except StateError as exc:
