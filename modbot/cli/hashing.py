@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult
+from urllib.parse import SplitResult, urlsplit
 
 from modbot.cli.common import Subparsers
 
@@ -414,7 +414,6 @@ def _host_entry(value: str) -> str:
 
 def run_publish(args: argparse.Namespace) -> int:
     import os
-    from urllib.parse import urlsplit
 
     from modbot.cli.common import state_path
     from modbot.sharing import publish
@@ -467,7 +466,6 @@ def run_publish(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     from collections import Counter
-    from urllib.parse import urlsplit
 
     from modbot.feeds import public_key_argument, verify_feed_files
 
@@ -484,11 +482,20 @@ def run_verify(args: argparse.Namespace) -> int:
                 args.feed, key, instance=args.instance, max_age=max_age, hosts=args.allow_host
             )
         except PrivateAddress as exc:
-            # the fetcher's advice is for images; this command's is --allow-host
+            # the fetcher's advice is for images; this command's is --allow-host, and
+            # an address the feed's host redirected to is said to be one (as the bot's
+            # subscription says it): allowing it lets a peer's redirect into this network
             why = exc.message.split("; add it to the allowed hosts", 1)[0]
+            entry = _allow_host_entry(exc.url)
+            if _server(exc.url) == _server(args.feed):
+                advice = f"; if this feed's host is one you trust, give --allow-host {entry}"
+            else:
+                advice = (
+                    f", where {_allow_host_entry(args.feed)} redirected the feed; if that is "
+                    f"the publisher's own host (ask them), give --allow-host {entry}"
+                )
             print(
-                f"modbot feed verify: {exc.reason}: {why} ({redact(exc.url)}); if this "
-                f"feed's host is one you trust, give --allow-host {_host(urlsplit(exc.url))} "
+                f"modbot feed verify: {exc.reason}: {why} ({redact(exc.url)}){advice} "
                 "(the bot: fetch.allow_hosts in rules.yaml)",
                 file=sys.stderr,
             )
@@ -531,6 +538,26 @@ def _cannot(command: str, exc: OSError, path: str) -> int:
     """One line for a file that cannot be opened or written, instead of a traceback."""
     print(f"modbot {command}: {exc.filename or path}: {exc.strerror or exc}", file=sys.stderr)
     return 1
+
+
+def _allow_host_entry(url: str) -> str:
+    """The host and port of ``url`` as ``--allow-host`` takes them (an IPv6 address in
+    brackets, as ``fetch.allow_hosts`` too)."""
+    parts = urlsplit(url)
+    host = _host(parts)
+    if ":" in (parts.hostname or ""):
+        return f"[{parts.hostname}]{host[len(parts.hostname or '') :]}"
+    return host
+
+
+def _server(url: str) -> tuple[str, int | None]:
+    """The host and port ``url`` is fetched from (the scheme's port when it names none)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.hostname or "", port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 def _host(url: SplitResult) -> str:
