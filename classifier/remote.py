@@ -1212,8 +1212,19 @@ def _broken(exc: Exception, url: str) -> str:
         )
     if isinstance(exc, httpx.ConnectError):
         untrusted = _untrusted(exc)
+        # the advice first, and short: the bot records 300 characters of it
+        code = _verify_code(exc)
+        if untrusted is not None and code in _EXPIRED:
+            return (
+                f"cannot connect: its TLS certificate is out of date ({untrusted[:80]}): the "
+                "worker's admin must renew it (or this machine's clock is wrong)"
+            )
+        if untrusted is not None and code in _OTHER_NAME:
+            return (
+                f"cannot connect: its TLS certificate is for another name ({untrusted[:100]}): "
+                "give classifier.remote the name the certificate is for"
+            )
         if untrusted is not None:
-            # the advice first, and short: the bot records 300 characters of it
             return (
                 f"cannot connect: its TLS certificate is not trusted here ({untrusted[:80]}): "
                 "set SSL_CERT_FILE to the certificate of the CA that signed it, or give the "
@@ -1238,6 +1249,24 @@ def _untrusted(exc: BaseException) -> str | None:
             return str(seen.verify_message or "certificate verify failed")
         seen = seen.__cause__ or seen.__context__
     return "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else None
+
+
+# OpenSSL's verify codes of a certificate this machine may well trust: out of date (not
+# yet valid, expired), and for another host name or IP address than the one asked
+_EXPIRED = (9, 10)
+_OTHER_NAME = (62, 64)
+
+
+def _verify_code(exc: BaseException) -> int | None:
+    """OpenSSL's code of why the worker's certificate failed, when it did."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen.verify_code
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _plain_http(exc: BaseException) -> bool:
