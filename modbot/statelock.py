@@ -12,6 +12,8 @@ the message the second process prints; that text is information only, never the 
 (a volume mounted in two containers is one file). Across hosts (a state file on NFS or
 another network filesystem seen by two machines) neither this lock nor SQLite's WAL mode
 is reliable: keep the state on one host's disk and run the acting modbot on that host.
+A state on such a filesystem is said in the log when the lock is taken
+(``network_filesystem``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import time
@@ -35,12 +38,58 @@ log = logging.getLogger(__name__)
 
 POLL = 0.5  # seconds between tries while waiting
 
+MOUNTINFO = "/proc/self/mountinfo"  # Linux: every mount this process sees, and its type
+# Filesystems shared between hosts over the network, where neither the lock nor SQLite's
+# WAL mode holds between the hosts (a cluster filesystem with its own lock manager is not
+# named: its locks do hold).
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "ceph",
+        "fuse.ceph",
+        "glusterfs",
+        "fuse.glusterfs",
+        "fuse.sshfs",
+        "afs",
+        "lustre",
+    }
+)
+
 
 def lock_path(state_path: str | Path) -> Path:
     # One file named two ways (a symlink, a symlinked directory, a relative path) must
     # get one lock: derive it from the real path.
     path = Path(state_path).resolve()
     return path.with_name(path.name + ".lock")
+
+
+def network_filesystem(path: Path) -> str | None:
+    """The type of the network filesystem (``NETWORK_FILESYSTEMS``) ``path`` lies on,
+    from the mounts this process sees; None on a local one, or where it cannot be known
+    (no /proc: not Linux)."""
+    try:
+        with open(MOUNTINFO, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    target = str(path)
+    found: tuple[str, str] | None = None  # (mount point, type) of the deepest mount
+    for line in lines:
+        # "36 35 98:0 /root /mount/point options [optional...] - type source options"
+        head, dash, tail = line.partition(" - ")
+        fields, after = head.split(), tail.split()
+        if not dash or len(fields) < 5 or not after:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        # the deepest mount point holding the path; of equal ones the last (mounted over)
+        if inside and (found is None or len(point) >= len(found[0])):
+            found = (point, after[0])
+    return found[1] if found is not None and found[1] in NETWORK_FILESYSTEMS else None
 
 
 def _describe(holder: dict | None) -> str:
@@ -115,6 +164,15 @@ class StateLock:
                 if same_host
                 else ". It ran on another host: if it is still running there, stop one of them "
                 "(the lock and SQLite only hold on one host)",
+            )
+        shared = network_filesystem(self.path.parent)
+        if shared is not None:
+            log.warning(
+                "the state file %s is on a network filesystem (%s): the acting lock and "
+                "SQLite hold only between the processes of one host. Run every modbot "
+                "acting on it on one host, or better keep MODBOT_STATE on a local disk",
+                self.state_path,
+                shared,
             )
         try:
             self._write(
