@@ -64,6 +64,7 @@ import hashlib
 import json
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
@@ -77,7 +78,15 @@ from modbot.model import PROFILE_KINDS, Community, Item, ItemKind, Page, Person,
 from modbot.profiles import community_images, person_images, profile_items, site_images
 from modbot.store import Store
 
-__all__ = ["Item", "KeptWarnings", "RepeatCheck", "Source", "kept_warnings", "parse_time"]
+__all__ = [
+    "HandedOut",
+    "Item",
+    "KeptWarnings",
+    "RepeatCheck",
+    "Source",
+    "kept_warnings",
+    "parse_time",
+]
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +134,88 @@ MAX_TEXT_READ = 1000
 # What a text's relative URL is read against, then taken off: a host no text can know
 # (a fixed one, written in a bio as an absolute URL, would be taken for the instance's)
 _TEXT_BASE = f"https://{secrets.token_hex(12)}.modbot.invalid"
+
+
+class HandedOut:
+    """What a sweep's walk handed out already (a person's avatar with its URL, a text
+    read: ``Source._profiles``), each once a walk: a set of marks bounded in memory. A
+    large federated instance's walk meets millions of people, and a set of the marks
+    held ~18 MB per 100,000 (``benchmarks/sweep_marks.py``). Here each is a 64-bit
+    digest, keyed afresh each walk (no URL can be made to stand for another's): the
+    first ``IN_MEMORY`` in a set (~8 MB), the rest in a private temporary SQLite
+    database whose page cache (``CACHE_KIB``) is the memory it holds, SQLite spilling it
+    to a file in the temporary directory, deleted when it is closed. Nothing of it
+    outlives the walk: a resumed walk (a slice, a run after a kill) starts it afresh,
+    the store's seen marks answering for what was recorded. Where that file cannot be
+    written, the marks go on in memory (said once)."""
+
+    IN_MEMORY = 100_000
+    CACHE_KIB = 4096
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(16)
+        self._memory: set[int] = set()
+        self._db: sqlite3.Connection | None = None
+        self._failed = False  # the database could not be written: memory it is
+
+    def _digest(self, mark: str) -> int:
+        digest = hashlib.blake2b(mark.encode(), digest_size=8, key=self._key).digest()
+        return int.from_bytes(digest, "big", signed=True)
+
+    def __contains__(self, mark: object) -> bool:
+        digest = self._digest(str(mark))
+        if digest in self._memory:
+            return True
+        if self._db is None:
+            return False
+        try:
+            query = "SELECT 1 FROM marks WHERE digest = ?"
+            return self._db.execute(query, (digest,)).fetchone() is not None
+        except sqlite3.Error:
+            return False
+
+    def add(self, mark: str) -> None:
+        digest = self._digest(mark)
+        if self._db is not None and not self._failed:
+            try:
+                self._db.execute("INSERT OR IGNORE INTO marks VALUES (?)", (digest,))
+                return
+            except sqlite3.Error as exc:
+                self._fail(exc)
+        self._memory.add(digest)
+        if len(self._memory) >= self.IN_MEMORY and self._db is None and not self._failed:
+            self._spill()
+
+    def _spill(self) -> None:
+        try:
+            self._db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
+            self._db.execute(f"PRAGMA cache_size = -{self.CACHE_KIB}")
+            self._db.execute("PRAGMA journal_mode = OFF")
+            self._db.execute("CREATE TABLE marks (digest INTEGER PRIMARY KEY)")
+            with self._db:
+                self._db.execute("BEGIN")
+                rows = ((d,) for d in self._memory)
+                self._db.executemany("INSERT OR IGNORE INTO marks VALUES (?)", rows)
+            self._memory = set()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: sqlite3.Error) -> None:
+        # a full or read-only temporary directory: the walk goes on, in memory
+        log.warning(
+            "the sweep's marks of the profile images it handed out could not be written "
+            "to a temporary file (%s); kept in memory for this walk",
+            exc,
+        )
+        self._failed = True
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
+
+# what a walk handed out (``HandedOut``; a poll's few, or a text's images: a set)
+Marks = set[str] | HandedOut
 
 
 class KeptWarnings:
@@ -713,8 +804,9 @@ class Source:
                 counted = self._settled_not_read
                 self.store.set_cursor(not_read, json.dumps(counted))
 
+        handed_out = HandedOut()  # the profile images handed out in this walk
         try:
-            for batch in self._walk(name, since):
+            for batch in self._walk(name, since, handed_out):
                 keep(batch)
                 yield batch
         except Exception:
@@ -723,6 +815,7 @@ class Source:
         finally:
             self._heard = None
             self._walk_not_read = None
+            handed_out.close()
         walked.pages += pending
         self._walked_in_all = walked.said("in all")
         log.info("the sweep is complete: %s", self._walked_in_all)
@@ -753,10 +846,12 @@ class Source:
         except (ValueError, TypeError, AttributeError):
             return {}  # not ours to fail a sweep over: the count is only said
 
-    def _walk(self, name: str, since: datetime | None) -> Generator[list[Item], None, None]:
-        """``walk``'s phases, from the position stored under ``name``."""
+    def _walk(
+        self, name: str, since: datetime | None, profiles: HandedOut
+    ) -> Generator[list[Item], None, None]:
+        """``walk``'s phases, from the position stored under ``name``; ``profiles``: the
+        profile images handed out in this walk."""
         position = json.loads(self.store.get_cursor(name) or "{}")
-        profiles: set[str] = set()  # images handed out in this walk
         if position.get("phase", "posts") == "posts":
             cursor = position.get("page_cursor")
             page_ids = position.get("page_ids", [])
@@ -830,7 +925,7 @@ class Source:
         self._place(name, None)
 
     def _walk_uploads(
-        self, name: str, position: dict, since: datetime | None, handed_out: set[str]
+        self, name: str, position: dict, since: datetime | None, handed_out: Marks
     ) -> Generator[list[Item], None, None]:
         """Every upload, a batch a page in the media list's own order (``upload_pages``),
         its place (cursor, pages read, loop checks) kept in the position as the posts'
@@ -893,7 +988,7 @@ class Source:
                 break
 
     def _posts_batch(
-        self, posts: list[Item], since: datetime | None, handed_out: set[str]
+        self, posts: list[Item], since: datetime | None, handed_out: Marks
     ) -> list[Item]:
         """A page of posts read by a walk: those not seen, with their comments not seen
         and their profile images (posts before ``since`` left out, featured ones kept)."""
@@ -909,7 +1004,7 @@ class Source:
         return batch
 
     def _walk_unlisted(
-        self, name: str, position: dict, since: datetime | None, handed_out: set[str]
+        self, name: str, position: dict, since: datetime | None, handed_out: Marks
     ) -> Generator[list[Item], None, None]:
         """The posts (with their comments) of the unlisted communities the communities
         walk noted (``ids``): 1.0 lists them in the community's own listing only. One
@@ -974,7 +1069,7 @@ class Source:
         return posts, last
 
     def _walk_removed(
-        self, name: str, position: dict, since: datetime | None, handed_out: set[str]
+        self, name: str, position: dict, since: datetime | None, handed_out: Marks
     ) -> Generator[list[Item], None, None]:
         """The posts a moderator removed, with their comments: ``post/list`` leaves them
         out (0.19: for everyone; 1.0: for all but admins), so the walk through the posts
@@ -996,7 +1091,7 @@ class Source:
         )
 
     def _walk_banned(
-        self, name: str, position: dict, since: datetime | None, handed_out: set[str]
+        self, name: str, position: dict, since: datetime | None, handed_out: Marks
     ) -> Generator[list[Item], None, None]:
         """The posts a site ban removed, with their comments: 0.19's ban with
         ``remove_data`` removes every post of the person without naming one in the
@@ -1092,7 +1187,7 @@ class Source:
                 return
 
     def _banned_posts(
-        self, person_id: int, since: datetime | None, handed_out: set[str]
+        self, person_id: int, since: datetime | None, handed_out: Marks
     ) -> list[Item]:
         """A banned person's removed posts not seen yet, with their comments, newest
         first down to ``since``: nothing when Lemmy no longer has the person (purged)."""
@@ -1122,9 +1217,7 @@ class Source:
         else:
             self._warn(f"{what}: {exc}; not read, nor {too}")
 
-    def _removed_post(
-        self, post_id: int, since: datetime | None, handed_out: set[str]
-    ) -> list[Item]:
+    def _removed_post(self, post_id: int, since: datetime | None, handed_out: Marks) -> list[Item]:
         """A removed post and its comments not seen yet; nothing when it cannot be read
         (purged since, or in a community this account does not moderate) or was
         restored (then the walk through the posts read it)."""
@@ -1148,7 +1241,7 @@ class Source:
         return out
 
     def _walk_communities(
-        self, name: str, position: dict, handed_out: set[str]
+        self, name: str, position: dict, handed_out: Marks
     ) -> Generator[list[Item], None, list[int]]:
         """The icon and banner of every community the instance knows, not seen yet with
         this URL: a community nobody posted in is found only here. Every sweep reads
@@ -1249,7 +1342,7 @@ class Source:
         self.store.set_cursor(self._cursor("unlisted"), json.dumps(kept) if kept else None)
         return kept
 
-    def _new_communities(self, handed_out: set[str]) -> tuple[list[Item], list[int]]:
+    def _new_communities(self, handed_out: Marks) -> tuple[list[Item], list[int]]:
         """A deep poll's look at the newest communities (one page): a community made,
         or arrived by federation, since the last one, before anyone posts in it. With
         the unlisted communities known: the last sweep's, and the new ones here."""
@@ -1264,7 +1357,7 @@ class Source:
         return self._community_images(page.items, handed_out), known
 
     def _poll_unlisted(
-        self, known: list[int], stop_at: datetime, handed_out: set[str]
+        self, known: list[int], stop_at: datetime, handed_out: Marks
     ) -> Generator[list[Item], None, None]:
         """A deep poll's read of the unlisted communities (``post/list`` leaves their
         posts out): the newest posts of ``POLL_UNLISTED`` of them, in turn round the
@@ -1303,7 +1396,7 @@ class Source:
             if page.sent < PAGE or oldest is None or oldest < stop_at:
                 break
 
-    def _community_images(self, communities: list[Community], handed_out: set[str]) -> list[Item]:
+    def _community_images(self, communities: list[Community], handed_out: Marks) -> list[Item]:
         images = [image for c in communities for image in community_images(c)]
         fresh = self._not_seen(images, handed_out)
         for community in communities:
@@ -1311,7 +1404,7 @@ class Source:
         return fresh
 
     # ------------------------------------------------------------------ profile images
-    def _profiles(self, items: list[Item], handed_out: set[str]) -> list[Item]:
+    def _profiles(self, items: list[Item], handed_out: Marks) -> list[Item]:
         """The avatars, banners, bios' images and community images of ``items``' people
         and communities not seen yet with this URL (modbot.profiles), each once a walk."""
         fresh = self._not_seen(profile_items(items), handed_out)
@@ -1334,7 +1427,7 @@ class Source:
                 fresh += self._description_images(item.community, handed_out)
         return fresh
 
-    def _description_images(self, community: Community, handed_out: set[str]) -> list[Item]:
+    def _description_images(self, community: Community, handed_out: Marks) -> list[Item]:
         if not community.description:
             return []
         return self._text_images(
@@ -1352,7 +1445,7 @@ class Source:
         kind: ItemKind,
         owner: int | str,
         text: str,
-        handed_out: set[str],
+        handed_out: Marks,
         what: str,
         **fields: Any,
     ) -> list[Item]:
@@ -1389,7 +1482,7 @@ class Source:
         self.store.set_cursor(self._cursor(name), str(place[turn[-1].id] + 1))
         return turn
 
-    def _not_seen(self, images: list[Item], handed_out: set[str]) -> list[Item]:
+    def _not_seen(self, images: list[Item], handed_out: Marks) -> list[Item]:
         """The profile images not handed out in this walk yet, nor seen with this URL."""
         out = []
         for image in images:
