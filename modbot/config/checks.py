@@ -429,8 +429,8 @@ def validate(
         errors = exc.errors(include_url=False)
         for err in errors:
             loc = tuple(err["loc"])
-            line = lines.find(loc, key=err["type"] == "extra_forbidden")
-            problems.append(Problem(file, line, error_message(err, data)))
+            line, note = lines.place(loc, key=err["type"] == "extra_forbidden")
+            problems.append(Problem(file, line, error_message(err, data) + note))
         # Check the rest too, so one run of check-rules shows every problem: drop what
         # failed (the smallest part that holds the error) and validate again.
         model = None
@@ -551,7 +551,8 @@ class _Checker:
         self.scores = set(BUILTIN_SCORES) | concepts
 
     def add(self, loc: tuple, message: str, key: bool = False, warning: bool = False) -> None:
-        self.problems.append(Problem(self.file, self.lines.find(loc, key=key), message, warning))
+        line, note = self.lines.place(loc, key=key)
+        self.problems.append(Problem(self.file, line, message + note, warning))
 
     def run(self) -> dict[str, HashList]:
         self.check_concepts()

@@ -9,6 +9,7 @@ alias inside the value it names, nesting too deep. Syntax errors come back as
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,19 +24,35 @@ __all__ = ["MAX_DEPTH", "MAX_RULES_BYTES", "MAX_VALUES", "Lines", "read_yaml"]
 
 @dataclass
 class Lines:
-    """Path in the data (`("rules", 0, "then", "ban")`) -> line of its value and of its key."""
+    """Path in the data (`("rules", 0, "then", "ban")`) -> line of its value and of its key;
+    and each path whose value is a YAML alias (`ban: *ban`, or a key `<<: *defaults`
+    merged) -> the anchor's name, the line of the alias and that of the anchored value."""
 
     value: dict[tuple, int] = field(default_factory=dict)
     key: dict[tuple, int] = field(default_factory=dict)
+    alias: dict[tuple, tuple[str, int, int, bool]] = field(default_factory=dict)
 
     def find(self, loc: tuple, key: bool = False) -> int:
+        return self.place(loc, key)[0]
+
+    def place(self, loc: tuple, key: bool = False) -> tuple[int, str]:
+        """The line of the value at `loc` (of its key, with `key`), and a note naming the
+        anchor when the value is written there: within `ban: *ban` the line is the
+        alias's (the rule that uses it), and the note `(written at &ban, line 5)`."""
         path: tuple = ()
         for element in loc:
             if (*path, element) in self.value:
                 path = (*path, element)
-        if key and path in self.key:
-            return self.key[path]
-        return self.value.get(path, 1)
+        line = self.key[path] if key and path in self.key else self.value.get(path, 1)
+        for end in range(len(path) + 1):
+            if path[:end] not in self.alias:
+                continue
+            name, used, anchored, merged = self.alias[path[:end]]
+            if key and end == len(path) and not merged:
+                continue  # the key of `ban: *ban` is written in the rule
+            written = anchored if end == len(path) and not key else line
+            return used, f" (written at &{name}, line {written})"
+        return line, ""
 
 
 class _Constructor(yaml.constructor.SafeConstructor):
@@ -107,7 +124,13 @@ class _BoundedLoader(yaml.SafeLoader):
             if event.anchor in self._measure:
                 values, depth = self._measure[event.anchor]
                 self._count(values, self._depth + depth, event.start_mark)
-            return super().compose_node(parent, index)
+            anchored: Any = super().compose_node(parent, index)
+            # the anchored node at the alias's place, so a problem in it names the line
+            # of the rule using it (and the anchor's, Lines.place), not the anchor's alone
+            used: Any = copy.copy(anchored)
+            used.start_mark, used.end_mark = event.start_mark, event.end_mark
+            used.alias_of = (event.anchor, anchored.start_mark.line + 1)
+            return used
         anchor = event.anchor
         before, deepest, self._deepest = self._values, self._deepest, self._depth + 1
         if anchor is not None:
@@ -147,12 +170,22 @@ def _construct(node: yaml.Node, problems: list, file: str) -> Any:
 
 def _to_data(node: yaml.Node, path: tuple, lines: Lines, problems: list, file: str) -> Any:
     lines.value[path] = node.start_mark.line + 1
+    alias = getattr(node, "alias_of", None)
+    if alias is not None:
+        name, anchored = alias
+        lines.alias[path] = (name, node.start_mark.line + 1, anchored, False)
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         merged: list[dict] = []
+        merged_at: dict[str, tuple[str, int, int, bool]] = {}  # key -> alias merging it
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults`
+                outer = lines.alias.get(path)
                 value = _to_data(value_node, path, lines, problems, file)
+                lines.alias.pop(path, None)
+                if outer is not None:
+                    lines.alias[path] = outer
+                _merged_from(value_node, key_node.start_mark.line + 1, merged_at)
                 for part in value if isinstance(value, list) else [value]:
                     if isinstance(part, dict):
                         merged.append(part)
@@ -183,6 +216,9 @@ def _to_data(node: yaml.Node, path: tuple, lines: Lines, problems: list, file: s
                 continue
             lines.key[(*path, key)] = line
             out[key] = _to_data(value_node, (*path, key), lines, problems, file)
+        for key, at in merged_at.items():
+            if key not in out:
+                lines.alias[(*path, key)] = at
         for part in merged:  # explicit keys win over merged ones
             for key, value in part.items():
                 out.setdefault(key, value)
@@ -190,6 +226,21 @@ def _to_data(node: yaml.Node, path: tuple, lines: Lines, problems: list, file: s
     if isinstance(node, yaml.SequenceNode):
         return [_to_data(n, (*path, i), lines, problems, file) for i, n in enumerate(node.value)]
     return _construct(node, problems, file)
+
+
+def _merged_from(value_node: yaml.Node, line: int, merged_at: dict) -> None:
+    """For each key that `<<: *name` (or `<<: [*a, *b]`, the first one giving a key wins)
+    merges: the anchor's name, the line of the `<<`, and the line of the key's value."""
+    parts = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+    for part in parts:
+        alias = getattr(part, "alias_of", None)
+        if alias is None or not isinstance(part, yaml.MappingNode):
+            continue
+        for key_node, value in part.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                merged_at.setdefault(
+                    key_node.value, (alias[0], line, value.start_mark.line + 1, True)
+                )
 
 
 def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
