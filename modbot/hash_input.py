@@ -36,18 +36,31 @@ def open_image(data: bytes | bytearray | memoryview) -> Image.Image:
 
 
 def eight_bit(img: Image.Image) -> Image.Image:
-    """A 16-bit greyscale image (a 16-bit PNG or TIFF: Pillow's I;16 modes, or I) as
-    the 8-bit picture it shows, its top 8 bits; any other image as it is. Pillow's own
-    conversion to 8 bits clips every value over 255 to white: the picture is lost (a
-    PDQ of quality 0, a pHash of nothing), and a listed picture saved as a 16-bit PNG
-    would match no list. An 8-bit picture widened to 16 bits (x 257) comes back exact."""
-    if not (img.mode.startswith("I;16") or img.mode == "I"):
+    """A greyscale image of more than 8 bits as the 8-bit picture it shows; any other
+    image as it is. Pillow's own conversion to 8 bits clips every value over 255 to
+    white (and a float's under 1 to black): the picture is lost (a PDQ of quality 0, a
+    pHash of nothing), and a listed picture saved as a 16-bit PNG or a float TIFF would
+    match no list.
+
+    - 16 bits (Pillow's I;16 modes, or I with values up to 65535: a 16-bit PNG or TIFF):
+      the top 8 bits, so an 8-bit picture widened to 16 bits (x 257) comes back exact;
+    - wider integers (I over 65535: a 32-bit TIFF) and floats (F: 0 to 1, 0 to 255, or
+      any range): scaled so the largest value is 255, negative ones black, as the
+      classifier's decoder shows them (``classifier.preprocess._frame_rgb``), so the
+      hash is of the picture the classifier saw."""
+    if not (img.mode.startswith("I;16") or img.mode in ("I", "F")):
         return img
     values = np.asarray(img)
-    if img.mode == "I" and int(values.max(initial=0)) <= 255:
+    if img.mode == "F":
+        values = np.where(np.isfinite(values), values, 0)  # NaN, inf: no picture there
+    top = float(values.max(initial=0))
+    if img.mode == "I" and top <= 255:
         return img  # 8-bit values held wide: Pillow's conversion keeps them
-    top = np.clip(values >> 8, 0, 255).astype(np.uint8)
-    return Image.fromarray(top, "L")
+    if img.mode == "F" or top > 65535:
+        scaled = np.asarray(values, dtype=np.float64) * (255.0 / (top or 1.0))
+        return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), "L")
+    top8 = np.clip(values >> 8, 0, 255).astype(np.uint8)
+    return Image.fromarray(top8, "L")
 
 
 @contextmanager

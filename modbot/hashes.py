@@ -101,7 +101,8 @@ PHASH_BITS = 64
 # Raise it with a change here that could take a hash that was not taken before (a format
 # read, a cap raised, a decode fixed): files whose hash could not be taken are tried again.
 # tests/test_s27c_hashing_version_guard.py fails when the outputs on its fixed images move.
-HASHING = 2
+# 2: 16-bit grey by its top 8 bits. 3: float and 32-bit grey scaled to their largest value.
+HASHING = 3
 MAX_PROBLEMS = 20  # per list file
 # About 1.4 million SHA-256 lines with short notes, or 5 million perceptual hashes.
 MAX_LIST_BYTES = 100_000_000
@@ -159,7 +160,7 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
         img = image
     else:
         raise TypeError(f"perceptual_hash wants bytes or a PIL image, not {type(image).__name__}")
-    grey = eight_bit(img).convert("L")  # a 16-bit image by its picture, not clipped
+    grey = eight_bit(img).convert("L")  # a 16-bit or float image by its picture, not clipped
     # Pillow's Lanczos filter table for a resize to 32 px takes ~48 bytes per pixel of
     # a side (a 10-million-pixel side: 480 MB), and past ~45 million it is refused with
     # a MemoryError: a long thin image of a few kB would never get a hash, and be tried

@@ -98,8 +98,8 @@ def _open(image: bytes | bytearray | memoryview | Image.Image) -> Image.Image:
             img.thumbnail((DOWNSCALE, DOWNSCALE))
             return img.convert("RGB")
         # Palette, alpha and 16-bit images become RGB first: resizing a palette image
-        # would resize its indices, and PDQ reads channels 0-2 as R, G, B. A 16-bit
-        # grey one by its top 8 bits (`eight_bit`), not clipped to white.
+        # would resize its indices, and PDQ reads channels 0-2 as R, G, B. A 16-bit,
+        # 32-bit or float grey one by its picture (`eight_bit`), not clipped to white.
         img = eight_bit(img).convert("RGB")
         img.thumbnail((DOWNSCALE, DOWNSCALE))
         return img

@@ -77,6 +77,34 @@ RECORDED: dict[int, dict[str, str]] = {
         "no-pixels": "68a654caf3c4ab82",
         "empty": "01510e818bf3c53e",
     },
+    # 3: float and 32-bit grey scaled to their largest value, no longer clipped
+    3: {
+        "astronaut": "4ef5b60c9ea2a2e7",
+        "chelsea": "428e88c9b6c40664",
+        "china": "b7b97e18e6620a77",
+        "coffee": "f86f22f7be27f127",
+        "grace_hopper": "269d5db00e1b2561",
+        "gradient.png": "e25c793c7a1fa213",
+        "noise.png": "18f78c45b70e3841",
+        "flat.png": "4503c52e9874cc81",
+        "rgba.png": "04d4d980a3aaad75",
+        "deep.png": "7d83298d8e28c03c",
+        "one-pixel.png": "2821f3a142c5dac6",
+        "tall.png": "1f4861c190c194fc",
+        "gradient.gif": "72d602e7dfd51b37",
+        "gradient.bmp": "e25c793c7a1fa213",
+        "gradient.tiff": "e25c793c7a1fa213",
+        "gradient.webp": "e25c793c7a1fa213",
+        "float.tiff": "ec6368d1545df164",
+        "wide.tiff": "ec6368d1545df164",
+        "photo-as-png": "a32b344b2ff2669e",
+        "noise.jpg": "0257eaf00941b9cc",
+        "over-the-cap.png": "112f0ebe09365c62",
+        "truncated-jpeg": "cb6869405477db6a",
+        "not-an-image": "b1ebc60d81399fa0",
+        "no-pixels": "68a654caf3c4ab82",
+        "empty": "01510e818bf3c53e",
+    },
 }
 
 
@@ -130,6 +158,11 @@ def images() -> dict[str, tuple[bytes, tuple[str, ...]]]:
     out["gradient.bmp"] = (_saved(drawn["gradient"], "BMP"), decoded)
     out["gradient.tiff"] = (_saved(drawn["gradient"], "TIFF"), decoded)
     out["gradient.webp"] = (_saved(drawn["gradient"], "WEBP", lossless=True), decoded)
+    # float and 32-bit grey: TIFF holds them, PNG does not
+    levels = np.asarray(drawn["gradient"].convert("L"))
+    out["float.tiff"] = (_saved(Image.fromarray(levels / np.float32(255), "F"), "TIFF"), decoded)
+    wide = Image.fromarray(levels.astype(np.int32) * 8_000_000, "I")
+    out["wide.tiff"] = (_saved(wide, "TIFF"), decoded)
     out["photo-as-png"] = (_saved(Image.open(DATA / "chelsea.jpg"), "PNG"), decoded)
     # fine detail: JPEG's reduced-scale decode (draft) shows in its hashes
     noise = np.random.RandomState(1).randint(0, 256, (1024, 1024), dtype=np.uint8)
