@@ -86,6 +86,9 @@ REFUSED_BACKOFF = 300.0  # a worker that refuses the token: a configuration erro
 # named) is asked after the other workers for this long, not first for every image (a
 # round trip each); then first again, to see whether it was fixed.
 UNACCEPTED_RETRY = 60.0
+# /v1/info is answered without the model: a worker that takes longer is hung, and would
+# hold the start of the bot, the gate or `modbot doctor` (check()) for the whole timeout
+INFO_TIMEOUT = 10.0
 RETRY_WAIT = 2.0  # how long one image waits for a worker's backoff or probe to end
 SEEN_VERSIONS = 8  # concept versions remembered of each worker
 # Bytes of one answer. A verdict is 8 KB (the built-in concepts' 233 prompts scored), 14
@@ -534,7 +537,9 @@ class RemoteEngine:
         if self.concept_version is None:
             # a 200 that is not a worker's info (a catch-all page) is a broken worker's,
             # as a page for a verdict is: its backoff grows, the next worker is asked
-            worker, info = await self._first("GET", "/v1/info", None, {}, None, _info_fields)
+            worker, info = await self._first(
+                "GET", "/v1/info", None, {}, min(self.timeout, INFO_TIMEOUT), _info_fields
+            )
             self._note_version(worker, *info)
         return self.concept_version
 
@@ -625,17 +630,23 @@ class RemoteEngine:
         import httpx
 
         taken = 0
+        timeout = min(self.timeout, INFO_TIMEOUT)
         try:
             # the whole answer within the timeout, not each read (as in _send)
             async with (
-                asyncio.timeout(self.timeout),
+                asyncio.timeout(timeout),
                 self._client.stream(
-                    "GET", f"{worker.url}/v1/info", headers=self._headers
+                    "GET",
+                    f"{worker.url}/v1/info",
+                    headers=self._headers,
+                    timeout=httpx.Timeout(
+                        timeout, connect=min(timeout, self._client.timeout.connect or timeout)
+                    ),
                 ) as streamed,
             ):
                 answer, taken = await _read(streamed, worker.room)
         except (httpx.TimeoutException, TimeoutError):
-            raise _Answer(f"timed out after {_seconds(self.timeout)}") from None
+            raise _Answer(f"timed out after {_seconds(timeout)}") from None
         except httpx.HTTPError as exc:
             # a setting to change, not a wait: said as that at start
             wrong = _untrusted(exc) is not None or _plain_http(exc)
