@@ -66,6 +66,7 @@ from datetime import datetime, timedelta
 from modbot.errors import LemmyError
 from modbot.images import image_refs
 from modbot.lemmy.api import PAGE, LemmyApi
+from modbot.lemmy.transport import STOPPING
 from modbot.model import ImageRef, Item, Person, StoredFile, StorePage, Upload, parse_time
 from modbot.source import (
     MAX_TEXT_READ,
@@ -455,6 +456,8 @@ class StoreSource:
             try:
                 log.info("alias -> uploader: %d uploads read", self.refresh_uploaders())
             except LemmyError as exc:
+                if exc.error == STOPPING:  # a stop given a retried page up: read next walk
+                    return
                 self._warn(
                     f"store sweep: Lemmy's media list could not be read ({exc}); a ban "
                     "falls back to who posted the file"
