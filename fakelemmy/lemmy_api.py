@@ -919,7 +919,7 @@ class LemmyApi:
             self.fake.purge_alias(alias)
 
     def _remove_user_data(self, person: Person) -> None:
-        """`remove_user_data` (api_common/src/utils.rs). 0.19.5-0.19.10 purge from pict-rs
+        """`remove_user_data` (api_common/src/utils.rs). 0.19.0-0.19.10 purge from pict-rs
         (the whole file, whoever else shows it) the avatar, the banner and the url and
         thumbnail of each post whose url holds "pictrs/image" (any instance's), and unset
         those posts' url and thumbnail; other uploads stay. 0.19.11+ purge nothing: they
@@ -954,11 +954,14 @@ class LemmyApi:
 
     def _remove_led_communities(self, person: Person, *, purge: bool) -> None:
         """`remove_user_data`: every community whose first moderator
-        (`get_community_first_mods`: the earliest made one) is the banned person is
-        removed, with no modlog row, its icon and banner unset; 0.19.6-0.19.10 purge them
-        from pict-rs first (the whole file, whoever uploaded it), 0.19.11+ do not."""
+        (`get_community_first_mods`: 0.19.6+ the earliest made one; up to 0.19.5 the one
+        of the lowest person id, its query ordered by `person_id`) is the banned person is
+        removed, with no modlog row, its icon and banner unset; up to 0.19.10 they are
+        purged from pict-rs first (the whole file, whoever uploaded it), 0.19.11+ not."""
         for community in self.state.communities.values():
-            if community.moderators[:1] == [person.id] and not community.purged:
+            mods = community.moderators
+            first = (min(mods) if self._patch() <= 5 else mods[0]) if mods else None
+            if first == person.id and not community.purged:
                 community.removed = True
                 if purge:
                     self._purge_url(community.icon)

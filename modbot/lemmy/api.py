@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from modbot.errors import LemmyError
 from modbot.model import Community, Item, Message, Page, Person, SiteInfo, StorePage
@@ -73,11 +73,16 @@ def communities_led(
     moderates: object,
     moderators_of: Callable[[int], object],
     record: Callable[[dict], Community],
+    *,
+    first: Literal["earliest", "lowest id", "either"] = "earliest",
 ) -> LedCommunities:
     """``LemmyApi.communities_led`` for either API version: ``moderates``, the person's
     ``CommunityModeratorView`` list (in no order); ``moderators_of(id)``, a community's
     moderators as ``GET /community`` lists them, the earliest made first; ``record``
-    makes a view's community a ``Community``. A malformed entry is left out."""
+    makes a view's community a ``Community``. A malformed entry is left out.
+    ``first``: which moderator Lemmy's ban takes as the community's first: the earliest
+    made (0.19.6+, 1.0), the one of the lowest person id (0.19.0 to 0.19.5), or, the
+    release not known, either (the communities it may remove: none left unsaid)."""
     ids = []
     for view in moderates if isinstance(moderates, list) else []:
         own = view.get("community") if isinstance(view, dict) else None
@@ -91,13 +96,23 @@ def communities_led(
     led = []
     for community_id in ids[:MAX_MODERATED]:
         moderators = moderators_of(community_id)
-        view = moderators[0] if isinstance(moderators, list) and moderators else None
-        top = view.get("moderator") if isinstance(view, dict) else None
+        views = moderators if isinstance(moderators, list) else []
+        mod_ids = [_moderator_id(v) if isinstance(v, dict) else None for v in views]
+        view = views[0] if views else None
         own = view.get("community") if isinstance(view, dict) else None
-        ours = isinstance(top, dict) and top.get("id") == person_id
+        known = [i for i in mod_ids if i is not None]
+        ours = (first != "lowest id" and bool(mod_ids) and mod_ids[0] == person_id) or (
+            first != "earliest" and bool(known) and min(known) == person_id
+        )
         if ours and isinstance(own, dict) and isinstance(own.get("id"), int):
             led.append(record(own))
     return LedCommunities(tuple(led), max(0, len(ids) - MAX_MODERATED))
+
+
+def _moderator_id(view: dict) -> int | None:
+    top = view.get("moderator")
+    person = top.get("id") if isinstance(top, dict) else None
+    return person if isinstance(person, int) else None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError, LemmyUnavailable
@@ -181,6 +181,7 @@ class LemmyClient(PictrsStore, Transport):
         # follows it, with no query parameter to override it (0.19.20 read_person.rs)
         self._show_nsfw: bool | None = None
         self._last_page: int | None = None  # ``last_page``, once read
+        self._release: tuple[int, ...] | None = None  # () when it cannot be told
         self._last_page_unread_until = 0.0  # nodeinfo unavailable: not asked again before
 
     # ================================================================== LemmyApi
@@ -213,8 +214,19 @@ class LemmyClient(PictrsStore, Transport):
         #6252), 0.19.15+ past 100 (``MAX_PAGE``, modbot's own bound on every 0.19). By
         the nodeinfo's version, read once; ``MAX_PAGE`` when it cannot be read."""
         if self._last_page is None:
+            release = self.release()
+            if release is None and time.monotonic() < self._last_page_unread_until:
+                return MAX_PAGE  # nodeinfo unavailable: asked again in a while
+            self._last_page = 10 if release == (0, 19, 14) else MAX_PAGE
+        return self._last_page
+
+    def release(self) -> tuple[int, ...] | None:
+        """The Lemmy release by its nodeinfo (``(0, 19, 9)``), read once; None when it
+        cannot be read or is not a release number. What some actions take changed within
+        0.19: the callers say both when it is None."""
+        if self._release is None:
             if time.monotonic() < self._last_page_unread_until:
-                return MAX_PAGE
+                return None
             try:
                 software = self.nodeinfo().get("software")
                 version = software.get("version") if isinstance(software, dict) else None
@@ -222,12 +234,13 @@ class LemmyClient(PictrsStore, Transport):
                 # asked again in a while, not at each page: every request's retries
                 # would otherwise wait on a nodeinfo a proxy keeps failing
                 self._last_page_unread_until = time.monotonic() + NODEINFO_AGAIN_S
-                return MAX_PAGE
+                return None
             except LemmyError:
                 version = None
-            release = str(version or "").split("-", 1)[0].split("+", 1)[0]
-            self._last_page = 10 if release == "0.19.14" else MAX_PAGE
-        return self._last_page
+            number = str(version or "").split("-", 1)[0].split("+", 1)[0]
+            parts = number.split(".")
+            self._release = tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else ()
+        return self._release or None
 
     def posts(
         self,
@@ -440,7 +453,15 @@ class LemmyClient(PictrsStore, Transport):
             with malformed_answer("community"):
                 return answer["moderators"]
 
-        return communities_led(person_id, moderates, moderators_of, views_v3.community_of)
+        release = self.release()
+        # who is "first": 0.19.6+ the earliest made moderator, up to 0.19.5 the lowest
+        # person id (get_community_first_mods ordered by person_id); not known: either
+        first: Literal["earliest", "lowest id", "either"] = "either"
+        if release is not None:
+            first = "earliest" if release >= (0, 19, 6) else "lowest id"
+        return communities_led(
+            person_id, moderates, moderators_of, views_v3.community_of, first=first
+        )
 
     def own_person_id(self) -> int:
         account = self.check_session().account
