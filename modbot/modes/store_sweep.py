@@ -100,14 +100,30 @@ def store_sweep(
         StopOnSignal("sweep") as stop,
     ):
         stop_retries(pipeline.client, stop)
-        source = store_source(
-            pipeline,
-            files_per_second=files_per_second,
-            page_size=page_size,
-            origin=origin,
-            warn=pipeline.warnings.append,
-            stop=stop,
-        )
+        try:
+            source = store_source(
+                pipeline,
+                files_per_second=files_per_second,
+                page_size=page_size,
+                origin=origin,
+                warn=pipeline.warnings.append,
+                stop=stop,
+            )
+        except LemmyUnavailable as exc:
+            # a stop gave up a request of the start (the admins' images, Lemmy down):
+            # interrupted, as a stop anywhere else, not a failure (raised again if not)
+            pipeline.stopped(exc, stop)
+            kept = StoreSource(
+                pipeline.client, pipeline.store, scope=pipeline.source.scope, origin=origin
+            )
+            files = kept.walked()  # the position it resumes, as it stands
+            print(
+                f"store sweep {pipeline.run_id} ({mode}) interrupted (run it again to resume): {files}"
+            )
+            if report:
+                extra = {"complete": False, "warnings": once_each(pipeline.warnings)}
+                print(f"report: {write_run_report(pipeline, report, extra=extra)}")
+            return False
         resuming = source.in_progress()
         # what the walk's earlier parts warned of (a run stopped, failed or killed, the
         # daemon's slices): the files walked then were decided so, and the end says it
