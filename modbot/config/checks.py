@@ -190,6 +190,15 @@ def error_message(err: Mapping[str, Any], data: Any) -> str:
         # `name: 2026-01-05`, `name: yes`, `report: 404`: YAML read a date, a truth or a
         # number where text was meant
         return f"{prefix}expected text, got {describe(given)}: put it in quotes"
+    if loc == ("rules",) and kind == "list_type" and isinstance(given, dict):
+        # one rule without its dash, or rules keyed by their names
+        keys = {info.alias or name for name, info in Rule.model_fields.items()}
+        named = [k for k in given if isinstance(k, str) and k not in keys]
+        example = f"; for `{named[0]}:` write `- name: {named[0]}`" if named else ""
+        return (
+            "rules: expected a list of rules, got a mapping: each rule starts with "
+            f"`- name:`, a dash then its name{example}"
+        )
     if kind in _EXPECTED and isinstance(given, str):
         written = _unquoted(kind, given)
         if written is not None:

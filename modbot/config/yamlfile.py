@@ -283,13 +283,20 @@ def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
         problems.append(Problem(file, mark.line + 1 if mark else 1, f"YAML error: {exc.problem}"))
         return None, lines, problems
     if not isinstance(data, dict):
+        # a list at the top is most likely rules written without `rules:` above them
+        hint = (
+            ": write `rules:` on the first line, then the rules under it, each starting "
+            "with `- name:`"
+            if isinstance(data, list)
+            else ""
+        )
         problems.append(
             Problem(
                 file,
                 lines.find(()),
                 "the top level must be a mapping "
                 "(classifier:, hash_lists:, rules:, ...), not a "
-                f"{type(data).__name__}",
+                f"{type(data).__name__}{hint}",
             )
         )
         return None, lines, problems
