@@ -37,6 +37,10 @@ _UNITS = {
     "week": 604800,
     "weeks": 604800,
 }
+_CALENDAR = {
+    **dict.fromkeys(("y", "yr", "yrs", "year", "years"), ("year", 365)),
+    **dict.fromkeys(("mo", "mon", "month", "months"), ("month", 30)),
+}
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)", re.I)
 
 DURATION_HELP = "a duration like 30s, 5m, 6h, 3d, 2w or 1h30m"
@@ -59,6 +63,14 @@ def parse_duration(text: Any, *, allow_zero: bool = False) -> timedelta:
             raise ValueError(
                 f"{text!r}: M is not a unit here (a month? a minute?): write m for minutes, "
                 "or days for a month (30d)"
+            )
+        if unit in _CALENDAR:
+            # a year or a month is days of a length the admin picks: say how many
+            name, days = _CALENDAR[unit]
+            raise ValueError(
+                f"unknown time unit {m.group(2)!r} in {text!r}: a {name} is written "
+                f"{days}d, so {m.group(0).strip()} is {float(m.group(1)) * days:g}d; use s, m, "
+                "h, d or w"
             )
         if unit not in _UNITS:
             raise ValueError(f"unknown time unit {m.group(2)!r} in {text!r}: use s, m, h, d or w")
