@@ -654,7 +654,7 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         first = not sent or sent["status"] not in DONE or again
         others = _other_uploads_lost(ex, person, t.image_alias if spared else None) if first else ""
         # what 0.19 takes changed by release (1.0 deletes every upload): said once
-        lost = spared + others + (_WHICH_LEMMY if ex.client.api_version == "v3" else "")
+        lost = spared + others + _which_lemmy(ex)
         if spared or others:
             data += lost
         if first:
@@ -788,17 +788,30 @@ def _longer_ban_there(
     return None
 
 
-# What a site ban's remove_data takes of the person's uploads changed within 0.19 (Lemmy's
-# remove_user_data): modbot does not read the minor version, so its words say both.
-_WHICH_LEMMY = (
-    " (Lemmy 0.19.11+ and 1.0; 0.19.5 to 0.19.10 purge instead the files of their avatar, "
-    "banner and image posts, whoever else shows them)"
-)
+def _which_lemmy(ex: Executor) -> str:
+    """What a site ban's remove_data takes of the person's uploads changed within 0.19
+    (Lemmy's remove_user_data, read in its tags): 0.19.11+ (and 1.0) delete every upload,
+    0.19.0 to 0.19.10 purge instead the files of their avatar, banner and image posts.
+    Said of this Lemmy's release (nodeinfo), or of both when it cannot be read."""
+    if ex.client.api_version != "v3":
+        return ""
+    release = getattr(ex.client, "release", None)
+    known = release() if callable(release) else None
+    if known is not None and known >= (0, 19, 11):
+        return ""
+    purge = "the files of their avatar, banner and image posts, whoever else shows them"
+    if known is not None:
+        version = ".".join(str(n) for n in known)
+        return (
+            f" (so do Lemmy 0.19.11+ and 1.0; this Lemmy, {version}, purges instead {purge},"
+            " and keeps their other uploads)"
+        )
+    return f" (Lemmy 0.19.11+ and 1.0; 0.19.10 and earlier purge instead {purge})"
 
 
 def _spared_upload_lost(ex: Executor, t: Target, person: int) -> str:
     """What a site ban's `remove_data` takes that modbot spares: Lemmy deletes every
-    upload of the banned person (0.19.11+ and 1.0 delete each alias; 0.19.5 to 0.19.10
+    upload of the banned person (0.19.11+ and 1.0 delete each alias; 0.19.0 to 0.19.10
     purge the files of their avatar, banner and image posts instead), so also this
     item's image when they uploaded it and an admin's or an exempt item shows it. modbot
     sends the ban as the rule says, and its record says so (never silently)."""
