@@ -40,7 +40,8 @@ perceptual kind (PDQ) is what carries across re-encoding.
 
 List files (``HashList.load``), one hash a line; ``#`` starts a comment; blank lines are
 ignored; text after the hash is a note, so the output of ``sha256sum *.jpg`` or ``md5sum
-*.jpg`` is a list as it is; hex digits in either case. A PDQ list may also be what
+*.jpg`` is a list as it is (their ``--tag`` lines, ``SHA256 (FILE) = HASH``, and lines
+they escaped, ``\\HASH  FILE``, too); hex digits in either case. A PDQ list may also be what
 Meta's pdq-photo-hasher prints, ``HASH,QUALITY,FILE``: an entry of quality below 50 is
 left out, and said, as the reference discards it::
 
@@ -121,6 +122,11 @@ _LOOKS_LIKE = {
 }
 _ANY_HEX = re.compile(r"[0-9a-f]+")
 _WORD = re.compile(r"\S+")  # as str.split() splits
+# A checksum tool's tagged line, `sha256sum --tag`'s (macOS's `md5`, `shasum --tag`):
+# "SHA256 (FILE) = HASH", or openssl dgst's "SHA2-256(FILE)= HASH"; GNU's tools put a
+# backslash first when they escaped the name (a backslash or a line break in it). The
+# name may hold "#" or spaces: the hash is what comes last.
+_TAGGED = re.compile(r"\s*\\?(?:MD5|SHA-?1|SHA-?256|SHA2-256) ?\(.*\) ?= ?(\S+)\s*")
 _TE_SIGNAL_TYPES = ("pdq", "video_md5", "video_sha256", "url_md5", "url", "raw_text")
 
 log = logging.getLogger(__name__)
@@ -279,7 +285,11 @@ class HashKind(ABC):
 
         What follows the hash is a note, unless it holds another hash: one hash a line.
         After md5sum's separator (`HASH  FILE`, `HASH *FILE`) it is a file name, whatever
-        it looks like: files are often named by their hash."""
+        it looks like: files are often named by their hash. A checksum tool's tagged
+        line (`SHA256 (FILE) = HASH`) holds its hash last."""
+        tagged = _TAGGED.fullmatch(line)  # (not a stripped copy of every line)
+        if tagged:
+            return self.parse(tagged.group(1))
         content = line.split("#", 1)[0].strip()
         if not content:
             return None
@@ -287,9 +297,10 @@ class HashKind(ABC):
         # would be a list of 30 million strings (gigabytes)
         words = _WORD.finditer(content)
         token = next(words).group()
-        value = self.parse(token)
         if content[len(token) : len(token) + 2] in ("  ", " *"):
-            return value
+            # md5sum's "\HASH  FILE": the backslash says it escaped the file's name
+            return self.parse(token.removeprefix("\\"))
+        value = self.parse(token)
         for word in words:
             t = word.group()
             if len(t) in _LOOKS_LIKE and _ANY_HEX.fullmatch(t.lower()):
