@@ -685,7 +685,8 @@ def _parse_lines(
     skipped: CappedLines[tuple[int, str, str]] = CappedLines()
     for number, raw in enumerate(text_lines(text), start=1):
         try:
-            entry = kind.parse_entry(raw)
+            # a byte order mark inside: files joined (cat), one saved by a Windows editor
+            entry = kind.parse_entry(raw.removeprefix("\ufeff"))
         except HashFormatError as exc:
             problems.add((shown, number, str(exc)))
             continue
