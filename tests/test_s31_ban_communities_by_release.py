@@ -20,6 +20,22 @@ BAN = """
 """
 
 
+@pytest.fixture
+def fake_lemmy(request):
+    """A started fake Lemmy 0.19 of the release the test names ("unread": 0.19.9 whose
+    nodeinfo cannot be read), with the standard cast."""
+    from fakelemmy import FakeLemmy
+    from fakelemmy.scenarios import standard_cast
+
+    version = getattr(request, "param", "0.19.9")
+    with FakeLemmy(version="0.19.9" if version == "unread" else version) as lemmy:
+        lemmy.cast = standard_cast(lemmy)
+        if version == "unread":
+            for path in ("/nodeinfo/2.0.json", "/nodeinfo/2.1.json"):
+                lemmy.fail_next(path, times=100, status=404, error="not_found")
+        yield lemmy
+
+
 def ban_detail(pipeline, post) -> str:
     (record,) = [
         r
@@ -57,12 +73,11 @@ def test_the_ban_names_the_communities_this_release_removes(
     assert f"/c/{gone.name}`" in detail and f"/c/{kept.name}`" not in detail, detail
 
 
+@pytest.mark.parametrize("fake_lemmy", ["unread"], indirect=True)
 def test_a_release_not_told_names_the_communities_either_rule_takes(
     fake_lemmy, photos, tiny, pipeline_for
 ):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
-    lemmy.fail_next("/nodeinfo/2.1.json", times=100, status=404, error="not_found")
-    lemmy.fail_next("/nodeinfo/2.0.json", times=100, status=404, error="not_found")
     earliest = lemmy.add_community("earliest", moderators=[cast.alice.id, cast.mod.id])
     by_id = lemmy.add_community("byid", moderators=[cast.bob.id, cast.alice.id])
     neither = lemmy.add_community("neither", moderators=[cast.mod.id, cast.alice.id])
@@ -73,3 +88,30 @@ def test_a_release_not_told_names_the_communities_either_rule_takes(
     detail = ban_detail(pipeline, post)
     assert f"/c/{earliest.name}`" in detail and f"/c/{by_id.name}`" in detail, detail
     assert f"/c/{neither.name}`" not in detail
+
+
+@pytest.mark.parametrize(
+    ("fake_lemmy", "said"),
+    [
+        ("0.19.3", "this Lemmy, 0.19.3, purges instead the files of their avatar"),
+        ("0.19.11", None),
+        ("unread", "0.19.10 and earlier purge instead the files of their avatar"),
+    ],
+    indirect=["fake_lemmy"],
+)
+def test_what_the_ban_takes_of_the_uploads_is_said_of_this_release(
+    fake_lemmy, said, photos, tiny, pipeline_for
+):
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    sidebar = lemmy.add_upload(cast.alice, photos["astronaut"])  # hers, in the sidebar
+    lemmy.site.sidebar = f"Welcome ![rules]({sidebar.url})"
+    bad = lemmy.add_upload(cast.alice, photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.alice, url=bad.url)
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=BAN)
+    pipeline.poll_once(deep=True)
+    detail = ban_detail(pipeline, post)
+    assert sidebar.alias in detail  # named as an upload the site shows
+    if said is None:
+        assert "purge" not in detail, detail
+    else:
+        assert detail.count(said) == 1, detail
