@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime
+import email.utils
 import hashlib
 import logging
 import ssl
@@ -975,7 +977,7 @@ class RemoteEngine:
                 log.error("%s", message)
             raise _Answer(message)
         if status == 429:
-            retry = _retry_after(answer, self.max_backoff)
+            retry = _retry_after(answer, self.max_backoff) or FIRST_BACKOFF
             worker.down_until = time.monotonic() + retry
             raise _Answer(f"over this client's quota (429); retry after {_seconds(retry)}")
         if status in (400, 413):
@@ -1003,6 +1005,9 @@ class RemoteEngine:
                 )
             raise _Refused(f"classifier worker {worker.url} refused the request ({status}): {said}")
         worker.failed(self.max_backoff)
+        said_retry = _retry_after(answer, self.max_backoff) if status == 503 else None
+        if said_retry is not None:  # a maintenance page, a worker shutting down: as it says
+            worker.down_until = max(worker.down_until, time.monotonic() + said_retry)
         moved = _redirect(answer, path)
         if moved is not None:
             raise _Misconfigured(moved)
@@ -1301,9 +1306,20 @@ def _reason(exc: BaseException) -> str:
     return text[:200]
 
 
-def _retry_after(answer: httpx.Response, cap: float) -> float:
-    value = answer.headers.get("retry-after", "")
+def _retry_after(answer: httpx.Response, cap: float) -> float | None:
+    """The seconds ``Retry-After`` says (a number, or an HTTP date), within 1 s ..
+    ``cap``; None without one that reads."""
+    value = answer.headers.get("retry-after", "").strip()
     try:
-        return max(1.0, min(cap, float(value)))
+        seconds = float(value)
     except ValueError:
-        return FIRST_BACKOFF
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # (RFC 9110: always GMT)
+            when = when.replace(tzinfo=datetime.UTC)
+        seconds = (when - datetime.datetime.now(datetime.UTC)).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return max(1.0, min(cap, seconds))
