@@ -17,7 +17,8 @@ gate takes a secret in the URL's path:
     GET  /healthz                  counters, the classifier, the budget (no secret);
                                    503 and ``problem`` when not ok: the classifier gave
                                    no verdict on the last ``NO_VERDICT_UNHEALTHY`` files
-                                   (down), or none within gate.budget (too slow)
+                                   (down), or none within gate.budget (too slow);
+                                   /healthz/ the same
 
 No secret: 401; a wrong one: 403; a peer that keeps failing is answered 429 for a minute
 without a look at what it sent. Nobody outside can use the gate as a free classifier or
@@ -685,7 +686,9 @@ class Gate:
             for base in ("/validate/{secret}", "/validate", "/api/v1/scan/{secret}")
             for path in (base, base + "/")
         ]
-        return Starlette(routes=[*validation, Route("/healthz", self.healthz, methods=["GET"])])
+        # /healthz/ too: a healthcheck does not follow the 307, so it called the gate down
+        health = [Route(path, self.healthz, methods=["GET"]) for path in ("/healthz", "/healthz/")]
+        return Starlette(routes=[*validation, *health])
 
     async def healthz(self, request: Request) -> Response:
         from starlette.responses import JSONResponse
