@@ -153,7 +153,9 @@ def read_local_file(text: str, *, signal_type: str | None = None, shown: str = "
     # rest: memory goes with the hashes read, not with the lines (a dataset of a million
     # video_md5 lines).
     for number, raw in enumerate(text_lines(text), start=1):
-        line = raw.strip()  # as python-threatexchange does
+        # as python-threatexchange does; a byte order mark starting a line (files joined
+        # with `cat`, one saved by a Windows editor) as the file's first one: nothing
+        line = raw.lstrip("\ufeff").strip()
         if signal_type is None:
             stype, _, signal = line.partition(" ")
         else:
