@@ -345,8 +345,11 @@ async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -
 
     def detail(said: str, exc: Exception) -> str:
         # a remote classifier's error names every worker asked, each one's reason
-        # bounded: kept whole, the last worker's too; another error's first 300 characters
-        return said[: MAX_SAID_CHARS if isinstance(exc, RemoteError) else 300]
+        # bounded: kept whole, the last worker's too; another error's first 300
+        # characters. A cut ends with "…", as a worker's reason does, so a reader
+        # knows the message goes on
+        bound = MAX_SAID_CHARS if isinstance(exc, RemoteError) else 300
+        return said if len(said) <= bound else said[: bound - 1] + "…"
 
     try:
         # a remote classifier learns its concept version from the first worker that
