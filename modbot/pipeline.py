@@ -385,6 +385,9 @@ class Pipeline:
                 retry = self.source.posts_to_retry() + self.source.profiles_to_retry()
                 if retry:
                     self._land(self._launch(retry, stats, retried=True), stats)
+                # Decided just now: one whose action failed again is not marked seen, and
+                # the listings would hand it out again, its failing action sent twice.
+                retried = {item.key for item in retry}
                 while stop is None or not stop.is_set():
                     # The next page is read and its images fetched and classified while
                     # the batch before it is decided, so the classifier never waits for a
@@ -399,7 +402,8 @@ class Pipeline:
                             batch, failed = None, exc
                     launched = None
                     if batch:
-                        launched = self._launch(_not_in(batch, ahead), stats)
+                        fresh = [i for i in _not_in(batch, ahead) if i.key not in retried]
+                        launched = self._launch(fresh, stats)
                     landing, ahead = ahead, launched
                     if landing is not None:
                         self._land(landing, stats)
