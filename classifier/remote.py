@@ -47,7 +47,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from classifier.concepts import BUILTIN_SCORES, CustomConcept
 from classifier.engine import EngineClosed
@@ -181,27 +181,40 @@ def _seconds(seconds: float) -> str:
 
 
 def check_worker_url(url: str) -> str:
-    """``url`` without a trailing slash, or ValueError saying what is wrong with it."""
+    """``url`` without a trailing slash, or ValueError saying what is wrong with it. The
+    error names the URL without its user info, query and fragment: a password or a
+    token written there must not reach the log (``_shown``)."""
     if not isinstance(url, str) or not url.strip():
         raise ValueError("a worker URL is empty")
     url = url.strip()
     parts = urlsplit(url)
+    shown = _shown(parts)
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"worker URL {url!r}: must start with http:// or https://")
+        raise ValueError(f"worker URL {shown!r}: must start with http:// or https://")
     if not parts.hostname:
-        raise ValueError(f"worker URL {url!r}: no host")
+        raise ValueError(f"worker URL {shown!r}: no host")
     if parts.username is not None or parts.password is not None:
         raise ValueError(
-            f"worker URL {url!r}: no user or password in the URL; the token comes "
+            f"worker URL {shown!r}: no user or password in the URL; the token comes "
             f"from the environment ({TOKEN_ENV})"
         )
     if parts.query or parts.fragment:
-        raise ValueError(f"worker URL {url!r}: no query or fragment; give the worker's base URL")
+        raise ValueError(
+            f"worker URL {shown!r}: no query or fragment (left out here); give the "
+            "worker's base URL"
+        )
     try:
         _ = parts.port  # raises ValueError on a bad port
     except ValueError:
-        raise ValueError(f"worker URL {url!r}: bad port") from None
+        raise ValueError(f"worker URL {shown!r}: bad port") from None
     return url.rstrip("/")
+
+
+def _shown(parts: SplitResult) -> str:
+    """A worker URL as an error may name it: scheme, host and path, nothing after an
+    "@" of its authority, no query, no fragment."""
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))[:300]
 
 
 class _Room:
