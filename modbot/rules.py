@@ -503,8 +503,8 @@ def _banned(types: set[str] | None) -> str:
 _REMOVED_DATA = {
     "site": (
         ", and Lemmy removes their posts and comments, every community they are the first "
-        "moderator of (with everyone's posts in it) and their uploads (Lemmy 0.19.5 to "
-        "0.19.10: purges the files of their avatar, banner and image posts instead, even "
+        "moderator of (with everyone's posts in it) and their uploads (Lemmy 0.19.10 and "
+        "earlier: purges the files of their avatar, banner and image posts instead, even "
         "where others show them)"
     ),
     "community": ", and Lemmy removes their posts and comments in that community",

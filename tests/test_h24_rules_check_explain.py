@@ -44,7 +44,7 @@ def test_each_rule_in_the_order_tried(tmp_path: Path, capsys, monkeypatch):
         "{{rule}}'), ban whoever posted or uploaded it (or whose profile shows it) "
         "site-wide for 1w, and Lemmy removes their posts and comments, every community they "
         "are the first moderator of (with everyone's posts in it) and their uploads (Lemmy "
-        "0.19.5 to 0.19.10: purges the files of their avatar, banner and image posts instead, "
+        "0.19.10 and earlier: purges the files of their avatar, banner and image posts instead, "
         "even where others show them), notify the admins; moderators not exempt",
         "[5] new accounts: if score nsfw > 0.02 and account age < 3d, then delete this "
         "alias of the image; moderators exempt",

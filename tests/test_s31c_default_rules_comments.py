@@ -29,9 +29,9 @@ def _comment_before(text: str, line: str) -> str:
 def test_remove_data_says_what_each_lemmy_release_takes() -> None:
     said = _comment_before(SHIPPED.read_text(), "remove_data: true")
     said = re.sub(r"\s+", " ", said)
-    assert "0.19.5 to 0.19.10 purge the image files of their avatar, banner and image" in said
+    assert "0.19.10 and earlier purge the image files of their avatar, banner and image" in said
     assert "even where other people's posts show the same image" in said
-    assert "(0.19.11 and later, 1.0) deletes all their uploads" in said
+    assert "0.19.11 and later, and 1.0, delete all their uploads" in said
     assert "every community they are the first moderator of" in said
 
 

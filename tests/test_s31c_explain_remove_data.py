@@ -27,7 +27,7 @@ def test_the_shipped_ban_says_communities_and_uploads_go_with_it(tmp_path: Path)
     line = next(x for x in _explain(tmp_path) if x.startswith("[100] known abusive image:"))
     assert "site-wide permanently, and Lemmy removes their posts and comments, every " in line
     assert "community they are the first moderator of (with everyone's posts in it)" in line
-    assert "and their uploads (Lemmy 0.19.5 to 0.19.10: purges the files of their " in line
+    assert "and their uploads (Lemmy 0.19.10 and earlier: purges the files of their " in line
     assert "removing their content" not in line
 
 
