@@ -6,6 +6,7 @@ never what hides the failure itself."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from support.bot import remote_photo, sha
 from support.cli import bot_environment
@@ -24,8 +25,14 @@ def _setup(lemmy, photos, tiny, tmp_path, monkeypatch):
     bot_environment(monkeypatch, lemmy, tmp_path / "state.sqlite3", rules, pictrs=True)
     # the communities are read after the posts (with their comments) and the uploads
     lemmy.fail_next("/api/v3/community/list", times=50, status=400, error="couldnt_find_community")
-    # the report's place is taken by a folder: it cannot be written
-    (tmp_path / "r.json").mkdir()
+    # the report's place is taken by a folder once the walk started (a --report or --out
+    # that cannot be written is refused before it: test_s31q_sweep_report_path_first)
+    lemmy.tamper("/api/v3/post/list", partial(_taken, tmp_path / "r.json"), times=1)
+
+
+def _taken(path, body):
+    path.mkdir(exist_ok=True)  # the report cannot be written there now
+    return body
 
 
 def test_a_failed_sweep_whose_report_cannot_be_written_still_says_its_error(

@@ -132,7 +132,8 @@ def add_parser(subparsers: Subparsers) -> None:
         "--report",
         metavar="FILE",
         type=report_file,
-        help="write this sweep's decisions to FILE (.json or .html); marked INCOMPLETE "
+        help="write this sweep's decisions to FILE (.json or .html; its folder is made "
+        "when missing, and checked writable before the sweep starts); marked INCOMPLETE "
         "when the sweep was stopped or failed",
     )
     p.add_argument(
@@ -181,6 +182,12 @@ def sweep(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     settings, policy = loaded
+    if args.report:
+        from modbot.modes.report import check_report_path
+
+        # a --report that cannot be written, said now (ReportError: one line, exit 1),
+        # not after the whole walk: hours of the backlog or the store, then no report
+        check_report_path(args.report)
     if args.store:
         from modbot.modes.store_sweep import store_sweep
 
