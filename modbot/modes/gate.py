@@ -225,6 +225,17 @@ class _Hold:
 
 
 @dataclass
+class _LateWait:
+    """The uploads of one file answered without its verdict, all waiting on the one
+    classification: the first one's start (how late the verdict came, for the upload
+    that waited longest), its plan by the hashes, and how many uploads there were."""
+
+    started: float
+    pre: Plan
+    uploads: int = 1
+
+
+@dataclass
 class _Progress:
     """How far a request got, for ``Gate.validate``'s last resort: the file's SHA-256
     once its body is read, the answer once it is decided, whether that answer was
@@ -604,7 +615,7 @@ class Gate:
         # past their answer (self._verdicts)
         self._held = 0
         self.max_held = max(policy.fetch.max_bytes_held, self.config.max_bytes)
-        self._late: set[asyncio.Future[Any]] = set()
+        self._late: dict[asyncio.Future[Any], _LateWait] = {}  # by classification
         self.counters: Counter[str] = Counter(
             {
                 k: 0
@@ -1261,29 +1272,38 @@ class Gate:
     ) -> None:
         """A verdict that comes after the answer: cached by ``judge``, counted and timed
         (/healthz: how late the classifier is); a file let through that a rule would
-        have rejected is logged (the bot acts on it once it is posted)."""
+        have rejected is logged (the bot acts on it once it is posted). Several uploads
+        of the file waiting on one classification are one verdict and one file:
+        counted and logged once (``allowed_without_verdict`` counts each upload)."""
+        waiting = self._late.get(task)
+        if waiting is not None:  # another upload of the file, on the same classification
+            waiting.uploads += 1
+            waiting.started = min(waiting.started, started)
+            return
+        waiting = self._late[task] = _LateWait(started, pre)
 
         def done(t: asyncio.Future[Judged]) -> None:
-            self._late.discard(t)
+            self._late.pop(t, None)
             if t.cancelled() or t.exception() is not None:
                 return
             judged = t.result()
             if judged.verdict is not None:
                 self.counters["late_verdicts"] += 1
-                self._last_late_s = time.monotonic() - started
+                self._last_late_s = time.monotonic() - waiting.started
             if judged.verdict is None or self.config.on_timeout != "allow":
                 return
-            plan = self._plan_from(judged.verdict, sha256, pre)
+            plan = self._plan_from(judged.verdict, sha256, waiting.pre)
             if _rejects(plan):
                 self.counters["late_matches"] += 1
+                uploads = f"; {waiting.uploads} uploads of it" if waiting.uploads > 1 else ""
                 log.warning(
-                    "a file let through without a verdict (sha256 %s) matches the rule %r now "
-                    "that its verdict came; the bot acts on it once it is posted",
+                    "a file let through without a verdict (sha256 %s%s) matches the rule %r "
+                    "now that its verdict came; the bot acts on it once it is posted",
                     sha256,
+                    uploads,
                     plan.rule,
                 )
 
-        self._late.add(task)
         task.add_done_callback(done)
 
     def _no_verdict(self, reason: str, detail: str, sha256: str) -> Answer:
