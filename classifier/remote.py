@@ -16,8 +16,9 @@ a score for a concept asked, a label its score disagrees with, a score on anothe
 scale) moves on to the next, and a worker that failed is left alone for a while (1 s,
 doubling with each failure in a row, up to ``max_backoff``), then asked by one image at a
 time (a probe) until it answers again: the other images go to the next worker, or, with
-none, wait for the probe's answer (at most ``RETRY_WAIT``), so a hung worker holds one
-image for its share of the timeout, not every image that comes. A 401/403 is a
+none, wait for the probe's answer (until their own deadline: a worker slower than a
+couple of seconds serves them once it answers), so a hung worker is sent one image,
+not every image that comes. A 401/403 is a
 configuration error (the token is wrong for that worker): said clearly in the log and in
 the error. A 400 that refuses what every request carries, not the image (the custom
 concepts sent or the named concept set, as the worker's error says; a proxy's 400 page,
@@ -91,7 +92,7 @@ UNACCEPTED_RETRY = 60.0
 # /v1/info is answered without the model: a worker that takes longer is hung, and would
 # hold the start of the bot, the gate or `modbot doctor` (check()) for the whole timeout
 INFO_TIMEOUT = 10.0
-RETRY_WAIT = 2.0  # how long one image waits for a worker's backoff or probe to end
+RETRY_WAIT = 2.0  # how long one image waits for a worker's backoff to end
 SEEN_VERSIONS = 8  # concept versions remembered of each worker
 # Bytes of one answer. A verdict is 8 KB (the built-in concepts' 233 prompts scored), 14
 # KB with every prompt matched; the most a worker answers is some 0.9 MB: 256 custom
@@ -831,8 +832,8 @@ class RemoteEngine:
     ) -> tuple[_Worker, T]:
         """(worker, ``parse`` of its 200 answer) from the first worker that gives one
         ``parse`` takes, in order (``turns_by``, ``time.monotonic()``: each but the last
-        asked by then, as ``classify``'s ``within`` says); a second pass after waiting (at most ``RETRY_WAIT``)
-        for one to come out of its backoff. A 200 that ``parse`` refuses (a proxy's page
+        asked by then, as ``classify``'s ``within`` says); a second pass after waiting for
+        one to come out of its backoff (at most ``RETRY_WAIT``) or its probe to end. A 200 that ``parse`` refuses (a proxy's page
         before a worker, a verdict on another image) is a broken worker: the next is
         asked, and when none gives one, the image is unavailable as when none answers
         (the bot looks at it again), never refused: it is the workers' fault, not the
@@ -856,13 +857,16 @@ class RemoteEngine:
             left.sort(key=lambda w: w.unaccepted_until > now)
             ready = [w for w in left if w.askable(now)]
             if not ready:
-                # wait for one to come out of its backoff or for a probe's end (one image
-                # asking a worker after a failure: the others wait for its answer), at most
-                # RETRY_WAIT in all: a probe of a hung worker takes its share of a timeout
-                give_up = now + min(RETRY_WAIT, deadline - loop.time())
+                # wait for one to come out of its backoff (at most RETRY_WAIT) or for a
+                # probe's end (one image asking a worker after a failure: the others wait
+                # for its answer, until their own deadline: a slow worker, not a hung
+                # one, answers the probe after a few seconds and then serves them all)
+                backoff_until = now + min(RETRY_WAIT, deadline - loop.time())
+                probe_until = now + max(0.0, deadline - loop.time())
                 while not ready:
                     free = min((w.down_until for w in left if w.down_until > now), default=None)
                     probes = [w.probe for w in left if w.down_until <= now and w.probe]
+                    give_up = probe_until if probes else backoff_until
                     if (not probes and (free is None or free >= give_up)) or now >= give_up:
                         break
                     limit = min(give_up, free if free is not None else give_up) - now
