@@ -397,6 +397,11 @@ class Pipeline:
                     failed: BaseException | None = None
                     with self.store.cursors_held() as moved:
                         try:
+                            # the login checked when due (``session_check_every``), as
+                            # between polls: a walk reads for hours, and a login dropped
+                            # meanwhile would read the rest as an anonymous visitor (the
+                            # comments in NSFW communities hidden: passed over for good)
+                            self.start()
                             batch = next(stream, None)
                         except Exception as exc:  # after the batch in hand is recorded
                             batch, failed = None, exc
