@@ -81,3 +81,9 @@ rules:
     assert claimed["gate"]["size"] == 3 * CAP and claimed["gate"]["size_read"] == 0
     why = claimed["actions"][0]["detail"]
     assert f"its Content-Length says {3 * CAP:,} bytes" in why, why
+    # and the report shows what is known of the size (review R: the bytes read, which
+    # the report showed as the size before 824d23f, were left out of it after)
+    from modbot.modes.report_html import gate_row_html
+
+    assert f"over {chunked['gate']['size_read']} bytes (read when" in gate_row_html(chunked)
+    assert f"{3 * CAP} bytes" in gate_row_html(claimed)

@@ -377,10 +377,14 @@ def gate_row_html(d: Mapping[str, Any]) -> str:
     image = d.get("image") or {}
     sha = image.get("sha256") or ""
     outcome = str(gate.get("outcome") or "").replace("_", " ")
-    size = gate.get("size")
-    what = ", ".join(
-        str(v) for v in (f"{size} bytes" if size is not None else None, gate.get("media_type")) if v
-    )
+    size, read = gate.get("size"), gate.get("size_read")
+    if size is not None:
+        said = f"{size} bytes"
+    elif read is not None:  # a body pict-rs streamed with no length, not read to its end
+        said = f"over {read} bytes (read when the gate stopped)"
+    else:
+        said = None
+    what = ", ".join(str(v) for v in (said, gate.get("media_type")) if v)
     # a file accepted has no action and was not skipped: why it passed is the gate's why
     why = ([f"rule: {d['rule']}"] if d.get("rule") else []) + [
         str(
