@@ -29,7 +29,8 @@ gives a verdict, ``classify`` raises ``ClassifierUnavailable`` (the bot records 
 as skipped and looks at it again); when every worker refuses the image itself (413 over
 its size limit, another 400 of the worker's), ``RemoteRequestRefused``. An answer's body is read
 once it fits in its worker's share of ``ANSWERS_HELD`` (16 MiB in all, whatever the
-concurrency); one other than a 200 up to ``MAX_ERROR_ANSWER``. The HTTP work
+concurrency, for the 16 workers ``classifier.remote`` takes at most; each worker has at
+least ``MAX_ANSWER``, so a caller of this module giving more holds 1 MiB a worker); one other than a 200 up to ``MAX_ERROR_ANSWER``. The HTTP work
 runs on a thread of its own with its own event loop, so the engine serves any caller's
 loop, or threads, like ``Engine``.
 """
