@@ -323,15 +323,23 @@ def _for_feeds(exc: Exception, url: str) -> Exception:
     if not isinstance(exc, PrivateAddress):
         return exc
     why = exc.message.split("; add it to the allowed hosts", 1)[0]
-    entry = _host_entry(exc.url)
-    if _server(exc.url) == _server(url):
+    entry, redirected_by = private_feed_entry(exc.url, url)
+    if redirected_by is None:
         said = f"{why}; if this feed's host is one you trust, add {entry}"
     else:
         said = (
-            f"{why}, where {_host_entry(url)} redirected the feed; if that is the "
+            f"{why}, where {redirected_by} redirected the feed; if that is the "
             f"publisher's own host (ask them), add {entry}"
         )
     return PrivateAddress(exc.url, f"{said} to fetch.allow_hosts in rules.yaml")
+
+
+def private_feed_entry(refused: str, feed: str) -> tuple[str, str | None]:
+    """The ``fetch.allow_hosts`` entry (``--allow-host`` of ``modbot feed verify``) of
+    the private address ``refused`` that feed URL ``feed`` was refused at, and the
+    feed's host when that address is one it redirected to (None: the feed's own)."""
+    entry = _host_entry(refused)
+    return entry, None if _server(refused) == _server(feed) else _host_entry(feed)
 
 
 def _host_entry(url: str) -> str:

@@ -476,6 +476,7 @@ def run_verify(args: argparse.Namespace) -> int:
     max_age = args.max_age  # a timedelta: argparse applies the type to the default too
     if args.feed.startswith(("http://", "https://")):
         from modbot.fetch import PrivateAddress, redact
+        from modbot.subscriptions import private_feed_entry
 
         try:
             verified = _fetch_and_verify(
@@ -486,12 +487,12 @@ def run_verify(args: argparse.Namespace) -> int:
             # an address the feed's host redirected to is said to be one (as the bot's
             # subscription says it): allowing it lets a peer's redirect into this network
             why = exc.message.split("; add it to the allowed hosts", 1)[0]
-            entry = _allow_host_entry(exc.url)
-            if _server(exc.url) == _server(args.feed):
+            entry, redirected_by = private_feed_entry(exc.url, args.feed)
+            if redirected_by is None:
                 advice = f"; if this feed's host is one you trust, give --allow-host {entry}"
             else:
                 advice = (
-                    f", where {_allow_host_entry(args.feed)} redirected the feed; if that is "
+                    f", where {redirected_by} redirected the feed; if that is "
                     f"the publisher's own host (ask them), give --allow-host {entry}"
                 )
             print(
@@ -538,26 +539,6 @@ def _cannot(command: str, exc: OSError, path: str) -> int:
     """One line for a file that cannot be opened or written, instead of a traceback."""
     print(f"modbot {command}: {exc.filename or path}: {exc.strerror or exc}", file=sys.stderr)
     return 1
-
-
-def _allow_host_entry(url: str) -> str:
-    """The host and port of ``url`` as ``--allow-host`` takes them (an IPv6 address in
-    brackets, as ``fetch.allow_hosts`` too)."""
-    parts = urlsplit(url)
-    host = _host(parts)
-    if ":" in (parts.hostname or ""):
-        return f"[{parts.hostname}]{host[len(parts.hostname or '') :]}"
-    return host
-
-
-def _server(url: str) -> tuple[str, int | None]:
-    """The host and port ``url`` is fetched from (the scheme's port when it names none)."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return parts.hostname or "", port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 def _host(url: SplitResult) -> str:
