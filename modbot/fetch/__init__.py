@@ -68,6 +68,7 @@ from modbot.fetch.addresses import (
     tls_context,
 )
 from modbot.fetch.budget import BodyBudget, BodyHold
+from modbot.fetch.framing import use_browser_framing
 from modbot.fetch.identity import MODBOT_USER_AGENT, Identity
 from modbot.fetch.refusals import (
     BadScheme,
@@ -603,6 +604,7 @@ class Fetcher:
                 ssl=tls_context(),
                 enable_cleanup_closed=_SSL_TRANSPORTS_LEAK,
             )
+            use_browser_framing(connector)  # lengths as browsers read them (``framing``)
             self._client = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(

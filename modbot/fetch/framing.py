@@ -1,0 +1,167 @@
+"""Where an answer's body ends, read as browsers read it.
+
+aiohttp's parser (llhttp) refuses two answers every browser shows: ``Transfer-Encoding:
+chunked`` together with a ``Content-Length`` (RFC 9112 §6.3: the Transfer-Encoding
+overrides it), and a ``Content-Length`` repeated with one value (two fields, or ``42,
+42``: RFC 9110 §8.6, the Fetch standard's "extract a length"). It has no option for
+either, and its pure-Python parser (``AIOHTTP_NO_EXTENSIONS``, for the whole process)
+refuses them too. A host that answers so hid its image from the bot (``protocol_error``,
+never judged) while everyone else saw it.
+
+So each answer's head (status line and fields) is read here before the parser sees it,
+and only those fields are rewritten: with chunked framing the ``Content-Length`` is
+dropped (and the connection is not kept: such framing is suspect, RFC 9112 §6.3), and a
+length repeated with one value is given once. A length that differs between its copies
+is left for the parser to refuse, as browsers refuse it. Everything else reaches the
+parser byte for byte: its limits, the fetcher's byte caps and the pinned address (the
+connection is made before any of this) are unchanged. A head longer than browsers read
+(``MAX_HEAD``) is not held, but handed on as it came.
+
+The parser is wrapped per answer by the connection's protocol (``ResponseHandler``),
+which the fetcher's connector makes (``use_browser_framing``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+from typing import Any
+
+import aiohttp
+from aiohttp.client_proto import ResponseHandler as _AiohttpResponseHandler
+
+__all__ = ["MAX_HEAD", "ResponseHandler", "as_browsers_frame", "use_browser_framing"]
+
+# The longest answer head held to be read: more than browsers take (Chromium 256 KiB,
+# Firefox 384 KiB), so a host cannot pad its head past it to be shown yet unread. One
+# per connection (``FetchLimits.max_concurrency``).
+MAX_HEAD = 512 * 1024
+
+_STATUS = re.compile(rb"HTTP/(\d)\.(\d) +(\d{3})")
+_DIGITS = re.compile(rb"[0-9]+\Z")
+
+
+def as_browsers_frame(head: bytes) -> tuple[bytes, bool]:
+    """``head`` (an answer's status line and fields, with the empty line that ends
+    them) with its length fields as browsers read them (see the module), and whether
+    another head follows it (an interim 1xx answer)."""
+    lines = head.splitlines(keepends=True)
+    status = _STATUS.match(lines[0]) if lines else None
+    if status is None:
+        return head, False  # the parser says what is wrong with it
+    version, code = (int(status[1]), int(status[2])), int(status[3])
+    interim = 100 <= code < 200 and code != 101
+    fields = [(line.split(b":", 1)[0].lower(), line) for line in lines[1:]]
+    if any(line[:1] in (b" ", b"\t") for line in lines[1:]):
+        return head, interim  # a folded field: left as it is
+    lengths = [line for name, line in fields if name == b"content-length"]
+    codings = [
+        coding.strip(b" \t\r\n").lower()
+        for name, line in fields
+        if name == b"transfer-encoding"
+        for coding in line.split(b":", 1)[1].split(b",")
+    ]
+    codings = [coding for coding in codings if coding]
+    if not lengths:
+        return head, interim
+    ending = lines[1][len(lines[1].rstrip(b"\r\n")) :] if len(lines) > 1 else b"\r\n"
+    if codings:
+        if version < (1, 1) or codings[-1] != b"chunked":
+            return head, interim  # no chunked framing to prefer (the parser decides)
+        # the chunks say where the body ends; the connection is closed after it
+        kept = [line for name, line in fields if name not in (b"content-length",)]
+        return lines[0] + b"".join(kept[:-1]) + b"Connection: close" + ending + kept[-1], interim
+    values = {
+        value.strip(b" \t\r\n") for line in lengths for value in line.split(b":", 1)[1].split(b",")
+    }
+    if (len(lengths) == 1 and b"," not in lengths[0]) or len(values) != 1:
+        return head, interim  # one length, or lengths that differ: the parser's to read
+    (value,) = values
+    if not _DIGITS.match(value):
+        return head, interim
+    single = b"Content-Length: " + value + ending
+    out, placed = [lines[0]], False
+    for name, line in fields:
+        if name != b"content-length":
+            out.append(line)
+        elif not placed:
+            out.append(single)
+            placed = True
+    return b"".join(out), interim
+
+
+def _head_end(data: bytes | bytearray, start: int) -> int | None:
+    """Where the head in ``data`` ends (after its empty line), searching from
+    ``start``; None when it has not come whole yet."""
+    found = [i for i in (data.find(b"\n\r\n", start), data.find(b"\n\n", start)) if i >= 0]
+    if not found:
+        return None
+    at = min(found)
+    return at + (3 if data[at + 1 : at + 2] == b"\r" else 2)
+
+
+class _BrowserFraming:
+    """One answer's parser, handed each head rewritten (``as_browsers_frame``) and all
+    else as it came. Any other call goes to the parser itself."""
+
+    def __init__(self, parser: Any) -> None:
+        self._parser = parser
+        self._head = bytearray()  # (appended to in place: a head may come byte by byte)
+        self._searched = 0  # how far the head was searched for its end
+        self._passing = False  # the final head is through: the rest as it comes
+
+    def feed_data(self, data: bytes) -> tuple[list[Any], bool, bytes]:
+        if self._passing:
+            return self._parser.feed_data(data)
+        self._head += data
+        messages: list[Any] = []
+        while True:  # interim heads (1xx) first, each read on its own
+            end = _head_end(self._head, max(0, self._searched - 2))
+            if end is None:
+                self._searched = len(self._head)
+                if len(self._head) <= MAX_HEAD:
+                    return messages, False, b""
+                end = len(self._head)  # longer than browsers read: handed on as it came
+                head, interim = bytes(self._head), False
+            else:
+                head, interim = as_browsers_frame(bytes(self._head[:end]))
+            rest = bytes(self._head[end:])
+            self._head, self._searched = bytearray(), 0
+            if not interim:
+                self._passing = True
+                more, upgraded, tail = self._parser.feed_data(head + rest)
+                return [*messages, *more], upgraded, tail
+            more, upgraded, tail = self._parser.feed_data(head)
+            messages.extend(more)
+            if upgraded or not rest:
+                return messages, upgraded, tail + rest
+            self._head += rest
+
+    def feed_eof(self) -> Any:
+        if self._head:  # a head that never ended: the parser says so
+            head, self._head = bytes(self._head), bytearray()
+            self._parser.feed_data(head)
+        return self._parser.feed_eof()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
+class ResponseHandler(_AiohttpResponseHandler):
+    """aiohttp's connection protocol, each answer's parser wrapped (``_BrowserFraming``)."""
+
+    def set_response_params(self, **params: Any) -> None:
+        super().set_response_params(**params)
+        if self._parser is not None:
+            self._parser = _BrowserFraming(self._parser)  # type: ignore[assignment]
+
+
+def use_browser_framing(connector: aiohttp.BaseConnector) -> None:
+    """Make ``connector``'s connections read answer heads as browsers do. aiohttp has no
+    public setting for its protocol: its connector keeps the factory in ``_factory``
+    (since 3.0); a connector without one is left as it is, and the tests of this module
+    fail."""
+    if hasattr(connector, "_factory"):
+        factory = functools.partial(ResponseHandler, loop=asyncio.get_running_loop())
+        connector._factory = factory  # type: ignore[assignment]
