@@ -197,7 +197,8 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
 def _post_files_spared(ex: Executor, t: Target) -> ActionOutcome | None:
     """Lemmy (0.19 and 1.0) purges a post's link and thumbnail from pict-rs with the post
     (the last segment of each URL taken as the alias; the whole file, every alias of it):
-    skipped when that file is an admin's upload or the site's image. None: purge it
+    skipped when that file is an admin's upload or the site's image, or this item's image
+    and an exempt item shows it (``Target.file_exempt``). None: purge it
     (also when it is done or planned already: ``once`` says so)."""
     row = ex.store.action("purge_item", t.key)
     if (row and row["status"] in DONE) or ex.planned_already("purge_item", t.key):
@@ -219,6 +220,15 @@ def _post_files_spared(ex: Executor, t: Target) -> ActionOutcome | None:
                 same += [a for a in ex.client.file_aliases(alias) if a != alias]
             except LemmyError as exc:
                 log.warning("pict-rs could not list the aliases of %s: %s", alias, exc)
+        if t.file_exempt and t.image_alias in same:
+            # this item's image, which an exempt item shows: purge_image spares it, and so
+            # must the purge of the post that takes it along
+            return ActionOutcome(
+                "purge_item",
+                "skipped",
+                f"purging post {t.id} purges its image {alias} from pict-rs too (Lemmy does, "
+                f"the whole file): the file is spared: {t.file_exempt}",
+            )
         sha256 = t.image_sha256 if t.image_alias == alias else None
         for other in same:
             site = ex.store.site_shows(other, sha256)
