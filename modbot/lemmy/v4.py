@@ -49,7 +49,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -405,9 +405,42 @@ class LemmyClientV4(PictrsStore, Transport):
         return views_v4.comment_item(self.get_comment(comment_id))
 
     def person(self, person_id: int) -> Person:
+        """The person with their ban on this instance. 1.0's ``PersonView.banned`` is
+        also true for a ban on the person's home instance (``creator_local_home_banned``),
+        with either ban's end: for a remote person the modlog says which is this one's."""
         view = self.get_person(person_id)
         with malformed_answer(f"person {person_id}"):
-            return views_v4.person_view(view)
+            found = views_v4.person_view(view)
+        if not found.banned or found.local is not False:
+            return found  # a local person's home is this instance
+        return self._banned_here(found)
+
+    def _banned_here(self, found: Person) -> Person:
+        """``found`` (remote, shown banned) with the ban of this instance's admins: the
+        newest ``admin_ban`` line of theirs. A federated ban by the home instance is a
+        line whose moderator is remote (``ModlogInsertForm::admin_ban``). A line with
+        the moderator hidden cannot be told apart: the view is believed."""
+        params: dict[str, Any] = {"type_": "admin_ban", "other_person_id": found.id}
+        params["limit"] = PAGE
+        for _ in range(MODLOG_PAGES):
+            views, cursor = _paged(self.api("GET", "/modlog", params=params), "modlog")
+            for view in views:
+                entry = _modlog_entry("ban", view)
+                moderator = view.get("moderator")
+                local = moderator.get("local") if isinstance(moderator, dict) else None
+                if local is None:
+                    return found
+                if local is not True:
+                    continue  # the home instance's ban (or its lifting)
+                ended = entry.expires is not None and entry.expires <= datetime.now(UTC)
+                if entry.revert or ended:
+                    return dataclasses.replace(found, banned=False, ban_expires=None)
+                return dataclasses.replace(found, ban_expires=entry.expires)
+            if cursor is None:
+                break
+            params["page_cursor"] = cursor
+        log.info("person %d is banned on their home instance only, not here", found.id)
+        return dataclasses.replace(found, banned=False, ban_expires=None)
 
     def communities_led(self, person_id: int) -> LedCommunities:
         person = self.api("GET", "/person", params={"person_id": person_id})
