@@ -756,6 +756,8 @@ class WorkerService:
                 Route("/v1/classify", self.classify, methods=["POST"]),
                 Route("/v1/info", self.info, methods=["GET"]),
                 Route("/healthz", self.healthz, methods=["GET"]),
+                # not a redirect, which a healthcheck does not follow (modbot's does not)
+                Route("/healthz/", self.healthz, methods=["GET"]),
             ]
         )
 

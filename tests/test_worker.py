@@ -203,6 +203,14 @@ def test_healthz_says_model_device_queue_and_rate_without_a_token(worker, photos
     assert "alice" not in json.dumps(health), "no client names for anyone who asks"
 
 
+def test_healthz_with_a_trailing_slash_is_healthz(worker):
+    # `modbot healthcheck --http http://worker:8095/healthz/` (an easy slip in a compose
+    # file) got a 307 it does not follow: "no answer", the container unhealthy for ever
+    answer = httpx.get(f"{worker.url}/healthz/")
+    assert answer.status_code == 200, answer.status_code
+    assert answer.json()["ok"] is True
+
+
 def test_a_client_sends_its_own_concept_set(worker, loaded, photos):
     probe = {"probe": {"prompts": ["a photo of a cat"], "threshold": 0.0}}
     header = {"X-Modbot-Concepts": json.dumps(probe)}
