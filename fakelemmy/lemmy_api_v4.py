@@ -1520,13 +1520,22 @@ class LemmyApiV4:
         self.notify(recipient.id, person, kind="private_message", private_message_id=message.id)
         return {"private_message_view": self.views.private_message_view(message)}
 
+    def _notifications(self) -> list[Notification]:
+        """The notices Lemmy still has: one of a modlog row a purge took went with it
+        (`notification.modlog_id` references modlog ON DELETE CASCADE)."""
+        return [
+            n
+            for n in self.state.notifications
+            if n.modlog_index is None or not self.views.modlog_gone(n.modlog_index)
+        ]
+
     def list_notifications(self, ctx: Ctx4) -> dict:
         person, p = ctx.login(), ctx.params
         limit = self.limit(p["limit"], None) if p["limit"] is not None else 20
         type_ = p["type_"] or "all"
         found = [
             n
-            for n in self.state.notifications
+            for n in self._notifications()
             if n.recipient_id == person.id
             and (type_ == "all" or n.kind == type_)
             and not (p["unread_only"] and n.read)
@@ -1538,7 +1547,7 @@ class LemmyApiV4:
 
         def find(data: str) -> Notification:
             number = cursor_id(data)
-            for n in self.state.notifications:
+            for n in self._notifications():
                 if n.id == number:
                     return n
             raise not_found()
@@ -1550,7 +1559,7 @@ class LemmyApiV4:
 
     def mark_notification(self, ctx: Ctx4) -> dict:
         person, p = ctx.login(), ctx.params
-        for n in self.state.notifications:
+        for n in self._notifications():
             if n.id == p["notification_id"] and n.recipient_id == person.id:
                 n.read = p["read"]
                 return {"success": True}
@@ -1563,6 +1572,8 @@ class LemmyApiV4:
         type_ = p["type_"] or "all"
         found = []
         for index, action in enumerate(self.state.modlog):
+            if self.views.modlog_gone(index):
+                continue
             kind = MODLOG_KIND[action.action][0]
             parent = action.detail.get("bulk_parent")
             if p["bulk_action_parent_id"] is not None:
@@ -1596,7 +1607,7 @@ class LemmyApiV4:
 
         def find(data: str) -> int:
             index = cursor_id(data) - 1
-            if not 0 <= index < len(self.state.modlog):
+            if not 0 <= index < len(self.state.modlog) or self.views.modlog_gone(index):
                 raise not_found()
             return index
 

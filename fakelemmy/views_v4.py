@@ -499,8 +499,9 @@ class ViewsV4:
             }
         )
 
-    def modlog_view(self, index: int, a: ModAction, show_moderator: bool = True) -> dict:
-        """A modlog row with its targets; a target whose row was purged is left out."""
+    def modlog_targets(self, a: ModAction) -> tuple:
+        """(post, comment, community, person) a modlog row names, as Lemmy 1.0's
+        `ModlogInsertForm` of its kind sets the target columns (db_schema/src/impls/modlog.rs)."""
         s = self.state
         kind = MODLOG_KIND[a.action][0]
         post = comment = community = person = None
@@ -518,17 +519,30 @@ class ViewsV4:
         if post is not None:
             person = s.persons[(comment or post).creator_id]
             community = s.communities[post.community_id]
+        return post, comment, community, person
+
+    def modlog_gone(self, index: int) -> bool:
+        """Whether Lemmy 1.0 has deleted the row: its target columns reference post,
+        comment and community ON DELETE CASCADE (migrations/2026-03-08-202630-0000_add_
+        modlog_foreign_keys), as does a bulk row's parent, so a purge of what a row
+        names, or of its parent's, takes the row (and its notices) with it."""
+        a = self.state.modlog[index]
+        post, comment, community, _ = self.modlog_targets(a)
+        if any(t is not None and t.purged for t in (post, comment, community)):
+            return True
+        parent = a.detail.get("bulk_parent")
+        return parent is not None and self.modlog_gone(parent)
+
+    def modlog_view(self, index: int, a: ModAction, show_moderator: bool = True) -> dict:
+        """A modlog row with its targets (a row whose target was purged is gone)."""
+        post, comment, community, person = self.modlog_targets(a)
         target = {
-            "target_comment": self.comment(comment)
-            if comment and not comment.purged and post is not None and not post.purged
-            else None,
-            "target_post": self.post(post) if post and not post.purged else None,
+            "target_comment": self.comment(comment) if comment else None,
+            "target_post": self.post(post) if post else None,
             "target_person": self.person(person) if person else None,
-            "target_community": self.community(community)
-            if community and not community.purged
-            else None,
+            "target_community": self.community(community) if community else None,
         }
-        moderator = s.persons.get(a.mod_id)
+        moderator = self.state.persons.get(a.mod_id)
         return _clean(
             {
                 "modlog": self.modlog_row(index, a),
