@@ -4,9 +4,9 @@
 Before: `modbot report --out afile/r.html` (``afile`` a file, or a folder not writable, a
 folder where the file should be) walked and decided the whole window (with --rescan, as
 long as a sweep), then ended with a Python traceback (``FileExistsError``) and no
-report; `modbot run --once --report` the same after its cycle. Now `modbot report` checks the
-file can be written before it logs in, and a report that fails at its write (a run's)
-ends the command with "cannot write the report ...: why" and exit status 1."""
+report; `modbot run --once --report` the same after its cycle. Now `modbot report` and
+`modbot run` check the file can be written before they log in, and a report that fails
+at its write ends the command with "cannot write the report ...: why" and exit 1."""
 
 from __future__ import annotations
 
@@ -30,14 +30,16 @@ def test_a_report_that_cannot_be_written_is_said_not_a_traceback(
     (tmp_path / "afile").write_text("not a folder")
     (tmp_path / "taken.html").mkdir()
 
-    # a run's report fails at its end: the cycle is done and recorded, the failure said
-    # (a sweep's --report is checked before the sweep starts: test_s31q_sweep_report_path_first)
+    # a run's --report is checked before its cycle, as a sweep's is
+    # (test_s31q_sweep_report_path_first): before, the cycle ran, then its report failed
+    before = len(lemmy.requests)
     done = bot("run", "--once", "--dry-run", "--report", "afile/r.html", rc=1)
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert (
         "modbot run: cannot write the report afile/r.html: afile is a file, not a folder"
     ) in done.stderr
-    assert bot.decisions(), "the run's decisions are recorded all the same"
+    assert lemmy.requests[before:] == [], "said before the login"
+    assert not (tmp_path / "state.sqlite3").exists(), "no cycle ran"
 
     for out, why in (
         ("afile/r.html", "afile is a file, not a folder"),

@@ -144,6 +144,12 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     settings, policy = loaded
+    if args.report:
+        from modbot.modes.report import check_report_path
+
+        # a --report that cannot be written, said now (one line, exit 1), not after the
+        # cycle (run --once: its report lost) or at each cycle (the daemon's)
+        check_report_path(args.report)
     from modbot.modes.daemon import watch
 
     return watch(
