@@ -474,7 +474,12 @@ class Source:
     # ------------------------------------------------------------------ polling
     def _due(self, name: str, every: timedelta) -> bool:
         last = self.store.get_cursor(self._cursor(name))
-        return last is None or self._clock() - float(last) >= every.total_seconds()
+        if last is None:
+            return True
+        since = self._clock() - float(last)
+        # a time stored while the clock was ahead (corrected since): not a reason to
+        # wait until the clock catches up with it
+        return since < 0 or since >= every.total_seconds()
 
     def deep_due(self) -> bool:
         return self._due("last_deep_poll", self.deep_every)
