@@ -516,7 +516,14 @@ class ViewsV4:
             community = s.communities.get(community_id) if community_id is not None else None
         elif kind == "admin_remove_community":
             community = s.communities[a.target_id]
-        if post is not None:
+        elif kind == "admin_purge_post":  # the post's community only
+            community = s.communities[s.posts[a.target_id].community_id]
+        elif kind == "admin_purge_comment":  # the comment's post, creator, community
+            purged = s.comments[a.target_id]
+            post = s.posts[purged.post_id]
+            person = s.persons[purged.creator_id]
+            community = s.communities[post.community_id]
+        if post is not None and kind != "admin_purge_comment":
             person = s.persons[(comment or post).creator_id]
             community = s.communities[post.community_id]
         return post, comment, community, person
