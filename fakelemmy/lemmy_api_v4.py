@@ -1570,6 +1570,13 @@ class LemmyApiV4:
         self.check_private(viewer)
         limit = self.limit(p["limit"], None) if p["limit"] is not None else 20
         type_ = p["type_"] or "all"
+        # `hide_modlog_names`: who acted is shown to an admin, and to a moderator of the
+        # community the read names; hidden from the others, who may not filter by it
+        named = self.state.communities.get(p["community_id"])
+        show = viewer is not None and (
+            viewer.admin if named is None else self.can_mod(viewer, named)
+        )
+        mod_person_id = p["mod_person_id"] if show else None
         found = []
         for index, action in enumerate(self.state.modlog):
             if self.views.modlog_gone(index):
@@ -1583,7 +1590,7 @@ class LemmyApiV4:
                 continue
             if type_ != "all" and kind != type_:
                 continue
-            if p["mod_person_id"] is not None and action.mod_id != p["mod_person_id"]:
+            if mod_person_id is not None and action.mod_id != mod_person_id:
                 continue
             view = self.views.modlog_view(index, action)
             if (p["other_person_id"] is not None) and (
@@ -1613,12 +1620,6 @@ class LemmyApiV4:
 
         found.sort(key=key)
         page = paginate(found, key, limit, p["page_cursor"], find, lambda i: str(i + 1))
-        # `hide_modlog_names`: who acted is shown to an admin, and to a moderator of the
-        # community the read names; hidden from the others
-        named = self.state.communities.get(p["community_id"])
-        show = viewer is not None and (
-            viewer.admin if named is None else self.can_mod(viewer, named)
-        )
         page["items"] = [
             self.views.modlog_view(i, self.state.modlog[i], show_moderator=show)
             for i in page["items"]
