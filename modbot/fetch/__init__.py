@@ -475,7 +475,7 @@ class Fetcher:
         if "@" in parts.netloc:  # what the refusals name: no credentials either
             url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
         try:
-            self._addresses.check_literal(host, port)
+            await self._addresses.check_literal(host, port)
             address = place.pinned.name_address if place is not None else None
             while True:
                 try:

@@ -52,8 +52,10 @@ __all__ = [
     "Resolver",
     "SystemResolver",
     "address_key",
+    "embedded_ipv4",
     "is_public_address",
     "literal_address",
+    "nat64_prefixes",
     "parse_host_entry",
     "system_resolver",
     "tls_context",
@@ -64,16 +66,35 @@ Dial = Callable[[str, int], tuple[str, int]]
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+Nat64 = tuple[ipaddress.IPv6Network, ...]
+
+# RFC 7050: the name whose only addresses are these two IPv4 ones; a DNS64 answers it
+# with them inside the network's NAT64 prefix, which is how hosts learn that prefix.
+NAT64_PROBE = "ipv4only.arpa"
+_PROBE_ADDRESSES = frozenset(map(ipaddress.IPv4Address, ("192.0.0.170", "192.0.0.171")))
+_NAT64_LENGTHS = (96, 64, 56, 48, 40, 32)  # RFC 6052's prefix lengths
+# How long a learned answer holds (getaddrinfo gives no TTL), and a failed lookup's.
+NAT64_RELEARN = 3600.0
+NAT64_RETRY = 300.0
+_NO_SUCH_ADDRESS = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 
-def is_public_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def is_public_address(
+    address: str | ipaddress.IPv4Address | ipaddress.IPv6Address, nat64: Nat64 = ()
+) -> bool:
     """False for private, loopback, link-local, multicast, reserved, unspecified and
     shared addresses, IPv4 or IPv6, also when an IPv4 address is embedded in IPv6
-    (mapped, compatible, 6to4, NAT64). A mapped or NAT64 address (``64:ff9b::/96``) is
-    its IPv4 address: DNS64 answers that for every IPv4-only host on an IPv6-only
-    network."""
+    (mapped, compatible, 6to4, NAT64). A mapped or NAT64 address (``64:ff9b::/96``, or
+    one of ``nat64``: the network's own prefixes, ``nat64_prefixes``) is its IPv4
+    address: DNS64 answers that for every IPv4-only host on an IPv6-only network, and
+    the translator connects there. Other addresses of the local-use prefix
+    ``64:ff9b:1::/48`` are refused: where its operator put the IPv4 address in it
+    (RFC 6052's six lengths) is not in the address."""
     ip = ipaddress.ip_address(str(address).split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
+        for prefix in nat64:
+            if ip in prefix:
+                return is_public_address(embedded_ipv4(ip, prefix.prefixlen))
         embedded = _translated(ip) or ip.sixtofour
         if embedded is None and ip in _IPV4_COMPATIBLE:
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
@@ -97,14 +118,49 @@ def is_public_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Addre
     )
 
 
-def _translated(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+def _translated(ip: ipaddress.IPv6Address, nat64: Nat64 = ()) -> ipaddress.IPv4Address | None:
     """The IPv4 address a connection to ``ip`` reaches: IPv4-mapped, or NAT64's
-    well-known prefix (a translator on the way sends it there)."""
+    well-known prefix or one of ``nat64`` (a translator on the way sends it there)."""
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     if ip in _NAT64:
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    for prefix in nat64:
+        if ip in prefix:
+            return embedded_ipv4(ip, prefix.prefixlen)
     return None
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address, length: int) -> ipaddress.IPv4Address:
+    """The IPv4 address in ``ip`` under a NAT64 prefix of ``length`` bits (RFC 6052
+    2.2: right after the prefix, skipping bits 64 to 71)."""
+    number = int(ip)
+    if length == 96:
+        return ipaddress.IPv4Address(number & 0xFFFFFFFF)
+    joined = (number >> 64) << 56 | (number & ((1 << 56) - 1))  # bits 64-71 left out
+    return ipaddress.IPv4Address((joined >> (88 - length)) & 0xFFFFFFFF)
+
+
+def nat64_prefixes(answers: Iterable[str]) -> Nat64:
+    """The NAT64 prefixes a DNS64's addresses for ``NAT64_PROBE`` show (RFC 7050): where
+    one of its two IPv4 addresses sits in an IPv6 answer says the prefix and its
+    length. Other answers (IPv4, or IPv6 without them) show none."""
+    found: list[ipaddress.IPv6Network] = []
+    for answer in answers:
+        try:
+            ip = ipaddress.ip_address(answer.split("%", 1)[0])
+        except ValueError:
+            continue
+        if not isinstance(ip, ipaddress.IPv6Address):
+            continue
+        for length in _NAT64_LENGTHS:
+            if embedded_ipv4(ip, length) in _PROBE_ADDRESSES:
+                bits = 128 - length
+                prefix = ipaddress.IPv6Network((int(ip) >> bits << bits, length))
+                if prefix not in found:
+                    found.append(prefix)
+                break
+    return tuple(found)
 
 
 # Name lookups waiting at once in the whole process (each in a thread of its own).
@@ -310,14 +366,14 @@ def _dial_order(addresses: list[str]) -> list[str]:
     return [first, *(a for a in addresses if a != first)][:DIAL_ADDRESSES]
 
 
-def address_key(address: str) -> str:
+def address_key(address: str, nat64: Nat64 = ()) -> str:
     """What one server's download slots are counted by: its IPv4 address (also when
-    mapped, or reached through NAT64: every IPv4-only host is in one /64 there), or the
-    /64 an IPv6 address is in (one machine is commonly given a whole /64, and can answer
-    on any address of it)."""
+    mapped, or reached through NAT64, ``nat64`` the network's own prefixes: every
+    IPv4-only host is in one /64 there), or the /64 an IPv6 address is in (one machine
+    is commonly given a whole /64, and can answer on any address of it)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
-        ip = _translated(ip) or ip
+        ip = _translated(ip, nat64) or ip
     if isinstance(ip, ipaddress.IPv6Address):
         return f"address {ipaddress.IPv6Network((ip, 64), strict=False)}"
     return f"address {ip}"
@@ -335,10 +391,13 @@ class Pinned:
     _name: tuple[str, int] = ("", 0)
     _pin: _Pin | None = field(default=None, repr=False)
     tried: list[str] = field(default_factory=list)
+    nat64: Nat64 = ()  # the network's NAT64 prefixes, as learned (``address_key``)
 
     @property
     def key(self) -> str | None:
-        return None if self.trusted or self.address is None else address_key(self.address)
+        if self.trusted or self.address is None:
+            return None
+        return address_key(self.address, self.nat64)
 
     def fall_back(self) -> bool:
         """Connecting to ``address`` failed: the name's requests no longer dial it (when
@@ -397,6 +456,9 @@ class PinnedResolver(AbstractResolver):
         self._timeout = timeout
         self._pins: dict[tuple[str, int], _Pin] = {}
         self._pruned = 0.0
+        self._nat64: Nat64 = ()
+        self._nat64_until = 0.0  # when the NAT64 prefixes are asked again (``_learn_nat64``)
+        self._nat64_lock: asyncio.Lock | None = None
 
     @contextlib.asynccontextmanager
     async def pinned(self, host: str, port: int) -> AsyncIterator[Pinned]:
@@ -415,14 +477,15 @@ class PinnedResolver(AbstractResolver):
         trusted = self._policy.may_be_private(host, port)
         literal = literal_address(host)
         if literal is not None:  # aiohttp connects to it without asking the resolver
-            yield Pinned(literal, trusted)
+            nat64 = await self._learn_nat64([literal])  # (checked: ``check_literal``)
+            yield Pinned(literal, trusted, nat64=nat64)
             return
         key = (_normal_host(host), port)
         pin = await self._pin(key, host, port, trusted)
         pin.users += 1
         try:
             first = None if trusted else pin.addresses[0]
-            yield Pinned(first, trusted, key, pin, [first] if first else [])
+            yield Pinned(first, trusted, key, pin, [first] if first else [], self._nat64)
         finally:
             pin.users -= 1
             pin.last_used = time.monotonic()
@@ -495,14 +558,46 @@ class PinnedResolver(AbstractResolver):
     async def close(self) -> None:
         pass
 
-    def check_literal(self, host: str, port: int) -> None:
+    async def check_literal(self, host: str, port: int) -> None:
         """Refuse a URL whose host is a non-public IP address, in any of the forms the
         C library reads as one (``127.1``, ``2130706433``), unless it is allowed."""
         address = literal_address(host)
         if address is None or self._policy.may_be_private(host, port):
             return
-        if not is_public_address(address):
+        if not is_public_address(address, await self._learn_nat64([address])):
             raise _private(host, port, address)
+
+    async def _learn_nat64(self, addresses: list[str]) -> Nat64:
+        """The network's NAT64 prefixes (RFC 7050: its DNS64's answer for
+        ``NAT64_PROBE``, looked up with the same resolver), asked only when an IPv6
+        address is to be judged, once an hour (after a failed lookup, in 5 minutes).
+        An address in one is the IPv4 address inside it (``is_public_address``):
+        behind a translator on a prefix of the network's own (``64:ff9b:1::/48``'s,
+        or one in its public IPv6 space) a private IPv4 host is reached there too."""
+        if not any(":" in address for address in addresses):
+            return self._nat64
+        if self._nat64_lock is None:
+            self._nat64_lock = asyncio.Lock()
+        async with self._nat64_lock:
+            now = time.monotonic()
+            if now < self._nat64_until:
+                return self._nat64
+            relearn = NAT64_RELEARN
+            try:
+                async with asyncio.timeout(self._timeout):
+                    answers = await self._resolver(NAT64_PROBE, 0)
+            except Exception as exc:
+                if isinstance(exc, socket.gaierror) and exc.errno in _NO_SUCH_ADDRESS:
+                    answers = []  # no DNS64: the name has only its IPv4 addresses
+                else:  # the DNS did not answer: asked again sooner
+                    log.info("NAT64 prefixes not learned (%s lookup failed): %r", NAT64_PROBE, exc)
+                    answers, relearn = [], NAT64_RETRY
+            learned = nat64_prefixes(answers)
+            if learned != self._nat64:
+                said = ", ".join(map(str, learned)) or "none"
+                log.info("NAT64 prefixes of this network (RFC 7050): %s", said)
+            self._nat64, self._nat64_until = learned, time.monotonic() + relearn
+            return learned
 
     async def _checked_addresses(self, host: str, port: int) -> list[str]:
         url = f"//{host}:{port}"
@@ -521,7 +616,8 @@ class PinnedResolver(AbstractResolver):
             raise UnresolvableHost(url, f"host {host!r} has no address")
         if self._policy.may_be_private(host, port):
             return addresses
-        public = [a for a in addresses if is_public_address(a)]
+        nat64 = await self._learn_nat64(addresses)
+        public = [a for a in addresses if is_public_address(a, nat64)]
         if not public:
             raise _private(host, port, addresses[0])
         if len(public) < len(addresses):
