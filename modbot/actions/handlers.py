@@ -680,11 +680,11 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
 
         def verify(row: dict) -> bool | None:
             # The item says whether its author is banned from its community; of anyone
-            # else (its image's uploader) Lemmy shows no community ban: cannot tell, so
-            # the ban is sent again (a second community ban changes nothing).
+            # else (its image's uploader), or once the item is purged, the community's
+            # modlog does (sent again, the ban would be a second one, ending later).
             item = _read_item(ex, t)
             if item is None or item.author is None or item.author.id != person:
-                return None
+                return _community_ban_there(ex, key, person, cid)
             return item.author_banned_from_community
     else:
         describe = f"ban {t.author_name or person} from the site {length}{data}"
@@ -796,6 +796,29 @@ def _longer_ban_there(
     if expires is not None and until.timestamp() >= expires:
         return f"already banned from {where} until {until.isoformat(timespec='seconds')}"
     return None
+
+
+def _community_ban_there(ex: Executor, key: str, person: int, community: int) -> bool:
+    """Whether the community's modlog shows the ban ``key`` modbot was sending in force:
+    its newest line on the person is a ban (no unban), by modbot (when Lemmy names who),
+    not run out, ending when the one sent ends (kept before it was sent: ``ban``). A ban
+    of modbot's from before (run out, or lifted) is no such line."""
+    try:
+        sent = json.loads(ex.store.get_cursor(f"ban:{key}") or "{}")
+    except ValueError:
+        return False
+    if not isinstance(sent, dict) or "expires" not in sent:
+        return False
+    line = ex.client.last_mod_action("community_ban", person, community_id=community)
+    if line is None or line.revert:
+        return False
+    if line.moderator_id is not None and ex.bot_person_id not in (None, line.moderator_id):
+        return False
+    expires = sent["expires"]
+    if line.expires is None or expires is None:
+        return line.expires is None and expires is None
+    ends = line.expires.timestamp()
+    return ends > ex.clock() and abs(ends - float(expires)) <= 1
 
 
 def _which_lemmy(ex: Executor) -> str:
