@@ -15,7 +15,7 @@ import httpx
 
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
-from modbot.lemmy.transport import Transient, Transport, retry_after
+from modbot.lemmy.transport import Transient, Transport, transient
 from modbot.model import StoredFile, StorePage, parse_time
 
 __all__ = ["Pictrs", "PictrsStore", "gone", "stored_file"]
@@ -74,17 +74,15 @@ def gone(
                 transport._deadline.within(transport.timeout),
                 transport.http.stream("GET", url, params=params, headers=headers) as r,
             ):
-                status, wait = r.status_code, retry_after(r.headers.get("Retry-After"))
+                status, passing = r.status_code, transient(r.status_code, r.headers)
         except httpx.TimeoutException:
             raise Transient(
                 f"timed out (no answer within lemmy.timeout, {transport.timeout:g} s)"
             ) from None
         except httpx.TransportError as exc:
             raise Transient(f"connection error: {type(exc).__name__}") from None
-        if status == 429:  # as the transport's: waited, or held back when long
-            raise Transient("rate limited", wait, code="rate_limit_error", unanswered=False)
-        if status >= 500:
-            raise Transient(f"HTTP {status}", wait if status == 503 else None)
+        if passing is not None:  # a 429 or 5xx, as any request's: waited, or held back
+            raise passing
         if status >= 400 and status != 404:
             raise LemmyError(f"image check of {alias}: HTTP {status}", status=status)
         return status == 404

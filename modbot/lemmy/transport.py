@@ -71,6 +71,7 @@ __all__ = [
     "kind_of",
     "shown_url",
     "sleep_unless_stopped",
+    "transient",
 ]
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,33 @@ def retry_after(value: str | None) -> float | None:
     if not math.isfinite(seconds):  # "nan", "inf"
         return None
     return min(max(0.0, seconds), RETRY_AFTER_MAX)
+
+
+def transient(status: int, headers: httpx.Headers, code: str | None = None) -> Transient | None:
+    """The ``Transient`` an answer with ``status`` is, when it is worth retrying (None
+    otherwise): a rate limit (429, or 0.19's 400 ``rate_limit_error``: ``code``, the error
+    of Lemmy's JSON body) or a 5xx, with the ``Retry-After`` to wait. One reading for
+    every request: Lemmy's API and the image checks alike."""
+    if status == 429 or code == "rate_limit_error":
+        return Transient(
+            "rate limited",
+            retry_after(headers.get("Retry-After")),
+            code="rate_limit_error",
+            unanswered=False,  # refused before it was carried out
+            status=status,
+        )
+    if status >= 500:
+        # 502 and 503 are a proxy's: Lemmy could not be reached (connection refused,
+        # marked down, nginx's limit_req); 500 and 504 may come after Lemmy acted.
+        # A 503's Retry-After (a proxy in maintenance, RFC 9110) is a rate limit's.
+        return Transient(
+            f"HTTP {status}",
+            retry_after(headers.get("Retry-After")) if status == 503 else None,
+            code=code,
+            unanswered=status not in (502, 503),
+            status=status,
+        )
+    return None
 
 
 def _again_in(seconds: float) -> str:
@@ -601,25 +629,9 @@ class Transport:
         except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
             body = None
         code = _error_code(body)
-        if r.status_code == 429 or code == "rate_limit_error":
-            raise Transient(
-                "rate limited",
-                retry_after(r.headers.get("Retry-After")),
-                code="rate_limit_error",
-                unanswered=False,  # refused before it was carried out
-                status=r.status_code,
-            )
-        if r.status_code >= 500:
-            # 502 and 503 are a proxy's: Lemmy could not be reached (connection refused,
-            # marked down, nginx's limit_req); 500 and 504 may come after Lemmy acted.
-            # A 503's Retry-After (a proxy in maintenance, RFC 9110) is a rate limit's.
-            raise Transient(
-                f"HTTP {r.status_code}",
-                retry_after(r.headers.get("Retry-After")) if r.status_code == 503 else None,
-                code=code,
-                unanswered=r.status_code not in (502, 503),
-                status=r.status_code,
-            )
+        passing = transient(r.status_code, r.headers, code)
+        if passing is not None:
+            raise passing
         if r.status_code == 401:
             raise LoggedOut(code)
         if r.status_code >= 400:
