@@ -170,3 +170,19 @@ def test_thousands_of_interim_answers_in_one_piece_are_read_in_turn():
     (got,), _ = fetch(answer, status=b"100 Continue")
     assert not isinstance(got, Exception), got
     assert got.data == PNG
+
+
+@pytest.mark.parametrize(
+    "length", [b"Content-Length: abc\r\n", b"Content-Length:\r\n", b"Content-Length: 4x, 4x\r\n"]
+)
+def test_a_length_that_is_no_number_is_read_to_the_connections_end(length):
+    (got,), _ = fetch(length + b"\r\n" + PNG, close=True)
+    assert not isinstance(got, Exception), got
+    assert got.data == PNG
+    # and within the cap, as any body
+    (got,), _ = fetch(
+        length + b"\r\n" + os.urandom(5000),
+        limits=FetchLimits(max_bytes=1000, max_bytes_held=1000),
+        close=True,
+    )
+    assert isinstance(got, TooLarge)

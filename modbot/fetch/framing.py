@@ -1,18 +1,20 @@
 """Where an answer's body ends, read as browsers read it.
 
-aiohttp's parser (llhttp) refuses two answers every browser shows: ``Transfer-Encoding:
+aiohttp's parser (llhttp) refuses answers every browser shows: ``Transfer-Encoding:
 chunked`` together with a ``Content-Length`` (RFC 9112 §6.3: the Transfer-Encoding
 overrides it), and a ``Content-Length`` repeated with one value (two fields, or ``42,
-42``: RFC 9110 §8.6, the Fetch standard's "extract a length"). It has no option for
-either, and its pure-Python parser (``AIOHTTP_NO_EXTENSIONS``, for the whole process)
+42``: RFC 9110 §8.6, the Fetch standard's "extract a length"), and a ``Content-Length`` that is
+no number (browsers read the body to the connection's end). It has no option for
+these, and its pure-Python parser (``AIOHTTP_NO_EXTENSIONS``, for the whole process)
 refuses them too. A host that answers so hid its image from the bot (``protocol_error``,
 never judged) while everyone else saw it.
 
 So each answer's head (status line and fields) is read here before the parser sees it,
 and only those fields are rewritten: with chunked framing the ``Content-Length`` is
-dropped (and the connection is not kept: such framing is suspect, RFC 9112 §6.3), and a
-length repeated with one value is given once. A length that differs between its copies
-is left for the parser to refuse, as browsers refuse it. Everything else reaches the
+dropped (and the connection is not kept: such framing is suspect, RFC 9112 §6.3), a
+length repeated with one value is given once, and one that is no number is dropped. A
+length that differs between its copies is left for the parser to refuse, as browsers
+refuse it. Everything else reaches the
 parser byte for byte: its limits, the fetcher's byte caps and the pinned address (the
 connection is made before any of this) are unchanged. A head longer than browsers read
 (``MAX_HEAD``) is not held, but handed on as it came.
@@ -40,13 +42,14 @@ MAX_HEAD = 512 * 1024
 
 _STATUS = re.compile(rb"HTTP/(\d)\.(\d) +(\d{3})")
 _DIGITS = re.compile(rb"[0-9]+\Z")
+_LINES = re.compile(rb"[^\n]*\n|[^\n]+\Z")
 
 
 def as_browsers_frame(head: bytes) -> tuple[bytes, bool]:
     """``head`` (an answer's status line and fields, with the empty line that ends
     them) with its length fields as browsers read them (see the module), and whether
     another head follows it (an interim 1xx answer)."""
-    lines = head.splitlines(keepends=True)
+    lines = _LINES.findall(head)  # split where the parser splits: at line feeds only
     status = _STATUS.match(lines[0]) if lines else None
     if status is None:
         return head, False  # the parser says what is wrong with it
@@ -75,11 +78,15 @@ def as_browsers_frame(head: bytes) -> tuple[bytes, bool]:
     values = {
         value.strip(b" \t\r\n") for line in lengths for value in line.split(b":", 1)[1].split(b",")
     }
-    if (len(lengths) == 1 and b"," not in lengths[0]) or len(values) != 1:
-        return head, interim  # one length, or lengths that differ: the parser's to read
+    if len(values) != 1:
+        return head, interim  # lengths that differ: the parser refuses them, as browsers
     (value,) = values
     if not _DIGITS.match(value):
-        return head, interim
+        # no number (or nothing): browsers read the body to the connection's end
+        kept = [line for name, line in fields if name != b"content-length"]
+        return lines[0] + b"".join(kept), interim
+    if len(lengths) == 1 and b"," not in lengths[0]:
+        return head, interim  # one length: as it came
     single = b"Content-Length: " + value + ending
     out, placed = [lines[0]], False
     for name, line in fields:
