@@ -1019,9 +1019,13 @@ class LemmyApiV4:
         return self.state.communities[post.community_id]
 
     def _mod_check(self, person: Person, community: Community) -> None:
-        """`check_community_mod_action` (not for a deleted or removed community)."""
+        """`check_community_mod_action`: a mod or admin, a mod not banned there, not for a
+        deleted or removed community."""
         if not self.can_mod(person, community):
             raise lemmy_error("not_a_mod_or_admin")
+        # CommunityPersonBanView::check: a mod banned there (the row, whatever its expiry)
+        if not person.admin and (community.id, person.id) in self.state.community_bans:
+            raise lemmy_error("person_is_banned_from_community")
         if community.deleted or community.removed:
             raise lemmy_error("deleted")
 
