@@ -1503,14 +1503,21 @@ class LemmyApiV4:
     # ------------------------------------------------------------------ messages, inbox, modlog
     def private_message(self, ctx: Ctx4) -> dict:
         person, p = ctx.user(), ctx.params
-        recipient = self.get_person(p["recipient_id"])
         content = p["content"]
         if _utf16_units(content) > 10_000:  # is_valid_body_field
             raise lemmy_error("invalid_body_field")
+        recipient = self.state.persons.get(p["recipient_id"])
         if not person.private_messages_enabled or (
-            recipient.local and not recipient.private_messages_enabled
+            recipient is not None and recipient.local and not recipient.private_messages_enabled
         ):
             raise lemmy_error("couldnt_create")
+        if recipient is None:  # Lemmy never reads the person: the insert fails
+            raise ApiErrorV4(
+                400,
+                "couldnt_create",
+                cause='insert or update on table "private_message" violates foreign key '
+                'constraint "private_message_recipient_id_fkey"',
+            )
         message_id = self.state.next_id("private_message")
         message = PrivateMessage(
             message_id,
