@@ -664,11 +664,12 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         first = not sent or sent["status"] not in DONE or again
         others = _other_uploads_lost(ex, person, t.image_alias if spared else None) if first else ""
         # what 0.19 takes changed by release (1.0 deletes every upload): said once
-        lost = spared + others + _which_lemmy(ex)
-        if spared or others:
-            data += lost
+        lost = spared + others + (_which_lemmy(ex) if spared or others else "")
+        if first:  # up to 0.19.10 the files of their image posts go, whoever uploaded them
+            lost += _files_purged_lost(ex, t, person, t.image_alias if spared else None)
+        data += lost
         if first:
-            if spared or others:
+            if lost:
                 _tell_uploads_lost(ex, t, person, lost)
             data += _communities_lost(ex, t, person)
     if community is not None:
@@ -819,6 +820,74 @@ def _community_ban_there(ex: Executor, key: str, person: int, community: int) ->
         return line.expires is None and expires is None
     ends = line.expires.timestamp()
     return ends > ex.clock() and abs(ends - float(expires)) <= 1
+
+
+def _purges_files(ex: Executor) -> bool | None:
+    """Whether a site ban's remove_data purges files on this Lemmy (0.19.0 to 0.19.10:
+    their avatar's, banner's and image posts', whoever uploaded them): True, False
+    (0.19.11+, 1.0: it deletes their uploads' aliases), None: a 0.19 whose release
+    cannot be read."""
+    if ex.client.api_version != "v3":
+        return False
+    release = getattr(ex.client, "release", None)
+    known = release() if callable(release) else None
+    return None if known is None else known < (0, 19, 11)
+
+
+def _files_purged_lost(ex: Executor, t: Target, person: int, said: str | None) -> str:
+    """What a site ban's remove_data purges on 0.19.0 to 0.19.10 (or a 0.19 whose release
+    cannot be read) that is not the person's own upload: the file of their avatar and
+    banner, and of this post's link and thumbnail (a link into pict-rs), when an admin
+    uploaded or shows it, the site shows it, or an exempt item shows it (modbot spares
+    those). Read live (the person, the post); ``said``: named already."""
+    purges = _purges_files(ex)
+    if purges is False:
+        return ""
+    try:
+        who = ex.client.person(person)
+        urls = [
+            (f"{what} of theirs", url)
+            for what, url in (("the avatar", who.avatar), ("the banner", who.banner))
+        ]
+        post = _read_item(ex, t) if t.kind == "post" else None
+    except LemmyError as exc:
+        log.warning("could not read the files a ban of %s purges: %s", person, exc)
+        return ""
+    if post is not None and post.link and "pictrs/image" in post.link:
+        urls += [(f"post {t.id}'s link", post.link), (f"post {t.id}'s thumbnail", post.thumbnail)]
+    places: dict[str, str] = {}
+    for what, url in urls:
+        alias = (url or "").split("?")[0].rstrip("/").rpartition("/")[2]
+        uploader = ex.store.uploader(alias) if alias else None
+        if not alias or alias == said or alias in places:
+            continue
+        if uploader is not None and uploader.get("person_id") == person:
+            continue  # their own upload: ``_other_uploads_lost`` names it when shown
+        sha256 = t.image_sha256 if alias == t.image_alias else None
+        site = ex.store.site_shows(alias, sha256)
+        if ex.store.image_owners(alias, sha256) & (ex.admin_ids - {person}):
+            why = "an admin's upload or in an admin's post"
+        elif site is not None:
+            why = _WHAT[site]
+        elif alias == t.image_alias and t.file_exempt:
+            why = t.file_exempt
+        else:
+            continue
+        places[alias] = f"{what}, {why}"
+    if not places:
+        return ""
+    named = ", ".join(f"{alias} ({where})" for alias, where in places.items())
+    log.warning("a ban removing the data of %s also purges %s", person, named)
+    release = getattr(ex.client, "release", lambda: None)()
+    lemmy = (
+        f"this Lemmy, {'.'.join(str(n) for n in release)}, also purges"
+        if purges and release
+        else "Lemmy 0.19.10 and earlier also purge"
+    )
+    return (
+        f"; {lemmy} the files of their avatar, banner and image posts, whoever uploaded "
+        f"them: {named}, which modbot spares: those lose the image"
+    )
 
 
 def _which_lemmy(ex: Executor) -> str:
