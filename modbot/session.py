@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from modbot.config.settings import Settings
 from modbot.errors import LemmyError, LemmyLoginError
 from modbot.lemmy.api import LemmyApi
+from modbot.lemmy.transport import Transport
 from modbot.model import SiteInfo
 from modbot.store import Store
 
@@ -127,6 +128,14 @@ class Session:
         # login made while a page is read would be lost with them by a kill -9 before
         # the batch before it is recorded, and the next start log in again.
         client.on_login = lambda jwt: store.set_cursors([(token_key, jwt)])
+        # A rate-limited login and requests refused with a long Retry-After are held
+        # back by the next process too (a `run --once` each minute from cron); written
+        # at once, as the token. Lemmy's limits are per address: one key per instance.
+        if isinstance(client, Transport):
+            holds_key = f"holds:{settings.lemmy_url}"
+            if keep_token:
+                client.restore_holds(store.get_cursor(holds_key))
+            client.on_hold = lambda held: store.set_cursors([(holds_key, held)])
 
     def start(self) -> bool:
         """Check the account once, at the first call; later, every ``check_every``, that

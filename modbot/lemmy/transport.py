@@ -461,6 +461,9 @@ class Transport:
         self._not_before: dict[str, tuple[float, float, str]] = {}
         # Called with each new token, so it can be kept for the next run (see restore_token).
         self.on_login: Callable[[str], None] | None = None
+        # Called with ``holds()`` each time a hold is added, so the next process keeps
+        # it too (see ``restore_holds``).
+        self.on_hold: Callable[[str], None] | None = None
 
     def __repr__(self) -> str:
         name = type(self).__name__
@@ -524,6 +527,7 @@ class Transport:
                     now = time.monotonic()
                     with self._lock:
                         self._not_before[what] = (now + exc.retry_after, now, str(exc))
+                    self._held_more()
                     raise LemmyUnavailable(
                         f"{what}: {exc}: {server} takes requests again "
                         f"{_again_in(exc.retry_after)}, longer than a request waits "
@@ -783,6 +787,15 @@ class Transport:
         ``dropped``: the token a request (``what``) was answered 401 with; when another
         thread has logged in again since (both of them refused at once), its token is
         taken, not another login spent."""
+        try:
+            self._login(dropped=dropped, what=what)
+        except LemmyError as exc:
+            refused = self._refused
+            if refused is not None and refused[2] is exc and exc.error == "rate_limit_error":
+                self._held_more()  # a new hold (not one already held), out of the lock
+            raise
+
+    def _login(self, *, dropped: Secret | None, what: str) -> None:
         payload = {
             "username_or_email": self.username,
             "password": self._password.reveal(),
@@ -801,14 +814,20 @@ class Transport:
                 # The login's own bucket (a few an hour per address) refills in minutes,
                 # not seconds: a retry in seconds is refused too, and spends nothing useful;
                 # nor one before the time Lemmy says (1.0's Retry-After, up to an hour).
-                when = ": wait, then try again"
+                when = f"; modbot tries again in {wait:.0f} s at the earliest"
                 if exc.retry_after is not None:
                     wait = max(wait, exc.retry_after)
                     when = f"; it takes them again {_again_in(exc.retry_after)}"
+                # What to do: Lemmy's limit is per address, so a restart (or a restart
+                # loop, or cron) makes it no sooner; what spends the logins is the cause.
                 raise LemmyUnavailable(
                     f"login as {self.username!r}: Lemmy refuses logins for now "
                     "(rate_limit_error): it takes only a few logins an hour from one "
-                    f"address{when}",
+                    f"address{when}. Nothing to do but wait: restarting modbot makes it "
+                    "no sooner. If it recurs, something spends the logins: a restart loop, "
+                    "another client logging in from this address, or a login Lemmy keeps "
+                    "dropping (each 'logging in again' in the log); Lemmy's `register` rate "
+                    "limit (its admin settings) sets how many",
                     error="rate_limit_error",
                 ) from None
             except LoggedOut as exc:
@@ -892,3 +911,77 @@ class Transport:
         Check the session next: a stale token is silently anonymous on reads."""
         with self._lock:
             self._token = Secret(jwt)
+
+    def holds(self) -> str:
+        """What this process holds back (a rate-limited login, requests refused with a
+        long ``Retry-After``) and until when, as JSON in wall-clock time: for
+        ``restore_holds`` in the next process. Lemmy's rate limits are per address, not
+        per process: a `run --once` from cron each minute would otherwise send the same
+        refused request at every run (and a proxy counting refusals may ban the address).
+        A refused password is not kept: the admin who fixes it expects the next run to
+        log in."""
+        now, wall = time.monotonic(), time.time()
+
+        def entry(since: float, until: float, why: str) -> dict[str, Any]:
+            return {"since": wall - (now - since), "until": wall + (until - now), "why": why}
+
+        with self._lock:
+            held: dict[str, Any] = {
+                "requests": {
+                    what: entry(since, until, why)
+                    for what, (until, since, why) in self._not_before.items()
+                    if until > now
+                }
+            }
+            refused = self._refused
+            if (
+                refused is not None
+                and refused[2].error == "rate_limit_error"
+                and refused[0] + refused[1] > now
+            ):
+                held["login"] = entry(refused[0], refused[0] + refused[1], str(refused[2]))
+        return json.dumps(held)
+
+    def restore_holds(self, saved: str | None) -> None:
+        """Take up the holds an earlier process kept (``holds()``) that have not ended;
+        one that cannot be read is no hold (the request is sent, as without it)."""
+        try:
+            held = json.loads(saved or "{}")
+        except ValueError:
+            return
+        if not isinstance(held, dict):
+            return
+        now, wall = time.monotonic(), time.time()
+
+        def read(entry: Any) -> tuple[float, float, str] | None:
+            """(since, until) in this process's monotonic time, and why; None if past."""
+            if not isinstance(entry, dict):
+                return None
+            since, until, why = entry.get("since"), entry.get("until"), entry.get("why")
+            if not isinstance(since, (int, float)) or not isinstance(until, (int, float)):
+                return None
+            if not isinstance(why, str) or not until > wall:  # ended (or NaN)
+                return None
+            # a clock set back, or a broken value: never held longer than Lemmy can ask
+            until, since = min(until, wall + RETRY_AFTER_MAX), since if since <= wall else wall
+            return now - (wall - since), now + (until - wall), why
+
+        requests = held.get("requests")
+        with self._lock:
+            for what, entry in (requests if isinstance(requests, dict) else {}).items():
+                found = read(entry)
+                if found is not None and isinstance(what, str):
+                    self._not_before[what] = (found[1], found[0], found[2])
+            found = read(held.get("login"))
+            if found is not None:
+                since, until, why = found
+                self._refused = (
+                    since,
+                    until - since,
+                    LemmyUnavailable(why, error="rate_limit_error"),
+                )
+
+    def _held_more(self) -> None:
+        """A hold was added: handed to ``on_hold``, to be kept for the next process."""
+        if self.on_hold is not None:
+            self.on_hold(self.holds())
