@@ -1188,16 +1188,21 @@ class LemmyApiV4:
 
     def ban_person(self, ctx: Ctx4) -> dict:
         admin, p = ctx.admin(), ctx.params
+        # ban_from_site reads no person: an unknown id is no admin and passes the rank
+        # check, then the reason and expiry are checked and the database refuses it
         person = self.state.persons.get(p["person_id"])
-        if person is None:
+        if person is not None:
+            self.higher_admin(admin, [person])
+        reason = self._reason(p["reason"])
+        expires = self.expires_at(p["expires_at"])
+        ban = p["ban"]
+        if person is None and ban:
             raise unknown(
                 'insert or update on table "instance_actions" violates foreign key '
                 'constraint "instance_actions_person_id_fkey"'
             )
-        self.higher_admin(admin, [person])
-        reason = self._reason(p["reason"])
-        expires = self.expires_at(p["expires_at"])
-        ban = p["ban"]
+        if person is None:  # the unban updates nothing; its modlog row cannot be written
+            raise _modlog_person_fkey()
         person.banned, person.ban_expires = ban, (expires if ban else None)
         person.ban_reason = reason if ban else None  # logins are kept: actions get site_ban
         index = self.mod_action(
@@ -1256,13 +1261,26 @@ class LemmyApiV4:
                 message.removed = remove
 
     def ban_from_community(self, ctx: Ctx4) -> dict:
-        mod, p = ctx.user(), ctx.params
-        community = self.get_community(p["community_id"])
-        person = self.get_person(p["person_id"])
-        self._mod_check(mod, community)
-        self.higher_mod(mod, person, community)
-        reason = self._reason(p["reason"])
+        """ban_from_community's order: the expiry, the community, the actor's rights, the
+        rank (no person is read: an unknown id passes), the reason, then the database."""
+        mod, p = ctx.login(), ctx.params
         expires = self.expires_at(p["expires_at"])
+        community = self.get_community(p["community_id"])
+        ctx.user()
+        self._mod_check(mod, community)
+        person = self.state.persons.get(p["person_id"])
+        if person is not None:
+            self.higher_mod(mod, person, community)
+        reason = self._reason(p["reason"])
+        if person is None and p["ban"]:
+            raise ApiErrorV4(
+                400,
+                "couldnt_update",
+                cause='insert or update on table "community_actions" violates foreign key '
+                'constraint "community_actions_person_id_fkey"',
+            )
+        if person is None:
+            raise _modlog_person_fkey()
         key = (community.id, person.id)
         if p["ban"]:
             self.state.community_bans[key] = CommunityBan(community.id, person.id, expires, reason)
@@ -1920,6 +1938,16 @@ class CompatV3:
             ctx.user(), body.require_int("comment_id"), body.require_str("reason"), None
         )
         return {"comment_report_view": self.views.comment_report_view(report)}
+
+
+def _modlog_person_fkey() -> ApiErrorV4:
+    """Modlog::create's CouldntCreate for a row naming no person (an unban of no one)."""
+    return ApiErrorV4(
+        400,
+        "couldnt_create",
+        cause='insert or update on table "modlog" violates foreign key constraint '
+        '"modlog_target_person_fkey"',
+    )
 
 
 def _utf16_units(text: str) -> int:
