@@ -8,13 +8,15 @@ What it takes care of, because Lemmy does not tell you:
   anonymous on reads: the API version's ``check_session`` notices that); a login Lemmy
   refused (the password changed while the bot runs, the account banned or deleted) is
   not tried again for ``LOGIN_REFUSED_WAIT``: each request that needed it fails with the
-  same error; a rate-limited login too (no retries seconds apart);
+  same error; a rate-limited login too (no retries seconds apart); threads that find no
+  token, or the same one dropped, log in once between them;
 - 400 ``rate_limit_error`` (429 in v4), 5xx and timeouts are retried with exponential
   backoff, except an action the caller cannot tell was carried out when its answer did
   not come (``resend_unanswered``: 0.19's bans and removals); every request waits for
   the configured request-rate cap first; a ``Retry-After`` (a rate limit's or a 503's)
   is waited in full, and one longer than ``max_backoff`` fails the request at once and
-  holds it back until then (in this process); once the process's ``stop`` is set
+  holds it back until then (``on_hold``: kept for the next process too, a `run --once`
+  from cron); once the process's ``stop`` is set
   (SIGTERM), a request that would wait to be retried fails at once as ``STOPPING``;
 - ``timeout`` is one deadline for the whole request (connect, TLS, sending, every read),
   not per read: a server trickling a byte every few seconds cannot hold a request
@@ -751,7 +753,7 @@ class Transport:
         if method != "GET" and self.read_only:
             raise ReadOnlyError(f"{method} {path} refused: this client is read-only (dry-run)")
         if auth and self._token is None:
-            self.login()
+            self.login(missing=True)
         url = f"{self.url}{self.API}{path}"
         return self.retrying(
             f"{method} {path}", lambda: self.send(method, url, auth=auth, **kwargs), auth=auth
@@ -773,7 +775,7 @@ class Transport:
     def token(self) -> Secret:
         """The login token (logging in first when there is none)."""
         if self._token is None:
-            self.login()
+            self.login(missing=True)
         assert self._token is not None
         return self._token
 
@@ -782,20 +784,23 @@ class Transport:
     def logged_in(self) -> bool:
         return self._token is not None
 
-    def login(self, *, dropped: Secret | None = None, what: str = "") -> None:
+    def login(
+        self, *, dropped: Secret | None = None, what: str = "", missing: bool = False
+    ) -> None:
         """Log in and keep the token. Lemmy allows only a few logins an hour: call rarely.
         ``dropped``: the token a request (``what``) was answered 401 with; when another
         thread has logged in again since (both of them refused at once), its token is
-        taken, not another login spent."""
+        taken, not another login spent. ``missing``: called because there was no token
+        yet; one another thread got meanwhile is taken as well."""
         try:
-            self._login(dropped=dropped, what=what)
+            self._login(dropped=dropped, what=what, missing=missing)
         except LemmyError as exc:
             refused = self._refused
             if refused is not None and refused[2] is exc and exc.error == "rate_limit_error":
                 self._held_more()  # a new hold (not one already held), out of the lock
             raise
 
-    def _login(self, *, dropped: Secret | None, what: str) -> None:
+    def _login(self, *, dropped: Secret | None, what: str, missing: bool) -> None:
         payload = {
             "username_or_email": self.username,
             "password": self._password.reveal(),
@@ -846,6 +851,8 @@ class Transport:
                 ) from None
 
         with self._lock:
+            if missing and self._token is not None:
+                return  # two threads without a token yet: the first one's login serves both
             if dropped is not None and self._token is not None and self._token is not dropped:
                 log.info("%s: the login was dropped (401); logged in again already", what)
                 return
