@@ -1583,7 +1583,8 @@ class LemmyApiV4:
 
         found.sort(key=key)
         page = paginate(found, key, limit, p["page_cursor"], find, lambda n: str(n.id))
-        page["items"] = [self.views.notification_view(n) for n in page["items"]]
+        hide = not person.admin  # hide_modlog_names, without a community
+        page["items"] = [self.views.notification_view(n, hide) for n in page["items"]]
         return page
 
     def mark_notification(self, ctx: Ctx4) -> dict:

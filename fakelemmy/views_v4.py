@@ -558,13 +558,15 @@ class ViewsV4:
             }
         )
 
-    def notification_view(self, n: Notification) -> dict:
+    def notification_view(self, n: Notification, hide_names: bool = False) -> dict:
+        """`hide_names` (a reader who is no admin): Lemmy's map_to_enum sets every row's
+        `creator_id` to 0 and drops a mod action's `moderator`."""
         s = self.state
         row = _clean(
             {
                 "id": n.id,
                 "recipient_id": n.recipient_id,
-                "creator_id": n.creator_id,
+                "creator_id": 0 if hide_names else n.creator_id,
                 "kind": n.kind,
                 "read": n.read,
                 "published_at": iso(n.published),
@@ -577,7 +579,8 @@ class ViewsV4:
             data = {"type_": "private_message", **self.private_message_view(message)}
         else:
             index = n.modlog_index if n.modlog_index is not None else 0
-            data = {"type_": "mod_action", **self.modlog_view(index, s.modlog[index])}
+            view = self.modlog_view(index, s.modlog[index], show_moderator=not hide_names)
+            data = {"type_": "mod_action", **view}
         return {"notification": row, "data": data}
 
     # ---- own account, site ----
