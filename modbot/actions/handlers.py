@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.markdown import inert
-from modbot.model import PROFILE_KINDS, ActionOutcome, Item, PlannedAction, Target
+from modbot.model import PROFILE_KINDS, ActionOutcome, Item, PlannedAction, SiteInfo, Target
 from modbot.store import SENDING
 
 if TYPE_CHECKING:
@@ -197,7 +197,8 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
 def _post_files_spared(ex: Executor, t: Target) -> ActionOutcome | None:
     """Lemmy (0.19 and 1.0) purges a post's link and thumbnail from pict-rs with the post
     (the last segment of each URL taken as the alias; the whole file, every alias of it):
-    skipped when that file is an admin's upload or the site's image, or this item's image
+    skipped when that file is an admin's upload or the site's image (as recorded, else as
+    ``GET /site`` shows it now), or this item's image
     and an exempt item shows it (``Target.file_exempt``). None: purge it
     (also when it is done or planned already: ``once`` says so)."""
     row = ex.store.action("purge_item", t.key)
@@ -232,6 +233,18 @@ def _post_files_spared(ex: Executor, t: Target) -> ActionOutcome | None:
         sha256 = t.image_sha256 if t.image_alias == alias else None
         for other in same:
             site = ex.store.site_shows(other, sha256)
+            if site is None:
+                # as recorded, else as the site shows it now: a post linking the site's
+                # icon may be decided before the site's images are (``_site_shows``)
+                try:
+                    site = _site_image(ex.site_now(), other)
+                except LemmyError as exc:
+                    why = (
+                        f"could not read the site's icon, banner and sidebar before purging "
+                        f"post {t.id} ({exc}): not done, so that none of them is purged with "
+                        "it; tried again next cycle"
+                    )
+                    return ActionOutcome("purge_item", "failed", why[:500], retry=True)
             if ex.store.image_owners(other, sha256) & ex.admin_ids:
                 whose = "an admin's upload or in an admin's post"
             elif site is not None:
@@ -430,18 +443,23 @@ def _site_shows(ex: Executor, kind: str, alias: str, sha256: str | None) -> Acti
                 f"({exc}): not done, so that none of them is deleted; tried again next cycle"
             )
             return ActionOutcome(kind, "failed", why[:500], retry=True)
-        shown = _alias_in(alias)
-        for what, text in (
-            ("site_icon", info.icon),
-            ("site_banner", info.banner),
-            ("site_sidebar", info.sidebar),
-        ):
-            if text and shown.search(text):
-                site = what
-                break
+        site = _site_image(info, alias)
     if site is None:
         return None
     return ActionOutcome(kind, "skipped", f"the file is {_WHAT[site]} too: {ADMINS_IMAGE}")
+
+
+def _site_image(info: SiteInfo, alias: str) -> str | None:
+    """Which of the site's images (``site_icon``...) ``GET /site`` shows ``alias`` as."""
+    shown = _alias_in(alias)
+    for what, text in (
+        ("site_icon", info.icon),
+        ("site_banner", info.banner),
+        ("site_sidebar", info.sidebar),
+    ):
+        if text and shown.search(text):
+            return what
+    return None
 
 
 def _alias_in(alias: str) -> re.Pattern[str]:
