@@ -1562,14 +1562,23 @@ class LemmyApiV4:
         person, p = ctx.login(), ctx.params
         limit = self.limit(p["limit"], None) if p["limit"] is not None else 20
         type_ = p["type_"] or "all"
-        found = [
-            n
-            for n in self._notifications()
-            if n.recipient_id == person.id
-            and (type_ == "all" or n.kind == type_)
-            and not (p["unread_only"] and n.read)
-            and (p["creator_id"] is None or n.creator_id == p["creator_id"])
-        ]
+        # NotificationQuery::list: `private_message` (without unread_only) also lists the
+        # messages the reader sent; with creator_id, the conversation both ways
+        messages = type_ == "private_message" and not p["unread_only"]
+        me, them = person.id, p["creator_id"]
+
+        def listed(n: Notification) -> bool:
+            if messages and n.kind == "private_message":
+                mine = me in (n.recipient_id, n.creator_id)
+            else:
+                mine = n.recipient_id == me and not (p["unread_only"] and n.read)
+            if them is not None and type_ == "private_message":
+                mine = mine and (n.recipient_id, n.creator_id) in ((me, them), (them, me))
+            elif them is not None:
+                mine = mine and n.creator_id == them
+            return mine and (type_ == "all" or n.kind == type_)
+
+        found = [n for n in self._notifications() if listed(n)]
 
         def key(n: Notification):
             return (-_stamp(n.published), -n.id)
