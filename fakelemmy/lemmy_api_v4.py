@@ -1576,6 +1576,8 @@ class LemmyApiV4:
                 mine = mine and (n.recipient_id, n.creator_id) in ((me, them), (them, me))
             elif them is not None:
                 mine = mine and n.creator_id == them
+            if not person.show_bot_accounts and self.state.persons[n.creator_id].bot_account:
+                return False  # show_bot_accounts: a bot's notices are hidden with it
             return mine and (type_ == "all" or n.kind == type_)
 
         found = [n for n in self._notifications() if listed(n)]
