@@ -1566,6 +1566,7 @@ class LemmyApiV4:
         # messages the reader sent; with creator_id, the conversation both ways
         messages = type_ == "private_message" and not p["unread_only"]
         me, them = person.id, p["creator_id"]
+        messages_by_id = {m.id: m for m in self.state.private_messages}
 
         def listed(n: Notification) -> bool:
             if messages and n.kind == "private_message":
@@ -1578,6 +1579,8 @@ class LemmyApiV4:
                 mine = mine and n.creator_id == them
             if not person.show_bot_accounts and self.state.persons[n.creator_id].bot_account:
                 return False  # show_bot_accounts: a bot's notices are hidden with it
+            if n.kind == "private_message" and messages_by_id[n.private_message_id].removed:
+                return False  # filter_deleted_and_removed
             return mine and (type_ == "all" or n.kind == type_)
 
         found = [n for n in self._notifications() if listed(n)]
