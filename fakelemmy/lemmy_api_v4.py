@@ -1609,6 +1609,22 @@ class LemmyApiV4:
                 return {"success": True}
         raise not_found()
 
+    def _modlog_listed(self, viewer: Person | None, action: ModAction, listing: str) -> bool:
+        """ModlogQuery::list: a private community's rows only to admins and followers (its
+        moderators: follows are not modelled), then `listing_type` (any but `all` leaves
+        out rows without a community; `subscribed`, `suggested`: none followed)."""
+        community = self.views.modlog_targets(action)[2]
+        private = community is not None and community.visibility == "private"
+        if private and not (viewer and (viewer.admin or viewer.id in community.moderators)):
+            return False
+        if listing == "all":
+            return True
+        if community is None or listing in ("subscribed", "suggested"):
+            return False
+        if listing == "local":
+            return community.local
+        return viewer is not None and viewer.id in community.moderators  # moderator_view
+
     def get_modlog(self, ctx: Ctx4) -> dict:
         viewer, p = ctx.viewer, ctx.params
         self.check_private(viewer)
@@ -1633,6 +1649,8 @@ class LemmyApiV4:
             elif parent is not None and not p["show_bulk"]:
                 continue
             if type_ != "all" and kind != type_:
+                continue
+            if not self._modlog_listed(viewer, action, p["listing_type"] or "all"):
                 continue
             if mod_person_id is not None and action.mod_id != mod_person_id:
                 continue
