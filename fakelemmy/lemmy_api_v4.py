@@ -823,9 +823,17 @@ class LemmyApiV4:
         return page
 
     def comment_detail(self, ctx: Ctx4) -> dict:
-        self.check_private(ctx.viewer)
+        viewer = ctx.viewer
+        self.check_private(viewer)
         comment = self.get_comment(ctx.params["id"])
-        return {"comment_view": self.views.comment_view(comment, ctx.viewer)}
+        community = self.state.communities[self.state.posts[comment.post_id].community_id]
+        # CommentView::read: a private community's to admins and followers (the fake has
+        # no follows: its mods), a local-only private one's to any login
+        if community.visibility == "private" and not self.can_mod(viewer, community):
+            raise not_found()
+        if viewer is None and community.visibility == "local_only_private":
+            raise not_found()
+        return {"comment_view": self.views.comment_view(comment, viewer)}
 
     # ------------------------------------------------------------------ communities, persons
     def community_detail(self, ctx: Ctx4) -> dict:
