@@ -1462,6 +1462,15 @@ class LemmyApiV4:
         the others after three days (or with `show_community_rule_violations`); mods
         see the others of their communities."""
         person, p = ctx.login(), ctx.params
+        if not p["my_reports_only"]:  # check_community_mod_of_any_or_admin_action
+            ctx.user()
+            if person.deleted:
+                raise lemmy_error("deleted")
+            moderates = any(
+                person.id in c.moderators for c in self.state.communities.values() if not c.purged
+            )
+            if not (person.admin or moderates):
+                raise lemmy_error("not_a_mod_or_admin")
         limit = self.limit(p["limit"], None) if p["limit"] is not None else 20
         kinds = {"all": ("post", "comment"), "posts": ("post",), "comments": ("comment",)}
         wanted = kinds.get(p["type_"] or "all", ())
