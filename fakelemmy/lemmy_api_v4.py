@@ -1619,12 +1619,13 @@ class LemmyApiV4:
         return page
 
     def mark_notification(self, ctx: Ctx4) -> dict:
+        """mark_read_by_id_and_person: an UPDATE by id and recipient whose row count is
+        not checked, so another's id, or none, succeeds and changes nothing."""
         person, p = ctx.login(), ctx.params
         for n in self._notifications():
             if n.id == p["notification_id"] and n.recipient_id == person.id:
                 n.read = p["read"]
-                return {"success": True}
-        raise not_found()
+        return {"success": True}
 
     def _modlog_listed(self, viewer: Person | None, action: ModAction, listing: str) -> bool:
         """ModlogQuery::list: a private community's rows only to admins and followers (its
