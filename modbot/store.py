@@ -65,6 +65,7 @@ CREATE INDEX IF NOT EXISTS decisions_run ON decisions (run_id);
 CREATE INDEX IF NOT EXISTS decisions_at ON decisions (decided_at);
 CREATE INDEX IF NOT EXISTS decisions_sha256 ON decisions (sha256);
 CREATE INDEX IF NOT EXISTS decisions_alias ON decisions (json_extract(record, '$.image.alias'));
+CREATE INDEX IF NOT EXISTS decisions_author ON decisions (json_extract(record, '$.item.author_id'));
 CREATE TABLE IF NOT EXISTS actions (
     kind TEXT NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL, detail TEXT,
     run_id TEXT, done_at REAL NOT NULL, item TEXT, PRIMARY KEY (kind, target));
@@ -1150,6 +1151,42 @@ class Store:
         for row in rows:
             found.setdefault(str(row["alias"]), dict(row))
         return list(found.values())
+
+    def post_files_of(self, person_id: int) -> list[dict]:
+        """The pict-rs files of the image posts of ``person_id`` the bot recorded (live
+        runs and dry runs alike: what Lemmy holds, not what was done): the link of each
+        post whose recorded link is a pict-rs image, and that post's thumbnail, as
+        ``[{"alias", "sha256", "post_id", "location"}]`` (``post_url`` or ``thumbnail``),
+        the newest record of each post's link and thumbnail, oldest post first. What
+        Lemmy 0.19.0 to 0.19.10 purge with a site ban's ``remove_data``
+        (``purge_image_posts_for_person``: posts whose link holds ``pictrs/image``)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT d.item_id AS post_id, json_extract(d.record, '$.image.location') "
+                "AS location, json_extract(d.record, '$.image.alias') AS alias, "
+                "json_extract(d.record, '$.image.url') AS url, d.sha256 AS sha256 "
+                "FROM decisions AS d WHERE d.item_kind = 'post' "
+                "AND json_extract(d.record, '$.item.author_id') = ? "
+                "AND json_extract(d.record, '$.image.location') IN ('post_url', 'thumbnail') "
+                "ORDER BY d.id",
+                (person_id,),
+            ).fetchall()
+        newest: dict[tuple[int, str], dict] = {}
+        for row in rows:
+            if str(row["post_id"]).isdigit():  # the newest record of each stays
+                newest[(int(row["post_id"]), str(row["location"]))] = dict(row)
+        images = {
+            post_id
+            for (post_id, where), row in newest.items()
+            if where == "post_url" and "pictrs/image" in str(row["url"] or "")
+        }
+        return [
+            {"alias": row["alias"], "sha256": row["sha256"], "post_id": post_id, "location": where}
+            for (post_id, where), row in sorted(
+                newest.items(), key=lambda kv: (kv[0][0], kv[0][1] != "post_url")
+            )
+            if post_id in images and row["alias"]
+        ]
 
     def site_shows(self, alias: str, sha256: str | None = None) -> str | None:
         """The kind (``site_icon``, ``site_banner``, ``site_sidebar``) of the newest

@@ -855,9 +855,11 @@ def _purges_files(ex: Executor) -> bool | None:
 def _files_purged_lost(ex: Executor, t: Target, person: int, said: str | None) -> str:
     """What a site ban's remove_data purges on 0.19.0 to 0.19.10 (or a 0.19 whose release
     cannot be read) that is not the person's own upload: the file of their avatar and
-    banner, and of this post's link and thumbnail (a link into pict-rs), when an admin
-    uploaded or shows it, the site shows it, or an exempt item shows it (modbot spares
-    those). Read live (the person, the post); ``said``: named already."""
+    banner, and of this post's link and thumbnail (a link into pict-rs), read live (the
+    person, the post), and of their other image posts as the bot recorded them (Lemmy
+    purges every post of theirs linking a pict-rs image: reading each would be a request
+    a post), when an admin uploaded or shows it, the site shows it, or an exempt item
+    shows it (this image only: modbot spares those). ``said``: named already."""
     purges = _purges_files(ex)
     if purges is False:
         return ""
@@ -873,15 +875,23 @@ def _files_purged_lost(ex: Executor, t: Target, person: int, said: str | None) -
         return ""
     if post is not None and post.link and "pictrs/image" in post.link:
         urls += [(f"post {t.id}'s link", post.link), (f"post {t.id}'s thumbnail", post.thumbnail)]
+    files = [
+        (what, _alias_of(url), t.image_sha256 if _alias_of(url) == t.image_alias else None)
+        for what, url in urls
+    ]
+    shown = {"post_url": "link", "thumbnail": "thumbnail"}
+    files += [
+        (f"post {row['post_id']}'s {shown[row['location']]}", row["alias"], row["sha256"])
+        for row in ex.store.post_files_of(person)
+        if not (t.kind == "post" and row["post_id"] == t.id)  # this one: read live above
+    ]
     places: dict[str, str] = {}
-    for what, url in urls:
-        alias = (url or "").split("?")[0].rstrip("/").rpartition("/")[2]
+    for what, alias, sha256 in files:
         uploader = ex.store.uploader(alias) if alias else None
         if not alias or alias == said or alias in places:
             continue
         if uploader is not None and uploader.get("person_id") == person:
             continue  # their own upload: ``_other_uploads_lost`` names it when shown
-        sha256 = t.image_sha256 if alias == t.image_alias else None
         site = ex.store.site_shows(alias, sha256)
         if ex.store.image_owners(alias, sha256) & (ex.admin_ids - {person}):
             why = "an admin's upload or in an admin's post"
@@ -894,7 +904,9 @@ def _files_purged_lost(ex: Executor, t: Target, person: int, said: str | None) -
         places[alias] = f"{what}, {why}"
     if not places:
         return ""
-    named = ", ".join(f"{alias} ({where})" for alias, where in places.items())
+    listed = [f"{alias} ({where})" for alias, where in places.items()]
+    more = len(listed) - MAX_NAMED_UPLOADS
+    named = ", ".join(listed[:MAX_NAMED_UPLOADS]) + (f" and {more} more" if more > 0 else "")
     log.warning("a ban removing the data of %s also purges %s", person, named)
     release = getattr(ex.client, "release", lambda: None)()
     lemmy = (
@@ -906,6 +918,12 @@ def _files_purged_lost(ex: Executor, t: Target, person: int, said: str | None) -
         f"; {lemmy} the files of their avatar, banner and image posts, whoever uploaded "
         f"them: {named}, which modbot spares: those lose the image"
     )
+
+
+def _alias_of(url: str | None) -> str:
+    """The pict-rs alias a link into pict-rs names (its last path segment), as Lemmy
+    takes it to purge the file; "" for none."""
+    return (url or "").split("?")[0].rstrip("/").rpartition("/")[2]
 
 
 def _which_lemmy(ex: Executor) -> str:
