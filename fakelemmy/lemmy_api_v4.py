@@ -836,14 +836,29 @@ class LemmyApiV4:
         return {"comment_view": self.views.comment_view(comment, viewer)}
 
     # ------------------------------------------------------------------ communities, persons
-    def community_detail(self, ctx: Ctx4) -> dict:
-        p = ctx.params
-        if p["id"] is not None:
-            community = self.get_community(p["id"])
-        elif p["name"] is not None:
-            community = self.community_by_name(p["name"])
+    def readable_community(self, viewer: Person | None, params: Params) -> Community:
+        """get_community's checks (federation/read_community.rs): a private instance's
+        anonymous reader refused, then CommunityView::read: a removed or deleted
+        community only to its mods and admins (banned or deleted ones are neither), a
+        local-only private one to a login."""
+        self.check_private(viewer)
+        if params["id"] is not None:
+            community = self.get_community(params["id"])
+        elif params["name"] is not None:
+            community = self.community_by_name(params["name"])
         else:
             raise lemmy_error("no_id_given")
+        if viewer is None and community.visibility == "local_only_private":
+            raise not_found()
+        valid = viewer is not None and not (banned_now(viewer) or viewer.deleted)
+        if (community.removed or community.deleted) and not (
+            valid and self.can_mod(viewer, community)
+        ):
+            raise not_found()
+        return community
+
+    def community_detail(self, ctx: Ctx4) -> dict:
+        community = self.readable_community(ctx.viewer, ctx.params)
         return {
             "community_view": self.views.community_view(community, ctx.viewer),
             "moderators": self.views.moderator_views(community),
@@ -1954,13 +1969,7 @@ class CompatV3:
         return {"comments": [self.views.comment_view(c, ctx.viewer) for c in comments[:limit]]}
 
     def community_detail(self, ctx: Ctx4) -> dict:
-        p = ctx.params
-        if p["id"] is not None:
-            community = self.api.get_community(p["id"])
-        elif p["name"] is not None:
-            community = self.api.community_by_name(p["name"])
-        else:
-            raise lemmy_error("no_id_given")
+        community = self.api.readable_community(ctx.viewer, ctx.params)  # v4's handler
         return {
             "community_view": self.views.community_view(community, ctx.viewer),
             "moderators": self.views.moderator_views(community),
