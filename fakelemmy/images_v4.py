@@ -18,7 +18,9 @@ Write time (`ImagesV4.store_post`, `markdown`, `link`), in the site's `image_mod
 
 Routes on the Lemmy host: `GET /api/v4/image/{filename}` (`file_type`, `max_size`; 0.19's
 `format`/`thumbnail` are unknown fields, ignored) and `GET /api/v4/image/proxy?url=`.
-0.19's `/pictrs/image/…` and `/api/v3/image_proxy` have no route on 1.0 (404).
+0.19's `/pictrs/image/…` and `/api/v3/image_proxy` have no route on 1.0 (404). Both
+answer an empty 401 to a request without a login when the instance is private and does
+not federate (`site.private_instance`, `site.federation_enabled` false).
 """
 
 from __future__ import annotations
@@ -212,6 +214,8 @@ class ImagesV4:
         except ApiErrorV4 as error:
             return JSONResponse(error.body(), status_code=error.status)
         self.fake.note_ignored(request, ignored)
+        if self._login_required(request):
+            return Response(status_code=401)
         with self.state.lock:
             upload = self.state.uploads.get(name)
             data = None
@@ -225,6 +229,8 @@ class ImagesV4:
     async def proxy(self, request: Request) -> Response:
         try:
             params, ignored = read_query("ImageProxyParams", dict(request.query_params))
+            if self._login_required(request):
+                return Response(status_code=401)
             url = params["url"]
             parts = urlsplit(url)
             if not (parts.scheme and parts.netloc):
@@ -252,6 +258,16 @@ class ImagesV4:
             self.fake.pictrs.cache_proxied(url, data)
         content_type = sniff_image(data) or "application/octet-stream"
         return self._serve(data, content_type, params, parts.path)
+
+    def _login_required(self, request: Request) -> bool:
+        """1.0's ``is_auth_required``: a private instance that does not federate shows
+        its images (and its proxy's) to logged-in users only, with an empty 401."""
+        site = self.state.site
+        return (
+            site.private_instance
+            and not site.federation_enabled
+            and self.fake.viewer_of(request) is None
+        )
 
     def routes(self) -> list[Route]:
         return [

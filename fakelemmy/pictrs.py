@@ -3,7 +3,9 @@
 On the Lemmy host (as Lemmy proxies it): `GET /pictrs/image/{alias}` (with
 `?thumbnail=N&format=jpg` a resized copy), `GET /pictrs/image/delete/{token}/{alias}`,
 `GET /api/v3/image_proxy?url=` (the first fetch caches the remote file in pict-rs under an
-alias of its own, as pict-rs' `?proxy=` does). On the pict-rs port, as pict-rs 0.5 answers
+alias of its own, as pict-rs' `?proxy=` does); a private instance (`site.private_instance`)
+answers `/pictrs/image/{alias}` an empty 401 without a login, not its image proxy. On the
+pict-rs port, as pict-rs 0.5 answers
 (docs: /work/notes/pictrs.md, sections 2-5): `POST /internal/purge?alias=|proxy=`,
 `POST /internal/delete?alias=|proxy=`, `GET /internal/aliases?alias=`,
 `GET /internal/hashes` (paged by `slug`/`timestamp`/`limit`, newest first, `hex` = sha256
@@ -146,6 +148,10 @@ class Pictrs:
         return Response(data, media_type=content_type)
 
     async def image(self, request: Request) -> Response:
+        # 0.19's full_res: a private instance shows its images to logged-in users only
+        # (an empty 401; its image_proxy has no such check)
+        if self.state.site.private_instance and self.fake.viewer_of(request) is None:
+            return Response(status_code=401)
         return self.serve_alias(request.path_params["alias"], request.query_params)
 
     async def delete(self, request: Request) -> Response:

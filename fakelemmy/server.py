@@ -48,6 +48,8 @@ class RequestRecord:
     ignored_fields: list[str] = field(default_factory=list)
     marked_read: bool = False
     user_agent: str | None = None  # the request's User-Agent header
+    # the login headers it came with (``authorization``, ``cookie``), valid or not
+    credentials: tuple[str, ...] = ()
 
 
 @dataclass
@@ -207,6 +209,9 @@ class Instrument:
             json=_json_or_none(body),
             user=self.fake.user_of_scope(scope),
             user_agent=_header(scope, b"user-agent"),
+            credentials=tuple(
+                name for name in ("authorization", "cookie") if _header(scope, name.encode())
+            ),
         )
         self.fake.record(record)
         scope["fakelemmy.record"] = record  # for the handlers' notes on it

@@ -243,6 +243,9 @@ class SiteSettings:
     default_post_time_range_seconds: int | None = None
     default_items_per_page: int = 20
     private_instance: bool = False
+    # 1.0 serves images to no one without a login only when the instance is private and
+    # does not federate (``is_auth_required``); 0.19 whenever it is private
+    federation_enabled: bool = True
     icon: str | None = None  # the site's own images (an admin sets them)
     banner: str | None = None
     sidebar: str | None = None  # Markdown (`FakeLemmy.set_sidebar`: 1.0 rewrites its images)

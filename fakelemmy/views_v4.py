@@ -691,7 +691,7 @@ class ViewsV4:
                         "default_post_time_range_seconds": site.default_post_time_range_seconds,
                         "default_items_per_page": site.default_items_per_page,
                         "application_email_admins": False,
-                        "federation_enabled": True,
+                        "federation_enabled": site.federation_enabled,
                         "federation_signed_fetch": False,
                         "published_at": ts,
                         "registration_mode": "require_application",
