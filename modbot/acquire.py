@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 from classifier.budget import DecodeBudget
 from modbot.classify import Engine, StoreCache, decode_budget, decoded_hashes, judge
 from modbot.config.policy import Policy
-from modbot.config.settings import Settings
+from modbot.config.settings import Secret, Settings
 from modbot.fetch import (
     DEFAULT_PORTS,
     BodyHold,
@@ -51,6 +51,7 @@ from modbot.fetch import (
     redact,
 )
 from modbot.fetch.identity import Identity
+from modbot.fetch.login import InstanceLogin
 from modbot.hashes import hashes_of, hashing_version
 from modbot.images import data_images, is_data_reference
 from modbot.model import (
@@ -279,7 +280,11 @@ class Acquirer:
         self.settings, self.policy, self.store = settings, policy, store
         self.public_url = settings.lemmy_url
         # the Lemmy client's URL of a local upload, where it has one (LemmyApi)
-        self.local_image_url: Callable[[str], str | None] = lambda alias: None
+        self._local_image_url: Callable[[str], str | None] = lambda alias: None
+        # the Lemmy client's login (token, log in again for a dropped one), for the
+        # instance's own image routes where a private instance asks for it
+        self._login: tuple[Callable[[], Secret], Callable[[Secret], None]] | None = None
+        self._login_of: object = None  # the client it is from
         self._fetch_resolver = fetch_resolver
         self.resolver = fetch_resolver  # for the pipeline's other downloads (feeds)
         self._loop = asyncio.new_event_loop()
@@ -301,6 +306,35 @@ class Acquirer:
         # where a perceptual hash's decode holds its memory when the classifier decodes
         # elsewhere (classifier.remote): classifier.decode_memory, as a local one's
         self._hash_budget = DecodeBudget(policy.classifier.decode_memory)
+
+    @property
+    def local_image_url(self) -> Callable[[str], str | None]:
+        return self._local_image_url
+
+    @local_image_url.setter
+    def local_image_url(self, method: Callable[[str], str | None]) -> None:
+        self._local_image_url = method
+        # The pipeline hands over the Lemmy client's method as its session starts: that
+        # client's login is the one a private instance's image routes ask for.
+        client = getattr(method, "__self__", None)
+        token, login = getattr(client, "token", None), getattr(client, "login", None)
+        if callable(token) and callable(login) and client is not self._login_of:
+            self._login_of = client
+            self.use_login(token, lambda dropped: login(dropped=dropped, what="image download"))
+
+    def use_login(self, token: Callable[[], Secret], relogin: Callable[[Secret], None]) -> None:
+        """Read the instance's own images with the bot's Lemmy login where a private
+        instance asks for it (``modbot.fetch.login``): ``token`` gives the client's
+        token, ``relogin`` logs in again for the dropped token given. From the next
+        batch's fetcher on."""
+        self._login = (token, relogin)
+        if self._loop_thread is not None:  # a fetcher made before takes it too
+            self._loop.call_soon_threadsafe(self._login_to_fetcher)
+
+    def _login_to_fetcher(self) -> None:
+        if self._fetcher is not None and self._login is not None:
+            urls = [self.settings.lemmy_url, self.public_url]
+            self._fetcher.login = InstanceLogin(urls, *self._login)
 
     def start(
         self,
@@ -387,11 +421,20 @@ class Acquirer:
         # other hosts see a browser (fetch.user_agent), the instance's own see modbot
         own = [u for u in (self.settings.lemmy_url, self.public_url, self.settings.pictrs_url) if u]
         identity = Identity(f.user_agent, own_urls=own)
+        # the bot's login, for Lemmy's image routes (LEMMY_URL and the public host only:
+        # pict-rs takes no Lemmy login)
+        login = None
+        if self._login is not None:
+            login = InstanceLogin([self.settings.lemmy_url, self.public_url], *self._login)
         if self._fetch_resolver is not None:
             return Fetcher(
-                limits, allowed_hosts=allowed, resolver=self._fetch_resolver, identity=identity
+                limits,
+                allowed_hosts=allowed,
+                resolver=self._fetch_resolver,
+                identity=identity,
+                login=login,
             )
-        return Fetcher(limits, allowed_hosts=allowed, identity=identity)
+        return Fetcher(limits, allowed_hosts=allowed, identity=identity, login=login)
 
     def _carry_bodies(self, fetcher: Fetcher) -> None:
         """A new fetcher (the rules read again changed ``fetch:``) has a body budget of

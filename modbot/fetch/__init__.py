@@ -24,7 +24,8 @@ half of one.
 Addresses are checked where the connection is made (``addresses``), the media type is
 read from the bytes (``sniff``), every refusal is a ``FetchSkipped`` (``refusals``), and
 each request's User-Agent and Accept headers (a browser's for other hosts by default,
-against cloaking) come from ``identity``.
+against cloaking) come from ``identity``; the bot's Lemmy login on the instance's own
+image routes, where a private instance asks for it, from ``login``.
 
 The Fetcher's request loop (redirects, streaming under the caps) is one piece; the
 policies it applies are the submodules.
@@ -70,6 +71,7 @@ from modbot.fetch.addresses import (
 from modbot.fetch.budget import BodyBudget, BodyHold
 from modbot.fetch.framing import use_browser_framing
 from modbot.fetch.identity import MODBOT_USER_AGENT, Identity
+from modbot.fetch.login import InstanceLogin
 from modbot.fetch.refusals import (
     BadScheme,
     BadStatus,
@@ -110,6 +112,7 @@ __all__ = [
     "Fetcher",
     "HostPolicy",
     "Identity",
+    "InstanceLogin",
     "NetworkFailure",
     "NotAnImage",
     "NotModified",
@@ -199,7 +202,9 @@ class Fetcher:
     ``async with Fetcher(...) as f: await f.fetch(url)``, or call ``aclose()``.
     ``identity``: the headers each image request sends (default: a browser's, to every
     host; see ``modbot.fetch.identity``). ``resolver``: how host names are looked up;
-    ``dial``: where a checked address is connected to (see ``PinnedResolver``)."""
+    ``dial``: where a checked address is connected to (see ``PinnedResolver``).
+    ``login``: the bot's Lemmy login, for the instance's own image routes where a
+    private instance asks for it (``modbot.fetch.login``)."""
 
     def __init__(
         self,
@@ -209,9 +214,11 @@ class Fetcher:
         resolver: Resolver = system_resolver,
         dial: Dial | None = None,
         identity: Identity | None = None,
+        login: InstanceLogin | None = None,
     ) -> None:
         self.limits = limits or FetchLimits()
         self.identity = identity or Identity()
+        self.login = login
         if self.limits.max_bytes_held < self.limits.max_bytes:
             raise ValueError("max_bytes_held must be at least max_bytes (one whole body)")
         # a host's name lookup is part of connecting to it (as curl's --connect-timeout)
@@ -418,9 +425,17 @@ class Fetcher:
         body: _Body,
     ) -> Fetched:
         url, current = target.url, target
-        for _hop in range(self.limits.max_redirects + 1):
+        # the bot's Lemmy login, for the instance's own image routes (``login``): on the
+        # first hop only, never where a redirect leads
+        login = self.login if self.login and self.login.covers(target.read, _path(target)) else None
+        sent = await login.before(target.read) if login else None
+        relogged = False  # sent again after a 401 with the login: once
+        hop = 0
+        while hop <= self.limits.max_redirects:
             # each hop as its host must see it (a redirect may leave the instance)
             headers = {**self.identity.headers_for(current.url), **(conditional or {})}
+            if hop == 0 and sent is not None:
+                headers["Cookie"] = f"jwt={sent.reveal()}"
             # each hop in its own host's slot: a redirect is bounded like a first
             # request (links on many hosts redirecting to one would hit it unbounded)
             try:
@@ -428,6 +443,12 @@ class Fetcher:
                     self._slots(current, deadline) as place,
                     self._stream(current, headers, place) as response,
                 ):
+                    if login is not None and hop == 0:
+                        if _lemmys_401(response) and not (sent is not None and relogged):
+                            raise _LoginAsked  # asked again below, out of its slots
+                        if sent is not None and response.status_code != 401:
+                            login.let_in(sent)
+                    hop += 1
                     if response.status_code in _REDIRECTS and "location" in response.headers:
                         current = self._redirect_target(url, response)
                         continue
@@ -441,6 +462,13 @@ class Fetcher:
                         log.info("image %s: %s", redact(url), body.past_cap)
                         fetched = replace(fetched, ended_early=body.past_cap)
                     return fetched
+            except _LoginAsked:
+                assert login is not None
+                relogged = sent is not None
+                sent = await login.after_401(target.read, sent)
+                if sent is None:
+                    raise BadStatus(current.url, 401) from None
+                continue
             except (ProtocolFailure, FetchTimeout, NetworkFailure) as exc:
                 if not body.stopped:
                     raise
@@ -932,6 +960,20 @@ class _Target:
     read: str  # as browsers read it (``_read``), without user info: what is requested
     host: str  # as the HTTP client looks it up or connects to (``_dialed_host``)
     port: int
+
+
+class _LoginAsked(Exception):
+    """Lemmy answered an image route 401: sent again with the bot's login."""
+
+
+def _path(target: _Target) -> str:
+    return urlsplit(target.read).path
+
+
+def _lemmys_401(response: _Response) -> bool:
+    """Lemmy's 401 to an image request without a login it takes: an empty one (a proxy
+    asking for its own login says ``WWW-Authenticate``, which no Lemmy login answers)."""
+    return response.status_code == 401 and "www-authenticate" not in response.headers
 
 
 def _check_url(url: str, policy: HostPolicy, *, redirected_from: str | None = None) -> _Target:

@@ -15,7 +15,13 @@ from urllib.parse import urlsplit
 
 from modbot import __version__
 
-__all__ = ["BROWSER_USER_AGENT", "MODBOT_USER_AGENT", "Identity", "check_user_agent"]
+__all__ = [
+    "BROWSER_USER_AGENT",
+    "MODBOT_USER_AGENT",
+    "Identity",
+    "check_user_agent",
+    "host_port",
+]
 
 MODBOT_USER_AGENT = f"modbot/{__version__} (Lemmy automoderator)"
 # Firefox ESR on Windows, the most common desktop pairing; no word of a bot in it
@@ -56,16 +62,17 @@ class Identity:
 
     def __init__(self, user_agent: str = "browser", own_urls: Iterable[str] = ()) -> None:
         self.user_agent = check_user_agent(user_agent)
-        self._own = {key for url in own_urls if (key := _host_port(url)) is not None}
+        self._own = {key for url in own_urls if (key := host_port(url)) is not None}
 
     def headers_for(self, url: str) -> dict[str, str]:
-        if self.user_agent == "modbot" or _host_port(url) in self._own:
+        if self.user_agent == "modbot" or host_port(url) in self._own:
             return {"User-Agent": MODBOT_USER_AGENT, **_MODBOT_IMAGE}
         agent = BROWSER_USER_AGENT if self.user_agent == "browser" else self.user_agent
         return {"User-Agent": agent, **_BROWSER_IMAGE}
 
 
-def _host_port(url: str) -> tuple[str, int] | None:
+def host_port(url: str) -> tuple[str, int] | None:
+    """``url``'s host (lower case) and port (the scheme's default if none), or None."""
     try:
         parts = urlsplit(url)
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())

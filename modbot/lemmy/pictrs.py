@@ -15,7 +15,7 @@ import httpx
 
 from modbot.config.settings import Secret
 from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
-from modbot.lemmy.transport import Transient, Transport, transient
+from modbot.lemmy.transport import LoggedOut, Transient, Transport, transient
 from modbot.model import StoredFile, StorePage, parse_time
 
 __all__ = ["Pictrs", "PictrsStore", "gone", "stored_file"]
@@ -63,31 +63,58 @@ def gone(
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> bool:
-    """Whether ``url`` answers 404 (only the status is read, never the image), within
-    lemmy.timeout as one deadline, and a 429's or 503's Retry-After honoured, like every
-    request of the transport."""
+    """Whether ``url`` (the instance's own image route) answers 404 (only the status is
+    read, never the image), within lemmy.timeout as one deadline, and a 429's or 503's
+    Retry-After honoured, like every request of the transport. A private instance
+    answers its image routes 401 without a login: asked again with the bot's, as the
+    ``jwt`` cookie (what the image routes read; ``modbot.fetch.login``), and a login
+    Lemmy dropped is replaced once (the transport's re-login)."""
+    login = False  # the instance asked for it: every try from then on sends it
 
     def once() -> bool:
-        try:
-            # A server sending its headers a byte at a time must not hold the check longer.
-            with (
-                transport._deadline.within(transport.timeout),
-                transport.http.stream("GET", url, params=params, headers=headers) as r,
-            ):
-                status, passing = r.status_code, transient(r.status_code, r.headers)
-        except httpx.TimeoutException:
-            raise Transient(
-                f"timed out (no answer within lemmy.timeout, {transport.timeout:g} s)"
-            ) from None
-        except httpx.TransportError as exc:
-            raise Transient(f"connection error: {type(exc).__name__}") from None
-        if passing is not None:  # a 429 or 5xx, as any request's: waited, or held back
-            raise passing
+        nonlocal login
+        while True:
+            sent = dict(headers or {})
+            if login:
+                sent["Cookie"] = f"jwt={transport.token().reveal()}"
+            status, asks = _image_status(transport, url, params, sent)
+            if status != 401 or not asks:
+                break
+            if login:
+                raise LoggedOut()  # the token was dropped: logged in again once
+            login = True
         if status >= 400 and status != 404:
             raise LemmyError(f"image check of {alias}: HTTP {status}", status=status)
         return status == 404
 
-    return transport.retrying("image check", once, auth=False)
+    return transport.retrying("image check", once, auth=True)
+
+
+def _image_status(
+    transport: Transport,
+    url: str,
+    params: dict[str, str] | None,
+    headers: dict[str, str],
+) -> tuple[int, bool]:
+    """The status of ``url``, and whether it is Lemmy's 401 asking for a login (empty:
+    a proxy asking for one of its own says ``WWW-Authenticate``)."""
+    try:
+        # A server sending its headers a byte at a time must not hold the check longer.
+        with (
+            transport._deadline.within(transport.timeout),
+            transport.http.stream("GET", url, params=params, headers=headers) as r,
+        ):
+            status, passing = r.status_code, transient(r.status_code, r.headers)
+            asks = status == 401 and "www-authenticate" not in r.headers
+    except httpx.TimeoutException:
+        raise Transient(
+            f"timed out (no answer within lemmy.timeout, {transport.timeout:g} s)"
+        ) from None
+    except httpx.TransportError as exc:
+        raise Transient(f"connection error: {type(exc).__name__}") from None
+    if passing is not None:  # a 429 or 5xx, as any request's: waited, or held back
+        raise passing
+    return status, asks
 
 
 class Pictrs:
