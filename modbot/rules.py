@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from modbot.actions.kinds import ACTIONS, takes_item_down
+from modbot.actions.kinds import ACTIONS, MODERATORS_EXEMPT, takes_item_down
 from modbot.actors import community_keys as _community_keys
 from modbot.actors import user_keys as _user_keys
 from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_matches
@@ -219,6 +219,8 @@ def _apply(
             outcome = "exempt: the author moderates this community"
         else:
             planned = _actions(rule, subject, facts, down, told)
+            if _moderators_exempt(policy, rule):
+                _spare_moderators(planned, subject)
             if not planned:
                 outcome = _why_nothing(rule, down, told)
             plan.actions += planned
@@ -324,6 +326,18 @@ def _actions(
         reason = None if text is None else render(text, s, rule.name, facts, kind.max_reason)
         out.append(PlannedAction(kind.name, reason, params, rule.name))
     return out
+
+
+def _spare_moderators(planned: list[PlannedAction], subject: Subject) -> None:
+    """A rule's exemption holds for everyone its actions reach. A stored file's removal,
+    purge_item and report go to each post and comment showing it, by anyone, in any
+    community: where the rule exempts moderators, they carry it (``MODERATORS_EXEMPT``)
+    and the handler spares a moderator's item in the community they moderate."""
+    if subject.item_kind != "file":
+        return
+    for action in planned:
+        if action.kind in ("remove", "purge_item", "report"):
+            action.params[MODERATORS_EXEMPT] = True
 
 
 def _why_nothing(rule: Rule, down: Rule | None, told: dict[str, str]) -> str:

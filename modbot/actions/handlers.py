@@ -24,6 +24,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from modbot.actions.kinds import MODERATORS_EXEMPT
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.markdown import inert
 from modbot.model import PROFILE_KINDS, ActionOutcome, Item, PlannedAction, SiteInfo, Target
@@ -117,8 +118,26 @@ def _on_showing(ex: Executor, t: Target, planned: PlannedAction, handler: Handle
             )
             continue
         shown = replace(t, kind=kind, id=int(item_id), url="", author_id=author_id, shown_by=())
-        outcomes.append(handler(ex, shown, planned))
+        # the rule spares a moderator in their community: this item, as when it decides it
+        spared = (planned.params or {}).get(MODERATORS_EXEMPT) and _moderators_item(ex, name, shown)
+        outcomes.append(spared or handler(ex, shown, planned))
     return _combined(name, outcomes)
+
+
+def _moderators_item(ex: Executor, name: str, shown: Target) -> ActionOutcome | None:
+    """``name`` skipped when a moderator of its community wrote the post or comment
+    ``shown`` (read live: a moderator added or removed since counts); failed, tried again
+    next cycle, when it cannot be read. None: act on it (also when it is gone)."""
+    what = f"{shown.kind} {shown.id}"
+    try:
+        item = _read_item(ex, shown)
+    except LemmyError as exc:
+        why = f"could not read whether its author moderates its community: {exc}"
+        return ActionOutcome(name, "failed", f"{what}: {why}; tried again next cycle", retry=True)
+    if item is None or not item.author_is_moderator:
+        return None
+    why = "the author moderates its community (the rule exempts moderators)"
+    return ActionOutcome(name, "skipped", f"{what}: {why}")
 
 
 def _combined(name: str, outcomes: list[ActionOutcome]) -> ActionOutcome:

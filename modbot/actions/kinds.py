@@ -21,6 +21,7 @@ __all__ = [
     "ACTIONS",
     "BAN_REASON_MAX",
     "DESTRUCTIVE",
+    "MODERATORS_EXEMPT",
     "REPORT_MAX",
     "ActionKind",
     "takes_item_down",
@@ -32,6 +33,12 @@ REPORT_MAX = 1000
 BAN_REASON_MAX = 10_000
 
 Ask = tuple[str | None, dict[str, Any]]  # (reason as the rule wrote it, parameters)
+
+#: A planned action's parameter ``modbot.rules`` adds where the rule exempts moderators
+#: and the action reaches people besides the decided item's author (a stored file's
+#: removal goes to every post showing it): the handler spares a moderator in the
+#: community they moderate there, as the rule spares such an author.
+MODERATORS_EXEMPT = "moderators_exempt"
 
 
 def _never(params: Mapping[str, Any]) -> bool:
