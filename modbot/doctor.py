@@ -669,6 +669,18 @@ def _instance(
             "Lemmy refuses every message it sends (couldnt_create), the admins' notices "
             "included; `modbot run` turns them on at start, a dry run cannot",
         )
+    if is_v4 and account.bot_account:
+        # Lemmy 1.0's notification list (the inbox) and its unread count leave out what a
+        # bot account sent for a reader with show_bot_accounts off; modbot cannot read
+        # the admins' own settings, so it says what that means
+        report.add(
+            "notices",
+            WARN,
+            "the bot account is marked a bot account: Lemmy 1.0 leaves its private messages "
+            "out of the inbox (and the unread count) of every admin whose settings hide bot "
+            'accounts, so such an admin never sees modbot\'s notices; untick "Bot account" '
+            'in its settings, or have each admin tick "Show bot accounts"',
+        )
     return is_v4
 
 

@@ -305,6 +305,9 @@ class Account:
     # banned on the site: 1.0 lets a banned account log in and read, and refuses each
     # action (site_ban); 0.19 refuses its login
     banned: bool = False
+    # marked a bot account: 1.0 leaves its private messages out of the inbox of a
+    # reader who hides bot accounts (an admin reading the notices)
+    bot_account: bool = False
 
 
 @dataclass(frozen=True)

@@ -306,6 +306,7 @@ def _site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo
             show_read_posts=True,
             discussion_languages=tuple(my_user.get("discussion_languages") or ()),
             banned=bool(local_user_view.get("banned")),
+            bot_account=bool((local_user_view.get("person") or {}).get("bot_account")),
         )
     return SiteInfo(
         version=str(site.get("version") or ""),
