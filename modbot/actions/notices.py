@@ -2,13 +2,13 @@
 one message per admin (``flush``), or as many as Lemmy's length limit needs (it refuses a
 message over 10,000 UTF-16 code units), a notice too long for one message cut. Each
 message carries a marker and its notices are claimed with it just before it is sent, so
-after a crash while sending, the bot's sent messages say which admins it reached
-(``sent``, Lemmy 0.19): it is sent again, under its marker, to the others only, and a
-message that went is not sent again with one that did not. Lemmy 1.0 keeps no list of
-sent messages: there each message's idempotency key comes from its marker and
-recipient, and the notices of a message that was in flight are sent again under the
-same marker, so Lemmy, which remembers a key for a few minutes, drops the copies that
-went. Lemmy also keeps a key it answered an error under (a 429): such a key is spent,
+after a crash while sending, or an answer lost, the bot's sent messages say which
+admins it reached (``sent``; on 1.0 read from its private-message notifications): it is
+sent again, under its marker, to the others only, and a message that went is not sent
+again with one that did not. Each message's idempotency key comes from its marker and
+recipient, so when 1.0 cannot say (the list unreadable), the resend under the same
+marker is dropped by Lemmy for the copies that went while it remembers the key (a few
+minutes). Lemmy 1.0 also keeps a key it answered an error under (a 429): such a key is spent,
 never carried out, and the next one is recorded (``KEY_KIND``) before the retry is
 sent, so a resend after a kill in the backoff goes under a key Lemmy has not seen. A
 message that went to some admins and failed for others is not done: the admins it went
@@ -104,6 +104,8 @@ class Notices:
         # a killed run's message (its marker) -> the admins the bot's sent messages show
         # with a copy of it: its resend goes to the others only
         self._reached: dict[str, set[int]] = {}
+        self._asked: set[str] = set()  # the markers ``sent`` looked for (or tried to)
+        self._bot_id: int | None = None  # the bot's person id, once read for a resend
 
     def queued(self, key: str) -> bool:
         return any(n.key == key for n in self.queue)
@@ -129,6 +131,8 @@ class Notices:
             groups.setdefault(n.resend_of, []).append(n)
         for resend_of, group in groups.items():
             if resend_of is not None:  # whole, under its marker: it fit when first sent
+                if resend_of not in self._asked:  # (1.0: the executor does not ask)
+                    self._look_up(group, resend_of, admins)
                 self._send(group, resend_of, admins)
                 continue
             while group:  # as many messages as the length limit needs, each on its own
@@ -236,6 +240,27 @@ class Notices:
                 # tried again next cycle, unless Lemmy refused it to every admin for good
                 n.outcome.retry = len(refused) < len(errors)
 
+    def _look_up(self, notices: list[Notice], marker: str, admins: list[int]) -> None:
+        """Before the message ``marker`` goes again, which admins Lemmy shows with a
+        copy (``sent``): its first send's answer was lost, and Lemmy forgets an
+        idempotency key after a few minutes, so a resend under the same key later may
+        be a second copy. When that cannot be told it goes again under that key."""
+        rows = [self.store.action("notify", n.key) for n in notices]
+        row = next((r for r in rows if r and claimed_marker(r) == marker), None)
+        if row is None:
+            return
+        try:
+            if self._bot_id is None:
+                self._bot_id = self.client.own_person_id()
+            self.sent(row, self._bot_id, set(admins))
+        except LemmyError as exc:
+            log.warning(
+                "cannot tell whether the admins got message %s (%s): sent again under the "
+                "same idempotency keys",
+                marker,
+                exc,
+            )
+
     def _pms_off(self, admin_id: int) -> str | None:
         """Lemmy answered ``PMS_OFF`` to a message for ``admin_id``: counted (once a
         cycle); why it is taken for lasting (the admin turned private messages off), or
@@ -282,6 +307,7 @@ class Notices:
         claimed = claimed_marker(row)
         if claimed is None or bot_person_id is None:
             return None
+        self._asked.add(claimed)  # asked once a run, whatever the answer
         marker = f"(modbot message {claimed})"
         reached: set[int] = set()
         for page in range(1, 21):  # newest first; the claim is recent

@@ -32,9 +32,9 @@ and what this client does about it (facts: ``shared/reference/lemmy-api.md``, v4
   ``/internal/aliases`` does: without pict-rs' key ``can_purge_files`` is false, so
   ``purge_image`` is recorded not possible. 1.0 has no delete tokens: deleting one
   alias needs pict-rs' API too (``delete_image`` with a token refuses, sending nothing);
-- 1.0 keeps no list of the messages one sent: ``sent_messages`` cannot be answered; a
-  notice in flight at a crash is sent again under the same ``Idempotency-Key``
-  (``modbot.actions.notices``), which Lemmy drops while it remembers the key.
+- 1.0 has no list of the messages one sent: ``sent_messages`` reads them from the
+  account's private-message notifications, which list them beside those received (a
+  bot account sees its own only with ``show_bot_accounts`` on, as a live run sets it).
 
 Long because Lemmy 1.0's API is wide (cursor listings, every action, reports, messages,
 the unordered media list, undo); each method is a few lines on the shared transport.
@@ -89,6 +89,8 @@ log = logging.getLogger(__name__)
 MAX_MEDIA_PAGES = 50_000
 #: The newest uploads one walk keeps: what ``uploads`` can hand out (``MAX_PAGE`` pages).
 MEDIA_KEPT = MAX_PAGE * PAGE
+#: The most pages of the private-message notifications one page of ``sent_messages`` reads.
+SENT_PAGES = 20
 #: How 1.0 renders a still of a video upload (0.19's ``format=``/``thumbnail=`` are ignored)
 VIDEO_STILL_QUERY_V4 = "file_type=jpg&max_size=1024"
 
@@ -222,6 +224,7 @@ class LemmyClientV4(PictrsStore, Transport):
         self._pages_lock = threading.Lock()
         # by listing: (post_id, as_moderator)
         self._comment_cursors: dict[tuple[int | None, bool], dict[int, str | None]] = {}
+        self._sent_starts: dict[int, str | None] = {}  # ``sent_messages``: where each page starts
         self._media: list[Item] | None = None  # the last walk of the media list
         # The site's custom emojis read last, and whether reading them fails (warned once)
         self._emojis: frozenset[str] = frozenset()
@@ -511,9 +514,68 @@ class LemmyClientV4(PictrsStore, Transport):
         return found
 
     def sent_messages(self, creator_id: int, page: int) -> list[Message]:
+        """Page ``page`` (from 1) of the messages the bot (``creator_id``) sent, newest
+        first: 1.0 lists them among its private-message notifications, with those sent
+        to it (NotificationQuery::list, "show messages FROM you also"). A page is the
+        run of the list's pages that holds ``PAGE`` of the bot's own (fewer: the list
+        ended), so a short page still means the last. ``LemmyError`` when that cannot
+        be told: another account's (1.0 lists the reader's own only), a bot account
+        that hides bot accounts (Lemmy then hides its own messages from it: an empty
+        list would read as "never sent"), or over ``SENT_PAGES`` pages of messages to
+        the bot before ``PAGE`` of its own."""
+        with self._pages_lock:
+            if page <= 1 or not self._sent_starts:
+                self._own_messages_listed(creator_id)
+                self._sent_starts = {1: None}
+            number = max(n for n in self._sent_starts if n <= page)
+            while True:
+                start = self._sent_starts[number]
+                if number > 1 and start is None:
+                    return []  # the list ended before this page
+                found, self._sent_starts[number + 1] = self._sent_run(creator_id, start)
+                if number >= page:
+                    return found
+                number += 1
+
+    def _own_messages_listed(self, creator_id: int) -> None:
+        """Raise unless the notification list shows ``creator_id``'s sent messages."""
+        with malformed_answer("account"):
+            view = self.account()["local_user_view"]
+            person, local_user = view["person"], view["local_user"]
+            me, bot, shows_bots = (
+                person["id"],
+                person.get("bot_account") is True,
+                local_user.get("show_bot_accounts") is True,
+            )
+        if me != creator_id:
+            raise LemmyError(
+                f"Lemmy 1.0 lists only the bot's own sent messages, not person {creator_id}'s"
+            )
+        if bot and not shows_bots:
+            raise LemmyError(
+                "the bot account hides bot accounts (show_bot_accounts off), so Lemmy 1.0 "
+                "hides its own sent messages from it; `modbot run` turns the setting on"
+            )
+
+    def _sent_run(self, creator_id: int, cursor: str | None) -> tuple[list[Message], str | None]:
+        """From ``cursor``, the list's pages until ``PAGE`` of ``creator_id``'s messages
+        (or its end): (those messages, the cursor after them)."""
+        params: dict[str, Any] = {"type_": "private_message", "limit": PAGE}
+        found: list[Message] = []
+        for _ in range(SENT_PAGES):
+            if cursor:
+                params["page_cursor"] = cursor
+            answer = self.api("GET", "/account/notification/list", params=params)
+            views, cursor = _paged(answer, "account/notification/list")
+            with malformed_answer("account/notification/list"):
+                found += [
+                    m for v in views if (m := views_v4.sent_message(v, creator_id)) is not None
+                ]
+            if len(found) >= PAGE or cursor is None:
+                return found, cursor
         raise LemmyError(
-            "Lemmy 1.0 keeps no list of the private messages one sent "
-            "(only the recipient's notifications)"
+            f"cannot read the bot's sent private messages: over {SENT_PAGES * PAGE} "
+            f"messages to it came between {PAGE} of its own"
         )
 
     def image_gone(self, alias: str) -> bool:

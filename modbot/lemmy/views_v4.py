@@ -261,13 +261,32 @@ def person_view(view: dict[str, Any]) -> Person:
 
 
 def message(view: dict[str, Any]) -> Message:
-    """A ``PrivateMessageView``: its content and when it was sent."""
-    pm = view.get("private_message") or {}
+    """A ``PrivateMessageView``: its content, when it was sent and to whom. One without
+    its message or text raises ``ValueError`` (``malformed_answer`` says it)."""
+    pm = view["private_message"]
+    content = pm["content"]
+    if not isinstance(content, str):
+        raise ValueError("a private message without its text")
     published = pm.get("published_at")
+    recipient = pm.get("recipient_id")
     return Message(
-        content=pm.get("content") or "",
+        content=content,
         published=parse_time(published) if isinstance(published, str) else None,
+        recipient_id=recipient if isinstance(recipient, int) else None,
     )
+
+
+def sent_message(view: Any, creator_id: int) -> Message | None:
+    """The private message of a ``NotificationView`` if ``creator_id`` sent it; None for
+    one sent to them, or a notification of another kind. The message's own
+    ``creator_id`` is read: the notification's is 0 for a reader who is no admin
+    (``hide_modlog_names``). One without its message or text raises ``ValueError``."""
+    data = view["data"]
+    if data.get("type_") != "private_message":
+        return None
+    if data["private_message"].get("creator_id") != creator_id:
+        return None
+    return message(data)
 
 
 def site_info(site: dict[str, Any], my_user: dict[str, Any] | None) -> SiteInfo:
