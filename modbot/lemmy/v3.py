@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar, Literal
 
 from modbot.config.settings import Secret
-from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError, LemmyUnavailable
+from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
 from modbot.lemmy import views_v3
 from modbot.lemmy.api import (
     MAX_PAGE,
@@ -145,8 +145,10 @@ def _pythorhead_on(client: LemmyClient) -> Any:
     )
 
 
-# How long a nodeinfo that could not be read is not asked again for ``last_page``.
+# How long a nodeinfo that could not be read is not asked again (``release``).
 NODEINFO_AGAIN_S = 600.0
+# How long the release read from nodeinfo stands before it is read again.
+RELEASE_AGAIN_S = 3600.0
 
 
 class LemmyClient(PictrsStore, Transport):
@@ -180,9 +182,8 @@ class LemmyClient(PictrsStore, Transport):
         # The account's show_nsfw as last read or saved (None: not read yet): GET /user
         # follows it, with no query parameter to override it (0.19.20 read_person.rs)
         self._show_nsfw: bool | None = None
-        self._last_page: int | None = None  # ``last_page``, once read
-        self._release: tuple[int, ...] | None = None  # () when it cannot be told
-        self._last_page_unread_until = 0.0  # nodeinfo unavailable: not asked again before
+        self._release: tuple[int, ...] = ()  # () when it cannot be told (yet)
+        self._release_until = 0.0  # when the release is read again
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -212,34 +213,31 @@ class LemmyClient(PictrsStore, Transport):
         """The last page number this Lemmy serves in its page-numbered listings, and
         modbot reads: 0.19.14 refuses any page past 10 (``PAGE_LIMIT_MAX``, LemmyNet/lemmy
         #6252), 0.19.15+ past 100 (``MAX_PAGE``, modbot's own bound on every 0.19). By
-        the nodeinfo's version, read once; ``MAX_PAGE`` when it cannot be read."""
-        if self._last_page is None:
-            release = self.release()
-            if release is None and time.monotonic() < self._last_page_unread_until:
-                return MAX_PAGE  # nodeinfo unavailable: asked again in a while
-            self._last_page = 10 if release == (0, 19, 14) else MAX_PAGE
-        return self._last_page
+        the release (``release``); ``MAX_PAGE`` when it cannot be read."""
+        return 10 if self.release() == (0, 19, 14) else MAX_PAGE
 
     def release(self) -> tuple[int, ...] | None:
-        """The Lemmy release by its nodeinfo (``(0, 19, 9)``), read once; None when it
-        cannot be read or is not a release number. What some actions take changed within
-        0.19: the callers say both when it is None."""
-        if self._release is None:
-            if time.monotonic() < self._last_page_unread_until:
-                return None
-            try:
-                software = self.nodeinfo().get("software")
-                version = software.get("version") if isinstance(software, dict) else None
-            except LemmyUnavailable:
-                # asked again in a while, not at each page: every request's retries
-                # would otherwise wait on a nodeinfo a proxy keeps failing
-                self._last_page_unread_until = time.monotonic() + NODEINFO_AGAIN_S
-                return None
-            except LemmyError:
-                version = None
-            number = str(version or "").split("-", 1)[0].split("+", 1)[0]
-            parts = number.split(".")
-            self._release = tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else ()
+        """The Lemmy release by its nodeinfo (``(0, 19, 9)``); None when it cannot be read
+        or is not a release number. What some actions take changed within 0.19: the
+        callers say both when it is None. Read again every ``RELEASE_AGAIN_S`` (a Lemmy
+        upgraded under a running daemon is named by its new release), and a nodeinfo that
+        could not be read every ``NODEINFO_AGAIN_S``, not at each page: every request's
+        retries would otherwise wait on a nodeinfo a proxy keeps failing. The release
+        last read stands meanwhile."""
+        now = time.monotonic()
+        if now < self._release_until:
+            return self._release or None
+        try:
+            self._nodeinfo = None  # read afresh
+            software = self.nodeinfo().get("software")
+            version = software.get("version") if isinstance(software, dict) else None
+        except LemmyError:
+            self._release_until = now + NODEINFO_AGAIN_S
+            return self._release or None
+        number = str(version or "").split("-", 1)[0].split("+", 1)[0]
+        parts = number.split(".")
+        self._release = tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else ()
+        self._release_until = now + RELEASE_AGAIN_S
         return self._release or None
 
     def posts(
