@@ -91,6 +91,8 @@ MAX_MEDIA_PAGES = 50_000
 MEDIA_KEPT = MAX_PAGE * PAGE
 #: The most pages of the private-message notifications one page of ``sent_messages`` reads.
 SENT_PAGES = 20
+#: The most pages of ``report/list`` one look for the bot's report on an item reads.
+REPORT_PAGES = 20
 #: How 1.0 renders a still of a video upload (0.19's ``format=``/``thumbnail=`` are ignored)
 VIDEO_STILL_QUERY_V4 = "file_type=jpg&max_size=1024"
 
@@ -827,21 +829,23 @@ class LemmyClientV4(PictrsStore, Transport):
         )
 
     def reports_of(self, kind: str, item_id: int) -> list[dict[str, Any]]:
-        """The bot's own reports on one post or comment (``kind``), resolved or not."""
+        """The bot's own reports on one post or comment (``kind``), resolved or not.
+        ``report/list`` has no comment filter, but its ``post_id`` lists that post's
+        comment reports too (ReportCombinedQuery, crates/db_views/report_combined at
+        1.0.0-beta.1): a comment's reports are looked for among its post's, not among
+        every comment the bot reported. ``LemmyError`` past ``REPORT_PAGES`` pages:
+        the report not found there may be further on."""
+        post_id = item_id if kind == "post" else self._post_of_comment(item_id)
         params: dict[str, Any] = {
             "type_": f"{kind}s",
+            "post_id": post_id,
             "unresolved_only": "false",
             "my_reports_only": "true",
             "show_community_rule_violations": "true",
             "limit": PAGE,
         }
-        if kind == "post":
-            params["post_id"] = item_id
         found: list[dict[str, Any]] = []
-        cursor: str | None = None
-        for _ in range(20):
-            if cursor:
-                params["page_cursor"] = cursor
+        for _ in range(REPORT_PAGES):
             views, cursor = _paged(self.api("GET", "/report/list", params=params), "report/list")
             # a malformed row (a null, a report that is not an object) is left out, as
             # 0.19's client does
@@ -853,8 +857,21 @@ class LemmyClientV4(PictrsStore, Transport):
                 and v[f"{kind}_report"].get(f"{kind}_id") == item_id
             ]
             if not cursor:
-                break
-        return found
+                return found
+            params["page_cursor"] = cursor
+        raise LemmyError(
+            f"cannot tell whether the bot reported {kind} {item_id}: over "
+            f"{REPORT_PAGES * PAGE} of its reports on post {post_id}"
+        )
+
+    def _post_of_comment(self, comment_id: int) -> int:
+        """The id of the post ``comment_id`` is on."""
+        view = self.get_comment(comment_id)
+        with malformed_answer(f"comment/{comment_id}"):
+            post_id = view["comment"]["post_id"]
+            if not isinstance(post_id, int) or isinstance(post_id, bool):
+                raise ValueError("the comment has no post id")
+            return post_id
 
     # ================================================================== actions
     def _act(
