@@ -21,6 +21,7 @@ __all__ = [
     "Identity",
     "check_user_agent",
     "host_port",
+    "origin",
 ]
 
 MODBOT_USER_AGENT = f"modbot/{__version__} (Lemmy automoderator)"
@@ -81,3 +82,14 @@ def host_port(url: str) -> tuple[str, int] | None:
     if not parts.hostname or port is None:
         return None
     return parts.hostname.lower(), port
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """``url``'s origin: its scheme and host (lower case) and port (the scheme's default
+    if none), or None. What a credential is bound to, as browsers bind cookies and
+    logins: the same host and port in another scheme is another server (``http://h:443``
+    is no TLS, whatever the port)."""
+    key = host_port(url)
+    if key is None:
+        return None
+    return urlsplit(url).scheme.lower(), *key

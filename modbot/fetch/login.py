@@ -10,10 +10,12 @@ basic-auth login in LEMMY_URL).
 
 Only where it is needed: a request goes without the login until the instance has
 answered one of these routes 401 without it (an empty 401, Lemmy's; a proxy's says
-``WWW-Authenticate``); from then on it goes with every such request to that host. A
+``WWW-Authenticate``); from then on it goes with every such request to that origin. A
 public instance, and a CDN in front of its public host, never see the token. The login
 changes nothing there: Lemmy only checks it (its session middleware reads the user; no
-route marks anything read). It never goes to another host, to the instance's pict-rs,
+route marks anything read). It goes only to LEMMY_URL's and the public URL's origins
+(scheme, host and port: a posted ``http://lemmy.example:443/...`` is plain HTTP, where
+every hop would read the token), never to another host, to the instance's pict-rs,
 to a redirect's next hop (``Fetcher`` sends it on a request's first hop only), nor to
 any other path on the instance (0.19's ``GET /pictrs/image/delete/...`` deletes an image
 for a logged-in admin: that path is no image route here).
@@ -30,7 +32,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from modbot.config.settings import Secret
-from modbot.fetch.identity import host_port
+from modbot.fetch.identity import origin
 from modbot.fetch.refusals import redact
 
 __all__ = ["InstanceLogin", "is_image_route"]
@@ -59,7 +61,9 @@ def is_image_route(path: str) -> bool:
 
 class InstanceLogin:
     """The login for the image routes of the instance at ``urls`` (LEMMY_URL, the
-    public URL: their host and port). ``token``: the Lemmy client's token (logging in
+    public URL: their origins, the scheme with the host and port: the token never goes
+    in plain HTTP to an https URL's host and port, nor over TLS where LEMMY_URL says
+    plain HTTP). ``token``: the Lemmy client's token (logging in
     when it has none); ``relogin``: log in again because Lemmy dropped the token given
     (the client's ``login(dropped=...)``). Both block: they run in a thread. Either may
     raise: the image is then skipped as Lemmy answered it (401), the reason logged."""
@@ -70,26 +74,26 @@ class InstanceLogin:
         token: Callable[[], Secret],
         relogin: Callable[[Secret], None],
     ) -> None:
-        self._hosts = {key for url in urls if (key := host_port(url)) is not None}
+        self._origins = {key for url in urls if (key := origin(url)) is not None}
         self._token, self._relogin = token, relogin
-        self._asked: set[tuple[str, int]] = set()  # hosts that answered 401 without it
+        self._asked: set[tuple[str, str, int]] = set()  # origins that answered 401 without it
         self._let_in: Secret | None = None  # the last token an image route took
 
     def covers(self, url: str, path: str) -> bool:
         """Whether a request for ``url`` (``path``: as sent) may carry the login."""
-        return host_port(url) in self._hosts and is_image_route(path)
+        return origin(url) in self._origins and is_image_route(path)
 
     async def before(self, url: str) -> Secret | None:
         """The token to send with a request for ``url`` (covered), or None: not asked
         for there yet."""
-        if host_port(url) not in self._asked:
+        if origin(url) not in self._asked:
             return None
         return await self._current()
 
     async def after_401(self, url: str, sent: Secret | None) -> Secret | None:
         """Lemmy answered 401 to ``url`` sent with ``sent`` (None: without the login):
         the token to send it again with, or None (the 401 stands)."""
-        key = host_port(url)
+        key = origin(url)
         if key is None:
             return None
         if sent is None:
