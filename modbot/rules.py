@@ -331,12 +331,13 @@ def _actions(
 def _spare_moderators(planned: list[PlannedAction], subject: Subject) -> None:
     """A rule's exemption holds for everyone its actions reach. A stored file's removal,
     purge_item and report go to each post and comment showing it, by anyone, in any
-    community: where the rule exempts moderators, they carry it (``MODERATORS_EXEMPT``)
-    and the handler spares a moderator's item in the community they moderate."""
+    community, and its ban, no uploader known, to the creator of the first of them:
+    where the rule exempts moderators, they carry it (``MODERATORS_EXEMPT``) and the
+    handler spares a moderator's item, or them, in the community they moderate."""
     if subject.item_kind != "file":
         return
     for action in planned:
-        if action.kind in ("remove", "purge_item", "report"):
+        if action.kind in ("remove", "purge_item", "report", "ban"):
             action.params[MODERATORS_EXEMPT] = True
 
 

@@ -4,7 +4,9 @@ only an admin's was left alone, so a rule exempting moderators (`exempt.moderato
 true`, the rule saying nothing) removed a moderator's post in the community they
 moderate, which the same rule spares when it decides the post. Now such a post is
 skipped, saying why; another person's post showing the file is removed as before, and a
-rule with `moderators_exempt: false` removes the moderator's post too."""
+rule with `moderators_exempt: false` removes the moderator's post too. So for the ban of
+a file no uploader is known of (a thumbnail Lemmy made), which goes to the creator of the
+first post showing it: a moderator who posted it in their community is spared."""
 
 from __future__ import annotations
 
@@ -12,8 +14,11 @@ import pytest
 from support.bot import Bot
 from test_store_sweep import jpeg, sha
 
+REMOVE = 'remove: "Known abusive image"'
+BAN = "ban: {scope: site, duration: 7d}"
 
-def rules(directory, lemmy, checkpoint, known_bad, extra: str = "") -> str:
+
+def rules(directory, lemmy, checkpoint, known_bad, extra: str = "", then: str = REMOVE) -> str:
     (directory / "known-bad.txt").write_text("".join(f"{h}\n" for h in known_bad))
     path = directory / "rules.yaml"
     path.write_text(f"""
@@ -28,7 +33,7 @@ rules:
     priority: 100{extra}
     if: {{type: file, hash_list: known-bad}}
     then:
-      remove: "Known abusive image"
+      {then}
 """)
     return path
 
@@ -62,3 +67,25 @@ def test_a_stored_files_removal_spares_a_moderators_post_in_their_community(
     (remove,) = [a for a in decision["actions"] if a["action"] == "remove"]
     said = f"post {theirs.id}: the author moderates its community" in remove["detail"]
     assert said is exempt, remove["detail"]
+
+
+@pytest.mark.parametrize("exempt", [True, False])
+def test_a_stored_files_ban_spares_the_moderator_whose_post_it_goes_to(
+    fake_lemmy, tmp_path, tiny_checkpoint, exempt
+):
+    lemmy = fake_lemmy
+    carol = lemmy.add_person("carol")
+    art = lemmy.add_community("art", moderators=[carol.id])
+    bad = jpeg(9)
+    thumbnail = lemmy.add_thumbnail(bad)  # no uploader known
+    theirs = lemmy.add_post(art, carol, name="what is this", url=thumbnail.url)
+    extra = "" if exempt else "\n    moderators_exempt: false"
+    path = rules(tmp_path, lemmy, tiny_checkpoint, [sha(bad)], extra, then=BAN)
+    bot = Bot(lemmy, tmp_path, path)
+    bot("run", "--once")
+    bot("sweep", "--store", "--files-per-second", "0")
+    assert lemmy.person(carol.id).banned is not exempt
+    (decision,) = [d for d in bot.decisions() if d["item"]["kind"] == "file"]
+    (ban,) = [a for a in decision["actions"] if a["action"] == "ban"]
+    said = f"post {theirs.id}: the author moderates its community" in ban["detail"]
+    assert said is exempt, ban["detail"]

@@ -122,8 +122,13 @@ def test_store_sweep_finds_purges_removes_and_bans_by_the_indexes(scene):
     assert actions("unposted")["ban"]["status"] == "skipped"
     assert actions("unposted")["ban"]["detail"].startswith("already done: ban ")
     assert actions("unposted")["remove"]["status"] == "skipped"  # no item shows it
-    # alice's upload in mod's post: the post removed, the uploader (alice) banned
-    assert lemmy.post(s["mods"].id).removed and not lemmy.person(cast.mod.id).banned
+    # alice's upload in mod's post: the uploader (alice) banned; the post, mod's in the
+    # community they moderate, stays (the rule exempts moderators: exempt.moderators)
+    assert not lemmy.post(s["mods"].id).removed and not lemmy.person(cast.mod.id).banned
+    assert (
+        f"post {s['mods'].id}: the author moderates its community"
+        in actions("shared")["remove"]["detail"]
+    )
     assert lemmy.person(cast.alice.id).banned
     # Lemmy's thumbnail of bob's post: no uploader, so the post's creator, and it says so
     assert lemmy.post(s["bobs"].id).removed and lemmy.person(cast.bob.id).banned

@@ -606,6 +606,7 @@ def _tell_not_possible(ex: Executor, cause: str, t: Target) -> None:
 @handles("ban")
 def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     params = dict(planned.params or {})
+    moderators_exempt = params.pop(MODERATORS_EXEMPT, False)  # the rule's (``modbot.rules``)
     if params.pop("uploader", False) and t.kind in ("post", "comment") and t.image_alias:
         # Whose file is it: the person who uploaded the image, when not the author.
         row = ex.store.uploader(t.image_alias)
@@ -639,6 +640,10 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
             return _combined("ban", outcomes)
     if t.author_id is None:
         return ActionOutcome("ban", "skipped", "the author is unknown")
+    if moderators_exempt and t.kind == "file":
+        moderates = _creator_moderates(ex, t)
+        if moderates is not None:
+            return moderates
     scope = params.get("scope", "site")
     seconds = params.get("duration_seconds")
     remove_data = bool(params.get("remove_data", False))
@@ -780,6 +785,19 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         held=undo_lifting,
         found=asked_too,
     )
+
+
+def _creator_moderates(ex: Executor, t: Target) -> ActionOutcome | None:
+    """A stored file's ban, no uploader known, goes to the creator of the first post or
+    comment showing it (``modbot.store_source``): skipped when they moderate its
+    community, as the rule spares them deciding that item (``_moderators_item``)."""
+    if not (t.author_role or "").startswith("creator of "):
+        return None
+    first = next(((k, i, a) for k, i, a in t.shown_by if a is not None), None)
+    if first is None or first[2] != t.author_id:
+        return None
+    shown = replace(t, kind=first[0], id=int(first[1]), url="", shown_by=())
+    return _moderators_item(ex, "ban", shown)
 
 
 def _longer_ban_there(
