@@ -17,7 +17,8 @@ length that differs between its copies is left for the parser to refuse, as brow
 refuse it. Everything else reaches the
 parser byte for byte: its limits, the fetcher's byte caps and the pinned address (the
 connection is made before any of this) are unchanged. A head longer than browsers read
-(``MAX_HEAD``) is not held, but handed on as it came.
+(``MAX_HEAD``) is not held, but handed on as it came. Interim answers (1xx) are read in
+turn, at most ``MAX_INTERIM`` of them: past that the answer is broken (``protocol_error``).
 
 The parser is wrapped per answer by the connection's protocol (``ResponseHandler``),
 which the fetcher's connector makes (``use_browser_framing``).
@@ -32,13 +33,17 @@ from typing import Any
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler as _AiohttpResponseHandler
+from aiohttp.http_exceptions import BadHttpMessage
 
-__all__ = ["MAX_HEAD", "ResponseHandler", "as_browsers_frame", "use_browser_framing"]
+__all__ = ["MAX_HEAD", "MAX_INTERIM", "ResponseHandler", "as_browsers_frame", "use_browser_framing"]
 
 # The longest answer head held to be read: more than browsers take (Chromium 256 KiB,
 # Firefox 384 KiB), so a host cannot pad its head past it to be shown yet unread. One
 # per connection (``FetchLimits.max_concurrency``).
 MAX_HEAD = 512 * 1024
+# The interim (1xx) answers read before an answer's own: a host sending them without end
+# held the bot on one request (aiohttp reads any number). Servers send one or two.
+MAX_INTERIM = 32
 
 _STATUS = re.compile(rb"HTTP/(\d)\.(\d) +(\d{3})")
 _DIGITS = re.compile(rb"[0-9]+\Z")
@@ -98,14 +103,15 @@ def as_browsers_frame(head: bytes) -> tuple[bytes, bool]:
     return b"".join(out), interim
 
 
+_HEAD_END = re.compile(rb"\n\r?\n")
+
+
 def _head_end(data: bytes | bytearray, start: int) -> int | None:
     """Where the head in ``data`` ends (after its empty line), searching from
-    ``start``; None when it has not come whole yet."""
-    found = [i for i in (data.find(b"\n\r\n", start), data.find(b"\n\n", start)) if i >= 0]
-    if not found:
-        return None
-    at = min(found)
-    return at + (3 if data[at + 1 : at + 2] == b"\r" else 2)
+    ``start``; None when it has not come whole yet. (Searched for once: two ``find``
+    calls, one for each ending, would each scan all that follows, once per head.)"""
+    found = _HEAD_END.search(data, start)
+    return None if found is None else found.end()
 
 
 class _BrowserFraming:
@@ -117,33 +123,42 @@ class _BrowserFraming:
         self._head = bytearray()  # (appended to in place: a head may come byte by byte)
         self._searched = 0  # how far the head was searched for its end
         self._passing = False  # the final head is through: the rest as it comes
+        self._interim = 0  # interim answers read
 
     def feed_data(self, data: bytes) -> tuple[list[Any], bool, bytes]:
         if self._passing:
             return self._parser.feed_data(data)
         self._head += data
         messages: list[Any] = []
+        at = 0  # where the next head starts: the buffer is walked, copied once a read
         while True:  # interim heads (1xx) first, each read on its own
-            end = _head_end(self._head, max(0, self._searched - 2))
+            end = _head_end(self._head, max(at, self._searched - 2))
             if end is None:
+                del self._head[:at]
                 self._searched = len(self._head)
                 if len(self._head) <= MAX_HEAD:
                     return messages, False, b""
                 end = len(self._head)  # longer than browsers read: handed on as it came
                 head, interim = bytes(self._head), False
             else:
-                head, interim = as_browsers_frame(bytes(self._head[:end]))
-            rest = bytes(self._head[end:])
-            self._head, self._searched = bytearray(), 0
+                head, interim = as_browsers_frame(bytes(self._head[at:end]))
             if not interim:
-                self._passing = True
+                rest = bytes(self._head[end:])
+                self._head, self._searched, self._passing = bytearray(), 0, True
                 more, upgraded, tail = self._parser.feed_data(head + rest)
                 return [*messages, *more], upgraded, tail
+            self._interim += 1
+            if self._interim > MAX_INTERIM:
+                raise BadHttpMessage(
+                    f"more than {MAX_INTERIM} interim (1xx) answers before the final one"
+                )
             more, upgraded, tail = self._parser.feed_data(head)
             messages.extend(more)
-            if upgraded or not rest:
+            at, self._searched = end, 0
+            if upgraded or at == len(self._head):
+                rest = bytes(self._head[at:])
+                self._head = bytearray()
                 return messages, upgraded, tail + rest
-            self._head += rest
 
     def feed_eof(self) -> Any:
         if self._head:  # a head that never ended: the parser says so
