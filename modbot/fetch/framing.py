@@ -45,6 +45,10 @@ MAX_HEAD = 512 * 1024
 # held the bot on one request (aiohttp reads any number). Servers send one or two.
 MAX_INTERIM = 32
 
+# The 1xx answers aiohttp's parser reads as interim: no body, another head after them.
+# llhttp reads a body after the other 1xx (101 switches protocols): they go to it as they
+# came, so the rewrite never runs where the parser reads a body.
+_INTERIM = frozenset({100, 102, 103})
 _STATUS = re.compile(rb"HTTP/(\d)\.(\d) +(\d{3})")
 _DIGITS = re.compile(rb"[0-9]+\Z")
 _LINES = re.compile(rb"[^\n]*\n|[^\n]+\Z")
@@ -59,7 +63,7 @@ def as_browsers_frame(head: bytes) -> tuple[bytes, bool]:
     if status is None:
         return head, False  # the parser says what is wrong with it
     version, code = (int(status[1]), int(status[2])), int(status[3])
-    interim = 100 <= code < 200 and code != 101
+    interim = code in _INTERIM
     fields = [(line.split(b":", 1)[0].lower(), line) for line in lines[1:]]
     if any(line[:1] in (b" ", b"\t") for line in lines[1:]):
         return head, interim  # a folded field: left as it is
