@@ -28,7 +28,9 @@ let in is not: a login spent per image would run into Lemmy's few logins an hour
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterable
 
 from modbot.config.settings import Secret
@@ -63,10 +65,16 @@ class InstanceLogin:
     """The login for the image routes of the instance at ``urls`` (LEMMY_URL, the
     public URL: their origins, the scheme with the host and port: the token never goes
     in plain HTTP to an https URL's host and port, nor over TLS where LEMMY_URL says
-    plain HTTP). ``token``: the Lemmy client's token (logging in
-    when it has none); ``relogin``: log in again because Lemmy dropped the token given
-    (the client's ``login(dropped=...)``). Both block: they run in a thread. Either may
-    raise: the image is then skipped as Lemmy answered it (401), the reason logged."""
+    plain HTTP). ``token``: the Lemmy client's token (logging in when it has none);
+    ``relogin``: log in again because Lemmy dropped the token given (the client's
+    ``login(dropped=...)``). Either may raise: the images waiting are then skipped as
+    Lemmy answered them (401), the reason logged once.
+
+    Both block (a login holds the transport's lock through its retries), so each runs
+    in a thread of its own, one call shared by every image waiting for it: never in the
+    event loop's default executor, where the perceptual hashes' decodes run (images
+    parked there on a login would stall them). The token last got is kept: a request
+    takes it without a thread."""
 
     def __init__(
         self,
@@ -78,6 +86,9 @@ class InstanceLogin:
         self._token, self._relogin = token, relogin
         self._asked: set[tuple[str, str, int]] = set()  # origins that answered 401 without it
         self._let_in: Secret | None = None  # the last token an image route took
+        self._held: Secret | None = None  # the last token got from the client
+        # the client's call in flight ("token", "relogin"), shared by all who wait for it
+        self._pending: dict[str, asyncio.Future[Secret | None]] = {}
 
     def covers(self, url: str, path: str) -> bool:
         """Whether a request for ``url`` (``path``: as sent) may carry the login."""
@@ -88,7 +99,7 @@ class InstanceLogin:
         for there yet."""
         if origin(url) not in self._asked:
             return None
-        return await self._current()
+        return self._held if self._held is not None else await self._current()
 
     async def after_401(self, url: str, sent: Secret | None) -> Secret | None:
         """Lemmy answered 401 to ``url`` sent with ``sent`` (None: without the login):
@@ -98,8 +109,8 @@ class InstanceLogin:
             return None
         if sent is None:
             self._asked.add(key)
-            return await self._current()
-        current = await self._current()
+            return self._held if self._held is not None else await self._current()
+        current = await self._current()  # the client's own: it may have logged in again
         if current is not None and current is not sent:
             return current  # the client logged in again meanwhile
         if sent is not self._let_in:
@@ -109,21 +120,45 @@ class InstanceLogin:
                 redact(url),
             )
             return None
-        try:
-            # the client logs in once for a dropped token, however many ask at once
-            await asyncio.to_thread(self._relogin, sent)
-        except Exception as exc:  # the client's errors say what to do
-            log.warning("image %s: logging in again failed: %s", redact(url), exc)
-            return None
-        return await self._current()
+
+        def relogin() -> Secret:
+            self._relogin(sent)  # the client logs in once for a dropped token
+            return self._token()
+
+        return await self._shared("relogin", relogin, "logging in again failed")
 
     def let_in(self, sent: Secret) -> None:
         """An image route answered ``sent`` with something other than 401."""
         self._let_in = sent
 
     async def _current(self) -> Secret | None:
-        try:
-            return await asyncio.to_thread(self._token)
-        except Exception as exc:  # the client's errors say what to do
-            log.warning("the bot's login for the instance's image routes failed: %s", exc)
-            return None
+        return await self._shared("token", self._token, "the bot's login failed")
+
+    async def _shared(self, what: str, call: Callable[[], Secret], failed: str) -> Secret | None:
+        """``call``'s token, got in a thread of its own; those asking while it runs wait
+        for the same call. None when it raised (logged once, with ``failed``)."""
+        loop = asyncio.get_running_loop()
+        pending = self._pending.get(what)
+        if pending is None or pending.get_loop() is not loop:
+            pending = self._pending[what] = loop.create_future()
+
+            def settle(got: Secret | None) -> None:
+                if self._pending.get(what) is pending:
+                    del self._pending[what]
+                if got is not None:
+                    self._held = got
+                if not pending.done():
+                    pending.set_result(got)
+
+            def run() -> None:
+                try:
+                    got: Secret | None = call()
+                except Exception as exc:  # the client's errors say what to do
+                    log.warning("the instance's image routes: %s: %s", failed, exc)
+                    got = None
+                with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
+                    loop.call_soon_threadsafe(settle, got)
+
+            threading.Thread(target=run, name=f"modbot-login-{what}", daemon=True).start()
+        # one waiter cancelled (its image's deadline) leaves the call to the others
+        return await asyncio.shield(pending)
