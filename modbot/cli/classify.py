@@ -6,11 +6,16 @@ import argparse
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from classifier.verdict import Verdict
+    from modbot.config.settings import Secret, Settings
+    from modbot.fetch.login import InstanceLogin
+    from modbot.lemmy import LemmyApi
 
 from modbot.cli.common import Subparsers
 
@@ -23,7 +28,10 @@ def add_parser(subparsers: Subparsers) -> None:
             "Classify images with the CLIP safety classifier and print, for each, its labels "
             "(csam, underage, nsfw, anime) and top scores. A score is a margin: similarity "
             "minus threshold, > 0 means the label fired. Nothing is acted on or recorded. "
-            "URLs are downloaded into memory with the bot's safe fetcher. A video is "
+            "URLs are downloaded into memory with the bot's safe fetcher; a private "
+            "instance's own images (on LEMMY_URL, which shows them to logged-in users "
+            "only) with the bot's login when LEMMY_URL, LEMMY_USERNAME and LEMMY_PASSWORD "
+            "are set (as in its .env), only once Lemmy asks for it. A video is "
             "refused, saying so: only still images are classified (the bot checks a video "
             "in the instance's pict-rs by its first frame only, the still pict-rs renders). "
             "Exit status: 0 all images classified, 1 some input could not be read, "
@@ -138,10 +146,11 @@ def run(args: argparse.Namespace) -> int:
     out: list[dict[str, Any]] = []
     bad = False
     stopped: str | None = None  # why the classifier stopped answering
-    with engine:
+    login = _BotLogin.from_env()
+    with engine, login:
         for start in range(0, len(inputs), CHUNK):
             chunk = inputs[start : start + CHUNK]
-            data, failures = _read_inputs(chunk)
+            data, failures = _read_inputs(chunk, login)
             verdicts, stopped = _classify(engine, [n for n in chunk if n in data], data, failures)
             del data
             bad = bad or bool(failures) or any(v.unreadable for v in verdicts.values())
@@ -332,7 +341,9 @@ def _line(name: str, verdict: Verdict | None, failure: str | None) -> str:
     return f"{name}: {labels} (top scores: {top}; {verdict.regions} region{'s' * (verdict.regions != 1)}{anime_pass})"
 
 
-def _read_inputs(inputs: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
+def _read_inputs(
+    inputs: list[str], login: _BotLogin | None = None
+) -> tuple[dict[str, bytes], dict[str, str]]:
     data: dict[str, bytes] = {}
     failures: dict[str, str] = {}
     urls = [name for name in inputs if name.startswith(("http://", "https://"))]
@@ -354,7 +365,7 @@ def _read_inputs(inputs: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
     if urls:
         import asyncio
 
-        fetched, failed = asyncio.run(_fetch_all(urls))
+        fetched, failed = asyncio.run(_fetch_all(urls, login))
         data.update(fetched)
         failures.update(failed)
     return data, failures
@@ -374,7 +385,85 @@ def _is_video(data: bytes) -> bool:
     return sniff_image_type(data) is None and why_not_an_image(data, None).startswith("a video")
 
 
-async def _fetch_all(urls: list[str]) -> tuple[dict[str, bytes], dict[str, str]]:
+class _BotLogin:
+    """The bot's Lemmy login, for LEMMY_URL's own image routes where a private instance
+    asks for it (``modbot.fetch.login``), when LEMMY_URL, LEMMY_USERNAME and
+    LEMMY_PASSWORD are set (the bot's .env): the client is made (its API version asked)
+    and logs in only once Lemmy answers an image 401 without it. Read-only: nothing is
+    changed on the instance."""
+
+    def __init__(self, settings: Settings | None) -> None:
+        self.settings = settings
+        self._client: LemmyApi | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls) -> _BotLogin:
+        from modbot.config.settings import Settings, SettingsError
+
+        try:
+            return cls(Settings.from_env())
+        except SettingsError:
+            return cls(None)  # no login: an own image's 401 says what to set
+
+    def for_fetcher(self) -> InstanceLogin | None:
+        from modbot.fetch.login import InstanceLogin
+
+        if self.settings is None:
+            return None
+        return InstanceLogin([self.settings.lemmy_url], self._token, self._relogin)
+
+    def _token(self) -> Secret:
+        return self._connected().token()
+
+    def _relogin(self, dropped: Secret) -> None:
+        self._connected().login(dropped=dropped, what="image download")
+
+    def _connected(self) -> Any:
+        from modbot.lemmy import connect
+
+        assert self.settings is not None
+        with self._lock:
+            if self._client is None:
+                self._client = connect(
+                    self.settings, requests_per_minute=60, timeout=30.0, read_only=True
+                )
+            return self._client
+
+    def __enter__(self) -> _BotLogin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def _refused_image(url: str, login: _BotLogin | None) -> str:
+    """What to do about a 401 on ``url``, where it is a Lemmy image route (a private
+    instance's, asking for a login), else ''."""
+    from modbot.fetch.identity import origin
+    from modbot.fetch.login import is_image_route
+
+    if not is_image_route(urlsplit(url).path):
+        return ""
+    if login is None or login.settings is None:
+        return (
+            " (a private Lemmy shows its images to logged-in users only: set LEMMY_URL, "
+            "LEMMY_USERNAME and LEMMY_PASSWORD, or run this where the bot's .env is, to "
+            "read them with the bot's login)"
+        )
+    if origin(url) != origin(login.settings.lemmy_url):
+        return (
+            " (a private Lemmy shows its images to logged-in users only: the bot's login "
+            f"goes to LEMMY_URL's image routes only; ask for this image on "
+            f"{login.settings.lemmy_url})"
+        )
+    return ""
+
+
+async def _fetch_all(
+    urls: list[str], login: _BotLogin | None = None
+) -> tuple[dict[str, bytes], dict[str, str]]:
     from modbot.fetch import Fetcher, FetchSkipped
     from modbot.fetch.addresses import parse_host_entry
 
@@ -392,12 +481,16 @@ async def _fetch_all(urls: list[str]) -> tuple[dict[str, bytes], dict[str, str]]
         return fetched, failed
     # the admin named these hosts (host:port of each URL): they may be on a private
     # network, e.g. their own instance; redirects elsewhere are still checked
-    async with Fetcher(allowed_hosts=good) as fetcher:
+    # a private instance's own images with the bot's login, on LEMMY_URL's origin only
+    instance_login = login.for_fetcher() if login is not None else None
+    async with Fetcher(allowed_hosts=good, login=instance_login) as fetcher:
         for url in good:
             try:
                 fetched[url] = (await fetcher.fetch(url)).data
             except FetchSkipped as exc:
                 failed[url] = f"{exc.reason}: {exc.message}"
+                if exc.reason == "http_401":
+                    failed[url] += _refused_image(url, login)
             except ValueError as exc:
                 failed[url] = f"bad_url: {exc}"
     return fetched, failed
