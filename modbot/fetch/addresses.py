@@ -73,7 +73,8 @@ Nat64 = tuple[ipaddress.IPv6Network, ...]
 NAT64_PROBE = "ipv4only.arpa"
 _PROBE_ADDRESSES = frozenset(map(ipaddress.IPv4Address, ("192.0.0.170", "192.0.0.171")))
 _NAT64_LENGTHS = (96, 64, 56, 48, 40, 32)  # RFC 6052's prefix lengths
-# How long a learned answer holds (getaddrinfo gives no TTL), and a failed lookup's.
+# How long a learned answer holds (getaddrinfo gives no TTL), and when a failed lookup is
+# tried again (the prefixes learned before hold meanwhile).
 NAT64_RELEARN = 3600.0
 NAT64_RETRY = 300.0
 _NO_SUCH_ADDRESS = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
@@ -178,7 +179,10 @@ class SystemResolver:
     thread and stall all else that uses it (the perceptual hashes' decodes): each runs in
     a daemon thread of its own (one never answered holds no interpreter exit), at most
     ``threads`` at once in the process; past that a lookup is refused at once
-    (``UnresolvableHost``), saying why, rather than adding a thread or waiting for one."""
+    (``UnresolvableHost``), saying why, rather than adding a thread or waiting for one.
+    One more is kept for the NAT64 probe (``NAT64_PROBE`` on port 0, as
+    ``PinnedResolver`` asks it): links to names that never answer must not keep the
+    network's NAT64 prefixes from being learned."""
 
     def __init__(self, threads: int = LOOKUP_THREADS) -> None:
         self.threads = threads
@@ -186,8 +190,9 @@ class SystemResolver:
         self._lock = threading.Lock()
 
     async def __call__(self, host: str, port: int) -> list[str]:
+        probe = host == NAT64_PROBE and port == 0
         with self._lock:
-            if self.running >= self.threads:
+            if self.running >= self.threads + probe:
                 raise UnresolvableHost(
                     f"//{host}:{port}",
                     f"no name lookup could start for host {host!r}: all {self.threads} "
@@ -573,30 +578,36 @@ class PinnedResolver(AbstractResolver):
         address is to be judged, once an hour (after a failed lookup, in 5 minutes).
         An address in one is the IPv4 address inside it (``is_public_address``):
         behind a translator on a prefix of the network's own (``64:ff9b:1::/48``'s,
-        or one in its public IPv6 space) a private IPv4 host is reached there too."""
+        or one in its public IPv6 space) a private IPv4 host is reached there too.
+
+        Only an answer replaces them (no such name, or no IPv6 address, is one: no
+        DNS64): a failed lookup keeps those last learned, or a DNS made slow, or every
+        lookup thread taken by links to names that never answer, would make an address
+        inside the prefix public again."""
         if not any(":" in address for address in addresses):
+            return self._nat64
+        if time.monotonic() < self._nat64_until:
             return self._nat64
         if self._nat64_lock is None:
             self._nat64_lock = asyncio.Lock()
         async with self._nat64_lock:
-            now = time.monotonic()
-            if now < self._nat64_until:
+            if time.monotonic() < self._nat64_until:
                 return self._nat64
-            relearn = NAT64_RELEARN
             try:
                 async with asyncio.timeout(self._timeout):
                     answers = await self._resolver(NAT64_PROBE, 0)
             except Exception as exc:
-                if isinstance(exc, socket.gaierror) and exc.errno in _NO_SUCH_ADDRESS:
-                    answers = []  # no DNS64: the name has only its IPv4 addresses
-                else:  # the DNS did not answer: asked again sooner
+                if not (isinstance(exc, socket.gaierror) and exc.errno in _NO_SUCH_ADDRESS):
+                    # the DNS did not answer: those last learned hold, asked again sooner
                     log.info("NAT64 prefixes not learned (%s lookup failed): %r", NAT64_PROBE, exc)
-                    answers, relearn = [], NAT64_RETRY
+                    self._nat64_until = time.monotonic() + NAT64_RETRY
+                    return self._nat64
+                answers = []  # no DNS64: the name has only its IPv4 addresses
             learned = nat64_prefixes(answers)
             if learned != self._nat64:
                 said = ", ".join(map(str, learned)) or "none"
                 log.info("NAT64 prefixes of this network (RFC 7050): %s", said)
-            self._nat64, self._nat64_until = learned, time.monotonic() + relearn
+            self._nat64, self._nat64_until = learned, time.monotonic() + NAT64_RELEARN
             return learned
 
     async def _checked_addresses(self, host: str, port: int) -> list[str]:
