@@ -4,7 +4,8 @@ lookup thread of the process taken by links to names whose DNS never answers, wh
 anyone can post) forgot them for 5 minutes: an address inside the prefix counted as
 public again, and a link to ``prefix::169.254.169.254`` reached the private IPv4 host
 behind the translator. The very first learn could be refused the same way, so a
-lookup slot is kept for the probe.
+lookup slot is kept for the probe. And while a re-learn ran (up to the connect timeout)
+every IPv6 check waited for it; now they use the prefixes last learned.
 
 A host is played by a local server (the fetcher's ``dial``), as in
 ``test_s31w_nat64_prefix``.
@@ -131,6 +132,29 @@ def test_a_relearn_that_finds_no_dns64_forgets_the_prefix(relearn_each_time):
     first, second = asyncio.run(asyncio.wait_for(go(), 20))
     assert first == PNG
     assert isinstance(second, PrivateAddress)  # the local-use prefix, no longer the network's
+
+
+@pytest.mark.timeout(20)  # before: each check waited for the re-learn (30 s)
+def test_checks_during_a_relearn_use_the_prefix_learned(relearn_each_time):
+    network = Network(OWN_SPACE, "hold")
+
+    async def go():
+        async with network as fetcher:
+            assert await outcome(fetcher, "http://a.example/a.png") == PNG
+            relearning = asyncio.create_task(outcome(fetcher, "http://b.example/b.png"))
+            await network.probing.wait()
+            during = (
+                await outcome(fetcher, METADATA),
+                await outcome(fetcher, "http://c.example/c.png"),
+            )
+            network.release.set()
+            return during, await relearning
+
+    (metadata, image), relearned = asyncio.run(asyncio.wait_for(go(), 15))
+    assert isinstance(metadata, PrivateAddress)
+    assert image == PNG
+    assert relearned == PNG
+    assert network.probes == 2
 
 
 @pytest.fixture

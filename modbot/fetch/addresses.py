@@ -583,13 +583,16 @@ class PinnedResolver(AbstractResolver):
         Only an answer replaces them (no such name, or no IPv6 address, is one: no
         DNS64): a failed lookup keeps those last learned, or a DNS made slow, or every
         lookup thread taken by links to names that never answer, would make an address
-        inside the prefix public again."""
+        inside the prefix public again. Only the first lookup is waited for: while a
+        later one runs, the others judge by those last learned."""
         if not any(":" in address for address in addresses):
             return self._nat64
         if time.monotonic() < self._nat64_until:
             return self._nat64
         if self._nat64_lock is None:
             self._nat64_lock = asyncio.Lock()
+        if self._nat64_until and self._nat64_lock.locked():
+            return self._nat64  # asked again now: meanwhile, those last learned
         async with self._nat64_lock:
             if time.monotonic() < self._nat64_until:
                 return self._nat64
