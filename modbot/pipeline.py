@@ -85,6 +85,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DEEP_EVERY = timedelta(minutes=10)
 NOTIFY_EVERY = 300.0  # seconds: admin messages are batched per cycle, at most this long
+# the actions that take an item's image's upload from pict-rs (its uploader's item)
+_TAKES_UPLOAD = frozenset({"purge_image", "delete_image", "purge_item"})
 
 
 def new_run_id() -> str:
@@ -597,11 +599,15 @@ class Pipeline:
         return f"the same file is shown by {kind} {item_id}, exempt: {found['why']}"
 
     def uploader_exempt(self, alias: str | None, actions: list[PlannedAction]) -> str | None:
-        """Why the uploader of ``alias`` must not be banned by the ``ban: {uploader:
-        true}`` among ``actions``: rules.yaml's global exemptions hold for them as for an
-        item's author. The live run and the report from the record ask the same."""
+        """Why the uploader of ``alias`` must not be acted on by ``actions``: rules.yaml's
+        global exemptions hold for them as for an item's author, so neither the ``ban:
+        {uploader: true}`` among them bans them nor a purge (``purge_image``,
+        ``delete_image``, ``purge_item``: Lemmy purges the post's link) takes their upload,
+        which is their item (decided after the post, it would be exempt too late). The
+        live run and the report from the record ask the same."""
         if not alias or not any(
-            a.kind == "ban" and (a.params or {}).get("uploader") for a in actions
+            a.kind in _TAKES_UPLOAD or (a.kind == "ban" and (a.params or {}).get("uploader"))
+            for a in actions
         ):
             return None
         row = self.store.uploader(alias)

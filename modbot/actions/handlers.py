@@ -213,6 +213,12 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
     return ActionOutcome("purge_item", "skipped", f"{_what(t)} is no post or comment to purge")
 
 
+def _upload_spared(t: Target) -> str:
+    """Why an image whose uploader is exempt (``Target.uploader_exempt``: exempt.users)
+    is not purged or deleted: the upload is their item, never acted on."""
+    return f"the file is spared: it is the upload {t.image_alias} ({t.uploader_exempt})"
+
+
 def _post_files_spared(ex: Executor, t: Target) -> ActionOutcome | None:
     """Lemmy (0.19 and 1.0) purges a post's link and thumbnail from pict-rs with the post
     (the last segment of each URL taken as the alias; the whole file, every alias of it):
@@ -240,14 +246,15 @@ def _post_files_spared(ex: Executor, t: Target) -> ActionOutcome | None:
                 same += [a for a in ex.client.file_aliases(alias) if a != alias]
             except LemmyError as exc:
                 log.warning("pict-rs could not list the aliases of %s: %s", alias, exc)
-        if t.file_exempt and t.image_alias in same:
-            # this item's image, which an exempt item shows: purge_image spares it, and so
-            # must the purge of the post that takes it along
+        if (t.file_exempt or t.uploader_exempt) and t.image_alias in same:
+            # this item's image, which an exempt item shows (or an exempt uploader's):
+            # purge_image spares it, and so must the purge of the post that takes it along
+            why = f"the file is spared: {t.file_exempt}" if t.file_exempt else _upload_spared(t)
             return ActionOutcome(
                 "purge_item",
                 "skipped",
                 f"purging post {t.id} purges its image {alias} from pict-rs too (Lemmy does, "
-                f"the whole file): the file is spared: {t.file_exempt}",
+                f"the whole file): {why}",
             )
         sha256 = t.image_sha256 if t.image_alias == alias else None
         for other in same:
@@ -305,6 +312,8 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
             return site
     if t.file_exempt:
         return ActionOutcome("purge_image", "skipped", f"the file is spared: {t.file_exempt}")
+    if t.uploader_exempt and t.image_alias:  # the upload is the exempt uploader's item
+        return ActionOutcome("purge_image", "skipped", _upload_spared(t))
     if t.image_alias and ex.purge_by_alias:
         alias = t.image_alias
         # (a stored file, `sweep --store`: the item is the whole file, every alias of it
@@ -544,6 +553,8 @@ def delete_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutco
             return site
     if t.file_exempt:
         return ActionOutcome("delete_image", "skipped", f"the file is spared: {t.file_exempt}")
+    if t.uploader_exempt and t.image_alias:
+        return ActionOutcome("delete_image", "skipped", _upload_spared(t))
     alias = t.image_alias
     if alias and (
         ex.store.image_purged(alias) or ex.planned_already("purge_image", f"alias:{alias}")
