@@ -38,9 +38,10 @@ in docs/ARCHITECTURE.md) with their ids: {"filter": {...}, "records": [...]}.
 
 Records are read as they are printed (a year of them lists in flat memory); the state
 file is opened read-only, never changed, and nothing is left beside it (no empty -wal or
--shm where there was none, when it may write the file and its folder). A state on a read-only mount (an audit
-container's volume mounted `:ro`, a backup on a read-only disk) is read too, with what
-the running bot recorded a moment ago when it writes the same file through another mount.
+-shm where there was none, when it may write the file and its folder). A state on a
+read-only mount (an audit container's volume mounted `:ro`, a backup on a read-only
+disk) is read too, with what the running bot recorded a moment ago when it writes the
+same file through another mount.
 
 Exit status: 0 listed (also when no record matches), 1 --rule names no rule ever
 recorded, --action no kind of action or --status no outcome (a typo: the message

@@ -47,8 +47,9 @@ most every gate.report_every) when LEMMY_URL, LEMMY_USERNAME and LEMMY_PASSWORD 
 Every file decided, refused or accepted, is recorded in the state file (SHA-256, size,
 media type, time, scores, rule, answer and why; never the image: `modbot audit --all`,
 `modbot report`; a file not read to its end, over gate.max_bytes, has no hash, and its
-record says why and what size it claimed); verdicts go into the bot's verdict cache. Environment: MODBOT_GATE_SECRET
-(required), MODBOT_RULES, MODBOT_STATE, MODBOT_CLASSIFIER_TOKEN (classifier.remote).
+record says why and what size it claimed); verdicts go into the bot's verdict cache.
+Environment: MODBOT_GATE_SECRET (required), MODBOT_RULES, MODBOT_STATE,
+MODBOT_CLASSIFIER_TOKEN (classifier.remote).
 SIGHUP reads the rules file (and the hash lists it names) again without stopping: edit
 rules.yaml or a list, then `kill -HUP PID` (`docker compose kill -s HUP modbot-gate`);
 uploads are answered meanwhile. A file that is not valid, or that changes classifier: or
