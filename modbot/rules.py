@@ -331,13 +331,14 @@ def _actions(
 def _spare_moderators(planned: list[PlannedAction], subject: Subject) -> None:
     """A rule's exemption holds for everyone its actions reach. A stored file's removal,
     purge_item and report go to each post and comment showing it, by anyone, in any
-    community, and its ban, no uploader known, to the creator of the first of them:
-    where the rule exempts moderators, they carry it (``MODERATORS_EXEMPT``) and the
-    handler spares a moderator's item, or them, in the community they moderate."""
-    if subject.item_kind != "file":
-        return
+    community, and its ban, no uploader known, to the creator of the first of them; a
+    post's or comment's `ban: {uploader: true}` to who uploaded its image: where the rule
+    exempts moderators, they carry it (``MODERATORS_EXEMPT``) and the handler spares a
+    moderator's item, or them, in the community they moderate."""
+    file_kinds = ("remove", "purge_item", "report", "ban")
     for action in planned:
-        if action.kind in ("remove", "purge_item", "report", "ban"):
+        shown = subject.item_kind == "file" and action.kind in file_kinds
+        if shown or (action.kind == "ban" and action.params.get("uploader")):
             action.params[MODERATORS_EXEMPT] = True
 
 

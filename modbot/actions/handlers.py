@@ -639,6 +639,10 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
                 outcomes.append(
                     ActionOutcome("ban", "skipped", f"the file is spared: {t.file_exempt}")
                 )
+            elif moderators_exempt and (
+                moderates := _uploader_moderates(ex, int(uploader), t.community_id)
+            ):
+                outcomes.append(moderates)
             else:
                 role = f"uploader of {t.image_alias}"
                 of_upload = replace(
@@ -795,6 +799,32 @@ def ban(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
         verify=verify,
         held=undo_lifting,
         found=asked_too,
+    )
+
+
+def _uploader_moderates(ex: Executor, person: int, community: int | None) -> ActionOutcome | None:
+    """The uploader's ban skipped, as the rule spares such an author, when ``person``
+    moderates the item's ``community`` (read live: a moderator added or removed since
+    counts); failed, tried again next cycle, when Lemmy cannot say. None: ban them."""
+    if community is None:
+        return None
+    try:
+        theirs = ex.client.moderates(person)
+    except LemmyError as exc:
+        return ActionOutcome(
+            "ban",
+            "failed",
+            f"could not read whether the uploader moderates community {community} "
+            f"(the rule exempts moderators): {exc}; tried again next cycle",
+            retry=True,
+        )
+    if int(community) not in theirs:
+        return None
+    return ActionOutcome(
+        "ban",
+        "skipped",
+        "the uploader is spared: the uploader moderates this community "
+        "(the rule exempts moderators)",
     )
 
 

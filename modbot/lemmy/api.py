@@ -28,6 +28,7 @@ __all__ = [
     "LemmyApi",
     "ModlogEntry",
     "communities_led",
+    "moderated_ids",
     "modlog_too_long",
 ]
 
@@ -107,6 +108,17 @@ def communities_led(
         if ours and isinstance(own, dict) and isinstance(own.get("id"), int):
             led.append(record(own))
     return LedCommunities(tuple(led), max(0, len(ids) - MAX_MODERATED))
+
+
+def moderated_ids(moderates: object) -> frozenset[int]:
+    """The community ids of a person's ``CommunityModeratorView`` list (``moderates``,
+    either API version); a malformed entry is left out."""
+    ids = set()
+    for view in moderates if isinstance(moderates, list) else []:
+        own = view.get("community") if isinstance(view, dict) else None
+        if isinstance(own, dict) and isinstance(own.get("id"), int):
+            ids.add(own["id"])
+    return frozenset(ids)
 
 
 def _moderator_id(view: dict) -> int | None:
@@ -276,6 +288,11 @@ class LemmyApi(Protocol):
 
     def own_person_id(self) -> int:
         """The bot account's own person id (logging in when needed)."""
+        ...
+
+    def moderates(self, person_id: int) -> frozenset[int]:
+        """The ids of the communities ``person_id`` moderates (their ``moderates``: one
+        read). ``LemmyError`` when it cannot be read."""
         ...
 
     def communities_led(self, person_id: int) -> LedCommunities:

@@ -31,6 +31,7 @@ from modbot.lemmy.api import (
     LedCommunities,
     ModlogEntry,
     communities_led,
+    moderated_ids,
     modlog_too_long,
 )
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
@@ -440,6 +441,11 @@ class LemmyClient(PictrsStore, Transport):
             if row is None or row["id"] != person_id:
                 raise hidden
             return views_v3.person_read(row)
+
+    def moderates(self, person_id: int) -> frozenset[int]:
+        person = self.api("GET", "/user", params={"person_id": person_id, "limit": 1})
+        with malformed_answer("user"):
+            return moderated_ids(person["moderates"])
 
     def communities_led(self, person_id: int) -> LedCommunities:
         person = self.api("GET", "/user", params={"person_id": person_id, "limit": 1})

@@ -64,6 +64,7 @@ from modbot.lemmy.api import (
     LedCommunities,
     ModlogEntry,
     communities_led,
+    moderated_ids,
     modlog_too_long,
 )
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
@@ -446,6 +447,11 @@ class LemmyClientV4(PictrsStore, Transport):
             params["page_cursor"] = cursor
         log.info("person %d is banned on their home instance only, not here", found.id)
         return dataclasses.replace(found, banned=False, ban_expires=None)
+
+    def moderates(self, person_id: int) -> frozenset[int]:
+        person = self.api("GET", "/person", params={"person_id": person_id})
+        with malformed_answer("person"):
+            return moderated_ids(person["moderates"])
 
     def communities_led(self, person_id: int) -> LedCommunities:
         person = self.api("GET", "/person", params={"person_id": person_id})
