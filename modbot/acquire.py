@@ -284,8 +284,6 @@ class Acquirer:
         # the Lemmy client's login (token, log in again for a dropped one), for the
         # instance's own image routes where a private instance asks for it
         self._login: tuple[Callable[[], Secret], Callable[[Secret], None]] | None = None
-        self._login_of: object = None  # the client it was read from (``local_image_url``)
-        self._login_given = False  # handed over with ``use_login``: nothing overrides it
         self._fetch_resolver = fetch_resolver
         self.resolver = fetch_resolver  # for the pipeline's other downloads (feeds)
         self._loop = asyncio.new_event_loop()
@@ -315,27 +313,14 @@ class Acquirer:
     @local_image_url.setter
     def local_image_url(self, method: Callable[[str], str | None]) -> None:
         self._local_image_url = method
-        if self._login_given:
-            return
-        # Until the pipeline hands the login over itself (``use_login``): read from the
-        # Lemmy client whose method this is, as the session starts.
-        client = getattr(method, "__self__", None)
-        token, login = getattr(client, "token", None), getattr(client, "login", None)
-        if callable(token) and callable(login) and client is not self._login_of:
-            self._login_of = client
-            self._set_login(token, lambda dropped: login(dropped=dropped, what="image download"))
 
     def use_login(self, token: Callable[[], Secret], relogin: Callable[[Secret], None]) -> None:
         """Read the instance's own images with the bot's Lemmy login where a private
         instance asks for it (``modbot.fetch.login``): ``token`` gives the client's
         token (logging in when it has none), ``relogin`` logs in again for the dropped
         token given (the client's ``login(dropped=...)``). Both may block: they run in a
-        thread of their own. From the fetcher in use on; it stays this login (a method
-        set in ``local_image_url`` afterwards does not replace it)."""
-        self._login_given = True
-        self._set_login(token, relogin)
-
-    def _set_login(self, token: Callable[[], Secret], relogin: Callable[[Secret], None]) -> None:
+        thread of their own. From the fetcher in use on (the pipeline hands it over as
+        its session starts)."""
         self._login = (token, relogin)
         if self._loop_thread is not None:  # a fetcher made before takes it too
             self._loop.call_soon_threadsafe(self._login_to_fetcher)

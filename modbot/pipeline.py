@@ -254,6 +254,13 @@ class Pipeline:
             # acquirer and the source take for "this instance" (its image proxy)
             self.acquirer.public_url = self.source.public_url = self.session.public_url
             self.acquirer.local_image_url = self.client.local_image_url
+            # a private instance shows its images to logged-in users only (fetch.login);
+            # the clients' Transport has the login (LemmyApi does not promise it)
+            token, login = getattr(self.client, "token", None), getattr(self.client, "login", None)
+            if callable(token) and callable(login):
+                self.acquirer.use_login(
+                    token, lambda dropped: login(dropped=dropped, what="image download")
+                )
 
     def _refresh_feeds(self, stop: threading.Event | None) -> None:
         """The subscribed hash feeds, fetched when due (``modbot.subscriptions``): in the
