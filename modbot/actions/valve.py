@@ -51,9 +51,17 @@ class Valve:
         """What ``Store.claim_action`` counts a destructive action's claim against."""
         return {
             "valve_limit": limit,
-            "valve_since": max(now - HOUR, self.store.valve_reset_at()),
+            "valve_since": self._since(now),
             "valve_reason": f"more than {limit} destructive actions within an hour",
         }
+
+    def _since(self, now: float) -> float:
+        """The last hour, or less since an admin reset the valve. A reset recorded while
+        the clock was ahead (corrected since) lies in the future: when it was is not
+        known, so the whole hour counts (from it, nothing would, and the valve could
+        not trip until the clock caught up)."""
+        reset = self.store.valve_reset_at()
+        return now - HOUR if reset > now else max(now - HOUR, reset)
 
     def detail(self, limit: int) -> str:
         """What an action held back by the valve records."""
