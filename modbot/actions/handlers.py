@@ -237,7 +237,7 @@ def _post_files_spared(ex: Executor, t: Target) -> ActionOutcome | None:
     if post is None:
         return None
     for url in (post.link, post.thumbnail):
-        alias = (url or "").split("?")[0].rstrip("/").rpartition("/")[2]
+        alias = _alias_of(url)
         if not alias:
             continue
         same = [alias]
