@@ -89,3 +89,25 @@ def test_an_uploader_moderating_another_community_is_banned(fake_lemmy, photos, 
     pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=rules("site"))
     pipeline.poll_once(deep=True)
     assert banned_ids(lemmy) == {cast.bob.id, carol.id}
+
+
+@pytest.mark.both_lemmys
+@pytest.mark.parametrize("scope", ["site", "community"])
+def test_an_uploader_who_deleted_their_account_is_banned_not_retried_for_ever(
+    fake_lemmy, photos, tiny, pipeline_for, scope
+):
+    # review R3 of 321506b: the uploader's moderated communities are read with GET /user
+    # (0.19) or GET /person (1.0), which answer a deleted account couldnt_find_person /
+    # not found; the ban then failed "tried again next cycle" at every cycle, and an
+    # abuser who had a throwaway post their upload and deleted their own account was
+    # never banned. A deleted account moderates nothing: the ban is sent.
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    carol = lemmy.add_person("carol")
+    upload = lemmy.add_upload(carol, photos[BAD])
+    post = lemmy.add_post(cast.pics, cast.bob, name="look", url=upload.url)
+    lemmy.person(carol.id).deleted = True  # she deleted her account since
+    pipeline = pipeline_for(lemmy, known_bad=[sha(photos[BAD])], rules=rules(scope))
+    pipeline.poll_once(deep=True)
+    ban = ban_of(pipeline, post)
+    assert carol.id in banned_ids(lemmy), ban
+    assert "tried again next cycle" not in ban["detail"], ban

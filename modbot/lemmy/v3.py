@@ -443,7 +443,14 @@ class LemmyClient(PictrsStore, Transport):
             return views_v3.person_read(row)
 
     def moderates(self, person_id: int) -> frozenset[int]:
-        person = self.api("GET", "/user", params={"person_id": person_id, "limit": 1})
+        try:
+            person = self.api("GET", "/user", params={"person_id": person_id, "limit": 1})
+        except LemmyError as exc:
+            # 0.19.0-0.19.13 hide a deleted account from everyone (couldnt_find_person):
+            # it moderates nothing, rather than a read failing at every cycle
+            if exc.error == "couldnt_find_person":
+                return frozenset()
+            raise
         with malformed_answer("user"):
             return moderated_ids(person["moderates"])
 

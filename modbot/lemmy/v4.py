@@ -449,7 +449,13 @@ class LemmyClientV4(PictrsStore, Transport):
         return dataclasses.replace(found, banned=False, ban_expires=None)
 
     def moderates(self, person_id: int) -> frozenset[int]:
-        person = self.api("GET", "/person", params={"person_id": person_id})
+        try:
+            person = self.api("GET", "/person", params={"person_id": person_id})
+        except LemmyError as exc:
+            # a deleted account, hidden from a bot that is no admin: it moderates nothing
+            if exc.error in ("couldnt_find_person", "not_found"):
+                return frozenset()
+            raise
         with malformed_answer("person"):
             return moderated_ids(person["moderates"])
 
