@@ -17,8 +17,9 @@ length that differs between its copies is left for the parser to refuse, as brow
 refuse it. Everything else reaches the
 parser byte for byte: its limits, the fetcher's byte caps and the pinned address (the
 connection is made before any of this) are unchanged. A head longer than browsers read
-(``MAX_HEAD``) is not held, but handed on as it came. Interim answers (1xx) are read in
-turn, at most ``MAX_INTERIM`` of them: past that the answer is broken (``protocol_error``).
+(``MAX_HEAD``) is not held, but handed on as it came. Interim answers (any 1xx but 101
+that the parser reads no body after) are read in turn, at most ``MAX_INTERIM`` of them:
+past that the answer is broken (``protocol_error``).
 
 The parser is wrapped per answer by the connection's protocol (``ResponseHandler``),
 which the fetcher's connector makes (``use_browser_framing``).
@@ -45,10 +46,9 @@ MAX_HEAD = 512 * 1024
 # held the bot on one request (aiohttp reads any number). Servers send one or two.
 MAX_INTERIM = 32
 
-# The 1xx answers aiohttp's parser reads as interim: no body, another head after them.
-# llhttp reads a body after the other 1xx (101 switches protocols): they go to it as they
-# came, so the rewrite never runs where the parser reads a body.
-_INTERIM = frozenset({100, 102, 103})
+# The 1xx answers llhttp never reads a body after. It reads one after any other 1xx (but
+# 101, which switches protocols) whose head gives a length or a Transfer-Encoding.
+_BODILESS = frozenset({100, 102, 103})
 _STATUS = re.compile(rb"HTTP/(\d)\.(\d) +(\d{3})")
 _DIGITS = re.compile(rb"[0-9]+\Z")
 _LINES = re.compile(rb"[^\n]*\n|[^\n]+\Z")
@@ -63,8 +63,8 @@ def as_browsers_frame(head: bytes) -> tuple[bytes, bool]:
     if status is None:
         return head, False  # the parser says what is wrong with it
     version, code = (int(status[1]), int(status[2])), int(status[3])
-    interim = code in _INTERIM
     fields = [(line.split(b":", 1)[0].lower(), line) for line in lines[1:]]
+    interim = _is_interim(code, fields)
     if any(line[:1] in (b" ", b"\t") for line in lines[1:]):
         return head, interim  # a folded field: left as it is
     lengths = [line for name, line in fields if name == b"content-length"]
@@ -105,6 +105,26 @@ def as_browsers_frame(head: bytes) -> tuple[bytes, bool]:
             out.append(single)
             placed = True
     return b"".join(out), interim
+
+
+def _is_interim(code: int, fields: list[tuple[bytes, bytes]]) -> bool:
+    """Whether an answer with status ``code`` and ``fields`` (name, line) is an interim
+    one: another head follows it, no body between. llhttp reads a 1xx answer (but 101)
+    as bodiless unless it has a Transfer-Encoding or a length above 0; all after one that
+    has goes to the parser as it came, so the rewrite never runs where it reads a body."""
+    if code in _BODILESS:
+        return True
+    if not 100 <= code < 200 or code == 101:
+        return False
+    if any(name == b"transfer-encoding" for name, _ in fields):
+        return False
+    values = (
+        value.strip(b" \t\r\n")
+        for name, line in fields
+        if name == b"content-length"
+        for value in line.split(b":", 1)[1].split(b",")
+    )
+    return all(_DIGITS.match(value) and int(value) == 0 for value in values)
 
 
 _HEAD_END = re.compile(rb"\n\r?\n")
