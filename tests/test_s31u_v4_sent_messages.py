@@ -156,3 +156,34 @@ def test_sent_messages_pages_past_the_messages_the_bot_received(fake_lemmy, tmp_
     finally:
         client.close()
         alice.close()
+
+
+def test_in_one_process_a_second_lost_answer_is_looked_up_again(fake_lemmy, tmp_path):
+    """Review R3 of 68dcf53: the markers looked up were remembered for the whole process
+    (the daemon's executor lives as long), so a notice whose resend's answer was lost
+    too went a third time unlooked-up, a second copy once Lemmy forgot the key. Each
+    cycle looks up afresh."""
+    fake_lemmy.cast.bot.show_bot_accounts = True
+    target = a_post(fake_lemmy)
+    executor, client, store = executor_for(fake_lemmy, tmp_path, 1, [fake_lemmy.cast.admin])
+    client.retries = 0
+    notify = [PlannedAction("notify_admins", TEXT, {}, "r")]
+    try:
+        client.login()
+        fake_lemmy.fail_next(PATH, status=504)  # cycle 1: Lemmy never had it
+        executor.execute(target, notify)
+        executor.flush_notifications()
+        assert copies(fake_lemmy, fake_lemmy.cast.admin) == 0
+        fake_lemmy.tamper(PATH, lambda body: PROXY_PAGE, times=1)  # cycle 2: stored, lost
+        executor.execute(target, notify)
+        executor.flush_notifications()
+        assert copies(fake_lemmy, fake_lemmy.cast.admin) == 1
+        forget_keys(fake_lemmy)
+        before = sends(fake_lemmy)
+        executor.execute(target, notify)  # cycle 3: looked up again, found
+        executor.flush_notifications()
+        assert copies(fake_lemmy, fake_lemmy.cast.admin) == 1, "one copy"
+        assert sends(fake_lemmy) == before
+    finally:
+        client.close()
+        store.close()

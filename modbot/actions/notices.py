@@ -104,7 +104,9 @@ class Notices:
         # a killed run's message (its marker) -> the admins the bot's sent messages show
         # with a copy of it: its resend goes to the others only
         self._reached: dict[str, set[int]] = {}
-        self._asked: set[str] = set()  # the markers ``sent`` looked for (or tried to)
+        # the markers ``sent`` looked for (or tried to) this cycle: once a cycle each, not
+        # once a process (a daemon's resend whose answer is lost too is looked up again)
+        self._asked: set[str] = set()
         self._bot_id: int | None = None  # the bot's person id, once read for a resend
 
     def queued(self, key: str) -> bool:
@@ -112,6 +114,12 @@ class Notices:
 
     def flush(self, admins: list[int]) -> None:
         """Send the queued notices to ``admins``: one private message each."""
+        try:
+            self._flush(admins)
+        finally:
+            self._asked = set()  # the next cycle looks up afresh
+
+    def _flush(self, admins: list[int]) -> None:
         notices, self.queue = self.queue, []
         self._counted = set()
         if not notices:
@@ -307,7 +315,7 @@ class Notices:
         claimed = claimed_marker(row)
         if claimed is None or bot_person_id is None:
             return None
-        self._asked.add(claimed)  # asked once a run, whatever the answer
+        self._asked.add(claimed)  # asked once a cycle, whatever the answer
         marker = f"(modbot message {claimed})"
         reached: set[int] = set()
         for page in range(1, 21):  # newest first; the claim is recent
