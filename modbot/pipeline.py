@@ -178,6 +178,7 @@ class Pipeline:
             max_destructive_per_hour=policy.safety_valve.max_destructive_actions_per_hour,
             purge_by_alias=settings.can_purge_by_alias or self.client.can_purge_files,
             pictrs_api=settings.can_purge_by_alias,
+            upload_exempt=self.upload_exempt,
         )
         if not dry_run:
             # Under the acting lock every other run is over: a claim or journal entry
@@ -605,6 +606,14 @@ class Pipeline:
         kind, _, item_id = found["item_key"].partition(":")
         return f"the same file is shown by {kind} {item_id}, exempt: {found['why']}"
 
+    def upload_exempt(self, alias: str) -> str | None:
+        """Why the uploader of ``alias`` is exempt (rules.yaml's global exemptions), as
+        the index of uploaders knows them; None when not (or not known)."""
+        row = self.store.uploader(alias)
+        if row is None or not row.get("actor_id"):
+            return None
+        return uploader_exemption(self.policy, row["actor_id"])
+
     def uploader_exempt(self, alias: str | None, actions: list[PlannedAction]) -> str | None:
         """Why the uploader of ``alias`` must not be acted on by ``actions``: rules.yaml's
         global exemptions hold for them as for an item's author, so neither the ``ban:
@@ -617,10 +626,7 @@ class Pipeline:
             for a in actions
         ):
             return None
-        row = self.store.uploader(alias)
-        if row is None or not row.get("actor_id"):
-            return None
-        return uploader_exemption(self.policy, row["actor_id"])
+        return self.upload_exempt(alias)
 
     def _subject(self, item: Item, img: ItemImage) -> Any:
         return subject_for(

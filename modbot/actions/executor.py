@@ -66,6 +66,9 @@ class Executor:
     # copy purged; Lemmy 1.0 purges a whole file without it, these not
     pictrs_api: bool = False
     clock: Callable[[], float] = time.time
+    # why the uploader of an alias is exempt (rules.yaml's global exemptions), or None:
+    # a purge that takes another of an item's files spares theirs (the pipeline's)
+    upload_exempt: Callable[[str], str | None] = lambda alias: None
     _planned: set[tuple[str, str]] = field(default_factory=set)  # dry run: planned this run
     # Runs whose claims are settled by asking Lemmy: those that died while sending (the
     # pipeline names them when it takes the acting lock) and this one (a claim of its

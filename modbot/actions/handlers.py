@@ -258,6 +258,16 @@ def _post_files_spared(ex: Executor, t: Target) -> ActionOutcome | None:
             )
         sha256 = t.image_sha256 if t.image_alias == alias else None
         for other in same:
+            exempt = ex.upload_exempt(other)
+            if exempt:
+                # another file of the post (its link or thumbnail, not the image decided)
+                # is an exempt uploader's upload, which Lemmy would purge with the post
+                return ActionOutcome(
+                    "purge_item",
+                    "skipped",
+                    f"purging post {t.id} purges {alias} from pict-rs too (Lemmy does, the "
+                    f"whole file): the file is spared: it is the upload {other} ({exempt})",
+                )
             site = ex.store.site_shows(other, sha256)
             if site is None:
                 # as recorded, else as the site shows it now: a post linking the site's
