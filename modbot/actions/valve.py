@@ -11,9 +11,13 @@ action (a caller may change them between cycles).
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from modbot.store import Store
+
+log = logging.getLogger(__name__)
 
 __all__ = ["HOUR", "Valve"]
 
@@ -25,6 +29,7 @@ class Valve:
         self.store, self.dry_run = store, dry_run
         self._planned: list[float] = []  # dry run: destructive actions planned, last hour
         self._would_trip = False  # dry run: the simulated valve tripped
+        self._future_said: float | None = None  # the reset time in the future, said once
 
     def tripped(self) -> dict[str, Any] | None:
         """The latched valve (``tripped_at``, ``reason``), or None (always in a dry run)."""
@@ -61,7 +66,18 @@ class Valve:
         known, so the whole hour counts (from it, nothing would, and the valve could
         not trip until the clock caught up)."""
         reset = self.store.valve_reset_at()
-        return now - HOUR if reset > now else max(now - HOUR, reset)
+        if reset <= now:
+            return max(now - HOUR, reset)
+        if self._future_said != reset:
+            self._future_said = reset
+            log.warning(
+                "the safety valve's last reset is recorded at %s UTC, in the future (the "
+                "clock was ahead when it was reset): the whole last hour counts, the actions "
+                "before that reset too; reset it again (`modbot run --reset-safety-valve`) "
+                "if it trips on them",
+                time.strftime("%Y-%m-%d %H:%M", time.gmtime(reset)),
+            )
+        return now - HOUR
 
     def detail(self, limit: int) -> str:
         """What an action held back by the valve records."""
