@@ -2,7 +2,9 @@
 no), one word per meaning ("not checked" for an image, "not taken" for an action),
 words that do not break in narrow columns, and for each flagged decision what to do
 if it is a false positive (the allow-list line, with the file's sha256). Through
-`python -m modbot report`, on the record and with --rescan."""
+`python -m modbot report`, on the record and with --rescan (the reports made again from
+the same record run `modbot.cli.main` in the test's process: each `python -m modbot`
+spends seconds importing torch)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ import re
 
 import pytest
 from support.bot import Bot, remote_photo
+from support.cli import bot_environment
 from support.policies import write_rules
+
+from modbot.cli import main
 
 
 def visible_text(page: str) -> str:
@@ -23,7 +28,7 @@ def visible_text(page: str) -> str:
 
 
 @pytest.mark.slow
-def test_scores_words_and_what_next_in_the_report(fake_lemmy, photos, tiny, tmp_path):
+def test_scores_words_and_what_next_in_the_report(fake_lemmy, photos, tiny, tmp_path, monkeypatch):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     flagged = photos[tiny.flagged]
     first = remote_photo(lemmy, photos, tiny.flagged, "first.jpg")
@@ -43,8 +48,10 @@ def test_scores_words_and_what_next_in_the_report(fake_lemmy, photos, tiny, tmp_
     # The first report has no record to start from: it walks the window (--rescan's way);
     # the second is made from the record the first left.
     bot("report", "--since", "7d", "--out", "first.html")
-    bot("report", "--since", "7d", "--out", "second.html")
-    bot("report", "--since", "7d", "--out", "second.json")
+    monkeypatch.chdir(tmp_path)
+    bot_environment(monkeypatch, lemmy, bot.state, rules, pictrs=True)
+    assert main(["report", "--since", "7d", "--out", "second.html"]) == 0
+    assert main(["report", "--since", "7d", "--out", "second.json"]) == 0
     assert lemmy.mutating_requests() == []
     for name in ("first.html", "second.html"):
         page = (tmp_path / name).read_text()
@@ -78,7 +85,7 @@ def test_scores_words_and_what_next_in_the_report(fake_lemmy, photos, tiny, tmp_
 
     # The line works: with the file on the allow-list, the report says it is exempt.
     innocent.write_text(f"{sha256}\n")
-    bot("report", "--since", "7d", "--out", "allowed.json")
+    assert main(["report", "--since", "7d", "--out", "allowed.json"]) == 0
     allowed = json.loads((tmp_path / "allowed.json").read_text())
     hit = next(d for d in allowed["decisions"] if d["item"]["id"] == post.id)
     assert hit["exempt"].startswith("the image is on the allow-list 'innocent'")
