@@ -1,7 +1,9 @@
 """`modbot report` decides the recorded decisions of the window again under the current
 rules: no image downloaded, nothing classified, no page of Lemmy read; what it cannot
 decide again (another concept version) it lists, and `--rescan` walks the window as
-before. The daemon's `--report` grows with the run, one cycle's decisions at a time."""
+before. The daemon's `--report` grows with the run, one cycle's decisions at a time.
+Some reports from the record run `modbot.cli.main` in the test's process (each
+`python -m modbot` spends seconds importing torch)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import sqlite3
 
 import pytest
 from support.bot import Bot, Lines, remote_photo, sha, stop_daemon, wait_for
+from support.cli import bot_environment
 from support.policies import BAD, write_rules, write_sweep_rules
 
+from modbot.cli import main
 from modbot.store import Store
 
 KNOWN_BAD_THEN_REPORT = """
@@ -102,7 +106,9 @@ def test_report_decides_the_record_again_without_downloading_or_paging(
 
 
 @pytest.mark.slow
-def test_another_concept_version_is_listed_not_decided_again(fake_lemmy, photos, tiny, tmp_path):
+def test_another_concept_version_is_listed_not_decided_again(
+    fake_lemmy, photos, tiny, tmp_path, monkeypatch, capsys
+):
     lemmy = fake_lemmy
     posts(lemmy, photos)
     rules = write_rules(tmp_path, lemmy, tiny)
@@ -115,8 +121,11 @@ def test_another_concept_version_is_listed_not_decided_again(fake_lemmy, photos,
     text = rules.read_text().replace(f"threshold: {tiny.threshold!r}", "threshold: 0.5")
     assert text != rules.read_text()
     rules.write_text(text)
-    done = bot("report", "--since", "7d", "--out", "r.json")
-    assert "0 images decided again, 2 not" in done.stdout
+    monkeypatch.chdir(tmp_path)
+    bot_environment(monkeypatch, lemmy, bot.state, rules, pictrs=True)
+    capsys.readouterr()
+    assert main(["report", "--since", "7d", "--out", "r.json"]) == 0
+    assert "0 images decided again, 2 not" in capsys.readouterr().out
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["summary"]["not_redecided"] == 2
     (reason,) = doc["summary"]["by_not_redecided"]
@@ -124,13 +133,13 @@ def test_another_concept_version_is_listed_not_decided_again(fake_lemmy, photos,
     for d in doc["decisions"]:
         assert d["not_redecided"].startswith("classified under concept version")
         assert d["rule"] is None and d["actions"] == []
-    bot("report", "--since", "7d", "--out", "r.html")
+    assert main(["report", "--since", "7d", "--out", "r.html"]) == 0
     page = (tmp_path / "r.html").read_text()
     assert "Recorded, not decided again (2)" in page and "--rescan" in page
 
     # Once the files are classified under the new version, they are decided again.
     bot("report", "--since", "7d", "--rescan", "--out", "rescan.json")
-    bot("report", "--since", "7d", "--out", "after.json")
+    assert main(["report", "--since", "7d", "--out", "after.json"]) == 0
     after = json.loads((tmp_path / "after.json").read_text())
     assert "not_redecided" not in after["summary"]
 
