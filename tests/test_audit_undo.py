@@ -404,7 +404,9 @@ def test_undo_of_another_instances_post_url_selects_nothing(fake_lemmy, tmp_path
         store.add_decision(record)
     finally:
         store.close()
-    bot = Bot(lemmy, tmp_path, tmp_path / "rules.yaml")
+    rules = tmp_path / "rules.yaml"  # Lemmy's settings for undo: no 2 requests a second
+    rules.write_text("lemmy: {requests_per_minute: 60000}\nrules: []\n")
+    bot = Bot(lemmy, tmp_path, rules)
     remote = bot("undo", "--item", f"https://lemmy.world/post/{post.id}", "--yes")
     assert "nothing to undo" in remote.stdout
     assert lemmy.mutating_requests() == [] and lemmy.post(post.id).removed
