@@ -928,6 +928,15 @@ def _community_ban_there(ex: Executor, key: str, person: int, community: int) ->
     return ends > ex.clock() and abs(ends - float(expires)) <= 1
 
 
+def _release(ex: Executor) -> tuple[int, ...] | None:
+    """This Lemmy 0.19's release (the v3 client's, from nodeinfo); None on 1.0 or when it
+    cannot be read."""
+    if ex.client.api_version != "v3":
+        return None
+    release = getattr(ex.client, "release", None)
+    return release() if callable(release) else None
+
+
 def _purges_files(ex: Executor) -> bool | None:
     """Whether a site ban's remove_data purges files on this Lemmy (0.19.0 to 0.19.10:
     their avatar's, banner's and image posts', whoever uploaded them): True, False
@@ -935,8 +944,7 @@ def _purges_files(ex: Executor) -> bool | None:
     cannot be read."""
     if ex.client.api_version != "v3":
         return False
-    release = getattr(ex.client, "release", None)
-    known = release() if callable(release) else None
+    known = _release(ex)
     return None if known is None else known < (0, 19, 11)
 
 
@@ -964,8 +972,9 @@ def _files_purged_lost(ex: Executor, t: Target, person: int, said: str | None) -
     if post is not None and post.link and "pictrs/image" in post.link:
         urls += [(f"post {t.id}'s link", post.link), (f"post {t.id}'s thumbnail", post.thumbnail)]
     files = [
-        (what, _alias_of(url), t.image_sha256 if _alias_of(url) == t.image_alias else None)
+        (what, alias, t.image_sha256 if alias == t.image_alias else None)
         for what, url in urls
+        for alias in [_alias_of(url)]
     ]
     shown = {"post_url": "link", "thumbnail": "thumbnail"}
     files += [
@@ -975,9 +984,9 @@ def _files_purged_lost(ex: Executor, t: Target, person: int, said: str | None) -
     ]
     places: dict[str, str] = {}
     for what, alias, sha256 in files:
-        uploader = ex.store.uploader(alias) if alias else None
         if not alias or alias == said or alias in places:
             continue
+        uploader = ex.store.uploader(alias)
         if uploader is not None and uploader.get("person_id") == person:
             continue  # their own upload: ``_other_uploads_lost`` names it when shown
         site = ex.store.site_shows(alias, sha256)
@@ -996,7 +1005,7 @@ def _files_purged_lost(ex: Executor, t: Target, person: int, said: str | None) -
     more = len(listed) - MAX_NAMED_UPLOADS
     named = ", ".join(listed[:MAX_NAMED_UPLOADS]) + (f" and {more} more" if more > 0 else "")
     log.warning("a ban removing the data of %s also purges %s", person, named)
-    release = getattr(ex.client, "release", lambda: None)()
+    release = _release(ex)
     lemmy = (
         f"this Lemmy, {'.'.join(str(n) for n in release)}, also purges"
         if purges and release
@@ -1021,8 +1030,7 @@ def _which_lemmy(ex: Executor) -> str:
     Said of this Lemmy's release (nodeinfo), or of both when it cannot be read."""
     if ex.client.api_version != "v3":
         return ""
-    release = getattr(ex.client, "release", None)
-    known = release() if callable(release) else None
+    known = _release(ex)
     if known is not None and known >= (0, 19, 11):
         return ""
     purge = "the files of their avatar, banner and image posts, whoever else shows them"
