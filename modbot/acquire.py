@@ -319,8 +319,12 @@ class Acquirer:
         instance asks for it (``modbot.fetch.login``): ``token`` gives the client's
         token (logging in when it has none), ``relogin`` logs in again for the dropped
         token given (the client's ``login(dropped=...)``). Both may block: they run in a
-        thread of their own. From the fetcher in use on (the pipeline hands it over as
-        its session starts)."""
+        thread of their own. From the fetcher in use on. Handed over once: the pipeline
+        calls it at each session check, and a new ``InstanceLogin`` would forget which
+        hosts asked for the login and which token they let in (its re-login then
+        stopped)."""
+        if self._login is not None:
+            return
         self._login = (token, relogin)
         if self._loop_thread is not None:  # a fetcher made before takes it too
             self._loop.call_soon_threadsafe(self._login_to_fetcher)
