@@ -281,6 +281,12 @@ class LemmyApi:
             raise ApiError(400, "unknown", f"Fetch limit is > {FETCH_LIMIT_MAX}")
         return page or 1, 10 if limit is None else limit
 
+    def check_private(self, viewer: Person | None) -> None:
+        """`check_private_instance` (api_common/src/utils.rs): a private instance
+        answers no anonymous read but `GET /site` (its login page needs it)."""
+        if viewer is None and self.state.site.private_instance:
+            raise ApiError(400, "instance_is_private")
+
     def modlog(self, action: str, mod: Person, target_id: int, reason: str | None, **detail):
         self.state.modlog.append(ModAction(action, mod.id, target_id, reason, now(), detail))
 
@@ -423,6 +429,7 @@ class LemmyApi:
 
     def list_posts(self, ctx: Ctx) -> dict:
         q, viewer = ctx.query, ctx.viewer
+        self.check_private(viewer)
         type_ = self._listing_type(ctx)
         sort = q.enum("sort", POST_SORTS) or (viewer.default_sort_type if viewer else "Active")
         page, limit = self.paging(ctx, "couldnt_get_posts")
@@ -510,6 +517,7 @@ class LemmyApi:
 
     def list_comments(self, ctx: Ctx) -> dict:
         q = ctx.query
+        self.check_private(ctx.viewer)
         type_ = self._listing_type(ctx)
         sort = q.enum("sort", COMMENT_SORTS) or "Hot"  # Lemmy's default: always pass New
         page, limit = self.paging(ctx, "couldnt_get_comments")
@@ -541,6 +549,7 @@ class LemmyApi:
         return {"comments": [self.views.comment_view(c, ctx.viewer) for c in comments]}
 
     def get_post_detail(self, ctx: Ctx) -> dict:
+        self.check_private(ctx.viewer)
         post = self.get_post(ctx.query.int("id"))
         community = self.state.communities[post.community_id]
         # PostView::read (db_views/src/post_view.rs) is given `is_mod_or_admin`, whose
@@ -566,11 +575,15 @@ class LemmyApi:
         }
 
     def get_comment_detail(self, ctx: Ctx) -> dict:
+        self.check_private(ctx.viewer)
         comment = self.get_comment(ctx.query.int("id"))
         return {"comment_view": self.views.comment_view(comment, ctx.viewer), "recipient_ids": []}
 
     def community_detail(self, ctx: Ctx) -> dict:
         community_id, name = ctx.query.int("id"), ctx.query.str("name")
+        if community_id is None and name is None:
+            raise ApiError(400, "no_id_given")
+        self.check_private(ctx.viewer)  # read_community.rs: after the id check
         if community_id is not None:
             community = self.state.communities.get(community_id)
             if community is None or community.purged:
@@ -603,6 +616,7 @@ class LemmyApi:
     def list_communities(self, ctx: Ctx) -> dict:
         """`GET /community/list` (api_crud/src/community/list.rs, 0.19.9)."""
         q, viewer = ctx.query, ctx.viewer
+        self.check_private(viewer)
         type_ = q.enum("type_", LISTING_TYPES)
         sort = q.enum("sort", POST_SORTS) or "Hot"
         show_nsfw = q.bool("show_nsfw")
@@ -627,6 +641,9 @@ class LemmyApi:
 
     def get_person_details(self, ctx: Ctx) -> dict:
         person_id, name = ctx.query.int("person_id"), ctx.query.str("username")
+        if person_id is None and name is None:
+            raise ApiError(400, "no_id_given")
+        self.check_private(ctx.viewer)  # read_person.rs: after the id check
         # read_person.rs: an id not there is `ok_or(CouldntFindPerson)` (400); a name not
         # there a diesel NotFound relabelled `couldnt_find_person` (404)
         if person_id is not None:
@@ -1204,6 +1221,7 @@ class LemmyApi:
         row stays. A row whose post, comment, person or community was purged is gone
         with it (a purge deletes the row, and the modlog's rows cascade)."""
         viewer = ctx.viewer
+        self.check_private(viewer)
         type_ = ctx.query.enum("type_", MODLOG_TYPES) or "All"
         community_id = ctx.query.int("community_id")
         other_person_id = ctx.query.int("other_person_id")
