@@ -34,7 +34,9 @@ The feed file (UTF-8, ASCII only, one entry a line, entries sorted by kind then 
   ``max_age`` (default 7 days: a publisher that stopped updating, or a replayed old
   copy), one from the future beyond 10 minutes of clock skew, and one older than the
   copy it already accepted (`FeedStale`, `FeedRollback`).
-- ``entries``: ``kind`` (``sha256``, ``md5``, ``sha1``, ``phash``, ``pdq``), ``hash``
+- ``entries``: ``kind`` (``sha256``, ``md5``, ``sha1``, ``phash``, ``pdq``; an entry of
+  a kind this modbot does not know, a newer publisher's, is skipped and counted, held to
+  the format all the same, and a feed of such entries only is refused), ``hash``
   (lower-case hex), ``verdict`` (``bad`` or ``innocent``), ``label`` (lower-case
   letters, digits, ``-`` and ``_``, 1-40 characters: a category, never a URL, a name or
   a note), ``first_seen`` (a date, no time), and for ``pdq`` only ``quality`` (50-100 when
@@ -81,6 +83,7 @@ import os
 import re
 import stat
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -118,6 +121,7 @@ __all__ = [
     "FeedSignatureError",
     "FeedStale",
     "FeedTooLarge",
+    "FeedUnknownKinds",
     "FeedVersionError",
     "FeedWrongInstance",
     "FeedWrongKey",
@@ -146,6 +150,7 @@ MAX_FEED_BYTES = 32_000_000
 MAX_ENTRIES = 200_000
 MAX_SIGNATURE_BYTES = 1024
 MAX_KEY_BYTES = 4096
+SKIPPED_KINDS_SAID = 5  # of the kinds this modbot does not know, those named when skipped
 PUBLISH_WAIT_S = 120.0  # how long a publisher waits for another one writing the same feed
 DEFAULT_MAX_AGE = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=10)
@@ -153,6 +158,10 @@ VERDICTS = ("bad", "innocent")
 PUBLIC_KEY_PREFIX = "ed25519:"
 _LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _LABEL_RULE = "1-40 lower-case letters, digits, '-' or '_' (a category, never a URL or a name)"
+# What a hash kind's name may be in a feed: a kind this modbot does not know (a newer
+# publisher's) is skipped, and said by this name, so it is held to a short plain word
+_KIND = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+_HEX = re.compile(r"[0-9a-f]+")
 # The instance's host as Lemmy names it: a domain (or an address), with a port if any.
 _HOST = re.compile(
     r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?"
@@ -183,6 +192,14 @@ class FeedMalformed(FeedError):
 
 class FeedVersionError(FeedError):
     reason = "wrong_version"
+
+
+class FeedUnknownKinds(FeedVersionError):
+    """Every entry is of a hash kind this modbot does not know: it would hold nothing
+    here (upgrade modbot). A feed with some entries of known kinds is used, the others
+    skipped and counted (`VerifiedFeed.skipped`)."""
+
+    reason = "unknown_kinds"
 
 
 class FeedSignatureError(FeedError):
@@ -304,12 +321,28 @@ class Feed:
 @dataclass(frozen=True)
 class VerifiedFeed:
     """A feed that passed every check. `feed.entries` holds the usable entries only;
-    `ignored` counts those dropped (PDQ quality below 50)."""
+    `ignored` counts those dropped (PDQ quality below 50), `skipped` those of a hash
+    kind this modbot does not know, and `skipped_kinds` the most common of those kinds
+    with their counts (at most `SKIPPED_KINDS_SAID`, most first)."""
 
     feed: Feed
     key: str
     sha256: str
     ignored: int = 0
+    skipped: int = 0
+    skipped_kinds: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def skipped_note(self) -> str:
+        """The entries skipped, in words: ``3 entries of kinds this modbot does not know
+        (video_md5: 2, tmk: 1)``; empty when none was."""
+        n = self.skipped
+        if not n:
+            return ""
+        kinds = _kinds_text(self.skipped_kinds, n)
+        return (
+            f"{n:,} {'entry' if n == 1 else 'entries'} of kinds this modbot does not know ({kinds})"
+        )
 
 
 def make_feed(
@@ -483,7 +516,7 @@ def verify_feed(
         ) from None
     _check_values(body, max_entries)
     data = _parse_json(body)
-    feed, ignored = _feed_from_json(data, max_entries)
+    feed, ignored, skipped = _feed_from_json(data, max_entries)
     if instance is not None and feed.instance != instance.lower():
         # signed by the trusted key: a wrong URL, or the right feed on a static host or CDN
         raise FeedWrongInstance(
@@ -493,7 +526,8 @@ def verify_feed(
             f"{feed.instance} for `modbot feed verify`)"
         )
     check_times(feed.generated_at, accepted_at, max_age, now or datetime.now(UTC))
-    return VerifiedFeed(feed, trusted_text, digest, ignored)
+    named = tuple(skipped.most_common(SKIPPED_KINDS_SAID))
+    return VerifiedFeed(feed, trusted_text, digest, ignored, sum(skipped.values()), named)
 
 
 def signature_url(url: str) -> str:
@@ -761,7 +795,9 @@ def _parse_json(body: bytes) -> Any:
         raise FeedMalformed(f"the feed is not valid JSON: {exc} ({signed})") from None
 
 
-def _feed_from_json(data: Any, max_entries: int) -> tuple[Feed, int]:
+def _feed_from_json(data: Any, max_entries: int) -> tuple[Feed, int, Counter[str]]:
+    """The feed, how many of its entries were ignored (PDQ below quality 50), and the
+    entries skipped, counted by their kind (kinds this modbot does not know)."""
     if not isinstance(data, dict):
         raise FeedMalformed("the feed is not a JSON object")
     version = data.get("format")
@@ -796,8 +832,12 @@ def _feed_from_json(data: Any, max_entries: int) -> tuple[Feed, int]:
     if len(entries) > max_entries:
         raise FeedTooLarge(f"the feed has {len(entries):,} entries, over the {max_entries:,} limit")
     kept, ignored, seen = [], 0, set()
+    skipped: Counter[str] = Counter()
     for number, raw in enumerate(entries, start=1):
         entry = _entry_from_json(raw, number)
+        if isinstance(entry, str):  # a kind a newer modbot publishes: the rest still counts
+            skipped[entry] += 1
+            continue
         if (entry.kind, entry.hash) in seen:
             raise FeedMalformed(f"entry {number}: {entry.kind} {entry.hash} is in the feed twice")
         seen.add((entry.kind, entry.hash))
@@ -805,10 +845,27 @@ def _feed_from_json(data: Any, max_entries: int) -> tuple[Feed, int]:
             kept.append(entry)
         else:
             ignored += 1
-    return Feed(instance, generated_at, tuple(kept)), ignored
+    if entries and sum(skipped.values()) == len(entries):
+        n = len(entries)
+        raise FeedUnknownKinds(
+            f"none of its {n:,} {'entry' if n == 1 else 'entries'} is of a kind this modbot "
+            f"knows ({_kinds_text(skipped.most_common(SKIPPED_KINDS_SAID), n)}): upgrade "
+            "modbot, or ask its publisher"
+        )
+    return Feed(instance, generated_at, tuple(kept)), ignored, skipped
 
 
-def _entry_from_json(raw: Any, number: int) -> FeedEntry:
+def _kinds_text(counts: Iterable[tuple[str, int]], total: int) -> str:
+    """``video_md5: 2, tmk: 1`` (and ``N others`` past those named)."""
+    named = list(counts)
+    text = ", ".join(f"{kind}: {n:,}" for kind, n in named)
+    rest = total - sum(n for _, n in named)
+    return f"{text}, {rest:,} of other kinds" if rest > 0 else text
+
+
+def _entry_from_json(raw: Any, number: int) -> FeedEntry | str:
+    """The entry, or the name of its kind when it is one this modbot does not know (the
+    entry held to the format all the same: no field for a URL or a name)."""
     if not isinstance(raw, dict):
         raise FeedMalformed(f"entry {number} is not a JSON object")
     unknown = sorted(set(raw) - set(_ENTRY_KEYS))
@@ -820,6 +877,10 @@ def _entry_from_json(raw: Any, number: int) -> FeedEntry:
     seen = raw["first_seen"]
     if not isinstance(seen, str) or not _DATE.fullmatch(seen):
         raise FeedMalformed(f"entry {number}: first_seen {str(seen)[:40]!r} is not YYYY-MM-DD")
+    kind = raw["kind"]
+    if isinstance(kind, str) and kind not in HASH_KINDS and _KIND.fullmatch(kind):
+        _check_unknown_kind(raw, number)
+        return kind
     try:
         first_seen = date.fromisoformat(seen)
         return FeedEntry(
@@ -832,6 +893,27 @@ def _entry_from_json(raw: Any, number: int) -> FeedEntry:
         )
     except ValueError as exc:
         raise FeedMalformed(f"entry {number}: {exc}") from None
+
+
+def _check_unknown_kind(raw: dict[str, Any], number: int) -> None:
+    """An entry of a kind this modbot does not know, checked as far as the format goes
+    without knowing the kind: hex, a verdict, a label, a date (checked by the caller),
+    and a quality 0-100 if any. Malformed: `FeedMalformed` naming the field."""
+    kind, value, verdict, label = raw["kind"], raw["hash"], raw["verdict"], raw["label"]
+    quality = raw.get("quality")
+    if not isinstance(value, str) or not _HEX.fullmatch(value):
+        why = f"hash: a {kind} hash is lower-case hex, not {str(value)[:40]!r}"
+    elif verdict not in VERDICTS:
+        why = f"verdict {str(verdict)[:40]!r} is not 'bad' or 'innocent'"
+    elif not isinstance(label, str) or not _LABEL.fullmatch(label):
+        why = f"label {str(label)[:60]!r}: {_LABEL_RULE}"
+    elif quality is not None and (
+        isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100
+    ):
+        why = f"quality {str(quality)[:20]} is not 0 to 100"
+    else:
+        return
+    raise FeedMalformed(f"entry {number}: {why}")
 
 
 def _parse_time(value: Any) -> datetime:

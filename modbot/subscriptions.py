@@ -312,6 +312,12 @@ def refresh(
             else ""
         )
         log.info("feed %s: %s%s", name, fl.describe(), dropped)
+        if verified.skipped:  # a newer publisher's kinds: said once a copy, not refused
+            log.warning(
+                "feed %s: %s skipped: upgrade modbot to use them; the other entries are used",
+                name,
+                verified.skipped_note,
+            )
 
 
 def _for_feeds(exc: Exception, url: str) -> Exception:

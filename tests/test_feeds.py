@@ -324,9 +324,9 @@ def good_json() -> dict:
             "entry 1: quality is for pdq entries only, not md5",
         ),
         (
-            lambda d: d["entries"][0].update(kind="crc32"),
+            lambda d: d["entries"][0].update(kind="CRC 32"),  # (no kind's name: see s32h)
             FeedMalformed,
-            "entry 1: kind 'crc32' is not one of sha256, md5, sha1, phash, pdq",
+            "entry 1: kind 'CRC 32' is not one of sha256, md5, sha1, phash, pdq",
         ),
         (
             lambda d: d["entries"][0].update(first_seen="yesterday"),

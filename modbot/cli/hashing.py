@@ -516,6 +516,8 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"  {kind} {verdict}: {n}")
     if verified.ignored:
         print(f"  ignored: {verified.ignored} PDQ entries below quality 50")
+    if verified.skipped:
+        print(f"  skipped: {verified.skipped_note}: upgrade modbot to use them")
     return 0
 
 
