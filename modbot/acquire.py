@@ -51,7 +51,7 @@ from modbot.fetch import (
     redact,
 )
 from modbot.fetch.identity import Identity
-from modbot.fetch.login import InstanceLogin
+from modbot.fetch.login import InstanceLogin, ProxyLogin, without_user_info
 from modbot.hashes import hashes_of, hashing_version
 from modbot.images import data_images, is_data_reference
 from modbot.model import (
@@ -278,7 +278,7 @@ class Acquirer:
         fetch_resolver: Resolver | None = None,
     ) -> None:
         self.settings, self.policy, self.store = settings, policy, store
-        self.public_url = settings.lemmy_url
+        self.public_url = without_user_info(settings.lemmy_url)
         # the Lemmy client's URL of a local upload, where it has one (LemmyApi)
         self._local_image_url: Callable[[str], str | None] = lambda alias: None
         # the Lemmy client's login (token, log in again for a dropped one), for the
@@ -424,6 +424,8 @@ class Acquirer:
         login = None
         if self._login is not None:
             login = InstanceLogin([self.settings.lemmy_url, self.public_url], *self._login)
+        # a proxy's basic-auth login in LEMMY_URL, for LEMMY_URL's origin only
+        proxy_login = ProxyLogin.of(self.settings.lemmy_url)
         if self._fetch_resolver is not None:
             return Fetcher(
                 limits,
@@ -431,8 +433,11 @@ class Acquirer:
                 resolver=self._fetch_resolver,
                 identity=identity,
                 login=login,
+                proxy_login=proxy_login,
             )
-        return Fetcher(limits, allowed_hosts=allowed, identity=identity, login=login)
+        return Fetcher(
+            limits, allowed_hosts=allowed, identity=identity, login=login, proxy_login=proxy_login
+        )
 
     def _carry_bodies(self, fetcher: Fetcher) -> None:
         """A new fetcher (the rules read again changed ``fetch:``) has a body budget of
@@ -462,12 +467,13 @@ class Acquirer:
         link asks for (``?format=webp&thumbnail=256`` is another file, whose hash no
         list holds), a video as its still."""
         # The Lemmy API version's own URL of a local upload (1.0 has no route for 0.19's
-        # /pictrs/image/ links in older content).
+        # /pictrs/image/ links in older content). Without LEMMY_URL's user info (a
+        # proxy's login, sent apart: ``ProxyLogin``): the copy's URL is recorded.
         if url := self.local_image_url(alias):
-            return url
+            return without_user_info(url)
         # Read through LEMMY_URL, which may be the instance's internal address
         # (http://lemmy:8536) when the public one is not reachable from the bot.
-        url = f"{self.settings.lemmy_url}/pictrs/image/{alias}"
+        url = f"{without_user_info(self.settings.lemmy_url)}/pictrs/image/{alias}"
         return f"{url}?{VIDEO_STILL_QUERY}" if extension(alias) in VIDEO_EXTENSIONS else url
 
     def _in_loop(self, coro: Any) -> Any:

@@ -71,7 +71,7 @@ from modbot.fetch.addresses import (
 from modbot.fetch.budget import BodyBudget, BodyHold
 from modbot.fetch.framing import use_browser_framing
 from modbot.fetch.identity import MODBOT_USER_AGENT, Identity
-from modbot.fetch.login import InstanceLogin
+from modbot.fetch.login import InstanceLogin, ProxyLogin
 from modbot.fetch.refusals import (
     BadScheme,
     BadStatus,
@@ -119,6 +119,7 @@ __all__ = [
     "PinnedResolver",
     "PrivateAddress",
     "ProtocolFailure",
+    "ProxyLogin",
     "Resolver",
     "SystemResolver",
     "TooLarge",
@@ -204,7 +205,9 @@ class Fetcher:
     host; see ``modbot.fetch.identity``). ``resolver``: how host names are looked up;
     ``dial``: where a checked address is connected to (see ``PinnedResolver``).
     ``login``: the bot's Lemmy login, for the instance's own image routes where a
-    private instance asks for it (``modbot.fetch.login``)."""
+    private instance asks for it (``modbot.fetch.login``). ``proxy_login``: the
+    basic-auth login of a proxy in front of the instance (LEMMY_URL's user info), sent
+    to LEMMY_URL's origin only (``ProxyLogin``)."""
 
     def __init__(
         self,
@@ -215,10 +218,12 @@ class Fetcher:
         dial: Dial | None = None,
         identity: Identity | None = None,
         login: InstanceLogin | None = None,
+        proxy_login: ProxyLogin | None = None,
     ) -> None:
         self.limits = limits or FetchLimits()
         self.identity = identity or Identity()
         self.login = login
+        self.proxy_login = proxy_login
         if self.limits.max_bytes_held < self.limits.max_bytes:
             raise ValueError("max_bytes_held must be at least max_bytes (one whole body)")
         # a host's name lookup is part of connecting to it (as curl's --connect-timeout)
@@ -436,6 +441,10 @@ class Fetcher:
             headers = {**self.identity.headers_for(current.url), **(conditional or {})}
             if hop == 0 and sent is not None:
                 headers["Cookie"] = f"jwt={sent.reveal()}"
+            # the proxy's login, to LEMMY_URL's origin only (a redirect's hop there too)
+            gate = self.proxy_login.header_for(current.read) if self.proxy_login else None
+            if gate is not None:
+                headers["Authorization"] = gate.reveal()
             # each hop in its own host's slot: a redirect is bounded like a first
             # request (links on many hosts redirecting to one would hit it unbounded)
             try:

@@ -23,21 +23,30 @@ for a logged-in admin: that path is no image route here).
 A token dropped (401 even with it) after it was let in is replaced by logging in again
 once (the Lemmy client's own re-login, shared with its API requests); one that was never
 let in is not: a login spent per image would run into Lemmy's few logins an hour.
+
+A reverse proxy in front of the instance may ask for a basic-auth login of its own,
+written in LEMMY_URL (``https://user:password@lemmy.example``): ``ProxyLogin`` sends it
+as the Lemmy client does (``Authorization: Basic``) with every request to LEMMY_URL's
+origin, a redirect's hop there too (the proxy guards all of it), never to another origin
+(the public URL's included, when it is another: the login is LEMMY_URL's). Content
+cannot choose where it goes: user info in a link is never sent (``Fetcher``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from modbot.config.settings import Secret
 from modbot.fetch.identity import origin
 from modbot.fetch.refusals import redact
 
-__all__ = ["InstanceLogin", "is_image_route"]
+__all__ = ["InstanceLogin", "ProxyLogin", "is_image_route", "without_user_info"]
 
 log = logging.getLogger(__name__)
 
@@ -162,3 +171,43 @@ class InstanceLogin:
             threading.Thread(target=run, name=f"modbot-login-{what}", daemon=True).start()
         # one waiter cancelled (its image's deadline) leaves the call to the others
         return await asyncio.shield(pending)
+
+
+class ProxyLogin:
+    """The basic-auth login of a proxy in front of the instance, from LEMMY_URL's user
+    info (``of``): the ``Authorization`` value for a request to LEMMY_URL's origin
+    (scheme, host and port), None for any other. Never printed."""
+
+    def __init__(self, url: str, header: Secret) -> None:
+        self._origin = origin(url)
+        self._header = header
+
+    @classmethod
+    def of(cls, url: str) -> ProxyLogin | None:
+        """The login written in ``url`` (LEMMY_URL), or None when it has none. Encoded
+        as the Lemmy client (httpx) encodes it: user and password percent-decoded, UTF-8."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        if "@" not in parts.netloc or origin(url) is None:
+            return None
+        user, _, password = parts.netloc.rpartition("@")[0].partition(":")
+        pair = f"{unquote(user)}:{unquote(password)}".encode()
+        return cls(url, Secret("Basic " + base64.b64encode(pair).decode("ascii")))
+
+    def header_for(self, url: str) -> Secret | None:
+        """The ``Authorization`` value for a request to ``url``, or None: another origin."""
+        return self._header if origin(url) == self._origin else None
+
+    def __repr__(self) -> str:
+        return f"ProxyLogin({self._origin!r})"
+
+
+def without_user_info(url: str) -> str:
+    """``url`` without its ``user:password@`` (LEMMY_URL's proxy login): what a request
+    is made to and a record names; the login goes apart (``ProxyLogin``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
