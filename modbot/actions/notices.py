@@ -404,6 +404,12 @@ class _Key(str):
         key.run_id, key.generation = run_id, generation
         return key
 
+    @property
+    def mark(self) -> str:
+        """The line that names this key's message in its text, whatever else Lemmy made
+        of it (0.19's client finds a copy whose answer was lost by it)."""
+        return _footer(self.marker).strip()
+
     def spent(self) -> _Key:
         """Lemmy answered an error under this key: the next one, recorded first."""
         after = self.generation + 1

@@ -946,22 +946,32 @@ class LemmyClient(PictrsStore, Transport):
         # crash (``modbot.actions.notices``) and before a retry of an answer lost here.
         recipient = int(recipient_id)
         since = time.time() - 120  # the clocks of the bot and of Lemmy may differ a little
+        # Lemmy stores a message as its Markdown processing leaves it (slurs replaced,
+        # tracking parameters cut from URLs: process_markdown), so the copy that went
+        # may differ from ``content``: a key that names the line marking its message
+        # (the notices' ``_Key.mark``) finds it by that line.
+        mark = getattr(key, "mark", None)
         return self._act(
             "private message",
             lambda ph: ph.private_message.create(content, recipient),
-            went=lambda: self._message_went(recipient, content, since),
+            went=lambda: self._message_went(
+                recipient, content, since, mark if isinstance(mark, str) and mark else None
+            ),
         )
 
-    def _message_went(self, recipient_id: int, content: str, since: float) -> bool:
-        """Whether the bot's newest sent messages hold ``content`` to ``recipient_id``,
-        sent after ``since`` (unix seconds)."""
+    def _message_went(
+        self, recipient_id: int, content: str, since: float, mark: str | None = None
+    ) -> bool:
+        """Whether the bot's newest sent messages hold ``content`` (or, with ``mark``, a
+        message holding that line) to ``recipient_id``, sent after ``since`` (unix
+        seconds)."""
         me = views_v3.site_info(self.site()).account
         if me is None or me.person_id is None:
             return False
         for message in self.sent_messages(me.person_id, 1):
             if (
                 message.recipient_id == recipient_id
-                and message.content == content
+                and (message.content == content or (mark is not None and mark in message.content))
                 and message.published is not None
                 and message.published.timestamp() >= since
             ):

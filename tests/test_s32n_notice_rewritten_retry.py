@@ -1,0 +1,60 @@
+"""On Lemmy 0.19 a notice whose answer was lost (a proxy's page) is retried only when the
+bot's sent messages do not show it. Lemmy stores a message as its Markdown processing
+leaves it (process_markdown, crates/api_common/src/utils.rs at 0.19.9: remove_slurs,
+then clean_urls_in_text strips tracking parameters such as `utm_source` from every URL),
+so a notice naming an image by its URL (`{{image_url}}`) or an author whose name the
+site's slur filter matches is stored other than it was sent. The check compared the
+whole text, missed the stored copy and sent the notice again: the admin had it twice.
+It is now recognised by its `(modbot message …)` marker."""
+
+from __future__ import annotations
+
+import pytest
+from test_s29f_notice_one_admin_failed import executor_for
+
+from modbot.lemmy.transport import Transient
+from modbot.model import PlannedAction, Target
+
+pytestmark = pytest.mark.parametrize("fake_lemmy", ["0.19"], indirect=True)
+
+PATH = "/api/v3/private_message"
+SENT_URL = "https://img.example/a.jpg?utm_source=share"
+STORED_URL = "https://img.example/a.jpg"
+TEXT = f"image `{SENT_URL}` flagged by rule `csam` (score 0.97)"
+
+
+def test_a_notice_lemmy_stored_rewritten_is_not_sent_again_after_its_answer_was_lost(
+    fake_lemmy, tmp_path
+):
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    target = Target(kind="post", id=post.id, url=f"https://x/post/{post.id}")
+
+    executor, client, store = executor_for(fake_lemmy, tmp_path, 1, [cast.admin])
+    send = client.send
+    lost = []
+
+    def stored_as_lemmy_does_then_lost(method, url, **kwargs):
+        answer = send(method, url, **kwargs)
+        if method == "POST" and url.endswith(PATH) and not lost:
+            # Lemmy stored it with the URL cleaned; its answer never came (a timeout)
+            message = fake_lemmy.state.private_messages[-1]
+            message.content = message.content.replace(SENT_URL, STORED_URL)
+            lost.append(message.id)
+            raise Transient("timed out")
+        return answer
+
+    client.send = stored_as_lemmy_does_then_lost
+    try:
+        client.login()
+        (outcome,) = executor.execute(target, [PlannedAction("notify_admins", TEXT, {}, "r")])
+        executor.flush_notifications()
+        row = store.action("notify", target.key)
+    finally:
+        client.close()
+        store.close()
+
+    sent = [m for m in fake_lemmy.private_messages if m.recipient_id == cast.admin.id]
+    assert len(sent) == 1, [m.content for m in sent]
+    assert sum(r.path == PATH and r.method == "POST" for r in fake_lemmy.requests) == 1
+    assert outcome.status == "done" and row["status"] == "done", outcome.detail
