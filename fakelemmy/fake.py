@@ -227,6 +227,49 @@ class FakeLemmy:
             self.state.persons[person.id] = person
         return person
 
+    def ban_at_home(
+        self,
+        person: Person,
+        *,
+        reason: str = "banned at home",
+        expires: datetime | None = None,
+        ban: bool = True,
+        admin: Person | None = None,
+    ) -> None:
+        """What reaches this instance when a remote person's home instance bans (or,
+        `ban=False`, unbans) them (apub block_user.rs / undo_block_user.rs `receive`,
+        without remove_data): on 1.0 a ban row of their instance's own (`home_banned`,
+        this instance's `banned` untouched), on 0.19 its one `banned` column; and a
+        modlog ban line by `admin`, an admin of their instance (made when not given)."""
+        if person.local:
+            raise ValueError(f"{person.name} is local: their home is this instance")
+        with self.state.lock:
+            if admin is None:
+                admin = next(
+                    (
+                        p
+                        for p in self.state.persons.values()
+                        if not p.local and p.instance == person.instance and p.name == "homeadmin"
+                    ),
+                    None,
+                ) or self.add_person("homeadmin", local=False, instance=person.instance)
+            expires = expires if ban else None
+            if self.v4 is not None:
+                person.home_banned, person.home_ban_expires = ban, expires
+            else:
+                person.banned, person.ban_expires = ban, expires
+                person.ban_reason = reason if ban else None
+            self.state.modlog.append(
+                ModAction(
+                    "ban" if ban else "unban",
+                    admin.id,
+                    person.id,
+                    reason,
+                    now(),
+                    {"expires": expires, "remove_data": False},
+                )
+            )
+
     def add_community(
         self,
         name: str,

@@ -38,9 +38,13 @@ class Person:
     avatar: str | None = None
     banner: str | None = None
     bio: str | None = None
-    banned: bool = False
+    banned: bool = False  # by this instance (0.19: by either, one column)
     ban_expires: datetime | None = None
     ban_reason: str | None = None
+    # 1.0: a remote person's ban by their home instance, an `instance_actions` row of its
+    # own (`FakeLemmy.ban_at_home`); views show it with this one's (`creator_local_home_banned`)
+    home_banned: bool = False
+    home_ban_expires: datetime | None = None
     deleted: bool = False
     purged: bool = False
     updated: datetime | None = None
@@ -276,6 +280,7 @@ class State:
         self.site = SiteSettings()
         self.custom_emojis: list[CustomEmoji] = []  # 0.19: GET /site; 1.0: /custom_emoji/list
         self.instances: dict[str, int] = {}
+        self.instance_published: dict[int, datetime] = {}  # id -> when first known
         self._ids: dict[str, int] = {}
 
     def next_id(self, table: str) -> int:
@@ -287,6 +292,7 @@ class State:
         with self.lock:
             if domain not in self.instances:
                 self.instances[domain] = len(self.instances) + 1
+                self.instance_published[self.instances[domain]] = now()
             return self.instances[domain]
 
     def issue_token(self, person_id: int, expires: datetime | None = None) -> str:

@@ -73,7 +73,28 @@ def camel_enum(value: str) -> str:
 
 
 def banned_now(p: Person) -> bool:
+    """Banned by this instance (the ban's end not passed)."""
     return p.banned and (p.ban_expires is None or p.ban_expires > now())
+
+
+def home_banned_now(p: Person) -> bool:
+    """Banned by their home instance, another one (the ban's end not passed)."""
+    return p.home_banned and (p.home_ban_expires is None or p.home_ban_expires > now())
+
+
+def local_home_banned(p: Person) -> bool:
+    """`creator_local_home_banned` (db_schema/src/utils/queries/selects.rs): banned
+    here or at home. Post and comment views add the community's instance's ban
+    (`..._community_banned`), not modelled but where it is the home one."""
+    return banned_now(p) or home_banned_now(p)
+
+
+def local_home_ban_expires(p: Person) -> datetime | None:
+    """`creator_local_home_ban_expires`: `coalesce` of this instance's ban's end and
+    the home one's (a permanent ban here shows the home ban's end, as Lemmy does)."""
+    here = p.ban_expires if banned_now(p) else None
+    home = p.home_ban_expires if home_banned_now(p) else None
+    return here if here is not None else home
 
 
 class ViewsV4:
@@ -247,8 +268,8 @@ class ViewsV4:
             {
                 "creator_is_admin": creator.admin,
                 "creator_is_moderator": creator.id in community.moderators,
-                "creator_banned": banned_now(creator),
-                "creator_ban_expires_at": _ts(creator.ban_expires) if banned_now(creator) else None,
+                "creator_banned": local_home_banned(creator),
+                "creator_ban_expires_at": _ts(local_home_ban_expires(creator)),
                 "creator_banned_from_community": ban is not None,
                 "creator_community_ban_expires_at": _ts(ban.expires) if ban else None,
             }
@@ -343,8 +364,8 @@ class ViewsV4:
             {
                 "person": self.person(p),
                 "is_admin": p.admin,
-                "banned": banned_now(p),
-                "ban_expires_at": _ts(p.ban_expires) if banned_now(p) else None,
+                "banned": local_home_banned(p),
+                "ban_expires_at": _ts(local_home_ban_expires(p)),
             }
         )
 
@@ -550,11 +571,31 @@ class ViewsV4:
             "target_community": self.community(community) if community else None,
         }
         moderator = self.state.persons.get(a.mod_id)
+        # `ModlogInsertForm::admin_ban`, `::admin_remove_community`: the acting admin's
+        # instance (a home instance's ban: theirs), shown even where the admin is hidden
+        on_instance = MODLOG_KIND[a.action][0] in ("admin_ban", "admin_remove_community")
         return _clean(
             {
                 "modlog": self.modlog_row(index, a),
                 "moderator": self.person(moderator) if moderator and show_moderator else None,
                 **target,
+                "target_instance": self.instance(moderator.instance_id)
+                if moderator and on_instance
+                else None,
+            }
+        )
+
+    def instance(self, instance_id: int) -> dict:
+        """An `Instance` row; the local one says its software, as the site's does."""
+        domain = next(d for d, i in self.state.instances.items() if i == instance_id)
+        local = instance_id == 1
+        return _clean(
+            {
+                "id": instance_id,
+                "domain": domain,
+                "published_at": iso(self.state.instance_published[instance_id]),
+                "software": "lemmy" if local else None,
+                "version": self.version if local else None,
             }
         )
 
