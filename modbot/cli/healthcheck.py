@@ -25,8 +25,10 @@ localhost) is asked directly, never through a proxy the environment names (HTTP_
 Run from cron or a systemd timer (`modbot run --once`), each run records its own
 heartbeat, and the check reads whichever was written last: healthy while the last good
 run is younger than 3 intervals, the interval being `run --once --every AGE` (say what
-the timer does) or else the time between its last two good runs; after the first run
-alone it is healthy and says the interval is not known yet. --max-age overrides both.
+the timer does; a run by hand without --every keeps the last one given) or else the
+median time between its last 10 good runs, at least a minute (a run by hand seconds
+after cron's does not make it seconds); after the first run alone it is healthy and says
+the interval is not known yet. --max-age overrides both.
 A dry run's heartbeat (`run --dry-run`, with or without --once) counts only when no live
 daemon or `run --once` ever ran: a dry run beside the live bot never makes it healthy.
 A last good cycle recorded more than a minute after this machine's time is unhealthy

@@ -2,11 +2,12 @@
 understands it beside the daemon's.
 
 Each `run --once` records in the state file when it last succeeded, the success before
-it, its last error and the interval it is started at (`run --once --every 10m`, else the
-time between its last two successes). `modbot healthcheck` reads whichever of the
-daemon's heartbeat and this one was written last (a dry run's only when no live one was
-ever recorded): a cron setup is healthy while its last good run is younger than 3
-intervals (or `--max-age`).
+it, the times between its last few successes, its last error and the interval it is
+started at (`run --once --every 10m`: the last one given, a run by hand without it does
+not forget cron's; else the median of those times, at least a minute). `modbot
+healthcheck` reads whichever of the daemon's heartbeat and this one was written last (a
+dry run's only when no live one was ever recorded): a cron setup is healthy while its
+last good run is younger than 3 intervals (or `--max-age`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ log = logging.getLogger(__name__)
 
 ONCE_CURSOR = "once:heartbeat"
 HEALTHY_INTERVALS = 3  # as for the daemon: a missed run or two is no alarm
+# Without --every, the interval is the median of the times between the last GAPS_KEPT
+# good runs: one `run --once` by hand seconds after cron's is an outlier, not cron's
+# interval (the last gap alone made the limit seconds: unhealthy until cron's next run).
+GAPS_KEPT = 9
+# ... and never under a minute, cron's shortest interval: the first two runs, by hand
+# seconds apart while setting up, give no limit of seconds either.
+MIN_INTERVAL = timedelta(minutes=1)
 
 
 def once_cursor(dry_run: bool) -> str:
@@ -52,11 +60,19 @@ def record_once(
     now = now or datetime.now(UTC)
     cursor = once_cursor(dry_run)
     previous = read_heartbeat(store, cursor) or {}  # an unreadable one is written afresh
+    last_ok, before = _when(previous.get("last_ok")), _when(previous.get("previous_ok"))
+    gaps = list(previous.get("gaps") or [])
+    if not gaps and last_ok is not None and before is not None:  # a beat of an older modbot
+        gaps = [max(0.0, (last_ok - before).total_seconds())]
+    if not error and last_ok is not None:
+        gaps = [*gaps, max(0.0, (now - last_ok).total_seconds())][-GAPS_KEPT:]
     beat = {
         "run_id": run_id,
         "dry_run": dry_run,
         "runs": int(previous.get("runs") or 0) + 1,
-        "every": every.total_seconds() if every else None,
+        # a run by hand, without --every, does not make cron's interval unknown
+        "every": every.total_seconds() if every else previous.get("every"),
+        "gaps": gaps,
         "last_ok": previous.get("last_ok") if error else utc_iso(now),
         "previous_ok": previous.get("last_ok") if not error else previous.get("previous_ok"),
         "last_summary": summary or previous.get("last_summary", ""),
@@ -141,9 +157,23 @@ def _once_health(beat: dict, max_age: timedelta | None, now: datetime) -> tuple[
     elif beat.get("every"):
         limit = timedelta(seconds=HEALTHY_INTERVALS * float(beat["every"]))
         rule = f"{HEALTHY_INTERVALS} x --every"
-    elif previous is not None:
-        limit = HEALTHY_INTERVALS * (last_ok - previous)
-        rule = f"{HEALTHY_INTERVALS} x the time between its last two runs"
+    elif beat.get("gaps") or previous is not None:
+        gaps = beat.get("gaps") or []
+        if not gaps and previous is not None:  # a beat an older modbot wrote
+            gaps = [max(0.0, (last_ok - previous).total_seconds())]
+        typical = timedelta(seconds=sorted(gaps)[len(gaps) // 2])  # the median (upper)
+        if len(gaps) == 1:
+            rule = f"{HEALTHY_INTERVALS} x the time between its last two runs"
+        else:
+            rule = f"{HEALTHY_INTERVALS} x the median time between its last {len(gaps) + 1} runs"
+        if typical < MIN_INTERVAL:
+            rule = (
+                f"{HEALTHY_INTERVALS} x a minute, cron's shortest interval: {rule} is "
+                f"{_seconds(HEALTHY_INTERVALS * typical)} (runs by hand?); give "
+                "`run --once --every` the interval cron starts it at"
+            )
+            typical = MIN_INTERVAL
+        limit = HEALTHY_INTERVALS * typical
     else:
         return True, (
             f"ok: the first `modbot {mode}` succeeded {_seconds(age)} ago; its interval is "

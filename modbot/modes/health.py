@@ -123,13 +123,18 @@ def heartbeat(store: Store | StateCursors, cursor: str = HEARTBEAT_CURSOR) -> di
             raise HeartbeatUnreadable(_unreadable(cursor, f"{key} is not a UTC time: {moment!r}"))
     for key in _INTERVALS:
         seconds = beat.get(key)
-        if seconds is not None and (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, int | float)
-            or not 0 <= seconds < 1e9
-        ):
+        if seconds is not None and not _is_seconds(seconds):
             raise HeartbeatUnreadable(_unreadable(cursor, f"{key} is not seconds: {seconds!r}"))
+    gaps = beat.get("gaps")  # run --once's: the times between its last good runs
+    if gaps is not None and not (
+        isinstance(gaps, list) and all(_is_seconds(g) for g in gaps) and len(gaps) <= 100
+    ):
+        raise HeartbeatUnreadable(_unreadable(cursor, f"gaps is not a list of seconds: {gaps!r}"))
     return beat
+
+
+def _is_seconds(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and 0 <= value < 1e9
 
 
 def _unreadable(cursor: str, why: str) -> str:
