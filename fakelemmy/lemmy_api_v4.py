@@ -1037,6 +1037,25 @@ class LemmyApiV4:
             self.state.uploads[alias].listed = False
         return {"success": True}
 
+    def delete_own_image(self, ctx: Ctx4) -> dict:
+        """`DELETE /account/media {filename}` (routes/src/images/delete.rs `delete_image`):
+        the caller's own image, banned or not (the `LocalUserView` extractor alone). No
+        `local_image` row of theirs with the alias: 404 (`validate_by_alias_and_user`);
+        else pict-rs deletes that alias (the bytes stay while another alias holds them;
+        its 404 is reqwest's error, the row kept), then the row goes."""
+        person = ctx.login()
+        filename = ctx.params["filename"]
+        upload = self.state.uploads.get(filename)
+        if upload is None or not upload.listed or upload.person_id != person.id:
+            raise lemmy_error("not_found")
+        if not self.state.delete_alias(filename):
+            raise unknown(
+                "HTTP status client error (404 Not Found) for url "
+                f"({self.fake.pictrs_url}/internal/delete?alias={filename})"
+            )
+        upload.listed = False
+        return {"success": True}
+
     # ------------------------------------------------------------------ moderation
     def _community_of_post(self, post: Post) -> Community:
         return self.state.communities[post.community_id]
@@ -1791,6 +1810,7 @@ class LemmyApiV4:
             ("GET", "/image/list", self.list_all_media, "ListMedia"),
             ("GET", "/account/media/list", self.list_own_media, "ListMedia"),
             ("DELETE", "/image", self.delete_image, "DeleteImageParams"),
+            ("DELETE", "/account/media", self.delete_own_image, "DeleteImageParams"),
             ("POST", "/post/remove", self.remove_post, "RemovePost"),
             ("POST", "/comment/remove", self.remove_comment, "RemoveComment"),
             ("POST", "/admin/purge/post", self.purge_post, "PurgePost"),

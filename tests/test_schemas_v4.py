@@ -322,6 +322,9 @@ def samples(photos):
         )
         call("GetModlogResponse", bot, "GET", "/modlog", params={"show_bulk": "true"})
         call("GetModlogResponse", anon, "GET", "/modlog", params={"type_": "admin_ban"})
+        own = lemmy.add_upload(cast.alice, photos["coffee"])  # banned: may delete her own
+        call("", alice, "DELETE", "/account/media", json={"filename": bobs.alias})  # 404
+        call("SuccessResponse", alice, "DELETE", "/account/media", json={"filename": own.alias})
         call("SuccessResponse", bot, "DELETE", "/image", json={"filename": bobs.alias})
         call(
             "SuccessResponse",
