@@ -31,6 +31,7 @@ from modbot.actors import community_keys as _community_keys
 from modbot.actors import user_keys as _user_keys
 from modbot.config.schema import PLACEHOLDER, Rule, is_fetch_failure, reason_matches
 from modbot.config.units import format_duration
+from modbot.config.words import cut
 from modbot.hashes import HASH_KINDS, hashes_of
 from modbot.markdown import MAX_VALUE, inert, lemmy_length
 from modbot.model import FILE_KINDS, PlannedAction
@@ -699,4 +700,4 @@ def _fetch_failed(s: Subject, cap: int = MAX_VALUE) -> str | None:
 def _inert(value: str | None, cap: int = MAX_VALUE) -> str | None:
     if value is None:
         return None
-    return inert(value if len(value) <= cap else value[: cap - 1] + "…")
+    return inert(cut(value, cap))

@@ -1,4 +1,4 @@
-"""How the configuration's messages name values and choices."""
+"""How the configuration's messages (and others) name values and choices, and cut them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import datetime
 import difflib
 from typing import Any
 
-__all__ = ["describe", "suggest"]
+__all__ = ["cut", "describe", "suggest"]
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` at most ``limit`` characters: cut, it ends with "…" so a reader knows it
+    goes on."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def suggest(word: Any, choices: Any) -> str:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from modbot.audit import read_only_connection
+from modbot.config.words import cut
 from modbot.errors import StateError
 from modbot.store import Store, database_problem
 
@@ -267,7 +268,7 @@ def http_health(url: str, timeout: float = 10.0) -> tuple[bool, str]:
         problem = body.get("problem") if isinstance(body, dict) else None
         said = problem if isinstance(problem, str) and problem else str(body)
         bound = PROBLEM_MAX_CHARS if said is problem else 300
-        said = said if len(said) <= bound else said[: bound - 1] + "…"
+        said = cut(said, bound)
         return False, f"{url}: HTTP {answer.status_code}, not ok: {said}"
     figures = ", ".join(
         f"{k} {body[k]}"
