@@ -55,12 +55,15 @@ __all__ = [
     "embedded_ipv4",
     "is_public_address",
     "literal_address",
+    "may_hide_private",
     "nat64_prefixes",
     "parse_host_entry",
     "system_resolver",
     "tls_context",
 ]
 
+# A host's addresses; raises ``socket.gaierror`` (EAI_NONAME: no such name, else the DNS
+# did not answer), ``UnresolvableHost`` or ``TimeoutError`` when it cannot answer now
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 Dial = Callable[[str, int], tuple[str, int]]
 
@@ -74,9 +77,11 @@ NAT64_PROBE = "ipv4only.arpa"
 _PROBE_ADDRESSES = frozenset(map(ipaddress.IPv4Address, ("192.0.0.170", "192.0.0.171")))
 _NAT64_LENGTHS = (96, 64, 56, 48, 40, 32)  # RFC 6052's prefix lengths
 # How long a learned answer holds (getaddrinfo gives no TTL), and when a failed lookup is
-# tried again (the prefixes learned before hold meanwhile).
+# tried again (the prefixes learned before hold meanwhile); sooner while none has
+# answered yet (IPv6 addresses wait for it: ``_learn_nat64``).
 NAT64_RELEARN = 3600.0
 NAT64_RETRY = 300.0
+NAT64_FIRST_RETRY = 30.0
 _NO_SUCH_ADDRESS = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 
@@ -130,6 +135,16 @@ def _translated(ip: ipaddress.IPv6Address, nat64: Nat64 = ()) -> ipaddress.IPv4A
         if ip in prefix:
             return embedded_ipv4(ip, prefix.prefixlen)
     return None
+
+
+def may_hide_private(address: str) -> bool:
+    """Whether ``address`` is an IPv6 address that some NAT64 prefix (RFC 6052's six
+    lengths) could map to a non-public IPv4 address: while the network's own prefixes
+    are not known, it may lead to a private host through the translator."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if not isinstance(ip, ipaddress.IPv6Address) or _translated(ip) is not None:
+        return False  # IPv4, mapped or in the well-known prefix: judged by its IPv4 already
+    return any(not is_public_address(embedded_ipv4(ip, n)) for n in _NAT64_LENGTHS)
 
 
 def embedded_ipv4(ip: ipaddress.IPv6Address, length: int) -> ipaddress.IPv4Address:
@@ -462,6 +477,7 @@ class PinnedResolver(AbstractResolver):
         self._pins: dict[tuple[str, int], _Pin] = {}
         self._pruned = 0.0
         self._nat64: Nat64 = ()
+        self._nat64_known = False  # a lookup for them has answered (``_learn_nat64``)
         self._nat64_until = 0.0  # when the NAT64 prefixes are asked again (``_learn_nat64``)
         self._nat64_lock: asyncio.Lock | None = None
 
@@ -483,7 +499,7 @@ class PinnedResolver(AbstractResolver):
         literal = literal_address(host)
         if literal is not None:  # aiohttp connects to it without asking the resolver
             nat64 = await self._learn_nat64([literal])  # (checked: ``check_literal``)
-            yield Pinned(literal, trusted, nat64=nat64)
+            yield Pinned(literal, trusted, nat64=nat64 or ())
             return
         key = (_normal_host(host), port)
         pin = await self._pin(key, host, port, trusted)
@@ -569,13 +585,19 @@ class PinnedResolver(AbstractResolver):
         address = literal_address(host)
         if address is None or self._policy.may_be_private(host, port):
             return
-        if not is_public_address(address, await self._learn_nat64([address])):
+        nat64 = await self._learn_nat64([address])
+        if not is_public_address(address, nat64 or ()):
             raise _private(host, port, address)
+        if nat64 is None and may_hide_private(address):
+            raise _nat64_unknown(host, port, address)
 
-    async def _learn_nat64(self, addresses: list[str]) -> Nat64:
+    async def _learn_nat64(self, addresses: list[str]) -> Nat64 | None:
         """The network's NAT64 prefixes (RFC 7050: its DNS64's answer for
         ``NAT64_PROBE``, looked up with the same resolver), asked only when an IPv6
         address is to be judged, once an hour (after a failed lookup, in 5 minutes).
+        None while no lookup has answered (the first failed): no prefix is known, so an
+        IPv6 address a prefix could map to a private IPv4 host is not dialled
+        (``may_hide_private``), and the lookup is asked again sooner (``NAT64_FIRST_RETRY``).
         An address in one is the IPv4 address inside it (``is_public_address``):
         behind a translator on a prefix of the network's own (``64:ff9b:1::/48``'s,
         or one in its public IPv6 space) a private IPv4 host is reached there too.
@@ -585,32 +607,43 @@ class PinnedResolver(AbstractResolver):
         lookup thread taken by links to names that never answer, would make an address
         inside the prefix public again. Only the first lookup is waited for: while a
         later one runs, the others judge by those last learned."""
+        known = self._nat64 if self._nat64_known else None
         if not any(":" in address for address in addresses):
-            return self._nat64
+            return known
         if time.monotonic() < self._nat64_until:
-            return self._nat64
+            return known
         if self._nat64_lock is None:
             self._nat64_lock = asyncio.Lock()
         if self._nat64_until and self._nat64_lock.locked():
-            return self._nat64  # asked again now: meanwhile, those last learned
+            return known  # asked again now: meanwhile, those last learned
         async with self._nat64_lock:
             if time.monotonic() < self._nat64_until:
-                return self._nat64
+                return self._nat64 if self._nat64_known else None
             try:
                 async with asyncio.timeout(self._timeout):
                     answers = await self._resolver(NAT64_PROBE, 0)
             except Exception as exc:
-                if not (isinstance(exc, socket.gaierror) and exc.errno in _NO_SUCH_ADDRESS):
+                if _dns_failed(exc):
                     # the DNS did not answer: those last learned hold, asked again sooner
-                    log.info("NAT64 prefixes not learned (%s lookup failed): %r", NAT64_PROBE, exc)
-                    self._nat64_until = time.monotonic() + NAT64_RETRY
-                    return self._nat64
+                    log.info(
+                        "NAT64 prefixes not learned (%s lookup failed): %r%s",
+                        NAT64_PROBE,
+                        exc,
+                        ""
+                        if self._nat64_known
+                        else "; IPv6 addresses are not dialled until "
+                        "it answers (one inside the network's prefix may be a private host's)",
+                    )
+                    retry = NAT64_RETRY if self._nat64_known else NAT64_FIRST_RETRY
+                    self._nat64_until = time.monotonic() + retry
+                    return self._nat64 if self._nat64_known else None
                 answers = []  # no DNS64: the name has only its IPv4 addresses
             learned = nat64_prefixes(answers)
-            if learned != self._nat64:
+            if learned != self._nat64 or not self._nat64_known:
                 said = ", ".join(map(str, learned)) or "none"
                 log.info("NAT64 prefixes of this network (RFC 7050): %s", said)
             self._nat64, self._nat64_until = learned, time.monotonic() + NAT64_RELEARN
+            self._nat64_known = True
             return learned
 
     async def _checked_addresses(self, host: str, port: int) -> list[str]:
@@ -631,7 +664,12 @@ class PinnedResolver(AbstractResolver):
         if self._policy.may_be_private(host, port):
             return addresses
         nat64 = await self._learn_nat64(addresses)
-        public = [a for a in addresses if is_public_address(a, nat64)]
+        public = [a for a in addresses if is_public_address(a, nat64 or ())]
+        if nat64 is None:  # no prefix known yet: one may hide a private host
+            unknown = [a for a in public if may_hide_private(a)]
+            public = [a for a in public if a not in unknown]
+            if not public and unknown:
+                raise _nat64_unknown(host, port, unknown[0])
         if not public:
             raise _private(host, port, addresses[0])
         if len(public) < len(addresses):
@@ -648,6 +686,24 @@ def _private(host: str, port: int, address: str) -> PrivateAddress:
         f"//{host}:{port}",
         f"host {host!r} resolves to non-public address {address}; add it to the "
         "allowed hosts if it really is an image server you trust",
+    )
+
+
+def _dns_failed(exc: Exception) -> bool:
+    """Whether a lookup's error says the DNS did not answer now (no answer in time, no
+    lookup thread free, a gaierror other than "no such name"), not that the name has
+    no address (any other error of a resolver: a mapping's KeyError, say)."""
+    if isinstance(exc, socket.gaierror):
+        return exc.errno not in _NO_SUCH_ADDRESS
+    return isinstance(exc, (OSError, TimeoutError, UnresolvableHost))
+
+
+def _nat64_unknown(host: str, port: int, address: str) -> UnresolvableHost:
+    return UnresolvableHost(
+        f"//{host}:{port}",
+        f"host {host!r} is at IPv6 address {address}, which a NAT64 prefix of this "
+        "network could map to a private IPv4 host, and the network's prefixes are not "
+        f"known yet (its DNS has not answered {NAT64_PROBE}): not dialled until it does",
     )
 
 
