@@ -20,7 +20,8 @@ used; the last good copy is, and the refusal goes to ``warn`` (the pipeline logs
 puts it in the run's warnings and tells the admins once) at each try, ``every`` apart
 (with no copy yet too: the try is kept in the state), until the feed verifies again.
 The last good copy is kept in the state file, so a restart uses it before the first
-fetch.
+fetch. An ``allow-list`` or ``classified`` copy older than ``max_age`` matches nothing
+(``FeedList.lapsed``): it would make the bot do less on a word nobody renews.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from modbot.config.units import format_duration
 from modbot.feeds import (
     MAX_FEED_BYTES,
     MAX_SIGNATURE_BYTES,
@@ -90,17 +92,30 @@ SIGNATURE_NOT_THERE = (
     "at this address (a web server may answer a page of its own for a file it does not have)"
 )
 _VERDICT_USED = {"known-bad": "bad", "allow-list": "innocent", "classified": None}
+# The uses whose copy, older than max_age, is not used (``FeedList``), and what that means
+_LAPSES = {
+    "allow-list": "an allow-list that old exempts nothing",
+    "classified": "its verdicts that old stand for nothing (the classifier decides)",
+}
 
 
 class FeedList:
     """A subscribed feed as the rules see it: like a ``HashList`` (``kinds``,
     ``lookup``, ``describe``, ``len``), over the entries of the last good copy that its
-    ``use`` takes."""
+    ``use`` takes.
+
+    A copy of an ``allow-list`` or ``classified`` feed matches nothing once it is older
+    than ``max_age`` (``lapsed``): it makes the bot do less (spares a file, or stands
+    for the classifier), on the word of a publisher who no longer renews it, so the bot
+    does what it would without the feed until a newer copy comes. A ``known-bad`` copy
+    that old stays in use: its entries make the bot do more, and still hold."""
 
     def __init__(self, name: str, settings: FeedSettings) -> None:
         self.name, self.settings = name, settings
         self.verified: VerifiedFeed | None = None
-        self._indexes: dict[str, HashIndex[FeedEntry]] = {}
+        # the indexes of the copy in use, and when it lapses (a Unix time; None: never),
+        # replaced together: the gate's feed thread may load a copy while one is looked up
+        self._using: tuple[dict[str, HashIndex[FeedEntry]], float | None] = ({}, None)
         # fetched (or tried) since these settings were read: a kept copy their key does
         # not verify (the publisher's new key) waits for no `every` the first time
         self.tried = False
@@ -129,7 +144,20 @@ class FeedList:
             index = verified.feed.index(kind, verdict)
             if len(index):
                 indexes[kind] = index
-        self.verified, self._indexes = verified, indexes
+        lapses_at = None
+        if self.use in _LAPSES:
+            lapses_at = (verified.feed.generated_at + self.settings.max_age).timestamp()
+        self.verified, self._using = verified, (indexes, lapses_at)
+
+    @property
+    def _indexes(self) -> dict[str, HashIndex[FeedEntry]]:
+        return self._using[0]
+
+    def lapsed(self, now: float | None = None) -> bool:
+        """Whether the copy in use is an ``allow-list`` or ``classified`` one older than
+        ``max_age``, and so matches nothing (see the class)."""
+        lapses_at = self._using[1]
+        return lapses_at is not None and (time.time() if now is None else now) > lapses_at
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -142,12 +170,15 @@ class FeedList:
     def describe(self) -> str:
         if self.verified is None:
             return f"feed {self.use}, no copy yet"
-        return f"feed {self.use}, {len(self)} entries of {self.verified.feed.generated_at:%Y-%m-%d}"
+        said = f"feed {self.use}, {len(self)} entries of {self.verified.feed.generated_at:%Y-%m-%d}"
+        return f"{said}, past max_age: not used" if self.lapsed() else said
 
     def entry(self, hashes: Mapping[str, str | None]) -> tuple[FeedEntry, str] | None:
         """The entry the image with these ``hashes`` matches, and how (``"sha256"``,
         ``"pdq distance 4"``), exact kinds first."""
-        indexes = self._indexes  # one copy: the gate's feed thread may load another meanwhile
+        indexes, lapses_at = self._using  # one copy: the gate's feed thread may load another
+        if lapses_at is not None and time.time() > lapses_at:
+            return None  # an allow-list or classified copy past max_age: not used (class)
         for kind in sorted(indexes, key=lambda k: not HASH_KINDS[k].exact):
             value = hashes.get(kind)
             if not value:
@@ -255,6 +286,13 @@ def refresh(
                         f"still using this copy of {when}, as nothing newer came: its "
                         "entries count until one does"
                     )
+                if fl.lapsed(None if now is None else now.timestamp()):
+                    # an allow-list or classified copy past max_age: not used, said so
+                    this = "this copy" if isinstance(exc, _InUseStale) else "the copy"
+                    kept = (
+                        f"{this} of {when} is past max_age ({format_duration(fl.settings.max_age)}) "
+                        f"and not used: {_LAPSES[fl.use]}, until a newer copy comes"
+                    )
             # logged and sent to the admins: no password or token of a private feed's URL
             warn(f"feed {name!r} ({redact(fl.settings.url)}) refused: {exc}; {kept}")
             # tried: the next try is a period later (with no copy yet too: a slow or
@@ -297,10 +335,12 @@ def refresh(
                 at = now or datetime.now(UTC)
                 check_times(verified.feed.generated_at, None, fl.settings.max_age, at)
             except FeedStale as stale:
-                warn(
-                    f"feed {name!r} ({redact(fl.settings.url)}): {stale}; used all the same, "
-                    f"newer than the copy of {replaced:%Y-%m-%d %H:%M} UTC it replaces"
-                )
+                used = f"newer than the copy of {replaced:%Y-%m-%d %H:%M} UTC it replaces"
+                if fl.lapsed(at.timestamp()):
+                    used = f"{used}, but not used: {_LAPSES[fl.use]}, until a newer copy comes"
+                else:
+                    used = f"used all the same, {used}"
+                warn(f"feed {name!r} ({redact(fl.settings.url)}): {stale}; {used}")
         _say_if_shrunk(fl, before, warn)
         if before is None:
             _say_if_none_used(fl, warn)
