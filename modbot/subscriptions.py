@@ -390,24 +390,25 @@ def private_feed_entry(refused: str, feed: str) -> tuple[str, str | None]:
 
 def _host_entry(url: str) -> str:
     """The host and port of ``url`` as ``fetch.allow_hosts`` takes them."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    host = parts.hostname or ""
+    _, host, port = _host_port(url)
     host = f"[{host}]" if ":" in host else host
     return f"{host}:{port}" if port else host
 
 
 def _server(url: str) -> tuple[str, int | None]:
     """The host and port ``url`` is fetched from (the scheme's port when it names none)."""
+    scheme, host, port = _host_port(url)
+    return host, port or {"http": 80, "https": 443}.get(scheme)
+
+
+def _host_port(url: str) -> tuple[str, str, int | None]:
+    """The scheme, host and port ``url`` names (None: no port, or not a number)."""
     parts = urlsplit(url)
     try:
         port = parts.port
     except ValueError:
         port = None
-    return parts.hostname or "", port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, parts.hostname or "", port
 
 
 def _due(store: Store, fl: FeedList, copy: dict[str, Any] | None) -> bool:
