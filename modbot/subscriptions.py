@@ -368,16 +368,25 @@ def _for_feeds(exc: Exception, url: str) -> Exception:
     admin's own network."""
     if not isinstance(exc, PrivateAddress):
         return exc
+    why, advice = private_feed_advice(exc, url, "add {entry}")
+    return PrivateAddress(exc.url, f"{why}{advice} to fetch.allow_hosts in rules.yaml")
+
+
+def private_feed_advice(exc: PrivateAddress, feed: str, allow: str) -> tuple[str, str]:
+    """What the fetcher said of the private address feed URL ``feed`` was refused at
+    (``exc``), without its advice for images; and the advice for a feed, to follow it:
+    ``allow`` with the entry to allow in place of ``{entry}`` (``"add {entry}"``: the
+    bot's ``fetch.allow_hosts``; ``"give --allow-host {entry}"``: ``modbot feed
+    verify``), an address the feed's host redirected to said to be one."""
     why = exc.message.split("; add it to the allowed hosts", 1)[0]
-    entry, redirected_by = private_feed_entry(exc.url, url)
+    entry, redirected_by = private_feed_entry(exc.url, feed)
+    allowed = allow.format(entry=entry)
     if redirected_by is None:
-        said = f"{why}; if this feed's host is one you trust, add {entry}"
-    else:
-        said = (
-            f"{why}, where {redirected_by} redirected the feed; if that is the "
-            f"publisher's own host (ask them), add {entry}"
-        )
-    return PrivateAddress(exc.url, f"{said} to fetch.allow_hosts in rules.yaml")
+        return why, f"; if this feed's host is one you trust, {allowed}"
+    return why, (
+        f", where {redirected_by} redirected the feed; if that is the publisher's own host "
+        f"(ask them), {allowed}"
+    )
 
 
 def private_feed_entry(refused: str, feed: str) -> tuple[str, str | None]:

@@ -476,7 +476,7 @@ def run_verify(args: argparse.Namespace) -> int:
     max_age = args.max_age  # a timedelta: argparse applies the type to the default too
     if args.feed.startswith(("http://", "https://")):
         from modbot.fetch import PrivateAddress, redact
-        from modbot.subscriptions import private_feed_entry
+        from modbot.subscriptions import private_feed_advice
 
         try:
             verified = _fetch_and_verify(
@@ -486,15 +486,7 @@ def run_verify(args: argparse.Namespace) -> int:
             # the fetcher's advice is for images; this command's is --allow-host, and
             # an address the feed's host redirected to is said to be one (as the bot's
             # subscription says it): allowing it lets a peer's redirect into this network
-            why = exc.message.split("; add it to the allowed hosts", 1)[0]
-            entry, redirected_by = private_feed_entry(exc.url, args.feed)
-            if redirected_by is None:
-                advice = f"; if this feed's host is one you trust, give --allow-host {entry}"
-            else:
-                advice = (
-                    f", where {redirected_by} redirected the feed; if that is "
-                    f"the publisher's own host (ask them), give --allow-host {entry}"
-                )
+            why, advice = private_feed_advice(exc, args.feed, "give --allow-host {entry}")
             print(
                 f"modbot feed verify: {exc.reason}: {why} ({redact(exc.url)}){advice} "
                 "(the bot: fetch.allow_hosts in rules.yaml)",
