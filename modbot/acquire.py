@@ -33,14 +33,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 from classifier.budget import DecodeBudget
 from modbot.classify import Engine, StoreCache, decode_budget, decoded_hashes, judge
 from modbot.config.policy import Policy
 from modbot.config.settings import Secret, Settings
 from modbot.fetch import (
-    DEFAULT_PORTS,
     BodyHold,
     Fetched,
     Fetcher,
@@ -49,8 +47,9 @@ from modbot.fetch import (
     NotModified,
     Resolver,
     redact,
+    system_resolver,
 )
-from modbot.fetch.identity import Identity
+from modbot.fetch.identity import Identity, host_port
 from modbot.fetch.login import InstanceLogin, ProxyLogin, without_user_info
 from modbot.hashes import hashes_of, hashing_version
 from modbot.images import data_images, is_data_reference
@@ -280,7 +279,7 @@ class Acquirer:
         self.settings, self.policy, self.store = settings, policy, store
         self.public_url = without_user_info(settings.lemmy_url)
         # the Lemmy client's URL of a local upload, where it has one (LemmyApi)
-        self._local_image_url: Callable[[str], str | None] = lambda alias: None
+        self.local_image_url: Callable[[str], str | None] = lambda alias: None
         # the Lemmy client's login (token, log in again for a dropped one), for the
         # instance's own image routes where a private instance asks for it
         self._login: tuple[Callable[[], Secret], Callable[[Secret], None]] | None = None
@@ -306,14 +305,6 @@ class Acquirer:
         # elsewhere (classifier.remote): classifier.decode_memory, as a local one's
         self._hash_budget = DecodeBudget(policy.classifier.decode_memory)
 
-    @property
-    def local_image_url(self) -> Callable[[str], str | None]:
-        return self._local_image_url
-
-    @local_image_url.setter
-    def local_image_url(self, method: Callable[[str], str | None]) -> None:
-        self._local_image_url = method
-
     def use_login(self, token: Callable[[], Secret], relogin: Callable[[Secret], None]) -> None:
         """Read the instance's own images with the bot's Lemmy login where a private
         instance asks for it (``modbot.fetch.login``): ``token`` gives the client's
@@ -330,9 +321,15 @@ class Acquirer:
             self._loop.call_soon_threadsafe(self._login_to_fetcher)
 
     def _login_to_fetcher(self) -> None:
-        if self._fetcher is not None and self._login is not None:
-            urls = [self.settings.lemmy_url, self.public_url]
-            self._fetcher.login = InstanceLogin(urls, *self._login)
+        if self._fetcher is not None:
+            self._fetcher.login = self._instance_login()
+
+    def _instance_login(self) -> InstanceLogin | None:
+        """The bot's login for Lemmy's image routes (LEMMY_URL's and the public URL's
+        origins only: pict-rs takes no Lemmy login), once it is handed over."""
+        if self._login is None:
+            return None
+        return InstanceLogin([self.settings.lemmy_url, self.public_url], *self._login)
 
     def start(
         self,
@@ -413,30 +410,20 @@ class Acquirer:
         # PICTRS_URL's /image/download?url= would make pict-rs fetch and store a file
         # (no key needed), a change on the instance, in a dry run too.
         allowed = [
-            h for h in (_host_port(self.settings.lemmy_url), _host_port(self.public_url)) if h
+            h for h in (_host_entry(self.settings.lemmy_url), _host_entry(self.public_url)) if h
         ]
         allowed += list(f.allow_hosts)
         # other hosts see a browser (fetch.user_agent), the instance's own see modbot
         own = [u for u in (self.settings.lemmy_url, self.public_url, self.settings.pictrs_url) if u]
         identity = Identity(f.user_agent, own_urls=own)
-        # the bot's login, for Lemmy's image routes (LEMMY_URL and the public host only:
-        # pict-rs takes no Lemmy login)
-        login = None
-        if self._login is not None:
-            login = InstanceLogin([self.settings.lemmy_url, self.public_url], *self._login)
-        # a proxy's basic-auth login in LEMMY_URL, for LEMMY_URL's origin only
-        proxy_login = ProxyLogin.of(self.settings.lemmy_url)
-        if self._fetch_resolver is not None:
-            return Fetcher(
-                limits,
-                allowed_hosts=allowed,
-                resolver=self._fetch_resolver,
-                identity=identity,
-                login=login,
-                proxy_login=proxy_login,
-            )
         return Fetcher(
-            limits, allowed_hosts=allowed, identity=identity, login=login, proxy_login=proxy_login
+            limits,
+            allowed_hosts=allowed,
+            resolver=system_resolver if self._fetch_resolver is None else self._fetch_resolver,
+            identity=identity,
+            login=self._instance_login(),
+            # a proxy's basic-auth login in LEMMY_URL, for LEMMY_URL's origin only
+            proxy_login=ProxyLogin.of(self.settings.lemmy_url),
         )
 
     def _carry_bodies(self, fetcher: Fetcher) -> None:
@@ -937,17 +924,13 @@ def _known_key(ref: ImageRef) -> str:
     return f"alias:{ref.alias}" if ref.alias else ref.url
 
 
-def _host_port(url: str | None) -> str | None:
-    """``host:port`` of a configured URL, the port being the scheme's default when the
-    URL has none: the instance's host is trusted on that port only, not on every port
-    (``http://lemmy`` must not open ``lemmy:6379`` or a private address's other ports)."""
-    if not url:
+def _host_entry(url: str | None) -> str | None:
+    """The allowed-host entry (``host:port``) of a configured URL, the port being the
+    scheme's default when the URL has none: the instance's host is trusted on that port
+    only, not on every port (``http://lemmy`` must not open ``lemmy:6379`` or a private
+    address's other ports)."""
+    key = host_port(url) if url else None
+    if key is None:
         return None
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return None
-    port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
-    if port is None:
-        return None
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{host}:{port}"
+    host, port = key
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
