@@ -106,27 +106,18 @@ def pixel_bytes(mode: str) -> int:
 _ROW_POINTER = 8
 
 
-def _copies(mode: str, alpha: bool) -> int:
-    """How many Pillow images of a frame its decode to RGB holds at most: the decoded
-    one, those of its conversion (``_conversion``'s), the resize's."""
+def _conversion(mode: str, alpha: bool) -> tuple[int, int]:
+    """What turning a decoded frame into RGB (``_frame_rgb``) costs: bytes per pixel,
+    and how many Pillow images of the frame it holds (each carries ``_ROW_POINTER``s;
+    numpy arrays have no rows). One table, so the two cannot drift apart."""
     if alpha:
-        conversion = 4
-    elif mode in _DEEP:
-        conversion = 2  # its 8-bit image and the RGB one (numpy arrays have no rows)
-    else:
-        conversion = 0 if mode == "RGB" else 1
-    return 1 + conversion + 1
-
-
-def _conversion(mode: str, alpha: bool) -> int:
-    """Bytes per pixel that turning a decoded frame into RGB costs (``_frame_rgb``)."""
-    if alpha:
-        return 16  # RGBA copy, the grey background, the composite, its RGB conversion
+        return 16, 4  # RGBA copy, the grey background, the composite, its RGB conversion
     if mode in _DEEP:
-        return 26  # float64 copy, the scaled product, the clipped result, 8 bits, RGB
+        # float64 copy, the scaled product, the clipped result (arrays); 8 bits, RGB
+        return 26, 2
     if mode == "RGB":
-        return 0
-    return 4  # one conversion to RGB
+        return 0, 0
+    return 4, 1  # one conversion to RGB
 
 
 def _unreadable(reason: str) -> Exception:
@@ -207,8 +198,9 @@ def _frame_cost(
             decoded += max(strip, 4)  # a strip or tile read whole (libtiff's RGBA path: 4)
         if fmt == "PNG" and not first:
             decoded += 2 * mode_bytes  # APNG: the previous frame and the disposed area
-    per_pixel = decoded + _conversion(frame.mode, alpha) + _RESIZE
-    copies = _copies(frame.mode, alpha)
+    conversion, conversion_images = _conversion(frame.mode, alpha)
+    per_pixel = decoded + conversion + _RESIZE
+    copies = 1 + conversion_images + 1  # the decoded frame, its conversion's, the resize's
     rows = frame.height
     if transposed:
         per_pixel += mode_bytes  # EXIF orientation: a turned copy
