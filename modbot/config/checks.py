@@ -40,6 +40,7 @@ from modbot.config.schema import (
     PLACEHOLDER,
     PLACEHOLDERS,
     PROFILE_TYPES,
+    SHARED_PREFIX,
     UPLOAD_ROOM_S,
     UPLOAD_TIMEOUT_S,
     Actions,
@@ -168,6 +169,8 @@ def error_message(err: Mapping[str, Any], data: Any) -> str:
             hint = f": it belongs one level up, indented as `{loc[-2]}:` is"
         place = where(loc[:-1], data)
         tail = hint or (f"; allowed here: {', '.join(allowed)}" if allowed else "")
+        if not loc[:-1] and not hint:
+            tail += f" (and `{SHARED_PREFIX}NAME:` keys of blocks shared by YAML anchors)"
         return f"unknown key {key!r}{' in ' + place if place else ''}{tail}"
     place = where(loc, data)
     prefix = f"{place}: " if place else ""
@@ -430,6 +433,11 @@ def validate(
     data, lines, problems = read_yaml(text, file)
     if data is None:
         return Validated(None, {}, problems, lines, base_dir)
+    # `x-...:` at the top holds blocks several rules share by YAML anchor (`&name`, used as
+    # `*name`), as Docker Compose's `x-` keys do: the aliases are resolved by now, and the
+    # key itself is no setting. Only what a rule uses is checked, where it uses it.
+    for key in [k for k in data if k.startswith(SHARED_PREFIX)]:
+        del data[key]
     salvaged, rule_index = data, list(range(len(data.get("rules") or [])))
     context = {GATE_UPLOAD_TIMEOUT: gate_upload_timeout}
     try:
@@ -466,7 +474,43 @@ def validate(
 def _sorted(problems: list[Problem]) -> list[Problem]:
     first = problems[0].file if problems else None
     main = [p for p in problems if p.file == first]
-    return sorted(main, key=lambda p: p.line) + [p for p in problems if p.file != first]
+    ordered = sorted(main, key=lambda p: p.line) + [p for p in problems if p.file != first]
+    return _said_once(ordered)
+
+
+# The note `Lines.place` ends a message with in a value a rule takes from an anchor
+_WRITTEN_AT = re.compile(r" \(written at &(?P<anchor>[^,]+), line (?P<line>\d+)\)$")
+# how a message names its rule (`where`): rule 'name' (as repr writes it), or rule #3
+_RULE = re.compile(r"rule (?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|#\d+)")
+
+
+def _said_once(problems: list[Problem]) -> list[Problem]:
+    """A problem in a block several rules take from one anchor (`then: *takedown`) is
+    the same problem for each: said once, at the first rule using it, naming the others
+    (`the same in rule 'b', line 9, and rule 'c', line 12`), not once per rule. The rule
+    that writes the anchor keeps its own line: that is where the fix goes."""
+    kept: list[Problem] = []
+    first: dict[tuple, int] = {}  # (file, warning, message without its rule) -> index in kept
+    others: dict[int, list[str]] = {}
+    for problem in problems:
+        note = _WRITTEN_AT.search(problem.message)
+        rule = _RULE.search(problem.message)
+        if note is None or rule is None:
+            kept.append(problem)
+            continue
+        key = (problem.file, problem.warning, _RULE.sub("rule", problem.message, count=1))
+        if key not in first:
+            first[key] = len(kept)
+            kept.append(problem)
+        else:
+            others.setdefault(first[key], []).append(f"{rule.group(0)}, line {problem.line}")
+    for index, also in others.items():
+        problem, shown = kept[index], ", ".join(also[:-1]) + f", and {also[-1]}"
+        if len(also) == 1:
+            shown = also[0]
+        message = problem.message[:-1] + f"; the same in {shown})"
+        kept[index] = Problem(problem.file, problem.line, message, problem.warning)
+    return kept
 
 
 _GONE = object()

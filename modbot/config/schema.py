@@ -991,6 +991,11 @@ class GateSettings(Section):
         return v
 
 
+# A top-level key starting so holds blocks the rules share by YAML anchor, no setting
+# (`x-actions: {takedown: &takedown {...}}`, as Docker Compose's `x-` keys; checks.validate)
+SHARED_PREFIX = "x-"
+
+
 class PolicyFile(Section):
     classifier: Annotated[ClassifierSettings, _none_to(dict)] = ClassifierSettings()
     concepts: Annotated[dict[str, ConceptSettings], _none_to(dict)] = {}
