@@ -69,12 +69,12 @@ def as_browsers_frame(head: bytes) -> tuple[bytes, bool]:
         return head, interim  # a folded field: left as it is
     lengths = [line for name, line in fields if name == b"content-length"]
     codings = [
-        coding.strip(b" \t\r\n").lower()
+        coding.lower()
         for name, line in fields
         if name == b"transfer-encoding"
-        for coding in line.split(b":", 1)[1].split(b",")
+        for coding in _values(line)
+        if coding
     ]
-    codings = [coding for coding in codings if coding]
     if not lengths:
         return head, interim
     ending = lines[1][len(lines[1].rstrip(b"\r\n")) :] if len(lines) > 1 else b"\r\n"
@@ -84,9 +84,7 @@ def as_browsers_frame(head: bytes) -> tuple[bytes, bool]:
         # the chunks say where the body ends; the connection is closed after it
         kept = [line for name, line in fields if name not in (b"content-length",)]
         return lines[0] + b"".join(kept[:-1]) + b"Connection: close" + ending + kept[-1], interim
-    values = {
-        value.strip(b" \t\r\n") for line in lengths for value in line.split(b":", 1)[1].split(b",")
-    }
+    values = {value for line in lengths for value in _values(line)}
     if len(values) != 1:
         return head, interim  # lengths that differ: the parser refuses them, as browsers
     (value,) = values
@@ -119,12 +117,15 @@ def _is_interim(code: int, fields: list[tuple[bytes, bytes]]) -> bool:
     if any(name == b"transfer-encoding" for name, _ in fields):
         return False
     values = (
-        value.strip(b" \t\r\n")
-        for name, line in fields
-        if name == b"content-length"
-        for value in line.split(b":", 1)[1].split(b",")
+        value for name, line in fields if name == b"content-length" for value in _values(line)
     )
     return all(_DIGITS.match(value) and int(value) == 0 for value in values)
+
+
+def _values(line: bytes) -> list[bytes]:
+    """The values of a field ``line`` (``Content-Length: 42, 42``): split at commas,
+    each without the spaces, tabs and line end around it."""
+    return [value.strip(b" \t\r\n") for value in line.split(b":", 1)[1].split(b",")]
 
 
 _HEAD_END = re.compile(rb"\n\r?\n")
