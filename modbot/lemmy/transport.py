@@ -66,6 +66,7 @@ from modbot.errors import (
 __all__ = [
     "STOPPING",
     "USER_AGENT",
+    "Held",
     "LoggedOut",
     "RateLimiter",
     "Transient",
@@ -136,6 +137,23 @@ class Transient(Exception):
         # answer, a 500 or 504): False when it did not (refused as rate limited, a
         # proxy's 502 or 503, or the connection never opened)
         self.unanswered = unanswered
+
+
+class Held(LemmyUnavailable):
+    """A request (the login among them) that Lemmy, or pict-rs, asked to wait for: not
+    sent, or refused, before ``until`` (``time.monotonic()``): a rate-limited login, or a
+    ``Retry-After`` longer than a request waits. Passing, as any ``LemmyUnavailable``;
+    the daemon's start waits it out (``left``) rather than exit into a restart loop."""
+
+    def __init__(
+        self, message: str, *, until: float, status: int | None = None, error: str | None = None
+    ) -> None:
+        super().__init__(message, status=status, error=error)
+        self.until = until
+
+    def left(self) -> float:
+        """The seconds before it may be sent again (0 once that time has come)."""
+        return max(0.0, self.until - time.monotonic())
 
 
 class LoggedOut(Exception):
@@ -502,10 +520,11 @@ class Transport:
             # Lemmy said when it takes this again (the next cycle's try of an action,
             # another thread's): sent earlier, it is only refused again.
             now = time.monotonic()
-            raise LemmyUnavailable(
+            raise Held(
                 f"{what}: {held[2]}: {server} takes requests again {_again_in(held[0] - now)}"
                 f"; not sent before then (said {now - held[1]:.0f} s ago): a later cycle "
                 "tries it",
+                until=held[0],
                 error="rate_limit_error",
             )
         while True:
@@ -530,10 +549,11 @@ class Transport:
                     with self._lock:
                         self._not_before[what] = (now + exc.retry_after, now, str(exc))
                     self._held_more()
-                    raise LemmyUnavailable(
+                    raise Held(
                         f"{what}: {exc}: {server} takes requests again "
                         f"{_again_in(exc.retry_after)}, longer than a request waits "
                         f"({self.max_backoff:g} s); not sent before then: a later cycle tries it",
+                        until=now + exc.retry_after,
                         error=exc.code,
                         status=exc.status,
                     ) from None
@@ -825,7 +845,7 @@ class Transport:
                     when = f"; it takes them again {_again_in(exc.retry_after)}"
                 # What to do: Lemmy's limit is per address, so a restart (or a restart
                 # loop, or cron) makes it no sooner; what spends the logins is the cause.
-                raise LemmyUnavailable(
+                raise Held(
                     f"login as {self.username!r}: Lemmy refuses logins for now "
                     "(rate_limit_error): it takes only a few logins an hour from one "
                     f"address{when}. Nothing to do but wait: restarting modbot makes it "
@@ -833,6 +853,7 @@ class Transport:
                     "another client logging in from this address, or a login Lemmy keeps "
                     "dropping (each 'logging in again' in the log); Lemmy's `register` rate "
                     "limit (its admin settings) sets how many",
+                    until=time.monotonic() + wait,
                     error="rate_limit_error",
                 ) from None
             except LoggedOut as exc:
@@ -863,12 +884,18 @@ class Transport:
                 # The password changed while the bot runs, or logins are rate-limited:
                 # every action of a cycle would try its own login, and Lemmy allows
                 # only a few an hour.
-                raise type(refused[2])(
+                said = (
                     f"{refused[2]} (refused {time.monotonic() - refused[0]:.0f} s ago; "
-                    f"tried again {refused[1]:.0f} s after)",
-                    status=refused[2].status,
-                    error=refused[2].error,
+                    f"tried again {refused[1]:.0f} s after)"
                 )
+                if refused[2].error == "rate_limit_error":
+                    raise Held(
+                        said,
+                        until=refused[0] + refused[1],
+                        status=refused[2].status,
+                        error=refused[2].error,
+                    )
+                raise type(refused[2])(said, status=refused[2].status, error=refused[2].error)
             try:
                 body = self.retrying("login", once, auth=False)
             except LemmyError as exc:

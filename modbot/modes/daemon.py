@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
-from modbot.lemmy.transport import STOPPING
+from modbot.lemmy.transport import STOPPING, Held, sleep_unless_stopped
 from modbot.modes.health import (
     HEARTBEAT_CURSOR,
     SWEEP_REQUEST_CURSOR,
@@ -602,7 +602,10 @@ def watch(
                 def start() -> None:
                     # DNS, connection, TLS, the login (reads only) before the model loads;
                     # the account's settings are fixed later.
-                    connect_first(pipeline)
+                    if once:
+                        connect_first(pipeline)  # from cron: the next run tries again
+                    else:
+                        _connect_past_holds(connect_first, pipeline, signals.stop)
                     _load_kept_feeds(pipeline.store, policy)  # the summary names their copies
                     log_run.info(
                         "modbot %s on %s as %s (run %s); %s",
@@ -639,6 +642,35 @@ def watch(
         except StoppedStarting as stopped:  # nothing was in hand: nothing to finish
             log.info("%s received while starting: stopped before the first cycle", stopped)
             return 0
+
+
+def _connect_past_holds(
+    connect: Callable[[Any], None], pipeline: Any, stop: threading.Event
+) -> None:
+    """The daemon's ``connect_first``, waiting out a hold of Lemmy's (``Held``: a login
+    refused for its rate, or a read asked to wait by a long ``Retry-After``, this
+    process's or kept in the state by an earlier one) instead of exiting 1: under
+    systemd's ``Restart=`` or Docker's ``restart: always`` that exit was a restart loop
+    (systemd's start limit then gave up for good, the bot down after the hold ended),
+    and a restart makes the hold no shorter. Said once a hold, with its end; nothing is
+    sent meanwhile; SIGTERM or Ctrl-C ends the wait at once (``RunSignals``). `run
+    --once` exits instead: from cron, waiting would keep its lock from the next runs."""
+    while True:
+        try:
+            connect(pipeline)
+            return
+        except Held as held:
+            left = held.left()
+            when = datetime.now(UTC) + timedelta(seconds=left)
+            log_run.warning(
+                "the daemon waits until %s UTC (in %.0f s) to start, sending nothing to "
+                "Lemmy meanwhile (SIGTERM or Ctrl-C ends the wait at once): %s",
+                f"{when:%Y-%m-%d %H:%M:%S}",
+                left,
+                held,
+            )
+            if sleep_unless_stopped(stop, left):
+                raise StoppedStarting("a stop") from None
 
 
 def _once(
