@@ -877,12 +877,15 @@ def _entry_from_json(raw: Any, number: int) -> FeedEntry | str:
     seen = raw["first_seen"]
     if not isinstance(seen, str) or not _DATE.fullmatch(seen):
         raise FeedMalformed(f"entry {number}: first_seen {str(seen)[:40]!r} is not YYYY-MM-DD")
+    try:
+        first_seen = date.fromisoformat(seen)
+    except ValueError as exc:  # a day that is not one (2026-02-30)
+        raise FeedMalformed(f"entry {number}: {exc}") from None
     kind = raw["kind"]
     if isinstance(kind, str) and kind not in HASH_KINDS and _KIND.fullmatch(kind):
         _check_unknown_kind(raw, number)
         return kind
     try:
-        first_seen = date.fromisoformat(seen)
         return FeedEntry(
             raw["kind"] if isinstance(raw["kind"], str) else repr(raw["kind"]),
             raw["hash"] if isinstance(raw["hash"], str) else repr(raw["hash"]),
@@ -897,8 +900,8 @@ def _entry_from_json(raw: Any, number: int) -> FeedEntry | str:
 
 def _check_unknown_kind(raw: dict[str, Any], number: int) -> None:
     """An entry of a kind this modbot does not know, checked as far as the format goes
-    without knowing the kind: hex, a verdict, a label, a date (checked by the caller),
-    and a quality 0-100 if any. Malformed: `FeedMalformed` naming the field."""
+    without knowing the kind: hex, a verdict, a label, a date (checked by the caller:
+    a real day), and a quality 0-100 if any. Malformed: `FeedMalformed` naming the field."""
     kind, value, verdict, label = raw["kind"], raw["hash"], raw["verdict"], raw["label"]
     quality = raw.get("quality")
     if not isinstance(value, str) or not _HEX.fullmatch(value):

@@ -133,6 +133,7 @@ def test_a_feed_of_unknown_kinds_only_is_refused(fake_lemmy: FakeLemmy, tmp_path
         (entry("Video MD5", "0" * 32), "entry 2: kind 'Video MD5' is not one of sha256, md5"),
         (entry("video_md5", "not hex"), "entry 2: hash: a video_md5 hash is lower-case hex"),
         (entry("video_md5", "0" * 32, quality=101), "entry 2: quality 101 is not 0 to 100"),
+        (entry("video_md5", "0" * 32, first_seen="2026-02-30"), "entry 2: day is out of range"),
         (
             entry("video_md5", "0" * 32, verdict="maybe"),
             "entry 2: verdict 'maybe' is not 'bad' or 'innocent'",
