@@ -30,7 +30,10 @@ as skipped and looks at it again); when every worker refuses the image itself (4
 its size limit, another 400 of the worker's), ``RemoteRequestRefused``. An answer's body is read
 once it fits in its worker's share of ``ANSWERS_HELD`` (16 MiB in all, whatever the
 concurrency, for the 16 workers ``classifier.remote`` takes at most; each worker has at
-least ``MAX_ANSWER``, so a caller of this module giving more holds 1 MiB a worker); one other than a 200 up to ``MAX_ERROR_ANSWER``. The HTTP work
+least ``MAX_ANSWER``, so a caller of this module giving more holds 1 MiB a worker); one other than a 200 up to ``MAX_ERROR_ANSWER``.
+Each image in flight also holds its answer's head, read up to ``MAX_HEAD`` (8 KiB) in
+``MAX_HEAD_LINES`` (64; past either the next worker is asked), and what came with it of
+the body (``READ_AHEAD``, 8 KiB): ~32 KB at most once parsed. The HTTP work
 runs on a thread of its own with its own event loop, so the engine serves any caller's
 loop, or threads, like ``Engine``.
 """
@@ -43,6 +46,7 @@ import datetime
 import email.utils
 import hashlib
 import logging
+import re
 import ssl
 import threading
 import time
@@ -105,6 +109,16 @@ MAX_ANSWER = 1 << 20
 # waits for room in its worker's share before its body is read, so `concurrency` images
 # in flight (up to 1,024) never hold 1 MiB each.
 ANSWERS_HELD = 16 << 20
+# An answer's head (its status line and headers), all its heads together (a 1xx's
+# too): a modbot worker's is ~150 bytes in 5 lines, a TLS proxy before it (nginx, Caddy,
+# Cloudflare) adds ~1 KB in 20. httpcore takes 100 KiB of head, ~5 MB once parsed into
+# headers, and every image in flight (up to 1,024) has its answer's head read whatever
+# ANSWERS_HELD: a head over either is read no further (_HeadBound), the next worker asked.
+MAX_HEAD = 8 << 10
+MAX_HEAD_LINES = 64
+# Bytes read from a worker's connection at a time (httpcore's own: 64 KiB). What comes
+# with a head, of the body, waits in the connection's buffer for the answer's room.
+READ_AHEAD = 8 << 10
 # Bytes read of an answer that is not a 200: its status says what happened (a worker's
 # own error is a line of JSON; a proxy's 502 page may be large, and is not repeated)
 MAX_ERROR_ANSWER = 64 << 10
@@ -242,6 +256,109 @@ class _Room:
             if self._freed is not None:  # every waiter looks again
                 self._freed.set()
                 self._freed = None
+
+
+class _HeadTooLarge(Exception):
+    """A worker's answer with a head over ``MAX_HEAD`` or ``MAX_HEAD_LINES`` (internal:
+    the connection is closed, the next worker asked)."""
+
+
+_INFORMATIONAL = re.compile(rb"HTTP/\d\.\d 1\d\d")
+
+
+class _HeadBound:
+    """One of httpcore's network streams to a worker, read ``READ_AHEAD`` bytes at a
+    time, whose answers' heads are counted as they come, before httpcore buffers and
+    parses them: past ``MAX_HEAD`` bytes or ``MAX_HEAD_LINES`` lines, ``_HeadTooLarge``.
+    A head starts when a request is sent (HTTP/1.1: the answer comes after it) and ends
+    at its blank line; a 1xx head is followed by another, counted with it."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self._in_head = False
+        self._bytes = self._lines = 0
+        self._line = b""  # the start of the line being read (up to 16 bytes)
+        self._status: bytes | None = None  # the start of the head's first line
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._in_head, self._bytes, self._lines = True, 0, 0
+        self._line, self._status = b"", None
+        await self._stream.write(buffer, timeout)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data = await self._stream.read(min(max_bytes, READ_AHEAD), timeout)
+        if self._in_head:
+            self._count(data)
+        return data
+
+    def _count(self, data: bytes) -> None:
+        at = 0
+        while self._in_head and at < len(data):
+            end = data.find(b"\n", at)
+            piece = data[at:] if end < 0 else data[at:end]
+            self._bytes += len(piece) + (end >= 0)
+            if self._bytes > MAX_HEAD:
+                raise _HeadTooLarge(
+                    f"answered a head over {MAX_HEAD >> 10} KiB (not read further): not "
+                    "what a modbot worker answers"
+                )
+            if len(self._line) < 16:
+                self._line += piece[: 16 - len(self._line)]
+            if end < 0:
+                return  # the line goes on in the next read
+            at = end + 1
+            line, self._line = self._line, b""
+            self._lines += 1
+            if self._lines > MAX_HEAD_LINES:
+                raise _HeadTooLarge(
+                    f"answered a head of over {MAX_HEAD_LINES} lines (not read further): "
+                    "not what a modbot worker answers"
+                )
+            if self._status is None:
+                self._status = line
+            elif line in (b"", b"\r"):  # the head's end: a 1xx is followed by another
+                if _INFORMATIONAL.match(self._status):
+                    self._status = None
+                else:
+                    self._in_head = False
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(self, *args: Any, **kwargs: Any) -> _HeadBound:
+        return _HeadBound(await self._stream.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _HeadBoundBackend:
+    """httpcore's network backend, its streams wrapped in ``_HeadBound``."""
+
+    def __init__(self, backend: Any):
+        self._backend = backend
+
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> _HeadBound:
+        return _HeadBound(await self._backend.connect_tcp(*args, **kwargs))
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _HeadBound:
+        return _HeadBound(await self._backend.connect_unix_socket(*args, **kwargs))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+def _bound_heads(client: httpx.AsyncClient) -> None:
+    """Wraps the network backend of ``client``'s connection pools (its own, and a
+    proxy's from the environment) in ``_HeadBoundBackend``. httpx has no setting for
+    it: its transports' pools are httpcore's (``_pool``), which take a backend
+    (``_network_backend``); tests/test_s32d_worker_heads_bounded.py fails if that
+    changes."""
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if pool is not None and backend is not None and not isinstance(backend, _HeadBoundBackend):
+            pool._network_backend = _HeadBoundBackend(backend)
 
 
 @dataclass
@@ -396,6 +513,8 @@ class RemoteEngine:
             self._client = httpx.AsyncClient(
                 timeout=timeouts, limits=limits, transport=transport, follow_redirects=False
             )
+            if transport is None:  # (a transport given, a test's, has its own network)
+                _bound_heads(self._client)
 
         asyncio.run_coroutine_threadsafe(setup(), self._loop).result()
 
@@ -664,6 +783,8 @@ class RemoteEngine:
                 answer, taken = await _read(streamed, worker.room)
         except (httpx.TimeoutException, TimeoutError):
             raise _Answer(f"timed out after {_seconds(timeout)}") from None
+        except _HeadTooLarge as exc:
+            raise _Answer(str(exc)) from None
         except httpx.HTTPError as exc:
             # a setting to change, not a wait: said as that at start
             wrong = _untrusted(exc) is not None or _plain_http(exc)
@@ -974,6 +1095,9 @@ class RemoteEngine:
         except (httpx.TimeoutException, TimeoutError):
             worker.failed(self.max_backoff)
             raise _Answer(f"timed out after {_seconds(timeout)}") from None
+        except _HeadTooLarge as exc:  # a broken or hostile worker's, or its proxy's
+            worker.failed(self.max_backoff)
+            raise _Answer(str(exc)) from None
         except httpx.HTTPError as exc:
             worker.failed(self.max_backoff)
             raise _Answer(_broken(exc, worker.url)) from None
