@@ -28,8 +28,17 @@ log = logging.getLogger(__name__)
 # Names the command line reads itself; the rest are in Settings.from_env.
 ENV_FILE_VAR = "MODBOT_ENV_FILE"
 DEFAULT_ENV_FILE = ".env"
-# Worth a warning when a file holding one of them can be read by every user.
-SECRET_VARS = ("LEMMY_PASSWORD", "PICTRS_API_KEY")
+# Worth a warning when a file holding one of them can be read by every user: the bot's,
+# the gate's and the worker's secrets alike (a worker's file holds no LEMMY_PASSWORD).
+SECRET_VARS = (
+    "LEMMY_PASSWORD",
+    "PICTRS_API_KEY",
+    "MODBOT_CLASSIFIER_TOKEN",
+    "MODBOT_GATE_SECRET",
+    "MODBOT_WORKER_TOKENS",
+)
+# ... and these when a login is written in them (`https://user:password@lemmy.example`)
+URL_VARS = ("LEMMY_URL", "PICTRS_URL")
 # The variables modbot reads (.env.example and docs/configuration.md say what each is):
 # one in an env file that is none of them but close to one is a typo, said at start.
 KNOWN_VARS = (
@@ -338,8 +347,16 @@ def _rules_setting(name: str) -> list[str]:
     return found
 
 
+def _has_password(url: str | None) -> bool:
+    try:
+        return bool(url and urlsplit(url.strip()).password)
+    except ValueError:  # not a URL: said at start, where it is read
+        return False
+
+
 def _warn_if_exposed(path: Path, values: Mapping[str, str]) -> None:
     secrets = [k for k in SECRET_VARS if values.get(k)]
+    secrets += [f"{k} (its login)" for k in URL_VARS if _has_password(values.get(k))]
     if not secrets or os.name != "posix" or not path.is_file():
         return
     mode = path.stat().st_mode
@@ -348,7 +365,7 @@ def _warn_if_exposed(path: Path, values: Mapping[str, str]) -> None:
             "%s holds %s and every user of this machine can %s it; make it the "
             "bot's alone: chmod 600 %s",
             path,
-            " and ".join(secrets),
+            ", ".join(secrets[:-1]) + " and " + secrets[-1] if len(secrets) > 1 else secrets[0],
             "read and change" if mode & stat.S_IWOTH else "read",
             path,
         )
