@@ -13,7 +13,8 @@ timeout, a 5xx, a 429, an
 answer over ``MAX_ANSWER`` (not read further) or a 200 that is not a verdict (a proxy's
 page, or a verdict ``check_verdict`` refuses: on another image than the one sent, without
 a score for a concept asked, a label its score disagrees with, a score on another
-scale) moves on to the next, and a worker that failed is left alone for a while (1 s,
+scale; or one of a concept version past the ``MAX_VERSIONS`` taken of each worker) moves
+on to the next, and a worker that failed is left alone for a while (1 s,
 doubling with each failure in a row, up to ``max_backoff``), then asked by one image at a
 time (a probe) until it answers again: the other images go to the next worker, or, with
 none, wait for the probe's answer (until their own deadline: a worker slower than a
@@ -99,6 +100,11 @@ UNACCEPTED_RETRY = 60.0
 INFO_TIMEOUT = 10.0
 RETRY_WAIT = 2.0  # how long one image waits for a worker's backoff to end
 SEEN_VERSIONS = 8  # concept versions remembered of each worker
+# Concept versions an engine takes in its life of each worker (the first to answer with
+# it): the bot caches verdicts and keeps a prompt list under each, and a worker's changes
+# only when its admin changes its model or concepts (an upgrade; two by turns in a
+# rolling one). One answering with a new one per verdict would grow the bot's state.
+MAX_VERSIONS = 8
 # Bytes of one answer. A verdict is 8 KB (the built-in concepts' 233 prompts scored), 14
 # KB with every prompt matched; the most a worker answers is some 0.9 MB: 256 custom
 # prompts of 300 four-byte characters, each scored and matched, and every one of
@@ -375,6 +381,10 @@ class _Worker:
     # before coming back is several workers behind its address, by turns
     seen: dict[str, None] = field(default_factory=dict)
     by_turns_logged: float = -REFUSED_BACKOFF
+    # the concept versions it was the first to answer with (at most MAX_VERSIONS), and
+    # when it was said to answer with one more
+    brought: list[str] = field(default_factory=list)
+    unsettled_logged: float = -REFUSED_BACKOFF
     random_weights: bool = False  # its model's, as it last said
     last_error: str = ""
     # set while one image asks it after a failure (a probe): until it answers again, it
@@ -414,6 +424,11 @@ class _Worker:
 
 class _Answer(Exception):
     """One worker's failure, for the next worker to be tried (internal)."""
+
+
+class _Unsettled(ValueError):
+    """An answer of a concept version past the ``MAX_VERSIONS`` an engine takes
+    (internal: it is no verdict)."""
 
 
 class _Misconfigured(_Answer):
@@ -488,6 +503,8 @@ class RemoteEngine:
         # url -> the warning that the worker takes smaller images than largest_image
         self.size_limits_short: dict[str, str] = {}
         self.concept_version: str | None = None  # learnt from the first worker that answers
+        # every one taken: at most MAX_VERSIONS a worker (each one's in _Worker.brought)
+        self._versions: set[str] = set()
         self._version_from: _Worker | None = None
         self.model: str | None = None
         self.random_weights: bool | None = None
@@ -650,10 +667,11 @@ class RemoteEngine:
         sha256 = hashlib.sha256(data).hexdigest()
         asked = BUILTIN_SCORES + tuple(c.name for c in self.custom)
 
-        def parse(answer: httpx.Response) -> Verdict:
+        def parse(worker: _Worker, answer: httpx.Response) -> Verdict:
             verdict = check_verdict(_verdict(answer), sha256, asked)
             if verdict.random_weights and not self.allow_random_weights:
                 raise ValueError(f"a verdict of {verdict.model} with RANDOM WEIGHTS")
+            self._take_version(worker, verdict.concept_version)
             return verdict
 
         async with self._sem:
@@ -673,8 +691,13 @@ class RemoteEngine:
         if self.concept_version is None:
             # a 200 that is not a worker's info (a catch-all page) is a broken worker's,
             # as a page for a verdict is: its backoff grows, the next worker is asked
+            def parse(worker: _Worker, answer: httpx.Response) -> tuple[str, str, bool]:
+                fields = _info_fields(answer)
+                self._take_version(worker, fields[0])
+                return fields
+
             worker, info = await self._first(
-                "GET", "/v1/info", None, {}, min(self.timeout, INFO_TIMEOUT), _info_fields
+                "GET", "/v1/info", None, {}, min(self.timeout, INFO_TIMEOUT), parse
             )
             self._note_version(worker, *info)
         return self.concept_version
@@ -814,11 +837,44 @@ class RemoteEngine:
         the answer is not a modbot worker's."""
         try:
             version, model, random_weights = _info_fields(answer)
+            self._take_version(worker, version)
+        except _Unsettled as exc:
+            self._say_unsettled(worker, exc)
+            return None
         except ValueError as exc:
             log.warning("classifier worker %s: %s", worker.url, exc)
             return None
         self._note_version(worker, version, model, random_weights)
         return model
+
+    def _take_version(self, worker: _Worker, version: str) -> None:
+        """Notes ``version``, of ``worker``'s answer, as one this engine took;
+        ``_Unsettled`` when it is new and that worker brought ``MAX_VERSIONS`` already
+        (each worker its own: a broken one takes none of another's)."""
+        if version in self._versions:
+            return
+        if len(worker.brought) >= MAX_VERSIONS:
+            raise _Unsettled(
+                f"concept version {version}, past the {MAX_VERSIONS} this classifier takes "
+                f"of a worker ({worker.brought[0]} .. {worker.brought[-1]}): not used"
+            )
+        self._versions.add(version)
+        worker.brought.append(version)
+
+    def _say_unsettled(self, worker: _Worker, exc: _Unsettled) -> None:
+        if time.monotonic() - worker.unsettled_logged < REFUSED_BACKOFF:
+            return
+        worker.unsettled_logged = time.monotonic()
+        log.warning(
+            "classifier worker %s answers with %s. A worker's concept version changes only "
+            "when its admin changes its model or concepts: it is broken or not a modbot "
+            "worker. Its answers of another version are not used (its images go to the "
+            "other workers, or are recorded as skipped, classifier_unavailable, and looked "
+            "at again); restart modbot once the workers serve one version (said at most "
+            "every 5 minutes)",
+            worker.url,
+            exc,
+        )
 
     def _note_version(
         self, worker: _Worker, version: str, model: str, random_weights: bool
@@ -949,7 +1005,7 @@ class RemoteEngine:
         body: bytes | None,
         headers: dict[str, str],
         timeout: float | None,
-        parse: Callable[[httpx.Response], T],
+        parse: Callable[[_Worker, httpx.Response], T],
         turns_by: float | None = None,
     ) -> tuple[_Worker, T]:
         """(worker, ``parse`` of its 200 answer) from the first worker that gives one
@@ -1046,10 +1102,12 @@ class RemoteEngine:
                         errors[worker.url] = worker.last_error = str(exc)
                         continue
                     try:
-                        value = parse(answer)
+                        value = parse(worker, answer)
                     except (ValueError, KeyError, TypeError, AttributeError) as exc:
                         del answer  # out of its room: not held while the next is asked
                         worker.failed(self.max_backoff)
+                        if isinstance(exc, _Unsettled):
+                            self._say_unsettled(worker, exc)
                         what = "a verdict" if path == "/v1/classify" else "what a worker answers"
                         errors[worker.url] = worker.last_error = f"answered 200, not {what} ({exc})"
                         continue
