@@ -51,7 +51,7 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -370,7 +370,7 @@ def _bound_heads(client: httpx.AsyncClient) -> None:
 @dataclass
 class _Worker:
     url: str
-    room: _Room = field(default_factory=lambda: _Room(ANSWERS_HELD))
+    room: _Room  # its share of ANSWERS_HELD
     failures: int = 0  # in a row
     down_until: float = 0.0  # monotonic time
     refused_logged: float = -REFUSED_BACKOFF
@@ -1453,17 +1453,24 @@ def _broken(exc: Exception, url: str) -> str:
     )
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from (the chain httpx -> httpcore ->
+    ssl), up to 8."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
 def _untrusted(exc: BaseException) -> str | None:
     """Why the worker's certificate is not trusted here ("self-signed certificate",
     "unable to get local issuer certificate", a name mismatch), when a connection
     failed on it; else None."""
-    seen: BaseException | None = exc
-    for _ in range(8):  # (the chain httpx -> httpcore -> ssl)
-        if seen is None:
-            break
+    for seen in _chain(exc):
         if isinstance(seen, ssl.SSLCertVerificationError):
             return str(seen.verify_message or "certificate verify failed")
-        seen = seen.__cause__ or seen.__context__
     return "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else None
 
 
@@ -1475,26 +1482,18 @@ _OTHER_NAME = (62, 64)
 
 def _verify_code(exc: BaseException) -> int | None:
     """OpenSSL's code of why the worker's certificate failed, when it did."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            break
+    for seen in _chain(exc):
         if isinstance(seen, ssl.SSLCertVerificationError):
             return seen.verify_code
-        seen = seen.__cause__ or seen.__context__
     return None
 
 
 def _plain_http(exc: BaseException) -> bool:
     """Whether a TLS handshake failed on a plain HTTP answer (OpenSSL: "wrong version
     number"; "record layer failure" or "packet length too long" in later versions)."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            break
+    for seen in _chain(exc):
         if isinstance(seen, ssl.SSLError) and seen.reason in _PLAIN_HTTP_REASONS:
             return True
-        seen = seen.__cause__ or seen.__context__
     return any(reason in str(exc) for reason in _PLAIN_HTTP_REASONS)
 
 
