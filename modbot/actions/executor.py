@@ -527,18 +527,17 @@ class Executor:
             return self.client.api_version == "v4"
         return kind not in UNREPEATABLE
 
+    def _notice_went(self, row: dict[str, Any]) -> bool | None:
+        """Whether the bot's sent messages show the message a notice was claimed with
+        (``row``) sent to every admin (``Notices.sent``)."""
+        return self.notices.sent(row, self.bot_person_id, self.admin_ids)
+
     # ------------------------------------------------------------------ actions
     def notify(self, key: str, message: str, action: str = "notify_admins") -> ActionOutcome:
         done = self.store.action("notify", key)
         resend_of = None
         if done and done["status"] == SENDING and not self.dry_run:
-            settled = self._settle(
-                "notify",
-                key,
-                action,
-                done,
-                lambda row: self.notices.sent(row, self.bot_person_id, self.admin_ids),
-            )
+            settled = self._settle("notify", key, action, done, self._notice_went)
             if settled is not None:
                 return settled
             # sent again under its marker: Lemmy 1.0 drops it if the first one went
@@ -547,20 +546,30 @@ class Executor:
         failed_as = claimed_marker(done) if done and done["status"] == "failed" else None
         if failed_as is not None and not self.dry_run and not self.notices.queued(key):
             # Its message failed, but Lemmy may have stored it (its answer lost): the bot's
-            # sent messages say (0.19), and the admins who got it are not sent it again;
-            # on 1.0 it goes again under its marker, whose idempotency keys make Lemmy drop
-            # the copies that went. Else (0.19: not sent) it goes as a new message.
+            # sent messages say, and the admins who got it are not sent it again. Asked as
+            # a killed run's claim is (``_settle``), on either Lemmy: no answer about it
+            # is asked again next cycle, never taken for "not sent".
             assert done is not None  # what failed_as comes from
-            went = None
-            if self.client.api_version != "v4":
-                try:
-                    went = self.notices.sent(done, self.bot_person_id, self.admin_ids)
-                except LemmyError as exc:
-                    log.warning("cannot tell whether the admins got message %s: %s", failed_as, exc)
+            try:
+                went = self._notice_went(done)
+            except (LemmyUnavailable, LemmyLoginError) as exc:
+                return ActionOutcome(
+                    action,
+                    "failed",
+                    f"its message may have gone (its answer was lost), and Lemmy cannot "
+                    f"say now ({exc}); asked again next cycle"[:500],
+                    retry=True,
+                )
+            except LemmyError as exc:
+                log.warning("cannot tell whether the admins got message %s: %s", failed_as, exc)
+                went = None
             if went:
                 detail = "private message to the admins (Lemmy shows it sent, its answer lost)"
                 at = self.store.record_action("notify", key, "done", detail, self.run_id, item=key)
                 return ActionOutcome(action, "done", detail, done_at=at)
+            # the others only, under its marker; on 1.0 also under its idempotency keys,
+            # which Lemmy drops for a copy that went while it remembers them. On 0.19,
+            # when none has it (or that cannot be told), it goes as a new message.
             if self.client.api_version == "v4" or self.notices.reached_some(failed_as):
                 resend_of = failed_as
             done = None

@@ -104,20 +104,19 @@ class Notices:
         # a killed run's message (its marker) -> the admins the bot's sent messages show
         # with a copy of it: its resend goes to the others only
         self._reached: dict[str, set[int]] = {}
-        # the markers ``sent`` looked for (or tried to) this cycle: once a cycle each, not
-        # once a process (a daemon's resend whose answer is lost too is looked up again)
-        self._asked: set[str] = set()
         self._bot_id: int | None = None  # the bot's person id, once read for a resend
 
     def queued(self, key: str) -> bool:
         return any(n.key == key for n in self.queue)
 
     def flush(self, admins: list[int]) -> None:
-        """Send the queued notices to ``admins``: one private message each."""
+        """Send the queued notices to ``admins``: one private message each. A notice
+        queued to go again (``resend_of``) was looked up first (``sent``, asked by the
+        executor when it queued it)."""
         try:
             self._flush(admins)
         finally:
-            self._asked = set()  # the next cycle looks up afresh
+            self._reached = {}  # what this cycle's look-ups found: the next asks afresh
 
     def _flush(self, admins: list[int]) -> None:
         notices, self.queue = self.queue, []
@@ -139,8 +138,6 @@ class Notices:
             groups.setdefault(n.resend_of, []).append(n)
         for resend_of, group in groups.items():
             if resend_of is not None:  # whole, under its marker: it fit when first sent
-                if resend_of not in self._asked:  # (1.0: the executor does not ask)
-                    self._look_up(group, resend_of, admins)
                 self._send(group, resend_of, admins)
                 continue
             while group:  # as many messages as the length limit needs, each on its own
@@ -248,27 +245,6 @@ class Notices:
                 # tried again next cycle, unless Lemmy refused it to every admin for good
                 n.outcome.retry = len(refused) < len(errors)
 
-    def _look_up(self, notices: list[Notice], marker: str, admins: list[int]) -> None:
-        """Before the message ``marker`` goes again, which admins Lemmy shows with a
-        copy (``sent``): its first send's answer was lost, and Lemmy forgets an
-        idempotency key after a few minutes, so a resend under the same key later may
-        be a second copy. When that cannot be told it goes again under that key."""
-        rows = [self.store.action("notify", n.key) for n in notices]
-        row = next((r for r in rows if r and claimed_marker(r) == marker), None)
-        if row is None:
-            return
-        try:
-            if self._bot_id is None:
-                self._bot_id = self.client.own_person_id()
-            self.sent(row, self._bot_id, set(admins))
-        except LemmyError as exc:
-            log.warning(
-                "cannot tell whether the admins got message %s (%s): sent again under the "
-                "same idempotency keys",
-                marker,
-                exc,
-            )
-
     def _pms_off(self, admin_id: int) -> str | None:
         """Lemmy answered ``PMS_OFF`` to a message for ``admin_id``: counted (once a
         cycle); why it is taken for lasting (the admin turned private messages off), or
@@ -313,9 +289,12 @@ class Notices:
         admins who have one are remembered: the message goes again to the others only
         (a kill between two admins' copies must not leave the second without one)."""
         claimed = claimed_marker(row)
-        if claimed is None or bot_person_id is None:
+        if claimed is None:
             return None
-        self._asked.add(claimed)  # asked once a cycle, whatever the answer
+        if bot_person_id is None:  # not read yet: the account says
+            if self._bot_id is None:
+                self._bot_id = self.client.own_person_id()
+            bot_person_id = self._bot_id
         marker = f"(modbot message {claimed})"
         reached: set[int] = set()
         for page in range(1, 21):  # newest first; the claim is recent
