@@ -261,9 +261,20 @@ def diagnose(
             report.secrets = env_secrets(os.environ)
             report.add("settings", FAIL, str(exc))
             # What needs no instance is still checked: one run of doctor says it all
-            state = Path(os.environ.get("MODBOT_STATE") or "modbot.sqlite3")  # as Settings
+            env = os.environ
+            state = Path(env.get("MODBOT_STATE") or "modbot.sqlite3")  # as Settings
             _state(state, report)
-            _policy_checks(report, _rules(rules), state_path=state, pictrs=False, token=None)
+            # ... with the variables as set (the settings line says what is wrong): not
+            # "PICTRS_URL and PICTRS_API_KEY are not set" of set ones, nor the workers
+            # asked without the token set for them
+            token = env.get("MODBOT_CLASSIFIER_TOKEN")
+            _policy_checks(
+                report,
+                _rules(rules),
+                state_path=state,
+                pictrs=bool((env.get("PICTRS_URL") or "").strip() and env.get("PICTRS_API_KEY")),
+                token=Secret(token) if token else None,
+            )
             return report
     report.secrets = secrets_of(settings)
     unedited = _template_values(settings)
