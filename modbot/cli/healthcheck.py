@@ -18,7 +18,8 @@ volume mounted `:ro`); needs no login and no model. It checks the
 live daemon's heartbeat; a dry-run daemon's (`run --dry-run`) when no live daemon ever
 ran on this state. With --http URL it checks a `modbot gate` or `modbot worker` instead:
 exit 0 when its /healthz answers ok (the compose file's healthchecks use it), else
-exit 1 and print the `problem` it says (what failed, what to look at); an answer
+exit 1 and print the `problem` it says (what failed, what to look at); --max-age and
+--state are not taken with it (the state file's options: exit 2); an answer
 over 1 MiB, or not complete within 10s, is none. A loopback URL (127.0.0.1, ::1,
 localhost) is asked directly, never through a proxy the environment names (HTTP_PROXY).
 
@@ -78,7 +79,19 @@ def _age(text: str) -> timedelta:
 
 def healthcheck(args: argparse.Namespace) -> int:
     if args.http:
+        from modbot.cli.common import USAGE
         from modbot.modes.health import http_health
+
+        given = [o for o, v in (("--max-age", args.max_age), ("--state", args.state)) if v]
+        if given:  # taken silently, they would do nothing: a /healthz has no heartbeat
+            print(
+                f"modbot healthcheck: {' and '.join(given)} {'are' if len(given) > 1 else 'is'} "
+                "for the state file's heartbeat (`modbot run`), not for --http, which asks a "
+                "gate's or worker's /healthz whether it is ok now: drop "
+                f"{'them' if len(given) > 1 else 'it'}",
+                file=sys.stderr,
+            )
+            return USAGE
 
         ok, message = http_health(args.http)
         print(message, file=sys.stdout if ok else sys.stderr)
