@@ -317,6 +317,19 @@ class FakeLemmy:
             self.state.communities[community.id] = community
         return community
 
+    def follow(self, community: Community, person: Person, *, state: str = "accepted") -> None:
+        """`person` follows `community` (1.0: `community_actions.follow_state`; a private
+        community's follow is `approval_required` until a moderator approves it: then
+        `accepted`). `state=None` unfollows. Read by the v4 API only (0.19's `Subscribed`
+        lists nothing)."""
+        if state not in ("accepted", "pending", "approval_required", None):
+            raise ValueError(f"no follow state {state!r}")
+        with self.state.lock:
+            if state is None:
+                community.followers.pop(person.id, None)
+            else:
+                community.followers[person.id] = state
+
     def set_images(
         self, owner: Person | Community, *, avatar: str | None = None, **images: str | None
     ) -> None:

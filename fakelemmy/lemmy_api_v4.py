@@ -282,6 +282,21 @@ class LemmyApiV4:
     def can_mod(self, person: Person | None, community: Community) -> bool:
         return person is not None and (person.admin or person.id in community.moderators)
 
+    @staticmethod
+    def followed(viewer: Person | None, community: Community) -> bool:
+        """`filter_is_subscribed` (db_schema/src/utils/queries/filters.rs): an accepted
+        follow (not one awaiting a moderator's approval)."""
+        return viewer is not None and community.followers.get(viewer.id) == "accepted"
+
+    def private_or_followed(self, viewer: Person | None, community: Community) -> bool:
+        """`filter_private_or_followed`: a private community's content to its accepted
+        followers, moderators and admins (their rows: banned ones too)."""
+        return (
+            community.visibility != "private"
+            or self.followed(viewer, community)
+            or self.can_mod(viewer, community)
+        )
+
     def _admins_in_order(self) -> list[Person]:
         admins = [p for p in self.state.persons.values() if p.admin and p.local]
         return sorted(admins, key=lambda p: p.local_user_id or 0)
@@ -521,18 +536,18 @@ class LemmyApiV4:
             return False
         if type_ == "local" and not community.local:
             return False
-        if type_ in ("subscribed", "suggested"):
-            return False  # the fake has no follows and no suggested multi-community
+        if type_ == "suggested":
+            return False  # the fake has no suggested multi-community
+        if type_ == "subscribed" and not self.followed(viewer, community):
+            return False
         if type_ == "moderator_view" and not (viewer and viewer.id in community.moderators):
             return False  # what the viewer moderates: an admin's view is no wider
         if (o["community_id"] is None and type_ in ("all", "local")) and (
-            community.visibility == "unlisted"
+            community.visibility == "unlisted" and not self.followed(viewer, community)
         ):
             return False  # unless followed, even for admins
         if not (viewer and viewer.admin):
-            if community.visibility == "private" and not (
-                viewer and viewer.id in community.moderators
-            ):
+            if not self.private_or_followed(viewer, community):
                 return False
             if community.removed or post.removed:
                 return False  # removed posts: admins only
@@ -654,8 +669,7 @@ class LemmyApiV4:
         # PostView::read (db_views/post/src/impls.rs): a visitor never sees a local-only
         # private community's posts; but for mods and admins, removed ones (and those of a
         # removed or deleted community) are their creator's alone, a deleted one is
-        # shown while it has comments, a private community's to followers (the fake has
-        # no follows)
+        # shown while it has comments, a private community's to accepted followers
         if viewer is None and community.visibility == "local_only_private":
             raise not_found()
         # `is_mod_or_admin_opt` (read.rs): a banned or deleted mod or admin is none
@@ -672,7 +686,7 @@ class LemmyApiV4:
             hidden = post.removed or community.removed or community.deleted
             if (hidden and not own) or (post.deleted and not (own or comments)):
                 raise not_found()
-            if community.visibility == "private":
+            if not self.private_or_followed(viewer, community):
                 raise not_found()
         return post
 
@@ -729,20 +743,21 @@ class LemmyApiV4:
             return False
         if o["creator_id"] is not None and c.creator_id != o["creator_id"]:
             return False
-        if type_ in ("subscribed", "suggested"):
+        if type_ == "suggested":
             return False
+        if type_ == "subscribed" and not self.followed(viewer, community):
+            return False
+        unlisted = community.visibility == "unlisted" and not self.followed(viewer, community)
         if type_ == "local":
-            if community.visibility == "unlisted":
+            if unlisted:
                 return False
             if o["post_id"] is None and o["community_id"] is None and not community.local:
                 return False
         if type_ == "moderator_view" and not (viewer and viewer.id in community.moderators):
             return False
-        if type_ == "all" and community.visibility == "unlisted":
+        if type_ == "all" and unlisted:
             return False  # unless followed, even in the community's own listing (All)
-        if (not (viewer and viewer.admin) and community.visibility == "private") and (
-            not (viewer and viewer.id in community.moderators)
-        ):
+        if not (viewer and viewer.admin) and not self.private_or_followed(viewer, community):
             return False
         if viewer is None and community.visibility == "local_only_private":
             return False
@@ -827,9 +842,9 @@ class LemmyApiV4:
         self.check_private(viewer)
         comment = self.get_comment(ctx.params["id"])
         community = self.state.communities[self.state.posts[comment.post_id].community_id]
-        # CommentView::read: a private community's to admins and followers (the fake has
-        # no follows: its mods), a local-only private one's to any login
-        if community.visibility == "private" and not self.can_mod(viewer, community):
+        # CommentView::read: a private community's to admins, accepted followers and its
+        # mods (filter_private_or_followed), a local-only private one's to any login
+        if not self.private_or_followed(viewer, community):
             raise not_found()
         if viewer is None and community.visibility == "local_only_private":
             raise not_found()
@@ -922,8 +937,10 @@ class LemmyApiV4:
                 return False
             if type_ == "local" and not c.local:
                 return False
-            if type_ in ("subscribed", "suggested"):
-                return False  # no follows, no suggested multi-community in the fake
+            if type_ == "suggested":
+                return False  # no suggested multi-community in the fake
+            if type_ == "subscribed" and not self.followed(viewer, c):
+                return False
             if type_ == "moderator_view" and not (viewer and viewer.id in c.moderators):
                 return False  # became_moderator_at: an admin's view is no wider
             if c.nsfw and not show_nsfw:
@@ -1662,17 +1679,24 @@ class LemmyApiV4:
         return {"success": True}
 
     def _modlog_listed(self, viewer: Person | None, action: ModAction, listing: str) -> bool:
-        """ModlogQuery::list: a private community's rows only to admins and followers (its
-        moderators: follows are not modelled), then `listing_type` (any but `all` leaves
-        out rows without a community; `subscribed`, `suggested`: none followed)."""
+        """ModlogQuery::list: a private community's rows only to admins and accepted
+        followers (its moderators count as followers here: Lemmy's creator of a community
+        follows it, and the fake does not tell its creator from mods added later), then
+        `listing_type` (any but `all` leaves out rows without a community; `subscribed`:
+        the followed communities' rows; `suggested`: none)."""
         community = self.views.modlog_targets(action)[2]
         private = community is not None and community.visibility == "private"
-        if private and not (viewer and (viewer.admin or viewer.id in community.moderators)):
+        if private and not (
+            (viewer and (viewer.admin or viewer.id in community.moderators))
+            or self.followed(viewer, community)
+        ):
             return False
         if listing == "all":
             return True
-        if community is None or listing in ("subscribed", "suggested"):
+        if community is None or listing == "suggested":
             return False
+        if listing == "subscribed":
+            return self.followed(viewer, community)
         if listing == "local":
             return community.local
         return viewer is not None and viewer.id in community.moderators  # moderator_view

@@ -83,6 +83,9 @@ class Community:
     purged: bool = False
     instance_id: int = 1
     visibility: str = "public"  # 1.0: public, unlisted, local_only_public/_private, private
+    # 1.0: person id -> follow_state ("accepted", "pending", "approval_required": a private
+    # community's follow a moderator has not approved yet); read by the v4 API only
+    followers: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -287,6 +287,10 @@ class ViewsV4:
                 else None,
                 "received_ban_at": iso(community.published) if ban else None,
                 "ban_expires_at": _ts(ban.expires) if ban else None,
+                "follow_state": community.followers.get(viewer.id),
+                "followed_at": iso(community.published)
+                if viewer.id in community.followers
+                else None,
             }
         )
         return actions or None
@@ -677,7 +681,14 @@ class ViewsV4:
                     "ban_expires_at": _ts(p.ban_expires) if banned_now(p) else None,
                 }
             ),
-            "follows": [],
+            # CommunityFollowerView::for_person: no follow awaiting approval, no removed
+            # or deleted community, by name
+            "follows": [
+                {"community": self.community(c), "follower": self.person(p)}
+                for c in sorted(s.communities.values(), key=lambda c: c.name.lower())
+                if c.followers.get(p.id) in ("accepted", "pending")
+                and not (c.purged or c.removed or c.deleted)
+            ],
             "moderates": [
                 {"community": self.community(c), "moderator": self.person(p)}
                 for c in s.communities.values()
