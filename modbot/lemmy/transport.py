@@ -8,8 +8,10 @@ What it takes care of, because Lemmy does not tell you:
   anonymous on reads: the API version's ``check_session`` notices that); a login Lemmy
   refused (the password changed while the bot runs, the account banned or deleted) is
   not tried again for ``LOGIN_REFUSED_WAIT``: each request that needed it fails with the
-  same error; a rate-limited login too (no retries seconds apart); threads that find no
-  token, or the same one dropped, log in once between them;
+  same error; a rate-limited login too (no retries seconds apart); so do logins after
+  ``LOGIN_UNANSWERED`` sent without an answer (timed out, a 500: Lemmy counts each login
+  it gets, answered or not); threads that find no token, or the same one dropped, log in
+  once between them;
 - 400 ``rate_limit_error`` (429 in v4), 5xx and timeouts are retried with exponential
   backoff, except an action the caller cannot tell was carried out when its answer did
   not come (``resend_unanswered``: 0.19's bans and removals); every request waits for
@@ -106,6 +108,10 @@ logging.getLogger("httpx").addFilter(_HideDeleteTokens())
 
 USER_AGENT = f"modbot/{__version__} (Lemmy automoderator)"
 LOGIN_REFUSED_WAIT = 300.0  # seconds before a refused login is tried again
+# Logins sent whose answer did not come (a timeout, a cut answer, a 500 or 504) before
+# logins rest for LOGIN_REFUSED_WAIT: Lemmy counts each login it gets in its `register`
+# bucket (1.0: 10 an hour per address, 0.19: 3), answered or not.
+LOGIN_UNANSWERED = 2
 # The most of one answer read into memory: Lemmy's largest (a page of 50 posts with
 # their communities, /site with its languages and emojis) are well under 1 MiB.
 MAX_ANSWER_BYTES = 16 * 2**20
@@ -828,12 +834,29 @@ class Transport:
         }
         url = f"{self.url}{self.API}{self.LOGIN}"
         wait = LOGIN_REFUSED_WAIT  # before a refused login is tried again
+        unanswered = 0  # logins sent that Lemmy may have counted without answering
+        spent: LemmyUnavailable | None = None  # the error that ended them
 
         def once() -> dict[str, Any]:
-            nonlocal wait
+            nonlocal wait, unanswered, spent
             try:
                 return self.send("POST", url, auth=False, json=payload)
             except Transient as exc:
+                if exc.code != "rate_limit_error" and exc.unanswered:
+                    # Not the retry layer's five resends: each may have been counted (a
+                    # slow spell would spend the hour's logins), and so would each
+                    # action's own login after it: they rest, as after a refusal.
+                    unanswered += 1
+                    if unanswered >= LOGIN_UNANSWERED:
+                        spent = LemmyUnavailable(
+                            f"login as {self.username!r} failed: {exc}, {unanswered} times; "
+                            f"no login is sent for {wait:.0f} s: Lemmy may have counted "
+                            "each (it takes only a few logins an hour from one address, "
+                            "answered or not). Is Lemmy up, and not overloaded?",
+                            status=exc.status,
+                            error=exc.code,
+                        )
+                        raise spent from None
                 if exc.code != "rate_limit_error":
                     raise
                 # The login's own bucket (a few an hour per address) refills in minutes,
@@ -885,7 +908,7 @@ class Transport:
                 # every action of a cycle would try its own login, and Lemmy allows
                 # only a few an hour.
                 said = (
-                    f"{refused[2]} (refused {time.monotonic() - refused[0]:.0f} s ago; "
+                    f"{refused[2]} (said {time.monotonic() - refused[0]:.0f} s ago; "
                     f"tried again {refused[1]:.0f} s after)"
                 )
                 if refused[2].error == "rate_limit_error":
@@ -899,7 +922,7 @@ class Transport:
             try:
                 body = self.retrying("login", once, auth=False)
             except LemmyError as exc:
-                if isinstance(exc, LemmyLoginError):
+                if isinstance(exc, LemmyLoginError) or exc is spent:
                     self._refused = (time.monotonic(), wait, exc)
                     raise
                 if exc.error == "rate_limit_error":  # said in full by ``once``
