@@ -100,3 +100,23 @@ def test_the_rule_that_writes_the_anchor_is_said_and_its_users_once(tmp_path: Pa
         f"rules.yaml:9: rule 'b': then.ban.duration: {unit} (written at &takedown, line 6; "
         "the same in rule 'c', line 12)",
     ]
+
+
+def test_a_message_that_names_no_rule_is_said_once_with_the_other_lines(tmp_path: Path) -> None:
+    said = problems(
+        tmp_path,
+        """
+        x-then: &notify
+          notify_admins: "modbot: {{autor}}"
+        rules:
+          - name: a
+            if: {labels: csam}
+            then: *notify
+          - name: b
+            if: {labels: underage}
+            then: *notify
+        """,
+    )
+    assert len(said) == 1, said
+    assert said[0].startswith("rules.yaml:6: unknown placeholder {{autor}} (did you mean")
+    assert said[0].endswith("(written at &notify, line 2; the same at line 9)")

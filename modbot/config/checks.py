@@ -487,28 +487,29 @@ _RULE = re.compile(r"rule (?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|#\d+)")
 def _said_once(problems: list[Problem]) -> list[Problem]:
     """A problem in a block several rules take from one anchor (`then: *takedown`) is
     the same problem for each: said once, at the first rule using it, naming the others
-    (`the same in rule 'b', line 9, and rule 'c', line 12`), not once per rule. The rule
-    that writes the anchor keeps its own line: that is where the fix goes."""
+    (`the same in rule 'b', line 9, and rule 'c', line 12`; `the same at line 9` for a
+    message that names no rule), not once per rule. The rule that writes the anchor
+    keeps its own line: that is where the fix goes."""
     kept: list[Problem] = []
-    first: dict[tuple, int] = {}  # (file, warning, message without its rule) -> index in kept
+    first: dict[tuple, int] = {}  # (file, warning, message less its rule) -> index in kept
     others: dict[int, list[str]] = {}
     for problem in problems:
-        note = _WRITTEN_AT.search(problem.message)
-        rule = _RULE.search(problem.message)
-        if note is None or rule is None:
+        if not _WRITTEN_AT.search(problem.message):
             kept.append(problem)
             continue
+        rule = _RULE.search(problem.message)
         key = (problem.file, problem.warning, _RULE.sub("rule", problem.message, count=1))
         if key not in first:
             first[key] = len(kept)
             kept.append(problem)
         else:
-            others.setdefault(first[key], []).append(f"{rule.group(0)}, line {problem.line}")
+            where = f"{rule.group(0)}, line" if rule else "line"
+            others.setdefault(first[key], []).append(f"{where} {problem.line}")
     for index, also in others.items():
-        problem, shown = kept[index], ", ".join(also[:-1]) + f", and {also[-1]}"
-        if len(also) == 1:
-            shown = also[0]
-        message = problem.message[:-1] + f"; the same in {shown})"
+        problem = kept[index]
+        shown = also[0] if len(also) == 1 else ", ".join(also[:-1]) + f", and {also[-1]}"
+        at = "in" if _RULE.search(problem.message) else "at"
+        message = problem.message[:-1] + f"; the same {at} {shown})"
         kept[index] = Problem(problem.file, problem.line, message, problem.warning)
     return kept
 
