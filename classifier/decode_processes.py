@@ -61,6 +61,16 @@ DIED = (
     "the decoding process died while decoding it, twice (a crash in the image library, "
     "or the kernel's memory limit): not classified"
 )
+# The longest one image's header reading or decoding may take in a process: the worst
+# images the budget lets through (64 megapixels, 256 megapixels of GIF frames walked) take
+# seconds. A decoder in an endless loop on hostile bytes is stopped there and replaced,
+# where it would hold its decode thread and its decode budget for ever (and the engine's
+# close would wait for it).
+DECODE_TIMEOUT = 120.0
+STUCK = (
+    "decoding it did not finish within {timeout:g} s, twice (an image library stuck on "
+    "hostile bytes?): the decoding process was stopped; not classified"
+)
 _LENGTH = struct.Struct("<Q")
 # the memory each process hands its pixels over in: a 1,600 px photo deferred for a GPU
 # is 5.8 MB; a larger answer grows it for that image, then it shrinks back
@@ -319,7 +329,7 @@ _TINY = PreprocessConfig(size=8)
 def _why(process: _Process) -> str:
     """Why ``process`` gave no answer."""
     if process.timed_out:
-        return f"no answer within {CHECK_TIMEOUT:g} s"
+        return f"no answer within {process.timed_out:g} s"
     try:
         code = process.popen.wait(timeout=5)  # its output closed: it is exiting
     except subprocess.TimeoutExpired:
@@ -329,7 +339,7 @@ def _why(process: _Process) -> str:
 
 class _Process:
     def __init__(self, command: Any, env: dict[str, str], shared: bool):
-        self.timed_out = False  # killed for not answering in time
+        self.timed_out = 0.0  # killed for not answering within this many seconds
         fd = _shared_memory() if shared else None
         self.pixels = _Pixels(fd) if fd is not None else None
         self.popen = subprocess.Popen(
@@ -348,7 +358,7 @@ class _Process:
         try:
             _write(self.popen.stdin, request)
             if timeout is not None and not select.select([self.popen.stdout], [], [], timeout)[0]:
-                self.timed_out = True
+                self.timed_out = timeout
                 self.popen.kill()
                 raise _Died
             answer = _read(self.popen.stdout)
@@ -385,9 +395,13 @@ class ProcessDecoder:
         shared_memory: bool = True,
         view_device: str | None = None,
         estimate_here: bool = False,
+        decode_timeout: float = DECODE_TIMEOUT,
     ) -> None:
         if processes < 1:
             raise ValueError("a process decoder needs at least one process")
+        if not (math.isfinite(decode_timeout) and decode_timeout > 0):
+            raise ValueError("decode_timeout must be a positive number of seconds")
+        self.decode_timeout = decode_timeout
         from PIL import Image
 
         self.processes = processes
@@ -464,12 +478,15 @@ class ProcessDecoder:
         What the decode will cost is held in ``budget`` before it starts, as a decode
         thread's ``Decoding`` holds it: estimated from the headers by the process (which
         has the file then, and decodes nothing before the cost is held here), the
-        metadata's copies its open makes held here meanwhile."""
+        metadata's copies its open makes held here meanwhile. A process that gives no
+        answer within ``decode_timeout`` is stopped, and counts as one that died."""
+        stuck = 0
         for _ in range(TRIES):
             process = self._take()
             try:
                 result = self._decode_in(process, data, cfg, keep_source, defer, budget, pin)
             except _Died:
+                stuck += bool(process.timed_out)
                 self._replace(process)
                 continue
             except BaseException:
@@ -483,7 +500,7 @@ class ProcessDecoder:
                 raise DecodeError(words)
             return result
         if self._healthy():
-            raise Unreadable(DIED)
+            raise Unreadable(STUCK.format(timeout=self.decode_timeout) if stuck else DIED)
         raise DecoderUnavailable(
             "the decoding processes die on a tiny image too: not this image's fault "
             "(the memory limit? see the log); it is skipped. Decode in threads "
@@ -504,19 +521,23 @@ class ProcessDecoder:
         if self._estimate_here:
             cost = estimate(data, cfg, budget)
             with budget.reserve(cost) if budget is not None else contextlib.nullcontext():
-                return process.call((data, cfg, keep_source, defer, cost), pin=pin)
+                return process.call(
+                    (data, cfg, keep_source, defer, cost), self.decode_timeout, pin=pin
+                )
         metadata = metadata_hold(data) if budget is not None else 0
         with (
             budget.reserve(metadata, "reading its metadata")
             if budget and metadata
             else (contextlib.nullcontext())
         ):
-            answer = process.call(("estimate", data, cfg))
+            answer = process.call(("estimate", data, cfg), self.decode_timeout)
         if answer[0] != "cost":
             return answer  # ("unreadable" | "error", words): nothing decoded
         cost = answer[1]
         with budget.reserve(cost) if budget is not None else contextlib.nullcontext():
-            return process.call(("kept", cfg, keep_source, defer, cost), pin=pin)
+            return process.call(
+                ("kept", cfg, keep_source, defer, cost), self.decode_timeout, pin=pin
+            )
 
     def _works(self, process: _Process) -> bool:
         """Whether ``process`` decodes a tiny image within ``CHECK_TIMEOUT`` (its start
@@ -578,7 +599,13 @@ class ProcessDecoder:
 
     def _replace(self, dead: _Process, idle: bool = False) -> None:
         code = dead.popen.poll()
-        if idle:
+        if dead.timed_out:
+            log.warning(
+                "a decoding process gave no answer within %g s (an image library stuck on "
+                "hostile bytes?): stopped, starting a new one; its image is decoded once more",
+                dead.timed_out,
+            )
+        elif idle:
             log.warning(
                 "a decoding process died while waiting for an image (exit status %s: "
                 "killed, or the memory limit): starting a new one",
