@@ -1189,22 +1189,27 @@ class LemmyApi:
         return {"private_message_view": self.views.private_message_view(message)}
 
     def list_private_messages(self, ctx: Ctx) -> dict:
-        # 0.19: the messages to and from the viewer, newest first; `unread_only` keeps
-        # those to the viewer; `creator_id` those sent by that person.
+        # 0.19 (PrivateMessageQuery, db_views/src/private_message_view.rs): the messages
+        # to and from the viewer, newest first; `unread_only` keeps the unread ones to the
+        # viewer, and `creator_id` then those that person sent; without it `creator_id`
+        # is the conversation with that person, both ways (`creator_id = i OR
+        # recipient_id = i`): the viewer's own id keeps every message.
         person = ctx.login()
         page, limit = self.limit_and_offset(ctx)
         unread_only = ctx.query.bool("unread_only")
         creator_id = ctx.query.int("creator_id")
-        found = [
-            m
-            for m in reversed(self.state.private_messages)
-            if (
-                m.recipient_id == person.id
-                if unread_only
-                else person.id in (m.recipient_id, m.creator_id)
+
+        def listed(m) -> bool:
+            if unread_only:
+                # (no message is ever marked read here: each is unread)
+                return m.recipient_id == person.id and (
+                    creator_id is None or m.creator_id == creator_id
+                )
+            return person.id in (m.recipient_id, m.creator_id) and (
+                creator_id is None or creator_id in (m.creator_id, m.recipient_id)
             )
-            and (creator_id is None or m.creator_id == creator_id)
-        ]
+
+        found = [m for m in reversed(self.state.private_messages) if listed(m)]
         return {
             "private_messages": [
                 self.views.private_message_view(m) for m in found[(page - 1) * limit : page * limit]
