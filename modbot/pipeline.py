@@ -72,7 +72,7 @@ from modbot.model import (
     action_outcome,
 )
 from modbot.record import decision_for, subject_for, target_for
-from modbot.rules import Plan, uploader_exemption
+from modbot.rules import Plan, Subject, uploader_exemption
 from modbot.session import DEFAULT_SESSION_CHECK, Session, admin_rules
 from modbot.source import Source
 from modbot.statelock import StateLock
@@ -596,15 +596,61 @@ class Pipeline:
                 )
         return plans
 
-    def _spared(self, item: Item, img: ItemImage) -> str | None:
-        """Why this image's file must be spared: another item showing it is exempt."""
+    def _spared(
+        self, item: Item, img: ItemImage, actions: list[PlannedAction] | None = None
+    ) -> str | None:
+        """Why this image's file must be spared: another item showing it is exempt, as
+        noted when it was decided, or under the rules as they are now (``_exempt_now``):
+        for an upload or a stored file, whose plan it makes, always; for a post or a
+        comment, when its ``actions`` take the file or ban its uploader."""
         found = self.store.exempt_file(
             self.source.scope, img.sha256, img.ref.alias if img.ref else None, other_than=item.key
         )
-        if found is None:
-            return None
-        kind, _, item_id = found["item_key"].partition(":")
-        return f"the same file is shown by {kind} {item_id}, exempt: {found['why']}"
+        if found is not None:
+            kind, _, item_id = found["item_key"].partition(":")
+            return f"the same file is shown by {kind} {item_id}, exempt: {found['why']}"
+        if item.kind in FILE_KINDS or (actions is not None and _takes_file(actions)):
+            return self._exempt_now(item, img)
+        return None
+
+    def _exempt_now(self, item: Item, img: ItemImage) -> str | None:
+        """Why the file must be spared: a post or comment the bot recorded showing it is
+        exempt under the rules as they are now. An exemption written into the rules after
+        that item was decided (its image clean then, say) noted nothing there
+        (``_note_exempt_files``), yet the file is what the exempt item shows: the store
+        sweep would purge it, remove the exempt item with the file's removal and ban its
+        uploader. Each is decided from its record (the author, the community and whether
+        the author moderated it then) with this image's verdict and hashes."""
+        assert img.ref is not None
+        if item.kind == "file":  # every alias of it was looked up: the items it names
+            showing = self.store.items_recorded(item.shown_by)
+        else:
+            aliases = [img.ref.alias] if img.ref.alias else []
+            showing = self.store.items_showing(img.sha256 or "", aliases) if img.sha256 else []
+        verdict = img.verdict or {}
+        for shown in showing:
+            if f"{shown['kind']}:{shown['id']}" == item.key:
+                continue
+            subject = Subject(
+                item_kind=shown["kind"],
+                found_in=shown.get("location"),
+                community_name=shown.get("community"),
+                community_nsfw=shown.get("community_nsfw"),
+                community_local=shown.get("community_local"),
+                author_actor_id=shown.get("author"),
+                author_local=shown.get("author_local"),
+                author_is_moderator=bool(shown.get("author_is_moderator")),
+                author_is_admin=shown.get("author_id") in self.executor.admin_ids,
+                labels=tuple(verdict.get("labels") or ()),
+                scores=dict(verdict.get("scores") or {}),
+                unreadable=verdict.get("unreadable"),
+                sha256=img.sha256,
+                hashes=img.hashes,
+            )
+            why = self.policy.decide(subject).spares_file
+            if why:
+                return f"the same file is shown by {shown['kind']} {shown['id']}, exempt: {why}"
+        return None
 
     def upload_exempt(self, alias: str) -> str | None:
         """Why the uploader of ``alias`` is exempt (rules.yaml's global exemptions), as
@@ -621,10 +667,7 @@ class Pipeline:
         ``delete_image``, ``purge_item``: Lemmy purges the post's link) takes their upload,
         which is their item (decided after the post, it would be exempt too late). The
         live run and the report from the record ask the same."""
-        if not alias or not any(
-            a.kind in _TAKES_UPLOAD or (a.kind == "ban" and (a.params or {}).get("uploader"))
-            for a in actions
-        ):
+        if not alias or not _takes_file(actions):
             return None
         return self.upload_exempt(alias)
 
@@ -669,7 +712,7 @@ class Pipeline:
                 ):
                     continue
             assert img.ref is not None
-            spared = self._spared(item, img)
+            spared = self._spared(item, img) if item.kind in FILE_KINDS else None
             plan = (
                 None if item.kind in FILE_KINDS or made_plans is None else made_plans.get(id(img))
             )
@@ -677,6 +720,8 @@ class Pipeline:
                 subject = self._subject(item, img)
                 subject.file_exempt = spared  # an upload shown by an exempt item is spared
                 plan = self.policy.decide(subject)
+            if item.kind not in FILE_KINDS:  # its actions spare the file (``Target``)
+                spared = self._spared(item, img, plan.actions)
             img.data = None  # bytes are not kept past the decision
             decision.decided = True
             decision.rule = plan.rule
@@ -773,6 +818,14 @@ class _Flight:
     ready: queue.Queue[int]
     work: concurrent.futures.Future[None]
     finished: threading.Event
+
+
+def _takes_file(actions: list[PlannedAction]) -> bool:
+    """Whether ``actions`` take an image's file from pict-rs or ban who uploaded it."""
+    return any(
+        a.kind in _TAKES_UPLOAD or (a.kind == "ban" and (a.params or {}).get("uploader"))
+        for a in actions
+    )
 
 
 def _mark_purged(images: list[ItemImage], store: Store, *, known_kept: bool = False) -> None:

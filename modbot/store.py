@@ -1274,24 +1274,36 @@ class Store:
     def items_showing(self, sha256: str, aliases: Sequence[str] = ()) -> list[dict]:
         """The posts and comments whose decisions recorded this file (its bytes, or one of
         its pict-rs ``aliases``), oldest first: ``{kind, id, author_id, author, url,
-        image_url}``, one per item."""
+        image_url}`` and the facts an exemption reads (``author_local``,
+        ``author_is_moderator``, ``community``, ``community_local``, ``community_nsfw``,
+        ``location``), one per item."""
         rows = self._decisions_showing("('post', 'comment')", sha256, aliases)
         found: dict[str, dict] = {}
         for row in rows:
             key = f"{row['item_kind']}:{row['item_id']}"
             if key in found or not str(row["item_id"]).isdigit():
                 continue
-            record = json.loads(row["record"])
-            item, image = record.get("item") or {}, record.get("image") or {}
-            found[key] = {
-                "kind": row["item_kind"],
-                "id": int(row["item_id"]),
-                "author_id": item.get("author_id"),
-                "author": item.get("author"),
-                "url": item.get("url"),
-                "image_url": image.get("url"),
-            }
+            found[key] = _showing(row)
         return list(found.values())
+
+    def items_recorded(self, items: Sequence[tuple[str, int, int | None]]) -> list[dict]:
+        """The newest decision's facts of each post or comment ``items`` names as (kind,
+        id, author id) (a stored file's ``Item.shown_by``), as ``items_showing`` gives
+        them; one the record lacks is left out. Found through the author index: the
+        decisions have none by item."""
+        found = []
+        with self._lock:
+            for kind, item_id, author_id in items:
+                by = "= ?" if author_id is not None else "IS NULL"
+                row = self._db.execute(
+                    "SELECT item_kind, item_id, record FROM decisions WHERE "
+                    f"json_extract(record, '$.item.author_id') {by} AND item_kind = ? "
+                    "AND item_id = ? ORDER BY id DESC LIMIT 1",
+                    (*(() if author_id is None else (author_id,)), kind, str(item_id)),
+                ).fetchone()
+                if row is not None:
+                    found.append(_showing(row))
+        return found
 
     def profile_showing(self, sha256: str, aliases: Sequence[str] = ()) -> dict | None:
         """The person whose avatar or banner this file was, or whose bio showed it, when
@@ -1347,3 +1359,23 @@ class Store:
                 (after_id, last),
             ).fetchall()
         return [dict(r) for r in rows], int(last)
+
+
+def _showing(row: Any) -> dict:
+    """A decision row of a post or comment showing a file, as ``items_showing`` gives it."""
+    record = json.loads(row["record"])
+    item, image = record.get("item") or {}, record.get("image") or {}
+    return {
+        "kind": row["item_kind"],
+        "id": int(row["item_id"]),
+        "author_id": item.get("author_id"),
+        "author": item.get("author"),
+        "url": item.get("url"),
+        "image_url": image.get("url"),
+        "author_local": item.get("author_local"),
+        "author_is_moderator": item.get("author_is_moderator"),
+        "community": item.get("community"),
+        "community_local": item.get("community_local"),
+        "community_nsfw": item.get("community_nsfw"),
+        "location": image.get("location"),
+    }
