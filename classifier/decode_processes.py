@@ -342,14 +342,21 @@ class _Process:
         self.timed_out = 0.0  # killed for not answering within this many seconds
         fd = _shared_memory() if shared else None
         self.pixels = _Pixels(fd) if fd is not None else None
-        self.popen = subprocess.Popen(
-            command(fd),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            close_fds=True,
-            pass_fds=(fd,) if fd is not None else (),
-            env=env,
-        )
+        try:
+            self.popen = subprocess.Popen(
+                command(fd),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                close_fds=True,
+                pass_fds=(fd,) if fd is not None else (),
+                env=env,
+            )
+        except BaseException:
+            # a start that fails (fork at the process limit) is tried again at each
+            # image: its memfd left open would lose a descriptor each time
+            if self.pixels is not None:
+                self.pixels.close()
+            raise
 
     def call(self, request: tuple, timeout: float | None = None, pin: bool = False) -> Any:
         """The answer to ``request``; ``_Died`` if none comes (within ``timeout``: then
