@@ -10,7 +10,8 @@ recipient, so when 1.0 cannot say (the list unreadable), the resend under the sa
 marker is dropped by Lemmy for the copies that went while it remembers the key (a few
 minutes). Lemmy 1.0 also keeps a key it answered an error under (a 429): such a key is spent,
 never carried out, and the next one is recorded (``KEY_KIND``) before the retry is
-sent, so a resend after a kill in the backoff goes under a key Lemmy has not seen. A
+sent, so a resend after a kill in the backoff goes under a key Lemmy has not seen; so
+does a copy the sent messages show did not go (its refusal's answer may have been lost). A
 message that went to some admins and failed for others is not done: the admins it went
 to are recorded (``REACHED_KIND``), and the next cycle sends it, under its marker, to
 the others only. An admin Lemmy refuses for good is left out (``REFUSED_FOR_GOOD``; on
@@ -296,6 +297,7 @@ class Notices:
                 self._bot_id = self.client.own_person_id()
             bot_person_id = self._bot_id
         marker = f"(modbot message {claimed})"
+        admins = admin_ids - {bot_person_id}
         reached: set[int] = set()
         for page in range(1, 21):  # newest first; the claim is recent
             messages = self.client.sent_messages(bot_person_id, page)
@@ -305,10 +307,10 @@ class Notices:
                         return True
                     reached.add(m.recipient_id)
                 if m.published is not None and m.published.timestamp() < row["done_at"] - 600:
-                    return self._reached_all(claimed, reached, admin_ids - {bot_person_id})
+                    return self._read_all(claimed, reached, admins)
             if len(messages) < 50:
-                return self._reached_all(claimed, reached, admin_ids - {bot_person_id})
-        return self._reached_all(claimed, reached, admin_ids - {bot_person_id}) if reached else None
+                return self._read_all(claimed, reached, admins)
+        return self._reached_all(claimed, reached, admins) if reached else None
 
     def reached_some(self, marker: str) -> bool:
         """Whether ``sent`` found copies of the message ``marker`` for some admins (not
@@ -321,6 +323,17 @@ class Notices:
         row = self.store.action(REACHED_KIND, marker)
         ids = str(row["detail"]).split(",") if row else []
         return {int(i) for i in ids if i.isdigit()}
+
+    def _read_all(self, claimed: str, reached: set[int], admins: set[int]) -> bool:
+        """``_reached_all``, the bot's sent messages read back past the message
+        ``claimed``: an admin without a copy did not get it. On 1.0 their resend takes
+        the next idempotency key (recorded first): Lemmy keeps a key whatever it answered
+        under it, so after a refusal whose answer was lost (the insert failed, a proxy's
+        timeout) the same key would be dropped (422, read as done) and never reach them."""
+        if self.client.api_version == "v4":
+            for admin_id in sorted(admins - reached - self._went_to(claimed)):
+                _Key(self.store, claimed, admin_id, self.run_id).spent()
+        return self._reached_all(claimed, reached, admins)
 
     def _reached_all(self, claimed: str, reached: set[int], admins: set[int]) -> bool:
         """Whether the admins with a copy of the message ``claimed`` are all of them."""
