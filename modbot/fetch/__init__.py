@@ -1146,7 +1146,12 @@ MAX_VALIDATOR = 256
 
 
 def _validator(value: str | None) -> str | None:
-    return value if value is not None and len(value) <= MAX_VALIDATOR else None
+    # A byte that is not ASCII (obs-text, or a server's Latin-1) arrives as a lone
+    # surrogate, which SQLite refuses when the file is kept: such a validator is not
+    # kept (the next request is unconditional, as for a host that sends none).
+    if value is None or len(value) > MAX_VALIDATOR:
+        return None
+    return value if value.isascii() and value.isprintable() else None
 
 
 _BASE64_TAIL = re.compile(r";[ ]*base64\Z", re.IGNORECASE)
