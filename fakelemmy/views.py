@@ -456,7 +456,12 @@ class Views:
                     "public_key": "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n",
                     "instance_id": 1,
                     **_clean(
-                        {"icon": s.site.icon, "banner": s.site.banner, "sidebar": s.site.sidebar}
+                        {
+                            "icon": s.site.icon,
+                            "banner": s.site.banner,
+                            "sidebar": s.site.sidebar,
+                            "content_warning": s.site.content_warning,  # on Site in 0.19
+                        }
                     ),
                 },
                 "local_site": {

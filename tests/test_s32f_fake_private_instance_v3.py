@@ -80,3 +80,15 @@ def test_modbot_reads_a_post_of_a_private_0_19_instance_logged_in(fake_lemmy):
         ("/api/v3/post", "modbot", 200),
         ("/api/v3/post", "modbot", 200),
     ]
+
+
+def test_get_site_shows_the_content_warning(fake_lemmy):
+    """0.19.9 keeps ``content_warning`` on the Site row (db_schema/src/source/site.rs),
+    shown in ``site_view.site``; set, it also shows NSFW to visitors (``show_nsfw`` of
+    no local user: db_schema/src/impls/local_user.rs)."""
+    lemmy = fake_lemmy
+    visitor = httpx.Client(base_url=lemmy.url, timeout=10)
+    assert "content_warning" not in visitor.get("/api/v3/site").json()["site_view"]["site"]
+    lemmy.site.content_warning = "Adults only"
+    site = visitor.get("/api/v3/site").json()["site_view"]["site"]
+    assert site["content_warning"] == "Adults only"
