@@ -174,6 +174,9 @@ class Notices:
         content = HEAD + "\n".join(lines) + _footer(marker)
         reached = (self._reached.pop(marker, set()) | self._went_to(marker)) & set(admins)
         sent, errors = len(reached), []
+        # refused for good when it went before, to others too: not tried again, and said
+        # (not counted among the admins it reached)
+        earlier = (self._went_to(marker, refused=True) & set(admins)) - reached
         # a failure whose answer was lost (Lemmy may have stored the message): the
         # notice keeps its marker, so a resend skips the admins who have it, whatever
         # Lemmy answered for the others
@@ -181,9 +184,9 @@ class Notices:
         # Admins Lemmy refused a message to for good (one who blocked the bot, a deleted
         # account): never tried again, or the notice would be resent every cycle, and
         # its item decided again each time, for ever.
-        refused: set[int] = set()
+        refused: set[int] = set(earlier)
         for admin_id in admins:
-            if admin_id in reached:  # its copy went before the run sending it stopped
+            if admin_id in reached or admin_id in earlier:  # its copy went, or never will
                 continue
             try:
                 key = _Key(self.store, marker, admin_id, self.run_id)
@@ -208,11 +211,13 @@ class Notices:
                     if lasting is not None:
                         refused.add(admin_id)
                         errors[-1] = f"{exc} ({lasting})"
+        errors += [f"admin {a}: Lemmy refused it for good when it was sent before" for a in earlier]
         passing = len(errors) - len(refused)  # failures a later cycle may get past
         if sent and passing:
             # Failed for some admins only: the notice is not done until they have it, and
-            # its resend (under this marker) must skip those who do, and those refused.
-            ids = ",".join(str(a) for a in sorted(reached | refused))
+            # its resend (under this marker) must skip those who do, and those refused
+            # (``r`` before their ids).
+            ids = ",".join([str(a) for a in sorted(reached)] + [f"r{a}" for a in sorted(refused)])
             self.store.record_action(REACHED_KIND, marker, "kept", ids, self.run_id)
             said = f"private message to {sent} admin(s); failed for {len(errors)}: {errors[0]}"
             for n in claimed:
@@ -318,10 +323,13 @@ class Notices:
         marker, goes to the others only."""
         return bool(self._reached.get(marker) or self._went_to(marker))
 
-    def _went_to(self, marker: str) -> set[int]:
-        """The admins the message ``marker`` went to, recorded when it failed for others."""
+    def _went_to(self, marker: str, *, refused: bool = False) -> set[int]:
+        """The admins the message ``marker`` went to (or, ``refused``, those Lemmy refused
+        it to for good), recorded when it failed for others."""
         row = self.store.action(REACHED_KIND, marker)
         ids = str(row["detail"]).split(",") if row else []
+        if refused:
+            return {int(i[1:]) for i in ids if i.startswith("r") and i[1:].isdigit()}
         return {int(i) for i in ids if i.isdigit()}
 
     def _read_all(self, claimed: str, reached: set[int], admins: set[int]) -> bool:
