@@ -232,13 +232,25 @@ class Views:
         }
         return view
 
+    def _blanks_text(self, viewer: Person | None) -> bool:
+        """Whether a removed or deleted comment's text is blanked for `viewer`
+        (db_views/src/comment_view.rs, list and read): 0.19.0-0.19.3 never (the front
+        end did it), 0.19.4-0.19.7 for every reader, admins too, 0.19.8 on for all but
+        admins (`handle_deleted`). 1.0's v3 layer (these views too) as 0.19.9."""
+        admin = viewer is not None and viewer.admin
+        release = self.version.split("-", 1)[0].split(".")
+        if release[:2] != ["0", "19"] or len(release) < 3 or not release[2].isdigit():
+            return not admin
+        patch = int(release[2])
+        return False if patch <= 3 else True if patch <= 7 else not admin
+
     def comment_view(self, c: Comment, viewer: Person | None) -> dict:
         s = self.state
         post = s.posts[c.post_id]
         creator, community = s.persons[c.creator_id], s.communities[post.community_id]
         comment = self.comment(c)
-        if (c.removed or c.deleted) and not (viewer is not None and viewer.admin):
-            comment["content"] = ""  # 0.19's handle_deleted: only admins see the text
+        if (c.removed or c.deleted) and self._blanks_text(viewer):
+            comment["content"] = ""
         return {
             "comment": comment,
             "creator": self.person(creator),
