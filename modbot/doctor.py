@@ -447,7 +447,7 @@ def _feeds(path: Path, policy: Policy, now: datetime | None = None) -> list[Find
     file (loaded into ``policy``'s feeds, so its summary shows them) or, with none, the
     last refusal. Reads the state file only."""
     from modbot.feeds import FeedError, check_times
-    from modbot.subscriptions import load_kept, refusal
+    from modbot.subscriptions import LAPSES, load_kept, refusal
 
     now = now or datetime.now(UTC)
     try:
@@ -493,9 +493,11 @@ def _feeds(path: Path, policy: Policy, now: datetime | None = None) -> list[Find
             try:
                 check_times(feed.generated_at, None, fl.settings.max_age, now)
             except FeedError as exc:
-                found.append(
-                    Finding("feeds", WARN, f"{text}; {exc} (it is still used: ask its admins)")
-                )
+                # a known-bad copy stays in use; an allow-list or classified one that old
+                # is not (``FeedList.lapsed``): it would spare files on a word not renewed
+                lapsed = LAPSES.get(fl.use)
+                still = f"not used: {lapsed}" if lapsed else "it is still used"
+                found.append(Finding("feeds", WARN, f"{text}; {exc} ({still}: ask its admins)"))
                 continue
             if why:
                 found.append(

@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from modbot.store import Store
 
 __all__ = [
+    "LAPSES",
     "FeedList",
     "FeedRefresher",
     "feed_limits",
@@ -93,7 +94,7 @@ SIGNATURE_NOT_THERE = (
 )
 _VERDICT_USED = {"known-bad": "bad", "allow-list": "innocent", "classified": None}
 # The uses whose copy, older than max_age, is not used (``FeedList``), and what that means
-_LAPSES = {
+LAPSES = {
     "allow-list": "an allow-list that old exempts nothing",
     "classified": "its verdicts that old stand for nothing (the classifier decides)",
 }
@@ -145,7 +146,7 @@ class FeedList:
             if len(index):
                 indexes[kind] = index
         lapses_at = None
-        if self.use in _LAPSES:
+        if self.use in LAPSES:
             lapses_at = (verified.feed.generated_at + self.settings.max_age).timestamp()
         self.verified, self._using = verified, (indexes, lapses_at)
 
@@ -291,7 +292,7 @@ def refresh(
                     this = "this copy" if isinstance(exc, _InUseStale) else "the copy"
                     kept = (
                         f"{this} of {when} is past max_age ({format_duration(fl.settings.max_age)}) "
-                        f"and not used: {_LAPSES[fl.use]}, until a newer copy comes"
+                        f"and not used: {LAPSES[fl.use]}, until a newer copy comes"
                     )
             # logged and sent to the admins: no password or token of a private feed's URL
             warn(f"feed {name!r} ({redact(fl.settings.url)}) refused: {exc}; {kept}")
@@ -337,7 +338,7 @@ def refresh(
             except FeedStale as stale:
                 used = f"newer than the copy of {replaced:%Y-%m-%d %H:%M} UTC it replaces"
                 if fl.lapsed(at.timestamp()):
-                    used = f"{used}, but not used: {_LAPSES[fl.use]}, until a newer copy comes"
+                    used = f"{used}, but not used: {LAPSES[fl.use]}, until a newer copy comes"
                 else:
                     used = f"used all the same, {used}"
                 warn(f"feed {name!r} ({redact(fl.settings.url)}): {stale}; {used}")
