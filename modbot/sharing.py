@@ -142,7 +142,15 @@ def _entries(
     entries: list[FeedEntry] = []
     left_out: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str]] = set()
-    for c in store.confirmed():
+    confirmed = store.confirmed()
+    # A hash two files share (a perceptual one) whose files the admin judged both bad
+    # and innocent says neither: published either way, a subscriber would spare near
+    # copies of a file confirmed bad, or act on copies of one confirmed innocent.
+    verdicts: dict[tuple[str, str], set[str]] = {}
+    for c in confirmed:
+        for kind, h in c["hashes"].items():
+            verdicts.setdefault((kind, h["hash"]), set()).add(c["verdict"])
+    for c in confirmed:
         first_seen = date.fromisoformat(c["first_seen"])
         for kind, h in sorted(c["hashes"].items()):
             if kinds is not None and kind not in kinds:
@@ -155,6 +163,17 @@ def _entries(
                 continue
             if kind == "pdq" and not HASH_KINDS["pdq"].entry_usable(quality):
                 left_out.append((kind, h["hash"], f"quality {quality} is below 50"))
+                continue
+            if len(verdicts[(kind, h["hash"])]) > 1:
+                if (kind, h["hash"]) not in seen:
+                    seen.add((kind, h["hash"]))
+                    left_out.append(
+                        (
+                            kind,
+                            h["hash"],
+                            "confirmed files with this hash are both bad and innocent",
+                        )
+                    )
                 continue
             if (kind, h["hash"]) in seen:  # two files with the same PDQ: the first one
                 left_out.append((kind, h["hash"], "another confirmed file has this hash"))
