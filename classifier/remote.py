@@ -270,6 +270,7 @@ class _HeadTooLarge(Exception):
 
 
 _INFORMATIONAL = re.compile(rb"HTTP/\d\.\d 1\d\d")
+_NO_BODY = re.compile(rb"HTTP/\d\.\d (204|304)")
 
 
 class _HeadBound:
@@ -277,27 +278,40 @@ class _HeadBound:
     time, whose answers' heads are counted as they come, before httpcore buffers and
     parses them: past ``MAX_HEAD`` bytes or ``MAX_HEAD_LINES`` lines, ``_HeadTooLarge``.
     A head starts when a request is sent (HTTP/1.1: the answer comes after it) and ends
-    at its blank line; a 1xx head is followed by another, counted with it."""
+    at its blank line; a 1xx head is followed by another, counted with it. Bytes read
+    past the answer's body (by its Content-Length) would be the next answer's head
+    without being counted: a connection that had some, or an answer of another framing,
+    says it is readable, which httpcore takes for closed by the worker: it is not used
+    again (a modbot worker's answers have a Content-Length: its connections are)."""
 
     def __init__(self, stream: Any):
         self._stream = stream
         self._in_head = False
         self._bytes = self._lines = 0
-        self._line = b""  # the start of the line being read (up to 16 bytes)
+        self._line = b""  # the start of the line being read (up to 48 bytes)
         self._status: bytes | None = None  # the start of the head's first line
+        self._length: int | None = None  # its Content-Length, when it has one
+        self._chunked = False  # it has a Transfer-Encoding (Content-Length is not the size)
+        self._body_left: int | None = None  # bytes of the body not read yet, when known
+        self._kept = True  # nothing read past the answer: the connection may be used again
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._in_head, self._bytes, self._lines = True, 0, 0
-        self._line, self._status = b"", None
+        self._line, self._status, self._length, self._chunked = b"", None, None, False
         await self._stream.write(buffer, timeout)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         data = await self._stream.read(min(max_bytes, READ_AHEAD), timeout)
-        if self._in_head:
-            self._count(data)
+        at = self._count(data) if self._in_head else 0
+        if not self._in_head and at < len(data):
+            if self._body_left is None or len(data) - at > self._body_left:
+                self._kept = False
+            else:
+                self._body_left -= len(data) - at
         return data
 
-    def _count(self, data: bytes) -> None:
+    def _count(self, data: bytes) -> int:
+        """Counts ``data`` in the head; where the head ended in it (its length if not)."""
         at = 0
         while self._in_head and at < len(data):
             end = data.find(b"\n", at)
@@ -308,10 +322,10 @@ class _HeadBound:
                     f"answered a head over {MAX_HEAD >> 10} KiB (not read further): not "
                     "what a modbot worker answers"
                 )
-            if len(self._line) < 16:
-                self._line += piece[: 16 - len(self._line)]
+            if len(self._line) < 48:
+                self._line += piece[: 48 - len(self._line)]
             if end < 0:
-                return  # the line goes on in the next read
+                return len(data)  # the line goes on in the next read
             at = end + 1
             line, self._line = self._line, b""
             self._lines += 1
@@ -324,9 +338,25 @@ class _HeadBound:
                 self._status = line
             elif line in (b"", b"\r"):  # the head's end: a 1xx is followed by another
                 if _INFORMATIONAL.match(self._status):
-                    self._status = None
+                    self._status, self._length, self._chunked = None, None, False
                 else:
                     self._in_head = False
+                    self._body_left = None if self._chunked else self._length
+                    if _NO_BODY.match(self._status):  # whatever its Content-Length says
+                        self._body_left = 0
+            else:
+                self._framing(line)
+        return at
+
+    def _framing(self, line: bytes) -> None:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"transfer-encoding":
+            self._chunked = True
+        elif name == b"content-length":
+            value = value.strip()
+            # (a second, or one cut at 48 bytes: h11 refuses the answer, or it is unknown)
+            self._length = int(value) if value.isdigit() and self._length is None else None
 
     async def aclose(self) -> None:
         await self._stream.aclose()
@@ -335,6 +365,8 @@ class _HeadBound:
         return _HeadBound(await self._stream.start_tls(*args, **kwargs))
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable" and not self._kept:
+            return True  # (for httpcore: closed by the worker, not to be used again)
         return self._stream.get_extra_info(info)
 
 

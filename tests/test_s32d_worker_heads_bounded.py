@@ -47,14 +47,16 @@ HEADS = {
 @pytest.fixture
 def serve() -> Iterator[Callable[[bytes, float], str]]:
     """``serve(head, pause)``: the URL of a worker on this machine whose answers start
-    with ``head`` and send the verdict ``pause`` seconds later."""
+    with ``head`` and send the verdict ``pause`` seconds later; ``after(body)``: what it
+    sends right after the verdict on ``body``. ``serve.connections``: how many it took."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     servers = []
 
-    def start(head: bytes, pause: float) -> str:
+    def start(head: bytes, pause: float, after: Callable[[bytes], bytes] = lambda body: b"") -> str:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            start.connections += 1  # type: ignore[attr-defined]
             try:
                 while True:
                     request = await reader.readuntil(b"\r\n\r\n")
@@ -69,7 +71,7 @@ def serve() -> Iterator[Callable[[bytes, float], str]]:
                         b"content-length: %d\r\n\r\n" % len(payload)
                     )
                     await asyncio.sleep(pause)
-                    writer.write(payload)
+                    writer.write(payload + after(body))
                     await writer.drain()
             except (asyncio.IncompleteReadError, ConnectionError):
                 writer.close()
@@ -81,6 +83,7 @@ def serve() -> Iterator[Callable[[bytes, float], str]]:
 
         return asyncio.run_coroutine_threadsafe(listen(), loop).result(10)
 
+    start.connections = 0  # type: ignore[attr-defined]
     yield start
 
     async def stop() -> None:
@@ -125,3 +128,39 @@ def test_hostile_heads_are_not_held_for_each_image_in_flight(serve):
     assert [v.sha256 for v in got] == [verdict(i)["sha256"] for i in images]
     # (~1.1 MB here: the engine, and 16 images in flight with ordinary heads)
     assert peak < 3_000_000, f"{peak / 1e6:.1f} MB"
+
+
+def test_an_answer_sent_ahead_on_a_kept_connection_is_bounded_too(serve):
+    """A worker that sends, after a verdict, the answer to the next request before it
+    comes: on the kept-alive connection, its head was never counted (it came with the
+    last answer's body), so a head of 1,700 lines, and a verdict of csam on the next
+    image, were taken. Now a connection with bytes past its answer is not used again."""
+
+    def ahead(body: bytes) -> bytes:
+        following = b"image %d" % (int(body.split()[-1]) + 1)
+        made = verdict(
+            following,
+            labels=["csam", "nsfw", "underage"],
+            scores={"subject": 0.1, "underage": 0.2, "nsfw": 0.3, "anime": -0.3, "csam": 0.2},
+        )
+        payload = json.dumps(made).encode()
+        return (
+            b"HTTP/1.1 200 OK\r\n" + b"a:\r\n" * 1_700 + b"content-type: application/json\r\n"
+            b"content-length: %d\r\n\r\n" % len(payload) + payload
+        )
+
+    url = serve(b"HTTP/1.1 200 OK\r\n", 0, after=ahead)
+    with RemoteEngine([url], TOKEN, timeout=10) as engine:
+        got = [engine.classify_many([b"image %d" % i])[0] for i in range(4)]
+    assert [v.labels for v in got] == [()] * 4
+    assert [v.sha256 for v in got] == [verdict(b"image %d" % i)["sha256"] for i in range(4)]
+
+
+def test_a_workers_connection_is_kept_between_its_answers(serve):
+    """(And an ordinary worker's connection is kept: no new one, and TLS handshake,
+    for each image.)"""
+    url = serve(PROXIED, 0)
+    with RemoteEngine([url], TOKEN, timeout=10) as engine:
+        got = [engine.classify_many([b"image %d" % i])[0] for i in range(4)]
+    assert len(got) == 4
+    assert serve.connections == 1
