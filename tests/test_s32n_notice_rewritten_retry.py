@@ -9,6 +9,8 @@ It is now recognised by its `(modbot message …)` marker."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from test_s29f_notice_one_admin_failed import executor_for
 
@@ -58,3 +60,37 @@ def test_a_notice_lemmy_stored_rewritten_is_not_sent_again_after_its_answer_was_
     assert len(sent) == 1, [m.content for m in sent]
     assert sum(r.path == PATH and r.method == "POST" for r in fake_lemmy.requests) == 1
     assert outcome.status == "done" and row["status"] == "done", outcome.detail
+
+
+def test_a_notice_lost_on_a_lemmy_whose_clock_is_behind_is_not_sent_again(fake_lemmy, tmp_path):
+    """The check also asked that the copy be published at most two minutes before the
+    bot's own clock said it was sent: with Lemmy's clock five minutes behind (no NTP on
+    one of the hosts), the copy that went was not recognised, and the admin had the
+    notice twice. A copy carrying the message's marker is that message, whenever Lemmy
+    says it was published."""
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    target = Target(kind="post", id=post.id, url=f"https://x/post/{post.id}")
+    executor, client, store = executor_for(fake_lemmy, tmp_path, 1, [cast.admin])
+    send = client.send
+
+    def behind_then_lost(method, url, **kwargs):
+        answer = send(method, url, **kwargs)
+        if method == "POST" and url.endswith(PATH) and not getattr(client, "lost", False):
+            message = fake_lemmy.state.private_messages[-1]
+            message.published -= timedelta(minutes=5)  # Lemmy's clock
+            client.lost = True
+            raise Transient("timed out")
+        return answer
+
+    client.send = behind_then_lost
+    try:
+        client.login()
+        (outcome,) = executor.execute(target, [PlannedAction("notify_admins", TEXT, {}, "r")])
+        executor.flush_notifications()
+    finally:
+        client.close()
+        store.close()
+    sent = [m for m in fake_lemmy.private_messages if m.recipient_id == cast.admin.id]
+    assert len(sent) == 1, [m.content for m in sent]
+    assert outcome.status == "done", outcome.detail

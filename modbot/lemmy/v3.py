@@ -962,16 +962,20 @@ class LemmyClient(PictrsStore, Transport):
     def _message_went(
         self, recipient_id: int, content: str, since: float, mark: str | None = None
     ) -> bool:
-        """Whether the bot's newest sent messages hold ``content`` (or, with ``mark``, a
-        message holding that line) to ``recipient_id``, sent after ``since`` (unix
-        seconds)."""
+        """Whether the bot's newest sent messages hold ``content`` to ``recipient_id``,
+        sent after ``since`` (unix seconds), or, with ``mark``, a message holding that
+        line to them whenever Lemmy says it was sent (its clock may be behind the bot's:
+        the mark names this message alone)."""
         me = views_v3.site_info(self.site()).account
         if me is None or me.person_id is None:
             return False
         for message in self.sent_messages(me.person_id, 1):
+            if message.recipient_id != recipient_id:
+                continue
+            if mark is not None and mark in message.content:
+                return True
             if (
-                message.recipient_id == recipient_id
-                and (message.content == content or (mark is not None and mark in message.content))
+                message.content == content
                 and message.published is not None
                 and message.published.timestamp() >= since
             ):
