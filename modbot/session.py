@@ -33,6 +33,7 @@ __all__ = [
     "Session",
     "admin_rules",
     "hides_languages",
+    "keep_login",
     "not_admin_warning",
 ]
 
@@ -83,6 +84,41 @@ def not_admin_warning(
     )
 
 
+def keep_login(
+    client: LemmyApi,
+    store: Store,
+    settings: Settings,
+    *,
+    restore: bool = True,
+    write_token: bool = True,
+    write_holds: bool = True,
+) -> None:
+    """The login kept in the state, as every command that logs in takes it up (the run,
+    sweep and report's session, `modbot undo`, the gate's messages to the admins): the
+    token, so a `run --once` from cron does not log in every minute (Lemmy allows a few
+    logins an hour), and Lemmy's holds beside it (a login refused for its rate, a request
+    refused with a long Retry-After), so no process sends what the state knows Lemmy
+    refuses until then. ``restore`` False: neither is taken up (a client a caller built
+    and logged in itself). ``write_token`` / ``write_holds``: a new token, a new hold, is
+    written to the state at once."""
+    # Lemmy's rate limits are per address, not per account: one holds key per instance
+    token_key = f"session:{settings.lemmy_url}:{settings.username}"
+    holds_key = f"holds:{settings.lemmy_url}"
+    if restore:
+        saved = store.get_cursor(token_key)
+        if saved:
+            client.restore_token(saved)
+        if isinstance(client, Transport):
+            client.restore_holds(store.get_cursor(holds_key))
+    # Written at once, never held with a page's cursor writes (``cursors_held``): a
+    # login made while a page is read would be lost with them by a kill -9 before the
+    # batch before it is recorded, and the next start log in again.
+    if write_token:
+        client.on_login = lambda jwt: store.set_cursors([(token_key, jwt)])
+    if write_holds and isinstance(client, Transport):
+        client.on_hold = lambda held: store.set_cursors([(holds_key, held)])
+
+
 def hides_languages(site: SiteInfo) -> bool:
     """The bot account's discussion languages leave out some of the site's: posts in
     those are missing from its listings (a live run enables them all)."""
@@ -118,24 +154,8 @@ class Session:
         self.started = False
         self._check_every = check_every.total_seconds()
         self._last_check = 0.0
-        # Keep the login token between runs: a `run --once` from cron must not log in
-        # every minute (Lemmy allows a few logins an hour).
-        token_key = f"session:{settings.lemmy_url}:{settings.username}"
-        saved = store.get_cursor(token_key)
-        if saved and keep_token:
-            client.restore_token(saved)
-        # Written at once, never held with a page's cursor writes (``cursors_held``): a
-        # login made while a page is read would be lost with them by a kill -9 before
-        # the batch before it is recorded, and the next start log in again.
-        client.on_login = lambda jwt: store.set_cursors([(token_key, jwt)])
-        # A rate-limited login and requests refused with a long Retry-After are held
-        # back by the next process too (a `run --once` each minute from cron); written
-        # at once, as the token. Lemmy's limits are per address: one key per instance.
-        if isinstance(client, Transport):
-            holds_key = f"holds:{settings.lemmy_url}"
-            if keep_token:
-                client.restore_holds(store.get_cursor(holds_key))
-            client.on_hold = lambda held: store.set_cursors([(holds_key, held)])
+        # The login token and Lemmy's holds, kept between runs (a `run --once` from cron)
+        keep_login(client, store, settings, restore=keep_token)
 
     def start(self) -> bool:
         """Check the account once, at the first call; later, every ``check_every``, that

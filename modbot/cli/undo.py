@@ -368,12 +368,12 @@ def _client(store: Any, settings: Any, lemmy: Any, *, read_only: bool) -> Any:
         api_version=lemmy.api,
         report_to_admins=lemmy.report_to_admins,
     )
-    token_key = f"session:{settings.lemmy_url}:{settings.username}"
-    saved = store.get_cursor(token_key)
-    if saved:
-        client.restore_token(saved)
-    if not store.read_only:  # the preview writes nothing: a login it made is not kept
-        client.on_login = lambda jwt: store.set_cursor(token_key, jwt)
+    from modbot.session import keep_login
+
+    # Lemmy's holds honoured too (a login refused for its rate): no login sent that the
+    # state knows is refused. The preview writes nothing: a login it made is not kept.
+    # Nor is a hold an undo meets: an admin running it by hand says when to try again.
+    keep_login(client, store, settings, write_token=not store.read_only, write_holds=False)
     return client
 
 

@@ -907,9 +907,11 @@ class Transport:
                 # The password changed while the bot runs, or logins are rate-limited:
                 # every action of a cycle would try its own login, and Lemmy allows
                 # only a few an hour.
+                left = refused[0] + refused[1] - time.monotonic()
+                when = datetime.now(UTC) + timedelta(seconds=left)
                 said = (
-                    f"{refused[2]} (said {time.monotonic() - refused[0]:.0f} s ago; "
-                    f"tried again {refused[1]:.0f} s after)"
+                    f"{refused[2]} (said {time.monotonic() - refused[0]:.0f} s ago; no login "
+                    f"is sent before {when:%Y-%m-%d %H:%M:%S} UTC, in {left:.0f} s)"
                 )
                 if refused[2].error == "rate_limit_error":
                     raise Held(

@@ -509,7 +509,8 @@ class AdminReports:
                     self.pending = pending + self.pending
                     self.examples = (examples + self.examples)[:10]
                     self.since = since
-                self._retry_at = time.monotonic() + REPORT_RETRY_S
+                # (not before the end of a hold of Lemmy's on the login: ``_send``)
+                self._retry_at = max(self._retry_at, time.monotonic() + REPORT_RETRY_S)
                 return
             if told:
                 self.sent += 1
@@ -524,9 +525,10 @@ class AdminReports:
         notices are then skipped)."""
         from modbot.errors import LemmyError
         from modbot.lemmy import connect
+        from modbot.lemmy.transport import Held
+        from modbot.session import keep_login
 
         assert self.settings is not None
-        key = f"session:{self.settings.lemmy_url}:{self.settings.username}"
         try:
             client = connect(self.settings, requests_per_minute=30, timeout=20, read_only=False)
         except LemmyError as exc:
@@ -534,10 +536,8 @@ class AdminReports:
             return False
         told: list[int] = []
         try:
-            saved = self.store.get_cursor(key)  # the bot's login token, kept as the bot keeps it
-            if saved:
-                client.restore_token(saved)
-            client.on_login = lambda jwt: self.store.set_cursor(key, jwt)
+            # the bot's login token, and Lemmy's holds on it, kept as the bot keeps them
+            keep_login(client, self.store, self.settings)
             site = client.check_session()
             me = site.account.person_id if site.account else None
             admins = sorted(site.admin_ids - {me})
@@ -555,6 +555,8 @@ class AdminReports:
         except LemmyError as exc:
             if not told:
                 log.error("cannot tell the admins: %s", exc)
+                if isinstance(exc, Held):  # a new client each report: tried after it ends
+                    self._retry_at = time.monotonic() + exc.left()
                 return False
             # Some admins have it: a second try would send them the same counts again.
             untold = [a for a in admins if a not in told]
