@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from modbot.config.words import cut
 from modbot.errors import ClassifierError
 
 if TYPE_CHECKING:
@@ -349,7 +350,7 @@ async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -
         # characters. A cut ends with "…", as a worker's reason does, so a reader
         # knows the message goes on
         bound = MAX_SAID_CHARS if isinstance(exc, RemoteError) else 300
-        return said if len(said) <= bound else said[: bound - 1] + "…"
+        return cut(said, bound)
 
     try:
         # a remote classifier learns its concept version from the first worker that

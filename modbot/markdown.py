@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from modbot.config.words import cut
+
 __all__ = ["MAX_VALUE", "inert", "lemmy_length"]
 
 MAX_VALUE = 300  # characters of one value in a message or reason
@@ -54,8 +56,7 @@ def inert(value: object) -> str:
     text = "".join(_visible(c) for c in str(value))
     if not text:
         return "(empty)"
-    if len(text) > MAX_VALUE:
-        text = text[: MAX_VALUE - 1] + "…"
+    text = cut(text, MAX_VALUE)
     fence = "`" * (max((len(run) for run in _RUNS.findall(text)), default=0) + 1)
     pad = " " if text[0] in "` " or text[-1] in "` " else ""
     return f"{fence}{pad}{text}{pad}{fence}"
