@@ -39,7 +39,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,7 +77,7 @@ from modbot.session import DEFAULT_SESSION_CHECK, Session, admin_rules
 from modbot.source import Source
 from modbot.statelock import StateLock
 from modbot.store import Store
-from modbot.subscriptions import FeedRefresher, load_kept, refresh
+from modbot.subscriptions import FeedRefresher, load_kept, peer_verdict, refresh
 
 __all__ = ["CycleStats", "Pipeline", "new_run_id"]
 
@@ -85,6 +85,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DEEP_EVERY = timedelta(minutes=10)
 NOTIFY_EVERY = 300.0  # seconds: admin messages are batched per cycle, at most this long
+# ``image.checked`` of an image decided on the verdict and hashes the state keeps of its
+# file, which modbot purged already (``Pipeline._recorded_verdicts``): not downloaded
+RECORDED_VERDICT = "recorded_verdict"
 # the actions that take an item's image's upload from pict-rs (its uploader's item)
 _TAKES_UPLOAD = frozenset({"purge_image", "delete_image", "purge_item"})
 
@@ -394,7 +397,7 @@ class Pipeline:
                     last_flush = time.monotonic()
                 retry = self.source.posts_to_retry() + self.source.profiles_to_retry()
                 if retry:
-                    self._land(self._launch(retry, stats, retried=True), stats)
+                    self._land(self._launch(retry, stats), stats)
                 # Decided just now: one whose action failed again is not marked seen, and
                 # the listings would hand it out again, its failing action sent twice.
                 retried = {item.key for item in retry}
@@ -489,14 +492,13 @@ class Pipeline:
             )
 
     # ------------------------------------------------------------------ one batch
-    def _launch(self, items: list[Item], stats: CycleStats, *, retried: bool = False) -> _Flight:
+    def _launch(self, items: list[Item], stats: CycleStats) -> _Flight:
         """Start acquiring a batch: its images are fetched and classified on the
-        acquirer's thread from now on (``_land`` decides and records them). ``retried``:
-        items looked at again for an action that failed for a passing reason."""
+        acquirer's thread from now on (``_land`` decides and records them)."""
         images = [self._capped(item, self._refs(item)) for item in items]
         stats.images_found += sum(1 for imgs in images for img in imgs if img.ref is not None)
         for imgs in images:
-            _mark_purged(imgs, self.store, known_kept=retried)
+            _mark_purged(imgs, self.store)  # a post's: decided on its record (``_decide``)
         engine = self.engine if any(not img.skipped for imgs in images for img in imgs) else None
         if engine is not None and inference_on_cpu(engine):
             self.acquirer.yield_to_inference()
@@ -522,6 +524,7 @@ class Pipeline:
         pending = set(range(len(items)))
         held: list[int] = []
         plans: dict[int, dict[int, Plan]] = {}  # by item index: its images' plans, by id
+        recorded: dict[int, set[int]] = {}  # by item index: ``_recorded_verdicts``
         try:
             for _ in items:
                 while True:
@@ -534,11 +537,15 @@ class Pipeline:
                             index = ready.get_nowait()  # raises if an item went missing
                             break
                 pending.discard(index)
+                # a post's image whose file modbot purged: decided on the state's record
+                recorded[index] = self._recorded_verdicts(items[index], images[index])
                 plans[index] = self._note_exempt_files(items[index], images[index])
                 held.append(index)
                 for index in [i for i in held if not any(files[i] & files[p] for p in pending)]:
                     held.remove(index)
-                    decisions = self._decide(items[index], images[index], plans.pop(index))
+                    decisions = self._decide(
+                        items[index], images[index], plans.pop(index), recorded.pop(index)
+                    )
                     self._finish(items[index], decisions, stats)
             work.result()
         finally:
@@ -671,6 +678,48 @@ class Pipeline:
             return None
         return self.upload_exempt(alias)
 
+    def _recorded_verdicts(self, item: Item, images: list[ItemImage]) -> set[int]:
+        """A post's (a comment's, a profile's) image whose file modbot purged already,
+        for another item, is decided on the verdict and hashes the state keeps of that
+        file (a pict-rs alias never changes its file): another account reposting the
+        upload URL of a known-bad image is acted on as the first was (its purge, done,
+        is not repeated), as is an item looked at again for an action that failed after
+        the purge. Only a verdict of the current concept version (or a trusted feed's)
+        with every hash the policy needs, kept or recorded as not taken: the file is
+        gone, nothing is downloaded, and without them the image stays ``purged``.
+        Returns the images so decided (by ``id``)."""
+        decided: set[int] = set()
+        if item.kind in FILE_KINDS:
+            return decided  # the file itself: gone, nothing left to act on
+        for img in images:
+            if img.skipped != "purged" or img.ref is None or not img.ref.alias:
+                continue
+            known = self.store.known_file(f"alias:{img.ref.alias}")
+            if known is None:
+                continue
+            verdict = peer_verdict(self.policy, known.hashes) if self.policy.feeds else None
+            if verdict is None:
+                version = self.engine.concept_version
+                verdict = self.store.get_verdict(known.sha256, version) if version else None
+            if verdict is None:
+                continue
+            wanted = set(self.policy.hash_kinds) - {"sha256"}
+            if verdict.get("unreadable"):
+                wanted -= set(self.policy.decoded_hash_kinds)  # none is taken of it
+            not_taken = {
+                k: why
+                for k, why in known.hashes_not_taken.items()
+                if k in wanted and k not in known.hashes
+            }
+            if not wanted <= set(known.hashes) | set(not_taken):
+                continue  # a list of a kind newer than the file's hashes: not on a guess
+            img.skipped, img.skipped_detail = None, ""
+            img.sha256, img.verdict = known.sha256, verdict
+            img.hashes = {"sha256": known.sha256, **known.hashes}
+            img.hashes_not_taken = not_taken
+            decided.add(id(img))
+        return decided
+
     def _subject(self, item: Item, img: ItemImage) -> Any:
         return subject_for(
             item, img, public_url=self.session.public_url, admin_ids=self.executor.admin_ids
@@ -678,10 +727,16 @@ class Pipeline:
 
     # ------------------------------------------------------------------ decide + act
     def _decide(
-        self, item: Item, images: list[ItemImage], made_plans: dict[int, Plan] | None = None
+        self,
+        item: Item,
+        images: list[ItemImage],
+        made_plans: dict[int, Plan] | None = None,
+        recorded: set[int] | None = None,
     ) -> list[Decision]:
         """One decision per image; its actions are ``ActionOutcome``s (notices still
-        queued). ``made_plans``: the plans ``_note_exempt_files`` made, by ``id`` of the image."""
+        queued). ``made_plans``: the plans ``_note_exempt_files`` made, by ``id`` of the
+        image; ``recorded``: the images ``_recorded_verdicts`` decided on the record."""
+        recorded = recorded or set()
         decisions: list[Decision] = []
         work: list[tuple[Decision, ActionPlan]] = []
         done_for_item: set[str] = set()
@@ -696,6 +751,8 @@ class Pipeline:
             decision = decision_for(
                 item, img, run_id=self.run_id, dry_run=self.dry_run, public_url=public_url
             )
+            if id(img) in recorded and decision.image is not None:
+                decision.image = replace(decision.image, checked=RECORDED_VERDICT)
             decisions.append(decision)
             if img.skipped or img.verdict is None:
                 decision.skipped = img.skipped or "unchecked"
@@ -828,16 +885,13 @@ def _takes_file(actions: list[PlannedAction]) -> bool:
     )
 
 
-def _mark_purged(images: list[ItemImage], store: Store, *, known_kept: bool = False) -> None:
-    """An image whose file modbot purged already is not looked at (``purged``).
-    ``known_kept``: except one whose file the store knows (its hashes, so its verdict,
-    without a download): an item looked at again because an action failed (a ban after
-    the purge, say) is decided again on that, or the failed action is never retried."""
+def _mark_purged(images: list[ItemImage], store: Store) -> None:
+    """An image whose file modbot purged already is not downloaded (``purged``): an
+    upload or a stored file is gone with it; a post's or a comment's is decided on what
+    the state keeps of the file (``Pipeline._recorded_verdicts``)."""
     for img in images:
         alias = img.ref.alias if img.ref is not None else None
         if not img.skipped and alias and store.image_purged(alias):
-            if known_kept and store.known_file(f"alias:{alias}") is not None:
-                continue
             img.skipped, img.skipped_detail = "purged", "modbot purged this image already"
             img.verdict = None
 
