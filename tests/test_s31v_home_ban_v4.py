@@ -15,19 +15,16 @@ from datetime import timedelta
 
 from fakelemmy import FakeLemmy
 from fakelemmy.scenarios import standard_cast
-from fakelemmy.state import ModAction, now
+from fakelemmy.state import now
 from modbot.config.settings import Secret
 from modbot.lemmy.v4 import LemmyClientV4
 
 
 def _home_ban(lemmy, person) -> None:
-    """What Lemmy 1.0 holds after ``person``'s home instance banned them: the view's
-    flag, and the modlog line the federated ban wrote, by the remote admin."""
-    remote_admin = lemmy.add_person("theiradmin", local=False, instance="remote.example")
-    person.banned = True
-    lemmy.state.modlog.append(
-        ModAction("ban", remote_admin.id, person.id, "spam at home", now() - timedelta(hours=1))
-    )
+    """What Lemmy 1.0 holds after ``person``'s home instance banned them: a ban row of
+    their instance's own (the view's flag) and the modlog line the federated ban wrote,
+    by the remote admin (the fake's ``ban_at_home``)."""
+    lemmy.ban_at_home(person, reason="spam at home")
 
 
 def test_a_ban_on_the_home_instance_only_is_no_ban_here():
