@@ -33,8 +33,8 @@ once it fits in its worker's share of ``ANSWERS_HELD`` (16 MiB in all, whatever 
 concurrency, for the 16 workers ``classifier.remote`` takes at most; each worker has at
 least ``MAX_ANSWER``, so a caller of this module giving more holds 1 MiB a worker); one other than a 200 up to ``MAX_ERROR_ANSWER``.
 Each image in flight also holds its answer's head, read up to ``MAX_HEAD`` (8 KiB) in
-``MAX_HEAD_LINES`` (64; past either the next worker is asked), and what came with it of
-the body (``READ_AHEAD``, 8 KiB): ~32 KB at most once parsed. The HTTP work
+``MAX_HEAD_LINES`` (64; past either the next worker is asked), and what is taken off its
+connection ahead of the body (``READ_AHEAD``, 8 KiB at a time): ~48 KB at most. The HTTP work
 runs on a thread of its own with its own event loop, so the engine serves any caller's
 loop, or threads, like ``Engine``.
 """
@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import datetime
 import email.utils
 import hashlib
@@ -122,8 +123,8 @@ ANSWERS_HELD = 16 << 20
 # ANSWERS_HELD: a head over either is read no further (_HeadBound), the next worker asked.
 MAX_HEAD = 8 << 10
 MAX_HEAD_LINES = 64
-# Bytes read from a worker's connection at a time (httpcore's own: 64 KiB). What comes
-# with a head, of the body, waits in the connection's buffer for the answer's room.
+# Bytes taken off a worker's connection at a time (httpcore's own: 64 KiB; asyncio's:
+# 256 KiB). What comes with a head, of the body, waits for the answer's room there.
 READ_AHEAD = 8 << 10
 # Bytes read of an answer that is not a 200: its status says what happened (a worker's
 # own error is a line of JSON; a proxy's 502 page may be large, and is not repeated)
@@ -377,7 +378,16 @@ class _HeadBoundBackend:
         self._backend = backend
 
     async def connect_tcp(self, *args: Any, **kwargs: Any) -> _HeadBound:
-        return _HeadBound(await self._backend.connect_tcp(*args, **kwargs))
+        stream = await self._backend.connect_tcp(*args, **kwargs)
+        # asyncio's transport takes up to 256 KiB off the socket at a time, into the
+        # stream's queue, however little is read of it (httpcore's AnyIOStream, anyio's
+        # SocketStream, asyncio's transport): READ_AHEAD, else each image in flight
+        # could hold 256 KiB of what a worker sends
+        transport = getattr(getattr(stream, "_stream", None), "_transport", None)
+        if isinstance(getattr(transport, "max_size", None), int):
+            with contextlib.suppress(AttributeError, TypeError):  # (another loop's)
+                transport.max_size = READ_AHEAD  # type: ignore[union-attr]
+        return _HeadBound(stream)
 
     async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _HeadBound:
         return _HeadBound(await self._backend.connect_unix_socket(*args, **kwargs))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -48,15 +49,25 @@ HEADS = {
 def serve() -> Iterator[Callable[[bytes, float], str]]:
     """``serve(head, pause)``: the URL of a worker on this machine whose answers start
     with ``head`` and send the verdict ``pause`` seconds later; ``after(body)``: what it
-    sends right after the verdict on ``body``. ``serve.connections``: how many it took."""
+    sends right after the verdict on ``body``; ``framed=False``: ``head`` is the whole
+    answer. ``serve.connections``: how many it took."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     servers = []
 
-    def start(head: bytes, pause: float, after: Callable[[bytes], bytes] = lambda body: b"") -> str:
+    def start(
+        head: bytes,
+        pause: float,
+        after: Callable[[bytes], bytes] = lambda body: b"",
+        framed: bool = True,
+    ) -> str:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             start.connections += 1  # type: ignore[attr-defined]
+            # what the bot does not read waits in the kernel, not in this process's
+            # memory, where tracemalloc would count it as the bot's
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
             try:
                 while True:
                     request = await reader.readuntil(b"\r\n\r\n")
@@ -66,6 +77,10 @@ def serve() -> Iterator[Callable[[bytes, float], str]]:
                             length = int(line.split(b":")[1])
                     body = await reader.readexactly(length)
                     payload = json.dumps(verdict(body)).encode()
+                    if not framed:
+                        writer.write(head)
+                        await asyncio.sleep(pause)
+                        break
                     writer.write(
                         head + b"content-type: application/json\r\n"
                         b"content-length: %d\r\n\r\n" % len(payload)
