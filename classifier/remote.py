@@ -1280,6 +1280,11 @@ async def _read(answer: httpx.Response, room: _Room) -> tuple[httpx.Response | s
     verdict = answer.status_code == 200
     cap = MAX_ANSWER if verdict else MAX_ERROR_ANSWER
     declared = answer.headers.get("content-length", "").strip()
+    if "transfer-encoding" in answer.headers:
+        # read chunked, whatever its Content-Length says (HTTP's rule, httpcore's): as
+        # one of unknown length, or answers saying 1 byte would all be read at once,
+        # each with up to 100 KiB of an unfinished chunk's line in httpcore's buffer
+        declared = ""
     if verdict and declared.isdigit() and int(declared) > cap:
         return _TOO_LARGE, 0
     wanted = min(int(declared), cap) if declared.isdigit() else cap
