@@ -1494,10 +1494,22 @@ def _broken(exc: Exception, url: str) -> str:
                 "worker a public CA's"
             )
         return f"cannot connect: {_reason(exc)}"
+    if isinstance(exc, httpx.RemoteProtocolError) and not str(exc).startswith(_CUT_OFF):
+        # h11 refused what came (a status or header line, a length): another service
+        # at that address, or a broken proxy; not a connection cut mid-answer
+        return (
+            f"answered what is not HTTP ({_reason(exc)}): check that the address is the "
+            "worker's, its port too (or the proxy's before it, and what it sends)"
+        )
     return (
         f"the connection broke off mid-request ({_reason(exc)}): the worker stopped or "
         "restarted, or a proxy before it cut the connection"
     )
+
+
+# The beginnings of httpcore's and h11's protocol errors that are a connection cut: no
+# answer at all, or one cut before its end
+_CUT_OFF = ("Server disconnected", "peer closed connection")
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -50,7 +50,8 @@ def serve() -> Iterator[Callable[[bytes, float], str]]:
     """``serve(head, pause)``: the URL of a worker on this machine whose answers start
     with ``head`` and send the verdict ``pause`` seconds later; ``after(body)``: what it
     sends right after the verdict on ``body``; ``framed=False``: ``head`` is the whole
-    answer. ``serve.connections``: how many it took."""
+    answer, the connection closed ``pause`` seconds later. ``serve.connections``: how
+    many it took."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -80,7 +81,8 @@ def serve() -> Iterator[Callable[[bytes, float], str]]:
                     if not framed:
                         writer.write(head)
                         await asyncio.sleep(pause)
-                        break
+                        writer.close()
+                        return
                     writer.write(
                         head + b"content-type: application/json\r\n"
                         b"content-length: %d\r\n\r\n" % len(payload)
