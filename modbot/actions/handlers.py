@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from modbot.actions.kinds import MODERATORS_EXEMPT
 from modbot.errors import LemmyError, LemmyLoginError, LemmyUnavailable
+from modbot.lemmy.api import PAGE
 from modbot.markdown import inert
 from modbot.model import PROFILE_KINDS, ActionOutcome, Item, PlannedAction, SiteInfo, Target
 from modbot.store import SENDING
@@ -192,7 +193,7 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
     if t.kind == "file":
         return _on_showing(ex, t, planned, purge_item)
     if t.kind == "post":
-        spared = _post_files_spared(ex, t)
+        spared = _post_files_spared(ex, t) or _admins_comments(ex, t)
         if spared is not None:
             return spared
         return ex.once(
@@ -211,6 +212,53 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
             verify=lambda row: _read_item(ex, t) is None,
         )
     return ActionOutcome("purge_item", "skipped", f"{_what(t)} is no post or comment to purge")
+
+
+# a post's comments read before its purge, at most (Lemmy lists 50 a page)
+MAX_COMMENT_PAGES = 20
+
+
+def _admins_comments(ex: Executor, t: Target) -> ActionOutcome | None:
+    """Lemmy (0.19 and 1.0) purges a post's comments with the post: skipped when one of
+    them is an admin's (never acted on), or when more comments are there than modbot
+    can read to tell (``MAX_COMMENT_PAGES``, or the last page Lemmy serves); failed, tried again next cycle, when they
+    cannot be read. None: purge it (also when it is done or planned already)."""
+    row = ex.store.action("purge_item", t.key)
+    if (row and row["status"] in DONE) or ex.planned_already("purge_item", t.key):
+        return None
+    for page in range(1, MAX_COMMENT_PAGES + 1):
+        try:
+            listed = ex.client.comments(page, post_id=int(t.id))
+        except LemmyError as exc:
+            why = (
+                f"could not read the post's comments before purging it ({exc}): Lemmy "
+                "purges them with it, and an admin's must not go; tried again next cycle"
+            )
+            return ActionOutcome("purge_item", "failed", why[:500], retry=True)
+        for comment in listed.items:
+            author = comment.author
+            if comment.author_is_admin or (author is not None and author.id in ex.admin_ids):
+                whose = "is an admin's: never acted on"
+            elif author is None:  # Lemmy sent it malformed: it could be an admin's
+                whose = "could not be read (whose it is, an admin's, say, unknown)"
+            else:
+                continue
+            return ActionOutcome(
+                "purge_item",
+                "skipped",
+                f"purging post {t.id} purges its comments too (Lemmy does), and comment "
+                f"{comment.id} {whose}",
+            )
+        if not listed.next and listed.sent < PAGE:
+            return None
+        if not listed.next:
+            break  # a full page, the last this Lemmy serves (0.19.14's page limit)
+    return ActionOutcome(
+        "purge_item",
+        "skipped",
+        f"purging post {t.id} purges its comments too (Lemmy does): it has more than "
+        f"modbot can read ({page} pages) to tell that none is an admin's",
+    )
 
 
 def _upload_spared(t: Target) -> str:
