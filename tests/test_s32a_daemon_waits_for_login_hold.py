@@ -99,6 +99,10 @@ def test_a_daemon_refused_its_login_for_its_rate_waits_and_stops_at_once_on_sigt
                 what="the daemon's wait",
             )
             assert daemon.poll() is None, err.text()[-3000:]  # not exited 1
+            # the healthcheck says why no cycle runs, not "no daemon cycle recorded yet"
+            health = bot("healthcheck", rc=1)
+            assert "the daemon waits until " in health.stdout + health.stderr, health
+            assert "Lemmy refuses logins for now" in health.stdout + health.stderr, health
         finally:
             stop_daemon(daemon, err)  # at once: stop_daemon gives it 60 s, not an hour
         assert daemon.returncode == 0, err.text()[-3000:]
@@ -108,3 +112,5 @@ def test_a_daemon_refused_its_login_for_its_rate_waits_and_stops_at_once_on_sigt
         assert "stopped before the first cycle" in text
         assert [r.status for r in logins(lemmy)] == [200, 429]  # nothing sent meanwhile
         assert "Traceback" not in text
+        stopped = bot("healthcheck", rc=1)
+        assert "the daemon stopped at" in stopped.stdout + stopped.stderr, stopped

@@ -508,6 +508,15 @@ class Daemon:
         return f"store sweep in progress ({files}): {stats.summary()}", stats
 
     # ------------------------------------------------------------------ records
+    def waiting(self, why: str | None) -> None:
+        """The start waits out a hold of Lemmy's (``why``), or a signal ended that wait
+        (None): in the heartbeat, so `modbot healthcheck` says so, not the last run's
+        stop or no cycle at all."""
+        if why is None:
+            self._heartbeat(ok=True, stopped=True)
+        else:
+            self._heartbeat(ok=False, error=why)
+
     def _heartbeat(
         self, *, ok: bool, summary: str = "", error: str = "", stopped: bool = False
     ) -> None:
@@ -599,13 +608,13 @@ def watch(
         try:
             with Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline:
 
-                def start() -> None:
+                def start(waiting: Callable[[str | None], None] | None = None) -> None:
                     # DNS, connection, TLS, the login (reads only) before the model loads;
                     # the account's settings are fixed later.
-                    if once:
-                        connect_first(pipeline)  # from cron: the next run tries again
+                    if waiting is None:
+                        connect_first(pipeline)  # run --once, from cron: the next run tries
                     else:
-                        _connect_past_holds(connect_first, pipeline, signals.stop)
+                        _connect_past_holds(connect_first, pipeline, signals.stop, waiting)
                     _load_kept_feeds(pipeline.store, policy)  # the summary names their copies
                     log_run.info(
                         "modbot %s on %s as %s (run %s); %s",
@@ -626,7 +635,6 @@ def watch(
                     metrics = _metrics(policy, dry_run)
                     server = metrics.serve(metrics_port, metrics_address)
                 try:
-                    start()
                     daemon = Daemon(
                         pipeline,
                         policy,
@@ -635,6 +643,7 @@ def watch(
                         hangup=signals.hangup,
                         metrics=metrics,
                     )
+                    start(daemon.waiting)
                     return daemon.run()
                 finally:
                     if server is not None:
@@ -645,7 +654,10 @@ def watch(
 
 
 def _connect_past_holds(
-    connect: Callable[[Any], None], pipeline: Any, stop: threading.Event
+    connect: Callable[[Any], None],
+    pipeline: Any,
+    stop: threading.Event,
+    waiting: Callable[[str | None], None],
 ) -> None:
     """The daemon's ``connect_first``, waiting out a hold of Lemmy's (``Held``: a login
     refused for its rate, or a read asked to wait by a long ``Retry-After``, this
@@ -654,7 +666,9 @@ def _connect_past_holds(
     (systemd's start limit then gave up for good, the bot down after the hold ended),
     and a restart makes the hold no shorter. Said once a hold, with its end; nothing is
     sent meanwhile; SIGTERM or Ctrl-C ends the wait at once (``RunSignals``). `run
-    --once` exits instead: from cron, waiting would keep its lock from the next runs."""
+    --once` exits instead: from cron, waiting would keep its lock from the next runs.
+    ``waiting``: told why it waits (the heartbeat, for `modbot healthcheck`), and None
+    when a signal ends the wait."""
     while True:
         try:
             connect(pipeline)
@@ -662,6 +676,7 @@ def _connect_past_holds(
         except Held as held:
             left = held.left()
             when = datetime.now(UTC) + timedelta(seconds=left)
+            why = f"the daemon waits until {when:%Y-%m-%d %H:%M:%S} UTC to start: {held}"
             log_run.warning(
                 "the daemon waits until %s UTC (in %.0f s) to start, sending nothing to "
                 "Lemmy meanwhile (SIGTERM or Ctrl-C ends the wait at once): %s",
@@ -669,8 +684,13 @@ def _connect_past_holds(
                 left,
                 held,
             )
-            if sleep_unless_stopped(stop, left):
-                raise StoppedStarting("a stop") from None
+            waiting(why)
+            try:
+                if sleep_unless_stopped(stop, left):
+                    raise StoppedStarting("a stop") from None
+            except StoppedStarting:
+                waiting(None)
+                raise
 
 
 def _once(
