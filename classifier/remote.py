@@ -1436,8 +1436,19 @@ def _error(answer: httpx.Response) -> str:
     except (ValueError, AttributeError):
         message = None
     if isinstance(message, str):
-        return message[:300]
-    return answer.reason_phrase or ""
+        return _without_token(answer, message)[:300]
+    return answer.reason_phrase or ""  # (the standard one: _read does not keep the worker's)
+
+
+def _without_token(answer: httpx.Response, said: str) -> str:
+    """``said`` (by a worker, or a proxy before it) without the token its request
+    carried: one echoing the Authorization header (a debugging proxy, another make of
+    worker) would have the bot write its own token to its log and records."""
+    try:
+        token = answer.request.headers.get("authorization", "").partition(" ")[2].strip()
+    except RuntimeError:  # (an answer without its request)
+        return said
+    return said.replace(token, "(the token, not shown)") if token else said
 
 
 def _redirect(answer: httpx.Response, path: str) -> str | None:
