@@ -38,13 +38,14 @@ rules:
     return path
 
 
-@pytest.mark.parametrize("which", ["users", "communities"])
+@pytest.mark.parametrize("which", ["users", "communities", "moderators"])
 def test_an_exemption_added_after_the_post_spares_its_file_in_the_store_sweep(
     fake_lemmy, tmp_path, tiny_checkpoint, which
 ):
     lemmy, cast = fake_lemmy, fake_lemmy.cast
     carol = lemmy.add_person("carol")
-    art = lemmy.add_community("art")
+    # moderators: carol moderates art, and the rule that now matches her post spares her
+    art = lemmy.add_community("art", moderators=[carol.id] if which == "moderators" else [])
     bad = hostile.jpeg(color=(201, 17, 90))
     upload = lemmy.add_upload(cast.bob, bad)
     carols = lemmy.add_post(art, carol, name="evidence, kept on purpose", url=upload.url)
@@ -52,7 +53,7 @@ def test_an_exemption_added_after_the_post_spares_its_file_in_the_store_sweep(
     bot = Bot(lemmy, tmp_path, path)
     bot("run", "--once")  # the post is recorded, its image clean under these rules
     # the admin lists the file as known-bad, and exempts carol (or her community)
-    exempt = ", users: [carol]" if which == "users" else ", communities: [art]"
+    exempt = {"users": ", users: [carol]", "communities": ", communities: [art]"}.get(which, "")
     rules(tmp_path, tiny_checkpoint, [sha(bad)], exempt)
     lemmy.clear_requests()
     bot("sweep", "--store", "--files-per-second", "0")
@@ -62,11 +63,11 @@ def test_an_exemption_added_after_the_post_spares_its_file_in_the_store_sweep(
     assert not lemmy.person(cast.bob.id).banned
     assert [r.path for r in lemmy.mutating_requests()] == []
     (record,) = [d for d in bot.decisions() if d["item"]["kind"] == "file"]
-    why = (
-        "the author is in exempt.users (carol)"
-        if which == "users"
-        else "the community is in exempt.communities (art)"
-    )
+    why = {
+        "users": "the author is in exempt.users (carol)",
+        "communities": "the community is in exempt.communities (art)",
+        "moderators": "the author moderates this community",
+    }[which]
     assert record["exempt"] == f"the same file is shown by post {carols.id}, exempt: {why}"
     assert record["actions"] == []
 
