@@ -22,6 +22,10 @@ An image whose file modbot purged is "purged" (not checked) in the decisions mad
 after the purge, as the run recorded them; the decision that purged it is decided again
 (its actions "already done", its undo).
 
+The subscribed feeds are the copies kept in the state file, as a run loads them (nothing
+is fetched): a feed's list matches as it did in the run, and a ``use: classified``
+feed's verdict on a file replaces the recorded one, as a run asks the feeds first.
+
 Each record is decided as of its decision time (``decided_at``): an account's age
 (``author: {account_age}``) is what it was when the bot decided the item, as the run
 counted it, not its age when the report is made.
@@ -55,6 +59,7 @@ from modbot.model import ActionOutcome, PlannedAction, Target, parse_time, utc_i
 from modbot.modes.report import REPORT_SCOPE
 from modbot.record import fetch_failure_facts
 from modbot.rules import Subject
+from modbot.subscriptions import load_kept, peer_verdict
 
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
@@ -100,6 +105,10 @@ class Redecider:
         self.executor = pipeline.executor
         self.concept_version = concept_version
         self.run_id = pipeline.run_id
+        # The subscribed feeds as the run decides with them: their copies kept in the
+        # state file (a run loads them at its start), nothing fetched. Not loaded, a
+        # feed's list matched nothing and no peer's verdict was found.
+        load_kept(self.store, self.policy)
         self.spared = _Spared()  # file key -> why an exempt item spares it
         self.redecided = 0
         self.not_redecided = 0
@@ -125,7 +134,7 @@ class Redecider:
         keys = _file_keys(record)
         if not keys:
             return
-        subject, _why = self._subject(record)
+        subject, _why, _peer = self._subject(record)
         if subject is None or subject.skipped:
             return
         plan = self.policy.decide(subject, _decided_at(record))
@@ -155,7 +164,13 @@ class Redecider:
             out["actions"] = []
             self.redecided += 1
             return out
-        subject, why_not = self._subject(record)
+        subject, why_not, peer = self._subject(record)
+        if peer is not None:  # a subscribed feed's verdict, as a run takes it now
+            out.update(
+                model=peer.get("model"),
+                concept_version=None,
+                random_weights=False,
+            )
         if subject is None:
             self.not_redecided += 1
             # What the record decided is kept apart, under `recorded`: the report counts
@@ -273,8 +288,9 @@ class Redecider:
                 return f"the same file is shown by {kind} {item_id}, exempt: {found['why']}"
         return None
 
-    def _subject(self, record: dict[str, Any]) -> tuple[Subject | None, str]:
-        """The image as the rules see it, from its record; (None, why) when it cannot be."""
+    def _subject(self, record: dict[str, Any]) -> tuple[Subject | None, str, dict[str, Any] | None]:
+        """The image as the rules see it, from its record; (None, why, _) when it cannot
+        be. The third: the subscribed feed's verdict it was decided on, if one was."""
         item, image = record.get("item") or {}, record.get("image") or {}
         skipped = record.get("skipped")
         sha256 = image.get("sha256")
@@ -284,19 +300,18 @@ class Redecider:
             "unreadable": record.get("unreadable"),
         }
         version = record.get("concept_version")
-        if skipped in NEVER_CLASSIFIED:
+        peer = self._peer(record)
+        if peer is not None:  # a run asks the feeds before the classifier, as here
+            verdict, skipped = peer, None
+        elif skipped in NEVER_CLASSIFIED:
             verdict = self._cached(sha256)
             if verdict is None:
-                return None, f"never classified ({skipped}): no verdict on its file since"
+                return None, f"never classified ({skipped}): no verdict on its file since", None
             skipped = None
         elif not skipped and self.concept_version and version != self.concept_version:
             verdict = self._cached(sha256)
             if verdict is None:
-                return None, (
-                    f"classified under concept version {version or 'unknown'}, the "
-                    f"classifier's is now {self.concept_version} (its model or concepts "
-                    "changed) and no verdict on its file was made since"
-                )
+                return None, self._not_current(record), None
         alias = image.get("alias")
         if not skipped and alias and self.store.image_purged(alias) and not _purged_it(record):
             skipped = "purged"  # before this decision: the run did not look at it either
@@ -317,9 +332,11 @@ class Redecider:
                 and not (verdict.get("unreadable") and kind in decoded)
             ]
             if missing:
-                return None, (
+                return (
+                    None,
                     f"its {', '.join(missing)} hash was not recorded (a hash list of that "
-                    "kind is newer than the decision)"
+                    "kind is newer than the decision)",
+                    None,
                 )
         verdict = verdict or {}
         author_id = item.get("author_id")
@@ -349,6 +366,33 @@ class Redecider:
                 image_url=image.get("url"),
             ),
             "",
+            peer,
+        )
+
+    def _peer(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The verdict a ``use: classified`` feed gives the record's file now, when the
+        file was read (a run asks the feeds once it has the file's hashes); else None."""
+        image = record.get("image") or {}
+        sha256 = image.get("sha256")
+        skipped = record.get("skipped")
+        if not self.policy.feeds or not sha256 or (skipped and skipped not in NEVER_CLASSIFIED):
+            return None
+        return peer_verdict(self.policy, {**(image.get("hashes") or {}), "sha256": sha256})
+
+    def _not_current(self, record: dict[str, Any]) -> str:
+        """Why a verdict of another concept version is not decided again."""
+        model = str(record.get("model") or "")
+        if model.startswith("feed ") and not record.get("concept_version"):
+            return (
+                f"its verdict was the subscribed {model}'s, which gives none on its file "
+                "now, and the classifier has no verdict on its file (under concept version "
+                f"{self.concept_version})"
+            )
+        version = record.get("concept_version")
+        return (
+            f"classified under concept version {version or 'unknown'}, the "
+            f"classifier's is now {self.concept_version} (its model or concepts "
+            "changed) and no verdict on its file was made since"
         )
 
     def _cached(self, sha256: str | None) -> dict[str, Any] | None:
