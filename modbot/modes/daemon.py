@@ -684,8 +684,8 @@ def _connect_past_holds(
                 left,
                 held,
             )
-            waiting(why)
             try:
+                waiting(why)  # within: a SIGTERM as it is written is a stop, recorded
                 if sleep_unless_stopped(stop, left):
                     raise StoppedStarting("a stop") from None
             except StoppedStarting:
