@@ -8,6 +8,14 @@ a power cut of the container), so a dead holder's lock is never stale: the next 
 simply gets it. The file also says who holds it (pid, host, since when, the command), for
 the message the second process prints; that text is information only, never the lock.
 
+A lock on a file no path names any more is no lock: the next process would make a new
+file and lock that. So the holder looks at its file every ``GUARD_EVERY`` seconds (a
+thread of its own) and makes it again, locked, when it was deleted (systemd-tmpfiles
+cleaning an old file, an admin "clearing a stale lock"); a process that got the lock on
+a file deleted or replaced meanwhile takes the one the path names instead; and a holder
+that finds another process took a new file first logs an error and ``check()`` raises
+``StateLocked`` from then on, for its caller to stop acting.
+
 ``flock`` is shared by every process of one kernel, containers on one host included
 (a volume mounted in two containers is one file). Across hosts (a state file on NFS or
 another network filesystem seen by two machines) neither this lock nor SQLite's WAL mode
@@ -27,6 +35,7 @@ import os
 import re
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +46,7 @@ __all__ = ["StateLock", "StateLocked", "lock_path"]
 log = logging.getLogger(__name__)
 
 POLL = 0.5  # seconds between tries while waiting
+GUARD_EVERY = 1.0  # seconds between the holder's looks at its lock file (a stat)
 
 MOUNTINFO = "/proc/self/mountinfo"  # Linux: every mount this process sees, and its type
 # Filesystems shared between hosts over the network, where neither the lock nor SQLite's
@@ -104,11 +114,25 @@ def _describe(holder: dict | None) -> str:
 class StateLock:
     """The acting lock of one state file. ``acquire()`` then ``release()`` (or ``with``)."""
 
-    def __init__(self, state_path: str | Path, *, command: str | None = None) -> None:
+    def __init__(
+        self,
+        state_path: str | Path,
+        *,
+        command: str | None = None,
+        guard_every: float | None = GUARD_EVERY,
+    ) -> None:
+        """``guard_every``: seconds between the looks at the held lock file (None: no
+        thread; ``keep()`` looks when called)."""
         self.state_path = Path(state_path)
         self.path = lock_path(state_path)
         self.command = command or " ".join(["modbot", *sys.argv[1:]])[:200]
         self._fd: int | None = None
+        self.guard_every = guard_every
+        self._guard: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._mutex = threading.Lock()  # the guard's look, against release()
+        self.lost: str | None = None  # another process holds a new lock file: why
+        self._lost_to: dict | None = None
 
     def __enter__(self) -> StateLock:
         return self.acquire()
@@ -120,38 +144,39 @@ class StateLock:
         """Take the lock. ``wait``: seconds to wait for the holder to end (0: not at all,
         None: as long as it takes). Raises ``StateLocked`` naming the holder, or
         ``StateError`` when the lock file cannot be opened."""
-        from modbot.store import StateError
-
         if self._fd is not None:
             return self
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise StateError(self._open_problem(exc)) from None
-        # not our file: the lock still works; the state's own check says more
-        with contextlib.suppress(OSError):
-            os.fchmod(fd, 0o600)
         deadline = None if wait is None else time.monotonic() + wait
         told = False
-        try:
-            while not self._try_lock(fd):
-                holder = self._read(fd)
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise StateLocked(self._message(holder, waited=wait), holder) from None
-                if not told:
-                    told = True
-                    log.warning(
-                        "waiting for the other modbot process acting on %s to end: %s",
-                        self.state_path,
-                        _describe(holder),
+        while True:
+            fd = self._open()
+            try:
+                while not self._try_lock(fd):
+                    holder = self._read(fd)
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise StateLocked(self._message(holder, waited=wait), holder) from None
+                    if not told:
+                        told = True
+                        log.warning(
+                            "waiting for the other modbot process acting on %s to end: %s",
+                            self.state_path,
+                            _describe(holder),
+                        )
+                    time.sleep(
+                        POLL
+                        if deadline is None
+                        else max(0.0, min(POLL, deadline - time.monotonic()))
                     )
-                time.sleep(
-                    POLL if deadline is None else max(0.0, min(POLL, deadline - time.monotonic()))
-                )
-        except BaseException:
+            except BaseException:
+                os.close(fd)
+                raise
+            if self._names(fd):
+                break
+            # Locked a file that was deleted or replaced while this process opened or
+            # waited on it: another may lock the one the path names now. Take that one.
             os.close(fd)
-            raise
         self._fd = fd
+        self.lost, self._lost_to = None, None
         previous = self._read(fd, tries=1)
         if previous and not previous.get("released_at"):
             same_host = previous.get("host") == socket.gethostname()
@@ -193,7 +218,102 @@ class StateLock:
                 self.path,
                 exc.strerror or exc,
             )
+        if self.guard_every is not None:
+            self._stop.clear()
+            self._guard = threading.Thread(
+                target=self._watch, name="modbot-state-lock", daemon=True
+            )
+            self._guard.start()
         return self
+
+    def check(self) -> None:
+        """Raise ``StateLocked`` when this process no longer holds the state alone (its
+        lock file was deleted and another process took a new one): stop acting."""
+        if self.lost is not None:
+            raise StateLocked(self.lost, self._lost_to)
+
+    def keep(self) -> None:
+        """Look at the held lock file once (the guard thread does every
+        ``guard_every`` seconds): made again and locked when it was deleted or replaced."""
+        with self._mutex:
+            fd = self._fd
+            if fd is None or self.lost is not None or self._names(fd):
+                return
+            from modbot.store import StateError
+
+            try:
+                new = self._open()
+            except StateError as exc:  # the folder gone or unwritable: the next look
+                log.warning("could not make the lock file %s again: %s", self.path, exc)
+                return
+            try:
+                got = self._try_lock(new)
+            except StateError:
+                got = False
+            if got and self._names(new):
+                self._fd = new
+                os.close(fd)  # a process blocked on the old file finds it unnamed: see acquire
+                log.warning(
+                    "the lock file %s was deleted while this process held it (a cleaner "
+                    "of old files, or by hand: never delete it while modbot runs); made it "
+                    "again, still held by this process",
+                    self.path,
+                )
+                with contextlib.suppress(OSError):
+                    self._write(
+                        {
+                            "pid": os.getpid(),
+                            "host": socket.gethostname(),
+                            "since": _now(),
+                            "command": self.command,
+                            "state": str(self.state_path),
+                        }
+                    )
+                return
+            holder = self._read(new, tries=1) if not got else None
+            os.close(new)
+            if got:  # replaced again meanwhile: the next look
+                return
+            self._lost_to = holder
+            self.lost = (
+                f"the lock file {self.path} was deleted while this process held it, and "
+                f"another modbot process took a new one: {_describe(holder)}. Two modbot "
+                f"processes acted on the state file {self.state_path}; stop one of them, "
+                "and never delete the lock file while modbot runs"
+            )
+            log.error(
+                "two modbot processes act on %s: %s (this one: pid %s)",
+                self.state_path,
+                self.lost,
+                os.getpid(),
+            )
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.guard_every):
+            try:
+                self.keep()
+            except Exception:  # a look that failed: the next one tries again
+                log.debug("looking at the lock file %s failed", self.path, exc_info=True)
+
+    def _open(self) -> int:
+        from modbot.store import StateError
+
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StateError(self._open_problem(exc)) from None
+        # not our file: the lock still works; the state's own check says more
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o600)
+        return fd
+
+    def _names(self, fd: int) -> bool:
+        """Whether the lock file's path still names the file ``fd`` is open on."""
+        try:
+            named, held = os.stat(self.path), os.fstat(fd)
+        except OSError:
+            return False
+        return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
     def _open_problem(self, exc: OSError) -> str:
         """Why the lock file cannot be opened, and what to do."""
@@ -231,9 +351,17 @@ class StateLock:
         return True
 
     def release(self) -> None:
-        if self._fd is None:
-            return
-        fd, self._fd = self._fd, None
+        self._stop.set()
+        guard, self._guard = self._guard, None
+        if guard is not None and guard is not threading.current_thread():
+            guard.join(timeout=5)
+        with self._mutex:
+            if self._fd is None:
+                return
+            fd, self._fd = self._fd, None
+            self._release(fd)
+
+    def _release(self, fd: int) -> None:
         try:
             holder = self._read(fd, tries=1) or {}
             self._write({**holder, "released_at": _now()}, fd)
