@@ -107,4 +107,11 @@ def test_a_report_from_the_record_decides_with_the_feeds_kept_copies(
     assert hit["rule"] == want, (hit["rule"], recorded)
     assert [(a["action"], a["status"]) for a in hit["actions"]] == [("remove", "planned")]
     assert hit["model"] == run["model"]  # "feed peer" where the peer's verdict was taken
+    if use == "known-bad":
+        # the peer's list is not the admin's to edit: its publisher is named, and the
+        # allow-list line that spares the file here is given
+        advice = hit["what_next"]
+        assert "remove this image's entry" not in advice, advice
+        assert "the subscribed feed 'peer' (peer.example) lists it" in advice, advice
+        assert "known-good" in advice
     assert lemmy.mutating_requests() == []

@@ -495,7 +495,15 @@ def what_next(policy: Policy, record: dict[str, Any]) -> str | None:
     steps: list[str] = []
     on_lists = record.get("hash_match") or {}
     blocking = [n for n in on_lists if n not in policy.allow_lists]
+    feeds = getattr(policy, "feeds", None) or {}
     for name in blocking:
+        if name in feeds:  # the publisher's list, not the admin's to edit
+            publisher = feeds[name].settings.publisher
+            steps.append(
+                f"the subscribed feed {name!r} ({publisher}) lists it: tell its admins "
+                "(the allow-list below spares it here meanwhile)"
+            )
+            continue
         hash_list = policy.hash_lists.get(name)
         kind = getattr(hash_list, "kind", None)
         value = hashes.get(kind) if kind else None
