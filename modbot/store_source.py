@@ -491,8 +491,10 @@ class StoreSource:
                 # when nothing is older): their slugs are no loop
                 slugs = RepeatCheck()
             files = [f for f in page.files if f.aliases]  # none left: being deleted
-            items = [file_item(f, self.store, self.admins) for f in files]
-            fresh = [i for i in items if self._in_origin(i) and self._is_new(i)]
+            # a file decided before is not looked up again (its uploader, the items
+            # showing it: several queries a file, on every file of a store walked anew)
+            items = [file_item(f, self.store, self.admins) for f in files if self._is_new(f)]
+            fresh = [i for i in items if self._in_origin(i)]
             # handed over even when empty: the sweep stops between pages, and the
             # position it holds while a page is read is saved page by page
             yield fresh
@@ -528,14 +530,16 @@ class StoreSource:
             return True
         return (item.author_role == "uploader") == (self.origin == "local")
 
-    def _is_new(self, item: Item) -> bool:
+    def _is_new(self, stored: StoredFile) -> bool:
+        """Not decided yet (the store's "seen" mark of its item: ``file_item``'s kind,
+        id and ``updated``), or to be decided again."""
         if not self.remember_seen:
             return True
-        if not self.store.is_seen(self.scope, item.kind, item.id, item.updated):
+        if not self.store.is_seen(self.scope, "file", stored.sha256, stored.hex):
             return True
         # decided before, but a post's (an upload's ...) purge of these bytes since left
         # the file stored: an alias of it no listing shows is this walk's to finish
-        return self.store.purge_left(str(item.id), dry_run=self.dry_run)
+        return self.store.purge_left(stored.sha256, dry_run=self.dry_run)
 
     def _pace(self, started: float, walked: int) -> None:
         """At most ``files_per_second`` on average since the walk started."""
