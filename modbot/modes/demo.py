@@ -349,7 +349,8 @@ def run_demo(
 
 
 def _check_out_dir(out_dir: Path) -> None:
-    """The reports' folder can be made and written in (--out-dir), or a DemoError."""
+    """The reports' folder can be made and written in (--out-dir), and no folder has a
+    report's name, or a DemoError."""
     folder = out_dir
     while not folder.exists():
         folder = folder.parent
@@ -360,6 +361,12 @@ def _check_out_dir(out_dir: Path) -> None:
             f"--out-dir {out_dir}: {folder} is not writable by this user; give a folder "
             "you can write in"
         )
+    for name in (DEMO_REPORT_HTML, DEMO_REPORT_JSON):  # a report replaces a file, not a folder
+        if (out_dir / name).is_dir():
+            raise DemoError(
+                f"--out-dir {out_dir}: {out_dir / name} is a folder; move it, or give "
+                "another --out-dir"
+            )
 
 
 def _print_summary(
