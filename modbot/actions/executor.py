@@ -579,11 +579,17 @@ class Executor:
             if done["run_id"] in self.resuming and done.get("item") == key:
                 return self._already(action, done, "admins were notified")
             return ActionOutcome(action, "skipped", "admins were notified already")
-        if self.notices.queued(key):
-            return ActionOutcome(action, "skipped", "admins are notified once per item")
         outcome = ActionOutcome(
             action, "planned" if self.dry_run else "queued", "private message to the admins"
         )
+        queued = self.notices.find(key)
+        if queued is not None:
+            if any(o.action == action for o in (queued.outcome, *queued.also)):
+                return ActionOutcome(action, "skipped", "admins are notified once per item")
+            # One notice per item: another action's message about it (an upload's report,
+            # which Lemmy has none for, beside the rule's notify_admins) goes in it.
+            queued.add(message, outcome)
+            return outcome
         self.notices.queue.append(Notice(key, message, outcome, resend_of))
         return outcome
 

@@ -26,7 +26,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from modbot.errors import LemmyError, LemmyUnavailable
@@ -82,6 +82,25 @@ class Notice:
     # the marker of the message this notice was claimed with by a run that stopped while
     # sending it: sent again under that marker (and so the same idempotency keys)
     resend_of: str | None = None
+    # the outcomes of other actions told in this notice (``add``): settled with it
+    also: list[ActionOutcome] = field(default_factory=list)
+
+    def add(self, message: str, outcome: ActionOutcome) -> None:
+        """Another action's message about the same key (an upload's report, which Lemmy
+        has none for, beside its ``notify_admins``): told in this notice, its outcome
+        settled with this one's."""
+        if message not in self.message.split("; "):
+            self.message = f"{self.message}; {message}"
+        self.also.append(outcome)
+
+    def settle(
+        self, status: str, detail: str, *, retry: bool = False, done_at: float | None = None
+    ) -> None:
+        """This notice's outcome, and those of the actions told in it."""
+        for outcome in (self.outcome, *self.also):
+            outcome.status, outcome.detail, outcome.retry = status, detail, retry
+            if done_at is not None:
+                outcome.done_at = done_at
 
 
 class Notices:
@@ -108,7 +127,11 @@ class Notices:
         self._bot_id: int | None = None  # the bot's person id, once read for a resend
 
     def queued(self, key: str) -> bool:
-        return any(n.key == key for n in self.queue)
+        return self.find(key) is not None
+
+    def find(self, key: str) -> Notice | None:
+        """The notice queued for ``key``, if any."""
+        return next((n for n in self.queue if n.key == key), None)
 
     def flush(self, admins: list[int]) -> None:
         """Send the queued notices to ``admins``: one private message each. A notice
@@ -126,12 +149,11 @@ class Notices:
             return
         if not admins:  # the bot is the only admin: a dry run says so too
             for n in notices:
-                n.outcome.status, n.outcome.detail = "skipped", "no admin to notify"
+                n.settle("skipped", "no admin to notify")
             return
         if self.dry_run:
             for n in notices:
-                n.outcome.status = "planned"
-                n.outcome.detail = f"private message to {len(admins)} admin(s)"
+                n.settle("planned", f"private message to {len(admins)} admin(s)")
             return
         # a message in flight when its run stopped goes again under its own marker
         groups: dict[str | None, list[Notice]] = {}
@@ -163,7 +185,7 @@ class Notices:
             if claim.outcome == "claimed":
                 claimed.append(n)
             else:
-                n.outcome.status, n.outcome.detail = "skipped", "admins were notified already"
+                n.settle("skipped", "admins were notified already")
         if not claimed:
             return
         room = _room(marker)
@@ -224,20 +246,15 @@ class Notices:
                 self.store.record_action(
                     "notify", n.key, "failed", f"{FAILED_PREFIX}{marker}: {said}"[:500], self.run_id
                 )
-                n.outcome.status, n.outcome.detail = (
-                    "failed",
-                    f"{said[:500]}; tried again next cycle",
-                )
-                n.outcome.retry = True
+                n.settle("failed", f"{said[:500]}; tried again next cycle", retry=True)
             return
         for n in claimed:
             if sent:
                 also = f"; refused for {len(errors)}: {errors[0]}" if errors else ""
-                n.outcome.done_at = self.store.record_action(
+                at = self.store.record_action(
                     "notify", n.key, "done", f"{sent} admin(s){also}"[:500], self.run_id, item=n.key
                 )
-                n.outcome.status = "done"
-                n.outcome.detail = f"private message to {sent} admin(s){also}"[:500]
+                n.settle("done", f"private message to {sent} admin(s){also}"[:500], done_at=at)
             else:
                 said = "; ".join(errors)
                 self.store.record_action(
@@ -247,9 +264,8 @@ class Notices:
                     (f"{FAILED_PREFIX}{marker}: {said}" if lost else said)[:500],
                     self.run_id,
                 )
-                n.outcome.status, n.outcome.detail = "failed", said[:500]
                 # tried again next cycle, unless Lemmy refused it to every admin for good
-                n.outcome.retry = len(refused) < len(errors)
+                n.settle("failed", said[:500], retry=len(refused) < len(errors))
 
     def _pms_off(self, admin_id: int) -> str | None:
         """Lemmy answered ``PMS_OFF`` to a message for ``admin_id``: counted (once a
