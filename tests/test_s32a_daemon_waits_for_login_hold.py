@@ -18,13 +18,15 @@ from support.bot import Bot, Lines, stop_daemon, wait_for
 from support.policies import write_rules, write_sweep_rules
 from test_daemon import in_process_config, sigterm_when, unhandled_signals  # noqa: F401
 
+import modbot.doctor
 from fakelemmy import FakeLemmy
 from fakelemmy.scenarios import PASSWORD, standard_cast
 from modbot.modes.daemon import watch
-from modbot.store import Store
+from modbot.session import keep_login
 
 LOGIN = "/api/v4/account/auth/login"
 WAITS = "the daemon waits until "
+REFUSED = "login as 'modbot': Lemmy refuses logins for now (rate_limit_error)"
 
 
 def logins(lemmy) -> list:
@@ -34,6 +36,7 @@ def logins(lemmy) -> list:
 def test_a_daemon_started_during_a_kept_login_hold_waits_for_its_end_then_runs(
     tiny_checkpoint,
     tmp_path,
+    monkeypatch,
     caplog,
     unhandled_signals,  # noqa: F811
 ):
@@ -41,27 +44,23 @@ def test_a_daemon_started_during_a_kept_login_hold_waits_for_its_end_then_runs(
         lemmy.cast = standard_cast(lemmy)
         rules = write_sweep_rules(tmp_path, lemmy, tiny_checkpoint, poll_every="1s")
         settings, policy = in_process_config(lemmy, tmp_path, rules)
-        # the hold an earlier run kept: Lemmy refused its login (rate_limit_error) and
-        # takes logins again in 3 s
-        until = time.time() + 3
-        store = Store(settings.state_path)
-        try:
-            store.set_cursor(
-                f"holds:{lemmy.url}",
-                json.dumps(
-                    {
-                        "requests": {},
-                        "login": {
-                            "since": until - 3600,
-                            "until": until,
-                            "why": "login as 'modbot': Lemmy refuses logins for now "
-                            "(rate_limit_error)",
-                        },
-                    }
-                ),
-            )
-        finally:
-            store.close()
+        connect_first = modbot.doctor.connect_first
+        ends: list[float] = []
+
+        def started_during_a_hold(pipeline) -> None:
+            if not ends:
+                # the hold an earlier run kept in the state: Lemmy refused its login
+                # (rate_limit_error) and takes logins again in 2 s; taken up as the start
+                # takes it up (written here, not before: a slow start would outlast it)
+                ends.append(time.time() + 2)
+                kept = {"since": ends[0] - 3600, "until": ends[0], "why": REFUSED}
+                pipeline.store.set_cursor(
+                    f"holds:{lemmy.url}", json.dumps({"requests": {}, "login": kept})
+                )
+                keep_login(pipeline.client, pipeline.store, settings)
+            connect_first(pipeline)
+
+        monkeypatch.setattr(modbot.doctor, "connect_first", started_during_a_hold)
         done = threading.Event()
         sigterm_when(lambda: "cycle 1: " in caplog.text, done)
         try:
@@ -78,7 +77,7 @@ def test_a_daemon_started_during_a_kept_login_hold_waits_for_its_end_then_runs(
         assert "Lemmy refuses logins for now" in caplog.text
         sent = logins(lemmy)
         assert [r.status for r in sent] == [200]
-        assert sent[0].at >= until  # not before the hold's end
+        assert sent[0].at >= ends[0]  # not before the hold's end
 
 
 def test_a_daemon_refused_its_login_for_its_rate_waits_and_stops_at_once_on_sigterm(tiny, tmp_path):
