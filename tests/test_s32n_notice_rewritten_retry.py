@@ -94,3 +94,51 @@ def test_a_notice_lost_on_a_lemmy_whose_clock_is_behind_is_not_sent_again(fake_l
     sent = [m for m in fake_lemmy.private_messages if m.recipient_id == cast.admin.id]
     assert len(sent) == 1, [m.content for m in sent]
     assert outcome.status == "done", outcome.detail
+
+
+def test_a_lost_notice_whose_check_before_the_retry_failed_keeps_its_marker(fake_lemmy, tmp_path):
+    """Before retrying a message whose answer was lost, the client reads the bot's sent
+    messages. When that read failed with Lemmy's own answer (its rate limit, every
+    retry), the message failed with that answer, taken for "Lemmy stored nothing": its
+    marker was dropped and the next cycle sent it as a new message beside the copy that
+    had gone. It now fails as an answer lost, keeping the marker, and the next cycle
+    finds the copy."""
+    cast = fake_lemmy.cast
+    post = fake_lemmy.add_post(cast.pics, cast.alice)
+    target = Target(kind="post", id=post.id, url=f"https://x/post/{post.id}")
+    notify = [PlannedAction("notify_admins", "look at it", {}, "r")]
+
+    executor, client, store = executor_for(fake_lemmy, tmp_path, 1, [cast.admin])
+    send = client.send
+    lost: list[int] = []
+
+    def lost_then_limited(method, url, **kwargs):
+        if method == "GET" and url.endswith("/private_message/list"):
+            raise Transient("rate limited", code="rate_limit_error", unanswered=False)
+        answer = send(method, url, **kwargs)
+        if method == "POST" and url.endswith(PATH) and not lost:
+            lost.append(1)
+            raise Transient("timed out")  # stored; its answer never came
+        return answer
+
+    client.send = lost_then_limited
+    try:
+        client.login()
+        (first,) = executor.execute(target, notify)
+        executor.flush_notifications()
+    finally:
+        client.close()
+        store.close()
+    assert first.status == "failed" and first.retry, first.detail
+
+    executor, client, store = executor_for(fake_lemmy, tmp_path, 2, [cast.admin])
+    try:
+        client.login()
+        (again,) = executor.execute(target, notify)
+        executor.flush_notifications()
+    finally:
+        client.close()
+        store.close()
+    sent = [m for m in fake_lemmy.private_messages if m.recipient_id == cast.admin.id]
+    assert len(sent) == 1, [m.content for m in sent]
+    assert again.status == "done", again.detail

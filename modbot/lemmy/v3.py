@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar, Literal
 
 from modbot.config.settings import Secret
-from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
+from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy import views_v3
 from modbot.lemmy.api import (
     MAX_PAGE,
@@ -771,10 +771,24 @@ class LemmyClient(PictrsStore, Transport):
         def once() -> Any:
             nonlocal attempts
             attempts += 1
-            if attempts > 1 and went is not None and went():
+            if attempts > 1 and went is not None and _went(went):
                 log.info("%s: Lemmy had carried it out already (its answer was lost)", what)
                 return {}
             return call(ph)
+
+        def _went(went: Callable[[], bool]) -> bool:
+            try:
+                return went()
+            except LemmyError as exc:
+                # The attempt before may have been carried out, its answer lost: whatever
+                # Lemmy answered to this read (its rate limit) says nothing of it, so it
+                # fails as an answer lost (no error code), which the caller looks up
+                # before it sends again.
+                raise LemmyUnavailable(
+                    f"{what}: its answer was lost, and whether Lemmy carried it out cannot "
+                    f"be read now ({exc})",
+                    status=exc.status,
+                ) from None
 
         # Our transport raises our own errors (Transient, LoggedOut, LemmyError). A call
         # with no way to tell that an unanswered attempt was carried out (a ban, a
