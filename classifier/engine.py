@@ -529,19 +529,12 @@ class Engine:
             # the reference's second pass: DeepDanbooru on the images CLIP calls anime,
             # batched by input size
             wanted = [k for k, a in enumerate(anime) if a and jobs[k].source is not None]
-            try:
-                sources = [_array(jobs[k].source) for k in wanted]
-                results = self.danbooru.evaluate(
-                    [s for s in sources if s is not None], self.max_batch
-                )
-            except Exception as exc:
-                log.error("DeepDanbooru failed for %d images: %r", len(wanted), exc)
-                for k in wanted:
-                    self._resolve(jobs[k].future, error=exc)
-                batch = [job if k not in wanted else None for k, job in enumerate(batch)]
-            else:
-                danbooru = dict(zip(wanted, results))
-                self.stats["deepdanbooru"] += len(wanted)
+            danbooru, failed = self._danbooru([jobs[k] for k in wanted])
+            danbooru = {wanted[i]: result for i, result in danbooru.items()}
+            for i, error in failed.items():
+                self._resolve(jobs[wanted[i]].future, error=error)
+                batch[wanted[i]] = None
+            self.stats["deepdanbooru"] += len(danbooru)
         for k, left in enumerate(batch):
             if left is None:
                 continue
@@ -553,6 +546,33 @@ class Engine:
                 self._resolve(job.future, error=exc)
             else:
                 self._resolve(job.future, verdict)
+
+    def _danbooru(self, jobs: list[_Job]) -> tuple[dict[int, Danbooru], dict[int, BaseException]]:
+        """DeepDanbooru's results for ``jobs`` (by position), and the errors of those it
+        failed on. A batch it fails on (the GPU's memory: up to ``max_batch`` images at
+        512 px) is tried one image at a time, as the model's batches are: only an image
+        that fails by itself gets the error."""
+        assert self.danbooru is not None
+        try:
+            sources = [_array(job.source) for job in jobs]
+            results = self.danbooru.evaluate([s for s in sources if s is not None], self.max_batch)
+        except Exception as exc:
+            if len(jobs) > 1:
+                log.warning(
+                    "DeepDanbooru failed for a batch of %d images (%r): trying each alone",
+                    len(jobs),
+                    exc,
+                )
+                done: dict[int, Danbooru] = {}
+                failed: dict[int, BaseException] = {}
+                for i, job in enumerate(jobs):
+                    one, error = self._danbooru([job])
+                    done.update((i, r) for r in one.values())
+                    failed.update((i, e) for e in error.values())
+                return done, failed
+            log.error("DeepDanbooru failed for image %s: %r", jobs[0].sha256[:12], exc)
+            return {}, {0: exc}
+        return dict(enumerate(results)), {}
 
     def _resample_here(self, job: _Job) -> None:
         """The reference view made on the device from this decode thread, a few at a
