@@ -3,7 +3,8 @@ it). A rule's `purge_item` of a post an admin had commented under ("reported, lo
 it") purged the admin's comment too, and the record said only "purge post N": modbot
 acted on an admin. Now the post's comments are read first, and when one is an admin's the
 purge is skipped, saying which and why; the rule's other actions (the removal, the ban)
-go on. A post with no admin's comment is purged as before."""
+go on. A post with no admin's comment is purged as before, its record saying how many
+comments went with it."""
 
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ def test_a_post_an_admin_commented_under_is_not_purged(
         assert "never acted on" in purge["detail"]
     else:
         assert purge["status"] == "done"
+        # what went with it, said
+        assert purge["detail"] == f"purge post {post.id} with its 1 comment (Lemmy purges them too)"
 
 
 def _purge_outcome(lemmy, tmp_path, post) -> object:

@@ -193,13 +193,18 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
     if t.kind == "file":
         return _on_showing(ex, t, planned, purge_item)
     if t.kind == "post":
-        spared = _post_files_spared(ex, t) or _admins_comments(ex, t)
+        spared = _post_files_spared(ex, t)
         if spared is not None:
             return spared
+        comments = _admins_comments(ex, t)
+        if isinstance(comments, ActionOutcome):
+            return comments
+        # the record says what goes with the post (nothing an admin wrote)
+        taken = "" if not comments else f" with its {_comments(comments)} (Lemmy purges them too)"
         return ex.once(
             "purge_item",
             t.key,
-            f"purge post {t.id}",
+            f"purge post {t.id}{taken}",
             lambda: ex.client.purge_post(int(t.id), reason),
             verify=lambda row: _read_item(ex, t) is None,
         )
@@ -218,14 +223,16 @@ def purge_item(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome
 MAX_COMMENT_PAGES = 20
 
 
-def _admins_comments(ex: Executor, t: Target) -> ActionOutcome | None:
+def _admins_comments(ex: Executor, t: Target) -> ActionOutcome | int | None:
     """Lemmy (0.19 and 1.0) purges a post's comments with the post: skipped when one of
     them is an admin's (never acted on), or when more comments are there than modbot
-    can read to tell (``MAX_COMMENT_PAGES``, or the last page Lemmy serves); failed, tried again next cycle, when they
-    cannot be read. None: purge it (also when it is done or planned already)."""
+    can read to tell (``MAX_COMMENT_PAGES``, or the last page Lemmy serves); failed,
+    tried again next cycle, when they cannot be read. Else how many go with it (None:
+    not read, the purge being done or planned already: ``once`` says so)."""
     row = ex.store.action("purge_item", t.key)
     if (row and row["status"] in DONE) or ex.planned_already("purge_item", t.key):
         return None
+    read = 0
     for page in range(1, MAX_COMMENT_PAGES + 1):
         try:
             listed = ex.client.comments(page, post_id=int(t.id))
@@ -249,8 +256,9 @@ def _admins_comments(ex: Executor, t: Target) -> ActionOutcome | None:
                 f"purging post {t.id} purges its comments too (Lemmy does), and comment "
                 f"{comment.id} {whose}",
             )
+        read += len(listed.items)
         if not listed.next and listed.sent < PAGE:
-            return None
+            return read
         if not listed.next:
             break  # a full page, the last this Lemmy serves (0.19.14's page limit)
     return ActionOutcome(
@@ -259,6 +267,10 @@ def _admins_comments(ex: Executor, t: Target) -> ActionOutcome | None:
         f"purging post {t.id} purges its comments too (Lemmy does): it has more than "
         f"modbot can read ({page} pages) to tell that none is an admin's",
     )
+
+
+def _comments(n: int) -> str:
+    return "1 comment" if n == 1 else f"{n} comments"
 
 
 def _upload_spared(t: Target) -> str:
