@@ -653,6 +653,13 @@ def watch(
             return 0
 
 
+# A Lemmy not answering at the daemon's start (a 5xx, a timeout: starting, or migrating
+# its database after an upgrade) is asked again after these, doubling: exiting would
+# run into systemd's start limit (5 an hour) and leave the bot down for good.
+START_RETRY_FIRST = 30.0
+START_RETRY_MAX = 600.0
+
+
 def _connect_past_holds(
     connect: Callable[[Any], None],
     pipeline: Any,
@@ -661,36 +668,48 @@ def _connect_past_holds(
 ) -> None:
     """The daemon's ``connect_first``, waiting out a hold of Lemmy's (``Held``: a login
     refused for its rate, or a read asked to wait by a long ``Retry-After``, this
-    process's or kept in the state by an earlier one) instead of exiting 1: under
-    systemd's ``Restart=`` or Docker's ``restart: always`` that exit was a restart loop
-    (systemd's start limit then gave up for good, the bot down after the hold ended),
-    and a restart makes the hold no shorter. Said once a hold, with its end; nothing is
-    sent meanwhile; SIGTERM or Ctrl-C ends the wait at once (``RunSignals``). `run
-    --once` exits instead: from cron, waiting would keep its lock from the next runs.
-    ``waiting``: told why it waits (the heartbeat, for `modbot healthcheck`), and None
-    when a signal ends the wait."""
+    process's or kept in the state by an earlier one) and a Lemmy not answering yet
+    (``LemmyUnavailable``: 5xx, timeouts, after the transport's own retries; asked again
+    in 30 s, doubling up to 10 minutes) instead of exiting 1: under systemd's
+    ``Restart=`` or Docker's ``restart: always`` that exit was a restart loop (systemd's
+    start limit then gave up for good, the bot down after Lemmy was back), and a restart
+    makes a hold no shorter. A wrong URL or password (``LemmyError``: the name, the
+    connection, TLS, the login refused) still fails at once. Said at each wait, with its
+    end; nothing is sent meanwhile; SIGTERM or Ctrl-C ends the wait at once
+    (``RunSignals``). `run --once` exits instead: from cron, waiting would keep its lock
+    from the next runs. ``waiting``: told why it waits (the heartbeat, for `modbot
+    healthcheck`), and None when a signal ends the wait."""
+    from modbot.errors import LemmyUnavailable
+
+    retry = START_RETRY_FIRST
     while True:
         try:
             connect(pipeline)
             return
         except Held as held:
-            left = held.left()
-            when = datetime.now(UTC) + timedelta(seconds=left)
-            why = f"the daemon waits until {when:%Y-%m-%d %H:%M:%S} UTC to start: {held}"
-            log_run.warning(
-                "the daemon waits until %s UTC (in %.0f s) to start, sending nothing to "
-                "Lemmy meanwhile (SIGTERM or Ctrl-C ends the wait at once): %s",
-                f"{when:%Y-%m-%d %H:%M:%S}",
-                left,
-                held,
-            )
-            try:
-                waiting(why)  # within: a SIGTERM as it is written is a stop, recorded
-                if sleep_unless_stopped(stop, left):
-                    raise StoppedStarting("a stop") from None
-            except StoppedStarting:
-                waiting(None)
-                raise
+            left, what = held.left(), "sending nothing to Lemmy meanwhile"
+            cause: Exception = held
+        except LemmyUnavailable as exc:
+            left, what = retry, "then asks Lemmy again"
+            retry = min(retry * 2, START_RETRY_MAX)
+            cause = exc
+        when = datetime.now(UTC) + timedelta(seconds=left)
+        why = f"the daemon waits until {when:%Y-%m-%d %H:%M:%S} UTC to start: {cause}"
+        log_run.warning(
+            "the daemon waits until %s UTC (in %.0f s) to start, %s (SIGTERM or Ctrl-C "
+            "ends the wait at once): %s",
+            f"{when:%Y-%m-%d %H:%M:%S}",
+            left,
+            what,
+            cause,
+        )
+        try:
+            waiting(why)  # within: a SIGTERM as it is written is a stop, recorded
+            if sleep_unless_stopped(stop, left):
+                raise StoppedStarting("a stop") from None
+        except StoppedStarting:
+            waiting(None)
+            raise
 
 
 def _once(
