@@ -134,7 +134,7 @@ class Redecider:
         keys = _file_keys(record)
         if not keys:
             return
-        subject, _why, _peer = self._subject(record)
+        subject, _why, _fresh = self._subject(record)
         if subject is None or subject.skipped:
             return
         plan = self.policy.decide(subject, _decided_at(record))
@@ -164,12 +164,12 @@ class Redecider:
             out["actions"] = []
             self.redecided += 1
             return out
-        subject, why_not, peer = self._subject(record)
-        if peer is not None:  # a subscribed feed's verdict, as a run takes it now
+        subject, why_not, fresh = self._subject(record)
+        if fresh is not None:  # decided on another verdict than the record's: say whose
             out.update(
-                model=peer.get("model"),
-                concept_version=None,
-                random_weights=False,
+                model=fresh.get("model"),
+                concept_version=fresh.get("concept_version"),
+                random_weights=bool(fresh.get("random_weights")),
             )
         if subject is None:
             self.not_redecided += 1
@@ -290,7 +290,8 @@ class Redecider:
 
     def _subject(self, record: dict[str, Any]) -> tuple[Subject | None, str, dict[str, Any] | None]:
         """The image as the rules see it, from its record; (None, why, _) when it cannot
-        be. The third: the subscribed feed's verdict it was decided on, if one was."""
+        be. The third: the verdict it is decided on when that is not the record's (a
+        subscribed feed's, or the one cached under the current concept version)."""
         item, image = record.get("item") or {}, record.get("image") or {}
         skipped = record.get("skipped")
         sha256 = image.get("sha256")
@@ -300,16 +301,16 @@ class Redecider:
             "unreadable": record.get("unreadable"),
         }
         version = record.get("concept_version")
-        peer = self._peer(record)
-        if peer is not None:  # a run asks the feeds before the classifier, as here
-            verdict, skipped = peer, None
+        fresh = self._peer(record)
+        if fresh is not None:  # a run asks the feeds before the classifier, as here
+            verdict, skipped = fresh, None
         elif skipped in NEVER_CLASSIFIED:
-            verdict = self._cached(sha256)
+            verdict = fresh = self._cached(sha256)
             if verdict is None:
                 return None, f"never classified ({skipped}): no verdict on its file since", None
             skipped = None
         elif not skipped and self.concept_version and version != self.concept_version:
-            verdict = self._cached(sha256)
+            verdict = fresh = self._cached(sha256)
             if verdict is None:
                 return None, self._not_current(record), None
         alias = image.get("alias")
@@ -366,7 +367,7 @@ class Redecider:
                 image_url=image.get("url"),
             ),
             "",
-            peer,
+            fresh,
         )
 
     def _peer(self, record: dict[str, Any]) -> dict[str, Any] | None:
