@@ -77,17 +77,15 @@ def lock_path(state_path: str | Path) -> Path:
     return path.with_name(path.name + ".lock")
 
 
-def network_filesystem(path: Path) -> str | None:
-    """The type of the network filesystem (``NETWORK_FILESYSTEMS``) ``path`` lies on,
-    from the mounts this process sees; None on a local one, or where it cannot be known
-    (no /proc: not Linux)."""
+def _mounts() -> list[tuple[str, str]]:
+    """(mount point, filesystem type) of every mount this process sees, in the order
+    mounted; empty where it cannot be known (no /proc: not Linux)."""
     try:
         with open(MOUNTINFO, encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
     except OSError:
-        return None
-    target = str(path)
-    found: tuple[str, str] | None = None  # (mount point, type) of the deepest mount
+        return []
+    mounts = []
     for line in lines:
         # "36 35 98:0 /root /mount/point options [optional...] - type source options"
         head, dash, tail = line.partition(" - ")
@@ -95,11 +93,30 @@ def network_filesystem(path: Path) -> str | None:
         if not dash or len(fields) < 5 or not after:
             continue
         point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+        mounts.append((point, after[0]))
+    return mounts
+
+
+def network_filesystem(path: Path) -> str | None:
+    """The type of the network filesystem (``NETWORK_FILESYSTEMS``) ``path`` lies on,
+    from the mounts this process sees; None on a local one, or where it cannot be known
+    (no /proc: not Linux)."""
+    target = str(path)
+    found: tuple[str, str] | None = None  # (mount point, type) of the deepest mount
+    for point, kind in _mounts():
         inside = target == point or target.startswith(point.rstrip("/") + "/")
         # the deepest mount point holding the path; of equal ones the last (mounted over)
         if inside and (found is None or len(point) >= len(found[0])):
-            found = (point, after[0])
+            found = (point, kind)
     return found[1] if found is not None and found[1] in NETWORK_FILESYSTEMS else None
+
+
+def mounted_alone(path: Path) -> bool:
+    """Whether the file ``path`` is a mount point of its own (a container's bind mount
+    of the file, not of its folder): what SQLite and the lock put beside it is then
+    not beside the file others open."""
+    target = str(path)
+    return any(point == target for point, _kind in _mounts())
 
 
 def _describe(holder: dict | None) -> str:
@@ -189,6 +206,17 @@ class StateLock:
                 if same_host
                 else ". It ran on another host: if it is still running there, stop one of them "
                 "(the lock and SQLite only hold on one host)",
+            )
+        if mounted_alone(self.state_path.resolve()):
+            log.warning(
+                "the state file %s is mounted on its own (a bind mount of the file, not of "
+                "its folder): its lock %s and SQLite's -wal and -shm are made in the "
+                "folder it is mounted into, not beside the file it shows. A second "
+                "container on the same file is not refused, and what the -wal holds is "
+                "lost with this container: mount its folder instead (e.g. -v "
+                "/srv/modbot:/var/lib/modbot)",
+                self.state_path,
+                self.path.name,
             )
         shared = network_filesystem(self.path.parent)
         if shared is not None:
