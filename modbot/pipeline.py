@@ -538,7 +538,7 @@ class Pipeline:
                             break
                 pending.discard(index)
                 # a post's image whose file modbot purged: decided on the state's record
-                recorded[index] = self._recorded_verdicts(items[index], images[index])
+                recorded[index] = self._recorded_verdicts(items[index], images[index], stats)
                 plans[index] = self._note_exempt_files(items[index], images[index])
                 held.append(index)
                 for index in [i for i in held if not any(files[i] & files[p] for p in pending)]:
@@ -678,7 +678,9 @@ class Pipeline:
             return None
         return self.upload_exempt(alias)
 
-    def _recorded_verdicts(self, item: Item, images: list[ItemImage]) -> set[int]:
+    def _recorded_verdicts(
+        self, item: Item, images: list[ItemImage], stats: CycleStats
+    ) -> set[int]:
         """A post's (a comment's, a profile's) image whose file modbot purged already,
         for another item, is decided on the verdict and hashes the state keeps of that
         file (a pict-rs alias never changes its file): another account reposting the
@@ -718,6 +720,8 @@ class Pipeline:
             img.hashes = {"sha256": known.sha256, **known.hashes}
             img.hashes_not_taken = not_taken
             decided.add(id(img))
+            stats.cache_hits += 1  # the cycle's line: "1 from cache (1 not downloaded ...)"
+            stats.not_downloaded += 1
         return decided
 
     def _subject(self, item: Item, img: ItemImage) -> Any:

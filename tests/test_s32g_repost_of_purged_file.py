@@ -57,8 +57,9 @@ def test_a_repost_of_a_purged_file_is_decided_on_its_recorded_verdict(
 
     repost = lemmy.add_post(cast.pics, cast.bob, name="again", url=upload.url)
     lemmy.clear_requests()
-    bot("run", "--once")
+    run = bot("run", "--once")
 
+    assert "1 from cache (1 not downloaded: known files)" in run.stdout
     assert lemmy.post(repost.id).removed
     assert lemmy.person(cast.bob.id).banned
     assert not [r for r in lemmy.requests if upload.alias in r.path], "nothing downloaded"
