@@ -150,6 +150,7 @@ class StateLock:
         self._mutex = threading.Lock()  # the guard's look, against release()
         self.lost: str | None = None  # another process holds a new lock file: why
         self._lost_to: dict | None = None
+        self._said_cannot = False  # that the lock file cannot be made again: said
 
     def __enter__(self) -> StateLock:
         return self.acquire()
@@ -272,8 +273,11 @@ class StateLock:
             try:
                 new = self._open()
             except StateError as exc:  # the folder gone or unwritable: the next look
-                log.warning("could not make the lock file %s again: %s", self.path, exc)
+                if not self._said_cannot:  # once, not every second
+                    self._said_cannot = True
+                    log.warning("could not make the lock file %s again: %s", self.path, exc)
                 return
+            self._said_cannot = False
             try:
                 got = self._try_lock(new)
             except StateError:

@@ -94,3 +94,29 @@ def test_a_holder_whose_file_another_process_took_says_so_and_check_refuses(stat
             ), caplog.text
     finally:
         first.release()
+
+
+def test_a_lock_file_that_cannot_be_made_again_is_said_once(tmp_path, caplog):
+    """The state's folder removed while held (an `rm -rf` of the wrong folder): the
+    holder's look every second says it cannot make the file again once, not each time,
+    and makes it once the folder is back."""
+    import shutil
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    state = folder / "modbot.sqlite3"
+    caplog.set_level(logging.WARNING, logger="modbot.statelock")
+    held = StateLock(state, command="modbot run", guard_every=None).acquire()
+    try:
+        shutil.rmtree(folder)
+        for _ in range(3):
+            held.keep()
+        said = [r for r in caplog.records if "could not make the lock file" in r.getMessage()]
+        assert len(said) == 1, caplog.text
+        folder.mkdir()
+        held.keep()
+        assert lock_path(state).exists()
+        with pytest.raises(StateLocked):
+            StateLock(state).acquire()
+    finally:
+        held.release()
