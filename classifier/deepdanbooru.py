@@ -43,6 +43,10 @@ WEIGHTS_URL = "https://github.com/AUTOMATIC1111/TorchDeepDanbooru/releases/downl
 WEIGHTS_SHA256 = "3841542cda4dd037da12a565e854b3347bb2eec8fbcd95ea3941b2c68990a355"
 RANDOM_WEIGHTS_KEY = "modbot.random_weights"  # in the state dict of test weights
 SETTINGS = ("auto", "off")  # or a path to the weights file
+# The most images the network runs on at once: its activations at 512 px are ~60 MB an
+# image on a CPU (a batch of 32 took ~2.1 GB more than one image, 8 ~0.4 GB), outside
+# the decode budget; the reference runs one at a time.
+DANBOORU_BATCH = 8
 
 # The published layer plan at width 64: (kind, bottleneck width, output width, stride).
 # "proj": a block whose shortcut is a 1x1 conv, numbered before its main path; "after":
@@ -185,21 +189,25 @@ class LoadedDanbooru:
     random_weights: bool
     path: Path
 
-    def evaluate(self, sources: list[np.ndarray], max_batch: int = 8) -> list[Danbooru]:
+    def evaluate(
+        self, sources: list[np.ndarray], max_batch: int = DANBOORU_BATCH
+    ) -> list[Danbooru]:
         """DeepDanbooru's result for each image (H x W x 3 uint8, the 512 px image the
-        reference checks), images of the same target size batched together."""
+        reference checks), images of the same target size batched together, at most
+        ``DANBOORU_BATCH`` at a time (their inputs made a batch at a time: memory)."""
         import torch
 
-        inputs = [model_input(s) for s in sources]
+        max_batch = max(1, min(max_batch, DANBOORU_BATCH))
         results: list[Danbooru | None] = [None] * len(sources)
-        by_size: dict[tuple, list[int]] = {}
-        for i, x in enumerate(inputs):
-            by_size.setdefault(x.shape, []).append(i)
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for i, source in enumerate(sources):  # model_input's target, from the size alone
+            by_size.setdefault(resize_target(source.shape[1], source.shape[0]), []).append(i)
         cuda = self.device.type == "cuda"
         for indices in by_size.values():
             for start in range(0, len(indices), max_batch):
                 chunk = indices[start : start + max_batch]
-                pixels = torch.from_numpy(np.stack([inputs[i] for i in chunk])).to(self.device)
+                inputs = np.stack([model_input(sources[i]) for i in chunk])
+                pixels = torch.from_numpy(inputs).to(self.device)
                 # as the reference: fp32 weights, autocast on CUDA, plain fp32 on CPU
                 with torch.inference_mode(), torch.autocast("cuda", enabled=cuda):
                     out = self.net(pixels).detach().cpu().numpy()
