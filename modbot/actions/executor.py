@@ -48,6 +48,9 @@ INTERRUPTED = "interrupted"
 # The admins read before acting serve the items acted on within this many seconds (a
 # burst of removals, `modbot report` planning a window): one GET /site, not one each.
 ADMINS_FRESH_S = 5.0
+# The actions a dry run remembers having planned (one ban planned once for a person's
+# items), at most: `run --dry-run` may run for weeks. The oldest are forgotten first.
+MAX_PLANNED = 100_000
 
 
 @dataclass
@@ -69,7 +72,8 @@ class Executor:
     # why the uploader of an alias is exempt (rules.yaml's global exemptions), or None:
     # a purge that takes another of an item's files spares theirs (the pipeline's)
     upload_exempt: Callable[[str], str | None] = lambda alias: None
-    _planned: set[tuple[str, str]] = field(default_factory=set)  # dry run: planned this run
+    # dry run: planned this run (insertion order: the oldest forgotten past MAX_PLANNED)
+    _planned: dict[tuple[str, str], None] = field(default_factory=dict)
     # Runs whose claims are settled by asking Lemmy: those that died while sending (the
     # pipeline names them when it takes the acting lock) and this one (a claim of its
     # own is never in flight when it is looked at: one pipeline acts at a time).
@@ -287,7 +291,9 @@ class Executor:
                 return ActionOutcome(
                     name, "skipped", self.valve.detail(self.max_destructive_per_hour), valve=True
                 )
-            self._planned.add((kind, key))
+            self._planned[(kind, key)] = None
+            if len(self._planned) > MAX_PLANNED:
+                del self._planned[next(iter(self._planned))]
             return ActionOutcome(name, "planned", describe)
         limit = self.max_destructive_per_hour
         valve = self.valve.terms(limit, self.clock()) if kind in DESTRUCTIVE else {}
