@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from modbot.config.settings import Settings
 from modbot.errors import LemmyError, LemmyLoginError
 from modbot.lemmy.api import LemmyApi
-from modbot.lemmy.transport import Transport
+from modbot.lemmy.transport import Transport, shown_url
 from modbot.model import SiteInfo
 from modbot.store import Store
 
@@ -101,15 +101,28 @@ def keep_login(
     refuses until then. ``restore`` False: neither is taken up (a client a caller built
     and logged in itself). ``write_token`` / ``write_holds``: a new token, a new hold, is
     written to the state at once."""
-    # Lemmy's rate limits are per address, not per account: one holds key per instance
-    token_key = f"session:{settings.lemmy_url}:{settings.username}"
-    holds_key = f"holds:{settings.lemmy_url}"
+    # Lemmy's rate limits are per address, not per account: one holds key per instance.
+    # Named by LEMMY_URL without a proxy's login (user:password@): the state names no
+    # password. Names of an older modbot that held it are taken up and removed.
+    url = shown_url(settings.lemmy_url)
+    token_key = f"session:{url}:{settings.username}"
+    holds_key = f"holds:{url}"
+    written_as = {
+        token_key: f"session:{settings.lemmy_url}:{settings.username}",
+        holds_key: f"holds:{settings.lemmy_url}",
+    }
     if restore:
-        saved = store.get_cursor(token_key)
-        if saved:
-            client.restore_token(saved)
+        kept = {}
+        for key, old in written_as.items():
+            kept[key] = store.get_cursor(key)
+            if old != key and (before := store.get_cursor(old)) is not None:
+                kept[key] = kept[key] or before
+                if write_token and write_holds:  # moved, the old name removed
+                    store.set_cursors([(key, kept[key]), (old, None)])
+        if kept[token_key]:
+            client.restore_token(kept[token_key])
         if isinstance(client, Transport):
-            client.restore_holds(store.get_cursor(holds_key))
+            client.restore_holds(kept[holds_key])
     # Written at once, never held with a page's cursor writes (``cursors_held``): a
     # login made while a page is read would be lost with them by a kill -9 before the
     # batch before it is recorded, and the next start log in again.
@@ -146,7 +159,7 @@ class Session:
         # the warning when the account is not an admin.
         self.needs_admin = list(needs_admin)
         self.username = settings.username
-        self.public_url = settings.lemmy_url  # until the site says its own
+        self.public_url = shown_url(settings.lemmy_url)  # until the site says its own
         self.emojis: frozenset[str] = frozenset()
         self.admin_ids: set[int] = set()
         self.bot_person_id: int | None = None

@@ -443,6 +443,7 @@ def _refused_image(url: str, login: _BotLogin | None) -> str:
     instance's, asking for a login), else ''."""
     from modbot.fetch.identity import origin
     from modbot.fetch.login import is_image_route
+    from modbot.lemmy.transport import shown_url
 
     if not is_image_route(urlsplit(url).path):
         return ""
@@ -456,7 +457,7 @@ def _refused_image(url: str, login: _BotLogin | None) -> str:
         return (
             " (a private Lemmy shows its images to logged-in users only: the bot's login "
             f"goes to LEMMY_URL's image routes only; ask for this image on "
-            f"{login.settings.lemmy_url})"
+            f"{shown_url(login.settings.lemmy_url)})"
         )
     return ""
 

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
-from modbot.lemmy.transport import STOPPING, Held, sleep_unless_stopped
+from modbot.lemmy.transport import STOPPING, Held, shown_url, sleep_unless_stopped
 from modbot.modes.health import (
     HEARTBEAT_CURSOR,
     SWEEP_REQUEST_CURSOR,
@@ -619,7 +619,7 @@ def watch(
                     log_run.info(
                         "modbot %s on %s as %s (run %s); %s",
                         mode,
-                        settings.lemmy_url,
+                        shown_url(settings.lemmy_url),  # no proxy login in the log
                         settings.username,
                         pipeline.run_id,
                         policy.summary(pictrs=settings.can_purge_by_alias),
