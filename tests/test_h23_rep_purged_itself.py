@@ -44,7 +44,7 @@ def test_the_report_keeps_a_post_whose_image_the_bot_purged_under_its_rule(
     _env(lemmy, tmp_path, monkeypatch, rules)
     assert main(["run", "--once"]) == 0
     assert lemmy.post(post.id).removed and not lemmy.image_exists(upload.alias)
-    # later, alice shows the purged image's link in a comment: nothing left to look at
+    # later, alice shows the purged image's link in a comment: removed by the rule
     comment = lemmy.add_comment(lemmy.post(post.id), cast.alice, content=f"![x]({upload.url})")
     assert main(["run", "--once"]) == 0
     sent = len(lemmy.mutating_requests())
@@ -61,9 +61,15 @@ def test_the_report_keeps_a_post_whose_image_the_bot_purged_under_its_rule(
     ]
     assert all(a["detail"].startswith("already done") for a in hit["actions"])
     assert hit["what_next"].endswith(f"modbot undo {hit['redecided_from']['decision']} --yes.")
-    assert doc["summary"]["by_rule"] == {"known abusive image": 1}
-    # decided after the purge: not looked at, in the run and in the report
-    for key in (("upload", upload.alias), ("comment", comment.id)):
-        assert by_item[key]["skipped"] == "purged", key
+    assert doc["summary"]["by_rule"] == {"known abusive image": 2}
+    # decided after the purge: the upload is gone with it, in the run and in the report;
+    # the comment showing its link is decided on the file's recorded verdict, in both
+    assert by_item[("upload", upload.alias)]["skipped"] == "purged"
+    shown = by_item[("comment", comment.id)]
+    assert shown["rule"] == "known abusive image" and not shown["skipped"]
+    assert [(a["action"], a["status"]) for a in shown["actions"]] == [
+        ("remove", "already_done"),
+        ("purge_image", "already_done"),
+    ]
     page = (tmp_path / "report.html").read_text()
-    assert "Decisions with a rule (1)" in page and "known abusive image" in page
+    assert "Decisions with a rule (2)" in page and "known abusive image" in page
