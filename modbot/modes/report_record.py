@@ -28,7 +28,8 @@ feed's verdict on a file replaces the recorded one, as a run asks the feeds firs
 
 Each record is decided as of its decision time (``decided_at``): an account's age
 (``author: {account_age}``) is what it was when the bot decided the item, as the run
-counted it, not its age when the report is made.
+counted it, not its age when the report is made; the dry run's simulated safety valve
+counts its destructive actions then too (within the hour before it, as the run did).
 
 Records from before modbot kept the item's facts (``RecordedItem.published`` ...
 ``author_is_admin``) decide with those unknown: a rule on them (``author: {local,
@@ -268,7 +269,16 @@ class Redecider:
             shown_by=shown_by,
             author_role=item.get("author_role"),
         )
-        return self.executor.execute(target, real) + repeats
+        # The dry run's simulated safety valve counts the record at its decision time,
+        # as the run counted it: a window's removals are not all made within this hour.
+        decided = _decided_at(record)
+        clock = self.executor.clock
+        if decided is not None:
+            self.executor.clock = decided.timestamp
+        try:
+            return self.executor.execute(target, real) + repeats
+        finally:
+            self.executor.clock = clock
 
     def _noted(self, record: dict[str, Any]) -> str | None:
         """Why the run spares the record's file, by its own notes (``exempt_files``): an
