@@ -853,15 +853,5 @@ def fetch_feed(
             if attempt == 2:
                 raise
             continue
-        return verified, body.data, sig.data, _kept(body.etag), _kept(body.last_modified)
+        return verified, body.data, sig.data, body.etag, body.last_modified
     raise AssertionError("unreachable")
-
-
-def _kept(validator: str | None) -> str | None:
-    """An ETag or Last-Modified fit to keep in the state and send back: printable ASCII,
-    else None (the next request unconditional, as to a host that sends none). A byte
-    that is not ASCII (a server's Latin-1) comes as a lone surrogate, which SQLite
-    refuses: the verified copy was never kept, and fetched again at every cycle."""
-    if validator is None or not (validator.isascii() and validator.isprintable()):
-        return None
-    return validator
