@@ -506,7 +506,13 @@ def _concept_version(pipeline: Pipeline) -> str | None:
         engine = pipeline.engine
         return engine.concept_version or asyncio.run(engine.ready())
     except Exception as exc:  # the recorded verdicts are then used as they are
-        log.warning("report: the classifier's concept version is unknown (%s)", exc)
+        # in the report too: its decisions may rest on another model's verdicts
+        pipeline.warnings.append(
+            f"the classifier's concept version is unknown ({exc}): each recorded verdict "
+            "is decided again as recorded, whatever model or concepts made it; "
+            "`modbot report` once the classifier answers tells them apart"
+        )
+        log.warning("report: %s", pipeline.warnings[-1])
         return None
 
 
