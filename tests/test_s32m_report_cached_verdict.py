@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from support.bot import remote_photo
 from support.cli import bot_environment
 from support.policies import write_rules
@@ -14,6 +15,7 @@ from modbot.cli import main
 from modbot.store import Store
 
 
+@pytest.mark.slow
 def test_a_record_decided_on_a_newer_cached_verdict_says_that_verdicts_version(
     fake_lemmy, photos, tiny, tmp_path, monkeypatch, capsys
 ):

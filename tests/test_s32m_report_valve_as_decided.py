@@ -9,6 +9,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from support.bot import remote_photo, sha
 from support.cli import bot_environment
 from support.policies import BAD, write_rules
@@ -23,6 +24,7 @@ RULES = """
 """
 
 
+@pytest.mark.slow
 def test_the_reports_valve_counts_each_record_at_its_decision_time(
     fake_lemmy, photos, tiny, tmp_path, monkeypatch, capsys
 ):
