@@ -244,11 +244,29 @@ def find_weights(setting: str | os.PathLike) -> Path | None:
     if str(setting) == "off":
         return None
     if str(setting) == "auto":
-        return next((p for p in default_locations() if p.is_file()), None)
+        return next((p for p in default_locations() if _is_file(p)), None)
     path = Path(setting).expanduser()
-    if not path.is_file():
+    try:
+        there = path.is_file()
+    except OSError as exc:  # a folder it may not look into: is_file raises, not False
+        raise DeepDanbooruError(
+            f"DeepDanbooru weights {path} cannot be read ({exc.strerror or exc}): give this "
+            f"user access to it, or another path. {how_to_get()}"
+        ) from exc
+    if not there:
         raise DeepDanbooruError(f"DeepDanbooru weights {path} do not exist. {how_to_get()}")
     return path
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``auto`` finds the weights at ``path``; a place this user may not look
+    into (a HOME or HF_HOME kept from another user) is passed over, saying so, as a
+    place without the file is, rather than stopping modbot."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        log.warning("DeepDanbooru: cannot look for %s (%s); passed over", path, exc.strerror or exc)
+        return False
 
 
 def load_deepdanbooru(
