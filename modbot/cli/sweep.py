@@ -133,8 +133,9 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="FILE",
         type=report_file,
         help="write this sweep's decisions to FILE (.json or .html; its folder is made "
-        "when missing, and checked writable before the sweep starts); marked INCOMPLETE "
-        "when the sweep was stopped or failed",
+        "when missing, and checked writable before the sweep starts), those of the runs "
+        "that walked a resumed sweep's earlier parts too; marked INCOMPLETE when the "
+        "sweep was stopped or failed",
     )
     p.add_argument(
         "--rules",

@@ -4,20 +4,27 @@ the batch in hand on SIGTERM or Ctrl-C (the next sweep resumes there)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.errors import LemmyUnavailable
 from modbot.modes.progress import Progress, StopOnSignal, once_each, say_warnings, stop_retries
-from modbot.modes.report import reported_if_failed, write_run_report
+from modbot.modes.report import reported_if_failed
 from modbot.source import SHOWN_NOT_READ
 
-__all__ = ["not_reached", "sweep", "whole_walk"]
+if TYPE_CHECKING:
+    from modbot.pipeline import Pipeline
+
+__all__ = ["not_reached", "sweep", "walk_runs", "whole_walk"]
 
 log = logging.getLogger("modbot.sweep")
+
+MAX_WALK_RUNS = 1000  # the runs a walk's report names: the last so many parts
 
 
 def sweep(
@@ -54,6 +61,8 @@ def sweep(
         # and the posts whose comments they could not read: the part resumed is past
         # them, so only the summary that ends the walk can still name them
         earlier_not_read = pipeline.source.sweep_comments_not_read()
+        # and the runs that walked its earlier parts: the report holds their decisions
+        runs = walk_runs(pipeline, origin, resuming)
         log.info(
             "sweep (%s, run %s) %s%s",
             mode,
@@ -80,7 +89,7 @@ def sweep(
                 "complete": complete,  # an interrupted or failed sweep's: INCOMPLETE
                 "warnings": [*warnings(), *done.not_read_lines(), *filter(None, [unreached()])],
             }
-            return write_run_report(pipeline, path, since=since, extra=extra)
+            return _walk_report(pipeline, path, runs, since=since, extra=extra)
 
         def say_all() -> None:
             say_warnings(warnings())
@@ -114,9 +123,62 @@ def sweep(
         state = "interrupted (run it again to resume)" if interrupted else "done"
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
         say_all()
+        if not interrupted:
+            pipeline.store.set_cursor(_runs_cursor(pipeline, origin), None)
         if report:
-            print(f"report: {write(report, complete=not interrupted, not_read=stats)}")
+            written = write(report, complete=not interrupted, not_read=stats)
+            parts = (
+                f" (its earlier parts' decisions included: runs {', '.join(runs[:-1])})"
+                if len(runs) > 1
+                else ""
+            )
+            print(f"report: {written}{parts}")
         return not interrupted
+
+
+def _runs_cursor(pipeline: Pipeline, origin: str) -> str:
+    # beside the walk's position, as the source names it: its scope, its origin
+    suffix = "" if origin == "all" else f":{origin}"
+    return f"{pipeline.source.scope}:sweep_runs{suffix}"
+
+
+def walk_runs(pipeline: Pipeline, origin: str, resuming: bool) -> list[str]:
+    """The runs of `modbot sweep` that walked the walk in hand, oldest first, this one
+    last (written now, so a run killed later is named too): a walk resumed from an
+    interrupted one's position is one walk, and its report holds all their decisions."""
+    name = _runs_cursor(pipeline, origin)
+    earlier: list[str] = []
+    if resuming:
+        try:
+            kept = json.loads(pipeline.store.get_cursor(name) or "[]")
+            earlier = [str(run) for run in kept if run != pipeline.run_id]
+        except (ValueError, TypeError):
+            earlier = []  # not ours to fail a sweep over: the report holds this run's
+    runs = [*earlier, pipeline.run_id][-MAX_WALK_RUNS:]
+    pipeline.store.set_cursor(name, json.dumps(runs))
+    return runs
+
+
+def _walk_report(
+    pipeline: Pipeline, path: str, runs: list[str], *, since: datetime | None, extra: dict
+) -> str:
+    """``write_run_report`` over every run of the walk (``walk_runs``), oldest first;
+    the summary's ``walk_runs`` names them."""
+    from modbot.modes.report import add_run_decisions, cannot_write_said, report_annotation
+    from modbot.modes.report_stream import ReportBuilder
+
+    with ReportBuilder(
+        path,
+        since=since,
+        dry_run=pipeline.dry_run,
+        title=f"modbot report: run {pipeline.run_id}"
+        + (" and its walk's earlier parts" if len(runs) > 1 else ""),
+        annotate=report_annotation(pipeline.policy),
+    ) as builder:
+        for run in runs:
+            add_run_decisions(builder, pipeline.store, run)
+        with cannot_write_said(builder.path):
+            return str(builder.write({**extra, "walk_runs": runs}))
 
 
 def whole_walk(
