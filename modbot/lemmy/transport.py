@@ -162,6 +162,13 @@ class Held(LemmyUnavailable):
         return max(0.0, self.until - time.monotonic())
 
 
+def _kept_hold(refusal: LemmyError) -> bool:
+    """Whether a login's refusal is kept for the next process (``holds``): a login refused
+    for its rate, or logins resting after ones Lemmy may have counted unanswered (both
+    ``Held``), not a wrong password (the admin who fixes it expects the next run to log in)."""
+    return refusal.error == "rate_limit_error" or isinstance(refusal, Held)
+
+
 class LoggedOut(Exception):
     """Lemmy answered 401, the token is gone. ``code`` as ``Transient``'s."""
 
@@ -822,7 +829,7 @@ class Transport:
             self._login(dropped=dropped, what=what, missing=missing)
         except LemmyError as exc:
             refused = self._refused
-            if refused is not None and refused[2] is exc and exc.error == "rate_limit_error":
+            if refused is not None and refused[2] is exc and _kept_hold(exc):
                 self._held_more()  # a new hold (not one already held), out of the lock
             raise
 
@@ -848,11 +855,14 @@ class Transport:
                     # action's own login after it: they rest, as after a refusal.
                     unanswered += 1
                     if unanswered >= LOGIN_UNANSWERED:
-                        spent = LemmyUnavailable(
+                        # a Held, kept in the state as a rate-limited login is: a `run
+                        # --once` from cron each minute would send two more each run
+                        spent = Held(
                             f"login as {self.username!r} failed: {exc}, {unanswered} times; "
                             f"no login is sent for {wait:.0f} s: Lemmy may have counted "
                             "each (it takes only a few logins an hour from one address, "
                             "answered or not). Is Lemmy up, and not overloaded?",
+                            until=time.monotonic() + wait,
                             status=exc.status,
                             error=exc.code,
                         )
@@ -913,7 +923,7 @@ class Transport:
                     f"{refused[2]} (said {time.monotonic() - refused[0]:.0f} s ago; no login "
                     f"is sent before {when:%Y-%m-%d %H:%M:%S} UTC, in {left:.0f} s)"
                 )
-                if refused[2].error == "rate_limit_error":
+                if _kept_hold(refused[2]):
                     raise Held(
                         said,
                         until=refused[0] + refused[1],
@@ -993,11 +1003,7 @@ class Transport:
                 }
             }
             refused = self._refused
-            if (
-                refused is not None
-                and refused[2].error == "rate_limit_error"
-                and refused[0] + refused[1] > now
-            ):
+            if refused is not None and _kept_hold(refused[2]) and refused[0] + refused[1] > now:
                 held["login"] = entry(refused[0], refused[0] + refused[1], str(refused[2]))
         return json.dumps(held)
 
