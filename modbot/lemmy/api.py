@@ -404,7 +404,10 @@ class LemmyApi(Protocol):
     def private_message(self, recipient_id: int, content: str, *, key: str | None = None) -> object:
         """Send a private message. ``key``: its idempotency key; Lemmy 1.0 carries out one
         send per key of an account while it remembers the key (a few minutes), so a resend
-        after a crash is not a second message. 0.19 has no such keys."""
+        after a crash is not a second message. 0.19 has no such keys: there the key may
+        carry ``mark``, a line of ``content`` that names the message (the notices' marker
+        line), by which the client finds a copy already stored before it sends again
+        (Lemmy 0.19 stores a message's text rewritten: slurs and tracking parameters cut)."""
         ...
 
     def save_user_settings(self, **settings: bool | Sequence[int]) -> object:
