@@ -67,3 +67,15 @@ def test_gaps_not_written_by_modbot_are_said_not_a_traceback(tmp_path):
     store.close()
     ok, message = health(state, now=T0 + 11 * MINUTE)
     assert not ok and "gaps is not a list of seconds" in message and "unreadable" in message
+
+
+def test_every_given_up_in_crons_line_is_not_kept_for_good(tmp_path):
+    # R: `run --once --every 1m` each minute, then cron moved to `run --once` each 10
+    # minutes: the old 1-minute --every held for good (unhealthy, "3 x --every")
+    state = tmp_path / "state.sqlite3"
+    runs = [(i * MINUTE, MINUTE) for i in range(3)]
+    runs += [(2 * MINUTE + i * 10 * MINUTE, None) for i in range(1, 5)]
+    beat(state, runs)
+    ok, message = health(state, now=T0 + 47 * MINUTE)  # 5 minutes after the last run
+    assert ok, message
+    assert "--every" not in message.split("limit", 1)[1].split(")", 1)[0], message

@@ -26,7 +26,7 @@ localhost) is asked directly, never through a proxy the environment names (HTTP_
 Run from cron or a systemd timer (`modbot run --once`), each run records its own
 heartbeat, and the check reads whichever was written last: healthy while the last good
 run is younger than 3 intervals, the interval being `run --once --every AGE` (say what
-the timer does; a run by hand without --every keeps the last one given) or else the
+the timer does; a run by hand without --every, sooner than that, keeps it) or else the
 median time between its last 10 good runs, at least a minute (a run by hand seconds
 after cron's does not make it seconds); after the first run alone it is healthy and says
 the interval is not known yet. --max-age overrides both.

@@ -66,12 +66,23 @@ def record_once(
         gaps = [max(0.0, (last_ok - before).total_seconds())]
     if not error and last_ok is not None:
         gaps = [*gaps, max(0.0, (now - last_ok).total_seconds())][-GAPS_KEPT:]
+    # A run without --every keeps cron's only when it came sooner than that (one by hand
+    # between cron's); one as late or later is cron's own, its --every given up: the
+    # interval is then the runs' (else the old --every would hold for good).
+    kept_every = previous.get("every")
+    if (
+        not every
+        and isinstance(kept_every, (int, float))
+        and last_ok is not None
+        and (now - last_ok).total_seconds() >= kept_every
+    ):
+        kept_every = None
     beat = {
         "run_id": run_id,
         "dry_run": dry_run,
         "runs": int(previous.get("runs") or 0) + 1,
         # a run by hand, without --every, does not make cron's interval unknown
-        "every": every.total_seconds() if every else previous.get("every"),
+        "every": every.total_seconds() if every else kept_every,
         "gaps": gaps,
         "last_ok": previous.get("last_ok") if error else utc_iso(now),
         "previous_ok": previous.get("last_ok") if not error else previous.get("previous_ok"),
