@@ -153,6 +153,8 @@ class Redecider:
             "run_id": record.get("run_id"),
             "dry_run": record.get("dry_run"),
             "decided_at": record.get("decided_at"),
+            # whether that decision itself did an action (its undo undoes something)
+            "acted": _did_act(record),
         }
         out: dict[str, Any] = {**record, "run_id": self.run_id, "dry_run": True}
         out["redecided_from"] = origin
@@ -412,6 +414,14 @@ class Redecider:
         return self.store.get_verdict(sha256, self.concept_version)
 
 
+def _did_act(record: dict[str, Any]) -> bool:
+    """Whether the recorded decision itself did one of its actions (not a dry run's,
+    not one found done already)."""
+    return not record.get("dry_run") and any(
+        a.get("status") in ("done", "covered") for a in record.get("actions") or []
+    )
+
+
 def _purged_it(record: dict[str, Any]) -> bool:
     """Whether the record's own decision purged its image (the image was there when it
     was decided, and is decided again as it was)."""
@@ -529,14 +539,23 @@ def what_next(policy: Policy, record: dict[str, Any]) -> str | None:
         steps.append(allow)
     elif not sha256:
         steps.append("no hash of this image was taken: exempt its author or community instead")
+    actions = record.get("actions") or []
     acted = any(
         a.get("status") == "done" or str(a.get("detail") or "").startswith("already done")
-        for a in record.get("actions") or []
+        for a in actions
     )
-    origin = record.get("redecided_from") or {}
-    decision = origin.get("decision") or record.get("decision_id")
+    # `modbot undo ID` undoes what decision ID itself did: a dry run's decision, or one
+    # that found it done already, did nothing; then the item's decisions are named
+    origin = record.get("redecided_from")
+    if origin:
+        decision = origin.get("decision") if origin.get("acted") else None
+    else:
+        decision = record.get("decision_id") if _did_act(record) else None
+    item = record.get("item") or {}
     if acted and decision is not None:
         steps.append(f"undo what was done: modbot undo {decision} --yes")
+    elif acted and item.get("kind") is not None and item.get("id") is not None:
+        steps.append(f"undo what was done: modbot undo --item {item['kind']}:{item['id']} --yes")
     if not steps:
         return None
     return "If this is a false positive: " + "; then ".join(steps) + "."
