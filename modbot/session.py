@@ -112,15 +112,15 @@ def keep_login(
         holds_key: f"holds:{settings.lemmy_url}",
     }
     if restore:
-        kept = {}
+        kept: dict[str, str | None] = {}
         for key, old in written_as.items():
             kept[key] = store.get_cursor(key)
             if old != key and (before := store.get_cursor(old)) is not None:
                 kept[key] = kept[key] or before
                 if write_token and write_holds:  # moved, the old name removed
                     store.set_cursors([(key, kept[key]), (old, None)])
-        if kept[token_key]:
-            client.restore_token(kept[token_key])
+        if token := kept[token_key]:
+            client.restore_token(token)
         if isinstance(client, Transport):
             client.restore_holds(kept[holds_key])
     # Written at once, never held with a page's cursor writes (``cursors_held``): a
