@@ -13,6 +13,7 @@ one file; each record is small.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,7 +55,9 @@ __all__ = [
     "action_outcome",
     "extension",
     "parse_time",
+    "post_version",
     "utc_iso",
+    "version_before_thumbnails",
 ]
 
 ItemKind = Literal[
@@ -127,6 +130,27 @@ def parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# A post's "seen" mark (``Item.updated``) holds its thumbnail beside its time: Lemmy
+# fetches a federated post's link metadata in a background task after storing the post
+# (0.19's and 1.0's ``generate_post_link_metadata``), and sets ``thumbnail_url`` without
+# touching ``updated``. A post read in between is looked at again when its thumbnail comes.
+THUMBNAIL_MARK = " thumbnail:"
+
+
+def post_version(stamp: str, thumbnail: str | None) -> str:
+    """A post's ``Item.updated``: Lemmy's ``updated`` (else ``published``), as sent, and a
+    digest of its thumbnail's URL (a URL may be long; "none" without one)."""
+    digest = hashlib.sha256(thumbnail.encode()).hexdigest()[:16] if thumbnail else "none"
+    return f"{stamp}{THUMBNAIL_MARK}{digest}"
+
+
+def version_before_thumbnails(updated: str) -> str | None:
+    """The mark a modbot before ``post_version`` kept for the post whose mark is now
+    ``updated`` (its time alone); None for a mark that never held a thumbnail's."""
+    stamp, mark, _ = updated.partition(THUMBNAIL_MARK)
+    return stamp if mark else None
 
 
 def utc_iso(moment: datetime | None = None) -> str:
@@ -238,7 +262,9 @@ class Item:
     kind: ItemKind
     id: int | str  # an upload's id is its pict-rs alias
     published: datetime | None
-    updated: str  # Lemmy's `updated`, else `published`, as sent: what "seen" compares
+    # Lemmy's `updated`, else `published`, as sent (a post's with its thumbnail's digest:
+    # ``post_version``): what "seen" compares
+    updated: str
     problem: str | None = None  # what is wrong with a malformed item, in words
     author: Person | None = None
     community: Community | None = None  # posts and comments

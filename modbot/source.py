@@ -5,7 +5,8 @@ Polling reads ``post/list`` and ``comment/list`` (``sort=New``, ``type_=All``,
 of the last poll): an idle poll costs these two requests. Lemmy sorts by ``published``,
 and a federated item can arrive late with an older ``published``; so every
 ``deep_every`` (and on ``run --once``) a poll pages further, down to ``lookback`` before
-that watermark. An item is looked at again when its ``updated`` changes (an edit).
+that watermark. An item is looked at again when its ``updated`` changes (an edit), a
+post also when its thumbnail does (Lemmy sets it after the post: ``post_version``).
 Uploads come from ``admin/list_all_media`` (admins only, newest first), every
 ``uploads_every`` and on each deep poll: an upload that is posted is seen at once as
 the post's image; one never posted waits a few minutes at most. An upload whose action
@@ -74,7 +75,16 @@ from modbot.errors import LemmyError, LemmyUnavailable
 from modbot.images import data_image_reference, image_refs, is_data_reference
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
 from modbot.lemmy.transport import STOPPING
-from modbot.model import PROFILE_KINDS, Community, Item, ItemKind, Page, Person, parse_time
+from modbot.model import (
+    PROFILE_KINDS,
+    Community,
+    Item,
+    ItemKind,
+    Page,
+    Person,
+    parse_time,
+    version_before_thumbnails,
+)
 from modbot.profiles import community_images, person_images, profile_items, site_images
 from modbot.store import Store
 
@@ -452,7 +462,12 @@ class Source:
     def _is_new(self, item: Item) -> bool:
         if not self.remember_seen:
             return True
-        return not self.store.is_seen(self.scope, item.kind, item.id, item.updated)
+        if self.store.is_seen(self.scope, item.kind, item.id, item.updated):
+            return False
+        # A post marked seen by a modbot whose marks held no thumbnail (its time alone):
+        # seen still, not every post read again after an upgrade (``post_version``).
+        before = version_before_thumbnails(item.updated)
+        return before is None or not self.store.is_seen(self.scope, item.kind, item.id, before)
 
     def _watermark(self, name: str) -> datetime | None:
         mark = parse_time(self.store.get_cursor(self._cursor(f"watermark:{name}")))
