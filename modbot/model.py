@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 __all__ = [
     "ALREADY_DONE",
     "FILE_KINDS",
+    "HIDDEN_COMMUNITY",
     "PROFILE_KINDS",
     "REPEAT",
     "SIGNIFICANCE",
@@ -181,6 +182,12 @@ class Person:
     bio: str | None = None  # Markdown: its images are items of their own
 
 
+# 0.19: a community an admin hid (``community/hide``) that the bot does not follow:
+# ``post/list`` and ``comment/list`` list its posts and comments to its followers only,
+# admins included (0.19.9-0.19.20 ``post_view.rs``, ``comment_view.rs``)
+HIDDEN_COMMUNITY = "hidden"
+
+
 @dataclass(frozen=True)
 class Community:
     id: int
@@ -192,7 +199,8 @@ class Community:
     banner: str | None = None
     description: str | None = None  # Markdown (1.0: its sidebar): images are items
     # 1.0's CommunityVisibility, snake_case ("public", "unlisted", "local_only_public",
-    # "local_only_private", "private"); None: not said (0.19's views are not read for it)
+    # "local_only_private", "private"); 0.19: ``HIDDEN_COMMUNITY`` in a community/list
+    # page, else None (not said)
     visibility: str | None = None
 
     @property

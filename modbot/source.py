@@ -24,7 +24,10 @@ in the store). A deep poll reads the newest posts of ``POLL_UNLISTED`` of them i
 (each down to ``lookback`` below the posts' watermark, ``POLL_UNLISTED_PAGES`` pages at
 most), then the comments listed to the bot as a moderator: ``min(n, 10) + 1`` requests
 more, every ``deep_every``. A sweep reads every one's posts, with their comments, as
-the posts' walk does.
+the posts' walk does. Lemmy 0.19 lists the posts and comments of a community an admin
+hid (``community/hide``) only to its followers, admins included, in every listing: a
+sweep's communities walk names each one the bot does not follow (a warning, once a
+walk); nothing of it is read.
 
 The backlog iterator walks posts by ``page_cursor`` (at most ``MAX_SWEEP_PAGES``
 pages) and each post's comments (``comment/list?post_id=``, skipped when the post has
@@ -76,6 +79,7 @@ from modbot.images import data_image_reference, image_refs, is_data_reference
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
 from modbot.lemmy.transport import STOPPING
 from modbot.model import (
+    HIDDEN_COMMUNITY,
     PROFILE_KINDS,
     Community,
     Item,
@@ -1306,6 +1310,7 @@ class Source:
                 self._note_unlisted(unlisted, [], whole=False)
                 return unlisted
             unlisted = self._unlisted_of(page.items, unlisted)
+            self._say_hidden(page.items, handed_out)
             fresh = self._community_images(page.items, handed_out)
             last = (
                 not page.next
@@ -1339,6 +1344,22 @@ class Source:
                 break
             out.append(community.id)
         return out
+
+    def _say_hidden(self, communities: list[Community], handed_out: Marks) -> None:
+        """Name (once a walk) each community 0.19 lists nothing of to the bot: one an admin
+        hid that the bot does not follow (``HIDDEN_COMMUNITY``)."""
+        for community in communities:
+            mark = f"hidden community {community.id}"
+            if community.visibility != HIDDEN_COMMUNITY or mark in handed_out:
+                continue
+            handed_out.add(mark)
+            name = f" ({community.ref})" if community.ref else ""
+            self._warn(
+                f"community {community.id}{name}: hidden by an admin, and Lemmy 0.19 lists "
+                "the posts and comments of a hidden community only to its followers, "
+                "admins included: none of them were checked; have the bot's account "
+                "follow it"
+            )
 
     def _known_unlisted(self) -> list[int]:
         try:

@@ -9,6 +9,7 @@ modbot reads of a view; no other field is read.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from modbot.lemmy.viewcheck import (
     malformed_answer,
 )
 from modbot.model import (
+    HIDDEN_COMMUNITY,
     Account,
     Community,
     Item,
@@ -210,8 +212,21 @@ def upload_item(view: Any) -> Item:
 
 
 def communities(views: list[Any]) -> list[Community]:
-    """The communities of a ``community/list`` page (``listed_communities``)."""
-    return listed_communities(views, "actor_id", "description")
+    """The communities of a ``community/list`` page (``listed_communities``), one an
+    admin hid that the bot does not follow marked so (``HIDDEN_COMMUNITY``: Lemmy lists
+    its posts and comments to its followers only)."""
+    hidden = {
+        own.get("id")
+        for view in views
+        if isinstance(view, dict)
+        and isinstance(own := view.get("community"), dict)
+        and own.get("hidden") is True
+        and view.get("subscribed") != "Subscribed"
+    }
+    return [
+        dataclasses.replace(c, visibility=HIDDEN_COMMUNITY) if c.id in hidden else c
+        for c in listed_communities(views, "actor_id", "description")
+    ]
 
 
 def community_of(own: dict[str, Any]) -> Community:
