@@ -585,6 +585,13 @@ class Source:
             oldest = _oldest(items)
             if page.sent < PAGE or oldest is None or oldest < stop_at:
                 return
+            if not page.next:  # a full page, and the last this Lemmy serves (0.19.14: 10)
+                self._warn(
+                    f"comments: Lemmy lists no further than page {number} "
+                    f"({number * PAGE} comments); those before {oldest:%Y-%m-%d %H:%M} UTC "
+                    "were not read by this poll: a sweep (`modbot sweep`) reads them"
+                )
+                return
         log.warning(
             "comments: reached Lemmy's page limit (%d pages); the sweep covers older ones",
             MAX_PAGE,
