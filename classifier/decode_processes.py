@@ -456,9 +456,12 @@ class ProcessDecoder:
         start = "import sys; from classifier.decode_processes import main; main(sys.argv[1:])"
         fd = str(pixels_fd) if pixels_fd is not None else "-"
         views = self.view_device or "-"
+        # -P: no working directory first on the import path (`-c` puts it there), so a
+        # `classifier` folder or a module named like an import where modbot runs is not
+        # imported instead of what modbot itself imports
         return [
-            *(sys.executable, "-c", start, str(self._niceness), repr(self._max_pixels), fd),
-            views,
+            *(sys.executable, "-P", "-c", start, str(self._niceness), repr(self._max_pixels)),
+            *(fd, views),
         ]
 
     def _start(self) -> _Process:
