@@ -462,6 +462,12 @@ def record_report(
                 "again). Items no run has looked at yet are not in it: "
                 "`modbot report --rescan` walks the window through Lemmy."
             )
+            if redecider.no_longer_shown:
+                source += (
+                    f" {redecider.no_longer_shown} recorded images are left out: a later "
+                    "look at their post, comment or profile no longer found them (edited "
+                    "out, replaced)."
+                )
             if redecider.without_facts:
                 source += (
                     f" {redecider.without_facts} records are older than the item facts "
@@ -476,12 +482,18 @@ def record_report(
                         "source": source,
                         "redecided": redecider.redecided,
                         "without_item_facts": redecider.without_facts,
+                        "no_longer_shown": redecider.no_longer_shown,
                     }
                 )
         state = "INCOMPLETE (interrupted)" if interrupted else "done"
         print(
             f"report {pipeline.run_id} {state} from the record: {redecider.redecided} "
             f"images decided again, {redecider.not_redecided} not"
+            + (
+                f"; {redecider.no_longer_shown} no longer shown by their item, left out"
+                if redecider.no_longer_shown
+                else ""
+            )
             + (f"; {gated} files at the upload gate" if gated else "")
             + " (see the report)"
         )

@@ -36,6 +36,11 @@ Records from before modbot kept the item's facts (``RecordedItem.published`` ...
 account_age, bot_account, moderator}``, ``community: {local}``, ``scope``) does not
 match, and the item's window is its decision time, not its publication.
 
+An item is decided whole, so an image whose latest decision is not of the run that
+looked at its item last is one that look no longer found (edited out of a post, an
+avatar replaced): left out, and counted (``no_longer_shown``), as a fresh look would
+not decide it.
+
 An exempt item spares its file for every other decision on that file, as in the run
 (``Plan.spares_file``): an upload or stored file of it is exempt, and another post's or
 comment's purge of it is not done. The run's own notes of such files
@@ -111,6 +116,8 @@ class Redecider:
         # feed's list matched nothing and no peer's verdict was found.
         load_kept(self.store, self.policy)
         self.spared = _Spared()  # file key -> why an exempt item spares it
+        self.latest = _LatestLook()  # item -> the run of its newest decision
+        self.no_longer_shown = 0  # images a later look at their item did not find
         self.redecided = 0
         self.not_redecided = 0
         self.without_facts = 0  # records from before the item's facts were recorded
@@ -125,9 +132,17 @@ class Redecider:
         # when it decided the item (made before `since` too: a post read again)
         for row_id, record in self.store.window_decisions(bound):
             self._note_spared(row_id, record)
+            self.latest.note(_item_key(record), record.get("run_id"))  # oldest first
         for row_id, record in self.store.window_decisions(bound):
-            if in_window(record, since):
-                yield self.decide(row_id, record)
+            if not in_window(record, since):
+                continue
+            # An item is decided whole: an image whose latest decision is not of the
+            # run that looked at its item last is one that look did not find (edited
+            # out of a post, a new avatar). A fresh look would not decide it.
+            if self.latest.run(_item_key(record)) != record.get("run_id"):
+                self.no_longer_shown += 1
+                continue
+            yield self.decide(row_id, record)
 
     def _note_spared(self, row_id: int, record: dict[str, Any]) -> None:
         """Before anything is decided: which files an exempt item of the window spares."""
@@ -486,6 +501,31 @@ class _Spared:
             if row is not None:
                 return str(row[0])
         return None
+
+
+class _LatestLook:
+    """Item key -> the run of its newest decision in the window, in a temporary SQLite
+    file (a window holds as many items as it holds)."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.execute("CREATE TABLE latest (item TEXT PRIMARY KEY, run_id TEXT)")
+
+    def note(self, item: str, run_id: Any) -> None:
+        """A decision of ``item`` by ``run_id``, newer than those noted before."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO latest VALUES (?, ?)",
+            (item, None if run_id is None else str(run_id)),
+        )
+
+    def run(self, item: str) -> str | None:
+        row = self._db.execute("SELECT run_id FROM latest WHERE item = ?", (item,)).fetchone()
+        return None if row is None else row[0]
+
+
+def _item_key(record: dict[str, Any]) -> str:
+    item = record.get("item") or {}
+    return f"{item.get('kind')}:{item.get('id')}"
 
 
 def _file_keys(record: dict[str, Any]) -> list[str]:
