@@ -169,7 +169,9 @@ class Metrics:
             "safety_valve_limit", "The most destructive actions allowed within an hour"
         )
         self.retry = gauge(
-            "items_waiting", "Posts waiting to be looked at again (an action failed for now)"
+            "items_waiting",
+            "Posts and profile images to look at again next cycle (an action failed for "
+            "now, or no classifier answered)",
         )
         self.sweep = gauge(
             "sweep_pending",
