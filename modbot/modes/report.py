@@ -117,12 +117,23 @@ class SummaryCounts:
         return True
 
     def add(self, d: Mapping[str, Any]) -> None:
+        self.count(d, *self.marks(d))
+
+    def marks(self, d: Mapping[str, Any]) -> tuple[bool, bool]:
+        """Whether the record's item and its image are new: noted as seen (on disk in
+        ``report_stream``: what may fail, before anything is counted)."""
         item = d.get("item") or {}
         image = d.get("image") or {}
+        new_item = self.new_item((item.get("kind"), item.get("id")))
+        new_image = bool(image.get("sha256")) and self.new_image(str(image["sha256"]))
+        return new_item, new_image
+
+    def count(self, d: Mapping[str, Any], new_item: bool, new_image: bool) -> None:
+        """Count the record (in memory only: nothing here fails part-way)."""
+        image = d.get("image") or {}
         self.decisions += 1
-        self.items += self.new_item((item.get("kind"), item.get("id")))
-        if image.get("sha256"):
-            self.images += self.new_image(str(image["sha256"]))
+        self.items += new_item
+        self.images += new_image
         if image.get("location"):
             self.by_location[str(image["location"])] += 1
         if d.get("rule"):

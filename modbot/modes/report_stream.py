@@ -19,7 +19,8 @@ import shutil
 import sqlite3
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -64,6 +65,17 @@ class _DiskCounts(SummaryCounts):
 
     def added_decision(self, decision_id: object) -> None:
         self._new(f"d{decision_id}")
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """The marks made in the block, all or none (a full disk part-way)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -145,10 +157,19 @@ class ReportBuilder:
             # the decisions with a rule, most serious first: one file per severity
             key = f"acted{severity(record)}" if section == "acted" else section
             text = row_html(record) + "\n"
-        self._spool(key, text)
-        self.counts.add(record)
-        if decision_id is not None:
-            self.counts.added_decision(decision_id)
+        at = self._spool(key, text)
+        # Its row is written: it is marked added and counted only as a whole, else the
+        # row is taken back. A part done (a full disk) would add it twice when the
+        # daemon adds the row again, and count it twice.
+        try:
+            with self.counts.together():
+                if decision_id is not None:
+                    self.counts.added_decision(decision_id)
+                marks = self.counts.marks(record)
+        except BaseException:
+            self._unspool(key, at)
+            raise
+        self.counts.count(record, *marks)
 
     def add_gate(self, record: dict[str, Any]) -> None:
         """One record of the upload gate (``modbot gate``): a file accepted, refused, or
@@ -167,7 +188,8 @@ class ReportBuilder:
             key, text = "gate", gate_row_html(record) + "\n"
         self._spool(key, text)
 
-    def _spool(self, key: str, text: str) -> None:
+    def _spool(self, key: str, text: str) -> int:
+        """Write a row to the section ``key``; returns where it starts."""
         spool = self._spools.get(key)
         if spool is None:
             # kept open across add() calls; closed by close()
@@ -176,10 +198,20 @@ class ReportBuilder:
         try:
             spool.write(_utf8(text))
         except BaseException:  # a part written (a full disk): the section stays whole
-            spool.truncate(at)
-            spool.seek(at)
+            self._truncate(spool, at)
             raise
         self._rows[key] = self._rows.get(key, 0) + 1
+        return at
+
+    def _unspool(self, key: str, at: int) -> None:
+        """Take back the row of ``key`` written from ``at`` (the last one)."""
+        self._truncate(self._spools[key], at)
+        self._rows[key] -= 1
+
+    @staticmethod
+    def _truncate(spool: IO[bytes], at: int) -> None:
+        spool.truncate(at)  # (a buffered file's truncate flushes first)
+        spool.seek(at)
 
     def summary(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         summary = self.counts.summary(
