@@ -305,6 +305,9 @@ def _cannot_write(path: Path, exc: OSError) -> str:
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         why = f"{blocking} is a file, not a folder"
+    elif exc.filename2 is not None and str(exc.filename2) == str(path):
+        # the rename of the written file over it: the temporary file is gone again
+        why = f"{why} (replacing it)"
     elif exc.filename and str(exc.filename) != str(path):
         why = f"{why}: {exc.filename}"
     return (
