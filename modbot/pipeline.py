@@ -377,6 +377,8 @@ class Pipeline:
     ) -> CycleStats:
         with self._busy:  # one cycle at a time: the event loop and the cursors are shared
             requests_before = self.client.requests
+            if self.state_lock is not None:
+                self.state_lock.check()  # (see ``_decide``): nothing of this cycle is done
             self.start()
             stats = self.cycle_stats = CycleStats()
             if self.executor.valve_tripped():
@@ -845,6 +847,11 @@ class Pipeline:
             )
             work.append((decision, ActionPlan(target, real, repeats)))
         if not self.dry_run and any(plan.actions for _d, plan in work):
+            # Nothing is sent by a process that lost the state to another (its lock file
+            # deleted, and another process took a new one): two would act on one state.
+            # Raised before the item is recorded: its holder now decides it.
+            if self.state_lock is not None:
+                self.state_lock.check()
             # Write-ahead: if the process dies while Lemmy carries these out (a removed
             # post is then hidden from the listings), the next start finishes the job
             # from here (``recover``) and records the decisions.

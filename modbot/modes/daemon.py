@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
+from modbot.errors import StateLocked
 from modbot.lemmy.transport import STOPPING, Held, shown_url, sleep_unless_stopped
 from modbot.modes.health import (
     HEARTBEAT_CURSOR,
@@ -388,6 +389,8 @@ class Daemon:
             if sweep:
                 line += f" | {sweep[0]}"
                 done.append(sweep[1])
+        except StateLocked:
+            raise  # another process acts on this state now: this one must stop, not retry
         except Exception as exc:  # the daemon lives on; the next cycle tries again
             if self.stop.is_set() and getattr(exc, "error", None) == STOPPING:
                 # a request given up to stop (its retries not waited for): no failure
