@@ -426,7 +426,15 @@ class Pipeline:
                             batch, failed = None, exc
                     launched = None
                     if batch:
-                        fresh = [i for i in _not_in(batch, ahead) if i.key not in retried]
+                        # nor one decided and waiting for the admins' message (not yet
+                        # marked seen): a sweep's walk of removed posts hands out again
+                        # those the bot itself just removed
+                        waiting = {item.key for item, _ in self._waiting}
+                        fresh = [
+                            i
+                            for i in _not_in(batch, ahead)
+                            if i.key not in retried and i.key not in waiting
+                        ]
                         launched = self._launch(fresh, stats)
                     landing, ahead = ahead, launched
                     if landing is not None:
