@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import json
 import logging
 import queue
 import re
@@ -191,8 +190,6 @@ class Pipeline:
                 run_id for _key, run_id, _entry in self.store.journal_entries()
             }
         self._waiting: list[tuple[Item, list[Decision]]] = []
-        # what ``_exempt_now`` found of a file shown by several items, for one cycle
-        self._exempt_seen: dict[tuple[str, str | None, str], tuple[int, list[tuple[str, str]]]] = {}
         # the counts of the cycle last run (or running): what one that failed part-way
         # did first, its items recorded and its actions done (``_run``)
         self.cycle_stats: CycleStats | None = None
@@ -387,7 +384,6 @@ class Pipeline:
                     (self.executor.valve_tripped() or {})["reason"],
                 )
             self._waiting = []
-            self._exempt_seen = {}  # the rules and the admins may have changed
             self._refresh_feeds(stop)
             stream = batches()
             last_flush = time.monotonic()
@@ -644,34 +640,13 @@ class Pipeline:
         the author moderated it then) with this image's verdict and hashes."""
         assert img.ref is not None
         if item.kind == "file":  # every alias of it was looked up: the items it names
-            return self._first_exempt(item, img, self.store.items_recorded(item.shown_by))
-        if not img.sha256:
-            return None
-        # Reposts of one file each ask this: what the earlier asks found is kept (the
-        # exempt items, and the last decision read), so each reads only the decisions
-        # recorded since, not all of them again (a wave of N reposts: N, not N x N).
-        # Kept for one cycle: the rules and the admins may change between cycles.
-        verdict = img.verdict or {}
-        key = (img.sha256, img.ref.alias, json.dumps(verdict, sort_keys=True, default=str))
-        read, exempt = self._exempt_seen.get(key, (0, []))
-        aliases = [img.ref.alias] if img.ref.alias else []
-        showing = self.store.items_showing(img.sha256, aliases, after_id=read)
-        for shown in showing:
-            read = max(read, shown["decision"])
-            why = self._first_exempt(item, img, [shown], skip_self=False)
-            if why:
-                exempt = [*exempt, (f"{shown['kind']}:{shown['id']}", why)]
-        self._exempt_seen[key] = (read, exempt)
-        return next((why for shown_key, why in exempt if shown_key != item.key), None)
-
-    def _first_exempt(
-        self, item: Item, img: ItemImage, showing: list[dict], *, skip_self: bool = True
-    ) -> str | None:
-        """Why the first of ``showing`` (items recorded showing this image's file) that
-        the rules of now exempt spares the file; None when none is."""
+            showing = self.store.items_recorded(item.shown_by)
+        else:
+            aliases = [img.ref.alias] if img.ref.alias else []
+            showing = self.store.items_showing(img.sha256 or "", aliases) if img.sha256 else []
         verdict = img.verdict or {}
         for shown in showing:
-            if skip_self and f"{shown['kind']}:{shown['id']}" == item.key:
+            if f"{shown['kind']}:{shown['id']}" == item.key:
                 continue
             subject = Subject(
                 item_kind=shown["kind"],

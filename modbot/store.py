@@ -1271,22 +1271,19 @@ class Store:
         return dict(row) if row else None
 
     # -- alias -> item: which posts and comments the bot saw showing a stored file
-    def items_showing(
-        self, sha256: str, aliases: Sequence[str] = (), *, after_id: int = 0
-    ) -> list[dict]:
+    def items_showing(self, sha256: str, aliases: Sequence[str] = ()) -> list[dict]:
         """The posts and comments whose decisions recorded this file (its bytes, or one of
         its pict-rs ``aliases``), oldest first: ``{kind, id, author_id, author, url,
         image_url}`` and the facts an exemption reads (``author_local``,
         ``author_is_moderator``, ``community``, ``community_local``, ``community_nsfw``,
-        ``location``), one per item, and ``decision``: the row's id. ``after_id``: only
-        decisions recorded after that row."""
-        rows = self._decisions_showing("('post', 'comment')", sha256, aliases, after_id)
+        ``location``), one per item."""
+        rows = self._decisions_showing("('post', 'comment')", sha256, aliases)
         found: dict[str, dict] = {}
         for row in rows:
             key = f"{row['item_kind']}:{row['item_id']}"
             if key in found or not str(row["item_id"]).isdigit():
                 continue
-            found[key] = {**_showing(row), "decision": int(row["id"])}
+            found[key] = _showing(row)
         return list(found.values())
 
     def items_recorded(self, items: Sequence[tuple[str, int, int | None]]) -> list[dict]:
@@ -1324,9 +1321,7 @@ class Store:
                 }
         return None
 
-    def _decisions_showing(
-        self, kinds: str, sha256: str, aliases: Sequence[str], after_id: int = 0
-    ) -> list[Any]:
+    def _decisions_showing(self, kinds: str, sha256: str, aliases: Sequence[str]) -> list[Any]:
         """The decisions on items of ``kinds`` (an SQL list) that recorded this file, by
         its bytes or one of its ``aliases``, oldest first. The aliases are asked
         ALIAS_CHUNK at a time: a file can have more aliases than SQLite takes variables
@@ -1340,8 +1335,8 @@ class Store:
                 for row in self._db.execute(
                     "SELECT id, item_kind, item_id, record FROM decisions "
                     f"WHERE item_kind IN {kinds} AND (sha256 = ? OR "
-                    f"json_extract(record, '$.image.alias') IN ({marks})) AND id > ?",
-                    (sha256, *chunk, after_id),
+                    f"json_extract(record, '$.image.alias') IN ({marks}))",
+                    (sha256, *chunk),
                 ):
                     found[row["id"]] = row
         return [found[k] for k in sorted(found)]
