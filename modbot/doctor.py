@@ -56,6 +56,7 @@ from modbot.lemmy.probe import (
     OK,
     WARN,
     Finding,
+    first_failure,
     first_problem,
     identify,
     pictrs_key,
@@ -219,10 +220,14 @@ def connect_first(pipeline: Pipeline) -> None:
     """What `run`, `sweep` and `report` do before anything else on the instance (and
     before the model loads): ``before_login``, then log in and read the site (no
     change). A problem ends the command with the doctor's words for it."""
-    problem = before_login(pipeline.settings)
-    if problem:
-        problem = hide(problem, secrets_of(pipeline.settings))
-        raise LemmyError(f"{problem} (`modbot doctor` checks every step)")
+    failed = first_failure(pipeline.settings.lemmy_url, 5.0)
+    if failed is not None:
+        problem = hide(failed.message, secrets_of(pipeline.settings))
+        # Nothing listening yet, or no answer (Lemmy, or nginx before it, starting after
+        # a reboot): passing, so the daemon waits; a malformed URL, a name that does not
+        # resolve, a bad certificate are the settings' and fail at once.
+        kind = LemmyUnavailable if failed.check == "connect" else LemmyError
+        raise kind(f"{problem} (`modbot doctor` checks every step)")
     try:
         site = pipeline.client.check_session()
     except LemmyUnavailable:

@@ -138,14 +138,21 @@ class Pipeline:
                     self.store.close()
                 raise
         self.warnings: list[str] = []  # account and paging warnings, for a report
-        self.client: LemmyApi = client or connect(
-            settings,
-            requests_per_minute=policy.lemmy.requests_per_minute,
-            timeout=policy.lemmy.timeout.total_seconds(),
-            read_only=dry_run,
-            api_version=policy.lemmy.api,
-            report_to_admins=policy.lemmy.report_to_admins,
-        )
+        try:
+            self.client: LemmyApi = client or connect(
+                settings,
+                requests_per_minute=policy.lemmy.requests_per_minute,
+                timeout=policy.lemmy.timeout.total_seconds(),
+                read_only=dry_run,
+                api_version=policy.lemmy.api,
+                report_to_admins=policy.lemmy.report_to_admins,
+            )
+        except BaseException:  # the lock and the store let go: the daemon tries again
+            if self.state_lock is not None:
+                self.state_lock.release()
+            if self._own_store:
+                self.store.close()
+            raise
         self.session = Session(
             self.client,
             self.store,

@@ -88,3 +88,32 @@ def test_a_wrong_password_still_fails_the_daemon_at_once(
         else:
             raise AssertionError("the daemon did not fail")
         assert tries == [1] and WAITS not in caplog.text
+
+
+def test_a_daemon_started_before_anything_listens_waits_not_exits(
+    tiny_checkpoint,
+    tmp_path,
+    monkeypatch,
+    caplog,
+    unhandled_signals,  # noqa: F811
+):
+    # R2: the reboot case itself. Lemmy (or nginx before it) not listening yet is found by
+    # the socket check before the login ("refused the connection"), which ended the start
+    # at once: it is passing too, the daemon waits. A real closed port, nothing faked.
+    with FakeLemmy() as lemmy:
+        lemmy.cast = standard_cast(lemmy)
+        rules = write_sweep_rules(tmp_path, lemmy, tiny_checkpoint, poll_every="1s")
+        settings, policy = in_process_config(lemmy, tmp_path, rules)
+    # the fake has stopped: nothing listens at LEMMY_URL's port now
+    monkeypatch.setattr(modbot.modes.daemon, "START_RETRY_FIRST", 0.1)
+    done = threading.Event()
+    sigterm_when(lambda: caplog.text.count(WAITS) >= 2, done)
+    try:
+        with caplog.at_level(logging.INFO):
+            status = watch(settings, policy, once=False, dry_run=False, report=None, lock_wait=None)
+    finally:
+        done.set()
+    assert unhandled_signals == []
+    assert status == 0, caplog.text[-3000:]
+    assert "refused the connection: nothing listens there" in caplog.text
+    assert "stopped before the first cycle" in caplog.text

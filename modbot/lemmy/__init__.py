@@ -31,7 +31,7 @@ from modbot.errors import (
 )
 from modbot.lemmy.api import LemmyApi
 from modbot.lemmy.detect import Detected, detect
-from modbot.lemmy.probe import first_problem
+from modbot.lemmy.probe import first_failure
 from modbot.lemmy.transport import RateLimiter, Transport
 from modbot.lemmy.v3 import LemmyClient
 from modbot.lemmy.v4 import LemmyClientV4
@@ -77,9 +77,11 @@ def connect(
     if api_version == "auto":
         # The sockets first: a wrong URL, DNS, port or TLS is said in its own words at
         # once, not after the retries of the version question.
-        problem = first_problem(settings.lemmy_url, min(timeout, 5.0))
-        if problem:
-            raise LemmyError(f"{problem} (`modbot doctor` checks every step)")
+        failed = first_failure(settings.lemmy_url, min(timeout, 5.0))
+        if failed is not None:
+            # nothing listening yet (Lemmy starting): passing, the daemon waits for it
+            kind = LemmyUnavailable if failed.check == "connect" else LemmyError
+            raise kind(f"{failed.message} (`modbot doctor` checks every step)")
         probe = Transport(
             settings.lemmy_url,
             settings.username,

@@ -92,12 +92,18 @@ def proxy_for(url: str) -> str | None:
 def first_problem(url: str, timeout: float = 5.0, name: str = "LEMMY_URL") -> str | None:
     """The URL's shape, DNS, the connection, TLS (sockets only, no HTTP request): the
     first problem in words, or None."""
+    failed = first_failure(url, timeout, name)
+    return failed.message if failed is not None else None
+
+
+def first_failure(url: str, timeout: float = 5.0, name: str = "LEMMY_URL") -> Finding | None:
+    """``first_problem`` as the failed check (``url``, ``dns``, ``connect``, ``tls``)."""
     problem = url_problem(url, name)
     if problem:
-        return problem
+        return Finding("url", FAIL, problem)
     for finding in reach(url, timeout, name):
         if finding.failed:
-            return finding.message
+            return finding
     return None
 
 

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
-from modbot.errors import StateLocked
+from modbot.errors import LemmyUnavailable, StateLocked
 from modbot.lemmy.transport import STOPPING, Held, shown_url, sleep_unless_stopped
 from modbot.modes.health import (
     HEARTBEAT_CURSOR,
@@ -609,7 +609,10 @@ def watch(
     mode = "dry-run" if dry_run else "live"
     with RunSignals(once=once) as signals:
         try:
-            with Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait) as pipeline:
+            with _first_pipeline(
+                lambda: Pipeline(settings, policy, dry_run=dry_run, lock_wait=lock_wait),
+                None if once else signals.stop,
+            ) as pipeline:
 
                 def start(waiting: Callable[[str | None], None] | None = None) -> None:
                     # DNS, connection, TLS, the login (reads only) before the model loads;
@@ -663,6 +666,55 @@ START_RETRY_FIRST = 30.0
 START_RETRY_MAX = 600.0
 
 
+def _first_pipeline(make: Callable[[], Any], stop: threading.Event | None) -> Any:
+    """The run's pipeline; the daemon's (``stop`` given) waits, as ``_connect_past_holds``
+    does, for a Lemmy that does not answer yet: building it asks the instance which API
+    it speaks (``connect``), the first request the start makes."""
+    retry = START_RETRY_FIRST
+    while True:
+        try:
+            return make()
+        except LemmyUnavailable as exc:
+            if stop is None:
+                raise
+            if isinstance(exc, Held):
+                left = exc.left()
+            else:
+                left, retry = retry, min(retry * 2, START_RETRY_MAX)
+            _wait_to_start(exc, left, stop, None)
+
+
+def _wait_to_start(
+    cause: Exception,
+    left: float,
+    stop: threading.Event,
+    waiting: Callable[[str | None], None] | None,
+) -> None:
+    """Said, then ``left`` seconds slept unless a signal comes (``StoppedStarting``)."""
+    when = datetime.now(UTC) + timedelta(seconds=left)
+    what = (
+        "sending nothing to Lemmy meanwhile" if isinstance(cause, Held) else "then asks Lemmy again"
+    )
+    why = f"the daemon waits until {when:%Y-%m-%d %H:%M:%S} UTC to start: {cause}"
+    log_run.warning(
+        "the daemon waits until %s UTC (in %.0f s) to start, %s (SIGTERM or Ctrl-C "
+        "ends the wait at once): %s",
+        f"{when:%Y-%m-%d %H:%M:%S}",
+        left,
+        what,
+        cause,
+    )
+    try:
+        if waiting is not None:
+            waiting(why)  # within: a SIGTERM as it is written is a stop, recorded
+        if sleep_unless_stopped(stop, left):
+            raise StoppedStarting("a stop") from None
+    except StoppedStarting:
+        if waiting is not None:
+            waiting(None)
+        raise
+
+
 def _connect_past_holds(
     connect: Callable[[Any], None],
     pipeline: Any,
@@ -672,47 +724,28 @@ def _connect_past_holds(
     """The daemon's ``connect_first``, waiting out a hold of Lemmy's (``Held``: a login
     refused for its rate, or a read asked to wait by a long ``Retry-After``, this
     process's or kept in the state by an earlier one) and a Lemmy not answering yet
-    (``LemmyUnavailable``: 5xx, timeouts, after the transport's own retries; asked again
-    in 30 s, doubling up to 10 minutes) instead of exiting 1: under systemd's
+    (``LemmyUnavailable``: nothing listening, 5xx, timeouts, after the transport's own
+    retries; asked again in 30 s, doubling up to 10 minutes) instead of exiting 1: under systemd's
     ``Restart=`` or Docker's ``restart: always`` that exit was a restart loop (systemd's
     start limit then gave up for good, the bot down after Lemmy was back), and a restart
-    makes a hold no shorter. A wrong URL or password (``LemmyError``: the name, the
-    connection, TLS, the login refused) still fails at once. Said at each wait, with its
+    makes a hold no shorter. A wrong URL or password (``LemmyError``: a malformed URL, a
+    name that does not resolve, TLS, the login refused) still fails at once. Said at each wait, with its
     end; nothing is sent meanwhile; SIGTERM or Ctrl-C ends the wait at once
     (``RunSignals``). `run --once` exits instead: from cron, waiting would keep its lock
     from the next runs. ``waiting``: told why it waits (the heartbeat, for `modbot
     healthcheck`), and None when a signal ends the wait."""
-    from modbot.errors import LemmyUnavailable
-
     retry = START_RETRY_FIRST
     while True:
         try:
             connect(pipeline)
             return
         except Held as held:
-            left, what = held.left(), "sending nothing to Lemmy meanwhile"
+            left = held.left()
             cause: Exception = held
         except LemmyUnavailable as exc:
-            left, what = retry, "then asks Lemmy again"
-            retry = min(retry * 2, START_RETRY_MAX)
+            left, retry = retry, min(retry * 2, START_RETRY_MAX)
             cause = exc
-        when = datetime.now(UTC) + timedelta(seconds=left)
-        why = f"the daemon waits until {when:%Y-%m-%d %H:%M:%S} UTC to start: {cause}"
-        log_run.warning(
-            "the daemon waits until %s UTC (in %.0f s) to start, %s (SIGTERM or Ctrl-C "
-            "ends the wait at once): %s",
-            f"{when:%Y-%m-%d %H:%M:%S}",
-            left,
-            what,
-            cause,
-        )
-        try:
-            waiting(why)  # within: a SIGTERM as it is written is a stop, recorded
-            if sleep_unless_stopped(stop, left):
-                raise StoppedStarting("a stop") from None
-        except StoppedStarting:
-            waiting(None)
-            raise
+        _wait_to_start(cause, left, stop, waiting)
 
 
 def _once(
