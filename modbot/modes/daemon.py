@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
@@ -620,7 +620,7 @@ def watch(
                     if waiting is None:
                         connect_first(pipeline)  # run --once, from cron: the next run tries
                     else:
-                        _connect_past_holds(connect_first, pipeline, signals.stop, waiting)
+                        _past_holds(lambda: connect_first(pipeline), signals.stop, waiting)
                     _load_kept_feeds(pipeline.store, policy)  # the summary names their copies
                     log_run.info(
                         "modbot %s on %s as %s (run %s); %s",
@@ -667,21 +667,10 @@ START_RETRY_MAX = 600.0
 
 
 def _first_pipeline(make: Callable[[], Any], stop: threading.Event | None) -> Any:
-    """The run's pipeline; the daemon's (``stop`` given) waits, as ``_connect_past_holds``
-    does, for a Lemmy that does not answer yet: building it asks the instance which API
-    it speaks (``connect``), the first request the start makes."""
-    retry = START_RETRY_FIRST
-    while True:
-        try:
-            return make()
-        except LemmyUnavailable as exc:
-            if stop is None:
-                raise
-            if isinstance(exc, Held):
-                left = exc.left()
-            else:
-                left, retry = retry, min(retry * 2, START_RETRY_MAX)
-            _wait_to_start(exc, left, stop, None)
+    """The run's pipeline; the daemon's (``stop`` given) waits, as its connection check
+    does (``_past_holds``), for a Lemmy that does not answer yet: building it asks the
+    instance which API it speaks (``connect``), the first request the start makes."""
+    return make() if stop is None else _past_holds(make, stop, None)
 
 
 def _wait_to_start(
@@ -715,30 +704,32 @@ def _wait_to_start(
         raise
 
 
-def _connect_past_holds(
-    connect: Callable[[Any], None],
-    pipeline: Any,
+T = TypeVar("T")
+
+
+def _past_holds(
+    attempt: Callable[[], T],
     stop: threading.Event,
-    waiting: Callable[[str | None], None],
-) -> None:
-    """The daemon's ``connect_first``, waiting out a hold of Lemmy's (``Held``: a login
-    refused for its rate, or a read asked to wait by a long ``Retry-After``, this
-    process's or kept in the state by an earlier one) and a Lemmy not answering yet
-    (``LemmyUnavailable``: nothing listening, 5xx, timeouts, after the transport's own
-    retries; asked again in 30 s, doubling up to 10 minutes) instead of exiting 1: under systemd's
-    ``Restart=`` or Docker's ``restart: always`` that exit was a restart loop (systemd's
-    start limit then gave up for good, the bot down after Lemmy was back), and a restart
-    makes a hold no shorter. A wrong URL or password (``LemmyError``: a malformed URL, a
-    name that does not resolve, TLS, the login refused) still fails at once. Said at each wait, with its
-    end; nothing is sent meanwhile; SIGTERM or Ctrl-C ends the wait at once
-    (``RunSignals``). `run --once` exits instead: from cron, waiting would keep its lock
-    from the next runs. ``waiting``: told why it waits (the heartbeat, for `modbot
-    healthcheck`), and None when a signal ends the wait."""
+    waiting: Callable[[str | None], None] | None,
+) -> T:
+    """The daemon's start (``attempt``: its connection check, or building its pipeline),
+    waiting out a hold of Lemmy's (``Held``: a login refused for its rate, or a read asked
+    to wait by a long ``Retry-After``, this process's or kept in the state by an earlier
+    one) and a Lemmy not answering yet (``LemmyUnavailable``: nothing listening, 5xx,
+    timeouts, after the transport's own retries; asked again in 30 s, doubling up to 10
+    minutes) instead of exiting 1: under systemd's ``Restart=`` or Docker's ``restart:
+    always`` that exit was a restart loop (systemd's start limit then gave up for good,
+    the bot down after Lemmy was back), and a restart makes a hold no shorter. A wrong
+    URL or password (``LemmyError``: a malformed URL, a name that does not resolve, TLS,
+    the login refused) still fails at once. Said at each wait, with its end; nothing is
+    sent meanwhile; SIGTERM or Ctrl-C ends the wait at once (``RunSignals``). `run
+    --once` exits instead: from cron, waiting would keep its lock from the next runs.
+    ``waiting``: told why it waits (the heartbeat, for `modbot healthcheck`), and None
+    when a signal ends the wait."""
     retry = START_RETRY_FIRST
     while True:
         try:
-            connect(pipeline)
-            return
+            return attempt()
         except Held as held:
             left = held.left()
             cause: Exception = held
