@@ -229,15 +229,7 @@ class StateLock:
                 shared,
             )
         try:
-            self._write(
-                {
-                    "pid": os.getpid(),
-                    "host": socket.gethostname(),
-                    "since": _now(),
-                    "command": self.command,
-                    "state": str(self.state_path),
-                }
-            )
+            self._write(self._holder())
         except OSError as exc:
             # The note is information only (the flock is the lock, and it is held): a
             # full disk or a quota must not end the run here, with a traceback.
@@ -292,15 +284,7 @@ class StateLock:
                     self.path,
                 )
                 with contextlib.suppress(OSError):
-                    self._write(
-                        {
-                            "pid": os.getpid(),
-                            "host": socket.gethostname(),
-                            "since": _now(),
-                            "command": self.command,
-                            "state": str(self.state_path),
-                        }
-                    )
+                    self._write(self._holder())
                 return
             holder = self._read(new, tries=1) if not got else None
             os.close(new)
@@ -319,6 +303,16 @@ class StateLock:
                 self.lost,
                 os.getpid(),
             )
+
+    def _holder(self) -> dict:
+        """What the lock file says of this process, its holder (information only)."""
+        return {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": _now(),
+            "command": self.command,
+            "state": str(self.state_path),
+        }
 
     def _watch(self) -> None:
         while not self._stop.wait(self.guard_every):
