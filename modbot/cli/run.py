@@ -41,7 +41,10 @@ has a problem (run `modbot check-rules`).
 
 SIGTERM or Ctrl-C: the batch in hand is finished and recorded, then it exits 0 (--once
 too); while it is still starting (the lock, the login, the model), it stops there, also
-with 0. SIGHUP: the rules file and its hash lists are read again before the next cycle
+with 0. Started while Lemmy does not answer (nothing listening, 5xx, timeouts) or holds
+its login back, the daemon says so and waits (30 s, doubling to 10 minutes, or the
+hold's end) rather than exit; --once exits.
+SIGHUP: the rules file and its hash lists are read again before the next cycle
 (before the first, when it comes while starting), without a restart. A file with a
 problem, or one that changes classifier:, concepts: or lemmy: (restart for those), is
 not taken: the log says why, and it acts by the rules it had. With --once, SIGHUP is
