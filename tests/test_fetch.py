@@ -779,7 +779,9 @@ def test_fetch_first_falls_back_on_failure_but_not_on_a_refusal_of_principle():
     assert paths == ["/missing", "/png", "/missing", "/empty"]
 
 
-def test_an_undecodable_redirect_is_a_broken_answer_and_the_copy_is_tried(caplog):
+def test_a_redirect_to_a_host_that_is_not_utf8_is_a_bad_url_as_any_invalid_one(caplog):
+    # its byte percent-escaped as browsers escape it (test_s33p_location_not_utf8): a
+    # host no browser reads, refused as any redirect to an invalid URL is
     caplog.set_level(logging.INFO, logger="modbot.fetch")
 
     async def go():
@@ -790,15 +792,18 @@ def test_an_undecodable_redirect_is_a_broken_answer_and_the_copy_is_tried(caplog
                 return ["93.184.216.34"]
 
             async with Fetcher(resolver=resolver, dial=dial) as fetcher:
-                got = await fetcher.fetch_first(
-                    ["http://remote.example/to-undecodable?token=s3cret", "http://copy.example/png"]
-                )
-            return got, [p for p, _ in server.requests]
+                with pytest.raises(FetchSkipped) as info:
+                    await fetcher.fetch_first(
+                        [
+                            "http://remote.example/to-undecodable?token=s3cret",
+                            "http://copy.example/png",
+                        ]
+                    )
+            return info.value, [p for p, _ in server.requests]
 
-    got, paths = run(go())
-    assert got.final_url == "http://copy.example/png" and got.data == PNG
-    assert [r.reason for r in got.passed_over] == ["protocol_error"]
-    assert paths == ["/to-undecodable?token=s3cret", "/png"]
+    refused, paths = run(go())
+    assert refused.reason == "bad_url" and "exa%FFmple.com" in refused.message
+    assert paths == ["/to-undecodable?token=s3cret"]
     assert "s3cret" not in caplog.text
 
 

@@ -487,12 +487,10 @@ class Fetcher:
         )
 
     def _redirect_target(self, url: str, response: _Response) -> _Target:
-        location = response.headers["location"]
-        if not location.isascii():  # what the server sent is kept: UTF-8, or escaped bytes
-            try:
-                location.encode()
-            except UnicodeEncodeError:  # a broken answer: the instance's copy may do
-                raise ProtocolFailure(url, "redirect to a Location that is not UTF-8") from None
+        # A byte that is not UTF-8 arrives as a lone surrogate (the parser's
+        # surrogateescape): browsers follow such a Location with the byte
+        # percent-escaped (Chromium's EscapeNonASCII), so that is where the image is.
+        location = _escape_undecodable(response.headers["location"])
         try:
             target = _joined(response.url, location)
         except ValueError as exc:
@@ -1047,6 +1045,15 @@ def _joined(base: str, location: str) -> str:
     elif location.startswith("//"):
         return f"{urlsplit(base).scheme}://{location.lstrip('/')}"
     return urljoin(base, location)
+
+
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def _escape_undecodable(text: str) -> str:
+    """``text`` (a header's value) with each byte that was not UTF-8 (a lone surrogate
+    from surrogateescape decoding) percent-escaped; UTF-8 as it came."""
+    return _UNDECODABLE.sub(lambda byte: f"%{ord(byte[0]) - 0xDC00:02X}", text)
 
 
 def _unquoted(exc: ValueError) -> str:
