@@ -129,7 +129,16 @@ def keep_login(
     if write_token:
         client.on_login = lambda jwt: store.set_cursors([(token_key, jwt)])
     if write_holds and isinstance(client, Transport):
-        client.on_hold = lambda held: store.set_cursors([(holds_key, held)])
+
+        def keep(held: str) -> None:
+            # Merged with what the state holds, in one write transaction (SQLite's
+            # BEGIN IMMEDIATE: another process's merge waits): the daemon, the gate and
+            # `run --once` share these holds, and each knows only its own.
+            with store.transaction():
+                kept = store.get_cursor(holds_key)
+                store.set_cursors([(holds_key, Transport.merge_holds(kept, held))])
+
+        client.on_hold = keep
 
 
 def hides_languages(site: SiteInfo) -> bool:

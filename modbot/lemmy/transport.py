@@ -1046,6 +1046,44 @@ class Transport:
                     LemmyUnavailable(why, error="rate_limit_error"),
                 )
 
+    @staticmethod
+    def merge_holds(kept: str | None, new: str) -> str:
+        """``new`` (this process's ``holds()``) added to ``kept`` (the holds in the state,
+        written by any process on it: the daemon, the gate, `run --once`): per request and
+        for the login, the hold that ends last wins, and ended ones go. Written over, a
+        hold another process kept would be lost, and the next process would send during
+        Lemmy's window what Lemmy counts (a login among the few it takes an hour)."""
+        wall = time.time()
+
+        def entries(saved: str | None) -> tuple[dict[str, Any], Any]:
+            try:
+                held = json.loads(saved or "{}")
+            except (ValueError, RecursionError):
+                return {}, None
+            if not isinstance(held, dict):
+                return {}, None
+            requests = held.get("requests")
+            return (requests if isinstance(requests, dict) else {}), held.get("login")
+
+        def until(entry: Any) -> float:
+            end = entry.get("until") if isinstance(entry, dict) else None
+            if isinstance(end, (int, float)) and not isinstance(end, bool) and end > wall:
+                return float(end)
+            return -math.inf  # NaN, past, broken: no hold
+
+        old_requests, old_login = entries(kept)
+        requests, login = entries(new)
+        merged: dict[str, Any] = {}
+        for what in {*old_requests, *requests}:
+            best = max(requests.get(what), old_requests.get(what), key=until)
+            if until(best) > wall:
+                merged[what] = best
+        held: dict[str, Any] = {"requests": merged}
+        best = max(login, old_login, key=until)
+        if until(best) > wall:
+            held["login"] = best
+        return json.dumps(held)
+
     def _held_more(self) -> None:
         """A hold was added: handed to ``on_hold``, to be kept for the next process."""
         if self.on_hold is not None:
