@@ -991,8 +991,13 @@ class Transport:
         log in."""
         now, wall = time.monotonic(), time.time()
 
-        def entry(since: float, until: float, why: str) -> dict[str, Any]:
-            return {"since": wall - (now - since), "until": wall + (until - now), "why": why}
+        def entry(since: float, until: float, why: str, **more: Any) -> dict[str, Any]:
+            return {
+                "since": wall - (now - since),
+                "until": wall + (until - now),
+                "why": why,
+                **more,
+            }
 
         with self._lock:
             held: dict[str, Any] = {
@@ -1004,7 +1009,15 @@ class Transport:
             }
             refused = self._refused
             if refused is not None and _kept_hold(refused[2]) and refused[0] + refused[1] > now:
-                held["login"] = entry(refused[0], refused[0] + refused[1], str(refused[2]))
+                # what it is, kept: a rest after unanswered logins is no rate limit
+                # (its code is the timeout's or the 5xx's), and reads back as itself
+                held["login"] = entry(
+                    refused[0],
+                    refused[0] + refused[1],
+                    str(refused[2]),
+                    error=refused[2].error,
+                    status=refused[2].status,
+                )
         return json.dumps(held)
 
     def restore_holds(self, saved: str | None) -> None:
@@ -1037,13 +1050,22 @@ class Transport:
                 found = read(entry)
                 if found is not None and isinstance(what, str):
                     self._not_before[what] = (found[1], found[0], found[2])
-            found = read(held.get("login"))
-            if found is not None:
+            login = held.get("login")
+            found = read(login)
+            if found is not None and isinstance(login, dict):
                 since, until, why = found
+                # an older modbot kept rate-limited logins only, without their code
+                error = login.get("error", "rate_limit_error")
+                status = login.get("status")
                 self._refused = (
                     since,
                     until - since,
-                    LemmyUnavailable(why, error="rate_limit_error"),
+                    Held(
+                        why,
+                        until=until,
+                        error=error if isinstance(error, str) else None,
+                        status=status if type(status) is int else None,
+                    ),
                 )
 
     @staticmethod
