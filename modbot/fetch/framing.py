@@ -2,7 +2,10 @@
 
 aiohttp's parser (llhttp) refuses answers every browser shows: ``Transfer-Encoding:
 chunked`` together with a ``Content-Length`` (RFC 9112 §6.3: the Transfer-Encoding
-overrides it), and a ``Content-Length`` repeated with one value (two fields, or ``42,
+overrides it; chunked anywhere in an HTTP/1.1 answer's list, as browsers read it), a
+``Transfer-Encoding`` browsers do not read (any in HTTP/1.0, which has none: RFC 9112
+§6.1; one without chunked) together with a ``Content-Length`` (browsers read the
+length), a ``Content-Length`` repeated with one value (two fields, or ``42,
 42``: RFC 9110 §8.6, the Fetch standard's "extract a length"), and a ``Content-Length`` that is
 no number (browsers read the body to the connection's end). It has no option for
 these, and its pure-Python parser (``AIOHTTP_NO_EXTENSIONS``, for the whole process)
@@ -11,7 +14,9 @@ never judged) while everyone else saw it.
 
 So each answer's head (status line and fields) is read here before the parser sees it,
 and only those fields are rewritten: with chunked framing the ``Content-Length`` is
-dropped (and the connection is not kept: such framing is suspect, RFC 9112 §6.3), a
+dropped and the coding given as ``chunked``, a ``Transfer-Encoding`` browsers do not
+read beside a length is dropped (in both cases the connection is not kept: such
+framing is suspect, RFC 9112 §6.1 and §6.3), a
 length repeated with one value is given once, and one that is no number is dropped. A
 length that differs between its copies is left for the parser to refuse, as browsers
 refuse it. Everything else reaches the
@@ -68,22 +73,38 @@ def as_browsers_frame(head: bytes) -> tuple[bytes, bool]:
     if any(line[:1] in (b" ", b"\t") for line in lines[1:]):
         return head, interim  # a folded field: left as it is
     lengths = [line for name, line in fields if name == b"content-length"]
-    codings = [
-        coding.lower()
-        for name, line in fields
-        if name == b"transfer-encoding"
-        for coding in _values(line)
-        if coding
-    ]
+    ending = lines[1][len(lines[1].rstrip(b"\r\n")) :] if len(lines) > 1 else b"\r\n"
     if not lengths:
         return head, interim
-    ending = lines[1][len(lines[1].rstrip(b"\r\n")) :] if len(lines) > 1 else b"\r\n"
-    if codings:
-        if version < (1, 1) or codings[-1] != b"chunked":
-            return head, interim  # no chunked framing to prefer (the parser decides)
-        # the chunks say where the body ends; the connection is closed after it
-        kept = [line for name, line in fields if name not in (b"content-length",)]
-        return lines[0] + b"".join(kept[:-1]) + b"Connection: close" + ending + kept[-1], interim
+    if any(name == b"transfer-encoding" for name, _ in fields):
+        codings = [
+            coding.lower()
+            for name, line in fields
+            if name == b"transfer-encoding"
+            for coding in _values(line)
+        ]
+        # llhttp refuses a length beside a Transfer-Encoding. Browsers (Chromium's
+        # IsChunkEncoded, Firefox's nsHttpTransaction) read the chunks when an HTTP/1.1
+        # answer lists chunked anywhere in it; else the length, reading no other
+        # transfer coding, nor any in HTTP/1.0, which has none (RFC 9112 §6.1: its
+        # framing is faulty). (Without a length llhttp reads a body as other clients
+        # do: left to it.)
+        chunked = version >= (1, 1) and b"chunked" in codings
+        # such framing is suspect (RFC 9112 §6.1, §6.3): the connection is closed after it
+        # (its own Connection fields dropped: llhttp keeps an HTTP/1.0 connection that
+        # says keep-alive, whatever follows)
+        dropped = {b"transfer-encoding", b"connection"} | (
+            {b"content-length"} if chunked else set()
+        )
+        kept = [line for name, line in fields if name not in dropped]
+        framing = b"Connection: close" + ending
+        if chunked:  # the chunks say where the body ends
+            framing = b"Transfer-Encoding: chunked" + ending + framing
+        head = lines[0] + b"".join(kept[:-1]) + framing + kept[-1]
+        if chunked:
+            return head, interim
+        lines = _LINES.findall(head)  # the length as any other (below)
+        fields = [(line.split(b":", 1)[0].lower(), line) for line in lines[1:]]
     values = {value for line in lengths for value in _values(line)}
     if len(values) != 1:
         return head, interim  # lengths that differ: the parser refuses them, as browsers
