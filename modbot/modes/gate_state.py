@@ -13,9 +13,10 @@ loop, so no answer may wait for that lock:
   hears the answer; past that the answer goes, and the record is written once the lock frees
   (each write waits ``WRITE_BUSY_S`` for the lock, then tries again, for as long as
   the gate runs). At most ``MAX_PENDING_WRITES`` wait in memory (a few KB each), the
-  records of accepted files only while fewer than half that wait; a record beyond
-  them, or one the gate stops before writing, is logged with its hash, outcome and
-  rule (the log is then its only record) and counted on ``/healthz``.
+  records of accepted files and the verdicts for the cache only while fewer than half
+  that wait; a record beyond them, or one the gate stops before writing, is logged with
+  its hash, outcome and rule (the log is then its only record) and counted on
+  ``/healthz``.
 - Reads (the verdict cache, the files modbot purged) go to another thread, on a
   connection of their own too, so a write waiting for the lock holds no read back. A
   cache read that takes over ``READ_WAIT_S`` is a miss: the file is classified.
@@ -42,8 +43,9 @@ RECORD_WAIT_S = 1.0  # an answer waits this long for its evidence to be written
 READ_WAIT_S = 2.0  # a verdict cache read slower than this is a miss
 WRITE_BUSY_S = 5.0  # one try at a write waits this long for the lock
 MAX_PENDING_WRITES = 10_000  # writes waiting for the lock, in memory (~3 KB each)
-# an accepted file's record (``spare``) is queued only while fewer wait than this: the
-# rest of the queue is kept for the evidence of refusals and files without a verdict
+# an accepted file's record (``spare``) and a verdict for the cache are queued only while
+# fewer wait than this: the rest of the queue is kept for the evidence of refusals and
+# files without a verdict
 MAX_PENDING_SPARE = MAX_PENDING_WRITES // 2
 MAX_PENDING_READS = 64  # cache reads queued; more are misses at once
 PURGED_REFRESH_S = 2.0  # how stale the list of purged files may be
@@ -112,6 +114,9 @@ class GateState:
         self._write(
             lambda: self.writes.put_verdict(sha256, concept_version, verdict),
             f"the verdict on sha256 {sha256} (for the cache)",
+            # as an accepted file's record: each file classified brings one, and queued up
+            # to the whole bound they took the room kept for the evidence of refusals
+            MAX_PENDING_SPARE,
         )
 
     # -- the files modbot purged ---------------------------------------------------------
