@@ -46,6 +46,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 from urllib.parse import SplitResult, unquote_to_bytes, urljoin, urlsplit, urlunsplit
 
 import aiohttp
@@ -134,6 +135,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -433,7 +436,10 @@ class Fetcher:
         # the bot's Lemmy login, for the instance's own image routes (``login``): on the
         # first hop only, never where a redirect leads
         login = self.login if self.login and self.login.covers(target.read, _path(target)) else None
-        sent = await login.before(target.read) if login else None
+        # a login waited for (the Lemmy client's, shared by every image waiting, its lock
+        # held through its retries) is the bot's own queue, not the host's time: off the
+        # download's deadline, as the wait for a slot (the item's own time still runs)
+        sent = await _off_the_clock(deadline, login.before(target.read)) if login else None
         relogged = False  # sent again after a 401 with the login: once
         hop = 0
         while hop <= self.limits.max_redirects:
@@ -474,7 +480,7 @@ class Fetcher:
             except _LoginAsked:
                 assert login is not None
                 relogged = sent is not None
-                sent = await login.after_401(target.read, sent)
+                sent = await _off_the_clock(deadline, login.after_401(target.read, sent))
                 if sent is None:
                     raise BadStatus(current.url, 401) from None
                 continue
@@ -833,6 +839,19 @@ class _Place:
 
     pinned: Pinned
     fall_back: Callable[[], Awaitable[bool]]
+
+
+async def _off_the_clock(deadline: asyncio.Timeout, waited: Awaitable[_T]) -> _T:
+    """``waited``, with ``deadline`` stopped while it runs (the time left kept)."""
+    loop = asyncio.get_running_loop()
+    when = deadline.when()
+    left = None if when is None else when - loop.time()
+    deadline.reschedule(None)
+    try:
+        return await waited
+    finally:
+        if left is not None:
+            deadline.reschedule(loop.time() + left)
 
 
 def _tries(place: _Place | None) -> str:
