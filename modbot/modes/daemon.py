@@ -78,6 +78,10 @@ STORE_SWEEP_OFF = (
     "for schedule.store_sweep_cron to walk pict-rs' whole store (docs/configuration.md)"
 )
 log_run = logging.getLogger("modbot.run")  # the command's own lines, as `modbot run` logs them
+# A hold of Lemmy's (the login refused for its rate, a long Retry-After) fails each poll
+# until it ends, up to an hour: said in full once (and when it changes), then in a short
+# line at most this often (seconds), not its whole explanation at every poll.
+HELD_SAID_EVERY = 600.0
 
 
 class _OverrunPolls(logging.Filter):
@@ -210,6 +214,8 @@ class Daemon:
         # SIGHUP: read the rules file before the next cycle
         self._hangup = hangup or threading.Event()
         self._scheduler: Any = None  # the BackgroundScheduler, while running
+        # the hold a failed cycle said last (its end, its code) and when (monotonic)
+        self._held_said: tuple[tuple[float, str | None], float] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def run(self) -> int:
@@ -402,7 +408,19 @@ class Daemon:
             # a poll that went well before its sweep slice failed: what it did (its
             # items, its actions taken) is said here, else in no line of the log
             poll = done[0].summary() if done else ""
-            log.error("cycle %d failed: %s%s", self.cycles, error, poll and f"; its poll: {poll}")
+            said = self._said_held(exc)
+            if said is None:
+                log.error(
+                    "cycle %d failed: %s%s", self.cycles, error, poll and f"; its poll: {poll}"
+                )
+            else:
+                log.log(
+                    logging.WARNING if said else logging.DEBUG,
+                    "cycle %d failed: %s%s",
+                    self.cycles,
+                    said or error,
+                    poll and f"; its poll: {poll}",
+                )
             self._heartbeat(ok=False, error=error, summary=poll and f"cycle {self.cycles}: {poll}")
             # the poll or slice that failed had recorded what it did on its first pages
             # (its actions were taken): counted too, once; a stale one is not this cycle's
@@ -423,6 +441,28 @@ class Daemon:
         log.info("%s", line)
         self._heartbeat(ok=True, summary=line)
         self._write_report()
+
+    def _said_held(self, exc: Exception) -> str | None:
+        """How a cycle failed by ``exc`` is said: None, in full (not a hold of Lemmy's, or
+        one not said yet); "", not again (the hold said in full less than
+        ``HELD_SAID_EVERY`` ago: at DEBUG); else a short line that it still holds."""
+        if not isinstance(exc, Held):
+            return None
+        key, now = (round(exc.until, 3), exc.error), time.monotonic()
+        said = self._held_said
+        if said is None or said[0] != key:
+            self._held_said = (key, now)
+            return None
+        if now - said[1] < HELD_SAID_EVERY:
+            return ""
+        self._held_said = (key, now)
+        left = exc.left()
+        end = datetime.now(UTC) + timedelta(seconds=left)
+        first = datetime.now(UTC) - timedelta(seconds=now - said[1])
+        return (
+            f"Lemmy still holds it back until {end:%Y-%m-%d %H:%M:%S} UTC (in {left:.0f} s), "
+            f"as said in full at {first:%H:%M:%S} UTC; nothing it holds is sent meanwhile"
+        )
 
     def _metrics_state(self) -> None:
         """The state the cycle left, for the metrics (a scrape never reads the store)."""
