@@ -121,7 +121,8 @@ def add_parser(subparsers: Subparsers) -> None:
         "--no-auth",
         action="store_true",
         help="serve without tokens or quotas: anyone who reaches the port may "
-        "use the model (only on a private network; not with --tokens-file)",
+        "use the model (only on a private network; not with client tokens given: "
+        "--tokens-file, $MODBOT_WORKER_TOKENS_FILE or $MODBOT_WORKER_TOKENS)",
     )
     auth.add_argument(
         "--new-token",
@@ -320,14 +321,32 @@ def _listen(text: str) -> tuple[str, int]:
 def run(args: argparse.Namespace) -> int:
     if args.new_token:
         return _new_token(args.new_token, args.quota)
-    from classifier.concepts import ConceptError
-    from classifier.service import TokenError, check_port_file, load_tokens
+    import os
 
-    if args.no_auth and args.tokens_file:
-        # (one of them is a mistake: serving anyone, its tokens file ignored, is the worse)
+    from classifier.concepts import ConceptError
+    from classifier.service import (
+        TOKENS_ENV,
+        TOKENS_FILE_ENV,
+        TokenError,
+        check_port_file,
+        load_tokens,
+    )
+
+    # the tokens as given: the option, else the environment (as load_tokens reads them;
+    # a container's are in its environment); named, never shown
+    given = (
+        "--tokens-file"
+        if args.tokens_file
+        else next(
+            (f"${name}" for name in (TOKENS_FILE_ENV, TOKENS_ENV) if os.environ.get(name)), None
+        )
+    )
+    if args.no_auth and given:
+        # (one of them is a mistake: serving anyone, the tokens ignored, is the worse)
         print(
             "modbot worker: give --no-auth (no token needed: a private network only) or "
-            "--tokens-file (each client's token and quota), not both",
+            f"client tokens ({given}: each client's token and quota), not both"
+            + ("" if given == "--tokens-file" else f"; unset {given[1:]} to serve without tokens"),
             file=sys.stderr,
         )
         return 2
