@@ -24,7 +24,10 @@ parser byte for byte: its limits, the fetcher's byte caps and the pinned address
 connection is made before any of this) are unchanged. A head longer than browsers read
 (``MAX_HEAD``) is not held, but handed on as it came. Interim answers (any 1xx but 101
 that the parser reads no body after) are read in turn, at most ``MAX_INTERIM`` of them:
-past that the answer is broken (``protocol_error``).
+past that the answer is broken (``protocol_error``). And the bytes after a body its
+``Content-Length`` bounds are not handed on (``_BrowserFraming._within``): browsers read
+none, and use no connection again that sent them; the parser refused the answer, or
+read them as the next one's.
 
 The parser is wrapped per answer by the connection's protocol (``ResponseHandler``),
 which the fetcher's connector makes (``use_browser_framing``).
@@ -35,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -164,16 +168,32 @@ class _BrowserFraming:
     """One answer's parser, handed each head rewritten (``as_browsers_frame``) and all
     else as it came. Any other call goes to the parser itself."""
 
-    def __init__(self, parser: Any) -> None:
+    def __init__(self, parser: Any, close: Callable[[], None]) -> None:
         self._parser = parser
+        self._close = close  # the connection is not used again
         self._head = bytearray()  # (appended to in place: a head may come byte by byte)
         self._searched = 0  # how far the head was searched for its end
         self._passing = False  # the final head is through: the rest as it comes
         self._interim = 0  # interim answers read
+        self._left: int | None = None  # the body's bytes yet to come, by its length
+
+    def _within(self, data: bytes) -> bytes:
+        """What of ``data`` is the body (by its ``Content-Length``). Browsers read no
+        more, and use no connection again that sent more (Chromium's
+        CanReuseConnection); llhttp refused the answer, or read the bytes as the next
+        one's: an image people saw was ``protocol_error``."""
+        if self._left is None or len(data) <= self._left:
+            if self._left is not None:
+                self._left -= len(data)
+            return data
+        body, self._left = data[: self._left], 0
+        self._close()
+        return body
 
     def feed_data(self, data: bytes) -> tuple[list[Any], bool, bytes]:
         if self._passing:
-            return self._parser.feed_data(data)
+            data = self._within(data)
+            return self._parser.feed_data(data) if data else ([], False, b"")
         self._head += data
         messages: list[Any] = []
         at = 0  # where the next head starts: the buffer is walked, copied once a read
@@ -185,13 +205,15 @@ class _BrowserFraming:
                 if len(self._head) <= MAX_HEAD:
                     return messages, False, b""
                 end = len(self._head)  # longer than browsers read: handed on as it came
-                head, interim = bytes(self._head), False
+                head, interim, whole = bytes(self._head), False, False
             else:
                 head, interim = as_browsers_frame(bytes(self._head[at:end]))
+                whole = True
             if not interim:
                 rest = bytes(self._head[end:])
                 self._head, self._searched, self._passing = bytearray(), 0, True
-                more, upgraded, tail = self._parser.feed_data(head + rest)
+                self._left = _body_length(head) if whole else None
+                more, upgraded, tail = self._parser.feed_data(head + self._within(rest))
                 return [*messages, *more], upgraded, tail
             self._interim += 1
             if self._interim > MAX_INTERIM:
@@ -216,13 +238,34 @@ class _BrowserFraming:
         return getattr(self._parser, name)
 
 
+def _body_length(head: bytes) -> int | None:
+    """The length of the body after ``head`` (a final answer's, as the parser gets it):
+    its one ``Content-Length``, or None where it has none, or another framing, or no
+    body."""
+    lines = _LINES.findall(head)
+    status = _STATUS.match(lines[0]) if lines else None
+    code = int(status[3]) if status else 0
+    if code < 200 or code in (204, 304):
+        return None
+    names = [line.split(b":", 1)[0].lower() for line in lines[1:]]
+    if b"transfer-encoding" in names or names.count(b"content-length") != 1:
+        return None
+    (value,) = _values(lines[1 + names.index(b"content-length")])
+    return int(value) if _DIGITS.match(value) else None
+
+
 class ResponseHandler(_AiohttpResponseHandler):
     """aiohttp's connection protocol, each answer's parser wrapped (``_BrowserFraming``)."""
 
     def set_response_params(self, **params: Any) -> None:
         super().set_response_params(**params)
         if self._parser is not None:
-            self._parser = _BrowserFraming(self._parser)  # type: ignore[assignment]
+            self._parser = _BrowserFraming(self._parser, self._not_again)  # type: ignore[assignment]
+
+    def _not_again(self) -> None:
+        # aiohttp closes a connection whose protocol says ``should_close`` (it reads
+        # ``_should_close``, since 3.0) rather than keep it
+        self._should_close = True
 
 
 def use_browser_framing(connector: aiohttp.BaseConnector) -> None:
