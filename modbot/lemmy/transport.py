@@ -910,8 +910,6 @@ class Transport:
             if dropped is not None and self._token is not None and self._token is not dropped:
                 log.info("%s: the login was dropped (401); logged in again already", what)
                 return
-            if what:
-                log.warning("%s: the login was dropped (401); logging in again", what)
             refused = self._refused
             if refused is not None and time.monotonic() - refused[0] < refused[1]:
                 # The password changed while the bot runs, or logins are rate-limited:
@@ -931,6 +929,8 @@ class Transport:
                         error=refused[2].error,
                     )
                 raise type(refused[2])(said, status=refused[2].status, error=refused[2].error)
+            if what:  # (said only when a login goes: held, every request would say it)
+                log.warning("%s: the login was dropped (401); logging in again", what)
             try:
                 body = self.retrying("login", once, auth=False)
             except LemmyError as exc:
