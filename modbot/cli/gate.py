@@ -55,8 +55,10 @@ rules.yaml or a list, then `kill -HUP PID` (`docker compose kill -s HUP modbot-g
 uploads are answered meanwhile. A file that is not valid, or that changes classifier: or
 concepts: (a restart's job), or whose gate.budget is not under --upload-timeout, is not
 taken: the log says why, and the gate goes on with the rules it had.
-Exit status: 0 stopped by SIGTERM/Ctrl-C, 1 the rules, state file or classifier cannot be
-used, 2 a bad --listen or secret, or gate.budget not under --upload-timeout.
+Exit status: 0 stopped by SIGTERM/Ctrl-C, 1 the rules, state file, classifier or Lemmy
+login settings cannot be used, the address cannot be listened on (taken: another gate?)
+or --port-file cannot be written, 2 a bad --listen, --port-file (its folder not there)
+or secret, or gate.budget not under --upload-timeout.
 """
 
 
