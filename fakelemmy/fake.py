@@ -372,12 +372,18 @@ class FakeLemmy:
         score: int = 1,
         local: bool | None = None,
         raw: bool = False,
+        scheduled: datetime | None = None,
     ) -> Post:
         """A post as Lemmy stored it. On 1.0 (image mode `proxy_all_images`) a remote
         image `url` is stored as its proxy URL, the thumbnail proxied with `&max_size=`
         (made from an image `url` when not given; the raw URL on an NSFW post of a site
         without content warning), `body` images rewritten. `raw=True`: stored as given,
-        as content from before an upgrade to 1.0 is."""
+        as content from before an upgrade to 1.0 is. `scheduled` (1.0): its
+        `scheduled_publish_time_at`, listed to its creator alone until
+        `publish_scheduled_posts` runs after that time (`published` stays the time it
+        was written)."""
+        if scheduled is not None and self.v4 is None:
+            raise ValueError("scheduled posts are Lemmy 1.0's (0.19 has none)")
         with self.state.lock:
             community = self._community(community)
             creator = self._person(creator)
@@ -400,6 +406,7 @@ class FakeLemmy:
                 featured_community=featured_community,
                 score=score,
                 local=is_local,
+                scheduled=scheduled,
                 ap_id=f"{self.url}/post/{post_id}"
                 if is_local
                 else f"https://{creator.instance}/post/{post_id}",
@@ -408,6 +415,36 @@ class FakeLemmy:
             if self.v4 is not None and not raw:
                 self.images_v4.store_post(post, thumbnail_given=thumbnail_url is not None)
         return post
+
+    def publish_scheduled_posts(self) -> list[int]:
+        """Lemmy 1.0's `publish_scheduled_posts`, a task run every 10 minutes
+        (routes/src/utils/scheduled_tasks.rs): a post whose scheduled time is past is
+        published (`scheduled_publish_time_at` unset, `published_at` left as it was)
+        unless it is deleted or removed, its creator deleted or banned here or from its
+        community, or its community removed or deleted. The ids published."""
+        published = []
+        with self.state.lock:
+            for post in self.state.posts.values():
+                if post.scheduled is None or post.scheduled >= now() or post.purged:
+                    continue
+                creator = self.state.persons[post.creator_id]
+                community = self.state.communities[post.community_id]
+                if (
+                    post.deleted
+                    or post.removed
+                    or creator.deleted
+                    or (
+                        creator.banned
+                        and (creator.ban_expires is None or creator.ban_expires > now())
+                    )
+                    or (community.id, creator.id) in self.state.community_bans
+                    or community.removed
+                    or community.deleted
+                ):
+                    continue
+                post.scheduled = None
+                published.append(post.id)
+        return published
 
     def add_comment(
         self,

@@ -530,6 +530,8 @@ class LemmyApiV4:
             return False
         if post.deleted and not (viewer and viewer.id == post.creator_id):
             return False  # only the creator sees a deleted post
+        if post.scheduled is not None and not (viewer and viewer.id == post.creator_id):
+            return False  # nor an unpublished scheduled one (impls.rs: not even admins)
         if o["community_id"] is not None and post.community_id != o["community_id"]:
             return False
         if o["creator_id"] is not None and post.creator_id != o["creator_id"]:

@@ -133,6 +133,8 @@ class Post:
     featured_local: bool = False
     featured_community: bool = False
     score: int = 1
+    # 1.0: `scheduled_publish_time_at`, until Lemmy's 10-minute task publishes it (unset)
+    scheduled: datetime | None = None
     read_by: set[int] = field(default_factory=set)  # person ids that have read it
     read_at: dict[int, datetime] = field(default_factory=dict)  # when (the v4 API marks it)
     hidden_by: set[int] = field(default_factory=set)  # person ids that hid it (1.0)

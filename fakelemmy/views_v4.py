@@ -214,6 +214,7 @@ class ViewsV4:
                 "url_content_type": p.url_content_type,
                 "alt_text": p.alt_text,
                 "federation_pending": False,
+                "scheduled_publish_time_at": _ts(p.scheduled),
                 "comments": counted,
                 "score": p.score,
                 "upvotes": max(p.score, 0),
