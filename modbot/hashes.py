@@ -14,7 +14,11 @@ The kinds:
   Exact.
 - ``phash``: the 64-bit DCT pHash (grayscale, 32x32, 2-D DCT, the 8x8 lowest frequencies
   against their median), computed as the ``imagehash`` library's ``phash`` does, so lists
-  made with that library work here. Within a distance (default 6, at most 16).
+  made with that library work here. Within a distance (default 6, at most 16). The
+  coefficients are rounded (to a 256th of a grey level) before the median: where they
+  are equal in exact arithmetic (flat areas: a solid colour's pHash is
+  ``8000000000000000``) the bits are the picture's, the same on every install, where
+  imagehash's follow its float library's rounding.
 - ``pdq``: Meta's 256-bit PDQ (``modbot.pdq``), what industry lists and other tools
   share. Within a distance (default 31, at most 64). A hash of quality below 50 is
   ignored, as the reference does: the image's own hash then matches nothing (the other
@@ -103,7 +107,9 @@ PHASH_BITS = 64
 # read, a cap raised, a decode fixed): files whose hash could not be taken are tried again.
 # tests/test_s27c_hashing_version_guard.py fails when the outputs on its fixed images move.
 # 2: 16-bit grey by its top 8 bits. 3: float and 32-bit grey scaled to their largest value.
-HASHING = 3
+# 4: the pHash's DCT rounded before its median, so float noise no longer sets the bits of
+# an image with flat areas (ordinary images' bits unchanged).
+HASHING = 4
 MAX_PROBLEMS = 20  # per list file
 # About 1.4 million SHA-256 lines with short notes, or 5 million perceptual hashes.
 MAX_LIST_BYTES = 100_000_000
@@ -160,6 +166,7 @@ def _dct_matrix(n: int) -> np.ndarray:
 
 _DCT32 = _dct_matrix(32)
 _MAX_RESIZED_SIDE = 65_536  # see perceptual_hash
+_PHASH_STEPS = 256  # a grey level's: see perceptual_hash
 
 
 def perceptual_hash(image: bytes | Image.Image) -> str:
@@ -193,6 +200,13 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
         grey = grey.reduce(steps)
     pixels = np.asarray(grey.resize((32, 32), Image.Resampling.LANCZOS), float)
     low = (_DCT32 @ pixels @ _DCT32.T)[:8, :8]
+    # Where the picture has flat areas, coefficients that are zero (or equal) in exact
+    # arithmetic come out some 1e-13 apart, and which way is the maths library's and the
+    # CPU's doing (numpy 2.4.6 and 2.5.5 gave other bits): rounded to a 256th of a grey
+    # level (the float error is under 1e-9 for 8-bit pixels), they are equal again and
+    # the bits follow the picture. Ordinary images keep imagehash's bits: their middle
+    # coefficients are far more than a 256th apart.
+    low = np.round(low * _PHASH_STEPS)
     bits = (low > np.median(low)).flatten()
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
 
