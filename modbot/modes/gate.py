@@ -1023,14 +1023,25 @@ class Gate:
             rule = purged.get("rule")
             why = f"modbot purged this file before ({purged.get('item')}, rule {rule!r})"
             return Answer(406, REJECTED, why, rule=rule or "purged before"), None, pre
-        if _rejects(pre) and (hashed is not None or not _decoded_allow_lists(policy)):
+        unchecked = _decoded_allow_lists(policy) if hashed is None else []
+        if _rejects(pre) and not unchecked:
             self.counters["by_hash"] += 1
             return Answer(406, REJECTED, _why(pre), rule=pre.rule), None, pre
+        # A hash rule refuses it, but an allow-list by a perceptual hash not taken may
+        # spare it: gate.on_timeout decides, and its why says so, never "unchecked" alone
+        # (the admin must learn that a known file was let through, or refused, unsure)
+        matched = (
+            f"; {_why(pre)} matched, but the allow-list {', '.join(map(repr, unchecked))} "
+            "(a perceptual hash) could not be checked"
+            if _rejects(pre)
+            else ""
+        )
         if hashed is None and data is None:
-            return self._no_verdict(*self._not_kept(body), sha256), None, pre
+            reason, why = self._not_kept(body)
+            return self._no_verdict(reason, why + matched, sha256), None, pre
         if hashed is None:
             why = f"its perceptual hashes were not taken within the {self.budget:g}s budget"
-            return self._no_verdict("timeout", why, sha256), None, pre
+            return self._no_verdict("timeout", why + matched, sha256), None, pre
         # a trusted peer's verdict on this very file (a `use: classified` feed) replaces
         # the classifier's, as in the bot
         peer = peer_verdict(policy, {**pre.hashes, "sha256": sha256}) if policy.feeds else None
@@ -1586,15 +1597,15 @@ def _not_read_whole(
     not_taken.update(dict.fromkeys(["sha256", *policy.hash_kinds], said))
 
 
-def _decoded_allow_lists(policy: Policy) -> bool:
-    """An allow-list (or allow-list feed) holds hashes that decode the image: a file
-    not hashed in time may be on it, so a known-bad hash of its bytes does not refuse it."""
+def _decoded_allow_lists(policy: Policy) -> list[str]:
+    """The allow-lists (or allow-list feeds) holding hashes that decode the image: a file
+    not hashed in time may be on one, so a known-bad hash of its bytes does not refuse it."""
     decoded = set(policy.decoded_hash_kinds)
-    return any(
-        policy.hash_lists[name].kinds & decoded
+    return [
+        name
         for name in policy.allow_lists
-        if name in policy.hash_lists
-    )
+        if name in policy.hash_lists and policy.hash_lists[name].kinds & decoded
+    ]
 
 
 def _rejects(plan: Plan) -> bool:
