@@ -52,7 +52,8 @@ Environment: MODBOT_GATE_SECRET (required), MODBOT_RULES, MODBOT_STATE,
 MODBOT_CLASSIFIER_TOKEN (classifier.remote).
 SIGHUP reads the rules file (and the hash lists it names) again without stopping: edit
 rules.yaml or a list, then `kill -HUP PID` (`docker compose kill -s HUP modbot-gate`);
-uploads are answered meanwhile. A file that is not valid, or that changes classifier: or
+uploads are answered meanwhile (one sent while the gate starts is kept: the rules are
+read again once it answers). A file that is not valid, or that changes classifier: or
 concepts: (a restart's job), or whose gate.budget is not under --upload-timeout, is not
 taken: the log says why, and the gate goes on with the rules it had.
 Exit status: 0 stopped by SIGTERM/Ctrl-C, 1 the rules, state file, classifier or Lemmy

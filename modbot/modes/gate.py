@@ -76,6 +76,7 @@ import io
 import logging
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -1677,6 +1678,25 @@ def serve(
     SIGTERM or Ctrl-C. Returns the exit status. ``upload_timeout``: the shorter of
     pict-rs' external_validation_timeout and Lemmy's pictrs.upload_timeout: a
     ``gate.budget`` not under it is refused, one too close to it warned of."""
+    # A SIGHUP while starting (the model loading, the workers asked: seconds to minutes)
+    # found no handler and killed the gate; the rules read before that wait would miss
+    # the edit it was sent for: kept, and the rules read again once the gate answers
+    hangups = threading.Event()
+    previous = signal.signal(signal.SIGHUP, lambda *_: hangups.set())
+    try:
+        return _serve(listen, rules, port_file, dry_run, upload_timeout, hangups)
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+def _serve(
+    listen: str,
+    rules: str | None,
+    port_file: str | None,
+    dry_run: bool,
+    upload_timeout: float,
+    hangups: threading.Event,
+) -> int:
     from classifier.service import WorkerServer, bind_socket, check_port_file, write_port_file
     from modbot.classify import build_engine
     from modbot.config.policy import load_policy, resolve_rules_path
@@ -1754,7 +1774,10 @@ def serve(
         )
         # the signals handled before the port file says the gate is up
         server.stop_on_signals()
-        _reload_on_hangup(gate, rules_path, upload_timeout)
+        reload = _reload_on_hangup(gate, rules_path, upload_timeout)
+        if hangups.is_set():
+            log.info("SIGHUP while starting: the rules are read again now that the gate answers")
+            reload()
         if port_file:
             failed = write_port_file(port_file, server.address[1])
             if failed:
@@ -1772,13 +1795,12 @@ def serve(
     return 0
 
 
-def _reload_on_hangup(gate: Gate, rules_path: Path, upload_timeout: float) -> None:
+def _reload_on_hangup(gate: Gate, rules_path: Path, upload_timeout: float) -> Callable[[], None]:
     """SIGHUP reads the rules file (and the hash lists it names) again, in a thread: the
     gate answers meanwhile, by the rules it has until the new ones are checked. A file
     that is not valid, that changes the classifier, or whose gate.budget is not under
-    ``upload_timeout`` (as at start) is not taken (the log says why)."""
-    import signal
-
+    ``upload_timeout`` (as at start) is not taken (the log says why). Returns what a
+    SIGHUP does (starts that thread)."""
     from modbot.config.policy import reread_policy
 
     lock = threading.Lock()
@@ -1813,7 +1835,8 @@ def _reload_on_hangup(gate: Gate, rules_path: Path, upload_timeout: float) -> No
                 len(policy.feeds),
             )
 
-    signal.signal(
-        signal.SIGHUP,
-        lambda *_: threading.Thread(target=reload, name="modbot-gate-reload", daemon=True).start(),
-    )
+    def hangup() -> None:
+        threading.Thread(target=reload, name="modbot-gate-reload", daemon=True).start()
+
+    signal.signal(signal.SIGHUP, lambda *_: hangup())
+    return hangup
