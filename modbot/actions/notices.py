@@ -59,6 +59,15 @@ PMS_OFF_KIND = "notify_pms_off"
 LASTING_CYCLES = 3
 LASTING_S = 3600.0
 _NO_ANSWER = (None, "bad_answer", STOPPING)  # Lemmy did not answer (or was not waited for)
+# A look-up of a message (``sent``) reads the bot's sent messages back, newest first, to
+# this much older than the oldest copy of it found: the copies of one message go within
+# a flush (retries and backoffs included). Lemmy's times against Lemmy's: no skew.
+SENT_WITHIN_S = 600.0
+# Before a copy is found it reads back to SENT_WITHIN_S before the claim by the bot's
+# clock, and this much further: Lemmy's clock may be behind the bot's (no NTP, a time
+# zone taken for UTC: hours), and a copy read as older than the bound is never found
+# (the admin would get the message twice). A day of the bot's messages: a page or two.
+CLOCK_SKEW_S = 86400.0
 # the generation of one admin's idempotency key for one message, once Lemmy answered an
 # error under the one before (target: ``marker to admin_id``, detail: the generation)
 KEY_KIND = "notify_key"
@@ -320,14 +329,19 @@ class Notices:
         marker = f"(modbot message {claimed})"
         admins = admin_ids - {bot_person_id}
         reached: set[int] = set()
+        oldest: float | None = None  # the oldest copy found, by Lemmy's clock
         for page in range(1, 21):  # newest first; the claim is recent
             messages = self.client.sent_messages(bot_person_id, page)
             for m in messages:
+                when = m.published.timestamp() if m.published is not None else None
                 if marker in m.content:
                     if m.recipient_id is None:  # whom it went to is not told: not resent
                         return True
                     reached.add(m.recipient_id)
-                if m.published is not None and m.published.timestamp() < row["done_at"] - 600:
+                    if when is not None:
+                        oldest = when if oldest is None else min(oldest, when)
+                since = oldest if oldest is not None else row["done_at"] - CLOCK_SKEW_S
+                if when is not None and when < since - SENT_WITHIN_S:
                     return self._read_all(claimed, reached, admins)
             if len(messages) < 50:
                 return self._read_all(claimed, reached, admins)
