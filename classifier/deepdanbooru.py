@@ -273,7 +273,8 @@ def load_deepdanbooru(
     setting: str | os.PathLike[str], device: torch.device, allow_random_weights: bool = False
 ) -> LoadedDanbooru | None:
     """The model ``setting`` names on ``device``, or None (``off``, or ``auto`` without
-    the file: the caller says the anime pass is off). Raises ``DeepDanbooruError``."""
+    a usable file: the caller says the anime pass is off). Raises ``DeepDanbooruError``
+    (``auto``: only for test weights where they are not allowed)."""
     path = find_weights(setting)
     if path is None:
         if str(setting) == "auto":
@@ -289,32 +290,22 @@ def load_deepdanbooru(
     import torch
 
     try:
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-        tags = list(state.pop("tags"))
-        random_weights = bool(state.pop(RANDOM_WEIGHTS_KEY, False))
-        width, n_tags = state["n_Conv_0.weight"].shape[0], state["n_Conv_178.weight"].shape[0]
+        state, tags, random_weights, width, n_tags = _read_weights(path, mmap=False)
         net = DeepDanbooruNet(width, n_tags)
-        net.load_state_dict(state)
-    except (
-        OSError,
-        RuntimeError,
-        KeyError,
-        ValueError,
-        AttributeError,
-        TypeError,
-        EOFError,
-        pickle.UnpicklingError,
-    ) as exc:
-        raise DeepDanbooruError(
-            f"{path} is not a DeepDanbooru weights file ({type(exc).__name__}: {exc}). {how_to_get()}"
-        ) from exc
-    if len(tags) != n_tags:
-        raise DeepDanbooruError(f"{path}: {len(tags)} tags for {n_tags} outputs")
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as exc:  # a tensor of another shape, one missing or extra
+            raise _not_weights(path, exc) from exc
+        digest = _sha256(path)
+    except DeepDanbooruError as exc:
+        if str(setting) != "auto":
+            raise
+        _passed_over(exc)
+        return None
     if random_weights and not allow_random_weights:
         raise DeepDanbooruError(
             f"{path} holds random DeepDanbooru weights (tests only); give the real ones. {how_to_get()}"
         )
-    digest = _sha256(path)
     identity = _identity(path, digest, random_weights)
     if random_weights:
         log.warning(
@@ -332,25 +323,87 @@ def load_deepdanbooru(
     )
 
 
+def _passed_over(exc: DeepDanbooruError) -> None:
+    """``auto`` found a file it cannot use (a download cut short, another file under the
+    name, one this user may not read): as without the file, the anime pass is off and
+    modbot goes on, saying so; a path given stops it instead."""
+    log.warning(
+        "DeepDanbooru: the weights classifier.deepdanbooru: auto found cannot be used: %s "
+        "The anime second pass is OFF; images CLIP calls anime get CLIP's verdict only "
+        "(each verdict says deepdanbooru: off). Replace the file, or set "
+        "classifier.deepdanbooru: off to mean it.",
+        exc,
+    )
+
+
+def _not_weights(path: Path, exc: BaseException) -> DeepDanbooruError:
+    return DeepDanbooruError(
+        f"{path} is not a DeepDanbooru weights file ({type(exc).__name__}: {exc}). {how_to_get()}"
+    )
+
+
+def _read_weights(
+    path: Path, *, mmap: bool
+) -> tuple[dict[str, torch.Tensor], list[str], bool, int, int]:
+    """A weights file's state dict (its tensors mapped, not read, with ``mmap``), its
+    tags, whether it holds test weights, the network's width and its number of tags.
+    ``DeepDanbooruError`` for a file that cannot be read or is not such a file."""
+    import torch
+
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=mmap)
+        tags = list(state.pop("tags"))
+        random_weights = bool(state.pop(RANDOM_WEIGHTS_KEY, False))
+        width, n_tags = state["n_Conv_0.weight"].shape[0], state["n_Conv_178.weight"].shape[0]
+    except (
+        OSError,
+        RuntimeError,
+        KeyError,
+        ValueError,
+        AttributeError,
+        TypeError,
+        EOFError,
+        pickle.UnpicklingError,
+    ) as exc:
+        raise _not_weights(path, exc) from exc
+    if len(tags) != n_tags:
+        raise DeepDanbooruError(f"{path}: {len(tags)} tags for {n_tags} outputs")
+    return state, tags, random_weights, int(width), int(n_tags)
+
+
 def describe_deepdanbooru(setting: str | os.PathLike[str]) -> str | None:
     """The ``fingerprint`` ``load_deepdanbooru(setting, ...)`` would give its model, or
-    None when the anime pass is off: found without building the network (the published
-    file is known by its SHA-256; another one's tensors are mapped, not read, to learn
-    whether they are test weights). Raises ``DeepDanbooruError``."""
+    None when the anime pass is off (``auto``: also with a file it cannot use, as the
+    load passes it over): found without building the network (the published file is
+    known by its SHA-256; another one's tensors are mapped, not read, and their shapes
+    checked against the network's). Raises ``DeepDanbooruError``."""
     path = find_weights(setting)
     if path is None:
         return None
-    digest = _sha256(path)
-    random_weights = False
-    if digest != WEIGHTS_SHA256:
-        import torch
-
-        try:
-            state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
-            random_weights = bool(state.get(RANDOM_WEIGHTS_KEY, False))
-        except (OSError, RuntimeError, ValueError, AttributeError, pickle.UnpicklingError) as exc:
-            raise DeepDanbooruError(f"{path} is not a DeepDanbooru weights file ({exc})") from exc
+    try:
+        digest = _sha256(path)
+        random_weights = False
+        if digest != WEIGHTS_SHA256:
+            state, _, random_weights, width, n_tags = _read_weights(path, mmap=True)
+            _check_shapes(path, state, width, n_tags)
+    except DeepDanbooruError:
+        if str(setting) != "auto":
+            raise
+        return None
     return f"{_identity(path, digest, random_weights)}@{digest}"
+
+
+def _check_shapes(path: Path, state: dict[str, torch.Tensor], width: int, n_tags: int) -> None:
+    """What ``load_state_dict`` would refuse: a tensor missing, extra or of another
+    shape. The network is made on the meta device: no memory for its weights."""
+    import torch
+
+    with torch.device("meta"):
+        wanted = {k: tuple(v.shape) for k, v in DeepDanbooruNet(width, n_tags).state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if found != wanted:
+        odd = sorted(set(found) ^ set(wanted)) or sorted(k for k in wanted if found[k] != wanted[k])
+        raise _not_weights(path, ValueError(f"its tensors are not the network's: {odd[:3]}"))
 
 
 def _identity(path: Path, digest: str, random_weights: bool) -> str:
@@ -363,9 +416,15 @@ def _identity(path: Path, digest: str, random_weights: bool) -> str:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 22), b""):
+                digest.update(block)
+    except OSError as exc:  # read before: a file this user may not read, a disk error
+        raise DeepDanbooruError(
+            f"DeepDanbooru weights {path} cannot be read ({exc.strerror or exc}): give this "
+            f"user access to it, or another path. {how_to_get()}"
+        ) from exc
     return digest.hexdigest()
 
 
