@@ -66,6 +66,7 @@ from fakelemmy.state import (
     Report,
     now,
 )
+from fakelemmy.views import CompatViews
 from fakelemmy.views_v4 import (
     MODLOG_KIND,
     PERMANENTLY_DELETED,
@@ -275,7 +276,7 @@ class LemmyApiV4:
         self.fake = fake
         self.state = fake.state
         self.views = fake.views_v4
-        self.views_v3 = fake.views
+        self.views_v3 = CompatViews(fake.state, fake.url, fake.version, fake.views.rate_limits)
         self._idempotency: dict[tuple[int, str], float] = {}
 
     # ------------------------------------------------------------------ helpers

@@ -20,6 +20,7 @@ from fakelemmy.state import (
     State,
     Upload,
     iso,
+    now,
 )
 
 LANGUAGES = [
@@ -572,3 +573,103 @@ class Views:
             "import_user_settings": 1,
             "import_user_settings_per_second": 86400,
         }
+
+
+class CompatViews(Views):
+    """0.19's shapes as Lemmy 1.0's v3 layer fills them (api/routes_v3/src/convert.rs,
+    1.0.0-beta.1): what 1.0 no longer holds, or chose to hide, is a default, not the
+    instance's value. Persons: `banned` false, no `ban_expires`, `instance_id` 0
+    (`convert_person`); `is_admin` false in every `PersonView`, the site's admins too
+    ("explicitly set to false to hide all admin options from ui": `convert_person_view`);
+    `my_user`'s `local_user.admin` false, its follows, moderates and discussion
+    languages empty (`convert_local_user`, `convert_my_user`); a comment's
+    `banned_from_community` false (`convert_comment_view`); a community's `subscribed`
+    from 1.0's follow state (`convert_subscribed_type`); a report's own row all
+    defaults and its flags false (handlers.rs `create_*_report_v3`); no custom emojis,
+    rate limits all 0 (`get_site_v3`, `dummy_local_site_rate_limit`)."""
+
+    EPOCH = "1970-01-01T00:00:00Z"  # chrono's `DateTime::<Utc>::default()`, serialized
+
+    def person(self, p: Person) -> dict:
+        shown = super().person(p)
+        shown.pop("ban_expires", None)
+        return {**shown, "banned": False, "instance_id": 0}
+
+    def person_view(self, p: Person) -> dict:
+        return {**super().person_view(p), "is_admin": False}
+
+    def comment_view(self, c: Comment, viewer: Person | None) -> dict:
+        return {**super().comment_view(c, viewer), "banned_from_community": False}
+
+    def community_view(self, c: Community, viewer: Person | None) -> dict:
+        state = c.followers.get(viewer.id) if viewer is not None else None
+        subscribed = {
+            "accepted": "Subscribed",
+            "pending": "Pending",
+            "approval_required": "Pending",
+        }.get(state or "", "NotSubscribed")
+        return {**super().community_view(c, viewer), "subscribed": subscribed}
+
+    def local_user(self, p: Person) -> dict:
+        return {
+            **super().local_user(p),
+            "admin": False,
+            "default_sort_type": "Active",
+            "default_listing_type": "Local",
+            "show_scores": False,
+            "auto_expand": False,
+            "post_listing_mode": "List",
+            "enable_keyboard_navigation": False,
+        }
+
+    def my_user(self, p: Person) -> dict:
+        return {**super().my_user(p), "moderates": [], "follows": [], "discussion_languages": []}
+
+    def site_response(self, viewer: Person | None, published: datetime) -> dict:
+        response = super().site_response(viewer, published)
+        site_view = response["site_view"]
+        site_view["site"]["instance_id"] = 0
+        site_view["local_site"].update(
+            id=0, captcha_difficulty="", default_post_listing_type="Local"
+        )
+        row = site_view["local_site_rate_limit"]
+        for name in row:
+            if name not in ("published", "updated"):
+                row[name] = 0
+        row["published"] = iso(now())  # `Utc::now()`
+        response["custom_emojis"] = []
+        return response
+
+    def _report_flags(self, view: dict) -> dict:
+        flags = ("creator_banned_from_community", "creator_is_moderator", "creator_is_admin")
+        view.update({name: False for name in flags}, subscribed="NotSubscribed", saved=False)
+        view["creator_blocked"] = False
+        view.pop("resolver", None)
+        return view
+
+    def post_report_view(self, r: Report, viewer: Person | None) -> dict:
+        view = self._report_flags(super().post_report_view(r, viewer))
+        view.update(read=False, hidden=False, unread_comments=0)
+        view["post_report"] = {
+            "id": 0,
+            "creator_id": 0,
+            "post_id": 0,
+            "original_post_name": "",
+            "reason": "",
+            "resolved": False,
+            "published": self.EPOCH,
+        }
+        return view
+
+    def comment_report_view(self, r: Report) -> dict:
+        view = self._report_flags(super().comment_report_view(r))
+        view["comment_report"] = {
+            "id": 0,
+            "creator_id": 0,
+            "comment_id": 0,
+            "original_comment_text": "",
+            "reason": "",
+            "resolved": False,
+            "published": self.EPOCH,
+        }
+        return view
