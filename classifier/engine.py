@@ -21,6 +21,7 @@ import os
 import queue
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
@@ -118,6 +119,23 @@ class _Slots:
 def _wake(waiter: asyncio.Future) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+def _let_go(exc: BaseException) -> None:
+    """A failed batch's locals (its input, a network's activations: on a GPU, what ran
+    it out of memory) let go of: the error's traceback holds its frames, while the batch
+    is tried again an image at a time, or while a caller keeps the error it was given.
+    The traceback itself stays (its lines still print); frames still running are kept."""
+    traceback.clear_frames(exc.__traceback__)
+
+
+def _empty_device_cache() -> None:
+    """The memory CUDA's allocator keeps cached handed back, after a batch that failed
+    (out of memory, say): its blocks may be too fragmented for the next. A no-op where
+    CUDA was never used."""
+    import torch
+
+    torch.cuda.empty_cache()
 
 
 def _array(pixels: Any) -> np.ndarray | None:
@@ -498,23 +516,28 @@ class Engine:
 
     def _infer_batch(self, jobs: list[_Job]) -> None:
         batch: list[_Job | None] = list(jobs)
+        retry = False
         try:
             self._resample(jobs)
             sims = self._similarities([r for job in jobs for r in job.regions])
         except Exception as exc:  # e.g. CUDA out of memory
-            if len(jobs) > 1:
-                # one image (or the batch's size) may be the cause: each alone, so that
-                # only an image that fails by itself gets the error
-                log.warning(
-                    "inference failed for a batch of %d images (%r): trying each alone",
-                    len(jobs),
-                    exc,
-                )
-                for job in jobs:
-                    self._infer_batch([job])
+            _let_go(exc)
+            if len(jobs) == 1:
+                log.error("inference failed for image %s: %r", jobs[0].sha256[:12], exc)
+                self._resolve(jobs[0].future, error=exc)
                 return
-            log.error("inference failed for image %s: %r", jobs[0].sha256[:12], exc)
-            self._resolve(jobs[0].future, error=exc)
+            # one image (or the batch's size) may be the cause: each alone, so that
+            # only an image that fails by itself gets the error
+            log.warning(
+                "inference failed for a batch of %d images (%r): trying each alone",
+                len(jobs),
+                exc,
+            )
+            retry = True
+        if retry:  # out of the except: the failed batch's memory is let go first
+            _empty_device_cache()
+            for job in jobs:
+                self._infer_batch([job])
             return
         self.stats["batches"] += 1
         self.stats["images"] += len(batch)
@@ -557,22 +580,26 @@ class Engine:
             sources = [_array(job.source) for job in jobs]
             results = self.danbooru.evaluate([s for s in sources if s is not None], self.max_batch)
         except Exception as exc:
-            if len(jobs) > 1:
-                log.warning(
-                    "DeepDanbooru failed for a batch of %d images (%r): trying each alone",
-                    len(jobs),
-                    exc,
-                )
-                done: dict[int, Danbooru] = {}
-                failed: dict[int, BaseException] = {}
-                for i, job in enumerate(jobs):
-                    one, error = self._danbooru([job])
-                    done.update((i, r) for r in one.values())
-                    failed.update((i, e) for e in error.values())
-                return done, failed
-            log.error("DeepDanbooru failed for image %s: %r", jobs[0].sha256[:12], exc)
-            return {}, {0: exc}
-        return dict(enumerate(results)), {}
+            _let_go(exc)
+            if len(jobs) == 1:
+                log.error("DeepDanbooru failed for image %s: %r", jobs[0].sha256[:12], exc)
+                return {}, {0: exc}
+            log.warning(
+                "DeepDanbooru failed for a batch of %d images (%r): trying each alone",
+                len(jobs),
+                exc,
+            )
+        else:
+            return dict(enumerate(results)), {}
+        # out of the except: the failed batch's memory is let go before each image alone
+        _empty_device_cache()
+        done: dict[int, Danbooru] = {}
+        failed: dict[int, BaseException] = {}
+        for i, job in enumerate(jobs):
+            one, error = self._danbooru([job])
+            done.update((i, r) for r in one.values())
+            failed.update((i, e) for e in error.values())
+        return done, failed
 
     def _resample_here(self, job: _Job) -> None:
         """The reference view made on the device from this decode thread, a few at a
