@@ -235,30 +235,76 @@ class FakeLemmy:
         expires: datetime | None = None,
         ban: bool = True,
         admin: Person | None = None,
+        remove_data: bool = False,
     ) -> None:
         """What reaches this instance when a remote person's home instance bans (or,
-        `ban=False`, unbans) them (apub block_user.rs / undo_block_user.rs `receive`,
-        without remove_data): on 1.0 a ban row of their instance's own (`home_banned`,
-        this instance's `banned` untouched), on 0.19 its one `banned` column; and a
-        modlog ban line by `admin`, an admin of their instance (made when not given)."""
+        `ban=False`, unbans) them (apub block_user.rs / undo_block_user.rs `receive`):
+        on 1.0 a ban row of their instance's own (`home_banned`, this instance's `banned`
+        untouched), on 0.19 its one `banned` column; and a modlog ban line by `admin`, an
+        admin of their instance (made when not given). `remove_data`: 1.0
+        `remove_or_restore_user_data` by that admin, on a ban and an unban alike (as a
+        ban here does it, the modlog rows children of the ban's); 0.19
+        `remove_user_data` on a ban only (its undo restores nothing)."""
         if person.local:
             raise ValueError(f"{person.name} is local: their home is this instance")
+        self.ban_by_instance(
+            person,
+            person.instance,
+            reason=reason,
+            expires=expires,
+            ban=ban,
+            admin=admin,
+            remove_data=remove_data,
+        )
+
+    def ban_by_instance(
+        self,
+        person: Person,
+        instance: str,
+        *,
+        reason: str = "banned there",
+        expires: datetime | None = None,
+        ban: bool = True,
+        admin: Person | None = None,
+        remove_data: bool = False,
+    ) -> bool:
+        """A remote instance's site ban of `person` as it reaches this one (apub
+        block_user.rs / undo_block_user.rs), by `admin` (an admin of `instance`, made
+        when not given). The person's home: `ban_at_home`. Another instance (a remote
+        community's): 0.19 refuses the activity ("Site bans from remote instance can't
+        affect user's home instance" / `verify_domains_match` of the site and the person:
+        apub/src/activities/block/block_user.rs `verify`), nothing changes, False; 1.0
+        keeps it as that instance's `instance_actions` row (`instance_bans`): post and
+        comment views of that instance's communities show `creator_banned`, the
+        `PersonView` does not; a modlog ban line; `remove_data` removes (an unban
+        restores) the person's posts and comments in that instance's communities alone,
+        with no modlog rows (`update_removed_for_instance`, apub activities/src/block/
+        mod.rs:117-133). True when applied."""
+        if instance == self.url.split("//", 1)[1]:
+            raise ValueError(f"{instance} is this instance: ban through its API")
+        home = not person.local and instance == person.instance
+        if not home and self.v4 is None:
+            return False
         with self.state.lock:
             if admin is None:
                 admin = next(
                     (
                         p
                         for p in self.state.persons.values()
-                        if not p.local and p.instance == person.instance and p.name == "homeadmin"
+                        if not p.local and p.instance == instance and p.name == "homeadmin"
                     ),
                     None,
-                ) or self.add_person("homeadmin", local=False, instance=person.instance)
+                ) or self.add_person("homeadmin", local=False, instance=instance)
             expires = expires if ban else None
-            if self.v4 is not None:
-                person.home_banned, person.home_ban_expires = ban, expires
-            else:
+            if self.v4 is None:
                 person.banned, person.ban_expires = ban, expires
                 person.ban_reason = reason if ban else None
+            elif home:
+                person.home_banned, person.home_ban_expires = ban, expires
+            elif ban:
+                person.instance_bans[instance] = expires
+            else:
+                person.instance_bans.pop(instance, None)
             self.state.modlog.append(
                 ModAction(
                     "ban" if ban else "unban",
@@ -266,9 +312,30 @@ class FakeLemmy:
                     person.id,
                     reason,
                     now(),
-                    {"expires": expires, "remove_data": False},
+                    {"expires": expires, "remove_data": remove_data},
                 )
             )
+            parent = len(self.state.modlog) - 1
+            if not remove_data:
+                return True
+            if self.v4 is None:
+                if ban:
+                    self.api._remove_user_data(person)
+            elif home:
+                self.v4._remove_or_restore_data(admin, person, ban, reason, parent)
+            else:
+                for post in self.state.posts.values():
+                    if post.creator_id == person.id and self._of_instance(post, instance):
+                        post.removed, post.updated = ban, now()
+                for comment in self.state.comments.values():
+                    post = self.state.posts[comment.post_id]
+                    if comment.creator_id == person.id and self._of_instance(post, instance):
+                        comment.removed, comment.updated = ban, now()
+        return True
+
+    def _of_instance(self, post: Post, instance: str) -> bool:
+        community = self.state.communities[post.community_id]
+        return not community.local and community.instance == instance and not post.purged
 
     def add_community(
         self,

@@ -45,6 +45,10 @@ class Person:
     # own (`FakeLemmy.ban_at_home`); views show it with this one's (`creator_local_home_banned`)
     home_banned: bool = False
     home_ban_expires: datetime | None = None
+    # 1.0: bans by a third instance (a remote community's, `FakeLemmy.ban_by_instance`):
+    # its domain -> the ban's end; post and comment views show it for that instance's
+    # communities alone (`creator_community_instance_banned`)
+    instance_bans: dict[str, datetime | None] = field(default_factory=dict)
     deleted: bool = False
     purged: bool = False
     updated: datetime | None = None

@@ -85,7 +85,7 @@ def home_banned_now(p: Person) -> bool:
 def local_home_banned(p: Person) -> bool:
     """`creator_local_home_banned` (db_schema/src/utils/queries/selects.rs): banned
     here or at home. Post and comment views add the community's instance's ban
-    (`..._community_banned`), not modelled but where it is the home one."""
+    (`..._community_banned`: `community_instance_ban`)."""
     return banned_now(p) or home_banned_now(p)
 
 
@@ -95,6 +95,18 @@ def local_home_ban_expires(p: Person) -> datetime | None:
     here = p.ban_expires if banned_now(p) else None
     home = p.home_ban_expires if home_banned_now(p) else None
     return here if here is not None else home
+
+
+def community_instance_ban(p: Person, community: Community) -> tuple[bool, datetime | None] | None:
+    """`creator_community_instance_actions`' ban (selects.rs): a third instance's ban
+    of `p` (not passed), for a community of that instance; (True, its end) or None.
+    A community here or of `p`'s home is the local or the home ban, read apart."""
+    if community.local or community.instance == p.instance or community.instance is None:
+        return None
+    if community.instance not in p.instance_bans:
+        return None
+    ends = p.instance_bans[community.instance]
+    return None if ends is not None and ends <= now() else (True, ends)
 
 
 class ViewsV4:
@@ -261,16 +273,26 @@ class ViewsV4:
     def can_mod(self, viewer: Person | None, community: Community) -> bool:
         return viewer is not None and (viewer.admin or viewer.id in community.moderators)
 
-    def _creator_flags(self, creator: Person, community: Community) -> dict:
+    def _creator_flags(
+        self, creator: Person, community: Community, *, ends_of_three: bool = True
+    ) -> dict:
+        """`creator_banned` is the ban here, at home or by the community's instance
+        (`creator_local_home_community_banned`, selects.rs); its end the coalesce of the
+        three in comment and report views, of the first two in a post view
+        (`ends_of_three=False`: db_views/post/src/lib.rs:81-88)."""
         ban = self.state.community_bans.get((community.id, creator.id))
         if ban is not None and ban.expires is not None and ban.expires <= now():
             ban = None
+        there = community_instance_ban(creator, community)
+        ends = local_home_ban_expires(creator)
+        if ends is None and ends_of_three and there is not None:
+            ends = there[1]
         return _clean(
             {
                 "creator_is_admin": creator.admin,
                 "creator_is_moderator": creator.id in community.moderators,
-                "creator_banned": local_home_banned(creator),
-                "creator_ban_expires_at": _ts(local_home_ban_expires(creator)),
+                "creator_banned": local_home_banned(creator) or there is not None,
+                "creator_ban_expires_at": _ts(ends),
                 "creator_banned_from_community": ban is not None,
                 "creator_community_ban_expires_at": _ts(ban.expires) if ban else None,
             }
@@ -317,7 +339,7 @@ class ViewsV4:
                 "post": self.post(p),
                 "creator": self.person(creator),
                 "community": self.community(community),
-                **self._creator_flags(creator, community),
+                **self._creator_flags(creator, community, ends_of_three=False),
                 "can_mod": self.can_mod(viewer, community),
                 "tags": [],
                 "post_actions": self.post_actions(viewer, p),
