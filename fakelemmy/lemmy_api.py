@@ -951,7 +951,9 @@ class LemmyApi:
         for post in self.state.posts.values():
             if post.creator_id != person.id:
                 continue
-            post.removed = True
+            # `update_removed_for_creator` sets `updated` too (db_schema impls/post.rs,
+            # comment.rs, 0.19.0-0.19.20), as every bulk removal of a ban does
+            post.removed, post.updated = True, now()
             if old and post.url is not None and "pictrs/image" in post.url:
                 self._purge_url(post.url)
                 self._purge_url(post.thumbnail_url)
@@ -963,7 +965,7 @@ class LemmyApi:
         self._remove_led_communities(person, purge=old)
         for comment in self.state.comments.values():
             if comment.creator_id == person.id:
-                comment.removed = True
+                comment.removed, comment.updated = True, now()
         if self._patch() >= 10:
             for message in self.state.private_messages:
                 if message.creator_id == person.id:
@@ -1005,7 +1007,9 @@ class LemmyApi:
         if remove_data:  # `remove_user_data_in_community`: removes, ban or unban (0.19.6+)
             for post in self.state.posts.values():
                 if post.creator_id == person.id and post.community_id == community.id:
-                    post.removed = True
+                    # `update_removed_for_creator` sets `updated`; the comments' loop of
+                    # `Comment::update` with `removed` alone does not
+                    post.removed, post.updated = True, now()
             for comment in self.state.comments.values():
                 post = self.state.posts[comment.post_id]
                 if comment.creator_id == person.id and post.community_id == community.id:

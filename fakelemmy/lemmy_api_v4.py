@@ -1300,7 +1300,7 @@ class LemmyApiV4:
                     community.icon = community.banner = None
         for post in s.posts.values():
             if post.creator_id == person.id and not post.purged:
-                post.removed = remove
+                post.removed, post.updated = remove, now()  # and updated_at (impls/post.rs)
                 self.modlog(
                     "remove_post" if remove else "restore_post",
                     admin,
@@ -1310,7 +1310,7 @@ class LemmyApiV4:
                 )
         for comment in s.comments.values():
             if comment.creator_id == person.id and not comment.purged:
-                comment.removed = remove
+                comment.removed, comment.updated = remove, now()
                 self.modlog(
                     "remove_comment" if remove else "restore_comment",
                     admin,
@@ -1366,7 +1366,7 @@ class LemmyApiV4:
                 if (post.creator_id == person.id and post.community_id == community.id) and (
                     not post.purged
                 ):
-                    post.removed = remove
+                    post.removed, post.updated = remove, now()  # and updated_at (impls/post.rs)
                     self.modlog(
                         "remove_post" if remove else "restore_post",
                         mod,
@@ -1379,7 +1379,7 @@ class LemmyApiV4:
                 if (comment.creator_id == person.id and post.community_id == community.id) and (
                     not comment.purged
                 ):
-                    comment.removed = remove
+                    comment.removed, comment.updated = remove, now()
                     self.modlog(
                         "remove_comment" if remove else "restore_comment",
                         mod,
