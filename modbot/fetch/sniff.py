@@ -49,7 +49,7 @@ def _ftyp_image_type(data: bytes) -> str | None:
 
 def why_not_an_image(data: bytes, content_type: str | None) -> str:
     text = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    said = f" (served as {content_type})" if content_type else ""
+    said = f" (served as {_shown(content_type)})" if content_type else ""
     if b"<svg" in text and (text.startswith(b"<svg") or text.startswith(b"<?xml")):
         return f"an SVG image{said}: SVG is not rasterised, so it cannot be classified"
     if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<?xml")):
@@ -57,3 +57,23 @@ def why_not_an_image(data: bytes, content_type: str | None) -> str:
     if data[4:8] == b"ftyp" or data[:4] == b"\x1aE\xdf\xa3":
         return f"a video, not a still image{said}"
     return f"not a known image format{said}; first bytes {data[:8].hex()}"
+
+
+# the Content-Type quoted in a refusal: real ones are tens of characters
+_SHOWN_TYPE = 100
+
+
+def _shown(content_type: str) -> str:
+    """The server's ``Content-Type`` as a refusal quotes it (into records, reports and
+    the log): printable ASCII, any other byte escaped (one that was not UTF-8 came as
+    a lone surrogate, which nothing writing UTF-8 encodes), at most ``_SHOWN_TYPE``
+    characters (a header line may hold 16 KiB)."""
+    cut = content_type[: _SHOWN_TYPE + 1]
+    try:
+        raw = cut.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # another lone surrogate (a data: URI's type, from JSON)
+        raw = cut.encode("utf-8", "backslashreplace")
+    shown = "".join(
+        chr(byte) if 0x20 <= byte < 0x7F and byte != 0x5C else f"\\x{byte:02x}" for byte in raw
+    )
+    return shown if len(shown) <= _SHOWN_TYPE else shown[:_SHOWN_TYPE] + "…"
