@@ -77,6 +77,7 @@ import logging
 import os
 import secrets
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -366,6 +367,9 @@ class AdminReports:
         self.failed = 0
         self._retry_at = 0.0  # monotonic: not before, after a report that failed
         self._dry_run_last = 0.0  # a dry run's last report: its own, never the state's
+        # a live report's time, as kept in the state file too: the state may refuse it
+        # (locked past its busy timeout), and report_every must hold all the same
+        self._last_sent = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -461,7 +465,7 @@ class AdminReports:
         if self.dry_run:  # its report is in the log only: the live gate's cursors stay
             last = self._dry_run_last
         else:
-            last = float(self.store.get_cursor(self.CURSOR) or 0)
+            last = max(float(self.store.get_cursor(self.CURSOR) or 0), self._last_sent)
         if time.time() - last < self.every_s:
             return
         with self.lock:
@@ -515,10 +519,21 @@ class AdminReports:
                 return
             if told:
                 self.sent += 1
-        self.store.set_cursor(self.CURSOR, repr(time.time()))
-        # the records counted (decided since the first of them): a restart tells none again
-        if newest > int(self.store.get_cursor(self.TOLD) or 0):
-            self.store.set_cursor(self.TOLD, str(newest))
+        self._last_sent = time.time()
+        try:
+            self.store.set_cursor(self.CURSOR, repr(self._last_sent))
+            # the records counted (decided since the first of them): a restart tells none
+            # again
+            if newest > int(self.store.get_cursor(self.TOLD) or 0):
+                self.store.set_cursor(self.TOLD, str(newest))
+        except sqlite3.Error as exc:
+            # the report went: not one to try again (nor, each check, another after it)
+            log.warning(
+                "the admins' report is sent, but its time was not written to the state file "
+                "(%s): the next waits gate.report_every all the same; after a restart before "
+                "it, the files of this one may be told again",
+                exc,
+            )
 
     def _send(self, text: str) -> bool | None:
         """True: told to the admins; False: not (tried again); None: there is no admin
