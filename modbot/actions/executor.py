@@ -84,6 +84,7 @@ class Executor:
     resuming: set[str] = field(default_factory=set)
     current_item: str | None = None  # the item whose actions are being carried out
     _admins_read: float | None = None  # time.monotonic() of the last ``_read_admins``
+    _admins_listed: set[int] | None = None  # the admins that read found (none removed)
     _site_read: tuple[float, SiteInfo] | None = None  # ``site_now``'s last read, and when
     # ban key -> when Lemmy last showed modbot's ban of it in place (``ban`` handler's
     # check for one lifted by hand: a person's hundred later items read Lemmy once)
@@ -183,24 +184,27 @@ class Executor:
             self._site_read = (now, self.client.site_info())
         return self._site_read[1]
 
-    def _read_admins(self) -> str | None:
+    def _read_admins(self, before: str = "acting") -> str | None:
         """Read the instance's admins afresh right before removing, purging or banning:
         the session's list is up to its check interval old, and a person made admin
         since must not be acted on (as the author, the uploader, or whose file it is).
         Those read are added to ``admin_ids`` (one no longer admin stays spared until
-        the session reads the list again). None, or why nothing destructive is done."""
+        the session reads the list again); the list as read is ``_admins_listed`` (the
+        notices' recipients). ``before``: what it is read for, in the log. None, or why
+        nothing destructive is done."""
         if self._admins_read is not None and time.monotonic() - self._admins_read < ADMINS_FRESH_S:
             return None
         try:
             # GET /site alone (``site_info`` also reads 1.0's /account and custom emojis)
             admins = self.client.admin_ids()
         except LemmyError as exc:
-            log.warning("could not read the instance's admins before acting: %s", exc)
+            log.warning("could not read the instance's admins before %s: %s", before, exc)
             return (
                 f"could not read the instance's admins right before acting ({exc}): not "
                 "done, so that no admin is acted on; tried again next cycle"
             )[:500]
         self._admins_read = time.monotonic()
+        self._admins_listed = set(admins)
         new = set(admins) - self.admin_ids
         if new:
             log.info("made admin since modbot last read the list: person(s) %s", sorted(new))
@@ -228,8 +232,15 @@ class Executor:
         return text
 
     def flush_notifications(self) -> None:
-        """Send the queued admin notifications: one private message per admin."""
-        self.notices.flush(sorted(self.admin_ids - {self.bot_person_id}))
+        """Send the queued admin notifications: one private message per admin, to the
+        admins as Lemmy lists them now (``_read_admins``): ``admin_ids`` keeps one
+        demoted since the session last read the list (spared from actions, the safe
+        side), who must not be told what the bot found until then. When the list cannot
+        be read, the session's."""
+        admins = self.admin_ids
+        if self.notices.queue and not self.dry_run and self._read_admins("notifying") is None:
+            admins = self._admins_listed if self._admins_listed is not None else admins
+        self.notices.flush(sorted(admins - {self.bot_person_id}))
 
     # ------------------------------------------------------------------ the valve
     def valve_tripped(self) -> dict | None:
