@@ -31,7 +31,7 @@ from typing import Any
 
 from modbot.errors import LemmyError, LemmyUnavailable
 from modbot.lemmy.api import LemmyApi
-from modbot.lemmy.transport import STOPPING
+from modbot.lemmy.transport import STOPPING, Held
 from modbot.model import ActionOutcome
 from modbot.store import Store
 
@@ -227,8 +227,13 @@ class Notices:
                 self._reached_admin(admin_id)
             except LemmyError as exc:
                 errors.append(str(exc))
-                # Lemmy's own answer (an error code, a rate limit) says it stored nothing
-                lost = lost or (isinstance(exc, LemmyUnavailable) and exc.error in _NO_ANSWER)
+                # Lemmy's own answer (an error code, a rate limit) says it stored nothing;
+                # so does a hold (``Held``: not sent, whatever its code)
+                lost = lost or (
+                    isinstance(exc, LemmyUnavailable)
+                    and not isinstance(exc, Held)
+                    and exc.error in _NO_ANSWER
+                )
                 if self.client.api_version == "v4" and _answered(exc):
                     # 1.0 kept the key though it stored nothing: a resend under it would
                     # be answered 422 ("done") and never reach this admin. The key of the
