@@ -38,8 +38,9 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Generator
-from dataclasses import asdict, dataclass, replace
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Generator
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,7 +73,7 @@ from modbot.model import (
     action_outcome,
 )
 from modbot.record import decision_for, subject_for, target_for
-from modbot.rules import Plan, Subject, uploader_exemption
+from modbot.rules import Plan, Subject, hash_matches, uploader_exemption
 from modbot.session import DEFAULT_SESSION_CHECK, Session, admin_rules
 from modbot.source import Source
 from modbot.statelock import StateLock
@@ -197,6 +198,8 @@ class Pipeline:
                 run_id for _key, run_id, _entry in self.store.journal_entries()
             }
         self._waiting: list[tuple[Item, list[Decision]]] = []
+        # what ``_exempt_now`` read of the files reposted, kept between asks
+        self._shown_exempt = ShownExempt(self.store)
         # the counts of the cycle last run (or running): what one that failed part-way
         # did first, its items recorded and its actions done (``_run``)
         self.cycle_stats: CycleStats | None = None
@@ -647,34 +650,16 @@ class Pipeline:
         the author moderated it then) with this image's verdict and hashes."""
         assert img.ref is not None
         if item.kind == "file":  # every alias of it was looked up: the items it names
-            showing = self.store.items_recorded(item.shown_by)
-        else:
-            aliases = [img.ref.alias] if img.ref.alias else []
-            showing = self.store.items_showing(img.sha256 or "", aliases) if img.sha256 else []
-        verdict = img.verdict or {}
-        for shown in showing:
-            if f"{shown['kind']}:{shown['id']}" == item.key:
-                continue
-            subject = Subject(
-                item_kind=shown["kind"],
-                found_in=shown.get("location"),
-                community_name=shown.get("community"),
-                community_nsfw=shown.get("community_nsfw"),
-                community_local=shown.get("community_local"),
-                author_actor_id=shown.get("author"),
-                author_local=shown.get("author_local"),
-                author_is_moderator=bool(shown.get("author_is_moderator")),
-                author_is_admin=shown.get("author_id") in self.executor.admin_ids,
-                labels=tuple(verdict.get("labels") or ()),
-                scores=dict(verdict.get("scores") or {}),
-                unreadable=verdict.get("unreadable"),
-                sha256=img.sha256,
-                hashes=img.hashes,
-            )
-            why = self.policy.decide(subject).spares_file
-            if why:
-                return f"the same file is shown by {shown['kind']} {shown['id']}, exempt: {why}"
-        return None
+            for shown in self.store.items_recorded(item.shown_by):
+                if f"{shown['kind']}:{shown['id']}" == item.key:
+                    continue
+                why = _exempt_why(self.policy, self.executor.admin_ids, shown, img)
+                if why:
+                    return f"the same file is shown by {shown['kind']} {shown['id']}, exempt: {why}"
+            return None
+        if not img.sha256:
+            return None
+        return self._shown_exempt.first(self.policy, self.executor.admin_ids, item.key, img)
 
     def upload_exempt(self, alias: str) -> str | None:
         """Why the uploader of ``alias`` is exempt (rules.yaml's global exemptions), as
@@ -889,6 +874,150 @@ class Pipeline:
             if decision.skipped:
                 stats.skipped[decision.skipped] += 1
         stats.items_seen += 1
+
+
+def _exempt_why(
+    policy: Policy, admin_ids: Collection[int], shown: dict, img: ItemImage
+) -> str | None:
+    """Why the rules of now spare the file ``shown`` (an item recorded showing it, as
+    ``Store.items_showing`` gives it) shows, decided with this image's verdict and
+    hashes; None when they do not."""
+    verdict = img.verdict or {}
+    subject = Subject(
+        item_kind=shown["kind"],
+        found_in=shown.get("location"),
+        community_name=shown.get("community"),
+        community_nsfw=shown.get("community_nsfw"),
+        community_local=shown.get("community_local"),
+        author_actor_id=shown.get("author"),
+        author_local=shown.get("author_local"),
+        author_is_moderator=bool(shown.get("author_is_moderator")),
+        author_is_admin=shown.get("author_id") in admin_ids,
+        labels=tuple(verdict.get("labels") or ()),
+        scores=dict(verdict.get("scores") or {}),
+        unreadable=verdict.get("unreadable"),
+        sha256=img.sha256,
+        hashes=img.hashes,
+    )
+    return policy.decide(subject).spares_file
+
+
+@dataclass
+class _ShownRead:
+    """What the decision rows up to ``last`` showing one file held: each item's first
+    row (``first``, by item key) and, of those, the items exempt (key -> (row, why)),
+    decided under ``context`` (``ShownExempt._context``)."""
+
+    context: tuple
+    last: int = 0
+    first: dict[str, int] = field(default_factory=dict)
+    exempt: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+class ShownExempt:
+    """Which post or comment the bot recorded showing a file is exempt under the rules of
+    now (``Pipeline._exempt_now``), the first by the item's first decision showing it
+    (each item decided on that decision's facts), read a part at a time.
+
+    Each repost of a file asks, with every post before it recorded: read whole each
+    time, a wave of N reposts read and decided N x N rows (1 s a post at 20,000). What
+    the rows read held is kept instead, so each ask reads only the rows recorded since
+    (``Store.items_showing_since``): a row is never changed, and one committed later has
+    a larger id, whichever process wrote it. What is kept was decided under the rules,
+    the admins, and the image's verdict and hashes (and the hash lists it is on: a feed
+    renewed in place changes them) of then: another rules file (``Pipeline.reload``) or
+    admin drops all of it, another verdict that file's. Kept for ``files`` files and
+    ``items`` items at most (the least recently asked go: asked again, read whole).
+    Not thread-safe: the deciding thread asks."""
+
+    def __init__(self, store: Store, *, files: int = 1024, items: int = 100_000) -> None:
+        self.store = store
+        self.files, self.items = files, items
+        self._reads: OrderedDict[tuple[str, ...], _ShownRead] = OrderedDict()
+        self._held = 0  # items in self._reads
+        self._under: tuple[Policy, frozenset[int]] | None = None
+
+    def first(
+        self, policy: Policy, admin_ids: Collection[int], item_key: str, img: ItemImage
+    ) -> str | None:
+        """Why the file of ``img`` (its sha256 known) must be spared for ``item_key``:
+        another item the bot recorded showing its bytes (or its pict-rs alias) is exempt
+        under ``policy``; None when none is."""
+        assert img.sha256 and img.ref is not None
+        if self._under is None or self._under[0] is not policy or self._under[1] != admin_ids:
+            self._reads.clear()
+            self._held = 0
+            self._under = (policy, frozenset(admin_ids))
+        context = self._context(policy, img)
+        # rows an open transaction of this store wrote could yet be rolled back
+        keep = self.files > 0 and not self.store.in_transaction
+        reads = [self._read(("sha256", img.sha256), context, policy, admin_ids, img, keep)]
+        if img.ref.alias:  # and the rows that recorded its alias with other bytes or none
+            by_alias = ("alias", img.ref.alias, img.sha256)
+            reads.append(self._read(by_alias, context, policy, admin_ids, img, keep))
+        self._bound()
+        found: list[tuple[int, str, str]] = []
+        for read in reads:
+            for key, (row, why) in read.exempt.items():  # in the order of their first rows
+                # an item is decided on its first row showing the file: in the other read?
+                if key != item_key and all(other.first.get(key, row) >= row for other in reads):
+                    found.append((row, key, why))
+                    break
+        if not found:
+            return None
+        _row, key, why = min(found)
+        kind, _, item_id = key.partition(":")
+        return f"the same file is shown by {kind} {item_id}, exempt: {why}"
+
+    def _read(
+        self,
+        key: tuple[str, ...],
+        context: tuple,
+        policy: Policy,
+        admin_ids: Collection[int],
+        img: ItemImage,
+        keep: bool,
+    ) -> _ShownRead:
+        """The read of ``key`` (a file's bytes, or an alias of it with other bytes),
+        brought up to the last row recorded."""
+        read = self._reads.pop(key, None) if keep else None
+        if read is not None:
+            self._held -= len(read.first)
+        if read is None or read.context != context:
+            read = _ShownRead(context)
+        alias = key[1] if key[0] == "alias" else None
+        shown, read.last = self.store.items_showing_since(
+            key[-1], read.last, alias=alias, known=read.first
+        )
+        for item in shown:
+            item_key = f"{item['kind']}:{item['id']}"
+            read.first[item_key] = item["decision"]
+            why = _exempt_why(policy, admin_ids, item, img)
+            if why:
+                read.exempt[item_key] = (item["decision"], why)
+        if keep:
+            self._reads[key] = read
+            self._held += len(read.first)
+        return read
+
+    def _bound(self) -> None:
+        while self._reads and (len(self._reads) > self.files or self._held > self.items):
+            _key, read = self._reads.popitem(last=False)
+            self._held -= len(read.first)
+
+    @staticmethod
+    def _context(policy: Policy, img: ItemImage) -> tuple:
+        """What deciding an item showing the file takes of the image: its verdict, its
+        hashes and the hash lists they are on."""
+        verdict = img.verdict or {}
+        hashes = {**img.hashes, "sha256": img.sha256 or ""}
+        return (
+            tuple(verdict.get("labels") or ()),
+            tuple(sorted((verdict.get("scores") or {}).items())),
+            verdict.get("unreadable"),
+            tuple(sorted(hashes.items())),
+            tuple(sorted(hash_matches(policy, hashes).items())),
+        )
 
 
 @dataclass

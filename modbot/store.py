@@ -30,7 +30,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -1285,6 +1285,45 @@ class Store:
                 continue
             found[key] = _showing(row)
         return list(found.values())
+
+    def items_showing_since(
+        self, sha256: str, after_id: int, *, alias: str | None = None, known: Container[str] = ()
+    ) -> tuple[list[dict], int]:
+        """``items_showing`` read a part at a time, for one who keeps what the parts before
+        held (``Pipeline``'s exemptions of now): the posts and comments of the decisions
+        recorded after the row ``after_id`` that showed the bytes ``sha256``, or, given an
+        ``alias``, that showed that pict-rs alias with other bytes or none (the rest of
+        what ``items_showing`` reads for that alias); each as ``items_showing`` gives it,
+        at its first row read (``decision``: that row's id). Items in ``known`` are left
+        out. Also returns the last row of all then: the next part's ``after_id``. A decision row
+        is never changed nor removed, and one committed after another has a larger id
+        (AUTOINCREMENT, one writer at a time); only rows a transaction still open on this
+        store wrote could yet be taken back (``in_transaction``)."""
+        params: tuple[str, ...] = (sha256,)
+        where = "sha256 = ?"
+        if alias is not None:
+            where = "json_extract(record, '$.image.alias') = ? AND (sha256 IS NULL OR sha256 != ?)"
+            params = (alias, sha256)
+        found: dict[str, dict] = {}
+        with self._lock:
+            # to the last row of all, not this file's last: an alias whose rows all hold
+            # these bytes (left out) would be read from its first row at every part
+            last = self._db.execute("SELECT coalesce(max(id), 0) FROM decisions").fetchone()[0]
+            for row in self._db.execute(
+                "SELECT id, item_kind, item_id, record FROM decisions WHERE item_kind "
+                f"IN ('post', 'comment') AND {where} AND id > ? AND id <= ? ORDER BY id",
+                (*params, after_id, last),
+            ):
+                key = f"{row['item_kind']}:{row['item_id']}"
+                if key in found or key in known or not str(row["item_id"]).isdigit():
+                    continue
+                found[key] = {**_showing(row), "decision": int(row["id"])}
+        return list(found.values()), int(last)
+
+    @property
+    def in_transaction(self) -> bool:
+        """A transaction is open on this store (its writes could still be rolled back)."""
+        return self._db.in_transaction
 
     def items_recorded(self, items: Sequence[tuple[str, int, int | None]]) -> list[dict]:
         """The newest decision's facts of each post or comment ``items`` names as (kind,
