@@ -72,7 +72,8 @@ def png(color: tuple[int, int, int]) -> bytes:
 
 
 def gate_for(tmp_path: Path, budget: str = "5s") -> Gate:
-    (tmp_path / "phash.txt").write_text("8000000000000001\n")
+    # Far from every test picture's pHash: a flat one's is 8000000000000000 (HASHING 4).
+    (tmp_path / "phash.txt").write_text("7fffffffffffffff\n")
     (tmp_path / "pdq.txt").write_text("1" * 64 + "\n")
     (tmp_path / "rules.yaml").write_text(RULES % budget)
     policy = load_policy(tmp_path / "rules.yaml")
