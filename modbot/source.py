@@ -6,7 +6,8 @@ of the last poll): an idle poll costs these two requests. Lemmy sorts by ``publi
 and a federated item can arrive late with an older ``published``; so every
 ``deep_every`` (and on ``run --once``) a poll pages further, down to ``lookback`` before
 that watermark. An item is looked at again when its ``updated`` changes (an edit), a
-post also when its thumbnail does (Lemmy sets it after the post: ``post_version``).
+post also when its thumbnail does (Lemmy sets it after the post: ``post_version``), by
+the file it points at, not the URL's form (``viewcheck.thumbnail_key``).
 Uploads come from ``admin/list_all_media`` (admins only, newest first), every
 ``uploads_every`` and on each deep poll: an upload that is posted is seen at once as
 the post's image; one never posted waits a few minutes at most. An upload whose action
@@ -87,6 +88,7 @@ from modbot.model import (
     Page,
     Person,
     parse_time,
+    post_version,
     version_before_thumbnails,
 )
 from modbot.profiles import community_images, person_images, profile_items, site_images
@@ -468,10 +470,32 @@ class Source:
             return True
         if self.store.is_seen(self.scope, item.kind, item.id, item.updated):
             return False
-        # A post marked seen by a modbot whose marks held no thumbnail (its time alone):
-        # seen still, not every post read again after an upgrade (``post_version``).
-        before = version_before_thumbnails(item.updated)
-        return before is None or not self.store.is_seen(self.scope, item.kind, item.id, before)
+        stamp = version_before_thumbnails(item.updated)
+        if stamp is None:
+            return True
+        # Marks an earlier modbot kept, so that an upgrade does not decide every post of
+        # the lookback and of the next sweep again: a digest of the thumbnail's URL as
+        # sent (not what it points at: ``thumbnail_key``)...
+        if item.thumbnail and self.store.is_seen(
+            self.scope, item.kind, item.id, post_version(stamp, item.thumbnail)
+        ):
+            return False
+        # ...or the time alone: seen, unless the post shows a thumbnail whose file modbot
+        # never fetched (Lemmy stored it after that modbot read the post).
+        if not self.store.is_seen(self.scope, item.kind, item.id, stamp):
+            return True
+        return self._thumbnail_never_fetched(item)
+
+    def _thumbnail_never_fetched(self, post: Item) -> bool:
+        """Whether the post shows a thumbnail whose file is not in the store's known files
+        (every file downloaded is, by the key ``acquire._known_key`` gives it)."""
+        if not post.thumbnail:
+            return False
+        for ref in image_refs(post, instance_url=self.public_url):
+            if ref.location == "thumbnail":
+                key = f"alias:{ref.alias}" if ref.alias else ref.url
+                return self.store.known_file(key) is None
+        return False  # the link's own image (one file): looked at with the link
 
     def _watermark(self, name: str) -> datetime | None:
         mark = parse_time(self.store.get_cursor(self._cursor(f"watermark:{name}")))

@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from modbot.errors import LemmyBadAnswer
 from modbot.lemmy.transport import kind_of
-from modbot.model import Community, Item, ItemKind, parse_time
+from modbot.model import Community, Item, ItemKind, parse_time, post_version
 
 __all__ = [
     "OPTIONAL",
@@ -26,6 +27,7 @@ __all__ = [
     "admin_ids",
     "community_record",
     "fields_problem",
+    "item_version",
     "listed_communities",
     "malformed",
     "malformed_answer",
@@ -33,6 +35,7 @@ __all__ = [
     "read_person_view",
     "read_view",
     "shown",
+    "thumbnail_key",
 ]
 
 log = logging.getLogger("modbot.lemmy.views")
@@ -215,3 +218,37 @@ def person_shown(person: dict[str, Any], actor_key: str) -> str | None:
     if person.get("local") is False and isinstance(actor, str) and "//" in actor:
         return f"{name}@{actor.split('//', 1)[1].split('/', 1)[0]}"
     return name
+
+
+# A thumbnail's URL forms (0.19, 1.0): the same image under each is one thumbnail.
+_PROXY_PATHS = ("/api/v3/image_proxy", "/api/v4/image/proxy")
+_PICTRS_PATHS = ("/pictrs/image/", "/api/v4/image/")
+
+
+def item_version(kind: str, stamp: str, thumbnail: str | None) -> str:
+    """What the item's "seen" mark compares: a post's thumbnail with its time (Lemmy sets
+    it after the post, ``updated`` untouched: ``post_version``), by what it points at."""
+    if kind != "post":
+        return stamp
+    return post_version(stamp, thumbnail_key(thumbnail) if thumbnail else None)
+
+
+def thumbnail_key(url: str) -> str:
+    """What a post's thumbnail URL points at, for its seen mark: a pict-rs file by its host
+    and alias (0.19's ``/pictrs/image/``, 1.0's ``/api/v4/image/``, any query), a remote
+    image behind an image proxy (0.19's, 1.0's, any ``max_size``) by its original, else the
+    URL as sent (what marks held before, a61ad26). Lemmy writes one thumbnail in several
+    forms (``image_mode``, a release): a new form is no new thumbnail, a new file is."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url
+    path = unquote(parts.path)
+    if path.rstrip("/") in _PROXY_PATHS:
+        original = parse_qs(parts.query).get("url")
+        return original[0] if original else url
+    for prefix in _PICTRS_PATHS:
+        alias = path[len(prefix) :] if path.startswith(prefix) else ""
+        if alias and "/" not in alias:
+            return f"pictrs:{parts.netloc.lower()}/{alias}"
+    return url

@@ -22,6 +22,7 @@ from modbot.lemmy.viewcheck import (
     admin_ids,
     community_record,
     fields_problem,
+    item_version,
     listed_communities,
     malformed,
     malformed_answer,
@@ -35,7 +36,6 @@ from modbot.model import (
     SiteInfo,
     Upload,
     parse_time,
-    post_version,
 )
 
 __all__ = [
@@ -161,7 +161,7 @@ def item(kind: str, view: Any) -> Item:
         "post" if kind == "post" else "comment",
         own["id"],
         parse_time(own["published_at"]),
-        _version(kind, own.get("updated_at") or own["published_at"], own.get("thumbnail_url")),
+        item_version(kind, own.get("updated_at") or own["published_at"], own.get("thumbnail_url")),
         author=person(view["creator"]),
         community=_community(community),
         author_is_moderator=bool(view.get("creator_is_moderator")),
@@ -178,12 +178,6 @@ def item(kind: str, view: Any) -> Item:
         thumbnail=own.get("thumbnail_url"),
         text=(own.get("body") if kind == "post" else own.get("content")) or "",
     )
-
-
-def _version(kind: str, stamp: str, thumbnail: str | None) -> str:
-    """What the item's "seen" mark compares: a post's thumbnail with its time (Lemmy sets
-    it after the post, ``updated`` untouched: ``post_version``)."""
-    return post_version(stamp, thumbnail) if kind == "post" else stamp
 
 
 def post_item(view: Any) -> Item:
