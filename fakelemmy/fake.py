@@ -353,11 +353,17 @@ class FakeLemmy:
         visibility: str = "public",
         removed: bool = False,
         deleted: bool = False,
+        hidden: bool = False,
     ) -> Community:
         """A community (it has no posts until `add_post`). `visibility` (1.0): public,
         unlisted (left out of all/local post listings), local_only_public,
         local_only_private, private. `removed` (by an admin) and `deleted` (by its
-        creator) hide it from the community list but for admins."""
+        creator) hide it from the community list but for admins. `hidden` (0.19, an
+        admin's `HideCommunity`; 1.0 has `unlisted` instead): listed in `community/list`
+        to admins and its followers, its posts and comments (All, Local) to its
+        followers alone, admins too, never in a profile's posts."""
+        if hidden and self.v4 is not None:
+            raise ValueError("hidden communities are 0.19's (1.0: visibility='unlisted')")
         domain = self.url.split("//", 1)[1] if local else (instance or "remote.example")
         if self.v4 is not None:
             with self.state.lock:
@@ -380,6 +386,7 @@ class FakeLemmy:
                 visibility=visibility,
                 removed=removed,
                 deleted=deleted,
+                hidden=hidden,
             )
             self.state.communities[community.id] = community
         return community
@@ -387,8 +394,9 @@ class FakeLemmy:
     def follow(self, community: Community, person: Person, *, state: str = "accepted") -> None:
         """`person` follows `community` (1.0: `community_actions.follow_state`; a private
         community's follow is `approval_required` until a moderator approves it: then
-        `accepted`). `state=None` unfollows. Read by the v4 API only (0.19's `Subscribed`
-        lists nothing)."""
+        `accepted`). `state=None` unfollows. 0.19: a `community_follower` row, `pending`
+        unless "accepted" (`subscribed`: Subscribed / Pending; every row counts for the
+        `Subscribed` listings and a hidden community)."""
         if state not in ("accepted", "pending", "approval_required", None):
             raise ValueError(f"no follow state {state!r}")
         with self.state.lock:

@@ -389,8 +389,8 @@ class LemmyApi:
             return False
         if type_ == "Local" and not community.local:
             return False
-        if type_ == "Subscribed":
-            return False  # the fake has no subscriptions
+        if not self._followed_or_shown(viewer, community, type_, profile=of_creator):
+            return False
         if (post.nsfw or community.nsfw) and not show_nsfw:
             return False
         if creator.bot_account and viewer is not None and not viewer.show_bot_accounts:
@@ -400,6 +400,22 @@ class LemmyApi:
         # "Dont filter blocks or missing languages for moderator view type"
         languages = viewer.discussion_languages if viewer and type_ != "ModeratorView" else None
         return languages is None or post.language_id in languages
+
+    @staticmethod
+    def _followed_or_shown(
+        viewer: Person | None, community: Community, type_: str, *, profile: bool = False
+    ) -> bool:
+        """0.19's `Subscribed` listings and hidden communities (post_view.rs:341-382,
+        comment_view.rs:217-240): `Subscribed` lists what the viewer has a follower row
+        for (pending too); `All` and `Local` a hidden community's items only to its
+        followers, admins no differently; `ModeratorView` has no hidden filter. A
+        profile's posts (`GET /user`, no listing type) never show a hidden community's."""
+        followed = viewer is not None and viewer.id in community.followers
+        if profile:
+            return not community.hidden
+        if type_ == "Subscribed":
+            return followed
+        return type_ == "ModeratorView" or not community.hidden or followed
 
     def _show_nsfw(self, viewer: Person | None) -> bool:
         """`LocalUserOptionHelper::show_nsfw` (db_schema/src/impls/local_user.rs): the
@@ -484,7 +500,9 @@ class LemmyApi:
             raise bad
         return post
 
-    def _comment_visible(self, comment: Comment, ctx: Ctx, type_: str) -> bool:
+    def _comment_visible(
+        self, comment: Comment, ctx: Ctx, type_: str, *, of_creator: bool = False
+    ) -> bool:
         s, viewer = self.state, ctx.viewer
         post = s.posts[comment.post_id]
         community, creator = s.communities[post.community_id], s.persons[comment.creator_id]
@@ -497,7 +515,8 @@ class LemmyApi:
         # blanked for non-admins, `Views.comment_view`) and none on NSFW
         if type_ == "Local" and not community.local:
             return False
-        if type_ == "Subscribed":
+        # a profile's comments (`GET /user`: no listing type) have no hidden filter
+        if not of_creator and not self._followed_or_shown(viewer, community, type_):
             return False
         if creator.bot_account and viewer is not None and not viewer.show_bot_accounts:
             return False
@@ -632,7 +651,10 @@ class LemmyApi:
             if not c.purged
             and (admin or not (c.removed or c.deleted))
             and not (type_ == "Local" and not c.local)
-            and type_ != "Subscribed"  # the fake has no follows
+            # community_view.rs:118-151: a hidden one to admins and its followers;
+            # `Subscribed`: a follower row (pending too)
+            and (admin or not c.hidden or (viewer is not None and viewer.id in c.followers))
+            and (type_ != "Subscribed" or (viewer is not None and viewer.id in c.followers))
             and (nsfw or not c.nsfw)
         ]
         found.sort(key=lambda c: self._community_key(c, sort))
@@ -678,7 +700,7 @@ class LemmyApi:
         written = [
             c
             for c in s.comments.values()
-            if c.creator_id == person.id and self._comment_visible(c, ctx, "All")
+            if c.creator_id == person.id and self._comment_visible(c, ctx, "All", of_creator=True)
         ]
         given = ctx.query.enum("sort", POST_SORTS)
         comment_sort = "Hot" if given is None else _COMMENT_SORT_OF_POST_SORT.get(given, "Top")

@@ -87,8 +87,10 @@ class Community:
     purged: bool = False
     instance_id: int = 1
     visibility: str = "public"  # 1.0: public, unlisted, local_only_public/_private, private
-    # 1.0: person id -> follow_state ("accepted", "pending", "approval_required": a private
-    # community's follow a moderator has not approved yet); read by the v4 API only
+    hidden: bool = False  # 0.19's `community.hidden` (an admin hid it): its followers' only
+    # person id -> follow state ("accepted", "pending", "approval_required": a private
+    # community's follow a moderator has not approved yet, 1.0); 0.19: a
+    # `community_follower` row, `pending` unless "accepted"
     followers: dict[int, str] = field(default_factory=dict)
 
 

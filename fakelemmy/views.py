@@ -90,7 +90,7 @@ class Views:
                 "local": c.local,
                 "icon": c.icon,
                 "banner": c.banner,
-                "hidden": False,
+                "hidden": c.hidden,
                 "posting_restricted_to_mods": False,
                 "instance_id": c.instance_id,
                 "visibility": "Public",
@@ -205,6 +205,16 @@ class Views:
         }
 
     # ---- views ----
+    @staticmethod
+    def subscribed(community: Community, viewer: Person | None) -> str:
+        """`CommunityFollower::select_subscribed_type` (0.19): the viewer's follower
+        row's `pending` -> Pending, else Subscribed; no row: NotSubscribed. 1.0's v3
+        layer maps its follow states the same (`convert_subscribed_type`)."""
+        state = community.followers.get(viewer.id) if viewer is not None else None
+        if state is None:
+            return "NotSubscribed"
+        return "Subscribed" if state == "accepted" else "Pending"
+
     def _creator_flags(self, creator: Person, community: Community) -> dict:
         banned_here = (community.id, creator.id) in self.state.community_bans
         return {
@@ -224,7 +234,7 @@ class Views:
             "banned_from_community": viewer is not None
             and (community.id, viewer.id) in s.community_bans,
             "counts": self.post_counts(p),
-            "subscribed": "NotSubscribed",
+            "subscribed": self.subscribed(community, viewer),
             "saved": False,
             "read": viewer is not None and viewer.id in p.read_by,
             "hidden": False,
@@ -261,7 +271,7 @@ class Views:
             **self._creator_flags(creator, community),
             "banned_from_community": viewer is not None
             and (community.id, viewer.id) in s.community_bans,
-            "subscribed": "NotSubscribed",
+            "subscribed": self.subscribed(community, viewer),
             "saved": False,
             "creator_blocked": False,
         }
@@ -272,7 +282,7 @@ class Views:
     def community_view(self, c: Community, viewer: Person | None) -> dict:
         return {
             "community": self.community(c),
-            "subscribed": "NotSubscribed",
+            "subscribed": self.subscribed(c, viewer),
             "blocked": False,
             "counts": self.community_counts(c),
             "banned_from_community": viewer is not None
@@ -599,16 +609,11 @@ class CompatViews(Views):
         return {**super().person_view(p), "is_admin": False}
 
     def comment_view(self, c: Comment, viewer: Person | None) -> dict:
-        return {**super().comment_view(c, viewer), "banned_from_community": False}
+        view = super().comment_view(c, viewer)
+        return {**view, "banned_from_community": False, "subscribed": "NotSubscribed"}
 
-    def community_view(self, c: Community, viewer: Person | None) -> dict:
-        state = c.followers.get(viewer.id) if viewer is not None else None
-        subscribed = {
-            "accepted": "Subscribed",
-            "pending": "Pending",
-            "approval_required": "Pending",
-        }.get(state or "", "NotSubscribed")
-        return {**super().community_view(c, viewer), "subscribed": subscribed}
+    def post_view(self, p: Post, viewer: Person | None) -> dict:
+        return {**super().post_view(p, viewer), "subscribed": "NotSubscribed"}
 
     def local_user(self, p: Person) -> dict:
         return {
