@@ -123,6 +123,9 @@ def keep_login(
             client.restore_token(token)
         if isinstance(client, Transport):
             client.restore_holds(kept[holds_key])
+            # and those another process keeps later (the gate's, the daemon's), before
+            # each login this one sends
+            client.kept_holds = lambda: store.get_cursor(holds_key)
     # Written at once, never held with a page's cursor writes (``cursors_held``): a
     # login made while a page is read would be lost with them by a kill -9 before the
     # batch before it is recorded, and the next start log in again.

@@ -497,6 +497,8 @@ class Transport:
         # Called with ``holds()`` each time a hold is added, so the next process keeps
         # it too (see ``restore_holds``).
         self.on_hold: Callable[[str], None] | None = None
+        # The holds kept in the state now (any process's), taken up before each login
+        self.kept_holds: Callable[[], str | None] | None = None
 
     def __repr__(self) -> str:
         name = type(self).__name__
@@ -825,6 +827,13 @@ class Transport:
         thread has logged in again since (both of them refused at once), its token is
         taken, not another login spent. ``missing``: called because there was no token
         yet; one another thread got meanwhile is taken as well."""
+        if self.kept_holds is not None:
+            # holds other processes on the state kept since this one started (the gate's
+            # login refused for its rate): Lemmy counts a login sent inside its window
+            try:
+                self.restore_holds(self.kept_holds())
+            except Exception as exc:  # a state that cannot be read now: as without it
+                log.debug("the holds kept in the state not read: %s", exc)
         try:
             self._login(dropped=dropped, what=what, missing=missing)
         except LemmyError as exc:
@@ -1022,7 +1031,8 @@ class Transport:
 
     def restore_holds(self, saved: str | None) -> None:
         """Take up the holds an earlier process kept (``holds()``) that have not ended;
-        one that cannot be read is no hold (the request is sent, as without it)."""
+        one that cannot be read is no hold (the request is sent, as without it). A hold
+        this process has that ends later is kept."""
         try:
             held = json.loads(saved or "{}")
         except ValueError:
@@ -1049,10 +1059,17 @@ class Transport:
             for what, entry in (requests if isinstance(requests, dict) else {}).items():
                 found = read(entry)
                 if found is not None and isinstance(what, str):
-                    self._not_before[what] = (found[1], found[0], found[2])
+                    mine = self._not_before.get(what)
+                    if mine is None or mine[0] < found[1]:
+                        self._not_before[what] = (found[1], found[0], found[2])
             login = held.get("login")
             found = read(login)
-            if found is not None and isinstance(login, dict):
+            mine_refused = self._refused
+            if (
+                found is not None
+                and isinstance(login, dict)
+                and (mine_refused is None or sum(mine_refused[:2]) < found[1])
+            ):
                 since, until, why = found
                 # an older modbot kept rate-limited logins only, without their code
                 error = login.get("error", "rate_limit_error")
