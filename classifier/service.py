@@ -104,7 +104,7 @@ TOKENS_FILE_ENV = "MODBOT_WORKER_TOKENS_FILE"
 TOKENS_ENV = "MODBOT_WORKER_TOKENS"
 CONCEPTS_HEADER = "X-Modbot-Concepts"
 CONCEPT_SET_HEADER = "X-Modbot-Concept-Set"
-DEFAULT_MAX_BODY = 40_000_000  # pict-rs' own default media.max_file_size
+DEFAULT_MAX_BODY = 40 * 1024**2  # pict-rs' own default media.max_file_size: 40 MiB
 # Image bodies held at once (being received, or waiting for their verdict): 25 of the
 # largest, hundreds of ordinary photos.
 DEFAULT_MAX_BYTES_HELD = 1_000_000_000

@@ -29,7 +29,8 @@ def test_a_fetch_cap_without_its_unit_is_refused(tmp_path: Path):
 def test_a_gate_cap_without_its_unit_is_refused(tmp_path: Path):
     (line,) = problems(tmp_path, RULES.format(section="gate", value="40"))
     assert line.startswith("rules.yaml:1: gate.max_bytes: 40 bytes")
-    assert "every upload" in line and "40MB" in line
+    # pict-rs' media.max_file_size, where such a number is copied from, is in MiB
+    assert "every upload" in line and "40MiB" in line
 
 
 def test_caps_an_admin_writes_still_pass(tmp_path: Path):

@@ -22,7 +22,7 @@ def test_doctor_warns_of_a_worker_under_fetch_max_bytes(
         write_rules(tmp_path, fake_lemmy, tiny),
         f'\n  allow_random_weights: true\n  remote: {{urls: ["{worker.url}"]}}',
     )
-    # the test worker takes 40 MB (its default)
+    # the test worker takes 40 MiB (its default, pict-rs' own)
     text = rules.read_text()
     assert "fetch: {allow_hosts: [" in text
     rules.write_text(
@@ -31,5 +31,5 @@ def test_doctor_warns_of_a_worker_under_fetch_max_bytes(
     status, line, out = doctor(rules)
     assert status == 0, out
     assert line.startswith("warn"), line
-    assert f"classifier worker {worker.url} takes images of at most 40,000,000 bytes" in line
+    assert f"classifier worker {worker.url} takes images of at most 41,943,040 bytes" in line
     assert "50,000,000 bytes of fetch.max_bytes" in line and "--max-bytes 50000000" in line

@@ -56,11 +56,11 @@ def _rules(tmp_path, tiny, worker, tail: str):
 
 
 def test_the_bot_warns_at_start_of_a_worker_under_fetch_max_bytes(tmp_path, tiny, worker, caplog):
-    # the test worker takes 40 MB, its default (pict-rs' own limit)
+    # the test worker takes 40 MiB, its default (pict-rs' own limit)
     policy = load_policy(_rules(tmp_path, tiny, worker, "fetch: {max_bytes: 50MB}"))
     build_engine(policy, Secret(TOKEN)).close()
     (line,) = said(caplog)
-    assert worker.url in line and "40,000,000 bytes" in line
+    assert worker.url in line and "41,943,040 bytes" in line
     assert "50,000,000 bytes of fetch.max_bytes" in line
 
 

@@ -37,7 +37,7 @@ def test_doctor_warns_of_a_worker_under_gate_max_bytes(
     monkeypatch,
 ):
     monkeypatch.setenv("MODBOT_CLASSIFIER_TOKEN", TOKEN)
-    # the test worker takes 40 MB (its default); fetch.max_bytes is 25 MB (fine)
+    # the test worker takes 40 MiB (its default, pict-rs' own); fetch.max_bytes is 25 MB (fine)
     rules = rules_with(
         tmp_path, fake_lemmy, tiny, worker, fetch="", gate="gate: {max_bytes: 50MB}\n"
     )
@@ -45,7 +45,7 @@ def test_doctor_warns_of_a_worker_under_gate_max_bytes(
     assert status == 0, out
     assert line.startswith("warn"), line
     # before: nothing of the worker's size limit (fetch.max_bytes is under it)
-    assert f"classifier worker {worker.url} takes images of at most 40,000,000 bytes" in line
+    assert f"classifier worker {worker.url} takes images of at most 41,943,040 bytes" in line
     assert "50,000,000 bytes of gate.max_bytes" in line and "--max-bytes 50000000" in line
     assert "fetch.max_bytes" not in line, "only the setting it is under"
 

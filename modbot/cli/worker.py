@@ -211,10 +211,10 @@ def add_parser(subparsers: Subparsers) -> None:
     serving.add_argument(
         "--max-bytes",
         type=_max_bytes,
-        default="40MB",
+        default="40MiB",
         metavar="SIZE",
-        help="largest image body accepted, e.g. 40MB, at least 100KB (default: %(default)s, "
-        "pict-rs' own default)",
+        help="largest image body accepted, e.g. 40MiB, at least 100KB (default: %(default)s, "
+        "pict-rs' own default media.max_file_size: its 40 is in MiB)",
     )
     serving.add_argument(
         "--max-bytes-held",

@@ -356,11 +356,11 @@ def _decode_processes(v: Any) -> int | str:
 MIN_IMAGE_CAP = 100_000
 
 
-def _image_cap(v: int, over: str) -> int:
+def _image_cap(v: int, over: str, unit: str = "MB") -> int:
     if v < MIN_IMAGE_CAP:
         raise ValueError(
             f"{v:,} bytes is less than nearly any image, so {over}; a number without a "
-            f"unit is bytes: write the unit, like {v}MB (at least 100KB)"
+            f"unit is bytes: write the unit, like {v}{unit} (at least 100KB)"
         )
     return v
 
@@ -960,13 +960,16 @@ class GateSettings(Section):
     # no verdict within the budget (classifier slow, unreachable or failing):
     # allow = store the file (the bot still checks it once it is posted), reject = refuse it
     on_timeout: Annotated[str, PlainValidator(_on_timeout)] = "allow"
-    max_bytes: Size = 40_000_000  # pict-rs' own default media.max_file_size
+    # pict-rs' own default media.max_file_size, 40, is in MiB (its MEGABYTES = 1024 * 1024):
+    # 40 MB would refuse files of 40,000,001 to 41,943,040 bytes pict-rs takes
+    max_bytes: Size = 40 * 1024**2
     report_every: Duration = timedelta(hours=1)  # admins told of fail-opens at most this often
 
     @field_validator("max_bytes")
     @classmethod
     def _max_bytes(cls, v: int) -> int:
-        return _image_cap(v, "every upload would be refused")
+        # pict-rs' media.max_file_size is in MiB: a bare 40 copied from it means 40MiB
+        return _image_cap(v, "every upload would be refused", unit="MiB")
 
     @field_validator("budget")
     @classmethod
