@@ -31,7 +31,7 @@ within its steady size + ``decode_memory`` + ``max_bytes_held``, however many se
 
 Connections (``WorkerServer``): a request's headers must come within
 ``header_timeout`` (10 s) of their first byte or of the connection (else 408 and
-closed: uvicorn's h11 has no such timeout), an idle keep-alive one is closed after 30 s,
+closed: uvicorn's h11 has no such timeout), an idle keep-alive one is closed after 120 s,
 and at most ``max_pending`` + 64 are open (within the file-descriptor limit); past it a
 new one is answered 503 and closed.
 
@@ -128,9 +128,10 @@ BODY_TIMEOUT = 120.0
 # its file descriptor and buffers, for ever. A client's headers are one packet.
 HEADER_TIMEOUT = 10.0
 # An idle keep-alive connection is closed after this many seconds: longer than a
-# client's own (httpx keeps one 5 s), so the client, not the worker, ends it, never
-# while a request is on its way.
-KEEP_ALIVE_TIMEOUT = 30
+# client's own, so the client, not the server, ends it, never while a request is on its
+# way. httpx keeps one 5 s; pict-rs asking the gate (reqwest) 90 s: a server closing at
+# 30 s could close one just as pict-rs sent an upload on it (the upload failed, unrecorded).
+KEEP_ALIVE_TIMEOUT = 120
 # Connections (and requests) at once: --max-pending requests in progress, and this many
 # more for /healthz, /v1/info and clients' idle keep-alive connections. Past it a new
 # connection is answered 503 and closed at once. Each connection holds at most h11's
