@@ -122,6 +122,11 @@ RETRY_AFTER_MAX = 86400.0
 STOPPING = "stopping"
 
 
+# A kept hold ending within this of one this process has is that one, read back (its
+# end, written in wall-clock time and read into monotonic time, moves by microseconds)
+_SAME_HOLD_S = 1.0
+
+
 class Transient(Exception):
     """Worth retrying (rate limit, 5xx, timeout, connection error). ``code``: the error
     code of Lemmy's own JSON error body (any rate limit: ``rate_limit_error``), None for
@@ -1060,7 +1065,7 @@ class Transport:
                 found = read(entry)
                 if found is not None and isinstance(what, str):
                     mine = self._not_before.get(what)
-                    if mine is None or mine[0] < found[1]:
+                    if mine is None or mine[0] < found[1] - _SAME_HOLD_S:
                         self._not_before[what] = (found[1], found[0], found[2])
             login = held.get("login")
             found = read(login)
@@ -1068,7 +1073,7 @@ class Transport:
             if (
                 found is not None
                 and isinstance(login, dict)
-                and (mine_refused is None or sum(mine_refused[:2]) < found[1])
+                and (mine_refused is None or sum(mine_refused[:2]) < found[1] - _SAME_HOLD_S)
             ):
                 since, until, why = found
                 # an older modbot kept rate-limited logins only, without their code
