@@ -1220,12 +1220,17 @@ class LemmyApi:
         # viewer, and `creator_id` then those that person sent; without it `creator_id`
         # is the conversation with that person, both ways (`creator_id = i OR
         # recipient_id = i`): the viewer's own id keeps every message.
+        # Deleted ones are left out (`deleted = false`), from 0.19.10 removed ones too
+        # (a ban's remove_data: `removed = false`, private_message_view.rs:96-97).
         person = ctx.login()
         page, limit = self.limit_and_offset(ctx)
         unread_only = ctx.query.bool("unread_only")
         creator_id = ctx.query.int("creator_id")
+        removed_hidden = self._patch() >= 10
 
         def listed(m) -> bool:
+            if m.deleted or (m.removed and removed_hidden):
+                return False
             if unread_only:
                 # (no message is ever marked read here: each is unread)
                 return m.recipient_id == person.id and (

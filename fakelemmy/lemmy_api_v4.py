@@ -1650,8 +1650,9 @@ class LemmyApiV4:
                 mine = mine and n.creator_id == them
             if not person.show_bot_accounts and self.state.persons[n.creator_id].bot_account:
                 return False  # show_bot_accounts: a bot's notices are hidden with it
-            if n.kind == "private_message" and messages_by_id[n.private_message_id].removed:
-                return False  # filter_deleted_and_removed
+            message = messages_by_id.get(n.private_message_id or -1)
+            if n.kind == "private_message" and message and (message.removed or message.deleted):
+                return False  # filter_deleted_and_removed (notification/src/impls.rs:328-334)
             return mine and (type_ == "all" or n.kind == type_)
 
         found = [n for n in self._notifications() if listed(n)]

@@ -194,6 +194,7 @@ class PrivateMessage:
     published: datetime
     ap_id: str = ""
     removed: bool = False  # 1.0: a ban with remove_or_restore_data removes the sender's
+    deleted: bool = False  # its sender deleted it (0.19's list leaves it out)
 
 
 @dataclass

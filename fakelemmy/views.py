@@ -394,7 +394,7 @@ class Views:
                 "creator_id": m.creator_id,
                 "recipient_id": m.recipient_id,
                 "content": m.content,
-                "deleted": False,
+                "deleted": m.deleted,
                 "read": False,
                 "published": iso(m.published),
                 "ap_id": m.ap_id,

@@ -511,7 +511,7 @@ class ViewsV4:
             "creator_id": m.creator_id,
             "recipient_id": m.recipient_id,
             "content": m.content,
-            "deleted": False,
+            "deleted": m.deleted,
             "published_at": iso(m.published),
             "ap_id": m.ap_id,
             "local": True,
