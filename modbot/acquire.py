@@ -540,6 +540,10 @@ class Acquirer:
         the place up, so the classifier is fed beyond the downloading items (the bodies
         waiting for it are bounded by ``max_bytes_held``, the images by its queue)."""
         wanted = [img for img in images if not img.skipped]
+        if item.kind not in FILE_KINDS:  # a post's image whose file modbot purged
+            for img in images:
+                if img.skipped == "purged":
+                    await self._from_record(img, batch)
         if not wanted:
             return
         async with window:
@@ -724,10 +728,35 @@ class Acquirer:
         age = time.time() - known.checked_at
         return 0 <= age < self.policy.fetch.recheck_after.total_seconds()
 
-    async def _known_outcome(self, known: KnownFile, batch: _Batch) -> _Outcome | None:
+    async def _from_record(self, img: ItemImage, batch: _Batch) -> None:
+        """A post's (a comment's, a profile's) image whose file modbot purged already,
+        for another item (``purged``), decided on what the state keeps of that file (a
+        pict-rs alias never changes its file), as a known file is (``_known_outcome``):
+        another account reposting the upload URL of a known-bad image is acted on as the
+        first was (its purge, done, is not repeated), as is an item looked at again for
+        an action that failed after the purge. Without a verdict and every hash the
+        policy needs, it stays ``purged``: the file is gone, nothing is downloaded."""
+        if img.ref is None or not img.ref.alias or batch.engine is None:
+            return
+        known = self.store.known_file(f"alias:{img.ref.alias}")
+        if known is None:
+            return
+        outcome = await self._known_outcome(known, batch, gone=True)
+        if outcome is None:
+            return
+        img.sha256, img.verdict = outcome.sha256, outcome.verdict
+        img.hashes = {"sha256": known.sha256, **outcome.hashes}
+        img.hashes_not_taken = dict(outcome.hashes_not_taken)
+        img.skipped, img.skipped_detail = None, ""
+
+    async def _known_outcome(
+        self, known: KnownFile, batch: _Batch, *, gone: bool = False
+    ) -> _Outcome | None:
         """The outcome of a known file without its bytes: its verdict (a trusted peer's,
         or the cache's under the current concept version) and the hashes the policy
-        needs. None when something is missing: then it is downloaded."""
+        needs. None when something is missing: then it is downloaded. ``gone``: the file
+        cannot be downloaded (purged): a kind its hashing did not take is not taken now
+        whatever code tried it."""
         verdict = peer_verdict(self.policy, known.hashes) if self.policy.feeds else None
         if verdict is None:
             engine = batch.engine
@@ -745,7 +774,9 @@ class Acquirer:
         # a kind tried and not taken of these bytes by the hashing code of now would not
         # be taken now either (a flat picture's PDQ): not a reason to download it again
         not_taken: dict[str, str] = {}
-        if known.hashed_with is not None and known.hashed_with == self._hashed_with(batch.engine):
+        if gone or (
+            known.hashed_with is not None and known.hashed_with == self._hashed_with(batch.engine)
+        ):
             not_taken = {
                 k: why
                 for k, why in known.hashes_not_taken.items()

@@ -78,7 +78,7 @@ from modbot.session import DEFAULT_SESSION_CHECK, Session, admin_rules
 from modbot.source import Source
 from modbot.statelock import StateLock
 from modbot.store import Store
-from modbot.subscriptions import FeedRefresher, load_kept, peer_verdict, refresh
+from modbot.subscriptions import FeedRefresher, load_kept, refresh
 
 __all__ = ["CycleStats", "Pipeline", "new_run_id"]
 
@@ -87,7 +87,7 @@ log = logging.getLogger(__name__)
 DEFAULT_DEEP_EVERY = timedelta(minutes=10)
 NOTIFY_EVERY = 300.0  # seconds: admin messages are batched per cycle, at most this long
 # ``image.checked`` of an image decided on the verdict and hashes the state keeps of its
-# file, which modbot purged already (``Pipeline._recorded_verdicts``): not downloaded
+# file, which modbot purged already (``Acquirer._from_record``): not downloaded
 RECORDED_VERDICT = "recorded_verdict"
 # the actions that take an item's image's upload from pict-rs (its uploader's item)
 _TAKES_UPLOAD = frozenset({"purge_image", "delete_image", "purge_item"})
@@ -518,13 +518,22 @@ class Pipeline:
         images = [self._capped(item, self._refs(item)) for item in items]
         stats.images_found += sum(1 for imgs in images for img in imgs if img.ref is not None)
         for imgs in images:
-            _mark_purged(imgs, self.store)  # a post's: decided on its record (``_decide``)
-        engine = self.engine if any(not img.skipped for imgs in images for img in imgs) else None
+            _mark_purged(imgs, self.store)
+        # a post's image whose file modbot purged: decided on its record, under the
+        # engine's concept version (``Acquirer._from_record``)
+        purged = {
+            id(img)
+            for item, imgs in zip(items, images, strict=True)
+            for img in imgs
+            if img.skipped == "purged" and item.kind not in FILE_KINDS
+        }
+        looked_at = any(not img.skipped for imgs in images for img in imgs)
+        engine = self.engine if looked_at or purged else None
         if engine is not None and inference_on_cpu(engine):
             self.acquirer.yield_to_inference()
         ready: queue.Queue[int] = queue.Queue()
         work, finished = self.acquirer.start(items, images, engine, stats, ready)
-        return _Flight(items, images, ready, work, finished)
+        return _Flight(items, images, ready, work, finished, purged)
 
     def _land(self, flight: _Flight, stats: CycleStats) -> None:
         """Decide and record a batch's items, each as soon as its images are in."""
@@ -544,7 +553,7 @@ class Pipeline:
         pending = set(range(len(items)))
         held: list[int] = []
         plans: dict[int, dict[int, Plan]] = {}  # by item index: its images' plans, by id
-        recorded: dict[int, set[int]] = {}  # by item index: ``_recorded_verdicts``
+        recorded: dict[int, set[int]] = {}  # by item index: decided on the file's record
         try:
             for _ in items:
                 while True:
@@ -558,7 +567,11 @@ class Pipeline:
                             break
                 pending.discard(index)
                 # a post's image whose file modbot purged: decided on the state's record
-                recorded[index] = self._recorded_verdicts(items[index], images[index], stats)
+                recorded[index] = {
+                    id(img)
+                    for img in images[index]
+                    if id(img) in flight.purged and img.verdict is not None
+                }
                 plans[index] = self._note_exempt_files(items[index], images[index])
                 held.append(index)
                 for index in [i for i in held if not any(files[i] & files[p] for p in pending)]:
@@ -680,52 +693,6 @@ class Pipeline:
             return None
         return self.upload_exempt(alias)
 
-    def _recorded_verdicts(
-        self, item: Item, images: list[ItemImage], stats: CycleStats
-    ) -> set[int]:
-        """A post's (a comment's, a profile's) image whose file modbot purged already,
-        for another item, is decided on the verdict and hashes the state keeps of that
-        file (a pict-rs alias never changes its file): another account reposting the
-        upload URL of a known-bad image is acted on as the first was (its purge, done,
-        is not repeated), as is an item looked at again for an action that failed after
-        the purge. Only a verdict of the current concept version (or a trusted feed's)
-        with every hash the policy needs, kept or recorded as not taken: the file is
-        gone, nothing is downloaded, and without them the image stays ``purged``.
-        Returns the images so decided (by ``id``)."""
-        decided: set[int] = set()
-        if item.kind in FILE_KINDS:
-            return decided  # the file itself: gone, nothing left to act on
-        for img in images:
-            if img.skipped != "purged" or img.ref is None or not img.ref.alias:
-                continue
-            known = self.store.known_file(f"alias:{img.ref.alias}")
-            if known is None:
-                continue
-            verdict = peer_verdict(self.policy, known.hashes) if self.policy.feeds else None
-            if verdict is None:
-                version = self.engine.concept_version
-                verdict = self.store.get_verdict(known.sha256, version) if version else None
-            if verdict is None:
-                continue
-            wanted = set(self.policy.hash_kinds) - {"sha256"}
-            if verdict.get("unreadable"):
-                wanted -= set(self.policy.decoded_hash_kinds)  # none is taken of it
-            not_taken = {
-                k: why
-                for k, why in known.hashes_not_taken.items()
-                if k in wanted and k not in known.hashes
-            }
-            if not wanted <= set(known.hashes) | set(not_taken):
-                continue  # a list of a kind newer than the file's hashes: not on a guess
-            img.skipped, img.skipped_detail = None, ""
-            img.sha256, img.verdict = known.sha256, verdict
-            img.hashes = {"sha256": known.sha256, **known.hashes}
-            img.hashes_not_taken = not_taken
-            decided.add(id(img))
-            stats.cache_hits += 1  # the cycle's line: "1 from cache (1 not downloaded ...)"
-            stats.not_downloaded += 1
-        return decided
-
     def _subject(self, item: Item, img: ItemImage) -> Any:
         return subject_for(
             item, img, public_url=self.session.public_url, admin_ids=self.executor.admin_ids
@@ -741,7 +708,8 @@ class Pipeline:
     ) -> list[Decision]:
         """One decision per image; its actions are ``ActionOutcome``s (notices still
         queued). ``made_plans``: the plans ``_note_exempt_files`` made, by ``id`` of the
-        image; ``recorded``: the images ``_recorded_verdicts`` decided on the record."""
+        image; ``recorded``: the images decided on their file's record
+        (``Acquirer._from_record``)."""
         recorded = recorded or set()
         decisions: list[Decision] = []
         work: list[tuple[Decision, ActionPlan]] = []
@@ -1030,6 +998,9 @@ class _Flight:
     ready: queue.Queue[int]
     work: concurrent.futures.Future[None]
     finished: threading.Event
+    # by ``id``: the images of posts (comments, profiles) whose file modbot purged,
+    # given to the acquirer to decide on the file's record
+    purged: set[int] = field(default_factory=set)
 
 
 def _takes_file(actions: list[PlannedAction]) -> bool:
@@ -1043,7 +1014,7 @@ def _takes_file(actions: list[PlannedAction]) -> bool:
 def _mark_purged(images: list[ItemImage], store: Store) -> None:
     """An image whose file modbot purged already is not downloaded (``purged``): an
     upload or a stored file is gone with it; a post's or a comment's is decided on what
-    the state keeps of the file (``Pipeline._recorded_verdicts``)."""
+    the state keeps of the file (``Acquirer._from_record``)."""
     for img in images:
         alias = img.ref.alias if img.ref is not None else None
         if not img.skipped and alias and store.image_purged(alias):
