@@ -16,9 +16,13 @@ from PIL import Image, UnidentifiedImageError
 
 from modbot.errors import ImageHashError
 
-__all__ = ["FORMATS", "MAX_PIXELS", "bomb_refused", "decoding", "eight_bit", "open_image"]
+__all__ = ["FORMATS", "MAX_PIXELS", "MPO", "bomb_refused", "decoding", "eight_bit", "open_image"]
 
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")  # as classifier/preprocess.py
+# What Pillow calls a JPEG holding more than one picture (a 3-D camera's pair, the larger
+# preview many cameras add): opened as a JPEG, its first picture is the JPEG's; the
+# classifier reads it so too (its pictures as frames).
+MPO = "MPO"
 MAX_PIXELS = 64_000_000
 
 
@@ -38,7 +42,7 @@ def open_image(data: bytes | bytearray | memoryview) -> Image.Image:
         if other is not None:
             raise ImageHashError(f"{other} is not an image format modbot reads") from None
         raise
-    if img.format not in FORMATS:
+    if img.format not in FORMATS and img.format != MPO:
         raise ImageHashError(f"{img.format} is not an image format modbot reads")
     if img.width * img.height > MAX_PIXELS:
         raise ImageHashError(
@@ -61,7 +65,7 @@ def _other_format(data: bytes) -> str | None:
         except Exception:  # a check that reads past a prefix this short (struct.error)
             continue
         if accepted and not isinstance(accepted, str):  # (a str: why Pillow would not)
-            return None if fmt in FORMATS else fmt
+            return None if fmt in FORMATS or fmt == MPO else fmt
     return None
 
 

@@ -44,7 +44,7 @@ import numpy as np
 from PIL import Image
 
 from modbot.errors import ImageHashError
-from modbot.hash_input import decoding, eight_bit, open_image
+from modbot.hash_input import MPO, decoding, eight_bit, open_image
 
 __all__ = [
     "BITS",
@@ -92,7 +92,7 @@ def _open(image: bytes | bytearray | memoryview | Image.Image) -> Image.Image:
         raise TypeError(f"pdq_hash wants bytes or a PIL image, not {type(image).__name__}")
     with decoding(image):
         img = open_image(image)
-        if img.format == "JPEG":
+        if img.format in ("JPEG", MPO):
             # Before any pixel is decoded, so `thumbnail` can use JPEG's draft mode
             # (decode at 1/2, 1/4, 1/8 scale, never below twice the target).
             img.thumbnail((DOWNSCALE, DOWNSCALE))
