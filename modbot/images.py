@@ -521,6 +521,13 @@ def _images_by(
             continue
         yield from ((i, f) for f in found)
         after.append((nxt, limit))
+        if text.find("\n", end_alt, nxt) != -1:
+            # A destination or title over line ends may cross the end of its paragraph
+            # (a blank line, a heading, a quote...), where markdown-it's image ends
+            # unclosed and what follows is read as blocks of their own: an image
+            # written there is shown, so it is searched for too (cheaper than telling
+            # the blocks apart exactly; the outer one is kept all the same).
+            after.append((end_alt + 1, nxt))
         pos, limit = i + 2, end_alt
 
 
