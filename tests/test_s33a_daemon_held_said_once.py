@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from support.bot import Bot
@@ -19,8 +22,10 @@ from fakelemmy import FakeLemmy
 from fakelemmy.scenarios import standard_cast
 from modbot.config.policy import load_policy
 from modbot.config.settings import Settings
+from modbot.lemmy.transport import Held
 from modbot.modes.daemon import Daemon
 from modbot.pipeline import Pipeline
+from modbot.store import Store
 
 LOGIN = "/api/v4/account/auth/login"
 
@@ -67,3 +72,42 @@ def test_a_held_login_is_said_once_not_at_every_poll(
             assert "still" in said[0] and "UTC" in said[0], said
             assert len(said[0]) < 300, said
         assert [r.status for r in lemmy.requests if r.path == LOGIN] == [200, 429]
+
+
+class _Stats:
+    def summary(self) -> str:
+        return "3 items; 1 removed"
+
+
+def test_a_poll_whose_sweep_slice_is_held_still_says_what_it_did(tmp_path, caplog):
+    """The poll went well, the sweep slice after it was held: what the poll did is said
+    at each cycle (in no other line), the hold once."""
+    until = time.monotonic() + 3600
+    hold = "remove post: rate limited: Lemmy takes requests again in 3600 s"
+
+    def sweep(*args, **kwargs):
+        raise Held(hold, until=until, error="rate_limit_error")
+
+    store = Store(tmp_path / "state.sqlite3")
+    pipeline = SimpleNamespace(
+        store=store,
+        dry_run=False,
+        run_id="r1",
+        poll_once=lambda **kwargs: _Stats(),
+        sweep=sweep,
+        cycle_stats=None,
+        warnings=[],
+    )
+    schedule = SimpleNamespace(poll_every=timedelta(seconds=60), sweep_since=None)
+    try:
+        daemon = Daemon(pipeline, SimpleNamespace(schedule=schedule))
+        daemon.request_sweep()
+        caplog.set_level(logging.INFO, logger="modbot")
+        for _ in range(3):
+            daemon.cycle()
+    finally:
+        store.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "modbot.daemon"]
+    polls = [line for line in lines if "its poll: 3 items; 1 removed" in line]
+    assert len(polls) == 3, lines  # each poll said
+    assert sum(hold in line for line in lines) == 1, lines  # the hold once

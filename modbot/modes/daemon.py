@@ -413,13 +413,19 @@ class Daemon:
                 log.error(
                     "cycle %d failed: %s%s", self.cycles, error, poll and f"; its poll: {poll}"
                 )
-            else:
+            elif said or not poll:
                 log.log(
                     logging.WARNING if said else logging.DEBUG,
                     "cycle %d failed: %s%s",
                     self.cycles,
                     said or error,
                     poll and f"; its poll: {poll}",
+                )
+            else:  # what the poll did is said (in no other line), the hold not again
+                log.info(
+                    "cycle %d failed: Lemmy still holds it back (said above); its poll: %s",
+                    self.cycles,
+                    poll,
                 )
             self._heartbeat(ok=False, error=error, summary=poll and f"cycle {self.cycles}: {poll}")
             # the poll or slice that failed had recorded what it did on its first pages
@@ -448,9 +454,11 @@ class Daemon:
         ``HELD_SAID_EVERY`` ago: at DEBUG); else a short line that it still holds."""
         if not isinstance(exc, Held):
             return None
-        key, now = (round(exc.until, 3), exc.error), time.monotonic()
+        key, now = (exc.until, exc.error), time.monotonic()
         said = self._held_said
-        if said is None or said[0] != key:
+        # the same hold, raised again: its end as this process keeps it, a moment after
+        # the first raise's (within a second)
+        if said is None or said[0][1] != key[1] or abs(said[0][0] - key[0]) > 1.0:
             self._held_said = (key, now)
             return None
         if now - said[1] < HELD_SAID_EVERY:
