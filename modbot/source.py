@@ -676,6 +676,7 @@ class Source:
         batches: list[list[Item]] = []
         pages = RepeatCheck()
         ended = True  # read down to the floor, or to the listing's end
+        cut = ""  # where Lemmy's own limit ended the listing, in words
         done: set = set()  # on the list, but seen since (decided by a sweep)
         for number in range(1, MAX_PAGE + 1):
             page = self.client.uploads(number)
@@ -706,12 +707,29 @@ class Source:
                 break
             if oldest < mark and (not waiting or oldest < floor):
                 break
+            if not page.next:  # a full page, the last this Lemmy lists (0.19.14: 10)
+                cut = f"past page {number} of Lemmy's media list ({number * PAGE} uploads)"
+                if oldest >= mark:
+                    # the uploads between this page and the last poll's are not read: an
+                    # upload flood (the poll's own watermark moves past them)
+                    self._warn(
+                        f"uploads: Lemmy lists no further than page {number} "
+                        f"({number * PAGE} uploads); those before {oldest:%Y-%m-%d %H:%M} "
+                        "UTC were not read by this poll: `modbot sweep --store` (pict-rs' "
+                        "own list) reads them"
+                    )
+                break
         gone = waiting if ended else set()
         for alias in sorted(gone, key=str):
+            where = (
+                cut
+                if cut
+                else f"now more than lemmy.lookback ({self.lookback}) below the newest upload"
+            )
             self._warn(
                 f"upload {alias}: an action on it failed for a passing reason, and it is "
-                f"now more than lemmy.lookback ({self.lookback}) below the newest upload, "
-                "or gone; no longer looked at each poll: the next sweep looks at it again"
+                f"{where}, or gone; no longer looked at each poll: the next sweep looks at "
+                "it again"
             )
         if done or gone:
             # one write: the pipeline holds a listing's cursor writes, unread till applied

@@ -270,10 +270,17 @@ class LemmyClient(PictrsStore, Transport):
         )
 
     def uploads(self, page: int) -> Page[Item]:
+        """``next``: the next page's number after a full page, up to the last page this
+        release serves (``last_page``): a full last page has none (the poll says so)."""
         if page > self.last_page():
             return Page([], 0)
         views = self.list_all_media(page=page, limit=PAGE)
-        return Page([views_v3.upload_item(v) for v in views], len(views))
+        more = len(views) >= PAGE and page < self.last_page()
+        return Page(
+            [views_v3.upload_item(v) for v in views],
+            len(views),
+            next=str(page + 1) if more else None,
+        )
 
     uploads_newest_first = True  # list_all_media: newest first
 

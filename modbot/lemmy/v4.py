@@ -229,6 +229,7 @@ class LemmyClientV4(PictrsStore, Transport):
         self._comment_cursors: dict[tuple[int | None, bool], dict[int, str | None]] = {}
         self._sent_starts: dict[int, str | None] = {}  # ``sent_messages``: where each page starts
         self._media: list[Item] | None = None  # the last walk of the media list
+        self._media_cut = False  # that walk left older uploads out (``MEDIA_KEPT``)
         # The site's custom emojis read last, and whether reading them fails (warned once)
         self._emojis: frozenset[str] = frozenset()
         self._emojis_failed = False
@@ -323,12 +324,15 @@ class LemmyClientV4(PictrsStore, Transport):
 
     def uploads(self, page: int) -> Page[Item]:
         """Page ``page`` (from 1) of every upload, newest first. 1.0's media list has no
-        order, so page 1 walks the whole list (and later pages hand out that walk)."""
+        order, so page 1 walks the whole list (and later pages hand out that walk).
+        ``next``: the next page's number, but for the last page of a walk that left older
+        uploads out (it keeps the newest ``MEDIA_KEPT``): the poll says so."""
         with self._pages_lock:
             if page <= 1 or self._media is None:
                 self._media = self._walk_media()
             items = self._media[(page - 1) * PAGE : page * PAGE]
-        return Page(items, len(items))
+            more = len(self._media) > page * PAGE or not self._media_cut
+        return Page(items, len(items), next=str(page + 1) if more else None)
 
     uploads_newest_first = False  # 1.0's media list has no order (``get_all_paged``)
 
@@ -723,6 +727,7 @@ class LemmyClientV4(PictrsStore, Transport):
             cursors.add(cursor)
         else:
             log.warning("uploads: stopped after %d pages of the media list", MAX_MEDIA_PAGES)
+        self._media_cut = order > len(kept)
         return [item for _, _, item in sorted(kept, key=lambda e: (e[0], e[1]), reverse=True)]
 
     # ================================================================== v4 endpoints (JSON)
