@@ -23,6 +23,7 @@ import logging
 import os
 import pickle
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -351,6 +352,8 @@ def _read_weights(
     import torch
 
     try:
+        # torch maps only its zip format: a file in its legacy format is read whole
+        mmap = mmap and zipfile.is_zipfile(path)
         state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=mmap)
         tags = list(state.pop("tags"))
         random_weights = bool(state.pop(RANDOM_WEIGHTS_KEY, False))
