@@ -449,7 +449,13 @@ class Views:
                 "person": self.person(p),
                 "counts": self.person_counts(p),
             },
-            "follows": [],
+            # `CommunityFollowerView::for_person`: every follower row (pending too) of a
+            # community neither deleted nor removed, by title
+            "follows": [
+                {"community": self.community(c), "follower": self.person(p)}
+                for c in sorted(s.communities.values(), key=lambda c: c.title)
+                if p.id in c.followers and not (c.deleted or c.removed or c.purged)
+            ],
             "moderates": [
                 {"community": self.community(c), "moderator": self.person(p)}
                 for c in s.communities.values()

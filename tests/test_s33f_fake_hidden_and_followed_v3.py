@@ -112,6 +112,21 @@ def test_subscribed_lists_every_follower_row_pending_ones_too():
         assert _posts(alice, type_="Subscribed") == []
 
 
+def test_my_user_lists_the_follows_by_title_pending_ones_too():
+    # db_views_actor/src/community_follower_view.rs:78-90 (for_person)
+    with FakeLemmy() as lemmy:
+        cast = standard_cast(lemmy)
+        zoo = lemmy.add_community("zoo", title="Zoo")
+        far = lemmy.add_community("apes", local=False, instance="far.example", title="Apes")
+        gone = lemmy.add_community("gone", removed=True)
+        for community, state in ((zoo, "accepted"), (far, "pending"), (gone, "accepted")):
+            lemmy.follow(community, cast.alice, state=state)
+        site = _get(_login(lemmy, "alice"), "/site", "GetSiteResponse")
+        follows = site["my_user"]["follows"]
+        assert [f["community"]["name"] for f in follows] == ["apes", "zoo"]
+        assert {f["follower"]["id"] for f in follows} == {cast.alice.id}
+
+
 def test_modbot_names_a_hidden_community_it_cannot_read(tmp_path):
     with FakeLemmy() as lemmy:
         cast = standard_cast(lemmy)
