@@ -185,7 +185,8 @@ class LemmyApi(Protocol):
 
     def admin_ids(self) -> frozenset[int]:
         """The person ids of the site's admins: ``GET /site`` alone (``site_info`` on 1.0
-        also reads the account and the custom emojis), for a check right before acting."""
+        also reads the account and the custom emojis), for a check right before acting,
+        and the admins' notices' recipients right before they are sent."""
         ...
 
     # --- listings, newest first (a malformed entry is an Item with its `problem`)
