@@ -619,7 +619,10 @@ class CompatViews(Views):
         return {**view, "banned_from_community": False, "subscribed": "NotSubscribed"}
 
     def post_view(self, p: Post, viewer: Person | None) -> dict:
-        return {**super().post_view(p, viewer), "subscribed": "NotSubscribed"}
+        # `convert_post_view`: `hidden` from 1.0's post_actions.hidden_at (0.19's views
+        # here never hide), `subscribed` always NotSubscribed
+        hidden = viewer is not None and viewer.id in p.hidden_by
+        return {**super().post_view(p, viewer), "subscribed": "NotSubscribed", "hidden": hidden}
 
     def local_user(self, p: Person) -> dict:
         return {

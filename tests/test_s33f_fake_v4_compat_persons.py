@@ -65,6 +65,11 @@ def test_the_v3_layer_of_1_0_shows_no_ban_and_no_admin():
         assert creator["banned"] is False and "ban_expires" not in creator
         assert creator["instance_id"] == 0
         assert views[admin_post.id]["creator_is_admin"] is True  # kept by convert_post_view
+        # convert_post_view: `hidden` from post_actions.hidden_at (:236)
+        lemmy.post(admin_post.id).hidden_by.add(cast.bot.id)
+        shown = bot.get("/api/v3/post/list", params={"show_hidden": "true", "sort": "New"})
+        hidden = {v["post"]["id"]: v["hidden"] for v in shown.json()["posts"]}
+        assert hidden[admin_post.id] is True and hidden[post.id] is False
 
         comments = bot.get("/api/v3/comment/list", params={"post_id": post.id}).json()
         (view,) = _valid("GetCommentsResponse", comments)["comments"]
