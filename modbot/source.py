@@ -1404,7 +1404,8 @@ class Source:
 
     def _say_hidden(self, communities: list[Community], handed_out: Marks) -> None:
         """Name (once a walk) each community 0.19 lists nothing of to the bot: one an admin
-        hid that the bot does not follow (``HIDDEN_COMMUNITY``)."""
+        hid that the bot does not follow (``HIDDEN_COMMUNITY``; one it moderates the
+        client gives as unlisted, read as 1.0's are)."""
         for community in communities:
             mark = f"hidden community {community.id}"
             if community.visibility != HIDDEN_COMMUNITY or mark in handed_out:
@@ -1413,9 +1414,9 @@ class Source:
             name = f" ({community.ref})" if community.ref else ""
             self._warn(
                 f"community {community.id}{name}: hidden by an admin, and Lemmy 0.19 lists "
-                "the posts and comments of a hidden community only to its followers, "
-                "admins included: none of them were checked; have the bot's account "
-                "follow it"
+                "the posts and comments of a hidden community only to its followers and "
+                "its moderators (not to admins as such): none of them were checked; have "
+                "the bot's account follow it (or moderate it)"
             )
 
     def _known_unlisted(self) -> list[int]:

@@ -13,6 +13,7 @@ list, undo); each method is a few lines on the shared transport.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,11 +38,24 @@ from modbot.lemmy.api import (
 from modbot.lemmy.pictrs import Pictrs, PictrsStore, gone
 from modbot.lemmy.transport import Transport, kind_of
 from modbot.lemmy.viewcheck import malformed_answer, person_shown, read_person_view, read_view
-from modbot.model import Community, Item, Message, Page, Person, SiteInfo, parse_time
+from modbot.model import (
+    HIDDEN_COMMUNITY,
+    Community,
+    Item,
+    Message,
+    Page,
+    Person,
+    SiteInfo,
+    parse_time,
+)
 
 __all__ = ["LemmyClient"]
 
 log = logging.getLogger(__name__)
+
+# 1.0's visibility of a community listed in its own listing only, which the Source reads
+# (``source.UNLISTED``): what a hidden community the bot moderates is here (``posts``)
+UNLISTED = "unlisted"
 
 
 def _listing(body: dict[str, Any], key: str, what: str) -> list[Any]:
@@ -185,6 +199,7 @@ class LemmyClient(PictrsStore, Transport):
         self._show_nsfw: bool | None = None
         self._release: tuple[int, ...] = ()  # () when it cannot be told (yet)
         self._release_until = 0.0  # when the release is read again
+        self._moderates: frozenset[int] | None = None  # ``_moderated``
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -248,15 +263,48 @@ class LemmyClient(PictrsStore, Transport):
         resume_after: Sequence[int] = (),
         community_id: int | None = None,
     ) -> Page[Item]:
+        if community_id is not None and community_id in self._moderated():
+            return self._moderated_posts(cursor, resume_after, community_id)
         views, next_cursor = self._list_posts_after(cursor, resume_after, community_id)
         return Page([views_v3.post_item(v) for v in views], len(views), next_cursor)
+
+    # A hidden community (an admin's community/hide) the bot moderates: 0.19 lists its
+    # posts and comments to its followers only, in every listing type but ModeratorView,
+    # which has no hidden filter (post_view.rs, comment_view.rs; community_id forces All).
+    # ``communities`` marks it unlisted (``UNLISTED``), as 1.0 lists an unlisted
+    # community's posts in one listing only: the reader of those (``Source._walk_unlisted``,
+    # the deep poll) asks its posts here, and their comments as its moderator.
+    def _moderated(self) -> frozenset[int]:
+        """The communities the bot's account moderates (``my_user.moderates`` of
+        ``/site``), read again at each walk of the communities (``communities``)."""
+        if self._moderates is None:
+            my_user = self.site().get("my_user")
+            self._moderates = moderated_ids(
+                my_user.get("moderates") if isinstance(my_user, dict) else None
+            )
+        return self._moderates
+
+    def _moderated_posts(
+        self, cursor: str | None, resume_after: Sequence[int], community_id: int
+    ) -> Page[Item]:
+        """One page of ``ModeratorView`` (every community the bot moderates), the posts
+        of ``community_id`` kept: ``sent`` and ``next`` are the listing's."""
+        views, next_cursor = self._list_posts_after(cursor, resume_after, moderator_view=True)
+        posts = [
+            dataclasses.replace(
+                item, community=dataclasses.replace(item.community, visibility=UNLISTED)
+            )
+            for item in map(views_v3.post_item, views)
+            if item.community is not None and item.community.id == community_id
+        ]
+        return Page(posts, len(views), next_cursor)
 
     def comments(
         self, page: int, *, post_id: int | None = None, as_moderator: bool = False
     ) -> Page[Item]:
         """``next``: the next page's number after a full page, up to the last page
         this release serves (``last_page``): a full last page has none. ``as_moderator``:
-        ``type_=ModeratorView`` (0.19 has no unlisted communities: modbot never asks)."""
+        ``type_=ModeratorView`` (the comments of a hidden community the bot moderates)."""
         if page > self.last_page():
             return Page([], 0)
         views = self.list_comments(
@@ -312,7 +360,17 @@ class LemmyClient(PictrsStore, Transport):
         # 0.19 pages by number: the "cursor" is the next page's
         page = int(cursor) if cursor and cursor.isdigit() else 1
         views = self.list_communities(page=page, limit=PAGE)
+        if page == 1:
+            self._moderates = None  # a walk's start: read again
         found = views_v3.communities(views)
+        if any(c.visibility == HIDDEN_COMMUNITY for c in found):
+            led = self._moderated()
+            found = [
+                dataclasses.replace(c, visibility=UNLISTED)
+                if c.visibility == HIDDEN_COMMUNITY and c.id in led
+                else c
+                for c in found
+            ]
         more = len(views) >= PAGE
         if more and page >= self.last_page():
             self._cut_at(
@@ -554,7 +612,12 @@ class LemmyClient(PictrsStore, Transport):
         return None  # 0.19 serves its upload URLs as content writes them
 
     def _list_posts_after(
-        self, cursor: str | None, page_ids: Sequence[int], community_id: int | None = None
+        self,
+        cursor: str | None,
+        page_ids: Sequence[int],
+        community_id: int | None = None,
+        *,
+        moderator_view: bool = False,
     ) -> tuple[list[Any], str | None]:
         """One page after ``cursor``; if the post it names is gone, after an earlier one.
 
@@ -566,7 +629,12 @@ class LemmyClient(PictrsStore, Transport):
         a few posts already seen, which are skipped.
         """
         try:
-            return self.list_posts(page_cursor=cursor, limit=PAGE, community_id=community_id)
+            return self.list_posts(
+                page_cursor=cursor,
+                limit=PAGE,
+                community_id=community_id,
+                moderator_view=moderator_view,
+            )
         except LemmyError as exc:
             if cursor is None or not _cursor_gone(exc):
                 raise
@@ -576,7 +644,10 @@ class LemmyClient(PictrsStore, Transport):
                 continue
             try:
                 views, next_cursor = self.list_posts(
-                    page_cursor=fallback, limit=PAGE, community_id=community_id
+                    page_cursor=fallback,
+                    limit=PAGE,
+                    community_id=community_id,
+                    moderator_view=moderator_view,
                 )
             except LemmyError as exc:
                 if not _cursor_gone(exc):
@@ -590,7 +661,9 @@ class LemmyClient(PictrsStore, Transport):
             "posts: the page cursor's post and its page are gone; reading from the "
             "newest post again (items already seen are skipped)"
         )
-        return self.list_posts(page_cursor=None, limit=PAGE, community_id=community_id)
+        return self.list_posts(
+            page_cursor=None, limit=PAGE, community_id=community_id, moderator_view=moderator_view
+        )
 
     # ================================================================== v3 endpoints (JSON)
     def site(self) -> dict[str, Any]:
@@ -623,10 +696,13 @@ class LemmyClient(PictrsStore, Transport):
         sort: str = "New",
         show_nsfw: bool = True,
         community_id: int | None = None,
+        moderator_view: bool = False,
     ) -> tuple[list[Any], str | None]:
-        """One page of ``post/list`` (``type_=All``; ``community_id``: that community's):
-        (posts, next_page cursor)."""
-        params: dict[str, Any] = {"sort": sort, "type_": "All", "limit": min(limit, 50)}
+        """One page of ``post/list`` (``type_=All``, ``ModeratorView`` with
+        ``moderator_view``; ``community_id``: that community's): (posts, next_page
+        cursor)."""
+        type_ = "ModeratorView" if moderator_view else "All"
+        params: dict[str, Any] = {"sort": sort, "type_": type_, "limit": min(limit, 50)}
         if community_id is not None:
             params["community_id"] = community_id
         if show_nsfw:
