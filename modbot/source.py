@@ -721,15 +721,18 @@ class Source:
                 break
         gone = waiting if ended else set()
         for alias in sorted(gone, key=str):
-            where = (
-                cut
+            # past Lemmy's last page, a sweep's media list does not reach it either
+            where, who = (
+                (cut, "`modbot sweep --store` (pict-rs' own list)")
                 if cut
-                else f"now more than lemmy.lookback ({self.lookback}) below the newest upload"
+                else (
+                    f"now more than lemmy.lookback ({self.lookback}) below the newest upload",
+                    "the next sweep",
+                )
             )
             self._warn(
                 f"upload {alias}: an action on it failed for a passing reason, and it is "
-                f"{where}, or gone; no longer looked at each poll: the next sweep looks at "
-                "it again"
+                f"{where}, or gone; no longer looked at each poll: {who} looks at it again"
             )
         if done or gone:
             # one write: the pipeline holds a listing's cursor writes, unread till applied

@@ -68,3 +68,26 @@ def test_on_1_0_a_walk_that_kept_every_upload_says_nothing(tmp_path, monkeypatch
         read, said = _poll_uploads(lemmy, tmp_path, 2 * PAGE)
     assert read == 2 * PAGE
     assert not [w for w in said if w.startswith("uploads:")], said
+
+
+def test_an_upload_waiting_for_a_retry_past_the_last_page_is_left_to_the_store_sweep(tmp_path):
+    """Its warning named "the next sweep", whose media list 0.19.14 cuts at page 10 too:
+    only ``modbot sweep --store`` (pict-rs' own list) reaches it."""
+    with FakeLemmy(version="0.19.14") as lemmy:
+        cast = standard_cast(lemmy)
+        waiting = lemmy.add_upload(cast.bob, hostile.jpeg(color=(1, 2, 3)))
+        for n in range(10 * PAGE + 3):
+            lemmy.add_upload(cast.bob, hostile.jpeg(color=(n % 256, n // 256, 9)))
+        said: list[str] = []
+        client = _client(lemmy)
+        store = Store(tmp_path / "s.sqlite3")
+        try:
+            source = Source(client, store, scope="t", warn=said.append)
+            source.set_retry("upload", waiting.alias, True)
+            list(source.poll(deep=True))
+        finally:
+            client.close()
+            store.close()
+    named = [w for w in said if w.startswith(f"upload {waiting.alias}")]
+    assert len(named) == 1, said
+    assert "page 10" in named[0] and "modbot sweep --store" in named[0], named
