@@ -1276,7 +1276,8 @@ class Store:
         its pict-rs ``aliases``), oldest first: ``{kind, id, author_id, author, url,
         image_url}`` and the facts an exemption reads (``author_local``,
         ``author_is_moderator``, ``community``, ``community_local``, ``community_nsfw``,
-        ``location``), one per item."""
+        ``location``; ``recorded``: the record's ``item``, ``image`` and ``decided_at``),
+        one per item."""
         rows = self._decisions_showing("('post', 'comment')", sha256, aliases)
         found: dict[str, dict] = {}
         for row in rows:
@@ -1417,4 +1418,6 @@ def _showing(row: Any) -> dict:
         "community_local": item.get("community_local"),
         "community_nsfw": item.get("community_nsfw"),
         "location": image.get("location"),
+        # what the rules decide the item on again (``pipeline.recorded_subject``)
+        "recorded": {"item": item, "image": image, "decided_at": record.get("decided_at")},
     }
