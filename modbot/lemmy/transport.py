@@ -825,13 +825,19 @@ class Transport:
         return self._token is not None
 
     def login(
-        self, *, dropped: Secret | None = None, what: str = "", missing: bool = False
+        self,
+        *,
+        dropped: Secret | None = None,
+        what: str = "",
+        missing: bool = False,
+        why: str = "",
     ) -> None:
         """Log in and keep the token. Lemmy allows only a few logins an hour: call rarely.
         ``dropped``: the token a request (``what``) was answered 401 with; when another
         thread has logged in again since (both of them refused at once), its token is
         taken, not another login spent. ``missing``: called because there was no token
-        yet; one another thread got meanwhile is taken as well."""
+        yet; one another thread got meanwhile is taken as well. ``why``: what found the
+        login gone (a session check), said with "logging in again" when a login goes."""
         if self.kept_holds is not None:
             # holds other processes on the state kept since this one started (the gate's
             # login refused for its rate): Lemmy counts a login sent inside its window
@@ -840,14 +846,14 @@ class Transport:
             except Exception as exc:  # a state that cannot be read now: as without it
                 log.debug("the holds kept in the state not read: %s", exc)
         try:
-            self._login(dropped=dropped, what=what, missing=missing)
+            self._login(dropped=dropped, what=what, missing=missing, why=why)
         except LemmyError as exc:
             refused = self._refused
             if refused is not None and refused[2] is exc and _kept_hold(exc):
                 self._held_more()  # a new hold (not one already held), out of the lock
             raise
 
-    def _login(self, *, dropped: Secret | None, what: str, missing: bool) -> None:
+    def _login(self, *, dropped: Secret | None, what: str, missing: bool, why: str) -> None:
         payload = {
             "username_or_email": self.username,
             "password": self._password.reveal(),
@@ -943,8 +949,11 @@ class Transport:
                         error=refused[2].error,
                     )
                 raise type(refused[2])(said, status=refused[2].status, error=refused[2].error)
-            if what:  # (said only when a login goes: held, every request would say it)
+            # (said only when a login goes: held, every request and check would say it)
+            if what:
                 log.warning("%s: the login was dropped (401); logging in again", what)
+            elif why:
+                log.warning("%s; logging in again", why)
             try:
                 body = self.retrying("login", once, auth=False)
             except LemmyError as exc:

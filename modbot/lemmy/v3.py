@@ -679,8 +679,7 @@ class LemmyClient(PictrsStore, Transport):
         site = self.site()
         if site.get("my_user"):
             return site
-        log.warning("Lemmy answers as if logged out (no my_user in /site); logging in again")
-        self.login(dropped=sent_with)
+        self.login(dropped=sent_with, why="Lemmy answers as if logged out (no my_user in /site)")
         site = self.site()
         if not site.get("my_user"):
             raise LemmyLoginError(

@@ -249,8 +249,7 @@ class LemmyClientV4(PictrsStore, Transport):
         except LemmyError as exc:
             if exc.error != "not_logged_in":
                 raise
-            log.warning("Lemmy says the login is gone (not_logged_in); logging in again")
-            self.login(dropped=sent_with)
+            self.login(dropped=sent_with, why="Lemmy says the login is gone (not_logged_in)")
         return self.site_info()
 
     def site_info(self) -> SiteInfo:
