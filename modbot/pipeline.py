@@ -521,12 +521,17 @@ class Pipeline:
         for imgs in images:
             _mark_purged(imgs, self.store)
         # a post's image whose file modbot purged: decided on its record, under the
-        # engine's concept version (``Acquirer._from_record``)
+        # engine's concept version (``Acquirer._from_record``); with no record of the
+        # file, no engine is built for it (a local model loaded for nothing)
         purged = {
             id(img)
             for item, imgs in zip(items, images, strict=True)
             for img in imgs
-            if img.skipped == "purged" and item.kind not in FILE_KINDS
+            if img.skipped == "purged"
+            and item.kind not in FILE_KINDS
+            and img.ref is not None
+            and img.ref.alias
+            and self.store.known_file(f"alias:{img.ref.alias}") is not None
         }
         looked_at = any(not img.skipped for imgs in images for img in imgs)
         engine = self.engine if looked_at or purged else None
