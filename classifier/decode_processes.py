@@ -103,7 +103,7 @@ _VIEWS: dict[str, Any] = {"device": None, "failed": False}
 def _decode(
     data: bytes, cfg: PreprocessConfig, keep_source: bool, defer: bool, cost: int
 ) -> Decoded | tuple[str, str]:
-    """In a process: the decode, or ``("unreadable" | "error", words)``."""
+    """In a process: the decode, or ``("unreadable" | "memory" | "error", words)``."""
     try:
         decoded = decode_image(data, cfg, keep_source=keep_source, defer=defer)
         if decoded.deferred is not None and _VIEWS["device"] and not _VIEWS["failed"]:
@@ -111,6 +111,8 @@ def _decode(
         return decoded
     except Unreadable as exc:
         return ("unreadable", exc.reason)
+    except MemoryError as exc:  # the machine was short, not the file broken
+        return ("memory", f"out of memory decoding it: {exc}")
     except Exception as exc:  # a decoder bug on hostile bytes
         return ("error", f"{type(exc).__name__}: {exc}")
     finally:
@@ -260,11 +262,14 @@ def _received(answer: Any, pixels: _Pixels | None, pin: bool = False) -> Any:
 
 def _estimate(data: bytes, cfg: PreprocessConfig) -> tuple[str, Any]:
     """In a process: ``("cost", bytes)`` decoding ``data`` will cost at most, from its
-    headers (``classifier.budget.estimate``), or ``("unreadable" | "error", words)``."""
+    headers (``classifier.budget.estimate``), or ``("unreadable" | "memory" | "error",
+    words)``."""
     try:
         return ("cost", estimate(data, cfg))
     except Unreadable as exc:
         return ("unreadable", exc.reason)
+    except MemoryError as exc:
+        return ("memory", f"out of memory reading its headers: {exc}")
     except Exception as exc:  # a header parser's bug on hostile bytes
         return ("error", f"{type(exc).__name__}: {exc}")
 
@@ -507,6 +512,8 @@ class ProcessDecoder:
                 kind, words = result
                 if kind == "unreadable":
                     raise Unreadable(words)
+                if kind == "memory":
+                    raise MemoryError(words)  # not the image's: tried again (the engine)
                 raise DecodeError(words)
             return result
         if self._healthy():
@@ -542,7 +549,7 @@ class ProcessDecoder:
         ):
             answer = process.call(("estimate", data, cfg), self.decode_timeout)
         if answer[0] != "cost":
-            return answer  # ("unreadable" | "error", words): nothing decoded
+            return answer  # ("unreadable" | "memory" | "error", words): nothing decoded
         cost = answer[1]
         with budget.reserve(cost) if budget is not None else contextlib.nullcontext():
             return process.call(

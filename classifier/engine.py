@@ -437,6 +437,12 @@ class Engine:
                 log.error("image %s not decoded: %s", sha256[:12], exc)
                 self._resolve(future, error=exc)
                 return
+            except MemoryError as exc:  # the machine was short, not the file broken: an
+                # error (the bot skips it, classifier_error, and tries again), never a kept
+                # `unreadable` verdict a rule could act on
+                log.error("image %s not decoded: out of memory (%s)", sha256[:12], exc)
+                self._resolve(future, error=exc)
+                return
             except DecodeError as exc:  # the same error, met in a decoding process
                 log.warning("decoding image %s failed unexpectedly: %s", sha256[:12], exc)
                 self._resolve(future, self._unreadable(sha256, f"could not decode: {exc}"))
