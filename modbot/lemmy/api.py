@@ -238,7 +238,8 @@ class LemmyApi(Protocol):
     def uploads(self, page: int) -> Page[Item]:
         """One page (from 1) of the newest uploads on the instance, newest first (admins
         only), for a poll: no further than ``MAX_PAGE`` pages (1.0: the newest
-        ``MEDIA_KEPT`` of a walk of its whole list, which has no order)."""
+        ``MEDIA_KEPT`` of a walk of its whole list, which has no order). ``next`` is None
+        on a full last page Lemmy serves: the poll says what it left unread (a8008dd)."""
         ...
 
     def not_reached(self) -> list[str]:
