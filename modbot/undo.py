@@ -276,15 +276,22 @@ def _ban_targets(
     return found
 
 
-def _removed_items(record: dict, detail: str) -> list[str]:
+def _removed_items(store: Store, record: dict, detail: str) -> list[str]:
     """The posts and comments a ``remove`` took down: the decision's item, or for a stored
-    file (``type: file``) each post and comment showing it (``remove post 12; ...``)."""
+    file (``type: file``) each post and comment showing it that the store has removed by
+    the bot (``_keep_only_theirs`` leaves out another decision's). The record's
+    ``shown_by`` lists them all; its detail (``remove post 12; ...``, read for a record
+    without it) is cut at 1,000 characters, some 50 posts, the last id maybe in half."""
     item = record.get("item") or {}
     if item.get("kind") in ("post", "comment"):
         key = item_key(record)
         assert key is not None
         return [key]
-    return [f"{kind}:{number}" for kind, number in _REMOVED.findall(detail)]
+    shown = item.get("shown_by")
+    if not shown:
+        return [f"{kind}:{number}" for kind, number in _REMOVED.findall(detail)]
+    keys = dict.fromkeys(f"{entry[0]}:{entry[1]}" for entry in shown if len(entry) >= 2)
+    return [key for key in keys if (store.action("remove", key) or {}).get("status") == "done"]
 
 
 def _undone(store: Store, kind: str, target: str) -> dict | None:
@@ -325,7 +332,7 @@ def plan_undo(
             asks: set[int] = set()  # (the ids of the steps of parts that asked)
             if name == "remove":
                 own = item_key(record)
-                for key in _removed_items(record, detail):
+                for key in _removed_items(store, record, detail):
                     kind, _, number = key.partition(":")
                     # its community, when known: Lemmy 1.0 shows a community moderator
                     # (a bot that is no admin) who acted only on a read that names it
