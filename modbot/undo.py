@@ -326,7 +326,10 @@ def plan_undo(
             # or as one part of an uploader's ban whose other part was done
             done = status in ("done", "covered")
             parts = _ban_parts(detail) if name == "ban" else []
-            if not done and not any(p.startswith(ALREADY) for p in parts):
+            # a stored file's removal went to each post showing it: failed on one, it is
+            # recorded failed as a whole, and the others may be removed (the store says)
+            partly = name == "remove" and status == "failed" and bool(item.get("shown_by"))
+            if not done and not partly and not any(p.startswith(ALREADY) for p in parts):
                 continue
             steps: list[Step] = []
             asks: set[int] = set()  # (the ids of the steps of parts that asked)
@@ -347,7 +350,7 @@ def plan_undo(
                             item=key,
                         )
                     )
-                if not steps:
+                if not steps and not partly:
                     why = f"a {item.get('kind')} is no post or comment to restore"
                     plan.not_undone.append((row.id, detail or name, why))
             elif name == "ban":
