@@ -30,7 +30,9 @@ before it logs in and loads the model.
                not the random-weights test model (a warning: its verdicts mean nothing);
                the device (one this machine lacks: a failure) and where images are
                decoded (threads, or how many processes); DeepDanbooru's file (`auto`
-               without it: a warning, the anime second pass is off)
+               without it, or with one `run` cannot use: a warning, the anime second
+               pass is off; a path to such a file, or test weights not allowed: a
+               failure, as `run` refuses them; not the published file: a warning)
 
 A failure stops the checks that depend on it (no login without a connection).
 """
@@ -908,8 +910,15 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
     except ModelError as exc:
         report.add("classifier", FAIL, f"classifier.deepdanbooru: {exc}")
         return
-    anime = f"; DeepDanbooru at {danbooru}" if danbooru else ""
-    if danbooru is None and policy.deepdanbooru_setting == "auto" and not random:
+    anime, anime_status = "", OK
+    if danbooru is not None:
+        anime_status, anime = _deepdanbooru_file(
+            danbooru, policy.deepdanbooru_setting, c.allow_random_weights
+        )
+        if anime_status == FAIL:
+            report.add("classifier", FAIL, anime)
+            return
+    elif policy.deepdanbooru_setting == "auto" and not random:
         # as `run` warns at start: anime images then get CLIP's verdict alone
         anime = (
             f"; DeepDanbooru weights not found ({', '.join(map(str, default_locations()))}): "
@@ -937,9 +946,52 @@ def _classifier(token: Secret | None, policy: Policy, report: Report) -> None:
         return
     report.add(
         "classifier",
-        WARN if danbooru is None and policy.deepdanbooru_setting == "auto" else OK,
+        WARN
+        if anime_status == WARN or (danbooru is None and policy.deepdanbooru_setting == "auto")
+        else OK,
         f"{c.model}/{c.pretrained or 'checkpoint'} weights at {weights}; {runs}{anime}",
     )
+
+
+def _deepdanbooru_file(path: Path, setting: str, allow_random: bool) -> tuple[str, str]:
+    """What `run` will make of the DeepDanbooru weights file found at ``path``, as
+    ``load_deepdanbooru`` would (without building the network): the status and text for
+    the classifier's line (a warning: also where `auto` passes the file over). Reads the
+    whole file once for its SHA-256, as `run` does."""
+    from classifier.deepdanbooru import DeepDanbooruError, describe_deepdanbooru
+
+    try:  # by its path: the reason `auto` passes the file over is raised, not swallowed
+        fingerprint = describe_deepdanbooru(path)
+    except DeepDanbooruError as exc:
+        said = " ".join(str(exc).split())  # torch's reasons run over several lines
+        if setting != "auto":
+            return FAIL, f"classifier.deepdanbooru: {said}; {_REFUSES}"
+        return (
+            WARN,
+            f"; the DeepDanbooru weights classifier.deepdanbooru: auto found cannot be used: "
+            f"{said} So `modbot run` starts, but the anime second pass is OFF: images CLIP "
+            "calls anime get CLIP's verdict only. Replace the file, or set "
+            "classifier.deepdanbooru: off to mean it",
+        )
+    identity = (fingerprint or "").partition("@")[0]
+    if identity == "deepdanbooru/random-weights":
+        if not allow_random:  # `run` stops on these, under `auto` too
+            return (
+                FAIL,
+                f"classifier.deepdanbooru: {path} holds random DeepDanbooru weights (tests "
+                f"only): give the real ones, or set classifier.deepdanbooru: off; {_REFUSES}",
+            )
+        return WARN, f"; DeepDanbooru at {path}: RANDOM WEIGHTS, its tags mean nothing"
+    if identity != "deepdanbooru/resnet_custom_v3":  # `run` warns of it at start
+        return (
+            WARN,
+            f"; DeepDanbooru at {path}, not the published file (sha256 differs): not the "
+            "reference's model",
+        )
+    return OK, f"; DeepDanbooru at {path}"
+
+
+_REFUSES = "`modbot run` refuses to start as it is"
 
 
 def _download_problem() -> tuple[str, str | None]:

@@ -48,7 +48,9 @@ for each what is wrong and what to do:
               will run on (classifier.device: one this machine lacks is a failure) and
               where images are decoded (classifier.decode_processes: in threads, or
               in how many processes); DeepDanbooru's file (deepdanbooru: auto
-              without it is a warning: the anime second pass is off)
+              without it, or with one that cannot be used, is a warning: the anime
+              second pass is off; a path to such a file, or its random test weights
+              without allow_random_weights, a failure: run refuses them)
 
 It logs in once (Lemmy allows a few logins an hour) and changes nothing. A failed step
 skips the steps that need it. Loads no model: checking the weights takes seconds.
