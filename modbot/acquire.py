@@ -48,6 +48,7 @@ from modbot.fetch import (
     Resolver,
     redact,
     system_resolver,
+    waiting_for_login,
 )
 from modbot.fetch.identity import Identity, host_port
 from modbot.fetch.login import InstanceLogin, ProxyLogin, without_user_info
@@ -92,15 +93,16 @@ class _Outcome:
 class ItemClock:
     """The time an item's downloads have taken, against ``fetch.item_timeout``. It runs
     from the item's start, except while every download the item still waits for is
-    waiting for memory (the download budget): that is the bot's own capacity, not a
-    server's slowness, and must not make an image time out. ``expired`` is done when
+    waiting for memory (the download budget) or for the bot's Lemmy login (a private
+    instance's images): that is the bot's own capacity, not a server's slowness, and
+    must not make an image time out. ``expired`` is done when
     the time is up."""
 
     def __init__(self, seconds: float) -> None:
         self.loop = asyncio.get_running_loop()
         self.left = seconds
         self.pending = 0  # downloads not done
-        self.waiting = 0  # of those, waiting for memory
+        self.waiting = 0  # of those, waiting for memory or the login
         self._since = self.loop.time()
         self._running = False
         # a future and a timer, not a task: an item's downloads are awaited with it
@@ -189,7 +191,7 @@ class _Download:
         self.fetched: asyncio.Future = asyncio.get_running_loop().create_future()
         self.task: asyncio.Task | None = None
         self.clocks: list[ItemClock] = []
-        self.waiting_memory = False
+        self.waiting_own = False  # for memory or the login: the bot's own queue
         self.abandoned = False  # every item gave up on it: cancelled
         # an image written as a data: URI in the item (``urls`` hold its reference): no
         # download, its bytes are decoded (None: the URI was not found again)
@@ -203,7 +205,7 @@ class _Download:
         self.clocks.append(clock)
         if not self.fetched.done():
             clock.pending += 1
-            clock.waiting += self.waiting_memory
+            clock.waiting += self.waiting_own
             clock.update()
 
     async def slot(self) -> _Slots:
@@ -231,9 +233,9 @@ class _Download:
             self.abandoned = True
             self.task.cancel()
 
-    def set_waiting_memory(self, waiting: bool) -> None:
-        if waiting != self.waiting_memory and not self.fetched.done():
-            self.waiting_memory = waiting
+    def set_waiting_own(self, waiting: bool) -> None:
+        if waiting != self.waiting_own and not self.fetched.done():
+            self.waiting_own = waiting
             for clock in self.clocks:
                 clock.waiting += 1 if waiting else -1
                 clock.update()
@@ -243,7 +245,7 @@ class _Download:
             return
         for clock in self.clocks:
             clock.pending -= 1
-            clock.waiting -= self.waiting_memory
+            clock.waiting -= self.waiting_own
             clock.update()
         self.fetched.set_result(None)
 
@@ -631,6 +633,7 @@ class Acquirer:
             download.done()
             raise
         fetched: Fetched | None = None
+        waiting_for_login.set(download.set_waiting_own)  # this task's own context
         try:
             # a data: image is in the item itself: decoded, not downloaded (no slot)
             data = is_data_reference(download.key)
@@ -903,11 +906,11 @@ async def _room_for_body(fetcher: Fetcher, download: _Download) -> BodyHold:
     does not count against the items' clocks (the bot's capacity, not the server's)."""
     hold = fetcher.reserve_body_now()  # mostly: the clock is not stopped
     if hold is None:
-        download.set_waiting_memory(True)
+        download.set_waiting_own(True)
         try:
             hold = await fetcher.reserve_body()
         finally:
-            download.set_waiting_memory(False)
+            download.set_waiting_own(False)
     return hold
 
 

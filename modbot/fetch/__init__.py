@@ -45,6 +45,7 @@ import weakref
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 from urllib.parse import SplitResult, unquote_to_bytes, urljoin, urlsplit, urlunsplit
@@ -132,11 +133,19 @@ __all__ = [
     "redact",
     "sniff_image_type",
     "system_resolver",
+    "waiting_for_login",
 ]
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+#: Set by the caller in a download's own task (``modbot.acquire``): told True as the
+#: download starts waiting for the bot's Lemmy login, False as it stops, so the item's
+#: own clock (``fetch.item_timeout``) stops meanwhile too, as it does for memory.
+waiting_for_login: ContextVar[Callable[[bool], None] | None] = ContextVar(
+    "waiting_for_login", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -438,8 +447,8 @@ class Fetcher:
         login = self.login if self.login and self.login.covers(target.read, _path(target)) else None
         # a login waited for (the Lemmy client's, shared by every image waiting, its lock
         # held through its retries) is the bot's own queue, not the host's time: off the
-        # download's deadline, as the wait for a slot (the item's own time still runs)
-        sent = await _off_the_clock(deadline, login.before(target.read)) if login else None
+        # download's deadline, as the wait for a slot, and off the item's (the caller's)
+        sent = await _login_wait(deadline, login.before(target.read)) if login else None
         relogged = False  # sent again after a 401 with the login: once
         hop = 0
         while hop <= self.limits.max_redirects:
@@ -480,7 +489,7 @@ class Fetcher:
             except _LoginAsked:
                 assert login is not None
                 relogged = sent is not None
-                sent = await _off_the_clock(deadline, login.after_401(target.read, sent))
+                sent = await _login_wait(deadline, login.after_401(target.read, sent))
                 if sent is None:
                     raise BadStatus(current.url, 401) from None
                 continue
@@ -852,6 +861,19 @@ async def _off_the_clock(deadline: asyncio.Timeout, waited: Awaitable[_T]) -> _T
     finally:
         if left is not None:
             deadline.reschedule(loop.time() + left)
+
+
+async def _login_wait(deadline: asyncio.Timeout, waited: Awaitable[_T]) -> _T:
+    """``waited`` (a wait for the Lemmy login) off the download's deadline, the caller
+    told (``waiting_for_login``) while it runs."""
+    told = waiting_for_login.get()
+    if told is not None:
+        told(True)
+    try:
+        return await _off_the_clock(deadline, waited)
+    finally:
+        if told is not None:
+            told(False)
 
 
 def _tries(place: _Place | None) -> str:
