@@ -4,15 +4,12 @@ the same (post_view.rs:341-357, comment_view.rs:217-233: ``is_subscribed`` is an
 ``community_follower`` row, pending too), so the bot reads them and must not say it
 checked none of them and should follow it.
 
-Known modbot defect (found with the fake now modelling 0.19's hidden communities and
-follows, 692ab11; modbot is not this helper's to change): ``views_v3.communities``
-marks a hidden community unread unless ``subscribed == "Subscribed"``, so a pending
-follow ("Pending") gets the warning while its posts are read. The marker goes when
-only "NotSubscribed" counts as unread."""
+Before, ``views_v3.communities`` marked a hidden community unread unless ``subscribed
+== "Subscribed"``, so a pending follow ("Pending") got the warning while its posts were
+read (found with the fake modelling 0.19's hidden communities and follows, 692ab11)."""
 
 from __future__ import annotations
 
-import pytest
 from test_s25a_removed_post_comments import _client
 
 from fakelemmy import FakeLemmy
@@ -21,7 +18,6 @@ from modbot.source import Source
 from modbot.store import Store
 
 
-@pytest.mark.xfail(strict=True, reason="modbot warns of a hidden community it reads")
 def test_a_pending_follow_of_a_hidden_community_is_read_and_not_warned_of(tmp_path):
     with FakeLemmy() as lemmy:
         cast = standard_cast(lemmy)

@@ -208,14 +208,15 @@ def upload_item(view: Any) -> Item:
 def communities(views: list[Any]) -> list[Community]:
     """The communities of a ``community/list`` page (``listed_communities``), one an
     admin hid that the bot does not follow marked so (``HIDDEN_COMMUNITY``: Lemmy lists
-    its posts and comments to its followers only)."""
+    its posts and comments to its followers only: any follow row, a pending one too,
+    post_view.rs and comment_view.rs's ``is_subscribed``)."""
     hidden = {
         own.get("id")
         for view in views
         if isinstance(view, dict)
         and isinstance(own := view.get("community"), dict)
         and own.get("hidden") is True
-        and view.get("subscribed") != "Subscribed"
+        and view.get("subscribed") not in ("Subscribed", "Pending")
     }
     return [
         dataclasses.replace(c, visibility=HIDDEN_COMMUNITY) if c.id in hidden else c
