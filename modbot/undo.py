@@ -328,7 +328,11 @@ def plan_undo(
             parts = _ban_parts(detail) if name == "ban" else []
             # a stored file's removal went to each post showing it: failed on one, it is
             # recorded failed as a whole, and the others may be removed (the store says)
-            partly = name == "remove" and status == "failed" and bool(item.get("shown_by"))
+            # (so is `ban: {uploader: true}`, the author's and the uploader's, one of them
+            # done: its part of the detail says the ban, the store that it was placed)
+            partly = status == "failed" and (
+                (name == "remove" and bool(item.get("shown_by"))) or name == "ban"
+            )
             if not done and not partly and not any(p.startswith(ALREADY) for p in parts):
                 continue
             steps: list[Step] = []
@@ -356,7 +360,13 @@ def plan_undo(
             elif name == "ban":
                 for part, found in zip(parts, _ban_targets(store, record, detail), strict=True):
                     if not done and not part.startswith(ALREADY):
-                        continue  # (beside a part that asked: one that failed)
+                        placed = (
+                            found is not None
+                            and _BAN.search(part + " ") is not None
+                            and (store.action("ban", found[0]) or {}).get("status") == "done"
+                        )
+                        if not placed:
+                            continue  # (beside a part that asked or was placed: one that failed)
                     if found is None:
                         why = "the banned person is not recorded"
                         plan.not_undone.append((row.id, detail, why))
