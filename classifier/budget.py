@@ -26,7 +26,9 @@ several times the decoded frame. So, before a pixel is decoded:
   held before Pillow first opens it;
 - ``DecodeBudget.reserve(cost)`` waits until that many bytes are free in the budget the
   decode threads share, first come first served; a decode that could never fit is
-  refused (``Unreadable``) at once instead of waiting forever;
+  refused (``Unreadable``) at once instead of waiting forever, and one with a deadline
+  (``reserve(deadline=)``, or ``waiting_until`` around code that reserves) gives up its
+  place in the line at it (``MemoryNotFree``);
 - while decoding, ``seek`` steps through the frames one at a time and checks that
   Pillow sees what the plan said (a header read differently would be refused).
 
@@ -41,8 +43,10 @@ import ctypes
 import ctypes.util
 import struct
 import threading
+import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +56,14 @@ __all__ = [
     "MIN_WALK_PIXELS",
     "DecodeBudget",
     "DecodePlan",
+    "MemoryNotFree",
     "Reservation",
     "estimate",
     "metadata_hold",
     "plan",
     "plan_before_open",
     "seek",
+    "waiting_until",
 ]
 
 DEFAULT_DECODE_MEMORY = 1_000_000_000  # bytes: classifier.decode_memory in rules.yaml
@@ -679,6 +685,29 @@ def give_memory_back() -> None:
         _TRIM(0)
 
 
+class MemoryNotFree(TimeoutError):
+    """``DecodeBudget.reserve`` gave up: the bytes were not free by its deadline (the
+    image is not at fault: nothing is said of it but that)."""
+
+
+_waiting = threading.local()  # .deadline: see waiting_until
+
+
+@contextmanager
+def waiting_until(deadline: float | None) -> Iterator[None]:
+    """Every ``reserve`` this thread makes inside waits at most until ``deadline``
+    (``time.monotonic()``; None: no limit), for code that reserves on a caller's behalf
+    and takes no deadline (``estimate``, a perceptual hash's decode): a caller that has
+    answered without the result must not keep its place in the line, nor what it holds
+    while waiting (the gate's turns to hash)."""
+    before = getattr(_waiting, "deadline", None)
+    _waiting.deadline = deadline
+    try:
+        yield
+    finally:
+        _waiting.deadline = before
+
+
 class Reservation:
     """Bytes held in a ``DecodeBudget``; ``release()`` (or leave the ``with``) gives them
     back (after handing freed memory back to the system, for a large one)."""
@@ -706,7 +735,9 @@ class DecodeBudget:
     """A byte semaphore shared by every thread that decodes images. ``reserve`` waits,
     first come first served, until the bytes are free; a request larger than the whole
     budget is refused at once with ``Unreadable`` (it could never be served), naming
-    ``setting``, the one that raises the budget (a worker's is its command line's)."""
+    ``setting``, the one that raises the budget (a worker's is its command line's). With
+    a ``deadline`` (``time.monotonic()``; by default that of ``waiting_until``) a wait
+    ends at it with ``MemoryNotFree``, out of the line."""
 
     def __init__(
         self, total: int = DEFAULT_DECODE_MEMORY, setting: str = "classifier.decode_memory"
@@ -720,11 +751,16 @@ class DecodeBudget:
         self.largest = 0  # the largest single reservation granted
         self.waits = 0  # reservations that had to wait for memory
         self.refused = 0  # requests larger than the whole budget
+        self.gave_up = 0  # waits ended by their deadline
         self._cond = threading.Condition()
         self._queue: deque[object] = deque()
 
-    def reserve(self, nbytes: int, what: str = "decoding this image") -> Reservation:
+    def reserve(
+        self, nbytes: int, what: str = "decoding this image", deadline: float | None = None
+    ) -> Reservation:
         nbytes = max(0, int(nbytes))
+        if deadline is None:
+            deadline = getattr(_waiting, "deadline", None)
         if nbytes > self.total:
             with self._cond:
                 self.refused += 1
@@ -739,7 +775,17 @@ class DecodeBudget:
                 self.waits += 1
             try:
                 while self._queue[0] is not ticket or self.in_use + nbytes > self.total:
-                    self._cond.wait()
+                    if deadline is None:
+                        self._cond.wait()
+                        continue
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        self.gave_up += 1
+                        raise MemoryNotFree(
+                            f"{what}: {_mb(nbytes)} of the decode budget ({self.setting}) "
+                            "not free in time"
+                        )
+                    self._cond.wait(left)
             except BaseException:
                 # interrupted while waiting (Ctrl-C, an exception raised in this thread):
                 # out of the line, or every reservation after it would wait for it forever

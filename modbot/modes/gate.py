@@ -87,7 +87,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from classifier.budget import DecodeBudget
+from classifier.budget import DecodeBudget, MemoryNotFree, waiting_until
 from classifier.remote import MAX_SAID_CHARS
 from modbot.classify import (
     CLASSIFIER_UNAVAILABLE,
@@ -1148,7 +1148,7 @@ class Gate:
             self._hashing.release()
             raise
 
-        def done(f: asyncio.Future[tuple[Plan, dict[str, str]]]) -> None:
+        def done(f: asyncio.Future[tuple[Plan, dict[str, str]] | None]) -> None:
             self._hashing.release()
             if not f.cancelled():
                 f.exception()  # one nobody waits for any more is not "never retrieved"
@@ -1162,7 +1162,7 @@ class Gate:
 
     def _hash_plan(
         self, policy: Policy, subject: Subject, deadline: float
-    ) -> tuple[Plan, dict[str, str]]:
+    ) -> tuple[Plan, dict[str, str]] | None:
         """``policy.decide`` on the file's hashes (in a thread), and each kind not taken
         with why (its own dict: one the answer went without is never written to meanwhile
         by this thread). Its perceptual hashes
@@ -1171,15 +1171,23 @@ class Gate:
         budget of that size of its own (``hash_budget``), and a file it would not decode
         (a bomb, over the budget) gets none, as in the bot; nor does one whose memory came
         past ``deadline`` (its answer went without it), nor one whose hashing failed
-        around the hash's code (logged; its verdict decides it)."""
+        around the hash's code (logged; its verdict decides it). None when its memory is
+        not free by ``deadline``: the wait ends then, as its answer goes, and so does its
+        turn to hash."""
         kinds = tuple(k for k in policy.decoded_hash_kinds if k not in subject.hashes)
         if not kinds:
             return policy.decide(subject), {}
         not_taken: dict[str, str] = {}
         try:
-            hashes = decoded_hashes(
-                self.engine, subject.image, kinds, self.hash_budget, deadline, not_taken
-            )
+            # the wait for memory ends with the budget: past it, a file waiting would
+            # keep its turn to hash and its place at the head of the decode budget's
+            # line, the files after it (which may fit) waiting for nothing
+            with waiting_until(deadline):
+                hashes = decoded_hashes(
+                    self.engine, subject.image, kinds, self.hash_budget, deadline, not_taken
+                )
+        except MemoryNotFree:
+            return None  # not taken within the budget: its answer goes (or went) without
         except Exception as exc:
             # An error around the hashing (out of memory, a thread or file the system
             # would not give) says nothing of the file: decided without those hashes,
