@@ -214,8 +214,9 @@ class Daemon:
         # SIGHUP: read the rules file before the next cycle
         self._hangup = hangup or threading.Event()
         self._scheduler: Any = None  # the BackgroundScheduler, while running
-        # the hold a failed cycle said last (its end, its code) and when (monotonic)
-        self._held_said: tuple[tuple[float, str | None], float] | None = None
+        # the hold a failed cycle said last (its end, its code), when it was said in full
+        # and when last (in full or short; monotonic)
+        self._held_said: tuple[tuple[float, str | None], float, float] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def run(self) -> int:
@@ -450,8 +451,9 @@ class Daemon:
 
     def _said_held(self, exc: Exception) -> str | None:
         """How a cycle failed by ``exc`` is said: None, in full (not a hold of Lemmy's, or
-        one not said yet); "", not again (the hold said in full less than
-        ``HELD_SAID_EVERY`` ago: at DEBUG); else a short line that it still holds."""
+        one not said yet); "", not again (the hold said, in full or short, less than
+        ``HELD_SAID_EVERY`` ago: at DEBUG); else a short line that it still holds, naming
+        when it was said in full."""
         if not isinstance(exc, Held):
             return None
         key, now = (exc.until, exc.error), time.monotonic()
@@ -459,11 +461,12 @@ class Daemon:
         # the same hold, raised again: its end as this process keeps it, a moment after
         # the first raise's (within a second)
         if said is None or said[0][1] != key[1] or abs(said[0][0] - key[0]) > 1.0:
-            self._held_said = (key, now)
+            self._held_said = (key, now, now)
             return None
-        if now - said[1] < HELD_SAID_EVERY:
+        if now - said[2] < HELD_SAID_EVERY:
             return ""
-        self._held_said = (key, now)
+        # the full message's time kept apart: each short line names it, not the last one
+        self._held_said = (key, said[1], now)
         left = exc.left()
         end = datetime.now(UTC) + timedelta(seconds=left)
         first = datetime.now(UTC) - timedelta(seconds=now - said[1])
