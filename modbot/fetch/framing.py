@@ -250,8 +250,10 @@ def _body_length(head: bytes) -> int | None:
     names = [line.split(b":", 1)[0].lower() for line in lines[1:]]
     if b"transfer-encoding" in names or names.count(b"content-length") != 1:
         return None
-    (value,) = _values(lines[1 + names.index(b"content-length")])
-    return int(value) if _DIGITS.match(value) else None
+    # one number, or none: lengths that differ (``77, 78``) are the parser's to refuse,
+    # saying so (an error raised here, inside its feed, is recorded as "status 0")
+    values = _values(lines[1 + names.index(b"content-length")])
+    return int(values[0]) if len(values) == 1 and _DIGITS.match(values[0]) else None
 
 
 class ResponseHandler(_AiohttpResponseHandler):
