@@ -199,7 +199,7 @@ class LemmyClient(PictrsStore, Transport):
         self._show_nsfw: bool | None = None
         self._release: tuple[int, ...] = ()  # () when it cannot be told (yet)
         self._release_until = 0.0  # when the release is read again
-        self._moderates: frozenset[int] | None = None  # ``_moderated``
+        self._moderates: frozenset[int] | None = None  # ``_moderated_hidden``
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -263,7 +263,7 @@ class LemmyClient(PictrsStore, Transport):
         resume_after: Sequence[int] = (),
         community_id: int | None = None,
     ) -> Page[Item]:
-        if community_id is not None and community_id in self._moderated():
+        if community_id is not None and community_id in self._moderated_hidden():
             return self._moderated_posts(cursor, resume_after, community_id)
         views, next_cursor = self._list_posts_after(cursor, resume_after, community_id)
         return Page([views_v3.post_item(v) for v in views], len(views), next_cursor)
@@ -274,13 +274,22 @@ class LemmyClient(PictrsStore, Transport):
     # ``communities`` marks it unlisted (``UNLISTED``), as 1.0 lists an unlisted
     # community's posts in one listing only: the reader of those (``Source._walk_unlisted``,
     # the deep poll) asks its posts here, and their comments as its moderator.
-    def _moderated(self) -> frozenset[int]:
-        """The communities the bot's account moderates (``my_user.moderates`` of
-        ``/site``), read again at each walk of the communities (``communities``)."""
+    def _moderated_hidden(self) -> frozenset[int]:
+        """The hidden communities the bot's account moderates (``my_user.moderates`` of
+        ``/site``, each with its community's ``hidden``), read again at each walk of the
+        communities (``communities``). A visible one it moderates is not here: its own
+        listing has its posts alone, where ModeratorView has every one it moderates."""
         if self._moderates is None:
             my_user = self.site().get("my_user")
+            moderates = my_user.get("moderates") if isinstance(my_user, dict) else None
             self._moderates = moderated_ids(
-                my_user.get("moderates") if isinstance(my_user, dict) else None
+                [
+                    view
+                    for view in (moderates if isinstance(moderates, list) else [])
+                    if isinstance(view, dict)
+                    and isinstance(view.get("community"), dict)
+                    and view["community"].get("hidden") is True
+                ]
             )
         return self._moderates
 
@@ -364,7 +373,7 @@ class LemmyClient(PictrsStore, Transport):
             self._moderates = None  # a walk's start: read again
         found = views_v3.communities(views)
         if any(c.visibility == HIDDEN_COMMUNITY for c in found):
-            led = self._moderated()
+            led = self._moderated_hidden()
             found = [
                 dataclasses.replace(c, visibility=UNLISTED)
                 if c.visibility == HIDDEN_COMMUNITY and c.id in led
