@@ -58,6 +58,18 @@ log = logging.getLogger(__name__)
 UNLISTED = "unlisted"
 
 
+def _view_post_ids(views: list[Any]) -> list[int]:
+    """The post ids of a ``post/list`` page's views, in its order (a malformed one left
+    out: the page is resumed after the others)."""
+    ids = []
+    for view in views:
+        own = view.get("post") if isinstance(view, dict) else None
+        post_id = own.get("id") if isinstance(own, dict) else None
+        if type(post_id) is int and post_id > 0:
+            ids.append(post_id)
+    return ids
+
+
 def _listing(body: dict[str, Any], key: str, what: str) -> list[Any]:
     """``body[key]``, which Lemmy always sends as a list (of objects, checked later)."""
     value = body.get(key)
@@ -200,6 +212,8 @@ class LemmyClient(PictrsStore, Transport):
         self._release: tuple[int, ...] = ()  # () when it cannot be told (yet)
         self._release_until = 0.0  # when the release is read again
         self._moderates: frozenset[int] | None = None  # ``_moderated_hidden``
+        # the last ModeratorView page's cursor and every post id on it (``_moderated_posts``)
+        self._moderator_page: tuple[str | None, list[int]] = (None, [])
 
     # ================================================================== LemmyApi
     def check_session(self) -> SiteInfo:
@@ -298,7 +312,13 @@ class LemmyClient(PictrsStore, Transport):
     ) -> Page[Item]:
         """One page of ``ModeratorView`` (every community the bot moderates), the posts
         of ``community_id`` kept: ``sent`` and ``next`` are the listing's."""
+        # A purged cursor resumes after the page's other posts (``_list_posts_after``):
+        # all of them, not only the community's the caller was given (maybe none).
+        last_cursor, last_ids = self._moderator_page
+        if cursor is not None and cursor == last_cursor:
+            resume_after = last_ids
         views, next_cursor = self._list_posts_after(cursor, resume_after, moderator_view=True)
+        self._moderator_page = (next_cursor, _view_post_ids(views))
         posts = [
             dataclasses.replace(
                 item, community=dataclasses.replace(item.community, visibility=UNLISTED)
