@@ -16,7 +16,8 @@ before it logs in and loads the model.
                a rule asks a site ban or purge_item, which Lemmy refuses a non-admin
     account    its settings hide nothing from it (else `run` changes them)
     pictrs     PICTRS_URL reachable and PICTRS_API_KEY accepted
-    rules      rules.yaml valid (its subscribed feeds as the copies kept in the state)
+    rules      rules.yaml valid (its subscribed feeds as the copies kept in the state);
+               check-rules' warnings, which `run` logs at start: a warning
     schedule   what the daemon runs when: the poll, the backlog sweep, the store sweep
                (a warning when one is asked for that these settings cannot run: no
                PICTRS_URL and PICTRS_API_KEY)
@@ -333,7 +334,10 @@ def _policy_checks(
             feeds = _feeds(state_path, policy)
         # the store sweep is said as it will be: these settings have pict-rs' key or not
         summary = policy.summary(pictrs=pictrs)
-        rules_finding = Finding("rules", OK, f"{policy.path}: {summary}")
+        # what check-rules prints and `run` logs at start (a rule that can never act, one
+        # another always beats): said here too, where an admin checks before a start
+        said = "".join(f"; {w}" for w in policy.warnings)
+        rules_finding = Finding("rules", WARN if said else OK, f"{policy.path}: {summary}{said}")
     report.findings.append(rules_finding)
     report.findings.extend(feeds)
     if policy is not None:

@@ -29,7 +29,8 @@ for each what is wrong and what to do:
               ban or purge_item (Lemmy refuses those to a non-admin)
   account     its settings hide nothing from it
   pictrs      PICTRS_URL answers and accepts PICTRS_API_KEY
-  rules       rules.yaml is valid
+  rules       rules.yaml is valid; what check-rules warns of (a rule that can never
+              act, one another rule always beats) is a warning, each with its line
   feeds       each subscribed feed's copy kept in the state file (nothing fetched): a
               warning when it is past its max_age, no longer verifies, or the last
               try was refused (saying why: a bad signature, too large, HTTP 503)
