@@ -237,10 +237,17 @@ class Executor:
         demoted since the session last read the list (spared from actions, the safe
         side), who must not be told what the bot found until then. When the list cannot
         be read, the session's."""
-        admins = self.admin_ids
-        if self.notices.queue and not self.dry_run and self._read_admins("notifying") is None:
-            admins = self._admins_listed if self._admins_listed is not None else admins
+        admins = self._notice_recipients() if self.notices.queue else self.admin_ids
         self.notices.flush(sorted(admins - {self.bot_person_id}))
+
+    def _notice_recipients(self) -> set[int]:
+        """The admins a notice goes to (``flush_notifications``), and so those a sent one
+        must have reached (``_notice_went``): as Lemmy lists them now, else the
+        session's."""
+        listed = None
+        if not self.dry_run and self._read_admins("notifying") is None:
+            listed = self._admins_listed
+        return listed if listed is not None else self.admin_ids
 
     # ------------------------------------------------------------------ the valve
     def valve_tripped(self) -> dict | None:
@@ -546,8 +553,9 @@ class Executor:
 
     def _notice_went(self, row: dict[str, Any]) -> bool | None:
         """Whether the bot's sent messages show the message a notice was claimed with
-        (``row``) sent to every admin (``Notices.sent``)."""
-        return self.notices.sent(row, self.bot_person_id, self.admin_ids)
+        (``row``) sent to every admin it goes to (``Notices.sent``): not to one demoted
+        since the session read the list, whom it is not sent."""
+        return self.notices.sent(row, self.bot_person_id, self._notice_recipients())
 
     # ------------------------------------------------------------------ actions
     def notify(self, key: str, message: str, action: str = "notify_admins") -> ActionOutcome:
