@@ -255,7 +255,10 @@ def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
         context = f" ({exc.context})" if exc.context else ""
         source = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
         hint = ""
-        if "'\\t'" in what:
+        refused = isinstance(exc, _Refused)
+        if refused:
+            pass  # well-formed YAML over a bound: a syntax hint would send the admin astray
+        elif "'\\t'" in what:
             hint = "; indent with spaces, not tabs"
         elif "{{" in source:
             hint = '; text with {{placeholders}} must be in quotes: "..."'
@@ -270,7 +273,7 @@ def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
                 "; this line is indented differently from the lines above it: the keys of "
                 "one mapping, and the dashes of one list, start in the same column"
             )
-        kind = "YAML error" if isinstance(exc, _Refused) else "YAML syntax error"
+        kind = "YAML error" if refused else "YAML syntax error"
         return None, lines, [Problem(file, line, f"{kind}: {what}{context}{hint}")]
     except yaml.YAMLError as exc:
         return None, lines, [Problem(file, 1, f"YAML error: {exc}")]
