@@ -71,7 +71,7 @@ from modbot.fetch.addresses import (
     tls_context,
 )
 from modbot.fetch.budget import BodyBudget, BodyHold
-from modbot.fetch.framing import use_browser_framing
+from modbot.fetch.framing import not_an_answer, use_browser_framing
 from modbot.fetch.identity import MODBOT_USER_AGENT, Identity
 from modbot.fetch.login import InstanceLogin, ProxyLogin
 from modbot.fetch.refusals import (
@@ -519,7 +519,10 @@ class Fetcher:
         """The answer to a GET of ``target`` (its URL as browsers read it). ``place``: the
         request's slots and the address it dials (``_slots``); when connecting there
         fails, the name's next address is tried on its own slots (``Pinned.fall_back``),
-        before anything was sent."""
+        before anything was sent. When a kept connection's answer is not one
+        (``framing.NotAnAnswer``: bytes its server sent after an earlier answer), the
+        request is sent again, once, on a new connection, in the same slots and within
+        the download's deadline, as browsers send it again."""
         url, dialed, host, port = target.url, target.read, target.host, target.port
         parts = urlsplit(url)
         if "@" in parts.netloc:  # what the refusals name: no credentials either
@@ -527,10 +530,13 @@ class Fetcher:
         try:
             await self._addresses.check_literal(host, port)
             address = place.pinned.name_address if place is not None else None
+            asked_again = False
             while True:
                 try:
                     if address is not None:
                         self._drop_stale(host, port, address)
+                    if asked_again:  # on a new connection: no other kept one either
+                        self._drop_stale(host, port, None)
                     with place.pinned.dialling() if place else nullcontext():
                         response = await self._http().get(
                             dialed, headers=headers, allow_redirects=False
@@ -545,6 +551,17 @@ class Fetcher:
                         raise
                     address = place.pinned.name_address
                     log.info("image %s: %s; trying its next address", redact(url), _said(exc))
+                except aiohttp.ClientResponseError as exc:
+                    # only a kept connection's (a new one's answer is its server's), once
+                    if asked_again or not not_an_answer(exc):
+                        raise
+                    asked_again = True
+                    log.info(
+                        "image %s: a kept connection's answer was none (%s); "
+                        "asking again on a new connection",
+                        redact(url),
+                        _said(exc),
+                    )
             # an answer whose whole body came with its headers has its connection back
             # in the pool already (``connection`` None): it was made to the address too
             connection = response.connection
@@ -736,11 +753,12 @@ class Fetcher:
         finally:
             resume()  # cancelled while waiting: the deadline as it was
 
-    def _drop_stale(self, host: str, port: int, address: str) -> None:
+    def _drop_stale(self, host: str, port: int, address: str | None) -> None:
         """Close the HTTP client's idle connections to ``host:port`` (as dialled) that
         were made to another address than ``address``, the one this request's slot is
         counted on: the name was looked up again and moved, or connecting to its first
-        address failed while they were in use. aiohttp keeps one pool per host name and
+        address failed while they were in use (``address`` None: every one, for a
+        request asked again on a new connection). aiohttp keeps one pool per host name and
         has no public call for this; its pool (``_conns``: key -> (protocol, time))
         has kept that shape since 3.0, and nothing is awaited between this and its
         taking a connection from it."""
@@ -749,7 +767,9 @@ class Fetcher:
             return
         name = host.rstrip(".").lower()
         for key in [k for k in pool if k.port == port and k.host.rstrip(".").lower() == name]:
-            for entry in [e for e in pool[key] if self._made_to.get(e[0]) != address]:
+            for entry in [
+                e for e in pool[key] if address is None or self._made_to.get(e[0]) != address
+            ]:
                 self._close_idle(pool, key, entry)
 
     def _keep_few_idle(self) -> None:

@@ -27,7 +27,10 @@ that the parser reads no body after) are read in turn, at most ``MAX_INTERIM`` o
 past that the answer is broken (``protocol_error``). And the bytes after a body its
 ``Content-Length`` bounds are not handed on (``_BrowserFraming._within``): browsers read
 none, and use no connection again that sent them; the parser refused the answer, or
-read them as the next one's.
+read them as the next one's. Such bytes coming later than the body's end reach the next
+request's answer on the kept connection: where the parser refuses an answer there that
+does not begin with a status line, the error says so (``NotAnAnswer``), and the fetcher
+asks again, once, on a new connection, as browsers do.
 
 The parser is wrapped per answer by the connection's protocol (``ResponseHandler``),
 which the fetcher's connector makes (``use_browser_framing``).
@@ -43,9 +46,17 @@ from typing import Any
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler as _AiohttpResponseHandler
-from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
 
-__all__ = ["MAX_HEAD", "MAX_INTERIM", "ResponseHandler", "as_browsers_frame", "use_browser_framing"]
+__all__ = [
+    "MAX_HEAD",
+    "MAX_INTERIM",
+    "NotAnAnswer",
+    "ResponseHandler",
+    "as_browsers_frame",
+    "not_an_answer",
+    "use_browser_framing",
+]
 
 # The longest answer head held to be read: more than browsers take (Chromium 256 KiB,
 # Firefox 384 KiB), so a host cannot pad its head past it to be shown yet unread. One
@@ -61,6 +72,28 @@ _BODILESS = frozenset({100, 102, 103})
 _STATUS = re.compile(rb"HTTP/(\d)\.(\d) +(\d{3})")
 _DIGITS = re.compile(rb"[0-9]+\Z")
 _LINES = re.compile(rb"[^\n]*\n|[^\n]+\Z")
+
+
+class NotAnAnswer(BadHttpMessage):
+    """What a kept connection sent for an answer, refused by the parser, did not begin
+    with a status line: bytes its server sent after an earlier answer (a host hiding its
+    image need only delay them), not an answer to this request. Browsers send such a
+    request again (Chromium's HttpNetworkTransaction resends one whose reused socket
+    failed before any answer): the fetcher asks again, once, on a new connection. Its
+    message is the parser's."""
+
+
+def not_an_answer(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (aiohttp's error for an answer) came of a ``NotAnAnswer``: aiohttp
+    wraps the parser's error in its own, and that in a ``ClientResponseError``, each
+    raised from the one before."""
+    for _ in range(8):  # a chain of causes is short; never walk one without end
+        if exc is None:
+            return False
+        if isinstance(exc, NotAnAnswer):
+            return True
+        exc = exc.__cause__
+    return False
 
 
 def as_browsers_frame(head: bytes) -> tuple[bytes, bool]:
@@ -168,8 +201,9 @@ class _BrowserFraming:
     """One answer's parser, handed each head rewritten (``as_browsers_frame``) and all
     else as it came. Any other call goes to the parser itself."""
 
-    def __init__(self, parser: Any, close: Callable[[], None]) -> None:
+    def __init__(self, parser: Any, close: Callable[[], None], reused: bool = False) -> None:
         self._parser = parser
+        self._reused = reused  # the connection answered before (``NotAnAnswer``)
         self._close = close  # the connection is not used again
         self._head = bytearray()  # (appended to in place: a head may come byte by byte)
         self._searched = 0  # how far the head was searched for its end
@@ -213,7 +247,7 @@ class _BrowserFraming:
                 rest = bytes(self._head[end:])
                 self._head, self._searched, self._passing = bytearray(), 0, True
                 self._left = _body_length(head) if whole else None
-                more, upgraded, tail = self._parser.feed_data(head + self._within(rest))
+                more, upgraded, tail = self._feed_first(head + self._within(rest))
                 return [*messages, *more], upgraded, tail
             self._interim += 1
             if self._interim > MAX_INTERIM:
@@ -228,10 +262,23 @@ class _BrowserFraming:
                 self._head = bytearray()
                 return messages, upgraded, tail + rest
 
+    def _feed_first(self, data: bytes) -> tuple[list[Any], bool, bytes]:
+        """The parser fed ``data``, its answer's first head and what follows (no interim
+        answer before it); where it refuses what a kept connection sent that does not
+        begin with a status line, the error is a ``NotAnAnswer``."""
+        if not self._reused or self._interim:
+            return self._parser.feed_data(data)
+        try:
+            return self._parser.feed_data(data)
+        except HttpProcessingError as exc:
+            if _STATUS.match(data):
+                raise
+            raise NotAnAnswer(exc.message) from exc
+
     def feed_eof(self) -> Any:
         if self._head:  # a head that never ended: the parser says so
             head, self._head = bytes(self._head), bytearray()
-            self._parser.feed_data(head)
+            self._feed_first(head)
         return self._parser.feed_eof()
 
     def __getattr__(self, name: str) -> Any:
@@ -259,10 +306,14 @@ def _body_length(head: bytes) -> int | None:
 class ResponseHandler(_AiohttpResponseHandler):
     """aiohttp's connection protocol, each answer's parser wrapped (``_BrowserFraming``)."""
 
+    _answers = 0  # the requests sent on this connection (one answer's params each)
+
     def set_response_params(self, **params: Any) -> None:
         super().set_response_params(**params)
+        self._answers += 1
         if self._parser is not None:
-            self._parser = _BrowserFraming(self._parser, self._not_again)  # type: ignore[assignment]
+            reused = self._answers > 1
+            self._parser = _BrowserFraming(self._parser, self._not_again, reused)  # type: ignore[assignment]
 
     def _not_again(self) -> None:
         # aiohttp closes a connection whose protocol says ``should_close`` (it reads
