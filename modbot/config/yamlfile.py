@@ -243,6 +243,32 @@ def _merged_from(value_node: yaml.Node, line: int, merged_at: dict) -> None:
                 )
 
 
+def _unclosed_quote(text: str, exc: yaml.MarkedYAMLError) -> int | None:
+    """The line of a quote whose closing quote looks missing, where ``exc`` shows only
+    where the quoted text ended up ending (the next quote, lines below, or the end of the
+    file): a quoted scalar never closed, or one running over several lines right up to
+    the error. None when no quote is to blame."""
+    if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        return int(exc.context_mark.line) + 1  # the end of the file came first
+    mark = exc.problem_mark
+    if mark is None:
+        return None
+    last = None
+    try:  # the tokens up to the error (a scan only: the file is under MAX_RULES_BYTES)
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= mark.index:
+                break
+            if isinstance(token, yaml.ScalarToken) and token.style in ("'", '"'):
+                last = token
+    except yaml.YAMLError:
+        pass
+    if last is None or last.end_mark.line == last.start_mark.line:
+        return None  # on one line: its quotes are closed
+    if last.end_mark.line < mark.line - 1:
+        return None  # other lines came between it and the error
+    return int(last.start_mark.line) + 1
+
+
 def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
     """Parse YAML keeping lines. Syntax errors come back as problems with their line."""
     lines, problems = Lines(), list[Problem]()
@@ -256,7 +282,15 @@ def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
         source = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
         hint = ""
         refused = isinstance(exc, _Refused)
-        if refused:
+        opened = None if refused else _unclosed_quote(text, exc)
+        if opened is not None:
+            # said where the error shows, lines below, the fault is not: say the quote's line
+            hint = (
+                f" at line {line}; the text in quotes that opens on line {opened} runs on to "
+                "there: is its closing quote missing?"
+            )
+            line = opened
+        elif refused:
             pass  # well-formed YAML over a bound: a syntax hint would send the admin astray
         elif "'\\t'" in what:
             hint = "; indent with spaces, not tabs"
