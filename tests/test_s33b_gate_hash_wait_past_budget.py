@@ -18,7 +18,7 @@ from modbot.store import Store
 RULES = """
 hash_lists:
   look-alikes: {kind: phash, file: phash.txt}
-gate: {budget: 1s, on_timeout: allow}
+gate: {budget: 2s, on_timeout: allow}
 rules:
   - name: look-alike
     if: {type: incoming, hash_list: look-alikes}
@@ -60,8 +60,8 @@ def test_files_waiting_for_memory_past_the_budget_give_their_turns_to_the_next(t
     finally:
         store.close()
     assert [r["image"].get("hashes_not_taken") for r in records] == [
-        {"phash": "not taken within the 1s gate.budget"},
-        {"phash": "not taken within the 1s gate.budget"},
+        {"phash": "not taken within the 2s gate.budget"},
+        {"phash": "not taken within the 2s gate.budget"},
         None,
     ]
 
