@@ -294,7 +294,7 @@ def read_yaml(text: str, file: str) -> tuple[Any, Lines, list[Problem]]:
             pass  # well-formed YAML over a bound: a syntax hint would send the admin astray
         elif "'\\t'" in what:
             hint = "; indent with spaces, not tabs"
-        elif "{{" in source:
+        elif "{{" in re.sub(r'"[^"]*"|\'[^\']*\'', "", source):  # out of quotes
             hint = '; text with {{placeholders}} must be in quotes: "..."'
         elif re.search(r":\s*[<>]", source):
             hint = '; put comparisons in quotes: "> 0.02"'
