@@ -470,6 +470,13 @@ class Source:
             return True
         if self.store.is_seen(self.scope, item.kind, item.id, item.updated):
             return False
+        # Lemmy sets `updated` on each post and comment a ban with remove_data removes
+        # (update_removed_for_creator), and a banned person can edit nothing (its API's
+        # check_user_valid, check_community_ban; federation's checks alike): a removed
+        # item of a banned author looked at before is no edit, whatever its time says.
+        banned = item.author_banned_from_community or (item.author and item.author.banned)
+        if item.removed and banned and self.store.seen_before(self.scope, item.kind, item.id):
+            return False
         stamp = version_before_thumbnails(item.updated)
         if stamp is None:
             return True

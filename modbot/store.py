@@ -589,6 +589,14 @@ class Store:
             (scope, kind, str(item_id), updated or "", time.time()),
         )
 
+    def seen_before(self, scope: str, kind: str, item_id: Any) -> bool:
+        """Whether the item was marked seen at any version."""
+        row = self._one(
+            "SELECT 1 AS one FROM seen WHERE scope = ? AND kind = ? AND item_id = ?",
+            (scope, kind, str(item_id)),
+        )
+        return row is not None
+
     def seen_count(self, scope: str) -> int:
         row = self._one("SELECT count(*) AS n FROM seen WHERE scope = ?", (scope,))
         return int(row["n"]) if row else 0

@@ -3,11 +3,11 @@ of the banned person it removed (0.19 and 1.0 ``update_removed_for_creator``: se
 test_s33f_fake_ban_data_updated.py). The next polls must not take those for edits and
 act, or record a decision, again.
 
-Known modbot defect (found with the fake made faithful, 0f85d3a; modbot is not this
-helper's to change): the next deep poll decides each such item again and records a
-second decision (its remove and ban "skipped"): 0.19 the comments (admins read removed
-comments), 1.0 the post too (admins read removed posts). No request is repeated. The
-marker goes when modbot tells a ban's own removal from an edit."""
+Before, the next deep poll decided each such item again and recorded a second decision
+(its remove and ban "skipped"): 0.19 the comments (admins read removed comments), 1.0
+the post too (admins read removed posts); no request was repeated (found with the fake
+made faithful, 0f85d3a). A banned person can edit nothing: a removed item of a banned
+author seen before is no edit."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ BAN_WITH_DATA = """
 """
 
 
-@pytest.mark.xfail(strict=True, reason="modbot decides again what its own ban removed")
 @pytest.mark.slow
 @pytest.mark.both_lemmys
 def test_items_a_ban_removed_are_not_decided_again(fake_lemmy, photos, tiny, pipeline_for):

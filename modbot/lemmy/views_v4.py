@@ -89,6 +89,7 @@ _IN_COMMUNITY = (
     ("creator_is_moderator", "bool", OPTIONAL),
     ("creator_is_admin", "bool", OPTIONAL),
     ("creator_banned_from_community", "bool", OPTIONAL),
+    ("creator_banned", "bool", OPTIONAL),
 )
 VIEW_FIELDS: dict[str, tuple[Field, ...]] = {
     "post": (
@@ -162,7 +163,9 @@ def item(kind: str, view: Any) -> Item:
         own["id"],
         parse_time(own["published_at"]),
         item_version(kind, own.get("updated_at") or own["published_at"], own.get("thumbnail_url")),
-        author=person(view["creator"]),
+        # the ban here, or by the community's instance (1.0 keeps it in the view):
+        # ``Person.banned`` of an item's author (the actions ask Lemmy afresh)
+        author=person(view["creator"], banned=bool(view.get("creator_banned"))),
         community=_community(community),
         author_is_moderator=bool(view.get("creator_is_moderator")),
         author_is_admin=bool(view.get("creator_is_admin")),
