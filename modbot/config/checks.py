@@ -795,10 +795,18 @@ class _Checker:
             return
         path = Path(checkpoint) if os.path.isabs(checkpoint) else self.base_dir / checkpoint
         if not path.exists():
+            home = Path(os.path.expanduser(checkpoint))
+            # unlike deepdanbooru's path, `~` here is a folder of that name (Policy's
+            # checkpoint_path), which an admin reading `ls ~/...` cannot guess
+            tilde = (
+                f"; ~ is not your home folder here: write classifier.checkpoint: {home}"
+                if checkpoint.startswith("~") and home.is_absolute() and home.exists()
+                else ""
+            )
             self.add(
                 ("classifier", "checkpoint"),
                 f"classifier checkpoint {checkpoint!r} "
-                "does not exist here (the model will not load on this machine)",
+                f"does not exist here (the model will not load on this machine){tilde}",
                 warning=True,
             )
 
