@@ -109,8 +109,10 @@ PHASH_BITS = 64
 # 2: 16-bit grey by its top 8 bits. 3: float and 32-bit grey scaled to their largest value.
 # 4: the pHash's DCT rounded before its median, so float noise no longer sets the bits of
 # an image with flat areas (ordinary images' bits unchanged). 5: an MPO (a JPEG holding
-# more pictures) hashed by its first picture, no longer refused.
-HASHING = 5
+# more pictures) hashed by its first picture, no longer refused. 6: a picture of one colour
+# all over has no pHash (all were 8000000000000000: one entry for a blank image matched them
+# all); its phash is "not taken", as a PDQ below quality 50.
+HASHING = 6
 MAX_PROBLEMS = 20  # per list file
 # About 1.4 million SHA-256 lines with short notes, or 5 million perceptual hashes.
 MAX_LIST_BYTES = 100_000_000
@@ -168,12 +170,15 @@ def _dct_matrix(n: int) -> np.ndarray:
 _DCT32 = _dct_matrix(32)
 _MAX_RESIZED_SIDE = 65_536  # see perceptual_hash
 _PHASH_STEPS = 256  # a grey level's: see perceptual_hash
+_AC = np.ones((8, 8), bool)
+_AC[0, 0] = False  # the 63 coefficients but the mean's: see perceptual_hash
 
 
 def perceptual_hash(image: bytes | Image.Image) -> str:
     """64-bit DCT pHash of an image (bytes or a PIL image) as 16 hex digits.
 
-    Raises `ImageHashError` when the bytes are not a readable image.
+    Raises `ImageHashError` when the bytes are not a readable image, or the picture is
+    of one colour all over (it has no pHash: see below).
     """
     img: Image.Image
     if isinstance(image, (bytes, bytearray, memoryview)):
@@ -208,6 +213,14 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
     # the bits follow the picture. Ordinary images keep imagehash's bits: their middle
     # coefficients are far more than a 256th apart.
     low = np.round(low * _PHASH_STEPS)
+    if not low.any(where=_AC):
+        # One colour all over (at 32x32): only the mean's bit would be set, so every
+        # plain picture, white, red or grey, of any size, would hash to 8000000000000000
+        # (black to 0000000000000000, one bit away), and one list or feed entry for a
+        # blank image would match them all. No pHash then, as no PDQ below quality 50.
+        raise ImageHashError(
+            "a picture of one colour all over has no pHash (it would match every plain picture)"
+        )
     bits = (low > np.median(low)).flatten()
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
 

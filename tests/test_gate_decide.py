@@ -231,7 +231,10 @@ class Local(Engine):
 
 def png(width: int, height: int, shade: int) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (width, height), (shade, 0, 0)).save(out, "PNG")
+    image = Image.new("RGB", (width, height), (shade, 0, 0))
+    # a band, wider for a lighter shade: one colour all over has no pHash (HASHING 6)
+    image.paste((255, 255, 255), (0, 0, width * (shade + 10) // 128, height))
+    image.save(out, "PNG")
     return out.getvalue()
 
 

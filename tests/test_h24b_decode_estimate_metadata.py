@@ -51,8 +51,10 @@ def test_the_open_that_plans_a_perceptual_hash_is_within_what_the_budget_holds(m
     data = HEAVY[name]()
     budget = DecodeBudget(2_000 * MB)
     seen = opens_measured(monkeypatch, budget)
-    hashes = decoded_hashes(ElsewhereEngine(), data, ("phash",), budget=budget)  # type: ignore[arg-type]
-    assert set(hashes) == {"phash"}
+    not_taken: dict[str, str] = {}
+    hashes = decoded_hashes(ElsewhereEngine(), data, ("phash",), budget, None, not_taken)  # type: ignore[arg-type]
+    # decoded: a pHash, or, for these plain pictures, none for their one colour (HASHING 6)
+    assert set(hashes) == {"phash"} or "one colour" in not_taken.get("phash", ""), not_taken
     assert seen, "the hash's decode was planned without opening the file"
     for allocated, held in seen:
         assert allocated > 4 * MB  # the metadata copies: megabytes

@@ -102,7 +102,7 @@ def gate_report(tmp_path: Path) -> list[dict]:
 
 def test_a_flat_picture_s_pdq_not_taken_is_in_the_gate_s_record_and_report(tmp_path):
     """A flat picture's PDQ has no quality (it would match anything): the refusal's
-    record has its phash and says why there is no pdq."""
+    record says why there is no pdq (nor, since HASHING 6, a phash)."""
     gate = gate_for(tmp_path)
     try:
         status, answer = asyncio.run(ask(gate, png((128, 128, 128))))
@@ -111,9 +111,11 @@ def test_a_flat_picture_s_pdq_not_taken_is_in_the_gate_s_record_and_report(tmp_p
     assert (status, answer["rule"]) == (406, "flagged at the door")
     [record] = gate_report(tmp_path)
     assert record["image"]["sha256"] == answer["sha256"]
-    assert set(record["hashes"]) == {"phash"}
-    assert list(record["image"]["hashes_not_taken"]) == ["pdq"]
+    # nor a pHash, since HASHING 6 (one colour all over: tests/test_s33q2_phash_flat_picture.py)
+    assert set(record["hashes"]) == set()
+    assert sorted(record["image"]["hashes_not_taken"]) == ["pdq", "phash"]
     assert "quality" in record["image"]["hashes_not_taken"]["pdq"]
+    assert "one colour" in record["image"]["hashes_not_taken"]["phash"]
 
 
 def test_a_file_not_decoded_says_so_for_each_kind(tmp_path):

@@ -163,6 +163,36 @@ RECORDED: dict[int, dict[str, str]] = {
         "no-pixels": "68a654caf3c4ab82",
         "empty": "01510e818bf3c53e",
     },
+    # 6: a picture of one colour all over has no pHash ("not taken"), where all were
+    # 8000000000000000
+    6: {
+        "astronaut": "4ef5b60c9ea2a2e7",
+        "chelsea": "428e88c9b6c40664",
+        "china": "b7b97e18e6620a77",
+        "coffee": "f86f22f7be27f127",
+        "grace_hopper": "269d5db00e1b2561",
+        "gradient.png": "e25c793c7a1fa213",
+        "noise.png": "18f78c45b70e3841",
+        "flat.png": "cfb65b5cb7e716db",
+        "rgba.png": "5cef9a8a6210bf1e",
+        "deep.png": "7d83298d8e28c03c",
+        "one-pixel.png": "e7f758ce8aaa694e",
+        "tall.png": "1f4861c190c194fc",
+        "gradient.gif": "72d602e7dfd51b37",
+        "gradient.bmp": "e25c793c7a1fa213",
+        "gradient.tiff": "e25c793c7a1fa213",
+        "gradient.webp": "e25c793c7a1fa213",
+        "float.tiff": "ec6368d1545df164",
+        "wide.tiff": "ec6368d1545df164",
+        "photo-as-png": "a32b344b2ff2669e",
+        "photo.mpo": "3773014329388caa",
+        "noise.jpg": "0257eaf00941b9cc",
+        "over-the-cap.png": "112f0ebe09365c62",
+        "truncated-jpeg": "cb6869405477db6a",
+        "not-an-image": "b1ebc60d81399fa0",
+        "no-pixels": "68a654caf3c4ab82",
+        "empty": "01510e818bf3c53e",
+    },
 }
 
 
