@@ -829,6 +829,17 @@ class _Checker:
                 "use auto, off, or the path of model-resnet_custom_v3.pt",
             )
             return
+        if path.is_dir():  # the folder holding the file: `run` wants the file
+            from classifier.deepdanbooru import WEIGHTS_FILE
+
+            self.add(
+                loc,
+                f"classifier.deepdanbooru: {path} is a folder, not the weights file (the bot "
+                f"will not start on this machine): write classifier.deepdanbooru: "
+                f"{path / WEIGHTS_FILE}, or auto to find it in the Hugging Face cache",
+                warning=True,
+            )
+            return
         self.add(
             loc,
             f"classifier.deepdanbooru: {setting!r} does not exist here (the bot will not "
