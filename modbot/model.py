@@ -648,6 +648,9 @@ class RecordedItem:
     # the author is (``Item.shown_by``, ``Item.author_role``)
     shown_by: list[list[Any]] | None = None
     author_role: str | None = None
+    # the item as the bot looked at it (``Item.updated``: an edit, a new thumbnail
+    # changes it): which of an item's decisions one look made (``modbot report``)
+    version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -678,6 +681,7 @@ _ITEM_FACTS = (
     "author_is_admin",
     "shown_by",
     "author_role",
+    "version",
 )
 
 

@@ -70,6 +70,7 @@ def decision_for(
             author_is_admin=item.author_is_admin,
             shown_by=[list(s) for s in item.shown_by] or None,
             author_role=item.author_role,
+            version=item.updated or None,
         ),
         image=None
         if img.ref is None

@@ -597,6 +597,15 @@ class Store:
         )
         return row is not None
 
+    def seen_mark(self, scope: str, kind: str, item_id: Any) -> tuple[str, float] | None:
+        """The item's "seen" mark in ``scope``: the ``updated`` stamp its last recorded
+        look saw and when that look was recorded (None: never marked)."""
+        row = self._one(
+            "SELECT updated, seen_at FROM seen WHERE scope = ? AND kind = ? AND item_id = ?",
+            (scope, kind, str(item_id)),
+        )
+        return None if row is None else (str(row["updated"]), float(row["seen_at"]))
+
     def seen_count(self, scope: str) -> int:
         row = self._one("SELECT count(*) AS n FROM seen WHERE scope = ?", (scope,))
         return int(row["n"]) if row else 0

@@ -36,10 +36,13 @@ Records from before modbot kept the item's facts (``RecordedItem.published`` ...
 account_age, bot_account, moderator}``, ``community: {local}``, ``scope``) does not
 match, and the item's window is its decision time, not its publication.
 
-An item is decided whole, so an image whose latest decision is not of the run that
-looked at its item last is one that look no longer found (edited out of a post, an
-avatar replaced): left out, and counted (``no_longer_shown``), as a fresh look would
-not decide it.
+An item is decided whole, so an image whose latest decision is not of the look that
+found its item last (the run, and the item's version it saw: ``item.version``, in the
+same run too) is one that look no longer found (edited out of a post, an avatar
+replaced): left out, and counted (``no_longer_shown``), as a fresh look would not decide
+it. So is every image of an item a later look found with no image at all (a look
+records one decision per image, none then): the item's "seen" mark, in the scope of the
+record's run, holds another version, marked after the record (``Store.seen_mark``).
 
 An exempt item spares its file for every other decision on that file, as in the run
 (``Plan.spares_file``): an upload or stored file of it is exempt, and another post's or
@@ -54,6 +57,7 @@ window: an upload is decided when it is first listed, often before the post that
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -78,6 +82,10 @@ log = logging.getLogger("modbot.report")
 # the scopes whose exempt-file notes a record's run read: a live run's, or a dry run's
 # (`run --dry-run`, a dry-run sweep; `report --rescan` notes in the report's own scope)
 _SCOPES = {False: ("live",), True: ("dry-run", REPORT_SCOPE)}
+
+# the scopes whose "seen" marks a record's run kept: a live run's, or a dry run's (a
+# `report --rescan` keeps none)
+_SEEN_SCOPES = {False: ("live",), True: ("dry-run",)}
 
 # skip reasons of an image whose file was fetched but got no verdict
 NEVER_CLASSIFIED = frozenset({"classifier_unavailable", "classifier_error", "unchecked"})
@@ -132,17 +140,36 @@ class Redecider:
         # when it decided the item (made before `since` too: a post read again)
         for row_id, record in self.store.window_decisions(bound):
             self._note_spared(row_id, record)
-            self.latest.note(_item_key(record), record.get("run_id"))  # oldest first
+            self.latest.note(_item_key(record), _look(record))  # oldest first
         for row_id, record in self.store.window_decisions(bound):
             if not in_window(record, since):
                 continue
             # An item is decided whole: an image whose latest decision is not of the
-            # run that looked at its item last is one that look did not find (edited
-            # out of a post, a new avatar). A fresh look would not decide it.
-            if self.latest.run(_item_key(record)) != record.get("run_id"):
+            # look that found its item last (the run, and the item's version it saw) is
+            # one that look did not find (edited out of a post, a new avatar), in
+            # another run or the same one. A fresh look would not decide it.
+            if self.latest.look(_item_key(record)) != _look(record) or self._looked_since(record):
                 self.no_longer_shown += 1
                 continue
             yield self.decide(row_id, record)
+
+    def _looked_since(self, record: dict[str, Any]) -> bool:
+        """Whether a later look at the record's item, by a run of its kind (live, dry
+        run), saw the item at another version and recorded nothing: it found no image
+        at all (every image edited out). Only the item's "seen" mark says so: a look
+        records one decision per image found, none for an item without one. A mark of
+        another version made before the record (a look left to be tried again marks
+        nothing) is an earlier look's; one made within the record's second is not told
+        apart from it and taken as earlier."""
+        item = record.get("item") or {}
+        version, decided = item.get("version"), _decided_at(record)
+        if version is None or decided is None:
+            return False  # a record from before modbot kept the item's version
+        for scope in _SEEN_SCOPES[bool(record.get("dry_run"))]:
+            mark = self.store.seen_mark(scope, str(item.get("kind")), item.get("id"))
+            if mark is not None and mark[0] != version and mark[1] >= decided.timestamp() + 1:
+                return True
+        return False
 
     def _note_spared(self, row_id: int, record: dict[str, Any]) -> None:
         """Before anything is decided: which files an exempt item of the window spares."""
@@ -504,23 +531,27 @@ class _Spared:
 
 
 class _LatestLook:
-    """Item key -> the run of its newest decision in the window, in a temporary SQLite
-    file (a window holds as many items as it holds)."""
+    """Item key -> the look of its newest decision in the window (``_look``), in a
+    temporary SQLite file (a window holds as many items as it holds)."""
 
     def __init__(self) -> None:
         self._db = sqlite3.connect("", isolation_level=None)
-        self._db.execute("CREATE TABLE latest (item TEXT PRIMARY KEY, run_id TEXT)")
+        self._db.execute("CREATE TABLE latest (item TEXT PRIMARY KEY, look TEXT)")
 
-    def note(self, item: str, run_id: Any) -> None:
-        """A decision of ``item`` by ``run_id``, newer than those noted before."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO latest VALUES (?, ?)",
-            (item, None if run_id is None else str(run_id)),
-        )
+    def note(self, item: str, look: str) -> None:
+        """A decision of ``item`` by the look ``look``, newer than those noted before."""
+        self._db.execute("INSERT OR REPLACE INTO latest VALUES (?, ?)", (item, look))
 
-    def run(self, item: str) -> str | None:
-        row = self._db.execute("SELECT run_id FROM latest WHERE item = ?", (item,)).fetchone()
+    def look(self, item: str) -> str | None:
+        row = self._db.execute("SELECT look FROM latest WHERE item = ?", (item,)).fetchone()
         return None if row is None else row[0]
+
+
+def _look(record: dict[str, Any]) -> str:
+    """Which look at its item made the record: its run and the item's version it saw
+    (``item.version``; a record from before modbot kept it: its run alone)."""
+    version = (record.get("item") or {}).get("version")
+    return json.dumps([record.get("run_id"), version])
 
 
 def _item_key(record: dict[str, Any]) -> str:
