@@ -124,7 +124,18 @@ STOPPING = "stopping"
 
 # A kept hold ending within this of one this process has is that one, read back (its
 # end, written in wall-clock time and read into monotonic time, moves by microseconds)
-_SAME_HOLD_S = 1.0
+SAME_HOLD_S = 1.0
+
+
+def same_hold(until: float, other: float) -> bool:
+    """Whether two holds' ends (monotonic) are one hold's, read back or raised again."""
+    return abs(until - other) <= SAME_HOLD_S
+
+
+def _ends_later(until: float, than: float | None) -> bool:
+    """Whether a hold ending at ``until`` is to replace one ending at ``than`` (None: no
+    hold): the later end wins, unless both are one hold (``same_hold``), which stays."""
+    return than is None or than < until - SAME_HOLD_S
 
 
 class Transient(Exception):
@@ -1074,7 +1085,7 @@ class Transport:
                 found = read(entry)
                 if found is not None and isinstance(what, str):
                     mine = self._not_before.get(what)
-                    if mine is None or mine[0] < found[1] - _SAME_HOLD_S:
+                    if _ends_later(found[1], mine[0] if mine is not None else None):
                         self._not_before[what] = (found[1], found[0], found[2])
             login = held.get("login")
             found = read(login)
@@ -1082,7 +1093,9 @@ class Transport:
             if (
                 found is not None
                 and isinstance(login, dict)
-                and (mine_refused is None or sum(mine_refused[:2]) < found[1] - _SAME_HOLD_S)
+                and _ends_later(
+                    found[1], sum(mine_refused[:2]) if mine_refused is not None else None
+                )
             ):
                 since, until, why = found
                 # an older modbot kept rate-limited logins only, without their code

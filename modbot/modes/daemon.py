@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.errors import LemmyUnavailable, StateLocked
-from modbot.lemmy.transport import STOPPING, Held, shown_url, sleep_unless_stopped
+from modbot.lemmy.transport import STOPPING, Held, same_hold, shown_url, sleep_unless_stopped
 from modbot.modes.health import (
     HEARTBEAT_CURSOR,
     SWEEP_REQUEST_CURSOR,
@@ -459,8 +459,8 @@ class Daemon:
         key, now = (exc.until, exc.error), time.monotonic()
         said = self._held_said
         # the same hold, raised again: its end as this process keeps it, a moment after
-        # the first raise's (within a second)
-        if said is None or said[0][1] != key[1] or abs(said[0][0] - key[0]) > 1.0:
+        # the first raise's (``same_hold``)
+        if said is None or said[0][1] != key[1] or not same_hold(said[0][0], key[0]):
             self._held_said = (key, now, now)
             return None
         if now - said[2] < HELD_SAID_EVERY:
