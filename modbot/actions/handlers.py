@@ -120,25 +120,56 @@ def _on_showing(ex: Executor, t: Target, planned: PlannedAction, handler: Handle
             continue
         shown = replace(t, kind=kind, id=int(item_id), url="", author_id=author_id, shown_by=())
         # the rule spares a moderator in their community: this item, as when it decides it
-        spared = (planned.params or {}).get(MODERATORS_EXEMPT) and _moderators_item(ex, name, shown)
+        moderators = bool((planned.params or {}).get(MODERATORS_EXEMPT))
+        spared = _shown_item_now(ex, name, shown, moderators=moderators)
         outcomes.append(spared or handler(ex, shown, planned))
     return _combined(name, outcomes)
 
 
-def _moderators_item(ex: Executor, name: str, shown: Target) -> ActionOutcome | None:
-    """``name`` skipped when a moderator of its community wrote the post or comment
-    ``shown`` (read live: a moderator added or removed since counts); failed, tried again
-    next cycle, when it cannot be read. None: act on it (also when it is gone)."""
+def _shown_item_now(
+    ex: Executor, name: str, shown: Target, *, moderators: bool
+) -> ActionOutcome | None:
+    """A post or comment showing a stored file, read live before ``name`` acts on it (the
+    bot saw it maybe days before): a removal is skipped when someone removed it since (a
+    second removal writes a modlog line in the bot's name, after which ``modbot undo``
+    would restore what a moderator removed), and, where the rule exempts ``moderators``,
+    ``name`` when a moderator of its community wrote it (a moderator added or removed
+    since counts). Failed, tried again next cycle, when it cannot be read. None: act on
+    it (also when it is gone, or the bot tried or planned the removal: ``once`` says)."""
+    # (any state of the bot's own removal, a killed run's claim or a failed attempt too,
+    # is settled by ``once``: it may be the bot's removal that Lemmy shows)
+    removal = (
+        name == "remove"
+        and ex.store.action("remove", shown.key) is None
+        and not ex.planned_already("remove", shown.key)
+    )
+    if not removal and not moderators:
+        return None
     what = f"{shown.kind} {shown.id}"
     try:
         item = _read_item(ex, shown)
     except LemmyError as exc:
-        why = f"could not read whether its author moderates its community: {exc}"
+        read = "whether it is removed already" if removal else "whether its author moderates"
+        why = f"could not read {read}: {exc}"
         return ActionOutcome(name, "failed", f"{what}: {why}; tried again next cycle", retry=True)
-    if item is None or not item.author_is_moderator:
+    if item is None:
+        return None
+    if removal and item.removed:
+        why = (
+            "removed already, not by the bot (a moderator or admin): not removed again, "
+            "so the removal stays theirs (`modbot undo` leaves it)"
+        )
+        return ActionOutcome(name, "skipped", f"{what}: {why}")
+    if not moderators or not item.author_is_moderator:
         return None
     why = "the author moderates its community (the rule exempts moderators)"
     return ActionOutcome(name, "skipped", f"{what}: {why}")
+
+
+def _moderators_item(ex: Executor, name: str, shown: Target) -> ActionOutcome | None:
+    """``name`` skipped when a moderator of its community wrote the post or comment
+    ``shown`` (``_shown_item_now``)."""
+    return _shown_item_now(ex, name, shown, moderators=True)
 
 
 def _combined(name: str, outcomes: list[ActionOutcome]) -> ActionOutcome:
