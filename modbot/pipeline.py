@@ -39,7 +39,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Generator, Mapping
+from collections.abc import Callable, Collection, Generator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,17 +71,16 @@ from modbot.model import (
     ItemImage,
     PlannedAction,
     action_outcome,
-    parse_time,
 )
-from modbot.record import decision_for, subject_for, target_for
-from modbot.rules import Plan, Subject, hash_matches, uploader_exemption
+from modbot.record import decision_for, recorded_at, recorded_subject, subject_for, target_for
+from modbot.rules import Plan, hash_matches, uploader_exemption
 from modbot.session import DEFAULT_SESSION_CHECK, Session, admin_rules
 from modbot.source import Source
 from modbot.statelock import StateLock
 from modbot.store import Store
 from modbot.subscriptions import FeedRefresher, load_kept, refresh
 
-__all__ = ["CycleStats", "Pipeline", "new_run_id", "recorded_at", "recorded_subject"]
+__all__ = ["CycleStats", "Pipeline", "new_run_id"]
 
 log = logging.getLogger(__name__)
 
@@ -848,51 +847,6 @@ class Pipeline:
             if decision.skipped:
                 stats.skipped[decision.skipped] += 1
         stats.items_seen += 1
-
-
-def recorded_subject(
-    record: Mapping[str, Any],
-    verdict: Mapping[str, Any] | None,
-    *,
-    admin_ids: Collection[int],
-    **facts: Any,
-) -> Subject:
-    """An image of a recorded decision as the rules see it: the item's facts as the
-    record keeps them (``record``: the decision's ``item`` and ``image``; an author
-    admin then, or now, is one), the labels, scores and unreadable of ``verdict``, and
-    ``facts``: the Subject's other fields (sha256, hashes, skipped, ...). Decided as of
-    the decision's time (``recorded_at``): an account's age as it was counted then.
-    The exemptions of now (``Pipeline._exempt_now``) and ``modbot report`` from the
-    record build it alike."""
-    item, image = record.get("item") or {}, record.get("image") or {}
-    verdict = verdict or {}
-    return Subject(
-        item_kind=str(item.get("kind")),
-        found_in=image.get("location"),
-        item_local=item.get("local"),
-        community_name=item.get("community"),
-        community_nsfw=item.get("community_nsfw"),
-        community_local=item.get("community_local"),
-        author_actor_id=item.get("author"),
-        author_local=item.get("author_local"),
-        author_bot=item.get("author_bot"),
-        author_published=parse_time(item.get("author_published")),
-        author_is_moderator=bool(item.get("author_is_moderator")),
-        author_is_admin=bool(item.get("author_is_admin")) or item.get("author_id") in admin_ids,
-        labels=tuple(verdict.get("labels") or ()),
-        scores=dict(verdict.get("scores") or {}),
-        unreadable=verdict.get("unreadable"),
-        permalink=item.get("url"),
-        image_url=image.get("url"),
-        **facts,
-    )
-
-
-def recorded_at(record: Mapping[str, Any]) -> datetime | None:
-    """When the bot decided ``record``: what a ``recorded_subject`` is decided as of
-    (None: now)."""
-    value = record.get("decided_at")
-    return parse_time(value) if isinstance(value, str) else None
 
 
 def _exempt_why(

@@ -8,7 +8,9 @@ action, so reports count what was looked at as well as what was done.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
 
 from modbot.config.schema import is_fetch_failure
 from modbot.model import (
@@ -20,11 +22,19 @@ from modbot.model import (
     RecordedImage,
     RecordedItem,
     Target,
+    parse_time,
     utc_iso,
 )
 from modbot.rules import Subject
 
-__all__ = ["decision_for", "permalink", "subject_for", "target_for"]
+__all__ = [
+    "decision_for",
+    "permalink",
+    "recorded_at",
+    "recorded_subject",
+    "subject_for",
+    "target_for",
+]
 
 
 def permalink(public_url: str, item: Item, img: ItemImage) -> str | None:
@@ -198,3 +208,48 @@ def target_for(
         shown_by=item.shown_by,
         author_role=item.author_role,
     )
+
+
+def recorded_subject(
+    record: Mapping[str, Any],
+    verdict: Mapping[str, Any] | None,
+    *,
+    admin_ids: Collection[int],
+    **facts: Any,
+) -> Subject:
+    """An image of a recorded decision as the rules see it: the item's facts as the
+    record keeps them (``record``: the decision's ``item`` and ``image``; an author
+    admin then, or now, is one), the labels, scores and unreadable of ``verdict``, and
+    ``facts``: the Subject's other fields (sha256, hashes, skipped, ...). Decided as of
+    the decision's time (``recorded_at``): an account's age as it was counted then.
+    The exemptions of now (``Pipeline._exempt_now``) and ``modbot report`` from the
+    record build it alike."""
+    item, image = record.get("item") or {}, record.get("image") or {}
+    verdict = verdict or {}
+    return Subject(
+        item_kind=str(item.get("kind")),
+        found_in=image.get("location"),
+        item_local=item.get("local"),
+        community_name=item.get("community"),
+        community_nsfw=item.get("community_nsfw"),
+        community_local=item.get("community_local"),
+        author_actor_id=item.get("author"),
+        author_local=item.get("author_local"),
+        author_bot=item.get("author_bot"),
+        author_published=parse_time(item.get("author_published")),
+        author_is_moderator=bool(item.get("author_is_moderator")),
+        author_is_admin=bool(item.get("author_is_admin")) or item.get("author_id") in admin_ids,
+        labels=tuple(verdict.get("labels") or ()),
+        scores=dict(verdict.get("scores") or {}),
+        unreadable=verdict.get("unreadable"),
+        permalink=item.get("url"),
+        image_url=image.get("url"),
+        **facts,
+    )
+
+
+def recorded_at(record: Mapping[str, Any]) -> datetime | None:
+    """When the bot decided ``record``: what a ``recorded_subject`` is decided as of
+    (None: now)."""
+    value = record.get("decided_at")
+    return parse_time(value) if isinstance(value, str) else None

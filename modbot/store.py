@@ -1435,6 +1435,6 @@ def _showing(row: Any) -> dict:
         "community_local": item.get("community_local"),
         "community_nsfw": item.get("community_nsfw"),
         "location": image.get("location"),
-        # what the rules decide the item on again (``pipeline.recorded_subject``)
+        # what the rules decide the item on again (``record.recorded_subject``)
         "recorded": {"item": item, "image": image, "decided_at": record.get("decided_at")},
     }

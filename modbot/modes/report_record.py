@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any
 
 from modbot.model import ActionOutcome, PlannedAction, Target, parse_time, utc_iso
 from modbot.modes.report import REPORT_SCOPE
-from modbot.record import fetch_failure_facts
+from modbot.record import fetch_failure_facts, recorded_at, recorded_subject
 from modbot.rules import Subject
 from modbot.subscriptions import load_kept, peer_verdict
 
@@ -162,7 +162,7 @@ class Redecider:
         nothing) is an earlier look's; one made within the record's second is not told
         apart from it and taken as earlier."""
         item = record.get("item") or {}
-        version, decided = item.get("version"), _decided_at(record)
+        version, decided = item.get("version"), recorded_at(record)
         if version is None or decided is None:
             return False  # a record from before modbot kept the item's version
         for scope in _SEEN_SCOPES[bool(record.get("dry_run"))]:
@@ -180,7 +180,7 @@ class Redecider:
         subject, _why, _fresh = self._subject(record)
         if subject is None or subject.skipped:
             return
-        plan = self.policy.decide(subject, _decided_at(record))
+        plan = self.policy.decide(subject, recorded_at(record))
         if plan.spares_file:
             kind, item_id = item.get("kind"), item.get("id")
             why = f"the same file is shown by {kind} {item_id}, exempt: {plan.spares_file}"
@@ -257,7 +257,7 @@ class Redecider:
         if spared and spared.startswith(own):
             spared = None  # its own exemption, not another item's
         subject.file_exempt = spared
-        plan = self.policy.decide(subject, _decided_at(record))
+        plan = self.policy.decide(subject, recorded_at(record))
         image = dict(out["image"])
         image["hashes"] = {**(image.get("hashes") or {}), **plan.hashes}
         out.update(
@@ -315,7 +315,7 @@ class Redecider:
         )
         # The dry run's simulated safety valve counts the record at its decision time,
         # as the run counted it: a window's removals are not all made within this hour.
-        decided = _decided_at(record)
+        decided = recorded_at(record)
         clock = self.executor.clock
         if decided is not None:
             self.executor.clock = decided.timestamp
@@ -346,7 +346,7 @@ class Redecider:
         """The image as the rules see it, from its record; (None, why, _) when it cannot
         be. The third: the verdict it is decided on when that is not the record's (a
         subscribed feed's, or the one cached under the current concept version)."""
-        item, image = record.get("item") or {}, record.get("image") or {}
+        image = record.get("image") or {}
         skipped = record.get("skipped")
         sha256 = image.get("sha256")
         verdict: dict[str, Any] | None = {
@@ -393,32 +393,15 @@ class Redecider:
                     "kind is newer than the decision)",
                     None,
                 )
-        verdict = verdict or {}
-        author_id = item.get("author_id")
         return (
-            Subject(
-                item_kind=str(item.get("kind")),
-                found_in=image.get("location"),
-                item_local=item.get("local"),
-                community_name=item.get("community"),
-                community_nsfw=item.get("community_nsfw"),
-                community_local=item.get("community_local"),
-                author_actor_id=item.get("author"),
-                author_local=item.get("author_local"),
-                author_bot=item.get("author_bot"),
-                author_published=parse_time(item.get("author_published")),
-                author_is_moderator=bool(item.get("author_is_moderator")),
-                author_is_admin=bool(item.get("author_is_admin"))
-                or author_id in self.executor.admin_ids,
-                labels=tuple(verdict.get("labels") or ()),
-                scores=dict(verdict.get("scores") or {}),
-                unreadable=verdict.get("unreadable"),
+            recorded_subject(
+                record,
+                verdict,
+                admin_ids=self.executor.admin_ids,
                 skipped=skipped,
                 **_recorded_fetch_failure(record, skipped),
                 sha256=sha256,
                 hashes=hashes,
-                permalink=item.get("url"),
-                image_url=image.get("url"),
             ),
             "",
             fresh,
@@ -487,13 +470,6 @@ def _recorded_fetch_failure(record: dict[str, Any], skipped: str | None) -> dict
         skipped=skipped,
         skipped_detail=record.get("skipped_detail"),
     )
-
-
-def _decided_at(record: dict[str, Any]) -> datetime | None:
-    """When the bot decided the record: what an account's age is counted at (``author:
-    {account_age}``), as the run counted it then (None: now)."""
-    value = record.get("decided_at")
-    return parse_time(value) if isinstance(value, str) else None
 
 
 def in_window(record: dict[str, Any], since: datetime | None) -> bool:
