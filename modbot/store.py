@@ -952,6 +952,11 @@ class Store:
             ).fetchall()
         return sorted(str(r[0]) for r in rows if r[0])
 
+    def last_decision_id(self) -> int:
+        """The newest decision row's id (0: none): where a part of a run begins."""
+        row = self._one("SELECT coalesce(max(id), 0) AS id FROM decisions", ())
+        return int(row["id"]) if row is not None else 0
+
     def has_decisions_since(self, since: str | None) -> bool:
         """Whether an item's decision (not the gate's, not an undo) is recorded since
         ``since`` (None: ever)."""

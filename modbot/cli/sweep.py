@@ -134,8 +134,8 @@ def add_parser(subparsers: Subparsers) -> None:
         type=report_file,
         help="write this sweep's decisions to FILE (.json or .html; its folder is made "
         "when missing, and checked writable before the sweep starts), those of the runs "
-        "that walked a resumed sweep's earlier parts too; marked INCOMPLETE when the "
-        "sweep was stopped or failed",
+        "that walked a resumed sweep's earlier parts too (the daemon's slices of it "
+        "included); marked INCOMPLETE when the sweep was stopped or failed",
     )
     p.add_argument(
         "--rules",

@@ -54,6 +54,7 @@ from modbot.modes.health import (
     daemon_cursor,
     read_heartbeat,
 )
+from modbot.modes.sweep import walk_slice
 from modbot.store import Store, database_problem, utc_iso
 
 if TYPE_CHECKING:
@@ -519,11 +520,20 @@ class Daemon:
     def _backlog_slice(self, request: str) -> tuple[str, CycleStats]:
         since_text = json.loads(request).get("since")
         since = datetime.fromisoformat(since_text.replace("Z", "+00:00")) if since_text else None
-        stats = self.pipeline.sweep(
-            since,
-            progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping"),
-            stop=self._budget(),
-        )
+        # the slice is a part of the walk: the report of a `modbot sweep` resuming it
+        # holds the decisions it records (its row ids: the polls' are not the walk's)
+        resumed = self.pipeline.source.sweep_in_progress()
+        after = self.store.last_decision_id()
+        try:
+            stats = self.pipeline.sweep(
+                since,
+                progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping"),
+                stop=self._budget(),
+            )
+        finally:
+            walk_slice(
+                self.pipeline, resumed=resumed, after_id=after, ended=self.pipeline.sweep_ended
+            )
         # a slice whose time was up before its first page walked nothing: still requested
         finished = bool(self.pipeline.sweep_ended)
         if finished:
@@ -549,11 +559,23 @@ class Daemon:
                 self._store_uploaders_read = True
                 yield batch
 
-        stats = self.pipeline.run_batches(
-            batches,
-            progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping the store"),
-            stop=self._budget(),
-        )
+        # the slice is a part of the walk, as a backlog slice is (``_backlog_slice``)
+        resumed = source.in_progress()
+        after = self.store.last_decision_id()
+        try:
+            stats = self.pipeline.run_batches(
+                batches,
+                progress=lambda done, total: self._heartbeat(ok=True, summary="sweeping the store"),
+                stop=self._budget(),
+            )
+        finally:
+            walk_slice(
+                self.pipeline,
+                resumed=resumed,
+                after_id=after,
+                ended=source.ended,
+                walk="store_sweep",
+            )
         files = source.walked()  # not "0 of None" when stopped before the store was counted
         if source.ended:  # not when its time was up before its first page
             self.store.set_cursor(self.store_sweep_request_cursor, None)

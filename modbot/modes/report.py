@@ -350,11 +350,15 @@ def write_run_report(
             return str(builder.write(extra))
 
 
-def add_run_decisions(builder: Any, store: Any, run_id: str, after_id: int = 0) -> int:
-    """Add the run's decisions recorded after the row ``after_id`` to ``builder``;
-    returns the last row read."""
+def add_run_decisions(
+    builder: Any, store: Any, run_id: str, after_id: int = 0, *, upto: int | None = None
+) -> int:
+    """Add the run's decisions recorded after the row ``after_id`` (up to the row
+    ``upto``, when given) to ``builder``; returns the last row read."""
     while True:
         rows = store.decisions_after(after_id, run_id=run_id)
+        if upto is not None:
+            rows = [(row_id, record) for row_id, record in rows if row_id <= upto]
         if not rows:
             return after_id
         for row_id, record in rows:

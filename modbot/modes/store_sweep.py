@@ -16,6 +16,7 @@ from modbot.errors import LemmyUnavailable, SettingsError
 from modbot.lemmy.transport import sleep_unless_stopped
 from modbot.modes.progress import Progress, StopOnSignal, once_each, say_warnings, stop_retries
 from modbot.modes.report import reported_if_failed, write_run_report
+from modbot.modes.sweep import earlier_parts, forget_walk, walk_report, walk_runs
 from modbot.store_source import DEFAULT_FILES_PER_SECOND, DEFAULT_PAGE, StoreSource, read_admins
 
 if TYPE_CHECKING:
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["NEEDS_PICTRS", "store_source", "store_sweep"]
 
 log = logging.getLogger("modbot.sweep")
+
+# the walk's parts (``modes.sweep.walk_runs``) are kept under this name: "<scope>:store_sweep_runs"
+STORE_WALK = "store_sweep"
 
 NEEDS_PICTRS = (
     "--store reads pict-rs' internal API (GET /internal/hashes): set PICTRS_URL and "
@@ -125,6 +129,9 @@ def store_sweep(
                 print(f"report: {write_run_report(pipeline, report, extra=extra)}")
             return False
         resuming = source.in_progress()
+        # and the runs that walked its earlier parts (the daemon's slices too): the
+        # report holds their decisions
+        runs = walk_runs(pipeline, origin, resuming, walk=STORE_WALK)
         # what the walk's earlier parts warned of (a run stopped, failed or killed, the
         # daemon's slices): the files walked then were decided so, and the end says it
         earlier = source.earlier_warnings()
@@ -142,7 +149,7 @@ def store_sweep(
         def write(path: str, complete: bool) -> str:
             # an interrupted or failed sweep's: INCOMPLETE
             extra = {"complete": complete, "warnings": warnings()}
-            return write_run_report(pipeline, path, extra=extra)
+            return walk_report(pipeline, path, runs, since=None, extra=extra)
 
         try:
             with (
@@ -175,6 +182,8 @@ def store_sweep(
         files = source.walked()
         print(f"store sweep {pipeline.run_id} ({mode}) {state}: {files}; {stats.summary()}")
         say_warnings(warnings())
+        if not interrupted:
+            forget_walk(pipeline, origin, STORE_WALK)
         if report:
-            print(f"report: {write(report, complete=not interrupted)}")
+            print(f"report: {write(report, complete=not interrupted)}{earlier_parts(runs)}")
         return not interrupted

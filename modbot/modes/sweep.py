@@ -20,11 +20,24 @@ from modbot.source import SHOWN_NOT_READ
 if TYPE_CHECKING:
     from modbot.pipeline import Pipeline
 
-__all__ = ["not_reached", "sweep", "walk_runs", "whole_walk"]
+__all__ = [
+    "earlier_parts",
+    "forget_walk",
+    "not_reached",
+    "sweep",
+    "walk_report",
+    "walk_runs",
+    "walk_slice",
+    "whole_walk",
+]
 
 log = logging.getLogger("modbot.sweep")
 
-MAX_WALK_RUNS = 1000  # the runs a walk's report names: the last so many parts
+MAX_WALK_RUNS = 1000  # the parts a walk's report holds: the last so many
+
+# A part of a walk: a run of `modbot sweep` (its id: all its decisions), or a slice the
+# daemon walked ([its run's id, after row, up to row]: the decisions it recorded then)
+WalkPart = str | list
 
 
 def sweep(
@@ -61,7 +74,8 @@ def sweep(
         # and the posts whose comments they could not read: the part resumed is past
         # them, so only the summary that ends the walk can still name them
         earlier_not_read = pipeline.source.sweep_comments_not_read()
-        # and the runs that walked its earlier parts: the report holds their decisions
+        # and the runs that walked its earlier parts (the daemon's slices too): the
+        # report holds their decisions
         runs = walk_runs(pipeline, origin, resuming)
         log.info(
             "sweep (%s, run %s) %s%s",
@@ -89,7 +103,7 @@ def sweep(
                 "complete": complete,  # an interrupted or failed sweep's: INCOMPLETE
                 "warnings": [*warnings(), *done.not_read_lines(), *filter(None, [unreached()])],
             }
-            return _walk_report(pipeline, path, runs, since=since, extra=extra)
+            return walk_report(pipeline, path, runs, since=since, extra=extra)
 
         def say_all() -> None:
             say_warnings(warnings())
@@ -124,46 +138,96 @@ def sweep(
         print(f"sweep {pipeline.run_id} ({mode}) {state}: {stats.summary()}")
         say_all()
         if not interrupted:
-            pipeline.store.set_cursor(_runs_cursor(pipeline, origin), None)
+            forget_walk(pipeline, origin)
         if report:
             written = write(report, complete=not interrupted, not_read=stats)
-            parts = (
-                f" (its earlier parts' decisions included: runs {', '.join(runs[:-1])})"
-                if len(runs) > 1
-                else ""
-            )
-            print(f"report: {written}{parts}")
+            print(f"report: {written}{earlier_parts(runs)}")
         return not interrupted
 
 
-def _runs_cursor(pipeline: Pipeline, origin: str) -> str:
+def _runs_cursor(pipeline: Pipeline, origin: str, walk: str) -> str:
     # beside the walk's position, as the source names it: its scope, its origin
     suffix = "" if origin == "all" else f":{origin}"
-    return f"{pipeline.source.scope}:sweep_runs{suffix}"
+    return f"{pipeline.source.scope}:{walk}_runs{suffix}"
 
 
-def walk_runs(pipeline: Pipeline, origin: str, resuming: bool) -> list[str]:
-    """The runs of `modbot sweep` that walked the walk in hand, oldest first, this one
-    last (written now, so a run killed later is named too): a walk resumed from an
-    interrupted one's position is one walk, and its report holds all their decisions."""
-    name = _runs_cursor(pipeline, origin)
-    earlier: list[str] = []
-    if resuming:
-        try:
-            kept = json.loads(pipeline.store.get_cursor(name) or "[]")
-            earlier = [str(run) for run in kept if run != pipeline.run_id]
-        except (ValueError, TypeError):
-            earlier = []  # not ours to fail a sweep over: the report holds this run's
+def walk_runs(
+    pipeline: Pipeline, origin: str, resuming: bool, *, walk: str = "sweep"
+) -> list[WalkPart]:
+    """The parts of the walk in hand, oldest first, this run last (written now, so a
+    run killed later is named too): the runs of `modbot sweep` and the daemon's slices
+    (``walk_slice``) that walked it. A walk resumed from an interrupted one's position
+    is one walk, and its report holds all their decisions. ``walk``: "sweep" (the
+    backlog) or "store_sweep" (pict-rs' store, ``sweep --store``)."""
+    name = _runs_cursor(pipeline, origin, walk)
+    earlier = _kept_parts(pipeline, name) if resuming else []
+    earlier = [part for part in earlier if part != pipeline.run_id]
     runs = [*earlier, pipeline.run_id][-MAX_WALK_RUNS:]
     pipeline.store.set_cursor(name, json.dumps(runs))
     return runs
 
 
-def _walk_report(
-    pipeline: Pipeline, path: str, runs: list[str], *, since: datetime | None, extra: dict
+def walk_slice(
+    pipeline: Pipeline, *, resumed: bool, after_id: int, ended: bool, walk: str = "sweep"
+) -> None:
+    """The daemon walked a slice of the backlog (``schedule.sweep_cron``), recording
+    decisions after the row ``after_id``: noted as a part of the walk, so the report of
+    a `modbot sweep` that resumes it holds them (not the daemon's polls between its
+    slices). ``resumed``: the slice carried on a walk (else it began a new one, whose
+    parts are its own); ``ended``: it ended the walk, whose parts are then forgotten."""
+    name = _runs_cursor(pipeline, "all", walk)  # the daemon walks every origin
+    if ended:
+        pipeline.store.set_cursor(name, None)
+        return
+    parts = _kept_parts(pipeline, name) if resumed else []
+    last = pipeline.store.last_decision_id()
+    if last > after_id:
+        end = parts[-1] if parts else None
+        if isinstance(end, list) and end[0] == pipeline.run_id and end[2] == after_id:
+            end[2] = last  # nothing recorded between the two slices
+        else:
+            parts.append([pipeline.run_id, after_id, last])
+    elif resumed:
+        return  # nothing to note
+    pipeline.store.set_cursor(name, json.dumps(parts[-MAX_WALK_RUNS:]))
+
+
+def forget_walk(pipeline: Pipeline, origin: str, walk: str = "sweep") -> None:
+    """The walk ended: its parts are forgotten (the next walk's report is its own)."""
+    pipeline.store.set_cursor(_runs_cursor(pipeline, origin, walk), None)
+
+
+def earlier_parts(runs: list[WalkPart]) -> str:
+    """What the report line adds for a walk of several parts: their runs."""
+    earlier = _run_ids(runs[:-1])
+    if not earlier:
+        return ""
+    return f" (its earlier parts' decisions included: runs {', '.join(earlier)})"
+
+
+def _kept_parts(pipeline: Pipeline, name: str) -> list[WalkPart]:
+    """The walk's parts kept under the cursor ``name`` (none when unreadable: not ours
+    to fail a sweep over, the report then holds the later parts)."""
+    try:
+        kept = json.loads(pipeline.store.get_cursor(name) or "[]")
+        return [
+            part if isinstance(part, str) else [str(part[0]), int(part[1]), int(part[2])]
+            for part in kept
+        ]
+    except (ValueError, TypeError, IndexError, KeyError):
+        return []
+
+
+def _run_ids(parts: list[WalkPart]) -> list[str]:
+    """The runs of ``parts``, each once, in order."""
+    return list(dict.fromkeys(part if isinstance(part, str) else part[0] for part in parts))
+
+
+def walk_report(
+    pipeline: Pipeline, path: str, runs: list[WalkPart], *, since: datetime | None, extra: dict
 ) -> str:
-    """``write_run_report`` over every run of the walk (``walk_runs``), oldest first;
-    the summary's ``walk_runs`` names them."""
+    """``write_run_report`` over every part of the walk (``walk_runs``), oldest first;
+    the summary's ``walk_runs`` names their runs."""
     from modbot.modes.report import add_run_decisions, cannot_write_said, report_annotation
     from modbot.modes.report_stream import ReportBuilder
 
@@ -175,10 +239,13 @@ def _walk_report(
         + (" and its walk's earlier parts" if len(runs) > 1 else ""),
         annotate=report_annotation(pipeline.policy),
     ) as builder:
-        for run in runs:
-            add_run_decisions(builder, pipeline.store, run)
+        for part in runs:
+            if isinstance(part, str):
+                add_run_decisions(builder, pipeline.store, part)
+            else:  # a slice of the daemon's
+                add_run_decisions(builder, pipeline.store, part[0], part[1], upto=part[2])
         with cannot_write_said(builder.path):
-            return str(builder.write({**extra, "walk_runs": runs}))
+            return str(builder.write({**extra, "walk_runs": _run_ids(runs)}))
 
 
 def whole_walk(
