@@ -82,7 +82,7 @@ CHECK_TIMEOUT = 120.0
 class DecoderUnavailable(ModelError):
     """The decoding processes cannot decode: they do not start, or a new one dies on a
     tiny image. Not the image's fault: at start the command stops with this message; later
-    the image is skipped (the bot records ``classifier_error`` and tries it again)."""
+    the image is skipped (the bot records ``classifier_unavailable`` and tries it again)."""
 
 
 class DecodeError(Exception):

@@ -438,8 +438,8 @@ class Engine:
                 self._resolve(future, error=exc)
                 return
             except MemoryError as exc:  # the machine was short, not the file broken: an
-                # error (the bot skips it, classifier_error, and tries again), never a kept
-                # `unreadable` verdict a rule could act on
+                # error (the bot skips it, classifier_unavailable, and looks again), never
+                # a kept `unreadable` verdict a rule could act on
                 log.error("image %s not decoded: out of memory (%s)", sha256[:12], exc)
                 self._resolve(future, error=exc)
                 return

@@ -15,6 +15,7 @@ version (model, prompts, thresholds, preprocessing): ``judge`` asks the cache fi
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,7 +50,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# skipped: no classifier worker answered (classifier.remote); the item is not marked seen
+# skipped: no classifier worker answered (classifier.remote), or classifying it ran out of
+# memory; the item is not marked seen
 CLASSIFIER_UNAVAILABLE = "classifier_unavailable"
 
 
@@ -337,6 +339,14 @@ async def cached(cache: VerdictCache, sha256: str, version: str | None) -> Judge
     return None if verdict is None else Judged(verdict, cached=True)
 
 
+def _decoder_unavailable(exc: Exception) -> bool:
+    """Whether ``exc`` is a local engine's ``DecoderUnavailable`` (its decoding processes
+    cannot decode: not the image's fault). Looked up only where that module is loaded:
+    a remote engine never raises it, and need not import it."""
+    module = sys.modules.get("classifier.decode_processes")
+    return module is not None and isinstance(exc, module.DecoderUnavailable)
+
+
 async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -> Judged:
     """The verdict on one file: from ``cache`` (by SHA-256 and concept version), else
     the classifier's, then cached under the version it was made with."""
@@ -372,7 +382,15 @@ async def judge(engine: Engine, cache: VerdictCache, sha256: str, data: bytes) -
         raise
     except ClassifierUnavailable as exc:  # also every worker refusing the concepts sent
         return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=detail(str(exc), exc))
+    except MemoryError as exc:
+        # the machine was short, not the file broken (a decode's MemoryError: the
+        # engine's): not judged now, the item looked at again, as with no classifier
+        log.error("classifying %s ran out of memory (%s): tried again", sha256[:12], exc)
+        said = f"out of memory classifying it ({exc}): tried again next cycle"
+        return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=detail(said, exc))
     except Exception as exc:  # e.g. every worker refused this image (413: too large)
+        if _decoder_unavailable(exc):  # not the file's fault either: looked at again
+            return Judged(skipped=CLASSIFIER_UNAVAILABLE, detail=detail(str(exc), exc))
         log.warning("classifying %s failed: %r", sha256[:12], exc)
         return Judged(skipped="classifier_error", detail=detail(repr(exc), exc))
     # under the version it was made with: a remote worker may serve another
