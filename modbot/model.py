@@ -315,6 +315,9 @@ class Page(Generic[T]):
     items: list[T]
     sent: int
     next: str | None = None  # the cursor of the next page, where the listing has one
+    # The oldest time (featured posts left out) of every entry Lemmy sent, where ``items``
+    # keep fewer (0.19's ModeratorView page kept to one community): where paging stands.
+    oldest: datetime | None = None
 
 
 @dataclass(frozen=True)

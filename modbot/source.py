@@ -1148,7 +1148,7 @@ class Source:
         at.page_ids = _post_ids(posts)
         if self._page_again(what, posts, at.pages):
             return [], True
-        oldest = _oldest(posts, skip_featured=True)
+        oldest = page.oldest or _oldest(posts, skip_featured=True)
         last = (
             not page.next
             or not page.sent

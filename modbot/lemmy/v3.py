@@ -319,14 +319,19 @@ class LemmyClient(PictrsStore, Transport):
             resume_after = last_ids
         views, next_cursor = self._list_posts_after(cursor, resume_after, moderator_view=True)
         self._moderator_page = (next_cursor, _view_post_ids(views))
+        listed = [views_v3.post_item(v) for v in views]
         posts = [
             dataclasses.replace(
                 item, community=dataclasses.replace(item.community, visibility=UNLISTED)
             )
-            for item in map(views_v3.post_item, views)
+            for item in listed
             if item.community is not None and item.community.id == community_id
         ]
-        return Page(posts, len(views), next_cursor)
+        # where the listing stands in time, whatever community its posts are of: the
+        # reader stops at its floor on it, not at the community's posts alone (a page
+        # holding none would read on through every community the bot moderates)
+        times = [i.published for i in listed if i.published and not i.featured]
+        return Page(posts, len(views), next_cursor, oldest=min(times) if times else None)
 
     def comments(
         self, page: int, *, post_id: int | None = None, as_moderator: bool = False
