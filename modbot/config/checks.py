@@ -793,20 +793,14 @@ class _Checker:
         checkpoint = self.model.classifier.checkpoint
         if checkpoint is None or self.model.classifier.remote is not None:
             return
-        path = Path(checkpoint) if os.path.isabs(checkpoint) else self.base_dir / checkpoint
+        # `~` is the home folder, as Policy.checkpoint_path reads it
+        expanded = os.path.expanduser(checkpoint)
+        path = Path(expanded) if os.path.isabs(expanded) else self.base_dir / checkpoint
         if not path.exists():
-            home = Path(os.path.expanduser(checkpoint))
-            # unlike deepdanbooru's path, `~` here is a folder of that name (Policy's
-            # checkpoint_path), which an admin reading `ls ~/...` cannot guess
-            tilde = (
-                f"; ~ is not your home folder here: write classifier.checkpoint: {home}"
-                if checkpoint.startswith("~") and home.is_absolute() and home.exists()
-                else ""
-            )
             self.add(
                 ("classifier", "checkpoint"),
                 f"classifier checkpoint {checkpoint!r} "
-                f"does not exist here (the model will not load on this machine){tilde}",
+                "does not exist here (the model will not load on this machine)",
                 warning=True,
             )
 

@@ -135,9 +135,13 @@ class Policy:
 
     @property
     def checkpoint_path(self) -> Path | None:
-        """classifier.checkpoint resolved against the rules file's folder."""
+        """classifier.checkpoint resolved against the rules file's folder; ``~`` is the
+        home folder, as in classifier.deepdanbooru (and as a shell reads it)."""
         c = self.classifier.checkpoint
-        return None if c is None else (Path(c) if os.path.isabs(c) else self.path.parent / c)
+        if c is None:
+            return None
+        expanded = os.path.expanduser(c)
+        return Path(expanded) if os.path.isabs(expanded) else self.path.parent / c
 
     @property
     def deepdanbooru_setting(self) -> str:
