@@ -79,6 +79,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import stat
@@ -102,6 +103,8 @@ from modbot.config.files import UnusableFile, read_text_file
 from modbot.errors import ConfigError, ModbotError
 from modbot.hashes import HASH_KINDS, HashFormatError, HashIndex
 from modbot.replace_file import replace_file
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CONTEXT",
@@ -276,6 +279,13 @@ class FeedEntry:
         """False for a PDQ entry below the reference's quality threshold."""
         return HASH_KINDS[self.kind].entry_usable(self.quality)
 
+    @property
+    def too_plain(self) -> str | None:
+        """Why the entry would match plain pictures rather than one image (a pHash near a
+        picture of one colour's, within the most any subscriber matches it), or None."""
+        kind = HASH_KINDS[self.kind]
+        return kind.too_plain(self.hash, kind.max_distance or None)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "hash": self.hash}
         if self.quality is not None:
@@ -361,6 +371,8 @@ def make_feed(
                 f"{HASH_KINDS[e.kind].min_quality}; "
                 "such a hash matches nothing and is not published"
             )
+        if e.too_plain:
+            raise ValueError(f"{e.kind} {e.hash}: {e.too_plain}; it is not published")
         if (e.kind, e.hash) in seen:
             raise ValueError(f"{e.kind} {e.hash} is in the feed twice")
         seen.add((e.kind, e.hash))
@@ -832,6 +844,7 @@ def _feed_from_json(data: Any, max_entries: int) -> tuple[Feed, int, Counter[str
     if len(entries) > max_entries:
         raise FeedTooLarge(f"the feed has {len(entries):,} entries, over the {max_entries:,} limit")
     kept, ignored, seen = [], 0, set()
+    plain: list[tuple[int, FeedEntry]] = []
     skipped: Counter[str] = Counter()
     for number, raw in enumerate(entries, start=1):
         entry = _entry_from_json(raw, number)
@@ -841,10 +854,24 @@ def _feed_from_json(data: Any, max_entries: int) -> tuple[Feed, int, Counter[str
         if (entry.kind, entry.hash) in seen:
             raise FeedMalformed(f"entry {number}: {entry.kind} {entry.hash} is in the feed twice")
         seen.add((entry.kind, entry.hash))
-        if entry.usable:
-            kept.append(entry)
-        else:
+        if not entry.usable:
             ignored += 1
+        elif entry.too_plain:
+            # one such entry (a blank image's) removed and purged every plain picture
+            plain.append((number, entry))
+        else:
+            kept.append(entry)
+    if plain:
+        number, entry = plain[0]
+        log.warning(
+            "feed of %s: %d pHash %s left out, as a picture of one colour's: entry %d, %s: %s",
+            instance,
+            len(plain),
+            "entry" if len(plain) == 1 else "entries",
+            number,
+            entry.hash,
+            entry.too_plain,
+        )
     if entries and sum(skipped.values()) == len(entries):
         n = len(entries)
         raise FeedUnknownKinds(

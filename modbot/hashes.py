@@ -170,6 +170,7 @@ def _dct_matrix(n: int) -> np.ndarray:
 _DCT32 = _dct_matrix(32)
 _MAX_RESIZED_SIDE = 65_536  # see perceptual_hash
 _PHASH_STEPS = 256  # a grey level's: see perceptual_hash
+_PLAIN_PHASHES = ("8000000000000000", "0000000000000000")  # see PhashKind.too_plain
 _AC = np.ones((8, 8), bool)
 _AC[0, 0] = False  # the 63 coefficients but the mean's: see perceptual_hash
 
@@ -392,6 +393,11 @@ class HashKind(ABC):
         """Whether a list entry with this quality is used (None: no quality known, kept)."""
         return quality is None or self.min_quality is None or quality >= self.min_quality
 
+    def too_plain(self, value: str, max_distance: int | None = None) -> str | None:
+        """Why an entry of this hash, matched within `max_distance` (default: the kind's),
+        would match plain pictures rather than one image; None when it would not."""
+        return None
+
     def index(self, hexes: Iterable[str], payloads: Sequence[T] | None = None) -> HashIndex[T]:
         """A `HashIndex` of these hashes (each normalised by `parse`)."""
         return HashIndex(self, hexes, payloads)
@@ -455,6 +461,20 @@ class PhashKind(HashKind):
 
     def compute(self, data: bytes | Image.Image) -> Digest:
         return Digest(self.name, perceptual_hash(data))
+
+    def too_plain(self, value: str, max_distance: int | None = None) -> str | None:
+        # What every picture of one colour all over hashed to under HASHING 4 and 5 (the
+        # mean's bit alone; black: none): entries published then, or a known file's
+        # pHash kept in the state, would match every plain and near-plain picture.
+        limit = self.check_distance(max_distance)
+        for plain in _PLAIN_PHASHES:
+            bits = self.distance(value, plain)
+            if bits <= limit:
+                return (
+                    f"{'it is' if not bits else f'{bits} bits from'} {plain}, what any picture "
+                    "of one colour all over hashed to: it would match plain pictures, not one"
+                )
+        return None
 
 
 class PdqKind(HashKind):
@@ -718,10 +738,11 @@ def parse_list(
 
 
 def _parse_lines(
-    text: str, kind: HashKind, shown: str
+    text: str, kind: HashKind, shown: str, max_distance: int | None = None
 ) -> tuple[array[int], list[str], list[tuple[str, int, str]], list[tuple[int, str, str]]]:
     """`parse_list` as line numbers (8 bytes each) and hashes apart, not a tuple each,
-    and the entries left out for their quality, `(line, kind, why)` (capped too)."""
+    and the entries left out for their quality, or as a plain picture's within
+    `max_distance` (`HashKind.too_plain`), `(line, kind, why)` (capped too)."""
     numbers: array[int] = array("q")
     values: list[str] = []
     problems: CappedLines[tuple[str, int, str]] = CappedLines()
@@ -746,6 +767,10 @@ def _parse_lines(
                     "discards such a hash (it says little of its image)",
                 )
             )
+            continue
+        plain = kind.too_plain(value, max_distance)
+        if plain is not None:
+            skipped.add((number, kind.name, plain))
             continue
         numbers.append(number)
         values.append(value)
@@ -774,14 +799,19 @@ def load_list(
 
 
 def _load_plain(
-    path: str | Path, k: HashKind, shown: str, max_bytes: int = MAX_LIST_BYTES
+    path: str | Path,
+    k: HashKind,
+    shown: str,
+    max_bytes: int = MAX_LIST_BYTES,
+    max_distance: int | None = None,
 ) -> tuple[HashIndex[int], list[tuple[int, str, str]]]:
-    """`load_list`, and the entries left out for their quality (`(line, kind, why)`)."""
+    """`load_list`, and the entries left out (`(line, kind, why)`): for their quality, or
+    as a plain picture's within `max_distance`."""
     # utf-8-sig: a byte order mark from a Windows editor is fine, as in the rules file
     text = read_text_file(path, max_bytes=max_bytes, what="a hash list").decode(
         "utf-8-sig", errors="replace"
     )
-    numbers, values, problems, skipped = _parse_lines(text, k, shown)
+    numbers, values, problems, skipped = _parse_lines(text, k, shown, max_distance)
     del text
     if problems:
         raise HashListError(problems)
@@ -796,7 +826,8 @@ class HashList:
     """One list file of one kind (``hash_lists:`` in rules.yaml). ``lookup(hashes)`` says
     whether an image is on it, and how. ``skipped``: lines left out, ``(line, signal
     type or kind, why)``: of a python-threatexchange file, those of other types; of a
-    PDQ list, entries below quality 50 (the loader warns about them)."""
+    PDQ list, entries below quality 50; of a pHash list, a plain picture's
+    (`HashKind.too_plain`). The loader warns about them."""
 
     name: str
     kind: str  # a key of HASH_KINDS
@@ -855,7 +886,7 @@ class HashList:
             )
             skipped = local.skipped
         elif format == "plain":
-            index, skipped = _load_plain(path, k, shown)
+            index, skipped = _load_plain(path, k, shown, max_distance=distance)
         else:
             raise ValueError(f"format must be one of {', '.join(LIST_FORMATS)}, not {format!r}")
         return cls(name or path.stem, kind, path, distance, index, format, skipped)

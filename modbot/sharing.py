@@ -164,6 +164,10 @@ def _entries(
             if kind == "pdq" and not HASH_KINDS["pdq"].entry_usable(quality):
                 left_out.append((kind, h["hash"], f"quality {quality} is below 50"))
                 continue
+            plain = HASH_KINDS[kind].too_plain(h["hash"], HASH_KINDS[kind].max_distance or None)
+            if plain is not None:  # a blank image's pHash: it would match every plain one
+                left_out.append((kind, h["hash"], plain))
+                continue
             if len(verdicts[(kind, h["hash"])]) > 1:
                 if (kind, h["hash"]) not in seen:
                     seen.add((kind, h["hash"]))

@@ -232,8 +232,10 @@ class Local(Engine):
 def png(width: int, height: int, shade: int) -> bytes:
     out = io.BytesIO()
     image = Image.new("RGB", (width, height), (shade, 0, 0))
-    # a band, wider for a lighter shade: one colour all over has no pHash (HASHING 6)
-    image.paste((255, 255, 255), (0, 0, width * (shade + 10) // 128, height))
+    # shapes, one wider for a lighter shade: one colour all over has no pHash, nor is a
+    # list entry near one's used (HASHING 6), and a lone band's is near one's
+    image.paste((255, 255, 255), (0, 0, width * (shade + 10) // 128, height // 3))
+    image.paste((0, 0, 255), (width // 2, height // 2, width * 3 // 4, height * 5 // 6))
     image.save(out, "PNG")
     return out.getvalue()
 
