@@ -97,6 +97,9 @@ def test_a_poll_whose_sweep_slice_is_held_still_says_what_it_did(tmp_path, caplo
         sweep=sweep,
         cycle_stats=None,
         warnings=[],
+        # what a backlog slice asks of its walk (5dd10fd: its part noted for the report)
+        source=SimpleNamespace(sweep_in_progress=lambda: False, scope="live"),
+        sweep_ended=False,
     )
     schedule = SimpleNamespace(poll_every=timedelta(seconds=60), sweep_since=None)
     try:

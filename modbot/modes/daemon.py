@@ -517,6 +517,19 @@ class Daemon:
         # can run past the budget).
         return _Slice(self.stop, max(1.0, self.poll_every * 0.5))
 
+    def _note_walk_part(self, **part: Any) -> None:
+        """The slice noted as a part of its walk (``sweep.walk_slice``), for the report of
+        the `modbot sweep` that ends the walk; never in place of the slice's own error (a
+        hold, a failure), which says what happened: a note that fails is said."""
+        try:
+            walk_slice(self.pipeline, **part)
+        except Exception as exc:
+            log.warning(
+                "this sweep slice was not noted as a part of its walk (%s): the report of "
+                "the sweep that ends the walk leaves its decisions out",
+                exc,
+            )
+
     def _backlog_slice(self, request: str) -> tuple[str, CycleStats]:
         since_text = json.loads(request).get("since")
         since = datetime.fromisoformat(since_text.replace("Z", "+00:00")) if since_text else None
@@ -531,9 +544,7 @@ class Daemon:
                 stop=self._budget(),
             )
         finally:
-            walk_slice(
-                self.pipeline, resumed=resumed, after_id=after, ended=self.pipeline.sweep_ended
-            )
+            self._note_walk_part(resumed=resumed, after_id=after, ended=self.pipeline.sweep_ended)
         # a slice whose time was up before its first page walked nothing: still requested
         finished = bool(self.pipeline.sweep_ended)
         if finished:
@@ -569,12 +580,8 @@ class Daemon:
                 stop=self._budget(),
             )
         finally:
-            walk_slice(
-                self.pipeline,
-                resumed=resumed,
-                after_id=after,
-                ended=source.ended,
-                walk="store_sweep",
+            self._note_walk_part(
+                resumed=resumed, after_id=after, ended=source.ended, walk="store_sweep"
             )
         files = source.walked()  # not "0 of None" when stopped before the store was counted
         if source.ended:  # not when its time was up before its first page
