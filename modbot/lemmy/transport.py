@@ -132,6 +132,19 @@ def same_hold(until: float, other: float) -> bool:
     return abs(until - other) <= SAME_HOLD_S
 
 
+def _saved_holds(saved: str | None) -> tuple[dict[str, Any], Any]:
+    """The holds a state keeps (``Transport.holds()``'s JSON): its requests' entries and
+    its login's; none of them when it cannot be read."""
+    try:
+        held = json.loads(saved or "{}")
+    except (ValueError, RecursionError):
+        return {}, None
+    if not isinstance(held, dict):
+        return {}, None
+    requests = held.get("requests")
+    return (requests if isinstance(requests, dict) else {}), held.get("login")
+
+
 def _ends_later(until: float, than: float | None) -> bool:
     """Whether a hold ending at ``until`` is to replace one ending at ``than`` (None: no
     hold): the later end wins, unless both are one hold (``same_hold``), which stays."""
@@ -1058,12 +1071,7 @@ class Transport:
         """Take up the holds an earlier process kept (``holds()``) that have not ended;
         one that cannot be read is no hold (the request is sent, as without it). A hold
         this process has that ends later is kept."""
-        try:
-            held = json.loads(saved or "{}")
-        except ValueError:
-            return
-        if not isinstance(held, dict):
-            return
+        requests, login = _saved_holds(saved)
         now, wall = time.monotonic(), time.time()
 
         def read(entry: Any) -> tuple[float, float, str] | None:
@@ -1079,15 +1087,13 @@ class Transport:
             until, since = min(until, wall + RETRY_AFTER_MAX), since if since <= wall else wall
             return now - (wall - since), now + (until - wall), why
 
-        requests = held.get("requests")
         with self._lock:
-            for what, entry in (requests if isinstance(requests, dict) else {}).items():
+            for what, entry in requests.items():
                 found = read(entry)
                 if found is not None and isinstance(what, str):
                     mine = self._not_before.get(what)
                     if _ends_later(found[1], mine[0] if mine is not None else None):
                         self._not_before[what] = (found[1], found[0], found[2])
-            login = held.get("login")
             found = read(login)
             mine_refused = self._refused
             if (
@@ -1121,24 +1127,14 @@ class Transport:
         Lemmy's window what Lemmy counts (a login among the few it takes an hour)."""
         wall = time.time()
 
-        def entries(saved: str | None) -> tuple[dict[str, Any], Any]:
-            try:
-                held = json.loads(saved or "{}")
-            except (ValueError, RecursionError):
-                return {}, None
-            if not isinstance(held, dict):
-                return {}, None
-            requests = held.get("requests")
-            return (requests if isinstance(requests, dict) else {}), held.get("login")
-
         def until(entry: Any) -> float:
             end = entry.get("until") if isinstance(entry, dict) else None
             if isinstance(end, (int, float)) and not isinstance(end, bool) and end > wall:
                 return float(end)
             return -math.inf  # NaN, past, broken: no hold
 
-        old_requests, old_login = entries(kept)
-        requests, login = entries(new)
+        old_requests, old_login = _saved_holds(kept)
+        requests, login = _saved_holds(new)
         merged: dict[str, Any] = {}
         for what in {*old_requests, *requests}:
             best = max(requests.get(what), old_requests.get(what), key=until)
