@@ -53,7 +53,7 @@ from modbot.fetch import (
 from modbot.fetch.identity import Identity, host_port
 from modbot.fetch.login import InstanceLogin, ProxyLogin, without_user_info
 from modbot.hashes import hashes_of, hashing_version
-from modbot.images import data_images, is_data_reference
+from modbot.images import data_images, is_data_reference, known_key
 from modbot.model import (
     FILE_KINDS,
     PROFILE_KINDS,
@@ -185,7 +185,7 @@ class _Download:
 
     def __init__(self, urls: tuple[str, ...], key: str) -> None:
         self.urls = urls
-        self.key = key  # what the store knows the file by (``_known_key``)
+        self.key = key  # what the store knows the file by (``images.known_key``)
         self.slots: list[_Slots] = []  # of each item that shows it
         self._granted: asyncio.Future[_Slots] | None = None  # while it waits for one
         self.fetched: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -582,7 +582,7 @@ class Acquirer:
             urls = self._fetch_urls(img.ref)
             download = batch.downloads.get(urls)
             if download is None or download.abandoned:
-                download = _Download(urls, _known_key(img.ref))
+                download = _Download(urls, known_key(img.ref))
                 if is_data_reference(img.ref.url):
                     data_uris = (
                         data_images(item, instance_url=self.public_url)
@@ -950,12 +950,6 @@ def _copy(fetched: Fetched) -> CheckedCopy | None:
         return None
     first = fetched.passed_over[0]
     return CheckedCopy(fetched.url, first.reason, first.message)
-
-
-def _known_key(ref: ImageRef) -> str:
-    """What the store knows a file by: a local upload by its pict-rs alias (however it
-    is linked to), another image by its URL."""
-    return f"alias:{ref.alias}" if ref.alias else ref.url
 
 
 def _host_entry(url: str | None) -> str | None:

@@ -59,6 +59,7 @@ __all__ = [
     "data_images",
     "decoded_host",
     "image_refs",
+    "known_key",
     "looks_like_image",
     "pictrs_alias",
     "unwrap_proxy",
@@ -121,6 +122,13 @@ def image_refs(
     else:
         raise ValueError(f"kind must be 'post', 'comment' or 'upload', not {item.kind!r}")
     return _dedupe(refs, instance_url)
+
+
+def known_key(ref: ImageRef) -> str:
+    """What the store knows a file by (``Store.known_file``), and what two images of a
+    batch share when they are one file before it is downloaded: a local upload by its
+    pict-rs alias (however it is linked to), another image by its URL."""
+    return f"alias:{ref.alias}" if ref.alias else ref.url
 
 
 def upload_ref(item: Item, *, instance_url: str) -> ImageRef:

@@ -57,7 +57,7 @@ from modbot.config.policy import Policy
 from modbot.config.settings import Settings
 from modbot.errors import LemmyUnavailable
 from modbot.fetch import Resolver
-from modbot.images import image_refs, remote_video
+from modbot.images import image_refs, known_key, remote_video
 from modbot.journal import ActionPlan, recover, write_ahead
 from modbot.lemmy import LemmyApi, connect
 from modbot.lemmy.transport import STOPPING
@@ -552,7 +552,7 @@ class Pipeline:
         # until that one is in: if it is exempt, the file is spared for both (a post and
         # the upload of its image may come in either order).
         files = [
-            {_file_key(img) for img in imgs if img.ref is not None and not img.skipped}
+            {known_key(img.ref) for img in imgs if img.ref is not None and not img.skipped}
             for imgs in images
         ]
         pending = set(range(len(items)))
@@ -1036,13 +1036,6 @@ def _not_scanned(img: ItemImage, item: Item) -> ItemImage:
             "the still pict-rs renders of a local one)"
         )
     return img
-
-
-def _file_key(img: ItemImage) -> str:
-    """What two images of a batch share when they are one file before it is downloaded:
-    the pict-rs alias of a local image, else the URL."""
-    assert img.ref is not None
-    return f"alias:{img.ref.alias}" if img.ref.alias else img.ref.url
 
 
 _REFUSAL = re.compile(

@@ -76,7 +76,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modbot.errors import LemmyError, LemmyUnavailable
-from modbot.images import data_image_reference, image_refs, is_data_reference
+from modbot.images import data_image_reference, image_refs, is_data_reference, known_key
 from modbot.lemmy.api import MAX_PAGE, PAGE, LemmyApi
 from modbot.lemmy.transport import STOPPING
 from modbot.model import (
@@ -495,13 +495,12 @@ class Source:
 
     def _thumbnail_never_fetched(self, post: Item) -> bool:
         """Whether the post shows a thumbnail whose file is not in the store's known files
-        (every file downloaded is, by the key ``acquire._known_key`` gives it)."""
+        (every file downloaded is, by its ``images.known_key``)."""
         if not post.thumbnail:
             return False
         for ref in image_refs(post, instance_url=self.public_url):
             if ref.location == "thumbnail":
-                key = f"alias:{ref.alias}" if ref.alias else ref.url
-                return self.store.known_file(key) is None
+                return self.store.known_file(known_key(ref)) is None
         return False  # the link's own image (one file): looked at with the link
 
     def _watermark(self, name: str) -> datetime | None:
