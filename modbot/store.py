@@ -591,11 +591,7 @@ class Store:
 
     def seen_before(self, scope: str, kind: str, item_id: Any) -> bool:
         """Whether the item was marked seen at any version."""
-        row = self._one(
-            "SELECT 1 AS one FROM seen WHERE scope = ? AND kind = ? AND item_id = ?",
-            (scope, kind, str(item_id)),
-        )
-        return row is not None
+        return self.seen_mark(scope, kind, item_id) is not None
 
     def seen_mark(self, scope: str, kind: str, item_id: Any) -> tuple[str, float] | None:
         """The item's "seen" mark in ``scope``: the ``updated`` stamp its last recorded
