@@ -844,7 +844,7 @@ def _feed_from_json(data: Any, max_entries: int) -> tuple[Feed, int, Counter[str
     if len(entries) > max_entries:
         raise FeedTooLarge(f"the feed has {len(entries):,} entries, over the {max_entries:,} limit")
     kept, ignored, seen = [], 0, set()
-    plain: list[tuple[int, FeedEntry]] = []
+    plain, first_plain = 0, ""  # entries left out as a plain picture's; the first said
     skipped: Counter[str] = Counter()
     for number, raw in enumerate(entries, start=1):
         entry = _entry_from_json(raw, number)
@@ -856,21 +856,19 @@ def _feed_from_json(data: Any, max_entries: int) -> tuple[Feed, int, Counter[str
         seen.add((entry.kind, entry.hash))
         if not entry.usable:
             ignored += 1
-        elif entry.too_plain:
+        elif why := entry.too_plain:
             # one such entry (a blank image's) removed and purged every plain picture
-            plain.append((number, entry))
+            plain += 1
+            first_plain = first_plain or f"entry {number}, {entry.hash}: {why}"
         else:
             kept.append(entry)
     if plain:
-        number, entry = plain[0]
         log.warning(
-            "feed of %s: %d pHash %s left out, as a picture of one colour's: entry %d, %s: %s",
+            "feed of %s: %d pHash %s left out, as a picture of one colour's: %s",
             instance,
-            len(plain),
-            "entry" if len(plain) == 1 else "entries",
-            number,
-            entry.hash,
-            entry.too_plain,
+            plain,
+            "entry" if plain == 1 else "entries",
+            first_plain,
         )
     if entries and sum(skipped.values()) == len(entries):
         n = len(entries)
