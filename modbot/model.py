@@ -271,7 +271,10 @@ class Item:
     id: int | str  # an upload's id is its pict-rs alias
     published: datetime | None
     # Lemmy's `updated`, else `published`, as sent (a post's with its thumbnail's digest:
-    # ``post_version``): what "seen" compares
+    # ``post_version``): what "seen" compares. A federated edit sent without `updated`
+    # changes nothing Lemmy keeps unless its `published` is later (0.19 and 1.0's
+    # insert_apub update only when updated-or-published is later than the row's), and
+    # then this changes with it: no edit Lemmy applies goes unseen.
     updated: str
     problem: str | None = None  # what is wrong with a malformed item, in words
     author: Person | None = None
