@@ -18,7 +18,8 @@ noted on the request's record).
   cursor Lemmy's own encoding), `limit` 1..50 (default: the account's, then the site's
   `default_items_per_page`, 20), the visibility rules of `PostQuery::list` /
   `CommentQuery::list` (see `_post_visible`, `_comment_visible`).
-- The v3 layer (`/api/v3` on 1.0, `api/routes_v3/src/lib.rs`) serves browsing only;
+- The v3 layer (`/api/v3` on 1.0, `api/routes_v3/src/lib.rs`) serves browsing only
+  (`community/list` too, its `page` ignored);
   every moderation, media, validate_auth and image route of v3 answers 404.
 """
 
@@ -908,6 +909,11 @@ class LemmyApiV4:
         return key
 
     def list_communities(self, ctx: Ctx4) -> dict:
+        page = self.community_page(ctx)
+        page["items"] = [self.views.community_view(c, ctx.viewer) for c in page["items"]]
+        return page
+
+    def community_page(self, ctx: Ctx4) -> dict:
         """`GET /community/list` (api_crud/src/community/list.rs, `CommunityQuery::list`):
         admins see removed and deleted communities; anonymous visitors do not see
         local_only_private ones; nsfw ones need the viewer's `show_nsfw` or the parameter
@@ -971,8 +977,7 @@ class LemmyApiV4:
             lambda data: self.get_community(cursor_id(data)),
             lambda c: str(c.id),
         )
-        page["items"] = [self.views.community_view(c, viewer) for c in page["items"]]
-        return page
+        return page  # of Community rows: each caller renders them in its shape
 
     def person_detail(self, ctx: Ctx4) -> dict:
         p = ctx.params
@@ -1880,6 +1885,7 @@ class LemmyApiV4:
             ("GET", "/post", compat.post_detail, "GetPost"),
             ("GET", "/comment/list", compat.list_comments, None),
             ("GET", "/community", compat.community_detail, "GetCommunity"),
+            ("GET", "/community/list", compat.list_communities, None),
             ("POST", "/post/report", compat.report_post, None),
             ("POST", "/comment/report", compat.report_comment, None),
         ]
@@ -2015,6 +2021,36 @@ class CompatV3:
         }
         comments, _, limit = self.api.comment_listing(ctx.viewer, query)
         return {"comments": [self.views.comment_view(c, ctx.viewer) for c in comments[:limit]]}
+
+    @staticmethod
+    def _community_sort(sort: str | None) -> tuple[str, int]:
+        """`convert_community_listing_sort`: a v3 post sort as a community sort and a time
+        range (Top* is hot within its span; no sort: the v4 default, active_monthly)."""
+        everything = 2**31 - 1
+        if sort is None:
+            return "active_monthly", everything
+        if sort in ("New", "Old"):
+            return sort.lower(), everything
+        if sort.startswith("Top"):
+            return "hot", CompatV3._post_sort(sort)[1] or everything
+        return "hot", everything  # Active, Hot, MostComments, NewComments, Controversial, Scaled
+
+    def list_communities(self, ctx: Ctx4) -> dict:
+        """`list_communities_v3`: `type_`, `sort`, `show_nsfw`, `limit` passed to v4's
+        handler; `page` ignored (no cursor: always the first page); 0.19's shapes."""
+        q = params_v3.Query(dict(ctx.request.query_params))
+        type_ = q.enum("type_", V3_LISTING_TYPES)
+        sort, time_range = self._community_sort(q.enum("sort", V3_POST_SORTS))
+        values = {
+            "type_": snake_enum(type_) if type_ else None,
+            "sort": sort,
+            "time_range_seconds": time_range,
+            "show_nsfw": q.bool("show_nsfw"),
+            "limit": q.int("limit"),
+        }
+        v4 = Ctx4(ctx.request, Params("ListCommunities", values), ctx.viewer, ctx.raw)
+        page = self.api.community_page(v4)
+        return {"communities": [self.views.community_view(c, ctx.viewer) for c in page["items"]]}
 
     def community_detail(self, ctx: Ctx4) -> dict:
         community = self.api.readable_community(ctx.viewer, ctx.params)  # v4's handler

@@ -506,9 +506,21 @@ def test_community_list_limit_and_cursor_errors(lemmy4):
     assert len(community_ids(bot.get(f"{V4}/community/list"))) == 20
     bot.get(f"{V4}/community/list", params={"page": 2})
     assert [q.ignored_fields for q in lemmy4.ignored_field_requests()] == [["page"]]
-    # 1.0's v3 layer has no community/list
-    v3 = bot.get("/api/v3/community/list")
-    assert (v3.status_code, v3.content) == (404, b"")
+    # 1.0's v3 layer serves community/list (routes_v3 `list_communities_v3`): v3 query
+    # and shapes, `page` ignored (always the first page), no cursor
+    v3 = bot.get("/api/v3/community/list", params={"sort": "New", "limit": 3, "page": 2})
+    assert v3.status_code == 200 and set(v3.json()) == {"communities"}
+    views = v3.json()["communities"]
+    assert [v["community"]["id"] for v in views] == community_ids(
+        bot.get(f"{V4}/community/list", params={"sort": "new", "limit": 3})
+    )
+    assert views[0]["community"]["actor_id"] and views[0]["counts"]["community_id"]
+    assert "ap_id" not in views[0]["community"]
+    old = bot.get("/api/v3/community/list", params={"sort": "Old", "limit": 1}).json()
+    assert [v["community"]["id"] for v in old["communities"]] == [lemmy4.cast.pics.id]
+    assert len(bot.get("/api/v3/community/list").json()["communities"]) == 20
+    r = bot.get("/api/v3/community/list", params={"limit": 51})
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_fetch_limit")
 
 
 def test_community_list_visibility_removed_deleted_nsfw_private(lemmy4):

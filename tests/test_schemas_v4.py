@@ -412,6 +412,7 @@ def samples(photos):
         call_v3("GetPostResponse", v3_bot, "GET", "/post", params={"id": linked.id})
         call_v3("GetCommentsResponse", v3_bot, "GET", "/comment/list", params={"sort": "New"})
         call_v3("GetCommunityResponse", v3_bot, "GET", "/community", params={"name": "pics"})
+        call_v3("ListCommunitiesResponse", v3_bot, "GET", "/community/list", params={"limit": 50})
         call_v3(
             "PostReportResponse",
             v3_bot,
@@ -530,6 +531,7 @@ def test_error_bodies_validate_and_carry_lemmys_cause(samples):
         "GetPostResponse",
         "GetCommentsResponse",
         "GetCommunityResponse",
+        "ListCommunitiesResponse",
         "PostReportResponse",
         "CommentReportResponse",
         "LoginResponse",
