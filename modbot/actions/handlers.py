@@ -491,7 +491,15 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
             return listed
 
         shared = _sharing_uploads(ex, f"proxy:{url}", copies)
-        if shared is not None and shared[1] != [_NOT_LISTED] and not listed:
+        # An earlier attempt whose answer was lost (or a run killed while sending it) may
+        # have purged the copy: no copy now is then its outcome, which once() verifies.
+        tried = ex.store.action("purge_image", f"proxy:{url}")
+        if (
+            shared is not None
+            and shared[1] != [_NOT_LISTED]
+            and not listed
+            and not (tried and tried["status"] in ("failed", SENDING))
+        ):
             # nobody viewed it through the proxy (the bot reads the original): a purge
             # would purge nothing, and its record say it did, counted by the safety valve
             return ActionOutcome(
@@ -545,6 +553,7 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
             f"proxy:{url}",
             f"purge pict-rs' cached copy of remote image {url} (proxy; every alias of it)",
             purge_cached,
+            verify=lambda row: not ex.client.proxied_aliases(url),
         )
     # Nothing else purges an image: purging the post instead would delete the post and
     # its comments for good, more than the rule says (purge_item does that).
