@@ -331,9 +331,10 @@ class Feed:
 @dataclass(frozen=True)
 class VerifiedFeed:
     """A feed that passed every check. `feed.entries` holds the usable entries only;
-    `ignored` counts those dropped (PDQ quality below 50), `skipped` those of a hash
-    kind this modbot does not know, and `skipped_kinds` the most common of those kinds
-    with their counts (at most `SKIPPED_KINDS_SAID`, most first)."""
+    `ignored` counts those dropped (PDQ quality below 50), `plain` the pHash entries
+    left out as a picture of one colour's (`FeedEntry.too_plain`), `skipped` those of a
+    hash kind this modbot does not know, and `skipped_kinds` the most common of those
+    kinds with their counts (at most `SKIPPED_KINDS_SAID`, most first)."""
 
     feed: Feed
     key: str
@@ -341,6 +342,25 @@ class VerifiedFeed:
     ignored: int = 0
     skipped: int = 0
     skipped_kinds: tuple[tuple[str, int], ...] = ()
+    plain: int = 0
+
+    @property
+    def dropped_note(self) -> str:
+        """The usable-looking entries dropped, in words (PDQ below quality 50, plain
+        pictures' pHashes), ``; ``-separated; empty when none was. Said with a feed's
+        count of entries, which leaves them out."""
+        said = []
+        if self.ignored:
+            said.append(
+                f"{self.ignored} PDQ entries below quality {HASH_KINDS['pdq'].min_quality} "
+                "ignored (they match nothing)"
+            )
+        if self.plain:
+            said.append(
+                f"{self.plain} pHash {'entry' if self.plain == 1 else 'entries'} of a picture "
+                "of one colour left out (they would match plain pictures, not one)"
+            )
+        return "; ".join(said)
 
     @property
     def skipped_note(self) -> str:
@@ -528,7 +548,7 @@ def verify_feed(
         ) from None
     _check_values(body, max_entries)
     data = _parse_json(body)
-    feed, ignored, skipped = _feed_from_json(data, max_entries)
+    feed, ignored, plain, skipped = _feed_from_json(data, max_entries)
     if instance is not None and feed.instance != instance.lower():
         # signed by the trusted key: a wrong URL, or the right feed on a static host or CDN
         raise FeedWrongInstance(
@@ -539,7 +559,7 @@ def verify_feed(
         )
     check_times(feed.generated_at, accepted_at, max_age, now or datetime.now(UTC))
     named = tuple(skipped.most_common(SKIPPED_KINDS_SAID))
-    return VerifiedFeed(feed, trusted_text, digest, ignored, sum(skipped.values()), named)
+    return VerifiedFeed(feed, trusted_text, digest, ignored, sum(skipped.values()), named, plain)
 
 
 def signature_url(url: str) -> str:
@@ -807,9 +827,10 @@ def _parse_json(body: bytes) -> Any:
         raise FeedMalformed(f"the feed is not valid JSON: {exc} ({signed})") from None
 
 
-def _feed_from_json(data: Any, max_entries: int) -> tuple[Feed, int, Counter[str]]:
-    """The feed, how many of its entries were ignored (PDQ below quality 50), and the
-    entries skipped, counted by their kind (kinds this modbot does not know)."""
+def _feed_from_json(data: Any, max_entries: int) -> tuple[Feed, int, int, Counter[str]]:
+    """The feed, how many of its entries were ignored (PDQ below quality 50), how many
+    left out as a plain picture's pHash, and the entries skipped, counted by their kind
+    (kinds this modbot does not know)."""
     if not isinstance(data, dict):
         raise FeedMalformed("the feed is not a JSON object")
     version = data.get("format")
@@ -877,7 +898,7 @@ def _feed_from_json(data: Any, max_entries: int) -> tuple[Feed, int, Counter[str
             f"knows ({_kinds_text(skipped.most_common(SKIPPED_KINDS_SAID), n)}): upgrade "
             "modbot, or ask its publisher"
         )
-    return Feed(instance, generated_at, tuple(kept)), ignored, skipped
+    return Feed(instance, generated_at, tuple(kept)), ignored, plain, skipped
 
 
 def _kinds_text(counts: Iterable[tuple[str, int]], total: int) -> str:

@@ -346,12 +346,7 @@ def refresh(
         if before is None:
             _say_if_none_used(fl, warn)
         # dropped, not refused (docs/hash-sharing.md), and said: the feed holds fewer here
-        dropped = (
-            f"; {verified.ignored} PDQ entries below quality "
-            f"{HASH_KINDS['pdq'].min_quality} ignored (they match nothing)"
-            if verified.ignored
-            else ""
-        )
+        dropped = f"; {verified.dropped_note}" if verified.dropped_note else ""
         log.info("feed %s: %s%s", name, fl.describe(), dropped)
         if verified.skipped:  # a newer publisher's kinds: said once a copy, not refused
             log.warning(

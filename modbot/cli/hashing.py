@@ -508,6 +508,12 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"  {kind} {verdict}: {n}")
     if verified.ignored:
         print(f"  ignored: {verified.ignored} PDQ entries below quality 50")
+    if verified.plain:  # a plain picture's pHash (HASHING 4-5), and those near it
+        n = verified.plain
+        print(
+            f"  left out: {n} pHash {'entry' if n == 1 else 'entries'} of a picture of one "
+            "colour (they would match plain pictures, not one)"
+        )
     if verified.skipped:
         print(f"  skipped: {verified.skipped_note}: upgrade modbot to use them")
     return 0
