@@ -28,7 +28,9 @@ the log, at most every 5 minutes a worker, the next worker is asked, and the ref
 one is asked after the others for ``UNACCEPTED_RETRY`` (60 s), not first for every image. When no worker
 gives a verdict, ``classify`` raises ``ClassifierUnavailable`` (the bot records the image
 as skipped and looks at it again); when every worker refuses the image itself (413 over
-its size limit, another 400 of the worker's), ``RemoteRequestRefused``. An answer's body is read
+its size limit, another 400 of the worker's), ``RemoteRequestRefused`` (a proxy's 413
+before a worker counts only beside a worker's own refusal: alone it is a limit to raise,
+said in the log, and the image unavailable). An answer's body is read
 once it fits in its worker's share of ``ANSWERS_HELD`` (16 MiB in all, whatever the
 concurrency, for the 16 workers ``classifier.remote`` takes at most; each worker has at
 least ``MAX_ANSWER``, so a caller of this module giving more holds 1 MiB a worker); one other than a 200 up to ``MAX_ERROR_ANSWER``.
@@ -418,6 +420,7 @@ class _Worker:
     refused_logged: float = -REFUSED_BACKOFF
     unaccepted_logged: float = -REFUSED_BACKOFF  # said it refuses the concepts sent
     unaccepted_until: float = 0.0  # monotonic time: asked after the others until then
+    proxy_limit_logged: float = -REFUSED_BACKOFF  # said its proxy refuses large images
     version: str | None = None
     # the concept versions it served, the latest last (at most SEEN_VERSIONS): one seen
     # before coming back is several workers behind its address, by turns
@@ -483,6 +486,14 @@ class _Misconfigured(_Answer):
 class _Refused(_Answer):
     """One worker refused this request (400, 413): the next is asked, this one not
     again for it; when every worker asked refused it, ``RemoteRequestRefused``."""
+
+
+class _ProxyRefused(_Answer):
+    """A proxy before one worker refused this image over its own body limit (a 413 page,
+    not the worker's JSON; nginx's client_max_body_size is 1 MB unless set): the next
+    worker is asked, this one not again for it. Not the image's fault: once the proxy's
+    limit is raised the worker takes it, so alone it leaves the image unavailable (looked
+    at again), never refused (internal)."""
 
 
 class _Unaccepted(_Answer):
@@ -1066,10 +1077,15 @@ class RemoteEngine:
         deadline = loop.time() + (timeout if timeout is not None else self.timeout)
         errors: dict[str, str] = {}
         refused: dict[str, str] = {}  # the workers that refused this request
+        proxied: set[str] = set()  # the workers whose proxy refused it (its size)
         unaccepted: set[str] = set()  # the workers that refused the concepts sent
         tried = 0
         for _attempt in range(2):
-            left = [w for w in self._workers if w.url not in refused and w.url not in unaccepted]
+            left = [
+                w
+                for w in self._workers
+                if w.url not in refused and w.url not in proxied and w.url not in unaccepted
+            ]
             if not left:
                 break
             now = time.monotonic()
@@ -1135,6 +1151,10 @@ class RemoteEngine:
                     except _Refused as exc:
                         errors[worker.url] = refused[worker.url] = str(exc)
                         continue
+                    except _ProxyRefused as exc:
+                        errors[worker.url] = str(exc)
+                        proxied.add(worker.url)
+                        continue
                     except _Unaccepted as exc:
                         errors[worker.url] = worker.last_error = str(exc)
                         unaccepted.add(worker.url)
@@ -1159,8 +1179,10 @@ class RemoteEngine:
                     if probe is not None:  # answered or not: the next image may probe
                         worker.probe = None
                         probe.set()
-        if refused and set(refused) == set(errors):
-            raise RemoteRequestRefused(_each_said(refused.values()))
+        # refused when a worker itself refused the image (its own limit) and every
+        # other one asked refused it too; a proxy's limit alone is a setting to fix
+        if refused and set(refused) | proxied == set(errors):
+            raise RemoteRequestRefused(_each_said(errors.values()))
         self.stats["unavailable"] += 1
         raise ClassifierUnavailable(_each_said(f"{url}: {why}" for url, why in errors.items()))
 
@@ -1244,6 +1266,23 @@ class RemoteEngine:
                 said += (
                     " (from a proxy before the worker: raise its limit on request bodies, "
                     "e.g. nginx's client_max_body_size, to the worker's --max-bytes)"
+                )
+                if time.monotonic() - worker.proxy_limit_logged >= REFUSED_BACKOFF:
+                    worker.proxy_limit_logged = time.monotonic()
+                    log.warning(
+                        "classifier worker %s: a proxy before it refuses images over its own "
+                        "size limit (413 %s, %s bytes sent), under the worker's --max-bytes: "
+                        "raise the proxy's limit on request bodies (nginx: "
+                        "client_max_body_size, 1 MB unless set) to the worker's --max-bytes. "
+                        "Until then such images no other worker classifies are recorded as "
+                        "skipped (classifier_unavailable) and looked at again (said at most "
+                        "every 5 minutes)",
+                        worker.url,
+                        answer.reason_phrase or "",
+                        f"{len(body or b''):,}",
+                    )
+                raise _ProxyRefused(
+                    f"classifier worker {worker.url} refused the request ({status}): {said}"
                 )
             raise _Refused(f"classifier worker {worker.url} refused the request ({status}): {said}")
         worker.failed(self.max_backoff)
