@@ -18,6 +18,8 @@ log = logging.getLogger("modbot.worker")
 
 DEFAULT_LISTEN = "127.0.0.1:8095"
 
+# (its figures are classifier.service's constants, not imported here: that loads torch;
+# tests/test_s34w_worker_help_keep_alive.py checks them)
 HELP = """\
 Serve the classifier over HTTP, so that bots without a GPU (a small instance's, or
 several instances trusting one larger one) classify through this machine's model. The
@@ -74,7 +76,7 @@ one; while every one is in use, a request for another waits up to 10 s, then get
 
 Connections: a connection's request headers must all come within 10 s (its first
 byte, or the connection itself, starts the clock; a late one gets 408 and is closed),
-an idle keep-alive connection is closed after 30 s, and at most --max-pending + 64
+an idle keep-alive connection is closed after 120 s, and at most --max-pending + 64
 connections are open at once (within `ulimit -n`, raised where the hard limit allows);
 past it a new connection gets 503 and is closed. Each holds at most ~80 KB besides the
 bodies counted in --max-bytes-held. The worker speaks plain HTTP: anywhere but a
