@@ -4,7 +4,10 @@
 #   docker build -t modbot .                                  # CUDA torch, weights (~2.3 GB)
 #   docker build -t modbot:cpu --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu .
 #   docker build -t modbot --build-arg MODBOT_FETCH_WEIGHTS=0 .   # mount a HF cache instead
-#   docker run --gpus all --env-file .env --stop-timeout 180 -v modbot-state:/var/lib/modbot modbot
+#   docker run --gpus all --env-file .env -e MODBOT_RULES=/etc/modbot/rules.yaml
+#       -e MODBOT_STATE=/var/lib/modbot/modbot.sqlite3 --stop-timeout 180 -v modbot-state:/var/lib/modbot modbot
+#   (one command; the -e options win over a .env's MODBOT_RULES=./rules.yaml, a path
+#   outside the container)
 #
 # Configured by environment (see .env.example): LEMMY_URL, LEMMY_USERNAME, LEMMY_PASSWORD,
 # PICTRS_URL, PICTRS_API_KEY; the policy is /etc/modbot/rules.yaml (mount yours over it,
