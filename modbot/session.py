@@ -126,6 +126,9 @@ def keep_login(
             # and those another process keeps later (the gate's, the daemon's), before
             # each login this one sends
             client.kept_holds = lambda: store.get_cursor(holds_key)
+            # and the token another process logs in with later: a login dropped takes
+            # it up first (logins are scarce: Lemmy takes a few an hour per address)
+            client.kept_token = lambda: store.get_cursor(token_key)
     # Written at once, never held with a page's cursor writes (``cursors_held``): a
     # login made while a page is read would be lost with them by a kill -9 before the
     # batch before it is recorded, and the next start log in again.

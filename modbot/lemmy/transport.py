@@ -510,6 +510,8 @@ class Transport:
         self.http = httpx.Client(timeout=httpx.Timeout(timeout), headers={"User-Agent": USER_AGENT})
         self._deadline = _Deadline.install(self.http)
         self._token: Secret | None = None
+        # tokens Lemmy dropped: a kept token among them is not taken up again
+        self._kept_dropped: set[str] = set()
         self._lock = threading.RLock()
         self.requests = 0  # every HTTP request sent, retries and logins included
         self.logins = 0
@@ -528,6 +530,9 @@ class Transport:
         self.on_hold: Callable[[str], None] | None = None
         # The holds kept in the state now (any process's), taken up before each login
         self.kept_holds: Callable[[], str | None] | None = None
+        # The token kept in the state now (any process's, ``on_login``'s): a login
+        # Lemmy dropped takes it up first when another process logged in since.
+        self.kept_token: Callable[[], str | None] | None = None
 
     def __repr__(self) -> str:
         name = type(self).__name__
@@ -641,8 +646,8 @@ class Transport:
                         status=401,
                         error=exc.code,
                     ) from None
-                self.login(dropped=sent_with, what=what)
-                relogged = True
+                if not self.login(dropped=sent_with, what=what):
+                    relogged = True  # a token taken up from the state may be dropped too
 
     @staticmethod
     def _stopping(what: str, exc: Transient) -> LemmyUnavailable:
@@ -855,13 +860,15 @@ class Transport:
         what: str = "",
         missing: bool = False,
         why: str = "",
-    ) -> None:
+    ) -> bool:
         """Log in and keep the token. Lemmy allows only a few logins an hour: call rarely.
         ``dropped``: the token a request (``what``) was answered 401 with; when another
         thread has logged in again since (both of them refused at once), its token is
         taken, not another login spent. ``missing``: called because there was no token
         yet; one another thread got meanwhile is taken as well. ``why``: what found the
-        login gone (a session check), said with "logging in again" when a login goes."""
+        login gone (a session check), said with "logging in again" when a login goes.
+        True when no login went because a token another process kept in the state
+        (``kept_token``) was taken up instead of ``dropped``."""
         if self.kept_holds is not None:
             # holds other processes on the state kept since this one started (the gate's
             # login refused for its rate): Lemmy counts a login sent inside its window
@@ -870,14 +877,28 @@ class Transport:
             except Exception as exc:  # a state that cannot be read now: as without it
                 log.debug("the holds kept in the state not read: %s", exc)
         try:
-            self._login(dropped=dropped, what=what, missing=missing, why=why)
+            return self._login(dropped=dropped, what=what, missing=missing, why=why)
         except LemmyError as exc:
             refused = self._refused
             if refused is not None and refused[2] is exc and _kept_hold(exc):
                 self._held_more()  # a new hold (not one already held), out of the lock
             raise
 
-    def _login(self, *, dropped: Secret | None, what: str, missing: bool, why: str) -> None:
+    def _kept_elsewhere(self, dropped: Secret) -> str | None:
+        """The token the state keeps, when another process wrote one since ``dropped``
+        (not the one Lemmy dropped, nor one taken up and dropped already)."""
+        if self.kept_token is None:
+            return None
+        try:
+            kept = self.kept_token()
+        except Exception as exc:  # a state that cannot be read now: as without it
+            log.debug("the token kept in the state not read: %s", exc)
+            return None
+        if not kept or kept == dropped.reveal() or kept in self._kept_dropped:
+            return None
+        return kept
+
+    def _login(self, *, dropped: Secret | None, what: str, missing: bool, why: str) -> bool:
         payload = {
             "username_or_email": self.username,
             "password": self._password.reveal(),
@@ -950,10 +971,23 @@ class Transport:
 
         with self._lock:
             if missing and self._token is not None:
-                return  # two threads without a token yet: the first one's login serves both
+                return False  # two threads without a token yet: the first one's login serves both
             if dropped is not None and self._token is not None and self._token is not dropped:
                 log.info("%s: the login was dropped (401); logged in again already", what)
-                return
+                return False
+            if dropped is not None:
+                # Another process on the state (the gate, a `run --once`) may have logged
+                # in again already: its token spares one of the few logins Lemmy takes an
+                # hour, and is usable even while this process's login is held.
+                self._kept_dropped.add(dropped.reveal())
+                if (kept := self._kept_elsewhere(dropped)) is not None:
+                    self._token = Secret(kept)
+                    log.info(
+                        "%s: the login was dropped; took up the login another modbot "
+                        "process on the state made since",
+                        what or why,
+                    )
+                    return True
             refused = self._refused
             if refused is not None and time.monotonic() - refused[0] < refused[1]:
                 # The password changed while the bot runs, or logins are rate-limited:
@@ -1021,6 +1055,7 @@ class Transport:
         log.info("logged in to %s as %s", self.shown, self.username)
         if self.on_login is not None:
             self.on_login(jwt)
+        return False
 
     def restore_token(self, jwt: str) -> None:
         """Use a token kept from an earlier run instead of logging in (logins are scarce).
