@@ -272,6 +272,10 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(base + "?mode=ro&immutable=1", uri=True, timeout=30)
 
 
+# decision records read at a time (``Records._paged``): a few MB at most
+PAGE = 256
+
+
 class Records:
     """The decision records of a state file, read on a read-only connection of their own
     and streamed: ``modbot audit`` neither writes nor changes the file (no schema, no
@@ -309,15 +313,8 @@ class Records:
 
     def undo_rows(self) -> Iterator[Row]:
         """The undo records (``undo_of``), oldest first, one at a time."""
-        sql = (
-            "SELECT id, record FROM decisions WHERE json_extract(record, '$.undo_of') "
-            "IS NOT NULL ORDER BY id"
-        )
-        try:
-            for row_id, record in self._db.execute(sql):
-                yield Row(int(row_id), json.loads(record))
-        except sqlite3.Error as exc:
-            raise StateError(database_problem(self.path, exc)) from None
+        sql = "SELECT id, record FROM decisions WHERE json_extract(record, '$.undo_of') IS NOT NULL"
+        yield from self._paged(sql, [])
 
     def rows(
         self, which: AuditFilter, limit: int | None = None, up_to: int | None = None
@@ -337,23 +334,41 @@ class Records:
             if value is not None:
                 sql += f" AND {clause}"
                 params.append(value)
-        try:
-            if not limit:
-                for row_id, record in self._db.execute(sql + " ORDER BY id", params):
-                    found = Row(int(row_id), json.loads(record))
-                    if which.matches(found.record):
-                        yield found
-                return
-            newest: list[Row] = []
-            for row_id, record in self._db.execute(sql + " ORDER BY id DESC", params):
-                found = Row(int(row_id), json.loads(record))
-                if which.matches(found.record):
-                    newest.append(found)
-                    if len(newest) >= limit:
-                        break
-        except sqlite3.Error as exc:
-            raise StateError(database_problem(self.path, exc)) from None
+        if not limit:
+            yield from (row for row in self._paged(sql, params) if which.matches(row.record))
+            return
+        newest: list[Row] = []
+        for found in self._paged(sql, params, newest_first=True):
+            if which.matches(found.record):
+                newest.append(found)
+                if len(newest) >= limit:
+                    break
         yield from reversed(newest)
+
+    def _paged(
+        self, sql: str, params: list[object], *, newest_first: bool = False
+    ) -> Iterator[Row]:
+        """The rows of ``sql`` (``SELECT id, record ... WHERE ...``) by id, ``PAGE`` at a
+        time, each page a read of its own that has ended before a row is handed on. One
+        read held across the whole listing held it for as long as the audit's reader
+        (`modbot audit | less`) took: the running bot could not reset its -wal meanwhile,
+        which grew with every item it recorded. A decision row is never changed, and
+        rows are committed in the order of their ids, so the pages join up."""
+        after: int | None = None
+        order, beyond = ("DESC", "id < ?") if newest_first else ("ASC", "id > ?")
+        while True:
+            page_sql = sql + (f" AND {beyond}" if after is not None else "")
+            page_sql += f" ORDER BY id {order} LIMIT ?"
+            page_params = [*params, *([after] if after is not None else []), PAGE]
+            try:
+                page = self._db.execute(page_sql, page_params).fetchall()
+            except sqlite3.Error as exc:
+                raise StateError(database_problem(self.path, exc)) from None
+            for row_id, record in page:
+                yield Row(int(row_id), json.loads(record))
+            if len(page) < PAGE:
+                return
+            after = int(page[-1][0])
 
 
 def unknown_rule(store: Store | Records, which: AuditFilter) -> str | None:

@@ -36,7 +36,9 @@ Filters combine (all must hold):
 --all also lists the images no rule matched. --json prints the records as stored (shape
 in docs/ARCHITECTURE.md) with their ids: {"filter": {...}, "records": [...]}.
 
-Records are read as they are printed (a year of them lists in flat memory); the state
+Records are read as they are printed, a page at a time (a year of them lists in flat
+memory, and a pager left open, `modbot audit | less`, holds nothing of the state: the
+running bot's -wal does not grow meanwhile); the state
 file is opened read-only, never changed, and nothing is left beside it (no empty -wal or
 -shm where there was none, when it may write the file and its folder). A state on a
 read-only mount (an audit container's volume mounted `:ro`, a backup on a read-only
