@@ -30,7 +30,7 @@ from modbot.feeds import (
     publishing,
     write_feed,
 )
-from modbot.hashes import HASH_KINDS, Digest, compute_all
+from modbot.hashes import HASH_KINDS, Digest, HashIndex, compute_all
 from modbot.store import Store
 
 __all__ = ["ConfirmError", "PublishRefused", "Published", "confirm", "publish"]
@@ -150,8 +150,13 @@ def _entries(
     for c in confirmed:
         for kind, h in c["hashes"].items():
             verdicts.setdefault((kind, h["hash"]), set()).add(c["verdict"])
+    # So does a perceptual hash within the distance subscribers match a feed's entries
+    # at (the kind's default: `FeedList.entry`) of a file's confirmed the other way
+    # (published or not): an allow-list subscriber would spare the file confirmed bad.
+    near = _by_verdict(verdicts)
+    # (confirmation, kind, hash, quality) of each hash that may go out
+    candidates: list[tuple[dict[str, Any], str, str, int | None]] = []
     for c in confirmed:
-        first_seen = date.fromisoformat(c["first_seen"])
         for kind, h in sorted(c["hashes"].items()):
             if kinds is not None and kind not in kinds:
                 continue
@@ -168,32 +173,58 @@ def _entries(
             if plain is not None:  # a blank image's pHash: it would match every plain one
                 left_out.append((kind, h["hash"], plain))
                 continue
-            if len(verdicts[(kind, h["hash"])]) > 1:
-                if (kind, h["hash"]) not in seen:
-                    seen.add((kind, h["hash"]))
-                    left_out.append(
-                        (
-                            kind,
-                            h["hash"],
-                            "confirmed files with this hash are both bad and innocent",
-                        )
-                    )
-                continue
-            if (kind, h["hash"]) in seen:  # two files with the same PDQ: the first one
-                left_out.append((kind, h["hash"], "another confirmed file has this hash"))
-                continue
-            seen.add((kind, h["hash"]))
-            entries.append(
-                FeedEntry(
-                    kind,
-                    h["hash"],
-                    c["verdict"],
-                    c["label"],
-                    first_seen,
-                    quality if kind == "pdq" else None,
+            candidates.append((c, kind, h["hash"], quality))
+    for c, kind, value, quality in candidates:
+        if len(verdicts[(kind, value)]) > 1:
+            if (kind, value) not in seen:
+                seen.add((kind, value))
+                left_out.append(
+                    (kind, value, "confirmed files with this hash are both bad and innocent")
                 )
+            continue
+        other = "innocent" if c["verdict"] == "bad" else "bad"
+        index = near.get((kind, other))
+        found = index.lookup(value) if index is not None else None
+        if found is not None:
+            if (kind, value) not in seen:
+                seen.add((kind, value))
+                left_out.append(
+                    (
+                        kind,
+                        value,
+                        f"{found.distance} bits from {found.hex}, a file confirmed {other}: "
+                        f"subscribers match within {HASH_KINDS[kind].default_distance} bits, "
+                        f"so this {c['verdict']} entry would stand for that file too",
+                    )
+                )
+            continue
+        if (kind, value) in seen:  # two files with the same PDQ: the first one
+            left_out.append((kind, value, "another confirmed file has this hash"))
+            continue
+        seen.add((kind, value))
+        entries.append(
+            FeedEntry(
+                kind,
+                value,
+                c["verdict"],
+                c["label"],
+                date.fromisoformat(c["first_seen"]),
+                quality if kind == "pdq" else None,
             )
+        )
     return entries, left_out
+
+
+def _by_verdict(
+    verdicts: dict[tuple[str, str], set[str]],
+) -> dict[tuple[str, str], HashIndex[Any]]:
+    """The perceptual hashes of the confirmed files, indexed by (kind, verdict)."""
+    hexes: dict[tuple[str, str], list[str]] = {}
+    for (kind, value), said in verdicts.items():
+        if kind in HASH_KINDS and not HASH_KINDS[kind].exact:
+            for verdict in said:
+                hexes.setdefault((kind, verdict), []).append(value)
+    return {key: HASH_KINDS[key[0]].index(values) for key, values in hexes.items()}
 
 
 def _dated_after(out: str | Path, now: datetime | None) -> datetime:
