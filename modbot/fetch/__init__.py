@@ -479,7 +479,7 @@ class Fetcher:
                     if response.status_code == 304 and conditional:
                         raise NotModified(url)
                     if not 200 <= response.status_code < 300:
-                        raise BadStatus(current.url, response.status_code)
+                        return await self._error_answer(url, current.url, response, hold)
                     data = await self._read_capped(current.url, response, body=body)
                     fetched = _as_fetched(url, current.url, data, body.headers, hold)
                     if body.past_cap is not None:
@@ -500,6 +500,31 @@ class Fetcher:
         raise TooManyRedirects(
             url, f"more than {self.limits.max_redirects} redirects (last to {redact(current.url)})"
         )
+
+    async def _error_answer(
+        self, url: str, final_url: str, response: _Response, hold: BodyHold
+    ) -> Fetched:
+        """An answer with an error status (4xx, 5xx, a 3xx not followed): browsers draw
+        its body when it decodes as an image, whatever the status (an ``<img>`` checks
+        none), so a host can show everyone an image with a 404: such a body is the
+        image, judged, and its note says the status. Anything else is the status
+        (``BadStatus``), as before: a body that is no image is read no further than its
+        first bytes (``_SNIFF_BYTES``), one that cannot be read whole is the status too."""
+        refusal = BadStatus(final_url, response.status_code)
+        body = _Body()
+        try:
+            data = await self._read_capped(final_url, response, body=body, image_only=True)
+            fetched = _as_fetched(url, final_url, data, body.headers, hold)
+        except (FetchSkipped, aiohttp.ClientError):
+            raise refusal from None
+        note = (
+            f"the server answered HTTP {response.status_code} with an image, which browsers "
+            "show: judged"
+        )
+        if body.past_cap is not None:
+            note += f"; {body.past_cap}"
+        log.info("image %s: %s", redact(url), note)
+        return replace(fetched, ended_early=note)
 
     def _redirect_target(self, url: str, response: _Response) -> _Target:
         # A byte that is not UTF-8 arrives as a lone surrogate (the parser's
@@ -597,7 +622,13 @@ class Fetcher:
             raise NetworkFailure(url, f"connection failed: {_said(exc)}") from None
 
     async def _read_capped(
-        self, url: str, response: _Response, cap: int | None = None, body: _Body | None = None
+        self,
+        url: str,
+        response: _Response,
+        cap: int | None = None,
+        body: _Body | None = None,
+        *,
+        image_only: bool = False,
     ) -> bytes:
         """The body, within ``cap`` (as sent and as inflated). ``body``: an image's,
         kept there as it comes, for a download that stops before its end
@@ -605,7 +636,8 @@ class Fetcher:
         than ``cap`` comes, a whole image within the cap is the body (``_image_within``:
         browsers ignore what follows an image's end), the rest not read. Without it (a
         feed) a length announced over the cap is refused before reading, and more than
-        ``cap`` is ``TooLarge``."""
+        ``cap`` is ``TooLarge``. ``image_only``: a body whose first bytes are no image
+        (``sniff_image_type``) is ``NotAnImage`` there, the rest not read."""
         cap = cap or self.limits.max_bytes
         image = body is not None
         declared = response.headers.get("content-length", "").strip()
@@ -640,6 +672,9 @@ class Fetcher:
                     if size > cap:
                         over = True
                         break
+                if image_only and size >= _SNIFF_BYTES:
+                    _sniffed_image(url, data, response.headers)
+                    image_only = False  # once
                 if over or (decoder is not None and decoder.done):
                     break  # what follows the compressed body, or the cap, is not read
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError):
@@ -1300,6 +1335,20 @@ class _Body:
     ) -> None:
         self.url, self.headers, self.announced, self.decoder = url, headers, announced, decoder
         self.reading = True
+
+
+# the first bytes of a body that say whether it is an image (``sniff_image_type``: an
+# AVIF's or HEIC's brands may lie a few hundred bytes in)
+_SNIFF_BYTES = 512
+
+
+def _sniffed_image(url: str, data: io.BytesIO, headers: Mapping[str, str]) -> None:
+    """Raises ``NotAnImage`` when the first bytes of ``data`` are no image."""
+    data.seek(0)
+    head = data.read(_SNIFF_BYTES)
+    data.seek(0, io.SEEK_END)  # where the body's next bytes are written
+    if sniff_image_type(head) is None:
+        raise NotAnImage(url, why_not_an_image(head, headers.get("content-type")))
 
 
 def _image_within(data: io.BytesIO, cap: int) -> bytes | None:
