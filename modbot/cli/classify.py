@@ -49,7 +49,8 @@ def add_parser(subparsers: Subparsers) -> None:
         "inputs",
         nargs="*",
         metavar="PATH_OR_URL",
-        help="image files, folders (their image files, recursively) or http(s) URLs",
+        help="image files, folders (their image files, recursively: by name, else by their "
+        "first bytes, as a pict-rs store keeps them) or http(s) URLs",
     )
     p.add_argument(
         "--prepare",
@@ -212,7 +213,10 @@ def _classify(
 
 
 def _expand(inputs: list[str]) -> tuple[list[str], int]:
-    """Each folder as its image files (recursively, sorted); the count of others left out."""
+    """Each folder as its image files (recursively, sorted); the count of others left out.
+    A file is an image by its name's suffix, else by its first bytes: pict-rs before 0.5
+    (and the files migrated from it) keeps every upload under a bare UUID, and those are
+    the images a store's folder is given for (fedi-safety checks every file there)."""
     out: list[str] = []
     skipped = 0
     for name in inputs:
@@ -221,11 +225,25 @@ def _expand(inputs: list[str]) -> tuple[list[str], int]:
             out.append(name)
             continue
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            if path.suffix.lower() in IMAGE_SUFFIXES:
+            if path.suffix.lower() in IMAGE_SUFFIXES or _image_by_its_bytes(path):
                 out.append(str(path))
             else:
                 skipped += 1
     return out, skipped
+
+
+def _image_by_its_bytes(path: Path) -> bool:
+    """Whether the file's first bytes are an image's (any raster format: one the
+    classifier does not decode is then said unreadable, not passed over). A file that
+    cannot be read is taken, so that its reading says why."""
+    from modbot.fetch.sniff import sniff_image_type
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)  # an AVIF's or HEIF's brands are within its first box
+    except OSError:
+        return True
+    return sniff_image_type(head) is not None
 
 
 def _rules_path(given: str | None) -> Path | None:
