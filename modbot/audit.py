@@ -37,8 +37,9 @@ __all__ = [
 
 
 # The outcomes an action is recorded with (``model.ActionOutcome.status``; a `queued`
-# notice is recorded once it is sent or has failed)
-STATUSES = ["done", "failed", "skipped", "planned", "not_possible", "covered"]
+# notice is recorded once it is sent or has failed). `interrupted`: the records an older
+# modbot (before its journal kept the plan) wrote for a killed run's items
+STATUSES = ["done", "failed", "skipped", "planned", "not_possible", "covered", "interrupted"]
 
 
 def moment(text: str, now: datetime | None = None) -> str:

@@ -26,7 +26,8 @@ Filters combine (all must hold):
   --action KIND --status S     an action (remove, purge_image, purge_item, delete_image,
                                ban, report, notify_admins, reject (upload gate),
                                restore, unban) and/or its outcome
-                               (done, failed, skipped, planned, not_possible, covered)
+                               (done, failed, skipped, planned, not_possible, covered,
+                               interrupted: a killed run's, recorded by an older modbot)
   --person WHO                 the author: name@host, actor URL, person id, or a
                                local user's bare name (as exempt.users takes them)
   --item ITEM                  post:12, comment:5, upload:ALIAS or the item's URL (a
