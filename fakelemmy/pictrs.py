@@ -194,9 +194,12 @@ class Pictrs:
                     status_code=400,
                 )
             data = fetched
-            from fakelemmy.upload import validate  # the first fetch is an ingest: validated
+            # the first fetch is an ingest: limited in size, then validated
+            from fakelemmy.upload import too_large, validate
 
-            refused = await validate(self.fake, data, sniff_image(data) or "image/jpeg")
+            refused = too_large(data, self.fake.uploads.max_file_size, proxied=True)
+            if refused is None:
+                refused = await validate(self.fake, data, sniff_image(data) or "image/jpeg")
             if refused is not None:  # Lemmy passes pict-rs' answer on to the browser
                 return refused
             self.cache_proxied(url, data)

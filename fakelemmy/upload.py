@@ -9,7 +9,10 @@ connect + body + answer's headers, not each step on its own). Any 2xx keeps the 
 any other status removes it and the ingest fails with 400 ``{"msg": "Failed external
 validation", "code": "failed-external-validation"}``; a timeout or a connection error
 fails it with 500 ``{"msg": <the error>, "code": "http-client-error"}`` (pict-rs fails
-closed). The validator's body is never read.
+closed). The validator's body is never read. A file over ``media.max_file_size``
+(``Uploads.max_file_size``, MiB, default 40) is refused before any of that (413
+``validate-file-size`` from the upload form; 400 with that code for a proxied image,
+pict-rs' download limit): never stored, never validated.
 
 Routes: ``POST /image`` on the pict-rs port (multipart, one file in ``images[]``: 201
 ``{"msg": "ok", "files": [{"file", "delete_token", "details"}]}``), and Lemmy 0.19's
@@ -39,6 +42,22 @@ if TYPE_CHECKING:
 
 USER_AGENT = "pict-rs v0.5.0-main"  # hard-coded in pict-rs 0.5, every build
 CHUNK = 65_536
+MAX_FILE_SIZE = 40  # pict-rs' default media.max_file_size, MiB
+MIB = 1024 * 1024
+
+
+def too_large(data: bytes, max_file_size: int, *, proxied: bool = False) -> Response | None:
+    """pict-rs' answer to a file over ``media.max_file_size`` MiB, else None. An upload
+    is cut off by its multipart form's limit (``actix_form_data::Error::FileSize``: 413);
+    a remote image pict-rs downloads (the image proxy) by ``stream::limit`` (400); both
+    with the code ``validate-file-size`` (``src/error.rs``)."""
+    if len(data) <= max_file_size * MIB:
+        return None
+    if proxied:
+        # (pict-rs' own spelling)
+        body = {"msg": "Resonse body larger than size limit", "code": "validate-file-size"}
+        return JSONResponse(body, status_code=400)
+    return JSONResponse({"msg": "File too large", "code": "validate-file-size"}, status_code=413)
 
 
 @dataclass
@@ -120,12 +139,18 @@ class Uploads:
 
     def __init__(self, fake: FakeLemmy) -> None:
         self.fake = fake
+        self.max_file_size = MAX_FILE_SIZE  # pict-rs' media.max_file_size, MiB
 
     async def _ingest(self, request: Request, person_id: int | None) -> tuple[int, dict]:
         """pict-rs' ``POST /image``: (status, pict-rs' JSON)."""
         data = _first_file(request.headers.get("content-type", ""), await request.body())
         if data is None:
             return 400, {"msg": "No files present in upload", "code": "no-files"}
+        over = too_large(data, self.max_file_size)
+        if over is not None:  # the form stops reading it: nothing stored, nothing validated
+            import json
+
+            return over.status_code, json.loads(bytes(over.body))
         media_type = sniff_image(data)
         if media_type is None:
             return 400, {"msg": "Unsupported media type", "code": "validate-unsupported"}
