@@ -25,15 +25,20 @@ async def _public(host: str, port: int) -> list[str]:
     return ["93.184.216.34"]
 
 
-def fetch(answer: bytes, *, stall: bool = False, limits: FetchLimits | None = None):
-    """What the fetcher makes of ``answer`` (the whole answer, status line first); with
+def fetch(answer: bytes, *, stall: bool = False, limits: FetchLimits | None = None, piece: int = 0):
+    """What the fetcher makes of ``answer`` (the whole answer, status line first), sent
+    in pieces of ``piece`` bytes (0: at once), the connection closed after it; with
     ``stall`` the server then sends nothing more and keeps the connection open."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await reader.readuntil(b"\r\n\r\n")
-            writer.write(answer)
-            await writer.drain()
+            step = piece or len(answer)
+            for at in range(0, len(answer), step):
+                writer.write(answer[at : at + step])
+                await writer.drain()
+                if piece:
+                    await asyncio.sleep(0)
             if stall:
                 await asyncio.sleep(60)
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):

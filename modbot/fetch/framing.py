@@ -19,7 +19,10 @@ read beside a length is dropped (in both cases the connection is not kept: such
 framing is suspect, RFC 9112 §6.1 and §6.3), a
 length repeated with one value is given once, and one that is no number is dropped. A
 length that differs between its copies is left for the parser to refuse, as browsers
-refuse it. Everything else reaches the
+refuse it. An HTTP/1.0 answer that says chunked with no length (HTTP/1.0 has no
+transfer codings: browsers read its body to the connection's end) is held until its
+body's first line has come: a chunk's size line is read as chunks, as apps' clients
+read it, anything else as the body as it came (``_as_1_0_body``). Everything else reaches the
 parser byte for byte: its limits, the fetcher's byte caps and the pinned address (the
 connection is made before any of this) are unchanged. A head longer than browsers read
 (``MAX_HEAD``) is not held, but handed on as it came. Interim answers (any 1xx but 101
@@ -210,6 +213,15 @@ class _BrowserFraming:
         self._passing = False  # the final head is through: the rest as it comes
         self._interim = 0  # interim answers read
         self._left: int | None = None  # the body's bytes yet to come, by its length
+        self._waiting = False  # an HTTP/1.0 head held for its body's first line
+        self._ended = False  # the connection ended: no more of the body comes
+
+    def ending(self) -> bool:
+        """The connection ended; whether a head was held for more of its body
+        (``_as_1_0_body``), which is then decided on what came: the protocol feeds
+        nothing more, so the held bytes reach the parser through the usual path."""
+        self._ended = True
+        return self._waiting
 
     def _within(self, data: bytes) -> bytes:
         """What of ``data`` is the body (by its ``Content-Length``). Browsers read no
@@ -243,6 +255,14 @@ class _BrowserFraming:
             else:
                 head, interim = as_browsers_frame(bytes(self._head[at:end]))
                 whole = True
+            if not interim and whole and _chunked_in_1_0(head):
+                framed = _as_1_0_body(head, self._head[end:], done=self._ended)
+                if framed is None:  # its body's first line has not come yet
+                    del self._head[:at]
+                    self._searched = 0  # the head is found again, with more of the body
+                    self._waiting = True
+                    return messages, False, b""
+                head, self._waiting = framed, False
             if not interim:
                 rest = bytes(self._head[end:])
                 self._head, self._searched, self._passing = bytearray(), 0, True
@@ -285,6 +305,55 @@ class _BrowserFraming:
         return getattr(self._parser, name)
 
 
+# a chunk's size line as llhttp reads one (hex digits, spaces, extensions); the longest
+# awaited before the body is read as it came
+_CHUNK_LINE = re.compile(rb"[0-9A-Fa-f]+[ \t]*(;[^\r\n]*)?\r?\n")
+MAX_CHUNK_LINE = 1024
+
+
+def _chunked_in_1_0(head: bytes) -> bool:
+    """Whether ``head`` (as ``as_browsers_frame`` gives it) is an HTTP/1.0 answer's whose
+    Transfer-Encoding lists chunked, with no Content-Length (one beside it is read)."""
+    lines = _LINES.findall(head)
+    status = _STATUS.match(lines[0]) if lines else None
+    if status is None or (int(status[1]), int(status[2])) >= (1, 1):
+        return False
+    fields = [(line.split(b":", 1)[0].lower(), line) for line in lines[1:]]
+    if any(name == b"content-length" for name, _ in fields):
+        return False
+    codings = (
+        coding.lower()
+        for name, line in fields
+        if name == b"transfer-encoding"
+        for coding in _values(line)
+    )
+    return b"chunked" in codings
+
+
+def _as_1_0_body(head: bytes, body: bytes | bytearray, *, done: bool) -> bytes | None:
+    """``head`` (``_chunked_in_1_0``) as browsers read it, given the first bytes of its
+    ``body`` (all of it when ``done``): HTTP/1.0 has no transfer codings (RFC 9112 §6.1)
+    and browsers read no chunks in it (Chromium's IsChunkEncoded, Firefox's
+    nsHttpTransaction), showing the body to the connection's end; llhttp read chunks, and
+    refused an image sent as it is. A body whose first line is a chunk's size line is
+    left as chunks (apps' HTTP clients read it so: the image they show is judged); any
+    other is the body as it came: the Transfer-Encoding (and any Connection field) gone,
+    the connection closed after it. None while its first line has not come whole."""
+    line = _CHUNK_LINE.match(body)
+    if line is not None:
+        return head
+    if not done and b"\n" not in body[:MAX_CHUNK_LINE] and len(body) < MAX_CHUNK_LINE:
+        return None
+    lines = _LINES.findall(head)
+    ending = lines[1][len(lines[1].rstrip(b"\r\n")) :]
+    kept = [
+        line
+        for line in lines[1:]
+        if line.split(b":", 1)[0].lower() not in (b"transfer-encoding", b"connection")
+    ]
+    return lines[0] + b"".join(kept[:-1]) + b"Connection: close" + ending + kept[-1]
+
+
 def _body_length(head: bytes) -> int | None:
     """The length of the body after ``head`` (a final answer's, as the parser gets it):
     its one ``Content-Length``, or None where it has none, or another framing, or no
@@ -314,6 +383,12 @@ class ResponseHandler(_AiohttpResponseHandler):
         if self._parser is not None:
             reused = self._answers > 1
             self._parser = _BrowserFraming(self._parser, self._not_again, reused)  # type: ignore[assignment]
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        parser = self._parser
+        if isinstance(parser, _BrowserFraming) and parser.ending():
+            self.data_received(b"")  # the held head and body, now decided, as any answer
+        super().connection_lost(exc)
 
     def _not_again(self) -> None:
         # aiohttp closes a connection whose protocol says ``should_close`` (it reads
