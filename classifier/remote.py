@@ -1046,6 +1046,15 @@ class RemoteEngine:
             if "Authorization" in self._headers
             else f"it needs a token: set {TOKEN_ENV}"
         )
+        if "Authorization" in self._headers and len(self._workers) > 1:
+            # another admin's worker among them: its own new token would lock out the
+            # workers that take this one; that admin can take this one by its digest
+            how = (
+                f"the one token in {TOKEN_ENV} goes to every worker in classifier.remote, "
+                "so give that worker's admin, for its tokens file, the line `NAME "
+                'sha256:HEX QUOTA`, HEX from `printf %s "$MODBOT_CLASSIFIER_TOKEN" | '
+                "sha256sum` (the token itself stays here)"
+            )
         return (
             f"classifier worker {worker.url} refused the token ({answer.status_code} "
             f"{_error(answer)}): {how}"
