@@ -36,6 +36,19 @@ INTERRUPTED = 130  # like a shell's exit status after Ctrl-C
 PIPE_CLOSED = 141
 
 
+def say_error(text: str) -> None:
+    """Say on stderr why a command stops: the line as it is, or under ``--log-format
+    json`` as one JSON object (level ERROR) like every log line, so that a log
+    collector parses the one line it most needs (a rules file's mistake, Lemmy not
+    reachable) rather than dropping it as unparsable."""
+    from modbot.cli import JsonLines
+
+    if any(isinstance(h.formatter, JsonLines) for h in logging.getLogger().handlers):
+        logging.getLogger("modbot.cli").error("%s", text)
+    else:
+        print(text, file=sys.stderr)
+
+
 def age(text: str) -> timedelta:
     """argparse type for `--since 30d`."""
     from modbot.config.units import parse_duration
@@ -100,18 +113,17 @@ def load_config(args: argparse.Namespace, command: str) -> tuple[Settings, Polic
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
-        print(f"modbot {command}: {exc}", file=sys.stderr)
+        say_error(f"modbot {command}: {exc}")
         return 1
     rules_path = resolve_rules_path(getattr(args, "rules", None))
     try:
         policy = load_policy(rules_path)
     except PolicyError as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(
+            say_error(str(problem))
+        say_error(
             f"modbot {command}: {rules_path} is not valid; not starting (see `modbot "
-            f"check-rules {rules_path}`)",
-            file=sys.stderr,
+            f"check-rules {rules_path}`)"
         )
         return 1
     for warning in policy.warnings:
@@ -139,7 +151,7 @@ def exit_status(command: str, work: Callable[[], int]) -> int:
         return status
     except _OutputFailed as exc:  # a full disk under `> out.txt`, in a print or the flush
         _drop_stdout()
-        print(f"modbot {command}: cannot write its output: {exc}", file=sys.stderr)
+        say_error(f"modbot {command}: cannot write its output: {exc}")
         return FAILED
     except BrokenPipeError:
         if not stdout_closed():
@@ -147,19 +159,19 @@ def exit_status(command: str, work: Callable[[], int]) -> int:
         _drop_stdout()
         return PIPE_CLOSED
     except StateLocked as exc:
-        print(f"modbot {command}: {exc}", file=sys.stderr)
+        say_error(f"modbot {command}: {exc}")
         return LOCKED
     except ModbotError as exc:
-        print(f"modbot {command}: {exc}", file=sys.stderr)
+        say_error(f"modbot {command}: {exc}")
     except ModelError as exc:  # one that did not come through the pipeline's seam
-        print(f"modbot {command}: the classifier cannot start: {exc}", file=sys.stderr)
+        say_error(f"modbot {command}: the classifier cannot start: {exc}")
     except KeyboardInterrupt:  # Ctrl-C before the command handles it (e.g. in --wait)
-        print(f"modbot {command}: interrupted", file=sys.stderr)
+        say_error(f"modbot {command}: interrupted")
         return INTERRUPTED
     except sqlite3.Error as exc:  # the state file failed under a running command
         from modbot.store import database_problem
 
-        print(f"modbot {command}: {database_problem(state_path(), exc)}", file=sys.stderr)
+        say_error(f"modbot {command}: {database_problem(state_path(), exc)}")
     finally:
         sys.stdout = output
     return FAILED

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,6 +19,7 @@ from modbot.cli.common import (
     age,
     load_config,
     report_file,
+    say_error,
 )
 
 log = logging.getLogger("modbot.run")
@@ -130,14 +130,13 @@ def run(args: argparse.Namespace) -> int:
         try:
             return _reset_valve(Settings.from_env())
         except SettingsError as exc:
-            print(f"modbot run: {exc}", file=sys.stderr)
+            say_error(f"modbot run: {exc}")
             return 1
     if args.every is not None and not args.once:
-        print(
+        say_error(
             "modbot run: --every is the interval cron or a timer starts `run --once` at; "
             "the daemon polls every schedule.poll_every of the rules file (add --once, or "
-            "drop --every)",
-            file=sys.stderr,
+            "drop --every)"
         )
         return USAGE
     metrics = _metrics_options(args)
@@ -185,18 +184,16 @@ def _metrics_options(args: argparse.Namespace) -> tuple[int | None, str] | int:
     option = "--metrics-port" if args.metrics_port is not None else "--metrics-address"
     asked = args.metrics_port is not None or args.metrics_address is not None
     if args.once and asked:
-        print(
+        say_error(
             f"modbot run: {option} serves the daemon's metrics; with --once the process "
-            "ends after one cycle (monitor it with `modbot healthcheck`)",
-            file=sys.stderr,
+            "ends after one cycle (monitor it with `modbot healthcheck`)"
         )
         return USAGE
     if port_text is None:
         if args.metrics_address is not None:
-            print(
+            say_error(
                 "modbot run: --metrics-address without a port: the metrics are off; give "
-                "--metrics-port PORT (or MODBOT_METRICS_PORT) too",
-                file=sys.stderr,
+                "--metrics-port PORT (or MODBOT_METRICS_PORT) too"
             )
             return USAGE
         return None, address
@@ -205,7 +202,7 @@ def _metrics_options(args: argparse.Namespace) -> tuple[int | None, str] | int:
     try:
         return parse_port(port_text, source), address
     except ValueError as exc:  # SettingsError
-        print(f"modbot run: {exc}", file=sys.stderr)
+        say_error(f"modbot run: {exc}")
         return USAGE if source == "--metrics-port" else FAILED
 
 
@@ -215,17 +212,16 @@ def _reset_valve(settings: Settings) -> int:
     if not settings.state_path.exists():
         # Opening it would create an empty state and say "not tripped" while the daemon,
         # on its own state, stays report-only (run from another folder than its .env's).
-        print(
+        say_error(
             f"modbot run: no state file at {settings.state_path}: modbot has not run with "
             "this MODBOT_STATE, so there is no safety valve to reset. Run it with the "
-            "daemon's settings (its MODBOT_STATE, or `modbot --env-file` its .env)",
-            file=sys.stderr,
+            "daemon's settings (its MODBOT_STATE, or `modbot --env-file` its .env)"
         )
         return 1
     try:
         store = Store(settings.state_path)
     except StateError as exc:
-        print(f"modbot run: {exc}", file=sys.stderr)
+        say_error(f"modbot run: {exc}")
         return 1
     try:
         tripped = store.valve_tripped()
