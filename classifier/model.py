@@ -86,10 +86,14 @@ class LoadedModel:
         x = pixels.to(self.device, non_blocking=True).permute(
             0, 3, 1, 2
         )  # NCHW view, channels_last
-        x = x.to(self.dtype).div_(255.0)
-        mean = torch.tensor(self.mean, device=self.device, dtype=self.dtype).view(1, 3, 1, 1)
-        std = torch.tensor(self.std, device=self.device, dtype=self.dtype).view(1, 3, 1, 1)
-        x = x.sub_(mean).div_(std).contiguous(memory_format=torch.channels_last)
+        # normalised in float32 as open_clip's ToTensor and Normalize do, then rounded to
+        # the model's dtype once, as the reference's autocast rounds its float32 input:
+        # in float16 throughout, 1/255, the mean and the std would each be rounded first
+        # (the std by ~2e-4 of itself), a bias on every pixel the reference never had
+        x = x.to(torch.float32).div_(255.0)
+        mean = torch.tensor(self.mean, device=self.device, dtype=torch.float32).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, device=self.device, dtype=torch.float32).view(1, 3, 1, 1)
+        x = x.sub_(mean).div_(std).to(self.dtype).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             features = self.model.encode_image(x)
         return torch.nn.functional.normalize(features.float(), dim=-1)
