@@ -352,7 +352,9 @@ def _line(name: str, verdict: Verdict | None, failure: str | None) -> str:
     if verdict.unreadable:
         return f"{name}: unreadable: {verdict.unreadable}"
     labels = ", ".join(verdict.labels) or "no labels"
-    top = ", ".join(f"{k} {v:+.3f}" for k, v in verdict.top_scores(3))
+    # 4 decimals, as the similarities and thresholds have them: to 3, a label that fired
+    # by one step read "+0.000", a near miss "-0.000"
+    top = ", ".join(f"{k} {v:+.4f}" for k, v in verdict.top_scores(3))
     anime_pass = {"ran": "; DeepDanbooru ran", "off": "; anime, but DeepDanbooru is OFF"}.get(
         verdict.deepdanbooru or "", ""
     )
