@@ -28,7 +28,8 @@ connection is made before any of this) are unchanged. A head longer than browser
 (``MAX_HEAD``) is not held, but handed on as it came. Interim answers (any 1xx but 101
 that the parser reads no body after) are read in turn, at most ``MAX_INTERIM`` of them:
 past that the answer is broken (``protocol_error``). And the bytes after a body its
-``Content-Length`` bounds are not handed on (``_BrowserFraming._within``): browsers read
+``Content-Length`` bounds, or after its last chunk (``_Chunks``), are not handed on
+(``_BrowserFraming._within``): browsers read
 none, and use no connection again that sent them; the parser refused the answer, or
 read them as the next one's. Such bytes coming later than the body's end reach the next
 request's answer on the kept connection: where the parser refuses an answer there that
@@ -213,6 +214,7 @@ class _BrowserFraming:
         self._passing = False  # the final head is through: the rest as it comes
         self._interim = 0  # interim answers read
         self._left: int | None = None  # the body's bytes yet to come, by its length
+        self._chunks: _Chunks | None = None  # the body's chunks, walked to their end
         self._waiting = False  # an HTTP/1.0 head held for its body's first line
         self._ended = False  # the connection ended: no more of the body comes
 
@@ -224,10 +226,17 @@ class _BrowserFraming:
         return self._waiting
 
     def _within(self, data: bytes) -> bytes:
-        """What of ``data`` is the body (by its ``Content-Length``). Browsers read no
-        more, and use no connection again that sent more (Chromium's
-        CanReuseConnection); llhttp refused the answer, or read the bytes as the next
-        one's: an image people saw was ``protocol_error``."""
+        """What of ``data`` is the body (by its ``Content-Length``, or where its chunks
+        end). Browsers read no more, and use no connection again that sent more
+        (Chromium's CanReuseConnection, its chunked decoder's bytes_after_eof); llhttp
+        refused the answer, or read the bytes as the next one's: an image people saw
+        was ``protocol_error``."""
+        if self._chunks is not None:
+            end = self._chunks.walk(data)
+            if end is None or end == len(data):
+                return data
+            self._close()
+            return data[:end]
         if self._left is None or len(data) <= self._left:
             if self._left is not None:
                 self._left -= len(data)
@@ -267,6 +276,7 @@ class _BrowserFraming:
                 rest = bytes(self._head[end:])
                 self._head, self._searched, self._passing = bytearray(), 0, True
                 self._left = _body_length(head) if whole else None
+                self._chunks = _Chunks() if whole and _chunked_framing(head) else None
                 more, upgraded, tail = self._feed_first(head + self._within(rest))
                 return [*messages, *more], upgraded, tail
             self._interim += 1
@@ -352,6 +362,74 @@ def _as_1_0_body(head: bytes, body: bytes | bytearray, *, done: bool) -> bytes |
         if line.split(b":", 1)[0].lower() not in (b"transfer-encoding", b"connection")
     ]
     return lines[0] + b"".join(kept[:-1]) + b"Connection: close" + ending + kept[-1]
+
+
+def _chunked_framing(head: bytes) -> bool:
+    """Whether the parser reads the body after ``head`` (a final answer's, as the parser
+    gets it) as chunks: its last transfer coding is chunked (llhttp's test)."""
+    lines = _LINES.findall(head)
+    status = _STATUS.match(lines[0]) if lines else None
+    if status is None or int(status[3]) < 200 or int(status[3]) in (204, 304):
+        return False
+    codings = [
+        coding.lower()
+        for line in lines[1:]
+        if line.split(b":", 1)[0].lower() == b"transfer-encoding"
+        for coding in _values(line)
+    ]
+    return bool(codings) and codings[-1] == b"chunked"
+
+
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\n]*)?\r?\n\Z")
+
+
+class _Chunks:
+    """Where a chunked body ends, walked as it comes: size lines, data, the line end
+    after each, then the trailer fields up to an empty line. Anything it does not read
+    as llhttp does (a line it cannot read, longer than ``MAX_CHUNK_LINE``) stops the
+    walk: the rest is handed on as it came, for the parser to judge, as before."""
+
+    def __init__(self) -> None:
+        self._state = "size"  # size, data, data_end, trailer, done, lost
+        self._line = bytearray()
+        self._left = 0  # the current chunk's bytes yet to come
+
+    def walk(self, data: bytes) -> int | None:
+        """Where in ``data`` the body ends (0 when it ended before it), or None when it
+        does not end within it (or the walk stopped)."""
+        at = 0
+        while self._state not in ("done", "lost"):
+            if at >= len(data):
+                return None
+            if self._state == "data":
+                taken = min(self._left, len(data) - at)
+                at, self._left = at + taken, self._left - taken
+                if not self._left:
+                    self._state = "data_end"
+                continue
+            line_end = data.find(b"\n", at)
+            if line_end < 0:
+                self._line += data[at:]
+                if len(self._line) > MAX_CHUNK_LINE:
+                    self._state = "lost"
+                return None
+            self._line += data[at : line_end + 1]
+            at = line_end + 1
+            line, self._line = bytes(self._line), bytearray()
+            self._state = self._after(line)
+        return at if self._state == "done" else None
+
+    def _after(self, line: bytes) -> str:
+        """The state after reading ``line`` (with its line end) in the current one."""
+        if self._state == "data_end":
+            return "size" if line in (b"\r\n", b"\n") else "lost"
+        if self._state == "trailer":
+            return "done" if line in (b"\r\n", b"\n") else "trailer"
+        size = _CHUNK_SIZE.match(line)
+        if size is None:
+            return "lost"
+        self._left = int(size[1], 16)
+        return "data" if self._left else "trailer"
 
 
 def _body_length(head: bytes) -> int | None:
