@@ -510,8 +510,9 @@ class Transport:
         self.http = httpx.Client(timeout=httpx.Timeout(timeout), headers={"User-Agent": USER_AGENT})
         self._deadline = _Deadline.install(self.http)
         self._token: Secret | None = None
-        # tokens Lemmy dropped: a kept token among them is not taken up again
-        self._kept_dropped: set[str] = set()
+        # tokens Lemmy said are gone (a 401, an anonymous /site): not sent again, nor
+        # taken up again from the state
+        self._dropped_tokens: set[str] = set()
         self._lock = threading.RLock()
         self.requests = 0  # every HTTP request sent, retries and logins included
         self.logins = 0
@@ -821,8 +822,8 @@ class Transport:
         it is a GET."""
         if method != "GET" and self.read_only:
             raise ReadOnlyError(f"{method} {path} refused: this client is read-only (dry-run)")
-        if auth and self._token is None:
-            self.login(missing=True)
+        if auth:
+            self._login_first()
         url = f"{self.url}{self.API}{path}"
         return self.retrying(
             f"{method} {path}", lambda: self.send(method, url, auth=auth, **kwargs), auth=auth
@@ -843,10 +844,21 @@ class Transport:
 
     def token(self) -> Secret:
         """The login token (logging in first when there is none)."""
-        if self._token is None:
-            self.login(missing=True)
+        self._login_first()
         assert self._token is not None
         return self._token
+
+    def _login_first(self) -> None:
+        """Before a request that needs the login: log in when there is no token, or when
+        Lemmy said the one held is gone and no login replaced it yet (the login held
+        back for its rate, Lemmy down): sent with it, the request would only be answered
+        as logged out, each cycle, while the hold says nothing is sent (a held login
+        raises its ``Held`` here, before anything is sent)."""
+        token = self._token
+        if token is None:
+            self.login(missing=True)
+        elif token.reveal() in self._dropped_tokens:
+            self.login(dropped=token)
 
     # ------------------------------------------------------------------ session
     @property
@@ -894,7 +906,7 @@ class Transport:
         except Exception as exc:  # a state that cannot be read now: as without it
             log.debug("the token kept in the state not read: %s", exc)
             return None
-        if not kept or kept == dropped.reveal() or kept in self._kept_dropped:
+        if not kept or kept == dropped.reveal() or kept in self._dropped_tokens:
             return None
         return kept
 
@@ -979,7 +991,7 @@ class Transport:
                 # Another process on the state (the gate, a `run --once`) may have logged
                 # in again already: its token spares one of the few logins Lemmy takes an
                 # hour, and is usable even while this process's login is held.
-                self._kept_dropped.add(dropped.reveal())
+                self._dropped_tokens.add(dropped.reveal())
                 if (kept := self._kept_elsewhere(dropped)) is not None:
                     self._token = Secret(kept)
                     log.info(
