@@ -36,7 +36,7 @@ file of two or more does. `write_local_file` reports it in `notes` when it write
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,9 +138,12 @@ class LocalFileExport:
     notes: list[str] = field(default_factory=list)
 
 
-def read_local_file(text: str, *, signal_type: str | None = None, shown: str = "") -> LocalFile:
-    """Parse a `local_file`'s text (`signal_type`: the collaboration's fixed type, for
-    files of bare hashes). Raises `HashListError` naming each malformed PDQ line."""
+def read_local_file(
+    text: str | bytes, *, signal_type: str | None = None, shown: str = ""
+) -> LocalFile:
+    """Parse a `local_file`'s text, or its bytes (UTF-8, decoded a megabyte at a time)
+    (`signal_type`: the collaboration's fixed type, for files of bare hashes). Raises
+    `HashListError` naming each malformed PDQ line."""
     out = LocalFile()
     shown = shown or "<local_file>"
     problems: CappedLines[tuple[str, int, str]] = CappedLines()
@@ -152,7 +155,8 @@ def read_local_file(text: str, *, signal_type: str | None = None, shown: str = "
     # Only the first MAX_PROBLEMS lines skipped or refused are kept, and a count of the
     # rest: memory goes with the hashes read, not with the lines (a dataset of a million
     # video_md5 lines).
-    for number, raw in enumerate(text_lines(text), start=1):
+    lines = text_lines(text) if isinstance(text, str) else _utf8_lines(text)
+    for number, raw in enumerate(lines, start=1):
         # as python-threatexchange does; a byte order mark starting a line (files joined
         # with `cat`, one saved by a Windows editor) as the file's first one: nothing
         line = raw.lstrip("\ufeff").strip()
@@ -201,9 +205,21 @@ def load_local_file(
     """`read_local_file` on a file: `UnusableFile` for what is not a text file of at
     most `max_bytes`, `OSError` when it cannot be opened, `HashListError` for bad lines."""
     data = read_text_file(path, max_bytes=max_bytes, what="a python-threatexchange local_file")
-    text = data.decode("utf-8-sig", errors="replace")  # a BOM is fine
-    del data  # not held beside the text while it is read: 100 MB at most
-    return read_local_file(text, signal_type=signal_type, shown=shown_as or str(path))
+    # its bytes, decoded a megabyte at a time (a BOM is fine): not the whole text, which
+    # one character past U+FFFF anywhere (an emoji in a url line) holds in 4 bytes each
+    return read_local_file(data, signal_type=signal_type, shown=shown_as or str(path))
+
+
+def _utf8_lines(data: bytes, chunk: int = 1 << 20) -> Iterator[str]:
+    """The lines of UTF-8 ``data`` as `text_lines` gives those of its text (a byte that
+    is not UTF-8 replaced), decoded ``chunk`` bytes or so at a time, each cut after a
+    ``\n`` (never a part of another character in UTF-8)."""
+    start, end = 0, len(data)
+    while start < end:
+        cut = data.find(b"\n", start + chunk) if start + chunk < end else -1
+        stop = end if cut < 0 else cut + 1
+        yield from text_lines(data[start:stop].decode("utf-8", errors="replace"))
+        start = stop
 
 
 def write_local_file(
