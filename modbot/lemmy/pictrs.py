@@ -7,6 +7,7 @@ request-rate cap. pict-rs' JSON is read here and nowhere else (``StoredFile``)."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -139,6 +140,17 @@ class Pictrs:
                 ),
                 auth=False,
             )
+        except LemmyBadAnswer as exc:
+            # The transport's words send the admin to LEMMY_URL, which is right: this is
+            # PICTRS_URL's answer (often the public address, whose nginx answers lemmy-ui's
+            # page: pict-rs' port is not public). Still passing, as any bad answer.
+            said = re.split(r"[;.] [Ii]s LEMMY_URL ", str(exc), maxsplit=1)[0]
+            raise LemmyBadAnswer(
+                f"{said}; is PICTRS_URL pict-rs' own address (its port, as Lemmy's "
+                "pictrs.url names it), not the instance's public URL or a proxy?",
+                status=exc.status,
+                error=exc.error,
+            ) from None
         except LemmyError as exc:
             if exc.status in (401, 403) or isinstance(exc, LemmyLoginError):
                 raise LemmyError(
