@@ -92,7 +92,7 @@ from modbot.fetch.refusals import (
     redact,
 )
 from modbot.fetch.sniff import sniff_image_type, why_not_an_image
-from modbot.fetch.whole import not_read, whole_image_end
+from modbot.fetch.whole import not_read, shown_part, whole_image_end
 from modbot.images import PICTRS_PREFIXES, decoded_host, unwrap_proxy
 
 __all__ = [
@@ -484,7 +484,9 @@ class Fetcher:
                     fetched = _as_fetched(url, current.url, data, body.headers, hold)
                     if body.past_cap is not None:
                         log.info("image %s: %s", redact(url), body.past_cap)
-                        fetched = replace(fetched, ended_early=body.past_cap)
+                        fetched = replace(
+                            fetched, ended_early=_noted(body.past_cap, fetched.ended_early)
+                        )
                     return fetched
             except _LoginAsked:
                 assert login is not None
@@ -521,10 +523,8 @@ class Fetcher:
             f"the server answered HTTP {response.status_code} with an image, which browsers "
             "show: judged"
         )
-        if body.past_cap is not None:
-            note += f"; {body.past_cap}"
         log.info("image %s: %s", redact(url), note)
-        return replace(fetched, ended_early=note)
+        return replace(fetched, ended_early=_noted(note, body.past_cap, fetched.ended_early))
 
     def _redirect_target(self, url: str, response: _Response) -> _Target:
         # A byte that is not UTF-8 arrives as a lone surrogate (the parser's
@@ -682,12 +682,16 @@ class Fetcher:
             raise
         body.reading = False  # still set when the download's deadline cut it
         if over:
-            within = _image_within(data, cap) if image else None
+            content_type = response.headers.get("content-type")
+            within = _image_within(data, cap, content_type) if image else None
             if within is None:
                 raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
             body.past_cap = (
                 f"more than {cap} bytes came; the first {len(within)} are a whole image, "
                 "judged (what follows it was not read)"
+                if len(within) < cap or whole_image_end(within) is not None
+                else f"more than {cap} bytes came; the parts within them were read (what "
+                "follows was not)"
             )
             return within
         if decoder is not None and not decoder.complete:
@@ -1351,12 +1355,16 @@ def _sniffed_image(url: str, data: io.BytesIO, headers: Mapping[str, str]) -> No
         raise NotAnImage(url, why_not_an_image(head, headers.get("content-type")))
 
 
-def _image_within(data: io.BytesIO, cap: int) -> bytes | None:
+def _image_within(data: io.BytesIO, cap: int, content_type: str | None = None) -> bytes | None:
     """The whole image (``whole_image_end``) at the start of the first ``cap`` bytes of
-    a body that ran past them, or None: the buffer cut to the cap, not copied first."""
+    a body that ran past them (or the image a multipart stream shows within them,
+    ``_shown_part``: judged by ``_as_image``, which finds it again), or None: the buffer
+    cut to the cap, not copied first."""
     data.truncate(cap)
     value = data.getvalue()
     end = whole_image_end(value)
+    if end is None and shown_part(value, content_type) is not None:
+        return value
     return None if end is None else value[:end]
 
 
@@ -1371,7 +1379,8 @@ def _whole_arrival(url: str, body: _Body, stop: FetchSkipped, hold: BodyHold) ->
     if body.announced is not None:
         sent = f"the server announced {body.announced} bytes and sent {body.received}"
     decoded = body.decoder is None or body.decoder.complete  # an inflated stream ended
-    if not data or not decoded or whole_image_end(data) is None:
+    shown = decoded and shown_part(data, body.headers.get("content-type")) is not None
+    if not data or not decoded or (whole_image_end(data) is None and not shown):
         # a format whose end is not read says so: its image may be whole, yet unjudged
         unread = (
             not_read(data, media_type)
@@ -1384,7 +1393,8 @@ def _whole_arrival(url: str, body: _Body, stop: FetchSkipped, hold: BodyHold) ->
         ) from None
     note = f"{sent}, then the download stopped ({stop.reason}): a whole image, judged"
     log.info("image %s: %s", redact(url), note)
-    return replace(_as_fetched(url, body.url, data, body.headers, hold), ended_early=note)
+    fetched = _as_fetched(url, body.url, data, body.headers, hold)
+    return replace(fetched, ended_early=_noted(note, fetched.ended_early))
 
 
 def _as_fetched(
@@ -1392,7 +1402,7 @@ def _as_fetched(
 ) -> Fetched:
     """The image downloaded, holding ``hold`` shrunk to its size."""
     fetched = _as_image(url, final_url, data, headers.get("content-type"))
-    hold.shrink(len(data))
+    hold.shrink(len(fetched.data))  # (a multipart stream's: the part kept)
     return replace(
         fetched,
         held=hold,
@@ -1405,6 +1415,10 @@ def _as_image(url: str, final_url: str, data: bytes, content_type: str | None) -
     if not data:
         raise EmptyResponse(final_url, "the server sent no bytes")
     media_type = sniff_image_type(data)
+    note = None
+    if media_type is None and (part := _shown_part(data, content_type)) is not None:
+        data, note = part
+        media_type = sniff_image_type(data)
     if media_type is None:
         raise NotAnImage(final_url, why_not_an_image(data, content_type))
     return Fetched(
@@ -1413,4 +1427,26 @@ def _as_image(url: str, final_url: str, data: bytes, content_type: str | None) -
         data=data,
         sha256=hashlib.sha256(data).hexdigest(),
         media_type=media_type,
+        ended_early=note,
     )
+
+
+def _shown_part(data: bytes, content_type: str | None) -> tuple[bytes, str] | None:
+    """The image a ``multipart/x-mixed-replace`` body leaves shown (``whole.shown_part``:
+    browsers draw each part in turn in an ``<img>``), with a note saying which, or
+    None."""
+    found = shown_part(data, content_type)
+    if found is None:
+        return None
+    start, end, number, parts = found
+    note = (
+        f"a multipart/x-mixed-replace stream, whose parts browsers show in turn: part "
+        f"{number} of {parts}, the last whole image, judged (the others not)"
+    )
+    return data[start:end], note
+
+
+def _noted(*notes: str | None) -> str | None:
+    """The download's notes (``Fetched.ended_early``), in one."""
+    said = [note for note in notes if note]
+    return "; ".join(said) if said else None

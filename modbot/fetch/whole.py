@@ -28,7 +28,7 @@ import re
 import sys
 from typing import Literal
 
-__all__ = ["not_read", "whole_image_end"]
+__all__ = ["not_read", "shown_part", "whole_image_end"]
 
 
 class _Steps:
@@ -67,6 +67,46 @@ def whole_image_end(data: bytes) -> int | None:
     if data.startswith(_JXL_CONTAINER):
         return _jxl_container_end(data)
     return None
+
+
+_MULTIPART = "multipart/x-mixed-replace"
+_BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"]{1,200})"|([^\s;,"]{1,200}))', re.IGNORECASE)
+_PART_HEAD_END = re.compile(rb"\r?\n\r?\n")
+
+
+def shown_part(data: bytes, content_type: str | None) -> tuple[int, int, int, int] | None:
+    """A ``multipart/x-mixed-replace`` body's image (a webcam's MJPEG stream): browsers
+    draw each part in turn, the last staying shown. The last part whose body is a whole
+    image (``whole_image_end``), as (start, end, its number, the parts seen), or None
+    (no such type or boundary, no such part). Parts are cut where the next delimiter
+    line begins (``--boundary``), their heads skipped up to the empty line."""
+    if not content_type or content_type.split(";", 1)[0].strip().lower() != _MULTIPART:
+        return None
+    found = _BOUNDARY.search(content_type)
+    if found is None:
+        return None
+    boundary = (found[1] or found[2]).encode("utf-8", "surrogateescape")
+    if boundary.startswith(b"--"):  # (written with its dashes: Chromium takes it so too)
+        boundary = boundary[2:]
+    delimiter = b"--" + boundary
+    starts = []  # where each delimiter line begins (a part's end is the line end before)
+    at = data.find(delimiter)
+    while at >= 0:
+        starts.append(at)
+        at = data.find(delimiter, at + len(delimiter))
+    close = len(delimiter) + 2
+    parts = sum(1 for at in starts if data[at + len(delimiter) : at + close] != b"--")
+    shown = None
+    for number, start in enumerate(starts, 1):
+        head = _PART_HEAD_END.search(data, start + len(delimiter))
+        if head is None:
+            break
+        end = starts[number] if number < len(starts) else len(data)
+        body = data[head.end() : end]
+        image_end = whole_image_end(body)
+        if image_end is not None:
+            shown = (head.end(), head.end() + image_end, number, parts)
+    return shown
 
 
 def not_read(data: bytes, media_type: str) -> str | None:
