@@ -130,14 +130,20 @@ IMAGE_SUFFIXES = {
 def run(args: argparse.Namespace) -> int:
     if args.prepare:
         return _prepare(args)
-    inputs, skipped = _expand(args.inputs)
+    inputs, skipped, unlisted = _expand(args.inputs)
     if skipped:  # on stderr: --json's stdout is the JSON alone
         print(
             f"modbot classify: {skipped} file(s) in the folders are not images: left out",
             file=sys.stderr,
         )
+    for folder, why in unlisted.items():
+        print(
+            f"modbot classify: cannot list {folder}: {why}: the images in it are not classified",
+            file=sys.stderr,
+        )
     if not inputs:
-        print("modbot classify: no image to classify", file=sys.stderr)
+        if not unlisted:
+            print("modbot classify: no image to classify", file=sys.stderr)
         return 1
     rules = None if any(getattr(args, o) for o in MODEL_OPTIONS) else _rules_path(args.rules)
     engine = _engine_from_rules(rules) if rules else _engine_from_options(args)
@@ -145,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         return engine
     # A chunk of files at a time, so a folder of any size holds one chunk's bytes at once.
     out: list[dict[str, Any]] = []
-    bad = False
+    bad = bool(unlisted)  # a folder not listed: its images are inputs not read
     stopped: str | None = None  # why the classifier stopped answering
     login = _BotLogin.from_env()
     with engine, login:
@@ -212,24 +218,36 @@ def _classify(
     return verdicts, stopped
 
 
-def _expand(inputs: list[str]) -> tuple[list[str], int]:
-    """Each folder as its image files (recursively, sorted); the count of others left out.
+def _expand(inputs: list[str]) -> tuple[list[str], int, dict[str, str]]:
+    """Each folder as its image files (recursively, sorted); the count of others left
+    out; and each folder that could not be listed, with why (pathlib's rglob passes one
+    over without a word: its images would go unclassified unsaid).
     A file is an image by its name's suffix, else by its first bytes: pict-rs before 0.5
     (and the files migrated from it) keeps every upload under a bare UUID, and those are
     the images a store's folder is given for (fedi-safety checks every file there)."""
     out: list[str] = []
     skipped = 0
+    unlisted: dict[str, str] = {}
+
+    def refused(exc: OSError) -> None:
+        unlisted[str(exc.filename)] = exc.strerror or str(exc)
+
     for name in inputs:
         folder = Path(name)
         if name.startswith(("http://", "https://")) or not folder.is_dir():
             out.append(name)
             continue
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        files = [
+            Path(top, file)
+            for top, _, names in os.walk(folder, onerror=refused)  # symlinked folders not followed
+            for file in names
+        ]
+        for path in sorted(p for p in files if p.is_file()):
             if path.suffix.lower() in IMAGE_SUFFIXES or _image_by_its_bytes(path):
                 out.append(str(path))
             else:
                 skipped += 1
-    return out, skipped
+    return out, skipped, unlisted
 
 
 def _image_by_its_bytes(path: Path) -> bool:
