@@ -212,14 +212,39 @@ def load_local_file(
 
 def _utf8_lines(data: bytes, chunk: int = 1 << 20) -> Iterator[str]:
     """The lines of UTF-8 ``data`` as `text_lines` gives those of its text (a byte that
-    is not UTF-8 replaced), decoded ``chunk`` bytes or so at a time, each cut after a
-    ``\n`` (never a part of another character in UTF-8)."""
+    is not UTF-8 replaced), decoded ``chunk`` bytes or so at a time, each piece cut
+    after a line end (``\n``, ``\r``, ``\r\n``: never a part of another character in
+    UTF-8). A line over ``chunk`` bytes (no local_file holds one: a hostile or broken
+    file) is its first ``chunk`` bytes, the rest passed over: read whole, one such line
+    was copied at each step (stripped, split, named), 25 times its size in all."""
     start, end = 0, len(data)
     while start < end:
-        cut = data.find(b"\n", start + chunk) if start + chunk < end else -1
-        stop = end if cut < 0 else cut + 1
-        yield from text_lines(data[start:stop].decode("utf-8", errors="replace"))
-        start = stop
+        if start + chunk >= end:
+            stop = end
+        else:
+            stop = _line_end(data, start + chunk, min(end, start + 2 * chunk))
+        if stop >= 0:
+            yield from text_lines(str(memoryview(data)[start:stop], "utf-8", "replace"))
+            start = stop
+            continue
+        # no line end within a chunk past the cut: the line there is over a chunk long
+        last = max(data.rfind(b"\n", start, start + chunk), data.rfind(b"\r", start, start + chunk))
+        begins = start if last < 0 else last + 1
+        if begins > start:
+            yield from text_lines(str(memoryview(data)[start:begins], "utf-8", "replace"))
+        yield from text_lines(str(memoryview(data)[begins : begins + chunk], "utf-8", "replace"))
+        after = _line_end(data, begins + chunk, end)
+        start = end if after < 0 else after
+
+
+def _line_end(data: bytes, at: int, limit: int) -> int:
+    """Where the first line end (``\n``, ``\r``, ``\r\n``) found in ``data[at:limit]``
+    ends; -1 when there is none."""
+    n = data.find(b"\n", at, limit)
+    r = data.find(b"\r", at, n if n >= 0 else limit)
+    if r >= 0:
+        return r + 2 if data[r + 1 : r + 2] == b"\n" else r + 1
+    return -1 if n < 0 else n + 1
 
 
 def write_local_file(
