@@ -115,6 +115,17 @@ def load_config(args: argparse.Namespace, command: str) -> tuple[Settings, Polic
     except SettingsError as exc:
         say_error(f"modbot {command}: {exc}")
         return 1
+    from modbot.doctor import TEMPLATE_PASSWORD
+
+    if settings.password.reveal() == TEMPLATE_PASSWORD:
+        # `modbot init`'s .env as written: Lemmy takes no password under 10 characters,
+        # so its login would fail for sure, spending one of the few Lemmy allows an hour
+        say_error(
+            f"modbot {command}: LEMMY_PASSWORD is still the template's placeholder: set the "
+            "bot account's password in .env (or the file --env-file or MODBOT_ENV_FILE "
+            "names); no login is sent with it (Lemmy allows a few logins an hour)"
+        )
+        return 1
     rules_path = resolve_rules_path(getattr(args, "rules", None))
     try:
         policy = load_policy(rules_path)
