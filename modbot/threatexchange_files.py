@@ -108,8 +108,9 @@ def _other_separator(field: str) -> str | None:
         if found and stype.strip().strip("\"'") in SIGNAL_TYPES:
             return (
                 f"{stype.strip()[:40]} followed by {name}: a python-threatexchange local_file "
-                "separates the signal type and the signal by one space "
-                f"('pdq <hash>'): replace the {name[2:]}s with spaces"
+                "separates the signal type and the signal by one space, and holds nothing "
+                "else ('pdq <hash>'; `threatexchange dataset -P --print-signals-only` prints "
+                "it so): of a CSV or TSV export, keep the first two columns, one space between"
             )
     return None
 
@@ -164,13 +165,14 @@ def read_local_file(
             stype, _, signal = line.partition(" ")
         else:
             stype, signal = signal_type, line
+        # A TSV or CSV export of PDQ hashes (`threatexchange dataset -P --csv`, its
+        # later columns may hold spaces: a collaboration's name, tags): a warning would
+        # load the list without them, so the file is refused and the line named.
+        other = _other_separator(stype) if signal_type is None else None
+        if other is not None:
+            problems.add((shown, number, other))
+            continue
         if not stype or not signal:  # python-threatexchange skips these too
-            other = _other_separator(stype)
-            if other is not None:
-                # A TSV or CSV export of PDQ hashes: a warning would load the list
-                # without them, so the file is refused and the line named.
-                problems.add((shown, number, other))
-                continue
             if line:
                 skipped.add((number, stype[:40], _no_signal(stype)))
             continue
