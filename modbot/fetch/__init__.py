@@ -91,7 +91,7 @@ from modbot.fetch.refusals import (
     UnresolvableHost,
     redact,
 )
-from modbot.fetch.sniff import sniff_image_type, why_not_an_image
+from modbot.fetch.sniff import is_svg, sniff_image_type, svg_data_uris, why_not_an_image
 from modbot.fetch.whole import not_read, shown_part, whole_image_end
 from modbot.images import PICTRS_PREFIXES, decoded_host, unwrap_proxy
 
@@ -1416,7 +1416,7 @@ def _as_image(url: str, final_url: str, data: bytes, content_type: str | None) -
         raise EmptyResponse(final_url, "the server sent no bytes")
     media_type = sniff_image_type(data)
     note = None
-    if media_type is None and (part := _shown_part(data, content_type)) is not None:
+    if media_type is None and (part := _shown_part(data, content_type) or _svg_raster(data)):
         data, note = part
         media_type = sniff_image_type(data)
     if media_type is None:
@@ -1444,6 +1444,33 @@ def _shown_part(data: bytes, content_type: str | None) -> tuple[bytes, str] | No
         f"{number} of {parts}, the last whole image, judged (the others not)"
     )
     return data[start:end], note
+
+
+def _svg_raster(data: bytes) -> tuple[bytes, str] | None:
+    """The raster image an SVG draws, embedded in it as a ``data:`` URI (browsers draw
+    an SVG in an ``<img>``, with its ``data:`` images; SVG itself is not rasterised
+    here), with a note saying so, or None. Of several, the largest: the picture, not an
+    icon beside it. Each is decoded within the SVG's own size (its text bounds it)."""
+    if not is_svg(data):
+        return None
+    largest, rasters = b"", 0  # only the largest kept: they are within the SVG's size
+    for uri in svg_data_uris(data):
+        try:
+            image, _ = decode_data_uri(uri, len(data))
+        except FetchSkipped:
+            continue  # browsers draw nothing there either
+        if sniff_image_type(image) is not None:
+            rasters += 1
+            largest = image if len(image) > len(largest) else largest
+    if not rasters:
+        return None
+    note = (
+        f"an SVG image, not rasterised: the raster image embedded in it (a data: URI, the "
+        f"largest of {rasters}), judged"
+        if rasters > 1
+        else "an SVG image, not rasterised: the raster image embedded in it (a data: URI), judged"
+    )
+    return largest, note
 
 
 def _noted(*notes: str | None) -> str | None:
