@@ -195,7 +195,9 @@ class FeedList:
         return None if found is None else f"feed {found[1]}"
 
 
-def peer_verdict(policy: Policy, hashes: Mapping[str, str]) -> dict[str, Any] | None:
+def peer_verdict(
+    policy: Policy, hashes: Mapping[str, str], *, incoming: bool | None = None
+) -> dict[str, Any] | None:
     """The verdict the ``use: classified`` feeds give the very file with these hashes
     (as ``Verdict.to_dict()``: labels, no scores), or None: the classifier decides.
 
@@ -205,7 +207,11 @@ def peer_verdict(policy: Policy, hashes: Mapping[str, str]) -> dict[str, Any] | 
     ``innocent`` between them: the classifier decides, not their order in rules.yaml),
     and a ``bad`` one's label is one a rule's ``labels:`` names (``modbot confirm
     --bad`` labels ``abuse`` unless told, which no rule can name: the file is classified
-    here)."""
+    here). ``incoming``: the file is the upload gate's (True) or in Lemmy's items
+    (False), and only the rules of that side count (``type: incoming`` rules and the
+    others never meet each other's files: a label only the gate's rules name, taken in a
+    post, left the post's image unclassified with no rule to act on it); None: any rule
+    (as before callers said which)."""
     found = []
     for name, fl in policy.feeds.items():
         if fl.use == "classified" and (hit := fl.entry(hashes)) is not None:
@@ -217,7 +223,12 @@ def peer_verdict(policy: Policy, hashes: Mapping[str, str]) -> dict[str, Any] | 
         return None
     name, entry, how = found[0]
     labels = list(dict.fromkeys(e.label for _, e, _ in found)) if entry.verdict == "bad" else []
-    named = {label for rule in policy.rules for label in rule.if_.labels or ()}
+    named = {
+        label
+        for rule in policy.rules
+        if incoming is None or incoming == ("incoming" in (rule.if_.type or ()))
+        for label in rule.if_.labels or ()
+    }
     if labels and not named.intersection(labels):
         log.debug(
             "feed %s: sha256 %s is %s by its label %s, which no rule names: the classifier decides",
