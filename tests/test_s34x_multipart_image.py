@@ -71,3 +71,14 @@ def test_a_stream_past_the_cap_is_judged_on_its_last_whole_part_within_it():
 def test_a_stream_of_no_image_is_still_no_image():
     got = fetch(head() + stream([b"<html>hello</html>"]))
     assert isinstance(got, NotAnImage), got
+
+
+def test_only_the_last_parts_are_looked_at():
+    # a stream of many tiny parts is walked from its end, 256 parts at most (not part by
+    # part through millions on the download's event loop): an image before them is not
+    # what stays shown
+    got = fetch(head() + stream([PNG] + [b"x"] * 300))
+    assert isinstance(got, NotAnImage), got
+    got = fetch(head() + stream([PNG] + [b"x"] * 200))
+    assert not isinstance(got, Exception) and got.data == PNG, got
+    assert "part 1 of 201" in (got.ended_early or ""), got.ended_early

@@ -72,14 +72,18 @@ def whole_image_end(data: bytes) -> int | None:
 _MULTIPART = "multipart/x-mixed-replace"
 _BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"]{1,200})"|([^\s;,"]{1,200}))', re.IGNORECASE)
 _PART_HEAD_END = re.compile(rb"\r?\n\r?\n")
+# the parts looked at, from the last: a stream's picture is in its last few
+_MAX_PARTS = 256
 
 
 def shown_part(data: bytes, content_type: str | None) -> tuple[int, int, int, int] | None:
     """A ``multipart/x-mixed-replace`` body's image (a webcam's MJPEG stream): browsers
     draw each part in turn, the last staying shown. The last part whose body is a whole
     image (``whole_image_end``), as (start, end, its number, the parts seen), or None
-    (no such type or boundary, no such part). Parts are cut where the next delimiter
-    line begins (``--boundary``), their heads skipped up to the empty line."""
+    (no such type or boundary, no such part among the last ``_MAX_PARTS``). Parts are
+    cut where the next delimiter line begins (``--boundary``), their heads skipped up to
+    the empty line. Walked from the end, so a stream of millions of tiny parts costs
+    ``_MAX_PARTS`` steps (and one count of its delimiters), not millions."""
     if not content_type or content_type.split(";", 1)[0].strip().lower() != _MULTIPART:
         return None
     found = _BOUNDARY.search(content_type)
@@ -89,24 +93,22 @@ def shown_part(data: bytes, content_type: str | None) -> tuple[int, int, int, in
     if boundary.startswith(b"--"):  # (written with its dashes: Chromium takes it so too)
         boundary = boundary[2:]
     delimiter = b"--" + boundary
-    starts = []  # where each delimiter line begins (a part's end is the line end before)
-    at = data.find(delimiter)
-    while at >= 0:
-        starts.append(at)
-        at = data.find(delimiter, at + len(delimiter))
-    close = len(delimiter) + 2
-    parts = sum(1 for at in starts if data[at + len(delimiter) : at + close] != b"--")
-    shown = None
-    for number, start in enumerate(starts, 1):
-        head = _PART_HEAD_END.search(data, start + len(delimiter))
-        if head is None:
+    closing = delimiter + b"--"
+    number = data.count(delimiter) - data.count(closing)  # the parts seen
+    parts, end = number, len(data)
+    at = data.rfind(delimiter, 0, end)
+    for _ in range(_MAX_PARTS):
+        if at < 0:
             break
-        end = starts[number] if number < len(starts) else len(data)
-        body = data[head.end() : end]
-        image_end = whole_image_end(body)
-        if image_end is not None:
-            shown = (head.end(), head.end() + image_end, number, parts)
-    return shown
+        if not data.startswith(closing, at):
+            head = _PART_HEAD_END.search(data, at + len(delimiter), end)
+            if head is not None:
+                image_end = whole_image_end(data[head.end() : end])
+                if image_end is not None:
+                    return head.end(), head.end() + image_end, number, parts
+            number -= 1
+        end, at = at, data.rfind(delimiter, 0, at)
+    return None
 
 
 def not_read(data: bytes, media_type: str) -> str | None:
