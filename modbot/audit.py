@@ -321,8 +321,8 @@ class Records:
         self, which: AuditFilter, limit: int | None = None, up_to: int | None = None
     ) -> Iterator[Row]:
         """The records ``which`` selects, oldest first, one at a time; ``limit``: only
-        the newest so many (read newest first, so only those are held); ``up_to``: none
-        after this id (what a second pass over the same records stops at)."""
+        the newest so many; ``up_to``: none after this id (what a second pass over the
+        same records stops at)."""
         sql = "SELECT id, record FROM decisions WHERE 1 = 1"
         params: list[object] = []
         for clause, value in (
@@ -330,37 +330,65 @@ class Records:
             ("decided_at < ?", which.until),
             ("run_id = ?", which.run_id),
             ("rule = ?", which.rule),
-            ("id <= ?", up_to),
         ):
             if value is not None:
                 sql += f" AND {clause}"
                 params.append(value)
-        if not limit:
-            yield from (row for row in self._paged(sql, params) if which.matches(row.record))
-            return
-        newest: list[Row] = []
-        for found in self._paged(sql, params, newest_first=True):
-            if which.matches(found.record):
-                newest.append(found)
-                if len(newest) >= limit:
+        span = (0, None if up_to is None else up_to + 1)
+        if limit:
+            # The newest ``limit`` are found newest first, counted by id, then read again
+            # oldest first as the rest are: holding them to print them oldest first took
+            # memory in proportion (574 MB for --limit 100000).
+            found = self._newest(sql, params, which, limit, span)
+            if found is None:
+                return
+            span = (found[0] - 1, found[1] + 1)
+        yield from (row for row in self._paged(sql, params, span) if which.matches(row.record))
+
+    def _newest(
+        self,
+        sql: str,
+        params: list[object],
+        which: AuditFilter,
+        limit: int,
+        span: tuple[int, int | None],
+    ) -> tuple[int, int] | None:
+        """The ids of the oldest and the newest of the ``limit`` newest records ``which``
+        selects within ``span`` (None: none); a decision row never changes, so a second
+        read of those ids selects the same ones."""
+        newest = oldest = None
+        count = 0
+        for row in self._paged(sql, params, span, newest_first=True):
+            if which.matches(row.record):
+                newest = row.id if newest is None else newest
+                oldest, count = row.id, count + 1
+                if count >= limit:
                     break
-        yield from reversed(newest)
+        return None if newest is None or oldest is None else (oldest, newest)
 
     def _paged(
-        self, sql: str, params: list[object], *, newest_first: bool = False
+        self,
+        sql: str,
+        params: list[object],
+        span: tuple[int, int | None] = (0, None),
+        *,
+        newest_first: bool = False,
     ) -> Iterator[Row]:
-        """The rows of ``sql`` (``SELECT id, record ... WHERE ...``) by id, ``PAGE`` at a
-        time, each page a read of its own that has ended before a row is handed on. One
-        read held across the whole listing held it for as long as the audit's reader
-        (`modbot audit | less`) took: the running bot could not reset its -wal meanwhile,
-        which grew with every item it recorded. A decision row is never changed, and
-        rows are committed in the order of their ids, so the pages join up."""
-        after: int | None = None
-        order, beyond = ("DESC", "id < ?") if newest_first else ("ASC", "id > ?")
+        """The rows of ``sql`` (``SELECT id, record ... WHERE ...``) with an id between
+        ``span``'s (both excluded; None: no end), by id, ``PAGE`` at a time, each page a
+        read of its own that has ended before a row is handed on. One read held across
+        the whole listing held it for as long as the audit's reader (`modbot audit |
+        less`) took: the running bot could not reset its -wal meanwhile, which grew with
+        every item it recorded. A decision row is never changed, and rows are committed
+        in the order of their ids, so the pages join up. (The id's bounds are one pair,
+        moved page by page: SQLite uses only one pair for its range, and a fixed bound
+        beside the moving one could make each page scan from the start.)"""
+        after, before = span
+        order = "DESC" if newest_first else "ASC"
         while True:
-            page_sql = sql + (f" AND {beyond}" if after is not None else "")
+            page_sql = sql + " AND id > ?" + (" AND id < ?" if before is not None else "")
             page_sql += f" ORDER BY id {order} LIMIT ?"
-            page_params = [*params, *([after] if after is not None else []), PAGE]
+            page_params = [*params, after, *([before] if before is not None else []), PAGE]
             try:
                 page = self._db.execute(page_sql, page_params).fetchall()
             except sqlite3.Error as exc:
@@ -369,7 +397,10 @@ class Records:
                 yield Row(int(row_id), json.loads(record))
             if len(page) < PAGE:
                 return
-            after = int(page[-1][0])
+            if newest_first:
+                before = int(page[-1][0])
+            else:
+                after = int(page[-1][0])
 
 
 def unknown_rule(store: Store | Records, which: AuditFilter) -> str | None:

@@ -169,11 +169,7 @@ def audit(args: argparse.Namespace) -> int:
                 sys.stdout.write(chunk)
             sys.stdout.write("\n")
             return 0
-        if args.limit:
-            newest = list(records.rows(which, limit=args.limit))
-            lines = table_lines(lambda _up_to: newest)
-        else:
-            lines = table_lines(lambda up_to: records.rows(which, up_to=up_to))
+        lines = table_lines(lambda up_to: records.rows(which, limit=args.limit, up_to=up_to))
         printed = False
         for line in lines:
             print(line)
