@@ -124,3 +124,12 @@ def test_a_known_bad_image_served_with_404_is_removed(
     assert record["skipped"] is None and record["rule"] == "known abusive image"
     assert record["image"]["sha256"] == sha(photos[BAD])
     assert "HTTP 404" in record["image"]["ended_early"]
+
+
+def test_an_svg_with_a_raster_sent_with_404_is_judged_too():
+    from test_s34x_svg_embedded_raster import served, svg
+
+    got = fetch(served(svg(PNG)).replace(b"200 OK", b"404 Not Found", 1))
+    assert not isinstance(got, Exception), got
+    assert got.data == PNG and "HTTP 404" in (got.ended_early or "")
+    assert "SVG" in (got.ended_early or "")

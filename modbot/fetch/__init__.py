@@ -1341,17 +1341,20 @@ class _Body:
         self.reading = True
 
 
+_MULTIPART = "multipart/x-mixed-replace"
 # the first bytes of a body that say whether it is an image (``sniff_image_type``: an
 # AVIF's or HEIC's brands may lie a few hundred bytes in)
 _SNIFF_BYTES = 512
 
 
 def _sniffed_image(url: str, data: io.BytesIO, headers: Mapping[str, str]) -> None:
-    """Raises ``NotAnImage`` when the first bytes of ``data`` are no image."""
+    """Raises ``NotAnImage`` when the first bytes of ``data`` are no image, nor may hold
+    one (an SVG, a multipart stream: ``_as_image`` reads those whole)."""
     data.seek(0)
     head = data.read(_SNIFF_BYTES)
     data.seek(0, io.SEEK_END)  # where the body's next bytes are written
-    if sniff_image_type(head) is None:
+    kind = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if sniff_image_type(head) is None and not is_svg(head) and kind != _MULTIPART:
         raise NotAnImage(url, why_not_an_image(head, headers.get("content-type")))
 
 
