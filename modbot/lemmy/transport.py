@@ -24,7 +24,8 @@ What it takes care of, because Lemmy does not tell you:
   not per read: a server trickling a byte every few seconds cannot hold a request
   longer. Requests of other libraries (pythorhead's actions) are sent through the same
   transport;
-- an answer that is not what Lemmy sends (not JSON, an HTML page with status 200) is a
+- an answer that is not what Lemmy sends (not JSON, an HTML page with status 200, an
+  empty body from its API) is a
   ``LemmyBadAnswer``, never a traceback; so is a redirect, which is not followed (the
   token would go along) and whose empty body is no answer of Lemmy's;
 - ``read_only=True`` (dry-run) refuses every mutating call before it leaves the process:
@@ -728,6 +729,17 @@ class Transport:
                 f"{self._request(method, url)}: HTTP {r.status_code} but not JSON "
                 f"({kind}: {_text(content, r)[:60].strip()!r}...); is LEMMY_URL the Lemmy "
                 "API, not a proxy's or another site's page?",
+                status=r.status_code,
+                error="bad_answer",
+            )
+        if body is None and url.startswith(f"{self.url}/api/"):
+            # Every route of Lemmy's API answers JSON: an empty body is a proxy's or a
+            # cache's (read as {}, a /site without my_user spent a login at every check,
+            # and an action would read as done)
+            raise LemmyBadAnswer(
+                f"{self._request(method, url)}: HTTP {r.status_code} with an empty body, "
+                "which Lemmy never answers; is LEMMY_URL the Lemmy API, not a proxy or "
+                "cache in front of it that answers for it?",
                 status=r.status_code,
                 error="bad_answer",
             )
