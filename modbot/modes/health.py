@@ -257,6 +257,13 @@ def http_health(url: str, timeout: float = 10.0) -> tuple[bool, str]:
             body = json.loads(b"".join(chunks))
         except RecursionError:  # nested thousands deep: not JSON the parser can read
             raise ValueError("JSON nested too deep to parse") from None
+        except ValueError:
+            # an answer, but no /healthz's: a wrong port (the daemon's metrics, Lemmy)
+            raise _NotRead(
+                f"HTTP {answer.status_code}, not JSON: not what a gate's or a worker's "
+                "/healthz answers; is the URL one? (the bot's own health: `modbot "
+                "healthcheck` without --http)"
+            ) from None
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         return False, f"{url}: no answer ({type(exc).__name__}: {exc})"
     except _NotRead as exc:
