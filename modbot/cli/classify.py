@@ -35,8 +35,9 @@ def add_parser(subparsers: Subparsers) -> None:
             "refused, saying so: only still images are classified (the bot checks a video "
             "in the instance's pict-rs by its first frame only, the still pict-rs renders). "
             "Exit status: 0 all images classified, 1 some input could not be read, "
-            "decoded or classified, 2 the classifier could not be loaded or (remote "
-            "workers) stopped answering: the inputs not classified are named."
+            "decoded or classified, 2 the classifier could not be loaded (or --rules was "
+            "given with a model option) or (remote workers) stopped answering: the inputs "
+            "not classified are named."
         ),
         epilog=(
             "The default model is ViT-L-14/openai (the thresholds are calibrated for it) from "
@@ -65,8 +66,9 @@ def add_parser(subparsers: Subparsers) -> None:
         "--rules",
         metavar="FILE",
         help="take the classifier (model, checkpoint, device, custom concepts, remote "
-        "workers) from this rules.yaml; default: $MODBOT_RULES, else ./rules.yaml when "
-        "there is one, unless a model option below is given",
+        "workers) from this rules.yaml (not with a model option below); default: "
+        "$MODBOT_RULES, else ./rules.yaml when there is one, unless a model option below "
+        "is given",
     )
     p.add_argument(
         "--json",
@@ -128,8 +130,11 @@ IMAGE_SUFFIXES = {
 
 
 def run(args: argparse.Namespace) -> int:
+    rules = _rules_for(args)
+    if isinstance(rules, int):
+        return rules
     if args.prepare:
-        return _prepare(args)
+        return _prepare(args, rules)
     inputs, skipped, unlisted = _expand(args.inputs)
     if skipped:  # on stderr: --json's stdout is the JSON alone
         print(
@@ -145,7 +150,6 @@ def run(args: argparse.Namespace) -> int:
         if not unlisted:
             print("modbot classify: no image to classify", file=sys.stderr)
         return 1
-    rules = None if any(getattr(args, o) for o in MODEL_OPTIONS) else _rules_path(args.rules)
     engine = _engine_from_rules(rules) if rules else _engine_from_options(args)
     if isinstance(engine, int):
         return engine
@@ -264,6 +268,24 @@ def _image_by_its_bytes(path: Path) -> bool:
     return sniff_image_type(head) is not None
 
 
+def _rules_for(args: argparse.Namespace) -> Path | int | None:
+    """The rules file whose classifier to use (None: the model options' classifier),
+    or 2 once it said why a ``--rules`` given with model options cannot be: the options
+    would replace the rules' classifier, and the file named would be dropped unsaid."""
+    given = [option for option in MODEL_OPTIONS if getattr(args, option)]
+    if given and args.rules:
+        flags = ", ".join("--" + option.replace("_", "-") for option in given)
+        print(
+            f"modbot classify: --rules takes the classifier from {args.rules} (its model, "
+            f"checkpoint, device, concepts or workers), and {flags} would replace it: give "
+            "one or the other (for another device, set classifier.device in a copy of the "
+            "rules file)",
+            file=sys.stderr,
+        )
+        return 2
+    return None if given else _rules_path(args.rules)
+
+
 def _rules_path(given: str | None) -> Path | None:
     """--rules, else $MODBOT_RULES, else ./rules.yaml when there is one."""
     if given:
@@ -274,13 +296,12 @@ def _rules_path(given: str | None) -> Path | None:
     return default if default.is_file() else None
 
 
-def _prepare(args: argparse.Namespace) -> int:
+def _prepare(args: argparse.Namespace, rules: Path | None) -> int:
     """Load the classifier (its engine computes or reads the text embeddings), say
     where they are cached, and exit."""
     if args.inputs:
         print("modbot classify: --prepare takes no images", file=sys.stderr)
         return 1
-    rules = None if any(getattr(args, o) for o in MODEL_OPTIONS) else _rules_path(args.rules)
     engine = _engine_from_rules(rules) if rules else _engine_from_options(args)
     if isinstance(engine, int):
         return engine
