@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from modbot.actions.handlers import DONE, HANDLERS, NOT_POSSIBLE, NOT_PURGED
+from modbot.actions.handlers import COVERED, DONE, HANDLERS, NOT_POSSIBLE, NOT_PURGED, FoundGone
 from modbot.actions.kinds import ACTIONS, DESTRUCTIVE, REPORT_MAX, takes_item_down
 from modbot.actions.notices import Notice, Notices, claimed_marker
 from modbot.actions.valve import Valve
@@ -367,7 +367,7 @@ class Executor:
             if took is not None:
                 return took
         try:
-            send()
+            sent = send()
         except (LemmyUnavailable, LemmyLoginError) as exc:
             # A login refused (the password changed while the bot runs) is no verdict on
             # the action: it is sent again once the admin fixed the login.
@@ -389,6 +389,12 @@ class Executor:
                 kind, key, "failed", str(exc)[:500], self.run_id, item=self.current_item
             )
             return ActionOutcome(name, "failed", str(exc)[:500])
+        if isinstance(sent, FoundGone):  # nothing left to act on: done, not counted
+            log.info("%s %s: %s", name, key, sent.detail)
+            at = self.store.record_action(
+                kind, key, COVERED, sent.detail, self.run_id, item=self.current_item
+            )
+            return ActionOutcome(name, "done", sent.detail, done_at=at)
         at = self.store.record_action(
             kind, key, "done", describe, self.run_id, item=self.current_item
         )

@@ -72,6 +72,23 @@ COVERED = "covered"
 DONE = ("done", COVERED)
 
 
+class FoundGone:
+    """What a ``send`` returns when pict-rs had nothing left to act on (404: the alias or
+    cached copy went before, by a ban's ``remove_data``, its uploader, another purge):
+    ``Executor.once`` records it covered, with ``detail``: done, nothing sent did it, so
+    not counted by the safety valve, nor said to have purged anything."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+
+
+def _gone_already(what: str, verb: str = "purged") -> FoundGone:
+    return FoundGone(
+        f"nothing {verb}: pict-rs had no {what} any more (gone before: a ban's remove_data, "
+        "its uploader's delete, another purge); not counted by the safety valve"
+    )
+
+
 def _where(t: Target) -> str:
     """The item for a message: the link to a post or comment (modbot's own, built from
     the instance URL and the id); an upload's URL is the image itself: inert."""
@@ -444,10 +461,13 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
                 verify=lambda row: ex.client.image_gone(alias),
             )
 
-        def purge() -> None:
+        def purge() -> FoundGone | None:
+            purged = ex.client.purge_file(alias)
+            if not purged:  # pict-rs names at least the alias itself when it purges
+                return _gone_already(f"alias {alias}")
             # pict-rs purged the file, so every alias of it: purging those again
             # would be a repeat (and count against the safety valve).
-            for other in ex.client.purge_file(alias):
+            for other in purged:
                 if other != alias:
                     ex.store.record_action(
                         "purge_image",
@@ -457,6 +477,7 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
                         ex.run_id,
                         item=ex.current_item,
                     )
+            return None
 
         return ex.once(
             "purge_image",
@@ -537,8 +558,11 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
                 verify=lambda row: not ex.client.proxied_aliases(url),
             )
 
-        def purge_cached() -> None:
-            for other in ex.client.purge_proxied(url):
+        def purge_cached() -> FoundGone | None:
+            purged = ex.client.purge_proxied(url)
+            if not purged:
+                return _gone_already(f"cached copy of {url}")
+            for other in purged:
                 ex.store.record_action(
                     "purge_image",
                     f"alias:{other}",
@@ -547,6 +571,7 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
                     ex.run_id,
                     item=ex.current_item,
                 )
+            return None
 
         return ex.once(
             "purge_image",
@@ -680,7 +705,11 @@ def delete_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutco
             "delete_image",
             f"alias:{alias}",
             f"delete alias {alias} from pict-rs (this alias only)",
-            lambda: ex.client.delete_alias(alias),
+            lambda: (
+                None
+                if ex.client.delete_alias(alias)
+                else _gone_already(f"alias {alias}", "deleted")
+            ),
             verify=lambda row: ex.client.image_gone(alias),
         )
     if alias and t.delete_token:
