@@ -452,6 +452,10 @@ def _actions(record: dict) -> str:
         words.insert(0, f"undo of #{record['undo_of']}{'' if undid else ' (nothing undone)'}:")
     if not words and record.get("skipped"):
         words.append(f"not checked: {record['skipped']}")
+    if record.get("exempt"):
+        # a rule matched and an exemption stopped (some of) its actions: said, or the
+        # line read as a bot that failed to act
+        words.append(f"exempt: {record['exempt']}")
     return " ".join(words) or "-"
 
 

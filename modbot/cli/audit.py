@@ -15,7 +15,8 @@ List what modbot decided and did, from the decision records in the state file
 record's id, when, live or dry run, the item (post:12, comment:5, upload:ALIAS), its
 author, the rule, the image's SHA-256 (its first 12 digits), what matched (each label
 with its score, `nsfw +0.021`; each hash list with how, `known-bad: sha256`) and each
-action with its outcome (remove:done, ban:skipped, ...).
+action with its outcome (remove:done, ban:skipped, ...), and why none was taken where
+an exemption stopped the rule (`exempt: the author is an admin`).
 `modbot undo` records its own lines here (`undo of #ID`; `undo of #ID (nothing undone)`
 when every undo of it was left as it is, not possible or failed). Reads the state file
 only; needs no login and no model.
