@@ -171,8 +171,13 @@ def test_the_views_read_the_texts_and_a_hostile_entry_breaks_nothing(caplog):
     assert [(c.id, c.description) for c in v3] == [(1, "![x](https://x.example/a)"), (2, None)]
     v4 = views_v4.communities([{"community": {"id": 1, "name": "a", "sidebar": "side"}}])
     assert v4[0].description == "side"
-    assert views_v3.site_info({"site_view": {"site": {"sidebar": "s"}}}).sidebar == "s"
-    assert views_v4.site_info({"site_view": {"site": {"sidebar": "s"}}}, None).sidebar == "s"
+    assert (
+        views_v3.site_info({"site_view": {"site": {"sidebar": "s"}}, "admins": []}).sidebar == "s"
+    )
+    assert (
+        views_v4.site_info({"site_view": {"site": {"sidebar": "s"}}, "admins": []}, None).sidebar
+        == "s"
+    )
     assert views_v3.person({"id": 1, "bio": "b"}).bio == "b"
     assert views_v4.person({"id": 1, "bio": "b"}).bio == "b"
 

@@ -89,9 +89,18 @@ def malformed_answer(what: str) -> Iterator[None]:
 
 def admin_ids(site: dict[str, Any]) -> frozenset[int]:
     """The admins' person ids of a ``GetSiteResponse``: its top-level ``admins``,
-    ``PersonView``s (``{person, is_admin, banned, ...}``), in 0.19 and 1.0 alike."""
+    ``PersonView``s (``{person, is_admin, banned, ...}``), in 0.19 and 1.0 alike.
+    Lemmy always sends the list: one missing (a proxy's or cache's JSON) is a
+    ``LemmyBadAnswer``, not a site without admins (every admin then open to an action)."""
+    admins = site.get("admins")
+    if not isinstance(admins, list):
+        raise LemmyBadAnswer(
+            f"/site: Lemmy's answer has no admins list (got {kind_of(admins)}); is "
+            "LEMMY_URL the Lemmy API, not a proxy or another site?",
+            error="bad_answer",
+        )
     with malformed_answer("/site"):
-        return frozenset(a["person"]["id"] for a in site.get("admins") or [])
+        return frozenset(a["person"]["id"] for a in admins)
 
 
 def read_person_view(answer: Any, person_id: int) -> dict[str, Any]:
