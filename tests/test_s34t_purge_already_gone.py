@@ -96,3 +96,38 @@ def test_a_delete_of_an_alias_the_ban_deleted_is_not_counted(
         assert store.destructive_done_since(time.time() - 3600) == done_removes + 1 + 1
     finally:
         store.close()
+
+
+def test_a_cached_copy_delete_that_finds_no_copy_is_not_counted(
+    fake_lemmy, photos, tiny, tmp_path, monkeypatch
+):
+    """pict-rs could not list the copy's aliases (its 500s), so only the copy's own alias
+    is to be deleted; there is no copy (nobody viewed it through the proxy): pict-rs
+    answers 404 and nothing is deleted, which the record says, uncounted."""
+    lemmy, cast = fake_lemmy, fake_lemmy.cast
+    remote = lemmy.add_remote_file("never-viewed.jpg", photos["coffee"])
+    url = lemmy.proxy_url(remote)
+    lemmy.add_post(cast.pics, cast.alice, name="look", body=f"![x]({url})")
+    rules = RULES.replace(
+        '      ban: {scope: site, duration: permanent, remove_data: true, reason: "known bad"}\n',
+        "",
+    )
+    rules = write_rules(tmp_path, lemmy, tiny, known_bad=[sha(photos["coffee"])], rules=rules)
+    monkeypatch.chdir(tmp_path)
+    bot_environment(monkeypatch, lemmy, tmp_path / "state.sqlite3", rules, pictrs=True)
+    lemmy.fail_next("/internal/aliases", times=50, status=500, server="pictrs")
+    assert main(["run", "--once"]) == 0
+    deletes = [r for r in lemmy.mutating_requests() if r.path == "/internal/delete"]
+    store = Store(tmp_path / "state.sqlite3")
+    try:
+        (outcome,) = [
+            a
+            for r in store.decisions()
+            for a in r["actions"]
+            if a["action"] == "purge_image" and r["item"]["kind"] == "post"
+        ]
+        assert len(deletes) == 1, deletes
+        assert outcome["status"] == "done" and "nothing deleted" in outcome["detail"], outcome
+        assert store.destructive_done_since(time.time() - 3600) == 1  # the remove only
+    finally:
+        store.close()

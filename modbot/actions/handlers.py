@@ -554,7 +554,11 @@ def purge_image(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcom
                 f"the copy is one file with every upload of the same bytes, and {whose}; "
                 "the file stays in pict-rs until the store sweep decides it "
                 "(schedule.store_sweep_cron, or `modbot sweep --store`)",
-                lambda: ex.client.delete_proxied(url),
+                lambda: (
+                    None
+                    if ex.client.delete_proxied(url)
+                    else _gone_already(f"cached copy of {url}", "deleted")
+                ),
                 verify=lambda row: not ex.client.proxied_aliases(url),
             )
 
