@@ -11,7 +11,8 @@ before it logs in and loads the model.
     lemmy      is it Lemmy, which version, which API (the one rules.yaml's lemmy.api
                asks, when not auto)
     clock      this machine's clock against Lemmy's Date header (a warning past 1m)
-    login      the bot account's username and password (one login)
+    login      the bot account's username and password (one login; none while the
+               state keeps a login Lemmy still takes, or a hold on logins: as `run`)
     admin      the account is an admin (bans, purges, uploads need it): a failure when
                a rule asks a site ban or purge_item, which Lemmy refuses a non-admin
     account    its settings hide nothing from it (else `run` changes them)
@@ -72,6 +73,7 @@ from modbot.session import admin_rules, hides_languages, not_admin_warning
 if TYPE_CHECKING:
     from modbot.config.policy import Policy
     from modbot.config.schema import ClassifierSettings
+    from modbot.lemmy.api import LemmyApi
     from modbot.pipeline import Pipeline
     from modbot.store import Store
 
@@ -605,6 +607,33 @@ def _state(path: Path, report: Report) -> None:
     report.add("state", OK, f"{path}: an SQLite file modbot can read and write")
 
 
+def _kept_login(client: LemmyApi, settings: Settings) -> tuple[Store | None, bool]:
+    """The state file, read-only, when it keeps the bot's login: its token taken up, and
+    Lemmy's holds with it (a login refused for its rate), as `modbot run` takes them up.
+    Each doctor run would otherwise spend one of the few logins Lemmy takes an hour (0.19:
+    3 by default), and the first `run` after a few be refused for up to an hour. Nothing
+    is written: a login doctor makes is not kept. The store (None without a state to
+    read) and whether it kept a token."""
+    from modbot.session import keep_login
+    from modbot.store import Store
+
+    path = Path(settings.state_path)
+    if not path.is_file():
+        return None, False
+    try:
+        store = Store(path, read_only=True)
+    except Exception as exc:  # the state check says what is wrong with the file
+        log.debug("the state's login not read: %s", exc)
+        return None, False
+    try:
+        keep_login(client, store, settings, write_token=False, write_holds=False)
+    except Exception as exc:
+        log.debug("the state's login not read: %s", exc)
+        store.close()
+        return None, False
+    return store, bool(getattr(client, "logged_in", False))
+
+
 def _instance(
     settings: Settings,
     report: Report,
@@ -640,6 +669,7 @@ def _instance(
     if not login:
         client.close()
         return is_v4
+    store, token_kept = _kept_login(client, settings)
     try:
         site = client.check_session()
     except LemmyError as exc:
@@ -649,6 +679,8 @@ def _instance(
         return is_v4
     finally:
         client.close()
+        if store is not None:
+            store.close()
     account = site.account
     if account is None:
         report.add("login", FAIL, "Lemmy answers as for an anonymous visitor after the login")
@@ -656,7 +688,15 @@ def _instance(
     if account.banned:
         report.add("login", FAIL, banned_account(settings.username))
         return is_v4
-    report.add("login", OK, f"logged in as {settings.username!r} (person {account.person_id})")
+    kept = (
+        " with the login the state keeps: no login sent (Lemmy allows a few an hour; the "
+        "password is tried when Lemmy asks for a login again)"
+        if token_kept and getattr(client, "logins", 0) == 0
+        else ""
+    )
+    report.add(
+        "login", OK, f"logged in as {settings.username!r} (person {account.person_id}){kept}"
+    )
     if account.admin:
         report.add("admin", OK, "the bot account is an admin")
     else:  # as `modbot run` warns it: a failure when a rule asks what Lemmy will refuse
