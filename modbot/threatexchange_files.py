@@ -87,14 +87,44 @@ _NOT_EXPORTED = {
 
 def _no_signal(stype: str) -> str:
     """Why a line of one word is skipped; a bare hash says what file it belongs in."""
-    bare = next((k for k in HASH_KINDS.values() if len(stype) == k.hex_digits), None)
-    if bare is not None and all(c in "0123456789abcdefABCDEF" for c in stype):
-        kinds = "pdq or sha256" if bare.hex_digits == 64 else bare.name
-        return (
-            f"a bare hash without its signal type ({bare.hex_digits} hex digits): a file "
-            f"of bare hashes is a list of format: plain (kind: {kinds})"
+    return _bare_hash(stype) or "no signal after the signal type"
+
+
+def _bare_hash(word: str, *, more: bool = False) -> str | None:
+    """Why a line starting with ``word`` is skipped when ``word`` is a bare hash, not a
+    signal type (``more``: text follows it, as `threatexchange dataset -P` prints its
+    metadata after each signal); None when it is not one."""
+    bare = next((k for k in HASH_KINDS.values() if len(word) == k.hex_digits), None)
+    if bare is None or not all(c in "0123456789abcdefABCDEF" for c in word):
+        return None
+    kinds = "pdq or sha256" if bare.hex_digits == 64 else bare.name
+    said = (
+        f"a bare hash without its signal type ({bare.hex_digits} hex digits): a file "
+        f"of bare hashes is a list of format: plain (kind: {kinds})"
+    )
+    if more:
+        said += (
+            "; the text after it is what `threatexchange dataset -P` prints beside each "
+            "signal: `threatexchange dataset -P --print-signals-only` prints a local_file"
         )
-    return "no signal after the signal type"
+    return said
+
+
+def _text_after(kind: str, signal: str) -> str:
+    """What to add to the error of a signal that is a hash and more text (`threatexchange
+    dataset -P` prints the collaboration and metadata after each): how to export a
+    local_file; empty otherwise."""
+    first, _, rest = signal.partition(" ")
+    try:
+        HASH_KINDS[kind].parse(first)
+    except HashFormatError:
+        return ""
+    if not rest.strip():
+        return ""
+    return (
+        "; the text after the hash is what `threatexchange dataset -P` prints beside each "
+        "signal: `threatexchange dataset -P --print-signals-only` prints a local_file"
+    )
 
 
 _SEPARATORS = {"\t": "a tab", ",": "a comma", ";": "a semicolon"}
@@ -178,13 +208,17 @@ def read_local_file(
             continue
         kind = SIGNAL_TYPES.get(stype)
         if kind is None:
-            why = _NOT_IMAGES.get(stype, "not a python-threatexchange signal type modbot knows")
+            why = (
+                _NOT_IMAGES.get(stype)
+                or _bare_hash(stype, more=True)
+                or "not a python-threatexchange signal type modbot knows"
+            )
             skipped.add((number, stype[:40], why))
             continue
         try:
             value = HASH_KINDS[kind].parse(signal)
         except HashFormatError as exc:
-            problems.add((shown, number, f"{stype}: {exc}"))
+            problems.add((shown, number, f"{stype}: {exc}{_text_after(kind, signal)}"))
             continue
         known = seen.setdefault(kind, set())
         if value not in known:
