@@ -675,7 +675,8 @@ def _render(text: str, s: Subject, rule: str, f: _Facts | None, cap: int) -> str
         name = m.group(1)
         if name.startswith("scores."):
             value = (s.scores or {}).get(name[len("scores.") :])
-            return "?" if value is None else f"{value:+.3f}"
+            # 4 decimals, as the margin has: with 3, a label that fired by 0.0001 read +0.000
+            return "?" if value is None else f"{value:+.4f}"
         text = values.get(name)
         return "?" if text is None else str(text)
 

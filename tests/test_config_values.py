@@ -180,7 +180,7 @@ def test_a_danbooru_tag_score_placeholder_is_taken_and_filled(tmp_path: Path):
     post = innocent_post()
     post.scores = {"nsfw": -0.1, "danbooru:bikini": 0.31}
     (report,) = policy.decide(post).actions
-    assert report.kind == "report" and report.reason == "bikini +0.310"
+    assert report.kind == "report" and report.reason == "bikini +0.3100"
 
 
 def test_a_danbooru_placeholder_without_a_tag_is_still_unknown(tmp_path: Path):

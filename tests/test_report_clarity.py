@@ -58,8 +58,8 @@ def test_scores_words_and_what_next_in_the_report(fake_lemmy, photos, tiny, tmp_
         text = visible_text(page)
         assert "<img" not in page.lower() and "<script" not in page.lower()
         # each score says what it means
-        assert re.search(r"probe \+0\.\d{3} \(fires at > 0: yes\)", text), name
-        assert re.search(r"csam \u22120\.\d{3} \(fires at > 0: no\)", text), name
+        assert re.search(r"probe \+0\.\d{4} \(fires at > 0: yes\)", text), name
+        assert re.search(r"csam \u22120\.\d{4} \(fires at > 0: no\)", text), name
         # an action repeated for another image and an image not checked, in their words
         assert "repeat already decided for another image of this item" in text
         assert (

@@ -138,7 +138,7 @@ def test_report_and_notify_rules_all_apply_once_each(semantics):
         ("report", "report nsfw"),
         ("notify_admins", "tell admins about underage"),
     ]
-    assert plan.actions[0].reason == "nsfw +0.031"
+    assert plan.actions[0].reason == "nsfw +0.0310"
     assert plan.actions[1].reason == "underage: https://lemmy.test/post/7"
     assert plan.rule == "report nsfw"
     # The lowest-priority rule matched too, but its report and notice were already planned.
@@ -521,7 +521,7 @@ def test_placeholders_and_ban_params(tmp_path: Path):
     assert ban.params["scope"] == "community" and ban.params["duration_seconds"] == 7 * 86400
     assert report.reason == (
         "post post_url `pics@lemmy.test` anime, nsfw "
-        "`https://lemmy.test/pictrs/image/abc.jpg` -0.100 ?"
+        "`https://lemmy.test/pictrs/image/abc.jpg` -0.1000 ?"
     )
 
 
@@ -642,7 +642,7 @@ def test_shipped_csam_label_removes_purges_notifies_without_a_ban(shipped):
     )
     assert plan.rule == "classifier flags CSAM"
     assert [a.kind for a in plan.actions] == ["remove", "purge_image", "notify_admins"]
-    assert "csam +0.010" in plan.actions[2].reason
+    assert "csam +0.0100" in plan.actions[2].reason
     # The nsfw report rule matched too, but the item is already removed.
     assert plan.matched[-1].outcome == "item already removed by 'classifier flags CSAM'"
     # An upload never posted: still purged, the admins told.
@@ -671,7 +671,7 @@ def test_shipped_allow_list_wins(shipped):
 def test_shipped_nsfw_reported_only_outside_nsfw_communities(shipped):
     plan = shipped.decide(post(labels=("nsfw",), scores={"nsfw": 0.02}), now=NOW)
     assert [(a.kind, a.reason) for a in plan.actions] == [
-        ("report", "NSFW image in a non-NSFW community (nsfw score +0.020)")
+        ("report", "NSFW image in a non-NSFW community (nsfw score +0.0200)")
     ]
     assert shipped.decide(post(labels=("nsfw",), community_nsfw=True), now=NOW).actions == []
     # A moderator posting in their own community is not reported.

@@ -36,7 +36,7 @@ def test_an_image_no_rule_matched_has_its_scores_in_the_report(fake_lemmy, photo
         text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", row)))
         assert f"post {post.id}" in text
         for label, score in decision["scores"].items():
-            said = f"{score:+.3f}".replace("-", "\u2212")
+            said = f"{score:+.4f}".replace("-", "\u2212")
             fires = "yes" if score > 0 else "no"
             assert f"{label} {said} (fires at > 0: {fires})" in text, (name, text)
         assert "<th>labels, scores</th>" in section

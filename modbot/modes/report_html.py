@@ -146,8 +146,10 @@ def _num(value: Any) -> float:
 
 
 def _fmt(value: Any) -> str:
+    # 4 decimals, as the margin has (a 4-decimal similarity minus a 4-decimal threshold):
+    # with 3, a label that fired by 0.0001 read +0.000, a near miss -0.000
     try:
-        return _e(f"{float(value):+.3f}".replace("-", "\u2212"))
+        return _e(f"{float(value):+.4f}".replace("-", "\u2212"))
     except (TypeError, ValueError):
         return _e(value)
 
