@@ -566,13 +566,17 @@ def _say_if_none_used(fl: FeedList, warn: Callable[[str], None]) -> None:
     its ``use`` takes (a wrong ``use:``, a feed of other kinds): it protects nothing,
     and nothing else would say so (the copy before, none, held none either)."""
     verified = fl.verified
-    if verified is None or len(fl) or not verified.feed.entries:
+    if verified is None or len(fl):
         return
-    n = len(verified.feed.entries)
+    # the entries dropped as the copy was loaded count too: it holds them, none is used
+    n = len(verified.feed.entries) + verified.ignored + verified.plain
+    if not n:
+        return
+    dropped = f" ({verified.dropped_note})" if verified.dropped_note else ""
     warn(
         f"feed {fl.name!r}: its copy ({verified.feed.generated_at:%Y-%m-%d %H:%M} UTC) holds "
-        f"{n:,} {'entry' if n == 1 else 'entries'}, none of them used here: use: {fl.use} "
-        f"takes {_USE_TAKES[fl.use]}; check use: in rules.yaml, or ask its publisher"
+        f"{n:,} {'entry' if n == 1 else 'entries'}, none of them used here{dropped}: use: "
+        f"{fl.use} takes {_USE_TAKES[fl.use]}; check use: in rules.yaml, or ask its publisher"
     )
 
 
