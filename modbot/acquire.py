@@ -760,7 +760,9 @@ class Acquirer:
         needs. None when something is missing: then it is downloaded. ``gone``: the file
         cannot be downloaded (purged): a kind its hashing did not take is not taken now
         whatever code tried it."""
-        verdict = peer_verdict(self.policy, known.hashes) if self.policy.feeds else None
+        verdict = (
+            peer_verdict(self.policy, known.hashes, incoming=False) if self.policy.feeds else None
+        )
         if verdict is None:
             engine = batch.engine
             assert engine is not None  # a batch with images to look at has one
@@ -838,7 +840,7 @@ class Acquirer:
             )
         )
         # A trusted peer's verdict on the very same file replaces the classifier's.
-        verdict = peer_verdict(self.policy, hashes) if self.policy.feeds else None
+        verdict = peer_verdict(self.policy, hashes, incoming=False) if self.policy.feeds else None
         if verdict is None:
             # cached with the transaction that records the item (``Store.put_verdict``)
             judged = await judge(engine, StoreCache(self.store, later=True), sha256, data)

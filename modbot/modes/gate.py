@@ -1060,7 +1060,11 @@ class Gate:
             return self._no_verdict("timeout", why + matched, sha256), None, pre
         # a trusted peer's verdict on this very file (a `use: classified` feed) replaces
         # the classifier's, as in the bot
-        peer = peer_verdict(policy, {**pre.hashes, "sha256": sha256}) if policy.feeds else None
+        peer = (
+            peer_verdict(policy, {**pre.hashes, "sha256": sha256}, incoming=True)
+            if policy.feeds
+            else None
+        )
         if peer is not None:
             self.counters["peer_verdicts"] += 1
             plan = self._plan_from(peer, sha256, pre, policy)

@@ -415,7 +415,9 @@ class Redecider:
         skipped = record.get("skipped")
         if not self.policy.feeds or not sha256 or (skipped and skipped not in NEVER_CLASSIFIED):
             return None
-        return peer_verdict(self.policy, {**(image.get("hashes") or {}), "sha256": sha256})
+        # a report re-decides Lemmy's items, never the gate's files: their rules alone
+        hashes = {**(image.get("hashes") or {}), "sha256": sha256}
+        return peer_verdict(self.policy, hashes, incoming=False)
 
     def _not_current(self, record: dict[str, Any]) -> str:
         """Why a verdict of another concept version is not decided again."""
