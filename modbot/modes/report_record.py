@@ -415,9 +415,10 @@ class Redecider:
         skipped = record.get("skipped")
         if not self.policy.feeds or not sha256 or (skipped and skipped not in NEVER_CLASSIFIED):
             return None
-        # a report re-decides Lemmy's items, never the gate's files: their rules alone
+        # the rules of the record's side alone (a gate's file, or one of Lemmy's items)
+        incoming = (record.get("item") or {}).get("kind") == "incoming"
         hashes = {**(image.get("hashes") or {}), "sha256": sha256}
-        return peer_verdict(self.policy, hashes, incoming=False)
+        return peer_verdict(self.policy, hashes, incoming=incoming)
 
     def _not_current(self, record: dict[str, Any]) -> str:
         """Why a verdict of another concept version is not decided again."""
