@@ -286,6 +286,13 @@ class FeedEntry:
         kind = HASH_KINDS[self.kind]
         return kind.too_plain(self.hash, kind.max_distance or None)
 
+    @property
+    def weak_innocent(self) -> str | None:
+        """Why this ``innocent`` entry spares nothing and stands for no verdict (an MD5's
+        or a SHA-1's: a file made to collide with it would be spared;
+        `HashKind.cannot_spare`), or None."""
+        return HASH_KINDS[self.kind].cannot_spare() if self.verdict == "innocent" else None
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "hash": self.hash}
         if self.quality is not None:
@@ -361,6 +368,13 @@ class VerifiedFeed:
                 "of one colour left out (they would match plain pictures, not one)"
             )
         return "; ".join(said)
+
+    @property
+    def weak_innocent(self) -> int:
+        """How many of its entries are ``innocent`` by an MD5 or a SHA-1: kept in the
+        feed, but an allow-list or classified subscription takes none of them
+        (`FeedEntry.weak_innocent`)."""
+        return sum(1 for e in self.feed.entries if e.weak_innocent)
 
     @property
     def skipped_note(self) -> str:

@@ -295,6 +295,8 @@ class HashKind(ABC):
     max_distance: ClassVar[int] = 0
     cost: ClassVar[Cost]
     min_quality: ClassVar[int | None] = None
+    #: False for a digest whose collisions can be made (MD5, SHA-1): see `cannot_spare`
+    spares: ClassVar[bool] = True
 
     @abstractmethod
     def compute(self, data: bytes | Image.Image) -> Digest:
@@ -398,6 +400,21 @@ class HashKind(ABC):
         would match plain pictures rather than one image; None when it would not."""
         return None
 
+    def cannot_spare(self) -> str | None:
+        """Why an ``innocent`` entry of this kind (a feed's allow-list, a peer's verdict
+        standing for the classifier's) is not taken, or None when it is. Two different
+        files with one MD5 are cheap to make (chosen-prefix collisions), with one SHA-1
+        feasible (SHAttered): a harmless file confirmed innocent would spare its abusive
+        twin. A ``bad`` entry of such a kind still matches: a collision there makes the
+        bot act on a file colliding with a known-bad one, the safe direction."""
+        if self.spares:
+            return None
+        return (
+            f"two different files with one {self.title.split(' ', 1)[1]} can be made, so an innocent "
+            "verdict by it would spare a file made to collide with the one confirmed (its "
+            "abusive twin); innocent verdicts are taken by SHA-256 (or a perceptual hash)"
+        )
+
     def index(self, hexes: Iterable[str], payloads: Sequence[T] | None = None) -> HashIndex[T]:
         """A `HashIndex` of these hashes (each normalised by `parse`)."""
         return HashIndex(self, hexes, payloads)
@@ -429,6 +446,7 @@ class Sha256Kind(_ExactKind):
 
 class Md5Kind(_ExactKind):
     name = "md5"
+    spares = False  # collisions can be made: `cannot_spare`
     title = "an MD5"
     hex_digits = 32
     _algorithm = "md5"
@@ -440,6 +458,7 @@ class Md5Kind(_ExactKind):
 
 class Sha1Kind(_ExactKind):
     name = "sha1"
+    spares = False  # collisions can be made: `cannot_spare`
     title = "a SHA-1"
     hex_digits = 40
     _algorithm = "sha1"

@@ -175,6 +175,10 @@ def _entries(
             if plain is not None:  # a blank image's pHash: it would match every plain one
                 left_out.append((kind, h["hash"], plain))
                 continue
+            weak = HASH_KINDS[kind].cannot_spare() if c["verdict"] == "innocent" else None
+            if weak is not None:  # subscribers leave it out: its colliding twin is spared
+                left_out.append((kind, h["hash"], weak))
+                continue
             candidates.append((c, kind, h["hash"], quality))
     for c, kind, value, quality in candidates:
         if len(verdicts[(kind, value)]) > 1:

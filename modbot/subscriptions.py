@@ -10,6 +10,9 @@ the last good copy kept, and used as the subscription says.
   gives the image the entry's label (rules on that label act), an ``innocent`` one no
   label. A perceptual match is a different file and is never taken as a verdict.
 
+An ``innocent`` MD5 or SHA-1 entry is taken by neither (``FeedEntry.weak_innocent``): a
+file made to collide with it would be spared; left out as a copy is loaded, and said.
+
 ``refresh`` runs before each one-shot cycle, and in the background for the daemon
 (``FeedRefresher``: its cycles never wait on a feed's host) and the upload gate (a
 thread of its own): a feed whose ``every`` has passed is fetched with
@@ -142,9 +145,27 @@ class FeedList:
         for kind in {e.kind for e in verified.feed.entries}:
             if self.use == "classified" and not HASH_KINDS[kind].exact:
                 continue  # a near match is another file: never the peer's verdict on it
-            index = verified.feed.index(kind, verdict)
+            taken = verdict
+            if verdict != "bad" and not HASH_KINDS[kind].spares:
+                # innocent by an MD5 or a SHA-1: never (`HashKind.cannot_spare`)
+                if verdict == "innocent":
+                    continue
+                taken = "bad"
+            index = verified.feed.index(kind, taken)
             if len(index):
                 indexes[kind] = index
+        if self.use != "known-bad" and (weak := verified.weak_innocent):
+            first = next(e for e in verified.feed.entries if e.weak_innocent)
+            log.warning(
+                "feed %s: %d innocent MD5/SHA-1 %s left out, as a collision would spare "
+                "another file: %s %s: %s",
+                self.name,
+                weak,
+                "entry" if weak == 1 else "entries",
+                first.kind,
+                first.hash,
+                first.weak_innocent,
+            )
         lapses_at = None
         if self.use in LAPSES:
             lapses_at = (verified.feed.generated_at + self.settings.max_age).timestamp()

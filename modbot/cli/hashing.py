@@ -514,6 +514,11 @@ def run_verify(args: argparse.Namespace) -> int:
             f"  left out: {n} pHash {'entry' if n == 1 else 'entries'} of a picture of one "
             "colour (they would match plain pictures, not one)"
         )
+    if n := verified.weak_innocent:  # a collision would spare another file
+        print(
+            f"  not taken: {n} innocent MD5/SHA-1 {'entry' if n == 1 else 'entries'} (a file "
+            "made to collide with one would be spared; innocent is taken by SHA-256)"
+        )
     if verified.skipped:
         print(f"  skipped: {verified.skipped_note}: upgrade modbot to use them")
     return 0
