@@ -20,6 +20,7 @@ kind to an exit status, in one place) and never a traceback.
     ├── ReportError            a report cannot be written
     ├── DemoError              the demo cannot run
     ├── ImageHashError         bytes with no perceptual hash (not an image)
+    │   └── HashNotTaken       a readable image a kind takes no hash of (one colour)
     ├── FeedError              a hash feed refused (``modbot.feeds``: one subclass a reason)
     └── FetchSkipped           an image not downloaded (``modbot.fetch.refusals``)
 
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigError",
     "DemoError",
     "HashListError",
+    "HashNotTaken",
     "ImageHashError",
     "LemmyBadAnswer",
     "LemmyError",
@@ -180,3 +182,8 @@ class DemoError(ModbotError):
 
 class ImageHashError(ModbotError, ValueError):
     """The bytes could not be decoded as an image, so there is no perceptual hash."""
+
+
+class HashNotTaken(ImageHashError):
+    """A readable image this kind takes no hash of, by design (a picture of one colour
+    all over has no pHash): no failure, as a PDQ below quality 50 is none."""

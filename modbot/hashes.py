@@ -74,7 +74,7 @@ from PIL import Image
 
 from modbot import pdq
 from modbot.config.files import read_text_file
-from modbot.errors import HashListError, ImageHashError
+from modbot.errors import HashListError, HashNotTaken, ImageHashError
 from modbot.hash_input import decoding, eight_bit, open_image
 
 __all__ = [
@@ -88,6 +88,7 @@ __all__ = [
     "HashKind",
     "HashList",
     "HashListError",
+    "HashNotTaken",
     "ImageHashError",
     "IndexMatch",
     "compute_all",
@@ -178,8 +179,8 @@ _AC[0, 0] = False  # the 63 coefficients but the mean's: see perceptual_hash
 def perceptual_hash(image: bytes | Image.Image) -> str:
     """64-bit DCT pHash of an image (bytes or a PIL image) as 16 hex digits.
 
-    Raises `ImageHashError` when the bytes are not a readable image, or the picture is
-    of one colour all over (it has no pHash: see below).
+    Raises `ImageHashError` when the bytes are not a readable image, `HashNotTaken` (one)
+    when the picture is of one colour all over (it has no pHash: see below).
     """
     img: Image.Image
     if isinstance(image, (bytes, bytearray, memoryview)):
@@ -219,7 +220,7 @@ def perceptual_hash(image: bytes | Image.Image) -> str:
         # plain picture, white, red or grey, of any size, would hash to 8000000000000000
         # (black to 0000000000000000, one bit away), and one list or feed entry for a
         # blank image would match them all. No pHash then, as no PDQ below quality 50.
-        raise ImageHashError(
+        raise HashNotTaken(
             "a picture of one colour all over has no pHash (it would match every plain picture)"
         )
     bits = (low > np.median(low)).flatten()

@@ -45,9 +45,11 @@ def _add_hash(subparsers: Subparsers) -> None:
             "Nothing is recorded or sent. "
             "Formats: text (default) prints 'KIND  HASH  FILE' lines, or with --kind "
             "'HASH  FILE' lines, which is a list file of that kind as it is (like "
-            "sha256sum; a PDQ below quality 50 is a comment there); json prints one array of {file, hashes, pdq_quality, errors}; "
+            "sha256sum; a PDQ below quality 50 is a comment there); json prints one array of {file, hashes, pdq_quality, errors, not_taken}; "
             "threatexchange prints python-threatexchange local_file lines ('pdq HASH'), "
-            "PDQ only. Exit status: 0 every hash computed, 1 some file could not be read "
+            "PDQ only. Exit status: 0 every hash computed (a hash not taken by design is no "
+            "error: a picture of one colour all over has no pHash, said on stderr and in "
+            "json's not_taken), 1 some file could not be read "
             "(reading it ran out of memory too: try again) or is not an image a perceptual kind can decode (the other kinds still print), "
             "or a kind's code ran out of memory on it (the other kinds still print: try again), "
             "2 the command line is wrong (e.g. --format threatexchange with a --kind "
@@ -71,7 +73,7 @@ def _add_hash(subparsers: Subparsers) -> None:
 
 
 def run_hash(args: argparse.Namespace) -> int:
-    from modbot.hashes import HASH_KINDS, Digest, compute_all
+    from modbot.hashes import HASH_KINDS, Digest, HashNotTaken, compute_all
 
     kinds = list(dict.fromkeys(args.kind or HASH_KINDS))
     if args.format == "threatexchange":
@@ -87,7 +89,13 @@ def run_hash(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for path in args.images:
         name = _shown(path)
-        row: dict[str, Any] = {"file": path, "hashes": {}, "pdq_quality": None, "errors": {}}
+        row: dict[str, Any] = {
+            "file": path,
+            "hashes": {},
+            "pdq_quality": None,
+            "errors": {},
+            "not_taken": {},
+        }
         rows.append(row)
         try:
             data = _read_image_file(Path(path))
@@ -110,6 +118,11 @@ def run_hash(args: argparse.Namespace) -> int:
                 row["hashes"][kind] = digest.hex
                 if digest.quality is not None:
                     row["pdq_quality"] = digest.quality
+            elif isinstance(digest, HashNotTaken):
+                # read and hashed: this kind takes none of it by design (a picture of one
+                # colour has no pHash), as a PDQ below quality 50 matches nothing: exit 0
+                row["not_taken"][kind] = str(digest)
+                print(f"modbot hash: {name}: no {kind}: {digest}", file=sys.stderr)
             else:
                 row["errors"][kind] = str(digest)
                 print(f"modbot hash: {name}: no {kind}: {digest}", file=sys.stderr)
