@@ -758,16 +758,18 @@ def parse_list(
 
 
 def _parse_lines(
-    text: str, kind: HashKind, shown: str, max_distance: int | None = None
+    text: str | Iterable[str], kind: HashKind, shown: str, max_distance: int | None = None
 ) -> tuple[array[int], list[str], list[tuple[str, int, str]], list[tuple[int, str, str]]]:
     """`parse_list` as line numbers (8 bytes each) and hashes apart, not a tuple each,
     and the entries left out for their quality, or as a plain picture's within
-    `max_distance` (`HashKind.too_plain`), `(line, kind, why)` (capped too)."""
+    `max_distance` (`HashKind.too_plain`), `(line, kind, why)` (capped too). `text`: a
+    file's text, or its lines."""
     numbers: array[int] = array("q")
     values: list[str] = []
     problems: CappedLines[tuple[str, int, str]] = CappedLines()
     skipped: CappedLines[tuple[int, str, str]] = CappedLines()
-    for number, raw in enumerate(text_lines(text), start=1):
+    lines = text_lines(text) if isinstance(text, str) else text
+    for number, raw in enumerate(lines, start=1):
         try:
             # a byte order mark inside: files joined (cat), one saved by a Windows editor
             entry = kind.parse_entry(raw.removeprefix("\ufeff"))
@@ -827,12 +829,14 @@ def _load_plain(
 ) -> tuple[HashIndex[int], list[tuple[int, str, str]]]:
     """`load_list`, and the entries left out (`(line, kind, why)`): for their quality, or
     as a plain picture's within `max_distance`."""
-    # utf-8-sig: a byte order mark from a Windows editor is fine, as in the rules file
-    text = read_text_file(path, max_bytes=max_bytes, what="a hash list").decode(
-        "utf-8-sig", errors="replace"
-    )
-    numbers, values, problems, skipped = _parse_lines(text, k, shown, max_distance)
-    del text
+    from modbot.threatexchange_files import _utf8_lines  # it imports this module
+
+    data = read_text_file(path, max_bytes=max_bytes, what="a hash list")
+    # its bytes decoded a megabyte at a time, not whole: one character past U+FFFF
+    # anywhere (an emoji in a file's name) held every character of the text in 4 bytes.
+    # A byte order mark (a Windows editor's; files joined) is taken off each line.
+    numbers, values, problems, skipped = _parse_lines(_utf8_lines(data), k, shown, max_distance)
+    del data
     if problems:
         raise HashListError(problems)
     return HashIndex(k, values, numbers, parsed=True), skipped
