@@ -713,7 +713,22 @@ class LemmyClient(PictrsStore, Transport):
         site = self.site()
         if site.get("my_user"):
             return site
-        self.login(dropped=sent_with, why="Lemmy answers as if logged out (no my_user in /site)")
+        if not isinstance(site.get("site_view"), dict):
+            # not Lemmy's /site (a proxy's or a cache's JSON): no sign of a dropped login,
+            # and a login at every check would spend the few Lemmy takes an hour
+            raise LemmyBadAnswer(
+                f"GET /site: the answer has no site_view (got "
+                f"{kind_of(site.get('site_view'))}), as Lemmy's always has; is LEMMY_URL "
+                "the Lemmy API, not a proxy or another site?",
+                error="bad_answer",
+            )
+        why = "Lemmy answers as if logged out (no my_user in /site)"
+        if self.login(dropped=sent_with, why=why):
+            # a token another process kept was taken up: Lemmy may have dropped it too
+            site = self.site()
+            if site.get("my_user"):
+                return site
+            self.login(dropped=self._token, why=why)
         site = self.site()
         if not site.get("my_user"):
             raise LemmyLoginError(
