@@ -593,7 +593,14 @@ def _say_if_none_used(fl: FeedList, warn: Callable[[str], None]) -> None:
     n = len(verified.feed.entries) + verified.ignored + verified.plain
     if not n:
         return
-    dropped = f" ({verified.dropped_note})" if verified.dropped_note else ""
+    said = [verified.dropped_note] if verified.dropped_note else []
+    if fl.use != "known-bad" and (weak := verified.weak_innocent):
+        # the innocent entries it holds are MD5s or SHA-1s, which spare nothing (_load)
+        said.append(
+            f"{weak} innocent MD5/SHA-1 {'entry' if weak == 1 else 'entries'} not taken (a "
+            "file made to collide with one would be spared; innocent is taken by SHA-256)"
+        )
+    dropped = f" ({'; '.join(said)})" if said else ""
     warn(
         f"feed {fl.name!r}: its copy ({verified.feed.generated_at:%Y-%m-%d %H:%M} UTC) holds "
         f"{n:,} {'entry' if n == 1 else 'entries'}, none of them used here{dropped}: use: "
