@@ -163,3 +163,21 @@ def test_feed_publish_leaves_an_innocent_md5_out(tmp_path: Path, monkeypatch, ca
     assert hashes["md5"] not in body and hashes["sha1"] not in body, body
     text = said.out + said.err
     assert hashes["md5"] in text and "collide" in text, text
+
+
+def test_feed_verify_counts_the_innocent_md5_entries_not_taken(tmp_path: Path, capsys) -> None:
+    key = Ed25519PrivateKey.generate()
+    entries = tuple(
+        FeedEntry(kind, value, "innocent", "false-positive", date.today())
+        for kind, value in _hashes(HARMLESS).items()
+    )
+    body, sig = sign_feed(
+        Feed("peer.example", datetime.now(UTC).replace(microsecond=0), entries), key
+    )
+    (tmp_path / "hashes.json").write_bytes(body)
+    (tmp_path / "hashes.json.sig").write_bytes(sig)
+    status = main(["feed", "verify", str(tmp_path / "hashes.json"), "--key", public_key_text(key)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    [said] = [line for line in out.splitlines() if "MD5/SHA-1" in line]
+    assert said.startswith("  not taken: 2 innocent MD5/SHA-1 entries (a file made to collide")
