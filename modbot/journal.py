@@ -7,8 +7,9 @@ acting on when it stopped (``kill -9``, a crash, a cycle that failed): ``recover
 carries out each decision's remaining actions through the executor in *resuming* mode
 (those done are not repeated and show as done, with when; one that was being sent is
 looked up on Lemmy first), then hands the decisions on to be recorded. An entry in a
-format this modbot does not know (a newer modbot wrote it, then was downgraded) stops it
-before it acts: the entry is kept for a modbot that can carry it on.
+format this modbot does not know, or with a field it does not know (a newer modbot wrote
+it, then was downgraded) stops it before it acts: the entry is kept for a modbot that
+can carry it on.
 """
 
 from __future__ import annotations
@@ -75,24 +76,17 @@ def recover(
     """Carry on every item of the journal (see the module docstring); ``finish(item,
     decisions)`` records them. Live only, under the acting lock, at the start of a cycle
     (nothing is in flight then). Raises StateError, before anything is done, when an
-    entry is in a format this modbot does not know."""
+    entry is in a format this modbot does not know, or holds a field it does not know."""
     entries = store.journal_entries()
-    for key, stopped, entry in entries:
-        if not isinstance(entry, list) and not (
-            isinstance(entry, dict) and entry.get("version") == JOURNAL_VERSION
-        ):
-            # Dropping it would lose the item's decision and the rest of its actions.
-            version = entry.get("version") if isinstance(entry, dict) else None
-            raise StateError(
-                f"{store.path}: run {stopped} stopped while acting on {key}, and its journal "
-                f"entry is in a format this modbot does not know (version {version}; this "
-                f"one reads {JOURNAL_VERSION}): a newer modbot wrote it. Nothing is done, and "
-                "the entry is kept: upgrade modbot again to the version that wrote it (or "
-                "later), which carries the item on. To give the item up instead, delete "
-                f"the row item_key = '{key}' from the state file's journal table."
-            )
-    for key, stopped, entry in entries:
-        if isinstance(entry, list):
+    # Every entry is read whole first: one this modbot cannot read is refused before
+    # anything is sent, whether its version is unknown or, with the same version, it
+    # holds a field this modbot does not know (a newer modbot's, after a downgrade).
+    read = [
+        (key, stopped, entry, _read_entry(store, key, stopped, entry))
+        for key, stopped, entry in entries
+    ]
+    for key, stopped, entry, parts in read:
+        if parts is None:
             # Written by an older modbot: decisions without their plan.
             log.warning("%s: the last run stopped while acting on it; recorded as interrupted", key)
             with store.transaction():
@@ -103,7 +97,6 @@ def recover(
         log.warning("%s: run %s stopped while acting on it; carrying on", key, stopped)
         meta = entry["item"]
         item = Item(meta["kind"], meta["id"], None, meta.get("updated") or "")
-        records = json.loads(json.dumps(entry["records"]))
         runs = list(entry.get("runs") or [stopped])
         if run_id not in runs:  # should this run die too, the next knows it acted
             runs.append(run_id)
@@ -111,19 +104,57 @@ def recover(
         decisions = []
         executor.resuming = set(runs)
         try:
-            for record in records:
-                plan = record.pop("plan", None)
-                decision = Decision.from_dict(record)
+            for decision, plan in parts:
                 decisions.append(decision)
-                if not plan:
+                if plan is None:
                     continue
-                actions = [PlannedAction(**a) for a in plan["actions"]]
-                outcomes = executor.execute(Target(**plan["target"]), actions) if actions else []
-                decision.actions = outcomes + [
-                    ActionOutcome(o["action"], o["status"], o.get("detail", ""))
-                    for o in plan["repeats"]
-                ]
+                target, actions, repeats = plan
+                outcomes = executor.execute(target, actions) if actions else []
+                decision.actions = outcomes + repeats
                 decision.resumed_by = run_id
         finally:
             executor.resuming = set()
         finish(item, decisions)
+
+
+_Plan = tuple[Target, list[PlannedAction], list[ActionOutcome]]
+
+
+def _read_entry(
+    store: Store, key: str, stopped: str, entry: Any
+) -> list[tuple[Decision, _Plan | None]] | None:
+    """The decisions of a journal entry and their plans (None: an older modbot's list
+    of records, without plans). ``StateError`` for an entry this modbot cannot read."""
+    if isinstance(entry, list):
+        return None
+    version = entry.get("version") if isinstance(entry, dict) else None
+    problem = None
+    if version == JOURNAL_VERSION:
+        try:
+            return [_read_record(record) for record in json.loads(json.dumps(entry["records"]))]
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
+            problem = f"its journal entry holds what this modbot does not know ({exc})"
+    # Dropping it would lose the item's decision and the rest of its actions.
+    problem = problem or (
+        f"its journal entry is in a format this modbot does not know (version {version}; "
+        f"this one reads {JOURNAL_VERSION})"
+    )
+    raise StateError(
+        f"{store.path}: run {stopped} stopped while acting on {key}, and {problem}: a "
+        "newer modbot wrote it. Nothing is done, and the entry is kept: upgrade modbot "
+        "again to the version that wrote it (or later), which carries the item on. To "
+        "give the item up instead, delete the row item_key = "
+        f"'{key}' from the state file's journal table."
+    )
+
+
+def _read_record(record: dict[str, Any]) -> tuple[Decision, _Plan | None]:
+    plan = record.pop("plan", None)
+    decision = Decision.from_dict(record)
+    if not plan:
+        return decision, None
+    return decision, (
+        Target(**plan["target"]),
+        [PlannedAction(**a) for a in plan["actions"]],
+        [ActionOutcome(o["action"], o["status"], o.get("detail", "")) for o in plan["repeats"]],
+    )
