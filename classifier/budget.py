@@ -56,9 +56,12 @@ __all__ = [
     "MIN_WALK_PIXELS",
     "DecodeBudget",
     "DecodePlan",
+    "LaterFrameRefused",
     "MemoryNotFree",
     "Reservation",
     "estimate",
+    "estimate_plan",
+    "later_frame_refused",
     "metadata_hold",
     "plan",
     "plan_before_open",
@@ -130,6 +133,24 @@ def _unreadable(reason: str) -> Exception:
     from classifier.preprocess import Unreadable  # preprocess imports this module
 
     return Unreadable(reason)
+
+
+class LaterFrameRefused(Exception):
+    """The cause of an ``Unreadable`` that refused the file for a frame past its first (a
+    later frame over the pixel cap: a bomb; an animation's canvas growing past the walk
+    budget; a later frame other than its header said; the frames together over the whole
+    decode budget): its first frame, the one the reference reads, may be readable alone
+    (the engine then reads it: ``Engine(first_frame_of_refused=)``)."""
+
+
+def _later(exc: Exception) -> Exception:
+    exc.__cause__ = LaterFrameRefused()
+    return exc
+
+
+def later_frame_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` refused a file for a frame past its first (``LaterFrameRefused``)."""
+    return isinstance(exc.__cause__, LaterFrameRefused)
 
 
 # --- the plan ---------------------------------------------------------------------------
@@ -288,17 +309,24 @@ def plan(image: Any, indices: list[int], cfg: Any, data: bytes = b"") -> DecodeP
     else:
         frames = [Frame(0, image.size[0], image.size[1], image.mode)]
     for frame in frames:
-        _check_pixels(fmt, frame.index, count, frame.width, frame.height, cfg)
+        try:
+            _check_pixels(fmt, frame.index, count, frame.width, frame.height, cfg)
+        except Exception as exc:
+            if frame.index > 0:  # its first frame may be read alone (Engine)
+                _later(exc)
+            raise
     if sequential:
         walked = sum(walk_pixels(f.pixels) for f in frames)
         if walked > cfg.frame_pixel_budget:
             why = "its canvas grows"
             if any(f.pixels < MIN_WALK_PIXELS for f in frames):
                 why = f"{len(frames)} frames, each counted as at least {MIN_WALK_PIXELS} pixels"
-            raise _unreadable(
-                f"reaching frame {last + 1} of this {fmt} animation decodes "
-                f"{walked / 1e6:.0f} megapixels ({why}), over the "
-                f"{cfg.frame_pixel_budget / 1e6:.0f} megapixel budget for an animation"
+            raise _later(
+                _unreadable(
+                    f"reaching frame {last + 1} of this {fmt} animation decodes "
+                    f"{walked / 1e6:.0f} megapixels ({why}), over the "
+                    f"{cfg.frame_pixel_budget / 1e6:.0f} megapixel budget for an animation"
+                )
             )
     info_alpha = "transparency" in image.info
     costs = []
@@ -345,11 +373,16 @@ def estimate(data: bytes, cfg: Any, budget: DecodeBudget | None = None) -> int:
     ``budget``, those copies are held in it while the open lives (as ``Decoding`` holds
     them; a file whose metadata could never fit is refused before it is opened). Hold
     the cost returned only after this returns: nothing is held then."""
+    return estimate_plan(data, cfg, budget).cost
+
+
+def estimate_plan(data: bytes, cfg: Any, budget: DecodeBudget | None = None) -> DecodePlan:
+    """``estimate``'s plan: its cost, and the frames it goes through."""
     from classifier.preprocess import _frame_indices, _open
 
     early = plan_before_open(data, cfg)
     if early is not None:
-        return early.cost
+        return early
     metadata = metadata_hold(data)
     held = (
         budget.reserve(metadata, "reading its metadata")
@@ -359,14 +392,14 @@ def estimate(data: bytes, cfg: Any, budget: DecodeBudget | None = None) -> int:
     try:
         image = _open(data, cfg)
         try:
-            cost = plan(image, _frame_indices(image, cfg), cfg, data).cost
+            planned = plan(image, _frame_indices(image, cfg), cfg, data)
         finally:
             image.close()
             del image  # its metadata copies, before what they held is given back
     finally:
         if held is not None:
             held.release()
-    return cost
+    return planned
 
 
 def seek(image: Any, index: int, decode_plan: DecodePlan) -> None:
@@ -394,10 +427,11 @@ def _verify(image: Any, decode_plan: DecodePlan) -> None:
         or pixel_bytes(image.mode) > pixel_bytes(frame.mode)
     ):
         planned = f"{frame.width}x{frame.height} {frame.mode}" if frame else "no such frame"
-        raise _unreadable(
+        refused = _unreadable(
             f"{decode_plan.format} frame {index + 1} is {width}x{height} {image.mode} where "
             f"its headers said {planned}: refused"
         )
+        raise _later(refused) if index > 0 else refused
 
 
 # --- headers ------------------------------------------------------------------------------
@@ -435,7 +469,10 @@ def _gif_frames(data: bytes, image: Any, last: int, cfg: Any) -> list[Frame]:
     width, height = image.size  # the first frame's growth is already in it
     extents = _gif_extents(data, last + 1)
     if len(extents) < last + 1:
-        raise _unreadable(f"truncated or corrupt GIF image: frame {len(extents) + 1} is missing")
+        missing = _unreadable(
+            f"truncated or corrupt GIF image: frame {len(extents) + 1} is missing"
+        )
+        raise _later(missing) if extents else missing
     frames = []
     for index, (x1, y1) in enumerate(extents):
         width, height = max(width, x1), max(height, y1)
@@ -869,7 +906,14 @@ class Decoding:
         if self._held is not None:
             self._held.release()
             self._held = None
-        self._held = self.budget.reserve(self.plan.cost)
+        try:
+            self._held = self.budget.reserve(self.plan.cost)
+        except MemoryNotFree:
+            raise
+        except Exception as exc:  # more than the whole budget: Unreadable
+            if len(self.plan.frames) > 1:  # the first frame alone may fit (Engine)
+                _later(exc)
+            raise
 
     def seek(self, image: Any, index: int) -> None:
         assert self.plan is not None

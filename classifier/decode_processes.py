@@ -47,8 +47,11 @@ import numpy as np
 from classifier.budget import (
     TRIM_ABOVE,
     DecodeBudget,
+    LaterFrameRefused,
     estimate,
+    estimate_plan,
     give_memory_back,
+    later_frame_refused,
     metadata_hold,
 )
 from classifier.model import ModelError
@@ -100,17 +103,33 @@ class _Died(Exception):
 _VIEWS: dict[str, Any] = {"device": None, "failed": False}
 
 
+def _refused(exc: Unreadable) -> tuple[str, str]:
+    """An ``Unreadable`` as a process answers it: ``("unreadable", words)``, or
+    ``("later_frame", words)`` when it refused a frame past the first
+    (``budget.LaterFrameRefused``: the first frame alone may be read)."""
+    return ("later_frame" if later_frame_refused(exc) else "unreadable", exc.reason)
+
+
+def _unreadable(kind: str, words: str) -> Unreadable:
+    """A process's ``_refused`` answer as the ``Unreadable`` a decode thread raises."""
+    refused = Unreadable(words)
+    if kind == "later_frame":
+        refused.__cause__ = LaterFrameRefused()
+    return refused
+
+
 def _decode(
     data: bytes, cfg: PreprocessConfig, keep_source: bool, defer: bool, cost: int
 ) -> Decoded | tuple[str, str]:
-    """In a process: the decode, or ``("unreadable" | "memory" | "error", words)``."""
+    """In a process: the decode, or ``("unreadable" | "later_frame" | "memory" | "error",
+    words)``."""
     try:
         decoded = decode_image(data, cfg, keep_source=keep_source, defer=defer)
         if decoded.deferred is not None and _VIEWS["device"] and not _VIEWS["failed"]:
             return _views_here(decoded.deferred, keep_source) or decoded
         return decoded
     except Unreadable as exc:
-        return ("unreadable", exc.reason)
+        return _refused(exc)
     except MemoryError as exc:  # the machine was short, not the file broken
         return ("memory", f"out of memory decoding it: {exc}")
     except Exception as exc:  # a decoder bug on hostile bytes
@@ -260,14 +279,16 @@ def _received(answer: Any, pixels: _Pixels | None, pin: bool = False) -> Any:
     return Decoded(arrays[:regions], source, deferred)
 
 
-def _estimate(data: bytes, cfg: PreprocessConfig) -> tuple[str, Any]:
-    """In a process: ``("cost", bytes)`` decoding ``data`` will cost at most, from its
-    headers (``classifier.budget.estimate``), or ``("unreadable" | "memory" | "error",
+def _estimate(data: bytes, cfg: PreprocessConfig) -> tuple[Any, ...]:
+    """In a process: ``("cost", bytes, several)``: what decoding ``data`` will cost at
+    most, from its headers (``classifier.budget.estimate``), and whether it goes through
+    more than one frame; or ``("unreadable" | "later_frame" | "memory" | "error",
     words)``."""
     try:
-        return ("cost", estimate(data, cfg))
+        planned = estimate_plan(data, cfg)
+        return ("cost", planned.cost, len(planned.frames) > 1)
     except Unreadable as exc:
-        return ("unreadable", exc.reason)
+        return _refused(exc)
     except MemoryError as exc:
         return ("memory", f"out of memory reading its headers: {exc}")
     except Exception as exc:  # a header parser's bug on hostile bytes
@@ -293,6 +314,20 @@ def serve(work: Any = _decode, pixels_fd: int | None = None) -> None:
         if request[0] == "kept":
             request, kept = (kept, *request[1:]), None
         _write(answers, _send(work(*request), pixels))
+
+
+def _hold(budget: DecodeBudget | None, cost: int, several: bool) -> Any:
+    """``cost`` held in ``budget`` (a context manager). Refused as more than the whole
+    budget: ``Unreadable``, said a refusal for a later frame when the decode goes through
+    several (the first frame alone may fit), as a decode thread's ``Decoding`` says it."""
+    if budget is None:
+        return contextlib.nullcontext()
+    try:
+        return budget.reserve(cost)
+    except Unreadable as exc:
+        if several:
+            raise Unreadable(exc.reason) from LaterFrameRefused()
+        raise
 
 
 def _environment() -> dict[str, str]:
@@ -510,8 +545,8 @@ class ProcessDecoder:
             self._idle.put(process)
             if isinstance(result, tuple):
                 kind, words = result
-                if kind == "unreadable":
-                    raise Unreadable(words)
+                if kind in ("unreadable", "later_frame"):
+                    raise _unreadable(kind, words)
                 if kind == "memory":
                     raise MemoryError(words)  # not the image's: tried again (the engine)
                 raise DecodeError(words)
@@ -535,9 +570,9 @@ class ProcessDecoder:
         pin: bool,
     ) -> Any:
         """One try in ``process``: the decode, or ``(kind, words)``; ``_Died``."""
-        if self._estimate_here:
+        if self._estimate_here:  # (benchmarks: a decode over the budget is said as such)
             cost = estimate(data, cfg, budget)
-            with budget.reserve(cost) if budget is not None else contextlib.nullcontext():
+            with _hold(budget, cost, several=False):
                 return process.call(
                     (data, cfg, keep_source, defer, cost), self.decode_timeout, pin=pin
                 )
@@ -550,8 +585,8 @@ class ProcessDecoder:
             answer = process.call(("estimate", data, cfg), self.decode_timeout)
         if answer[0] != "cost":
             return answer  # ("unreadable" | "memory" | "error", words): nothing decoded
-        cost = answer[1]
-        with budget.reserve(cost) if budget is not None else contextlib.nullcontext():
+        _, cost, several = answer
+        with _hold(budget, cost, several):
             return process.call(
                 ("kept", cfg, keep_source, defer, cost), self.decode_timeout, pin=pin
             )

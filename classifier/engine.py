@@ -6,6 +6,9 @@ them while one inference thread runs the model on batches.
         ──▶ similarities to every prompt ──▶ decision ──▶ Verdict
 
 An image that cannot be decoded gets an ``unreadable`` verdict; it never fails a batch.
+A file refused for a frame past its first (a bomb in a later frame) has its first frame,
+the one the reference reads, classified alone: a label it fires stands (the verdict's
+``unreadable`` still saying why the rest was not read); with none it stays unreadable.
 When the model fails on a batch, each of its images is tried alone: only an image that
 fails by itself gets the error (its caller's future raises it).
 """
@@ -25,12 +28,17 @@ import traceback
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from classifier.budget import DEFAULT_DECODE_MEMORY, DecodeBudget, Reservation
+from classifier.budget import (
+    DEFAULT_DECODE_MEMORY,
+    DecodeBudget,
+    Reservation,
+    later_frame_refused,
+)
 from classifier.concepts import ConceptSet
 from classifier.decision import Danbooru, DecisionPlan, combine, round4
 from classifier.decode_processes import DecodeError, DecoderUnavailable, ProcessDecoder
@@ -59,6 +67,11 @@ DECODE_NICENESS = 5
 MAX_WAIT_MS = 60_000
 # decode threads making reference views on the device at once (Engine(resample_threads=))
 RESAMPLE_THREADS = 4
+# what a verdict on the first frame of a file refused for a later one adds to the refusal
+FIRST_FRAME_ONLY = (
+    "only its first frame (the one the reference checks) was read: the labels and scores "
+    "are that frame's"
+)
 
 
 class EngineClosed(RuntimeError):
@@ -73,6 +86,8 @@ class _Job:
     held: Reservation  # the regions' (and source's) bytes in the decode budget, until inferred
     source: Any = None  # the reference's 512 px image (array or device tensor), for DeepDanbooru
     deferred: Deferred | None = None  # the reference's view, to be made on the device
+    # why the file was refused, when only its first frame was decoded (a later frame's bomb)
+    first_frame_only: str | None = None
 
     @property
     def count(self) -> int:
@@ -182,16 +197,20 @@ def concept_version(
     danbooru_fingerprint: str | None,
     preprocess: PreprocessConfig,
     decode_memory: int,
+    first_frame_of_refused: bool = True,
 ) -> str:
     """What verdicts are cached and recorded under: the concepts (prompts, thresholds),
     the exact weights of both models (None: the anime pass is off), how images are read,
     and the decode budget (it decides which images are too costly to read, so raising it
     reads again what was refused). An ``Engine`` is built with it; ``modbot report``
-    computes it without loading a model (``describe_model``)."""
+    computes it without loading a model (``describe_model``). ``first_frame_of_refused``
+    (``Engine``'s): a file refused for a later frame is judged by its first, so its
+    cached ``unreadable`` verdict from before must not stand."""
     anime_pass = danbooru_fingerprint or "deepdanbooru-off"
-    return concepts.version(
-        f"{model_fingerprint}+{anime_pass}", f"{preprocess.version()}:mem{decode_memory}"
-    )
+    reading = f"{preprocess.version()}:mem{decode_memory}"
+    if first_frame_of_refused:
+        reading += ":first-frame-of-refused"
+    return concepts.version(f"{model_fingerprint}+{anime_pass}", reading)
 
 
 def _default_threads() -> int:
@@ -229,6 +248,7 @@ class Engine:
         decode_processes: int | ProcessDecoder | None = None,
         resample_threads: int = RESAMPLE_THREADS,
         views_in_processes: bool = False,
+        first_frame_of_refused: bool = True,
     ) -> None:
         import torch
 
@@ -247,6 +267,12 @@ class Engine:
             )
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
+        # A file refused for a frame past its first (a 30000x30000 frame in a GIF: only a
+        # linked file, pict-rs checks what it stores) is read again as its first frame
+        # alone, the frame the reference checks, so that the reference's verdict is still
+        # one of ours. Within the same caps and budget: only that frame is planned and held.
+        self.first_frame_of_refused = first_frame_of_refused
+        self._first_frame = replace(self.preprocess, max_frames=1)
         # Every decode holds its estimated memory here, whatever the number of threads;
         # engines given one budget (a worker's concept sets) share it: decode_memory unused.
         self.decode_budget = (
@@ -260,6 +286,7 @@ class Engine:
             danbooru.fingerprint if danbooru is not None else None,
             self.preprocess,
             self.decode_budget.total,
+            first_frame_of_refused,
         )
         if loaded.device.type == "cpu":
             torch.set_num_threads(_default_threads())
@@ -428,7 +455,7 @@ class Engine:
         try:
             sha256 = hashlib.sha256(data).hexdigest()
             try:
-                decoded = self._decode_image(data)
+                decoded, first_frame_only = self._decode_readable(data)
             except Unreadable as exc:
                 self.stats["unreadable"] += 1
                 self._resolve(future, self._unreadable(sha256, exc.reason))
@@ -467,6 +494,7 @@ class Engine:
                     deferred.pixels = _pinned(deferred.pixels)
             held = self.decode_budget.charge(size)
             job = _Job(future, sha256, decoded.regions, held, decoded.source, deferred)
+            job.first_frame_only = first_frame_only
             if deferred is not None and self.resample_threads:
                 self._resample_here(job)
             self._ready.put(job)
@@ -474,14 +502,28 @@ class Engine:
             with self._lock:
                 self._decoding -= 1
 
-    def _decode_image(self, data: bytes) -> Decoded:
+    def _decode_readable(self, data: bytes) -> tuple[Decoded, str | None]:
+        """The decode, and None; or, for a file refused for a frame past its first, the
+        decode of its first frame alone and why the file was refused. Raises the first
+        refusal when that frame cannot be read either."""
+        try:
+            return self._decode_image(data), None
+        except Unreadable as exc:
+            if not (self.first_frame_of_refused and later_frame_refused(exc)):
+                raise
+            refused = exc.reason  # (not the error: its frames let go before the retry)
+        try:
+            return self._decode_image(data, self._first_frame), refused
+        except Unreadable:
+            raise Unreadable(refused) from None
+
+    def _decode_image(self, data: bytes, cfg: PreprocessConfig | None = None) -> Decoded:
+        cfg = cfg or self.preprocess
         options = dict(keep_source=self.danbooru is not None, defer=self.resample_on_device)
         if self.decoder is not None:
             pin = self.loaded.device.type == "cuda"
-            return self.decoder.decode(
-                data, self.preprocess, budget=self.decode_budget, pin=pin, **options
-            )
-        return decode_image(data, self.preprocess, budget=self.decode_budget, **options)
+            return self.decoder.decode(data, cfg, budget=self.decode_budget, pin=pin, **options)
+        return decode_image(data, cfg, budget=self.decode_budget, **options)
 
     def _run(self) -> None:
         stop = False
@@ -571,6 +613,8 @@ class Engine:
             status = "ran" if k in danbooru else ("off" if anime[k] else "not_needed")
             try:
                 verdict = self._verdict(job.sha256, per_job[k], danbooru.get(k), status)
+                if job.first_frame_only is not None:
+                    verdict = self._first_frame_verdict(verdict, job.first_frame_only)
             except Exception as exc:
                 self._resolve(job.future, error=exc)
             else:
@@ -698,6 +742,23 @@ class Engine:
             deepdanbooru=status,
             danbooru={} if danbooru is None else {**danbooru.ratings, **danbooru.tags},
         )
+
+    def _first_frame_verdict(self, verdict: Verdict, refused: str) -> Verdict:
+        """The verdict on the first frame of a file refused for a later one: a label it
+        fires stands, ``unreadable`` saying why the rest was not read (the rules about
+        labels act on it, those about unreadable files too); with none, the file is
+        unreadable as refused (a bomb must not buy an innocent verdict)."""
+        if not verdict.labels:
+            with self._lock:
+                self.stats["unreadable"] += 1
+            return self._unreadable(verdict.sha256, refused)
+        log.warning(
+            "image %s: %s; its first frame was read: %s",
+            verdict.sha256[:12],
+            refused,
+            ", ".join(verdict.labels),
+        )
+        return replace(verdict, unreadable=f"{refused}; {FIRST_FRAME_ONLY}")
 
     def _unreadable(self, sha256: str, reason: str) -> Verdict:
         return Verdict(
