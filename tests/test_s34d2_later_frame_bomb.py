@@ -130,11 +130,13 @@ def test_a_bomb_in_the_first_frame_is_unreadable(loaded):
     assert "bomb" in (verdict.unreadable or "") and FIRST_FRAME_ONLY not in verdict.unreadable
 
 
-def test_frames_over_the_whole_budget_read_as_the_first_alone(loaded):
+@pytest.mark.parametrize("processes", [0, 1], ids=["threads", "processes"])
+def test_frames_over_the_whole_budget_read_as_the_first_alone(loaded, processes):
     # a later frame under the pixel cap (49 megapixels) whose decode the budget could
     # never hold: the first frame alone fits it
     data = bomb_gif(side=7000)
-    with Engine(loaded, concepts(-1.0), decode_processes=0, decode_memory=300_000_000) as engine:
+    budget = 300_000_000
+    with Engine(loaded, concepts(-1.0), decode_processes=processes, decode_memory=budget) as engine:
         (verdict,) = engine.classify_many([data])
         assert engine.decode_budget.refused == 1  # the whole file's cost, never held
         assert engine.decode_budget.peak < 100_000_000  # its first frame's only
