@@ -389,11 +389,13 @@ class Executor:
                 kind, key, "failed", str(exc)[:500], self.run_id, item=self.current_item
             )
             return ActionOutcome(name, "failed", str(exc)[:500])
-        if isinstance(sent, FoundGone):  # nothing left to act on: done, not counted
+        if isinstance(sent, FoundGone):  # nothing left to act on: covered, not counted
             log.info("%s %s: %s", name, key, sent.detail)
             at = self.store.record_action(
                 kind, key, COVERED, sent.detail, self.run_id, item=self.current_item
             )
+            if sent.theirs:  # someone else did it: not the bot's (undo leaves it)
+                return ActionOutcome(name, "skipped", sent.detail)
             return ActionOutcome(name, "done", sent.detail, done_at=at)
         at = self.store.record_action(
             kind, key, "done", describe, self.run_id, item=self.current_item

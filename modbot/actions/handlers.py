@@ -73,13 +73,17 @@ DONE = ("done", COVERED)
 
 
 class FoundGone:
-    """What a ``send`` returns when pict-rs had nothing left to act on (404: the alias or
-    cached copy went before, by a ban's ``remove_data``, its uploader, another purge):
-    ``Executor.once`` records it covered, with ``detail``: done, nothing sent did it, so
-    not counted by the safety valve, nor said to have purged anything."""
+    """What a ``send`` returns when there was nothing left to act on: pict-rs had no such
+    alias or cached copy (404: gone before, by a ban's ``remove_data``, its uploader,
+    another purge), or Lemmy shows the post or comment removed already (``theirs``: by
+    someone else, or by a ban's ``remove_data``). ``Executor.once`` records it covered,
+    with ``detail``: nothing sent did it, so not counted by the safety valve, nor said
+    to have purged anything. ``theirs``: the decision says it skipped, not done, as the
+    bot did not do it (``modbot undo`` restores only what the bot removed)."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, theirs: bool = False) -> None:
         self.detail = detail
+        self.theirs = theirs
 
 
 def _gone_already(what: str, verb: str = "purged") -> FoundGone:
@@ -212,21 +216,22 @@ def remove(ex: Executor, t: Target, planned: PlannedAction) -> ActionOutcome:
     reason = planned.reason or ""
     if t.kind == "file":
         return _on_showing(ex, t, planned, remove)
-    if t.kind == "post":
+    if t.kind in ("post", "comment"):
+
+        def send() -> None:
+            if t.kind == "post":
+                ex.client.remove_post(int(t.id), reason)
+            else:
+                ex.client.remove_comment(int(t.id), reason)
+
+        # Never tried by the bot (no claim, no attempt): a removal Lemmy shows is not the
+        # bot's. One it tried is settled by ``once`` (it may be the bot's own).
+        fresh = ex.store.action("remove", t.key) is None
         return ex.once(
             "remove",
             t.key,
-            f"remove post {t.id}",
-            lambda: ex.client.remove_post(int(t.id), reason),
-            verify=lambda row: _item_removed(ex, t),
-            refused=lambda: _not_removable(ex, t),
-        )
-    if t.kind == "comment":
-        return ex.once(
-            "remove",
-            t.key,
-            f"remove comment {t.id}",
-            lambda: ex.client.remove_comment(int(t.id), reason),
+            f"remove {t.kind} {t.id}",
+            (lambda: _unless_removed(ex, t, send)) if fresh else send,
             verify=lambda row: _item_removed(ex, t),
             refused=lambda: _not_removable(ex, t),
         )
@@ -1465,6 +1470,71 @@ def _read_item(ex: Executor, t: Target) -> Item | None:
             return None
         raise
     raise LemmyError(f"{t.kind} {t.id} cannot be read by id")
+
+
+def _unless_removed(ex: Executor, t: Target, send: Callable[[], None]) -> FoundGone | None:
+    """Send a removal unless Lemmy shows the post or comment removed already: by a
+    moderator or admin, or by a ban with ``remove_data`` (Lemmy 0.19 and 1.0 remove all
+    the person's posts and comments: the default rule's ban removes the rest of a spam
+    wave). A second removal would write a modlog line in the bot's name, count against
+    the safety valve (a wave of 20 posts tripped it) and be restored by ``modbot undo``
+    as the bot's. A read that fails is no answer: the removal is sent, as before."""
+    try:
+        item = _read_item(ex, t)
+    except LemmyError as exc:
+        log.info("%s %s: cannot read whether it is removed (%s): removal sent", t.kind, t.id, exc)
+        item = None
+    if item is None or not item.removed:
+        send()
+        return None
+    who = _removed_by(ex, t, item)
+    undo = (
+        "`modbot undo` of the ban restores it with --restore-content (Lemmy 1.0)"
+        if who.startswith("the bot's ban")
+        else "`modbot undo` leaves it"
+    )
+    return FoundGone(
+        f"{t.kind} {t.id}: removed already, by {who}: not sent again (not counted by the "
+        f"safety valve; {undo})",
+        theirs=True,
+    )
+
+
+def _removed_by(ex: Executor, t: Target, item: Item) -> str:
+    """Who removed ``item``, as Lemmy says it: its modlog's newest line on it (1.0 writes
+    one for each post and comment a ban's ``remove_data`` removes), else its author's ban
+    (0.19's ``remove_data`` writes no line of its own)."""
+    community = item.community.id if item.community is not None else None
+    try:
+        line = ex.client.last_mod_action(f"remove_{t.kind}", int(t.id), community_id=community)
+    except LemmyError as exc:
+        line, unread = None, f" (Lemmy's modlog could not be read to say who: {exc})"
+    else:
+        unread = ""
+    if line is not None and not line.revert:
+        if line.moderator_id is not None and line.moderator_id == ex.bot_person_id:
+            who = "the bot"
+        elif line.moderator_id is not None:
+            who = line.moderator or f"person {line.moderator_id}"
+        else:
+            who = "a moderator or admin (Lemmy hides who from the bot's account)"
+        at = line.when.isoformat(timespec="seconds")
+        if line.bulk:
+            return f"{who}'s ban of its author, which removed their content (modlog, {at})"
+        return f"{who} (modlog, {at})"
+    author = item.author.id if item.author is not None else t.author_id
+    bans = [("site", f"site:person:{author}", item.author is not None and item.author.banned)]
+    if community is not None:
+        key = f"community:{community}:person:{author}"
+        bans.append(("community", key, item.author_banned_from_community))
+    for where, key, banned in bans:
+        if not banned:
+            continue
+        row = ex.store.action("ban", key) or {}
+        if row.get("status") == "done" and "removing their content" in (row.get("detail") or ""):
+            return f"the bot's ban of its author from the {where}, which removed their content"
+        return f"its author's ban from the {where}, which can remove their content{unread}"
+    return f"a moderator or admin{unread or ' (the modlog has no line on it)'}"
 
 
 def _item_removed(ex: Executor, t: Target) -> bool:
