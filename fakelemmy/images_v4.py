@@ -254,7 +254,16 @@ class ImagesV4:
                     status_code=400,
                 )
             # pict-rs ingests a proxied file like an upload, under an alias of its own
-            # (what /internal/hashes lists and /internal/purge?proxy= removes)
+            # (what /internal/hashes lists and /internal/purge?proxy= removes): 1.0 asks
+            # pict-rs for `image/original?proxy=` as 0.19 does, so the same ingest, limited
+            # in size, then validated; Lemmy passes pict-rs' refusal on (download.rs)
+            from fakelemmy.upload import too_large, validate
+
+            refused = too_large(data, self.fake.uploads.max_file_size, proxied=True)
+            if refused is None:
+                refused = await validate(self.fake, data, sniff_image(data) or "image/jpeg")
+            if refused is not None:
+                return refused
             self.fake.pictrs.cache_proxied(url, data)
         content_type = sniff_image(data) or "application/octet-stream"
         return self._serve(data, content_type, params, parts.path)
