@@ -1383,10 +1383,12 @@ def check_verdict(verdict: Verdict, sha256: str, concepts: Iterable[str]) -> Ver
         got = verdict.sha256[:64] or "none"
         raise ValueError(f"a verdict on another image (sha256 {got}, sent {sha256})")
     _check_identity(verdict.concept_version, verdict.model)
-    if verdict.unreadable is not None:
-        if verdict.labels or verdict.scores:
-            raise ValueError("an unreadable image's verdict with labels or scores")
+    if verdict.unreadable is not None and not verdict.labels:
+        if verdict.scores:
+            raise ValueError("an unreadable image's verdict with scores but no label")
         return verdict
+    # else read (a file refused for a later frame: its first frame's labels stand
+    # beside `unreadable`): checked as any verdict with labels
     missing = [name for name in concepts if name not in verdict.scores]
     if missing:
         raise ValueError(f"no score for the concepts {', '.join(missing)} (it was asked for them)")

@@ -19,7 +19,9 @@ class Verdict:
     model: str  # "ViT-L-14/openai", "modbot-tiny/random-weights"
     random_weights: bool
     concept_version: str
-    unreadable: str | None = None  # why the image could not be decoded; then no scores
+    # why the image could not be decoded; then no scores, unless a label fired on its
+    # first frame (a file refused for a later frame: that frame alone was read)
+    unreadable: str | None = None
     regions: int = 0  # frames x tiles examined
     sha256: str = ""
     # DeepDanbooru, the anime second pass: "ran", "not_needed" (CLIP did not call the

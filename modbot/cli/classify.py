@@ -388,9 +388,11 @@ def _line(name: str, verdict: Verdict | None, failure: str | None) -> str:
     if failure is not None:
         return f"{name}: cannot read: {failure}"
     assert verdict is not None  # a file that could be read has its verdict
-    if verdict.unreadable:
+    if verdict.unreadable and not verdict.labels:
         return f"{name}: unreadable: {verdict.unreadable}"
     labels = ", ".join(verdict.labels) or "no labels"
+    if verdict.unreadable:  # a later frame refused: its first frame's labels stand
+        labels += f" (partly unreadable: {verdict.unreadable})"
     # 4 decimals, as the similarities and thresholds have them: to 3, a label that fired
     # by one step read "+0.000", a near miss "-0.000"
     top = ", ".join(f"{k} {v:+.4f}" for k, v in verdict.top_scores(3))
