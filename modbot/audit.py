@@ -475,7 +475,7 @@ def _why(record: dict) -> str:
     for label in record.get("labels") or []:
         score = scores.get(label) if isinstance(scores, dict) else None
         number = isinstance(score, int | float) and not isinstance(score, bool)
-        words.append(f"{label} {score:+.3f}" if number else str(label))
+        words.append(f"{label} {score:+.4f}" if number else str(label))
     hashes = record.get("hash_match")
     if isinstance(hashes, dict):
         words += [f"{name}: {how}" for name, how in hashes.items()]

@@ -48,7 +48,7 @@ def test_the_table_shows_the_image_hash_and_what_matched(
     store.close()
     assert main(["audit", "--limit", "1"]) == 0
     line = capsys.readouterr().out.splitlines()[1]
-    assert "nsfw +0.021" in line and "csam" not in line, line
+    assert "nsfw +0.0213" in line and "csam" not in line, line
     assert main(["audit", "--json", "--limit", "1"]) == 0
     (shown,) = json.loads(capsys.readouterr().out)["records"]
     assert shown["image"]["sha256"] == digest and shown["scores"]["nsfw"] == 0.0213
