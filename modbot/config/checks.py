@@ -631,6 +631,20 @@ class _Checker:
                     "images the peer found bad; to exempt a peer's checked images, subscribe "
                     "to its feed with use: allow-list",
                 )
+            elif name in self.model.hash_lists:
+                kind_name = self.model.hash_lists[name].kind
+                kind = HASH_KINDS.get(kind_name)
+                if kind is not None and not kind.spares:
+                    # the admin's own list: still taken, but said (feeds drop such entries)
+                    self.add(
+                        ("exempt", "hash_lists"),
+                        f"exempt.hash_lists: list {name!r} is of {kind_name} digests, and two "
+                        f"different files with one {kind_name.upper()} can be made: a harmless "
+                        "file put on it spares any file made to collide with it (its abusive "
+                        "twin). It still spares every file on it; list sha256 digests "
+                        "(modbot hash FILE) instead",
+                        warning=True,
+                    )
         self.check_allowed_and_blocked(hash_lists)
         self.check_checkpoint()
         self.check_deepdanbooru()
