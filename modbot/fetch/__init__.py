@@ -91,8 +91,8 @@ from modbot.fetch.refusals import (
     UnresolvableHost,
     redact,
 )
-from modbot.fetch.sniff import is_svg, sniff_image_type, svg_data_uris, why_not_an_image
-from modbot.fetch.whole import not_read, shown_part, whole_image_end
+from modbot.fetch.sniff import sniff_image_type, why_not_an_image
+from modbot.fetch.whole import not_read, whole_image_end
 from modbot.images import PICTRS_PREFIXES, decoded_host, unwrap_proxy
 
 __all__ = [
@@ -479,14 +479,12 @@ class Fetcher:
                     if response.status_code == 304 and conditional:
                         raise NotModified(url)
                     if not 200 <= response.status_code < 300:
-                        return await self._error_answer(url, current.url, response, hold)
+                        raise BadStatus(current.url, response.status_code)
                     data = await self._read_capped(current.url, response, body=body)
                     fetched = _as_fetched(url, current.url, data, body.headers, hold)
                     if body.past_cap is not None:
                         log.info("image %s: %s", redact(url), body.past_cap)
-                        fetched = replace(
-                            fetched, ended_early=_noted(body.past_cap, fetched.ended_early)
-                        )
+                        fetched = replace(fetched, ended_early=body.past_cap)
                     return fetched
             except _LoginAsked:
                 assert login is not None
@@ -502,29 +500,6 @@ class Fetcher:
         raise TooManyRedirects(
             url, f"more than {self.limits.max_redirects} redirects (last to {redact(current.url)})"
         )
-
-    async def _error_answer(
-        self, url: str, final_url: str, response: _Response, hold: BodyHold
-    ) -> Fetched:
-        """An answer with an error status (4xx, 5xx, a 3xx not followed): browsers draw
-        its body when it decodes as an image, whatever the status (an ``<img>`` checks
-        none), so a host can show everyone an image with a 404: such a body is the
-        image, judged, and its note says the status. Anything else is the status
-        (``BadStatus``), as before: a body that is no image is read no further than its
-        first bytes (``_SNIFF_BYTES``), one that cannot be read whole is the status too."""
-        refusal = BadStatus(final_url, response.status_code)
-        body = _Body()
-        try:
-            data = await self._read_capped(final_url, response, body=body, image_only=True)
-            fetched = _as_fetched(url, final_url, data, body.headers, hold)
-        except (FetchSkipped, aiohttp.ClientError):
-            raise refusal from None
-        note = (
-            f"the server answered HTTP {response.status_code} with an image, which browsers "
-            "show: judged"
-        )
-        log.info("image %s: %s", redact(url), note)
-        return replace(fetched, ended_early=_noted(note, body.past_cap, fetched.ended_early))
 
     def _redirect_target(self, url: str, response: _Response) -> _Target:
         # A byte that is not UTF-8 arrives as a lone surrogate (the parser's
@@ -622,13 +597,7 @@ class Fetcher:
             raise NetworkFailure(url, f"connection failed: {_said(exc)}") from None
 
     async def _read_capped(
-        self,
-        url: str,
-        response: _Response,
-        cap: int | None = None,
-        body: _Body | None = None,
-        *,
-        image_only: bool = False,
+        self, url: str, response: _Response, cap: int | None = None, body: _Body | None = None
     ) -> bytes:
         """The body, within ``cap`` (as sent and as inflated). ``body``: an image's,
         kept there as it comes, for a download that stops before its end
@@ -636,8 +605,7 @@ class Fetcher:
         than ``cap`` comes, a whole image within the cap is the body (``_image_within``:
         browsers ignore what follows an image's end), the rest not read. Without it (a
         feed) a length announced over the cap is refused before reading, and more than
-        ``cap`` is ``TooLarge``. ``image_only``: a body whose first bytes are no image
-        (``sniff_image_type``) is ``NotAnImage`` there, the rest not read."""
+        ``cap`` is ``TooLarge``."""
         cap = cap or self.limits.max_bytes
         image = body is not None
         declared = response.headers.get("content-length", "").strip()
@@ -672,9 +640,6 @@ class Fetcher:
                     if size > cap:
                         over = True
                         break
-                if image_only and size >= _SNIFF_BYTES:
-                    _sniffed_image(url, data, response.headers)
-                    image_only = False  # once
                 if over or (decoder is not None and decoder.done):
                     break  # what follows the compressed body, or the cap, is not read
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError):
@@ -682,16 +647,12 @@ class Fetcher:
             raise
         body.reading = False  # still set when the download's deadline cut it
         if over:
-            content_type = response.headers.get("content-type")
-            within = _image_within(data, cap, content_type) if image else None
+            within = _image_within(data, cap) if image else None
             if within is None:
                 raise TooLarge(url, f"more than {cap} bytes sent, over the limit")
             body.past_cap = (
                 f"more than {cap} bytes came; the first {len(within)} are a whole image, "
                 "judged (what follows it was not read)"
-                if len(within) < cap or whole_image_end(within) is not None
-                else f"more than {cap} bytes came; the parts within them were read (what "
-                "follows was not)"
             )
             return within
         if decoder is not None and not decoder.complete:
@@ -1341,33 +1302,12 @@ class _Body:
         self.reading = True
 
 
-_MULTIPART = "multipart/x-mixed-replace"
-# the first bytes of a body that say whether it is an image (``sniff_image_type``: an
-# AVIF's or HEIC's brands may lie a few hundred bytes in)
-_SNIFF_BYTES = 512
-
-
-def _sniffed_image(url: str, data: io.BytesIO, headers: Mapping[str, str]) -> None:
-    """Raises ``NotAnImage`` when the first bytes of ``data`` are no image, nor may hold
-    one (an SVG, a multipart stream: ``_as_image`` reads those whole)."""
-    data.seek(0)
-    head = data.read(_SNIFF_BYTES)
-    data.seek(0, io.SEEK_END)  # where the body's next bytes are written
-    kind = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-    if sniff_image_type(head) is None and not is_svg(head) and kind != _MULTIPART:
-        raise NotAnImage(url, why_not_an_image(head, headers.get("content-type")))
-
-
-def _image_within(data: io.BytesIO, cap: int, content_type: str | None = None) -> bytes | None:
+def _image_within(data: io.BytesIO, cap: int) -> bytes | None:
     """The whole image (``whole_image_end``) at the start of the first ``cap`` bytes of
-    a body that ran past them (or the image a multipart stream shows within them,
-    ``_shown_part``: judged by ``_as_image``, which finds it again), or None: the buffer
-    cut to the cap, not copied first."""
+    a body that ran past them, or None: the buffer cut to the cap, not copied first."""
     data.truncate(cap)
     value = data.getvalue()
     end = whole_image_end(value)
-    if end is None and shown_part(value, content_type) is not None:
-        return value
     return None if end is None else value[:end]
 
 
@@ -1382,8 +1322,7 @@ def _whole_arrival(url: str, body: _Body, stop: FetchSkipped, hold: BodyHold) ->
     if body.announced is not None:
         sent = f"the server announced {body.announced} bytes and sent {body.received}"
     decoded = body.decoder is None or body.decoder.complete  # an inflated stream ended
-    shown = decoded and shown_part(data, body.headers.get("content-type")) is not None
-    if not data or not decoded or (whole_image_end(data) is None and not shown):
+    if not data or not decoded or whole_image_end(data) is None:
         # a format whose end is not read says so: its image may be whole, yet unjudged
         unread = (
             not_read(data, media_type)
@@ -1396,8 +1335,7 @@ def _whole_arrival(url: str, body: _Body, stop: FetchSkipped, hold: BodyHold) ->
         ) from None
     note = f"{sent}, then the download stopped ({stop.reason}): a whole image, judged"
     log.info("image %s: %s", redact(url), note)
-    fetched = _as_fetched(url, body.url, data, body.headers, hold)
-    return replace(fetched, ended_early=_noted(note, fetched.ended_early))
+    return replace(_as_fetched(url, body.url, data, body.headers, hold), ended_early=note)
 
 
 def _as_fetched(
@@ -1405,7 +1343,7 @@ def _as_fetched(
 ) -> Fetched:
     """The image downloaded, holding ``hold`` shrunk to its size."""
     fetched = _as_image(url, final_url, data, headers.get("content-type"))
-    hold.shrink(len(fetched.data))  # (a multipart stream's: the part kept)
+    hold.shrink(len(data))
     return replace(
         fetched,
         held=hold,
@@ -1418,10 +1356,6 @@ def _as_image(url: str, final_url: str, data: bytes, content_type: str | None) -
     if not data:
         raise EmptyResponse(final_url, "the server sent no bytes")
     media_type = sniff_image_type(data)
-    note = None
-    if media_type is None and (part := _shown_part(data, content_type) or _svg_raster(data)):
-        data, note = part
-        media_type = sniff_image_type(data)
     if media_type is None:
         raise NotAnImage(final_url, why_not_an_image(data, content_type))
     return Fetched(
@@ -1430,53 +1364,4 @@ def _as_image(url: str, final_url: str, data: bytes, content_type: str | None) -
         data=data,
         sha256=hashlib.sha256(data).hexdigest(),
         media_type=media_type,
-        ended_early=note,
     )
-
-
-def _shown_part(data: bytes, content_type: str | None) -> tuple[bytes, str] | None:
-    """The image a ``multipart/x-mixed-replace`` body leaves shown (``whole.shown_part``:
-    browsers draw each part in turn in an ``<img>``), with a note saying which, or
-    None."""
-    found = shown_part(data, content_type)
-    if found is None:
-        return None
-    start, end, number, parts = found
-    note = (
-        f"a multipart/x-mixed-replace stream, whose parts browsers show in turn: part "
-        f"{number} of {parts}, the last whole image, judged (the others not)"
-    )
-    return data[start:end], note
-
-
-def _svg_raster(data: bytes) -> tuple[bytes, str] | None:
-    """The raster image an SVG draws, embedded in it as a ``data:`` URI (browsers draw
-    an SVG in an ``<img>``, with its ``data:`` images; SVG itself is not rasterised
-    here), with a note saying so, or None. Of several, the largest: the picture, not an
-    icon beside it. Each is decoded within the SVG's own size (its text bounds it)."""
-    if not is_svg(data):
-        return None
-    largest, rasters = b"", 0  # only the largest kept: they are within the SVG's size
-    for uri in svg_data_uris(data):
-        try:
-            image, _ = decode_data_uri(uri, len(data))
-        except FetchSkipped:
-            continue  # browsers draw nothing there either
-        if sniff_image_type(image) is not None:
-            rasters += 1
-            largest = image if len(image) > len(largest) else largest
-    if not rasters:
-        return None
-    note = (
-        f"an SVG image, not rasterised: the raster image embedded in it (a data: URI, the "
-        f"largest of {rasters}), judged"
-        if rasters > 1
-        else "an SVG image, not rasterised: the raster image embedded in it (a data: URI), judged"
-    )
-    return largest, note
-
-
-def _noted(*notes: str | None) -> str | None:
-    """The download's notes (``Fetched.ended_early``), in one."""
-    said = [note for note in notes if note]
-    return "; ".join(said) if said else None

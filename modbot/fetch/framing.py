@@ -19,17 +19,13 @@ read beside a length is dropped (in both cases the connection is not kept: such
 framing is suspect, RFC 9112 §6.1 and §6.3), a
 length repeated with one value is given once, and one that is no number is dropped. A
 length that differs between its copies is left for the parser to refuse, as browsers
-refuse it. An HTTP/1.0 answer that says chunked with no length (HTTP/1.0 has no
-transfer codings: browsers read its body to the connection's end) is held until its
-body's first line has come: a chunk's size line is read as chunks, as apps' clients
-read it, anything else as the body as it came (``_as_1_0_body``). Everything else reaches the
+refuse it. Everything else reaches the
 parser byte for byte: its limits, the fetcher's byte caps and the pinned address (the
 connection is made before any of this) are unchanged. A head longer than browsers read
 (``MAX_HEAD``) is not held, but handed on as it came. Interim answers (any 1xx but 101
 that the parser reads no body after) are read in turn, at most ``MAX_INTERIM`` of them:
 past that the answer is broken (``protocol_error``). And the bytes after a body its
-``Content-Length`` bounds, or after its last chunk (``_Chunks``), are not handed on
-(``_BrowserFraming._within``): browsers read
+``Content-Length`` bounds are not handed on (``_BrowserFraming._within``): browsers read
 none, and use no connection again that sent them; the parser refused the answer, or
 read them as the next one's. Such bytes coming later than the body's end reach the next
 request's answer on the kept connection: where the parser refuses an answer there that
@@ -214,29 +210,12 @@ class _BrowserFraming:
         self._passing = False  # the final head is through: the rest as it comes
         self._interim = 0  # interim answers read
         self._left: int | None = None  # the body's bytes yet to come, by its length
-        self._chunks: _Chunks | None = None  # the body's chunks, walked to their end
-        self._waiting = False  # an HTTP/1.0 head held for its body's first line
-        self._ended = False  # the connection ended: no more of the body comes
-
-    def ending(self) -> bool:
-        """The connection ended; whether a head was held for more of its body
-        (``_as_1_0_body``), which is then decided on what came: the protocol feeds
-        nothing more, so the held bytes reach the parser through the usual path."""
-        self._ended = True
-        return self._waiting
 
     def _within(self, data: bytes) -> bytes:
-        """What of ``data`` is the body (by its ``Content-Length``, or where its chunks
-        end). Browsers read no more, and use no connection again that sent more
-        (Chromium's CanReuseConnection, its chunked decoder's bytes_after_eof); llhttp
-        refused the answer, or read the bytes as the next one's: an image people saw
-        was ``protocol_error``."""
-        if self._chunks is not None:
-            end = self._chunks.walk(data)
-            if end is None or end == len(data):
-                return data
-            self._close()
-            return data[:end]
+        """What of ``data`` is the body (by its ``Content-Length``). Browsers read no
+        more, and use no connection again that sent more (Chromium's
+        CanReuseConnection); llhttp refused the answer, or read the bytes as the next
+        one's: an image people saw was ``protocol_error``."""
         if self._left is None or len(data) <= self._left:
             if self._left is not None:
                 self._left -= len(data)
@@ -264,19 +243,10 @@ class _BrowserFraming:
             else:
                 head, interim = as_browsers_frame(bytes(self._head[at:end]))
                 whole = True
-            if not interim and whole and _chunked_in_1_0(head):
-                framed = _as_1_0_body(head, self._head[end:], done=self._ended)
-                if framed is None:  # its body's first line has not come yet
-                    del self._head[:at]
-                    self._searched = 0  # the head is found again, with more of the body
-                    self._waiting = True
-                    return messages, False, b""
-                head, self._waiting = framed, False
             if not interim:
                 rest = bytes(self._head[end:])
                 self._head, self._searched, self._passing = bytearray(), 0, True
                 self._left = _body_length(head) if whole else None
-                self._chunks = _Chunks() if whole and _chunked_framing(head) else None
                 more, upgraded, tail = self._feed_first(head + self._within(rest))
                 return [*messages, *more], upgraded, tail
             self._interim += 1
@@ -315,123 +285,6 @@ class _BrowserFraming:
         return getattr(self._parser, name)
 
 
-# a chunk's size line as llhttp reads one (hex digits, spaces, extensions); the longest
-# awaited before the body is read as it came
-_CHUNK_LINE = re.compile(rb"[0-9A-Fa-f]+[ \t]*(;[^\r\n]*)?\r?\n")
-MAX_CHUNK_LINE = 1024
-
-
-def _chunked_in_1_0(head: bytes) -> bool:
-    """Whether ``head`` (as ``as_browsers_frame`` gives it) is an HTTP/1.0 answer's whose
-    Transfer-Encoding lists chunked, with no Content-Length (one beside it is read)."""
-    lines = _LINES.findall(head)
-    status = _STATUS.match(lines[0]) if lines else None
-    if status is None or (int(status[1]), int(status[2])) >= (1, 1):
-        return False
-    fields = [(line.split(b":", 1)[0].lower(), line) for line in lines[1:]]
-    if any(name == b"content-length" for name, _ in fields):
-        return False
-    codings = (
-        coding.lower()
-        for name, line in fields
-        if name == b"transfer-encoding"
-        for coding in _values(line)
-    )
-    return b"chunked" in codings
-
-
-def _as_1_0_body(head: bytes, body: bytes | bytearray, *, done: bool) -> bytes | None:
-    """``head`` (``_chunked_in_1_0``) as browsers read it, given the first bytes of its
-    ``body`` (all of it when ``done``): HTTP/1.0 has no transfer codings (RFC 9112 §6.1)
-    and browsers read no chunks in it (Chromium's IsChunkEncoded, Firefox's
-    nsHttpTransaction), showing the body to the connection's end; llhttp read chunks, and
-    refused an image sent as it is. A body whose first line is a chunk's size line is
-    left as chunks (apps' HTTP clients read it so: the image they show is judged); any
-    other is the body as it came: the Transfer-Encoding (and any Connection field) gone,
-    the connection closed after it. None while its first line has not come whole."""
-    line = _CHUNK_LINE.match(body)
-    if line is not None:
-        return head
-    if not done and b"\n" not in body[:MAX_CHUNK_LINE] and len(body) < MAX_CHUNK_LINE:
-        return None
-    lines = _LINES.findall(head)
-    ending = lines[1][len(lines[1].rstrip(b"\r\n")) :]
-    kept = [
-        line
-        for line in lines[1:]
-        if line.split(b":", 1)[0].lower() not in (b"transfer-encoding", b"connection")
-    ]
-    return lines[0] + b"".join(kept[:-1]) + b"Connection: close" + ending + kept[-1]
-
-
-def _chunked_framing(head: bytes) -> bool:
-    """Whether the parser reads the body after ``head`` (a final answer's, as the parser
-    gets it) as chunks: its last transfer coding is chunked (llhttp's test)."""
-    lines = _LINES.findall(head)
-    status = _STATUS.match(lines[0]) if lines else None
-    if status is None or int(status[3]) < 200 or int(status[3]) in (204, 304):
-        return False
-    codings = [
-        coding.lower()
-        for line in lines[1:]
-        if line.split(b":", 1)[0].lower() == b"transfer-encoding"
-        for coding in _values(line)
-    ]
-    return bool(codings) and codings[-1] == b"chunked"
-
-
-_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\n]*)?\r?\n\Z")
-
-
-class _Chunks:
-    """Where a chunked body ends, walked as it comes: size lines, data, the line end
-    after each, then the trailer fields up to an empty line. Anything it does not read
-    as llhttp does (a line it cannot read, longer than ``MAX_CHUNK_LINE``) stops the
-    walk: the rest is handed on as it came, for the parser to judge, as before."""
-
-    def __init__(self) -> None:
-        self._state = "size"  # size, data, data_end, trailer, done, lost
-        self._line = bytearray()
-        self._left = 0  # the current chunk's bytes yet to come
-
-    def walk(self, data: bytes) -> int | None:
-        """Where in ``data`` the body ends (0 when it ended before it), or None when it
-        does not end within it (or the walk stopped)."""
-        at = 0
-        while self._state not in ("done", "lost"):
-            if at >= len(data):
-                return None
-            if self._state == "data":
-                taken = min(self._left, len(data) - at)
-                at, self._left = at + taken, self._left - taken
-                if not self._left:
-                    self._state = "data_end"
-                continue
-            line_end = data.find(b"\n", at)
-            if line_end < 0:
-                self._line += data[at:]
-                if len(self._line) > MAX_CHUNK_LINE:
-                    self._state = "lost"
-                return None
-            self._line += data[at : line_end + 1]
-            at = line_end + 1
-            line, self._line = bytes(self._line), bytearray()
-            self._state = self._after(line)
-        return at if self._state == "done" else None
-
-    def _after(self, line: bytes) -> str:
-        """The state after reading ``line`` (with its line end) in the current one."""
-        if self._state == "data_end":
-            return "size" if line in (b"\r\n", b"\n") else "lost"
-        if self._state == "trailer":
-            return "done" if line in (b"\r\n", b"\n") else "trailer"
-        size = _CHUNK_SIZE.match(line)
-        if size is None:
-            return "lost"
-        self._left = int(size[1], 16)
-        return "data" if self._left else "trailer"
-
-
 def _body_length(head: bytes) -> int | None:
     """The length of the body after ``head`` (a final answer's, as the parser gets it):
     its one ``Content-Length``, or None where it has none, or another framing, or no
@@ -461,12 +314,6 @@ class ResponseHandler(_AiohttpResponseHandler):
         if self._parser is not None:
             reused = self._answers > 1
             self._parser = _BrowserFraming(self._parser, self._not_again, reused)  # type: ignore[assignment]
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        parser = self._parser
-        if isinstance(parser, _BrowserFraming) and parser.ending():
-            self.data_received(b"")  # the held head and body, now decided, as any answer
-        super().connection_lost(exc)
 
     def _not_again(self) -> None:
         # aiohttp closes a connection whose protocol says ``should_close`` (it reads

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import html
-import re
-
-__all__ = ["is_svg", "sniff_image_type", "svg_data_uris", "why_not_an_image"]
+__all__ = ["sniff_image_type", "why_not_an_image"]
 
 
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
@@ -48,30 +45,6 @@ def _ftyp_image_type(data: bytes) -> str | None:
     if brands & _HEIF_BRANDS:
         return "image/heif"
     return None
-
-
-def is_svg(data: bytes) -> bool:
-    """Whether the bytes are an SVG document (as ``why_not_an_image`` reads one)."""
-    text = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return b"<svg" in text and (text.startswith(b"<svg") or text.startswith(b"<?xml"))
-
-
-# an <image>'s (or <feImage>'s) href holding a data: URI, its value in either quote
-_DATA_HREF = re.compile(rb"""href\s*=\s*(?:"\s*(data:[^"]*)"|'\s*(data:[^']*)')""", re.IGNORECASE)
-# the most looked at in one SVG: a file of thousands is no picture of one
-_MAX_EMBEDDED = 64
-
-
-def svg_data_uris(data: bytes) -> list[str]:
-    """The ``data:`` URIs an SVG's ``href`` attributes hold (an ``<img>`` draws those,
-    never loading anything from elsewhere), entities decoded as the XML parser does;
-    at most ``_MAX_EMBEDDED``."""
-    uris = []
-    for found in _DATA_HREF.finditer(data):
-        uris.append(html.unescape((found[1] or found[2]).decode("latin-1")))
-        if len(uris) >= _MAX_EMBEDDED:
-            break
-    return uris
 
 
 def why_not_an_image(data: bytes, content_type: str | None) -> str:

@@ -28,7 +28,7 @@ import re
 import sys
 from typing import Literal
 
-__all__ = ["not_read", "shown_part", "whole_image_end"]
+__all__ = ["not_read", "whole_image_end"]
 
 
 class _Steps:
@@ -66,48 +66,6 @@ def whole_image_end(data: bytes) -> int | None:
         return _ico_end(data)
     if data.startswith(_JXL_CONTAINER):
         return _jxl_container_end(data)
-    return None
-
-
-_MULTIPART = "multipart/x-mixed-replace"
-_BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"]{1,200})"|([^\s;,"]{1,200}))', re.IGNORECASE)
-_PART_HEAD_END = re.compile(rb"\r?\n\r?\n")
-# the parts looked at, from the last: a stream's picture is in its last few
-_MAX_PARTS = 256
-
-
-def shown_part(data: bytes, content_type: str | None) -> tuple[int, int, int, int] | None:
-    """A ``multipart/x-mixed-replace`` body's image (a webcam's MJPEG stream): browsers
-    draw each part in turn, the last staying shown. The last part whose body is a whole
-    image (``whole_image_end``), as (start, end, its number, the parts seen), or None
-    (no such type or boundary, no such part among the last ``_MAX_PARTS``). Parts are
-    cut where the next delimiter line begins (``--boundary``), their heads skipped up to
-    the empty line. Walked from the end, so a stream of millions of tiny parts costs
-    ``_MAX_PARTS`` steps (and one count of its delimiters), not millions."""
-    if not content_type or content_type.split(";", 1)[0].strip().lower() != _MULTIPART:
-        return None
-    found = _BOUNDARY.search(content_type)
-    if found is None:
-        return None
-    boundary = (found[1] or found[2]).encode("utf-8", "surrogateescape")
-    if boundary.startswith(b"--"):  # (written with its dashes: Chromium takes it so too)
-        boundary = boundary[2:]
-    delimiter = b"--" + boundary
-    closing = delimiter + b"--"
-    number = data.count(delimiter) - data.count(closing)  # the parts seen
-    parts, end = number, len(data)
-    at = data.rfind(delimiter, 0, end)
-    for _ in range(_MAX_PARTS):
-        if at < 0:
-            break
-        if not data.startswith(closing, at):
-            head = _PART_HEAD_END.search(data, at + len(delimiter), end)
-            if head is not None:
-                image_end = whole_image_end(data[head.end() : end])
-                if image_end is not None:
-                    return head.end(), head.end() + image_end, number, parts
-            number -= 1
-        end, at = at, data.rfind(delimiter, 0, at)
     return None
 
 
