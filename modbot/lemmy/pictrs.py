@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from modbot.config.settings import Secret
-from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError
+from modbot.errors import LemmyBadAnswer, LemmyError, LemmyLoginError, LemmyUnavailable
 from modbot.lemmy.transport import LoggedOut, Transient, Transport, transient
 from modbot.model import StoredFile, StorePage, parse_time
 
@@ -129,17 +129,27 @@ class Pictrs:
     def _headers(self) -> dict[str, str]:
         return {"X-Api-Token": self._key.reveal()}
 
-    def _internal(self, what: str, method: str, path: str, params: dict[str, Any]) -> Any:
-        """One internal API call, with retries; a refused key says what to fix."""
+    def _internal(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        sent: list[int] | None = None,
+    ) -> Any:
+        """One internal API call, with retries; a refused key says what to fix.
+        ``sent``: its one number counts the attempts sent."""
         url = f"{self.url}{path}"
-        try:
-            return self.transport.retrying(
-                what,
-                lambda: self.transport.send(
-                    method, url, auth=False, params=params, headers=self._headers()
-                ),
-                auth=False,
+
+        def attempt() -> Any:
+            if sent is not None:
+                sent[0] += 1
+            return self.transport.send(
+                method, url, auth=False, params=params, headers=self._headers()
             )
+
+        try:
+            return self.transport.retrying(what, attempt, auth=False)
         except LemmyBadAnswer as exc:
             # The transport's words send the admin to LEMMY_URL, which is right: this is
             # PICTRS_URL's answer (often the public address, whose nginx answers lemmy-ui's
@@ -209,23 +219,31 @@ class Pictrs:
             next=next_ if isinstance(next_, str) else None,
         )
 
-    def _purging(self, what: str, call: Callable[[], Any]) -> Any:
+    def _purging(self, what: str, path: str, params: dict[str, Any]) -> Any:
+        """A purge or delete's answer; None when pict-rs had nothing of it (404)."""
         self.transport.refuse_if_read_only(what)
+        sent = [0]
         try:
-            return call()
+            return self._internal(what, "POST", path, params, sent)
         except LemmyError as exc:
-            if exc.status == 404:  # gone already (a ban's remove_data, a user's delete)
-                return None
-            raise
+            if exc.status != 404:
+                raise
+            if sent[0] > 1:
+                # a retry after an answer lost (a timeout): the first try may have done
+                # it. Not "nothing purged", nor a purge done: the executor asks pict-rs
+                # next cycle (its verify) and records it done as the bot's when gone.
+                raise LemmyUnavailable(
+                    f"{what}: its answer to an earlier try was lost and the retry found "
+                    "nothing left: looked at again next cycle",
+                    status=404,
+                ) from None
+            return None  # gone already (a ban's remove_data, a user's delete)
 
     def purge(self, alias: str) -> dict[str, Any]:
         """``POST /internal/purge?alias=``: the file and *all* its aliases. pict-rs'
         answer (``aliases``: those purged); ``already_gone`` when it had no such alias."""
         params = {"alias": alias}
-        body = self._purging(
-            "pict-rs purge",
-            lambda: self._internal("pict-rs purge", "POST", "/internal/purge", params),
-        )
+        body = self._purging("pict-rs purge", "/internal/purge", params)
         return body if body is not None else {"msg": "ok", "aliases": [], "already_gone": True}
 
     def purge_proxy(self, url: str) -> dict[str, Any]:
@@ -233,30 +251,21 @@ class Pictrs:
         and every alias of it (it comes back on the next view unless the item that shows
         it goes too); ``already_gone`` when pict-rs has no copy of it."""
         params = {"proxy": url}
-        body = self._purging(
-            "pict-rs purge",
-            lambda: self._internal("pict-rs purge", "POST", "/internal/purge", params),
-        )
+        body = self._purging("pict-rs purge", "/internal/purge", params)
         return body if body is not None else {"msg": "ok", "aliases": [], "already_gone": True}
 
     def delete(self, alias: str) -> bool:
         """``POST /internal/delete?alias=``: this alias only (the file stays while another
         alias has it). False when pict-rs had no such alias."""
         params = {"alias": alias}
-        body = self._purging(
-            "pict-rs delete",
-            lambda: self._internal("pict-rs delete", "POST", "/internal/delete", params),
-        )
+        body = self._purging("pict-rs delete", "/internal/delete", params)
         return body is not None
 
     def delete_proxy(self, url: str) -> bool:
         """``POST /internal/delete?proxy=``: the alias pict-rs cached the remote ``url``
         under (the file stays while another alias has it). False when it had no copy."""
         params = {"proxy": url}
-        body = self._purging(
-            "pict-rs delete",
-            lambda: self._internal("pict-rs delete", "POST", "/internal/delete", params),
-        )
+        body = self._purging("pict-rs delete", "/internal/delete", params)
         return body is not None
 
 
