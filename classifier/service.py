@@ -16,9 +16,7 @@ over the size cap, 408 a body that stops coming for ``body_idle_timeout`` second
 takes over ``body_timeout`` in all, 400 a bad concept set (``concept``: the one it is
 about, if one) or a body sent as a form (the image is the body, one per request), 503
 busy (too many requests, or the bodies held would pass ``max_bytes_held``) or the model
-failed (a client then tries its next worker). A request whose client goes away while
-it waits for its place in the model's queue is dropped there (counted ``disconnected``;
-its image never reaches the model). A body that is not a decodable image is
+failed (a client then tries its next worker). A body that is not a decodable image is
 not an error: its verdict says ``unreadable`` and why, as the bot records it for a
 download that does not decode.
 
@@ -45,7 +43,6 @@ workers can run behind any HTTP load balancer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -59,10 +56,10 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from classifier.budget import DEFAULT_DECODE_MEMORY, DecodeBudget
 from classifier.concepts import ConceptError, ConceptSet, CustomConcept
@@ -83,7 +80,6 @@ if TYPE_CHECKING:
     from classifier.deepdanbooru import LoadedDanbooru
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 __all__ = [
     "CONCEPTS_HEADER",
@@ -865,11 +861,9 @@ class WorkerService:
             data = await self._body(request, held)
             entry = await self._acquire(custom, named)
             try:
-                verdict = await _unless_gone(request, entry.engine.classify(data))
+                verdict = await entry.engine.classify(data)
             except EngineClosed:
                 raise _Refused(503, "the worker is shutting down; try another worker") from None
-            except ClientDisconnect:  # gone while it waited: no fault of the model's
-                raise
             except Exception as exc:  # e.g. CUDA out of memory: the client fails over
                 self.counters["failed"] += 1
                 self._failed_in_a_row += 1
@@ -885,9 +879,9 @@ class WorkerService:
         except ConceptError as exc:
             self.counters["bad_request"] += 1
             return self._refusal(_Refused.concepts(exc))
-        except ClientDisconnect:  # gone before its whole body or its verdict came
+        except ClientDisconnect:  # gone before its whole body came: nobody to answer
             self.counters["disconnected"] += 1
-            return self._refusal(_Refused(400, "the client went away before its verdict"))
+            return self._refusal(_Refused(400, "the client went away before its whole body"))
         finally:
             self.pending -= 1
             self.bytes_held.give_back(held[0])
@@ -1084,39 +1078,6 @@ class WorkerService:
             status_code=refused.status,
             headers=refused.headers,
         )
-
-
-async def _unless_gone(request: Request, work: Awaitable[T]) -> T:
-    """``work`` (an image's wait for its place in the engine's queue, then its verdict),
-    or ``ClientDisconnect`` once the client has gone: a worker past its model's pace
-    would otherwise hold the request of a client whose own timeout passed (its place
-    among max_pending, its body in max_bytes_held) and classify its image for nobody.
-    An image the engine has started on is finished there; its answer is dropped."""
-    from starlette.requests import ClientDisconnect
-
-    async def gone() -> bool:
-        # the body was read whole: what a server gives now is the client's disconnect
-        # (anything else, which none sends, ends the watch, not the request)
-        return (await request.receive())["type"] == "http.disconnect"
-
-    task = asyncio.ensure_future(work)
-    watch = asyncio.ensure_future(gone())
-    try:
-        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
-        left = (
-            watch.done() and not watch.cancelled() and watch.exception() is None and watch.result()
-        )
-        if not task.done() and not left:
-            await task  # the watch ended without a disconnect
-    finally:
-        watch.cancel()
-        if not task.done():
-            task.cancel()
-    if not task.done() or task.cancelled():
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        raise ClientDisconnect()
-    return task.result()
 
 
 # -- serving ------------------------------------------------------------------------------
