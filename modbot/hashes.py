@@ -101,6 +101,7 @@ __all__ = [
     "perceptual_hash",
     "sha256_hex",
     "text_lines",
+    "utf8_lines",
 ]
 
 PHASH_BITS = 64
@@ -747,6 +748,43 @@ class CappedLines(Generic[T]):
         return [*self.kept, more(self.first_left_out, self.left_out)]
 
 
+def utf8_lines(data: bytes, chunk: int = 1 << 20) -> Iterator[str]:
+    """The lines of UTF-8 ``data`` as `text_lines` gives those of its text (a byte that
+    is not UTF-8 replaced), decoded ``chunk`` bytes or so at a time, each piece cut
+    after a line end (``\n``, ``\r``, ``\r\n``: never a part of another character in
+    UTF-8). A line over ``chunk`` bytes (no local_file holds one: a hostile or broken
+    file) is its first ``chunk`` bytes, the rest passed over: read whole, one such line
+    was copied at each step (stripped, split, named), 25 times its size in all."""
+    start, end = 0, len(data)
+    while start < end:
+        if start + chunk >= end:
+            stop = end
+        else:
+            stop = _line_end(data, start + chunk, min(end, start + 2 * chunk))
+        if stop >= 0:
+            yield from text_lines(str(memoryview(data)[start:stop], "utf-8", "replace"))
+            start = stop
+            continue
+        # no line end within a chunk past the cut: the line there is over a chunk long
+        last = max(data.rfind(b"\n", start, start + chunk), data.rfind(b"\r", start, start + chunk))
+        begins = start if last < 0 else last + 1
+        if begins > start:
+            yield from text_lines(str(memoryview(data)[start:begins], "utf-8", "replace"))
+        yield from text_lines(str(memoryview(data)[begins : begins + chunk], "utf-8", "replace"))
+        after = _line_end(data, begins + chunk, end)
+        start = end if after < 0 else after
+
+
+def _line_end(data: bytes, at: int, limit: int) -> int:
+    """Where the first line end (``\n``, ``\r``, ``\r\n``) found in ``data[at:limit]``
+    ends; -1 when there is none."""
+    n = data.find(b"\n", at, limit)
+    r = data.find(b"\r", at, n if n >= 0 else limit)
+    if r >= 0:
+        return r + 2 if data[r + 1 : r + 2] == b"\n" else r + 1
+    return -1 if n < 0 else n + 1
+
+
 def parse_list(
     text: str, kind: HashKind, shown: str
 ) -> tuple[list[tuple[int, str]], list[tuple[str, int, str]]]:
@@ -829,13 +867,11 @@ def _load_plain(
 ) -> tuple[HashIndex[int], list[tuple[int, str, str]]]:
     """`load_list`, and the entries left out (`(line, kind, why)`): for their quality, or
     as a plain picture's within `max_distance`."""
-    from modbot.threatexchange_files import _utf8_lines  # it imports this module
-
     data = read_text_file(path, max_bytes=max_bytes, what="a hash list")
     # its bytes decoded a megabyte at a time, not whole: one character past U+FFFF
     # anywhere (an emoji in a file's name) held every character of the text in 4 bytes.
     # A byte order mark (a Windows editor's; files joined) is taken off each line.
-    numbers, values, problems, skipped = _parse_lines(_utf8_lines(data), k, shown, max_distance)
+    numbers, values, problems, skipped = _parse_lines(utf8_lines(data), k, shown, max_distance)
     del data
     if problems:
         raise HashListError(problems)

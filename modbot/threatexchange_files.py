@@ -36,7 +36,7 @@ file of two or more does. `write_local_file` reports it in `notes` when it write
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +48,7 @@ from modbot.hashes import (
     HashFormatError,
     HashListError,
     text_lines,
+    utf8_lines,
 )
 
 __all__ = [
@@ -186,7 +187,7 @@ def read_local_file(
     # Only the first MAX_PROBLEMS lines skipped or refused are kept, and a count of the
     # rest: memory goes with the hashes read, not with the lines (a dataset of a million
     # video_md5 lines).
-    lines = text_lines(text) if isinstance(text, str) else _utf8_lines(text)
+    lines = text_lines(text) if isinstance(text, str) else utf8_lines(text)
     for number, raw in enumerate(lines, start=1):
         # as python-threatexchange does; a byte order mark starting a line (files joined
         # with `cat`, one saved by a Windows editor) as the file's first one: nothing
@@ -244,43 +245,6 @@ def load_local_file(
     # its bytes, decoded a megabyte at a time (a BOM is fine): not the whole text, which
     # one character past U+FFFF anywhere (an emoji in a url line) holds in 4 bytes each
     return read_local_file(data, signal_type=signal_type, shown=shown_as or str(path))
-
-
-def _utf8_lines(data: bytes, chunk: int = 1 << 20) -> Iterator[str]:
-    """The lines of UTF-8 ``data`` as `text_lines` gives those of its text (a byte that
-    is not UTF-8 replaced), decoded ``chunk`` bytes or so at a time, each piece cut
-    after a line end (``\n``, ``\r``, ``\r\n``: never a part of another character in
-    UTF-8). A line over ``chunk`` bytes (no local_file holds one: a hostile or broken
-    file) is its first ``chunk`` bytes, the rest passed over: read whole, one such line
-    was copied at each step (stripped, split, named), 25 times its size in all."""
-    start, end = 0, len(data)
-    while start < end:
-        if start + chunk >= end:
-            stop = end
-        else:
-            stop = _line_end(data, start + chunk, min(end, start + 2 * chunk))
-        if stop >= 0:
-            yield from text_lines(str(memoryview(data)[start:stop], "utf-8", "replace"))
-            start = stop
-            continue
-        # no line end within a chunk past the cut: the line there is over a chunk long
-        last = max(data.rfind(b"\n", start, start + chunk), data.rfind(b"\r", start, start + chunk))
-        begins = start if last < 0 else last + 1
-        if begins > start:
-            yield from text_lines(str(memoryview(data)[start:begins], "utf-8", "replace"))
-        yield from text_lines(str(memoryview(data)[begins : begins + chunk], "utf-8", "replace"))
-        after = _line_end(data, begins + chunk, end)
-        start = end if after < 0 else after
-
-
-def _line_end(data: bytes, at: int, limit: int) -> int:
-    """Where the first line end (``\n``, ``\r``, ``\r\n``) found in ``data[at:limit]``
-    ends; -1 when there is none."""
-    n = data.find(b"\n", at, limit)
-    r = data.find(b"\r", at, n if n >= 0 else limit)
-    if r >= 0:
-        return r + 2 if data[r + 1 : r + 2] == b"\n" else r + 1
-    return -1 if n < 0 else n + 1
 
 
 def write_local_file(
