@@ -24,7 +24,9 @@ for each what is wrong and what to do:
               lemmy.api asks (when not auto)
   clock       this machine's clock against the time Lemmy answers with: a warning when
               over a minute apart (a ban's end is this clock plus its duration)
-  login       the bot account logs in (wrong password, rate-limited, banned, unverified)
+  login       the bot account logs in (wrong password, rate-limited, banned, unverified);
+              with a login the state keeps, as `run` takes it up: none sent, so the
+              password is not tried then (Lemmy allows a few logins an hour)
   admin       the account is an admin: a warning, a failure when a rule asks a site
               ban or purge_item (Lemmy refuses those to a non-admin)
   account     its settings hide nothing from it
